@@ -1,0 +1,39 @@
+# Nuri: see README.md. Every target works from a clean clone.
+GO       ?= go
+BIN      ?= bin/nuri
+SHARED   ?= $(if $(NURI_SHARED),$(NURI_SHARED),../shared)
+MODEL    ?= $(SHARED)/models/stories260K.gguf
+ADDR     ?= 127.0.0.1:8080
+FUZZTIME ?= 60s
+
+.PHONY: all build test test-race run bench fuzz lint vet clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/nuri
+
+# The whole suite, the race detector on the concurrent packages, and vet.
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -race -timeout 15m ./engine/... ./server/... ./kernels/...
+	NURI_KERNELS=generic $(GO) test -count=1 -timeout 15m ./kernels/... ./model/...
+
+run: build
+	$(BIN) serve --model $(MODEL) --addr $(ADDR)
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./kernels/... ./tokenizer/...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME) ./gguf/
+
+lint: vet
+	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,68 @@
+package engine
+
+import (
+	"errors"
+	"time"
+
+	"github.com/nuri-ai/nuri/sample"
+)
+
+// Sentinel errors; the server maps each to one HTTP status.
+var (
+	ErrQueueFull      = errors.New("request queue is full")
+	ErrPromptTooLong  = errors.New("prompt does not fit in the context")
+	ErrEmptyPrompt    = errors.New("prompt is empty")
+	ErrClosed         = errors.New("engine is shut down")
+	ErrInvalidRequest = errors.New("invalid request")
+)
+
+// FinishReason says why a sequence ended (OpenAI's vocabulary).
+type FinishReason string
+
+const (
+	FinishNone      FinishReason = ""
+	FinishStop      FinishReason = "stop"      // EOS/EOG token or a stop string
+	FinishLength    FinishReason = "length"    // max tokens or context full
+	FinishCancelled FinishReason = "cancelled" // context cancelled or Cancel called
+	FinishError     FinishReason = "error"     // a failed step; Event.Err says why
+)
+
+// Request is one generation request, already tokenized.
+type Request struct {
+	ID          string
+	Prompt      []int32
+	MaxTokens   int // 0: until EOS or context full
+	Sampling    sample.Params
+	Stop        []string // stop strings; matched on decoded text, never emitted
+	Logprobs    bool     // report the chosen token's log-probability
+	TopLogprobs int      // and this many alternatives per position
+	IgnoreEOS   bool
+}
+
+// TokenLogprob is one candidate token and its log-probability.
+type TokenLogprob struct {
+	Token   int32
+	Text    []byte // the token's bytes (may be partial UTF-8)
+	Logprob float32
+}
+
+// Usage counts tokens of one request.
+type Usage struct {
+	PromptTokens     int
+	CachedTokens     int // prompt tokens served from the prefix cache
+	CompletionTokens int
+}
+
+// Event is one step of a sequence's output. Text holds only complete UTF-8
+// and never any part of a stop string. The last event has Finish set (and
+// Usage filled); the channel is closed after it.
+type Event struct {
+	Tokens      []int32 // tokens accepted this step (usually one)
+	Text        string
+	Logprobs    []TokenLogprob   // chosen tokens' logprobs, when asked
+	TopLogprobs [][]TokenLogprob // alternatives per chosen token, when asked
+	Finish      FinishReason
+	Err         error
+	Usage       Usage
+	TTFT        time.Duration // on the first event carrying tokens
+}

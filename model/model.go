@@ -1,0 +1,75 @@
+package model
+
+import "errors"
+
+// Sentinel errors of the model package.
+var (
+	ErrUnsupportedArch = errors.New("unsupported architecture")
+	ErrMissingTensor   = errors.New("missing tensor")
+	ErrBadShape        = errors.New("tensor has the wrong shape")
+	ErrBadToken        = errors.New("token id out of range")
+	ErrContextFull     = errors.New("position beyond the context length")
+)
+
+// Config is the hyper-parameter set every architecture exposes.
+type Config struct {
+	Arch      string // general.architecture
+	NVocab    int
+	NCtxTrain int
+	NEmbd     int
+	NLayer    int
+	NHead     int
+	NHeadKV   int
+	HeadDimK  int // per-head size of Q and K
+	HeadDimV  int // per-head size of V
+	NFF       int
+}
+
+// Batch is the input of one forward pass: parallel slices with one entry
+// per token. Tokens of several sequences may be mixed; a sequence's tokens
+// must appear in increasing position order.
+type Batch struct {
+	Tokens []int32 // token ids
+	Pos    []int32 // position of each token inside its sequence
+	Seq    []int32 // sequence index of each token: selects the block table in KVView.Tables
+	Logits []bool  // rows whose logits are wanted (nil: only the last row)
+}
+
+// NumLogits returns how many rows of logits Forward writes for b.
+func (b *Batch) NumLogits() int {
+	if b.Logits == nil {
+		if len(b.Tokens) == 0 {
+			return 0
+		}
+		return 1
+	}
+	n := 0
+	for _, want := range b.Logits {
+		if want {
+			n++
+		}
+	}
+	return n
+}
+
+// Model is one loaded network. Forward writes the K/V of every batch token
+// into the paged cache through the block tables, attends each token over its
+// own sequence's positions 0..pos, and writes NumLogits rows of NVocab
+// logits into out, in batch order.
+//
+// The result for one token must not depend on which other tokens share the
+// batch (batch invariance): kernels reduce each output in a fixed order.
+type Model interface {
+	Config() Config
+	Forward(b *Batch, kv KVView, out []float32) error
+	Close() error
+}
+
+// KVView hands Forward the paged KV cache and one block table per sequence:
+// Tables[s][i] is the physical cache block holding positions
+// [i*BlockSize, (i+1)*BlockSize) of sequence s. The caller (the engine's
+// block allocator, or a single-sequence runner) owns the tables.
+type KVView struct {
+	Cache  *KVCache
+	Tables [][]int32
+}

@@ -62,6 +62,7 @@ type Event struct {
 	Logprobs    []TokenLogprob   // chosen tokens' logprobs, when asked
 	TopLogprobs [][]TokenLogprob // alternatives per chosen token, when asked
 	Finish      FinishReason
+	Reason      string // human-readable detail of Finish ("max tokens (120)", "context full (2048 tokens)")
 	Err         error
 	Usage       Usage
 	TTFT        time.Duration // on the first event carrying tokens

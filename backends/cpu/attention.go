@@ -1,0 +1,252 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// StoreKV implements backends.Stream. The conversion to the cache type is
+// ggml_cpy's: fp16/bf16 round to nearest even, Q8_0 uses the same
+// quantizer as activations (the x86 from_float of Q8_0).
+func (s *Stream) StoreKV(kv backends.PagedKV, k, v backends.Tensor, slots []int32) {
+	s.do(backends.OpStoreKV, func() error {
+		if err := checkKV(kv); err != nil {
+			return err
+		}
+		n := len(slots)
+		if err := sameShape(n, kv.NHeadKV*kv.K.Cols, k); err != nil {
+			return err
+		}
+		if err := sameShape(n, kv.NHeadKV*kv.V.Cols, v); err != nil {
+			return err
+		}
+		ks, err := f32s(k)
+		if err != nil {
+			return err
+		}
+		vs, err := f32s(v)
+		if err != nil {
+			return err
+		}
+		kb, err := hostBytes(kv.K)
+		if err != nil {
+			return err
+		}
+		vb, err := hostBytes(kv.V)
+		if err != nil {
+			return err
+		}
+		kRow, _ := kv.K.RowBytes()
+		vRow, _ := kv.V.RowBytes()
+		// One slot's NHeadKV rows are contiguous in the cache and in the
+		// token's K row, so each token converts in one call.
+		kSlot, vSlot := kRow*kv.NHeadKV, vRow*kv.NHeadKV
+		nSlots := kv.NumSlots()
+		for i, slot := range slots {
+			if slot < 0 || int(slot) >= nSlots {
+				return fmt.Errorf("slot %d outside the cache's %d: %w", slot, nSlots, backends.ErrShape)
+			}
+			o := int(slot)
+			if err := quant.QuantizeActivations(kv.K.Type, ks[i*k.Cols:(i+1)*k.Cols], kb[o*kSlot:(o+1)*kSlot]); err != nil {
+				return err
+			}
+			if err := quant.QuantizeActivations(kv.V.Type, vs[i*v.Cols:(i+1)*v.Cols], vb[o*vSlot:(o+1)*vSlot]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func checkKV(kv backends.PagedKV) error {
+	if !kvType(kv.K.Type) || !kvType(kv.V.Type) {
+		return fmt.Errorf("KV cache types %v/%v: %w", kv.K.Type, kv.V.Type, backends.ErrUnsupportedOp)
+	}
+	if kv.NHeadKV <= 0 || kv.BlockSize <= 0 || kv.K.Rows%kv.NHeadKV != 0 || kv.V.Rows != kv.K.Rows ||
+		(kv.K.Rows/kv.NHeadKV)%kv.BlockSize != 0 {
+		return fmt.Errorf("KV cache %s/%s with %d heads and blocks of %d: %w", kv.K.Shape(), kv.V.Shape(), kv.NHeadKV, kv.BlockSize, backends.ErrShape)
+	}
+	return nil
+}
+
+// Attention implements backends.Stream following ggml's non-flash path:
+// q (per head) is converted to the cache's vec-dot type (fp16 for an F16
+// cache) and dotted with each cached K; the scores are scaled, softmaxed
+// with a float64 sum, the probabilities rounded to that same type for an
+// F16/BF16 cache, and they weight the cached V rows. Each (token, head)
+// reduces over positions in increasing order, whatever the batch.
+func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows backends.AttnRows, p backends.Attn) {
+	s.do(backends.OpAttention, func() error {
+		a, err := s.newAttnJob(dst, q, kv, rows, p)
+		if err != nil {
+			return err
+		}
+		n := len(rows.Pos) * p.NHead
+		errs := make([]error, n)
+		s.dev.pool.Run(n, func(lo, hi int) {
+			w := a.newWorker()
+			for i := lo; i < hi; i++ {
+				errs[i] = w.head(i/p.NHead, i%p.NHead)
+			}
+		})
+		for _, err := range errs {
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// attnJob is one Attention call's validated views.
+type attnJob struct {
+	p              backends.Attn
+	kv             backends.PagedKV
+	rows           backends.AttnRows
+	qs, ys         []float32
+	kb, vb         []byte
+	kRow, vRow     int
+	qType          quant.Type // q converted to this for q·k
+	roundP         quant.Type // probabilities rounded to this (F32: not rounded)
+	qRowBytes      int
+	nSlots, perKVH int
+}
+
+func (s *Stream) newAttnJob(dst, q backends.Tensor, kv backends.PagedKV, rows backends.AttnRows, p backends.Attn) (*attnJob, error) {
+	if err := checkKV(kv); err != nil {
+		return nil, err
+	}
+	n := len(rows.Pos)
+	if len(rows.Tables) != n || p.NHead <= 0 || p.NHeadKV != kv.NHeadKV || p.NHead%p.NHeadKV != 0 ||
+		kv.K.Cols != p.HeadDimK || kv.V.Cols != p.HeadDimV {
+		return nil, fmt.Errorf("%d heads over %d KV heads (%dx%d) for %d tokens with %d tables, cache %s/%s: %w",
+			p.NHead, p.NHeadKV, p.HeadDimK, p.HeadDimV, n, len(rows.Tables), kv.K.Shape(), kv.V.Shape(), backends.ErrShape)
+	}
+	if err := sameShape(n, p.NHead*p.HeadDimK, q); err != nil {
+		return nil, err
+	}
+	if err := sameShape(n, p.NHead*p.HeadDimV, dst); err != nil {
+		return nil, err
+	}
+	a := &attnJob{p: p, kv: kv, rows: rows, nSlots: kv.NumSlots(), perKVH: p.NHead / p.NHeadKV}
+	var err error
+	if a.qs, err = f32s(q); err != nil {
+		return nil, err
+	}
+	if a.ys, err = f32s(dst); err != nil {
+		return nil, err
+	}
+	if a.kb, err = hostBytes(kv.K); err != nil {
+		return nil, err
+	}
+	if a.vb, err = hostBytes(kv.V); err != nil {
+		return nil, err
+	}
+	a.kRow, _ = kv.K.RowBytes()
+	a.vRow, _ = kv.V.RowBytes()
+	a.qType = quant.VecDotType(kv.K.Type)
+	if a.qRowBytes, err = a.qType.RowBytes(p.HeadDimK); err != nil {
+		return nil, err
+	}
+	a.roundP = quant.F32
+	if vt := quant.VecDotType(kv.V.Type); vt == quant.F16 || vt == quant.BF16 {
+		a.roundP = vt
+	}
+	return a, nil
+}
+
+// attnWorker holds one worker's scratch buffers.
+type attnWorker struct {
+	a      *attnJob
+	qConv  []byte
+	scores []float32
+	vrow   []float32
+	acc    []float64
+}
+
+func (a *attnJob) newWorker() *attnWorker {
+	return &attnWorker{a: a, qConv: make([]byte, a.qRowBytes),
+		vrow: make([]float32, a.p.HeadDimV), acc: make([]float64, a.p.HeadDimV)}
+}
+
+// head computes one query head of token t.
+func (w *attnWorker) head(t, h int) error {
+	a, p := w.a, w.a.p
+	pos := int(a.rows.Pos[t])
+	table := a.rows.Tables[t]
+	lo := 0
+	if p.Window > 0 {
+		lo = max(0, pos-p.Window+1)
+	}
+	if pos < 0 || (pos/a.kv.BlockSize) >= len(table) {
+		return fmt.Errorf("position %d not covered by a block table of %d blocks: %w", pos, len(table), backends.ErrShape)
+	}
+	kvh := h / a.perKVH
+	qh := a.qs[(t*p.NHead+h)*p.HeadDimK : (t*p.NHead+h+1)*p.HeadDimK]
+	if err := quant.QuantizeActivations(a.qType, qh, w.qConv); err != nil {
+		return err
+	}
+	if cap(w.scores) < pos-lo+1 {
+		w.scores = make([]float32, pos-lo+1)
+	}
+	sc := w.scores[:pos-lo+1]
+	maxv := float32(math.Inf(-1))
+	for j := lo; j <= pos; j++ {
+		row, err := a.row(table, j, kvh)
+		if err != nil {
+			return err
+		}
+		// ggml multiplies the finished dot product by the scale (soft_max_ext).
+		v := quant.VecDot(a.kv.K.Type, p.HeadDimK, a.kb[row*a.kRow:(row+1)*a.kRow], w.qConv) * p.Scale
+		sc[j-lo] = v
+		maxv = max(maxv, v)
+	}
+	var sum float64
+	for i, v := range sc {
+		e := float32(math.Exp(float64(v - maxv)))
+		sc[i] = e
+		sum += float64(e)
+	}
+	inv := float32(1 / sum)
+	clear(w.acc)
+	for j := lo; j <= pos; j++ {
+		pr := roundTo(a.roundP, sc[j-lo]*inv)
+		row, _ := a.row(table, j, kvh)
+		if err := quant.Dequantize(a.kv.V.Type, a.vb[row*a.vRow:(row+1)*a.vRow], w.vrow); err != nil {
+			return err
+		}
+		for d, v := range w.vrow {
+			w.acc[d] += float64(pr) * float64(v) // exact product: order is the only rounding
+		}
+	}
+	out := a.ys[(t*p.NHead+h)*p.HeadDimV : (t*p.NHead+h+1)*p.HeadDimV]
+	for d, v := range w.acc {
+		out[d] = float32(v)
+	}
+	return nil
+}
+
+// row returns the cache row of KV head kvh at position j of a sequence.
+func (a *attnJob) row(table []int32, j, kvh int) (int, error) {
+	bs := a.kv.BlockSize
+	blk := int(table[j/bs])
+	slot := blk*bs + j%bs
+	if blk < 0 || slot >= a.nSlots {
+		return 0, fmt.Errorf("block %d outside the cache's %d blocks: %w", blk, a.nSlots/bs, backends.ErrShape)
+	}
+	return slot*a.kv.NHeadKV + kvh, nil
+}
+
+// roundTo rounds v to t's precision (F16, BF16), or returns it unchanged.
+func roundTo(t quant.Type, v float32) float32 {
+	switch t {
+	case quant.F16:
+		return quant.FP16ToFP32(quant.FP32ToFP16(v))
+	case quant.BF16:
+		return quant.BF16ToFP32(quant.FP32ToBF16(v))
+	}
+	return v
+}

@@ -1,0 +1,122 @@
+package cpu
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/kernels"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// Device is the host CPU. It owns a worker pool shared by its streams.
+type Device struct {
+	pool *kernels.Pool
+}
+
+// New returns a CPU device running ops on nThreads workers (<= 0: one per
+// CPU).
+func New(nThreads int) *Device {
+	return &Device{pool: kernels.NewPool(nThreads)}
+}
+
+// Name implements backends.Device.
+func (d *Device) Name() string { return "cpu" }
+
+// Threads returns the number of workers.
+func (d *Device) Threads() int { return d.pool.Threads() }
+
+// Memory reports MemAvailable and MemTotal from /proc/meminfo (0, 0 where
+// that file does not exist).
+func (d *Device) Memory() (free, total uint64) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, 0
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := bytes.Fields(sc.Bytes())
+		if len(f) < 2 {
+			continue
+		}
+		v, err := strconv.ParseUint(string(f[1]), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch string(f[0]) {
+		case "MemTotal:":
+			total = v * 1024
+		case "MemAvailable:":
+			free = v * 1024
+		}
+	}
+	return free, total
+}
+
+// matmulTypes are the weight types with an activation conversion and a dot
+// product in package quant.
+func matmulType(t quant.Type) bool {
+	switch t {
+	case quant.F32, quant.F16, quant.BF16,
+		quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.Q8_0,
+		quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K:
+		return true
+	}
+	return false
+}
+
+// kvType reports whether t can be a KV cache type.
+func kvType(t quant.Type) bool {
+	return t == quant.F32 || t == quant.F16 || t == quant.Q8_0
+}
+
+// Supports implements backends.Device.
+func (d *Device) Supports(op backends.Op, t quant.Type) bool {
+	switch op {
+	case backends.OpMatMul:
+		return matmulType(t)
+	case backends.OpGetRows:
+		return quant.Supported(t)
+	case backends.OpStoreKV, backends.OpAttention:
+		return kvType(t)
+	case backends.OpRMSNorm, backends.OpAdd, backends.OpScale, backends.OpSiLUMul, backends.OpRoPE:
+		return t == quant.F32
+	}
+	return false
+}
+
+// Alloc implements backends.Device with zeroed, 8-byte aligned heap memory.
+func (d *Device) Alloc(n int, _ backends.Usage) (backends.Buffer, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("cpu: alloc of %d bytes", n)
+	}
+	return backends.NewHostBuffer(n), nil
+}
+
+// Upload implements backends.Device. The weight is used in place: no copy,
+// no dequantized duplicate, so a mapped model costs only its file pages.
+func (d *Device) Upload(name string, t quant.Type, rows, cols int, data []byte) (backends.Tensor, error) {
+	tt := backends.Tensor{Name: name, Buf: backends.WrapHost(data), Type: t, Rows: rows, Cols: cols}
+	n, err := tt.NumBytes()
+	if err != nil {
+		return backends.Tensor{}, fmt.Errorf("cpu: upload %s: %w", name, err)
+	}
+	if n != len(data) {
+		return backends.Tensor{}, fmt.Errorf("cpu: upload %s: %dx%d %v needs %d bytes, got %d: %w", name, rows, cols, t, n, len(data), backends.ErrShape)
+	}
+	return tt, nil
+}
+
+// NewStream implements backends.Device.
+func (d *Device) NewStream() (backends.Stream, error) { return &Stream{dev: d}, nil }
+
+// Close stops the worker pool.
+func (d *Device) Close() error {
+	d.pool.Close()
+	return nil
+}
+
+var _ backends.Device = (*Device)(nil)

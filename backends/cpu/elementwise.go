@@ -1,0 +1,156 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/nuri-ai/nuri/backends"
+)
+
+// rows runs f over rows [0, n) on the pool. Each row is computed by one
+// worker in a fixed order, so the split never changes a result.
+func (s *Stream) rows(n int, f func(lo, hi int)) {
+	if n < 64 {
+		f(0, n) // a handful of rows is cheaper than waking workers
+		return
+	}
+	s.dev.pool.Run(n, f)
+}
+
+// RMSNorm implements backends.Stream like ggml_rms_norm followed by
+// ggml_mul: the squares (float32) are summed in float64, the mean rounded to
+// float32, y = x * (1/sqrtf(mean+eps)), then y *= w.
+func (s *Stream) RMSNorm(dst, x, w backends.Tensor, eps float32) {
+	s.do(backends.OpRMSNorm, func() error {
+		if err := sameShape(x.Rows, x.Cols, dst); err != nil {
+			return err
+		}
+		if err := sameShape(1, x.Cols, w); err != nil {
+			return err
+		}
+		xs, err := f32s(x)
+		if err != nil {
+			return err
+		}
+		ys, err := f32s(dst)
+		if err != nil {
+			return err
+		}
+		ws, err := f32s(w)
+		if err != nil {
+			return err
+		}
+		n := x.Cols
+		s.rows(x.Rows, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				rmsNormRow(ys[r*n:(r+1)*n], xs[r*n:(r+1)*n], ws, eps)
+			}
+		})
+		return nil
+	})
+}
+
+func rmsNormRow(y, x, w []float32, eps float32) {
+	var sum float64
+	for _, v := range x {
+		sum += float64(v * v)
+	}
+	mean := float32(sum / float64(len(x)))
+	// float64 sqrt rounded once to float32 equals sqrtf (correctly rounded).
+	scale := 1 / float32(math.Sqrt(float64(mean+eps)))
+	for i, v := range x {
+		// The conversion keeps two roundings (ggml scales, then multiplies
+		// by the weight in a separate op) even where Go would fuse.
+		y[i] = float32(v*scale) * w[i]
+	}
+}
+
+// Add implements backends.Stream; b is broadcast when it has one row.
+func (s *Stream) Add(dst, a, b backends.Tensor) {
+	s.do(backends.OpAdd, func() error {
+		if err := sameShape(a.Rows, a.Cols, dst); err != nil {
+			return err
+		}
+		if b.Cols != a.Cols || (b.Rows != a.Rows && b.Rows != 1) {
+			return fmt.Errorf("%s + %s: %w", a.Shape(), b.Shape(), backends.ErrShape)
+		}
+		as, err := f32s(a)
+		if err != nil {
+			return err
+		}
+		bs, err := f32s(b)
+		if err != nil {
+			return err
+		}
+		ys, err := f32s(dst)
+		if err != nil {
+			return err
+		}
+		n := a.Cols
+		s.rows(a.Rows, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				br := bs
+				if b.Rows != 1 {
+					br = bs[r*n : (r+1)*n]
+				}
+				ar, yr := as[r*n:(r+1)*n], ys[r*n:(r+1)*n]
+				for i := range yr {
+					yr[i] = ar[i] + br[i]
+				}
+			}
+		})
+		return nil
+	})
+}
+
+// Scale implements backends.Stream.
+func (s *Stream) Scale(dst, x backends.Tensor, f float32) {
+	s.do(backends.OpScale, func() error {
+		if err := sameShape(x.Rows, x.Cols, dst); err != nil {
+			return err
+		}
+		xs, err := f32s(x)
+		if err != nil {
+			return err
+		}
+		ys, err := f32s(dst)
+		if err != nil {
+			return err
+		}
+		for i, v := range xs {
+			ys[i] = v * f
+		}
+		return nil
+	})
+}
+
+// SiLUMul implements backends.Stream (ggml's swiglu: silu(gate)·up, with
+// silu(z) = z/(1+e^-z) in float32).
+func (s *Stream) SiLUMul(dst, gate, up backends.Tensor) {
+	s.do(backends.OpSiLUMul, func() error {
+		if err := sameShape(gate.Rows, gate.Cols, up, dst); err != nil {
+			return err
+		}
+		gs, err := f32s(gate)
+		if err != nil {
+			return err
+		}
+		us, err := f32s(up)
+		if err != nil {
+			return err
+		}
+		ys, err := f32s(dst)
+		if err != nil {
+			return err
+		}
+		n := gate.Cols
+		s.rows(gate.Rows, func(lo, hi int) {
+			for i := lo * n; i < hi*n; i++ {
+				g := gs[i]
+				e := float32(math.Exp(float64(-g)))
+				ys[i] = g / (1 + e) * us[i]
+			}
+		})
+		return nil
+	})
+}

@@ -1,0 +1,98 @@
+package cpu
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// Stream runs ops synchronously on the device's pool. The first error is
+// kept (and later ops skipped) until Sync returns it. A Stream is not safe
+// for concurrent use.
+type Stream struct {
+	dev *Device
+	err error
+}
+
+var _ backends.Stream = (*Stream)(nil)
+
+// Sync implements backends.Stream: ops already ran, so it only reports and
+// clears the first error.
+func (s *Stream) Sync() error {
+	err := s.err
+	s.err = nil
+	return err
+}
+
+// do runs one op unless an earlier one failed, recording its error with
+// the op's name.
+func (s *Stream) do(op backends.Op, f func() error) {
+	if s.err != nil {
+		return
+	}
+	if err := f(); err != nil {
+		s.err = fmt.Errorf("cpu %v: %w", op, err)
+	}
+}
+
+// Read implements backends.Stream.
+func (s *Stream) Read(dst []float32, src backends.Tensor) {
+	if s.err != nil {
+		return
+	}
+	x, err := f32s(src)
+	if err == nil && len(dst) < len(x) {
+		err = fmt.Errorf("%s: destination holds %d values, need %d: %w", src.Shape(), len(dst), len(x), backends.ErrShape)
+	}
+	if err != nil {
+		s.err = fmt.Errorf("cpu read: %w", err)
+		return
+	}
+	copy(dst, x)
+}
+
+// hostBytes returns t's bytes; t must live in host memory.
+func hostBytes(t backends.Tensor) ([]byte, error) {
+	hb, ok := t.Buf.(*backends.HostBuffer)
+	if !ok {
+		return nil, fmt.Errorf("%s: buffer %T is not host memory: %w", t.Shape(), t.Buf, backends.ErrUnsupportedOp)
+	}
+	n, err := t.NumBytes()
+	if err != nil {
+		return nil, err
+	}
+	if t.Off < 0 || t.Off+n > hb.Size() {
+		return nil, fmt.Errorf("%s: bytes [%d,%d) outside its %d-byte buffer: %w", t.Shape(), t.Off, t.Off+n, hb.Size(), backends.ErrShape)
+	}
+	return hb.Bytes()[t.Off : t.Off+n], nil
+}
+
+// f32s views an F32 tensor as []float32 without copying.
+func f32s(t backends.Tensor) ([]float32, error) {
+	if t.Type != quant.F32 {
+		return nil, fmt.Errorf("%s: want F32: %w", t.Shape(), backends.ErrUnsupportedOp)
+	}
+	b, err := hostBytes(t)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) == 0 {
+		return nil, nil
+	}
+	if uintptr(unsafe.Pointer(&b[0]))%4 != 0 {
+		return nil, fmt.Errorf("%s: data not 4-byte aligned", t.Shape())
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4), nil
+}
+
+// sameShape checks that every tensor has rows×cols.
+func sameShape(rows, cols int, ts ...backends.Tensor) error {
+	for _, t := range ts {
+		if t.Rows != rows || t.Cols != cols {
+			return fmt.Errorf("%s: want %dx%d: %w", t.Shape(), rows, cols, backends.ErrShape)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,104 @@
+package backends
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// Buffer is a block of memory owned by a device.
+type Buffer interface {
+	Size() int // bytes
+}
+
+// HostBuffer is memory the CPU addresses directly: a heap allocation or a
+// view into a memory-mapped file (zero copy).
+type HostBuffer struct{ b []byte }
+
+// NewHostBuffer allocates n zeroed bytes aligned to 8 bytes, so any
+// element type (f32, f16, quantized blocks) can be viewed in place.
+func NewHostBuffer(n int) *HostBuffer {
+	if n <= 0 {
+		return &HostBuffer{}
+	}
+	words := make([]uint64, (n+7)/8)
+	return &HostBuffer{b: unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), n)}
+}
+
+// WrapHost makes a HostBuffer of b without copying; b must outlive it.
+func WrapHost(b []byte) *HostBuffer { return &HostBuffer{b: b} }
+
+// Size returns the buffer's length in bytes.
+func (h *HostBuffer) Size() int { return len(h.b) }
+
+// Bytes returns the buffer's memory.
+func (h *HostBuffer) Bytes() []byte { return h.b }
+
+// Tensor is a small value naming a 2-D region of a Buffer: Rows rows of
+// Cols elements of Type, rows contiguous ([Rows][Cols], Cols innermost, as
+// ggml's ne[0]). Higher-dimensional data is flattened into rows by the
+// caller (e.g. [n_tokens*n_head][head_dim]).
+type Tensor struct {
+	Name string
+	Buf  Buffer
+	Off  int // byte offset of row 0 in Buf
+	Type quant.Type
+	Rows int
+	Cols int
+}
+
+// Valid reports whether t refers to memory (the zero Tensor means "none",
+// e.g. an absent optional weight).
+func (t Tensor) Valid() bool { return t.Buf != nil }
+
+// RowBytes returns the bytes of one row.
+func (t Tensor) RowBytes() (int, error) {
+	if !t.Type.Known() {
+		return 0, fmt.Errorf("tensor %s: unknown type id %d", t.Name, uint32(t.Type))
+	}
+	return t.Type.RowBytes(t.Cols)
+}
+
+// NumBytes returns the bytes of the whole tensor.
+func (t Tensor) NumBytes() (int, error) {
+	rb, err := t.RowBytes()
+	if err != nil {
+		return 0, err
+	}
+	return rb * t.Rows, nil
+}
+
+// Slice returns the view of rows [lo, lo+n).
+func (t Tensor) Slice(lo, n int) (Tensor, error) {
+	if lo < 0 || n < 0 || lo+n > t.Rows {
+		return Tensor{}, fmt.Errorf("tensor %s: rows [%d,%d) outside [0,%d): %w", t.Name, lo, lo+n, t.Rows, ErrShape)
+	}
+	rb, err := t.RowBytes()
+	if err != nil {
+		return Tensor{}, err
+	}
+	v := t
+	v.Off += lo * rb
+	v.Rows = n
+	return v, nil
+}
+
+// Reshape views the same bytes as rows×cols; the element count must match
+// and cols must be a whole number of blocks.
+func (t Tensor) Reshape(rows, cols int) (Tensor, error) {
+	if rows*cols != t.Rows*t.Cols || rows < 0 || cols <= 0 {
+		return Tensor{}, fmt.Errorf("tensor %s: cannot view %dx%d as %dx%d: %w", t.Name, t.Rows, t.Cols, rows, cols, ErrShape)
+	}
+	if _, err := t.Type.RowBytes(cols); err != nil {
+		return Tensor{}, fmt.Errorf("tensor %s: %v: %w", t.Name, err, ErrShape)
+	}
+	v := t
+	v.Rows, v.Cols = rows, cols
+	return v, nil
+}
+
+// Shape returns "name[type rows×cols]" for error messages.
+func (t Tensor) Shape() string {
+	return fmt.Sprintf("%s[%s %dx%d]", t.Name, t.Type, t.Rows, t.Cols)
+}

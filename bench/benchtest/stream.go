@@ -1,0 +1,102 @@
+package benchtest
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// stream writes one response's server-sent events in a variant's shape.
+type stream struct {
+	w       io.Writer
+	flusher http.Flusher
+	chat    bool
+	variant Variant
+	model   string
+}
+
+func (st *stream) raw(s string) {
+	if st.variant == NoUsage {
+		s = strings.ReplaceAll(s, "\n", "\r\n")
+	}
+	io.WriteString(st.w, s)
+	st.flusher.Flush()
+}
+
+func (st *stream) event(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only our own literal maps are marshalled; say so in-stream if not.
+		st.raw("error: {\"message\":\"benchtest: marshal chunk failed\"}\n\n")
+		return
+	}
+	st.raw("data: " + string(b) + "\n\n")
+}
+
+// chunk builds a chunk with one choice; delta is the chat delta (ignored for
+// completions, where text carries the content).
+func (st *stream) chunk(delta map[string]any, text string, finish any) map[string]any {
+	choice := map[string]any{"index": 0, "finish_reason": finish}
+	obj := "text_completion"
+	if st.chat {
+		choice["delta"] = delta
+		obj = "chat.completion.chunk"
+	} else {
+		choice["text"] = text
+	}
+	c := map[string]any{"id": "cmpl-benchtest", "object": obj, "created": time.Now().Unix(),
+		"model": st.model, "choices": []any{choice}}
+	if st.variant == VLLM {
+		c["usage"] = nil
+	}
+	return c
+}
+
+func (st *stream) roleChunk() {
+	if !st.chat {
+		return
+	}
+	switch st.variant {
+	case VLLM, Nuri:
+		st.event(st.chunk(map[string]any{"role": "assistant", "content": ""}, "", nil))
+	case LlamaCpp, LlamaCppLegacy:
+		st.event(st.chunk(map[string]any{"role": "assistant", "content": nil}, "", nil))
+	}
+}
+
+func (st *stream) token(text string) {
+	delta := map[string]any{"content": text}
+	if st.variant == Ollama {
+		delta["role"] = "assistant"
+	}
+	st.event(st.chunk(delta, text, nil))
+}
+
+func (st *stream) finish(reason string, usage map[string]int, includeUsage bool) {
+	timings := map[string]any{"prompt_n": usage["prompt_tokens"], "predicted_n": usage["completion_tokens"],
+		"predicted_per_second": 100.0}
+	last := st.chunk(map[string]any{}, "", reason)
+	switch st.variant {
+	case LlamaCppLegacy:
+		// Usage rides on the last chunk whether or not it was asked for.
+		last["usage"] = usage
+		last["timings"] = timings
+		st.event(last)
+	case NoUsage:
+		st.event(last)
+		return // no usage, no [DONE]
+	default:
+		st.event(last)
+		if includeUsage {
+			u := map[string]any{"id": "cmpl-benchtest", "object": "chat.completion.chunk", "model": st.model,
+				"choices": []any{}, "usage": usage}
+			if st.variant == LlamaCpp {
+				u["timings"] = timings
+			}
+			st.event(u)
+		}
+	}
+	st.raw("data: [DONE]\n\n")
+}

@@ -1,0 +1,138 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+	"unicode/utf8"
+)
+
+// streamChunk is the union of the chunk shapes servers send: chat deltas
+// (content, and reasoning_content / reasoning for thinking models), legacy
+// completion text, a usage object (vLLM and ollama in a final chunk with no
+// choices, llama-server possibly alongside the last choice), llama-server's
+// timings, and an in-stream error object.
+type streamChunk struct {
+	Choices []struct {
+		Delta struct {
+			Content          string `json:"content"`
+			ReasoningContent string `json:"reasoning_content"`
+			Reasoning        string `json:"reasoning"`
+		} `json:"delta"`
+		Text         string  `json:"text"`
+		FinishReason *string `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *struct {
+		PromptTokens     int `json:"prompt_tokens"`
+		CompletionTokens int `json:"completion_tokens"`
+	} `json:"usage"`
+	Timings json.RawMessage `json:"timings"`
+	Error   json.RawMessage `json:"error"`
+}
+
+// readStream consumes an event stream into rec: TTFT at the first chunk that
+// carries text, ITL between text chunks, E2EL at the end of the stream, token
+// counts from the usage chunk when there is one.
+func readStream(ctx context.Context, body io.Reader, rec *RequestRecord, p Prompt) {
+	sr := newSSEReader(body)
+	var last, firstFinish time.Time
+	usageIn, usageOut, haveUsage := 0, 0, false
+	for {
+		ev, err := sr.Next()
+		now := time.Now()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			rec.E2ELMS = ms(now.Sub(rec.started))
+			rec.fail(classifyStreamError(ctx, err), fmt.Errorf("read stream: %w", err))
+			return
+		}
+		if ev.Event == "error" {
+			rec.E2ELMS = ms(now.Sub(rec.started))
+			rec.fail("stream_error", errors.New(errorMessage(ev.Data)))
+			return
+		}
+		data := bytes.TrimSpace(ev.Data)
+		if string(data) == "[DONE]" {
+			rec.DoneMarker = true
+			break
+		}
+		var ch streamChunk
+		if err := json.Unmarshal(data, &ch); err != nil {
+			rec.E2ELMS = ms(now.Sub(rec.started))
+			rec.fail("bad_chunk", fmt.Errorf("parse chunk %.80q: %w", data, err))
+			return
+		}
+		if len(ch.Error) > 0 && string(ch.Error) != "null" {
+			rec.E2ELMS = ms(now.Sub(rec.started))
+			rec.fail("stream_error", errors.New(messageOf(ch.Error)))
+			return
+		}
+		if ch.Usage != nil {
+			usageIn, usageOut, haveUsage = ch.Usage.PromptTokens, ch.Usage.CompletionTokens, true
+		}
+		if len(ch.Timings) > 0 && string(ch.Timings) != "null" {
+			rec.ServerTimings = append(json.RawMessage(nil), ch.Timings...)
+		}
+		text := ""
+		for _, c := range ch.Choices {
+			text += c.Text + c.Delta.Content + c.Delta.ReasoningContent + c.Delta.Reasoning
+			if c.FinishReason != nil && *c.FinishReason != "" {
+				rec.FinishReason = *c.FinishReason
+				if firstFinish.IsZero() {
+					firstFinish = now
+				}
+			}
+		}
+		if text != "" {
+			if rec.Chunks == 0 {
+				rec.TTFTMS = ms(now.Sub(rec.started))
+			} else {
+				rec.ITLMS = append(rec.ITLMS, ms(now.Sub(last)))
+			}
+			last = now
+			rec.Chunks++
+			rec.OutputChars += utf8.RuneCountInString(text)
+		}
+	}
+	rec.E2ELMS = ms(time.Since(rec.started))
+	rec.countTokens(haveUsage, usageIn, usageOut, p)
+	if rec.FinishReason == "" && !rec.DoneMarker {
+		rec.fail("stream_truncated", errors.New("stream ended before a finish_reason or [DONE]"))
+		return
+	}
+	if rec.Chunks == 0 {
+		// Nothing but a finish (an immediate end-of-sequence): the first
+		// output event is the finish itself.
+		rec.EmptyOutput = true
+		rec.TTFTMS = rec.E2ELMS
+		if !firstFinish.IsZero() {
+			rec.TTFTMS = ms(firstFinish.Sub(rec.started))
+		}
+	}
+	if rec.OutputTokens > 1 {
+		rec.TPOTMS = (rec.E2ELMS - rec.TTFTMS) / float64(rec.OutputTokens-1)
+	}
+	rec.OK, rec.Status = true, "ok"
+}
+
+// countTokens prefers the server's usage; without it, output tokens are
+// counted as text chunks (servers send one token per chunk) and input tokens
+// are estimated from the prompt text.
+func (r *RequestRecord) countTokens(haveUsage bool, in, out int, p Prompt) {
+	if haveUsage && (out > 0 || r.Chunks == 0) {
+		r.OutputTokens, r.OutputTokensSource = out, "usage"
+	} else {
+		r.OutputTokens, r.OutputTokensSource = r.Chunks, "chunks"
+	}
+	if haveUsage && in > 0 {
+		r.InputTokens, r.InputTokensSource = in, "usage"
+	} else {
+		r.InputTokens, r.InputTokensSource = p.EstInputTokens, "estimate"
+	}
+}

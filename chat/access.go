@@ -1,0 +1,420 @@
+package chat
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// getAttr is `obj.name`: a mapping key first, then a method.
+func getAttr(obj value, name string) value {
+	switch o := obj.(type) {
+	case *dict:
+		if v, ok := o.get(name); ok {
+			return v
+		}
+		if m := dictMethod(o, name); m != nil {
+			return m
+		}
+	case *namespace:
+		if v, ok := o.d.get(name); ok {
+			return v
+		}
+	case string:
+		if m := stringMethod(o, name); m != nil {
+			return m
+		}
+	case []value:
+		if m := listMethod(o, name); m != nil {
+			return m
+		}
+	}
+	return undefined{name}
+}
+
+// getItem is `obj[idx]`.
+func getItem(obj, idx value) (value, error) {
+	switch o := obj.(type) {
+	case *dict:
+		if v, ok := o.get(str(idx)); ok {
+			return v, nil
+		}
+		return undefined{str(idx)}, nil
+	case *namespace:
+		return getAttr(o, str(idx)), nil
+	case []value:
+		i, ok := idx.(int64)
+		if !ok {
+			return nil, fmt.Errorf("list indices must be integers, not %s", typeName(idx))
+		}
+		if i < 0 {
+			i += int64(len(o))
+		}
+		if i < 0 || i >= int64(len(o)) {
+			return undefined{fmt.Sprint(idx)}, nil
+		}
+		return o[i], nil
+	case string:
+		i, ok := idx.(int64)
+		if !ok {
+			return nil, fmt.Errorf("string indices must be integers, not %s", typeName(idx))
+		}
+		r := []rune(o)
+		if i < 0 {
+			i += int64(len(r))
+		}
+		if i < 0 || i >= int64(len(r)) {
+			return undefined{fmt.Sprint(idx)}, nil
+		}
+		return string(r[i]), nil
+	case undefined:
+		return undefined{o.name}, nil
+	}
+	return nil, fmt.Errorf("'%s' object is not subscriptable", typeName(obj))
+}
+
+func (s *state) evalSlice(sc *scope, e *sliceExpr) (value, error) {
+	obj, err := s.eval(sc, e.obj)
+	if err != nil {
+		return nil, err
+	}
+	var bounds [3]*int64
+	for i, b := range []expr{e.lo, e.hi, e.step} {
+		if b == nil {
+			continue
+		}
+		v, err := s.eval(sc, b)
+		if err != nil {
+			return nil, err
+		}
+		if v == nil {
+			continue
+		}
+		n, ok := v.(int64)
+		if !ok {
+			return nil, fmt.Errorf("slice indices must be integers, not %s", typeName(v))
+		}
+		bounds[i] = &n
+	}
+	switch o := obj.(type) {
+	case []value:
+		idx, err := sliceIndices(len(o), bounds)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]value, len(idx))
+		for i, j := range idx {
+			out[i] = o[j]
+		}
+		return out, nil
+	case string:
+		r := []rune(o)
+		idx, err := sliceIndices(len(r), bounds)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]rune, len(idx))
+		for i, j := range idx {
+			out[i] = r[j]
+		}
+		return string(out), nil
+	case undefined:
+		return o, nil
+	}
+	return nil, fmt.Errorf("'%s' object cannot be sliced", typeName(obj))
+}
+
+// sliceIndices implements Python's slice semantics for a sequence of n.
+func sliceIndices(n int, b [3]*int64) ([]int, error) {
+	step := int64(1)
+	if b[2] != nil {
+		step = *b[2]
+	}
+	if step == 0 {
+		return nil, fmt.Errorf("slice step cannot be zero")
+	}
+	clamp := func(p *int64, def int64, lo, hi int64) int64 {
+		if p == nil {
+			return def
+		}
+		v := *p
+		if v < 0 {
+			v += int64(n)
+		}
+		return max(lo, min(hi, v))
+	}
+	var out []int
+	if step > 0 {
+		start, stop := clamp(b[0], 0, 0, int64(n)), clamp(b[1], int64(n), 0, int64(n))
+		for i := start; i < stop; i += step {
+			out = append(out, int(i))
+		}
+	} else {
+		start, stop := clamp(b[0], int64(n)-1, -1, int64(n)-1), clamp(b[1], -1, -1, int64(n)-1)
+		if b[1] != nil && *b[1] < 0 && *b[1]+int64(n) < 0 {
+			stop = -1
+		}
+		for i := start; i > stop; i += step {
+			out = append(out, int(i))
+		}
+	}
+	return out, nil
+}
+
+func argString(args []value, i int, def string) (string, bool, error) {
+	if i >= len(args) || args[i] == nil {
+		return def, false, nil
+	}
+	s, ok := args[i].(string)
+	if !ok {
+		return "", false, fmt.Errorf("argument %d must be a string, not %s", i+1, typeName(args[i]))
+	}
+	return s, true, nil
+}
+
+const pyWhitespace = " \t\n\r\v\f"
+
+func stringMethod(s string, name string) callable {
+	strip := func(f func(string, string) string) callable {
+		return func(_ *state, args []value, _ map[string]value) (value, error) {
+			chars, given, err := argString(args, 0, pyWhitespace)
+			if err != nil {
+				return nil, err
+			}
+			if !given {
+				return f(s, pyWhitespace), nil
+			}
+			return f(s, chars), nil
+		}
+	}
+	switch name {
+	case "strip":
+		return strip(strings.Trim)
+	case "lstrip":
+		return strip(strings.TrimLeft)
+	case "rstrip":
+		return strip(strings.TrimRight)
+	case "startswith", "endswith":
+		return func(_ *state, args []value, _ map[string]value) (value, error) {
+			if len(args) != 1 {
+				return nil, fmt.Errorf("%s takes one argument", name)
+			}
+			var prefixes []value
+			switch a := args[0].(type) {
+			case string:
+				prefixes = []value{a}
+			case []value:
+				prefixes = a
+			default:
+				return nil, fmt.Errorf("%s argument must be a string or tuple, not %s", name, typeName(a))
+			}
+			for _, p := range prefixes {
+				ps, _ := p.(string)
+				if (name == "startswith" && strings.HasPrefix(s, ps)) || (name == "endswith" && strings.HasSuffix(s, ps)) {
+					return true, nil
+				}
+			}
+			return false, nil
+		}
+	case "split", "rsplit":
+		return func(_ *state, args []value, kw map[string]value) (value, error) {
+			sep, given, err := argString(args, 0, "")
+			if err != nil {
+				return nil, err
+			}
+			limit := -1
+			if len(args) > 1 {
+				if n, ok := args[1].(int64); ok {
+					limit = int(n)
+				}
+			}
+			var parts []string
+			switch {
+			case !given:
+				parts = strings.Fields(s)
+			case sep == "":
+				return nil, fmt.Errorf("empty separator")
+			case limit >= 0 && name == "split":
+				parts = strings.SplitN(s, sep, limit+1)
+			case limit >= 0:
+				parts = rsplitN(s, sep, limit)
+			default:
+				parts = strings.Split(s, sep)
+			}
+			out := make([]value, len(parts))
+			for i, p := range parts {
+				out[i] = p
+			}
+			return out, nil
+		}
+	case "lower", "upper", "title", "capitalize":
+		return func(_ *state, _ []value, _ map[string]value) (value, error) {
+			return caseFold(name, s), nil
+		}
+	case "replace":
+		return func(_ *state, args []value, _ map[string]value) (value, error) {
+			return replace(s, args)
+		}
+	case "find", "count":
+		return func(_ *state, args []value, _ map[string]value) (value, error) {
+			sub, _, err := argString(args, 0, "")
+			if err != nil {
+				return nil, err
+			}
+			if name == "count" {
+				return int64(strings.Count(s, sub)), nil
+			}
+			i := strings.Index(s, sub)
+			if i < 0 {
+				return int64(-1), nil
+			}
+			return int64(len([]rune(s[:i]))), nil
+		}
+	case "join":
+		return func(_ *state, args []value, _ map[string]value) (value, error) {
+			if len(args) != 1 {
+				return nil, fmt.Errorf("join takes one argument")
+			}
+			return join(args[0], s)
+		}
+	}
+	return nil
+}
+
+func rsplitN(s, sep string, limit int) []string {
+	var rev []string
+	for limit > 0 {
+		i := strings.LastIndex(s, sep)
+		if i < 0 {
+			break
+		}
+		rev = append(rev, s[i+len(sep):])
+		s = s[:i]
+		limit--
+	}
+	out := []string{s}
+	for i := len(rev) - 1; i >= 0; i-- {
+		out = append(out, rev[i])
+	}
+	return out
+}
+
+func replace(s string, args []value) (value, error) {
+	if len(args) < 2 {
+		return nil, fmt.Errorf("replace takes 2 or 3 arguments")
+	}
+	old, _, err := argString(args, 0, "")
+	if err != nil {
+		return nil, err
+	}
+	nw, _, err := argString(args, 1, "")
+	if err != nil {
+		return nil, err
+	}
+	n := -1
+	if len(args) > 2 {
+		if c, ok := args[2].(int64); ok {
+			n = int(c)
+		}
+	}
+	return strings.Replace(s, old, nw, n), nil
+}
+
+func caseFold(how, s string) string {
+	switch how {
+	case "lower":
+		return strings.ToLower(s)
+	case "upper":
+		return strings.ToUpper(s)
+	case "capitalize":
+		r := []rune(strings.ToLower(s))
+		if len(r) > 0 {
+			r[0] = unicode.ToUpper(r[0])
+		}
+		return string(r)
+	}
+	// title: upper-case the first letter of each word
+	r := []rune(s)
+	prevLetter := false
+	for i, c := range r {
+		if unicode.IsLetter(c) {
+			if !prevLetter {
+				r[i] = unicode.ToUpper(c)
+			} else {
+				r[i] = unicode.ToLower(c)
+			}
+			prevLetter = true
+		} else {
+			prevLetter = false
+		}
+	}
+	return string(r)
+}
+
+func dictMethod(d *dict, name string) callable {
+	switch name {
+	case "items":
+		return func(_ *state, _ []value, _ map[string]value) (value, error) { return pairs(d), nil }
+	case "keys":
+		return func(_ *state, _ []value, _ map[string]value) (value, error) {
+			out := make([]value, len(d.keys))
+			for i, k := range d.keys {
+				out[i] = k
+			}
+			return out, nil
+		}
+	case "values":
+		return func(_ *state, _ []value, _ map[string]value) (value, error) {
+			out := make([]value, len(d.keys))
+			for i, k := range d.keys {
+				out[i] = d.m[k]
+			}
+			return out, nil
+		}
+	case "get":
+		return func(_ *state, args []value, _ map[string]value) (value, error) {
+			if len(args) == 0 {
+				return nil, fmt.Errorf("get takes a key")
+			}
+			if v, ok := d.get(str(args[0])); ok {
+				return v, nil
+			}
+			if len(args) > 1 {
+				return args[1], nil
+			}
+			return nil, nil
+		}
+	}
+	return nil
+}
+
+func listMethod(l []value, name string) callable {
+	switch name {
+	case "index":
+		return func(_ *state, args []value, _ map[string]value) (value, error) {
+			if len(args) != 1 {
+				return nil, fmt.Errorf("index takes one argument")
+			}
+			for i, x := range l {
+				if equal(x, args[0]) {
+					return int64(i), nil
+				}
+			}
+			return nil, fmt.Errorf("%s is not in list", repr(args[0]))
+		}
+	case "count":
+		return func(_ *state, args []value, _ map[string]value) (value, error) {
+			if len(args) != 1 {
+				return nil, fmt.Errorf("count takes one argument")
+			}
+			n := 0
+			for _, x := range l {
+				if equal(x, args[0]) {
+					n++
+				}
+			}
+			return int64(n), nil
+		}
+	}
+	return nil
+}

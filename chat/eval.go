@@ -1,0 +1,487 @@
+package chat
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Limits that keep a hostile or broken template from exhausting memory or
+// time: chat prompts are far below them.
+const (
+	maxOutput     = 64 << 20
+	maxSteps      = 10_000_000
+	maxCallDepth  = 64
+	maxRangeItems = 1_000_000
+)
+
+var (
+	errBreak    = errors.New("break outside a loop")
+	errContinue = errors.New("continue outside a loop")
+)
+
+// RaiseError is raise_exception() called by the template itself, usually
+// to reject a conversation shape (for example roles not alternating).
+type RaiseError struct{ Msg string }
+
+func (e *RaiseError) Error() string { return "chat template raised: " + e.Msg }
+
+type scope struct {
+	vars   map[string]value
+	parent *scope
+}
+
+func newScope(parent *scope) *scope { return &scope{vars: map[string]value{}, parent: parent} }
+
+func (sc *scope) lookup(name string) (value, bool) {
+	for s := sc; s != nil; s = s.parent {
+		if v, ok := s.vars[name]; ok {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+type state struct {
+	steps int
+	depth int
+}
+
+func (s *state) tick() error {
+	s.steps++
+	if s.steps > maxSteps {
+		return fmt.Errorf("template ran over %d steps", maxSteps)
+	}
+	return nil
+}
+
+func (s *state) execBody(w *strings.Builder, sc *scope, body []node) error {
+	for _, n := range body {
+		if err := s.exec(w, sc, n); err != nil {
+			return err
+		}
+		if w.Len() > maxOutput {
+			return fmt.Errorf("template output over %d bytes", maxOutput)
+		}
+	}
+	return nil
+}
+
+func (s *state) exec(w *strings.Builder, sc *scope, n node) error {
+	if err := s.tick(); err != nil {
+		return err
+	}
+	switch n := n.(type) {
+	case *textNode:
+		w.WriteString(n.s)
+	case *outputNode:
+		v, err := s.eval(sc, n.e)
+		if err != nil {
+			return err
+		}
+		w.WriteString(str(v))
+	case *ifNode:
+		for i, c := range n.conds {
+			v, err := s.eval(sc, c)
+			if err != nil {
+				return err
+			}
+			if truthy(v) {
+				return s.execBody(w, sc, n.bodies[i])
+			}
+		}
+		return s.execBody(w, sc, n.els)
+	case *forNode:
+		return s.execFor(w, sc, n)
+	case *setNode:
+		return s.execSet(sc, n)
+	case *macroNode:
+		sc.vars[n.name] = s.makeMacro(sc, n)
+	case *breakNode:
+		return errBreak
+	case *continueNode:
+		return errContinue
+	default:
+		return fmt.Errorf("internal: unknown node %T", n)
+	}
+	return nil
+}
+
+func (s *state) execSet(sc *scope, n *setNode) error {
+	var v value
+	if n.body != nil {
+		var b strings.Builder
+		if err := s.execBody(&b, sc, n.body); err != nil {
+			return err
+		}
+		v = b.String()
+	} else {
+		var err error
+		if v, err = s.eval(sc, n.value); err != nil {
+			return err
+		}
+	}
+	if n.attr == "" {
+		sc.vars[n.target] = v
+		return nil
+	}
+	obj, _ := sc.lookup(n.target)
+	ns, ok := obj.(*namespace)
+	if !ok {
+		return fmt.Errorf("cannot set attribute '%s' on %s '%s': only namespace() objects can be changed", n.attr, typeName(obj), n.target)
+	}
+	ns.d.set(n.attr, v)
+	return nil
+}
+
+func (s *state) execFor(w *strings.Builder, sc *scope, n *forNode) error {
+	it, err := s.eval(sc, n.iter)
+	if err != nil {
+		return err
+	}
+	all, err := iterate(it)
+	if err != nil {
+		return err
+	}
+	if d, ok := it.(*dict); ok && len(n.targets) == 2 {
+		// for k, v in dict: iterate pairs, as dict.items() would
+		all = pairs(d)
+	}
+	inner := newScope(sc)
+	items := all
+	if n.cond != nil { // the inline filter decides what loop.length counts
+		items = nil
+		for _, item := range all {
+			if err := bindTargets(inner, n.targets, item); err != nil {
+				return err
+			}
+			ok, err := s.eval(inner, n.cond)
+			if err != nil {
+				return err
+			}
+			if truthy(ok) {
+				items = append(items, item)
+			}
+		}
+	}
+	if len(items) == 0 {
+		return s.execBody(w, sc, n.els)
+	}
+	for i, item := range items {
+		inner = newScope(sc)
+		if err := bindTargets(inner, n.targets, item); err != nil {
+			return err
+		}
+		inner.vars["loop"] = loopVar(items, i)
+		err := s.execBody(w, inner, n.body)
+		if errors.Is(err, errBreak) {
+			break
+		}
+		if err != nil && !errors.Is(err, errContinue) {
+			return err
+		}
+	}
+	return nil
+}
+
+func pairs(d *dict) []value {
+	out := make([]value, len(d.keys))
+	for i, k := range d.keys {
+		out[i] = []value{k, d.m[k]}
+	}
+	return out
+}
+
+func bindTargets(sc *scope, targets []string, item value) error {
+	if len(targets) == 1 {
+		sc.vars[targets[0]] = item
+		return nil
+	}
+	tuple, ok := item.([]value)
+	if !ok || len(tuple) != len(targets) {
+		return fmt.Errorf("cannot unpack %s into %d loop variables", typeName(item), len(targets))
+	}
+	for i, t := range targets {
+		sc.vars[t] = tuple[i]
+	}
+	return nil
+}
+
+func loopVar(items []value, i int) *dict {
+	d := newDict()
+	n := len(items)
+	d.set("index", int64(i+1))
+	d.set("index0", int64(i))
+	d.set("revindex", int64(n-i))
+	d.set("revindex0", int64(n-i-1))
+	d.set("first", i == 0)
+	d.set("last", i == n-1)
+	d.set("length", int64(n))
+	if i > 0 {
+		d.set("previtem", items[i-1])
+	} else {
+		d.set("previtem", undefined{"previtem"})
+	}
+	if i+1 < n {
+		d.set("nextitem", items[i+1])
+	} else {
+		d.set("nextitem", undefined{"nextitem"})
+	}
+	d.set("cycle", callable(func(_ *state, args []value, _ map[string]value) (value, error) {
+		if len(args) == 0 {
+			return nil, fmt.Errorf("loop.cycle needs at least one argument")
+		}
+		return args[i%len(args)], nil
+	}))
+	return d
+}
+
+func (s *state) makeMacro(defScope *scope, n *macroNode) callable {
+	return func(s *state, args []value, kw map[string]value) (value, error) {
+		if s.depth >= maxCallDepth {
+			return nil, fmt.Errorf("macro '%s': calls nested over %d deep", n.name, maxCallDepth)
+		}
+		if len(args) > len(n.params) {
+			return nil, fmt.Errorf("macro '%s' takes %d arguments, got %d", n.name, len(n.params), len(args))
+		}
+		sc := newScope(defScope)
+		for i, p := range n.params {
+			switch v, ok := kw[p]; {
+			case i < len(args):
+				sc.vars[p] = args[i]
+			case ok:
+				sc.vars[p] = v
+			case n.defaults[i] != nil:
+				d, err := s.eval(sc, n.defaults[i])
+				if err != nil {
+					return nil, err
+				}
+				sc.vars[p] = d
+			default:
+				sc.vars[p] = undefined{p}
+			}
+		}
+		s.depth++
+		defer func() { s.depth-- }()
+		var b strings.Builder
+		if err := s.execBody(&b, sc, n.body); err != nil {
+			return nil, err
+		}
+		return b.String(), nil
+	}
+}
+
+func (s *state) evalArgs(sc *scope, args []expr, kws []kwarg) ([]value, map[string]value, error) {
+	vals := make([]value, len(args))
+	for i, a := range args {
+		v, err := s.eval(sc, a)
+		if err != nil {
+			return nil, nil, err
+		}
+		vals[i] = v
+	}
+	var kw map[string]value
+	if len(kws) > 0 {
+		kw = make(map[string]value, len(kws))
+		for _, k := range kws {
+			v, err := s.eval(sc, k.e)
+			if err != nil {
+				return nil, nil, err
+			}
+			kw[k.name] = v
+		}
+	}
+	return vals, kw, nil
+}
+
+func (s *state) eval(sc *scope, e expr) (value, error) {
+	if err := s.tick(); err != nil {
+		return nil, err
+	}
+	switch e := e.(type) {
+	case *literal:
+		return e.v, nil
+	case *nameExpr:
+		if v, ok := sc.lookup(e.name); ok {
+			return v, nil
+		}
+		if f, ok := globals[e.name]; ok {
+			return f, nil
+		}
+		return undefined{e.name}, nil
+	case *attrExpr:
+		obj, err := s.eval(sc, e.obj)
+		if err != nil {
+			return nil, err
+		}
+		return getAttr(obj, e.name), nil
+	case *indexExpr:
+		obj, err := s.eval(sc, e.obj)
+		if err != nil {
+			return nil, err
+		}
+		idx, err := s.eval(sc, e.idx)
+		if err != nil {
+			return nil, err
+		}
+		return getItem(obj, idx)
+	case *sliceExpr:
+		return s.evalSlice(sc, e)
+	case *callExpr:
+		fn, err := s.eval(sc, e.fn)
+		if err != nil {
+			return nil, err
+		}
+		f, ok := fn.(callable)
+		if !ok {
+			return nil, fmt.Errorf("line %d: %s is not callable", e.line, describe(e.fn, fn))
+		}
+		args, kw, err := s.evalArgs(sc, e.args, e.kwargs)
+		if err != nil {
+			return nil, err
+		}
+		v, err := f(s, args, kw)
+		if err != nil {
+			var re *RaiseError
+			if errors.As(err, &re) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("line %d: %w", e.line, err)
+		}
+		return v, nil
+	case *filterExpr:
+		x, err := s.eval(sc, e.arg)
+		if err != nil {
+			return nil, err
+		}
+		args, kw, err := s.evalArgs(sc, e.args, e.kwargs)
+		if err != nil {
+			return nil, err
+		}
+		v, err := filters[e.name](s, x, args, kw)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: filter %s: %w", e.line, e.name, err)
+		}
+		return v, nil
+	case *testExpr:
+		x, err := s.eval(sc, e.arg)
+		if err != nil {
+			return nil, err
+		}
+		args, _, err := s.evalArgs(sc, e.args, nil)
+		if err != nil {
+			return nil, err
+		}
+		ok, err := tests[e.name](x, args)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: test %s: %w", e.line, e.name, err)
+		}
+		return ok != e.negate, nil
+	case *binExpr:
+		return s.evalBinary(sc, e)
+	case *unaryExpr:
+		x, err := s.eval(sc, e.x)
+		if err != nil {
+			return nil, err
+		}
+		return unary(e, x)
+	case *condExpr:
+		c, err := s.eval(sc, e.cond)
+		if err != nil {
+			return nil, err
+		}
+		if truthy(c) {
+			return s.eval(sc, e.a)
+		}
+		if e.b == nil {
+			return undefined{}, nil
+		}
+		return s.eval(sc, e.b)
+	case *listExpr:
+		out := make([]value, len(e.items))
+		for i, it := range e.items {
+			v, err := s.eval(sc, it)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, nil
+	case *dictExpr:
+		d := newDict()
+		for i := range e.keys {
+			k, err := s.eval(sc, e.keys[i])
+			if err != nil {
+				return nil, err
+			}
+			v, err := s.eval(sc, e.vals[i])
+			if err != nil {
+				return nil, err
+			}
+			d.set(str(k), v)
+		}
+		return d, nil
+	}
+	return nil, fmt.Errorf("internal: unknown expression %T", e)
+}
+
+func describe(e expr, v value) string {
+	if n, ok := e.(*nameExpr); ok {
+		if _, u := v.(undefined); u {
+			return fmt.Sprintf("'%s' (undefined)", n.name)
+		}
+		return fmt.Sprintf("'%s'", n.name)
+	}
+	if a, ok := e.(*attrExpr); ok {
+		return fmt.Sprintf("attribute '%s' (%s)", a.name, typeName(v))
+	}
+	return typeName(v)
+}
+
+func unary(e *unaryExpr, x value) (value, error) {
+	switch e.op {
+	case "not":
+		return !truthy(x), nil
+	case "-":
+		switch n := x.(type) {
+		case int64:
+			return -n, nil
+		case float64:
+			return -n, nil
+		}
+	case "+":
+		switch x.(type) {
+		case int64, float64:
+			return x, nil
+		}
+	}
+	return nil, fmt.Errorf("line %d: bad operand type for unary %s: %s", e.line, e.op, typeName(x))
+}
+
+func (s *state) evalBinary(sc *scope, e *binExpr) (value, error) {
+	l, err := s.eval(sc, e.l)
+	if err != nil {
+		return nil, err
+	}
+	switch e.op { // short-circuit, returning the deciding operand like Python
+	case "and":
+		if !truthy(l) {
+			return l, nil
+		}
+		return s.eval(sc, e.r)
+	case "or":
+		if truthy(l) {
+			return l, nil
+		}
+		return s.eval(sc, e.r)
+	}
+	r, err := s.eval(sc, e.r)
+	if err != nil {
+		return nil, err
+	}
+	v, err := binary(e.op, l, r)
+	if err != nil {
+		return nil, fmt.Errorf("line %d: %w", e.line, err)
+	}
+	return v, nil
+}

@@ -1,0 +1,134 @@
+package chat
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// binary applies a non-short-circuit operator with Python semantics.
+func binary(op string, l, r value) (value, error) {
+	switch op {
+	case "==":
+		return equal(l, r), nil
+	case "!=":
+		return !equal(l, r), nil
+	case "<", ">", "<=", ">=":
+		c, ok := compare(l, r)
+		if !ok {
+			return nil, fmt.Errorf("'%s' not supported between %s and %s", op, typeName(l), typeName(r))
+		}
+		return (op == "<" && c < 0) || (op == ">" && c > 0) || (op == "<=" && c <= 0) || (op == ">=" && c >= 0), nil
+	case "in", "not in":
+		in, err := contains(r, l)
+		if err != nil {
+			return nil, err
+		}
+		return in == (op == "in"), nil
+	case "~":
+		return str(l) + str(r), nil
+	case "+":
+		switch x := l.(type) {
+		case string:
+			if y, ok := r.(string); ok {
+				return x + y, nil
+			}
+		case []value:
+			if y, ok := r.([]value); ok {
+				out := make([]value, 0, len(x)+len(y))
+				return append(append(out, x...), y...), nil
+			}
+		}
+	case "*":
+		if s, ok := l.(string); ok {
+			if n, ok := r.(int64); ok && n >= 0 && int64(len(s))*n <= maxOutput {
+				return strings.Repeat(s, int(n)), nil
+			}
+		}
+	}
+	return arith(op, l, r)
+}
+
+func arith(op string, l, r value) (value, error) {
+	li, lInt := l.(int64)
+	ri, rInt := r.(int64)
+	lf, okL := toFloat(l)
+	rf, okR := toFloat(r)
+	_, lBool := l.(bool)
+	_, rBool := r.(bool)
+	if !okL || !okR || lBool || rBool {
+		return nil, fmt.Errorf("unsupported operand types for %s: %s and %s", op, typeName(l), typeName(r))
+	}
+	both := lInt && rInt
+	switch op {
+	case "+":
+		if both {
+			return li + ri, nil
+		}
+		return lf + rf, nil
+	case "-":
+		if both {
+			return li - ri, nil
+		}
+		return lf - rf, nil
+	case "*":
+		if both {
+			return li * ri, nil
+		}
+		return lf * rf, nil
+	case "/":
+		if rf == 0 {
+			return nil, fmt.Errorf("division by zero")
+		}
+		return lf / rf, nil
+	case "//", "%":
+		if rf == 0 {
+			return nil, fmt.Errorf("division by zero")
+		}
+		if both {
+			q := li / ri
+			if (li%ri != 0) && ((li < 0) != (ri < 0)) {
+				q-- // Python floors
+			}
+			if op == "//" {
+				return q, nil
+			}
+			return li - q*ri, nil
+		}
+		q := math.Floor(lf / rf)
+		if op == "//" {
+			return q, nil
+		}
+		return lf - q*rf, nil
+	case "**":
+		if both && ri >= 0 {
+			return int64(math.Pow(float64(li), float64(ri))), nil
+		}
+		return math.Pow(lf, rf), nil
+	}
+	return nil, fmt.Errorf("unknown operator %s", op)
+}
+
+func contains(container, item value) (bool, error) {
+	switch c := container.(type) {
+	case string:
+		s, ok := item.(string)
+		if !ok {
+			return false, fmt.Errorf("'in <string>' requires a string, not %s", typeName(item))
+		}
+		return strings.Contains(c, s), nil
+	case []value:
+		for _, x := range c {
+			if equal(x, item) {
+				return true, nil
+			}
+		}
+		return false, nil
+	case *dict:
+		_, ok := c.m[str(item)]
+		return ok, nil
+	case undefined:
+		return false, nil
+	}
+	return false, fmt.Errorf("argument of type '%s' is not iterable", typeName(container))
+}

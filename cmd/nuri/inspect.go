@@ -1,0 +1,308 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/nuri-ai/nuri/gguf"
+)
+
+func init() {
+	register(command{name: "inspect", summary: "show a GGUF file's metadata, tokenizer and tensors", run: runInspect})
+}
+
+func runInspect(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print one JSON object instead of text")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: nuri inspect [--json] FILE.gguf")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	f, err := gguf.Open(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := buildInspectReport(fs.Arg(0), f)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	return r.writeText(stdout)
+}
+
+// inspectReport is everything inspect shows; it is also the --json schema.
+type inspectReport struct {
+	File         string          `json:"file"`
+	Size         int64           `json:"size_bytes"`
+	Version      uint32          `json:"gguf_version"`
+	Alignment    uint64          `json:"alignment"`
+	DataOffset   uint64          `json:"data_offset"`
+	Architecture string          `json:"architecture"`
+	Name         string          `json:"name,omitempty"`
+	FileType     *int            `json:"file_type,omitempty"`
+	Summary      modelSummary    `json:"summary"`
+	Hyper        []inspectKV     `json:"hyperparameters"`
+	Tokenizer    tokenizerSum    `json:"tokenizer"`
+	ChatTemplate templateSum     `json:"chat_template"`
+	Metadata     []inspectKV     `json:"metadata"`
+	Tensors      []inspectTensor `json:"tensors"`
+	Totals       inspectTotals   `json:"totals"`
+}
+
+type modelSummary struct {
+	Layers    int `json:"layers"`
+	Embedding int `json:"embedding"`
+	Heads     int `json:"heads"`
+	KVHeads   int `json:"kv_heads"`
+	FF        int `json:"feed_forward"`
+	Context   int `json:"context"`
+	Vocab     int `json:"vocab"`
+}
+
+type inspectKV struct {
+	Key   string `json:"key"`
+	Type  string `json:"type"`
+	Value any    `json:"value"`
+	text  string
+}
+
+type tokenizerSum struct {
+	Model  string `json:"model,omitempty"`
+	Pre    string `json:"pre,omitempty"`
+	Tokens int    `json:"tokens"`
+	Merges int    `json:"merges"`
+	BOS    *int   `json:"bos_id,omitempty"`
+	EOS    *int   `json:"eos_id,omitempty"`
+	EOT    *int   `json:"eot_id,omitempty"`
+}
+
+type templateSum struct {
+	Present bool `json:"present"`
+	Length  int  `json:"length"`
+}
+
+type inspectTensor struct {
+	Name   string   `json:"name"`
+	Type   string   `json:"type"`
+	Shape  []uint64 `json:"shape"`
+	Bytes  uint64   `json:"bytes"`
+	Offset uint64   `json:"offset"`
+}
+
+type inspectTotals struct {
+	Tensors       int     `json:"tensors"`
+	Parameters    uint64  `json:"parameters"`
+	ParametersFmt string  `json:"parameters_human"`
+	Bytes         uint64  `json:"bytes"`
+	BitsPerWeight float64 `json:"bits_per_weight"`
+}
+
+// bigArray is how arrays longer than inlineArray elements are summarised.
+type bigArray struct {
+	ElemType string `json:"elem_type"`
+	Len      int    `json:"len"`
+}
+
+const inlineArray = 16
+
+func describeValue(v gguf.Value) (any, string) {
+	if v.Type() == gguf.TypeArray && v.Len() > inlineArray {
+		return bigArray{ElemType: v.ElemType().String(), Len: v.Len()}, v.String()
+	}
+	return v.Interface(), v.String()
+}
+
+func buildInspectReport(path string, f *gguf.File) *inspectReport {
+	arch := f.Arch()
+	r := &inspectReport{
+		File: path, Size: f.Size(), Version: f.Version, Alignment: f.Alignment,
+		DataOffset: f.DataOffset, Architecture: arch,
+	}
+	r.Name, _ = f.String("general.name")
+	if ft, ok := f.Int("general.file_type"); ok {
+		r.FileType = &ft
+	}
+	for _, kv := range f.KV {
+		val, text := describeValue(kv.Value)
+		e := inspectKV{Key: kv.Key, Type: kv.Value.Type().String(), Value: val, text: text}
+		switch {
+		case arch != "" && strings.HasPrefix(kv.Key, arch+"."):
+			r.Hyper = append(r.Hyper, e)
+		case strings.HasPrefix(kv.Key, "tokenizer."):
+			// summarised below
+		default:
+			r.Metadata = append(r.Metadata, e)
+		}
+	}
+	geti := func(k string) int {
+		n, _ := f.Int(arch + "." + k)
+		return n
+	}
+	s := modelSummary{
+		Layers: geti("block_count"), Embedding: geti("embedding_length"), Heads: geti("attention.head_count"),
+		KVHeads: geti("attention.head_count_kv"), FF: geti("feed_forward_length"), Context: geti("context_length"),
+		Vocab: geti("vocab_size"),
+	}
+	toks, _ := f.Strings("tokenizer.ggml.tokens")
+	if s.Vocab == 0 {
+		s.Vocab = len(toks)
+	}
+	if emb, ok := f.Tensor("token_embd.weight"); s.Vocab == 0 && ok && len(emb.Dims) == 2 {
+		s.Vocab = int(emb.Dims[1])
+	}
+	r.Summary = s
+
+	ts := &r.Tokenizer
+	ts.Model, _ = f.String("tokenizer.ggml.model")
+	ts.Pre, _ = f.String("tokenizer.ggml.pre")
+	ts.Tokens = len(toks)
+	if m, ok := f.Get("tokenizer.ggml.merges"); ok {
+		ts.Merges = m.Len()
+	}
+	idOf := func(k string) *int {
+		if n, ok := f.Int("tokenizer.ggml." + k); ok {
+			return &n
+		}
+		return nil
+	}
+	ts.BOS, ts.EOS, ts.EOT = idOf("bos_token_id"), idOf("eos_token_id"), idOf("eot_token_id")
+	if tpl, ok := f.String("tokenizer.chat_template"); ok {
+		r.ChatTemplate = templateSum{Present: true, Length: len(tpl)}
+	}
+
+	tot := &r.Totals
+	for i := range f.Tensors {
+		ti := &f.Tensors[i]
+		r.Tensors = append(r.Tensors, inspectTensor{Name: ti.Name, Type: ti.Type.String(), Shape: ti.Dims, Bytes: ti.Bytes(), Offset: ti.Offset})
+		tot.Parameters += ti.Elements()
+		tot.Bytes += ti.Bytes()
+	}
+	tot.Tensors = len(f.Tensors)
+	tot.ParametersFmt = humanCount(tot.Parameters)
+	if tot.Parameters > 0 {
+		tot.BitsPerWeight = 8 * float64(tot.Bytes) / float64(tot.Parameters)
+	}
+	return r
+}
+
+// humanCount formats a parameter count the way model cards do: "1.24 B".
+func humanCount(n uint64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.2f B", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.2f M", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.2f K", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d", n)
+}
+
+// humanBytes formats a byte count in binary units.
+func humanBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, suffix := float64(n), "KMGTPE"
+	i := -1
+	for v >= unit && i+1 < len(suffix) {
+		v /= unit
+		i++
+	}
+	return fmt.Sprintf("%.2f %ciB", v, suffix[i])
+}
+
+func shapeString(d []uint64) string {
+	parts := make([]string, len(d))
+	for i, x := range d {
+		parts[i] = fmt.Sprint(x)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+func optInt(p *int) string {
+	if p == nil {
+		return "-"
+	}
+	return fmt.Sprint(*p)
+}
+
+func (r *inspectReport) writeText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	p := func(format string, args ...any) { fmt.Fprintf(tw, format, args...) }
+	p("file:\t%s (%s, GGUF v%d, alignment %d, data at byte %d)\n", r.File, humanBytes(uint64(r.Size)), r.Version, r.Alignment, r.DataOffset)
+	arch := r.Architecture
+	if arch == "" {
+		arch = "(none)"
+	}
+	p("arch:\t%s\n", arch)
+	if r.Name != "" {
+		p("name:\t%s\n", r.Name)
+	}
+	if r.FileType != nil {
+		p("file type:\t%d\n", *r.FileType)
+	}
+	s := r.Summary
+	p("model:\t%d layers, embedding %d, %d heads, %d KV heads, feed-forward %d, context %d, vocab %d\n",
+		s.Layers, s.Embedding, s.Heads, s.KVHeads, s.FF, s.Context, s.Vocab)
+	t := r.Tokenizer
+	p("tokenizer:\tmodel %s, pre %s, %d tokens, %d merges, bos %s, eos %s, eot %s\n",
+		orDash(t.Model), orDash(t.Pre), t.Tokens, t.Merges, optInt(t.BOS), optInt(t.EOS), optInt(t.EOT))
+	if r.ChatTemplate.Present {
+		p("chat template:\tpresent (%d bytes)\n", r.ChatTemplate.Length)
+	} else {
+		p("chat template:\tnone\n")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	section := func(title string, kvs []inspectKV) {
+		if len(kvs) == 0 {
+			return
+		}
+		p("\n%s:\n", title)
+		for _, kv := range kvs {
+			p("  %s\t%s\t%s\n", kv.Key, kv.Type, kv.text)
+		}
+	}
+	section("hyper-parameters", r.Hyper)
+	section("other metadata", r.Metadata)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.Tensors) > 0 {
+		p("\ntensors:\n  name\ttype\tshape\tbytes\n")
+		for _, x := range r.Tensors {
+			p("  %s\t%s\t%s\t%d\n", x.Name, x.Type, shapeString(x.Shape), x.Bytes)
+		}
+	}
+	tot := r.Totals
+	p("\ntotals:\t%d tensors, %s parameters (%d), %s (%d bytes)", tot.Tensors, tot.ParametersFmt, tot.Parameters, humanBytes(tot.Bytes), tot.Bytes)
+	if tot.Parameters > 0 {
+		p(", %.2f bits per weight (%.3f bytes per weight)", tot.BitsPerWeight, tot.BitsPerWeight/8)
+	}
+	p("\n")
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nuri-ai/nuri/internal/testshared"
+)
+
+func TestInspectStories(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := runInspect([]string{testshared.Path(t, "models", "stories260K.gguf")}, &out, &errb); err != nil {
+		t.Fatalf("%v: %s", err, errb.String())
+	}
+	s := out.String()
+	for _, want := range []string{"arch:           llama", "5 layers", "vocab 512", "tokenizer:      model llama",
+		"token_embd.weight", "[64, 512]", "48 tensors", "292.80 K parameters", "chat template:  none"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+// TestInspectAllShared runs inspect, text and JSON, over every GGUF in the
+// shared folder (models, golden files and vocab-only files) and checks the
+// JSON against what the files are known to hold.
+func TestInspectAllShared(t *testing.T) {
+	root := testshared.Dir(t)
+	var files []string
+	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".gguf") {
+			files = append(files, p)
+		}
+		return err
+	})
+	if len(files) < 40 {
+		t.Fatalf("only %d GGUF files under %s", len(files), root)
+	}
+	for _, p := range files {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if err := runInspect([]string{p}, &out, &errb); err != nil {
+				t.Fatalf("text: %v: %s", err, errb.String())
+			}
+			if !strings.Contains(out.String(), "totals:") {
+				t.Errorf("no totals line")
+			}
+			out.Reset()
+			if err := runInspect([]string{"--json", p}, &out, &errb); err != nil {
+				t.Fatalf("json: %v", err)
+			}
+			var r inspectReport
+			if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+				t.Fatalf("json does not parse: %v", err)
+			}
+			if r.Architecture == "" || r.Tokenizer.Tokens == 0 || r.Summary.Vocab == 0 {
+				t.Errorf("arch %q, %d tokens, vocab %d", r.Architecture, r.Tokenizer.Tokens, r.Summary.Vocab)
+			}
+			vocabOnly := strings.Contains(p, string(filepath.Separator)+"testdata"+string(filepath.Separator)+"vocab") ||
+				strings.Contains(filepath.Base(p), "ggml-vocab-")
+			if vocabOnly != (r.Totals.Tensors == 0) {
+				t.Errorf("%d tensors (vocab-only file: %v)", r.Totals.Tensors, vocabOnly)
+			}
+			var bytesSum uint64
+			for _, x := range r.Tensors {
+				bytesSum += x.Bytes
+			}
+			if bytesSum != r.Totals.Bytes || len(r.Tensors) != r.Totals.Tensors {
+				t.Errorf("totals %d bytes / %d tensors, table %d / %d", r.Totals.Bytes, r.Totals.Tensors, bytesSum, len(r.Tensors))
+			}
+		})
+	}
+}
+
+func TestInspectErrors(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := runInspect(nil, &out, &errb); err != errUsage {
+		t.Errorf("no file: %v", err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.gguf")
+	if err := os.WriteFile(bad, []byte("GGUF\x01\x00\x00\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := runInspect([]string{bad}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "version 1") {
+		t.Errorf("version-1 file: %v", err)
+	}
+}
+
+func TestHumanCount(t *testing.T) {
+	for n, want := range map[uint64]string{1235814400: "1.24 B", 292800: "292.80 K", 999: "999", 5_000_000: "5.00 M"} {
+		if got := humanCount(n); got != want {
+			t.Errorf("humanCount(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

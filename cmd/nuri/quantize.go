@@ -1,0 +1,358 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+func init() {
+	register(command{name: "quantize", summary: "convert an F32/F16/BF16 GGUF to a quantized type or mix", run: runQuantize})
+}
+
+// quantizeOptions are the flags of `nuri quantize`.
+type quantizeOptions struct {
+	plan    quant.PlanOptions
+	threads int
+}
+
+func runQuantize(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("quantize", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	pure := fs.Bool("pure", false, "give every quantizable 2-D weight TYPE (no llama-quantize per-tensor choices)")
+	fallback := fs.String("fallback", "", "type for tensors whose row length does not fit TYPE's blocks ('auto': llama.cpp's choice); without it such tensors are an error")
+	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "worker goroutines")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: nuri quantize [--pure] [--fallback TYPE|auto] [--threads N] IN.gguf OUT.gguf TYPE")
+		fmt.Fprintln(stderr, "TYPE: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K,")
+		fmt.Fprintln(stderr, "      or a mix: Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M (Q3_K/Q4_K/Q5_K without --pure mean the _M mixes, as in llama-quantize)")
+		fs.PrintDefaults()
+	}
+	pos, err := quantizeParseArgs(fs, args)
+	if err != nil || len(pos) != 3 {
+		if err == nil {
+			fmt.Fprintf(stderr, "nuri quantize: want 3 arguments, got %d\n", len(pos))
+		}
+		fs.Usage()
+		return errUsage
+	}
+	mix, err := quant.ParseMix(pos[2])
+	if err != nil {
+		fmt.Fprintf(stderr, "nuri quantize: %v\n", err)
+		return errUsage
+	}
+	opt := quantizeOptions{plan: quant.PlanOptions{Pure: *pure}, threads: max(1, *threads)}
+	switch {
+	case *fallback == "":
+	case strings.EqualFold(*fallback, "auto"):
+		opt.plan.Fallback = quant.FallbackAuto
+	default:
+		t, err := quant.ParseType(*fallback)
+		if err != nil || !quant.Supported(t) {
+			fmt.Fprintf(stderr, "nuri quantize: --fallback %q is not a supported type\n", *fallback)
+			return errUsage
+		}
+		opt.plan.Fallback, opt.plan.FallbackTo = quant.FallbackType, t
+	}
+	return quantizeFile(pos[0], pos[1], mix, opt, stdout, stderr)
+}
+
+// quantizeParseArgs lets flags appear before, between or after the
+// positional arguments (flag.Parse stops at the first positional one).
+func quantizeParseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// quantizeModelInfo reads the hyper-parameters llama-quantize's type choice
+// looks at. Head counts may be per-layer arrays; layer 0 counts, as in
+// llama.cpp's n_gqa().
+func quantizeModelInfo(f *gguf.File) quant.MixModel {
+	arch := f.Arch()
+	num := func(key string) int {
+		if v, ok := f.Uint32(key); ok {
+			return int(v)
+		}
+		if a, ok := f.Int32s(key); ok && len(a) > 0 {
+			return int(a[0])
+		}
+		return 0
+	}
+	m := quant.MixModel{
+		Arch:    arch,
+		NLayer:  num(arch + ".block_count"),
+		NHead:   num(arch + ".attention.head_count"),
+		NHeadKV: num(arch + ".attention.head_count_kv"),
+		NExpert: num(arch + ".expert_count"),
+	}
+	if m.NHeadKV == 0 {
+		m.NHeadKV = m.NHead // llama.cpp's default when the key is absent
+	}
+	return m
+}
+
+// quantizeFile writes out: in's metadata and tensors, retyped by mix, in
+// llama-quantize's tensor order. Tensor data is streamed a chunk of rows at
+// a time, so memory stays small whatever the model size.
+func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, stderr io.Writer) (err error) {
+	if same, _ := quantizeSameFile(in, out); same {
+		return fmt.Errorf("output %s is the input file", out)
+	}
+	f, err := gguf.Open(in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+
+	specs := make([]quant.TensorSpec, len(f.Tensors))
+	for i, ti := range f.Tensors {
+		specs[i] = quant.TensorSpec{Name: ti.Name, Dims: ti.Dims, Type: ti.Type}
+	}
+	types, err := mix.PlanTypes(quantizeModelInfo(f), specs, opt.plan)
+	if err != nil {
+		var rs *quant.RowSizeError
+		if errors.As(err, &rs) {
+			return fmt.Errorf("%w; pass --fallback TYPE (or --fallback auto) to store such tensors in another type", err)
+		}
+		return err
+	}
+	for i, ti := range f.Tensors {
+		if types[i] == ti.Type {
+			continue
+		}
+		if ti.Type != quant.F32 && ti.Type != quant.F16 && ti.Type != quant.BF16 {
+			return fmt.Errorf("tensor %s: cannot convert %v to %v: only F32, F16 and BF16 sources can be quantized", ti.Name, ti.Type, types[i])
+		}
+		if cols := ti.Dims[0]; cols%uint64(mix.Default.BlockSize()) != 0 {
+			fmt.Fprintf(stderr, "nuri quantize: tensor %s: row length %d is not a multiple of %v's block size, stored as %v\n", ti.Name, cols, mix.Default, types[i])
+		}
+	}
+	order := make([]int, len(f.Tensors))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		return quant.LlamaTensorLess(f.Tensors[order[a]].Name, f.Tensors[order[b]].Name)
+	})
+
+	w, err := gguf.Create(out)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := w.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(out) // never leave a truncated model behind
+		}
+	}()
+	if err := quantizeHeader(w, f, mix, types, order); err != nil {
+		return err
+	}
+	var total, inBytes, outBytes uint64
+	for _, ti := range f.Tensors {
+		total += ti.Elements()
+	}
+	prog := newQuantizeProgress(stderr, total)
+	for _, i := range order {
+		ti := &f.Tensors[i]
+		prog.tensor(ti.Name, types[i])
+		n, err := quantizeTensor(w, f.TensorData(ti), ti, types[i], opt.threads, prog)
+		if err != nil {
+			return fmt.Errorf("tensor %s: %w", ti.Name, err)
+		}
+		inBytes += ti.Bytes()
+		outBytes += n
+	}
+	prog.finish()
+	fmt.Fprintf(stdout, "%s: %d tensors, %s, %.2f MiB -> %.2f MiB\n", out, len(order), mix.Name,
+		float64(inBytes)/(1<<20), float64(outBytes)/(1<<20))
+	return nil
+}
+
+// quantizeHeader declares the output's metadata and tensor infos. Like
+// llama-quantize it copies every key but the split ones, then sets
+// general.quantization_version and general.file_type (removed and appended,
+// as gguf_set_val does, so the key order matches llama.cpp's files).
+func quantizeHeader(w *gguf.Writer, f *gguf.File, mix quant.Mix, types []quant.Type, order []int) error {
+	split := func(k string) bool { return k == "split.no" || k == "split.count" || k == "split.tensors.count" }
+	if err := w.CopyKVs(f, split); err != nil {
+		return err
+	}
+	const qv, ft = "general.quantization_version", "general.file_type"
+	if err := w.Delete(qv); err != nil {
+		return err
+	}
+	if err := w.Set(qv, gguf.Uint32(2)); err != nil { // GGML_QNT_VERSION
+		return err
+	}
+	if err := w.Delete(ft); err != nil {
+		return err
+	}
+	if mix.HasFileType {
+		if err := w.Set(ft, gguf.Uint32(mix.FileType)); err != nil {
+			return err
+		}
+	}
+	for _, i := range order {
+		ti := &f.Tensors[i]
+		if err := w.AddTensor(ti.Name, types[i], ti.Dims...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// quantizeTensor streams one tensor's data in type to: a copy when the type
+// does not change, else rows converted to float32 and quantized by
+// opt.threads workers, a chunk of rows at a time. It returns the bytes
+// written.
+func quantizeTensor(w io.Writer, src []byte, ti *gguf.TensorInfo, to quant.Type, threads int, prog *quantizeProgress) (uint64, error) {
+	cols := 1
+	if len(ti.Dims) > 0 {
+		cols = int(ti.Dims[0])
+	}
+	rows := int(ti.Rows())
+	if to == ti.Type || rows == 0 || cols == 0 {
+		const piece = 4 << 20
+		for off := 0; off < len(src); off += piece {
+			end := min(len(src), off+piece)
+			if _, err := w.Write(src[off:end]); err != nil {
+				return 0, err
+			}
+			prog.add(uint64(end-off) * ti.Elements() / uint64(max(1, len(src))))
+		}
+		return uint64(len(src)), nil
+	}
+	inRow, err := ti.Type.RowBytes(cols)
+	if err != nil {
+		return 0, err
+	}
+	outRow, err := to.RowBytes(cols)
+	if err != nil {
+		return 0, err
+	}
+	// About 4 MiB of output per chunk, and at least one row per worker.
+	chunk := max(threads, (4<<20)/max(1, outRow))
+	buf := make([]byte, min(chunk, rows)*outRow)
+	scratch := make([][]float32, threads)
+	for i := range scratch {
+		scratch[i] = make([]float32, cols)
+	}
+	var written uint64
+	for r0 := 0; r0 < rows; r0 += chunk {
+		n := min(chunk, rows-r0)
+		errs := make([]error, threads)
+		var wg sync.WaitGroup
+		per := (n + threads - 1) / threads
+		for t := 0; t < threads; t++ {
+			lo, hi := t*per, min(n, (t+1)*per)
+			if lo >= hi {
+				break
+			}
+			wg.Add(1)
+			go func(t, lo, hi int) {
+				defer wg.Done()
+				x := scratch[t]
+				for r := lo; r < hi; r++ {
+					row := src[(r0+r)*inRow : (r0+r+1)*inRow]
+					if err := quant.Dequantize(ti.Type, row, x); err != nil {
+						errs[t] = err
+						return
+					}
+					if err := quant.Quantize(to, x, buf[r*outRow:(r+1)*outRow]); err != nil {
+						errs[t] = err
+						return
+					}
+				}
+			}(t, lo, hi)
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return written, err
+		}
+		if _, err := w.Write(buf[:n*outRow]); err != nil {
+			return written, err
+		}
+		written += uint64(n * outRow)
+		prog.add(uint64(n * cols))
+	}
+	return written, nil
+}
+
+func quantizeSameFile(a, b string) (bool, error) {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	sb, err := os.Stat(b)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(sa, sb), nil
+}
+
+// quantizeProgress draws a progress bar on stderr, at most every 100 ms.
+type quantizeProgress struct {
+	w           io.Writer
+	total, done uint64
+	label       string
+	last        time.Time
+}
+
+func newQuantizeProgress(w io.Writer, total uint64) *quantizeProgress {
+	return &quantizeProgress{w: w, total: max(1, total)}
+}
+
+func (p *quantizeProgress) tensor(name string, t quant.Type) {
+	p.label = fmt.Sprintf("%s -> %v", name, t)
+	p.draw(false)
+}
+
+func (p *quantizeProgress) add(n uint64) {
+	p.done += n
+	p.draw(false)
+}
+
+func (p *quantizeProgress) finish() {
+	p.done = p.total
+	p.label = "done"
+	p.draw(true)
+	fmt.Fprintln(p.w)
+}
+
+func (p *quantizeProgress) draw(force bool) {
+	now := time.Now()
+	if !force && now.Sub(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = now
+	const width = 30
+	frac := float64(min(p.done, p.total)) / float64(p.total)
+	fill := int(frac * width)
+	label := p.label
+	if len(label) > 48 {
+		label = "…" + label[len(label)-47:]
+	}
+	fmt.Fprintf(p.w, "\rquantize [%s%s] %3.0f%% %-48s", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), 100*frac, label)
+}

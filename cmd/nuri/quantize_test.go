@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/internal/testshared"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// quantizeGoldenTypes are the single-type reference files of llama-f32.gguf
+// that llama-quantize --pure produced (../shared/testdata/golden/llama-T.gguf).
+var quantizeGoldenTypes = []string{"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "F16", "BF16"}
+
+func quantizeGolden(t *testing.T, name string) string {
+	t.Helper()
+	return testshared.Path(t, "testdata", "golden", name)
+}
+
+// runQuantizeTest runs `nuri quantize args...` and fails the test on error.
+func runQuantizeTest(t *testing.T, args ...string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if err := runQuantize(args, &stdout, &stderr); err != nil {
+		t.Fatalf("nuri quantize %s: %v\nstderr:\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+}
+
+func openGGUF(t *testing.T, path string) *gguf.File {
+	t.Helper()
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// compareTensors checks that got has exactly ref's tensors with the same
+// types and shapes, and (when withBytes) the same data.
+func compareTensors(t *testing.T, got, ref *gguf.File, withBytes bool) {
+	t.Helper()
+	if len(got.Tensors) != len(ref.Tensors) {
+		t.Errorf("%d tensors, reference has %d", len(got.Tensors), len(ref.Tensors))
+	}
+	for i := range ref.Tensors {
+		rt := &ref.Tensors[i]
+		gt, ok := got.Tensor(rt.Name)
+		if !ok {
+			t.Errorf("%s: missing", rt.Name)
+			continue
+		}
+		if gt.Type != rt.Type || !equalDims(gt.Dims, rt.Dims) {
+			t.Errorf("%s: %v %v, reference %v %v", rt.Name, gt.Type, gt.Dims, rt.Type, rt.Dims)
+			continue
+		}
+		if withBytes && !bytes.Equal(got.TensorData(gt), ref.TensorData(rt)) {
+			t.Errorf("%s (%v): data differs from the reference", rt.Name, rt.Type)
+		}
+	}
+}
+
+func equalDims(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestQuantizeGoldenPure is the acceptance check: `nuri quantize --pure
+// llama-f32.gguf out.gguf T` must give llama-quantize's tensors bit for bit.
+// The whole file is compared too: metadata order, tensor order and padding
+// follow llama-quantize, so the files are identical.
+func TestQuantizeGoldenPure(t *testing.T) {
+	src := quantizeGolden(t, "llama-f32.gguf")
+	for _, typ := range quantizeGoldenTypes {
+		t.Run(typ, func(t *testing.T) {
+			refPath := quantizeGolden(t, "llama-"+typ+".gguf")
+			out := filepath.Join(t.TempDir(), "out.gguf")
+			runQuantizeTest(t, "--pure", src, out, typ)
+			compareTensors(t, openGGUF(t, out), openGGUF(t, refPath), true)
+			quantizeSameBytes(t, out, refPath)
+		})
+	}
+}
+
+func quantizeSameBytes(t *testing.T, a, b string) {
+	t.Helper()
+	x, err := os.ReadFile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := os.ReadFile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(x, y) {
+		t.Errorf("%s and %s differ (%d vs %d bytes)", filepath.Base(a), filepath.Base(b), len(x), len(y))
+	}
+}
+
+// TestQuantizeGoldenMixes checks llama-quantize's per-tensor type choice.
+// For llama the reference was made from llama-f32.gguf, so the bytes must
+// match too. The other architectures' references were quantized from an
+// F32 original that is not in ../shared (only its F16 rounding is), so for
+// them only the type of every tensor is compared.
+func TestQuantizeGoldenMixes(t *testing.T) {
+	cases := []struct {
+		src, ref, mix string
+		bytes         bool
+	}{
+		{"llama-f32.gguf", "llama-Q4_K_M.gguf", "Q4_K_M", true},
+		{"qwen3-F16.gguf", "qwen3-Q4_K_M.gguf", "Q4_K_M", false}, // tied embeddings: token_embd gets Q6_K
+		{"qwen2-F16.gguf", "qwen2-Q4_K_M.gguf", "Q4_K_M", false}, // 1-D biases stay F32
+		{"exaone-F16.gguf", "exaone-Q4_K_M.gguf", "Q4_K_M", false},
+		{"exaone4-F16.gguf", "exaone4-Q4_K_M.gguf", "Q4_K_M", false},
+		{"granite-F16.gguf", "granite-Q4_K_M.gguf", "Q4_K_M", false},
+		{"qwen3-F16.gguf", "qwen3-Q8_0.gguf", "Q8_0", false},
+		{"exaone4-F16.gguf", "exaone4-Q8_0.gguf", "Q8_0", false},
+	}
+	for _, c := range cases {
+		t.Run(c.ref, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out.gguf")
+			runQuantizeTest(t, quantizeGolden(t, c.src), out, c.mix)
+			got, ref := openGGUF(t, out), openGGUF(t, quantizeGolden(t, c.ref))
+			compareTensors(t, got, ref, c.bytes)
+			gft, _ := got.Uint32("general.file_type")
+			rft, _ := ref.Uint32("general.file_type")
+			if gft != rft {
+				t.Errorf("general.file_type %d, reference %d", gft, rft)
+			}
+		})
+	}
+}
+
+// quantizeRMSEBound is the largest RMSE (relative to the RMS of the source
+// weights) allowed when dequantizing a reference file against the F32
+// source. Each bound is the worst tensor measured on llama-f32.gguf (in the
+// comment) with about 25% margin: the data is fixed, so a larger error can
+// only mean a broken dequantizer, while the margin keeps the test from
+// pinning float details. F16/BF16 are pure rounding: 2^-11 and 2^-8
+// relative at most, RMS about a third of that.
+var quantizeRMSEBound = map[string]float64{
+	"Q4_0": 0.11,   // measured 0.0866
+	"Q4_1": 0.10,   // 0.0788
+	"Q5_0": 0.055,  // 0.0432
+	"Q5_1": 0.048,  // 0.0380
+	"Q8_0": 0.0070, // 0.00540
+	"Q2_K": 0.37,   // 0.298
+	"Q3_K": 0.19,   // 0.152
+	"Q4_K": 0.090,  // 0.0717
+	"Q5_K": 0.046,  // 0.0364
+	"Q6_K": 0.023,  // 0.0178
+	"F16":  2.6e-4, // 2.08e-4
+	"BF16": 2.1e-3, // 1.67e-3
+}
+
+func TestDequantizeGoldenRoundTrip(t *testing.T) {
+	src := openGGUF(t, quantizeGolden(t, "llama-f32.gguf"))
+	for _, typ := range quantizeGoldenTypes {
+		t.Run(typ, func(t *testing.T) {
+			ref := openGGUF(t, quantizeGolden(t, "llama-"+typ+".gguf"))
+			worst := 0.0
+			for i := range ref.Tensors {
+				rt := &ref.Tensors[i]
+				st, ok := src.Tensor(rt.Name)
+				if !ok || st.Type != quant.F32 {
+					t.Fatalf("%s: not an F32 tensor of the source", rt.Name)
+				}
+				want := make([]float32, st.Elements())
+				if err := quant.Dequantize(quant.F32, src.TensorData(st), want); err != nil {
+					t.Fatal(err)
+				}
+				got := make([]float32, rt.Elements())
+				if err := quant.Dequantize(rt.Type, ref.TensorData(rt), got); err != nil {
+					t.Fatalf("%s: %v", rt.Name, err)
+				}
+				var se, ss float64
+				for k := range want {
+					d := float64(got[k]) - float64(want[k])
+					se += d * d
+					ss += float64(want[k]) * float64(want[k])
+				}
+				rel := math.Sqrt(se / ss)
+				worst = max(worst, rel)
+			}
+			b, ok := quantizeRMSEBound[typ]
+			if !ok {
+				t.Fatalf("no RMSE bound for %s", typ)
+			}
+			t.Logf("%s: worst relative RMSE %.4g (bound %.4g)", typ, worst, b)
+			if worst > b {
+				t.Errorf("worst relative RMSE %.4g > bound %.4g", worst, b)
+			}
+		})
+	}
+}
+
+// TestQuantizeRowSizeFallback: stories260K's feed-forward rows (172) fit no
+// block size. Without --fallback that is an error naming the tensor; with
+// --fallback F16 those tensors are F16 and the rest Q4_0.
+func TestQuantizeRowSizeFallback(t *testing.T) {
+	src := testshared.Path(t, "models", "stories260K.gguf")
+	out := filepath.Join(t.TempDir(), "out.gguf")
+	var stdout, stderr bytes.Buffer
+	err := runQuantize([]string{"--pure", src, out, "Q4_0"}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "blk.0.ffn_down.weight") || !strings.Contains(err.Error(), "172") {
+		t.Fatalf("want an error naming blk.0.ffn_down.weight and its row length 172, got %v", err)
+	}
+	if _, serr := os.Stat(out); !os.IsNotExist(serr) {
+		t.Errorf("a failed run left %s behind", out)
+	}
+
+	runQuantizeTest(t, src, out, "Q4_0", "--pure", "--fallback", "F16") // flags after the arguments work too
+	f := openGGUF(t, out)
+	nF16 := 0
+	for _, ti := range f.Tensors {
+		want := quant.Q4_0
+		switch {
+		case len(ti.Dims) < 2 || ti.Dims[1] == 1:
+			want = quant.F32
+		case ti.Dims[0] == 172:
+			want = quant.F16
+			nF16++
+		}
+		if ti.Type != want {
+			t.Errorf("%s %v: type %v, want %v", ti.Name, ti.Dims, ti.Type, want)
+		}
+	}
+	if nF16 == 0 {
+		t.Error("no tensor needed the fallback")
+	}
+	if ft, _ := f.Uint32("general.file_type"); ft != 2 {
+		t.Errorf("general.file_type = %d, want 2 (Q4_0)", ft)
+	}
+}
+
+func TestQuantizeUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"a.gguf", "b.gguf"},
+		{"a.gguf", "b.gguf", "Q9_9"},
+		{"--fallback", "nope", "a.gguf", "b.gguf", "Q4_0"},
+		{"--bogus", "a.gguf", "b.gguf", "Q4_0"},
+	} {
+		if err := runQuantize(args, io.Discard, io.Discard); err != errUsage {
+			t.Errorf("nuri quantize %q: got %v, want a usage error", args, err)
+		}
+	}
+	// A missing input is an ordinary error that names the file.
+	err := runQuantize([]string{"/nonexistent/in.gguf", filepath.Join(t.TempDir(), "o.gguf"), "Q4_0"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent/in.gguf") {
+		t.Errorf("missing input: got %v", err)
+	}
+}

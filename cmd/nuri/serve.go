@@ -1,0 +1,327 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/nuri-ai/nuri/chat"
+	"github.com/nuri-ai/nuri/engine"
+	"github.com/nuri-ai/nuri/model"
+	"github.com/nuri-ai/nuri/server"
+	"github.com/nuri-ai/nuri/tokenizer"
+)
+
+func init() {
+	register(command{name: "serve", summary: "OpenAI-compatible HTTP server (chat, completions, streaming, metrics)", run: runServe})
+}
+
+// serveConfig is every serve flag, validated.
+type serveConfig struct {
+	model, addr, alias    string
+	apiKeys, corsOrigins  []string
+	maxBody               int
+	drain                 time.Duration
+	threads, nCtx         int
+	chatTemplate, chatFmt string
+	logLevel, logFormat   string
+	eng                   engine.Config
+}
+
+// parseServe reads flags, with NURI_<FLAG> environment fallbacks (for
+// example NURI_API_KEY, NURI_ADDR).
+func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &serveConfig{}
+	fs.StringVar(&c.model, "model", "", "GGUF model file (required)")
+	fs.StringVar(&c.addr, "addr", ":8080", "listen address")
+	apiKey := fs.String("api-key", "", "require this API key (Authorization: Bearer KEY)")
+	apiKeyFile := fs.String("api-key-file", "", "file with API keys, one per line")
+	fs.StringVar(&c.alias, "model-alias", "", "model id served by /v1/models (default: the file name without .gguf)")
+	cors := fs.String("cors-origins", "", "comma-separated CORS allow-list (\"*\" for any); empty: CORS off")
+	fs.IntVar(&c.maxBody, "max-body-bytes", server.DefaultMaxBodyBytes, "request body limit in bytes")
+	fs.DurationVar(&c.drain, "shutdown-timeout", 30*time.Second, "on SIGTERM/SIGINT, how long in-flight requests may finish")
+	fs.IntVar(&c.threads, "threads", runtime.NumCPU(), "CPU threads for the model")
+	fs.IntVar(&c.nCtx, "ctx-size", 0, "context length per sequence (0: the model's)")
+	fs.StringVar(&c.chatTemplate, "chat-template-file", "", "Jinja chat template file overriding the GGUF's")
+	fs.StringVar(&c.chatFmt, "chat-format", "", "built-in chat format instead of the template: "+strings.Join(chat.FormatNames(), ", "))
+	fs.IntVar(&c.eng.MaxNumSeqs, "max-num-seqs", engine.DefaultMaxNumSeqs, "sequences running at once")
+	fs.IntVar(&c.eng.MaxNumBatchedTokens, "max-num-batched-tokens", engine.DefaultMaxNumBatchedTokens, "token budget of one step")
+	fs.IntVar(&c.eng.MaxQueuedRequests, "max-queued-requests", engine.DefaultMaxQueuedRequests, "waiting requests before 429")
+	fs.IntVar(&c.eng.BlockSize, "block-size", engine.DefaultBlockSize, "tokens per KV block")
+	fs.StringVar(&c.eng.KVCacheType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type: f16, q8_0 or f32")
+	kvMiB := fs.Int64("kv-cache-mib", 0, "KV cache budget in MiB (0: a share of free RAM)")
+	fs.BoolVar(&c.eng.DisablePrefixCaching, "no-prefix-caching", false, "disable prefix caching")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or console")
+	if err := envDefaults(fs); err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, errUsage
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, errUsage
+	}
+	fail := func(format string, a ...any) (*serveConfig, error) {
+		fmt.Fprintf(stderr, "nuri serve: "+format+"\n", a...)
+		fs.Usage()
+		return nil, errUsage
+	}
+	if fs.NArg() > 0 {
+		return fail("unexpected arguments %q", fs.Args())
+	}
+	if c.model == "" {
+		return fail("--model is required")
+	}
+	if *apiKey != "" && *apiKeyFile != "" {
+		return fail("give --api-key or --api-key-file, not both")
+	}
+	if *apiKey != "" {
+		c.apiKeys = []string{*apiKey}
+	}
+	if *apiKeyFile != "" {
+		keys, err := readKeys(*apiKeyFile)
+		if err != nil {
+			return fail("%v", err)
+		}
+		c.apiKeys = keys
+	}
+	for _, o := range strings.Split(*cors, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.corsOrigins = append(c.corsOrigins, o)
+		}
+	}
+	if c.alias == "" {
+		c.alias = strings.TrimSuffix(filepath.Base(c.model), ".gguf")
+	}
+	if c.maxBody <= 0 || c.threads <= 0 || c.nCtx < 0 || *kvMiB < 0 || c.drain < 0 {
+		return fail("--max-body-bytes and --threads must be positive; --ctx-size, --kv-cache-mib and --shutdown-timeout not negative")
+	}
+	if c.chatTemplate != "" && c.chatFmt != "" {
+		return fail("give --chat-template-file or --chat-format, not both")
+	}
+	c.eng.KVCacheMemory = *kvMiB << 20
+	c.eng.NCtx = c.nCtx
+	return c, nil
+}
+
+// envDefaults sets each flag from NURI_<NAME> (dashes as underscores)
+// when that variable is set; command-line flags still win.
+func envDefaults(fs *flag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		key := "NURI_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(key); ok && err == nil {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("nuri serve: %s=%q: %v", key, v, e)
+			}
+		}
+	})
+	return err
+}
+
+func readKeys(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read API key file: %w", err)
+	}
+	var keys []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			keys = append(keys, l)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("API key file %s holds no key", path)
+	}
+	return keys, nil
+}
+
+func newLogger(level, format string, w io.Writer) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, fmt.Errorf("log level: %w", err)
+	}
+	ec := zap.NewProductionEncoderConfig()
+	ec.EncodeTime = zapcore.ISO8601TimeEncoder
+	var enc zapcore.Encoder
+	switch format {
+	case "json":
+		enc = zapcore.NewJSONEncoder(ec)
+	case "console":
+		enc = zapcore.NewConsoleEncoder(ec)
+	default:
+		return nil, fmt.Errorf("log format %q: want json or console", format)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), lvl)), nil
+}
+
+func runServe(args []string, stdout, stderr io.Writer) error {
+	c, err := parseServe(args, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(c.logLevel, c.logFormat, stderr)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return serve(ctx, c, log, stdout, nil)
+}
+
+// serve runs the server until ctx is cancelled (a signal), then drains
+// and returns nil. ready, when not nil, receives the bound address once
+// the model is loaded (tests use it).
+func serve(ctx context.Context, c *serveConfig, log *zap.Logger, stdout io.Writer, ready chan<- string) error {
+	srv, err := server.New(server.Config{
+		ModelName: c.alias, AcceptModels: []string{filepath.Base(c.model), c.model},
+		APIKeys: c.apiKeys, CORSOrigins: c.corsOrigins, MaxBodyBytes: c.maxBody, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", c.addr, err)
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }() // /health says "loading" meanwhile
+	addr := ln.Addr().String()
+	log.Info("listening", zap.String("addr", addr), zap.String("model", c.model))
+
+	be, closeBackend, err := loadBackend(ctx, c, srv.Metrics(), log)
+	if err != nil {
+		_ = srv.Shutdown(context.Background())
+		return err
+	}
+	defer closeBackend()
+	if err := srv.SetBackend(be); err != nil {
+		_ = srv.Shutdown(context.Background())
+		return err
+	}
+	printWelcome(stdout, addr, c)
+	if ready != nil {
+		ready <- addr
+	}
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", zap.Duration("timeout", c.drain))
+	case err := <-serveErr:
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	dctx, cancel := context.WithTimeout(context.Background(), c.drain)
+	defer cancel()
+	if err := srv.Shutdown(dctx); err != nil {
+		log.Warn("drain cut short; remaining streams were cancelled", zap.Error(err))
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// loadBackend loads the model and tokenizer, picks the chat renderer and
+// starts the scheduler loop. The returned func stops and frees all of it.
+func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *zap.Logger) (*server.Backend, func(), error) {
+	tok, err := tokenizer.LoadFile(c.model)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load tokenizer from %s: %w", c.model, err)
+	}
+	renderer, err := chatRenderer(c, tok.ChatTemplate(), log)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := model.Load(c.model, model.LoadOptions{Threads: c.threads, NCtx: c.nCtx, Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	ec := c.eng
+	ec.Observer = obs
+	eng, err := engine.New(ec, m, tok, log)
+	if err != nil {
+		_ = m.Close()
+		return nil, nil, err
+	}
+	if mt, ok := obs.(interface{ SetCacheInfo(map[string]string) }); ok {
+		st := eng.Stats()
+		mt.SetCacheInfo(map[string]string{
+			"block_size": strconv.Itoa(ec.BlockSize), "num_gpu_blocks": strconv.Itoa(st.KVBlocks),
+			"num_cpu_blocks": "0", "cache_dtype": ec.KVCacheType,
+			"enable_prefix_caching": strconv.FormatBool(!ec.DisablePrefixCaching),
+		})
+	}
+	loopCtx, stopLoop := context.WithCancel(context.Background())
+	loopDone := make(chan struct{})
+	go func() {
+		defer close(loopDone)
+		if err := eng.Run(loopCtx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("scheduler loop stopped", zap.Error(err))
+		}
+	}()
+	closeAll := func() {
+		eng.Close()
+		stopLoop()
+		<-loopDone
+		if err := m.Close(); err != nil {
+			log.Warn("close model", zap.Error(err))
+		}
+	}
+	return &server.Backend{Engine: server.EngineAdapter{E: eng}, Tokenizer: tok, Chat: renderer}, closeAll, nil
+}
+
+func chatRenderer(c *serveConfig, ggufTemplate string, log *zap.Logger) (*chat.Renderer, error) {
+	switch {
+	case c.chatFmt != "":
+		return chat.NewBuiltin(c.chatFmt)
+	case c.chatTemplate != "":
+		b, err := os.ReadFile(c.chatTemplate)
+		if err != nil {
+			return nil, fmt.Errorf("read chat template: %w", err)
+		}
+		ggufTemplate = string(b)
+	}
+	r, err := chat.New(ggufTemplate)
+	if err != nil {
+		return nil, fmt.Errorf("chat template: %w (choose one with --chat-format)", err)
+	}
+	if why := r.FallbackReason(); why != nil {
+		log.Warn("chat template does not parse; using a built-in format", zap.String("format", r.Kind()), zap.Error(why))
+	} else {
+		log.Info("chat template", zap.String("renderer", r.Kind()))
+	}
+	return r, nil
+}
+
+// printWelcome tells a person where the server is and how to call it.
+func printWelcome(w io.Writer, addr string, c *serveConfig) {
+	host, port, err := net.SplitHostPort(addr)
+	if err == nil && (host == "" || host == "::" || host == "0.0.0.0") {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	url := "http://" + addr
+	auth := ""
+	if len(c.apiKeys) > 0 {
+		auth = ` -H "Authorization: Bearer $NURI_API_KEY"`
+	}
+	fmt.Fprintf(w, "누리 서버가 준비되었습니다: %s/v1 (모델: %s)\n", url, c.alias)
+	fmt.Fprintf(w, "상태 확인: curl %s/health\n", url)
+	fmt.Fprintf(w, "채팅 예시:\n  curl %s/v1/chat/completions -H 'Content-Type: application/json'%s \\\n    -d '{\"model\": \"%s\", \"messages\": [{\"role\": \"user\", \"content\": \"안녕하세요\"}], \"max_tokens\": 64}'\n",
+		url, auth, c.alias)
+	fmt.Fprintln(w, "종료하려면 Ctrl+C 를 누르세요.")
+}

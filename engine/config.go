@@ -1,0 +1,119 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// Defaults of Config's zero fields.
+const (
+	DefaultBlockSize           = 16
+	DefaultMaxNumBatchedTokens = 512
+	DefaultMaxNumSeqs          = 16
+	DefaultMaxQueuedRequests   = 256
+	DefaultKVCacheFraction     = 0.25
+	DefaultEventBuffer         = 64
+	DefaultKVCacheType         = "f16"
+)
+
+// Config is the scheduler's configuration. Zero fields take the defaults
+// above; cmd/nuri maps its flags onto it.
+type Config struct {
+	// BlockSize is the number of tokens per KV block.
+	BlockSize int
+	// NumBlocks fixes the number of KV blocks; it overrides the memory
+	// budget (tests use it to force preemption).
+	NumBlocks int
+	// KVCacheMemory is the KV cache budget in bytes. 0: KVCacheFraction of
+	// the available RAM, capped at what MaxNumSeqs sequences of a full
+	// context can use.
+	KVCacheMemory int64
+	// KVCacheFraction is the share of available RAM used when
+	// KVCacheMemory is 0.
+	KVCacheFraction float64
+	// KVCacheType is the cache element type: "f16" (default), "q8_0", "f32".
+	KVCacheType string
+	// NCtx is the context length per sequence; 0: the model's training
+	// context. It is further capped by the cache capacity.
+	NCtx int
+	// MaxNumBatchedTokens is the token budget of one step (prompt chunks
+	// plus decodes).
+	MaxNumBatchedTokens int
+	// MaxNumSeqs caps the sequences running at once.
+	MaxNumSeqs int
+	// MaxQueuedRequests bounds the requests waiting for admission; Submit
+	// beyond it returns ErrQueueFull.
+	MaxQueuedRequests int
+	// DisablePrefixCaching turns off reuse of cached prompt blocks.
+	DisablePrefixCaching bool
+	// EventBuffer is the capacity of each sequence's event channel. A slow
+	// reader never blocks the scheduler: undelivered events are merged.
+	EventBuffer int
+	// Observer receives latency observations; nil: none.
+	Observer Observer
+}
+
+// Observer receives per-request latency observations (for histograms). Its
+// methods are called from the scheduler goroutine: they must be quick and
+// safe to call concurrently with the observer's own readers.
+type Observer interface {
+	ObserveQueue(d time.Duration) // Submit → first scheduled
+	ObserveTTFT(d time.Duration)  // Submit → first generated token
+	ObserveITL(d time.Duration)   // between consecutive generated tokens
+	ObserveE2E(d time.Duration)   // Submit → finished
+}
+
+// withDefaults returns c with zero fields set and the result validated.
+func (c Config) withDefaults() (Config, quant.Type, error) {
+	if c.BlockSize == 0 {
+		c.BlockSize = DefaultBlockSize
+	}
+	if c.MaxNumBatchedTokens == 0 {
+		c.MaxNumBatchedTokens = DefaultMaxNumBatchedTokens
+	}
+	if c.MaxNumSeqs == 0 {
+		c.MaxNumSeqs = DefaultMaxNumSeqs
+	}
+	if c.MaxQueuedRequests == 0 {
+		c.MaxQueuedRequests = DefaultMaxQueuedRequests
+	}
+	if c.KVCacheFraction == 0 {
+		c.KVCacheFraction = DefaultKVCacheFraction
+	}
+	if c.EventBuffer == 0 {
+		c.EventBuffer = DefaultEventBuffer
+	}
+	if c.KVCacheType == "" {
+		c.KVCacheType = DefaultKVCacheType
+	}
+	t, err := quant.ParseType(c.KVCacheType)
+	if err != nil {
+		return c, 0, fmt.Errorf("kv cache type: %w", err)
+	}
+	if t != quant.F16 && t != quant.F32 && t != quant.Q8_0 {
+		return c, 0, fmt.Errorf("kv cache type %s: want f16, q8_0 or f32", t)
+	}
+	switch {
+	case c.BlockSize < 1:
+		return c, 0, fmt.Errorf("block size %d must be ≥ 1", c.BlockSize)
+	case c.NumBlocks < 0:
+		return c, 0, fmt.Errorf("number of KV blocks %d must be ≥ 0", c.NumBlocks)
+	case c.KVCacheMemory < 0:
+		return c, 0, fmt.Errorf("kv cache memory %d must be ≥ 0", c.KVCacheMemory)
+	case c.KVCacheFraction < 0 || c.KVCacheFraction > 1:
+		return c, 0, fmt.Errorf("kv cache fraction %v must be in (0, 1]", c.KVCacheFraction)
+	case c.NCtx < 0:
+		return c, 0, fmt.Errorf("context length %d must be ≥ 0", c.NCtx)
+	case c.MaxNumBatchedTokens < 1:
+		return c, 0, fmt.Errorf("max batched tokens %d must be ≥ 1", c.MaxNumBatchedTokens)
+	case c.MaxNumSeqs < 1:
+		return c, 0, fmt.Errorf("max sequences %d must be ≥ 1", c.MaxNumSeqs)
+	case c.MaxQueuedRequests < 1:
+		return c, 0, fmt.Errorf("max queued requests %d must be ≥ 1", c.MaxQueuedRequests)
+	case c.EventBuffer < 1:
+		return c, 0, fmt.Errorf("event buffer %d must be ≥ 1", c.EventBuffer)
+	}
+	return c, t, nil
+}

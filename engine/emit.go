@@ -1,0 +1,95 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/nuri-ai/nuri/sample"
+)
+
+// emitNext samples s's next token from its logits row, applies the stop
+// conditions and emits the event.
+func (e *Engine) emitNext(s *Sequence, row []float32) {
+	topN := s.req.TopLogprobs
+	res, err := s.sampler.Sample(row, s.tokens, topN)
+	if err != nil {
+		err = fmt.Errorf("sample at position %d: %w", len(s.tokens), err)
+		e.finish(s, Event{Finish: FinishError, Err: err, Reason: err.Error()})
+		return
+	}
+	tok := res.Token
+	s.tokens = append(s.tokens, tok)
+	e.counters.generationTokens++
+
+	ev := Event{Tokens: []int32{tok}}
+	now := time.Now()
+	if !s.sawToken {
+		s.sawToken = true
+		ev.TTFT = now.Sub(s.submitted)
+		e.obs.ObserveTTFT(ev.TTFT)
+	} else {
+		e.obs.ObserveITL(now.Sub(s.lastToken))
+	}
+	s.lastToken = now
+	if s.req.Logprobs || topN > 0 {
+		ev.Logprobs = []TokenLogprob{e.tokenLogprob(tok, res.Logprob)}
+		if topN > 0 {
+			ev.TopLogprobs = [][]TokenLogprob{e.alternatives(res.Top)}
+		}
+	}
+
+	if e.tok.IsEOG(tok) && !s.req.IgnoreEOS {
+		ev.Finish, ev.Reason = FinishStop, "end-of-generation token"
+	} else {
+		piece, err := e.tok.Piece(tok, false)
+		if err != nil {
+			ev.Finish, ev.Err = FinishError, fmt.Errorf("detokenize %d: %w", tok, err)
+			ev.Reason = ev.Err.Error()
+		}
+		text, stopped := s.text.push(piece)
+		ev.Text = text
+		if stopped {
+			ev.Finish, ev.Reason = FinishStop, "stop string"
+		}
+	}
+	if ev.Finish == FinishNone {
+		switch {
+		case s.req.MaxTokens > 0 && s.generated() >= s.req.MaxTokens:
+			ev.Finish, ev.Reason = FinishLength, fmt.Sprintf("max tokens (%d)", s.req.MaxTokens)
+		case len(s.tokens) >= e.nCtx:
+			ev.Finish, ev.Reason = FinishLength, fmt.Sprintf("context full (%d tokens)", e.nCtx)
+		}
+	}
+	if ev.Finish != FinishNone {
+		e.finish(s, ev)
+		return
+	}
+	s.merge(ev)
+	e.push(s)
+}
+
+// tokenLogprob renders one token for the logprobs report. Special tokens
+// keep their text so a client can see them; a token whose bytes cannot be
+// looked up is reported without text.
+func (e *Engine) tokenLogprob(tok int32, lp float32) TokenLogprob {
+	b, err := e.tok.Piece(tok, true)
+	if err != nil {
+		b = nil
+	}
+	return TokenLogprob{Token: tok, Text: b, Logprob: lp}
+}
+
+func (e *Engine) alternatives(top []sample.Candidate) []TokenLogprob {
+	out := make([]TokenLogprob, len(top))
+	for i, c := range top {
+		out[i] = e.tokenLogprob(c.Token, c.Logprob)
+	}
+	return out
+}
+
+func zapSeq(s *Sequence) zap.Field        { return zap.String("req_id", s.id) }
+func zapErr(err error) zap.Field          { return zap.Error(err) }
+func zapInt(key string, v int) zap.Field  { return zap.Int(key, v) }
+func timeSince(t time.Time) time.Duration { return time.Since(t) }

@@ -1,0 +1,320 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"go.uber.org/zap"
+
+	"github.com/nuri-ai/nuri/model"
+	"github.com/nuri-ai/nuri/sample"
+)
+
+// Tokenizer is what the engine needs from a tokenizer: end-of-generation
+// ids and each token's bytes (the engine assembles UTF-8 itself so a fake
+// tokenizer can drive it in tests). *tokenizer.Tokenizer satisfies it.
+type Tokenizer interface {
+	IsEOG(id int32) bool
+	Piece(id int32, special bool) ([]byte, error)
+}
+
+// Engine is the scheduler: one goroutine (Run) steps all sequences through
+// the model, many goroutines Submit and read events.
+type Engine struct {
+	cfg    Config
+	m      model.Model
+	mcfg   model.Config
+	tok    Tokenizer
+	log    *zap.Logger
+	nCtx   int
+	kv     *model.KVCache
+	pool   *blockPool
+	hasher *blockHasher
+	obs    Observer
+
+	wake chan struct{} // capacity 1: a pending wake-up
+
+	mu          sync.Mutex // guards the fields below
+	incoming    []*Sequence
+	queued      int // submitted, not yet admitted nor finished
+	closed      bool
+	loopRunning bool
+	loopDone    chan struct{}
+	nextID      uint64
+	stats       Stats
+
+	// Owned by the scheduler goroutine (or the test driving step).
+	waiting  []*Sequence // FCFS; preempted sequences go back to the front
+	running  []*Sequence // admission order: the newest is last
+	draining []*Sequence // finished, final event not yet delivered
+	stepNo   uint64
+	counters counters
+	scratch  stepScratch
+}
+
+// New builds an engine over m. It sizes the paged KV cache from the budget
+// in cfg and logs the result.
+func New(cfg Config, m model.Model, tok Tokenizer, log *zap.Logger) (*Engine, error) {
+	if m == nil || tok == nil {
+		return nil, fmt.Errorf("engine: model and tokenizer are required")
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	cfg, kvType, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("engine config: %w", err)
+	}
+	mc := m.Config()
+	if mc.NVocab <= 0 {
+		return nil, fmt.Errorf("engine: model reports vocabulary size %d", mc.NVocab)
+	}
+	nCtx := cfg.NCtx
+	if nCtx == 0 {
+		nCtx = mc.NCtxTrain
+	}
+	if nCtx <= 1 {
+		return nil, fmt.Errorf("engine: context length %d (model trained with %d)", nCtx, mc.NCtxTrain)
+	}
+	perBlock, err := kvBytesPerBlock(mc, cfg.BlockSize, kvType)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	plan, err := planBlocks(cfg, perBlock, nCtx)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	kv, err := model.NewKVCache(mc, plan.nBlocks, cfg.BlockSize, kvType)
+	if err != nil {
+		return nil, fmt.Errorf("engine: allocate kv cache of %d blocks: %w", plan.nBlocks, err)
+	}
+	// One sequence must always fit: cap the context at the cache capacity.
+	nCtx = min(nCtx, plan.nBlocks*cfg.BlockSize)
+	e := &Engine{
+		cfg: cfg, m: m, mcfg: mc, tok: tok, log: log, nCtx: nCtx, kv: kv,
+		pool:     newBlockPool(plan.nBlocks, cfg.BlockSize),
+		hasher:   newBlockHasher(),
+		obs:      cfg.Observer,
+		wake:     make(chan struct{}, 1),
+		loopDone: make(chan struct{}),
+	}
+	if e.obs == nil {
+		e.obs = nopObserver{}
+	}
+	e.stats.KVBlocks = plan.nBlocks
+	log.Info("kv cache",
+		zap.Int("n_blocks", plan.nBlocks),
+		zap.Int("block_size", cfg.BlockSize),
+		zap.Int64("bytes_per_block", int64(kv.BytesPerBlock())),
+		zap.Int64("bytes", int64(kv.BytesPerBlock())*int64(plan.nBlocks)),
+		zap.Stringer("type", kvType),
+		zap.String("budget", plan.source),
+		zap.Int64("available_ram", plan.availRAM),
+		zap.Int("n_ctx", nCtx),
+		zap.Int("max_num_seqs", cfg.MaxNumSeqs),
+		zap.Int("max_num_batched_tokens", cfg.MaxNumBatchedTokens),
+		zap.Bool("prefix_caching", !cfg.DisablePrefixCaching))
+	return e, nil
+}
+
+// NCtx returns the context length per sequence (prompt plus generated).
+func (e *Engine) NCtx() int { return e.nCtx }
+
+// Submit queues a request. It fails fast with ErrEmptyPrompt,
+// ErrPromptTooLong, ErrInvalidRequest, ErrQueueFull or ErrClosed. Cancelling
+// ctx cancels the sequence.
+func (e *Engine) Submit(ctx context.Context, r Request) (*Sequence, error) {
+	if e.isClosed() {
+		return nil, ErrClosed
+	}
+	if err := e.validate(&r); err != nil {
+		return nil, err
+	}
+	s := &Sequence{
+		e:         e,
+		req:       r,
+		events:    make(chan Event, e.cfg.EventBuffer),
+		tokens:    slices.Clone(r.Prompt),
+		nPrompt:   len(r.Prompt),
+		sampler:   sample.New(r.Sampling),
+		text:      textOut{stops: r.Stop},
+		submitted: time.Now(),
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	if e.queued >= e.cfg.MaxQueuedRequests {
+		return nil, fmt.Errorf("%w (%d waiting)", ErrQueueFull, e.queued)
+	}
+	e.queued++
+	e.nextID++
+	s.id = r.ID
+	if s.id == "" {
+		s.id = "seq-" + strconv.FormatUint(e.nextID, 10)
+	}
+	if ctx != nil && ctx.Done() != nil {
+		s.stopCtx = context.AfterFunc(ctx, s.Cancel)
+	}
+	e.incoming = append(e.incoming, s)
+	e.wakeUp()
+	return s, nil
+}
+
+// validate checks r and copies what the caller might reuse.
+func (e *Engine) validate(r *Request) error {
+	switch {
+	case len(r.Prompt) == 0:
+		return ErrEmptyPrompt
+	case len(r.Prompt) >= e.nCtx:
+		return fmt.Errorf("%w: %d prompt tokens, context holds %d (prompt plus at least one generated token)",
+			ErrPromptTooLong, len(r.Prompt), e.nCtx)
+	case r.MaxTokens < 0:
+		return fmt.Errorf("%w: max tokens %d", ErrInvalidRequest, r.MaxTokens)
+	case r.TopLogprobs < 0:
+		return fmt.Errorf("%w: top logprobs %d", ErrInvalidRequest, r.TopLogprobs)
+	}
+	for i, t := range r.Prompt {
+		if t < 0 || int(t) >= e.mcfg.NVocab {
+			return fmt.Errorf("%w: prompt token %d at %d outside vocabulary of %d", ErrInvalidRequest, t, i, e.mcfg.NVocab)
+		}
+	}
+	for _, st := range r.Stop {
+		if st == "" || !utf8.ValidString(st) {
+			return fmt.Errorf("%w: stop string %q is empty or not UTF-8", ErrInvalidRequest, st)
+		}
+	}
+	if err := r.Sampling.Validate(e.mcfg.NVocab); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+	}
+	r.Prompt = slices.Clone(r.Prompt)
+	r.Stop = slices.Clone(r.Stop)
+	r.Sampling.LogitBias = maps.Clone(r.Sampling.LogitBias)
+	return nil
+}
+
+func (e *Engine) wakeUp() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// drainPoll is how often undelivered final events are retried while the
+// engine is otherwise idle.
+const drainPoll = 5 * time.Millisecond
+
+// Run is the scheduler loop: it steps while there is work and sleeps until
+// a Submit, a Cancel or Close otherwise. It returns nil after Close, or the
+// context's error; either way every sequence still in flight is ended
+// (FinishError with ErrClosed) so no reader hangs.
+func (e *Engine) Run(ctx context.Context) error {
+	e.mu.Lock()
+	if e.loopRunning || e.closed {
+		e.mu.Unlock()
+		return fmt.Errorf("engine: Run called twice or after Close: %w", ErrClosed)
+	}
+	e.loopRunning = true
+	e.mu.Unlock()
+	defer close(e.loopDone)
+	defer e.shutdown()
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if e.isClosed() {
+			return nil
+		}
+		if e.step() {
+			continue
+		}
+		e.sleep(ctx)
+	}
+}
+
+// sleep waits for a wake-up; while final events wait for slow readers it
+// also wakes on a short timer to retry them.
+func (e *Engine) sleep(ctx context.Context) {
+	if len(e.draining) == 0 {
+		select {
+		case <-ctx.Done():
+		case <-e.wake:
+		}
+		return
+	}
+	t := time.NewTimer(drainPoll)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-e.wake:
+	case <-t.C:
+	}
+}
+
+func (e *Engine) isClosed() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.closed
+}
+
+// Close stops the engine: Submit fails from now on, Run returns and every
+// sequence in flight ends with ErrClosed. It waits for Run to finish.
+func (e *Engine) Close() {
+	e.mu.Lock()
+	already, looping := e.closed, e.loopRunning
+	e.closed = true
+	e.mu.Unlock()
+	e.wakeUp()
+	switch {
+	case looping:
+		<-e.loopDone
+	case !already:
+		e.shutdown()
+	}
+}
+
+// shutdown ends every sequence in flight.
+func (e *Engine) shutdown() {
+	e.mu.Lock()
+	e.closed = true
+	e.mu.Unlock()
+	e.intake()
+	for _, s := range slices.Concat(e.running, e.waiting) {
+		e.finish(s, Event{Finish: FinishError, Err: ErrClosed, Reason: "engine shut down"})
+	}
+	e.running, e.waiting = nil, nil
+	for _, s := range e.draining {
+		// Nobody may read any more: hand over what fits and close.
+		s.cancelled.Store(true)
+		s.deliver()
+	}
+	e.draining = nil
+	e.publish()
+}
+
+// intake moves newly submitted sequences to the waiting queue.
+func (e *Engine) intake() {
+	e.mu.Lock()
+	in := e.incoming
+	e.incoming = nil
+	e.mu.Unlock()
+	e.waiting = append(e.waiting, in...)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) ObserveQueue(time.Duration) {}
+func (nopObserver) ObserveTTFT(time.Duration)  {}
+func (nopObserver) ObserveITL(time.Duration)   {}
+func (nopObserver) ObserveE2E(time.Duration)   {}
+
+// errStep marks errors of a failed forward pass.
+var errStep = errors.New("forward pass failed")

@@ -1,0 +1,84 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/nuri-ai/nuri/model"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// kvBytesPerBlock is the memory one block of bs positions takes: K and V
+// rows of every layer and KV head.
+func kvBytesPerBlock(c model.Config, bs int, t quant.Type) (int64, error) {
+	k, err := t.RowBytes(c.HeadDimK)
+	if err != nil {
+		return 0, fmt.Errorf("kv cache K rows: %w", err)
+	}
+	v, err := t.RowBytes(c.HeadDimV)
+	if err != nil {
+		return 0, fmt.Errorf("kv cache V rows: %w", err)
+	}
+	n := int64(c.NLayer) * int64(c.NHeadKV) * int64(k+v) * int64(bs)
+	if n <= 0 {
+		return 0, fmt.Errorf("model config gives %d bytes per KV block (layers %d, kv heads %d)", n, c.NLayer, c.NHeadKV)
+	}
+	return n, nil
+}
+
+// blockPlan is how the number of KV blocks was chosen, for the start-up log.
+type blockPlan struct {
+	nBlocks  int
+	perBlock int64
+	source   string // "blocks", "memory" or "ram-fraction"
+	availRAM int64  // bytes, when source is ram-fraction
+}
+
+// planBlocks turns the configured budget into a number of blocks. Without an
+// explicit budget it takes KVCacheFraction of the available RAM, capped at
+// what MaxNumSeqs full-context sequences can use (more could never be
+// referenced at once; the surplus would only hold cached prefixes).
+func planBlocks(cfg Config, perBlock int64, nCtx int) (blockPlan, error) {
+	p := blockPlan{perBlock: perBlock}
+	switch {
+	case cfg.NumBlocks > 0:
+		p.nBlocks, p.source = cfg.NumBlocks, "blocks"
+	case cfg.KVCacheMemory > 0:
+		p.nBlocks, p.source = int(cfg.KVCacheMemory/perBlock), "memory"
+	default:
+		avail, err := availableRAM()
+		if err != nil {
+			return p, fmt.Errorf("kv cache budget: %w (set the KV cache memory explicitly)", err)
+		}
+		perSeq := (nCtx + cfg.BlockSize - 1) / cfg.BlockSize
+		p.availRAM, p.source = avail, "ram-fraction"
+		p.nBlocks = min(int(float64(avail)*cfg.KVCacheFraction/float64(perBlock)), cfg.MaxNumSeqs*perSeq)
+	}
+	if p.nBlocks < 1 {
+		return p, fmt.Errorf("kv cache budget holds no block of %d bytes", perBlock)
+	}
+	return p, nil
+}
+
+// availableRAM reads MemAvailable from /proc/meminfo.
+func availableRAM() (int64, error) {
+	raw, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, fmt.Errorf("read available memory: %w", err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	for sc.Scan() {
+		f := bytes.Fields(sc.Bytes())
+		if len(f) >= 2 && string(f[0]) == "MemAvailable:" {
+			kb, err := strconv.ParseInt(string(f[1]), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("parse MemAvailable %q: %w", f[1], err)
+			}
+			return kb * 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("no MemAvailable in /proc/meminfo")
+}

@@ -1,0 +1,69 @@
+package engine
+
+import (
+	"encoding/binary"
+	"hash/maphash"
+)
+
+// blockHasher hashes a full block by (parent hash, token ids), so equal
+// hashes mean equal whole prefixes, not just equal blocks. The seed is per
+// engine: hashes are never persisted or compared across processes.
+type blockHasher struct {
+	seed maphash.Seed
+	buf  []byte
+}
+
+func newBlockHasher() *blockHasher { return &blockHasher{seed: maphash.MakeSeed()} }
+
+// rootHash is the parent of a sequence's first block.
+const rootHash uint64 = 0
+
+func (h *blockHasher) hash(parent uint64, toks []int32) uint64 {
+	b := binary.LittleEndian.AppendUint64(h.buf[:0], parent)
+	for _, t := range toks {
+		b = binary.LittleEndian.AppendUint32(b, uint32(t))
+	}
+	h.buf = b
+	return maphash.Bytes(h.seed, b)
+}
+
+// matchPrefix looks up s's leading full blocks in the cache and takes a
+// reference on each hit, stopping at the first miss. At least one token is
+// always left to compute, because the last prompt token's logits are
+// needed. It records the hits in s (blocks, hashes, computed count) and
+// returns the number of tokens served from the cache.
+func (e *Engine) matchPrefix(s *Sequence) int {
+	bs := e.cfg.BlockSize
+	maxBlocks := (len(s.tokens) - 1) / bs
+	parent := rootHash
+	for i := range maxBlocks {
+		toks := s.tokens[i*bs : (i+1)*bs]
+		h := e.hasher.hash(parent, toks)
+		b, ok := e.pool.lookup(h, parent, toks)
+		if !ok {
+			break
+		}
+		e.pool.acquire(b)
+		s.blocks = append(s.blocks, b)
+		s.hashes = append(s.hashes, h)
+		parent = h
+	}
+	s.nComputed = len(s.blocks) * bs
+	return s.nComputed
+}
+
+// registerFull hashes and registers the blocks of s that became full with
+// computed tokens, so later requests can share them.
+func (e *Engine) registerFull(s *Sequence) {
+	bs := e.cfg.BlockSize
+	for i := len(s.hashes); (i+1)*bs <= s.nComputed; i++ {
+		parent := rootHash
+		if i > 0 {
+			parent = s.hashes[i-1]
+		}
+		toks := s.tokens[i*bs : (i+1)*bs]
+		h := e.hasher.hash(parent, toks)
+		s.hashes = append(s.hashes, h)
+		e.pool.register(s.blocks[i], h, parent, toks)
+	}
+}

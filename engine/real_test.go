@@ -1,0 +1,212 @@
+package engine
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/internal/synth"
+	"github.com/nuri-ai/nuri/internal/testshared"
+	"github.com/nuri-ai/nuri/model"
+	"github.com/nuri-ai/nuri/tokenizer"
+)
+
+// realModel is a loaded model with its tokenizer.
+type realModel struct {
+	name string
+	m    model.Model
+	tok  *tokenizer.Tokenizer
+}
+
+func loadReal(t testing.TB, name, path string) realModel {
+	t.Helper()
+	m, err := model.Load(path, model.LoadOptions{Threads: 2})
+	if err != nil {
+		t.Fatalf("load %s: %v", path, err)
+	}
+	t.Cleanup(func() { m.Close() })
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tok, err := tokenizer.Load(f)
+	if err != nil {
+		t.Fatalf("tokenizer of %s: %v", path, err)
+	}
+	return realModel{name: name, m: m, tok: tok}
+}
+
+func storiesModel(t testing.TB) realModel {
+	return loadReal(t, "stories260K", testshared.Path(t, "models", "stories260K.gguf"))
+}
+
+// tinyModel writes the synth "tiny" shape (llama, 2 layers, Q8_0) into a
+// temporary directory and loads it.
+func tinyModel(t testing.TB) realModel {
+	shape, err := synth.Lookup("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "tiny-q8_0.gguf")
+	if err := synth.Write(path, synth.Options{Shape: shape, Type: "Q8_0", Seed: 7}); err != nil {
+		t.Fatalf("synth tiny: %v", err)
+	}
+	return loadReal(t, "tiny", path)
+}
+
+func (rm realModel) engine(t testing.TB, cfg Config) *Engine {
+	t.Helper()
+	e, err := New(cfg, rm.m, rm.tok, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// randomPrompts returns n prompts of varied lengths over [lo, vocab).
+func randomPrompts(seed uint64, n, maxLen, lo, vocab int) [][]int32 {
+	r := rand.New(rand.NewPCG(seed, 1))
+	out := make([][]int32, n)
+	for i := range out {
+		p := make([]int32, 1+r.IntN(maxLen))
+		for j := range p {
+			p[j] = int32(lo + r.IntN(vocab-lo))
+		}
+		out[i] = p
+	}
+	return out
+}
+
+// runAlone generates for each prompt on an engine of its own, one request
+// at a time, prefix caching off: the reference the batched run must match.
+func runAlone(t *testing.T, rm realModel, prompts [][]int32, maxTokens func(i int) int) [][]int32 {
+	out := make([][]int32, len(prompts))
+	for i, p := range prompts {
+		e := rm.engine(t, Config{NumBlocks: 64, DisablePrefixCaching: true})
+		s := submit(t, e, Request{Prompt: p, MaxTokens: maxTokens(i), Sampling: greedyParams(), IgnoreEOS: true})
+		o := drive(t, e, []*Sequence{s}, 10000)[0]
+		if o.finish != FinishLength {
+			t.Fatalf("%s prompt %d alone: finish %q %v", rm.name, i, o.finish, o.err)
+		}
+		out[i] = o.tokens
+		e.Close()
+	}
+	return out
+}
+
+// TestBatchInvarianceRealModels: 16 concurrent greedy requests with
+// different prompts and lengths produce exactly the tokens each produces
+// alone, with prompts chunked and batched with decodes of the others.
+func TestBatchInvarianceRealModels(t *testing.T) {
+	for _, load := range []func(testing.TB) realModel{storiesModel, tinyModel} {
+		rm := load(t)
+		t.Run(rm.name, func(t *testing.T) {
+			nv := rm.m.Config().NVocab
+			prompts := randomPrompts(42, 16, 70, 3, nv)
+			maxTokens := func(i int) int { return 8 + 3*i }
+			want := runAlone(t, rm, prompts, maxTokens)
+			for _, budget := range []int{512, 37} {
+				t.Run(fmt.Sprint("budget ", budget), func(t *testing.T) {
+					e := rm.engine(t, Config{NumBlocks: 256, MaxNumBatchedTokens: budget})
+					var seqs []*Sequence
+					for i, p := range prompts {
+						seqs = append(seqs, submit(t, e, Request{Prompt: p, MaxTokens: maxTokens(i), Sampling: greedyParams(), IgnoreEOS: true}))
+					}
+					outs := drive(t, e, seqs, 10000)
+					for i, o := range outs {
+						if !slices.Equal(o.tokens, want[i]) {
+							t.Errorf("prompt %d (%d tokens): batched %v\nalone %v", i, len(prompts[i]), o.tokens, want[i])
+						}
+					}
+					assertAllFree(t, e)
+				})
+			}
+		})
+	}
+}
+
+// TestPrefixCacheRealModel: a request sharing a 256-token prefix with an
+// earlier one prefills only the remainder and still produces the uncached
+// output.
+func TestPrefixCacheRealModel(t *testing.T) {
+	rm := storiesModel(t)
+	ps := randomPrompts(7, 3, 40, 3, rm.m.Config().NVocab)
+	shared := make([]int32, 0, 256)
+	for len(shared) < 256 {
+		shared = append(shared, ps[0]...)
+	}
+	shared = shared[:256]
+	first := append(slices.Clone(shared), ps[1]...)
+	second := append(slices.Clone(shared), ps[2]...)
+	want := runAlone(t, rm, [][]int32{second}, func(int) int { return 20 })[0]
+
+	e := rm.engine(t, Config{NumBlocks: 64})
+	drive(t, e, []*Sequence{submit(t, e, Request{Prompt: first, MaxTokens: 5, Sampling: greedyParams(), IgnoreEOS: true})}, 1000)
+	before := e.Stats()
+	o := drive(t, e, []*Sequence{submit(t, e, Request{Prompt: second, MaxTokens: 20, Sampling: greedyParams(), IgnoreEOS: true})}, 1000)[0]
+	after := e.Stats()
+	if got := after.PrefillTokens - before.PrefillTokens; got != int64(len(ps[2])) {
+		t.Fatalf("second request prefilled %d tokens, want the %d after the shared prefix", got, len(ps[2]))
+	}
+	if o.usage.CachedTokens != 256 {
+		t.Fatalf("cached tokens %d, want 256", o.usage.CachedTokens)
+	}
+	if !slices.Equal(o.tokens, want) {
+		t.Fatalf("cached run %v\nuncached %v", o.tokens, want)
+	}
+	assertAllFree(t, e)
+}
+
+// TestTextMatchesStreamDecoder: the engine's text assembly (pieces through
+// textOut) streams exactly what the tokenizer's own StreamDecoder does,
+// over random ids of Korean-capable byte-level vocabularies, where
+// Hangul syllables are routinely split across tokens.
+func TestTextMatchesStreamDecoder(t *testing.T) {
+	for _, name := range []string{"ggml-vocab-qwen3.gguf", "ggml-vocab-exaone.gguf", "ggml-vocab-llama3.gguf"} {
+		t.Run(name, func(t *testing.T) {
+			tok, err := tokenizer.LoadFile(testshared.Path(t, "testdata", "tokenizer", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			korean, err := tok.Encode("한국어 토큰화는 어렵습니다. 안녕하세요! 날씨가 좋네요 😀", false, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := rand.New(rand.NewPCG(5, 5))
+			for trial := range 50 {
+				ids := slices.Clone(korean)
+				for range r.IntN(20) { // random ids, byte tokens among them
+					ids = slices.Insert(ids, r.IntN(len(ids)+1), int32(r.IntN(tok.NVocab())))
+				}
+				dec := tok.NewStreamDecoder(false)
+				o := textOut{}
+				var got, want string
+				for _, id := range ids {
+					piece, err := tok.Piece(id, false)
+					if err != nil {
+						t.Fatal(err)
+					}
+					s, _ := o.push(piece)
+					got += s
+					w, err := dec.Push(id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want += w
+				}
+				got += o.flush()
+				want += dec.Flush()
+				if got != want {
+					t.Fatalf("trial %d: engine text %q\nstream decoder %q", trial, got, want)
+				}
+			}
+		})
+	}
+}

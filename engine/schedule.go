@@ -1,0 +1,157 @@
+package engine
+
+import (
+	"slices"
+	"time"
+)
+
+// work is one sequence's share of a step: n tokens starting at position
+// seq.nComputed.
+type work struct {
+	seq *Sequence
+	n   int
+}
+
+// plan chooses this step's batch. Running sequences come first: decodes,
+// then prompts whose prefill is under way; then waiting sequences are
+// admitted in arrival order (FCFS, no overtaking) while the token budget,
+// the sequence cap and the free blocks allow. A running sequence that
+// cannot get a block preempts the newest running sequence not yet planned
+// (possibly itself).
+func (e *Engine) plan() []work {
+	e.stepNo++
+	budget := e.cfg.MaxNumBatchedTokens
+	plan := e.scratch.plan[:0]
+	before := e.counters.preemptions
+	for _, decodes := range []bool{true, false} {
+		for i := 0; i < len(e.running) && budget > 0; i++ {
+			s := e.running[i]
+			if s.lastPlan == e.stepNo || s.isDecode() != decodes {
+				continue
+			}
+			n := min(len(s.tokens)-s.nComputed, budget)
+			if !e.growOrPreempt(s, s.nComputed+n) {
+				i-- // s was at index i and left running
+				continue
+			}
+			s.lastPlan = e.stepNo
+			plan = append(plan, work{s, n})
+			budget -= n
+		}
+	}
+	// Admitting while preempting would only thrash the cache.
+	preempted := e.counters.preemptions != before
+	for !preempted && budget > 0 && len(e.waiting) > 0 && len(e.running) < e.cfg.MaxNumSeqs {
+		s := e.waiting[0]
+		n, ok := e.admit(s, budget)
+		if !ok {
+			break
+		}
+		e.waiting = e.waiting[1:]
+		e.running = append(e.running, s)
+		s.lastPlan = e.stepNo
+		plan = append(plan, work{s, n})
+		budget -= n
+	}
+	e.scratch.plan = plan
+	return plan
+}
+
+// growOrPreempt makes s's table cover nTokens positions, preempting the
+// newest unplanned running sequences until it fits. It reports false when
+// s itself had to be preempted. Every unplanned running sequence is newer
+// than s or s itself, so preemption never disturbs the caller's iteration
+// before s.
+func (e *Engine) growOrPreempt(s *Sequence, nTokens int) bool {
+	for !e.grow(s, nTokens) {
+		victim := e.newestUnplanned()
+		e.preempt(victim)
+		if victim == s {
+			return false
+		}
+	}
+	return true
+}
+
+// isDecode reports whether s only needs its last sampled token fed.
+func (s *Sequence) isDecode() bool { return s.nComputed == len(s.tokens)-1 }
+
+// admit gives a waiting sequence its cached prefix and the blocks for its
+// first chunk. It fails, leaving s untouched, when the blocks are short.
+func (e *Engine) admit(s *Sequence, budget int) (int, bool) {
+	hits := 0
+	if !e.cfg.DisablePrefixCaching {
+		hits = e.matchPrefix(s)
+	}
+	n := min(len(s.tokens)-s.nComputed, budget)
+	if !e.grow(s, s.nComputed+n) {
+		e.freeBlocks(s)
+		return 0, false
+	}
+	e.counters.prefixQueries += int64(len(s.tokens))
+	e.counters.prefixHits += int64(hits)
+	if !s.admitted {
+		s.admitted = true
+		s.cached = hits
+		e.counters.promptTokens += int64(s.nPrompt)
+		e.dequeue()
+		e.obs.ObserveQueue(time.Since(s.submitted))
+	}
+	return n, true
+}
+
+// grow makes s's block table cover nTokens positions, all or nothing.
+func (e *Engine) grow(s *Sequence, nTokens int) bool {
+	need := (nTokens+e.cfg.BlockSize-1)/e.cfg.BlockSize - len(s.blocks)
+	if need <= 0 {
+		return true
+	}
+	if e.pool.numAvailable() < need {
+		return false
+	}
+	for range need {
+		b, _ := e.pool.alloc()
+		s.blocks = append(s.blocks, b)
+	}
+	return true
+}
+
+// newestUnplanned returns the most recently admitted running sequence not
+// yet planned in this step. The caller is itself unplanned, so there is
+// always one.
+func (e *Engine) newestUnplanned() *Sequence {
+	for i := len(e.running) - 1; i >= 0; i-- {
+		if e.running[i].lastPlan != e.stepNo {
+			return e.running[i]
+		}
+	}
+	return nil
+}
+
+// preempt frees s's blocks and puts it at the front of the waiting queue.
+// Its tokens, sampler and text state are kept: when readmitted it
+// recomputes its K/V (cheaply, through the prefix cache when its blocks
+// are still cached) and continues exactly where it stopped.
+func (e *Engine) preempt(s *Sequence) {
+	e.freeBlocks(s)
+	e.running = slices.DeleteFunc(e.running, func(x *Sequence) bool { return x == s })
+	e.waiting = slices.Insert(e.waiting, 0, s)
+	e.counters.preemptions++
+	e.log.Debug("preempted", zapSeq(s), zapInt("n_tokens", len(s.tokens)))
+}
+
+// freeBlocks releases s's table, last block first, so the cache evicts a
+// sequence's tail before its (more shareable) head.
+func (e *Engine) freeBlocks(s *Sequence) {
+	for i := len(s.blocks) - 1; i >= 0; i-- {
+		e.pool.release(s.blocks[i])
+	}
+	s.blocks, s.hashes, s.nComputed = s.blocks[:0], s.hashes[:0], 0
+}
+
+// dequeue drops one sequence from the bounded-queue count.
+func (e *Engine) dequeue() {
+	e.mu.Lock()
+	e.queued--
+	e.mu.Unlock()
+}

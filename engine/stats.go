@@ -1,0 +1,77 @@
+package engine
+
+// Stats is a snapshot of the scheduler for /metrics. Gauges describe the end
+// of the last step; counters are totals since New.
+type Stats struct {
+	Running int // sequences admitted and holding KV blocks
+	Waiting int // sequences queued (never admitted, or preempted)
+
+	KVBlocks       int     // blocks in the cache
+	KVBlocksUsed   int     // blocks referenced by sequences
+	KVBlocksCached int     // unreferenced blocks kept for prefix reuse (evictable)
+	KVUsage        float64 // KVBlocksUsed / KVBlocks
+
+	// Prefix cache, in tokens (vLLM's convention): PrefixQueries counts the
+	// prompt tokens looked up at each admission (re-admission after
+	// preemption included), PrefixHits those served from cached blocks.
+	PrefixQueries int64
+	PrefixHits    int64
+
+	Preemptions      int64
+	PromptTokens     int64 // prompt tokens of admitted requests (cached ones included)
+	PrefillTokens    int64 // tokens run through the model as prompt: cache hits excluded, recomputation after preemption included
+	GenerationTokens int64 // generated tokens
+	Steps            int64 // forward passes
+
+	FinishedStop      int64
+	FinishedLength    int64
+	FinishedCancelled int64
+	FinishedError     int64
+}
+
+// counters are the scheduler-owned totals, published into Stats each step.
+type counters struct {
+	prefixQueries, prefixHits int64
+	preemptions               int64
+	promptTokens              int64
+	prefillTokens             int64
+	generationTokens          int64
+	steps                     int64
+	finished                  map[FinishReason]int64
+}
+
+// Stats returns a snapshot; safe from any goroutine.
+func (e *Engine) Stats() Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.stats
+	s.Waiting += len(e.incoming)
+	return s
+}
+
+// publish copies the scheduler's state into the shared snapshot.
+func (e *Engine) publish() {
+	c := &e.counters
+	used := e.pool.numUsed()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.stats = Stats{
+		Running:           len(e.running),
+		Waiting:           len(e.waiting),
+		KVBlocks:          e.pool.numBlocks(),
+		KVBlocksUsed:      used,
+		KVBlocksCached:    e.pool.nLRU,
+		KVUsage:           float64(used) / float64(e.pool.numBlocks()),
+		PrefixQueries:     c.prefixQueries,
+		PrefixHits:        c.prefixHits,
+		Preemptions:       c.preemptions,
+		PromptTokens:      c.promptTokens,
+		PrefillTokens:     c.prefillTokens,
+		GenerationTokens:  c.generationTokens,
+		Steps:             c.steps,
+		FinishedStop:      c.finished[FinishStop],
+		FinishedLength:    c.finished[FinishLength],
+		FinishedCancelled: c.finished[FinishCancelled],
+		FinishedError:     c.finished[FinishError],
+	}
+}

@@ -1,0 +1,180 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/nuri-ai/nuri/model"
+)
+
+// stepScratch holds buffers reused across steps.
+type stepScratch struct {
+	plan   []work
+	batch  model.Batch
+	tables [][]int32
+	rows   []int // logits row of each plan entry, -1 for none
+	logits []float32
+}
+
+// step runs one scheduler iteration: take in submissions, end cancelled
+// sequences, plan a batch, run the model, sample and emit. It reports
+// whether it ran a forward pass. Tests call it directly.
+func (e *Engine) step() bool {
+	e.intake()
+	e.reap()
+	e.retryDrains()
+	plan := e.plan()
+	if len(plan) == 0 {
+		e.publish()
+		return false
+	}
+	if err := e.forward(plan); err != nil {
+		// A failed pass fails only the sequences in it.
+		for _, w := range plan {
+			e.finish(w.seq, Event{Finish: FinishError, Err: err, Reason: err.Error()})
+		}
+		e.compact()
+		e.publish()
+		return true
+	}
+	e.counters.steps++
+	V := e.mcfg.NVocab
+	for i, w := range plan {
+		s := w.seq
+		e.countFed(s, w.n)
+		s.nComputed += w.n
+		if !e.cfg.DisablePrefixCaching {
+			e.registerFull(s)
+		}
+		if r := e.scratch.rows[i]; r >= 0 {
+			e.emitNext(s, e.scratch.logits[r*V:(r+1)*V])
+		}
+	}
+	e.compact()
+	e.publish()
+	return true
+}
+
+// countFed splits the n tokens about to be computed for s into prefill
+// (prompt, or recomputation after preemption) and first-time decodes.
+func (e *Engine) countFed(s *Sequence, n int) {
+	start := s.nComputed
+	firstTime := max(s.nPrompt, s.maxComputed)
+	decodes := max(0, start+n-max(start, firstTime))
+	e.counters.prefillTokens += int64(n - decodes)
+	s.maxComputed = max(s.maxComputed, start+n)
+}
+
+// forward builds the batch for plan and runs the model. Each entry feeds
+// tokens [nComputed, nComputed+n) of its sequence; logits are asked only
+// where the entry reaches the sequence's last token.
+func (e *Engine) forward(plan []work) (err error) {
+	sc := &e.scratch
+	b := &sc.batch
+	b.Tokens, b.Pos, b.Seq, b.Logits = b.Tokens[:0], b.Pos[:0], b.Seq[:0], b.Logits[:0]
+	sc.tables, sc.rows = sc.tables[:0], sc.rows[:0]
+	nLogits := 0
+	for i, w := range plan {
+		s := w.seq
+		sc.tables = append(sc.tables, s.blocks)
+		last := len(s.tokens) - 1
+		for p := s.nComputed; p < s.nComputed+w.n; p++ {
+			b.Tokens = append(b.Tokens, s.tokens[p])
+			b.Pos = append(b.Pos, int32(p))
+			b.Seq = append(b.Seq, int32(i))
+			b.Logits = append(b.Logits, p == last)
+		}
+		row := -1
+		if s.nComputed+w.n-1 == last {
+			row = nLogits
+			nLogits++
+		}
+		sc.rows = append(sc.rows, row)
+	}
+	sc.logits = slices.Grow(sc.logits[:0], nLogits*e.mcfg.NVocab)[:nLogits*e.mcfg.NVocab]
+	defer func() {
+		// No panic crosses a package boundary: a crashing pass fails only
+		// the sequences in it.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: panic: %v", errStep, r)
+		}
+	}()
+	if err := e.m.Forward(b, model.KVView{Cache: e.kv, Tables: sc.tables}, sc.logits); err != nil {
+		return fmt.Errorf("%w: %w", errStep, err)
+	}
+	return nil
+}
+
+// reap ends the sequences whose readers cancelled.
+func (e *Engine) reap() {
+	n := 0
+	for _, s := range slices.Concat(e.running, e.waiting) {
+		if s.cancelled.Load() {
+			e.finish(s, Event{Finish: FinishCancelled, Reason: "cancelled"})
+			n++
+		}
+	}
+	if n > 0 {
+		e.compact()
+	}
+}
+
+// compact drops finished sequences from the queues.
+func (e *Engine) compact() {
+	done := func(s *Sequence) bool { return s.finished }
+	e.running = slices.DeleteFunc(e.running, done)
+	e.waiting = slices.DeleteFunc(e.waiting, done)
+}
+
+// finish ends s with ev (Finish set): its held-back text is flushed, usage
+// filled, blocks freed, and the final event queued for delivery.
+func (e *Engine) finish(s *Sequence, ev Event) {
+	if s.finished {
+		return
+	}
+	s.finished = true
+	// Held-back text is released only when the sequence ran to a natural
+	// end; a cancelled or failed stream stays a prefix of the full output.
+	if tail := s.text.flush(); ev.Finish == FinishStop || ev.Finish == FinishLength {
+		ev.Text += tail
+	}
+	ev.Usage = Usage{PromptTokens: s.nPrompt, CachedTokens: s.cached, CompletionTokens: s.generated()}
+	e.freeBlocks(s)
+	if !s.admitted {
+		s.admitted = true
+		e.dequeue()
+	}
+	if e.counters.finished == nil {
+		e.counters.finished = make(map[FinishReason]int64)
+	}
+	e.counters.finished[ev.Finish]++
+	e.obs.ObserveE2E(timeSince(s.submitted))
+	if s.stopCtx != nil {
+		s.stopCtx()
+	}
+	if ev.Finish == FinishError && !errors.Is(ev.Err, ErrClosed) {
+		e.log.Warn("sequence failed", zapSeq(s), zapErr(ev.Err))
+	}
+	s.merge(ev)
+	e.push(s)
+}
+
+// push tries to deliver s's pending output; if the reader is behind, s
+// joins the draining list and is retried every step.
+func (e *Engine) push(s *Sequence) {
+	if !s.deliver() && !s.draining {
+		s.draining = true
+		e.draining = append(e.draining, s)
+	}
+}
+
+func (e *Engine) retryDrains() {
+	e.draining = slices.DeleteFunc(e.draining, func(s *Sequence) bool {
+		if s.deliver() {
+			s.draining = false
+			return true
+		}
+		return false
+	})
+}

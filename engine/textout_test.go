@@ -1,0 +1,81 @@
+package engine
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestTextOut(t *testing.T) {
+	han := []byte("한") // ED 95 9C
+	tests := []struct {
+		name     string
+		stops    []string
+		pieces   [][]byte
+		want     []string // text emitted after each piece
+		stopAt   int      // piece index where a stop string matches, -1 none
+		wantTail string   // flush at the end (no match)
+	}{
+		{"plain", nil, [][]byte{[]byte("ab"), []byte(" c")}, []string{"ab", " c"}, -1, ""},
+		{"korean split over three tokens", nil, [][]byte{han[:1], han[1:2], han[2:], []byte("국")},
+			[]string{"", "", "한", "국"}, -1, ""},
+		{"split char at the end is replaced", nil, [][]byte{[]byte("a"), han[:2]}, []string{"a", ""}, -1, "\uFFFD\uFFFD"},
+		{"invalid byte replaced", nil, [][]byte{{'a', 0xff, 'b'}}, []string{"a\uFFFDb"}, -1, ""},
+		{"stop inside one piece", []string{"STOP"}, [][]byte{[]byte("abSTOPcd")}, []string{"ab"}, 0, ""},
+		{"stop across pieces is held", []string{"STOP"}, [][]byte{[]byte("abS"), []byte("T"), []byte("OPx")},
+			[]string{"ab", "", ""}, 2, ""},
+		{"false start released", []string{"STOP"}, [][]byte{[]byte("abST"), []byte("x")}, []string{"ab", "STx"}, -1, ""},
+		{"held text flushed at the end", []string{"STOP"}, [][]byte{[]byte("abST")}, []string{"ab"}, -1, "ST"},
+		{"korean stop string", []string{"입니다"}, [][]byte{[]byte("좋"), []byte("입니"), []byte("다.")},
+			[]string{"좋", "", ""}, 2, ""},
+		{"korean stop split mid-character", []string{"다."}, [][]byte{[]byte("좋"), []byte("다")[:2], []byte("다")[2:], []byte(".")},
+			[]string{"좋", "", "", ""}, 3, ""},
+		{"earliest of several stops", []string{"cd", "bc"}, [][]byte{[]byte("abcd")}, []string{"a"}, 0, ""},
+		{"overlapping candidates keep the longest", []string{"aab", "ab"}, [][]byte{[]byte("xa"), []byte("a"), []byte("c")},
+			[]string{"x", "", "aac"}, -1, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := textOut{stops: tc.stops}
+			for i, p := range tc.pieces {
+				got, stopped := o.push(p)
+				if got != tc.want[i] || stopped != (i == tc.stopAt) {
+					t.Fatalf("piece %d: %q stopped=%v, want %q stopped=%v", i, got, stopped, tc.want[i], i == tc.stopAt)
+				}
+				if !utf8.ValidString(got) {
+					t.Fatalf("piece %d: invalid UTF-8 %q", i, got)
+				}
+				if stopped {
+					break
+				}
+			}
+			if tc.stopAt < 0 {
+				if tail := o.flush(); tail != tc.wantTail {
+					t.Fatalf("flush %q, want %q", tail, tc.wantTail)
+				}
+			}
+		})
+	}
+}
+
+// Streaming any split of a byte string gives the same text as sanitizing
+// it whole, and never a broken character.
+func TestTextOutSplitInvariance(t *testing.T) {
+	whole := []byte("한국어 텍스트\xffabc\xed\x95 끝")
+	want := sanitize(whole)
+	for step := 1; step <= 5; step++ {
+		o := textOut{}
+		var sb strings.Builder
+		for i := 0; i < len(whole); i += step {
+			got, _ := o.push(whole[i:min(i+step, len(whole))])
+			if !utf8.ValidString(got) {
+				t.Fatalf("step %d: invalid UTF-8 emitted", step)
+			}
+			sb.WriteString(got)
+		}
+		sb.WriteString(o.flush())
+		if sb.String() != want {
+			t.Fatalf("step %d: %q, want %q", step, sb.String(), want)
+		}
+	}
+}

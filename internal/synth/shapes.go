@@ -1,0 +1,131 @@
+package synth
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Shape is a model's architecture and hyper-parameters.
+type Shape struct {
+	Name     string
+	Arch     string // general.architecture
+	Embd     int    // embedding_length
+	Layers   int    // block_count
+	Heads    int    // attention.head_count
+	KVHeads  int    // attention.head_count_kv
+	HeadDim  int    // key_length = value_length
+	FF       int    // feed_forward_length
+	Vocab    int
+	Ctx      int // context_length
+	RopeBase float32
+	Eps      float32 // attention.layer_norm_rms_epsilon
+	Tied     bool    // no output.weight: the output projection reuses token_embd
+	QKNorm   bool    // per-head attn_q_norm / attn_k_norm (qwen3, exaone4)
+	PostNorm bool    // exaone4: post_attention_norm / post_ffw_norm instead of attn_norm / ffn_norm
+}
+
+// shapeTable lists the named shapes. The hyper-parameters are those of the
+// public models (rope bases and epsilons from their configs where known);
+// context lengths are capped at 4096, which only sets the default KV size.
+func shapeTable() []Shape {
+	return []Shape{
+		// tiny mirrors the golden test models (256-wide so every row fits
+		// the 256-element K-quant blocks); untied so output.weight is covered.
+		{Name: "tiny", Arch: "llama", Embd: 256, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 64, FF: 512,
+			Vocab: 512, Ctx: 512, RopeBase: 10000, Eps: 1e-5},
+		{Name: "llama-1b", Arch: "llama", Embd: 2048, Layers: 16, Heads: 32, KVHeads: 8, HeadDim: 64, FF: 8192,
+			Vocab: 128256, Ctx: 4096, RopeBase: 500000, Eps: 1e-5, Tied: true},
+		{Name: "exaone4-1.2b", Arch: "exaone4", Embd: 2048, Layers: 30, Heads: 32, KVHeads: 8, HeadDim: 64, FF: 4096,
+			Vocab: 102400, Ctx: 4096, RopeBase: 1000000, Eps: 1e-5, Tied: true, QKNorm: true, PostNorm: true},
+		{Name: "exaone-2.4b", Arch: "exaone", Embd: 2560, Layers: 30, Heads: 32, KVHeads: 8, HeadDim: 80, FF: 7168,
+			Vocab: 102400, Ctx: 4096, RopeBase: 1000000, Eps: 1e-5, Tied: true},
+		{Name: "qwen3-0.6b", Arch: "qwen3", Embd: 1024, Layers: 28, Heads: 16, KVHeads: 8, HeadDim: 128, FF: 3072,
+			Vocab: 151936, Ctx: 4096, RopeBase: 1000000, Eps: 1e-6, Tied: true, QKNorm: true},
+		// HyperCLOVAX-SEED-Text-Instruct-0.5B: a llama whose q width
+		// (16×128 = 2048) differs from the embedding (1024).
+		{Name: "hcx-seed-0.5b", Arch: "llama", Embd: 1024, Layers: 24, Heads: 16, KVHeads: 8, HeadDim: 128, FF: 4096,
+			Vocab: 110592, Ctx: 4096, RopeBase: 1000000, Eps: 1e-5, Tied: true},
+	}
+}
+
+// Names returns the shape names, sorted.
+func Names() []string {
+	var n []string
+	for _, s := range shapeTable() {
+		n = append(n, s.Name)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// Lookup returns the named shape.
+func Lookup(name string) (Shape, error) {
+	for _, s := range shapeTable() {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	return Shape{}, fmt.Errorf("unknown shape %q (known: %s)", name, strings.Join(Names(), ", "))
+}
+
+// Tensor is one tensor of a shape: its name and ggml dims (innermost first).
+type Tensor struct {
+	Name string
+	Dims []uint64
+}
+
+// IsNorm reports whether the tensor is a norm weight (1-D, filled with 1.0).
+func (t Tensor) IsNorm() bool { return len(t.Dims) == 1 }
+
+// Tensors lists the shape's tensors in llama.cpp naming.
+func (s Shape) Tensors() []Tensor {
+	e, q, kv, hd := uint64(s.Embd), uint64(s.Heads*s.HeadDim), uint64(s.KVHeads*s.HeadDim), uint64(s.HeadDim)
+	ff, v := uint64(s.FF), uint64(s.Vocab)
+	ts := []Tensor{{"token_embd.weight", []uint64{e, v}}}
+	for l := 0; l < s.Layers; l++ {
+		add := func(name string, dims ...uint64) {
+			ts = append(ts, Tensor{fmt.Sprintf("blk.%d.%s.weight", l, name), dims})
+		}
+		if !s.PostNorm {
+			add("attn_norm", e)
+		}
+		add("attn_q", e, q)
+		add("attn_k", e, kv)
+		add("attn_v", e, kv)
+		if s.QKNorm {
+			add("attn_q_norm", hd)
+			add("attn_k_norm", hd)
+		}
+		add("attn_output", q, e)
+		if s.PostNorm {
+			add("post_attention_norm", e)
+		} else {
+			add("ffn_norm", e)
+		}
+		add("ffn_gate", e, ff)
+		add("ffn_up", e, ff)
+		add("ffn_down", ff, e)
+		if s.PostNorm {
+			add("post_ffw_norm", e)
+		}
+	}
+	ts = append(ts, Tensor{"output_norm.weight", []uint64{e}})
+	if !s.Tied {
+		ts = append(ts, Tensor{"output.weight", []uint64{e, v}})
+	}
+	return ts
+}
+
+// Params returns the number of parameters (elements of all tensors).
+func (s Shape) Params() uint64 {
+	var n uint64
+	for _, t := range s.Tensors() {
+		p := uint64(1)
+		for _, d := range t.Dims {
+			p *= d
+		}
+		n += p
+	}
+	return n
+}

@@ -1,0 +1,302 @@
+package synth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"sync"
+
+	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// Options say what to synthesize.
+type Options struct {
+	Shape Shape
+	// Type is a quantization recipe as llama-quantize names it: a single
+	// type (F32, F16, BF16, Q4_0, Q8_0, Q6_K, ...) or a mix (Q4_K_M, Q5_K_M).
+	Type    string
+	Seed    uint64
+	Workers int // goroutines generating and quantizing; 0 means GOMAXPROCS
+	// Progress, if set, is called from the writing goroutine after each
+	// chunk with the elements written so far and the total.
+	Progress func(done, total uint64)
+}
+
+// Planned is a tensor with the type it is stored in.
+type Planned struct {
+	Tensor
+	Type quant.Type
+}
+
+// Plan returns the tensors of s with the types recipe typeName gives them
+// (llama-quantize's choices, with its fallbacks for rows that do not fit a
+// type's blocks) and the recipe itself.
+func Plan(s Shape, typeName string) ([]Planned, quant.Mix, error) {
+	mix, err := quant.ParseMix(typeName)
+	if err != nil {
+		return nil, quant.Mix{}, err
+	}
+	ts := s.Tensors()
+	specs := make([]quant.TensorSpec, len(ts))
+	for i, t := range ts {
+		specs[i] = quant.TensorSpec{Name: t.Name, Dims: t.Dims, Type: quant.F32}
+	}
+	model := quant.MixModel{Arch: s.Arch, NLayer: s.Layers, NHead: s.Heads, NHeadKV: s.KVHeads}
+	types, err := mix.PlanTypes(model, specs, quant.PlanOptions{Fallback: quant.FallbackAuto})
+	if err != nil {
+		return nil, quant.Mix{}, err
+	}
+	out := make([]Planned, len(ts))
+	for i, t := range ts {
+		if !quant.Supported(types[i]) {
+			return nil, quant.Mix{}, fmt.Errorf("tensor %s: type %v cannot be quantized", t.Name, types[i])
+		}
+		out[i] = Planned{Tensor: t, Type: types[i]}
+	}
+	return out, mix, nil
+}
+
+// metadata returns the key/value pairs of the model, in the order
+// llama.cpp's converter writes them.
+func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
+	a := s.Arch + "."
+	kv := []gguf.KV{
+		{Key: "general.architecture", Value: gguf.String(s.Arch)},
+		{Key: "general.name", Value: gguf.String("nuri-synth " + s.Name)},
+		{Key: a + "context_length", Value: gguf.Uint32(uint32(s.Ctx))},
+		{Key: a + "embedding_length", Value: gguf.Uint32(uint32(s.Embd))},
+		{Key: a + "block_count", Value: gguf.Uint32(uint32(s.Layers))},
+		{Key: a + "feed_forward_length", Value: gguf.Uint32(uint32(s.FF))},
+		{Key: a + "attention.head_count", Value: gguf.Uint32(uint32(s.Heads))},
+		{Key: a + "attention.head_count_kv", Value: gguf.Uint32(uint32(s.KVHeads))},
+	}
+	if s.HeadDim*s.Heads != s.Embd {
+		kv = append(kv,
+			gguf.KV{Key: a + "attention.key_length", Value: gguf.Uint32(uint32(s.HeadDim))},
+			gguf.KV{Key: a + "attention.value_length", Value: gguf.Uint32(uint32(s.HeadDim))})
+	}
+	kv = append(kv,
+		gguf.KV{Key: a + "rope.freq_base", Value: gguf.Float32(s.RopeBase)},
+		gguf.KV{Key: a + "attention.layer_norm_rms_epsilon", Value: gguf.Float32(s.Eps)},
+		gguf.KV{Key: a + "vocab_size", Value: gguf.Uint32(uint32(s.Vocab))},
+		gguf.KV{Key: a + "rope.dimension_count", Value: gguf.Uint32(uint32(s.HeadDim))},
+		gguf.KV{Key: "tokenizer.ggml.model", Value: gguf.String("gpt2")},
+		gguf.KV{Key: "tokenizer.ggml.pre", Value: gguf.String("default")},
+		gguf.KV{Key: "tokenizer.ggml.tokens", Value: gguf.Strings(v.tokens)},
+		gguf.KV{Key: "tokenizer.ggml.token_type", Value: gguf.Int32s(v.types)},
+		gguf.KV{Key: "tokenizer.ggml.merges", Value: gguf.Strings(v.merges)},
+		gguf.KV{Key: "tokenizer.ggml.bos_token_id", Value: gguf.Uint32(v.bos)},
+		gguf.KV{Key: "tokenizer.ggml.eos_token_id", Value: gguf.Uint32(v.eos)},
+		gguf.KV{Key: "tokenizer.ggml.add_bos_token", Value: gguf.Bool(true)},
+	)
+	if mix.Default.Traits().Quantized {
+		kv = append(kv, gguf.KV{Key: "general.quantization_version", Value: gguf.Uint32(2)})
+	}
+	if mix.HasFileType {
+		kv = append(kv, gguf.KV{Key: "general.file_type", Value: gguf.Uint32(mix.FileType)})
+	}
+	return kv
+}
+
+// Write synthesizes the model into path. A partly written file is removed
+// on error.
+func Write(path string, opt Options) (err error) {
+	w, err := gguf.Create(path)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(path) // best effort; the write error is what matters
+		}
+	}()
+	return write(w, opt)
+}
+
+// WriteTo synthesizes the model into out.
+func WriteTo(out io.Writer, opt Options) error {
+	w := gguf.NewWriter(out)
+	if err := write(w, opt); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+// chunkElems is the target number of elements per work item. It is part of
+// the output's definition (each chunk has its own random stream), so it
+// must not change.
+const chunkElems = 1 << 20
+
+type chunk struct {
+	t         *Planned
+	index     int // chunk number within the tensor
+	row0, row int // first row, row count
+	res       chan result
+}
+
+type result struct {
+	data  []byte
+	elems uint64
+	err   error
+}
+
+func write(w *gguf.Writer, opt Options) error {
+	s := opt.Shape
+	plan, mix, err := Plan(s, opt.Type)
+	if err != nil {
+		return err
+	}
+	v, err := newVocab(s.Vocab)
+	if err != nil {
+		return err
+	}
+	for _, kv := range metadata(s, mix, v) {
+		if err := w.Set(kv.Key, kv.Value); err != nil {
+			return err
+		}
+	}
+	var total uint64
+	for i := range plan {
+		p := &plan[i]
+		if err := w.AddTensor(p.Name, p.Type, p.Dims...); err != nil {
+			return err
+		}
+		total += elements(p.Dims)
+	}
+
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	jobs := make(chan *chunk)
+	order := make(chan *chunk, 2*workers+2) // bounds the chunks in memory
+	go produce(ctx, plan, jobs, order)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var scratch []float32
+			for c := range jobs {
+				c.res <- c.compute(opt.Seed, &scratch)
+			}
+		}()
+	}
+	defer func() {
+		cancel()
+		for range order { // unblock the producer so it can exit
+		}
+		wg.Wait()
+	}()
+
+	var done uint64
+	for c := range order {
+		r := <-c.res
+		if r.err != nil {
+			return r.err
+		}
+		if _, err := w.Write(r.data); err != nil {
+			return err
+		}
+		done += r.elems
+		if opt.Progress != nil {
+			opt.Progress(done, total)
+		}
+	}
+	if done != total {
+		return errors.New("synth: internal error: not every chunk was written")
+	}
+	return nil
+}
+
+// produce splits every tensor into row chunks and hands them to the workers,
+// queueing each in order for the writer first.
+func produce(ctx context.Context, plan []Planned, jobs, order chan<- *chunk) {
+	defer close(order)
+	defer close(jobs)
+	for i := range plan {
+		p := &plan[i]
+		cols := p.Dims[0]
+		rows := elements(p.Dims) / max(cols, 1)
+		step := max(1, uint64(chunkElems)/max(cols, 1))
+		for r, k := uint64(0), 0; r < rows; r, k = r+step, k+1 {
+			c := &chunk{t: p, index: k, row0: int(r), row: int(min(step, rows-r)), res: make(chan result, 1)}
+			select {
+			case order <- c:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- c:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// compute generates and quantizes one chunk.
+func (c *chunk) compute(seed uint64, scratch *[]float32) result {
+	cols := int(c.t.Dims[0])
+	n := c.row * cols
+	if cap(*scratch) < n {
+		*scratch = make([]float32, n)
+	}
+	src := (*scratch)[:n]
+	if c.t.IsNorm() {
+		for i := range src {
+			src[i] = 1
+		}
+	} else {
+		fill(src, seed, c.t.Name, c.index)
+	}
+	rowBytes, err := c.t.Type.RowBytes(cols)
+	if err != nil {
+		return result{err: fmt.Errorf("synth: tensor %s: %w", c.t.Name, err)}
+	}
+	out := make([]byte, rowBytes*c.row)
+	if err := quant.Quantize(c.t.Type, src, out); err != nil {
+		return result{err: fmt.Errorf("synth: tensor %s: %w", c.t.Name, err)}
+	}
+	return result{data: out, elems: uint64(n)}
+}
+
+// weightStd is the standard deviation of the random weights, a typical
+// initialisation scale that keeps activations finite through many layers.
+const weightStd = 0.02
+
+// fill writes normal-ish values (mean 0, standard deviation weightStd) from
+// the stream of (seed, tensor name, chunk). Each value is the sum of four
+// 16-bit uniforms (Irwin–Hall), which is close to a Gaussian, bounded at
+// ±3.5σ, and costs one generator step.
+func fill(dst []float32, seed uint64, name string, index int) {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	rng := rand.NewPCG(seed^h.Sum64(), uint64(index))
+	const mean = 4 * 65535.0 / 2
+	scale := weightStd / (65536 / math.Sqrt(3))
+	for i := range dst {
+		x := rng.Uint64()
+		sum := (x & 0xFFFF) + (x >> 16 & 0xFFFF) + (x >> 32 & 0xFFFF) + (x >> 48)
+		dst[i] = float32((float64(sum) - mean) * scale)
+	}
+}
+
+func elements(dims []uint64) uint64 {
+	n := uint64(1)
+	for _, d := range dims {
+		n *= d
+	}
+	return n
+}

@@ -1,0 +1,19 @@
+//go:build amd64
+
+package kernels
+
+// Assembly kernels (see the .s files for the per-output arithmetic). All take
+// one weight row of nb blocks and up to a kernel-specific number of
+// activation rows in the split layout of actScratch.
+
+//go:noescape
+func dotQ8_0AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ4_0AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ8_0VNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ4_0VNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)

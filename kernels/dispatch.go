@@ -1,0 +1,43 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"math"
+
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// rowKernel computes one weight row (nb blocks) against n activation rows in
+// the split layout: quants qs (row i at qs + i·nb·blockQS bytes), float32
+// scales d (row i at d + i·nb), Q8_K group sums bs (row i at bs + i·nb·16),
+// writing output i to y + i·ystride bytes.
+type rowKernel func(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+
+// fastKernel describes one accelerated weight type.
+type fastKernel struct {
+	name    string // for reports: "Q4_0/avx2+vnni"
+	fn      rowKernel
+	tile    int  // most activation rows per call
+	blockQS int  // activation quant bytes per weight block (32 or 256)
+	bsums   bool // needs the Q8_K group sums
+}
+
+// fastKernels maps a weight type to its accelerated kernel on this CPU. It is
+// filled once at package initialisation from the CPU features (see
+// kernels_amd64.go) and read-only afterwards; types missing from it use the
+// pure-Go reference path.
+var fastKernels = detectKernels()
+
+// KernelName reports which implementation MatMul uses for weight type wt on
+// this Pool: the fast kernel's name, or "generic" for the reference path.
+func (p *Pool) KernelName(wt quant.Type) string {
+	if p.Generic() {
+		return "generic"
+	}
+	if k, ok := fastKernels[wt]; ok {
+		return k.name
+	}
+	return "generic"
+}
+
+func f32le(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) }

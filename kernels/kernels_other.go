@@ -1,0 +1,9 @@
+//go:build !amd64
+
+package kernels
+
+import "github.com/nuri-ai/nuri/quant"
+
+// detectKernels: there are no assembly kernels for this architecture; every
+// type uses the pure-Go reference path.
+func detectKernels() map[quant.Type]*fastKernel { return map[quant.Type]*fastKernel{} }

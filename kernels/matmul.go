@@ -1,0 +1,254 @@
+package kernels
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// CheckMatMul reports why MatMul(p, y, w, wt, rows, cols, x, nx) would be
+// invalid, or nil. Callers that take shapes from untrusted files validate
+// once with it; MatMul itself panics on the same conditions because a bad
+// shape there is a programming error.
+func CheckMatMul(y []float32, w []byte, wt quant.Type, rows, cols int, x []float32, nx int) error {
+	if !hasVecDot(wt) {
+		return fmt.Errorf("matmul: no dot product for weight type %v", wt)
+	}
+	if rows <= 0 || cols <= 0 || nx < 0 {
+		return fmt.Errorf("matmul: bad shape rows=%d cols=%d nx=%d", rows, cols, nx)
+	}
+	rb, err := wt.RowBytes(cols)
+	if err != nil {
+		return fmt.Errorf("matmul: %w", err)
+	}
+	if len(w) < rows*rb {
+		return fmt.Errorf("matmul: %d×%d %v weights need %d bytes, got %d", rows, cols, wt, rows*rb, len(w))
+	}
+	if len(x) < nx*cols {
+		return fmt.Errorf("matmul: %d activation rows of %d need %d floats, got %d", nx, cols, nx*cols, len(x))
+	}
+	if len(y) < nx*rows {
+		return fmt.Errorf("matmul: %d output rows of %d need %d floats, got %d", nx, rows, nx*rows, len(y))
+	}
+	return nil
+}
+
+// hasVecDot reports whether quant.VecDot handles weight type t.
+func hasVecDot(t quant.Type) bool {
+	switch t {
+	case quant.F32, quant.F16, quant.BF16, quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1,
+		quant.Q8_0, quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K:
+		return true
+	}
+	return false
+}
+
+// MatMul computes y[i*rows+r] = dot(W row r, x row i) for the nx activation
+// rows of x (each cols float32s) and the rows×cols weight matrix w of type
+// wt in ggml layout.
+//
+// As in ggml, each activation row is first converted once to
+// quant.VecDotType(wt) with quant.QuantizeActivations; every output is then
+// a sum over weight blocks in block order. The per-output arithmetic does not
+// depend on nx or on how rows are split between threads, so a row's result
+// is bit-identical whether it is computed alone or inside a batch (for a
+// given kernel choice: the fast and the reference paths differ in float
+// rounding).
+//
+// p may be nil (single-threaded, allocates scratch per call). MatMul panics
+// when CheckMatMul reports an error.
+func MatMul(p *Pool, y []float32, w []byte, wt quant.Type, rows, cols int, x []float32, nx int) {
+	if err := CheckMatMul(y, w, wt, rows, cols, x, nx); err != nil {
+		panic("kernels.MatMul: " + err.Error())
+	}
+	if nx == 0 {
+		return
+	}
+	var s *matmulScratch
+	generic := false
+	if p != nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		s, generic = &p.mm, p.generic
+	} else {
+		s = new(matmulScratch)
+	}
+	t := &s.task
+	*t = mmTask{y: y, w: w, wt: wt, rows: rows, cols: cols, x: x, nx: nx, s: s}
+	t.at = quant.VecDotType(wt)
+	t.aRowBytes, _ = t.at.RowBytes(cols)
+	t.wRowBytes, _ = wt.RowBytes(cols)
+	if !generic {
+		if k, ok := fastKernels[wt]; ok {
+			t.k = k
+		}
+	}
+	s.prepare(t)
+
+	// Phase 1: quantize each activation row once.
+	t.phase = phaseQuantize
+	p.runTask(nx, 1, t)
+	// Phase 2: the dot products, split by weight rows.
+	t.phase = phaseDot
+	p.runTask(rows, rowGrain(rows, p.threadsLocked()), t)
+	*t = mmTask{} // drop references to the caller's slices
+}
+
+// rowGrain picks how many weight rows one claimed chunk covers: small enough
+// that every thread gets several chunks (load balance on a noisy machine),
+// large enough that the per-chunk overhead vanishes and that a chunk's
+// weights stay in L2 while successive activation tiles pass over them.
+func rowGrain(rows, threads int) int {
+	g := rows / (8 * threads)
+	return max(1, min(g, 32))
+}
+
+const (
+	phaseQuantize = iota
+	phaseDot
+)
+
+// mmTask is one MatMul call. It lives in the Pool's scratch and is handed to
+// the workers as a task (no allocation per call).
+type mmTask struct {
+	phase      int
+	y          []float32
+	w          []byte
+	wt, at     quant.Type
+	rows, cols int
+	x          []float32
+	nx         int
+	aRowBytes  int
+	wRowBytes  int
+	k          *fastKernel // nil: reference path
+	s          *matmulScratch
+}
+
+func (t *mmTask) run(lo, hi int) {
+	switch t.phase {
+	case phaseQuantize:
+		for i := lo; i < hi; i++ {
+			t.quantizeRow(i)
+		}
+	case phaseDot:
+		if t.k == nil {
+			t.refRows(lo, hi)
+		} else {
+			t.fastRows(lo, hi)
+		}
+	}
+}
+
+func (t *mmTask) quantizeRow(i int) {
+	raw := t.s.raw[i*t.aRowBytes : (i+1)*t.aRowBytes]
+	if err := quant.QuantizeActivations(t.at, t.x[i*t.cols:(i+1)*t.cols], raw); err != nil {
+		panic(fmt.Sprintf("kernels.MatMul: quantize activations to %v: %v", t.at, err))
+	}
+	if t.k != nil {
+		t.s.split(t, i, raw)
+	}
+}
+
+// refRows is the reference path: quant.VecDot per output.
+func (t *mmTask) refRows(lo, hi int) {
+	for r := lo; r < hi; r++ {
+		wr := t.w[r*t.wRowBytes : (r+1)*t.wRowBytes]
+		for i := 0; i < t.nx; i++ {
+			t.y[i*t.rows+r] = quant.VecDot(t.wt, t.cols, wr, t.s.raw[i*t.aRowBytes:(i+1)*t.aRowBytes])
+		}
+	}
+}
+
+// fastRows runs an assembly kernel: activation tiles outermost so one tile
+// (a few KiB) stays in L1 while the chunk's weight rows stream past it.
+func (t *mmTask) fastRows(lo, hi int) {
+	k, s := t.k, t.s
+	nb := t.cols / t.wt.BlockSize()
+	qsRow := nb * k.blockQS
+	ystride := t.rows * 4
+	for i0 := 0; i0 < t.nx; i0 += k.tile {
+		n := min(k.tile, t.nx-i0)
+		qs := &s.qs[i0*qsRow]
+		d := &s.d[i0*nb]
+		var bs *int16
+		if k.bsums {
+			bs = &s.bs[i0*nb*16]
+		}
+		y := t.y[i0*t.rows:]
+		for r := lo; r < hi; r++ {
+			k.fn(&t.w[r*t.wRowBytes], nb, qs, d, bs, n, &y[r], ystride)
+		}
+	}
+}
+
+// matmulScratch holds MatMul's activation buffers, reused across calls.
+type matmulScratch struct {
+	raw  []byte    // nx rows in quant.VecDotType(wt) ggml layout
+	qs   []byte    // fast path: the int8 quants of all blocks, contiguous
+	d    []float32 // fast path: the per-block activation scales
+	bs   []int16   // fast path, Q8_K: the 16 per-group sums of each block
+	qbuf []byte    // backing store of qs (qs is a 64-byte aligned window)
+	task mmTask
+}
+
+func (s *matmulScratch) prepare(t *mmTask) {
+	s.raw = grow(s.raw, t.nx*t.aRowBytes)
+	if t.k == nil {
+		return
+	}
+	nb := t.cols / t.wt.BlockSize()
+	n := t.nx * nb * t.k.blockQS
+	if cap(s.qbuf) < n+64 {
+		s.qbuf = make([]byte, n+64)
+	}
+	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(s.qbuf))) & 63)
+	s.qs = s.qbuf[off : off+n]
+	s.d = grow(s.d, t.nx*nb)
+	if t.k.bsums {
+		s.bs = grow(s.bs, t.nx*nb*16)
+	}
+}
+
+// Activation block layouts (ggml-common.h).
+const (
+	q8_0Bytes  = 34 // d fp16, qs[32]
+	q8KBytes   = 292
+	q8KQSOff   = 4   // after d (float32)
+	q8KBsumOff = 260 // after qs[256]
+)
+
+// split copies activation row i from ggml layout into the kernels' layout.
+func (s *matmulScratch) split(t *mmTask, i int, raw []byte) {
+	nb := t.cols / t.wt.BlockSize()
+	qs := s.qs[i*nb*t.k.blockQS : (i+1)*nb*t.k.blockQS]
+	d := s.d[i*nb : (i+1)*nb]
+	switch t.at {
+	case quant.Q8_0:
+		for b := 0; b < nb; b++ {
+			blk := raw[b*q8_0Bytes : (b+1)*q8_0Bytes]
+			d[b] = quant.FP16ToFP32(uint16(blk[0]) | uint16(blk[1])<<8)
+			copy(qs[b*32:(b+1)*32], blk[2:])
+		}
+	case quant.Q8_K:
+		bs := s.bs[i*nb*16 : (i+1)*nb*16]
+		for b := 0; b < nb; b++ {
+			blk := raw[b*q8KBytes : (b+1)*q8KBytes]
+			d[b] = f32le(blk)
+			copy(qs[b*256:(b+1)*256], blk[q8KQSOff:q8KQSOff+256])
+			for g := 0; g < 16; g++ {
+				o := q8KBsumOff + 2*g
+				bs[b*16+g] = int16(uint16(blk[o]) | uint16(blk[o+1])<<8)
+			}
+		}
+	default:
+		panic(fmt.Sprintf("kernels: no split layout for %v", t.at))
+	}
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}

@@ -1,0 +1,68 @@
+package model
+
+// archSpec lists how one GGUF architecture differs from the common
+// pre-norm SwiGLU decoder block. All six architectures share one block
+// builder (block.go) driven by these flags, so a fix to the shared path
+// fixes every architecture.
+type archSpec struct {
+	name string
+	// neox selects RoPE NEOX (rotate x[i] with x[i+d/2]); otherwise NORM
+	// (adjacent pairs), as llama.cpp's llama_model_rope_type.
+	neox bool
+	// preNorm: attn_norm and ffn_norm before each sub-layer. exaone4 has
+	// neither; it normalises the sub-layer outputs instead (postNorm).
+	preNorm  bool
+	postNorm bool
+	// qkNorm: per-head RMSNorm of Q and K (attn_q_norm, attn_k_norm) before
+	// RoPE.
+	qkNorm bool
+	// qkvBias: attn_{q,k,v}.bias — required (qwen2) or optional (llama).
+	qkvBias bias
+	// outBias, ffnBias: optional attn_output.bias and ffn_{gate,up,down}.bias.
+	outBias bool
+	ffnBias bool
+	// outputBias: optional output.bias added to the logits (qwen2).
+	outputBias bool
+	// ropeFreqs: optional rope_freqs.weight (llama3-style scaling baked into
+	// the file).
+	ropeFreqs bool
+	// granite: embedding, residual, attention and logit scales from
+	// metadata, and rope.scaling.finetuned as the RoPE switch.
+	granite bool
+	// exaone4SWA: llama.cpp's EXAONE 4 sliding-window rule (hparams.go).
+	exaone4SWA bool
+}
+
+type bias int
+
+const (
+	biasNone bias = iota
+	biasOptional
+	biasRequired
+)
+
+// lookupArch returns the spec registered for a general.architecture value.
+// Llama covers Kanana, Midm 2.0 and HyperCLOVA X SEED (which ship as
+// "llama"); qwen2 covers A.X 4.0.
+func lookupArch(name string) (archSpec, bool) {
+	switch name {
+	case "llama":
+		return archSpec{name: name, preNorm: true, qkvBias: biasOptional, outBias: true, ffnBias: true, ropeFreqs: true}, true
+	case "qwen2":
+		return archSpec{name: name, neox: true, preNorm: true, qkvBias: biasRequired, outputBias: true}, true
+	case "qwen3":
+		return archSpec{name: name, neox: true, preNorm: true, qkNorm: true}, true
+	case "exaone":
+		return archSpec{name: name, neox: true, preNorm: true, ropeFreqs: true}, true
+	case "exaone4":
+		return archSpec{name: name, neox: true, postNorm: true, qkNorm: true, ropeFreqs: true, exaone4SWA: true}, true
+	case "granite":
+		return archSpec{name: name, preNorm: true, qkvBias: biasOptional, outBias: true, ffnBias: true, ropeFreqs: true, granite: true}, true
+	}
+	return archSpec{}, false
+}
+
+// SupportedArchs lists the general.architecture values Load accepts.
+func SupportedArchs() []string {
+	return []string{"exaone", "exaone4", "granite", "llama", "qwen2", "qwen3"}
+}

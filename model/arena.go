@@ -1,0 +1,78 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// acts are one forward pass's activations (F32). Buffers are reused
+// across passes and only grow, so steady-state decoding allocates nothing
+// on the device.
+type acts struct {
+	x, h       backends.Tensor // [n][n_embd] residual stream, normed input
+	q, k, v    backends.Tensor // [n][heads*head_dim]
+	qh, kh     backends.Tensor // the same memory as q, k viewed as one row per head
+	attn, o    backends.Tensor // [n][n_head*head_dim_v] attention output, [n][n_embd] sub-layer output
+	gate, up   backends.Tensor // [n][n_ff]
+	xOut, aOut backends.Tensor // [n_out][...] last-layer rows whose logits are wanted
+	logits     backends.Tensor // [n_out][n_vocab]
+}
+
+// arena owns the activation buffer.
+type arena struct {
+	buf  backends.Buffer
+	size int
+}
+
+// layout carves the activations of an n-token pass with nOut logit rows.
+func (m *transformer) layout(n, nOut int) (*acts, error) {
+	hp := m.hp
+	a := &acts{}
+	specs := []struct {
+		t          *backends.Tensor
+		name       string
+		rows, cols int
+	}{
+		{&a.x, "x", n, hp.NEmbd}, {&a.h, "h", n, hp.NEmbd},
+		{&a.q, "q", n, hp.NHead * hp.HeadDimK}, {&a.k, "k", n, hp.NHeadKV * hp.HeadDimK},
+		{&a.v, "v", n, hp.NHeadKV * hp.HeadDimV}, {&a.attn, "attn", n, hp.NHead * hp.HeadDimV},
+		{&a.o, "o", n, hp.NEmbd}, {&a.gate, "gate", n, hp.NFF}, {&a.up, "up", n, hp.NFF},
+		{&a.xOut, "x_out", nOut, hp.NEmbd}, {&a.aOut, "attn_out", nOut, hp.NHead * hp.HeadDimV},
+		{&a.logits, "logits", nOut, hp.NVocab},
+	}
+	total := 0
+	for _, s := range specs {
+		total += align64(s.rows * s.cols * 4)
+	}
+	if m.act.size < total {
+		buf, err := m.dev.Alloc(total, backends.UsageScratch)
+		if err != nil {
+			return nil, fmt.Errorf("activations for %d tokens (%d bytes): %w", n, total, err)
+		}
+		m.act = arena{buf: buf, size: total}
+	}
+	off := 0
+	for _, s := range specs {
+		*s.t = backends.Tensor{Name: s.name, Buf: m.act.buf, Off: off, Type: quant.F32, Rows: s.rows, Cols: s.cols}
+		off += align64(s.rows * s.cols * 4)
+	}
+	a.qh = perHead(a.q, n*hp.NHead, hp.HeadDimK)
+	a.kh = perHead(a.k, n*hp.NHeadKV, hp.HeadDimK)
+	return a, nil
+}
+
+// perHead views t as rows×cols (the same bytes).
+func perHead(t backends.Tensor, rows, cols int) backends.Tensor {
+	t.Rows, t.Cols = rows, cols
+	return t
+}
+
+// prefix returns the first rows of t.
+func prefix(t backends.Tensor, rows int) backends.Tensor {
+	t.Rows = rows
+	return t
+}
+
+func align64(n int) int { return (n + 63) &^ 63 }

@@ -1,0 +1,141 @@
+package model
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/nuri-ai/nuri/backends"
+)
+
+// Forward implements Model: embeddings, every decoder block, the final
+// norm and the lm_head, all through the device's ops.
+func (m *transformer) Forward(b *Batch, kv KVView, out []float32) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.dev == nil {
+		return fmt.Errorf("forward: model is closed")
+	}
+	p, err := m.plan(b, kv, out)
+	if err != nil {
+		return fmt.Errorf("forward: %w", err)
+	}
+	a, err := m.layout(p.n, len(p.outIdx))
+	if err != nil {
+		return fmt.Errorf("forward: %w", err)
+	}
+	s, hp := m.stream, m.hp
+	s.GetRows(a.x, m.tokEmbd, b.Tokens)
+	if hp.embScale != 0 {
+		s.Scale(a.x, a.x, hp.embScale)
+	}
+	x := a.x
+	for il := range m.layers {
+		x = m.block(s, il, x, a, p, kv.Cache)
+	}
+	h := prefix(a.h, x.Rows)
+	s.RMSNorm(h, x, m.outNorm, hp.eps)
+	s.MatMul(a.logits, m.output, h)
+	if m.outBias.Valid() {
+		s.Add(a.logits, a.logits, m.outBias)
+	}
+	if hp.logitScale != 0 {
+		s.Scale(a.logits, a.logits, 1/hp.logitScale) // granite divides the logits
+	}
+	s.Read(out[:len(p.outIdx)*hp.NVocab], a.logits)
+	if err := s.Sync(); err != nil {
+		return fmt.Errorf("forward: %w", err)
+	}
+	return nil
+}
+
+// block runs decoder block il on the residual stream x and returns the
+// stream (in the last block, only the rows whose logits are wanted).
+//
+// One builder serves every architecture: pre-norm blocks (llama, qwen,
+// exaone, granite) normalise the sub-layer input; exaone4 feeds the raw
+// stream and normalises the sub-layer output instead.
+func (m *transformer) block(s backends.Stream, il int, x backends.Tensor, a *acts, p *plan, kv *KVCache) backends.Tensor {
+	L, hp := &m.layers[il], m.hp
+	h := x
+	if L.attnNorm.Valid() {
+		s.RMSNorm(a.h, x, L.attnNorm, hp.eps)
+		h = a.h
+	}
+	linear(s, a.q, L.wq, L.bq, h)
+	linear(s, a.k, L.wk, L.bk, h)
+	linear(s, a.v, L.wv, L.bv, h)
+	if L.qNorm.Valid() { // per-head RMSNorm over head_dim, before RoPE
+		s.RMSNorm(a.qh, a.qh, L.qNorm, hp.eps)
+		s.RMSNorm(a.kh, a.kh, L.kNorm, hp.eps)
+	}
+	if L.rope {
+		s.RoPE(a.qh, p.rows.Pos, m.ropeParams(hp.NHead))
+		s.RoPE(a.kh, p.rows.Pos, m.ropeParams(hp.NHeadKV))
+	}
+	cache := kv.layer(il)
+	s.StoreKV(cache, a.k, a.v, p.slots)
+	s.Attention(a.attn, a.q, cache, p.rows, m.attnParams(L))
+
+	attn := a.attn
+	if il == len(m.layers)-1 && len(p.outIdx) < p.n {
+		// Later ops are row-wise: compute them only for the rows whose
+		// logits are wanted (llama.cpp's inp_out_ids; math-neutral).
+		s.GetRows(a.aOut, a.attn, p.outIdx)
+		s.GetRows(a.xOut, x, p.outIdx)
+		attn, x = a.aOut, a.xOut
+	}
+	n := x.Rows
+	o := prefix(a.o, n)
+	linear(s, o, L.wo, L.bo, attn)
+	m.residual(s, x, o, L.postAttnNorm)
+
+	h = x
+	if L.ffnNorm.Valid() {
+		h = prefix(a.h, n)
+		s.RMSNorm(h, x, L.ffnNorm, hp.eps)
+	}
+	g, u := prefix(a.gate, n), prefix(a.up, n)
+	linear(s, g, L.gate, L.bGate, h)
+	linear(s, u, L.up, L.bUp, h)
+	s.SiLUMul(g, g, u)
+	linear(s, o, L.down, L.bDown, g)
+	m.residual(s, x, o, L.postFFNNorm)
+	return x
+}
+
+// residual adds a sub-layer output y to the stream x, after exaone4's
+// post-norm and granite's residual scale when the model has them.
+func (m *transformer) residual(s backends.Stream, x, y, postNorm backends.Tensor) {
+	if postNorm.Valid() {
+		s.RMSNorm(y, y, postNorm, m.hp.eps)
+	}
+	if m.hp.resScale != 0 {
+		s.Scale(y, y, m.hp.resScale)
+	}
+	s.Add(x, x, y)
+}
+
+// linear computes dst = x·Wᵀ (+ bias).
+func linear(s backends.Stream, dst, w, bias, x backends.Tensor) {
+	s.MatMul(dst, w, x)
+	if bias.Valid() {
+		s.Add(dst, dst, bias)
+	}
+}
+
+func (m *transformer) ropeParams(nHead int) backends.RoPE {
+	r := m.hp.rope
+	r.NHead = nHead
+	r.Freqs = m.ropeFreqs
+	return r
+}
+
+func (m *transformer) attnParams(L *layer) backends.Attn {
+	hp := m.hp
+	scale := hp.attnScale // granite's attention.scale replaces 1/sqrt(d)
+	if scale == 0 {
+		scale = 1 / float32(math.Sqrt(float64(hp.HeadDimK)))
+	}
+	return backends.Attn{NHead: hp.NHead, NHeadKV: hp.NHeadKV, HeadDimK: hp.HeadDimK, HeadDimV: hp.HeadDimV,
+		Scale: scale, Window: L.window}
+}

@@ -1,0 +1,145 @@
+package model_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"os"
+	"testing"
+
+	"github.com/nuri-ai/nuri/model"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// testThreads keeps test runs polite on the shared 2-core machine.
+const testThreads = 2
+
+func loadModel(t *testing.T, path string) model.Model {
+	t.Helper()
+	m, err := model.Load(path, model.LoadOptions{Threads: testThreads})
+	if err != nil {
+		t.Fatalf("load %s: %v", path, err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("close %s: %v", path, err)
+		}
+	})
+	return m
+}
+
+// session is one sequence over its own cache: the minimal single-sequence
+// runner the tests need (the engine owns the real scheduler).
+type session struct {
+	m   model.Model
+	kv  model.KVView
+	pos int
+}
+
+func newSession(m model.Model, nPos int, kvType quant.Type) (*session, error) {
+	kv, err := model.NewSequenceView(m.Config(), nPos, 16, kvType)
+	if err != nil {
+		return nil, err
+	}
+	return &session{m: m, kv: kv}, nil
+}
+
+// feed runs tokens at the next positions and returns the logits of every
+// row (all=true) or of the last one.
+func (s *session) feed(tokens []int32, all bool) ([]float32, error) {
+	n := len(tokens)
+	b := &model.Batch{Tokens: tokens, Pos: make([]int32, n), Seq: make([]int32, n)}
+	for i := range tokens {
+		b.Pos[i] = int32(s.pos + i)
+	}
+	if all {
+		b.Logits = make([]bool, n)
+		for i := range b.Logits {
+			b.Logits[i] = true
+		}
+	}
+	out := make([]float32, b.NumLogits()*s.m.Config().NVocab)
+	if err := s.m.Forward(b, s.kv, out); err != nil {
+		return nil, err
+	}
+	s.pos += n
+	return out, nil
+}
+
+// greedy prefills prompt and then decodes nSteps tokens one at a time with
+// the KV cache, taking the argmax each step (lowest id on ties, like
+// llama_sampler_init_greedy). It also returns the prompt's logits.
+func greedy(m model.Model, prompt []int32, nSteps int, kvType quant.Type) (toks []int32, promptLogits []float32, err error) {
+	s, err := newSession(m, len(prompt)+nSteps, kvType)
+	if err != nil {
+		return nil, nil, err
+	}
+	promptLogits, err = s.feed(prompt, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	nv := m.Config().NVocab
+	last := promptLogits[len(promptLogits)-nv:]
+	for range nSteps {
+		tok := argmax(last)
+		toks = append(toks, tok)
+		if len(toks) == nSteps {
+			break
+		}
+		if last, err = s.feed([]int32{tok}, false); err != nil {
+			return nil, nil, err
+		}
+	}
+	return toks, promptLogits, nil
+}
+
+func argmax(x []float32) int32 {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return int32(best)
+}
+
+// relRMS is ||a-b||₂ / ||b||₂.
+func relRMS(a, b []float32) float64 {
+	var num, den float64
+	for i := range b {
+		d := float64(a[i]) - float64(b[i])
+		num += d * d
+		den += float64(b[i]) * float64(b[i])
+	}
+	return math.Sqrt(num / den)
+}
+
+func readF32(t *testing.T, path string) []float32 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b)%4 != 0 {
+		t.Fatalf("%s: %d bytes is not a whole number of float32", path, len(b))
+	}
+	out := make([]float32, len(b)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
+}
+
+func sameTokens(a, b []int32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func fmtTokens(x []int32) string { return fmt.Sprint(x) }

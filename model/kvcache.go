@@ -1,0 +1,112 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// KVCache is paged K/V storage for every layer: NumBlocks blocks of
+// BlockSize positions. A sequence's block table (KVView.Tables) maps its
+// logical blocks to physical ones, so sequences grow, share prefixes and
+// free memory one block at a time. K is stored after RoPE.
+type KVCache struct {
+	typ                quant.Type
+	blockSize, nBlocks int
+	nLayer, nHeadKV    int
+	headDimK, headDimV int
+	layers             []backends.PagedKV
+	bytesPerBlock      int
+}
+
+// NewKVCache allocates a cache in host memory (usable by the CPU device).
+// t is the element type: F16 (llama.cpp's default), Q8_0 or F32.
+func NewKVCache(cfg Config, nBlocks, blockSize int, t quant.Type) (*KVCache, error) {
+	return newKVCache(cfg, nBlocks, blockSize, t, func(n int) (backends.Buffer, error) {
+		return backends.NewHostBuffer(n), nil
+	})
+}
+
+// NewKVCacheOn allocates the cache in dev's memory.
+func NewKVCacheOn(dev backends.Device, cfg Config, nBlocks, blockSize int, t quant.Type) (*KVCache, error) {
+	return newKVCache(cfg, nBlocks, blockSize, t, func(n int) (backends.Buffer, error) {
+		return dev.Alloc(n, backends.UsageKV)
+	})
+}
+
+func newKVCache(cfg Config, nBlocks, blockSize int, t quant.Type, alloc func(int) (backends.Buffer, error)) (*KVCache, error) {
+	if t != quant.F16 && t != quant.F32 && t != quant.Q8_0 {
+		return nil, fmt.Errorf("KV cache type %v: want F16, Q8_0 or F32", t)
+	}
+	if nBlocks <= 0 || blockSize <= 0 {
+		return nil, fmt.Errorf("KV cache of %d blocks of %d positions", nBlocks, blockSize)
+	}
+	if cfg.NLayer <= 0 || cfg.NHeadKV <= 0 || cfg.HeadDimK <= 0 || cfg.HeadDimV <= 0 {
+		return nil, fmt.Errorf("KV cache for config %+v: layers, KV heads and head sizes must be positive", cfg)
+	}
+	kRow, err := t.RowBytes(cfg.HeadDimK)
+	if err != nil {
+		return nil, fmt.Errorf("KV cache type %v for head size %d: %w", t, cfg.HeadDimK, err)
+	}
+	vRow, err := t.RowBytes(cfg.HeadDimV)
+	if err != nil {
+		return nil, fmt.Errorf("KV cache type %v for head size %d: %w", t, cfg.HeadDimV, err)
+	}
+	c := &KVCache{typ: t, blockSize: blockSize, nBlocks: nBlocks, nLayer: cfg.NLayer, nHeadKV: cfg.NHeadKV,
+		headDimK: cfg.HeadDimK, headDimV: cfg.HeadDimV}
+	c.bytesPerBlock = cfg.NLayer * blockSize * cfg.NHeadKV * (kRow + vRow)
+	rows := nBlocks * blockSize * cfg.NHeadKV
+	c.layers = make([]backends.PagedKV, cfg.NLayer)
+	for il := range c.layers {
+		kb, err := alloc(rows * kRow)
+		if err != nil {
+			return nil, fmt.Errorf("KV cache layer %d: %w", il, err)
+		}
+		vb, err := alloc(rows * vRow)
+		if err != nil {
+			return nil, fmt.Errorf("KV cache layer %d: %w", il, err)
+		}
+		c.layers[il] = backends.PagedKV{
+			K:       backends.Tensor{Name: fmt.Sprintf("cache_k.%d", il), Buf: kb, Type: t, Rows: rows, Cols: cfg.HeadDimK},
+			V:       backends.Tensor{Name: fmt.Sprintf("cache_v.%d", il), Buf: vb, Type: t, Rows: rows, Cols: cfg.HeadDimV},
+			NHeadKV: cfg.NHeadKV, BlockSize: blockSize,
+		}
+	}
+	return c, nil
+}
+
+// BlockSize returns the positions per block.
+func (c *KVCache) BlockSize() int { return c.blockSize }
+
+// NumBlocks returns the number of physical blocks.
+func (c *KVCache) NumBlocks() int { return c.nBlocks }
+
+// BytesPerBlock returns the memory one block takes across all layers (K
+// and V), for sizing the cache to a memory budget.
+func (c *KVCache) BytesPerBlock() int { return c.bytesPerBlock }
+
+// Type returns the element type.
+func (c *KVCache) Type() quant.Type { return c.typ }
+
+// layer returns layer il's storage.
+func (c *KVCache) layer(il int) backends.PagedKV { return c.layers[il] }
+
+// NewSequenceView makes a cache holding one sequence of up to nPos
+// positions, with the identity block table: the simple case of one prompt
+// run start to finish (nuri logits, tests).
+func NewSequenceView(cfg Config, nPos, blockSize int, t quant.Type) (KVView, error) {
+	if nPos <= 0 {
+		return KVView{}, fmt.Errorf("sequence of %d positions", nPos)
+	}
+	nb := (nPos + blockSize - 1) / max(blockSize, 1)
+	c, err := NewKVCache(cfg, nb, blockSize, t)
+	if err != nil {
+		return KVView{}, err
+	}
+	table := make([]int32, nb)
+	for i := range table {
+		table[i] = int32(i)
+	}
+	return KVView{Cache: c, Tables: [][]int32{table}}, nil
+}

@@ -1,0 +1,237 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+
+	"go.uber.org/zap"
+
+	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/backends/cpu"
+	"github.com/nuri-ai/nuri/gguf"
+)
+
+// LoadOptions configures Load.
+type LoadOptions struct {
+	// Device runs the model. nil: a CPU device with Threads workers, owned
+	// by the model and closed with it.
+	Device  backends.Device
+	Threads int
+	// NCtx caps positions (0: the model's training context). A token at a
+	// position >= NCtx is rejected with ErrContextFull.
+	NCtx   int
+	Logger *zap.Logger
+}
+
+// layer holds one decoder block's weights. Optional tensors are the zero
+// Tensor when absent.
+type layer struct {
+	attnNorm, ffnNorm         backends.Tensor // pre-norms (not exaone4)
+	postAttnNorm, postFFNNorm backends.Tensor // post-norms (exaone4)
+	qNorm, kNorm              backends.Tensor // per-head norms (qwen3, exaone4)
+	wq, wk, wv, wo            backends.Tensor
+	bq, bk, bv, bo            backends.Tensor
+	gate, up, down            backends.Tensor
+	bGate, bUp, bDown         backends.Tensor
+	window                    int  // sliding window (0: full causal)
+	rope                      bool // apply RoPE to Q and K
+}
+
+// transformer is the one decoder implementation behind every architecture.
+type transformer struct {
+	spec archSpec
+	hp   *hparams
+	nCtx int
+
+	file   *gguf.File
+	dev    backends.Device
+	ownDev bool
+	stream backends.Stream
+	log    *zap.Logger
+
+	tokEmbd, outNorm, output, outBias, ropeFreqs backends.Tensor
+	layers                                       []layer
+
+	mu  sync.Mutex // one Forward at a time: the stream and scratch are shared
+	act arena
+}
+
+// Load maps the GGUF file at path and builds the model registered for its
+// general.architecture. Weights stay in the mapping (no copies).
+func Load(path string, opts LoadOptions) (Model, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	m, err := LoadFile(f, opts)
+	if err != nil {
+		_ = f.Close() // the load error is the one to report
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	m.(*transformer).file = f // closed with the model
+	return m, nil
+}
+
+// LoadFile builds a model over an open GGUF file, which the caller keeps
+// open (and closes) for the model's lifetime.
+func LoadFile(f *gguf.File, opts LoadOptions) (Model, error) {
+	arch := f.Arch()
+	spec, ok := lookupArch(arch)
+	if !ok {
+		return nil, fmt.Errorf("general.architecture %q (supported: %v): %w", arch, SupportedArchs(), ErrUnsupportedArch)
+	}
+	hp, err := readHParams(f, spec)
+	if err != nil {
+		return nil, err
+	}
+	m := &transformer{spec: spec, hp: hp, nCtx: hp.NCtxTrain, log: opts.Logger, dev: opts.Device}
+	if opts.NCtx > 0 {
+		m.nCtx = opts.NCtx
+	}
+	if m.log == nil {
+		m.log = zap.NewNop()
+	}
+	if m.dev == nil {
+		m.dev, m.ownDev = cpu.New(opts.Threads), true
+	}
+	if err := m.bind(newBinder(f, m.dev)); err != nil {
+		return nil, errors.Join(err, m.Close())
+	}
+	if m.stream, err = m.dev.NewStream(); err != nil {
+		return nil, errors.Join(err, m.Close())
+	}
+	m.log.Info("model loaded", zap.String("arch", arch), zap.Int("n_layer", hp.NLayer),
+		zap.Int("n_embd", hp.NEmbd), zap.Int("n_vocab", hp.NVocab), zap.String("device", m.dev.Name()))
+	return m, nil
+}
+
+// bind claims every tensor the architecture needs, by name.
+func (m *transformer) bind(b *binder) error {
+	hp, s := m.hp, m.spec
+	ti, ok := b.f.Tensor("token_embd.weight")
+	if !ok {
+		return fmt.Errorf("tensor %q: %w", "token_embd.weight", ErrMissingTensor)
+	}
+	if len(ti.Dims) < 2 || ti.Dims[1] == 0 || ti.Dims[1] > math.MaxInt32 {
+		return fmt.Errorf("tensor %q has shape %v, want [%d, n_vocab]: %w", ti.Name, ti.Dims, hp.NEmbd, ErrBadShape)
+	}
+	hp.NVocab = int(ti.Dims[1])
+	E, V := hp.NEmbd, hp.NVocab
+	var err error
+	if m.tokEmbd, err = b.weight("token_embd.weight", E, V); err != nil {
+		return err
+	}
+	if m.outNorm, err = b.vector("output_norm.weight", E); err != nil {
+		return err
+	}
+	var tied bool
+	if m.output, tied, err = b.optional("output.weight", E, V); err != nil {
+		return err
+	}
+	if !tied { // tied embeddings: the lm_head reuses token_embd
+		m.output = m.tokEmbd
+	}
+	if s.outputBias {
+		if m.outBias, _, err = b.optVector("output.bias", V); err != nil {
+			return err
+		}
+	}
+	if s.ropeFreqs {
+		if m.ropeFreqs, _, err = b.optVector("rope_freqs.weight", hp.rope.NDims/2); err != nil {
+			return err
+		}
+	}
+	m.layers = make([]layer, hp.NLayer)
+	for il := range m.layers {
+		if err := m.bindLayer(b, il); err != nil {
+			return err
+		}
+	}
+	return b.checkAllUsed()
+}
+
+// bindLayer binds block il's tensors.
+func (m *transformer) bindLayer(b *binder, il int) error {
+	hp, s, L := m.hp, m.spec, &m.layers[il]
+	E, F := hp.NEmbd, hp.NFF
+	nq, nk, nv := hp.NHead*hp.HeadDimK, hp.NHeadKV*hp.HeadDimK, hp.NHeadKV*hp.HeadDimV
+	n := func(what string) string { return fmt.Sprintf("blk.%d.%s", il, what) }
+	var err error
+	must := func(dst *backends.Tensor, name string, dims ...int) {
+		if err == nil {
+			*dst, err = b.weight(n(name), dims...)
+		}
+	}
+	vec := func(dst *backends.Tensor, name string, size int) {
+		if err == nil {
+			*dst, err = b.vector(n(name), size)
+		}
+	}
+	opt := func(dst *backends.Tensor, name string, size int) {
+		if err == nil {
+			*dst, _, err = b.optVector(n(name), size)
+		}
+	}
+	must(&L.wq, "attn_q.weight", E, nq)
+	must(&L.wk, "attn_k.weight", E, nk)
+	must(&L.wv, "attn_v.weight", E, nv)
+	must(&L.wo, "attn_output.weight", hp.NHead*hp.HeadDimV, E)
+	must(&L.gate, "ffn_gate.weight", E, F)
+	must(&L.up, "ffn_up.weight", E, F)
+	must(&L.down, "ffn_down.weight", F, E)
+	if s.preNorm {
+		vec(&L.attnNorm, "attn_norm.weight", E)
+		vec(&L.ffnNorm, "ffn_norm.weight", E)
+	}
+	if s.postNorm {
+		vec(&L.postAttnNorm, "post_attention_norm.weight", E)
+		vec(&L.postFFNNorm, "post_ffw_norm.weight", E)
+	}
+	if s.qkNorm {
+		vec(&L.qNorm, "attn_q_norm.weight", hp.HeadDimK)
+		vec(&L.kNorm, "attn_k_norm.weight", hp.HeadDimK)
+	}
+	switch s.qkvBias {
+	case biasRequired:
+		vec(&L.bq, "attn_q.bias", nq)
+		vec(&L.bk, "attn_k.bias", nk)
+		vec(&L.bv, "attn_v.bias", nv)
+	case biasOptional:
+		opt(&L.bq, "attn_q.bias", nq)
+		opt(&L.bk, "attn_k.bias", nk)
+		opt(&L.bv, "attn_v.bias", nv)
+	}
+	if s.outBias {
+		opt(&L.bo, "attn_output.bias", E)
+	}
+	if s.ffnBias {
+		opt(&L.bGate, "ffn_gate.bias", F)
+		opt(&L.bUp, "ffn_up.bias", F)
+		opt(&L.bDown, "ffn_down.bias", E)
+	}
+	L.window = hp.swa[il]
+	L.rope = hp.useRoPE && !hp.noRoPE[il]
+	return err
+}
+
+// Config implements Model.
+func (m *transformer) Config() Config { return m.hp.Config }
+
+// Close releases the device (when the model created it) and the mapping
+// (when Load opened it).
+func (m *transformer) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var errs []error
+	if m.ownDev && m.dev != nil {
+		errs = append(errs, m.dev.Close())
+		m.dev = nil
+	}
+	if m.file != nil {
+		errs = append(errs, m.file.Close())
+		m.file = nil
+	}
+	return errors.Join(errs...)
+}

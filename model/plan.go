@@ -1,0 +1,88 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/nuri-ai/nuri/backends"
+)
+
+// ErrBadBatch reports a malformed Batch or KVView (mismatched slice
+// lengths, a sequence without a block table, a block outside the cache).
+var ErrBadBatch = errors.New("malformed batch")
+
+// plan is a validated batch: what the ops need per token.
+type plan struct {
+	n      int
+	slots  []int32 // cache slot of each token's K/V
+	rows   backends.AttnRows
+	outIdx []int32 // batch rows whose logits are wanted, in order
+}
+
+// plan checks b against the model and the cache and derives cache slots
+// and output rows. Nothing is written before the whole batch is valid, so
+// a bad batch leaves the cache untouched.
+func (m *transformer) plan(b *Batch, kv KVView, out []float32) (*plan, error) {
+	n := len(b.Tokens)
+	if n == 0 {
+		return nil, fmt.Errorf("empty batch: %w", ErrBadBatch)
+	}
+	if len(b.Pos) != n || len(b.Seq) != n || (b.Logits != nil && len(b.Logits) != n) {
+		return nil, fmt.Errorf("batch of %d tokens has %d positions, %d sequence ids, %d logit flags: %w",
+			n, len(b.Pos), len(b.Seq), len(b.Logits), ErrBadBatch)
+	}
+	if err := m.checkCache(kv.Cache); err != nil {
+		return nil, err
+	}
+	p := &plan{n: n, slots: make([]int32, n),
+		rows: backends.AttnRows{Pos: b.Pos, Tables: make([][]int32, n)}}
+	bs, nBlocks := kv.Cache.BlockSize(), kv.Cache.NumBlocks()
+	for i, tok := range b.Tokens {
+		if tok < 0 || int(tok) >= m.hp.NVocab {
+			return nil, fmt.Errorf("token %d at batch row %d (vocabulary %d): %w", tok, i, m.hp.NVocab, ErrBadToken)
+		}
+		pos := int(b.Pos[i])
+		if pos < 0 || pos >= m.nCtx {
+			return nil, fmt.Errorf("position %d at batch row %d (context %d): %w", pos, i, m.nCtx, ErrContextFull)
+		}
+		s := int(b.Seq[i])
+		if s < 0 || s >= len(kv.Tables) {
+			return nil, fmt.Errorf("sequence %d at batch row %d has no block table (%d tables): %w", s, i, len(kv.Tables), ErrBadBatch)
+		}
+		table := kv.Tables[s]
+		if pos/bs >= len(table) {
+			return nil, fmt.Errorf("position %d of sequence %d needs block %d; its table has %d: %w", pos, s, pos/bs, len(table), ErrBadBatch)
+		}
+		// Attention reads every block up to pos: check them all once here.
+		for _, blk := range table[:pos/bs+1] {
+			if blk < 0 || int(blk) >= nBlocks {
+				return nil, fmt.Errorf("sequence %d uses block %d; the cache has %d: %w", s, blk, nBlocks, ErrBadBatch)
+			}
+		}
+		p.slots[i] = table[pos/bs]*int32(bs) + int32(pos%bs)
+		p.rows.Tables[i] = table
+		if b.Logits != nil && b.Logits[i] {
+			p.outIdx = append(p.outIdx, int32(i))
+		}
+	}
+	if b.Logits == nil {
+		p.outIdx = []int32{int32(n - 1)}
+	}
+	if need := len(p.outIdx) * m.hp.NVocab; len(out) < need {
+		return nil, fmt.Errorf("logits buffer holds %d values, need %d (%d rows of %d): %w", len(out), need, len(p.outIdx), m.hp.NVocab, ErrBadBatch)
+	}
+	return p, nil
+}
+
+// checkCache verifies the cache was made for this model's shape.
+func (m *transformer) checkCache(c *KVCache) error {
+	if c == nil {
+		return fmt.Errorf("no KV cache: %w", ErrBadBatch)
+	}
+	hp := m.hp
+	if c.nLayer != hp.NLayer || c.nHeadKV != hp.NHeadKV || c.headDimK != hp.HeadDimK || c.headDimV != hp.HeadDimV {
+		return fmt.Errorf("KV cache for %d layers × %d heads × %d/%d, model has %d × %d × %d/%d: %w",
+			c.nLayer, c.nHeadKV, c.headDimK, c.headDimV, hp.NLayer, hp.NHeadKV, hp.HeadDimK, hp.HeadDimV, ErrBadBatch)
+	}
+	return nil
+}

@@ -1,0 +1,121 @@
+package model
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// binder hands GGUF tensors to the device by name, checking each shape and
+// remembering which tensors were claimed, so that a file carrying tensors
+// the architecture does not use is rejected instead of silently computing
+// something else (llama.cpp refuses such files too).
+type binder struct {
+	f    *gguf.File
+	dev  backends.Device
+	used map[string]bool
+}
+
+func newBinder(f *gguf.File, dev backends.Device) *binder {
+	return &binder{f: f, dev: dev, used: map[string]bool{}}
+}
+
+// weight binds a required matrix of ggml shape [cols, rows] (one entry for
+// a vector: [cols]).
+func (b *binder) weight(name string, dims ...int) (backends.Tensor, error) {
+	t, ok, err := b.optional(name, dims...)
+	if err != nil {
+		return t, err
+	}
+	if !ok {
+		return t, fmt.Errorf("tensor %q: %w", name, ErrMissingTensor)
+	}
+	return t, nil
+}
+
+// optional binds a tensor that may be absent (ok false).
+func (b *binder) optional(name string, dims ...int) (backends.Tensor, bool, error) {
+	ti, ok := b.f.Tensor(name)
+	if !ok {
+		return backends.Tensor{}, false, nil
+	}
+	if !sameDims(ti.Dims, dims) {
+		return backends.Tensor{}, false, fmt.Errorf("tensor %q has shape %v, want %v: %w", name, ti.Dims, dims, ErrBadShape)
+	}
+	cols, rows := dims[0], 1
+	if len(dims) > 1 {
+		rows = dims[1]
+	}
+	data := b.f.TensorData(ti)
+	if data == nil {
+		return backends.Tensor{}, false, fmt.Errorf("tensor %q: no data (file closed or corrupt)", name)
+	}
+	t, err := b.dev.Upload(name, ti.Type, rows, cols, data)
+	if err != nil {
+		return backends.Tensor{}, false, fmt.Errorf("tensor %q: %w", name, err)
+	}
+	b.used[name] = true
+	return t, true, nil
+}
+
+// vector binds a required F32 vector of n elements (norm weights): the
+// element-wise ops work in float32 like ggml's binary ops.
+func (b *binder) vector(name string, n int) (backends.Tensor, error) {
+	t, ok, err := b.optVector(name, n)
+	if err == nil && !ok {
+		err = fmt.Errorf("tensor %q: %w", name, ErrMissingTensor)
+	}
+	return t, err
+}
+
+// optVector binds an optional F32 vector (biases, rope_freqs).
+func (b *binder) optVector(name string, n int) (backends.Tensor, bool, error) {
+	t, ok, err := b.optional(name, n)
+	if err != nil || !ok {
+		return t, ok, err
+	}
+	if t.Type != quant.F32 {
+		return backends.Tensor{}, false, fmt.Errorf("tensor %q has type %v, want F32: %w", name, t.Type, ErrBadShape)
+	}
+	return t, true, nil
+}
+
+// checkAllUsed reports tensors of the file no loader claimed.
+func (b *binder) checkAllUsed() error {
+	var extra []string
+	for _, ti := range b.f.Tensors {
+		if !b.used[ti.Name] {
+			extra = append(extra, ti.Name)
+		}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	slices.Sort(extra)
+	if len(extra) > 5 {
+		extra = append(extra[:5], fmt.Sprintf("... (%d in all)", len(extra)))
+	}
+	return fmt.Errorf("file has tensors this architecture does not use: %v", extra)
+}
+
+// sameDims compares GGUF dims with the wanted ones; trailing 1s are
+// insignificant, as in ggml.
+func sameDims(have []uint64, want []int) bool {
+	n := max(len(have), len(want))
+	for i := range n {
+		h, w := uint64(1), uint64(1)
+		if i < len(have) {
+			h = have[i]
+		}
+		if i < len(want) {
+			w = uint64(want[i])
+		}
+		if h != w {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,231 @@
+package quant
+
+import "math"
+
+// Scale-search helpers of ggml's K-quant reference quantizers
+// (ggml-quants.c: nearest_int, make_qx_quants, make_q3_quants,
+// make_qkx2_quants), restricted to the variants the no-imatrix reference
+// quantizers call. Every float operation is float32 in ggml's order;
+// float32(a*b) stops the compiler fusing a product into a following add.
+
+// groupMaxEps is ggml's GROUP_MAX_EPS: groups with a smaller |max| are zero.
+const groupMaxEps = 1e-15
+
+// nearestInt rounds half to even by ggml's magic-number trick: adding
+// 1.5·2^23 leaves the rounded integer in the low mantissa bits. It is exact
+// for |f| < 2^22; larger inputs give the same (meaningless) value as ggml.
+func nearestInt(f float32) int32 {
+	v := f + 12582912
+	i := int32(math.Float32bits(v))
+	return i&0x007fffff - 0x00400000
+}
+
+func clampInt(v, lo, hi int32) int32 { return max(lo, min(hi, v)) }
+
+// makeQxQuants is make_qx_quants with rmse_type 1 and no importance weights
+// (weights x²), as quantize_row_q6_K_ref calls it: it picks the scale among
+// 19 candidates around -nmax/max that minimises the weighted error, writes
+// the quants offset by nmax into L (0..2·nmax-1) and returns the scale.
+func makeQxQuants(nmax int32, x []float32, L []int8) float32 {
+	n := len(x)
+	maxv, amax := absMaxSigned(x)
+	if amax < groupMaxEps {
+		for i := range n {
+			L[i] = 0
+		}
+		return 0
+	}
+	fnmax := float32(nmax)
+	iscale := -fnmax / maxv
+	var sumlx, suml2 float32
+	for i := range n {
+		l := clampInt(nearestInt(iscale*x[i]), -nmax, nmax-1)
+		L[i] = int8(l + nmax)
+		w := float32(x[i] * x[i])
+		fl := float32(l)
+		sumlx += float32(float32(w*x[i]) * fl)
+		suml2 += float32(float32(w*fl) * fl)
+	}
+	var scale float32
+	if suml2 != 0 {
+		scale = sumlx / suml2
+	}
+	best := scale * sumlx
+	for is := int32(-9); is <= 9; is++ {
+		if is == 0 {
+			continue
+		}
+		iscale = -(fnmax + float32(0.1*float32(is))) / maxv
+		sumlx, suml2 = 0, 0
+		for i := range n {
+			l := clampInt(nearestInt(iscale*x[i]), -nmax, nmax-1)
+			w := float32(x[i] * x[i])
+			fl := float32(l)
+			sumlx += float32(float32(w*x[i]) * fl)
+			suml2 += float32(float32(w*fl) * fl)
+		}
+		if suml2 > 0 && float32(sumlx*sumlx) > float32(best*suml2) {
+			for i := range n {
+				l := clampInt(nearestInt(iscale*x[i]), -nmax, nmax-1)
+				L[i] = int8(nmax + l)
+			}
+			scale = sumlx / suml2
+			best = scale * sumlx
+		}
+	}
+	return scale
+}
+
+// makeQ3Quants is make_q3_quants with do_rmse: start from -nmax/max, then up
+// to five passes of per-element coordinate descent on the x²-weighted error.
+// L receives the quants offset by nmax; the scale is returned.
+func makeQ3Quants(nmax int32, x []float32, L []int8) float32 {
+	n := len(x)
+	maxv, amax := absMaxSigned(x)
+	if amax < groupMaxEps {
+		for i := range n {
+			L[i] = 0
+		}
+		return 0
+	}
+	iscale := -float32(nmax) / maxv
+	var sumlx, suml2 float32
+	for i := range n {
+		l := clampInt(nearestInt(iscale*x[i]), -nmax, nmax-1)
+		L[i] = int8(l)
+		w := float32(x[i] * x[i])
+		fl := float32(l)
+		sumlx += float32(float32(w*x[i]) * fl)
+		suml2 += float32(float32(w*fl) * fl)
+	}
+	for itry := 0; itry < 5; itry++ {
+		changed := 0
+		for i := range n {
+			w := float32(x[i] * x[i])
+			li := float32(L[i])
+			slx := sumlx - float32(float32(w*x[i])*li)
+			if slx > 0 {
+				sl2 := suml2 - float32(float32(w*li)*li)
+				newL := clampInt(nearestInt(float32(x[i]*sl2)/slx), -nmax, nmax-1)
+				if newL != int32(L[i]) {
+					fn := float32(newL)
+					slx += float32(float32(w*x[i]) * fn)
+					sl2 += float32(float32(w*fn) * fn)
+					if sl2 > 0 && float32(float32(slx*slx)*suml2) > float32(float32(sumlx*sumlx)*sl2) {
+						L[i] = int8(newL)
+						sumlx, suml2 = slx, sl2
+						changed++
+					}
+				}
+			}
+		}
+		if changed == 0 {
+			break
+		}
+	}
+	for i := range n {
+		L[i] += int8(nmax)
+	}
+	if suml2 > 0 {
+		return sumlx / suml2
+	}
+	return 0
+}
+
+// qkx2Params are the search parameters of make_qkx2_quants.
+type qkx2Params struct {
+	nmax   int32
+	rmin   float32
+	rdelta float32
+	nstep  int
+	useMad bool // weighted absolute error instead of squared
+}
+
+// makeQkx2Quants is make_qkx2_quants: fit x ≈ scale·L - min with L in
+// 0..nmax and min ≥ 0, trying nstep+1 scales by least squares on the
+// weighted points. It writes L and returns (scale, min).
+func makeQkx2Quants(p qkx2Params, x, weights []float32, L, Laux []uint8) (scale, theMin float32) {
+	n := len(x)
+	lo, hi := x[0], x[0]
+	sumW := weights[0]
+	sumX := float32(sumW * x[0])
+	for i := 1; i < n; i++ {
+		if x[i] < lo {
+			lo = x[i]
+		}
+		if x[i] > hi {
+			hi = x[i]
+		}
+		w := weights[i]
+		sumW += w
+		sumX += float32(w * x[i])
+	}
+	if lo > 0 {
+		lo = 0
+	}
+	if hi == lo {
+		for i := range n {
+			L[i] = 0
+		}
+		return 0, -lo
+	}
+	fnmax := float32(p.nmax)
+	iscale := fnmax / (hi - lo)
+	scale = 1 / iscale
+	var bestErr float32
+	for i := range n {
+		l := clampInt(nearestInt(iscale*(x[i]-lo)), 0, p.nmax)
+		L[i] = uint8(l)
+		diff := float32(float32(scale*float32(l))+lo) - x[i]
+		bestErr += float32(weights[i] * errTerm(diff, p.useMad))
+	}
+	if p.nstep < 1 {
+		return scale, -lo
+	}
+	for is := 0; is <= p.nstep; is++ {
+		iscale = (p.rmin + float32(p.rdelta*float32(is)) + fnmax) / (hi - lo)
+		var sumL, sumL2, sumXL float32
+		for i := range n {
+			l := clampInt(nearestInt(iscale*(x[i]-lo)), 0, p.nmax)
+			Laux[i] = uint8(l)
+			w := weights[i]
+			fl := float32(l)
+			wl := float32(w * fl)
+			sumL += wl
+			sumL2 += float32(wl * fl)
+			sumXL += float32(wl * x[i])
+		}
+		D := float32(sumW*sumL2) - float32(sumL*sumL)
+		if D > 0 {
+			thisScale := (float32(sumW*sumXL) - float32(sumX*sumL)) / D
+			thisMin := (float32(sumL2*sumX) - float32(sumL*sumXL)) / D
+			if thisMin > 0 {
+				thisMin = 0
+				thisScale = sumXL / sumL2
+			}
+			var curErr float32
+			for i := range n {
+				diff := float32(float32(thisScale*float32(Laux[i]))+thisMin) - x[i]
+				curErr += float32(weights[i] * errTerm(diff, p.useMad))
+			}
+			if curErr < bestErr {
+				copy(L[:n], Laux[:n])
+				bestErr = curErr
+				scale = thisScale
+				lo = thisMin
+			}
+		}
+	}
+	return scale, -lo
+}
+
+func errTerm(diff float32, useMad bool) float32 {
+	if useMad {
+		return abs32(diff)
+	}
+	return diff * diff
+}
+
+// sqrt32 is sqrtf: the float64 square root rounded to float32 is the
+// correctly rounded float32 square root.
+func sqrt32(v float32) float32 { return float32(math.Sqrt(float64(v))) }

@@ -1,0 +1,195 @@
+package quant
+
+import "strings"
+
+// The per-tensor adjustments of llama-quantize's recipes
+// (llama_tensor_get_type_impl), for the file types Nuri supports. IQ-type
+// recipes and MXFP4 are not supported, so their branches are absent.
+
+// category is llama.cpp's tensor_category.
+type category int
+
+const (
+	catOther category = iota
+	catTokenEmbd
+	catAttnQ
+	catAttnV
+	catAttnK
+	catAttnQKV
+	catAttnKVB
+	catAttnOutput
+	catFFNUp
+	catFFNGate
+	catFFNDown
+	catOutput
+)
+
+// categoryOf is tensor_get_category (first match wins).
+func categoryOf(name string) category {
+	switch {
+	case name == "output.weight":
+		return catOutput
+	case name == "token_embd.weight" || name == "per_layer_token_embd.weight":
+		return catTokenEmbd
+	case strings.Contains(name, "attn_qkv.weight"):
+		return catAttnQKV
+	case strings.Contains(name, "attn_kv_b.weight"):
+		return catAttnKVB
+	case strings.Contains(name, "attn_v.weight"):
+		return catAttnV
+	case strings.Contains(name, "attn_k.weight"):
+		return catAttnK
+	case strings.Contains(name, "attn_q.weight"):
+		return catAttnQ
+	case strings.Contains(name, "attn_output.weight"):
+		return catAttnOutput
+	case strings.Contains(name, "ffn_up"):
+		return catFFNUp
+	case strings.Contains(name, "ffn_gate"):
+		return catFFNGate
+	case strings.Contains(name, "ffn_down"):
+		return catFFNDown
+	}
+	return catOther
+}
+
+// isAttnV: V-like tensors are the most sensitive to quantization.
+func (c category) isAttnV() bool { return c == catAttnV || c == catAttnQKV || c == catAttnKVB }
+
+// mixState carries llama-quantize's counters across the tensors of a model.
+type mixState struct {
+	model    MixModel
+	ftype    fileType
+	tiedEmbd bool // no output.weight: token_embd doubles as the output
+	nAttnV   int  // attn_v-like tensors in the model
+	iAttnV   int  // attn_v-like tensors seen so far
+	nFFNDown int  // = n_layer
+	iFFNDown int
+}
+
+// useMoreBits picks the first and last eighth of the layers and every third
+// one in between for a higher-precision type.
+func useMoreBits(i, n int) bool { return i < n/8 || i >= 7*n/8 || (i-n/8)%3 == 2 }
+
+// ffnLayer is layer_info: the running counter for dense models, the
+// "blk.N." number for mixtures of experts (whose tensors are not in order).
+func (s *mixState) ffnLayer(counter int, name string) int {
+	if s.model.NExpert > 1 {
+		if l := layerOf(name); l >= 0 {
+			return l
+		}
+	}
+	return counter
+}
+
+// choose returns the type of tensor t (category c) when the recipe's
+// default is nt. It must be called in LlamaTensorLess order.
+func (s *mixState) choose(nt Type, t TensorSpec, c category) Type {
+	ft, m := s.ftype, s.model
+	falcon := m.Arch == "falcon"
+	switch {
+	case c == catOutput || (s.tiedEmbd && c == catTokenEmbd):
+		switch {
+		case falcon || t.Dims[0]%uint64(nt.BlockSize()) != 0:
+			nt = Q8_0
+		case nt != Q8_0:
+			nt = Q6_K
+		}
+	case c == catTokenEmbd:
+		// only IQ and ternary recipes change untied embeddings
+	case c.isAttnV():
+		switch {
+		case ft == ftypeQ2_K:
+			nt = Q3_K
+			if m.nGQA() >= 4 {
+				nt = Q4_K
+			}
+		case ft == ftypeQ3_KM:
+			nt = Q4_K
+			if s.iAttnV < 2 {
+				nt = Q5_K
+			}
+		case ft == ftypeQ3_KL:
+			nt = Q5_K
+		case (ft == ftypeQ4_KM || ft == ftypeQ5_KM) && useMoreBits(s.iAttnV, s.nAttnV):
+			nt = Q6_K
+		case ft == ftypeQ4_KS && s.iAttnV < 4:
+			nt = Q5_K
+		}
+		if m.is70B() && (nt == Q3_K || nt == Q4_K) {
+			nt = Q5_K // 8 heads share attn_v there: more bits are cheap
+		}
+		if m.NExpert == 8 {
+			nt = Q8_0
+		}
+		s.iAttnV++
+	case c == catAttnK:
+		if m.NExpert == 8 {
+			nt = Q8_0
+		}
+	case c == catFFNDown:
+		i, n := s.ffnLayer(s.iFFNDown, t.Name), s.nFFNDown
+		switch {
+		case ft == ftypeQ2_K:
+			nt = Q3_K
+		case ft == ftypeQ3_KM:
+			switch {
+			case i < n/16:
+				nt = Q5_K
+			case !falcon || useMoreBits(i, n):
+				nt = Q4_K
+			default:
+				nt = Q3_K
+			}
+		case ft == ftypeQ3_KL:
+			nt = Q5_K
+			if falcon {
+				nt = Q4_K
+			}
+		case ft == ftypeQ4_KM:
+			if falcon {
+				switch {
+				case i < n/16:
+					nt = Q6_K
+				case useMoreBits(i, n):
+					nt = Q5_K
+				default:
+					nt = Q4_K
+				}
+			} else if useMoreBits(i, n) {
+				nt = Q6_K
+			}
+		case ft == ftypeQ5_KM && useMoreBits(i, n):
+			nt = Q6_K
+		case ft == ftypeQ4_KS && !falcon && i < n/8:
+			nt = Q5_K
+		}
+		s.iFFNDown++
+	case c == catAttnOutput:
+		if falcon {
+			if ft == ftypeQ3_KL {
+				nt = Q4_K
+			}
+			break
+		}
+		if m.NExpert == 8 {
+			switch ft {
+			case ftypeQ2_K, ftypeQ3_KS, ftypeQ3_KM, ftypeQ4_KS, ftypeQ4_KM:
+				nt = Q5_K
+			}
+			break
+		}
+		switch ft {
+		case ftypeQ2_K:
+			nt = Q3_K
+		case ftypeQ3_KM:
+			nt = Q4_K
+		case ftypeQ3_KL:
+			nt = Q5_K
+		}
+	}
+	// attn_qkv is attn_v-like and handled above, as in llama.cpp, whose
+	// separate attn_qkv branch is never reached; ffn_gate/ffn_up change only
+	// for IQ3_XS.
+	return nt
+}

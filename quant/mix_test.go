@@ -1,0 +1,234 @@
+package quant
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"sort"
+	"testing"
+)
+
+func TestLlamaTensorOrder(t *testing.T) {
+	want := []string{
+		"output.weight", "output_norm.weight", "token_embd.weight",
+		"blk.0.attn_k.weight", "blk.0.ffn_down.weight",
+		"blk.2.attn_q.weight",
+		"blk.10.attn_k.weight", "blk.10.attn_v.weight",
+	}
+	got := append([]string(nil), want...)
+	rand.New(rand.NewPCG(1, 1)).Shuffle(len(got), func(i, j int) { got[i], got[j] = got[j], got[i] })
+	sort.SliceStable(got, func(i, j int) bool { return LlamaTensorLess(got[i], got[j]) })
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("order %q\nwant  %q", got, want)
+	}
+	for name, want := range map[string]int{"blk.7.x": 7, "blk.12": 12, "blk.x": -1, "token_embd.weight": -1, "blk.-3.y": -3} {
+		if got := layerOf(name); got != want {
+			t.Errorf("layerOf(%q) = %d, want %d", name, got, want)
+		}
+	}
+}
+
+func TestParseMix(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		def      Type
+		fileType uint32
+		hasFT    bool
+	}{
+		{"q4_k_m", Q4_K, 15, true}, {"Q4_K", Q4_K, 15, true}, {"Q5_K_M", Q5_K, 17, true}, {"Q3_K", Q3_K, 12, true},
+		{"Q4_0", Q4_0, 2, true}, {"Q8_0", Q8_0, 7, true}, {"Q6_K", Q6_K, 18, true}, {"BF16", BF16, 32, true},
+		{"F32", F32, 0, true}, {"Q8_K", Q8_K, 0, false}, {"Q8_1", Q8_1, 0, false},
+	} {
+		m, err := ParseMix(c.name)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if m.Default != c.def || m.FileType != c.fileType || m.HasFileType != c.hasFT {
+			t.Errorf("%s: %+v", c.name, m)
+		}
+	}
+	if _, err := ParseMix("IQ2_XXS"); err == nil {
+		t.Error("IQ2_XXS: want an error")
+	}
+}
+
+// llamaTensors lists the tensors of an n-layer llama model with dimension
+// 4096 (GQA 4), with or without a separate output matrix.
+func llamaTensors(nLayer int, tied bool) []TensorSpec {
+	ts := []TensorSpec{{"token_embd.weight", []uint64{4096, 32000}, F16}, {"output_norm.weight", []uint64{4096}, F32}}
+	if !tied {
+		ts = append(ts, TensorSpec{"output.weight", []uint64{4096, 32000}, F16})
+	}
+	for i := 0; i < nLayer; i++ {
+		p := fmt.Sprintf("blk.%d.", i)
+		ts = append(ts,
+			TensorSpec{p + "attn_norm.weight", []uint64{4096}, F32},
+			TensorSpec{p + "attn_q.weight", []uint64{4096, 4096}, F16},
+			TensorSpec{p + "attn_k.weight", []uint64{4096, 1024}, F16},
+			TensorSpec{p + "attn_v.weight", []uint64{4096, 1024}, F16},
+			TensorSpec{p + "attn_output.weight", []uint64{4096, 4096}, F16},
+			TensorSpec{p + "ffn_norm.weight", []uint64{4096}, F32},
+			TensorSpec{p + "ffn_gate.weight", []uint64{4096, 14336}, F16},
+			TensorSpec{p + "ffn_up.weight", []uint64{4096, 14336}, F16},
+			TensorSpec{p + "ffn_down.weight", []uint64{14336, 4096}, F16},
+		)
+	}
+	return ts
+}
+
+// expectedMix spells out llama-quantize's choices for the llamaTensors
+// model, as read from llama_tensor_get_type_impl: moreBits are the layers
+// use_more_bits picks for 32 layers (first and last 4, then every third).
+func expectedMix(mix string, tied bool, name string, layer int) Type {
+	moreBits := map[int]bool{0: true, 1: true, 2: true, 3: true, 6: true, 9: true, 12: true, 15: true,
+		18: true, 21: true, 24: true, 27: true, 28: true, 29: true, 30: true, 31: true}
+	kind := name
+	if layer >= 0 {
+		kind = name[len(fmt.Sprintf("blk.%d.", layer)):]
+	}
+	switch kind {
+	case "output_norm.weight", "attn_norm.weight", "ffn_norm.weight":
+		return F32
+	case "output.weight":
+		if mix == "Q8_0" {
+			return Q8_0
+		}
+		return Q6_K
+	case "token_embd.weight":
+		if tied && mix != "Q8_0" {
+			return Q6_K
+		}
+	}
+	def := map[string]Type{"Q4_K_M": Q4_K, "Q5_K_M": Q5_K, "Q4_K_S": Q4_K, "Q3_K_M": Q3_K, "Q2_K": Q2_K, "Q8_0": Q8_0, "Q4_0": Q4_0}[mix]
+	switch {
+	case kind == "attn_v.weight":
+		switch {
+		case (mix == "Q4_K_M" || mix == "Q5_K_M") && moreBits[layer]:
+			return Q6_K
+		case mix == "Q4_K_S" && layer < 4:
+			return Q5_K
+		case mix == "Q3_K_M" && layer < 2:
+			return Q5_K
+		case mix == "Q3_K_M":
+			return Q4_K
+		case mix == "Q2_K":
+			return Q4_K // GQA 4
+		}
+	case kind == "ffn_down.weight":
+		switch {
+		case (mix == "Q4_K_M" || mix == "Q5_K_M") && moreBits[layer]:
+			return Q6_K
+		case mix == "Q4_K_S" && layer < 4:
+			return Q5_K
+		case mix == "Q3_K_M" && layer < 2:
+			return Q5_K
+		case mix == "Q3_K_M":
+			return Q4_K
+		case mix == "Q2_K":
+			return Q3_K
+		}
+	case kind == "attn_output.weight":
+		switch mix {
+		case "Q3_K_M":
+			return Q4_K
+		case "Q2_K":
+			return Q3_K
+		}
+	}
+	return def
+}
+
+func TestPlanTypesLlama32(t *testing.T) {
+	model := MixModel{Arch: "llama", NLayer: 32, NHead: 32, NHeadKV: 8}
+	for _, mix := range []string{"Q4_K_M", "Q5_K_M", "Q4_K_S", "Q3_K_M", "Q2_K", "Q8_0", "Q4_0"} {
+		for _, tied := range []bool{false, true} {
+			m, err := ParseMix(mix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := llamaTensors(32, tied)
+			// The choice must not depend on the file's tensor order.
+			rand.New(rand.NewPCG(2, 3)).Shuffle(len(ts), func(i, j int) { ts[i], ts[j] = ts[j], ts[i] })
+			got, err := m.PlanTypes(model, ts, PlanOptions{})
+			if err != nil {
+				t.Fatalf("%s: %v", mix, err)
+			}
+			for i, ti := range ts {
+				if want := expectedMix(mix, tied, ti.Name, layerOf(ti.Name)); got[i] != want {
+					t.Errorf("%s tied=%v %s: %v, want %v", mix, tied, ti.Name, got[i], want)
+				}
+			}
+		}
+	}
+}
+
+func TestPlanTypesPureAndExclusions(t *testing.T) {
+	ts := []TensorSpec{
+		{"token_embd.weight", []uint64{256, 512}, F32},
+		{"output.weight", []uint64{256, 512}, F32},
+		{"blk.0.attn_v.weight", []uint64{256, 64}, F32},
+		{"blk.0.attn_norm.weight", []uint64{256}, F32},
+		{"blk.0.attn_q.bias", []uint64{256, 2}, F32},          // not a weight
+		{"blk.0.ffn_gate_inp.weight", []uint64{256, 8}, F32},  // expert router
+		{"blk.0.attn_q_norm.weight", []uint64{256, 1}, F32},   // 1-D once trailing 1s are dropped
+		{"blk.0.ffn_down.weight", []uint64{512, 256, 4}, F16}, // 3-D experts
+	}
+	m, _ := ParseMix("Q4_K_M")
+	got, err := m.PlanTypes(MixModel{Arch: "llama", NLayer: 1, NHead: 4, NHeadKV: 4}, ts, PlanOptions{Pure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Type{Q4_K, Q4_K, Q4_K, F32, F32, F32, F32, Q4_K}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("pure Q4_K_M: %v, want %v", got, want)
+	}
+	// Without --pure a single-layer model's attn_v and ffn_down are in the
+	// last eighth of the layers, so they get Q6_K; output too.
+	got, err = m.PlanTypes(MixModel{Arch: "llama", NLayer: 1, NHead: 4, NHeadKV: 4}, ts, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []Type{Q4_K, Q6_K, Q6_K, F32, F32, F32, F32, Q6_K}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Q4_K_M: %v, want %v", got, want)
+	}
+}
+
+func TestPlanTypesFallback(t *testing.T) {
+	ts := []TensorSpec{
+		{"blk.0.ffn_down.weight", []uint64{172, 64}, F32}, // fits no block
+		{"blk.0.attn_q.weight", []uint64{64, 64}, F32},    // fits 32, not 256
+		{"blk.0.ffn_up.weight", []uint64{256, 172}, F32},
+	}
+	model := MixModel{Arch: "llama", NLayer: 1}
+	q4k, _ := ParseMix("Q4_K")
+	_, err := q4k.PlanTypes(model, ts, PlanOptions{Pure: true})
+	var rs *RowSizeError
+	if !errors.As(err, &rs) || rs.Tensor != "blk.0.attn_q.weight" || rs.Cols != 64 || rs.Type != Q4_K {
+		t.Fatalf("want a RowSizeError for blk.0.attn_q.weight (first in llama order), got %v", err)
+	}
+	got, err := q4k.PlanTypes(model, ts, PlanOptions{Pure: true, Fallback: FallbackAuto})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []Type{F16, Q5_0, Q4_K}; !reflect.DeepEqual(got, want) {
+		t.Errorf("auto fallback: %v, want %v", got, want)
+	}
+	got, err = q4k.PlanTypes(model, ts, PlanOptions{Pure: true, Fallback: FallbackType, FallbackTo: BF16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []Type{BF16, BF16, Q4_K}; !reflect.DeepEqual(got, want) {
+		t.Errorf("BF16 fallback: %v, want %v", got, want)
+	}
+	_, err = q4k.PlanTypes(model, ts, PlanOptions{Pure: true, Fallback: FallbackType, FallbackTo: Q8_0})
+	if !errors.As(err, &rs) || rs.Tensor != "blk.0.ffn_down.weight" || rs.Type != Q8_0 {
+		t.Errorf("Q8_0 fallback cannot hold 172 columns: got %v", err)
+	}
+	q40, _ := ParseMix("Q4_0")
+	if _, err := q40.PlanTypes(model, ts, PlanOptions{Pure: true, Fallback: FallbackAuto}); err == nil {
+		t.Error("llama.cpp defines no fallback for Q4_0: want an error")
+	}
+}

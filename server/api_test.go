@@ -1,0 +1,228 @@
+package server
+
+import (
+	"bufio"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// sseEvents splits an SSE body into its data payloads.
+func sseEvents(t *testing.T, body string) []string {
+	t.Helper()
+	var out []string
+	sc := bufio.NewScanner(strings.NewReader(body))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "data: ") {
+			out = append(out, strings.TrimPrefix(line, "data: "))
+		}
+	}
+	return out
+}
+
+func TestCompletionNonStreaming(t *testing.T) {
+	ts := newTestServer(t, Config{}, "hello world")
+	status, _, body := ts.do("POST", "/v1/completions", `{"model":"fake-model","prompt":"hi","max_tokens":5,"temperature":0}`)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	var resp completionResponse
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if resp.Object != "text_completion" || len(resp.Choices) != 1 || resp.Choices[0].Text != "hello" ||
+		*resp.Choices[0].FinishReason != "length" || resp.Model != "fake-model" || !strings.HasPrefix(resp.ID, "cmpl-") {
+		t.Errorf("response %s", body)
+	}
+	if u := resp.Usage; u.PromptTokens != 3 || u.CompletionTokens != 5 || u.TotalTokens != 8 {
+		t.Errorf("usage %+v, want 3 prompt (BOS+2) and 5 completion", u)
+	}
+	reqs := ts.eng.lastRequests()
+	if len(reqs) != 1 || reqs[0].Sampling.Temperature != 0 || reqs[0].MaxTokens != 5 {
+		t.Errorf("engine got %+v", reqs)
+	}
+	// OpenAI's default of 16 tokens when max_tokens is absent
+	ts.do("POST", "/v1/completions", `{"prompt":"hi"}`)
+	if reqs := ts.eng.lastRequests(); reqs[len(reqs)-1].MaxTokens != 16 {
+		t.Errorf("default max tokens %d, want 16", reqs[len(reqs)-1].MaxTokens)
+	}
+}
+
+func TestRequestFieldsReachEngine(t *testing.T) {
+	ts := newTestServer(t, Config{}, "x")
+	status, _, body := ts.do("POST", "/v1/completions", `{"prompt":[1,5,6],"max_tokens":3,"temperature":0.5,"top_p":0.9,"top_k":7,
+		"min_p":0.1,"presence_penalty":0.5,"frequency_penalty":-0.5,"repetition_penalty":1.1,"seed":42,"stop":["a","b"],
+		"logit_bias":{"5":-100},"user":"u1","ignore_eos":true,"unknown_field":{"x":1}}`)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	r := ts.eng.lastRequests()[0]
+	p := r.Sampling
+	if len(r.Prompt) != 3 || r.Prompt[1] != 5 || p.Temperature != 0.5 || p.TopP != 0.9 || p.TopK != 7 || p.MinP != float32(0.1) ||
+		p.PresencePenalty != 0.5 || p.FrequencyPenalty != -0.5 || p.RepeatPenalty != float32(1.1) || !p.HasSeed || p.Seed != 42 ||
+		len(r.Stop) != 2 || p.LogitBias[5] != -100 || !r.IgnoreEOS {
+		t.Errorf("engine request %+v", r)
+	}
+}
+
+func TestChatStreamingHangul(t *testing.T) {
+	reply := "안녕하세요! 반가워요. 한국어 스트리밍 😀 test"
+	ts := newTestServer(t, Config{}, reply)
+	status, hdr, body := ts.do("POST", "/v1/chat/completions",
+		`{"messages":[{"role":"system","content":"시스템"},{"role":"user","content":[{"type":"text","text":"안녕"}]}],
+		  "stream":true,"stream_options":{"include_usage":true}}`, "Accept-Encoding", "gzip")
+	if status != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/event-stream") || hdr.Get("Content-Encoding") != "" {
+		t.Fatalf("status %d, headers %v", status, hdr)
+	}
+	events := sseEvents(t, string(body))
+	if len(events) < 4 || events[len(events)-1] != "[DONE]" {
+		t.Fatalf("events %q", events)
+	}
+	var text strings.Builder
+	sawFinish, sawUsage := false, false
+	for i, e := range events[:len(events)-1] {
+		var c chatResponse
+		if err := json.Unmarshal([]byte(e), &c); err != nil {
+			t.Fatalf("chunk %d not JSON: %v: %s", i, err, e)
+		}
+		if c.Object != "chat.completion.chunk" {
+			t.Errorf("chunk %d object %q", i, c.Object)
+		}
+		if c.Usage != nil {
+			sawUsage = true
+			if len(c.Choices) != 0 || i != len(events)-2 {
+				t.Errorf("usage chunk %d has choices or is not last: %s", i, e)
+			}
+			want := len(reply) // one token per byte in the fake
+			if c.Usage.CompletionTokens != want || c.Usage.PromptTokens == 0 || c.Usage.TotalTokens != c.Usage.PromptTokens+want {
+				t.Errorf("usage %+v, want %d completion tokens", c.Usage, want)
+			}
+			continue
+		}
+		ch := c.Choices[0]
+		if i == 0 && (ch.Delta.Role != "assistant" || ch.Delta.Content == nil || *ch.Delta.Content != "") {
+			t.Errorf("first chunk is not the role delta: %s", e)
+		}
+		if ch.Delta.Content != nil {
+			d := *ch.Delta.Content
+			if !utf8.ValidString(d) || strings.ContainsRune(d, utf8.RuneError) {
+				t.Errorf("chunk %d splits a character: %q", i, d)
+			}
+			text.WriteString(d)
+		}
+		if ch.FinishReason != nil {
+			sawFinish = true
+			if *ch.FinishReason != "stop" {
+				t.Errorf("finish %q", *ch.FinishReason)
+			}
+		}
+	}
+	if text.String() != reply || !sawFinish || !sawUsage {
+		t.Errorf("text %q (want %q), finish %v, usage %v", text.String(), reply, sawFinish, sawUsage)
+	}
+	// the rendered ChatML prompt reached the engine with BOS
+	got, _ := fakeTokenizer{}.Decode(ts.eng.lastRequests()[0].Prompt, false)
+	if want := "<|im_start|>system\n시스템<|im_end|>\n<|im_start|>user\n안녕<|im_end|>\n<|im_start|>assistant\n"; string(got) != want {
+		t.Errorf("prompt %q, want %q", got, want)
+	}
+}
+
+func TestChatNonStreamingChoicesAndLogprobs(t *testing.T) {
+	ts := newTestServer(t, Config{}, "네 알겠어요")
+	status, _, body := ts.do("POST", "/v1/chat/completions",
+		`{"messages":[{"role":"user","content":"hi"}],"n":3,"seed":7,"logprobs":true,"top_logprobs":2,"max_completion_tokens":100}`)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	var resp chatResponse
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Choices) != 3 {
+		t.Fatalf("%d choices", len(resp.Choices))
+	}
+	for i, c := range resp.Choices {
+		if c.Index != i || *c.Message.Content != "네 알겠어요" || c.Message.Role != "assistant" {
+			t.Errorf("choice %d: %+v", i, c)
+		}
+		if c.Logprobs == nil || len(c.Logprobs.Content) != len("네 알겠어요") || len(c.Logprobs.Content[0].TopLogprobs) != 2 {
+			t.Errorf("choice %d logprobs %+v", i, c.Logprobs)
+		}
+	}
+	if resp.Usage.CompletionTokens != 3*len("네 알겠어요") || resp.Usage.PromptTokens != len(ts.eng.lastRequests()[0].Prompt) {
+		t.Errorf("usage %+v: prompt counted once, completions summed", resp.Usage)
+	}
+	seeds := map[uint64]bool{}
+	for _, r := range ts.eng.lastRequests() {
+		seeds[r.Sampling.Seed] = true
+		if !r.Logprobs || r.TopLogprobs != 2 || r.MaxTokens != 100 {
+			t.Errorf("engine request %+v", r)
+		}
+	}
+	if !seeds[7] || !seeds[8] || !seeds[9] {
+		t.Errorf("seeds %v, want 7, 8, 9", seeds)
+	}
+}
+
+func TestCompletionStreamingStopAndLogprobs(t *testing.T) {
+	ts := newTestServer(t, Config{}, "one two three")
+	status, _, body := ts.do("POST", "/v1/completions", `{"prompt":"p","stream":true,"stop":" three","logprobs":1,"max_tokens":50}`)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	events := sseEvents(t, string(body))
+	var text strings.Builder
+	offsets := []int{}
+	for _, e := range events[:len(events)-1] {
+		var c completionResponse
+		if err := json.Unmarshal([]byte(e), &c); err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Choices) == 1 {
+			text.WriteString(c.Choices[0].Text)
+			if lp := c.Choices[0].Logprobs; lp != nil {
+				offsets = append(offsets, lp.TextOffset...)
+			}
+		}
+	}
+	if text.String() != "one two" || events[len(events)-1] != "[DONE]" {
+		t.Errorf("text %q, last %q", text.String(), events[len(events)-1])
+	}
+	for i, o := range offsets {
+		if o != i {
+			t.Fatalf("text offsets %v, want 0,1,2,...", offsets)
+		}
+	}
+}
+
+func TestModelsAndTokenize(t *testing.T) {
+	ts := newTestServer(t, Config{ModelName: "m1"}, "x")
+	status, _, body := ts.do("GET", "/v1/models", "")
+	var list modelList
+	if status != 200 || json.Unmarshal(body, &list) != nil || len(list.Data) != 1 || list.Data[0].ID != "m1" || list.Data[0].MaxModelLen != 256 {
+		t.Errorf("models: %d %s", status, body)
+	}
+	if status, _, body = ts.do("GET", "/v1/models/m1", ""); status != 200 {
+		t.Errorf("model m1: %d %s", status, body)
+	}
+	if status, _, _ = ts.do("GET", "/v1/models/other", ""); status != http.StatusNotFound {
+		t.Errorf("model other: %d", status)
+	}
+	status, _, body = ts.do("POST", "/tokenize", `{"prompt":"ab"}`)
+	if status != 200 || string(body) != `{"tokens":[1,100,101],"count":3,"max_model_len":256}` {
+		t.Errorf("tokenize: %d %s", status, body)
+	}
+	status, _, body = ts.do("POST", "/detokenize", `{"tokens":[1,100,101]}`)
+	if status != 200 || string(body) != `{"prompt":"ab"}` {
+		t.Errorf("detokenize: %d %s", status, body)
+	}
+	status, _, body = ts.do("POST", "/tokenize", `{"messages":[{"role":"user","content":"a"}],"add_generation_prompt":false}`)
+	var tr tokenizeResponse
+	if status != 200 || json.Unmarshal(body, &tr) != nil || tr.Count != len("<|im_start|>user\na<|im_end|>\n")+1 {
+		t.Errorf("tokenize messages: %d %s", status, body)
+	}
+}

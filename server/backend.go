@@ -1,0 +1,60 @@
+package server
+
+import (
+	"context"
+
+	"github.com/nuri-ai/nuri/chat"
+	"github.com/nuri-ai/nuri/engine"
+)
+
+// Engine is what the server needs from the scheduler. *engine.Engine fits
+// through EngineAdapter; tests use a fake.
+type Engine interface {
+	Submit(ctx context.Context, r engine.Request) (Stream, error)
+	Stats() engine.Stats
+	NCtx() int
+}
+
+// Stream is one submitted sequence: its events, ending with one that has
+// Finish set, after which the channel is closed.
+type Stream interface {
+	Events() <-chan engine.Event
+	Cancel()
+}
+
+// Tokenizer is what the server needs from the tokenizer.
+// *tokenizer.Tokenizer satisfies it.
+type Tokenizer interface {
+	Encode(text string, addSpecial, parseSpecial bool) ([]int32, error)
+	Decode(ids []int32, special bool) ([]byte, error)
+	Piece(id int32, special bool) ([]byte, error)
+	BOS() (int32, bool)
+	EOS() (int32, bool)
+	AddBOS() bool
+	NVocab() int
+	TokenText(id int32) string
+}
+
+// Backend is the loaded model behind the server. Until SetBackend is
+// called the server answers 503 (loading).
+type Backend struct {
+	Engine    Engine
+	Tokenizer Tokenizer
+	Chat      *chat.Renderer
+}
+
+// EngineAdapter makes *engine.Engine an Engine.
+type EngineAdapter struct{ E *engine.Engine }
+
+// Submit forwards to the engine; a failed submit returns a nil Stream (not
+// a typed nil).
+func (a EngineAdapter) Submit(ctx context.Context, r engine.Request) (Stream, error) {
+	s, err := a.E.Submit(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (a EngineAdapter) Stats() engine.Stats { return a.E.Stats() }
+func (a EngineAdapter) NCtx() int           { return a.E.NCtx() }

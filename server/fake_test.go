@@ -1,0 +1,256 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/nuri-ai/nuri/chat"
+	"github.com/nuri-ai/nuri/engine"
+)
+
+// fakeTokenizer is byte-level: id = byte + 3; 1 is BOS, 2 is EOS.
+type fakeTokenizer struct{}
+
+func (fakeTokenizer) Encode(text string, addSpecial, _ bool) ([]int32, error) {
+	var ids []int32
+	if addSpecial {
+		ids = append(ids, 1)
+	}
+	for _, b := range []byte(text) {
+		ids = append(ids, int32(b)+3)
+	}
+	return ids, nil
+}
+
+func (fakeTokenizer) Decode(ids []int32, _ bool) ([]byte, error) {
+	var out []byte
+	for _, id := range ids {
+		if id >= 3 {
+			out = append(out, byte(id-3))
+		}
+	}
+	return out, nil
+}
+
+func (f fakeTokenizer) Piece(id int32, s bool) ([]byte, error) { return f.Decode([]int32{id}, s) }
+func (fakeTokenizer) BOS() (int32, bool)                       { return 1, true }
+func (fakeTokenizer) EOS() (int32, bool)                       { return 2, true }
+func (fakeTokenizer) AddBOS() bool                             { return true }
+func (fakeTokenizer) NVocab() int                              { return 259 }
+func (fakeTokenizer) TokenText(id int32) string {
+	switch id {
+	case 1:
+		return "<s>"
+	case 2:
+		return "</s>"
+	}
+	return string([]byte{byte(id - 3)})
+}
+
+// fakeEngine generates reply(r) one BYTE per event, so multi-byte
+// characters arrive split (stricter than the real engine, which sends
+// whole characters): the server must still never split them.
+type fakeEngine struct {
+	nCtx     int
+	queueCap int // Submit fails with ErrQueueFull when this many are active
+	delay    time.Duration
+	reply    func(r engine.Request) string
+	obs      engine.Observer
+
+	mu        sync.Mutex
+	active    int
+	submitted []engine.Request
+	seqs      []*fakeSeq
+}
+
+type fakeSeq struct {
+	events    chan engine.Event
+	cancelled atomic.Bool
+	done      chan struct{}
+	once      sync.Once
+}
+
+func (s *fakeSeq) Events() <-chan engine.Event { return s.events }
+func (s *fakeSeq) Cancel() {
+	s.once.Do(func() { s.cancelled.Store(true); close(s.done) })
+}
+
+func (f *fakeEngine) NCtx() int { return f.nCtx }
+
+func (f *fakeEngine) Stats() engine.Stats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return engine.Stats{Running: f.active, KVBlocks: 100, KVUsage: float64(f.active) / 100,
+		PrefixQueries: 10, PrefixHits: 4, Preemptions: 1}
+}
+
+func (f *fakeEngine) Submit(ctx context.Context, r engine.Request) (Stream, error) {
+	switch {
+	case len(r.Prompt) == 0:
+		return nil, engine.ErrEmptyPrompt
+	case len(r.Prompt) >= f.nCtx:
+		return nil, fmt.Errorf("%w: %d tokens", engine.ErrPromptTooLong, len(r.Prompt))
+	}
+	text := f.reply(r)
+	if text == "PANIC" {
+		panic("fake engine asked to panic")
+	}
+	f.mu.Lock()
+	if f.queueCap > 0 && f.active >= f.queueCap {
+		f.mu.Unlock()
+		return nil, engine.ErrQueueFull
+	}
+	f.active++
+	f.submitted = append(f.submitted, r)
+	s := &fakeSeq{events: make(chan engine.Event, 4096), done: make(chan struct{})}
+	f.seqs = append(f.seqs, s)
+	f.mu.Unlock()
+	stop := context.AfterFunc(ctx, s.Cancel)
+	go f.generate(r, text, s, stop)
+	return s, nil
+}
+
+func (f *fakeEngine) generate(r engine.Request, text string, s *fakeSeq, stop func() bool) {
+	defer stop()
+	defer func() {
+		f.mu.Lock()
+		f.active--
+		f.mu.Unlock()
+		close(s.events)
+	}()
+	start := time.Now()
+	finish := engine.FinishStop
+	for _, st := range r.Stop {
+		if i := strings.Index(text, st); i >= 0 {
+			text = text[:i]
+		}
+	}
+	b := []byte(text)
+	if r.MaxTokens > 0 && len(b) > r.MaxTokens {
+		b, finish = b[:r.MaxTokens], engine.FinishLength
+	}
+	if f.obs != nil {
+		f.obs.ObserveQueue(time.Millisecond)
+	}
+	n := 0
+	for i, c := range b {
+		if f.delay > 0 {
+			select {
+			case <-s.done:
+			case <-time.After(f.delay):
+			}
+		}
+		if s.cancelled.Load() {
+			finish = engine.FinishCancelled
+			break
+		}
+		ev := engine.Event{Tokens: []int32{int32(c) + 3}, Text: string([]byte{c})}
+		if i == 0 {
+			ev.TTFT = time.Since(start)
+			if f.obs != nil {
+				f.obs.ObserveTTFT(ev.TTFT)
+			}
+		} else if f.obs != nil {
+			f.obs.ObserveITL(time.Millisecond)
+		}
+		if r.Logprobs {
+			ev.Logprobs = []engine.TokenLogprob{{Token: int32(c) + 3, Text: []byte{c}, Logprob: -0.25}}
+			var alts []engine.TokenLogprob
+			for k := 0; k < r.TopLogprobs; k++ {
+				alts = append(alts, engine.TokenLogprob{Token: int32(k + 3), Text: []byte{byte('a' + k)}, Logprob: -float32(k + 1)})
+			}
+			ev.TopLogprobs = [][]engine.TokenLogprob{alts}
+		}
+		s.events <- ev
+		n++
+	}
+	if f.obs != nil {
+		f.obs.ObserveE2E(time.Since(start))
+	}
+	s.events <- engine.Event{Finish: finish, Usage: engine.Usage{PromptTokens: len(r.Prompt), CompletionTokens: n}}
+}
+
+func (f *fakeEngine) lastRequests() []engine.Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]engine.Request(nil), f.submitted...)
+}
+
+// testServer is a server on a loopback port with a fake engine.
+type testServer struct {
+	t    *testing.T
+	srv  *Server
+	eng  *fakeEngine
+	url  string
+	done chan error
+}
+
+func newTestServer(t *testing.T, cfg Config, reply string) *testServer {
+	t.Helper()
+	if cfg.ModelName == "" {
+		cfg.ModelName = "fake-model"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := &fakeEngine{nCtx: 256, reply: func(engine.Request) string { return reply }, obs: srv.Metrics()}
+	r, err := chat.NewBuiltin("chatml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.SetBackend(&Backend{Engine: eng, Tokenizer: fakeTokenizer{}, Chat: r}); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{t: t, srv: srv, eng: eng, url: "http://" + ln.Addr().String(), done: make(chan error, 1)}
+	go func() { ts.done <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-ts.done
+	})
+	return ts
+}
+
+// do sends a raw request and returns status, headers and body.
+func (ts *testServer) do(method, path, body string, hdr ...string) (int, http.Header, []byte) {
+	ts.t.Helper()
+	req, err := http.NewRequest(method, ts.url+path, strings.NewReader(body))
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	tr := &http.Transport{DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 20 * time.Second}).Do(req)
+	if err != nil {
+		ts.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	var buf strings.Builder
+	if _, err := io.Copy(&buf, resp.Body); err != nil {
+		ts.t.Fatalf("read body: %v", err)
+	}
+	return resp.StatusCode, resp.Header, []byte(buf.String())
+}

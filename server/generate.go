@@ -1,0 +1,184 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/nuri-ai/nuri/engine"
+)
+
+// job is one generation request after validation: everything the
+// response writers need, copied out of the fasthttp context.
+type job struct {
+	kind     string // "chat" or "completion"
+	id       string // response id
+	created  int64
+	model    string
+	reqs     []engine.Request // one per choice
+	nPrompts int
+	n        int
+	stream   bool
+	usage    bool // stream_options.include_usage
+	logprobs bool // report logprobs in the response
+}
+
+// choice accumulates one sequence's output.
+type choice struct {
+	text     []byte
+	finish   engine.FinishReason
+	reason   string
+	usage    engine.Usage
+	logprobs []engine.TokenLogprob
+	top      [][]engine.TokenLogprob
+	ttft     time.Duration
+	err      error
+	done     bool
+	nTokens  int // tokens seen, for usage when no final event came
+}
+
+func (c *choice) add(ev engine.Event) {
+	c.text = append(c.text, ev.Text...)
+	c.nTokens += len(ev.Tokens)
+	c.logprobs = append(c.logprobs, ev.Logprobs...)
+	c.top = append(c.top, ev.TopLogprobs...)
+	if c.ttft == 0 && ev.TTFT > 0 {
+		c.ttft = ev.TTFT
+	}
+	if ev.Finish != engine.FinishNone {
+		c.finish, c.reason, c.usage, c.err, c.done = ev.Finish, ev.Reason, ev.Usage, ev.Err, true
+	}
+}
+
+// abandon marks a choice whose stream closed without a final event
+// (cancelled), estimating its usage from what was seen.
+func (c *choice) abandon(promptLen int) {
+	if c.done {
+		return
+	}
+	c.finish, c.done = engine.FinishCancelled, true
+	c.usage = engine.Usage{PromptTokens: promptLen, CompletionTokens: c.nTokens}
+}
+
+// submit queues every choice; on any failure the ones already queued are
+// cancelled and the error returned.
+func (s *Server) submit(ctx context.Context, eng Engine, j *job) ([]Stream, error) {
+	streams := make([]Stream, 0, len(j.reqs))
+	for _, r := range j.reqs {
+		st, err := eng.Submit(ctx, r)
+		if err != nil {
+			for _, o := range streams {
+				o.Cancel()
+			}
+			return nil, fmt.Errorf("submit: %w", err)
+		}
+		streams = append(streams, st)
+	}
+	return streams, nil
+}
+
+// finishReason is OpenAI's name for r.
+func finishReason(r engine.FinishReason) string {
+	switch r {
+	case engine.FinishStop, engine.FinishLength:
+		return string(r)
+	}
+	return "abort"
+}
+
+// totals sums usage the way OpenAI reports it: each prompt once, every
+// choice's completion tokens.
+func (j *job) totals(choices []*choice) usageJSON {
+	var u usageJSON
+	cached := 0
+	for i, c := range choices {
+		if i%j.n == 0 {
+			u.PromptTokens += c.usage.PromptTokens
+			cached += c.usage.CachedTokens
+		}
+		u.CompletionTokens += c.usage.CompletionTokens
+	}
+	u.TotalTokens = u.PromptTokens + u.CompletionTokens
+	u.PromptTokensDetails = &promptTokensDetails{CachedTokens: cached}
+	return u
+}
+
+// recordFinish counts one finished sequence in the metrics.
+func (s *Server) recordFinish(c *choice) {
+	if c.finish == engine.FinishError {
+		s.metrics.promptTokens.Add(int64(c.usage.PromptTokens))
+		s.metrics.generationTokens.Add(int64(c.usage.CompletionTokens))
+		return
+	}
+	s.metrics.finished(c.finish, c.usage.PromptTokens, c.usage.CompletionTokens)
+}
+
+// collect reads every stream to its end (non-streaming responses). The
+// engine never blocks on a slow reader, so reading the streams one after
+// another does not serialise generation.
+func (s *Server) collect(ctx context.Context, j *job, streams []Stream) ([]*choice, error) {
+	out := make([]*choice, len(streams))
+	var firstErr error
+	for i, st := range streams {
+		c := &choice{}
+		for ev := range st.Events() {
+			c.add(ev)
+		}
+		c.abandon(len(j.reqs[i].Prompt))
+		s.recordFinish(c)
+		if c.finish == engine.FinishError && firstErr == nil {
+			firstErr = fmt.Errorf("%w: generation failed: %w", ErrInternal, c.err)
+		}
+		if c.finish == engine.FinishCancelled && firstErr == nil {
+			if s.state.Load() == stateDraining || ctx.Err() != nil {
+				firstErr = &apiError{err: ErrDraining, msg: "the request was cancelled because the server is shutting down"}
+			}
+		}
+		out[i] = c
+	}
+	return out, firstErr
+}
+
+// utf8Holdback passes on only complete UTF-8, keeping a trailing partial
+// character for the next delta. The engine already emits whole
+// characters; this guard makes "never half a Hangul syllable" a property
+// of the server's own output too.
+type utf8Holdback struct{ pending []byte }
+
+func (h *utf8Holdback) push(s string) string {
+	h.pending = append(h.pending, s...)
+	cut := completePrefix(h.pending)
+	out := string(h.pending[:cut])
+	h.pending = append(h.pending[:0], h.pending[cut:]...)
+	return out
+}
+
+// flush returns what is left, invalid bytes replaced by U+FFFD.
+func (h *utf8Holdback) flush() string {
+	out := string(h.pending)
+	h.pending = h.pending[:0]
+	if !utf8.ValidString(out) {
+		out = string([]rune(out))
+	}
+	return out
+}
+
+// completePrefix is the length of b without a trailing incomplete (but so
+// far valid) UTF-8 sequence.
+func completePrefix(b []byte) int {
+	n := len(b)
+	for i := n - 1; i >= 0 && i >= n-utf8.UTFMax; i-- {
+		c := b[i]
+		if c < 0x80 {
+			return n // ASCII: nothing incomplete
+		}
+		if c >= 0xC0 { // a leading byte
+			if !utf8.FullRune(b[i:]) {
+				return i
+			}
+			return n
+		}
+	}
+	return n
+}

@@ -1,0 +1,195 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/nuri-ai/nuri/chat"
+	"github.com/nuri-ai/nuri/engine"
+)
+
+func (s *Server) handleCompletion(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
+	b, err := s.backendFor()
+	if err != nil {
+		return err
+	}
+	var req completionRequest
+	if err := decodeBody(ctx, &req); err != nil {
+		return err
+	}
+	base, n, err := s.baseRequest(&req.samplingFields, b.Tokenizer.NVocab())
+	if err != nil {
+		return err
+	}
+	switch {
+	case req.Echo:
+		return notSupported("echo")
+	case req.Suffix != nil && *req.Suffix != "":
+		return notSupported("suffix")
+	case req.BestOf != nil && *req.BestOf > 1:
+		return notSupported("best_of")
+	}
+	if req.MaxTokens == nil {
+		base.MaxTokens = s.cfg.DefaultMaxTokens
+	}
+	if req.Logprobs != nil {
+		k := *req.Logprobs
+		if k < 0 || k > maxTopLogprobs {
+			return invalidParam("logprobs", "logprobs must be between 0 and %d, got %d", maxTopLogprobs, k)
+		}
+		base.Logprobs, base.TopLogprobs = true, k
+	}
+	prompts, err := completionPrompts(b.Tokenizer, &req.Prompt)
+	if err != nil {
+		return err
+	}
+	if len(prompts)*n > maxChoices {
+		return invalidParam("n", "%d prompts times n=%d is over %d choices", len(prompts), n, maxChoices)
+	}
+	j := s.newJob("completion", "cmpl-"+ri.id, &req.samplingFields, base, prompts, n)
+	return s.run(ctx, ri, b, j)
+}
+
+func completionPrompts(tok Tokenizer, p *promptField) ([][]int32, error) {
+	if len(p.Texts) == 0 && len(p.Tokens) == 0 {
+		return nil, invalidParam("prompt", "prompt is required")
+	}
+	var out [][]int32
+	for i, t := range p.Texts {
+		ids, err := tok.Encode(t, true, true)
+		if err != nil {
+			return nil, invalidParam("prompt", "prompt %d cannot be tokenized: %v", i, err)
+		}
+		out = append(out, ids)
+	}
+	nv := tok.NVocab()
+	for i, ids := range p.Tokens {
+		if len(ids) == 0 {
+			return nil, invalidParam("prompt", "token prompt %d is empty", i)
+		}
+		for _, id := range ids {
+			if id < 0 || int(id) >= nv {
+				return nil, invalidParam("prompt", "token id %d is outside the vocabulary of %d", id, nv)
+			}
+		}
+		out = append(out, ids)
+	}
+	return out, nil
+}
+
+func (s *Server) newJob(kind, id string, f *samplingFields, base engine.Request, prompts [][]int32, n int) *job {
+	stream := f.Stream != nil && *f.Stream
+	return &job{
+		kind: kind, id: id, created: time.Now().Unix(), model: s.cfg.ModelName,
+		reqs: expand(base, id, prompts, n), nPrompts: len(prompts), n: n,
+		stream: stream, usage: stream && f.StreamOptions != nil && f.StreamOptions.IncludeUsage,
+		logprobs: base.Logprobs,
+	}
+}
+
+func (s *Server) handleChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
+	b, err := s.backendFor()
+	if err != nil {
+		return err
+	}
+	var req chatRequest
+	if err := decodeBody(ctx, &req); err != nil {
+		return err
+	}
+	base, n, err := s.baseRequest(&req.samplingFields, b.Tokenizer.NVocab())
+	if err != nil {
+		return err
+	}
+	if req.MaxCompletionTokens != nil {
+		if *req.MaxCompletionTokens < 1 {
+			return invalidParam("max_completion_tokens", "max_completion_tokens must be at least 1, got %d", *req.MaxCompletionTokens)
+		}
+		base.MaxTokens = *req.MaxCompletionTokens
+	}
+	if present(req.ToolChoice) && !strings.EqualFold(strings.Trim(string(req.ToolChoice), `" `), "none") {
+		return notSupported("tool_choice")
+	}
+	if req.Logprobs != nil && *req.Logprobs {
+		base.Logprobs = true
+	}
+	if req.TopLogprobs != nil {
+		k := *req.TopLogprobs
+		switch {
+		case k < 0 || k > maxTopLogprobs:
+			return invalidParam("top_logprobs", "top_logprobs must be between 0 and %d, got %d", maxTopLogprobs, k)
+		case k > 0 && !base.Logprobs:
+			return invalidParam("top_logprobs", "top_logprobs needs logprobs set to true")
+		}
+		base.TopLogprobs = k
+	}
+	msgs, err := chatMessages(req.Messages)
+	if err != nil {
+		return err
+	}
+	agp := req.AddGenerationPrompt == nil || *req.AddGenerationPrompt
+	ids, err := renderChat(b, msgs, agp, req.ChatTemplateKwargs)
+	if err != nil {
+		return err
+	}
+	j := s.newJob("chat", "chatcmpl-"+ri.id, &req.samplingFields, base, [][]int32{ids}, n)
+	return s.run(ctx, ri, b, j)
+}
+
+// chatMessages checks roles and content. "developer" is OpenAI's newer
+// name for "system".
+func chatMessages(in []chatMessage) ([]chat.Message, error) {
+	if len(in) == 0 {
+		return nil, invalidParam("messages", "messages must hold at least one message")
+	}
+	out := make([]chat.Message, len(in))
+	for i, m := range in {
+		param := fmt.Sprintf("messages[%d]", i)
+		switch m.Role {
+		case "system", "user", "assistant":
+		case "developer":
+			m.Role = "system"
+		case "":
+			return nil, invalidParam(param+".role", "message %d has no role", i)
+		case "tool", "function":
+			return nil, &apiError{err: ErrNotSupported, param: param + ".role", msg: fmt.Sprintf("role '%s' is not supported yet", m.Role)}
+		default:
+			return nil, invalidParam(param+".role", "message %d has unknown role '%s' (want system, user or assistant)", i, m.Role)
+		}
+		if m.Content.err != "" {
+			return nil, &apiError{err: ErrNotSupported, param: param + ".content", msg: m.Content.err}
+		}
+		if !m.Content.Present && m.Role != "assistant" {
+			return nil, invalidParam(param+".content", "message %d has no content", i)
+		}
+		out[i] = chat.Message{Role: m.Role, Content: m.Content.Text}
+	}
+	return out, nil
+}
+
+// renderChat formats msgs with the model's template and tokenizes the
+// result, parsing special tokens. BOS is added only when the tokenizer
+// wants one and the template has not already written it.
+func renderChat(b *Backend, msgs []chat.Message, agp bool, kwargs map[string]any) ([]int32, error) {
+	tok := b.Tokenizer
+	opts := chat.Options{AddGenerationPrompt: agp, Vars: kwargs}
+	bos, hasBOS := tok.BOS()
+	if hasBOS {
+		opts.BOSToken = tok.TokenText(bos)
+	}
+	if eos, ok := tok.EOS(); ok {
+		opts.EOSToken = tok.TokenText(eos)
+	}
+	text, err := b.Chat.Render(msgs, opts)
+	if err != nil {
+		return nil, &apiError{err: ErrInvalidParam, param: "messages", msg: "cannot apply the chat template: " + err.Error()}
+	}
+	addBOS := tok.AddBOS() && !(hasBOS && opts.BOSToken != "" && strings.HasPrefix(text, opts.BOSToken))
+	ids, err := tok.Encode(text, addBOS, true)
+	if err != nil {
+		return nil, invalidParam("messages", "cannot tokenize the rendered conversation: %v", err)
+	}
+	return ids, nil
+}

@@ -1,0 +1,147 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/nuri-ai/nuri/engine"
+)
+
+// handleHealth: 200 when ready, 503 while loading or draining. No key.
+func (s *Server) handleHealth(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
+	status, state := http.StatusOK, "ok"
+	switch s.state.Load() {
+	case stateLoading:
+		status, state = http.StatusServiceUnavailable, "loading"
+	case stateDraining:
+		status, state = http.StatusServiceUnavailable, "draining"
+	}
+	writeJSONRaw(ctx, status, map[string]string{"status": state})
+	return nil
+}
+
+// handleMetrics writes Prometheus text. No key, like vLLM.
+func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
+	var st engine.Stats
+	if b := s.backend.Load(); b != nil {
+		st = b.Engine.Stats()
+	}
+	var buf bytes.Buffer
+	if err := s.metrics.write(&buf, st); err != nil {
+		return fmt.Errorf("%w: metrics: %w", ErrInternal, err)
+	}
+	ctx.SetStatusCode(http.StatusOK)
+	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
+	s.enc.writeBody(ctx, buf.Bytes())
+	return nil
+}
+
+func (s *Server) modelObject() modelJSON {
+	m := modelJSON{ID: s.cfg.ModelName, Object: "model", Created: s.created, OwnedBy: "nuri"}
+	if b := s.backend.Load(); b != nil {
+		m.MaxModelLen = b.Engine.NCtx()
+	}
+	return m
+}
+
+func (s *Server) handleModels(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
+	return s.writeJSON(ctx, modelList{Object: "list", Data: []modelJSON{s.modelObject()}})
+}
+
+func (s *Server) handleModel(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
+	id := strings.TrimPrefix(ri.path, "/v1/models/")
+	if err := s.checkModel(id); err != nil || id == "" {
+		return &apiError{err: ErrModelNotFound, msg: fmt.Sprintf("The model '%s' does not exist", id)}
+	}
+	return s.writeJSON(ctx, s.modelObject())
+}
+
+type tokenizeRequest struct {
+	Model               string         `json:"model"`
+	Prompt              *string        `json:"prompt"`
+	Messages            []chatMessage  `json:"messages"`
+	AddSpecialTokens    *bool          `json:"add_special_tokens"`
+	AddGenerationPrompt *bool          `json:"add_generation_prompt"`
+	ChatTemplateKwargs  map[string]any `json:"chat_template_kwargs"`
+}
+
+type tokenizeResponse struct {
+	Tokens      []int32 `json:"tokens"`
+	Count       int     `json:"count"`
+	MaxModelLen int     `json:"max_model_len"`
+}
+
+// handleTokenize is vLLM's /tokenize: a prompt, or messages through the
+// chat template.
+func (s *Server) handleTokenize(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
+	b, err := s.backendFor()
+	if err != nil {
+		return err
+	}
+	var req tokenizeRequest
+	if err := decodeBody(ctx, &req); err != nil {
+		return err
+	}
+	if err := s.checkModel(req.Model); err != nil {
+		return err
+	}
+	var ids []int32
+	switch {
+	case req.Prompt != nil && req.Messages != nil:
+		return invalidParam("prompt", "give either prompt or messages, not both")
+	case req.Prompt != nil:
+		add := req.AddSpecialTokens == nil || *req.AddSpecialTokens
+		if ids, err = b.Tokenizer.Encode(*req.Prompt, add, true); err != nil {
+			return invalidParam("prompt", "cannot tokenize: %v", err)
+		}
+	case req.Messages != nil:
+		msgs, err := chatMessages(req.Messages)
+		if err != nil {
+			return err
+		}
+		agp := req.AddGenerationPrompt == nil || *req.AddGenerationPrompt
+		if ids, err = renderChat(b, msgs, agp, req.ChatTemplateKwargs); err != nil {
+			return err
+		}
+	default:
+		return invalidParam("prompt", "prompt or messages is required")
+	}
+	if ids == nil {
+		ids = []int32{}
+	}
+	return s.writeJSON(ctx, tokenizeResponse{Tokens: ids, Count: len(ids), MaxModelLen: b.Engine.NCtx()})
+}
+
+type detokenizeRequest struct {
+	Model  string  `json:"model"`
+	Tokens []int32 `json:"tokens"`
+}
+
+func (s *Server) handleDetokenize(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
+	b, err := s.backendFor()
+	if err != nil {
+		return err
+	}
+	var req detokenizeRequest
+	if err := decodeBody(ctx, &req); err != nil {
+		return err
+	}
+	if err := s.checkModel(req.Model); err != nil {
+		return err
+	}
+	nv := b.Tokenizer.NVocab()
+	for _, id := range req.Tokens {
+		if id < 0 || int(id) >= nv {
+			return invalidParam("tokens", "token id %d is outside the vocabulary of %d", id, nv)
+		}
+	}
+	text, err := b.Tokenizer.Decode(req.Tokens, false)
+	if err != nil {
+		return invalidParam("tokens", "cannot detokenize: %v", err)
+	}
+	return s.writeJSON(ctx, map[string]string{"prompt": strings.ToValidUTF8(string(text), "\uFFFD")})
+}

@@ -1,0 +1,230 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/nuri-ai/nuri/engine"
+	"github.com/nuri-ai/nuri/sample"
+)
+
+// Limits on request fields.
+const (
+	maxChoices     = 128 // n times the number of prompts
+	maxStopStrings = 16
+	maxTopLogprobs = 20
+)
+
+// decodeBody parses the JSON request body into v. Syntax errors are
+// ErrBadJSON; a field of the wrong type is an invalid parameter named in
+// param.
+func decodeBody(ctx *fasthttp.RequestCtx, v any) error {
+	body := bytes.TrimSpace(ctx.PostBody())
+	if len(body) == 0 {
+		return &apiError{err: ErrBadJSON, msg: "request body is empty: expected a JSON object"}
+	}
+	if body[0] != '{' {
+		return &apiError{err: ErrBadJSON, msg: "request body must be a JSON object"}
+	}
+	err := json.Unmarshal(body, v)
+	if err == nil {
+		return nil
+	}
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return &apiError{err: ErrBadJSON, msg: fmt.Sprintf("malformed JSON at byte %d: %v", syn.Offset, err)}
+	case errors.As(err, &typ):
+		// the shared fields live in an embedded struct: drop its name
+		field := strings.TrimPrefix(typ.Field, "samplingFields.")
+		if field == "" {
+			field = "body"
+		}
+		return invalidParam(field, "'%s' must be of type %s, not a JSON %s", field, jsonTypeName(typ.Type.Kind().String()), typ.Value)
+	}
+	// A custom field decoder (prompt, stop, content) refused its value, or
+	// the JSON ended early.
+	return &apiError{err: ErrBadJSON, msg: "invalid request body: " + err.Error()}
+}
+
+func jsonTypeName(kind string) string {
+	switch kind {
+	case "int", "int32", "int64":
+		return "integer"
+	case "float32", "float64":
+		return "number"
+	case "bool":
+		return "boolean"
+	case "slice":
+		return "array"
+	case "map", "struct":
+		return "object"
+	}
+	return kind
+}
+
+// checkModel accepts an empty model, the served name, or an accepted alias.
+func (s *Server) checkModel(name string) error {
+	if name == "" || name == s.cfg.ModelName {
+		return nil
+	}
+	for _, a := range s.cfg.AcceptModels {
+		if name == a {
+			return nil
+		}
+	}
+	return &apiError{err: ErrModelNotFound, param: "model", msg: fmt.Sprintf("The model '%s' does not exist. This server serves '%s'.", name, s.cfg.ModelName)}
+}
+
+func present(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) > 0 && !bytes.Equal(t, []byte("null"))
+}
+
+// baseRequest validates the shared fields and returns the engine request
+// template and n.
+func (s *Server) baseRequest(f *samplingFields, nVocab int) (engine.Request, int, error) {
+	var r engine.Request
+	if err := s.checkModel(f.Model); err != nil {
+		return r, 0, err
+	}
+	if present(f.Tools) && !bytes.Equal(bytes.TrimSpace(f.Tools), []byte("[]")) {
+		return r, 0, notSupported("tools")
+	}
+	if present(f.ResponseFormat) {
+		var rf struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(f.ResponseFormat, &rf) != nil || rf.Type != "text" {
+			return r, 0, notSupported("response_format")
+		}
+	}
+	n := 1
+	if f.N != nil {
+		n = *f.N
+		if n < 1 || n > maxChoices {
+			return r, 0, invalidParam("n", "n must be between 1 and %d, got %d", maxChoices, n)
+		}
+	}
+	p, err := samplingParams(f, nVocab)
+	if err != nil {
+		return r, 0, err
+	}
+	r.Sampling = p
+	if f.MaxTokens != nil {
+		if *f.MaxTokens < 1 {
+			return r, 0, invalidParam("max_tokens", "max_tokens must be at least 1, got %d", *f.MaxTokens)
+		}
+		r.MaxTokens = *f.MaxTokens
+	}
+	if len(f.Stop.List) > maxStopStrings {
+		return r, 0, invalidParam("stop", "at most %d stop strings are allowed, got %d", maxStopStrings, len(f.Stop.List))
+	}
+	for _, st := range f.Stop.List {
+		if st == "" {
+			return r, 0, invalidParam("stop", "stop strings must not be empty")
+		}
+	}
+	r.Stop = f.Stop.List
+	r.IgnoreEOS = f.IgnoreEOS
+	if f.StreamOptions != nil && (f.Stream == nil || !*f.Stream) {
+		return r, 0, invalidParam("stream_options", "stream_options is only allowed when stream is true")
+	}
+	return r, n, nil
+}
+
+func inRange(param string, v *float64, lo, hi float64, loOpen bool) (float32, bool, error) {
+	if v == nil {
+		return 0, false, nil
+	}
+	x := *v
+	if math.IsNaN(x) || x < lo || x > hi || (loOpen && x == lo) {
+		open := "["
+		if loOpen {
+			open = "("
+		}
+		return 0, false, invalidParam(param, "%s must be in %s%g, %g], got %g", param, open, lo, hi, x)
+	}
+	return float32(x), true, nil
+}
+
+// samplingParams starts from llama.cpp's defaults (as llama-server does)
+// and applies the request's settings.
+func samplingParams(f *samplingFields, nVocab int) (sample.Params, error) {
+	p := sample.DefaultParams()
+	type rng struct {
+		param  string
+		v      *float64
+		lo, hi float64
+		loOpen bool
+		dst    *float32
+	}
+	for _, c := range []rng{
+		{"temperature", f.Temperature, 0, 2, false, &p.Temperature},
+		{"top_p", f.TopP, 0, 1, true, &p.TopP},
+		{"min_p", f.MinP, 0, 1, false, &p.MinP},
+		{"presence_penalty", f.PresencePenalty, -2, 2, false, &p.PresencePenalty},
+		{"frequency_penalty", f.FrequencyPenalty, -2, 2, false, &p.FrequencyPenalty},
+		{"repetition_penalty", f.RepetitionPenalty, 0, 10, true, &p.RepeatPenalty},
+	} {
+		v, ok, err := inRange(c.param, c.v, c.lo, c.hi, c.loOpen)
+		if err != nil {
+			return p, err
+		}
+		if ok {
+			*c.dst = v
+		}
+	}
+	if f.TopK != nil {
+		k := *f.TopK
+		if k < -1 {
+			return p, invalidParam("top_k", "top_k must be -1 (off), 0 (off) or positive, got %d", k)
+		}
+		p.TopK = max(k, 0)
+	}
+	if f.Seed != nil {
+		p.Seed, p.HasSeed = uint64(*f.Seed), true
+	}
+	if len(f.LogitBias) > 0 {
+		p.LogitBias = make(map[int32]float32, len(f.LogitBias))
+		for k, b := range f.LogitBias {
+			id, err := strconv.ParseInt(k, 10, 32)
+			if err != nil || id < 0 || int(id) >= nVocab {
+				return p, invalidParam("logit_bias", "logit_bias key %q is not a token id in [0, %d)", k, nVocab)
+			}
+			if math.IsNaN(b) || b < -100 || b > 100 {
+				return p, invalidParam("logit_bias", "logit_bias value for token %s must be in [-100, 100], got %g", k, b)
+			}
+			p.LogitBias[int32(id)] = float32(b)
+		}
+	}
+	return p, nil
+}
+
+// expand makes one engine request per choice: each prompt n times, in
+// OpenAI's choice order. With a seed, choice i samples with seed+i so the
+// choices differ but the whole response is reproducible.
+func expand(base engine.Request, reqID string, prompts [][]int32, n int) []engine.Request {
+	out := make([]engine.Request, 0, len(prompts)*n)
+	for pi, p := range prompts {
+		for i := 0; i < n; i++ {
+			r := base
+			r.Prompt = p
+			idx := pi*n + i
+			r.ID = reqID + "-" + strconv.Itoa(idx)
+			if base.Sampling.HasSeed {
+				r.Sampling.Seed = base.Sampling.Seed + uint64(idx)
+			}
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -1,0 +1,149 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/nuri-ai/nuri/engine"
+)
+
+// backendFor returns the loaded backend, or the 503 that explains why
+// there is none.
+func (s *Server) backendFor() (*Backend, error) {
+	switch s.state.Load() {
+	case stateLoading:
+		return nil, &apiError{err: ErrNotReady, msg: "the model is still loading"}
+	case stateDraining:
+		return nil, &apiError{err: ErrDraining, msg: "the server is shutting down"}
+	}
+	b := s.backend.Load()
+	if b == nil {
+		return nil, &apiError{err: ErrNotReady, msg: "the model is still loading"}
+	}
+	return b, nil
+}
+
+// run submits j and answers: one JSON body, or an SSE stream.
+func (s *Server) run(ctx *fasthttp.RequestCtx, ri *reqInfo, b *Backend, j *job) error {
+	if !s.active.begin() {
+		return &apiError{err: ErrDraining, msg: "the server is shutting down"}
+	}
+	rctx, cancel := context.WithCancel(s.baseCtx)
+	streams, err := s.submit(rctx, b.Engine, j)
+	if err != nil {
+		cancel()
+		s.active.end()
+		return err
+	}
+	if j.stream {
+		ri.stream, ri.logged, ri.status = true, true, http.StatusOK
+		ctx.SetStatusCode(http.StatusOK)
+		ctx.SetContentType("text/event-stream; charset=utf-8")
+		ctx.Response.Header.Set("Cache-Control", "no-cache")
+		ctx.Response.Header.Set("X-Accel-Buffering", "no")
+		// The writer runs after this handler returns: it only uses j,
+		// streams and ri, never ctx.
+		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+			defer s.active.end()
+			defer cancel()
+			s.streamOut(w, j, streams, ri, cancel)
+		})
+		return nil
+	}
+	defer s.active.end()
+	defer cancel()
+	choices, err := s.collect(rctx, j, streams)
+	for _, c := range choices {
+		ri.completionTokens += c.usage.CompletionTokens
+		if ri.ttft == 0 || (c.ttft > 0 && c.ttft < ri.ttft) {
+			ri.ttft = c.ttft
+		}
+	}
+	usage := j.totals(choices)
+	ri.promptTokens = usage.PromptTokens
+	if err != nil {
+		return err
+	}
+	if j.kind == "chat" {
+		return s.writeJSON(ctx, chatBody(j, choices, usage))
+	}
+	return s.writeJSON(ctx, completionBody(j, choices, usage))
+}
+
+func chatBody(j *job, choices []*choice, u usageJSON) *chatResponse {
+	resp := &chatResponse{ID: j.id, Object: "chat.completion", Created: j.created, Model: j.model, Usage: &u}
+	for i, c := range choices {
+		text := string(c.text)
+		fr := finishReason(c.finish)
+		ch := chatChoice{Index: i, Message: &chatMessageOut{Role: "assistant", Content: &text}, FinishReason: &fr}
+		if j.logprobs {
+			ch.Logprobs = chatLogprobsOf(c.logprobs, c.top)
+		}
+		resp.Choices = append(resp.Choices, ch)
+	}
+	return resp
+}
+
+func completionBody(j *job, choices []*choice, u usageJSON) *completionResponse {
+	resp := &completionResponse{ID: j.id, Object: "text_completion", Created: j.created, Model: j.model, Usage: &u}
+	for i, c := range choices {
+		fr := finishReason(c.finish)
+		ch := completionChoice{Index: i, Text: string(c.text), FinishReason: &fr}
+		if j.logprobs {
+			ch.Logprobs = completionLogprobsOf(c.logprobs, c.top, 0)
+		}
+		resp.Choices = append(resp.Choices, ch)
+	}
+	return resp
+}
+
+func bytesOf(b []byte) []int {
+	out := make([]int, len(b))
+	for i, c := range b {
+		out[i] = int(c)
+	}
+	return out
+}
+
+func chatLogprobsOf(lps []engine.TokenLogprob, top [][]engine.TokenLogprob) *chatLogprobs {
+	out := &chatLogprobs{Content: make([]chatTokenLogprob, 0, len(lps))}
+	for i, lp := range lps {
+		t := chatTokenLogprob{
+			chatTopLogprob: chatTopLogprob{Token: string(lp.Text), Logprob: float64(lp.Logprob), Bytes: bytesOf(lp.Text)},
+			TopLogprobs:    []chatTopLogprob{},
+		}
+		if i < len(top) {
+			for _, a := range top[i] {
+				t.TopLogprobs = append(t.TopLogprobs, chatTopLogprob{Token: string(a.Text), Logprob: float64(a.Logprob), Bytes: bytesOf(a.Text)})
+			}
+		}
+		out.Content = append(out.Content, t)
+	}
+	return out
+}
+
+// completionLogprobsOf builds the legacy logprobs object; offset is the
+// text offset of the first token (non-zero for later stream chunks).
+func completionLogprobsOf(lps []engine.TokenLogprob, top [][]engine.TokenLogprob, offset int) *completionLogprobs {
+	out := &completionLogprobs{
+		Tokens: make([]string, 0, len(lps)), TokenLogprobs: make([]float64, 0, len(lps)),
+		TextOffset: make([]int, 0, len(lps)),
+	}
+	for i, lp := range lps {
+		out.Tokens = append(out.Tokens, string(lp.Text))
+		out.TokenLogprobs = append(out.TokenLogprobs, float64(lp.Logprob))
+		out.TextOffset = append(out.TextOffset, offset)
+		offset += len(lp.Text)
+		if i < len(top) {
+			m := make(map[string]float64, len(top[i]))
+			for _, a := range top[i] {
+				m[string(a.Text)] = float64(a.Logprob)
+			}
+			out.TopLogprobs = append(out.TopLogprobs, m)
+		}
+	}
+	return out
+}

@@ -1,0 +1,237 @@
+package server
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"go.uber.org/zap"
+)
+
+// reqInfo is what the access log reports about one request.
+type reqInfo struct {
+	id               string
+	method, path     string
+	start            time.Time
+	status           int
+	promptTokens     int
+	completionTokens int
+	ttft             time.Duration
+	stream           bool
+	err              error
+	logged           bool // the stream writer logs when the stream ends
+}
+
+type handlerFunc func(ctx *fasthttp.RequestCtx, ri *reqInfo) error
+
+type route struct {
+	method string
+	auth   bool
+	h      handlerFunc
+}
+
+// routes maps a path to its handlers. /v1/models/{id} is matched by prefix.
+func (s *Server) routes(path string) []route {
+	switch path {
+	case "/health":
+		return []route{{method: "GET", h: s.handleHealth}, {method: "HEAD", h: s.handleHealth}}
+	case "/metrics":
+		return []route{{method: "GET", h: s.handleMetrics}}
+	case "/v1/chat/completions":
+		return []route{{method: "POST", auth: true, h: s.handleChat}}
+	case "/v1/completions":
+		return []route{{method: "POST", auth: true, h: s.handleCompletion}}
+	case "/v1/models":
+		return []route{{method: "GET", auth: true, h: s.handleModels}}
+	case "/tokenize":
+		return []route{{method: "POST", auth: true, h: s.handleTokenize}}
+	case "/detokenize":
+		return []route{{method: "POST", auth: true, h: s.handleDetokenize}}
+	}
+	if strings.HasPrefix(path, "/v1/models/") && len(path) > len("/v1/models/") {
+		return []route{{method: "GET", auth: true, h: s.handleModel}}
+	}
+	return nil
+}
+
+// handle is the fasthttp entry point: request id, CORS, routing, auth,
+// panic recovery and the access log.
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	ri := &reqInfo{
+		id: s.newRequestID(ctx), method: string(ctx.Method()), path: string(ctx.Path()),
+		start: time.Now(),
+	}
+	ctx.Response.Header.Set("X-Request-Id", ri.id)
+	defer func() {
+		if r := recover(); r != nil {
+			// A panic fails this request only; fasthttp would otherwise
+			// crash the process.
+			s.log.Error("handler panic", zap.String("req_id", ri.id), zap.Any("panic", r),
+				zap.ByteString("stack", debug.Stack()))
+			ctx.Response.Reset()
+			ctx.Response.Header.Set("X-Request-Id", ri.id)
+			ri.err = fmt.Errorf("%w: panic: %v", ErrInternal, r)
+			ri.status = s.writeError(ctx, ri.err)
+			ri.logged = false
+		}
+		if !ri.logged {
+			s.accessLog(ri)
+		}
+	}()
+	if s.cors(ctx) {
+		ri.status = ctx.Response.StatusCode()
+		return
+	}
+	routes := s.routes(ri.path)
+	var rt *route
+	for i := range routes {
+		if routes[i].method == ri.method {
+			rt = &routes[i]
+		}
+	}
+	var err error
+	switch {
+	case routes == nil:
+		err = &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no route for %s %s", ri.method, ri.path)}
+	case rt == nil:
+		ctx.Response.Header.Set("Allow", routes[0].method)
+		err = &apiError{err: ErrMethod, msg: fmt.Sprintf("method %s is not allowed on %s", ri.method, ri.path)}
+	case rt.auth && !s.authorized(ctx):
+		err = &apiError{err: ErrUnauthorized, msg: "missing or incorrect API key: send it as 'Authorization: Bearer <key>'"}
+	default:
+		err = rt.h(ctx, ri)
+	}
+	if err != nil {
+		ri.err = err
+		ri.status = s.writeError(ctx, err)
+		return
+	}
+	if ri.status == 0 {
+		ri.status = ctx.Response.StatusCode()
+	}
+}
+
+func (s *Server) accessLog(ri *reqInfo) {
+	fields := []zap.Field{
+		zap.String("req_id", ri.id), zap.String("method", ri.method), zap.String("path", ri.path),
+		zap.Int("status", ri.status), zap.Float64("duration_ms", msSince(ri.start)),
+	}
+	if ri.promptTokens > 0 || ri.completionTokens > 0 {
+		fields = append(fields, zap.Int("prompt_tokens", ri.promptTokens), zap.Int("completion_tokens", ri.completionTokens),
+			zap.Float64("ttft_ms", float64(ri.ttft.Microseconds())/1000), zap.Bool("stream", ri.stream))
+	}
+	switch {
+	case ri.status >= 500:
+		s.log.Error("request", append(fields, zap.Error(ri.err))...)
+	case ri.err != nil:
+		s.log.Info("request", append(fields, zap.String("error", ri.err.Error()))...)
+	default:
+		s.log.Info("request", fields...)
+	}
+}
+
+func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
+
+// authorized checks the bearer key in constant time against every key
+// (hashing first so lengths leak nothing either).
+func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
+	if len(s.cfg.APIKeys) == 0 {
+		return true
+	}
+	h := ctx.Request.Header.Peek("Authorization")
+	const prefix = "Bearer "
+	if len(h) < len(prefix) || !strings.EqualFold(string(h[:len(prefix)]), prefix) {
+		return false
+	}
+	got := sha256.Sum256(bytes.TrimSpace(h[len(prefix):]))
+	ok := 0
+	for _, k := range s.cfg.APIKeys {
+		want := sha256.Sum256([]byte(k))
+		ok |= subtle.ConstantTimeCompare(got[:], want[:])
+	}
+	return ok == 1
+}
+
+// cors sets the CORS headers for an allowed Origin and answers preflight
+// requests. It returns true when the request has been fully answered.
+func (s *Server) cors(ctx *fasthttp.RequestCtx) bool {
+	if len(s.cfg.CORSOrigins) == 0 {
+		return false
+	}
+	origin := string(ctx.Request.Header.Peek("Origin"))
+	allowed := false
+	for _, o := range s.cfg.CORSOrigins {
+		if o == "*" || (origin != "" && o == origin) {
+			allowed = true
+		}
+	}
+	if origin == "" || !allowed {
+		return false
+	}
+	h := &ctx.Response.Header
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Add("Vary", "Origin")
+	if ctx.IsOptions() && len(ctx.Request.Header.Peek("Access-Control-Request-Method")) > 0 {
+		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id")
+		h.Set("Access-Control-Max-Age", "600")
+		ctx.SetStatusCode(http.StatusNoContent)
+		return true
+	}
+	h.Set("Access-Control-Expose-Headers", "X-Request-Id")
+	return false
+}
+
+// writeError writes err as OpenAI's error object and returns the status.
+func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) int {
+	status, body := errorResponse(err)
+	if status == http.StatusTooManyRequests {
+		ctx.Response.Header.Set("Retry-After", "1")
+	}
+	writeJSONRaw(ctx, status, body)
+	return status
+}
+
+// writeJSONRaw writes v uncompressed (errors are small).
+func writeJSONRaw(ctx *fasthttp.RequestCtx, status int, v any) {
+	b, err := marshal(v)
+	if err != nil {
+		b = []byte(`{"error":{"message":"internal server error","type":"server_error","param":null,"code":"internal_error"}}`)
+		status = http.StatusInternalServerError
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}
+
+// marshal encodes JSON without HTML escaping, so "<|im_end|>" stays
+// readable, and without the trailing newline.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// writeJSON writes a successful body, compressed when the client accepts
+// gzip or zstd.
+func (s *Server) writeJSON(ctx *fasthttp.RequestCtx, v any) error {
+	b, err := marshal(v)
+	if err != nil {
+		return fmt.Errorf("%w: encode response: %w", ErrInternal, err)
+	}
+	ctx.SetStatusCode(http.StatusOK)
+	ctx.SetContentType("application/json")
+	s.enc.writeBody(ctx, b)
+	return nil
+}

@@ -1,0 +1,220 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"go.uber.org/zap"
+)
+
+// DefaultMaxBodyBytes is the request body limit when Config leaves it 0.
+const DefaultMaxBodyBytes = 4 << 20
+
+// Config configures the HTTP server. cmd/nuri fills it from flags.
+type Config struct {
+	// ModelName is the id served by /v1/models and expected in "model".
+	ModelName string
+	// AcceptModels are further names accepted in "model" (for example the
+	// GGUF file name when an alias is set).
+	AcceptModels []string
+	// APIKeys, when not empty, are required as "Authorization: Bearer K"
+	// on every route but /health and /metrics.
+	APIKeys []string
+	// CORSOrigins is the CORS allow-list ("*" allows any); empty: CORS off.
+	CORSOrigins []string
+	// MaxBodyBytes limits request bodies (0: DefaultMaxBodyBytes).
+	MaxBodyBytes int
+	// ReadTimeout and IdleTimeout bound slow clients and idle keep-alive
+	// connections (0: 60 s and 120 s).
+	ReadTimeout, IdleTimeout time.Duration
+	// DefaultMaxTokens is /v1/completions' max_tokens when absent
+	// (OpenAI's default is 16). Chat requests default to the context.
+	DefaultMaxTokens int
+	Logger           *zap.Logger
+	// Metrics receives the counters; nil: a fresh NewMetrics(ModelName).
+	Metrics *Metrics
+}
+
+const (
+	stateLoading int32 = iota
+	stateReady
+	stateDraining
+)
+
+// Server is the OpenAI-compatible HTTP server.
+type Server struct {
+	cfg     Config
+	log     *zap.Logger
+	metrics *Metrics
+	fs      *fasthttp.Server
+	created int64
+
+	state   atomic.Int32
+	backend atomic.Pointer[Backend]
+
+	// baseCtx parents every submitted sequence; cancelAll ends them when
+	// a graceful shutdown runs out of time.
+	baseCtx   context.Context
+	cancelAll context.CancelFunc
+
+	reqSeq   atomic.Uint64
+	idPrefix string
+	enc      *encoders
+
+	// active counts requests holding sequences (streams included), so a
+	// shutdown can wait for them.
+	active tracker
+}
+
+// New builds a server in the loading state: /health answers 503 and API
+// routes 503 until SetBackend.
+func New(cfg Config) (*Server, error) {
+	if cfg.ModelName == "" {
+		return nil, fmt.Errorf("server: model name is required")
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxBodyBytes < 0 {
+		return nil, fmt.Errorf("server: max body bytes %d must be > 0", cfg.MaxBodyBytes)
+	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = 60 * time.Second
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 120 * time.Second
+	}
+	if cfg.DefaultMaxTokens == 0 {
+		cfg.DefaultMaxTokens = 16
+	}
+	for _, k := range cfg.APIKeys {
+		if k == "" {
+			return nil, fmt.Errorf("server: empty API key")
+		}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(cfg.ModelName)
+	}
+	enc, err := newEncoders()
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	var rnd [4]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return nil, fmt.Errorf("server: random id prefix: %w", err)
+	}
+	s := &Server{
+		cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, enc: enc,
+		created: time.Now().Unix(), idPrefix: hex.EncodeToString(rnd[:]),
+	}
+	s.baseCtx, s.cancelAll = context.WithCancel(context.Background())
+	s.fs = &fasthttp.Server{
+		Handler:                      s.handle,
+		ErrorHandler:                 s.handleParseError,
+		Name:                         "nuri",
+		MaxRequestBodySize:           cfg.MaxBodyBytes,
+		ReadTimeout:                  cfg.ReadTimeout,
+		IdleTimeout:                  cfg.IdleTimeout,
+		DisablePreParseMultipartForm: true,
+		CloseOnShutdown:              true,
+		NoDefaultContentType:         true,
+		Logger:                       zapPrintf{s.log},
+	}
+	return s, nil
+}
+
+// zapPrintf adapts zap to fasthttp's logger.
+type zapPrintf struct{ l *zap.Logger }
+
+func (z zapPrintf) Printf(format string, args ...any) { z.l.Warn(fmt.Sprintf(format, args...)) }
+
+// Metrics returns the server's metrics (an engine.Observer).
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// SetBackend attaches the loaded model and marks the server ready.
+func (s *Server) SetBackend(b *Backend) error {
+	if b == nil || b.Engine == nil || b.Tokenizer == nil || b.Chat == nil {
+		return fmt.Errorf("server: backend needs an engine, a tokenizer and a chat renderer")
+	}
+	s.backend.Store(b)
+	s.state.CompareAndSwap(stateLoading, stateReady)
+	return nil
+}
+
+// Ready reports whether the server accepts generation requests.
+func (s *Server) Ready() bool { return s.state.Load() == stateReady }
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.fs.Serve(ln) }
+
+// Handler returns the request handler (for in-process tests).
+func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
+
+// Shutdown drains: /health turns 503, new requests get 503, the listener
+// closes, and in-flight requests and streams may finish until ctx ends;
+// then the remaining sequences are cancelled. It returns ctx's error if
+// the drain was cut short.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.state.Store(stateDraining)
+	drainErr := s.active.drain(ctx)
+	if drainErr != nil {
+		s.cancelAll() // streams end with finish_reason "abort"
+	}
+	// Connections are idle (or their streams cancelled) now; give them a
+	// moment to flush, then close.
+	closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.fs.ShutdownWithContext(closeCtx); err != nil && drainErr == nil {
+		drainErr = fmt.Errorf("close connections: %w", err)
+	}
+	s.cancelAll()
+	s.enc.close()
+	return drainErr
+}
+
+func (s *Server) newRequestID(ctx *fasthttp.RequestCtx) string {
+	if h := ctx.Request.Header.Peek("X-Request-Id"); len(h) > 0 && len(h) <= 64 && printableASCII(h) {
+		return string(h)
+	}
+	return fmt.Sprintf("%s-%d", s.idPrefix, s.reqSeq.Add(1))
+}
+
+func printableASCII(b []byte) bool {
+	for _, c := range b {
+		if c < 0x21 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// handleParseError answers requests fasthttp could not read: an oversized
+// body (refused from its Content-Length, before reading it) or a malformed
+// request line or header.
+func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
+	var apiErr error
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		apiErr = &apiError{err: ErrBodyTooLarge, msg: fmt.Sprintf("request body is over the %d byte limit", s.cfg.MaxBodyBytes)}
+	default:
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			apiErr = &apiError{err: ErrBadJSON, msg: "request timed out while reading"}
+		} else {
+			apiErr = &apiError{err: ErrBadJSON, msg: "could not parse the HTTP request"}
+		}
+	}
+	status, body := errorResponse(apiErr)
+	s.log.Info("request refused", zap.Int("status", status), zap.String("error", err.Error()))
+	writeJSONRaw(ctx, status, body)
+}

@@ -1,0 +1,235 @@
+package server
+
+import (
+	"bufio"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/nuri-ai/nuri/engine"
+)
+
+// keepAlive is how often an idle stream (a request still queued) gets an
+// SSE comment, which also detects a client that has gone away.
+const keepAlive = 2 * time.Second
+
+type taggedEvent struct {
+	idx    int
+	ev     engine.Event
+	closed bool // the stream's channel closed
+}
+
+// sseWriter writes SSE events and remembers the first write error (the
+// client has gone).
+type sseWriter struct {
+	w   *bufio.Writer
+	err error
+}
+
+func (sw *sseWriter) data(v any) {
+	if sw.err != nil {
+		return
+	}
+	b, err := marshal(v)
+	if err != nil {
+		sw.err = err
+		return
+	}
+	sw.raw("data: " + string(b) + "\n\n")
+}
+
+func (sw *sseWriter) raw(s string) {
+	if sw.err != nil {
+		return
+	}
+	if _, err := sw.w.WriteString(s); err != nil {
+		sw.err = err
+		return
+	}
+	sw.err = sw.w.Flush()
+}
+
+// streamState is the per-choice state of a stream.
+type streamState struct {
+	c      *choice
+	hold   utf8Holdback
+	lp     []engine.TokenLogprob // logprobs not yet sent (their text is held)
+	top    [][]engine.TokenLogprob
+	offset int // text offset for completion logprobs
+}
+
+// streamOut writes the SSE response of j: for chat a role delta per
+// choice first, then content deltas, a finish chunk per choice, the usage
+// chunk when asked, and [DONE]. A failed write (client gone) cancels
+// every sequence at once.
+func (s *Server) streamOut(w *bufio.Writer, j *job, streams []Stream, ri *reqInfo, cancel func()) {
+	sw := &sseWriter{w: w}
+	states := make([]*streamState, len(streams))
+	for i := range states {
+		states[i] = &streamState{c: &choice{}}
+	}
+	stop := make(chan struct{})
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("stream panic", zap.String("req_id", ri.id), zap.Any("panic", r), zap.ByteString("stack", debug.Stack()))
+			ri.err, ri.status = fmt.Errorf("%w: panic: %v", ErrInternal, r), 500
+		}
+		close(stop)
+		cancel()
+		for _, st := range streams {
+			st.Cancel()
+		}
+		s.finishStreamLog(j, states, ri)
+	}()
+	merged := make(chan taggedEvent, 2*len(streams))
+	for i, st := range streams {
+		go forward(i, st, merged, stop)
+	}
+	if j.kind == "chat" {
+		for i := range streams {
+			empty := ""
+			sw.data(j.chunk(i, &chatMessageOut{Role: "assistant", Content: &empty}, "", nil))
+		}
+	}
+	ping := time.NewTicker(keepAlive)
+	defer ping.Stop()
+	for open := len(streams); open > 0 && sw.err == nil; {
+		select {
+		case t := <-merged:
+			st := states[t.idx]
+			if t.closed {
+				if !st.c.done {
+					st.c.abandon(len(j.reqs[t.idx].Prompt))
+					s.recordFinish(st.c)
+				}
+				open--
+				continue
+			}
+			if ri.ttft == 0 && len(t.ev.Tokens) > 0 {
+				ri.ttft = time.Since(ri.start)
+			}
+			s.streamEvent(sw, j, t.idx, st, t.ev)
+		case <-ping.C:
+			sw.raw(": keep-alive\n\n")
+		}
+	}
+	if sw.err != nil {
+		return // the deferred cleanup cancels what is left
+	}
+	if j.usage {
+		choices := make([]*choice, len(states))
+		for i, st := range states {
+			choices[i] = st.c
+		}
+		u := j.totals(choices)
+		sw.data(j.usageChunk(u))
+	}
+	sw.raw("data: [DONE]\n\n")
+}
+
+// forward copies one sequence's events into merged until the channel
+// closes or the stream writer stops.
+func forward(idx int, st Stream, merged chan<- taggedEvent, stop <-chan struct{}) {
+	for ev := range st.Events() {
+		select {
+		case merged <- taggedEvent{idx: idx, ev: ev}:
+		case <-stop:
+			return
+		}
+	}
+	select {
+	case merged <- taggedEvent{idx: idx, closed: true}:
+	case <-stop:
+	}
+}
+
+// streamEvent writes the chunks for one event of choice idx.
+func (s *Server) streamEvent(sw *sseWriter, j *job, idx int, st *streamState, ev engine.Event) {
+	st.c.add(ev)
+	delta := st.hold.push(ev.Text)
+	finished := ev.Finish != engine.FinishNone
+	if finished {
+		delta += st.hold.flush()
+	}
+	if j.logprobs {
+		st.lp = append(st.lp, ev.Logprobs...)
+		st.top = append(st.top, ev.TopLogprobs...)
+	}
+	if delta != "" || (finished && len(st.lp) > 0) {
+		sw.data(j.contentChunk(idx, delta, st))
+		st.lp, st.top = nil, nil
+	}
+	if !finished {
+		return
+	}
+	s.recordFinish(st.c)
+	if ev.Finish == engine.FinishError {
+		_, body := errorResponse(fmt.Errorf("%w: generation failed: %w", ErrInternal, ev.Err))
+		sw.data(body)
+		s.log.Error("generation failed", zap.String("req_id", j.id), zap.Int("choice", idx), zap.Error(ev.Err))
+		return
+	}
+	if j.kind == "chat" {
+		sw.data(j.chunk(idx, &chatMessageOut{}, finishReason(ev.Finish), nil))
+	} else {
+		sw.data(j.completionChunk(idx, "", finishReason(ev.Finish), nil))
+	}
+}
+
+func (j *job) contentChunk(idx int, delta string, st *streamState) any {
+	if j.kind == "chat" {
+		var lp *chatLogprobs
+		if j.logprobs {
+			lp = chatLogprobsOf(st.lp, st.top)
+		}
+		return j.chunk(idx, &chatMessageOut{Content: &delta}, "", lp)
+	}
+	var lp *completionLogprobs
+	if j.logprobs {
+		lp = completionLogprobsOf(st.lp, st.top, st.offset)
+		for _, t := range st.lp {
+			st.offset += len(t.Text)
+		}
+	}
+	return j.completionChunk(idx, delta, "", lp)
+}
+
+func (j *job) chunk(idx int, delta *chatMessageOut, finish string, lp *chatLogprobs) *chatResponse {
+	c := chatChoice{Index: idx, Delta: delta, Logprobs: lp}
+	if finish != "" {
+		c.FinishReason = &finish
+	}
+	return &chatResponse{ID: j.id, Object: "chat.completion.chunk", Created: j.created, Model: j.model, Choices: []chatChoice{c}}
+}
+
+func (j *job) completionChunk(idx int, text, finish string, lp *completionLogprobs) *completionResponse {
+	c := completionChoice{Index: idx, Text: text, Logprobs: lp}
+	if finish != "" {
+		c.FinishReason = &finish
+	}
+	return &completionResponse{ID: j.id, Object: "text_completion", Created: j.created, Model: j.model, Choices: []completionChoice{c}}
+}
+
+func (j *job) usageChunk(u usageJSON) any {
+	if j.kind == "chat" {
+		return &chatResponse{ID: j.id, Object: "chat.completion.chunk", Created: j.created, Model: j.model, Choices: []chatChoice{}, Usage: &u}
+	}
+	return &completionResponse{ID: j.id, Object: "text_completion", Created: j.created, Model: j.model, Choices: []completionChoice{}, Usage: &u}
+}
+
+// finishStreamLog fills the access-log record once the stream has ended.
+func (s *Server) finishStreamLog(j *job, states []*streamState, ri *reqInfo) {
+	choices := make([]*choice, len(states))
+	for i, st := range states {
+		choices[i] = st.c
+		if !st.c.done { // the client left before this choice finished
+			st.c.abandon(len(j.reqs[i].Prompt))
+			s.recordFinish(st.c)
+		}
+		ri.completionTokens += st.c.usage.CompletionTokens
+	}
+	ri.promptTokens = j.totals(choices).PromptTokens
+	s.accessLog(ri)
+}

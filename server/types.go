@@ -1,0 +1,260 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// samplingFields are the request fields /v1/completions and
+// /v1/chat/completions share. Pointers distinguish "absent" from zero.
+// Unknown fields are ignored, as OpenAI does.
+type samplingFields struct {
+	Model             string             `json:"model"`
+	MaxTokens         *int               `json:"max_tokens"`
+	Temperature       *float64           `json:"temperature"`
+	TopP              *float64           `json:"top_p"`
+	TopK              *int               `json:"top_k"`
+	MinP              *float64           `json:"min_p"`
+	PresencePenalty   *float64           `json:"presence_penalty"`
+	FrequencyPenalty  *float64           `json:"frequency_penalty"`
+	RepetitionPenalty *float64           `json:"repetition_penalty"`
+	Seed              *int64             `json:"seed"`
+	Stop              stopField          `json:"stop"`
+	LogitBias         map[string]float64 `json:"logit_bias"`
+	N                 *int               `json:"n"`
+	Stream            *bool              `json:"stream"`
+	StreamOptions     *streamOptions     `json:"stream_options"`
+	User              string             `json:"user"`
+	IgnoreEOS         bool               `json:"ignore_eos"` // vLLM extension
+	ResponseFormat    json.RawMessage    `json:"response_format"`
+	Tools             json.RawMessage    `json:"tools"`
+}
+
+type streamOptions struct {
+	IncludeUsage bool `json:"include_usage"`
+}
+
+type completionRequest struct {
+	samplingFields
+	Prompt   promptField `json:"prompt"`
+	Logprobs *int        `json:"logprobs"` // legacy: number of alternatives
+	Echo     bool        `json:"echo"`
+	Suffix   *string     `json:"suffix"`
+	BestOf   *int        `json:"best_of"`
+}
+
+type chatRequest struct {
+	samplingFields
+	Messages            []chatMessage   `json:"messages"`
+	MaxCompletionTokens *int            `json:"max_completion_tokens"`
+	Logprobs            *bool           `json:"logprobs"`
+	TopLogprobs         *int            `json:"top_logprobs"`
+	ChatTemplateKwargs  map[string]any  `json:"chat_template_kwargs"` // vLLM extension, e.g. enable_thinking
+	ToolChoice          json.RawMessage `json:"tool_choice"`
+	AddGenerationPrompt *bool           `json:"add_generation_prompt"` // vLLM extension
+}
+
+type chatMessage struct {
+	Role    string       `json:"role"`
+	Content contentField `json:"content"`
+	Name    string       `json:"name"`
+}
+
+// contentField is a message's content: a string, null, or a list of parts
+// of which only "text" parts are supported.
+type contentField struct {
+	Text    string
+	Present bool
+	err     string // why the content cannot be used (reported as a 400)
+}
+
+func (c *contentField) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if bytes.Equal(b, []byte("null")) {
+		return nil
+	}
+	c.Present = true
+	if len(b) > 0 && b[0] == '"' {
+		return json.Unmarshal(b, &c.Text)
+	}
+	var parts []struct {
+		Type string  `json:"type"`
+		Text *string `json:"text"`
+	}
+	if err := json.Unmarshal(b, &parts); err != nil {
+		return fmt.Errorf("content must be a string or a list of text parts")
+	}
+	var buf bytes.Buffer
+	for i, p := range parts {
+		if p.Type != "text" {
+			c.err = fmt.Sprintf("content part %d has type %q: only \"text\" parts are supported", i, p.Type)
+			return nil
+		}
+		if p.Text == nil {
+			c.err = fmt.Sprintf("content part %d has no text", i)
+			return nil
+		}
+		// OpenAI joins text parts with a newline
+		if i > 0 {
+			buf.WriteByte('\n')
+		}
+		buf.WriteString(*p.Text)
+	}
+	c.Text = buf.String()
+	return nil
+}
+
+// stopField is a stop string or a list of them.
+type stopField struct{ List []string }
+
+func (s *stopField) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case bytes.Equal(b, []byte("null")):
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		var one string
+		if err := json.Unmarshal(b, &one); err != nil {
+			return err
+		}
+		s.List = []string{one}
+		return nil
+	}
+	if err := json.Unmarshal(b, &s.List); err != nil {
+		return fmt.Errorf("stop must be a string or a list of strings")
+	}
+	return nil
+}
+
+// promptField is a completion prompt: a string, a list of strings, a list
+// of token ids, or a list of token-id lists.
+type promptField struct {
+	Texts  []string
+	Tokens [][]int32
+}
+
+func (p *promptField) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		p.Texts = []string{s}
+		return nil
+	}
+	if bytes.Equal(b, []byte("null")) {
+		return nil
+	}
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil || len(raw) == 0 {
+		return fmt.Errorf("prompt must be a string, a list of strings, or a list of token ids")
+	}
+	first := bytes.TrimSpace(raw[0])
+	switch {
+	case len(first) > 0 && first[0] == '"':
+		if err := json.Unmarshal(b, &p.Texts); err != nil {
+			return fmt.Errorf("prompt list must hold only strings")
+		}
+	case len(first) > 0 && first[0] == '[':
+		if err := json.Unmarshal(b, &p.Tokens); err != nil {
+			return fmt.Errorf("prompt must be lists of integer token ids")
+		}
+	default:
+		var ids []int32
+		if err := json.Unmarshal(b, &ids); err != nil {
+			return fmt.Errorf("prompt must be a list of integer token ids")
+		}
+		p.Tokens = [][]int32{ids}
+	}
+	return nil
+}
+
+// Responses.
+
+type usageJSON struct {
+	PromptTokens        int                  `json:"prompt_tokens"`
+	CompletionTokens    int                  `json:"completion_tokens"`
+	TotalTokens         int                  `json:"total_tokens"`
+	PromptTokensDetails *promptTokensDetails `json:"prompt_tokens_details,omitempty"`
+}
+
+type promptTokensDetails struct {
+	CachedTokens int `json:"cached_tokens"`
+}
+
+type completionChoice struct {
+	Index        int                 `json:"index"`
+	Text         string              `json:"text"`
+	Logprobs     *completionLogprobs `json:"logprobs"`
+	FinishReason *string             `json:"finish_reason"`
+}
+
+type completionLogprobs struct {
+	Tokens        []string             `json:"tokens"`
+	TokenLogprobs []float64            `json:"token_logprobs"`
+	TopLogprobs   []map[string]float64 `json:"top_logprobs"`
+	TextOffset    []int                `json:"text_offset"`
+}
+
+type completionResponse struct {
+	ID                string             `json:"id"`
+	Object            string             `json:"object"`
+	Created           int64              `json:"created"`
+	Model             string             `json:"model"`
+	SystemFingerprint string             `json:"system_fingerprint,omitempty"`
+	Choices           []completionChoice `json:"choices"`
+	Usage             *usageJSON         `json:"usage,omitempty"`
+}
+
+type chatMessageOut struct {
+	Role    string  `json:"role,omitempty"`
+	Content *string `json:"content,omitempty"`
+}
+
+type chatChoice struct {
+	Index        int             `json:"index"`
+	Message      *chatMessageOut `json:"message,omitempty"`
+	Delta        *chatMessageOut `json:"delta,omitempty"`
+	Logprobs     *chatLogprobs   `json:"logprobs"`
+	FinishReason *string         `json:"finish_reason"`
+}
+
+type chatLogprobs struct {
+	Content []chatTokenLogprob `json:"content"`
+}
+
+type chatTopLogprob struct {
+	Token   string  `json:"token"`
+	Logprob float64 `json:"logprob"`
+	Bytes   []int   `json:"bytes"`
+}
+
+type chatTokenLogprob struct {
+	chatTopLogprob
+	TopLogprobs []chatTopLogprob `json:"top_logprobs"`
+}
+
+type chatResponse struct {
+	ID                string       `json:"id"`
+	Object            string       `json:"object"`
+	Created           int64        `json:"created"`
+	Model             string       `json:"model"`
+	SystemFingerprint string       `json:"system_fingerprint,omitempty"`
+	Choices           []chatChoice `json:"choices"`
+	Usage             *usageJSON   `json:"usage,omitempty"`
+}
+
+type modelJSON struct {
+	ID          string `json:"id"`
+	Object      string `json:"object"`
+	Created     int64  `json:"created"`
+	OwnedBy     string `json:"owned_by"`
+	MaxModelLen int    `json:"max_model_len,omitempty"`
+}
+
+type modelList struct {
+	Object string      `json:"object"`
+	Data   []modelJSON `json:"data"`
+}

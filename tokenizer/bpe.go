@@ -1,0 +1,258 @@
+package tokenizer
+
+import (
+	"container/heap"
+	"fmt"
+	"strings"
+)
+
+const noRank = ^uint32(0)
+
+// buildBPE prepares the byte-level tables and the merge map.
+func (t *Tokenizer) buildBPE(merges []string) error {
+	t.bt = newByteTable()
+	t.byRaw = make(map[string]int32, t.nVocab)
+	for id, text := range t.texts {
+		if raw, ok := t.bt.rawBytes(text); ok {
+			t.byRaw[raw] = int32(id)
+		}
+	}
+	pseudo := map[string]int32{}
+	symOf := func(raw string) int32 {
+		if id, ok := t.byRaw[raw]; ok {
+			return id
+		}
+		if id, ok := pseudo[raw]; ok {
+			return id
+		}
+		id := int32(t.nVocab + len(t.pseudoRaw))
+		pseudo[raw] = id
+		t.pseudoRaw = append(t.pseudoRaw, raw)
+		return id
+	}
+	t.merges = make(map[uint64]uint64, len(merges))
+	for rank, m := range merges {
+		if rank >= int(noRank) {
+			return fmt.Errorf("tokenizer: %d merges is too many", len(merges))
+		}
+		// Split at the first space at byte index >= 1 (a merge may start
+		// with a space-like rune, never with a space).
+		if len(m) < 2 {
+			continue
+		}
+		i := strings.IndexByte(m[1:], ' ')
+		if i < 0 {
+			continue
+		}
+		a, b := m[:i+1], m[i+2:]
+		// Operands that are not pure byte-table text (literal spaces, or
+		// runes outside the table) can never meet an encoded word.
+		ra, okA := t.bt.rawBytes(a)
+		rb, okB := t.bt.rawBytes(b)
+		if !okA || !okB || ra == "" || rb == "" {
+			continue
+		}
+		key := uint64(uint32(symOf(ra)))<<32 | uint64(uint32(symOf(rb)))
+		if _, dup := t.merges[key]; dup {
+			continue // llama.cpp keeps the first (lowest) rank
+		}
+		t.merges[key] = uint64(rank)<<32 | uint64(uint32(symOf(ra+rb)))
+	}
+	for b := 0; b < 256; b++ {
+		raw := string([]byte{byte(b)})
+		t.byteSym[b] = -1
+		if id, ok := t.byRaw[raw]; ok {
+			t.byteSym[b] = id
+		} else if id, ok := pseudo[raw]; ok {
+			t.byteSym[b] = id
+		}
+	}
+	return nil
+}
+
+// mergeOf returns the rank and result symbol of merging left and right.
+func (t *Tokenizer) mergeOf(left, right int32) (rank uint32, result int32) {
+	if left < 0 || right < 0 {
+		return noRank, -1
+	}
+	v, ok := t.merges[uint64(uint32(left))<<32|uint64(uint32(right))]
+	if !ok {
+		return noRank, -1
+	}
+	return uint32(v >> 32), int32(uint32(v))
+}
+
+// linearMergeMax is the word length (in bytes) up to which the quadratic
+// merge loop beats the heap: Korean and English words are far shorter.
+const linearMergeMax = 48
+
+// bpeWord appends the ids of one pre-tokenized word (raw bytes) to out.
+func (t *Tokenizer) bpeWord(word string, s *scratch, out []int32) []int32 {
+	if t.ignoreMerges {
+		if id, ok := t.byRaw[word]; ok {
+			return append(out, id)
+		}
+	}
+	if len(word) == 1 {
+		return t.emitSymbol(word, t.byteSym[word[0]], out)
+	}
+	cacheable := len(word) <= maxCachedWord
+	if cacheable {
+		if ids, ok := t.cache.get(word); ok {
+			return append(out, ids...)
+		}
+	}
+	start := len(out)
+	if len(word) <= linearMergeMax {
+		out = t.mergeLinear(word, s, out)
+	} else {
+		out = t.mergeHeap(word, s, out)
+	}
+	if cacheable {
+		t.cache.put(word, out[start:])
+	}
+	return out
+}
+
+// mergeLinear repeatedly merges the adjacent pair with the lowest rank
+// (leftmost on ties), exactly the order llama.cpp's priority queue yields.
+func (t *Tokenizer) mergeLinear(word string, s *scratch, out []int32) []int32 {
+	n := len(word)
+	sym, ln, rank, res := s.sym[:0], s.ln[:0], s.rank[:0], s.res[:0]
+	for i := 0; i < n; i++ {
+		sym = append(sym, t.byteSym[word[i]])
+		ln = append(ln, 1)
+	}
+	for i := 0; i+1 < n; i++ {
+		r, m := t.mergeOf(sym[i], sym[i+1])
+		rank, res = append(rank, r), append(res, m)
+	}
+	for len(sym) > 1 {
+		best, bestRank := -1, noRank
+		for i, r := range rank {
+			if r < bestRank {
+				best, bestRank = i, r
+			}
+		}
+		if best < 0 {
+			break
+		}
+		sym[best] = res[best]
+		ln[best] += ln[best+1]
+		sym = append(sym[:best+1], sym[best+2:]...)
+		ln = append(ln[:best+1], ln[best+2:]...)
+		rank = append(rank[:best], rank[best+1:]...)
+		res = append(res[:best], res[best+1:]...)
+		if best > 0 {
+			rank[best-1], res[best-1] = t.mergeOf(sym[best-1], sym[best])
+		}
+		if best < len(rank) {
+			rank[best], res[best] = t.mergeOf(sym[best], sym[best+1])
+		}
+	}
+	off := 0
+	for i, id := range sym {
+		out = t.emitSymbol(word[off:off+int(ln[i])], id, out)
+		off += int(ln[i])
+	}
+	s.sym, s.ln, s.rank, s.res = sym, ln, rank, res
+	return out
+}
+
+// bigram is a candidate merge of the symbols at left and right (indices
+// into the word's symbol list), valid while both still hold the symbols
+// they held when it was queued.
+type bigram struct {
+	rank        uint32
+	left, right int32
+	lsym, rsym  int32
+	result      int32
+}
+
+type bigramHeap []bigram
+
+func (h bigramHeap) Len() int { return len(h) }
+func (h bigramHeap) Less(i, j int) bool {
+	if h[i].rank != h[j].rank {
+		return h[i].rank < h[j].rank
+	}
+	return h[i].left < h[j].left
+}
+func (h bigramHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *bigramHeap) Push(x any)   { *h = append(*h, x.(bigram)) }
+func (h *bigramHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// mergeHeap is llama.cpp's algorithm (linked symbols, a priority queue of
+// bigrams ordered by rank then left index, stale entries skipped), used for
+// long words where the linear scan would be quadratic.
+func (t *Tokenizer) mergeHeap(word string, s *scratch, out []int32) []int32 {
+	n := len(word)
+	sym, ln := s.sym[:0], s.ln[:0]
+	next, prev := s.next[:0], s.prev[:0]
+	for i := 0; i < n; i++ {
+		sym = append(sym, t.byteSym[word[i]])
+		ln = append(ln, 1)
+		next = append(next, int32(i+1))
+		prev = append(prev, int32(i-1))
+	}
+	next[n-1] = -1
+	h := s.heap[:0]
+	push := func(l, r int32) {
+		if l < 0 || r < 0 {
+			return
+		}
+		rk, res := t.mergeOf(sym[l], sym[r])
+		if rk == noRank {
+			return
+		}
+		heap.Push(&h, bigram{rank: rk, left: l, right: r, lsym: sym[l], rsym: sym[r], result: res})
+	}
+	for i := 0; i+1 < n; i++ {
+		push(int32(i), int32(i+1))
+	}
+	for h.Len() > 0 {
+		b := heap.Pop(&h).(bigram)
+		if ln[b.left] == 0 || ln[b.right] == 0 || next[b.left] != b.right ||
+			sym[b.left] != b.lsym || sym[b.right] != b.rsym {
+			continue // stale: one side has changed since it was queued
+		}
+		sym[b.left] = b.result
+		ln[b.left] += ln[b.right]
+		ln[b.right] = 0
+		next[b.left] = next[b.right]
+		if nx := next[b.right]; nx >= 0 {
+			prev[nx] = b.left
+		}
+		push(prev[b.left], b.left)
+		push(b.left, next[b.left])
+	}
+	off := 0
+	for i := int32(0); i >= 0; i = next[i] {
+		out = t.emitSymbol(word[off:off+int(ln[i])], sym[i], out)
+		off += int(ln[i])
+	}
+	s.sym, s.ln, s.next, s.prev, s.heap = sym, ln, next, prev, h
+	return out
+}
+
+// emitSymbol appends the id of a final symbol. A symbol that is not a token
+// falls back, like llama.cpp, to looking up each byte of its byte-level
+// spelling as a one-character token and silently drops bytes that are not.
+func (t *Tokenizer) emitSymbol(raw string, sym int32, out []int32) []int32 {
+	if sym >= 0 && int(sym) < t.nVocab {
+		return append(out, sym)
+	}
+	var buf [64]byte
+	enc := t.bt.appendEncoded(buf[:0], raw)
+	for _, c := range enc {
+		if id, ok := t.byText[string([]byte{c})]; ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -1,0 +1,188 @@
+package tokenizer
+
+import (
+	"strings"
+)
+
+// scratch holds the buffers one Encode call needs; pooled per Tokenizer.
+type scratch struct {
+	cps    cpText
+	ends   [2][]int32
+	frags  []fragment
+	frags2 []fragment
+	pairs  *[1 << 16 / 64]uint64
+
+	sym, ln    []int32
+	rank       []uint32
+	res        []int32
+	next, prev []int32
+	heap       bigramHeap
+
+	spm []byte
+}
+
+func (t *Tokenizer) getScratch() *scratch {
+	if s, ok := t.pool.Get().(*scratch); ok {
+		return s
+	}
+	return &scratch{}
+}
+
+func (t *Tokenizer) putScratch(s *scratch) {
+	// Do not let one huge input pin a huge buffer in the pool.
+	if cap(s.cps.r) > 1<<20 {
+		s.cps = cpText{}
+		s.ends = [2][]int32{}
+	}
+	t.pool.Put(s)
+}
+
+// fragment is a run of raw text [lo, hi) or a special token (tok >= 0).
+type fragment struct {
+	tok    int32
+	lo, hi int
+}
+
+// Encode tokenizes text. With addSpecial, BOS/EOS are added when the
+// vocabulary asks for them (AddBOS/AddEOS); with parseSpecial, control
+// tokens written in the text ("<|im_start|>") become their ids, otherwise
+// only user-defined tokens are (llama.cpp's and Hugging Face's rule).
+//
+// One deliberate difference from llama.cpp: when addSpecial and
+// parseSpecial are both set and the text itself starts with the BOS token
+// (a chat template that writes <|begin_of_text|>), no second BOS is added.
+func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) ([]int32, error) {
+	s := t.getScratch()
+	defer t.putScratch(s)
+	frags := t.partition(text, parseSpecial, s)
+	out := make([]int32, 0, len(text)/3+4)
+	if addSpecial && t.addBOS {
+		if !(len(frags) > 0 && frags[0].tok == t.bos) {
+			out = append(out, t.bos)
+		}
+	}
+	var err error
+	if t.spm {
+		out, err = t.encodeSPM(text, frags, s, out)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		for _, f := range frags {
+			if f.tok >= 0 {
+				out = append(out, f.tok)
+				continue
+			}
+			out = t.encodeBPE(text[f.lo:f.hi], s, out)
+		}
+	}
+	if addSpecial && t.addEOS {
+		out = append(out, t.eos)
+	}
+	return out, nil
+}
+
+// partition splits special tokens out of text (tokenizer_st_partition):
+// for each special token, longest first, every occurrence in every
+// remaining raw fragment is cut out, left to right.
+func (t *Tokenizer) partition(text string, parseSpecial bool, s *scratch) []fragment {
+	frags := s.frags[:0]
+	if text == "" {
+		return frags
+	}
+	frags = append(frags, fragment{tok: -1, lo: 0, hi: len(text)})
+	list := t.specialText
+	if parseSpecial {
+		list = t.specialAll
+	}
+	// A token can only occur if every pair of adjacent bytes in it occurs
+	// in the text; one pass over the text rules most tokens out cheaply.
+	usePairs := len(list) > 8 && len(text) > 512
+	if usePairs {
+		if s.pairs == nil {
+			s.pairs = new([1 << 16 / 64]uint64)
+		}
+		*s.pairs = [1 << 16 / 64]uint64{}
+		for i := 0; i+1 < len(text); i++ {
+			p := uint16(text[i])<<8 | uint16(text[i+1])
+			s.pairs[p>>6] |= 1 << (p & 63)
+		}
+	}
+	spare := s.frags2[:0]
+	for _, id := range list {
+		tok := t.texts[id]
+		if usePairs && !hasPairs(s.pairs, tok) {
+			continue
+		}
+		a := t.attrs[id]
+		spare = spare[:0]
+		found := false
+		for _, f := range frags {
+			if f.tok >= 0 {
+				spare = append(spare, f)
+				continue
+			}
+			lo, hi := f.lo, f.hi
+			for lo < hi {
+				i := strings.Index(text[lo:hi], tok)
+				if i < 0 {
+					spare = append(spare, fragment{tok: -1, lo: lo, hi: hi})
+					break
+				}
+				found = true
+				m := lo + i
+				left := m
+				if a&attrLStrip != 0 {
+					for left > lo && isCSpace(text[left-1]) {
+						left--
+					}
+				}
+				if left > lo {
+					spare = append(spare, fragment{tok: -1, lo: lo, hi: left})
+				}
+				spare = append(spare, fragment{tok: id, lo: m, hi: m + len(tok)})
+				lo = m + len(tok)
+				if a&attrRStrip != 0 {
+					for lo < hi && isCSpace(text[lo]) {
+						lo++
+					}
+				}
+			}
+		}
+		if found {
+			frags, spare = spare, frags
+		}
+	}
+	s.frags, s.frags2 = frags, spare
+	return frags
+}
+
+func hasPairs(pairs *[1 << 16 / 64]uint64, tok string) bool {
+	for i := 0; i+1 < len(tok); i++ {
+		p := uint16(tok[i])<<8 | uint16(tok[i+1])
+		if pairs[p>>6]&(1<<(p&63)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// isCSpace is C's isspace in the "C" locale, which llama.cpp's LSTRIP and
+// RSTRIP use.
+func isCSpace(b byte) bool {
+	return b == ' ' || (b >= '\t' && b <= '\r')
+}
+
+// encodeBPE pre-tokenizes one raw fragment and merges each word.
+func (t *Tokenizer) encodeBPE(text string, s *scratch, out []int32) []int32 {
+	text = normalizeUTF8(text)
+	s.cps.load(t.cpTab, text)
+	ends := t.pre.split(&s.cps, &s.ends)
+	lo := 0
+	for _, e := range ends {
+		word := text[s.cps.off[lo]:s.cps.off[e]]
+		out = t.bpeWord(word, s, out)
+		lo = int(e)
+	}
+	return out
+}

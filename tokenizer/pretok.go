@@ -1,0 +1,164 @@
+package tokenizer
+
+import "fmt"
+
+// cpText is one raw-text fragment decoded into code points, the unit
+// llama.cpp's unicode_regex_split works on. Pieces are ranges of code point
+// indices; off maps an index to its byte offset so words can be cut out of
+// the fragment without re-encoding.
+type cpText struct {
+	r   []rune
+	f   []cpFlags
+	off []int32 // len(r)+1 entries
+}
+
+// load decodes s (already normalized, see normalizeUTF8) into c, reusing
+// c's buffers.
+func (c *cpText) load(tab []cpFlags, s string) {
+	c.r, c.f, c.off = c.r[:0], c.f[:0], c.off[:0]
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < 0x80 {
+			c.r = append(c.r, rune(b))
+			c.f = append(c.f, tab[b])
+			c.off = append(c.off, int32(i))
+			i++
+			continue
+		}
+		r, n, _ := decodeLenient(s[i:])
+		c.r = append(c.r, r)
+		c.f = append(c.f, flagsOf(tab, r))
+		c.off = append(c.off, int32(i))
+		i += n
+	}
+	c.off = append(c.off, int32(len(s)))
+}
+
+// splitter is one pre-tokenizer regex: it partitions the code point range
+// [lo, hi) and appends the end index of every piece to out, in order.
+type splitter interface {
+	split(c *cpText, lo, hi int, out []int32) []int32
+}
+
+// preTokenizer applies its regexes in order; regex k+1 runs separately
+// inside every piece regex k produced (llama.cpp's bpe_offsets chain).
+type preTokenizer struct {
+	name   string
+	stages []splitter
+}
+
+// split partitions the whole of c and returns the piece ends. The two
+// scratch buffers are reused (and grown) across calls.
+func (p *preTokenizer) split(c *cpText, bufs *[2][]int32) []int32 {
+	cur := append(bufs[0][:0], int32(len(c.r)))
+	next := bufs[1][:0]
+	for _, st := range p.stages {
+		next = next[:0]
+		lo := 0
+		for _, end := range cur {
+			next = st.split(c, lo, int(end), next)
+			lo = int(end)
+		}
+		cur, next = next, cur
+	}
+	bufs[0], bufs[1] = cur, next
+	return cur
+}
+
+// preFlags are the per-pre-type tokenizer flags llama.cpp sets next to the
+// regex list (llama_vocab::impl::load).
+type preFlags struct {
+	ignoreMerges bool
+	addBOS       bool
+	cleanSpaces  bool
+}
+
+// Regex lists, named after llama.cpp's pre-types. Each is documented with
+// the regexes it implements.
+var (
+	// 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)
+	stagesGPT2 = []splitter{gpt2Scanner{}}
+	// (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+	stagesLlama3 = []splitter{llama3Scanner{maxDigits: 3}}
+	// The same with \p{N} instead of \p{N}{1,3}.
+	stagesQwen2 = []splitter{llama3Scanner{maxDigits: 1}}
+	// \p{N}, then the GPT-2 regex inside each piece.
+	stagesExaone = []splitter{runMatcher{body: isNumber, min: 1, max: 1}, gpt2Scanner{}}
+	// [\p{P}\$\+<=>\^~\|]+, GPT-2, \p{N}+, [0-9][0-9][0-9]
+	stagesDefault = []splitter{
+		runMatcher{body: isDefaultPunct, min: 1},
+		gpt2Scanner{},
+		runMatcher{body: isNumber, min: 1},
+		runMatcher{body: isASCIIDigit, min: 3, max: 3},
+	}
+	// [\p{P}\$\+<=>\^~\|`]+, GPT-2, [0-9][0-9][0-9]
+	stagesFalcon = []splitter{
+		runMatcher{body: isFalconPunct, min: 1},
+		gpt2Scanner{},
+		runMatcher{body: isASCIIDigit, min: 3, max: 3},
+	}
+	// [\r\n], \s?[A-Za-zµÀ-Ö...]+, \s?[!-/:-~！-／：-～‘-‟　-。]+, \s+$, [一-龥ࠀ-一가-퟿]+, \p{N}+
+	stagesDeepseekLLM = []splitter{
+		runMatcher{body: isCRLF, min: 1, max: 1},
+		runMatcher{prefixSpace: true, body: isDeepseekLetter, min: 1},
+		runMatcher{prefixSpace: true, body: isDeepseekPunct, min: 1},
+		trailingSpace{},
+		runMatcher{body: isCJKHangul, min: 1},
+		runMatcher{body: isNumber, min: 1},
+	}
+	// [\r\n], \s?\p{L}+, \s?\p{P}+, [一-龥ࠀ-一가-퟿]+, \p{N}
+	stagesDeepseekCoder = []splitter{
+		runMatcher{body: isCRLF, min: 1, max: 1},
+		runMatcher{prefixSpace: true, body: isLetter, min: 1},
+		runMatcher{prefixSpace: true, body: isCollapsedPunct, min: 1},
+		runMatcher{body: isCJKHangul, min: 1},
+		runMatcher{body: isNumber, min: 1, max: 1},
+	}
+)
+
+// lookupPre maps tokenizer.ggml.pre to its regex list and flags, as
+// llama_vocab::impl::load does. An empty name means "default" (llama.cpp
+// warns that quality will suffer). Unknown names are an error, as there.
+func lookupPre(name string) (*preTokenizer, preFlags, error) {
+	fl := preFlags{cleanSpaces: true} // every BPE pre-type starts here
+	var st []splitter
+	switch name {
+	case "", "default":
+		st = stagesDefault
+	case "llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2":
+		st = stagesLlama3
+		fl.ignoreMerges, fl.addBOS = true, true
+	case "dbrx", "smaug-bpe":
+		st = stagesLlama3
+	case "qwen2", "deepseek-r1-qwen":
+		st = stagesQwen2
+		fl.cleanSpaces = false
+	case "megrez", "stablelm2":
+		st = stagesQwen2
+	case "gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de",
+		"a.x-4.0", "mellum", "modern-bert", "exaone4", "mpt", "olmo", "jais":
+		st = stagesGPT2
+	case "trillion", "granite-docling":
+		st = stagesGPT2
+		fl.cleanSpaces = false
+	case "exaone", "starcoder", "refact", "codeshell", "minerva-7b":
+		st = stagesExaone
+	case "command-r", "smollm":
+		st = stagesExaone
+		fl.cleanSpaces = false
+	case "falcon":
+		st = stagesFalcon
+	case "deepseek-llm":
+		st = stagesDeepseekLLM
+		fl.cleanSpaces = false
+	case "deepseek-coder":
+		st = stagesDeepseekCoder
+		fl.cleanSpaces = false
+	default:
+		return nil, fl, fmt.Errorf("unknown pre-tokenizer type %q", name)
+	}
+	if name == "" {
+		name = "default"
+	}
+	return &preTokenizer{name: name, stages: st}, fl, nil
+}

@@ -1,0 +1,146 @@
+package tokenizer
+
+import (
+	"slices"
+	"testing"
+)
+
+// pieces runs pre-tokenizer pre on text and returns the words.
+func pieces(t *testing.T, pre, text string) []string {
+	t.Helper()
+	p, _, err := lookupPre(pre)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c cpText
+	text = normalizeUTF8(text)
+	c.load(cpTable(), text)
+	var bufs [2][]int32
+	var out []string
+	lo := 0
+	for _, e := range p.split(&c, &bufs) {
+		out = append(out, text[c.off[lo]:c.off[e]])
+		lo = int(e)
+	}
+	return out
+}
+
+func TestPreTokenizers(t *testing.T) {
+	type tc struct {
+		pre, text string
+		want      []string
+	}
+	cases := []tc{
+		// GPT-2 scanner: contractions (case-sensitive), ' ?\p{L}+', ' ?\p{N}+',
+		// ' ?[^\s\p{L}\p{N}]+', '\s+(?!\S)', '\s+'.
+		{"gpt-2", "", nil},
+		{"gpt-2", "Hello world", []string{"Hello", " world"}},
+		{"gpt-2", "I'm here", []string{"I", "'m", " here"}},
+		{"gpt-2", "we'll they're", []string{"we", "'ll", " they", "'re"}},
+		{"gpt-2", "don'T", []string{"don", "'", "T"}},
+		{"gpt-2", "a  b", []string{"a", " ", " b"}},
+		{"gpt-2", "a   ", []string{"a", "   "}},
+		{"gpt-2", "x 123 45", []string{"x", " 123", " 45"}},
+		{"gpt-2", "hi!!! ok", []string{"hi", "!!!", " ok"}},
+		{"gpt-2", " !?", []string{" !?"}},
+		{"gpt-2", "\n\nabc", []string{"\n", "\n", "abc"}},
+		{"gpt-2", "안녕하세요 세계", []string{"안녕하세요", " 세계"}},
+		{"gpt-2", " 2024년", []string{" 2024", "년"}},
+		{"gpt-2", "ied 4 ½ months", []string{"ied", " 4", " ½", " months"}},
+		{"exaone4", "ied 4 ½ months", []string{"ied", " 4", " ½", " months"}},
+		{"a.x-4.0", "A.X 4.0", []string{"A", ".", "X", " 4", ".", "0"}},
+		{"mpt", "a\u3000b", []string{"a", "\u3000", "b"}},
+		// Llama 3: case-insensitive contractions, optional non-letter prefix
+		// before letters, digits in threes, punctuation swallowing newlines,
+		// \s*[\r\n]+.
+		{"llama-bpe", "Hello world", []string{"Hello", " world"}},
+		{"llama-bpe", "I'M", []string{"I", "'M"}},
+		{"llama-bpe", "12345", []string{"123", "45"}},
+		{"llama-bpe", "\t\tabc", []string{"\t", "\tabc"}},
+		{"llama-bpe", "a\n\n b", []string{"a", "\n\n", " b"}},
+		{"llama-bpe", "x...\n\ny", []string{"x", "...\n\n", "y"}},
+		{"llama-bpe", "$100", []string{"$", "100"}},
+		{"llama-bpe", "안녕!", []string{"안녕", "!"}},
+		{"llama-bpe", "a  b", []string{"a", " ", " b"}},
+		{"llama-bpe", "a  ", []string{"a", "  "}},
+		{"llama-bpe", "(안녕)", []string{"(안녕", ")"}},
+		{"midm-2.0", "2024년 5월", []string{"202", "4", "년", " ", "5", "월"}},
+		// Qwen2: single digits.
+		{"qwen2", "12345", []string{"1", "2", "3", "4", "5"}},
+		{"qwen2", " 2024년", []string{" ", "2", "0", "2", "4", "년"}},
+		{"qwen2", "'s 's", []string{"'s", " '", "s"}},
+		{"qwen2", "a\r\n\r\nb", []string{"a", "\r\n\r\n", "b"}},
+		// EXAONE (and starcoder/refact): \p{N} first, then GPT-2 per piece.
+		{"exaone", " 2024년", []string{" ", "2", "0", "2", "4", "년"}},
+		{"exaone", "a 1 b", []string{"a", " ", "1", " b"}},
+		{"exaone", "ied 4 ½ months", []string{"ied", " ", "4", " ", "½", " months"}},
+		{"starcoder", "x12", []string{"x", "1", "2"}},
+		{"refact", "x  1", []string{"x", "  ", "1"}},
+		// default: punctuation runs, GPT-2, \p{N}+, [0-9]{3}.
+		{"default", "Hello, world!!! 12345", []string{"Hello", ",", " world", "!!!", " ", "123", "45"}},
+		{"default", "x=`y`", []string{"x", "=", "`", "y", "`"}},
+		// falcon: like default with ` in the class and no \p{N}+ step.
+		{"falcon", "x=`y`", []string{"x", "=`", "y", "`"}},
+		{"falcon", "1234567", []string{"123", "456", "7"}},
+		// deepseek-llm: [\r\n], \s?latin+, \s?punct+, \s+$, CJK/Hangul, \p{N}+.
+		{"deepseek-llm", "Hello 世界\n123 안녕 ", []string{"Hello", " ", "世界", "\n", "123", " ", "안녕", " "}},
+		{"deepseek-llm", "a\u3000b", []string{"a", "\u3000b"}},
+		{"deepseek-llm", "x。\u3000", []string{"x", "。", "\u3000"}}, // U+3000 is \s, not punctuation
+		// deepseek-coder: [\r\n], \s?\p{L}+, \s?\p{P}+, CJK/Hangul, \p{N}.
+		{"deepseek-coder", "def f(x):\n  return 1", []string{"def", " f", "(", "x", "):", "\n", " ", " return", " ", "1"}},
+		{"deepseek-coder", "12", []string{"1", "2"}},
+		// Invalid UTF-8 is seen as U+FFFD, as in llama.cpp.
+		{"gpt-2", "a\xffb", []string{"a", "\uFFFD", "b"}},
+		{"qwen2", "\xea\xb0", []string{"\uFFFD\uFFFD"}},
+	}
+	for _, c := range cases {
+		got := pieces(t, c.pre, c.text)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s %q:\n got  %q\n want %q", c.pre, c.text, got, c.want)
+		}
+	}
+}
+
+func TestUnknownPre(t *testing.T) {
+	if _, _, err := lookupPre("no-such-pre"); err == nil {
+		t.Fatal("unknown pre-tokenizer accepted")
+	}
+	p, _, err := lookupPre("")
+	if err != nil || p.name != "default" {
+		t.Fatalf("missing pre: %v, %v", p, err)
+	}
+}
+
+func TestNormalizeUTF8(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"안녕", "안녕"},
+		{"a\xffb", "a\uFFFDb"},
+		{"\xC0\x80", "\x00"},                             // overlong NUL decodes (leniently) to NUL
+		{"\xED\xA0\x80", "\xED\xA0\x80"},                 // a surrogate passes through
+		{"\xF4\x90\x80\x80", "\uFFFD\uFFFD\uFFFD\uFFFD"}, // beyond U+10FFFF
+		{"\xEA\xB0", "\uFFFD\uFFFD"},
+	}
+	for _, c := range cases {
+		if got := normalizeUTF8(c.in); got != c.want {
+			t.Errorf("normalizeUTF8(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestFlags(t *testing.T) {
+	tab := cpTable()
+	cases := []struct {
+		r    rune
+		want cpFlags
+	}{
+		{'a', cfLetter}, {'가', cfLetter}, {'ㄱ', cfLetter}, {'7', cfNumber}, {'½', cfNumber},
+		{' ', cfSeparator | cfWhitespace}, {'\n', cfControl | cfWhitespace}, {0x85, cfControl | cfWhitespace},
+		{0x3000, cfSeparator | cfWhitespace}, {0x200B, cfControl}, {'.', cfPunct}, {'$', cfSymbol},
+		{0x0301, cfMark}, {0xE000, cfControl}, {0x1C, cfControl}, {'😀', cfSymbol},
+	}
+	for _, c := range cases {
+		if got := flagsOf(tab, c.r); got != c.want {
+			t.Errorf("flags(%U) = %08b, want %08b", c.r, got, c.want)
+		}
+	}
+}

@@ -11,7 +11,9 @@ import "fmt"
 // ggml's scalar path does.
 
 // VecDot returns the dot product of an n-element weight row of type w with
-// an activation row of type VecDotType(w). It panics when w has no dot
+// an activation row of type VecDotType(w); n must be a multiple of w's
+// block size (rows come from tensors whose shapes were validated at load
+// time, so a partial block cannot occur). It panics when w has no dot
 // product here or the rows are shorter than n elements: both are programming
 // errors, since rows come from tensors whose sizes were checked at load time.
 func VecDot(w Type, n int, wRow []byte, aRow []byte) float32 {

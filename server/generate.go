@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -158,10 +159,7 @@ func (h *utf8Holdback) push(s string) string {
 func (h *utf8Holdback) flush() string {
 	out := string(h.pending)
 	h.pending = h.pending[:0]
-	if !utf8.ValidString(out) {
-		out = string([]rune(out))
-	}
-	return out
+	return strings.ToValidUTF8(out, "\uFFFD")
 }
 
 // completePrefix is the length of b without a trailing incomplete (but so

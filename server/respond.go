@@ -32,10 +32,17 @@ func (s *Server) run(ctx *fasthttp.RequestCtx, ri *reqInfo, b *Backend, j *job) 
 		return &apiError{err: ErrDraining, msg: "the server is shutting down"}
 	}
 	rctx, cancel := context.WithCancel(s.baseCtx)
+	handedOff := false // the stream writer owns cancel and end from then on
+	defer func() {
+		// also on a panic: cancel what was submitted and release the
+		// drain counter
+		if !handedOff {
+			cancel()
+			s.active.end()
+		}
+	}()
 	streams, err := s.submit(rctx, b.Engine, j)
 	if err != nil {
-		cancel()
-		s.active.end()
 		return err
 	}
 	if j.stream {
@@ -44,8 +51,9 @@ func (s *Server) run(ctx *fasthttp.RequestCtx, ri *reqInfo, b *Backend, j *job) 
 		ctx.SetContentType("text/event-stream; charset=utf-8")
 		ctx.Response.Header.Set("Cache-Control", "no-cache")
 		ctx.Response.Header.Set("X-Accel-Buffering", "no")
-		// The writer runs after this handler returns: it only uses j,
-		// streams and ri, never ctx.
+		// The writer runs in its own goroutine (fasthttp pipes it to the
+		// connection): it only uses j, streams and ri, never ctx.
+		handedOff = true
 		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 			defer s.active.end()
 			defer cancel()
@@ -53,8 +61,6 @@ func (s *Server) run(ctx *fasthttp.RequestCtx, ri *reqInfo, b *Backend, j *job) 
 		})
 		return nil
 	}
-	defer s.active.end()
-	defer cancel()
 	choices, err := s.collect(rctx, j, streams)
 	for _, c := range choices {
 		ri.completionTokens += c.usage.CompletionTokens

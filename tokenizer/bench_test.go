@@ -42,6 +42,7 @@ func BenchmarkTokenize(b *testing.B) {
 				b.SetBytes(int64(len(text)))
 				b.ResetTimer()
 				var n int
+				cpu0 := processCPU()
 				for b.Loop() {
 					ids, err := tk.Encode(text, false, false)
 					if err != nil {
@@ -49,7 +50,13 @@ func BenchmarkTokenize(b *testing.B) {
 					}
 					n = len(ids)
 				}
+				cpu := processCPU() - cpu0
 				b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+				// Throughput per CPU-second (GC included): comparable across
+				// runs on a busy shared machine, where wall time is not.
+				if cpu > 0 {
+					b.ReportMetric(float64(len(text))*float64(b.N)/1e6/cpu.Seconds(), "MB/cpu-s")
+				}
 			})
 		}
 	}

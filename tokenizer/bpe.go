@@ -30,7 +30,7 @@ func (t *Tokenizer) buildBPE(merges []string) error {
 		t.pseudoRaw = append(t.pseudoRaw, raw)
 		return id
 	}
-	t.merges = make(map[uint64]uint64, len(merges))
+	t.merges = newPairTable(len(merges))
 	for rank, m := range merges {
 		if rank >= int(noRank) {
 			return fmt.Errorf("tokenizer: %d merges is too many", len(merges))
@@ -53,10 +53,10 @@ func (t *Tokenizer) buildBPE(merges []string) error {
 			continue
 		}
 		key := uint64(uint32(symOf(ra)))<<32 | uint64(uint32(symOf(rb)))
-		if _, dup := t.merges[key]; dup {
-			continue // llama.cpp keeps the first (lowest) rank
+		// On a repeated pair llama.cpp keeps the first (lowest) rank.
+		if _, dup := t.merges.get(key); !dup {
+			t.merges.putIfAbsent(key, uint64(rank)<<32|uint64(uint32(symOf(ra+rb))))
 		}
-		t.merges[key] = uint64(rank)<<32 | uint64(uint32(symOf(ra+rb)))
 	}
 	for b := 0; b < 256; b++ {
 		raw := string([]byte{byte(b)})
@@ -75,7 +75,7 @@ func (t *Tokenizer) mergeOf(left, right int32) (rank uint32, result int32) {
 	if left < 0 || right < 0 {
 		return noRank, -1
 	}
-	v, ok := t.merges[uint64(uint32(left))<<32|uint64(uint32(right))]
+	v, ok := t.merges.get(uint64(uint32(left))<<32 | uint64(uint32(right)))
 	if !ok {
 		return noRank, -1
 	}
@@ -114,48 +114,53 @@ func (t *Tokenizer) bpeWord(word string, s *scratch, out []int32) []int32 {
 	return out
 }
 
+// linSym is a symbol of the linear merge loop together with the merge it
+// would make with its right neighbour.
+type linSym struct {
+	sym, ln int32
+	rank    uint32 // noRank: no merge with the next symbol
+	res     int32
+}
+
 // mergeLinear repeatedly merges the adjacent pair with the lowest rank
 // (leftmost on ties), exactly the order llama.cpp's priority queue yields.
 func (t *Tokenizer) mergeLinear(word string, s *scratch, out []int32) []int32 {
 	n := len(word)
-	sym, ln, rank, res := s.sym[:0], s.ln[:0], s.rank[:0], s.res[:0]
+	ls := s.lin[:0]
 	for i := 0; i < n; i++ {
-		sym = append(sym, t.byteSym[word[i]])
-		ln = append(ln, 1)
+		ls = append(ls, linSym{sym: t.byteSym[word[i]], ln: 1, rank: noRank})
 	}
 	for i := 0; i+1 < n; i++ {
-		r, m := t.mergeOf(sym[i], sym[i+1])
-		rank, res = append(rank, r), append(res, m)
+		ls[i].rank, ls[i].res = t.mergeOf(ls[i].sym, ls[i+1].sym)
 	}
-	for len(sym) > 1 {
+	for len(ls) > 1 {
 		best, bestRank := -1, noRank
-		for i, r := range rank {
-			if r < bestRank {
-				best, bestRank = i, r
+		for i := range ls {
+			if ls[i].rank < bestRank {
+				best, bestRank = i, ls[i].rank
 			}
 		}
 		if best < 0 {
 			break
 		}
-		sym[best] = res[best]
-		ln[best] += ln[best+1]
-		sym = append(sym[:best+1], sym[best+2:]...)
-		ln = append(ln[:best+1], ln[best+2:]...)
-		rank = append(rank[:best], rank[best+1:]...)
-		res = append(res[:best], res[best+1:]...)
+		ls[best].sym = ls[best].res
+		ls[best].ln += ls[best+1].ln
+		ls = append(ls[:best+1], ls[best+2:]...)
 		if best > 0 {
-			rank[best-1], res[best-1] = t.mergeOf(sym[best-1], sym[best])
+			ls[best-1].rank, ls[best-1].res = t.mergeOf(ls[best-1].sym, ls[best].sym)
 		}
-		if best < len(rank) {
-			rank[best], res[best] = t.mergeOf(sym[best], sym[best+1])
+		if best+1 < len(ls) {
+			ls[best].rank, ls[best].res = t.mergeOf(ls[best].sym, ls[best+1].sym)
+		} else {
+			ls[best].rank = noRank
 		}
 	}
 	off := 0
-	for i, id := range sym {
-		out = t.emitSymbol(word[off:off+int(ln[i])], id, out)
-		off += int(ln[i])
+	for _, x := range ls {
+		out = t.emitSymbol(word[off:off+int(x.ln)], x.sym, out)
+		off += int(x.ln)
 	}
-	s.sym, s.ln, s.rank, s.res = sym, ln, rank, res
+	s.lin = ls
 	return out
 }
 

@@ -10,11 +10,10 @@ type scratch struct {
 	ends   [2][]int32
 	frags  []fragment
 	frags2 []fragment
-	pairs  *[1 << 16 / 64]uint64
+	filter *textFilter
 
+	lin        []linSym
 	sym, ln    []int32
-	rank       []uint32
-	res        []int32
 	next, prev []int32
 	heap       bigramHeap
 
@@ -95,23 +94,22 @@ func (t *Tokenizer) partition(text string, parseSpecial bool, s *scratch) []frag
 	if parseSpecial {
 		list = t.specialAll
 	}
-	// A token can only occur if every pair of adjacent bytes in it occurs
-	// in the text; one pass over the text rules most tokens out cheaply.
-	usePairs := len(list) > 8 && len(text) > 512
-	if usePairs {
-		if s.pairs == nil {
-			s.pairs = new([1 << 16 / 64]uint64)
+	// Scanning the text once per special token is the expensive part for
+	// long inputs, so first rule tokens out with one pass: a token can only
+	// occur if every pair of adjacent bytes in it occurs in the text, and
+	// if the text has a run of its longest repeated byte at least as long
+	// (EXAONE's user-defined tokens are runs of 2 to 31 spaces).
+	useFilter := len(list) > 8 && len(text) > 512
+	if useFilter {
+		if s.filter == nil {
+			s.filter = new(textFilter)
 		}
-		*s.pairs = [1 << 16 / 64]uint64{}
-		for i := 0; i+1 < len(text); i++ {
-			p := uint16(text[i])<<8 | uint16(text[i+1])
-			s.pairs[p>>6] |= 1 << (p & 63)
-		}
+		s.filter.scan(text)
 	}
 	spare := s.frags2[:0]
 	for _, id := range list {
 		tok := t.texts[id]
-		if usePairs && !hasPairs(s.pairs, tok) {
+		if useFilter && !s.filter.mayContain(tok) {
 			continue
 		}
 		a := t.attrs[id]
@@ -157,11 +155,51 @@ func (t *Tokenizer) partition(text string, parseSpecial bool, s *scratch) []frag
 	return frags
 }
 
-func hasPairs(pairs *[1 << 16 / 64]uint64, tok string) bool {
-	for i := 0; i+1 < len(tok); i++ {
-		p := uint16(tok[i])<<8 | uint16(tok[i+1])
-		if pairs[p>>6]&(1<<(p&63)) == 0 {
+// textFilter summarises a text for cheap "can token T occur" checks.
+type textFilter struct {
+	pairs  [1 << 16 / 64]uint64 // bit set of adjacent byte pairs
+	maxRun [256]int             // longest run of each byte value
+}
+
+func (f *textFilter) scan(text string) {
+	f.pairs = [1 << 16 / 64]uint64{}
+	f.maxRun = [256]int{}
+	run := 0
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if i > 0 && text[i-1] == c {
+			run++
+		} else {
+			run = 1
+		}
+		if run > f.maxRun[c] {
+			f.maxRun[c] = run
+		}
+		if i+1 < len(text) {
+			p := uint16(c)<<8 | uint16(text[i+1])
+			f.pairs[p>>6] |= 1 << (p & 63)
+		}
+	}
+}
+
+// mayContain is false only when tok certainly does not occur in the text.
+func (f *textFilter) mayContain(tok string) bool {
+	run := 0
+	for i := 0; i < len(tok); i++ {
+		c := tok[i]
+		if i > 0 && tok[i-1] == c {
+			run++
+		} else {
+			run = 1
+		}
+		if run > f.maxRun[c] {
 			return false
+		}
+		if i+1 < len(tok) {
+			p := uint16(c)<<8 | uint16(tok[i+1])
+			if f.pairs[p>>6]&(1<<(p&63)) == 0 {
+				return false
+			}
 		}
 	}
 	return true

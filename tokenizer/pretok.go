@@ -1,6 +1,9 @@
 package tokenizer
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // cpText is one raw-text fragment decoded into code points, the unit
 // llama.cpp's unicode_regex_split works on. Pieces are ranges of code point
@@ -15,7 +18,10 @@ type cpText struct {
 // load decodes s (already normalized, see normalizeUTF8) into c, reusing
 // c's buffers.
 func (c *cpText) load(tab []cpFlags, s string) {
-	c.r, c.f, c.off = c.r[:0], c.f[:0], c.off[:0]
+	// At most one code point per byte: size the buffers once.
+	c.r = slices.Grow(c.r[:0], len(s))
+	c.f = slices.Grow(c.f[:0], len(s))
+	c.off = slices.Grow(c.off[:0], len(s)+1)
 	for i := 0; i < len(s); {
 		b := s[i]
 		if b < 0x80 {
@@ -50,8 +56,8 @@ type preTokenizer struct {
 // split partitions the whole of c and returns the piece ends. The two
 // scratch buffers are reused (and grown) across calls.
 func (p *preTokenizer) split(c *cpText, bufs *[2][]int32) []int32 {
-	cur := append(bufs[0][:0], int32(len(c.r)))
-	next := bufs[1][:0]
+	cur := append(slices.Grow(bufs[0][:0], len(c.r)+1), int32(len(c.r)))
+	next := slices.Grow(bufs[1][:0], len(c.r)+1)
 	for _, st := range p.stages {
 		next = next[:0]
 		lo := 0

@@ -47,10 +47,10 @@ type Tokenizer struct {
 	// are not tokens. Keying merges by symbol pairs keeps string building
 	// and hashing out of the merge loop.
 	bt           *byteTable
-	byRaw        map[string]int32  // raw bytes -> token id
-	merges       map[uint64]uint64 // left<<32|right -> rank<<32|result
-	byteSym      [256]int32        // symbol of each single raw byte, or -1
-	pseudoRaw    []string          // raw bytes of pseudo symbol nVocab+i
+	byRaw        map[string]int32 // raw bytes -> token id
+	merges       *pairTable       // left<<32|right -> rank<<32|result
+	byteSym      [256]int32       // symbol of each single raw byte, or -1
+	pseudoRaw    []string         // raw bytes of pseudo symbol nVocab+i
 	ignoreMerges bool
 
 	bos, eos, eot, eom, unk int32 // -1 when absent

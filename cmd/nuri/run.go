@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/nuri-ai/nuri/chat"
+	"github.com/nuri-ai/nuri/engine"
+	"github.com/nuri-ai/nuri/model"
+	"github.com/nuri-ai/nuri/sample"
+	"github.com/nuri-ai/nuri/tokenizer"
+)
+
+func init() {
+	register(command{name: "run", summary: "generate text from a prompt (streams to stdout)", run: runRun})
+}
+
+// runConfig is every run flag, validated.
+type runConfig struct {
+	model, prompt, system string
+	chat, ignoreEOS       bool
+	nPredict              int
+	threads, nCtx         int
+	kvType, logLevel      string
+	stops                 []string
+	sampling              sample.Params
+}
+
+func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &runConfig{sampling: sample.DefaultParams()}
+	sp := &c.sampling
+	fs.StringVar(&c.model, "model", "", "GGUF model file (required)")
+	fs.StringVar(&c.prompt, "prompt", "", "prompt text")
+	fs.BoolVar(&c.chat, "chat", false, "render the prompt as a user message with the model's chat template")
+	fs.StringVar(&c.system, "system", "", "system message (with --chat)")
+	fs.IntVar(&c.nPredict, "n", -1, "tokens to generate (-1: until end of generation or a full context)")
+	temp := fs.Float64("temp", float64(sp.Temperature), "temperature (≤ 0: greedy)")
+	seed := fs.Int64("seed", -1, "sampling seed (-1: random)")
+	fs.IntVar(&sp.TopK, "top-k", sp.TopK, "top-k (≤ 0: off)")
+	topP := fs.Float64("top-p", float64(sp.TopP), "top-p (1: off)")
+	minP := fs.Float64("min-p", float64(sp.MinP), "min-p (0: off)")
+	rep := fs.Float64("repeat-penalty", float64(sp.RepeatPenalty), "repetition penalty (1: off)")
+	fs.IntVar(&sp.PenaltyLastN, "repeat-last-n", sp.PenaltyLastN, "tokens the penalties look back over (-1: all)")
+	pres := fs.Float64("presence-penalty", 0, "presence penalty")
+	freq := fs.Float64("frequency-penalty", 0, "frequency penalty")
+	fs.Func("stop", "stop string (repeatable)", func(s string) error { c.stops = append(c.stops, s); return nil })
+	fs.BoolVar(&c.ignoreEOS, "ignore-eos", false, "keep generating after end-of-generation tokens")
+	fs.IntVar(&c.threads, "threads", runtime.NumCPU(), "CPU threads")
+	fs.IntVar(&c.nCtx, "ctx-size", 0, "context length (0: the model's)")
+	fs.StringVar(&c.kvType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type: f16, q8_0 or f32")
+	fs.StringVar(&c.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return nil, errUsage
+	}
+	fail := func(format string, a ...any) (*runConfig, error) {
+		fmt.Fprintf(stderr, "nuri run: "+format+"\n", a...)
+		fs.Usage()
+		return nil, errUsage
+	}
+	switch {
+	case fs.NArg() > 0:
+		return fail("unexpected arguments %q", fs.Args())
+	case c.model == "":
+		return fail("--model is required")
+	case c.threads <= 0 || c.nCtx < 0:
+		return fail("--threads must be positive and --ctx-size not negative")
+	case c.nPredict < -1:
+		return fail("-n must be ≥ -1")
+	case c.system != "" && !c.chat:
+		return fail("--system needs --chat")
+	}
+	sp.Temperature, sp.TopP, sp.MinP = float32(*temp), float32(*topP), float32(*minP)
+	sp.RepeatPenalty, sp.PresencePenalty, sp.FrequencyPenalty = float32(*rep), float32(*pres), float32(*freq)
+	if *seed >= 0 {
+		sp.Seed, sp.HasSeed = uint64(*seed), true
+	}
+	return c, nil
+}
+
+func runRun(args []string, stdout, stderr io.Writer) error {
+	c, err := parseRun(args, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return generate(ctx, c, stdout, stderr)
+}
+
+// generate loads the model, runs one request through the engine and
+// streams its text: the prompt as given (not with --chat), then the
+// continuation. Timings go to stderr at the end.
+func generate(ctx context.Context, c *runConfig, stdout, stderr io.Writer) error {
+	log, err := stderrLogger(c.logLevel, stderr)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	tok, err := tokenizer.LoadFile(c.model)
+	if err != nil {
+		return fmt.Errorf("load tokenizer from %s: %w", c.model, err)
+	}
+	m, err := model.Load(c.model, model.LoadOptions{Threads: c.threads, NCtx: c.nCtx, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	eng, err := engine.New(engine.Config{NCtx: c.nCtx, MaxNumSeqs: 1, KVCacheType: c.kvType}, m, tok, log)
+	if err != nil {
+		return err
+	}
+	loadTime := time.Since(t0)
+
+	ids, err := runPrompt(c, tok)
+	if err != nil {
+		return err
+	}
+	loopDone := make(chan error, 1)
+	go func() { loopDone <- eng.Run(context.Background()) }()
+	defer func() {
+		eng.Close()
+		<-loopDone
+	}()
+	req := engine.Request{Prompt: ids, Sampling: c.sampling, Stop: c.stops, IgnoreEOS: c.ignoreEOS}
+	if c.nPredict > 0 {
+		req.MaxTokens = c.nPredict
+	}
+	if c.nPredict == 0 {
+		return nil
+	}
+	start := time.Now()
+	seq, err := eng.Submit(ctx, req)
+	if err != nil {
+		return fmt.Errorf("submit: %w", err)
+	}
+	if !c.chat {
+		if _, err := io.WriteString(stdout, c.prompt); err != nil {
+			return err
+		}
+	}
+	var (
+		nGen              int
+		firstTok, lastTok time.Time
+		final             engine.Event
+		writeErr          error
+	)
+	// With no prompt text the output starts the text, and the tokenizer's
+	// Decode drops an SPM leading space there (llama2.c prints it so too).
+	stripLead := c.prompt == "" && !c.chat
+	for ev := range seq.Events() {
+		if len(ev.Tokens) > 0 {
+			if nGen == 0 {
+				firstTok = time.Now()
+			}
+			nGen += len(ev.Tokens)
+			lastTok = time.Now()
+		}
+		if stripLead && ev.Text != "" {
+			stripLead = false
+			ev.Text = stripDecodeSpace(tok, ev.Tokens[0], ev.Text)
+		}
+		if ev.Text != "" && writeErr == nil {
+			if _, writeErr = io.WriteString(stdout, ev.Text); writeErr != nil {
+				seq.Cancel() // stdout closed: stop generating
+			}
+		}
+		if ev.Finish != engine.FinishNone {
+			final = ev
+		}
+	}
+	if _, err := io.WriteString(stdout, "\n"); err != nil && writeErr == nil {
+		writeErr = err
+	}
+	printRunStats(stderr, loadTime, len(ids), start, firstTok, lastTok, nGen, final)
+	switch {
+	case writeErr != nil:
+		return fmt.Errorf("write output: %w", writeErr)
+	case final.Finish == engine.FinishError:
+		return final.Err
+	}
+	return nil
+}
+
+// runPrompt tokenizes the prompt, through the chat template with --chat.
+func runPrompt(c *runConfig, tok *tokenizer.Tokenizer) ([]int32, error) {
+	if !c.chat {
+		return tok.Encode(c.prompt, true, false)
+	}
+	r, err := chat.New(tok.ChatTemplate())
+	if err != nil {
+		return nil, fmt.Errorf("chat template: %w", err)
+	}
+	var opts chat.Options
+	opts.AddGenerationPrompt = true
+	bos, hasBOS := tok.BOS()
+	if hasBOS {
+		opts.BOSToken = tok.TokenText(bos)
+	}
+	if eos, ok := tok.EOS(); ok {
+		opts.EOSToken = tok.TokenText(eos)
+	}
+	var msgs []chat.Message
+	if c.system != "" {
+		msgs = append(msgs, chat.Message{Role: "system", Content: c.system})
+	}
+	msgs = append(msgs, chat.Message{Role: "user", Content: c.prompt})
+	text, err := r.Render(msgs, opts)
+	if err != nil {
+		return nil, err
+	}
+	// A template that writes the BOS text itself must not get a second one.
+	addBOS := !(hasBOS && opts.BOSToken != "" && strings.HasPrefix(text, opts.BOSToken))
+	return tok.Encode(text, addBOS, true)
+}
+
+// stripDecodeSpace drops the leading space of text when tok's Decode of the
+// first token drops it (SPM add_space_prefix).
+func stripDecodeSpace(tok *tokenizer.Tokenizer, first int32, text string) string {
+	p, err1 := tok.Piece(first, false)
+	d, err2 := tok.Decode([]int32{first}, false)
+	if err1 == nil && err2 == nil && len(p) == len(d)+1 && p[0] == ' ' {
+		return strings.TrimPrefix(text, " ")
+	}
+	return text
+}
+
+// printRunStats reports load time and prompt and generation speed, in
+// llama.cpp's terms: prompt time runs from Submit to the first token (it
+// includes sampling that token), generation time from the first token to
+// the last, over the tokens after the first.
+func printRunStats(w io.Writer, load time.Duration, nPrompt int, start, first, last time.Time, nGen int, final engine.Event) {
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	rate := func(n int, d time.Duration) float64 {
+		if d <= 0 {
+			return 0
+		}
+		return float64(n) / d.Seconds()
+	}
+	fmt.Fprintf(w, "\nload time:  %10.2f ms\n", ms(load))
+	if nGen > 0 {
+		pt := first.Sub(start)
+		fmt.Fprintf(w, "prompt:     %10.2f ms / %5d tokens (%8.2f t/s)\n", ms(pt), nPrompt, rate(nPrompt, pt))
+		gt := last.Sub(first)
+		fmt.Fprintf(w, "generation: %10.2f ms / %5d tokens (%8.2f t/s)\n", ms(gt), nGen-1, rate(nGen-1, gt))
+	}
+	if final.Finish != engine.FinishNone {
+		fmt.Fprintf(w, "finish:     %s (%s)\n", final.Finish, final.Reason)
+	}
+}
+
+// stderrLogger is a console logger at level on w.
+func stderrLogger(level string, w io.Writer) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	enc := zap.NewDevelopmentEncoderConfig()
+	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(w), lvl)
+	return zap.New(core), nil
+}

@@ -1,0 +1,61 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// Benchmarks report, per MatMul:
+//   GB/s   weight bytes read per second (the decode roofline metric),
+//   GOP/s  2·rows·cols·nx operations per second (the prefill metric).
+// The GEMV cases use a weight matrix of NURI_BENCH_MB MiB (default 512) so
+// the weights come from DRAM, as in decode, not from cache.
+//
+//	go test -run '^$' -bench . -benchtime 20x ./kernels
+func BenchmarkMatMul(b *testing.B) {
+	mb := 512
+	if s := os.Getenv("NURI_BENCH_MB"); s != "" {
+		if v, err := strconv.Atoi(s); err == nil && v > 0 {
+			mb = v
+		}
+	}
+	p := NewPool(0)
+	defer p.Close()
+	p.SetGeneric(testGeneric)
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q6_K, quant.Q5_K, quant.Q3_K, quant.Q2_K,
+		quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.F16, quant.BF16, quant.F32} {
+		const cols = 2048
+		rb, _ := wt.RowBytes(cols)
+		big := max(2048, mb<<20/rb/64*64) // decode: a DRAM-sized matrix
+		w := randWeights(rng, wt, big, cols, false)
+		for _, c := range []struct{ rows, nx int }{{big, 1}, {2048, 4}, {2048, 16}, {2048, 64}} {
+			x := randFloats(rng, c.nx*cols, 1)
+			y := make([]float32, c.nx*c.rows)
+			b.Run(fmt.Sprintf("%v/%dx%d/nx=%d", wt, c.rows, cols, c.nx), func(b *testing.B) {
+				MatMul(p, y, w, wt, c.rows, cols, x, c.nx)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					MatMul(p, y, w, wt, c.rows, cols, x, c.nx)
+				}
+				sec := b.Elapsed().Seconds() / float64(b.N)
+				b.ReportMetric(float64(c.rows*rb)/sec/1e9, "GB/s")
+				b.ReportMetric(2*float64(c.rows)*cols*float64(c.nx)/sec/1e9, "GOP/s")
+			})
+		}
+	}
+}
+
+// BenchmarkReadBandwidth measures the roofline the GEMV figures compare to.
+func BenchmarkReadBandwidth(b *testing.B) {
+	p := NewPool(0)
+	defer p.Close()
+	for i := 0; i < b.N; i++ {
+		b.ReportMetric(MeasureReadBandwidth(1<<30, p), "GB/s")
+	}
+}

@@ -34,13 +34,19 @@ type streamChunk struct {
 	Error   json.RawMessage `json:"error"`
 }
 
+// streamState is what readStream accumulates beyond the record itself.
+type streamState struct {
+	last, firstFinish time.Time
+	usageIn, usageOut int
+	haveUsage         bool
+}
+
 // readStream consumes an event stream into rec: TTFT at the first chunk that
 // carries text, ITL between text chunks, E2EL at the end of the stream, token
 // counts from the usage chunk when there is one.
 func readStream(ctx context.Context, body io.Reader, rec *RequestRecord, p Prompt) {
 	sr := newSSEReader(body)
-	var last, firstFinish time.Time
-	usageIn, usageOut, haveUsage := 0, 0, false
+	var st streamState
 	for {
 		ev, err := sr.Next()
 		now := time.Now()
@@ -62,46 +68,14 @@ func readStream(ctx context.Context, body io.Reader, rec *RequestRecord, p Promp
 			rec.DoneMarker = true
 			break
 		}
-		var ch streamChunk
-		if err := json.Unmarshal(data, &ch); err != nil {
+		if status, err := rec.applyChunk(&st, data, now); err != nil {
 			rec.E2ELMS = ms(now.Sub(rec.started))
-			rec.fail("bad_chunk", fmt.Errorf("parse chunk %.80q: %w", data, err))
+			rec.fail(status, err)
 			return
-		}
-		if len(ch.Error) > 0 && string(ch.Error) != "null" {
-			rec.E2ELMS = ms(now.Sub(rec.started))
-			rec.fail("stream_error", errors.New(messageOf(ch.Error)))
-			return
-		}
-		if ch.Usage != nil {
-			usageIn, usageOut, haveUsage = ch.Usage.PromptTokens, ch.Usage.CompletionTokens, true
-		}
-		if len(ch.Timings) > 0 && string(ch.Timings) != "null" {
-			rec.ServerTimings = append(json.RawMessage(nil), ch.Timings...)
-		}
-		text := ""
-		for _, c := range ch.Choices {
-			text += c.Text + c.Delta.Content + c.Delta.ReasoningContent + c.Delta.Reasoning
-			if c.FinishReason != nil && *c.FinishReason != "" {
-				rec.FinishReason = *c.FinishReason
-				if firstFinish.IsZero() {
-					firstFinish = now
-				}
-			}
-		}
-		if text != "" {
-			if rec.Chunks == 0 {
-				rec.TTFTMS = ms(now.Sub(rec.started))
-			} else {
-				rec.ITLMS = append(rec.ITLMS, ms(now.Sub(last)))
-			}
-			last = now
-			rec.Chunks++
-			rec.OutputChars += utf8.RuneCountInString(text)
 		}
 	}
 	rec.E2ELMS = ms(time.Since(rec.started))
-	rec.countTokens(haveUsage, usageIn, usageOut, p)
+	rec.countTokens(st.haveUsage, st.usageIn, st.usageOut, p)
 	if rec.FinishReason == "" && !rec.DoneMarker {
 		rec.fail("stream_truncated", errors.New("stream ended before a finish_reason or [DONE]"))
 		return
@@ -111,14 +85,53 @@ func readStream(ctx context.Context, body io.Reader, rec *RequestRecord, p Promp
 		// output event is the finish itself.
 		rec.EmptyOutput = true
 		rec.TTFTMS = rec.E2ELMS
-		if !firstFinish.IsZero() {
-			rec.TTFTMS = ms(firstFinish.Sub(rec.started))
+		if !st.firstFinish.IsZero() {
+			rec.TTFTMS = ms(st.firstFinish.Sub(rec.started))
 		}
 	}
 	if rec.OutputTokens > 1 {
 		rec.TPOTMS = (rec.E2ELMS - rec.TTFTMS) / float64(rec.OutputTokens-1)
 	}
 	rec.OK, rec.Status = true, "ok"
+}
+
+// applyChunk folds one JSON chunk that arrived at now into rec and st. On
+// failure it returns the status to record and the reason.
+func (rec *RequestRecord) applyChunk(st *streamState, data []byte, now time.Time) (string, error) {
+	var ch streamChunk
+	if err := json.Unmarshal(data, &ch); err != nil {
+		return "bad_chunk", fmt.Errorf("parse chunk %.80q: %w", data, err)
+	}
+	if len(ch.Error) > 0 && string(ch.Error) != "null" {
+		return "stream_error", errors.New(messageOf(ch.Error))
+	}
+	if ch.Usage != nil {
+		st.usageIn, st.usageOut, st.haveUsage = ch.Usage.PromptTokens, ch.Usage.CompletionTokens, true
+	}
+	if len(ch.Timings) > 0 && string(ch.Timings) != "null" {
+		rec.ServerTimings = append(json.RawMessage(nil), ch.Timings...)
+	}
+	text := ""
+	for _, c := range ch.Choices {
+		text += c.Text + c.Delta.Content + c.Delta.ReasoningContent + c.Delta.Reasoning
+		if c.FinishReason != nil && *c.FinishReason != "" {
+			rec.FinishReason = *c.FinishReason
+			if st.firstFinish.IsZero() {
+				st.firstFinish = now
+			}
+		}
+	}
+	if text != "" {
+		if rec.Chunks == 0 {
+			rec.TTFTMS = ms(now.Sub(rec.started))
+		} else {
+			rec.ITLMS = append(rec.ITLMS, ms(now.Sub(st.last)))
+		}
+		st.last = now
+		rec.Chunks++
+		rec.OutputChars += utf8.RuneCountInString(text)
+	}
+	return "", nil
 }
 
 // countTokens prefers the server's usage; without it, output tokens are

@@ -58,6 +58,10 @@ type (
 	dictExpr struct{ keys, vals []expr }
 )
 
+// maxChain bounds operator chains (a+b+c...), whose left-nested trees
+// evaluate recursively.
+const maxChain = 1000
+
 func (p *parser) parseTupleOrExpr() (expr, error) {
 	e, err := p.parseExpr()
 	if err != nil || !p.isOp(",") {
@@ -79,6 +83,10 @@ func (p *parser) parseTupleOrExpr() (expr, error) {
 }
 
 func (p *parser) parseExpr() (expr, error) {
+	defer p.leave()
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
 	e, err := p.parseOr()
 	if err != nil {
 		return nil, err
@@ -115,7 +123,10 @@ func (p *parser) parseLeft(sub func() (expr, error), kw string) (expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	for p.isName(kw) {
+	for n := 0; p.isName(kw); n++ {
+		if n >= maxChain {
+			return nil, p.errf(p.peek(), "more than %d '%s' operators in one expression", maxChain, kw)
+		}
 		t := p.next()
 		r, err := sub()
 		if err != nil {
@@ -127,6 +138,10 @@ func (p *parser) parseLeft(sub func() (expr, error), kw string) (expr, error) {
 }
 
 func (p *parser) parseNot() (expr, error) {
+	defer p.leave()
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
 	if p.isName("not") {
 		t := p.next()
 		x, err := p.parseNot()
@@ -143,7 +158,10 @@ func (p *parser) parseCompare() (expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	for {
+	for n := 0; ; n++ {
+		if n >= maxChain {
+			return nil, p.errf(p.peek(), "more than %d comparisons in one expression", maxChain)
+		}
 		t := p.peek()
 		var op string
 		switch {
@@ -173,7 +191,10 @@ func (p *parser) parseBinary(sub func() (expr, error), opsHere ...string) (expr,
 	if err != nil {
 		return nil, err
 	}
-	for {
+	for n := 0; ; n++ {
+		if n >= maxChain {
+			return nil, p.errf(p.peek(), "more than %d operators in one expression", maxChain)
+		}
 		t := p.peek()
 		found := false
 		for _, op := range opsHere {
@@ -219,6 +240,10 @@ func (p *parser) parseUnary() (expr, error) {
 }
 
 func (p *parser) parseUnaryNoFilter() (expr, error) {
+	defer p.leave()
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
 	if p.isOp("-") || p.isOp("+") {
 		t := p.next()
 		inner, err := p.parseUnaryNoFilter()
@@ -232,7 +257,10 @@ func (p *parser) parseUnaryNoFilter() (expr, error) {
 
 // parseFilters parses trailing `| filter(...)` and `is [not] test ...`.
 func (p *parser) parseFilters(x expr) (expr, error) {
-	for {
+	for n := 0; ; n++ {
+		if n > maxChain {
+			return nil, p.errf(p.peek(), "more than %d filters and tests in one expression", maxChain)
+		}
 		switch {
 		case p.isOp("|"):
 			p.next()
@@ -334,7 +362,10 @@ func (p *parser) parsePostfix() (expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	for {
+	for n := 0; ; n++ {
+		if n > maxChain {
+			return nil, p.errf(p.peek(), "more than %d attribute, index and call steps in one expression", maxChain)
+		}
 		switch {
 		case p.isOp("."):
 			p.next()

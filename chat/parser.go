@@ -40,9 +40,25 @@ type (
 )
 
 type parser struct {
-	toks []token
-	pos  int
+	toks  []token
+	pos   int
+	depth int // nesting of expressions and blocks, bounded by maxDepth
 }
+
+// maxDepth bounds nesting so a hostile template cannot exhaust the stack
+// (Go aborts the process on stack overflow; it cannot be recovered).
+const maxDepth = 200
+
+// enter counts one nesting level; the caller defers p.leave().
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > maxDepth {
+		return p.errf(p.peek(), "template nested more than %d levels deep", maxDepth)
+	}
+	return nil
+}
+
+func (p *parser) leave() { p.depth-- }
 
 func (p *parser) peek() token { return p.toks[p.pos] }
 
@@ -144,6 +160,10 @@ func (p *parser) endTag() error {
 }
 
 func (p *parser) parseStatement(kw token) (node, error) {
+	defer p.leave()
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
 	switch kw.val {
 	case "if":
 		return p.parseIf(kw)

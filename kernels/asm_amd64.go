@@ -17,3 +17,21 @@ func dotQ8_0VNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *fl
 
 //go:noescape
 func dotQ4_0VNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ4_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ6_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ4_0AVX512(w *byte, nb int, act *byte, unused *float32, unused2 *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ8_0AVX512(w *byte, nb int, act *byte, unused *float32, unused2 *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func quantQ8_0Split(x *float32, nb int, qs *byte, d *float32)
+
+//go:noescape
+func quantQ8_0Pairs(x *float32, nb int, dst *byte, negZero int)

@@ -20,6 +20,8 @@ type fastKernel struct {
 	tile    int  // most activation rows per call
 	blockQS int  // activation quant bytes per weight block (32 or 256)
 	bsums   bool // needs the Q8_K group sums
+	pairs   bool // activations in the 512-bit pair layout (see splitPairs)
+	zero    int  // pair layout: the weight codes' zero point (8 or 128)
 }
 
 // fastKernels maps a weight type to its accelerated kernel on this CPU. It is

@@ -21,9 +21,38 @@ func detectKernels() map[quant.Type]*fastKernel {
 	vnni := cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512VL
 	m[quant.Q8_0] = &fastKernel{name: "Q8_0/avx2", fn: dotQ8_0AVX2, tile: 4, blockQS: 32}
 	m[quant.Q4_0] = &fastKernel{name: "Q4_0/avx2", fn: dotQ4_0AVX2, tile: 4, blockQS: 32}
+	m[quant.Q4_K] = &fastKernel{name: "Q4_K/avx2", fn: dotQ4_KAVX2, tile: 8, blockQS: 256, bsums: true}
+	m[quant.Q6_K] = &fastKernel{name: "Q6_K/avx2", fn: dotQ6_KAVX2, tile: 8, blockQS: 256, bsums: true}
 	if vnni {
 		m[quant.Q8_0] = &fastKernel{name: "Q8_0/avx2+vnni", fn: dotQ8_0VNNI, tile: 4, blockQS: 32}
 		m[quant.Q4_0] = &fastKernel{name: "Q4_0/avx2+vnni", fn: dotQ4_0VNNI, tile: 4, blockQS: 32}
 	}
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI {
+		m[quant.Q8_0] = &fastKernel{name: "Q8_0/avx512vnni", fn: dotQ8_0AVX512, tile: 8, pairs: true, zero: 128}
+		m[quant.Q4_0] = &fastKernel{name: "Q4_0/avx512vnni", fn: dotQ4_0AVX512, tile: 8, pairs: true, zero: 8}
+	}
 	return m
+}
+
+// hasQuantAsm: the assembly Q8_0 activation quantizer needs AVX2 and F16C
+// (fp16 rounding of the scale with VCVTPS2PH, as ggml does).
+var hasQuantAsm = cpu.X86.HasAVX2 && cpu.X86.HasF16C
+
+// quantizeFast converts activation row i straight into the kernel layout
+// with the assembly quantizer, which is bit-identical to
+// quant.QuantizeActivations for finite inputs (TestQuantizeAsmMatchesQuant).
+// It reports false when the caller must use the reference route.
+func (s *matmulScratch) quantizeFast(t *mmTask, i int) bool {
+	if !hasQuantAsm || t.at != quant.Q8_0 {
+		return false
+	}
+	nb := t.cols / 32
+	x := &t.x[i*t.cols]
+	if t.k.pairs {
+		rb := s.qsRowBytes(t.k, nb)
+		quantQ8_0Pairs(x, nb, &s.qs[i*rb], -t.k.zero)
+		return true
+	}
+	quantQ8_0Split(x, nb, &s.qs[i*nb*32], &s.d[i*nb])
+	return true
 }

@@ -7,3 +7,6 @@ import "github.com/nuri-ai/nuri/quant"
 // detectKernels: there are no assembly kernels for this architecture; every
 // type uses the pure-Go reference path.
 func detectKernels() map[quant.Type]*fastKernel { return map[quant.Type]*fastKernel{} }
+
+// quantizeFast: no assembly quantizer here; always the reference route.
+func (s *matmulScratch) quantizeFast(t *mmTask, i int) bool { return false }

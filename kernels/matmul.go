@@ -1,7 +1,9 @@
 package kernels
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"unsafe"
 
 	"github.com/nuri-ai/nuri/quant"
@@ -141,6 +143,9 @@ func (t *mmTask) run(lo, hi int) {
 }
 
 func (t *mmTask) quantizeRow(i int) {
+	if t.k != nil && t.s.quantizeFast(t, i) {
+		return
+	}
 	raw := t.s.raw[i*t.aRowBytes : (i+1)*t.aRowBytes]
 	if err := quant.QuantizeActivations(t.at, t.x[i*t.cols:(i+1)*t.cols], raw); err != nil {
 		panic(fmt.Sprintf("kernels.MatMul: quantize activations to %v: %v", t.at, err))
@@ -165,12 +170,15 @@ func (t *mmTask) refRows(lo, hi int) {
 func (t *mmTask) fastRows(lo, hi int) {
 	k, s := t.k, t.s
 	nb := t.cols / t.wt.BlockSize()
-	qsRow := nb * k.blockQS
+	qsRow := s.qsRowBytes(k, nb)
 	ystride := t.rows * 4
 	for i0 := 0; i0 < t.nx; i0 += k.tile {
 		n := min(k.tile, t.nx-i0)
 		qs := &s.qs[i0*qsRow]
-		d := &s.d[i0*nb]
+		var d *float32
+		if !k.pairs {
+			d = &s.d[i0*nb]
+		}
 		var bs *int16
 		if k.bsums {
 			bs = &s.bs[i0*nb*16]
@@ -198,13 +206,15 @@ func (s *matmulScratch) prepare(t *mmTask) {
 		return
 	}
 	nb := t.cols / t.wt.BlockSize()
-	n := t.nx * nb * t.k.blockQS
+	n := t.nx * s.qsRowBytes(t.k, nb)
 	if cap(s.qbuf) < n+64 {
 		s.qbuf = make([]byte, n+64)
 	}
 	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(s.qbuf))) & 63)
 	s.qs = s.qbuf[off : off+n]
-	s.d = grow(s.d, t.nx*nb)
+	if !t.k.pairs {
+		s.d = grow(s.d, t.nx*nb)
+	}
 	if t.k.bsums {
 		s.bs = grow(s.bs, t.nx*nb*16)
 	}
@@ -221,6 +231,11 @@ const (
 // split copies activation row i from ggml layout into the kernels' layout.
 func (s *matmulScratch) split(t *mmTask, i int, raw []byte) {
 	nb := t.cols / t.wt.BlockSize()
+	if t.k.pairs {
+		rb := s.qsRowBytes(t.k, nb)
+		splitPairs(raw, s.qs[i*rb:(i+1)*rb], nb, t.k.zero)
+		return
+	}
 	qs := s.qs[i*nb*t.k.blockQS : (i+1)*nb*t.k.blockQS]
 	d := s.d[i*nb : (i+1)*nb]
 	switch t.at {
@@ -251,4 +266,44 @@ func grow[T any](s []T, n int) []T {
 		return make([]T, n)
 	}
 	return s[:n]
+}
+
+// qsRowBytes is the size of one activation row in s.qs for kernel k.
+func (s *matmulScratch) qsRowBytes(k *fastKernel, nb int) int {
+	if k.pairs {
+		return (nb + 1) / 2 * pairBytes
+	}
+	return nb * k.blockQS
+}
+
+// pairBytes is the size of one record of the pair layout: two Q8_0 blocks
+// as the 512-bit kernels consume them.
+const pairBytes = 192
+
+// splitPairs converts one Q8_0 activation row (ggml layout) into the pair
+// layout: per two blocks, the 64 quants; 16 int32 lanes holding
+// −zero·(sum of the 4 quants the lane covers), which turns VPDPBUSD's
+// unsigned weight codes (w + zero) back into signed products exactly; and
+// each block's scale repeated 8 times. An odd last block is followed by a
+// zero padding block, which contributes exact zeros.
+func splitPairs(raw, dst []byte, nb, zero int) {
+	for b := 0; b < nb; b++ {
+		blk := raw[b*q8_0Bytes : (b+1)*q8_0Bytes]
+		rec := dst[b/2*pairBytes:]
+		h := (b % 2) * 32
+		copy(rec[h:h+32], blk[2:34])
+		d := quant.FP16ToFP32(uint16(blk[0]) | uint16(blk[1])<<8)
+		for l := 0; l < 8; l++ {
+			q := blk[2+4*l : 6+4*l]
+			sum := int32(int8(q[0])) + int32(int8(q[1])) + int32(int8(q[2])) + int32(int8(q[3]))
+			binary.LittleEndian.PutUint32(rec[64+h+4*l:], uint32(-int32(zero)*sum))
+			binary.LittleEndian.PutUint32(rec[128+h+4*l:], math.Float32bits(d))
+		}
+	}
+	if nb%2 == 1 {
+		rec := dst[nb/2*pairBytes:]
+		for _, o := range []int{32, 96, 160} {
+			clear(rec[o : o+32])
+		}
+	}
 }

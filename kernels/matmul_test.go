@@ -133,19 +133,54 @@ func magnitude(t testing.TB, wt quant.Type, w []byte, rows, cols int, x []float3
 		}
 	}
 	m := make([]float64, nx*rows)
+	mins := make([]float32, cols)
+	zq := make([]byte, wrb)
 	for r := 0; r < rows; r++ {
-		if err := quant.Dequantize(wt, w[r*wrb:(r+1)*wrb], wf); err != nil {
+		row := w[r*wrb : (r+1)*wrb]
+		if err := quant.Dequantize(wt, row, wf); err != nil {
 			t.Fatal(err)
+		}
+		// For types with a min term, w = d·sc·q − m: the kernels sum the
+		// two parts separately, so their rounding scales with |m| too.
+		// Zeroing the quants leaves w = −m.
+		clear(mins)
+		if lo, hi, ok := quantBytes(wt); ok {
+			copy(zq, row)
+			bb := wt.BlockBytes()
+			for b := 0; b < len(zq)/bb; b++ {
+				clear(zq[b*bb+lo : b*bb+hi])
+			}
+			if err := quant.Dequantize(wt, zq, mins); err != nil {
+				t.Fatal(err)
+			}
 		}
 		for i := 0; i < nx; i++ {
 			var s float64
 			for j, v := range wf {
-				s += math.Abs(float64(v) * float64(af[i][j]))
+				s += (math.Abs(float64(v)) + 2*math.Abs(float64(mins[j]))) * math.Abs(float64(af[i][j]))
 			}
 			m[i*rows+r] = s
 		}
 	}
 	return m
+}
+
+// quantBytes returns the byte range of the quant bits inside a block of the
+// types whose dequantization has a min (offset) term.
+func quantBytes(wt quant.Type) (lo, hi int, ok bool) {
+	switch wt {
+	case quant.Q4_1:
+		return 4, 20, true
+	case quant.Q5_1:
+		return 4, 24, true
+	case quant.Q2_K:
+		return 16, 80, true
+	case quant.Q4_K:
+		return 16, 144, true
+	case quant.Q5_K:
+		return 16, 176, true
+	}
+	return 0, 0, false
 }
 
 const guard = 4 // sentinel floats before and after y

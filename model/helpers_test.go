@@ -14,9 +14,13 @@ import (
 // testThreads keeps test runs polite on the shared 2-core machine.
 const testThreads = 2
 
+// genericKernels mirrors cmd/nuri: NURI_KERNELS=generic (as `make test`
+// sets for a second run) checks the pure-Go matmul path too.
+func genericKernels() bool { return os.Getenv("NURI_KERNELS") == "generic" }
+
 func loadModel(t *testing.T, path string) model.Model {
 	t.Helper()
-	m, err := model.Load(path, model.LoadOptions{Threads: testThreads})
+	m, err := model.Load(path, model.LoadOptions{Threads: testThreads, GenericKernels: genericKernels()})
 	if err != nil {
 		t.Fatalf("load %s: %v", path, err)
 	}

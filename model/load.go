@@ -21,8 +21,11 @@ type LoadOptions struct {
 	Threads int
 	// NCtx caps positions (0: the model's training context). A token at a
 	// position >= NCtx is rejected with ErrContextFull.
-	NCtx   int
-	Logger *zap.Logger
+	NCtx int
+	// GenericKernels makes the CPU device created here use the pure-Go
+	// reference matmul instead of the assembly kernels (NURI_KERNELS=generic).
+	GenericKernels bool
+	Logger         *zap.Logger
 }
 
 // layer holds one decoder block's weights. Optional tensors are the zero
@@ -94,7 +97,9 @@ func LoadFile(f *gguf.File, opts LoadOptions) (Model, error) {
 		m.log = zap.NewNop()
 	}
 	if m.dev == nil {
-		m.dev, m.ownDev = cpu.New(opts.Threads), true
+		d := cpu.New(opts.Threads)
+		d.SetGeneric(opts.GenericKernels)
+		m.dev, m.ownDev = d, true
 	}
 	if err := m.bind(newBinder(f, m.dev)); err != nil {
 		return nil, errors.Join(err, m.Close())

@@ -226,3 +226,44 @@ func TestModelsAndTokenize(t *testing.T) {
 		t.Errorf("tokenize messages: %d %s", status, body)
 	}
 }
+
+func TestStreamingSeveralChoices(t *testing.T) {
+	ts := newTestServer(t, Config{}, "둘 다")
+	status, _, body := ts.do("POST", "/v1/chat/completions",
+		`{"messages":[{"role":"user","content":"a"}],"n":2,"stream":true,"stream_options":{"include_usage":true}}`)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	events := sseEvents(t, string(body))
+	texts := map[int]string{}
+	roles, finishes := map[int]bool{}, map[int]bool{}
+	var usage *usageJSON
+	for _, e := range events[:len(events)-1] {
+		var c chatResponse
+		if err := json.Unmarshal([]byte(e), &c); err != nil {
+			t.Fatal(err)
+		}
+		if c.Usage != nil {
+			usage = c.Usage
+			continue
+		}
+		ch := c.Choices[0]
+		if ch.Delta.Role == "assistant" {
+			roles[ch.Index] = true
+		}
+		if ch.Delta.Content != nil {
+			texts[ch.Index] += *ch.Delta.Content
+		}
+		if ch.FinishReason != nil {
+			finishes[ch.Index] = true
+		}
+	}
+	for i := 0; i < 2; i++ {
+		if texts[i] != "둘 다" || !roles[i] || !finishes[i] {
+			t.Errorf("choice %d: text %q role %v finish %v", i, texts[i], roles[i], finishes[i])
+		}
+	}
+	if usage == nil || usage.CompletionTokens != 2*len("둘 다") {
+		t.Errorf("usage %+v", usage)
+	}
+}

@@ -137,6 +137,7 @@ func TestFlags(t *testing.T) {
 		{' ', cfSeparator | cfWhitespace}, {'\n', cfControl | cfWhitespace}, {0x85, cfControl | cfWhitespace},
 		{0x3000, cfSeparator | cfWhitespace}, {0x200B, cfControl}, {'.', cfPunct}, {'$', cfSymbol},
 		{0x0301, cfMark}, {0xE000, cfControl}, {0x1C, cfControl}, {'😀', cfSymbol},
+		{0x0378, cfControl}, {0x2EBF0, cfLetter}, {0x2FFC, cfSymbol}, {0x323B0, cfControl},
 	}
 	for _, c := range cases {
 		if got := flagsOf(tab, c.r); got != c.want {

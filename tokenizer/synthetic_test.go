@@ -348,3 +348,35 @@ func TestConcurrentEncode(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// TestTextFilter checks the partition pre-filter never rules out a token
+// that occurs.
+func TestTextFilter(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	alpha := []byte("ab \t<|>")
+	rnd := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alpha[rng.IntN(len(alpha))]
+		}
+		return string(b)
+	}
+	var f textFilter
+	ruledOut := 0
+	for i := 0; i < 3000; i++ {
+		text := rnd(1 + rng.IntN(60))
+		f.scan(text)
+		for j := 0; j < 20; j++ {
+			tok := rnd(1 + rng.IntN(6))
+			if strings.Contains(text, tok) && !f.mayContain(tok) {
+				t.Fatalf("filter rules out %q, which occurs in %q", tok, text)
+			}
+			if !f.mayContain(tok) {
+				ruledOut++
+			}
+		}
+	}
+	if ruledOut == 0 {
+		t.Error("filter never ruled anything out")
+	}
+}

@@ -7,10 +7,13 @@ import (
 )
 
 // cpFlags are the per-code-point category flags llama.cpp's pre-tokenizers
-// test (unicode_cpt_flags). Every code point has exactly one category bit;
-// unassigned, private-use and surrogate code points count as control (C),
-// as in llama.cpp's generated table. Whitespace is the Unicode White_Space
-// property (what Python's regex \s matches), a separate bit.
+// test (unicode_cpt_flags). Every code point has exactly one category bit.
+// llama.cpp marks unassigned code points "undefined" and private-use,
+// surrogate and format ones "control"; no pre-tokenizer rule tells the two
+// apart (both are neither letter, number nor space, and both collapse to
+// the same byte), so both are cfControl here. Whitespace is the Unicode
+// White_Space property (llama.cpp's unicode_set_whitespace), a separate
+// bit.
 type cpFlags uint8
 
 const (
@@ -50,6 +53,15 @@ func buildCPTable() []cpFlags {
 	mark(unicode.M, cfMark)
 	mark(unicode.P, cfPunct)
 	mark(unicode.S, cfSymbol)
+	// Go's tables are Unicode 15.0; llama.cpp's are 15.1, which added CJK
+	// Extension I (letters) and five ideographic description/stroke
+	// symbols.
+	for c := 0x2EBF0; c <= 0x2EE5D; c++ {
+		t[c] = cfLetter
+	}
+	for _, c := range []int{0x2FFC, 0x2FFD, 0x2FFE, 0x2FFF, 0x31EF} {
+		t[c] = cfSymbol
+	}
 	for c := range t {
 		if t[c] == 0 {
 			t[c] = cfControl

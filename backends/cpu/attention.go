@@ -3,6 +3,7 @@ package cpu
 import (
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/quant"
@@ -113,6 +114,10 @@ type attnJob struct {
 	roundP         quant.Type // probabilities rounded to this (F32: not rounded)
 	qRowBytes      int
 	nSlots, perKVH int
+	// Typed views of the cache for the direct F16/F32 loops.
+	k16, v16 []uint16
+	k32, v32 []float32
+	lut      *[1 << 16]float32
 }
 
 func (s *Stream) newAttnJob(dst, q backends.Tensor, kv backends.PagedKV, rows backends.AttnRows, p backends.Attn) (*attnJob, error) {
@@ -145,6 +150,9 @@ func (s *Stream) newAttnJob(dst, q backends.Tensor, kv backends.PagedKV, rows ba
 	if a.vb, err = hostBytes(kv.V); err != nil {
 		return nil, err
 	}
+	a.lut = s.dev.f16
+	a.k16, a.k32 = typedView(kv.K.Type, a.kb)
+	a.v16, a.v32 = typedView(kv.V.Type, a.vb)
 	a.kRow, _ = kv.K.RowBytes()
 	a.vRow, _ = kv.V.RowBytes()
 	a.qType = quant.VecDotType(kv.K.Type)
@@ -162,13 +170,14 @@ func (s *Stream) newAttnJob(dst, q backends.Tensor, kv backends.PagedKV, rows ba
 type attnWorker struct {
 	a      *attnJob
 	qConv  []byte
+	qf     []float32 // q rounded to the cache's vec-dot type, for the direct loops
 	scores []float32
 	vrow   []float32
 	acc    []float64
 }
 
 func (a *attnJob) newWorker() *attnWorker {
-	return &attnWorker{a: a, qConv: make([]byte, a.qRowBytes),
+	return &attnWorker{a: a, qConv: make([]byte, a.qRowBytes), qf: make([]float32, a.p.HeadDimK),
 		vrow: make([]float32, a.p.HeadDimV), acc: make([]float64, a.p.HeadDimV)}
 }
 
@@ -189,6 +198,11 @@ func (w *attnWorker) head(t, h int) error {
 	if err := quant.QuantizeActivations(a.qType, qh, w.qConv); err != nil {
 		return err
 	}
+	if a.qType == quant.F16 || a.qType == quant.F32 {
+		for d := range w.qf {
+			w.qf[d] = roundTo(a.qType, qh[d])
+		}
+	}
 	if cap(w.scores) < pos-lo+1 {
 		w.scores = make([]float32, pos-lo+1)
 	}
@@ -200,7 +214,7 @@ func (w *attnWorker) head(t, h int) error {
 			return err
 		}
 		// ggml multiplies the finished dot product by the scale (soft_max_ext).
-		v := quant.VecDot(a.kv.K.Type, p.HeadDimK, a.kb[row*a.kRow:(row+1)*a.kRow], w.qConv) * p.Scale
+		v := w.dotK(row) * p.Scale
 		sc[j-lo] = v
 		maxv = max(maxv, v)
 	}
@@ -215,16 +229,62 @@ func (w *attnWorker) head(t, h int) error {
 	for j := lo; j <= pos; j++ {
 		pr := roundTo(a.roundP, sc[j-lo]*inv)
 		row, _ := a.row(table, j, kvh)
-		if err := quant.Dequantize(a.kv.V.Type, a.vb[row*a.vRow:(row+1)*a.vRow], w.vrow); err != nil {
+		if err := w.addV(row, pr); err != nil {
 			return err
-		}
-		for d, v := range w.vrow {
-			w.acc[d] += float64(pr) * float64(v) // exact product: order is the only rounding
 		}
 	}
 	out := a.ys[(t*p.NHead+h)*p.HeadDimV : (t*p.NHead+h+1)*p.HeadDimV]
 	for d, v := range w.acc {
 		out[d] = float32(v)
+	}
+	return nil
+}
+
+// dotK returns q·K[row] with q already converted (w.qConv). F16 and F32
+// caches take a direct loop (the hot path of long contexts) that computes
+// exactly what quant.VecDot does: float32 products summed in float64.
+func (w *attnWorker) dotK(row int) float32 {
+	a := w.a
+	switch a.kv.K.Type {
+	case quant.F16:
+		k := a.k16[row*a.p.HeadDimK : (row+1)*a.p.HeadDimK]
+		var sum float64
+		for d, h := range k {
+			sum += float64(w.qf[d] * a.lut[h])
+		}
+		return float32(sum)
+	case quant.F32:
+		k := a.k32[row*a.p.HeadDimK : (row+1)*a.p.HeadDimK]
+		var sum float64
+		for d, v := range k {
+			sum += float64(w.qf[d] * v)
+		}
+		return float32(sum)
+	}
+	return quant.VecDot(a.kv.K.Type, a.p.HeadDimK, a.kb[row*a.kRow:(row+1)*a.kRow], w.qConv)
+}
+
+// addV accumulates pr·V[row] into w.acc. The products are exact in
+// float64, so only the (fixed) summation order rounds.
+func (w *attnWorker) addV(row int, pr float32) error {
+	a, p64 := w.a, float64(pr)
+	switch a.kv.V.Type {
+	case quant.F16:
+		for d, h := range a.v16[row*a.p.HeadDimV : (row+1)*a.p.HeadDimV] {
+			w.acc[d] += p64 * float64(a.lut[h])
+		}
+		return nil
+	case quant.F32:
+		for d, v := range a.v32[row*a.p.HeadDimV : (row+1)*a.p.HeadDimV] {
+			w.acc[d] += p64 * float64(v)
+		}
+		return nil
+	}
+	if err := quant.Dequantize(a.kv.V.Type, a.vb[row*a.vRow:(row+1)*a.vRow], w.vrow); err != nil {
+		return err
+	}
+	for d, v := range w.vrow {
+		w.acc[d] += p64 * float64(v)
 	}
 	return nil
 }
@@ -238,6 +298,20 @@ func (a *attnJob) row(table []int32, j, kvh int) (int, error) {
 		return 0, fmt.Errorf("block %d outside the cache's %d blocks: %w", blk, a.nSlots/bs, backends.ErrShape)
 	}
 	return slot*a.kv.NHeadKV + kvh, nil
+}
+
+// typedView views cache bytes as fp16 or f32 elements (nil for other types).
+func typedView(t quant.Type, b []byte) ([]uint16, []float32) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	switch t {
+	case quant.F16:
+		return unsafe.Slice((*uint16)(unsafe.Pointer(&b[0])), len(b)/2), nil
+	case quant.F32:
+		return nil, unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
+	}
+	return nil, nil
 }
 
 // roundTo rounds v to t's precision (F16, BF16), or returns it unchanged.

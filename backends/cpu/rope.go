@@ -123,6 +123,6 @@ func rotate(x, cs []float32, nDims int, neox bool) {
 	}
 }
 
-func logf(v float32) float32   { return float32(math.Log(float64(v))) }
+func logf(v float32) float32    { return float32(math.Log(float64(v))) }
 func floor32(v float32) float32 { return float32(math.Floor(float64(v))) }
 func ceil32(v float32) float32  { return float32(math.Ceil(float64(v))) }

@@ -79,26 +79,10 @@ func parseBenchServe(args []string, stderr io.Writer) (*benchServeFlags, error) 
 	if fs.NArg() != 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
-	var err error
 	c.Endpoint = bench.Endpoint(*endpoint)
 	c.Timeout = bench.Duration(*timeout)
-	if c.Goodput, err = bench.ParseGoodput(*goodput); err != nil {
+	if err := setLoad(c, *conc, *rates, *goodput); err != nil {
 		return usageErr("%v", err)
-	}
-	if *rates != "" {
-		if *conc != "" {
-			return usageErr("give --concurrency or --request-rate, not both (use --max-concurrency to cap a rate)")
-		}
-		if c.RequestRates, err = parseFloatList(*rates); err != nil {
-			return usageErr("--request-rate: %v", err)
-		}
-	} else {
-		if *conc == "" {
-			*conc = "1"
-		}
-		if c.Concurrency, err = parseIntList(*conc); err != nil {
-			return usageErr("--concurrency: %v", err)
-		}
 	}
 	if _, err := bench.APIRoot(c.BaseURL); err != nil {
 		return usageErr("%v", err)
@@ -113,6 +97,35 @@ func parseBenchServe(args []string, stderr io.Writer) (*benchServeFlags, error) 
 		f.apiKey = os.Getenv("OPENAI_API_KEY")
 	}
 	return f, nil
+}
+
+// setLoad reads the load-shape flags: concurrency levels or request rates
+// (one or the other; concurrency 1 when neither) and goodput objectives.
+func setLoad(c *bench.ServeConfig, conc, rates, goodput string) error {
+	var err error
+	if c.Goodput, err = bench.ParseGoodput(goodput); err != nil {
+		return err
+	}
+	if rates != "" {
+		if conc != "" {
+			return fmt.Errorf("give --concurrency or --request-rate, not both (use --max-concurrency to cap a rate)")
+		}
+		if c.RequestRates, err = parseFloatList(rates); err != nil {
+			return fmt.Errorf("--request-rate: %w", err)
+		}
+		return nil
+	}
+	if c.MaxConcurrency != 0 {
+		return fmt.Errorf("--max-concurrency caps --request-rate; with --concurrency the level is the cap")
+	}
+	c.Burstiness = 0 // closed loop: no arrival process
+	if conc == "" {
+		conc = "1"
+	}
+	if c.Concurrency, err = parseIntList(conc); err != nil {
+		return fmt.Errorf("--concurrency: %w", err)
+	}
+	return nil
 }
 
 func parseIntList(s string) ([]int, error) {

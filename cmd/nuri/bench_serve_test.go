@@ -203,8 +203,33 @@ func TestBenchServeAgainstServerVariants(t *testing.T) {
 				t.Errorf("progress output:\n%q", stderr.String())
 			}
 			checkServeReport(t, out, "m-"+string(v.variant), v.tokens, nil)
-			if reqs := srv.Requests(); len(reqs) != 40 || reqs[0].Model != "m-"+string(v.variant) || !reqs[0].IncludeUsage {
-				t.Errorf("server saw %d requests, first %+v", len(reqs), reqs[0])
+			reqs := srv.Requests()
+			if len(reqs) != 40 || reqs[0].Model != "m-"+string(v.variant) || !reqs[0].IncludeUsage {
+				t.Fatalf("server saw %d requests, first %+v", len(reqs), reqs[0])
+			}
+			// Token totals must be the server's own counts: every response
+			// has 6 tokens, and prompt tokens add up to what it reported.
+			serverIn := 0
+			for _, r := range reqs {
+				serverIn += benchtest.PromptTokens(r)
+			}
+			rep, err := bench.ReadReport(filepath.Join(out, "results.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var res bench.ServeResults
+			if err := json.Unmarshal(rep.Results.(json.RawMessage), &res); err != nil {
+				t.Fatal(err)
+			}
+			gotIn := 0
+			for _, l := range res.Levels {
+				gotIn += l.Summary.TotalInputTokens
+				if l.Summary.TotalOutputTokens != 120 {
+					t.Errorf("%s: %d output tokens, server generated 120", l.Name, l.Summary.TotalOutputTokens)
+				}
+			}
+			if v.tokens == "usage" && gotIn != serverIn {
+				t.Errorf("%d input tokens, server reported %d", gotIn, serverIn)
 			}
 		})
 	}
@@ -332,6 +357,7 @@ func TestBenchDispatchAndUsage(t *testing.T) {
 		{"--concurrency", "0"},
 		{"--concurrency", "1,x"},
 		{"--concurrency", "1", "--request-rate", "2"},
+		{"--concurrency", "1", "--max-concurrency", "2"},
 		{"--request-rate", "0"},
 		{"--request-rate", "inf"},
 		{"--goodput", "ttft"},
@@ -353,5 +379,36 @@ func TestBenchDispatchAndUsage(t *testing.T) {
 	if err := runBench([]string{"serve", "--dataset", "/nonexistent.jsonl", "--base-url", "http://127.0.0.1:1"}, &stdout, &stderr); err == nil ||
 		!strings.Contains(err.Error(), "dataset") {
 		t.Errorf("missing dataset file: %v", err)
+	}
+}
+
+// TestBenchServeNuriStories is the acceptance run: the real `nuri serve`
+// wiring on stories260K (started in-process by serve_test.go's startServe),
+// loaded with the Korean dataset at concurrency 1 and 4. max_tokens is capped
+// to keep the test short; everything else is the documented command line.
+func TestBenchServeNuriStories(t *testing.T) {
+	base := startServe(t)
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if err := runBench(benchArgs(base, out, "--max-tokens", "16"), &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	checkServeReport(t, out, "stories260K", "usage", nil)
+	rep, err := bench.ReadReport(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res bench.ServeResults
+	if err := json.Unmarshal(rep.Results.(json.RawMessage), &res); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range res.Levels {
+		for _, r := range l.Requests {
+			// Korean text costs stories260K's byte-fallback vocabulary about
+			// three tokens per syllable, so every prompt is long in tokens.
+			if r.OutputTokens < 1 || r.OutputTokens > 16 || r.InputTokens < 10 || r.TTFTMS > r.E2ELMS {
+				t.Errorf("%s %s: in %d out %d ttft %.1f e2el %.1f", l.Name, r.PromptID, r.InputTokens, r.OutputTokens, r.TTFTMS, r.E2ELMS)
+			}
+		}
 	}
 }

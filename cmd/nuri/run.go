@@ -159,17 +159,18 @@ func generate(ctx context.Context, c *runConfig, stdout, stderr io.Writer) error
 	// With no prompt text the output starts the text, and the tokenizer's
 	// Decode drops an SPM leading space there (llama2.c prints it so too).
 	stripLead := c.prompt == "" && !c.chat
+	var firstID int32
 	for ev := range seq.Events() {
 		if len(ev.Tokens) > 0 {
 			if nGen == 0 {
-				firstTok = time.Now()
+				firstTok, firstID = time.Now(), ev.Tokens[0]
 			}
 			nGen += len(ev.Tokens)
 			lastTok = time.Now()
 		}
 		if stripLead && ev.Text != "" {
 			stripLead = false
-			ev.Text = stripDecodeSpace(tok, ev.Tokens[0], ev.Text)
+			ev.Text = stripDecodeSpace(tok, firstID, ev.Text)
 		}
 		if ev.Text != "" && writeErr == nil {
 			if _, writeErr = io.WriteString(stdout, ev.Text); writeErr != nil {

@@ -151,7 +151,7 @@ func readKeys(path string) ([]string, error) {
 	return keys, nil
 }
 
-func newLogger(level, format string, w io.Writer) (*zap.Logger, error) {
+func serveLogger(level, format string, w io.Writer) (*zap.Logger, error) {
 	lvl, err := zapcore.ParseLevel(level)
 	if err != nil {
 		return nil, fmt.Errorf("log level: %w", err)
@@ -175,20 +175,20 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(c.logLevel, c.logFormat, stderr)
+	log, err := serveLogger(c.logLevel, c.logFormat, stderr)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return serve(ctx, c, log, stdout, nil)
+	return serveModel(ctx, c, log, stdout, nil)
 }
 
-// serve runs the server until ctx is cancelled (a signal), then drains
+// serveModel runs the server until ctx is cancelled (a signal), then drains
 // and returns nil. ready, when not nil, receives the bound address once
 // the model is loaded (tests use it).
-func serve(ctx context.Context, c *serveConfig, log *zap.Logger, stdout io.Writer, ready chan<- string) error {
+func serveModel(ctx context.Context, c *serveConfig, log *zap.Logger, stdout io.Writer, ready chan<- string) error {
 	srv, err := server.New(server.Config{
 		ModelName: c.alias, AcceptModels: []string{filepath.Base(c.model), c.model},
 		APIKeys: c.apiKeys, CORSOrigins: c.corsOrigins, MaxBodyBytes: c.maxBody, Logger: log,

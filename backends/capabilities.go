@@ -1,0 +1,182 @@
+package backends
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// Optional capabilities. A Device (or Stream) that has one implements the
+// interface; callers find it with As (which also looks through wrappers
+// such as the CPU fallback), so the core interfaces stay small and a new
+// backend implements only what it has.
+
+// Unwrapper is implemented by devices that wrap another one (the fallback
+// wrapper), so capability lookups reach the wrapped device.
+type Unwrapper interface {
+	Unwrap() Device
+}
+
+// As returns the first device in d's wrapper chain that implements T.
+func As[T any](d Device) (T, bool) {
+	for d != nil {
+		if c, ok := d.(T); ok {
+			return c, true
+		}
+		u, ok := d.(Unwrapper)
+		if !ok {
+			break
+		}
+		d = u.Unwrap()
+	}
+	var zero T
+	return zero, false
+}
+
+// Buckets are the static shapes a compiled device (an NPU that builds the
+// model ahead of time) runs. A forward pass of n tokens runs at the shape
+// Pad(n); the rows beyond n are wasted work, so a scheduler that honours
+// the buckets fills them with useful tokens instead.
+type Buckets struct {
+	// BatchSizes are the compiled token counts for small (decode) batches,
+	// ascending, e.g. 1, 2, 4, 8, 16.
+	BatchSizes []int
+	// TokenMultiple pads counts above the largest batch size (prefill
+	// chunks) up to a multiple of it, e.g. 64.
+	TokenMultiple int
+}
+
+// Pad returns the bucket shape that n tokens run at: the smallest batch
+// size ≥ n, else n rounded up to TokenMultiple. n ≤ 0 pads to 0.
+func (b Buckets) Pad(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	for _, s := range b.BatchSizes {
+		if s >= n {
+			return s
+		}
+	}
+	if m := b.TokenMultiple; m > 1 {
+		return (n + m - 1) / m * m
+	}
+	return n
+}
+
+// MaxBatch returns the largest compiled batch size (0 when none).
+func (b Buckets) MaxBatch() int {
+	if len(b.BatchSizes) == 0 {
+		return 0
+	}
+	return b.BatchSizes[len(b.BatchSizes)-1]
+}
+
+// String formats the buckets for listings: "batch 1/2/4/8/16, tokens ×64".
+func (b Buckets) String() string {
+	s := "batch"
+	for i, n := range b.BatchSizes {
+		if i == 0 {
+			s += fmt.Sprintf(" %d", n)
+		} else {
+			s += fmt.Sprintf("/%d", n)
+		}
+	}
+	if b.TokenMultiple > 1 {
+		s += fmt.Sprintf(", tokens ×%d", b.TokenMultiple)
+	}
+	return s
+}
+
+// ShapeBucketer is implemented by devices that only run static shapes.
+type ShapeBucketer interface {
+	Buckets() Buckets
+}
+
+// DeviceStats is one telemetry reading. Fields a device cannot read are
+// zero and named in Missing.
+type DeviceStats struct {
+	MemoryUsed, MemoryTotal uint64  // bytes
+	Utilization             float64 // percent of time a kernel was running
+	MemoryUtilization       float64 // percent of time memory was read or written
+	TemperatureC            float64
+	PowerW, PowerLimitW     float64
+	SMClockMHz, MemClockMHz uint32
+	Missing                 []string // "power: not supported", ...
+}
+
+// Telemetry is implemented by devices that report live hardware state
+// (NVML for CUDA): for `nuri devices` and the /metrics gauges.
+type Telemetry interface {
+	Stats() DeviceStats
+}
+
+// Simulated is implemented by simulators: SimTime is the device time the
+// ops run so far would take on the simulated hardware (a roofline model),
+// as opposed to the wall-clock time the simulation took.
+type Simulated interface {
+	SimTime() time.Duration
+}
+
+// QuantStat is the error one weight took when a device requantized it at
+// upload.
+type QuantStat struct {
+	Name       string
+	From, To   quant.Type
+	Rows, Cols int
+	// RMSRel is sqrt(Σ(w'-w)²/Σw²) over the tensor, w the values of the
+	// file's format and w' the device's.
+	RMSRel float64
+	// MaxAbs is the largest |w'-w|.
+	MaxAbs float64
+}
+
+// QuantReport sums up a device's requantization.
+type QuantReport struct {
+	Tensors []QuantStat
+	// RMSRel over all tensors together (weighted by their Σw²).
+	RMSRel float64
+	// Worst is the tensor with the largest RMSRel.
+	Worst QuantStat
+}
+
+// Requantizer is implemented by devices that convert weights to their own
+// number format at upload (an int8 NPU); the report is what it cost.
+type Requantizer interface {
+	QuantReport() QuantReport
+}
+
+// BufferFreer is implemented by devices whose memory must be handed back
+// explicitly (GPU and NPU memory is not garbage collected).
+type BufferFreer interface {
+	Free(b Buffer) error
+}
+
+// Writer is implemented by streams that can fill an F32 tensor from host
+// memory in stream order (inputs of the conformance kit; host-side
+// embeddings). Errors are sticky like any op's.
+type Writer interface {
+	Write(dst Tensor, src []float32)
+}
+
+// HostTransfer is implemented by streams of devices with their own memory:
+// raw byte copies in stream order, which the CPU fallback uses to stage an
+// op's operands through host memory. Both wait for queued work.
+type HostTransfer interface {
+	CopyToHost(dst []byte, src Tensor) error
+	CopyFromHost(dst Tensor, src []byte) error
+}
+
+// HostMapped is implemented by devices whose memory the CPU can address
+// directly (the CPU itself, simulators, unified memory): HostView returns
+// the same bytes as a HostBuffer tensor (false when t is in a format only
+// the device reads, such as repacked weights).
+type HostMapped interface {
+	HostView(t Tensor) (Tensor, bool)
+}
+
+// Describer is implemented by devices that have more to say in a listing
+// than their name: cores and ISA, compute capability, a profile.
+type Describer interface {
+	Describe() []string
+}

@@ -1,0 +1,91 @@
+package conformance
+
+import (
+	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// Limit bounds a device's error against the reference over one output.
+type Limit struct {
+	// RelRMS bounds sqrt(Σ(y−r)²/Σr²) over the finite elements.
+	RelRMS float64
+	// MaxNorm bounds max|y−r| / max|r|: the worst single element, relative
+	// to the output's scale (so near-zero outputs do not dominate).
+	MaxNorm float64
+}
+
+// Limits returns the limit for an op on a weight/cache type.
+type Limits func(op backends.Op, t quant.Type) Limit
+
+// ExactLimits are for devices that reproduce the CPU reference's numerics
+// (same activation quantization, same float conversions) and differ only
+// in summation order and contraction of multiply-adds — the CUDA backend.
+//
+//   - mul_mat F32/F16/BF16: 1e-5 RMS, 1e-4 max. Products are exact in
+//     float32 (F16/BF16) or rounded once (F32); only the order of a float
+//     sum of up to a few thousand terms changes (≈ n·2⁻²⁴ worst case).
+//   - mul_mat block types: 1e-4 RMS, 2e-3 max. Block sums are exact
+//     integers; the float sum over blocks is reordered, and an activation
+//     that lands exactly on a rounding tie may round the other way when the
+//     device computes x·(127/amax) with a fused multiply, moving one
+//     product by one quantization step (≈ 1/127 of a block's largest value).
+//   - get_rows: 1e-6 RMS and max: dequantization is a product (and for
+//     K-quants a difference) per element; a fused multiply-add may change
+//     the last bit.
+//   - rms_norm, add, scale, silu_mul, rope: 1e-6 RMS, 1e-5 max: one or two
+//     ulps from exp/sin/cos/sqrt implementations and fused multiply-adds.
+//   - store_kv, attention on F32/F16 caches: 1e-5 RMS, 1e-4 max (a softmax
+//     and a weighted sum, reordered); on a Q8_0 cache 1e-4 RMS and 1e-2 max
+//     (a stored value may round to the neighbouring step, 1/127 of its
+//     block's largest value).
+func ExactLimits(op backends.Op, t quant.Type) Limit {
+	switch op {
+	case backends.OpMatMul:
+		if t == quant.F32 || t == quant.F16 || t == quant.BF16 {
+			return Limit{1e-5, 1e-4}
+		}
+		return Limit{1e-4, 2e-3}
+	case backends.OpGetRows:
+		return Limit{1e-6, 1e-6}
+	case backends.OpStoreKV, backends.OpAttention:
+		if t == quant.Q8_0 {
+			return Limit{1e-4, 1e-2}
+		}
+		return Limit{1e-5, 1e-4}
+	}
+	return Limit{1e-6, 1e-5}
+}
+
+// Int8Limits are for devices that requantize weights to int8 per output
+// channel and quantize activations to int8 per row (the NPU): both sides of
+// every product carry a rounding error of up to half a step, a step being
+// 1/127 of the row's largest magnitude.
+//
+//   - mul_mat, every type: 3e-2 RMS, 8e-2 max. For the kit's Gaussian rows
+//     the largest of n values is ≈3–4σ, so a step is ≈σ/35 and each side's
+//     error ≈ step/√12 ≈ 0.8% RMS; the two combine to ≈1.2% (measured
+//     1.0–1.5%); the limit leaves 2× headroom. The worst element of a row
+//     is a sum of ~n such errors, bounded by the max limit.
+//   - get_rows: 1.5e-2 RMS, 1e-2 max: an int8 table lookup, one rounding
+//     of at most half a step (1/254 of the row's largest value; the max
+//     limit allows tables whose rows differ in scale).
+//   - all float ops (norms, RoPE, add, scale, SiLU, KV store, attention):
+//     the same as ExactLimits, since they run in float.
+func Int8Limits(op backends.Op, t quant.Type) Limit {
+	switch op {
+	case backends.OpMatMul:
+		return Limit{3e-2, 8e-2}
+	case backends.OpGetRows:
+		return Limit{1.5e-2, 1e-2}
+	}
+	return ExactLimits(op, t)
+}
+
+// LimitsFor picks the limits for dev: Int8Limits for devices that say
+// they requantize weights (backends.Requantizer), else ExactLimits.
+func LimitsFor(dev backends.Device) Limits {
+	if _, ok := backends.As[backends.Requantizer](dev); ok {
+		return Int8Limits
+	}
+	return ExactLimits
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/nuri-ai/nuri/engine"
+	"github.com/nuri-ai/nuri/internal/testshared"
+	"github.com/nuri-ai/nuri/tokenizer"
+)
+
+// readmeBlocks returns the fenced code blocks of the shared models README:
+// [0] the greedy continuation of "Once upon a time", [1] llama2.c's
+// 200 greedy steps from BOS.
+func readmeBlocks(t *testing.T) []string {
+	t.Helper()
+	raw, err := os.ReadFile(testshared.Path(t, "models", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(string(raw), "```")
+	var blocks []string
+	for i := 1; i < len(parts); i += 2 {
+		blocks = append(blocks, strings.TrimPrefix(parts[i], "\n"))
+	}
+	if len(blocks) < 2 {
+		t.Fatalf("README has %d code blocks, want 2", len(blocks))
+	}
+	return blocks
+}
+
+func runCmd(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := runRun(args, &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+// TestRunStoriesGreedy: `nuri run` prints the prompt and then the greedy
+// continuation, byte for byte as llama.cpp and llama2.c print it.
+//
+// The README's text ends after 127 generated tokens, though it says
+// "-n 120": 120 tokens stop at `but I can'`. Both are checked: 127 tokens
+// give exactly the README text, 120 a strict prefix of it.
+func TestRunStoriesGreedy(t *testing.T) {
+	model := testshared.Path(t, "models", "stories260K.gguf")
+	blocks := readmeBlocks(t)
+	tests := []struct {
+		name, prompt, n string
+		want            string
+		prefixOnly      bool
+	}{
+		{"README continuation", "Once upon a time", "127", blocks[0], false},
+		{"-n 120", "Once upon a time", "120", blocks[0], true},
+		{"200 steps from BOS", "", "200", blocks[1], false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, stderr, err := runCmd(t, "--model", model, "--prompt", tc.prompt, "-n", tc.n, "--temp", "0", "--threads", "2")
+			if err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			if tc.prefixOnly {
+				got := strings.TrimSuffix(out, "\n")
+				if !strings.HasPrefix(tc.want, got) || len(got) >= len(strings.TrimSuffix(tc.want, "\n")) {
+					t.Fatalf("output is not a strict prefix of the README text:\n%q", out)
+				}
+			} else if out != tc.want {
+				t.Fatalf("output:\n%q\nwant:\n%q", out, tc.want)
+			}
+			for _, w := range []string{"load time:", "prompt:", "generation:", "finish:     length (max tokens (" + tc.n + "))"} {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	model := testshared.Path(t, "models", "stories260K.gguf")
+	long := strings.Repeat("Once upon a time ", 40)
+	tests := []struct {
+		name string
+		args []string
+		want error
+	}{
+		{"no model", []string{"--prompt", "x"}, errUsage},
+		{"bad -n", []string{"--model", model, "-n", "-5"}, errUsage},
+		{"system without chat", []string{"--model", model, "--system", "x"}, errUsage},
+		{"prompt longer than the context", []string{"--model", model, "--prompt", long, "--ctx-size", "64"}, engine.ErrPromptTooLong},
+		{"bad sampling", []string{"--model", model, "--prompt", "x", "--min-p", "3"}, engine.ErrInvalidRequest},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, err := runCmd(t, tc.args...)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err %v, want %v\n%s", err, tc.want, stderr)
+			}
+		})
+	}
+	if _, _, err := runCmd(t, "--model", "/nonexistent.gguf", "--prompt", "x"); err == nil {
+		t.Fatal("missing model file accepted")
+	}
+}
+
+// TestRunChatPrompt: with --chat the prompt is rendered by the model's chat
+// template (here Qwen3's ChatML-style one) and its special tokens parsed.
+func TestRunChatPrompt(t *testing.T) {
+	tok, err := tokenizer.LoadFile(testshared.Path(t, "testdata", "tokenizer", "ggml-vocab-qwen3.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.ChatTemplate() == "" {
+		t.Fatal("qwen3 vocab has no chat template")
+	}
+	ids, err := runPrompt(&runConfig{prompt: "안녕하세요", chat: true, system: "You are helpful."}, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := tok.Decode(ids, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(text)
+	for _, w := range []string{"<|im_start|>system\nYou are helpful.<|im_end|>", "<|im_start|>user\n안녕하세요<|im_end|>", "<|im_start|>assistant\n"} {
+		if !strings.Contains(s, w) {
+			t.Errorf("rendered prompt lacks %q:\n%q", w, s)
+		}
+	}
+	imStart, ok := tok.TokenID("<|im_start|>")
+	if !ok || ids[0] != imStart && ids[1] != imStart {
+		t.Errorf("special tokens not parsed: first ids %v", ids[:min(3, len(ids))])
+	}
+}
+
+// TestRunCancelledContext: an interrupted run stops early and still
+// reports its statistics.
+func TestRunCancelledContext(t *testing.T) {
+	c, err := parseRun([]string{"--model", testshared.Path(t, "models", "stories260K.gguf"), "--prompt", "Once", "--temp", "0", "--threads", "2"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	if err := generate(ctx, c, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errb.String(), "finish:     cancelled") {
+		t.Fatalf("stderr:\n%s", errb.String())
+	}
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+func TestParseServeFlags(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "keys")
+	if err := os.WriteFile(keyFile, []byte("# comment\nkey-one\n\n  key-two  \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, []byte("# nothing\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		ok    bool
+		check func(t *testing.T, c *serveConfig)
+	}{
+		{"defaults", []string{"--model", "/m/stories260K.gguf"}, true, func(t *testing.T, c *serveConfig) {
+			if c.addr != ":8080" || c.alias != "stories260K" || len(c.apiKeys) != 0 || c.maxBody != 4<<20 || c.corsOrigins != nil {
+				t.Errorf("defaults %+v", c)
+			}
+		}},
+		{"key file", []string{"--model", "m.gguf", "--api-key-file", keyFile, "--cors-origins", "https://a, https://b", "--model-alias", "x"}, true, func(t *testing.T, c *serveConfig) {
+			if !slices.Equal(c.apiKeys, []string{"key-one", "key-two"}) || len(c.corsOrigins) != 2 || c.alias != "x" {
+				t.Errorf("parsed %+v", c)
+			}
+		}},
+		{"no model", nil, false, nil},
+		{"key and key file", []string{"--model", "m", "--api-key", "a", "--api-key-file", keyFile}, false, nil},
+		{"empty key file", []string{"--model", "m", "--api-key-file", empty}, false, nil},
+		{"missing key file", []string{"--model", "m", "--api-key-file", filepath.Join(dir, "nope")}, false, nil},
+		{"template and format", []string{"--model", "m", "--chat-template-file", "t", "--chat-format", "chatml"}, false, nil},
+		{"bad body limit", []string{"--model", "m", "--max-body-bytes", "0"}, false, nil},
+		{"stray argument", []string{"--model", "m", "extra"}, false, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			c, err := parseServe(tc.args, &stderr)
+			if (err == nil) != tc.ok {
+				t.Fatalf("err = %v, stderr %s", err, stderr.String())
+			}
+			if tc.check != nil {
+				tc.check(t, c)
+			}
+		})
+	}
+}
+
+func TestParseServeEnvFallback(t *testing.T) {
+	t.Setenv("NURI_API_KEY", "from-env")
+	t.Setenv("NURI_ADDR", "127.0.0.1:9999")
+	var stderr bytes.Buffer
+	c, err := parseServe([]string{"--model", "m", "--addr", "127.0.0.1:1"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.apiKeys, []string{"from-env"}) || c.addr != "127.0.0.1:1" {
+		t.Errorf("env fallback: keys %v addr %s (the flag must win over NURI_ADDR)", c.apiKeys, c.addr)
+	}
+}

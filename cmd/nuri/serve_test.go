@@ -1,0 +1,426 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/openai/openai-go"
+	"github.com/openai/openai-go/option"
+	"go.uber.org/zap"
+
+	"github.com/nuri-ai/nuri/internal/testshared"
+)
+
+// stories260K's greedy continuation of "Once upon a time", as llama.cpp
+// and llama2.c print it (../shared/models/README.md).
+const storiesGreedy = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.\nLily's mom said, \"Lily, let's go to the park.\" Lily was sad and didn't know what to do. She said, \"I want to play with your ball, but I can't find it.\""
+
+// startServe runs the same wiring as `nuri serve` in this process on a
+// loopback port and returns the base URL (without /v1).
+func startServe(t *testing.T, extra ...string) string {
+	t.Helper()
+	modelPath := testshared.Path(t, "models", "stories260K.gguf")
+	args := append([]string{"--model", modelPath, "--addr", "127.0.0.1:0", "--threads", "2", "--log-level", "warn"}, extra...)
+	var stderr bytes.Buffer
+	c, err := parseServe(args, &stderr)
+	if err != nil {
+		t.Fatalf("parse: %v: %s", err, stderr.String())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	var out bytes.Buffer
+	go func() { done <- serveModel(ctx, c, zap.NewNop(), &out, ready) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve ended before ready: %v", err)
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatal("server not ready after 60 s")
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve returned %v", err)
+		}
+	})
+	return "http://" + addr
+}
+
+func openaiClient(base string, opts ...option.RequestOption) openai.Client {
+	return openai.NewClient(append([]option.RequestOption{option.WithBaseURL(base + "/v1/"), option.WithAPIKey("unused"), option.WithMaxRetries(0)}, opts...)...)
+}
+
+// nuriRun runs `nuri run` in process and returns its stdout.
+func nuriRunOutput(t *testing.T, args ...string) string {
+	t.Helper()
+	modelPath := testshared.Path(t, "models", "stories260K.gguf")
+	var stdout, stderr bytes.Buffer
+	full := append([]string{"run", "--model", modelPath, "--temp", "0", "--threads", "2"}, args...)
+	if code := realMain(full, &stdout, &stderr); code != 0 {
+		t.Fatalf("nuri %v: exit %d: %s", full, code, stderr.String())
+	}
+	return stdout.String()
+}
+
+func TestServeGreedyMatchesRun(t *testing.T) {
+	base := startServe(t)
+	client := openaiClient(base)
+	ctx := t.Context()
+
+	comp, err := client.Completions.New(ctx, openai.CompletionNewParams{
+		Model:       "stories260K",
+		Prompt:      openai.CompletionNewParamsPromptUnion{OfString: openai.String("Once upon a time")},
+		MaxTokens:   openai.Int(60),
+		Temperature: openai.Float(0),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := comp.Choices[0].Text
+	if run := nuriRunOutput(t, "--prompt", "Once upon a time", "-n", "60"); run != "Once upon a time"+text+"\n" {
+		t.Errorf("completion differs from nuri run:\nserve: %q\n  run: %q", "Once upon a time"+text, run)
+	}
+	if !strings.HasPrefix(storiesGreedy, "Once upon a time"+text) || len(text) < 150 {
+		t.Errorf("greedy completion %q is not the reference continuation", text)
+	}
+	if comp.Usage.PromptTokens != 5 || comp.Usage.CompletionTokens != 60 || comp.Choices[0].FinishReason != "length" {
+		t.Errorf("usage %+v finish %q, want 5 prompt tokens ([1 403 407 261 378]) and 60 completion", comp.Usage, comp.Choices[0].FinishReason)
+	}
+
+	chat, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+		Model:       "stories260K",
+		Messages:    []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Once upon a time")},
+		MaxTokens:   openai.Int(40),
+		Temperature: openai.Float(0),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run := nuriRunOutput(t, "--chat", "--prompt", "Once upon a time", "-n", "40"); run != chat.Choices[0].Message.Content+"\n" {
+		t.Errorf("chat differs from nuri run --chat:\nserve: %q\n  run: %q", chat.Choices[0].Message.Content, run)
+	}
+
+	// streaming with include_usage: the chunks concatenate to the same text
+	stream := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{
+		Model:         "stories260K",
+		Messages:      []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Once upon a time")},
+		MaxTokens:     openai.Int(40),
+		Temperature:   openai.Float(0),
+		StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
+	})
+	var streamed strings.Builder
+	var usage openai.CompletionUsage
+	finish := ""
+	for stream.Next() {
+		ch := stream.Current()
+		if len(ch.Choices) > 0 {
+			streamed.WriteString(ch.Choices[0].Delta.Content)
+			if ch.Choices[0].FinishReason != "" {
+				finish = ch.Choices[0].FinishReason
+			}
+		}
+		if ch.Usage.TotalTokens > 0 {
+			usage = ch.Usage
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if streamed.String() != chat.Choices[0].Message.Content || finish != chat.Choices[0].FinishReason {
+		t.Errorf("stream %q (%s) differs from non-streaming %q (%s)", streamed.String(), finish, chat.Choices[0].Message.Content, chat.Choices[0].FinishReason)
+	}
+	if usage.PromptTokens != chat.Usage.PromptTokens || usage.CompletionTokens != chat.Usage.CompletionTokens ||
+		usage.TotalTokens != usage.PromptTokens+usage.CompletionTokens {
+		t.Errorf("stream usage %+v, non-streaming %+v", usage, chat.Usage)
+	}
+
+	// stop string
+	stopped, err := client.Completions.New(ctx, openai.CompletionNewParams{
+		Model:       "stories260K",
+		Prompt:      openai.CompletionNewParamsPromptUnion{OfString: openai.String("Once upon a time")},
+		MaxTokens:   openai.Int(60),
+		Temperature: openai.Float(0),
+		Stop:        openai.CompletionNewParamsStopUnion{OfStringArray: []string{"Lily", "zzz"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := stopped.Choices[0]; c.Text != ", there was a little girl named " || c.FinishReason != "stop" {
+		t.Errorf("stop string: %q finish %q", c.Text, c.FinishReason)
+	}
+
+	models, err := client.Models.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(models.Data) != 1 || models.Data[0].ID != "stories260K" {
+		t.Errorf("models %+v", models.Data)
+	}
+}
+
+func TestServeChoicesSeedLogprobs(t *testing.T) {
+	base := startServe(t)
+	client := openaiClient(base)
+	ctx := t.Context()
+	params := openai.ChatCompletionNewParams{
+		Model:     "stories260K",
+		Messages:  []openai.ChatCompletionMessageParamUnion{openai.SystemMessage("짧게"), openai.UserMessage("Tell a story")},
+		MaxTokens: openai.Int(24),
+		N:         openai.Int(3),
+		Seed:      openai.Int(1234),
+	}
+	a, err := client.Chat.Completions.New(ctx, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := client.Chat.Completions.New(ctx, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Choices) != 3 {
+		t.Fatalf("%d choices, want 3", len(a.Choices))
+	}
+	distinct := map[string]bool{}
+	for i := range a.Choices {
+		if a.Choices[i].Index != int64(i) || a.Choices[i].Message.Content != b.Choices[i].Message.Content {
+			t.Errorf("choice %d: index %d, not reproducible with the same seed: %q vs %q", i, a.Choices[i].Index, a.Choices[i].Message.Content, b.Choices[i].Message.Content)
+		}
+		distinct[a.Choices[i].Message.Content] = true
+	}
+	if len(distinct) < 2 {
+		t.Errorf("all 3 sampled choices are identical: %q", a.Choices[0].Message.Content)
+	}
+
+	lp, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+		Model:       "stories260K",
+		Messages:    []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Once upon a time")},
+		MaxTokens:   openai.Int(10),
+		Temperature: openai.Float(0),
+		Logprobs:    openai.Bool(true),
+		TopLogprobs: openai.Int(3),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := lp.Choices[0].Logprobs.Content
+	if len(content) != int(lp.Usage.CompletionTokens) {
+		t.Fatalf("%d logprob entries for %d tokens", len(content), lp.Usage.CompletionTokens)
+	}
+	var joined strings.Builder
+	for i, c := range content {
+		joined.WriteString(c.Token)
+		if c.Logprob > 0 || len(c.TopLogprobs) != 3 {
+			t.Errorf("token %d: logprob %v, %d alternatives", i, c.Logprob, len(c.TopLogprobs))
+		}
+		for _, alt := range c.TopLogprobs {
+			if alt.Logprob > c.Logprob+1e-5 { // greedy picks the most likely token
+				t.Errorf("token %d %q (%v) is less likely than alternative %q (%v)", i, c.Token, c.Logprob, alt.Token, alt.Logprob)
+			}
+		}
+	}
+	if joined.String() != lp.Choices[0].Message.Content {
+		t.Errorf("logprob tokens %q do not spell the content %q", joined.String(), lp.Choices[0].Message.Content)
+	}
+}
+
+// TestServeKoreanStreamRaw checks the SSE bytes themselves with a Korean
+// prompt: every chunk valid JSON and UTF-8, [DONE] last.
+func TestServeKoreanStreamRaw(t *testing.T) {
+	base := startServe(t)
+	body := `{"model":"stories260K","messages":[{"role":"user","content":"안녕하세요"}],"max_tokens":30,"stream":true,"stream_options":{"include_usage":true}}`
+	resp, err := http.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "data: ") {
+			events = append(events, strings.TrimPrefix(line, "data: "))
+		}
+	}
+	if len(events) < 3 || events[len(events)-1] != "[DONE]" {
+		t.Fatalf("events %q", events)
+	}
+	for _, e := range events[:len(events)-1] {
+		if !utf8.ValidString(e) || !json.Valid([]byte(e)) {
+			t.Errorf("bad chunk %q", e)
+		}
+	}
+}
+
+var serveMetricLine = regexp.MustCompile(`(?m)^(vllm:[a-z0-9_]+)(\{[^}]*\})? (\S+)$`)
+
+func TestServeMetricsCounts(t *testing.T) {
+	base := startServe(t)
+	client := openaiClient(base)
+	ctx := t.Context()
+	var prompt, gen int64
+	stops, lengths := 0, 0
+	for _, max := range []int64{5, 300} {
+		c, err := client.Completions.New(ctx, openai.CompletionNewParams{
+			Model: "stories260K", Prompt: openai.CompletionNewParamsPromptUnion{OfString: openai.String("Once upon a time")},
+			MaxTokens: openai.Int(max), Temperature: openai.Float(0), Stop: openai.CompletionNewParamsStopUnion{OfString: openai.String("park")},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		prompt += c.Usage.PromptTokens
+		gen += c.Usage.CompletionTokens
+		if c.Choices[0].FinishReason == "stop" {
+			stops++
+		} else {
+			lengths++
+		}
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	got := map[string]float64{}
+	for _, m := range serveMetricLine.FindAllStringSubmatch(string(raw), -1) {
+		v, _ := strconv.ParseFloat(m[3], 64)
+		got[m[1]+m[2]] = v
+	}
+	l := `{model_name="stories260K"}`
+	want := map[string]float64{
+		"vllm:prompt_tokens_total" + l:                                                  float64(prompt),
+		"vllm:generation_tokens_total" + l:                                              float64(gen),
+		`vllm:request_success_total{model_name="stories260K",finished_reason="stop"}`:   float64(stops),
+		`vllm:request_success_total{model_name="stories260K",finished_reason="length"}`: float64(lengths),
+		"vllm:time_to_first_token_seconds_count" + l:                                    2,
+		"vllm:e2e_request_latency_seconds_count" + l:                                    2,
+		"vllm:request_queue_time_seconds_count" + l:                                     2,
+		"vllm:num_requests_running" + l:                                                 0,
+		"vllm:num_requests_waiting" + l:                                                 0,
+	}
+	for k, v := range want {
+		if g, ok := got[k]; !ok || g != v {
+			t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)
+		}
+	}
+	for _, name := range []string{"vllm:kv_cache_usage_perc", "vllm:cache_config_info", "vllm:inter_token_latency_seconds_count",
+		"vllm:prefix_cache_queries_total", "vllm:prefix_cache_hits_total", "vllm:num_preemptions_total"} {
+		if !strings.Contains(string(raw), name+"{") {
+			t.Errorf("metric %s missing", name)
+		}
+	}
+	if got["vllm:prefix_cache_queries_total"+l] < float64(prompt) {
+		t.Errorf("prefix cache queries %v < prompt tokens %d", got["vllm:prefix_cache_queries_total"+l], prompt)
+	}
+}
+
+// TestServeBinary runs the real `nuri serve` binary: API key, the Korean
+// welcome text, a request through openai-go, then SIGTERM and exit 0.
+func TestServeBinary(t *testing.T) {
+	modelPath := testshared.Path(t, "models", "stories260K.gguf")
+	bin := filepath.Join(t.TempDir(), "nuri")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "serve", "--model", modelPath, "--addr", "127.0.0.1:0", "--threads", "2", "--api-key", "sekrit")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill() }()
+	urlRe := regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var base string
+	var welcome strings.Builder
+	deadline := time.After(60 * time.Second)
+	for base == "" || !strings.Contains(welcome.String(), "안녕하세요") {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("server exited before ready: %s", stderr.String())
+			}
+			welcome.WriteString(l + "\n")
+			if base == "" {
+				base = urlRe.FindString(l)
+			}
+		case <-deadline:
+			t.Fatalf("no welcome after 60 s: %q %s", welcome.String(), stderr.String())
+		}
+	}
+	if !strings.Contains(welcome.String(), "curl "+base+"/v1/chat/completions") {
+		t.Errorf("welcome has no curl example: %s", welcome.String())
+	}
+	ctx := t.Context()
+	noKey := openaiClient(base)
+	if _, err := noKey.Models.List(ctx); err == nil {
+		t.Error("request without the API key succeeded")
+	} else {
+		var apiErr *openai.Error
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != 401 {
+			t.Errorf("no-key error %v, want a 401", err)
+		}
+	}
+	withKey := openaiClient(base, option.WithAPIKey("sekrit"))
+	chat, err := withKey.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+		Model:     "stories260K",
+		Messages:  []openai.ChatCompletionMessageParamUnion{openai.UserMessage("안녕하세요")},
+		MaxTokens: openai.Int(8),
+	})
+	if err != nil {
+		t.Fatalf("chat with key: %v", err)
+	}
+	if chat.Usage.CompletionTokens == 0 {
+		t.Errorf("no tokens generated: %+v", chat)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("still running 30 s after SIGTERM")
+	}
+	if !strings.Contains(stderr.String(), `"msg":"request"`) || strings.Contains(stderr.String(), "안녕하세요") {
+		t.Errorf("access log missing, or prompt text logged at info:\n%s", stderr.String())
+	}
+	_ = os.Remove(bin)
+}

@@ -1,0 +1,154 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// Q8_0 activation quantization, bit-identical to quant.QuantizeActivations
+// (llama.cpp's AVX2 quantize_row_q8_0): per 32 floats, amax = max|x|,
+// d = fp16(amax/127), multiplier id = 127/amax (0 when amax is 0),
+// q = round-half-even(x·id) packed with signed saturation. The scale is
+// written widened back to float32 (exactly the value ggml's dot uses).
+
+// Permutation undoing the lane interleave of VPACKSSDW+VPACKSSWB.
+DATA q8PackPerm<>+0(SB)/4, $0
+DATA q8PackPerm<>+4(SB)/4, $4
+DATA q8PackPerm<>+8(SB)/4, $1
+DATA q8PackPerm<>+12(SB)/4, $5
+DATA q8PackPerm<>+16(SB)/4, $2
+DATA q8PackPerm<>+20(SB)/4, $6
+DATA q8PackPerm<>+24(SB)/4, $3
+DATA q8PackPerm<>+28(SB)/4, $7
+GLOBL q8PackPerm<>(SB), RODATA|NOPTR, $32
+
+// QBLOCK: quantize the 32 floats at SI. Leaves the 32 quants in Y0 and the
+// widened scale in X4 (lane 0). Needs Y13 = 0x7fffffff, Y12 = the pack
+// permutation; X14 = 127.0, clobbers Y1-Y7, AX.
+#define QBLOCK(zero_label, done_label) \
+	VMOVUPS    (SI), Y0; \
+	VMOVUPS    32(SI), Y1; \
+	VMOVUPS    64(SI), Y2; \
+	VMOVUPS    96(SI), Y3; \
+	VANDPS     Y13, Y0, Y4; \
+	VANDPS     Y13, Y1, Y5; \
+	VMAXPS     Y5, Y4, Y4; \
+	VANDPS     Y13, Y2, Y5; \
+	VANDPS     Y13, Y3, Y6; \
+	VMAXPS     Y6, Y5, Y5; \
+	VMAXPS     Y5, Y4, Y4; \
+	VEXTRACTF128 $1, Y4, X5; \
+	VMAXPS     X5, X4, X4; \
+	VMOVHLPS   X4, X4, X5; \
+	VMAXPS     X5, X4, X4; \
+	VMOVSHDUP  X4, X5; \
+	VMAXSS     X5, X4, X4; \
+	VXORPS     X5, X5, X5; \
+	VUCOMISS   X5, X4; \
+	JEQ        zero_label; \
+	VDIVSS     X4, X14, X6; \
+	VDIVSS     X14, X4, X4; \
+	VCVTPS2PH  $0, X4, X4; \
+	VCVTPH2PS  X4, X4; \
+	VBROADCASTSS X6, Y6; \
+	VMULPS     Y6, Y0, Y0; \
+	VMULPS     Y6, Y1, Y1; \
+	VMULPS     Y6, Y2, Y2; \
+	VMULPS     Y6, Y3, Y3; \
+	VROUNDPS   $0, Y0, Y0; \
+	VROUNDPS   $0, Y1, Y1; \
+	VROUNDPS   $0, Y2, Y2; \
+	VROUNDPS   $0, Y3, Y3; \
+	VCVTPS2DQ  Y0, Y0; \
+	VCVTPS2DQ  Y1, Y1; \
+	VCVTPS2DQ  Y2, Y2; \
+	VCVTPS2DQ  Y3, Y3; \
+	VPACKSSDW  Y1, Y0, Y0; \
+	VPACKSSDW  Y3, Y2, Y2; \
+	VPACKSSWB  Y2, Y0, Y0; \
+	VPERMD     Y0, Y12, Y0; \
+	JMP        done_label; \
+zero_label: \
+	VPXOR      Y0, Y0, Y0; \
+	VXORPS     X4, X4, X4; \
+done_label:
+
+#define QSETUP \
+	MOVL         $0x7fffffff, AX; \
+	VMOVD        AX, X13; \
+	VPBROADCASTD X13, Y13; \
+	VMOVDQU      q8PackPerm<>(SB), Y12; \
+	MOVL         $0x42fe0000, AX; \
+	VMOVD        AX, X14
+
+// func quantQ8_0Split(x *float32, nb int, qs *byte, d *float32)
+// Block b: quants at qs + 32b, scale at d[b].
+TEXT ·quantQ8_0Split(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ qs+16(FP), DI
+	MOVQ d+24(FP), R8
+	QSETUP
+	TESTQ CX, CX
+	JZ    end
+
+loop:
+	QBLOCK(zero, quantized)
+	VMOVDQU Y0, (DI)
+	VMOVSS  X4, (R8)
+	ADDQ    $128, SI
+	ADDQ    $32, DI
+	ADDQ    $4, R8
+	DECQ    CX
+	JNZ     loop
+
+end:
+	VZEROUPPER
+	RET
+
+// func quantQ8_0Pairs(x *float32, nb int, dst *byte, negZero int)
+// Writes the pair layout of splitPairs: block b in record b/2 (192 bytes),
+// half b%2: quants at +0, lanes negZero·(sum of 4 quants) at +64, scale ×8
+// at +128. An odd last block gets a zero padding half.
+TEXT ·quantQ8_0Pairs(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ dst+16(FP), DI
+	QSETUP
+	MOVQ         negZero+24(FP), AX
+	VMOVD        AX, X11
+	VPBROADCASTD X11, Y11          // −zero point
+	MOVL         $0x01010101, AX
+	VMOVD        AX, X10
+	VPBROADCASTD X10, Y10          // u8 ones
+	MOVL         $0x00010001, AX
+	VMOVD        AX, X9
+	VPBROADCASTD X9, Y9            // int16 ones
+	XORQ         DX, DX            // half: 0 or 32
+	TESTQ        CX, CX
+	JZ           end
+
+loop:
+	QBLOCK(zero, quantized)
+	VMOVDQU      Y0, (DI)(DX*1)
+	VPMADDUBSW   Y0, Y10, Y1       // pairs of quants (int16)
+	VPMADDWD     Y9, Y1, Y1        // sums of 4 (int32)
+	VPMULLD      Y11, Y1, Y1
+	VMOVDQU      Y1, 64(DI)(DX*1)
+	VBROADCASTSS X4, Y4
+	VMOVUPS      Y4, 128(DI)(DX*1)
+	ADDQ         $128, SI
+	XORQ         $32, DX
+	JNZ          same
+	ADDQ         $192, DI
+
+same:
+	DECQ CX
+	JNZ  loop
+	TESTQ DX, DX
+	JZ    end
+	VPXOR   Y0, Y0, Y0
+	VMOVDQU Y0, 32(DI)
+	VMOVDQU Y0, 96(DI)
+	VMOVDQU Y0, 160(DI)
+
+end:
+	VZEROUPPER
+	RET

@@ -1,0 +1,86 @@
+//go:build amd64
+
+package kernels
+
+import (
+	"bytes"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// activationRows returns rows that stress the quantizer: normal data, an
+// all-zero block, tiny and huge magnitudes, values that land exactly on .5
+// after scaling (round-half-even ties) and negative zeros.
+func activationRows(rng *rand.Rand, nb int) [][]float32 {
+	n := nb * 32
+	var rows [][]float32
+	rows = append(rows, randFloats(rng, n, 1))
+	z := randFloats(rng, n, 1)
+	clear(z[:32])
+	z[n-1] = float32(math.Copysign(0, -1))
+	rows = append(rows, z)
+	tiny := randFloats(rng, n, 1e-30)
+	rows = append(rows, tiny)
+	huge := randFloats(rng, n, 1e30)
+	rows = append(rows, huge)
+	// amax 127 makes id = 1, so k+0.5 values are exact ties.
+	ties := make([]float32, n)
+	for i := range ties {
+		ties[i] = float32(rng.IntN(254)-127) + 0.5
+		if i%32 == 0 {
+			ties[i] = 127
+		}
+	}
+	rows = append(rows, ties)
+	return rows
+}
+
+// TestQuantizeAsmMatchesQuant: the assembly Q8_0 quantizer writes exactly
+// what quant.QuantizeActivations followed by the layout conversion writes.
+func TestQuantizeAsmMatchesQuant(t *testing.T) {
+	if !hasQuantAsm {
+		t.Fatal("this test needs AVX2+F16C, which every amd64 CI machine has")
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, nb := range []int{1, 2, 3, 7, 64} {
+		for ri, x := range activationRows(rng, nb) {
+			raw := make([]byte, nb*q8_0Bytes)
+			if err := quant.QuantizeActivations(quant.Q8_0, x, raw); err != nil {
+				t.Fatal(err)
+			}
+			// Split layout.
+			wantQS, wantD := make([]byte, nb*32), make([]float32, nb)
+			for b := 0; b < nb; b++ {
+				copy(wantQS[b*32:], raw[b*34+2:b*34+34])
+				wantD[b] = quant.FP16ToFP32(uint16(raw[b*34]) | uint16(raw[b*34+1])<<8)
+			}
+			gotQS, gotD := make([]byte, nb*32), make([]float32, nb)
+			quantQ8_0Split(&x[0], nb, &gotQS[0], &gotD[0])
+			if !bytes.Equal(gotQS, wantQS) {
+				t.Fatalf("nb=%d row %d: split quants differ", nb, ri)
+			}
+			for b := range wantD {
+				if math.Float32bits(gotD[b]) != math.Float32bits(wantD[b]) {
+					t.Fatalf("nb=%d row %d block %d: scale %g, want %g", nb, ri, b, gotD[b], wantD[b])
+				}
+			}
+			// Pair layout, for both zero points; sentinel bytes after it.
+			for _, zero := range []int{8, 16, 128} {
+				size := (nb + 1) / 2 * pairBytes
+				want := make([]byte, size)
+				splitPairs(raw, want, nb, zero)
+				got := bytes.Repeat([]byte{0xa5}, size+64)
+				quantQ8_0Pairs(&x[0], nb, &got[0], -zero)
+				if !bytes.Equal(got[:size], want) {
+					t.Fatalf("nb=%d row %d zero=%d: pair layout differs", nb, ri, zero)
+				}
+				if !bytes.Equal(got[size:], bytes.Repeat([]byte{0xa5}, 64)) {
+					t.Fatalf("nb=%d row %d: wrote past the pair layout", nb, ri)
+				}
+			}
+		}
+	}
+}

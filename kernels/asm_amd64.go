@@ -35,3 +35,6 @@ func quantQ8_0Split(x *float32, nb int, qs *byte, d *float32)
 
 //go:noescape
 func quantQ8_0Pairs(x *float32, nb int, dst *byte, negZero int)
+
+//go:noescape
+func quantQ8_KSplit(x *float32, nb int, qs *byte, d *float32, bs *int16)

@@ -28,8 +28,8 @@ func detectKernels() map[quant.Type]*fastKernel {
 		m[quant.Q4_0] = &fastKernel{name: "Q4_0/avx2+vnni", fn: dotQ4_0VNNI, tile: 4, blockQS: 32}
 	}
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI {
-		m[quant.Q8_0] = &fastKernel{name: "Q8_0/avx512vnni", fn: dotQ8_0AVX512, tile: 8, pairs: true, zero: 128}
-		m[quant.Q4_0] = &fastKernel{name: "Q4_0/avx512vnni", fn: dotQ4_0AVX512, tile: 8, pairs: true, zero: 8}
+		m[quant.Q8_0] = &fastKernel{name: "Q8_0/avx512vnni", fn: dotQ8_0AVX512, tile: 4, pairs: true, zero: 128}
+		m[quant.Q4_0] = &fastKernel{name: "Q4_0/avx512vnni", fn: dotQ4_0AVX512, tile: 4, pairs: true, zero: 8}
 	}
 	return m
 }
@@ -43,11 +43,20 @@ var hasQuantAsm = cpu.X86.HasAVX2 && cpu.X86.HasF16C
 // quant.QuantizeActivations for finite inputs (TestQuantizeAsmMatchesQuant).
 // It reports false when the caller must use the reference route.
 func (s *matmulScratch) quantizeFast(t *mmTask, i int) bool {
-	if !hasQuantAsm || t.at != quant.Q8_0 {
+	if !hasQuantAsm {
+		return false
+	}
+	x := &t.x[i*t.cols]
+	switch t.at {
+	case quant.Q8_K:
+		nb := t.cols / quant.QK_K
+		quantQ8_KSplit(x, nb, &s.qs[i*nb*256], &s.d[i*nb], &s.bs[i*nb*16])
+		return true
+	case quant.Q8_0:
+	default:
 		return false
 	}
 	nb := t.cols / 32
-	x := &t.x[i*t.cols]
 	if t.k.pairs {
 		rb := s.qsRowBytes(t.k, nb)
 		quantQ8_0Pairs(x, nb, &s.qs[i*rb], -t.k.zero)

@@ -152,3 +152,132 @@ same:
 end:
 	VZEROUPPER
 	RET
+
+// func quantQ8_KSplit(x *float32, nb int, qs *byte, d *float32, bs *int16)
+// Q8_K activations (ggml's reference quantize_row_q8_K, as quant does it):
+// per 256 floats, max = the first element of largest magnitude,
+// iscale = −127/max, q = min(127, round-half-even(iscale·x)), d = 1/iscale,
+// bsums = sums of each 16 quants. An all-zero block gives zeros. Block b:
+// quants at qs + 256b, scale at d[b], sums at bs + 16b.
+TEXT ·quantQ8_KSplit(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ qs+16(FP), DI
+	MOVQ d+24(FP), R8
+	MOVQ bs+32(FP), R9
+	QSETUP
+	MOVL         $0x01010101, AX
+	VMOVD        AX, X10
+	VPBROADCASTD X10, Y10          // u8 ones
+	MOVL         $0x00010001, AX
+	VMOVD        AX, X9
+	VPBROADCASTD X9, Y9            // int16 ones
+	TESTQ        CX, CX
+	JZ           end
+
+block:
+	// amax over the 256 values.
+	VXORPS Y4, Y4, Y4
+	XORQ   DX, DX
+
+amax:
+	VANDPS (SI)(DX*1), Y13, Y0
+	VMAXPS Y0, Y4, Y4
+	ADDQ   $32, DX
+	CMPQ   DX, $1024
+	JLT    amax
+	VEXTRACTF128 $1, Y4, X5
+	VMAXPS       X5, X4, X4
+	VMOVHLPS     X4, X4, X5
+	VMAXPS       X5, X4, X4
+	VMOVSHDUP    X4, X5
+	VMAXSS       X5, X4, X4
+	VXORPS       X5, X5, X5
+	VUCOMISS     X5, X4
+	JEQ          zeroblock
+	// The first element whose magnitude equals amax.
+	VBROADCASTSS X4, Y4
+	XORQ         DX, DX
+
+find:
+	VANDPS    (SI)(DX*1), Y13, Y0
+	VCMPPS    $0, Y4, Y0, Y0
+	VMOVMSKPS Y0, AX
+	TESTL     AX, AX
+	JNZ       found
+	ADDQ      $32, DX
+	JMP       find
+
+found:
+	BSFL   AX, AX
+	LEAQ   (DX)(AX*4), DX
+	VMOVSS (SI)(DX*1), X5          // max (signed)
+	MOVL   $0xc2fe0000, AX         // −127
+	VMOVD  AX, X6
+	VDIVSS X5, X6, X6              // iscale = −127/max
+	MOVL   $0x3f800000, AX         // 1
+	VMOVD  AX, X7
+	VDIVSS X6, X7, X7              // d = 1/iscale
+	VMOVSS X7, (R8)
+	VBROADCASTSS X6, Y6
+	XORQ   DX, DX                  // float offset; DX/4 = quant offset
+	XORQ   R10, R10                // group index
+
+quant:
+	VMULPS    (SI)(DX*1), Y6, Y0
+	VMULPS    32(SI)(DX*1), Y6, Y1
+	VMULPS    64(SI)(DX*1), Y6, Y2
+	VMULPS    96(SI)(DX*1), Y6, Y3
+	VROUNDPS  $0, Y0, Y0
+	VROUNDPS  $0, Y1, Y1
+	VROUNDPS  $0, Y2, Y2
+	VROUNDPS  $0, Y3, Y3
+	VCVTPS2DQ Y0, Y0
+	VCVTPS2DQ Y1, Y1
+	VCVTPS2DQ Y2, Y2
+	VCVTPS2DQ Y3, Y3
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y0, Y0
+	VPERMD    Y0, Y12, Y0
+	VMOVDQU   Y0, (DI)
+	// Sums of the two groups of 16 in this chunk.
+	VPMADDUBSW Y0, Y10, Y1
+	VPMADDWD   Y9, Y1, Y1
+	VPHADDD    Y1, Y1, Y1
+	VPHADDD    Y1, Y1, Y1
+	VMOVD      X1, AX
+	MOVW       AX, (R9)(R10*2)
+	VEXTRACTI128 $1, Y1, X1
+	VMOVD      X1, AX
+	MOVW       AX, 2(R9)(R10*2)
+	ADDQ       $32, DI
+	ADDQ       $2, R10
+	ADDQ       $128, DX
+	CMPQ       DX, $1024
+	JLT        quant
+	JMP        next
+
+zeroblock:
+	VPXOR   Y0, Y0, Y0
+	VMOVSS  X0, (R8)
+	VMOVDQU Y0, (R9)
+	XORQ    DX, DX
+
+zq:
+	VMOVDQU Y0, (DI)
+	ADDQ    $32, DI
+	ADDQ    $32, DX
+	CMPQ    DX, $256
+	JLT     zq
+
+next:
+	ADDQ $1024, SI
+	ADDQ $4, R8
+	ADDQ $32, R9
+	DECQ CX
+	JNZ  block
+
+end:
+	VZEROUPPER
+	RET

@@ -1,0 +1,189 @@
+package conformance
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// KVTypes are the cache types the kit stores and attends over.
+func KVTypes() []quant.Type { return []quant.Type{quant.F32, quant.F16, quant.Q8_0} }
+
+// kvShape is a paged cache and the sequences in it.
+type kvShape struct {
+	name                    string
+	nHead, nHeadKV, headDim int
+	blockSize, nBlocks      int
+	window                  int
+	seqLens                 []int
+}
+
+func kvShapes() []kvShape {
+	return []kvShape{
+		// GQA, three sequences in scattered blocks, one shorter than a block.
+		{name: "gqa", nHead: 4, nHeadKV: 2, headDim: 64, blockSize: 16, nBlocks: 8, seqLens: []int{37, 5, 20}},
+		// MQA with one-position blocks and a sliding window.
+		{name: "mqa-window", nHead: 3, nHeadKV: 1, headDim: 32, blockSize: 1, nBlocks: 64, window: 5, seqLens: []int{17, 30}},
+		// Wide heads, one long sequence.
+		{name: "mha-long", nHead: 4, nHeadKV: 4, headDim: 128, blockSize: 32, nBlocks: 4, seqLens: []int{100}},
+	}
+}
+
+// kvLayout is a filled cache: the tables and what was stored.
+type kvLayout struct {
+	sh     kvShape
+	tables [][]int32
+	kv     [2]backends.PagedKV // per side
+	caches [2]twin             // K, V
+}
+
+// layout assigns each sequence blocks from a random permutation.
+func (e *env) layout(sh kvShape) ([][]int32, error) {
+	perm := e.rng.Perm(sh.nBlocks)
+	var tables [][]int32
+	next := 0
+	for _, n := range sh.seqLens {
+		nb := (n + sh.blockSize - 1) / sh.blockSize
+		if next+nb > sh.nBlocks {
+			return nil, fmt.Errorf("kit: %s needs more than %d blocks", sh.name, sh.nBlocks)
+		}
+		t := make([]int32, nb)
+		for i := range t {
+			t[i] = int32(perm[next+i])
+		}
+		next += nb
+		tables = append(tables, t)
+	}
+	return tables, nil
+}
+
+// fill allocates the caches and stores every position of every sequence,
+// in two batches that mix sequences (a prefill, then the last tokens).
+func (e *env) fill(sh kvShape, t quant.Type) (*kvLayout, error) {
+	tables, err := e.layout(sh)
+	if err != nil {
+		return nil, err
+	}
+	L := &kvLayout{sh: sh, tables: tables}
+	rows := sh.nBlocks * sh.blockSize * sh.nHeadKV
+	for c, name := range []string{"cache_k", "cache_v"} {
+		if L.caches[c], err = e.outT(name, t, rows, sh.headDim, backends.UsageKV); err != nil {
+			return nil, err
+		}
+	}
+	for i := range 2 {
+		L.kv[i] = backends.PagedKV{K: L.caches[0].on(i), V: L.caches[1].on(i), NHeadKV: sh.nHeadKV, BlockSize: sh.blockSize}
+	}
+	var first, last []int32 // slots
+	for s, n := range sh.seqLens {
+		for p := 0; p < n; p++ {
+			slot := tables[s][p/sh.blockSize]*int32(sh.blockSize) + int32(p%sh.blockSize)
+			if p < n-2 {
+				first = append(first, slot)
+			} else {
+				last = append(last, slot)
+			}
+		}
+	}
+	w := sh.nHeadKV * sh.headDim
+	for b, slots := range [][]int32{first, last} {
+		k, err := e.in(fmt.Sprintf("k%d", b), len(slots), w, randRows(e.rng, len(slots), w))
+		if err != nil {
+			return nil, err
+		}
+		v, err := e.in(fmt.Sprintf("v%d", b), len(slots), w, randRows(e.rng, len(slots), w))
+		if err != nil {
+			return nil, err
+		}
+		if err := e.op("store_kv", func(s backends.Stream, i int) { s.StoreKV(L.kv[i], k.on(i), v.on(i), slots) }); err != nil {
+			return nil, err
+		}
+	}
+	return L, nil
+}
+
+func kvCases() []testCase {
+	var cs []testCase
+	for _, t := range KVTypes() {
+		for _, sh := range kvShapes() {
+			cs = append(cs,
+				testCase{op: backends.OpStoreKV, typ: t, name: fmt.Sprintf("%v/%v/%s", backends.OpStoreKV, t, sh.name), run: storeKVCase(sh, t)},
+				testCase{op: backends.OpAttention, typ: t, name: fmt.Sprintf("%v/%v/%s", backends.OpAttention, t, sh.name), run: attentionCase(sh, t)})
+		}
+	}
+	return cs
+}
+
+// storeKVCase stores and reads the whole cache back through get_rows.
+func storeKVCase(sh kvShape, t quant.Type) func(e *env) (Metric, error) {
+	return func(e *env) (Metric, error) {
+		L, err := e.fill(sh, t)
+		if err != nil {
+			return Metric{}, err
+		}
+		var worst Metric
+		rows := sh.nBlocks * sh.blockSize * sh.nHeadKV
+		ids := make([]int32, rows)
+		for i := range ids {
+			ids[i] = int32(i)
+		}
+		for c, name := range []string{"K", "V"} {
+			y, err := e.out("cache_"+name+"_f32", rows, sh.headDim)
+			if err != nil {
+				return worst, err
+			}
+			if err := e.op("get_rows of the cache", func(s backends.Stream, i int) { s.GetRows(y.on(i), L.caches[c].on(i), ids) }); err != nil {
+				return worst, err
+			}
+			m, err := e.check(y)
+			if err != nil {
+				return worst, fmt.Errorf("cache %s: %w", name, err)
+			}
+			worst = worst.worse(m)
+		}
+		return worst, nil
+	}
+}
+
+// attentionCase attends, in one batch, the last three positions of the
+// first sequence (a prefill chunk), the last position of the others
+// (decodes) and position 0 of the first (a one-key context).
+func attentionCase(sh kvShape, t quant.Type) func(e *env) (Metric, error) {
+	return func(e *env) (Metric, error) {
+		L, err := e.fill(sh, t)
+		if err != nil {
+			return Metric{}, err
+		}
+		var rows backends.AttnRows
+		add := func(s, p int) {
+			rows.Pos = append(rows.Pos, int32(p))
+			rows.Tables = append(rows.Tables, L.tables[s])
+		}
+		n0 := sh.seqLens[0]
+		for p := max(0, n0-3); p < n0; p++ {
+			add(0, p)
+		}
+		for s := 1; s < len(sh.seqLens); s++ {
+			add(s, sh.seqLens[s]-1)
+		}
+		add(0, 0)
+		n := len(rows.Pos)
+		wq := sh.nHead * sh.headDim
+		q, err := e.in("q", n, wq, randRows(e.rng, n, wq))
+		if err != nil {
+			return Metric{}, err
+		}
+		y, err := e.out("attn", n, wq)
+		if err != nil {
+			return Metric{}, err
+		}
+		p := backends.Attn{NHead: sh.nHead, NHeadKV: sh.nHeadKV, HeadDimK: sh.headDim, HeadDimV: sh.headDim,
+			Scale: float32(1 / math.Sqrt(float64(sh.headDim))), Window: sh.window}
+		if err := e.op("attention", func(s backends.Stream, i int) { s.Attention(y.on(i), q.on(i), L.kv[i], rows, p) }); err != nil {
+			return Metric{}, err
+		}
+		return e.check(y)
+	}
+}

@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -74,7 +75,7 @@ func byteTokenValue(text string) byte {
 }
 
 // ErrInvalidToken is wrapped by errors for token ids outside the vocabulary.
-var ErrInvalidToken = fmt.Errorf("invalid token id")
+var ErrInvalidToken = errors.New("invalid token id")
 
 func (t *Tokenizer) check(id int32) error {
 	if id < 0 || int(id) >= t.nVocab {

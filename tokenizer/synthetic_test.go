@@ -380,3 +380,37 @@ func TestTextFilter(t *testing.T) {
 		t.Error("filter never ruled anything out")
 	}
 }
+
+// TestEOGRules checks the text-based EOG rules on a toy vocabulary.
+func TestEOGRules(t *testing.T) {
+	extra := []string{"<|endofturn|>", "<|stop|>", "<|end|>", "<|return|>", "<|call|>", "<|im_end|>", "plain"}
+	types := map[string]int32{"<|endofturn|>": TypeUserDefined, "<|stop|>": TypeControl, "<|im_end|>": TypeNormal}
+	tk := toyBPE(t, "gpt-2", nil, extra, types)
+	id := func(s string) int32 {
+		v, ok := tk.TokenID(s)
+		if !ok {
+			t.Fatalf("%q missing", s)
+		}
+		return v
+	}
+	for _, s := range []string{"<|endofturn|>", "<|stop|>", "<|return|>", "<|call|>", "<|im_end|>"} {
+		if !tk.IsEOG(id(s)) {
+			t.Errorf("%q should be EOG", s)
+		}
+	}
+	// gpt-oss: with <|return|> and <|call|>, <|end|> is not EOG.
+	if tk.IsEOG(id("<|end|>")) || tk.IsEOG(id("plain")) {
+		t.Error("<|end|> or plain is EOG")
+	}
+	// llama.cpp forces its EOG texts to CONTROL; the Korean extras keep
+	// their type (a user-defined marker still renders without special).
+	if !tk.IsControl(id("<|im_end|>")) {
+		t.Error("<|im_end|> not forced to control")
+	}
+	if p, _ := tk.Piece(id("<|endofturn|>"), false); string(p) != "<|endofturn|>" {
+		t.Errorf("user-defined <|endofturn|> piece = %q", p)
+	}
+	if _, ok := tk.BOS(); ok {
+		t.Error("BPE vocab without bos_token_id has a BOS")
+	}
+}

@@ -238,10 +238,13 @@ func (t *Tokenizer) setSpecialIDs(s Spec) error {
 	}
 	// gpt-oss: with <|return|> and <|call|> present, <|end|> separates
 	// messages instead of ending generation (llama.cpp's workaround).
-	ret, call, end := t.byText["<|return|>"], t.byText["<|call|>"], t.byText["<|end|>"]
-	if _, ok := t.byText["<|return|>"]; ok && t.eog[ret] {
-		if _, ok := t.byText["<|call|>"]; ok && t.eog[call] {
-			if _, ok := t.byText["<|end|>"]; ok && t.eog[end] {
+	isEOG := func(text string) (int32, bool) {
+		id, ok := t.byText[text]
+		return id, ok && t.eog[id]
+	}
+	if _, ret := isEOG("<|return|>"); ret {
+		if _, call := isEOG("<|call|>"); call {
+			if end, ok := isEOG("<|end|>"); ok {
 				t.eog[end] = false
 				t.attrs[end] = attrUserDefined
 			}

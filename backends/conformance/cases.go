@@ -107,7 +107,10 @@ func (e *env) op(what string, f func(s backends.Stream, i int)) error {
 }
 
 // check compares an F32 output of both sides.
-func (e *env) check(tw twin) (Metric, error) {
+func (e *env) check(tw twin) (Metric, error) { return e.checkNorm(tw, nil) }
+
+// checkNorm compares with per-element error scales (see compare).
+func (e *env) checkNorm(tw twin, norm []float64) (Metric, error) {
 	r, err := e.ref.read(tw[0].t)
 	if err != nil {
 		return Metric{}, fmt.Errorf("reference: %w", err)
@@ -116,7 +119,7 @@ func (e *env) check(tw twin) (Metric, error) {
 	if err != nil {
 		return Metric{}, opError{err}
 	}
-	m, err := compare(r, g, e.lim)
+	m, err := compare(r, g, e.lim, norm)
 	if err != nil {
 		return m, fmt.Errorf("%s: %w", tw[1].t.Shape(), err)
 	}

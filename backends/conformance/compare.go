@@ -16,12 +16,14 @@ func (m Metric) worse(o Metric) Metric {
 }
 
 // compare checks got against ref: NaN/Inf agreement first, then the error
-// limits over the finite elements.
-func compare(ref, got []float32, lim Limit) (Metric, error) {
-	if len(ref) != len(got) {
+// limits over the finite elements. With norm (one value per element) the
+// errors are measured against it instead of the reference values: the
+// RMS error relative to norm's RMS, and the largest |error|/norm.
+func compare(ref, got []float32, lim Limit, norm []float64) (Metric, error) {
+	if len(ref) != len(got) || (norm != nil && len(norm) != len(ref)) {
 		return Metric{}, fmt.Errorf("%d values, reference has %d", len(got), len(ref))
 	}
-	var sumSq, sumErr, maxRef, maxErr float64
+	var sumSq, sumErr, maxRef, maxErr, maxRatio float64
 	for i := range ref {
 		r, g := float64(ref[i]), float64(got[i])
 		switch {
@@ -39,6 +41,14 @@ func compare(ref, got []float32, lim Limit) (Metric, error) {
 			return Metric{}, fmt.Errorf("element %d: %g where the reference is %g", i, g, r)
 		}
 		e := g - r
+		if norm != nil {
+			r = norm[i]
+			if r > 0 {
+				maxRatio = max(maxRatio, math.Abs(e)/r)
+			} else if e != 0 {
+				maxRatio = math.Inf(1)
+			}
+		}
 		sumSq += r * r
 		sumErr += e * e
 		maxRef = max(maxRef, math.Abs(r))
@@ -51,6 +61,9 @@ func compare(ref, got []float32, lim Limit) (Metric, error) {
 		m.MaxNorm = maxErr / maxRef
 	case sumErr > 0: // an all-zero reference: any error is total
 		m.RelRMS, m.MaxNorm = math.Inf(1), math.Inf(1)
+	}
+	if norm != nil {
+		m.MaxNorm = maxRatio
 	}
 	if m.RelRMS > lim.RelRMS || m.MaxNorm > lim.MaxNorm {
 		return m, fmt.Errorf("error rel-RMS %.3g (limit %.3g), max %.3g of the output's scale (limit %.3g)",

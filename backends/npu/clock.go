@@ -7,20 +7,26 @@ import (
 	"github.com/nuri-ai/nuri/backends"
 )
 
-// cost is one op's work for the roofline: tensor ops (int8 or float),
-// bytes moved in device memory and over the host link.
-type cost struct {
-	int8Ops, floatOps   float64
-	devBytes, hostBytes float64
-	tokens, padded      int // token rows requested and run (buckets)
+// Cost is work for the roofline: tensor ops (int8 or float), bytes moved
+// in device memory and over the host link.
+type Cost struct {
+	Int8Ops, FloatOps   float64
+	DevBytes, HostBytes float64
 }
 
-// seconds is the roofline time of c on p: the slowest of the compute units
-// and the two memory paths, each at its peak.
-func (p Profile) seconds(c cost) float64 {
-	t := c.int8Ops/p.Int8OPS + c.floatOps/p.FloatOPS
-	t = max(t, c.devBytes/p.Bandwidth)
-	return max(t, c.hostBytes/p.HostBandwidth)
+// Seconds is the roofline time of c on p: the slowest of the compute
+// units and the two memory paths, each at its peak. Every op the simulator
+// runs is charged this, and Plan estimates with it.
+func (p Profile) Seconds(c Cost) float64 {
+	t := c.Int8Ops/p.Int8OPS + c.FloatOps/p.FloatOPS
+	t = max(t, c.DevBytes/p.Bandwidth)
+	return max(t, c.HostBytes/p.HostBandwidth)
+}
+
+// cost is an op's Cost and its token rows, requested and run (buckets).
+type cost struct {
+	Cost
+	tokens, padded int
 }
 
 // SimStats is the simulated device's account of the work done.
@@ -49,16 +55,16 @@ func newClock() *clock {
 }
 
 func (c *clock) charge(p Profile, op backends.Op, w cost) {
-	d := time.Duration(p.seconds(w) * 1e9)
+	d := time.Duration(p.Seconds(w.Cost) * 1e9)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.s.Time += d
 	c.s.ByOp[op] += d
 	c.s.Calls[op]++
-	c.s.Int8Ops += w.int8Ops
-	c.s.FloatOps += w.floatOps
-	c.s.DevBytes += w.devBytes
-	c.s.HostBytes += w.hostBytes
+	c.s.Int8Ops += w.Int8Ops
+	c.s.FloatOps += w.FloatOps
+	c.s.DevBytes += w.DevBytes
+	c.s.HostBytes += w.HostBytes
 	c.s.Tokens += w.tokens
 	c.s.Padded += w.padded
 }

@@ -60,8 +60,7 @@ func (s *Stream) matmulInt8(dst, w, x backends.Tensor) error {
 		}
 	})
 	p := s.dev.prof.Buckets.Pad(n)
-	c := cost{int8Ops: 2 * float64(p) * float64(rows) * float64(k), tokens: n, padded: p,
-		devBytes: float64(rows*k + 4*rows)}
+	c := cost{Cost: Cost{Int8Ops: 2 * float64(p) * float64(rows) * float64(k), DevBytes: float64(rows*k + 4*rows)}, tokens: n, padded: p}
 	c.add(xw, float64(p*k*4))
 	c.add(yw, float64(p*rows*4))
 	s.charge(backends.OpMatMul, c)
@@ -118,7 +117,7 @@ func (s *Stream) getRowsInt8(dst, src backends.Tensor, ids []int32) error {
 		}
 	}
 	p := s.dev.prof.Buckets.Pad(len(ids))
-	c := cost{floatOps: float64(p * k), tokens: len(ids), padded: p, devBytes: float64(p * (k + 4))}
+	c := cost{Cost: Cost{FloatOps: float64(p * k), DevBytes: float64(p * (k + 4))}, tokens: len(ids), padded: p}
 	c.add(yw, float64(p*k*4))
 	s.charge(backends.OpGetRows, c)
 	return nil

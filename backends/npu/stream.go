@@ -37,9 +37,9 @@ func (s *Stream) charge(op backends.Op, c cost) { s.dev.clock.charge(s.dev.prof,
 // add counts n bytes of traffic in the memory a tensor lives in.
 func (c *cost) add(w where, n float64) {
 	if w == inHost {
-		c.hostBytes += n
+		c.HostBytes += n
 	} else {
-		c.devBytes += n
+		c.DevBytes += n
 	}
 }
 
@@ -93,7 +93,7 @@ func (s *Stream) GetRows(dst, src backends.Tensor, ids []int32) {
 			return s.getRowsInt8(dst, src, ids)
 		}
 		c := s.tokenCost(len(ids))
-		c.floatOps = float64(c.padded * src.Cols)
+		c.FloatOps = float64(c.padded * src.Cols)
 		srcView, w, err := s.dev.hostView(src)
 		if err != nil {
 			return err
@@ -118,7 +118,7 @@ func (s *Stream) MatMul(dst, w, x backends.Tensor) {
 			return fmt.Errorf("%s: a %v weight must be uploaded (requantized to int8) first: %w", w.Shape(), w.Type, backends.ErrUnsupportedOp)
 		}
 		c := s.tokenCost(x.Rows)
-		c.floatOps = 2 * float64(c.padded) * float64(w.Rows) * float64(w.Cols)
+		c.FloatOps = 2 * float64(c.padded) * float64(w.Rows) * float64(w.Cols)
 		return s.float(backends.OpMatMul, c, []opnd{{&dst, true}, {&w, false}, {&x, true}}, func(hs backends.Stream) { hs.MatMul(dst, w, x) })
 	})
 }
@@ -126,7 +126,7 @@ func (s *Stream) MatMul(dst, w, x backends.Tensor) {
 // RMSNorm implements backends.Stream.
 func (s *Stream) RMSNorm(dst, x, w backends.Tensor, eps float32) {
 	s.do(backends.OpRMSNorm, func() error {
-		c := cost{floatOps: 4 * float64(x.Rows) * float64(x.Cols)}
+		c := cost{Cost: Cost{FloatOps: 4 * float64(x.Rows) * float64(x.Cols)}}
 		return s.float(backends.OpRMSNorm, c, []opnd{{&dst, false}, {&x, false}, {&w, false}}, func(hs backends.Stream) { hs.RMSNorm(dst, x, w, eps) })
 	})
 }
@@ -134,7 +134,7 @@ func (s *Stream) RMSNorm(dst, x, w backends.Tensor, eps float32) {
 // Add implements backends.Stream.
 func (s *Stream) Add(dst, a, b backends.Tensor) {
 	s.do(backends.OpAdd, func() error {
-		c := cost{floatOps: float64(a.Rows) * float64(a.Cols)}
+		c := cost{Cost: Cost{FloatOps: float64(a.Rows) * float64(a.Cols)}}
 		return s.float(backends.OpAdd, c, []opnd{{&dst, false}, {&a, false}, {&b, false}}, func(hs backends.Stream) { hs.Add(dst, a, b) })
 	})
 }
@@ -142,7 +142,7 @@ func (s *Stream) Add(dst, a, b backends.Tensor) {
 // Scale implements backends.Stream.
 func (s *Stream) Scale(dst, x backends.Tensor, f float32) {
 	s.do(backends.OpScale, func() error {
-		c := cost{floatOps: float64(x.Rows) * float64(x.Cols)}
+		c := cost{Cost: Cost{FloatOps: float64(x.Rows) * float64(x.Cols)}}
 		return s.float(backends.OpScale, c, []opnd{{&dst, false}, {&x, false}}, func(hs backends.Stream) { hs.Scale(dst, x, f) })
 	})
 }
@@ -150,7 +150,7 @@ func (s *Stream) Scale(dst, x backends.Tensor, f float32) {
 // SiLUMul implements backends.Stream (sigmoid counted as four ops).
 func (s *Stream) SiLUMul(dst, gate, up backends.Tensor) {
 	s.do(backends.OpSiLUMul, func() error {
-		c := cost{floatOps: 6 * float64(gate.Rows) * float64(gate.Cols)}
+		c := cost{Cost: Cost{FloatOps: 6 * float64(gate.Rows) * float64(gate.Cols)}}
 		return s.float(backends.OpSiLUMul, c, []opnd{{&dst, false}, {&gate, false}, {&up, false}}, func(hs backends.Stream) { hs.SiLUMul(dst, gate, up) })
 	})
 }
@@ -159,7 +159,7 @@ func (s *Stream) SiLUMul(dst, gate, up backends.Tensor) {
 func (s *Stream) RoPE(x backends.Tensor, pos []int32, p backends.RoPE) {
 	s.do(backends.OpRoPE, func() error {
 		c := s.tokenCost(len(pos))
-		c.floatOps = 6 * float64(c.padded) * float64(p.NHead) * float64(p.NDims/2)
+		c.FloatOps = 6 * float64(c.padded) * float64(p.NHead) * float64(p.NDims/2)
 		return s.float(backends.OpRoPE, c, []opnd{{&x, true}, {&p.Freqs, false}}, func(hs backends.Stream) { hs.RoPE(x, pos, p) })
 	})
 }
@@ -191,7 +191,7 @@ func (s *Stream) StoreKV(kv backends.PagedKV, k, v backends.Tensor, slots []int3
 			return err
 		}
 		c.add(w, float64(c.padded*kv.NHeadKV*(kRow+vRow)))
-		c.floatOps = float64(c.padded * (k.Cols + v.Cols))
+		c.FloatOps = float64(c.padded * (k.Cols + v.Cols))
 		kvv := kv
 		if kvv.K, _, err = s.dev.hostView(kv.K); err != nil {
 			return err
@@ -232,7 +232,7 @@ func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows bac
 			c.add(w, float64(n*kv.NHeadKV*(kRow+vRow)))
 		}
 		// q·k, softmax (≈5 ops per score) and p·v per head and position.
-		c.floatOps = ctx * float64(p.NHead) * float64(2*p.HeadDimK+2*p.HeadDimV+5) * float64(c.padded) / float64(max(1, c.tokens))
+		c.FloatOps = ctx * float64(p.NHead) * float64(2*p.HeadDimK+2*p.HeadDimV+5) * float64(c.padded) / float64(max(1, c.tokens))
 		kvv := kv
 		if kvv.K, _, err = s.dev.hostView(kv.K); err != nil {
 			return err

@@ -1,0 +1,375 @@
+package cpu_test
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/backends/cpu"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// fixture is a device, a stream and helpers to make host tensors.
+type fixture struct {
+	t   *testing.T
+	dev *cpu.Device
+	s   backends.Stream
+}
+
+func newFixture(t *testing.T) *fixture {
+	dev := cpu.New(2)
+	t.Cleanup(func() { dev.Close() })
+	s, err := dev.NewStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{t: t, dev: dev, s: s}
+}
+
+// tensor makes an F32 tensor holding v (rows×cols).
+func (f *fixture) tensor(name string, rows, cols int, v []float32) backends.Tensor {
+	x := f32Tensor(f.t, f.dev, name, rows, cols)
+	copy(hostF32(f.t, x), v)
+	return x
+}
+
+func (f *fixture) sync() {
+	f.t.Helper()
+	if err := f.s.Sync(); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func randVec(r *rand.Rand, n int, scale float32) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = (r.Float32()*2 - 1) * scale
+	}
+	return v
+}
+
+func maxAbsDiff(a []float32, b []float64) float64 {
+	var m float64
+	for i := range b {
+		m = max(m, math.Abs(float64(a[i])-b[i]))
+	}
+	return m
+}
+
+// TestRMSNorm compares with the float64 formula on awkward row lengths.
+func TestRMSNorm(t *testing.T) {
+	f := newFixture(t)
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 7, 64, 173} {
+		rows := 3
+		x := randVec(r, rows*n, 4)
+		w := randVec(r, n, 2)
+		y := f.tensor("y", rows, n, nil)
+		f.s.RMSNorm(y, f.tensor("x", rows, n, x), f.tensor("w", 1, n, w), 1e-5)
+		f.sync()
+		want := make([]float64, rows*n)
+		for i := range rows {
+			var ss float64
+			for _, v := range x[i*n : (i+1)*n] {
+				ss += float64(v) * float64(v)
+			}
+			sc := 1 / math.Sqrt(ss/float64(n)+1e-5)
+			for j := range n {
+				want[i*n+j] = float64(x[i*n+j]) * sc * float64(w[j])
+			}
+		}
+		if d := maxAbsDiff(hostF32(t, y), want); d > 1e-5 {
+			t.Errorf("n=%d: max |diff| %.2e", n, d)
+		}
+	}
+}
+
+// TestRoPE compares with the closed-form angles pos·base^(-2i/d)/ff_i (in
+// float64): the op iterates θ in float32 as ggml does, which drifts by a
+// few 1e-7 relative per pair, so the bound is loose but catches any
+// wrong pairing, factor or YaRN term.
+func TestRoPE(t *testing.T) {
+	const nHead, hd, nDims = 2, 16, 12 // dims 12..15 must pass through
+	cases := []struct {
+		name  string
+		neox  bool
+		freqs bool
+		scale float32
+		yarn  bool
+	}{
+		{"norm", false, false, 1, false},
+		{"neox", true, false, 1, false},
+		{"norm-freqs-linear", false, true, 0.5, false},
+		{"neox-yarn", true, false, 0.25, true},
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	pos := []int32{0, 1, 17, 99}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t)
+			x0 := randVec(r, len(pos)*nHead*hd, 1)
+			x := f.tensor("x", len(pos)*nHead, hd, x0)
+			p := backends.RoPE{NHead: nHead, NDims: nDims, Neox: c.neox, Base: 10000, FreqScale: c.scale,
+				AttnFactor: 1, BetaFast: 32, BetaSlow: 1, NCtxOrig: 64}
+			ff := make([]float64, nDims/2)
+			for i := range ff {
+				ff[i] = 1
+			}
+			if c.freqs {
+				fv := randVec(r, nDims/2, 1)
+				for i := range fv {
+					fv[i] = 1 + 3*float32(math.Abs(float64(fv[i])))
+					ff[i] = float64(fv[i])
+				}
+				p.Freqs = f.tensor("freqs", 1, nDims/2, fv)
+			}
+			if c.yarn {
+				p.ExtFactor = 1
+			}
+			f.s.RoPE(x, pos, p)
+			f.sync()
+			want := ropeRef(x0, pos, nHead, hd, p, ff)
+			if d := maxAbsDiff(hostF32(t, x), want); d > 2e-4 {
+				t.Errorf("max |diff| %.2e", d)
+			}
+		})
+	}
+}
+
+// ropeRef is the textbook rotation in float64.
+func ropeRef(x []float32, pos []int32, nHead, hd int, p backends.RoPE, ff []float64) []float64 {
+	d := p.NDims
+	corr := func(beta float64) float64 {
+		return float64(d) * math.Log(float64(p.NCtxOrig)/(beta*2*math.Pi)) / (2 * math.Log(float64(p.Base)))
+	}
+	lo, hi := math.Max(0, math.Floor(corr(float64(p.BetaFast)))), math.Min(float64(d-1), math.Ceil(corr(float64(p.BetaSlow))))
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = float64(v)
+	}
+	for ti, ps := range pos {
+		for h := range nHead {
+			row := out[(ti*nHead+h)*hd:]
+			for i := 0; i < d/2; i++ {
+				extrap := float64(ps) * math.Pow(float64(p.Base), -2*float64(i)/float64(d)) / ff[i]
+				theta, mscale := float64(p.FreqScale)*extrap, 1.0
+				if p.ExtFactor != 0 {
+					ramp := 1 - math.Min(1, math.Max(0, (float64(i)-lo)/math.Max(0.001, hi-lo)))
+					theta = theta*(1-ramp) + extrap*ramp
+					mscale *= 1 + 0.1*math.Log(1/float64(p.FreqScale))
+				}
+				a, b := 2*i, 2*i+1
+				if p.Neox {
+					a, b = i, i+d/2
+				}
+				c, s := math.Cos(theta)*mscale, math.Sin(theta)*mscale
+				x0, x1 := row[a], row[b]
+				row[a], row[b] = x0*c-x1*s, x0*s+x1*c
+			}
+		}
+	}
+	return out
+}
+
+// attnSetup fills a paged cache of type kt with random K/V for positions
+// 0..n-1 of one sequence (block table reversed to exercise paging) and
+// returns the values written.
+type attnSetup struct {
+	kv     backends.PagedKV
+	table  []int32
+	k, v   []float32 // [n][nKV*hd]
+	nKV    int
+	hd, bs int
+}
+
+func newAttnSetup(t *testing.T, f *fixture, r *rand.Rand, kt quant.Type, n, nKV, hd, bs int) *attnSetup {
+	nb := (n + bs - 1) / bs
+	a := &attnSetup{nKV: nKV, hd: hd, bs: bs, table: make([]int32, nb)}
+	for i := range a.table {
+		a.table[i] = int32(nb - 1 - i)
+	}
+	rowB, _ := kt.RowBytes(hd)
+	rows := nb * bs * nKV
+	kb, _ := f.dev.Alloc(rows*rowB, backends.UsageKV)
+	vb, _ := f.dev.Alloc(rows*rowB, backends.UsageKV)
+	a.kv = backends.PagedKV{NHeadKV: nKV, BlockSize: bs,
+		K: backends.Tensor{Name: "k", Buf: kb, Type: kt, Rows: rows, Cols: hd},
+		V: backends.Tensor{Name: "v", Buf: vb, Type: kt, Rows: rows, Cols: hd}}
+	a.k, a.v = randVec(r, n*nKV*hd, 1), randVec(r, n*nKV*hd, 1)
+	slots := make([]int32, n)
+	for p := range slots {
+		slots[p] = a.table[p/bs]*int32(bs) + int32(p%bs)
+	}
+	f.s.StoreKV(a.kv, f.tensor("kin", n, nKV*hd, a.k), f.tensor("vin", n, nKV*hd, a.v), slots)
+	f.sync()
+	return a
+}
+
+// attnRef is softmax attention in float64 over positions lo..pos.
+func attnRef(q []float32, pos []int, a *attnSetup, nHead int, scale float64, window int) []float64 {
+	hd := a.hd
+	out := make([]float64, len(pos)*nHead*hd)
+	for ti, p := range pos {
+		lo := 0
+		if window > 0 {
+			lo = max(0, p-window+1)
+		}
+		for h := range nHead {
+			kvh := h / (nHead / a.nKV)
+			qh := q[(ti*nHead+h)*hd : (ti*nHead+h+1)*hd]
+			sc := make([]float64, p-lo+1)
+			mx := math.Inf(-1)
+			for j := lo; j <= p; j++ {
+				var s float64
+				for d := range hd {
+					s += float64(qh[d]) * float64(a.k[(j*a.nKV+kvh)*hd+d])
+				}
+				sc[j-lo] = s * scale
+				mx = math.Max(mx, sc[j-lo])
+			}
+			var sum float64
+			for i := range sc {
+				sc[i] = math.Exp(sc[i] - mx)
+				sum += sc[i]
+			}
+			o := out[(ti*nHead+h)*hd:]
+			for j := lo; j <= p; j++ {
+				for d := range hd {
+					o[d] += sc[j-lo] / sum * float64(a.v[(j*a.nKV+kvh)*hd+d])
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestAttention checks paged attention (GQA, sliding window, reversed
+// block table) against float64 softmax attention. An F32 cache matches to
+// float rounding; F16 and Q8_0 caches differ by their storage precision.
+func TestAttention(t *testing.T) {
+	const n, nHead, nKV, hd, bs = 11, 4, 2, 32, 4
+	cases := []struct {
+		kt     quant.Type
+		window int
+		tol    float64
+	}{
+		{quant.F32, 0, 1e-5}, {quant.F32, 3, 1e-5}, {quant.F16, 0, 3e-3}, {quant.Q8_0, 5, 3e-2},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%v/window%d", c.kt, c.window), func(t *testing.T) {
+			f := newFixture(t)
+			r := rand.New(rand.NewPCG(5, uint64(c.window)))
+			a := newAttnSetup(t, f, r, c.kt, n, nKV, hd, bs)
+			qpos := []int{0, 3, 7, 10}
+			q := randVec(r, len(qpos)*nHead*hd, 1)
+			rows := backends.AttnRows{}
+			for _, p := range qpos {
+				rows.Pos = append(rows.Pos, int32(p))
+				rows.Tables = append(rows.Tables, a.table)
+			}
+			p := backends.Attn{NHead: nHead, NHeadKV: nKV, HeadDimK: hd, HeadDimV: hd, Scale: 0.3, Window: c.window}
+			y := f.tensor("y", len(qpos), nHead*hd, nil)
+			f.s.Attention(y, f.tensor("q", len(qpos), nHead*hd, q), a.kv, rows, p)
+			f.sync()
+			want := attnRef(q, qpos, a, nHead, 0.3, c.window)
+			got := hostF32(t, y)
+			if d := maxAbsDiff(got, want); d > c.tol {
+				t.Errorf("max |diff| %.2e > %.0e", d, c.tol)
+			}
+			// Batch invariance: each query alone gives the same bits.
+			for i := range qpos {
+				yi := f.tensor("yi", 1, nHead*hd, nil)
+				one := backends.AttnRows{Pos: rows.Pos[i : i+1], Tables: rows.Tables[i : i+1]}
+				f.s.Attention(yi, f.tensor("qi", 1, nHead*hd, q[i*nHead*hd:(i+1)*nHead*hd]), a.kv, one, p)
+				f.sync()
+				for j, v := range hostF32(t, yi) {
+					if math.Float32bits(v) != math.Float32bits(got[i*nHead*hd+j]) {
+						t.Fatalf("query %d alone differs at %d: %v vs %v", i, j, v, got[i*nHead*hd+j])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestGetRows dequantizes selected rows of a quantized table.
+func TestGetRows(t *testing.T) {
+	f := newFixture(t)
+	r := rand.New(rand.NewPCG(7, 8))
+	const rows, cols = 5, 64
+	src := randVec(r, rows*cols, 2)
+	q := make([]byte, rows*cols/32*34)
+	if err := quant.Quantize(quant.Q8_0, src, q); err != nil {
+		t.Fatal(err)
+	}
+	w, err := f.dev.Upload("table", quant.Q8_0, rows, cols, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []int32{4, 0, 4}
+	y := f.tensor("y", len(ids), cols, nil)
+	f.s.GetRows(y, w, ids)
+	f.sync()
+	for i, id := range ids {
+		want := make([]float32, cols)
+		if err := quant.Dequantize(quant.Q8_0, q[int(id)*68:(int(id)+1)*68], want); err != nil {
+			t.Fatal(err)
+		}
+		for j, v := range hostF32(t, y)[i*cols : (i+1)*cols] {
+			if v != want[j] {
+				t.Fatalf("row %d (id %d) col %d: %v, want %v", i, id, j, v, want[j])
+			}
+		}
+	}
+}
+
+// TestUploadZeroCopy: weights are used in place (the mapped file), never
+// copied or dequantized.
+func TestUploadZeroCopy(t *testing.T) {
+	f := newFixture(t)
+	data := make([]byte, 4*34)
+	w, err := f.dev.Upload("w", quant.Q8_0, 4, 32, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, ok := w.Buf.(*backends.HostBuffer)
+	if !ok || &hb.Bytes()[0] != &data[0] {
+		t.Fatal("Upload copied the weight")
+	}
+	if _, err := f.dev.Upload("short", quant.Q8_0, 5, 32, data); !errors.Is(err, backends.ErrShape) {
+		t.Fatalf("short data: %v", err)
+	}
+}
+
+// TestStickyErrors: a bad op's error is returned by Sync (wrapping
+// ErrShape or ErrUnsupportedOp), later ops are skipped, and Sync clears it.
+func TestStickyErrors(t *testing.T) {
+	f := newFixture(t)
+	a := f.tensor("a", 2, 8, nil)
+	b := f.tensor("b", 3, 8, []float32{1})
+	f.s.Add(a, a, b) // 3 rows cannot broadcast onto 2
+	y := f.tensor("y", 2, 8, nil)
+	f.s.Scale(y, f.tensor("one", 2, 8, []float32{1, 1}), 2) // skipped
+	if err := f.s.Sync(); !errors.Is(err, backends.ErrShape) {
+		t.Fatalf("Sync: %v, want ErrShape", err)
+	}
+	if hostF32(t, y)[0] != 0 {
+		t.Fatal("op after a failed op ran")
+	}
+	if err := f.s.Sync(); err != nil {
+		t.Fatalf("second Sync: %v", err)
+	}
+	w, _ := f.dev.Upload("iq", quant.IQ4_NL, 1, 32, make([]byte, 18))
+	f.s.MatMul(f.tensor("o", 1, 1, nil), w, f.tensor("x", 1, 32, nil))
+	if err := f.s.Sync(); !errors.Is(err, backends.ErrUnsupportedOp) {
+		t.Fatalf("IQ4_NL matmul: %v, want ErrUnsupportedOp", err)
+	}
+	kv := backends.PagedKV{NHeadKV: 1, BlockSize: 4, K: f.tensor("k", 4, 8, nil), V: f.tensor("v", 4, 8, nil)}
+	f.s.StoreKV(kv, f.tensor("kin", 1, 8, nil), f.tensor("vin", 1, 8, nil), []int32{4})
+	if err := f.s.Sync(); !errors.Is(err, backends.ErrShape) {
+		t.Fatalf("slot outside the cache: %v, want ErrShape", err)
+	}
+}

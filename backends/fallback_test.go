@@ -1,0 +1,219 @@
+package backends_test
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"go.uber.org/zap"
+
+	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/backends/conformance"
+	"github.com/nuri-ai/nuri/backends/cpu"
+	"github.com/nuri-ai/nuri/backends/npu"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// TestFallbackNPU: the NPU refuses Q8_0 KV caches; wrapped with a CPU
+// fallback, every op and type passes the kit, and the fallbacks are
+// counted with their reason.
+func TestFallbackNPU(t *testing.T) {
+	d, err := npu.New(npu.Profiles()[0], 0, npu.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := backends.WithFallback(d, cpu.New(2), zap.NewNop())
+	defer f.Close()
+	if _, ok := backends.As[backends.ShapeBucketer](f); !ok {
+		t.Error("capabilities of the wrapped device are not found through the wrapper")
+	}
+	rs := conformance.Run(t, f)
+	for _, r := range rs {
+		if r.Status != conformance.Pass {
+			t.Errorf("%v %v: %v", r.Op, r.Type, r.Status)
+		}
+	}
+	found := false
+	for _, c := range f.Counts() {
+		if c.Op == backends.OpAttention && c.Type == quant.Q8_0 && c.N > 0 {
+			found = true
+		}
+		if c.Type != quant.Q8_0 {
+			t.Errorf("unexpected fallback %+v", c)
+		}
+	}
+	if !found {
+		t.Errorf("no attention fallback counted: %+v", f.Counts())
+	}
+}
+
+// TestFallbackStaging wraps a device with its own (non-host) memory that
+// only multiplies F32 and Q8_0 weights: every other op goes through staged
+// copies, and the kit must still pass everything exactly.
+func TestFallbackStaging(t *testing.T) {
+	f := backends.WithFallback(newRemote(), cpu.New(2), zap.NewNop())
+	defer f.Close()
+	rs := conformance.Run(t, f, conformance.WithLimits(func(backends.Op, quant.Type) conformance.Limit { return conformance.Limit{} }))
+	for _, r := range rs {
+		if r.Status != conformance.Pass {
+			t.Errorf("%v %v: %v", r.Op, r.Type, r.Status)
+		}
+	}
+	n := 0
+	for _, c := range f.Counts() {
+		if c.Op == backends.OpMatMul && (c.Type == quant.Q8_0 || c.Type == quant.F32) {
+			t.Errorf("supported op fell back: %+v", c)
+		}
+		n += c.N
+	}
+	if n == 0 {
+		t.Error("nothing fell back")
+	}
+}
+
+// remote is a fake accelerator: memory the host cannot address directly
+// (its own buffer type), raw copies through HostTransfer, and MatMul of
+// F32 and Q8_0 weights computed by an internal CPU stream.
+type remote struct {
+	host *cpu.Device
+}
+
+type remoteBuf struct{ b *backends.HostBuffer }
+
+func (r *remoteBuf) Size() int { return r.b.Size() }
+
+func newRemote() *remote { return &remote{host: cpu.New(1)} }
+
+func (r *remote) Name() string                 { return "remote:0" }
+func (r *remote) Memory() (free, total uint64) { return 0, 0 }
+func (r *remote) Close() error                 { return r.host.Close() }
+
+func (r *remote) Supports(op backends.Op, t quant.Type) bool {
+	return op == backends.OpMatMul && (t == quant.F32 || t == quant.Q8_0)
+}
+
+func (r *remote) Alloc(n int, _ backends.Usage) (backends.Buffer, error) {
+	return &remoteBuf{backends.NewHostBuffer(n)}, nil
+}
+
+func (r *remote) Upload(name string, t quant.Type, rows, cols int, data []byte) (backends.Tensor, error) {
+	b := backends.NewHostBuffer(len(data))
+	copy(b.Bytes(), data)
+	return backends.Tensor{Name: name, Buf: &remoteBuf{b}, Type: t, Rows: rows, Cols: cols}, nil
+}
+
+func (r *remote) NewStream() (backends.Stream, error) {
+	hs, err := r.host.NewStream()
+	return &remoteStream{hs: hs}, err
+}
+
+// remoteStream implements only what the fallback wrapper needs from a
+// device stream: MatMul, Read, Write, the raw copies, Sync. Every other op
+// is an error, so a wrong routing decision shows up.
+type remoteStream struct {
+	hs  backends.Stream
+	err error
+}
+
+func (s *remoteStream) view(t backends.Tensor) backends.Tensor {
+	rb, ok := t.Buf.(*remoteBuf)
+	if !ok {
+		s.fail(fmt.Errorf("%s is not remote memory: %w", t.Shape(), backends.ErrUnsupportedOp))
+		return backends.Tensor{}
+	}
+	t.Buf = rb.b
+	return t
+}
+
+func (s *remoteStream) fail(err error) {
+	if s.err == nil {
+		s.err = err
+	}
+}
+
+func (s *remoteStream) bytes(t backends.Tensor) []byte {
+	v := s.view(t)
+	if s.err != nil {
+		return nil
+	}
+	n, err := v.NumBytes()
+	if err != nil {
+		s.fail(err)
+		return nil
+	}
+	return v.Buf.(*backends.HostBuffer).Bytes()[v.Off : v.Off+n]
+}
+
+func (s *remoteStream) MatMul(dst, w, x backends.Tensor) {
+	dst, w, x = s.view(dst), s.view(w), s.view(x)
+	if s.err == nil {
+		s.hs.MatMul(dst, w, x)
+		s.fail(s.hs.Sync())
+	}
+}
+
+func (s *remoteStream) unsupported(op backends.Op) {
+	s.fail(fmt.Errorf("remote %v: %w", op, backends.ErrUnsupportedOp))
+}
+
+func (s *remoteStream) GetRows(dst, src backends.Tensor, ids []int32) {
+	s.unsupported(backends.OpGetRows)
+}
+func (s *remoteStream) RMSNorm(dst, x, w backends.Tensor, eps float32) {
+	s.unsupported(backends.OpRMSNorm)
+}
+func (s *remoteStream) Add(dst, a, b backends.Tensor)           { s.unsupported(backends.OpAdd) }
+func (s *remoteStream) Scale(dst, x backends.Tensor, f float32) { s.unsupported(backends.OpScale) }
+func (s *remoteStream) SiLUMul(dst, gate, up backends.Tensor)   { s.unsupported(backends.OpSiLUMul) }
+func (s *remoteStream) RoPE(x backends.Tensor, pos []int32, p backends.RoPE) {
+	s.unsupported(backends.OpRoPE)
+}
+func (s *remoteStream) StoreKV(kv backends.PagedKV, k, v backends.Tensor, slots []int32) {
+	s.unsupported(backends.OpStoreKV)
+}
+func (s *remoteStream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows backends.AttnRows, p backends.Attn) {
+	s.unsupported(backends.OpAttention)
+}
+
+func (s *remoteStream) Read(dst []float32, src backends.Tensor) {
+	b := s.bytes(src)
+	for i := 0; i+4 <= len(b) && i/4 < len(dst); i += 4 {
+		dst[i/4] = math.Float32frombits(uint32(b[i]) | uint32(b[i+1])<<8 | uint32(b[i+2])<<16 | uint32(b[i+3])<<24)
+	}
+}
+
+func (s *remoteStream) Write(dst backends.Tensor, src []float32) {
+	b := s.bytes(dst)
+	if s.err == nil && len(b) != 4*len(src) {
+		s.fail(fmt.Errorf("write %s: %d values: %w", dst.Shape(), len(src), backends.ErrShape))
+		return
+	}
+	for i, v := range src {
+		u := math.Float32bits(v)
+		b[4*i], b[4*i+1], b[4*i+2], b[4*i+3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
+	}
+}
+
+func (s *remoteStream) CopyToHost(dst []byte, src backends.Tensor) error {
+	b := s.bytes(src)
+	if s.err != nil {
+		return s.Sync()
+	}
+	copy(dst, b)
+	return nil
+}
+
+func (s *remoteStream) CopyFromHost(dst backends.Tensor, src []byte) error {
+	b := s.bytes(dst)
+	if s.err != nil {
+		return s.Sync()
+	}
+	copy(b, src)
+	return nil
+}
+
+func (s *remoteStream) Sync() error {
+	err := s.err
+	s.err = nil
+	return err
+}

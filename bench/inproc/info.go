@@ -1,0 +1,129 @@
+package inproc
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// ModelInfo is what the model benchmark knows about a GGUF file before
+// running it: llama-bench's model, size and params columns, and the bytes a
+// single-token decode step must read from memory.
+type ModelInfo struct {
+	Path      string `json:"path"`
+	Name      string `json:"name"` // llama-bench's "model" column: "llama 1.2B Q4_0"
+	Arch      string `json:"arch"`
+	FileType  string `json:"file_type"`
+	SizeBytes uint64 `json:"size_bytes"` // all tensor data, as llama-bench's size
+	Params    uint64 `json:"params"`     // all tensor elements, as llama-bench's params
+	// DecodeWeightBytes is the weight data one decode step reads: every
+	// tensor once, except that the token embedding contributes one row
+	// when a separate output matrix exists (a lookup, not a matmul). With
+	// tied embeddings the embedding matrix is the output matrix and is read
+	// whole.
+	DecodeWeightBytes uint64 `json:"decode_weight_bytes"`
+	// OutputBytes is the part of DecodeWeightBytes that is the output
+	// (lm_head) matrix.
+	OutputBytes uint64 `json:"output_bytes"`
+	// TypeBytes is the tensor data by storage type, for the kernels used.
+	TypeBytes map[string]uint64 `json:"type_bytes"`
+	Tied      bool              `json:"tied_embeddings"`
+}
+
+// fileTypeNames are llama-quantize's recipe names, in the order whose first
+// match names a general.file_type (Q4_K_M before its alias Q4_K).
+var fileTypeNames = []string{"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K",
+	"Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K"}
+
+// InspectModel reads the GGUF header of path (no tensor data).
+func InspectModel(path string) (ModelInfo, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return ModelInfo{}, fmt.Errorf("inspect %s: %w", path, err)
+	}
+	defer f.Close()
+	return inspectFile(f, path)
+}
+
+func inspectFile(f *gguf.File, path string) (ModelInfo, error) {
+	info := ModelInfo{Path: path, Arch: f.Arch(), TypeBytes: map[string]uint64{}}
+	_, hasOutput := f.Tensor("output.weight")
+	info.Tied = !hasOutput
+	matrixBytes := map[quant.Type]uint64{} // 2-D weights, for naming the file type
+	for i := range f.Tensors {
+		ti := &f.Tensors[i]
+		n := ti.Bytes()
+		if n == 0 && ti.Elements() != 0 {
+			return ModelInfo{}, fmt.Errorf("inspect %s: tensor %s: unknown size for type %v", path, ti.Name, ti.Type)
+		}
+		info.SizeBytes += n
+		info.Params += ti.Elements()
+		info.TypeBytes[ti.Type.String()] += n
+		if len(ti.Dims) >= 2 {
+			matrixBytes[ti.Type] += n
+		}
+		switch {
+		case ti.Name == "token_embd.weight" && hasOutput:
+			if r := ti.Rows(); r > 0 {
+				info.DecodeWeightBytes += n / r
+			}
+		case ti.Name == "token_embd.weight" || ti.Name == "output.weight":
+			info.DecodeWeightBytes += n
+			info.OutputBytes += n
+		default:
+			info.DecodeWeightBytes += n
+		}
+	}
+	info.FileType = fileTypeName(f, matrixBytes)
+	label, ok := f.String("general.size_label")
+	if !ok || label == "" {
+		label = sizeLabel(info.Params)
+	}
+	info.Name = fmt.Sprintf("%s %s %s", info.Arch, label, info.FileType)
+	return info, nil
+}
+
+// fileTypeName names general.file_type as llama-quantize does, or, for a
+// file without one, the storage type holding the most matrix bytes.
+func fileTypeName(f *gguf.File, matrixBytes map[quant.Type]uint64) string {
+	if ft, ok := f.Uint32("general.file_type"); ok {
+		for _, name := range fileTypeNames {
+			if m, err := quant.ParseMix(name); err == nil && m.HasFileType && m.FileType == ft {
+				return m.Name
+			}
+		}
+	}
+	types := make([]quant.Type, 0, len(matrixBytes))
+	for t := range matrixBytes {
+		types = append(types, t)
+	}
+	sort.Slice(types, func(i, j int) bool {
+		if matrixBytes[types[i]] != matrixBytes[types[j]] {
+			return matrixBytes[types[i]] > matrixBytes[types[j]]
+		}
+		return types[i] < types[j]
+	})
+	if len(types) == 0 {
+		return "?"
+	}
+	return types[0].String()
+}
+
+// sizeLabel writes a parameter count the way model names do: 1.2B, 260K.
+func sizeLabel(n uint64) string {
+	v := float64(n)
+	for _, u := range []struct {
+		div    float64
+		suffix string
+	}{{1e12, "T"}, {1e9, "B"}, {1e6, "M"}, {1e3, "K"}} {
+		if v >= u.div {
+			s := strconv.FormatFloat(v/u.div, 'f', 1, 64)
+			return strings.TrimSuffix(s, ".0") + u.suffix
+		}
+	}
+	return strconv.FormatUint(n, 10)
+}

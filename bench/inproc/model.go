@@ -1,0 +1,408 @@
+package inproc
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+
+	"github.com/nuri-ai/nuri/backends/cpu"
+	"github.com/nuri-ai/nuri/bench"
+	"github.com/nuri-ai/nuri/kernels"
+	"github.com/nuri-ai/nuri/model"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// ModelConfig is every setting of a model benchmark; it is recorded in
+// results.json as is.
+type ModelConfig struct {
+	Model string `json:"model"`
+	// Prompt is llama-bench's -p: one ppP test (0: none).
+	Prompt int `json:"n_prompt"`
+	// Gen is llama-bench's -n: one tgN test (0: none), and the decode steps
+	// of each batched run.
+	Gen     int `json:"n_gen"`
+	Reps    int `json:"repetitions"`
+	Threads int `json:"threads"` // <= 0: one per CPU
+	// UBatch caps the tokens of one forward pass during prefill (llama.cpp's
+	// n_ubatch): a longer prompt is processed in several passes.
+	UBatch int `json:"n_ubatch"`
+	// Batch lists the sequence counts of the batched-decode runs (empty:
+	// none). Each sequence first prefills BatchPrompt tokens.
+	Batch       []int  `json:"batch,omitempty"`
+	BatchPrompt int    `json:"batch_prompt,omitempty"`
+	KVType      string `json:"kv_type"`
+	BlockSize   int    `json:"kv_block_size"`
+	// Generic forces the pure-Go reference kernels (NURI_KERNELS=generic).
+	Generic bool `json:"generic_kernels"`
+	// BandwidthMiB is the buffer the read bandwidth is measured over; it
+	// should be far beyond the last-level cache (default 1 GiB).
+	BandwidthMiB int    `json:"bandwidth_buffer_mib"`
+	Seed         uint64 `json:"seed"`
+}
+
+// DefaultModelConfig returns llama-bench's defaults (-p 512 -n 128 -r 5)
+// and the batched prompt of the project's acceptance run (128 tokens).
+func DefaultModelConfig() ModelConfig {
+	return ModelConfig{Prompt: 512, Gen: 128, Reps: 5, UBatch: 512, BatchPrompt: 128,
+		KVType: "F16", BlockSize: 16, BandwidthMiB: 1024, Seed: 1}
+}
+
+// Validate reports the first invalid setting.
+func (c ModelConfig) Validate() error {
+	switch {
+	case c.Model == "":
+		return fmt.Errorf("no model")
+	case c.Prompt < 0 || c.Gen < 0:
+		return fmt.Errorf("-p %d and -n %d must not be negative", c.Prompt, c.Gen)
+	case c.Prompt == 0 && c.Gen == 0 && len(c.Batch) == 0:
+		return fmt.Errorf("nothing to run: -p and -n are 0 and no --batch")
+	case c.Reps < 1:
+		return fmt.Errorf("repetitions %d must be at least 1", c.Reps)
+	case c.UBatch < 1:
+		return fmt.Errorf("ubatch %d must be at least 1", c.UBatch)
+	case c.BlockSize < 1:
+		return fmt.Errorf("KV block size %d must be at least 1", c.BlockSize)
+	case c.BandwidthMiB < 1:
+		return fmt.Errorf("bandwidth buffer of %d MiB", c.BandwidthMiB)
+	case len(c.Batch) > 0 && (c.Gen < 1 || c.BatchPrompt < 1):
+		return fmt.Errorf("--batch needs -n ≥ 1 and a batch prompt ≥ 1 (have %d, %d)", c.Gen, c.BatchPrompt)
+	}
+	for _, b := range c.Batch {
+		if b < 1 {
+			return fmt.Errorf("batch size %d must be at least 1", b)
+		}
+	}
+	if _, err := c.kvType(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (c ModelConfig) kvType() (quant.Type, error) {
+	t, err := quant.ParseType(c.KVType)
+	if err != nil || (t != quant.F16 && t != quant.Q8_0 && t != quant.F32) {
+		return 0, fmt.Errorf("KV cache type %q: want F16, Q8_0 or F32", c.KVType)
+	}
+	return t, nil
+}
+
+// RunOptions are the parts of a run that are not results: where progress
+// goes.
+type RunOptions struct {
+	Progress    io.Writer // nil: no progress
+	Interactive bool      // redraw one line (a terminal) instead of quarter lines
+}
+
+// ModelResults is everything a model benchmark measured.
+type ModelResults struct {
+	Model   ModelInfo    `json:"model"`
+	Backend string       `json:"backend"`
+	Threads int          `json:"threads"`
+	Kernels []KernelUse  `json:"kernels"`
+	KVBytes int          `json:"kv_bytes_per_position"` // all layers, K and V
+	Memory  Bandwidth    `json:"read_bandwidth"`
+	Tests   []TestResult `json:"tests"`
+	// BatchPrefill is the prefill that precedes the batched runs (the
+	// largest batch's sequences, all prefilled once and shared by every
+	// batch size).
+	BatchPrefill *PrefillResult  `json:"batch_prefill,omitempty"`
+	Batched      []BatchedResult `json:"batched,omitempty"`
+}
+
+// KernelUse is the matmul implementation chosen for one weight type.
+type KernelUse struct {
+	Type   string `json:"type"`
+	Kernel string `json:"kernel"`
+	Bytes  uint64 `json:"bytes"`
+}
+
+// Bandwidth is the memory read bandwidth measured in the run. The roofline
+// uses the best measurement, so the ratios it gives are conservative.
+type Bandwidth struct {
+	BufferBytes int       `json:"buffer_bytes"`
+	SamplesGBs  []float64 `json:"samples_gbs"` // one per measurement: before the tests and after each
+	BestGBs     float64   `json:"best_gbs"`
+}
+
+func (b *Bandwidth) add(gbs float64) {
+	b.SamplesGBs = append(b.SamplesGBs, gbs)
+	b.BestGBs = max(b.BestGBs, gbs)
+}
+
+// TestResult is one llama-bench test (ppP or tgN) over its repetitions.
+type TestResult struct {
+	Name    string    `json:"name"` // "pp512", "tg128"
+	Tokens  int       `json:"n_tokens"`
+	Seconds []float64 `json:"seconds"`
+	TPS     []float64 `json:"tps"`
+	AvgTPS  float64   `json:"avg_ts"`
+	StdTPS  float64   `json:"stddev_ts"`
+	// GOPS is 2 × params × tokens per second at the mean t/s: the nominal
+	// operation rate (PERFORMANCE.md's prefill measure).
+	GOPS     float64   `json:"gops"`
+	Roofline *Roofline `json:"roofline,omitempty"` // generation tests
+}
+
+// Roofline sets a decode rate against memory bandwidth: a step cannot be
+// faster than reading everything it needs once.
+type Roofline struct {
+	BandwidthGBs float64 `json:"bandwidth_gbs"`
+	WeightBytes  float64 `json:"weight_bytes_per_step"`
+	KVBytes      float64 `json:"kv_bytes_per_step"` // mean over the steps
+	BytesPerStep float64 `json:"bytes_per_step"`
+	TokensPer    int     `json:"tokens_per_step"`
+	// RooflineTPS is TokensPer × bandwidth ÷ BytesPerStep.
+	RooflineTPS float64 `json:"roofline_tps"`
+	Ratio       float64 `json:"ratio"` // achieved t/s ÷ RooflineTPS
+}
+
+func newRoofline(bwGBs, weightBytes, kvBytes float64, tokensPer int, tps float64) *Roofline {
+	r := &Roofline{BandwidthGBs: bwGBs, WeightBytes: weightBytes, KVBytes: kvBytes,
+		BytesPerStep: weightBytes + kvBytes, TokensPer: tokensPer}
+	if r.BytesPerStep > 0 {
+		r.RooflineTPS = float64(tokensPer) * bwGBs * 1e9 / r.BytesPerStep
+	}
+	if r.RooflineTPS > 0 {
+		r.Ratio = tps / r.RooflineTPS
+	}
+	return r
+}
+
+// runner holds what every test of one run shares.
+type runner struct {
+	cfg    ModelConfig
+	kvType quant.Type
+	m      model.Model
+	mc     model.Config
+	pool   *kernels.Pool // bandwidth measurements and kernel names
+	rng    *rand.Rand
+	logits []float32
+	prog   *bench.Progress
+	ctx    context.Context
+}
+
+// RunModel loads the model and runs the configured tests: ppP, tgN and the
+// batched decode runs, each with a warm-up pass before its timed
+// repetitions, and the read bandwidth before the tests and after each.
+func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResults, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	info, err := InspectModel(cfg.Model)
+	if err != nil {
+		return nil, err
+	}
+	kvType, _ := cfg.kvType()
+	dev := cpu.New(cfg.Threads)
+	defer dev.Close()
+	dev.SetGeneric(cfg.Generic)
+	pool := kernels.NewPool(dev.Threads())
+	defer pool.Close()
+	pool.SetGeneric(cfg.Generic)
+
+	m, err := model.Load(cfg.Model, model.LoadOptions{Device: dev})
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	mc := m.Config()
+	res := &ModelResults{Model: info, Backend: "CPU", Threads: dev.Threads(), Kernels: kernelUses(info, pool)}
+	res.Memory.BufferBytes = cfg.BandwidthMiB << 20
+	if res.KVBytes, err = kvBytesPerPos(mc, kvType); err != nil {
+		return nil, err
+	}
+	r := &runner{cfg: cfg, kvType: kvType, m: m, mc: mc, pool: pool, ctx: ctx,
+		rng: rand.New(rand.NewPCG(cfg.Seed, 0x6e757269))}
+	units := 0
+	if cfg.Prompt > 0 {
+		units += cfg.Reps
+	}
+	if cfg.Gen > 0 {
+		units += cfg.Reps
+	}
+	units += len(cfg.Batch) * cfg.Reps
+	if len(cfg.Batch) > 0 {
+		units++ // the shared prefill
+	}
+	r.prog = bench.NewProgress(opt.Progress, opt.Interactive, "bench model", units)
+	defer r.prog.Finish()
+
+	res.Memory.add(kernels.MeasureReadBandwidth(res.Memory.BufferBytes, pool))
+	if cfg.Prompt > 0 {
+		t, err := r.promptTest(info)
+		if err != nil {
+			return nil, err
+		}
+		res.Tests = append(res.Tests, t)
+		res.Memory.add(kernels.MeasureReadBandwidth(res.Memory.BufferBytes, pool))
+	}
+	if cfg.Gen > 0 {
+		t, err := r.genTest(info)
+		if err != nil {
+			return nil, err
+		}
+		res.Memory.add(kernels.MeasureReadBandwidth(res.Memory.BufferBytes, pool))
+		kv := float64(res.KVBytes) * float64(cfg.Gen+1) / 2 // step i reads positions 0..i
+		t.Roofline = newRoofline(res.Memory.BestGBs, float64(info.DecodeWeightBytes), kv, 1, t.AvgTPS)
+		res.Tests = append(res.Tests, t)
+	}
+	if len(cfg.Batch) > 0 {
+		if err := r.batched(info, res); err != nil {
+			return nil, err
+		}
+		res.Memory.add(kernels.MeasureReadBandwidth(res.Memory.BufferBytes, pool))
+		for i := range res.Batched {
+			b := &res.Batched[i]
+			// Every sequence reads its prompt and the steps so far.
+			kv := float64(res.KVBytes) * float64(b.B) * (float64(b.Prompt) + float64(b.Gen+1)/2)
+			b.Roofline = newRoofline(res.Memory.BestGBs, float64(info.DecodeWeightBytes), kv, b.B, b.AvgTPS)
+		}
+	}
+	// Roofline ratios use the best bandwidth of the whole run.
+	for i := range res.Tests {
+		if rl := res.Tests[i].Roofline; rl != nil {
+			res.Tests[i].Roofline = newRoofline(res.Memory.BestGBs, rl.WeightBytes, rl.KVBytes, rl.TokensPer, res.Tests[i].AvgTPS)
+		}
+	}
+	return res, nil
+}
+
+// kvBytesPerPos is the cache memory one position takes across all layers.
+func kvBytesPerPos(mc model.Config, t quant.Type) (int, error) {
+	k, err := t.RowBytes(mc.HeadDimK)
+	if err != nil {
+		return 0, fmt.Errorf("KV cache: %w", err)
+	}
+	v, err := t.RowBytes(mc.HeadDimV)
+	if err != nil {
+		return 0, fmt.Errorf("KV cache: %w", err)
+	}
+	return mc.NLayer * mc.NHeadKV * (k + v), nil
+}
+
+// kernelUses lists the matmul implementation of each stored weight type
+// with at least one matrix, largest share first.
+func kernelUses(info ModelInfo, p *kernels.Pool) []KernelUse {
+	var out []KernelUse
+	for name, n := range info.TypeBytes {
+		t, err := quant.ParseType(name)
+		if err != nil || t == quant.F32 && n < info.SizeBytes/100 { // norms
+			continue
+		}
+		out = append(out, KernelUse{Type: name, Kernel: p.KernelName(t), Bytes: n})
+	}
+	sortKernelUses(out)
+	return out
+}
+
+// randomTokens draws n token ids uniformly, as llama-bench does (it only
+// needs valid ids: speed does not depend on them).
+func (r *runner) randomTokens(n int) []int32 {
+	ts := make([]int32, n)
+	for i := range ts {
+		ts[i] = int32(r.rng.IntN(r.mc.NVocab))
+	}
+	return ts
+}
+
+// forward runs one pass and checks for cancellation first.
+func (r *runner) forward(b *model.Batch, kv model.KVView) error {
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	if need := b.NumLogits() * r.mc.NVocab; len(r.logits) < need {
+		r.logits = make([]float32, need)
+	}
+	if err := r.m.Forward(b, kv, r.logits); err != nil {
+		return err
+	}
+	return nil
+}
+
+// prefill runs tokens of sequence 0 from position 0 in passes of at most
+// UBatch tokens, with logits for each pass's last token (llama-bench's
+// llama_batch_get_one does the same).
+func (r *runner) prefill(kv model.KVView, tokens []int32) error {
+	for lo := 0; lo < len(tokens); lo += r.cfg.UBatch {
+		hi := min(lo+r.cfg.UBatch, len(tokens))
+		b := &model.Batch{Tokens: tokens[lo:hi], Pos: make([]int32, hi-lo), Seq: make([]int32, hi-lo)}
+		for i := range b.Pos {
+			b.Pos[i] = int32(lo + i)
+		}
+		if err := r.forward(b, kv); err != nil {
+			return fmt.Errorf("prefill: %w", err)
+		}
+	}
+	return nil
+}
+
+// promptTest is llama-bench's ppP: one prefill of P tokens into an empty
+// cache per repetition (rewriting positions 0..P-1 empties it: attention
+// only reads positions up to each token's own).
+func (r *runner) promptTest(info ModelInfo) (TestResult, error) {
+	p := r.cfg.Prompt
+	t := TestResult{Name: fmt.Sprintf("pp%d", p), Tokens: p}
+	kv, err := model.NewSequenceView(r.mc, p, r.cfg.BlockSize, r.kvType)
+	if err != nil {
+		return t, err
+	}
+	tokens := r.randomTokens(p)
+	if err := r.prefill(kv, tokens); err != nil { // warm-up: also faults the weights in
+		return t, fmt.Errorf("%s warm-up: %w", t.Name, err)
+	}
+	for range r.cfg.Reps {
+		start := time.Now()
+		if err := r.prefill(kv, tokens); err != nil {
+			return t, fmt.Errorf("%s: %w", t.Name, err)
+		}
+		t.addRep(time.Since(start).Seconds())
+		r.prog.Add(true)
+	}
+	t.finish(info)
+	return t, nil
+}
+
+// genTest is llama-bench's tgN: N single-token decode steps from an empty
+// cache per repetition, each feeding a random token and computing its
+// logits. The warm-up is one step, as in llama-bench.
+func (r *runner) genTest(info ModelInfo) (TestResult, error) {
+	n := r.cfg.Gen
+	t := TestResult{Name: fmt.Sprintf("tg%d", n), Tokens: n}
+	kv, err := model.NewSequenceView(r.mc, n, r.cfg.BlockSize, r.kvType)
+	if err != nil {
+		return t, err
+	}
+	tokens := r.randomTokens(n)
+	b := &model.Batch{Tokens: make([]int32, 1), Pos: make([]int32, 1), Seq: make([]int32, 1)}
+	step := func(i int) error {
+		b.Tokens[0], b.Pos[0] = tokens[i], int32(i)
+		return r.forward(b, kv)
+	}
+	if err := step(0); err != nil {
+		return t, fmt.Errorf("%s warm-up: %w", t.Name, err)
+	}
+	for range r.cfg.Reps {
+		start := time.Now()
+		for i := range n {
+			if err := step(i); err != nil {
+				return t, fmt.Errorf("%s step %d: %w", t.Name, i, err)
+			}
+		}
+		t.addRep(time.Since(start).Seconds())
+		r.prog.Add(true)
+	}
+	t.finish(info)
+	return t, nil
+}
+
+func (t *TestResult) addRep(sec float64) {
+	t.Seconds = append(t.Seconds, sec)
+	t.TPS = append(t.TPS, float64(t.Tokens)/sec)
+}
+
+func (t *TestResult) finish(info ModelInfo) {
+	t.AvgTPS, t.StdTPS = bench.MeanStd(t.TPS)
+	t.GOPS = 2 * float64(info.Params) * t.AvgTPS / 1e9
+}

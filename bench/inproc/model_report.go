@@ -1,0 +1,266 @@
+package inproc
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/nuri-ai/nuri/bench"
+)
+
+func sortKernelUses(ks []KernelUse) {
+	sort.Slice(ks, func(i, j int) bool {
+		if ks[i].Bytes != ks[j].Bytes {
+			return ks[i].Bytes > ks[j].Bytes
+		}
+		return ks[i].Type < ks[j].Type
+	})
+}
+
+// formatSize writes bytes as llama-bench does: MiB below 1 GiB, else GiB.
+func formatSize(b uint64) string {
+	if b >= 1<<30 {
+		return fmt.Sprintf("%.2f GiB", float64(b)/(1<<30))
+	}
+	return fmt.Sprintf("%.2f MiB", float64(b)/(1<<20))
+}
+
+// formatParams writes a parameter count as llama-bench does: "1.24 B",
+// with M and K for small models.
+func formatParams(n uint64) string {
+	switch v := float64(n); {
+	case v >= 1e9:
+		return fmt.Sprintf("%.2f B", v/1e9)
+	case v >= 1e6:
+		return fmt.Sprintf("%.2f M", v/1e6)
+	default:
+		return fmt.Sprintf("%.2f K", v/1e3)
+	}
+}
+
+// formatBytes writes a byte count in decimal units (GB, MB), the units of
+// bandwidth.
+func formatBytes(b float64) string {
+	switch {
+	case b >= 1e9:
+		return fmt.Sprintf("%.3f GB", b/1e9)
+	case b >= 1e6:
+		return fmt.Sprintf("%.2f MB", b/1e6)
+	default:
+		return fmt.Sprintf("%.1f kB", b/1e3)
+	}
+}
+
+func tps(mean, std float64) string { return fmt.Sprintf("%.2f ± %.2f", mean, std) }
+
+func f2(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+
+func pct(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
+
+// testTable is llama-bench's table: model, size, params, backend, threads,
+// test, t/s.
+func testTable(res *ModelResults) bench.Table {
+	t := bench.Table{Columns: []string{"model", "size", "params", "backend", "threads", "test", "t/s"}}
+	for _, tr := range res.Tests {
+		t.Rows = append(t.Rows, []string{res.Model.Name, formatSize(res.Model.SizeBytes), formatParams(res.Model.Params),
+			res.Backend, strconv.Itoa(res.Threads), tr.Name, tps(tr.AvgTPS, tr.StdTPS)})
+	}
+	return t
+}
+
+func batchedTable(res *ModelResults) bench.Table {
+	t := bench.Table{Columns: []string{"B", "prompt", "gen", "t/s (all sequences)", "t/s per sequence", "GOP/s", "roofline t/s", "of roofline"}}
+	for _, b := range res.Batched {
+		row := []string{strconv.Itoa(b.B), strconv.Itoa(b.Prompt), strconv.Itoa(b.Gen), tps(b.AvgTPS, b.StdTPS),
+			f2(b.AvgTPS / float64(b.B)), fmt.Sprintf("%.1f", b.GOPS), "-", "-"}
+		if b.Roofline != nil {
+			row[6], row[7] = f2(b.Roofline.RooflineTPS), pct(b.Roofline.Ratio)
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
+// rooflineLine is the one-line summary of a generation test against the
+// memory roofline.
+func rooflineLine(tr TestResult) string {
+	rl := tr.Roofline
+	return fmt.Sprintf("roofline: %s %.2f t/s = %s of %.2f t/s (read bandwidth %.2f GB/s measured in this run; "+
+		"%s read per token: weights %s + KV %s)",
+		tr.Name, tr.AvgTPS, pct(rl.Ratio), rl.RooflineTPS, rl.BandwidthGBs,
+		formatBytes(rl.BytesPerStep), formatBytes(rl.WeightBytes), formatBytes(rl.KVBytes))
+}
+
+func prefillLine(tr TestResult, params uint64) string {
+	return fmt.Sprintf("prefill: %s %.2f t/s = %.1f GOP/s (2 × %s params × tokens)", tr.Name, tr.AvgTPS, tr.GOPS, formatParams(params))
+}
+
+func kernelsLine(res *ModelResults) string {
+	parts := make([]string, len(res.Kernels))
+	for i, k := range res.Kernels {
+		parts[i] = k.Type + " → " + k.Kernel
+	}
+	return "kernels: " + strings.Join(parts, ", ")
+}
+
+func bandwidthLine(res *ModelResults) string {
+	s := make([]string, len(res.Memory.SamplesGBs))
+	for i, v := range res.Memory.SamplesGBs {
+		s[i] = f2(v)
+	}
+	return fmt.Sprintf("read bandwidth: %.2f GB/s, best of %s (%d MiB buffer, %d threads, before the tests and after each)",
+		res.Memory.BestGBs, strings.Join(s, ", "), res.Memory.BufferBytes>>20, res.Threads)
+}
+
+func outputLine(res *ModelResults) string {
+	what := "output matrix"
+	if res.Model.Tied {
+		what = "output matrix (tied to the embedding)"
+	}
+	return fmt.Sprintf("decode reads %s of weights per step, including the %s %s; KV %s per position",
+		formatBytes(float64(res.Model.DecodeWeightBytes)), formatBytes(float64(res.Model.OutputBytes)), what,
+		formatBytes(float64(res.KVBytes)))
+}
+
+func prefillSummary(p *PrefillResult) string {
+	return fmt.Sprintf("batched prefill: %d sequences × %d tokens = %d tokens in %.2f s = %.2f t/s",
+		p.Sequences, p.Tokens/p.Sequences, p.Tokens, p.Seconds, p.TPS)
+}
+
+// WriteModelText prints the results the way llama-bench does (a markdown
+// table) followed by the roofline, prefill and batched lines.
+func WriteModelText(w io.Writer, res *ModelResults) error {
+	bw := bufio.NewWriter(w)
+	if len(res.Tests) > 0 {
+		writeAligned(bw, testTable(res), map[int]bool{1: true, 2: true, 4: true, 5: true, 6: true})
+		fmt.Fprintln(bw)
+	}
+	for _, tr := range res.Tests {
+		if tr.Roofline != nil {
+			fmt.Fprintln(bw, rooflineLine(tr))
+		} else {
+			fmt.Fprintln(bw, prefillLine(tr, res.Model.Params))
+		}
+	}
+	if len(res.Batched) > 0 {
+		fmt.Fprintln(bw)
+		writeAligned(bw, batchedTable(res), map[int]bool{0: true, 1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true})
+		fmt.Fprintln(bw)
+		fmt.Fprintln(bw, prefillSummary(res.BatchPrefill))
+	}
+	fmt.Fprintln(bw, bandwidthLine(res))
+	fmt.Fprintln(bw, outputLine(res))
+	fmt.Fprintln(bw, kernelsLine(res))
+	return bw.Flush()
+}
+
+// writeAligned writes t as a padded markdown table; right marks the
+// right-aligned columns (llama-bench aligns numbers right).
+func writeAligned(w io.Writer, t bench.Table, right map[int]bool) {
+	width := make([]int, len(t.Columns))
+	for i, c := range t.Columns {
+		width[i] = max(len([]rune(c)), 3)
+	}
+	for _, r := range t.Rows {
+		for i, c := range r {
+			width[i] = max(width[i], len([]rune(c)))
+		}
+	}
+	line := func(cells []string) {
+		for i, c := range cells {
+			pad := strings.Repeat(" ", width[i]-len([]rune(c)))
+			if right[i] {
+				fmt.Fprintf(w, "| %s%s ", pad, c)
+			} else {
+				fmt.Fprintf(w, "| %s%s ", c, pad)
+			}
+		}
+		fmt.Fprintln(w, "|")
+	}
+	line(t.Columns)
+	for i := range t.Columns {
+		dash := strings.Repeat("-", width[i])
+		if right[i] {
+			dash = dash[1:] + ":"
+		}
+		fmt.Fprintf(w, "| %s ", dash)
+	}
+	fmt.Fprintln(w, "|")
+	for _, r := range t.Rows {
+		line(r)
+	}
+}
+
+// BuildModelReport turns a run into the shared report: headline metrics
+// for `nuri bench compare`, the tables, and charts for report.html.
+func BuildModelReport(env bench.Environment, cfg ModelConfig, res *ModelResults) *bench.Report {
+	r := bench.NewReport("model", "Model benchmark: "+res.Model.Name, env)
+	r.Label = res.Model.Name
+	r.Config, r.Results = cfg, res
+	r.AddMetric("memory", "read_bandwidth", "GB/s", bench.Neutral, res.Memory.BestGBs)
+	var lines []string
+	for _, tr := range res.Tests {
+		r.AddMetric(tr.Name, "t/s", "t/s", bench.HigherIsBetter, tr.AvgTPS)
+		r.AddMetric(tr.Name, "GOP/s", "GOP/s", bench.HigherIsBetter, tr.GOPS)
+		if tr.Roofline != nil {
+			r.AddMetric(tr.Name, "roofline_ratio", "", bench.HigherIsBetter, tr.Roofline.Ratio)
+			r.AddMetric(tr.Name, "bytes_per_token", "B", bench.Neutral, tr.Roofline.BytesPerStep)
+			lines = append(lines, rooflineLine(tr))
+		} else {
+			lines = append(lines, prefillLine(tr, res.Model.Params))
+		}
+	}
+	for _, b := range res.Batched {
+		g := fmt.Sprintf("batch %d", b.B)
+		r.AddMetric(g, "aggregate_t/s", "t/s", bench.HigherIsBetter, b.AvgTPS)
+		r.AddMetric(g, "GOP/s", "GOP/s", bench.HigherIsBetter, b.GOPS)
+	}
+	lines = append(lines, bandwidthLine(res), outputLine(res), kernelsLine(res))
+	if len(res.Tests) > 0 {
+		r.AddSection(bench.Section{Title: "Results (llama-bench columns)", Tables: []bench.Table{testTable(res)},
+			Paragraphs: lines, Charts: testCharts(res)})
+	} else {
+		r.AddSection(bench.Section{Title: "Run", Paragraphs: lines})
+	}
+	if len(res.Batched) > 0 {
+		r.AddSection(bench.Section{Title: "Batched decode (llama-batched-bench style)",
+			Paragraphs: []string{prefillSummary(res.BatchPrefill),
+				"Aggregate t/s counts every sequence's tokens: B × gen ÷ decode time. The roofline reads the weights once per step and every sequence's KV."},
+			Tables: []bench.Table{batchedTable(res)}, Charts: batchedCharts(res)})
+	}
+	return r
+}
+
+func testCharts(res *ModelResults) []bench.Chart {
+	c := &bench.BarChart{Title: "Tokens per second", YLabel: "t/s"}
+	measured := bench.BarSeries{Name: "measured"}
+	roof := bench.BarSeries{Name: "memory roofline"}
+	for _, tr := range res.Tests {
+		c.Categories = append(c.Categories, tr.Name)
+		measured.Values = append(measured.Values, tr.AvgTPS)
+		if tr.Roofline != nil {
+			roof.Values = append(roof.Values, tr.Roofline.RooflineTPS)
+		} else {
+			roof.Values = append(roof.Values, math.NaN())
+		}
+	}
+	c.Series = []bench.BarSeries{measured, roof}
+	return []bench.Chart{c}
+}
+
+func batchedCharts(res *ModelResults) []bench.Chart {
+	agg := bench.Series{Name: "aggregate t/s"}
+	roof := bench.Series{Name: "memory roofline"}
+	for _, b := range res.Batched {
+		agg.Points = append(agg.Points, bench.Point{X: float64(b.B), Y: b.AvgTPS})
+		if b.Roofline != nil {
+			roof.Points = append(roof.Points, bench.Point{X: float64(b.B), Y: b.Roofline.RooflineTPS})
+		}
+	}
+	return []bench.Chart{&bench.LineChart{Title: "Batched decode throughput", XLabel: "sequences (B)", YLabel: "t/s",
+		Series: []bench.Series{agg, roof}, LogX: true, YFrom0: true}}
+}

@@ -26,8 +26,11 @@ run: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./kernels/... ./tokenizer/...
 
+# Each fuzz target for FUZZTIME (the GGUF reader first: it faces untrusted files).
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME) ./gguf/
+	$(GO) test -run '^$$' -fuzz FuzzEncode -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./tokenizer/
+	$(GO) test -run '^$$' -fuzz FuzzTemplate -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./chat/
 
 lint: vet
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)

@@ -38,3 +38,12 @@ func quantQ8_0Pairs(x *float32, nb int, dst *byte, negZero int)
 
 //go:noescape
 func quantQ8_KSplit(x *float32, nb int, qs *byte, d *float32, bs *int16)
+
+//go:noescape
+func dotF32AVX2(w *byte, n8 int, a *float32, astride int, n int, y *float32, ystride int)
+
+//go:noescape
+func dotF16AVX2(w *byte, n8 int, a *float32, astride int, n int, y *float32, ystride int)
+
+//go:noescape
+func dotBF16AVX2(w *byte, n8 int, a *float32, astride int, n int, y *float32, ystride int)

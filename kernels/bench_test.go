@@ -11,8 +11,10 @@ import (
 )
 
 // Benchmarks report, per MatMul:
-//   GB/s   weight bytes read per second (the decode roofline metric),
-//   GOP/s  2·rows·cols·nx operations per second (the prefill metric).
+//
+//	GB/s   weight bytes read per second (the decode roofline metric),
+//	GOP/s  2·rows·cols·nx operations per second (the prefill metric).
+//
 // The GEMV cases use a weight matrix of NURI_BENCH_MB MiB (default 512) so
 // the weights come from DRAM, as in decode, not from cache.
 //

@@ -13,15 +13,20 @@ import (
 // writing output i to y + i·ystride bytes.
 type rowKernel func(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
 
+// floatKernel computes one float weight row (F32/F16/BF16) against n float32
+// activation rows (row i at a + i·astride bytes) over the first 8·n8 columns.
+type floatKernel func(w *byte, n8 int, a *float32, astride int, n int, y *float32, ystride int)
+
 // fastKernel describes one accelerated weight type.
 type fastKernel struct {
 	name    string // for reports: "Q4_0/avx2+vnni"
 	fn      rowKernel
-	tile    int  // most activation rows per call
-	blockQS int  // activation quant bytes per weight block (32 or 256)
-	bsums   bool // needs the Q8_K group sums
-	pairs   bool // activations in the 512-bit pair layout (see splitPairs)
-	zero    int  // pair layout: the weight codes' zero point (8 or 128)
+	tile    int         // most activation rows per call
+	blockQS int         // activation quant bytes per weight block (32 or 256)
+	bsums   bool        // needs the Q8_K group sums
+	pairs   bool        // activations in the 512-bit pair layout (see splitPairs)
+	zero    int         // pair layout: the weight codes' zero point (8 or 128)
+	float   floatKernel // float weights: used instead of fn
 }
 
 // fastKernels maps a weight type to its accelerated kernel on this CPU. It is

@@ -27,6 +27,9 @@ func detectKernels() map[quant.Type]*fastKernel {
 		m[quant.Q8_0] = &fastKernel{name: "Q8_0/avx2+vnni", fn: dotQ8_0VNNI, tile: 4, blockQS: 32}
 		m[quant.Q4_0] = &fastKernel{name: "Q4_0/avx2+vnni", fn: dotQ4_0VNNI, tile: 4, blockQS: 32}
 	}
+	m[quant.F32] = &fastKernel{name: "F32/avx2", float: dotF32AVX2, tile: 4}
+	m[quant.F16] = &fastKernel{name: "F16/avx2", float: dotF16AVX2, tile: 4}
+	m[quant.BF16] = &fastKernel{name: "BF16/avx2", float: dotBF16AVX2, tile: 4}
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI {
 		m[quant.Q8_0] = &fastKernel{name: "Q8_0/avx512vnni", fn: dotQ8_0AVX512, tile: 4, pairs: true, zero: 128}
 		m[quant.Q4_0] = &fastKernel{name: "Q4_0/avx512vnni", fn: dotQ4_0AVX512, tile: 4, pairs: true, zero: 8}

@@ -93,17 +93,23 @@ func MatMul(p *Pool, y []float32, w []byte, wt quant.Type, rows, cols int, x []f
 	p.runTask(nx, 1, t)
 	// Phase 2: the dot products, split by weight rows.
 	t.phase = phaseDot
-	p.runTask(rows, rowGrain(rows, p.threadsLocked()), t)
+	p.runTask(rows, rowGrain(rows, t.wRowBytes, nx, p.threadsLocked()), t)
 	*t = mmTask{} // drop references to the caller's slices
 }
 
-// rowGrain picks how many weight rows one claimed chunk covers: small enough
-// that every thread gets several chunks (load balance on a noisy machine),
-// large enough that the per-chunk overhead vanishes and that a chunk's
-// weights stay in L2 while successive activation tiles pass over them.
-func rowGrain(rows, threads int) int {
-	g := rows / (8 * threads)
-	return max(1, min(g, 32))
+// rowGrain picks how many weight rows one claimed chunk covers. Each thread
+// gets several chunks (load balance on a noisy shared machine). For GEMV the
+// chunks are large contiguous byte ranges (up to 1 MiB) so the hardware
+// prefetchers stay on one long stream; for batches they are at most 32 rows,
+// so a chunk's weights stay in L2 while the activation tiles pass over them.
+func rowGrain(rows, rowBytes, nx, threads int) int {
+	g := rows / (4 * threads)
+	if nx > 4 {
+		g = min(rows/(8*threads), 32)
+	} else {
+		g = min(g, max(1, (1<<20)/rowBytes))
+	}
+	return max(1, g)
 }
 
 const (
@@ -136,6 +142,8 @@ func (t *mmTask) run(lo, hi int) {
 	case phaseDot:
 		if t.k == nil {
 			t.refRows(lo, hi)
+		} else if t.k.float != nil {
+			t.floatRows(lo, hi)
 		} else {
 			t.fastRows(lo, hi)
 		}
@@ -190,6 +198,48 @@ func (t *mmTask) fastRows(lo, hi int) {
 	}
 }
 
+// floatRows runs a float kernel on the first multiple of 8 columns and adds
+// the remaining columns in Go, in column order, after the kernel's sum.
+func (t *mmTask) floatRows(lo, hi int) {
+	k, a := t.k, t.s.d
+	n8 := t.cols / 8
+	es := t.wRowBytes / t.cols
+	for i0 := 0; i0 < t.nx; i0 += k.tile {
+		n := min(k.tile, t.nx-i0)
+		for r := lo; r < hi; r++ {
+			wr := t.w[r*t.wRowBytes : (r+1)*t.wRowBytes]
+			k.float(&wr[0], n8, &a[i0*t.cols], t.cols*4, n, &t.y[i0*t.rows+r], t.rows*4)
+			for i := i0; i < i0+n && n8*8 < t.cols; i++ {
+				acc := t.y[i*t.rows+r]
+				for j := n8 * 8; j < t.cols; j++ {
+					acc += float32(floatAt(t.wt, wr[j*es:]) * a[i*t.cols+j])
+				}
+				t.y[i*t.rows+r] = acc
+			}
+		}
+	}
+}
+
+// floatAt decodes the float weight at the start of b.
+func floatAt(t quant.Type, b []byte) float32 {
+	switch t {
+	case quant.F16:
+		return quant.FP16ToFP32(uint16(b[0]) | uint16(b[1])<<8)
+	case quant.BF16:
+		return quant.BF16ToFP32(uint16(b[0]) | uint16(b[1])<<8)
+	}
+	return f32le(b)
+}
+
+// widen converts an activation row already rounded to F32/F16/BF16 by
+// quant.QuantizeActivations back to float32 (exactly).
+func widen(t quant.Type, raw []byte, dst []float32) {
+	es := len(raw) / len(dst)
+	for j := range dst {
+		dst[j] = floatAt(t, raw[j*es:])
+	}
+}
+
 // matmulScratch holds MatMul's activation buffers, reused across calls.
 type matmulScratch struct {
 	raw  []byte    // nx rows in quant.VecDotType(wt) ggml layout
@@ -203,6 +253,10 @@ type matmulScratch struct {
 func (s *matmulScratch) prepare(t *mmTask) {
 	s.raw = grow(s.raw, t.nx*t.aRowBytes)
 	if t.k == nil {
+		return
+	}
+	if t.k.float != nil {
+		s.d = grow(s.d, t.nx*t.cols)
 		return
 	}
 	nb := t.cols / t.wt.BlockSize()
@@ -230,6 +284,10 @@ const (
 
 // split copies activation row i from ggml layout into the kernels' layout.
 func (s *matmulScratch) split(t *mmTask, i int, raw []byte) {
+	if t.k.float != nil {
+		widen(t.at, raw, s.d[i*t.cols:(i+1)*t.cols])
+		return
+	}
 	nb := t.cols / t.wt.BlockSize()
 	if t.k.pairs {
 		rb := s.qsRowBytes(t.k, nb)

@@ -136,7 +136,6 @@ func TestForwardErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
 	cfg := m.Config()
 	kv, err := model.NewSequenceView(cfg, 64, 16, quant.F16)
 	if err != nil {
@@ -183,8 +182,14 @@ func TestForwardErrors(t *testing.T) {
 	if err := m.Forward(one(1, 0), wrong, out); !errors.Is(err, model.ErrBadBatch) {
 		t.Fatalf("mismatched cache: got %v", err)
 	}
-	// After the errors the model still works.
+	// After the errors the model still works; after Close it refuses.
 	if err := m.Forward(one(1, 0), kv, out); err != nil {
 		t.Fatalf("valid batch after errors: %v", err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Forward(one(1, 1), kv, out); err == nil {
+		t.Fatal("Forward after Close succeeded")
 	}
 }

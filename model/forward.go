@@ -12,7 +12,7 @@ import (
 func (m *transformer) Forward(b *Batch, kv KVView, out []float32) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.dev == nil {
+	if m.closed {
 		return fmt.Errorf("forward: model is closed")
 	}
 	p, err := m.plan(b, kv, out)

@@ -57,8 +57,9 @@ type transformer struct {
 	tokEmbd, outNorm, output, outBias, ropeFreqs backends.Tensor
 	layers                                       []layer
 
-	mu  sync.Mutex // one Forward at a time: the stream and scratch are shared
-	act arena
+	mu     sync.Mutex // one Forward at a time: the stream and scratch are shared
+	act    arena
+	closed bool
 }
 
 // Load maps the GGUF file at path and builds the model registered for its
@@ -229,6 +230,7 @@ func (m *transformer) Config() Config { return m.hp.Config }
 func (m *transformer) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.closed = true
 	var errs []error
 	if m.ownDev && m.dev != nil {
 		errs = append(errs, m.dev.Close())

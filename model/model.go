@@ -9,6 +9,10 @@ var (
 	ErrBadShape        = errors.New("tensor has the wrong shape")
 	ErrBadToken        = errors.New("token id out of range")
 	ErrContextFull     = errors.New("position beyond the context length")
+	// ErrBadBatch reports a malformed Batch or KVView: mismatched slice
+	// lengths, a sequence without a block table, a block outside the
+	// cache, a cache made for another model, a too-small output buffer.
+	ErrBadBatch = errors.New("malformed batch")
 )
 
 // Config is the hyper-parameter set every architecture exposes.

@@ -1,15 +1,10 @@
 package model
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/nuri-ai/nuri/backends"
 )
-
-// ErrBadBatch reports a malformed Batch or KVView (mismatched slice
-// lengths, a sequence without a block table, a block outside the cache).
-var ErrBadBatch = errors.New("malformed batch")
 
 // plan is a validated batch: what the ops need per token.
 type plan struct {

@@ -1,0 +1,73 @@
+package cuda
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+)
+
+//go:embed kernels/*.cu
+var kernelFS embed.FS
+
+// kernelFiles returns the embedded .cu files in compile order (by name).
+func kernelFiles() ([]string, error) {
+	names, err := fs.Glob(kernelFS, "kernels/*.cu")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// kernelSource concatenates the .cu files into the one program NVRTC
+// compiles, each preceded by a #line so compiler messages name the file.
+func kernelSource() (string, error) {
+	names, err := kernelFiles()
+	if err != nil {
+		return "", err
+	}
+	if len(names) == 0 {
+		return "", fmt.Errorf("no embedded CUDA kernels")
+	}
+	var b strings.Builder
+	for _, n := range names {
+		src, err := kernelFS.ReadFile(n)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "#line 1 %q\n", n)
+		b.Write(src)
+		b.WriteString("\n")
+	}
+	return b.String(), nil
+}
+
+// kernelNames lists every entry point the backend launches.
+func kernelNames() []string {
+	var n []string
+	n = append(n, "nuri_quantize_q8_0", "nuri_quantize_q8_1", "nuri_quantize_q8_k", "nuri_convert_f16", "nuri_convert_bf16")
+	for _, t := range []string{"f32", "f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q4_k", "q5_k", "q6_k"} {
+		n = append(n, "nuri_mul_mat_"+t, "nuri_get_rows_"+t)
+	}
+	n = append(n, "nuri_rms_norm", "nuri_add", "nuri_scale", "nuri_silu_mul", "nuri_rope")
+	for _, t := range []string{"f32", "f16", "q8_0"} {
+		n = append(n, "nuri_store_kv_"+t, "nuri_attention_"+t)
+	}
+	return n
+}
+
+// cacheKey names a compiled image: the source, the options and the
+// compiler version, hashed, plus the architecture.
+func cacheKey(src string, opts []string, compiler, arch string) string {
+	h := sha256.New()
+	h.Write([]byte(src))
+	h.Write([]byte{0})
+	h.Write([]byte(strings.Join(opts, "\x00")))
+	h.Write([]byte{0})
+	h.Write([]byte(compiler))
+	return hex.EncodeToString(h.Sum(nil))[:24] + "-" + arch
+}

@@ -1,0 +1,40 @@
+// Row-wise and element-wise float ops, with the reference's roundings.
+
+// rms_norm: one block per row. Squares are rounded to float32 and summed
+// in double; mean rounded to float32; scale = 1/sqrtf(mean + eps)
+// (correctly rounded); y = (x·scale)·w with two roundings. x may be y.
+extern "C" __global__ void nuri_rms_norm(const float* x, const float* w, float* y, int cols, float eps) {
+    __shared__ double scratch[32];
+    const float* xr = x + (size_t)blockIdx.x * cols;
+    float* yr = y + (size_t)blockIdx.x * cols;
+    double sum = 0.0;
+    for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+        float v = xr[i];
+        sum += (double)(v * v);
+    }
+    sum = block_sum_d(sum, scratch);
+    float mean = (float)(sum / (double)cols);
+    float scale = 1.0f / __fsqrt_rn(mean + eps);
+    for (int i = threadIdx.x; i < cols; i += blockDim.x) yr[i] = (xr[i] * scale) * w[i];
+}
+
+// add: y = a + b; b has one row (broadcast) or as many as a.
+extern "C" __global__ void nuri_add(const float* a, const float* b, float* y, int n, int cols, int b_rows) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+        float bv = b_rows == 1 ? b[i % cols] : b[i];
+        y[i] = a[i] + bv;
+    }
+}
+
+extern "C" __global__ void nuri_scale(const float* x, float* y, int n, float s) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) y[i] = x[i] * s;
+}
+
+// silu_mul: y = g/(1+e^-g)·u with e^-g computed in double and rounded.
+extern "C" __global__ void nuri_silu_mul(const float* g, const float* u, float* y, int n) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+        float gv = g[i];
+        float e = (float)exp(-(double)gv);
+        y[i] = (gv / (1.0f + e)) * u[i];
+    }
+}

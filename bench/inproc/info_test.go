@@ -1,0 +1,177 @@
+package inproc
+
+import (
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/internal/synth"
+	"github.com/nuri-ai/nuri/model"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+func synthModel(t *testing.T, tied bool, typ string) (string, synth.Shape) {
+	t.Helper()
+	shape, err := synth.Lookup("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shape.Tied = tied
+	path := filepath.Join(t.TempDir(), "m.gguf")
+	if err := synth.Write(path, synth.Options{Shape: shape, Type: typ, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	return path, shape
+}
+
+// TestInspectModel checks the decode byte count against the tensors: every
+// tensor once, the embedding as one row when an output matrix exists, and
+// whole (it is the output matrix) when tied.
+func TestInspectModel(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		tied bool
+		typ  string
+		ft   string
+	}{
+		{"untied Q4_0", false, "Q4_0", "Q4_0"},
+		{"tied Q8_0", true, "Q8_0", "Q8_0"},
+		{"tied Q4_K_M", true, "Q4_K_M", "Q4_K_M"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path, shape := synthModel(t, tc.tied, tc.typ)
+			info, err := InspectModel(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := gguf.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			var size uint64
+			for i := range f.Tensors {
+				size += f.Tensors[i].Bytes()
+			}
+			emb, _ := f.Tensor("token_embd.weight")
+			out, hasOut := f.Tensor("output.weight")
+			if hasOut == tc.tied {
+				t.Fatalf("output.weight present: %v, tied %v", hasOut, tc.tied)
+			}
+			wantDecode, wantOut := size, emb.Bytes()
+			if !tc.tied {
+				wantDecode = size - emb.Bytes() + emb.Bytes()/uint64(shape.Vocab)
+				wantOut = out.Bytes()
+			}
+			if info.SizeBytes != size || info.Params != shape.Params() || info.DecodeWeightBytes != wantDecode ||
+				info.OutputBytes != wantOut || info.Tied != tc.tied {
+				t.Errorf("info %+v; want size %d params %d decode %d output %d", info, size, shape.Params(), wantDecode, wantOut)
+			}
+			if want := "llama " + sizeLabel(shape.Params()) + " " + tc.ft; info.Name != want {
+				t.Errorf("name %q, want %q", info.Name, want)
+			}
+			var sum uint64
+			for _, n := range info.TypeBytes {
+				sum += n
+			}
+			if sum != size {
+				t.Errorf("type bytes sum to %d, size %d", sum, size)
+			}
+		})
+	}
+	if _, err := InspectModel(filepath.Join(t.TempDir(), "none.gguf")); err == nil {
+		t.Error("a missing file inspected without error")
+	}
+}
+
+func TestSizeLabel(t *testing.T) {
+	for _, tc := range []struct {
+		n    uint64
+		want string
+	}{{1235814400, "1.2B"}, {260000, "260K"}, {1441792, "1.4M"}, {7e9, "7B"}, {999, "999"}} {
+		if got := sizeLabel(tc.n); got != tc.want {
+			t.Errorf("sizeLabel(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestFormats(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{formatSize(763 << 20), "763.00 MiB"},
+		{formatSize(1310 << 20), "1.28 GiB"},
+		{formatParams(1235814400), "1.24 B"},
+		{formatParams(1441792), "1.44 M"},
+		{formatBytes(762e6), "762.00 MB"},
+		{formatBytes(1.5e9), "1.500 GB"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}
+
+func TestRoofline(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		bw, weights, kv, tps float64
+		tokens               int
+		wantRoof, wantRatio  float64
+	}{
+		// llama.cpp's Q4_0 figures: 17.4 t/s, 0.763 GB per token, 13.3 GB/s.
+		{"decode", 13.3, 0.762e9, 1e6, 17.4, 1, 13.3e9 / 0.763e9, 17.4 / (13.3e9 / 0.763e9)},
+		{"batched", 10, 0.5e9, 0.5e9, 40, 4, 40, 1},
+		{"no bytes", 10, 0, 0, 5, 1, 0, 0},
+	} {
+		r := newRoofline(tc.bw, tc.weights, tc.kv, tc.tokens, tc.tps)
+		if math.Abs(r.RooflineTPS-tc.wantRoof) > 1e-9*max(1, tc.wantRoof) || math.Abs(r.Ratio-tc.wantRatio) > 1e-9 ||
+			r.BytesPerStep != tc.weights+tc.kv {
+			t.Errorf("%s: %+v, want roofline %v ratio %v", tc.name, r, tc.wantRoof, tc.wantRatio)
+		}
+	}
+}
+
+func TestKVBytesPerPos(t *testing.T) {
+	cfg := model.Config{NLayer: 16, NHeadKV: 8, HeadDimK: 64, HeadDimV: 64}
+	for _, tc := range []struct {
+		t    quant.Type
+		want int
+	}{{quant.F16, 16 * 8 * 256}, {quant.F32, 16 * 8 * 512}, {quant.Q8_0, 16 * 8 * 136}} {
+		got, err := kvBytesPerPos(cfg, tc.t)
+		if err != nil || got != tc.want {
+			t.Errorf("%v: %d, %v; want %d", tc.t, got, err, tc.want)
+		}
+	}
+	if _, err := kvBytesPerPos(model.Config{NLayer: 1, NHeadKV: 1, HeadDimK: 20, HeadDimV: 20}, quant.Q8_0); err == nil {
+		t.Error("Q8_0 rows of 20 accepted")
+	}
+}
+
+func TestModelConfigValidate(t *testing.T) {
+	ok := DefaultModelConfig()
+	ok.Model = "m.gguf"
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(*ModelConfig)
+	}{
+		{"no model", func(c *ModelConfig) { c.Model = "" }},
+		{"negative p", func(c *ModelConfig) { c.Prompt = -1 }},
+		{"nothing", func(c *ModelConfig) { c.Prompt, c.Gen = 0, 0 }},
+		{"no reps", func(c *ModelConfig) { c.Reps = 0 }},
+		{"ubatch", func(c *ModelConfig) { c.UBatch = 0 }},
+		{"block", func(c *ModelConfig) { c.BlockSize = 0 }},
+		{"bandwidth", func(c *ModelConfig) { c.BandwidthMiB = 0 }},
+		{"batch without gen", func(c *ModelConfig) { c.Batch, c.Gen = []int{2}, 0 }},
+		{"batch zero", func(c *ModelConfig) { c.Batch = []int{0} }},
+		{"kv type", func(c *ModelConfig) { c.KVType = "Q4_0" }},
+	} {
+		c := ok
+		tc.edit(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("%s: accepted", tc.name)
+		}
+	}
+}

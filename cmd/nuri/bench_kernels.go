@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/nuri-ai/nuri/bench"
+	"github.com/nuri-ai/nuri/bench/inproc"
+)
+
+func init() {
+	registerBench(command{name: "kernels", summary: "GB/s and GOP/s per kernel and type against the measured roofline", run: runBenchKernels})
+}
+
+type benchKernelsFlags struct {
+	cfg inproc.KernelsConfig
+	benchOutput
+}
+
+func parseBenchKernels(args []string, stderr io.Writer) (*benchKernelsFlags, error) {
+	fs := flag.NewFlagSet("bench kernels", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f := &benchKernelsFlags{cfg: inproc.DefaultKernelsConfig()}
+	c := &f.cfg
+	types := fs.String("types", strings.Join(c.Types, ","), "weight types, comma-separated")
+	batch := fs.String("batch", "1,4,16,64", "activation rows per MatMul, comma-separated")
+	fs.IntVar(&c.Rows, "rows", 0, "weight rows (default: a --matrix-mib matrix for GEMV, --batch-rows for batches)")
+	fs.IntVar(&c.Cols, "cols", c.Cols, "weight columns (a multiple of the types' block sizes)")
+	fs.IntVar(&c.MatrixMiB, "matrix-mib", c.MatrixMiB, "size of the GEMV matrix when --rows is not given")
+	fs.IntVar(&c.BatchRows, "batch-rows", c.BatchRows, "rows of the batched cases when --rows is not given")
+	fs.IntVar(&c.Threads, "threads", 0, "worker threads (default: physical cores)")
+	fs.Float64Var(&c.MinTime, "min-time", c.MinTime, "seconds to time each case at least")
+	fs.IntVar(&c.MinReps, "min-reps", c.MinReps, "calls to time each case at least")
+	fs.IntVar(&c.BandwidthMiB, "bw-mib", c.BandwidthMiB, "buffer for the read-bandwidth measurement (MiB)")
+	f.benchOutput.flags(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: nuri bench kernels [--types Q4_0,Q8_0,...] [--rows R --cols C] [--batch 1,8,...]")
+		fmt.Fprintln(stderr, "         [--threads T] [--json] [--out DIR]")
+		fmt.Fprintln(stderr, "\nTimes kernels.MatMul per weight type and batch; GEMV is set against the read")
+		fmt.Fprintln(stderr, "bandwidth measured in the same run. NURI_KERNELS=generic forces the pure-Go kernels.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, errUsage
+	}
+	usageErr := func(format string, a ...any) (*benchKernelsFlags, error) {
+		fmt.Fprintf(stderr, "nuri bench kernels: "+format+"\n", a...)
+		fs.Usage()
+		return nil, errUsage
+	}
+	if fs.NArg() != 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	c.Types = nil
+	for _, t := range strings.Split(*types, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			c.Types = append(c.Types, strings.ToUpper(t))
+		}
+	}
+	bs, err := parseIntList(*batch)
+	if err != nil {
+		return usageErr("--batch: %v", err)
+	}
+	c.Batch = bs
+	if c.Threads < 0 {
+		return usageErr("--threads %d must not be negative", c.Threads)
+	}
+	c.Generic = os.Getenv("NURI_KERNELS") == "generic"
+	if err := c.Validate(); err != nil {
+		return usageErr("%v", err)
+	}
+	return f, nil
+}
+
+func runBenchKernels(args []string, stdout, stderr io.Writer) error {
+	f, err := parseBenchKernels(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	env := bench.CaptureEnvironment(ctx, append([]string{"nuri", "bench", "kernels"}, args...))
+	if f.cfg.Threads == 0 {
+		f.cfg.Threads = defaultThreads(env)
+	}
+	stopProfile, err := startCPUProfile(f.cpuprofile)
+	if err != nil {
+		return err
+	}
+	res, err := inproc.RunKernels(ctx, f.cfg, f.runOptions(stderr))
+	if perr := stopProfile(); err == nil {
+		err = perr
+	}
+	if err != nil {
+		return err
+	}
+	r := inproc.BuildKernelsReport(env, f.cfg, res)
+	return f.emit(r, stdout, stderr, func(w io.Writer) error { return inproc.WriteKernelsText(w, res) })
+}

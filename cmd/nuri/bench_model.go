@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strings"
+
+	"github.com/nuri-ai/nuri/bench"
+	"github.com/nuri-ai/nuri/bench/inproc"
+)
+
+func init() {
+	registerBench(command{name: "model", summary: "prompt-processing and generation t/s with the roofline (llama-bench columns)", run: runBenchModel})
+}
+
+// benchOutput is what the in-process benchmarks share on the command line:
+// where results go and how progress is shown.
+type benchOutput struct {
+	json       bool
+	out        string
+	progress   bool
+	cpuprofile string
+}
+
+func (o *benchOutput) flags(fs *flag.FlagSet) {
+	fs.BoolVar(&o.json, "json", false, "print results.json to stdout instead of the tables")
+	fs.StringVar(&o.out, "out", "", "directory for results.json, report.md and report.html")
+	fs.BoolVar(&o.progress, "progress", true, "report progress on stderr")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
+}
+
+type benchModelFlags struct {
+	cfg    inproc.ModelConfig
+	device string
+	benchOutput
+}
+
+func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) {
+	fs := flag.NewFlagSet("bench model", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f := &benchModelFlags{cfg: inproc.DefaultModelConfig()}
+	c := &f.cfg
+	fs.StringVar(&c.Model, "model", "", "GGUF model file (required)")
+	fs.StringVar(&c.Model, "m", "", "alias of --model (llama-bench)")
+	fs.IntVar(&c.Prompt, "p", c.Prompt, "prompt tokens of the ppP test (0: none)")
+	fs.IntVar(&c.Prompt, "n-prompt", c.Prompt, "alias of -p")
+	fs.IntVar(&c.Gen, "n", c.Gen, "generated tokens of the tgN test and of each batched run (0: no tg test)")
+	fs.IntVar(&c.Gen, "n-gen", c.Gen, "alias of -n")
+	fs.IntVar(&c.Reps, "r", c.Reps, "repetitions of each test")
+	fs.IntVar(&c.Reps, "repetitions", c.Reps, "alias of -r")
+	fs.IntVar(&c.Threads, "threads", 0, "CPU threads (default: physical cores)")
+	fs.IntVar(&c.Threads, "t", 0, "alias of --threads")
+	batch := fs.String("batch", "", "batched decode: sequence counts, e.g. 1,4,8,16 (each after a --batch-prompt prefill)")
+	fs.IntVar(&c.BatchPrompt, "batch-prompt", c.BatchPrompt, "prompt tokens of each sequence in batched runs")
+	fs.IntVar(&c.UBatch, "ubatch", c.UBatch, "most tokens per forward pass while prefilling (llama.cpp's n_ubatch)")
+	fs.StringVar(&c.KVType, "kv-type", "f16", "KV cache type: f16, q8_0 or f32")
+	fs.IntVar(&c.BlockSize, "kv-block", c.BlockSize, "KV cache block size (positions)")
+	fs.IntVar(&c.BandwidthMiB, "bw-mib", c.BandwidthMiB, "buffer for the read-bandwidth measurement (MiB; far beyond the cache)")
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed for the random tokens")
+	fs.StringVar(&f.device, "device", "cpu", "device to run on (cpu)")
+	f.benchOutput.flags(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: nuri bench model --model M [-p 512] [-n 128] [-r 5] [--threads T]")
+		fmt.Fprintln(stderr, "         [--batch 1,4,8,16] [--device cpu] [--json] [--out DIR]")
+		fmt.Fprintln(stderr, "\nllama-bench's pp/tg tests plus the memory roofline measured in the same run;")
+		fmt.Fprintln(stderr, "--batch adds llama-batched-bench-style aggregate decode. NURI_KERNELS=generic")
+		fmt.Fprintln(stderr, "forces the pure-Go kernels.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, errUsage
+	}
+	usageErr := func(format string, a ...any) (*benchModelFlags, error) {
+		fmt.Fprintf(stderr, "nuri bench model: "+format+"\n", a...)
+		fs.Usage()
+		return nil, errUsage
+	}
+	if fs.NArg() != 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	if *batch != "" {
+		bs, err := parseIntList(*batch)
+		if err != nil {
+			return usageErr("--batch: %v", err)
+		}
+		c.Batch = bs
+	}
+	if c.Threads < 0 {
+		return usageErr("--threads %d must not be negative", c.Threads)
+	}
+	if !strings.EqualFold(f.device, "cpu") {
+		return usageErr("--device %q: only cpu is supported (the roofline is the host's memory bandwidth)", f.device)
+	}
+	c.KVType = strings.ToUpper(c.KVType)
+	c.Generic = os.Getenv("NURI_KERNELS") == "generic" // the library never reads the environment
+	if c.Model == "" {
+		return usageErr("--model is required")
+	}
+	if err := c.Validate(); err != nil {
+		return usageErr("%v", err)
+	}
+	return f, nil
+}
+
+func runBenchModel(args []string, stdout, stderr io.Writer) error {
+	f, err := parseBenchModel(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	env := bench.CaptureEnvironment(ctx, append([]string{"nuri", "bench", "model"}, args...))
+	if f.cfg.Threads == 0 {
+		f.cfg.Threads = defaultThreads(env)
+	}
+	stopProfile, err := startCPUProfile(f.cpuprofile)
+	if err != nil {
+		return err
+	}
+	res, err := inproc.RunModel(ctx, f.cfg, f.runOptions(stderr))
+	if perr := stopProfile(); err == nil {
+		err = perr
+	}
+	if err != nil {
+		return err
+	}
+	r := inproc.BuildModelReport(env, f.cfg, res)
+	return f.emit(r, stdout, stderr, func(w io.Writer) error { return inproc.WriteModelText(w, res) })
+}
+
+// defaultThreads is the physical core count (the kernels gain nothing from
+// SMT siblings), or every logical CPU when it is unknown.
+func defaultThreads(env bench.Environment) int {
+	if env.PhysicalCores > 0 {
+		return env.PhysicalCores
+	}
+	return env.LogicalCPUs
+}
+
+func (o *benchOutput) runOptions(stderr io.Writer) inproc.RunOptions {
+	if !o.progress {
+		return inproc.RunOptions{}
+	}
+	return inproc.RunOptions{Progress: stderr, Interactive: bench.IsTerminal(stderr)}
+}
+
+// emit writes the reports (--out), then either the JSON (--json) or the
+// text tables to stdout.
+func (o *benchOutput) emit(r *bench.Report, stdout, stderr io.Writer, text func(io.Writer) error) error {
+	if o.out != "" {
+		if err := bench.WriteReports(o.out, r); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "reports written to %s\n", o.out)
+	}
+	if o.json {
+		return bench.WriteJSON(stdout, r)
+	}
+	return text(stdout)
+}
+
+// startCPUProfile starts a CPU profile into path ("" : none) and returns
+// the function that stops it and closes the file.
+func startCPUProfile(path string) (func() error, error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	fh, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(fh); err != nil {
+		_ = fh.Close() // the start error is the one to report
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := fh.Close(); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		return nil
+	}, nil
+}

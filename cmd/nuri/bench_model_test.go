@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/nuri-ai/nuri/bench"
+	"github.com/nuri-ai/nuri/bench/benchtest"
+	"github.com/nuri-ai/nuri/internal/synth"
+)
+
+// synthTinyModel writes the tiny synthetic llama (2 layers, 256 wide) as
+// Q4_0 into a temporary directory.
+func synthTinyModel(t *testing.T) string {
+	t.Helper()
+	shape, err := synth.Lookup("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "tiny-q4_0.gguf")
+	if err := synth.Write(path, synth.Options{Shape: shape, Type: "Q4_0", Seed: 7}); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// tableRows returns the cells of the markdown table rows of out whose
+// header starts with first (header and separator excluded).
+func tableRows(t *testing.T, out, first string) (header []string, rows [][]string) {
+	t.Helper()
+	cells := func(line string) []string {
+		parts := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), "|")
+		for i := range parts {
+			parts[i] = strings.TrimSpace(parts[i])
+		}
+		return parts
+	}
+	in := false
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			in = false
+			continue
+		}
+		c := cells(line)
+		switch {
+		case !in && c[0] == first:
+			in, header = true, c
+		case in && strings.HasPrefix(c[0], "-"):
+		case in:
+			rows = append(rows, c)
+		}
+	}
+	if header == nil {
+		t.Fatalf("no table starting with %q in:\n%s", first, out)
+	}
+	return header, rows
+}
+
+// meanOf parses llama-bench's "mean ± std" cell.
+func meanOf(t *testing.T, cell string) float64 {
+	t.Helper()
+	mean, _, ok := strings.Cut(cell, " ± ")
+	v, err := strconv.ParseFloat(mean, 64)
+	if !ok || err != nil {
+		t.Fatalf("cell %q is not \"mean ± std\"", cell)
+	}
+	return v
+}
+
+var rooflineRE = regexp.MustCompile(`(?m)^roofline: tg8 ([0-9.]+) t/s = ([0-9.]+)% of ([0-9.]+) t/s \(read bandwidth ([0-9.]+) GB/s`)
+
+func TestBenchModelTiny(t *testing.T) {
+	path := synthTinyModel(t)
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	args := []string{"model", "--model", path, "-p", "32", "-n", "8", "-r", "2", "--batch", "1,3",
+		"--batch-prompt", "20", "--ubatch", "16", "--bw-mib", "128", "--out", out}
+	if err := runBench(args, &stdout, &stderr); err != nil {
+		t.Fatalf("bench model: %v\nstderr:\n%s", err, stderr.String())
+	}
+	text := stdout.String()
+	header, rows := tableRows(t, text, "model")
+	want := []string{"model", "size", "params", "backend", "threads", "test", "t/s"}
+	if strings.Join(header, ",") != strings.Join(want, ",") {
+		t.Errorf("columns %q, want llama-bench's %q", header, want)
+	}
+	if len(rows) != 2 || rows[0][5] != "pp32" || rows[1][5] != "tg8" {
+		t.Fatalf("test rows %q, want pp32 and tg8", rows)
+	}
+	for _, r := range rows {
+		if r[0] != "llama 1.4M Q4_0" || r[3] != "CPU" || r[1] != "0.81 MiB" || r[2] != "1.44 M" {
+			t.Errorf("row %q: wrong model, size, params or backend", r)
+		}
+		if v := meanOf(t, r[6]); !(v > 0) {
+			t.Errorf("%s: t/s %v", r[5], v)
+		}
+	}
+	m := rooflineRE.FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no roofline line in:\n%s", text)
+	}
+	ratio, _ := strconv.ParseFloat(m[2], 64)
+	if ratio <= 0 || ratio > 150 {
+		t.Errorf("roofline ratio %v%%, want in (0, 150]", ratio)
+	}
+	if tg := meanOf(t, rows[1][6]); m[1] != strconv.FormatFloat(tg, 'f', 2, 64) {
+		t.Errorf("roofline line t/s %s differs from the table's %v", m[1], tg)
+	}
+	if !strings.Contains(text, "prefill: pp32 ") || !strings.Contains(text, "GOP/s") {
+		t.Errorf("no prefill line in:\n%s", text)
+	}
+	bh, brows := tableRows(t, text, "B")
+	if len(bh) != 8 || len(brows) != 2 || brows[0][0] != "1" || brows[1][0] != "3" {
+		t.Fatalf("batched table %q %q", bh, brows)
+	}
+	for _, r := range brows {
+		if v := meanOf(t, r[3]); !(v > 0) {
+			t.Errorf("batch %s: aggregate t/s %v", r[0], v)
+		}
+	}
+	if !strings.Contains(text, "batched prefill: 3 sequences × 20 tokens = 60 tokens") {
+		t.Errorf("no batched prefill line in:\n%s", text)
+	}
+
+	// The reports: results.json with the figures, report.md with the table,
+	// a self-contained report.html.
+	r, err := bench.ReadReport(filepath.Join(out, bench.ResultsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Kind != "model" || r.Env.GoVersion == "" {
+		t.Errorf("report kind %q, environment %+v", r.Kind, r.Env)
+	}
+	metric := func(group, name string) float64 {
+		for _, mt := range r.Metrics {
+			if mt.Group == group && mt.Name == name {
+				return mt.Value
+			}
+		}
+		t.Errorf("results.json lacks metric %s/%s", group, name)
+		return 0
+	}
+	if v := metric("tg8", "roofline_ratio"); v <= 0 || v > 1.5 {
+		t.Errorf("tg8 roofline_ratio %v", v)
+	}
+	for _, g := range []string{"pp32", "tg8", "batch 1", "batch 3"} {
+		name := "t/s"
+		if strings.HasPrefix(g, "batch") {
+			name = "aggregate_t/s"
+		}
+		if v := metric(g, name); !(v > 0) {
+			t.Errorf("%s %s = %v", g, name, v)
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(out, bench.MarkdownFile))
+	if err != nil || !strings.Contains(string(md), "tg8") || !strings.Contains(string(md), "roofline:") {
+		t.Errorf("report.md: %v\n%s", err, md)
+	}
+	html, err := os.ReadFile(filepath.Join(out, bench.HTMLFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := benchtest.CheckHTML(html); err != nil || info.Elements["svg"] == 0 {
+		t.Errorf("report.html: %v (%+v)", err, info)
+	}
+}
+
+func TestBenchModelJSON(t *testing.T) {
+	path := synthTinyModel(t)
+	var stdout, stderr bytes.Buffer
+	args := []string{"model", "--model", path, "-p", "16", "-n", "4", "-r", "1", "--bw-mib", "64", "--json", "--progress=false"}
+	if err := runBench(args, &stdout, &stderr); err != nil {
+		t.Fatalf("bench model --json: %v\n%s", err, stderr.String())
+	}
+	var doc struct {
+		Schema  string `json:"schema"`
+		Kind    string `json:"kind"`
+		Results struct {
+			Threads int `json:"threads"`
+			Tests   []struct {
+				Name     string    `json:"name"`
+				AvgTS    float64   `json:"avg_ts"`
+				TPS      []float64 `json:"tps"`
+				Roofline *struct {
+					Ratio        float64 `json:"ratio"`
+					BytesPerStep float64 `json:"bytes_per_step"`
+				} `json:"roofline"`
+			} `json:"tests"`
+			Memory struct {
+				BestGBs float64 `json:"best_gbs"`
+			} `json:"read_bandwidth"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
+		t.Fatalf("--json output does not parse: %v\n%s", err, stdout.String())
+	}
+	if doc.Schema != bench.SchemaVersion || doc.Kind != "model" || doc.Results.Threads < 1 || doc.Results.Memory.BestGBs <= 0 {
+		t.Errorf("document: %+v", doc)
+	}
+	if len(doc.Results.Tests) != 2 || doc.Results.Tests[0].Name != "pp16" || doc.Results.Tests[1].Name != "tg4" {
+		t.Fatalf("tests %+v", doc.Results.Tests)
+	}
+	tg := doc.Results.Tests[1]
+	if tg.AvgTS <= 0 || len(tg.TPS) != 1 || tg.Roofline == nil || tg.Roofline.Ratio <= 0 || tg.Roofline.Ratio > 1.5 ||
+		tg.Roofline.BytesPerStep <= 0 {
+		t.Errorf("tg4: %+v roofline %+v", tg, tg.Roofline)
+	}
+	if strings.Contains(stderr.String(), "bench model") {
+		t.Errorf("--progress=false still reported progress: %s", stderr.String())
+	}
+}
+
+func TestBenchModelUsage(t *testing.T) {
+	bad := [][]string{
+		{},                               // no model
+		{"--model", "m.gguf", "-r", "0"}, // no repetitions
+		{"--model", "m.gguf", "--batch", "0"},
+		{"--model", "m.gguf", "--batch", "2", "-n", "0"},
+		{"--model", "m.gguf", "-p", "0", "-n", "0"},
+		{"--model", "m.gguf", "--kv-type", "q4_0"},
+		{"--model", "m.gguf", "--device", "cuda:0"},
+		{"--model", "m.gguf", "extra"},
+	}
+	for _, args := range bad {
+		var stdout, stderr bytes.Buffer
+		if err := runBench(append([]string{"model"}, args...), &stdout, &stderr); err != errUsage {
+			t.Errorf("%q: %v, want a usage error", args, err)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if err := runBench([]string{"model", "--model", filepath.Join(t.TempDir(), "missing.gguf")}, &stdout, &stderr); err == nil ||
+		err == errUsage || !strings.Contains(err.Error(), "missing.gguf") {
+		t.Errorf("missing model: %v", err)
+	}
+}

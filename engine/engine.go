@@ -15,6 +15,7 @@ import (
 
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/sample"
+	"github.com/nuri-ai/nuri/tokenizer"
 )
 
 // Tokenizer is what the engine needs from a tokenizer: end-of-generation
@@ -24,6 +25,8 @@ type Tokenizer interface {
 	IsEOG(id int32) bool
 	Piece(id int32, special bool) ([]byte, error)
 }
+
+var _ Tokenizer = (*tokenizer.Tokenizer)(nil)
 
 // Engine is the scheduler: one goroutine (Run) steps all sequences through
 // the model, many goroutines Submit and read events.

@@ -151,7 +151,7 @@ func TestObserverSeesEveryRequest(t *testing.T) {
 }
 
 type countingObserver struct {
-	mu                   sync.Mutex
+	mu                    sync.Mutex
 	queue, ttft, itl, e2e int
 }
 

@@ -109,8 +109,11 @@ func TestBatchInvarianceRealModels(t *testing.T) {
 		rm := load(t)
 		t.Run(rm.name, func(t *testing.T) {
 			nv := rm.m.Config().NVocab
-			prompts := randomPrompts(42, 16, 70, 3, nv)
-			maxTokens := func(i int) int { return 8 + 3*i }
+			maxLen, maxTokens := 60, func(i int) int { return 6 + 2*i }
+			if raceEnabled {
+				maxLen, maxTokens = 20, func(i int) int { return 2 + i/3 }
+			}
+			prompts := randomPrompts(42, 16, maxLen, 3, nv)
 			want := runAlone(t, rm, prompts, maxTokens)
 			for _, budget := range []int{512, 37} {
 				t.Run(fmt.Sprint("budget ", budget), func(t *testing.T) {

@@ -47,3 +47,9 @@ func dotF16AVX2(w *byte, n8 int, a *float32, astride int, n int, y *float32, yst
 
 //go:noescape
 func dotBF16AVX2(w *byte, n8 int, a *float32, astride int, n int, y *float32, ystride int)
+
+//go:noescape
+func dotQ4_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ6_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)

@@ -8,31 +8,49 @@ import (
 	"github.com/nuri-ai/nuri/quant"
 )
 
-// detectKernels chooses the assembly kernels for this CPU. AVX2+FMA+F16C is
-// the floor for any fast kernel. With AVX-512 VNNI (and VL, for its 256-bit
-// form) the int8 dot uses VPDPBUSD instead of VPMADDUBSW+VPMADDWD; the
-// int32 lanes are identical (the maddubs form cannot saturate for these
-// operands), so both variants produce the same bits.
-func detectKernels() map[quant.Type]*fastKernel {
-	m := map[quant.Type]*fastKernel{}
+// kernelVariants lists, per weight type, every assembly kernel this CPU can
+// run, least preferred first. AVX2+FMA+F16C is the floor for any of them.
+// With AVX-512 VNNI (+VL for its 256-bit form) the 256-bit int8 dot uses
+// VPDPBUSD instead of VPMADDUBSW+VPMADDWD; the int32 lanes are identical
+// (the maddubs form cannot saturate for these operands), so those two
+// variants produce the same bits. The 512-bit kernels sum in a different
+// lane layout (equal within float rounding, not bit for bit).
+func kernelVariants() map[quant.Type][]*fastKernel {
+	m := map[quant.Type][]*fastKernel{}
 	if !(cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C) {
 		return m
 	}
-	vnni := cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512VL
-	m[quant.Q8_0] = &fastKernel{name: "Q8_0/avx2", fn: dotQ8_0AVX2, tile: 4, blockQS: 32}
-	m[quant.Q4_0] = &fastKernel{name: "Q4_0/avx2", fn: dotQ4_0AVX2, tile: 4, blockQS: 32}
-	m[quant.Q4_K] = &fastKernel{name: "Q4_K/avx2", fn: dotQ4_KAVX2, tile: 8, blockQS: 256, bsums: true}
-	m[quant.Q6_K] = &fastKernel{name: "Q6_K/avx2", fn: dotQ6_KAVX2, tile: 8, blockQS: 256, bsums: true}
-	if vnni {
-		m[quant.Q8_0] = &fastKernel{name: "Q8_0/avx2+vnni", fn: dotQ8_0VNNI, tile: 4, blockQS: 32}
-		m[quant.Q4_0] = &fastKernel{name: "Q4_0/avx2+vnni", fn: dotQ4_0VNNI, tile: 4, blockQS: 32}
+	add := func(t quant.Type, k *fastKernel) { m[t] = append(m[t], k) }
+	add(quant.Q8_0, &fastKernel{name: "Q8_0/avx2", fn: dotQ8_0AVX2, tile: 4, blockQS: 32})
+	add(quant.Q4_0, &fastKernel{name: "Q4_0/avx2", fn: dotQ4_0AVX2, tile: 4, blockQS: 32})
+	add(quant.Q4_K, &fastKernel{name: "Q4_K/avx2", fn: dotQ4_KAVX2, tile: 8, blockQS: 256, bsums: true})
+	add(quant.Q6_K, &fastKernel{name: "Q6_K/avx2", fn: dotQ6_KAVX2, tile: 8, blockQS: 256, bsums: true})
+	add(quant.F32, &fastKernel{name: "F32/avx2", float: dotF32AVX2, tile: 4})
+	add(quant.F16, &fastKernel{name: "F16/avx2", float: dotF16AVX2, tile: 4})
+	add(quant.BF16, &fastKernel{name: "BF16/avx2", float: dotBF16AVX2, tile: 4})
+	if cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512VL {
+		add(quant.Q8_0, &fastKernel{name: "Q8_0/avx2+vnni", fn: dotQ8_0VNNI, tile: 4, blockQS: 32})
+		add(quant.Q4_0, &fastKernel{name: "Q4_0/avx2+vnni", fn: dotQ4_0VNNI, tile: 4, blockQS: 32})
 	}
-	m[quant.F32] = &fastKernel{name: "F32/avx2", float: dotF32AVX2, tile: 4}
-	m[quant.F16] = &fastKernel{name: "F16/avx2", float: dotF16AVX2, tile: 4}
-	m[quant.BF16] = &fastKernel{name: "BF16/avx2", float: dotBF16AVX2, tile: 4}
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI {
-		m[quant.Q8_0] = &fastKernel{name: "Q8_0/avx512vnni", fn: dotQ8_0AVX512, tile: 4, pairs: true, zero: 128}
-		m[quant.Q4_0] = &fastKernel{name: "Q4_0/avx512vnni", fn: dotQ4_0AVX512, tile: 4, pairs: true, zero: 8}
+		// Tiles of 4 rows: the 192-byte pair records of 4 rows of a
+		// 2048-wide layer stay in L1; 8 rows measured ~30% slower.
+		add(quant.Q8_0, &fastKernel{name: "Q8_0/avx512vnni", fn: dotQ8_0AVX512, tile: 4, pairs: true, zero: 128})
+		add(quant.Q4_0, &fastKernel{name: "Q4_0/avx512vnni", fn: dotQ4_0AVX512, tile: 4, pairs: true, zero: 8})
+	}
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW {
+		// Same lanes as the AVX2 K-quant kernels: bit-identical results.
+		add(quant.Q4_K, &fastKernel{name: "Q4_K/avx512", fn: dotQ4_KAVX512, tile: 8, blockQS: 256, bsums: true})
+		add(quant.Q6_K, &fastKernel{name: "Q6_K/avx512", fn: dotQ6_KAVX512, tile: 8, blockQS: 256, bsums: true})
+	}
+	return m
+}
+
+// detectKernels picks the preferred variant per type.
+func detectKernels() map[quant.Type]*fastKernel {
+	m := map[quant.Type]*fastKernel{}
+	for t, ks := range kernelVariants() {
+		m[t] = ks[len(ks)-1]
 	}
 	return m
 }

@@ -4,8 +4,10 @@ package kernels
 
 import "github.com/nuri-ai/nuri/quant"
 
-// detectKernels: there are no assembly kernels for this architecture; every
-// type uses the pure-Go reference path.
+// kernelVariants: there are no assembly kernels for this architecture.
+func kernelVariants() map[quant.Type][]*fastKernel { return map[quant.Type][]*fastKernel{} }
+
+// detectKernels: every type uses the pure-Go reference path.
 func detectKernels() map[quant.Type]*fastKernel { return map[quant.Type]*fastKernel{} }
 
 // quantizeFast: no assembly quantizer here; always the reference route.

@@ -67,25 +67,29 @@ func MatMul(p *Pool, y []float32, w []byte, wt quant.Type, rows, cols int, x []f
 	if nx == 0 {
 		return
 	}
+	var k *fastKernel
+	if !p.Generic() {
+		k = fastKernels[wt]
+	}
+	matMulKernel(p, y, w, wt, rows, cols, x, nx, k)
+}
+
+// matMulKernel is MatMul with an explicit kernel (nil: the reference path),
+// so tests can run every kernel variant the CPU supports.
+func matMulKernel(p *Pool, y []float32, w []byte, wt quant.Type, rows, cols int, x []float32, nx int, k *fastKernel) {
 	var s *matmulScratch
-	generic := false
 	if p != nil {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		s, generic = &p.mm, p.generic
+		s = &p.mm
 	} else {
 		s = new(matmulScratch)
 	}
 	t := &s.task
-	*t = mmTask{y: y, w: w, wt: wt, rows: rows, cols: cols, x: x, nx: nx, s: s}
+	*t = mmTask{y: y, w: w, wt: wt, rows: rows, cols: cols, x: x, nx: nx, s: s, k: k}
 	t.at = quant.VecDotType(wt)
 	t.aRowBytes, _ = t.at.RowBytes(cols)
 	t.wRowBytes, _ = wt.RowBytes(cols)
-	if !generic {
-		if k, ok := fastKernels[wt]; ok {
-			t.k = k
-		}
-	}
 	s.prepare(t)
 
 	// Phase 1: quantize each activation row once.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/nuri-ai/nuri/quant"
@@ -190,12 +191,18 @@ var sentinel = float32(math.Float32frombits(0x7fc0dead)) // a NaN payload
 // runGuarded calls MatMul into a y with sentinels around it and checks them.
 func runGuarded(t testing.TB, p *Pool, wt quant.Type, w []byte, rows, cols int, x []float32, nx int) []float32 {
 	t.Helper()
+	return runGuardedWith(t, func(y []float32) { MatMul(p, y, w, wt, rows, cols, x, nx) }, wt, rows, cols, nx)
+}
+
+// runGuardedWith runs mm into a y with sentinels around it and checks them.
+func runGuardedWith(t testing.TB, mm func(y []float32), wt quant.Type, rows, cols, nx int) []float32 {
+	t.Helper()
 	buf := make([]float32, nx*rows+2*guard)
 	for i := range buf {
 		buf[i] = sentinel
 	}
 	y := buf[guard : guard+nx*rows]
-	MatMul(p, y, w, wt, rows, cols, x, nx)
+	mm(y)
 	for i := 0; i < guard; i++ {
 		if math.Float32bits(buf[i]) != 0x7fc0dead || math.Float32bits(buf[len(buf)-1-i]) != 0x7fc0dead {
 			t.Fatalf("%v rows=%d cols=%d nx=%d: guard value overwritten", wt, rows, cols, nx)
@@ -252,7 +259,12 @@ func TestMatMulMatchesReference(t *testing.T) {
 // on a fast kernel.
 func compare(t *testing.T, p *Pool, wt quant.Type, w []byte, rows, cols int, x []float32, nx int, got, want []float32, what string) {
 	t.Helper()
-	if p.KernelName(wt) == "generic" {
+	compareNamed(t, p.KernelName(wt), wt, w, rows, cols, x, nx, got, want, what)
+}
+
+func compareNamed(t *testing.T, name string, wt quant.Type, w []byte, rows, cols int, x []float32, nx int, got, want []float32, what string) {
+	t.Helper()
+	if name == "generic" {
 		for i := range want {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 				t.Fatalf("%s: y[%d] = %g, reference %g (reference path must be bit-identical)", what, i, got[i], want[i])
@@ -271,7 +283,7 @@ func compare(t *testing.T, p *Pool, wt quant.Type, w []byte, rows, cols int, x [
 		d := math.Abs(float64(got[i]) - float64(want[i]))
 		if d > tol*mag[i] || math.IsNaN(float64(got[i])) {
 			t.Fatalf("%s (%s): y[%d] = %g, reference %g, |diff| %g > %g·Σ|w·a| = %g",
-				what, p.KernelName(wt), i, got[i], want[i], d, tol, tol*mag[i])
+				what, name, i, got[i], want[i], d, tol, tol*mag[i])
 		}
 	}
 }
@@ -378,6 +390,55 @@ func TestMatMulDoesNotAllocate(t *testing.T) {
 		allocs := testing.AllocsPerRun(20, func() { MatMul(p, y, w, wt, 64, cols, x, 4) })
 		if allocs != 0 {
 			t.Errorf("%v: %v allocations per MatMul", wt, allocs)
+		}
+	}
+}
+
+// TestEveryKernelVariant runs each kernel this CPU supports (not only the
+// preferred one) against the reference on awkward shapes, checks batch
+// invariance for it, and checks that variants documented as bit-identical
+// to the AVX2 kernel (same lane layout) are.
+func TestEveryKernelVariant(t *testing.T) {
+	p := newTestPool(t, 2)
+	rng := rand.New(rand.NewPCG(15, 16))
+	for wt, ks := range kernelVariants() {
+		for _, quantized := range []bool{true, false} {
+			for _, cols := range colsFor(wt) {
+				const rows = 19
+				w := randWeights(rng, wt, rows, cols, quantized)
+				for _, nx := range []int{1, 3, 5, 8, 17} {
+					x := randFloats(rng, nx*cols, 1)
+					want := reference(t, wt, w, rows, cols, x, nx)
+					var avx2 []float32
+					for _, k := range ks {
+						got := runGuardedWith(t, func(y []float32) { matMulKernel(p, y, w, wt, rows, cols, x, nx, k) }, wt, rows, cols, nx)
+						what := fmt.Sprintf("%s quantized=%v cols=%d nx=%d", k.name, quantized, cols, nx)
+						compareNamed(t, k.name, wt, w, rows, cols, x, nx, got, want, what)
+						for i := 0; i < nx; i++ {
+							alone := runGuardedWith(t, func(y []float32) {
+								matMulKernel(p, y, w, wt, rows, cols, x[i*cols:(i+1)*cols], 1, k)
+							}, wt, rows, cols, 1)
+							for r := range alone {
+								if math.Float32bits(alone[r]) != math.Float32bits(got[i*rows+r]) {
+									t.Fatalf("%s: row %d output %d alone differs from batch of %d", what, i, r, nx)
+								}
+							}
+						}
+						if strings.HasSuffix(k.name, "/avx2") {
+							avx2 = got
+						}
+						// avx2+vnni (Q4_0, Q8_0) and avx512 (K-quants) keep
+						// the AVX2 lane layout: same bits.
+						if (strings.HasSuffix(k.name, "/avx2+vnni") || strings.HasSuffix(k.name, "/avx512")) && avx2 != nil {
+							for i := range got {
+								if math.Float32bits(got[i]) != math.Float32bits(avx2[i]) {
+									t.Fatalf("%s: y[%d] differs from the avx2 variant", what, i)
+								}
+							}
+						}
+					}
+				}
+			}
 		}
 	}
 }

@@ -21,19 +21,19 @@ func nvrtcLibraries() []string {
 type nvrtc struct {
 	name string
 
-	nvrtcVersion            func(major, minor *int32) int32
+	nvrtcVersion              func(major, minor *int32) int32
 	nvrtcGetNumSupportedArchs func(n *int32) int32
-	nvrtcGetSupportedArchs  func(archs *int32) int32
-	nvrtcCreateProgram      func(prog *uintptr, src string, name string, nHeaders int32, headers unsafe.Pointer, includes unsafe.Pointer) int32
-	nvrtcCompileProgram     func(prog uintptr, nOpts int32, opts unsafe.Pointer) int32
-	nvrtcGetProgramLogSize  func(prog uintptr, n *uint64) int32
-	nvrtcGetProgramLog      func(prog uintptr, log *byte) int32
-	nvrtcGetCUBINSize       func(prog uintptr, n *uint64) int32
-	nvrtcGetCUBIN           func(prog uintptr, out *byte) int32
-	nvrtcGetPTXSize         func(prog uintptr, n *uint64) int32
-	nvrtcGetPTX             func(prog uintptr, out *byte) int32
-	nvrtcDestroyProgram     func(prog *uintptr) int32
-	nvrtcGetErrorString     func(r int32) *byte
+	nvrtcGetSupportedArchs    func(archs *int32) int32
+	nvrtcCreateProgram        func(prog *uintptr, src string, name string, nHeaders int32, headers unsafe.Pointer, includes unsafe.Pointer) int32
+	nvrtcCompileProgram       func(prog uintptr, nOpts int32, opts unsafe.Pointer) int32
+	nvrtcGetProgramLogSize    func(prog uintptr, n *uint64) int32
+	nvrtcGetProgramLog        func(prog uintptr, log *byte) int32
+	nvrtcGetCUBINSize         func(prog uintptr, n *uint64) int32
+	nvrtcGetCUBIN             func(prog uintptr, out *byte) int32
+	nvrtcGetPTXSize           func(prog uintptr, n *uint64) int32
+	nvrtcGetPTX               func(prog uintptr, out *byte) int32
+	nvrtcDestroyProgram       func(prog *uintptr) int32
+	nvrtcGetErrorString       func(r int32) *byte
 }
 
 // loadNVRTC opens NVRTC at path, or searches the usual names when path is

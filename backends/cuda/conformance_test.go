@@ -1,0 +1,80 @@
+package cuda_test
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/backends/conformance"
+	"github.com/nuri-ai/nuri/backends/cuda"
+	"github.com/nuri-ai/nuri/internal/e2e"
+	"github.com/nuri-ai/nuri/internal/testshared"
+)
+
+// openTestDevice opens the GPU named by NURI_TEST_DEVICE (default
+// cuda:0). Without a usable GPU it checks the unavailable path instead:
+// the error must wrap backends.ErrUnavailable and give a reason; asking
+// for a CUDA device explicitly makes its absence a failure.
+func openTestDevice(t *testing.T) *cuda.Device {
+	t.Helper()
+	name := os.Getenv("NURI_TEST_DEVICE")
+	cfg := strings.TrimPrefix(name, "cuda:")
+	if !strings.HasPrefix(name, "cuda") {
+		cfg = "0"
+	}
+	dev, err := cuda.Open(cfg, cuda.Options{})
+	if err != nil {
+		if strings.HasPrefix(name, "cuda") {
+			t.Fatalf("NURI_TEST_DEVICE=%s: %v", name, err)
+		}
+		if !errors.Is(err, backends.ErrUnavailable) || len(err.Error()) < len("cuda: : device unavailable")+5 {
+			t.Fatalf("no GPU, but the error is not a reasoned ErrUnavailable: %v", err)
+		}
+		t.Logf("no usable GPU on this machine (checked the unavailable path): %v", err)
+		return nil
+	}
+	t.Cleanup(func() {
+		if err := dev.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	for _, l := range dev.Describe() {
+		t.Log(l)
+	}
+	return dev
+}
+
+// TestConformance runs the kit on the GPU (ExactLimits).
+func TestConformance(t *testing.T) {
+	dev := openTestDevice(t)
+	if dev == nil {
+		return
+	}
+	conformance.Run(t, dev)
+	s := dev.Stats()
+	t.Logf("telemetry: %+v", s)
+}
+
+// TestConformanceStories260K compares stories260K's logits on the GPU with
+// the CPU's on the golden prompts: with the CPU's numerics, the top-1
+// agreement must be perfect and the logits within 1e-3 rel-RMS.
+func TestConformanceStories260K(t *testing.T) {
+	dev := openTestDevice(t)
+	if dev == nil {
+		return
+	}
+	c, err := e2e.LoadCase(testshared.Path(t, "testdata", "golden", "manifest.json"), "stories260K")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e2e.Compare(c, dev, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(rep)
+	if rep.VsCPU.Top1 < 1 || rep.VsCPU.RelRMS > 1e-3 || rep.VsCPU.NonFinite > 0 {
+		t.Errorf("GPU vs CPU: %v", rep.VsCPU)
+	}
+}

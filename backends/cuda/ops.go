@@ -1,0 +1,186 @@
+package cuda
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// kname is the kernel suffix of a type ("q4_k").
+func kname(t quant.Type) string { return strings.ToLower(t.String()) }
+
+// ptrs resolves several tensors' device addresses.
+func (s *Stream) ptrs(ts ...backends.Tensor) ([]uint64, error) {
+	out := make([]uint64, len(ts))
+	for i, t := range ts {
+		p, err := s.dev.ptr(t)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = p
+	}
+	return out, nil
+}
+
+func sameShape(rows, cols int, ts ...backends.Tensor) error {
+	for _, t := range ts {
+		if t.Rows != rows || t.Cols != cols || t.Type != quant.F32 {
+			return fmt.Errorf("%s: want F32 %dx%d: %w", t.Shape(), rows, cols, backends.ErrShape)
+		}
+	}
+	return nil
+}
+
+// MatMul implements backends.Stream: activations are converted to the
+// weight type's vec-dot type on the GPU (the CPU's quantizers, ported),
+// then the type's kernel multiplies.
+func (s *Stream) MatMul(dst, w, x backends.Tensor) {
+	s.do(backends.OpMatMul, func() error {
+		if !matmulType(w.Type) {
+			return fmt.Errorf("%s: weight type %v: %w", w.Shape(), w.Type, backends.ErrUnsupportedOp)
+		}
+		if x.Cols != w.Cols || dst.Rows != x.Rows || dst.Cols != w.Rows || x.Type != quant.F32 || dst.Type != quant.F32 {
+			return fmt.Errorf("%s = %s · %sᵀ: %w", dst.Shape(), x.Shape(), w.Shape(), backends.ErrShape)
+		}
+		wRow, err := w.RowBytes()
+		if err != nil {
+			return fmt.Errorf("%v: %w", err, backends.ErrShape)
+		}
+		p, err := s.ptrs(dst, w, x)
+		if err != nil {
+			return err
+		}
+		at := quant.VecDotType(w.Type)
+		aRow, err := at.RowBytes(x.Cols)
+		if err != nil {
+			return fmt.Errorf("%v: %w", err, backends.ErrShape)
+		}
+		a, err := s.activations(at, p[2], x.Rows, x.Cols, aRow)
+		if err != nil {
+			return err
+		}
+		nb := x.Cols / w.Type.BlockSize()
+		grid := [3]uint32{uint32((w.Rows + 3) / 4), uint32((x.Rows + 3) / 4), 1}
+		return s.launch("nuri_mul_mat_"+kname(w.Type), grid, threads(128), 0, p[1], a, p[0], w.Rows, nb, x.Rows, wRow, aRow)
+	})
+}
+
+// activations converts n rows of F32 x to type t in scratch and returns
+// its address (x itself for F32).
+func (s *Stream) activations(t quant.Type, x uint64, n, cols, rowBytes int) (uint64, error) {
+	if t == quant.F32 {
+		return x, nil
+	}
+	buf, err := s.work("act", n*rowBytes)
+	if err != nil {
+		return 0, err
+	}
+	switch t {
+	case quant.Q8_0, quant.Q8_1, quant.Q8_K:
+		nb := n * cols / t.BlockSize()
+		lanes := nb * 32 // one warp per block
+		return buf.ptr, s.launch("nuri_quantize_"+kname(t), grid1(lanes, 256), threads(256), 0, x, buf.ptr, nb)
+	case quant.F16, quant.BF16:
+		return buf.ptr, s.launch("nuri_convert_"+kname(t), grid1(n*cols, 256), threads(256), 0, x, buf.ptr, n*cols)
+	}
+	return 0, fmt.Errorf("activation type %v: %w", t, backends.ErrUnsupportedOp)
+}
+
+// GetRows implements backends.Stream.
+func (s *Stream) GetRows(dst, src backends.Tensor, ids []int32) {
+	s.do(backends.OpGetRows, func() error {
+		if !matmulType(src.Type) {
+			return fmt.Errorf("%s: type %v: %w", src.Shape(), src.Type, backends.ErrUnsupportedOp)
+		}
+		if err := sameShape(len(ids), src.Cols, dst); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if id < 0 || int(id) >= src.Rows {
+				return fmt.Errorf("%s: row %d out of range: %w", src.Shape(), id, backends.ErrShape)
+			}
+		}
+		rb, err := src.RowBytes()
+		if err != nil {
+			return err
+		}
+		p, err := s.ptrs(dst, src)
+		if err != nil {
+			return err
+		}
+		dp, err := s.upload32("ids", ids)
+		if err != nil {
+			return err
+		}
+		nb := src.Cols / src.Type.BlockSize()
+		grid := [3]uint32{uint32(len(ids)), uint32((nb + 127) / 128), 1}
+		return s.launch("nuri_get_rows_"+kname(src.Type), grid, threads(128), 0, p[1], dp, p[0], nb, rb)
+	})
+}
+
+// RMSNorm implements backends.Stream.
+func (s *Stream) RMSNorm(dst, x, w backends.Tensor, eps float32) {
+	s.do(backends.OpRMSNorm, func() error {
+		if err := sameShape(x.Rows, x.Cols, x, dst); err != nil {
+			return err
+		}
+		if err := sameShape(1, x.Cols, w); err != nil {
+			return err
+		}
+		p, err := s.ptrs(x, w, dst)
+		if err != nil {
+			return err
+		}
+		return s.launch("nuri_rms_norm", [3]uint32{uint32(x.Rows), 1, 1}, threads(256), 0, p[0], p[1], p[2], x.Cols, eps)
+	})
+}
+
+// Add implements backends.Stream.
+func (s *Stream) Add(dst, a, b backends.Tensor) {
+	s.do(backends.OpAdd, func() error {
+		if err := sameShape(a.Rows, a.Cols, a, dst); err != nil {
+			return err
+		}
+		if b.Cols != a.Cols || (b.Rows != a.Rows && b.Rows != 1) || b.Type != quant.F32 {
+			return fmt.Errorf("%s + %s: %w", a.Shape(), b.Shape(), backends.ErrShape)
+		}
+		p, err := s.ptrs(a, b, dst)
+		if err != nil {
+			return err
+		}
+		n := a.Rows * a.Cols
+		return s.launch("nuri_add", grid1(n, 256), threads(256), 0, p[0], p[1], p[2], n, a.Cols, b.Rows)
+	})
+}
+
+// Scale implements backends.Stream.
+func (s *Stream) Scale(dst, x backends.Tensor, f float32) {
+	s.do(backends.OpScale, func() error {
+		if err := sameShape(x.Rows, x.Cols, x, dst); err != nil {
+			return err
+		}
+		p, err := s.ptrs(x, dst)
+		if err != nil {
+			return err
+		}
+		n := x.Rows * x.Cols
+		return s.launch("nuri_scale", grid1(n, 256), threads(256), 0, p[0], p[1], n, f)
+	})
+}
+
+// SiLUMul implements backends.Stream.
+func (s *Stream) SiLUMul(dst, gate, up backends.Tensor) {
+	s.do(backends.OpSiLUMul, func() error {
+		if err := sameShape(gate.Rows, gate.Cols, gate, up, dst); err != nil {
+			return err
+		}
+		p, err := s.ptrs(gate, up, dst)
+		if err != nil {
+			return err
+		}
+		n := gate.Rows * gate.Cols
+		return s.launch("nuri_silu_mul", grid1(n, 256), threads(256), 0, p[0], p[1], p[2], n)
+	})
+}

@@ -1,0 +1,49 @@
+// Package kernels holds Nuri's CPU compute kernels: a persistent worker Pool
+// and MatMul, the quantized matrix multiplication every linear layer runs.
+//
+// # MatMul
+//
+// MatMul follows ggml's CPU mul_mat: each activation row is converted once
+// to quant.VecDotType(w) exactly as llama.cpp's x86 backend does
+// (quant.QuantizeActivations), then every output is a sum of per-block dot
+// products in block order. Two implementations exist:
+//
+//   - the reference path, built from quant.QuantizeActivations and
+//     quant.VecDot per output, available on every architecture and for every
+//     type (Pool.SetGeneric(true), which cmd/nuri sets for
+//     NURI_KERNELS=generic);
+//   - Go-assembly kernels chosen once at start-up from golang.org/x/sys/cpu
+//     (amd64, AVX2+FMA+F16C floor):
+//     Q4_0, Q8_0: AVX-512 VNNI (VPDPBUSD, two blocks per zmm), else
+//     AVX2 (+VNNI in its 256-bit form);
+//     Q4_K, Q6_K: AVX-512BW, else AVX2;
+//     F32, F16, BF16: AVX2+FMA+F16C.
+//     Q4_1, Q5_0, Q5_1, Q2_K, Q3_K and Q5_K use the reference path on every
+//     machine.
+//
+// The assembly activation quantizers (Q8_0, Q8_K) are bit-identical to
+// quant.QuantizeActivations. Integer block sums are exact in both paths, so
+// the fast kernels differ from the reference only in float rounding: the
+// per-block float terms are accumulated in 8 or 16 lanes and the lanes added
+// at the end, where the reference sums block by block. Tests bound the
+// difference by 2e-6·Σ|w·a| (float weights: (2·cols/8+32)·2⁻²⁴·Σ|w·a|), and
+// both paths meet llama.cpp's outputs within rel-RMS 1e-5.
+//
+// Batch invariance: an output's arithmetic depends only on its weight row
+// and activation row, never on how many rows are batched with it, where it
+// sits in the batch, or how the work is split over threads. Results are
+// bit-identical whether a row is decoded alone or inside a batch.
+//
+// Batches are register-blocked: one pass over a weight block serves up to 4
+// (Q4_0, Q8_0, float) or 8 (K-quants) activation rows, so prefill and
+// batched decode are compute-bound while single-row decode (GEMV) is bound
+// by memory bandwidth; MeasureReadBandwidth gives the roofline to compare
+// with.
+//
+// # Pool
+//
+// Pool is a fixed set of goroutines living until Close. Work is split by
+// output rows into chunks claimed from an atomic counter; nothing is
+// allocated or spawned per call, and MatMul reuses the Pool's scratch
+// buffers. A nil Pool runs everything on the caller.
+package kernels

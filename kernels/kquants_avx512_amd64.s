@@ -1,0 +1,329 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// K-quant × Q8_K block dot kernels, AVX-512BW row loop. Identical to
+// kquants_amd64.s except that each activation row's integer products are
+// taken two sub-blocks per 512-bit step; the int32 lanes are folded back to
+// 8 (an exact integer add), so the results are bit-identical to the AVX2
+// kernels. One call computes one
+// weight row against n ≤ 8 activation rows.
+//
+// func k(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+//   qs: activation quants, row i at qs + i·nb·256
+//   d:  activation scales (float32), row i at d + i·nb·4
+//   bs: activation group sums (16 int16 per super-block), row i at bs + i·nb·32
+//
+// Per super-block the weights are unpacked once into the frame (256 unsigned
+// bytes in element order plus the scale vectors), then every activation row
+// runs the same sequence: exact int32 lane sums of the scaled sub-block
+// products, one conversion to float32, and FMAs into that row's 8-lane
+// accumulator (kept in the frame). The 8 lanes are added at the end in a
+// fixed tree, so an output's bits do not depend on n.
+//
+// Registers: SI weights, CX super-blocks left, DX n·32, R8/R10/R12 qs/d/bs
+// of row 0 for the current super-block, R9/R11/R13 their row strides, R14
+// the row offset into the accumulators, AX/BX/DI the row's qs/d/bs.
+
+// HSUM(acc, xacc, dst): dst = ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
+#define HSUM(acc, xacc, dst) \
+	VEXTRACTF128 $1, acc, X10; \
+	VADDPS       X10, xacc, X10; \
+	VMOVHLPS     X10, X10, X11; \
+	VADDPS       X11, X10, X10; \
+	VMOVSHDUP    X10, X11; \
+	VADDSS       X11, X10, X10; \
+	VMOVSS       X10, dst
+
+#define SETUP(qsPerBlock) \
+	MOVQ   nb+8(FP), CX; \
+	MOVQ   CX, R9; \
+	SHLQ   $8, R9; \
+	MOVQ   CX, R11; \
+	SHLQ   $2, R11; \
+	MOVQ   CX, R13; \
+	SHLQ   $5, R13; \
+	MOVQ   qs+16(FP), R8; \
+	MOVQ   d+24(FP), R10; \
+	MOVQ   bs+32(FP), R12; \
+	MOVQ   n+40(FP), DX; \
+	SHLQ   $5, DX; \
+	MOVQ   w+0(FP), SI; \
+	VXORPS Y0, Y0, Y0; \
+	XORQ   R14, R14; \
+zero: \
+	VMOVUPS Y0, ACC(SP)(R14*1); \
+	ADDQ    $32, R14; \
+	CMPQ    R14, DX; \
+	JLT     zero
+
+#define ADVANCE_ROW \
+	ADDQ R9, AX; \
+	ADDQ R11, BX; \
+	ADDQ R13, DI; \
+	ADDQ $32, R14; \
+	CMPQ R14, DX; \
+	JLT  row
+
+#define ADVANCE_SB(wbytes) \
+	ADDQ $wbytes, SI; \
+	ADDQ $256, R8; \
+	ADDQ $4, R10; \
+	ADDQ $32, R12; \
+	DECQ CX; \
+	JNZ  sb
+
+#define STORE \
+	MOVQ y+48(FP), SI; \
+	MOVQ ystride+56(FP), CX; \
+	XORQ R14, R14; \
+out: \
+	VMOVUPS ACC(SP)(R14*1), Y0; \
+	HSUM(Y0, X0, (SI)); \
+	ADDQ    CX, SI; \
+	ADDQ    $32, R14; \
+	CMPQ    R14, DX; \
+	JLT     out; \
+	VZEROUPPER; \
+	RET
+
+// ---------------------------------------------------------------------------
+// Q4_K: d, dmin (fp16), scales[12], qs[128]. Chunk c (64 elements) is
+// qs[32c..32c+31]: low nibbles with scale/min pair 2c, high nibbles 2c+1.
+// Frame: 256 scales as 8 dwords sc|sc<<16, 288 mins as 16 int16
+// (m0 m0 m1 m1 ...), 320 accumulators (8×32). Z16-Z19 hold the unpacked
+// quants (64 per register), Z20-Z23 the scale vectors (sc_2k ×16 |
+// sc_2k+1 ×16).
+#define ACC 320
+
+// SUB4(j): Y2 += (Σ over sub-block j of q·a in int16 pairs)·sc_j.
+// SUB4(k, wq, sc): sub-blocks 2k, 2k+1 with weights and scales in registers
+// (frame loads of 64 bytes would straddle cache lines: SP is not aligned).
+#define SUB4(k, wq, sc) \
+	VPMADDUBSW (64*k)(AX), wq, Z0; \
+	VPMADDWD   sc, Z0, Z0; \
+	VPADDD     Z0, Z2, Z2
+
+// SCZ4(k, dst): the scale vector of sub-blocks 2k, 2k+1.
+#define SCZ4(k, dst) \
+	VPBROADCASTD (256+8*k)(SP), Y0; \
+	VPBROADCASTD (260+8*k)(SP), Y1; \
+	VINSERTI64X4 $1, Y1, Z0, dst
+
+// UNPACK4(c, dst): the 64 quants of chunk c into a register.
+#define UNPACK4(c, dst) \
+	VMOVDQU      (16+32*c)(SI), Y0; \
+	VPAND        Y12, Y0, Y1; \
+	VPSRLW       $4, Y0, Y0; \
+	VPAND        Y12, Y0, Y0; \
+	VINSERTI64X4 $1, Y0, Z1, dst
+
+// func dotQ4_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+TEXT ·dotQ4_KAVX512(SB), 0, $576-64
+	SETUP(256)
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+
+sb:
+	// Six-bit scales and mins (get_scale_min_k4), with u0,u1,u2 the three
+	// little-endian words of scales[12]:
+	//   sc[0..3] = u0 & 0x3f..       m[0..3] = u1 & 0x3f..
+	//   sc[4..7] = (u2 & 0x0f..) | ((u0>>6) & 0x03..)<<4
+	//   m[4..7]  = ((u2>>4) & 0x0f..) | ((u1>>6) & 0x03..)<<4
+	MOVL  4(SI), AX
+	MOVL  8(SI), BX
+	MOVL  12(SI), DI
+	MOVL  AX, R14
+	ANDL  $0x3f3f3f3f, R14
+	VMOVD R14, X3            // sc[0..3]
+	MOVL  BX, R14
+	ANDL  $0x3f3f3f3f, R14
+	VMOVD R14, X4            // m[0..3]
+	SHRL  $6, AX
+	ANDL  $0x03030303, AX
+	SHLL  $4, AX
+	MOVL  DI, R14
+	ANDL  $0x0f0f0f0f, R14
+	ORL   R14, AX            // sc[4..7]
+	VPINSRD $1, AX, X3, X3
+	SHRL  $6, BX
+	ANDL  $0x03030303, BX
+	SHLL  $4, BX
+	SHRL  $4, DI
+	ANDL  $0x0f0f0f0f, DI
+	ORL   DI, BX             // m[4..7]
+	VPINSRD $1, BX, X4, X4
+	VPMOVZXBW  X3, X3        // 8 int16 scales
+	VPUNPCKLWD X3, X3, X5
+	VPUNPCKHWD X3, X3, X6
+	VMOVDQU    X5, 256(SP)
+	VMOVDQU    X6, 272(SP)
+	VPMOVZXBW  X4, X4        // 8 int16 mins
+	VPUNPCKLWD X4, X4, X5
+	VPUNPCKHWD X4, X4, X6
+	VMOVDQU    X5, 288(SP)
+	VMOVDQU    X6, 304(SP)
+	SCZ4(0, Z20)
+	SCZ4(1, Z21)
+	SCZ4(2, Z22)
+	SCZ4(3, Z23)
+	VPBROADCASTW (SI), X14
+	VCVTPH2PS    X14, Y14    // d
+	VPBROADCASTW 2(SI), X15
+	VCVTPH2PS    X15, Y15    // dmin
+	UNPACK4(0, Z16)
+	UNPACK4(1, Z17)
+	UNPACK4(2, Z18)
+	UNPACK4(3, Z19)
+	MOVQ R8, AX
+	MOVQ R10, BX
+	MOVQ R12, DI
+	XORQ R14, R14
+
+row:
+	VPXORD Z2, Z2, Z2
+	SUB4(0, Z16, Z20)
+	SUB4(1, Z17, Z21)
+	SUB4(2, Z18, Z22)
+	SUB4(3, Z19, Z23)
+	VEXTRACTI64X4 $1, Z2, Y3
+	VPADDD        Y3, Y2, Y2
+	VMOVDQU      (DI), Y0
+	VPMADDWD     288(SP), Y0, Y0      // m_j·(bs_2j + bs_2j+1)
+	VCVTDQ2PS    Y2, Y2
+	VCVTDQ2PS    Y0, Y0
+	VBROADCASTSS (BX), Y1
+	VMULPS       Y14, Y1, Y3          // d·d_a
+	VMULPS       Y15, Y1, Y1          // dmin·d_a
+	VMOVUPS      ACC(SP)(R14*1), Y4
+	VFMADD231PS  Y3, Y2, Y4
+	VFNMADD231PS Y1, Y0, Y4
+	VMOVUPS      Y4, ACC(SP)(R14*1)
+	ADVANCE_ROW
+	ADVANCE_SB(144)
+	STORE
+
+
+#undef ACC
+
+// ---------------------------------------------------------------------------
+// Q6_K: ql[128], qh[64], scales[16] (int8), d (fp16). Element e is the
+// 6-bit value q_e − 32 with scale sc[e/16]; half h (128 elements) uses
+// ql[64h..], qh[32h..]: with l = 0..31,
+//   e = 128h+l:    ql[l] & 15     | (qh[l] & 3)<<4
+//   e = 128h+32+l: ql[l+32] & 15  | (qh[l]>>2 & 3)<<4
+//   e = 128h+64+l: ql[l] >> 4     | (qh[l]>>4 & 3)<<4
+//   e = 128h+96+l: ql[l+32] >> 4  | (qh[l]>>6 & 3)<<4
+// Σ(q−32)·a = Σq·a − 32·Σ_g sc_g·bsum_g, all exact in int32.
+// Registers Z16-Z19 hold the unpacked quants (64 each), Z20-Z23 the scale
+// vectors of two sub-blocks each (sub-block p: int16 sc[2p]×8 | sc[2p+1]×8).
+// Y15 holds the 16 scales as int16. Frame: 544 accumulators (8×32).
+#define ACC 544
+
+// Byte order that puts the even scales in the low 8 bytes, odd in the high.
+DATA q6kEvenOddZ<>+0(SB)/8, $0x0e0c0a0806040200
+DATA q6kEvenOddZ<>+8(SB)/8, $0x0f0d0b0907050301
+GLOBL q6kEvenOddZ<>(SB), RODATA|NOPTR, $16
+
+// SUB6(k, wq, sc): sub-blocks 2k and 2k+1 from registers loaded once per
+// super-block (Z16+k quants, Z20+k their two adjacent scale vectors).
+#define SUB6(k, wq, sc) \
+	VPMADDUBSW (64*k)(AX), wq, Z0; \
+	VPMADDWD   sc, Z0, Z0; \
+	VPADDD     Z0, Z2, Z2
+
+// UNPACK6Z(h, dA, dB): the 128 quants of half h into two registers
+// (elements 128h..128h+63 in dA, the next 64 in dB).
+#define UNPACK6Z(h, dA, dB) \
+	VMOVDQU      (64*h)(SI), Y4; \
+	VMOVDQU      (64*h+32)(SI), Y5; \
+	VMOVDQU      (128+32*h)(SI), Y6; \
+	VPAND        Y12, Y4, Y0; \
+	VPAND        Y11, Y6, Y1; \
+	VPSLLW       $4, Y1, Y1; \
+	VPOR         Y1, Y0, Y0; \
+	VPAND        Y12, Y5, Y3; \
+	VPSLLW       $2, Y6, Y1; \
+	VPAND        Y10, Y1, Y1; \
+	VPOR         Y1, Y3, Y3; \
+	VINSERTI64X4 $1, Y3, Z0, dA; \
+	VPSRLW       $4, Y4, Y0; \
+	VPAND        Y12, Y0, Y0; \
+	VPAND        Y10, Y6, Y1; \
+	VPOR         Y1, Y0, Y0; \
+	VPSRLW       $4, Y5, Y3; \
+	VPAND        Y12, Y3, Y3; \
+	VPSRLW       $2, Y6, Y1; \
+	VPAND        Y10, Y1, Y1; \
+	VPOR         Y1, Y3, Y3; \
+	VINSERTI64X4 $1, Y3, Z0, dB
+
+// SCALE6Z(dst): scale vectors of the next two sub-blocks from Y7 (even |
+// odd scales) and the word-select control Y8, which advances by two.
+#define SCALE6Z(dst) \
+	VPSHUFB      Y8, Y7, Y0; \
+	VPADDW       Y9, Y8, Y8; \
+	VPSHUFB      Y8, Y7, Y1; \
+	VPADDW       Y9, Y8, Y8; \
+	VINSERTI64X4 $1, Y1, Z0, dst
+
+// func dotQ6_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+TEXT ·dotQ6_KAVX512(SB), 0, $800-64
+	SETUP(256)
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         $0x03030303, AX
+	VMOVD        AX, X11
+	VPBROADCASTD X11, Y11
+	MOVL         $0x30303030, AX
+	VMOVD        AX, X10
+	VPBROADCASTD X10, Y10
+	MOVL         $0x02020202, AX
+	VMOVD        AX, X9
+	VPBROADCASTD X9, Y9
+	VMOVDQU      q6kEvenOddZ<>(SB), X13
+
+sb:
+	VMOVDQU      192(SI), X0
+	VPMOVSXBW    X0, Y15              // scales in order, int16
+	VPSHUFB      X13, X0, X0
+	VPMOVSXBW    X0, Y7               // even scales | odd scales
+	MOVL         $0x01000100, AX
+	VMOVD        AX, X8
+	VPBROADCASTD X8, Y8               // selects word 0 of each lane
+	SCALE6Z(Z20)
+	SCALE6Z(Z21)
+	SCALE6Z(Z22)
+	SCALE6Z(Z23)
+	VPBROADCASTW 208(SI), X14
+	VCVTPH2PS    X14, Y14             // d
+	UNPACK6Z(0, Z16, Z17)
+	UNPACK6Z(1, Z18, Z19)
+	MOVQ R8, AX
+	MOVQ R10, BX
+	MOVQ R12, DI
+	XORQ R14, R14
+
+row:
+	VPXORD Z2, Z2, Z2
+	SUB6(0, Z16, Z20)
+	SUB6(1, Z17, Z21)
+	SUB6(2, Z18, Z22)
+	SUB6(3, Z19, Z23)
+	VEXTRACTI64X4 $1, Z2, Y3
+	VPADDD        Y3, Y2, Y2
+	VMOVDQU      (DI), Y0
+	VPMADDWD     Y15, Y0, Y0          // sc_2j·bs_2j + sc_2j+1·bs_2j+1
+	VPSLLD       $5, Y0, Y0
+	VPSUBD       Y0, Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VBROADCASTSS (BX), Y1
+	VMULPS       Y14, Y1, Y1
+	VMOVUPS      ACC(SP)(R14*1), Y4
+	VFMADD231PS  Y1, Y2, Y4
+	VMOVUPS      Y4, ACC(SP)(R14*1)
+	ADVANCE_ROW
+	ADVANCE_SB(210)
+	STORE

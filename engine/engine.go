@@ -111,7 +111,7 @@ func New(cfg Config, m model.Model, tok Tokenizer, log *zap.Logger) (*Engine, er
 	if e.obs == nil {
 		e.obs = nopObserver{}
 	}
-	e.stats.KVBlocks = plan.nBlocks
+	e.publish()
 	log.Info("kv cache",
 		zap.Int("n_blocks", plan.nBlocks),
 		zap.Int("block_size", cfg.BlockSize),

@@ -53,3 +53,6 @@ func dotQ4_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *
 
 //go:noescape
 func dotQ6_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func roundF16(x *float32, n8 int, dst *float32)

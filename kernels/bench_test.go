@@ -15,12 +15,12 @@ import (
 //	GB/s   weight bytes read per second (the decode roofline metric),
 //	GOP/s  2·rows·cols·nx operations per second (the prefill metric).
 //
-// The GEMV cases use a weight matrix of NURI_BENCH_MB MiB (default 512) so
+// The GEMV cases use a weight matrix of NURI_BENCH_MB MiB (default 256) so
 // the weights come from DRAM, as in decode, not from cache.
 //
 //	go test -run '^$' -bench . -benchtime 20x ./kernels
 func BenchmarkMatMul(b *testing.B) {
-	mb := 512
+	mb := 256
 	if s := os.Getenv("NURI_BENCH_MB"); s != "" {
 		if v, err := strconv.Atoi(s); err == nil && v > 0 {
 			mb = v
@@ -48,6 +48,36 @@ func BenchmarkMatMul(b *testing.B) {
 				sec := b.Elapsed().Seconds() / float64(b.N)
 				b.ReportMetric(float64(c.rows*rb)/sec/1e9, "GB/s")
 				b.ReportMetric(2*float64(c.rows)*cols*float64(c.nx)/sec/1e9, "GOP/s")
+			})
+		}
+	}
+}
+
+// BenchmarkKernelCompute times the kernels on one thread with a 256×2048
+// weight matrix that stays in L2, so the figure is the kernel's compute
+// rate (plus activation quantization), free of DRAM and thread effects. On a
+// shared machine take the best of several runs:
+//
+//	go test -run '^$' -bench KernelCompute -benchtime 300x -count 5 ./kernels
+func BenchmarkKernelCompute(b *testing.B) {
+	p := NewPool(1)
+	defer p.Close()
+	p.SetGeneric(testGeneric)
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q6_K, quant.F16} {
+		const rows, cols = 256, 2048
+		rb, _ := wt.RowBytes(cols)
+		w := randWeights(rng, wt, rows, cols, false)
+		for _, nx := range []int{1, 4, 16, 64} {
+			x := randFloats(rng, nx*cols, 1)
+			y := make([]float32, nx*rows)
+			b.Run(fmt.Sprintf("%v/nx=%d", wt, nx), func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					MatMul(p, y, w, wt, rows, cols, x, nx)
+				}
+				sec := b.Elapsed().Seconds() / float64(b.N)
+				b.ReportMetric(float64(rows*rb)/sec/1e9, "GB/s")
+				b.ReportMetric(2*float64(rows)*cols*float64(nx)/sec/1e9, "GOP/s")
 			})
 		}
 	}

@@ -69,6 +69,19 @@ func (s *matmulScratch) quantizeFast(t *mmTask, i int) bool {
 	}
 	x := &t.x[i*t.cols]
 	switch t.at {
+	case quant.F16:
+		// Round to fp16 and back with VCVTPS2PH/VCVTPH2PS; the last
+		// cols%8 values take the reference route.
+		a := s.d[i*t.cols : (i+1)*t.cols]
+		xs := t.x[i*t.cols : (i+1)*t.cols]
+		n8 := t.cols / 8
+		if n8 > 0 {
+			roundF16(&xs[0], n8, &a[0])
+		}
+		for j := n8 * 8; j < t.cols; j++ {
+			a[j] = quant.FP16ToFP32(quant.FP32ToFP16(xs[j]))
+		}
+		return true
 	case quant.Q8_K:
 		nb := t.cols / quant.QK_K
 		quantQ8_KSplit(x, nb, &s.qs[i*nb*256], &s.d[i*nb], &s.bs[i*nb*16])

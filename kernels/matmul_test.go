@@ -141,9 +141,10 @@ func magnitude(t testing.TB, wt quant.Type, w []byte, rows, cols int, x []float3
 		if err := quant.Dequantize(wt, row, wf); err != nil {
 			t.Fatal(err)
 		}
-		// For types with a min term, w = d·sc·q − m: the kernels sum the
-		// two parts separately, so their rounding scales with |m| too.
-		// Zeroing the quants leaves w = −m.
+		// For types with a min or offset term, w = d·sc·q − m (Q6_K:
+		// d·sc·q − 32·d·sc): the kernels sum the two parts separately, so
+		// their rounding scales with |m| too. Zeroing the quants leaves
+		// w = −m.
 		clear(mins)
 		if lo, hi, ok := quantBytes(wt); ok {
 			copy(zq, row)
@@ -167,7 +168,8 @@ func magnitude(t testing.TB, wt quant.Type, w []byte, rows, cols int, x []float3
 }
 
 // quantBytes returns the byte range of the quant bits inside a block of the
-// types whose dequantization has a min (offset) term.
+// types whose dequantization has a min or offset term that the kernels
+// handle separately.
 func quantBytes(wt quant.Type) (lo, hi int, ok bool) {
 	switch wt {
 	case quant.Q4_1:
@@ -180,6 +182,8 @@ func quantBytes(wt quant.Type) (lo, hi int, ok bool) {
 		return 16, 144, true
 	case quant.Q5_K:
 		return 16, 176, true
+	case quant.Q6_K:
+		return 0, 192, true
 	}
 	return 0, 0, false
 }

@@ -241,26 +241,33 @@ func (p *Pool) work(h *helper) {
 	}
 }
 
-// wait returns once gen differs from seen, spinning for spinFor first.
+// wait returns once gen differs from seen, spinning for spinFor before it
+// parks. A wake token is only a hint: a caller that was descheduled between
+// publishing a job and waking us may deliver it after we already did that
+// job and parked again, so after every wake-up gen is checked afresh.
 func (p *Pool) wait(h *helper, seen uint64) uint64 {
-	start := time.Now()
-	for i := 0; ; i++ {
+	for {
+		start := time.Now()
+		for i := 0; ; i++ {
+			if g := p.gen.Load(); g != seen {
+				return g
+			}
+			if i&255 == 255 {
+				if time.Since(start) > spinFor {
+					break
+				}
+				runtime.Gosched()
+			}
+		}
+		h.parked.Store(1)
 		if g := p.gen.Load(); g != seen {
+			if !h.parked.CompareAndSwap(1, 0) {
+				<-h.wake // a waker flipped the flag first and is sending
+			}
 			return g
 		}
-		if i&255 == 255 {
-			if time.Since(start) > spinFor {
-				break
-			}
-			runtime.Gosched()
-		}
+		<-h.wake
 	}
-	h.parked.Store(1)
-	if g := p.gen.Load(); g != seen && h.parked.CompareAndSwap(1, 0) {
-		return g // a job arrived while we were parking; nobody will send
-	}
-	<-h.wake
-	return p.gen.Load()
 }
 
 // help claims chunks, turning a panic into a recorded value that runLocked

@@ -148,3 +148,35 @@ func waitParked(t *testing.T, p *Pool) {
 	}
 	t.Fatal("helpers never parked")
 }
+
+// TestPoolLateWakeTokenIsHarmless: a caller descheduled between publishing
+// a job and waking a parked helper can deliver the token after the helper
+// already did that job and parked again. The helper must treat it as a hint
+// and keep serving (an earlier version exited, hanging the next Run).
+func TestPoolLateWakeTokenIsHarmless(t *testing.T) {
+	p := newTestPool(t, 2)
+	for rep := 0; rep < 3; rep++ {
+		waitParked(t, p)
+		h := p.helpers[0]
+		if !h.parked.CompareAndSwap(1, 0) {
+			t.Fatal("helper not parked")
+		}
+		h.wake <- struct{}{}              // the late token, with no new job behind it
+		time.Sleep(10 * time.Millisecond) // let the helper act on it first
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			var started atomic.Int32
+			p.Run(2, func(lo, hi int) {
+				started.Add(1)
+				for started.Load() < 2 { // needs the helper
+				}
+			})
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatal("Run hung after a late wake token")
+		}
+	}
+}

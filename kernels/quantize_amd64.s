@@ -281,3 +281,27 @@ next:
 end:
 	VZEROUPPER
 	RET
+
+// func roundF16(x *float32, n8 int, dst *float32)
+// dst = float32(fp16(x)) for 8·n8 values: VCVTPS2PH with round-to-nearest-
+// even (imm 0), as ggml's F16C path and quant.FP32ToFP16 round.
+TEXT ·roundF16(SB), NOSPLIT, $0-24
+	MOVQ  x+0(FP), SI
+	MOVQ  n8+8(FP), CX
+	MOVQ  dst+16(FP), DI
+	TESTQ CX, CX
+	JZ    done
+
+loop:
+	VMOVUPS   (SI), Y0
+	VCVTPS2PH $0, Y0, X0
+	VCVTPH2PS X0, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $32, SI
+	ADDQ      $32, DI
+	DECQ      CX
+	JNZ       loop
+
+done:
+	VZEROUPPER
+	RET

@@ -129,3 +129,35 @@ func TestQuantizeQ8KAsmMatchesQuant(t *testing.T) {
 		}
 	}
 }
+
+// TestRoundF16MatchesQuant: the assembly fp16 rounding of F16 activations
+// equals quant.QuantizeActivations(F16) widened back, including ties,
+// subnormals, overflow to infinity and signed zeros.
+func TestRoundF16MatchesQuant(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	x := randFloats(rng, 4096, 1)
+	for i := 0; i < 256; i++ {
+		x[i] = math.Float32frombits(rng.Uint32()) // any bit pattern but NaN
+		if x[i] != x[i] {
+			x[i] = 1
+		}
+	}
+	x[300], x[301], x[302], x[303] = 65520, -65519, 1e-8, float32(math.Copysign(0, -1))
+	x[304] = 1 + 0x1p-11 // a tie between two fp16 neighbours
+	raw := make([]byte, 2*len(x))
+	if err := quant.QuantizeActivations(quant.F16, x, raw); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float32, len(x)+8)
+	got[len(x)] = 7
+	roundF16(&x[0], len(x)/8, &got[0])
+	for i := range x {
+		want := quant.FP16ToFP32(uint16(raw[2*i]) | uint16(raw[2*i+1])<<8)
+		if math.Float32bits(got[i]) != math.Float32bits(want) {
+			t.Fatalf("x[%d] = %g: rounded to %g, want %g", i, x[i], got[i], want)
+		}
+	}
+	if got[len(x)] != 7 {
+		t.Fatal("wrote past the output")
+	}
+}

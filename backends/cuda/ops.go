@@ -62,6 +62,9 @@ func (s *Stream) MatMul(dst, w, x backends.Tensor) {
 			return err
 		}
 		nb := x.Cols / w.Type.BlockSize()
+		if (x.Rows+3)/4 > maxGridY {
+			return fmt.Errorf("%d activation rows in one matmul (at most %d): %w", x.Rows, 4*maxGridY, backends.ErrShape)
+		}
 		grid := [3]uint32{uint32((w.Rows + 3) / 4), uint32((x.Rows + 3) / 4), 1}
 		return s.launch("nuri_mul_mat_"+kname(w.Type), grid, threads(128), 0, p[1], a, p[0], w.Rows, nb, x.Rows, wRow, aRow)
 	})
@@ -115,6 +118,9 @@ func (s *Stream) GetRows(dst, src backends.Tensor, ids []int32) {
 			return err
 		}
 		nb := src.Cols / src.Type.BlockSize()
+		if (nb+127)/128 > maxGridY {
+			return fmt.Errorf("%s: rows too wide: %w", src.Shape(), backends.ErrShape)
+		}
 		grid := [3]uint32{uint32(len(ids)), uint32((nb + 127) / 128), 1}
 		return s.launch("nuri_get_rows_"+kname(src.Type), grid, threads(128), 0, p[1], dp, p[0], nb, rb)
 	})

@@ -86,6 +86,9 @@ func (s *Stream) StoreKV(kv backends.PagedKV, k, v backends.Tensor, slots []int3
 			return err
 		}
 		n := len(slots)
+		if n > maxGridY {
+			return fmt.Errorf("%d tokens in one store (at most %d): %w", n, maxGridY, backends.ErrShape)
+		}
 		wk, wv := kv.NHeadKV*kv.K.Cols, kv.NHeadKV*kv.V.Cols
 		if err := sameShape(n, wk, k); err != nil {
 			return err
@@ -134,6 +137,9 @@ func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows bac
 			return err
 		}
 		n := len(rows.Pos)
+		if n > maxGridY || p.NHead > maxGridY {
+			return fmt.Errorf("%d tokens × %d heads in one call (at most %d each): %w", n, p.NHead, maxGridY, backends.ErrShape)
+		}
 		if len(rows.Tables) != n || p.NHead <= 0 || p.NHeadKV != kv.NHeadKV || p.NHead%p.NHeadKV != 0 ||
 			kv.K.Cols != p.HeadDimK || kv.V.Cols != p.HeadDimV {
 			return fmt.Errorf("%d heads over %d KV heads (%dx%d) for %d tokens with %d tables, cache %s/%s: %w",

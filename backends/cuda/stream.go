@@ -105,12 +105,16 @@ func packArgs(args []arg) ([]uint64, error) {
 	return vals, nil
 }
 
-// grid1 is a 1-D grid of enough blocks of n threads' work, capped (the
-// kernels loop grid-stride).
+// grid1 is a 1-D grid with one thread per unit of n (grid.x may reach
+// 2³¹−1 on every architecture NVRTC targets; the element-wise kernels also
+// loop grid-stride).
 func grid1(n, threads int) [3]uint32 {
 	b := (n + threads - 1) / threads
-	return [3]uint32{uint32(min(max(b, 0), 1<<16)), 1, 1}
+	return [3]uint32{uint32(min(max(b, 0), 1<<31-1)), 1, 1}
 }
+
+// maxGridY is the limit of grid.y and grid.z.
+const maxGridY = 65535
 
 func threads(n int) [3]uint32 { return [3]uint32{uint32(n), 1, 1} }
 

@@ -95,7 +95,16 @@ func (p Profile) String() string {
 	return s + fmt.Sprintf(", %s %s", rate(p.FloatOPS, "FLOPS"), p.FloatName)
 }
 
-func gib(b uint64) string { return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30)) }
+// gib prints a byte count in GiB, or MiB/KiB when smaller.
+func gib(b uint64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+	}
+	return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10))
+}
 
 // rate prints a per-second figure with an SI prefix: "1.5 TB/s".
 func rate(v float64, unit string) string {

@@ -113,19 +113,19 @@ func TestFormats(t *testing.T) {
 
 func TestRoofline(t *testing.T) {
 	for _, tc := range []struct {
-		name                 string
-		bw, weights, kv, tps float64
-		tokens               int
-		wantRoof, wantRatio  float64
+		name                       string
+		bw, weights, kv, tps, best float64
+		tokens                     int
+		wantRoof, wantRatio        float64
 	}{
 		// llama.cpp's Q4_0 figures: 17.4 t/s, 0.763 GB per token, 13.3 GB/s.
-		{"decode", 13.3, 0.762e9, 1e6, 17.4, 1, 13.3e9 / 0.763e9, 17.4 / (13.3e9 / 0.763e9)},
-		{"batched", 10, 0.5e9, 0.5e9, 40, 4, 40, 1},
-		{"no bytes", 10, 0, 0, 5, 1, 0, 0},
+		{"decode", 13.3, 0.762e9, 1e6, 17.4, 17.4, 1, 13.3e9 / 0.763e9, 17.4 / (13.3e9 / 0.763e9)},
+		{"batched", 10, 0.5e9, 0.5e9, 40, 40, 4, 40, 1},
+		{"no bytes", 10, 0, 0, 5, 5, 1, 0, 0},
 	} {
-		r := newRoofline(tc.bw, tc.weights, tc.kv, tc.tokens, tc.tps)
+		r := newRoofline(tc.bw, tc.weights, tc.kv, tc.tokens, tc.tps, tc.best)
 		if math.Abs(r.RooflineTPS-tc.wantRoof) > 1e-9*max(1, tc.wantRoof) || math.Abs(r.Ratio-tc.wantRatio) > 1e-9 ||
-			r.BytesPerStep != tc.weights+tc.kv {
+			math.Abs(r.BestRatio-tc.wantRatio) > 1e-9 || r.BytesPerStep != tc.weights+tc.kv {
 			t.Errorf("%s: %+v, want roofline %v ratio %v", tc.name, r, tc.wantRoof, tc.wantRatio)
 		}
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"time"
+	"slices"
 
 	"github.com/nuri-ai/nuri/backends/cpu"
 	"github.com/nuri-ai/nuri/bench"
@@ -122,7 +122,7 @@ type KernelUse struct {
 // uses the best measurement, so the ratios it gives are conservative.
 type Bandwidth struct {
 	BufferBytes int       `json:"buffer_bytes"`
-	SamplesGBs  []float64 `json:"samples_gbs"` // one per measurement: before the tests and after each
+	SamplesGBs  []float64 `json:"samples_gbs"` // before the tests, after tg, after the batched runs
 	BestGBs     float64   `json:"best_gbs"`
 }
 
@@ -141,8 +141,14 @@ type TestResult struct {
 	StdTPS  float64   `json:"stddev_ts"`
 	// GOPS is 2 × params × tokens per second at the mean t/s: the nominal
 	// operation rate (PERFORMANCE.md's prefill measure).
-	GOPS     float64   `json:"gops"`
+	GOPS    float64 `json:"gops"`
+	BestTPS float64 `json:"best_ts"` // the fastest repetition
+	// CPUShare is the process's CPU time during the repetitions ÷ (wall
+	// time × threads): below 1 on a shared machine when other work took
+	// the cores (spinning workers count as busy).
+	CPUShare float64   `json:"cpu_share,omitempty"`
 	Roofline *Roofline `json:"roofline,omitempty"` // generation tests
+	cpu      reps
 }
 
 // Roofline sets a decode rate against memory bandwidth: a step cannot be
@@ -155,37 +161,41 @@ type Roofline struct {
 	TokensPer    int     `json:"tokens_per_step"`
 	// RooflineTPS is TokensPer × bandwidth ÷ BytesPerStep.
 	RooflineTPS float64 `json:"roofline_tps"`
-	Ratio       float64 `json:"ratio"` // achieved t/s ÷ RooflineTPS
+	Ratio       float64 `json:"ratio"`      // mean t/s ÷ RooflineTPS
+	BestRatio   float64 `json:"best_ratio"` // fastest repetition's t/s ÷ RooflineTPS
 }
 
-func newRoofline(bwGBs, weightBytes, kvBytes float64, tokensPer int, tps float64) *Roofline {
+func newRoofline(bwGBs, weightBytes, kvBytes float64, tokensPer int, tps, best float64) *Roofline {
 	r := &Roofline{BandwidthGBs: bwGBs, WeightBytes: weightBytes, KVBytes: kvBytes,
 		BytesPerStep: weightBytes + kvBytes, TokensPer: tokensPer}
 	if r.BytesPerStep > 0 {
 		r.RooflineTPS = float64(tokensPer) * bwGBs * 1e9 / r.BytesPerStep
 	}
 	if r.RooflineTPS > 0 {
-		r.Ratio = tps / r.RooflineTPS
+		r.Ratio, r.BestRatio = tps/r.RooflineTPS, best/r.RooflineTPS
 	}
 	return r
 }
 
 // runner holds what every test of one run shares.
 type runner struct {
-	cfg    ModelConfig
-	kvType quant.Type
-	m      model.Model
-	mc     model.Config
-	pool   *kernels.Pool // bandwidth measurements and kernel names
-	rng    *rand.Rand
-	logits []float32
-	prog   *bench.Progress
-	ctx    context.Context
+	cfg     ModelConfig
+	kvType  quant.Type
+	m       model.Model
+	mc      model.Config
+	pool    *kernels.Pool // bandwidth measurements and kernel names
+	threads int
+	rng     *rand.Rand
+	logits  []float32
+	prog    *bench.Progress
+	ctx     context.Context
 }
 
 // RunModel loads the model and runs the configured tests: ppP, tgN and the
 // batched decode runs, each with a warm-up pass before its timed
-// repetitions, and the read bandwidth before the tests and after each.
+// repetitions, and the read bandwidth before the tests, after the
+// generation test and after the batched runs (not after pp: each
+// measurement streams a fresh 1 GiB buffer, which is not free).
 func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResults, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -213,7 +223,7 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 	if res.KVBytes, err = kvBytesPerPos(mc, kvType); err != nil {
 		return nil, err
 	}
-	r := &runner{cfg: cfg, kvType: kvType, m: m, mc: mc, pool: pool, ctx: ctx,
+	r := &runner{cfg: cfg, kvType: kvType, m: m, mc: mc, pool: pool, threads: res.Threads, ctx: ctx,
 		rng: rand.New(rand.NewPCG(cfg.Seed, 0x6e757269))}
 	units := 0
 	if cfg.Prompt > 0 {
@@ -236,7 +246,6 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 			return nil, err
 		}
 		res.Tests = append(res.Tests, t)
-		res.Memory.add(kernels.MeasureReadBandwidth(res.Memory.BufferBytes, pool))
 	}
 	if cfg.Gen > 0 {
 		t, err := r.genTest(info)
@@ -245,7 +254,7 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 		}
 		res.Memory.add(kernels.MeasureReadBandwidth(res.Memory.BufferBytes, pool))
 		kv := float64(res.KVBytes) * float64(cfg.Gen+1) / 2 // step i reads positions 0..i
-		t.Roofline = newRoofline(res.Memory.BestGBs, float64(info.DecodeWeightBytes), kv, 1, t.AvgTPS)
+		t.Roofline = newRoofline(res.Memory.BestGBs, float64(info.DecodeWeightBytes), kv, 1, t.AvgTPS, t.BestTPS)
 		res.Tests = append(res.Tests, t)
 	}
 	if len(cfg.Batch) > 0 {
@@ -257,13 +266,14 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 			b := &res.Batched[i]
 			// Every sequence reads its prompt and the steps so far.
 			kv := float64(res.KVBytes) * float64(b.B) * (float64(b.Prompt) + float64(b.Gen+1)/2)
-			b.Roofline = newRoofline(res.Memory.BestGBs, float64(info.DecodeWeightBytes), kv, b.B, b.AvgTPS)
+			b.Roofline = newRoofline(res.Memory.BestGBs, float64(info.DecodeWeightBytes), kv, b.B, b.AvgTPS, b.BestTPS)
 		}
 	}
 	// Roofline ratios use the best bandwidth of the whole run.
 	for i := range res.Tests {
 		if rl := res.Tests[i].Roofline; rl != nil {
-			res.Tests[i].Roofline = newRoofline(res.Memory.BestGBs, rl.WeightBytes, rl.KVBytes, rl.TokensPer, res.Tests[i].AvgTPS)
+			t := &res.Tests[i]
+			t.Roofline = newRoofline(res.Memory.BestGBs, rl.WeightBytes, rl.KVBytes, rl.TokensPer, t.AvgTPS, t.BestTPS)
 		}
 	}
 	return res, nil
@@ -353,14 +363,14 @@ func (r *runner) promptTest(info ModelInfo) (TestResult, error) {
 		return t, fmt.Errorf("%s warm-up: %w", t.Name, err)
 	}
 	for range r.cfg.Reps {
-		start := time.Now()
+		sp := startSpan()
 		if err := r.prefill(kv, tokens); err != nil {
 			return t, fmt.Errorf("%s: %w", t.Name, err)
 		}
-		t.addRep(time.Since(start).Seconds())
+		t.addRep(sp)
 		r.prog.Add(true)
 	}
-	t.finish(info)
+	t.finish(info, r.threads)
 	return t, nil
 }
 
@@ -384,25 +394,28 @@ func (r *runner) genTest(info ModelInfo) (TestResult, error) {
 		return t, fmt.Errorf("%s warm-up: %w", t.Name, err)
 	}
 	for range r.cfg.Reps {
-		start := time.Now()
+		sp := startSpan()
 		for i := range n {
 			if err := step(i); err != nil {
 				return t, fmt.Errorf("%s step %d: %w", t.Name, i, err)
 			}
 		}
-		t.addRep(time.Since(start).Seconds())
+		t.addRep(sp)
 		r.prog.Add(true)
 	}
-	t.finish(info)
+	t.finish(info, r.threads)
 	return t, nil
 }
 
-func (t *TestResult) addRep(sec float64) {
+func (t *TestResult) addRep(sp span) {
+	sec := t.cpu.add(sp)
 	t.Seconds = append(t.Seconds, sec)
 	t.TPS = append(t.TPS, float64(t.Tokens)/sec)
 }
 
-func (t *TestResult) finish(info ModelInfo) {
+func (t *TestResult) finish(info ModelInfo, threads int) {
 	t.AvgTPS, t.StdTPS = bench.MeanStd(t.TPS)
+	t.BestTPS = slices.Max(t.TPS)
 	t.GOPS = 2 * float64(info.Params) * t.AvgTPS / 1e9
+	t.CPUShare = t.cpu.share(threads)
 }

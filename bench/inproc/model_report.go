@@ -73,10 +73,10 @@ func testTable(res *ModelResults) bench.Table {
 }
 
 func batchedTable(res *ModelResults) bench.Table {
-	t := bench.Table{Columns: []string{"B", "prompt", "gen", "t/s (all sequences)", "t/s per sequence", "GOP/s", "roofline t/s", "of roofline"}}
+	t := bench.Table{Columns: []string{"B", "prompt", "gen", "t/s (all sequences)", "t/s per sequence", "GOP/s", "roofline t/s", "of roofline", "CPU share"}}
 	for _, b := range res.Batched {
 		row := []string{strconv.Itoa(b.B), strconv.Itoa(b.Prompt), strconv.Itoa(b.Gen), tps(b.AvgTPS, b.StdTPS),
-			f2(b.AvgTPS / float64(b.B)), fmt.Sprintf("%.1f", b.GOPS), "-", "-"}
+			f2(b.AvgTPS / float64(b.B)), fmt.Sprintf("%.1f", b.GOPS), "-", "-", pct(b.CPUShare)}
 		if b.Roofline != nil {
 			row[6], row[7] = f2(b.Roofline.RooflineTPS), pct(b.Roofline.Ratio)
 		}
@@ -87,16 +87,27 @@ func batchedTable(res *ModelResults) bench.Table {
 
 // rooflineLine is the one-line summary of a generation test against the
 // memory roofline.
-func rooflineLine(tr TestResult) string {
+func rooflineLine(tr TestResult, threads int) string {
 	rl := tr.Roofline
 	return fmt.Sprintf("roofline: %s %.2f t/s = %s of %.2f t/s (read bandwidth %.2f GB/s measured in this run; "+
-		"%s read per token: weights %s + KV %s)",
+		"%s read per token: weights %s + KV %s); best repetition %.2f t/s = %s%s",
 		tr.Name, tr.AvgTPS, pct(rl.Ratio), rl.RooflineTPS, rl.BandwidthGBs,
-		formatBytes(rl.BytesPerStep), formatBytes(rl.WeightBytes), formatBytes(rl.KVBytes))
+		formatBytes(rl.BytesPerStep), formatBytes(rl.WeightBytes), formatBytes(rl.KVBytes),
+		tr.BestTPS, pct(rl.BestRatio), cpuNote(tr.CPUShare, threads))
 }
 
-func prefillLine(tr TestResult, params uint64) string {
-	return fmt.Sprintf("prefill: %s %.2f t/s = %.1f GOP/s (2 × %s params × tokens)", tr.Name, tr.AvgTPS, tr.GOPS, formatParams(params))
+func prefillLine(tr TestResult, params uint64, threads int) string {
+	return fmt.Sprintf("prefill: %s %.2f t/s = %.1f GOP/s (2 × %s params × tokens); best repetition %.2f t/s%s",
+		tr.Name, tr.AvgTPS, tr.GOPS, formatParams(params), tr.BestTPS, cpuNote(tr.CPUShare, threads))
+}
+
+// cpuNote says how much of its threads' time the process got: on a shared
+// machine a low share, not the code, can be what limits a figure.
+func cpuNote(share float64, threads int) string {
+	if share <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("; CPU share %s of %d threads", pct(share), threads)
 }
 
 func kernelsLine(res *ModelResults) string {
@@ -112,7 +123,7 @@ func bandwidthLine(res *ModelResults) string {
 	for i, v := range res.Memory.SamplesGBs {
 		s[i] = f2(v)
 	}
-	return fmt.Sprintf("read bandwidth: %.2f GB/s, best of %s (%d MiB buffer, %d threads, before the tests and after each)",
+	return fmt.Sprintf("read bandwidth: %.2f GB/s, best of %s (%d MiB buffer, %d threads; measured before the tests, after tg and after the batched runs)",
 		res.Memory.BestGBs, strings.Join(s, ", "), res.Memory.BufferBytes>>20, res.Threads)
 }
 
@@ -141,14 +152,14 @@ func WriteModelText(w io.Writer, res *ModelResults) error {
 	}
 	for _, tr := range res.Tests {
 		if tr.Roofline != nil {
-			fmt.Fprintln(bw, rooflineLine(tr))
+			fmt.Fprintln(bw, rooflineLine(tr, res.Threads))
 		} else {
-			fmt.Fprintln(bw, prefillLine(tr, res.Model.Params))
+			fmt.Fprintln(bw, prefillLine(tr, res.Model.Params, res.Threads))
 		}
 	}
 	if len(res.Batched) > 0 {
 		fmt.Fprintln(bw)
-		writeAligned(bw, batchedTable(res), map[int]bool{0: true, 1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true})
+		writeAligned(bw, batchedTable(res), map[int]bool{0: true, 1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true})
 		fmt.Fprintln(bw)
 		fmt.Fprintln(bw, prefillSummary(res.BatchPrefill))
 	}
@@ -208,10 +219,11 @@ func BuildModelReport(env bench.Environment, cfg ModelConfig, res *ModelResults)
 		r.AddMetric(tr.Name, "GOP/s", "GOP/s", bench.HigherIsBetter, tr.GOPS)
 		if tr.Roofline != nil {
 			r.AddMetric(tr.Name, "roofline_ratio", "", bench.HigherIsBetter, tr.Roofline.Ratio)
+			r.AddMetric(tr.Name, "best_roofline_ratio", "", bench.HigherIsBetter, tr.Roofline.BestRatio)
 			r.AddMetric(tr.Name, "bytes_per_token", "B", bench.Neutral, tr.Roofline.BytesPerStep)
-			lines = append(lines, rooflineLine(tr))
+			lines = append(lines, rooflineLine(tr, res.Threads))
 		} else {
-			lines = append(lines, prefillLine(tr, res.Model.Params))
+			lines = append(lines, prefillLine(tr, res.Model.Params, res.Threads))
 		}
 	}
 	for _, b := range res.Batched {

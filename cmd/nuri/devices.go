@@ -15,8 +15,8 @@ import (
 	"golang.org/x/sys/cpu"
 
 	"github.com/nuri-ai/nuri/backends"
-	nuricpu "github.com/nuri-ai/nuri/backends/cpu"
 	"github.com/nuri-ai/nuri/backends/conformance"
+	nuricpu "github.com/nuri-ai/nuri/backends/cpu"
 	"github.com/nuri-ai/nuri/backends/cuda"
 	"github.com/nuri-ai/nuri/backends/npu"
 	"github.com/nuri-ai/nuri/kernels"

@@ -127,6 +127,9 @@ func generate(ctx context.Context, c *runConfig, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if c.nPredict == 0 {
+		return nil
+	}
 	loopDone := make(chan error, 1)
 	go func() { loopDone <- eng.Run(context.Background()) }()
 	defer func() {
@@ -134,64 +137,70 @@ func generate(ctx context.Context, c *runConfig, stdout, stderr io.Writer) error
 		<-loopDone
 	}()
 	req := engine.Request{Prompt: ids, Sampling: c.sampling, Stop: c.stops, IgnoreEOS: c.ignoreEOS}
-	if c.nPredict > 0 {
-		req.MaxTokens = c.nPredict
-	}
-	if c.nPredict == 0 {
-		return nil
-	}
-	start := time.Now()
+	req.MaxTokens = max(c.nPredict, 0)
+	st := runStats{load: loadTime, nPrompt: len(ids), start: time.Now()}
 	seq, err := eng.Submit(ctx, req)
 	if err != nil {
 		return fmt.Errorf("submit: %w", err)
 	}
 	if !c.chat {
 		if _, err := io.WriteString(stdout, c.prompt); err != nil {
-			return err
+			seq.Cancel()
+			return fmt.Errorf("write output: %w", err)
 		}
 	}
-	var (
-		nGen              int
-		firstTok, lastTok time.Time
-		final             engine.Event
-		writeErr          error
-	)
-	// With no prompt text the output starts the text, and the tokenizer's
-	// Decode drops an SPM leading space there (llama2.c prints it so too).
-	stripLead := c.prompt == "" && !c.chat
+	writeErr := streamText(seq, tok, c.prompt == "" && !c.chat, stdout, &st)
+	if _, err := io.WriteString(stdout, "\n"); err != nil && writeErr == nil {
+		writeErr = err
+	}
+	st.print(stderr)
+	switch {
+	case writeErr != nil:
+		return fmt.Errorf("write output: %w", writeErr)
+	case st.final.Finish == engine.FinishError:
+		return st.final.Err
+	}
+	return nil
+}
+
+// runStats are the figures nuri run prints at the end.
+type runStats struct {
+	load               time.Duration
+	nPrompt, nGen      int
+	start, first, last time.Time
+	final              engine.Event
+}
+
+// streamText writes the sequence's text to w as it arrives and records
+// timings in st. With stripLead (no prompt text) the output starts the
+// text, and the tokenizer's Decode drops an SPM leading space there
+// (llama2.c prints it so too). A write error cancels the sequence; the
+// stream is still drained so the final event is seen.
+func streamText(seq *engine.Sequence, tok *tokenizer.Tokenizer, stripLead bool, w io.Writer, st *runStats) error {
+	var writeErr error
 	var firstID int32
 	for ev := range seq.Events() {
 		if len(ev.Tokens) > 0 {
-			if nGen == 0 {
-				firstTok, firstID = time.Now(), ev.Tokens[0]
+			if st.nGen == 0 {
+				st.first, firstID = time.Now(), ev.Tokens[0]
 			}
-			nGen += len(ev.Tokens)
-			lastTok = time.Now()
+			st.nGen += len(ev.Tokens)
+			st.last = time.Now()
 		}
 		if stripLead && ev.Text != "" {
 			stripLead = false
 			ev.Text = stripDecodeSpace(tok, firstID, ev.Text)
 		}
 		if ev.Text != "" && writeErr == nil {
-			if _, writeErr = io.WriteString(stdout, ev.Text); writeErr != nil {
-				seq.Cancel() // stdout closed: stop generating
+			if _, writeErr = io.WriteString(w, ev.Text); writeErr != nil {
+				seq.Cancel()
 			}
 		}
 		if ev.Finish != engine.FinishNone {
-			final = ev
+			st.final = ev
 		}
 	}
-	if _, err := io.WriteString(stdout, "\n"); err != nil && writeErr == nil {
-		writeErr = err
-	}
-	printRunStats(stderr, loadTime, len(ids), start, firstTok, lastTok, nGen, final)
-	switch {
-	case writeErr != nil:
-		return fmt.Errorf("write output: %w", writeErr)
-	case final.Finish == engine.FinishError:
-		return final.Err
-	}
-	return nil
+	return writeErr
 }
 
 // runPrompt tokenizes the prompt, through the chat template with --chat.
@@ -237,11 +246,11 @@ func stripDecodeSpace(tok *tokenizer.Tokenizer, first int32, text string) string
 	return text
 }
 
-// printRunStats reports load time and prompt and generation speed, in
-// llama.cpp's terms: prompt time runs from Submit to the first token (it
-// includes sampling that token), generation time from the first token to
-// the last, over the tokens after the first.
-func printRunStats(w io.Writer, load time.Duration, nPrompt int, start, first, last time.Time, nGen int, final engine.Event) {
+// print reports load time and prompt and generation speed, in llama.cpp's
+// terms: prompt time runs from Submit to the first token (it includes
+// sampling that token), generation time from the first token to the last,
+// over the tokens after the first.
+func (st *runStats) print(w io.Writer) {
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	rate := func(n int, d time.Duration) float64 {
 		if d <= 0 {
@@ -249,15 +258,15 @@ func printRunStats(w io.Writer, load time.Duration, nPrompt int, start, first, l
 		}
 		return float64(n) / d.Seconds()
 	}
-	fmt.Fprintf(w, "\nload time:  %10.2f ms\n", ms(load))
-	if nGen > 0 {
-		pt := first.Sub(start)
-		fmt.Fprintf(w, "prompt:     %10.2f ms / %5d tokens (%8.2f t/s)\n", ms(pt), nPrompt, rate(nPrompt, pt))
-		gt := last.Sub(first)
-		fmt.Fprintf(w, "generation: %10.2f ms / %5d tokens (%8.2f t/s)\n", ms(gt), nGen-1, rate(nGen-1, gt))
+	fmt.Fprintf(w, "\nload time:  %10.2f ms\n", ms(st.load))
+	if st.nGen > 0 {
+		pt := st.first.Sub(st.start)
+		fmt.Fprintf(w, "prompt:     %10.2f ms / %5d tokens (%8.2f t/s)\n", ms(pt), st.nPrompt, rate(st.nPrompt, pt))
+		gt := st.last.Sub(st.first)
+		fmt.Fprintf(w, "generation: %10.2f ms / %5d tokens (%8.2f t/s)\n", ms(gt), st.nGen-1, rate(st.nGen-1, gt))
 	}
-	if final.Finish != engine.FinishNone {
-		fmt.Fprintf(w, "finish:     %s (%s)\n", final.Finish, final.Reason)
+	if st.final.Finish != engine.FinishNone {
+		fmt.Fprintf(w, "finish:     %s (%s)\n", st.final.Finish, st.final.Reason)
 	}
 }
 

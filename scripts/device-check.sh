@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# device-check.sh: the GPU check, sized to finish in under 8 minutes.
+#
+#   1. build nuri and the CUDA test binary (or use prebuilt ones: set
+#      NURI_PREBUILT=1 with bin/nuri and bin/cuda.test present, for GPU
+#      machines without Go or without network for modules);
+#   2. list the devices (GPU, compute capability, NVML telemetry);
+#   3. run the conformance kit on cuda:0 (every op × type against the CPU
+#      reference, plus stories260K's logits end to end);
+#   4. write the llama-1b Q4_0 synth model and run `nuri bench model` on
+#      cpu and cuda:0 (-p 128 -n 32, two repetitions);
+#   5. print a short table of what passed and how fast.
+#
+# Environment: NURI_SHARED (shared test data, default ../shared), NURI_NVRTC
+# (NVRTC library; otherwise searched in the toolkit and pip locations below),
+# WORK (scratch folder for the synth model, default a temp dir).
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BIN=$ROOT/bin
+WORK=${WORK:-$(mktemp -d)}
+LOG=$WORK/device-check.log
+: >"$LOG"
+declare -a ROWS
+
+step() { printf '\n== %s\n' "$*" | tee -a "$LOG"; }
+row() { ROWS+=("$(printf '%-28s %-6s %s' "$1" "$2" "$3")"); }
+elapsed() { echo $(($(date +%s) - $1))s; }
+
+# NVRTC is not part of the driver: find it in a toolkit or a pip wheel and
+# put its folder on the loader path (the backend dlopens libnvrtc.so.*).
+find_nvrtc() {
+	if [ -n "${NURI_NVRTC:-}" ]; then
+		export LD_LIBRARY_PATH="$(dirname "$NURI_NVRTC"):${LD_LIBRARY_PATH:-}"
+		return
+	fi
+	if ldconfig -p 2>/dev/null | grep -q 'libnvrtc\.so'; then
+		return
+	fi
+	local d
+	for d in /usr/local/cuda/lib64 /usr/local/cuda-*/lib64 /usr/lib/x86_64-linux-gnu \
+		$(python3 -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null | tr ' ' '\n' | sed 's|$|/nvidia/cuda_nvrtc/lib|'); do
+		if ls "$d"/libnvrtc.so* >/dev/null 2>&1; then
+			export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
+			echo "NVRTC found in $d" | tee -a "$LOG"
+			return
+		fi
+	done
+	echo "NVRTC not found; the CUDA backend will report itself unavailable" | tee -a "$LOG"
+}
+
+step "build"
+t0=$(date +%s)
+if [ "${NURI_PREBUILT:-0}" = 1 ] && [ -x "$BIN/nuri" ] && [ -x "$BIN/cuda.test" ]; then
+	row build ok "prebuilt bin/nuri, bin/cuda.test"
+elif mkdir -p "$BIN" && go build -o "$BIN/nuri" ./cmd/nuri >>"$LOG" 2>&1 &&
+	go test -c -o "$BIN/cuda.test" ./backends/cuda/ >>"$LOG" 2>&1; then
+	row build ok "$(elapsed "$t0")"
+else
+	row build FAIL "see $LOG"
+	printf '%s\n' "${ROWS[@]}"
+	exit 1
+fi
+find_nvrtc
+
+step "devices"
+timeout 60 "$BIN/nuri" devices 2>&1 | tee -a "$LOG"
+
+step "conformance on cuda:0"
+t0=$(date +%s)
+CONF=$WORK/conformance.txt
+(cd backends/cuda && NURI_TEST_DEVICE=cuda:0 timeout 240 "$BIN/cuda.test" -test.run 'Conformance' -test.count=1 -test.v) >"$CONF" 2>&1
+rc=$?
+cat "$CONF" >>"$LOG"
+sed -n '/^ *| op |/,/unsupported$/p' "$CONF" | sed 's/^ *//'
+grep -E 'telemetry:|vs CPU|compute capability|kernels ' "$CONF" | sed 's/^ *//'
+grep -E '^\s*(--- FAIL|FAIL )' "$CONF" | head -20
+if [ $rc -eq 0 ]; then row "conformance cuda:0" ok "$(elapsed "$t0")"; else row "conformance cuda:0" FAIL "rc=$rc, see $LOG"; fi
+
+step "llama-1b Q4_0 synth model"
+t0=$(date +%s)
+MODEL=$WORK/llama-1b-Q4_0.gguf
+if timeout 120 "$BIN/nuri" synth --shape llama-1b --type Q4_0 --out "$MODEL" >>"$LOG" 2>&1; then
+	row "synth llama-1b Q4_0" ok "$(elapsed "$t0")"
+else
+	row "synth llama-1b Q4_0" FAIL "see $LOG"
+fi
+
+for dev in cpu cuda:0; do
+	step "bench model on $dev"
+	t0=$(date +%s)
+	OUT=$WORK/bench-${dev/:/}.txt
+	timeout 150 "$BIN/nuri" bench model --model "$MODEL" --device "$dev" -p 128 -n 32 -r 2 -bw-mib 256 -progress=false >"$OUT" 2>&1
+	rc=$?
+	cat "$OUT" >>"$LOG"
+	grep -E 't/s|tok/s|pp|tg' "$OUT" | head -8
+	if [ $rc -eq 0 ]; then
+		row "bench model $dev" ok "$(grep -Eo '[0-9.]+ *(t/s|tok/s)' "$OUT" | head -2 | paste -sd' ' -) ($(elapsed "$t0"))"
+	else
+		row "bench model $dev" FAIL "rc=$rc: $(tail -1 "$OUT")"
+	fi
+done
+
+printf '\n%-28s %-6s %s\n' step result detail
+printf '%s\n' "${ROWS[@]}"
+echo "full log: $LOG"
+for r in "${ROWS[@]}"; do
+	case "$r" in *" FAIL "*) exit 1 ;; esac
+done

@@ -59,7 +59,8 @@ func TestConformance(t *testing.T) {
 
 // TestConformanceStories260K compares stories260K's logits on the GPU with
 // the CPU's on the golden prompts: with the CPU's numerics, the top-1
-// agreement must be perfect and the logits within 1e-3 rel-RMS.
+// agreement must be perfect and the logits within the golden case's 5e-4
+// rel-RMS (the emulated backend measures 1.5e-4).
 func TestConformanceStories260K(t *testing.T) {
 	dev := openTestDevice(t)
 	if dev == nil {
@@ -74,7 +75,7 @@ func TestConformanceStories260K(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log(rep)
-	if rep.VsCPU.Top1 < 1 || rep.VsCPU.RelRMS > 1e-3 || rep.VsCPU.NonFinite > 0 {
+	if rep.VsCPU.Top1 < 1 || rep.VsCPU.RelRMS > 5e-4 || rep.VsCPU.NonFinite > 0 {
 		t.Errorf("GPU vs CPU: %v", rep.VsCPU)
 	}
 }

@@ -25,5 +25,8 @@
 // CGO_ENABLED=0 has the backend without telemetry, and says so.
 //
 // On a machine without a driver or GPU, Open fails with an error wrapping
-// backends.ErrUnavailable that gives the reason.
+// backends.ErrUnavailable that gives the reason. The tests run the backend
+// anyway against a CPU emulator of the driver API (testdata/emu, built with
+// g++), which executes the kernels' CUDA C with their barriers and warp
+// shuffles.
 package cuda

@@ -20,7 +20,6 @@
 #include <cstring>
 #include <memory>
 #include <string>
-#include <ucontext.h>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -41,11 +40,11 @@ struct Barrier {
     unsigned gen = 0;
 };
 struct Fiber {
-    ucontext_t ctx;
+    void* sp = nullptr; // saved stack pointer while switched out
     unsigned tid = 0;
     bool done = false;
 };
-static ucontext_t g_sched;
+static void* g_schedSP;
 static std::vector<Fiber> g_fibers;
 static std::vector<std::vector<char>> g_stacks;
 static Fiber* g_cur;
@@ -54,7 +53,32 @@ static std::vector<Barrier> g_warpBar;
 static std::vector<std::array<unsigned char[8], 32>> g_slots;
 static std::vector<float> g_smem;
 
-static void yield() { swapcontext(&g_cur->ctx, &g_sched); }
+// emu_switch saves the callee-saved registers on the current stack, stores
+// the stack pointer in *save and continues on the stack next (x86-64 SysV).
+extern "C" void emu_switch(void** save, void* next);
+asm(R"(
+.text
+.globl emu_switch
+.type emu_switch, @function
+emu_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+)");
+
+static void yield() { emu_switch(&g_cur->sp, g_schedSP); }
 
 static void wait(Barrier& b) {
     unsigned g = b.gen;
@@ -122,29 +146,47 @@ static void call(void (*f)(A...), void** p) {
 struct Kernel {
     const char* name;
     void (*run)(void**);
+    bool coop; // uses barriers or shuffles: needs fibers
 };
 
-#define K(n) {#n, [](void** p) { call(n, p); }}
+#define K(n) {#n, [](void** p) { call(n, p); }, true}
+#define P(n) {#n, [](void** p) { call(n, p); }, false}
 static const Kernel kTable[] = {
-    K(nuri_quantize_q8_0), K(nuri_quantize_q8_1), K(nuri_quantize_q8_k), K(nuri_convert_f16), K(nuri_convert_bf16),
+    K(nuri_quantize_q8_0), K(nuri_quantize_q8_1), K(nuri_quantize_q8_k), P(nuri_convert_f16), P(nuri_convert_bf16),
     K(nuri_mul_mat_f32), K(nuri_mul_mat_f16), K(nuri_mul_mat_bf16), K(nuri_mul_mat_q4_0), K(nuri_mul_mat_q4_1),
     K(nuri_mul_mat_q5_0), K(nuri_mul_mat_q5_1), K(nuri_mul_mat_q8_0), K(nuri_mul_mat_q4_k), K(nuri_mul_mat_q5_k),
-    K(nuri_mul_mat_q6_k), K(nuri_get_rows_f32), K(nuri_get_rows_f16), K(nuri_get_rows_bf16), K(nuri_get_rows_q4_0),
-    K(nuri_get_rows_q4_1), K(nuri_get_rows_q5_0), K(nuri_get_rows_q5_1), K(nuri_get_rows_q8_0), K(nuri_get_rows_q4_k),
-    K(nuri_get_rows_q5_k), K(nuri_get_rows_q6_k), K(nuri_rms_norm), K(nuri_add), K(nuri_scale), K(nuri_silu_mul),
-    K(nuri_rope), K(nuri_store_kv_f32), K(nuri_store_kv_f16), K(nuri_store_kv_q8_0), K(nuri_attention_f32),
+    K(nuri_mul_mat_q6_k), P(nuri_get_rows_f32), P(nuri_get_rows_f16), P(nuri_get_rows_bf16), P(nuri_get_rows_q4_0),
+    P(nuri_get_rows_q4_1), P(nuri_get_rows_q5_0), P(nuri_get_rows_q5_1), P(nuri_get_rows_q8_0), P(nuri_get_rows_q4_k),
+    P(nuri_get_rows_q5_k), P(nuri_get_rows_q6_k), K(nuri_rms_norm), P(nuri_add), P(nuri_scale), P(nuri_silu_mul),
+    P(nuri_rope), P(nuri_store_kv_f32), P(nuri_store_kv_f16), K(nuri_store_kv_q8_0), K(nuri_attention_f32),
     K(nuri_attention_f16), K(nuri_attention_q8_0),
 };
 
 static const Kernel* g_kernel;
 static void** g_params;
 
+// fiberMain runs one emulated thread to its end, then leaves its barriers
+// and switches back to the scheduler for good.
 static void fiberMain() {
     g_kernel->run(g_params);
     g_cur->done = true;
     drop(g_block);
     drop(g_warpBar[g_cur->tid / 32]);
-    // returning resumes uc_link (the scheduler)
+    void* dead;
+    emu_switch(&dead, g_schedSP);
+    std::abort(); // never resumed
+}
+
+// fiberStack prepares stack t so that switching to it enters fiberMain as
+// if called: six zero registers, then fiberMain as the return address,
+// with the stack 16-byte aligned at the call.
+static void* fiberStack(unsigned t) {
+    char* top = g_stacks[t].data() + g_stacks[t].size();
+    uintptr_t* sp = (uintptr_t*)((uintptr_t)top & ~(uintptr_t)15);
+    *--sp = 0;                       // fake return address of fiberMain
+    *--sp = (uintptr_t)&fiberMain;   // popped by emu_switch's ret
+    for (int i = 0; i < 6; i++) *--sp = 0;
+    return sp;
 }
 
 static void launch(const Kernel* k, dim3 grid, dim3 block, unsigned shmem, void** params) {
@@ -154,8 +196,7 @@ static void launch(const Kernel* k, dim3 grid, dim3 block, unsigned shmem, void*
     g_params = params;
     g_smem.assign(shmem / 4 + 1, 0.0f);
     unsigned nt = block.x * block.y * block.z, nw = (nt + 31) / 32;
-    const size_t stack = 64 << 10;
-    while (g_stacks.size() < nt) g_stacks.emplace_back(stack);
+    while (g_stacks.size() < nt) g_stacks.emplace_back(64 << 10);
     g_fibers.assign(nt, Fiber{});
     g_warpBar.assign(nw, Barrier{});
     g_slots.resize(nw);
@@ -163,25 +204,23 @@ static void launch(const Kernel* k, dim3 grid, dim3 block, unsigned shmem, void*
         for (unsigned y = 0; y < grid.y; y++)
             for (unsigned x = 0; x < grid.x; x++) {
                 blockIdx = dim3{x, y, z};
+                if (!k->coop) { // no barriers, no shuffles: threads one by one
+                    for (unsigned t = 0; t < nt; t++) {
+                        threadIdx = dim3{t, 0, 0};
+                        k->run(params);
+                    }
+                    continue;
+                }
                 g_block = Barrier{(int)nt, 0, 0};
                 for (unsigned w = 0; w < nw; w++) g_warpBar[w] = Barrier{(int)min(32u, nt - 32 * w), 0, 0};
-                for (unsigned t = 0; t < nt; t++) {
-                    Fiber& f = g_fibers[t];
-                    f.tid = t;
-                    f.done = false;
-                    getcontext(&f.ctx);
-                    f.ctx.uc_stack.ss_sp = g_stacks[t].data();
-                    f.ctx.uc_stack.ss_size = stack;
-                    f.ctx.uc_link = &g_sched;
-                    makecontext(&f.ctx, fiberMain, 0);
-                }
+                for (unsigned t = 0; t < nt; t++) g_fibers[t] = Fiber{fiberStack(t), t, false};
                 for (unsigned live = nt; live > 0;) {
                     live = 0;
                     for (Fiber& f : g_fibers) {
                         if (f.done) continue;
                         g_cur = &f;
                         threadIdx = dim3{f.tid, 0, 0};
-                        swapcontext(&g_sched, &f.ctx);
+                        emu_switch(&g_schedSP, f.sp);
                         if (!f.done) live++;
                     }
                 }
@@ -190,6 +229,9 @@ static void launch(const Kernel* k, dim3 grid, dim3 block, unsigned shmem, void*
 
 // ---- driver API ----
 
+// Only the API is exported (built with -fvisibility=hidden): two copies of
+// the emulator loaded in one process must not bind each other's kernels.
+#pragma GCC visibility push(default)
 extern "C" {
 typedef int CUresult;
 
@@ -282,3 +324,4 @@ int nvrtcGetPTX(void*, char* s) { std::memcpy(s, "emu", 4); return 0; }
 int nvrtcDestroyProgram(void**) { return 0; }
 const char* nvrtcGetErrorString(int) { return "emulated NVRTC error"; }
 }
+#pragma GCC visibility pop

@@ -56,3 +56,15 @@ func dotQ6_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *
 
 //go:noescape
 func roundF16(x *float32, n8 int, dst *float32)
+
+//go:noescape
+func dotQ4_0AVX512PF(w *byte, nb int, act *byte, unused *float32, unused2 *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ8_0AVX512PF(w *byte, nb int, act *byte, unused *float32, unused2 *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ4_KAVX512PF(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ6_KAVX512PF(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)

@@ -215,3 +215,91 @@ store:
 done:
 	VZEROUPPER
 	RET
+
+#define PFD 1024
+
+// func dotQ4_0AVX512PF(w *byte, nb int, act *byte, _ *float32, _ *int16, n int, y *float32, ystride int)
+TEXT ·dotQ4_0AVX512PF(SB), NOSPLIT, $0-64
+	SETUPZ
+	TESTQ CX, CX
+	JZ    tail
+
+loop:
+	PREFETCHT0 PFD(SI)
+	// d_w of both blocks: 8 copies each, widened to 16 floats.
+	VPBROADCASTW (SI), X9
+	VPBROADCASTW 18(SI), X10
+	VINSERTI128  $1, X10, Y9, Y9
+	VCVTPH2PS    Y9, Z9
+	// Codes: 128-bit lanes [lo(b), hi(b), lo(b+1), hi(b+1)].
+	VMOVDQU       2(SI), X10
+	VINSERTI128   $1, 20(SI), Y10, Y10
+	VPSRLW        $4, Y10, Y11
+	VINSERTI64X4  $1, Y11, Z10, Z10
+	VPANDD        Z14, Z10, Z10
+	VSHUFI64X2    $0xd8, Z10, Z10, Z8
+	ROWSZ(next)
+
+next:
+	ADDQ $36, SI
+	ADDQ $192, AX
+	DECQ CX
+	JNZ  loop
+
+tail:
+	TESTQ BX, BX
+	JZ    store
+	VPBROADCASTW (SI), X9
+	VCVTPH2PS    X9, Y9      // VEX: the upper half of Z9 becomes zero
+	VMOVDQU      2(SI), X10
+	VPSRLW       $4, X10, X11
+	VINSERTI128  $1, X11, Y10, Y8
+	VPAND        Y14, Y8, Y8
+	ROWSZ(store)
+
+store:
+	STOREZ
+
+done:
+	VZEROUPPER
+	RET
+
+// func dotQ8_0AVX512PF(w *byte, nb int, act *byte, _ *float32, _ *int16, n int, y *float32, ystride int)
+TEXT ·dotQ8_0AVX512PF(SB), NOSPLIT, $0-64
+	SETUPZ
+	TESTQ CX, CX
+	JZ    tail
+
+loop:
+	PREFETCHT0 PFD(SI)
+	PREFETCHT0 (PFD+64)(SI)
+	VPBROADCASTW (SI), X9
+	VPBROADCASTW 34(SI), X10
+	VINSERTI128  $1, X10, Y9, Y9
+	VCVTPH2PS    Y9, Z9
+	VMOVDQU      2(SI), Y10
+	VINSERTI64X4 $1, 36(SI), Z10, Z10
+	VPXORD       Z15, Z10, Z8
+	ROWSZ(next)
+
+next:
+	ADDQ $68, SI
+	ADDQ $192, AX
+	DECQ CX
+	JNZ  loop
+
+tail:
+	TESTQ BX, BX
+	JZ    store
+	VPBROADCASTW (SI), X9
+	VCVTPH2PS    X9, Y9
+	VMOVDQU      2(SI), Y10
+	VPXORD       Z15, Z10, Z8
+	ROWSZ(store)
+
+store:
+	STOREZ
+
+done:
+	VZEROUPPER
+	RET

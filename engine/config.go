@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/quant"
 )
 
@@ -27,10 +28,11 @@ type Config struct {
 	// budget (tests use it to force preemption).
 	NumBlocks int
 	// KVCacheMemory is the KV cache budget in bytes. 0: KVCacheFraction of
-	// the available RAM, capped at what MaxNumSeqs sequences of a full
+	// the available memory (Device's free memory when it reports it, else
+	// the host's RAM), capped at what MaxNumSeqs sequences of a full
 	// context can use.
 	KVCacheMemory int64
-	// KVCacheFraction is the share of available RAM used when
+	// KVCacheFraction is the share of available memory used when
 	// KVCacheMemory is 0.
 	KVCacheFraction float64
 	// KVCacheType is the cache element type: "f16" (default), "q8_0", "f32".
@@ -53,6 +55,14 @@ type Config struct {
 	EventBuffer int
 	// Observer receives latency observations; nil: none.
 	Observer Observer
+	// Device is the device the model runs on (the one passed to
+	// model.LoadOptions). When set, the KV cache lives in its memory
+	// (model.NewKVCacheOn), the default budget is a share of its free
+	// memory, and if it only runs static shapes (backends.ShapeBucketer)
+	// the token budget of a step is capped to a bucket shape. nil: the
+	// cache is host memory (what the CPU device uses) and steps are not
+	// bucketed.
+	Device backends.Device
 }
 
 // Observer receives per-request latency observations (for histograms). Its

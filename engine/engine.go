@@ -40,6 +40,7 @@ type Engine struct {
 	kv     *model.KVCache
 	pool   *blockPool
 	hasher *blockHasher
+	bucket stepBuckets // the device's static shapes (off for most devices)
 	obs    Observer
 
 	wake chan struct{} // capacity 1: a pending wake-up
@@ -94,7 +95,7 @@ func New(cfg Config, m model.Model, tok Tokenizer, log *zap.Logger) (*Engine, er
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	kv, err := model.NewKVCache(mc, plan.nBlocks, cfg.BlockSize, kvType)
+	kv, err := newKVCache(cfg.Device, mc, plan.nBlocks, cfg.BlockSize, kvType)
 	if err != nil {
 		return nil, fmt.Errorf("engine: allocate kv cache of %d blocks: %w", plan.nBlocks, err)
 	}
@@ -104,6 +105,7 @@ func New(cfg Config, m model.Model, tok Tokenizer, log *zap.Logger) (*Engine, er
 		cfg: cfg, m: m, mcfg: mc, tok: tok, log: log, nCtx: nCtx, kv: kv,
 		pool:     newBlockPool(plan.nBlocks, cfg.BlockSize),
 		hasher:   newBlockHasher(),
+		bucket:   newStepBuckets(cfg.Device, cfg.MaxNumBatchedTokens),
 		obs:      cfg.Observer,
 		wake:     make(chan struct{}, 1),
 		loopDone: make(chan struct{}),
@@ -119,11 +121,17 @@ func New(cfg Config, m model.Model, tok Tokenizer, log *zap.Logger) (*Engine, er
 		zap.Int64("bytes", int64(kv.BytesPerBlock())*int64(plan.nBlocks)),
 		zap.Stringer("type", kvType),
 		zap.String("budget", plan.source),
-		zap.Int64("available_ram", plan.availRAM),
+		zap.Int64("available_memory", plan.availRAM),
 		zap.Int("n_ctx", nCtx),
 		zap.Int("max_num_seqs", cfg.MaxNumSeqs),
 		zap.Int("max_num_batched_tokens", cfg.MaxNumBatchedTokens),
-		zap.Bool("prefix_caching", !cfg.DisablePrefixCaching))
+		zap.Bool("prefix_caching", !cfg.DisablePrefixCaching),
+		zap.String("device", deviceName(cfg.Device)))
+	if e.bucket.on {
+		log.Info("static shape buckets",
+			zap.Stringer("buckets", e.bucket.b),
+			zap.Int("step_token_budget", e.bucket.budget))
+	}
 	return e, nil
 }
 

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 
+	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 )
@@ -33,12 +35,13 @@ func kvBytesPerBlock(c model.Config, bs int, t quant.Type) (int64, error) {
 type blockPlan struct {
 	nBlocks  int
 	perBlock int64
-	source   string // "blocks", "memory" or "ram-fraction"
-	availRAM int64  // bytes, when source is ram-fraction
+	source   string // "blocks", "memory", "ram-fraction" or "device-fraction"
+	availRAM int64  // bytes, when source is a fraction (host RAM or device memory)
 }
 
 // planBlocks turns the configured budget into a number of blocks. Without an
-// explicit budget it takes KVCacheFraction of the available RAM, capped at
+// explicit budget it takes KVCacheFraction of the available memory (the
+// device's, else the host's RAM), capped at
 // what MaxNumSeqs full-context sequences can use (more could never be
 // referenced at once; the surplus would only hold cached prefixes).
 func planBlocks(cfg Config, perBlock int64, nCtx int) (blockPlan, error) {
@@ -49,18 +52,31 @@ func planBlocks(cfg Config, perBlock int64, nCtx int) (blockPlan, error) {
 	case cfg.KVCacheMemory > 0:
 		p.nBlocks, p.source = int(cfg.KVCacheMemory/perBlock), "memory"
 	default:
-		avail, err := availableRAM()
+		avail, source, err := availableMemory(cfg.Device)
 		if err != nil {
 			return p, fmt.Errorf("kv cache budget: %w (set the KV cache memory explicitly)", err)
 		}
 		perSeq := (nCtx + cfg.BlockSize - 1) / cfg.BlockSize
-		p.availRAM, p.source = avail, "ram-fraction"
+		p.availRAM, p.source = avail, source
 		p.nBlocks = min(int(float64(avail)*cfg.KVCacheFraction/float64(perBlock)), cfg.MaxNumSeqs*perSeq)
 	}
 	if p.nBlocks < 1 {
 		return p, fmt.Errorf("kv cache budget holds no block of %d bytes", perBlock)
 	}
 	return p, nil
+}
+
+// availableMemory is the free memory the default budget takes its share
+// of: the device's when it reports it (an accelerator holds the cache in
+// its own memory), else the host's available RAM.
+func availableMemory(dev backends.Device) (int64, string, error) {
+	if dev != nil {
+		if free, _ := dev.Memory(); free > 0 {
+			return int64(min(free, math.MaxInt64)), "device-fraction", nil
+		}
+	}
+	avail, err := availableRAM()
+	return avail, "ram-fraction", err
 }
 
 // availableRAM reads MemAvailable from /proc/meminfo.

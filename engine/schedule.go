@@ -17,10 +17,11 @@ type work struct {
 // admitted in arrival order (FCFS, no overtaking) while the token budget,
 // the sequence cap and the free blocks allow. A running sequence that
 // cannot get a block preempts the newest running sequence not yet planned
-// (possibly itself).
+// (possibly itself). On a static-shape device the budget is a bucket shape
+// (see stepBuckets), so the step's padded shape never exceeds it.
 func (e *Engine) plan() []work {
 	e.stepNo++
-	budget := e.cfg.MaxNumBatchedTokens
+	budget := e.bucket.budget // MaxNumBatchedTokens, capped to a bucket shape
 	plan := e.scratch.plan[:0]
 	before := e.counters.preemptions
 	for _, decodes := range []bool{true, false} {

@@ -22,6 +22,9 @@ type Stats struct {
 	PrefillTokens    int64 // tokens run through the model as prompt: cache hits excluded, recomputation after preemption included
 	GenerationTokens int64 // generated tokens
 	Steps            int64 // forward passes
+	// PaddedTokens counts the rows a static-shape device ran beyond the
+	// steps' tokens (bucket padding, wasted work); 0 on other devices.
+	PaddedTokens int64
 
 	FinishedStop      int64
 	FinishedLength    int64
@@ -37,6 +40,7 @@ type counters struct {
 	prefillTokens             int64
 	generationTokens          int64
 	steps                     int64
+	paddedTokens              int64
 	finished                  map[FinishReason]int64
 }
 
@@ -69,6 +73,7 @@ func (e *Engine) publish() {
 		PrefillTokens:     c.prefillTokens,
 		GenerationTokens:  c.generationTokens,
 		Steps:             c.steps,
+		PaddedTokens:      c.paddedTokens,
 		FinishedStop:      c.finished[FinishStop],
 		FinishedLength:    c.finished[FinishLength],
 		FinishedCancelled: c.finished[FinishCancelled],

@@ -39,6 +39,8 @@ func (e *Engine) step() bool {
 		return true
 	}
 	e.counters.steps++
+	n := len(e.scratch.batch.Tokens)
+	e.counters.paddedTokens += int64(e.bucket.padded(n) - n)
 	V := e.mcfg.NVocab
 	for i, w := range plan {
 		s := w.seq

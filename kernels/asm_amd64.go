@@ -25,10 +25,10 @@ func dotQ4_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *fl
 func dotQ6_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 
 //go:noescape
-func dotQ4_0AVX512(w *byte, nb int, act *byte, unused *float32, unused2 *int16, nx int, y *float32, ystride int)
+func dotQ4_0AVX512(w *byte, nb int, act *byte, astride int, acc *float32, mode int, nx int, y *float32, ystride int)
 
 //go:noescape
-func dotQ8_0AVX512(w *byte, nb int, act *byte, unused *float32, unused2 *int16, nx int, y *float32, ystride int)
+func dotQ8_0AVX512(w *byte, nb int, act *byte, astride int, acc *float32, mode int, nx int, y *float32, ystride int)
 
 //go:noescape
 func quantQ8_0Split(x *float32, nb int, qs *byte, d *float32)
@@ -49,22 +49,10 @@ func dotF16AVX2(w *byte, n8 int, a *float32, astride int, n int, y *float32, yst
 func dotBF16AVX2(w *byte, n8 int, a *float32, astride int, n int, y *float32, ystride int)
 
 //go:noescape
-func dotQ4_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+func dotQ4_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int, rowBlocks int, acc *float32, mode int)
 
 //go:noescape
-func dotQ6_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+func dotQ6_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int, rowBlocks int, acc *float32, mode int)
 
 //go:noescape
 func roundF16(x *float32, n8 int, dst *float32)
-
-//go:noescape
-func dotQ4_0AVX512PF(w *byte, nb int, act *byte, unused *float32, unused2 *int16, nx int, y *float32, ystride int)
-
-//go:noescape
-func dotQ8_0AVX512PF(w *byte, nb int, act *byte, unused *float32, unused2 *int16, nx int, y *float32, ystride int)
-
-//go:noescape
-func dotQ4_KAVX512PF(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
-
-//go:noescape
-func dotQ6_KAVX512PF(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)

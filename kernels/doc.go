@@ -39,6 +39,11 @@
 // batched decode are compute-bound while single-row decode (GEMV) is bound
 // by memory bandwidth; MeasureReadBandwidth gives the roofline to compare
 // with.
+// Long rows (ffn_down's 8192 columns) would push a batch tile's activations
+// out of L1, so the 512-bit Q4_0/Q8_0 kernels then run each group of weight
+// rows in column chunks, saving the accumulator lanes between chunks; the
+// lanes see the same additions in the same order, so results are
+// bit-identical to the unsplit kernel.
 //
 // # Pool
 //

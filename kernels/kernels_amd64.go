@@ -35,17 +35,13 @@ func kernelVariants() map[quant.Type][]*fastKernel {
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI {
 		// Tiles of 4 rows: the 192-byte pair records of 4 rows of a
 		// 2048-wide layer stay in L1; 8 rows measured ~30% slower.
-		add(quant.Q8_0, &fastKernel{name: "Q8_0/avx512vnni", fn: dotQ8_0AVX512, tile: 4, pairs: true, zero: 128})
-		add(quant.Q4_0, &fastKernel{name: "Q4_0/avx512vnni", fn: dotQ4_0AVX512, tile: 4, pairs: true, zero: 8})
-		add(quant.Q8_0, &fastKernel{name: "Q8_0/avx512vnni+pf", fn: dotQ8_0AVX512PF, tile: 4, pairs: true, zero: 128})
-		add(quant.Q4_0, &fastKernel{name: "Q4_0/avx512vnni+pf", fn: dotQ4_0AVX512PF, tile: 4, pairs: true, zero: 8})
+		add(quant.Q8_0, &fastKernel{name: "Q8_0/avx512vnni", pair: dotQ8_0AVX512, tile: 4, pairs: true, colBlocks: 64, zero: 128})
+		add(quant.Q4_0, &fastKernel{name: "Q4_0/avx512vnni", pair: dotQ4_0AVX512, tile: 4, pairs: true, colBlocks: 64, zero: 8})
 	}
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW {
 		// Same lanes as the AVX2 K-quant kernels: bit-identical results.
-		add(quant.Q4_K, &fastKernel{name: "Q4_K/avx512", fn: dotQ4_KAVX512, tile: 8, blockQS: 256, bsums: true})
-		add(quant.Q6_K, &fastKernel{name: "Q6_K/avx512", fn: dotQ6_KAVX512, tile: 8, blockQS: 256, bsums: true})
-		add(quant.Q4_K, &fastKernel{name: "Q4_K/avx512+pf", fn: dotQ4_KAVX512PF, tile: 8, blockQS: 256, bsums: true})
-		add(quant.Q6_K, &fastKernel{name: "Q6_K/avx512+pf", fn: dotQ6_KAVX512PF, tile: 8, blockQS: 256, bsums: true})
+		add(quant.Q4_K, &fastKernel{name: "Q4_K/avx512", wide: dotQ4_KAVX512, colBlocks: 8, tile: 8, blockQS: 256, bsums: true})
+		add(quant.Q6_K, &fastKernel{name: "Q6_K/avx512", wide: dotQ6_KAVX512, colBlocks: 8, tile: 8, blockQS: 256, bsums: true})
 	}
 	return m
 }

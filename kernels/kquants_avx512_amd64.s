@@ -2,8 +2,6 @@
 
 #include "textflag.h"
 
-#define PFD 1024
-
 // K-quant × Q8_K block dot kernels, AVX-512BW row loop. Identical to
 // kquants_amd64.s except that each activation row's integer products are
 // taken two sub-blocks per 512-bit step; the int32 lanes are folded back to
@@ -11,10 +9,16 @@
 // kernels. One call computes one
 // weight row against n ≤ 8 activation rows.
 //
-// func k(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
-//   qs: activation quants, row i at qs + i·nb·256
-//   d:  activation scales (float32), row i at d + i·nb·4
-//   bs: activation group sums (16 int16 per super-block), row i at bs + i·nb·32
+// func k(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int, rowBlocks int, acc *float32, mode int)
+//   qs: activation quants, row i at qs + i·rowBlocks·256
+//   d:  activation scales (float32), row i at d + i·rowBlocks·4
+//   bs: activation group sums (16 int16 per super-block), row i at bs + i·rowBlocks·32
+//   rowBlocks: super-blocks per activation row (nb, or more when a row is
+//   split into column chunks over several calls)
+//   mode bit 0: start the accumulators from acc (8 float32 per activation
+//   row, row i at acc + 32·i) instead of zero; bit 1: save them there
+//   instead of summing into y. A chunked row then sees exactly the
+//   additions of one whole-row call: the same bits.
 //
 // Per super-block the weights are unpacked once into the frame (256 unsigned
 // bytes in element order plus the scale vectors), then every activation row
@@ -38,13 +42,14 @@
 	VMOVSS       X10, dst
 
 #define SETUP(qsPerBlock) \
-	MOVQ   nb+8(FP), CX; \
+	MOVQ   rowBlocks+64(FP), CX; \
 	MOVQ   CX, R9; \
 	SHLQ   $8, R9; \
 	MOVQ   CX, R11; \
 	SHLQ   $2, R11; \
 	MOVQ   CX, R13; \
 	SHLQ   $5, R13; \
+	MOVQ   nb+8(FP), CX; \
 	MOVQ   qs+16(FP), R8; \
 	MOVQ   d+24(FP), R10; \
 	MOVQ   bs+32(FP), R12; \
@@ -53,11 +58,23 @@
 	MOVQ   w+0(FP), SI; \
 	VXORPS Y0, Y0, Y0; \
 	XORQ   R14, R14; \
+	TESTQ  $1, mode+80(FP); \
+	JNZ    loadacc; \
 zero: \
 	VMOVUPS Y0, ACC(SP)(R14*1); \
 	ADDQ    $32, R14; \
 	CMPQ    R14, DX; \
-	JLT     zero
+	JLT     zero; \
+	JMP     setupdone; \
+loadacc: \
+	MOVQ    acc+72(FP), AX; \
+ldacc: \
+	VMOVUPS (AX)(R14*1), Y1; \
+	VMOVUPS Y1, ACC(SP)(R14*1); \
+	ADDQ    $32, R14; \
+	CMPQ    R14, DX; \
+	JLT     ldacc; \
+setupdone:
 
 #define ADVANCE_ROW \
 	ADDQ R9, AX; \
@@ -76,6 +93,19 @@ zero: \
 	JNZ  sb
 
 #define STORE \
+	TESTQ   $2, mode+80(FP); \
+	JZ      final; \
+	MOVQ    acc+72(FP), SI; \
+	XORQ    R14, R14; \
+svacc: \
+	VMOVUPS ACC(SP)(R14*1), Y0; \
+	VMOVUPS Y0, (SI)(R14*1); \
+	ADDQ    $32, R14; \
+	CMPQ    R14, DX; \
+	JLT     svacc; \
+	VZEROUPPER; \
+	RET; \
+final: \
 	MOVQ y+48(FP), SI; \
 	MOVQ ystride+56(FP), CX; \
 	XORQ R14, R14; \
@@ -120,104 +150,14 @@ out: \
 	VPAND        Y12, Y0, Y0; \
 	VINSERTI64X4 $1, Y0, Z1, dst
 
-// func dotQ4_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
-TEXT ·dotQ4_KAVX512(SB), 0, $576-64
+// func dotQ4_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int, rowBlocks int, acc *float32, mode int)
+TEXT ·dotQ4_KAVX512(SB), 0, $576-88
 	SETUP(256)
 	MOVL         $0x0f0f0f0f, AX
 	VMOVD        AX, X12
 	VPBROADCASTD X12, Y12
 
 sb:
-	// Six-bit scales and mins (get_scale_min_k4), with u0,u1,u2 the three
-	// little-endian words of scales[12]:
-	//   sc[0..3] = u0 & 0x3f..       m[0..3] = u1 & 0x3f..
-	//   sc[4..7] = (u2 & 0x0f..) | ((u0>>6) & 0x03..)<<4
-	//   m[4..7]  = ((u2>>4) & 0x0f..) | ((u1>>6) & 0x03..)<<4
-	MOVL  4(SI), AX
-	MOVL  8(SI), BX
-	MOVL  12(SI), DI
-	MOVL  AX, R14
-	ANDL  $0x3f3f3f3f, R14
-	VMOVD R14, X3            // sc[0..3]
-	MOVL  BX, R14
-	ANDL  $0x3f3f3f3f, R14
-	VMOVD R14, X4            // m[0..3]
-	SHRL  $6, AX
-	ANDL  $0x03030303, AX
-	SHLL  $4, AX
-	MOVL  DI, R14
-	ANDL  $0x0f0f0f0f, R14
-	ORL   R14, AX            // sc[4..7]
-	VPINSRD $1, AX, X3, X3
-	SHRL  $6, BX
-	ANDL  $0x03030303, BX
-	SHLL  $4, BX
-	SHRL  $4, DI
-	ANDL  $0x0f0f0f0f, DI
-	ORL   DI, BX             // m[4..7]
-	VPINSRD $1, BX, X4, X4
-	VPMOVZXBW  X3, X3        // 8 int16 scales
-	VPUNPCKLWD X3, X3, X5
-	VPUNPCKHWD X3, X3, X6
-	VMOVDQU    X5, 256(SP)
-	VMOVDQU    X6, 272(SP)
-	VPMOVZXBW  X4, X4        // 8 int16 mins
-	VPUNPCKLWD X4, X4, X5
-	VPUNPCKHWD X4, X4, X6
-	VMOVDQU    X5, 288(SP)
-	VMOVDQU    X6, 304(SP)
-	SCZ4(0, Z20)
-	SCZ4(1, Z21)
-	SCZ4(2, Z22)
-	SCZ4(3, Z23)
-	VPBROADCASTW (SI), X14
-	VCVTPH2PS    X14, Y14    // d
-	VPBROADCASTW 2(SI), X15
-	VCVTPH2PS    X15, Y15    // dmin
-	UNPACK4(0, Z16)
-	UNPACK4(1, Z17)
-	UNPACK4(2, Z18)
-	UNPACK4(3, Z19)
-	MOVQ R8, AX
-	MOVQ R10, BX
-	MOVQ R12, DI
-	XORQ R14, R14
-
-row:
-	VPXORD Z2, Z2, Z2
-	SUB4(0, Z16, Z20)
-	SUB4(1, Z17, Z21)
-	SUB4(2, Z18, Z22)
-	SUB4(3, Z19, Z23)
-	VEXTRACTI64X4 $1, Z2, Y3
-	VPADDD        Y3, Y2, Y2
-	VMOVDQU      (DI), Y0
-	VPMADDWD     288(SP), Y0, Y0      // m_j·(bs_2j + bs_2j+1)
-	VCVTDQ2PS    Y2, Y2
-	VCVTDQ2PS    Y0, Y0
-	VBROADCASTSS (BX), Y1
-	VMULPS       Y14, Y1, Y3          // d·d_a
-	VMULPS       Y15, Y1, Y1          // dmin·d_a
-	VMOVUPS      ACC(SP)(R14*1), Y4
-	VFMADD231PS  Y3, Y2, Y4
-	VFNMADD231PS Y1, Y0, Y4
-	VMOVUPS      Y4, ACC(SP)(R14*1)
-	ADVANCE_ROW
-	ADVANCE_SB(144)
-	STORE
-
-
-// func dotQ4_KAVX512PF(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
-TEXT ·dotQ4_KAVX512PF(SB), 0, $576-64
-	SETUP(256)
-	MOVL         $0x0f0f0f0f, AX
-	VMOVD        AX, X12
-	VPBROADCASTD X12, Y12
-
-sb:
-	PREFETCHT0 PFD(SI)
-	PREFETCHT0 (PFD+64)(SI)
-	PREFETCHT0 (PFD+128)(SI)
 	// Six-bit scales and mins (get_scale_min_k4), with u0,u1,u2 the three
 	// little-endian words of scales[12]:
 	//   sc[0..3] = u0 & 0x3f..       m[0..3] = u1 & 0x3f..
@@ -360,8 +300,8 @@ GLOBL q6kEvenOddZ<>(SB), RODATA|NOPTR, $16
 	VPADDW       Y9, Y8, Y8; \
 	VINSERTI64X4 $1, Y1, Z0, dst
 
-// func dotQ6_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
-TEXT ·dotQ6_KAVX512(SB), 0, $800-64
+// func dotQ6_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int, rowBlocks int, acc *float32, mode int)
+TEXT ·dotQ6_KAVX512(SB), 0, $800-88
 	SETUP(256)
 	MOVL         $0x0f0f0f0f, AX
 	VMOVD        AX, X12
@@ -378,70 +318,6 @@ TEXT ·dotQ6_KAVX512(SB), 0, $800-64
 	VMOVDQU      q6kEvenOddZ<>(SB), X13
 
 sb:
-	VMOVDQU      192(SI), X0
-	VPMOVSXBW    X0, Y15              // scales in order, int16
-	VPSHUFB      X13, X0, X0
-	VPMOVSXBW    X0, Y7               // even scales | odd scales
-	MOVL         $0x01000100, AX
-	VMOVD        AX, X8
-	VPBROADCASTD X8, Y8               // selects word 0 of each lane
-	SCALE6Z(Z20)
-	SCALE6Z(Z21)
-	SCALE6Z(Z22)
-	SCALE6Z(Z23)
-	VPBROADCASTW 208(SI), X14
-	VCVTPH2PS    X14, Y14             // d
-	UNPACK6Z(0, Z16, Z17)
-	UNPACK6Z(1, Z18, Z19)
-	MOVQ R8, AX
-	MOVQ R10, BX
-	MOVQ R12, DI
-	XORQ R14, R14
-
-row:
-	VPXORD Z2, Z2, Z2
-	SUB6(0, Z16, Z20)
-	SUB6(1, Z17, Z21)
-	SUB6(2, Z18, Z22)
-	SUB6(3, Z19, Z23)
-	VEXTRACTI64X4 $1, Z2, Y3
-	VPADDD        Y3, Y2, Y2
-	VMOVDQU      (DI), Y0
-	VPMADDWD     Y15, Y0, Y0          // sc_2j·bs_2j + sc_2j+1·bs_2j+1
-	VPSLLD       $5, Y0, Y0
-	VPSUBD       Y0, Y2, Y2
-	VCVTDQ2PS    Y2, Y2
-	VBROADCASTSS (BX), Y1
-	VMULPS       Y14, Y1, Y1
-	VMOVUPS      ACC(SP)(R14*1), Y4
-	VFMADD231PS  Y1, Y2, Y4
-	VMOVUPS      Y4, ACC(SP)(R14*1)
-	ADVANCE_ROW
-	ADVANCE_SB(210)
-	STORE
-
-// func dotQ6_KAVX512PF(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
-TEXT ·dotQ6_KAVX512PF(SB), 0, $800-64
-	SETUP(256)
-	MOVL         $0x0f0f0f0f, AX
-	VMOVD        AX, X12
-	VPBROADCASTD X12, Y12
-	MOVL         $0x03030303, AX
-	VMOVD        AX, X11
-	VPBROADCASTD X11, Y11
-	MOVL         $0x30303030, AX
-	VMOVD        AX, X10
-	VPBROADCASTD X10, Y10
-	MOVL         $0x02020202, AX
-	VMOVD        AX, X9
-	VPBROADCASTD X9, Y9
-	VMOVDQU      q6kEvenOddZ<>(SB), X13
-
-sb:
-	PREFETCHT0 PFD(SI)
-	PREFETCHT0 (PFD+64)(SI)
-	PREFETCHT0 (PFD+128)(SI)
-	PREFETCHT0 (PFD+192)(SI)
 	VMOVDQU      192(SI), X0
 	VPMOVSXBW    X0, Y15              // scales in order, int16
 	VPSHUFB      X13, X0, X0

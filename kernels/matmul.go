@@ -148,6 +148,10 @@ func (t *mmTask) run(lo, hi int) {
 			t.refRows(lo, hi)
 		} else if t.k.float != nil {
 			t.floatRows(lo, hi)
+		} else if t.k.pair != nil {
+			t.pairRows(lo, hi)
+		} else if t.k.wide != nil {
+			t.wideRows(lo, hi)
 		} else {
 			t.fastRows(lo, hi)
 		}
@@ -202,6 +206,98 @@ func (t *mmTask) fastRows(lo, hi int) {
 	}
 }
 
+// l1ActBytes is how many bytes of a tile's activations the pair kernels
+// keep in L1 (48 KiB on the target cores, shared with the weight stream);
+// wider tiles are split into column chunks.
+const l1ActBytes = 32 << 10
+
+// pairGroup is how many weight rows share one column chunk in pairRows.
+const pairGroup = 32
+
+// pairRows runs a pair-layout kernel. When one activation tile is larger
+// than l1ActBytes (long rows: ffn_down, or several rows of a wide layer),
+// each group of pairGroup weight rows is computed in column chunks of
+// k.colBlocks blocks: every row of the group runs over chunk 1, saving its
+// accumulator lanes, then over chunk 2 starting from them, and so on, so the
+// chunk's activations stay in L1 while the weights pass. The lanes see the
+// same additions in the same order as in one call over the whole row, so the
+// result is bit-identical to the unsplit kernel and does not depend on nx.
+func (t *mmTask) pairRows(lo, hi int) {
+	k, s := t.k, t.s
+	nb := t.cols / 32
+	qsRow := s.qsRowBytes(k, nb)
+	bb := t.wt.BlockBytes()
+	ystride := t.rows * 4
+	for i0 := 0; i0 < t.nx; i0 += k.tile {
+		n := min(k.tile, t.nx-i0)
+		act := &s.qs[i0*qsRow]
+		y := t.y[i0*t.rows:]
+		cb := k.colBlocks
+		if cb <= 0 || cb >= nb || n*qsRow <= l1ActBytes {
+			for r := lo; r < hi; r++ {
+				k.pair(&t.w[r*t.wRowBytes], nb, act, qsRow, nil, 0, n, &y[r], ystride)
+			}
+			continue
+		}
+		for r0 := lo; r0 < hi; r0 += pairGroup {
+			r1 := min(r0+pairGroup, hi)
+			for c0 := 0; c0 < nb; c0 += cb {
+				c1 := min(c0+cb, nb)
+				mode := 0
+				if c0 > 0 {
+					mode |= 1
+				}
+				if c1 < nb {
+					mode |= 2
+				}
+				a := &s.qs[i0*qsRow+c0/2*pairBytes]
+				for r := r0; r < r1; r++ {
+					k.pair(&t.w[r*t.wRowBytes+c0*bb], c1-c0, a, qsRow, &s.acc[r*k.tile*16], mode, n, &y[r], ystride)
+				}
+			}
+		}
+	}
+}
+
+// wideRows is pairRows for the 512-bit K-quant kernels: the same column
+// splitting with chunks of k.colBlocks super-blocks, 8 accumulator lanes per
+// output, bit-identical to the unsplit kernel.
+func (t *mmTask) wideRows(lo, hi int) {
+	k, s := t.k, t.s
+	nb := t.cols / quant.QK_K
+	bb := t.wt.BlockBytes()
+	ystride := t.rows * 4
+	for i0 := 0; i0 < t.nx; i0 += k.tile {
+		n := min(k.tile, t.nx-i0)
+		qs, d, bs := &s.qs[i0*nb*256], &s.d[i0*nb], &s.bs[i0*nb*16]
+		y := t.y[i0*t.rows:]
+		cb := k.colBlocks
+		if cb <= 0 || cb >= nb || n*nb*q8KBytes <= l1ActBytes {
+			for r := lo; r < hi; r++ {
+				k.wide(&t.w[r*t.wRowBytes], nb, qs, d, bs, n, &y[r], ystride, nb, nil, 0)
+			}
+			continue
+		}
+		for r0 := lo; r0 < hi; r0 += pairGroup {
+			r1 := min(r0+pairGroup, hi)
+			for c0 := 0; c0 < nb; c0 += cb {
+				c1 := min(c0+cb, nb)
+				mode := 0
+				if c0 > 0 {
+					mode |= 1
+				}
+				if c1 < nb {
+					mode |= 2
+				}
+				for r := r0; r < r1; r++ {
+					k.wide(&t.w[r*t.wRowBytes+c0*bb], c1-c0, &s.qs[(i0*nb+c0)*256], &s.d[i0*nb+c0], &s.bs[(i0*nb+c0)*16],
+						n, &y[r], ystride, nb, &s.acc[r*k.tile*8], mode)
+				}
+			}
+		}
+	}
+}
+
 // floatRows runs a float kernel on the first multiple of 8 columns and adds
 // the remaining columns in Go, in column order, after the kernel's sum.
 func (t *mmTask) floatRows(lo, hi int) {
@@ -250,6 +346,7 @@ type matmulScratch struct {
 	qs   []byte    // fast path: the int8 quants of all blocks, contiguous
 	d    []float32 // fast path: the per-block activation scales
 	bs   []int16   // fast path, Q8_K: the 16 per-group sums of each block
+	acc  []float32 // pair kernels split by columns: saved lanes, per weight row
 	qbuf []byte    // backing store of qs (qs is a 64-byte aligned window)
 	task mmTask
 }
@@ -275,6 +372,10 @@ func (s *matmulScratch) prepare(t *mmTask) {
 	}
 	if t.k.bsums {
 		s.bs = grow(s.bs, t.nx*nb*16)
+	}
+	if (t.k.pair != nil || t.k.wide != nil) && t.k.colBlocks > 0 && nb > t.k.colBlocks {
+		// Indexed by weight row: concurrent workers own disjoint rows.
+		s.acc = grow(s.acc, t.rows*t.k.tile*16)
 	}
 }
 

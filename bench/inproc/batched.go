@@ -26,11 +26,12 @@ type BatchedResult struct {
 	Gen     int       `json:"gen"`
 	Seconds []float64 `json:"seconds"` // per repetition, decode only
 	// TPS are aggregate generation rates: B × Gen ÷ seconds.
-	TPS      []float64 `json:"tps"`
-	AvgTPS   float64   `json:"avg_ts"`
-	StdTPS   float64   `json:"stddev_ts"`
-	BestTPS  float64   `json:"best_ts"`
-	CPUShare float64   `json:"cpu_share,omitempty"` // as in TestResult
+	TPS      []float64  `json:"tps"`
+	AvgTPS   float64    `json:"avg_ts"`
+	StdTPS   float64    `json:"stddev_ts"`
+	BestTPS  float64    `json:"best_ts"`
+	CPUShare float64    `json:"cpu_share,omitempty"` // as in TestResult
+	Steps    *StepStats `json:"steps,omitempty"`
 	// GOPS is 2 × params × B × Gen per second at the mean rate.
 	GOPS float64 `json:"gops"`
 	// Roofline is the memory bound of a step that reads the weights once
@@ -86,12 +87,15 @@ func (r *runner) batched(info ModelInfo, res *ModelResults) error {
 			return fmt.Errorf("batch %d warm-up: %w", B, err)
 		}
 		var cpu reps
+		var steps stepTimer
 		for range r.cfg.Reps {
 			sp := startSpan()
 			for i := range n {
+				steps.start()
 				if err := step(i); err != nil {
 					return fmt.Errorf("batch %d step %d: %w", B, i, err)
 				}
+				steps.stop()
 			}
 			sec := cpu.add(sp)
 			br.Seconds = append(br.Seconds, sec)
@@ -100,6 +104,7 @@ func (r *runner) batched(info ModelInfo, res *ModelResults) error {
 		}
 		br.AvgTPS, br.StdTPS = bench.MeanStd(br.TPS)
 		br.BestTPS, br.CPUShare = slices.Max(br.TPS), cpu.share(r.threads)
+		br.Steps = steps.stats(B)
 		br.GOPS = 2 * float64(info.Params) * br.AvgTPS / 1e9
 		res.Batched = append(res.Batched, br)
 	}

@@ -123,9 +123,11 @@ func TestRoofline(t *testing.T) {
 		{"batched", 10, 0.5e9, 0.5e9, 40, 40, 4, 40, 1},
 		{"no bytes", 10, 0, 0, 5, 5, 1, 0, 0},
 	} {
-		r := newRoofline(tc.bw, tc.weights, tc.kv, tc.tokens, tc.tps, tc.best)
+		steps := &StepStats{FastestTPS: 2 * tc.best}
+		r := newRoofline(tc.bw, tc.weights, tc.kv, tc.tokens).set(tc.tps, tc.best, steps)
 		if math.Abs(r.RooflineTPS-tc.wantRoof) > 1e-9*max(1, tc.wantRoof) || math.Abs(r.Ratio-tc.wantRatio) > 1e-9 ||
-			math.Abs(r.BestRatio-tc.wantRatio) > 1e-9 || r.BytesPerStep != tc.weights+tc.kv {
+			math.Abs(r.BestRatio-tc.wantRatio) > 1e-9 || math.Abs(r.FastestStepRatio-2*tc.wantRatio) > 1e-9 ||
+			r.BytesPerStep != tc.weights+tc.kv {
 			t.Errorf("%s: %+v, want roofline %v ratio %v", tc.name, r, tc.wantRoof, tc.wantRatio)
 		}
 	}
@@ -173,5 +175,22 @@ func TestModelConfigValidate(t *testing.T) {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%s: accepted", tc.name)
 		}
+	}
+}
+
+func TestStepStats(t *testing.T) {
+	var st stepTimer
+	if st.stats(1) != nil {
+		t.Error("stats of no steps")
+	}
+	st.sec = []float64{0.4, 0.1, 0.2, 0.3}
+	got := st.stats(4)
+	want := StepStats{N: 4, MinSeconds: 0.1, MedianSeconds: 0.25, FastestTPS: 40, MedianTPS: 16}
+	if math.Abs(got.MedianSeconds-want.MedianSeconds) > 1e-12 || math.Abs(got.MedianTPS-want.MedianTPS) > 1e-9 {
+		t.Errorf("median: %+v, want %+v", *got, want)
+	}
+	got.MedianSeconds, got.MedianTPS = want.MedianSeconds, want.MedianTPS
+	if *got != want {
+		t.Errorf("stats %+v, want %+v", *got, want)
 	}
 }

@@ -146,8 +146,10 @@ type TestResult struct {
 	// CPUShare is the process's CPU time during the repetitions ÷ (wall
 	// time × threads): below 1 on a shared machine when other work took
 	// the cores (spinning workers count as busy).
-	CPUShare float64   `json:"cpu_share,omitempty"`
-	Roofline *Roofline `json:"roofline,omitempty"` // generation tests
+	CPUShare float64 `json:"cpu_share,omitempty"`
+	// Steps are the single decode steps of a generation test.
+	Steps    *StepStats `json:"steps,omitempty"`
+	Roofline *Roofline  `json:"roofline,omitempty"` // generation tests
 	cpu      reps
 }
 
@@ -163,16 +165,33 @@ type Roofline struct {
 	RooflineTPS float64 `json:"roofline_tps"`
 	Ratio       float64 `json:"ratio"`      // mean t/s ÷ RooflineTPS
 	BestRatio   float64 `json:"best_ratio"` // fastest repetition's t/s ÷ RooflineTPS
+	// FastestStepRatio is the fastest single step's rate ÷ RooflineTPS: on
+	// a shared machine, what the code reaches when it has the cores.
+	FastestStepRatio float64 `json:"fastest_step_ratio"`
 }
 
-func newRoofline(bwGBs, weightBytes, kvBytes float64, tokensPer int, tps, best float64) *Roofline {
+func newRoofline(bwGBs, weightBytes, kvBytes float64, tokensPer int) *Roofline {
 	r := &Roofline{BandwidthGBs: bwGBs, WeightBytes: weightBytes, KVBytes: kvBytes,
 		BytesPerStep: weightBytes + kvBytes, TokensPer: tokensPer}
 	if r.BytesPerStep > 0 {
 		r.RooflineTPS = float64(tokensPer) * bwGBs * 1e9 / r.BytesPerStep
 	}
-	if r.RooflineTPS > 0 {
-		r.Ratio, r.BestRatio = tps/r.RooflineTPS, best/r.RooflineTPS
+	return r
+}
+
+// of returns tps ÷ the roofline rate (0 without a roofline).
+func (r *Roofline) of(tps float64) float64 {
+	if r.RooflineTPS <= 0 {
+		return 0
+	}
+	return tps / r.RooflineTPS
+}
+
+// set fills the ratios for a measured mean, best repetition and steps.
+func (r *Roofline) set(avg, best float64, steps *StepStats) *Roofline {
+	r.Ratio, r.BestRatio = r.of(avg), r.of(best)
+	if steps != nil {
+		r.FastestStepRatio = r.of(steps.FastestTPS)
 	}
 	return r
 }
@@ -253,8 +272,6 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 			return nil, err
 		}
 		res.Memory.add(kernels.MeasureReadBandwidth(res.Memory.BufferBytes, pool))
-		kv := float64(res.KVBytes) * float64(cfg.Gen+1) / 2 // step i reads positions 0..i
-		t.Roofline = newRoofline(res.Memory.BestGBs, float64(info.DecodeWeightBytes), kv, 1, t.AvgTPS, t.BestTPS)
 		res.Tests = append(res.Tests, t)
 	}
 	if len(cfg.Batch) > 0 {
@@ -262,19 +279,20 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 			return nil, err
 		}
 		res.Memory.add(kernels.MeasureReadBandwidth(res.Memory.BufferBytes, pool))
-		for i := range res.Batched {
-			b := &res.Batched[i]
-			// Every sequence reads its prompt and the steps so far.
-			kv := float64(res.KVBytes) * float64(b.B) * (float64(b.Prompt) + float64(b.Gen+1)/2)
-			b.Roofline = newRoofline(res.Memory.BestGBs, float64(info.DecodeWeightBytes), kv, b.B, b.AvgTPS, b.BestTPS)
-		}
 	}
 	// Roofline ratios use the best bandwidth of the whole run.
+	weights := float64(info.DecodeWeightBytes)
 	for i := range res.Tests {
-		if rl := res.Tests[i].Roofline; rl != nil {
-			t := &res.Tests[i]
-			t.Roofline = newRoofline(res.Memory.BestGBs, rl.WeightBytes, rl.KVBytes, rl.TokensPer, t.AvgTPS, t.BestTPS)
+		if t := &res.Tests[i]; t.Steps != nil {
+			kv := float64(res.KVBytes) * float64(cfg.Gen+1) / 2 // step i reads positions 0..i
+			t.Roofline = newRoofline(res.Memory.BestGBs, weights, kv, 1).set(t.AvgTPS, t.BestTPS, t.Steps)
 		}
+	}
+	for i := range res.Batched {
+		b := &res.Batched[i]
+		// Every sequence reads its prompt and the steps so far.
+		kv := float64(res.KVBytes) * float64(b.B) * (float64(b.Prompt) + float64(b.Gen+1)/2)
+		b.Roofline = newRoofline(res.Memory.BestGBs, weights, kv, b.B).set(b.AvgTPS, b.BestTPS, b.Steps)
 	}
 	return res, nil
 }
@@ -393,17 +411,21 @@ func (r *runner) genTest(info ModelInfo) (TestResult, error) {
 	if err := step(0); err != nil {
 		return t, fmt.Errorf("%s warm-up: %w", t.Name, err)
 	}
+	var steps stepTimer
 	for range r.cfg.Reps {
 		sp := startSpan()
 		for i := range n {
+			steps.start()
 			if err := step(i); err != nil {
 				return t, fmt.Errorf("%s step %d: %w", t.Name, i, err)
 			}
+			steps.stop()
 		}
 		t.addRep(sp)
 		r.prog.Add(true)
 	}
 	t.finish(info, r.threads)
+	t.Steps = steps.stats(1)
 	return t, nil
 }
 

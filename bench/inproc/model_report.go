@@ -73,12 +73,12 @@ func testTable(res *ModelResults) bench.Table {
 }
 
 func batchedTable(res *ModelResults) bench.Table {
-	t := bench.Table{Columns: []string{"B", "prompt", "gen", "t/s (all sequences)", "t/s per sequence", "GOP/s", "roofline t/s", "of roofline", "CPU share"}}
+	t := bench.Table{Columns: []string{"B", "prompt", "gen", "t/s (all sequences)", "t/s per sequence", "GOP/s", "roofline t/s", "of roofline", "fastest step of roofline", "CPU share"}}
 	for _, b := range res.Batched {
 		row := []string{strconv.Itoa(b.B), strconv.Itoa(b.Prompt), strconv.Itoa(b.Gen), tps(b.AvgTPS, b.StdTPS),
-			f2(b.AvgTPS / float64(b.B)), fmt.Sprintf("%.1f", b.GOPS), "-", "-", pct(b.CPUShare)}
+			f2(b.AvgTPS / float64(b.B)), fmt.Sprintf("%.1f", b.GOPS), "-", "-", "-", pct(b.CPUShare)}
 		if b.Roofline != nil {
-			row[6], row[7] = f2(b.Roofline.RooflineTPS), pct(b.Roofline.Ratio)
+			row[6], row[7], row[8] = f2(b.Roofline.RooflineTPS), pct(b.Roofline.Ratio), pct(b.Roofline.FastestStepRatio)
 		}
 		t.Rows = append(t.Rows, row)
 	}
@@ -90,15 +90,24 @@ func batchedTable(res *ModelResults) bench.Table {
 func rooflineLine(tr TestResult, threads int) string {
 	rl := tr.Roofline
 	return fmt.Sprintf("roofline: %s %.2f t/s = %s of %.2f t/s (read bandwidth %.2f GB/s measured in this run; "+
-		"%s read per token: weights %s + KV %s); best repetition %.2f t/s = %s%s",
+		"%s read per token: weights %s + KV %s); best repetition %.2f t/s = %s%s%s",
 		tr.Name, tr.AvgTPS, pct(rl.Ratio), rl.RooflineTPS, rl.BandwidthGBs,
 		formatBytes(rl.BytesPerStep), formatBytes(rl.WeightBytes), formatBytes(rl.KVBytes),
-		tr.BestTPS, pct(rl.BestRatio), cpuNote(tr.CPUShare, threads))
+		tr.BestTPS, pct(rl.BestRatio), stepNote(tr.Steps, rl), cpuNote(tr.CPUShare, threads))
 }
 
 func prefillLine(tr TestResult, params uint64, threads int) string {
 	return fmt.Sprintf("prefill: %s %.2f t/s = %.1f GOP/s (2 × %s params × tokens); best repetition %.2f t/s%s",
 		tr.Name, tr.AvgTPS, tr.GOPS, formatParams(params), tr.BestTPS, cpuNote(tr.CPUShare, threads))
+}
+
+// stepNote gives the fastest and median single steps against the roofline.
+func stepNote(st *StepStats, rl *Roofline) string {
+	if st == nil {
+		return ""
+	}
+	return fmt.Sprintf("; steps: fastest %.2f t/s = %s, median %.2f t/s = %s",
+		st.FastestTPS, pct(rl.FastestStepRatio), st.MedianTPS, pct(rl.of(st.MedianTPS)))
 }
 
 // cpuNote says how much of its threads' time the process got: on a shared
@@ -159,7 +168,7 @@ func WriteModelText(w io.Writer, res *ModelResults) error {
 	}
 	if len(res.Batched) > 0 {
 		fmt.Fprintln(bw)
-		writeAligned(bw, batchedTable(res), map[int]bool{0: true, 1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true})
+		writeAligned(bw, batchedTable(res), map[int]bool{0: true, 1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true, 9: true})
 		fmt.Fprintln(bw)
 		fmt.Fprintln(bw, prefillSummary(res.BatchPrefill))
 	}
@@ -220,6 +229,7 @@ func BuildModelReport(env bench.Environment, cfg ModelConfig, res *ModelResults)
 		if tr.Roofline != nil {
 			r.AddMetric(tr.Name, "roofline_ratio", "", bench.HigherIsBetter, tr.Roofline.Ratio)
 			r.AddMetric(tr.Name, "best_roofline_ratio", "", bench.HigherIsBetter, tr.Roofline.BestRatio)
+			r.AddMetric(tr.Name, "fastest_step_roofline_ratio", "", bench.HigherIsBetter, tr.Roofline.FastestStepRatio)
 			r.AddMetric(tr.Name, "bytes_per_token", "B", bench.Neutral, tr.Roofline.BytesPerStep)
 			lines = append(lines, rooflineLine(tr, res.Threads))
 		} else {

@@ -1,6 +1,9 @@
 package inproc
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // span is one timed repetition: wall clock and process CPU time at its start.
 type span struct {
@@ -41,4 +44,44 @@ func (r *reps) share(threads int) float64 {
 		return 0
 	}
 	return r.cpu / (r.wall * float64(threads))
+}
+
+// StepStats summarises the single decode steps of a test. On a shared
+// machine a repetition mixes steps that had the cores with steps that
+// waited; the fastest steps show what the code does when it runs.
+type StepStats struct {
+	N             int     `json:"n"`
+	MinSeconds    float64 `json:"min_seconds"`
+	MedianSeconds float64 `json:"median_seconds"`
+	FastestTPS    float64 `json:"fastest_ts"` // tokens per step ÷ MinSeconds
+	MedianTPS     float64 `json:"median_ts"`
+}
+
+// stepTimer collects step durations.
+type stepTimer struct {
+	t0  time.Time
+	sec []float64
+}
+
+func (s *stepTimer) start() { s.t0 = time.Now() }
+func (s *stepTimer) stop()  { s.sec = append(s.sec, time.Since(s.t0).Seconds()) }
+
+// stats summarises the steps, each producing tokensPer tokens.
+func (s *stepTimer) stats(tokensPer int) *StepStats {
+	if len(s.sec) == 0 {
+		return nil
+	}
+	sorted := slices.Clone(s.sec)
+	slices.Sort(sorted)
+	st := &StepStats{N: len(sorted), MinSeconds: sorted[0], MedianSeconds: sorted[len(sorted)/2]}
+	if len(sorted)%2 == 0 {
+		st.MedianSeconds = (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
+	}
+	if st.MinSeconds > 0 {
+		st.FastestTPS = float64(tokensPer) / st.MinSeconds
+	}
+	if st.MedianSeconds > 0 {
+		st.MedianTPS = float64(tokensPer) / st.MedianSeconds
+	}
+	return st
 }

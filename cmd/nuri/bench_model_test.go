@@ -116,7 +116,7 @@ func TestBenchModelTiny(t *testing.T) {
 		t.Errorf("no prefill line in:\n%s", text)
 	}
 	bh, brows := tableRows(t, text, "B")
-	if len(bh) != 9 || len(brows) != 2 || brows[0][0] != "1" || brows[1][0] != "3" {
+	if len(bh) != 10 || len(brows) != 2 || brows[0][0] != "1" || brows[1][0] != "3" {
 		t.Fatalf("batched table %q %q", bh, brows)
 	}
 	for _, r := range brows {

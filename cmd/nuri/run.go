@@ -16,7 +16,6 @@ import (
 
 	"github.com/nuri-ai/nuri/chat"
 	"github.com/nuri-ai/nuri/engine"
-	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/sample"
 	"github.com/nuri-ai/nuri/tokenizer"
 )
@@ -34,6 +33,7 @@ type runConfig struct {
 	kvType, logLevel      string
 	stops                 []string
 	sampling              sample.Params
+	device                deviceFlags
 }
 
 func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
@@ -61,6 +61,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.IntVar(&c.nCtx, "ctx-size", 0, "context length (0: the model's)")
 	fs.StringVar(&c.kvType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type: f16, q8_0 or f32")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
+	addDeviceFlags(fs, &c.device)
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}
@@ -80,6 +81,8 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 		return fail("-n must be ≥ -1")
 	case c.system != "" && !c.chat:
 		return fail("--system needs --chat")
+	case c.device.name == "":
+		return fail("--device must name a device (cpu, cuda:N, npu:N)")
 	}
 	sp.Temperature, sp.TopP, sp.MinP = float32(*temp), float32(*topP), float32(*minP)
 	sp.RepeatPenalty, sp.PresencePenalty, sp.FrequencyPenalty = float32(*rep), float32(*pres), float32(*freq)
@@ -112,12 +115,16 @@ func generate(ctx context.Context, c *runConfig, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("load tokenizer from %s: %w", c.model, err)
 	}
-	m, err := model.Load(c.model, model.LoadOptions{Threads: c.threads, NCtx: c.nCtx, Logger: log})
+	m, dev, closeModel, err := loadOnDevice(c.model, c.device, c.threads, c.nCtx, log)
 	if err != nil {
 		return err
 	}
-	defer m.Close()
-	eng, err := engine.New(engine.Config{NCtx: c.nCtx, MaxNumSeqs: 1, KVCacheType: c.kvType}, m, tok, log)
+	defer func() {
+		if err := closeModel(); err != nil {
+			log.Warn("close model", zap.Error(err))
+		}
+	}()
+	eng, err := engine.New(engine.Config{NCtx: c.nCtx, MaxNumSeqs: 1, KVCacheType: c.kvType, Device: dev}, m, tok, log)
 	if err != nil {
 		return err
 	}
@@ -154,6 +161,7 @@ func generate(ctx context.Context, c *runConfig, stdout, stderr io.Writer) error
 		writeErr = err
 	}
 	st.print(stderr)
+	printSimTime(stderr, dev, st.nPrompt+max(st.nGen-1, 0)) // tokens fed to the model
 	switch {
 	case writeErr != nil:
 		return fmt.Errorf("write output: %w", writeErr)

@@ -21,7 +21,6 @@ import (
 
 	"github.com/nuri-ai/nuri/chat"
 	"github.com/nuri-ai/nuri/engine"
-	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/server"
 	"github.com/nuri-ai/nuri/tokenizer"
 )
@@ -40,6 +39,7 @@ type serveConfig struct {
 	chatTemplate, chatFmt string
 	logLevel, logFormat   string
 	eng                   engine.Config
+	device                deviceFlags
 }
 
 // parseServe reads flags, with NURI_<FLAG> environment fallbacks (for
@@ -69,6 +69,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.BoolVar(&c.eng.DisablePrefixCaching, "no-prefix-caching", false, "disable prefix caching")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or console")
+	addDeviceFlags(fs, &c.device)
 	if err := envDefaults(fs); err != nil {
 		fmt.Fprintln(stderr, err)
 		return nil, errUsage
@@ -113,6 +114,9 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	}
 	if c.chatTemplate != "" && c.chatFmt != "" {
 		return fail("give --chat-template-file or --chat-format, not both")
+	}
+	if c.device.name == "" {
+		return fail("--device must name a device (cpu, cuda:N, npu:N)")
 	}
 	c.eng.KVCacheMemory = *kvMiB << 20
 	c.eng.NCtx = c.nCtx
@@ -247,16 +251,16 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := model.Load(c.model, model.LoadOptions{Threads: c.threads, NCtx: c.nCtx, Logger: log})
+	m, dev, closeModel, err := loadOnDevice(c.model, c.device, c.threads, c.nCtx, log)
 	if err != nil {
 		return nil, nil, err
 	}
 	ec := c.eng
 	ec.Observer = obs
+	ec.Device = dev
 	eng, err := engine.New(ec, m, tok, log)
 	if err != nil {
-		_ = m.Close()
-		return nil, nil, err
+		return nil, nil, errors.Join(err, closeModel())
 	}
 	if mt, ok := obs.(interface{ SetCacheInfo(map[string]string) }); ok {
 		st := eng.Stats()
@@ -278,7 +282,7 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 		eng.Close()
 		stopLoop()
 		<-loopDone
-		if err := m.Close(); err != nil {
+		if err := closeModel(); err != nil {
 			log.Warn("close model", zap.Error(err))
 		}
 	}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/model"
+)
+
+// deviceFlags are the flags that choose where a model runs (run, serve).
+type deviceFlags struct {
+	name      string // cpu, cuda:N, npu:N, npu:rngd, npu:atom...
+	nvrtc     string
+	cudaCache string
+}
+
+// addDeviceFlags registers --device, --nvrtc and --cuda-cache. Their
+// defaults come from NURI_DEVICE, NURI_NVRTC and NURI_CUDA_CACHE, the keys
+// serve's environment fallback uses for the same flags.
+func addDeviceFlags(fs *flag.FlagSet, d *deviceFlags) {
+	def := os.Getenv("NURI_DEVICE")
+	if def == "" {
+		def = "cpu"
+	}
+	fs.StringVar(&d.name, "device", def, "device to run on: cpu, cuda:N, npu:N, npu:rngd, npu:atom (env NURI_DEVICE; `nuri devices` lists them)")
+	fs.StringVar(&d.nvrtc, "nvrtc", os.Getenv("NURI_NVRTC"), "NVRTC library to load for cuda (default: search; env NURI_NVRTC)")
+	fs.StringVar(&d.cudaCache, "cuda-cache", os.Getenv("NURI_CUDA_CACHE"), "CUDA kernel cache folder (default: the user cache; \"off\"; env NURI_CUDA_CACHE)")
+}
+
+// loadOnDevice opens the device named in d and loads the model at path on
+// it. The returned func closes the model and then the device (the model
+// does not own a device it is given). An unavailable device (cuda without
+// a driver) fails here with the backend's reason.
+func loadOnDevice(path string, d deviceFlags, threads, nCtx int, log *zap.Logger) (model.Model, backends.Device, func() error, error) {
+	dev, err := openDevice(d.name, deviceOptions{threads: threads, log: log, nvrtc: d.nvrtc, cudaCache: d.cudaCache})
+	if err != nil {
+		return nil, nil, nil, err // the registry names the device and the reason
+	}
+	m, err := model.Load(path, model.LoadOptions{Device: dev, Threads: threads, NCtx: nCtx, Logger: log})
+	if err != nil {
+		return nil, nil, nil, errors.Join(fmt.Errorf("on device %s: %w", dev.Name(), err), closeDevice(dev))
+	}
+	closeAll := func() error {
+		return errors.Join(m.Close(), closeDevice(dev))
+	}
+	return m, dev, closeAll, nil
+}
+
+func closeDevice(dev backends.Device) error {
+	if err := dev.Close(); err != nil {
+		return fmt.Errorf("close device %s: %w", dev.Name(), err)
+	}
+	return nil
+}
+
+// printSimTime reports a simulator's device time (backends.Simulated) for
+// the n tokens a run fed to the model, next to the wall-clock figures.
+func printSimTime(w io.Writer, dev backends.Device, n int) {
+	sim, ok := backends.As[backends.Simulated](dev)
+	if !ok {
+		return
+	}
+	d := sim.SimTime()
+	rate := 0.0
+	if d > 0 {
+		rate = float64(n) / d.Seconds()
+	}
+	fmt.Fprintf(w, "simulated:  %10.2f ms / %5d tokens (%8.2f t/s on %s)\n", float64(d)/float64(time.Millisecond), n, rate, dev.Name())
+}

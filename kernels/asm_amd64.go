@@ -49,10 +49,10 @@ func dotF16AVX2(w *byte, n8 int, a *float32, astride int, n int, y *float32, yst
 func dotBF16AVX2(w *byte, n8 int, a *float32, astride int, n int, y *float32, ystride int)
 
 //go:noescape
-func dotQ4_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int, rowBlocks int, acc *float32, mode int)
+func dotQ4_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 
 //go:noescape
-func dotQ6_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int, rowBlocks int, acc *float32, mode int)
+func dotQ6_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 
 //go:noescape
 func roundF16(x *float32, n8 int, dst *float32)

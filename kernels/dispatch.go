@@ -21,13 +21,6 @@ type rowKernel func(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *
 // gives the same bits as one call (see mmTask.pairRows).
 type pairKernel func(w *byte, nb int, act *byte, astride int, acc *float32, mode int, n int, y *float32, ystride int)
 
-// wideKernel is rowKernel for the 512-bit K-quant kernels, which can split a
-// row into column chunks: activation rows are rowBlocks super-blocks apart;
-// mode bit 0 starts from the accumulators saved at acc (8 float32 per
-// activation row) instead of zero, bit 1 saves them there instead of writing
-// y. A split row gives the same bits as one call (see mmTask.wideRows).
-type wideKernel func(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int, rowBlocks int, acc *float32, mode int)
-
 // floatKernel computes one float weight row (F32/F16/BF16) against n float32
 // activation rows (row i at a + i·astride bytes) over the first 8·n8 columns.
 type floatKernel func(w *byte, n8 int, a *float32, astride int, n int, y *float32, ystride int)
@@ -43,8 +36,7 @@ type fastKernel struct {
 	zero    int         // pair layout: the weight codes' zero point (8 or 128)
 	float   floatKernel // float weights: used instead of fn
 	pair    pairKernel  // pair layout: used instead of fn
-	wide    wideKernel  // K-quants with column splitting: used instead of fn
-	// colBlocks (pair kernels: even; wide kernels): when a tile's activations exceed
+	// colBlocks (pair kernels, even): when a tile's activations exceed
 	// l1ActBytes, rows are computed in column chunks of this many blocks so
 	// the chunk's activations stay in L1 (0: never split).
 	colBlocks int

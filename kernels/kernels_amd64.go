@@ -40,8 +40,8 @@ func kernelVariants() map[quant.Type][]*fastKernel {
 	}
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW {
 		// Same lanes as the AVX2 K-quant kernels: bit-identical results.
-		add(quant.Q4_K, &fastKernel{name: "Q4_K/avx512", wide: dotQ4_KAVX512, colBlocks: 8, tile: 8, blockQS: 256, bsums: true})
-		add(quant.Q6_K, &fastKernel{name: "Q6_K/avx512", wide: dotQ6_KAVX512, colBlocks: 8, tile: 8, blockQS: 256, bsums: true})
+		add(quant.Q4_K, &fastKernel{name: "Q4_K/avx512", fn: dotQ4_KAVX512, tile: 8, blockQS: 256, bsums: true})
+		add(quant.Q6_K, &fastKernel{name: "Q6_K/avx512", fn: dotQ6_KAVX512, tile: 8, blockQS: 256, bsums: true})
 	}
 	return m
 }

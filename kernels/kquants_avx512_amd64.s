@@ -9,16 +9,10 @@
 // kernels. One call computes one
 // weight row against n ≤ 8 activation rows.
 //
-// func k(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int, rowBlocks int, acc *float32, mode int)
-//   qs: activation quants, row i at qs + i·rowBlocks·256
-//   d:  activation scales (float32), row i at d + i·rowBlocks·4
-//   bs: activation group sums (16 int16 per super-block), row i at bs + i·rowBlocks·32
-//   rowBlocks: super-blocks per activation row (nb, or more when a row is
-//   split into column chunks over several calls)
-//   mode bit 0: start the accumulators from acc (8 float32 per activation
-//   row, row i at acc + 32·i) instead of zero; bit 1: save them there
-//   instead of summing into y. A chunked row then sees exactly the
-//   additions of one whole-row call: the same bits.
+// func k(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+//   qs: activation quants, row i at qs + i·nb·256
+//   d:  activation scales (float32), row i at d + i·nb·4
+//   bs: activation group sums (16 int16 per super-block), row i at bs + i·nb·32
 //
 // Per super-block the weights are unpacked once into the frame (256 unsigned
 // bytes in element order plus the scale vectors), then every activation row
@@ -42,14 +36,13 @@
 	VMOVSS       X10, dst
 
 #define SETUP(qsPerBlock) \
-	MOVQ   rowBlocks+64(FP), CX; \
+	MOVQ   nb+8(FP), CX; \
 	MOVQ   CX, R9; \
 	SHLQ   $8, R9; \
 	MOVQ   CX, R11; \
 	SHLQ   $2, R11; \
 	MOVQ   CX, R13; \
 	SHLQ   $5, R13; \
-	MOVQ   nb+8(FP), CX; \
 	MOVQ   qs+16(FP), R8; \
 	MOVQ   d+24(FP), R10; \
 	MOVQ   bs+32(FP), R12; \
@@ -58,23 +51,11 @@
 	MOVQ   w+0(FP), SI; \
 	VXORPS Y0, Y0, Y0; \
 	XORQ   R14, R14; \
-	TESTQ  $1, mode+80(FP); \
-	JNZ    loadacc; \
 zero: \
 	VMOVUPS Y0, ACC(SP)(R14*1); \
 	ADDQ    $32, R14; \
 	CMPQ    R14, DX; \
-	JLT     zero; \
-	JMP     setupdone; \
-loadacc: \
-	MOVQ    acc+72(FP), AX; \
-ldacc: \
-	VMOVUPS (AX)(R14*1), Y1; \
-	VMOVUPS Y1, ACC(SP)(R14*1); \
-	ADDQ    $32, R14; \
-	CMPQ    R14, DX; \
-	JLT     ldacc; \
-setupdone:
+	JLT     zero
 
 #define ADVANCE_ROW \
 	ADDQ R9, AX; \
@@ -93,19 +74,6 @@ setupdone:
 	JNZ  sb
 
 #define STORE \
-	TESTQ   $2, mode+80(FP); \
-	JZ      final; \
-	MOVQ    acc+72(FP), SI; \
-	XORQ    R14, R14; \
-svacc: \
-	VMOVUPS ACC(SP)(R14*1), Y0; \
-	VMOVUPS Y0, (SI)(R14*1); \
-	ADDQ    $32, R14; \
-	CMPQ    R14, DX; \
-	JLT     svacc; \
-	VZEROUPPER; \
-	RET; \
-final: \
 	MOVQ y+48(FP), SI; \
 	MOVQ ystride+56(FP), CX; \
 	XORQ R14, R14; \
@@ -150,8 +118,8 @@ out: \
 	VPAND        Y12, Y0, Y0; \
 	VINSERTI64X4 $1, Y0, Z1, dst
 
-// func dotQ4_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int, rowBlocks int, acc *float32, mode int)
-TEXT ·dotQ4_KAVX512(SB), 0, $576-88
+// func dotQ4_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+TEXT ·dotQ4_KAVX512(SB), 0, $576-64
 	SETUP(256)
 	MOVL         $0x0f0f0f0f, AX
 	VMOVD        AX, X12
@@ -300,8 +268,8 @@ GLOBL q6kEvenOddZ<>(SB), RODATA|NOPTR, $16
 	VPADDW       Y9, Y8, Y8; \
 	VINSERTI64X4 $1, Y1, Z0, dst
 
-// func dotQ6_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int, rowBlocks int, acc *float32, mode int)
-TEXT ·dotQ6_KAVX512(SB), 0, $800-88
+// func dotQ6_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+TEXT ·dotQ6_KAVX512(SB), 0, $800-64
 	SETUP(256)
 	MOVL         $0x0f0f0f0f, AX
 	VMOVD        AX, X12

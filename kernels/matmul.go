@@ -150,8 +150,6 @@ func (t *mmTask) run(lo, hi int) {
 			t.floatRows(lo, hi)
 		} else if t.k.pair != nil {
 			t.pairRows(lo, hi)
-		} else if t.k.wide != nil {
-			t.wideRows(lo, hi)
 		} else {
 			t.fastRows(lo, hi)
 		}
@@ -259,45 +257,6 @@ func (t *mmTask) pairRows(lo, hi int) {
 	}
 }
 
-// wideRows is pairRows for the 512-bit K-quant kernels: the same column
-// splitting with chunks of k.colBlocks super-blocks, 8 accumulator lanes per
-// output, bit-identical to the unsplit kernel.
-func (t *mmTask) wideRows(lo, hi int) {
-	k, s := t.k, t.s
-	nb := t.cols / quant.QK_K
-	bb := t.wt.BlockBytes()
-	ystride := t.rows * 4
-	for i0 := 0; i0 < t.nx; i0 += k.tile {
-		n := min(k.tile, t.nx-i0)
-		qs, d, bs := &s.qs[i0*nb*256], &s.d[i0*nb], &s.bs[i0*nb*16]
-		y := t.y[i0*t.rows:]
-		cb := k.colBlocks
-		if cb <= 0 || cb >= nb || n*nb*q8KBytes <= l1ActBytes {
-			for r := lo; r < hi; r++ {
-				k.wide(&t.w[r*t.wRowBytes], nb, qs, d, bs, n, &y[r], ystride, nb, nil, 0)
-			}
-			continue
-		}
-		for r0 := lo; r0 < hi; r0 += pairGroup {
-			r1 := min(r0+pairGroup, hi)
-			for c0 := 0; c0 < nb; c0 += cb {
-				c1 := min(c0+cb, nb)
-				mode := 0
-				if c0 > 0 {
-					mode |= 1
-				}
-				if c1 < nb {
-					mode |= 2
-				}
-				for r := r0; r < r1; r++ {
-					k.wide(&t.w[r*t.wRowBytes+c0*bb], c1-c0, &s.qs[(i0*nb+c0)*256], &s.d[i0*nb+c0], &s.bs[(i0*nb+c0)*16],
-						n, &y[r], ystride, nb, &s.acc[r*k.tile*8], mode)
-				}
-			}
-		}
-	}
-}
-
 // floatRows runs a float kernel on the first multiple of 8 columns and adds
 // the remaining columns in Go, in column order, after the kernel's sum.
 func (t *mmTask) floatRows(lo, hi int) {
@@ -373,7 +332,7 @@ func (s *matmulScratch) prepare(t *mmTask) {
 	if t.k.bsums {
 		s.bs = grow(s.bs, t.nx*nb*16)
 	}
-	if (t.k.pair != nil || t.k.wide != nil) && t.k.colBlocks > 0 && nb > t.k.colBlocks {
+	if t.k.pair != nil && t.k.colBlocks > 0 && nb > t.k.colBlocks {
 		// Indexed by weight row: concurrent workers own disjoint rows.
 		s.acc = grow(s.acc, t.rows*t.k.tile*16)
 	}

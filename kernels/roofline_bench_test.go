@@ -75,7 +75,7 @@ func BenchmarkWideGEMM(b *testing.B) {
 	p := NewPool(0)
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(23, 24))
-	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q6_K} {
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0} {
 		k := fastKernels[wt]
 		if k == nil || k.colBlocks == 0 {
 			continue

@@ -61,7 +61,12 @@ func TestRunKernelsSmall(t *testing.T) {
 			math.Abs(c.GBs-float64(40*rb)/c.AvgSeconds/1e9) > 1e-9*c.GBs {
 			t.Errorf("case %+v", c)
 		}
-		if (c.BandwidthRatio > 0) != (c.NX == 1) {
+		if c.MinSeconds > c.AvgSeconds || c.BestGBs < c.GBs || c.BestGOPS < c.GOPS {
+			t.Errorf("%s nx=%d: best call slower than the mean: %+v", c.Type, c.NX, c)
+		}
+		gemv := c.BandwidthRatio > 0 && c.BestBandwidthRatio >= c.BandwidthRatio
+		none := c.BandwidthRatio == 0 && c.BestBandwidthRatio == 0
+		if (c.NX == 1 && !gemv) || (c.NX != 1 && !none) {
 			t.Errorf("%s nx=%d: bandwidth ratio %v", c.Type, c.NX, c.BandwidthRatio)
 		}
 	}

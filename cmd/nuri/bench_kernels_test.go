@@ -20,7 +20,7 @@ func TestBenchKernels(t *testing.T) {
 		t.Fatalf("bench kernels: %v\n%s", err, stderr.String())
 	}
 	header, rows := tableRows(t, stdout.String(), "type")
-	want := "type,kernel,rows × cols,nx,weights,ms/call,GB/s,GOP/s,of bandwidth"
+	want := "type,kernel,rows × cols,nx,weights,ms/call,GB/s,GOP/s,of bandwidth,best GB/s,best GOP/s,best of bandwidth"
 	if strings.Join(header, ",") != want {
 		t.Errorf("columns %q, want %q", header, want)
 	}
@@ -33,12 +33,12 @@ func TestBenchKernels(t *testing.T) {
 		if r[0] != wantType || r[3] != wantNX || r[2] != "96 × 512" || r[1] == "" {
 			t.Errorf("row %d: %q, want %s nx=%s", i, r, wantType, wantNX)
 		}
-		for _, col := range []int{6, 7} {
+		for _, col := range []int{6, 7, 9, 10} {
 			if v, err := strconv.ParseFloat(r[col], 64); err != nil || v <= 0 {
 				t.Errorf("row %d %s = %q", i, header[col], r[col])
 			}
 		}
-		if (r[8] == "-") != (wantNX != "1") {
+		if (r[8] == "-") != (wantNX != "1") || (r[11] == "-") != (wantNX != "1") {
 			t.Errorf("row %d: bandwidth ratio %q (only GEMV rows have one)", i, r[8])
 		}
 	}

@@ -189,6 +189,11 @@ func (c *Client) Stream(ctx context.Context, p Prompt, maxTokens int) RequestRec
 		return rec
 	}
 	req.Header = c.header.Clone()
+	// Some servers (llama-server) advertise keep-alive yet close the
+	// connection after each stream. An idempotency key lets net/http retry
+	// on a fresh connection when a reused one turns out closed before the
+	// server read anything, instead of failing the request.
+	req.Header.Set("Idempotency-Key", fmt.Sprintf("nuri-bench-%s-%d", p.ID, time.Now().UnixNano()))
 	rec.started = time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {

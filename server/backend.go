@@ -41,6 +41,9 @@ type Backend struct {
 	Engine    Engine
 	Tokenizer Tokenizer
 	Chat      *chat.Renderer
+	// Gauges, when not nil, adds gauges to /metrics at every scrape (the
+	// device's telemetry; see GaugeSource).
+	Gauges GaugeSource
 }
 
 // EngineAdapter makes *engine.Engine an Engine.

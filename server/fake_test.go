@@ -66,6 +66,7 @@ type fakeEngine struct {
 	delay    time.Duration
 	reply    func(r engine.Request) string
 	obs      engine.Observer
+	padded   int64 // Stats().PaddedTokens
 
 	mu        sync.Mutex
 	active    int
@@ -91,7 +92,7 @@ func (f *fakeEngine) Stats() engine.Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return engine.Stats{Running: f.active, KVBlocks: 100, KVUsage: float64(f.active) / 100,
-		PrefixQueries: 10, PrefixHits: 4, Preemptions: 1}
+		PrefixQueries: 10, PrefixHits: 4, Preemptions: 1, PaddedTokens: f.padded}
 }
 
 func (f *fakeEngine) Submit(ctx context.Context, r engine.Request) (Stream, error) {

@@ -15,6 +15,9 @@ import (
 	"github.com/nuri-ai/nuri/engine"
 )
 
+// paddedTokensName is Nuri's own counter of wasted bucket rows.
+const paddedTokensName = "nuri:padded_tokens_total"
+
 // Histogram buckets, in seconds, as vLLM uses them.
 var (
 	ttftBuckets = []float64{0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560}
@@ -192,6 +195,7 @@ func (m *Metrics) write(w io.Writer, st engine.Stats) error {
 	p.counter("vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens.", float64(st.PrefixQueries))
 	p.counter("vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.", float64(st.PrefixHits))
 	p.counter("vllm:num_preemptions_total", "Cumulative number of preemptions from the engine.", float64(st.Preemptions))
+	p.counter(paddedTokensName, "Rows a static-shape device ran beyond the scheduled tokens (shape-bucket padding; 0 on other devices).", float64(st.PaddedTokens))
 	m.writeProcess(p)
 	return p.err
 }

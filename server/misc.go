@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
+	"go.uber.org/zap"
 
 	"github.com/nuri-ai/nuri/engine"
 )
@@ -27,12 +28,23 @@ func (s *Server) handleHealth(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 // handleMetrics writes Prometheus text. No key, like vLLM.
 func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 	var st engine.Stats
+	var gauges []Gauge
 	if b := s.backend.Load(); b != nil {
 		st = b.Engine.Stats()
+		if b.Gauges != nil {
+			gauges = b.Gauges.Gauges()
+		}
 	}
 	var buf bytes.Buffer
 	if err := s.metrics.write(&buf, st); err != nil {
 		return fmt.Errorf("%w: metrics: %w", ErrInternal, err)
+	}
+	skipped, err := writeGauges(&buf, gauges)
+	if err != nil {
+		return fmt.Errorf("%w: metrics: %w", ErrInternal, err)
+	}
+	if skipped != nil {
+		s.log.Warn("metrics", zap.Error(skipped))
 	}
 	ctx.SetStatusCode(http.StatusOK)
 	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")

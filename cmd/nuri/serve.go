@@ -286,7 +286,8 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 			log.Warn("close model", zap.Error(err))
 		}
 	}
-	return &server.Backend{Engine: server.EngineAdapter{E: eng}, Tokenizer: tok, Chat: renderer}, closeAll, nil
+	return &server.Backend{Engine: server.EngineAdapter{E: eng}, Tokenizer: tok, Chat: renderer,
+		Gauges: deviceGauges(dev, log)}, closeAll, nil
 }
 
 func chatRenderer(c *serveConfig, ggufTemplate string, log *zap.Logger) (*chat.Renderer, error) {

@@ -333,6 +333,13 @@ func TestServeMetricsCounts(t *testing.T) {
 	if got["vllm:prefix_cache_queries_total"+l] < float64(prompt) {
 		t.Errorf("prefix cache queries %v < prompt tokens %d", got["vllm:prefix_cache_queries_total"+l], prompt)
 	}
+	// the CPU runs every shape as is and has no telemetry: no padding, no device gauges
+	if !strings.Contains(string(raw), "\nnuri:padded_tokens_total"+l+" 0\n") {
+		t.Errorf("nuri:padded_tokens_total%s 0 missing", l)
+	}
+	if strings.Contains(string(raw), "nuri:device_") {
+		t.Errorf("device gauges on the cpu device")
+	}
 }
 
 // TestServeBinary runs the real `nuri serve` binary: API key, the Korean

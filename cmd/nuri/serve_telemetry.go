@@ -1,0 +1,96 @@
+package main
+
+import (
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/server"
+)
+
+// telemetryField is one DeviceStats field exported as a /metrics gauge.
+// what is the name the device uses for the field in DeviceStats.Missing
+// ("power: not supported"), so a field it could not read is left out
+// instead of being reported as a misleading zero.
+type telemetryField struct {
+	name, help, what string
+	value            func(s *backends.DeviceStats) float64
+}
+
+var telemetryFields = []telemetryField{
+	{"nuri:device_memory_used_bytes", "Device memory in use, in bytes.", "memory",
+		func(s *backends.DeviceStats) float64 { return float64(s.MemoryUsed) }},
+	{"nuri:device_memory_total_bytes", "Device memory in total, in bytes.", "memory",
+		func(s *backends.DeviceStats) float64 { return float64(s.MemoryTotal) }},
+	{"nuri:device_utilization_ratio", "Fraction of the last sample period a kernel was running on the device (0-1).", "utilization",
+		func(s *backends.DeviceStats) float64 { return s.Utilization / 100 }},
+	{"nuri:device_memory_utilization_ratio", "Fraction of the last sample period device memory was read or written (0-1).", "utilization",
+		func(s *backends.DeviceStats) float64 { return s.MemoryUtilization / 100 }},
+	{"nuri:device_temperature_celsius", "Device temperature in degrees Celsius.", "temperature",
+		func(s *backends.DeviceStats) float64 { return s.TemperatureC }},
+	{"nuri:device_power_watts", "Device power draw in watts.", "power",
+		func(s *backends.DeviceStats) float64 { return s.PowerW }},
+	{"nuri:device_power_limit_watts", "Enforced device power limit in watts.", "power limit",
+		func(s *backends.DeviceStats) float64 { return s.PowerLimitW }},
+	{"nuri:device_clock_sm_mhz", "Streaming-multiprocessor clock in MHz.", "SM clock",
+		func(s *backends.DeviceStats) float64 { return float64(s.SMClockMHz) }},
+	{"nuri:device_clock_memory_mhz", "Memory clock in MHz.", "memory clock",
+		func(s *backends.DeviceStats) float64 { return float64(s.MemClockMHz) }},
+}
+
+// deviceGauges returns the /metrics gauges of dev's telemetry, or nil when
+// the device has none (cpu, npu). The reading is taken at every scrape.
+func deviceGauges(dev backends.Device, log *zap.Logger) server.GaugeSource {
+	tel, ok := backends.As[backends.Telemetry](dev)
+	if !ok {
+		return nil
+	}
+	name := dev.Name()
+	if s := tel.Stats(); len(s.Missing) > 0 {
+		log.Warn("device telemetry incomplete; unreadable fields are left out of /metrics",
+			zap.String("device", name), zap.Strings("missing", s.Missing))
+	}
+	return server.GaugeFunc(func() []server.Gauge {
+		s := tel.Stats()
+		return telemetryGauges(name, &s)
+	})
+}
+
+// telemetryGauges turns one reading into gauges labelled device=name,
+// leaving out the fields the device could not read.
+func telemetryGauges(name string, s *backends.DeviceStats) []server.Gauge {
+	missing := map[string]bool{}
+	unnamed := false // a Missing entry naming no field: the reading failed as a whole
+	for _, m := range s.Missing {
+		named := false
+		for _, f := range telemetryFields {
+			if strings.HasPrefix(m, f.what+":") {
+				missing[f.what], named = true, true
+			}
+		}
+		unnamed = unnamed || !named
+	}
+	if unnamed && allZero(s) {
+		return nil // telemetry off ("built with CGO_ENABLED=0", "NVML: ..."): no numbers at all
+	}
+	label := []server.Label{{Name: "device", Value: name}}
+	var out []server.Gauge
+	for _, f := range telemetryFields {
+		if missing[f.what] {
+			continue
+		}
+		out = append(out, server.Gauge{Name: f.name, Help: f.help,
+			Samples: []server.GaugeSample{{Labels: label, Value: f.value(s)}}})
+	}
+	return out
+}
+
+func allZero(s *backends.DeviceStats) bool {
+	for _, f := range telemetryFields {
+		if f.value(s) != 0 {
+			return false
+		}
+	}
+	return true
+}

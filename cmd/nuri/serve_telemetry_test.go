@@ -1,0 +1,135 @@
+package main
+
+import (
+	"sort"
+	"testing"
+
+	"go.uber.org/zap"
+
+	"github.com/nuri-ai/nuri/backends"
+	nuricpu "github.com/nuri-ai/nuri/backends/cpu"
+	"github.com/nuri-ai/nuri/server"
+)
+
+// teleDevice is a CPU device that also reports telemetry, standing in for
+// a GPU (no GPU on the test machine).
+type teleDevice struct {
+	*nuricpu.Device
+	name  string
+	stats backends.DeviceStats
+}
+
+func (d *teleDevice) Name() string                { return d.name }
+func (d *teleDevice) Stats() backends.DeviceStats { return d.stats }
+
+// gaugeValues flattens gauges to "name{labels}" → value.
+func gaugeValues(gs []server.Gauge) map[string]float64 {
+	out := map[string]float64{}
+	for _, g := range gs {
+		for _, s := range g.Samples {
+			k := g.Name + "{"
+			for i, l := range s.Labels {
+				if i > 0 {
+					k += ","
+				}
+				k += l.Name + `="` + l.Value + `"`
+			}
+			out[k+"}"] = s.Value
+		}
+	}
+	return out
+}
+
+func TestServeTelemetryGauges(t *testing.T) {
+	full := backends.DeviceStats{
+		MemoryUsed: 3 << 30, MemoryTotal: 80 << 30, Utilization: 37, MemoryUtilization: 12,
+		TemperatureC: 54, PowerW: 212.5, PowerLimitW: 700, SMClockMHz: 1980, MemClockMHz: 2619,
+	}
+	partial := full
+	partial.PowerW, partial.PowerLimitW, partial.MemClockMHz = 0, 0, 0
+	partial.Missing = []string{"power: Not Supported", "power limit: Not Supported", "memory clock: Not Supported"}
+	idle := full
+	idle.Utilization, idle.MemoryUtilization = 0, 0 // an idle GPU reads 0 %, which is a value, not a gap
+
+	d := `{device="cuda:0"}`
+	for _, c := range []struct {
+		name  string
+		stats backends.DeviceStats
+		want  map[string]float64
+	}{
+		{"every field", full, map[string]float64{
+			"nuri:device_memory_used_bytes" + d: 3 << 30, "nuri:device_memory_total_bytes" + d: 80 << 30,
+			"nuri:device_utilization_ratio" + d: 0.37, "nuri:device_memory_utilization_ratio" + d: 0.12,
+			"nuri:device_temperature_celsius" + d: 54, "nuri:device_power_watts" + d: 212.5,
+			"nuri:device_power_limit_watts" + d: 700, "nuri:device_clock_sm_mhz" + d: 1980,
+			"nuri:device_clock_memory_mhz" + d: 2619,
+		}},
+		{"unreadable fields left out", partial, map[string]float64{
+			"nuri:device_memory_used_bytes" + d: 3 << 30, "nuri:device_memory_total_bytes" + d: 80 << 30,
+			"nuri:device_utilization_ratio" + d: 0.37, "nuri:device_memory_utilization_ratio" + d: 0.12,
+			"nuri:device_temperature_celsius" + d: 54, "nuri:device_clock_sm_mhz" + d: 1980,
+		}},
+		{"idle is zero, not missing", idle, map[string]float64{
+			"nuri:device_memory_used_bytes" + d: 3 << 30, "nuri:device_memory_total_bytes" + d: 80 << 30,
+			"nuri:device_utilization_ratio" + d: 0, "nuri:device_memory_utilization_ratio" + d: 0,
+			"nuri:device_temperature_celsius" + d: 54, "nuri:device_power_watts" + d: 212.5,
+			"nuri:device_power_limit_watts" + d: 700, "nuri:device_clock_sm_mhz" + d: 1980,
+			"nuri:device_clock_memory_mhz" + d: 2619,
+		}},
+		{"telemetry off", backends.DeviceStats{Missing: []string{"telemetry off: built with CGO_ENABLED=0"}}, map[string]float64{}},
+		{"NVML init failed", backends.DeviceStats{Missing: []string{"NVML: Driver Not Loaded"}}, map[string]float64{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := c.stats
+			gs := telemetryGauges("cuda:0", &s)
+			got := gaugeValues(gs)
+			if len(got) != len(c.want) {
+				keys := make([]string, 0, len(got))
+				for k := range got {
+					keys = append(keys, k)
+				}
+				sort.Strings(keys)
+				t.Errorf("%d gauges %v, want %d", len(got), keys, len(c.want))
+			}
+			for k, v := range c.want {
+				if g, ok := got[k]; !ok || g != v {
+					t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)
+				}
+			}
+			for _, g := range gs {
+				if g.Help == "" {
+					t.Errorf("%s has no help text", g.Name)
+				}
+			}
+		})
+	}
+}
+
+// TestServeDeviceGaugesLookup: the source is found through the CPU
+// fallback wrapper that openDevice puts around accelerators, reads the
+// device at every scrape, and is nil for a device without telemetry.
+func TestServeDeviceGaugesLookup(t *testing.T) {
+	cpu, err := openDevice("cpu", deviceOptions{threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cpu.Close()
+	if src := deviceGauges(cpu, zap.NewNop()); src != nil {
+		t.Errorf("cpu has no telemetry, got a gauge source")
+	}
+
+	td := &teleDevice{Device: nuricpu.New(1), name: "cuda:3", stats: backends.DeviceStats{MemoryUsed: 1, MemoryTotal: 2, TemperatureC: 30}}
+	wrapped := backends.WithFallback(td, nuricpu.New(1), zap.NewNop())
+	defer wrapped.Close()
+	src := deviceGauges(wrapped, zap.NewNop())
+	if src == nil {
+		t.Fatal("telemetry behind the fallback wrapper not found")
+	}
+	if g := gaugeValues(src.Gauges())[`nuri:device_temperature_celsius{device="cuda:3"}`]; g != 30 {
+		t.Errorf("temperature = %v, want 30", g)
+	}
+	td.stats.TemperatureC = 71
+	if g := gaugeValues(src.Gauges())[`nuri:device_temperature_celsius{device="cuda:3"}`]; g != 71 {
+		t.Errorf("temperature after a change = %v, want 71 (read per scrape)", g)
+	}
+}

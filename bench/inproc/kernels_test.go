@@ -48,7 +48,7 @@ func TestRunKernelsSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Cases) != 4 || len(res.Memory.SamplesGBs) != 2 || res.Memory.BestGBs <= 0 || res.Threads != 2 {
+	if len(res.Cases) != 4 || len(res.Memory.SamplesGBs) != 2*samplesPerPoint || res.Memory.BestGBs <= 0 || res.Threads != 2 {
 		t.Fatalf("results %+v", res)
 	}
 	for _, c := range res.Cases {

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"io"
+	"net/http"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/openai/openai-go"
 	"go.uber.org/zap"
 
 	"github.com/nuri-ai/nuri/backends"
@@ -131,5 +136,61 @@ func TestServeDeviceGaugesLookup(t *testing.T) {
 	td.stats.TemperatureC = 71
 	if g := gaugeValues(src.Gauges())[`nuri:device_temperature_celsius{device="cuda:3"}`]; g != 71 {
 		t.Errorf("temperature after a change = %v, want 71 (read per scrape)", g)
+	}
+}
+
+// TestServeMetricsNPUPadding serves on the NPU simulator, whose static
+// shapes pad a prefill of P tokens to Buckets().Pad(P): one greedy
+// completion must show exactly that padding in nuri:padded_tokens_total
+// (decode steps of one token run unpadded at bucket 1), and no device
+// gauges (the simulator has no telemetry).
+func TestServeMetricsNPUPadding(t *testing.T) {
+	dev, err := openDevice("npu:0", deviceOptions{threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, ok := backends.As[backends.ShapeBucketer](dev)
+	if !ok {
+		t.Fatal("npu:0 has no shape buckets")
+	}
+	b := sb.Buckets()
+	if err := dev.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	base := startServe(t, "--device", "npu:0")
+	client := openaiClient(base)
+	comp, err := client.Completions.New(t.Context(), openai.CompletionNewParams{
+		Model:       "stories260K",
+		Prompt:      openai.CompletionNewParamsPromptUnion{OfString: openai.String("Once upon a time, in a small village")},
+		MaxTokens:   openai.Int(8),
+		Temperature: openai.Float(0),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := int(comp.Usage.PromptTokens)
+	want := b.Pad(p) - p
+	if want == 0 {
+		t.Fatalf("prompt of %d tokens is a bucket shape (%s): pick a prompt that pads", p, b)
+	}
+	t.Logf("prompt of %d tokens runs at %d rows (%s): %d padded", p, b.Pad(p), b, want)
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	line := "\nnuri:padded_tokens_total{model_name=\"stories260K\"} " + strconv.Itoa(want) + "\n"
+	if !strings.Contains(text, line) {
+		i := strings.Index(text, "nuri:padded_tokens_total{")
+		t.Errorf("want %q (prompt %d tokens, %s); got %.80q", strings.TrimSpace(line), p, b, text[max(i, 0):])
+	}
+	if strings.Contains(text, "nuri:device_") {
+		t.Errorf("device gauges from the NPU simulator, which has no telemetry")
 	}
 }

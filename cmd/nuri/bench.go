@@ -25,15 +25,6 @@ func registerBench(c command) {
 	benchCommands[c.name] = c
 }
 
-// benchPlanned names benchmarks whose files are still being written, so that
-// asking for one gives a clear answer instead of "unknown". A name leaves
-// this list when its file registers it.
-// Every planned benchmark has landed (model and kernels register in
-// bench_model.go and bench_kernels.go), so none is listed at present.
-func benchPlanned(string) (string, bool) {
-	return "", false
-}
-
 func benchUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: nuri bench <benchmark> [flags]")
 	fmt.Fprintln(w)
@@ -42,19 +33,9 @@ func benchUsage(w io.Writer) {
 	for n := range benchCommands {
 		names = append(names, n)
 	}
-	for _, n := range []string{"model", "kernels"} {
-		if _, ok := benchCommands[n]; !ok {
-			names = append(names, n)
-		}
-	}
 	sort.Strings(names)
 	for _, n := range names {
-		if c, ok := benchCommands[n]; ok {
-			fmt.Fprintf(w, "  %-10s %s\n", n, c.summary)
-		} else {
-			s, _ := benchPlanned(n)
-			fmt.Fprintf(w, "  %-10s %s (not available yet)\n", n, s)
-		}
+		fmt.Fprintf(w, "  %-10s %s\n", n, benchCommands[n].summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "run 'nuri bench <benchmark> -h' for its flags")
@@ -72,9 +53,6 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	c, ok := benchCommands[args[0]]
 	if !ok {
-		if _, planned := benchPlanned(args[0]); planned {
-			return fmt.Errorf("%s: not available yet in this build", args[0])
-		}
 		fmt.Fprintf(stderr, "nuri bench: unknown benchmark %q\n\n", args[0])
 		benchUsage(stderr)
 		return errUsage

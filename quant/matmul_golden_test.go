@@ -1,9 +1,6 @@
 package quant
 
 import (
-	"encoding/binary"
-	"encoding/json"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,69 +9,13 @@ import (
 	"github.com/nuri-ai/nuri/internal/testshared"
 )
 
-// matmulManifest is testdata/golden/matmul/manifest.json: ggml's CPU mul_mat
-// of one weight matrix per type with float32 activation rows.
-type matmulManifest struct {
-	Tolerance struct {
-		MaxRelRMS float64 `json:"max_rel_rms"`
-	} `json:"tolerance"`
-	Inputs map[string]string `json:"inputs"`
-	Cases  []struct {
-		Type    string            `json:"type"`
-		Weight  string            `json:"weight"`
-		Rows    int               `json:"rows"`
-		Cols    int               `json:"cols"`
-		Outputs map[string]string `json:"outputs"`
-	} `json:"cases"`
-}
-
-func readF32File(t *testing.T, path string) []float32 {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b)%4 != 0 {
-		t.Fatalf("%s: %d bytes is not a float32 array", path, len(b))
-	}
-	out := make([]float32, len(b)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
-}
-
-// relRMS is ‖got−want‖₂ / ‖want‖₂.
-func relRMS(got, want []float32) float64 {
-	var num, den float64
-	for i := range want {
-		d := float64(got[i]) - float64(want[i])
-		num += d * d
-		den += float64(want[i]) * float64(want[i])
-	}
-	if den == 0 {
-		return math.Sqrt(num)
-	}
-	return math.Sqrt(num / den)
-}
-
 // TestVecDotMatchesGGMLMatMul checks QuantizeActivations + VecDot against
 // llama.cpp's CPU mul_mat for every weight type and batch size, within the
 // manifest's relative-RMS tolerance (1e-5: ggml's AVX2 kernels sum in a
 // different order, so the results agree to float32 rounding, not bit for bit).
 func TestVecDotMatchesGGMLMatMul(t *testing.T) {
-	dir := testshared.Path(t, "testdata", "golden", "matmul")
-	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m matmulManifest
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("manifest: %v", err)
-	}
-	if len(m.Cases) == 0 || m.Tolerance.MaxRelRMS == 0 {
-		t.Fatal("manifest has no cases or no tolerance")
-	}
+	m := testshared.LoadMatMulManifest(t)
+	dir := m.Dir
 	for _, c := range m.Cases {
 		t.Run(c.Type, func(t *testing.T) {
 			wt, err := ParseType(c.Type)
@@ -109,8 +50,8 @@ func TestVecDotMatchesGGMLMatMul(t *testing.T) {
 			sort.Strings(ms)
 			for _, mstr := range ms {
 				out := c.Outputs[mstr]
-				x := readF32File(t, filepath.Join(dir, m.Inputs[mstr]))
-				want := readF32File(t, filepath.Join(dir, out))
+				x := testshared.ReadF32(t, filepath.Join(dir, m.Inputs[mstr]))
+				want := testshared.ReadF32(t, filepath.Join(dir, out))
 				nx := len(x) / c.Cols
 				if len(want) != nx*c.Rows {
 					t.Fatalf("M=%s: output has %d values, want %d", mstr, len(want), nx*c.Rows)
@@ -152,7 +93,7 @@ func TestVecDotMatchesGGMLMatMul(t *testing.T) {
 					}{"dequantized dot", viaDeq})
 				}
 				for _, chk := range checks {
-					if e := relRMS(chk.y, want); e > m.Tolerance.MaxRelRMS {
+					if e := testshared.RelRMS(chk.y, want); e > m.Tolerance.MaxRelRMS {
 						t.Errorf("M=%s %s: rel RMS %.3g > %.3g", mstr, chk.what, e, m.Tolerance.MaxRelRMS)
 					} else {
 						t.Logf("M=%s %s: rel RMS %.3g", mstr, chk.what, e)

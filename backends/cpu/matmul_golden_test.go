@@ -1,10 +1,7 @@
 package cpu_test
 
 import (
-	"encoding/binary"
-	"encoding/json"
 	"maps"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,30 +18,8 @@ import (
 // with an outlier, an all-zero and a tiny row): rel-RMS ≤ the manifest's
 // 1e-5, which only an exact activation quantization reaches.
 func TestMatMulGolden(t *testing.T) {
-	dir := testshared.Path(t, "testdata", "golden", "matmul")
-	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var man struct {
-		Tolerance struct {
-			MaxRelRMS float64 `json:"max_rel_rms"`
-		} `json:"tolerance"`
-		Inputs map[string]string `json:"inputs"`
-		Cases  []struct {
-			Type    string            `json:"type"`
-			Weight  string            `json:"weight"`
-			Rows    int               `json:"rows"`
-			Cols    int               `json:"cols"`
-			Outputs map[string]string `json:"outputs"`
-		} `json:"cases"`
-	}
-	if err := json.Unmarshal(raw, &man); err != nil {
-		t.Fatal(err)
-	}
-	if len(man.Cases) == 0 || man.Tolerance.MaxRelRMS == 0 {
-		t.Fatal("matmul manifest has no cases or no tolerance")
-	}
+	man := testshared.LoadMatMulManifest(t)
+	dir := man.Dir
 	dev := cpu.New(2)
 	defer dev.Close()
 	dev.SetGeneric(os.Getenv("NURI_KERNELS") == "generic")
@@ -67,8 +42,8 @@ func TestMatMulGolden(t *testing.T) {
 		}
 		for _, m := range slices.Sorted(maps.Keys(c.Outputs)) {
 			out := c.Outputs[m]
-			xs := readF32(t, filepath.Join(dir, man.Inputs[m]))
-			ref := readF32(t, filepath.Join(dir, out))
+			xs := testshared.ReadF32(t, filepath.Join(dir, man.Inputs[m]))
+			ref := testshared.ReadF32(t, filepath.Join(dir, out))
 			nx := len(xs) / c.Cols
 			x := f32Tensor(t, dev, "x", nx, c.Cols)
 			copy(hostF32(t, x), xs)
@@ -78,36 +53,13 @@ func TestMatMulGolden(t *testing.T) {
 				t.Fatalf("%s x%s: %v", c.Type, m, err)
 			}
 			got := hostF32(t, y)
-			r := relRMS(got, ref)
+			r := testshared.RelRMS(got, ref)
 			t.Logf("%-5s x%-2s rel-RMS %.2e", c.Type, m, r)
 			if r > man.Tolerance.MaxRelRMS {
 				t.Errorf("%s with %s rows: rel-RMS %.3e > %.0e", c.Type, m, r, man.Tolerance.MaxRelRMS)
 			}
 		}
 	}
-}
-
-func readF32(t *testing.T, path string) []float32 {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]float32, len(b)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
-}
-
-func relRMS(a, b []float32) float64 {
-	var num, den float64
-	for i := range b {
-		d := float64(a[i]) - float64(b[i])
-		num += d * d
-		den += float64(b[i]) * float64(b[i])
-	}
-	return math.Sqrt(num / den)
 }
 
 // f32Tensor allocates a zeroed rows×cols F32 tensor on dev.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
 
 	"github.com/nuri-ai/nuri/bench"
@@ -89,23 +88,11 @@ func runBenchKernels(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	env := bench.CaptureEnvironment(ctx, append([]string{"nuri", "bench", "kernels"}, args...))
-	if f.cfg.Threads == 0 {
-		f.cfg.Threads = defaultThreads(env)
-	}
-	stopProfile, err := startCPUProfile(f.cpuprofile)
-	if err != nil {
-		return err
-	}
-	res, err := inproc.RunKernels(ctx, f.cfg, f.runOptions(stderr))
-	if perr := stopProfile(); err == nil {
-		err = perr
-	}
-	if err != nil {
-		return err
-	}
-	r := inproc.BuildKernelsReport(env, f.cfg, res)
-	return f.emit(r, stdout, stderr, func(w io.Writer) error { return inproc.WriteKernelsText(w, res) })
+	return f.measure("kernels", args, &f.cfg.Threads, stdout, stderr, func(ctx context.Context, env bench.Environment, opts inproc.RunOptions) (*bench.Report, func(io.Writer) error, error) {
+		res, err := inproc.RunKernels(ctx, f.cfg, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		return inproc.BuildKernelsReport(env, f.cfg, res), func(w io.Writer) error { return inproc.WriteKernelsText(w, res) }, nil
+	})
 }

@@ -119,25 +119,38 @@ func runBenchModel(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	return f.measure("model", args, &f.cfg.Threads, stdout, stderr, func(ctx context.Context, env bench.Environment, opts inproc.RunOptions) (*bench.Report, func(io.Writer) error, error) {
+		res, err := inproc.RunModel(ctx, f.cfg, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		return inproc.BuildModelReport(env, f.cfg, res), func(w io.Writer) error { return inproc.WriteModelText(w, res) }, nil
+	})
+}
+
+// measure is the body the in-process benchmarks share: Ctrl-C handling,
+// the environment record, the default thread count, the CPU profile around
+// the run, then the report in the chosen forms.
+func (o *benchOutput) measure(name string, args []string, threads *int, stdout, stderr io.Writer,
+	run func(context.Context, bench.Environment, inproc.RunOptions) (*bench.Report, func(io.Writer) error, error)) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	env := bench.CaptureEnvironment(ctx, append([]string{"nuri", "bench", "model"}, args...))
-	if f.cfg.Threads == 0 {
-		f.cfg.Threads = defaultThreads(env)
+	env := bench.CaptureEnvironment(ctx, append([]string{"nuri", "bench", name}, args...))
+	if *threads == 0 {
+		*threads = defaultThreads(env)
 	}
-	stopProfile, err := startCPUProfile(f.cpuprofile)
+	stopProfile, err := startCPUProfile(o.cpuprofile)
 	if err != nil {
 		return err
 	}
-	res, err := inproc.RunModel(ctx, f.cfg, f.runOptions(stderr))
+	r, text, err := run(ctx, env, o.runOptions(stderr))
 	if perr := stopProfile(); err == nil {
 		err = perr
 	}
 	if err != nil {
 		return err
 	}
-	r := inproc.BuildModelReport(env, f.cfg, res)
-	return f.emit(r, stdout, stderr, func(w io.Writer) error { return inproc.WriteModelText(w, res) })
+	return o.emit(r, stdout, stderr, text)
 }
 
 // defaultThreads is the physical core count (the kernels gain nothing from

@@ -2,7 +2,8 @@ package engine
 
 import (
 	"strings"
-	"unicode/utf8"
+
+	"github.com/nuri-ai/nuri/tokenizer"
 )
 
 // textOut turns a sequence's token pieces into text deltas. It emits only
@@ -11,19 +12,16 @@ import (
 // any part of a stop string: text that could still grow into a stop string
 // is held back until it cannot.
 type textOut struct {
-	stops   []string
-	partial []byte // bytes of an incomplete UTF-8 character
-	held    string // complete text not yet emitted
+	stops []string
+	utf8  tokenizer.UTF8Stream // holds an incomplete UTF-8 character
+	held  string               // complete text not yet emitted
 }
 
 // push adds one token's bytes. It returns the text that is now safe to emit
 // and whether a stop string matched; after a match the caller finishes the
 // sequence and the text from the stop string on is dropped.
 func (o *textOut) push(piece []byte) (string, bool) {
-	o.partial = append(o.partial, piece...)
-	n := completePrefix(o.partial)
-	o.held += sanitize(o.partial[:n])
-	o.partial = append(o.partial[:0], o.partial[n:]...)
+	o.held += o.utf8.Push(piece)
 	if len(o.stops) == 0 {
 		out := o.held
 		o.held = ""
@@ -44,43 +42,9 @@ func (o *textOut) push(piece []byte) (string, bool) {
 // flush returns everything held back, for a sequence ending without a stop
 // string match. Bytes of an unfinished character become U+FFFD.
 func (o *textOut) flush() string {
-	out := o.held + sanitize(o.partial)
-	o.held, o.partial = "", o.partial[:0]
+	out := o.held + o.utf8.Flush()
+	o.held = ""
 	return out
-}
-
-// completePrefix returns how many leading bytes of b can be decoded now: all
-// of b except a trailing, still incomplete multi-byte character.
-func completePrefix(b []byte) int {
-	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax+1; i-- {
-		if utf8.RuneStart(b[i]) {
-			if utf8.FullRune(b[i:]) {
-				return len(b)
-			}
-			return i
-		}
-	}
-	return len(b)
-}
-
-// sanitize converts bytes to a string, replacing each invalid byte with
-// U+FFFD. Replacing byte by byte (not run by run) makes the result the same
-// however the bytes were split into pieces.
-func sanitize(b []byte) string {
-	if utf8.Valid(b) {
-		return string(b)
-	}
-	var sb strings.Builder
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		if r == utf8.RuneError && size == 1 {
-			sb.WriteString("\uFFFD")
-		} else {
-			sb.Write(b[:size])
-		}
-		b = b[size:]
-	}
-	return sb.String()
 }
 
 // earliestStop returns the first index at which any stop string occurs in

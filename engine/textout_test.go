@@ -79,3 +79,23 @@ func TestTextOutSplitInvariance(t *testing.T) {
 		}
 	}
 }
+
+// sanitize is the tests' independent reference: it converts bytes to a string, replacing each invalid byte with
+// U+FFFD. Replacing byte by byte (not run by run) makes the result the same
+// however the bytes were split into pieces.
+func sanitize(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	var sb strings.Builder
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			sb.WriteString("\uFFFD")
+		} else {
+			sb.Write(b[:size])
+		}
+		b = b[size:]
+	}
+	return sb.String()
+}

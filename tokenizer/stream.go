@@ -16,8 +16,7 @@ import "unicode/utf8"
 type StreamDecoder struct {
 	t       *Tokenizer
 	special bool
-	pending []byte // an incomplete UTF-8 sequence, at most 3 bytes
-	buf     []byte
+	text    UTF8Stream
 }
 
 // NewStreamDecoder returns a decoder; special controls whether control
@@ -32,27 +31,47 @@ func (d *StreamDecoder) Push(id int32) (string, error) {
 	if err := d.t.check(id); err != nil {
 		return "", err
 	}
-	p := d.t.piece(id, d.special)
-	if len(p) == 0 {
-		return "", nil
-	}
-	d.buf = append(append(d.buf[:0], d.pending...), p...)
-	d.pending = d.pending[:0]
-	return d.drain(false), nil
+	return d.text.Push(d.t.piece(id, d.special)), nil
 }
 
 // Flush returns whatever is still held back, with an incomplete trailing
 // sequence rendered as U+FFFD, and resets the decoder.
-func (d *StreamDecoder) Flush() string {
-	d.buf = append(d.buf[:0], d.pending...)
-	d.pending = d.pending[:0]
-	return d.drain(true)
+func (d *StreamDecoder) Flush() string { return d.text.Flush() }
+
+// UTF8Stream assembles arbitrary byte pieces into valid UTF-8 text: an
+// incomplete trailing sequence is held until the next piece completes it,
+// and bytes that can never form a valid sequence become U+FFFD as soon as
+// that is certain (byte by byte, so the result does not depend on how the
+// bytes were split into pieces). The zero value is ready to use; it is not
+// safe for concurrent use. StreamDecoder uses it, and so can anything that
+// holds token bytes rather than ids (the engine).
+type UTF8Stream struct {
+	pending []byte // an incomplete UTF-8 sequence, at most 3 bytes
+	buf     []byte
 }
 
-// drain converts d.buf to valid UTF-8, keeping an incomplete tail in
-// d.pending unless final.
-func (d *StreamDecoder) drain(final bool) string {
-	b := d.buf
+// Push adds a piece and returns the text that is now complete (possibly "").
+func (u *UTF8Stream) Push(p []byte) string {
+	if len(p) == 0 {
+		return ""
+	}
+	u.buf = append(append(u.buf[:0], u.pending...), p...)
+	u.pending = u.pending[:0]
+	return u.drain(false)
+}
+
+// Flush returns whatever is still held back, an incomplete trailing
+// sequence rendered as U+FFFD, and resets the stream.
+func (u *UTF8Stream) Flush() string {
+	u.buf = append(u.buf[:0], u.pending...)
+	u.pending = u.pending[:0]
+	return u.drain(true)
+}
+
+// drain converts u.buf to valid UTF-8, keeping an incomplete tail in
+// u.pending unless final.
+func (u *UTF8Stream) drain(final bool) string {
+	b := u.buf
 	var out []byte
 	start := 0 // b[start:i] is valid UTF-8 not yet copied
 	for i := 0; i < len(b); {
@@ -67,7 +86,7 @@ func (d *StreamDecoder) drain(final bool) string {
 		}
 		// Invalid or incomplete at i.
 		if !final && validUTF8Prefix(b[i:]) {
-			d.pending = append(d.pending, b[i:]...)
+			u.pending = append(u.pending, b[i:]...)
 			if start == 0 && out == nil {
 				return string(b[:i])
 			}

@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/quant"
 )
 
@@ -78,7 +79,9 @@ func checkKV(kv backends.PagedKV) error {
 // cache) and dotted with each cached K; the scores are scaled, softmaxed
 // with a float64 sum, the probabilities rounded to that same type for an
 // F16/BF16 cache, and they weight the cached V rows. Each (token, head)
-// reduces over positions in increasing order, whatever the batch.
+// reduces over positions in increasing order, whatever the batch. F16 and
+// F32 caches run the vector loops of kernels.VecOps a block at a time;
+// those sum in float32 lanes in a fixed order (ggml's SIMD dot does too).
 func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows backends.AttnRows, p backends.Attn) {
 	s.do(backends.OpAttention, func() error {
 		a, err := s.newAttnJob(dst, q, kv, rows, p)
@@ -114,10 +117,10 @@ type attnJob struct {
 	roundP         quant.Type // probabilities rounded to this (F32: not rounded)
 	qRowBytes      int
 	nSlots, perKVH int
-	// Typed views of the cache for the direct F16/F32 loops.
+	// Typed views of the cache for the vector loops (F16/F32 caches).
 	k16, v16 []uint16
 	k32, v32 []float32
-	lut      *[1 << 16]float32
+	vec      kernels.VecOps
 }
 
 func (s *Stream) newAttnJob(dst, q backends.Tensor, kv backends.PagedKV, rows backends.AttnRows, p backends.Attn) (*attnJob, error) {
@@ -136,7 +139,7 @@ func (s *Stream) newAttnJob(dst, q backends.Tensor, kv backends.PagedKV, rows ba
 	if err := sameShape(n, p.NHead*p.HeadDimV, dst); err != nil {
 		return nil, err
 	}
-	a := &attnJob{p: p, kv: kv, rows: rows, nSlots: kv.NumSlots(), perKVH: p.NHead / p.NHeadKV}
+	a := &attnJob{p: p, kv: kv, rows: rows, nSlots: kv.NumSlots(), perKVH: p.NHead / p.NHeadKV, vec: s.dev.pool.VecOps()}
 	var err error
 	if a.qs, err = f32s(q); err != nil {
 		return nil, err
@@ -150,7 +153,6 @@ func (s *Stream) newAttnJob(dst, q backends.Tensor, kv backends.PagedKV, rows ba
 	if a.vb, err = hostBytes(kv.V); err != nil {
 		return nil, err
 	}
-	a.lut = s.dev.f16
 	a.k16, a.k32 = typedView(kv.K.Type, a.kb)
 	a.v16, a.v32 = typedView(kv.V.Type, a.vb)
 	a.kRow, _ = kv.K.RowBytes()
@@ -170,15 +172,37 @@ func (s *Stream) newAttnJob(dst, q backends.Tensor, kv backends.PagedKV, rows ba
 type attnWorker struct {
 	a      *attnJob
 	qConv  []byte
-	qf     []float32 // q rounded to the cache's vec-dot type, for the direct loops
+	qf     []float32 // q rounded to the cache's vec-dot type, for the vector loops
 	scores []float32
 	vrow   []float32
-	acc    []float64
+	acc    []float32
 }
 
 func (a *attnJob) newWorker() *attnWorker {
 	return &attnWorker{a: a, qConv: make([]byte, a.qRowBytes), qf: make([]float32, a.p.HeadDimK),
-		vrow: make([]float32, a.p.HeadDimV), acc: make([]float64, a.p.HeadDimV)}
+		vrow: make([]float32, a.p.HeadDimV), acc: make([]float32, a.p.HeadDimV)}
+}
+
+// span is a run of consecutive positions stored in one cache block.
+type span struct{ first, n, row int } // first position, count, cache row of the first
+
+// spans calls f for the block-contiguous runs of positions lo..pos of KV
+// head kvh, in position order.
+func (a *attnJob) spans(table []int32, lo, pos, kvh int, f func(sp span) error) error {
+	bs := a.kv.BlockSize
+	for j := lo; j <= pos; {
+		blk := int(table[j/bs])
+		off := j % bs
+		if blk < 0 || (blk+1)*bs > a.nSlots {
+			return fmt.Errorf("block %d outside the cache's %d blocks: %w", blk, a.nSlots/bs, backends.ErrShape)
+		}
+		n := min(bs-off, pos+1-j)
+		if err := f(span{first: j, n: n, row: (blk*bs+off)*a.kv.NHeadKV + kvh}); err != nil {
+			return err
+		}
+		j += n
+	}
+	return nil
 }
 
 // head computes one query head of token t.
@@ -195,27 +219,44 @@ func (w *attnWorker) head(t, h int) error {
 	}
 	kvh := h / a.perKVH
 	qh := a.qs[(t*p.NHead+h)*p.HeadDimK : (t*p.NHead+h+1)*p.HeadDimK]
-	if err := quant.QuantizeActivations(a.qType, qh, w.qConv); err != nil {
-		return err
-	}
-	if a.qType == quant.F16 || a.qType == quant.F32 {
-		for d := range w.qf {
-			w.qf[d] = roundTo(a.qType, qh[d])
+	switch a.qType {
+	case quant.F16:
+		a.vec.RoundF16(w.qf, qh)
+	case quant.F32:
+		copy(w.qf, qh)
+	default:
+		if err := quant.QuantizeActivations(a.qType, qh, w.qConv); err != nil {
+			return err
 		}
 	}
 	if cap(w.scores) < pos-lo+1 {
 		w.scores = make([]float32, pos-lo+1)
 	}
 	sc := w.scores[:pos-lo+1]
-	maxv := float32(math.Inf(-1))
-	for j := lo; j <= pos; j++ {
-		row, err := a.row(table, j, kvh)
-		if err != nil {
-			return err
+	kStride, vStride := a.kv.NHeadKV*p.HeadDimK, a.kv.NHeadKV*p.HeadDimV
+	err := a.spans(table, lo, pos, kvh, func(sp span) error {
+		out := sc[sp.first-lo : sp.first-lo+sp.n]
+		switch a.kv.K.Type {
+		case quant.F16:
+			a.vec.DotF16Rows(out, w.qf, a.k16[sp.row*p.HeadDimK:], kStride)
+		case quant.F32:
+			a.vec.DotF32Rows(out, w.qf, a.k32[sp.row*p.HeadDimK:], kStride)
+		default:
+			for i := range out {
+				row := sp.row + i*a.kv.NHeadKV
+				out[i] = quant.VecDot(a.kv.K.Type, p.HeadDimK, a.kb[row*a.kRow:(row+1)*a.kRow], w.qConv)
+			}
 		}
-		// ggml multiplies the finished dot product by the scale (soft_max_ext).
-		v := w.dotK(row) * p.Scale
-		sc[j-lo] = v
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// ggml multiplies the finished dot product by the scale (soft_max_ext).
+	maxv := float32(math.Inf(-1))
+	for i, v := range sc {
+		v *= p.Scale
+		sc[i] = v
 		maxv = max(maxv, v)
 	}
 	var sum float64
@@ -225,79 +266,43 @@ func (w *attnWorker) head(t, h int) error {
 		sum += float64(e)
 	}
 	inv := float32(1 / sum)
+	for i := range sc {
+		sc[i] *= inv
+	}
+	switch a.roundP {
+	case quant.F16:
+		a.vec.RoundF16(sc, sc)
+	case quant.BF16:
+		for i, v := range sc {
+			sc[i] = quant.BF16ToFP32(quant.FP32ToBF16(v))
+		}
+	}
 	clear(w.acc)
-	for j := lo; j <= pos; j++ {
-		pr := roundTo(a.roundP, sc[j-lo]*inv)
-		row, _ := a.row(table, j, kvh)
-		if err := w.addV(row, pr); err != nil {
-			return err
-		}
-	}
-	out := a.ys[(t*p.NHead+h)*p.HeadDimV : (t*p.NHead+h+1)*p.HeadDimV]
-	for d, v := range w.acc {
-		out[d] = float32(v)
-	}
-	return nil
-}
-
-// dotK returns q·K[row] with q already converted (w.qConv). F16 and F32
-// caches take a direct loop (the hot path of long contexts) that computes
-// exactly what quant.VecDot does: float32 products summed in float64.
-func (w *attnWorker) dotK(row int) float32 {
-	a := w.a
-	switch a.kv.K.Type {
-	case quant.F16:
-		k := a.k16[row*a.p.HeadDimK : (row+1)*a.p.HeadDimK]
-		var sum float64
-		for d, h := range k {
-			sum += float64(w.qf[d] * a.lut[h])
-		}
-		return float32(sum)
-	case quant.F32:
-		k := a.k32[row*a.p.HeadDimK : (row+1)*a.p.HeadDimK]
-		var sum float64
-		for d, v := range k {
-			sum += float64(w.qf[d] * v)
-		}
-		return float32(sum)
-	}
-	return quant.VecDot(a.kv.K.Type, a.p.HeadDimK, a.kb[row*a.kRow:(row+1)*a.kRow], w.qConv)
-}
-
-// addV accumulates pr·V[row] into w.acc. The products are exact in
-// float64, so only the (fixed) summation order rounds.
-func (w *attnWorker) addV(row int, pr float32) error {
-	a, p64 := w.a, float64(pr)
-	switch a.kv.V.Type {
-	case quant.F16:
-		for d, h := range a.v16[row*a.p.HeadDimV : (row+1)*a.p.HeadDimV] {
-			w.acc[d] += p64 * float64(a.lut[h])
+	err = a.spans(table, lo, pos, kvh, func(sp span) error {
+		pr := sc[sp.first-lo : sp.first-lo+sp.n]
+		switch a.kv.V.Type {
+		case quant.F16:
+			a.vec.AxpyF16Rows(w.acc, pr, a.v16[sp.row*p.HeadDimV:], vStride)
+		case quant.F32:
+			a.vec.AxpyF32Rows(w.acc, pr, a.v32[sp.row*p.HeadDimV:], vStride)
+		default:
+			for i, pj := range pr {
+				row := sp.row + i*a.kv.NHeadKV
+				if err := quant.Dequantize(a.kv.V.Type, a.vb[row*a.vRow:(row+1)*a.vRow], w.vrow); err != nil {
+					return err
+				}
+				for d, v := range w.vrow {
+					w.acc[d] += pj * v
+				}
+			}
 		}
 		return nil
-	case quant.F32:
-		for d, v := range a.v32[row*a.p.HeadDimV : (row+1)*a.p.HeadDimV] {
-			w.acc[d] += p64 * float64(v)
-		}
-		return nil
-	}
-	if err := quant.Dequantize(a.kv.V.Type, a.vb[row*a.vRow:(row+1)*a.vRow], w.vrow); err != nil {
+	})
+	if err != nil {
 		return err
 	}
-	for d, v := range w.vrow {
-		w.acc[d] += p64 * float64(v)
-	}
+	copy(a.ys[(t*p.NHead+h)*p.HeadDimV:(t*p.NHead+h+1)*p.HeadDimV], w.acc)
 	return nil
-}
-
-// row returns the cache row of KV head kvh at position j of a sequence.
-func (a *attnJob) row(table []int32, j, kvh int) (int, error) {
-	bs := a.kv.BlockSize
-	blk := int(table[j/bs])
-	slot := blk*bs + j%bs
-	if blk < 0 || slot >= a.nSlots {
-		return 0, fmt.Errorf("block %d outside the cache's %d blocks: %w", blk, a.nSlots/bs, backends.ErrShape)
-	}
-	return slot*a.kv.NHeadKV + kvh, nil
 }
 
 // typedView views cache bytes as fp16 or f32 elements (nil for other types).
@@ -312,15 +317,4 @@ func typedView(t quant.Type, b []byte) ([]uint16, []float32) {
 		return nil, unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
 	}
 	return nil, nil
-}
-
-// roundTo rounds v to t's precision (F16, BF16), or returns it unchanged.
-func roundTo(t quant.Type, v float32) float32 {
-	switch t {
-	case quant.F16:
-		return quant.FP16ToFP32(quant.FP32ToFP16(v))
-	case quant.BF16:
-		return quant.BF16ToFP32(quant.FP32ToBF16(v))
-	}
-	return v
 }

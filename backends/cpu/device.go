@@ -15,19 +15,12 @@ import (
 // Device is the host CPU. It owns a worker pool shared by its streams.
 type Device struct {
 	pool *kernels.Pool
-	// f16 maps every fp16 bit pattern to its float32 value: the attention
-	// loops over an F16 cache convert one value per multiply-add.
-	f16 *[1 << 16]float32
 }
 
 // New returns a CPU device running ops on nThreads workers (<= 0: one per
 // CPU).
 func New(nThreads int) *Device {
-	d := &Device{pool: kernels.NewPool(nThreads), f16: new([1 << 16]float32)}
-	for h := range d.f16 {
-		d.f16[h] = quant.FP16ToFP32(uint16(h))
-	}
-	return d
+	return &Device{pool: kernels.NewPool(nThreads)}
 }
 
 // SetGeneric forces the pure-Go reference matmul kernels (on) instead of

@@ -1,0 +1,228 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// VecOps are the vector loops of attention over a float KV cache: scores
+// (q·K rows) and the probability-weighted sum of V rows, for fp16 and f32
+// caches. The assembly and the pure-Go versions perform the same float32
+// operations in the same order (the Go one emulates each fused
+// multiply-add exactly), so they give identical bits, and one output never
+// depends on how many rows a call covers beyond its own.
+//
+// Score of one row (d = len(q)): the first 16·⌊d/16⌋ elements are split in
+// chunks of 16; chunk c accumulates into accumulator c mod 4, lane l taking
+// element 16c+l with one fused multiply-add in chunk order. The four
+// accumulators are added as (a0+a1)+(a2+a3), the 16 lanes are summed in a
+// fixed tree (l+8, l+4, l+2, l+1), and the remaining d mod 16 elements are
+// then added in order, one fused multiply-add each.
+//
+// Weighted sum: acc[e] += p[j]·v[j][e] for rows j in order, one fused
+// multiply-add per element and row.
+type VecOps struct{ fast bool }
+
+// VecOps returns the loops this Pool runs: the assembly ones unless the
+// Pool is generic or the CPU lacks AVX-512F (a nil Pool takes the fast
+// path, as MatMul does).
+func (p *Pool) VecOps() VecOps { return VecOps{fast: hasVecAsm && !p.Generic()} }
+
+// Name reports the implementation: "avx512" or "generic".
+func (o VecOps) Name() string {
+	if o.fast {
+		return "avx512"
+	}
+	return "generic"
+}
+
+func checkRows(what string, n, d, stride, have int) {
+	if n > 0 && (stride < d || (n-1)*stride+d > have) {
+		panic(fmt.Sprintf("kernels: %s: %d rows of %d with stride %d need %d elements, have %d", what, n, d, stride, (n-1)*stride+d, have))
+	}
+}
+
+// DotF16Rows sets out[j] = q·k[j·kStride : j·kStride+len(q)] for every j <
+// len(out), k holding fp16 bits. q must already be rounded to fp16 values
+// when the result is to match an fp16 dot product.
+func (o VecOps) DotF16Rows(out, q []float32, k []uint16, kStride int) {
+	d := len(q)
+	checkRows("DotF16Rows", len(out), d, kStride, len(k))
+	if len(out) == 0 {
+		return
+	}
+	d16 := d / 16
+	if o.fast && d16 > 0 {
+		dotF16Rows(&out[0], &q[0], &k[0], kStride, len(out), d16)
+	} else {
+		for j := range out {
+			r := k[j*kStride:]
+			out[j] = laneDot(q[:d16*16], func(e int) float32 { return quant.FP16ToFP32(r[e]) })
+		}
+	}
+	if d16*16 < d {
+		for j := range out {
+			r := k[j*kStride:]
+			s := out[j]
+			for e := d16 * 16; e < d; e++ {
+				s = fma32(q[e], quant.FP16ToFP32(r[e]), s)
+			}
+			out[j] = s
+		}
+	}
+}
+
+// DotF32Rows is DotF16Rows for an f32 cache.
+func (o VecOps) DotF32Rows(out, q []float32, k []float32, kStride int) {
+	d := len(q)
+	checkRows("DotF32Rows", len(out), d, kStride, len(k))
+	if len(out) == 0 {
+		return
+	}
+	d16 := d / 16
+	if o.fast && d16 > 0 {
+		dotF32Rows(&out[0], &q[0], &k[0], kStride, len(out), d16)
+	} else {
+		for j := range out {
+			r := k[j*kStride:]
+			out[j] = laneDot(q[:d16*16], func(e int) float32 { return r[e] })
+		}
+	}
+	if d16*16 < d {
+		for j := range out {
+			r := k[j*kStride:]
+			s := out[j]
+			for e := d16 * 16; e < d; e++ {
+				s = fma32(q[e], r[e], s)
+			}
+			out[j] = s
+		}
+	}
+}
+
+// AxpyF16Rows adds Σ_j p[j]·v[j·vStride : j·vStride+len(acc)] to acc, rows
+// in order, v holding fp16 bits.
+func (o VecOps) AxpyF16Rows(acc, p []float32, v []uint16, vStride int) {
+	d := len(acc)
+	checkRows("AxpyF16Rows", len(p), d, vStride, len(v))
+	if len(p) == 0 {
+		return
+	}
+	d16 := d / 16
+	if o.fast && d16 > 0 {
+		axpyF16Rows(&acc[0], d16, &p[0], len(p), &v[0], vStride)
+	} else {
+		for j, pj := range p {
+			r := v[j*vStride:]
+			for e := range d16 * 16 {
+				acc[e] = fma32(pj, quant.FP16ToFP32(r[e]), acc[e])
+			}
+		}
+	}
+	for j, pj := range p {
+		r := v[j*vStride:]
+		for e := d16 * 16; e < d; e++ {
+			acc[e] = fma32(pj, quant.FP16ToFP32(r[e]), acc[e])
+		}
+	}
+}
+
+// AxpyF32Rows is AxpyF16Rows for an f32 cache.
+func (o VecOps) AxpyF32Rows(acc, p []float32, v []float32, vStride int) {
+	d := len(acc)
+	checkRows("AxpyF32Rows", len(p), d, vStride, len(v))
+	if len(p) == 0 {
+		return
+	}
+	d16 := d / 16
+	if o.fast && d16 > 0 {
+		axpyF32Rows(&acc[0], d16, &p[0], len(p), &v[0], vStride)
+	} else {
+		for j, pj := range p {
+			r := v[j*vStride:]
+			for e := range d16 * 16 {
+				acc[e] = fma32(pj, r[e], acc[e])
+			}
+		}
+	}
+	for j, pj := range p {
+		r := v[j*vStride:]
+		for e := d16 * 16; e < d; e++ {
+			acc[e] = fma32(pj, r[e], acc[e])
+		}
+	}
+}
+
+// RoundF16 sets dst[i] to src[i] rounded to the nearest fp16 value (ties to
+// even), as float32; dst and src may be the same slice.
+func (o VecOps) RoundF16(dst, src []float32) {
+	if len(dst) < len(src) {
+		panic(fmt.Sprintf("kernels: RoundF16: %d outputs for %d inputs", len(dst), len(src)))
+	}
+	n8 := 0
+	if hasQuantAsm && o.fast {
+		n8 = len(src) / 8
+		if n8 > 0 {
+			roundF16(&src[0], n8, &dst[0])
+		}
+	}
+	for i := n8 * 8; i < len(src); i++ {
+		dst[i] = quant.FP16ToFP32(quant.FP32ToFP16(src[i]))
+	}
+}
+
+// laneDot is the reference of the assembly score loop (see VecOps) over
+// len(q), a multiple of 16.
+func laneDot(q []float32, at func(e int) float32) float32 {
+	var acc [4][16]float32
+	for c := range len(q) / 16 {
+		a := &acc[c%4]
+		for l := range 16 {
+			e := 16*c + l
+			a[l] = fma32(q[e], at(e), a[l])
+		}
+	}
+	var s [16]float32
+	for l := range 16 {
+		s[l] = (acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l])
+	}
+	for w := 8; w >= 1; w /= 2 {
+		for l := range w {
+			s[l] += s[l+w]
+		}
+	}
+	return s[0]
+}
+
+// fma32 returns a·b+c rounded once to float32, as VFMADD231PS does. The
+// product is exact in float64; rounding the float64 sum to float32 is a
+// second rounding, wrong only when that sum lies exactly halfway between
+// two float32 values after the first rounding discarded a remainder, which
+// TwoSum recovers.
+func fma32(a, b, c float32) float32 {
+	p := float64(a) * float64(b)
+	s := p + float64(c)
+	r := float32(s)
+	if float64(r) == s || math.IsInf(s, 0) || math.IsNaN(s) {
+		return r
+	}
+	toward := float32(math.Inf(1))
+	if s < float64(r) {
+		toward = float32(math.Inf(-1))
+	}
+	r2 := math.Nextafter32(r, toward)
+	if math.IsInf(float64(r2), 0) || s != (float64(r)+float64(r2))/2 {
+		return r
+	}
+	bv := s - p
+	e := (p - (s - bv)) + (float64(c) - bv)
+	switch {
+	case e == 0:
+		return r // a true tie: float32() already rounded it to even
+	case (e > 0) == (float64(r2) > float64(r)):
+		return r2
+	}
+	return r
+}

@@ -1,0 +1,20 @@
+//go:build amd64
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// hasVecAsm: the VecOps loops use 512-bit registers and VCVTPH2PS on them.
+var hasVecAsm = cpu.X86.HasAVX512F && hasQuantAsm
+
+//go:noescape
+func dotF16Rows(out *float32, q *float32, k *uint16, kstride int, n int, d16 int)
+
+//go:noescape
+func dotF32Rows(out *float32, q *float32, k *float32, kstride int, n int, d16 int)
+
+//go:noescape
+func axpyF16Rows(acc *float32, d16 int, p *float32, n int, v *uint16, vstride int)
+
+//go:noescape
+func axpyF32Rows(acc *float32, d16 int, p *float32, n int, v *float32, vstride int)

@@ -1,0 +1,180 @@
+package kernels
+
+import (
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// fma32Exact is fma32's reference: the exact a·b+c in big.Float, rounded
+// once to float32.
+func fma32Exact(a, b, c float32) float32 {
+	x := new(big.Float).SetPrec(200).SetFloat64(float64(a))
+	x.Mul(x, new(big.Float).SetPrec(200).SetFloat64(float64(b)))
+	x.Add(x, new(big.Float).SetPrec(200).SetFloat64(float64(c)))
+	f, _ := x.Float32()
+	return f
+}
+
+func TestFMA32(t *testing.T) {
+	// Halfway cases that a plain float64 FMA double-rounds: the exact sum
+	// is a float32 midpoint plus a remainder below float64's precision.
+	// (1+2⁻ᵏ)·2⁻²⁴(1−2⁻ᵏ) = 2⁻²⁴ − 2⁻²⁴⁻²ᵏ: added to −(1+2⁻²³) the exact
+	// sum sits 2⁻²⁴⁻²ᵏ beyond the midpoint −(1+2⁻²⁴), which float64 drops
+	// for k ≥ 15, leaving a tie that rounds to even the wrong way.
+	var cases [][3]float32
+	for k := 12; k <= 23; k++ {
+		e := float32(math.Ldexp(1, -k))
+		for _, sc := range []float32{1, 0.5, 1024} {
+			b := sc * float32(math.Ldexp(1, -24)) * (1 - e)
+			cases = append(cases,
+				[3]float32{1 + e, b, -sc * (1 + float32(math.Ldexp(1, -23)))},
+				[3]float32{1 + e, -b, sc * (1 + float32(math.Ldexp(1, -23)))},
+				[3]float32{-(1 + e), b, sc},
+				[3]float32{1 + e, -b, sc})
+		}
+	}
+	cases = append(cases, [3]float32{3, 5, 7}, [3]float32{float32(math.Inf(1)), 1, 1})
+	naive := 0
+	for _, tc := range cases {
+		if float32(float64(tc[0])*float64(tc[1])+float64(tc[2])) != fma32Exact(tc[0], tc[1], tc[2]) {
+			naive++
+		}
+	}
+	if naive == 0 {
+		t.Fatal("no case where a float64 multiply-add rounds twice wrongly: the table does not test fma32")
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		// Mantissas that put a·b's low bits right at c's rounding point.
+		a := math.Float32frombits(r.Uint32()&0x007fffff | 0x3f800000)
+		b := math.Float32frombits(r.Uint32()&0x007fffff | uint32(0x33000000+r.IntN(8)<<23))
+		c := math.Float32frombits(r.Uint32()&0x007fffff | 0x3f800000)
+		if r.IntN(2) == 0 {
+			b = -b
+		}
+		cases = append(cases, [3]float32{a, b, c})
+	}
+	bad := 0
+	for _, tc := range cases {
+		got, want := fma32(tc[0], tc[1], tc[2]), fma32Exact(tc[0], tc[1], tc[2])
+		if math.Float32bits(got) != math.Float32bits(want) && !(math.IsNaN(float64(got)) && math.IsNaN(float64(want))) {
+			if bad++; bad < 5 {
+				t.Errorf("fma32(%g, %g, %g) = %g, want %g", tc[0], tc[1], tc[2], got, want)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d wrong", bad, len(cases))
+	}
+}
+
+func randF16s(r *rand.Rand, n int) []uint16 {
+	out := make([]uint16, n)
+	for i := range out {
+		out[i] = quant.FP32ToFP16(float32(r.NormFloat64()))
+	}
+	return out
+}
+
+func randF32s(r *rand.Rand, n int) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = float32(r.NormFloat64())
+	}
+	return out
+}
+
+// TestVecOpsMatchReference: the assembly loops give the Go reference's
+// bits for awkward head sizes (below one chunk, odd chunk counts, tails),
+// strides and row counts, and write nothing past their outputs.
+func TestVecOpsMatchReference(t *testing.T) {
+	fast, ref := VecOps{fast: hasVecAsm}, VecOps{}
+	if !fast.fast {
+		t.Logf("no AVX-512 here: comparing the reference with itself")
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	const guard = 7
+	for _, d := range []int{1, 8, 15, 16, 17, 32, 48, 64, 80, 96, 112, 128, 200, 256} {
+		for _, n := range []int{1, 2, 3, 16, 33} {
+			stride := d + r.IntN(3)*16
+			q := randF32s(r, d)
+			fast.RoundF16(q, q)
+			k16, v16 := randF16s(r, (n-1)*stride+d), randF16s(r, (n-1)*stride+d)
+			k32, v32 := randF32s(r, (n-1)*stride+d), randF32s(r, (n-1)*stride+d)
+			p := randF32s(r, n)
+			type run struct {
+				name string
+				f    func(o VecOps, out []float32)
+				size int
+			}
+			runs := []run{
+				{"DotF16Rows", func(o VecOps, out []float32) { o.DotF16Rows(out[:n], q, k16, stride) }, n},
+				{"DotF32Rows", func(o VecOps, out []float32) { o.DotF32Rows(out[:n], q, k32, stride) }, n},
+				{"AxpyF16Rows", func(o VecOps, out []float32) { o.AxpyF16Rows(out[:d], p, v16, stride) }, d},
+				{"AxpyF32Rows", func(o VecOps, out []float32) { o.AxpyF32Rows(out[:d], p, v32, stride) }, d},
+			}
+			for _, rn := range runs {
+				init := randF32s(r, rn.size)
+				got := append(append([]float32(nil), init...), make([]float32, guard)...)
+				for i := rn.size; i < len(got); i++ {
+					got[i] = 12345
+				}
+				want := append([]float32(nil), init...)
+				rn.f(fast, got)
+				rn.f(ref, want)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s d=%d n=%d stride=%d: [%d] = %g, reference %g", rn.name, d, n, stride, i, got[i], want[i])
+					}
+				}
+				for i := rn.size; i < len(got); i++ {
+					if got[i] != 12345 {
+						t.Fatalf("%s d=%d n=%d: wrote past the output at %d", rn.name, d, n, i)
+					}
+				}
+			}
+			// The scores are dot products: within float32 rounding of the
+			// float64 sum (bound: d·2⁻²³·Σ|q·k|, generous for d ≤ 256).
+			out := make([]float32, n)
+			fast.DotF16Rows(out, q, k16, stride)
+			for j := range n {
+				var exact, mag float64
+				for e := range d {
+					v := float64(q[e]) * float64(quant.FP16ToFP32(k16[j*stride+e]))
+					exact += v
+					mag += math.Abs(v)
+				}
+				if diff := math.Abs(float64(out[j]) - exact); diff > float64(d)*mag/(1<<23) {
+					t.Fatalf("DotF16Rows d=%d row %d: %g, exact %g", d, j, out[j], exact)
+				}
+			}
+		}
+	}
+}
+
+func TestVecOpsRejectsShortRows(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic for a K slice shorter than its rows")
+		}
+	}()
+	VecOps{}.DotF16Rows(make([]float32, 3), make([]float32, 16), make([]uint16, 40), 16)
+}
+
+func TestRoundF16(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	x := randF32s(r, 37)
+	for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
+		got := make([]float32, len(x))
+		o.RoundF16(got, x)
+		for i, v := range x {
+			if want := quant.FP16ToFP32(quant.FP32ToFP16(v)); got[i] != want {
+				t.Fatalf("%s: RoundF16(%g) = %g, want %g", o.Name(), v, got[i], want)
+			}
+		}
+	}
+}

@@ -167,6 +167,15 @@ type HostTransfer interface {
 	CopyFromHost(dst Tensor, src []byte) error
 }
 
+// OwnCopy is implemented by devices whose Upload may keep a copy of a weight
+// in a layout of their own (repacked for their kernels) instead of reading
+// the caller's bytes on every use. OwnsCopy reports it for t, so a loader
+// can let the operating system drop the original's pages; the device reads
+// them again only for rare ops that need the plain layout.
+type OwnCopy interface {
+	OwnsCopy(t Tensor) bool
+}
+
 // HostMapped is implemented by devices whose memory the CPU can address
 // directly (the CPU itself, simulators, unified memory): HostView returns
 // the same bytes as a HostBuffer tensor (false when t is in a format only

@@ -99,6 +99,11 @@ func (r *remote) Alloc(n int, _ backends.Usage) (backends.Buffer, error) {
 func (r *remote) Upload(name string, t quant.Type, rows, cols int, data []byte) (backends.Tensor, error) {
 	b := backends.NewHostBuffer(len(data))
 	copy(b.Bytes(), data)
+	// The internal CPU sees the copy as an uploaded weight, so it runs the
+	// same kernels (repacked ones included) as the reference CPU device.
+	if _, err := r.host.Upload(name, t, rows, cols, b.Bytes()); err != nil {
+		return backends.Tensor{}, err
+	}
 	return backends.Tensor{Name: name, Buf: &remoteBuf{b}, Type: t, Rows: rows, Cols: cols}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"unsafe"
 
 	"github.com/nuri-ai/nuri/quant"
 )
@@ -118,6 +119,23 @@ func (f *File) Close() error {
 		return fmt.Errorf("gguf: unmap: %w", err)
 	}
 	return nil
+}
+
+// Evict tells the operating system that b, a tensor view of this file
+// (TensorData), will not be read soon: its whole pages leave the process's
+// resident memory. They stay in the page cache and a later read brings them
+// back, so the view remains valid. It does nothing for files not mapped
+// from disk (OpenBytes, systems without mmap) or for bytes outside the file.
+func (f *File) Evict(b []byte) {
+	if f.unmap == nil || len(b) == 0 || len(f.data) == 0 {
+		return
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(f.data)))
+	if start < base || start+uintptr(len(b)) > base+uintptr(len(f.data)) {
+		return
+	}
+	evictPages(f.data, int(start-base), len(b))
 }
 
 // Size returns the size of the file image in bytes.

@@ -15,3 +15,6 @@ func mapFile(fd *os.File, size int) ([]byte, func([]byte) error, error) {
 	}
 	return b, func([]byte) error { return nil }, nil
 }
+
+// evictPages: the file was read into the heap; there is nothing to evict.
+func evictPages(data []byte, off, n int) {}

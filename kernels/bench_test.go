@@ -20,12 +20,7 @@ import (
 //
 //	go test -run '^$' -bench . -benchtime 20x ./kernels
 func BenchmarkMatMul(b *testing.B) {
-	mb := 256
-	if s := os.Getenv("NURI_BENCH_MB"); s != "" {
-		if v, err := strconv.Atoi(s); err == nil && v > 0 {
-			mb = v
-		}
-	}
+	mb := benchMB()
 	p := NewPool(0)
 	defer p.Close()
 	p.SetGeneric(testGeneric)
@@ -53,6 +48,17 @@ func BenchmarkMatMul(b *testing.B) {
 	}
 }
 
+// benchMB is the size of the DRAM-bound benchmark matrices: NURI_BENCH_MB
+// or 256 MiB.
+func benchMB() int {
+	if s := os.Getenv("NURI_BENCH_MB"); s != "" {
+		if v, err := strconv.Atoi(s); err == nil && v > 0 {
+			return v
+		}
+	}
+	return 256
+}
+
 // BenchmarkKernelCompute times the kernels on one thread with a 256×2048
 // weight matrix that stays in L2, so the figure is the kernel's compute
 // rate (plus activation quantization), free of DRAM and thread effects. On a
@@ -74,6 +80,37 @@ func BenchmarkKernelCompute(b *testing.B) {
 			b.Run(fmt.Sprintf("%v/nx=%d", wt, nx), func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					MatMul(p, y, w, wt, rows, cols, x, nx)
+				}
+				sec := b.Elapsed().Seconds() / float64(b.N)
+				b.ReportMetric(float64(rows*rb)/sec/1e9, "GB/s")
+				b.ReportMetric(2*float64(rows)*cols*float64(nx)/sec/1e9, "GOP/s")
+			})
+		}
+	}
+}
+
+// BenchmarkPackedCompute is BenchmarkKernelCompute for MatMulPacked.
+func BenchmarkPackedCompute(b *testing.B) {
+	if !CanPack(quant.Q4_0) {
+		b.Skip("no packed kernels on this CPU")
+	}
+	p := NewPool(1)
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q6_K} {
+		const rows, cols = 256, 2048
+		rb, _ := wt.RowBytes(cols)
+		w := randWeights(rng, wt, rows, cols, false)
+		pw, err := PackWeights(p, wt, w, rows, cols)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, nx := range []int{1, 4, 16, 64} {
+			x := randFloats(rng, nx*cols, 1)
+			y := make([]float32, nx*rows)
+			b.Run(fmt.Sprintf("%v/nx=%d", wt, nx), func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					MatMulPacked(p, y, pw, x, nx)
 				}
 				sec := b.Elapsed().Seconds() / float64(b.N)
 				b.ReportMetric(float64(rows*rb)/sec/1e9, "GB/s")

@@ -54,6 +54,7 @@ type Pool struct {
 	wg      sync.WaitGroup // running helper goroutines, for Close
 
 	mm      matmulScratch // MatMul's reusable buffers, guarded by mu
+	pk      packedScratch // MatMulPacked's, guarded by mu
 	generic bool          // force the pure-Go reference kernels
 }
 

@@ -25,3 +25,16 @@ func axpyF32Rows(acc *float32, d16 int, p *float32, n int, v *float32, vstride i
 const hasQuantAsm = false
 
 func roundF16(x *float32, n8 int, dst *float32) { panic("kernels: no assembly") }
+
+// hasPackedAsm: no packed kernels on this architecture.
+const hasPackedAsm = false
+
+var q4_0Packed, q8_0Packed, q6_KPacked [9]packedKernel
+
+func quantQ8_KSplit(x *float32, nb int, qs *byte, d *float32, bs *int16) { panic("kernels: no assembly") }
+
+func quantQ8_0Split(x *float32, nb int, qs *byte, d *float32) { panic("kernels: no assembly") }
+
+func expF32(dst, src *float32, n16 int) { panic("kernels: no assembly") }
+
+func siluMulF32(dst, gate, up *float32, n16 int) { panic("kernels: no assembly") }

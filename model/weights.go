@@ -57,6 +57,9 @@ func (b *binder) optional(name string, dims ...int) (backends.Tensor, bool, erro
 	if err != nil {
 		return backends.Tensor{}, false, fmt.Errorf("tensor %q: %w", name, err)
 	}
+	if oc, ok := b.dev.(backends.OwnCopy); ok && oc.OwnsCopy(t) {
+		b.f.Evict(data) // the device reads its own copy from now on
+	}
 	b.used[name] = true
 	return t, true, nil
 }

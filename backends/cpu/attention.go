@@ -259,10 +259,12 @@ func (w *attnWorker) head(t, h int) error {
 		sc[i] = v
 		maxv = max(maxv, v)
 	}
-	var sum float64
 	for i, v := range sc {
-		e := float32(math.Exp(float64(v - maxv)))
-		sc[i] = e
+		sc[i] = v - maxv
+	}
+	a.vec.Exp(sc, sc)
+	var sum float64
+	for _, e := range sc {
 		sum += float64(e)
 	}
 	inv := float32(1 / sum)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/kernels"
@@ -15,12 +16,16 @@ import (
 // Device is the host CPU. It owns a worker pool shared by its streams.
 type Device struct {
 	pool *kernels.Pool
+	// packed holds the repacked copies of Q4_0/Q8_0 weights made at Upload,
+	// keyed by the first byte of the uploaded data.
+	mu     sync.RWMutex
+	packed map[*byte]*kernels.PackedWeights
 }
 
 // New returns a CPU device running ops on nThreads workers (<= 0: one per
 // CPU).
 func New(nThreads int) *Device {
-	return &Device{pool: kernels.NewPool(nThreads)}
+	return &Device{pool: kernels.NewPool(nThreads), packed: map[*byte]*kernels.PackedWeights{}}
 }
 
 // SetGeneric forces the pure-Go reference matmul kernels (on) instead of
@@ -101,8 +106,13 @@ func (d *Device) Alloc(n int, _ backends.Usage) (backends.Buffer, error) {
 	return backends.NewHostBuffer(n), nil
 }
 
-// Upload implements backends.Device. The weight is used in place: no copy,
-// no dequantized duplicate, so a mapped model costs only its file pages.
+// Upload implements backends.Device. Most weights are used in place: no
+// copy, no dequantized duplicate, so a mapped model costs only its file
+// pages. Q4_0 and Q8_0 matrices are repacked once for the 16-row kernels
+// (kernels.PackWeights) when this CPU has them and the reference kernels
+// are not forced; OwnsCopy then reports true and the original bytes are
+// read again only by ops that need the plain layout (GetRows, the
+// reference path).
 func (d *Device) Upload(name string, t quant.Type, rows, cols int, data []byte) (backends.Tensor, error) {
 	tt := backends.Tensor{Name: name, Buf: backends.WrapHost(data), Type: t, Rows: rows, Cols: cols}
 	n, err := tt.NumBytes()
@@ -112,7 +122,36 @@ func (d *Device) Upload(name string, t quant.Type, rows, cols int, data []byte) 
 	if n != len(data) {
 		return backends.Tensor{}, fmt.Errorf("cpu: upload %s: %dx%d %v needs %d bytes, got %d: %w", name, rows, cols, t, n, len(data), backends.ErrShape)
 	}
+	if n > 0 && rows > 1 && kernels.CanPack(t) && !d.pool.Generic() {
+		pw, err := kernels.PackWeights(d.pool, t, data, rows, cols)
+		if err != nil {
+			return backends.Tensor{}, fmt.Errorf("cpu: upload %s: %w", name, err)
+		}
+		d.mu.Lock()
+		d.packed[&data[0]] = pw
+		d.mu.Unlock()
+	}
 	return tt, nil
+}
+
+// packedFor returns the packed copy of weight w, if Upload made one.
+func (d *Device) packedFor(w backends.Tensor, wb []byte) *kernels.PackedWeights {
+	if len(wb) == 0 {
+		return nil
+	}
+	d.mu.RLock()
+	pw := d.packed[&wb[0]]
+	d.mu.RUnlock()
+	if pw == nil || pw.Type != w.Type || pw.Rows != w.Rows || pw.Cols != w.Cols {
+		return nil
+	}
+	return pw
+}
+
+// OwnsCopy implements backends.OwnCopy: true for weights Upload repacked.
+func (d *Device) OwnsCopy(t backends.Tensor) bool {
+	b, err := hostBytes(t)
+	return err == nil && d.packedFor(t, b) != nil
 }
 
 // NewStream implements backends.Device.
@@ -121,6 +160,9 @@ func (d *Device) NewStream() (backends.Stream, error) { return &Stream{dev: d}, 
 // Close stops the worker pool.
 func (d *Device) Close() error {
 	d.pool.Close()
+	d.mu.Lock()
+	d.packed = map[*byte]*kernels.PackedWeights{}
+	d.mu.Unlock()
 	return nil
 }
 

@@ -39,6 +39,10 @@ func (s *Stream) MatMul(dst, w, x backends.Tensor) {
 		if err := kernels.CheckMatMul(ys, wb, w.Type, w.Rows, w.Cols, xs, x.Rows); err != nil {
 			return err
 		}
+		if pw := s.dev.packedFor(w, wb); pw != nil && !s.dev.pool.Generic() {
+			kernels.MatMulPacked(s.dev.pool, ys, pw, xs, x.Rows)
+			return nil
+		}
 		kernels.MatMul(s.dev.pool, ys, wb, w.Type, w.Rows, w.Cols, xs, x.Rows)
 		return nil
 	})

@@ -1,0 +1,452 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"fmt"
+	"unsafe"
+
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// Packed weights: Q4_0 and Q8_0 matrices rearranged once, at load, so that
+// a 512-bit register holds the same 4-element group of 16 rows. A VPDPBUSD
+// with the 4 matching activation quants broadcast then advances 16 outputs
+// at once and each lane ends a block holding one output's whole block dot:
+// the float work (convert, scale, add) is done once per 16 outputs and
+// block instead of once per output and pair of blocks as in the row kernels,
+// and one weight load serves every activation row of a tile.
+//
+// Layout: rows in groups of 16 (the last group padded with zero rows);
+// group G is nb records of packedBlockBytes, block b's record at (G·nb+b):
+//
+//	+0   16 fp16 scales, row r at 2r
+//	+32  the codes, 64 bytes per 4-element group g: row r's 4 bytes at 4r
+//	     Q4_0: groups g = 0..3 hold the block's qs bytes 4g..4g+3, whose low
+//	           nibbles are elements 4g.. and high nibbles elements 16+4g..
+//	     Q8_0: groups g = 0..7 hold elements 4g..4g+3 as w+128 (unsigned)
+//
+// Activations are Q8_0 (as ggml quantizes them for these types), laid out
+// in tiles of up to 8 rows: within a tile, block b of row k at (b·n+k)·32,
+// with its scale and its correction −zero·Σq (zero: 8 for Q4_0, 128 for
+// Q8_0) at b·n+k of two arrays. The correction turns the unsigned codes
+// back into the signed dot exactly.
+//
+// Every output (row r, activation i) is Σ over blocks in order of
+// fma(float32(dot_b), d_w·d_a, acc), whatever the tile, the thread split or
+// the number of activation rows, so batched results equal unbatched ones
+// bit for bit; packedRef is its pure-Go reference.
+
+const packGroup = 16
+
+// PackedWeights is a matrix in the packed layout.
+type PackedWeights struct {
+	Type       quant.Type
+	Rows, Cols int
+	data       []byte
+}
+
+// packedBlockBytes is the record size of one block of a 16-row group.
+func packedBlockBytes(t quant.Type) int {
+	switch t {
+	case quant.Q4_0:
+		return 32 + 4*64
+	case quant.Q8_0:
+		return 32 + 8*64
+	case quant.Q6_K:
+		return 32 + 16*16 + 16*192
+	}
+	return 0
+}
+
+// packedQK is the block size (elements) of a packed type's records and of
+// its activation blocks.
+func packedQK(t quant.Type) int {
+	if t == quant.Q6_K {
+		return quant.QK_K
+	}
+	return 32
+}
+
+// packedCorrs is the number of zero-point corrections per activation block:
+// one per block, or one per 16-element sub-block for Q6_K.
+func packedCorrs(t quant.Type) int {
+	if t == quant.Q6_K {
+		return 16
+	}
+	return 1
+}
+
+// packZero is the zero point of the packed codes.
+func packZero(t quant.Type) int32 {
+	switch t {
+	case quant.Q4_0:
+		return 8
+	case quant.Q6_K:
+		return 32
+	}
+	return 128
+}
+
+// CanPack reports whether MatMulPacked has kernels for weight type t on
+// this CPU.
+func CanPack(t quant.Type) bool { return hasPackedAsm && packedBlockBytes(t) > 0 }
+
+// Bytes is the packed matrix's size.
+func (pw *PackedWeights) Bytes() int { return len(pw.data) }
+
+// PackWeights rearranges a rows×cols Q4_0 or Q8_0 matrix (ggml layout) into
+// the packed layout, using the pool's workers.
+func PackWeights(p *Pool, t quant.Type, w []byte, rows, cols int) (*PackedWeights, error) {
+	bb := packedBlockBytes(t)
+	if bb == 0 {
+		return nil, fmt.Errorf("pack %v: no packed layout", t)
+	}
+	rb, err := t.RowBytes(cols)
+	if err != nil {
+		return nil, fmt.Errorf("pack %v: %w", t, err)
+	}
+	if rows <= 0 || len(w) != rows*rb {
+		return nil, fmt.Errorf("pack %v: %d bytes for %d rows of %d", t, len(w), rows, cols)
+	}
+	nb := cols / packedQK(t)
+	groups := (rows + packGroup - 1) / packGroup
+	pw := &PackedWeights{Type: t, Rows: rows, Cols: cols, data: alignedBytes(groups * nb * bb)}
+	src := t.BlockBytes()
+	p.Run(groups, func(lo, hi int) {
+		var u [quant.QK_K]uint8
+		var sc [16]int8
+		for g := lo; g < hi; g++ {
+			for r := range packGroup {
+				row := g*packGroup + r
+				if row >= rows {
+					break // padding rows stay zero
+				}
+				wr := w[row*rb : (row+1)*rb]
+				for b := range nb {
+					blk := wr[b*src : (b+1)*src]
+					rec := pw.data[(g*nb+b)*bb:]
+					if t == quant.Q6_K {
+						packQ6_K(blk, rec, r, &u, &sc)
+						continue
+					}
+					rec[2*r], rec[2*r+1] = blk[0], blk[1]
+					if t == quant.Q4_0 {
+						for gg := range 4 {
+							copy(rec[32+64*gg+4*r:32+64*gg+4*r+4], blk[2+4*gg:6+4*gg])
+						}
+						continue
+					}
+					for gg := range 8 {
+						v := binary.LittleEndian.Uint32(blk[2+4*gg:]) ^ 0x80808080
+						binary.LittleEndian.PutUint32(rec[32+64*gg+4*r:], v)
+					}
+				}
+			}
+		}
+	})
+	return pw, nil
+}
+
+// alignedBytes returns n zeroed bytes starting on a 64-byte boundary.
+func alignedBytes(n int) []byte {
+	b := make([]byte, n+64)
+	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(b))) & 63)
+	return b[off : off+n : off+n]
+}
+
+// packedActs is one MatMulPacked call's quantized activations in tiles.
+type packedActs struct {
+	nx, nb int
+	qk, nc int // elements and corrections per block
+	qs     []byte
+	d      []float32
+	corr   []int32
+}
+
+const packTile = 8
+
+// tileAt returns the offsets of activation row i: tile size n, the row's
+// index k within its tile, and the tile's first block record index.
+func (a *packedActs) tileAt(i int) (n, k, base int) {
+	t0 := i / packTile * packTile
+	return min(packTile, a.nx-t0), i - t0, t0 * a.nb
+}
+
+// quantize converts activation row i to Q8_0 (Q8_K for Q6_K) in the tile
+// layout with the assembly quantizers (bit-identical to
+// quant.QuantizeActivations for finite inputs).
+func (a *packedActs) quantize(x []float32, i int, zero int32) {
+	n, k, base := a.tileAt(i)
+	row := x[i*a.nb*a.qk : (i+1)*a.nb*a.qk]
+	if a.qk == quant.QK_K {
+		var bs [16]int16
+		for b := range a.nb {
+			j := base + b*n + k
+			quantQ8_KSplit(&row[b*a.qk], 1, &a.qs[j*a.qk], &a.d[j], &bs[0])
+			for s, v := range bs {
+				a.corr[j*16+s] = -zero * int32(v)
+			}
+		}
+		return
+	}
+	if n == 1 {
+		quantQ8_0Split(&row[0], a.nb, &a.qs[base*32], &a.d[base])
+	} else {
+		for b := range a.nb {
+			j := base + b*n + k
+			quantQ8_0Split(&row[b*32], 1, &a.qs[j*32], &a.d[j])
+		}
+	}
+	for b := range a.nb {
+		j := base + b*n + k
+		q := a.qs[j*32 : (j+1)*32]
+		var sum int32
+		for _, v := range q {
+			sum += int32(int8(v))
+		}
+		a.corr[j] = -zero * sum
+	}
+}
+
+// packedScratch holds MatMulPacked's buffers, reused across calls.
+type packedScratch struct {
+	qbuf  []byte
+	d     []float32
+	corr  []int32
+	tail  []float32 // outputs of a partial last row group
+	task  packedTask
+	shape packedActs
+}
+
+// packedTask is one MatMulPacked call handed to the workers.
+type packedTask struct {
+	phase int
+	pw    *PackedWeights
+	x, y  []float32
+	a     *packedActs
+	s     *packedScratch
+}
+
+// MatMulPacked computes y[i·rows+r] = w[r]·x[i] for nx activation rows, as
+// MatMul does for the unpacked matrix up to float rounding (see the layout
+// comment for the exact order).
+func MatMulPacked(p *Pool, y []float32, pw *PackedWeights, x []float32, nx int) {
+	if len(x) < nx*pw.Cols || len(y) < nx*pw.Rows {
+		panic(fmt.Sprintf("kernels.MatMulPacked: %d×%d weights, %d rows: x has %d, y %d", pw.Rows, pw.Cols, nx, len(x), len(y)))
+	}
+	if nx == 0 {
+		return
+	}
+	var s *packedScratch
+	if p != nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		s = &p.pk
+	} else {
+		s = new(packedScratch)
+	}
+	qk, nc := packedQK(pw.Type), packedCorrs(pw.Type)
+	nb := pw.Cols / qk
+	a := &s.shape
+	*a = packedActs{nx: nx, nb: nb, qk: qk, nc: nc}
+	if cap(s.qbuf) < nx*pw.Cols+64 {
+		s.qbuf = make([]byte, nx*pw.Cols+64)
+	}
+	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(s.qbuf))) & 63)
+	a.qs = s.qbuf[off : off+nx*pw.Cols]
+	s.d = grow(s.d, nx*nb)
+	s.corr = grow(s.corr, nx*nb*nc)
+	a.d, a.corr = s.d, s.corr
+	if pw.Rows%packGroup != 0 {
+		s.tail = grow(s.tail, nx*packGroup)
+	}
+	t := &s.task
+	*t = packedTask{pw: pw, x: x, y: y, a: a, s: s}
+	t.phase = phaseQuantize
+	p.runTask(nx, 1, t)
+	t.phase = phaseDot
+	groups := (pw.Rows + packGroup - 1) / packGroup
+	rb, _ := pw.Type.RowBytes(pw.Cols)
+	p.runTask(groups, max(1, rowGrain(pw.Rows, rb, nx, p.threadsLocked())/packGroup), t)
+	*t = packedTask{}
+}
+
+func (t *packedTask) run(lo, hi int) {
+	switch t.phase {
+	case phaseQuantize:
+		for i := lo; i < hi; i++ {
+			t.a.quantize(t.x, i, packZero(t.pw.Type))
+		}
+	case phaseDot:
+		t.dot(lo, hi)
+	}
+}
+
+// dot computes row groups lo..hi-1 for every activation tile.
+func (t *packedTask) dot(lo, hi int) {
+	pw, a := t.pw, t.a
+	nb := a.nb
+	bb := packedBlockBytes(pw.Type)
+	ks := packedKernels(pw.Type)
+	ystride := pw.Rows * 4
+	lastPartial := pw.Rows%packGroup != 0
+	for t0 := 0; t0 < a.nx; t0 += packTile {
+		n, _, base := a.tileAt(t0)
+		for g := lo; g < hi; g++ {
+			w := &pw.data[g*nb*bb]
+			r0 := g * packGroup
+			partial := lastPartial && r0+packGroup > pw.Rows
+			for k0 := 0; k0 < n; {
+				sub := 8
+				for sub > n-k0 || ks[sub] == nil {
+					sub /= 2
+				}
+				j := base + k0
+				y, ys := &t.y[(t0+k0)*pw.Rows+r0], ystride
+				if partial {
+					y, ys = &t.s.tail[(t0+k0)*packGroup], packGroup*4
+				}
+				ks[sub](w, nb, &a.qs[j*a.qk], n*a.qk, &a.d[j], &a.corr[j*a.nc], n*4, y, ys)
+				k0 += sub
+			}
+		}
+	}
+	if lastPartial && hi*packGroup > pw.Rows {
+		r0 := (hi - 1) * packGroup
+		for i := range a.nx {
+			copy(t.y[i*pw.Rows+r0:(i+1)*pw.Rows], t.s.tail[i*packGroup:])
+		}
+	}
+}
+
+type packedKernel func(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+// packedKernels indexes the kernels by tile size (1, 2, 4, 8).
+func packedKernels(t quant.Type) *[9]packedKernel {
+	switch t {
+	case quant.Q4_0:
+		return &q4_0Packed
+	case quant.Q6_K:
+		return &q6_KPacked
+	}
+	return &q8_0Packed
+}
+
+// q6KCodes decodes a Q6_K block (ggml layout: ql[128], qh[64], scales[16],
+// d) into its unsigned 6-bit codes (value + 32) and sub-block scales.
+func q6KCodes(blk []byte, u *[quant.QK_K]uint8, sc *[16]int8) {
+	for h := range 2 {
+		ql, qh := blk[64*h:], blk[128+32*h:]
+		for l := range 32 {
+			y := u[128*h+l:]
+			y[0] = ql[l]&0xF | (qh[l]>>0&3)<<4
+			y[32] = ql[l+32]&0xF | (qh[l]>>2&3)<<4
+			y[64] = ql[l]>>4 | (qh[l]>>4&3)<<4
+			y[96] = ql[l+32]>>4 | (qh[l]>>6&3)<<4
+		}
+	}
+	for s := range 16 {
+		sc[s] = int8(blk[192+s])
+	}
+}
+
+// packQ6_K writes row r of one Q6_K block into its group record: the fp16
+// d, the 16 sub-block scales, and per sub-block s (elements 16s..16s+15,
+// groups a, b, c, d of 4) at 288+192s: 64 bytes of low nibbles of a (low)
+// and b (high), 64 of c and d, and 64 of the high 2-bit pairs of a, b, c, d
+// (bits 0-1, 2-3, 4-5, 6-7); row r's 4 bytes of each at 4r.
+func packQ6_K(blk, rec []byte, r int, u *[quant.QK_K]uint8, sc *[16]int8) {
+	q6KCodes(blk, u, sc)
+	rec[2*r], rec[2*r+1] = blk[208], blk[209]
+	for s := range 16 {
+		rec[32+16*s+r] = byte(sc[s])
+		co := rec[288+192*s:]
+		e := u[16*s:]
+		for k := range 4 {
+			co[4*r+k] = e[k]&0xF | (e[4+k]&0xF)<<4
+			co[64+4*r+k] = e[8+k]&0xF | (e[12+k]&0xF)<<4
+			co[128+4*r+k] = e[k]>>4 | (e[4+k]>>4)<<2 | (e[8+k]>>4)<<4 | (e[12+k]>>4)<<6
+		}
+	}
+}
+
+// packedRef is the reference of MatMulPacked: the same float operations in
+// the same order, from the unpacked matrix.
+func packedRef(wt quant.Type, w []byte, rows, cols int, x []float32, nx int, y []float32) {
+	if wt == quant.Q6_K {
+		packedRefQ6_K(w, rows, cols, x, nx, y)
+		return
+	}
+	nb := cols / 32
+	rb, _ := wt.RowBytes(cols)
+	raw := make([]byte, nb*q8_0Bytes)
+	vals := make([]int32, 32)
+	for i := range nx {
+		if err := quant.QuantizeActivations(quant.Q8_0, x[i*cols:(i+1)*cols], raw); err != nil {
+			panic(err)
+		}
+		for r := range rows {
+			wr := w[r*rb : (r+1)*rb]
+			var acc float32
+			for b := range nb {
+				blk := wr[b*wt.BlockBytes() : (b+1)*wt.BlockBytes()]
+				dw := quant.FP16ToFP32(uint16(blk[0]) | uint16(blk[1])<<8)
+				if wt == quant.Q4_0 {
+					for j := range 16 {
+						vals[j] = int32(blk[2+j]&15) - 8
+						vals[j+16] = int32(blk[2+j]>>4) - 8
+					}
+				} else {
+					for j := range 32 {
+						vals[j] = int32(int8(blk[2+j]))
+					}
+				}
+				ab := raw[b*q8_0Bytes : (b+1)*q8_0Bytes]
+				da := quant.FP16ToFP32(uint16(ab[0]) | uint16(ab[1])<<8)
+				var dot int32
+				for j := range 32 {
+					dot += vals[j] * int32(int8(ab[2+j]))
+				}
+				acc = fma32(float32(dot), dw*da, acc)
+			}
+			y[i*rows+r] = acc
+		}
+	}
+}
+
+// packedRefQ6_K is packedRef for Q6_K: per block, the sub-block dots
+// scaled by their integer scales and summed as int32, then one fused
+// multiply-add of float32(sum)·(d_w·d_a).
+func packedRefQ6_K(w []byte, rows, cols int, x []float32, nx int, y []float32) {
+	nb := cols / quant.QK_K
+	rb, _ := quant.Q6_K.RowBytes(cols)
+	ab, _ := quant.Q8_K.RowBytes(cols)
+	raw := make([]byte, ab)
+	var u [quant.QK_K]uint8
+	var sc [16]int8
+	for i := range nx {
+		if err := quant.QuantizeActivations(quant.Q8_K, x[i*cols:(i+1)*cols], raw); err != nil {
+			panic(err)
+		}
+		for r := range rows {
+			var acc float32
+			for b := range nb {
+				blk := w[r*rb+b*210 : r*rb+(b+1)*210]
+				q6KCodes(blk, &u, &sc)
+				dw := quant.FP16ToFP32(uint16(blk[208]) | uint16(blk[209])<<8)
+				a := raw[b*q8KBytes : (b+1)*q8KBytes]
+				da := f32le(a)
+				var tot int32
+				for s := range 16 {
+					var dot int32
+					for e := 16 * s; e < 16*s+16; e++ {
+						dot += (int32(u[e]) - 32) * int32(int8(a[q8KQSOff+e]))
+					}
+					tot += int32(sc[s]) * dot
+				}
+				acc = fma32(float32(tot), dw*da, acc)
+			}
+			y[i*rows+r] = acc
+		}
+	}
+}

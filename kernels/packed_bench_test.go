@@ -1,0 +1,50 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// BenchmarkMatMulPacked is BenchmarkMatMul's decode case for packed
+// weights: a DRAM-sized matrix (NURI_BENCH_MB, default 256 MiB) on all
+// threads, reported as GB/s of weights read, next to the machine's read
+// bandwidth (BenchmarkReadBandwidth) for the roofline ratio.
+//
+//	go test -run '^$' -bench 'MatMulPacked|ReadBandwidth' -benchtime 20x ./kernels
+func BenchmarkMatMulPacked(b *testing.B) {
+	if !CanPack(quant.Q4_0) {
+		b.Skip("no packed kernels on this CPU")
+	}
+	mb := benchMB()
+	p := NewPool(0)
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q6_K} {
+		const cols = 2048
+		rb, _ := wt.RowBytes(cols)
+		rows := max(2048, mb<<20/rb/64*64)
+		w := randWeights(rng, wt, rows, cols, false)
+		pw, err := PackWeights(p, wt, w, rows, cols)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w = nil
+		for _, nx := range []int{1, 16} {
+			x := randFloats(rng, nx*cols, 1)
+			y := make([]float32, nx*rows)
+			b.Run(fmt.Sprintf("%v/%dx%d/nx=%d", wt, rows, cols, nx), func(b *testing.B) {
+				MatMulPacked(p, y, pw, x, nx)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					MatMulPacked(p, y, pw, x, nx)
+				}
+				sec := b.Elapsed().Seconds() / float64(b.N)
+				b.ReportMetric(float64(rows*rb)/sec/1e9, "GB/s")
+				b.ReportMetric(2*float64(rows)*cols*float64(nx)/sec/1e9, "GOP/s")
+			})
+		}
+	}
+}

@@ -31,7 +31,9 @@ const hasPackedAsm = false
 
 var q4_0Packed, q8_0Packed, q6_KPacked [9]packedKernel
 
-func quantQ8_KSplit(x *float32, nb int, qs *byte, d *float32, bs *int16) { panic("kernels: no assembly") }
+func quantQ8_KSplit(x *float32, nb int, qs *byte, d *float32, bs *int16) {
+	panic("kernels: no assembly")
+}
 
 func quantQ8_0Split(x *float32, nb int, qs *byte, d *float32) { panic("kernels: no assembly") }
 

@@ -110,36 +110,15 @@ func PackWeights(p *Pool, t quant.Type, w []byte, rows, cols int) (*PackedWeight
 	}
 	nb := cols / packedQK(t)
 	groups := (rows + packGroup - 1) / packGroup
-	pw := &PackedWeights{Type: t, Rows: rows, Cols: cols, data: alignedBytes(groups * nb * bb)}
-	src := t.BlockBytes()
+	pw := &PackedWeights{Type: t, Rows: rows, Cols: cols}
+	pw.data = largeBytes(pw, groups*nb*bb)
 	p.Run(groups, func(lo, hi int) {
-		var u [quant.QK_K]uint8
-		var sc [16]int8
 		for g := lo; g < hi; g++ {
-			for r := range packGroup {
-				row := g*packGroup + r
-				if row >= rows {
-					break // padding rows stay zero
-				}
-				wr := w[row*rb : (row+1)*rb]
-				for b := range nb {
-					blk := wr[b*src : (b+1)*src]
-					rec := pw.data[(g*nb+b)*bb:]
-					if t == quant.Q6_K {
-						packQ6_K(blk, rec, r, &u, &sc)
-						continue
-					}
-					rec[2*r], rec[2*r+1] = blk[0], blk[1]
-					if t == quant.Q4_0 {
-						for gg := range 4 {
-							copy(rec[32+64*gg+4*r:32+64*gg+4*r+4], blk[2+4*gg:6+4*gg])
-						}
-						continue
-					}
-					for gg := range 8 {
-						v := binary.LittleEndian.Uint32(blk[2+4*gg:]) ^ 0x80808080
-						binary.LittleEndian.PutUint32(rec[32+64*gg+4*r:], v)
-					}
+			nr := min(packGroup, rows-g*packGroup) // padding rows stay zero
+			for b := range nb {
+				rec := pw.data[(g*nb+b)*bb : (g*nb+b+1)*bb]
+				for r := range nr {
+					packRow(t, w[(g*packGroup+r)*rb:], b, rec, r)
 				}
 			}
 		}
@@ -350,23 +329,54 @@ func q6KCodes(blk []byte, u *[quant.QK_K]uint8, sc *[16]int8) {
 	}
 }
 
-// packQ6_K writes row r of one Q6_K block into its group record: the fp16
-// d, the 16 sub-block scales, and per sub-block s (elements 16s..16s+15,
-// groups a, b, c, d of 4) at 288+192s: 64 bytes of low nibbles of a (low)
-// and b (high), 64 of c and d, and 64 of the high 2-bit pairs of a, b, c, d
-// (bits 0-1, 2-3, 4-5, 6-7); row r's 4 bytes of each at 4r.
-func packQ6_K(blk, rec []byte, r int, u *[quant.QK_K]uint8, sc *[16]int8) {
-	q6KCodes(blk, u, sc)
+// packRow writes block b of one weight row (ggml layout) as row r of its
+// group record.
+func packRow(t quant.Type, row []byte, b int, rec []byte, r int) {
+	le := binary.LittleEndian
+	switch t {
+	case quant.Q4_0:
+		blk := (*[18]byte)(row[b*18:])
+		rec[2*r], rec[2*r+1] = blk[0], blk[1]
+		for g := range 4 {
+			le.PutUint32(rec[32+64*g+4*r:], le.Uint32(blk[2+4*g:]))
+		}
+	case quant.Q8_0:
+		blk := (*[34]byte)(row[b*34:])
+		rec[2*r], rec[2*r+1] = blk[0], blk[1]
+		for g := range 8 {
+			le.PutUint32(rec[32+64*g+4*r:], le.Uint32(blk[2+4*g:])^0x80808080)
+		}
+	case quant.Q6_K:
+		packQ6_K((*[210]byte)(row[b*210:]), rec, r)
+	}
+}
+
+// packQ6_K writes one Q6_K block (ql[128], qh[64], scales[16], d) as row r
+// of its group record: the fp16 d, the 16 sub-block scales, and per
+// sub-block s (elements 16s..16s+15 in groups a, b, c, d of 4) at 288+192s:
+// 64 bytes of low nibbles of a (low) and b (high), 64 of c and d, and 64 of
+// the high 2-bit pairs of a, b, c, d (bits 0-1, 2-3, 4-5, 6-7); row r's 4
+// bytes of each at 4r. Sub-block s of ggml's layout: elements 128h+32j+l
+// (l = 16(s%2)+k) take the nibble j>>1 of ql[64h+32(j&1)+l] and bits 2j of
+// qh[32h+l], with h = s/8 and j = (s%8)/2.
+func packQ6_K(blk *[210]byte, rec []byte, r int) {
+	le := binary.LittleEndian
 	rec[2*r], rec[2*r+1] = blk[208], blk[209]
 	for s := range 16 {
-		rec[32+16*s+r] = byte(sc[s])
-		co := rec[288+192*s:]
-		e := u[16*s:]
-		for k := range 4 {
-			co[4*r+k] = e[k]&0xF | (e[4+k]&0xF)<<4
-			co[64+4*r+k] = e[8+k]&0xF | (e[12+k]&0xF)<<4
-			co[128+4*r+k] = e[k]>>4 | (e[4+k]>>4)<<2 | (e[8+k]>>4)<<4 | (e[12+k]>>4)<<6
+		rec[32+16*s+r] = blk[192+s]
+		h, j, l0 := s/8, (s%8)/2, 16*(s%2)
+		ql := blk[64*h+32*(j&1)+l0:]
+		qh := blk[128+32*h+l0:]
+		ns, hs := uint(4*(j>>1)), uint(2*j)
+		var lo, hi [4]uint32
+		for q := range 4 {
+			lo[q] = le.Uint32(ql[4*q:]) >> ns & 0x0F0F0F0F
+			hi[q] = le.Uint32(qh[4*q:]) >> hs & 0x03030303
 		}
+		co := rec[288+192*s:]
+		le.PutUint32(co[4*r:], lo[0]|lo[1]<<4)
+		le.PutUint32(co[64+4*r:], lo[2]|lo[3]<<4)
+		le.PutUint32(co[128+4*r:], hi[0]|hi[1]<<2|hi[2]<<4|hi[3]<<6)
 	}
 }
 

@@ -215,14 +215,24 @@ func runCase(ctx context.Context, p *kernels.Pool, cfg KernelsConfig, rng *rand.
 	if err := kernels.CheckMatMul(y, w, t, rows, cfg.Cols, x, nx); err != nil {
 		return c, err
 	}
-	kernels.MatMul(p, y, w, t, rows, cfg.Cols, x, nx)
+	// Packable types run as the CPU backend runs them: repacked once.
+	mm := func() { kernels.MatMul(p, y, w, t, rows, cfg.Cols, x, nx) }
+	if kernels.CanPack(t) && !p.Generic() {
+		pw, err := kernels.PackWeights(p, t, w, rows, cfg.Cols)
+		if err != nil {
+			return c, err
+		}
+		c.Kernel = p.WeightKernelName(t)
+		mm = func() { kernels.MatMulPacked(p, y, pw, x, nx) }
+	}
+	mm()
 	total := 0.0
 	for len(c.Seconds) < cfg.MinReps || total < cfg.MinTime {
 		if err := ctx.Err(); err != nil {
 			return c, err
 		}
 		start := time.Now()
-		kernels.MatMul(p, y, w, t, rows, cfg.Cols, x, nx)
+		mm()
 		s := time.Since(start).Seconds()
 		c.Seconds = append(c.Seconds, s)
 		total += s

@@ -332,7 +332,7 @@ func kernelUses(info ModelInfo, p *kernels.Pool) []KernelUse {
 		if err != nil || t == quant.F32 && n < info.SizeBytes/100 { // norms
 			continue
 		}
-		out = append(out, KernelUse{Type: name, Kernel: p.KernelName(t), Bytes: n})
+		out = append(out, KernelUse{Type: name, Kernel: p.WeightKernelName(t), Bytes: n})
 	}
 	sortKernelUses(out)
 	return out

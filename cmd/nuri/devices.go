@@ -127,7 +127,7 @@ func cpuDetails(threads int) []string {
 	defer p.Close()
 	var ks []string
 	for _, t := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q6_K, quant.F16} {
-		ks = append(ks, fmt.Sprintf("%v %s", t, p.KernelName(t)))
+		ks = append(ks, fmt.Sprintf("%v %s", t, p.WeightKernelName(t)))
 	}
 	return append(out, "matmul kernels: "+strings.Join(ks, ", "))
 }

@@ -1,0 +1,88 @@
+package cpu_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/backends/cpu"
+	"github.com/nuri-ai/nuri/kernels"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// TestUploadRepacks: Q4_0, Q8_0 and Q6_K weights are repacked at Upload
+// when the CPU has the packed kernels (OwnsCopy says so, MatMul then gives
+// MatMulPacked's bits); other types, and a device forced onto the reference
+// kernels, keep using the caller's bytes, and every route agrees within
+// float rounding.
+func TestUploadRepacks(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	const rows, cols, nx = 37, 512, 5
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.F16} {
+		src := randVec(r, rows*cols, 0.1)
+		rb, _ := wt.RowBytes(cols)
+		wb := make([]byte, rows*rb)
+		if err := quant.Quantize(wt, src, wb); err != nil {
+			t.Fatal(err)
+		}
+		x := randVec(r, nx*cols, 1)
+		run := func(generic bool) ([]float32, bool) {
+			f := newFixture(t)
+			f.dev.SetGeneric(generic)
+			w, err := f.dev.Upload("w", wt, rows, cols, wb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			xt := f.tensor("x", nx, cols, x)
+			y := f32Tensor(t, f.dev, "y", nx, rows)
+			f.s.MatMul(y, w, xt)
+			f.sync()
+			return append([]float32(nil), hostF32(t, y)...), f.dev.OwnsCopy(w)
+		}
+		fast, owns := run(false)
+		ref, refOwns := run(true)
+		if want := kernels.CanPack(wt); owns != want {
+			t.Errorf("%v: OwnsCopy = %v, want %v", wt, owns, want)
+		}
+		if refOwns {
+			t.Errorf("%v: a device forced onto the reference kernels repacked", wt)
+		}
+		if owns {
+			p := kernels.NewPool(1)
+			pw, err := kernels.PackWeights(p, wt, wb, rows, cols)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := make([]float32, nx*rows)
+			kernels.MatMulPacked(p, want, pw, x, nx)
+			p.Close()
+			for i := range want {
+				if math.Float32bits(fast[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v: y[%d] = %g, MatMulPacked %g", wt, i, fast[i], want[i])
+				}
+			}
+		}
+		var num, den float64
+		for i := range ref {
+			num += float64(fast[i]-ref[i]) * float64(fast[i]-ref[i])
+			den += float64(ref[i]) * float64(ref[i])
+		}
+		// Same integer block dots, other float summation orders.
+		if rel := math.Sqrt(num / den); rel > 1e-6 {
+			t.Errorf("%v: fast and reference routes differ by rel-RMS %.3g", wt, rel)
+		}
+	}
+}
+
+// TestOwnsCopyForeignTensor: a tensor the device never uploaded is not
+// reported as owned.
+func TestOwnsCopyForeignTensor(t *testing.T) {
+	dev := cpu.New(1)
+	defer dev.Close()
+	b := make([]byte, 18*4)
+	tt := backends.Tensor{Name: "w", Buf: backends.WrapHost(b), Type: quant.Q4_0, Rows: 2, Cols: 64}
+	if dev.OwnsCopy(tt) {
+		t.Error("OwnsCopy true for a tensor that was never uploaded")
+	}
+}

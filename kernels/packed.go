@@ -54,6 +54,8 @@ func packedBlockBytes(t quant.Type) int {
 		return 32 + 8*64
 	case quant.Q6_K:
 		return 32 + 16*16 + 16*192
+	case quant.Q4_K:
+		return 64 + 128 + 128 + 8*256
 	}
 	return 0
 }
@@ -61,17 +63,22 @@ func packedBlockBytes(t quant.Type) int {
 // packedQK is the block size (elements) of a packed type's records and of
 // its activation blocks.
 func packedQK(t quant.Type) int {
-	if t == quant.Q6_K {
+	if t == quant.Q6_K || t == quant.Q4_K {
 		return quant.QK_K
 	}
 	return 32
 }
 
-// packedCorrs is the number of zero-point corrections per activation block:
-// one per block, or one per 16-element sub-block for Q6_K.
+// packedCorrs is the number of int32 correction words per activation
+// block: the zero-point correction of the block, or of each 16-element
+// sub-block for Q6_K; for Q4_K the activation sums of its 32-element
+// sub-blocks, two int16 per word, which the weights' minimums multiply.
 func packedCorrs(t quant.Type) int {
-	if t == quant.Q6_K {
+	switch t {
+	case quant.Q6_K:
 		return 16
+	case quant.Q4_K:
+		return 4
 	}
 	return 1
 }
@@ -154,14 +161,22 @@ func (a *packedActs) tileAt(i int) (n, k, base int) {
 // quantize converts activation row i to Q8_0 (Q8_K for Q6_K) in the tile
 // layout with the assembly quantizers (bit-identical to
 // quant.QuantizeActivations for finite inputs).
-func (a *packedActs) quantize(x []float32, i int, zero int32) {
+func (a *packedActs) quantize(x []float32, i int, wt quant.Type) {
 	n, k, base := a.tileAt(i)
 	row := x[i*a.nb*a.qk : (i+1)*a.nb*a.qk]
+	zero := packZero(wt)
 	if a.qk == quant.QK_K {
 		var bs [16]int16
 		for b := range a.nb {
 			j := base + b*n + k
 			quantQ8_KSplit(&row[b*a.qk], 1, &a.qs[j*a.qk], &a.d[j], &bs[0])
+			if wt == quant.Q4_K {
+				for p := range 4 {
+					s0, s1 := bs[4*p]+bs[4*p+1], bs[4*p+2]+bs[4*p+3]
+					a.corr[j*4+p] = int32(uint32(uint16(s0)) | uint32(uint16(s1))<<16)
+				}
+				continue
+			}
 			for s, v := range bs {
 				a.corr[j*16+s] = -zero * int32(v)
 			}
@@ -254,7 +269,7 @@ func (t *packedTask) run(lo, hi int) {
 	switch t.phase {
 	case phaseQuantize:
 		for i := lo; i < hi; i++ {
-			t.a.quantize(t.x, i, packZero(t.pw.Type))
+			t.a.quantize(t.x, i, t.pw.Type)
 		}
 	case phaseDot:
 		t.dot(lo, hi)
@@ -307,6 +322,8 @@ func packedKernels(t quant.Type) *[9]packedKernel {
 		return &q4_0Packed
 	case quant.Q6_K:
 		return &q6_KPacked
+	case quant.Q4_K:
+		return &q4_KPacked
 	}
 	return &q8_0Packed
 }
@@ -348,6 +365,43 @@ func packRow(t quant.Type, row []byte, b int, rec []byte, r int) {
 		}
 	case quant.Q6_K:
 		packQ6_K((*[210]byte)(row[b*210:]), rec, r)
+	case quant.Q4_K:
+		packQ4_K((*[144]byte)(row[b*144:]), rec, r)
+	}
+}
+
+// q4KScaleMin returns the 6-bit scale and minimum of sub-block s of a Q4_K
+// block's 12 packed scale bytes (ggml's get_scale_min_k4).
+func q4KScaleMin(sc []byte, s int) (uint8, uint8) {
+	if s < 4 {
+		return sc[s] & 63, sc[s+4] & 63
+	}
+	return sc[s+4]&0xF | (sc[s-4]>>6)<<4, sc[s+4]>>4 | (sc[s]>>6)<<4
+}
+
+// packQ4_K writes one Q4_K block (d, dmin, scales[12], qs[128]) as row r of
+// its group record: +0 the fp16 d and +32 dmin of the 16 rows; +64 the
+// scale of sub-block s (32 elements) at 64+16s+r; +192 the minimums of
+// sub-blocks 2p and 2p+1 as a byte pair at 192+32p+2r; +320 the codes of
+// sub-block s at 320+256s, 64 bytes per 4-element group g < 4 holding
+// elements 4g.. (low nibbles) and 16+4g.. (high nibbles), row r's 4 bytes
+// at 4r. ggml keeps sub-block s in the nibble s%2 of qs[32(s/2)..].
+func packQ4_K(blk *[144]byte, rec []byte, r int) {
+	le := binary.LittleEndian
+	rec[2*r], rec[2*r+1] = blk[0], blk[1]
+	rec[32+2*r], rec[33+2*r] = blk[2], blk[3]
+	for s := range 8 {
+		sc, m := q4KScaleMin(blk[4:16], s)
+		rec[64+16*s+r] = sc
+		rec[192+32*(s/2)+2*r+s%2] = m
+		qs := blk[16+32*(s/2):]
+		sh := uint(4 * (s % 2))
+		co := rec[320+256*s:]
+		for g := range 4 {
+			lo := le.Uint32(qs[4*g:]) >> sh & 0x0F0F0F0F
+			hi := le.Uint32(qs[16+4*g:]) >> sh & 0x0F0F0F0F
+			le.PutUint32(co[64*g+4*r:], lo|hi<<4)
+		}
 	}
 }
 
@@ -383,8 +437,12 @@ func packQ6_K(blk *[210]byte, rec []byte, r int) {
 // packedRef is the reference of MatMulPacked: the same float operations in
 // the same order, from the unpacked matrix.
 func packedRef(wt quant.Type, w []byte, rows, cols int, x []float32, nx int, y []float32) {
-	if wt == quant.Q6_K {
+	switch wt {
+	case quant.Q6_K:
 		packedRefQ6_K(w, rows, cols, x, nx, y)
+		return
+	case quant.Q4_K:
+		packedRefQ4_K(w, rows, cols, x, nx, y)
 		return
 	}
 	nb := cols / 32
@@ -455,6 +513,47 @@ func packedRefQ6_K(w []byte, rows, cols int, x []float32, nx int, y []float32) {
 					tot += int32(sc[s]) * dot
 				}
 				acc = fma32(float32(tot), dw*da, acc)
+			}
+			y[i*rows+r] = acc
+		}
+	}
+}
+
+// packedRefQ4_K is packedRef for Q4_K: per block, Σ scale·(sub-block dot)
+// and Σ min·(sub-block activation sum) as int32, then two fused
+// multiply-adds: +float32(dots)·(d·d_a), −float32(mins)·(dmin·d_a).
+func packedRefQ4_K(w []byte, rows, cols int, x []float32, nx int, y []float32) {
+	nb := cols / quant.QK_K
+	rb, _ := quant.Q4_K.RowBytes(cols)
+	ab, _ := quant.Q8_K.RowBytes(cols)
+	raw := make([]byte, ab)
+	for i := range nx {
+		if err := quant.QuantizeActivations(quant.Q8_K, x[i*cols:(i+1)*cols], raw); err != nil {
+			panic(err)
+		}
+		for r := range rows {
+			var acc float32
+			for b := range nb {
+				blk := w[r*rb+b*144 : r*rb+(b+1)*144]
+				dw := quant.FP16ToFP32(uint16(blk[0]) | uint16(blk[1])<<8)
+				dmin := quant.FP16ToFP32(uint16(blk[2]) | uint16(blk[3])<<8)
+				a := raw[b*q8KBytes : (b+1)*q8KBytes]
+				da := f32le(a)
+				var dots, mins int32
+				for s := range 8 {
+					sc, m := q4KScaleMin(blk[4:16], s)
+					var dot, sum int32
+					for l := range 32 {
+						q := int32(blk[16+32*(s/2)+l]>>(4*(s%2))) & 15
+						av := int32(int8(a[q8KQSOff+32*s+l]))
+						dot += q * av
+						sum += av
+					}
+					dots += int32(sc) * dot
+					mins += int32(m) * sum
+				}
+				acc = fma32(float32(dots), dw*da, acc)
+				acc = fma32(-float32(mins), dmin*da, acc)
 			}
 			y[i*rows+r] = acc
 		}

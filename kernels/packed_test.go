@@ -20,7 +20,7 @@ func TestMatMulPackedMatchesReference(t *testing.T) {
 	p := NewPool(2)
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(21, 22))
-	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q6_K} {
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q6_K, quant.Q4_K} {
 		for _, sh := range []struct{ rows, cols int }{{1, 32}, {16, 32}, {17, 96}, {33, 160}, {48, 2048}, {5, 4096}, {300, 256}, {31, 768}} {
 			if sh.cols%packedQK(wt) != 0 {
 				continue
@@ -52,8 +52,9 @@ func TestMatMulPackedMatchesReference(t *testing.T) {
 					}
 				}
 				// Against the row kernels: the same integer block dots,
-				// summed in another order (bound: 1e-5 of the row's Σ|terms|
-				// scale, observed ≤ 1e-6).
+				// summed in another order. Bound: the matmul goldens' 1e-5;
+				// observed ≤ 1.4e-6 (Q4_K, whose d·Σ − dmin·Σ cancels),
+				// ≤ 5e-7 for the others.
 				mm := make([]float32, nx*sh.rows)
 				MatMul(p, mm, w, wt, sh.rows, sh.cols, x, nx)
 				var num, den float64
@@ -61,7 +62,7 @@ func TestMatMulPackedMatchesReference(t *testing.T) {
 					num += float64(mm[i]-want[i]) * float64(mm[i]-want[i])
 					den += float64(mm[i]) * float64(mm[i])
 				}
-				if rel := math.Sqrt(num / den); rel > 1e-6 {
+				if rel := math.Sqrt(num / den); rel > 1e-5 {
 					t.Fatalf("%s: rel-RMS %.3g against MatMul", name, rel)
 				}
 			}
@@ -79,7 +80,7 @@ func TestMatMulPackedBatchInvariant(t *testing.T) {
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(23, 24))
 	const rows, cols = 70, 512
-	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q6_K} {
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q6_K, quant.Q4_K} {
 		w := randWeights(rng, wt, rows, cols, true)
 		pw, err := PackWeights(p, wt, w, rows, cols)
 		if err != nil {
@@ -104,8 +105,8 @@ func TestMatMulPackedBatchInvariant(t *testing.T) {
 func TestPackWeightsRejectsBadInput(t *testing.T) {
 	p := NewPool(1)
 	defer p.Close()
-	if _, err := PackWeights(p, quant.Q4_K, make([]byte, 144), 1, 256); err == nil {
-		t.Error("Q4_K packed without error")
+	if _, err := PackWeights(p, quant.Q5_K, make([]byte, 176), 1, 256); err == nil {
+		t.Error("Q5_K packed without error")
 	}
 	if _, err := PackWeights(p, quant.Q4_0, make([]byte, 17), 1, 32); err == nil {
 		t.Error("short Q4_0 data packed without error")

@@ -25,7 +25,9 @@ import (
 //	           nibbles are elements 4g.. and high nibbles elements 16+4g..
 //	     Q8_0: groups g = 0..7 hold elements 4g..4g+3 as w+128 (unsigned)
 //
-// Activations are Q8_0 (as ggml quantizes them for these types), laid out
+// Q6_K and Q4_K records are described at packQ6_K and packQ4_K.
+//
+// Activations are Q8_0 (Q8_K for the K-quants, as ggml quantizes them), laid out
 // in tiles of up to 8 rows: within a tile, block b of row k at (b·n+k)·32,
 // with its scale and its correction −zero·Σq (zero: 8 for Q4_0, 128 for
 // Q8_0) at b·n+k of two arrays. The correction turns the unsigned codes
@@ -35,6 +37,8 @@ import (
 // fma(float32(dot_b), d_w·d_a, acc), whatever the tile, the thread split or
 // the number of activation rows, so batched results equal unbatched ones
 // bit for bit; packedRef is its pure-Go reference.
+
+//go:generate python3 gen_packed.py
 
 const packGroup = 16
 

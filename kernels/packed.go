@@ -187,23 +187,8 @@ func (a *packedActs) quantize(x []float32, i int, wt quant.Type) {
 		}
 		return
 	}
-	if n == 1 {
-		quantQ8_0Split(&row[0], a.nb, &a.qs[base*32], &a.d[base])
-	} else {
-		for b := range a.nb {
-			j := base + b*n + k
-			quantQ8_0Split(&row[b*32], 1, &a.qs[j*32], &a.d[j])
-		}
-	}
-	for b := range a.nb {
-		j := base + b*n + k
-		q := a.qs[j*32 : (j+1)*32]
-		var sum int32
-		for _, v := range q {
-			sum += int32(int8(v))
-		}
-		a.corr[j] = -zero * sum
-	}
+	j := base + k
+	quantQ8_0Tile(&row[0], a.nb, &a.qs[j*32], n*32, &a.d[j], &a.corr[j], n*4, int(-zero))
 }
 
 // packedScratch holds MatMulPacked's buffers, reused across calls.

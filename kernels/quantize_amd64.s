@@ -305,3 +305,52 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func quantQ8_0Tile(x *float32, nb int, qs *byte, qstride int, d *float32, corr *int32, dstride int, negZero int)
+// The packed kernels' tile layout: block b's quants at qs + b·qstride, its
+// scale at d + b·dstride and negZero·(sum of its quants) at corr + b·dstride
+// (byte strides).
+TEXT ·quantQ8_0Tile(SB), NOSPLIT, $0-64
+	MOVQ x+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ qs+16(FP), DI
+	MOVQ qstride+24(FP), R9
+	MOVQ d+32(FP), R8
+	MOVQ corr+40(FP), R10
+	MOVQ dstride+48(FP), R11
+	MOVQ negZero+56(FP), R12
+	QSETUP
+	MOVL         $0x01010101, AX
+	VMOVD        AX, X10
+	VPBROADCASTD X10, Y10          // u8 ones
+	MOVL         $0x00010001, AX
+	VMOVD        AX, X9
+	VPBROADCASTD X9, Y9            // int16 ones
+	TESTQ CX, CX
+	JZ    tend
+
+tloop:
+	QBLOCK(tzero, tquantized)
+	VMOVDQU    Y0, (DI)
+	VMOVSS     X4, (R8)
+	VPMADDUBSW Y0, Y10, Y1         // pairs of quants (int16)
+	VPMADDWD   Y9, Y1, Y1          // sums of 4 (int32)
+	VEXTRACTI128 $1, Y1, X2
+	VPADDD     X2, X1, X1
+	VPSHUFD    $0x4e, X1, X2
+	VPADDD     X2, X1, X1
+	VPSHUFD    $0xb1, X1, X2
+	VPADDD     X2, X1, X1
+	VMOVD      X1, AX
+	IMULL      R12, AX
+	MOVL       AX, (R10)
+	ADDQ       $128, SI
+	ADDQ       R9, DI
+	ADDQ       R11, R8
+	ADDQ       R11, R10
+	DECQ       CX
+	JNZ        tloop
+
+tend:
+	VZEROUPPER
+	RET

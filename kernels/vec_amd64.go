@@ -20,7 +20,7 @@ func axpyF16Rows(acc *float32, d16 int, p *float32, n int, v *uint16, vstride in
 func axpyF32Rows(acc *float32, d16 int, p *float32, n int, v *float32, vstride int)
 
 //go:noescape
-func expF32(dst, src *float32, n16 int)
+func expF32(dst, src *float32, n int)
 
 //go:noescape
 func siluMulF32(dst, gate, up *float32, n16 int)

@@ -37,6 +37,10 @@ func quantQ8_KSplit(x *float32, nb int, qs *byte, d *float32, bs *int16) {
 
 func quantQ8_0Split(x *float32, nb int, qs *byte, d *float32) { panic("kernels: no assembly") }
 
-func expF32(dst, src *float32, n16 int) { panic("kernels: no assembly") }
+func expF32(dst, src *float32, n int) { panic("kernels: no assembly") }
 
 func siluMulF32(dst, gate, up *float32, n16 int) { panic("kernels: no assembly") }
+
+func quantQ8_0Tile(x *float32, nb int, qs *byte, qstride int, d *float32, corr *int32, dstride int, negZero int) {
+	panic("kernels: no assembly")
+}

@@ -65,15 +65,14 @@ func (o VecOps) Exp(dst, src []float32) {
 	if len(dst) < len(src) {
 		panic(fmt.Sprintf("kernels: Exp: %d outputs for %d inputs", len(dst), len(src)))
 	}
-	n16 := 0
 	if o.fast {
-		n16 = len(src) / 16
-		if n16 > 0 {
-			expF32(&dst[0], &src[0], n16)
+		if len(src) > 0 {
+			expF32(&dst[0], &src[0], len(src))
 		}
+		return
 	}
-	for i := n16 * 16; i < len(src); i++ {
-		dst[i] = exp32(src[i])
+	for i, v := range src {
+		dst[i] = exp32(v)
 	}
 }
 

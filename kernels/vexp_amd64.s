@@ -8,11 +8,17 @@
 // Registers: Z16-Z27 the constants (clamps, log2 e, ln2 hi/lo, c0-c5, 1),
 // Z0 input, Z1 clamped x then r, Z2 n, Z4 result, Z5 r².
 
-// func expF32(dst, src *float32, n16 int)
+// func expF32(dst, src *float32, n int)
+// All n elements: 16 at a time, the last n mod 16 under a lane mask (the
+// lanes run the same sequence, so a value's result does not depend on its
+// position).
 TEXT ·expF32(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
-	MOVQ n16+16(FP), CX
+	MOVQ n+16(FP), DX
+	MOVQ DX, CX
+	SHRQ $4, CX
+	ANDQ $15, DX
 	MOVL $0x42b20000, AX
 	VPBROADCASTD AX, Z16
 	MOVL $0xc2d00000, AX
@@ -38,6 +44,9 @@ TEXT ·expF32(SB), NOSPLIT, $0-24
 	MOVL $0x3f800000, AX
 	VPBROADCASTD AX, Z27
 
+	TESTQ CX, CX
+	JZ    etail
+
 eloop:
 	VMOVUPS (SI), Z0
 	VMINPS      Z0, Z16, Z1
@@ -61,6 +70,35 @@ eloop:
 	ADDQ $64, DI
 	DECQ CX
 	JNZ  eloop
+
+etail:
+	TESTQ DX, DX
+	JZ    edone
+	MOVL  $1, AX
+	MOVQ  DX, CX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMINPS      Z0, Z16, Z1
+	VMAXPS      Z1, Z17, Z1
+	VMULPS      Z18, Z1, Z2
+	VRNDSCALEPS $0, Z2, Z2
+	VFNMADD231PS Z19, Z2, Z1
+	VFNMADD231PS Z20, Z2, Z1
+	VMOVAPS     Z21, Z4
+	VFMADD213PS Z22, Z1, Z4
+	VFMADD213PS Z23, Z1, Z4
+	VFMADD213PS Z24, Z1, Z4
+	VFMADD213PS Z25, Z1, Z4
+	VFMADD213PS Z26, Z1, Z4
+	VMULPS      Z1, Z1, Z5
+	VFMADD213PS Z1, Z5, Z4
+	VADDPS      Z27, Z4, Z4
+	VSCALEFPS   Z2, Z4, Z4
+	VMOVUPS Z4, K1, (DI)
+
+edone:
 	VZEROUPPER
 	RET
 

@@ -64,6 +64,16 @@ func TestVecExpSiLUMatchReference(t *testing.T) {
 			}
 		}
 		g1, g2 := make([]float32, n), make([]float32, n)
+		guarded := make([]float32, n+16)
+		for i := range guarded {
+			guarded[i] = 42
+		}
+		fast.Exp(guarded[:n], x)
+		for i := n; i < len(guarded); i++ {
+			if guarded[i] != 42 {
+				t.Fatalf("Exp n=%d wrote past its output at %d", n, i)
+			}
+		}
 		fast.Exp(g1, x)
 		ref.Exp(g2, x)
 		same("Exp", g1, g2)

@@ -249,9 +249,22 @@ func MatMulPacked(p *Pool, y []float32, pw *PackedWeights, x []float32, nx int) 
 	p.runTask(nx, 1, t)
 	t.phase = phaseDot
 	groups := (pw.Rows + packGroup - 1) / packGroup
-	rb, _ := pw.Type.RowBytes(pw.Cols)
-	p.runTask(groups, max(1, rowGrain(pw.Rows, rb, nx, p.threadsLocked())/packGroup), t)
+	p.runTask(groups, packedGrain(groups, len(pw.data)/groups, nx, p.threadsLocked()), t)
 	*t = packedTask{}
+}
+
+// packedGrain picks how many row groups one claimed chunk covers: several
+// chunks per thread for balance on a shared machine, each a long run of
+// weight bytes (up to 1 MiB) for the prefetchers. With more than one
+// activation tile the chunk's weights are read once per tile, so they are
+// kept to 256 KiB, well inside L2.
+func packedGrain(groups, groupBytes, nx, threads int) int {
+	limit := 1 << 20
+	if nx > packTile {
+		limit = 256 << 10
+	}
+	g := min(groups/(4*threads), limit/max(1, groupBytes))
+	return max(1, g)
 }
 
 func (t *packedTask) run(lo, hi int) {

@@ -13,7 +13,11 @@ import (
 // conditions and emits the event.
 func (e *Engine) emitNext(s *Sequence, row []float32) {
 	topN := s.req.TopLogprobs
-	res, err := s.sampler.Sample(row, s.tokens, topN)
+	want := topN
+	if !s.req.Logprobs && topN == 0 {
+		want = sample.NoLogprob
+	}
+	res, err := s.sampler.Sample(row, s.tokens, want)
 	if err != nil {
 		err = fmt.Errorf("sample at position %d: %w", len(s.tokens), err)
 		e.finish(s, Event{Finish: FinishError, Err: err, Reason: err.Error()})

@@ -70,10 +70,15 @@ func (s *Sampler) Seed() uint64 { return s.seed }
 // Params returns the sampler's settings.
 func (s *Sampler) Params() Params { return s.p }
 
+// NoLogprob, as Sample's topN, asks for the token alone.
+const NoLogprob = -1
+
 // Sample picks the next token from one row of logits. history holds the
 // sequence's tokens so far (prompt included, as llama.cpp accepts prompt
 // tokens into the penalty window); topN > 0 asks for that many
-// alternatives. The chain is MODEL_SPEC.md §6.2: logit bias → penalties →
+// alternatives, and topN == NoLogprob skips the log-probabilities
+// altogether (Result.Logprob is then 0): the normaliser is a pass over the
+// whole vocabulary, which a caller that reports no logprobs need not pay. The chain is MODEL_SPEC.md §6.2: logit bias → penalties →
 // top-k → top-p → min-p → temperature → draw; temperature ≤ 0 is greedy
 // (argmax, lowest id on ties). A row with a NaN or +Inf, or with no finite
 // logit left after bias and penalties, is an error.
@@ -101,12 +106,14 @@ func (s *Sampler) Sample(logits []float32, history []int32, topN int) (Result, e
 	if math.IsInf(float64(maxV), -1) {
 		return Result{}, fmt.Errorf("%w: every logit is -Inf", ErrBadLogits)
 	}
-	lse := logSumExp(s.work, maxV)
-
 	tok := int32(arg)
 	if s.p.Temperature > 0 {
 		tok = s.draw(maxV)
 	}
+	if topN == NoLogprob {
+		return Result{Token: tok}, nil
+	}
+	lse := logSumExp(s.work, maxV)
 	r := Result{Token: tok, Logprob: float32(float64(s.work[tok]) - lse)}
 	if topN > 0 {
 		r.Top = topCandidates(s.work, topN, lse)

@@ -260,3 +260,35 @@ func BenchmarkSample(b *testing.B) {
 		})
 	}
 }
+
+// TestSampleNoLogprob: asking for the token alone picks the same tokens,
+// greedy and drawn (the random stream is consumed the same way), and
+// reports no log-probability.
+func TestSampleNoLogprob(t *testing.T) {
+	logits := make([]float32, 1000)
+	for i := range logits {
+		logits[i] = float32((i*7919)%1000) / 100
+	}
+	for _, temp := range []float32{0, 0.8} {
+		p := DefaultParams()
+		p.Temperature = temp
+		p.Seed, p.HasSeed = 7, true
+		a, b := New(p), New(p)
+		for i := range 50 {
+			ra, err := a.Sample(logits, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rb, err := b.Sample(logits, nil, NoLogprob)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ra.Token != rb.Token {
+				t.Fatalf("temp %v step %d: token %d with logprobs, %d without", temp, i, ra.Token, rb.Token)
+			}
+			if rb.Logprob != 0 || rb.Top != nil {
+				t.Fatalf("temp %v: NoLogprob reported %v / %v", temp, rb.Logprob, rb.Top)
+			}
+		}
+	}
+}

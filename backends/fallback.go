@@ -102,6 +102,17 @@ func (f *Fallback) Upload(name string, t quant.Type, rows, cols int, data []byte
 	return dt, nil
 }
 
+// OwnsCopy implements OwnCopy for weights kept in host memory: the host
+// device's answer (the CPU repacks some types). Weights on the wrapped
+// device report false, so their file pages stay as the device left them.
+func (f *Fallback) OwnsCopy(t Tensor) bool {
+	if _, ok := t.Buf.(*HostBuffer); !ok {
+		return false
+	}
+	oc, ok := f.host.(OwnCopy)
+	return ok && oc.OwnsCopy(t)
+}
+
 // NewStream implements Device: a stream over one stream of each device.
 func (f *Fallback) NewStream() (Stream, error) {
 	ds, err := f.dev.NewStream()

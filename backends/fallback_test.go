@@ -11,6 +11,7 @@ import (
 	"github.com/nuri-ai/nuri/backends/conformance"
 	"github.com/nuri-ai/nuri/backends/cpu"
 	"github.com/nuri-ai/nuri/backends/npu"
+	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/quant"
 )
 
@@ -221,4 +222,26 @@ func (s *remoteStream) Sync() error {
 	err := s.err
 	s.err = nil
 	return err
+}
+
+// TestFallbackOwnsCopy: a weight the wrapper keeps in host memory reports
+// the host's answer (the CPU repacks Q4_0 when it has the kernels); one on
+// the wrapped device reports false.
+func TestFallbackOwnsCopy(t *testing.T) {
+	f := backends.WithFallback(newRemote(), cpu.New(1), zap.NewNop())
+	defer f.Close()
+	hostW, err := f.Upload("h", quant.Q4_0, 16, 32, make([]byte, 16*18))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.OwnsCopy(hostW), kernels.CanPack(quant.Q4_0); got != want {
+		t.Errorf("host-kept Q4_0: OwnsCopy %v, want %v", got, want)
+	}
+	devW, err := f.Upload("d", quant.Q8_0, 16, 32, make([]byte, 16*34))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.OwnsCopy(devW) {
+		t.Error("weight on the wrapped device reported as owned")
+	}
 }

@@ -45,6 +45,30 @@
 // lanes see the same additions in the same order, so results are
 // bit-identical to the unsplit kernel.
 //
+// # Packed weights: MatMulPacked
+//
+// Q4_0, Q8_0, Q4_K and Q6_K matrices can be repacked once (PackWeights;
+// the CPU backend does it at load when CanPack, then lets the file pages go)
+// into groups of 16 rows where one 512-bit register holds the same
+// 4-element group of all 16 rows. A VPDPBUSD against the 4 matching
+// activation quants, broadcast, advances 16 outputs at once, and each lane
+// ends a block holding one output's whole block dot, so the float work is
+// done once per 16 outputs and block and one weight load serves a tile of up
+// to 8 activation rows. That makes GEMV memory-bound (the K-quant kernels
+// also prefetch 16 KiB ahead) and GEMM 2-3× faster than the row kernels.
+// Each output is Σ over blocks, in order, of fma(float32(integer dot),
+// d_w·d_a, acc) (K-quants: their integer sub-block sums, scaled, first), the
+// same whatever the batch or thread split; a pure-Go reference (packedRef)
+// reproduces it bit for bit. gen_packed.py generates the assembly.
+//
+// # Vector loops
+//
+// VecOps holds the element-wise loops of attention and the FFN: q·K rows and
+// probability-weighted V sums over fp16/f32 KV caches, fp16 rounding, a
+// Cephes-style exp (≤ 1 ulp) and SiLU·up, in AVX-512 with Go references that
+// perform the same float32 operations (fused multiply-adds emulated exactly
+// by fma32), so both give identical bits.
+//
 // # Pool
 //
 // Pool is a fixed set of goroutines living until Close. Work is split by

@@ -326,8 +326,10 @@ func TestGetRows(t *testing.T) {
 	}
 }
 
-// TestUploadZeroCopy: weights are used in place (the mapped file), never
-// copied or dequantized.
+// TestUploadZeroCopy: the tensor Upload returns wraps the caller's bytes
+// (the mapped file), never a copy or a dequantized table; types with a
+// packed layout also get the device's own repacked copy for MatMul
+// (TestUploadRepacks).
 func TestUploadZeroCopy(t *testing.T) {
 	f := newFixture(t)
 	data := make([]byte, 4*34)

@@ -10,11 +10,8 @@
 # Q4_0/Q8_0 records it measured neutral to harmful, so they have none.
 PREFETCH_K = 16384
 OUT = 'packed_amd64.s'
-def kern(N, name, wdecode):
-    # wdecode: 'q4' or 'q8'
-    split = N <= 2  # two integer chains per act to shorten the dependency chain
-    L=[]
-    a=L.append
+def prologue(a, name):
+    """The shared signature and argument loads of every packed kernel."""
     a(f"// func {name}(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)")
     a(f"TEXT ·{name}(SB), NOSPLIT, $0-72")
     a("\tMOVQ w+0(FP), SI")
@@ -24,6 +21,25 @@ def kern(N, name, wdecode):
     a("\tMOVQ d+32(FP), DI")
     a("\tMOVQ corr+40(FP), BX")
     a("\tMOVQ dstride+48(FP), DX")
+
+def epilogue(a, N, first):
+    """Stores the N output registers Z{first}.. (16 floats each) and returns."""
+    a("\tMOVQ y+56(FP), SI")
+    a("\tMOVQ ystride+64(FP), CX")
+    for i in range(N):
+        a(f"\tVMOVUPS Z{first+i}, (SI)")
+        if i < N-1:
+            a("\tADDQ CX, SI")
+    a("\tVZEROUPPER")
+    a("\tRET")
+    a("")
+
+def kern(N, name, wdecode):
+    # wdecode: 'q4' or 'q8'
+    split = N <= 2  # two integer chains per act to shorten the dependency chain
+    L=[]
+    a=L.append
+    prologue(a, name)
     if wdecode=='q4':
         a("\tMOVL $0x0f0f0f0f, AX")
         a("\tVPBROADCASTD AX, Z31")
@@ -65,15 +81,7 @@ def kern(N, name, wdecode):
     a("\tDECQ CX")
     a("\tJNZ  loop")
     a("")
-    a("\tMOVQ y+56(FP), SI")
-    a("\tMOVQ ystride+64(FP), CX")
-    for i in range(N):
-        a(f"\tVMOVUPS Z{16+i}, (SI)")
-        if i < N-1:
-            a("\tADDQ CX, SI")
-    a("\tVZEROUPPER")
-    a("\tRET")
-    a("")
+    epilogue(a, N, 16)
     return "\n".join(L)
 
 hdr = '''//go:build amd64
@@ -114,15 +122,7 @@ open(OUT,'w').write(out.rstrip()+"\n")
 
 def q6k(N, name):
     L=[]; a=L.append
-    a(f"// func {name}(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)")
-    a(f"TEXT ·{name}(SB), NOSPLIT, $0-72")
-    a("\tMOVQ w+0(FP), SI")
-    a("\tMOVQ nb+8(FP), CX")
-    a("\tMOVQ act+16(FP), R8")
-    a("\tMOVQ astride+24(FP), R9")
-    a("\tMOVQ d+32(FP), DI")
-    a("\tMOVQ corr+40(FP), BX")
-    a("\tMOVQ dstride+48(FP), DX")
+    prologue(a, name)
     a("\tMOVQ DX, R10")
     a("\tSHLQ $4, R10 // corrections: 16 per block and row")
     a("\tMOVL $0x0f0f0f0f, AX")
@@ -182,15 +182,7 @@ def q6k(N, name):
     a("\tDECQ CX")
     a("\tJNZ  loop")
     a("")
-    a("\tMOVQ y+56(FP), SI")
-    a("\tMOVQ ystride+64(FP), CX")
-    for i in range(N):
-        a(f"\tVMOVUPS Z{16+i}, (SI)")
-        if i < N-1:
-            a("\tADDQ CX, SI")
-    a("\tVZEROUPPER")
-    a("\tRET")
-    a("")
+    epilogue(a, N, 16)
     return "\n".join(L)
 
 q6 = open(OUT).read().rstrip()+"\n\n"
@@ -200,15 +192,7 @@ open(OUT,'w').write(q6.rstrip()+"\n")
 
 def q4k(N, name):
     L=[]; a=L.append
-    a(f"// func {name}(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)")
-    a(f"TEXT ·{name}(SB), NOSPLIT, $0-72")
-    a("\tMOVQ w+0(FP), SI")
-    a("\tMOVQ nb+8(FP), CX")
-    a("\tMOVQ act+16(FP), R8")
-    a("\tMOVQ astride+24(FP), R9")
-    a("\tMOVQ d+32(FP), DI")
-    a("\tMOVQ corr+40(FP), BX")
-    a("\tMOVQ dstride+48(FP), DX")
+    prologue(a, name)
     a("\tMOVQ DX, R10")
     a("\tSHLQ $2, R10 // minimum sums: 4 words per block and row")
     a("\tMOVL $0x0f0f0f0f, AX")
@@ -261,15 +245,7 @@ def q4k(N, name):
     a("\tDECQ CX")
     a("\tJNZ  loop")
     a("")
-    a("\tMOVQ y+56(FP), SI")
-    a("\tMOVQ ystride+64(FP), CX")
-    for i in range(N):
-        a(f"\tVMOVUPS Z{12+i}, (SI)")
-        if i < N-1:
-            a("\tADDQ CX, SI")
-    a("\tVZEROUPPER")
-    a("\tRET")
-    a("")
+    epilogue(a, N, 12)
     return "\n".join(L)
 
 q4 = open(OUT).read().rstrip()+"\n\n"

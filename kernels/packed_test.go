@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/quant"
 )
 
@@ -57,12 +58,7 @@ func TestMatMulPackedMatchesReference(t *testing.T) {
 				// ≤ 5e-7 for the others.
 				mm := make([]float32, nx*sh.rows)
 				MatMul(p, mm, w, wt, sh.rows, sh.cols, x, nx)
-				var num, den float64
-				for i := range mm {
-					num += float64(mm[i]-want[i]) * float64(mm[i]-want[i])
-					den += float64(mm[i]) * float64(mm[i])
-				}
-				if rel := math.Sqrt(num / den); rel > 1e-5 {
+				if rel := testshared.RelRMS(want, mm); rel > 1e-5 {
 					t.Fatalf("%s: rel-RMS %.3g against MatMul", name, rel)
 				}
 			}

@@ -48,109 +48,74 @@ func checkRows(what string, n, d, stride, have int) {
 // len(out), k holding fp16 bits. q must already be rounded to fp16 values
 // when the result is to match an fp16 dot product.
 func (o VecOps) DotF16Rows(out, q []float32, k []uint16, kStride int) {
-	d := len(q)
-	checkRows("DotF16Rows", len(out), d, kStride, len(k))
-	if len(out) == 0 {
-		return
-	}
-	d16 := d / 16
-	if o.fast && d16 > 0 {
-		dotF16Rows(&out[0], &q[0], &k[0], kStride, len(out), d16)
-	} else {
-		for j := range out {
-			r := k[j*kStride:]
-			out[j] = laneDot(q[:d16*16], func(e int) float32 { return quant.FP16ToFP32(r[e]) })
-		}
-	}
-	if d16*16 < d {
-		for j := range out {
-			r := k[j*kStride:]
-			s := out[j]
-			for e := d16 * 16; e < d; e++ {
-				s = fma32(q[e], quant.FP16ToFP32(r[e]), s)
-			}
-			out[j] = s
-		}
-	}
+	dotRows(o.fast, "DotF16Rows", out, q, k, kStride, quant.FP16ToFP32, dotF16Rows)
 }
 
 // DotF32Rows is DotF16Rows for an f32 cache.
 func (o VecOps) DotF32Rows(out, q []float32, k []float32, kStride int) {
-	d := len(q)
-	checkRows("DotF32Rows", len(out), d, kStride, len(k))
-	if len(out) == 0 {
-		return
-	}
-	d16 := d / 16
-	if o.fast && d16 > 0 {
-		dotF32Rows(&out[0], &q[0], &k[0], kStride, len(out), d16)
-	} else {
-		for j := range out {
-			r := k[j*kStride:]
-			out[j] = laneDot(q[:d16*16], func(e int) float32 { return r[e] })
-		}
-	}
-	if d16*16 < d {
-		for j := range out {
-			r := k[j*kStride:]
-			s := out[j]
-			for e := d16 * 16; e < d; e++ {
-				s = fma32(q[e], r[e], s)
-			}
-			out[j] = s
-		}
-	}
+	dotRows(o.fast, "DotF32Rows", out, q, k, kStride, f32Value, dotF32Rows)
 }
 
 // AxpyF16Rows adds Σ_j p[j]·v[j·vStride : j·vStride+len(acc)] to acc, rows
 // in order, v holding fp16 bits.
 func (o VecOps) AxpyF16Rows(acc, p []float32, v []uint16, vStride int) {
-	d := len(acc)
-	checkRows("AxpyF16Rows", len(p), d, vStride, len(v))
-	if len(p) == 0 {
-		return
-	}
-	d16 := d / 16
-	if o.fast && d16 > 0 {
-		axpyF16Rows(&acc[0], d16, &p[0], len(p), &v[0], vStride)
-	} else {
-		for j, pj := range p {
-			r := v[j*vStride:]
-			for e := range d16 * 16 {
-				acc[e] = fma32(pj, quant.FP16ToFP32(r[e]), acc[e])
-			}
-		}
-	}
-	for j, pj := range p {
-		r := v[j*vStride:]
-		for e := d16 * 16; e < d; e++ {
-			acc[e] = fma32(pj, quant.FP16ToFP32(r[e]), acc[e])
-		}
-	}
+	axpyRows(o.fast, "AxpyF16Rows", acc, p, v, vStride, quant.FP16ToFP32, axpyF16Rows)
 }
 
 // AxpyF32Rows is AxpyF16Rows for an f32 cache.
 func (o VecOps) AxpyF32Rows(acc, p []float32, v []float32, vStride int) {
+	axpyRows(o.fast, "AxpyF32Rows", acc, p, v, vStride, f32Value, axpyF32Rows)
+}
+
+func f32Value(v float32) float32 { return v }
+
+// dotRows is DotF16Rows/DotF32Rows over cache elements of type T, widened
+// by at; asm is the kernel for the first 16·⌊d/16⌋ elements.
+func dotRows[T uint16 | float32](fast bool, name string, out, q []float32, k []T, kStride int,
+	at func(T) float32, asm func(out, q *float32, k *T, kstride, n, d16 int)) {
+	d := len(q)
+	checkRows(name, len(out), d, kStride, len(k))
+	if len(out) == 0 {
+		return
+	}
+	d16 := d / 16
+	if fast && d16 > 0 {
+		asm(&out[0], &q[0], &k[0], kStride, len(out), d16)
+	} else {
+		for j := range out {
+			r := k[j*kStride:]
+			out[j] = laneDot(q[:d16*16], func(e int) float32 { return at(r[e]) })
+		}
+	}
+	for j := range out {
+		r := k[j*kStride:]
+		s := out[j]
+		for e := d16 * 16; e < d; e++ {
+			s = fma32(q[e], at(r[e]), s)
+		}
+		out[j] = s
+	}
+}
+
+// axpyRows is AxpyF16Rows/AxpyF32Rows over cache elements of type T.
+func axpyRows[T uint16 | float32](fast bool, name string, acc, p []float32, v []T, vStride int,
+	at func(T) float32, asm func(acc *float32, d16 int, p *float32, n int, v *T, vstride int)) {
 	d := len(acc)
-	checkRows("AxpyF32Rows", len(p), d, vStride, len(v))
+	checkRows(name, len(p), d, vStride, len(v))
 	if len(p) == 0 {
 		return
 	}
 	d16 := d / 16
-	if o.fast && d16 > 0 {
-		axpyF32Rows(&acc[0], d16, &p[0], len(p), &v[0], vStride)
+	from := d16 * 16 // the elements left to the Go loop
+	if fast && d16 > 0 {
+		asm(&acc[0], d16, &p[0], len(p), &v[0], vStride)
 	} else {
-		for j, pj := range p {
-			r := v[j*vStride:]
-			for e := range d16 * 16 {
-				acc[e] = fma32(pj, r[e], acc[e])
-			}
-		}
+		from = 0
 	}
 	for j, pj := range p {
 		r := v[j*vStride:]
-		for e := d16 * 16; e < d; e++ {
-			acc[e] = fma32(pj, r[e], acc[e])
+		for e := from; e < d; e++ {
+			acc[e] = fma32(pj, at(r[e]), acc[e])
 		}
 	}
 }

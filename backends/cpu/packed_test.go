@@ -7,6 +7,7 @@ import (
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/backends/cpu"
+	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/quant"
 )
@@ -63,14 +64,9 @@ func TestUploadRepacks(t *testing.T) {
 				}
 			}
 		}
-		var num, den float64
-		for i := range ref {
-			num += float64(fast[i]-ref[i]) * float64(fast[i]-ref[i])
-			den += float64(ref[i]) * float64(ref[i])
-		}
 		// Same integer block dots, other float summation orders (bound:
 		// the matmul goldens' 1e-5; observed ≤ 1.4e-6).
-		if rel := math.Sqrt(num / den); rel > 1e-5 {
+		if rel := testshared.RelRMS(fast, ref); rel > 1e-5 {
 			t.Errorf("%v: fast and reference routes differ by rel-RMS %.3g", wt, rel)
 		}
 	}

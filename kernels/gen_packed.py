@@ -190,13 +190,20 @@ for N in (1,2,4):
     q6 += q6k(N, f"q6_Kx16N{N}")
 open(OUT,'w').write(q6.rstrip()+"\n")
 
-def q4k(N, name):
+def q4k(N, name, five=False):
+    # Q4_K records: 2368 bytes, sub-block codes 256 apart; Q5_K adds 64
+    # bytes of fifth bits per sub-block: 2880 and 320.
+    sub = 320 if five else 256
+    rec = 320 + 8*sub
     L=[]; a=L.append
     prologue(a, name)
     a("\tMOVQ DX, R10")
     a("\tSHLQ $2, R10 // minimum sums: 4 words per block and row")
     a("\tMOVL $0x0f0f0f0f, AX")
     a("\tVPBROADCASTD AX, Z31")
+    if five:
+        a("\tMOVL $0x10101010, AX")
+        a("\tVPBROADCASTD AX, Z30")
     for i in range(N):
         a(f"\tVPXORD Z{12+i}, Z{12+i}, Z{12+i}")
     a("")
@@ -209,7 +216,7 @@ def q4k(N, name):
     pfk=PREFETCH_K
     for s in range(8):
         if pfk and N <= 2:
-            lo_, hi_ = 2368*s//8, 2368*(s+1)//8
+            lo_, hi_ = rec*s//8, rec*(s+1)//8
             for o in range(lo_ - lo_ % 64, hi_, 64):
                 a(f"\tPREFETCHT0 {pfk+o}(SI)")
         a(f"\tVPMOVZXBD {64+16*s}(SI), Z16")
@@ -217,11 +224,23 @@ def q4k(N, name):
             a(f"\tVPMOVZXBW {192+16*s}(SI), Z17")
         for i in range(N):
             a(f"\tVPXORD Z{i}, Z{i}, Z{i}")
+        if five:
+            a(f"\tVMOVDQU64 {320+sub*s+256}(SI), Z20")
         for g in range(4):
-            a(f"\tVMOVDQU64 {320+256*s+64*g}(SI), Z18")
+            a(f"\tVMOVDQU64 {320+sub*s+64*g}(SI), Z18")
             a("\tVPSRLW $4, Z18, Z19")
             a("\tVPANDD Z31, Z18, Z18")
             a("\tVPANDD Z31, Z19, Z19")
+            if five:
+                # Fifth bits: element 4g+k's at bit g of H's byte k, element
+                # 16+4g+k's at bit 4+g, moved to bit 4 and merged.
+                a(f"\tVPSLLW ${4-g}, Z20, Z23")
+                a("\tVPTERNLOGD $0xF8, Z30, Z23, Z18")
+                if g == 0:
+                    a("\tVPTERNLOGD $0xF8, Z30, Z20, Z19")
+                else:
+                    a(f"\tVPSRLW ${g}, Z20, Z23")
+                    a("\tVPTERNLOGD $0xF8, Z30, Z23, Z19")
             for i in range(N):
                 a(f"\tVPDPBUSD.BCST {256*i+32*s+4*g}(R8), Z18, Z{i}")
                 a(f"\tVPDPBUSD.BCST {256*i+32*s+16+4*g}(R8), Z19, Z{i}")
@@ -238,7 +257,7 @@ def q4k(N, name):
         a(f"\tVFMADD231PS Z21, Z{4+i}, Z{12+i}")
         a(f"\tVMULPS.BCST {4*i}(DI), Z29, Z22")
         a(f"\tVFNMADD231PS Z22, Z{8+i}, Z{12+i}")
-    a("\tADDQ $2368, SI")
+    a(f"\tADDQ ${rec}, SI")
     a("\tADDQ R9, R8")
     a("\tADDQ DX, DI")
     a("\tADDQ R10, BX")
@@ -252,3 +271,8 @@ q4 = open(OUT).read().rstrip()+"\n\n"
 for N in (1,2,4):
     q4 += q4k(N, f"q4_Kx16N{N}")
 open(OUT,'w').write(q4.rstrip()+"\n")
+
+q5 = open(OUT).read().rstrip()+"\n\n"
+for N in (1,2,4):
+    q5 += q4k(N, f"q5_Kx16N{N}", five=True)
+open(OUT,'w').write(q5.rstrip()+"\n")

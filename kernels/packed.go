@@ -25,7 +25,8 @@ import (
 //	           nibbles are elements 4g.. and high nibbles elements 16+4g..
 //	     Q8_0: groups g = 0..7 hold elements 4g..4g+3 as w+128 (unsigned)
 //
-// Q6_K and Q4_K records are described at packQ6_K and packQ4_K.
+// Q6_K, Q4_K and Q5_K records are described at packQ6_K, packQ4_K and
+// packQ5KHigh.
 //
 // Activations are Q8_0 (Q8_K for the K-quants, as ggml quantizes them), laid out
 // in tiles of up to 8 rows: within a tile, block b of row k at (b·n+k)·32,
@@ -60,6 +61,8 @@ func packedBlockBytes(t quant.Type) int {
 		return 32 + 16*16 + 16*192
 	case quant.Q4_K:
 		return 64 + 128 + 128 + 8*256
+	case quant.Q5_K:
+		return 64 + 128 + 128 + 8*320
 	}
 	return 0
 }
@@ -67,7 +70,8 @@ func packedBlockBytes(t quant.Type) int {
 // packedQK is the block size (elements) of a packed type's records and of
 // its activation blocks.
 func packedQK(t quant.Type) int {
-	if t == quant.Q6_K || t == quant.Q4_K {
+	switch t {
+	case quant.Q6_K, quant.Q4_K, quant.Q5_K:
 		return quant.QK_K
 	}
 	return 32
@@ -81,7 +85,7 @@ func packedCorrs(t quant.Type) int {
 	switch t {
 	case quant.Q6_K:
 		return 16
-	case quant.Q4_K:
+	case quant.Q4_K, quant.Q5_K:
 		return 4
 	}
 	return 1
@@ -174,7 +178,7 @@ func (a *packedActs) quantize(x []float32, i int, wt quant.Type) {
 		for b := range a.nb {
 			j := base + b*n + k
 			quantQ8_KSplit(&row[b*a.qk], 1, &a.qs[j*a.qk], &a.d[j], &bs[0])
-			if wt == quant.Q4_K {
+			if wt == quant.Q4_K || wt == quant.Q5_K {
 				for p := range 4 {
 					s0, s1 := bs[4*p]+bs[4*p+1], bs[4*p+2]+bs[4*p+3]
 					a.corr[j*4+p] = int32(uint32(uint16(s0)) | uint32(uint16(s1))<<16)
@@ -326,6 +330,8 @@ func packedKernels(t quant.Type) *[9]packedKernel {
 		return &q6_KPacked
 	case quant.Q4_K:
 		return &q4_KPacked
+	case quant.Q5_K:
+		return &q5_KPacked
 	}
 	return &q8_0Packed
 }
@@ -368,7 +374,33 @@ func packRow(t quant.Type, row []byte, b int, rec []byte, r int) {
 	case quant.Q6_K:
 		packQ6_K((*[210]byte)(row[b*210:]), rec, r)
 	case quant.Q4_K:
-		packQ4_K((*[144]byte)(row[b*144:]), rec, r)
+		packQ4_K((*[144]byte)(row[b*144:]), rec, r, 256)
+	case quant.Q5_K:
+		blk := (*[176]byte)(row[b*176:])
+		var q4 [144]byte // Q4_K's layout: d, dmin, scales, qs
+		copy(q4[:16], blk[:16])
+		copy(q4[16:], blk[48:])
+		packQ4_K(&q4, rec, r, 320)
+		packQ5KHigh(blk[16:48], rec, r)
+	}
+}
+
+// packQ5KHigh writes the fifth bits of a Q5_K block (qh[32]: element l of
+// sub-block s at bit s of qh[l]) as row r of its group record: per
+// sub-block s, 64 bytes at 320+320s+256, row r's 4 bytes at 4r, byte k
+// holding element 4g+k's bit at bit g and element 16+4g+k's at bit 4+g
+// (g < 4), the nibble pairing of the codes.
+func packQ5KHigh(qh []byte, rec []byte, r int) {
+	for s := range 8 {
+		h := rec[320+320*s+256+4*r:]
+		for k := range 4 {
+			var v byte
+			for g := range 4 {
+				v |= (qh[4*g+k] >> s & 1) << g
+				v |= (qh[16+4*g+k] >> s & 1) << (4 + g)
+			}
+			h[k] = v
+		}
 	}
 }
 
@@ -385,10 +417,11 @@ func q4KScaleMin(sc []byte, s int) (uint8, uint8) {
 // its group record: +0 the fp16 d and +32 dmin of the 16 rows; +64 the
 // scale of sub-block s (32 elements) at 64+16s+r; +192 the minimums of
 // sub-blocks 2p and 2p+1 as a byte pair at 192+32p+2r; +320 the codes of
-// sub-block s at 320+256s, 64 bytes per 4-element group g < 4 holding
+// sub-block s at 320+sub·s (sub: 256, or 320 for Q5_K, whose fifth bits
+// follow each sub-block's codes), 64 bytes per 4-element group g < 4 holding
 // elements 4g.. (low nibbles) and 16+4g.. (high nibbles), row r's 4 bytes
 // at 4r. ggml keeps sub-block s in the nibble s%2 of qs[32(s/2)..].
-func packQ4_K(blk *[144]byte, rec []byte, r int) {
+func packQ4_K(blk *[144]byte, rec []byte, r int, sub int) {
 	le := binary.LittleEndian
 	rec[2*r], rec[2*r+1] = blk[0], blk[1]
 	rec[32+2*r], rec[33+2*r] = blk[2], blk[3]
@@ -398,7 +431,7 @@ func packQ4_K(blk *[144]byte, rec []byte, r int) {
 		rec[192+32*(s/2)+2*r+s%2] = m
 		qs := blk[16+32*(s/2):]
 		sh := uint(4 * (s % 2))
-		co := rec[320+256*s:]
+		co := rec[320+sub*s:]
 		for g := range 4 {
 			lo := le.Uint32(qs[4*g:]) >> sh & 0x0F0F0F0F
 			hi := le.Uint32(qs[16+4*g:]) >> sh & 0x0F0F0F0F
@@ -443,8 +476,8 @@ func packedRef(wt quant.Type, w []byte, rows, cols int, x []float32, nx int, y [
 	case quant.Q6_K:
 		packedRefQ6_K(w, rows, cols, x, nx, y)
 		return
-	case quant.Q4_K:
-		packedRefQ4_K(w, rows, cols, x, nx, y)
+	case quant.Q4_K, quant.Q5_K:
+		packedRefQ4_K(wt, w, rows, cols, x, nx, y)
 		return
 	}
 	nb := cols / 32
@@ -521,12 +554,17 @@ func packedRefQ6_K(w []byte, rows, cols int, x []float32, nx int, y []float32) {
 	}
 }
 
-// packedRefQ4_K is packedRef for Q4_K: per block, Σ scale·(sub-block dot)
+// packedRefQ4_K is packedRef for Q4_K and Q5_K (codes of 4 or 5 bits): per block, Σ scale·(sub-block dot)
 // and Σ min·(sub-block activation sum) as int32, then two fused
 // multiply-adds: +float32(dots)·(d·d_a), −float32(mins)·(dmin·d_a).
-func packedRefQ4_K(w []byte, rows, cols int, x []float32, nx int, y []float32) {
+func packedRefQ4_K(wt quant.Type, w []byte, rows, cols int, x []float32, nx int, y []float32) {
 	nb := cols / quant.QK_K
-	rb, _ := quant.Q4_K.RowBytes(cols)
+	rb, _ := wt.RowBytes(cols)
+	bb := wt.BlockBytes()
+	qsOff := 16 // Q4_K: d, dmin, scales[12], qs; Q5_K has qh[32] before qs
+	if wt == quant.Q5_K {
+		qsOff = 48
+	}
 	ab, _ := quant.Q8_K.RowBytes(cols)
 	raw := make([]byte, ab)
 	for i := range nx {
@@ -536,7 +574,7 @@ func packedRefQ4_K(w []byte, rows, cols int, x []float32, nx int, y []float32) {
 		for r := range rows {
 			var acc float32
 			for b := range nb {
-				blk := w[r*rb+b*144 : r*rb+(b+1)*144]
+				blk := w[r*rb+b*bb : r*rb+(b+1)*bb]
 				dw := quant.FP16ToFP32(uint16(blk[0]) | uint16(blk[1])<<8)
 				dmin := quant.FP16ToFP32(uint16(blk[2]) | uint16(blk[3])<<8)
 				a := raw[b*q8KBytes : (b+1)*q8KBytes]
@@ -546,7 +584,10 @@ func packedRefQ4_K(w []byte, rows, cols int, x []float32, nx int, y []float32) {
 					sc, m := q4KScaleMin(blk[4:16], s)
 					var dot, sum int32
 					for l := range 32 {
-						q := int32(blk[16+32*(s/2)+l]>>(4*(s%2))) & 15
+						q := int32(blk[qsOff+32*(s/2)+l]>>(4*(s%2))) & 15
+						if wt == quant.Q5_K {
+							q |= int32(blk[16+l]>>s&1) << 4
+						}
 						av := int32(int8(a[q8KQSOff+32*s+l]))
 						dot += q * av
 						sum += av

@@ -37,6 +37,7 @@ var (
 	q8_0Packed = [9]packedKernel{1: q8_0x16N1, 2: q8_0x16N2, 4: q8_0x16N4, 8: q8_0x16N8}
 	q6_KPacked = [9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4}
 	q4_KPacked = [9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4}
+	q5_KPacked = [9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4}
 )
 
 //go:noescape
@@ -56,3 +57,12 @@ func q4_Kx16N2(w *byte, nb int, act *byte, astride int, d *float32, corr *int32,
 
 //go:noescape
 func q4_Kx16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func q5_Kx16N1(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func q5_Kx16N2(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func q5_Kx16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)

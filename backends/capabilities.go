@@ -167,6 +167,14 @@ type HostTransfer interface {
 	CopyFromHost(dst Tensor, src []byte) error
 }
 
+// LookupUploader is implemented by devices whose Upload would rearrange a
+// weight for their matmul kernels: UploadLookup takes one that only row
+// lookups (GetRows) read, such as an untied token embedding, and keeps its
+// plain layout, saving the time and memory of a copy no op would use.
+type LookupUploader interface {
+	UploadLookup(name string, t quant.Type, rows, cols int, data []byte) (Tensor, error)
+}
+
 // OwnCopy is implemented by devices whose Upload may keep a copy of a weight
 // in a layout of their own (repacked for their kernels) instead of reading
 // the caller's bytes on every use. OwnsCopy reports it for t, so a loader

@@ -126,7 +126,13 @@ func (m *transformer) bind(b *binder) error {
 	hp.NVocab = int(ti.Dims[1])
 	E, V := hp.NEmbd, hp.NVocab
 	var err error
-	if m.tokEmbd, err = b.weight("token_embd.weight", E, V); err != nil {
+	// Without an output.weight the lm_head reuses the embedding (tied), so
+	// only then is it a matmul weight too.
+	bindEmbd := b.weight
+	if _, untied := b.f.Tensor("output.weight"); untied {
+		bindEmbd = b.lookupWeight
+	}
+	if m.tokEmbd, err = bindEmbd("token_embd.weight", E, V); err != nil {
 		return err
 	}
 	if m.outNorm, err = b.vector("output_norm.weight", E); err != nil {

@@ -36,8 +36,24 @@ func (b *binder) weight(name string, dims ...int) (backends.Tensor, error) {
 	return t, nil
 }
 
+// lookupWeight binds a required matrix that only row lookups read (an
+// untied token embedding): devices that repack matmul weights keep it as it
+// is (backends.LookupUploader).
+func (b *binder) lookupWeight(name string, dims ...int) (backends.Tensor, error) {
+	t, ok, err := b.bind(name, true, dims...)
+	if err == nil && !ok {
+		err = fmt.Errorf("tensor %q: %w", name, ErrMissingTensor)
+	}
+	return t, err
+}
+
 // optional binds a tensor that may be absent (ok false).
 func (b *binder) optional(name string, dims ...int) (backends.Tensor, bool, error) {
+	return b.bind(name, false, dims...)
+}
+
+// bind hands tensor name to the device (for row lookups only: lookup).
+func (b *binder) bind(name string, lookup bool, dims ...int) (backends.Tensor, bool, error) {
 	ti, ok := b.f.Tensor(name)
 	if !ok {
 		return backends.Tensor{}, false, nil
@@ -53,7 +69,11 @@ func (b *binder) optional(name string, dims ...int) (backends.Tensor, bool, erro
 	if data == nil {
 		return backends.Tensor{}, false, fmt.Errorf("tensor %q: no data (file closed or corrupt)", name)
 	}
-	t, err := b.dev.Upload(name, ti.Type, rows, cols, data)
+	upload := b.dev.Upload
+	if lu, ok := b.dev.(backends.LookupUploader); ok && lookup {
+		upload = lu.UploadLookup
+	}
+	t, err := upload(name, ti.Type, rows, cols, data)
 	if err != nil {
 		return backends.Tensor{}, false, fmt.Errorf("tensor %q: %w", name, err)
 	}

@@ -114,15 +114,11 @@ func (d *Device) Alloc(n int, _ backends.Usage) (backends.Buffer, error) {
 // read again only by ops that need the plain layout (GetRows, the
 // reference path).
 func (d *Device) Upload(name string, t quant.Type, rows, cols int, data []byte) (backends.Tensor, error) {
-	tt := backends.Tensor{Name: name, Buf: backends.WrapHost(data), Type: t, Rows: rows, Cols: cols}
-	n, err := tt.NumBytes()
+	tt, err := d.UploadLookup(name, t, rows, cols, data)
 	if err != nil {
-		return backends.Tensor{}, fmt.Errorf("cpu: upload %s: %w", name, err)
+		return tt, err
 	}
-	if n != len(data) {
-		return backends.Tensor{}, fmt.Errorf("cpu: upload %s: %dx%d %v needs %d bytes, got %d: %w", name, rows, cols, t, n, len(data), backends.ErrShape)
-	}
-	if n > 0 && rows > 1 && kernels.CanPack(t) && !d.pool.Generic() {
+	if len(data) > 0 && rows > 1 && kernels.CanPack(t) && !d.pool.Generic() {
 		pw, err := kernels.PackWeights(d.pool, t, data, rows, cols)
 		if err != nil {
 			return backends.Tensor{}, fmt.Errorf("cpu: upload %s: %w", name, err)
@@ -130,6 +126,20 @@ func (d *Device) Upload(name string, t quant.Type, rows, cols int, data []byte) 
 		d.mu.Lock()
 		d.packed[&data[0]] = pw
 		d.mu.Unlock()
+	}
+	return tt, nil
+}
+
+// UploadLookup implements backends.LookupUploader: Upload without the
+// repacked copy, for weights only GetRows reads.
+func (d *Device) UploadLookup(name string, t quant.Type, rows, cols int, data []byte) (backends.Tensor, error) {
+	tt := backends.Tensor{Name: name, Buf: backends.WrapHost(data), Type: t, Rows: rows, Cols: cols}
+	n, err := tt.NumBytes()
+	if err != nil {
+		return backends.Tensor{}, fmt.Errorf("cpu: upload %s: %w", name, err)
+	}
+	if n != len(data) {
+		return backends.Tensor{}, fmt.Errorf("cpu: upload %s: %dx%d %v needs %d bytes, got %d: %w", name, rows, cols, t, n, len(data), backends.ErrShape)
 	}
 	return tt, nil
 }

@@ -120,15 +120,26 @@ for N in (1,2,4,8):
     out += kern(N, f"q8_0x16N{N}", 'q8')
 open(OUT,'w').write(out.rstrip()+"\n")
 
-def q6k(N, name):
+def q6k(N, name, three=False):
+    # Q6_K records: 3360 bytes, sub-block s's codes (L1, L2, H) at 288+192s.
+    # Q3_K: 1824 bytes, sub-blocks 2p and 2p+1 share a 192-byte record at
+    # 288+192p: their 2-bit planes L (at +0, +64) and the third bits H (+128,
+    # bits 0-3 for 2p, 4-7 for 2p+1).
+    rec = 1824 if three else 3360
     L=[]; a=L.append
     prologue(a, name)
     a("\tMOVQ DX, R10")
     a("\tSHLQ $4, R10 // corrections: 16 per block and row")
-    a("\tMOVL $0x0f0f0f0f, AX")
-    a("\tVPBROADCASTD AX, Z31")
-    a("\tMOVL $0x30303030, AX")
-    a("\tVPBROADCASTD AX, Z29")
+    if three:
+        a("\tMOVL $0x03030303, AX")
+        a("\tVPBROADCASTD AX, Z31")
+        a("\tMOVL $0x04040404, AX")
+        a("\tVPBROADCASTD AX, Z29")
+    else:
+        a("\tMOVL $0x0f0f0f0f, AX")
+        a("\tVPBROADCASTD AX, Z31")
+        a("\tMOVL $0x30303030, AX")
+        a("\tVPBROADCASTD AX, Z29")
     # regs: facc Z16+i (i<4), itot Z20+i, isub Z0+i, tmp Z8+i; codes Z24-Z27(A,B,C,D), loads Z12 (L1), Z13 (L2), Z14 (H), Z15 temp, Z28 sc, Z30 dw
     for i in range(N):
         a(f"\tVPXORD Z{16+i}, Z{16+i}, Z{16+i}")
@@ -138,33 +149,52 @@ def q6k(N, name):
     for i in range(N):
         a(f"\tVPXORD Z{20+i}, Z{20+i}, Z{20+i}")
     pfk=PREFETCH_K
+    def hi(shift, dst):
+        # dst |= (H shifted by shift: >0 left, <0 right) & mask Z29
+        if shift == 0:
+            a(f"\tVPTERNLOGD $0xF8, Z29, Z14, {dst}")
+            return
+        op = "VPSLLW" if shift > 0 else "VPSRLW"
+        a(f"\t{op} ${abs(shift)}, Z14, Z15")
+        a(f"\tVPTERNLOGD $0xF8, Z29, Z15, {dst}")
     for s in range(16):
-        co = 288 + 192*s
         if pfk and N <= 2:
-            lo_, hi_ = 3360*s//16, 3360*(s+1)//16
+            lo_, hi_ = rec*s//16, rec*(s+1)//16
             for o in range(lo_ - lo_ % 64, hi_, 64):
                 a(f"\tPREFETCHT0 {pfk+o}(SI)")
         a(f"\tVPMOVSXBD {32+16*s}(SI), Z28")
-        a(f"\tVMOVDQU64 {co}(SI), Z12")
-        a(f"\tVMOVDQU64 {co+64}(SI), Z13")
-        a(f"\tVMOVDQU64 {co+128}(SI), Z14")
-        # A = (L1 & 0F) | ((H<<4) & 30)
-        a("\tVPANDD Z31, Z12, Z24")
-        a("\tVPSLLW $4, Z14, Z15")
-        a("\tVPTERNLOGD $0xF8, Z29, Z15, Z24")
-        # B = ((L1>>4) & 0F) | ((H<<2) & 30)
-        a("\tVPSRLW $4, Z12, Z25")
-        a("\tVPANDD Z31, Z25, Z25")
-        a("\tVPSLLW $2, Z14, Z15")
-        a("\tVPTERNLOGD $0xF8, Z29, Z15, Z25")
-        # C = (L2 & 0F) | (H & 30)
-        a("\tVPANDD Z31, Z13, Z26")
-        a("\tVPTERNLOGD $0xF8, Z29, Z14, Z26")
-        # D = ((L2>>4) & 0F) | ((H>>2) & 30)
-        a("\tVPSRLW $4, Z13, Z27")
-        a("\tVPANDD Z31, Z27, Z27")
-        a("\tVPSRLW $2, Z14, Z15")
-        a("\tVPTERNLOGD $0xF8, Z29, Z15, Z27")
+        if three:
+            co = 288 + 192*(s//2)
+            odd = s % 2
+            a(f"\tVMOVDQU64 {co+64*odd}(SI), Z12")
+            a(f"\tVMOVDQU64 {co+128}(SI), Z14")
+            for g, reg in enumerate(("Z24", "Z25", "Z26", "Z27")):
+                # low 2 bits at 2g of L; third bit at g (+4 for odd s) of H
+                if g == 0:
+                    a(f"\tVPANDD Z31, Z12, {reg}")
+                else:
+                    a(f"\tVPSRLW ${2*g}, Z12, {reg}")
+                    a(f"\tVPANDD Z31, {reg}, {reg}")
+                hi(2 - g - 4*odd, reg)
+        else:
+            co = 288 + 192*s
+            a(f"\tVMOVDQU64 {co}(SI), Z12")
+            a(f"\tVMOVDQU64 {co+64}(SI), Z13")
+            a(f"\tVMOVDQU64 {co+128}(SI), Z14")
+            # A = (L1 & 0F) | ((H<<4) & 30)
+            a("\tVPANDD Z31, Z12, Z24")
+            hi(4, "Z24")
+            # B = ((L1>>4) & 0F) | ((H<<2) & 30)
+            a("\tVPSRLW $4, Z12, Z25")
+            a("\tVPANDD Z31, Z25, Z25")
+            hi(2, "Z25")
+            # C = (L2 & 0F) | (H & 30)
+            a("\tVPANDD Z31, Z13, Z26")
+            hi(0, "Z26")
+            # D = ((L2>>4) & 0F) | ((H>>2) & 30)
+            a("\tVPSRLW $4, Z13, Z27")
+            a("\tVPANDD Z31, Z27, Z27")
+            hi(-2, "Z27")
         for i in range(N):
             a(f"\tVPBROADCASTD {4*(16*i+s)}(BX), Z{i}")
             for g,reg in enumerate((24,25,26,27)):
@@ -175,7 +205,7 @@ def q6k(N, name):
         a(f"\tVCVTDQ2PS Z{20+i}, Z{20+i}")
         a(f"\tVMULPS.BCST {4*i}(DI), Z30, Z{8+i}")
         a(f"\tVFMADD231PS Z{8+i}, Z{20+i}, Z{16+i}")
-    a("\tADDQ $3360, SI")
+    a(f"\tADDQ ${rec}, SI")
     a("\tADDQ R9, R8")
     a("\tADDQ DX, DI")
     a("\tADDQ R10, BX")
@@ -276,3 +306,8 @@ q5 = open(OUT).read().rstrip()+"\n\n"
 for N in (1,2,4):
     q5 += q4k(N, f"q5_Kx16N{N}", five=True)
 open(OUT,'w').write(q5.rstrip()+"\n")
+
+q3 = open(OUT).read().rstrip()+"\n\n"
+for N in (1,2,4):
+    q3 += q6k(N, f"q3_Kx16N{N}", three=True)
+open(OUT,'w').write(q3.rstrip()+"\n")

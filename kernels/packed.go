@@ -25,8 +25,8 @@ import (
 //	           nibbles are elements 4g.. and high nibbles elements 16+4g..
 //	     Q8_0: groups g = 0..7 hold elements 4g..4g+3 as w+128 (unsigned)
 //
-// Q6_K, Q4_K and Q5_K records are described at packQ6_K, packQ4_K and
-// packQ5KHigh.
+// Q6_K, Q3_K, Q4_K and Q5_K records are described at packQ6_K, packQ3_K,
+// packQ4_K and packQ5KHigh.
 //
 // Activations are Q8_0 (Q8_K for the K-quants, as ggml quantizes them), laid out
 // in tiles of up to 8 rows: within a tile, block b of row k at (b·n+k)·32,
@@ -63,6 +63,8 @@ func packedBlockBytes(t quant.Type) int {
 		return 64 + 128 + 128 + 8*256
 	case quant.Q5_K:
 		return 64 + 128 + 128 + 8*320
+	case quant.Q3_K:
+		return 32 + 16*16 + 8*192
 	}
 	return 0
 }
@@ -71,7 +73,7 @@ func packedBlockBytes(t quant.Type) int {
 // its activation blocks.
 func packedQK(t quant.Type) int {
 	switch t {
-	case quant.Q6_K, quant.Q4_K, quant.Q5_K:
+	case quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K:
 		return quant.QK_K
 	}
 	return 32
@@ -83,7 +85,7 @@ func packedQK(t quant.Type) int {
 // sub-blocks, two int16 per word, which the weights' minimums multiply.
 func packedCorrs(t quant.Type) int {
 	switch t {
-	case quant.Q6_K:
+	case quant.Q6_K, quant.Q3_K:
 		return 16
 	case quant.Q4_K, quant.Q5_K:
 		return 4
@@ -98,6 +100,8 @@ func packZero(t quant.Type) int32 {
 		return 8
 	case quant.Q6_K:
 		return 32
+	case quant.Q3_K:
+		return 4
 	}
 	return 128
 }
@@ -332,6 +336,8 @@ func packedKernels(t quant.Type) *[9]packedKernel {
 		return &q4_KPacked
 	case quant.Q5_K:
 		return &q5_KPacked
+	case quant.Q3_K:
+		return &q3_KPacked
 	}
 	return &q8_0Packed
 }
@@ -375,6 +381,8 @@ func packRow(t quant.Type, row []byte, b int, rec []byte, r int) {
 		packQ6_K((*[210]byte)(row[b*210:]), rec, r)
 	case quant.Q4_K:
 		packQ4_K((*[144]byte)(row[b*144:]), rec, r, 256)
+	case quant.Q3_K:
+		packQ3_K((*[110]byte)(row[b*110:]), rec, r)
 	case quant.Q5_K:
 		blk := (*[176]byte)(row[b*176:])
 		var q4 [144]byte // Q4_K's layout: d, dmin, scales, qs
@@ -473,8 +481,8 @@ func packQ6_K(blk *[210]byte, rec []byte, r int) {
 // the same order, from the unpacked matrix.
 func packedRef(wt quant.Type, w []byte, rows, cols int, x []float32, nx int, y []float32) {
 	switch wt {
-	case quant.Q6_K:
-		packedRefQ6_K(w, rows, cols, x, nx, y)
+	case quant.Q6_K, quant.Q3_K:
+		packedRefSub16(wt, w, rows, cols, x, nx, y)
 		return
 	case quant.Q4_K, quant.Q5_K:
 		packedRefQ4_K(wt, w, rows, cols, x, nx, y)
@@ -517,14 +525,17 @@ func packedRef(wt quant.Type, w []byte, rows, cols int, x []float32, nx int, y [
 	}
 }
 
-// packedRefQ6_K is packedRef for Q6_K: per block, the sub-block dots
-// scaled by their integer scales and summed as int32, then one fused
-// multiply-add of float32(sum)·(d_w·d_a).
-func packedRefQ6_K(w []byte, rows, cols int, x []float32, nx int, y []float32) {
+// packedRefSub16 is packedRef for Q6_K and Q3_K (16-element sub-blocks with
+// signed integer scales): per block, the sub-block dots scaled by their
+// integer scales and summed as int32, then one fused multiply-add of
+// float32(sum)·(d_w·d_a).
+func packedRefSub16(wt quant.Type, w []byte, rows, cols int, x []float32, nx int, y []float32) {
 	nb := cols / quant.QK_K
-	rb, _ := quant.Q6_K.RowBytes(cols)
+	rb, _ := wt.RowBytes(cols)
+	bb := wt.BlockBytes()
 	ab, _ := quant.Q8_K.RowBytes(cols)
 	raw := make([]byte, ab)
+	zero := packZero(wt)
 	var u [quant.QK_K]uint8
 	var sc [16]int8
 	for i := range nx {
@@ -534,22 +545,74 @@ func packedRefQ6_K(w []byte, rows, cols int, x []float32, nx int, y []float32) {
 		for r := range rows {
 			var acc float32
 			for b := range nb {
-				blk := w[r*rb+b*210 : r*rb+(b+1)*210]
-				q6KCodes(blk, &u, &sc)
-				dw := quant.FP16ToFP32(uint16(blk[208]) | uint16(blk[209])<<8)
+				blk := w[r*rb+b*bb : r*rb+(b+1)*bb]
+				var dw float32
+				if wt == quant.Q3_K {
+					q3KCodes(blk, &u, &sc)
+					dw = quant.FP16ToFP32(uint16(blk[108]) | uint16(blk[109])<<8)
+				} else {
+					q6KCodes(blk, &u, &sc)
+					dw = quant.FP16ToFP32(uint16(blk[208]) | uint16(blk[209])<<8)
+				}
 				a := raw[b*q8KBytes : (b+1)*q8KBytes]
 				da := f32le(a)
 				var tot int32
 				for s := range 16 {
 					var dot int32
 					for e := 16 * s; e < 16*s+16; e++ {
-						dot += (int32(u[e]) - 32) * int32(int8(a[q8KQSOff+e]))
+						dot += (int32(u[e]) - zero) * int32(int8(a[q8KQSOff+e]))
 					}
 					tot += int32(sc[s]) * dot
 				}
 				acc = fma32(float32(tot), dw*da, acc)
 			}
 			y[i*rows+r] = acc
+		}
+	}
+}
+
+// q3KCodes decodes a Q3_K block (ggml layout: hmask[32], qs[64],
+// scales[12], d) into unsigned 3-bit codes (value + 4) and the 16 signed
+// sub-block scales (6-bit − 32). Element 128h+32j+l (l < 32) takes bits 2j
+// of qs[32h+l] and bit 4h+j of hmask[l].
+func q3KCodes(blk []byte, u *[quant.QK_K]uint8, sc *[16]int8) {
+	for y := range quant.QK_K {
+		h, j, l := y/128, (y%128)/32, y%32
+		u[y] = blk[32+32*h+l]>>(2*j)&3 | (blk[l]>>(4*h+j)&1)<<2
+	}
+	raw := blk[96:108]
+	for s := range 16 {
+		var v byte
+		if s < 8 {
+			v = raw[s] & 0xF
+		} else {
+			v = raw[s-8] >> 4
+		}
+		v |= (raw[8+s%4] >> (2 * (s / 4)) & 3) << 4
+		sc[s] = int8(v) - 32
+	}
+}
+
+// packQ3_K writes one Q3_K block as row r of its group record: +0 the fp16
+// d of the 16 rows, +32 the signed scale of sub-block s (16 elements) at
+// 32+16s+r, and per pair of sub-blocks p (s = 2p, 2p+1) 192 bytes at
+// 288+192p: the 2-bit planes of s = 2p (+0) and 2p+1 (+64), each byte k of
+// row r's 4 holding groups a, b, c, d (elements 16s+k, +4, +8, +12) at bits
+// 0-1, 2-3, 4-5, 6-7, and the third bits (+128), byte k holding sub-block
+// 2p's groups at bits 0-3 and 2p+1's at bits 4-7.
+func packQ3_K(blk *[110]byte, rec []byte, r int) {
+	var u [quant.QK_K]uint8
+	var sc [16]int8
+	q3KCodes(blk[:], &u, &sc)
+	rec[2*r], rec[2*r+1] = blk[108], blk[109]
+	for s := range 16 {
+		rec[32+16*s+r] = byte(sc[s])
+		co := rec[288+192*(s/2):]
+		e := u[16*s:]
+		for k := range 4 {
+			co[64*(s%2)+4*r+k] = e[k]&3 | (e[4+k]&3)<<2 | (e[8+k]&3)<<4 | (e[12+k]&3)<<6
+			h := e[k]>>2 | (e[4+k]>>2)<<1 | (e[8+k]>>2)<<2 | (e[12+k]>>2)<<3
+			co[128+4*r+k] |= h << (4 * (s % 2))
 		}
 	}
 }

@@ -38,6 +38,7 @@ var (
 	q6_KPacked = [9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4}
 	q4_KPacked = [9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4}
 	q5_KPacked = [9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4}
+	q3_KPacked = [9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4}
 )
 
 //go:noescape
@@ -66,3 +67,12 @@ func q5_Kx16N2(w *byte, nb int, act *byte, astride int, d *float32, corr *int32,
 
 //go:noescape
 func q5_Kx16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func q3_Kx16N1(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func q3_Kx16N2(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func q3_Kx16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)

@@ -311,3 +311,79 @@ q3 = open(OUT).read().rstrip()+"\n\n"
 for N in (1,2,4):
     q3 += q6k(N, f"q3_Kx16N{N}", three=True)
 open(OUT,'w').write(q3.rstrip()+"\n")
+
+def q2k(N, name):
+    # Q2_K records, 1344 bytes (the file's size): +0 d, +32 dmin (fp16 × 16
+    # rows), +64 the file's scale bytes (scale | min<<4) of sub-block s at
+    # 64+16s, +320 the 2-bit codes of sub-block s at 320+64s (groups a-d at
+    # bits 0-1, 2-3, 4-5, 6-7). Minimums: one VPDPWSSD per two sub-blocks
+    # against the activation's 16-element sums, paired.
+    rec = 1344
+    L=[]; a=L.append
+    prologue(a, name)
+    a("\tMOVQ DX, R10")
+    a("\tSHLQ $3, R10 // sum pairs: 8 words per block and row")
+    a("\tMOVL $0x03030303, AX")
+    a("\tVPBROADCASTD AX, Z31")
+    a("\tMOVL $0x0f, AX")
+    a("\tVPBROADCASTD AX, Z30")
+    for i in range(N):
+        a(f"\tVPXORD Z{12+i}, Z{12+i}, Z{12+i}")
+    a("")
+    a("loop:")
+    a("\tVCVTPH2PS (SI), Z28")
+    a("\tVCVTPH2PS 32(SI), Z29")
+    for i in range(N):
+        a(f"\tVPXORD Z{4+i}, Z{4+i}, Z{4+i}")
+        a(f"\tVPXORD Z{8+i}, Z{8+i}, Z{8+i}")
+    for s in range(16):
+        if PREFETCH_K and N <= 2:
+            lo_, hi_ = rec*s//16, rec*(s+1)//16
+            for o in range(lo_ - lo_ % 64, hi_, 64):
+                a(f"\tPREFETCHT0 {PREFETCH_K+o}(SI)")
+        if s % 2 == 0:
+            a(f"\tVPMOVZXBD {64+16*s}(SI), Z16")
+            a(f"\tVPMOVZXBD {64+16*(s+1)}(SI), Z18")
+            a("\tVPSRLD $4, Z16, Z20")
+            a("\tVPSRLD $4, Z18, Z23")
+            a("\tVPSLLD $16, Z23, Z23")
+            a("\tVPORD Z23, Z20, Z17")
+            a("\tVPANDD Z30, Z16, Z16")
+            a("\tVPANDD Z30, Z18, Z18")
+        scale = "Z16" if s % 2 == 0 else "Z18"
+        a(f"\tVMOVDQU64 {320+64*s}(SI), Z19")
+        for g, reg in enumerate(("Z24", "Z25", "Z26", "Z27")):
+            if g == 0:
+                a(f"\tVPANDD Z31, Z19, {reg}")
+            else:
+                a(f"\tVPSRLW ${2*g}, Z19, {reg}")
+                a(f"\tVPANDD Z31, {reg}, {reg}")
+        for i in range(N):
+            a(f"\tVPXORD Z{i}, Z{i}, Z{i}")
+            for g, reg in enumerate(("Z24", "Z25", "Z26", "Z27")):
+                a(f"\tVPDPBUSD.BCST {256*i+16*s+4*g}(R8), {reg}, Z{i}")
+            a(f"\tVPMULLD {scale}, Z{i}, Z{i}")
+            a(f"\tVPADDD Z{i}, Z{4+i}, Z{4+i}")
+            if s % 2 == 0:
+                a(f"\tVPDPWSSD.BCST {32*i+2*s}(BX), Z17, Z{8+i}")
+    for i in range(N):
+        a(f"\tVCVTDQ2PS Z{4+i}, Z{4+i}")
+        a(f"\tVCVTDQ2PS Z{8+i}, Z{8+i}")
+        a(f"\tVMULPS.BCST {4*i}(DI), Z28, Z21")
+        a(f"\tVFMADD231PS Z21, Z{4+i}, Z{12+i}")
+        a(f"\tVMULPS.BCST {4*i}(DI), Z29, Z22")
+        a(f"\tVFNMADD231PS Z22, Z{8+i}, Z{12+i}")
+    a(f"\tADDQ ${rec}, SI")
+    a("\tADDQ R9, R8")
+    a("\tADDQ DX, DI")
+    a("\tADDQ R10, BX")
+    a("\tDECQ CX")
+    a("\tJNZ  loop")
+    a("")
+    epilogue(a, N, 12)
+    return "\n".join(L)
+
+q2 = open(OUT).read().rstrip()+"\n\n"
+for N in (1,2,4):
+    q2 += q2k(N, f"q2_Kx16N{N}")
+open(OUT,'w').write(q2.rstrip()+"\n")

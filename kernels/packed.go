@@ -25,7 +25,7 @@ import (
 //	           nibbles are elements 4g.. and high nibbles elements 16+4g..
 //	     Q8_0: groups g = 0..7 hold elements 4g..4g+3 as w+128 (unsigned)
 //
-// Q6_K, Q3_K, Q4_K and Q5_K records are described at packQ6_K, packQ3_K,
+// The K-quant records are described at packQ6_K, packQ3_K, packQ2_K,
 // packQ4_K and packQ5KHigh.
 //
 // Activations are Q8_0 (Q8_K for the K-quants, as ggml quantizes them), laid out
@@ -65,6 +65,8 @@ func packedBlockBytes(t quant.Type) int {
 		return 64 + 128 + 128 + 8*320
 	case quant.Q3_K:
 		return 32 + 16*16 + 8*192
+	case quant.Q2_K:
+		return 64 + 16*16 + 16*64
 	}
 	return 0
 }
@@ -73,7 +75,7 @@ func packedBlockBytes(t quant.Type) int {
 // its activation blocks.
 func packedQK(t quant.Type) int {
 	switch t {
-	case quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K:
+	case quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K:
 		return quant.QK_K
 	}
 	return 32
@@ -89,6 +91,8 @@ func packedCorrs(t quant.Type) int {
 		return 16
 	case quant.Q4_K, quant.Q5_K:
 		return 4
+	case quant.Q2_K:
+		return 8
 	}
 	return 1
 }
@@ -182,6 +186,12 @@ func (a *packedActs) quantize(x []float32, i int, wt quant.Type) {
 		for b := range a.nb {
 			j := base + b*n + k
 			quantQ8_KSplit(&row[b*a.qk], 1, &a.qs[j*a.qk], &a.d[j], &bs[0])
+			if wt == quant.Q2_K {
+				for p := range 8 {
+					a.corr[j*8+p] = int32(uint32(uint16(bs[2*p])) | uint32(uint16(bs[2*p+1]))<<16)
+				}
+				continue
+			}
 			if wt == quant.Q4_K || wt == quant.Q5_K {
 				for p := range 4 {
 					s0, s1 := bs[4*p]+bs[4*p+1], bs[4*p+2]+bs[4*p+3]
@@ -338,6 +348,8 @@ func packedKernels(t quant.Type) *[9]packedKernel {
 		return &q5_KPacked
 	case quant.Q3_K:
 		return &q3_KPacked
+	case quant.Q2_K:
+		return &q2_KPacked
 	}
 	return &q8_0Packed
 }
@@ -383,6 +395,8 @@ func packRow(t quant.Type, row []byte, b int, rec []byte, r int) {
 		packQ4_K((*[144]byte)(row[b*144:]), rec, r, 256)
 	case quant.Q3_K:
 		packQ3_K((*[110]byte)(row[b*110:]), rec, r)
+	case quant.Q2_K:
+		packQ2_K((*[84]byte)(row[b*84:]), rec, r)
 	case quant.Q5_K:
 		blk := (*[176]byte)(row[b*176:])
 		var q4 [144]byte // Q4_K's layout: d, dmin, scales, qs
@@ -487,6 +501,9 @@ func packedRef(wt quant.Type, w []byte, rows, cols int, x []float32, nx int, y [
 	case quant.Q4_K, quant.Q5_K:
 		packedRefQ4_K(wt, w, rows, cols, x, nx, y)
 		return
+	case quant.Q2_K:
+		packedRefQ2_K(w, rows, cols, x, nx, y)
+		return
 	}
 	nb := cols / 32
 	rb, _ := wt.RowBytes(cols)
@@ -590,6 +607,73 @@ func q3KCodes(blk []byte, u *[quant.QK_K]uint8, sc *[16]int8) {
 		}
 		v |= (raw[8+s%4] >> (2 * (s / 4)) & 3) << 4
 		sc[s] = int8(v) - 32
+	}
+}
+
+// q2KCode returns the 2-bit code of element y of a Q2_K block (ggml
+// layout: scales[16], qs[64], d, dmin): bits 2j of qs[32h+l] for element
+// 128h+32j+l.
+func q2KCode(blk []byte, y int) int32 {
+	h, j, l := y/128, (y%128)/32, y%32
+	return int32(blk[16+32*h+l] >> (2 * j) & 3)
+}
+
+// packQ2_K writes one Q2_K block as row r of its group record: +0 d and +32
+// dmin of the 16 rows, +64 the block's scale byte of sub-block s (scale |
+// min<<4) at 64+16s+r, +320 the codes of sub-block s at 320+64s, byte k of
+// row r's 4 holding elements 16s+k, +4, +8, +12 at bits 0-1, 2-3, 4-5, 6-7.
+func packQ2_K(blk *[84]byte, rec []byte, r int) {
+	rec[2*r], rec[2*r+1] = blk[80], blk[81]
+	rec[32+2*r], rec[33+2*r] = blk[82], blk[83]
+	for s := range 16 {
+		rec[64+16*s+r] = blk[s]
+		co := rec[320+64*s+4*r:]
+		for k := range 4 {
+			var v int32
+			for g := range 4 {
+				v |= q2KCode(blk[:], 16*s+4*g+k) << (2 * g)
+			}
+			co[k] = byte(v)
+		}
+	}
+}
+
+// packedRefQ2_K is packedRef for Q2_K: Σ scale·(sub-block dot) and
+// Σ min·(sub-block activation sum) over the 16 sub-blocks as int32, then
+// +float32(dots)·(d·d_a) and −float32(mins)·(dmin·d_a).
+func packedRefQ2_K(w []byte, rows, cols int, x []float32, nx int, y []float32) {
+	nb := cols / quant.QK_K
+	rb, _ := quant.Q2_K.RowBytes(cols)
+	ab, _ := quant.Q8_K.RowBytes(cols)
+	raw := make([]byte, ab)
+	for i := range nx {
+		if err := quant.QuantizeActivations(quant.Q8_K, x[i*cols:(i+1)*cols], raw); err != nil {
+			panic(err)
+		}
+		for r := range rows {
+			var acc float32
+			for b := range nb {
+				blk := w[r*rb+b*84 : r*rb+(b+1)*84]
+				dw := quant.FP16ToFP32(uint16(blk[80]) | uint16(blk[81])<<8)
+				dmin := quant.FP16ToFP32(uint16(blk[82]) | uint16(blk[83])<<8)
+				a := raw[b*q8KBytes : (b+1)*q8KBytes]
+				da := f32le(a)
+				var dots, mins int32
+				for s := range 16 {
+					var dot, sum int32
+					for e := 16 * s; e < 16*s+16; e++ {
+						av := int32(int8(a[q8KQSOff+e]))
+						dot += q2KCode(blk, e) * av
+						sum += av
+					}
+					dots += int32(blk[s]&0xF) * dot
+					mins += int32(blk[s]>>4) * sum
+				}
+				acc = fma32(float32(dots), dw*da, acc)
+				acc = fma32(-float32(mins), dmin*da, acc)
+			}
+			y[i*rows+r] = acc
+		}
 	}
 }
 

@@ -40,9 +40,12 @@ def kern(N, name, wdecode):
     L=[]
     a=L.append
     prologue(a, name)
-    if wdecode=='q4':
+    if wdecode in ('q4', 'q5'):
         a("\tMOVL $0x0f0f0f0f, AX")
         a("\tVPBROADCASTD AX, Z31")
+    if wdecode == 'q5':
+        a("\tMOVL $0x10101010, AX")
+        a("\tVPBROADCASTD AX, Z25")
     for i in range(N):
         a(f"\tVPXORD Z{16+i}, Z{16+i}, Z{16+i}")
     a("")
@@ -52,12 +55,24 @@ def kern(N, name, wdecode):
         a(f"\tVPBROADCASTD {4*i}(BX), Z{i}")
         if split:
             a(f"\tVPXORD Z{8+i}, Z{8+i}, Z{8+i}")
-    if wdecode=='q4':
+    if wdecode in ('q4', 'q5'):
+        if wdecode == 'q5':
+            a("\tVMOVDQU64 288(SI), Z27")
         for g in range(4):
             a(f"\tVMOVDQU64 {32+64*g}(SI), Z28")
             a("\tVPSRLW $4, Z28, Z29")
             a("\tVPANDD Z31, Z28, Z28")
             a("\tVPANDD Z31, Z29, Z29")
+            if wdecode == 'q5':
+                # Fifth bits (as Q5_K's): element 4g+k's at bit g of H's
+                # byte k, element 16+4g+k's at bit 4+g, merged at bit 4.
+                a(f"\tVPSLLW ${4-g}, Z27, Z26")
+                a("\tVPTERNLOGD $0xF8, Z25, Z26, Z28")
+                if g == 0:
+                    a("\tVPTERNLOGD $0xF8, Z25, Z27, Z29")
+                else:
+                    a(f"\tVPSRLW ${g}, Z27, Z26")
+                    a("\tVPTERNLOGD $0xF8, Z25, Z26, Z29")
             for i in range(N):
                 a(f"\tVPDPBUSD.BCST {32*i+4*g}(R8), Z28, Z{i}")
                 a(f"\tVPDPBUSD.BCST {32*i+16+4*g}(R8), Z29, Z{8+i if split else i}")
@@ -74,7 +89,7 @@ def kern(N, name, wdecode):
         a(f"\tVCVTDQ2PS Z{i}, Z{i}")
         a(f"\tVMULPS.BCST {4*i}(DI), Z30, Z{8+i}")
         a(f"\tVFMADD231PS Z{8+i}, Z{i}, Z{16+i}")
-    a(f"\tADDQ ${288 if wdecode=='q4' else 544}, SI")
+    a(f"\tADDQ ${ {'q4': 288, 'q5': 352, 'q8': 544}[wdecode]}, SI")
     a("\tADDQ R9, R8")
     a("\tADDQ DX, DI")
     a("\tADDQ DX, BX")
@@ -118,6 +133,8 @@ for N in (1,2,4,8):
     out += kern(N, f"q4_0x16N{N}", 'q4')
 for N in (1,2,4,8):
     out += kern(N, f"q8_0x16N{N}", 'q8')
+for N in (1,2,4,8):
+    out += kern(N, f"q5_0x16N{N}", 'q5')
 open(OUT,'w').write(out.rstrip()+"\n")
 
 def q6k(N, name, three=False):

@@ -23,6 +23,9 @@ import (
 //	+32  the codes, 64 bytes per 4-element group g: row r's 4 bytes at 4r
 //	     Q4_0: groups g = 0..3 hold the block's qs bytes 4g..4g+3, whose low
 //	           nibbles are elements 4g.. and high nibbles elements 16+4g..
+//	     Q5_0: the same, then at +288 the fifth bits, row r's 4 bytes at
+//	           288+4r, byte k holding element 4g+k's at bit g and 16+4g+k's
+//	           at bit 4+g
 //	     Q8_0: groups g = 0..7 hold elements 4g..4g+3 as w+128 (unsigned)
 //
 // The K-quant records are described at packQ6_K, packQ3_K, packQ2_K,
@@ -57,6 +60,8 @@ func packedBlockBytes(t quant.Type) int {
 		return 32 + 4*64
 	case quant.Q8_0:
 		return 32 + 8*64
+	case quant.Q5_0:
+		return 32 + 4*64 + 64
 	case quant.Q6_K:
 		return 32 + 16*16 + 16*192
 	case quant.Q4_K:
@@ -102,6 +107,8 @@ func packZero(t quant.Type) int32 {
 	switch t {
 	case quant.Q4_0:
 		return 8
+	case quant.Q5_0:
+		return 16
 	case quant.Q6_K:
 		return 32
 	case quant.Q3_K:
@@ -340,6 +347,8 @@ func packedKernels(t quant.Type) *[9]packedKernel {
 	switch t {
 	case quant.Q4_0:
 		return &q4_0Packed
+	case quant.Q5_0:
+		return &q5_0Packed
 	case quant.Q6_K:
 		return &q6_KPacked
 	case quant.Q4_K:
@@ -382,6 +391,21 @@ func packRow(t quant.Type, row []byte, b int, rec []byte, r int) {
 		rec[2*r], rec[2*r+1] = blk[0], blk[1]
 		for g := range 4 {
 			le.PutUint32(rec[32+64*g+4*r:], le.Uint32(blk[2+4*g:]))
+		}
+	case quant.Q5_0:
+		blk := (*[22]byte)(row[b*22:])
+		rec[2*r], rec[2*r+1] = blk[0], blk[1]
+		for g := range 4 {
+			le.PutUint32(rec[32+64*g+4*r:], le.Uint32(blk[6+4*g:]))
+		}
+		qh := le.Uint32(blk[2:])
+		for k := range 4 {
+			var v uint32
+			for g := range 4 {
+				v |= (qh >> (4*g + k) & 1) << g
+				v |= (qh >> (16 + 4*g + k) & 1) << (4 + g)
+			}
+			rec[288+4*r+k] = byte(v)
 		}
 	case quant.Q8_0:
 		blk := (*[34]byte)(row[b*34:])
@@ -519,12 +543,19 @@ func packedRef(wt quant.Type, w []byte, rows, cols int, x []float32, nx int, y [
 			for b := range nb {
 				blk := wr[b*wt.BlockBytes() : (b+1)*wt.BlockBytes()]
 				dw := quant.FP16ToFP32(uint16(blk[0]) | uint16(blk[1])<<8)
-				if wt == quant.Q4_0 {
+				switch wt {
+				case quant.Q4_0:
 					for j := range 16 {
 						vals[j] = int32(blk[2+j]&15) - 8
 						vals[j+16] = int32(blk[2+j]>>4) - 8
 					}
-				} else {
+				case quant.Q5_0:
+					qh := uint32(blk[2]) | uint32(blk[3])<<8 | uint32(blk[4])<<16 | uint32(blk[5])<<24
+					for j := range 16 {
+						vals[j] = int32(blk[6+j]&15|byte(qh>>j&1)<<4) - 16
+						vals[j+16] = int32(blk[6+j]>>4|byte(qh>>(j+16)&1)<<4) - 16
+					}
+				default:
 					for j := range 32 {
 						vals[j] = int32(int8(blk[2+j]))
 					}

@@ -21,7 +21,7 @@ func TestMatMulPackedMatchesReference(t *testing.T) {
 	p := NewPool(2)
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(21, 22))
-	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K} {
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K} {
 		for _, sh := range []struct{ rows, cols int }{{1, 32}, {16, 32}, {17, 96}, {33, 160}, {48, 2048}, {5, 4096}, {300, 256}, {31, 768}} {
 			if sh.cols%packedQK(wt) != 0 {
 				continue
@@ -76,7 +76,7 @@ func TestMatMulPackedBatchInvariant(t *testing.T) {
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(23, 24))
 	const rows, cols = 70, 512
-	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K} {
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K} {
 		w := randWeights(rng, wt, rows, cols, true)
 		pw, err := PackWeights(p, wt, w, rows, cols)
 		if err != nil {

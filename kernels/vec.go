@@ -191,3 +191,75 @@ func fma32(a, b, c float32) float32 {
 	}
 	return r
 }
+
+// q8_0Block is the size of a Q8_0 block: fp16 d, 32 int8 quants.
+const q8_0Block = 34
+
+// DotQ8_0Rows sets out[j] to the dot product of a Q8_0 query (quants q,
+// nb·32 of them, block scales qd) with the Q8_0 row j of k (34-byte blocks,
+// rows kStride bytes apart), as ggml's Q8_0 vec-dot does in integers per
+// block. Order: per block, 8 int32 lanes (lane l: quants 4l..4l+3, exact)
+// each added to a float32 lane with one fused multiply-add by d_k·d_q,
+// blocks in order; then the lanes in the tree l+4, l+2, l+1.
+func (o VecOps) DotQ8_0Rows(out []float32, q []byte, qd []float32, k []byte, kStride int) {
+	nb := len(qd)
+	if len(q) < nb*32 {
+		panic(fmt.Sprintf("kernels: DotQ8_0Rows: %d quants for %d blocks", len(q), nb))
+	}
+	checkRows("DotQ8_0Rows", len(out), nb*q8_0Block, kStride, len(k))
+	if len(out) == 0 || nb == 0 {
+		clear(out)
+		return
+	}
+	if o.fast {
+		dotQ8_0Rows(&out[0], &q[0], &qd[0], &k[0], kStride, len(out), nb)
+		return
+	}
+	for j := range out {
+		var lanes [8]float32
+		for b := range nb {
+			blk := k[j*kStride+b*q8_0Block:]
+			s := quant.FP16ToFP32(uint16(blk[0])|uint16(blk[1])<<8) * qd[b]
+			for l := range 8 {
+				var isum int32
+				for i := 4 * l; i < 4*l+4; i++ {
+					isum += int32(int8(blk[2+i])) * int32(int8(q[32*b+i]))
+				}
+				lanes[l] = fma32(float32(isum), s, lanes[l])
+			}
+		}
+		for w := 4; w >= 1; w /= 2 {
+			for l := range w {
+				lanes[l] += lanes[l+w]
+			}
+		}
+		out[j] = lanes[0]
+	}
+}
+
+// AxpyQ8_0Rows adds Σ_j p[j]·v_j to acc, v_j the Q8_0 row j of v (rows
+// vStride bytes apart, len(acc)/32 blocks): per element one fused
+// multiply-add of float32(quant) by p[j]·d_j per row, rows in order.
+func (o VecOps) AxpyQ8_0Rows(acc, p []float32, v []byte, vStride int) {
+	nb := len(acc) / 32
+	if len(acc)%32 != 0 {
+		panic(fmt.Sprintf("kernels: AxpyQ8_0Rows: %d outputs, not whole blocks", len(acc)))
+	}
+	checkRows("AxpyQ8_0Rows", len(p), nb*q8_0Block, vStride, len(v))
+	if len(p) == 0 || nb == 0 {
+		return
+	}
+	if o.fast {
+		axpyQ8_0Rows(&acc[0], nb, &p[0], len(p), &v[0], vStride)
+		return
+	}
+	for b := range nb {
+		for j, pj := range p {
+			blk := v[j*vStride+b*q8_0Block:]
+			s := pj * quant.FP16ToFP32(uint16(blk[0])|uint16(blk[1])<<8)
+			for e := range 32 {
+				acc[32*b+e] = fma32(float32(int8(blk[2+e])), s, acc[32*b+e])
+			}
+		}
+	}
+}

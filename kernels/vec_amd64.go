@@ -24,3 +24,9 @@ func expF32(dst, src *float32, n int)
 
 //go:noescape
 func siluMulF32(dst, gate, up *float32, n16 int)
+
+//go:noescape
+func dotQ8_0Rows(out *float32, q *byte, qd *float32, k *byte, kstride int, n int, nb int)
+
+//go:noescape
+func axpyQ8_0Rows(acc *float32, nb int, p *float32, n int, v *byte, vstride int)

@@ -290,3 +290,103 @@ sloop:
 done:
 	VZEROUPPER
 	RET
+
+// func dotQ8_0Rows(out *float32, q *byte, qd *float32, k *byte, kstride int, n int, nb int)
+// Q8_0 cache rows (34-byte blocks: fp16 d, 32 int8) against a Q8_0 query
+// (quants q, block scales qd): per row 8 int32 lanes per block (lane l
+// covers quants 4l..4l+3, VPSIGNB/VPABSB/VPMADDUBSW/VPMADDWD, exact),
+// converted and added with one FMA by d_k·d_q in block order, then the
+// fixed lane tree (l+4, l+2, l+1).
+TEXT ·dotQ8_0Rows(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), R9
+	MOVQ q+8(FP), SI
+	MOVQ qd+16(FP), R11
+	MOVQ k+24(FP), DI
+	MOVQ kstride+32(FP), R8
+	MOVQ n+40(FP), CX
+	MOVQ nb+48(FP), DX
+	MOVL $0x00010001, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+
+qrow:
+	VXORPS Y0, Y0, Y0
+	MOVQ   DI, R10
+	XORQ   BX, BX
+
+qblk:
+	VMOVDQU    2(R10), Y1
+	MOVQ       BX, AX
+	SHLQ       $5, AX
+	VMOVDQU    (SI)(AX*1), Y2
+	VPSIGNB    Y1, Y2, Y3
+	VPABSB     Y1, Y4
+	VPMADDUBSW Y3, Y4, Y5
+	VPMADDWD   Y15, Y5, Y5
+	VCVTDQ2PS  Y5, Y5
+	MOVWLZX    (R10), AX
+	VMOVD      AX, X6
+	VCVTPH2PS  X6, X6
+	VMULSS     (R11)(BX*4), X6, X6
+	VBROADCASTSS X6, Y6
+	VFMADD231PS Y6, Y5, Y0
+	ADDQ       $34, R10
+	INCQ       BX
+	CMPQ       BX, DX
+	JLT        qblk
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS     X1, X0, X0
+	VMOVHLPS   X0, X0, X1
+	VADDPS     X1, X0, X0
+	VMOVSHDUP  X0, X1
+	VADDSS     X1, X0, X0
+	VMOVSS     X0, (R9)
+	ADDQ       $4, R9
+	ADDQ       R8, DI
+	DECQ       CX
+	JNZ        qrow
+	VZEROUPPER
+	RET
+
+// func axpyQ8_0Rows(acc *float32, nb int, p *float32, n int, v *byte, vstride int)
+// acc[e] += p[j]·d_j·q_j[e] over Q8_0 rows j in order: per block, the 32
+// acc values in Z0/Z1 take one FMA per row of float(q) by p[j]·d_j.
+TEXT ·axpyQ8_0Rows(SB), NOSPLIT, $0-48
+	MOVQ acc+0(FP), DI
+	MOVQ nb+8(FP), BX
+	MOVQ p+16(FP), SI
+	MOVQ n+24(FP), CX
+	MOVQ v+32(FP), R8
+	MOVQ vstride+40(FP), R9
+
+vblk:
+	VMOVUPS (DI), Z0
+	VMOVUPS 64(DI), Z1
+	MOVQ    R8, R10
+	MOVQ    SI, R11
+	MOVQ    CX, R12
+
+vrow:
+	MOVWLZX    (R10), AX
+	VMOVD      AX, X6
+	VCVTPH2PS  X6, X6
+	VMULSS     (R11), X6, X6
+	VBROADCASTSS X6, Z6
+	VPMOVSXBD  2(R10), Z2
+	VCVTDQ2PS  Z2, Z2
+	VFMADD231PS Z6, Z2, Z0
+	VPMOVSXBD  18(R10), Z3
+	VCVTDQ2PS  Z3, Z3
+	VFMADD231PS Z6, Z3, Z1
+	ADDQ       $4, R11
+	ADDQ       R9, R10
+	DECQ       R12
+	JNZ        vrow
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    $128, DI
+	ADDQ    $34, R8
+	DECQ    BX
+	JNZ     vblk
+	VZEROUPPER
+	RET

@@ -44,3 +44,11 @@ func siluMulF32(dst, gate, up *float32, n16 int) { panic("kernels: no assembly")
 func quantQ8_0Tile(x *float32, nb int, qs *byte, qstride int, d *float32, corr *int32, dstride int, negZero int) {
 	panic("kernels: no assembly")
 }
+
+func dotQ8_0Rows(out *float32, q *byte, qd *float32, k *byte, kstride int, n int, nb int) {
+	panic("kernels: no assembly")
+}
+
+func axpyQ8_0Rows(acc *float32, nb int, p *float32, n int, v *byte, vstride int) {
+	panic("kernels: no assembly")
+}

@@ -178,3 +178,64 @@ func TestRoundF16(t *testing.T) {
 		}
 	}
 }
+
+// TestVecOpsQ8_0MatchReference: the Q8_0 cache loops give the Go
+// reference's bits, stay within float rounding of the exact dot product,
+// and write nothing past their outputs.
+func TestVecOpsQ8_0MatchReference(t *testing.T) {
+	fast, ref := VecOps{fast: hasVecAsm}, VecOps{}
+	r := rand.New(rand.NewPCG(51, 52))
+	for _, nb := range []int{1, 2, 4, 8} {
+		d := 32 * nb
+		for _, n := range []int{1, 3, 16, 17} {
+			stride := (nb + r.IntN(3)) * q8_0Block
+			rows := make([]byte, (n-1)*stride+nb*q8_0Block)
+			for j := range n {
+				x := randF32s(r, d)
+				if err := quant.QuantizeActivations(quant.Q8_0, x, rows[j*stride:j*stride+nb*q8_0Block]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			qraw := make([]byte, nb*q8_0Block)
+			if err := quant.QuantizeActivations(quant.Q8_0, randF32s(r, d), qraw); err != nil {
+				t.Fatal(err)
+			}
+			q := make([]byte, d)
+			qd := make([]float32, nb)
+			for b := range nb {
+				qd[b] = quant.FP16ToFP32(uint16(qraw[b*q8_0Block]) | uint16(qraw[b*q8_0Block+1])<<8)
+				copy(q[32*b:], qraw[b*q8_0Block+2:(b+1)*q8_0Block])
+			}
+			got, want := make([]float32, n+4), make([]float32, n)
+			got[n] = 99
+			fast.DotQ8_0Rows(got[:n], q, qd, rows, stride)
+			ref.DotQ8_0Rows(want, q, qd, rows, stride)
+			for j := range want {
+				if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+					t.Fatalf("DotQ8_0Rows nb=%d n=%d: [%d] = %g, reference %g", nb, n, j, got[j], want[j])
+				}
+				exact := quant.VecDot(quant.Q8_0, d, rows[j*stride:j*stride+nb*q8_0Block], qraw)
+				if math.Abs(float64(got[j]-exact)) > 1e-5*(1+math.Abs(float64(exact))) {
+					t.Fatalf("DotQ8_0Rows nb=%d row %d: %g, quant.VecDot %g", nb, j, got[j], exact)
+				}
+			}
+			if got[n] != 99 {
+				t.Fatal("DotQ8_0Rows wrote past its output")
+			}
+			p := randF32s(r, n)
+			init := randF32s(r, d)
+			ga := append(append([]float32(nil), init...), 99)
+			wa := append([]float32(nil), init...)
+			fast.AxpyQ8_0Rows(ga[:d], p, rows, stride)
+			ref.AxpyQ8_0Rows(wa, p, rows, stride)
+			for e := range wa {
+				if math.Float32bits(ga[e]) != math.Float32bits(wa[e]) {
+					t.Fatalf("AxpyQ8_0Rows nb=%d n=%d: [%d] = %g, reference %g", nb, n, e, ga[e], wa[e])
+				}
+			}
+			if ga[d] != 99 {
+				t.Fatal("AxpyQ8_0Rows wrote past its output")
+			}
+		}
+	}
+}

@@ -82,6 +82,8 @@ func checkKV(kv backends.PagedKV) error {
 // reduces over positions in increasing order, whatever the batch. F16 and
 // F32 caches run the vector loops of kernels.VecOps a block at a time;
 // those sum in float32 lanes in a fixed order (ggml's SIMD dot does too).
+// A Q8_0 cache takes the integer-per-block loops (DotQ8_0Rows,
+// AxpyQ8_0Rows) against q quantized to Q8_0, as ggml's Q8_0 vec-dot.
 func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows backends.AttnRows, p backends.Attn) {
 	s.do(backends.OpAttention, func() error {
 		a, err := s.newAttnJob(dst, q, kv, rows, p)
@@ -168,19 +170,23 @@ func (s *Stream) newAttnJob(dst, q backends.Tensor, kv backends.PagedKV, rows ba
 	return a, nil
 }
 
+// q8_0Bytes is the size of a Q8_0 block: fp16 d and 32 quants.
+const q8_0Bytes = 34
+
 // attnWorker holds one worker's scratch buffers.
 type attnWorker struct {
 	a      *attnJob
-	qConv  []byte
-	qf     []float32 // q rounded to the cache's vec-dot type, for the vector loops
+	qConv  []byte    // q as Q8_0 blocks (Q8_0 cache)
+	qq     []byte    // their quants, contiguous
+	qd     []float32 // and block scales
+	qf     []float32 // q rounded to the cache's vec-dot type (F16/F32 caches)
 	scores []float32
-	vrow   []float32
 	acc    []float32
 }
 
 func (a *attnJob) newWorker() *attnWorker {
-	return &attnWorker{a: a, qConv: make([]byte, a.qRowBytes), qf: make([]float32, a.p.HeadDimK),
-		vrow: make([]float32, a.p.HeadDimV), acc: make([]float32, a.p.HeadDimV)}
+	return &attnWorker{a: a, qConv: make([]byte, a.qRowBytes), qq: make([]byte, a.p.HeadDimK),
+		qd: make([]float32, a.p.HeadDimK/32), qf: make([]float32, a.p.HeadDimK), acc: make([]float32, a.p.HeadDimV)}
 }
 
 // span is a run of consecutive positions stored in one cache block.
@@ -224,9 +230,14 @@ func (w *attnWorker) head(t, h int) error {
 		a.vec.RoundF16(w.qf, qh)
 	case quant.F32:
 		copy(w.qf, qh)
-	default:
+	default: // Q8_0: quants and block scales apart, for the vector loop
 		if err := quant.QuantizeActivations(a.qType, qh, w.qConv); err != nil {
 			return err
+		}
+		for b := range w.qd {
+			blk := w.qConv[b*q8_0Bytes : (b+1)*q8_0Bytes]
+			w.qd[b] = quant.FP16ToFP32(uint16(blk[0]) | uint16(blk[1])<<8)
+			copy(w.qq[32*b:32*b+32], blk[2:])
 		}
 	}
 	if cap(w.scores) < pos-lo+1 {
@@ -241,11 +252,8 @@ func (w *attnWorker) head(t, h int) error {
 			a.vec.DotF16Rows(out, w.qf, a.k16[sp.row*p.HeadDimK:], kStride)
 		case quant.F32:
 			a.vec.DotF32Rows(out, w.qf, a.k32[sp.row*p.HeadDimK:], kStride)
-		default:
-			for i := range out {
-				row := sp.row + i*a.kv.NHeadKV
-				out[i] = quant.VecDot(a.kv.K.Type, p.HeadDimK, a.kb[row*a.kRow:(row+1)*a.kRow], w.qConv)
-			}
+		default: // Q8_0
+			a.vec.DotQ8_0Rows(out, w.qq, w.qd, a.kb[sp.row*a.kRow:], a.kv.NHeadKV*a.kRow)
 		}
 		return nil
 	})
@@ -287,16 +295,8 @@ func (w *attnWorker) head(t, h int) error {
 			a.vec.AxpyF16Rows(w.acc, pr, a.v16[sp.row*p.HeadDimV:], vStride)
 		case quant.F32:
 			a.vec.AxpyF32Rows(w.acc, pr, a.v32[sp.row*p.HeadDimV:], vStride)
-		default:
-			for i, pj := range pr {
-				row := sp.row + i*a.kv.NHeadKV
-				if err := quant.Dequantize(a.kv.V.Type, a.vb[row*a.vRow:(row+1)*a.vRow], w.vrow); err != nil {
-					return err
-				}
-				for d, v := range w.vrow {
-					w.acc[d] += pj * v
-				}
-			}
+		default: // Q8_0
+			a.vec.AxpyQ8_0Rows(w.acc, pr, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow)
 		}
 		return nil
 	})

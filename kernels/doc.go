@@ -47,7 +47,8 @@
 //
 // # Packed weights: MatMulPacked
 //
-// Q4_0, Q8_0, Q4_K and Q6_K matrices can be repacked once (PackWeights;
+// Q4_0, Q5_0, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K matrices can be
+// repacked once (PackWeights;
 // the CPU backend does it at load when CanPack, then lets the file pages go)
 // into groups of 16 rows where one 512-bit register holds the same
 // 4-element group of all 16 rows. A VPDPBUSD against the 4 matching
@@ -64,7 +65,7 @@
 // # Vector loops
 //
 // VecOps holds the element-wise loops of attention and the FFN: q·K rows and
-// probability-weighted V sums over fp16/f32 KV caches, fp16 rounding, a
+// probability-weighted V sums over fp16, f32 and Q8_0 KV caches, fp16 rounding, a
 // Cephes-style exp (≤ 1 ulp) and SiLU·up, in AVX-512 with Go references that
 // perform the same float32 operations (fused multiply-adds emulated exactly
 // by fma32), so both give identical bits.

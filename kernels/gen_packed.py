@@ -35,15 +35,22 @@ def epilogue(a, N, first):
     a("")
 
 def kern(N, name, wdecode):
-    # wdecode: 'q4' or 'q8'
+    # wdecode: 'q4', 'q5' (Q4_0/Q5_0: codes + zero-point corrections),
+    # 'q41', 'q51' (Q4_1/Q5_1: unsigned codes and a minimum: +16 bytes of
+    # fp16 m per record, and the activation's s = d_a·Σq in the correction
+    # slot, as float bits) or 'q8'.
     split = N <= 2  # two integer chains per act to shorten the dependency chain
+    nib = wdecode in ('q4', 'q5', 'q41', 'q51')
+    five = wdecode in ('q5', 'q51')
+    mins = wdecode in ('q41', 'q51')
+    co = 64 if mins else 32  # first code byte
     L=[]
     a=L.append
     prologue(a, name)
-    if wdecode in ('q4', 'q5'):
+    if nib:
         a("\tMOVL $0x0f0f0f0f, AX")
         a("\tVPBROADCASTD AX, Z31")
-    if wdecode == 'q5':
+    if five:
         a("\tMOVL $0x10101010, AX")
         a("\tVPBROADCASTD AX, Z25")
     for i in range(N):
@@ -51,19 +58,24 @@ def kern(N, name, wdecode):
     a("")
     a("loop:")
     a("\tVCVTPH2PS (SI), Z30")
+    if mins:
+        a("\tVCVTPH2PS 32(SI), Z24")
     for i in range(N):
-        a(f"\tVPBROADCASTD {4*i}(BX), Z{i}")
+        if mins:
+            a(f"\tVPXORD Z{i}, Z{i}, Z{i}")
+        else:
+            a(f"\tVPBROADCASTD {4*i}(BX), Z{i}")
         if split:
             a(f"\tVPXORD Z{8+i}, Z{8+i}, Z{8+i}")
-    if wdecode in ('q4', 'q5'):
-        if wdecode == 'q5':
-            a("\tVMOVDQU64 288(SI), Z27")
+    if nib:
+        if five:
+            a(f"\tVMOVDQU64 {co+256}(SI), Z27")
         for g in range(4):
-            a(f"\tVMOVDQU64 {32+64*g}(SI), Z28")
+            a(f"\tVMOVDQU64 {co+64*g}(SI), Z28")
             a("\tVPSRLW $4, Z28, Z29")
             a("\tVPANDD Z31, Z28, Z28")
             a("\tVPANDD Z31, Z29, Z29")
-            if wdecode == 'q5':
+            if five:
                 # Fifth bits (as Q5_K's): element 4g+k's at bit g of H's
                 # byte k, element 16+4g+k's at bit 4+g, merged at bit 4.
                 a(f"\tVPSLLW ${4-g}, Z27, Z26")
@@ -89,7 +101,10 @@ def kern(N, name, wdecode):
         a(f"\tVCVTDQ2PS Z{i}, Z{i}")
         a(f"\tVMULPS.BCST {4*i}(DI), Z30, Z{8+i}")
         a(f"\tVFMADD231PS Z{8+i}, Z{i}, Z{16+i}")
-    a(f"\tADDQ ${ {'q4': 288, 'q5': 352, 'q8': 544}[wdecode]}, SI")
+        if mins:
+            a(f"\tVFMADD231PS.BCST {4*i}(BX), Z24, Z{16+i}")
+    rec = {'q4': 288, 'q5': 352, 'q8': 544, 'q41': 320, 'q51': 384}[wdecode]
+    a(f"\tADDQ ${rec}, SI")
     a("\tADDQ R9, R8")
     a("\tADDQ DX, DI")
     a("\tADDQ DX, BX")
@@ -135,6 +150,10 @@ for N in (1,2,4,8):
     out += kern(N, f"q8_0x16N{N}", 'q8')
 for N in (1,2,4,8):
     out += kern(N, f"q5_0x16N{N}", 'q5')
+for N in (1,2,4,8):
+    out += kern(N, f"q4_1x16N{N}", 'q41')
+for N in (1,2,4,8):
+    out += kern(N, f"q5_1x16N{N}", 'q51')
 open(OUT,'w').write(out.rstrip()+"\n")
 
 def q6k(N, name, three=False):

@@ -3,6 +3,7 @@ package kernels
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"unsafe"
 
 	"github.com/nuri-ai/nuri/quant"
@@ -62,6 +63,10 @@ func packedBlockBytes(t quant.Type) int {
 		return 32 + 8*64
 	case quant.Q5_0:
 		return 32 + 4*64 + 64
+	case quant.Q4_1:
+		return 64 + 4*64
+	case quant.Q5_1:
+		return 64 + 4*64 + 64
 	case quant.Q6_K:
 		return 32 + 16*16 + 16*192
 	case quant.Q4_K:
@@ -109,6 +114,8 @@ func packZero(t quant.Type) int32 {
 		return 8
 	case quant.Q5_0:
 		return 16
+	case quant.Q4_1, quant.Q5_1:
+		return 0 // unsigned codes; the minimum takes the activation sum
 	case quant.Q6_K:
 		return 32
 	case quant.Q3_K:
@@ -214,6 +221,23 @@ func (a *packedActs) quantize(x []float32, i int, wt quant.Type) {
 	}
 	j := base + k
 	quantQ8_0Tile(&row[0], a.nb, &a.qs[j*32], n*32, &a.d[j], &a.corr[j], n*4, int(-zero))
+	if wt == quant.Q4_1 || wt == quant.Q5_1 {
+		// Q8_1's s = fp16(d·Σq) with the unrounded d = amax/127, as
+		// quant.QuantizeActivations makes it, in the correction slot.
+		for b := range a.nb {
+			jb := base + b*n + k
+			var amax float32
+			for _, v := range row[32*b : 32*b+32] {
+				amax = max(amax, float32(math.Abs(float64(v))))
+			}
+			var total int32
+			for _, q := range a.qs[jb*32 : jb*32+32] {
+				total += int32(int8(q))
+			}
+			sv := quant.FP16ToFP32(quant.FP32ToFP16(amax / 127 * float32(total)))
+			a.corr[jb] = int32(math.Float32bits(sv))
+		}
+	}
 }
 
 // packedScratch holds MatMulPacked's buffers, reused across calls.
@@ -349,6 +373,10 @@ func packedKernels(t quant.Type) *[9]packedKernel {
 		return &q4_0Packed
 	case quant.Q5_0:
 		return &q5_0Packed
+	case quant.Q4_1:
+		return &q4_1Packed
+	case quant.Q5_1:
+		return &q5_1Packed
 	case quant.Q6_K:
 		return &q6_KPacked
 	case quant.Q4_K:
@@ -398,15 +426,22 @@ func packRow(t quant.Type, row []byte, b int, rec []byte, r int) {
 		for g := range 4 {
 			le.PutUint32(rec[32+64*g+4*r:], le.Uint32(blk[6+4*g:]))
 		}
-		qh := le.Uint32(blk[2:])
-		for k := range 4 {
-			var v uint32
-			for g := range 4 {
-				v |= (qh >> (4*g + k) & 1) << g
-				v |= (qh >> (16 + 4*g + k) & 1) << (4 + g)
-			}
-			rec[288+4*r+k] = byte(v)
+		packFifthBits(le.Uint32(blk[2:]), rec[288+4*r:])
+	case quant.Q4_1:
+		blk := (*[20]byte)(row[b*20:])
+		rec[2*r], rec[2*r+1] = blk[0], blk[1]
+		rec[32+2*r], rec[33+2*r] = blk[2], blk[3]
+		for g := range 4 {
+			le.PutUint32(rec[64+64*g+4*r:], le.Uint32(blk[4+4*g:]))
 		}
+	case quant.Q5_1:
+		blk := (*[24]byte)(row[b*24:])
+		rec[2*r], rec[2*r+1] = blk[0], blk[1]
+		rec[32+2*r], rec[33+2*r] = blk[2], blk[3]
+		for g := range 4 {
+			le.PutUint32(rec[64+64*g+4*r:], le.Uint32(blk[8+4*g:]))
+		}
+		packFifthBits(le.Uint32(blk[4:]), rec[320+4*r:])
 	case quant.Q8_0:
 		blk := (*[34]byte)(row[b*34:])
 		rec[2*r], rec[2*r+1] = blk[0], blk[1]
@@ -428,6 +463,20 @@ func packRow(t quant.Type, row []byte, b int, rec []byte, r int) {
 		copy(q4[16:], blk[48:])
 		packQ4_K(&q4, rec, r, 320)
 		packQ5KHigh(blk[16:48], rec, r)
+	}
+}
+
+// packFifthBits writes a 32-element block's fifth bits (qh: element j at
+// bit j) as a row's 4 bytes of the packed layout: byte k holds element
+// 4g+k's bit at bit g and element 16+4g+k's at bit 4+g.
+func packFifthBits(qh uint32, dst []byte) {
+	for k := range 4 {
+		var v uint32
+		for g := range 4 {
+			v |= (qh >> (4*g + k) & 1) << g
+			v |= (qh >> (16 + 4*g + k) & 1) << (4 + g)
+		}
+		dst[k] = byte(v)
 	}
 }
 
@@ -527,6 +576,9 @@ func packedRef(wt quant.Type, w []byte, rows, cols int, x []float32, nx int, y [
 		return
 	case quant.Q2_K:
 		packedRefQ2_K(w, rows, cols, x, nx, y)
+		return
+	case quant.Q4_1, quant.Q5_1:
+		packedRefMin(wt, w, rows, cols, x, nx, y)
 		return
 	}
 	nb := cols / 32
@@ -775,6 +827,47 @@ func packedRefQ4_K(wt quant.Type, w []byte, rows, cols int, x []float32, nx int,
 				}
 				acc = fma32(float32(dots), dw*da, acc)
 				acc = fma32(-float32(mins), dmin*da, acc)
+			}
+			y[i*rows+r] = acc
+		}
+	}
+}
+
+// packedRefMin is packedRef for Q4_1 and Q5_1 (codes with a minimum), with
+// Q8_1 activations: per block fma(float32(dot), d_w·d_a, acc) then
+// fma(m_w, s_a, acc).
+func packedRefMin(wt quant.Type, w []byte, rows, cols int, x []float32, nx int, y []float32) {
+	nb := cols / 32
+	rb, _ := wt.RowBytes(cols)
+	bb := wt.BlockBytes()
+	ab, _ := quant.Q8_1.RowBytes(cols)
+	raw := make([]byte, ab)
+	for i := range nx {
+		if err := quant.QuantizeActivations(quant.Q8_1, x[i*cols:(i+1)*cols], raw); err != nil {
+			panic(err)
+		}
+		for r := range rows {
+			var acc float32
+			for b := range nb {
+				blk := w[r*rb+b*bb : r*rb+(b+1)*bb]
+				dw := quant.FP16ToFP32(uint16(blk[0]) | uint16(blk[1])<<8)
+				mw := quant.FP16ToFP32(uint16(blk[2]) | uint16(blk[3])<<8)
+				qs, qh := blk[4:], uint32(0)
+				if wt == quant.Q5_1 {
+					qh = uint32(blk[4]) | uint32(blk[5])<<8 | uint32(blk[6])<<16 | uint32(blk[7])<<24
+					qs = blk[8:]
+				}
+				a := raw[b*36 : (b+1)*36]
+				da := quant.FP16ToFP32(uint16(a[0]) | uint16(a[1])<<8)
+				sa := quant.FP16ToFP32(uint16(a[2]) | uint16(a[3])<<8)
+				var dot int32
+				for j := range 16 {
+					lo := int32(qs[j]&15) | int32(qh>>j&1)<<4
+					hi := int32(qs[j]>>4) | int32(qh>>(j+16)&1)<<4
+					dot += lo*int32(int8(a[4+j])) + hi*int32(int8(a[20+j]))
+				}
+				acc = fma32(float32(dot), dw*da, acc)
+				acc = fma32(mw, sa, acc)
 			}
 			y[i*rows+r] = acc
 		}

@@ -47,7 +47,7 @@
 //
 // # Packed weights: MatMulPacked
 //
-// Q4_0, Q5_0, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K matrices can be
+// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K matrices can be
 // repacked once (PackWeights; the CPU backend does it at load when CanPack,
 // then lets the file pages go) into groups of 16 rows where one 512-bit register holds the same
 // 4-element group of all 16 rows. A VPDPBUSD against the 4 matching

@@ -9,8 +9,9 @@ import (
 	"github.com/nuri-ai/nuri/quant"
 )
 
-// Packed weights: Q4_0 and Q8_0 matrices rearranged once, at load, so that
-// a 512-bit register holds the same 4-element group of 16 rows. A VPDPBUSD
+// Packed weights: quantized matrices (Q4_0 … Q8_0, Q2_K … Q6_K) rearranged
+// once, at load, so that a 512-bit register holds the same 4-element group
+// of 16 rows. A VPDPBUSD
 // with the 4 matching activation quants broadcast then advances 16 outputs
 // at once and each lane ends a block holding one output's whole block dot:
 // the float work (convert, scale, add) is done once per 16 outputs and
@@ -28,15 +29,20 @@ import (
 //	           288+4r, byte k holding element 4g+k's at bit g and 16+4g+k's
 //	           at bit 4+g
 //	     Q8_0: groups g = 0..7 hold elements 4g..4g+3 as w+128 (unsigned)
+//	Q4_1/Q5_1 records start with the 16 fp16 scales and then (+32) the 16
+//	fp16 minimums; their codes (as Q4_0's) follow at +64, Q5_1's fifth bits
+//	at +320.
 //
 // The K-quant records are described at packQ6_K, packQ3_K, packQ2_K,
 // packQ4_K and packQ5KHigh.
 //
-// Activations are Q8_0 (Q8_K for the K-quants, as ggml quantizes them), laid out
-// in tiles of up to 8 rows: within a tile, block b of row k at (b·n+k)·32,
-// with its scale and its correction −zero·Σq (zero: 8 for Q4_0, 128 for
-// Q8_0) at b·n+k of two arrays. The correction turns the unsigned codes
-// back into the signed dot exactly.
+// Activations are Q8_0 (Q8_K for the K-quants, as ggml quantizes them),
+// laid out in tiles of up to 8 rows: within a tile, block b of row k at
+// (b·n+k)·blocksize, with its scale and its correction words (packedCorrs)
+// at b·n+k of two arrays. A correction is −zero·Σq (zero: packZero), which
+// turns unsigned codes back into the signed dot exactly; for Q4_1/Q5_1 it
+// is Q8_1's s = fp16(d·Σq) as float bits, for Q2_K/Q4_K/Q5_K the
+// sub-block sums that the minimums multiply.
 //
 // Every output (row r, activation i) is Σ over blocks in order of
 // fma(float32(dot_b), d_w·d_a, acc), whatever the tile, the thread split or
@@ -92,9 +98,10 @@ func packedQK(t quant.Type) int {
 }
 
 // packedCorrs is the number of int32 correction words per activation
-// block: the zero-point correction of the block, or of each 16-element
-// sub-block for Q6_K; for Q4_K the activation sums of its 32-element
-// sub-blocks, two int16 per word, which the weights' minimums multiply.
+// block: the zero-point correction of the block (Q8_1's s for Q4_1/Q5_1),
+// or of each 16-element sub-block for Q6_K/Q3_K; for Q4_K/Q5_K the
+// activation sums of the 32-element sub-blocks and for Q2_K of the
+// 16-element ones, two int16 per word, which the minimums multiply.
 func packedCorrs(t quant.Type) int {
 	switch t {
 	case quant.Q6_K, quant.Q3_K:
@@ -121,7 +128,7 @@ func packZero(t quant.Type) int32 {
 	case quant.Q3_K:
 		return 4
 	}
-	return 128
+	return 128 // Q8_0: w+128
 }
 
 // CanPack reports whether MatMulPacked has kernels for weight type t on
@@ -131,8 +138,8 @@ func CanPack(t quant.Type) bool { return hasPackedAsm && packedBlockBytes(t) > 0
 // Bytes is the packed matrix's size.
 func (pw *PackedWeights) Bytes() int { return len(pw.data) }
 
-// PackWeights rearranges a rows×cols Q4_0 or Q8_0 matrix (ggml layout) into
-// the packed layout, using the pool's workers.
+// PackWeights rearranges a rows×cols matrix of a packable type (ggml
+// layout) into the packed layout, using the pool's workers.
 func PackWeights(p *Pool, t quant.Type, w []byte, rows, cols int) (*PackedWeights, error) {
 	bb := packedBlockBytes(t)
 	if bb == 0 {
@@ -188,7 +195,7 @@ func (a *packedActs) tileAt(i int) (n, k, base int) {
 	return min(packTile, a.nx-t0), i - t0, t0 * a.nb
 }
 
-// quantize converts activation row i to Q8_0 (Q8_K for Q6_K) in the tile
+// quantize converts activation row i to Q8_0 (Q8_K for the K-quants) in the tile
 // layout with the assembly quantizers (bit-identical to
 // quant.QuantizeActivations for finite inputs).
 func (a *packedActs) quantize(x []float32, i int, wt quant.Type) {

@@ -12,8 +12,8 @@ import (
 
 // TestMatMulGolden checks MatMul against llama.cpp's outputs for every type
 // and batch size (1, 5 with an outlier/zero/tiny row, 32), on both the fast
-// and the reference path regardless of NURI_KERNELS, within the manifest's
-// relative-RMS tolerance (1e-5).
+// and the reference path regardless of NURI_KERNELS, and MatMulPacked for
+// the packable types, within the manifest's relative-RMS tolerance (1e-5).
 func TestMatMulGolden(t *testing.T) {
 	m := testshared.LoadMatMulManifest(t)
 	dir := m.Dir
@@ -49,6 +49,19 @@ func TestMatMulGolden(t *testing.T) {
 						t.Errorf("M=%s %s: rel-RMS %.3g > %g", mstr, p.KernelName(wt), e, m.Tolerance.MaxRelRMS)
 					} else {
 						t.Logf("M=%s %s: rel-RMS %.3g", mstr, p.KernelName(wt), e)
+					}
+				}
+				if CanPack(wt) {
+					pw, err := PackWeights(fast, wt, w, c.Rows, c.Cols)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := make([]float32, nx*c.Rows)
+					MatMulPacked(fast, got, pw, x, nx)
+					if e := testshared.RelRMS(got, want); e > m.Tolerance.MaxRelRMS {
+						t.Errorf("M=%s %s: rel-RMS %.3g > %g", mstr, fast.WeightKernelName(wt), e, m.Tolerance.MaxRelRMS)
+					} else {
+						t.Logf("M=%s %s: rel-RMS %.3g", mstr, fast.WeightKernelName(wt), e)
 					}
 				}
 			}

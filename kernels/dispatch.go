@@ -62,7 +62,8 @@ func (p *Pool) KernelName(wt quant.Type) string {
 
 // WeightKernelName reports the kernel a model's weights of type wt run on
 // with this Pool: the packed 16-row kernel when the type packs (the CPU
-// backend repacks such weights at load), else KernelName.
+// backend repacks such weights at load; float weights need a multiple of 4
+// columns), else KernelName.
 func (p *Pool) WeightKernelName(wt quant.Type) string {
 	if CanPack(wt) && !p.Generic() {
 		return packedKernelName(wt)
@@ -70,6 +71,11 @@ func (p *Pool) WeightKernelName(wt quant.Type) string {
 	return p.KernelName(wt)
 }
 
-func packedKernelName(wt quant.Type) string { return wt.String() + "/avx512vnni-x16" }
+func packedKernelName(wt quant.Type) string {
+	if floatType(wt) {
+		return wt.String() + "/avx512-x16"
+	}
+	return wt.String() + "/avx512vnni-x16"
+}
 
 func f32le(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) }

@@ -423,3 +423,45 @@ q2 = open(OUT).read().rstrip()+"\n\n"
 for N in (1,2,4):
     q2 += q2k(N, f"q2_Kx16N{N}")
 open(OUT,'w').write(q2.rstrip()+"\n")
+
+def fkern(N, name, kind):
+    # Float weights (F16, BF16, F32), records of 4 columns × 16 rows: column
+    # c's 16 values at c·cs. Activations: float32, 4 per block and row.
+    # Output (row r, act i): four chains by column mod 4, one FMA each in
+    # column order, then (a0+a1)+(a2+a3).
+    cs = 64 if kind == 'f32' else 32
+    L=[]; a=L.append
+    prologue(a, name)
+    for i in range(N):
+        for c in range(4):
+            a(f"\tVPXORD Z{4*i+c}, Z{4*i+c}, Z{4*i+c}")
+    a("")
+    a("loop:")
+    for c in range(4):
+        w = f"Z{16+c}"
+        if kind == 'f16':
+            a(f"\tVCVTPH2PS {cs*c}(SI), {w}")
+        elif kind == 'bf16':
+            a(f"\tVPMOVZXWD {cs*c}(SI), {w}")
+            a(f"\tVPSLLD $16, {w}, {w}")
+        else:
+            a(f"\tVMOVUPS {cs*c}(SI), {w}")
+        for i in range(N):
+            a(f"\tVFMADD231PS.BCST {16*i+4*c}(R8), {w}, Z{4*i+c}")
+    a(f"\tADDQ ${4*cs}, SI")
+    a("\tADDQ R9, R8")
+    a("\tDECQ CX")
+    a("\tJNZ  loop")
+    a("")
+    for i in range(N):
+        a(f"\tVADDPS Z{4*i+1}, Z{4*i}, Z{4*i}")
+        a(f"\tVADDPS Z{4*i+3}, Z{4*i+2}, Z{4*i+2}")
+        a(f"\tVADDPS Z{4*i+2}, Z{4*i}, Z{20+i}")
+    epilogue(a, N, 20)
+    return "\n".join(L)
+
+fl = open(OUT).read().rstrip()+"\n\n"
+for kind in ('f16', 'bf16', 'f32'):
+    for N in (1,2,4):
+        fl += fkern(N, f"{kind}x16N{N}", kind)
+open(OUT,'w').write(fl.rstrip()+"\n")

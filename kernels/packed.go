@@ -83,6 +83,10 @@ func packedBlockBytes(t quant.Type) int {
 		return 32 + 16*16 + 8*192
 	case quant.Q2_K:
 		return 64 + 16*16 + 16*64
+	case quant.F16, quant.BF16:
+		return 4 * 32
+	case quant.F32:
+		return 4 * 64
 	}
 	return 0
 }
@@ -93,8 +97,20 @@ func packedQK(t quant.Type) int {
 	switch t {
 	case quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K:
 		return quant.QK_K
+	case quant.F16, quant.BF16, quant.F32:
+		return 4 // a "block" of float weights is 4 columns
 	}
 	return 32
+}
+
+// floatType reports whether t is a float weight type (F16, BF16, F32),
+// whose activations stay float32 (rounded to t) in the packed path.
+func floatType(t quant.Type) bool { return t == quant.F16 || t == quant.BF16 || t == quant.F32 }
+
+// PackableShape reports whether a rows×cols matrix of type t can be packed
+// on this CPU: CanPack, and for float weights a multiple of 4 columns.
+func PackableShape(t quant.Type, cols int) bool {
+	return CanPack(t) && cols > 0 && cols%packedQK(t) == 0
 }
 
 // packedCorrs is the number of int32 correction words per activation
@@ -152,6 +168,9 @@ func PackWeights(p *Pool, t quant.Type, w []byte, rows, cols int) (*PackedWeight
 	if rows <= 0 || len(w) != rows*rb {
 		return nil, fmt.Errorf("pack %v: %d bytes for %d rows of %d", t, len(w), rows, cols)
 	}
+	if cols%packedQK(t) != 0 {
+		return nil, fmt.Errorf("pack %v: %d columns, not a multiple of %d", t, cols, packedQK(t))
+	}
 	nb := cols / packedQK(t)
 	groups := (rows + packGroup - 1) / packGroup
 	pw := &PackedWeights{Type: t, Rows: rows, Cols: cols}
@@ -181,6 +200,7 @@ func alignedBytes(n int) []byte {
 type packedActs struct {
 	nx, nb int
 	qk, nc int // elements and corrections per block
+	es     int // bytes per activation element: 1 (int8), or 4 (float32 for float weights)
 	qs     []byte
 	d      []float32
 	corr   []int32
@@ -201,6 +221,10 @@ func (a *packedActs) tileAt(i int) (n, k, base int) {
 func (a *packedActs) quantize(x []float32, i int, wt quant.Type) {
 	n, k, base := a.tileAt(i)
 	row := x[i*a.nb*a.qk : (i+1)*a.nb*a.qk]
+	if floatType(wt) {
+		a.roundFloats(row, n, k, base, wt)
+		return
+	}
 	zero := packZero(wt)
 	if a.qk == quant.QK_K {
 		var bs [16]int16
@@ -247,6 +271,33 @@ func (a *packedActs) quantize(x []float32, i int, wt quant.Type) {
 	}
 }
 
+// roundFloats writes activation row i of float weights into the tile
+// layout as float32, rounded to the weights' type as ggml converts it (F16
+// with VCVTPS2PH through VecOps.RoundF16, BF16 to nearest even, F32 as is).
+func (a *packedActs) roundFloats(row []float32, n, k, base int, wt quant.Type) {
+	dst := unsafe.Slice((*float32)(unsafe.Pointer(&a.qs[0])), len(a.qs)/4)
+	var tmp [256]float32
+	vec := VecOps{fast: hasVecAsm}
+	for c0 := 0; c0 < len(row); c0 += len(tmp) {
+		chunk := row[c0:min(c0+len(tmp), len(row))]
+		t := tmp[:len(chunk)]
+		switch wt {
+		case quant.F16:
+			vec.RoundF16(t, chunk)
+		case quant.BF16:
+			for e, v := range chunk {
+				t[e] = quant.BF16ToFP32(quant.FP32ToBF16(v))
+			}
+		default:
+			copy(t, chunk)
+		}
+		for e := 0; e < len(t); e += 4 {
+			j := base + (c0+e)/4*n + k
+			copy(dst[4*j:4*j+4], t[e:e+4])
+		}
+	}
+}
+
 // packedScratch holds MatMulPacked's buffers, reused across calls.
 type packedScratch struct {
 	qbuf  []byte
@@ -286,13 +337,17 @@ func MatMulPacked(p *Pool, y []float32, pw *PackedWeights, x []float32, nx int) 
 	}
 	qk, nc := packedQK(pw.Type), packedCorrs(pw.Type)
 	nb := pw.Cols / qk
+	es := 1
+	if floatType(pw.Type) {
+		es = 4
+	}
 	a := &s.shape
-	*a = packedActs{nx: nx, nb: nb, qk: qk, nc: nc}
-	if cap(s.qbuf) < nx*pw.Cols+64 {
-		s.qbuf = make([]byte, nx*pw.Cols+64)
+	*a = packedActs{nx: nx, nb: nb, qk: qk, nc: nc, es: es}
+	if cap(s.qbuf) < nx*pw.Cols*es+64 {
+		s.qbuf = make([]byte, nx*pw.Cols*es+64)
 	}
 	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(s.qbuf))) & 63)
-	a.qs = s.qbuf[off : off+nx*pw.Cols]
+	a.qs = s.qbuf[off : off+nx*pw.Cols*es]
 	s.d = grow(s.d, nx*nb)
 	s.corr = grow(s.corr, nx*nb*nc)
 	a.d, a.corr = s.d, s.corr
@@ -358,7 +413,7 @@ func (t *packedTask) dot(lo, hi int) {
 				if partial {
 					y, ys = &t.s.tail[(t0+k0)*packGroup], packGroup*4
 				}
-				ks[sub](w, nb, &a.qs[j*a.qk], n*a.qk, &a.d[j], &a.corr[j*a.nc], n*4, y, ys)
+				ks[sub](w, nb, &a.qs[j*a.qk*a.es], n*a.qk*a.es, &a.d[j], &a.corr[j*a.nc], n*4, y, ys)
 				k0 += sub
 			}
 		}
@@ -394,6 +449,12 @@ func packedKernels(t quant.Type) *[9]packedKernel {
 		return &q3_KPacked
 	case quant.Q2_K:
 		return &q2_KPacked
+	case quant.F16:
+		return &f16Packed
+	case quant.BF16:
+		return &bf16Packed
+	case quant.F32:
+		return &f32Packed
 	}
 	return &q8_0Packed
 }
@@ -463,6 +524,14 @@ func packRow(t quant.Type, row []byte, b int, rec []byte, r int) {
 		packQ3_K((*[110]byte)(row[b*110:]), rec, r)
 	case quant.Q2_K:
 		packQ2_K((*[84]byte)(row[b*84:]), rec, r)
+	case quant.F16, quant.BF16:
+		for c := range 4 {
+			copy(rec[32*c+2*r:32*c+2*r+2], row[2*(4*b+c):])
+		}
+	case quant.F32:
+		for c := range 4 {
+			copy(rec[64*c+4*r:64*c+4*r+4], row[4*(4*b+c):])
+		}
 	case quant.Q5_K:
 		blk := (*[176]byte)(row[b*176:])
 		var q4 [144]byte // Q4_K's layout: d, dmin, scales, qs
@@ -586,6 +655,9 @@ func packedRef(wt quant.Type, w []byte, rows, cols int, x []float32, nx int, y [
 		return
 	case quant.Q4_1, quant.Q5_1:
 		packedRefMin(wt, w, rows, cols, x, nx, y)
+		return
+	case quant.F16, quant.BF16, quant.F32:
+		packedRefFloat(wt, w, rows, cols, x, nx, y)
 		return
 	}
 	nb := cols / 32
@@ -877,6 +949,36 @@ func packedRefMin(wt quant.Type, w []byte, rows, cols int, x []float32, nx int, 
 				acc = fma32(mw, sa, acc)
 			}
 			y[i*rows+r] = acc
+		}
+	}
+}
+
+// packedRefFloat is packedRef for F16, BF16 and F32 weights: activations
+// rounded to the weight type; per output four chains by column mod 4, one
+// fused multiply-add per column in order, then (a0+a1)+(a2+a3).
+func packedRefFloat(wt quant.Type, w []byte, rows, cols int, x []float32, nx int, y []float32) {
+	rb, _ := wt.RowBytes(cols)
+	wrow := make([]float32, cols)
+	xr := make([]float32, cols)
+	for i := range nx {
+		for e, v := range x[i*cols : (i+1)*cols] {
+			switch wt {
+			case quant.F16:
+				v = quant.FP16ToFP32(quant.FP32ToFP16(v))
+			case quant.BF16:
+				v = quant.BF16ToFP32(quant.FP32ToBF16(v))
+			}
+			xr[e] = v
+		}
+		for r := range rows {
+			if err := quant.Dequantize(wt, w[r*rb:(r+1)*rb], wrow); err != nil {
+				panic(err)
+			}
+			var acc [4]float32
+			for c, wv := range wrow {
+				acc[c%4] = fma32(wv, xr[c], acc[c%4])
+			}
+			y[i*rows+r] = (acc[0] + acc[1]) + (acc[2] + acc[3])
 		}
 	}
 }

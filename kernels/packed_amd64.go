@@ -125,3 +125,36 @@ func q5_1x16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32,
 
 //go:noescape
 func q5_1x16N8(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+var (
+	f16Packed  = [9]packedKernel{1: f16x16N1, 2: f16x16N2, 4: f16x16N4}
+	bf16Packed = [9]packedKernel{1: bf16x16N1, 2: bf16x16N2, 4: bf16x16N4}
+	f32Packed  = [9]packedKernel{1: f32x16N1, 2: f32x16N2, 4: f32x16N4}
+)
+
+//go:noescape
+func f16x16N1(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func f16x16N2(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func f16x16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func bf16x16N1(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func bf16x16N2(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func bf16x16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func f32x16N1(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func f32x16N2(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func f32x16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)

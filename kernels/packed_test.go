@@ -21,7 +21,7 @@ func TestMatMulPackedMatchesReference(t *testing.T) {
 	p := NewPool(2)
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(21, 22))
-	for _, wt := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K} {
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.F16, quant.BF16, quant.F32} {
 		for _, sh := range []struct{ rows, cols int }{{1, 32}, {16, 32}, {17, 96}, {33, 160}, {48, 2048}, {5, 4096}, {300, 256}, {31, 768}} {
 			if sh.cols%packedQK(wt) != 0 {
 				continue
@@ -76,7 +76,7 @@ func TestMatMulPackedBatchInvariant(t *testing.T) {
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(23, 24))
 	const rows, cols = 70, 512
-	for _, wt := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K} {
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.F16, quant.BF16, quant.F32} {
 		w := randWeights(rng, wt, rows, cols, true)
 		pw, err := PackWeights(p, wt, w, rows, cols)
 		if err != nil {
@@ -101,8 +101,11 @@ func TestMatMulPackedBatchInvariant(t *testing.T) {
 func TestPackWeightsRejectsBadInput(t *testing.T) {
 	p := NewPool(1)
 	defer p.Close()
-	if _, err := PackWeights(p, quant.F16, make([]byte, 64), 1, 32); err == nil {
-		t.Error("F16 packed without error")
+	if _, err := PackWeights(p, quant.IQ4_NL, make([]byte, 18), 1, 32); err == nil {
+		t.Error("IQ4_NL packed without error")
+	}
+	if _, err := PackWeights(p, quant.F16, make([]byte, 2*6), 1, 6); err == nil {
+		t.Error("F16 with 6 columns (not a multiple of 4) packed without error")
 	}
 	if _, err := PackWeights(p, quant.Q4_0, make([]byte, 17), 1, 32); err == nil {
 		t.Error("short Q4_0 data packed without error")

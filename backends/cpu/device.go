@@ -118,7 +118,7 @@ func (d *Device) Upload(name string, t quant.Type, rows, cols int, data []byte) 
 	if err != nil {
 		return tt, err
 	}
-	if len(data) > 0 && rows > 1 && kernels.CanPack(t) && !d.pool.Generic() {
+	if len(data) > 0 && rows > 1 && kernels.PackableShape(t, cols) && !d.pool.Generic() {
 		pw, err := kernels.PackWeights(d.pool, t, data, rows, cols)
 		if err != nil {
 			return backends.Tensor{}, fmt.Errorf("cpu: upload %s: %w", name, err)

@@ -20,7 +20,7 @@ import (
 func TestUploadRepacks(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
 	const rows, cols, nx = 37, 512, 5
-	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q5_0, quant.Q4_1, quant.F16} {
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q5_0, quant.Q4_1, quant.F16, quant.BF16, quant.F32} {
 		src := randVec(r, rows*cols, 0.1)
 		rb, _ := wt.RowBytes(cols)
 		wb := make([]byte, rows*rb)
@@ -43,7 +43,7 @@ func TestUploadRepacks(t *testing.T) {
 		}
 		fast, owns := run(false)
 		ref, refOwns := run(true)
-		if want := kernels.CanPack(wt); owns != want {
+		if want := kernels.PackableShape(wt, cols); owns != want {
 			t.Errorf("%v: OwnsCopy = %v, want %v", wt, owns, want)
 		}
 		if refOwns {

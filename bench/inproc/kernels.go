@@ -217,7 +217,7 @@ func runCase(ctx context.Context, p *kernels.Pool, cfg KernelsConfig, rng *rand.
 	}
 	// Packable types run as the CPU backend runs them: repacked once.
 	mm := func() { kernels.MatMul(p, y, w, t, rows, cfg.Cols, x, nx) }
-	if kernels.CanPack(t) && !p.Generic() {
+	if kernels.PackableShape(t, cfg.Cols) && !p.Generic() {
 		pw, err := kernels.PackWeights(p, t, w, rows, cfg.Cols)
 		if err != nil {
 			return c, err

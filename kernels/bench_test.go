@@ -97,7 +97,7 @@ func BenchmarkPackedCompute(b *testing.B) {
 	p := NewPool(1)
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(11, 12))
-	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K} {
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.F16, quant.BF16, quant.F32} {
 		const rows, cols = 256, 2048
 		rb, _ := wt.RowBytes(cols)
 		w := randWeights(rng, wt, rows, cols, false)

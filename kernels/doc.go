@@ -47,10 +47,12 @@
 //
 // # Packed weights: MatMulPacked
 //
-// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K matrices can be
-// repacked once (PackWeights; the CPU backend does it at load when CanPack,
-// then lets the file pages go) into groups of 16 rows where one 512-bit register holds the same
-// 4-element group of all 16 rows. A VPDPBUSD against the 4 matching
+// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K matrices
+// (and F16, BF16, F32 ones with a multiple of 4 columns) can be repacked
+// once (PackWeights; the CPU backend does it at load when PackableShape,
+// then lets the file pages go) into groups of 16 rows where one 512-bit
+// register holds the same 4-element group of all 16 rows (float weights:
+// one column of 16 rows, widened once for a tile of activation rows). A VPDPBUSD against the 4 matching
 // activation quants, broadcast, advances 16 outputs at once, and each lane
 // ends a block holding one output's whole block dot, so the float work is
 // done once per 16 outputs and block and one weight load serves a tile of up

@@ -34,6 +34,26 @@ def epilogue(a, N, first):
     a("\tRET")
     a("")
 
+def min_block_end(a, N, rec):
+    """End of a block for kernels with minimums (Q2_K, Q4_K, Q5_K): per act,
+    acc += float(dots)·(d·d_a), acc −= float(mins)·(dmin·d_a); next block;
+    after the loop, store the outputs Z12.. ."""
+    for i in range(N):
+        a(f"\tVCVTDQ2PS Z{4+i}, Z{4+i}")
+        a(f"\tVCVTDQ2PS Z{8+i}, Z{8+i}")
+        a(f"\tVMULPS.BCST {4*i}(DI), Z28, Z21")
+        a(f"\tVFMADD231PS Z21, Z{4+i}, Z{12+i}")
+        a(f"\tVMULPS.BCST {4*i}(DI), Z29, Z22")
+        a(f"\tVFNMADD231PS Z22, Z{8+i}, Z{12+i}")
+    a(f"\tADDQ ${rec}, SI")
+    a("\tADDQ R9, R8")
+    a("\tADDQ DX, DI")
+    a("\tADDQ R10, BX")
+    a("\tDECQ CX")
+    a("\tJNZ  loop")
+    a("")
+    epilogue(a, N, 12)
+
 def kern(N, name, wdecode):
     # wdecode: 'q4', 'q5' (Q4_0/Q5_0: codes + zero-point corrections),
     # 'q41', 'q51' (Q4_1/Q5_1: unsigned codes and a minimum: +16 bytes of
@@ -316,21 +336,7 @@ def q4k(N, name, five=False):
         if s % 2 == 0:
             for i in range(N):
                 a(f"\tVPDPWSSD.BCST {16*i+2*s}(BX), Z17, Z{8+i}")
-    for i in range(N):
-        a(f"\tVCVTDQ2PS Z{4+i}, Z{4+i}")
-        a(f"\tVCVTDQ2PS Z{8+i}, Z{8+i}")
-        a(f"\tVMULPS.BCST {4*i}(DI), Z28, Z21")
-        a(f"\tVFMADD231PS Z21, Z{4+i}, Z{12+i}")
-        a(f"\tVMULPS.BCST {4*i}(DI), Z29, Z22")
-        a(f"\tVFNMADD231PS Z22, Z{8+i}, Z{12+i}")
-    a(f"\tADDQ ${rec}, SI")
-    a("\tADDQ R9, R8")
-    a("\tADDQ DX, DI")
-    a("\tADDQ R10, BX")
-    a("\tDECQ CX")
-    a("\tJNZ  loop")
-    a("")
-    epilogue(a, N, 12)
+    min_block_end(a, N, rec)
     return "\n".join(L)
 
 q4 = open(OUT).read().rstrip()+"\n\n"
@@ -402,21 +408,7 @@ def q2k(N, name):
             a(f"\tVPADDD Z{i}, Z{4+i}, Z{4+i}")
             if s % 2 == 0:
                 a(f"\tVPDPWSSD.BCST {32*i+2*s}(BX), Z17, Z{8+i}")
-    for i in range(N):
-        a(f"\tVCVTDQ2PS Z{4+i}, Z{4+i}")
-        a(f"\tVCVTDQ2PS Z{8+i}, Z{8+i}")
-        a(f"\tVMULPS.BCST {4*i}(DI), Z28, Z21")
-        a(f"\tVFMADD231PS Z21, Z{4+i}, Z{12+i}")
-        a(f"\tVMULPS.BCST {4*i}(DI), Z29, Z22")
-        a(f"\tVFNMADD231PS Z22, Z{8+i}, Z{12+i}")
-    a(f"\tADDQ ${rec}, SI")
-    a("\tADDQ R9, R8")
-    a("\tADDQ DX, DI")
-    a("\tADDQ R10, BX")
-    a("\tDECQ CX")
-    a("\tJNZ  loop")
-    a("")
-    epilogue(a, N, 12)
+    min_block_end(a, N, rec)
     return "\n".join(L)
 
 q2 = open(OUT).read().rstrip()+"\n\n"

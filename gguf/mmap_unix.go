@@ -6,6 +6,8 @@ import (
 	"os"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // mapFile maps the file read-only and shared: pages come from the page
@@ -30,5 +32,5 @@ func evictPages(data []byte, off, n int) {
 	if lo < 0 || hi > len(data) || hi <= lo {
 		return
 	}
-	_ = syscall.Madvise(data[lo:hi], syscall.MADV_DONTNEED)
+	_ = unix.Madvise(data[lo:hi], unix.MADV_DONTNEED)
 }

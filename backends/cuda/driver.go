@@ -96,13 +96,13 @@ func (d *driver) symbols() []struct {
 	}
 }
 
-// loadDriver opens the driver library (path "" means libcuda.so.1) and
+// loadDriver opens the driver library (path "": driverLibrary) and
 // resolves every function, or says why not.
 func loadDriver(path string) (*driver, error) {
 	if path == "" {
-		path = "libcuda.so.1"
+		path = driverLibrary
 	}
-	lib, err := purego.Dlopen(path, purego.RTLD_NOW|purego.RTLD_GLOBAL)
+	lib, err := openLibrary(path)
 	if err != nil {
 		return nil, fmt.Errorf("load the CUDA driver %s: %v", path, err)
 	}
@@ -120,7 +120,7 @@ func bind(lib uintptr, syms []struct {
 	name string
 }) error {
 	for _, s := range syms {
-		p, err := purego.Dlsym(lib, s.name)
+		p, err := lookupSymbol(lib, s.name)
 		if err != nil || p == 0 {
 			return fmt.Errorf("%s: %w", s.name, errNotLoaded)
 		}

@@ -6,16 +6,11 @@ import (
 	"strconv"
 	"strings"
 	"unsafe"
-
-	"github.com/ebitengine/purego"
 )
 
 // nvrtcLibraries are the names NVRTC is searched under, newest first
 // (pip's nvidia-cuda-nvrtc wheels and the toolkit install the versioned
 // names; the unversioned one is a development symlink).
-func nvrtcLibraries() []string {
-	return []string{"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2", "libnvrtc.so"}
-}
 
 // nvrtc holds the runtime compiler's functions.
 type nvrtc struct {
@@ -45,7 +40,7 @@ func loadNVRTC(path string) (*nvrtc, error) {
 	}
 	var errs []string
 	for _, n := range names {
-		lib, err := purego.Dlopen(n, purego.RTLD_NOW|purego.RTLD_GLOBAL)
+		lib, err := openLibrary(n)
 		if err != nil {
 			errs = append(errs, err.Error())
 			continue

@@ -6,86 +6,10 @@
 // kquants_amd64.s except that each activation row's integer products are
 // taken two sub-blocks per 512-bit step; the int32 lanes are folded back to
 // 8 (an exact integer add), so the results are bit-identical to the AVX2
-// kernels. One call computes one
-// weight row against n ≤ 8 activation rows.
-//
-// func k(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
-//   qs: activation quants, row i at qs + i·nb·256
-//   d:  activation scales (float32), row i at d + i·nb·4
-//   bs: activation group sums (16 int16 per super-block), row i at bs + i·nb·32
-//
-// Per super-block the weights are unpacked once into the frame (256 unsigned
-// bytes in element order plus the scale vectors), then every activation row
-// runs the same sequence: exact int32 lane sums of the scaled sub-block
-// products, one conversion to float32, and FMAs into that row's 8-lane
-// accumulator (kept in the frame). The 8 lanes are added at the end in a
-// fixed tree, so an output's bits do not depend on n.
-//
-// Registers: SI weights, CX super-blocks left, DX n·32, R8/R10/R12 qs/d/bs
-// of row 0 for the current super-block, R9/R11/R13 their row strides, R14
-// the row offset into the accumulators, AX/BX/DI the row's qs/d/bs.
+// kernels. The calling convention, frame layout and shared macros are in
+// kquants_amd64.h.
 
-// HSUM(acc, xacc, dst): dst = ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
-#define HSUM(acc, xacc, dst) \
-	VEXTRACTF128 $1, acc, X10; \
-	VADDPS       X10, xacc, X10; \
-	VMOVHLPS     X10, X10, X11; \
-	VADDPS       X11, X10, X10; \
-	VMOVSHDUP    X10, X11; \
-	VADDSS       X11, X10, X10; \
-	VMOVSS       X10, dst
-
-#define SETUP(qsPerBlock) \
-	MOVQ   nb+8(FP), CX; \
-	MOVQ   CX, R9; \
-	SHLQ   $8, R9; \
-	MOVQ   CX, R11; \
-	SHLQ   $2, R11; \
-	MOVQ   CX, R13; \
-	SHLQ   $5, R13; \
-	MOVQ   qs+16(FP), R8; \
-	MOVQ   d+24(FP), R10; \
-	MOVQ   bs+32(FP), R12; \
-	MOVQ   n+40(FP), DX; \
-	SHLQ   $5, DX; \
-	MOVQ   w+0(FP), SI; \
-	VXORPS Y0, Y0, Y0; \
-	XORQ   R14, R14; \
-zero: \
-	VMOVUPS Y0, ACC(SP)(R14*1); \
-	ADDQ    $32, R14; \
-	CMPQ    R14, DX; \
-	JLT     zero
-
-#define ADVANCE_ROW \
-	ADDQ R9, AX; \
-	ADDQ R11, BX; \
-	ADDQ R13, DI; \
-	ADDQ $32, R14; \
-	CMPQ R14, DX; \
-	JLT  row
-
-#define ADVANCE_SB(wbytes) \
-	ADDQ $wbytes, SI; \
-	ADDQ $256, R8; \
-	ADDQ $4, R10; \
-	ADDQ $32, R12; \
-	DECQ CX; \
-	JNZ  sb
-
-#define STORE \
-	MOVQ y+48(FP), SI; \
-	MOVQ ystride+56(FP), CX; \
-	XORQ R14, R14; \
-out: \
-	VMOVUPS ACC(SP)(R14*1), Y0; \
-	HSUM(Y0, X0, (SI)); \
-	ADDQ    CX, SI; \
-	ADDQ    $32, R14; \
-	CMPQ    R14, DX; \
-	JLT     out; \
-	VZEROUPPER; \
-	RET
+#include "kquants_amd64.h"
 
 // ---------------------------------------------------------------------------
 // Q4_K: d, dmin (fp16), scales[12], qs[128]. Chunk c (64 elements) is

@@ -13,283 +13,155 @@
 // broadcast probability, Z5-Z8 widened V chunks; DI acc, BX chunks left,
 // SI p, CX rows, R8 V at the current chunk, R9 row stride in bytes.
 
+// DOTROWS(LOAD, K1, K2, K3, KSTEP, KSHIFT): the score loop for K elements
+// widened by LOAD (VCVTPH2PS for fp16, VMOVUPS for f32); K1-K3 are the byte
+// offsets of chunks 1-3 (16 elements each), KSTEP of four chunks, KSHIFT
+// log2 of the element size.
+#define DOTROWS(LOAD, K1, K2, K3, KSTEP, KSHIFT) \
+	MOVQ out+0(FP), R9; \
+	MOVQ q+8(FP), SI; \
+	MOVQ k+16(FP), DI; \
+	MOVQ kstride+24(FP), R8; \
+	SHLQ $KSHIFT, R8; \
+	MOVQ n+32(FP), CX; \
+	MOVQ d16+40(FP), DX; \
+row: \
+	VPXORD Z0, Z0, Z0; \
+	VPXORD Z1, Z1, Z1; \
+	VPXORD Z2, Z2, Z2; \
+	VPXORD Z3, Z3, Z3; \
+	MOVQ   DI, R10; \
+	MOVQ   SI, R11; \
+	MOVQ   DX, BX; \
+quad: \
+	CMPQ BX, $4; \
+	JLT  rest; \
+	LOAD (R10), Z4; \
+	VFMADD231PS (R11), Z4, Z0; \
+	LOAD K1(R10), Z5; \
+	VFMADD231PS 64(R11), Z5, Z1; \
+	LOAD K2(R10), Z6; \
+	VFMADD231PS 128(R11), Z6, Z2; \
+	LOAD K3(R10), Z7; \
+	VFMADD231PS 192(R11), Z7, Z3; \
+	ADDQ $KSTEP, R10; \
+	ADDQ $256, R11; \
+	SUBQ $4, BX; \
+	JMP  quad; \
+rest: \
+	TESTQ BX, BX; \
+	JZ    reduce; \
+	LOAD (R10), Z4; \
+	VFMADD231PS (R11), Z4, Z0; \
+	CMPQ BX, $1; \
+	JEQ  reduce; \
+	LOAD K1(R10), Z5; \
+	VFMADD231PS 64(R11), Z5, Z1; \
+	CMPQ BX, $2; \
+	JEQ  reduce; \
+	LOAD K2(R10), Z6; \
+	VFMADD231PS 128(R11), Z6, Z2; \
+reduce: \
+	VADDPS        Z1, Z0, Z0; \
+	VADDPS        Z3, Z2, Z2; \
+	VADDPS        Z2, Z0, Z0; \
+	VEXTRACTF64X4 $1, Z0, Y1; \
+	VADDPS        Y1, Y0, Y0; \
+	VEXTRACTF128  $1, Y0, X1; \
+	VADDPS        X1, X0, X0; \
+	VMOVHLPS      X0, X0, X1; \
+	VADDPS        X1, X0, X0; \
+	VMOVSHDUP     X0, X1; \
+	VADDSS        X1, X0, X0; \
+	VMOVSS        X0, (R9); \
+	ADDQ          $4, R9; \
+	ADDQ          R8, DI; \
+	DECQ          CX; \
+	JNZ           row; \
+	VZEROUPPER; \
+	RET
+
+// AXPYROWS(LOAD, K1, K2, K3, KSTEP, KSHIFT): the weighted-sum loop, same
+// parameters for the V elements.
+#define AXPYROWS(LOAD, K1, K2, K3, KSTEP, KSHIFT) \
+	MOVQ acc+0(FP), DI; \
+	MOVQ d16+8(FP), BX; \
+	MOVQ p+16(FP), SI; \
+	MOVQ n+24(FP), CX; \
+	MOVQ v+32(FP), R8; \
+	MOVQ vstride+40(FP), R9; \
+	SHLQ $KSHIFT, R9; \
+quad: \
+	CMPQ    BX, $4; \
+	JLT     single; \
+	VMOVUPS (DI), Z0; \
+	VMOVUPS 64(DI), Z1; \
+	VMOVUPS 128(DI), Z2; \
+	VMOVUPS 192(DI), Z3; \
+	MOVQ    R8, R10; \
+	MOVQ    SI, R11; \
+	MOVQ    CX, R12; \
+qloop: \
+	VBROADCASTSS (R11), Z4; \
+	LOAD (R10), Z5; \
+	VFMADD231PS Z5, Z4, Z0; \
+	LOAD K1(R10), Z6; \
+	VFMADD231PS Z6, Z4, Z1; \
+	LOAD K2(R10), Z7; \
+	VFMADD231PS Z7, Z4, Z2; \
+	LOAD K3(R10), Z8; \
+	VFMADD231PS Z8, Z4, Z3; \
+	ADDQ $4, R11; \
+	ADDQ R9, R10; \
+	DECQ R12; \
+	JNZ  qloop; \
+	VMOVUPS Z0, (DI); \
+	VMOVUPS Z1, 64(DI); \
+	VMOVUPS Z2, 128(DI); \
+	VMOVUPS Z3, 192(DI); \
+	ADDQ    $256, DI; \
+	ADDQ    $KSTEP, R8; \
+	SUBQ    $4, BX; \
+	JMP     quad; \
+single: \
+	TESTQ   BX, BX; \
+	JZ      done; \
+	VMOVUPS (DI), Z0; \
+	MOVQ    R8, R10; \
+	MOVQ    SI, R11; \
+	MOVQ    CX, R12; \
+sloop: \
+	VBROADCASTSS (R11), Z4; \
+	LOAD (R10), Z5; \
+	VFMADD231PS Z5, Z4, Z0; \
+	ADDQ $4, R11; \
+	ADDQ R9, R10; \
+	DECQ R12; \
+	JNZ  sloop; \
+	VMOVUPS Z0, (DI); \
+	ADDQ    $64, DI; \
+	ADDQ    $K1, R8; \
+	DECQ    BX; \
+	JMP     single; \
+done: \
+	VZEROUPPER; \
+	RET
+
 // func dotF16Rows(out *float32, q *float32, k *uint16, kstride int, n int, d16 int)
 TEXT ·dotF16Rows(SB), NOSPLIT, $0-48
-	MOVQ out+0(FP), R9
-	MOVQ q+8(FP), SI
-	MOVQ k+16(FP), DI
-	MOVQ kstride+24(FP), R8
-	SHLQ $1, R8
-	MOVQ n+32(FP), CX
-	MOVQ d16+40(FP), DX
-
-row:
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	MOVQ   DI, R10
-	MOVQ   SI, R11
-	MOVQ   DX, BX
-
-quad:
-	CMPQ BX, $4
-	JLT  rest
-	VCVTPH2PS (R10), Z4
-	VFMADD231PS (R11), Z4, Z0
-	VCVTPH2PS 32(R10), Z5
-	VFMADD231PS 64(R11), Z5, Z1
-	VCVTPH2PS 64(R10), Z6
-	VFMADD231PS 128(R11), Z6, Z2
-	VCVTPH2PS 96(R10), Z7
-	VFMADD231PS 192(R11), Z7, Z3
-	ADDQ $128, R10
-	ADDQ $256, R11
-	SUBQ $4, BX
-	JMP  quad
-
-rest:
-	TESTQ BX, BX
-	JZ    reduce
-	VCVTPH2PS (R10), Z4
-	VFMADD231PS (R11), Z4, Z0
-	CMPQ BX, $1
-	JEQ  reduce
-	VCVTPH2PS 32(R10), Z5
-	VFMADD231PS 64(R11), Z5, Z1
-	CMPQ BX, $2
-	JEQ  reduce
-	VCVTPH2PS 64(R10), Z6
-	VFMADD231PS 128(R11), Z6, Z2
-
-reduce:
-	VADDPS        Z1, Z0, Z0
-	VADDPS        Z3, Z2, Z2
-	VADDPS        Z2, Z0, Z0
-	VEXTRACTF64X4 $1, Z0, Y1
-	VADDPS        Y1, Y0, Y0
-	VEXTRACTF128  $1, Y0, X1
-	VADDPS        X1, X0, X0
-	VMOVHLPS      X0, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSHDUP     X0, X1
-	VADDSS        X1, X0, X0
-	VMOVSS        X0, (R9)
-	ADDQ          $4, R9
-	ADDQ          R8, DI
-	DECQ          CX
-	JNZ           row
-	VZEROUPPER
-	RET
+	DOTROWS(VCVTPH2PS, 32, 64, 96, 128, 1)
 
 // func dotF32Rows(out *float32, q *float32, k *float32, kstride int, n int, d16 int)
 TEXT ·dotF32Rows(SB), NOSPLIT, $0-48
-	MOVQ out+0(FP), R9
-	MOVQ q+8(FP), SI
-	MOVQ k+16(FP), DI
-	MOVQ kstride+24(FP), R8
-	SHLQ $2, R8
-	MOVQ n+32(FP), CX
-	MOVQ d16+40(FP), DX
-
-row:
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	MOVQ   DI, R10
-	MOVQ   SI, R11
-	MOVQ   DX, BX
-
-quad:
-	CMPQ BX, $4
-	JLT  rest
-	VMOVUPS (R10), Z4
-	VFMADD231PS (R11), Z4, Z0
-	VMOVUPS 64(R10), Z5
-	VFMADD231PS 64(R11), Z5, Z1
-	VMOVUPS 128(R10), Z6
-	VFMADD231PS 128(R11), Z6, Z2
-	VMOVUPS 192(R10), Z7
-	VFMADD231PS 192(R11), Z7, Z3
-	ADDQ $256, R10
-	ADDQ $256, R11
-	SUBQ $4, BX
-	JMP  quad
-
-rest:
-	TESTQ BX, BX
-	JZ    reduce
-	VMOVUPS (R10), Z4
-	VFMADD231PS (R11), Z4, Z0
-	CMPQ BX, $1
-	JEQ  reduce
-	VMOVUPS 64(R10), Z5
-	VFMADD231PS 64(R11), Z5, Z1
-	CMPQ BX, $2
-	JEQ  reduce
-	VMOVUPS 128(R10), Z6
-	VFMADD231PS 128(R11), Z6, Z2
-
-reduce:
-	VADDPS        Z1, Z0, Z0
-	VADDPS        Z3, Z2, Z2
-	VADDPS        Z2, Z0, Z0
-	VEXTRACTF64X4 $1, Z0, Y1
-	VADDPS        Y1, Y0, Y0
-	VEXTRACTF128  $1, Y0, X1
-	VADDPS        X1, X0, X0
-	VMOVHLPS      X0, X0, X1
-	VADDPS        X1, X0, X0
-	VMOVSHDUP     X0, X1
-	VADDSS        X1, X0, X0
-	VMOVSS        X0, (R9)
-	ADDQ          $4, R9
-	ADDQ          R8, DI
-	DECQ          CX
-	JNZ           row
-	VZEROUPPER
-	RET
+	DOTROWS(VMOVUPS, 64, 128, 192, 256, 2)
 
 // func axpyF16Rows(acc *float32, d16 int, p *float32, n int, v *uint16, vstride int)
 TEXT ·axpyF16Rows(SB), NOSPLIT, $0-48
-	MOVQ acc+0(FP), DI
-	MOVQ d16+8(FP), BX
-	MOVQ p+16(FP), SI
-	MOVQ n+24(FP), CX
-	MOVQ v+32(FP), R8
-	MOVQ vstride+40(FP), R9
-	SHLQ $1, R9
-
-quad:
-	CMPQ    BX, $4
-	JLT     single
-	VMOVUPS (DI), Z0
-	VMOVUPS 64(DI), Z1
-	VMOVUPS 128(DI), Z2
-	VMOVUPS 192(DI), Z3
-	MOVQ    R8, R10
-	MOVQ    SI, R11
-	MOVQ    CX, R12
-
-qloop:
-	VBROADCASTSS (R11), Z4
-	VCVTPH2PS (R10), Z5
-	VFMADD231PS Z5, Z4, Z0
-	VCVTPH2PS 32(R10), Z6
-	VFMADD231PS Z6, Z4, Z1
-	VCVTPH2PS 64(R10), Z7
-	VFMADD231PS Z7, Z4, Z2
-	VCVTPH2PS 96(R10), Z8
-	VFMADD231PS Z8, Z4, Z3
-	ADDQ $4, R11
-	ADDQ R9, R10
-	DECQ R12
-	JNZ  qloop
-	VMOVUPS Z0, (DI)
-	VMOVUPS Z1, 64(DI)
-	VMOVUPS Z2, 128(DI)
-	VMOVUPS Z3, 192(DI)
-	ADDQ    $256, DI
-	ADDQ    $128, R8
-	SUBQ    $4, BX
-	JMP     quad
-
-single:
-	TESTQ   BX, BX
-	JZ      done
-	VMOVUPS (DI), Z0
-	MOVQ    R8, R10
-	MOVQ    SI, R11
-	MOVQ    CX, R12
-
-sloop:
-	VBROADCASTSS (R11), Z4
-	VCVTPH2PS (R10), Z5
-	VFMADD231PS Z5, Z4, Z0
-	ADDQ $4, R11
-	ADDQ R9, R10
-	DECQ R12
-	JNZ  sloop
-	VMOVUPS Z0, (DI)
-	ADDQ    $64, DI
-	ADDQ    $32, R8
-	DECQ    BX
-	JMP     single
-
-done:
-	VZEROUPPER
-	RET
+	AXPYROWS(VCVTPH2PS, 32, 64, 96, 128, 1)
 
 // func axpyF32Rows(acc *float32, d16 int, p *float32, n int, v *float32, vstride int)
 TEXT ·axpyF32Rows(SB), NOSPLIT, $0-48
-	MOVQ acc+0(FP), DI
-	MOVQ d16+8(FP), BX
-	MOVQ p+16(FP), SI
-	MOVQ n+24(FP), CX
-	MOVQ v+32(FP), R8
-	MOVQ vstride+40(FP), R9
-	SHLQ $2, R9
-
-quad:
-	CMPQ    BX, $4
-	JLT     single
-	VMOVUPS (DI), Z0
-	VMOVUPS 64(DI), Z1
-	VMOVUPS 128(DI), Z2
-	VMOVUPS 192(DI), Z3
-	MOVQ    R8, R10
-	MOVQ    SI, R11
-	MOVQ    CX, R12
-
-qloop:
-	VBROADCASTSS (R11), Z4
-	VMOVUPS (R10), Z5
-	VFMADD231PS Z5, Z4, Z0
-	VMOVUPS 64(R10), Z6
-	VFMADD231PS Z6, Z4, Z1
-	VMOVUPS 128(R10), Z7
-	VFMADD231PS Z7, Z4, Z2
-	VMOVUPS 192(R10), Z8
-	VFMADD231PS Z8, Z4, Z3
-	ADDQ $4, R11
-	ADDQ R9, R10
-	DECQ R12
-	JNZ  qloop
-	VMOVUPS Z0, (DI)
-	VMOVUPS Z1, 64(DI)
-	VMOVUPS Z2, 128(DI)
-	VMOVUPS Z3, 192(DI)
-	ADDQ    $256, DI
-	ADDQ    $256, R8
-	SUBQ    $4, BX
-	JMP     quad
-
-single:
-	TESTQ   BX, BX
-	JZ      done
-	VMOVUPS (DI), Z0
-	MOVQ    R8, R10
-	MOVQ    SI, R11
-	MOVQ    CX, R12
-
-sloop:
-	VBROADCASTSS (R11), Z4
-	VMOVUPS (R10), Z5
-	VFMADD231PS Z5, Z4, Z0
-	ADDQ $4, R11
-	ADDQ R9, R10
-	DECQ R12
-	JNZ  sloop
-	VMOVUPS Z0, (DI)
-	ADDQ    $64, DI
-	ADDQ    $64, R8
-	DECQ    BX
-	JMP     single
-
-done:
-	VZEROUPPER
-	RET
+	AXPYROWS(VMOVUPS, 64, 128, 192, 256, 2)
 
 // func dotQ8_0Rows(out *float32, q *byte, qd *float32, k *byte, kstride int, n int, nb int)
 // Q8_0 cache rows (34-byte blocks: fp16 d, 32 int8) against a Q8_0 query

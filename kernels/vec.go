@@ -192,9 +192,6 @@ func fma32(a, b, c float32) float32 {
 	return r
 }
 
-// q8_0Block is the size of a Q8_0 block: fp16 d, 32 int8 quants.
-const q8_0Block = 34
-
 // DotQ8_0Rows sets out[j] to the dot product of a Q8_0 query (quants q,
 // nb·32 of them, block scales qd) with the Q8_0 row j of k (34-byte blocks,
 // rows kStride bytes apart), as ggml's Q8_0 vec-dot does in integers per
@@ -206,7 +203,7 @@ func (o VecOps) DotQ8_0Rows(out []float32, q []byte, qd []float32, k []byte, kSt
 	if len(q) < nb*32 {
 		panic(fmt.Sprintf("kernels: DotQ8_0Rows: %d quants for %d blocks", len(q), nb))
 	}
-	checkRows("DotQ8_0Rows", len(out), nb*q8_0Block, kStride, len(k))
+	checkRows("DotQ8_0Rows", len(out), nb*q8_0Bytes, kStride, len(k))
 	if len(out) == 0 || nb == 0 {
 		clear(out)
 		return
@@ -218,7 +215,7 @@ func (o VecOps) DotQ8_0Rows(out []float32, q []byte, qd []float32, k []byte, kSt
 	for j := range out {
 		var lanes [8]float32
 		for b := range nb {
-			blk := k[j*kStride+b*q8_0Block:]
+			blk := k[j*kStride+b*q8_0Bytes:]
 			s := quant.FP16ToFP32(uint16(blk[0])|uint16(blk[1])<<8) * qd[b]
 			for l := range 8 {
 				var isum int32
@@ -245,7 +242,7 @@ func (o VecOps) AxpyQ8_0Rows(acc, p []float32, v []byte, vStride int) {
 	if len(acc)%32 != 0 {
 		panic(fmt.Sprintf("kernels: AxpyQ8_0Rows: %d outputs, not whole blocks", len(acc)))
 	}
-	checkRows("AxpyQ8_0Rows", len(p), nb*q8_0Block, vStride, len(v))
+	checkRows("AxpyQ8_0Rows", len(p), nb*q8_0Bytes, vStride, len(v))
 	if len(p) == 0 || nb == 0 {
 		return
 	}
@@ -255,7 +252,7 @@ func (o VecOps) AxpyQ8_0Rows(acc, p []float32, v []byte, vStride int) {
 	}
 	for b := range nb {
 		for j, pj := range p {
-			blk := v[j*vStride+b*q8_0Block:]
+			blk := v[j*vStride+b*q8_0Bytes:]
 			s := pj * quant.FP16ToFP32(uint16(blk[0])|uint16(blk[1])<<8)
 			for e := range 32 {
 				acc[32*b+e] = fma32(float32(int8(blk[2+e])), s, acc[32*b+e])

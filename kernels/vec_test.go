@@ -188,23 +188,23 @@ func TestVecOpsQ8_0MatchReference(t *testing.T) {
 	for _, nb := range []int{1, 2, 4, 8} {
 		d := 32 * nb
 		for _, n := range []int{1, 3, 16, 17} {
-			stride := (nb + r.IntN(3)) * q8_0Block
-			rows := make([]byte, (n-1)*stride+nb*q8_0Block)
+			stride := (nb + r.IntN(3)) * q8_0Bytes
+			rows := make([]byte, (n-1)*stride+nb*q8_0Bytes)
 			for j := range n {
 				x := randF32s(r, d)
-				if err := quant.QuantizeActivations(quant.Q8_0, x, rows[j*stride:j*stride+nb*q8_0Block]); err != nil {
+				if err := quant.QuantizeActivations(quant.Q8_0, x, rows[j*stride:j*stride+nb*q8_0Bytes]); err != nil {
 					t.Fatal(err)
 				}
 			}
-			qraw := make([]byte, nb*q8_0Block)
+			qraw := make([]byte, nb*q8_0Bytes)
 			if err := quant.QuantizeActivations(quant.Q8_0, randF32s(r, d), qraw); err != nil {
 				t.Fatal(err)
 			}
 			q := make([]byte, d)
 			qd := make([]float32, nb)
 			for b := range nb {
-				qd[b] = quant.FP16ToFP32(uint16(qraw[b*q8_0Block]) | uint16(qraw[b*q8_0Block+1])<<8)
-				copy(q[32*b:], qraw[b*q8_0Block+2:(b+1)*q8_0Block])
+				qd[b] = quant.FP16ToFP32(uint16(qraw[b*q8_0Bytes]) | uint16(qraw[b*q8_0Bytes+1])<<8)
+				copy(q[32*b:], qraw[b*q8_0Bytes+2:(b+1)*q8_0Bytes])
 			}
 			got, want := make([]float32, n+4), make([]float32, n)
 			got[n] = 99
@@ -214,7 +214,7 @@ func TestVecOpsQ8_0MatchReference(t *testing.T) {
 				if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
 					t.Fatalf("DotQ8_0Rows nb=%d n=%d: [%d] = %g, reference %g", nb, n, j, got[j], want[j])
 				}
-				exact := quant.VecDot(quant.Q8_0, d, rows[j*stride:j*stride+nb*q8_0Block], qraw)
+				exact := quant.VecDot(quant.Q8_0, d, rows[j*stride:j*stride+nb*q8_0Bytes], qraw)
 				if math.Abs(float64(got[j]-exact)) > 1e-5*(1+math.Abs(float64(exact))) {
 					t.Fatalf("DotQ8_0Rows nb=%d row %d: %g, quant.VecDot %g", nb, j, got[j], exact)
 				}

@@ -170,9 +170,6 @@ func (s *Stream) newAttnJob(dst, q backends.Tensor, kv backends.PagedKV, rows ba
 	return a, nil
 }
 
-// q8_0Bytes is the size of a Q8_0 block: fp16 d and 32 quants.
-const q8_0Bytes = 34
-
 // attnWorker holds one worker's scratch buffers.
 type attnWorker struct {
 	a      *attnJob
@@ -234,8 +231,9 @@ func (w *attnWorker) head(t, h int) error {
 		if err := quant.QuantizeActivations(a.qType, qh, w.qConv); err != nil {
 			return err
 		}
+		bb := quant.Q8_0.BlockBytes()
 		for b := range w.qd {
-			blk := w.qConv[b*q8_0Bytes : (b+1)*q8_0Bytes]
+			blk := w.qConv[b*bb : (b+1)*bb]
 			w.qd[b] = quant.FP16ToFP32(uint16(blk[0]) | uint16(blk[1])<<8)
 			copy(w.qq[32*b:32*b+32], blk[2:])
 		}

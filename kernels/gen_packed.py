@@ -54,6 +54,26 @@ def min_block_end(a, N, rec):
     a("")
     epilogue(a, N, 12)
 
+def nibble_codes(a, off, g, lo, hi, fifth):
+    """Loads the 64 code bytes at off(SI) and splits them into the codes of
+    groups g (low nibbles, into lo) and g+4 (high nibbles, into hi), with the
+    0x0F mask in Z31. fifth = (H, tmp, mask 0x10) adds the fifth bits: element
+    4g+k's at bit g of H's byte k, element 16+4g+k's at bit 4+g, moved to
+    bit 4 and merged (one shift and one VPTERNLOGD each)."""
+    a(f"\tVMOVDQU64 {off}(SI), {lo}")
+    a(f"\tVPSRLW $4, {lo}, {hi}")
+    a(f"\tVPANDD Z31, {lo}, {lo}")
+    a(f"\tVPANDD Z31, {hi}, {hi}")
+    if fifth:
+        h, tmp, m = fifth
+        a(f"\tVPSLLW ${4-g}, {h}, {tmp}")
+        a(f"\tVPTERNLOGD $0xF8, {m}, {tmp}, {lo}")
+        if g == 0:
+            a(f"\tVPTERNLOGD $0xF8, {m}, {h}, {hi}")
+        else:
+            a(f"\tVPSRLW ${g}, {h}, {tmp}")
+            a(f"\tVPTERNLOGD $0xF8, {m}, {tmp}, {hi}")
+
 def kern(N, name, wdecode):
     # wdecode: 'q4', 'q5' (Q4_0/Q5_0: codes + zero-point corrections),
     # 'q41', 'q51' (Q4_1/Q5_1: unsigned codes and a minimum: +16 bytes of
@@ -91,20 +111,7 @@ def kern(N, name, wdecode):
         if five:
             a(f"\tVMOVDQU64 {co+256}(SI), Z27")
         for g in range(4):
-            a(f"\tVMOVDQU64 {co+64*g}(SI), Z28")
-            a("\tVPSRLW $4, Z28, Z29")
-            a("\tVPANDD Z31, Z28, Z28")
-            a("\tVPANDD Z31, Z29, Z29")
-            if five:
-                # Fifth bits (as Q5_K's): element 4g+k's at bit g of H's
-                # byte k, element 16+4g+k's at bit 4+g, merged at bit 4.
-                a(f"\tVPSLLW ${4-g}, Z27, Z26")
-                a("\tVPTERNLOGD $0xF8, Z25, Z26, Z28")
-                if g == 0:
-                    a("\tVPTERNLOGD $0xF8, Z25, Z27, Z29")
-                else:
-                    a(f"\tVPSRLW ${g}, Z27, Z26")
-                    a("\tVPTERNLOGD $0xF8, Z25, Z26, Z29")
+            nibble_codes(a, co+64*g, g, "Z28", "Z29", ("Z27", "Z26", "Z25") if five else None)
             for i in range(N):
                 a(f"\tVPDPBUSD.BCST {32*i+4*g}(R8), Z28, Z{i}")
                 a(f"\tVPDPBUSD.BCST {32*i+16+4*g}(R8), Z29, Z{8+i if split else i}")
@@ -313,20 +320,7 @@ def q4k(N, name, five=False):
         if five:
             a(f"\tVMOVDQU64 {320+sub*s+256}(SI), Z20")
         for g in range(4):
-            a(f"\tVMOVDQU64 {320+sub*s+64*g}(SI), Z18")
-            a("\tVPSRLW $4, Z18, Z19")
-            a("\tVPANDD Z31, Z18, Z18")
-            a("\tVPANDD Z31, Z19, Z19")
-            if five:
-                # Fifth bits: element 4g+k's at bit g of H's byte k, element
-                # 16+4g+k's at bit 4+g, moved to bit 4 and merged.
-                a(f"\tVPSLLW ${4-g}, Z20, Z23")
-                a("\tVPTERNLOGD $0xF8, Z30, Z23, Z18")
-                if g == 0:
-                    a("\tVPTERNLOGD $0xF8, Z30, Z20, Z19")
-                else:
-                    a(f"\tVPSRLW ${g}, Z20, Z23")
-                    a("\tVPTERNLOGD $0xF8, Z30, Z23, Z19")
+            nibble_codes(a, 320+sub*s+64*g, g, "Z18", "Z19", ("Z20", "Z23", "Z30") if five else None)
             for i in range(N):
                 a(f"\tVPDPBUSD.BCST {256*i+32*s+4*g}(R8), Z18, Z{i}")
                 a(f"\tVPDPBUSD.BCST {256*i+32*s+16+4*g}(R8), Z19, Z{i}")

@@ -41,8 +41,9 @@ func parseBenchKernels(args []string, stderr io.Writer) (*benchKernelsFlags, err
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: nuri bench kernels [--types Q4_0,Q8_0,...] [--rows R --cols C] [--batch 1,8,...]")
 		fmt.Fprintln(stderr, "         [--threads T] [--json] [--out DIR]")
-		fmt.Fprintln(stderr, "\nTimes kernels.MatMul per weight type and batch; GEMV is set against the read")
-		fmt.Fprintln(stderr, "bandwidth measured in the same run. NURI_KERNELS=generic forces the pure-Go kernels.")
+		fmt.Fprintln(stderr, "\nTimes each weight type's matmul as a model runs it (the packed kernels where the")
+		fmt.Fprintln(stderr, "CPU backend repacks) per batch; GEMV is set against the read bandwidth measured in")
+		fmt.Fprintln(stderr, "the same run. NURI_KERNELS=generic forces the pure-Go kernels.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

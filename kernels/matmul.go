@@ -321,11 +321,7 @@ func (s *matmulScratch) prepare(t *mmTask) {
 	}
 	nb := t.cols / t.wt.BlockSize()
 	n := t.nx * s.qsRowBytes(t.k, nb)
-	if cap(s.qbuf) < n+64 {
-		s.qbuf = make([]byte, n+64)
-	}
-	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(s.qbuf))) & 63)
-	s.qs = s.qbuf[off : off+n]
+	s.qs = aligned64(&s.qbuf, n)
 	if !t.k.pairs {
 		s.d = grow(s.d, t.nx*nb)
 	}
@@ -381,6 +377,17 @@ func (s *matmulScratch) split(t *mmTask, i int, raw []byte) {
 	default:
 		panic(fmt.Sprintf("kernels: no split layout for %v", t.at))
 	}
+}
+
+// aligned64 returns n bytes of *buf starting on a 64-byte boundary, growing
+// *buf when it is too small (its contents are then zero).
+func aligned64(buf *[]byte, n int) []byte {
+	if cap(*buf) < n+64 {
+		*buf = make([]byte, n+64)
+	}
+	b := (*buf)[:cap(*buf)]
+	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(b))) & 63)
+	return b[off : off+n : off+n]
 }
 
 func grow[T any](s []T, n int) []T {

@@ -191,9 +191,8 @@ func PackWeights(p *Pool, t quant.Type, w []byte, rows, cols int) (*PackedWeight
 
 // alignedBytes returns n zeroed bytes starting on a 64-byte boundary.
 func alignedBytes(n int) []byte {
-	b := make([]byte, n+64)
-	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(b))) & 63)
-	return b[off : off+n : off+n]
+	var b []byte
+	return aligned64(&b, n)
 }
 
 // packedActs is one MatMulPacked call's quantized activations in tiles.
@@ -343,11 +342,7 @@ func MatMulPacked(p *Pool, y []float32, pw *PackedWeights, x []float32, nx int) 
 	}
 	a := &s.shape
 	*a = packedActs{nx: nx, nb: nb, qk: qk, nc: nc, es: es}
-	if cap(s.qbuf) < nx*pw.Cols*es+64 {
-		s.qbuf = make([]byte, nx*pw.Cols*es+64)
-	}
-	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(s.qbuf))) & 63)
-	a.qs = s.qbuf[off : off+nx*pw.Cols*es]
+	a.qs = aligned64(&s.qbuf, nx*pw.Cols*es)
 	s.d = grow(s.d, nx*nb)
 	s.corr = grow(s.corr, nx*nb*nc)
 	a.d, a.corr = s.d, s.corr

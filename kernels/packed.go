@@ -214,20 +214,49 @@ func (a *packedActs) tileAt(i int) (n, k, base int) {
 	return min(packTile, a.nx-t0), i - t0, t0 * a.nb
 }
 
-// quantize converts activation row i to Q8_0 (Q8_K for the K-quants) in the tile
-// layout with the assembly quantizers (bit-identical to
-// quant.QuantizeActivations for finite inputs).
-func (a *packedActs) quantize(x []float32, i int, wt quant.Type) {
-	n, k, base := a.tileAt(i)
-	row := x[i*a.nb*a.qk : (i+1)*a.nb*a.qk]
+// quantSpan is how many elements of each row one quantize task covers.
+// Tasks are (tile, column span) pairs, so every cache line of the tile
+// layout (a tile's rows side by side, block by block) is written by one
+// thread: with one task per row, neighbouring rows on different cores
+// shared each line, and the lines bouncing between the cores made the
+// quantize phase of a 16-row matmul ~8× slower than one core alone.
+const quantSpan = 1024
+
+// quantTasks is the number of quantize tasks and the blocks each covers.
+func (a *packedActs) quantTasks() (tasks, spanBlocks int) {
+	spanBlocks = max(1, quantSpan/a.qk)
+	tiles := (a.nx + packTile - 1) / packTile
+	return tiles * ((a.nb + spanBlocks - 1) / spanBlocks), spanBlocks
+}
+
+// quantize converts quantize task q (tile q/spans, column span q%spans) of
+// x to Q8_0 (Q8_K for the K-quants) in the tile layout with the assembly
+// quantizers (bit-identical to quant.QuantizeActivations for finite
+// inputs); float weights get their activations rounded instead.
+func (a *packedActs) quantize(x []float32, q int, wt quant.Type) {
+	_, sb := a.quantTasks()
+	spans := (a.nb + sb - 1) / sb
+	t0 := q / spans * packTile
+	b0 := q % spans * sb
+	b1 := min(a.nb, b0+sb)
+	n, _, base := a.tileAt(t0)
+	for k := range n {
+		i := t0 + k
+		a.quantizeRow(x[i*a.nb*a.qk:(i+1)*a.nb*a.qk], n, k, base, b0, b1, wt)
+	}
+}
+
+// quantizeRow quantizes blocks b0..b1-1 of one activation row, row k of
+// the n-row tile whose records start at base.
+func (a *packedActs) quantizeRow(row []float32, n, k, base, b0, b1 int, wt quant.Type) {
 	if floatType(wt) {
-		a.roundFloats(row, n, k, base, wt)
+		a.roundFloats(row[b0*a.qk:b1*a.qk], n, k, base+b0*n, wt)
 		return
 	}
 	zero := packZero(wt)
 	if a.qk == quant.QK_K {
 		var bs [16]int16
-		for b := range a.nb {
+		for b := b0; b < b1; b++ {
 			j := base + b*n + k
 			quantQ8_KSplit(&row[b*a.qk], 1, &a.qs[j*a.qk], &a.d[j], &bs[0])
 			if wt == quant.Q2_K {
@@ -249,12 +278,12 @@ func (a *packedActs) quantize(x []float32, i int, wt quant.Type) {
 		}
 		return
 	}
-	j := base + k
-	quantQ8_0Tile(&row[0], a.nb, &a.qs[j*32], n*32, &a.d[j], &a.corr[j], n*4, int(-zero))
+	j := base + b0*n + k
+	quantQ8_0Tile(&row[b0*32], b1-b0, &a.qs[j*32], n*32, &a.d[j], &a.corr[j], n*4, int(-zero))
 	if wt == quant.Q4_1 || wt == quant.Q5_1 {
 		// Q8_1's s = fp16(d·Σq) with the unrounded d = amax/127, as
 		// quant.QuantizeActivations makes it, in the correction slot.
-		for b := range a.nb {
+		for b := b0; b < b1; b++ {
 			jb := base + b*n + k
 			var amax float32
 			for _, v := range row[32*b : 32*b+32] {
@@ -270,15 +299,16 @@ func (a *packedActs) quantize(x []float32, i int, wt quant.Type) {
 	}
 }
 
-// roundFloats writes activation row i of float weights into the tile
-// layout as float32, rounded to the weights' type as ggml converts it (F16
-// with VCVTPS2PH through VecOps.RoundF16, BF16 to nearest even, F32 as is).
-func (a *packedActs) roundFloats(row []float32, n, k, base int, wt quant.Type) {
+// roundFloats writes span (whole 4-column blocks of one activation row,
+// row k of an n-row tile, first block record at base) in the tile layout
+// as float32, rounded to the weights' type as ggml converts it (F16 with
+// VCVTPS2PH through VecOps.RoundF16, BF16 to nearest even, F32 as is).
+func (a *packedActs) roundFloats(span []float32, n, k, base int, wt quant.Type) {
 	dst := unsafe.Slice((*float32)(unsafe.Pointer(&a.qs[0])), len(a.qs)/4)
 	var tmp [256]float32
 	vec := VecOps{fast: hasVecAsm}
-	for c0 := 0; c0 < len(row); c0 += len(tmp) {
-		chunk := row[c0:min(c0+len(tmp), len(row))]
+	for c0 := 0; c0 < len(span); c0 += len(tmp) {
+		chunk := span[c0:min(c0+len(tmp), len(span))]
 		t := tmp[:len(chunk)]
 		switch wt {
 		case quant.F16:
@@ -352,7 +382,12 @@ func MatMulPacked(p *Pool, y []float32, pw *PackedWeights, x []float32, nx int) 
 	t := &s.task
 	*t = packedTask{pw: pw, x: x, y: y, a: a, s: s}
 	t.phase = phaseQuantize
-	p.runTask(nx, 1, t)
+	tasks, _ := a.quantTasks()
+	grain := 1
+	if nx*pw.Cols <= 4*quantSpan {
+		grain = tasks // a few microseconds at most: the caller does it alone
+	}
+	p.runTask(tasks, grain, t)
 	t.phase = phaseDot
 	groups := (pw.Rows + packGroup - 1) / packGroup
 	p.runTask(groups, packedGrain(groups, len(pw.data)/groups, nx, p.threadsLocked()), t)

@@ -22,7 +22,7 @@ func TestMatMulPackedMatchesReference(t *testing.T) {
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(21, 22))
 	for _, wt := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.F16, quant.BF16, quant.F32} {
-		for _, sh := range []struct{ rows, cols int }{{1, 32}, {16, 32}, {17, 96}, {33, 160}, {48, 2048}, {5, 4096}, {300, 256}, {31, 768}} {
+		for _, sh := range []struct{ rows, cols int }{{1, 32}, {16, 32}, {17, 96}, {33, 160}, {48, 2048}, {5, 4096}, {300, 256}, {31, 768}, {20, 1280}} {
 			if sh.cols%packedQK(wt) != 0 {
 				continue
 			}

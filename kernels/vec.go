@@ -87,6 +87,9 @@ func dotRows[T uint16 | float32](fast bool, name string, out, q []float32, k []T
 			out[j] = laneDot(q[:d16*16], func(e int) float32 { return at(r[e]) })
 		}
 	}
+	if d16*16 == d {
+		return
+	}
 	for j := range out {
 		r := k[j*kStride:]
 		s := out[j]
@@ -111,6 +114,9 @@ func axpyRows[T uint16 | float32](fast bool, name string, acc, p []float32, v []
 		asm(&acc[0], d16, &p[0], len(p), &v[0], vStride)
 	} else {
 		from = 0
+	}
+	if from == d {
+		return
 	}
 	for j, pj := range p {
 		r := v[j*vStride:]

@@ -63,7 +63,7 @@ func TestMatMulGolden(t *testing.T) {
 }
 
 // f32Tensor allocates a zeroed rows×cols F32 tensor on dev.
-func f32Tensor(t *testing.T, dev backends.Device, name string, rows, cols int) backends.Tensor {
+func f32Tensor(t testing.TB, dev backends.Device, name string, rows, cols int) backends.Tensor {
 	t.Helper()
 	buf, err := dev.Alloc(rows*cols*4, backends.UsageScratch)
 	if err != nil {
@@ -73,7 +73,7 @@ func f32Tensor(t *testing.T, dev backends.Device, name string, rows, cols int) b
 }
 
 // hostF32 views an F32 host tensor as a slice.
-func hostF32(t *testing.T, x backends.Tensor) []float32 {
+func hostF32(t testing.TB, x backends.Tensor) []float32 {
 	t.Helper()
 	b := x.Buf.(*backends.HostBuffer).Bytes()[x.Off:]
 	return cpu.BytesF32(b[:x.Rows*x.Cols*4])

@@ -14,12 +14,12 @@ import (
 
 // fixture is a device, a stream and helpers to make host tensors.
 type fixture struct {
-	t   *testing.T
+	t   testing.TB
 	dev *cpu.Device
 	s   backends.Stream
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	dev := cpu.New(2)
 	t.Cleanup(func() { dev.Close() })
 	s, err := dev.NewStream()
@@ -185,7 +185,7 @@ type attnSetup struct {
 	hd, bs int
 }
 
-func newAttnSetup(t *testing.T, f *fixture, r *rand.Rand, kt quant.Type, n, nKV, hd, bs int) *attnSetup {
+func newAttnSetup(t testing.TB, f *fixture, r *rand.Rand, kt quant.Type, n, nKV, hd, bs int) *attnSetup {
 	nb := (n + bs - 1) / bs
 	a := &attnSetup{nKV: nKV, hd: hd, bs: bs, table: make([]int32, nb)}
 	for i := range a.table {

@@ -13,19 +13,15 @@
 // broadcast probability, Z5-Z8 widened V chunks; DI acc, BX chunks left,
 // SI p, CX rows, R8 V at the current chunk, R9 row stride in bytes.
 
-// DOTROWS(LOAD, K1, K2, K3, KSTEP, KSHIFT): the score loop for K elements
-// widened by LOAD (VCVTPH2PS for fp16, VMOVUPS for f32); K1-K3 are the byte
-// offsets of chunks 1-3 (16 elements each), KSTEP of four chunks, KSHIFT
-// log2 of the element size.
-#define DOTROWS(LOAD, K1, K2, K3, KSTEP, KSHIFT) \
-	MOVQ out+0(FP), R9; \
-	MOVQ q+8(FP), SI; \
-	MOVQ k+16(FP), DI; \
-	MOVQ kstride+24(FP), R8; \
-	SHLQ $KSHIFT, R8; \
-	MOVQ n+32(FP), CX; \
-	MOVQ d16+40(FP), DX; \
-row: \
+// ROWVEC(LOAD, K1, K2, K3, KSTEP, quad, rest, done): one K row at DI
+// against q at SI: Z0 = (c0+c1)+(c2+c3) of the four chunk accumulators
+// (chunk j of the row's 16-element pieces goes to accumulator j mod 4).
+// The first two lines of the row 8 ahead are prefetched: cache rows are a
+// slot apart (all KV heads' rows of a position sit together), a stride the
+// hardware prefetchers pick up late in 16-row blocks.
+#define ROWVEC(LOAD, K1, K2, K3, KSTEP, quad, rest, done) \
+	PREFETCHT0 (DI)(R8*8); \
+	PREFETCHT0 64(DI)(R8*8); \
 	VPXORD Z0, Z0, Z0; \
 	VPXORD Z1, Z1, Z1; \
 	VPXORD Z2, Z2, Z2; \
@@ -50,21 +46,111 @@ quad: \
 	JMP  quad; \
 rest: \
 	TESTQ BX, BX; \
-	JZ    reduce; \
+	JZ    done; \
 	LOAD (R10), Z4; \
 	VFMADD231PS (R11), Z4, Z0; \
 	CMPQ BX, $1; \
-	JEQ  reduce; \
+	JEQ  done; \
 	LOAD K1(R10), Z5; \
 	VFMADD231PS 64(R11), Z5, Z1; \
 	CMPQ BX, $2; \
-	JEQ  reduce; \
+	JEQ  done; \
 	LOAD K2(R10), Z6; \
 	VFMADD231PS 128(R11), Z6, Z2; \
-reduce: \
-	VADDPS        Z1, Z0, Z0; \
-	VADDPS        Z3, Z2, Z2; \
-	VADDPS        Z2, Z0, Z0; \
+done: \
+	VADDPS Z1, Z0, Z0; \
+	VADDPS Z3, Z2, Z2; \
+	VADDPS Z2, Z0, Z0
+
+// PAIR8(a, b, dst): lanes 0-7 of dst = a[l]+a[l+8], lanes 8-15 = b[l]+b[l+8].
+#define PAIR8(a, b, dst) \
+	VSHUFF32X4 $0x44, b, a, Z4; \
+	VSHUFF32X4 $0xEE, b, a, Z5; \
+	VADDPS     Z5, Z4, dst
+
+// PAIR4(p, q, dst): 128-bit lane j of dst = lane j's 4 partials l + l+4 of
+// the rows in the 256-bit halves of p (j = 0, 1) and q (j = 2, 3).
+#define PAIR4(p, q, dst) \
+	VSHUFF32X4 $0x88, q, p, Z4; \
+	VSHUFF32X4 $0xDD, q, p, Z5; \
+	VADDPS     Z5, Z4, dst
+
+// DOTROWS(LOAD, K1, K2, K3, KSTEP, KSHIFT): the score loop for K elements
+// widened by LOAD (VCVTPH2PS for fp16, VMOVUPS for f32); K1-K3 are the byte
+// offsets of chunks 1-3 (16 elements each), KSTEP of four chunks, KSHIFT
+// log2 of the element size. Each row's 16 lanes are summed by the tree
+// (l, l+8), (l, l+4), (l, l+2), (l, l+1). Whole groups of 16 rows store
+// their lane vectors in the frame and run that tree for all 16 at once with
+// shuffles (the same additions: the 4 levels pair the same lanes); the
+// remaining rows run it one row at a time.
+#define DOTROWS(LOAD, K1, K2, K3, KSTEP, KSHIFT) \
+	MOVQ out+0(FP), R9; \
+	MOVQ q+8(FP), SI; \
+	MOVQ k+16(FP), DI; \
+	MOVQ kstride+24(FP), R8; \
+	SHLQ $KSHIFT, R8; \
+	MOVQ n+32(FP), CX; \
+	MOVQ d16+40(FP), DX; \
+	LEAQ 0(SP), R13; \
+	VMOVDQU32 dotRowsPerm<>(SB), Z31; \
+group: \
+	CMPQ CX, $16; \
+	JLT  row; \
+	MOVQ R13, R14; \
+	MOVQ $16, R12; \
+grow: \
+	ROWVEC(LOAD, K1, K2, K3, KSTEP, gquad, grest, gdone); \
+	VMOVUPS Z0, (R14); \
+	ADDQ    $64, R14; \
+	ADDQ    R8, DI; \
+	DECQ    R12; \
+	JNZ     grow; \
+	VMOVUPS (R13), Z6; \
+	VMOVUPS 64(R13), Z7; \
+	PAIR8(Z6, Z7, Z16); \
+	VMOVUPS 128(R13), Z6; \
+	VMOVUPS 192(R13), Z7; \
+	PAIR8(Z6, Z7, Z17); \
+	VMOVUPS 256(R13), Z6; \
+	VMOVUPS 320(R13), Z7; \
+	PAIR8(Z6, Z7, Z18); \
+	VMOVUPS 384(R13), Z6; \
+	VMOVUPS 448(R13), Z7; \
+	PAIR8(Z6, Z7, Z19); \
+	VMOVUPS 512(R13), Z6; \
+	VMOVUPS 576(R13), Z7; \
+	PAIR8(Z6, Z7, Z20); \
+	VMOVUPS 640(R13), Z6; \
+	VMOVUPS 704(R13), Z7; \
+	PAIR8(Z6, Z7, Z21); \
+	VMOVUPS 768(R13), Z6; \
+	VMOVUPS 832(R13), Z7; \
+	PAIR8(Z6, Z7, Z22); \
+	VMOVUPS 896(R13), Z6; \
+	VMOVUPS 960(R13), Z7; \
+	PAIR8(Z6, Z7, Z23); \
+	PAIR4(Z16, Z17, Z24); \
+	PAIR4(Z18, Z19, Z25); \
+	PAIR4(Z20, Z21, Z26); \
+	PAIR4(Z22, Z23, Z27); \
+	VSHUFPS $0x44, Z25, Z24, Z4; \
+	VSHUFPS $0xEE, Z25, Z24, Z5; \
+	VADDPS  Z5, Z4, Z28; \
+	VSHUFPS $0x44, Z27, Z26, Z4; \
+	VSHUFPS $0xEE, Z27, Z26, Z5; \
+	VADDPS  Z5, Z4, Z29; \
+	VSHUFPS $0x88, Z29, Z28, Z4; \
+	VSHUFPS $0xDD, Z29, Z28, Z5; \
+	VADDPS  Z5, Z4, Z30; \
+	VPERMPS Z30, Z31, Z30; \
+	VMOVUPS Z30, (R9); \
+	ADDQ    $64, R9; \
+	SUBQ    $16, CX; \
+	JMP     group; \
+row: \
+	TESTQ CX, CX; \
+	JZ    end; \
+	ROWVEC(LOAD, K1, K2, K3, KSTEP, quad, rest, reduce); \
 	VEXTRACTF64X4 $1, Z0, Y1; \
 	VADDPS        Y1, Y0, Y0; \
 	VEXTRACTF128  $1, Y0, X1; \
@@ -77,9 +163,29 @@ reduce: \
 	ADDQ          $4, R9; \
 	ADDQ          R8, DI; \
 	DECQ          CX; \
-	JNZ           row; \
+	JMP           row; \
+end: \
 	VZEROUPPER; \
 	RET
+
+// dotRowsPerm: the 16-row tree leaves row 4e+j at element 4j+e.
+DATA dotRowsPerm<>+0(SB)/4, $0
+DATA dotRowsPerm<>+4(SB)/4, $4
+DATA dotRowsPerm<>+8(SB)/4, $8
+DATA dotRowsPerm<>+12(SB)/4, $12
+DATA dotRowsPerm<>+16(SB)/4, $1
+DATA dotRowsPerm<>+20(SB)/4, $5
+DATA dotRowsPerm<>+24(SB)/4, $9
+DATA dotRowsPerm<>+28(SB)/4, $13
+DATA dotRowsPerm<>+32(SB)/4, $2
+DATA dotRowsPerm<>+36(SB)/4, $6
+DATA dotRowsPerm<>+40(SB)/4, $10
+DATA dotRowsPerm<>+44(SB)/4, $14
+DATA dotRowsPerm<>+48(SB)/4, $3
+DATA dotRowsPerm<>+52(SB)/4, $7
+DATA dotRowsPerm<>+56(SB)/4, $11
+DATA dotRowsPerm<>+60(SB)/4, $15
+GLOBL dotRowsPerm<>(SB), RODATA|NOPTR, $64
 
 // AXPYROWS(LOAD, K1, K2, K3, KSTEP, KSHIFT): the weighted-sum loop, same
 // parameters for the V elements.
@@ -148,11 +254,12 @@ done: \
 	RET
 
 // func dotF16Rows(out *float32, q *float32, k *uint16, kstride int, n int, d16 int)
-TEXT ·dotF16Rows(SB), NOSPLIT, $0-48
+// The 1 KiB frame holds a 16-row group's lane vectors.
+TEXT ·dotF16Rows(SB), 0, $1024-48
 	DOTROWS(VCVTPH2PS, 32, 64, 96, 128, 1)
 
 // func dotF32Rows(out *float32, q *float32, k *float32, kstride int, n int, d16 int)
-TEXT ·dotF32Rows(SB), NOSPLIT, $0-48
+TEXT ·dotF32Rows(SB), 0, $1024-48
 	DOTROWS(VMOVUPS, 64, 128, 192, 256, 2)
 
 // func axpyF16Rows(acc *float32, d16 int, p *float32, n int, v *uint16, vstride int)

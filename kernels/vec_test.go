@@ -99,7 +99,7 @@ func TestVecOpsMatchReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	const guard = 7
 	for _, d := range []int{1, 8, 15, 16, 17, 32, 48, 64, 80, 96, 112, 128, 200, 256} {
-		for _, n := range []int{1, 2, 3, 16, 33} {
+		for _, n := range []int{1, 2, 3, 15, 16, 17, 31, 33, 48} {
 			stride := d + r.IntN(3)*16
 			q := randF32s(r, d)
 			fast.RoundF16(q, q)

@@ -197,3 +197,13 @@ type HostMapped interface {
 type Describer interface {
 	Describe() []string
 }
+
+// SharedMatMuler is implemented by streams that can run several matmuls of
+// one input together more cheaply than one by one: a layer's q, k and v
+// projections, or its gate and up. MatMulShared(dsts, ws, x) must leave
+// every dsts[i] exactly as MatMul(dsts[i], ws[i], x) would, bit for bit;
+// the CPU stream converts x once and shares all the matrices' rows out in
+// one parallel job.
+type SharedMatMuler interface {
+	MatMulShared(dsts, ws []Tensor, x Tensor)
+}

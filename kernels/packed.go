@@ -332,66 +332,136 @@ type packedScratch struct {
 	qbuf  []byte
 	d     []float32
 	corr  []int32
-	tail  []float32 // outputs of a partial last row group
+	tail  []float32 // outputs of partial last row groups
+	mats  []packedMat
 	task  packedTask
 	shape packedActs
+}
+
+// packedMat is one matrix of a call: its weights, its outputs, the index
+// of its first row group in the call's combined range of groups, and where
+// the outputs of a partial last group go before they are copied out.
+type packedMat struct {
+	pw   *PackedWeights
+	y    []float32
+	g0   int
+	tail []float32
 }
 
 // packedTask is one MatMulPacked call handed to the workers.
 type packedTask struct {
 	phase int
-	pw    *PackedWeights
-	x, y  []float32
+	mats  []packedMat
+	x     []float32
 	a     *packedActs
-	s     *packedScratch
 }
 
 // MatMulPacked computes y[i·rows+r] = w[r]·x[i] for nx activation rows, as
 // MatMul does for the unpacked matrix up to float rounding (see the layout
 // comment for the exact order).
 func MatMulPacked(p *Pool, y []float32, pw *PackedWeights, x []float32, nx int) {
-	if len(x) < nx*pw.Cols || len(y) < nx*pw.Rows {
-		panic(fmt.Sprintf("kernels.MatMulPacked: %d×%d weights, %d rows: x has %d, y %d", pw.Rows, pw.Cols, nx, len(x), len(y)))
+	s := lockPacked(p)
+	if p != nil {
+		defer p.mu.Unlock()
+	}
+	s.mats = append(s.mats[:0], packedMat{pw: pw, y: y})
+	matMulPacked(p, s, x, nx)
+}
+
+// MatMulPackedShared computes ys[m][i·rows_m+r] = pws[m][r]·x[i] for
+// matrices that take the same input (a layer's q, k and v projections, or
+// its gate and up): the activations are quantized once and every matrix's
+// row groups are shared out in one parallel job, so the threads stream one
+// long run of weights instead of stopping and restarting between matrices.
+// Each output has exactly the bits MatMulPacked gives it. The matrices must
+// have one type and one column count.
+func MatMulPackedShared(p *Pool, ys [][]float32, pws []*PackedWeights, x []float32, nx int) {
+	if len(ys) != len(pws) || len(pws) == 0 {
+		panic(fmt.Sprintf("kernels.MatMulPackedShared: %d outputs for %d matrices", len(ys), len(pws)))
+	}
+	for _, pw := range pws[1:] {
+		if pw.Type != pws[0].Type || pw.Cols != pws[0].Cols {
+			panic(fmt.Sprintf("kernels.MatMulPackedShared: %v×%d and %v×%d weights do not share an input", pws[0].Type, pws[0].Cols, pw.Type, pw.Cols))
+		}
+	}
+	s := lockPacked(p)
+	if p != nil {
+		defer p.mu.Unlock()
+	}
+	s.mats = s.mats[:0]
+	for m, pw := range pws {
+		s.mats = append(s.mats, packedMat{pw: pw, y: ys[m]})
+	}
+	matMulPacked(p, s, x, nx)
+}
+
+// lockPacked returns the scratch of p, locked (a fresh one for a nil p).
+func lockPacked(p *Pool) *packedScratch {
+	if p == nil {
+		return new(packedScratch)
+	}
+	p.mu.Lock()
+	return &p.pk
+}
+
+// matMulPacked runs the matrices in s.mats on input x (nx rows).
+func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int) {
+	pw0 := s.mats[0].pw
+	if len(x) < nx*pw0.Cols {
+		panic(fmt.Sprintf("kernels.MatMulPacked: %d×%d weights, %d rows: x has %d", pw0.Rows, pw0.Cols, nx, len(x)))
+	}
+	groups, partials := 0, 0
+	for i := range s.mats {
+		m := &s.mats[i]
+		if len(m.y) < nx*m.pw.Rows {
+			panic(fmt.Sprintf("kernels.MatMulPacked: %d×%d weights, %d rows: y has %d", m.pw.Rows, m.pw.Cols, nx, len(m.y)))
+		}
+		m.g0 = groups
+		groups += (m.pw.Rows + packGroup - 1) / packGroup
+		if m.pw.Rows%packGroup != 0 {
+			partials++
+		}
 	}
 	if nx == 0 {
+		s.mats = s.mats[:0]
 		return
 	}
-	var s *packedScratch
-	if p != nil {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		s = &p.pk
-	} else {
-		s = new(packedScratch)
-	}
-	qk, nc := packedQK(pw.Type), packedCorrs(pw.Type)
-	nb := pw.Cols / qk
+	qk, nc := packedQK(pw0.Type), packedCorrs(pw0.Type)
+	nb := pw0.Cols / qk
 	es := 1
-	if floatType(pw.Type) {
+	if floatType(pw0.Type) {
 		es = 4
 	}
 	a := &s.shape
 	*a = packedActs{nx: nx, nb: nb, qk: qk, nc: nc, es: es}
-	a.qs = aligned64(&s.qbuf, nx*pw.Cols*es)
+	a.qs = aligned64(&s.qbuf, nx*pw0.Cols*es)
 	s.d = grow(s.d, nx*nb)
 	s.corr = grow(s.corr, nx*nb*nc)
 	a.d, a.corr = s.d, s.corr
-	if pw.Rows%packGroup != 0 {
-		s.tail = grow(s.tail, nx*packGroup)
+	if partials > 0 {
+		s.tail = grow(s.tail, partials*nx*packGroup)
+		k := 0
+		for i := range s.mats {
+			if m := &s.mats[i]; m.pw.Rows%packGroup != 0 {
+				m.tail = s.tail[k*nx*packGroup : (k+1)*nx*packGroup]
+				k++
+			}
+		}
 	}
 	t := &s.task
-	*t = packedTask{pw: pw, x: x, y: y, a: a, s: s}
+	*t = packedTask{mats: s.mats, x: x, a: a}
 	t.phase = phaseQuantize
 	tasks, _ := a.quantTasks()
 	grain := 1
-	if nx*pw.Cols <= 4*quantSpan {
+	if nx*pw0.Cols <= 4*quantSpan {
 		grain = tasks // a few microseconds at most: the caller does it alone
 	}
 	p.runTask(tasks, grain, t)
 	t.phase = phaseDot
-	groups := (pw.Rows + packGroup - 1) / packGroup
-	p.runTask(groups, packedGrain(groups, len(pw.data)/groups, nx, p.threadsLocked()), t)
+	p.runTask(groups, packedGrain(groups, len(pw0.data)/((pw0.Rows+packGroup-1)/packGroup), nx, p.threadsLocked()), t)
 	*t = packedTask{}
+	clear(s.mats) // drop references to the caller's slices
+	s.mats = s.mats[:0]
 }
 
 // packedGrain picks how many row groups one claimed chunk covers: several
@@ -412,16 +482,22 @@ func (t *packedTask) run(lo, hi int) {
 	switch t.phase {
 	case phaseQuantize:
 		for i := lo; i < hi; i++ {
-			t.a.quantize(t.x, i, t.pw.Type)
+			t.a.quantize(t.x, i, t.mats[0].pw.Type)
 		}
 	case phaseDot:
-		t.dot(lo, hi)
+		for i := range t.mats {
+			m := &t.mats[i]
+			groups := (m.pw.Rows + packGroup - 1) / packGroup
+			if l, h := max(lo, m.g0), min(hi, m.g0+groups); l < h {
+				t.dot(m, l-m.g0, h-m.g0)
+			}
+		}
 	}
 }
 
-// dot computes row groups lo..hi-1 for every activation tile.
-func (t *packedTask) dot(lo, hi int) {
-	pw, a := t.pw, t.a
+// dot computes row groups lo..hi-1 of matrix m for every activation tile.
+func (t *packedTask) dot(m *packedMat, lo, hi int) {
+	pw, a := m.pw, t.a
 	nb := a.nb
 	bb := packedBlockBytes(pw.Type)
 	ks := packedKernels(pw.Type)
@@ -439,9 +515,9 @@ func (t *packedTask) dot(lo, hi int) {
 					sub /= 2
 				}
 				j := base + k0
-				y, ys := &t.y[(t0+k0)*pw.Rows+r0], ystride
+				y, ys := &m.y[(t0+k0)*pw.Rows+r0], ystride
 				if partial {
-					y, ys = &t.s.tail[(t0+k0)*packGroup], packGroup*4
+					y, ys = &m.tail[(t0+k0)*packGroup], packGroup*4
 				}
 				ks[sub](w, nb, &a.qs[j*a.qk*a.es], n*a.qk*a.es, &a.d[j], &a.corr[j*a.nc], n*4, y, ys)
 				k0 += sub
@@ -451,7 +527,7 @@ func (t *packedTask) dot(lo, hi int) {
 	if lastPartial && hi*packGroup > pw.Rows {
 		r0 := (hi - 1) * packGroup
 		for i := range a.nx {
-			copy(t.y[i*pw.Rows+r0:(i+1)*pw.Rows], t.s.tail[i*packGroup:])
+			copy(m.y[i*pw.Rows+r0:(i+1)*pw.Rows], m.tail[i*packGroup:])
 		}
 	}
 }

@@ -111,3 +111,56 @@ func TestPackWeightsRejectsBadInput(t *testing.T) {
 		t.Error("short Q4_0 data packed without error")
 	}
 }
+
+// TestMatMulPackedShared checks that matrices sharing an input, run in one
+// call, give each output exactly MatMulPacked's bits: row counts that end
+// in partial groups, batches across tiles, and a nil Pool.
+func TestMatMulPackedShared(t *testing.T) {
+	if !CanPack(quant.Q4_0) {
+		t.Skip("no packed kernels on this CPU")
+	}
+	p := NewPool(2)
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(25, 26))
+	const cols = 512
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q6_K, quant.F16} {
+		rowCounts := []int{48, 21, 16, 70}
+		var pws []*PackedWeights
+		for _, rows := range rowCounts {
+			pw, err := PackWeights(p, wt, randWeights(rng, wt, rows, cols, true), rows, cols)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pws = append(pws, pw)
+		}
+		for _, nx := range []int{1, 3, 9, 17} {
+			for _, pool := range []*Pool{p, nil} {
+				x := randFloats(rng, nx*cols, 1)
+				const guard = 5
+				var ys [][]float32
+				for _, rows := range rowCounts {
+					y := make([]float32, nx*rows+guard)
+					for i := range y {
+						y[i] = 777
+					}
+					ys = append(ys, y[:nx*rows])
+				}
+				MatMulPackedShared(pool, ys, pws, x, nx)
+				for m, pw := range pws {
+					want := make([]float32, nx*pw.Rows)
+					MatMulPacked(p, want, pw, x, nx)
+					for i := range want {
+						if math.Float32bits(ys[m][i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%v nx=%d matrix %d: y[%d] = %g, alone %g", wt, nx, m, i, ys[m][i], want[i])
+						}
+					}
+					for _, v := range ys[m][len(want) : len(want)+guard] {
+						if v != 777 {
+							t.Fatalf("%v nx=%d matrix %d: wrote past its output", wt, nx, m)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -61,9 +61,7 @@ func (m *transformer) block(s backends.Stream, il int, x backends.Tensor, a *act
 		s.RMSNorm(a.h, x, L.attnNorm, hp.eps)
 		h = a.h
 	}
-	linear(s, a.q, L.wq, L.bq, h)
-	linear(s, a.k, L.wk, L.bk, h)
-	linear(s, a.v, L.wv, L.bv, h)
+	m.linears(s, h, [3]backends.Tensor{a.q, a.k, a.v}, [3]backends.Tensor{L.wq, L.wk, L.wv}, [3]backends.Tensor{L.bq, L.bk, L.bv}, 3)
 	if L.qNorm.Valid() { // per-head RMSNorm over head_dim, before RoPE
 		s.RMSNorm(a.qh, a.qh, L.qNorm, hp.eps)
 		s.RMSNorm(a.kh, a.kh, L.kNorm, hp.eps)
@@ -95,8 +93,7 @@ func (m *transformer) block(s backends.Stream, il int, x backends.Tensor, a *act
 		s.RMSNorm(h, x, L.ffnNorm, hp.eps)
 	}
 	g, u := prefix(a.gate, n), prefix(a.up, n)
-	linear(s, g, L.gate, L.bGate, h)
-	linear(s, u, L.up, L.bUp, h)
+	m.linears(s, h, [3]backends.Tensor{g, u}, [3]backends.Tensor{L.gate, L.up}, [3]backends.Tensor{L.bGate, L.bUp}, 2)
 	s.SiLUMul(g, g, u)
 	linear(s, o, L.down, L.bDown, g)
 	m.residual(s, x, o, L.postFFNNorm)
@@ -113,6 +110,25 @@ func (m *transformer) residual(s backends.Stream, x, y, postNorm backends.Tensor
 		s.Scale(y, y, m.hp.resScale)
 	}
 	s.Add(x, x, y)
+}
+
+// linears computes dsts[i] = x·ws[i]ᵀ (+ biases[i]) for the first n
+// matrices, which share their input: in one call when the stream can do
+// them together (backends.SharedMatMuler), else one by one.
+func (m *transformer) linears(s backends.Stream, x backends.Tensor, dsts, ws, biases [3]backends.Tensor, n int) {
+	if ms, ok := s.(backends.SharedMatMuler); ok {
+		m.mm[0], m.mm[1] = dsts, ws
+		ms.MatMulShared(m.mm[0][:n], m.mm[1][:n], x)
+	} else {
+		for i := range n {
+			s.MatMul(dsts[i], ws[i], x)
+		}
+	}
+	for i := range n {
+		if biases[i].Valid() {
+			s.Add(dsts[i], dsts[i], biases[i])
+		}
+	}
 }
 
 // linear computes dst = x·Wᵀ (+ bias).

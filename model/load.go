@@ -59,6 +59,7 @@ type transformer struct {
 
 	mu     sync.Mutex // one Forward at a time: the stream and scratch are shared
 	act    arena
+	mm     [2][3]backends.Tensor // linears' argument lists (no allocation per layer)
 	closed bool
 }
 

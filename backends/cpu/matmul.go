@@ -13,39 +13,90 @@ import (
 // reduces every output in a fixed order.
 func (s *Stream) MatMul(dst, w, x backends.Tensor) {
 	s.do(backends.OpMatMul, func() error {
-		if !matmulType(w.Type) {
-			return fmt.Errorf("%s: weight type %v: %w", w.Shape(), w.Type, backends.ErrUnsupportedOp)
-		}
-		if x.Cols != w.Cols || dst.Rows != x.Rows || dst.Cols != w.Rows {
-			return fmt.Errorf("%s = %s · %sᵀ: %w", dst.Shape(), x.Shape(), w.Shape(), backends.ErrShape)
-		}
-		if _, err := w.Type.RowBytes(w.Cols); err != nil {
-			return fmt.Errorf("%s: %v: %w", w.Shape(), err, backends.ErrShape)
-		}
-		wb, err := hostBytes(w)
+		m, err := s.matmulArgs(dst, w, x)
 		if err != nil {
 			return err
 		}
-		xs, err := f32s(x)
-		if err != nil {
-			return err
-		}
-		ys, err := f32s(dst)
-		if err != nil {
-			return err
-		}
-		// MatMul panics on a bad shape (a programming error there); check
-		// first so a bad tensor becomes an error here instead.
-		if err := kernels.CheckMatMul(ys, wb, w.Type, w.Rows, w.Cols, xs, x.Rows); err != nil {
-			return err
-		}
-		if pw := s.dev.packedFor(w, wb); pw != nil && !s.dev.pool.Generic() {
-			kernels.MatMulPacked(s.dev.pool, ys, pw, xs, x.Rows)
+		if m.pw != nil {
+			kernels.MatMulPacked(s.dev.pool, m.ys, m.pw, m.xs, x.Rows)
 			return nil
 		}
-		kernels.MatMul(s.dev.pool, ys, wb, w.Type, w.Rows, w.Cols, xs, x.Rows)
+		kernels.MatMul(s.dev.pool, m.ys, m.wb, w.Type, w.Rows, w.Cols, m.xs, x.Rows)
 		return nil
 	})
+}
+
+// MatMulShared implements backends.SharedMatMuler: when every weight has a
+// packed copy of one type and column count, one kernels.MatMulPackedShared
+// call quantizes x once and streams all the matrices in one parallel job
+// (the same bits as separate calls); otherwise the matmuls run one by one.
+func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
+	s.do(backends.OpMatMul, func() error {
+		if len(dsts) != len(ws) {
+			return fmt.Errorf("%d outputs for %d weights: %w", len(dsts), len(ws), backends.ErrShape)
+		}
+		var ys [][]float32
+		var pws []*kernels.PackedWeights
+		shared := true
+		for i := range ws {
+			m, err := s.matmulArgs(dsts[i], ws[i], x)
+			if err != nil {
+				return err
+			}
+			shared = shared && m.pw != nil && m.pw.Type == ws[0].Type && m.pw.Cols == ws[0].Cols
+			ys, pws = append(ys, m.ys), append(pws, m.pw)
+		}
+		if shared && len(ws) > 0 {
+			xs, _ := f32s(x) // checked by matmulArgs
+			kernels.MatMulPackedShared(s.dev.pool, ys, pws, xs, x.Rows)
+			return nil
+		}
+		for i := range ws {
+			s.MatMul(dsts[i], ws[i], x)
+		}
+		return nil
+	})
+}
+
+// matmulOperands are one MatMul's checked host views: the packed copy of
+// the weight when Upload made one and the fast kernels are on, else its
+// plain bytes.
+type matmulOperands struct {
+	wb     []byte
+	xs, ys []float32
+	pw     *kernels.PackedWeights
+}
+
+func (s *Stream) matmulArgs(dst, w, x backends.Tensor) (matmulOperands, error) {
+	var m matmulOperands
+	if !matmulType(w.Type) {
+		return m, fmt.Errorf("%s: weight type %v: %w", w.Shape(), w.Type, backends.ErrUnsupportedOp)
+	}
+	if x.Cols != w.Cols || dst.Rows != x.Rows || dst.Cols != w.Rows {
+		return m, fmt.Errorf("%s = %s · %sᵀ: %w", dst.Shape(), x.Shape(), w.Shape(), backends.ErrShape)
+	}
+	if _, err := w.Type.RowBytes(w.Cols); err != nil {
+		return m, fmt.Errorf("%s: %v: %w", w.Shape(), err, backends.ErrShape)
+	}
+	var err error
+	if m.wb, err = hostBytes(w); err != nil {
+		return m, err
+	}
+	if m.xs, err = f32s(x); err != nil {
+		return m, err
+	}
+	if m.ys, err = f32s(dst); err != nil {
+		return m, err
+	}
+	// The kernels panic on a bad shape (a programming error there); check
+	// first so a bad tensor becomes an error here instead.
+	if err := kernels.CheckMatMul(m.ys, m.wb, w.Type, w.Rows, w.Cols, m.xs, x.Rows); err != nil {
+		return m, err
+	}
+	if pw := s.dev.packedFor(w, m.wb); pw != nil && !s.dev.pool.Generic() {
+		m.pw = pw
+	}
+	return m, nil
 }
 
 // GetRows implements backends.Stream: each selected row is dequantized

@@ -83,3 +83,51 @@ func TestOwnsCopyForeignTensor(t *testing.T) {
 		t.Error("OwnsCopy true for a tensor that was never uploaded")
 	}
 }
+
+// TestMatMulShared: the stream's shared-input matmul leaves every output
+// exactly as a separate MatMul does, for weights of one packed type (one
+// shared job) and for a mix of types (run one by one).
+func TestMatMulShared(t *testing.T) {
+	r := rand.New(rand.NewPCG(43, 44))
+	const cols, nx = 256, 3
+	for _, types := range [][]quant.Type{{quant.Q4_0, quant.Q4_0, quant.Q4_0}, {quant.Q4_K, quant.Q6_K}, {quant.Q8_0, quant.F16}} {
+		f := newFixture(t)
+		rowCounts := []int{40, 9, 16}
+		x := f.tensor("x", nx, cols, randVec(r, nx*cols, 1))
+		var ws, dsts, alone []backends.Tensor
+		for i, wt := range types {
+			rb, _ := wt.RowBytes(cols)
+			wb := make([]byte, rowCounts[i]*rb)
+			if err := quant.Quantize(wt, randVec(r, rowCounts[i]*cols, 0.1), wb); err != nil {
+				t.Fatal(err)
+			}
+			w, err := f.dev.Upload("w", wt, rowCounts[i], cols, wb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws = append(ws, w)
+			dsts = append(dsts, f32Tensor(t, f.dev, "y", nx, rowCounts[i]))
+			alone = append(alone, f32Tensor(t, f.dev, "y1", nx, rowCounts[i]))
+			f.s.MatMul(alone[i], w, x)
+		}
+		sm, ok := f.s.(backends.SharedMatMuler)
+		if !ok {
+			t.Fatal("the CPU stream does not implement backends.SharedMatMuler")
+		}
+		sm.MatMulShared(dsts, ws, x)
+		f.sync()
+		for i := range ws {
+			got, want := hostF32(t, dsts[i]), hostF32(t, alone[i])
+			for j := range want {
+				if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+					t.Fatalf("%v: matrix %d y[%d] = %g, alone %g", types, i, j, got[j], want[j])
+				}
+			}
+		}
+		// A shape error is reported, not panicked on.
+		sm.MatMulShared(dsts[:1], ws[1:2], x)
+		if err := f.s.Sync(); err == nil {
+			t.Errorf("%v: mismatched output shape: no error", types)
+		}
+	}
+}

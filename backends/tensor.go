@@ -22,8 +22,15 @@ func NewHostBuffer(n int) *HostBuffer {
 	if n <= 0 {
 		return &HostBuffer{}
 	}
+	h := &HostBuffer{}
+	h.b = hostBytes(h, n)
+	return h
+}
+
+// heapBytes returns n zeroed bytes from the Go heap, 8-byte aligned.
+func heapBytes(n int) []byte {
 	words := make([]uint64, (n+7)/8)
-	return &HostBuffer{b: unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), n)}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), n)
 }
 
 // WrapHost makes a HostBuffer of b without copying; b must outlive it.

@@ -4,11 +4,16 @@
 # One kernel per weight type and activation tile size N; everything is
 # unrolled so each output's operations come in the documented order.
 
-# K-quant records are kilobytes long and their N <= 2 kernels do little work
-# per byte: prefetching 16 KiB ahead raised their DRAM-bound GEMV from
-# ~31-36 to ~40-55 GB/s (BenchmarkMatMulPacked, 2 threads). For the short
-# Q4_0/Q8_0 records it measured neutral to harmful, so they have none.
+# Software prefetch. K-quant records are kilobytes long: prefetching 16 KiB
+# ahead raised their DRAM-bound GEMV from ~31-36 to ~40-55 GB/s
+# (BenchmarkMatMulPacked, 2 threads) and their batched tiles by 40-80 %
+# (Q6_K 128256x2048, nx=8/16: 373/487 -> 605/754 GOP/s with N=8). For the
+# short Q4_0/Q8_0-family records it measured neutral to harmful in the
+# GEMV (N <= 2), so those have none; their N >= 4 tiles, which spend
+# longer on each record, gain 15-50 % from 8 KiB ahead (Q4_0 N=8
+# 586-695 -> 870-897 GOP/s, Q8_0 334-685 -> 403-880).
 PREFETCH_K = 16384
+PREFETCH_TILE = 8192
 OUT = 'packed_amd64.s'
 def prologue(a, name):
     """The shared signature and argument loads of every packed kernel."""
@@ -97,6 +102,10 @@ def kern(N, name, wdecode):
         a(f"\tVPXORD Z{16+i}, Z{16+i}, Z{16+i}")
     a("")
     a("loop:")
+    rec = {'q4': 288, 'q5': 352, 'q8': 544, 'q41': 320, 'q51': 384}[wdecode]
+    if N >= 4:
+        for o in range(0, rec, 64):
+            a(f"\tPREFETCHT0 {PREFETCH_TILE+o}(SI)")
     a("\tVCVTPH2PS (SI), Z30")
     if mins:
         a("\tVCVTPH2PS 32(SI), Z24")
@@ -130,7 +139,6 @@ def kern(N, name, wdecode):
         a(f"\tVFMADD231PS Z{8+i}, Z{i}, Z{16+i}")
         if mins:
             a(f"\tVFMADD231PS.BCST {4*i}(BX), Z24, Z{16+i}")
-    rec = {'q4': 288, 'q5': 352, 'q8': 544, 'q41': 320, 'q51': 384}[wdecode]
     a(f"\tADDQ ${rec}, SI")
     a("\tADDQ R9, R8")
     a("\tADDQ DX, DI")
@@ -157,7 +165,8 @@ hdr = '''//go:build amd64
 // activation row: float(dot) × (d_w·d_a) is added to the output lanes with
 // one fused multiply-add, blocks in order: the same sequence whatever N.
 //
-// Q6_K and Q4_K (N in 1, 2, 4) work the same way per 16- or 32-element
+// Q6_K and Q3_K (N in 1, 2, 4, 8) and the other K-quants (N in 1, 2, 4)
+// work the same way per 16- or 32-element
 // sub-block, whose integer dot is multiplied by the rows' integer scales
 // (VPMULLD) and summed as int32 over the 256-element block before the one
 // float step per block; Q4_K's minimums are one VPDPWSSD per two sub-blocks
@@ -203,14 +212,20 @@ def q6k(N, name, three=False):
         a("\tVPBROADCASTD AX, Z31")
         a("\tMOVL $0x30303030, AX")
         a("\tVPBROADCASTD AX, Z29")
-    # regs: facc Z16+i (i<4), itot Z20+i, isub Z0+i, tmp Z8+i; codes Z24-Z27(A,B,C,D), loads Z12 (L1), Z13 (L2), Z14 (H), Z15 temp, Z28 sc, Z30 dw
+    # regs (N <= 4): facc Z16+i, itot Z20+i, isub Z0+i, tmp Z8+i; (N = 8):
+    # facc Z16+i, itot Z0+i, isub Z8/Z9 alternating, tmp Z10. Both: codes
+    # Z24-Z27 (A,B,C,D), loads Z12 (L1), Z13 (L2), Z14 (H), Z15 temp, Z28
+    # sc, Z29/Z31 masks, Z30 dw.
+    itot = (lambda i: i) if N == 8 else (lambda i: 20+i)
+    isub = (lambda i: 8 + i % 2) if N == 8 else (lambda i: i)
+    tmp = (lambda i: 10) if N == 8 else (lambda i: 8+i)
     for i in range(N):
         a(f"\tVPXORD Z{16+i}, Z{16+i}, Z{16+i}")
     a("")
     a("loop:")
     a("\tVCVTPH2PS (SI), Z30")
     for i in range(N):
-        a(f"\tVPXORD Z{20+i}, Z{20+i}, Z{20+i}")
+        a(f"\tVPXORD Z{itot(i)}, Z{itot(i)}, Z{itot(i)}")
     pfk=PREFETCH_K
     def hi(shift, dst):
         # dst |= (H shifted by shift: >0 left, <0 right) & mask Z29
@@ -221,7 +236,7 @@ def q6k(N, name, three=False):
         a(f"\t{op} ${abs(shift)}, Z14, Z15")
         a(f"\tVPTERNLOGD $0xF8, Z29, Z15, {dst}")
     for s in range(16):
-        if pfk and N <= 2:
+        if pfk:
             lo_, hi_ = rec*s//16, rec*(s+1)//16
             for o in range(lo_ - lo_ % 64, hi_, 64):
                 a(f"\tPREFETCHT0 {pfk+o}(SI)")
@@ -259,15 +274,16 @@ def q6k(N, name, three=False):
             a("\tVPANDD Z31, Z27, Z27")
             hi(-2, "Z27")
         for i in range(N):
-            a(f"\tVPBROADCASTD {4*(16*i+s)}(BX), Z{i}")
+            u = isub(i)
+            a(f"\tVPBROADCASTD {4*(16*i+s)}(BX), Z{u}")
             for g,reg in enumerate((24,25,26,27)):
-                a(f"\tVPDPBUSD.BCST {256*i+16*s+4*g}(R8), Z{reg}, Z{i}")
-            a(f"\tVPMULLD Z28, Z{i}, Z{i}")
-            a(f"\tVPADDD Z{i}, Z{20+i}, Z{20+i}")
+                a(f"\tVPDPBUSD.BCST {256*i+16*s+4*g}(R8), Z{reg}, Z{u}")
+            a(f"\tVPMULLD Z28, Z{u}, Z{u}")
+            a(f"\tVPADDD Z{u}, Z{itot(i)}, Z{itot(i)}")
     for i in range(N):
-        a(f"\tVCVTDQ2PS Z{20+i}, Z{20+i}")
-        a(f"\tVMULPS.BCST {4*i}(DI), Z30, Z{8+i}")
-        a(f"\tVFMADD231PS Z{8+i}, Z{20+i}, Z{16+i}")
+        a(f"\tVCVTDQ2PS Z{itot(i)}, Z{itot(i)}")
+        a(f"\tVMULPS.BCST {4*i}(DI), Z30, Z{tmp(i)}")
+        a(f"\tVFMADD231PS Z{tmp(i)}, Z{itot(i)}, Z{16+i}")
     a(f"\tADDQ ${rec}, SI")
     a("\tADDQ R9, R8")
     a("\tADDQ DX, DI")
@@ -279,7 +295,7 @@ def q6k(N, name, three=False):
     return "\n".join(L)
 
 q6 = open(OUT).read().rstrip()+"\n\n"
-for N in (1,2,4):
+for N in (1,2,4,8):
     q6 += q6k(N, f"q6_Kx16N{N}")
 open(OUT,'w').write(q6.rstrip()+"\n")
 
@@ -308,7 +324,7 @@ def q4k(N, name, five=False):
         a(f"\tVPXORD Z{8+i}, Z{8+i}, Z{8+i}")
     pfk=PREFETCH_K
     for s in range(8):
-        if pfk and N <= 2:
+        if pfk:
             lo_, hi_ = rec*s//8, rec*(s+1)//8
             for o in range(lo_ - lo_ % 64, hi_, 64):
                 a(f"\tPREFETCHT0 {pfk+o}(SI)")
@@ -344,7 +360,7 @@ for N in (1,2,4):
 open(OUT,'w').write(q5.rstrip()+"\n")
 
 q3 = open(OUT).read().rstrip()+"\n\n"
-for N in (1,2,4):
+for N in (1,2,4,8):
     q3 += q6k(N, f"q3_Kx16N{N}", three=True)
 open(OUT,'w').write(q3.rstrip()+"\n")
 
@@ -373,7 +389,7 @@ def q2k(N, name):
         a(f"\tVPXORD Z{4+i}, Z{4+i}, Z{4+i}")
         a(f"\tVPXORD Z{8+i}, Z{8+i}, Z{8+i}")
     for s in range(16):
-        if PREFETCH_K and N <= 2:
+        if PREFETCH_K:
             lo_, hi_ = rec*s//16, rec*(s+1)//16
             for o in range(lo_ - lo_ % 64, hi_, 64):
                 a(f"\tPREFETCHT0 {PREFETCH_K+o}(SI)")

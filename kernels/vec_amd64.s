@@ -68,6 +68,13 @@ done: \
 	VSHUFF32X4 $0xEE, b, a, Z5; \
 	VADDPS     Z5, Z4, dst
 
+// PAIR8AT(oa, ob, dst): PAIR8 of the lane vectors stored at oa(R13) and
+// ob(R13).
+#define PAIR8AT(oa, ob, dst) \
+	VMOVUPS oa(R13), Z6; \
+	VMOVUPS ob(R13), Z7; \
+	PAIR8(Z6, Z7, dst)
+
 // PAIR4(p, q, dst): 128-bit lane j of dst = lane j's 4 partials l + l+4 of
 // the rows in the 256-bit halves of p (j = 0, 1) and q (j = 2, 3).
 #define PAIR4(p, q, dst) \
@@ -105,30 +112,14 @@ grow: \
 	ADDQ    R8, DI; \
 	DECQ    R12; \
 	JNZ     grow; \
-	VMOVUPS (R13), Z6; \
-	VMOVUPS 64(R13), Z7; \
-	PAIR8(Z6, Z7, Z16); \
-	VMOVUPS 128(R13), Z6; \
-	VMOVUPS 192(R13), Z7; \
-	PAIR8(Z6, Z7, Z17); \
-	VMOVUPS 256(R13), Z6; \
-	VMOVUPS 320(R13), Z7; \
-	PAIR8(Z6, Z7, Z18); \
-	VMOVUPS 384(R13), Z6; \
-	VMOVUPS 448(R13), Z7; \
-	PAIR8(Z6, Z7, Z19); \
-	VMOVUPS 512(R13), Z6; \
-	VMOVUPS 576(R13), Z7; \
-	PAIR8(Z6, Z7, Z20); \
-	VMOVUPS 640(R13), Z6; \
-	VMOVUPS 704(R13), Z7; \
-	PAIR8(Z6, Z7, Z21); \
-	VMOVUPS 768(R13), Z6; \
-	VMOVUPS 832(R13), Z7; \
-	PAIR8(Z6, Z7, Z22); \
-	VMOVUPS 896(R13), Z6; \
-	VMOVUPS 960(R13), Z7; \
-	PAIR8(Z6, Z7, Z23); \
+	PAIR8AT(0, 64, Z16); \
+	PAIR8AT(128, 192, Z17); \
+	PAIR8AT(256, 320, Z18); \
+	PAIR8AT(384, 448, Z19); \
+	PAIR8AT(512, 576, Z20); \
+	PAIR8AT(640, 704, Z21); \
+	PAIR8AT(768, 832, Z22); \
+	PAIR8AT(896, 960, Z23); \
 	PAIR4(Z16, Z17, Z24); \
 	PAIR4(Z18, Z19, Z25); \
 	PAIR4(Z20, Z21, Z26); \

@@ -154,6 +154,9 @@ func CanPack(t quant.Type) bool { return hasPackedAsm && packedBlockBytes(t) > 0
 // Bytes is the packed matrix's size.
 func (pw *PackedWeights) Bytes() int { return len(pw.data) }
 
+// groups is the number of 16-row groups (the last one may be partial).
+func (pw *PackedWeights) groups() int { return (pw.Rows + packGroup - 1) / packGroup }
+
 // PackWeights rearranges a rows×cols matrix of a packable type (ggml
 // layout) into the packed layout, using the pool's workers.
 func PackWeights(p *Pool, t quant.Type, w []byte, rows, cols int) (*PackedWeights, error) {
@@ -172,8 +175,8 @@ func PackWeights(p *Pool, t quant.Type, w []byte, rows, cols int) (*PackedWeight
 		return nil, fmt.Errorf("pack %v: %d columns, not a multiple of %d", t, cols, packedQK(t))
 	}
 	nb := cols / packedQK(t)
-	groups := (rows + packGroup - 1) / packGroup
 	pw := &PackedWeights{Type: t, Rows: rows, Cols: cols}
+	groups := pw.groups()
 	pw.data = largeBytes(pw, groups*nb*bb)
 	p.Run(groups, func(lo, hi int) {
 		for g := lo; g < hi; g++ {
@@ -200,6 +203,8 @@ type packedActs struct {
 	nx, nb int
 	qk, nc int // elements and corrections per block
 	es     int // bytes per activation element: 1 (int8), or 4 (float32 for float weights)
+	span   int // blocks per quantize task (quantSpan elements)
+	spans  int // quantize tasks per tile
 	qs     []byte
 	d      []float32
 	corr   []int32
@@ -222,23 +227,30 @@ func (a *packedActs) tileAt(i int) (n, k, base int) {
 // quantize phase of a 16-row matmul ~8× slower than one core alone.
 const quantSpan = 1024
 
-// quantTasks is the number of quantize tasks and the blocks each covers.
-func (a *packedActs) quantTasks() (tasks, spanBlocks int) {
-	spanBlocks = max(1, quantSpan/a.qk)
-	tiles := (a.nx + packTile - 1) / packTile
-	return tiles * ((a.nb + spanBlocks - 1) / spanBlocks), spanBlocks
+// newPackedActs describes nx activation rows for weights of type t with
+// cols columns (the buffers are attached by the caller).
+func newPackedActs(t quant.Type, cols, nx int) packedActs {
+	a := packedActs{nx: nx, qk: packedQK(t), nc: packedCorrs(t), es: 1}
+	if floatType(t) {
+		a.es = 4
+	}
+	a.nb = cols / a.qk
+	a.span = max(1, quantSpan/a.qk)
+	a.spans = (a.nb + a.span - 1) / a.span
+	return a
 }
+
+// quantTasks is the number of quantize tasks.
+func (a *packedActs) quantTasks() int { return (a.nx + packTile - 1) / packTile * a.spans }
 
 // quantize converts quantize task q (tile q/spans, column span q%spans) of
 // x to Q8_0 (Q8_K for the K-quants) in the tile layout with the assembly
 // quantizers (bit-identical to quant.QuantizeActivations for finite
 // inputs); float weights get their activations rounded instead.
 func (a *packedActs) quantize(x []float32, q int, wt quant.Type) {
-	_, sb := a.quantTasks()
-	spans := (a.nb + sb - 1) / sb
-	t0 := q / spans * packTile
-	b0 := q % spans * sb
-	b1 := min(a.nb, b0+sb)
+	t0 := q / a.spans * packTile
+	b0 := q % a.spans * a.span
+	b1 := min(a.nb, b0+a.span)
 	n, _, base := a.tileAt(t0)
 	for k := range n {
 		i := t0 + k
@@ -342,10 +354,10 @@ type packedScratch struct {
 // of its first row group in the call's combined range of groups, and where
 // the outputs of a partial last group go before they are copied out.
 type packedMat struct {
-	pw   *PackedWeights
-	y    []float32
-	g0   int
-	tail []float32
+	pw         *PackedWeights
+	y          []float32
+	g0, groups int
+	tail       []float32
 }
 
 // packedTask is one MatMulPacked call handed to the workers.
@@ -360,10 +372,8 @@ type packedTask struct {
 // MatMul does for the unpacked matrix up to float rounding (see the layout
 // comment for the exact order).
 func MatMulPacked(p *Pool, y []float32, pw *PackedWeights, x []float32, nx int) {
-	s := lockPacked(p)
-	if p != nil {
-		defer p.mu.Unlock()
-	}
+	s, unlock := lockPacked(p)
+	defer unlock()
 	s.mats = append(s.mats[:0], packedMat{pw: pw, y: y})
 	matMulPacked(p, s, x, nx)
 }
@@ -384,10 +394,8 @@ func MatMulPackedShared(p *Pool, ys [][]float32, pws []*PackedWeights, x []float
 			panic(fmt.Sprintf("kernels.MatMulPackedShared: %v×%d and %v×%d weights do not share an input", pws[0].Type, pws[0].Cols, pw.Type, pw.Cols))
 		}
 	}
-	s := lockPacked(p)
-	if p != nil {
-		defer p.mu.Unlock()
-	}
+	s, unlock := lockPacked(p)
+	defer unlock()
 	s.mats = s.mats[:0]
 	for m, pw := range pws {
 		s.mats = append(s.mats, packedMat{pw: pw, y: ys[m]})
@@ -395,13 +403,14 @@ func MatMulPackedShared(p *Pool, ys [][]float32, pws []*PackedWeights, x []float
 	matMulPacked(p, s, x, nx)
 }
 
-// lockPacked returns the scratch of p, locked (a fresh one for a nil p).
-func lockPacked(p *Pool) *packedScratch {
+// lockPacked returns the scratch of p, locked, and its unlock (a fresh
+// scratch for a nil p).
+func lockPacked(p *Pool) (*packedScratch, func()) {
 	if p == nil {
-		return new(packedScratch)
+		return new(packedScratch), func() {}
 	}
 	p.mu.Lock()
-	return &p.pk
+	return &p.pk, p.mu.Unlock
 }
 
 // matMulPacked runs the matrices in s.mats on input x (nx rows).
@@ -416,27 +425,24 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int) {
 		if len(m.y) < nx*m.pw.Rows {
 			panic(fmt.Sprintf("kernels.MatMulPacked: %d×%d weights, %d rows: y has %d", m.pw.Rows, m.pw.Cols, nx, len(m.y)))
 		}
-		m.g0 = groups
-		groups += (m.pw.Rows + packGroup - 1) / packGroup
+		m.g0, m.groups = groups, m.pw.groups()
+		groups += m.groups
 		if m.pw.Rows%packGroup != 0 {
 			partials++
 		}
 	}
-	if nx == 0 {
+	defer func() {
+		clear(s.mats) // drop references to the caller's slices
 		s.mats = s.mats[:0]
+	}()
+	if nx == 0 {
 		return
 	}
-	qk, nc := packedQK(pw0.Type), packedCorrs(pw0.Type)
-	nb := pw0.Cols / qk
-	es := 1
-	if floatType(pw0.Type) {
-		es = 4
-	}
 	a := &s.shape
-	*a = packedActs{nx: nx, nb: nb, qk: qk, nc: nc, es: es}
-	a.qs = aligned64(&s.qbuf, nx*pw0.Cols*es)
-	s.d = grow(s.d, nx*nb)
-	s.corr = grow(s.corr, nx*nb*nc)
+	*a = newPackedActs(pw0.Type, pw0.Cols, nx)
+	a.qs = aligned64(&s.qbuf, nx*pw0.Cols*a.es)
+	s.d = grow(s.d, nx*a.nb)
+	s.corr = grow(s.corr, nx*a.nb*a.nc)
 	a.d, a.corr = s.d, s.corr
 	if partials > 0 {
 		s.tail = grow(s.tail, partials*nx*packGroup)
@@ -451,17 +457,15 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int) {
 	t := &s.task
 	*t = packedTask{mats: s.mats, x: x, a: a}
 	t.phase = phaseQuantize
-	tasks, _ := a.quantTasks()
+	tasks := a.quantTasks()
 	grain := 1
 	if nx*pw0.Cols <= 4*quantSpan {
 		grain = tasks // a few microseconds at most: the caller does it alone
 	}
 	p.runTask(tasks, grain, t)
 	t.phase = phaseDot
-	p.runTask(groups, packedGrain(groups, len(pw0.data)/((pw0.Rows+packGroup-1)/packGroup), nx, p.threadsLocked()), t)
+	p.runTask(groups, packedGrain(groups, len(pw0.data)/pw0.groups(), nx, p.threadsLocked()), t)
 	*t = packedTask{}
-	clear(s.mats) // drop references to the caller's slices
-	s.mats = s.mats[:0]
 }
 
 // packedGrain picks how many row groups one claimed chunk covers: several
@@ -487,8 +491,7 @@ func (t *packedTask) run(lo, hi int) {
 	case phaseDot:
 		for i := range t.mats {
 			m := &t.mats[i]
-			groups := (m.pw.Rows + packGroup - 1) / packGroup
-			if l, h := max(lo, m.g0), min(hi, m.g0+groups); l < h {
+			if l, h := max(lo, m.g0), min(hi, m.g0+m.groups); l < h {
 				t.dot(m, l-m.g0, h-m.g0)
 			}
 		}

@@ -17,11 +17,7 @@ func (s *Stream) MatMul(dst, w, x backends.Tensor) {
 		if err != nil {
 			return err
 		}
-		if m.pw != nil {
-			kernels.MatMulPacked(s.dev.pool, m.ys, m.pw, m.xs, x.Rows)
-			return nil
-		}
-		kernels.MatMul(s.dev.pool, m.ys, m.wb, w.Type, w.Rows, w.Cols, m.xs, x.Rows)
+		s.matmul(m, w, x.Rows)
 		return nil
 	})
 }
@@ -35,25 +31,28 @@ func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
 		if len(dsts) != len(ws) {
 			return fmt.Errorf("%d outputs for %d weights: %w", len(dsts), len(ws), backends.ErrShape)
 		}
-		var ys [][]float32
-		var pws []*kernels.PackedWeights
-		shared := true
+		ms := make([]matmulOperands, len(ws))
+		shared := len(ws) > 0
 		for i := range ws {
 			m, err := s.matmulArgs(dsts[i], ws[i], x)
 			if err != nil {
 				return err
 			}
 			shared = shared && m.pw != nil && m.pw.Type == ws[0].Type && m.pw.Cols == ws[0].Cols
-			ys, pws = append(ys, m.ys), append(pws, m.pw)
+			ms[i] = m
 		}
-		if shared && len(ws) > 0 {
-			xs, _ := f32s(x) // checked by matmulArgs
-			kernels.MatMulPackedShared(s.dev.pool, ys, pws, xs, x.Rows)
+		if !shared {
+			for i, m := range ms {
+				s.matmul(m, ws[i], x.Rows)
+			}
 			return nil
 		}
-		for i := range ws {
-			s.MatMul(dsts[i], ws[i], x)
+		ys := make([][]float32, len(ms))
+		pws := make([]*kernels.PackedWeights, len(ms))
+		for i, m := range ms {
+			ys[i], pws[i] = m.ys, m.pw
 		}
+		kernels.MatMulPackedShared(s.dev.pool, ys, pws, ms[0].xs, x.Rows)
 		return nil
 	})
 }
@@ -65,6 +64,16 @@ type matmulOperands struct {
 	wb     []byte
 	xs, ys []float32
 	pw     *kernels.PackedWeights
+}
+
+// matmul runs one checked matmul of nx rows: the packed kernels when the
+// weight has a packed copy, else kernels.MatMul on its bytes.
+func (s *Stream) matmul(m matmulOperands, w backends.Tensor, nx int) {
+	if m.pw != nil {
+		kernels.MatMulPacked(s.dev.pool, m.ys, m.pw, m.xs, nx)
+		return
+	}
+	kernels.MatMul(s.dev.pool, m.ys, m.wb, w.Type, w.Rows, w.Cols, m.xs, nx)
 }
 
 func (s *Stream) matmulArgs(dst, w, x backends.Tensor) (matmulOperands, error) {

@@ -14,6 +14,14 @@
 # 586-695 -> 870-897 GOP/s, Q8_0 334-685 -> 403-880).
 PREFETCH_K = 16384
 PREFETCH_TILE = 8192
+
+def prefetch_part(a, rec, part, parts, dist):
+    """Prefetches, dist bytes ahead, the cache lines of part part of parts
+    of the rec-byte record at SI (spread over a record's sub-blocks so the
+    prefetches interleave with the work)."""
+    lo, hi = rec*part//parts, rec*(part+1)//parts
+    for o in range(lo - lo % 64, hi, 64):
+        a(f"\tPREFETCHT0 {dist+o}(SI)")
 OUT = 'packed_amd64.s'
 def prologue(a, name):
     """The shared signature and argument loads of every packed kernel."""
@@ -58,6 +66,20 @@ def min_block_end(a, N, rec):
     a("\tJNZ  loop")
     a("")
     epilogue(a, N, 12)
+
+def min_loop_head(a, N):
+    """Start of the kernels with minimums (Q2_K, Q4_K, Q5_K): zero the
+    outputs Z12.., open the block loop, widen the record's d (Z28) and dmin
+    (Z29), zero the per-block dot and minimum sums Z4.. and Z8.. ."""
+    for i in range(N):
+        a(f"\tVPXORD Z{12+i}, Z{12+i}, Z{12+i}")
+    a("")
+    a("loop:")
+    a("\tVCVTPH2PS (SI), Z28")
+    a("\tVCVTPH2PS 32(SI), Z29")
+    for i in range(N):
+        a(f"\tVPXORD Z{4+i}, Z{4+i}, Z{4+i}")
+        a(f"\tVPXORD Z{8+i}, Z{8+i}, Z{8+i}")
 
 def nibble_codes(a, off, g, lo, hi, fifth):
     """Loads the 64 code bytes at off(SI) and splits them into the codes of
@@ -104,8 +126,7 @@ def kern(N, name, wdecode):
     a("loop:")
     rec = {'q4': 288, 'q5': 352, 'q8': 544, 'q41': 320, 'q51': 384}[wdecode]
     if N >= 4:
-        for o in range(0, rec, 64):
-            a(f"\tPREFETCHT0 {PREFETCH_TILE+o}(SI)")
+        prefetch_part(a, rec, 0, 1, PREFETCH_TILE)
     a("\tVCVTPH2PS (SI), Z30")
     if mins:
         a("\tVCVTPH2PS 32(SI), Z24")
@@ -226,7 +247,6 @@ def q6k(N, name, three=False):
     a("\tVCVTPH2PS (SI), Z30")
     for i in range(N):
         a(f"\tVPXORD Z{itot(i)}, Z{itot(i)}, Z{itot(i)}")
-    pfk=PREFETCH_K
     def hi(shift, dst):
         # dst |= (H shifted by shift: >0 left, <0 right) & mask Z29
         if shift == 0:
@@ -236,10 +256,7 @@ def q6k(N, name, three=False):
         a(f"\t{op} ${abs(shift)}, Z14, Z15")
         a(f"\tVPTERNLOGD $0xF8, Z29, Z15, {dst}")
     for s in range(16):
-        if pfk:
-            lo_, hi_ = rec*s//16, rec*(s+1)//16
-            for o in range(lo_ - lo_ % 64, hi_, 64):
-                a(f"\tPREFETCHT0 {pfk+o}(SI)")
+        prefetch_part(a, rec, s, 16, PREFETCH_K)
         a(f"\tVPMOVSXBD {32+16*s}(SI), Z28")
         if three:
             co = 288 + 192*(s//2)
@@ -313,21 +330,9 @@ def q4k(N, name, five=False):
     if five:
         a("\tMOVL $0x10101010, AX")
         a("\tVPBROADCASTD AX, Z30")
-    for i in range(N):
-        a(f"\tVPXORD Z{12+i}, Z{12+i}, Z{12+i}")
-    a("")
-    a("loop:")
-    a("\tVCVTPH2PS (SI), Z28")
-    a("\tVCVTPH2PS 32(SI), Z29")
-    for i in range(N):
-        a(f"\tVPXORD Z{4+i}, Z{4+i}, Z{4+i}")
-        a(f"\tVPXORD Z{8+i}, Z{8+i}, Z{8+i}")
-    pfk=PREFETCH_K
+    min_loop_head(a, N)
     for s in range(8):
-        if pfk:
-            lo_, hi_ = rec*s//8, rec*(s+1)//8
-            for o in range(lo_ - lo_ % 64, hi_, 64):
-                a(f"\tPREFETCHT0 {pfk+o}(SI)")
+        prefetch_part(a, rec, s, 8, PREFETCH_K)
         a(f"\tVPMOVZXBD {64+16*s}(SI), Z16")
         if s % 2 == 0:
             a(f"\tVPMOVZXBW {192+16*s}(SI), Z17")
@@ -379,20 +384,9 @@ def q2k(N, name):
     a("\tVPBROADCASTD AX, Z31")
     a("\tMOVL $0x0f, AX")
     a("\tVPBROADCASTD AX, Z30")
-    for i in range(N):
-        a(f"\tVPXORD Z{12+i}, Z{12+i}, Z{12+i}")
-    a("")
-    a("loop:")
-    a("\tVCVTPH2PS (SI), Z28")
-    a("\tVCVTPH2PS 32(SI), Z29")
-    for i in range(N):
-        a(f"\tVPXORD Z{4+i}, Z{4+i}, Z{4+i}")
-        a(f"\tVPXORD Z{8+i}, Z{8+i}, Z{8+i}")
+    min_loop_head(a, N)
     for s in range(16):
-        if PREFETCH_K:
-            lo_, hi_ = rec*s//16, rec*(s+1)//16
-            for o in range(lo_ - lo_ % 64, hi_, 64):
-                a(f"\tPREFETCHT0 {PREFETCH_K+o}(SI)")
+        prefetch_part(a, rec, s, 16, PREFETCH_K)
         if s % 2 == 0:
             a(f"\tVPMOVZXBD {64+16*s}(SI), Z16")
             a(f"\tVPMOVZXBD {64+16*(s+1)}(SI), Z18")

@@ -78,6 +78,16 @@ done_label:
 	MOVL         $0x42fe0000, AX; \
 	VMOVD        AX, X14
 
+// SUMSETUP loads the constants for summing quants with VPMADDUBSW and
+// VPMADDWD: Y10 = u8 ones, Y9 = int16 ones (clobbers AX).
+#define SUMSETUP \
+	MOVL         $0x01010101, AX; \
+	VMOVD        AX, X10; \
+	VPBROADCASTD X10, Y10; \
+	MOVL         $0x00010001, AX; \
+	VMOVD        AX, X9; \
+	VPBROADCASTD X9, Y9
+
 // func quantQ8_0Split(x *float32, nb int, qs *byte, d *float32)
 // Block b: quants at qs + 32b, scale at d[b].
 TEXT ·quantQ8_0Split(SB), NOSPLIT, $0-32
@@ -115,12 +125,7 @@ TEXT ·quantQ8_0Pairs(SB), NOSPLIT, $0-32
 	MOVQ         negZero+24(FP), AX
 	VMOVD        AX, X11
 	VPBROADCASTD X11, Y11          // −zero point
-	MOVL         $0x01010101, AX
-	VMOVD        AX, X10
-	VPBROADCASTD X10, Y10          // u8 ones
-	MOVL         $0x00010001, AX
-	VMOVD        AX, X9
-	VPBROADCASTD X9, Y9            // int16 ones
+	SUMSETUP
 	XORQ         DX, DX            // half: 0 or 32
 	TESTQ        CX, CX
 	JZ           end
@@ -166,12 +171,7 @@ TEXT ·quantQ8_KSplit(SB), NOSPLIT, $0-40
 	MOVQ d+24(FP), R8
 	MOVQ bs+32(FP), R9
 	QSETUP
-	MOVL         $0x01010101, AX
-	VMOVD        AX, X10
-	VPBROADCASTD X10, Y10          // u8 ones
-	MOVL         $0x00010001, AX
-	VMOVD        AX, X9
-	VPBROADCASTD X9, Y9            // int16 ones
+	SUMSETUP
 	TESTQ        CX, CX
 	JZ           end
 
@@ -320,12 +320,7 @@ TEXT ·quantQ8_0Tile(SB), NOSPLIT, $0-64
 	MOVQ dstride+48(FP), R11
 	MOVQ negZero+56(FP), R12
 	QSETUP
-	MOVL         $0x01010101, AX
-	VMOVD        AX, X10
-	VPBROADCASTD X10, Y10          // u8 ones
-	MOVL         $0x00010001, AX
-	VMOVD        AX, X9
-	VPBROADCASTD X9, Y9            // int16 ones
+	SUMSETUP
 	TESTQ CX, CX
 	JZ    tend
 

@@ -2,8 +2,8 @@ package backends
 
 import (
 	"fmt"
-	"unsafe"
 
+	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/quant"
 )
 
@@ -16,21 +16,17 @@ type Buffer interface {
 // view into a memory-mapped file (zero copy).
 type HostBuffer struct{ b []byte }
 
-// NewHostBuffer allocates n zeroed bytes aligned to 8 bytes, so any
-// element type (f32, f16, quantized blocks) can be viewed in place.
+// NewHostBuffer allocates n zeroed bytes aligned to 64 bytes, so any
+// element type (f32, f16, quantized blocks) can be viewed in place. Large
+// buffers sit on huge pages (kernels.LargeBytes) and are released when the
+// HostBuffer becomes unreachable: keep the HostBuffer, not just its Bytes.
 func NewHostBuffer(n int) *HostBuffer {
 	if n <= 0 {
 		return &HostBuffer{}
 	}
 	h := &HostBuffer{}
-	h.b = hostBytes(h, n)
+	h.b = kernels.LargeBytes(h, n)
 	return h
-}
-
-// heapBytes returns n zeroed bytes from the Go heap, 8-byte aligned.
-func heapBytes(n int) []byte {
-	words := make([]uint64, (n+7)/8)
-	return unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), n)
 }
 
 // WrapHost makes a HostBuffer of b without copying; b must outlive it.

@@ -2,5 +2,6 @@
 
 package kernels
 
-// largeBytes returns n zeroed bytes for a packed weight matrix.
-func largeBytes(owner *PackedWeights, n int) []byte { return alignedBytes(n) }
+// LargeBytes returns n zeroed bytes, 64-byte aligned, from the Go heap
+// (huge-page mappings are Linux only).
+func LargeBytes[T any](owner *T, n int) []byte { return alignedBytes(n) }

@@ -177,7 +177,7 @@ func PackWeights(p *Pool, t quant.Type, w []byte, rows, cols int) (*PackedWeight
 	nb := cols / packedQK(t)
 	pw := &PackedWeights{Type: t, Rows: rows, Cols: cols}
 	groups := pw.groups()
-	pw.data = largeBytes(pw, groups*nb*bb)
+	pw.data = LargeBytes(pw, groups*nb*bb)
 	p.Run(groups, func(lo, hi int) {
 		for g := lo; g < hi; g++ {
 			nr := min(packGroup, rows-g*packGroup) // padding rows stay zero

@@ -155,7 +155,7 @@ func TestKVCacheTypes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := relRMS(got, ref)
+			r := testshared.RelRMS(got, ref)
 			t.Logf("rel-RMS vs F16 cache: %.2e", r)
 			if r > c.maxRMS {
 				t.Errorf("rel-RMS %.3e > %.0e", r, c.maxRMS)

@@ -1,9 +1,7 @@
 package model_test
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math"
 	"os"
 	"testing"
 
@@ -105,33 +103,6 @@ func argmax(x []float32) int32 {
 		}
 	}
 	return int32(best)
-}
-
-// relRMS is ||a-b||₂ / ||b||₂.
-func relRMS(a, b []float32) float64 {
-	var num, den float64
-	for i := range b {
-		d := float64(a[i]) - float64(b[i])
-		num += d * d
-		den += float64(b[i]) * float64(b[i])
-	}
-	return math.Sqrt(num / den)
-}
-
-func readF32(t *testing.T, path string) []float32 {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b)%4 != 0 {
-		t.Fatalf("%s: %d bytes is not a whole number of float32", path, len(b))
-	}
-	out := make([]float32, len(b)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
 }
 
 func sameTokens(a, b []int32) bool {

@@ -73,7 +73,7 @@ func runGoldenCase(t *testing.T, dir string, c goldenCase) string {
 	agree, rows := 0, 0
 	greedyOK := true
 	for i, p := range c.Prompts {
-		ref := readF32(t, filepath.Join(dir, p.Logits))
+		ref := testshared.ReadF32(t, filepath.Join(dir, p.Logits))
 		got, logits, err := greedy(m, p.Tokens, len(p.Greedy), quant.F16)
 		if err != nil {
 			t.Fatalf("prompt %d: %v", i, err)
@@ -81,7 +81,7 @@ func runGoldenCase(t *testing.T, dir string, c goldenCase) string {
 		if len(ref) != len(logits) {
 			t.Fatalf("prompt %d: %d reference logits, got %d", i, len(ref), len(logits))
 		}
-		r := relRMS(logits, ref)
+		r := testshared.RelRMS(logits, ref)
 		rms = append(rms, fmt.Sprintf("%.2e", r))
 		if r > c.Tolerance.MaxRelRMS {
 			t.Errorf("prompt %d: rel-RMS %.3e > %.1e", i, r, c.Tolerance.MaxRelRMS)

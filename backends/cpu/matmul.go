@@ -31,7 +31,13 @@ func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
 		if len(dsts) != len(ws) {
 			return fmt.Errorf("%d outputs for %d weights: %w", len(dsts), len(ws), backends.ErrShape)
 		}
-		ms := make([]matmulOperands, len(ws))
+		sh := &s.shared
+		defer func() { // drop references to the caller's memory
+			clear(sh.ms)
+			clear(sh.ys)
+			clear(sh.pws)
+		}()
+		sh.ms, sh.ys, sh.pws = sh.ms[:0], sh.ys[:0], sh.pws[:0]
 		shared := len(ws) > 0
 		for i := range ws {
 			m, err := s.matmulArgs(dsts[i], ws[i], x)
@@ -39,20 +45,15 @@ func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
 				return err
 			}
 			shared = shared && m.pw != nil && m.pw.Type == ws[0].Type && m.pw.Cols == ws[0].Cols
-			ms[i] = m
+			sh.ms, sh.ys, sh.pws = append(sh.ms, m), append(sh.ys, m.ys), append(sh.pws, m.pw)
 		}
 		if !shared {
-			for i, m := range ms {
+			for i, m := range sh.ms {
 				s.matmul(m, ws[i], x.Rows)
 			}
 			return nil
 		}
-		ys := make([][]float32, len(ms))
-		pws := make([]*kernels.PackedWeights, len(ms))
-		for i, m := range ms {
-			ys[i], pws[i] = m.ys, m.pw
-		}
-		kernels.MatMulPackedShared(s.dev.pool, ys, pws, ms[0].xs, x.Rows)
+		kernels.MatMulPackedShared(s.dev.pool, sh.ys, sh.pws, sh.ms[0].xs, x.Rows)
 		return nil
 	})
 }

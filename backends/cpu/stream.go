@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/quant"
 )
 
@@ -14,6 +15,13 @@ import (
 type Stream struct {
 	dev *Device
 	err error
+	// MatMulShared's argument lists, reused (a stream is used by one
+	// goroutine at a time).
+	shared struct {
+		ms  []matmulOperands
+		ys  [][]float32
+		pws []*kernels.PackedWeights
+	}
 }
 
 var _ backends.Stream = (*Stream)(nil)

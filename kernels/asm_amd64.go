@@ -58,4 +58,7 @@ func dotQ6_KAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *
 func roundF16(x *float32, n8 int, dst *float32)
 
 //go:noescape
+func toF16(x *float32, n8 int, dst *uint16)
+
+//go:noescape
 func quantQ8_0Tile(x *float32, nb int, qs *byte, qstride int, d *float32, corr *int32, dstride int, negZero int)

@@ -306,6 +306,29 @@ done:
 	VZEROUPPER
 	RET
 
+// func toF16(x *float32, n8 int, dst *uint16)
+// dst = fp16 bits of x for 8·n8 values: VCVTPS2PH with round-to-nearest-
+// even (imm 0), the conversion quant.FP32ToFP16 performs.
+TEXT ·toF16(SB), NOSPLIT, $0-24
+	MOVQ  x+0(FP), SI
+	MOVQ  n8+8(FP), CX
+	MOVQ  dst+16(FP), DI
+	TESTQ CX, CX
+	JZ    done
+
+loop:
+	VMOVUPS   (SI), Y0
+	VCVTPS2PH $0, Y0, X0
+	VMOVDQU   X0, (DI)
+	ADDQ      $32, SI
+	ADDQ      $16, DI
+	DECQ      CX
+	JNZ       loop
+
+done:
+	VZEROUPPER
+	RET
+
 // func quantQ8_0Tile(x *float32, nb int, qs *byte, qstride int, d *float32, corr *int32, dstride int, negZero int)
 // The packed kernels' tile layout: block b's quants at qs + b·qstride, its
 // scale at d + b·dstride and negZero·(sum of its quants) at corr + b·dstride

@@ -26,6 +26,8 @@ const hasQuantAsm = false
 
 func roundF16(x *float32, n8 int, dst *float32) { panic("kernels: no assembly") }
 
+func toF16(x *float32, n8 int, dst *uint16) { panic("kernels: no assembly") }
+
 // hasPackedAsm: no packed kernels on this architecture.
 const hasPackedAsm = false
 

@@ -179,6 +179,34 @@ func TestRoundF16(t *testing.T) {
 	}
 }
 
+// TestToF16 checks the fp16 store against quant.FP32ToFP16 on random
+// values of every magnitude and on the special ones (signed zeros,
+// infinities, NaN, overflow to infinity, fp16 subnormals and values that
+// round to zero), with lengths that leave a scalar tail.
+func TestToF16(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	x := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
+		65504, 65520, -65520, 1e6, 6e-8, 3e-8, 2.9e-8, 1e-10, -6.1e-5, 5.96e-8, 1.0009765625, 1.00048828125}
+	for range 1000 {
+		x = append(x, float32(math.Ldexp(r.Float64()*2-1, r.IntN(60)-30)))
+	}
+	for _, n := range []int{len(x), 7, 9, 16} {
+		for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
+			got := make([]uint16, n+1)
+			got[n] = 0xBEEF
+			o.ToF16(got[:n], x[:n])
+			for i, v := range x[:n] {
+				if want := quant.FP32ToFP16(v); got[i] != want {
+					t.Fatalf("%s: ToF16(%g) = %#04x, want %#04x", o.Name(), v, got[i], want)
+				}
+			}
+			if got[n] != 0xBEEF {
+				t.Fatalf("%s: ToF16 wrote past its %d outputs", o.Name(), n)
+			}
+		}
+	}
+}
+
 // TestVecOpsQ8_0MatchReference: the Q8_0 cache loops give the Go
 // reference's bits, stay within float rounding of the exact dot product,
 // and write nothing past their outputs.

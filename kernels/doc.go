@@ -58,6 +58,12 @@
 // done once per 16 outputs and block and one weight load serves a tile of up
 // to 8 activation rows. That makes GEMV memory-bound (the K-quant kernels
 // also prefetch 16 KiB ahead) and GEMM 2-3× faster than the row kernels.
+// Single-row calls on the Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 matrices walk four row
+// groups that lie a quarter of a chunk apart in lockstep (multi-stream
+// kernels, gen_packed.py): one core's prefetchers keep more cache misses
+// in flight over four streams than over one while the kernel computes,
+// which raised a decode step's weight streaming from 0.80 to 0.88 of the
+// read bandwidth (Q4_0; Q8_0 0.92 to 0.99, BenchmarkDecodeStreams).
 // Each output is Σ over blocks, in order, of fma(float32(integer dot),
 // d_w·d_a, acc) (K-quants: their integer sub-block sums, scaled, first), the
 // same whatever the batch or thread split; a pure-Go reference (packedRef)

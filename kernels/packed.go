@@ -348,6 +348,8 @@ type packedScratch struct {
 	mats  []packedMat
 	task  packedTask
 	shape packedActs
+	// oneStream: see packedTask (set by tests only).
+	oneStream bool
 }
 
 // packedMat is one matrix of a call: its weights, its outputs, the index
@@ -366,6 +368,9 @@ type packedTask struct {
 	mats  []packedMat
 	x     []float32
 	a     *packedActs
+	// oneStream keeps single-row calls on the one-group kernels (tests
+	// compare the multi-stream path against it).
+	oneStream bool
 }
 
 // MatMulPacked computes y[i·rows+r] = w[r]·x[i] for nx activation rows, as
@@ -455,7 +460,7 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int) {
 		}
 	}
 	t := &s.task
-	*t = packedTask{mats: s.mats, x: x, a: a}
+	*t = packedTask{mats: s.mats, x: x, a: a, oneStream: s.oneStream}
 	t.phase = phaseQuantize
 	tasks := a.quantTasks()
 	grain := 1
@@ -506,6 +511,21 @@ func (t *packedTask) dot(m *packedMat, lo, hi int) {
 	ks := packedKernels(pw.Type)
 	ystride := pw.Rows * 4
 	lastPartial := pw.Rows%packGroup != 0
+	if sk := packedStreamKernel(pw.Type); a.nx == 1 && sk != nil && !t.oneStream {
+		// Decode: the whole groups go through the multi-stream kernel, the
+		// range cut into packStreams equal runs walked in lockstep; the
+		// groups left over (and a partial last group) take the loop below.
+		full := hi
+		if lastPartial && hi*packGroup > pw.Rows {
+			full = hi - 1
+		}
+		if q := (full - lo) / packStreams; q > 0 {
+			for g := lo; g < lo+q; g++ {
+				sk(&pw.data[g*nb*bb], q*nb*bb, nb, &a.qs[0], a.qk*a.es, &a.d[0], &a.corr[0], 4, &m.y[g*packGroup], q*packGroup*4)
+			}
+			lo += packStreams * q
+		}
+	}
 	for t0 := 0; t0 < a.nx; t0 += packTile {
 		n, _, base := a.tileAt(t0)
 		for g := lo; g < hi; g++ {
@@ -536,6 +556,33 @@ func (t *packedTask) dot(m *packedMat, lo, hi int) {
 }
 
 type packedKernel func(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+// streamKernel is a multi-stream GEMV kernel (see gen_packed.py): a
+// packedKernel with N = 1 over packStreams row groups wstride bytes apart,
+// group s's outputs at y + s·ystride bytes.
+type streamKernel func(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+// packStreams is the number of row groups a streamKernel walks at once
+// (STREAMS in gen_packed.py).
+const packStreams = 4
+
+// packedStreamKernel returns the multi-stream GEMV kernel of weight type
+// t, or nil where there is none.
+func packedStreamKernel(t quant.Type) streamKernel {
+	switch t {
+	case quant.Q4_0:
+		return q4_0Streams
+	case quant.Q8_0:
+		return q8_0Streams
+	case quant.Q5_0:
+		return q5_0Streams
+	case quant.Q4_1:
+		return q4_1Streams
+	case quant.Q5_1:
+		return q5_1Streams
+	}
+	return nil
+}
 
 // packedKernels indexes the kernels by tile size (1, 2, 4, 8).
 func packedKernels(t quant.Type) *[9]packedKernel {

@@ -28,6 +28,21 @@ func q8_0x16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32,
 //go:noescape
 func q8_0x16N8(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
 
+//go:noescape
+func q4_0x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func q8_0x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func q5_0x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func q4_1x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func q5_1x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
 // hasPackedAsm: the packed kernels need 512-bit VNNI with byte shifts
 // (AVX512BW) and the assembly activation quantizer.
 var hasPackedAsm = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI && hasQuantAsm
@@ -43,6 +58,12 @@ var (
 	q5_KPacked = [9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4}
 	q3_KPacked = [9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}
 	q2_KPacked = [9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4}
+
+	q4_0Streams streamKernel = q4_0x16N1S4
+	q8_0Streams streamKernel = q8_0x16N1S4
+	q5_0Streams streamKernel = q5_0x16N1S4
+	q4_1Streams streamKernel = q4_1x16N1S4
+	q5_1Streams streamKernel = q5_1x16N1S4
 )
 
 //go:noescape

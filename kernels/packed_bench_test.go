@@ -3,6 +3,8 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"sort"
 	"testing"
 	"time"
 
@@ -87,4 +89,107 @@ func BenchmarkPackedShapes(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkDecodeStreams runs the weight matmuls of one llama-1b decode
+// step (16 layers of q/k/v, o, gate/up and down, then the Q6_K output
+// matrix; NURI_BENCH_TYPE sets the layers' type, default Q4_0) with the
+// multi-stream GEMV kernels and without, alternating step by step. Before
+// every step a 256 MiB read-bandwidth probe runs, and each step's GB/s is
+// divided by its own probe: the machine's bandwidth drifts by tens of
+// percent within seconds, and the paired ratio follows what the step had
+// available. It reports the median paired ratio of each variant, and of
+// the layers alone (the output matrix is Q6_K, which has no multi-stream
+// kernel):
+//
+//	go test -run '^$' -bench DecodeStreams -benchtime 40x ./kernels
+func BenchmarkDecodeStreams(b *testing.B) {
+	wt := quant.Q4_0
+	if s := os.Getenv("NURI_BENCH_TYPE"); s != "" {
+		t, err := quant.ParseType(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		wt = t
+	}
+	if !CanPack(wt) {
+		b.Skip("no packed kernels for", wt)
+	}
+	p := NewPool(0)
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(31, 32))
+	pack := func(t quant.Type, rows, cols int) *PackedWeights {
+		pw, err := PackWeights(p, t, randWeights(rng, t, rows, cols, false), rows, cols)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return pw
+	}
+	type layer struct {
+		qkv, gateUp []*PackedWeights
+		o, down     *PackedWeights
+	}
+	var layers []layer
+	layerBytes := 0
+	for range 16 {
+		l := layer{qkv: []*PackedWeights{pack(wt, 2048, 2048), pack(wt, 512, 2048), pack(wt, 512, 2048)},
+			o: pack(wt, 2048, 2048), gateUp: []*PackedWeights{pack(wt, 8192, 2048), pack(wt, 8192, 2048)}, down: pack(wt, 2048, 8192)}
+		for _, pw := range append(append([]*PackedWeights{l.o, l.down}, l.qkv...), l.gateUp...) {
+			layerBytes += pw.Bytes()
+		}
+		layers = append(layers, l)
+	}
+	out := pack(quant.Q6_K, 128256, 2048)
+	x := randFloats(rng, 8192, 1)
+	ys := [][]float32{make([]float32, 128256), make([]float32, 8192), make([]float32, 8192)}
+	probe := make([]byte, 256<<20)
+	for i := 0; i < len(probe); i += 4096 {
+		probe[i] = 1
+	}
+	const chunk = 1 << 20
+	var ratios, layerRatios [2][]float64
+	for i := 0; i < b.N; i++ {
+		one := i%2 == 1
+		start := time.Now()
+		p.Run(len(probe)/chunk, func(lo, hi int) {
+			for c := lo; c < hi; c++ {
+				readSum(probe[c*chunk : (c+1)*chunk])
+			}
+		})
+		bw := float64(len(probe)) / time.Since(start).Seconds()
+		p.mu.Lock()
+		p.pk.oneStream = one
+		p.mu.Unlock()
+		start = time.Now()
+		for _, l := range layers {
+			MatMulPackedShared(p, ys, l.qkv, x[:2048], 1)
+			MatMulPacked(p, ys[0], l.o, x[:2048], 1)
+			MatMulPackedShared(p, ys[:2], l.gateUp, x[:2048], 1)
+			MatMulPacked(p, ys[0], l.down, x, 1)
+		}
+		layerTime := time.Since(start)
+		MatMulPacked(p, ys[0], out, x[:2048], 1)
+		stepTime := time.Since(start)
+		v := 0
+		if one {
+			v = 1
+		}
+		ratios[v] = append(ratios[v], float64(layerBytes+out.Bytes())/stepTime.Seconds()/bw)
+		layerRatios[v] = append(layerRatios[v], float64(layerBytes)/layerTime.Seconds()/bw)
+	}
+	p.mu.Lock()
+	p.pk.oneStream = false
+	p.mu.Unlock()
+	median := func(v []float64) float64 {
+		if len(v) == 0 {
+			return 0
+		}
+		w := append([]float64(nil), v...)
+		sort.Float64s(w)
+		return w[len(w)/2]
+	}
+	b.ReportMetric(median(ratios[0]), "streams-roof")
+	b.ReportMetric(median(ratios[1]), "one-roof")
+	b.ReportMetric(median(layerRatios[0]), "streams-layers-roof")
+	b.ReportMetric(median(layerRatios[1]), "one-layers-roof")
 }

@@ -66,6 +66,62 @@ func TestMatMulPackedMatchesReference(t *testing.T) {
 	}
 }
 
+// TestMatMulPackedStreams: single-row calls on the multi-stream kernels
+// give packedRef's bits (the one-group kernels' bits) whatever the split:
+// group counts that leave 0-3 groups over after the streams, a partial
+// last group, one chunk (nil Pool) and a pool's chunks; outputs around the
+// result stay untouched.
+func TestMatMulPackedStreams(t *testing.T) {
+	if !CanPack(quant.Q4_0) {
+		t.Skip("no packed kernels on this CPU")
+	}
+	p := NewPool(2)
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(25, 26))
+	tested := 0
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.F16, quant.BF16, quant.F32} {
+		if packedStreamKernel(wt) == nil {
+			continue
+		}
+		tested++
+		for _, sh := range []struct{ rows, cols int }{{64, 32}, {65, 256}, {80, 96}, {112, 64}, {127, 512}, {500, 256}, {2053, 256}, {1024, 2048}} {
+			if sh.cols%packedQK(wt) != 0 {
+				continue
+			}
+			w := randWeights(rng, wt, sh.rows, sh.cols, true)
+			x := randFloats(rng, sh.cols, 1)
+			want := make([]float32, sh.rows)
+			packedRef(wt, w, sh.rows, sh.cols, x, 1, want)
+			for _, pool := range []*Pool{nil, p} {
+				pw, err := PackWeights(pool, wt, w, sh.rows, sh.cols)
+				if err != nil {
+					t.Fatal(err)
+				}
+				const guard = 16
+				got := make([]float32, sh.rows+guard)
+				for i := range got {
+					got[i] = 777
+				}
+				MatMulPacked(pool, got, pw, x, 1)
+				name := fmt.Sprintf("%v/%dx%d/pool=%v", wt, sh.rows, sh.cols, pool != nil)
+				for i, v := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(v) {
+						t.Fatalf("%s: y[%d] = %g, reference %g", name, i, got[i], v)
+					}
+				}
+				for i := sh.rows; i < len(got); i++ {
+					if got[i] != 777 {
+						t.Fatalf("%s: wrote past the output at %d", name, i)
+					}
+				}
+			}
+		}
+	}
+	if tested == 0 {
+		t.Fatal("no weight type has a multi-stream kernel")
+	}
+}
+
 // TestMatMulPackedBatchInvariant: a row's outputs are the same bits alone
 // and inside any batch, at any position.
 func TestMatMulPackedBatchInvariant(t *testing.T) {

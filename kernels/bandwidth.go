@@ -11,36 +11,54 @@ import (
 // freshly allocated buffer of the given size (at least 1 MiB). Use a buffer
 // well beyond the last-level cache share, ~1 GiB, to measure DRAM: this is
 // the roofline for single-token decode, which reads every weight once. The
-// buffer is written first (untouched pages would all map the shared zero
-// page and read from cache) and the best of three passes is reported.
+// best of three passes is reported.
 func MeasureReadBandwidth(bytes int, p *Pool) float64 {
-	const chunk = 1 << 20
-	bytes = max(bytes, chunk) / chunk * chunk
-	buf := make([]byte, bytes)
-	n := bytes / chunk
-	p.Run(n, func(lo, hi int) {
-		for i := lo * chunk; i < hi*chunk; i += 4096 {
-			buf[i] = byte(i >> 12)
-		}
-	})
-	var sum atomic.Uint64 // keeps the reads observable
+	return NewBandwidthProbe(bytes).Measure(p)
+}
+
+// BandwidthProbe is a buffer for repeated read-bandwidth measurements: a
+// benchmark that measures before every repetition allocates it once.
+type BandwidthProbe struct {
+	buf []byte
+	sum atomic.Uint64 // keeps the reads observable
+}
+
+const probeChunk = 1 << 20
+
+// NewBandwidthProbe allocates a probe of bytes (rounded down to whole MiB,
+// at least 1 MiB) and writes every page: untouched pages would all map the
+// shared zero page and read from cache. The buffer comes from the Go heap
+// (ordinary pages), as a plain read loop's malloc'd buffer would.
+func NewBandwidthProbe(bytes int) *BandwidthProbe {
+	bytes = max(bytes, probeChunk) / probeChunk * probeChunk
+	b := &BandwidthProbe{buf: make([]byte, bytes)}
+	for i := 0; i < len(b.buf); i += 4096 {
+		b.buf[i] = byte(i >> 12)
+	}
+	return b
+}
+
+// Bytes is the probe's size.
+func (b *BandwidthProbe) Bytes() int { return len(b.buf) }
+
+// Measure streams the whole buffer with p's threads three times and
+// returns the best pass in GB/s.
+func (b *BandwidthProbe) Measure(p *Pool) float64 {
+	n := len(b.buf) / probeChunk
 	best := 0.0
 	for pass := 0; pass < 3; pass++ {
 		start := time.Now()
 		p.Run(n, func(lo, hi int) {
 			var s uint64
 			for c := lo; c < hi; c++ {
-				s += readSum(buf[c*chunk : (c+1)*chunk])
+				s += readSum(b.buf[c*probeChunk : (c+1)*probeChunk])
 			}
-			sum.Add(s)
+			b.sum.Add(s)
 		})
 		el := time.Since(start).Seconds()
-		if gbs := float64(bytes) / el / 1e9; gbs > best {
+		if gbs := float64(len(b.buf)) / el / 1e9; gbs > best {
 			best = gbs
 		}
-	}
-	if sum.Load() == 1 { // practically never; stops the sum being dead code
-		best += 1e-12
 	}
 	return best
 }

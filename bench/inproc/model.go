@@ -121,9 +121,12 @@ type KernelUse struct {
 // Bandwidth is the memory read bandwidth measured in the run. The roofline
 // uses the best measurement, so the ratios it gives are conservative.
 type Bandwidth struct {
-	BufferBytes int       `json:"buffer_bytes"`
-	SamplesGBs  []float64 `json:"samples_gbs"` // before the tests, after tg, after the batched runs
-	BestGBs     float64   `json:"best_gbs"`
+	BufferBytes int `json:"buffer_bytes"`
+	// SamplesGBs: before the tests, before each generation repetition,
+	// after tg and after the batched runs.
+	SamplesGBs []float64 `json:"samples_gbs"`
+	BestGBs    float64   `json:"best_gbs"`
+	probe      *kernels.BandwidthProbe
 }
 
 func (b *Bandwidth) add(gbs float64) {
@@ -140,8 +143,19 @@ const samplesPerPoint = 2
 // measure takes samplesPerPoint measurements with p's threads.
 func (b *Bandwidth) measure(p *kernels.Pool) {
 	for range samplesPerPoint {
-		b.add(kernels.MeasureReadBandwidth(b.BufferBytes, p))
+		b.sample(p)
 	}
+}
+
+// sample takes one measurement (the best of three passes over the probe
+// buffer, allocated on first use and kept for the run) and returns it.
+func (b *Bandwidth) sample(p *kernels.Pool) float64 {
+	if b.probe == nil {
+		b.probe = kernels.NewBandwidthProbe(b.BufferBytes)
+	}
+	gbs := b.probe.Measure(p)
+	b.add(gbs)
+	return gbs
 }
 
 // TestResult is one llama-bench test (ppP or tgN) over its repetitions.
@@ -160,6 +174,9 @@ type TestResult struct {
 	// time × threads): below 1 on a shared machine when other work took
 	// the cores (spinning workers count as busy).
 	CPUShare float64 `json:"cpu_share,omitempty"`
+	// ProbeGBs is the read bandwidth measured just before each
+	// repetition of a generation test, for the paired roofline ratio.
+	ProbeGBs []float64 `json:"probe_gbs,omitempty"`
 	// Steps are the single decode steps of a generation test.
 	Steps    *StepStats `json:"steps,omitempty"`
 	Roofline *Roofline  `json:"roofline,omitempty"` // generation tests
@@ -181,6 +198,12 @@ type Roofline struct {
 	// FastestStepRatio is the fastest single step's rate ÷ RooflineTPS: on
 	// a shared machine, what the code reaches when it has the cores.
 	FastestStepRatio float64 `json:"fastest_step_ratio"`
+	// PairedRatio is the median over the repetitions of each one's t/s ÷
+	// the roofline of the bandwidth measured just before it. The machine's
+	// bandwidth drifts by tens of percent within a run, and Ratio sets the
+	// mean rate against the run's best moment; the paired ratio compares
+	// each repetition with what the machine gave just then.
+	PairedRatio float64 `json:"paired_ratio,omitempty"`
 }
 
 func newRoofline(bwGBs, weightBytes, kvBytes float64, tokensPer int) *Roofline {
@@ -209,6 +232,21 @@ func (r *Roofline) set(avg, best float64, steps *StepStats) *Roofline {
 	return r
 }
 
+// pair sets PairedRatio from each repetition's t/s and the bandwidth
+// measured before it.
+func (r *Roofline) pair(tps, probeGBs []float64) *Roofline {
+	if len(tps) == 0 || len(tps) != len(probeGBs) || r.BytesPerStep <= 0 {
+		return r
+	}
+	ratios := make([]float64, len(tps))
+	for i, v := range tps {
+		ratios[i] = v / (float64(r.TokensPer) * probeGBs[i] * 1e9 / r.BytesPerStep)
+	}
+	slices.Sort(ratios)
+	r.PairedRatio = bench.PercentileSorted(ratios, 50)
+	return r
+}
+
 // runner holds what every test of one run shares.
 type runner struct {
 	cfg     ModelConfig
@@ -216,6 +254,7 @@ type runner struct {
 	m       model.Model
 	mc      model.Config
 	pool    *kernels.Pool // bandwidth measurements and kernel names
+	mem     *Bandwidth
 	threads int
 	rng     *rand.Rand
 	logits  []float32
@@ -225,9 +264,9 @@ type runner struct {
 
 // RunModel loads the model and runs the configured tests: ppP, tgN and the
 // batched decode runs, each with a warm-up pass before its timed
-// repetitions, and the read bandwidth before the tests, after the
-// generation test and after the batched runs (not after pp: each
-// measurement streams a fresh 1 GiB buffer, which is not free).
+// repetitions, and the read bandwidth before the tests, before each
+// generation repetition, after the generation test and after the batched
+// runs.
 func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResults, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -255,7 +294,7 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 	if res.KVBytes, err = kvBytesPerPos(mc, kvType); err != nil {
 		return nil, err
 	}
-	r := &runner{cfg: cfg, kvType: kvType, m: m, mc: mc, pool: pool, threads: res.Threads, ctx: ctx,
+	r := &runner{cfg: cfg, kvType: kvType, m: m, mc: mc, pool: pool, mem: &res.Memory, threads: res.Threads, ctx: ctx,
 		rng: rand.New(rand.NewPCG(cfg.Seed, 0x6e757269))}
 	units := 0
 	if cfg.Prompt > 0 {
@@ -298,7 +337,7 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 	for i := range res.Tests {
 		if t := &res.Tests[i]; t.Steps != nil {
 			kv := float64(res.KVBytes) * float64(cfg.Gen+1) / 2 // step i reads positions 0..i
-			t.Roofline = newRoofline(res.Memory.BestGBs, weights, kv, 1).set(t.AvgTPS, t.BestTPS, t.Steps)
+			t.Roofline = newRoofline(res.Memory.BestGBs, weights, kv, 1).set(t.AvgTPS, t.BestTPS, t.Steps).pair(t.TPS, t.ProbeGBs)
 		}
 	}
 	for i := range res.Batched {
@@ -426,6 +465,7 @@ func (r *runner) genTest(info ModelInfo) (TestResult, error) {
 	}
 	var steps stepTimer
 	for range r.cfg.Reps {
+		t.ProbeGBs = append(t.ProbeGBs, r.mem.sample(r.pool))
 		sp := startSpan()
 		for i := range n {
 			steps.start()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -90,10 +91,20 @@ func batchedTable(res *ModelResults) bench.Table {
 func rooflineLine(tr TestResult, threads int) string {
 	rl := tr.Roofline
 	return fmt.Sprintf("roofline: %s %.2f t/s = %s of %.2f t/s (read bandwidth %.2f GB/s measured in this run; "+
-		"%s read per token: weights %s + KV %s); best repetition %.2f t/s = %s%s%s",
+		"%s read per token: weights %s + KV %s); best repetition %.2f t/s = %s%s%s%s",
 		tr.Name, tr.AvgTPS, pct(rl.Ratio), rl.RooflineTPS, rl.BandwidthGBs,
 		formatBytes(rl.BytesPerStep), formatBytes(rl.WeightBytes), formatBytes(rl.KVBytes),
-		tr.BestTPS, pct(rl.BestRatio), stepNote(tr.Steps, rl), cpuNote(tr.CPUShare, threads))
+		tr.BestTPS, pct(rl.BestRatio), stepNote(tr.Steps, rl), pairedNote(tr, rl), cpuNote(tr.CPUShare, threads))
+}
+
+// pairedNote gives the paired ratio: each repetition against the bandwidth
+// measured just before it.
+func pairedNote(tr TestResult, rl *Roofline) string {
+	if rl.PairedRatio == 0 {
+		return ""
+	}
+	lo, hi := slices.Min(tr.ProbeGBs), slices.Max(tr.ProbeGBs)
+	return fmt.Sprintf("; paired with a bandwidth probe before each repetition (%.1f-%.1f GB/s): median %s", lo, hi, pct(rl.PairedRatio))
 }
 
 func prefillLine(tr TestResult, params uint64, threads int) string {
@@ -230,6 +241,9 @@ func BuildModelReport(env bench.Environment, cfg ModelConfig, res *ModelResults)
 			r.AddMetric(tr.Name, "roofline_ratio", "", bench.HigherIsBetter, tr.Roofline.Ratio)
 			r.AddMetric(tr.Name, "best_roofline_ratio", "", bench.HigherIsBetter, tr.Roofline.BestRatio)
 			r.AddMetric(tr.Name, "fastest_step_roofline_ratio", "", bench.HigherIsBetter, tr.Roofline.FastestStepRatio)
+			if tr.Roofline.PairedRatio > 0 {
+				r.AddMetric(tr.Name, "paired_roofline_ratio", "", bench.HigherIsBetter, tr.Roofline.PairedRatio)
+			}
 			r.AddMetric(tr.Name, "bytes_per_token", "B", bench.Neutral, tr.Roofline.BytesPerStep)
 			lines = append(lines, rooflineLine(tr, res.Threads))
 		} else {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -149,6 +150,12 @@ func TestBenchModelTiny(t *testing.T) {
 	if v := metric("tg8", "roofline_ratio"); v <= 0 || v > 1.5 {
 		t.Errorf("tg8 roofline_ratio %v", v)
 	}
+	if v := metric("tg8", "paired_roofline_ratio"); v <= 0 || v > 1.5 {
+		t.Errorf("tg8 paired_roofline_ratio %v", v)
+	}
+	if !regexp.MustCompile(`paired with a bandwidth probe before each repetition \([0-9.]+-[0-9.]+ GB/s\): median [0-9.]+%`).MatchString(text) {
+		t.Errorf("no paired roofline note in:\n%s", text)
+	}
 	for _, g := range []string{"pp32", "tg8", "batch 1", "batch 3"} {
 		name := "t/s"
 		if strings.HasPrefix(g, "batch") {
@@ -187,8 +194,10 @@ func TestBenchModelJSON(t *testing.T) {
 				Name     string    `json:"name"`
 				AvgTS    float64   `json:"avg_ts"`
 				TPS      []float64 `json:"tps"`
+				ProbeGBs []float64 `json:"probe_gbs"`
 				Roofline *struct {
 					Ratio        float64 `json:"ratio"`
+					PairedRatio  float64 `json:"paired_ratio"`
 					BytesPerStep float64 `json:"bytes_per_step"`
 				} `json:"roofline"`
 			} `json:"tests"`
@@ -210,6 +219,15 @@ func TestBenchModelJSON(t *testing.T) {
 	if tg.AvgTS <= 0 || len(tg.TPS) != 1 || tg.Roofline == nil || tg.Roofline.Ratio <= 0 || tg.Roofline.Ratio > 1.5 ||
 		tg.Roofline.BytesPerStep <= 0 {
 		t.Errorf("tg4: %+v roofline %+v", tg, tg.Roofline)
+	}
+	// One probe per repetition; the paired ratio is that repetition's t/s
+	// against its probe's roofline.
+	if len(tg.ProbeGBs) != 1 || tg.ProbeGBs[0] <= 0 || tg.Roofline == nil {
+		t.Fatalf("tg4 probes %v", tg.ProbeGBs)
+	}
+	want := tg.TPS[0] * tg.Roofline.BytesPerStep / (tg.ProbeGBs[0] * 1e9)
+	if math.Abs(tg.Roofline.PairedRatio-want) > 1e-9*want {
+		t.Errorf("tg4 paired ratio %v, want %v from its probe", tg.Roofline.PairedRatio, want)
 	}
 	if strings.Contains(stderr.String(), "bench model") {
 		t.Errorf("--progress=false still reported progress: %s", stderr.String())

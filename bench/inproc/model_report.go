@@ -143,7 +143,7 @@ func bandwidthLine(res *ModelResults) string {
 	for i, v := range res.Memory.SamplesGBs {
 		s[i] = f2(v)
 	}
-	return fmt.Sprintf("read bandwidth: %.2f GB/s, best of %s (%d MiB buffer, %d threads; measured before the tests, after tg and after the batched runs)",
+	return fmt.Sprintf("read bandwidth: %.2f GB/s, best of %s (%d MiB buffer, %d threads; measured before the tests, before each tg repetition, after tg and after the batched runs)",
 		res.Memory.BestGBs, strings.Join(s, ", "), res.Memory.BufferBytes>>20, res.Threads)
 }
 

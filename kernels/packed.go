@@ -348,7 +348,7 @@ type packedScratch struct {
 	mats  []packedMat
 	task  packedTask
 	shape packedActs
-	// oneStream: see packedTask (set by tests only).
+	// oneStream: see packedTask (set by benchmarks only).
 	oneStream bool
 }
 
@@ -368,8 +368,8 @@ type packedTask struct {
 	mats  []packedMat
 	x     []float32
 	a     *packedActs
-	// oneStream keeps single-row calls on the one-group kernels (tests
-	// compare the multi-stream path against it).
+	// oneStream keeps single-row calls on the one-group kernels
+	// (BenchmarkDecodeStreams times both paths in one process).
 	oneStream bool
 }
 

@@ -207,3 +207,24 @@ type Describer interface {
 type SharedMatMuler interface {
 	MatMulShared(dsts, ws []Tensor, x Tensor)
 }
+
+// OpProfiler is implemented by devices that can time the ops their streams
+// run, for benchmarks that ask where a forward pass spends its time.
+// ProfileOps(true) clears the totals and starts timing, ProfileOps(false)
+// stops; OpProfile returns the totals since the last start, largest time
+// first. Timing an op costs two clock reads, so devices leave it off
+// unless asked.
+type OpProfiler interface {
+	ProfileOps(on bool)
+	OpProfile() []OpTime
+}
+
+// OpTime is one kind of op's total in an OpProfiler: Name is the op's name
+// (Op.String), for matmuls followed by the weight type and shape
+// ("mul_mat Q4_0 2048x8192"; several weights sharing an input are listed
+// with "+").
+type OpTime struct {
+	Name  string        `json:"name"`
+	Calls int           `json:"calls"`
+	Time  time.Duration `json:"time_ns"`
+}

@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/kernels"
@@ -12,7 +13,7 @@ import (
 // each activation row to quant.VecDotType(w.Type) exactly like ggml and
 // reduces every output in a fixed order.
 func (s *Stream) MatMul(dst, w, x backends.Tensor) {
-	s.do(backends.OpMatMul, func() error {
+	s.doNamed(backends.OpMatMul, s.matmulName(x, w), func() error {
 		m, err := s.matmulArgs(dst, w, x)
 		if err != nil {
 			return err
@@ -27,7 +28,7 @@ func (s *Stream) MatMul(dst, w, x backends.Tensor) {
 // call quantizes x once and streams all the matrices in one parallel job
 // (the same bits as separate calls); otherwise the matmuls run one by one.
 func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
-	s.do(backends.OpMatMul, func() error {
+	s.doNamed(backends.OpMatMul, s.matmulName(x, ws...), func() error {
 		if len(dsts) != len(ws) {
 			return fmt.Errorf("%d outputs for %d weights: %w", len(dsts), len(ws), backends.ErrShape)
 		}
@@ -56,6 +57,27 @@ func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
 		kernels.MatMulPackedShared(s.dev.pool, sh.ys, sh.pws, sh.ms[0].xs, x.Rows)
 		return nil
 	})
+}
+
+// matmulName is the op profile's name of a matmul of x by ws (empty when
+// the device is not profiling, which leaves the op's own name).
+func (s *Stream) matmulName(x backends.Tensor, ws ...backends.Tensor) string {
+	if !s.dev.prof.on.Load() {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(backends.OpMatMul.String())
+	for i, w := range ws {
+		sep := " "
+		if i > 0 {
+			sep = " + "
+		}
+		fmt.Fprintf(&b, "%s%v %dx%d", sep, w.Type, w.Rows, w.Cols)
+	}
+	if x.Rows > 1 {
+		fmt.Fprintf(&b, " (%d rows)", x.Rows)
+	}
+	return b.String()
 }
 
 // matmulOperands are one MatMul's checked host views: the packed copy of

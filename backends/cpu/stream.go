@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"time"
 	"unsafe"
 
 	"github.com/nuri-ai/nuri/backends"
@@ -37,11 +38,28 @@ func (s *Stream) Sync() error {
 // do runs one op unless an earlier one failed, recording its error with
 // the op's name.
 func (s *Stream) do(op backends.Op, f func() error) {
+	s.doNamed(op, "", f)
+}
+
+// doNamed is do with the name the op's time goes under when the device
+// profiles ops ("": the op's own name).
+func (s *Stream) doNamed(op backends.Op, name string, f func() error) {
 	if s.err != nil {
 		return
 	}
+	var start time.Time
+	profiling := s.dev.prof.on.Load()
+	if profiling {
+		start = time.Now()
+	}
 	if err := f(); err != nil {
 		s.err = fmt.Errorf("cpu %v: %w", op, err)
+	}
+	if profiling {
+		if name == "" {
+			name = op.String()
+		}
+		s.dev.prof.add(name, time.Since(start))
 	}
 }
 

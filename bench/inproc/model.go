@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/backends/cpu"
 	"github.com/nuri-ai/nuri/bench"
 	"github.com/nuri-ai/nuri/kernels"
@@ -40,6 +41,9 @@ type ModelConfig struct {
 	// should be far beyond the last-level cache (default 1 GiB).
 	BandwidthMiB int    `json:"bandwidth_buffer_mib"`
 	Seed         uint64 `json:"seed"`
+	// OpProfile times every backend op during the generation test's
+	// repetitions (backends.OpProfiler) and reports them per step.
+	OpProfile bool `json:"op_profile,omitempty"`
 }
 
 // DefaultModelConfig returns llama-bench's defaults (-p 512 -n 128 -r 5)
@@ -178,9 +182,34 @@ type TestResult struct {
 	// repetition of a generation test, for the paired roofline ratio.
 	ProbeGBs []float64 `json:"probe_gbs,omitempty"`
 	// Steps are the single decode steps of a generation test.
-	Steps    *StepStats `json:"steps,omitempty"`
+	Steps *StepStats `json:"steps,omitempty"`
+	// OpProfile is where a generation test's decode steps went (with
+	// ModelConfig.OpProfile), largest first.
+	OpProfile []OpStep `json:"op_profile,omitempty"`
 	Roofline *Roofline  `json:"roofline,omitempty"` // generation tests
 	cpu      reps
+}
+
+// OpStep is one kind of backend op's share of a decode step.
+type OpStep struct {
+	Name  string  `json:"name"`
+	Calls float64 `json:"calls_per_step"`
+	US    float64 `json:"us_per_step"`
+	Share float64 `json:"share"` // of the mean step's time
+}
+
+// opSteps turns an op profile over steps decode steps of stepSec seconds
+// each (mean) into per-step figures.
+func opSteps(ops []backends.OpTime, steps int, stepSec float64) []OpStep {
+	out := make([]OpStep, len(ops))
+	for i, op := range ops {
+		us := op.Time.Seconds() * 1e6 / float64(steps)
+		out[i] = OpStep{Name: op.Name, Calls: float64(op.Calls) / float64(steps), US: us}
+		if stepSec > 0 {
+			out[i].Share = us / (stepSec * 1e6)
+		}
+	}
+	return out
 }
 
 // Roofline sets a decode rate against memory bandwidth: a step cannot be
@@ -255,6 +284,7 @@ type runner struct {
 	mc      model.Config
 	pool    *kernels.Pool // bandwidth measurements and kernel names
 	mem     *Bandwidth
+	prof    backends.OpProfiler // nil unless ModelConfig.OpProfile
 	threads int
 	rng     *rand.Rand
 	logits  []float32
@@ -296,6 +326,9 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 	}
 	r := &runner{cfg: cfg, kvType: kvType, m: m, mc: mc, pool: pool, mem: &res.Memory, threads: res.Threads, ctx: ctx,
 		rng: rand.New(rand.NewPCG(cfg.Seed, 0x6e757269))}
+	if cfg.OpProfile {
+		r.prof = dev
+	}
 	units := 0
 	if cfg.Prompt > 0 {
 		units += cfg.Reps
@@ -464,6 +497,9 @@ func (r *runner) genTest(info ModelInfo) (TestResult, error) {
 		return t, fmt.Errorf("%s warm-up: %w", t.Name, err)
 	}
 	var steps stepTimer
+	if r.prof != nil {
+		r.prof.ProfileOps(true)
+	}
 	for range r.cfg.Reps {
 		t.ProbeGBs = append(t.ProbeGBs, r.mem.sample(r.pool))
 		sp := startSpan()
@@ -479,7 +515,20 @@ func (r *runner) genTest(info ModelInfo) (TestResult, error) {
 	}
 	t.finish(info, r.threads)
 	t.Steps = steps.stats(1)
+	if r.prof != nil {
+		r.prof.ProfileOps(false)
+		steps := n * r.cfg.Reps
+		t.OpProfile = opSteps(r.prof.OpProfile(), steps, sum(t.Seconds)/float64(steps))
+	}
 	return t, nil
+}
+
+func sum(xs []float64) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s
 }
 
 func (t *TestResult) addRep(sp span) {

@@ -186,7 +186,31 @@ func WriteModelText(w io.Writer, res *ModelResults) error {
 	fmt.Fprintln(bw, bandwidthLine(res))
 	fmt.Fprintln(bw, outputLine(res))
 	fmt.Fprintln(bw, kernelsLine(res))
+	for _, tr := range res.Tests {
+		if len(tr.OpProfile) > 0 {
+			fmt.Fprintln(bw)
+			fmt.Fprintf(bw, "op profile: where a %s decode step went (mean over %d steps)\n", tr.Name, tr.Tokens*len(tr.TPS))
+			writeAligned(bw, opTable(tr), map[int]bool{1: true, 2: true, 3: true})
+		}
+	}
 	return bw.Flush()
+}
+
+// opTable lists a generation test's op profile per decode step, with the
+// step time no op accounts for (model code, scheduling) as the last row.
+func opTable(tr TestResult) bench.Table {
+	t := bench.Table{Title: fmt.Sprintf("Op profile, %s (per decode step)", tr.Name),
+		Columns: []string{"op", "calls", "µs", "share"}}
+	share := 0.0
+	for _, op := range tr.OpProfile {
+		t.Rows = append(t.Rows, []string{op.Name, strconv.FormatFloat(op.Calls, 'f', -1, 64), f2(op.US), pct(op.Share)})
+		share += op.Share
+	}
+	if share > 0 && share < 1 {
+		stepUS := tr.OpProfile[0].US / tr.OpProfile[0].Share
+		t.Rows = append(t.Rows, []string{"(outside ops)", "", f2(stepUS * (1 - share)), pct(1 - share)})
+	}
+	return t
 }
 
 // writeAligned writes t as a padded markdown table; right marks the
@@ -261,6 +285,12 @@ func BuildModelReport(env bench.Environment, cfg ModelConfig, res *ModelResults)
 			Paragraphs: lines, Charts: testCharts(res)})
 	} else {
 		r.AddSection(bench.Section{Title: "Run", Paragraphs: lines})
+	}
+	for _, tr := range res.Tests {
+		if len(tr.OpProfile) > 0 {
+			r.AddSection(bench.Section{Title: "Op profile", Tables: []bench.Table{opTable(tr)},
+				Paragraphs: []string{"Every backend op of the generation test's timed steps, timed on the device (--op-profile); the clock reads add a little to each step."}})
+		}
 	}
 	if len(res.Batched) > 0 {
 		r.AddSection(bench.Section{Title: "Batched decode (llama-batched-bench style)",

@@ -181,7 +181,7 @@ func TestBenchModelTiny(t *testing.T) {
 func TestBenchModelJSON(t *testing.T) {
 	path := synthTinyModel(t)
 	var stdout, stderr bytes.Buffer
-	args := []string{"model", "--model", path, "-p", "16", "-n", "4", "-r", "1", "--bw-mib", "64", "--json", "--progress=false"}
+	args := []string{"model", "--model", path, "-p", "16", "-n", "4", "-r", "1", "--bw-mib", "64", "--json", "--progress=false", "--op-profile"}
 	if err := runBench(args, &stdout, &stderr); err != nil {
 		t.Fatalf("bench model --json: %v\n%s", err, stderr.String())
 	}
@@ -191,10 +191,16 @@ func TestBenchModelJSON(t *testing.T) {
 		Results struct {
 			Threads int `json:"threads"`
 			Tests   []struct {
-				Name     string    `json:"name"`
-				AvgTS    float64   `json:"avg_ts"`
-				TPS      []float64 `json:"tps"`
-				ProbeGBs []float64 `json:"probe_gbs"`
+				Name      string    `json:"name"`
+				AvgTS     float64   `json:"avg_ts"`
+				TPS       []float64 `json:"tps"`
+				ProbeGBs  []float64 `json:"probe_gbs"`
+				OpProfile []struct {
+					Name  string  `json:"name"`
+					Calls float64 `json:"calls_per_step"`
+					US    float64 `json:"us_per_step"`
+					Share float64 `json:"share"`
+				} `json:"op_profile"`
 				Roofline *struct {
 					Ratio        float64 `json:"ratio"`
 					PairedRatio  float64 `json:"paired_ratio"`
@@ -219,6 +225,23 @@ func TestBenchModelJSON(t *testing.T) {
 	if tg.AvgTS <= 0 || len(tg.TPS) != 1 || tg.Roofline == nil || tg.Roofline.Ratio <= 0 || tg.Roofline.Ratio > 1.5 ||
 		tg.Roofline.BytesPerStep <= 0 {
 		t.Errorf("tg4: %+v roofline %+v", tg, tg.Roofline)
+	}
+	// --op-profile: the decode step's ops, per step. The tiny llama runs
+	// one attention and four matmul kinds per layer and the output once.
+	calls := map[string]float64{}
+	share := 0.0
+	for _, op := range tg.OpProfile {
+		calls[op.Name] = op.Calls
+		share += op.Share
+		if op.US <= 0 {
+			t.Errorf("op %s: %v µs per step", op.Name, op.US)
+		}
+	}
+	if len(tg.OpProfile) == 0 || calls["attention"] < 1 || calls["rms_norm"] < 1 || share <= 0 || share > 1.0001 {
+		t.Errorf("tg4 op profile %+v (shares sum to %v)", tg.OpProfile, share)
+	}
+	if doc.Results.Tests[0].OpProfile != nil {
+		t.Errorf("pp16 has an op profile: %+v", doc.Results.Tests[0].OpProfile)
 	}
 	// One probe per repetition; the paired ratio is that repetition's t/s
 	// against its probe's roofline.

@@ -3,6 +3,7 @@ package cpu
 import (
 	"fmt"
 	"math"
+	"sync"
 	"unsafe"
 
 	"github.com/nuri-ai/nuri/backends"
@@ -104,12 +105,15 @@ func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows bac
 			return err
 		}
 		n := len(rows.Pos) * p.NHead
-		errs := make([]error, n)
+		s.attn.errs = grow(s.attn.errs, n)
+		errs := s.attn.errs
+		clear(errs)
 		s.dev.pool.Run(n, func(lo, hi int) {
-			w := a.newWorker()
+			w := s.attnWorker(a)
 			for i := lo; i < hi; i++ {
 				errs[i] = w.head(i/p.NHead, i%p.NHead)
 			}
+			s.attn.workers.Put(w)
 		})
 		for _, err := range errs {
 			if err != nil {
@@ -154,7 +158,8 @@ func (s *Stream) newAttnJob(dst, q backends.Tensor, kv backends.PagedKV, rows ba
 	if err := sameShape(n, p.NHead*p.HeadDimV, dst); err != nil {
 		return nil, err
 	}
-	a := &attnJob{p: p, kv: kv, rows: rows, nSlots: kv.NumSlots(), perKVH: p.NHead / p.NHeadKV, vec: s.dev.pool.VecOps()}
+	a := &s.attn.job
+	*a = attnJob{p: p, kv: kv, rows: rows, nSlots: kv.NumSlots(), perKVH: p.NHead / p.NHeadKV, vec: s.dev.pool.VecOps()}
 	var err error
 	if a.qs, err = f32s(q); err != nil {
 		return nil, err
@@ -194,9 +199,39 @@ type attnWorker struct {
 	acc    []float32
 }
 
-func (a *attnJob) newWorker() *attnWorker {
-	return &attnWorker{a: a, qConv: make([]byte, a.qRowBytes), qq: make([]byte, a.p.HeadDimK),
-		qd: make([]float32, a.p.HeadDimK/32), qf: make([]float32, a.p.HeadDimK), acc: make([]float32, a.p.HeadDimV)}
+// attnScratch is what Attention keeps between calls so that a call
+// allocates nothing: the job, the per-unit errors, and the workers' buffers
+// (decode calls it once a layer per step; a fresh allocation per call and
+// worker cost ~50 µs a call in llama-1b decode, most of its attention time
+// at short contexts).
+type attnScratch struct {
+	job     attnJob
+	errs    []error
+	workers sync.Pool // *attnWorker
+}
+
+// attnWorker returns a worker for job a with buffers of a's sizes, reusing
+// one a finished chunk gave back.
+func (s *Stream) attnWorker(a *attnJob) *attnWorker {
+	w, _ := s.attn.workers.Get().(*attnWorker)
+	if w == nil {
+		w = new(attnWorker)
+	}
+	w.a = a
+	w.qConv = grow(w.qConv, a.qRowBytes)
+	w.qq = grow(w.qq, a.p.HeadDimK)
+	w.qd = grow(w.qd, a.p.HeadDimK/32)
+	w.qf = grow(w.qf, a.p.HeadDimK)
+	w.acc = grow(w.acc, a.p.HeadDimV)
+	return w
+}
+
+// grow returns b resized to n elements, reallocated only when too small.
+func grow[T any](b []T, n int) []T {
+	if cap(b) < n {
+		return make([]T, n)
+	}
+	return b[:n]
 }
 
 // span is a run of consecutive positions stored in one cache block.

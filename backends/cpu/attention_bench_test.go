@@ -16,7 +16,7 @@ import (
 //	go test ./backends/cpu -run '^$' -bench AttentionDecode
 func BenchmarkAttentionDecode(b *testing.B) {
 	const nHead, nKV, hd, bs = 32, 8, 64, 16
-	for _, ctx := range []int{160, 1024} {
+	for _, ctx := range []int{16, 160, 1024} {
 		for _, tokens := range []int{1, 16} {
 			b.Run(fmt.Sprintf("ctx=%d/tokens=%d", ctx, tokens), func(b *testing.B) {
 				f := newFixture(b)

@@ -23,6 +23,7 @@ type Stream struct {
 		ys  [][]float32
 		pws []*kernels.PackedWeights
 	}
+	attn attnScratch
 }
 
 var _ backends.Stream = (*Stream)(nil)

@@ -11,7 +11,8 @@ import (
 
 // BenchmarkAttentionDecode times one layer's attention in llama-1b's shape
 // (32 query heads over 8 KV heads of 64, F16 cache in blocks of 16) for 1
-// and 16 decoding tokens at a context of ctx positions, the cache warm:
+// and 16 decoding tokens at a context of ctx positions, the cache warm (at
+// 16 positions the per-call cost dominates):
 //
 //	go test ./backends/cpu -run '^$' -bench AttentionDecode
 func BenchmarkAttentionDecode(b *testing.B) {

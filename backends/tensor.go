@@ -26,6 +26,7 @@ func NewHostBuffer(n int) *HostBuffer {
 	}
 	h := &HostBuffer{}
 	h.b = kernels.LargeBytes(h, n)
+	kernels.Prefault(h.b) // caches and activations are written piecemeal
 	return h
 }
 

@@ -17,37 +17,21 @@ import (
 // virtual machine; StoreKV took 26 µs per call on 4 KiB pages, 13 µs on
 // huge ones). The mapping is unmapped when owner becomes unreachable, so
 // owner must be the object that holds the bytes for as long as they are
-// used. Smaller buffers come from the Go heap.
-//
-// Every page is faulted in before LargeBytes returns (prefault): a KV
-// cache is otherwise first written one position at a time in the middle
-// of decoding, and a page fault in this virtual machine costs tens of
-// microseconds (StoreKV took 21 µs a layer on untouched pages).
-// MAP_POPULATE would fault before the huge-page advice takes effect and
-// so map small pages; writing one byte a page after the advice maps huge
-// ones where the kernel has them.
+// used. Smaller buffers come from the Go heap. Pages are mapped on first
+// write; see Prefault for buffers that are written a little at a time.
 func LargeBytes[T any](owner *T, n int) []byte {
 	const hugeMin, hugePage = 4 << 20, 2 << 20
 	if n < hugeMin {
-		return prefault(alignedBytes(n))
+		return alignedBytes(n)
 	}
 	size := (n + hugePage - 1) / hugePage * hugePage
 	m, err := syscall.Mmap(-1, 0, size+hugePage, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
 	if err != nil {
-		return prefault(alignedBytes(n)) // the Go heap still works, only slower
+		return alignedBytes(n) // the Go heap still works, only slower
 	}
 	off := (hugePage - int(uintptr(unsafe.Pointer(&m[0]))%hugePage)) % hugePage
 	b := m[off : off+size]
 	_ = syscall.Madvise(b, 14) // MADV_HUGEPAGE: advice; ignored where THP is off
 	runtime.AddCleanup(owner, func(m []byte) { _ = syscall.Munmap(m) }, m)
-	return prefault(b[:n:n])
-}
-
-// prefault writes a zero to every 4 KiB page of b, which is all zero, so
-// the kernel maps its pages now rather than on first use.
-func prefault(b []byte) []byte {
-	for i := 0; i < len(b); i += 4096 {
-		b[i] = 0
-	}
-	return b
+	return b[:n:n]
 }

@@ -69,6 +69,9 @@ func (s *Stream) Read(dst []float32, src backends.Tensor) {
 	if s.err != nil {
 		return
 	}
+	if s.dev.prof.on.Load() {
+		defer func(start time.Time) { s.dev.prof.add("read", time.Since(start)) }(time.Now())
+	}
 	x, err := f32s(src)
 	if err == nil && len(dst) < len(x) {
 		err = fmt.Errorf("%s: destination holds %d values, need %d: %w", src.Shape(), len(dst), len(x), backends.ErrShape)

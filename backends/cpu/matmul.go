@@ -13,7 +13,7 @@ import (
 // each activation row to quant.VecDotType(w.Type) exactly like ggml and
 // reduces every output in a fixed order.
 func (s *Stream) MatMul(dst, w, x backends.Tensor) {
-	s.doNamed(backends.OpMatMul, s.matmulName(x, w), func() error {
+	s.doMatMul(x, []backends.Tensor{w}, func() error {
 		m, err := s.matmulArgs(dst, w, x)
 		if err != nil {
 			return err
@@ -28,7 +28,7 @@ func (s *Stream) MatMul(dst, w, x backends.Tensor) {
 // call quantizes x once and streams all the matrices in one parallel job
 // (the same bits as separate calls); otherwise the matmuls run one by one.
 func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
-	s.doNamed(backends.OpMatMul, s.matmulName(x, ws...), func() error {
+	s.doMatMul(x, ws, func() error {
 		if len(dsts) != len(ws) {
 			return fmt.Errorf("%d outputs for %d weights: %w", len(dsts), len(ws), backends.ErrShape)
 		}
@@ -59,12 +59,37 @@ func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
 	})
 }
 
-// matmulName is the op profile's name of a matmul of x by ws (empty when
-// the device is not profiling, which leaves the op's own name).
-func (s *Stream) matmulName(x backends.Tensor, ws ...backends.Tensor) string {
-	if !s.dev.prof.on.Load() {
-		return ""
+// matmulKey identifies a matmul's weights (up to three) and row count
+// for the op profile's name cache.
+type matmulKey struct {
+	bufs [3]backends.Buffer
+	offs [3]int
+	n    int
+	rows int
+}
+
+// matmulName is the op profile's name of a matmul of x by ws, cached per
+// stream.
+func (s *Stream) matmulName(x backends.Tensor, ws []backends.Tensor) string {
+	k := matmulKey{n: len(ws), rows: x.Rows}
+	cacheable := len(ws) <= len(k.bufs)
+	for i := range min(len(ws), len(k.bufs)) {
+		k.bufs[i], k.offs[i] = ws[i].Buf, ws[i].Off
 	}
+	if name, ok := s.names[k]; ok && cacheable {
+		return name
+	}
+	name := formatMatmulName(x, ws)
+	if cacheable {
+		if s.names == nil {
+			s.names = map[matmulKey]string{}
+		}
+		s.names[k] = name
+	}
+	return name
+}
+
+func formatMatmulName(x backends.Tensor, ws []backends.Tensor) string {
 	var b strings.Builder
 	b.WriteString(backends.OpMatMul.String())
 	for i, w := range ws {

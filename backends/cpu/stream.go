@@ -24,6 +24,9 @@ type Stream struct {
 		pws []*kernels.PackedWeights
 	}
 	attn attnScratch
+	// names caches the op profile's matmul names (formatting one costs
+	// microseconds, which would land between the ops of a profiled step).
+	names map[matmulKey]string
 }
 
 var _ backends.Stream = (*Stream)(nil)
@@ -37,30 +40,39 @@ func (s *Stream) Sync() error {
 }
 
 // do runs one op unless an earlier one failed, recording its error with
-// the op's name.
+// the op's name, and times it when the device profiles ops.
 func (s *Stream) do(op backends.Op, f func() error) {
-	s.doNamed(op, "", f)
-}
-
-// doNamed is do with the name the op's time goes under when the device
-// profiles ops ("": the op's own name).
-func (s *Stream) doNamed(op backends.Op, name string, f func() error) {
 	if s.err != nil {
 		return
 	}
-	var start time.Time
-	profiling := s.dev.prof.on.Load()
-	if profiling {
-		start = time.Now()
+	if !s.dev.prof.on.Load() {
+		s.run(op, f)
+		return
 	}
+	start := time.Now()
+	s.run(op, f)
+	s.dev.prof.add(op.String(), time.Since(start))
+}
+
+// doMatMul is do for a matmul of x by ws, timed under a name that gives
+// the weights' types and shapes (formatted after the op, outside its time).
+func (s *Stream) doMatMul(x backends.Tensor, ws []backends.Tensor, f func() error) {
+	if s.err != nil {
+		return
+	}
+	if !s.dev.prof.on.Load() {
+		s.run(backends.OpMatMul, f)
+		return
+	}
+	start := time.Now()
+	s.run(backends.OpMatMul, f)
+	el := time.Since(start)
+	s.dev.prof.add(s.matmulName(x, ws), el)
+}
+
+func (s *Stream) run(op backends.Op, f func() error) {
 	if err := f(); err != nil {
 		s.err = fmt.Errorf("cpu %v: %w", op, err)
-	}
-	if profiling {
-		if name == "" {
-			name = op.String()
-		}
-		s.dev.prof.add(name, time.Since(start))
 	}
 }
 

@@ -58,6 +58,7 @@ type PackedWeights struct {
 	Type       quant.Type
 	Rows, Cols int
 	data       []byte
+	arena      *Arena // keeps data's mapping when it came from an Arena
 }
 
 // packedBlockBytes is the record size of one block of a 16-row group.
@@ -160,6 +161,12 @@ func (pw *PackedWeights) groups() int { return (pw.Rows + packGroup - 1) / packG
 // PackWeights rearranges a rows×cols matrix of a packable type (ggml
 // layout) into the packed layout, using the pool's workers.
 func PackWeights(p *Pool, t quant.Type, w []byte, rows, cols int) (*PackedWeights, error) {
+	return PackWeightsIn(p, nil, t, w, rows, cols)
+}
+
+// PackWeightsIn is PackWeights with the packed copy in arena a (nil: a
+// buffer of its own, kernels.LargeBytes).
+func PackWeightsIn(p *Pool, a *Arena, t quant.Type, w []byte, rows, cols int) (*PackedWeights, error) {
 	bb := packedBlockBytes(t)
 	if bb == 0 {
 		return nil, fmt.Errorf("pack %v: no packed layout", t)
@@ -175,9 +182,13 @@ func PackWeights(p *Pool, t quant.Type, w []byte, rows, cols int) (*PackedWeight
 		return nil, fmt.Errorf("pack %v: %d columns, not a multiple of %d", t, cols, packedQK(t))
 	}
 	nb := cols / packedQK(t)
-	pw := &PackedWeights{Type: t, Rows: rows, Cols: cols}
+	pw := &PackedWeights{Type: t, Rows: rows, Cols: cols, arena: a}
 	groups := pw.groups()
-	pw.data = LargeBytes(pw, groups*nb*bb)
+	if a != nil {
+		pw.data = a.Bytes(groups * nb * bb)
+	} else {
+		pw.data = LargeBytes(pw, groups*nb*bb)
+	}
 	p.Run(groups, func(lo, hi int) {
 		for g := lo; g < hi; g++ {
 			nr := min(packGroup, rows-g*packGroup) // padding rows stay zero

@@ -25,6 +25,7 @@ type Device struct {
 	// keyed by the first byte of the uploaded data.
 	mu     sync.RWMutex
 	packed map[*byte]*kernels.PackedWeights
+	arena  *kernels.Arena // the packed copies' memory (huge pages)
 	prof   opProfile
 }
 
@@ -77,7 +78,7 @@ func (d *Device) OpProfile() []backends.OpTime {
 // New returns a CPU device running ops on nThreads workers (<= 0: one per
 // CPU).
 func New(nThreads int) *Device {
-	return &Device{pool: kernels.NewPool(nThreads), packed: map[*byte]*kernels.PackedWeights{}}
+	return &Device{pool: kernels.NewPool(nThreads), packed: map[*byte]*kernels.PackedWeights{}, arena: kernels.NewArena()}
 }
 
 // SetGeneric forces the pure-Go reference matmul kernels (on) instead of
@@ -171,7 +172,10 @@ func (d *Device) Upload(name string, t quant.Type, rows, cols int, data []byte) 
 		return tt, err
 	}
 	if len(data) > 0 && rows > 1 && kernels.PackableShape(t, cols) && !d.pool.Generic() {
-		pw, err := kernels.PackWeights(d.pool, t, data, rows, cols)
+		d.mu.RLock()
+		arena := d.arena
+		d.mu.RUnlock()
+		pw, err := kernels.PackWeightsIn(d.pool, arena, t, data, rows, cols)
 		if err != nil {
 			return backends.Tensor{}, fmt.Errorf("cpu: upload %s: %w", name, err)
 		}
@@ -224,6 +228,7 @@ func (d *Device) Close() error {
 	d.pool.Close()
 	d.mu.Lock()
 	d.packed = map[*byte]*kernels.PackedWeights{}
+	d.arena = kernels.NewArena() // the old one goes with the last weights that use it
 	d.mu.Unlock()
 	return nil
 }

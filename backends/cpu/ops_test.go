@@ -135,6 +135,23 @@ func TestRoPE(t *testing.T) {
 			if d := maxAbsDiff(hostF32(t, x), want); d > 2e-4 {
 				t.Errorf("max |diff| %.2e", d)
 			}
+			// One position at a time (decode: the stream reuses the last
+			// position's table), with another head count in between and a
+			// position repeated: the bits of the whole-batch call.
+			all := hostF32(t, x)
+			for _, i := range []int{2, 2, 0, 3, 1, 2} {
+				one := f.tensor("one", nHead, hd, x0[i*nHead*hd:(i+1)*nHead*hd])
+				f.s.RoPE(one, pos[i:i+1], p)
+				other := p
+				other.NHead = 1
+				f.s.RoPE(f.tensor("other", 1, hd, x0[:hd]), pos[i:i+1], other)
+				f.sync()
+				for j, v := range hostF32(t, one) {
+					if math.Float32bits(v) != math.Float32bits(all[i*nHead*hd+j]) {
+						t.Fatalf("position %d alone: x[%d] = %g, %g in the batch", pos[i], j, v, all[i*nHead*hd+j])
+					}
+				}
+			}
 		})
 	}
 }

@@ -33,8 +33,17 @@ func (s *Stream) RoPE(x backends.Tensor, pos []int32, p backends.RoPE) {
 				return fmt.Errorf("%s: need %d frequency factors: %w", p.Freqs.Shape(), p.NDims/2, backends.ErrShape)
 			}
 		}
-		tab := newRopeTable(p, ff)
 		n, nh := x.Cols, p.NHead
+		if len(pos) == 1 {
+			// Decode: every layer's q and k rotate at the same position with
+			// the same parameters, so the table is built once per step.
+			cs := s.ropeTable(p, ff, pos[0])
+			for h := 0; h < nh; h++ {
+				rotate(xs[h*n:(h+1)*n], cs, p.NDims, p.Neox)
+			}
+			return nil
+		}
+		tab := newRopeTable(p, ff)
 		s.rows(len(pos), func(lo, hi int) {
 			cs := make([]float32, p.NDims)
 			for t := lo; t < hi; t++ {
@@ -47,6 +56,32 @@ func (s *Stream) RoPE(x backends.Tensor, pos []int32, p backends.RoPE) {
 		})
 		return nil
 	})
+}
+
+// ropeCache is the last single-position cos/sin table a stream built.
+type ropeCache struct {
+	key backends.RoPE // NHead cleared: the table does not depend on it
+	pos int32
+	ok  bool
+	cs  []float32
+}
+
+// ropeTable returns the cos/sin table of position pos, reusing the last
+// one when the parameters (all but NHead) and the position are the same.
+func (s *Stream) ropeTable(p backends.RoPE, ff []float32, pos int32) []float32 {
+	key := p
+	key.NHead = 0
+	c := &s.rope
+	if c.ok && c.key == key && c.pos == pos {
+		return c.cs
+	}
+	if cap(c.cs) < p.NDims {
+		c.cs = make([]float32, p.NDims)
+	}
+	c.cs = c.cs[:p.NDims]
+	newRopeTable(p, ff).fill(c.cs, pos)
+	c.key, c.pos, c.ok = key, pos, true
+	return c.cs
 }
 
 // ropeTable holds what is shared by all positions.

@@ -24,6 +24,7 @@ type Stream struct {
 		pws []*kernels.PackedWeights
 	}
 	attn attnScratch
+	rope ropeCache
 	// names caches the op profile's matmul names (formatting one costs
 	// microseconds, which would land between the ops of a profiled step).
 	names map[matmulKey]string

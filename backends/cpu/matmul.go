@@ -23,10 +23,11 @@ func (s *Stream) MatMul(dst, w, x backends.Tensor) {
 	})
 }
 
-// MatMulShared implements backends.SharedMatMuler: when every weight has a
-// packed copy of one type and column count, one kernels.MatMulPackedShared
-// call quantizes x once and streams all the matrices in one parallel job
-// (the same bits as separate calls); otherwise the matmuls run one by one.
+// MatMulShared implements backends.SharedMatMuler: the weights with packed
+// copies of one type and column count go through one
+// kernels.MatMulPackedShared call, which quantizes x once and streams
+// those matrices in one parallel job (the same bits as separate calls);
+// the rest run one by one.
 func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
 	s.doMatMul(x, ws, func() error {
 		if len(dsts) != len(ws) {
@@ -35,26 +36,42 @@ func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
 		sh := &s.shared
 		defer func() { // drop references to the caller's memory
 			clear(sh.ms)
-			clear(sh.ys)
-			clear(sh.pws)
+			clear(sh.ys[:cap(sh.ys)])
+			clear(sh.pws[:cap(sh.pws)])
 		}()
 		sh.ms, sh.ys, sh.pws = sh.ms[:0], sh.ys[:0], sh.pws[:0]
-		shared := len(ws) > 0
 		for i := range ws {
 			m, err := s.matmulArgs(dsts[i], ws[i], x)
 			if err != nil {
 				return err
 			}
-			shared = shared && m.pw != nil && m.pw.Type == ws[0].Type && m.pw.Cols == ws[0].Cols
-			sh.ms, sh.ys, sh.pws = append(sh.ms, m), append(sh.ys, m.ys), append(sh.pws, m.pw)
+			sh.ms = append(sh.ms, m)
 		}
-		if !shared {
-			for i, m := range sh.ms {
+		// Packed weights of one type and width go together (Q4_K_M's q/k/v
+		// mix Q4_K and Q6_K: q and k share a call, v has its own); the
+		// others run one by one.
+		done := sh.done[:0]
+		for i, m := range sh.ms {
+			if i < len(done) && done[i] {
+				continue
+			}
+			sh.ys, sh.pws = append(sh.ys[:0], m.ys), append(sh.pws[:0], m.pw)
+			for j := i + 1; m.pw != nil && j < len(sh.ms); j++ {
+				if o := sh.ms[j]; o.pw != nil && o.pw.Type == m.pw.Type && o.pw.Cols == m.pw.Cols {
+					for len(done) <= j {
+						done = append(done, false)
+					}
+					done[j] = true
+					sh.ys, sh.pws = append(sh.ys, o.ys), append(sh.pws, o.pw)
+				}
+			}
+			if len(sh.pws) > 1 {
+				kernels.MatMulPackedShared(s.dev.pool, sh.ys, sh.pws, m.xs, x.Rows)
+			} else {
 				s.matmul(m, ws[i], x.Rows)
 			}
-			return nil
 		}
-		kernels.MatMulPackedShared(s.dev.pool, sh.ys, sh.pws, sh.ms[0].xs, x.Rows)
+		sh.done = done[:0]
 		return nil
 	})
 }

@@ -19,9 +19,10 @@ type Stream struct {
 	// MatMulShared's argument lists, reused (a stream is used by one
 	// goroutine at a time).
 	shared struct {
-		ms  []matmulOperands
-		ys  [][]float32
-		pws []*kernels.PackedWeights
+		ms   []matmulOperands
+		ys   [][]float32
+		pws  []*kernels.PackedWeights
+		done []bool
 	}
 	attn attnScratch
 	rope ropeCache

@@ -104,6 +104,15 @@ def nibble_codes(a, off, g, lo, hi, fifth, at=at_si):
             a(f"\tVPSRLW ${g}, {h}, {tmp}")
             a(f"\tVPTERNLOGD $0xF8, {m}, {tmp}, {hi}")
 
+def two_bit_codes(a, src, g, dst):
+    """dst = the 2-bit codes of group g of the 64 bytes in src (bits 2g,
+    2g+1 of each byte), with the 0x03 mask in Z31."""
+    if g == 0:
+        a(f"\tVPANDD Z31, {src}, {dst}")
+    else:
+        a(f"\tVPSRLW ${2*g}, {src}, {dst}")
+        a(f"\tVPANDD Z31, {dst}, {dst}")
+
 def kern(N, name, wdecode):
     # wdecode: 'q4', 'q5' (Q4_0/Q5_0: codes + zero-point corrections),
     # 'q41', 'q51' (Q4_1/Q5_1: unsigned codes and a minimum: +16 bytes of
@@ -268,11 +277,7 @@ def q6k(N, name, three=False):
             a(f"\tVMOVDQU64 {co+128}(SI), Z14")
             for g, reg in enumerate(("Z24", "Z25", "Z26", "Z27")):
                 # low 2 bits at 2g of L; third bit at g (+4 for odd s) of H
-                if g == 0:
-                    a(f"\tVPANDD Z31, Z12, {reg}")
-                else:
-                    a(f"\tVPSRLW ${2*g}, Z12, {reg}")
-                    a(f"\tVPANDD Z31, {reg}, {reg}")
+                two_bit_codes(a, "Z12", g, reg)
                 hi(2 - g - 4*odd, reg)
         else:
             co = 288 + 192*s
@@ -402,11 +407,7 @@ def q2k(N, name):
         scale = "Z16" if s % 2 == 0 else "Z18"
         a(f"\tVMOVDQU64 {320+64*s}(SI), Z19")
         for g, reg in enumerate(("Z24", "Z25", "Z26", "Z27")):
-            if g == 0:
-                a(f"\tVPANDD Z31, Z19, {reg}")
-            else:
-                a(f"\tVPSRLW ${2*g}, Z19, {reg}")
-                a(f"\tVPANDD Z31, {reg}, {reg}")
+            two_bit_codes(a, "Z19", g, reg)
         for i in range(N):
             a(f"\tVPXORD Z{i}, Z{i}, Z{i}")
             for g, reg in enumerate(("Z24", "Z25", "Z26", "Z27")):

@@ -50,18 +50,15 @@ func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
 		// Packed weights of one type and width go together (Q4_K_M's q/k/v
 		// mix Q4_K and Q6_K: q and k share a call, v has its own); the
 		// others run one by one.
-		done := sh.done[:0]
+		sh.done = append(sh.done[:0], make([]bool, len(sh.ms))...)
 		for i, m := range sh.ms {
-			if i < len(done) && done[i] {
+			if sh.done[i] {
 				continue
 			}
 			sh.ys, sh.pws = append(sh.ys[:0], m.ys), append(sh.pws[:0], m.pw)
 			for j := i + 1; m.pw != nil && j < len(sh.ms); j++ {
-				if o := sh.ms[j]; o.pw != nil && o.pw.Type == m.pw.Type && o.pw.Cols == m.pw.Cols {
-					for len(done) <= j {
-						done = append(done, false)
-					}
-					done[j] = true
+				if o := sh.ms[j]; !sh.done[j] && o.pw != nil && o.pw.Type == m.pw.Type && o.pw.Cols == m.pw.Cols {
+					sh.done[j] = true
 					sh.ys, sh.pws = append(sh.ys, o.ys), append(sh.pws, o.pw)
 				}
 			}
@@ -71,7 +68,6 @@ func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
 				s.matmul(m, ws[i], x.Rows)
 			}
 		}
-		sh.done = done[:0]
 		return nil
 	})
 }
@@ -89,15 +85,15 @@ type matmulKey struct {
 // stream.
 func (s *Stream) matmulName(x backends.Tensor, ws []backends.Tensor) string {
 	k := matmulKey{n: len(ws), rows: x.Rows}
-	cacheable := len(ws) <= len(k.bufs)
-	for i := range min(len(ws), len(k.bufs)) {
-		k.bufs[i], k.offs[i] = ws[i].Buf, ws[i].Off
+	if len(ws) > len(k.bufs) {
+		return formatMatmulName(x, ws)
 	}
-	if name, ok := s.names[k]; ok && cacheable {
-		return name
+	for i, w := range ws {
+		k.bufs[i], k.offs[i] = w.Buf, w.Off
 	}
-	name := formatMatmulName(x, ws)
-	if cacheable {
+	name, ok := s.names[k]
+	if !ok {
+		name = formatMatmulName(x, ws)
 		if s.names == nil {
 			s.names = map[matmulKey]string{}
 		}

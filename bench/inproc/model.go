@@ -517,18 +517,15 @@ func (r *runner) genTest(info ModelInfo) (TestResult, error) {
 	t.Steps = steps.stats(1)
 	if r.prof != nil {
 		r.prof.ProfileOps(false)
-		steps := n * r.cfg.Reps
-		t.OpProfile = opSteps(r.prof.OpProfile(), steps, sum(t.Seconds)/float64(steps))
+		t.OpProfile = opSteps(r.prof.OpProfile(), n*r.cfg.Reps, t.stepSeconds())
 	}
 	return t, nil
 }
 
-func sum(xs []float64) float64 {
-	s := 0.0
-	for _, x := range xs {
-		s += x
-	}
-	return s
+// stepSeconds is a generation test's mean decode step.
+func (t *TestResult) stepSeconds() float64 {
+	mean, _ := bench.MeanStd(t.Seconds)
+	return mean / float64(t.Tokens)
 }
 
 func (t *TestResult) addRep(sp span) {

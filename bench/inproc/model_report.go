@@ -206,9 +206,8 @@ func opTable(tr TestResult) bench.Table {
 		t.Rows = append(t.Rows, []string{op.Name, strconv.FormatFloat(op.Calls, 'f', -1, 64), f2(op.US), pct(op.Share)})
 		share += op.Share
 	}
-	if share > 0 && share < 1 {
-		stepUS := tr.OpProfile[0].US / tr.OpProfile[0].Share
-		t.Rows = append(t.Rows, []string{"(outside ops)", "", f2(stepUS * (1 - share)), pct(1 - share)})
+	if share < 1 {
+		t.Rows = append(t.Rows, []string{"(outside ops)", "", f2(tr.stepSeconds() * 1e6 * (1 - share)), pct(1 - share)})
 	}
 	return t
 }

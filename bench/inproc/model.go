@@ -185,9 +185,9 @@ type TestResult struct {
 	Steps *StepStats `json:"steps,omitempty"`
 	// OpProfile is where a generation test's decode steps went (with
 	// ModelConfig.OpProfile), largest first.
-	OpProfile []OpStep `json:"op_profile,omitempty"`
-	Roofline *Roofline  `json:"roofline,omitempty"` // generation tests
-	cpu      reps
+	OpProfile []OpStep  `json:"op_profile,omitempty"`
+	Roofline  *Roofline `json:"roofline,omitempty"` // generation tests
+	cpu       reps
 }
 
 // OpStep is one kind of backend op's share of a decode step.

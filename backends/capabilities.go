@@ -208,6 +208,15 @@ type SharedMatMuler interface {
 	MatMulShared(dsts, ws []Tensor, x Tensor)
 }
 
+// BandwidthMeter is implemented by devices that can measure the read
+// bandwidth of their own memory: the roofline a decode step is set
+// against when the weights live there (`nuri bench model --device`).
+// MeasureReadBandwidth reads a buffer of about n bytes of device memory
+// several times and returns the best rate in GB/s (10⁹ bytes per second).
+type BandwidthMeter interface {
+	MeasureReadBandwidth(n int) (float64, error)
+}
+
 // OpProfiler is implemented by devices that can time the ops their streams
 // run, for benchmarks that ask where a forward pass spends its time.
 // ProfileOps(true) clears the totals and starts timing, ProfileOps(false)

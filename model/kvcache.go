@@ -1,6 +1,7 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/nuri-ai/nuri/backends"
@@ -18,6 +19,9 @@ type KVCache struct {
 	headDimK, headDimV int
 	layers             []backends.PagedKV
 	bytesPerBlock      int
+	// free hands a buffer back to the device that allocated it (nil: host
+	// memory, garbage collected).
+	free func(backends.Buffer) error
 }
 
 // NewKVCache allocates a cache in host memory (usable by the CPU device).
@@ -28,11 +32,36 @@ func NewKVCache(cfg Config, nBlocks, blockSize int, t quant.Type) (*KVCache, err
 	})
 }
 
-// NewKVCacheOn allocates the cache in dev's memory.
+// NewKVCacheOn allocates the cache in dev's memory; Free hands it back.
 func NewKVCacheOn(dev backends.Device, cfg Config, nBlocks, blockSize int, t quant.Type) (*KVCache, error) {
-	return newKVCache(cfg, nBlocks, blockSize, t, func(n int) (backends.Buffer, error) {
+	c, err := newKVCache(cfg, nBlocks, blockSize, t, func(n int) (backends.Buffer, error) {
 		return dev.Alloc(n, backends.UsageKV)
 	})
+	if err != nil {
+		return nil, err
+	}
+	if fr, ok := dev.(backends.BufferFreer); ok {
+		c.free = fr.Free
+	}
+	return c, nil
+}
+
+// Free releases the cache's device memory (a no-op for host memory). The
+// cache must not be used afterwards.
+func (c *KVCache) Free() error {
+	if c.free == nil {
+		return nil
+	}
+	var errs []error
+	for il, l := range c.layers {
+		for _, t := range []backends.Tensor{l.K, l.V} {
+			if err := c.free(t.Buf); err != nil {
+				errs = append(errs, fmt.Errorf("free KV cache layer %d: %w", il, err))
+			}
+		}
+	}
+	c.free, c.layers = nil, nil
+	return errors.Join(errs...)
 }
 
 func newKVCache(cfg Config, nBlocks, blockSize int, t quant.Type, alloc func(int) (backends.Buffer, error)) (*KVCache, error) {
@@ -96,11 +125,21 @@ func (c *KVCache) layer(il int) backends.PagedKV { return c.layers[il] }
 // positions, with the identity block table: the simple case of one prompt
 // run start to finish (nuri logits, tests).
 func NewSequenceView(cfg Config, nPos, blockSize int, t quant.Type) (KVView, error) {
+	return newSequenceView(nPos, blockSize, func(nb int) (*KVCache, error) { return NewKVCache(cfg, nb, blockSize, t) })
+}
+
+// NewSequenceViewOn is NewSequenceView with the cache in dev's memory
+// (free it with Cache.Free).
+func NewSequenceViewOn(dev backends.Device, cfg Config, nPos, blockSize int, t quant.Type) (KVView, error) {
+	return newSequenceView(nPos, blockSize, func(nb int) (*KVCache, error) { return NewKVCacheOn(dev, cfg, nb, blockSize, t) })
+}
+
+func newSequenceView(nPos, blockSize int, alloc func(nBlocks int) (*KVCache, error)) (KVView, error) {
 	if nPos <= 0 {
 		return KVView{}, fmt.Errorf("sequence of %d positions", nPos)
 	}
 	nb := (nPos + blockSize - 1) / max(blockSize, 1)
-	c, err := NewKVCache(cfg, nb, blockSize, t)
+	c, err := alloc(nb)
 	if err != nil {
 		return KVView{}, err
 	}

@@ -8,7 +8,9 @@
 #   3. run the conformance kit on cuda:0 (every op × type against the CPU
 #      reference, plus stories260K's logits end to end);
 #   4. write the llama-1b Q4_0 synth model and run `nuri bench model` on
-#      cpu and cuda:0 (-p 128 -n 32, two repetitions);
+#      cpu and cuda:0 (-p 128 -n 32, two repetitions, batched 1/4/16; the
+#      roofline is the host's read bandwidth on cpu, the GPU's own memory
+#      on cuda:0);
 #   5. print a short table of what passed and how fast.
 #
 # Environment: NURI_SHARED (shared test data, default ../shared), NURI_NVRTC
@@ -70,11 +72,11 @@ timeout 60 "$BIN/nuri" devices 2>&1 | tee -a "$LOG"
 step "conformance on cuda:0"
 t0=$(date +%s)
 CONF=$WORK/conformance.txt
-(cd backends/cuda && NURI_TEST_DEVICE=cuda:0 timeout 240 "$BIN/cuda.test" -test.run 'Conformance' -test.count=1 -test.v) >"$CONF" 2>&1
+(cd backends/cuda && NURI_TEST_DEVICE=cuda:0 timeout 240 "$BIN/cuda.test" -test.run '^Test(Conformance|ReadBandwidth)' -test.count=1 -test.v) >"$CONF" 2>&1
 rc=$?
 cat "$CONF" >>"$LOG"
 sed -n '/^ *| op |/,/unsupported$/p' "$CONF" | sed 's/^ *//'
-grep -E 'telemetry:|vs CPU|compute capability|kernels ' "$CONF" | sed 's/^ *//'
+grep -E 'telemetry:|vs CPU|compute capability|kernels |read bandwidth' "$CONF" | sed 's/^ *//'
 grep -E '^\s*(--- FAIL|FAIL )' "$CONF" | head -20
 if [ $rc -eq 0 ]; then row "conformance cuda:0" ok "$(elapsed "$t0")"; else row "conformance cuda:0" FAIL "rc=$rc, see $LOG"; fi
 
@@ -91,7 +93,7 @@ for dev in cpu cuda:0; do
 	step "bench model on $dev"
 	t0=$(date +%s)
 	OUT=$WORK/bench-${dev/:/}.txt
-	timeout 150 "$BIN/nuri" bench model --model "$MODEL" --device "$dev" -p 128 -n 32 -r 2 -bw-mib 256 -progress=false >"$OUT" 2>&1
+	timeout 150 "$BIN/nuri" bench model --model "$MODEL" --device "$dev" -p 128 -n 32 -r 2 --batch 1,4,16 -bw-mib 1024 -progress=false >"$OUT" 2>&1
 	rc=$?
 	cat "$OUT" >>"$LOG"
 	grep -E 't/s|tok/s|pp|tg' "$OUT" | head -8

@@ -79,3 +79,22 @@ func TestConformanceStories260K(t *testing.T) {
 		t.Errorf("GPU vs CPU: %v", rep.VsCPU)
 	}
 }
+
+// TestReadBandwidth measures the GPU's memory read bandwidth with the
+// probe `nuri bench model` uses for its roofline (1 GiB, far beyond any
+// L2). Above 20 TB/s — several times any HBM — the reads were skipped or
+// the clock is wrong.
+func TestReadBandwidth(t *testing.T) {
+	dev := openTestDevice(t)
+	if dev == nil {
+		return
+	}
+	gbs, err := dev.MeasureReadBandwidth(1 << 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("read bandwidth: %.0f GB/s", gbs)
+	if gbs <= 0 || gbs > 20000 {
+		t.Errorf("read bandwidth %.0f GB/s is not plausible", gbs)
+	}
+}

@@ -57,6 +57,7 @@ func kernelNames() []string {
 	for _, t := range []string{"f32", "f16", "q8_0"} {
 		n = append(n, "nuri_store_kv_"+t, "nuri_attention_"+t)
 	}
+	n = append(n, "nuri_read_probe")
 	return n
 }
 

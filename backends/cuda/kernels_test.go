@@ -21,7 +21,7 @@ func TestKernelSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"kernels/00_common.cu", "kernels/10_quantize.cu", "kernels/20_matmul.cu", "kernels/30_get_rows.cu",
-		"kernels/40_elementwise.cu", "kernels/50_rope.cu", "kernels/60_kv.cu", "kernels/70_attention.cu"}
+		"kernels/40_elementwise.cu", "kernels/50_rope.cu", "kernels/60_kv.cu", "kernels/70_attention.cu", "kernels/80_probe.cu"}
 	if !slices.Equal(files, want) {
 		t.Errorf("embedded %v, want %v", files, want)
 	}

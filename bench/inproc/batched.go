@@ -1,6 +1,7 @@
 package inproc
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -46,15 +47,16 @@ type BatchedResult struct {
 // on the first B of them. Every repetition decodes Gen steps from the end
 // of the prompts, rewriting the same positions, so each starts from the
 // same state.
-func (r *runner) batched(info ModelInfo, res *ModelResults) error {
+func (r *runner) batched(info ModelInfo, res *ModelResults) (err error) {
 	nSeq := slices.Max(r.cfg.Batch)
 	p, n := r.cfg.BatchPrompt, r.cfg.Gen
 	bs := r.cfg.BlockSize
 	perSeq := (p + n + bs - 1) / bs
-	cache, err := model.NewKVCache(r.mc, nSeq*perSeq, bs, r.kvType)
+	cache, err := model.NewKVCacheOn(r.dev, r.mc, nSeq*perSeq, bs, r.kvType)
 	if err != nil {
 		return fmt.Errorf("batched: %w", err)
 	}
+	defer func() { err = errors.Join(err, cache.Free()) }()
 	kv := model.KVView{Cache: cache, Tables: make([][]int32, nSeq)}
 	for s := range kv.Tables {
 		kv.Tables[s] = make([]int32, perSeq)

@@ -139,7 +139,10 @@ func RunKernels(ctx context.Context, cfg KernelsConfig, opt RunOptions) (*Kernel
 	pool.SetGeneric(cfg.Generic)
 	res := &KernelsResults{Threads: pool.Threads(), PeakNote: peakNote}
 	res.Memory.BufferBytes = cfg.BandwidthMiB << 20
-	res.Memory.measure(pool)
+	res.Memory.Where, res.Memory.read = "host", hostMeter(res.Memory.BufferBytes, pool)
+	if err := res.Memory.measure(); err != nil {
+		return nil, err
+	}
 	prog := bench.NewProgress(opt.Progress, opt.Interactive, "bench kernels", len(cfg.Types)*len(cfg.Batch))
 	defer prog.Finish()
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x6b65726e))
@@ -171,7 +174,9 @@ func RunKernels(ctx context.Context, cfg KernelsConfig, opt RunOptions) (*Kernel
 			prog.Add(true)
 		}
 	}
-	res.Memory.measure(pool)
+	if err := res.Memory.measure(); err != nil {
+		return nil, err
+	}
 	for i := range res.Cases {
 		if c := &res.Cases[i]; c.NX == 1 {
 			c.BandwidthRatio, c.BestBandwidthRatio = c.GBs/res.Memory.BestGBs, c.BestGBs/res.Memory.BestGBs

@@ -2,10 +2,12 @@ package inproc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"slices"
+	"strings"
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/backends/cpu"
@@ -19,6 +21,9 @@ import (
 // results.json as is.
 type ModelConfig struct {
 	Model string `json:"model"`
+	// Device names the device the model runs on ("cpu", "cuda:0", ...);
+	// any but the CPU is opened by the caller (RunOptions.Device).
+	Device string `json:"device"`
 	// Prompt is llama-bench's -p: one ppP test (0: none).
 	Prompt int `json:"n_prompt"`
 	// Gen is llama-bench's -n: one tgN test (0: none), and the decode steps
@@ -49,7 +54,7 @@ type ModelConfig struct {
 // DefaultModelConfig returns llama-bench's defaults (-p 512 -n 128 -r 5)
 // and the batched prompt of the project's acceptance run (128 tokens).
 func DefaultModelConfig() ModelConfig {
-	return ModelConfig{Prompt: 512, Gen: 128, Reps: 5, UBatch: 512, BatchPrompt: 128,
+	return ModelConfig{Device: "cpu", Prompt: 512, Gen: 128, Reps: 5, UBatch: 512, BatchPrompt: 128,
 		KVType: "F16", BlockSize: 16, BandwidthMiB: 1024, Seed: 1}
 }
 
@@ -97,17 +102,24 @@ func (c ModelConfig) kvType() (quant.Type, error) {
 type RunOptions struct {
 	Progress    io.Writer // nil: no progress
 	Interactive bool      // redraw one line (a terminal) instead of quarter lines
+	// Device is the opened device named by ModelConfig.Device when that is
+	// not the CPU (the caller closes it); nil: a CPU device of
+	// ModelConfig.Threads threads.
+	Device backends.Device
 }
 
 // ModelResults is everything a model benchmark measured.
 type ModelResults struct {
-	Model   ModelInfo    `json:"model"`
-	Backend string       `json:"backend"`
-	Threads int          `json:"threads"`
-	Kernels []KernelUse  `json:"kernels"`
-	KVBytes int          `json:"kv_bytes_per_position"` // all layers, K and V
-	Memory  Bandwidth    `json:"read_bandwidth"`
-	Tests   []TestResult `json:"tests"`
+	Model   ModelInfo   `json:"model"`
+	Backend string      `json:"backend"`
+	Device  string      `json:"device"`
+	Threads int         `json:"threads"`
+	Kernels []KernelUse `json:"kernels"` // the CPU's matmul kernels
+	// DeviceInfo describes a device other than the CPU (backends.Describer).
+	DeviceInfo []string     `json:"device_info,omitempty"`
+	KVBytes    int          `json:"kv_bytes_per_position"` // all layers, K and V
+	Memory     Bandwidth    `json:"read_bandwidth"`
+	Tests      []TestResult `json:"tests"`
 	// BatchPrefill is the prefill that precedes the batched runs (the
 	// largest batch's sequences, all prefilled once and shared by every
 	// batch size).
@@ -122,15 +134,22 @@ type KernelUse struct {
 	Bytes  uint64 `json:"bytes"`
 }
 
-// Bandwidth is the memory read bandwidth measured in the run. The roofline
-// uses the best measurement, so the ratios it gives are conservative.
+// Bandwidth is the memory read bandwidth measured in the run: of the host
+// for the CPU, of the device's own memory for others (backends.
+// BandwidthMeter). The roofline uses the best measurement, so the ratios it
+// gives are conservative.
 type Bandwidth struct {
-	BufferBytes int `json:"buffer_bytes"`
+	// Where says whose memory was read: "host" or the device's name.
+	// Empty when the device cannot measure its memory: then there is no
+	// roofline.
+	Where       string `json:"measured_on,omitempty"`
+	BufferBytes int    `json:"buffer_bytes"`
 	// SamplesGBs: before the tests, before each generation repetition,
 	// after tg and after the batched runs.
 	SamplesGBs []float64 `json:"samples_gbs"`
 	BestGBs    float64   `json:"best_gbs"`
-	probe      *kernels.BandwidthProbe
+	// read takes one measurement (nil: none can be taken).
+	read func() (float64, error)
 }
 
 func (b *Bandwidth) add(gbs float64) {
@@ -144,22 +163,39 @@ func (b *Bandwidth) add(gbs float64) {
 // has been seen anywhere between 24 and 63 GB/s within a minute.
 const samplesPerPoint = 2
 
-// measure takes samplesPerPoint measurements with p's threads.
-func (b *Bandwidth) measure(p *kernels.Pool) {
-	for range samplesPerPoint {
-		b.sample(p)
+// hostMeter reads host memory with p's threads (the best of three passes
+// over a probe buffer, allocated on first use and kept for the run).
+func hostMeter(bufferBytes int, p *kernels.Pool) func() (float64, error) {
+	var probe *kernels.BandwidthProbe
+	return func() (float64, error) {
+		if probe == nil {
+			probe = kernels.NewBandwidthProbe(bufferBytes)
+		}
+		return probe.Measure(p), nil
 	}
 }
 
-// sample takes one measurement (the best of three passes over the probe
-// buffer, allocated on first use and kept for the run) and returns it.
-func (b *Bandwidth) sample(p *kernels.Pool) float64 {
-	if b.probe == nil {
-		b.probe = kernels.NewBandwidthProbe(b.BufferBytes)
+// measure takes samplesPerPoint measurements.
+func (b *Bandwidth) measure() error {
+	for range samplesPerPoint {
+		if _, err := b.sample(); err != nil {
+			return err
+		}
 	}
-	gbs := b.probe.Measure(p)
+	return nil
+}
+
+// sample takes one measurement and returns it (0 without a meter).
+func (b *Bandwidth) sample() (float64, error) {
+	if b.read == nil {
+		return 0, nil
+	}
+	gbs, err := b.read()
+	if err != nil {
+		return 0, fmt.Errorf("read bandwidth: %w", err)
+	}
 	b.add(gbs)
-	return gbs
+	return gbs, nil
 }
 
 // TestResult is one llama-bench test (ppP or tgN) over its repetitions.
@@ -281,8 +317,8 @@ type runner struct {
 	cfg     ModelConfig
 	kvType  quant.Type
 	m       model.Model
+	dev     backends.Device // where the model and its caches live
 	mc      model.Config
-	pool    *kernels.Pool // bandwidth measurements and kernel names
 	mem     *Bandwidth
 	prof    backends.OpProfiler // nil unless ModelConfig.OpProfile
 	threads int
@@ -306,29 +342,54 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 		return nil, err
 	}
 	kvType, _ := cfg.kvType()
-	dev := cpu.New(cfg.Threads)
-	defer dev.Close()
-	dev.SetGeneric(cfg.Generic)
-	pool := kernels.NewPool(dev.Threads())
+	dev := opt.Device
+	if dev == nil {
+		if !IsCPU(cfg.Device) {
+			return nil, fmt.Errorf("device %s: not opened (RunOptions.Device)", cfg.Device)
+		}
+		c := cpu.New(cfg.Threads)
+		defer c.Close()
+		c.SetGeneric(cfg.Generic)
+		dev = c
+	}
+	res := &ModelResults{Model: info, Backend: backendLabel(dev), Device: dev.Name(), Threads: cfg.Threads}
+	cpuDev, onCPU := dev.(*cpu.Device)
+	if onCPU {
+		res.Threads = cpuDev.Threads()
+	} else if d, ok := backends.As[backends.Describer](dev); ok {
+		res.DeviceInfo = d.Describe()
+	}
+	pool := kernels.NewPool(res.Threads) // the host probe and the CPU's kernel names
 	defer pool.Close()
 	pool.SetGeneric(cfg.Generic)
+	res.Memory.BufferBytes = cfg.BandwidthMiB << 20
+	if onCPU {
+		res.Kernels = kernelUses(info, pool)
+		res.Memory.Where, res.Memory.read = "host", hostMeter(res.Memory.BufferBytes, pool)
+	} else if bm, ok := backends.As[backends.BandwidthMeter](dev); ok {
+		res.Memory.Where = dev.Name()
+		res.Memory.read = func() (float64, error) { return bm.MeasureReadBandwidth(res.Memory.BufferBytes) }
+	}
+	var prof backends.OpProfiler
+	if cfg.OpProfile {
+		p, ok := backends.As[backends.OpProfiler](dev)
+		if !ok {
+			return nil, fmt.Errorf("op profile: device %s cannot time its ops", dev.Name())
+		}
+		prof = p
+	}
 
-	m, err := model.Load(cfg.Model, model.LoadOptions{Device: dev})
+	m, err := model.Load(cfg.Model, model.LoadOptions{Device: dev, Threads: res.Threads})
 	if err != nil {
 		return nil, err
 	}
 	defer m.Close()
 	mc := m.Config()
-	res := &ModelResults{Model: info, Backend: "CPU", Threads: dev.Threads(), Kernels: kernelUses(info, pool)}
-	res.Memory.BufferBytes = cfg.BandwidthMiB << 20
 	if res.KVBytes, err = kvBytesPerPos(mc, kvType); err != nil {
 		return nil, err
 	}
-	r := &runner{cfg: cfg, kvType: kvType, m: m, mc: mc, pool: pool, mem: &res.Memory, threads: res.Threads, ctx: ctx,
+	r := &runner{cfg: cfg, kvType: kvType, m: m, dev: dev, mc: mc, mem: &res.Memory, prof: prof, threads: res.Threads, ctx: ctx,
 		rng: rand.New(rand.NewPCG(cfg.Seed, 0x6e757269))}
-	if cfg.OpProfile {
-		r.prof = dev
-	}
 	units := 0
 	if cfg.Prompt > 0 {
 		units += cfg.Reps
@@ -343,7 +404,9 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 	r.prog = bench.NewProgress(opt.Progress, opt.Interactive, "bench model", units)
 	defer r.prog.Finish()
 
-	res.Memory.measure(pool)
+	if err := res.Memory.measure(); err != nil {
+		return nil, err
+	}
 	if cfg.Prompt > 0 {
 		t, err := r.promptTest(info)
 		if err != nil {
@@ -356,14 +419,21 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 		if err != nil {
 			return nil, err
 		}
-		res.Memory.measure(pool)
+		if err := res.Memory.measure(); err != nil {
+			return nil, err
+		}
 		res.Tests = append(res.Tests, t)
 	}
 	if len(cfg.Batch) > 0 {
 		if err := r.batched(info, res); err != nil {
 			return nil, err
 		}
-		res.Memory.measure(pool)
+		if err := res.Memory.measure(); err != nil {
+			return nil, err
+		}
+	}
+	if res.Memory.BestGBs <= 0 {
+		return res, nil // no roofline: the device cannot measure its memory
 	}
 	// Roofline ratios use the best bandwidth of the whole run.
 	weights := float64(info.DecodeWeightBytes)
@@ -380,6 +450,18 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 		b.Roofline = newRoofline(res.Memory.BestGBs, weights, kv, b.B).set(b.AvgTPS, b.BestTPS, b.Steps)
 	}
 	return res, nil
+}
+
+// IsCPU reports whether a device name ("", "cpu", "CPU") is the CPU.
+func IsCPU(name string) bool { return name == "" || strings.EqualFold(name, "cpu") }
+
+// backendLabel is llama-bench's backend column: CPU, CUDA, NPU.
+func backendLabel(dev backends.Device) string {
+	if _, ok := dev.(*cpu.Device); ok {
+		return "CPU"
+	}
+	kind, _, _ := strings.Cut(dev.Name(), ":")
+	return strings.ToUpper(kind)
 }
 
 // kvBytesPerPos is the cache memory one position takes across all layers.
@@ -454,13 +536,14 @@ func (r *runner) prefill(kv model.KVView, tokens []int32) error {
 // promptTest is llama-bench's ppP: one prefill of P tokens into an empty
 // cache per repetition (rewriting positions 0..P-1 empties it: attention
 // only reads positions up to each token's own).
-func (r *runner) promptTest(info ModelInfo) (TestResult, error) {
+func (r *runner) promptTest(info ModelInfo) (t TestResult, err error) {
 	p := r.cfg.Prompt
-	t := TestResult{Name: fmt.Sprintf("pp%d", p), Tokens: p}
-	kv, err := model.NewSequenceView(r.mc, p, r.cfg.BlockSize, r.kvType)
+	t = TestResult{Name: fmt.Sprintf("pp%d", p), Tokens: p}
+	kv, err := model.NewSequenceViewOn(r.dev, r.mc, p, r.cfg.BlockSize, r.kvType)
 	if err != nil {
 		return t, err
 	}
+	defer func() { err = errors.Join(err, kv.Cache.Free()) }()
 	tokens := r.randomTokens(p)
 	if err := r.prefill(kv, tokens); err != nil { // warm-up: also faults the weights in
 		return t, fmt.Errorf("%s warm-up: %w", t.Name, err)
@@ -480,13 +563,14 @@ func (r *runner) promptTest(info ModelInfo) (TestResult, error) {
 // genTest is llama-bench's tgN: N single-token decode steps from an empty
 // cache per repetition, each feeding a random token and computing its
 // logits. The warm-up is one step, as in llama-bench.
-func (r *runner) genTest(info ModelInfo) (TestResult, error) {
+func (r *runner) genTest(info ModelInfo) (t TestResult, err error) {
 	n := r.cfg.Gen
-	t := TestResult{Name: fmt.Sprintf("tg%d", n), Tokens: n}
-	kv, err := model.NewSequenceView(r.mc, n, r.cfg.BlockSize, r.kvType)
+	t = TestResult{Name: fmt.Sprintf("tg%d", n), Tokens: n}
+	kv, err := model.NewSequenceViewOn(r.dev, r.mc, n, r.cfg.BlockSize, r.kvType)
 	if err != nil {
 		return t, err
 	}
+	defer func() { err = errors.Join(err, kv.Cache.Free()) }()
 	tokens := r.randomTokens(n)
 	b := &model.Batch{Tokens: make([]int32, 1), Pos: make([]int32, 1), Seq: make([]int32, 1)}
 	step := func(i int) error {
@@ -501,7 +585,13 @@ func (r *runner) genTest(info ModelInfo) (TestResult, error) {
 		r.prof.ProfileOps(true)
 	}
 	for range r.cfg.Reps {
-		t.ProbeGBs = append(t.ProbeGBs, r.mem.sample(r.pool))
+		gbs, err := r.mem.sample()
+		if err != nil {
+			return t, err
+		}
+		if gbs > 0 {
+			t.ProbeGBs = append(t.ProbeGBs, gbs)
+		}
 		sp := startSpan()
 		for i := range n {
 			steps.start()

@@ -88,11 +88,11 @@ func batchedTable(res *ModelResults) bench.Table {
 
 // rooflineLine is the one-line summary of a generation test against the
 // memory roofline.
-func rooflineLine(tr TestResult, threads int) string {
+func rooflineLine(tr TestResult, mem Bandwidth, threads int) string {
 	rl := tr.Roofline
-	return fmt.Sprintf("roofline: %s %.2f t/s = %s of %.2f t/s (read bandwidth %.2f GB/s measured in this run; "+
+	return fmt.Sprintf("roofline: %s %.2f t/s = %s of %.2f t/s (%s %.2f GB/s measured in this run; "+
 		"%s read per token: weights %s + KV %s); best repetition %.2f t/s = %s%s%s%s",
-		tr.Name, tr.AvgTPS, pct(rl.Ratio), rl.RooflineTPS, rl.BandwidthGBs,
+		tr.Name, tr.AvgTPS, pct(rl.Ratio), rl.RooflineTPS, bandwidthName(mem), rl.BandwidthGBs,
 		formatBytes(rl.BytesPerStep), formatBytes(rl.WeightBytes), formatBytes(rl.KVBytes),
 		tr.BestTPS, pct(rl.BestRatio), stepNote(tr.Steps, rl), pairedNote(tr, rl), cpuNote(tr.CPUShare, threads))
 }
@@ -105,6 +105,35 @@ func pairedNote(tr TestResult, rl *Roofline) string {
 	}
 	lo, hi := slices.Min(tr.ProbeGBs), slices.Max(tr.ProbeGBs)
 	return fmt.Sprintf("; paired with a bandwidth probe before each repetition (%.1f-%.1f GB/s): median %s", lo, hi, pct(rl.PairedRatio))
+}
+
+// bandwidthName says whose read bandwidth the roofline uses.
+func bandwidthName(mem Bandwidth) string {
+	if mem.Where == "host" {
+		return "read bandwidth"
+	}
+	return mem.Where + " memory read bandwidth"
+}
+
+// genLine is a generation test without a roofline (a device that cannot
+// measure its memory).
+func genLine(tr TestResult, dev string, threads int) string {
+	s := fmt.Sprintf("generation: %s %.2f t/s; best repetition %.2f t/s", tr.Name, tr.AvgTPS, tr.BestTPS)
+	if st := tr.Steps; st != nil {
+		s += fmt.Sprintf("; steps: fastest %.2f t/s, median %.2f t/s", st.FastestTPS, st.MedianTPS)
+	}
+	return s + fmt.Sprintf("; no roofline: %s cannot measure its memory bandwidth", dev) + cpuNote(tr.CPUShare, threads)
+}
+
+// testLine is one test's summary line.
+func testLine(tr TestResult, res *ModelResults) string {
+	switch {
+	case tr.Roofline != nil:
+		return rooflineLine(tr, res.Memory, res.Threads)
+	case tr.Steps != nil:
+		return genLine(tr, res.Device, res.Threads)
+	}
+	return prefillLine(tr, res.Model.Params, res.Threads)
 }
 
 func prefillLine(tr TestResult, params uint64, threads int) string {
@@ -131,6 +160,9 @@ func cpuNote(share float64, threads int) string {
 }
 
 func kernelsLine(res *ModelResults) string {
+	if len(res.Kernels) == 0 {
+		return "device: " + res.Device + ": " + strings.Join(res.DeviceInfo, "; ")
+	}
 	parts := make([]string, len(res.Kernels))
 	for i, k := range res.Kernels {
 		parts[i] = k.Type + " → " + k.Kernel
@@ -139,12 +171,19 @@ func kernelsLine(res *ModelResults) string {
 }
 
 func bandwidthLine(res *ModelResults) string {
+	if res.Memory.Where == "" {
+		return fmt.Sprintf("read bandwidth: not measured (%s cannot measure its memory: no roofline)", res.Device)
+	}
 	s := make([]string, len(res.Memory.SamplesGBs))
 	for i, v := range res.Memory.SamplesGBs {
 		s[i] = f2(v)
 	}
-	return fmt.Sprintf("read bandwidth: %.2f GB/s, best of %s (%d MiB buffer, %d threads; measured before the tests, before each tg repetition, after tg and after the batched runs)",
-		res.Memory.BestGBs, strings.Join(s, ", "), res.Memory.BufferBytes>>20, res.Threads)
+	who := fmt.Sprintf("%d threads", res.Threads)
+	if res.Memory.Where != "host" {
+		who = "in " + res.Memory.Where + " memory"
+	}
+	return fmt.Sprintf("%s: %.2f GB/s, best of %s (%d MiB buffer, %s; measured before the tests, before each tg repetition, after tg and after the batched runs)",
+		bandwidthName(res.Memory), res.Memory.BestGBs, strings.Join(s, ", "), res.Memory.BufferBytes>>20, who)
 }
 
 func outputLine(res *ModelResults) string {
@@ -171,11 +210,7 @@ func WriteModelText(w io.Writer, res *ModelResults) error {
 		fmt.Fprintln(bw)
 	}
 	for _, tr := range res.Tests {
-		if tr.Roofline != nil {
-			fmt.Fprintln(bw, rooflineLine(tr, res.Threads))
-		} else {
-			fmt.Fprintln(bw, prefillLine(tr, res.Model.Params, res.Threads))
-		}
+		fmt.Fprintln(bw, testLine(tr, res))
 	}
 	if len(res.Batched) > 0 {
 		fmt.Fprintln(bw)
@@ -255,7 +290,9 @@ func BuildModelReport(env bench.Environment, cfg ModelConfig, res *ModelResults)
 	r := bench.NewReport("model", "Model benchmark: "+res.Model.Name, env)
 	r.Label = res.Model.Name
 	r.Config, r.Results = cfg, res
-	r.AddMetric("memory", "read_bandwidth", "GB/s", bench.Neutral, res.Memory.BestGBs)
+	if res.Memory.BestGBs > 0 {
+		r.AddMetric("memory", "read_bandwidth", "GB/s", bench.Neutral, res.Memory.BestGBs)
+	}
 	var lines []string
 	for _, tr := range res.Tests {
 		r.AddMetric(tr.Name, "t/s", "t/s", bench.HigherIsBetter, tr.AvgTPS)
@@ -268,10 +305,8 @@ func BuildModelReport(env bench.Environment, cfg ModelConfig, res *ModelResults)
 				r.AddMetric(tr.Name, "paired_roofline_ratio", "", bench.HigherIsBetter, tr.Roofline.PairedRatio)
 			}
 			r.AddMetric(tr.Name, "bytes_per_token", "B", bench.Neutral, tr.Roofline.BytesPerStep)
-			lines = append(lines, rooflineLine(tr, res.Threads))
-		} else {
-			lines = append(lines, prefillLine(tr, res.Model.Params, res.Threads))
 		}
+		lines = append(lines, testLine(tr, res))
 	}
 	for _, b := range res.Batched {
 		g := fmt.Sprintf("batch %d", b.B)

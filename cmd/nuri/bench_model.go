@@ -36,8 +36,8 @@ func (o *benchOutput) flags(fs *flag.FlagSet) {
 }
 
 type benchModelFlags struct {
-	cfg    inproc.ModelConfig
-	device string
+	cfg inproc.ModelConfig
+	dev deviceFlags
 	benchOutput
 }
 
@@ -64,12 +64,13 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 	fs.IntVar(&c.BandwidthMiB, "bw-mib", c.BandwidthMiB, "buffer for the read-bandwidth measurement (MiB; far beyond the cache)")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed for the random tokens")
 	fs.BoolVar(&c.OpProfile, "op-profile", false, "time every backend op of the tg test and print where a decode step goes")
-	fs.StringVar(&f.device, "device", "cpu", "device to run on (cpu)")
+	addDeviceFlags(fs, &f.dev)
 	f.benchOutput.flags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: nuri bench model --model M [-p 512] [-n 128] [-r 5] [--threads T]")
-		fmt.Fprintln(stderr, "         [--batch 1,4,8,16] [--op-profile] [--device cpu] [--json] [--out DIR]")
-		fmt.Fprintln(stderr, "\nllama-bench's pp/tg tests plus the memory roofline measured in the same run;")
+		fmt.Fprintln(stderr, "         [--batch 1,4,8,16] [--op-profile] [--device D] [--json] [--out DIR]")
+		fmt.Fprintln(stderr, "\nllama-bench's pp/tg tests plus the memory roofline measured in the same run")
+		fmt.Fprintln(stderr, "(host memory for the CPU, the device's own memory for a GPU such as cuda:0);")
 		fmt.Fprintln(stderr, "--batch adds llama-batched-bench-style aggregate decode. NURI_KERNELS=generic")
 		fmt.Fprintln(stderr, "forces the pure-Go kernels.")
 		fs.PrintDefaults()
@@ -98,8 +99,9 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 	if c.Threads < 0 {
 		return usageErr("--threads %d must not be negative", c.Threads)
 	}
-	if !strings.EqualFold(f.device, "cpu") {
-		return usageErr("--device %q: only cpu is supported (the roofline is the host's memory bandwidth)", f.device)
+	c.Device = f.dev.name
+	if inproc.IsCPU(c.Device) {
+		c.Device = "cpu"
 	}
 	c.KVType = strings.ToUpper(c.KVType)
 	c.Generic = os.Getenv("NURI_KERNELS") == "generic" // the library never reads the environment
@@ -120,7 +122,15 @@ func runBenchModel(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return f.measure("model", args, &f.cfg.Threads, stdout, stderr, func(ctx context.Context, env bench.Environment, opts inproc.RunOptions) (*bench.Report, func(io.Writer) error, error) {
+	return f.measure("model", args, &f.cfg.Threads, stdout, stderr, func(ctx context.Context, env bench.Environment, opts inproc.RunOptions) (_ *bench.Report, _ func(io.Writer) error, err error) {
+		if !inproc.IsCPU(f.cfg.Device) {
+			dev, oerr := openDevice(f.cfg.Device, deviceOptions{threads: f.cfg.Threads, nvrtc: f.dev.nvrtc, cudaCache: f.dev.cudaCache})
+			if oerr != nil {
+				return nil, nil, oerr // the registry names the device and the reason
+			}
+			defer func() { err = errors.Join(err, closeDevice(dev)) }()
+			opts.Device = dev
+		}
 		res, err := inproc.RunModel(ctx, f.cfg, opts)
 		if err != nil {
 			return nil, nil, err

@@ -265,7 +265,6 @@ func TestBenchModelUsage(t *testing.T) {
 		{"--model", "m.gguf", "--batch", "2", "-n", "0"},
 		{"--model", "m.gguf", "-p", "0", "-n", "0"},
 		{"--model", "m.gguf", "--kv-type", "q4_0"},
-		{"--model", "m.gguf", "--device", "cuda:0"},
 		{"--model", "m.gguf", "extra"},
 	}
 	for _, args := range bad {
@@ -278,5 +277,47 @@ func TestBenchModelUsage(t *testing.T) {
 	if err := runBench([]string{"model", "--model", filepath.Join(t.TempDir(), "missing.gguf")}, &stdout, &stderr); err == nil ||
 		err == errUsage || !strings.Contains(err.Error(), "missing.gguf") {
 		t.Errorf("missing model: %v", err)
+	}
+}
+
+// TestBenchModelOtherDevice runs the benchmark on a device other than the
+// CPU: the simulated NPU, which cannot measure its memory, so the run
+// reports its rates without a roofline and says why. Unknown devices and
+// an op profile the device cannot take fail before any work.
+func TestBenchModelOtherDevice(t *testing.T) {
+	path := synthTinyModel(t)
+	var stdout, stderr bytes.Buffer
+	args := []string{"model", "--model", path, "--device", "npu:atom", "-p", "16", "-n", "4", "-r", "1", "--bw-mib", "8", "--progress=false"}
+	if err := runBench(args, &stdout, &stderr); err != nil {
+		t.Fatalf("bench model --device npu:atom: %v\n%s", err, stderr.String())
+	}
+	text := stdout.String()
+	_, rows := tableRows(t, text, "model")
+	if len(rows) != 2 || rows[0][3] != "NPU" || rows[1][5] != "tg4" {
+		t.Errorf("llama-bench table rows %q in:\n%s", rows, text)
+	}
+	for _, want := range []string{
+		"generation: tg4 ", "no roofline: npu:atom:0 cannot measure its memory bandwidth",
+		"read bandwidth: not measured (npu:atom:0", "device: npu:atom:0: simulated ATOM-class",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no %q in:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "roofline: tg4") {
+		t.Errorf("a roofline without a bandwidth measurement:\n%s", text)
+	}
+
+	for _, bad := range [][]string{
+		{"--device", "tpu:0"},
+		{"--device", "npu:atom", "--op-profile"},
+	} {
+		stdout.Reset()
+		stderr.Reset()
+		args := append([]string{"model", "--model", path, "-p", "0", "-n", "2", "-r", "1", "--bw-mib", "8", "--progress=false"}, bad...)
+		err := runBench(args, &stdout, &stderr)
+		if err == nil || err == errUsage || !strings.Contains(err.Error(), strings.Split(bad[1], ":")[0]) {
+			t.Errorf("%q: %v, want an error naming the device", bad, err)
+		}
 	}
 }

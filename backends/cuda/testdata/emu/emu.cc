@@ -159,7 +159,7 @@ static const Kernel kTable[] = {
     P(nuri_get_rows_q4_1), P(nuri_get_rows_q5_0), P(nuri_get_rows_q5_1), P(nuri_get_rows_q8_0), P(nuri_get_rows_q4_k),
     P(nuri_get_rows_q5_k), P(nuri_get_rows_q6_k), K(nuri_rms_norm), P(nuri_add), P(nuri_scale), P(nuri_silu_mul),
     P(nuri_rope), P(nuri_store_kv_f32), P(nuri_store_kv_f16), K(nuri_store_kv_q8_0), K(nuri_attention_f32),
-    K(nuri_attention_f16), K(nuri_attention_q8_0),
+    K(nuri_attention_f16), K(nuri_attention_q8_0), P(nuri_read_probe),
 };
 
 static const Kernel* g_kernel;

@@ -38,16 +38,18 @@ func upTo(n int) []int {
 	return v
 }
 
-// matmulShapes: one block; odd block counts; row counts that are not a
-// multiple of any tile (1, 7, 33, 65); every batch size from 1 to 17 on
-// two shapes. Float types also get a column count that is not a multiple
-// of 32 and a NaN in the activations.
+// matmulShapes: one block; odd block counts, below and above a warp's
+// worth of blocks at a time (19: several passes and a remainder); row
+// counts that are not a multiple of any tile (1, 7, 33, 65); every batch
+// size from 1 to 17 on two shapes. Float types also get a column count
+// that is not a multiple of 32 and a NaN in the activations.
 func matmulShapes(t quant.Type) []mmShape {
 	s := []mmShape{
 		{rows: 1, units: 1, nx: upTo(17)},
 		{rows: 7, units: 3, nx: upTo(17)},
 		{rows: 33, units: 5, nx: []int{1, 2, 3, 8, 16, 17}},
 		{rows: 65, units: 1, nx: []int{4, 16}},
+		{rows: 3, units: 19, nx: []int{1, 5}},
 	}
 	if !t.Traits().Quantized {
 		s = append(s, mmShape{rows: 5, units: 2, extra: 3, nx: []int{1, 3, 9}},

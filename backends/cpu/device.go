@@ -3,15 +3,10 @@ package cpu
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/kernels"
@@ -26,54 +21,14 @@ type Device struct {
 	mu     sync.RWMutex
 	packed map[*byte]*kernels.PackedWeights
 	arena  *kernels.Arena // the packed copies' memory (huge pages)
-	prof   opProfile
-}
-
-// opProfile holds the op times of backends.OpProfiler.
-type opProfile struct {
-	on     atomic.Bool
-	mu     sync.Mutex
-	totals map[string]*backends.OpTime
-}
-
-func (p *opProfile) add(name string, d time.Duration) {
-	p.mu.Lock()
-	t := p.totals[name]
-	if t == nil {
-		t = &backends.OpTime{Name: name}
-		p.totals[name] = t
-	}
-	t.Calls++
-	t.Time += d
-	p.mu.Unlock()
+	prof   backends.OpTimes
 }
 
 // ProfileOps implements backends.OpProfiler.
-func (d *Device) ProfileOps(on bool) {
-	d.prof.mu.Lock()
-	if on {
-		d.prof.totals = map[string]*backends.OpTime{}
-	}
-	d.prof.on.Store(on)
-	d.prof.mu.Unlock()
-}
+func (d *Device) ProfileOps(on bool) { d.prof.ProfileOps(on) }
 
 // OpProfile implements backends.OpProfiler.
-func (d *Device) OpProfile() []backends.OpTime {
-	d.prof.mu.Lock()
-	defer d.prof.mu.Unlock()
-	out := make([]backends.OpTime, 0, len(d.prof.totals))
-	for _, t := range d.prof.totals {
-		out = append(out, *t)
-	}
-	slices.SortFunc(out, func(a, b backends.OpTime) int {
-		if a.Time != b.Time {
-			return cmp.Compare(b.Time, a.Time)
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
-	return out
-}
+func (d *Device) OpProfile() []backends.OpTime { return d.prof.OpProfile() }
 
 // New returns a CPU device running ops on nThreads workers (<= 0: one per
 // CPU).

@@ -2,7 +2,6 @@ package cpu
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/kernels"
@@ -86,36 +85,20 @@ type matmulKey struct {
 func (s *Stream) matmulName(x backends.Tensor, ws []backends.Tensor) string {
 	k := matmulKey{n: len(ws), rows: x.Rows}
 	if len(ws) > len(k.bufs) {
-		return formatMatmulName(x, ws)
+		return backends.MatMulName(x, ws)
 	}
 	for i, w := range ws {
 		k.bufs[i], k.offs[i] = w.Buf, w.Off
 	}
 	name, ok := s.names[k]
 	if !ok {
-		name = formatMatmulName(x, ws)
+		name = backends.MatMulName(x, ws)
 		if s.names == nil {
 			s.names = map[matmulKey]string{}
 		}
 		s.names[k] = name
 	}
 	return name
-}
-
-func formatMatmulName(x backends.Tensor, ws []backends.Tensor) string {
-	var b strings.Builder
-	b.WriteString(backends.OpMatMul.String())
-	for i, w := range ws {
-		sep := " "
-		if i > 0 {
-			sep = " + "
-		}
-		fmt.Fprintf(&b, "%s%v %dx%d", sep, w.Type, w.Rows, w.Cols)
-	}
-	if x.Rows > 1 {
-		fmt.Fprintf(&b, " (%d rows)", x.Rows)
-	}
-	return b.String()
 }
 
 // matmulOperands are one MatMul's checked host views: the packed copy of

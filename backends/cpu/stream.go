@@ -47,13 +47,13 @@ func (s *Stream) do(op backends.Op, f func() error) {
 	if s.err != nil {
 		return
 	}
-	if !s.dev.prof.on.Load() {
+	if !s.dev.prof.On() {
 		s.run(op, f)
 		return
 	}
 	start := time.Now()
 	s.run(op, f)
-	s.dev.prof.add(op.String(), time.Since(start))
+	s.dev.prof.Add(op.String(), time.Since(start))
 }
 
 // doMatMul is do for a matmul of x by ws, timed under a name that gives
@@ -62,14 +62,14 @@ func (s *Stream) doMatMul(x backends.Tensor, ws []backends.Tensor, f func() erro
 	if s.err != nil {
 		return
 	}
-	if !s.dev.prof.on.Load() {
+	if !s.dev.prof.On() {
 		s.run(backends.OpMatMul, f)
 		return
 	}
 	start := time.Now()
 	s.run(backends.OpMatMul, f)
 	el := time.Since(start)
-	s.dev.prof.add(s.matmulName(x, ws), el)
+	s.dev.prof.Add(s.matmulName(x, ws), el)
 }
 
 func (s *Stream) run(op backends.Op, f func() error) {
@@ -83,8 +83,8 @@ func (s *Stream) Read(dst []float32, src backends.Tensor) {
 	if s.err != nil {
 		return
 	}
-	if s.dev.prof.on.Load() {
-		defer func(start time.Time) { s.dev.prof.add("read", time.Since(start)) }(time.Now())
+	if s.dev.prof.On() {
+		defer func(start time.Time) { s.dev.prof.Add("read", time.Since(start)) }(time.Now())
 	}
 	x, err := f32s(src)
 	if err == nil && len(dst) < len(x) {

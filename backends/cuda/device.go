@@ -54,6 +54,7 @@ type Device struct {
 	log      *zap.Logger
 	tele     *telemetry
 	teleOff  string
+	prof     backends.OpTimes
 
 	mu     sync.Mutex
 	closed bool
@@ -64,7 +65,15 @@ var (
 	_ backends.Telemetry   = (*Device)(nil)
 	_ backends.BufferFreer = (*Device)(nil)
 	_ backends.Describer   = (*Device)(nil)
+	_ backends.OpProfiler  = (*Device)(nil)
 )
+
+// ProfileOps implements backends.OpProfiler: while on, every op of the
+// device's streams is timed to the end of its kernels (see Stream.doNamed).
+func (d *Device) ProfileOps(on bool) { d.prof.ProfileOps(on) }
+
+// OpProfile implements backends.OpProfiler.
+func (d *Device) OpProfile() []backends.OpTime { return d.prof.OpProfile() }
 
 // unavailable wraps a reason as backends.ErrUnavailable.
 func unavailable(format string, a ...any) error {

@@ -37,7 +37,7 @@ func sameShape(rows, cols int, ts ...backends.Tensor) error {
 // weight type's vec-dot type on the GPU (the CPU's quantizers, ported),
 // then the type's kernel multiplies.
 func (s *Stream) MatMul(dst, w, x backends.Tensor) {
-	s.do(backends.OpMatMul, func() error {
+	s.doNamed(backends.OpMatMul, func() string { return backends.MatMulName(x, []backends.Tensor{w}) }, func() error {
 		if !matmulType(w.Type) {
 			return fmt.Errorf("%s: weight type %v: %w", w.Shape(), w.Type, backends.ErrUnsupportedOp)
 		}

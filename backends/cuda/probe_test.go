@@ -86,8 +86,9 @@ func probeOnce(dev *Device, data []byte, grid int, magic uint32) (uint32, error)
 }
 
 // TestEmulatedBenchModel runs `nuri bench model`'s measurement on the
-// emulated GPU: the roofline comes from the device's own read probe, and
-// the generation test is paired with a probe before each repetition.
+// emulated GPU: the roofline comes from the device's own read probe, the
+// generation test is paired with a probe before each repetition, and the
+// op profile (--op-profile) times every op of its steps.
 func TestEmulatedBenchModel(t *testing.T) {
 	so := buildEmulator(t)
 	dev, err := New(0, Options{DriverPath: so, NVRTCPath: so, CacheDir: "off"})
@@ -105,6 +106,7 @@ func TestEmulatedBenchModel(t *testing.T) {
 	}
 	cfg := inproc.DefaultModelConfig()
 	cfg.Model, cfg.Device, cfg.Prompt, cfg.Gen, cfg.Reps, cfg.BandwidthMiB, cfg.Threads = path, dev.Name(), 8, 3, 2, 1, 1
+	cfg.OpProfile = true
 	res, err := inproc.RunModel(context.Background(), cfg, inproc.RunOptions{Device: dev})
 	if err != nil {
 		t.Fatal(err)
@@ -122,6 +124,25 @@ func TestEmulatedBenchModel(t *testing.T) {
 	tg := res.Tests[1]
 	if tg.Roofline == nil || tg.Roofline.BandwidthGBs != res.Memory.BestGBs || tg.Roofline.Ratio <= 0 || len(tg.ProbeGBs) != 2 || tg.Roofline.PairedRatio <= 0 {
 		t.Errorf("tg3: roofline %+v, probes %v", tg.Roofline, tg.ProbeGBs)
+	}
+	calls, matmuls := map[string]float64{}, 0.0
+	for _, op := range tg.OpProfile {
+		calls[op.Name] = op.Calls
+		if strings.HasPrefix(op.Name, "mul_mat Q8_0 ") {
+			matmuls += op.Calls
+		}
+	}
+	// The tiny llama, per step: per layer one attention, an rms_norm
+	// before each half and the q, k, v, o, gate, up and down matmuls; the
+	// output matmul; one read of the logits.
+	if calls["attention"] < 1 || calls["rms_norm"] < 2*calls["attention"] || calls["read"] != 1 || matmuls != 7*calls["attention"]+1 {
+		t.Errorf("tg3 op profile %+v (%v Q8_0 matmuls a step)", tg.OpProfile, matmuls)
+	}
+	if res.Tests[0].OpProfile != nil {
+		t.Errorf("pp8 has an op profile")
+	}
+	if dev.prof.On() {
+		t.Error("op profiling still on after the run")
 	}
 	var text strings.Builder
 	if err := inproc.WriteModelText(&text, res); err != nil {

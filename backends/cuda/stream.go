@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"time"
 	"unsafe"
 
 	"github.com/nuri-ai/nuri/backends"
@@ -37,13 +38,50 @@ func (d *Device) NewStream() (backends.Stream, error) {
 }
 
 // do runs an op unless an earlier one failed.
-func (s *Stream) do(op backends.Op, f func() error) {
+func (s *Stream) do(op backends.Op, f func() error) { s.doNamed(op, nil, f) }
+
+// doNamed is do with the op profile's name for the op (nil: op's own).
+// While the device profiles ops, each op waits for the queued work before
+// it starts the clock and for its own kernels before it stops it: the
+// time is the op's launch and execution plus one synchronisation (a few
+// µs), and the stream runs one op at a time.
+func (s *Stream) doNamed(op backends.Op, name func() string, f func() error) {
 	if s.err != nil {
 		return
 	}
-	if err := s.dev.do(f); err != nil {
-		s.err = fmt.Errorf("%s %v: %w", s.dev.name, op, err)
+	run := f
+	var el time.Duration
+	prof := s.dev.prof.On()
+	if prof {
+		run = func() error {
+			if err := s.sync(); err != nil {
+				return err
+			}
+			t0 := time.Now()
+			if err := f(); err != nil {
+				return err
+			}
+			err := s.sync()
+			el = time.Since(t0)
+			return err
+		}
 	}
+	if err := s.dev.do(run); err != nil {
+		s.err = fmt.Errorf("%s %v: %w", s.dev.name, op, err)
+		return
+	}
+	if prof {
+		n := op.String()
+		if name != nil {
+			n = name()
+		}
+		s.dev.prof.Add(n, el)
+	}
+}
+
+// sync waits for the stream's work; the device's context must be current.
+func (s *Stream) sync() error {
+	return s.dev.drv.check("cuStreamSynchronize", s.dev.drv.cuStreamSynchronize(s.h))
 }
 
 // arg is a kernel argument: a device pointer, an int32 or a float32.
@@ -203,6 +241,9 @@ func (s *Stream) copyIn(t backends.Tensor, src unsafe.Pointer, n int) error {
 func (s *Stream) Read(dst []float32, src backends.Tensor) {
 	if s.err != nil {
 		return
+	}
+	if s.dev.prof.On() {
+		defer func(t0 time.Time) { s.dev.prof.Add("read", time.Since(t0)) }(time.Now())
 	}
 	n := src.Rows * src.Cols
 	var err error

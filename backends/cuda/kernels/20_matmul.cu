@@ -1,93 +1,92 @@
-// Quantized matrix multiplication: y[i][r] = dot(W row r, A row i), with A
-// already converted to the weight type's vec-dot type. Each block product
-// follows quant.VecDot: an exact integer sum inside the block, then the
-// scales applied in the reference's order. A warp owns one weight row and
-// MM_NX activation rows; its lanes take blocks round-robin and the partial
-// sums are reduced across the warp (the only reordering against the CPU,
-// which sums blocks left to right). F32/F16/BF16 accumulate in double, like
-// the reference.
+// Matrix multiplication: y[i][r] = dot(W row r, A row i), with A already
+// converted to the weight type's vec-dot type. Each block product follows
+// quant.VecDot: an exact integer sum inside the block, then the scales
+// applied in the reference's order; the float sum over a row's blocks is
+// the only reordering against the CPU (see mul_mat_q). F32/F16/BF16
+// accumulate in double, like the reference.
 
 #define MM_ROWS 4 // weight rows (warps) per thread block
 #define MM_NX 4   // activation rows per warp
 
+// Block types split each block's integer sums over Dot::parts lanes: a
+// warp works on WARP/parts blocks at a time, its lanes reading adjacent
+// bytes (coalesced), and the parts are added exactly (integers) before
+// Dot::finish applies the scales as quant.VecDot does. part(x, y, p, s0,
+// s1) adds part p's share of the block's integer sums (s1: the K-quants'
+// min term) to *s0 and *s1.
+
 struct DotQ4_0 {
-    typedef float acc_t;
-    static const int wb = 18, ab = 34;
-    __device__ static float block(const u8* w, const u8* a, int b) {
-        const u8* x = w + b * wb;
-        const u8* y = a + b * ab;
-        int sumi = 0;
-        for (int j = 0; j < QK / 2; j++) {
+    static const int wb = 18, ab = 34, parts = 4;
+    __device__ static void part(const u8* x, const u8* y, int p, int* s0, int*) {
+        int s = 0;
+        for (int j = 4 * p; j < 4 * p + 4; j++) {
             int q = x[2 + j];
-            sumi += ((q & 0xf) - 8) * (int)(i8)y[2 + j];
-            sumi += ((q >> 4) - 8) * (int)(i8)y[2 + j + QK / 2];
+            s += ((q & 0xf) - 8) * (int)(i8)y[2 + j];
+            s += ((q >> 4) - 8) * (int)(i8)y[2 + j + QK / 2];
         }
-        return ((float)sumi * ldh(x)) * ldh(y);
+        *s0 += s;
     }
+    __device__ static float finish(const u8* x, const u8* y, int s0, int) { return ((float)s0 * ldh(x)) * ldh(y); }
 };
 
 struct DotQ4_1 {
-    typedef float acc_t;
-    static const int wb = 20, ab = 36;
-    __device__ static float block(const u8* w, const u8* a, int b) {
-        const u8* x = w + b * wb;
-        const u8* y = a + b * ab;
-        int sumi = 0;
-        for (int j = 0; j < QK / 2; j++) {
+    static const int wb = 20, ab = 36, parts = 4;
+    __device__ static void part(const u8* x, const u8* y, int p, int* s0, int*) {
+        int s = 0;
+        for (int j = 4 * p; j < 4 * p + 4; j++) {
             int q = x[4 + j];
-            sumi += (q & 0xf) * (int)(i8)y[4 + j];
-            sumi += (q >> 4) * (int)(i8)y[4 + j + QK / 2];
+            s += (q & 0xf) * (int)(i8)y[4 + j];
+            s += (q >> 4) * (int)(i8)y[4 + j + QK / 2];
         }
-        return ((ldh(x) * ldh(y)) * (float)sumi) + (ldh(x + 2) * ldh(y + 2));
+        *s0 += s;
+    }
+    __device__ static float finish(const u8* x, const u8* y, int s0, int) {
+        return ((ldh(x) * ldh(y)) * (float)s0) + (ldh(x + 2) * ldh(y + 2));
     }
 };
 
 struct DotQ5_0 {
-    typedef float acc_t;
-    static const int wb = 22, ab = 34;
-    __device__ static float block(const u8* w, const u8* a, int b) {
-        const u8* x = w + b * wb;
-        const u8* y = a + b * ab;
+    static const int wb = 22, ab = 34, parts = 4;
+    __device__ static void part(const u8* x, const u8* y, int p, int* s0, int*) {
         u32 qh = ld32(x + 2);
-        int sumi = 0;
-        for (int j = 0; j < QK / 2; j++) {
+        int s = 0;
+        for (int j = 4 * p; j < 4 * p + 4; j++) {
             int q = x[6 + j];
             int x0 = ((q & 0xf) | (((qh >> j) & 1) << 4)) - 16;
             int x1 = ((q >> 4) | (((qh >> (j + 16)) & 1) << 4)) - 16;
-            sumi += x0 * (int)(i8)y[2 + j] + x1 * (int)(i8)y[2 + j + QK / 2];
+            s += x0 * (int)(i8)y[2 + j] + x1 * (int)(i8)y[2 + j + QK / 2];
         }
-        return (ldh(x) * ldh(y)) * (float)sumi;
+        *s0 += s;
     }
+    __device__ static float finish(const u8* x, const u8* y, int s0, int) { return (ldh(x) * ldh(y)) * (float)s0; }
 };
 
 struct DotQ5_1 {
-    typedef float acc_t;
-    static const int wb = 24, ab = 36;
-    __device__ static float block(const u8* w, const u8* a, int b) {
-        const u8* x = w + b * wb;
-        const u8* y = a + b * ab;
+    static const int wb = 24, ab = 36, parts = 4;
+    __device__ static void part(const u8* x, const u8* y, int p, int* s0, int*) {
         u32 qh = ld32(x + 4);
-        int sumi = 0;
-        for (int j = 0; j < QK / 2; j++) {
+        int s = 0;
+        for (int j = 4 * p; j < 4 * p + 4; j++) {
             int q = x[8 + j];
             int x0 = (q & 0xf) | (((qh >> j) & 1) << 4);
             int x1 = (q >> 4) | (((qh >> (j + 16)) & 1) << 4);
-            sumi += x0 * (int)(i8)y[4 + j] + x1 * (int)(i8)y[4 + j + QK / 2];
+            s += x0 * (int)(i8)y[4 + j] + x1 * (int)(i8)y[4 + j + QK / 2];
         }
-        return ((ldh(x) * ldh(y)) * (float)sumi) + (ldh(x + 2) * ldh(y + 2));
+        *s0 += s;
+    }
+    __device__ static float finish(const u8* x, const u8* y, int s0, int) {
+        return ((ldh(x) * ldh(y)) * (float)s0) + (ldh(x + 2) * ldh(y + 2));
     }
 };
 
 struct DotQ8_0 {
-    typedef float acc_t;
-    static const int wb = 34, ab = 34;
-    __device__ static float block(const u8* w, const u8* a, int b) {
-        const u8* x = w + b * wb;
-        const u8* y = a + b * ab;
-        int sumi = 0;
-        for (int j = 0; j < QK; j++) sumi += (int)(i8)x[2 + j] * (int)(i8)y[2 + j];
-        return (float)sumi * (ldh(x) * ldh(y));
+    static const int wb = 34, ab = 34, parts = 4;
+    __device__ static void part(const u8* x, const u8* y, int p, int* s0, int*) {
+        int s = 0;
+        for (int j = 8 * p; j < 8 * p + 8; j++) s += (int)(i8)x[2 + j] * (int)(i8)y[2 + j];
+        *s0 += s;
     }
+    __device__ static float finish(const u8* x, const u8* y, int s0, int) { return (float)s0 * (ldh(x) * ldh(y)); }
 };
 
 // scale_min_k4 is get_scale_min_k4: the 6-bit scale and min of sub-block j.
@@ -104,19 +103,21 @@ __device__ __forceinline__ void scale_min_k4(int j, const u8* q, int* sc, int* m
 __device__ __forceinline__ int q8k_bsum(const u8* y, int g) { return (int)(i16)ld16(y + 260 + 2 * g); }
 
 // Q4_K and Q5_K share the scale/min structure; v(e) is element e's value.
+// Part p (of 32) takes elements 8(p%4)..+8 of sub-block p/4; the first
+// part of each sub-block adds its min term.
 template <typename V>
-__device__ __forceinline__ float dot_k4k5(const u8* x, const u8* y, V v) {
-    const u8* sc = x + 4;
+__device__ __forceinline__ void part_k4k5(const u8* x, const u8* y, int p, int* s0, int* s1, V v) {
+    int j = p / 4, l0 = 8 * (p % 4);
     const u8* q8 = y + 4;
-    int isum = 0, mins = 0;
-    for (int j = 0; j < QK_K / 32; j++) {
-        int s, m;
-        scale_min_k4(j, sc, &s, &m);
-        int part = 0;
-        for (int l = 0; l < 32; l++) part += (int)(i8)q8[32 * j + l] * v(32 * j + l);
-        isum += s * part;
-        mins += m * (q8k_bsum(y, 2 * j) + q8k_bsum(y, 2 * j + 1));
-    }
+    int s, m;
+    scale_min_k4(j, x + 4, &s, &m);
+    int part = 0;
+    for (int l = l0; l < l0 + 8; l++) part += (int)(i8)q8[32 * j + l] * v(32 * j + l);
+    *s0 += s * part;
+    if (l0 == 0) *s1 += m * (q8k_bsum(y, 2 * j) + q8k_bsum(y, 2 * j + 1));
+}
+
+__device__ __forceinline__ float finish_k4k5(const u8* x, const u8* y, int isum, int mins) {
     float dy = ldf32(y);
     float d = ldh(x) * dy;
     float dmin = ldh(x + 2) * dy;
@@ -143,54 +144,90 @@ struct Q5KVal {
 };
 
 struct DotQ4_K {
-    typedef float acc_t;
-    static const int wb = 144, ab = 292;
-    __device__ static float block(const u8* w, const u8* a, int b) {
-        const u8* x = w + b * wb;
+    static const int wb = 144, ab = 292, parts = WARP;
+    __device__ static void part(const u8* x, const u8* y, int p, int* s0, int* s1) {
         Q4KVal v = {x + 16};
-        return dot_k4k5(x, a + b * ab, v);
+        part_k4k5(x, y, p, s0, s1, v);
     }
+    __device__ static float finish(const u8* x, const u8* y, int s0, int s1) { return finish_k4k5(x, y, s0, s1); }
 };
 
 struct DotQ5_K {
-    typedef float acc_t;
-    static const int wb = 176, ab = 292;
-    __device__ static float block(const u8* w, const u8* a, int b) {
-        const u8* x = w + b * wb;
+    static const int wb = 176, ab = 292, parts = WARP;
+    __device__ static void part(const u8* x, const u8* y, int p, int* s0, int* s1) {
         Q5KVal v = {x + 48, x + 16};
-        return dot_k4k5(x, a + b * ab, v);
+        part_k4k5(x, y, p, s0, s1, v);
     }
+    __device__ static float finish(const u8* x, const u8* y, int s0, int s1) { return finish_k4k5(x, y, s0, s1); }
 };
 
+// Q6_K: part p takes positions l = 2(p%16), 2(p%16)+1 of half p/16, each
+// position four elements 32 apart.
 struct DotQ6_K {
-    typedef float acc_t;
-    static const int wb = 210, ab = 292;
-    __device__ static float block(const u8* w, const u8* a, int b) {
-        const u8* x = w + b * wb;
-        const u8* y = a + b * ab;
-        const u8* q8 = y + 4;
+    static const int wb = 210, ab = 292, parts = WARP;
+    __device__ static void part(const u8* x, const u8* y, int p, int* s0, int*) {
+        int half = p / 16;
+        const u8* q8 = y + 4 + 128 * half;
+        const u8* ql = x + 64 * half;
+        const u8* qh = x + 128 + 32 * half;
+        const i8* sc = (const i8*)(x + 192 + 8 * half);
         int isum = 0;
-        for (int half = 0; half < 2; half++) {
-            const u8* ql = x + 64 * half;
-            const u8* qh = x + 128 + 32 * half;
-            const i8* sc = (const i8*)(x + 192 + 8 * half);
-            int base = 128 * half;
-            for (int l = 0; l < 32; l++) {
-                int is = l / 16;
-                int h = qh[l];
-                int q1 = (int)((ql[l] & 0xf) | ((h & 3) << 4)) - 32;
-                int q2 = (int)((ql[l + 32] & 0xf) | (((h >> 2) & 3) << 4)) - 32;
-                int q3 = (int)((ql[l] >> 4) | (((h >> 4) & 3) << 4)) - 32;
-                int q4 = (int)((ql[l + 32] >> 4) | (((h >> 6) & 3) << 4)) - 32;
-                isum += sc[is] * q1 * (int)(i8)q8[base + l];
-                isum += sc[is + 2] * q2 * (int)(i8)q8[base + l + 32];
-                isum += sc[is + 4] * q3 * (int)(i8)q8[base + l + 64];
-                isum += sc[is + 6] * q4 * (int)(i8)q8[base + l + 96];
-            }
+        for (int l = 2 * (p % 16); l < 2 * (p % 16) + 2; l++) {
+            int is = l / 16;
+            int h = qh[l];
+            int q1 = (int)((ql[l] & 0xf) | ((h & 3) << 4)) - 32;
+            int q2 = (int)((ql[l + 32] & 0xf) | (((h >> 2) & 3) << 4)) - 32;
+            int q3 = (int)((ql[l] >> 4) | (((h >> 4) & 3) << 4)) - 32;
+            int q4 = (int)((ql[l + 32] >> 4) | (((h >> 6) & 3) << 4)) - 32;
+            isum += sc[is] * q1 * (int)(i8)q8[l];
+            isum += sc[is + 2] * q2 * (int)(i8)q8[l + 32];
+            isum += sc[is + 4] * q3 * (int)(i8)q8[l + 64];
+            isum += sc[is + 6] * q4 * (int)(i8)q8[l + 96];
         }
-        return (ldh(x + 208) * ldf32(y)) * (float)isum;
+        *s0 += isum;
     }
+    __device__ static float finish(const u8* x, const u8* y, int s0, int) { return (ldh(x + 208) * ldf32(y)) * (float)s0; }
 };
+
+// mul_mat_q: the block types. grid (ceil(rows/MM_ROWS), ceil(nx/MM_NX)),
+// MM_ROWS warps per block; a warp owns one weight row and up to MM_NX
+// activation rows. Its lanes form WARP/parts groups; group g takes blocks
+// g, g+G, ... and its parts' integer sums are added across the group with
+// shuffles (every lane runs every shuffle: the loop bounds are the
+// warp's). The group's first lane accumulates the finished blocks; the
+// groups' sums are reduced across the warp at the end. With parts = WARP
+// (K-quants) one lane sums the blocks left to right, as the CPU does.
+template <typename Dot>
+__device__ void mul_mat_q(const u8* w, const u8* a, float* y, int rows, int nb, int nx, int w_row, int a_row) {
+    const int P = Dot::parts, G = WARP / P;
+    int warp = threadIdx.x / WARP, lane = threadIdx.x % WARP;
+    int r = blockIdx.x * MM_ROWS + warp;
+    int i0 = blockIdx.y * MM_NX;
+    if (r >= rows) return; // the whole warp
+    int g = lane / P, p = lane % P;
+    int n = min(MM_NX, nx - i0);
+    const u8* wr = w + (size_t)r * w_row;
+    float acc[MM_NX];
+    for (int j = 0; j < MM_NX; j++) acc[j] = 0.0f;
+    for (int b0 = 0; b0 < nb; b0 += G) {
+        int b = b0 + g;
+        const u8* x = wr + (size_t)b * Dot::wb;
+        for (int j = 0; j < n; j++) {
+            const u8* ya = a + (size_t)(i0 + j) * a_row + (size_t)b * Dot::ab;
+            int s0 = 0, s1 = 0;
+            if (b < nb) Dot::part(x, ya, p, &s0, &s1);
+            for (int o = P / 2; o > 0; o >>= 1) {
+                s0 += __shfl_xor_sync(0xffffffffu, s0, o);
+                s1 += __shfl_xor_sync(0xffffffffu, s1, o);
+            }
+            if (p == 0 && b < nb) acc[j] += Dot::finish(x, ya, s0, s1);
+        }
+    }
+    for (int j = 0; j < n; j++) {
+        float s = warp_sum_f(acc[j]);
+        if (lane == 0) y[(size_t)(i0 + j) * rows + r] = s;
+    }
+}
 
 // Float weights: one "block" is one element; products rounded to float32
 // (exact for F16/BF16) and summed in double, as quant.VecDot.
@@ -248,11 +285,11 @@ __device__ void mul_mat(const u8* w, const u8* a, float* y, int rows, int nb, in
 extern "C" __global__ void nuri_mul_mat_f32(MUL_MAT_ARGS) { mul_mat<DotF32>(w, a, y, rows, nb, nx, w_row, a_row); }
 extern "C" __global__ void nuri_mul_mat_f16(MUL_MAT_ARGS) { mul_mat<DotF16>(w, a, y, rows, nb, nx, w_row, a_row); }
 extern "C" __global__ void nuri_mul_mat_bf16(MUL_MAT_ARGS) { mul_mat<DotBF16>(w, a, y, rows, nb, nx, w_row, a_row); }
-extern "C" __global__ void nuri_mul_mat_q4_0(MUL_MAT_ARGS) { mul_mat<DotQ4_0>(w, a, y, rows, nb, nx, w_row, a_row); }
-extern "C" __global__ void nuri_mul_mat_q4_1(MUL_MAT_ARGS) { mul_mat<DotQ4_1>(w, a, y, rows, nb, nx, w_row, a_row); }
-extern "C" __global__ void nuri_mul_mat_q5_0(MUL_MAT_ARGS) { mul_mat<DotQ5_0>(w, a, y, rows, nb, nx, w_row, a_row); }
-extern "C" __global__ void nuri_mul_mat_q5_1(MUL_MAT_ARGS) { mul_mat<DotQ5_1>(w, a, y, rows, nb, nx, w_row, a_row); }
-extern "C" __global__ void nuri_mul_mat_q8_0(MUL_MAT_ARGS) { mul_mat<DotQ8_0>(w, a, y, rows, nb, nx, w_row, a_row); }
-extern "C" __global__ void nuri_mul_mat_q4_k(MUL_MAT_ARGS) { mul_mat<DotQ4_K>(w, a, y, rows, nb, nx, w_row, a_row); }
-extern "C" __global__ void nuri_mul_mat_q5_k(MUL_MAT_ARGS) { mul_mat<DotQ5_K>(w, a, y, rows, nb, nx, w_row, a_row); }
-extern "C" __global__ void nuri_mul_mat_q6_k(MUL_MAT_ARGS) { mul_mat<DotQ6_K>(w, a, y, rows, nb, nx, w_row, a_row); }
+extern "C" __global__ void nuri_mul_mat_q4_0(MUL_MAT_ARGS) { mul_mat_q<DotQ4_0>(w, a, y, rows, nb, nx, w_row, a_row); }
+extern "C" __global__ void nuri_mul_mat_q4_1(MUL_MAT_ARGS) { mul_mat_q<DotQ4_1>(w, a, y, rows, nb, nx, w_row, a_row); }
+extern "C" __global__ void nuri_mul_mat_q5_0(MUL_MAT_ARGS) { mul_mat_q<DotQ5_0>(w, a, y, rows, nb, nx, w_row, a_row); }
+extern "C" __global__ void nuri_mul_mat_q5_1(MUL_MAT_ARGS) { mul_mat_q<DotQ5_1>(w, a, y, rows, nb, nx, w_row, a_row); }
+extern "C" __global__ void nuri_mul_mat_q8_0(MUL_MAT_ARGS) { mul_mat_q<DotQ8_0>(w, a, y, rows, nb, nx, w_row, a_row); }
+extern "C" __global__ void nuri_mul_mat_q4_k(MUL_MAT_ARGS) { mul_mat_q<DotQ4_K>(w, a, y, rows, nb, nx, w_row, a_row); }
+extern "C" __global__ void nuri_mul_mat_q5_k(MUL_MAT_ARGS) { mul_mat_q<DotQ5_K>(w, a, y, rows, nb, nx, w_row, a_row); }
+extern "C" __global__ void nuri_mul_mat_q6_k(MUL_MAT_ARGS) { mul_mat_q<DotQ6_K>(w, a, y, rows, nb, nx, w_row, a_row); }

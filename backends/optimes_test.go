@@ -1,0 +1,51 @@
+package backends
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nuri-ai/nuri/quant"
+)
+
+func TestOpTimes(t *testing.T) {
+	var p OpTimes
+	if p.On() || len(p.OpProfile()) != 0 {
+		t.Fatal("a new OpTimes is on or has totals")
+	}
+	p.Add("stale", time.Second)
+	p.ProfileOps(true) // clears
+	p.Add("add", 2*time.Microsecond)
+	p.Add("mul_mat Q4_0 8x32", 5*time.Microsecond)
+	p.Add("add", 2*time.Microsecond)
+	p.Add("rope", 4*time.Microsecond)
+	p.ProfileOps(false)
+	if p.On() {
+		t.Error("still on after ProfileOps(false)")
+	}
+	got := p.OpProfile()
+	want := []OpTime{{"mul_mat Q4_0 8x32", 1, 5 * time.Microsecond}, {"add", 2, 4 * time.Microsecond}, {"rope", 1, 4 * time.Microsecond}}
+	if len(got) != len(want) {
+		t.Fatalf("profile %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("profile[%d] = %+v, want %+v (largest time first, ties by name)", i, got[i], want[i])
+		}
+	}
+}
+
+func TestMatMulName(t *testing.T) {
+	w := func(typ quant.Type, rows, cols int) Tensor { return Tensor{Type: typ, Rows: rows, Cols: cols} }
+	for _, c := range []struct {
+		x    Tensor
+		ws   []Tensor
+		want string
+	}{
+		{Tensor{Rows: 1}, []Tensor{w(quant.Q4_0, 2048, 8192)}, "mul_mat Q4_0 2048x8192"},
+		{Tensor{Rows: 16}, []Tensor{w(quant.Q4_0, 512, 2048), w(quant.Q6_K, 512, 2048)}, "mul_mat Q4_0 512x2048 + Q6_K 512x2048 (16 rows)"},
+	} {
+		if got := MatMulName(c.x, c.ws); got != c.want {
+			t.Errorf("MatMulName = %q, want %q", got, c.want)
+		}
+	}
+}

@@ -154,6 +154,42 @@ func (s *fallbackStream) MatMul(dst, w, x Tensor) {
 	s.route(OpMatMul, w.Type, []operand{out(&dst), in(&w), in(&x)}, func(st Stream) { st.MatMul(dst, w, x) })
 }
 
+var _ SharedMatMuler = (*fallbackStream)(nil)
+
+// MatMulShared implements SharedMatMuler: together on the device when its
+// stream can and it runs every weight's type with every operand in its
+// memory, else one matmul at a time (each routed as MatMul).
+func (s *fallbackStream) MatMulShared(dsts, ws []Tensor, x Tensor) {
+	if s.err != nil {
+		return
+	}
+	if len(dsts) != len(ws) {
+		s.err = fmt.Errorf("%v: %d outputs for %d weights: %w", OpMatMul, len(dsts), len(ws), ErrShape)
+		return
+	}
+	if sm, ok := s.ds.(SharedMatMuler); ok && s.sharedOnDevice(dsts, ws, x) {
+		sm.MatMulShared(dsts, ws, x)
+		return
+	}
+	for i := range ws {
+		s.MatMul(dsts[i], ws[i], x)
+	}
+}
+
+// sharedOnDevice reports whether the device runs every weight's matmul
+// with no operand in host memory (what route would decide for each).
+func (s *fallbackStream) sharedOnDevice(dsts, ws []Tensor, x Tensor) bool {
+	if s.f.onHost(x) {
+		return false
+	}
+	for i, w := range ws {
+		if !s.f.dev.Supports(OpMatMul, w.Type) || s.f.onHost(w) || s.f.onHost(dsts[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 // RMSNorm implements Stream.
 func (s *fallbackStream) RMSNorm(dst, x, w Tensor, eps float32) {
 	s.route(OpRMSNorm, quant.F32, []operand{out(&dst), in(&x), in(&w)}, func(st Stream) { st.RMSNorm(dst, x, w, eps) })

@@ -37,37 +37,82 @@ func sameShape(rows, cols int, ts ...backends.Tensor) error {
 // weight type's vec-dot type on the GPU (the CPU's quantizers, ported),
 // then the type's kernel multiplies.
 func (s *Stream) MatMul(dst, w, x backends.Tensor) {
-	s.doNamed(backends.OpMatMul, func() string { return backends.MatMulName(x, []backends.Tensor{w}) }, func() error {
-		if !matmulType(w.Type) {
-			return fmt.Errorf("%s: weight type %v: %w", w.Shape(), w.Type, backends.ErrUnsupportedOp)
+	s.MatMulShared([]backends.Tensor{dst}, []backends.Tensor{w}, x)
+}
+
+var _ backends.SharedMatMuler = (*Stream)(nil)
+
+// MatMulShared implements backends.SharedMatMuler: x is converted once per
+// vec-dot type among the weights (a layer's q, k and v, or gate and up,
+// usually share one), then each weight's kernel runs; every output is
+// what MatMul gives, bit for bit.
+func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
+	s.doNamed(backends.OpMatMul, func() string { return backends.MatMulName(x, ws) }, func() error {
+		if len(dsts) != len(ws) {
+			return fmt.Errorf("%d outputs for %d weights: %w", len(dsts), len(ws), backends.ErrShape)
 		}
-		if x.Cols != w.Cols || dst.Rows != x.Rows || dst.Cols != w.Rows || x.Type != quant.F32 || dst.Type != quant.F32 {
-			return fmt.Errorf("%s = %s · %sᵀ: %w", dst.Shape(), x.Shape(), w.Shape(), backends.ErrShape)
+		if x.Type != quant.F32 {
+			return fmt.Errorf("input %s: want F32: %w", x.Shape(), backends.ErrShape)
 		}
-		wRow, err := w.RowBytes()
-		if err != nil {
-			return fmt.Errorf("%v: %w", err, backends.ErrShape)
-		}
-		p, err := s.ptrs(dst, w, x)
-		if err != nil {
-			return err
-		}
-		at := quant.VecDotType(w.Type)
-		aRow, err := at.RowBytes(x.Cols)
-		if err != nil {
-			return fmt.Errorf("%v: %w", err, backends.ErrShape)
-		}
-		a, err := s.activations(at, p[2], x.Rows, x.Cols, aRow)
-		if err != nil {
-			return err
-		}
-		nb := x.Cols / w.Type.BlockSize()
 		if (x.Rows+3)/4 > maxGridY {
 			return fmt.Errorf("%d activation rows in one matmul (at most %d): %w", x.Rows, 4*maxGridY, backends.ErrShape)
 		}
-		grid := [3]uint32{uint32((w.Rows + 3) / 4), uint32((x.Rows + 3) / 4), 1}
-		return s.launch("nuri_mul_mat_"+kname(w.Type), grid, threads(128), 0, p[1], a, p[0], w.Rows, nb, x.Rows, wRow, aRow)
+		for i, w := range ws {
+			if !matmulType(w.Type) {
+				return fmt.Errorf("%s: weight type %v: %w", w.Shape(), w.Type, backends.ErrUnsupportedOp)
+			}
+			if d := dsts[i]; x.Cols != w.Cols || d.Rows != x.Rows || d.Cols != w.Rows || d.Type != quant.F32 {
+				return fmt.Errorf("%s = %s · %sᵀ: %w", d.Shape(), x.Shape(), w.Shape(), backends.ErrShape)
+			}
+		}
+		xp, err := s.dev.ptr(x)
+		if err != nil {
+			return err
+		}
+		done := make([]bool, len(ws))
+		for i := range ws {
+			if done[i] {
+				continue
+			}
+			// Convert x to this weight's vec-dot type, then run every weight
+			// that reads the same conversion (in stream order: the scratch is
+			// overwritten only by the next conversion, queued after these).
+			at := quant.VecDotType(ws[i].Type)
+			aRow, err := at.RowBytes(x.Cols)
+			if err != nil {
+				return fmt.Errorf("%v: %w", err, backends.ErrShape)
+			}
+			a, err := s.activations(at, xp, x.Rows, x.Cols, aRow)
+			if err != nil {
+				return err
+			}
+			for j := i; j < len(ws); j++ {
+				if done[j] || quant.VecDotType(ws[j].Type) != at {
+					continue
+				}
+				if err := s.mulMat(dsts[j], ws[j], x.Rows, a, aRow); err != nil {
+					return err
+				}
+				done[j] = true
+			}
+		}
+		return nil
 	})
+}
+
+// mulMat launches w's kernel on nx rows of converted activations at a.
+func (s *Stream) mulMat(dst, w backends.Tensor, nx int, a uint64, aRow int) error {
+	wRow, err := w.RowBytes()
+	if err != nil {
+		return fmt.Errorf("%v: %w", err, backends.ErrShape)
+	}
+	p, err := s.ptrs(dst, w)
+	if err != nil {
+		return err
+	}
+	nb := w.Cols / w.Type.BlockSize()
+	grid := [3]uint32{uint32((w.Rows + 3) / 4), uint32((nx + 3) / 4), 1}
+	return s.launch("nuri_mul_mat_"+kname(w.Type), grid, threads(128), 0, p[1], a, p[0], w.Rows, nb, nx, wRow, aRow)
 }
 
 // activations converts n rows of F32 x to type t in scratch and returns

@@ -172,11 +172,16 @@ func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows bac
 		shmem := uint32(4 * (p.HeadDimK + p.HeadDimK/32 + 1))
 		grid := [3]uint32{uint32(p.NHead), uint32(n), 1}
 		posP, toffP, tabP := mp, mp+uint64(4*n), mp+uint64(8*n)
-		return s.launch("nuri_attention_"+kname(kv.K.Type), grid, threads(128), shmem,
+		return s.launch("nuri_attention_"+kname(kv.K.Type), grid, threads(attnThreads), shmem,
 			ptr[0], ptr[1], ptr[2], ptr[3], posP, toffP, tabP, sc.ptr,
 			p.NHead, p.NHeadKV, p.HeadDimK, p.HeadDimV, kv.BlockSize, p.Window, p.Scale, maxCtx, kRow, vRow)
 	})
 }
+
+// attnThreads is the attention kernel's block: eight warps share a head's
+// positions (decode runs one block per head, so the GPU has few blocks and
+// each must be wide).
+const attnThreads = 256
 
 // attnMeta packs [pos(n) | table offset(n) | tables...] and checks that
 // every position a query reads maps to a slot of the cache. Tokens that

@@ -3,10 +3,13 @@
 // is a dot product computed by one thread left to right (as the CPU does),
 // times the scale; the softmax takes exp in double rounded to float and a
 // double sum; probabilities are rounded to fp16 for an F16 cache; each
-// output element accumulates p·v in double over positions in order, which
-// reproduces the CPU's sum exactly.
+// output element accumulates p·v in double: each warp takes every nw-th
+// position (its lanes adjacent elements of each V row, read together) and
+// the warps' sums are added in warp order, a reordering of the CPU's sum
+// that double precision makes invisible after the final rounding to float
+// in all but rare ties.
 //
-// grid (n_head, n_tokens), any multiple of 32 threads. Dynamic shared
+// grid (n_head, n_tokens), any multiple of 32 threads up to 1024. Dynamic shared
 // memory: hd_k floats (+ hd_k/32 floats for Q8_0). scores is global scratch
 // of n_tokens·n_head·max_ctx floats. Position p of token t is in slot
 // tables[toff[t] + p/block_size]·block_size + p%block_size; the host has
@@ -85,16 +88,28 @@ __device__ void attention(const float* q, const u8* kc, const u8* vc, float* y, 
     }
     sum = block_sum_d(sum, dscratch); // its barrier also publishes sc
     float inv = (float)(1.0 / sum);
-    for (int d = threadIdx.x; d < hd_v; d += blockDim.x) {
+    __shared__ double part[32][WARP]; // one row per warp
+    int lane = threadIdx.x % WARP, wid = threadIdx.x / WARP, nw = blockDim.x / WARP;
+    for (int d0 = 0; d0 < hd_v; d0 += WARP) {
+        int d = d0 + lane;
         double acc = 0.0;
-        for (int j = lo; j <= p; j++) {
-            float pr = sc[j - lo] * inv;
-            if (KV == KV_F16) pr = h2f(f2h(pr));
-            int slot = table[j / block_size] * block_size + j % block_size;
-            const u8* v = vc + ((size_t)slot * n_head_kv + kvh) * v_row;
-            acc += (double)pr * (double)kv_elem<KV>(v, d);
+        if (d < hd_v) {
+            for (int j = lo + wid; j <= p; j += nw) {
+                float pr = sc[j - lo] * inv;
+                if (KV == KV_F16) pr = h2f(f2h(pr));
+                int slot = table[j / block_size] * block_size + j % block_size;
+                const u8* v = vc + ((size_t)slot * n_head_kv + kvh) * v_row;
+                acc += (double)pr * (double)kv_elem<KV>(v, d);
+            }
         }
-        y[((size_t)t * n_head + h) * hd_v + d] = (float)acc;
+        part[wid][lane] = acc;
+        __syncthreads();
+        if (wid == 0 && d < hd_v) {
+            double s = 0.0;
+            for (int w = 0; w < nw; w++) s += part[w][lane];
+            y[((size_t)t * n_head + h) * hd_v + d] = (float)s;
+        }
+        __syncthreads();
     }
 }
 

@@ -78,6 +78,22 @@ func compileEmulator() (string, error) {
 	return so, nil
 }
 
+// openEmulated opens the emulated GPU (closed when the test ends).
+func openEmulated(t *testing.T) *Device {
+	t.Helper()
+	so := buildEmulator(t)
+	dev, err := New(0, Options{DriverPath: so, NVRTCPath: so, CacheDir: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := dev.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return dev
+}
+
 // TestEmulatedConformance runs the conformance kit on the CUDA backend
 // driving the CPU emulator: the Go launch code, argument packing, scratch
 // management and the CUDA C of every kernel, against the CPU reference
@@ -85,12 +101,7 @@ func compileEmulator() (string, error) {
 // real warp scheduling, device math libraries) — scripts/device-check.sh
 // runs the same kit on real hardware.
 func TestEmulatedConformance(t *testing.T) {
-	so := buildEmulator(t)
-	dev, err := New(0, Options{DriverPath: so, NVRTCPath: so, CacheDir: "off"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
+	dev := openEmulated(t)
 	for _, l := range dev.Describe() {
 		t.Log(l)
 	}
@@ -110,12 +121,7 @@ func TestEmulatedConformance(t *testing.T) {
 // itself is 1.4e-4 from llama.cpp; reordered float sums over five layers
 // move the logits by about as much: measured 1.5e-4).
 func TestEmulatedStories260K(t *testing.T) {
-	so := buildEmulator(t)
-	dev, err := New(0, Options{DriverPath: so, NVRTCPath: so, CacheDir: "off"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
+	dev := openEmulated(t)
 	c, err := e2e.LoadCase(testshared.Path(t, "testdata", "golden", "manifest.json"), "stories260K")
 	if err != nil {
 		t.Fatal(err)

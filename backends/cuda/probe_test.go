@@ -18,12 +18,7 @@ import (
 // it folds exactly its value and stores it. The sizes run the unrolled
 // loop and the tail, with one block (stride 256) and with several.
 func TestEmulatedReadProbe(t *testing.T) {
-	so := buildEmulator(t)
-	dev, err := New(0, Options{DriverPath: so, NVRTCPath: so, CacheDir: "off"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
+	dev := openEmulated(t)
 	const magic = 0x5eed1234
 	for _, tc := range []struct{ words, grid int }{
 		{1, 1}, {256*4*3 + 77, 1}, {256*4*3 + 77, 3}, {5000, 7},
@@ -90,12 +85,7 @@ func probeOnce(dev *Device, data []byte, grid int, magic uint32) (uint32, error)
 // generation test is paired with a probe before each repetition, and the
 // op profile (--op-profile) times every op of its steps.
 func TestEmulatedBenchModel(t *testing.T) {
-	so := buildEmulator(t)
-	dev, err := New(0, Options{DriverPath: so, NVRTCPath: so, CacheDir: "off"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
+	dev := openEmulated(t)
 	shape, err := synth.Lookup("tiny")
 	if err != nil {
 		t.Fatal(err)

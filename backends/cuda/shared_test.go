@@ -19,12 +19,7 @@ import (
 // the call one matmul at a time when a weight's type (Q2_K) is not the
 // device's.
 func TestEmulatedMatMulShared(t *testing.T) {
-	so := buildEmulator(t)
-	dev, err := New(0, Options{DriverPath: so, NVRTCPath: so, CacheDir: "off"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
+	dev := openEmulated(t)
 	host := cpu.New(1)
 	defer host.Close()
 	wrapped := backends.WithFallback(dev, host, nil)
@@ -103,12 +98,7 @@ func alloc(t *testing.T, d backends.Device, name string, rows, cols int) backend
 // TestEmulatedUpload32: a repeated upload is skipped, and the buffer then
 // still holds the values; a changed or longer one is copied.
 func TestEmulatedUpload32(t *testing.T) {
-	so := buildEmulator(t)
-	dev, err := New(0, Options{DriverPath: so, NVRTCPath: so, CacheDir: "off"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
+	dev := openEmulated(t)
 	st, err := dev.NewStream()
 	if err != nil {
 		t.Fatal(err)

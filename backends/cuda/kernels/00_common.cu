@@ -81,6 +81,17 @@ __device__ __forceinline__ void st32(u8* p, u32 v) {
     p[0] = (u8)v; p[1] = (u8)(v >> 8); p[2] = (u8)(v >> 16); p[3] = (u8)(v >> 24);
 }
 
+// q6k_quad decodes the four Q6_K values at position l of a half block
+// (elements l, l+32, l+64, l+96 of the half): low nibbles from ql, two
+// high bits each from qh, minus 32.
+__device__ __forceinline__ void q6k_quad(const u8* ql, const u8* qh, int l, int q[4]) {
+    int h = qh[l];
+    q[0] = (int)((ql[l] & 0xf) | ((h & 3) << 4)) - 32;
+    q[1] = (int)((ql[l + 32] & 0xf) | (((h >> 2) & 3) << 4)) - 32;
+    q[2] = (int)((ql[l] >> 4) | (((h >> 4) & 3) << 4)) - 32;
+    q[3] = (int)((ql[l + 32] >> 4) | (((h >> 6) & 3) << 4)) - 32;
+}
+
 __device__ __forceinline__ float warp_max(float v) {
     for (int o = WARP / 2; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
     return v;

@@ -173,16 +173,12 @@ struct DotQ6_K {
         const i8* sc = (const i8*)(x + 192 + 8 * half);
         int isum = 0;
         for (int l = 2 * (p % 16); l < 2 * (p % 16) + 2; l++) {
-            int is = l / 16;
-            int h = qh[l];
-            int q1 = (int)((ql[l] & 0xf) | ((h & 3) << 4)) - 32;
-            int q2 = (int)((ql[l + 32] & 0xf) | (((h >> 2) & 3) << 4)) - 32;
-            int q3 = (int)((ql[l] >> 4) | (((h >> 4) & 3) << 4)) - 32;
-            int q4 = (int)((ql[l + 32] >> 4) | (((h >> 6) & 3) << 4)) - 32;
-            isum += sc[is] * q1 * (int)(i8)q8[l];
-            isum += sc[is + 2] * q2 * (int)(i8)q8[l + 32];
-            isum += sc[is + 4] * q3 * (int)(i8)q8[l + 64];
-            isum += sc[is + 6] * q4 * (int)(i8)q8[l + 96];
+            int is = l / 16, q[4];
+            q6k_quad(ql, qh, l, q);
+            isum += sc[is] * q[0] * (int)(i8)q8[l];
+            isum += sc[is + 2] * q[1] * (int)(i8)q8[l + 32];
+            isum += sc[is + 4] * q[2] * (int)(i8)q8[l + 64];
+            isum += sc[is + 6] * q[3] * (int)(i8)q8[l + 96];
         }
         *s0 += isum;
     }

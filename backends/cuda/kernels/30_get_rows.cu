@@ -130,16 +130,12 @@ struct DeqQ6_K {
             const i8* sc = (const i8*)(x + 192 + 8 * half);
             float* out = y + 128 * half;
             for (int l = 0; l < 32; l++) {
-                int is = l / 16;
-                int h = qh[l];
-                int q1 = (int)((ql[l] & 0xf) | ((h & 3) << 4)) - 32;
-                int q2 = (int)((ql[l + 32] & 0xf) | (((h >> 2) & 3) << 4)) - 32;
-                int q3 = (int)((ql[l] >> 4) | (((h >> 4) & 3) << 4)) - 32;
-                int q4 = (int)((ql[l + 32] >> 4) | (((h >> 6) & 3) << 4)) - 32;
-                out[l] = (d * (float)sc[is]) * (float)q1;
-                out[l + 32] = (d * (float)sc[is + 2]) * (float)q2;
-                out[l + 64] = (d * (float)sc[is + 4]) * (float)q3;
-                out[l + 96] = (d * (float)sc[is + 6]) * (float)q4;
+                int is = l / 16, q[4];
+                q6k_quad(ql, qh, l, q);
+                out[l] = (d * (float)sc[is]) * (float)q[0];
+                out[l + 32] = (d * (float)sc[is + 2]) * (float)q[1];
+                out[l + 64] = (d * (float)sc[is + 4]) * (float)q[2];
+                out[l + 96] = (d * (float)sc[is + 6]) * (float)q[3];
             }
         }
     }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -207,5 +208,21 @@ func TestRopeConsts(t *testing.T) {
 	_, c0, c1, ym := ropeConsts(backends.RoPE{NDims: 64, Base: 10000, FreqScale: 0.25, ExtFactor: 1, BetaFast: 32, BetaSlow: 1, NCtxOrig: 2048})
 	if c0 < 0 || c1 > 63 || c0 >= c1 || math.Abs(float64(ym)-(1+0.1*math.Log(4))) > 1e-6 {
 		t.Errorf("YaRN constants %v %v %v", c0, c1, ym)
+	}
+}
+
+// TestMatMulTile: the launch code's tile constants are the kernels'.
+func TestMatMulTile(t *testing.T) {
+	src, err := kernelFS.ReadFile("kernels/20_matmul.cu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]int{"MM_ROWS": mmRows, "MM_NX": mmNX} {
+		m := regexp.MustCompile(`(?m)^#define ` + name + ` (\d+)`).FindSubmatch(src)
+		if m == nil {
+			t.Errorf("kernels/20_matmul.cu defines no %s", name)
+		} else if got, _ := strconv.Atoi(string(m[1])); got != want {
+			t.Errorf("%s is %d in the kernels, %d in ops.go", name, got, want)
+		}
 	}
 }

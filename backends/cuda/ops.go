@@ -54,8 +54,8 @@ func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
 		if x.Type != quant.F32 {
 			return fmt.Errorf("input %s: want F32: %w", x.Shape(), backends.ErrShape)
 		}
-		if (x.Rows+3)/4 > maxGridY {
-			return fmt.Errorf("%d activation rows in one matmul (at most %d): %w", x.Rows, 4*maxGridY, backends.ErrShape)
+		if (x.Rows+mmNX-1)/mmNX > maxGridY {
+			return fmt.Errorf("%d activation rows in one matmul (at most %d): %w", x.Rows, mmNX*maxGridY, backends.ErrShape)
 		}
 		for i, w := range ws {
 			if !matmulType(w.Type) {
@@ -100,6 +100,14 @@ func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
 	})
 }
 
+// The matmul kernels' tile (MM_ROWS and MM_NX in kernels/20_matmul.cu):
+// a block of mmRows warps, one weight row each, against mmNX activation
+// rows.
+const (
+	mmRows = 4
+	mmNX   = 4
+)
+
 // mulMat launches w's kernel on nx rows of converted activations at a.
 func (s *Stream) mulMat(dst, w backends.Tensor, nx int, a uint64, aRow int) error {
 	wRow, err := w.RowBytes()
@@ -111,8 +119,8 @@ func (s *Stream) mulMat(dst, w backends.Tensor, nx int, a uint64, aRow int) erro
 		return err
 	}
 	nb := w.Cols / w.Type.BlockSize()
-	grid := [3]uint32{uint32((w.Rows + 3) / 4), uint32((nx + 3) / 4), 1}
-	return s.launch("nuri_mul_mat_"+kname(w.Type), grid, threads(128), 0, p[1], a, p[0], w.Rows, nb, nx, wRow, aRow)
+	grid := [3]uint32{uint32((w.Rows + mmRows - 1) / mmRows), uint32((nx + mmNX - 1) / mmNX), 1}
+	return s.launch("nuri_mul_mat_"+kname(w.Type), grid, threads(mmRows*32), 0, p[1], a, p[0], w.Rows, nb, nx, wRow, aRow)
 }
 
 // activations converts n rows of F32 x to type t in scratch and returns

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/backends/cpu"
@@ -214,6 +215,11 @@ type TestResult struct {
 	// time × threads): below 1 on a shared machine when other work took
 	// the cores (spinning workers count as busy).
 	CPUShare float64 `json:"cpu_share,omitempty"`
+	// SimSeconds and SimTPS are a simulator's device time per repetition
+	// and the mean rate in it (backends.Simulated: what the simulated chip
+	// would take, as opposed to the wall clock of the simulation).
+	SimSeconds []float64 `json:"sim_seconds,omitempty"`
+	SimTPS     float64   `json:"sim_ts,omitempty"`
 	// ProbeGBs is the read bandwidth measured just before each
 	// repetition of a generation test, for the paired roofline ratio.
 	ProbeGBs []float64 `json:"probe_gbs,omitempty"`
@@ -321,6 +327,7 @@ type runner struct {
 	mc      model.Config
 	mem     *Bandwidth
 	prof    backends.OpProfiler // nil unless ModelConfig.OpProfile
+	sim     backends.Simulated  // nil unless the device is a simulator
 	threads int
 	rng     *rand.Rand
 	logits  []float32
@@ -390,6 +397,9 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 	}
 	r := &runner{cfg: cfg, kvType: kvType, m: m, dev: dev, mc: mc, mem: &res.Memory, prof: prof, threads: res.Threads, ctx: ctx,
 		rng: rand.New(rand.NewPCG(cfg.Seed, 0x6e757269))}
+	if sim, ok := backends.As[backends.Simulated](dev); ok {
+		r.sim = sim
+	}
 	units := 0
 	if cfg.Prompt > 0 {
 		units += cfg.Reps
@@ -549,11 +559,12 @@ func (r *runner) promptTest(info ModelInfo) (t TestResult, err error) {
 		return t, fmt.Errorf("%s warm-up: %w", t.Name, err)
 	}
 	for range r.cfg.Reps {
-		sp := startSpan()
+		sp, sim := startSpan(), r.simStart()
 		if err := r.prefill(kv, tokens); err != nil {
 			return t, fmt.Errorf("%s: %w", t.Name, err)
 		}
 		t.addRep(sp)
+		r.simStop(&t, sim)
 		r.prog.Add(true)
 	}
 	t.finish(info, r.threads)
@@ -592,7 +603,7 @@ func (r *runner) genTest(info ModelInfo) (t TestResult, err error) {
 		if gbs > 0 {
 			t.ProbeGBs = append(t.ProbeGBs, gbs)
 		}
-		sp := startSpan()
+		sp, sim := startSpan(), r.simStart()
 		for i := range n {
 			steps.start()
 			if err := step(i); err != nil {
@@ -601,6 +612,7 @@ func (r *runner) genTest(info ModelInfo) (t TestResult, err error) {
 			steps.stop()
 		}
 		t.addRep(sp)
+		r.simStop(&t, sim)
 		r.prog.Add(true)
 	}
 	t.finish(info, r.threads)
@@ -618,6 +630,22 @@ func (t *TestResult) stepSeconds() float64 {
 	return mean / float64(t.Tokens)
 }
 
+// simStart reads the simulator's clock (0 on other devices).
+func (r *runner) simStart() time.Duration {
+	if r.sim == nil {
+		return 0
+	}
+	return r.sim.SimTime()
+}
+
+// simStop records the device time a repetition took on a simulator.
+func (r *runner) simStop(t *TestResult, start time.Duration) {
+	if r.sim == nil {
+		return
+	}
+	t.SimSeconds = append(t.SimSeconds, (r.sim.SimTime() - start).Seconds())
+}
+
 func (t *TestResult) addRep(sp span) {
 	sec := t.cpu.add(sp)
 	t.Seconds = append(t.Seconds, sec)
@@ -629,4 +657,11 @@ func (t *TestResult) finish(info ModelInfo, threads int) {
 	t.BestTPS = slices.Max(t.TPS)
 	t.GOPS = 2 * float64(info.Params) * t.AvgTPS / 1e9
 	t.CPUShare = t.cpu.share(threads)
+	if len(t.SimSeconds) > 0 && slices.Min(t.SimSeconds) > 0 {
+		rates := make([]float64, len(t.SimSeconds))
+		for i, sec := range t.SimSeconds {
+			rates[i] = float64(t.Tokens) / sec
+		}
+		t.SimTPS, _ = bench.MeanStd(rates)
+	}
 }

@@ -282,7 +282,8 @@ func TestBenchModelUsage(t *testing.T) {
 
 // TestBenchModelOtherDevice runs the benchmark on a device other than the
 // CPU: the simulated NPU, which cannot measure its memory, so the run
-// reports its rates without a roofline and says why. Unknown devices and
+// reports its rates without a roofline and says why, plus its rates in the
+// simulator's device time. Unknown devices and
 // an op profile the device cannot take fail before any work.
 func TestBenchModelOtherDevice(t *testing.T) {
 	path := synthTinyModel(t)
@@ -306,6 +307,16 @@ func TestBenchModelOtherDevice(t *testing.T) {
 	}
 	if strings.Contains(text, "roofline: tg4") {
 		t.Errorf("a roofline without a bandwidth measurement:\n%s", text)
+	}
+	// The simulator's own clock gives each test a device-time rate.
+	sim := regexp.MustCompile(`simulated on npu:atom:0: ([0-9.]+) t/s of device time`).FindAllStringSubmatch(text, -1)
+	if len(sim) != 2 {
+		t.Errorf("want a simulated rate for pp16 and tg4 in:\n%s", text)
+	}
+	for _, m := range sim {
+		if v, err := strconv.ParseFloat(m[1], 64); err != nil || v <= 0 {
+			t.Errorf("simulated rate %q", m[1])
+		}
 	}
 
 	for _, bad := range [][]string{

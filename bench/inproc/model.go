@@ -366,11 +366,11 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 	} else if d, ok := backends.As[backends.Describer](dev); ok {
 		res.DeviceInfo = d.Describe()
 	}
-	pool := kernels.NewPool(res.Threads) // the host probe and the CPU's kernel names
-	defer pool.Close()
-	pool.SetGeneric(cfg.Generic)
 	res.Memory.BufferBytes = cfg.BandwidthMiB << 20
 	if onCPU {
+		pool := kernels.NewPool(res.Threads) // the host probe and the kernel names
+		defer pool.Close()
+		pool.SetGeneric(cfg.Generic)
 		res.Kernels = kernelUses(info, pool)
 		res.Memory.Where, res.Memory.read = "host", hostMeter(res.Memory.BufferBytes, pool)
 	} else if bm, ok := backends.As[backends.BandwidthMeter](dev); ok {

@@ -35,6 +35,10 @@ type BatchedResult struct {
 	Steps    *StepStats `json:"steps,omitempty"`
 	// GOPS is 2 × params × B × Gen per second at the mean rate.
 	GOPS float64 `json:"gops"`
+	// SimSeconds and SimTPS: a simulator's device time per repetition and
+	// the mean aggregate rate in it (as in TestResult).
+	SimSeconds []float64 `json:"sim_seconds,omitempty"`
+	SimTPS     float64   `json:"sim_ts,omitempty"`
 	// Roofline is the memory bound of a step that reads the weights once
 	// for all B tokens plus every sequence's KV; batched decode is meant to
 	// approach compute limits instead, so ratios well below 1 are expected
@@ -91,13 +95,16 @@ func (r *runner) batched(info ModelInfo, res *ModelResults) (err error) {
 		var cpu reps
 		var steps stepTimer
 		for range r.cfg.Reps {
-			sp := startSpan()
+			sp, sim := startSpan(), r.simStart()
 			for i := range n {
 				steps.start()
 				if err := step(i); err != nil {
 					return fmt.Errorf("batch %d step %d: %w", B, i, err)
 				}
 				steps.stop()
+			}
+			if r.sim != nil {
+				br.SimSeconds = append(br.SimSeconds, (r.sim.SimTime() - sim).Seconds())
 			}
 			sec := cpu.add(sp)
 			br.Seconds = append(br.Seconds, sec)
@@ -108,6 +115,7 @@ func (r *runner) batched(info ModelInfo, res *ModelResults) (err error) {
 		br.BestTPS, br.CPUShare = slices.Max(br.TPS), cpu.share(r.threads)
 		br.Steps = steps.stats(B)
 		br.GOPS = 2 * float64(info.Params) * br.AvgTPS / 1e9
+		br.SimTPS = simRate(br.SimSeconds, B*n)
 		res.Batched = append(res.Batched, br)
 	}
 	return nil

@@ -657,11 +657,19 @@ func (t *TestResult) finish(info ModelInfo, threads int) {
 	t.BestTPS = slices.Max(t.TPS)
 	t.GOPS = 2 * float64(info.Params) * t.AvgTPS / 1e9
 	t.CPUShare = t.cpu.share(threads)
-	if len(t.SimSeconds) > 0 && slices.Min(t.SimSeconds) > 0 {
-		rates := make([]float64, len(t.SimSeconds))
-		for i, sec := range t.SimSeconds {
-			rates[i] = float64(t.Tokens) / sec
-		}
-		t.SimTPS, _ = bench.MeanStd(rates)
+	t.SimTPS = simRate(t.SimSeconds, t.Tokens)
+}
+
+// simRate is the mean rate of tokens per repetition over a simulator's
+// device times (0 without them).
+func simRate(secs []float64, tokens int) float64 {
+	if len(secs) == 0 || slices.Min(secs) <= 0 {
+		return 0
 	}
+	rates := make([]float64, len(secs))
+	for i, sec := range secs {
+		rates[i] = float64(tokens) / sec
+	}
+	mean, _ := bench.MeanStd(rates)
+	return mean
 }

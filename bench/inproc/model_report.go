@@ -75,11 +75,18 @@ func testTable(res *ModelResults) bench.Table {
 
 func batchedTable(res *ModelResults) bench.Table {
 	t := bench.Table{Columns: []string{"B", "prompt", "gen", "t/s (all sequences)", "t/s per sequence", "GOP/s", "roofline t/s", "of roofline", "fastest step of roofline", "CPU share"}}
+	sim := len(res.Batched) > 0 && res.Batched[0].SimTPS > 0
+	if sim {
+		t.Columns = append(t.Columns, "simulated t/s (all sequences)")
+	}
 	for _, b := range res.Batched {
 		row := []string{strconv.Itoa(b.B), strconv.Itoa(b.Prompt), strconv.Itoa(b.Gen), tps(b.AvgTPS, b.StdTPS),
 			f2(b.AvgTPS / float64(b.B)), fmt.Sprintf("%.1f", b.GOPS), "-", "-", "-", pct(b.CPUShare)}
 		if b.Roofline != nil {
 			row[6], row[7], row[8] = f2(b.Roofline.RooflineTPS), pct(b.Roofline.Ratio), pct(b.Roofline.FastestStepRatio)
+		}
+		if sim {
+			row = append(row, f2(b.SimTPS))
 		}
 		t.Rows = append(t.Rows, row)
 	}
@@ -224,7 +231,7 @@ func WriteModelText(w io.Writer, res *ModelResults) error {
 	}
 	if len(res.Batched) > 0 {
 		fmt.Fprintln(bw)
-		writeAligned(bw, batchedTable(res), map[int]bool{0: true, 1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true, 9: true})
+		writeAligned(bw, batchedTable(res), map[int]bool{0: true, 1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true, 9: true, 10: true})
 		fmt.Fprintln(bw)
 		fmt.Fprintln(bw, prefillSummary(res.BatchPrefill))
 	}
@@ -325,6 +332,9 @@ func BuildModelReport(env bench.Environment, cfg ModelConfig, res *ModelResults)
 		g := fmt.Sprintf("batch %d", b.B)
 		r.AddMetric(g, "aggregate_t/s", "t/s", bench.HigherIsBetter, b.AvgTPS)
 		r.AddMetric(g, "GOP/s", "GOP/s", bench.HigherIsBetter, b.GOPS)
+		if b.SimTPS > 0 {
+			r.AddMetric(g, "sim_aggregate_t/s", "t/s", bench.HigherIsBetter, b.SimTPS)
+		}
 	}
 	lines = append(lines, bandwidthLine(res), outputLine(res), kernelsLine(res))
 	if len(res.Tests) > 0 {

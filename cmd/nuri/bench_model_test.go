@@ -288,7 +288,7 @@ func TestBenchModelUsage(t *testing.T) {
 func TestBenchModelOtherDevice(t *testing.T) {
 	path := synthTinyModel(t)
 	var stdout, stderr bytes.Buffer
-	args := []string{"model", "--model", path, "--device", "npu:atom", "-p", "16", "-n", "4", "-r", "1", "--bw-mib", "8", "--progress=false"}
+	args := []string{"model", "--model", path, "--device", "npu:atom", "-p", "16", "-n", "4", "-r", "1", "--batch", "1,3", "--batch-prompt", "8", "--bw-mib", "8", "--progress=false"}
 	if err := runBench(args, &stdout, &stderr); err != nil {
 		t.Fatalf("bench model --device npu:atom: %v\n%s", err, stderr.String())
 	}
@@ -316,6 +316,15 @@ func TestBenchModelOtherDevice(t *testing.T) {
 	for _, m := range sim {
 		if v, err := strconv.ParseFloat(m[1], 64); err != nil || v <= 0 {
 			t.Errorf("simulated rate %q", m[1])
+		}
+	}
+	header, brows := tableRows(t, text, "B")
+	if len(brows) != 2 || header[len(header)-1] != "simulated t/s (all sequences)" {
+		t.Fatalf("batched table %q %q", header, brows)
+	}
+	for _, r := range brows {
+		if v, err := strconv.ParseFloat(r[len(r)-1], 64); err != nil || v <= 0 {
+			t.Errorf("batch %s: simulated aggregate rate %q", r[0], r[len(r)-1])
 		}
 	}
 

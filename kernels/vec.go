@@ -51,6 +51,45 @@ func (o VecOps) DotF16Rows(out, q []float32, k []uint16, kStride int) {
 	dotRows(o.fast, "DotF16Rows", out, q, k, kStride, quant.FP16ToFP32, dotF16Rows)
 }
 
+// DotF16RowsHeads is DotF16Rows for several query heads against the same
+// rows (the query heads of one KV head): for h < heads and j < n,
+// out[h·oStride+j] = q[h·qStride : h·qStride+d] · k[j·kStride : j·kStride+d],
+// each head bit-identical to its own DotF16Rows. The fast path widens each
+// K row once for four heads at a time.
+func (o VecOps) DotF16RowsHeads(out []float32, oStride, n int, q []float32, qStride, d, heads int, k []uint16, kStride int) {
+	if heads <= 0 || n <= 0 {
+		return
+	}
+	if oStride < n || qStride < d || (heads-1)*oStride+n > len(out) || (heads-1)*qStride+d > len(q) {
+		panic(fmt.Sprintf("kernels: DotF16RowsHeads: %d heads of %d outputs (stride %d) and %d-element queries (stride %d) in %d and %d",
+			heads, n, oStride, d, qStride, len(out), len(q)))
+	}
+	checkRows("DotF16RowsHeads", n, d, kStride, len(k))
+	h := 0
+	if d16 := d / 16; o.fast && d16 > 0 {
+		for ; h+4 <= heads; h += 4 {
+			dotF16Rows4(&out[h*oStride], oStride, &q[h*qStride], qStride, &k[0], kStride, n, d16)
+			if d16*16 == d {
+				continue
+			}
+			for g := h; g < h+4; g++ { // the elements past the last 16, as dotRows adds them
+				qg, og := q[g*qStride:g*qStride+d], out[g*oStride:g*oStride+n]
+				for j := range og {
+					r := k[j*kStride:]
+					s := og[j]
+					for e := d16 * 16; e < d; e++ {
+						s = fma32(qg[e], quant.FP16ToFP32(r[e]), s)
+					}
+					og[j] = s
+				}
+			}
+		}
+	}
+	for ; h < heads; h++ {
+		o.DotF16Rows(out[h*oStride:h*oStride+n], q[h*qStride:h*qStride+d], k, kStride)
+	}
+}
+
 // DotF32Rows is DotF16Rows for an f32 cache.
 func (o VecOps) DotF32Rows(out, q []float32, k []float32, kStride int) {
 	dotRows(o.fast, "DotF32Rows", out, q, k, kStride, f32Value, dotF32Rows)

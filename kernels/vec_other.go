@@ -56,3 +56,7 @@ func dotQ8_0Rows(out *float32, q *byte, qd *float32, k *byte, kstride int, n int
 func axpyQ8_0Rows(acc *float32, nb int, p *float32, n int, v *byte, vstride int) {
 	panic("kernels: no assembly")
 }
+
+func dotF16Rows4(out *float32, ostride int, q *float32, qstride int, k *uint16, kstride int, n int, d16 int) {
+	panic("kernels: no assembly")
+}

@@ -267,3 +267,51 @@ func TestVecOpsQ8_0MatchReference(t *testing.T) {
 		}
 	}
 }
+
+// TestDotF16RowsHeads: several heads against shared K rows give, bit for
+// bit, what each head's own DotF16Rows gives (fast path against fast path,
+// and the reference path), for head counts that use the four-head kernel
+// zero to two times with leftovers, row counts below, at and past a 16-row
+// group, and head sizes with and without a tail past the last 16; outputs
+// outside each head's n values are left alone.
+func TestDotF16RowsHeads(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
+		for _, heads := range []int{1, 3, 4, 5, 8, 9} {
+			for _, d := range []int{16, 64, 80, 128, 7} {
+				for _, n := range []int{1, 5, 16, 17, 40} {
+					kStride, qStride, oStride := 3*d+5, d+3, n+2
+					k := make([]uint16, (n-1)*kStride+d)
+					for i := range k {
+						k[i] = quant.FP32ToFP16(float32(r.NormFloat64()))
+					}
+					q := make([]float32, (heads-1)*qStride+d)
+					for i := range q {
+						q[i] = float32(r.NormFloat64())
+					}
+					got := make([]float32, heads*oStride)
+					for i := range got {
+						got[i] = -7
+					}
+					o.DotF16RowsHeads(got, oStride, n, q, qStride, d, heads, k, kStride)
+					for h := range heads {
+						want := make([]float32, n)
+						o.DotF16Rows(want, q[h*qStride:h*qStride+d], k, kStride)
+						for j := range oStride {
+							g := got[h*oStride+j]
+							if j >= n {
+								if g != -7 {
+									t.Fatalf("fast=%v heads=%d d=%d n=%d: head %d wrote past its %d outputs", o.fast, heads, d, n, h, n)
+								}
+								continue
+							}
+							if math.Float32bits(g) != math.Float32bits(want[j]) {
+								t.Fatalf("fast=%v heads=%d d=%d n=%d: head %d row %d = %v, alone %v", o.fast, heads, d, n, h, j, g, want[j])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}

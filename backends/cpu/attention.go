@@ -104,14 +104,16 @@ func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows bac
 		if err != nil {
 			return err
 		}
-		n := len(rows.Pos) * p.NHead
+		// One unit is a token's query heads over one KV head: they read
+		// the same cache rows.
+		n := len(rows.Pos) * p.NHeadKV
 		s.attn.errs = grow(s.attn.errs, n)
 		errs := s.attn.errs
 		clear(errs)
 		s.dev.pool.Run(n, func(lo, hi int) {
 			w := s.attnWorker(a)
 			for i := lo; i < hi; i++ {
-				errs[i] = w.head(i/p.NHead, i%p.NHead)
+				errs[i] = w.kvGroup(i/p.NHeadKV, i%p.NHeadKV)
 			}
 			s.attn.workers.Put(w)
 		})
@@ -197,6 +199,9 @@ type attnWorker struct {
 	qf     []float32 // q rounded to the cache's vec-dot type (F16/F32 caches)
 	scores []float32
 	acc    []float32
+	// The query heads of one KV head together (F16 cache): their rounded
+	// q vectors and their score rows, perKVH of each.
+	qfs, groupScores []float32
 }
 
 // attnScratch is what Attention keeps between calls so that a call
@@ -223,6 +228,9 @@ func (s *Stream) attnWorker(a *attnJob) *attnWorker {
 	w.qd = grow(w.qd, a.p.HeadDimK/32)
 	w.qf = grow(w.qf, a.p.HeadDimK)
 	w.acc = grow(w.acc, a.p.HeadDimV)
+	if a.kv.K.Type == quant.F16 {
+		w.qfs = grow(w.qfs, a.perKVH*a.p.HeadDimK)
+	}
 	return w
 }
 
@@ -256,19 +264,73 @@ func (a *attnJob) spans(table []int32, lo, pos, kvh int, f func(sp span) error) 
 	return nil
 }
 
-// head computes one query head of token t.
-func (w *attnWorker) head(t, h int) error {
+// window returns the positions lo..pos token t attends to, checked
+// against its block table.
+func (a *attnJob) window(t int) (lo, pos int, err error) {
+	pos = int(a.rows.Pos[t])
+	if a.p.Window > 0 {
+		lo = max(0, pos-a.p.Window+1)
+	}
+	if pos < 0 || (pos/a.kv.BlockSize) >= len(a.rows.Tables[t]) {
+		return 0, 0, fmt.Errorf("position %d not covered by a block table of %d blocks: %w", pos, len(a.rows.Tables[t]), backends.ErrShape)
+	}
+	return lo, pos, nil
+}
+
+// kvGroup computes the query heads of token t that read KV head kvh. With
+// an F16 cache their scores come from one pass over the K rows
+// (DotF16RowsHeads, bit-identical to one pass per head); the rest of each
+// head is head's.
+func (w *attnWorker) kvGroup(t, kvh int) error {
 	a, p := w.a, w.a.p
-	pos := int(a.rows.Pos[t])
+	if a.kv.K.Type != quant.F16 || a.perKVH == 1 {
+		for h := kvh * a.perKVH; h < (kvh+1)*a.perKVH; h++ {
+			if err := w.head(t, h, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	lo, pos, err := a.window(t)
+	if err != nil {
+		return err
+	}
+	g, hd, n := a.perKVH, p.HeadDimK, pos-lo+1
+	h0 := kvh * g
+	a.vec.RoundF16(w.qfs, a.qs[(t*p.NHead+h0)*hd:(t*p.NHead+h0+g)*hd])
+	if cap(w.groupScores) < g*n {
+		w.groupScores = make([]float32, g*n)
+	}
+	sc := w.groupScores[:g*n]
+	kStride := a.kv.NHeadKV * hd
+	err = a.spans(a.rows.Tables[t], lo, pos, kvh, func(sp span) error {
+		a.vec.DotF16RowsHeads(sc[sp.first-lo:], n, sp.n, w.qfs, hd, hd, g, a.k16[sp.row*hd:], kStride)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i := range g {
+		if err := w.head(t, h0+i, sc[i*n:(i+1)*n]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// head computes one query head of token t; scores, when given, already
+// hold its q·k over the window (kvGroup), else head computes them.
+func (w *attnWorker) head(t, h int, scores []float32) error {
+	a, p := w.a, w.a.p
+	lo, pos, err := a.window(t)
+	if err != nil {
+		return err
+	}
 	table := a.rows.Tables[t]
-	lo := 0
-	if p.Window > 0 {
-		lo = max(0, pos-p.Window+1)
-	}
-	if pos < 0 || (pos/a.kv.BlockSize) >= len(table) {
-		return fmt.Errorf("position %d not covered by a block table of %d blocks: %w", pos, len(table), backends.ErrShape)
-	}
 	kvh := h / a.perKVH
+	if scores != nil {
+		return w.finish(t, h, lo, pos, kvh, scores)
+	}
 	qh := a.qs[(t*p.NHead+h)*p.HeadDimK : (t*p.NHead+h+1)*p.HeadDimK]
 	switch a.qType {
 	case quant.F16:
@@ -290,8 +352,8 @@ func (w *attnWorker) head(t, h int) error {
 		w.scores = make([]float32, pos-lo+1)
 	}
 	sc := w.scores[:pos-lo+1]
-	kStride, vStride := a.kv.NHeadKV*p.HeadDimK, a.kv.NHeadKV*p.HeadDimV
-	err := a.spans(table, lo, pos, kvh, func(sp span) error {
+	kStride := a.kv.NHeadKV * p.HeadDimK
+	err = a.spans(table, lo, pos, kvh, func(sp span) error {
 		out := sc[sp.first-lo : sp.first-lo+sp.n]
 		switch a.kv.K.Type {
 		case quant.F16:
@@ -306,6 +368,15 @@ func (w *attnWorker) head(t, h int) error {
 	if err != nil {
 		return err
 	}
+	return w.finish(t, h, lo, pos, kvh, sc)
+}
+
+// finish turns head h's scores over positions lo..pos into its output:
+// the softmax, then the probability-weighted sum of the V rows.
+func (w *attnWorker) finish(t, h, lo, pos, kvh int, sc []float32) error {
+	a, p := w.a, w.a.p
+	table := a.rows.Tables[t]
+	vStride := a.kv.NHeadKV * p.HeadDimV
 	// ggml multiplies the finished dot product by the scale (soft_max_ext).
 	maxv := float32(math.Inf(-1))
 	for i, v := range sc {
@@ -336,7 +407,7 @@ func (w *attnWorker) head(t, h int) error {
 		}
 	}
 	clear(w.acc)
-	err = a.spans(table, lo, pos, kvh, func(sp span) error {
+	err := a.spans(table, lo, pos, kvh, func(sp span) error {
 		pr := sc[sp.first-lo : sp.first-lo+sp.n]
 		switch a.kv.V.Type {
 		case quant.F16:

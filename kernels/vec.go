@@ -101,6 +101,39 @@ func (o VecOps) AxpyF16Rows(acc, p []float32, v []uint16, vStride int) {
 	axpyRows(o.fast, "AxpyF16Rows", acc, p, v, vStride, quant.FP16ToFP32, axpyF16Rows)
 }
 
+// AxpyF16RowsHeads is AxpyF16Rows for several heads over the same rows:
+// for h < heads, acc[h·aStride : h·aStride+d] += Σ_j p[h·pStride+j]·v[j·vStride : j·vStride+d]
+// over j < n, each head bit-identical to its own AxpyF16Rows. The fast path
+// widens each V row once for four heads at a time.
+func (o VecOps) AxpyF16RowsHeads(acc []float32, aStride, d int, p []float32, pStride, n, heads int, v []uint16, vStride int) {
+	if heads <= 0 || n <= 0 {
+		return
+	}
+	if aStride < d || pStride < n || (heads-1)*aStride+d > len(acc) || (heads-1)*pStride+n > len(p) {
+		panic(fmt.Sprintf("kernels: AxpyF16RowsHeads: %d heads of %d sums (stride %d) and %d probabilities (stride %d) in %d and %d",
+			heads, d, aStride, n, pStride, len(acc), len(p)))
+	}
+	checkRows("AxpyF16RowsHeads", n, d, vStride, len(v))
+	h := 0
+	if d16 := d / 16; o.fast && d16 > 0 {
+		for ; h+4 <= heads; h += 4 {
+			axpyF16Rows4(&acc[h*aStride], aStride, d16, &p[h*pStride], pStride, n, &v[0], vStride)
+			for g := h; g < h+4 && d16*16 < d; g++ { // the elements past the last 16, as axpyRows adds them
+				ag := acc[g*aStride : g*aStride+d]
+				for j, pj := range p[g*pStride : g*pStride+n] {
+					r := v[j*vStride:]
+					for e := d16 * 16; e < d; e++ {
+						ag[e] = fma32(pj, quant.FP16ToFP32(r[e]), ag[e])
+					}
+				}
+			}
+		}
+	}
+	for ; h < heads; h++ {
+		o.AxpyF16Rows(acc[h*aStride:h*aStride+d], p[h*pStride:h*pStride+n], v, vStride)
+	}
+}
+
 // AxpyF32Rows is AxpyF16Rows for an f32 cache.
 func (o VecOps) AxpyF32Rows(acc, p []float32, v []float32, vStride int) {
 	axpyRows(o.fast, "AxpyF32Rows", acc, p, v, vStride, f32Value, axpyF32Rows)

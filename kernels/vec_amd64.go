@@ -33,3 +33,6 @@ func axpyQ8_0Rows(acc *float32, nb int, p *float32, n int, v *byte, vstride int)
 
 //go:noescape
 func dotF16Rows4(out *float32, ostride int, q *float32, qstride int, k *uint16, kstride int, n int, d16 int)
+
+//go:noescape
+func axpyF16Rows4(acc *float32, astride int, d16 int, p *float32, pstride int, n int, v *uint16, vstride int)

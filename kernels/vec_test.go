@@ -315,3 +315,42 @@ func TestDotF16RowsHeads(t *testing.T) {
 		}
 	}
 }
+
+// TestAxpyF16RowsHeads: AxpyF16RowsHeads leaves every head's sums bit for
+// bit as its own AxpyF16Rows does, over the shapes of TestDotF16RowsHeads,
+// and touches nothing past each head's d sums.
+func TestAxpyF16RowsHeads(t *testing.T) {
+	r := rand.New(rand.NewPCG(43, 44))
+	for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
+		for _, heads := range []int{1, 3, 4, 5, 8, 9} {
+			for _, d := range []int{16, 64, 80, 128, 7} {
+				for _, n := range []int{1, 5, 16, 17, 40} {
+					vStride, pStride, aStride := 3*d+5, n+3, d+2
+					v := make([]uint16, (n-1)*vStride+d)
+					for i := range v {
+						v[i] = quant.FP32ToFP16(float32(r.NormFloat64()))
+					}
+					p := make([]float32, (heads-1)*pStride+n)
+					for i := range p {
+						p[i] = float32(r.Float64())
+					}
+					got := make([]float32, heads*aStride)
+					for i := range got {
+						got[i] = float32(r.NormFloat64())
+					}
+					want := append([]float32(nil), got...)
+					o.AxpyF16RowsHeads(got, aStride, d, p, pStride, n, heads, v, vStride)
+					for h := range heads {
+						o.AxpyF16Rows(want[h*aStride:h*aStride+d], p[h*pStride:h*pStride+n], v, vStride)
+					}
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("fast=%v heads=%d d=%d n=%d: element %d (head %d) = %v, one head at a time %v",
+								o.fast, heads, d, n, i, i/aStride, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -201,7 +201,7 @@ type attnWorker struct {
 	acc    []float32
 	// The query heads of one KV head together (F16 cache): their rounded
 	// q vectors and their score rows, perKVH of each.
-	qfs, groupScores []float32
+	qfs, groupScores, groupAcc []float32
 }
 
 // attnScratch is what Attention keeps between calls so that a call
@@ -230,6 +230,7 @@ func (s *Stream) attnWorker(a *attnJob) *attnWorker {
 	w.acc = grow(w.acc, a.p.HeadDimV)
 	if a.kv.K.Type == quant.F16 {
 		w.qfs = grow(w.qfs, a.perKVH*a.p.HeadDimK)
+		w.groupAcc = grow(w.groupAcc, a.perKVH*a.p.HeadDimV)
 	}
 	return w
 }
@@ -278,9 +279,10 @@ func (a *attnJob) window(t int) (lo, pos int, err error) {
 }
 
 // kvGroup computes the query heads of token t that read KV head kvh. With
-// an F16 cache their scores come from one pass over the K rows
-// (DotF16RowsHeads, bit-identical to one pass per head); the rest of each
-// head is head's.
+// an F16 cache their scores come from one pass over the K rows and their
+// weighted sums from one pass over the V rows (DotF16RowsHeads,
+// AxpyF16RowsHeads: bit-identical to a pass per head); each head's
+// softmax is its own.
 func (w *attnWorker) kvGroup(t, kvh int) error {
 	a, p := w.a, w.a.p
 	if a.kv.K.Type != quant.F16 || a.perKVH == 1 {
@@ -310,11 +312,29 @@ func (w *attnWorker) kvGroup(t, kvh int) error {
 	if err != nil {
 		return err
 	}
-	for i := range g {
-		if err := w.head(t, h0+i, sc[i*n:(i+1)*n]); err != nil {
-			return err
+	if a.kv.V.Type != quant.F16 {
+		for i := range g {
+			if err := w.head(t, h0+i, sc[i*n:(i+1)*n]); err != nil {
+				return err
+			}
 		}
+		return nil
 	}
+	for i := range g {
+		a.softmax(sc[i*n : (i+1)*n])
+	}
+	hdv := p.HeadDimV
+	acc := w.groupAcc[:g*hdv]
+	clear(acc)
+	vStride := a.kv.NHeadKV * hdv
+	err = a.spans(a.rows.Tables[t], lo, pos, kvh, func(sp span) error {
+		a.vec.AxpyF16RowsHeads(acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, g, a.v16[sp.row*hdv:], vStride)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	copy(a.ys[(t*p.NHead+h0)*hdv:(t*p.NHead+h0+g)*hdv], acc)
 	return nil
 }
 
@@ -377,6 +397,31 @@ func (w *attnWorker) finish(t, h, lo, pos, kvh int, sc []float32) error {
 	a, p := w.a, w.a.p
 	table := a.rows.Tables[t]
 	vStride := a.kv.NHeadKV * p.HeadDimV
+	a.softmax(sc)
+	clear(w.acc)
+	err := a.spans(table, lo, pos, kvh, func(sp span) error {
+		pr := sc[sp.first-lo : sp.first-lo+sp.n]
+		switch a.kv.V.Type {
+		case quant.F16:
+			a.vec.AxpyF16Rows(w.acc, pr, a.v16[sp.row*p.HeadDimV:], vStride)
+		case quant.F32:
+			a.vec.AxpyF32Rows(w.acc, pr, a.v32[sp.row*p.HeadDimV:], vStride)
+		default: // Q8_0
+			a.vec.AxpyQ8_0Rows(w.acc, pr, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	copy(a.ys[(t*p.NHead+h)*p.HeadDimV:(t*p.NHead+h+1)*p.HeadDimV], w.acc)
+	return nil
+}
+
+// softmax turns one head's scores into the probabilities its weighted sum
+// uses, in place.
+func (a *attnJob) softmax(sc []float32) {
+	p := a.p
 	// ggml multiplies the finished dot product by the scale (soft_max_ext).
 	maxv := float32(math.Inf(-1))
 	for i, v := range sc {
@@ -406,24 +451,6 @@ func (w *attnWorker) finish(t, h, lo, pos, kvh int, sc []float32) error {
 			sc[i] = quant.BF16ToFP32(quant.FP32ToBF16(v))
 		}
 	}
-	clear(w.acc)
-	err := a.spans(table, lo, pos, kvh, func(sp span) error {
-		pr := sc[sp.first-lo : sp.first-lo+sp.n]
-		switch a.kv.V.Type {
-		case quant.F16:
-			a.vec.AxpyF16Rows(w.acc, pr, a.v16[sp.row*p.HeadDimV:], vStride)
-		case quant.F32:
-			a.vec.AxpyF32Rows(w.acc, pr, a.v32[sp.row*p.HeadDimV:], vStride)
-		default: // Q8_0
-			a.vec.AxpyQ8_0Rows(w.acc, pr, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	copy(a.ys[(t*p.NHead+h)*p.HeadDimV:(t*p.NHead+h+1)*p.HeadDimV], w.acc)
-	return nil
 }
 
 // typedView views cache bytes as fp16 or f32 elements (nil for other types).

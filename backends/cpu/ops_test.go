@@ -392,3 +392,49 @@ func TestStickyErrors(t *testing.T) {
 		t.Fatalf("slot outside the cache: %v, want ErrShape", err)
 	}
 }
+
+// TestAttentionGroupedHeads: with an F16 cache the query heads of a KV
+// head are scored and summed together (kvGroup); the outputs must be, bit
+// for bit, those of the pure-Go kernels, which take the heads one at a
+// time — for groups of 4 and 8 heads (one and two four-head passes) and 6
+// (a pass and two single heads), head sizes with and without a tail past
+// the last 16, and a window.
+func TestAttentionGroupedHeads(t *testing.T) {
+	for _, c := range []struct{ nHead, nKV, hd, window int }{
+		{8, 2, 64, 0}, {16, 2, 64, 0}, {12, 2, 80, 0}, {8, 2, 64, 9}, {8, 1, 48, 0},
+	} {
+		t.Run(fmt.Sprintf("heads%d/kv%d/hd%d/window%d", c.nHead, c.nKV, c.hd, c.window), func(t *testing.T) {
+			const n, bs = 45, 8
+			qpos := []int{0, 15, 16, 44}
+			var want []float64
+			run := func(generic bool) []float32 {
+				f := newFixture(t)
+				f.dev.SetGeneric(generic)
+				r := rand.New(rand.NewPCG(9, uint64(c.hd)))
+				a := newAttnSetup(t, f, r, quant.F16, n, c.nKV, c.hd, bs)
+				q := randVec(r, len(qpos)*c.nHead*c.hd, 1)
+				want = attnRef(q, qpos, a, c.nHead, 0.125, c.window)
+				rows := backends.AttnRows{}
+				for _, p := range qpos {
+					rows.Pos = append(rows.Pos, int32(p))
+					rows.Tables = append(rows.Tables, a.table)
+				}
+				p := backends.Attn{NHead: c.nHead, NHeadKV: c.nKV, HeadDimK: c.hd, HeadDimV: c.hd, Scale: 0.125, Window: c.window}
+				y := f.tensor("y", len(qpos), c.nHead*c.hd, nil)
+				f.s.Attention(y, f.tensor("q", len(qpos), c.nHead*c.hd, q), a.kv, rows, p)
+				f.sync()
+				return append([]float32(nil), hostF32(t, y)...)
+			}
+			fast, ref := run(false), run(true)
+			if d := maxAbsDiff(fast, want); d > 3e-3 { // F16 storage, as TestAttention
+				t.Errorf("max |diff| from float64 attention %.2e > 3e-3", d)
+			}
+			for i := range ref {
+				if math.Float32bits(fast[i]) != math.Float32bits(ref[i]) {
+					t.Fatalf("element %d (token %d, head %d): grouped %v, one head at a time %v",
+						i, i/(c.nHead*c.hd), i/c.hd%c.nHead, fast[i], ref[i])
+				}
+			}
+		})
+	}
+}

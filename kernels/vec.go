@@ -134,6 +134,48 @@ func (o VecOps) AxpyF16RowsHeads(acc []float32, aStride, d int, p []float32, pSt
 	}
 }
 
+// ScaleMax multiplies x by s in place and returns the largest product,
+// NaNs skipped (-Inf when there is none): a softmax's first pass.
+func (o VecOps) ScaleMax(x []float32, s float32) float32 {
+	m := float32(math.Inf(-1))
+	i := 0
+	if n16 := len(x) / 16; o.fast && n16 > 0 {
+		m, i = scaleMaxF32(&x[0], n16, s), n16*16
+	}
+	for ; i < len(x); i++ {
+		v := x[i] * s
+		x[i] = v
+		if v > m { // not max(): NaNs are skipped, as the vector loop does
+			m = v
+		}
+	}
+	return m
+}
+
+// SubScalar sets x[i] = x[i] − m.
+func (o VecOps) SubScalar(x []float32, m float32) {
+	i := 0
+	if n16 := len(x) / 16; o.fast && n16 > 0 {
+		subScalarF32(&x[0], n16, m)
+		i = n16 * 16
+	}
+	for ; i < len(x); i++ {
+		x[i] -= m
+	}
+}
+
+// Scale sets x[i] = x[i]·s.
+func (o VecOps) Scale(x []float32, s float32) {
+	i := 0
+	if n16 := len(x) / 16; o.fast && n16 > 0 {
+		scaleF32(&x[0], n16, s)
+		i = n16 * 16
+	}
+	for ; i < len(x); i++ {
+		x[i] *= s
+	}
+}
+
 // AxpyF32Rows is AxpyF16Rows for an f32 cache.
 func (o VecOps) AxpyF32Rows(acc, p []float32, v []float32, vStride int) {
 	axpyRows(o.fast, "AxpyF32Rows", acc, p, v, vStride, f32Value, axpyF32Rows)

@@ -1003,3 +1003,63 @@ sloop:
 done:
 	VZEROUPPER
 	RET
+
+// Softmax passes (VecOps.ScaleMax, SubScalar, Scale): element-wise, so
+// the vector loops give the scalar loops' bits; the running maximum skips
+// NaNs as `if v > m` does (VMAXPS keeps its second operand when the first
+// is NaN).
+
+// func scaleMaxF32(x *float32, n16 int, s float32) float32
+TEXT ·scaleMaxF32(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), DI
+	MOVQ n16+8(FP), CX
+	VBROADCASTSS s+16(FP), Z1
+	MOVL $0xff800000, AX
+	VPBROADCASTD AX, Z0
+smloop:
+	VMULPS  (DI), Z1, Z2
+	VMOVUPS Z2, (DI)
+	VMAXPS  Z0, Z2, Z0
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     smloop
+	VEXTRACTF64X4 $1, Z0, Y1
+	VMAXPS  Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS  X1, X0, X0
+	VPERMILPS $0x4E, X0, X1
+	VMAXPS  X1, X0, X0
+	VPERMILPS $0xB1, X0, X1
+	VMAXPS  X1, X0, X0
+	VMOVSS  X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func subScalarF32(x *float32, n16 int, m float32)
+TEXT ·subScalarF32(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), DI
+	MOVQ n16+8(FP), CX
+	VBROADCASTSS m+16(FP), Z1
+ssloop:
+	VMOVUPS (DI), Z2
+	VSUBPS  Z1, Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     ssloop
+	VZEROUPPER
+	RET
+
+// func scaleF32(x *float32, n16 int, s float32)
+TEXT ·scaleF32(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), DI
+	MOVQ n16+8(FP), CX
+	VBROADCASTSS s+16(FP), Z1
+scloop:
+	VMULPS  (DI), Z1, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     scloop
+	VZEROUPPER
+	RET

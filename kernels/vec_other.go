@@ -64,3 +64,9 @@ func dotF16Rows4(out *float32, ostride int, q *float32, qstride int, k *uint16, 
 func axpyF16Rows4(acc *float32, astride int, d16 int, p *float32, pstride int, n int, v *uint16, vstride int) {
 	panic("kernels: no assembly")
 }
+
+func scaleMaxF32(x *float32, n16 int, s float32) float32 { panic("kernels: no assembly") }
+
+func subScalarF32(x *float32, n16 int, m float32) { panic("kernels: no assembly") }
+
+func scaleF32(x *float32, n16 int, s float32) { panic("kernels: no assembly") }

@@ -2,7 +2,6 @@ package cpu
 
 import (
 	"fmt"
-	"math"
 	"sync"
 	"unsafe"
 
@@ -421,28 +420,16 @@ func (w *attnWorker) finish(t, h, lo, pos, kvh int, sc []float32) error {
 // softmax turns one head's scores into the probabilities its weighted sum
 // uses, in place.
 func (a *attnJob) softmax(sc []float32) {
-	p := a.p
 	// ggml multiplies the finished dot product by the scale (soft_max_ext).
-	maxv := float32(math.Inf(-1))
-	for i, v := range sc {
-		v *= p.Scale
-		sc[i] = v
-		if v > maxv { // not max(): its NaN handling cost ~1% of batched decode; a NaN score still poisons the sum below
-			maxv = v
-		}
-	}
-	for i, v := range sc {
-		sc[i] = v - maxv
-	}
+	// The maximum skips NaNs; a NaN score still poisons the sum below.
+	maxv := a.vec.ScaleMax(sc, a.p.Scale)
+	a.vec.SubScalar(sc, maxv)
 	a.vec.Exp(sc, sc)
-	var sum float64
+	var sum float64 // in position order: the one pass left scalar
 	for _, e := range sc {
 		sum += float64(e)
 	}
-	inv := float32(1 / sum)
-	for i := range sc {
-		sc[i] *= inv
-	}
+	a.vec.Scale(sc, float32(1/sum))
 	switch a.roundP {
 	case quant.F16:
 		a.vec.RoundF16(sc, sc)

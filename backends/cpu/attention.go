@@ -103,16 +103,17 @@ func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows bac
 		if err != nil {
 			return err
 		}
-		// One unit is a token's query heads over one KV head: they read
-		// the same cache rows.
-		n := len(rows.Pos) * p.NHeadKV
+		// One unit is up to a.unit query heads of a token that share a KV
+		// head, and so its cache rows.
+		per := p.NHeadKV * a.unitsPerKVH()
+		n := len(rows.Pos) * per
 		s.attn.errs = grow(s.attn.errs, n)
 		errs := s.attn.errs
 		clear(errs)
 		s.dev.pool.Run(n, func(lo, hi int) {
 			w := s.attnWorker(a)
 			for i := lo; i < hi; i++ {
-				errs[i] = w.kvGroup(i/p.NHeadKV, i%p.NHeadKV)
+				errs[i] = w.kvGroup(i/per, i%per)
 			}
 			s.attn.workers.Put(w)
 		})
@@ -137,6 +138,7 @@ type attnJob struct {
 	roundP         quant.Type // probabilities rounded to this (F32: not rounded)
 	qRowBytes      int
 	nSlots, perKVH int
+	unit           int // query heads per unit of work (kvGroup)
 	// Typed views of the cache for the vector loops (F16/F32 caches).
 	k16, v16 []uint16
 	k32, v32 []float32
@@ -161,6 +163,13 @@ func (s *Stream) newAttnJob(dst, q backends.Tensor, kv backends.PagedKV, rows ba
 	}
 	a := &s.attn.job
 	*a = attnJob{p: p, kv: kv, rows: rows, nSlots: kv.NumSlots(), perKVH: p.NHead / p.NHeadKV, vec: s.dev.pool.VecOps()}
+	// Four heads share a pass over their rows (the F16 kernels' width),
+	// unless that leaves fewer than two units per thread: then fewer
+	// heads a unit, down to one, so every thread has work.
+	a.unit = min(4, a.perKVH)
+	for a.unit > 1 && n*p.NHeadKV*((a.perKVH+a.unit-1)/a.unit) < 2*s.dev.pool.Threads() {
+		a.unit /= 2
+	}
 	var err error
 	if a.qs, err = f32s(q); err != nil {
 		return nil, err
@@ -277,15 +286,23 @@ func (a *attnJob) window(t int) (lo, pos int, err error) {
 	return lo, pos, nil
 }
 
-// kvGroup computes the query heads of token t that read KV head kvh. With
+// unitsPerKVH is the units of work one KV head's query heads make.
+func (a *attnJob) unitsPerKVH() int { return (a.perKVH + a.unit - 1) / a.unit }
+
+// kvGroup computes unit u of token t: the query heads u·unit.. (at most
+// unit of them, within one KV head's) that read KV head u / unitsPerKVH. With
 // an F16 cache their scores come from one pass over the K rows and their
 // weighted sums from one pass over the V rows (DotF16RowsHeads,
 // AxpyF16RowsHeads: bit-identical to a pass per head); each head's
 // softmax is its own.
-func (w *attnWorker) kvGroup(t, kvh int) error {
+func (w *attnWorker) kvGroup(t, u int) error {
 	a, p := w.a, w.a.p
-	if a.kv.K.Type != quant.F16 || a.perKVH == 1 {
-		for h := kvh * a.perKVH; h < (kvh+1)*a.perKVH; h++ {
+	upk := a.unitsPerKVH()
+	kvh := u / upk
+	h0 := kvh*a.perKVH + (u%upk)*a.unit
+	g := min(a.unit, (kvh+1)*a.perKVH-h0)
+	if a.kv.K.Type != quant.F16 || g == 1 {
+		for h := h0; h < h0+g; h++ {
 			if err := w.head(t, h, nil); err != nil {
 				return err
 			}
@@ -296,16 +313,16 @@ func (w *attnWorker) kvGroup(t, kvh int) error {
 	if err != nil {
 		return err
 	}
-	g, hd, n := a.perKVH, p.HeadDimK, pos-lo+1
-	h0 := kvh * g
-	a.vec.RoundF16(w.qfs, a.qs[(t*p.NHead+h0)*hd:(t*p.NHead+h0+g)*hd])
+	hd, n := p.HeadDimK, pos-lo+1
+	qfs := w.qfs[:g*hd]
+	a.vec.RoundF16(qfs, a.qs[(t*p.NHead+h0)*hd:(t*p.NHead+h0+g)*hd])
 	if cap(w.groupScores) < g*n {
 		w.groupScores = make([]float32, g*n)
 	}
 	sc := w.groupScores[:g*n]
 	kStride := a.kv.NHeadKV * hd
 	err = a.spans(a.rows.Tables[t], lo, pos, kvh, func(sp span) error {
-		a.vec.DotF16RowsHeads(sc[sp.first-lo:], n, sp.n, w.qfs, hd, hd, g, a.k16[sp.row*hd:], kStride)
+		a.vec.DotF16RowsHeads(sc[sp.first-lo:], n, sp.n, qfs, hd, hd, g, a.k16[sp.row*hd:], kStride)
 		return nil
 	})
 	if err != nil {

@@ -400,12 +400,19 @@ func TestStickyErrors(t *testing.T) {
 // (a pass and two single heads), head sizes with and without a tail past
 // the last 16, and a window.
 func TestAttentionGroupedHeads(t *testing.T) {
-	for _, c := range []struct{ nHead, nKV, hd, window int }{
-		{8, 2, 64, 0}, {16, 2, 64, 0}, {12, 2, 80, 0}, {8, 2, 64, 9}, {8, 1, 48, 0},
+	for _, c := range []struct {
+		nHead, nKV, hd, window int
+		qpos                   []int
+	}{
+		{8, 2, 64, 0, []int{0, 15, 16, 44}}, {16, 2, 64, 0, []int{0, 15, 16, 44}}, {12, 2, 80, 0, []int{0, 15, 16, 44}},
+		{8, 2, 64, 9, []int{0, 15, 16, 44}}, {8, 1, 48, 0, []int{0, 15, 16, 44}},
+		// One token: too few four-head units for the threads, so units
+		// of two heads (and of one for a single KV head's two).
+		{8, 2, 64, 0, []int{44}}, {16, 1, 64, 0, []int{30}}, {4, 2, 64, 0, []int{44}},
 	} {
-		t.Run(fmt.Sprintf("heads%d/kv%d/hd%d/window%d", c.nHead, c.nKV, c.hd, c.window), func(t *testing.T) {
+		t.Run(fmt.Sprintf("heads%d/kv%d/hd%d/window%d/tokens%d", c.nHead, c.nKV, c.hd, c.window, len(c.qpos)), func(t *testing.T) {
 			const n, bs = 45, 8
-			qpos := []int{0, 15, 16, 44}
+			qpos := c.qpos
 			var want []float64
 			run := func(generic bool) []float32 {
 				f := newFixture(t)

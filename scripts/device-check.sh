@@ -11,9 +11,14 @@
 #      cpu and cuda:0 (-p 128 -n 32, two repetitions, batched 1/4/16; the
 #      roofline is the host's read bandwidth on cpu, the GPU's own memory
 #      on cuda:0);
-#   5. print a short table of what passed and how fast.
+#   5. end to end on the GPU with stories260K: `nuri run --temp 0` must
+#      print the CPU's text, and `nuri serve` must answer concurrent greedy
+#      completions with that same text;
+#   6. print a short table of what passed and how fast.
 #
-# Environment: NURI_SHARED (shared test data, default ../shared), NURI_NVRTC
+# Environment: NURI_SHARED (shared test data, default ../shared), DEVICE
+# (the device of steps 4-5, default cuda:0; another, e.g. npu:0, tries the
+# script's own steps on a machine without a GPU), NURI_NVRTC
 # (NVRTC library; otherwise searched in the toolkit and pip locations below),
 # WORK (scratch folder for the synth model, default a temp dir).
 set -uo pipefail
@@ -89,7 +94,8 @@ else
 	row "synth llama-1b Q4_0" FAIL "see $LOG"
 fi
 
-for dev in cpu cuda:0; do
+DEVICE=${DEVICE:-cuda:0}
+for dev in cpu "$DEVICE"; do
 	step "bench model on $dev"
 	t0=$(date +%s)
 	OUT=$WORK/bench-${dev/:/}.txt
@@ -103,6 +109,47 @@ for dev in cpu cuda:0; do
 		row "bench model $dev" FAIL "rc=$rc: $(tail -1 "$OUT")"
 	fi
 done
+
+# e2e_serve starts `nuri serve` on $DEVICE, sends $1 concurrent greedy
+# completions and checks that every one returns text $2.
+e2e_serve() {
+	local n=$1 want=$2 port=18080 pid i ok=0 fail=0
+	"$BIN/nuri" serve --model "$SMALL" --device "$DEVICE" --addr 127.0.0.1:$port >"$WORK/serve.log" 2>&1 &
+	pid=$!
+	for i in $(seq 1 120); do curl -sf 127.0.0.1:$port/health >/dev/null && break; sleep 0.5; done
+	local req='{"model":"stories260K","prompt":"Once upon a time","max_tokens":48,"temperature":0}'
+	for i in $(seq 1 "$n"); do
+		curl -s -o "$WORK/completion-$i.json" -H 'Content-Type: application/json' -d "$req" 127.0.0.1:$port/v1/completions &
+	done
+	wait $(jobs -p | grep -v "^$pid\$")
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	for i in $(seq 1 "$n"); do
+		if python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["choices"][0]["text"] == sys.argv[2] else 1)' \
+			"$WORK/completion-$i.json" "$want" 2>/dev/null; then ok=$((ok + 1)); else fail=$((fail + 1)); fi
+	done
+	echo "$ok of $n completions match"
+	[ "$fail" -eq 0 ]
+}
+
+step "end to end on $DEVICE (stories260K)"
+SMALL=${NURI_SHARED:-$ROOT/../shared}/models/stories260K.gguf
+t0=$(date +%s)
+cpu_text=$(timeout 60 "$BIN/nuri" run --model "$SMALL" --device cpu --prompt "Once upon a time" -n 48 --temp 0 2>>"$LOG")
+dev_text=$(timeout 60 "$BIN/nuri" run --model "$SMALL" --device "$DEVICE" --prompt "Once upon a time" -n 48 --temp 0 2>>"$LOG")
+printf 'cpu:     %s\n%s: %s\n' "$cpu_text" "$DEVICE" "$dev_text" | tee -a "$LOG"
+if [ -n "$cpu_text" ] && [ "$cpu_text" = "$dev_text" ]; then
+	row "run $DEVICE = cpu" ok "$(elapsed "$t0")"
+else
+	row "run $DEVICE = cpu" FAIL "greedy texts differ (see $LOG)"
+fi
+t0=$(date +%s)
+want=${cpu_text#Once upon a time}
+if summary=$(e2e_serve 12 "$want"); then
+	row "serve $DEVICE x12" ok "$summary ($(elapsed "$t0"))"
+else
+	row "serve $DEVICE x12" FAIL "$summary; see $WORK/serve.log"
+fi
 
 printf '\n%-28s %-6s %s\n' step result detail
 printf '%s\n' "${ROWS[@]}"

@@ -38,23 +38,27 @@ func (s *fallbackStream) route(op Op, typ quant.Type, ops []operand, run func(st
 	if s.err != nil {
 		return
 	}
-	reason := ""
-	if !s.f.dev.Supports(op, typ) {
-		reason = fmt.Sprintf("%s does not run %v on %v", s.f.dev.Name(), op, typ)
-	} else {
-		for _, o := range ops {
-			if s.f.onHost(*o.t) {
-				reason = fmt.Sprintf("operand %s is in host memory, which %s cannot read", o.t.Name, s.f.dev.Name())
-				break
-			}
-		}
-	}
+	reason := s.hostReason(op, typ, ops)
 	if reason == "" {
 		run(s.ds)
 		return
 	}
 	s.f.note(op, typ, reason)
 	s.onHostStream(op, ops, run)
+}
+
+// hostReason says why an op of type typ on ops must run on the host ("":
+// the device runs it).
+func (s *fallbackStream) hostReason(op Op, typ quant.Type, ops []operand) string {
+	if !s.f.dev.Supports(op, typ) {
+		return fmt.Sprintf("%s does not run %v on %v", s.f.dev.Name(), op, typ)
+	}
+	for _, o := range ops {
+		if s.f.onHost(*o.t) {
+			return fmt.Sprintf("operand %s is in host memory, which %s cannot read", o.t.Name, s.f.dev.Name())
+		}
+	}
+	return ""
 }
 
 // staged is an operand copied to host memory.
@@ -167,27 +171,22 @@ func (s *fallbackStream) MatMulShared(dsts, ws []Tensor, x Tensor) {
 		s.err = fmt.Errorf("%v: %d outputs for %d weights: %w", OpMatMul, len(dsts), len(ws), ErrShape)
 		return
 	}
-	if sm, ok := s.ds.(SharedMatMuler); ok && s.sharedOnDevice(dsts, ws, x) {
-		sm.MatMulShared(dsts, ws, x)
-		return
+	if sm, ok := s.ds.(SharedMatMuler); ok {
+		onDevice := true
+		for i := range ws {
+			if s.hostReason(OpMatMul, ws[i].Type, []operand{out(&dsts[i]), in(&ws[i]), in(&x)}) != "" {
+				onDevice = false
+				break
+			}
+		}
+		if onDevice {
+			sm.MatMulShared(dsts, ws, x)
+			return
+		}
 	}
 	for i := range ws {
 		s.MatMul(dsts[i], ws[i], x)
 	}
-}
-
-// sharedOnDevice reports whether the device runs every weight's matmul
-// with no operand in host memory (what route would decide for each).
-func (s *fallbackStream) sharedOnDevice(dsts, ws []Tensor, x Tensor) bool {
-	if s.f.onHost(x) {
-		return false
-	}
-	for i, w := range ws {
-		if !s.f.dev.Supports(OpMatMul, w.Type) || s.f.onHost(w) || s.f.onHost(dsts[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 // RMSNorm implements Stream.

@@ -69,19 +69,8 @@ func (o VecOps) DotF16RowsHeads(out []float32, oStride, n int, q []float32, qStr
 	if d16 := d / 16; o.fast && d16 > 0 {
 		for ; h+4 <= heads; h += 4 {
 			dotF16Rows4(&out[h*oStride], oStride, &q[h*qStride], qStride, &k[0], kStride, n, d16)
-			if d16*16 == d {
-				continue
-			}
-			for g := h; g < h+4; g++ { // the elements past the last 16, as dotRows adds them
-				qg, og := q[g*qStride:g*qStride+d], out[g*oStride:g*oStride+n]
-				for j := range og {
-					r := k[j*kStride:]
-					s := og[j]
-					for e := d16 * 16; e < d; e++ {
-						s = fma32(qg[e], quant.FP16ToFP32(r[e]), s)
-					}
-					og[j] = s
-				}
+			for g := h; g < h+4 && d16*16 < d; g++ {
+				dotTail(out[g*oStride:g*oStride+n], q[g*qStride:g*qStride+d], k, kStride, d16*16, quant.FP16ToFP32)
 			}
 		}
 	}
@@ -118,14 +107,8 @@ func (o VecOps) AxpyF16RowsHeads(acc []float32, aStride, d int, p []float32, pSt
 	if d16 := d / 16; o.fast && d16 > 0 {
 		for ; h+4 <= heads; h += 4 {
 			axpyF16Rows4(&acc[h*aStride], aStride, d16, &p[h*pStride], pStride, n, &v[0], vStride)
-			for g := h; g < h+4 && d16*16 < d; g++ { // the elements past the last 16, as axpyRows adds them
-				ag := acc[g*aStride : g*aStride+d]
-				for j, pj := range p[g*pStride : g*pStride+n] {
-					r := v[j*vStride:]
-					for e := d16 * 16; e < d; e++ {
-						ag[e] = fma32(pj, quant.FP16ToFP32(r[e]), ag[e])
-					}
-				}
+			for g := h; g < h+4 && d16*16 < d; g++ {
+				axpyTail(acc[g*aStride:g*aStride+d], p[g*pStride:g*pStride+n], v, vStride, d16*16, quant.FP16ToFP32)
 			}
 		}
 	}
@@ -201,13 +184,19 @@ func dotRows[T uint16 | float32](fast bool, name string, out, q []float32, k []T
 			out[j] = laneDot(q[:d16*16], func(e int) float32 { return at(r[e]) })
 		}
 	}
-	if d16*16 == d {
+	dotTail(out, q, k, kStride, d16*16, at)
+}
+
+// dotTail adds elements from..len(q)-1 of each row's dot product to out,
+// in order (the part the 16-element kernels leave).
+func dotTail[T uint16 | float32](out, q []float32, k []T, kStride, from int, at func(T) float32) {
+	if from == len(q) {
 		return
 	}
 	for j := range out {
 		r := k[j*kStride:]
 		s := out[j]
-		for e := d16 * 16; e < d; e++ {
+		for e := from; e < len(q); e++ {
 			s = fma32(q[e], at(r[e]), s)
 		}
 		out[j] = s
@@ -229,12 +218,18 @@ func axpyRows[T uint16 | float32](fast bool, name string, acc, p []float32, v []
 	} else {
 		from = 0
 	}
-	if from == d {
+	axpyTail(acc, p, v, vStride, from, at)
+}
+
+// axpyTail adds Σ_j p[j]·v_j[e] to acc[e] for e from..len(acc)-1, rows in
+// order (the part the 16-element kernels leave).
+func axpyTail[T uint16 | float32](acc, p []float32, v []T, vStride, from int, at func(T) float32) {
+	if from == len(acc) {
 		return
 	}
 	for j, pj := range p {
 		r := v[j*vStride:]
-		for e := from; e < d; e++ {
+		for e := from; e < len(acc); e++ {
 			acc[e] = fma32(pj, at(r[e]), acc[e])
 		}
 	}

@@ -2,6 +2,7 @@ package cuda
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/nuri-ai/nuri/backends"
@@ -69,15 +70,15 @@ func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
 		if err != nil {
 			return err
 		}
-		done := make([]bool, len(ws))
 		for i := range ws {
-			if done[i] {
+			// Convert x once per vec-dot type (at its first weight), then run
+			// every weight that reads that conversion: in stream order the
+			// scratch is overwritten only by the next conversion, queued
+			// after these.
+			at := quant.VecDotType(ws[i].Type)
+			if slices.ContainsFunc(ws[:i], func(w backends.Tensor) bool { return quant.VecDotType(w.Type) == at }) {
 				continue
 			}
-			// Convert x to this weight's vec-dot type, then run every weight
-			// that reads the same conversion (in stream order: the scratch is
-			// overwritten only by the next conversion, queued after these).
-			at := quant.VecDotType(ws[i].Type)
 			aRow, err := at.RowBytes(x.Cols)
 			if err != nil {
 				return fmt.Errorf("%v: %w", err, backends.ErrShape)
@@ -87,13 +88,12 @@ func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
 				return err
 			}
 			for j := i; j < len(ws); j++ {
-				if done[j] || quant.VecDotType(ws[j].Type) != at {
+				if quant.VecDotType(ws[j].Type) != at {
 					continue
 				}
 				if err := s.mulMat(dsts[j], ws[j], x.Rows, a, aRow); err != nil {
 					return err
 				}
-				done[j] = true
 			}
 		}
 		return nil

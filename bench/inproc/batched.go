@@ -103,9 +103,7 @@ func (r *runner) batched(info ModelInfo, res *ModelResults) (err error) {
 				}
 				steps.stop()
 			}
-			if r.sim != nil {
-				br.SimSeconds = append(br.SimSeconds, (r.sim.SimTime() - sim).Seconds())
-			}
+			r.simStop(&br.SimSeconds, sim)
 			sec := cpu.add(sp)
 			br.Seconds = append(br.Seconds, sec)
 			br.TPS = append(br.TPS, float64(B*n)/sec)

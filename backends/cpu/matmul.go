@@ -153,7 +153,10 @@ func (s *Stream) matmulArgs(dst, w, x backends.Tensor) (matmulOperands, error) {
 }
 
 // GetRows implements backends.Stream: each selected row is dequantized
-// (ggml's get_rows), so an embedding table never needs a float copy.
+// (ggml's get_rows), so an embedding table never needs a float copy. A
+// table that is also a repacked matmul weight (tied embeddings) is read
+// from the packed copy: its file pages were given back at load, and each
+// looked-up row would otherwise fault one in again.
 func (s *Stream) GetRows(dst, src backends.Tensor, ids []int32) {
 	s.do(backends.OpGetRows, func() error {
 		if !quant.Supported(src.Type) {
@@ -174,11 +177,21 @@ func (s *Stream) GetRows(dst, src backends.Tensor, ids []int32) {
 		if err != nil {
 			return err
 		}
+		pw := s.dev.packedFor(src, sb)
+		if pw != nil {
+			s.row = grow(s.row, rb)
+		}
 		for i, id := range ids {
 			if id < 0 || int(id) >= src.Rows {
 				return fmt.Errorf("%s: row %d out of range: %w", src.Shape(), id, backends.ErrShape)
 			}
 			row := sb[int(id)*rb : (int(id)+1)*rb]
+			if pw != nil {
+				if err := pw.Row(int(id), s.row); err != nil {
+					return err
+				}
+				row = s.row
+			}
 			if err := quant.Dequantize(src.Type, row, ys[i*src.Cols:(i+1)*src.Cols]); err != nil {
 				return err
 			}

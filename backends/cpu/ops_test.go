@@ -9,6 +9,7 @@ import (
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/backends/cpu"
+	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/quant"
 )
 
@@ -313,33 +314,63 @@ func TestAttention(t *testing.T) {
 }
 
 // TestGetRows dequantizes selected rows of a quantized table.
+// TestGetRows: looked-up rows are the dequantized rows of the table, for
+// plain tables and for tables the device repacked (a tied embedding), which
+// are read from the packed copy: the test overwrites the uploaded bytes
+// after Upload to tell the two apart.
 func TestGetRows(t *testing.T) {
 	f := newFixture(t)
 	r := rand.New(rand.NewPCG(7, 8))
-	const rows, cols = 5, 64
-	src := randVec(r, rows*cols, 2)
-	q := make([]byte, rows*cols/32*34)
-	if err := quant.Quantize(quant.Q8_0, src, q); err != nil {
-		t.Fatal(err)
-	}
-	w, err := f.dev.Upload("table", quant.Q8_0, rows, cols, q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := []int32{4, 0, 4}
-	y := f.tensor("y", len(ids), cols, nil)
-	f.s.GetRows(y, w, ids)
-	f.sync()
-	for i, id := range ids {
-		want := make([]float32, cols)
-		if err := quant.Dequantize(quant.Q8_0, q[int(id)*68:(int(id)+1)*68], want); err != nil {
-			t.Fatal(err)
-		}
-		for j, v := range hostF32(t, y)[i*cols : (i+1)*cols] {
-			if v != want[j] {
-				t.Fatalf("row %d (id %d) col %d: %v, want %v", i, id, j, v, want[j])
+	for _, tt := range []struct {
+		typ        quant.Type
+		rows, cols int
+	}{
+		{quant.Q8_0, 5, 64},
+		{quant.Q4_0, 19, 96},
+		{quant.Q6_K, 17, 512},
+		{quant.Q4_K, 3, 256},
+		{quant.Q3_K, 18, 256},
+		{quant.F16, 2, 8},
+	} {
+		t.Run(tt.typ.String(), func(t *testing.T) {
+			rb, err := tt.typ.RowBytes(tt.cols)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
+			q := make([]byte, tt.rows*rb)
+			if err := quant.Quantize(tt.typ, randVec(r, tt.rows*tt.cols, 2), q); err != nil {
+				t.Fatal(err)
+			}
+			orig := append([]byte(nil), q...)
+			w, err := f.dev.Upload("table", tt.typ, tt.rows, tt.cols, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			packed := f.dev.OwnsCopy(w)
+			if packed != kernels.PackableShape(tt.typ, tt.cols) {
+				t.Fatalf("OwnsCopy %v, PackableShape %v", packed, !packed)
+			}
+			if packed {
+				for i := range q {
+					q[i] = 0xFF // only the packed copy still holds the table
+				}
+			}
+			ids := []int32{int32(tt.rows - 1), 0, int32(tt.rows - 1), int32(tt.rows / 2)}
+			y := f.tensor("y", len(ids), tt.cols, nil)
+			f.s.GetRows(y, w, ids)
+			f.sync()
+			for i, id := range ids {
+				want := make([]float32, tt.cols)
+				if err := quant.Dequantize(tt.typ, orig[int(id)*rb:(int(id)+1)*rb], want); err != nil {
+					t.Fatal(err)
+				}
+				for j, v := range hostF32(t, y)[i*tt.cols : (i+1)*tt.cols] {
+					if math.Float32bits(v) != math.Float32bits(want[j]) {
+						t.Fatalf("row %d (id %d) col %d: %v, want %v (packed %v)", i, id, j, v, want[j], packed)
+					}
+				}
+			}
+		})
 	}
 }
 

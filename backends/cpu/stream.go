@@ -26,6 +26,8 @@ type Stream struct {
 	}
 	attn attnScratch
 	rope ropeCache
+	// row is GetRows' buffer for a row rebuilt from a packed copy.
+	row []byte
 	// names caches the op profile's matmul names (formatting one costs
 	// microseconds, which would land between the ops of a profiled step).
 	names map[matmulKey]string

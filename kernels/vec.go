@@ -367,6 +367,33 @@ func (o VecOps) DotQ8_0Rows(out []float32, q []byte, qd []float32, k []byte, kSt
 	}
 }
 
+// DotQ8_0RowsHeads is DotQ8_0Rows for several query heads against the same
+// Q8_0 rows (the query heads of one KV head): head h's quants are
+// q[h·nb·32 : (h+1)·nb·32] and its block scales qd[h·nb : (h+1)·nb], with
+// nb = len(qd)/heads, and its scores go to out[h·oStride : h·oStride+n].
+// Each head is bit-identical to its own DotQ8_0Rows; the fast path reads
+// each K block, its absolute values and its scale once for four heads.
+func (o VecOps) DotQ8_0RowsHeads(out []float32, oStride, n int, q []byte, qd []float32, heads int, k []byte, kStride int) {
+	if heads <= 0 || n <= 0 {
+		return
+	}
+	nb := len(qd) / heads
+	if len(qd) != heads*nb || len(q) < heads*nb*32 || oStride < n || (heads-1)*oStride+n > len(out) {
+		panic(fmt.Sprintf("kernels: DotQ8_0RowsHeads: %d heads of %d outputs (stride %d) from %d quants and %d scales into %d",
+			heads, n, oStride, len(q), len(qd), len(out)))
+	}
+	checkRows("DotQ8_0RowsHeads", n, nb*q8_0Bytes, kStride, len(k))
+	h := 0
+	if o.fast && nb > 0 {
+		for ; h+4 <= heads; h += 4 {
+			dotQ8_0Rows4(&out[h*oStride], oStride, &q[h*nb*32], &qd[h*nb], nb, &k[0], kStride, n)
+		}
+	}
+	for ; h < heads; h++ {
+		o.DotQ8_0Rows(out[h*oStride:h*oStride+n], q[h*nb*32:(h+1)*nb*32], qd[h*nb:(h+1)*nb], k, kStride)
+	}
+}
+
 // AxpyQ8_0Rows adds Σ_j p[j]·v_j to acc, v_j the Q8_0 row j of v (rows
 // vStride bytes apart, len(acc)/32 blocks): per element one fused
 // multiply-add of float32(quant) by p[j]·d_j per row, rows in order.
@@ -391,5 +418,30 @@ func (o VecOps) AxpyQ8_0Rows(acc, p []float32, v []byte, vStride int) {
 				acc[32*b+e] = fma32(float32(int8(blk[2+e])), s, acc[32*b+e])
 			}
 		}
+	}
+}
+
+// AxpyQ8_0RowsHeads is AxpyQ8_0Rows for several heads over the same Q8_0
+// rows: for h < heads, acc[h·aStride : h·aStride+d] += Σ_j p[h·pStride+j]·v_j
+// over j < n (d a multiple of 32), each head bit-identical to its own
+// AxpyQ8_0Rows. The fast path widens each V block once for four heads.
+func (o VecOps) AxpyQ8_0RowsHeads(acc []float32, aStride, d int, p []float32, pStride, n, heads int, v []byte, vStride int) {
+	if heads <= 0 || n <= 0 {
+		return
+	}
+	if d%32 != 0 || aStride < d || pStride < n || (heads-1)*aStride+d > len(acc) || (heads-1)*pStride+n > len(p) {
+		panic(fmt.Sprintf("kernels: AxpyQ8_0RowsHeads: %d heads of %d sums (stride %d) and %d probabilities (stride %d) in %d and %d",
+			heads, d, aStride, n, pStride, len(acc), len(p)))
+	}
+	nb := d / 32
+	checkRows("AxpyQ8_0RowsHeads", n, nb*q8_0Bytes, vStride, len(v))
+	h := 0
+	if o.fast && nb > 0 {
+		for ; h+4 <= heads; h += 4 {
+			axpyQ8_0Rows4(&acc[h*aStride], aStride, nb, &p[h*pStride], pStride, n, &v[0], vStride)
+		}
+	}
+	for ; h < heads; h++ {
+		o.AxpyQ8_0Rows(acc[h*aStride:h*aStride+d], p[h*pStride:h*pStride+n], v, vStride)
 	}
 }

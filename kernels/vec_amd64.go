@@ -32,6 +32,12 @@ func dotQ8_0Rows(out *float32, q *byte, qd *float32, k *byte, kstride int, n int
 func axpyQ8_0Rows(acc *float32, nb int, p *float32, n int, v *byte, vstride int)
 
 //go:noescape
+func dotQ8_0Rows4(out *float32, ostride int, q *byte, qd *float32, nb int, k *byte, kstride int, n int)
+
+//go:noescape
+func axpyQ8_0Rows4(acc *float32, astride int, nb int, p *float32, pstride int, n int, v *byte, vstride int)
+
+//go:noescape
 func dotF16Rows4(out *float32, ostride int, q *float32, qstride int, k *uint16, kstride int, n int, d16 int)
 
 //go:noescape

@@ -678,3 +678,202 @@ scloop:
 	JNZ     scloop
 	VZEROUPPER
 	RET
+
+// dotQ8_0Rows4 is dotQ8_0Rows for four query heads against the same Q8_0 K
+// rows: head h's quants at q + h·nb·32, its scales at qd + h·nb·4 and its
+// outputs ostride floats apart. Per row and block the K quants, their
+// absolute values and d_k are loaded once; each head then runs the
+// one-head kernel's instructions (sign, multiply-add, widen, scale, FMA
+// into its own 8 lanes: Y0, Y8, Y9, Y10) and the same lane tree at the end.
+// AX walks the heads' quants and DX their scales (R12, R13: the strides).
+// func dotQ8_0Rows4(out *float32, ostride int, q *byte, qd *float32, nb int, k *byte, kstride int, n int)
+TEXT ·dotQ8_0Rows4(SB), NOSPLIT, $0-64
+	MOVQ out+0(FP), R9
+	MOVQ ostride+8(FP), R14
+	SHLQ $2, R14
+	MOVQ q+16(FP), SI
+	MOVQ qd+24(FP), R11
+	MOVQ nb+32(FP), R13
+	MOVQ R13, R12
+	SHLQ $5, R12
+	SHLQ $2, R13
+	MOVQ k+40(FP), DI
+	MOVQ kstride+48(FP), R8
+	MOVQ n+56(FP), CX
+	MOVL $0x00010001, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+
+q4row:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	MOVQ   DI, R10
+	XORQ   BX, BX
+
+q4blk:
+	VMOVDQU    2(R10), Y1
+	VPABSB     Y1, Y4
+	MOVWLZX    (R10), AX
+	VMOVD      AX, X6
+	VCVTPH2PS  X6, X6
+	MOVQ       BX, AX
+	SHLQ       $5, AX
+	ADDQ       SI, AX
+	LEAQ       (R11)(BX*4), DX
+	VMOVDQU    (AX), Y2
+	VPSIGNB    Y1, Y2, Y3
+	VPMADDUBSW Y3, Y4, Y5
+	VPMADDWD   Y15, Y5, Y5
+	VCVTDQ2PS  Y5, Y5
+	VMULSS     (DX), X6, X7
+	VBROADCASTSS X7, Y7
+	VFMADD231PS Y7, Y5, Y0
+	ADDQ       R12, AX
+	ADDQ       R13, DX
+	VMOVDQU    (AX), Y2
+	VPSIGNB    Y1, Y2, Y3
+	VPMADDUBSW Y3, Y4, Y5
+	VPMADDWD   Y15, Y5, Y5
+	VCVTDQ2PS  Y5, Y5
+	VMULSS     (DX), X6, X7
+	VBROADCASTSS X7, Y7
+	VFMADD231PS Y7, Y5, Y8
+	ADDQ       R12, AX
+	ADDQ       R13, DX
+	VMOVDQU    (AX), Y2
+	VPSIGNB    Y1, Y2, Y3
+	VPMADDUBSW Y3, Y4, Y5
+	VPMADDWD   Y15, Y5, Y5
+	VCVTDQ2PS  Y5, Y5
+	VMULSS     (DX), X6, X7
+	VBROADCASTSS X7, Y7
+	VFMADD231PS Y7, Y5, Y9
+	ADDQ       R12, AX
+	ADDQ       R13, DX
+	VMOVDQU    (AX), Y2
+	VPSIGNB    Y1, Y2, Y3
+	VPMADDUBSW Y3, Y4, Y5
+	VPMADDWD   Y15, Y5, Y5
+	VCVTDQ2PS  Y5, Y5
+	VMULSS     (DX), X6, X7
+	VBROADCASTSS X7, Y7
+	VFMADD231PS Y7, Y5, Y10
+	ADDQ       $34, R10
+	INCQ       BX
+	CMPQ       BX, nb+32(FP)
+	JLT        q4blk
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS     X1, X0, X0
+	VMOVHLPS   X0, X0, X1
+	VADDPS     X1, X0, X0
+	VMOVSHDUP  X0, X1
+	VADDSS     X1, X0, X0
+	VMOVSS     X0, (R9)
+	VEXTRACTF128 $1, Y8, X1
+	VADDPS     X1, X8, X8
+	VMOVHLPS   X8, X8, X1
+	VADDPS     X1, X8, X8
+	VMOVSHDUP  X8, X1
+	VADDSS     X1, X8, X8
+	VMOVSS     X8, (R9)(R14*1)
+	VEXTRACTF128 $1, Y9, X1
+	VADDPS     X1, X9, X9
+	VMOVHLPS   X9, X9, X1
+	VADDPS     X1, X9, X9
+	VMOVSHDUP  X9, X1
+	VADDSS     X1, X9, X9
+	VMOVSS     X9, (R9)(R14*2)
+	VEXTRACTF128 $1, Y10, X1
+	VADDPS     X1, X10, X10
+	VMOVHLPS   X10, X10, X1
+	VADDPS     X1, X10, X10
+	VMOVSHDUP  X10, X1
+	VADDSS     X1, X10, X10
+	LEAQ       (R9)(R14*2), AX
+	VMOVSS     X10, (AX)(R14*1)
+	ADDQ       $4, R9
+	ADDQ       R8, DI
+	DECQ       CX
+	JNZ        q4row
+	VZEROUPPER
+	RET
+
+// axpyQ8_0Rows4 is axpyQ8_0Rows for four heads over the same Q8_0 V rows:
+// head h's sums at acc + h·astride floats, its probabilities at p +
+// h·pstride floats. Per block the four heads' 32 sums stay in Z0/Z1,
+// Z8/Z9, Z10/Z11 and Z12/Z13 across all rows; per row the V block is
+// widened once and each head takes the one-head kernel's two FMAs by
+// p_h[j]·d_j.
+// func axpyQ8_0Rows4(acc *float32, astride int, nb int, p *float32, pstride int, n int, v *byte, vstride int)
+TEXT ·axpyQ8_0Rows4(SB), NOSPLIT, $0-64
+	MOVQ acc+0(FP), DI
+	MOVQ astride+8(FP), R14
+	SHLQ $2, R14
+	MOVQ nb+16(FP), BX
+	MOVQ p+24(FP), SI
+	MOVQ pstride+32(FP), R13
+	SHLQ $2, R13
+	MOVQ n+40(FP), CX
+	MOVQ v+48(FP), R8
+	MOVQ vstride+56(FP), R9
+
+a4blk:
+	LEAQ    (DI)(R14*2), AX
+	VMOVUPS (DI), Z0
+	VMOVUPS 64(DI), Z1
+	VMOVUPS (DI)(R14*1), Z8
+	VMOVUPS 64(DI)(R14*1), Z9
+	VMOVUPS (AX), Z10
+	VMOVUPS 64(AX), Z11
+	VMOVUPS (AX)(R14*1), Z12
+	VMOVUPS 64(AX)(R14*1), Z13
+	MOVQ    R8, R10
+	MOVQ    SI, R11
+	MOVQ    CX, R12
+
+a4row:
+	MOVWLZX    (R10), AX
+	VMOVD      AX, X6
+	VCVTPH2PS  X6, X6
+	VPMOVSXBD  2(R10), Z2
+	VCVTDQ2PS  Z2, Z2
+	VPMOVSXBD  18(R10), Z3
+	VCVTDQ2PS  Z3, Z3
+	LEAQ       (R11)(R13*2), AX
+	VMULSS     (R11), X6, X7
+	VBROADCASTSS X7, Z7
+	VFMADD231PS Z7, Z2, Z0
+	VFMADD231PS Z7, Z3, Z1
+	VMULSS     (R11)(R13*1), X6, X7
+	VBROADCASTSS X7, Z7
+	VFMADD231PS Z7, Z2, Z8
+	VFMADD231PS Z7, Z3, Z9
+	VMULSS     (AX), X6, X7
+	VBROADCASTSS X7, Z7
+	VFMADD231PS Z7, Z2, Z10
+	VFMADD231PS Z7, Z3, Z11
+	VMULSS     (AX)(R13*1), X6, X7
+	VBROADCASTSS X7, Z7
+	VFMADD231PS Z7, Z2, Z12
+	VFMADD231PS Z7, Z3, Z13
+	ADDQ       $4, R11
+	ADDQ       R9, R10
+	DECQ       R12
+	JNZ        a4row
+	LEAQ    (DI)(R14*2), AX
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z8, (DI)(R14*1)
+	VMOVUPS Z9, 64(DI)(R14*1)
+	VMOVUPS Z10, (AX)
+	VMOVUPS Z11, 64(AX)
+	VMOVUPS Z12, (AX)(R14*1)
+	VMOVUPS Z13, 64(AX)(R14*1)
+	ADDQ    $128, DI
+	ADDQ    $34, R8
+	DECQ    BX
+	JNZ     a4blk
+	VZEROUPPER
+	RET

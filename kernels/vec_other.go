@@ -57,6 +57,14 @@ func axpyQ8_0Rows(acc *float32, nb int, p *float32, n int, v *byte, vstride int)
 	panic("kernels: no assembly")
 }
 
+func dotQ8_0Rows4(out *float32, ostride int, q *byte, qd *float32, nb int, k *byte, kstride int, n int) {
+	panic("kernels: no assembly")
+}
+
+func axpyQ8_0Rows4(acc *float32, astride int, nb int, p *float32, pstride int, n int, v *byte, vstride int) {
+	panic("kernels: no assembly")
+}
+
 func dotF16Rows4(out *float32, ostride int, q *float32, qstride int, k *uint16, kstride int, n int, d16 int) {
 	panic("kernels: no assembly")
 }

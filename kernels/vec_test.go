@@ -355,6 +355,105 @@ func TestAxpyF16RowsHeads(t *testing.T) {
 	}
 }
 
+// randQ8_0Rows returns n Q8_0 rows of nb blocks, stride bytes apart,
+// random quants and fp16 scales.
+func randQ8_0Rows(r *rand.Rand, n, nb, stride int) []byte {
+	k := make([]byte, (n-1)*stride+nb*q8_0Bytes)
+	for i := range k {
+		k[i] = byte(r.Uint32())
+	}
+	for j := range n {
+		for b := range nb {
+			d := quant.FP32ToFP16(float32(r.NormFloat64() * 0.01))
+			k[j*stride+b*q8_0Bytes], k[j*stride+b*q8_0Bytes+1] = byte(d), byte(d>>8)
+		}
+	}
+	return k
+}
+
+// TestDotQ8_0RowsHeads: DotQ8_0RowsHeads gives every head the bits of its
+// own DotQ8_0Rows (fast and generic), with head counts around the
+// four-head kernel's width, and writes nothing past each head's n scores.
+func TestDotQ8_0RowsHeads(t *testing.T) {
+	r := rand.New(rand.NewPCG(47, 48))
+	for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
+		for _, heads := range []int{1, 3, 4, 5, 8, 9} {
+			for _, nb := range []int{1, 2, 3, 4} {
+				for _, n := range []int{1, 5, 16, 17, 40} {
+					kStride, oStride := 3*nb*q8_0Bytes+5, n+2
+					k := randQ8_0Rows(r, n, nb, kStride)
+					q := make([]byte, heads*nb*32)
+					for i := range q {
+						q[i] = byte(r.Uint32())
+					}
+					qd := make([]float32, heads*nb)
+					for i := range qd {
+						qd[i] = float32(r.NormFloat64() * 0.01)
+					}
+					got := make([]float32, heads*oStride)
+					for i := range got {
+						got[i] = -7
+					}
+					o.DotQ8_0RowsHeads(got, oStride, n, q, qd, heads, k, kStride)
+					for h := range heads {
+						want := make([]float32, n)
+						o.DotQ8_0Rows(want, q[h*nb*32:(h+1)*nb*32], qd[h*nb:(h+1)*nb], k, kStride)
+						for j := range oStride {
+							g := got[h*oStride+j]
+							if j >= n {
+								if g != -7 {
+									t.Fatalf("fast=%v heads=%d nb=%d n=%d: head %d wrote past its %d outputs", o.fast, heads, nb, n, h, n)
+								}
+								continue
+							}
+							if math.Float32bits(g) != math.Float32bits(want[j]) {
+								t.Fatalf("fast=%v heads=%d nb=%d n=%d: head %d row %d = %v, alone %v", o.fast, heads, nb, n, h, j, g, want[j])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestAxpyQ8_0RowsHeads: AxpyQ8_0RowsHeads leaves every head's sums bit
+// for bit as its own AxpyQ8_0Rows does and touches nothing past each
+// head's d sums.
+func TestAxpyQ8_0RowsHeads(t *testing.T) {
+	r := rand.New(rand.NewPCG(49, 50))
+	for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
+		for _, heads := range []int{1, 3, 4, 5, 8, 9} {
+			for _, nb := range []int{1, 2, 3, 4} {
+				for _, n := range []int{1, 5, 16, 17, 40} {
+					d := nb * 32
+					vStride, pStride, aStride := 3*nb*q8_0Bytes+5, n+3, d+2
+					v := randQ8_0Rows(r, n, nb, vStride)
+					p := make([]float32, (heads-1)*pStride+n)
+					for i := range p {
+						p[i] = float32(r.Float64())
+					}
+					got := make([]float32, heads*aStride)
+					for i := range got {
+						got[i] = float32(r.NormFloat64())
+					}
+					want := append([]float32(nil), got...)
+					o.AxpyQ8_0RowsHeads(got, aStride, d, p, pStride, n, heads, v, vStride)
+					for h := range heads {
+						o.AxpyQ8_0Rows(want[h*aStride:h*aStride+d], p[h*pStride:h*pStride+n], v, vStride)
+					}
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("fast=%v heads=%d nb=%d n=%d: element %d (head %d) = %v, one head at a time %v",
+								o.fast, heads, nb, n, i, i/aStride, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestSoftmaxPasses: ScaleMax, SubScalar and Scale give the scalar loops'
 // bits on every length from 0 to 50, with NaNs, infinities, signed zeros
 // and subnormals among the values; the maximum skips NaNs (equal as a

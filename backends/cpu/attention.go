@@ -207,9 +207,12 @@ type attnWorker struct {
 	qf     []float32 // q rounded to the cache's vec-dot type (F16/F32 caches)
 	scores []float32
 	acc    []float32
-	// The query heads of one KV head together (F16 cache): their rounded
-	// q vectors and their score rows, perKVH of each.
+	// The query heads of one KV head together (F16 and Q8_0 caches):
+	// their rounded (F16) or quantized (Q8_0: quants, block scales) q
+	// vectors, their score rows and their weighted sums, perKVH of each.
 	qfs, groupScores, groupAcc []float32
+	qqs                        []byte
+	qds                        []float32
 }
 
 // attnScratch is what Attention keeps between calls so that a call
@@ -236,10 +239,14 @@ func (s *Stream) attnWorker(a *attnJob) *attnWorker {
 	w.qd = grow(w.qd, a.p.HeadDimK/32)
 	w.qf = grow(w.qf, a.p.HeadDimK)
 	w.acc = grow(w.acc, a.p.HeadDimV)
-	if a.kv.K.Type == quant.F16 {
+	switch a.kv.K.Type {
+	case quant.F16:
 		w.qfs = grow(w.qfs, a.perKVH*a.p.HeadDimK)
-		w.groupAcc = grow(w.groupAcc, a.perKVH*a.p.HeadDimV)
+	case quant.Q8_0:
+		w.qqs = grow(w.qqs, a.perKVH*a.p.HeadDimK)
+		w.qds = grow(w.qds, a.perKVH*a.p.HeadDimK/32)
 	}
+	w.groupAcc = grow(w.groupAcc, a.perKVH*a.p.HeadDimV)
 	return w
 }
 
@@ -291,17 +298,17 @@ func (a *attnJob) unitsPerKVH() int { return (a.perKVH + a.unit - 1) / a.unit }
 
 // kvGroup computes unit u of token t: the query heads u·unit.. (at most
 // unit of them, within one KV head's) that read KV head u / unitsPerKVH. With
-// an F16 cache their scores come from one pass over the K rows and their
-// weighted sums from one pass over the V rows (DotF16RowsHeads,
-// AxpyF16RowsHeads: bit-identical to a pass per head); each head's
-// softmax is its own.
+// an F16 or Q8_0 cache their scores come from one pass over the K rows and
+// their weighted sums from one pass over the V rows (DotF16RowsHeads,
+// DotQ8_0RowsHeads, AxpyF16RowsHeads, AxpyQ8_0RowsHeads: bit-identical to
+// a pass per head); each head's softmax is its own.
 func (w *attnWorker) kvGroup(t, u int) error {
 	a, p := w.a, w.a.p
 	upk := a.unitsPerKVH()
 	kvh := u / upk
 	h0 := kvh*a.perKVH + (u%upk)*a.unit
 	g := min(a.unit, (kvh+1)*a.perKVH-h0)
-	if a.kv.K.Type != quant.F16 || g == 1 {
+	if (a.kv.K.Type != quant.F16 && a.kv.K.Type != quant.Q8_0) || g == 1 {
 		for h := h0; h < h0+g; h++ {
 			if err := w.head(t, h, nil); err != nil {
 				return err
@@ -314,21 +321,38 @@ func (w *attnWorker) kvGroup(t, u int) error {
 		return err
 	}
 	hd, n := p.HeadDimK, pos-lo+1
-	qfs := w.qfs[:g*hd]
-	a.vec.RoundF16(qfs, a.qs[(t*p.NHead+h0)*hd:(t*p.NHead+h0+g)*hd])
+	qh := a.qs[(t*p.NHead+h0)*hd : (t*p.NHead+h0+g)*hd]
 	if cap(w.groupScores) < g*n {
 		w.groupScores = make([]float32, g*n)
 	}
 	sc := w.groupScores[:g*n]
-	kStride := a.kv.NHeadKV * hd
-	err = a.spans(a.rows.Tables[t], lo, pos, kvh, func(sp span) error {
-		a.vec.DotF16RowsHeads(sc[sp.first-lo:], n, sp.n, qfs, hd, hd, g, a.k16[sp.row*hd:], kStride)
-		return nil
-	})
+	table := a.rows.Tables[t]
+	if a.kv.K.Type == quant.F16 {
+		qfs := w.qfs[:g*hd]
+		a.vec.RoundF16(qfs, qh)
+		kStride := a.kv.NHeadKV * hd
+		err = a.spans(table, lo, pos, kvh, func(sp span) error {
+			a.vec.DotF16RowsHeads(sc[sp.first-lo:], n, sp.n, qfs, hd, hd, g, a.k16[sp.row*hd:], kStride)
+			return nil
+		})
+	} else { // Q8_0
+		nb := hd / 32
+		qqs, qds := w.qqs[:g*hd], w.qds[:g*nb]
+		for i := range g {
+			if err := w.quantizeQ8_0(qh[i*hd:(i+1)*hd], qqs[i*hd:(i+1)*hd], qds[i*nb:(i+1)*nb]); err != nil {
+				return err
+			}
+		}
+		kStride := a.kv.NHeadKV * a.kRow
+		err = a.spans(table, lo, pos, kvh, func(sp span) error {
+			a.vec.DotQ8_0RowsHeads(sc[sp.first-lo:], n, sp.n, qqs, qds, g, a.kb[sp.row*a.kRow:], kStride)
+			return nil
+		})
+	}
 	if err != nil {
 		return err
 	}
-	if a.kv.V.Type != quant.F16 {
+	if a.kv.V.Type != quant.F16 && a.kv.V.Type != quant.Q8_0 {
 		for i := range g {
 			if err := w.head(t, h0+i, sc[i*n:(i+1)*n]); err != nil {
 				return err
@@ -342,15 +366,33 @@ func (w *attnWorker) kvGroup(t, u int) error {
 	hdv := p.HeadDimV
 	acc := w.groupAcc[:g*hdv]
 	clear(acc)
-	vStride := a.kv.NHeadKV * hdv
-	err = a.spans(a.rows.Tables[t], lo, pos, kvh, func(sp span) error {
-		a.vec.AxpyF16RowsHeads(acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, g, a.v16[sp.row*hdv:], vStride)
+	err = a.spans(table, lo, pos, kvh, func(sp span) error {
+		if a.kv.V.Type == quant.F16 {
+			a.vec.AxpyF16RowsHeads(acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, g, a.v16[sp.row*hdv:], a.kv.NHeadKV*hdv)
+		} else {
+			a.vec.AxpyQ8_0RowsHeads(acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, g, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow)
+		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
 	copy(a.ys[(t*p.NHead+h0)*hdv:(t*p.NHead+h0+g)*hdv], acc)
+	return nil
+}
+
+// quantizeQ8_0 quantizes one head's q as the Q8_0 vec-dot does and splits
+// the blocks into quants qq and scales qd, the layout of the Q8_0 row loops.
+func (w *attnWorker) quantizeQ8_0(q []float32, qq []byte, qd []float32) error {
+	if err := quant.QuantizeActivations(quant.Q8_0, q, w.qConv); err != nil {
+		return err
+	}
+	bb := quant.Q8_0.BlockBytes()
+	for b := range qd {
+		blk := w.qConv[b*bb : (b+1)*bb]
+		qd[b] = quant.FP16ToFP32(uint16(blk[0]) | uint16(blk[1])<<8)
+		copy(qq[32*b:32*b+32], blk[2:])
+	}
 	return nil
 }
 
@@ -374,14 +416,8 @@ func (w *attnWorker) head(t, h int, scores []float32) error {
 	case quant.F32:
 		copy(w.qf, qh)
 	default: // Q8_0: quants and block scales apart, for the vector loop
-		if err := quant.QuantizeActivations(a.qType, qh, w.qConv); err != nil {
+		if err := w.quantizeQ8_0(qh, w.qq, w.qd); err != nil {
 			return err
-		}
-		bb := quant.Q8_0.BlockBytes()
-		for b := range w.qd {
-			blk := w.qConv[b*bb : (b+1)*bb]
-			w.qd[b] = quant.FP16ToFP32(uint16(blk[0]) | uint16(blk[1])<<8)
-			copy(w.qq[32*b:32*b+32], blk[2:])
 		}
 	}
 	if cap(w.scores) < pos-lo+1 {

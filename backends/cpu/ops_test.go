@@ -424,10 +424,10 @@ func TestStickyErrors(t *testing.T) {
 	}
 }
 
-// TestAttentionGroupedHeads: with an F16 cache the query heads of a KV
-// head are scored and summed together (kvGroup); the outputs must be, bit
-// for bit, those of the pure-Go kernels, which take the heads one at a
-// time — for groups of 4 and 8 heads (one and two four-head passes) and 6
+// TestAttentionGroupedHeads: with an F16 or a Q8_0 cache the query heads
+// of a KV head are scored and summed together (kvGroup); the outputs must
+// be, bit for bit, those of the pure-Go kernels, which take the heads one
+// at a time — for groups of 4 and 8 heads (one and two four-head passes) and 6
 // (a pass and two single heads), head sizes with and without a tail past
 // the last 16, and a window.
 func TestAttentionGroupedHeads(t *testing.T) {
@@ -441,38 +441,52 @@ func TestAttentionGroupedHeads(t *testing.T) {
 		// of two heads (and of one for a single KV head's two).
 		{8, 2, 64, 0, []int{44}}, {16, 1, 64, 0, []int{30}}, {4, 2, 64, 0, []int{44}},
 	} {
-		t.Run(fmt.Sprintf("heads%d/kv%d/hd%d/window%d/tokens%d", c.nHead, c.nKV, c.hd, c.window, len(c.qpos)), func(t *testing.T) {
-			const n, bs = 45, 8
-			qpos := c.qpos
-			var want []float64
-			run := func(generic bool) []float32 {
-				f := newFixture(t)
-				f.dev.SetGeneric(generic)
-				r := rand.New(rand.NewPCG(9, uint64(c.hd)))
-				a := newAttnSetup(t, f, r, quant.F16, n, c.nKV, c.hd, bs)
-				q := randVec(r, len(qpos)*c.nHead*c.hd, 1)
-				want = attnRef(q, qpos, a, c.nHead, 0.125, c.window)
-				rows := backends.AttnRows{}
-				for _, p := range qpos {
-					rows.Pos = append(rows.Pos, int32(p))
-					rows.Tables = append(rows.Tables, a.table)
-				}
-				p := backends.Attn{NHead: c.nHead, NHeadKV: c.nKV, HeadDimK: c.hd, HeadDimV: c.hd, Scale: 0.125, Window: c.window}
-				y := f.tensor("y", len(qpos), c.nHead*c.hd, nil)
-				f.s.Attention(y, f.tensor("q", len(qpos), c.nHead*c.hd, q), a.kv, rows, p)
-				f.sync()
-				return append([]float32(nil), hostF32(t, y)...)
+		for _, kt := range []quant.Type{quant.F16, quant.Q8_0} {
+			if kt == quant.Q8_0 && c.hd%32 != 0 {
+				continue // Q8_0 rows are whole 32-element blocks
 			}
-			fast, ref := run(false), run(true)
-			if d := maxAbsDiff(fast, want); d > 3e-3 { // F16 storage, as TestAttention
-				t.Errorf("max |diff| from float64 attention %.2e > 3e-3", d)
-			}
-			for i := range ref {
-				if math.Float32bits(fast[i]) != math.Float32bits(ref[i]) {
-					t.Fatalf("element %d (token %d, head %d): grouped %v, one head at a time %v",
-						i, i/(c.nHead*c.hd), i/c.hd%c.nHead, fast[i], ref[i])
-				}
-			}
-		})
+			testAttentionGrouped(t, kt, c.nHead, c.nKV, c.hd, c.window, c.qpos)
+		}
 	}
+}
+
+// testAttentionGrouped runs one TestAttentionGroupedHeads case on a
+// cache of type kt (K and V).
+func testAttentionGrouped(t *testing.T, kt quant.Type, nHead, nKV, hd, window int, qpos []int) {
+	tol := 3e-3 // storage precision, as TestAttention
+	if kt == quant.Q8_0 {
+		tol = 3e-2
+	}
+	t.Run(fmt.Sprintf("%v/heads%d/kv%d/hd%d/window%d/tokens%d", kt, nHead, nKV, hd, window, len(qpos)), func(t *testing.T) {
+		const n, bs = 45, 8
+		var want []float64
+		run := func(generic bool) []float32 {
+			f := newFixture(t)
+			f.dev.SetGeneric(generic)
+			r := rand.New(rand.NewPCG(9, uint64(hd)))
+			a := newAttnSetup(t, f, r, kt, n, nKV, hd, bs)
+			q := randVec(r, len(qpos)*nHead*hd, 1)
+			want = attnRef(q, qpos, a, nHead, 0.125, window)
+			rows := backends.AttnRows{}
+			for _, p := range qpos {
+				rows.Pos = append(rows.Pos, int32(p))
+				rows.Tables = append(rows.Tables, a.table)
+			}
+			p := backends.Attn{NHead: nHead, NHeadKV: nKV, HeadDimK: hd, HeadDimV: hd, Scale: 0.125, Window: window}
+			y := f.tensor("y", len(qpos), nHead*hd, nil)
+			f.s.Attention(y, f.tensor("q", len(qpos), nHead*hd, q), a.kv, rows, p)
+			f.sync()
+			return append([]float32(nil), hostF32(t, y)...)
+		}
+		fast, ref := run(false), run(true)
+		if d := maxAbsDiff(fast, want); d > tol {
+			t.Errorf("max |diff| from float64 attention %.2e > %.0e", d, tol)
+		}
+		for i := range ref {
+			if math.Float32bits(fast[i]) != math.Float32bits(ref[i]) {
+				t.Fatalf("element %d (token %d, head %d): grouped %v, one head at a time %v",
+					i, i/(nHead*hd), i/hd%nHead, fast[i], ref[i])
+			}
+		}
+	})
 }

@@ -286,6 +286,8 @@ TEXT ·dotQ8_0Rows(SB), NOSPLIT, $0-56
 	VPBROADCASTD X15, Y15
 
 qrow:
+	PREFETCHT0 (DI)(R8*8)
+	PREFETCHT0 64(DI)(R8*8)
 	VXORPS Y0, Y0, Y0
 	MOVQ   DI, R10
 	XORQ   BX, BX
@@ -343,6 +345,8 @@ vblk:
 	MOVQ    CX, R12
 
 vrow:
+	PREFETCHT0 (R10)(R9*8)
+	PREFETCHT0 64(R10)(R9*8)
 	MOVWLZX    (R10), AX
 	VMOVD      AX, X6
 	VCVTPH2PS  X6, X6
@@ -679,6 +683,10 @@ scloop:
 	VZEROUPPER
 	RET
 
+// The Q8_0 row loops prefetch the first two lines of the row 8 ahead, as
+// the fp16 ones do (cold-cache decode over a Q8_0 cache: attention 1.22-1.30
+// → 0.89-0.93 ms a llama-1b step at context ~256).
+
 // dotQ8_0Rows4 is dotQ8_0Rows for four query heads against the same Q8_0 K
 // rows: head h's quants at q + h·nb·32, its scales at qd + h·nb·4 and its
 // outputs ostride floats apart. Per row and block the K quants, their
@@ -705,6 +713,8 @@ TEXT ·dotQ8_0Rows4(SB), NOSPLIT, $0-64
 	VPBROADCASTD X15, Y15
 
 q4row:
+	PREFETCHT0 (DI)(R8*8)
+	PREFETCHT0 64(DI)(R8*8)
 	VXORPS Y0, Y0, Y0
 	VXORPS Y8, Y8, Y8
 	VXORPS Y9, Y9, Y9
@@ -834,6 +844,8 @@ a4blk:
 	MOVQ    CX, R12
 
 a4row:
+	PREFETCHT0 (R10)(R9*8)
+	PREFETCHT0 64(R10)(R9*8)
 	MOVWLZX    (R10), AX
 	VMOVD      AX, X6
 	VCVTPH2PS  X6, X6
@@ -877,3 +889,4 @@ a4row:
 	JNZ     a4blk
 	VZEROUPPER
 	RET
+

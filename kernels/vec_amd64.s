@@ -185,7 +185,8 @@ DATA dotRowsPerm<>+60(SB)/4, $15
 GLOBL dotRowsPerm<>(SB), RODATA|NOPTR, $64
 
 // AXPYROWS(LOAD, K1, K2, K3, KSTEP, KSHIFT): the weighted-sum loop, same
-// parameters for the V elements.
+// parameters for the V elements. Like the score loop it prefetches the
+// first two lines of the row 8 ahead.
 #define AXPYROWS(LOAD, K1, K2, K3, KSTEP, KSHIFT) \
 	MOVQ acc+0(FP), DI; \
 	MOVQ d16+8(FP), BX; \
@@ -205,6 +206,8 @@ quad: \
 	MOVQ    SI, R11; \
 	MOVQ    CX, R12; \
 qloop: \
+	PREFETCHT0 (R10)(R9*8); \
+	PREFETCHT0 64(R10)(R9*8); \
 	VBROADCASTSS (R11), Z4; \
 	LOAD (R10), Z5; \
 	VFMADD231PS Z5, Z4, Z0; \
@@ -580,6 +583,8 @@ quad:
 	MOVQ CX, R12
 
 qloop:
+	PREFETCHT0 (R10)(R9*8)
+	PREFETCHT0 64(R10)(R9*8)
 	PROBS4
 	VCHUNK4(0, Z4, Z8, Z12, Z16, Z20)
 	VCHUNK4(32, Z5, Z9, Z13, Z17, Z21)

@@ -270,6 +270,21 @@ TEXT ·axpyF16Rows(SB), NOSPLIT, $0-48
 TEXT ·axpyF32Rows(SB), NOSPLIT, $0-48
 	AXPYROWS(VMOVUPS, 64, 128, 192, 256, 2)
 
+// QTREE(y, x, DST): the Q8_0 score's 8 lanes in y (x its low half) summed
+// by the tree l+4, l+2, l+1 and stored at DST (X1 scratch).
+#define QTREE(y, x, DST) \
+	VEXTRACTF128 $1, y, X1; \
+	VADDPS     X1, x, x; \
+	VMOVHLPS   x, x, X1; \
+	VADDPS     X1, x, x; \
+	VMOVSHDUP  x, X1; \
+	VADDSS     X1, x, x; \
+	VMOVSS     x, DST
+
+// The Q8_0 row loops prefetch the first two lines of the row 8 ahead, as
+// the fp16 ones do (cold-cache decode over a Q8_0 cache: attention 1.22-1.30
+// → 0.89-0.93 ms a llama-1b step at context ~256).
+//
 // func dotQ8_0Rows(out *float32, q *byte, qd *float32, k *byte, kstride int, n int, nb int)
 // Q8_0 cache rows (34-byte blocks: fp16 d, 32 int8) against a Q8_0 query
 // (quants q, block scales qd): per row 8 int32 lanes per block (lane l
@@ -315,13 +330,7 @@ qblk:
 	INCQ       BX
 	CMPQ       BX, DX
 	JLT        qblk
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS     X1, X0, X0
-	VMOVHLPS   X0, X0, X1
-	VADDPS     X1, X0, X0
-	VMOVSHDUP  X0, X1
-	VADDSS     X1, X0, X0
-	VMOVSS     X0, (R9)
+	QTREE(Y0, X0, (R9))
 	ADDQ       $4, R9
 	ADDQ       R8, DI
 	DECQ       CX
@@ -688,10 +697,6 @@ scloop:
 	VZEROUPPER
 	RET
 
-// The Q8_0 row loops prefetch the first two lines of the row 8 ahead, as
-// the fp16 ones do (cold-cache decode over a Q8_0 cache: attention 1.22-1.30
-// → 0.89-0.93 ms a llama-1b step at context ~256).
-
 // dotQ8_0Rows4 is dotQ8_0Rows for four query heads against the same Q8_0 K
 // rows: head h's quants at q + h·nb·32, its scales at qd + h·nb·4 and its
 // outputs ostride floats apart. Per row and block the K quants, their
@@ -699,6 +704,19 @@ scloop:
 // one-head kernel's instructions (sign, multiply-add, widen, scale, FMA
 // into its own 8 lanes: Y0, Y8, Y9, Y10) and the same lane tree at the end.
 // AX walks the heads' quants and DX their scales (R12, R13: the strides).
+// QHEAD(acc): one head's step of a block: its quants at AX signed by the K
+// quants (Y1, absolute values in Y4), multiplied and widened to 8 lanes,
+// and added to acc with one FMA by d_k (X6) · its scale at DX.
+#define QHEAD(acc) \
+	VMOVDQU    (AX), Y2; \
+	VPSIGNB    Y1, Y2, Y3; \
+	VPMADDUBSW Y3, Y4, Y5; \
+	VPMADDWD   Y15, Y5, Y5; \
+	VCVTDQ2PS  Y5, Y5; \
+	VMULSS     (DX), X6, X7; \
+	VBROADCASTSS X7, Y7; \
+	VFMADD231PS Y7, Y5, acc
+
 // func dotQ8_0Rows4(out *float32, ostride int, q *byte, qd *float32, nb int, k *byte, kstride int, n int)
 TEXT ·dotQ8_0Rows4(SB), NOSPLIT, $0-64
 	MOVQ out+0(FP), R9
@@ -737,77 +755,25 @@ q4blk:
 	SHLQ       $5, AX
 	ADDQ       SI, AX
 	LEAQ       (R11)(BX*4), DX
-	VMOVDQU    (AX), Y2
-	VPSIGNB    Y1, Y2, Y3
-	VPMADDUBSW Y3, Y4, Y5
-	VPMADDWD   Y15, Y5, Y5
-	VCVTDQ2PS  Y5, Y5
-	VMULSS     (DX), X6, X7
-	VBROADCASTSS X7, Y7
-	VFMADD231PS Y7, Y5, Y0
+	QHEAD(Y0)
 	ADDQ       R12, AX
 	ADDQ       R13, DX
-	VMOVDQU    (AX), Y2
-	VPSIGNB    Y1, Y2, Y3
-	VPMADDUBSW Y3, Y4, Y5
-	VPMADDWD   Y15, Y5, Y5
-	VCVTDQ2PS  Y5, Y5
-	VMULSS     (DX), X6, X7
-	VBROADCASTSS X7, Y7
-	VFMADD231PS Y7, Y5, Y8
+	QHEAD(Y8)
 	ADDQ       R12, AX
 	ADDQ       R13, DX
-	VMOVDQU    (AX), Y2
-	VPSIGNB    Y1, Y2, Y3
-	VPMADDUBSW Y3, Y4, Y5
-	VPMADDWD   Y15, Y5, Y5
-	VCVTDQ2PS  Y5, Y5
-	VMULSS     (DX), X6, X7
-	VBROADCASTSS X7, Y7
-	VFMADD231PS Y7, Y5, Y9
+	QHEAD(Y9)
 	ADDQ       R12, AX
 	ADDQ       R13, DX
-	VMOVDQU    (AX), Y2
-	VPSIGNB    Y1, Y2, Y3
-	VPMADDUBSW Y3, Y4, Y5
-	VPMADDWD   Y15, Y5, Y5
-	VCVTDQ2PS  Y5, Y5
-	VMULSS     (DX), X6, X7
-	VBROADCASTSS X7, Y7
-	VFMADD231PS Y7, Y5, Y10
+	QHEAD(Y10)
 	ADDQ       $34, R10
 	INCQ       BX
 	CMPQ       BX, nb+32(FP)
 	JLT        q4blk
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS     X1, X0, X0
-	VMOVHLPS   X0, X0, X1
-	VADDPS     X1, X0, X0
-	VMOVSHDUP  X0, X1
-	VADDSS     X1, X0, X0
-	VMOVSS     X0, (R9)
-	VEXTRACTF128 $1, Y8, X1
-	VADDPS     X1, X8, X8
-	VMOVHLPS   X8, X8, X1
-	VADDPS     X1, X8, X8
-	VMOVSHDUP  X8, X1
-	VADDSS     X1, X8, X8
-	VMOVSS     X8, (R9)(R14*1)
-	VEXTRACTF128 $1, Y9, X1
-	VADDPS     X1, X9, X9
-	VMOVHLPS   X9, X9, X1
-	VADDPS     X1, X9, X9
-	VMOVSHDUP  X9, X1
-	VADDSS     X1, X9, X9
-	VMOVSS     X9, (R9)(R14*2)
-	VEXTRACTF128 $1, Y10, X1
-	VADDPS     X1, X10, X10
-	VMOVHLPS   X10, X10, X1
-	VADDPS     X1, X10, X10
-	VMOVSHDUP  X10, X1
-	VADDSS     X1, X10, X10
+	QTREE(Y0, X0, (R9))
+	QTREE(Y8, X8, (R9)(R14*1))
+	QTREE(Y9, X9, (R9)(R14*2))
 	LEAQ       (R9)(R14*2), AX
-	VMOVSS     X10, (AX)(R14*1)
+	QTREE(Y10, X10, (AX)(R14*1))
 	ADDQ       $4, R9
 	ADDQ       R8, DI
 	DECQ       CX
@@ -821,6 +787,14 @@ q4blk:
 // Z8/Z9, Z10/Z11 and Z12/Z13 across all rows; per row the V block is
 // widened once and each head takes the one-head kernel's two FMAs by
 // p_h[j]·d_j.
+// VHEAD(P, LO, HI): one head's step of a row: its 32 sums in LO/HI take
+// the widened V block (Z2, Z3) times its probability at P · d_v (X6).
+#define VHEAD(P, LO, HI) \
+	VMULSS     P, X6, X7; \
+	VBROADCASTSS X7, Z7; \
+	VFMADD231PS Z7, Z2, LO; \
+	VFMADD231PS Z7, Z3, HI
+
 // func axpyQ8_0Rows4(acc *float32, astride int, nb int, p *float32, pstride int, n int, v *byte, vstride int)
 TEXT ·axpyQ8_0Rows4(SB), NOSPLIT, $0-64
 	MOVQ acc+0(FP), DI
@@ -859,22 +833,10 @@ a4row:
 	VPMOVSXBD  18(R10), Z3
 	VCVTDQ2PS  Z3, Z3
 	LEAQ       (R11)(R13*2), AX
-	VMULSS     (R11), X6, X7
-	VBROADCASTSS X7, Z7
-	VFMADD231PS Z7, Z2, Z0
-	VFMADD231PS Z7, Z3, Z1
-	VMULSS     (R11)(R13*1), X6, X7
-	VBROADCASTSS X7, Z7
-	VFMADD231PS Z7, Z2, Z8
-	VFMADD231PS Z7, Z3, Z9
-	VMULSS     (AX), X6, X7
-	VBROADCASTSS X7, Z7
-	VFMADD231PS Z7, Z2, Z10
-	VFMADD231PS Z7, Z3, Z11
-	VMULSS     (AX)(R13*1), X6, X7
-	VBROADCASTSS X7, Z7
-	VFMADD231PS Z7, Z2, Z12
-	VFMADD231PS Z7, Z3, Z13
+	VHEAD((R11), Z0, Z1)
+	VHEAD((R11)(R13*1), Z8, Z9)
+	VHEAD((AX), Z10, Z11)
+	VHEAD((AX)(R13*1), Z12, Z13)
 	ADDQ       $4, R11
 	ADDQ       R9, R10
 	DECQ       R12

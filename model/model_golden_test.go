@@ -40,7 +40,9 @@ type goldenCase struct {
 // agreement at or above min_top1_agreement, and for greedy "exact" the
 // greedy continuation (decoded one token at a time through the KV cache)
 // must equal llama.cpp's. The measured table is logged with -v.
-func TestGolden(t *testing.T) {
+// loadGoldenManifest reads ../shared/testdata/golden/manifest.json.
+func loadGoldenManifest(t *testing.T) (string, goldenManifest) {
+	t.Helper()
 	dir := testshared.Path(t, "testdata", "golden")
 	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
@@ -50,6 +52,23 @@ func TestGolden(t *testing.T) {
 	if err := json.Unmarshal(raw, &man); err != nil {
 		t.Fatalf("manifest: %v", err)
 	}
+	return dir, man
+}
+
+// top1Agreement counts the rows of logits whose argmax is ref's (rows of
+// nv values).
+func top1Agreement(logits, ref []float32, nv int) (agree, rows int) {
+	for j := 0; j < len(ref)/nv; j++ {
+		rows++
+		if argmax(logits[j*nv:(j+1)*nv]) == argmax(ref[j*nv:(j+1)*nv]) {
+			agree++
+		}
+	}
+	return agree, rows
+}
+
+func TestGolden(t *testing.T) {
+	dir, man := loadGoldenManifest(t)
 	if len(man.Cases) == 0 {
 		t.Fatal("manifest has no cases")
 	}
@@ -74,15 +93,7 @@ func TestGolden(t *testing.T) {
 // wrong head, block or scale in the Q8_0 attention path moves the logits
 // by far more (rel-RMS of order 1).
 func TestGoldenQ8_0KV(t *testing.T) {
-	dir := testshared.Path(t, "testdata", "golden")
-	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var man goldenManifest
-	if err := json.Unmarshal(raw, &man); err != nil {
-		t.Fatalf("manifest: %v", err)
-	}
+	dir, man := loadGoldenManifest(t)
 	const maxRelRMS, minTop1 = 5e-2, 0.93
 	ran := 0
 	for _, c := range man.Cases {
@@ -102,12 +113,8 @@ func TestGoldenQ8_0KV(t *testing.T) {
 				if r := testshared.RelRMS(logits, ref); r > maxRelRMS {
 					t.Errorf("prompt %d: rel-RMS %.3e > %.0e", i, r, maxRelRMS)
 				}
-				for j := 0; j < len(ref)/c.NVocab; j++ {
-					rows++
-					if argmax(logits[j*c.NVocab:(j+1)*c.NVocab]) == argmax(ref[j*c.NVocab:(j+1)*c.NVocab]) {
-						agree++
-					}
-				}
+				a, n := top1Agreement(logits, ref, c.NVocab)
+				agree, rows = agree+a, rows+n
 			}
 			if top1 := float64(agree) / float64(rows); top1 < minTop1 {
 				t.Errorf("top-1 agreement %.4f < %.2f", top1, minTop1)
@@ -141,13 +148,8 @@ func runGoldenCase(t *testing.T, dir string, c goldenCase) string {
 		if r > c.Tolerance.MaxRelRMS {
 			t.Errorf("prompt %d: rel-RMS %.3e > %.1e", i, r, c.Tolerance.MaxRelRMS)
 		}
-		nv := c.NVocab
-		for j := 0; j < len(ref)/nv; j++ {
-			rows++
-			if argmax(logits[j*nv:(j+1)*nv]) == argmax(ref[j*nv:(j+1)*nv]) {
-				agree++
-			}
-		}
+		a, n := top1Agreement(logits, ref, c.NVocab)
+		agree, rows = agree+a, rows+n
 		if !sameTokens(got, p.Greedy) {
 			greedyOK = false
 			msg := fmt.Sprintf("prompt %d: greedy %v, llama.cpp %v", i, fmtTokens(got), fmtTokens(p.Greedy))

@@ -9,7 +9,8 @@
 # (BenchmarkMatMulPacked, 2 threads) and their batched tiles by 40-80 %
 # (Q6_K 128256x2048, nx=8/16: 373/487 -> 605/754 GOP/s with N=8). For the
 # short Q4_0/Q8_0-family records it measured neutral to harmful in the
-# GEMV (N <= 2), so those have none; their N >= 4 tiles, which spend
+# one-group GEMV (N <= 2), so those have none (the multi-stream GEMV
+# kernels below do, a few records ahead); their N >= 4 tiles, which spend
 # longer on each record, gain 15-50 % from 8 KiB ahead (Q4_0 N=8
 # 586-695 -> 870-897 GOP/s, Q8_0 334-685 -> 403-880).
 PREFETCH_K = 16384
@@ -113,11 +114,12 @@ def two_bit_codes(a, src, g, dst):
         a(f"\tVPSRLW ${2*g}, {src}, {dst}")
         a(f"\tVPANDD Z31, {dst}, {dst}")
 
-def kern(N, name, wdecode):
+def kern(N, name, wdecode, pf=None):
     # wdecode: 'q4', 'q5' (Q4_0/Q5_0: codes + zero-point corrections),
     # 'q41', 'q51' (Q4_1/Q5_1: unsigned codes and a minimum: +16 bytes of
     # fp16 m per record, and the activation's s = d_a·Σq in the correction
-    # slot, as float bits) or 'q8'.
+    # slot, as float bits) or 'q8'. pf: prefetch every line of the record
+    # this many bytes ahead (None: none, unless N >= 4).
     split = N <= 2  # two integer chains per act to shorten the dependency chain
     nib = wdecode in ('q4', 'q5', 'q41', 'q51')
     five = wdecode in ('q5', 'q51')
@@ -139,6 +141,8 @@ def kern(N, name, wdecode):
     rec = {'q4': 288, 'q5': 352, 'q8': 544, 'q41': 320, 'q51': 384}[wdecode]
     if N >= 4:
         prefetch_part(a, rec, 0, 1, PREFETCH_TILE)
+    if pf:
+        prefetch_part(a, rec, 0, 1, pf)
     a("\tVCVTPH2PS (SI), Z30")
     if mins:
         a("\tVCVTPH2PS 32(SI), Z24")
@@ -530,12 +534,20 @@ def streams_of(single, S, out, name):
     L += ["\tVZEROUPPER", "\tRET", ""]
     return "\n".join(L)
 
+# Each stream prefetches its own records STREAM_PREFETCH records ahead.
+# The hardware prefetchers alone left the four-stream Q4_0 kernel at
+# 0.66-0.76 of the read probe in the llama-1b decode sequence (Q8_0
+# 0.70-0.81, Q5_0 0.69) on the 2-core Zen 5 VM; with every line of each
+# stream's record prefetched 4-8 records ahead, 0.83-0.94 (Q8_0
+# 0.88-1.0, Q5_0 0.94-0.97). 12 records ahead was worse again (Q4_0
+# 0.81), as was a fixed 4 KiB for Q4_0 (0.83): see docs/performance.md,
+# round 7. The one-group N = 1 kernel keeps none: one stream with
+# prefetch measured no better than without.
+STREAM_PREFETCH = 6
+
 ms = open(OUT).read().rstrip()+"\n\n"
-for t, single, out in (
-        ('q4_0', kern(1, "q4_0x16N1", 'q4'), 16),
-        ('q8_0', kern(1, "q8_0x16N1", 'q8'), 16),
-        ('q5_0', kern(1, "q5_0x16N1", 'q5'), 16),
-        ('q4_1', kern(1, "q4_1x16N1", 'q41'), 16),
-        ('q5_1', kern(1, "q5_1x16N1", 'q51'), 16)):
-    ms += streams_of(single, STREAMS, out, f"{t}x16N1S{STREAMS}")
+for t, w, out in (('q4_0', 'q4', 16), ('q8_0', 'q8', 16), ('q5_0', 'q5', 16), ('q4_1', 'q41', 16), ('q5_1', 'q51', 16)):
+    rec = {'q4': 288, 'q5': 352, 'q8': 544, 'q41': 320, 'q51': 384}[w]
+    dist = (STREAM_PREFETCH*rec + 63) // 64 * 64
+    ms += streams_of(kern(1, f"{t}x16N1", w, pf=dist), STREAMS, out, f"{t}x16N1S{STREAMS}")
 open(OUT,'w').write(ms.rstrip()+"\n")

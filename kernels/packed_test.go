@@ -220,3 +220,22 @@ func TestMatMulPackedShared(t *testing.T) {
 		}
 	}
 }
+
+// TestPackedGrain: single-row chunks hold whole sets of packStreams groups
+// where they hold more than one set, so the multi-stream kernel takes all
+// of a chunk; batched chunks keep their byte limit.
+func TestPackedGrain(t *testing.T) {
+	for _, c := range []struct{ groups, groupBytes, nx, threads, want int }{
+		{128, 256 * 288, 1, 2, 16}, // Q4_0 2048×8192: 14 by bytes, rounded to 16
+		{1024, 64 * 288, 1, 2, 56}, // Q4_0 gate/up: 56 already whole
+		{128, 256 * 544, 1, 2, 8},  // Q8_0 2048×8192: 7 → 8
+		{128, 64 * 288, 1, 2, 16},  // by the per-thread share
+		{16, 64 * 288, 1, 2, 2},    // too few groups to round
+		{128, 256 * 288, 16, 2, 3}, // batched: 256 KiB
+		{8016, 8 * 3360, 1, 2, 40}, // Q6_K output matrix: 39 → 40
+	} {
+		if got := packedGrain(c.groups, c.groupBytes, c.nx, c.threads); got != c.want {
+			t.Errorf("packedGrain(%d, %d, %d, %d) = %d, want %d", c.groups, c.groupBytes, c.nx, c.threads, got, c.want)
+		}
+	}
+}

@@ -480,7 +480,11 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int) {
 	}
 	p.runTask(tasks, grain, t)
 	t.phase = phaseDot
-	p.runTask(groups, packedGrain(groups, len(pw0.data)/pw0.groups(), nx, p.threadsLocked()), t)
+	_, streams := packedStreamKernel(pw0.Type)
+	if nx != 1 || s.oneStream {
+		streams = 0
+	}
+	p.runTask(groups, packedGrain(groups, len(pw0.data)/pw0.groups(), nx, streams, p.threadsLocked()), t)
 	*t = packedTask{}
 }
 
@@ -488,19 +492,19 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int) {
 // chunks per thread for balance on a shared machine, each a long run of
 // weight bytes (up to 1 MiB) for the prefetchers. With more than one
 // activation tile the chunk's weights are read once per tile, so they are
-// kept to 256 KiB, well inside L2. A single-row chunk is rounded to a
-// whole number of packStreams groups: the multi-stream kernel leaves the
-// remainder to the one-group kernel, which streams worse (a 2048×8192
-// Q4_0 matrix's 14-group chunks sent a seventh of it there: 0.81 of the
-// read probe against 0.93 with 16-group chunks).
-func packedGrain(groups, groupBytes, nx, threads int) int {
+// kept to 256 KiB, well inside L2. A chunk for a multi-stream kernel
+// (streams > 0) is rounded to a whole number of its streams: the kernel
+// leaves the remainder to the one-group kernel, which streams worse (a
+// 2048×8192 Q4_0 matrix's 14-group chunks sent a seventh of it there: 0.81
+// of the read probe against 0.93 with 16-group chunks).
+func packedGrain(groups, groupBytes, nx, streams, threads int) int {
 	limit := 1 << 20
 	if nx > packTile {
 		limit = 256 << 10
 	}
 	g := min(groups/(4*threads), limit/max(1, groupBytes))
-	if nx == 1 && g > packStreams {
-		g = (g + packStreams/2) / packStreams * packStreams
+	if streams > 0 && g > streams {
+		g = (g + streams/2) / streams * streams
 	}
 	return max(1, g)
 }
@@ -529,19 +533,19 @@ func (t *packedTask) dot(m *packedMat, lo, hi int) {
 	ks := packedKernels(pw.Type)
 	ystride := pw.Rows * 4
 	lastPartial := pw.Rows%packGroup != 0
-	if sk := packedStreamKernel(pw.Type); a.nx == 1 && sk != nil && !t.oneStream {
+	if sk, ns := packedStreamKernel(pw.Type); a.nx == 1 && sk != nil && !t.oneStream {
 		// Decode: the whole groups go through the multi-stream kernel, the
-		// range cut into packStreams equal runs walked in lockstep; the
-		// groups left over (and a partial last group) take the loop below.
+		// range cut into ns equal runs walked in lockstep; the groups left
+		// over (and a partial last group) take the loop below.
 		full := hi
 		if lastPartial && hi*packGroup > pw.Rows {
 			full = hi - 1
 		}
-		if q := (full - lo) / packStreams; q > 0 {
+		if q := (full - lo) / ns; q > 0 {
 			for g := lo; g < lo+q; g++ {
 				sk(&pw.data[g*nb*bb], q*nb*bb, nb, &a.qs[0], a.qk*a.es, &a.d[0], &a.corr[0], 4, &m.y[g*packGroup], q*packGroup*4)
 			}
-			lo += packStreams * q
+			lo += ns * q
 		}
 	}
 	for t0 := 0; t0 < a.nx; t0 += packTile {
@@ -580,26 +584,41 @@ type packedKernel func(w *byte, nb int, act *byte, astride int, d *float32, corr
 // group s's outputs at y + s·ystride bytes.
 type streamKernel func(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
 
-// packStreams is the number of row groups a streamKernel walks at once
-// (STREAMS in gen_packed.py).
-const packStreams = 4
+// packStreams is the number of row groups the Q4_0-family streamKernels
+// walk at once (STREAMS in gen_packed.py), packKStreams the K-quants'
+// (KSTREAMS).
+const (
+	packStreams  = 4
+	packKStreams = 2
+)
 
 // packedStreamKernel returns the multi-stream GEMV kernel of weight type
-// t, or nil where there is none.
-func packedStreamKernel(t quant.Type) streamKernel {
+// t and the number of row groups it walks at once, or nil, 0 where there
+// is none.
+func packedStreamKernel(t quant.Type) (streamKernel, int) {
 	switch t {
 	case quant.Q4_0:
-		return q4_0Streams
+		return q4_0Streams, packStreams
 	case quant.Q8_0:
-		return q8_0Streams
+		return q8_0Streams, packStreams
 	case quant.Q5_0:
-		return q5_0Streams
+		return q5_0Streams, packStreams
 	case quant.Q4_1:
-		return q4_1Streams
+		return q4_1Streams, packStreams
 	case quant.Q5_1:
-		return q5_1Streams
+		return q5_1Streams, packStreams
+	case quant.Q6_K:
+		return q6_KStreams, packKStreams
+	case quant.Q4_K:
+		return q4_KStreams, packKStreams
+	case quant.Q5_K:
+		return q5_KStreams, packKStreams
+	case quant.Q3_K:
+		return q3_KStreams, packKStreams
+	case quant.Q2_K:
+		return q2_KStreams, packKStreams
 	}
-	return nil
+	return nil, 0
 }
 
 // packedKernels indexes the kernels by tile size (1, 2, 4, 8).

@@ -43,6 +43,21 @@ func q4_1x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float3
 //go:noescape
 func q5_1x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
 
+//go:noescape
+func q6_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func q4_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func q5_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func q3_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func q2_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
 // hasPackedAsm: the packed kernels need 512-bit VNNI with byte shifts
 // (AVX512BW) and the assembly activation quantizer.
 var hasPackedAsm = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI && hasQuantAsm
@@ -64,6 +79,11 @@ var (
 	q5_0Streams streamKernel = q5_0x16N1S4
 	q4_1Streams streamKernel = q4_1x16N1S4
 	q5_1Streams streamKernel = q5_1x16N1S4
+	q6_KStreams streamKernel = q6_Kx16N1S2
+	q4_KStreams streamKernel = q4_Kx16N1S2
+	q5_KStreams streamKernel = q5_Kx16N1S2
+	q3_KStreams streamKernel = q3_Kx16N1S2
+	q2_KStreams streamKernel = q2_Kx16N1S2
 )
 
 //go:noescape

@@ -80,7 +80,7 @@ func TestMatMulPackedStreams(t *testing.T) {
 	rng := rand.New(rand.NewPCG(25, 26))
 	tested := 0
 	for _, wt := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.F16, quant.BF16, quant.F32} {
-		if packedStreamKernel(wt) == nil {
+		if sk, _ := packedStreamKernel(wt); sk == nil {
 			continue
 		}
 		tested++
@@ -225,17 +225,19 @@ func TestMatMulPackedShared(t *testing.T) {
 // where they hold more than one set, so the multi-stream kernel takes all
 // of a chunk; batched chunks keep their byte limit.
 func TestPackedGrain(t *testing.T) {
-	for _, c := range []struct{ groups, groupBytes, nx, threads, want int }{
-		{128, 256 * 288, 1, 2, 16}, // Q4_0 2048×8192: 14 by bytes, rounded to 16
-		{1024, 64 * 288, 1, 2, 56}, // Q4_0 gate/up: 56 already whole
-		{128, 256 * 544, 1, 2, 8},  // Q8_0 2048×8192: 7 → 8
-		{128, 64 * 288, 1, 2, 16},  // by the per-thread share
-		{16, 64 * 288, 1, 2, 2},    // too few groups to round
-		{128, 256 * 288, 16, 2, 3}, // batched: 256 KiB
-		{8016, 8 * 3360, 1, 2, 40}, // Q6_K output matrix: 39 → 40
+	for _, c := range []struct{ groups, groupBytes, nx, streams, threads, want int }{
+		{128, 256 * 288, 1, 4, 2, 16}, // Q4_0 2048×8192: 14 by bytes, rounded to 16
+		{1024, 64 * 288, 1, 4, 2, 56}, // Q4_0 gate/up: 56 already whole
+		{128, 256 * 544, 1, 4, 2, 8},  // Q8_0 2048×8192: 7 → 8
+		{128, 64 * 288, 1, 4, 2, 16},  // by the per-thread share
+		{16, 64 * 288, 1, 4, 2, 2},    // too few groups to round
+		{128, 256 * 288, 16, 0, 2, 3}, // batched: 256 KiB
+		{8016, 8 * 3360, 1, 2, 2, 40}, // Q6_K output matrix: 39 → 40
+		{8016, 8 * 3360, 1, 0, 2, 39}, // no multi-stream kernel
+		{128, 32 * 2368, 1, 2, 2, 14}, // Q4_K 2048×8192: 13 → 14
 	} {
-		if got := packedGrain(c.groups, c.groupBytes, c.nx, c.threads); got != c.want {
-			t.Errorf("packedGrain(%d, %d, %d, %d) = %d, want %d", c.groups, c.groupBytes, c.nx, c.threads, got, c.want)
+		if got := packedGrain(c.groups, c.groupBytes, c.nx, c.streams, c.threads); got != c.want {
+			t.Errorf("packedGrain(%d, %d, %d, %d, %d) = %d, want %d", c.groups, c.groupBytes, c.nx, c.streams, c.threads, got, c.want)
 		}
 	}
 }

@@ -584,9 +584,9 @@ type packedKernel func(w *byte, nb int, act *byte, astride int, d *float32, corr
 // group s's outputs at y + s·ystride bytes.
 type streamKernel func(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
 
-// packStreams is the number of row groups the Q4_0-family streamKernels
-// walk at once (STREAMS in gen_packed.py), packKStreams the K-quants'
-// (KSTREAMS).
+// packStreams is the number of row groups the Q4_0-family and float
+// streamKernels walk at once (STREAMS in gen_packed.py), packKStreams the
+// K-quants' (KSTREAMS).
 const (
 	packStreams  = 4
 	packKStreams = 2
@@ -617,6 +617,12 @@ func packedStreamKernel(t quant.Type) (streamKernel, int) {
 		return q3_KStreams, packKStreams
 	case quant.Q2_K:
 		return q2_KStreams, packKStreams
+	case quant.F16:
+		return f16Streams, packStreams
+	case quant.BF16:
+		return bf16Streams, packStreams
+	case quant.F32:
+		return f32Streams, packStreams
 	}
 	return nil, 0
 }

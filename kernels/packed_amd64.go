@@ -44,6 +44,15 @@ func q4_1x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float3
 func q5_1x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
 
 //go:noescape
+func f16x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func bf16x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func f32x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
 func q6_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
 
 //go:noescape
@@ -79,6 +88,9 @@ var (
 	q5_0Streams streamKernel = q5_0x16N1S4
 	q4_1Streams streamKernel = q4_1x16N1S4
 	q5_1Streams streamKernel = q5_1x16N1S4
+	f16Streams  streamKernel = f16x16N1S4
+	bf16Streams streamKernel = bf16x16N1S4
+	f32Streams  streamKernel = f32x16N1S4
 	q6_KStreams streamKernel = q6_Kx16N1S2
 	q4_KStreams streamKernel = q4_Kx16N1S2
 	q5_KStreams streamKernel = q5_Kx16N1S2

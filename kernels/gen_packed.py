@@ -553,14 +553,16 @@ for t, w, out in (('q4_0', 'q4', 16), ('q8_0', 'q8', 16), ('q5_0', 'q5', 16), ('
 
 # The K-quants' records are kilobytes long, and two streams suit them
 # better than four. In the same llama-1b sequence (every layer of one type)
-# against their one-group kernels (one stream, 16 KiB ahead): Q4_K
-# 0.74 -> 0.95 of the probe, Q6_K 0.90 -> 0.95, Q5_K 0.88 -> 0.98, Q3_K
-# 0.68 -> 0.90, Q2_K 0.65 -> 0.84, prefetching one record ahead (two for
-# the records under 2 KiB, Q3_K and Q2_K). Four streams measured worse than
-# one (Q4_K 0.67-0.77).
+# against their one-group kernels (one stream, 16 KiB ahead), in several
+# alternating runs: Q4_K 0.74-0.94 -> 0.95-1.11 of the probe, Q5_K
+# 0.88-0.90 -> 0.93-0.98, Q3_K 0.68-0.71 -> 0.83-0.90, Q2_K 0.65-0.89 ->
+# 0.81-0.92, prefetching one record ahead (two for the records under
+# 2 KiB, Q3_K and Q2_K). Four streams measured worse than one (Q4_K
+# 0.67-0.77). Q6_K has none: its one-group kernel was as fast or faster
+# (two streams 0.99-1.09 against 0.90-1.15, and Q4_K_M decode 88-89 %
+# against 89-92 % of the roofline with it).
 KSTREAMS = 2
 for t, rec, single, out in (
-        ('q6_K', 3360, lambda pf: q6k(1, "q6_Kx16N1", pf=pf), 16),
         ('q4_K', 2368, lambda pf: q4k(1, "q4_Kx16N1", pf=pf), 12),
         ('q5_K', 2880, lambda pf: q4k(1, "q5_Kx16N1", five=True, pf=pf), 12),
         ('q3_K', 1824, lambda pf: q6k(1, "q3_Kx16N1", three=True, pf=pf), 16),

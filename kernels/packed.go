@@ -607,8 +607,6 @@ func packedStreamKernel(t quant.Type) (streamKernel, int) {
 		return q4_1Streams, packStreams
 	case quant.Q5_1:
 		return q5_1Streams, packStreams
-	case quant.Q6_K:
-		return q6_KStreams, packKStreams
 	case quant.Q4_K:
 		return q4_KStreams, packKStreams
 	case quant.Q5_K:

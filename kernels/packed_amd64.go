@@ -53,9 +53,6 @@ func bf16x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float3
 func f32x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
 
 //go:noescape
-func q6_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
-
-//go:noescape
 func q4_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
 
 //go:noescape
@@ -91,7 +88,6 @@ var (
 	f16Streams  streamKernel = f16x16N1S4
 	bf16Streams streamKernel = bf16x16N1S4
 	f32Streams  streamKernel = f32x16N1S4
-	q6_KStreams streamKernel = q6_Kx16N1S2
 	q4_KStreams streamKernel = q4_Kx16N1S2
 	q5_KStreams streamKernel = q5_Kx16N1S2
 	q3_KStreams streamKernel = q3_Kx16N1S2

@@ -31,7 +31,7 @@ func toF16(x *float32, n8 int, dst *uint16) { panic("kernels: no assembly") }
 // hasPackedAsm: no packed kernels on this architecture.
 const hasPackedAsm = false
 
-var q4_0Streams, q8_0Streams, q5_0Streams, q4_1Streams, q5_1Streams, q6_KStreams, q4_KStreams, q5_KStreams, q3_KStreams, q2_KStreams, f16Streams, bf16Streams, f32Streams streamKernel
+var q4_0Streams, q8_0Streams, q5_0Streams, q4_1Streams, q5_1Streams, q4_KStreams, q5_KStreams, q3_KStreams, q2_KStreams, f16Streams, bf16Streams, f32Streams streamKernel
 
 var f16Packed, bf16Packed, f32Packed, q4_0Packed, q5_0Packed, q4_1Packed, q5_1Packed, q8_0Packed, q6_KPacked, q4_KPacked, q5_KPacked, q3_KPacked, q2_KPacked [9]packedKernel
 

@@ -428,6 +428,16 @@ for N in (1,2,4):
     q2 += q2k(N, f"q2_Kx16N{N}")
 open(OUT,'w').write(q2.rstrip()+"\n")
 
+def float_weights(a, kind, src, w):
+    """Loads 16 float weights of kind from src into w as float32."""
+    if kind == 'f16':
+        a(f"\tVCVTPH2PS {src}, {w}")
+    elif kind == 'bf16':
+        a(f"\tVPMOVZXWD {src}, {w}")
+        a(f"\tVPSLLD $16, {w}, {w}")
+    else:
+        a(f"\tVMOVUPS {src}, {w}")
+
 def fkern(N, name, kind):
     # Float weights (F16, BF16, F32), records of 4 columns × 16 rows: column
     # c's 16 values at c·cs. Activations: float32, 4 per block and row.
@@ -443,13 +453,7 @@ def fkern(N, name, kind):
     a("loop:")
     for c in range(4):
         w = f"Z{16+c}"
-        if kind == 'f16':
-            a(f"\tVCVTPH2PS {cs*c}(SI), {w}")
-        elif kind == 'bf16':
-            a(f"\tVPMOVZXWD {cs*c}(SI), {w}")
-            a(f"\tVPSLLD $16, {w}, {w}")
-        else:
-            a(f"\tVMOVUPS {cs*c}(SI), {w}")
+        float_weights(a, kind, f"{cs*c}(SI)", w)
         for i in range(N):
             a(f"\tVFMADD231PS.BCST {16*i+4*c}(R8), {w}, Z{4*i+c}")
     a(f"\tADDQ ${4*cs}, SI")
@@ -605,13 +609,7 @@ def fkern_streams(S, name, kind, pf):
             a(f"\tPREFETCHT0 {pf+o}(SI){idx[s]}")
         for c in range(4):
             w = f"Z{16+c}"
-            if kind == 'f16':
-                a(f"\tVCVTPH2PS {cs*c}(SI){idx[s]}, {w}")
-            elif kind == 'bf16':
-                a(f"\tVPMOVZXWD {cs*c}(SI){idx[s]}, {w}")
-                a(f"\tVPSLLD $16, {w}, {w}")
-            else:
-                a(f"\tVMOVUPS {cs*c}(SI){idx[s]}, {w}")
+            float_weights(a, kind, f"{cs*c}(SI){idx[s]}", w)
             a(f"\tVFMADD231PS.BCST {4*c}(R8), {w}, Z{4*s+c}")
     a(f"\tADDQ ${rec}, SI")
     a("\tADDQ R9, R8")

@@ -221,9 +221,10 @@ func TestMatMulPackedShared(t *testing.T) {
 	}
 }
 
-// TestPackedGrain: single-row chunks hold whole sets of packStreams groups
-// where they hold more than one set, so the multi-stream kernel takes all
-// of a chunk; batched chunks keep their byte limit.
+// TestPackedGrain: single-row chunks hold whole sets of the multi-stream
+// kernel's groups (four, or two for the K-quants) where they hold more than
+// one set, so that kernel takes all of a chunk; batched chunks keep their
+// byte limit.
 func TestPackedGrain(t *testing.T) {
 	for _, c := range []struct{ groups, groupBytes, nx, streams, threads, want int }{
 		{128, 256 * 288, 1, 4, 2, 16}, // Q4_0 2048×8192: 14 by bytes, rounded to 16
@@ -232,8 +233,8 @@ func TestPackedGrain(t *testing.T) {
 		{128, 64 * 288, 1, 4, 2, 16},  // by the per-thread share
 		{16, 64 * 288, 1, 4, 2, 2},    // too few groups to round
 		{128, 256 * 288, 16, 0, 2, 3}, // batched: 256 KiB
-		{8016, 8 * 3360, 1, 2, 2, 40}, // Q6_K output matrix: 39 → 40
-		{8016, 8 * 3360, 1, 0, 2, 39}, // no multi-stream kernel
+		{8016, 8 * 2368, 1, 2, 2, 56}, // a Q4_K output matrix: 55 → 56
+		{8016, 8 * 3360, 1, 0, 2, 39}, // Q6_K: no multi-stream kernel
 		{128, 32 * 2368, 1, 2, 2, 14}, // Q4_K 2048×8192: 13 → 14
 	} {
 		if got := packedGrain(c.groups, c.groupBytes, c.nx, c.streams, c.threads); got != c.want {

@@ -562,9 +562,9 @@ for t, w, out in (('q4_0', 'q4', 16), ('q8_0', 'q8', 16), ('q5_0', 'q5', 16), ('
 # 0.88-0.90 -> 0.93-0.98, Q3_K 0.68-0.71 -> 0.83-0.90, Q2_K 0.65-0.89 ->
 # 0.81-0.92, prefetching one record ahead (two for the records under
 # 2 KiB, Q3_K and Q2_K). Four streams measured worse than one (Q4_K
-# 0.67-0.77). Q6_K has none: its one-group kernel was as fast or faster
-# (two streams 0.99-1.09 against 0.90-1.15, and Q4_K_M decode 88-89 %
-# against 89-92 % of the roofline with it).
+# 0.67-0.77). Q6_K has none: its one-group kernel led in four of six
+# alternating runs (by up to 9 %; two streams led once, by 5 %), and
+# Q4_K_M decoded at 89-92 % of the roofline with it against 88-89 %.
 KSTREAMS = 2
 for t, rec, single, out in (
         ('q4_K', 2368, lambda pf: q4k(1, "q4_Kx16N1", pf=pf), 12),

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/nuri-ai/nuri/quant"
@@ -352,13 +353,17 @@ func (a *packedActs) roundFloats(span []float32, n, k, base int, wt quant.Type) 
 
 // packedScratch holds MatMulPacked's buffers, reused across calls.
 type packedScratch struct {
-	qbuf  []byte
-	d     []float32
-	corr  []int32
-	tail  []float32 // outputs of partial last row groups
-	mats  []packedMat
-	task  packedTask
-	shape packedActs
+	qbuf []byte
+	d    []float32
+	corr []int32
+	tail []float32 // outputs of partial last row groups
+	mats []packedMat
+	// pieces and chunkPieces: a single-row call's multi-stream work (see
+	// streamPiece), and where each chunk's pieces start in it.
+	pieces      []streamPiece
+	chunkPieces []int
+	task        packedTask
+	shape       packedActs
 	// oneStream: see packedTask (set by benchmarks only).
 	oneStream bool
 }
@@ -373,12 +378,31 @@ type packedMat struct {
 	tail       []float32
 }
 
+// streamPiece is the multi-stream part of one chunk of one matrix in a
+// single-row call: q rows, row i being group lo+i of each of the ns runs
+// of q groups from group lo (one multi-stream kernel call). The rows are
+// claimed one at a time through next, by the thread that took the chunk
+// and by any thread that runs out of chunks (packedTask.steal), so the
+// threads finish together instead of one waiting out the other's last
+// chunk.
+type streamPiece struct {
+	m     *packedMat
+	lo, q int
+	next  int32 // next unclaimed row (atomic)
+	_     [64 - 8 - 2*8 - 4]byte
+}
+
 // packedTask is one MatMulPacked call handed to the workers.
 type packedTask struct {
 	phase int
 	mats  []packedMat
 	x     []float32
 	a     *packedActs
+	// pieces (single-row calls with a multi-stream kernel): the stream
+	// work of chunk c is pieces[chunkPieces[c]:chunkPieces[c+1]].
+	pieces      []streamPiece
+	chunkPieces []int
+	grain       int
 	// oneStream keeps single-row calls on the one-group kernels
 	// (BenchmarkDecodeStreams times both paths in one process).
 	oneStream bool
@@ -484,8 +508,38 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int) {
 	if nx != 1 || s.oneStream {
 		streams = 0
 	}
-	p.runTask(groups, packedGrain(groups, len(pw0.data)/pw0.groups(), nx, streams, p.threadsLocked()), t)
+	dotGrain := packedGrain(groups, len(pw0.data)/pw0.groups(), nx, streams, p.threadsLocked())
+	if streams > 0 {
+		s.pieces, s.chunkPieces = streamPieces(s.pieces[:0], s.chunkPieces[:0], s.mats, groups, dotGrain, streams)
+		t.pieces, t.chunkPieces, t.grain = s.pieces, s.chunkPieces, dotGrain
+	}
+	p.runTask(groups, dotGrain, t)
 	*t = packedTask{}
+	clear(s.pieces) // drop the references to the call's matrices
+}
+
+// streamPieces appends the stream pieces of every chunk of grain groups
+// (the call's groups numbered across mats) to pieces, and each chunk's
+// first piece index (plus the end) to starts.
+func streamPieces(pieces []streamPiece, starts []int, mats []packedMat, groups, grain, ns int) ([]streamPiece, []int) {
+	for lo := 0; lo < groups; lo += grain {
+		starts = append(starts, len(pieces))
+		hi := min(lo+grain, groups)
+		for i := range mats {
+			m := &mats[i]
+			l, h := max(lo, m.g0)-m.g0, min(hi, m.g0+m.groups)-m.g0
+			if l >= h {
+				continue
+			}
+			if m.pw.Rows%packGroup != 0 && h*packGroup > m.pw.Rows {
+				h-- // the partial last group takes the one-group kernel
+			}
+			if q := (h - l) / ns; q > 0 {
+				pieces = append(pieces, streamPiece{m: m, lo: l, q: q})
+			}
+		}
+	}
+	return pieces, append(starts, len(pieces))
 }
 
 // packedGrain picks how many row groups one claimed chunk covers: several
@@ -516,12 +570,58 @@ func (t *packedTask) run(lo, hi int) {
 			t.a.quantize(t.x, i, t.mats[0].pw.Type)
 		}
 	case phaseDot:
-		for i := range t.mats {
-			m := &t.mats[i]
-			if l, h := max(lo, m.g0), min(hi, m.g0+m.groups); l < h {
-				t.dot(m, l-m.g0, h-m.g0)
-			}
+		if t.pieces == nil {
+			t.dotRange(lo, hi)
+			return
 		}
+		// A chunk at a time (a caller running the whole range alone gets
+		// every chunk here): its stream rows, then what they leave over.
+		for c0 := lo; c0 < hi; c0 += t.grain {
+			c := c0 / t.grain
+			for i := t.chunkPieces[c]; i < t.chunkPieces[c+1]; i++ {
+				t.streamRows(&t.pieces[i])
+			}
+			t.dotRange(c0, min(c0+t.grain, hi))
+		}
+	}
+}
+
+// dotRange runs dot on every matrix's share of groups lo..hi-1 (numbered
+// across the call's matrices).
+func (t *packedTask) dotRange(lo, hi int) {
+	for i := range t.mats {
+		m := &t.mats[i]
+		if l, h := max(lo, m.g0), min(hi, m.g0+m.groups); l < h {
+			t.dot(m, l-m.g0, h-m.g0)
+		}
+	}
+}
+
+// streamRows computes the rows of piece pc that no other thread has
+// claimed.
+func (t *packedTask) streamRows(pc *streamPiece) {
+	m, a := pc.m, t.a
+	pw := m.pw
+	sk, _ := packedStreamKernel(pw.Type)
+	gb := a.nb * packedBlockBytes(pw.Type)
+	for {
+		i := int(atomic.AddInt32(&pc.next, 1) - 1)
+		if i >= pc.q {
+			return
+		}
+		g := pc.lo + i
+		sk(&pw.data[g*gb], pc.q*gb, a.nb, &a.qs[0], a.qk*a.es, &a.d[0], &a.corr[0], 4, &m.y[g*packGroup], pc.q*packGroup*4)
+	}
+}
+
+// steal is called by each thread once the call's chunks are all taken: it
+// computes the stream rows still unclaimed in chunks other threads hold.
+func (t *packedTask) steal() {
+	if t.phase != phaseDot {
+		return
+	}
+	for i := range t.pieces {
+		t.streamRows(&t.pieces[i])
 	}
 }
 
@@ -533,20 +633,16 @@ func (t *packedTask) dot(m *packedMat, lo, hi int) {
 	ks := packedKernels(pw.Type)
 	ystride := pw.Rows * 4
 	lastPartial := pw.Rows%packGroup != 0
-	if sk, ns := packedStreamKernel(pw.Type); a.nx == 1 && sk != nil && !t.oneStream {
-		// Decode: the whole groups go through the multi-stream kernel, the
-		// range cut into ns equal runs walked in lockstep; the groups left
-		// over (and a partial last group) take the loop below.
+	if t.pieces != nil {
+		// Decode: run already computed the whole groups' multi-stream part
+		// (the range cut into ns equal runs walked in lockstep); the groups
+		// left over (and a partial last group) take the loop below.
+		_, ns := packedStreamKernel(pw.Type)
 		full := hi
 		if lastPartial && hi*packGroup > pw.Rows {
 			full = hi - 1
 		}
-		if q := (full - lo) / ns; q > 0 {
-			for g := lo; g < lo+q; g++ {
-				sk(&pw.data[g*nb*bb], q*nb*bb, nb, &a.qs[0], a.qk*a.es, &a.d[0], &a.corr[0], 4, &m.y[g*packGroup], q*packGroup*4)
-			}
-			lo += ns * q
-		}
+		lo += (full - lo) / ns * ns
 	}
 	for t0 := 0; t0 < a.nx; t0 += packTile {
 		n, _, base := a.tileAt(t0)

@@ -242,3 +242,66 @@ func TestPackedGrain(t *testing.T) {
 		}
 	}
 }
+
+// TestMatMulPackedSharedStreams: single-row shared calls whose chunks
+// straddle the matrices (and their partial last groups), on the
+// multi-stream kernels, with the threads claiming stream rows from each
+// other's chunks; every output is checked against the reference, so a row
+// computed by no thread, or into the wrong place, fails.
+func TestMatMulPackedSharedStreams(t *testing.T) {
+	if !CanPack(quant.Q4_0) {
+		t.Skip("no packed kernels on this CPU")
+	}
+	p := NewPool(2)
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(27, 28))
+	const cols = 256
+	rowCounts := []int{517, 256, 1203, 40}
+	tested := 0
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_1, quant.Q4_K, quant.Q3_K, quant.F16} {
+		if sk, _ := packedStreamKernel(wt); sk == nil {
+			continue
+		}
+		tested++
+		var pws []*PackedWeights
+		var ws [][]byte
+		for _, rows := range rowCounts {
+			w := randWeights(rng, wt, rows, cols, true)
+			pw, err := PackWeights(p, wt, w, rows, cols)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pws, ws = append(pws, pw), append(ws, w)
+		}
+		for rep := range 20 { // the threads race differently each time
+			x := randFloats(rng, cols, 1)
+			const guard = 5
+			var ys [][]float32
+			for _, rows := range rowCounts {
+				y := make([]float32, rows+guard)
+				for i := range y {
+					y[i] = 777
+				}
+				ys = append(ys, y[:rows])
+			}
+			MatMulPackedShared(p, ys, pws, x, 1)
+			for m, rows := range rowCounts {
+				want := make([]float32, rows)
+				packedRef(wt, ws[m], rows, cols, x, 1, want)
+				for i := range want {
+					if math.Float32bits(ys[m][i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%v rep %d matrix %d: y[%d] = %g, reference %g", wt, rep, m, i, ys[m][i], want[i])
+					}
+				}
+				for _, v := range ys[m][rows : rows+guard] {
+					if v != 777 {
+						t.Fatalf("%v matrix %d: wrote past the output", wt, m)
+					}
+				}
+			}
+		}
+	}
+	if tested == 0 {
+		t.Fatal("no type has a multi-stream kernel")
+	}
+}

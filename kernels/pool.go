@@ -281,4 +281,13 @@ func (p *Pool) help() {
 		}
 	}()
 	p.claim()
+	if s, ok := p.job.(stealer); ok {
+		s.steal()
+	}
+}
+
+// stealer is a task with work left inside chunks that other threads have
+// claimed: a thread that finds no chunk left calls steal before it stops.
+type stealer interface {
+	steal()
 }

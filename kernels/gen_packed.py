@@ -494,6 +494,20 @@ open(OUT,'w').write(fl.rstrip()+"\n")
 import re
 STREAMS = 4
 
+# Stream s's records are at SI + STREAM_IDX[s] (R11 = wstride, R12 =
+# 3·wstride).
+STREAM_IDX = {0: "", 1: "(R11*1)", 2: "(R11*2)", 3: "(R12*1)"}
+
+def stream_prologue(name):
+    """The signature and first argument loads of a multi-stream kernel."""
+    return [f"// func {name}(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)",
+            f"TEXT ·{name}(SB), NOSPLIT, $0-80",
+            "\tMOVQ w+0(FP), SI",
+            "\tMOVQ wstride+8(FP), R11",
+            "\tMOVQ nb+16(FP), CX",
+            "\tMOVQ act+24(FP), R8",
+            "\tMOVQ astride+32(FP), R9"]
+
 def streams_of(single, S, out, name):
     """The S-stream kernel made from the text of an N = 1 kernel whose
     output accumulator is Z{out}."""
@@ -506,14 +520,8 @@ def streams_of(single, S, out, name):
     for s in range(1, S):
         assert str(out+s) not in used, (name, out+s)
     assert not any("R11" in l or "R12" in l for l in lines), name
-    idx = {0: "", 1: "(R11*1)", 2: "(R11*2)", 3: "(R12*1)"}
-    L = [f"// func {name}(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)",
-         f"TEXT ·{name}(SB), NOSPLIT, $0-80",
-         "\tMOVQ w+0(FP), SI",
-         "\tMOVQ wstride+8(FP), R11",
-         "\tMOVQ nb+16(FP), CX",
-         "\tMOVQ act+24(FP), R8",
-         "\tMOVQ astride+32(FP), R9",
+    idx = STREAM_IDX
+    L = stream_prologue(name) + [
          "\tMOVQ d+40(FP), DI",
          "\tMOVQ corr+48(FP), BX",
          "\tMOVQ dstride+56(FP), DX",
@@ -589,15 +597,8 @@ def fkern_streams(S, name, kind, pf):
     operations and their order are fkern's for N = 1."""
     cs = 64 if kind == 'f32' else 32
     rec = 4*cs
-    idx = {0: "", 1: "(R11*1)", 2: "(R11*2)", 3: "(R12*1)"}
-    L = [f"// func {name}(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)",
-         f"TEXT ·{name}(SB), NOSPLIT, $0-80",
-         "\tMOVQ w+0(FP), SI",
-         "\tMOVQ wstride+8(FP), R11",
-         "\tMOVQ nb+16(FP), CX",
-         "\tMOVQ act+24(FP), R8",
-         "\tMOVQ astride+32(FP), R9",
-         "\tLEAQ (R11)(R11*2), R12"]
+    idx = STREAM_IDX
+    L = stream_prologue(name) + ["\tLEAQ (R11)(R11*2), R12"]
     a = L.append
     for s in range(S):
         for c in range(4):

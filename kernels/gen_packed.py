@@ -14,6 +14,12 @@
 # longer on each record, gain 15-50 % from 8 KiB ahead (Q4_0 N=8
 # 586-695 -> 870-897 GOP/s, Q8_0 334-685 -> 403-880).
 PREFETCH_K = 16384
+# Q6_K's GEMV (N = 1, one stream: see KSTREAMS) is better served nearer:
+# 6 KiB ahead against 16 KiB, in two alternating runs on the 2-core Zen 5
+# VM, read 1.13-1.21 against 1.09 of the probe on its 128256x2048 output
+# matrix and 1.07-1.14 against 1.03-1.08 on 2048x8192 ffn_down (4 KiB and
+# 3.4 KiB were worse again, 8 KiB in between); see docs/performance.md.
+Q6K_GEMV_PREFETCH = 6144
 PREFETCH_TILE = 8192
 
 def prefetch_part(a, rec, part, parts, dist):
@@ -325,7 +331,7 @@ def q6k(N, name, three=False, pf=PREFETCH_K):
 
 q6 = open(OUT).read().rstrip()+"\n\n"
 for N in (1,2,4,8):
-    q6 += q6k(N, f"q6_Kx16N{N}")
+    q6 += q6k(N, f"q6_Kx16N{N}", pf=Q6K_GEMV_PREFETCH if N == 1 else PREFETCH_K)
 open(OUT,'w').write(q6.rstrip()+"\n")
 
 def q4k(N, name, five=False, pf=PREFETCH_K):

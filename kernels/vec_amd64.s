@@ -281,6 +281,27 @@ TEXT ·axpyF32Rows(SB), NOSPLIT, $0-48
 	VADDSS     X1, x, x; \
 	VMOVSS     x, DST
 
+// QHEAD(acc): one head's step of a block: its quants at AX signed by the K
+// quants (Y1, absolute values in Y4), multiplied and widened to 8 lanes,
+// and added to acc with one FMA by d_k (X6) · its scale at DX.
+#define QHEAD(acc) \
+	VMOVDQU    (AX), Y2; \
+	VPSIGNB    Y1, Y2, Y3; \
+	VPMADDUBSW Y3, Y4, Y5; \
+	VPMADDWD   Y15, Y5, Y5; \
+	VCVTDQ2PS  Y5, Y5; \
+	VMULSS     (DX), X6, X7; \
+	VBROADCASTSS X7, Y7; \
+	VFMADD231PS Y7, Y5, acc
+
+// VHEAD(P, LO, HI): one head's step of a row: its 32 sums in LO/HI take
+// the widened V block (Z2, Z3) times its probability at P · d_v (X6).
+#define VHEAD(P, LO, HI) \
+	VMULSS     P, X6, X7; \
+	VBROADCASTSS X7, Z7; \
+	VFMADD231PS Z7, Z2, LO; \
+	VFMADD231PS Z7, Z3, HI
+
 // The Q8_0 row loops prefetch the first two lines of the row 8 ahead, as
 // the fp16 ones do (cold-cache decode over a Q8_0 cache: attention 1.22-1.30
 // → 0.89-0.93 ms a llama-1b step at context ~256).
@@ -298,7 +319,7 @@ TEXT ·dotQ8_0Rows(SB), NOSPLIT, $0-56
 	MOVQ k+24(FP), DI
 	MOVQ kstride+32(FP), R8
 	MOVQ n+40(FP), CX
-	MOVQ nb+48(FP), DX
+	MOVQ nb+48(FP), R12
 	MOVL $0x00010001, AX
 	VMOVD AX, X15
 	VPBROADCASTD X15, Y15
@@ -312,23 +333,18 @@ qrow:
 
 qblk:
 	VMOVDQU    2(R10), Y1
-	MOVQ       BX, AX
-	SHLQ       $5, AX
-	VMOVDQU    (SI)(AX*1), Y2
-	VPSIGNB    Y1, Y2, Y3
 	VPABSB     Y1, Y4
-	VPMADDUBSW Y3, Y4, Y5
-	VPMADDWD   Y15, Y5, Y5
-	VCVTDQ2PS  Y5, Y5
 	MOVWLZX    (R10), AX
 	VMOVD      AX, X6
 	VCVTPH2PS  X6, X6
-	VMULSS     (R11)(BX*4), X6, X6
-	VBROADCASTSS X6, Y6
-	VFMADD231PS Y6, Y5, Y0
+	MOVQ       BX, AX
+	SHLQ       $5, AX
+	ADDQ       SI, AX
+	LEAQ       (R11)(BX*4), DX
+	QHEAD(Y0)
 	ADDQ       $34, R10
 	INCQ       BX
-	CMPQ       BX, DX
+	CMPQ       BX, R12
 	JLT        qblk
 	QTREE(Y0, X0, (R9))
 	ADDQ       $4, R9
@@ -362,14 +378,11 @@ vrow:
 	MOVWLZX    (R10), AX
 	VMOVD      AX, X6
 	VCVTPH2PS  X6, X6
-	VMULSS     (R11), X6, X6
-	VBROADCASTSS X6, Z6
 	VPMOVSXBD  2(R10), Z2
 	VCVTDQ2PS  Z2, Z2
-	VFMADD231PS Z6, Z2, Z0
 	VPMOVSXBD  18(R10), Z3
 	VCVTDQ2PS  Z3, Z3
-	VFMADD231PS Z6, Z3, Z1
+	VHEAD((R11), Z0, Z1)
 	ADDQ       $4, R11
 	ADDQ       R9, R10
 	DECQ       R12
@@ -701,22 +714,9 @@ scloop:
 // rows: head h's quants at q + h·nb·32, its scales at qd + h·nb·4 and its
 // outputs ostride floats apart. Per row and block the K quants, their
 // absolute values and d_k are loaded once; each head then runs the
-// one-head kernel's instructions (sign, multiply-add, widen, scale, FMA
-// into its own 8 lanes: Y0, Y8, Y9, Y10) and the same lane tree at the end.
+// one-head kernel's QHEAD (sign, multiply-add, widen, scale, FMA into its
+// own 8 lanes: Y0, Y8, Y9, Y10) and the same lane tree at the end.
 // AX walks the heads' quants and DX their scales (R12, R13: the strides).
-// QHEAD(acc): one head's step of a block: its quants at AX signed by the K
-// quants (Y1, absolute values in Y4), multiplied and widened to 8 lanes,
-// and added to acc with one FMA by d_k (X6) · its scale at DX.
-#define QHEAD(acc) \
-	VMOVDQU    (AX), Y2; \
-	VPSIGNB    Y1, Y2, Y3; \
-	VPMADDUBSW Y3, Y4, Y5; \
-	VPMADDWD   Y15, Y5, Y5; \
-	VCVTDQ2PS  Y5, Y5; \
-	VMULSS     (DX), X6, X7; \
-	VBROADCASTSS X7, Y7; \
-	VFMADD231PS Y7, Y5, acc
-
 // func dotQ8_0Rows4(out *float32, ostride int, q *byte, qd *float32, nb int, k *byte, kstride int, n int)
 TEXT ·dotQ8_0Rows4(SB), NOSPLIT, $0-64
 	MOVQ out+0(FP), R9
@@ -787,14 +787,6 @@ q4blk:
 // Z8/Z9, Z10/Z11 and Z12/Z13 across all rows; per row the V block is
 // widened once and each head takes the one-head kernel's two FMAs by
 // p_h[j]·d_j.
-// VHEAD(P, LO, HI): one head's step of a row: its 32 sums in LO/HI take
-// the widened V block (Z2, Z3) times its probability at P · d_v (X6).
-#define VHEAD(P, LO, HI) \
-	VMULSS     P, X6, X7; \
-	VBROADCASTSS X7, Z7; \
-	VFMADD231PS Z7, Z2, LO; \
-	VFMADD231PS Z7, Z3, HI
-
 // func axpyQ8_0Rows4(acc *float32, astride int, nb int, p *float32, pstride int, n int, v *byte, vstride int)
 TEXT ·axpyQ8_0Rows4(SB), NOSPLIT, $0-64
 	MOVQ acc+0(FP), DI

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -294,22 +295,9 @@ func TestDotF16RowsHeads(t *testing.T) {
 						got[i] = -7
 					}
 					o.DotF16RowsHeads(got, oStride, n, q, qStride, d, heads, k, kStride)
-					for h := range heads {
-						want := make([]float32, n)
+					checkHeadScores(t, fmt.Sprintf("fast=%v heads=%d d=%d n=%d", o.fast, heads, d, n), got, oStride, n, heads, func(h int, want []float32) {
 						o.DotF16Rows(want, q[h*qStride:h*qStride+d], k, kStride)
-						for j := range oStride {
-							g := got[h*oStride+j]
-							if j >= n {
-								if g != -7 {
-									t.Fatalf("fast=%v heads=%d d=%d n=%d: head %d wrote past its %d outputs", o.fast, heads, d, n, h, n)
-								}
-								continue
-							}
-							if math.Float32bits(g) != math.Float32bits(want[j]) {
-								t.Fatalf("fast=%v heads=%d d=%d n=%d: head %d row %d = %v, alone %v", o.fast, heads, d, n, h, j, g, want[j])
-							}
-						}
-					}
+					})
 				}
 			}
 		}
@@ -343,12 +331,7 @@ func TestAxpyF16RowsHeads(t *testing.T) {
 					for h := range heads {
 						o.AxpyF16Rows(want[h*aStride:h*aStride+d], p[h*pStride:h*pStride+n], v, vStride)
 					}
-					for i := range got {
-						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-							t.Fatalf("fast=%v heads=%d d=%d n=%d: element %d (head %d) = %v, one head at a time %v",
-								o.fast, heads, d, n, i, i/aStride, got[i], want[i])
-						}
-					}
+					checkHeadSums(t, fmt.Sprintf("fast=%v heads=%d d=%d n=%d", o.fast, heads, d, n), got, want, aStride)
 				}
 			}
 		}
@@ -395,22 +378,9 @@ func TestDotQ8_0RowsHeads(t *testing.T) {
 						got[i] = -7
 					}
 					o.DotQ8_0RowsHeads(got, oStride, n, q, qd, heads, k, kStride)
-					for h := range heads {
-						want := make([]float32, n)
+					checkHeadScores(t, fmt.Sprintf("fast=%v heads=%d nb=%d n=%d", o.fast, heads, nb, n), got, oStride, n, heads, func(h int, want []float32) {
 						o.DotQ8_0Rows(want, q[h*nb*32:(h+1)*nb*32], qd[h*nb:(h+1)*nb], k, kStride)
-						for j := range oStride {
-							g := got[h*oStride+j]
-							if j >= n {
-								if g != -7 {
-									t.Fatalf("fast=%v heads=%d nb=%d n=%d: head %d wrote past its %d outputs", o.fast, heads, nb, n, h, n)
-								}
-								continue
-							}
-							if math.Float32bits(g) != math.Float32bits(want[j]) {
-								t.Fatalf("fast=%v heads=%d nb=%d n=%d: head %d row %d = %v, alone %v", o.fast, heads, nb, n, h, j, g, want[j])
-							}
-						}
-					}
+					})
 				}
 			}
 		}
@@ -442,12 +412,7 @@ func TestAxpyQ8_0RowsHeads(t *testing.T) {
 					for h := range heads {
 						o.AxpyQ8_0Rows(want[h*aStride:h*aStride+d], p[h*pStride:h*pStride+n], v, vStride)
 					}
-					for i := range got {
-						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-							t.Fatalf("fast=%v heads=%d nb=%d n=%d: element %d (head %d) = %v, one head at a time %v",
-								o.fast, heads, nb, n, i, i/aStride, got[i], want[i])
-						}
-					}
+					checkHeadSums(t, fmt.Sprintf("fast=%v heads=%d nb=%d n=%d", o.fast, heads, nb, n), got, want, aStride)
 				}
 			}
 		}
@@ -487,6 +452,41 @@ func TestSoftmaxPasses(t *testing.T) {
 					t.Fatalf("n=%d trial %d: element %d = %v, scalar %v", n, trial, i, a[i], b[i])
 				}
 			}
+		}
+	}
+}
+
+// checkHeadScores fails t unless each of the heads' n scores in got
+// (oStride apart) has the bits that alone(h, want) writes for head h on
+// its own, and the rest of its oStride slots still hold the -7 they were
+// filled with.
+func checkHeadScores(t *testing.T, shape string, got []float32, oStride, n, heads int, alone func(h int, want []float32)) {
+	t.Helper()
+	want := make([]float32, n)
+	for h := range heads {
+		alone(h, want)
+		for j := range oStride {
+			g := got[h*oStride+j]
+			if j >= n {
+				if g != -7 {
+					t.Fatalf("%s: head %d wrote past its %d outputs", shape, h, n)
+				}
+				continue
+			}
+			if math.Float32bits(g) != math.Float32bits(want[j]) {
+				t.Fatalf("%s: head %d row %d = %v, alone %v", shape, h, j, g, want[j])
+			}
+		}
+	}
+}
+
+// checkHeadSums fails t unless got (heads' sums aStride apart, and the
+// slots between them) has the bits of want, the sums one head at a time.
+func checkHeadSums(t *testing.T, shape string, got, want []float32, aStride int) {
+	t.Helper()
+	for i := range got {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s: element %d (head %d) = %v, one head at a time %v", shape, i, i/aStride, got[i], want[i])
 		}
 	}
 }

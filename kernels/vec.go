@@ -38,6 +38,8 @@ func (o VecOps) Name() string {
 	return "generic"
 }
 
+// checkRows panics unless n runs of d elements, stride apart, fit in have
+// elements (a cache's rows, or the heads' slices of a RowsHeads call).
 func checkRows(what string, n, d, stride, have int) {
 	if n > 0 && (stride < d || (n-1)*stride+d > have) {
 		panic(fmt.Sprintf("kernels: %s: %d rows of %d with stride %d need %d elements, have %d", what, n, d, stride, (n-1)*stride+d, have))
@@ -60,10 +62,8 @@ func (o VecOps) DotF16RowsHeads(out []float32, oStride, n int, q []float32, qStr
 	if heads <= 0 || n <= 0 {
 		return
 	}
-	if oStride < n || qStride < d || (heads-1)*oStride+n > len(out) || (heads-1)*qStride+d > len(q) {
-		panic(fmt.Sprintf("kernels: DotF16RowsHeads: %d heads of %d outputs (stride %d) and %d-element queries (stride %d) in %d and %d",
-			heads, n, oStride, d, qStride, len(out), len(q)))
-	}
+	checkRows("DotF16RowsHeads outputs", heads, n, oStride, len(out))
+	checkRows("DotF16RowsHeads queries", heads, d, qStride, len(q))
 	checkRows("DotF16RowsHeads", n, d, kStride, len(k))
 	h := 0
 	if d16 := d / 16; o.fast && d16 > 0 {
@@ -98,10 +98,8 @@ func (o VecOps) AxpyF16RowsHeads(acc []float32, aStride, d int, p []float32, pSt
 	if heads <= 0 || n <= 0 {
 		return
 	}
-	if aStride < d || pStride < n || (heads-1)*aStride+d > len(acc) || (heads-1)*pStride+n > len(p) {
-		panic(fmt.Sprintf("kernels: AxpyF16RowsHeads: %d heads of %d sums (stride %d) and %d probabilities (stride %d) in %d and %d",
-			heads, d, aStride, n, pStride, len(acc), len(p)))
-	}
+	checkRows("AxpyF16RowsHeads sums", heads, d, aStride, len(acc))
+	checkRows("AxpyF16RowsHeads probabilities", heads, n, pStride, len(p))
 	checkRows("AxpyF16RowsHeads", n, d, vStride, len(v))
 	h := 0
 	if d16 := d / 16; o.fast && d16 > 0 {
@@ -378,10 +376,10 @@ func (o VecOps) DotQ8_0RowsHeads(out []float32, oStride, n int, q []byte, qd []f
 		return
 	}
 	nb := len(qd) / heads
-	if len(qd) != heads*nb || len(q) < heads*nb*32 || oStride < n || (heads-1)*oStride+n > len(out) {
-		panic(fmt.Sprintf("kernels: DotQ8_0RowsHeads: %d heads of %d outputs (stride %d) from %d quants and %d scales into %d",
-			heads, n, oStride, len(q), len(qd), len(out)))
+	if len(qd) != heads*nb || len(q) < heads*nb*32 {
+		panic(fmt.Sprintf("kernels: DotQ8_0RowsHeads: %d heads from %d quants and %d scales", heads, len(q), len(qd)))
 	}
+	checkRows("DotQ8_0RowsHeads outputs", heads, n, oStride, len(out))
 	checkRows("DotQ8_0RowsHeads", n, nb*q8_0Bytes, kStride, len(k))
 	h := 0
 	if o.fast && nb > 0 {
@@ -429,10 +427,11 @@ func (o VecOps) AxpyQ8_0RowsHeads(acc []float32, aStride, d int, p []float32, pS
 	if heads <= 0 || n <= 0 {
 		return
 	}
-	if d%32 != 0 || aStride < d || pStride < n || (heads-1)*aStride+d > len(acc) || (heads-1)*pStride+n > len(p) {
-		panic(fmt.Sprintf("kernels: AxpyQ8_0RowsHeads: %d heads of %d sums (stride %d) and %d probabilities (stride %d) in %d and %d",
-			heads, d, aStride, n, pStride, len(acc), len(p)))
+	if d%32 != 0 {
+		panic(fmt.Sprintf("kernels: AxpyQ8_0RowsHeads: %d sums a head, not whole blocks", d))
 	}
+	checkRows("AxpyQ8_0RowsHeads sums", heads, d, aStride, len(acc))
+	checkRows("AxpyQ8_0RowsHeads probabilities", heads, n, pStride, len(p))
 	nb := d / 32
 	checkRows("AxpyQ8_0RowsHeads", n, nb*q8_0Bytes, vStride, len(v))
 	h := 0

@@ -42,10 +42,12 @@ def prologue(a, name):
     a("\tMOVQ corr+40(FP), BX")
     a("\tMOVQ dstride+48(FP), DX")
 
-def epilogue(a, N, first):
-    """Stores the N output registers Z{first}.. (16 floats each) and returns."""
-    a("\tMOVQ y+56(FP), SI")
-    a("\tMOVQ ystride+64(FP), CX")
+def epilogue(a, N, first, y=56):
+    """Stores the N output registers Z{first}.. (16 floats each) and returns;
+    y is the frame offset of the y argument (64 in the multi-stream
+    kernels, whose wstride comes second)."""
+    a(f"\tMOVQ y+{y}(FP), SI")
+    a(f"\tMOVQ ystride+{y+8}(FP), CX")
     for i in range(N):
         a(f"\tVMOVUPS Z{first+i}, (SI)")
         if i < N-1:
@@ -543,13 +545,8 @@ def streams_of(single, S, out, name):
         for l in body:
             l = re.sub(r"(-?\d*)\(SI\)", lambda m: f"{m.group(1)}(SI){idx[s]}", l)
             L.append(re.sub(rf"\bZ{out}\b", f"Z{out+s}", l))
-    L += lines[i_tail:i_end+1]
-    L += ["", "\tMOVQ y+64(FP), SI", "\tMOVQ ystride+72(FP), CX"]
-    for s in range(S):
-        L.append(f"\tVMOVUPS Z{out+s}, (SI)")
-        if s < S-1:
-            L.append("\tADDQ CX, SI")
-    L += ["\tVZEROUPPER", "\tRET", ""]
+    L += lines[i_tail:i_end+1] + [""]
+    epilogue(L.append, S, out, y=64)
     return "\n".join(L)
 
 # Each stream prefetches its own records STREAM_PREFETCH records ahead.
@@ -627,15 +624,7 @@ def fkern_streams(S, name, kind, pf):
         a(f"\tVADDPS Z{4*s+1}, Z{4*s}, Z{4*s}")
         a(f"\tVADDPS Z{4*s+3}, Z{4*s+2}, Z{4*s+2}")
         a(f"\tVADDPS Z{4*s+2}, Z{4*s}, Z{20+s}")
-    a("\tMOVQ y+64(FP), SI")
-    a("\tMOVQ ystride+72(FP), CX")
-    for s in range(S):
-        a(f"\tVMOVUPS Z{20+s}, (SI)")
-        if s < S-1:
-            a("\tADDQ CX, SI")
-    a("\tVZEROUPPER")
-    a("\tRET")
-    a("")
+    epilogue(a, S, 20, y=64)
     return "\n".join(L)
 
 for kind in ('f16', 'bf16', 'f32'):

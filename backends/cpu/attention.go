@@ -310,7 +310,7 @@ func (w *attnWorker) kvGroup(t, u int) error {
 	g := min(a.unit, (kvh+1)*a.perKVH-h0)
 	if (a.kv.K.Type != quant.F16 && a.kv.K.Type != quant.Q8_0) || g == 1 {
 		for h := h0; h < h0+g; h++ {
-			if err := w.head(t, h, nil); err != nil {
+			if err := w.head(t, h); err != nil {
 				return err
 			}
 		}
@@ -354,7 +354,7 @@ func (w *attnWorker) kvGroup(t, u int) error {
 	}
 	if a.kv.V.Type != quant.F16 && a.kv.V.Type != quant.Q8_0 {
 		for i := range g {
-			if err := w.head(t, h0+i, sc[i*n:(i+1)*n]); err != nil {
+			if err := w.finish(t, h0+i, lo, pos, kvh, sc[i*n:(i+1)*n]); err != nil {
 				return err
 			}
 		}
@@ -396,9 +396,8 @@ func (w *attnWorker) quantizeQ8_0(q []float32, qq []byte, qd []float32) error {
 	return nil
 }
 
-// head computes one query head of token t; scores, when given, already
-// hold its q·k over the window (kvGroup), else head computes them.
-func (w *attnWorker) head(t, h int, scores []float32) error {
+// head computes one query head of token t.
+func (w *attnWorker) head(t, h int) error {
 	a, p := w.a, w.a.p
 	lo, pos, err := a.window(t)
 	if err != nil {
@@ -406,9 +405,6 @@ func (w *attnWorker) head(t, h int, scores []float32) error {
 	}
 	table := a.rows.Tables[t]
 	kvh := h / a.perKVH
-	if scores != nil {
-		return w.finish(t, h, lo, pos, kvh, scores)
-	}
 	qh := a.qs[(t*p.NHead+h)*p.HeadDimK : (t*p.NHead+h+1)*p.HeadDimK]
 	switch a.qType {
 	case quant.F16:

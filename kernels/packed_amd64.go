@@ -29,40 +29,40 @@ func q8_0x16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32,
 func q8_0x16N8(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
 
 //go:noescape
-func q4_0x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+func q4_0x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func q8_0x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+func q8_0x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func q5_0x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+func q5_0x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func q4_1x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+func q4_1x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func q5_1x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+func q5_1x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func f16x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+func f16x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func bf16x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+func bf16x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func f32x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+func f32x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func q4_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+func q4_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func q5_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+func q5_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func q3_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+func q3_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func q2_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+func q2_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 // hasPackedAsm: the packed kernels need 512-bit VNNI with byte shifts
 // (AVX512BW) and the assembly activation quantizer.

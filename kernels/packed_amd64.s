@@ -13945,19 +13945,22 @@ loop:
 	VZEROUPPER
 	RET
 
-// func q4_0x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
-TEXT ·q4_0x16N1S4(SB), NOSPLIT, $0-80
+// func q4_0x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+TEXT ·q4_0x16N1S4(SB), NOSPLIT, $0-88
 	MOVQ w+0(FP), SI
 	MOVQ wstride+8(FP), R11
 	MOVQ nb+16(FP), CX
 	MOVQ act+24(FP), R8
 	MOVQ astride+32(FP), R9
+	MOVQ y+64(FP), R13
 	MOVQ d+40(FP), DI
 	MOVQ corr+48(FP), BX
 	MOVQ dstride+56(FP), DX
 	LEAQ (R11)(R11*2), R12
 	MOVL $0x0f0f0f0f, AX
 	VPBROADCASTD AX, Z31
+
+group:
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
 	VPXORD Z18, Z18, Z18
@@ -14115,28 +14118,39 @@ loop:
 	DECQ CX
 	JNZ  loop
 
-	MOVQ y+64(FP), SI
 	MOVQ ystride+72(FP), CX
-	VMOVUPS Z16, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z17, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z18, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z19, (SI)
+	MOVQ R13, DX
+	VMOVUPS Z16, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z17, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z18, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z19, (DX)
+	ADDQ $64, R13
+	MOVQ nb+16(FP), CX
+	MOVQ act+24(FP), R8
+	MOVQ d+40(FP), DI
+	MOVQ corr+48(FP), BX
+	MOVQ dstride+56(FP), DX
+	DECQ ng+80(FP)
+	JNZ  group
 	VZEROUPPER
 	RET
-// func q8_0x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
-TEXT ·q8_0x16N1S4(SB), NOSPLIT, $0-80
+// func q8_0x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+TEXT ·q8_0x16N1S4(SB), NOSPLIT, $0-88
 	MOVQ w+0(FP), SI
 	MOVQ wstride+8(FP), R11
 	MOVQ nb+16(FP), CX
 	MOVQ act+24(FP), R8
 	MOVQ astride+32(FP), R9
+	MOVQ y+64(FP), R13
 	MOVQ d+40(FP), DI
 	MOVQ corr+48(FP), BX
 	MOVQ dstride+56(FP), DX
 	LEAQ (R11)(R11*2), R12
+
+group:
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
 	VPXORD Z18, Z18, Z18
@@ -14278,24 +14292,33 @@ loop:
 	DECQ CX
 	JNZ  loop
 
-	MOVQ y+64(FP), SI
 	MOVQ ystride+72(FP), CX
-	VMOVUPS Z16, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z17, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z18, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z19, (SI)
+	MOVQ R13, DX
+	VMOVUPS Z16, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z17, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z18, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z19, (DX)
+	ADDQ $64, R13
+	MOVQ nb+16(FP), CX
+	MOVQ act+24(FP), R8
+	MOVQ d+40(FP), DI
+	MOVQ corr+48(FP), BX
+	MOVQ dstride+56(FP), DX
+	DECQ ng+80(FP)
+	JNZ  group
 	VZEROUPPER
 	RET
-// func q5_0x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
-TEXT ·q5_0x16N1S4(SB), NOSPLIT, $0-80
+// func q5_0x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+TEXT ·q5_0x16N1S4(SB), NOSPLIT, $0-88
 	MOVQ w+0(FP), SI
 	MOVQ wstride+8(FP), R11
 	MOVQ nb+16(FP), CX
 	MOVQ act+24(FP), R8
 	MOVQ astride+32(FP), R9
+	MOVQ y+64(FP), R13
 	MOVQ d+40(FP), DI
 	MOVQ corr+48(FP), BX
 	MOVQ dstride+56(FP), DX
@@ -14304,6 +14327,8 @@ TEXT ·q5_0x16N1S4(SB), NOSPLIT, $0-80
 	VPBROADCASTD AX, Z31
 	MOVL $0x10101010, AX
 	VPBROADCASTD AX, Z25
+
+group:
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
 	VPXORD Z18, Z18, Z18
@@ -14529,30 +14554,41 @@ loop:
 	DECQ CX
 	JNZ  loop
 
-	MOVQ y+64(FP), SI
 	MOVQ ystride+72(FP), CX
-	VMOVUPS Z16, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z17, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z18, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z19, (SI)
+	MOVQ R13, DX
+	VMOVUPS Z16, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z17, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z18, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z19, (DX)
+	ADDQ $64, R13
+	MOVQ nb+16(FP), CX
+	MOVQ act+24(FP), R8
+	MOVQ d+40(FP), DI
+	MOVQ corr+48(FP), BX
+	MOVQ dstride+56(FP), DX
+	DECQ ng+80(FP)
+	JNZ  group
 	VZEROUPPER
 	RET
-// func q4_1x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
-TEXT ·q4_1x16N1S4(SB), NOSPLIT, $0-80
+// func q4_1x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+TEXT ·q4_1x16N1S4(SB), NOSPLIT, $0-88
 	MOVQ w+0(FP), SI
 	MOVQ wstride+8(FP), R11
 	MOVQ nb+16(FP), CX
 	MOVQ act+24(FP), R8
 	MOVQ astride+32(FP), R9
+	MOVQ y+64(FP), R13
 	MOVQ d+40(FP), DI
 	MOVQ corr+48(FP), BX
 	MOVQ dstride+56(FP), DX
 	LEAQ (R11)(R11*2), R12
 	MOVL $0x0f0f0f0f, AX
 	VPBROADCASTD AX, Z31
+
+group:
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
 	VPXORD Z18, Z18, Z18
@@ -14718,24 +14754,33 @@ loop:
 	DECQ CX
 	JNZ  loop
 
-	MOVQ y+64(FP), SI
 	MOVQ ystride+72(FP), CX
-	VMOVUPS Z16, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z17, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z18, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z19, (SI)
+	MOVQ R13, DX
+	VMOVUPS Z16, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z17, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z18, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z19, (DX)
+	ADDQ $64, R13
+	MOVQ nb+16(FP), CX
+	MOVQ act+24(FP), R8
+	MOVQ d+40(FP), DI
+	MOVQ corr+48(FP), BX
+	MOVQ dstride+56(FP), DX
+	DECQ ng+80(FP)
+	JNZ  group
 	VZEROUPPER
 	RET
-// func q5_1x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
-TEXT ·q5_1x16N1S4(SB), NOSPLIT, $0-80
+// func q5_1x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+TEXT ·q5_1x16N1S4(SB), NOSPLIT, $0-88
 	MOVQ w+0(FP), SI
 	MOVQ wstride+8(FP), R11
 	MOVQ nb+16(FP), CX
 	MOVQ act+24(FP), R8
 	MOVQ astride+32(FP), R9
+	MOVQ y+64(FP), R13
 	MOVQ d+40(FP), DI
 	MOVQ corr+48(FP), BX
 	MOVQ dstride+56(FP), DX
@@ -14744,6 +14789,8 @@ TEXT ·q5_1x16N1S4(SB), NOSPLIT, $0-80
 	VPBROADCASTD AX, Z31
 	MOVL $0x10101010, AX
 	VPBROADCASTD AX, Z25
+
+group:
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
 	VPXORD Z18, Z18, Z18
@@ -14977,24 +15024,33 @@ loop:
 	DECQ CX
 	JNZ  loop
 
-	MOVQ y+64(FP), SI
 	MOVQ ystride+72(FP), CX
-	VMOVUPS Z16, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z17, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z18, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z19, (SI)
+	MOVQ R13, DX
+	VMOVUPS Z16, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z17, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z18, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z19, (DX)
+	ADDQ $64, R13
+	MOVQ nb+16(FP), CX
+	MOVQ act+24(FP), R8
+	MOVQ d+40(FP), DI
+	MOVQ corr+48(FP), BX
+	MOVQ dstride+56(FP), DX
+	DECQ ng+80(FP)
+	JNZ  group
 	VZEROUPPER
 	RET
-// func q4_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
-TEXT ·q4_Kx16N1S2(SB), NOSPLIT, $0-80
+// func q4_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+TEXT ·q4_Kx16N1S2(SB), NOSPLIT, $0-88
 	MOVQ w+0(FP), SI
 	MOVQ wstride+8(FP), R11
 	MOVQ nb+16(FP), CX
 	MOVQ act+24(FP), R8
 	MOVQ astride+32(FP), R9
+	MOVQ y+64(FP), R13
 	MOVQ d+40(FP), DI
 	MOVQ corr+48(FP), BX
 	MOVQ dstride+56(FP), DX
@@ -15003,6 +15059,8 @@ TEXT ·q4_Kx16N1S2(SB), NOSPLIT, $0-80
 	SHLQ $2, R10 // minimum sums: 4 words per block and row
 	MOVL $0x0f0f0f0f, AX
 	VPBROADCASTD AX, Z31
+
+group:
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
 
@@ -15586,20 +15644,29 @@ loop:
 	DECQ CX
 	JNZ  loop
 
-	MOVQ y+64(FP), SI
 	MOVQ ystride+72(FP), CX
-	VMOVUPS Z12, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z13, (SI)
+	MOVQ R13, DX
+	VMOVUPS Z12, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z13, (DX)
+	ADDQ $64, R13
+	MOVQ nb+16(FP), CX
+	MOVQ act+24(FP), R8
+	MOVQ d+40(FP), DI
+	MOVQ corr+48(FP), BX
+	MOVQ dstride+56(FP), DX
+	DECQ ng+80(FP)
+	JNZ  group
 	VZEROUPPER
 	RET
-// func q5_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
-TEXT ·q5_Kx16N1S2(SB), NOSPLIT, $0-80
+// func q5_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+TEXT ·q5_Kx16N1S2(SB), NOSPLIT, $0-88
 	MOVQ w+0(FP), SI
 	MOVQ wstride+8(FP), R11
 	MOVQ nb+16(FP), CX
 	MOVQ act+24(FP), R8
 	MOVQ astride+32(FP), R9
+	MOVQ y+64(FP), R13
 	MOVQ d+40(FP), DI
 	MOVQ corr+48(FP), BX
 	MOVQ dstride+56(FP), DX
@@ -15610,6 +15677,8 @@ TEXT ·q5_Kx16N1S2(SB), NOSPLIT, $0-80
 	VPBROADCASTD AX, Z31
 	MOVL $0x10101010, AX
 	VPBROADCASTD AX, Z30
+
+group:
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
 
@@ -16465,20 +16534,29 @@ loop:
 	DECQ CX
 	JNZ  loop
 
-	MOVQ y+64(FP), SI
 	MOVQ ystride+72(FP), CX
-	VMOVUPS Z12, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z13, (SI)
+	MOVQ R13, DX
+	VMOVUPS Z12, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z13, (DX)
+	ADDQ $64, R13
+	MOVQ nb+16(FP), CX
+	MOVQ act+24(FP), R8
+	MOVQ d+40(FP), DI
+	MOVQ corr+48(FP), BX
+	MOVQ dstride+56(FP), DX
+	DECQ ng+80(FP)
+	JNZ  group
 	VZEROUPPER
 	RET
-// func q3_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
-TEXT ·q3_Kx16N1S2(SB), NOSPLIT, $0-80
+// func q3_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+TEXT ·q3_Kx16N1S2(SB), NOSPLIT, $0-88
 	MOVQ w+0(FP), SI
 	MOVQ wstride+8(FP), R11
 	MOVQ nb+16(FP), CX
 	MOVQ act+24(FP), R8
 	MOVQ astride+32(FP), R9
+	MOVQ y+64(FP), R13
 	MOVQ d+40(FP), DI
 	MOVQ corr+48(FP), BX
 	MOVQ dstride+56(FP), DX
@@ -16489,6 +16567,8 @@ TEXT ·q3_Kx16N1S2(SB), NOSPLIT, $0-80
 	VPBROADCASTD AX, Z31
 	MOVL $0x04040404, AX
 	VPBROADCASTD AX, Z29
+
+group:
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
 
@@ -17382,20 +17462,29 @@ loop:
 	DECQ CX
 	JNZ  loop
 
-	MOVQ y+64(FP), SI
 	MOVQ ystride+72(FP), CX
-	VMOVUPS Z16, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z17, (SI)
+	MOVQ R13, DX
+	VMOVUPS Z16, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z17, (DX)
+	ADDQ $64, R13
+	MOVQ nb+16(FP), CX
+	MOVQ act+24(FP), R8
+	MOVQ d+40(FP), DI
+	MOVQ corr+48(FP), BX
+	MOVQ dstride+56(FP), DX
+	DECQ ng+80(FP)
+	JNZ  group
 	VZEROUPPER
 	RET
-// func q2_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
-TEXT ·q2_Kx16N1S2(SB), NOSPLIT, $0-80
+// func q2_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+TEXT ·q2_Kx16N1S2(SB), NOSPLIT, $0-88
 	MOVQ w+0(FP), SI
 	MOVQ wstride+8(FP), R11
 	MOVQ nb+16(FP), CX
 	MOVQ act+24(FP), R8
 	MOVQ astride+32(FP), R9
+	MOVQ y+64(FP), R13
 	MOVQ d+40(FP), DI
 	MOVQ corr+48(FP), BX
 	MOVQ dstride+56(FP), DX
@@ -17406,6 +17495,8 @@ TEXT ·q2_Kx16N1S2(SB), NOSPLIT, $0-80
 	VPBROADCASTD AX, Z31
 	MOVL $0x0f, AX
 	VPBROADCASTD AX, Z30
+
+group:
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
 
@@ -18133,21 +18224,32 @@ loop:
 	DECQ CX
 	JNZ  loop
 
-	MOVQ y+64(FP), SI
 	MOVQ ystride+72(FP), CX
-	VMOVUPS Z12, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z13, (SI)
+	MOVQ R13, DX
+	VMOVUPS Z12, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z13, (DX)
+	ADDQ $64, R13
+	MOVQ nb+16(FP), CX
+	MOVQ act+24(FP), R8
+	MOVQ d+40(FP), DI
+	MOVQ corr+48(FP), BX
+	MOVQ dstride+56(FP), DX
+	DECQ ng+80(FP)
+	JNZ  group
 	VZEROUPPER
 	RET
-// func f16x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
-TEXT ·f16x16N1S4(SB), NOSPLIT, $0-80
+// func f16x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+TEXT ·f16x16N1S4(SB), NOSPLIT, $0-88
 	MOVQ w+0(FP), SI
 	MOVQ wstride+8(FP), R11
 	MOVQ nb+16(FP), CX
 	MOVQ act+24(FP), R8
 	MOVQ astride+32(FP), R9
+	MOVQ y+64(FP), R13
 	LEAQ (R11)(R11*2), R12
+
+group:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -18223,25 +18325,33 @@ loop:
 	VADDPS Z13, Z12, Z12
 	VADDPS Z15, Z14, Z14
 	VADDPS Z14, Z12, Z23
-	MOVQ y+64(FP), SI
 	MOVQ ystride+72(FP), CX
-	VMOVUPS Z20, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z21, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z22, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z23, (SI)
+	MOVQ R13, DX
+	VMOVUPS Z20, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z21, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z22, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z23, (DX)
+	ADDQ $64, R13
+	MOVQ nb+16(FP), CX
+	MOVQ act+24(FP), R8
+	DECQ ng+80(FP)
+	JNZ  group
 	VZEROUPPER
 	RET
-// func bf16x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
-TEXT ·bf16x16N1S4(SB), NOSPLIT, $0-80
+// func bf16x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+TEXT ·bf16x16N1S4(SB), NOSPLIT, $0-88
 	MOVQ w+0(FP), SI
 	MOVQ wstride+8(FP), R11
 	MOVQ nb+16(FP), CX
 	MOVQ act+24(FP), R8
 	MOVQ astride+32(FP), R9
+	MOVQ y+64(FP), R13
 	LEAQ (R11)(R11*2), R12
+
+group:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -18333,25 +18443,33 @@ loop:
 	VADDPS Z13, Z12, Z12
 	VADDPS Z15, Z14, Z14
 	VADDPS Z14, Z12, Z23
-	MOVQ y+64(FP), SI
 	MOVQ ystride+72(FP), CX
-	VMOVUPS Z20, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z21, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z22, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z23, (SI)
+	MOVQ R13, DX
+	VMOVUPS Z20, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z21, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z22, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z23, (DX)
+	ADDQ $64, R13
+	MOVQ nb+16(FP), CX
+	MOVQ act+24(FP), R8
+	DECQ ng+80(FP)
+	JNZ  group
 	VZEROUPPER
 	RET
-// func f32x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
-TEXT ·f32x16N1S4(SB), NOSPLIT, $0-80
+// func f32x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+TEXT ·f32x16N1S4(SB), NOSPLIT, $0-88
 	MOVQ w+0(FP), SI
 	MOVQ wstride+8(FP), R11
 	MOVQ nb+16(FP), CX
 	MOVQ act+24(FP), R8
 	MOVQ astride+32(FP), R9
+	MOVQ y+64(FP), R13
 	LEAQ (R11)(R11*2), R12
+
+group:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -18435,14 +18553,19 @@ loop:
 	VADDPS Z13, Z12, Z12
 	VADDPS Z15, Z14, Z14
 	VADDPS Z14, Z12, Z23
-	MOVQ y+64(FP), SI
 	MOVQ ystride+72(FP), CX
-	VMOVUPS Z20, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z21, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z22, (SI)
-	ADDQ CX, SI
-	VMOVUPS Z23, (SI)
+	MOVQ R13, DX
+	VMOVUPS Z20, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z21, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z22, (DX)
+	ADDQ CX, DX
+	VMOVUPS Z23, (DX)
+	ADDQ $64, R13
+	MOVQ nb+16(FP), CX
+	MOVQ act+24(FP), R8
+	DECQ ng+80(FP)
+	JNZ  group
 	VZEROUPPER
 	RET

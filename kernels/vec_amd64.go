@@ -51,3 +51,12 @@ func subScalarF32(x *float32, n16 int, m float32)
 
 //go:noescape
 func scaleF32(x *float32, n16 int, s float32)
+
+//go:noescape
+func sumSquaresF64(x *float32, n16 int, lanes *float64)
+
+//go:noescape
+func scaleMulF32(y, x, w *float32, n16 int, s float32)
+
+//go:noescape
+func addF32(y, a, b *float32, n16 int)

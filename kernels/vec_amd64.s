@@ -849,3 +849,66 @@ a4row:
 	VZEROUPPER
 	RET
 
+
+// sumSquaresF64 sets lanes[j] (j < 16) to the sum, in float64 and in
+// increasing i, of the float32 squares x[i]·x[i] with i ≡ j (mod 16), over
+// the first 16·n16 elements: Z0 holds lanes 0-7, Z1 lanes 8-15.
+// func sumSquaresF64(x *float32, n16 int, lanes *float64)
+TEXT ·sumSquaresF64(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), DI
+	MOVQ n16+8(FP), CX
+	MOVQ lanes+16(FP), SI
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+sqloop:
+	VMOVUPS (DI), Z2
+	VMULPS  Z2, Z2, Z2
+	VCVTPS2PD Y2, Z3
+	VEXTRACTF64X4 $1, Z2, Y4
+	VCVTPS2PD Y4, Z4
+	VADDPD  Z3, Z0, Z0
+	VADDPD  Z4, Z1, Z1
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     sqloop
+	VMOVUPD Z0, (SI)
+	VMOVUPD Z1, 64(SI)
+	VZEROUPPER
+	RET
+
+// func scaleMulF32(y, x, w *float32, n16 int, s float32)
+TEXT ·scaleMulF32(SB), NOSPLIT, $0-36
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DX
+	MOVQ n16+24(FP), CX
+	VBROADCASTSS s+32(FP), Z1
+smulloop:
+	VMULPS  (SI), Z1, Z2
+	VMULPS  (DX), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DX
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     smulloop
+	VZEROUPPER
+	RET
+
+// func addF32(y, a, b *float32, n16 int)
+TEXT ·addF32(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n16+24(FP), CX
+addloop:
+	VMOVUPS (SI), Z2
+	VADDPS  (DX), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DX
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     addloop
+	VZEROUPPER
+	RET

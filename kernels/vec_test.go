@@ -490,3 +490,86 @@ func checkHeadSums(t *testing.T, shape string, got, want []float32, aStride int)
 		}
 	}
 }
+
+// TestNormOps checks SumSquares, ScaleMul and Add: the vector path
+// bit-identical to the scalar one on awkward lengths (with guards past
+// the outputs), and SumSquares equal to ggml's one float64 chain where
+// the squares span few binades (the exactness argument of its comment).
+func TestNormOps(t *testing.T) {
+	r := rand.New(rand.NewPCG(47, 48))
+	fast, ref := VecOps{fast: hasVecAsm}, VecOps{}
+	for _, n := range []int{0, 1, 15, 16, 17, 31, 33, 64, 100, 2048, 2053} {
+		x, w, b := make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range x {
+			x[i] = float32(r.NormFloat64() * 3)
+			w[i] = float32(r.NormFloat64())
+			b[i] = float32(r.NormFloat64())
+		}
+		var chain float64
+		for _, v := range x {
+			chain += float64(v * v)
+		}
+		sf, sr := fast.SumSquares(x), ref.SumSquares(x)
+		if math.Float64bits(sf) != math.Float64bits(sr) {
+			t.Fatalf("n=%d: SumSquares %v, scalar %v", n, sf, sr)
+		}
+		// Any order of float64 summation is within (n−1)·2^-53·Σ of the
+		// exact sum (the squares are positive), so two orders within twice
+		// that.
+		if d := math.Abs(sf - chain); d > 2*float64(max(n-1, 0))*0x1p-53*chain {
+			t.Fatalf("n=%d: SumSquares %v, one float64 chain %v", n, sf, chain)
+		}
+		// Multiples of 1/64 up to 10 square to multiples of 2^-12 below
+		// 2^7: the partial sums stay exact, and so equal whatever the order.
+		grid := make([]float32, n)
+		chain = 0
+		for i := range grid {
+			grid[i] = float32(r.IntN(1281)-640) / 64
+			chain += float64(grid[i] * grid[i])
+		}
+		if g := fast.SumSquares(grid); g != chain {
+			t.Fatalf("n=%d: SumSquares %v of multiples of 1/64, one float64 chain %v", n, g, chain)
+		}
+		s := float32(0.3 + r.Float64())
+		for _, op := range []struct {
+			name string
+			run  func(o VecOps, y []float32)
+		}{
+			{"ScaleMul", func(o VecOps, y []float32) { o.ScaleMul(y, x, w, s) }},
+			{"Add", func(o VecOps, y []float32) { o.Add(y, x, b) }},
+		} {
+			const guard = 5
+			got, want := make([]float32, n+guard), make([]float32, n+guard)
+			for i := range got {
+				got[i], want[i] = -7, -7
+			}
+			op.run(fast, got)
+			op.run(ref, want)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("n=%d %s: element %d = %v, scalar %v", n, op.name, i, got[i], want[i])
+				}
+			}
+			for i := range n {
+				var e float32
+				if op.name == "Add" {
+					e = x[i] + b[i]
+				} else {
+					e = float32(x[i]*s) * w[i]
+				}
+				if math.Float32bits(want[i]) != math.Float32bits(e) {
+					t.Fatalf("n=%d %s: element %d = %v, want %v", n, op.name, i, want[i], e)
+				}
+			}
+		}
+	}
+	// In place, as RMSNorm and the residual adds use them.
+	x := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}
+	fast.Add(x, x, x)
+	fast.ScaleMul(x, x, x, 0.5)
+	for i, v := range x {
+		if want := float32((i + 1) * (i + 1) * 2); v != want {
+			t.Fatalf("in place: element %d = %v, want %v", i, v, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/kernels"
 )
 
 // rows runs f over rows [0, n) on the pool. Each row is computed by one
@@ -18,8 +19,10 @@ func (s *Stream) rows(n int, f func(lo, hi int)) {
 }
 
 // RMSNorm implements backends.Stream like ggml_rms_norm followed by
-// ggml_mul: the squares (float32) are summed in float64, the mean rounded to
-// float32, y = x * (1/sqrtf(mean+eps)), then y *= w.
+// ggml_mul: the squares (float32) are summed in float64 (in sixteen lanes,
+// which gives ggml's one chain's sum but for roundings far below float32:
+// kernels.VecOps.SumSquares), the mean rounded to float32,
+// y = x * (1/sqrtf(mean+eps)), then y *= w.
 func (s *Stream) RMSNorm(dst, x, w backends.Tensor, eps float32) {
 	s.do(backends.OpRMSNorm, func() error {
 		if err := sameShape(x.Rows, x.Cols, dst); err != nil {
@@ -41,28 +44,21 @@ func (s *Stream) RMSNorm(dst, x, w backends.Tensor, eps float32) {
 			return err
 		}
 		n := x.Cols
+		vec := s.dev.pool.VecOps()
 		s.rows(x.Rows, func(lo, hi int) {
 			for r := lo; r < hi; r++ {
-				rmsNormRow(ys[r*n:(r+1)*n], xs[r*n:(r+1)*n], ws, eps)
+				rmsNormRow(vec, ys[r*n:(r+1)*n], xs[r*n:(r+1)*n], ws, eps)
 			}
 		})
 		return nil
 	})
 }
 
-func rmsNormRow(y, x, w []float32, eps float32) {
-	var sum float64
-	for _, v := range x {
-		sum += float64(v * v)
-	}
-	mean := float32(sum / float64(len(x)))
+func rmsNormRow(vec kernels.VecOps, y, x, w []float32, eps float32) {
+	mean := float32(vec.SumSquares(x) / float64(len(x)))
 	// float64 sqrt rounded once to float32 equals sqrtf (correctly rounded).
 	scale := 1 / float32(math.Sqrt(float64(mean+eps)))
-	for i, v := range x {
-		// The conversion keeps two roundings (ggml scales, then multiplies
-		// by the weight in a separate op) even where Go would fuse.
-		y[i] = float32(v*scale) * w[i]
-	}
+	vec.ScaleMul(y, x, w, scale)
 }
 
 // Add implements backends.Stream; b is broadcast when it has one row.
@@ -87,16 +83,14 @@ func (s *Stream) Add(dst, a, b backends.Tensor) {
 			return err
 		}
 		n := a.Cols
+		vec := s.dev.pool.VecOps()
 		s.rows(a.Rows, func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				br := bs
 				if b.Rows != 1 {
 					br = bs[r*n : (r+1)*n]
 				}
-				ar, yr := as[r*n:(r+1)*n], ys[r*n:(r+1)*n]
-				for i := range yr {
-					yr[i] = ar[i] + br[i]
-				}
+				vec.Add(ys[r*n:(r+1)*n], as[r*n:(r+1)*n], br)
 			}
 		})
 		return nil

@@ -93,13 +93,21 @@ def min_loop_head(a, N):
 def at_si(off):
     return f"{off}(SI)"
 
-def nibble_codes(a, off, g, lo, hi, fifth, at=at_si):
+def nibble_codes(a, off, g, lo, hi, fifth, at=at_si, hi16=False):
     """Loads the 64 code bytes at at(off) and splits them into the codes of
     groups g (low nibbles, into lo) and g+4 (high nibbles, into hi), with the
     0x0F mask in Z31. fifth = (H, tmp, mask 0x10) adds the fifth bits: element
     4g+k's at bit g of H's byte k, element 16+4g+k's at bit 4+g, moved to
-    bit 4 and merged (one shift and one VPTERNLOGD each)."""
+    bit 4 and merged (one shift and one VPTERNLOGD each). hi16 leaves the
+    high nibbles in place (hi = 16 × code, one VPANDND and no shift): for
+    kernels whose high-nibble dots have an accumulator of their own, which
+    is divided by 16 (exactly) before it joins the low one."""
     a(f"\tVMOVDQU64 {at(off)}, {lo}")
+    if hi16:
+        assert not fifth
+        a(f"\tVPANDND {lo}, Z31, {hi}")
+        a(f"\tVPANDD Z31, {lo}, {lo}")
+        return
     a(f"\tVPSRLW $4, {lo}, {hi}")
     a(f"\tVPANDD Z31, {lo}, {lo}")
     a(f"\tVPANDD Z31, {hi}, {hi}")
@@ -133,6 +141,10 @@ def kern(N, name, wdecode, pf=None):
     five = wdecode in ('q5', 'q51')
     mins = wdecode in ('q41', 'q51')
     co = 64 if mins else 32  # first code byte
+    # The split kernels' high-nibble chain takes the codes ×16 (see
+    # nibble_codes): one VPANDND where a shift and an AND were, and one
+    # arithmetic shift per block at the end.
+    hi16 = split and nib and not five
     L=[]
     a=L.append
     prologue(a, name)
@@ -165,7 +177,7 @@ def kern(N, name, wdecode, pf=None):
         if five:
             a(f"\tVMOVDQU64 {co+256}(SI), Z27")
         for g in range(4):
-            nibble_codes(a, co+64*g, g, "Z28", "Z29", ("Z27", "Z26", "Z25") if five else None)
+            nibble_codes(a, co+64*g, g, "Z28", "Z29", ("Z27", "Z26", "Z25") if five else None, hi16=hi16)
             for i in range(N):
                 a(f"\tVPDPBUSD.BCST {32*i+4*g}(R8), Z28, Z{i}")
                 a(f"\tVPDPBUSD.BCST {32*i+16+4*g}(R8), Z29, Z{8+i if split else i}")
@@ -177,6 +189,8 @@ def kern(N, name, wdecode, pf=None):
                 acc = (8+i) if (split and g%2) else i
                 a(f"\tVPDPBUSD.BCST {32*i+4*g}(R8), Z{r}, Z{acc}")
     for i in range(N):
+        if hi16:
+            a(f"\tVPSRAD $4, Z{8+i}, Z{8+i}")
         if split:
             a(f"\tVPADDD Z{8+i}, Z{i}, Z{i}")
         a(f"\tVCVTDQ2PS Z{i}, Z{i}")

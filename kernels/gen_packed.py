@@ -566,9 +566,31 @@ def stream_group_end(a, S, first, scales):
     a("\tRET")
     a("")
 
-def streams_of(single, S, out, name):
+def spread_prefetches(body):
+    """body with its PREFETCH lines moved to even intervals among the other
+    instructions, in their order. The four-stream Q4_0 kernel with each
+    stream's five prefetches at the head of its body read 0.895-0.899 of
+    the probe in the decode-step harness, spread out 0.943-0.949 (three
+    alternating runs; spreading them within each stream's body instead
+    gave the same), Q8_0 1.013 -> 1.062, Q4_1 0.916 -> 0.956, F16 level.
+    The K-quant kernels, whose prefetches are spread over each stream's
+    body already (prefetch_part), measured level or up to 2 % behind with
+    them spread over the whole loop (Q4_K, five runs), so keep theirs."""
+    pf = [l for l in body if l.startswith("\tPREFETCH")]
+    rest = [l for l in body if not l.startswith("\tPREFETCH")]
+    out, j = [], 0
+    for i, l in enumerate(rest):
+        out.append(l)
+        while j < len(pf) and (j+1)*len(rest)//(len(pf)+1) <= i:
+            out.append(pf[j])
+            j += 1
+    return out + pf[j:]
+
+def streams_of(single, S, out, name, spread=True):
     """The S-stream kernel made from the text of an N = 1 kernel whose
-    output accumulator is Z{out}."""
+    output accumulator is Z{out}; spread: its prefetches spread over the
+    whole loop (spread_prefetches), else where each stream's body has
+    them."""
     lines = single.split("\n")
     i_loop = lines.index("loop:")
     i_tail = next(i for i in range(i_loop, len(lines)) if re.fullmatch(r"\tADDQ \$\d+, SI", lines[i]))
@@ -593,10 +615,12 @@ def streams_of(single, S, out, name):
             L.append(l)
     assert zero, name
     L += ["", "group:"] + zero + ["", "loop:"]
+    loop = []
     for s in range(S):
         for l in body:
             l = re.sub(r"(-?\d*)\(SI\)", lambda m: f"{m.group(1)}(SI){idx[s]}", l)
-            L.append(re.sub(rf"\bZ{out}\b", f"Z{out+s}", l))
+            loop.append(re.sub(rf"\bZ{out}\b", f"Z{out+s}", l))
+    L += spread_prefetches(loop) if spread else loop
     L += lines[i_tail:i_end+1] + [""]
     stream_group_end(L.append, S, out, scales=True)
     return "\n".join(L)
@@ -635,7 +659,7 @@ for t, rec, single, out in (
         ('q3_K', 1824, lambda pf: q6k(1, "q3_Kx16N1", three=True, pf=pf), 16),
         ('q2_K', 1344, lambda pf: q2k(1, "q2_Kx16N1", pf=pf), 12)):
     ahead = 1 if rec >= 2048 else 2
-    ms += streams_of(single((ahead*rec + 63) // 64 * 64), KSTREAMS, out, f"{t}x16N1S{KSTREAMS}")
+    ms += streams_of(single((ahead*rec + 63) // 64 * 64), KSTREAMS, out, f"{t}x16N1S{KSTREAMS}", spread=False)
 
 # The float kernels keep four accumulators per output across the loop, so
 # streams_of (which needs a body of temporaries) cannot make their
@@ -662,13 +686,15 @@ def fkern_streams(S, name, kind, pf):
             a(f"\tVPXORD Z{4*s+c}, Z{4*s+c}, Z{4*s+c}")
     a("")
     a("loop:")
+    loop = []
     for s in range(S):
         for o in range(0, rec, 64):
-            a(f"\tPREFETCHT0 {pf+o}(SI){idx[s]}")
+            loop.append(f"\tPREFETCHT0 {pf+o}(SI){idx[s]}")
         for c in range(4):
             w = f"Z{16+c}"
-            float_weights(a, kind, f"{cs*c}(SI){idx[s]}", w)
-            a(f"\tVFMADD231PS.BCST {4*c}(R8), {w}, Z{4*s+c}")
+            float_weights(loop.append, kind, f"{cs*c}(SI){idx[s]}", w)
+            loop.append(f"\tVFMADD231PS.BCST {4*c}(R8), {w}, Z{4*s+c}")
+    L.extend(spread_prefetches(loop))
     a(f"\tADDQ ${rec}, SI")
     a("\tADDQ R9, R8")
     a("\tDECQ CX")

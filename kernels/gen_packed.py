@@ -625,22 +625,24 @@ def streams_of(single, S, out, name, spread=True):
     stream_group_end(L.append, S, out, scales=True)
     return "\n".join(L)
 
-# Each stream prefetches its own records STREAM_PREFETCH records ahead.
+# Each stream prefetches its own records STREAM_PREFETCH bytes ahead.
 # The hardware prefetchers alone left the four-stream Q4_0 kernel at
 # 0.66-0.76 of the read probe in the llama-1b decode sequence (Q8_0
 # 0.70-0.81, Q5_0 0.69) on the 2-core Zen 5 VM; with every line of each
 # stream's record prefetched 4-8 records ahead, 0.83-0.94 (Q8_0
-# 0.88-1.0, Q5_0 0.94-0.97). 12 records ahead was worse again (Q4_0
-# 0.81), as was a fixed 4 KiB for Q4_0 (0.83): see docs/performance.md,
-# round 7. The one-group N = 1 kernel keeps none: one stream with
+# 0.88-1.0, Q5_0 0.94-0.97): see docs/performance.md, round 7. Once a
+# call walked several groups and the prefetches were spread over the loop
+# (round 8), nearer was better: Q4_0 four records (1152 bytes) ahead led
+# six in five of five alternating runs (by 1.6-3.1 %), three and five
+# were level with six, two 10 % behind; Q8_0 two or three records
+# (1088-1632 bytes) led six by 3.6-5.9 %. One distance in bytes for the
+# family, then. The one-group N = 1 kernel keeps none: one stream with
 # prefetch measured no better than without.
-STREAM_PREFETCH = 6
+STREAM_PREFETCH = 1152
 
 ms = open(OUT).read().rstrip()+"\n\n"
 for t, w, out in (('q4_0', 'q4', 16), ('q8_0', 'q8', 16), ('q5_0', 'q5', 16), ('q4_1', 'q41', 16), ('q5_1', 'q51', 16)):
-    rec = {'q4': 288, 'q5': 352, 'q8': 544, 'q41': 320, 'q51': 384}[w]
-    dist = (STREAM_PREFETCH*rec + 63) // 64 * 64
-    ms += streams_of(kern(1, f"{t}x16N1", w, pf=dist), STREAMS, out, f"{t}x16N1S{STREAMS}")
+    ms += streams_of(kern(1, f"{t}x16N1", w, pf=STREAM_PREFETCH), STREAMS, out, f"{t}x16N1S{STREAMS}")
 
 # The K-quants' records are kilobytes long, and two streams suit them
 # better than four. In the same llama-1b sequence (every layer of one type)

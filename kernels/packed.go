@@ -556,7 +556,16 @@ func packedGrain(groups, groupBytes, nx, streams, threads int) int {
 	if nx > packTile {
 		limit = 256 << 10
 	}
-	g := min(groups/(4*threads), limit/max(1, groupBytes))
+	// Row stealing (streamPiece) evens out the end of a multi-stream
+	// call, so its chunks can be twice as large: in the decode-step
+	// harness the 2048-row matmuls (q/k/v, o) rose 2-7 % (Q4_0, Q8_0, Q4_K,
+	// two alternating runs each) with two chunks a thread against four;
+	// the larger ones were level.
+	perThread := 4
+	if streams > 0 {
+		perThread = 2
+	}
+	g := min(groups/(perThread*threads), limit/max(1, groupBytes))
 	if streams > 0 && g > streams {
 		g = (g + streams/2) / streams * streams
 	}

@@ -230,8 +230,10 @@ func TestPackedGrain(t *testing.T) {
 		{128, 256 * 288, 1, 4, 2, 16}, // Q4_0 2048×8192: 14 by bytes, rounded to 16
 		{1024, 64 * 288, 1, 4, 2, 56}, // Q4_0 gate/up: 56 already whole
 		{128, 256 * 544, 1, 4, 2, 8},  // Q8_0 2048×8192: 7 → 8
-		{128, 64 * 288, 1, 4, 2, 16},  // by the per-thread share
-		{16, 64 * 288, 1, 4, 2, 2},    // too few groups to round
+		{128, 64 * 288, 1, 4, 2, 32},  // by the per-thread share: two chunks a thread
+		{128, 8 * 3360, 1, 0, 2, 16},  // four without a multi-stream kernel (Q6_K)
+		{16, 64 * 288, 1, 4, 2, 4},    // one set of streams
+		{8, 64 * 288, 1, 4, 2, 2},     // too few groups to round
 		{128, 256 * 288, 16, 0, 2, 3}, // batched: 256 KiB
 		{8016, 8 * 2368, 1, 2, 2, 56}, // a Q4_K output matrix: 55 → 56
 		{8016, 8 * 3360, 1, 0, 2, 39}, // Q6_K: no multi-stream kernel

@@ -58,12 +58,16 @@
 // done once per 16 outputs and block and one weight load serves a tile of up
 // to 8 activation rows. That makes GEMV memory-bound (the K-quant kernels
 // also prefetch 16 KiB ahead) and GEMM 2-3× faster than the row kernels.
-// Single-row calls on the Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 matrices walk four row
-// groups that lie a quarter of a chunk apart in lockstep (multi-stream
-// kernels, gen_packed.py): one core's prefetchers keep more cache misses
-// in flight over four streams than over one while the kernel computes,
-// which raised a decode step's weight streaming from 0.80 to 0.88 of the
-// read bandwidth (Q4_0; Q8_0 0.92 to 0.99, BenchmarkDecodeStreams).
+// Single-row calls walk several row groups that lie a fraction of a chunk
+// apart in lockstep (multi-stream kernels, gen_packed.py: four for the
+// Q4_0 family and the float types, two for Q2_K-Q5_K; Q6_K keeps one),
+// each stream prefetching a little ahead of itself: one core keeps more
+// cache misses in flight over several streams than over one while the
+// kernel computes. A call walks several consecutive groups of each
+// stream, and the threads hand out a chunk's groups in shrinking runs, so
+// the one that runs out of chunks finishes the other's (streamPiece). A
+// llama-1b decode step's layer matmuls stream at about the read probe's
+// rate (BenchmarkDecodeStreams; docs/performance.md).
 // Each output is Σ over blocks, in order, of fma(float32(integer dot),
 // d_w·d_a, acc) (K-quants: their integer sub-block sums, scaled, first), the
 // same whatever the batch or thread split; a pure-Go reference (packedRef)
@@ -71,9 +75,10 @@
 //
 // # Vector loops
 //
-// VecOps holds the element-wise loops of attention and the FFN: q·K rows and
-// probability-weighted V sums over fp16, f32 and Q8_0 KV caches, fp16 rounding, a
-// Cephes-style exp (≤ 1 ulp) and SiLU·up, in AVX-512 with Go references that
+// VecOps holds the element-wise loops of attention, the norms and the FFN:
+// q·K rows and probability-weighted V sums over fp16, f32 and Q8_0 KV
+// caches, fp16 rounding, a Cephes-style exp (≤ 1 ulp), SiLU·up, RMSNorm's
+// sum of squares and scaling, and adds, in AVX-512 with Go references that
 // perform the same float32 operations (fused multiply-adds emulated exactly
 // by fma32), so both give identical bits.
 //

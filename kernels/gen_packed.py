@@ -42,16 +42,20 @@ def prologue(a, name):
     a("\tMOVQ corr+40(FP), BX")
     a("\tMOVQ dstride+48(FP), DX")
 
-def epilogue(a, N, first, y=56):
-    """Stores the N output registers Z{first}.. (16 floats each) and returns;
-    y is the frame offset of the y argument (64 in the multi-stream
-    kernels, whose wstride comes second)."""
-    a(f"\tMOVQ y+{y}(FP), SI")
-    a(f"\tMOVQ ystride+{y+8}(FP), CX")
+def store_outputs(a, N, first, ptr):
+    """Stores the N output registers Z{first}.. (16 floats each) at ptr,
+    ptr + ystride, ... (CX = ystride; ptr is advanced)."""
     for i in range(N):
-        a(f"\tVMOVUPS Z{first+i}, (SI)")
+        a(f"\tVMOVUPS Z{first+i}, ({ptr})")
         if i < N-1:
-            a("\tADDQ CX, SI")
+            a(f"\tADDQ CX, {ptr}")
+
+def epilogue(a, N, first):
+    """Stores the N output registers Z{first}.. at y, y + ystride, ... and
+    returns."""
+    a("\tMOVQ y+56(FP), SI")
+    a("\tMOVQ ystride+64(FP), CX")
+    store_outputs(a, N, first, "SI")
     a("\tVZEROUPPER")
     a("\tRET")
     a("")
@@ -549,10 +553,7 @@ def stream_group_end(a, S, first, scales):
     group while groups are left."""
     a("\tMOVQ ystride+72(FP), CX")
     a("\tMOVQ R13, DX")
-    for i in range(S):
-        a(f"\tVMOVUPS Z{first+i}, (DX)")
-        if i < S-1:
-            a("\tADDQ CX, DX")
+    store_outputs(a, S, first, "DX")
     a("\tADDQ $64, R13")
     a("\tMOVQ nb+16(FP), CX")
     a("\tMOVQ act+24(FP), R8")

@@ -208,6 +208,16 @@ type SharedMatMuler interface {
 	MatMulShared(dsts, ws []Tensor, x Tensor)
 }
 
+// ResidualMatMuler is implemented by streams that can add a matmul's
+// result into a residual stream as they compute it: MatMulResidual(x, tmp,
+// w, in) must leave tmp exactly as MatMul(tmp, w, in) and x exactly as
+// Add(x, x, tmp) after it would, bit for bit. The CPU stream adds each
+// run of outputs on the thread that computed it while they are in its
+// cache, instead of a separate op whose inputs start cold.
+type ResidualMatMuler interface {
+	MatMulResidual(x, tmp, w, in Tensor)
+}
+
 // BandwidthMeter is implemented by devices that can measure the read
 // bandwidth of their own memory: the roofline a decode step is set
 // against when the weights live there (`nuri bench model --device`).

@@ -307,3 +307,54 @@ func TestMatMulPackedSharedStreams(t *testing.T) {
 		t.Fatal("no type has a multi-stream kernel")
 	}
 }
+
+// TestMatMulPackedResidual: the residual gets exactly what MatMulPacked
+// followed by a float32 add gives, for every output (stream kernels with
+// stolen runs, one-group kernels, partial last groups, batched tiles),
+// and nothing past its end.
+func TestMatMulPackedResidual(t *testing.T) {
+	if !CanPack(quant.Q4_0) {
+		t.Skip("no packed kernels on this CPU")
+	}
+	p := NewPool(2)
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(27, 28))
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.F16} {
+		for _, sh := range []struct{ rows, cols, nx int }{{64, 256, 1}, {2053, 256, 1}, {1030, 512, 1}, {500, 256, 3}, {200, 256, 9}} {
+			if sh.cols%packedQK(wt) != 0 {
+				continue
+			}
+			w := randWeights(rng, wt, sh.rows, sh.cols, true)
+			x := randFloats(rng, sh.nx*sh.cols, 1)
+			pw, err := PackWeights(p, wt, w, sh.rows, sh.cols)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := make([]float32, sh.nx*sh.rows)
+			MatMulPacked(p, want, pw, x, sh.nx)
+			for _, pool := range []*Pool{nil, p} {
+				for rep := range 5 {
+					const guard = 16
+					res := randFloats(rng, sh.nx*sh.rows+guard, 1)
+					before := append([]float32(nil), res...)
+					y := make([]float32, sh.nx*sh.rows)
+					MatMulPackedResidual(pool, res[:sh.nx*sh.rows], y, pw, x, sh.nx)
+					name := fmt.Sprintf("%v/%dx%d/nx=%d/pool=%v/rep %d", wt, sh.rows, sh.cols, sh.nx, pool != nil, rep)
+					for i, v := range want {
+						if math.Float32bits(y[i]) != math.Float32bits(v) {
+							t.Fatalf("%s: y[%d] = %g, MatMulPacked %g", name, i, y[i], v)
+						}
+						if e := before[i] + v; math.Float32bits(res[i]) != math.Float32bits(e) {
+							t.Fatalf("%s: residual[%d] = %g, want %g + %g = %g", name, i, res[i], before[i], v, e)
+						}
+					}
+					for i := sh.nx * sh.rows; i < len(res); i++ {
+						if res[i] != before[i] {
+							t.Fatalf("%s: wrote past the residual at %d", name, i)
+						}
+					}
+				}
+			}
+		}
+	}
+}

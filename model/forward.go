@@ -84,8 +84,7 @@ func (m *transformer) block(s backends.Stream, il int, x backends.Tensor, a *act
 	}
 	n := x.Rows
 	o := prefix(a.o, n)
-	linear(s, o, L.wo, L.bo, attn)
-	m.residual(s, x, o, L.postAttnNorm)
+	m.residualLinear(s, x, o, L.wo, L.bo, attn, L.postAttnNorm)
 
 	h = x
 	if L.ffnNorm.Valid() {
@@ -95,9 +94,20 @@ func (m *transformer) block(s backends.Stream, il int, x backends.Tensor, a *act
 	g, u := prefix(a.gate, n), prefix(a.up, n)
 	m.linears(s, h, [3]backends.Tensor{g, u}, [3]backends.Tensor{L.gate, L.up}, [3]backends.Tensor{L.bGate, L.bUp}, 2)
 	s.SiLUMul(g, g, u)
-	linear(s, o, L.down, L.bDown, g)
-	m.residual(s, x, o, L.postFFNNorm)
+	m.residualLinear(s, x, o, L.down, L.bDown, g, L.postFFNNorm)
 	return x
+}
+
+// residualLinear adds the sub-layer output y = in·Wᵀ (+ bias) to the
+// stream x (residual). A plain sum goes through the stream's fused form
+// when it has one (backends.ResidualMatMuler: the same bits).
+func (m *transformer) residualLinear(s backends.Stream, x, y, w, bias, in, postNorm backends.Tensor) {
+	if rm, ok := s.(backends.ResidualMatMuler); ok && !bias.Valid() && !postNorm.Valid() && m.hp.resScale == 0 {
+		rm.MatMulResidual(x, y, w, in)
+		return
+	}
+	linear(s, y, w, bias, in)
+	m.residual(s, x, y, postNorm)
 }
 
 // residual adds a sub-layer output y to the stream x, after exaone4's

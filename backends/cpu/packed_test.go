@@ -1,6 +1,7 @@
 package cpu_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -130,6 +131,58 @@ func TestMatMulShared(t *testing.T) {
 		sm.MatMulShared(dsts[:1], ws[1:2], x)
 		if err := f.s.Sync(); err == nil {
 			t.Errorf("%v: mismatched output shape: no error", types)
+		}
+	}
+}
+
+// TestMatMulResidual: MatMulResidual(x, tmp, w, in) leaves tmp as MatMul
+// and x as MatMul then Add, bit for bit, for packed weights (the fused
+// path) and unpacked ones (a one-row weight is not packed: separate ops);
+// a mismatched residual is an error.
+func TestMatMulResidual(t *testing.T) {
+	r := rand.New(rand.NewPCG(45, 46))
+	const cols = 256
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q6_K, quant.F32, quant.Q5_1} {
+		for _, sh := range []struct{ rows, nx int }{{40, 1}, {531, 1}, {33, 3}, {1, 2}} {
+			f := newFixture(t)
+			rb, _ := wt.RowBytes(cols)
+			wb := make([]byte, sh.rows*rb)
+			if err := quant.Quantize(wt, randVec(r, sh.rows*cols, 0.1), wb); err != nil {
+				t.Fatal(err)
+			}
+			w, err := f.dev.Upload("w", wt, sh.rows, cols, wb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := f.tensor("in", sh.nx, cols, randVec(r, sh.nx*cols, 1))
+			start := randVec(r, sh.nx*sh.rows, 1)
+			x := f.tensor("x", sh.nx, sh.rows, start)
+			xRef := f.tensor("x_ref", sh.nx, sh.rows, start)
+			tmp, tmpRef := f32Tensor(t, f.dev, "tmp", sh.nx, sh.rows), f32Tensor(t, f.dev, "tmp_ref", sh.nx, sh.rows)
+			rm, ok := f.s.(backends.ResidualMatMuler)
+			if !ok {
+				t.Fatal("the CPU stream does not implement backends.ResidualMatMuler")
+			}
+			rm.MatMulResidual(x, tmp, w, in)
+			f.s.MatMul(tmpRef, w, in)
+			f.s.Add(xRef, xRef, tmpRef)
+			f.sync()
+			name := fmt.Sprintf("%v %dx%d nx=%d", wt, sh.rows, cols, sh.nx)
+			for _, c := range []struct {
+				what      string
+				got, want backends.Tensor
+			}{{"tmp", tmp, tmpRef}, {"x", x, xRef}} {
+				got, want := hostF32(t, c.got), hostF32(t, c.want)
+				for j := range want {
+					if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+						t.Fatalf("%s: %s[%d] = %g, separate ops %g", name, c.what, j, got[j], want[j])
+					}
+				}
+			}
+			rm.MatMulResidual(f32Tensor(t, f.dev, "short", sh.nx, sh.rows-1), tmp, w, in)
+			if err := f.s.Sync(); err == nil {
+				t.Errorf("%s: mismatched residual: no error", name)
+			}
 		}
 	}
 }

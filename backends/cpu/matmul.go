@@ -30,7 +30,7 @@ var _ backends.ResidualMatMuler = (*Stream)(nil)
 // the add. With batches the fused form measured 2.5-8 % slower at B = 16
 // in llama-1b decode (two alternating runs), so they keep the two steps.
 func (s *Stream) MatMulResidual(x, tmp, w, in backends.Tensor) {
-	s.doMatMul(in, []backends.Tensor{w}, func() error {
+	s.doMatMulAs(in, []backends.Tensor{w}, true, func() error {
 		m, err := s.matmulArgs(tmp, w, in)
 		if err != nil {
 			return err
@@ -104,31 +104,38 @@ func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
 // matmulKey identifies a matmul's weights (up to three) and row count
 // for the op profile's name cache.
 type matmulKey struct {
-	bufs [3]backends.Buffer
-	offs [3]int
-	n    int
-	rows int
+	bufs     [3]backends.Buffer
+	offs     [3]int
+	n        int
+	rows     int
+	residual bool
 }
 
-// matmulName is the op profile's name of a matmul of x by ws, cached per
-// stream.
-func (s *Stream) matmulName(x backends.Tensor, ws []backends.Tensor) string {
-	k := matmulKey{n: len(ws), rows: x.Rows}
-	if len(ws) > len(k.bufs) {
+// matmulName is the op profile's name of a matmul of x by ws (with
+// " + residual add" for MatMulResidual), cached per stream.
+func (s *Stream) matmulName(x backends.Tensor, ws []backends.Tensor, residual bool) string {
+	name := func() string {
+		if residual {
+			return backends.MatMulName(x, ws) + " + residual add"
+		}
 		return backends.MatMulName(x, ws)
+	}
+	k := matmulKey{n: len(ws), rows: x.Rows, residual: residual}
+	if len(ws) > len(k.bufs) {
+		return name()
 	}
 	for i, w := range ws {
 		k.bufs[i], k.offs[i] = w.Buf, w.Off
 	}
-	name, ok := s.names[k]
+	n, ok := s.names[k]
 	if !ok {
-		name = backends.MatMulName(x, ws)
+		n = name()
 		if s.names == nil {
 			s.names = map[matmulKey]string{}
 		}
-		s.names[k] = name
+		s.names[k] = n
 	}
-	return name
+	return n
 }
 
 // matmulOperands are one MatMul's checked host views: the packed copy of

@@ -37,6 +37,7 @@ func TestOpProfile(t *testing.T) {
 		f.s.MatMul(y1, w1, x)
 		f.s.(backends.SharedMatMuler).MatMulShared([]backends.Tensor{y1, y2}, []backends.Tensor{w1, w2}, x)
 		f.s.RMSNorm(x, x, norm, 1e-5)
+		f.s.(backends.ResidualMatMuler).MatMulResidual(y2, y1, w1, x)
 		f.sync()
 	}
 	run()
@@ -54,7 +55,7 @@ func TestOpProfile(t *testing.T) {
 		}
 		got[op.Name] = op.Calls
 	}
-	want := map[string]int{"mul_mat Q8_0 48x64": 2, "mul_mat Q8_0 48x64 + Q8_0 48x64": 1, "rms_norm": 1}
+	want := map[string]int{"mul_mat Q8_0 48x64": 2, "mul_mat Q8_0 48x64 + Q8_0 48x64": 1, "rms_norm": 1, "mul_mat Q8_0 48x64 + residual add": 1}
 	if len(got) != len(want) {
 		t.Fatalf("profile %v, want %v", got, want)
 	}

@@ -61,6 +61,12 @@ func (s *Stream) do(op backends.Op, f func() error) {
 // doMatMul is do for a matmul of x by ws, timed under a name that gives
 // the weights' types and shapes (formatted after the op, outside its time).
 func (s *Stream) doMatMul(x backends.Tensor, ws []backends.Tensor, f func() error) {
+	s.doMatMulAs(x, ws, false, f)
+}
+
+// doMatMulAs is doMatMul; residual marks MatMulResidual, whose profile
+// name says that it includes the add.
+func (s *Stream) doMatMulAs(x backends.Tensor, ws []backends.Tensor, residual bool, f func() error) {
 	if s.err != nil {
 		return
 	}
@@ -71,7 +77,7 @@ func (s *Stream) doMatMul(x backends.Tensor, ws []backends.Tensor, f func() erro
 	start := time.Now()
 	s.run(backends.OpMatMul, f)
 	el := time.Since(start)
-	s.dev.prof.Add(s.matmulName(x, ws), el)
+	s.dev.prof.Add(s.matmulName(x, ws, residual), el)
 }
 
 func (s *Stream) run(op backends.Op, f func() error) {

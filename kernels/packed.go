@@ -523,9 +523,7 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int) {
 		}
 	}
 	t := &s.task
-	// p.mu is held (lockPacked), so not p.VecOps.
-	vec := VecOps{fast: hasVecAsm && (p == nil || !p.generic)}
-	*t = packedTask{mats: s.mats, x: x, a: a, oneStream: s.oneStream, vec: vec}
+	*t = packedTask{mats: s.mats, x: x, a: a, oneStream: s.oneStream, vec: p.vecOpsLocked()}
 	t.phase = phaseQuantize
 	tasks := a.quantTasks()
 	grain := 1
@@ -646,7 +644,7 @@ func (t *packedTask) dotRange(lo, hi int) {
 func (t *packedTask) streamRows(pc *streamPiece) {
 	m, a := pc.m, t.a
 	pw := m.pw
-	sk, _ := packedStreamKernel(pw.Type)
+	sk, ns := packedStreamKernel(pw.Type)
 	gb := a.nb * packedBlockBytes(pw.Type)
 	for {
 		// Half of what is left at a time (guided self-scheduling): long
@@ -662,7 +660,6 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 		g, n := pc.lo+i, min(int(k), pc.q-i)
 		sk(&pw.data[g*gb], pc.q*gb, a.nb, &a.qs[0], a.qk*a.es, &a.d[0], &a.corr[0], 4, &m.y[g*packGroup], pc.q*packGroup*4, n)
 		if m.res != nil {
-			_, ns := packedStreamKernel(pw.Type)
 			for st := range ns {
 				g0 := g + st*pc.q
 				t.addResidual(m, g0*packGroup, (g0+n)*packGroup)

@@ -34,24 +34,11 @@ func TestMatMulPackedMatchesReference(t *testing.T) {
 			for _, nx := range []int{1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 33} {
 				name := fmt.Sprintf("%v/%dx%d/nx=%d", wt, sh.rows, sh.cols, nx)
 				x := randFloats(rng, nx*sh.cols, 1)
-				const guard = 16
-				got := make([]float32, nx*sh.rows+guard)
-				for i := range got {
-					got[i] = 777
-				}
+				got := guardedOutput(nx * sh.rows)
 				MatMulPacked(p, got, pw, x, nx)
 				want := make([]float32, nx*sh.rows)
 				packedRef(wt, w, sh.rows, sh.cols, x, nx, want)
-				for i, v := range want {
-					if math.Float32bits(got[i]) != math.Float32bits(v) {
-						t.Fatalf("%s: y[%d] = %g, reference %g", name, i, got[i], v)
-					}
-				}
-				for i := len(want); i < len(got); i++ {
-					if got[i] != 777 {
-						t.Fatalf("%s: wrote past the output at %d", name, i)
-					}
-				}
+				checkOutput(t, name, got, want, "reference")
 				// Against the row kernels: the same integer block dots,
 				// summed in another order. Bound: the matmul goldens' 1e-5;
 				// observed ≤ 1.4e-6 (Q4_K, whose d·Σ − dmin·Σ cancels),
@@ -97,23 +84,9 @@ func TestMatMulPackedStreams(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				const guard = 16
-				got := make([]float32, sh.rows+guard)
-				for i := range got {
-					got[i] = 777
-				}
+				got := guardedOutput(sh.rows)
 				MatMulPacked(pool, got, pw, x, 1)
-				name := fmt.Sprintf("%v/%dx%d/pool=%v", wt, sh.rows, sh.cols, pool != nil)
-				for i, v := range want {
-					if math.Float32bits(got[i]) != math.Float32bits(v) {
-						t.Fatalf("%s: y[%d] = %g, reference %g", name, i, got[i], v)
-					}
-				}
-				for i := sh.rows; i < len(got); i++ {
-					if got[i] != 777 {
-						t.Fatalf("%s: wrote past the output at %d", name, i)
-					}
-				}
+				checkOutput(t, fmt.Sprintf("%v/%dx%d/pool=%v", wt, sh.rows, sh.cols, pool != nil), got, want, "reference")
 			}
 		}
 	}
@@ -192,29 +165,15 @@ func TestMatMulPackedShared(t *testing.T) {
 		for _, nx := range []int{1, 3, 9, 17} {
 			for _, pool := range []*Pool{p, nil} {
 				x := randFloats(rng, nx*cols, 1)
-				const guard = 5
 				var ys [][]float32
 				for _, rows := range rowCounts {
-					y := make([]float32, nx*rows+guard)
-					for i := range y {
-						y[i] = 777
-					}
-					ys = append(ys, y[:nx*rows])
+					ys = append(ys, guardedOutput(nx*rows))
 				}
 				MatMulPackedShared(pool, ys, pws, x, nx)
 				for m, pw := range pws {
 					want := make([]float32, nx*pw.Rows)
 					MatMulPacked(p, want, pw, x, nx)
-					for i := range want {
-						if math.Float32bits(ys[m][i]) != math.Float32bits(want[i]) {
-							t.Fatalf("%v nx=%d matrix %d: y[%d] = %g, alone %g", wt, nx, m, i, ys[m][i], want[i])
-						}
-					}
-					for _, v := range ys[m][len(want) : len(want)+guard] {
-						if v != 777 {
-							t.Fatalf("%v nx=%d matrix %d: wrote past its output", wt, nx, m)
-						}
-					}
+					checkOutput(t, fmt.Sprintf("%v nx=%d matrix %d", wt, nx, m), ys[m], want, "alone")
 				}
 			}
 		}
@@ -277,29 +236,15 @@ func TestMatMulPackedSharedStreams(t *testing.T) {
 		}
 		for rep := range 20 { // the threads race differently each time
 			x := randFloats(rng, cols, 1)
-			const guard = 5
 			var ys [][]float32
 			for _, rows := range rowCounts {
-				y := make([]float32, rows+guard)
-				for i := range y {
-					y[i] = 777
-				}
-				ys = append(ys, y[:rows])
+				ys = append(ys, guardedOutput(rows))
 			}
 			MatMulPackedShared(p, ys, pws, x, 1)
 			for m, rows := range rowCounts {
 				want := make([]float32, rows)
 				packedRef(wt, ws[m], rows, cols, x, 1, want)
-				for i := range want {
-					if math.Float32bits(ys[m][i]) != math.Float32bits(want[i]) {
-						t.Fatalf("%v rep %d matrix %d: y[%d] = %g, reference %g", wt, rep, m, i, ys[m][i], want[i])
-					}
-				}
-				for _, v := range ys[m][rows : rows+guard] {
-					if v != 777 {
-						t.Fatalf("%v matrix %d: wrote past the output", wt, m)
-					}
-				}
+				checkOutput(t, fmt.Sprintf("%v rep %d matrix %d", wt, rep, m), ys[m], want, "reference")
 			}
 		}
 	}
@@ -337,13 +282,11 @@ func TestMatMulPackedResidual(t *testing.T) {
 					const guard = 16
 					res := randFloats(rng, sh.nx*sh.rows+guard, 1)
 					before := append([]float32(nil), res...)
-					y := make([]float32, sh.nx*sh.rows)
+					y := guardedOutput(sh.nx * sh.rows)
 					MatMulPackedResidual(pool, res[:sh.nx*sh.rows], y, pw, x, sh.nx)
 					name := fmt.Sprintf("%v/%dx%d/nx=%d/pool=%v/rep %d", wt, sh.rows, sh.cols, sh.nx, pool != nil, rep)
+					checkOutput(t, name, y, want, "MatMulPacked")
 					for i, v := range want {
-						if math.Float32bits(y[i]) != math.Float32bits(v) {
-							t.Fatalf("%s: y[%d] = %g, MatMulPacked %g", name, i, y[i], v)
-						}
 						if e := before[i] + v; math.Float32bits(res[i]) != math.Float32bits(e) {
 							t.Fatalf("%s: residual[%d] = %g, want %g + %g = %g", name, i, res[i], before[i], v, e)
 						}
@@ -355,6 +298,38 @@ func TestMatMulPackedResidual(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// outGuard floats holding outSentinel follow every guardedOutput.
+const (
+	outGuard    = 16
+	outSentinel = 777
+)
+
+// guardedOutput returns n zeroed floats whose backing array goes on for
+// outGuard more, set to outSentinel, for checkOutput to see overruns.
+func guardedOutput(n int) []float32 {
+	y := make([]float32, n+outGuard)
+	for i := n; i < len(y); i++ {
+		y[i] = outSentinel
+	}
+	return y[:n]
+}
+
+// checkOutput fails t unless got (from guardedOutput) has want's bits
+// (what names the source of want) and the guard past it is untouched.
+func checkOutput(t *testing.T, name string, got, want []float32, what string) {
+	t.Helper()
+	for i, v := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(v) {
+			t.Fatalf("%s: y[%d] = %g, %s %g", name, i, got[i], what, v)
+		}
+	}
+	for i, v := range got[len(want) : len(want)+outGuard] {
+		if v != outSentinel {
+			t.Fatalf("%s: wrote past the output at %d", name, len(want)+i)
 		}
 	}
 }

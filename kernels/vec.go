@@ -30,6 +30,9 @@ type VecOps struct{ fast bool }
 // path, as MatMul does).
 func (p *Pool) VecOps() VecOps { return VecOps{fast: hasVecAsm && !p.Generic()} }
 
+// vecOpsLocked is VecOps for a caller that holds p.mu (or a nil p).
+func (p *Pool) vecOpsLocked() VecOps { return VecOps{fast: hasVecAsm && (p == nil || !p.generic)} }
+
 // Name reports the implementation: "avx512" or "generic".
 func (o VecOps) Name() string {
 	if o.fast {

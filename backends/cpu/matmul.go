@@ -114,28 +114,26 @@ type matmulKey struct {
 // matmulName is the op profile's name of a matmul of x by ws (with
 // " + residual add" for MatMulResidual), cached per stream.
 func (s *Stream) matmulName(x backends.Tensor, ws []backends.Tensor, residual bool) string {
-	name := func() string {
-		if residual {
-			return backends.MatMulName(x, ws) + " + residual add"
-		}
-		return backends.MatMulName(x, ws)
+	suffix := ""
+	if residual {
+		suffix = " + residual add"
 	}
 	k := matmulKey{n: len(ws), rows: x.Rows, residual: residual}
 	if len(ws) > len(k.bufs) {
-		return name()
+		return backends.MatMulName(x, ws) + suffix
 	}
 	for i, w := range ws {
 		k.bufs[i], k.offs[i] = w.Buf, w.Off
 	}
-	n, ok := s.names[k]
+	name, ok := s.names[k]
 	if !ok {
-		n = name()
+		name = backends.MatMulName(x, ws) + suffix
 		if s.names == nil {
 			s.names = map[matmulKey]string{}
 		}
-		s.names[k] = n
+		s.names[k] = name
 	}
-	return n
+	return name
 }
 
 // matmulOperands are one MatMul's checked host views: the packed copy of

@@ -61,4 +61,7 @@ func roundF16(x *float32, n8 int, dst *float32)
 func toF16(x *float32, n8 int, dst *uint16)
 
 //go:noescape
+func toBF16(x *float32, n8 int, dst *uint16)
+
+//go:noescape
 func quantQ8_0Tile(x *float32, nb int, qs *byte, qstride int, d *float32, corr *int32, dstride int, negZero int)

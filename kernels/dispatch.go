@@ -72,6 +72,9 @@ func (p *Pool) WeightKernelName(wt quant.Type) string {
 }
 
 func packedKernelName(wt quant.Type) string {
+	if wt == quant.BF16 && packedBF16Dot {
+		return wt.String() + "/avx512bf16-x16"
+	}
 	if floatType(wt) {
 		return wt.String() + "/avx512-x16"
 	}

@@ -51,18 +51,29 @@ func TestMatMulGolden(t *testing.T) {
 						t.Logf("M=%s %s: rel-RMS %.3g", mstr, p.KernelName(wt), e)
 					}
 				}
-				if PackableShape(wt, c.Cols) {
-					pw, err := PackWeights(fast, wt, w, c.Rows, c.Cols)
-					if err != nil {
-						t.Fatal(err)
-					}
-					got := make([]float32, nx*c.Rows)
-					MatMulPacked(fast, got, pw, x, nx)
-					if e := testshared.RelRMS(got, want); e > m.Tolerance.MaxRelRMS {
-						t.Errorf("M=%s %s: rel-RMS %.3g > %g", mstr, fast.WeightKernelName(wt), e, m.Tolerance.MaxRelRMS)
-					} else {
-						t.Logf("M=%s %s: rel-RMS %.3g", mstr, fast.WeightKernelName(wt), e)
-					}
+				if !PackableShape(wt, c.Cols) {
+					continue
+				}
+				// BF16 on each of its kernel sets (VDPBF16PS where the CPU
+				// has AVX512-BF16, the widening kernels everywhere).
+				modes := []bool{packedBF16Dot}
+				if wt == quant.BF16 {
+					modes = bf16Modes()
+				}
+				for _, dot := range modes {
+					withBF16Dot(dot, func() {
+						pw, err := PackWeights(fast, wt, w, c.Rows, c.Cols)
+						if err != nil {
+							t.Fatal(err)
+						}
+						got := make([]float32, nx*c.Rows)
+						MatMulPacked(fast, got, pw, x, nx)
+						if e := testshared.RelRMS(got, want); e > m.Tolerance.MaxRelRMS {
+							t.Errorf("M=%s %s: rel-RMS %.3g > %g", mstr, fast.WeightKernelName(wt), e, m.Tolerance.MaxRelRMS)
+						} else {
+							t.Logf("M=%s %s: rel-RMS %.3g", mstr, fast.WeightKernelName(wt), e)
+						}
+					})
 				}
 			}
 		})

@@ -93,6 +93,14 @@ func packedBlockBytes(t quant.Type) int {
 	return 0
 }
 
+// bf16PackedOffset is where a BF16 record (4 columns of 16 rows) keeps
+// column c of row r: columns in pairs, each pair's 64 bytes holding row
+// r's two values side by side in its dword r (column 2p low), so that
+// VDPBF16PS multiplies a row's two columns by an activation pair in one
+// lane; the widening kernels take the even column from the low halves and
+// the odd one from the high halves of one load.
+func bf16PackedOffset(c, r int) int { return 64*(c/2) + 4*r + 2*(c%2) }
+
 // packedQK is the block size (elements) of a packed type's records and of
 // its activation blocks.
 func packedQK(t quant.Type) int {
@@ -245,6 +253,9 @@ func newPackedActs(t quant.Type, cols, nx int) packedActs {
 	a := packedActs{nx: nx, qk: packedQK(t), nc: packedCorrs(t), es: 1}
 	if floatType(t) {
 		a.es = 4
+		if t == quant.BF16 && packedBF16Dot {
+			a.es = 2 // BF16 pairs for VDPBF16PS
+		}
 	}
 	a.nb = cols / a.qk
 	a.span = max(1, quantSpan/a.qk)
@@ -326,10 +337,13 @@ func (a *packedActs) quantizeRow(row []float32, n, k, base, b0, b1 int, wt quant
 // roundFloats writes span (whole 4-column blocks of one activation row,
 // row k of an n-row tile, first block record at base) in the tile layout
 // as float32, rounded to the weights' type as ggml converts it (F16 with
-// VCVTPS2PH through VecOps.RoundF16, BF16 to nearest even, F32 as is).
+// VCVTPS2PH through VecOps.RoundF16, BF16 to nearest even, F32 as is);
+// for the VDPBF16PS kernels (2-byte elements) as the BF16 values
+// themselves, a block's two column pairs in two dwords.
 func (a *packedActs) roundFloats(span []float32, n, k, base int, wt quant.Type) {
 	dst := unsafe.Slice((*float32)(unsafe.Pointer(&a.qs[0])), len(a.qs)/4)
 	var tmp [256]float32
+	var bf16 [256]uint16
 	vec := VecOps{fast: hasVecAsm}
 	for c0 := 0; c0 < len(span); c0 += len(tmp) {
 		chunk := span[c0:min(c0+len(tmp), len(span))]
@@ -338,8 +352,17 @@ func (a *packedActs) roundFloats(span []float32, n, k, base int, wt quant.Type) 
 		case quant.F16:
 			vec.RoundF16(t, chunk)
 		case quant.BF16:
-			for e, v := range chunk {
-				t[e] = quant.BF16ToFP32(quant.FP32ToBF16(v))
+			h := bf16[:len(chunk)]
+			vec.ToBF16(h, chunk)
+			if a.es == 2 {
+				for e := 0; e < len(h); e += 4 {
+					j := base + (c0+e)/4*n + k
+					binary.LittleEndian.PutUint64(a.qs[8*j:], uint64(h[e])|uint64(h[e+1])<<16|uint64(h[e+2])<<32|uint64(h[e+3])<<48)
+				}
+				continue
+			}
+			for e, v := range h {
+				t[e] = quant.BF16ToFP32(v)
 			}
 		default:
 			copy(t, chunk)
@@ -772,6 +795,9 @@ func packedStreamKernel(t quant.Type) (streamKernel, int) {
 	case quant.F16:
 		return f16Streams, packStreams
 	case quant.BF16:
+		if packedBF16Dot {
+			return bf16DotStreams, packStreams
+		}
 		return bf16Streams, packStreams
 	case quant.F32:
 		return f32Streams, packStreams
@@ -803,6 +829,9 @@ func packedKernels(t quant.Type) *[9]packedKernel {
 	case quant.F16:
 		return &f16Packed
 	case quant.BF16:
+		if packedBF16Dot {
+			return &bf16DotPacked
+		}
 		return &bf16Packed
 	case quant.F32:
 		return &f32Packed
@@ -857,9 +886,14 @@ func packRow(t quant.Type, row []byte, b int, rec []byte, r int) {
 		packQ3_K((*[110]byte)(row[b*110:]), rec, r)
 	case quant.Q2_K:
 		packQ2_K((*[84]byte)(row[b*84:]), rec, r)
-	case quant.F16, quant.BF16:
+	case quant.F16:
 		for c := range 4 {
 			copy(rec[32*c+2*r:32*c+2*r+2], row[2*(4*b+c):])
+		}
+	case quant.BF16:
+		for c := range 4 {
+			o := bf16PackedOffset(c, r)
+			copy(rec[o:o+2], row[2*(4*b+c):])
 		}
 	case quant.F32:
 		for c := range 4 {

@@ -68,6 +68,14 @@ func q2_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float3
 // (AVX512BW) and the assembly activation quantizer.
 var hasPackedAsm = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI && hasQuantAsm
 
+// packedBF16Dot: BF16 weights take the VDPBF16PS kernels (AVX512-BF16)
+// and BF16 activation pairs, else widened weights, float32 activations
+// and VFMADD231PS. Set once at start-up (tests flip it to cover both).
+var packedBF16Dot = hasBF16DotAsm
+
+// hasBF16DotAsm: this CPU can run the VDPBF16PS kernels.
+var hasBF16DotAsm = hasPackedAsm && cpu.X86.HasAVX512BF16
+
 var (
 	q4_0Packed = [9]packedKernel{1: q4_0x16N1, 2: q4_0x16N2, 4: q4_0x16N4, 8: q4_0x16N8}
 	q8_0Packed = [9]packedKernel{1: q8_0x16N1, 2: q8_0x16N2, 4: q8_0x16N4, 8: q8_0x16N8}
@@ -184,7 +192,11 @@ func q5_1x16N8(w *byte, nb int, act *byte, astride int, d *float32, corr *int32,
 var (
 	f16Packed  = [9]packedKernel{1: f16x16N1, 2: f16x16N2, 4: f16x16N4}
 	bf16Packed = [9]packedKernel{1: bf16x16N1, 2: bf16x16N2, 4: bf16x16N4}
-	f32Packed  = [9]packedKernel{1: f32x16N1, 2: f32x16N2, 4: f32x16N4}
+	// bf16DotPacked and bf16DotStreams are the VDPBF16PS kernels
+	// (packedBF16Dot).
+	bf16DotPacked               = [9]packedKernel{1: bf16dotx16N1, 2: bf16dotx16N2, 4: bf16dotx16N4, 8: bf16dotx16N8}
+	bf16DotStreams streamKernel = bf16dotx16N1S4
+	f32Packed                   = [9]packedKernel{1: f32x16N1, 2: f32x16N2, 4: f32x16N4}
 )
 
 //go:noescape
@@ -213,3 +225,18 @@ func f32x16N2(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, 
 
 //go:noescape
 func f32x16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func bf16dotx16N1(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func bf16dotx16N2(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func bf16dotx16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func bf16dotx16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+//go:noescape
+func bf16dotx16N8(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)

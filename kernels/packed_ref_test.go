@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"encoding/binary"
+	"math"
 
 	"github.com/nuri-ai/nuri/quant"
 )
@@ -167,8 +168,13 @@ func q6KCodes(blk []byte, u *[quant.QK_K]uint8, sc *[16]int8) {
 
 // packedRefFloat is packedRef for F16, BF16 and F32 weights: activations
 // rounded to the weight type; per output four chains by column mod 4, one
-// fused multiply-add per column in order, then (a0+a1)+(a2+a3).
+// fused multiply-add per column in order, then (a0+a1)+(a2+a3). BF16 on
+// the VDPBF16PS kernels (packedBF16Dot) is packedRefBF16Dot.
 func packedRefFloat(wt quant.Type, w []byte, rows, cols int, x []float32, nx int, y []float32) {
+	if wt == quant.BF16 && packedBF16Dot {
+		packedRefBF16Dot(w, rows, cols, x, nx, y)
+		return
+	}
 	rb, _ := wt.RowBytes(cols)
 	wrow := make([]float32, cols)
 	xr := make([]float32, cols)
@@ -191,6 +197,45 @@ func packedRefFloat(wt quant.Type, w []byte, rows, cols int, x []float32, nx int
 				acc[c%4] = fma32(wv, xr[c], acc[c%4])
 			}
 			y[i*rows+r] = (acc[0] + acc[1]) + (acc[2] + acc[3])
+		}
+	}
+}
+
+// packedRefBF16Dot is packedRef for BF16 weights on the VDPBF16PS kernels:
+// activations rounded to BF16; per output two chains by column pair mod 2
+// (columns 4b, 4b+1 and 4b+2, 4b+3 of block b); per pair the odd column's
+// product is added, rounded, then the even one's (each product exact),
+// with BF16 denormals read as zero and every denormal sum flushed to zero,
+// as VDPBF16PS does; then chain0 + chain1.
+func packedRefBF16Dot(w []byte, rows, cols int, x []float32, nx int, y []float32) {
+	rb, _ := quant.BF16.RowBytes(cols)
+	bf := func(u uint16) float32 {
+		if u&0x7f80 == 0 {
+			u &= 0x8000 // denormals are zero
+		}
+		return quant.BF16ToFP32(u)
+	}
+	ftz := func(f float32) float32 {
+		if math.Abs(float64(f)) < 0x1p-126 {
+			return float32(math.Copysign(0, float64(f)))
+		}
+		return f
+	}
+	xr := make([]uint16, cols)
+	for i := range nx {
+		for e, v := range x[i*cols : (i+1)*cols] {
+			xr[e] = quant.FP32ToBF16(v)
+		}
+		for r := range rows {
+			row := w[r*rb : (r+1)*rb]
+			var acc [2]float32
+			for p := 0; p < cols/2; p++ {
+				w0, w1 := binary.LittleEndian.Uint16(row[4*p:]), binary.LittleEndian.Uint16(row[4*p+2:])
+				c := &acc[p%2]
+				*c = ftz(fma32(bf(w1), bf(xr[2*p+1]), *c))
+				*c = ftz(fma32(bf(w0), bf(xr[2*p]), *c))
+			}
+			y[i*rows+r] = acc[0] + acc[1]
 		}
 	}
 }

@@ -18,10 +18,17 @@ func TestMatMulPackedMatchesReference(t *testing.T) {
 	if !CanPack(quant.Q4_0) {
 		t.Skip("no packed kernels on this CPU (AVX-512 VNNI); the unpacked path serves every type")
 	}
+	checkPackedReference(t, packedTypes)
+}
+
+// packedTypes are the weight types with packed kernels.
+var packedTypes = []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.F16, quant.BF16, quant.F32}
+
+func checkPackedReference(t *testing.T, types []quant.Type) {
 	p := NewPool(2)
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(21, 22))
-	for _, wt := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.F16, quant.BF16, quant.F32} {
+	for _, wt := range types {
 		for _, sh := range []struct{ rows, cols int }{{1, 32}, {16, 32}, {17, 96}, {33, 160}, {48, 2048}, {5, 4096}, {300, 256}, {31, 768}, {20, 1280}} {
 			if sh.cols%packedQK(wt) != 0 {
 				continue
@@ -62,11 +69,15 @@ func TestMatMulPackedStreams(t *testing.T) {
 	if !CanPack(quant.Q4_0) {
 		t.Skip("no packed kernels on this CPU")
 	}
+	checkPackedStreams(t, packedTypes)
+}
+
+func checkPackedStreams(t *testing.T, types []quant.Type) {
 	p := NewPool(2)
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(25, 26))
 	tested := 0
-	for _, wt := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.F16, quant.BF16, quant.F32} {
+	for _, wt := range types {
 		if sk, _ := packedStreamKernel(wt); sk == nil {
 			continue
 		}
@@ -101,11 +112,15 @@ func TestMatMulPackedBatchInvariant(t *testing.T) {
 	if !CanPack(quant.Q4_0) {
 		t.Skip("no packed kernels on this CPU")
 	}
+	checkPackedBatchInvariant(t, packedTypes)
+}
+
+func checkPackedBatchInvariant(t *testing.T, types []quant.Type) {
 	p := NewPool(2)
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(23, 24))
 	const rows, cols = 70, 512
-	for _, wt := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.F16, quant.BF16, quant.F32} {
+	for _, wt := range types {
 		w := randWeights(rng, wt, rows, cols, true)
 		pw, err := PackWeights(p, wt, w, rows, cols)
 		if err != nil {

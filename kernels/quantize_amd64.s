@@ -329,6 +329,57 @@ done:
 	VZEROUPPER
 	RET
 
+// func toBF16(x *float32, n8 int, dst *uint16)
+// dst = bf16 bits of x for 8·n8 values as quant.FP32ToBF16 rounds them:
+// (u + 0x7fff + bit 16 of u) >> 16, ties to even, subnormals kept; a NaN
+// keeps its top half with the quiet bit set. (VCVTNEPS2BF16 would flush
+// subnormal inputs to zero.)
+TEXT ·toBF16(SB), NOSPLIT, $0-24
+	MOVQ         x+0(FP), SI
+	MOVQ         n8+8(FP), CX
+	MOVQ         dst+16(FP), DI
+	TESTQ        CX, CX
+	JZ           done
+	MOVL         $1, AX
+	MOVD         AX, X5
+	VPBROADCASTD X5, Y5             // 1
+	MOVL         $0x7fff, AX
+	MOVD         AX, X6
+	VPBROADCASTD X6, Y6             // rounding bias
+	MOVL         $0x7fffffff, AX
+	MOVD         AX, X7
+	VPBROADCASTD X7, Y7             // |u| mask
+	MOVL         $0x7f800000, AX
+	MOVD         AX, X8
+	VPBROADCASTD X8, Y8             // infinity
+	MOVL         $0x40, AX
+	MOVD         AX, X10
+	VPBROADCASTD X10, Y10           // quiet bit of the top half
+
+loop:
+	VMOVDQU      (SI), Y0
+	VPSRLD       $16, Y0, Y1
+	VPAND        Y5, Y1, Y1
+	VPADDD       Y6, Y0, Y2
+	VPADDD       Y1, Y2, Y2
+	VPSRLD       $16, Y2, Y2
+	VPAND        Y7, Y0, Y3
+	VPCMPGTD     Y8, Y3, Y4         // NaN lanes
+	VPSRLD       $16, Y0, Y9
+	VPOR         Y10, Y9, Y9
+	VPBLENDVB    Y4, Y9, Y2, Y2
+	VPACKUSDW    Y2, Y2, Y2         // per 128-bit lane: 4 words, twice
+	VPERMQ       $0x08, Y2, Y2      // both lanes' words together
+	VMOVDQU      X2, (DI)
+	ADDQ         $32, SI
+	ADDQ         $16, DI
+	DECQ         CX
+	JNZ          loop
+
+done:
+	VZEROUPPER
+	RET
+
 // func quantQ8_0Tile(x *float32, nb int, qs *byte, qstride int, d *float32, corr *int32, dstride int, negZero int)
 // The packed kernels' tile layout: block b's quants at qs + b·qstride, its
 // scale at d + b·dstride and negZero·(sum of its quants) at corr + b·dstride

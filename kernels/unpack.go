@@ -84,9 +84,13 @@ func unpackRow(t quant.Type, rec []byte, r int, row []byte, b int) {
 		unpackQ3_K((*[110]byte)(row[b*110:]), rec, r)
 	case quant.Q2_K:
 		unpackQ2_K((*[84]byte)(row[b*84:]), rec, r)
-	case quant.F16, quant.BF16:
+	case quant.F16:
 		for c := range 4 {
 			copy(row[2*(4*b+c):2*(4*b+c)+2], rec[32*c+2*r:])
+		}
+	case quant.BF16:
+		for c := range 4 {
+			copy(row[2*(4*b+c):2*(4*b+c)+2], rec[bf16PackedOffset(c, r):])
 		}
 	case quant.F32:
 		for c := range 4 {

@@ -314,6 +314,24 @@ func (o VecOps) RoundF16(dst, src []float32) {
 	}
 }
 
+// ToBF16 sets dst[i] to the bf16 bits of src[i] rounded to nearest even,
+// exactly as quant.FP32ToBF16 (the activations of BF16 weights).
+func (o VecOps) ToBF16(dst []uint16, src []float32) {
+	if len(dst) < len(src) {
+		panic(fmt.Sprintf("kernels: ToBF16: %d outputs for %d inputs", len(dst), len(src)))
+	}
+	n8 := 0
+	if hasQuantAsm && o.fast {
+		n8 = len(src) / 8
+		if n8 > 0 {
+			toBF16(&src[0], n8, &dst[0])
+		}
+	}
+	for i := n8 * 8; i < len(src); i++ {
+		dst[i] = quant.FP32ToBF16(src[i])
+	}
+}
+
 // ToF16 sets dst[i] to the fp16 bits of src[i] rounded to nearest even,
 // exactly as quant.FP32ToFP16 (an F16 KV cache store).
 func (o VecOps) ToF16(dst []uint16, src []float32) {

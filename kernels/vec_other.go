@@ -28,10 +28,21 @@ func roundF16(x *float32, n8 int, dst *float32) { panic("kernels: no assembly") 
 
 func toF16(x *float32, n8 int, dst *uint16) { panic("kernels: no assembly") }
 
+func toBF16(x *float32, n8 int, dst *uint16) { panic("kernels: no assembly") }
+
 // hasPackedAsm: no packed kernels on this architecture.
 const hasPackedAsm = false
 
 var q4_0Streams, q8_0Streams, q5_0Streams, q4_1Streams, q5_1Streams, q4_KStreams, q5_KStreams, q3_KStreams, q2_KStreams, f16Streams, bf16Streams, f32Streams streamKernel
+
+// packedBF16Dot: no VDPBF16PS kernels on this architecture.
+var packedBF16Dot = false
+
+const hasBF16DotAsm = false
+
+var bf16DotStreams streamKernel
+
+var bf16DotPacked [9]packedKernel
 
 var f16Packed, bf16Packed, f32Packed, q4_0Packed, q5_0Packed, q4_1Packed, q5_1Packed, q8_0Packed, q6_KPacked, q4_KPacked, q5_KPacked, q3_KPacked, q2_KPacked [9]packedKernel
 

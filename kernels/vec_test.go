@@ -180,6 +180,36 @@ func TestRoundF16(t *testing.T) {
 	}
 }
 
+// TestToBF16 checks the bf16 conversion against quant.FP32ToBF16 on random
+// bit patterns (every exponent: subnormals, infinities, NaNs with any
+// payload), on exact ties both ways and on the special values, with
+// lengths that leave a scalar tail.
+func TestToBF16(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	x := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
+		math.Float32frombits(0x7f800001), math.Float32frombits(0xffc00000), math.Float32frombits(0x7f7fffff),
+		math.Float32frombits(0x00007fff), math.Float32frombits(0x00008000), math.Float32frombits(0x0000ffff),
+		math.Float32frombits(0x3f808000), math.Float32frombits(0x3f818000), math.Float32frombits(0x3f808001)}
+	for range 4000 {
+		x = append(x, math.Float32frombits(r.Uint32()))
+	}
+	for _, n := range []int{len(x), 7, 9, 16} {
+		for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
+			got := make([]uint16, n+1)
+			got[n] = 0xBEEF
+			o.ToBF16(got[:n], x[:n])
+			for i, v := range x[:n] {
+				if want := quant.FP32ToBF16(v); got[i] != want {
+					t.Fatalf("%s: ToBF16(%#08x) = %#04x, want %#04x", o.Name(), math.Float32bits(v), got[i], want)
+				}
+			}
+			if got[n] != 0xBEEF {
+				t.Fatalf("%s: ToBF16 wrote past its %d outputs", o.Name(), n)
+			}
+		}
+	}
+}
+
 // TestToF16 checks the fp16 store against quant.FP32ToFP16 on random
 // values of every magnitude and on the special ones (signed zeros,
 // infinities, NaN, overflow to infinity, fp16 subnormals and values that

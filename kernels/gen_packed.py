@@ -134,7 +134,7 @@ def two_bit_codes(a, src, g, dst):
         a(f"\tVPSRLW ${2*g}, {src}, {dst}")
         a(f"\tVPANDD Z31, {dst}, {dst}")
 
-def kern(N, name, wdecode, pf=None):
+def kern(N, name, wdecode, pf=None, tile_pf=True):
     # wdecode: 'q4', 'q5' (Q4_0/Q5_0: codes + zero-point corrections),
     # 'q41', 'q51' (Q4_1/Q5_1: unsigned codes and a minimum: +16 bytes of
     # fp16 m per record, and the activation's s = d_a·Σq in the correction
@@ -163,7 +163,7 @@ def kern(N, name, wdecode, pf=None):
     a("")
     a("loop:")
     rec = {'q4': 288, 'q5': 352, 'q8': 544, 'q41': 320, 'q51': 384}[wdecode]
-    if N >= 4:
+    if N >= 4 and tile_pf:
         prefetch_part(a, rec, 0, 1, PREFETCH_TILE)
     if pf:
         prefetch_part(a, rec, 0, 1, pf)
@@ -660,6 +660,90 @@ STREAM_PREFETCH = 1152
 ms = open(OUT).read().rstrip()+"\n\n"
 for t, w, out in (('q4_0', 'q4', 16), ('q8_0', 'q8', 16), ('q5_0', 'q5', 16), ('q4_1', 'q41', 16), ('q5_1', 'q51', 16)):
     ms += streams_of(kern(1, f"{t}x16N1", w, pf=STREAM_PREFETCH), STREAMS, out, f"{t}x16N1S{STREAMS}")
+
+# Multi-stream kernels for small batches (2-8 activation rows, batched
+# decode): the N = 2 and N = 4 tile kernels walked over STREAMS groups in
+# lockstep, as streams_of does with N = 1. Each stream's N outputs get
+# registers of their own (any the tile kernel leaves unused); stream s's
+# output for activation row i goes to y + s·ystride + i·yrow. Per group
+# and row, the tile kernel's operations in its order: the bits of the
+# one-group kernels.
+def stream_tile_prologue(name):
+    """stream_prologue for the tile kernels (yrow: bytes between one
+    activation row's outputs and the next's)."""
+    return [f"// func {name}(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)",
+            f"TEXT ·{name}(SB), NOSPLIT, $0-96",
+            "\tMOVQ w+0(FP), SI",
+            "\tMOVQ wstride+8(FP), R11",
+            "\tMOVQ nb+16(FP), CX",
+            "\tMOVQ act+24(FP), R8",
+            "\tMOVQ astride+32(FP), R9",
+            "\tMOVQ y+64(FP), R13"]
+
+def streams_tile_of(single, S, N, out, name):
+    """The S-stream kernel made from the text of an N-row tile kernel whose
+    output accumulators are Z{out}..Z{out+N-1}; prefetches spread over the
+    loop."""
+    lines = single.split("\n")
+    i_loop = lines.index("loop:")
+    i_tail = next(i for i in range(i_loop, len(lines)) if re.fullmatch(r"\tADDQ \$\d+, SI", lines[i]))
+    i_end = lines.index("\tJNZ  loop", i_tail)
+    body = lines[i_loop+1:i_tail]
+    used = {int(r) for r in re.findall(r"\bZ(\d+)\b", "\n".join(lines))}
+    assert not any(r in l for l in lines for r in ("R10", "R11", "R12", "R13")), name
+    free = [r for r in range(32) if r not in used]
+    reg = {}
+    for s in range(S):
+        for i in range(N):
+            reg[s, i] = out+i if s == 0 else free.pop(0)
+    rename = lambda s, l: re.sub(r"\bZ(\d+)\b", lambda m: f"Z{reg[s, int(m.group(1))-out]}" if out <= int(m.group(1)) < out+N else m.group(0), l)
+    idx = STREAM_IDX
+    L = stream_tile_prologue(name) + [
+         "\tMOVQ d+40(FP), DI",
+         "\tMOVQ corr+48(FP), BX",
+         "\tMOVQ dstride+56(FP), DX",
+         "\tLEAQ (R11)(R11*2), R12"]
+    first = next(i for i, l in enumerate(lines) if l.startswith("\tMOVQ dstride+48(FP), DX")) + 1
+    zeros = {f"\tVPXORD Z{out+i}, Z{out+i}, Z{out+i}" for i in range(N)}
+    for l in lines[first:i_loop]:
+        if l and l not in zeros:
+            L.append(l)
+    L += ["", "group:"] + [f"\tVPXORD Z{reg[s, i]}, Z{reg[s, i]}, Z{reg[s, i]}" for s in range(S) for i in range(N)] + ["", "loop:"]
+    loop = []
+    for s in range(S):
+        for l in body:
+            l = re.sub(r"(-?\d*)\(SI\)", lambda m: f"{m.group(1)}(SI){idx[s]}", l)
+            loop.append(rename(s, l))
+    L += spread_prefetches(loop)
+    L += lines[i_tail:i_end+1] + [""]
+    a = L.append
+    a("\tMOVQ ystride+72(FP), CX")
+    a("\tMOVQ yrow+88(FP), R10")
+    a("\tMOVQ R13, DX")
+    for s in range(S):
+        a("\tMOVQ DX, AX")
+        for i in range(N):
+            a(f"\tVMOVUPS Z{reg[s, i]}, (AX)")
+            if i < N-1:
+                a("\tADDQ R10, AX")
+        if s < S-1:
+            a("\tADDQ CX, DX")
+    a("\tADDQ $64, R13")
+    a("\tMOVQ nb+16(FP), CX")
+    a("\tMOVQ act+24(FP), R8")
+    a("\tMOVQ d+40(FP), DI")
+    a("\tMOVQ corr+48(FP), BX")
+    a("\tMOVQ dstride+56(FP), DX")
+    a("\tDECQ ng+80(FP)")
+    a("\tJNZ  group")
+    a("\tVZEROUPPER")
+    a("\tRET")
+    a("")
+    return "\n".join(L)
+
+for t, w in (('q4_0', 'q4'), ('q8_0', 'q8'), ('q5_0', 'q5'), ('q4_1', 'q41'), ('q5_1', 'q51')):
+    for N in (2, 4):
+        ms += streams_tile_of(kern(N, f"{t}x16N{N}", w, pf=STREAM_PREFETCH, tile_pf=False), STREAMS, N, 16, f"{t}x16N{N}S{STREAMS}")
 
 # The K-quants' records are kilobytes long, and two streams suit them
 # better than four. In the same llama-1b sequence (every layer of one type)

@@ -561,7 +561,7 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int) {
 	p.runTask(tasks, grain, t)
 	t.phase = phaseDot
 	_, streams := packedStreamKernel(pw0.Type)
-	if nx != 1 || s.oneStream {
+	if s.oneStream || (nx != 1 && !tileStreams(pw0.Type, nx)) {
 		streams = 0
 	}
 	dotGrain := packedGrain(groups, len(pw0.data)/pw0.groups(), nx, streams, p.threadsLocked())
@@ -681,13 +681,41 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 			return
 		}
 		g, n := pc.lo+i, min(int(k), pc.q-i)
-		sk(&pw.data[g*gb], pc.q*gb, a.nb, &a.qs[0], a.qk*a.es, &a.d[0], &a.corr[0], 4, &m.y[g*packGroup], pc.q*packGroup*4, n)
+		if a.nx == 1 {
+			sk(&pw.data[g*gb], pc.q*gb, a.nb, &a.qs[0], a.qk*a.es, &a.d[0], &a.corr[0], 4, &m.y[g*packGroup], pc.q*packGroup*4, n)
+		} else {
+			t.streamTile(m, sk, g, pc.q, n)
+		}
 		if m.res != nil {
 			for st := range ns {
 				g0 := g + st*pc.q
 				t.addResidual(m, g0*packGroup, (g0+n)*packGroup)
 			}
 		}
+	}
+}
+
+// streamTile runs the multi-stream kernels over n groups of each stream
+// from group g (streams q groups apart) for every row of the call's one
+// activation tile, in sub-tiles of 4, 2 and 1 rows (the tile kernels'
+// sizes): the later sub-tiles find the claim's weights in L2.
+func (t *packedTask) streamTile(m *packedMat, sk streamKernel, g, q, n int) {
+	a, pw := t.a, m.pw
+	gb := a.nb * packedBlockBytes(pw.Type)
+	tk := packedStreamTileKernels(pw.Type)
+	astride, dstride := a.nx*a.qk*a.es, a.nx*4
+	for k0 := 0; k0 < a.nx; {
+		sub := 4
+		for sub > a.nx-k0 || (sub > 1 && tk[sub] == nil) {
+			sub /= 2
+		}
+		w, act, d, corr, y := &pw.data[g*gb], &a.qs[k0*a.qk*a.es], &a.d[k0], &a.corr[k0*a.nc], &m.y[k0*pw.Rows+g*packGroup]
+		if sub == 1 {
+			sk(w, q*gb, a.nb, act, astride, d, corr, dstride, y, q*packGroup*4, n)
+		} else {
+			tk[sub](w, q*gb, a.nb, act, astride, d, corr, dstride, y, q*packGroup*4, n, pw.Rows*4)
+		}
+		k0 += sub
 	}
 }
 
@@ -760,6 +788,41 @@ type packedKernel func(w *byte, nb int, act *byte, astride int, d *float32, corr
 // group s's outputs at y + s·ystride bytes, and then over the ng-1 groups
 // that follow each of them (outputs 64 bytes further on each time).
 type streamKernel func(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+// streamTileKernel is a multi-stream kernel for a tile of N activation
+// rows (see gen_packed.py): a streamKernel whose outputs for activation
+// row i are yrow·i bytes further on.
+type streamTileKernel func(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+// packedStreamTileKernels returns weight type t's multi-stream tile
+// kernels by tile size (2 and 4; nil where it has none).
+func packedStreamTileKernels(t quant.Type) *[5]streamTileKernel {
+	switch t {
+	case quant.Q4_0:
+		return &q4_0TileStreams
+	case quant.Q8_0:
+		return &q8_0TileStreams
+	case quant.Q5_0:
+		return &q5_0TileStreams
+	case quant.Q4_1:
+		return &q4_1TileStreams
+	case quant.Q5_1:
+		return &q5_1TileStreams
+	}
+	return &noTileStreams
+}
+
+var noTileStreams [5]streamTileKernel
+
+// tileStreams reports whether a call of nx activation rows with weights
+// of type t runs on the multi-stream kernels: batches of 2-7 rows, with
+// tile kernels for the type. Eight rows keep the one-group N = 8 kernel,
+// which does more per weight byte than two passes of four: llama-1b Q4_0
+// batched decode (--batch, alternating) B = 8 gave 266-287 t/s with it,
+// 232-284 with the streams, where B = 2-7 rose 12-33 %.
+func tileStreams(t quant.Type, nx int) bool {
+	return nx < packTile && packedStreamTileKernels(t)[2] != nil
+}
 
 // packStreams is the number of row groups the Q4_0-family and float
 // streamKernels walk at once (STREAMS in gen_packed.py), packKStreams the

@@ -76,6 +76,15 @@ var packedBF16Dot = hasBF16DotAsm
 // hasBF16DotAsm: this CPU can run the VDPBF16PS kernels.
 var hasBF16DotAsm = hasPackedAsm && cpu.X86.HasAVX512BF16
 
+// The multi-stream tile kernels (batched decode), by tile size.
+var (
+	q4_0TileStreams = [5]streamTileKernel{2: q4_0x16N2S4, 4: q4_0x16N4S4}
+	q8_0TileStreams = [5]streamTileKernel{2: q8_0x16N2S4, 4: q8_0x16N4S4}
+	q5_0TileStreams = [5]streamTileKernel{2: q5_0x16N2S4, 4: q5_0x16N4S4}
+	q4_1TileStreams = [5]streamTileKernel{2: q4_1x16N2S4, 4: q4_1x16N4S4}
+	q5_1TileStreams = [5]streamTileKernel{2: q5_1x16N2S4, 4: q5_1x16N4S4}
+)
+
 var (
 	q4_0Packed = [9]packedKernel{1: q4_0x16N1, 2: q4_0x16N2, 4: q4_0x16N4, 8: q4_0x16N8}
 	q8_0Packed = [9]packedKernel{1: q8_0x16N1, 2: q8_0x16N2, 4: q8_0x16N4, 8: q8_0x16N8}
@@ -240,3 +249,33 @@ func bf16dotx16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *flo
 
 //go:noescape
 func bf16dotx16N8(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func q4_0x16N2S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func q4_0x16N4S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func q8_0x16N2S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func q8_0x16N4S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func q5_0x16N2S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func q5_0x16N4S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func q4_1x16N2S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func q4_1x16N4S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func q5_1x16N2S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func q5_1x16N4S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)

@@ -60,7 +60,8 @@ func checkPackedReference(t *testing.T, types []quant.Type) {
 	}
 }
 
-// TestMatMulPackedStreams: single-row calls on the multi-stream kernels
+// TestMatMulPackedStreams: single-row calls and small batches (2-7 rows,
+// the tile kernels in sub-tiles of 4, 2 and 1) on the multi-stream kernels
 // give packedRef's bits (the one-group kernels' bits) whatever the split:
 // group counts that leave 0-3 groups over after the streams, a partial
 // last group, one chunk (nil Pool) and a pool's chunks; outputs around the
@@ -87,17 +88,22 @@ func checkPackedStreams(t *testing.T, types []quant.Type) {
 				continue
 			}
 			w := randWeights(rng, wt, sh.rows, sh.cols, true)
-			x := randFloats(rng, sh.cols, 1)
-			want := make([]float32, sh.rows)
-			packedRef(wt, w, sh.rows, sh.cols, x, 1, want)
-			for _, pool := range []*Pool{nil, p} {
-				pw, err := PackWeights(pool, wt, w, sh.rows, sh.cols)
-				if err != nil {
-					t.Fatal(err)
+			for _, nx := range []int{1, 2, 3, 4, 7} {
+				if nx > 1 && !tileStreams(wt, nx) {
+					continue
 				}
-				got := guardedOutput(sh.rows)
-				MatMulPacked(pool, got, pw, x, 1)
-				checkOutput(t, fmt.Sprintf("%v/%dx%d/pool=%v", wt, sh.rows, sh.cols, pool != nil), got, want, "reference")
+				x := randFloats(rng, nx*sh.cols, 1)
+				want := make([]float32, nx*sh.rows)
+				packedRef(wt, w, sh.rows, sh.cols, x, nx, want)
+				for _, pool := range []*Pool{nil, p} {
+					pw, err := PackWeights(pool, wt, w, sh.rows, sh.cols)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := guardedOutput(nx * sh.rows)
+					MatMulPacked(pool, got, pw, x, nx)
+					checkOutput(t, fmt.Sprintf("%v/%dx%d/nx=%d/pool=%v", wt, sh.rows, sh.cols, nx, pool != nil), got, want, "reference")
+				}
 			}
 		}
 	}

@@ -42,6 +42,8 @@ const hasBF16DotAsm = false
 
 var bf16DotStreams streamKernel
 
+var q4_0TileStreams, q8_0TileStreams, q5_0TileStreams, q4_1TileStreams, q5_1TileStreams [5]streamTileKernel
+
 var bf16DotPacked [9]packedKernel
 
 var f16Packed, bf16Packed, f32Packed, q4_0Packed, q5_0Packed, q4_1Packed, q5_1Packed, q8_0Packed, q6_KPacked, q4_KPacked, q5_KPacked, q3_KPacked, q2_KPacked [9]packedKernel

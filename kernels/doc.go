@@ -60,7 +60,9 @@
 // also prefetch 16 KiB ahead) and GEMM 2-3× faster than the row kernels.
 // Single-row calls walk several row groups that lie a fraction of a chunk
 // apart in lockstep (multi-stream kernels, gen_packed.py: four for the
-// Q4_0 family and the float types, two for Q2_K-Q5_K; Q6_K keeps one),
+// Q4_0 family and the float types, two for Q2_K-Q5_K; Q6_K keeps one);
+// so do calls of 2-7 rows for the Q4_0 family (batched decode), in
+// sub-tiles of 4, 2 and 1 rows;
 // each stream prefetching a little ahead of itself: one core keeps more
 // cache misses in flight over several streams than over one while the
 // kernel computes. A call walks several consecutive groups of each
@@ -68,6 +70,12 @@
 // the one that runs out of chunks finishes the other's (streamPiece). A
 // llama-1b decode step's layer matmuls stream at about the read probe's
 // rate (BenchmarkDecodeStreams; docs/performance.md).
+// BF16 weights on a CPU with AVX512-BF16 take VDPBF16PS kernels instead
+// (packedBF16Dot): a record keeps each row's column pairs side by side, the
+// activations are BF16 pairs, and each lane adds a row's odd-column
+// product, then its even one, rounding each sum and flushing denormals as
+// the instruction does; packedRefBF16Dot reproduces it bit for bit. Other
+// CPUs widen the same records to float32 (VFMADD231PS).
 // Each output is Σ over blocks, in order, of fma(float32(integer dot),
 // d_w·d_a, acc) (K-quants: their integer sub-block sums, scaled, first), the
 // same whatever the batch or thread split; a pure-Go reference (packedRef)

@@ -225,7 +225,7 @@ func TestPackedGrain(t *testing.T) {
 	}
 }
 
-// TestMatMulPackedSharedStreams: single-row shared calls whose chunks
+// TestMatMulPackedSharedStreams: single-row and small-batch shared calls whose chunks
 // straddle the matrices (and their partial last groups), on the
 // multi-stream kernels, with the threads claiming stream rows from each
 // other's chunks; every output is checked against the reference, so a row
@@ -256,16 +256,17 @@ func TestMatMulPackedSharedStreams(t *testing.T) {
 			pws, ws = append(pws, pw), append(ws, w)
 		}
 		for rep := range 20 { // the threads race differently each time
-			x := randFloats(rng, cols, 1)
+			nx := []int{1, 1, 3, 4}[rep%4] // and small batches on the tile streams
+			x := randFloats(rng, nx*cols, 1)
 			var ys [][]float32
 			for _, rows := range rowCounts {
-				ys = append(ys, guardedOutput(rows))
+				ys = append(ys, guardedOutput(nx*rows))
 			}
-			MatMulPackedShared(p, ys, pws, x, 1)
+			MatMulPackedShared(p, ys, pws, x, nx)
 			for m, rows := range rowCounts {
-				want := make([]float32, rows)
-				packedRef(wt, ws[m], rows, cols, x, 1, want)
-				checkOutput(t, fmt.Sprintf("%v rep %d matrix %d", wt, rep, m), ys[m], want, "reference")
+				want := make([]float32, nx*rows)
+				packedRef(wt, ws[m], rows, cols, x, nx, want)
+				checkOutput(t, fmt.Sprintf("%v rep %d nx=%d matrix %d", wt, rep, nx, m), ys[m], want, "reference")
 			}
 		}
 	}

@@ -548,12 +548,14 @@ STREAMS = 4
 # 3·wstride).
 STREAM_IDX = {0: "", 1: "(R11*1)", 2: "(R11*2)", 3: "(R12*1)"}
 
-def stream_prologue(name):
+def stream_prologue(name, yrow=False):
     """The signature and first argument loads of a multi-stream kernel
     (R13 is the next group's output; the ng argument counts the groups
-    left)."""
-    return [f"// func {name}(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)",
-            f"TEXT ·{name}(SB), NOSPLIT, $0-88",
+    left; yrow, for tile kernels: bytes between one activation row's
+    outputs and the next's)."""
+    sig = "w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int"
+    return [f"// func {name}({sig}{', yrow int' if yrow else ''})",
+            f"TEXT ·{name}(SB), NOSPLIT, $0-{96 if yrow else 88}",
             "\tMOVQ w+0(FP), SI",
             "\tMOVQ wstride+8(FP), R11",
             "\tMOVQ nb+16(FP), CX",
@@ -570,6 +572,12 @@ def stream_group_end(a, S, first, scales):
     a("\tMOVQ ystride+72(FP), CX")
     a("\tMOVQ R13, DX")
     store_outputs(a, S, first, "DX")
+    next_group(a, scales)
+
+def next_group(a, scales):
+    """Moves R13 to the next group's outputs, rewinds the block count and
+    the activation pointers (scales: DI, BX and DX too) and loops to group
+    while groups are left; then returns."""
     a("\tADDQ $64, R13")
     a("\tMOVQ nb+16(FP), CX")
     a("\tMOVQ act+24(FP), R8")
@@ -668,18 +676,6 @@ for t, w, out in (('q4_0', 'q4', 16), ('q8_0', 'q8', 16), ('q5_0', 'q5', 16), ('
 # output for activation row i goes to y + s·ystride + i·yrow. Per group
 # and row, the tile kernel's operations in its order: the bits of the
 # one-group kernels.
-def stream_tile_prologue(name):
-    """stream_prologue for the tile kernels (yrow: bytes between one
-    activation row's outputs and the next's)."""
-    return [f"// func {name}(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)",
-            f"TEXT ·{name}(SB), NOSPLIT, $0-96",
-            "\tMOVQ w+0(FP), SI",
-            "\tMOVQ wstride+8(FP), R11",
-            "\tMOVQ nb+16(FP), CX",
-            "\tMOVQ act+24(FP), R8",
-            "\tMOVQ astride+32(FP), R9",
-            "\tMOVQ y+64(FP), R13"]
-
 def streams_tile_of(single, S, N, out, name):
     """The S-stream kernel made from the text of an N-row tile kernel whose
     output accumulators are Z{out}..Z{out+N-1}; prefetches spread over the
@@ -698,7 +694,7 @@ def streams_tile_of(single, S, N, out, name):
             reg[s, i] = out+i if s == 0 else free.pop(0)
     rename = lambda s, l: re.sub(r"\bZ(\d+)\b", lambda m: f"Z{reg[s, int(m.group(1))-out]}" if out <= int(m.group(1)) < out+N else m.group(0), l)
     idx = STREAM_IDX
-    L = stream_tile_prologue(name) + [
+    L = stream_prologue(name, yrow=True) + [
          "\tMOVQ d+40(FP), DI",
          "\tMOVQ corr+48(FP), BX",
          "\tMOVQ dstride+56(FP), DX",
@@ -728,17 +724,7 @@ def streams_tile_of(single, S, N, out, name):
                 a("\tADDQ R10, AX")
         if s < S-1:
             a("\tADDQ CX, DX")
-    a("\tADDQ $64, R13")
-    a("\tMOVQ nb+16(FP), CX")
-    a("\tMOVQ act+24(FP), R8")
-    a("\tMOVQ d+40(FP), DI")
-    a("\tMOVQ corr+48(FP), BX")
-    a("\tMOVQ dstride+56(FP), DX")
-    a("\tDECQ ng+80(FP)")
-    a("\tJNZ  group")
-    a("\tVZEROUPPER")
-    a("\tRET")
-    a("")
+    next_group(a, scales=True)
     return "\n".join(L)
 
 for t, w in (('q4_0', 'q4'), ('q8_0', 'q8'), ('q5_0', 'q5'), ('q4_1', 'q41'), ('q5_1', 'q51')):

@@ -315,7 +315,10 @@ func (o VecOps) RoundF16(dst, src []float32) {
 }
 
 // ToBF16 sets dst[i] to the bf16 bits of src[i] rounded to nearest even,
-// exactly as quant.FP32ToBF16 (the activations of BF16 weights).
+// exactly as quant.FP32ToBF16 (the activations of BF16 weights). It
+// repeats ToF16's shape on purpose: calling the assembly through a func
+// value would make dst and src escape, and the packed matmul's buffers
+// with them.
 func (o VecOps) ToBF16(dst []uint16, src []float32) {
 	if len(dst) < len(src) {
 		panic(fmt.Sprintf("kernels: ToBF16: %d outputs for %d inputs", len(dst), len(src)))

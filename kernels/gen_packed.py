@@ -686,7 +686,7 @@ def streams_tile_of(single, S, N, out, name):
     i_end = lines.index("\tJNZ  loop", i_tail)
     body = lines[i_loop+1:i_tail]
     used = {int(r) for r in re.findall(r"\bZ(\d+)\b", "\n".join(lines))}
-    assert not any(r in l for l in lines for r in ("R10", "R11", "R12", "R13")), name
+    assert not any(r in l for l in lines for r in ("R11", "R12", "R13")), name
     free = [r for r in range(32) if r not in used]
     reg = {}
     for s in range(S):
@@ -714,14 +714,13 @@ def streams_tile_of(single, S, N, out, name):
     L += lines[i_tail:i_end+1] + [""]
     a = L.append
     a("\tMOVQ ystride+72(FP), CX")
-    a("\tMOVQ yrow+88(FP), R10")
     a("\tMOVQ R13, DX")
     for s in range(S):
         a("\tMOVQ DX, AX")
         for i in range(N):
             a(f"\tVMOVUPS Z{reg[s, i]}, (AX)")
             if i < N-1:
-                a("\tADDQ R10, AX")
+                a("\tADDQ yrow+88(FP), AX")
         if s < S-1:
             a("\tADDQ CX, DX")
     next_group(a, scales=True)
@@ -749,6 +748,21 @@ for t, rec, single, out in (
         ('q2_K', 1344, lambda pf: q2k(1, "q2_Kx16N1", pf=pf), 12)):
     ahead = 1 if rec >= 2048 else 2
     ms += streams_of(single((ahead*rec + 63) // 64 * 64), KSTREAMS, out, f"{t}x16N1S{KSTREAMS}", spread=False)
+# Their N = 2 tile forms serve batches of two and three rows
+# (packedStreamTileRows), prefetching as their N = 1 stream kernels do. In
+# the decode-step harness (layer matmuls of one type, alternating with the
+# one-group kernels, 150 steps each): two rows Q4_K 0.800 -> 0.923 of the
+# probe, Q5_K 0.903 -> 0.919, Q3_K 0.651 -> 0.747, Q2_K 0.607 -> 0.777;
+# three rows Q4_K +9 %, Q5_K +9 %, Q2_K +8 %, Q3_K -8 %. N = 4 tile
+# streams lost to the one-group N = 4 kernels (Q4_K four rows 0.857 ->
+# 0.734, six 0.580 -> 0.546), so there are none.
+for t, rec, tile, out in (
+        ('q4_K', 2368, lambda pf: q4k(2, "q4_Kx16N2", pf=pf), 12),
+        ('q5_K', 2880, lambda pf: q4k(2, "q5_Kx16N2", five=True, pf=pf), 12),
+        ('q3_K', 1824, lambda pf: q6k(2, "q3_Kx16N2", three=True, pf=pf), 16),
+        ('q2_K', 1344, lambda pf: q2k(2, "q2_Kx16N2", pf=pf), 12)):
+    ahead = 1 if rec >= 2048 else 2
+    ms += streams_tile_of(tile((ahead*rec + 63) // 64 * 64), KSTREAMS, 2, out, f"{t}x16N2S{KSTREAMS}")
 
 # The float kernels keep four accumulators per output across the loop, so
 # streams_of (which needs a body of temporaries) cannot make their

@@ -808,6 +808,14 @@ func packedStreamTileKernels(t quant.Type) *[5]streamTileKernel {
 		return &q4_1TileStreams
 	case quant.Q5_1:
 		return &q5_1TileStreams
+	case quant.Q4_K:
+		return &q4_KTileStreams
+	case quant.Q5_K:
+		return &q5_KTileStreams
+	case quant.Q3_K:
+		return &q3_KTileStreams
+	case quant.Q2_K:
+		return &q2_KTileStreams
 	}
 	return &noTileStreams
 }
@@ -815,13 +823,26 @@ func packedStreamTileKernels(t quant.Type) *[5]streamTileKernel {
 var noTileStreams [5]streamTileKernel
 
 // tileStreams reports whether a call of nx activation rows with weights
-// of type t runs on the multi-stream kernels: batches of 2-7 rows, with
-// tile kernels for the type. Eight rows keep the one-group N = 8 kernel,
-// which does more per weight byte than two passes of four: llama-1b Q4_0
-// batched decode (--batch, alternating) B = 8 gave 266-287 t/s with it,
-// 232-284 with the streams, where B = 2-7 rose 12-33 %.
-func tileStreams(t quant.Type, nx int) bool {
-	return nx < packTile && packedStreamTileKernels(t)[2] != nil
+// of type t runs on the multi-stream kernels.
+func tileStreams(t quant.Type, nx int) bool { return nx <= packedStreamTileRows(t) }
+
+// packedStreamTileRows is the most activation rows a call with weights of
+// type t runs on the multi-stream kernels (0: single rows only), where
+// they beat the one-group tile kernels. The Q4_0 family: 2-7 rows (llama-1b
+// Q4_0 batched decode, --batch, alternating: B = 2-7 +12-33 %; eight rows
+// keep the one-group N = 8 kernel, which does more per weight byte than two
+// passes of four: 266-287 t/s against 232-284). The K-quants have N = 2
+// tile streams only: two rows, and three where 2 + 1 won (gen_packed.py).
+func packedStreamTileRows(t quant.Type) int {
+	switch t {
+	case quant.Q4_0, quant.Q8_0, quant.Q5_0, quant.Q4_1, quant.Q5_1:
+		return packTile - 1
+	case quant.Q4_K, quant.Q5_K, quant.Q2_K:
+		return 3
+	case quant.Q3_K:
+		return 2
+	}
+	return 0
 }
 
 // packStreams is the number of row groups the Q4_0-family and float

@@ -83,6 +83,10 @@ var (
 	q5_0TileStreams = [5]streamTileKernel{2: q5_0x16N2S4, 4: q5_0x16N4S4}
 	q4_1TileStreams = [5]streamTileKernel{2: q4_1x16N2S4, 4: q4_1x16N4S4}
 	q5_1TileStreams = [5]streamTileKernel{2: q5_1x16N2S4, 4: q5_1x16N4S4}
+	q4_KTileStreams = [5]streamTileKernel{2: q4_Kx16N2S2}
+	q5_KTileStreams = [5]streamTileKernel{2: q5_Kx16N2S2}
+	q3_KTileStreams = [5]streamTileKernel{2: q3_Kx16N2S2}
+	q2_KTileStreams = [5]streamTileKernel{2: q2_Kx16N2S2}
 )
 
 var (
@@ -279,3 +283,15 @@ func q5_1x16N2S4(w *byte, wstride int, nb int, act *byte, astride int, d *float3
 
 //go:noescape
 func q5_1x16N4S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func q4_Kx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func q5_Kx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func q3_Kx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func q2_Kx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)

@@ -764,6 +764,15 @@ for t, rec, tile, out in (
     ahead = 1 if rec >= 2048 else 2
     ms += streams_tile_of(tile((ahead*rec + 63) // 64 * 64), KSTREAMS, 2, out, f"{t}x16N2S{KSTREAMS}")
 
+# Q6_K: two-stream kernels for batches of two and three rows only (single
+# rows keep the one-group kernel, see KSTREAMS): the N = 2 tile streams,
+# and the N = 1 ones for a third row. In the decode-step harness (every
+# layer Q6_K, alternating with the one-group kernels, 64 GB/s): two rows
+# 0.838 -> 0.936 of the probe, three 0.652 -> 0.696 (three as N = 1
+# streams only: 0.574).
+ms += streams_of(q6k(1, "q6_Kx16N1", pf=3392), KSTREAMS, 16, f"q6_Kx16N1S{KSTREAMS}", spread=False)
+ms += streams_tile_of(q6k(2, "q6_Kx16N2", pf=3392), KSTREAMS, 2, 16, f"q6_Kx16N2S{KSTREAMS}")
+
 # The float kernels keep four accumulators per output across the loop, so
 # streams_of (which needs a body of temporaries) cannot make their
 # multi-stream forms; fkern_streams writes them. Four streams prefetching

@@ -561,7 +561,7 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int) {
 	p.runTask(tasks, grain, t)
 	t.phase = phaseDot
 	_, streams := packedStreamKernel(pw0.Type)
-	if s.oneStream || (nx != 1 && !tileStreams(pw0.Type, nx)) {
+	if s.oneStream || !streamsFor(pw0.Type, nx) {
 		streams = 0
 	}
 	dotGrain := packedGrain(groups, len(pw0.data)/pw0.groups(), nx, streams, p.threadsLocked())
@@ -816,28 +816,39 @@ func packedStreamTileKernels(t quant.Type) *[5]streamTileKernel {
 		return &q3_KTileStreams
 	case quant.Q2_K:
 		return &q2_KTileStreams
+	case quant.Q6_K:
+		return &q6_KTileStreams
 	}
 	return &noTileStreams
 }
 
 var noTileStreams [5]streamTileKernel
 
-// tileStreams reports whether a call of nx activation rows with weights
-// of type t runs on the multi-stream kernels.
-func tileStreams(t quant.Type, nx int) bool { return nx <= packedStreamTileRows(t) }
+// streamsFor reports whether a call of nx activation rows with weights of
+// type t runs on the multi-stream kernels (where the type has them).
+// Q6_K's single rows stay on its one-group kernel, which streamed better
+// than two streams (gen_packed.py); its batches of two and three rows take
+// the streams.
+func streamsFor(t quant.Type, nx int) bool {
+	if nx == 1 {
+		return t != quant.Q6_K
+	}
+	return nx <= packedStreamTileRows(t)
+}
 
 // packedStreamTileRows is the most activation rows a call with weights of
 // type t runs on the multi-stream kernels (0: single rows only), where
 // they beat the one-group tile kernels. The Q4_0 family: 2-7 rows (llama-1b
 // Q4_0 batched decode, --batch, alternating: B = 2-7 +12-33 %; eight rows
 // keep the one-group N = 8 kernel, which does more per weight byte than two
-// passes of four: 266-287 t/s against 232-284). The K-quants have N = 2
-// tile streams only: two rows, and three where 2 + 1 won (gen_packed.py).
+// passes of four: 266-287 t/s against 232-284). The K-quants and Q6_K
+// have N = 2 tile streams only: two rows, and three where 2 + 1 won
+// (gen_packed.py).
 func packedStreamTileRows(t quant.Type) int {
 	switch t {
 	case quant.Q4_0, quant.Q8_0, quant.Q5_0, quant.Q4_1, quant.Q5_1:
 		return packTile - 1
-	case quant.Q4_K, quant.Q5_K, quant.Q2_K:
+	case quant.Q4_K, quant.Q5_K, quant.Q2_K, quant.Q6_K:
 		return 3
 	case quant.Q3_K:
 		return 2
@@ -876,6 +887,8 @@ func packedStreamKernel(t quant.Type) (streamKernel, int) {
 		return q3_KStreams, packKStreams
 	case quant.Q2_K:
 		return q2_KStreams, packKStreams
+	case quant.Q6_K:
+		return q6_KStreams, packKStreams
 	case quant.F16:
 		return f16Streams, packStreams
 	case quant.BF16:

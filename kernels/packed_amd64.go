@@ -87,6 +87,7 @@ var (
 	q5_KTileStreams = [5]streamTileKernel{2: q5_Kx16N2S2}
 	q3_KTileStreams = [5]streamTileKernel{2: q3_Kx16N2S2}
 	q2_KTileStreams = [5]streamTileKernel{2: q2_Kx16N2S2}
+	q6_KTileStreams = [5]streamTileKernel{2: q6_Kx16N2S2}
 )
 
 var (
@@ -113,6 +114,7 @@ var (
 	q5_KStreams streamKernel = q5_Kx16N1S2
 	q3_KStreams streamKernel = q3_Kx16N1S2
 	q2_KStreams streamKernel = q2_Kx16N1S2
+	q6_KStreams streamKernel = q6_Kx16N1S2
 )
 
 //go:noescape
@@ -295,3 +297,9 @@ func q3_Kx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float3
 
 //go:noescape
 func q2_Kx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func q6_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+//go:noescape
+func q6_Kx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)

@@ -89,7 +89,7 @@ func checkPackedStreams(t *testing.T, types []quant.Type) {
 			}
 			w := randWeights(rng, wt, sh.rows, sh.cols, true)
 			for _, nx := range []int{1, 2, 3, 4, 7} {
-				if nx > 1 && !tileStreams(wt, nx) {
+				if !streamsFor(wt, nx) {
 					continue
 				}
 				x := randFloats(rng, nx*sh.cols, 1)

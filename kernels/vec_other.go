@@ -42,7 +42,9 @@ const hasBF16DotAsm = false
 
 var bf16DotStreams streamKernel
 
-var q4_0TileStreams, q8_0TileStreams, q5_0TileStreams, q4_1TileStreams, q5_1TileStreams, q4_KTileStreams, q5_KTileStreams, q3_KTileStreams, q2_KTileStreams [5]streamTileKernel
+var q4_0TileStreams, q8_0TileStreams, q5_0TileStreams, q4_1TileStreams, q5_1TileStreams, q4_KTileStreams, q5_KTileStreams, q3_KTileStreams, q2_KTileStreams, q6_KTileStreams [5]streamTileKernel
+
+var q6_KStreams streamKernel
 
 var bf16DotPacked [9]packedKernel
 

@@ -737,7 +737,7 @@ for t, w in (('q4_0', 'q4'), ('q8_0', 'q8'), ('q5_0', 'q5'), ('q4_1', 'q41'), ('
 # 0.88-0.90 -> 0.93-0.98, Q3_K 0.68-0.71 -> 0.83-0.90, Q2_K 0.65-0.89 ->
 # 0.81-0.92, prefetching one record ahead (two for the records under
 # 2 KiB, Q3_K and Q2_K). Four streams measured worse than one (Q4_K
-# 0.67-0.77). Q6_K has none: its one-group kernel led in four of six
+# 0.67-0.77). Q6_K's single rows have none: its one-group kernel led in four of six
 # alternating runs (by up to 9 %; two streams led once, by 5 %), and
 # Q4_K_M decoded at 89-92 % of the roofline with it against 88-89 %.
 KSTREAMS = 2

@@ -548,14 +548,16 @@ STREAMS = 4
 # 3·wstride).
 STREAM_IDX = {0: "", 1: "(R11*1)", 2: "(R11*2)", 3: "(R12*1)"}
 
-def stream_prologue(name, yrow=False):
+def stream_prologue(name, yrow=False, res=False):
     """The signature and first argument loads of a multi-stream kernel
     (R13 is the next group's output; the ng argument counts the groups
     left; yrow, for tile kernels: bytes between one activation row's
-    outputs and the next's)."""
+    outputs and the next's; res, for residual kernels: where the outputs
+    are also added, laid out as y)."""
     sig = "w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int"
-    return [f"// func {name}({sig}{', yrow int' if yrow else ''})",
-            f"TEXT ·{name}(SB), NOSPLIT, $0-{96 if yrow else 88}",
+    extra = ", yrow int" if yrow else ", res *float32" if res else ""
+    return [f"// func {name}({sig}{extra})",
+            f"TEXT ·{name}(SB), NOSPLIT, $0-{96 if extra else 88}",
             "\tMOVQ w+0(FP), SI",
             "\tMOVQ wstride+8(FP), R11",
             "\tMOVQ nb+16(FP), CX",
@@ -611,11 +613,11 @@ def spread_prefetches(body):
             j += 1
     return out + pf[j:]
 
-def streams_of(single, S, out, name, spread=True):
+def streams_of(single, S, out, name, spread=True, res=False):
     """The S-stream kernel made from the text of an N = 1 kernel whose
     output accumulator is Z{out}; spread: its prefetches spread over the
     whole loop (spread_prefetches), else where each stream's body has
-    them."""
+    them; res: each output is also added to the residual (res_group_end)."""
     lines = single.split("\n")
     i_loop = lines.index("loop:")
     i_tail = next(i for i in range(i_loop, len(lines)) if re.fullmatch(r"\tADDQ \$\d+, SI", lines[i]))
@@ -626,7 +628,7 @@ def streams_of(single, S, out, name, spread=True):
         assert str(out+s) not in used, (name, out+s)
     assert not any(r in l for l in lines for r in ("R11", "R12", "R13")), name
     idx = STREAM_IDX
-    L = stream_prologue(name) + [
+    L = stream_prologue(name, res=res) + [
          "\tMOVQ d+40(FP), DI",
          "\tMOVQ corr+48(FP), BX",
          "\tMOVQ dstride+56(FP), DX",
@@ -639,7 +641,16 @@ def streams_of(single, S, out, name, spread=True):
         elif l:
             L.append(l)
     assert zero, name
-    L += ["", "group:"] + zero + ["", "loop:"]
+    L += ["", "group:"] + zero
+    if res:
+        # The group's residual lines are cold (the whole step's weights
+        # have streamed since); fetch them while the group computes.
+        L.append("\tMOVQ res+88(FP), AX")
+        for s in range(S):
+            L.append("\tPREFETCHT0 (AX)")
+            if s < S-1:
+                L.append("\tADDQ ystride+72(FP), AX")
+    L += ["", "loop:"]
     loop = []
     for s in range(S):
         for l in body:
@@ -647,8 +658,32 @@ def streams_of(single, S, out, name, spread=True):
             loop.append(re.sub(rf"\bZ{out}\b", f"Z{out+s}", l))
     L += spread_prefetches(loop) if spread else loop
     L += lines[i_tail:i_end+1] + [""]
-    stream_group_end(L.append, S, out, scales=True)
+    if res:
+        assert not any(re.search(r"\bAX\b", l) for l in body), name
+        tmp = next(r for r in range(32) if str(r) not in used and not out <= r < out+S)
+        res_group_end(L.append, S, out, tmp)
+    else:
+        stream_group_end(L.append, S, out, scales=True)
     return "\n".join(L)
+
+def res_group_end(a, S, first, tmp):
+    """stream_group_end for the residual kernels: each output is stored at
+    y and added, in float32, to the residual at the same place under res
+    (AX; the res argument moves on with the groups), with Z{tmp} for the
+    sum: res + y, VecOps.Add's operation with its operands in its order."""
+    a("\tMOVQ ystride+72(FP), CX")
+    a("\tMOVQ R13, DX")
+    a("\tMOVQ res+88(FP), AX")
+    for s in range(S):
+        a(f"\tVMOVUPS (AX), Z{tmp}")
+        a(f"\tVADDPS Z{first+s}, Z{tmp}, Z{tmp}")
+        a(f"\tVMOVUPS Z{first+s}, (DX)")
+        a(f"\tVMOVUPS Z{tmp}, (AX)")
+        if s < S-1:
+            a("\tADDQ CX, DX")
+            a("\tADDQ CX, AX")
+    a("\tADDQ $64, res+88(FP)")
+    next_group(a, scales=True)
 
 # Each stream prefetches its own records STREAM_PREFETCH bytes ahead.
 # The hardware prefetchers alone left the four-stream Q4_0 kernel at
@@ -668,6 +703,7 @@ STREAM_PREFETCH = 1152
 ms = open(OUT).read().rstrip()+"\n\n"
 for t, w, out in (('q4_0', 'q4', 16), ('q8_0', 'q8', 16), ('q5_0', 'q5', 16), ('q4_1', 'q41', 16), ('q5_1', 'q51', 16)):
     ms += streams_of(kern(1, f"{t}x16N1", w, pf=STREAM_PREFETCH), STREAMS, out, f"{t}x16N1S{STREAMS}")
+    ms += streams_of(kern(1, f"{t}x16N1", w, pf=STREAM_PREFETCH), STREAMS, out, f"{t}x16N1S{STREAMS}R", res=True)
 
 # Multi-stream kernels for small batches (2-8 activation rows, batched
 # decode): the N = 2 and N = 4 tile kernels walked over STREAMS groups in
@@ -748,6 +784,7 @@ for t, rec, single, out in (
         ('q2_K', 1344, lambda pf: q2k(1, "q2_Kx16N1", pf=pf), 12)):
     ahead = 1 if rec >= 2048 else 2
     ms += streams_of(single((ahead*rec + 63) // 64 * 64), KSTREAMS, out, f"{t}x16N1S{KSTREAMS}", spread=False)
+    ms += streams_of(single((ahead*rec + 63) // 64 * 64), KSTREAMS, out, f"{t}x16N1S{KSTREAMS}R", spread=False, res=True)
 # Their N = 2 tile forms serve batches of two and three rows
 # (packedStreamTileRows), prefetching as their N = 1 stream kernels do. In
 # the decode-step harness (layer matmuls of one type, alternating with the

@@ -668,6 +668,7 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 	m, a := pc.m, t.a
 	pw := m.pw
 	sk, ns := packedStreamKernel(pw.Type)
+	rk := packedStreamResKernel(pw.Type)
 	gb := a.nb * packedBlockBytes(pw.Type)
 	for {
 		// Half of what is left at a time (guided self-scheduling): long
@@ -681,6 +682,10 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 			return
 		}
 		g, n := pc.lo+i, min(int(k), pc.q-i)
+		if a.nx == 1 && m.res != nil && rk != nil {
+			rk(&pw.data[g*gb], pc.q*gb, a.nb, &a.qs[0], a.qk*a.es, &a.d[0], &a.corr[0], 4, &m.y[g*packGroup], pc.q*packGroup*4, n, &m.res[g*packGroup])
+			continue
+		}
 		if a.nx == 1 {
 			sk(&pw.data[g*gb], pc.q*gb, a.nb, &a.qs[0], a.qk*a.es, &a.d[0], &a.corr[0], 4, &m.y[g*packGroup], pc.q*packGroup*4, n)
 		} else {
@@ -788,6 +793,37 @@ type packedKernel func(w *byte, nb int, act *byte, astride int, d *float32, corr
 // group s's outputs at y + s·ystride bytes, and then over the ng-1 groups
 // that follow each of them (outputs 64 bytes further on each time).
 type streamKernel func(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+// streamResKernel is a single-row streamKernel that also adds each output
+// to res (laid out as y), as VecOps.Add would after it: the residual fold
+// of MatMulPackedResidual without a call per run of outputs.
+type streamResKernel func(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+// packedStreamResKernel returns weight type t's residual stream kernel
+// (nil where it has none).
+func packedStreamResKernel(t quant.Type) streamResKernel {
+	switch t {
+	case quant.Q4_0:
+		return q4_0StreamsRes
+	case quant.Q8_0:
+		return q8_0StreamsRes
+	case quant.Q5_0:
+		return q5_0StreamsRes
+	case quant.Q4_1:
+		return q4_1StreamsRes
+	case quant.Q5_1:
+		return q5_1StreamsRes
+	case quant.Q4_K:
+		return q4_KStreamsRes
+	case quant.Q5_K:
+		return q5_KStreamsRes
+	case quant.Q3_K:
+		return q3_KStreamsRes
+	case quant.Q2_K:
+		return q2_KStreamsRes
+	}
+	return nil
+}
 
 // streamTileKernel is a multi-stream kernel for a tile of N activation
 // rows (see gen_packed.py): a streamKernel whose outputs for activation

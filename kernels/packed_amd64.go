@@ -76,6 +76,19 @@ var packedBF16Dot = hasBF16DotAsm
 // hasBF16DotAsm: this CPU can run the VDPBF16PS kernels.
 var hasBF16DotAsm = hasPackedAsm && cpu.X86.HasAVX512BF16
 
+// The multi-stream kernels that also add their outputs to a residual.
+var (
+	q4_0StreamsRes streamResKernel = q4_0x16N1S4R
+	q8_0StreamsRes streamResKernel = q8_0x16N1S4R
+	q5_0StreamsRes streamResKernel = q5_0x16N1S4R
+	q4_1StreamsRes streamResKernel = q4_1x16N1S4R
+	q5_1StreamsRes streamResKernel = q5_1x16N1S4R
+	q4_KStreamsRes streamResKernel = q4_Kx16N1S2R
+	q5_KStreamsRes streamResKernel = q5_Kx16N1S2R
+	q3_KStreamsRes streamResKernel = q3_Kx16N1S2R
+	q2_KStreamsRes streamResKernel = q2_Kx16N1S2R
+)
+
 // The multi-stream tile kernels (batched decode), by tile size.
 var (
 	q4_0TileStreams = [5]streamTileKernel{2: q4_0x16N2S4, 4: q4_0x16N4S4}
@@ -303,3 +316,30 @@ func q6_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float3
 
 //go:noescape
 func q6_Kx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func q4_0x16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func q8_0x16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func q5_0x16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func q4_1x16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func q5_1x16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func q4_Kx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func q5_Kx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func q3_Kx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func q2_Kx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)

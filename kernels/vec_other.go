@@ -46,6 +46,8 @@ var q4_0TileStreams, q8_0TileStreams, q5_0TileStreams, q4_1TileStreams, q5_1Tile
 
 var q6_KStreams streamKernel
 
+var q4_0StreamsRes, q8_0StreamsRes, q5_0StreamsRes, q4_1StreamsRes, q5_1StreamsRes, q4_KStreamsRes, q5_KStreamsRes, q3_KStreamsRes, q2_KStreamsRes streamResKernel
+
 var bf16DotPacked [9]packedKernel
 
 var f16Packed, bf16Packed, f32Packed, q4_0Packed, q5_0Packed, q4_1Packed, q5_1Packed, q8_0Packed, q6_KPacked, q4_KPacked, q5_KPacked, q3_KPacked, q2_KPacked [9]packedKernel

@@ -613,35 +613,45 @@ def spread_prefetches(body):
             j += 1
     return out + pf[j:]
 
+def kernel_parts(single, name):
+    """Splits the text of a one-group kernel for the stream makers: its
+    lines, the indexes of its loop label, of the loop's first pointer step
+    (ADDQ $rec, SI) and of its JNZ, the loop body before that step, and the
+    Z registers it uses. It must leave R11-R13 to the streams."""
+    lines = single.split("\n")
+    i_loop = lines.index("loop:")
+    i_tail = next(i for i in range(i_loop, len(lines)) if re.fullmatch(r"\tADDQ \$\d+, SI", lines[i]))
+    i_end = lines.index("\tJNZ  loop", i_tail)
+    used = {int(r) for r in re.findall(r"\bZ(\d+)\b", "\n".join(lines))}
+    assert not any(r in l for l in lines for r in ("R11", "R12", "R13")), name
+    return lines, i_loop, i_tail, i_end, lines[i_loop+1:i_tail], used
+
+def stream_setup(name, lines, i_loop, outs, **kind):
+    """The prologue of a stream kernel made from a one-group kernel: the
+    stream arguments (stream_prologue(name, **kind)), the scale pointers,
+    R12 = 3·wstride, and the one-group kernel's own set-up (its constants)
+    without the zeroing of its outputs Z{outs} (each group zeroes them)."""
+    first = next(i for i, l in enumerate(lines) if l.startswith("\tMOVQ dstride+48(FP), DX")) + 1
+    zeros = {f"\tVPXORD Z{r}, Z{r}, Z{r}" for r in outs}
+    assert zeros <= set(lines[first:i_loop]), name
+    setup = [l for l in lines[first:i_loop] if l and l not in zeros]
+    return stream_prologue(name, **kind) + [
+        "\tMOVQ d+40(FP), DI",
+        "\tMOVQ corr+48(FP), BX",
+        "\tMOVQ dstride+56(FP), DX",
+        "\tLEAQ (R11)(R11*2), R12"] + setup
+
 def streams_of(single, S, out, name, spread=True, res=False):
     """The S-stream kernel made from the text of an N = 1 kernel whose
     output accumulator is Z{out}; spread: its prefetches spread over the
     whole loop (spread_prefetches), else where each stream's body has
     them; res: each output is also added to the residual (res_group_end)."""
-    lines = single.split("\n")
-    i_loop = lines.index("loop:")
-    i_tail = next(i for i in range(i_loop, len(lines)) if re.fullmatch(r"\tADDQ \$\d+, SI", lines[i]))
-    i_end = lines.index("\tJNZ  loop", i_tail)
-    body = lines[i_loop+1:i_tail]
-    used = set(re.findall(r"\bZ(\d+)\b", "\n".join(lines)))
+    lines, i_loop, i_tail, i_end, body, used = kernel_parts(single, name)
     for s in range(1, S):
-        assert str(out+s) not in used, (name, out+s)
-    assert not any(r in l for l in lines for r in ("R11", "R12", "R13")), name
+        assert out+s not in used, (name, out+s)
     idx = STREAM_IDX
-    L = stream_prologue(name, res=res) + [
-         "\tMOVQ d+40(FP), DI",
-         "\tMOVQ corr+48(FP), BX",
-         "\tMOVQ dstride+56(FP), DX",
-         "\tLEAQ (R11)(R11*2), R12"]
-    first = next(i for i, l in enumerate(lines) if l.startswith("\tMOVQ dstride+48(FP), DX")) + 1
-    zero = []
-    for l in lines[first:i_loop]:
-        if l == f"\tVPXORD Z{out}, Z{out}, Z{out}":
-            zero = [f"\tVPXORD Z{out+s}, Z{out+s}, Z{out+s}" for s in range(S)]
-        elif l:
-            L.append(l)
-    assert zero, name
-    L += ["", "group:"] + zero
+    L = stream_setup(name, lines, i_loop, [out], res=res)
+    L += ["", "group:"] + [f"\tVPXORD Z{out+s}, Z{out+s}, Z{out+s}" for s in range(S)]
     if res:
         # The group's residual lines are cold (the whole step's weights
         # have streamed since); fetch them while the group computes.
@@ -660,7 +670,7 @@ def streams_of(single, S, out, name, spread=True, res=False):
     L += lines[i_tail:i_end+1] + [""]
     if res:
         assert not any(re.search(r"\bAX\b", l) for l in body), name
-        tmp = next(r for r in range(32) if str(r) not in used and not out <= r < out+S)
+        tmp = next(r for r in range(32) if r not in used and not out <= r < out+S)
         res_group_end(L.append, S, out, tmp)
     else:
         stream_group_end(L.append, S, out, scales=True)
@@ -716,13 +726,7 @@ def streams_tile_of(single, S, N, out, name):
     """The S-stream kernel made from the text of an N-row tile kernel whose
     output accumulators are Z{out}..Z{out+N-1}; prefetches spread over the
     loop."""
-    lines = single.split("\n")
-    i_loop = lines.index("loop:")
-    i_tail = next(i for i in range(i_loop, len(lines)) if re.fullmatch(r"\tADDQ \$\d+, SI", lines[i]))
-    i_end = lines.index("\tJNZ  loop", i_tail)
-    body = lines[i_loop+1:i_tail]
-    used = {int(r) for r in re.findall(r"\bZ(\d+)\b", "\n".join(lines))}
-    assert not any(r in l for l in lines for r in ("R11", "R12", "R13")), name
+    lines, i_loop, i_tail, i_end, body, used = kernel_parts(single, name)
     free = [r for r in range(32) if r not in used]
     reg = {}
     for s in range(S):
@@ -730,16 +734,7 @@ def streams_tile_of(single, S, N, out, name):
             reg[s, i] = out+i if s == 0 else free.pop(0)
     rename = lambda s, l: re.sub(r"\bZ(\d+)\b", lambda m: f"Z{reg[s, int(m.group(1))-out]}" if out <= int(m.group(1)) < out+N else m.group(0), l)
     idx = STREAM_IDX
-    L = stream_prologue(name, yrow=True) + [
-         "\tMOVQ d+40(FP), DI",
-         "\tMOVQ corr+48(FP), BX",
-         "\tMOVQ dstride+56(FP), DX",
-         "\tLEAQ (R11)(R11*2), R12"]
-    first = next(i for i, l in enumerate(lines) if l.startswith("\tMOVQ dstride+48(FP), DX")) + 1
-    zeros = {f"\tVPXORD Z{out+i}, Z{out+i}, Z{out+i}" for i in range(N)}
-    for l in lines[first:i_loop]:
-        if l and l not in zeros:
-            L.append(l)
+    L = stream_setup(name, lines, i_loop, range(out, out+N), yrow=True)
     L += ["", "group:"] + [f"\tVPXORD Z{reg[s, i]}, Z{reg[s, i]}, Z{reg[s, i]}" for s in range(S) for i in range(N)] + ["", "loop:"]
     loop = []
     for s in range(S):

@@ -961,8 +961,58 @@ def bf16dot_streams(S, name, pf):
     stream_group_end(a, S, 20, scales=False)
     return "\n".join(L)
 
+# Two-row tile streams for BF16 on VDPBF16PS, which serve two to four rows
+# (2, 2 + 1, 2 + 2). In the decode-step harness (every layer BF16,
+# alternating with the one-group kernels, 52-57 GB/s): two rows 1.066 ->
+# 1.262 of the probe, three 0.669 -> 0.861, four 0.804 -> 0.880. Five to
+# seven rows still led overall (+5-12 %), but ffn_down's 8192-column groups
+# (256 KiB each) no longer fit L2 for the later passes and fell behind
+# (0.597 -> 0.566 at six), so they stop at four.
+def bf16dot_tile_streams(S, name, pf):
+    """bf16dot_streams for a tile of two activation rows: row i's pairs
+    broadcast into Z24+2i and Z25+2i, stream s's chains for row i in
+    Z4s+2i and Z4s+2i+1, its outputs stored as streams_tile_of does. Per
+    group and row, bf16dot_kern's operations for N = 2 in its order."""
+    L = stream_prologue(name, yrow=True) + ["\tLEAQ (R11)(R11*2), R12"]
+    a = L.append
+    a("")
+    a("group:")
+    for r in range(4*S):
+        a(f"\tVPXORD Z{r}, Z{r}, Z{r}")
+    a("")
+    a("loop:")
+    loop = [f"\tVPBROADCASTD {8*i+4*p}(R8), Z{24+2*i+p}" for i in range(2) for p in range(2)]
+    for s in range(S):
+        idx, sc = STREAM_INDEX[s]
+        for o in range(0, 128, 64):
+            loop.append(f"\tPREFETCHT0 {pf+o}(SI){STREAM_IDX[s]}")
+        for p in range(2):
+            for i in range(2):
+                loop.append(vdpbf16ps(4*s+2*i+p, 24+2*i+p, "SI", disp=64*p, index=idx, scale=sc))
+    L.extend(spread_prefetches(loop))
+    a("\tADDQ $128, SI")
+    a("\tADDQ R9, R8")
+    a("\tDECQ CX")
+    a("\tJNZ  loop")
+    a("")
+    for s in range(S):
+        for i in range(2):
+            a(f"\tVADDPS Z{4*s+2*i+1}, Z{4*s+2*i}, Z{16+2*s+i}")
+    a("\tMOVQ ystride+72(FP), CX")
+    a("\tMOVQ R13, DX")
+    for s in range(S):
+        a("\tMOVQ DX, AX")
+        a(f"\tVMOVUPS Z{16+2*s}, (AX)")
+        a("\tADDQ yrow+88(FP), AX")
+        a(f"\tVMOVUPS Z{16+2*s+1}, (AX)")
+        if s < S-1:
+            a("\tADDQ CX, DX")
+    next_group(a, scales=False)
+    return "\n".join(L)
+
 bd = open(OUT).read().rstrip()+"\n\n"
 for N in (1,2,4,8):
     bd += bf16dot_kern(N, f"bf16dotx16N{N}") + "\n"
-bd += bf16dot_streams(STREAMS, f"bf16dotx16N1S{STREAMS}", FSTREAM_PREFETCH)
+bd += bf16dot_streams(STREAMS, f"bf16dotx16N1S{STREAMS}", FSTREAM_PREFETCH) + "\n"
+bd += bf16dot_tile_streams(STREAMS, f"bf16dotx16N2S{STREAMS}", FSTREAM_PREFETCH)
 open(OUT,'w').write(bd.rstrip()+"\n")

@@ -854,6 +854,10 @@ func packedStreamTileKernels(t quant.Type) *[5]streamTileKernel {
 		return &q2_KTileStreams
 	case quant.Q6_K:
 		return &q6_KTileStreams
+	case quant.BF16:
+		if packedBF16Dot {
+			return &bf16DotTileStreams
+		}
 	}
 	return &noTileStreams
 }
@@ -878,8 +882,8 @@ func streamsFor(t quant.Type, nx int) bool {
 // Q4_0 batched decode, --batch, alternating: B = 2-7 +12-33 %; eight rows
 // keep the one-group N = 8 kernel, which does more per weight byte than two
 // passes of four: 266-287 t/s against 232-284). The K-quants and Q6_K
-// have N = 2 tile streams only: two rows, and three where 2 + 1 won
-// (gen_packed.py).
+// have N = 2 tile streams only: two rows, and three where 2 + 1 won; BF16
+// on VDPBF16PS 2-4 rows (gen_packed.py).
 func packedStreamTileRows(t quant.Type) int {
 	switch t {
 	case quant.Q4_0, quant.Q8_0, quant.Q5_0, quant.Q4_1, quant.Q5_1:
@@ -888,6 +892,10 @@ func packedStreamTileRows(t quant.Type) int {
 		return 3
 	case quant.Q3_K:
 		return 2
+	case quant.BF16:
+		if packedBF16Dot {
+			return 4
+		}
 	}
 	return 0
 }

@@ -224,7 +224,9 @@ var (
 	// (packedBF16Dot).
 	bf16DotPacked               = [9]packedKernel{1: bf16dotx16N1, 2: bf16dotx16N2, 4: bf16dotx16N4, 8: bf16dotx16N8}
 	bf16DotStreams streamKernel = bf16dotx16N1S4
-	f32Packed                   = [9]packedKernel{1: f32x16N1, 2: f32x16N2, 4: f32x16N4}
+	// bf16DotTileStreams: the VDPBF16PS kernels' tile streams.
+	bf16DotTileStreams = [5]streamTileKernel{2: bf16dotx16N2S4}
+	f32Packed          = [9]packedKernel{1: f32x16N1, 2: f32x16N2, 4: f32x16N4}
 )
 
 //go:noescape
@@ -343,3 +345,6 @@ func q3_Kx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float
 
 //go:noescape
 func q2_Kx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func bf16dotx16N2S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)

@@ -50,6 +50,8 @@ var q4_0StreamsRes, q8_0StreamsRes, q5_0StreamsRes, q4_1StreamsRes, q5_1StreamsR
 
 var bf16DotPacked [9]packedKernel
 
+var bf16DotTileStreams [5]streamTileKernel
+
 var f16Packed, bf16Packed, f32Packed, q4_0Packed, q5_0Packed, q4_1Packed, q5_1Packed, q8_0Packed, q6_KPacked, q4_KPacked, q5_KPacked, q3_KPacked, q2_KPacked [9]packedKernel
 
 func quantQ8_KSplit(x *float32, nb int, qs *byte, d *float32, bs *int16) {

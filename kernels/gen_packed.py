@@ -593,6 +593,22 @@ def next_group(a, scales):
     a("\tRET")
     a("")
 
+def tile_group_end(a, S, N, out, scales):
+    """stream_group_end for tile kernels: stores the output register
+    out(s, i) of stream s and activation row i at R13 + s·ystride +
+    i·yrow, then next_group."""
+    a("\tMOVQ ystride+72(FP), CX")
+    a("\tMOVQ R13, DX")
+    for s in range(S):
+        a("\tMOVQ DX, AX")
+        for i in range(N):
+            a(f"\tVMOVUPS Z{out(s, i)}, (AX)")
+            if i < N-1:
+                a("\tADDQ yrow+88(FP), AX")
+        if s < S-1:
+            a("\tADDQ CX, DX")
+    next_group(a, scales)
+
 def spread_prefetches(body):
     """body with its PREFETCH lines moved to even intervals among the other
     instructions, in their order. The four-stream Q4_0 kernel with each
@@ -743,18 +759,7 @@ def streams_tile_of(single, S, N, out, name):
             loop.append(rename(s, l))
     L += spread_prefetches(loop)
     L += lines[i_tail:i_end+1] + [""]
-    a = L.append
-    a("\tMOVQ ystride+72(FP), CX")
-    a("\tMOVQ R13, DX")
-    for s in range(S):
-        a("\tMOVQ DX, AX")
-        for i in range(N):
-            a(f"\tVMOVUPS Z{reg[s, i]}, (AX)")
-            if i < N-1:
-                a("\tADDQ yrow+88(FP), AX")
-        if s < S-1:
-            a("\tADDQ CX, DX")
-    next_group(a, scales=True)
+    tile_group_end(L.append, S, N, lambda s, i: reg[s, i], scales=True)
     return "\n".join(L)
 
 for t, w in (('q4_0', 'q4'), ('q8_0', 'q8'), ('q5_0', 'q5'), ('q4_1', 'q41'), ('q5_1', 'q51')):
@@ -813,21 +818,21 @@ ms += streams_tile_of(q6k(2, "q6_Kx16N2", pf=3392), KSTREAMS, 2, 16, f"q6_Kx16N2
 # F32 0.84 -> 1.07 (two streams, or 2-4 KiB ahead, measured lower).
 FSTREAM_PREFETCH = 1024
 
-def fkern_streams(S, name, kind, pf):
-    """The S-stream float GEMV kernel (S <= 4): stream s's group at
-    SI + s·wstride (R11, R12 = 3·wstride), its four chains in Z4s..Z4s+3,
-    each stream's record prefetched pf bytes ahead. Per group, the
-    operations and their order are fkern's for N = 1."""
+def fkern_streams(S, name, kind, pf, N=1):
+    """The S-stream float kernel for N activation rows (S·N <= 4): stream
+    s's group at SI + s·wstride (R11, R12 = 3·wstride), row i's four chains
+    in Z4(Ns+i)..+3, each stream's record prefetched pf bytes ahead. Per
+    group and row, the operations and their order are fkern's for N."""
     cs = 64 if kind == 'f32' else 32
     rec = 4*cs
     idx = STREAM_IDX
-    L = stream_prologue(name) + ["\tLEAQ (R11)(R11*2), R12"]
+    L = stream_prologue(name, yrow=N > 1) + ["\tLEAQ (R11)(R11*2), R12"]
     a = L.append
     if kind == 'bf16':
         bf16_prologue(a)
     a("")
     a("group:")
-    for s in range(S):
+    for s in range(S*N):
         for c in range(4):
             a(f"\tVPXORD Z{4*s+c}, Z{4*s+c}, Z{4*s+c}")
     a("")
@@ -839,22 +844,35 @@ def fkern_streams(S, name, kind, pf):
         for c in range(4):
             w = f"Z{16+c}"
             float_weights(loop.append, kind, c, lambda off: f"{off}(SI){idx[s]}", w)
-            loop.append(f"\tVFMADD231PS.BCST {4*c}(R8), {w}, Z{4*s+c}")
+            for i in range(N):
+                loop.append(f"\tVFMADD231PS.BCST {16*i+4*c}(R8), {w}, Z{4*(N*s+i)+c}")
     L.extend(spread_prefetches(loop))
     a(f"\tADDQ ${rec}, SI")
     a("\tADDQ R9, R8")
     a("\tDECQ CX")
     a("\tJNZ  loop")
     a("")
-    for s in range(S):
-        a(f"\tVADDPS Z{4*s+1}, Z{4*s}, Z{4*s}")
-        a(f"\tVADDPS Z{4*s+3}, Z{4*s+2}, Z{4*s+2}")
-        a(f"\tVADDPS Z{4*s+2}, Z{4*s}, Z{20+s}")
-    stream_group_end(a, S, 20, scales=False)
+    for r in range(S*N):
+        a(f"\tVADDPS Z{4*r+1}, Z{4*r}, Z{4*r}")
+        a(f"\tVADDPS Z{4*r+3}, Z{4*r+2}, Z{4*r+2}")
+        a(f"\tVADDPS Z{4*r+2}, Z{4*r}, Z{20+r}")
+    if N == 1:
+        stream_group_end(a, S, 20, scales=False)
+    else:
+        tile_group_end(a, S, N, lambda s, i: 20+N*s+i, scales=False)
     return "\n".join(L)
 
 for kind in ('f16', 'bf16', 'f32'):
     ms += fkern_streams(STREAMS, f"{kind}x16N1S{STREAMS}", kind, FSTREAM_PREFETCH)
+# Their two-row tile streams walk two of a call's four streams at a time
+# (sixteen accumulators): packedTask.streamTile calls them once per pair.
+# Decode-step harness, every layer of one type, alternating with the
+# one-group kernels (50-60 GB/s), of the probe: two rows F16 0.732 ->
+# 0.900, BF16 (widening) 0.700 -> 0.863, F32 0.862 -> 0.935; three rows
+# (2 + 1) +13 %, +14 %, +5 %; four rows (2 + 2) F16 0.663 -> 0.594 and six
+# 0.495 -> 0.469, so they serve two and three rows.
+for kind in ('f16', 'bf16', 'f32'):
+    ms += fkern_streams(2, f"{kind}x16N2S2", kind, FSTREAM_PREFETCH, N=2)
 open(OUT,'w').write(ms.rstrip()+"\n")
 
 # BF16 weights on CPUs with AVX512-BF16: VDPBF16PS multiplies a lane's two
@@ -998,16 +1016,7 @@ def bf16dot_tile_streams(S, name, pf):
     for s in range(S):
         for i in range(2):
             a(f"\tVADDPS Z{4*s+2*i+1}, Z{4*s+2*i}, Z{16+2*s+i}")
-    a("\tMOVQ ystride+72(FP), CX")
-    a("\tMOVQ R13, DX")
-    for s in range(S):
-        a("\tMOVQ DX, AX")
-        a(f"\tVMOVUPS Z{16+2*s}, (AX)")
-        a("\tADDQ yrow+88(FP), AX")
-        a(f"\tVMOVUPS Z{16+2*s+1}, (AX)")
-        if s < S-1:
-            a("\tADDQ CX, DX")
-    next_group(a, scales=False)
+    tile_group_end(a, S, 2, lambda s, i: 16+2*s+i, scales=False)
     return "\n".join(L)
 
 bd = open(OUT).read().rstrip()+"\n\n"

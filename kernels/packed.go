@@ -707,18 +707,23 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 func (t *packedTask) streamTile(m *packedMat, sk streamKernel, g, q, n int) {
 	a, pw := t.a, m.pw
 	gb := a.nb * packedBlockBytes(pw.Type)
-	tk := packedStreamTileKernels(pw.Type)
+	tk, ts := packedStreamTileKernels(pw.Type)
+	_, ns := packedStreamKernel(pw.Type)
 	astride, dstride := a.nx*a.qk*a.es, a.nx*4
 	for k0 := 0; k0 < a.nx; {
 		sub := 4
 		for sub > a.nx-k0 || (sub > 1 && tk[sub] == nil) {
 			sub /= 2
 		}
-		w, act, d, corr, y := &pw.data[g*gb], &a.qs[k0*a.qk*a.es], &a.d[k0], &a.corr[k0*a.nc], &m.y[k0*pw.Rows+g*packGroup]
+		act, d, corr := &a.qs[k0*a.qk*a.es], &a.d[k0], &a.corr[k0*a.nc]
 		if sub == 1 {
-			sk(w, q*gb, a.nb, act, astride, d, corr, dstride, y, q*packGroup*4, n)
+			sk(&pw.data[g*gb], q*gb, a.nb, act, astride, d, corr, dstride, &m.y[k0*pw.Rows+g*packGroup], q*packGroup*4, n)
 		} else {
-			tk[sub](w, q*gb, a.nb, act, astride, d, corr, dstride, y, q*packGroup*4, n, pw.Rows*4)
+			// A tile kernel walks ts of the piece's ns streams.
+			for s0 := 0; s0 < ns; s0 += ts {
+				gs := g + s0*q
+				tk[sub](&pw.data[gs*gb], q*gb, a.nb, act, astride, d, corr, dstride, &m.y[k0*pw.Rows+gs*packGroup], q*packGroup*4, n, pw.Rows*4)
+			}
 		}
 		k0 += sub
 	}
@@ -831,8 +836,26 @@ func packedStreamResKernel(t quant.Type) streamResKernel {
 type streamTileKernel func(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 // packedStreamTileKernels returns weight type t's multi-stream tile
-// kernels by tile size (2 and 4; nil where it has none).
-func packedStreamTileKernels(t quant.Type) *[5]streamTileKernel {
+// kernels by tile size (2 and 4; nil where it has none) and how many of
+// a call's streams one of them walks: all of them, except the float
+// widening kernels, whose two-row forms walk two of four.
+func packedStreamTileKernels(t quant.Type) (*[5]streamTileKernel, int) {
+	_, ns := packedStreamKernel(t)
+	switch t {
+	case quant.F16:
+		return &f16TileStreams, 2
+	case quant.F32:
+		return &f32TileStreams, 2
+	case quant.BF16:
+		if packedBF16Dot {
+			return &bf16DotTileStreams, ns
+		}
+		return &bf16TileStreams, 2
+	}
+	return packedStreamTileKernelsQ(t), ns
+}
+
+func packedStreamTileKernelsQ(t quant.Type) *[5]streamTileKernel {
 	switch t {
 	case quant.Q4_0:
 		return &q4_0TileStreams
@@ -854,10 +877,6 @@ func packedStreamTileKernels(t quant.Type) *[5]streamTileKernel {
 		return &q2_KTileStreams
 	case quant.Q6_K:
 		return &q6_KTileStreams
-	case quant.BF16:
-		if packedBF16Dot {
-			return &bf16DotTileStreams
-		}
 	}
 	return &noTileStreams
 }
@@ -883,7 +902,7 @@ func streamsFor(t quant.Type, nx int) bool {
 // keep the one-group N = 8 kernel, which does more per weight byte than two
 // passes of four: 266-287 t/s against 232-284). The K-quants and Q6_K
 // have N = 2 tile streams only: two rows, and three where 2 + 1 won; BF16
-// on VDPBF16PS 2-4 rows (gen_packed.py).
+// on VDPBF16PS 2-4 rows; the float widening kernels 2-3 (gen_packed.py).
 func packedStreamTileRows(t quant.Type) int {
 	switch t {
 	case quant.Q4_0, quant.Q8_0, quant.Q5_0, quant.Q4_1, quant.Q5_1:
@@ -896,6 +915,9 @@ func packedStreamTileRows(t quant.Type) int {
 		if packedBF16Dot {
 			return 4
 		}
+		return 3
+	case quant.F16, quant.F32:
+		return 3
 	}
 	return 0
 }

@@ -226,7 +226,11 @@ var (
 	bf16DotStreams streamKernel = bf16dotx16N1S4
 	// bf16DotTileStreams: the VDPBF16PS kernels' tile streams.
 	bf16DotTileStreams = [5]streamTileKernel{2: bf16dotx16N2S4}
-	f32Packed          = [9]packedKernel{1: f32x16N1, 2: f32x16N2, 4: f32x16N4}
+	// The float widening kernels' two-row tile streams (two streams each).
+	f16TileStreams  = [5]streamTileKernel{2: f16x16N2S2}
+	bf16TileStreams = [5]streamTileKernel{2: bf16x16N2S2}
+	f32TileStreams  = [5]streamTileKernel{2: f32x16N2S2}
+	f32Packed       = [9]packedKernel{1: f32x16N1, 2: f32x16N2, 4: f32x16N4}
 )
 
 //go:noescape
@@ -348,3 +352,12 @@ func q2_Kx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float
 
 //go:noescape
 func bf16dotx16N2S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func f16x16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func bf16x16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func f32x16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)

@@ -50,7 +50,7 @@ var q4_0StreamsRes, q8_0StreamsRes, q5_0StreamsRes, q4_1StreamsRes, q5_1StreamsR
 
 var bf16DotPacked [9]packedKernel
 
-var bf16DotTileStreams [5]streamTileKernel
+var bf16DotTileStreams, f16TileStreams, bf16TileStreams, f32TileStreams [5]streamTileKernel
 
 var f16Packed, bf16Packed, f32Packed, q4_0Packed, q5_0Packed, q4_1Packed, q5_1Packed, q8_0Packed, q6_KPacked, q4_KPacked, q5_KPacked, q3_KPacked, q2_KPacked [9]packedKernel
 

@@ -852,10 +852,12 @@ func packedStreamTileKernels(t quant.Type) (*[5]streamTileKernel, int) {
 		}
 		return &bf16TileStreams, 2
 	}
-	return packedStreamTileKernelsQ(t), ns
+	return quantTileStreams(t), ns
 }
 
-func packedStreamTileKernelsQ(t quant.Type) *[5]streamTileKernel {
+// quantTileStreams is packedStreamTileKernels' table for the quantized
+// types, whose tile kernels walk all of a call's streams.
+func quantTileStreams(t quant.Type) *[5]streamTileKernel {
 	switch t {
 	case quant.Q4_0:
 		return &q4_0TileStreams

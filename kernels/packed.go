@@ -428,8 +428,9 @@ type packedTask struct {
 	pieces      []streamPiece
 	chunkPieces []int
 	grain       int
-	// oneStream keeps single-row calls on the one-group kernels
-	// (BenchmarkDecodeStreams times both paths in one process).
+	// oneStream keeps every call, single rows and small batches, on the
+	// one-group kernels (BenchmarkDecodeStreams times both paths in one
+	// process).
 	oneStream bool
 }
 

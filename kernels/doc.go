@@ -63,7 +63,7 @@
 // Q4_0 family and the float types, two for Q2_K-Q5_K; Q6_K keeps one);
 // so do small batches (batched decode: 2-7 rows for the Q4_0 family, 2-3
 // for the K-quants, Q6_K and the float types, 2 for Q3_K, 2-4 for BF16
-// on VDPBF16PS; streamsFor), in sub-tiles of 4, 2 and 1 rows;
+// on VDPBF16PS; packedSet), in sub-tiles of 4, 2 and 1 rows;
 // each stream prefetching a little ahead of itself: one core keeps more
 // cache misses in flight over several streams than over one while the
 // kernel computes. A call walks several consecutive groups of each

@@ -403,7 +403,7 @@ type packedMat struct {
 }
 
 // streamPiece is the multi-stream part of one chunk of one matrix in a
-// single-row call: q rows, row i being group lo+i of each of the ns runs
+// single-row or small-batch call: q rows, row i being group lo+i of each of the ns runs
 // of q groups from group lo (a multi-stream kernel call takes one or more
 // consecutive rows). The rows are claimed through next, in shrinking runs,
 // by the thread that took the chunk and by any thread that runs out of
@@ -561,8 +561,9 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int) {
 	}
 	p.runTask(tasks, grain, t)
 	t.phase = phaseDot
-	_, streams := packedStreamKernel(pw0.Type)
-	if s.oneStream || !streamsFor(pw0.Type, nx) {
+	set := packedSetOf(pw0.Type)
+	streams := set.ns
+	if s.oneStream || !set.streamsFor(nx) {
 		streams = 0
 	}
 	dotGrain := packedGrain(groups, len(pw0.data)/pw0.groups(), nx, streams, p.threadsLocked())
@@ -668,8 +669,8 @@ func (t *packedTask) dotRange(lo, hi int) {
 func (t *packedTask) streamRows(pc *streamPiece) {
 	m, a := pc.m, t.a
 	pw := m.pw
-	sk, ns := packedStreamKernel(pw.Type)
-	rk := packedStreamResKernel(pw.Type)
+	ks := packedSetOf(pw.Type)
+	sk, ns, rk := ks.streams, ks.ns, ks.res
 	gb := a.nb * packedBlockBytes(pw.Type)
 	for {
 		// Half of what is left at a time (guided self-scheduling): long
@@ -690,7 +691,7 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 		if a.nx == 1 {
 			sk(&pw.data[g*gb], pc.q*gb, a.nb, &a.qs[0], a.qk*a.es, &a.d[0], &a.corr[0], 4, &m.y[g*packGroup], pc.q*packGroup*4, n)
 		} else {
-			t.streamTile(m, sk, g, pc.q, n)
+			t.streamTile(m, ks, g, pc.q, n)
 		}
 		if m.res != nil {
 			for st := range ns {
@@ -705,11 +706,10 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 // from group g (streams q groups apart) for every row of the call's one
 // activation tile, in sub-tiles of 4, 2 and 1 rows (the tile kernels'
 // sizes): the later sub-tiles find the claim's weights in L2.
-func (t *packedTask) streamTile(m *packedMat, sk streamKernel, g, q, n int) {
+func (t *packedTask) streamTile(m *packedMat, ks *packedSet, g, q, n int) {
 	a, pw := t.a, m.pw
 	gb := a.nb * packedBlockBytes(pw.Type)
-	tk, ts := packedStreamTileKernels(pw.Type)
-	_, ns := packedStreamKernel(pw.Type)
+	sk, tk, ns, ts := ks.streams, &ks.tileStreams, ks.ns, ks.tileNS
 	astride, dstride := a.nx*a.qk*a.es, a.nx*4
 	for k0 := 0; k0 < a.nx; {
 		sub := 4
@@ -746,14 +746,15 @@ func (t *packedTask) dot(m *packedMat, lo, hi int) {
 	pw, a := m.pw, t.a
 	nb := a.nb
 	bb := packedBlockBytes(pw.Type)
-	ks := packedKernels(pw.Type)
+	set := packedSetOf(pw.Type)
+	ks := &set.tiles
 	ystride := pw.Rows * 4
 	lastPartial := pw.Rows%packGroup != 0
 	if t.pieces != nil {
 		// Decode: run already computed the whole groups' multi-stream part
 		// (the range cut into ns equal runs walked in lockstep); the groups
 		// left over (and a partial last group) take the loop below.
-		_, ns := packedStreamKernel(pw.Type)
+		ns := set.ns
 		full := hi
 		if lastPartial && hi*packGroup > pw.Rows {
 			full = hi - 1
@@ -805,125 +806,10 @@ type streamKernel func(w *byte, wstride int, nb int, act *byte, astride int, d *
 // of MatMulPackedResidual without a call per run of outputs.
 type streamResKernel func(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
 
-// packedStreamResKernel returns weight type t's residual stream kernel
-// (nil where it has none).
-func packedStreamResKernel(t quant.Type) streamResKernel {
-	switch t {
-	case quant.Q4_0:
-		return q4_0StreamsRes
-	case quant.Q8_0:
-		return q8_0StreamsRes
-	case quant.Q5_0:
-		return q5_0StreamsRes
-	case quant.Q4_1:
-		return q4_1StreamsRes
-	case quant.Q5_1:
-		return q5_1StreamsRes
-	case quant.Q4_K:
-		return q4_KStreamsRes
-	case quant.Q5_K:
-		return q5_KStreamsRes
-	case quant.Q3_K:
-		return q3_KStreamsRes
-	case quant.Q2_K:
-		return q2_KStreamsRes
-	}
-	return nil
-}
-
 // streamTileKernel is a multi-stream kernel for a tile of N activation
 // rows (see gen_packed.py): a streamKernel whose outputs for activation
 // row i are yrow·i bytes further on.
 type streamTileKernel func(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
-
-// packedStreamTileKernels returns weight type t's multi-stream tile
-// kernels by tile size (2 and 4; nil where it has none) and how many of
-// a call's streams one of them walks: all of them, except the float
-// widening kernels, whose two-row forms walk two of four.
-func packedStreamTileKernels(t quant.Type) (*[5]streamTileKernel, int) {
-	_, ns := packedStreamKernel(t)
-	switch t {
-	case quant.F16:
-		return &f16TileStreams, 2
-	case quant.F32:
-		return &f32TileStreams, 2
-	case quant.BF16:
-		if packedBF16Dot {
-			return &bf16DotTileStreams, ns
-		}
-		return &bf16TileStreams, 2
-	}
-	return quantTileStreams(t), ns
-}
-
-// quantTileStreams is packedStreamTileKernels' table for the quantized
-// types, whose tile kernels walk all of a call's streams.
-func quantTileStreams(t quant.Type) *[5]streamTileKernel {
-	switch t {
-	case quant.Q4_0:
-		return &q4_0TileStreams
-	case quant.Q8_0:
-		return &q8_0TileStreams
-	case quant.Q5_0:
-		return &q5_0TileStreams
-	case quant.Q4_1:
-		return &q4_1TileStreams
-	case quant.Q5_1:
-		return &q5_1TileStreams
-	case quant.Q4_K:
-		return &q4_KTileStreams
-	case quant.Q5_K:
-		return &q5_KTileStreams
-	case quant.Q3_K:
-		return &q3_KTileStreams
-	case quant.Q2_K:
-		return &q2_KTileStreams
-	case quant.Q6_K:
-		return &q6_KTileStreams
-	}
-	return &noTileStreams
-}
-
-var noTileStreams [5]streamTileKernel
-
-// streamsFor reports whether a call of nx activation rows with weights of
-// type t runs on the multi-stream kernels (where the type has them).
-// Q6_K's single rows stay on its one-group kernel, which streamed better
-// than two streams (gen_packed.py); its batches of two and three rows take
-// the streams.
-func streamsFor(t quant.Type, nx int) bool {
-	if nx == 1 {
-		return t != quant.Q6_K
-	}
-	return nx <= packedStreamTileRows(t)
-}
-
-// packedStreamTileRows is the most activation rows a call with weights of
-// type t runs on the multi-stream kernels (0: single rows only), where
-// they beat the one-group tile kernels. The Q4_0 family: 2-7 rows (llama-1b
-// Q4_0 batched decode, --batch, alternating: B = 2-7 +12-33 %; eight rows
-// keep the one-group N = 8 kernel, which does more per weight byte than two
-// passes of four: 266-287 t/s against 232-284). The K-quants and Q6_K
-// have N = 2 tile streams only: two rows, and three where 2 + 1 won; BF16
-// on VDPBF16PS 2-4 rows; the float widening kernels 2-3 (gen_packed.py).
-func packedStreamTileRows(t quant.Type) int {
-	switch t {
-	case quant.Q4_0, quant.Q8_0, quant.Q5_0, quant.Q4_1, quant.Q5_1:
-		return packTile - 1
-	case quant.Q4_K, quant.Q5_K, quant.Q2_K, quant.Q6_K:
-		return 3
-	case quant.Q3_K:
-		return 2
-	case quant.BF16:
-		if packedBF16Dot {
-			return 4
-		}
-		return 3
-	case quant.F16, quant.F32:
-		return 3
-	}
-	return 0
-}
 
 // packStreams is the number of row groups the Q4_0-family and float
 // streamKernels walk at once (STREAMS in gen_packed.py), packKStreams the
@@ -933,77 +819,36 @@ const (
 	packKStreams = 2
 )
 
-// packedStreamKernel returns the multi-stream GEMV kernel of weight type
-// t and the number of row groups it walks at once, or nil, 0 where there
-// is none.
-func packedStreamKernel(t quant.Type) (streamKernel, int) {
-	switch t {
-	case quant.Q4_0:
-		return q4_0Streams, packStreams
-	case quant.Q8_0:
-		return q8_0Streams, packStreams
-	case quant.Q5_0:
-		return q5_0Streams, packStreams
-	case quant.Q4_1:
-		return q4_1Streams, packStreams
-	case quant.Q5_1:
-		return q5_1Streams, packStreams
-	case quant.Q4_K:
-		return q4_KStreams, packKStreams
-	case quant.Q5_K:
-		return q5_KStreams, packKStreams
-	case quant.Q3_K:
-		return q3_KStreams, packKStreams
-	case quant.Q2_K:
-		return q2_KStreams, packKStreams
-	case quant.Q6_K:
-		return q6_KStreams, packKStreams
-	case quant.F16:
-		return f16Streams, packStreams
-	case quant.BF16:
-		if packedBF16Dot {
-			return bf16DotStreams, packStreams
-		}
-		return bf16Streams, packStreams
-	case quant.F32:
-		return f32Streams, packStreams
-	}
-	return nil, 0
+// packedSet is one weight type's packed kernels and which calls take which
+// (packedSetOf; the sets and the measurements behind their choices are in
+// packed_amd64.go).
+type packedSet struct {
+	tiles [9]packedKernel // the one-group kernels by activation tile size (1, 2, 4, 8)
+	// streams walks ns row groups at once for one activation row (nil:
+	// none); res is its form that also adds into a residual (nil: none);
+	// single says whether single-row calls take it.
+	streams streamKernel
+	ns      int
+	res     streamResKernel
+	single  bool
+	// tileStreams are the multi-stream kernels for small batches by tile
+	// size (2, 4), each walking tileNS of the ns streams; calls of 2 to
+	// tileRows activation rows take them.
+	tileStreams      [5]streamTileKernel
+	tileNS, tileRows int
 }
 
-// packedKernels indexes the kernels by tile size (1, 2, 4, 8).
-func packedKernels(t quant.Type) *[9]packedKernel {
-	switch t {
-	case quant.Q4_0:
-		return &q4_0Packed
-	case quant.Q5_0:
-		return &q5_0Packed
-	case quant.Q4_1:
-		return &q4_1Packed
-	case quant.Q5_1:
-		return &q5_1Packed
-	case quant.Q6_K:
-		return &q6_KPacked
-	case quant.Q4_K:
-		return &q4_KPacked
-	case quant.Q5_K:
-		return &q5_KPacked
-	case quant.Q3_K:
-		return &q3_KPacked
-	case quant.Q2_K:
-		return &q2_KPacked
-	case quant.F16:
-		return &f16Packed
-	case quant.BF16:
-		if packedBF16Dot {
-			return &bf16DotPacked
-		}
-		return &bf16Packed
-	case quant.F32:
-		return &f32Packed
+// streamsFor reports whether a call of nx activation rows runs on the
+// multi-stream kernels.
+func (k *packedSet) streamsFor(nx int) bool {
+	if nx == 1 {
+		return k.streams != nil && k.single
 	}
-	return &q8_0Packed
+	return nx <= k.tileRows
 }
+
+// noPackedSet is packedSetOf's answer for a type without packed kernels.
+var noPackedSet packedSet
 
 // packRow writes block b of one weight row (ggml layout) as row r of its
 // group record.

@@ -2,7 +2,11 @@
 
 package kernels
 
-import "golang.org/x/sys/cpu"
+import (
+	"golang.org/x/sys/cpu"
+
+	"github.com/nuri-ai/nuri/quant"
+)
 
 //go:noescape
 func q4_0x16N1(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
@@ -76,59 +80,130 @@ var packedBF16Dot = hasBF16DotAsm
 // hasBF16DotAsm: this CPU can run the VDPBF16PS kernels.
 var hasBF16DotAsm = hasPackedAsm && cpu.X86.HasAVX512BF16
 
-// The multi-stream kernels that also add their outputs to a residual.
+// The packed kernel sets (packedSet). Which calls take the multi-stream
+// kernels was measured in the decode-step harness (docs/performance.md,
+// rounds 7-9):
+//   - single rows: every type with a stream kernel except Q6_K, whose
+//     one-group kernel streamed better than two streams (gen_packed.py);
+//   - small batches: the Q4_0 family 2-7 rows (llama-1b Q4_0 batched
+//     decode, --batch, alternating: B = 2-7 +12-33 %; eight rows keep the
+//     one-group N = 8 kernel, which does more per weight byte than two
+//     passes of four: 266-287 t/s against 232-284); the K-quants, Q6_K and
+//     the float widening kernels have two-row tile streams only, for two
+//     rows and three (2 + 1) where that won, Q3_K two; BF16 on VDPBF16PS
+//     2-4 rows (gen_packed.py has the figures).
 var (
-	q4_0StreamsRes streamResKernel = q4_0x16N1S4R
-	q8_0StreamsRes streamResKernel = q8_0x16N1S4R
-	q5_0StreamsRes streamResKernel = q5_0x16N1S4R
-	q4_1StreamsRes streamResKernel = q4_1x16N1S4R
-	q5_1StreamsRes streamResKernel = q5_1x16N1S4R
-	q4_KStreamsRes streamResKernel = q4_Kx16N1S2R
-	q5_KStreamsRes streamResKernel = q5_Kx16N1S2R
-	q3_KStreamsRes streamResKernel = q3_Kx16N1S2R
-	q2_KStreamsRes streamResKernel = q2_Kx16N1S2R
+	q4_0Set = packedSet{
+		tiles:   [9]packedKernel{1: q4_0x16N1, 2: q4_0x16N2, 4: q4_0x16N4, 8: q4_0x16N8},
+		streams: q4_0x16N1S4, ns: packStreams, res: q4_0x16N1S4R, single: true,
+		tileStreams: [5]streamTileKernel{2: q4_0x16N2S4, 4: q4_0x16N4S4}, tileNS: packStreams, tileRows: packTile - 1,
+	}
+	q8_0Set = packedSet{
+		tiles:   [9]packedKernel{1: q8_0x16N1, 2: q8_0x16N2, 4: q8_0x16N4, 8: q8_0x16N8},
+		streams: q8_0x16N1S4, ns: packStreams, res: q8_0x16N1S4R, single: true,
+		tileStreams: [5]streamTileKernel{2: q8_0x16N2S4, 4: q8_0x16N4S4}, tileNS: packStreams, tileRows: packTile - 1,
+	}
+	q5_0Set = packedSet{
+		tiles:   [9]packedKernel{1: q5_0x16N1, 2: q5_0x16N2, 4: q5_0x16N4, 8: q5_0x16N8},
+		streams: q5_0x16N1S4, ns: packStreams, res: q5_0x16N1S4R, single: true,
+		tileStreams: [5]streamTileKernel{2: q5_0x16N2S4, 4: q5_0x16N4S4}, tileNS: packStreams, tileRows: packTile - 1,
+	}
+	q4_1Set = packedSet{
+		tiles:   [9]packedKernel{1: q4_1x16N1, 2: q4_1x16N2, 4: q4_1x16N4, 8: q4_1x16N8},
+		streams: q4_1x16N1S4, ns: packStreams, res: q4_1x16N1S4R, single: true,
+		tileStreams: [5]streamTileKernel{2: q4_1x16N2S4, 4: q4_1x16N4S4}, tileNS: packStreams, tileRows: packTile - 1,
+	}
+	q5_1Set = packedSet{
+		tiles:   [9]packedKernel{1: q5_1x16N1, 2: q5_1x16N2, 4: q5_1x16N4, 8: q5_1x16N8},
+		streams: q5_1x16N1S4, ns: packStreams, res: q5_1x16N1S4R, single: true,
+		tileStreams: [5]streamTileKernel{2: q5_1x16N2S4, 4: q5_1x16N4S4}, tileNS: packStreams, tileRows: packTile - 1,
+	}
+	q4_KSet = packedSet{
+		tiles:   [9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4},
+		streams: q4_Kx16N1S2, ns: packKStreams, res: q4_Kx16N1S2R, single: true,
+		tileStreams: [5]streamTileKernel{2: q4_Kx16N2S2}, tileNS: packKStreams, tileRows: 3,
+	}
+	q5_KSet = packedSet{
+		tiles:   [9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4},
+		streams: q5_Kx16N1S2, ns: packKStreams, res: q5_Kx16N1S2R, single: true,
+		tileStreams: [5]streamTileKernel{2: q5_Kx16N2S2}, tileNS: packKStreams, tileRows: 3,
+	}
+	q3_KSet = packedSet{
+		tiles:   [9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8},
+		streams: q3_Kx16N1S2, ns: packKStreams, res: q3_Kx16N1S2R, single: true,
+		tileStreams: [5]streamTileKernel{2: q3_Kx16N2S2}, tileNS: packKStreams, tileRows: 2,
+	}
+	q2_KSet = packedSet{
+		tiles:   [9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4},
+		streams: q2_Kx16N1S2, ns: packKStreams, res: q2_Kx16N1S2R, single: true,
+		tileStreams: [5]streamTileKernel{2: q2_Kx16N2S2}, tileNS: packKStreams, tileRows: 3,
+	}
+	q6_KSet = packedSet{
+		tiles:   [9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8},
+		streams: q6_Kx16N1S2, ns: packKStreams,
+		tileStreams: [5]streamTileKernel{2: q6_Kx16N2S2}, tileNS: packKStreams, tileRows: 3,
+	}
+	// The float types' two-row tile streams walk two of a call's four
+	// streams each (sixteen accumulators).
+	f16Set = packedSet{
+		tiles:   [9]packedKernel{1: f16x16N1, 2: f16x16N2, 4: f16x16N4},
+		streams: f16x16N1S4, ns: packStreams, single: true,
+		tileStreams: [5]streamTileKernel{2: f16x16N2S2}, tileNS: 2, tileRows: 3,
+	}
+	bf16Set = packedSet{
+		tiles:   [9]packedKernel{1: bf16x16N1, 2: bf16x16N2, 4: bf16x16N4},
+		streams: bf16x16N1S4, ns: packStreams, single: true,
+		tileStreams: [5]streamTileKernel{2: bf16x16N2S2}, tileNS: 2, tileRows: 3,
+	}
+	// bf16DotSet: the VDPBF16PS kernels (packedBF16Dot).
+	bf16DotSet = packedSet{
+		tiles:   [9]packedKernel{1: bf16dotx16N1, 2: bf16dotx16N2, 4: bf16dotx16N4, 8: bf16dotx16N8},
+		streams: bf16dotx16N1S4, ns: packStreams, single: true,
+		tileStreams: [5]streamTileKernel{2: bf16dotx16N2S4}, tileNS: packStreams, tileRows: 4,
+	}
+	f32Set = packedSet{
+		tiles:   [9]packedKernel{1: f32x16N1, 2: f32x16N2, 4: f32x16N4},
+		streams: f32x16N1S4, ns: packStreams, single: true,
+		tileStreams: [5]streamTileKernel{2: f32x16N2S2}, tileNS: 2, tileRows: 3,
+	}
 )
 
-// The multi-stream tile kernels (batched decode), by tile size.
-var (
-	q4_0TileStreams = [5]streamTileKernel{2: q4_0x16N2S4, 4: q4_0x16N4S4}
-	q8_0TileStreams = [5]streamTileKernel{2: q8_0x16N2S4, 4: q8_0x16N4S4}
-	q5_0TileStreams = [5]streamTileKernel{2: q5_0x16N2S4, 4: q5_0x16N4S4}
-	q4_1TileStreams = [5]streamTileKernel{2: q4_1x16N2S4, 4: q4_1x16N4S4}
-	q5_1TileStreams = [5]streamTileKernel{2: q5_1x16N2S4, 4: q5_1x16N4S4}
-	q4_KTileStreams = [5]streamTileKernel{2: q4_Kx16N2S2}
-	q5_KTileStreams = [5]streamTileKernel{2: q5_Kx16N2S2}
-	q3_KTileStreams = [5]streamTileKernel{2: q3_Kx16N2S2}
-	q2_KTileStreams = [5]streamTileKernel{2: q2_Kx16N2S2}
-	q6_KTileStreams = [5]streamTileKernel{2: q6_Kx16N2S2}
-)
-
-var (
-	q4_0Packed = [9]packedKernel{1: q4_0x16N1, 2: q4_0x16N2, 4: q4_0x16N4, 8: q4_0x16N8}
-	q8_0Packed = [9]packedKernel{1: q8_0x16N1, 2: q8_0x16N2, 4: q8_0x16N4, 8: q8_0x16N8}
-	q5_0Packed = [9]packedKernel{1: q5_0x16N1, 2: q5_0x16N2, 4: q5_0x16N4, 8: q5_0x16N8}
-	q4_1Packed = [9]packedKernel{1: q4_1x16N1, 2: q4_1x16N2, 4: q4_1x16N4, 8: q4_1x16N8}
-	q5_1Packed = [9]packedKernel{1: q5_1x16N1, 2: q5_1x16N2, 4: q5_1x16N4, 8: q5_1x16N8}
-	q6_KPacked = [9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8}
-	q4_KPacked = [9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4}
-	q5_KPacked = [9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4}
-	q3_KPacked = [9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}
-	q2_KPacked = [9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4}
-
-	q4_0Streams streamKernel = q4_0x16N1S4
-	q8_0Streams streamKernel = q8_0x16N1S4
-	q5_0Streams streamKernel = q5_0x16N1S4
-	q4_1Streams streamKernel = q4_1x16N1S4
-	q5_1Streams streamKernel = q5_1x16N1S4
-	f16Streams  streamKernel = f16x16N1S4
-	bf16Streams streamKernel = bf16x16N1S4
-	f32Streams  streamKernel = f32x16N1S4
-	q4_KStreams streamKernel = q4_Kx16N1S2
-	q5_KStreams streamKernel = q5_Kx16N1S2
-	q3_KStreams streamKernel = q3_Kx16N1S2
-	q2_KStreams streamKernel = q2_Kx16N1S2
-	q6_KStreams streamKernel = q6_Kx16N1S2
-)
+// packedSetOf returns weight type t's packed kernels (noPackedSet where it
+// has none).
+func packedSetOf(t quant.Type) *packedSet {
+	switch t {
+	case quant.Q4_0:
+		return &q4_0Set
+	case quant.Q8_0:
+		return &q8_0Set
+	case quant.Q5_0:
+		return &q5_0Set
+	case quant.Q4_1:
+		return &q4_1Set
+	case quant.Q5_1:
+		return &q5_1Set
+	case quant.Q4_K:
+		return &q4_KSet
+	case quant.Q5_K:
+		return &q5_KSet
+	case quant.Q3_K:
+		return &q3_KSet
+	case quant.Q2_K:
+		return &q2_KSet
+	case quant.Q6_K:
+		return &q6_KSet
+	case quant.F16:
+		return &f16Set
+	case quant.BF16:
+		if packedBF16Dot {
+			return &bf16DotSet
+		}
+		return &bf16Set
+	case quant.F32:
+		return &f32Set
+	}
+	return &noPackedSet
+}
 
 //go:noescape
 func q6_Kx16N1(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
@@ -216,22 +291,6 @@ func q5_1x16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32,
 
 //go:noescape
 func q5_1x16N8(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
-
-var (
-	f16Packed  = [9]packedKernel{1: f16x16N1, 2: f16x16N2, 4: f16x16N4}
-	bf16Packed = [9]packedKernel{1: bf16x16N1, 2: bf16x16N2, 4: bf16x16N4}
-	// bf16DotPacked and bf16DotStreams are the VDPBF16PS kernels
-	// (packedBF16Dot).
-	bf16DotPacked               = [9]packedKernel{1: bf16dotx16N1, 2: bf16dotx16N2, 4: bf16dotx16N4, 8: bf16dotx16N8}
-	bf16DotStreams streamKernel = bf16dotx16N1S4
-	// bf16DotTileStreams: the VDPBF16PS kernels' tile streams.
-	bf16DotTileStreams = [5]streamTileKernel{2: bf16dotx16N2S4}
-	// The float widening kernels' two-row tile streams (two streams each).
-	f16TileStreams  = [5]streamTileKernel{2: f16x16N2S2}
-	bf16TileStreams = [5]streamTileKernel{2: bf16x16N2S2}
-	f32TileStreams  = [5]streamTileKernel{2: f32x16N2S2}
-	f32Packed       = [9]packedKernel{1: f32x16N1, 2: f32x16N2, 4: f32x16N4}
-)
 
 //go:noescape
 func f16x16N1(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)

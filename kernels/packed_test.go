@@ -79,7 +79,7 @@ func checkPackedStreams(t *testing.T, types []quant.Type) {
 	rng := rand.New(rand.NewPCG(25, 26))
 	tested := 0
 	for _, wt := range types {
-		if sk, _ := packedStreamKernel(wt); sk == nil {
+		if packedSetOf(wt).streams == nil {
 			continue
 		}
 		tested++
@@ -89,7 +89,7 @@ func checkPackedStreams(t *testing.T, types []quant.Type) {
 			}
 			w := randWeights(rng, wt, sh.rows, sh.cols, true)
 			for _, nx := range []int{1, 2, 3, 4, 7} {
-				if !streamsFor(wt, nx) {
+				if !packedSetOf(wt).streamsFor(nx) {
 					continue
 				}
 				x := randFloats(rng, nx*sh.cols, 1)
@@ -241,7 +241,7 @@ func TestMatMulPackedSharedStreams(t *testing.T) {
 	rowCounts := []int{517, 256, 1203, 40}
 	tested := 0
 	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_1, quant.Q4_K, quant.Q3_K, quant.F16} {
-		if sk, _ := packedStreamKernel(wt); sk == nil {
+		if packedSetOf(wt).streams == nil {
 			continue
 		}
 		tested++

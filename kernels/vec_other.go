@@ -2,6 +2,8 @@
 
 package kernels
 
+import "github.com/nuri-ai/nuri/quant"
+
 // hasVecAsm: no assembly VecOps on this architecture.
 const hasVecAsm = false
 
@@ -33,26 +35,13 @@ func toBF16(x *float32, n8 int, dst *uint16) { panic("kernels: no assembly") }
 // hasPackedAsm: no packed kernels on this architecture.
 const hasPackedAsm = false
 
-var q4_0Streams, q8_0Streams, q5_0Streams, q4_1Streams, q5_1Streams, q4_KStreams, q5_KStreams, q3_KStreams, q2_KStreams, f16Streams, bf16Streams, f32Streams streamKernel
-
 // packedBF16Dot: no VDPBF16PS kernels on this architecture.
 var packedBF16Dot = false
 
 const hasBF16DotAsm = false
 
-var bf16DotStreams streamKernel
-
-var q4_0TileStreams, q8_0TileStreams, q5_0TileStreams, q4_1TileStreams, q5_1TileStreams, q4_KTileStreams, q5_KTileStreams, q3_KTileStreams, q2_KTileStreams, q6_KTileStreams [5]streamTileKernel
-
-var q6_KStreams streamKernel
-
-var q4_0StreamsRes, q8_0StreamsRes, q5_0StreamsRes, q4_1StreamsRes, q5_1StreamsRes, q4_KStreamsRes, q5_KStreamsRes, q3_KStreamsRes, q2_KStreamsRes streamResKernel
-
-var bf16DotPacked [9]packedKernel
-
-var bf16DotTileStreams, f16TileStreams, bf16TileStreams, f32TileStreams [5]streamTileKernel
-
-var f16Packed, bf16Packed, f32Packed, q4_0Packed, q5_0Packed, q4_1Packed, q5_1Packed, q8_0Packed, q6_KPacked, q4_KPacked, q5_KPacked, q3_KPacked, q2_KPacked [9]packedKernel
+// packedSetOf: no packed kernels on this architecture.
+func packedSetOf(quant.Type) *packedSet { return &noPackedSet }
 
 func quantQ8_KSplit(x *float32, nb int, qs *byte, d *float32, bs *int16) {
 	panic("kernels: no assembly")

@@ -948,35 +948,44 @@ def bf16dot_kern(N, name):
 # Stream s's record as (index register, scale) for vdpbf16ps: STREAM_IDX.
 STREAM_INDEX = {0: (None, 1), 1: ("R11", 1), 2: ("R11", 2), 3: ("R12", 1)}
 
-def bf16dot_streams(S, name, pf):
-    """The S-stream VDPBF16PS GEMV kernel: a block's two activation pairs
-    broadcast once into Z24/Z25, each stream's weight pairs read from
-    memory by the instruction; stream s's chains in Z2s and Z2s+1. Per
-    group, bf16dot_kern's operations for N = 1 in its order."""
-    L = stream_prologue(name) + ["\tLEAQ (R11)(R11*2), R12"]
+def bf16dot_streams(S, name, pf, N=1):
+    """The S-stream VDPBF16PS kernel for N activation rows (N <= 2): row
+    i's two activation pairs of a block broadcast once into Z24+2i and
+    Z25+2i, each stream's weight pairs read from memory by the instruction;
+    stream s's chains for row i in Z2(Ns+i) and Z2(Ns+i)+1, summed into
+    Z20+s (N = 1) or Z16+2s+i (tile kernels, stored as streams_tile_of
+    does). Per group and row, bf16dot_kern's operations for N in its
+    order."""
+    L = stream_prologue(name, yrow=N > 1) + ["\tLEAQ (R11)(R11*2), R12"]
     a = L.append
     a("")
     a("group:")
-    for r in range(2*S):
+    for r in range(2*S*N):
         a(f"\tVPXORD Z{r}, Z{r}, Z{r}")
     a("")
     a("loop:")
-    loop = ["\tVPBROADCASTD 0(R8), Z24", "\tVPBROADCASTD 4(R8), Z25"]
+    loop = [f"\tVPBROADCASTD {8*i+4*p}(R8), Z{24+2*i+p}" for i in range(N) for p in range(2)]
     for s in range(S):
         idx, sc = STREAM_INDEX[s]
         for o in range(0, 128, 64):
             loop.append(f"\tPREFETCHT0 {pf+o}(SI){STREAM_IDX[s]}")
         for p in range(2):
-            loop.append(vdpbf16ps(2*s+p, 24+p, "SI", disp=64*p, index=idx, scale=sc))
+            for i in range(N):
+                loop.append(vdpbf16ps(2*(N*s+i)+p, 24+2*i+p, "SI", disp=64*p, index=idx, scale=sc))
     L.extend(spread_prefetches(loop))
     a("\tADDQ $128, SI")
     a("\tADDQ R9, R8")
     a("\tDECQ CX")
     a("\tJNZ  loop")
     a("")
+    first = 20 if N == 1 else 16
     for s in range(S):
-        a(f"\tVADDPS Z{2*s+1}, Z{2*s}, Z{20+s}")
-    stream_group_end(a, S, 20, scales=False)
+        for i in range(N):
+            a(f"\tVADDPS Z{2*(N*s+i)+1}, Z{2*(N*s+i)}, Z{first+N*s+i}")
+    if N == 1:
+        stream_group_end(a, S, first, scales=False)
+    else:
+        tile_group_end(a, S, N, lambda s, i: first+N*s+i, scales=False)
     return "\n".join(L)
 
 # Two-row tile streams for BF16 on VDPBF16PS, which serve two to four rows
@@ -986,42 +995,10 @@ def bf16dot_streams(S, name, pf):
 # seven rows still led overall (+5-12 %), but ffn_down's 8192-column groups
 # (256 KiB each) no longer fit L2 for the later passes and fell behind
 # (0.597 -> 0.566 at six), so they stop at four.
-def bf16dot_tile_streams(S, name, pf):
-    """bf16dot_streams for a tile of two activation rows: row i's pairs
-    broadcast into Z24+2i and Z25+2i, stream s's chains for row i in
-    Z4s+2i and Z4s+2i+1, its outputs stored as streams_tile_of does. Per
-    group and row, bf16dot_kern's operations for N = 2 in its order."""
-    L = stream_prologue(name, yrow=True) + ["\tLEAQ (R11)(R11*2), R12"]
-    a = L.append
-    a("")
-    a("group:")
-    for r in range(4*S):
-        a(f"\tVPXORD Z{r}, Z{r}, Z{r}")
-    a("")
-    a("loop:")
-    loop = [f"\tVPBROADCASTD {8*i+4*p}(R8), Z{24+2*i+p}" for i in range(2) for p in range(2)]
-    for s in range(S):
-        idx, sc = STREAM_INDEX[s]
-        for o in range(0, 128, 64):
-            loop.append(f"\tPREFETCHT0 {pf+o}(SI){STREAM_IDX[s]}")
-        for p in range(2):
-            for i in range(2):
-                loop.append(vdpbf16ps(4*s+2*i+p, 24+2*i+p, "SI", disp=64*p, index=idx, scale=sc))
-    L.extend(spread_prefetches(loop))
-    a("\tADDQ $128, SI")
-    a("\tADDQ R9, R8")
-    a("\tDECQ CX")
-    a("\tJNZ  loop")
-    a("")
-    for s in range(S):
-        for i in range(2):
-            a(f"\tVADDPS Z{4*s+2*i+1}, Z{4*s+2*i}, Z{16+2*s+i}")
-    tile_group_end(a, S, 2, lambda s, i: 16+2*s+i, scales=False)
-    return "\n".join(L)
 
 bd = open(OUT).read().rstrip()+"\n\n"
 for N in (1,2,4,8):
     bd += bf16dot_kern(N, f"bf16dotx16N{N}") + "\n"
 bd += bf16dot_streams(STREAMS, f"bf16dotx16N1S{STREAMS}", FSTREAM_PREFETCH) + "\n"
-bd += bf16dot_tile_streams(STREAMS, f"bf16dotx16N2S{STREAMS}", FSTREAM_PREFETCH)
+bd += bf16dot_streams(STREAMS, f"bf16dotx16N2S{STREAMS}", FSTREAM_PREFETCH, N=2)
 open(OUT,'w').write(bd.rstrip()+"\n")

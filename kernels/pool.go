@@ -68,12 +68,11 @@ type helper struct {
 }
 
 // NewPool starts a pool with nThreads-1 helper goroutines (the calling
-// goroutine is the remaining worker). nThreads <= 0 means runtime.NumCPU():
-// on the target machines (2 cores, no SMT siblings exposed) that equals the
-// physical core count; on SMT machines pass the physical count explicitly.
+// goroutine is the remaining worker). nThreads <= 0 means DefaultThreads:
+// the physical cores the process may use.
 func NewPool(nThreads int) *Pool {
 	if nThreads <= 0 {
-		nThreads = runtime.NumCPU()
+		nThreads = DefaultThreads()
 	}
 	p := &Pool{threads: nThreads}
 	p.helpers = make([]*helper, nThreads-1)

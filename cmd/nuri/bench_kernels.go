@@ -33,7 +33,7 @@ func parseBenchKernels(args []string, stderr io.Writer) (*benchKernelsFlags, err
 	fs.IntVar(&c.Cols, "cols", c.Cols, "weight columns (a multiple of the types' block sizes)")
 	fs.IntVar(&c.MatrixMiB, "matrix-mib", c.MatrixMiB, "size of the GEMV matrix when --rows is not given")
 	fs.IntVar(&c.BatchRows, "batch-rows", c.BatchRows, "rows of the batched cases when --rows is not given")
-	fs.IntVar(&c.Threads, "threads", 0, "worker threads (default: physical cores)")
+	fs.IntVar(&c.Threads, "threads", 0, "worker threads (default: one per physical core this process may use)")
 	fs.Float64Var(&c.MinTime, "min-time", c.MinTime, "seconds to time each case at least")
 	fs.IntVar(&c.MinReps, "min-reps", c.MinReps, "calls to time each case at least")
 	fs.IntVar(&c.BandwidthMiB, "bw-mib", c.BandwidthMiB, "buffer for the read-bandwidth measurement (MiB)")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nuri-ai/nuri/bench"
 	"github.com/nuri-ai/nuri/bench/inproc"
+	"github.com/nuri-ai/nuri/kernels"
 )
 
 func init() {
@@ -54,7 +55,7 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 	fs.IntVar(&c.Gen, "n-gen", c.Gen, "alias of -n")
 	fs.IntVar(&c.Reps, "r", c.Reps, "repetitions of each test")
 	fs.IntVar(&c.Reps, "repetitions", c.Reps, "alias of -r")
-	fs.IntVar(&c.Threads, "threads", 0, "CPU threads (default: physical cores)")
+	fs.IntVar(&c.Threads, "threads", 0, "CPU threads (default: one per physical core this process may use)")
 	fs.IntVar(&c.Threads, "t", 0, "alias of --threads")
 	batch := fs.String("batch", "", "batched decode: sequence counts, e.g. 1,4,8,16 (each after a --batch-prompt prefill)")
 	fs.IntVar(&c.BatchPrompt, "batch-prompt", c.BatchPrompt, "prompt tokens of each sequence in batched runs")
@@ -148,7 +149,7 @@ func (o *benchOutput) measure(name string, args []string, threads *int, stdout, 
 	defer stop()
 	env := bench.CaptureEnvironment(ctx, append([]string{"nuri", "bench", name}, args...))
 	if *threads == 0 {
-		*threads = defaultThreads(env)
+		*threads = kernels.DefaultThreads()
 	}
 	stopProfile, err := startCPUProfile(o.cpuprofile)
 	if err != nil {
@@ -162,15 +163,6 @@ func (o *benchOutput) measure(name string, args []string, threads *int, stdout, 
 		return err
 	}
 	return o.emit(r, stdout, stderr, text)
-}
-
-// defaultThreads is the physical core count (the kernels gain nothing from
-// SMT siblings), or every logical CPU when it is unknown.
-func defaultThreads(env bench.Environment) int {
-	if env.PhysicalCores > 0 {
-		return env.PhysicalCores
-	}
-	return env.LogicalCPUs
 }
 
 func (o *benchOutput) runOptions(stderr io.Writer) inproc.RunOptions {

@@ -153,7 +153,7 @@ func runDevices(args []string, stdout, stderr io.Writer) error {
 	conf := fs.Bool("conformance", false, "run the backend conformance kit on each available device and print the support/pass matrix")
 	only := fs.String("device", "", "only this device (e.g. cpu, cuda:0, npu:atom)")
 	details := fs.Bool("details", false, "with --conformance: also print the worst error and limit per op and type")
-	threads := fs.Int("threads", runtime.NumCPU(), "CPU threads")
+	threads := fs.Int("threads", kernels.DefaultThreads(), "CPU threads, by default one per physical core this process may use")
 	nvrtc := fs.String("nvrtc", os.Getenv("NURI_NVRTC"), "NVRTC library to load (default: search; env NURI_NVRTC)")
 	cache := fs.String("cuda-cache", os.Getenv("NURI_CUDA_CACHE"), "CUDA kernel cache folder (default: the user cache; \"off\"; env NURI_CUDA_CACHE)")
 	level := fs.String("log-level", "warn", "log level on stderr: debug, info, warn, error")

@@ -5,10 +5,10 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
+	"github.com/nuri-ai/nuri/kernels"
 	"io"
 	"math"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -45,7 +45,7 @@ func parseLogits(args []string, stderr io.Writer) (*logitsConfig, error) {
 	fs.StringVar(&c.model, "model", "", "GGUF model file (required)")
 	fs.StringVar(&toks, "tokens", "", "comma-separated token ids (required)")
 	fs.StringVar(&c.out, "out", "", "output file (required; - for stdout)")
-	fs.IntVar(&c.threads, "threads", runtime.NumCPU(), "CPU threads")
+	fs.IntVar(&c.threads, "threads", kernels.DefaultThreads(), "CPU threads, by default one per physical core this process may use")
 	fs.IntVar(&c.batch, "batch", 512, "tokens per forward pass")
 	fs.StringVar(&kv, "kv-type", "f16", "KV cache type: f16, q8_0 or f32")
 	fs.StringVar(&kv, "kv-cache-type", "f16", "alias of --kv-type (as nuri run spells it)")

@@ -4,10 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/nuri-ai/nuri/kernels"
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
 	"strings"
 	"time"
 
@@ -57,7 +57,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	freq := fs.Float64("frequency-penalty", 0, "frequency penalty")
 	fs.Func("stop", "stop string (repeatable)", func(s string) error { c.stops = append(c.stops, s); return nil })
 	fs.BoolVar(&c.ignoreEOS, "ignore-eos", false, "keep generating after end-of-generation tokens")
-	fs.IntVar(&c.threads, "threads", runtime.NumCPU(), "CPU threads")
+	fs.IntVar(&c.threads, "threads", kernels.DefaultThreads(), "CPU threads, by default one per physical core this process may use")
 	fs.IntVar(&c.nCtx, "ctx-size", 0, "context length (0: the model's)")
 	fs.StringVar(&c.kvType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type: f16, q8_0 or f32")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/nuri-ai/nuri/kernels"
 	"io"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -56,7 +56,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	cors := fs.String("cors-origins", "", "comma-separated CORS allow-list (\"*\" for any); empty: CORS off")
 	fs.IntVar(&c.maxBody, "max-body-bytes", server.DefaultMaxBodyBytes, "request body limit in bytes")
 	fs.DurationVar(&c.drain, "shutdown-timeout", 30*time.Second, "on SIGTERM/SIGINT, how long in-flight requests may finish")
-	fs.IntVar(&c.threads, "threads", runtime.NumCPU(), "CPU threads for the model")
+	fs.IntVar(&c.threads, "threads", kernels.DefaultThreads(), "CPU threads for the model, by default one per physical core this process may use")
 	fs.IntVar(&c.nCtx, "ctx-size", 0, "context length per sequence (0: the model's)")
 	fs.StringVar(&c.chatTemplate, "chat-template-file", "", "Jinja chat template file overriding the GGUF's")
 	fs.StringVar(&c.chatFmt, "chat-format", "", "built-in chat format instead of the template: "+strings.Join(chat.FormatNames(), ", "))

@@ -1,0 +1,55 @@
+package kernels
+
+import (
+	"errors"
+	"runtime"
+	"testing"
+)
+
+func TestCountCores(t *testing.T) {
+	smt := map[int]string{0: "0,4", 1: "1,5", 2: "2,6", 3: "3,7", 4: "0,4", 5: "1,5", 6: "2,6", 7: "3,7"}
+	lookup := func(m map[int]string) func(int) (string, error) {
+		return func(cpu int) (string, error) {
+			s, ok := m[cpu]
+			if !ok {
+				return "", errors.New("no topology")
+			}
+			return s, nil
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		cpus []int
+		topo map[int]string
+		want int
+	}{
+		{"SMT pairs, all CPUs", []int{0, 1, 2, 3, 4, 5, 6, 7}, smt, 4},
+		{"SMT pairs, both threads of one core", []int{0, 4}, smt, 1},
+		{"SMT pairs, one thread of two cores", []int{2, 3}, smt, 2},
+		{"no SMT", []int{0, 1}, map[int]string{0: "0", 1: "1"}, 2},
+		{"topology missing for one CPU", []int{0, 9}, smt, 0},
+		{"empty sibling list", []int{0}, map[int]string{0: ""}, 0},
+		{"no CPUs", nil, smt, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := countCores(tc.cpus, lookup(tc.topo)); got != tc.want {
+				t.Errorf("countCores(%v) = %d, want %d", tc.cpus, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDefaultThreads(t *testing.T) {
+	n := DefaultThreads()
+	if n < 1 || n > runtime.GOMAXPROCS(0) {
+		t.Fatalf("DefaultThreads() = %d, want 1..GOMAXPROCS (%d)", n, runtime.GOMAXPROCS(0))
+	}
+	if c := physicalCores(); c > 0 && n > c {
+		t.Fatalf("DefaultThreads() = %d exceeds the %d physical cores in the affinity mask", n, c)
+	}
+	if p := NewPool(0); p.Threads() != n {
+		t.Errorf("NewPool(0).Threads() = %d, want DefaultThreads() = %d", p.Threads(), n)
+	} else {
+		p.Close()
+	}
+}

@@ -47,9 +47,9 @@ func TestDefaultThreads(t *testing.T) {
 	if c := physicalCores(); c > 0 && n > c {
 		t.Fatalf("DefaultThreads() = %d exceeds the %d physical cores in the affinity mask", n, c)
 	}
-	if p := NewPool(0); p.Threads() != n {
-		t.Errorf("NewPool(0).Threads() = %d, want DefaultThreads() = %d", p.Threads(), n)
-	} else {
-		p.Close()
+	p := NewPool(0)
+	defer p.Close()
+	if got := p.Threads(); got != n {
+		t.Errorf("NewPool(0).Threads() = %d, want DefaultThreads() = %d", got, n)
 	}
 }

@@ -777,14 +777,23 @@ for t, w in (('q4_0', 'q4'), ('q8_0', 'q8'), ('q5_0', 'q5'), ('q4_1', 'q41'), ('
 # alternating runs (by up to 9 %; two streams led once, by 5 %), and
 # Q4_K_M decoded at 89-92 % of the roofline with it against 88-89 %.
 KSTREAMS = 2
+
+
+def kstream_ahead(rec):
+    """A K-quant stream's prefetch distance: one record ahead, two for
+    records under 2 KiB, in whole lines."""
+    ahead = 1 if rec >= 2048 else 2
+    return (ahead*rec + 63) // 64 * 64
+
+
 for t, rec, single, out in (
         ('q4_K', 2368, lambda pf: q4k(1, "q4_Kx16N1", pf=pf), 12),
         ('q5_K', 2880, lambda pf: q4k(1, "q5_Kx16N1", five=True, pf=pf), 12),
         ('q3_K', 1824, lambda pf: q6k(1, "q3_Kx16N1", three=True, pf=pf), 16),
         ('q2_K', 1344, lambda pf: q2k(1, "q2_Kx16N1", pf=pf), 12)):
-    ahead = 1 if rec >= 2048 else 2
-    ms += streams_of(single((ahead*rec + 63) // 64 * 64), KSTREAMS, out, f"{t}x16N1S{KSTREAMS}", spread=False)
-    ms += streams_of(single((ahead*rec + 63) // 64 * 64), KSTREAMS, out, f"{t}x16N1S{KSTREAMS}R", spread=False, res=True)
+    body = single(kstream_ahead(rec))
+    ms += streams_of(body, KSTREAMS, out, f"{t}x16N1S{KSTREAMS}", spread=False)
+    ms += streams_of(body, KSTREAMS, out, f"{t}x16N1S{KSTREAMS}R", spread=False, res=True)
 # Their N = 2 tile forms serve batches of two and three rows
 # (packedStreamTileRows), prefetching as their N = 1 stream kernels do. In
 # the decode-step harness (layer matmuls of one type, alternating with the
@@ -798,8 +807,7 @@ for t, rec, tile, out in (
         ('q5_K', 2880, lambda pf: q4k(2, "q5_Kx16N2", five=True, pf=pf), 12),
         ('q3_K', 1824, lambda pf: q6k(2, "q3_Kx16N2", three=True, pf=pf), 16),
         ('q2_K', 1344, lambda pf: q2k(2, "q2_Kx16N2", pf=pf), 12)):
-    ahead = 1 if rec >= 2048 else 2
-    ms += streams_tile_of(tile((ahead*rec + 63) // 64 * 64), KSTREAMS, 2, out, f"{t}x16N2S{KSTREAMS}")
+    ms += streams_tile_of(tile(kstream_ahead(rec)), KSTREAMS, 2, out, f"{t}x16N2S{KSTREAMS}")
 
 # Q6_K: two-stream kernels for batches of two and three rows only (single
 # rows keep the one-group kernel, see KSTREAMS): the N = 2 tile streams,

@@ -93,51 +93,15 @@ var hasBF16DotAsm = hasPackedAsm && cpu.X86.HasAVX512BF16
 //     rows and three (2 + 1) where that won, Q3_K two; BF16 on VDPBF16PS
 //     2-4 rows (gen_packed.py has the figures).
 var (
-	q4_0Set = packedSet{
-		tiles:   [9]packedKernel{1: q4_0x16N1, 2: q4_0x16N2, 4: q4_0x16N4, 8: q4_0x16N8},
-		streams: q4_0x16N1S4, ns: packStreams, res: q4_0x16N1S4R, single: true,
-		tileStreams: [5]streamTileKernel{2: q4_0x16N2S4, 4: q4_0x16N4S4}, tileNS: packStreams, tileRows: packTile - 1,
-	}
-	q8_0Set = packedSet{
-		tiles:   [9]packedKernel{1: q8_0x16N1, 2: q8_0x16N2, 4: q8_0x16N4, 8: q8_0x16N8},
-		streams: q8_0x16N1S4, ns: packStreams, res: q8_0x16N1S4R, single: true,
-		tileStreams: [5]streamTileKernel{2: q8_0x16N2S4, 4: q8_0x16N4S4}, tileNS: packStreams, tileRows: packTile - 1,
-	}
-	q5_0Set = packedSet{
-		tiles:   [9]packedKernel{1: q5_0x16N1, 2: q5_0x16N2, 4: q5_0x16N4, 8: q5_0x16N8},
-		streams: q5_0x16N1S4, ns: packStreams, res: q5_0x16N1S4R, single: true,
-		tileStreams: [5]streamTileKernel{2: q5_0x16N2S4, 4: q5_0x16N4S4}, tileNS: packStreams, tileRows: packTile - 1,
-	}
-	q4_1Set = packedSet{
-		tiles:   [9]packedKernel{1: q4_1x16N1, 2: q4_1x16N2, 4: q4_1x16N4, 8: q4_1x16N8},
-		streams: q4_1x16N1S4, ns: packStreams, res: q4_1x16N1S4R, single: true,
-		tileStreams: [5]streamTileKernel{2: q4_1x16N2S4, 4: q4_1x16N4S4}, tileNS: packStreams, tileRows: packTile - 1,
-	}
-	q5_1Set = packedSet{
-		tiles:   [9]packedKernel{1: q5_1x16N1, 2: q5_1x16N2, 4: q5_1x16N4, 8: q5_1x16N8},
-		streams: q5_1x16N1S4, ns: packStreams, res: q5_1x16N1S4R, single: true,
-		tileStreams: [5]streamTileKernel{2: q5_1x16N2S4, 4: q5_1x16N4S4}, tileNS: packStreams, tileRows: packTile - 1,
-	}
-	q4_KSet = packedSet{
-		tiles:   [9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4},
-		streams: q4_Kx16N1S2, ns: packKStreams, res: q4_Kx16N1S2R, single: true,
-		tileStreams: [5]streamTileKernel{2: q4_Kx16N2S2}, tileNS: packKStreams, tileRows: 3,
-	}
-	q5_KSet = packedSet{
-		tiles:   [9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4},
-		streams: q5_Kx16N1S2, ns: packKStreams, res: q5_Kx16N1S2R, single: true,
-		tileStreams: [5]streamTileKernel{2: q5_Kx16N2S2}, tileNS: packKStreams, tileRows: 3,
-	}
-	q3_KSet = packedSet{
-		tiles:   [9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8},
-		streams: q3_Kx16N1S2, ns: packKStreams, res: q3_Kx16N1S2R, single: true,
-		tileStreams: [5]streamTileKernel{2: q3_Kx16N2S2}, tileNS: packKStreams, tileRows: 2,
-	}
-	q2_KSet = packedSet{
-		tiles:   [9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4},
-		streams: q2_Kx16N1S2, ns: packKStreams, res: q2_Kx16N1S2R, single: true,
-		tileStreams: [5]streamTileKernel{2: q2_Kx16N2S2}, tileNS: packKStreams, tileRows: 3,
-	}
+	q4_0Set = q4_0FamilySet([9]packedKernel{1: q4_0x16N1, 2: q4_0x16N2, 4: q4_0x16N4, 8: q4_0x16N8}, q4_0x16N1S4, q4_0x16N1S4R, q4_0x16N2S4, q4_0x16N4S4)
+	q8_0Set = q4_0FamilySet([9]packedKernel{1: q8_0x16N1, 2: q8_0x16N2, 4: q8_0x16N4, 8: q8_0x16N8}, q8_0x16N1S4, q8_0x16N1S4R, q8_0x16N2S4, q8_0x16N4S4)
+	q5_0Set = q4_0FamilySet([9]packedKernel{1: q5_0x16N1, 2: q5_0x16N2, 4: q5_0x16N4, 8: q5_0x16N8}, q5_0x16N1S4, q5_0x16N1S4R, q5_0x16N2S4, q5_0x16N4S4)
+	q4_1Set = q4_0FamilySet([9]packedKernel{1: q4_1x16N1, 2: q4_1x16N2, 4: q4_1x16N4, 8: q4_1x16N8}, q4_1x16N1S4, q4_1x16N1S4R, q4_1x16N2S4, q4_1x16N4S4)
+	q5_1Set = q4_0FamilySet([9]packedKernel{1: q5_1x16N1, 2: q5_1x16N2, 4: q5_1x16N4, 8: q5_1x16N8}, q5_1x16N1S4, q5_1x16N1S4R, q5_1x16N2S4, q5_1x16N4S4)
+	q4_KSet = kQuantSet([9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4}, q4_Kx16N1S2, q4_Kx16N1S2R, q4_Kx16N2S2, 3)
+	q5_KSet = kQuantSet([9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4}, q5_Kx16N1S2, q5_Kx16N1S2R, q5_Kx16N2S2, 3)
+	q3_KSet = kQuantSet([9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}, q3_Kx16N1S2, q3_Kx16N1S2R, q3_Kx16N2S2, 2)
+	q2_KSet = kQuantSet([9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4}, q2_Kx16N1S2, q2_Kx16N1S2R, q2_Kx16N2S2, 3)
 	q6_KSet = packedSet{
 		tiles:   [9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8},
 		streams: q6_Kx16N1S2, ns: packKStreams,
@@ -167,6 +131,22 @@ var (
 		tileStreams: [5]streamTileKernel{2: f32x16N2S2}, tileNS: 2, tileRows: 3,
 	}
 )
+
+// q4_0FamilySet is a Q4_0-family type's set: four streams for single rows
+// (with the residual form) and tile streams of two and four rows for
+// batches of 2-7.
+func q4_0FamilySet(tiles [9]packedKernel, streams streamKernel, res streamResKernel, tile2, tile4 streamTileKernel) packedSet {
+	return packedSet{tiles: tiles, streams: streams, ns: packStreams, res: res, single: true,
+		tileStreams: [5]streamTileKernel{2: tile2, 4: tile4}, tileNS: packStreams, tileRows: packTile - 1}
+}
+
+// kQuantSet is a K-quant's set (Q6_K aside): two streams for single rows
+// (with the residual form) and a two-row tile stream for batches of 2 to
+// tileRows.
+func kQuantSet(tiles [9]packedKernel, streams streamKernel, res streamResKernel, tile2 streamTileKernel, tileRows int) packedSet {
+	return packedSet{tiles: tiles, streams: streams, ns: packKStreams, res: res, single: true,
+		tileStreams: [5]streamTileKernel{2: tile2}, tileNS: packKStreams, tileRows: tileRows}
+}
 
 // packedSetOf returns weight type t's packed kernels (noPackedSet where it
 // has none).

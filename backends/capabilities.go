@@ -167,6 +167,15 @@ type HostTransfer interface {
 	CopyFromHost(dst Tensor, src []byte) error
 }
 
+// HostOutputs is implemented by streams whose ops can write straight into
+// caller memory: a tensor over WrapHost of a host slice is a valid
+// destination, so a model can have its last op put the logits in the
+// caller's buffer instead of copying them there with Read (513 kB a token
+// for a 128k vocabulary: ~30 µs of a 13 ms llama-1b decode step).
+type HostOutputs interface {
+	HostOutputs()
+}
+
 // LookupUploader is implemented by devices whose Upload would rearrange a
 // weight for their matmul kernels: UploadLookup takes one that only row
 // lookups (GetRows) read, such as an untied token embedding, and keeps its

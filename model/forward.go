@@ -3,8 +3,10 @@ package model
 import (
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/quant"
 )
 
 // Forward implements Model: embeddings, every decoder block, the final
@@ -34,18 +36,32 @@ func (m *transformer) Forward(b *Batch, kv KVView, out []float32) error {
 	}
 	h := prefix(a.h, x.Rows)
 	s.RMSNorm(h, x, m.outNorm, hp.eps)
-	s.MatMul(a.logits, m.output, h)
+	logits, direct := m.logitsIn(out[:len(p.outIdx)*hp.NVocab], a.logits)
+	s.MatMul(logits, m.output, h)
 	if m.outBias.Valid() {
-		s.Add(a.logits, a.logits, m.outBias)
+		s.Add(logits, logits, m.outBias)
 	}
 	if hp.logitScale != 0 {
-		s.Scale(a.logits, a.logits, 1/hp.logitScale) // granite divides the logits
+		s.Scale(logits, logits, 1/hp.logitScale) // granite divides the logits
 	}
-	s.Read(out[:len(p.outIdx)*hp.NVocab], a.logits)
+	if !direct {
+		s.Read(out[:len(p.outIdx)*hp.NVocab], logits)
+	}
 	if err := s.Sync(); err != nil {
 		return fmt.Errorf("forward: %w", err)
 	}
 	return nil
+}
+
+// logitsIn returns the tensor the logits are computed in: out itself when
+// the stream writes host memory (backends.HostOutputs; direct is true),
+// else the device tensor t, which Read then copies into out.
+func (m *transformer) logitsIn(out []float32, t backends.Tensor) (logits backends.Tensor, direct bool) {
+	if _, ok := m.stream.(backends.HostOutputs); !ok || len(out) == 0 {
+		return t, false
+	}
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&out[0])), 4*len(out))
+	return backends.Tensor{Name: t.Name, Buf: backends.WrapHost(b), Type: quant.F32, Rows: t.Rows, Cols: t.Cols}, true
 }
 
 // block runs decoder block il on the residual stream x and returns the

@@ -59,7 +59,8 @@ func (b *Batch) NumLogits() int {
 // Model is one loaded network. Forward writes the K/V of every batch token
 // into the paged cache through the block tables, attends each token over its
 // own sequence's positions 0..pos, and writes NumLogits rows of NVocab
-// logits into out, in batch order.
+// logits into out, in batch order. When Forward fails, out may have been
+// partly written.
 //
 // The result for one token must not depend on which other tokens share the
 // batch (batch invariance): kernels reduce each output in a fixed order.

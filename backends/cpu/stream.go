@@ -33,7 +33,14 @@ type Stream struct {
 	names map[matmulKey]string
 }
 
-var _ backends.Stream = (*Stream)(nil)
+var (
+	_ backends.Stream      = (*Stream)(nil)
+	_ backends.HostOutputs = (*Stream)(nil)
+)
+
+// HostOutputs implements backends.HostOutputs: every op reads and writes
+// host memory, so any HostBuffer tensor may be a destination.
+func (s *Stream) HostOutputs() {}
 
 // Sync implements backends.Stream: ops already ran, so it only reports and
 // clears the first error.

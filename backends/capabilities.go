@@ -227,6 +227,26 @@ type ResidualMatMuler interface {
 	MatMulResidual(x, tmp, w, in Tensor)
 }
 
+// NormMatMuler is implemented by streams that can fold an RMSNorm into the
+// matmuls that read its output. MatMulNormShared(dsts, ws, x, norm, eps, h)
+// must leave every dsts[i] exactly as RMSNorm(h, x, norm, eps) followed by
+// MatMulShared(dsts, ws, h) would, bit for bit; h is scratch of x's shape
+// whose contents are unspecified afterwards. The CPU stream normalises
+// each span of x inside the matmul's quantizer, so the norm is no step of
+// its own and its output never goes through memory.
+type NormMatMuler interface {
+	MatMulNormShared(dsts, ws []Tensor, x, norm Tensor, eps float32, h Tensor)
+}
+
+// SwiGLUMatMuler is implemented by streams that can build a gated FFN's
+// activation inside its down projection: MatMulResidualSwiGLU(x, tmp, w,
+// gate, up) must leave x exactly as SiLUMul(gate, gate, up) followed by
+// MatMulResidual(x, tmp, w, gate) would, bit for bit; gate and tmp are
+// scratch whose contents are unspecified afterwards.
+type SwiGLUMatMuler interface {
+	MatMulResidualSwiGLU(x, tmp, w, gate, up Tensor)
+}
+
 // BandwidthMeter is implemented by devices that can measure the read
 // bandwidth of their own memory: the roofline a decode step is set
 // against when the weights live there (`nuri bench model --device`).

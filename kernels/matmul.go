@@ -119,6 +119,7 @@ func rowGrain(rows, rowBytes, nx, threads int) int {
 const (
 	phaseQuantize = iota
 	phaseDot
+	phaseScales // MatMulPackedSharedNorm's row scales, before phaseQuantize
 )
 
 // mmTask is one MatMul call. It lives in the Pool's scratch and is handed to

@@ -270,22 +270,35 @@ func (a *packedActs) quantTasks() int { return (a.nx + packTile - 1) / packTile 
 // x to Q8_0 (Q8_K for the K-quants) in the tile layout with the assembly
 // quantizers (bit-identical to quant.QuantizeActivations for finite
 // inputs); float weights get their activations rounded instead.
-func (a *packedActs) quantize(x []float32, q int, wt quant.Type) {
+// A row built from its sources (packedInput) goes through a buffer on the
+// quantizing thread's stack, one span at a time, so it stays in L1.
+func (a *packedActs) quantize(in *packedInput, vec VecOps, x []float32, q int, wt quant.Type) {
 	t0 := q / a.spans * packTile
 	b0 := q % a.spans * a.span
 	b1 := min(a.nb, b0+a.span)
 	n, _, base := a.tileAt(t0)
+	cols := a.nb * a.qk
+	c0, c1 := b0*a.qk, b1*a.qk
+	var built [quantSpan]float32
 	for k := range n {
 		i := t0 + k
-		a.quantizeRow(x[i*a.nb*a.qk:(i+1)*a.nb*a.qk], n, k, base, b0, b1, wt)
+		var span []float32
+		if in.kind == inputPlain {
+			span = x[i*cols+c0 : i*cols+c1]
+		} else {
+			span = built[:c1-c0]
+			in.build(vec, span, x, i, cols, c0)
+		}
+		a.quantizeRow(span, n, k, base, b0, b1, wt)
 	}
 }
 
 // quantizeRow quantizes blocks b0..b1-1 of one activation row, row k of
-// the n-row tile whose records start at base.
-func (a *packedActs) quantizeRow(row []float32, n, k, base, b0, b1 int, wt quant.Type) {
+// the n-row tile whose records start at base; span holds those blocks'
+// elements.
+func (a *packedActs) quantizeRow(span []float32, n, k, base, b0, b1 int, wt quant.Type) {
 	if floatType(wt) {
-		a.roundFloats(row[b0*a.qk:b1*a.qk], n, k, base+b0*n, wt)
+		a.roundFloats(span, n, k, base+b0*n, wt)
 		return
 	}
 	zero := packZero(wt)
@@ -293,7 +306,7 @@ func (a *packedActs) quantizeRow(row []float32, n, k, base, b0, b1 int, wt quant
 		var bs [16]int16
 		for b := b0; b < b1; b++ {
 			j := base + b*n + k
-			quantQ8_KSplit(&row[b*a.qk], 1, &a.qs[j*a.qk], &a.d[j], &bs[0])
+			quantQ8_KSplit(&span[(b-b0)*a.qk], 1, &a.qs[j*a.qk], &a.d[j], &bs[0])
 			if wt == quant.Q2_K {
 				for p := range 8 {
 					a.corr[j*8+p] = int32(uint32(uint16(bs[2*p])) | uint32(uint16(bs[2*p+1]))<<16)
@@ -314,14 +327,14 @@ func (a *packedActs) quantizeRow(row []float32, n, k, base, b0, b1 int, wt quant
 		return
 	}
 	j := base + b0*n + k
-	quantQ8_0Tile(&row[b0*32], b1-b0, &a.qs[j*32], n*32, &a.d[j], &a.corr[j], n*4, int(-zero))
+	quantQ8_0Tile(&span[0], b1-b0, &a.qs[j*32], n*32, &a.d[j], &a.corr[j], n*4, int(-zero))
 	if wt == quant.Q4_1 || wt == quant.Q5_1 {
 		// Q8_1's s = fp16(d·Σq) with the unrounded d = amax/127, as
 		// quant.QuantizeActivations makes it, in the correction slot.
 		for b := b0; b < b1; b++ {
 			jb := base + b*n + k
 			var amax float32
-			for _, v := range row[32*b : 32*b+32] {
+			for _, v := range span[32*(b-b0) : 32*(b-b0)+32] {
 				amax = max(amax, float32(math.Abs(float64(v))))
 			}
 			var total int32
@@ -389,6 +402,7 @@ type packedScratch struct {
 	shape       packedActs
 	// oneStream: see packedTask (set by benchmarks only).
 	oneStream bool
+	scales    []float32 // MatMulPackedSharedNorm's row scales
 }
 
 // packedMat is one matrix of a call: its weights, its outputs, the index
@@ -416,12 +430,43 @@ type streamPiece struct {
 	_     [64 - 8 - 2*8 - 4]byte
 }
 
+// packedInput says how a call's activation rows are made when they are
+// not passed as they are: from the input of the op that would have
+// produced them (RMSNorm, SwiGLU), with that op's bits, span by span as
+// the quantizer converts them, so the op's output never goes through
+// memory and the op is not a step of its own.
+type packedInput struct {
+	kind     int
+	norm     []float32 // inputNorm: the norm's weight, one row
+	eps      float32
+	scales   []float32 // inputNorm: each row's VecOps.RMSNormScale
+	gate, up []float32 // inputSwiGLU: the sources, nx rows each
+}
+
+const (
+	inputPlain  = iota // the rows are x
+	inputNorm          // row i is float32(x[i]·scales[i])·norm (RMSNorm)
+	inputSwiGLU        // row i is silu(gate[i])·up[i] (VecOps.SiLUMul)
+)
+
+// build writes elements c0.. of activation row i (cols wide) into dst.
+func (in *packedInput) build(vec VecOps, dst, x []float32, i, cols, c0 int) {
+	o := i*cols + c0
+	switch in.kind {
+	case inputNorm:
+		vec.ScaleMul(dst, x[o:o+len(dst)], in.norm[c0:c0+len(dst)], in.scales[i])
+	case inputSwiGLU:
+		vec.SiLUMul(dst, in.gate[o:o+len(dst)], in.up[o:o+len(dst)])
+	}
+}
+
 // packedTask is one MatMulPacked call handed to the workers.
 type packedTask struct {
 	phase int
-	vec   VecOps // MatMulPackedResidual's adds
+	vec   VecOps // MatMulPackedResidual's adds, the inputs' ops
 	mats  []packedMat
 	x     []float32
+	in    packedInput
 	a     *packedActs
 	// pieces (single-row calls with a multi-stream kernel): the stream
 	// work of chunk c is pieces[chunkPieces[c]:chunkPieces[c+1]].
@@ -441,7 +486,7 @@ func MatMulPacked(p *Pool, y []float32, pw *PackedWeights, x []float32, nx int) 
 	s, unlock := lockPacked(p)
 	defer unlock()
 	s.mats = append(s.mats[:0], packedMat{pw: pw, y: y})
-	matMulPacked(p, s, x, nx)
+	matMulPacked(p, s, x, nx, packedInput{})
 }
 
 // MatMulPackedResidual is MatMulPacked into y followed by res[i] += y[i]
@@ -457,7 +502,7 @@ func MatMulPackedResidual(p *Pool, res, y []float32, pw *PackedWeights, x []floa
 	s, unlock := lockPacked(p)
 	defer unlock()
 	s.mats = append(s.mats[:0], packedMat{pw: pw, y: y, res: res})
-	matMulPacked(p, s, x, nx)
+	matMulPacked(p, s, x, nx, packedInput{})
 }
 
 // addResidual adds outputs r0..r1-1 of every activation row of m into its
@@ -478,6 +523,70 @@ func (t *packedTask) addResidual(m *packedMat, r0, r1 int) {
 // Each output has exactly the bits MatMulPacked gives it. The matrices must
 // have one type and one column count.
 func MatMulPackedShared(p *Pool, ys [][]float32, pws []*PackedWeights, x []float32, nx int) {
+	checkShared(ys, pws)
+	s, unlock := lockPacked(p)
+	defer unlock()
+	s.mats = s.mats[:0]
+	for m, pw := range pws {
+		s.mats = append(s.mats, packedMat{pw: pw, y: ys[m]})
+	}
+	matMulPacked(p, s, x, nx, packedInput{})
+}
+
+// MatMulPackedSharedNorm is MatMulPackedShared on the RMSNorm of x's rows,
+// h[i] = float32(x[i]·s_i)·w with s_i = VecOps.RMSNormScale(x[i], eps),
+// with the bits of that norm written out and then multiplied, but without
+// h: the quantizer normalises each span of a row as it converts it, which
+// takes the norm out of a decode step's serial work and its output out of
+// memory. w is one row of the weights' column count.
+func MatMulPackedSharedNorm(p *Pool, ys [][]float32, pws []*PackedWeights, x []float32, nx int, w []float32, eps float32) {
+	checkShared(ys, pws)
+	if len(w) != pws[0].Cols {
+		panic(fmt.Sprintf("kernels.MatMulPackedSharedNorm: %d norm weights for %d columns", len(w), pws[0].Cols))
+	}
+	s, unlock := lockPacked(p)
+	defer unlock()
+	s.mats = s.mats[:0]
+	for m, pw := range pws {
+		s.mats = append(s.mats, packedMat{pw: pw, y: ys[m]})
+	}
+	s.scales = grow(s.scales, nx)
+	matMulPacked(p, s, x, nx, packedInput{kind: inputNorm, norm: w, eps: eps, scales: s.scales})
+}
+
+// MatMulPackedSwiGLU is MatMulPacked on the rows silu(gate[i])·up[i]
+// (VecOps.SiLUMul's bits), built span by span as the quantizer converts
+// them instead of written out by an op of their own.
+func MatMulPackedSwiGLU(p *Pool, y []float32, pw *PackedWeights, gate, up []float32, nx int) {
+	s, unlock := lockPacked(p)
+	defer unlock()
+	s.mats = append(s.mats[:0], packedMat{pw: pw, y: y})
+	matMulPacked(p, s, nil, nx, swiGLUInput(pw, gate, up, nx))
+}
+
+// MatMulPackedResidualSwiGLU is MatMulPackedResidual on the rows
+// silu(gate[i])·up[i], as MatMulPackedSwiGLU builds them: a gated FFN's
+// down projection and residual add with its activation in one call.
+func MatMulPackedResidualSwiGLU(p *Pool, res, y []float32, pw *PackedWeights, gate, up []float32, nx int) {
+	if len(res) < nx*pw.Rows {
+		panic(fmt.Sprintf("kernels.MatMulPackedResidualSwiGLU: %d×%d weights, %d rows: the residual has %d", pw.Rows, pw.Cols, nx, len(res)))
+	}
+	s, unlock := lockPacked(p)
+	defer unlock()
+	s.mats = append(s.mats[:0], packedMat{pw: pw, y: y, res: res})
+	matMulPacked(p, s, nil, nx, swiGLUInput(pw, gate, up, nx))
+}
+
+func swiGLUInput(pw *PackedWeights, gate, up []float32, nx int) packedInput {
+	if len(gate) < nx*pw.Cols || len(up) < nx*pw.Cols {
+		panic(fmt.Sprintf("kernels: SwiGLU matmul: %d×%d weights, %d rows: gate has %d, up %d", pw.Rows, pw.Cols, nx, len(gate), len(up)))
+	}
+	return packedInput{kind: inputSwiGLU, gate: gate, up: up}
+}
+
+// checkShared panics unless pws can share one input and ys has an output
+// for each.
+func checkShared(ys [][]float32, pws []*PackedWeights) {
 	if len(ys) != len(pws) || len(pws) == 0 {
 		panic(fmt.Sprintf("kernels.MatMulPackedShared: %d outputs for %d matrices", len(ys), len(pws)))
 	}
@@ -486,13 +595,6 @@ func MatMulPackedShared(p *Pool, ys [][]float32, pws []*PackedWeights, x []float
 			panic(fmt.Sprintf("kernels.MatMulPackedShared: %v×%d and %v×%d weights do not share an input", pws[0].Type, pws[0].Cols, pw.Type, pw.Cols))
 		}
 	}
-	s, unlock := lockPacked(p)
-	defer unlock()
-	s.mats = s.mats[:0]
-	for m, pw := range pws {
-		s.mats = append(s.mats, packedMat{pw: pw, y: ys[m]})
-	}
-	matMulPacked(p, s, x, nx)
 }
 
 // lockPacked returns the scratch of p, locked, and its unlock (a fresh
@@ -505,10 +607,11 @@ func lockPacked(p *Pool) (*packedScratch, func()) {
 	return &p.pk, p.mu.Unlock
 }
 
-// matMulPacked runs the matrices in s.mats on input x (nx rows).
-func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int) {
+// matMulPacked runs the matrices in s.mats on nx activation rows: x, or
+// the rows in builds from its sources (x is then the norm's input, or nil).
+func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput) {
 	pw0 := s.mats[0].pw
-	if len(x) < nx*pw0.Cols {
+	if in.kind != inputSwiGLU && len(x) < nx*pw0.Cols {
 		panic(fmt.Sprintf("kernels.MatMulPacked: %d×%d weights, %d rows: x has %d", pw0.Rows, pw0.Cols, nx, len(x)))
 	}
 	groups, partials := 0, 0
@@ -547,11 +650,21 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int) {
 		}
 	}
 	t := &s.task
-	*t = packedTask{mats: s.mats, x: x, a: a, oneStream: s.oneStream, vec: p.vecOpsLocked()}
+	*t = packedTask{mats: s.mats, x: x, in: in, a: a, oneStream: s.oneStream, vec: p.vecOpsLocked()}
+	small := nx*pw0.Cols <= 16*quantSpan
+	if in.kind == inputNorm {
+		// Every span of a row needs the row's scale: they come first.
+		t.phase = phaseScales
+		grain := max(1, (nx+4*p.threadsLocked()-1)/(4*p.threadsLocked()))
+		if small {
+			grain = nx
+		}
+		p.runTask(nx, grain, t)
+	}
 	t.phase = phaseQuantize
 	tasks := a.quantTasks()
 	grain := 1
-	if nx*pw0.Cols <= 16*quantSpan {
+	if small {
 		// A few microseconds at most: the caller does it alone. Its input
 		// was mostly written by the caller, so a helper would read its
 		// half from the other core: llama-1b's ffn_down activation (8192
@@ -632,9 +745,14 @@ func packedGrain(groups, groupBytes, nx, streams, threads int) int {
 
 func (t *packedTask) run(lo, hi int) {
 	switch t.phase {
+	case phaseScales:
+		cols := t.mats[0].pw.Cols
+		for i := lo; i < hi; i++ {
+			t.in.scales[i] = t.vec.RMSNormScale(t.x[i*cols:(i+1)*cols], t.in.eps)
+		}
 	case phaseQuantize:
 		for i := lo; i < hi; i++ {
-			t.a.quantize(t.x, i, t.mats[0].pw.Type)
+			t.a.quantize(&t.in, t.vec, t.x, i, t.mats[0].pw.Type)
 		}
 	case phaseDot:
 		if t.pieces == nil {

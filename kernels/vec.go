@@ -188,6 +188,16 @@ func (o VecOps) SumSquares(x []float32) float64 {
 	return lanes[0]
 }
 
+// RMSNormScale returns 1/sqrt(mean(x²)+eps) as ggml's rms_norm rounds it:
+// the squares summed in float64 (SumSquares), the mean rounded to float32,
+// mean+eps in float32, its square root rounded once to float32 (a float64
+// sqrt rounded to float32 is sqrtf, both correctly rounded), then the
+// float32 reciprocal. The norm is then ScaleMul(y, x, w, scale).
+func (o VecOps) RMSNormScale(x []float32, eps float32) float32 {
+	mean := float32(o.SumSquares(x) / float64(len(x)))
+	return 1 / float32(math.Sqrt(float64(mean+eps)))
+}
+
 // ScaleMul sets y[i] = float32(x[i]·s)·w[i], rounding the product before
 // the second multiplication (ggml's RMSNorm scales, then a separate op
 // multiplies by the weight). y may be x.

@@ -34,10 +34,8 @@ func (m *transformer) Forward(b *Batch, kv KVView, out []float32) error {
 	for il := range m.layers {
 		x = m.block(s, il, x, a, p, kv.Cache)
 	}
-	h := prefix(a.h, x.Rows)
-	s.RMSNorm(h, x, m.outNorm, hp.eps)
 	logits, direct := m.logitsIn(out[:len(p.outIdx)*hp.NVocab], a.logits)
-	s.MatMul(logits, m.output, h)
+	m.normLinears(s, x, m.outNorm, prefix(a.h, x.Rows), [3]backends.Tensor{logits}, [3]backends.Tensor{m.output}, [3]backends.Tensor{}, 1)
 	if m.outBias.Valid() {
 		s.Add(logits, logits, m.outBias)
 	}
@@ -72,12 +70,7 @@ func (m *transformer) logitsIn(out []float32, t backends.Tensor) (logits backend
 // stream and normalises the sub-layer output instead.
 func (m *transformer) block(s backends.Stream, il int, x backends.Tensor, a *acts, p *plan, kv *KVCache) backends.Tensor {
 	L, hp := &m.layers[il], m.hp
-	h := x
-	if L.attnNorm.Valid() {
-		s.RMSNorm(a.h, x, L.attnNorm, hp.eps)
-		h = a.h
-	}
-	m.linears(s, h, [3]backends.Tensor{a.q, a.k, a.v}, [3]backends.Tensor{L.wq, L.wk, L.wv}, [3]backends.Tensor{L.bq, L.bk, L.bv}, 3)
+	m.normLinears(s, x, L.attnNorm, a.h, [3]backends.Tensor{a.q, a.k, a.v}, [3]backends.Tensor{L.wq, L.wk, L.wv}, [3]backends.Tensor{L.bq, L.bk, L.bv}, 3)
 	if L.qNorm.Valid() { // per-head RMSNorm over head_dim, before RoPE
 		s.RMSNorm(a.qh, a.qh, L.qNorm, hp.eps)
 		s.RMSNorm(a.kh, a.kh, L.kNorm, hp.eps)
@@ -102,23 +95,29 @@ func (m *transformer) block(s backends.Stream, il int, x backends.Tensor, a *act
 	o := prefix(a.o, n)
 	m.residualLinear(s, x, o, L.wo, L.bo, attn, L.postAttnNorm)
 
-	h = x
-	if L.ffnNorm.Valid() {
-		h = prefix(a.h, n)
-		s.RMSNorm(h, x, L.ffnNorm, hp.eps)
-	}
 	g, u := prefix(a.gate, n), prefix(a.up, n)
-	m.linears(s, h, [3]backends.Tensor{g, u}, [3]backends.Tensor{L.gate, L.up}, [3]backends.Tensor{L.bGate, L.bUp}, 2)
+	m.normLinears(s, x, L.ffnNorm, prefix(a.h, n), [3]backends.Tensor{g, u}, [3]backends.Tensor{L.gate, L.up}, [3]backends.Tensor{L.bGate, L.bUp}, 2)
+	if sm, ok := s.(backends.SwiGLUMatMuler); ok && m.plainResidual(L.bDown, L.postFFNNorm) {
+		sm.MatMulResidualSwiGLU(x, o, L.down, g, u)
+		return x
+	}
 	s.SiLUMul(g, g, u)
 	m.residualLinear(s, x, o, L.down, L.bDown, g, L.postFFNNorm)
 	return x
+}
+
+// plainResidual reports whether a sub-layer output with this bias and
+// post-norm is added to the stream as it is (no bias, post-norm or
+// residual scale), which the streams' fused forms do.
+func (m *transformer) plainResidual(bias, postNorm backends.Tensor) bool {
+	return !bias.Valid() && !postNorm.Valid() && m.hp.resScale == 0
 }
 
 // residualLinear adds the sub-layer output y = in·Wᵀ (+ bias) to the
 // stream x (residual). A plain sum goes through the stream's fused form
 // when it has one (backends.ResidualMatMuler: the same bits).
 func (m *transformer) residualLinear(s backends.Stream, x, y, w, bias, in, postNorm backends.Tensor) {
-	if rm, ok := s.(backends.ResidualMatMuler); ok && !bias.Valid() && !postNorm.Valid() && m.hp.resScale == 0 {
+	if rm, ok := s.(backends.ResidualMatMuler); ok && m.plainResidual(bias, postNorm) {
 		rm.MatMulResidual(x, y, w, in)
 		return
 	}
@@ -138,6 +137,25 @@ func (m *transformer) residual(s backends.Stream, x, y, postNorm backends.Tensor
 	s.Add(x, x, y)
 }
 
+// normLinears computes dsts[i] = RMSNorm(x)·ws[i]ᵀ (+ biases[i]) for the
+// first n matrices, the norm (when norm is valid) into h: folded into the
+// matmuls when the stream can (backends.NormMatMuler: the same bits).
+func (m *transformer) normLinears(s backends.Stream, x, norm, h backends.Tensor, dsts, ws, biases [3]backends.Tensor, n int) {
+	if !norm.Valid() {
+		m.linears(s, x, dsts, ws, biases, n)
+		return
+	}
+	nm, ok := s.(backends.NormMatMuler)
+	if !ok {
+		s.RMSNorm(h, x, norm, m.hp.eps)
+		m.linears(s, h, dsts, ws, biases, n)
+		return
+	}
+	m.mm[0], m.mm[1] = dsts, ws
+	nm.MatMulNormShared(m.mm[0][:n], m.mm[1][:n], x, norm, m.hp.eps, h)
+	m.addBiases(s, dsts, biases, n)
+}
+
 // linears computes dsts[i] = x·ws[i]ᵀ (+ biases[i]) for the first n
 // matrices, which share their input: in one call when the stream can do
 // them together (backends.SharedMatMuler), else one by one.
@@ -150,6 +168,11 @@ func (m *transformer) linears(s backends.Stream, x backends.Tensor, dsts, ws, bi
 			s.MatMul(dsts[i], ws[i], x)
 		}
 	}
+	m.addBiases(s, dsts, biases, n)
+}
+
+// addBiases adds the valid biases[i] to dsts[i] for the first n.
+func (m *transformer) addBiases(s backends.Stream, dsts, biases [3]backends.Tensor, n int) {
 	for i := range n {
 		if biases[i].Valid() {
 			s.Add(dsts[i], dsts[i], biases[i])

@@ -2,10 +2,8 @@ package cpu
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/nuri-ai/nuri/backends"
-	"github.com/nuri-ai/nuri/kernels"
 )
 
 // rows runs f over rows [0, n) on the pool. Each row is computed by one
@@ -43,22 +41,20 @@ func (s *Stream) RMSNorm(dst, x, w backends.Tensor, eps float32) {
 		if err != nil {
 			return err
 		}
-		n := x.Cols
-		vec := s.dev.pool.VecOps()
-		s.rows(x.Rows, func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				rmsNormRow(vec, ys[r*n:(r+1)*n], xs[r*n:(r+1)*n], ws, eps)
-			}
-		})
+		s.rmsNorm(ys, xs, ws, x.Cols, eps)
 		return nil
 	})
 }
 
-func rmsNormRow(vec kernels.VecOps, y, x, w []float32, eps float32) {
-	mean := float32(vec.SumSquares(x) / float64(len(x)))
-	// float64 sqrt rounded once to float32 equals sqrtf (correctly rounded).
-	scale := 1 / float32(math.Sqrt(float64(mean+eps)))
-	vec.ScaleMul(y, x, w, scale)
+// rmsNorm normalises the rows (n wide) of x into y, a row per worker.
+func (s *Stream) rmsNorm(y, x, w []float32, n int, eps float32) {
+	vec := s.dev.pool.VecOps()
+	s.rows(len(x)/n, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			row := x[r*n : (r+1)*n]
+			vec.ScaleMul(y[r*n:(r+1)*n], row, w, vec.RMSNormScale(row, eps))
+		}
+	})
 }
 
 // Add implements backends.Stream; b is broadcast when it has one row.
@@ -138,11 +134,16 @@ func (s *Stream) SiLUMul(dst, gate, up backends.Tensor) {
 		if err != nil {
 			return err
 		}
-		n := gate.Cols
-		vec := s.dev.pool.VecOps()
-		s.rows(gate.Rows, func(lo, hi int) {
-			vec.SiLUMul(ys[lo*n:hi*n], gs[lo*n:hi*n], us[lo*n:hi*n])
-		})
+		s.siluMul(ys, gs, us, gate.Rows, gate.Cols)
 		return nil
+	})
+}
+
+// siluMul sets y = silu(g)·u over rows×n values, in runs of rows per
+// worker.
+func (s *Stream) siluMul(y, g, u []float32, rows, n int) {
+	vec := s.dev.pool.VecOps()
+	s.rows(rows, func(lo, hi int) {
+		vec.SiLUMul(y[lo*n:hi*n], g[lo*n:hi*n], u[lo*n:hi*n])
 	})
 }

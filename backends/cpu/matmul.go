@@ -30,7 +30,7 @@ var _ backends.ResidualMatMuler = (*Stream)(nil)
 // the add. With batches the fused form measured 2.5-8 % slower at B = 16
 // in llama-1b decode (two alternating runs), so they keep the two steps.
 func (s *Stream) MatMulResidual(x, tmp, w, in backends.Tensor) {
-	s.doMatMulAs(in, []backends.Tensor{w}, true, func() error {
+	s.doMatMulAs(in, []backends.Tensor{w}, suffixResidual, func() error {
 		m, err := s.matmulArgs(tmp, w, in)
 		if err != nil {
 			return err
@@ -63,12 +63,8 @@ func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
 			return fmt.Errorf("%d outputs for %d weights: %w", len(dsts), len(ws), backends.ErrShape)
 		}
 		sh := &s.shared
-		defer func() { // drop references to the caller's memory
-			clear(sh.ms)
-			clear(sh.ys[:cap(sh.ys)])
-			clear(sh.pws[:cap(sh.pws)])
-		}()
-		sh.ms, sh.ys, sh.pws = sh.ms[:0], sh.ys[:0], sh.pws[:0]
+		defer sh.release()
+		sh.ms = sh.ms[:0]
 		for i := range ws {
 			m, err := s.matmulArgs(dsts[i], ws[i], x)
 			if err != nil {
@@ -79,46 +75,171 @@ func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
 		// Packed weights of one type and width go together (Q4_K_M's q/k/v
 		// mix Q4_K and Q6_K: q and k share a call, v has its own); the
 		// others run one by one.
-		sh.done = append(sh.done[:0], make([]bool, len(sh.ms))...)
-		for i, m := range sh.ms {
-			if sh.done[i] {
-				continue
-			}
-			sh.ys, sh.pws = append(sh.ys[:0], m.ys), append(sh.pws[:0], m.pw)
-			for j := i + 1; m.pw != nil && j < len(sh.ms); j++ {
-				if o := sh.ms[j]; !sh.done[j] && o.pw != nil && o.pw.Type == m.pw.Type && o.pw.Cols == m.pw.Cols {
-					sh.done[j] = true
-					sh.ys, sh.pws = append(sh.ys, o.ys), append(sh.pws, o.pw)
-				}
-			}
-			if len(sh.pws) > 1 {
-				kernels.MatMulPackedShared(s.dev.pool, sh.ys, sh.pws, m.xs, x.Rows)
+		sh.groups(func(i int, ys [][]float32, pws []*kernels.PackedWeights) {
+			if len(pws) > 1 {
+				kernels.MatMulPackedShared(s.dev.pool, ys, pws, sh.ms[i].xs, x.Rows)
 			} else {
-				s.matmul(m, ws[i], x.Rows)
+				s.matmul(sh.ms[i], ws[i], x.Rows)
 			}
-		}
+		})
 		return nil
 	})
+}
+
+// The op profile's names of the fused forms.
+const (
+	suffixResidual = " + residual add"
+	suffixNorm     = " after rms_norm"
+	suffixSwiGLU   = " after silu_mul + residual add"
+)
+
+var (
+	_ backends.NormMatMuler   = (*Stream)(nil)
+	_ backends.SwiGLUMatMuler = (*Stream)(nil)
+)
+
+// MatMulNormShared implements backends.NormMatMuler. The weights with
+// packed copies go through kernels.MatMulPackedSharedNorm, one call per
+// type and column count as in MatMulShared, which builds each span of the
+// normalised rows as it quantizes them; h is written only for weights
+// without one (the pure-Go kernels), which read it as MatMul does.
+func (s *Stream) MatMulNormShared(dsts, ws []backends.Tensor, x, norm backends.Tensor, eps float32, h backends.Tensor) {
+	s.doMatMulAs(x, ws, suffixNorm, func() error {
+		if len(dsts) != len(ws) {
+			return fmt.Errorf("%d outputs for %d weights: %w", len(dsts), len(ws), backends.ErrShape)
+		}
+		if err := sameShape(x.Rows, x.Cols, h); err != nil {
+			return err
+		}
+		if err := sameShape(1, x.Cols, norm); err != nil {
+			return err
+		}
+		nw, err := f32s(norm)
+		if err != nil {
+			return err
+		}
+		hs, err := f32s(h)
+		if err != nil {
+			return err
+		}
+		sh := &s.shared
+		defer sh.release()
+		sh.ms = sh.ms[:0]
+		for i := range ws {
+			m, err := s.matmulArgs(dsts[i], ws[i], x)
+			if err != nil {
+				return err
+			}
+			sh.ms = append(sh.ms, m)
+		}
+		normed := false
+		sh.groups(func(i int, ys [][]float32, pws []*kernels.PackedWeights) {
+			if pws != nil {
+				kernels.MatMulPackedSharedNorm(s.dev.pool, ys, pws, sh.ms[i].xs, x.Rows, nw, eps)
+				return
+			}
+			if !normed {
+				s.rmsNorm(hs, sh.ms[i].xs, nw, x.Cols, eps)
+				normed = true
+			}
+			m := sh.ms[i]
+			m.xs = hs
+			s.matmul(m, ws[i], x.Rows)
+		})
+		return nil
+	})
+}
+
+// MatMulResidualSwiGLU implements backends.SwiGLUMatMuler. With a packed
+// weight the activation silu(gate)·up is built inside the matmul's
+// quantizer (kernels.MatMulPackedResidualSwiGLU for one row, which adds
+// each run of outputs into x on the thread that computed it;
+// kernels.MatMulPackedSwiGLU and then the add for batches, as
+// MatMulResidual splits them); otherwise SiLUMul into gate, the matmul and
+// the add.
+func (s *Stream) MatMulResidualSwiGLU(x, tmp, w, gate, up backends.Tensor) {
+	s.doMatMulAs(gate, []backends.Tensor{w}, suffixSwiGLU, func() error {
+		m, err := s.matmulArgs(tmp, w, gate)
+		if err != nil {
+			return err
+		}
+		if err := sameShape(gate.Rows, gate.Cols, up); err != nil {
+			return err
+		}
+		if err := sameShape(tmp.Rows, tmp.Cols, x); err != nil {
+			return err
+		}
+		us, err := f32s(up)
+		if err != nil {
+			return err
+		}
+		xs, err := f32s(x)
+		if err != nil {
+			return err
+		}
+		vec := s.dev.pool.VecOps()
+		switch {
+		case m.pw != nil && gate.Rows == 1:
+			kernels.MatMulPackedResidualSwiGLU(s.dev.pool, xs, m.ys, m.pw, m.xs, us, 1)
+			return nil
+		case m.pw != nil:
+			kernels.MatMulPackedSwiGLU(s.dev.pool, m.ys, m.pw, m.xs, us, gate.Rows)
+		default:
+			s.siluMul(m.xs, m.xs, us, gate.Rows, gate.Cols)
+			s.matmul(m, w, gate.Rows)
+		}
+		vec.Add(xs, xs, m.ys)
+		return nil
+	})
+}
+
+// release drops the shared-matmul lists' references to the caller's
+// memory.
+func (sh *sharedArgs) release() {
+	clear(sh.ms)
+	clear(sh.ys[:cap(sh.ys)])
+	clear(sh.pws[:cap(sh.pws)])
+}
+
+// groups calls f once for each set of sh.ms that can run together: the
+// weights with packed copies of one type and column count (ys and pws
+// their outputs and copies, i the first's index), and each other weight
+// alone (pws nil).
+func (sh *sharedArgs) groups(f func(i int, ys [][]float32, pws []*kernels.PackedWeights)) {
+	sh.done = append(sh.done[:0], make([]bool, len(sh.ms))...)
+	for i, m := range sh.ms {
+		if sh.done[i] {
+			continue
+		}
+		if m.pw == nil {
+			f(i, nil, nil)
+			continue
+		}
+		sh.ys, sh.pws = append(sh.ys[:0], m.ys), append(sh.pws[:0], m.pw)
+		for j := i + 1; j < len(sh.ms); j++ {
+			if o := sh.ms[j]; !sh.done[j] && o.pw != nil && o.pw.Type == m.pw.Type && o.pw.Cols == m.pw.Cols {
+				sh.done[j] = true
+				sh.ys, sh.pws = append(sh.ys, o.ys), append(sh.pws, o.pw)
+			}
+		}
+		f(i, sh.ys, sh.pws)
+	}
 }
 
 // matmulKey identifies a matmul's weights (up to three) and row count
 // for the op profile's name cache.
 type matmulKey struct {
-	bufs     [3]backends.Buffer
-	offs     [3]int
-	n        int
-	rows     int
-	residual bool
+	bufs   [3]backends.Buffer
+	offs   [3]int
+	n      int
+	rows   int
+	suffix string
 }
 
-// matmulName is the op profile's name of a matmul of x by ws (with
-// " + residual add" for MatMulResidual), cached per stream.
-func (s *Stream) matmulName(x backends.Tensor, ws []backends.Tensor, residual bool) string {
-	suffix := ""
-	if residual {
-		suffix = " + residual add"
-	}
-	k := matmulKey{n: len(ws), rows: x.Rows, residual: residual}
+// matmulName is the op profile's name of a matmul of x by ws, with the
+// suffix of a fused form, cached per stream.
+func (s *Stream) matmulName(x backends.Tensor, ws []backends.Tensor, suffix string) string {
+	k := matmulKey{n: len(ws), rows: x.Rows, suffix: suffix}
 	if len(ws) > len(k.bufs) {
 		return backends.MatMulName(x, ws) + suffix
 	}

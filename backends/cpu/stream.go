@@ -18,14 +18,9 @@ type Stream struct {
 	err error
 	// MatMulShared's argument lists, reused (a stream is used by one
 	// goroutine at a time).
-	shared struct {
-		ms   []matmulOperands
-		ys   [][]float32
-		pws  []*kernels.PackedWeights
-		done []bool
-	}
-	attn attnScratch
-	rope ropeCache
+	shared sharedArgs
+	attn   attnScratch
+	rope   ropeCache
 	// row is GetRows' buffer for a row rebuilt from a packed copy.
 	row []byte
 	// names caches the op profile's matmul names (formatting one costs
@@ -41,6 +36,15 @@ var (
 // HostOutputs implements backends.HostOutputs: every op reads and writes
 // host memory, so any HostBuffer tensor may be a destination.
 func (s *Stream) HostOutputs() {}
+
+// sharedArgs are a shared-input matmul's argument lists (MatMulShared,
+// MatMulNormShared).
+type sharedArgs struct {
+	ms   []matmulOperands
+	ys   [][]float32
+	pws  []*kernels.PackedWeights
+	done []bool
+}
 
 // Sync implements backends.Stream: ops already ran, so it only reports and
 // clears the first error.
@@ -68,12 +72,12 @@ func (s *Stream) do(op backends.Op, f func() error) {
 // doMatMul is do for a matmul of x by ws, timed under a name that gives
 // the weights' types and shapes (formatted after the op, outside its time).
 func (s *Stream) doMatMul(x backends.Tensor, ws []backends.Tensor, f func() error) {
-	s.doMatMulAs(x, ws, false, f)
+	s.doMatMulAs(x, ws, "", f)
 }
 
-// doMatMulAs is doMatMul; residual marks MatMulResidual, whose profile
-// name says that it includes the add.
-func (s *Stream) doMatMulAs(x backends.Tensor, ws []backends.Tensor, residual bool, f func() error) {
+// doMatMulAs is doMatMul for a matmul fused with other ops, which suffix
+// names in its profile name (" + residual add").
+func (s *Stream) doMatMulAs(x backends.Tensor, ws []backends.Tensor, suffix string, f func() error) {
 	if s.err != nil {
 		return
 	}
@@ -84,7 +88,7 @@ func (s *Stream) doMatMulAs(x backends.Tensor, ws []backends.Tensor, residual bo
 	start := time.Now()
 	s.run(backends.OpMatMul, f)
 	el := time.Since(start)
-	s.dev.prof.Add(s.matmulName(x, ws, residual), el)
+	s.dev.prof.Add(s.matmulName(x, ws, suffix), el)
 }
 
 func (s *Stream) run(op backends.Op, f func() error) {

@@ -227,17 +227,22 @@ func TestBenchModelJSON(t *testing.T) {
 		t.Errorf("tg4: %+v roofline %+v", tg, tg.Roofline)
 	}
 	// --op-profile: the decode step's ops, per step. The tiny llama runs
-	// one attention and four matmul kinds per layer and the output once.
+	// one attention, two RoPEs and four matmul kinds per layer (the CPU
+	// stream folds the norms into the matmuls after them) and the output
+	// once.
 	calls := map[string]float64{}
-	share := 0.0
+	share, normed := 0.0, 0.0
 	for _, op := range tg.OpProfile {
 		calls[op.Name] = op.Calls
 		share += op.Share
+		if strings.HasSuffix(op.Name, " after rms_norm") {
+			normed += op.Calls
+		}
 		if op.US <= 0 {
 			t.Errorf("op %s: %v µs per step", op.Name, op.US)
 		}
 	}
-	if len(tg.OpProfile) == 0 || calls["attention"] < 1 || calls["rms_norm"] < 1 || share <= 0 || share > 1.0001 {
+	if len(tg.OpProfile) == 0 || calls["attention"] < 1 || calls["rope"] < 2 || normed < 3 || share <= 0 || share > 1.0001 {
 		t.Errorf("tg4 op profile %+v (shares sum to %v)", tg.OpProfile, share)
 	}
 	if doc.Results.Tests[0].OpProfile != nil {

@@ -32,6 +32,7 @@ type BatchedResult struct {
 	StdTPS   float64    `json:"stddev_ts"`
 	BestTPS  float64    `json:"best_ts"`
 	CPUShare float64    `json:"cpu_share,omitempty"` // as in TestResult
+	CPUWait  *float64   `json:"cpu_wait,omitempty"`  // as in TestResult
 	Steps    *StepStats `json:"steps,omitempty"`
 	// GOPS is 2 × params × B × Gen per second at the mean rate.
 	GOPS float64 `json:"gops"`
@@ -110,7 +111,7 @@ func (r *runner) batched(info ModelInfo, res *ModelResults) (err error) {
 			r.prog.Add(true)
 		}
 		br.AvgTPS, br.StdTPS = bench.MeanStd(br.TPS)
-		br.BestTPS, br.CPUShare = slices.Max(br.TPS), cpu.share(r.threads)
+		br.BestTPS, br.CPUShare, br.CPUWait = slices.Max(br.TPS), cpu.share(r.threads), cpu.waitShare(r.threads)
 		br.Steps = steps.stats(B)
 		br.GOPS = 2 * float64(info.Params) * br.AvgTPS / 1e9
 		br.SimTPS = simRate(br.SimSeconds, B*n)

@@ -215,6 +215,11 @@ type TestResult struct {
 	// time × threads): below 1 on a shared machine when other work took
 	// the cores (spinning workers count as busy).
 	CPUShare float64 `json:"cpu_share,omitempty"`
+	// CPUWait is the time the process's threads spent runnable but waiting
+	// for a CPU during the repetitions (other tasks had it) ÷ (wall time ×
+	// threads), from Linux's per-thread schedstat; nil where unknown. A
+	// thread that loses its core stalls the other at the end of the op.
+	CPUWait *float64 `json:"cpu_wait,omitempty"`
 	// SimSeconds and SimTPS are a simulator's device time per repetition
 	// and the mean rate in it (backends.Simulated: what the simulated chip
 	// would take, as opposed to the wall clock of the simulation).
@@ -657,7 +662,7 @@ func (t *TestResult) finish(info ModelInfo, threads int) {
 	t.AvgTPS, t.StdTPS = bench.MeanStd(t.TPS)
 	t.BestTPS = slices.Max(t.TPS)
 	t.GOPS = 2 * float64(info.Params) * t.AvgTPS / 1e9
-	t.CPUShare = t.cpu.share(threads)
+	t.CPUShare, t.CPUWait = t.cpu.share(threads), t.cpu.waitShare(threads)
 	t.SimTPS = simRate(t.SimSeconds, t.Tokens)
 }
 

@@ -74,14 +74,14 @@ func testTable(res *ModelResults) bench.Table {
 }
 
 func batchedTable(res *ModelResults) bench.Table {
-	t := bench.Table{Columns: []string{"B", "prompt", "gen", "t/s (all sequences)", "t/s per sequence", "GOP/s", "roofline t/s", "of roofline", "fastest step of roofline", "CPU share"}}
+	t := bench.Table{Columns: []string{"B", "prompt", "gen", "t/s (all sequences)", "t/s per sequence", "GOP/s", "roofline t/s", "of roofline", "fastest step of roofline", "CPU share", "waited for a CPU"}}
 	sim := len(res.Batched) > 0 && res.Batched[0].SimTPS > 0
 	if sim {
 		t.Columns = append(t.Columns, "simulated t/s (all sequences)")
 	}
 	for _, b := range res.Batched {
 		row := []string{strconv.Itoa(b.B), strconv.Itoa(b.Prompt), strconv.Itoa(b.Gen), tps(b.AvgTPS, b.StdTPS),
-			f2(b.AvgTPS / float64(b.B)), fmt.Sprintf("%.1f", b.GOPS), "-", "-", "-", pct(b.CPUShare)}
+			f2(b.AvgTPS / float64(b.B)), fmt.Sprintf("%.1f", b.GOPS), "-", "-", "-", pct(b.CPUShare), waitPct(b.CPUWait)}
 		if b.Roofline != nil {
 			row[6], row[7], row[8] = f2(b.Roofline.RooflineTPS), pct(b.Roofline.Ratio), pct(b.Roofline.FastestStepRatio)
 		}
@@ -101,7 +101,7 @@ func rooflineLine(tr TestResult, mem Bandwidth, threads int) string {
 		"%s read per token: weights %s + KV %s); best repetition %.2f t/s = %s%s%s%s",
 		tr.Name, tr.AvgTPS, pct(rl.Ratio), rl.RooflineTPS, bandwidthName(mem), rl.BandwidthGBs,
 		formatBytes(rl.BytesPerStep), formatBytes(rl.WeightBytes), formatBytes(rl.KVBytes),
-		tr.BestTPS, pct(rl.BestRatio), stepNote(tr.Steps, rl), pairedNote(tr, rl), cpuNote(tr.CPUShare, threads))
+		tr.BestTPS, pct(rl.BestRatio), stepNote(tr.Steps, rl), pairedNote(tr, rl), cpuNote(tr.CPUShare, tr.CPUWait, threads))
 }
 
 // pairedNote gives the paired ratio: each repetition against the bandwidth
@@ -129,7 +129,7 @@ func genLine(tr TestResult, dev string, threads int) string {
 	if st := tr.Steps; st != nil {
 		s += fmt.Sprintf("; steps: fastest %.2f t/s, median %.2f t/s", st.FastestTPS, st.MedianTPS)
 	}
-	return s + fmt.Sprintf("; no roofline: %s cannot measure its memory bandwidth", dev) + cpuNote(tr.CPUShare, threads)
+	return s + fmt.Sprintf("; no roofline: %s cannot measure its memory bandwidth", dev) + cpuNote(tr.CPUShare, tr.CPUWait, threads)
 }
 
 // testLine is one test's summary line.
@@ -155,7 +155,7 @@ func simNote(tr TestResult, dev string) string {
 
 func prefillLine(tr TestResult, params uint64, threads int) string {
 	return fmt.Sprintf("prefill: %s %.2f t/s = %.1f GOP/s (2 × %s params × tokens); best repetition %.2f t/s%s",
-		tr.Name, tr.AvgTPS, tr.GOPS, formatParams(params), tr.BestTPS, cpuNote(tr.CPUShare, threads))
+		tr.Name, tr.AvgTPS, tr.GOPS, formatParams(params), tr.BestTPS, cpuNote(tr.CPUShare, tr.CPUWait, threads))
 }
 
 // stepNote gives the fastest and median single steps against the roofline.
@@ -167,13 +167,27 @@ func stepNote(st *StepStats, rl *Roofline) string {
 		st.FastestTPS, pct(rl.FastestStepRatio), st.MedianTPS, pct(rl.of(st.MedianTPS)))
 }
 
-// cpuNote says how much of its threads' time the process got: on a shared
-// machine a low share, not the code, can be what limits a figure.
-func cpuNote(share float64, threads int) string {
-	if share <= 0 {
-		return ""
+// cpuNote says how much of its threads' time the process got, and how
+// much they spent waiting while other tasks had the cores: on a shared
+// machine those, not the code, can be what limits a figure (a worker that
+// loses its core holds the others up at the end of the op).
+func cpuNote(share float64, wait *float64, threads int) string {
+	s := ""
+	if share > 0 {
+		s = fmt.Sprintf("; CPU share %s of %d threads", pct(share), threads)
 	}
-	return fmt.Sprintf("; CPU share %s of %d threads", pct(share), threads)
+	if wait != nil {
+		s += fmt.Sprintf("; waited for a CPU %s of the time", pct(*wait))
+	}
+	return s
+}
+
+// waitPct is a CPUWait for a table ("-" when unknown).
+func waitPct(w *float64) string {
+	if w == nil {
+		return "-"
+	}
+	return pct(*w)
 }
 
 func kernelsLine(res *ModelResults) string {

@@ -7,34 +7,39 @@ import (
 
 // span is one timed repetition: wall clock and process CPU time at its start.
 type span struct {
-	start time.Time
-	cpu   time.Duration
-	cpuOK bool
+	start         time.Time
+	cpu, wait     time.Duration
+	cpuOK, waitOK bool
 }
 
 func startSpan() span {
 	cpu, ok := processCPU()
-	return span{start: time.Now(), cpu: cpu, cpuOK: ok}
+	wait, wok := processRunWait()
+	return span{start: time.Now(), cpu: cpu, cpuOK: ok, wait: wait, waitOK: wok}
 }
 
-// reps sums the wall and CPU time of repetitions.
+// reps sums the wall and CPU time of repetitions, and the time their
+// threads waited for a CPU.
 type reps struct {
-	wall, cpu float64
-	cpuOK     bool
-	n         int
+	wall, cpu, wait float64
+	cpuOK, waitOK   bool
+	n               int
 }
 
 // add ends sp and returns its wall seconds.
 func (r *reps) add(sp span) float64 {
 	wall := time.Since(sp.start).Seconds()
 	cpu, ok := processCPU()
+	wait, wok := processRunWait()
 	if r.n == 0 {
-		r.cpuOK = true
+		r.cpuOK, r.waitOK = true, true
 	}
 	r.n++
 	r.cpuOK = r.cpuOK && ok && sp.cpuOK
+	r.waitOK = r.waitOK && wok && sp.waitOK
 	r.wall += wall
 	r.cpu += (cpu - sp.cpu).Seconds()
+	r.wait += (wait - sp.wait).Seconds()
 	return wall
 }
 
@@ -44,6 +49,16 @@ func (r *reps) share(threads int) float64 {
 		return 0
 	}
 	return r.cpu / (r.wall * float64(threads))
+}
+
+// waitShare is the threads' time waiting for a CPU ÷ (wall time ×
+// threads), nil when unknown (0 is a reading: nothing else ran).
+func (r *reps) waitShare(threads int) *float64 {
+	if !r.waitOK || r.wall <= 0 || threads <= 0 {
+		return nil
+	}
+	w := max(0, r.wait) / (r.wall * float64(threads))
+	return &w
 }
 
 // StepStats summarises the single decode steps of a test. On a shared

@@ -1,0 +1,42 @@
+//go:build linux
+
+package inproc
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// processRunWait returns how long the process's threads, summed, have
+// been runnable but not running, waiting for a CPU while other tasks had
+// it (the second field of each /proc/self/task/*/schedstat: run_delay, in
+// ns). On a shared machine this is the time other work took from the
+// benchmark; a thread that sleeps does not accumulate it. Threads that
+// exited are not counted, which only matters for the Go runtime's short-
+// lived ones.
+func processRunWait() (time.Duration, bool) {
+	tasks, err := filepath.Glob("/proc/self/task/*/schedstat")
+	if err != nil || len(tasks) == 0 {
+		return 0, false
+	}
+	var total time.Duration
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // the thread exited since the listing
+		}
+		fields := bytes.Fields(b)
+		if len(fields) < 2 {
+			return 0, false
+		}
+		ns, err := strconv.ParseInt(string(fields[1]), 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		total += time.Duration(ns)
+	}
+	return total, true
+}

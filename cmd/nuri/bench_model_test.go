@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -117,12 +118,15 @@ func TestBenchModelTiny(t *testing.T) {
 		t.Errorf("no prefill line in:\n%s", text)
 	}
 	bh, brows := tableRows(t, text, "B")
-	if len(bh) != 10 || len(brows) != 2 || brows[0][0] != "1" || brows[1][0] != "3" {
+	if len(bh) != 11 || len(brows) != 2 || brows[0][0] != "1" || brows[1][0] != "3" || bh[10] != "waited for a CPU" {
 		t.Fatalf("batched table %q %q", bh, brows)
 	}
 	for _, r := range brows {
 		if v := meanOf(t, r[3]); !(v > 0) {
 			t.Errorf("batch %s: aggregate t/s %v", r[0], v)
+		}
+		if runtime.GOOS == "linux" && !strings.HasSuffix(r[10], "%") {
+			t.Errorf("batch %s: waited for a CPU %q", r[0], r[10])
 		}
 	}
 	if !strings.Contains(text, "batched prefill: 3 sequences × 20 tokens = 60 tokens") {

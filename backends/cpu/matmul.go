@@ -31,14 +31,7 @@ var _ backends.ResidualMatMuler = (*Stream)(nil)
 // in llama-1b decode (two alternating runs), so they keep the two steps.
 func (s *Stream) MatMulResidual(x, tmp, w, in backends.Tensor) {
 	s.doMatMulAs(in, []backends.Tensor{w}, suffixResidual, func() error {
-		m, err := s.matmulArgs(tmp, w, in)
-		if err != nil {
-			return err
-		}
-		if err := sameShape(tmp.Rows, tmp.Cols, x); err != nil {
-			return err
-		}
-		xs, err := f32s(x)
+		m, xs, err := s.residualArgs(x, tmp, w, in)
 		if err != nil {
 			return err
 		}
@@ -59,18 +52,10 @@ func (s *Stream) MatMulResidual(x, tmp, w, in backends.Tensor) {
 // the rest run one by one.
 func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
 	s.doMatMul(x, ws, func() error {
-		if len(dsts) != len(ws) {
-			return fmt.Errorf("%d outputs for %d weights: %w", len(dsts), len(ws), backends.ErrShape)
-		}
-		sh := &s.shared
+		sh, err := s.sharedOperands(dsts, ws, x)
 		defer sh.release()
-		sh.ms = sh.ms[:0]
-		for i := range ws {
-			m, err := s.matmulArgs(dsts[i], ws[i], x)
-			if err != nil {
-				return err
-			}
-			sh.ms = append(sh.ms, m)
+		if err != nil {
+			return err
 		}
 		// Packed weights of one type and width go together (Q4_K_M's q/k/v
 		// mix Q4_K and Q6_K: q and k share a call, v has its own); the
@@ -105,8 +90,10 @@ var (
 // without one (the pure-Go kernels), which read it as MatMul does.
 func (s *Stream) MatMulNormShared(dsts, ws []backends.Tensor, x, norm backends.Tensor, eps float32, h backends.Tensor) {
 	s.doMatMulAs(x, ws, suffixNorm, func() error {
-		if len(dsts) != len(ws) {
-			return fmt.Errorf("%d outputs for %d weights: %w", len(dsts), len(ws), backends.ErrShape)
+		sh, err := s.sharedOperands(dsts, ws, x)
+		defer sh.release()
+		if err != nil {
+			return err
 		}
 		if err := sameShape(x.Rows, x.Cols, h); err != nil {
 			return err
@@ -121,16 +108,6 @@ func (s *Stream) MatMulNormShared(dsts, ws []backends.Tensor, x, norm backends.T
 		hs, err := f32s(h)
 		if err != nil {
 			return err
-		}
-		sh := &s.shared
-		defer sh.release()
-		sh.ms = sh.ms[:0]
-		for i := range ws {
-			m, err := s.matmulArgs(dsts[i], ws[i], x)
-			if err != nil {
-				return err
-			}
-			sh.ms = append(sh.ms, m)
 		}
 		normed := false
 		sh.groups(func(i int, ys [][]float32, pws []*kernels.PackedWeights) {
@@ -159,21 +136,14 @@ func (s *Stream) MatMulNormShared(dsts, ws []backends.Tensor, x, norm backends.T
 // the add.
 func (s *Stream) MatMulResidualSwiGLU(x, tmp, w, gate, up backends.Tensor) {
 	s.doMatMulAs(gate, []backends.Tensor{w}, suffixSwiGLU, func() error {
-		m, err := s.matmulArgs(tmp, w, gate)
+		m, xs, err := s.residualArgs(x, tmp, w, gate)
 		if err != nil {
 			return err
 		}
 		if err := sameShape(gate.Rows, gate.Cols, up); err != nil {
 			return err
 		}
-		if err := sameShape(tmp.Rows, tmp.Cols, x); err != nil {
-			return err
-		}
 		us, err := f32s(up)
-		if err != nil {
-			return err
-		}
-		xs, err := f32s(x)
 		if err != nil {
 			return err
 		}
@@ -191,6 +161,38 @@ func (s *Stream) MatMulResidualSwiGLU(x, tmp, w, gate, up backends.Tensor) {
 		vec.Add(xs, xs, m.ys)
 		return nil
 	})
+}
+
+// sharedOperands checks the operands of matmuls of x by ws into dsts and
+// lists them in s.shared.ms; release the list after (also on an error).
+func (s *Stream) sharedOperands(dsts, ws []backends.Tensor, x backends.Tensor) (*sharedArgs, error) {
+	sh := &s.shared
+	sh.ms = sh.ms[:0]
+	if len(dsts) != len(ws) {
+		return sh, fmt.Errorf("%d outputs for %d weights: %w", len(dsts), len(ws), backends.ErrShape)
+	}
+	for i := range ws {
+		m, err := s.matmulArgs(dsts[i], ws[i], x)
+		if err != nil {
+			return sh, err
+		}
+		sh.ms = append(sh.ms, m)
+	}
+	return sh, nil
+}
+
+// residualArgs checks the operands of a matmul into tmp whose result is
+// added into x (tmp's shape) and returns the matmul's and x's views.
+func (s *Stream) residualArgs(x, tmp, w, in backends.Tensor) (matmulOperands, []float32, error) {
+	m, err := s.matmulArgs(tmp, w, in)
+	if err != nil {
+		return m, nil, err
+	}
+	if err := sameShape(tmp.Rows, tmp.Cols, x); err != nil {
+		return m, nil, err
+	}
+	xs, err := f32s(x)
+	return m, xs, err
 }
 
 // release drops the shared-matmul lists' references to the caller's

@@ -33,20 +33,34 @@ func TestFusedFormsMatchPlainOps(t *testing.T) {
 	if _, ok := any(struct{ backends.Stream }{}).(backends.HostOutputs); ok {
 		t.Fatal("the plain stream wrapper still offers HostOutputs: the test would compare one path with itself")
 	}
-	for _, typ := range []string{"Q8_0", "Q4_0", "Q4_K_M"} {
-		path := filepath.Join(t.TempDir(), "tiny.gguf")
-		if err := synth.Write(path, synth.Options{Shape: mustShape(t, "tiny"), Type: typ, Seed: 5}); err != nil {
-			t.Fatal(err)
-		}
-		fused := cpu.New(2)
-		plain := plainStreamCPU{cpu.New(2)}
-		a := runSteps(t, fused, path)
-		b := runSteps(t, plain, path)
-		fused.Close()
-		plain.Close()
-		for j := range a {
-			if math.Float32bits(a[j]) != math.Float32bits(b[j]) {
-				t.Fatalf("%s: logit %d: %v with the fused forms, %v with the plain ops", typ, j, a[j], b[j])
+	// The tiny llama, and tiny shapes of the architectures whose blocks
+	// differ: per-head q/k norms (qwen3), post-norms instead of pre-norms
+	// (exaone4: no norm to fold, no plain residual), tied embeddings.
+	tiny := mustShape(t, "tiny")
+	qwen3, exaone4 := tiny, tiny
+	qwen3.Arch, qwen3.QKNorm, qwen3.Tied = "qwen3", true, true
+	exaone4.Arch, exaone4.QKNorm, exaone4.PostNorm = "exaone4", true, true
+	cases := []struct {
+		shape synth.Shape
+		types []string
+	}{{tiny, []string{"Q8_0", "Q4_0", "Q4_K_M", "F16"}}, {qwen3, []string{"Q4_0"}}, {exaone4, []string{"Q4_K_M"}}}
+	for _, c := range cases {
+		for _, typ := range c.types {
+			name := c.shape.Arch + "/" + typ
+			path := filepath.Join(t.TempDir(), "tiny.gguf")
+			if err := synth.Write(path, synth.Options{Shape: c.shape, Type: typ, Seed: 5}); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			fused := cpu.New(2)
+			plain := plainStreamCPU{cpu.New(2)}
+			a := runSteps(t, fused, path)
+			b := runSteps(t, plain, path)
+			fused.Close()
+			plain.Close()
+			for j := range a {
+				if math.Float32bits(a[j]) != math.Float32bits(b[j]) {
+					t.Fatalf("%s: logit %d: %v with the fused forms, %v with the plain ops", name, j, a[j], b[j])
+				}
 			}
 		}
 	}

@@ -53,6 +53,9 @@ func subScalarF32(x *float32, n16 int, m float32)
 func scaleF32(x *float32, n16 int, s float32)
 
 //go:noescape
+func sumF64(x *float32, n16 int, lanes *float64)
+
+//go:noescape
 func sumSquaresF64(x *float32, n16 int, lanes *float64)
 
 //go:noescape

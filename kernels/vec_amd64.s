@@ -854,6 +854,28 @@ a4row:
 // increasing i, of the float32 squares x[i]·x[i] with i ≡ j (mod 16), over
 // the first 16·n16 elements: Z0 holds lanes 0-7, Z1 lanes 8-15.
 // func sumSquaresF64(x *float32, n16 int, lanes *float64)
+// func sumF64(x *float32, n16 int, lanes *float64)
+// lanes[j] = Σ float64(x[16i+j]) for i < n16 (the sum in float64 lanes of
+// VecOps.SumF64).
+TEXT ·sumF64(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), DI
+	MOVQ n16+8(FP), CX
+	MOVQ lanes+16(FP), SI
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+sumloop:
+	VCVTPS2PD (DI), Z3
+	VCVTPS2PD 32(DI), Z4
+	VADDPD  Z3, Z0, Z0
+	VADDPD  Z4, Z1, Z1
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     sumloop
+	VMOVUPD Z0, (SI)
+	VMOVUPD Z1, 64(SI)
+	VZEROUPPER
+	RET
+
 TEXT ·sumSquaresF64(SB), NOSPLIT, $0-24
 	MOVQ x+0(FP), DI
 	MOVQ n16+8(FP), CX

@@ -87,6 +87,7 @@ func subScalarF32(x *float32, n16 int, m float32) { panic("kernels: no assembly"
 
 func scaleF32(x *float32, n16 int, s float32) { panic("kernels: no assembly") }
 
+func sumF64(x *float32, n16 int, lanes *float64)        { panic("kernels: no assembly") }
 func sumSquaresF64(x *float32, n16 int, lanes *float64) { panic("kernels: no assembly") }
 
 func scaleMulF32(y, x, w *float32, n16 int, s float32) { panic("kernels: no assembly") }

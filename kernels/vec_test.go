@@ -521,6 +521,41 @@ func checkHeadSums(t *testing.T, shape string, got, want []float32, aStride int)
 	}
 }
 
+// TestSumF64: the vector path gives the scalar lanes' bits on awkward
+// lengths, within float64 rounding of one float64 chain (softmax
+// probabilities: positive, spanning many binades), and the exact sum where
+// every partial sum is exact.
+func TestSumF64(t *testing.T) {
+	r := rand.New(rand.NewPCG(49, 50))
+	fast, ref := VecOps{fast: hasVecAsm}, VecOps{}
+	for _, n := range []int{0, 1, 15, 16, 17, 31, 33, 64, 100, 1024, 4099} {
+		x := make([]float32, n)
+		var chain float64
+		for i := range x {
+			x[i] = float32(math.Exp(-r.Float64() * 40))
+			chain += float64(x[i])
+		}
+		sf, sr := fast.SumF64(x), ref.SumF64(x)
+		if math.Float64bits(sf) != math.Float64bits(sr) {
+			t.Fatalf("n=%d: SumF64 %v, scalar %v", n, sf, sr)
+		}
+		// Positive terms: any float64 order is within (n−1)·2^-53·Σ of the
+		// exact sum, so two orders within twice that.
+		if d := math.Abs(sf - chain); d > 2*float64(max(n-1, 0))*0x1p-53*chain {
+			t.Fatalf("n=%d: SumF64 %v, one float64 chain %v", n, sf, chain)
+		}
+		grid := make([]float32, n)
+		chain = 0
+		for i := range grid {
+			grid[i] = float32(r.IntN(2001)-1000) / 256
+			chain += float64(grid[i])
+		}
+		if g := fast.SumF64(grid); g != chain {
+			t.Fatalf("n=%d: SumF64 %v of multiples of 1/256, exact %v", n, g, chain)
+		}
+	}
+}
+
 // TestNormOps checks SumSquares, ScaleMul and Add: the vector path
 // bit-identical to the scalar one on awkward lengths (with guards past
 // the outputs), and SumSquares equal to ggml's one float64 chain where

@@ -474,10 +474,7 @@ func (a *attnJob) softmax(sc []float32) {
 	maxv := a.vec.ScaleMax(sc, a.p.Scale)
 	a.vec.SubScalar(sc, maxv)
 	a.vec.Exp(sc, sc)
-	var sum float64 // in position order: the one pass left scalar
-	for _, e := range sc {
-		sum += float64(e)
-	}
+	sum := a.vec.SumF64(sc) // ggml sums in float64 too (soft_max)
 	a.vec.Scale(sc, float32(1/sum))
 	switch a.roundP {
 	case quant.F16:

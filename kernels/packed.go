@@ -270,8 +270,6 @@ func (a *packedActs) quantTasks() int { return (a.nx + packTile - 1) / packTile 
 // x to Q8_0 (Q8_K for the K-quants) in the tile layout with the assembly
 // quantizers (bit-identical to quant.QuantizeActivations for finite
 // inputs); float weights get their activations rounded instead.
-// A row built from its sources (packedInput) goes through a buffer on the
-// quantizing thread's stack, one span at a time, so it stays in L1.
 func (a *packedActs) quantize(in *packedInput, vec VecOps, x []float32, q int, wt quant.Type) {
 	t0 := q / a.spans * packTile
 	b0 := q % a.spans * a.span
@@ -279,16 +277,26 @@ func (a *packedActs) quantize(in *packedInput, vec VecOps, x []float32, q int, w
 	n, _, base := a.tileAt(t0)
 	cols := a.nb * a.qk
 	c0, c1 := b0*a.qk, b1*a.qk
-	var built [quantSpan]float32
+	if in.kind != inputPlain {
+		a.quantizeBuilt(in, vec, x, t0, n, base, b0, b1, wt)
+		return
+	}
 	for k := range n {
 		i := t0 + k
-		var span []float32
-		if in.kind == inputPlain {
-			span = x[i*cols+c0 : i*cols+c1]
-		} else {
-			span = built[:c1-c0]
-			in.build(vec, span, x, i, cols, c0)
-		}
+		a.quantizeRow(x[i*cols+c0:i*cols+c1], n, k, base, b0, b1, wt)
+	}
+}
+
+// quantizeBuilt is quantize for rows built from their sources (in): each
+// row's span goes through a buffer on the quantizing thread's stack, so it
+// stays in L1 between the op that builds it and the quantizer.
+func (a *packedActs) quantizeBuilt(in *packedInput, vec VecOps, x []float32, t0, n, base, b0, b1 int, wt quant.Type) {
+	var built [quantSpan]float32
+	cols := a.nb * a.qk
+	c0 := b0 * a.qk
+	span := built[:(b1-b0)*a.qk]
+	for k := range n {
+		in.build(vec, span, x, t0+k, cols, c0)
 		a.quantizeRow(span, n, k, base, b0, b1, wt)
 	}
 }
@@ -608,7 +616,8 @@ func lockPacked(p *Pool) (*packedScratch, func()) {
 }
 
 // matMulPacked runs the matrices in s.mats on nx activation rows: x, or
-// the rows in builds from its sources (x is then the norm's input, or nil).
+// the rows that in builds from its sources (x is then the norm's input, or
+// nil for SwiGLU).
 func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput) {
 	pw0 := s.mats[0].pw
 	if in.kind != inputSwiGLU && len(x) < nx*pw0.Cols {

@@ -17,6 +17,9 @@ type testCase struct {
 	typ  quant.Type
 	name string
 	run  func(e *env) (Metric, error)
+	// needs, when set, says whether the device's stream has what the case
+	// checks (an optional fused form); a stream without it is not asked.
+	needs func(s backends.Stream) bool
 }
 
 // env is what a case runs in: the two sides, the limit for its op and

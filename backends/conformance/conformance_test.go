@@ -48,7 +48,8 @@ func TestCatchesFaults(t *testing.T) {
 		"silu_mul/F32":  conformance.Unsupported, // says unsupported, refuses properly
 		"rope/F32":      conformance.Fail,        // says unsupported, fails with another error
 		"get_rows/Q8_0": conformance.Pass,
-		"mul_mat/Q8_0":  conformance.Pass,
+		"mul_mat/Q8_0":  conformance.Pass, // its fused SwiGLU form is right
+		"mul_mat/Q4_K":  conformance.Fail, // its fused SwiGLU form skips the SiLU
 	}
 	got := map[string]conformance.Result{}
 	for _, r := range rs {
@@ -66,6 +67,9 @@ func TestCatchesFaults(t *testing.T) {
 	}
 	if f := strings.Join(got["add/F32"].Failures, "\n"); !strings.Contains(f, "write outside") {
 		t.Errorf("add/F32 failures do not name the guard: %s", f)
+	}
+	if f := strings.Join(got["mul_mat/Q4_K"].Failures, "\n"); !strings.Contains(f, "swiglu+residual") || strings.Contains(f, "/norm+shared/") {
+		t.Errorf("mul_mat/Q4_K failures name another case than the faulty fused form: %s", f)
 	}
 	if f := strings.Join(got["scale/F32"].Failures, "\n"); !strings.Contains(f, "NaN") {
 		t.Errorf("scale/F32 failures do not name the NaN: %s", f)
@@ -161,6 +165,18 @@ func (s *faultyStream) SiLUMul(dst, gate, up backends.Tensor) {
 
 func (s *faultyStream) RoPE(x backends.Tensor, pos []int32, p backends.RoPE) {
 	s.err = errors.Join(s.err, errors.New("rope exploded"))
+}
+
+// MatMulResidualSwiGLU offers the fused form (backends.SwiGLUMatMuler),
+// which the kit then checks; for Q4_K weights it forgets silu(gate)·up and
+// multiplies gate itself.
+func (s *faultyStream) MatMulResidualSwiGLU(x, tmp, w, gate, up backends.Tensor) {
+	if w.Type != quant.Q4_K {
+		s.Stream.(backends.SwiGLUMatMuler).MatMulResidualSwiGLU(x, tmp, w, gate, up)
+		return
+	}
+	s.Stream.MatMul(tmp, w, gate)
+	s.Stream.Add(x, x, tmp)
 }
 
 func (s *faultyStream) Sync() error {

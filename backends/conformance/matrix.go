@@ -75,6 +75,7 @@ func allCases() []testCase {
 	var cs []testCase
 	cs = append(cs, getRowsCases()...)
 	cs = append(cs, matmulCases()...)
+	cs = append(cs, fusedCases()...)
 	cs = append(cs, floatCases()...)
 	return append(cs, kvCases()...)
 }
@@ -107,7 +108,7 @@ func Matrix(dev backends.Device, opts ...Option) ([]Result, error) {
 	idx := map[key]int{}
 	var out []Result
 	for _, tc := range allCases() {
-		if c.filter != nil && !c.filter(tc.op, tc.typ) {
+		if (c.filter != nil && !c.filter(tc.op, tc.typ)) || (tc.needs != nil && !tc.needs(ds.s)) {
 			continue
 		}
 		k := key{tc.op, tc.typ}

@@ -34,7 +34,8 @@ func (m *transformer) Forward(b *Batch, kv KVView, out []float32) error {
 	for il := range m.layers {
 		x = m.block(s, il, x, a, p, kv.Cache)
 	}
-	logits, direct := m.logitsIn(out[:len(p.outIdx)*hp.NVocab], a.logits)
+	out = out[:len(p.outIdx)*hp.NVocab]
+	logits, direct := m.logitsIn(out, a.logits)
 	m.normLinears(s, x, m.outNorm, prefix(a.h, x.Rows), [3]backends.Tensor{logits}, [3]backends.Tensor{m.output}, [3]backends.Tensor{}, 1)
 	if m.outBias.Valid() {
 		s.Add(logits, logits, m.outBias)
@@ -43,7 +44,7 @@ func (m *transformer) Forward(b *Batch, kv KVView, out []float32) error {
 		s.Scale(logits, logits, 1/hp.logitScale) // granite divides the logits
 	}
 	if !direct {
-		s.Read(out[:len(p.outIdx)*hp.NVocab], logits)
+		s.Read(out, logits)
 	}
 	if err := s.Sync(); err != nil {
 		return fmt.Errorf("forward: %w", err)

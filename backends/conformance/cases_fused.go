@@ -73,10 +73,14 @@ func sharedCase(norm bool) func(t quant.Type, cols int) func(e *env) (Metric, er
 					return Metric{}, err
 				}
 			}
-			nv := randRows(e.rng, 1, cols)
-			nt, err := e.in("norm", 1, cols, nv)
-			if err != nil {
-				return Metric{}, err
+			var nv []float32
+			var nt twin
+			if norm {
+				nv = randRows(e.rng, 1, cols)
+				var err error
+				if nt, err = e.in("norm", 1, cols, nv); err != nil {
+					return Metric{}, err
+				}
 			}
 			var worst Metric
 			for _, nx := range []int{1, 5} {
@@ -85,9 +89,11 @@ func sharedCase(norm bool) func(t quant.Type, cols int) func(e *env) (Metric, er
 				if err != nil {
 					return worst, err
 				}
-				h, err := e.out("h", nx, cols)
-				if err != nil {
-					return worst, err
+				var h twin // the norm's output
+				if norm {
+					if h, err = e.out("h", nx, cols); err != nil {
+						return worst, err
+					}
 				}
 				var ys [2]twin
 				for j := range ys {
@@ -145,14 +151,17 @@ func residualCase(swiglu bool) func(t quant.Type, cols int) func(e *env) (Metric
 			}
 			var worst Metric
 			for _, nx := range []int{1, 5} {
+				// gate is the matmul's input, or with SwiGLU its gate.
 				gv, uv, rv := randRows(e.rng, nx, cols), randRows(e.rng, nx, cols), randRows(e.rng, nx, rows)
 				gate, err := e.in("gate", nx, cols, gv)
 				if err != nil {
 					return worst, err
 				}
-				up, err := e.in("up", nx, cols, uv)
-				if err != nil {
-					return worst, err
+				var up twin
+				if swiglu {
+					if up, err = e.in("up", nx, cols, uv); err != nil {
+						return worst, err
+					}
 				}
 				res, err := e.in("residual", nx, rows, rv)
 				if err != nil {

@@ -147,7 +147,6 @@ func (s *Stream) MatMulResidualSwiGLU(x, tmp, w, gate, up backends.Tensor) {
 		if err != nil {
 			return err
 		}
-		vec := s.dev.pool.VecOps()
 		switch {
 		case m.pw != nil && gate.Rows == 1:
 			kernels.MatMulPackedResidualSwiGLU(s.dev.pool, xs, m.ys, m.pw, m.xs, us, 1)
@@ -158,7 +157,7 @@ func (s *Stream) MatMulResidualSwiGLU(x, tmp, w, gate, up backends.Tensor) {
 			s.siluMul(m.xs, m.xs, us, gate.Rows, gate.Cols)
 			s.matmul(m, w, gate.Rows)
 		}
-		vec.Add(xs, xs, m.ys)
+		s.dev.pool.VecOps().Add(xs, xs, m.ys)
 		return nil
 	})
 }

@@ -16,8 +16,8 @@ import (
 type Stream struct {
 	dev *Device
 	err error
-	// MatMulShared's argument lists, reused (a stream is used by one
-	// goroutine at a time).
+	// MatMulShared's and MatMulNormShared's argument lists, reused (a
+	// stream is used by one goroutine at a time).
 	shared sharedArgs
 	attn   attnScratch
 	rope   ropeCache

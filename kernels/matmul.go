@@ -138,7 +138,7 @@ type mmTask struct {
 	s          *matmulScratch
 }
 
-func (t *mmTask) run(lo, hi int) {
+func (t *mmTask) Run(lo, hi int) {
 	switch t.phase {
 	case phaseQuantize:
 		for i := lo; i < hi; i++ {

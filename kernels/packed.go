@@ -491,8 +491,8 @@ type packedTask struct {
 // MatMul does for the unpacked matrix up to float rounding (see the layout
 // comment for the exact order).
 func MatMulPacked(p *Pool, y []float32, pw *PackedWeights, x []float32, nx int) {
-	s, unlock := lockPacked(p)
-	defer unlock()
+	s := lockPacked(p)
+	defer unlockPacked(p)
 	s.mats = append(s.mats[:0], packedMat{pw: pw, y: y})
 	matMulPacked(p, s, x, nx, packedInput{})
 }
@@ -507,8 +507,8 @@ func MatMulPackedResidual(p *Pool, res, y []float32, pw *PackedWeights, x []floa
 	if len(res) < nx*pw.Rows {
 		panic(fmt.Sprintf("kernels.MatMulPackedResidual: %d×%d weights, %d rows: the residual has %d", pw.Rows, pw.Cols, nx, len(res)))
 	}
-	s, unlock := lockPacked(p)
-	defer unlock()
+	s := lockPacked(p)
+	defer unlockPacked(p)
 	s.mats = append(s.mats[:0], packedMat{pw: pw, y: y, res: res})
 	matMulPacked(p, s, x, nx, packedInput{})
 }
@@ -532,8 +532,8 @@ func (t *packedTask) addResidual(m *packedMat, r0, r1 int) {
 // have one type and one column count.
 func MatMulPackedShared(p *Pool, ys [][]float32, pws []*PackedWeights, x []float32, nx int) {
 	checkShared(ys, pws)
-	s, unlock := lockPacked(p)
-	defer unlock()
+	s := lockPacked(p)
+	defer unlockPacked(p)
 	s.mats = s.mats[:0]
 	for m, pw := range pws {
 		s.mats = append(s.mats, packedMat{pw: pw, y: ys[m]})
@@ -552,8 +552,8 @@ func MatMulPackedSharedNorm(p *Pool, ys [][]float32, pws []*PackedWeights, x []f
 	if len(w) != pws[0].Cols {
 		panic(fmt.Sprintf("kernels.MatMulPackedSharedNorm: %d norm weights for %d columns", len(w), pws[0].Cols))
 	}
-	s, unlock := lockPacked(p)
-	defer unlock()
+	s := lockPacked(p)
+	defer unlockPacked(p)
 	s.mats = s.mats[:0]
 	for m, pw := range pws {
 		s.mats = append(s.mats, packedMat{pw: pw, y: ys[m]})
@@ -566,8 +566,8 @@ func MatMulPackedSharedNorm(p *Pool, ys [][]float32, pws []*PackedWeights, x []f
 // (VecOps.SiLUMul's bits), built span by span as the quantizer converts
 // them instead of written out by an op of their own.
 func MatMulPackedSwiGLU(p *Pool, y []float32, pw *PackedWeights, gate, up []float32, nx int) {
-	s, unlock := lockPacked(p)
-	defer unlock()
+	s := lockPacked(p)
+	defer unlockPacked(p)
 	s.mats = append(s.mats[:0], packedMat{pw: pw, y: y})
 	matMulPacked(p, s, nil, nx, swiGLUInput(pw, gate, up, nx))
 }
@@ -579,8 +579,8 @@ func MatMulPackedResidualSwiGLU(p *Pool, res, y []float32, pw *PackedWeights, ga
 	if len(res) < nx*pw.Rows {
 		panic(fmt.Sprintf("kernels.MatMulPackedResidualSwiGLU: %d×%d weights, %d rows: the residual has %d", pw.Rows, pw.Cols, nx, len(res)))
 	}
-	s, unlock := lockPacked(p)
-	defer unlock()
+	s := lockPacked(p)
+	defer unlockPacked(p)
 	s.mats = append(s.mats[:0], packedMat{pw: pw, y: y, res: res})
 	matMulPacked(p, s, nil, nx, swiGLUInput(pw, gate, up, nx))
 }
@@ -605,14 +605,22 @@ func checkShared(ys [][]float32, pws []*PackedWeights) {
 	}
 }
 
-// lockPacked returns the scratch of p, locked, and its unlock (a fresh
-// scratch for a nil p).
-func lockPacked(p *Pool) (*packedScratch, func()) {
+// lockPacked returns the scratch of p, locked (a fresh scratch for a nil
+// p); unlockPacked releases it. Not a returned unlock func: a method value
+// is a new object on every call.
+func lockPacked(p *Pool) *packedScratch {
 	if p == nil {
-		return new(packedScratch), func() {}
+		return new(packedScratch)
 	}
 	p.mu.Lock()
-	return &p.pk, p.mu.Unlock
+	return &p.pk
+}
+
+// unlockPacked releases what lockPacked(p) locked.
+func unlockPacked(p *Pool) {
+	if p != nil {
+		p.mu.Unlock()
+	}
 }
 
 // matMulPacked runs the matrices in s.mats on nx activation rows: x, or
@@ -752,7 +760,7 @@ func packedGrain(groups, groupBytes, nx, streams, threads int) int {
 	return max(1, g)
 }
 
-func (t *packedTask) run(lo, hi int) {
+func (t *packedTask) Run(lo, hi int) {
 	switch t.phase {
 	case phaseScales:
 		cols := t.mats[0].pw.Cols

@@ -15,17 +15,20 @@ import (
 // a little while. After spinFor without work they sleep and cost nothing.
 const spinFor = 200 * time.Microsecond
 
-// task is one parallel job. Passing a pointer-shaped value through this
-// interface does not allocate, which keeps MatMul's hot path allocation-free.
-type task interface {
-	run(lo, hi int)
+// Task is one parallel job for RunTask: Run is called on disjoint
+// sub-ranges that together cover the job's index range. A pointer to a
+// long-lived value (a caller's reusable scratch) passes through this
+// interface without allocating, which keeps the hot paths allocation-free:
+// a closure given to Run escapes to the heap, a new object per call.
+type Task interface {
+	Run(lo, hi int)
 }
 
-// funcTask adapts a plain function to task (a func value is pointer-shaped,
-// so the conversion does not allocate either).
+// funcTask adapts a plain function to Task (a func value is pointer-shaped,
+// so the conversion itself does not allocate).
 type funcTask func(lo, hi int)
 
-func (f funcTask) run(lo, hi int) { f(lo, hi) }
+func (f funcTask) Run(lo, hi int) { f(lo, hi) }
 
 // Pool is a fixed set of worker goroutines that live until Close. Run splits
 // an index range into chunks that the caller and the workers claim from a
@@ -41,7 +44,7 @@ type Pool struct {
 	mu      sync.Mutex // held for a whole Run or MatMul
 
 	// Current job, written by the caller under mu before gen is bumped.
-	job     task
+	job     Task
 	n       int
 	grain   int
 	next    atomic.Int64 // next unclaimed index
@@ -126,18 +129,23 @@ func (p *Pool) Close() {
 // using the pool's workers, and returns when all calls have returned. A panic
 // in fn is re-raised on the caller. With a nil or closed Pool fn(0, n) runs
 // on the caller.
-func (p *Pool) Run(n int, fn func(lo, hi int)) {
+func (p *Pool) Run(n int, fn func(lo, hi int)) { p.RunTask(n, funcTask(fn)) }
+
+// RunTask is Run for a Task: t.Run is called on disjoint sub-ranges that
+// together cover [0, n), and RunTask returns when all calls have. Unlike
+// Run's closures, a pointer to a reused value does not allocate.
+func (p *Pool) RunTask(n int, t Task) {
 	if n <= 0 {
 		return
 	}
 	if p == nil {
-		fn(0, n)
+		t.Run(0, n)
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	grain := (n + 4*p.threads - 1) / (4 * p.threads)
-	p.runLocked(n, grain, funcTask(fn))
+	p.runLocked(n, grain, t)
 }
 
 // SetGeneric forces (on) or releases (off) the pure-Go reference kernels
@@ -160,10 +168,10 @@ func (p *Pool) Generic() bool {
 }
 
 // runTask is runLocked that also accepts a nil Pool (caller only).
-func (p *Pool) runTask(n, grain int, t task) {
+func (p *Pool) runTask(n, grain int, t Task) {
 	if p == nil {
 		if n > 0 {
-			t.run(0, n)
+			t.Run(0, n)
 		}
 		return
 	}
@@ -179,14 +187,14 @@ func (p *Pool) threadsLocked() int {
 }
 
 // runLocked runs t over [0, n) in chunks of grain indices. p.mu must be held.
-func (p *Pool) runLocked(n, grain int, t task) {
+func (p *Pool) runLocked(n, grain int, t Task) {
 	if grain < 1 {
 		grain = 1
 	}
 	chunks := (n + grain - 1) / grain
 	nh := min(chunks-1, len(p.helpers))
 	if p.closed || nh <= 0 {
-		t.run(0, n)
+		t.Run(0, n)
 		return
 	}
 	p.job, p.n, p.grain = t, n, grain
@@ -220,7 +228,7 @@ func (p *Pool) claim() {
 		if lo >= n {
 			return
 		}
-		p.job.run(int(lo), int(min(lo+g, n)))
+		p.job.Run(int(lo), int(min(lo+g, n)))
 	}
 }
 

@@ -55,6 +55,52 @@ func TestPoolRunCoversRangeOnce(t *testing.T) {
 	}
 }
 
+// countTask counts the visits of each index (RunTask's test task).
+type countTask struct {
+	hits []atomic.Int32
+	bad  atomic.Int32
+}
+
+func (c *countTask) Run(lo, hi int) {
+	if lo < 0 || hi > len(c.hits) || lo >= hi {
+		c.bad.Add(1)
+		return
+	}
+	for i := lo; i < hi; i++ {
+		c.hits[i].Add(1)
+	}
+}
+
+// TestPoolRunTask: RunTask covers the range once on a pool, a nil pool
+// and a closed one, and a reused task costs no allocation (the point of
+// RunTask next to Run's closures).
+func TestPoolRunTask(t *testing.T) {
+	p := newTestPool(t, 2)
+	closed := NewPool(2)
+	closed.Close()
+	for _, tc := range []struct {
+		name string
+		p    *Pool
+	}{{"pool", p}, {"nil", nil}, {"closed", closed}} {
+		for _, n := range []int{1, 5, 64, 1000} {
+			c := &countTask{hits: make([]atomic.Int32, n)}
+			tc.p.RunTask(n, c)
+			if c.bad.Load() != 0 {
+				t.Fatalf("%s n=%d: a call got an empty or out-of-range span", tc.name, n)
+			}
+			for i := range c.hits {
+				if h := c.hits[i].Load(); h != 1 {
+					t.Fatalf("%s n=%d: index %d visited %d times", tc.name, n, i, h)
+				}
+			}
+		}
+	}
+	c := &countTask{hits: make([]atomic.Int32, 256)}
+	if a := testing.AllocsPerRun(50, func() { p.RunTask(256, c) }); a != 0 {
+		t.Errorf("RunTask with a reused task allocated %.1f objects a call", a)
+	}
+}
+
 func TestPoolUsesSeveralWorkers(t *testing.T) {
 	p := newTestPool(t, 2)
 	// A chunk blocks until another chunk has started, which can only

@@ -29,7 +29,8 @@ type arena struct {
 // layout carves the activations of an n-token pass with nOut logit rows.
 func (m *transformer) layout(n, nOut int) (*acts, error) {
 	hp := m.hp
-	a := &acts{}
+	a := &m.acts // reused like the arena: one Forward at a time
+	*a = acts{}
 	specs := []struct {
 		t          *backends.Tensor
 		name       string

@@ -21,6 +21,7 @@ func (m *transformer) Forward(b *Batch, kv KVView, out []float32) error {
 	if err != nil {
 		return fmt.Errorf("forward: %w", err)
 	}
+	defer p.release()
 	a, err := m.layout(p.n, len(p.outIdx))
 	if err != nil {
 		return fmt.Errorf("forward: %w", err)
@@ -54,13 +55,19 @@ func (m *transformer) Forward(b *Batch, kv KVView, out []float32) error {
 
 // logitsIn returns the tensor the logits are computed in: out itself when
 // the stream writes host memory (backends.HostOutputs; direct is true),
-// else the device tensor t, which Read then copies into out.
+// else the device tensor t, which Read then copies into out. The wrapper
+// of out is kept for the next call with the same buffer (a caller decoding
+// step by step passes one), so a step allocates nothing; it holds on to
+// out until a call with another buffer or Close.
 func (m *transformer) logitsIn(out []float32, t backends.Tensor) (logits backends.Tensor, direct bool) {
 	if _, ok := m.stream.(backends.HostOutputs); !ok || len(out) == 0 {
 		return t, false
 	}
 	b := unsafe.Slice((*byte)(unsafe.Pointer(&out[0])), 4*len(out))
-	return backends.Tensor{Name: t.Name, Buf: backends.WrapHost(b), Type: quant.F32, Rows: t.Rows, Cols: t.Cols}, true
+	if hb := m.outBuf; hb == nil || hb.Size() != len(b) || &hb.Bytes()[0] != &b[0] {
+		m.outBuf = backends.WrapHost(b)
+	}
+	return backends.Tensor{Name: t.Name, Buf: m.outBuf, Type: quant.F32, Rows: t.Rows, Cols: t.Cols}, true
 }
 
 // block runs decoder block il on the residual stream x and returns the

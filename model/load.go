@@ -59,6 +59,9 @@ type transformer struct {
 
 	mu     sync.Mutex // one Forward at a time: the stream and scratch are shared
 	act    arena
+	acts   acts                  // the views of act, laid out per Forward
+	pl     plan                  // the last Forward's plan, its buffers reused
+	outBuf *backends.HostBuffer  // the last logits buffer wrapped for the stream (logitsIn)
 	mm     [2][3]backends.Tensor // linears' argument lists (no allocation per layer)
 	closed bool
 }
@@ -238,6 +241,7 @@ func (m *transformer) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.closed = true
+	m.outBuf = nil
 	var errs []error
 	if m.ownDev && m.dev != nil {
 		errs = append(errs, m.dev.Close())

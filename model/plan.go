@@ -29,8 +29,11 @@ func (m *transformer) plan(b *Batch, kv KVView, out []float32) (*plan, error) {
 	if err := m.checkCache(kv.Cache); err != nil {
 		return nil, err
 	}
-	p := &plan{n: n, slots: make([]int32, n),
-		rows: backends.AttnRows{Pos: b.Pos, Tables: make([][]int32, n)}}
+	// The plan lives in the model, reused (one Forward at a time): a
+	// decode step allocates nothing.
+	p := &m.pl
+	*p = plan{n: n, slots: grow(p.slots, n), outIdx: p.outIdx[:0],
+		rows: backends.AttnRows{Pos: b.Pos, Tables: grow(p.rows.Tables, n)}}
 	bs, nBlocks := kv.Cache.BlockSize(), kv.Cache.NumBlocks()
 	for i, tok := range b.Tokens {
 		if tok < 0 || int(tok) >= m.hp.NVocab {
@@ -61,12 +64,27 @@ func (m *transformer) plan(b *Batch, kv KVView, out []float32) (*plan, error) {
 		}
 	}
 	if b.Logits == nil {
-		p.outIdx = []int32{int32(n - 1)}
+		p.outIdx = append(p.outIdx, int32(n-1))
 	}
 	if need := len(p.outIdx) * m.hp.NVocab; len(out) < need {
 		return nil, fmt.Errorf("logits buffer holds %d values, need %d (%d rows of %d): %w", len(out), need, len(p.outIdx), m.hp.NVocab, ErrBadBatch)
 	}
 	return p, nil
+}
+
+// release drops the plan's references to the last batch and cache tables
+// (its buffers stay for the next Forward).
+func (p *plan) release() {
+	clear(p.rows.Tables)
+	p.rows.Pos = nil
+}
+
+// grow returns b resized to n elements, reallocated only when too small.
+func grow[T any](b []T, n int) []T {
+	if cap(b) < n {
+		return make([]T, n)
+	}
+	return b[:n]
 }
 
 // checkCache verifies the cache was made for this model's shape.

@@ -110,13 +110,8 @@ func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows bac
 		s.attn.errs = grow(s.attn.errs, n)
 		errs := s.attn.errs
 		clear(errs)
-		s.dev.pool.Run(n, func(lo, hi int) {
-			w := s.attnWorker(a)
-			for i := lo; i < hi; i++ {
-				errs[i] = w.kvGroup(i/per, i%per)
-			}
-			s.attn.workers.Put(w)
-		})
+		s.attn.units = attnUnits{s: s, per: per}
+		s.dev.pool.RunTask(n, &s.attn.units)
 		for _, err := range errs {
 			if err != nil {
 				return err
@@ -223,7 +218,24 @@ type attnWorker struct {
 type attnScratch struct {
 	job     attnJob
 	errs    []error
+	units   attnUnits
 	workers sync.Pool // *attnWorker
+}
+
+// attnUnits is the pool task of an Attention call: units lo..hi-1 of the
+// job in s.attn, unit i being kvGroup(i / per, i % per).
+type attnUnits struct {
+	s   *Stream
+	per int
+}
+
+func (u *attnUnits) Run(lo, hi int) {
+	sa := &u.s.attn
+	w := u.s.attnWorker(&sa.job)
+	for i := lo; i < hi; i++ {
+		sa.errs[i] = w.kvGroup(i/u.per, i%u.per)
+	}
+	sa.workers.Put(w)
 }
 
 // attnWorker returns a worker for job a with buffers of a's sizes, reusing
@@ -254,6 +266,17 @@ func (s *Stream) attnWorker(a *attnJob) *attnWorker {
 func grow[T any](b []T, n int) []T {
 	if cap(b) < n {
 		return make([]T, n)
+	}
+	return b[:n]
+}
+
+// growRoom is grow for sizes that creep up (the score rows grow by a
+// position every decode step): a reallocation leaves half as much again
+// to spare, so they are reallocated a few times per context, not every
+// step.
+func growRoom[T any](b []T, n int) []T {
+	if cap(b) < n {
+		return make([]T, n, n+n/2+16)
 	}
 	return b[:n]
 }
@@ -322,10 +345,8 @@ func (w *attnWorker) kvGroup(t, u int) error {
 	}
 	hd, n := p.HeadDimK, pos-lo+1
 	qh := a.qs[(t*p.NHead+h0)*hd : (t*p.NHead+h0+g)*hd]
-	if cap(w.groupScores) < g*n {
-		w.groupScores = make([]float32, g*n)
-	}
-	sc := w.groupScores[:g*n]
+	w.groupScores = growRoom(w.groupScores, g*n)
+	sc := w.groupScores
 	table := a.rows.Tables[t]
 	if a.kv.K.Type == quant.F16 {
 		qfs := w.qfs[:g*hd]
@@ -416,10 +437,8 @@ func (w *attnWorker) head(t, h int) error {
 			return err
 		}
 	}
-	if cap(w.scores) < pos-lo+1 {
-		w.scores = make([]float32, pos-lo+1)
-	}
-	sc := w.scores[:pos-lo+1]
+	w.scores = growRoom(w.scores, pos-lo+1)
+	sc := w.scores
 	kStride := a.kv.NHeadKV * p.HeadDimK
 	err = a.spans(table, lo, pos, kvh, func(sp span) error {
 		out := sc[sp.first-lo : sp.first-lo+sp.n]

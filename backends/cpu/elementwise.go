@@ -4,16 +4,87 @@ import (
 	"fmt"
 
 	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/kernels"
 )
 
-// rows runs f over rows [0, n) on the pool. Each row is computed by one
-// worker in a fixed order, so the split never changes a result.
-func (s *Stream) rows(n int, f func(lo, hi int)) {
-	if n < 64 {
-		f(0, n) // a handful of rows is cheaper than waking workers
-		return
+// rowOp is the pool task of the row-wise ops (RMSNorm, Add, SiLU·mul and
+// RoPE over several positions), kept in the stream and filled per call: a
+// closure handed to the pool would be a new object on every call, and a
+// decode step allocates nothing (TestDecodeStepAllocs). Each row is
+// computed by one worker in a fixed order, so the split never changes a
+// result.
+type rowOp struct {
+	kind    rowKind
+	y, a, b []float32 // the output and the operands (a: x, gate; b: w, up)
+	n       int       // values per row
+	bRows   int       // Add: rows of b (1: broadcast)
+	eps     float32
+	vec     kernels.VecOps
+	// RoPE: the table, positions, heads per position, rotated dims, NEOX.
+	rope  ropeTable
+	pos   []int32
+	nHead int
+	nDims int
+	neox  bool
+}
+
+type rowKind uint8
+
+const (
+	rowRMSNorm rowKind = iota
+	rowAdd
+	rowSiLUMul
+	rowRoPE
+)
+
+// Run computes rows lo..hi-1.
+func (o *rowOp) Run(lo, hi int) {
+	n := o.n
+	switch o.kind {
+	case rowRMSNorm:
+		for r := lo; r < hi; r++ {
+			row := o.a[r*n : (r+1)*n]
+			o.vec.ScaleMul(o.y[r*n:(r+1)*n], row, o.b, o.vec.RMSNormScale(row, o.eps))
+		}
+	case rowAdd:
+		for r := lo; r < hi; r++ {
+			br := o.b
+			if o.bRows != 1 {
+				br = o.b[r*n : (r+1)*n]
+			}
+			o.vec.Add(o.y[r*n:(r+1)*n], o.a[r*n:(r+1)*n], br)
+		}
+	case rowSiLUMul:
+		o.vec.SiLUMul(o.y[lo*n:hi*n], o.a[lo*n:hi*n], o.b[lo*n:hi*n])
+	case rowRoPE:
+		// Row t is position t's nHead head rows; the cos/sin table of a
+		// position is built on the worker's stack.
+		var buf [512]float32
+		cs := buf[:]
+		if o.nDims > len(buf) {
+			cs = make([]float32, o.nDims)
+		}
+		cs = cs[:o.nDims]
+		for t := lo; t < hi; t++ {
+			o.rope.fill(cs, o.pos[t])
+			for h := range o.nHead {
+				r := (t*o.nHead + h) * n
+				rotate(o.y[r:r+n], cs, o.nDims, o.neox)
+			}
+		}
 	}
-	s.dev.pool.Run(n, f)
+}
+
+// runRows runs s.rowOp over rows [0, n): on the caller alone for a handful
+// of rows (cheaper than waking workers), else on the pool. It drops the
+// op's references to the operands afterwards.
+func (s *Stream) runRows(n int) {
+	if n < 64 {
+		s.rowOp.Run(0, n)
+	} else {
+		s.dev.pool.RunTask(n, &s.rowOp)
+	}
+	s.rowOp = rowOp{}
 }
 
 // RMSNorm implements backends.Stream like ggml_rms_norm followed by
@@ -48,13 +119,8 @@ func (s *Stream) RMSNorm(dst, x, w backends.Tensor, eps float32) {
 
 // rmsNorm normalises the rows (n wide) of x into y, a row per worker.
 func (s *Stream) rmsNorm(y, x, w []float32, n int, eps float32) {
-	vec := s.dev.pool.VecOps()
-	s.rows(len(x)/n, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			row := x[r*n : (r+1)*n]
-			vec.ScaleMul(y[r*n:(r+1)*n], row, w, vec.RMSNormScale(row, eps))
-		}
-	})
+	s.rowOp = rowOp{kind: rowRMSNorm, y: y, a: x, b: w, n: n, eps: eps, vec: s.dev.pool.VecOps()}
+	s.runRows(len(x) / n)
 }
 
 // Add implements backends.Stream; b is broadcast when it has one row.
@@ -78,17 +144,8 @@ func (s *Stream) Add(dst, a, b backends.Tensor) {
 		if err != nil {
 			return err
 		}
-		n := a.Cols
-		vec := s.dev.pool.VecOps()
-		s.rows(a.Rows, func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				br := bs
-				if b.Rows != 1 {
-					br = bs[r*n : (r+1)*n]
-				}
-				vec.Add(ys[r*n:(r+1)*n], as[r*n:(r+1)*n], br)
-			}
-		})
+		s.rowOp = rowOp{kind: rowAdd, y: ys, a: as, b: bs, n: a.Cols, bRows: b.Rows, vec: s.dev.pool.VecOps()}
+		s.runRows(a.Rows)
 		return nil
 	})
 }
@@ -142,8 +199,6 @@ func (s *Stream) SiLUMul(dst, gate, up backends.Tensor) {
 // siluMul sets y = silu(g)·u over rows×n values, in runs of rows per
 // worker.
 func (s *Stream) siluMul(y, g, u []float32, rows, n int) {
-	vec := s.dev.pool.VecOps()
-	s.rows(rows, func(lo, hi int) {
-		vec.SiLUMul(y[lo*n:hi*n], g[lo*n:hi*n], u[lo*n:hi*n])
-	})
+	s.rowOp = rowOp{kind: rowSiLUMul, y: y, a: g, b: u, n: n, vec: s.dev.pool.VecOps()}
+	s.runRows(rows)
 }

@@ -43,17 +43,8 @@ func (s *Stream) RoPE(x backends.Tensor, pos []int32, p backends.RoPE) {
 			}
 			return nil
 		}
-		tab := newRopeTable(p, ff)
-		s.rows(len(pos), func(lo, hi int) {
-			cs := make([]float32, p.NDims)
-			for t := lo; t < hi; t++ {
-				tab.fill(cs, pos[t])
-				for h := 0; h < nh; h++ {
-					r := (t*nh + h) * n
-					rotate(xs[r:r+n], cs, p.NDims, p.Neox)
-				}
-			}
-		})
+		s.rowOp = rowOp{kind: rowRoPE, y: xs, n: n, rope: newRopeTable(p, ff), pos: pos, nHead: nh, nDims: p.NDims, neox: p.Neox}
+		s.runRows(len(pos))
 		return nil
 	})
 }
@@ -79,7 +70,8 @@ func (s *Stream) ropeTable(p backends.RoPE, ff []float32, pos int32) []float32 {
 		c.cs = make([]float32, p.NDims)
 	}
 	c.cs = c.cs[:p.NDims]
-	newRopeTable(p, ff).fill(c.cs, pos)
+	tab := newRopeTable(p, ff)
+	tab.fill(c.cs, pos)
 	c.key, c.pos, c.ok = key, pos, true
 	return c.cs
 }
@@ -92,8 +84,8 @@ type ropeTable struct {
 	corr       [2]float32 // YaRN ramp bounds
 }
 
-func newRopeTable(p backends.RoPE, ff []float32) *ropeTable {
-	t := &ropeTable{p: p, ff: ff}
+func newRopeTable(p backends.RoPE, ff []float32) ropeTable {
+	t := ropeTable{p: p, ff: ff}
 	// powf(base, -2.0f/n_dims): the exponent is rounded to float32 first.
 	t.thetaScale = float32(math.Pow(float64(p.Base), float64(float32(-2)/float32(p.NDims))))
 	if p.ExtFactor != 0 {

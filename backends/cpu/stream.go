@@ -21,6 +21,7 @@ type Stream struct {
 	shared sharedArgs
 	attn   attnScratch
 	rope   ropeCache
+	rowOp  rowOp // the row-wise ops' pool task (runRows)
 	// row is GetRows' buffer for a row rebuilt from a packed copy.
 	row []byte
 	// names caches the op profile's matmul names (formatting one costs

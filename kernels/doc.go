@@ -96,5 +96,9 @@
 // Pool is a fixed set of goroutines living until Close. Work is split by
 // output rows into chunks claimed from an atomic counter; nothing is
 // allocated or spawned per call, and MatMul reuses the Pool's scratch
-// buffers. A nil Pool runs everything on the caller.
+// buffers. A nil Pool runs everything on the caller. Run takes a closure,
+// which escapes to the heap (an object per call); RunTask takes a Task, and
+// a pointer to a value the caller keeps (the CPU stream's attention and
+// row-wise ops) costs nothing, so a whole decode step allocates nothing
+// (model's TestDecodeStepAllocs).
 package kernels

@@ -193,6 +193,15 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 // and returns nil. ready, when not nil, receives the bound address once
 // the model is loaded (tests use it).
 func serveModel(ctx context.Context, c *serveConfig, log *zap.Logger, stdout io.Writer, ready chan<- string) error {
+	// A model that cannot be opened fails here, before the port is bound
+	// and "listening" logged: loading itself runs after listening (so
+	// /health can say "loading"), and its error would follow a line that
+	// looked like success.
+	f, err := os.Open(c.model)
+	if err != nil {
+		return fmt.Errorf("model: %w", err)
+	}
+	_ = f.Close() // only opened to check it can be read
 	srv, err := server.New(server.Config{
 		ModelName: c.alias, AcceptModels: []string{filepath.Base(c.model), c.model},
 		APIKeys: c.apiKeys, CORSOrigins: c.corsOrigins, MaxBodyBytes: c.maxBody, Logger: log,

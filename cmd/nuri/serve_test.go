@@ -22,6 +22,7 @@ import (
 	"github.com/openai/openai-go"
 	"github.com/openai/openai-go/option"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/nuri-ai/nuri/internal/testshared"
 )
@@ -63,6 +64,25 @@ func startServe(t *testing.T, extra ...string) string {
 		}
 	})
 	return "http://" + addr
+}
+
+// TestServeMissingModel: a model file that cannot be opened fails before
+// the port is bound, so no "listening" line precedes the error.
+func TestServeMissingModel(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.gguf")
+	var stderr bytes.Buffer
+	c, err := parseServe([]string{"--model", missing, "--addr", "127.0.0.1:0"}, &stderr)
+	if err != nil {
+		t.Fatalf("parse: %v: %s", err, stderr.String())
+	}
+	core, logs := observer.New(zap.InfoLevel)
+	err = serveModel(context.Background(), c, zap.New(core), io.Discard, nil)
+	if err == nil || !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("serve with a missing model: %v", err)
+	}
+	if n := logs.FilterMessage("listening").Len(); n != 0 {
+		t.Errorf("logged %q %d times before failing on the model", "listening", n)
+	}
 }
 
 func openaiClient(base string, opts ...option.RequestOption) openai.Client {

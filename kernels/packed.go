@@ -275,12 +275,12 @@ func (a *packedActs) quantize(in *packedInput, vec VecOps, x []float32, q int, w
 	b0 := q % a.spans * a.span
 	b1 := min(a.nb, b0+a.span)
 	n, _, base := a.tileAt(t0)
-	cols := a.nb * a.qk
-	c0, c1 := b0*a.qk, b1*a.qk
 	if in.kind != inputPlain {
 		a.quantizeBuilt(in, vec, x, t0, n, base, b0, b1, wt)
 		return
 	}
+	cols := a.nb * a.qk
+	c0, c1 := b0*a.qk, b1*a.qk
 	for k := range n {
 		i := t0 + k
 		a.quantizeRow(x[i*cols+c0:i*cols+c1], n, k, base, b0, b1, wt)
@@ -504,9 +504,7 @@ func MatMulPacked(p *Pool, y []float32, pw *PackedWeights, x []float32, nx int) 
 // step's residual adds otherwise start cold, after a matmul has streamed
 // megabytes through the caches (0.3 µs warm, 2.6-2.8 µs in llama-1b).
 func MatMulPackedResidual(p *Pool, res, y []float32, pw *PackedWeights, x []float32, nx int) {
-	if len(res) < nx*pw.Rows {
-		panic(fmt.Sprintf("kernels.MatMulPackedResidual: %d×%d weights, %d rows: the residual has %d", pw.Rows, pw.Cols, nx, len(res)))
-	}
+	checkResidual("MatMulPackedResidual", res, pw, nx)
 	s := lockPacked(p)
 	defer unlockPacked(p)
 	s.mats = append(s.mats[:0], packedMat{pw: pw, y: y, res: res})
@@ -534,10 +532,7 @@ func MatMulPackedShared(p *Pool, ys [][]float32, pws []*PackedWeights, x []float
 	checkShared(ys, pws)
 	s := lockPacked(p)
 	defer unlockPacked(p)
-	s.mats = s.mats[:0]
-	for m, pw := range pws {
-		s.mats = append(s.mats, packedMat{pw: pw, y: ys[m]})
-	}
+	s.setShared(ys, pws)
 	matMulPacked(p, s, x, nx, packedInput{})
 }
 
@@ -554,10 +549,7 @@ func MatMulPackedSharedNorm(p *Pool, ys [][]float32, pws []*PackedWeights, x []f
 	}
 	s := lockPacked(p)
 	defer unlockPacked(p)
-	s.mats = s.mats[:0]
-	for m, pw := range pws {
-		s.mats = append(s.mats, packedMat{pw: pw, y: ys[m]})
-	}
+	s.setShared(ys, pws)
 	s.scales = grow(s.scales, nx)
 	matMulPacked(p, s, x, nx, packedInput{kind: inputNorm, norm: w, eps: eps, scales: s.scales})
 }
@@ -576,9 +568,7 @@ func MatMulPackedSwiGLU(p *Pool, y []float32, pw *PackedWeights, gate, up []floa
 // silu(gate[i])·up[i], as MatMulPackedSwiGLU builds them: a gated FFN's
 // down projection and residual add with its activation in one call.
 func MatMulPackedResidualSwiGLU(p *Pool, res, y []float32, pw *PackedWeights, gate, up []float32, nx int) {
-	if len(res) < nx*pw.Rows {
-		panic(fmt.Sprintf("kernels.MatMulPackedResidualSwiGLU: %d×%d weights, %d rows: the residual has %d", pw.Rows, pw.Cols, nx, len(res)))
-	}
+	checkResidual("MatMulPackedResidualSwiGLU", res, pw, nx)
 	s := lockPacked(p)
 	defer unlockPacked(p)
 	s.mats = append(s.mats[:0], packedMat{pw: pw, y: y, res: res})
@@ -590,6 +580,22 @@ func swiGLUInput(pw *PackedWeights, gate, up []float32, nx int) packedInput {
 		panic(fmt.Sprintf("kernels: SwiGLU matmul: %d×%d weights, %d rows: gate has %d, up %d", pw.Rows, pw.Cols, nx, len(gate), len(up)))
 	}
 	return packedInput{kind: inputSwiGLU, gate: gate, up: up}
+}
+
+// setShared lists the matrices of a shared-input call, pws[m] into ys[m].
+func (s *packedScratch) setShared(ys [][]float32, pws []*PackedWeights) {
+	s.mats = s.mats[:0]
+	for m, pw := range pws {
+		s.mats = append(s.mats, packedMat{pw: pw, y: ys[m]})
+	}
+}
+
+// checkResidual panics unless res holds nx rows of pw's outputs (fn names
+// the caller).
+func checkResidual(fn string, res []float32, pw *PackedWeights, nx int) {
+	if len(res) < nx*pw.Rows {
+		panic(fmt.Sprintf("kernels.%s: %d×%d weights, %d rows: the residual has %d", fn, pw.Rows, pw.Cols, nx, len(res)))
+	}
 }
 
 // checkShared panics unless pws can share one input and ys has an output

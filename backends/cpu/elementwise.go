@@ -94,27 +94,34 @@ func (s *Stream) runRows(n int) {
 // y = x * (1/sqrtf(mean+eps)), then y *= w.
 func (s *Stream) RMSNorm(dst, x, w backends.Tensor, eps float32) {
 	s.do(backends.OpRMSNorm, func() error {
-		if err := sameShape(x.Rows, x.Cols, dst); err != nil {
-			return err
-		}
-		if err := sameShape(1, x.Cols, w); err != nil {
-			return err
-		}
-		xs, err := f32s(x)
-		if err != nil {
-			return err
-		}
-		ys, err := f32s(dst)
-		if err != nil {
-			return err
-		}
-		ws, err := f32s(w)
+		ys, xs, ws, err := rmsNormArgs(dst, x, w)
 		if err != nil {
 			return err
 		}
 		s.rmsNorm(ys, xs, ws, x.Cols, eps)
 		return nil
 	})
+}
+
+// rmsNormArgs checks an RMSNorm's operands (dst of x's shape, w one row
+// of x's width) and returns their views.
+func rmsNormArgs(dst, x, w backends.Tensor) (ys, xs, ws []float32, err error) {
+	if err := sameShape(x.Rows, x.Cols, dst); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := sameShape(1, x.Cols, w); err != nil {
+		return nil, nil, nil, err
+	}
+	if xs, err = f32s(x); err != nil {
+		return nil, nil, nil, err
+	}
+	if ys, err = f32s(dst); err != nil {
+		return nil, nil, nil, err
+	}
+	if ws, err = f32s(w); err != nil {
+		return nil, nil, nil, err
+	}
+	return ys, xs, ws, nil
 }
 
 // rmsNorm normalises the rows (n wide) of x into y, a row per worker.

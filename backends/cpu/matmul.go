@@ -95,28 +95,18 @@ func (s *Stream) MatMulNormShared(dsts, ws []backends.Tensor, x, norm backends.T
 		if err != nil {
 			return err
 		}
-		if err := sameShape(x.Rows, x.Cols, h); err != nil {
-			return err
-		}
-		if err := sameShape(1, x.Cols, norm); err != nil {
-			return err
-		}
-		nw, err := f32s(norm)
-		if err != nil {
-			return err
-		}
-		hs, err := f32s(h)
+		hs, xs, nw, err := rmsNormArgs(h, x, norm)
 		if err != nil {
 			return err
 		}
 		normed := false
 		sh.groups(func(i int, ys [][]float32, pws []*kernels.PackedWeights) {
 			if pws != nil {
-				kernels.MatMulPackedSharedNorm(s.dev.pool, ys, pws, sh.ms[i].xs, x.Rows, nw, eps)
+				kernels.MatMulPackedSharedNorm(s.dev.pool, ys, pws, xs, x.Rows, nw, eps)
 				return
 			}
 			if !normed {
-				s.rmsNorm(hs, sh.ms[i].xs, nw, x.Cols, eps)
+				s.rmsNorm(hs, xs, nw, x.Cols, eps)
 				normed = true
 			}
 			m := sh.ms[i]

@@ -17,7 +17,7 @@ import (
 //	go test ./backends/cpu -run '^$' -bench AttentionDecode
 func BenchmarkAttentionDecode(b *testing.B) {
 	for _, kt := range []quant.Type{quant.F16, quant.Q8_0} {
-		for _, ctx := range []int{16, 160, 1024} {
+		for _, ctx := range []int{16, 160, 1024, 2048} {
 			for _, tokens := range []int{1, 16} {
 				benchAttentionDecode(b, kt, ctx, tokens)
 			}

@@ -29,7 +29,12 @@ type ModelConfig struct {
 	Prompt int `json:"n_prompt"`
 	// Gen is llama-bench's -n: one tgN test (0: none), and the decode steps
 	// of each batched run.
-	Gen     int `json:"n_gen"`
+	Gen int `json:"n_gen"`
+	// Depth is llama-bench's -d: the ppP and tgN tests run after Depth
+	// tokens already in the cache (prefilled once, not timed), so their
+	// attention reads a context that long, as a conversation's later
+	// turns do (0: an empty cache).
+	Depth   int `json:"n_depth,omitempty"`
 	Reps    int `json:"repetitions"`
 	Threads int `json:"threads"` // <= 0: one per CPU
 	// UBatch caps the tokens of one forward pass during prefill (llama.cpp's
@@ -64,8 +69,8 @@ func (c ModelConfig) Validate() error {
 	switch {
 	case c.Model == "":
 		return fmt.Errorf("no model")
-	case c.Prompt < 0 || c.Gen < 0:
-		return fmt.Errorf("-p %d and -n %d must not be negative", c.Prompt, c.Gen)
+	case c.Prompt < 0 || c.Gen < 0 || c.Depth < 0:
+		return fmt.Errorf("-p %d, -n %d and -d %d must not be negative", c.Prompt, c.Gen, c.Depth)
 	case c.Prompt == 0 && c.Gen == 0 && len(c.Batch) == 0:
 		return fmt.Errorf("nothing to run: -p and -n are 0 and no --batch")
 	case c.Reps < 1:
@@ -201,8 +206,10 @@ func (b *Bandwidth) sample() (float64, error) {
 
 // TestResult is one llama-bench test (ppP or tgN) over its repetitions.
 type TestResult struct {
-	Name    string    `json:"name"` // "pp512", "tg128"
-	Tokens  int       `json:"n_tokens"`
+	Name   string `json:"name"` // "pp512", "tg128", "tg128 @ d4096"
+	Tokens int    `json:"n_tokens"`
+	Depth  int    `json:"n_depth,omitempty"` // tokens in the cache before the test's own
+
 	Seconds []float64 `json:"seconds"`
 	TPS     []float64 `json:"tps"`
 	AvgTPS  float64   `json:"avg_ts"`
@@ -412,6 +419,12 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 	if cfg.Gen > 0 {
 		units += cfg.Reps
 	}
+	if cfg.Depth > 0 && cfg.Prompt > 0 {
+		units++ // each test's depth prefill
+	}
+	if cfg.Depth > 0 && cfg.Gen > 0 {
+		units++
+	}
 	units += len(cfg.Batch) * cfg.Reps
 	if len(cfg.Batch) > 0 {
 		units++ // the shared prefill
@@ -454,7 +467,8 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 	weights := float64(info.DecodeWeightBytes)
 	for i := range res.Tests {
 		if t := &res.Tests[i]; t.Steps != nil {
-			kv := float64(res.KVBytes) * float64(cfg.Gen+1) / 2 // step i reads positions 0..i
+			// Step i reads positions 0..Depth+i.
+			kv := float64(res.KVBytes) * (float64(cfg.Depth) + float64(cfg.Gen+1)/2)
 			t.Roofline = newRoofline(res.Memory.BestGBs, weights, kv, 1).set(t.AvgTPS, t.BestTPS, t.Steps).pair(t.TPS, t.ProbeGBs)
 		}
 	}
@@ -531,15 +545,15 @@ func (r *runner) forward(b *model.Batch, kv model.KVView) error {
 	return nil
 }
 
-// prefill runs tokens of sequence 0 from position 0 in passes of at most
-// UBatch tokens, with logits for each pass's last token (llama-bench's
+// prefill runs tokens of sequence 0 from position start in passes of at
+// most UBatch tokens, with logits for each pass's last token (llama-bench's
 // llama_batch_get_one does the same).
-func (r *runner) prefill(kv model.KVView, tokens []int32) error {
+func (r *runner) prefill(kv model.KVView, start int, tokens []int32) error {
 	for lo := 0; lo < len(tokens); lo += r.cfg.UBatch {
 		hi := min(lo+r.cfg.UBatch, len(tokens))
 		b := &model.Batch{Tokens: tokens[lo:hi], Pos: make([]int32, hi-lo), Seq: make([]int32, hi-lo)}
 		for i := range b.Pos {
-			b.Pos[i] = int32(lo + i)
+			b.Pos[i] = int32(start + lo + i)
 		}
 		if err := r.forward(b, kv); err != nil {
 			return fmt.Errorf("prefill: %w", err)
@@ -548,24 +562,52 @@ func (r *runner) prefill(kv model.KVView, tokens []int32) error {
 	return nil
 }
 
+// testName is llama-bench's name of a test: "pp512", "tg128 @ d4096".
+func testName(kind string, n, depth int) string {
+	if depth > 0 {
+		return fmt.Sprintf("%s%d @ d%d", kind, n, depth)
+	}
+	return fmt.Sprintf("%s%d", kind, n)
+}
+
+// depthCache returns a cache for Depth + n positions with the first Depth
+// already filled by a prefill of random tokens (not timed). Every
+// repetition of a test then rewrites positions Depth.. only: attention
+// reads no position past a token's own, so the prefix stays as it was.
+func (r *runner) depthCache(name string, n int) (model.KVView, error) {
+	d := r.cfg.Depth
+	kv, err := model.NewSequenceViewOn(r.dev, r.mc, d+n, r.cfg.BlockSize, r.kvType)
+	if err != nil {
+		return kv, err
+	}
+	if d > 0 {
+		if err := r.prefill(kv, 0, r.randomTokens(d)); err != nil {
+			return kv, errors.Join(fmt.Errorf("%s: depth %d: %w", name, d, err), kv.Cache.Free())
+		}
+		r.prog.Add(true)
+	}
+	return kv, nil
+}
+
 // promptTest is llama-bench's ppP: one prefill of P tokens into an empty
-// cache per repetition (rewriting positions 0..P-1 empties it: attention
-// only reads positions up to each token's own).
+// cache (or one holding Depth tokens) per repetition (rewriting positions
+// Depth..Depth+P-1 empties that part: attention only reads positions up to
+// each token's own).
 func (r *runner) promptTest(info ModelInfo) (t TestResult, err error) {
-	p := r.cfg.Prompt
-	t = TestResult{Name: fmt.Sprintf("pp%d", p), Tokens: p}
-	kv, err := model.NewSequenceViewOn(r.dev, r.mc, p, r.cfg.BlockSize, r.kvType)
+	p, d := r.cfg.Prompt, r.cfg.Depth
+	t = TestResult{Name: testName("pp", p, d), Tokens: p, Depth: d}
+	kv, err := r.depthCache(t.Name, p)
 	if err != nil {
 		return t, err
 	}
 	defer func() { err = errors.Join(err, kv.Cache.Free()) }()
 	tokens := r.randomTokens(p)
-	if err := r.prefill(kv, tokens); err != nil { // warm-up: also faults the weights in
+	if err := r.prefill(kv, d, tokens); err != nil { // warm-up: also faults the weights in
 		return t, fmt.Errorf("%s warm-up: %w", t.Name, err)
 	}
 	for range r.cfg.Reps {
 		sp, sim := startSpan(), r.simStart()
-		if err := r.prefill(kv, tokens); err != nil {
+		if err := r.prefill(kv, d, tokens); err != nil {
 			return t, fmt.Errorf("%s: %w", t.Name, err)
 		}
 		t.addRep(sp)
@@ -577,12 +619,13 @@ func (r *runner) promptTest(info ModelInfo) (t TestResult, err error) {
 }
 
 // genTest is llama-bench's tgN: N single-token decode steps from an empty
-// cache per repetition, each feeding a random token and computing its
-// logits. The warm-up is one step, as in llama-bench.
+// cache (or one holding Depth tokens) per repetition, each feeding a random
+// token and computing its logits. The warm-up is one step, as in
+// llama-bench.
 func (r *runner) genTest(info ModelInfo) (t TestResult, err error) {
-	n := r.cfg.Gen
-	t = TestResult{Name: fmt.Sprintf("tg%d", n), Tokens: n}
-	kv, err := model.NewSequenceViewOn(r.dev, r.mc, n, r.cfg.BlockSize, r.kvType)
+	n, d := r.cfg.Gen, r.cfg.Depth
+	t = TestResult{Name: testName("tg", n, d), Tokens: n, Depth: d}
+	kv, err := r.depthCache(t.Name, n)
 	if err != nil {
 		return t, err
 	}
@@ -590,7 +633,7 @@ func (r *runner) genTest(info ModelInfo) (t TestResult, err error) {
 	tokens := r.randomTokens(n)
 	b := &model.Batch{Tokens: make([]int32, 1), Pos: make([]int32, 1), Seq: make([]int32, 1)}
 	step := func(i int) error {
-		b.Tokens[0], b.Pos[0] = tokens[i], int32(i)
+		b.Tokens[0], b.Pos[0] = tokens[i], int32(d+i)
 		return r.forward(b, kv)
 	}
 	if err := step(0); err != nil {

@@ -266,8 +266,52 @@ func TestBenchModelJSON(t *testing.T) {
 	}
 }
 
+// TestBenchModelDepth: -d runs the tests after that many tokens in the
+// cache, names them as llama-bench does and counts the prefix in the
+// bytes a decode step reads.
+func TestBenchModelDepth(t *testing.T) {
+	path := synthTinyModel(t)
+	var stdout, stderr bytes.Buffer
+	args := []string{"model", "--model", path, "-p", "8", "-n", "4", "-d", "40", "-r", "1", "--bw-mib", "8", "--json", "--progress=false"}
+	if err := runBench(args, &stdout, &stderr); err != nil {
+		t.Fatalf("bench model -d: %v\n%s", err, stderr.String())
+	}
+	var doc struct {
+		Config struct {
+			Depth int `json:"n_depth"`
+		} `json:"config"`
+		Results struct {
+			KVBytes int `json:"kv_bytes_per_position"`
+			Tests   []struct {
+				Name     string  `json:"name"`
+				Depth    int     `json:"n_depth"`
+				AvgTS    float64 `json:"avg_ts"`
+				Roofline *struct {
+					KVBytes float64 `json:"kv_bytes_per_step"`
+				} `json:"roofline"`
+			} `json:"tests"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
+		t.Fatalf("--json output does not parse: %v\n%s", err, stdout.String())
+	}
+	tests := doc.Results.Tests
+	if doc.Config.Depth != 40 {
+		t.Errorf("config n_depth %d, want 40", doc.Config.Depth)
+	}
+	if len(tests) != 2 || tests[0].Name != "pp8 @ d40" || tests[1].Name != "tg4 @ d40" || tests[0].Depth != 40 || tests[1].Depth != 40 {
+		t.Fatalf("tests %+v", tests)
+	}
+	// Step i of tg4 reads positions 0..40+i: 42.5 positions on average.
+	tg := tests[1]
+	if want := float64(doc.Results.KVBytes) * 42.5; tg.AvgTS <= 0 || tg.Roofline == nil || math.Abs(tg.Roofline.KVBytes-want) > 1e-9*want {
+		t.Errorf("tg4 @ d40: %+v, roofline %+v, want %v KV bytes a step", tg, tg.Roofline, want)
+	}
+}
+
 func TestBenchModelUsage(t *testing.T) {
 	bad := [][]string{
+		{"--model", "m.gguf", "-d", "-1"},
 		{},                               // no model
 		{"--model", "m.gguf", "-r", "0"}, // no repetitions
 		{"--model", "m.gguf", "--batch", "0"},

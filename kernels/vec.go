@@ -71,7 +71,7 @@ func (o VecOps) DotF16RowsHeads(out []float32, oStride, n int, q []float32, qStr
 	h := 0
 	if d16 := d / 16; o.fast && d16 > 0 {
 		for ; h+4 <= heads; h += 4 {
-			dotF16Rows4(&out[h*oStride], oStride, &q[h*qStride], qStride, &k[0], kStride, n, d16)
+			dotF16Rows4(&out[h*oStride], oStride, &q[h*qStride], qStride, &k[0], kStride, n, d16, attnFarRows)
 			for g := h; g < h+4 && d16*16 < d; g++ {
 				dotTail(out[g*oStride:g*oStride+n], q[g*qStride:g*qStride+d], k, kStride, d16*16, quant.FP16ToFP32)
 			}
@@ -80,6 +80,31 @@ func (o VecOps) DotF16RowsHeads(out []float32, oStride, n int, q []float32, qStr
 	for ; h < heads; h++ {
 		o.DotF16Rows(out[h*oStride:h*oStride+n], q[h*qStride:h*qStride+d], k, kStride)
 	}
+}
+
+// PrefetchRows asks the CPU to bring n rows of size bytes, stride bytes
+// apart from b[0], into its caches ahead of their use, and returns at
+// once: attention prefetches the next cache block's rows of a KV head
+// while it computes on the current one, because the blocks of a paged
+// cache need not follow each other in memory and the hardware prefetchers
+// cannot know where the next one is. Rows outside b are skipped; it does
+// nothing on the generic path.
+func (o VecOps) PrefetchRows(b []byte, n, stride, size int) {
+	if n = prefetchRowCount(len(b), n, stride, size); o.fast && n > 0 {
+		prefetchRows(&b[0], n, stride, size)
+	}
+}
+
+// prefetchRowCount is how many of n rows of size bytes, stride apart, lie
+// wholly inside have bytes.
+func prefetchRowCount(have, n, stride, size int) int {
+	if n <= 0 || size <= 0 || stride < 0 || size > have {
+		return 0
+	}
+	if stride == 0 {
+		return n
+	}
+	return min(n, (have-size)/stride+1)
 }
 
 // DotF32Rows is DotF16Rows for an f32 cache.
@@ -107,7 +132,7 @@ func (o VecOps) AxpyF16RowsHeads(acc []float32, aStride, d int, p []float32, pSt
 	h := 0
 	if d16 := d / 16; o.fast && d16 > 0 {
 		for ; h+4 <= heads; h += 4 {
-			axpyF16Rows4(&acc[h*aStride], aStride, d16, &p[h*pStride], pStride, n, &v[0], vStride)
+			axpyF16Rows4(&acc[h*aStride], aStride, d16, &p[h*pStride], pStride, n, &v[0], vStride, attnFarRows)
 			for g := h; g < h+4 && d16*16 < d; g++ {
 				axpyTail(acc[g*aStride:g*aStride+d], p[g*pStride:g*pStride+n], v, vStride, d16*16, quant.FP16ToFP32)
 			}
@@ -562,3 +587,10 @@ func (o VecOps) AxpyQ8_0RowsHeads(acc []float32, aStride, d int, p []float32, pS
 		o.AxpyQ8_0Rows(acc[h*aStride:h*aStride+d], p[h*pStride:h*pStride+n], v, vStride)
 	}
 }
+
+// attnFarRows is how many rows ahead the four-head F16 loops prefetch into
+// L2, on top of their L1 prefetch eight rows ahead: a long run of cache
+// rows (a KV head's, a slot apart) then keeps enough lines in flight. In a
+// decode-shaped harness at 2048 positions (eviction between layers) 32 or
+// 64 rows cut attention's time by 12-17 % against none; 16 by half that.
+const attnFarRows = 32

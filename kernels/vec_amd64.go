@@ -38,10 +38,13 @@ func dotQ8_0Rows4(out *float32, ostride int, q *byte, qd *float32, nb int, k *by
 func axpyQ8_0Rows4(acc *float32, astride int, nb int, p *float32, pstride int, n int, v *byte, vstride int)
 
 //go:noescape
-func dotF16Rows4(out *float32, ostride int, q *float32, qstride int, k *uint16, kstride int, n int, d16 int)
+func prefetchRows(p *byte, n int, stride int, size int)
 
 //go:noescape
-func axpyF16Rows4(acc *float32, astride int, d16 int, p *float32, pstride int, n int, v *uint16, vstride int)
+func dotF16Rows4(out *float32, ostride int, q *float32, qstride int, k *uint16, kstride int, n int, d16 int, farRows int)
+
+//go:noescape
+func axpyF16Rows4(acc *float32, astride int, d16 int, p *float32, pstride int, n int, v *uint16, vstride int, farRows int)
 
 //go:noescape
 func scaleMaxF32(x *float32, n16 int, s float32) float32

@@ -403,6 +403,8 @@ vrow:
 // from its own 1 KiB of the frame. Head h's q is at q + h·qstride floats,
 // its output at out + h·ostride. R12/AX = 1×/3× qstride in bytes, R13
 // counts a group's rows, R14 walks its lane vectors; the rest as DOTROWS.
+// Besides ROW4's prefetch 8 rows ahead, each row of a group prefetches the
+// row farRows ahead into L2 while that many rows are left in the call.
 
 // CHUNK4(KOFF, QOFF, A0, A1, A2, A3): one 16-element K chunk at KOFF(R10)
 // widened and multiplied by the four heads' q chunks at QOFF.
@@ -471,8 +473,8 @@ done: \
 	VADDSS        X1, X0, X0; \
 	VMOVSS        X0, DST
 
-// func dotF16Rows4(out *float32, ostride int, q *float32, qstride int, k *uint16, kstride int, n int, d16 int)
-TEXT ·dotF16Rows4(SB), 0, $4096-64
+// func dotF16Rows4(out *float32, ostride int, q *float32, qstride int, k *uint16, kstride int, n int, d16 int, farRows int)
+TEXT ·dotF16Rows4(SB), 0, $4096-72
 	MOVQ out+0(FP), R9
 	MOVQ q+16(FP), SI
 	MOVQ qstride+24(FP), R12
@@ -492,6 +494,16 @@ group:
 	MOVQ $16, R13
 
 grow:
+	LEAQ       -16(CX)(R13*1), R10
+	CMPQ       R10, farRows+64(FP)
+	JLE        gnear
+	MOVQ       farRows+64(FP), R10
+	IMULQ      R8, R10
+	ADDQ       DI, R10
+	PREFETCHT1 (R10)
+	PREFETCHT1 64(R10)
+
+gnear:
 	ROW4(gquad, grest, gdone)
 	VMOVUPS Z8, (R14)
 	VMOVUPS Z12, 1024(R14)
@@ -546,6 +558,8 @@ end:
 // probabilities (Z24+h), every head with axpyF16Rows' operations in its
 // order. Head h's acc is at acc + h·astride floats, its probabilities at
 // p + h·pstride. R13/AX = 1×/3× astride, R14/DX = 1×/3× pstride in bytes.
+// The row loop prefetches 8 rows ahead into L1 and, while that many rows
+// are left, farRows ahead into L2 (through AX, restored after the loop).
 
 // LOADACC4 / STOREACC4(OFF, A0, A1, A2, A3): the four heads' acc chunks
 // at OFF into / from A0-A3.
@@ -577,8 +591,8 @@ end:
 	VFMADD231PS V, Z26, A2; \
 	VFMADD231PS V, Z27, A3
 
-// func axpyF16Rows4(acc *float32, astride int, d16 int, p *float32, pstride int, n int, v *uint16, vstride int)
-TEXT ·axpyF16Rows4(SB), NOSPLIT, $0-64
+// func axpyF16Rows4(acc *float32, astride int, d16 int, p *float32, pstride int, n int, v *uint16, vstride int, farRows int)
+TEXT ·axpyF16Rows4(SB), NOSPLIT, $0-72
 	MOVQ acc+0(FP), DI
 	MOVQ astride+8(FP), R13
 	SHLQ $2, R13
@@ -607,6 +621,15 @@ quad:
 qloop:
 	PREFETCHT0 (R10)(R9*8)
 	PREFETCHT0 64(R10)(R9*8)
+	CMPQ       R12, farRows+64(FP)
+	JLE        qnear
+	MOVQ       farRows+64(FP), AX
+	IMULQ      R9, AX
+	ADDQ       R10, AX
+	PREFETCHT1 (AX)
+	PREFETCHT1 64(AX)
+
+qnear:
 	PROBS4
 	VCHUNK4(0, Z4, Z8, Z12, Z16, Z20)
 	VCHUNK4(32, Z5, Z9, Z13, Z17, Z21)
@@ -616,6 +639,7 @@ qloop:
 	ADDQ R9, R10
 	DECQ R12
 	JNZ  qloop
+	LEAQ (R13)(R13*2), AX
 	STOREACC4(0, Z8, Z12, Z16, Z20)
 	STOREACC4(64, Z9, Z13, Z17, Z21)
 	STOREACC4(128, Z10, Z14, Z18, Z22)
@@ -933,4 +957,31 @@ addloop:
 	DECQ    CX
 	JNZ     addloop
 	VZEROUPPER
+	RET
+
+// func prefetchRows(p *byte, n int, stride int, size int)
+TEXT ·prefetchRows(SB), NOSPLIT, $0-32
+	MOVQ  p+0(FP), DI
+	MOVQ  n+8(FP), CX
+	MOVQ  stride+16(FP), R8
+	MOVQ  size+24(FP), DX
+	TESTQ CX, CX
+	JLE   pdone
+	LEAQ  -1(DI)(DX*1), R9
+
+prow:
+	MOVQ       DI, SI
+
+pline:
+	PREFETCHT0 (SI)
+	ADDQ       $64, SI
+	CMPQ       SI, R9
+	JLE        pline
+	PREFETCHT0 (R9)
+	ADDQ       R8, DI
+	ADDQ       R8, R9
+	DECQ       CX
+	JNZ        prow
+
+pdone:
 	RET

@@ -303,14 +303,14 @@ func TestVecOpsQ8_0MatchReference(t *testing.T) {
 // bit, what each head's own DotF16Rows gives (fast path against fast path,
 // and the reference path), for head counts that use the four-head kernel
 // zero to two times with leftovers, row counts below, at and past a 16-row
-// group, and head sizes with and without a tail past the last 16; outputs
+// group and past the rows prefetched ahead (attnFarRows), and head sizes with and without a tail past the last 16; outputs
 // outside each head's n values are left alone.
 func TestDotF16RowsHeads(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
 	for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
 		for _, heads := range []int{1, 3, 4, 5, 8, 9} {
 			for _, d := range []int{16, 64, 80, 128, 7} {
-				for _, n := range []int{1, 5, 16, 17, 40} {
+				for _, n := range []int{1, 5, 16, 17, 40, 100} {
 					kStride, qStride, oStride := 3*d+5, d+3, n+2
 					k := make([]uint16, (n-1)*kStride+d)
 					for i := range k {
@@ -342,7 +342,7 @@ func TestAxpyF16RowsHeads(t *testing.T) {
 	for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
 		for _, heads := range []int{1, 3, 4, 5, 8, 9} {
 			for _, d := range []int{16, 64, 80, 128, 7} {
-				for _, n := range []int{1, 5, 16, 17, 40} {
+				for _, n := range []int{1, 5, 16, 17, 40, 100} {
 					vStride, pStride, aStride := 3*d+5, n+3, d+2
 					v := make([]uint16, (n-1)*vStride+d)
 					for i := range v {
@@ -635,6 +635,36 @@ func TestNormOps(t *testing.T) {
 	for i, v := range x {
 		if want := float32((i + 1) * (i + 1) * 2); v != want {
 			t.Fatalf("in place: element %d = %v, want %v", i, v, want)
+		}
+	}
+}
+
+// TestPrefetchRows: rows reaching past the slice are dropped, not read,
+// and degenerate calls prefetch nothing; both paths take every call.
+func TestPrefetchRows(t *testing.T) {
+	b := make([]byte, 4096)
+	for _, c := range []struct {
+		name            string
+		b               []byte
+		n, stride, size int
+		want            int
+	}{
+		{"in bounds", b, 16, 256, 128, 16},
+		{"rows past the end", b, 100, 256, 128, 16},
+		{"last row ends at the end", b, 100, 256, 256, 16},
+		{"last row one byte short", b[:4095], 100, 256, 256, 15},
+		{"row larger than b", b, 1, 0, 8192, 0},
+		{"zero stride", b, 4, 0, 64, 4},
+		{"unaligned tail", b[3:], 5, 1000, 100, 4},
+		{"empty", nil, 4, 64, 64, 0},
+		{"no rows", b, 0, 64, 64, 0},
+		{"negative stride", b, 4, -64, 64, 0},
+	} {
+		if got := prefetchRowCount(len(c.b), c.n, c.stride, c.size); got != c.want {
+			t.Errorf("%s: %d rows prefetched, want %d", c.name, got, c.want)
+		}
+		for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
+			o.PrefetchRows(c.b, c.n, c.stride, c.size)
 		}
 	}
 }

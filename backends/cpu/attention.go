@@ -208,6 +208,7 @@ type attnWorker struct {
 	qfs, groupScores, groupAcc []float32
 	qqs                        []byte
 	qds                        []float32
+	list                       []span // kvGroup's spans
 }
 
 // attnScratch is what Attention keeps between calls so that a call
@@ -281,11 +282,12 @@ func growRoom[T any](b []T, n int) []T {
 	return b[:n]
 }
 
-// span is a run of consecutive positions stored in one cache block.
+// span is a run of consecutive positions stored one after another in the
+// cache: in one block, or in blocks that follow each other.
 type span struct{ first, n, row int } // first position, count, cache row of the first
 
-// spans calls f for the block-contiguous runs of positions lo..pos of KV
-// head kvh, in position order.
+// spans calls f for the contiguous runs of positions lo..pos of KV head
+// kvh, in position order.
 func (a *attnJob) spans(table []int32, lo, pos, kvh int, f func(sp span) error) error {
 	bs := a.kv.BlockSize
 	for j := lo; j <= pos; {
@@ -295,12 +297,43 @@ func (a *attnJob) spans(table []int32, lo, pos, kvh int, f func(sp span) error) 
 			return fmt.Errorf("block %d outside the cache's %d blocks: %w", blk, a.nSlots/bs, backends.ErrShape)
 		}
 		n := min(bs-off, pos+1-j)
+		// Blocks stored right after this one (a sequence's blocks usually
+		// are) extend the run: one kernel call instead of one a block,
+		// whose fixed cost is a sixth to a quarter of a 16-row call's time.
+		for last := blk; j+n <= pos; {
+			next := int(table[(j+n)/bs])
+			if next != last+1 || (next+1)*bs > a.nSlots {
+				break
+			}
+			last = next
+			n += min(bs, pos+1-(j+n))
+		}
 		if err := f(span{first: j, n: n, row: (blk*bs+off)*a.kv.NHeadKV + kvh}); err != nil {
 			return err
 		}
 		j += n
 	}
 	return nil
+}
+
+// spanList appends the block-contiguous runs of positions lo..pos of KV
+// head kvh to list, in position order (spans, collected for lookahead).
+func (a *attnJob) spanList(list []span, table []int32, lo, pos, kvh int) ([]span, error) {
+	err := a.spans(table, lo, pos, kvh, func(sp span) error {
+		list = append(list, sp)
+		return nil
+	})
+	return list, err
+}
+
+// prefetchSpan prefetches the first cache rows (rowBytes each, in buf) of
+// list[i], if there is one: a block's worth at most, as the kernels
+// prefetch a few rows ahead within a run themselves.
+func (a *attnJob) prefetchSpan(list []span, i int, buf []byte, rowBytes int) {
+	if i < len(list) {
+		sp := list[i]
+		a.vec.PrefetchRows(buf[sp.row*rowBytes:], min(sp.n, a.kv.BlockSize), a.kv.NHeadKV*rowBytes, rowBytes)
+	}
 }
 
 // window returns the positions lo..pos token t attends to, checked
@@ -348,14 +381,23 @@ func (w *attnWorker) kvGroup(t, u int) error {
 	w.groupScores = growRoom(w.groupScores, g*n)
 	sc := w.groupScores
 	table := a.rows.Tables[t]
+	if w.list, err = a.spanList(w.list[:0], table, lo, pos, kvh); err != nil {
+		return err
+	}
+	list := w.list
+	// The first K and V rows are fetched while q is prepared and the
+	// scores computed; after that each pass fetches the block after the
+	// one it works on.
+	a.prefetchSpan(list, 0, a.kb, a.kRow)
+	a.prefetchSpan(list, 0, a.vb, a.vRow)
 	if a.kv.K.Type == quant.F16 {
 		qfs := w.qfs[:g*hd]
 		a.vec.RoundF16(qfs, qh)
 		kStride := a.kv.NHeadKV * hd
-		err = a.spans(table, lo, pos, kvh, func(sp span) error {
+		for i, sp := range list {
+			a.prefetchSpan(list, i+1, a.kb, a.kRow)
 			a.vec.DotF16RowsHeads(sc[sp.first-lo:], n, sp.n, qfs, hd, hd, g, a.k16[sp.row*hd:], kStride)
-			return nil
-		})
+		}
 	} else { // Q8_0
 		nb := hd / 32
 		qqs, qds := w.qqs[:g*hd], w.qds[:g*nb]
@@ -365,13 +407,10 @@ func (w *attnWorker) kvGroup(t, u int) error {
 			}
 		}
 		kStride := a.kv.NHeadKV * a.kRow
-		err = a.spans(table, lo, pos, kvh, func(sp span) error {
+		for i, sp := range list {
+			a.prefetchSpan(list, i+1, a.kb, a.kRow)
 			a.vec.DotQ8_0RowsHeads(sc[sp.first-lo:], n, sp.n, qqs, qds, g, a.kb[sp.row*a.kRow:], kStride)
-			return nil
-		})
-	}
-	if err != nil {
-		return err
+		}
 	}
 	if a.kv.V.Type != quant.F16 && a.kv.V.Type != quant.Q8_0 {
 		for i := range g {
@@ -387,16 +426,13 @@ func (w *attnWorker) kvGroup(t, u int) error {
 	hdv := p.HeadDimV
 	acc := w.groupAcc[:g*hdv]
 	clear(acc)
-	err = a.spans(table, lo, pos, kvh, func(sp span) error {
+	for i, sp := range list {
+		a.prefetchSpan(list, i+1, a.vb, a.vRow)
 		if a.kv.V.Type == quant.F16 {
 			a.vec.AxpyF16RowsHeads(acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, g, a.v16[sp.row*hdv:], a.kv.NHeadKV*hdv)
 		} else {
 			a.vec.AxpyQ8_0RowsHeads(acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, g, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow)
 		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	copy(a.ys[(t*p.NHead+h0)*hdv:(t*p.NHead+h0+g)*hdv], acc)
 	return nil

@@ -193,8 +193,8 @@ func ropeRef(x []float32, pos []int32, nHead, hd int, p backends.RoPE, ff []floa
 }
 
 // attnSetup fills a paged cache of type kt with random K/V for positions
-// 0..n-1 of one sequence (block table reversed to exercise paging) and
-// returns the values written.
+// 0..n-1 of one sequence (block table reversed to exercise paging, or as
+// newAttnSetupIn places it) and returns the values written.
 type attnSetup struct {
 	kv     backends.PagedKV
 	table  []int32
@@ -204,10 +204,23 @@ type attnSetup struct {
 }
 
 func newAttnSetup(t testing.TB, f *fixture, r *rand.Rand, kt quant.Type, n, nKV, hd, bs int) *attnSetup {
+	return newAttnSetupIn(t, f, r, kt, n, nKV, hd, bs, reversedBlocks)
+}
+
+// reversedBlocks and rotatedBlocks place block i of nb: the first in
+// reverse order, no block following its predecessor in the cache; the
+// second as two ascending runs (the sequence's second half first), so the
+// kernels see runs of several blocks as well as a jump.
+func reversedBlocks(i, nb int) int32 { return int32(nb - 1 - i) }
+func rotatedBlocks(i, nb int) int32  { return int32((i + nb/2) % nb) }
+
+// newAttnSetupIn is newAttnSetup with block i of the sequence's nb blocks
+// stored in cache block place(i, nb).
+func newAttnSetupIn(t testing.TB, f *fixture, r *rand.Rand, kt quant.Type, n, nKV, hd, bs int, place func(i, nb int) int32) *attnSetup {
 	nb := (n + bs - 1) / bs
 	a := &attnSetup{nKV: nKV, hd: hd, bs: bs, table: make([]int32, nb)}
 	for i := range a.table {
-		a.table[i] = int32(nb - 1 - i)
+		a.table[i] = place(i, nb)
 	}
 	rowB, _ := kt.RowBytes(hd)
 	rows := nb * bs * nKV
@@ -460,11 +473,11 @@ func testAttentionGrouped(t *testing.T, kt quant.Type, nHead, nKV, hd, window in
 	t.Run(fmt.Sprintf("%v/heads%d/kv%d/hd%d/window%d/tokens%d", kt, nHead, nKV, hd, window, len(qpos)), func(t *testing.T) {
 		const n, bs = 45, 8
 		var want []float64
-		run := func(generic bool) []float32 {
+		run := func(generic bool, place func(i, nb int) int32) []float32 {
 			f := newFixture(t)
 			f.dev.SetGeneric(generic)
 			r := rand.New(rand.NewPCG(9, uint64(hd)))
-			a := newAttnSetup(t, f, r, kt, n, nKV, hd, bs)
+			a := newAttnSetupIn(t, f, r, kt, n, nKV, hd, bs, place)
 			q := randVec(r, len(qpos)*nHead*hd, 1)
 			want = attnRef(q, qpos, a, nHead, 0.125, window)
 			rows := backends.AttnRows{}
@@ -478,7 +491,7 @@ func testAttentionGrouped(t *testing.T, kt quant.Type, nHead, nKV, hd, window in
 			f.sync()
 			return append([]float32(nil), hostF32(t, y)...)
 		}
-		fast, ref := run(false), run(true)
+		fast, ref := run(false, reversedBlocks), run(true, reversedBlocks)
 		if d := maxAbsDiff(fast, want); d > tol {
 			t.Errorf("max |diff| from float64 attention %.2e > %.0e", d, tol)
 		}
@@ -486,6 +499,16 @@ func testAttentionGrouped(t *testing.T, kt quant.Type, nHead, nKV, hd, window in
 			if math.Float32bits(fast[i]) != math.Float32bits(ref[i]) {
 				t.Fatalf("element %d (token %d, head %d): grouped %v, one head at a time %v",
 					i, i/(nHead*hd), i/hd%nHead, fast[i], ref[i])
+			}
+		}
+		// Where the blocks lie, and so how many rows one kernel call
+		// covers, changes no bit.
+		for _, generic := range []bool{false, true} {
+			runs := run(generic, rotatedBlocks)
+			for i := range runs {
+				if math.Float32bits(runs[i]) != math.Float32bits(ref[i]) {
+					t.Fatalf("generic %v, element %d: blocks in runs %v, reversed blocks %v", generic, i, runs[i], ref[i])
+				}
 			}
 		}
 	})

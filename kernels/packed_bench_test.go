@@ -142,10 +142,7 @@ func BenchmarkDecodeStreams(b *testing.B) {
 	out := pack(quant.Q6_K, 128256, 2048)
 	x := randFloats(rng, 8192, 1)
 	ys := [][]float32{make([]float32, 128256), make([]float32, 8192), make([]float32, 8192)}
-	probe := make([]byte, 256<<20)
-	for i := 0; i < len(probe); i += 4096 {
-		probe[i] = 1
-	}
+	probe := NewBandwidthProbe(256 << 20).buf // huge pages, as the packed weights
 	const chunk = 1 << 20
 	var ratios, layerRatios [2][]float64
 	for i := 0; i < b.N; i++ {

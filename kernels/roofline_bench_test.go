@@ -38,7 +38,10 @@ func BenchmarkGEMVRoofline(b *testing.B) {
 			rb, _ := wt.RowBytes(cols)
 			rows := max(64, mb<<20/rb/64*64)
 			b.Run(fmt.Sprintf("%v/%dx%d", wt, rows, cols), func(b *testing.B) {
-				w := randWeights(rng, wt, rows, cols, false)
+				// The weights on huge pages, as the probe's buffer and a
+				// loaded model's weights are.
+				w := LargeBytes(b, rows*rb)
+				copy(w, randWeights(rng, wt, rows, cols, false))
 				x := randFloats(rng, cols, 1)
 				y := make([]float32, rows)
 				ks := variants[wt]

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/bench"
 	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/quant"
@@ -157,10 +159,11 @@ func RunKernels(ctx context.Context, cfg KernelsConfig, opt RunOptions) (*Kernel
 		if batchRows == 0 {
 			batchRows = min(cfg.BatchRows, gemvRows)
 		}
-		w, err := tiledWeights(rng, t, max(gemvRows, batchRows), cfg.Cols)
+		wb, err := tiledWeights(rng, t, max(gemvRows, batchRows), cfg.Cols)
 		if err != nil {
 			return nil, err
 		}
+		w := wb.Bytes()
 		for _, nx := range cfg.Batch {
 			rows := batchRows
 			if nx == 1 {
@@ -173,6 +176,7 @@ func RunKernels(ctx context.Context, cfg KernelsConfig, opt RunOptions) (*Kernel
 			res.Cases = append(res.Cases, c)
 			prog.Add(true)
 		}
+		runtime.KeepAlive(wb) // w is its memory
 	}
 	if err := res.Memory.measure(); err != nil {
 		return nil, err
@@ -187,8 +191,10 @@ func RunKernels(ctx context.Context, cfg KernelsConfig, opt RunOptions) (*Kernel
 
 // tiledWeights fills rows×cols weights of type t with up to 64 distinct
 // quantized random rows repeated: valid blocks (finite scales) without
-// quantizing hundreds of MiB; speed does not depend on the values.
-func tiledWeights(rng *rand.Rand, t quant.Type, rows, cols int) ([]byte, error) {
+// quantizing hundreds of MiB; speed does not depend on the values. They
+// are in a host buffer, on huge pages as a loaded model's weights and the
+// bandwidth probe are; the bytes stay valid while the buffer is reachable.
+func tiledWeights(rng *rand.Rand, t quant.Type, rows, cols int) (*backends.HostBuffer, error) {
 	rb, err := t.RowBytes(cols)
 	if err != nil {
 		return nil, err
@@ -198,14 +204,15 @@ func tiledWeights(rng *rand.Rand, t quant.Type, rows, cols int) ([]byte, error) 
 	for i := range src {
 		src[i] = float32(rng.NormFloat64())
 	}
-	w := make([]byte, rows*rb)
+	buf := backends.NewHostBuffer(rows * rb)
+	w := buf.Bytes()
 	if err := quant.Quantize(t, src, w[:distinct*rb]); err != nil {
 		return nil, fmt.Errorf("quantize %v weights: %w", t, err)
 	}
 	for off := distinct * rb; off < len(w); off += distinct * rb {
 		copy(w[off:], w[:distinct*rb])
 	}
-	return w, nil
+	return buf, nil
 }
 
 // runCase times MatMul after one warm-up call, for at least MinReps calls

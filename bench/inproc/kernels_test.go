@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/nuri-ai/nuri/quant"
@@ -15,10 +16,11 @@ func TestTiledWeights(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, typ := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q6_K, quant.F16} {
 		const rows, cols = 150, 256
-		w, err := tiledWeights(rng, typ, rows, cols)
+		buf, err := tiledWeights(rng, typ, rows, cols)
 		if err != nil {
 			t.Fatal(err)
 		}
+		w := buf.Bytes()
 		rb, _ := typ.RowBytes(cols)
 		if len(w) != rows*rb {
 			t.Fatalf("%v: %d bytes, want %d", typ, len(w), rows*rb)
@@ -37,6 +39,7 @@ func TestTiledWeights(t *testing.T) {
 		if !nonzero || string(w[100*rb:101*rb]) != string(w[36*rb:37*rb]) {
 			t.Errorf("%v: not a tiling of 64 random rows", typ)
 		}
+		runtime.KeepAlive(buf)
 	}
 }
 

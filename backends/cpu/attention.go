@@ -208,7 +208,7 @@ type attnWorker struct {
 	qfs, groupScores, groupAcc []float32
 	qqs                        []byte
 	qds                        []float32
-	list                       []span // kvGroup's spans
+	list                       []span // the current KV head's spans
 }
 
 // attnScratch is what Attention keeps between calls so that a call
@@ -286,15 +286,17 @@ func growRoom[T any](b []T, n int) []T {
 // cache: in one block, or in blocks that follow each other.
 type span struct{ first, n, row int } // first position, count, cache row of the first
 
-// spans calls f for the contiguous runs of positions lo..pos of KV head
-// kvh, in position order.
-func (a *attnJob) spans(table []int32, lo, pos, kvh int, f func(sp span) error) error {
+// spans appends to list the contiguous runs of positions lo..pos of KV
+// head kvh, in position order, and returns it (kept in the worker, so a
+// call allocates nothing; the passes over K and V, and the prefetches a
+// run ahead, walk the same list).
+func (a *attnJob) spans(list []span, table []int32, lo, pos, kvh int) ([]span, error) {
 	bs := a.kv.BlockSize
 	for j := lo; j <= pos; {
 		blk := int(table[j/bs])
 		off := j % bs
 		if blk < 0 || (blk+1)*bs > a.nSlots {
-			return fmt.Errorf("block %d outside the cache's %d blocks: %w", blk, a.nSlots/bs, backends.ErrShape)
+			return list, fmt.Errorf("block %d outside the cache's %d blocks: %w", blk, a.nSlots/bs, backends.ErrShape)
 		}
 		n := min(bs-off, pos+1-j)
 		// Blocks stored right after this one (a sequence's blocks usually
@@ -308,22 +310,10 @@ func (a *attnJob) spans(table []int32, lo, pos, kvh int, f func(sp span) error) 
 			last = next
 			n += min(bs, pos+1-(j+n))
 		}
-		if err := f(span{first: j, n: n, row: (blk*bs+off)*a.kv.NHeadKV + kvh}); err != nil {
-			return err
-		}
+		list = append(list, span{first: j, n: n, row: (blk*bs+off)*a.kv.NHeadKV + kvh})
 		j += n
 	}
-	return nil
-}
-
-// spanList appends the block-contiguous runs of positions lo..pos of KV
-// head kvh to list, in position order (spans, collected for lookahead).
-func (a *attnJob) spanList(list []span, table []int32, lo, pos, kvh int) ([]span, error) {
-	err := a.spans(table, lo, pos, kvh, func(sp span) error {
-		list = append(list, sp)
-		return nil
-	})
-	return list, err
+	return list, nil
 }
 
 // prefetchSpan prefetches the first cache rows (rowBytes each, in buf) of
@@ -380,8 +370,7 @@ func (w *attnWorker) kvGroup(t, u int) error {
 	qh := a.qs[(t*p.NHead+h0)*hd : (t*p.NHead+h0+g)*hd]
 	w.groupScores = growRoom(w.groupScores, g*n)
 	sc := w.groupScores
-	table := a.rows.Tables[t]
-	if w.list, err = a.spanList(w.list[:0], table, lo, pos, kvh); err != nil {
+	if w.list, err = a.spans(w.list[:0], a.rows.Tables[t], lo, pos, kvh); err != nil {
 		return err
 	}
 	list := w.list
@@ -414,9 +403,7 @@ func (w *attnWorker) kvGroup(t, u int) error {
 	}
 	if a.kv.V.Type != quant.F16 && a.kv.V.Type != quant.Q8_0 {
 		for i := range g {
-			if err := w.finish(t, h0+i, lo, pos, kvh, sc[i*n:(i+1)*n]); err != nil {
-				return err
-			}
+			w.finish(t, h0+i, lo, list, sc[i*n:(i+1)*n])
 		}
 		return nil
 	}
@@ -460,7 +447,6 @@ func (w *attnWorker) head(t, h int) error {
 	if err != nil {
 		return err
 	}
-	table := a.rows.Tables[t]
 	kvh := h / a.perKVH
 	qh := a.qs[(t*p.NHead+h)*p.HeadDimK : (t*p.NHead+h+1)*p.HeadDimK]
 	switch a.qType {
@@ -473,10 +459,13 @@ func (w *attnWorker) head(t, h int) error {
 			return err
 		}
 	}
+	if w.list, err = a.spans(w.list[:0], a.rows.Tables[t], lo, pos, kvh); err != nil {
+		return err
+	}
 	w.scores = growRoom(w.scores, pos-lo+1)
 	sc := w.scores
 	kStride := a.kv.NHeadKV * p.HeadDimK
-	err = a.spans(table, lo, pos, kvh, func(sp span) error {
+	for _, sp := range w.list {
 		out := sc[sp.first-lo : sp.first-lo+sp.n]
 		switch a.kv.K.Type {
 		case quant.F16:
@@ -486,23 +475,20 @@ func (w *attnWorker) head(t, h int) error {
 		default: // Q8_0
 			a.vec.DotQ8_0Rows(out, w.qq, w.qd, a.kb[sp.row*a.kRow:], a.kv.NHeadKV*a.kRow)
 		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
-	return w.finish(t, h, lo, pos, kvh, sc)
+	w.finish(t, h, lo, w.list, sc)
+	return nil
 }
 
-// finish turns head h's scores over positions lo..pos into its output:
-// the softmax, then the probability-weighted sum of the V rows.
-func (w *attnWorker) finish(t, h, lo, pos, kvh int, sc []float32) error {
+// finish turns head h's scores over positions lo.. (the runs of list)
+// into its output: the softmax, then the probability-weighted sum of the
+// V rows.
+func (w *attnWorker) finish(t, h, lo int, list []span, sc []float32) {
 	a, p := w.a, w.a.p
-	table := a.rows.Tables[t]
 	vStride := a.kv.NHeadKV * p.HeadDimV
 	a.softmax(sc)
 	clear(w.acc)
-	err := a.spans(table, lo, pos, kvh, func(sp span) error {
+	for _, sp := range list {
 		pr := sc[sp.first-lo : sp.first-lo+sp.n]
 		switch a.kv.V.Type {
 		case quant.F16:
@@ -512,13 +498,8 @@ func (w *attnWorker) finish(t, h, lo, pos, kvh int, sc []float32) error {
 		default: // Q8_0
 			a.vec.AxpyQ8_0Rows(w.acc, pr, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow)
 		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	copy(a.ys[(t*p.NHead+h)*p.HeadDimV:(t*p.NHead+h+1)*p.HeadDimV], w.acc)
-	return nil
 }
 
 // softmax turns one head's scores into the probabilities its weighted sum

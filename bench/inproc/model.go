@@ -419,11 +419,8 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 	if cfg.Gen > 0 {
 		units += cfg.Reps
 	}
-	if cfg.Depth > 0 && cfg.Prompt > 0 {
-		units++ // each test's depth prefill
-	}
-	if cfg.Depth > 0 && cfg.Gen > 0 {
-		units++
+	if cfg.Depth > 0 && (cfg.Prompt > 0 || cfg.Gen > 0) {
+		units++ // the depth prefill the two tests share
 	}
 	units += len(cfg.Batch) * cfg.Reps
 	if len(cfg.Batch) > 0 {
@@ -435,22 +432,8 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 	if err := res.Memory.measure(); err != nil {
 		return nil, err
 	}
-	if cfg.Prompt > 0 {
-		t, err := r.promptTest(info)
-		if err != nil {
-			return nil, err
-		}
-		res.Tests = append(res.Tests, t)
-	}
-	if cfg.Gen > 0 {
-		t, err := r.genTest(info)
-		if err != nil {
-			return nil, err
-		}
-		if err := res.Memory.measure(); err != nil {
-			return nil, err
-		}
-		res.Tests = append(res.Tests, t)
+	if err := r.llamaTests(info, res); err != nil {
+		return nil, err
 	}
 	if len(cfg.Batch) > 0 {
 		if err := r.batched(info, res); err != nil {
@@ -570,37 +553,53 @@ func testName(kind string, n, depth int) string {
 	return fmt.Sprintf("%s%d", kind, n)
 }
 
-// depthCache returns a cache for Depth + n positions with the first Depth
-// already filled by a prefill of random tokens (not timed). Every
-// repetition of a test then rewrites positions Depth.. only: attention
-// reads no position past a token's own, so the prefix stays as it was.
-func (r *runner) depthCache(name string, n int) (model.KVView, error) {
-	d := r.cfg.Depth
-	kv, err := model.NewSequenceViewOn(r.dev, r.mc, d+n, r.cfg.BlockSize, r.kvType)
-	if err != nil {
-		return kv, err
+// llamaTests runs the configured ppP and tgN tests, and the bandwidth
+// measurement after tgN, on one sequence cache of Depth + max(P, N)
+// positions whose first Depth are filled once by a prefill of random
+// tokens (not timed). Each repetition rewrites positions Depth.. only:
+// attention reads no position past a token's own, so the prefix stays as
+// it was, and what ppP left past Depth+N is never read by tgN.
+func (r *runner) llamaTests(info ModelInfo, res *ModelResults) (err error) {
+	c := r.cfg
+	if c.Prompt == 0 && c.Gen == 0 {
+		return nil
 	}
-	if d > 0 {
-		if err := r.prefill(kv, 0, r.randomTokens(d)); err != nil {
-			return kv, errors.Join(fmt.Errorf("%s: depth %d: %w", name, d, err), kv.Cache.Free())
+	kv, err := model.NewSequenceViewOn(r.dev, r.mc, c.Depth+max(c.Prompt, c.Gen), c.BlockSize, r.kvType)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, kv.Cache.Free()) }()
+	if c.Depth > 0 {
+		if err := r.prefill(kv, 0, r.randomTokens(c.Depth)); err != nil {
+			return fmt.Errorf("depth %d: %w", c.Depth, err)
 		}
 		r.prog.Add(true)
 	}
-	return kv, nil
+	if c.Prompt > 0 {
+		t, err := r.promptTest(info, kv)
+		if err != nil {
+			return err
+		}
+		res.Tests = append(res.Tests, t)
+	}
+	if c.Gen > 0 {
+		t, err := r.genTest(info, kv)
+		if err != nil {
+			return err
+		}
+		if err := res.Memory.measure(); err != nil {
+			return err
+		}
+		res.Tests = append(res.Tests, t)
+	}
+	return nil
 }
 
-// promptTest is llama-bench's ppP: one prefill of P tokens into an empty
-// cache (or one holding Depth tokens) per repetition (rewriting positions
-// Depth..Depth+P-1 empties that part: attention only reads positions up to
-// each token's own).
-func (r *runner) promptTest(info ModelInfo) (t TestResult, err error) {
+// promptTest is llama-bench's ppP: one prefill of P tokens after the
+// cache's Depth positions per repetition (see llamaTests).
+func (r *runner) promptTest(info ModelInfo, kv model.KVView) (TestResult, error) {
 	p, d := r.cfg.Prompt, r.cfg.Depth
-	t = TestResult{Name: testName("pp", p, d), Tokens: p, Depth: d}
-	kv, err := r.depthCache(t.Name, p)
-	if err != nil {
-		return t, err
-	}
-	defer func() { err = errors.Join(err, kv.Cache.Free()) }()
+	t := TestResult{Name: testName("pp", p, d), Tokens: p, Depth: d}
 	tokens := r.randomTokens(p)
 	if err := r.prefill(kv, d, tokens); err != nil { // warm-up: also faults the weights in
 		return t, fmt.Errorf("%s warm-up: %w", t.Name, err)
@@ -618,18 +617,13 @@ func (r *runner) promptTest(info ModelInfo) (t TestResult, err error) {
 	return t, nil
 }
 
-// genTest is llama-bench's tgN: N single-token decode steps from an empty
-// cache (or one holding Depth tokens) per repetition, each feeding a random
-// token and computing its logits. The warm-up is one step, as in
+// genTest is llama-bench's tgN: N single-token decode steps after the
+// cache's Depth positions per repetition (see llamaTests), each feeding a
+// random token and computing its logits. The warm-up is one step, as in
 // llama-bench.
-func (r *runner) genTest(info ModelInfo) (t TestResult, err error) {
+func (r *runner) genTest(info ModelInfo, kv model.KVView) (TestResult, error) {
 	n, d := r.cfg.Gen, r.cfg.Depth
-	t = TestResult{Name: testName("tg", n, d), Tokens: n, Depth: d}
-	kv, err := r.depthCache(t.Name, n)
-	if err != nil {
-		return t, err
-	}
-	defer func() { err = errors.Join(err, kv.Cache.Free()) }()
+	t := TestResult{Name: testName("tg", n, d), Tokens: n, Depth: d}
 	tokens := r.randomTokens(n)
 	b := &model.Batch{Tokens: make([]int32, 1), Pos: make([]int32, 1), Seq: make([]int32, 1)}
 	step := func(i int) error {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -120,11 +121,36 @@ func BenchmarkPackedCompute(b *testing.B) {
 	}
 }
 
-// BenchmarkReadBandwidth measures the roofline the GEMV figures compare to.
+// BenchmarkReadBandwidth measures the roofline the GEMV figures compare to
+// (GB/s, all threads) and, alternating with it over one 1 GiB probe, what
+// one thread reads alone (1thread-GB/s), each the median over b.N rounds.
+// Where one thread reads about half of what all read, each core's own
+// misses in flight are the limit, and a step loses bandwidth whenever only
+// one core streams (a serial op, a dispatch, the end of a call); where one
+// thread reads nearly all of it, the memory itself is (other tenants).
+//
+//	go test -run '^$' -bench ReadBandwidth -benchtime 8x ./kernels
 func BenchmarkReadBandwidth(b *testing.B) {
-	p := NewPool(0)
+	p, one := NewPool(0), NewPool(1)
 	defer p.Close()
+	defer one.Close()
+	probe := NewBandwidthProbe(1 << 30)
+	var all, single []float64
 	for i := 0; i < b.N; i++ {
-		b.ReportMetric(MeasureReadBandwidth(1<<30, p), "GB/s")
+		all = append(all, probe.Measure(p))
+		single = append(single, probe.Measure(one))
 	}
+	b.ReportMetric(median(all), "GB/s")
+	b.ReportMetric(median(single), "1thread-GB/s")
+}
+
+// median is the middle value of v (the upper one of an even count; 0 for
+// none); v is not changed.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	w := slices.Clone(v)
+	slices.Sort(w)
+	return w[len(w)/2]
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"sort"
 	"testing"
 	"time"
 
@@ -177,16 +176,69 @@ func BenchmarkDecodeStreams(b *testing.B) {
 	p.mu.Lock()
 	p.pk.oneStream = false
 	p.mu.Unlock()
-	median := func(v []float64) float64 {
-		if len(v) == 0 {
-			return 0
-		}
-		w := append([]float64(nil), v...)
-		sort.Float64s(w)
-		return w[len(w)/2]
-	}
 	b.ReportMetric(median(ratios[0]), "streams-roof")
 	b.ReportMetric(median(ratios[1]), "one-roof")
 	b.ReportMetric(median(layerRatios[0]), "streams-layers-roof")
 	b.ReportMetric(median(layerRatios[1]), "one-layers-roof")
+}
+
+// BenchmarkStreamTypes sets the single-row kernels of several weight types
+// side by side on the same work: a stack of llama-1b gate-shaped matrices
+// (8192×2048, 16 of each type, 150-290 MB), run one type after the other
+// in every round, after a read-bandwidth probe. The memory swings by tens
+// of percent between rounds but little within one, so each round's ratios
+// of one type's GB/s to another's are what to compare; it reports their
+// medians over the rounds (<type>/Q8_0) and each type's median GB/s ÷ the
+// round's probe (<type>-roof).
+//
+//	go test -run '^$' -bench StreamTypes -benchtime 20x ./kernels
+func BenchmarkStreamTypes(b *testing.B) {
+	types := []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q6_K, quant.Q4_K}
+	for _, wt := range types {
+		if !CanPack(wt) {
+			b.Skip("no packed kernels for", wt)
+		}
+	}
+	p := NewPool(0)
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(41, 42))
+	const rows, cols, stack = 8192, 2048, 16
+	mats := make([][]*PackedWeights, len(types))
+	bytes := make([]int, len(types))
+	for i, wt := range types {
+		for range stack {
+			pw, err := PackWeights(p, wt, randWeights(rng, wt, rows, cols, false), rows, cols)
+			if err != nil {
+				b.Fatal(err)
+			}
+			mats[i] = append(mats[i], pw)
+			bytes[i] += pw.Bytes()
+		}
+	}
+	x := randFloats(rng, cols, 1)
+	y := make([]float32, rows)
+	probe := NewBandwidthProbe(256 << 20)
+	roof := make([][]float64, len(types))
+	rel := make([][]float64, len(types))
+	for range b.N {
+		bw := probe.Measure(p)
+		gbs := make([]float64, len(types))
+		for i := range types {
+			start := time.Now()
+			for _, pw := range mats[i] {
+				MatMulPacked(p, y, pw, x, 1)
+			}
+			gbs[i] = float64(bytes[i]) / time.Since(start).Seconds() / 1e9
+			roof[i] = append(roof[i], gbs[i]/bw)
+		}
+		for i := range types {
+			rel[i] = append(rel[i], gbs[i]/gbs[0])
+		}
+	}
+	for i, wt := range types {
+		b.ReportMetric(median(roof[i]), wt.String()+"-roof")
+		if i > 0 {
+			b.ReportMetric(median(rel[i]), wt.String()+"/"+types[0].String())
+		}
+	}
 }

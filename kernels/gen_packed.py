@@ -669,13 +669,7 @@ def streams_of(single, S, out, name, spread=True, res=False):
     L = stream_setup(name, lines, i_loop, [out], res=res)
     L += ["", "group:"] + [f"\tVPXORD Z{out+s}, Z{out+s}, Z{out+s}" for s in range(S)]
     if res:
-        # The group's residual lines are cold (the whole step's weights
-        # have streamed since); fetch them while the group computes.
-        L.append("\tMOVQ res+88(FP), AX")
-        for s in range(S):
-            L.append("\tPREFETCHT0 (AX)")
-            if s < S-1:
-                L.append("\tADDQ ystride+72(FP), AX")
+        L += res_prefetch(S)
     L += ["", "loop:"]
     loop = []
     for s in range(S):
@@ -691,6 +685,62 @@ def streams_of(single, S, out, name, spread=True, res=False):
     else:
         stream_group_end(L.append, S, out, scales=True)
     return "\n".join(L)
+
+def unrolled_streams_of(single, S, R, out, name, act_rec, scale_rec, res=False):
+    """streams_of's S-stream kernel (prefetches spread) unrolled R records
+    deep: each pass of its main loop takes R records of every stream,
+    record by record (record j of each stream, then record j+1), at fixed
+    displacements from the pointers, which move on once a pass. The
+    displacements assume one activation row's layout (act_rec bytes of
+    quants and scale_rec bytes of scale and of correction a block); a call
+    with another (a tile's leftover row, packedTask.streamTile) and the
+    records left once fewer than R remain take streams_of's loop, a record
+    at a time (loop1). Each output gets the N = 1 kernel's operations in
+    its order either way."""
+    lines, i_loop, i_tail, i_end, body, used = kernel_parts(single, name)
+    tail = lines[i_tail:i_end+1]
+    rec = int(re.fullmatch(r"\tADDQ \$(\d+), SI", tail[0]).group(1))
+    assert tail[1:] == ["\tADDQ R9, R8", "\tADDQ DX, DI", "\tADDQ DX, BX", "\tDECQ CX", "\tJNZ  loop"], (name, tail)
+    for s in range(1, S):
+        assert out+s not in used, (name, out+s)
+
+    def at(l, s, j):
+        """Line l of the body for record j of stream s."""
+        l = re.sub(r"(-?\d*)\(SI\)", lambda m: f"{int(m.group(1) or 0)+rec*j}(SI){STREAM_IDX[s]}", l)
+        l = re.sub(r"(-?\d*)\(R8\)", lambda m: f"{int(m.group(1) or 0)+act_rec*j}(R8)", l)
+        l = re.sub(r"(-?\d*)\((DI|BX)\)", lambda m: f"{int(m.group(1) or 0)+scale_rec*j}({m.group(2)})", l)
+        return re.sub(rf"\bZ{out}\b", f"Z{out+s}", l)
+
+    L = stream_setup(name, lines, i_loop, [out], res=res)
+    L += ["", "group:"] + [f"\tVPXORD Z{out+s}, Z{out+s}, Z{out+s}" for s in range(S)]
+    if res:
+        L += res_prefetch(S)
+    L += [f"\tCMPQ R9, ${act_rec}", "\tJNE  one", f"\tCMPQ DX, ${scale_rec}", "\tJNE  one",
+          f"\tCMPQ CX, ${R}", "\tJLT  one", "", "loop:"]
+    L += spread_prefetches([at(l, s, j) for j in range(R) for s in range(S) for l in body])
+    L += [f"\tADDQ ${rec*R}, SI", f"\tADDQ ${act_rec*R}, R8", f"\tADDQ ${scale_rec*R}, DI",
+          f"\tADDQ ${scale_rec*R}, BX", f"\tSUBQ ${R}, CX", f"\tCMPQ CX, ${R}", "\tJGE  loop",
+          "", "one:", "\tTESTQ CX, CX", "\tJZ   done", "", "loop1:"]
+    L += spread_prefetches([at(l, s, 0) for s in range(S) for l in body])
+    L += tail[:-1] + ["\tJNZ  loop1", "", "done:"]
+    if res:
+        assert not any(re.search(r"\bAX\b", l) for l in body), name
+        tmp = next(r for r in range(32) if r not in used and not out <= r < out+S)
+        res_group_end(L.append, S, out, tmp)
+    else:
+        stream_group_end(L.append, S, out, scales=True)
+    return "\n".join(L)
+
+def res_prefetch(S):
+    """The residual kernels' group start: the group's residual lines are
+    cold (the whole step's weights have streamed since), so fetch them
+    while the group computes (AX walks the S streams' lines)."""
+    L = ["\tMOVQ res+88(FP), AX"]
+    for s in range(S):
+        L.append("\tPREFETCHT0 (AX)")
+        if s < S-1:
+            L.append("\tADDQ ystride+72(FP), AX")
+    return L
 
 def res_group_end(a, S, first, tmp):
     """stream_group_end for the residual kernels: each output is stored at
@@ -727,9 +777,30 @@ def res_group_end(a, S, first, tmp):
 STREAM_PREFETCH = 1152
 
 ms = open(OUT).read().rstrip()+"\n\n"
-for t, w, out in (('q4_0', 'q4', 16), ('q8_0', 'q8', 16), ('q5_0', 'q5', 16), ('q4_1', 'q41', 16), ('q5_1', 'q51', 16)):
+for t, w, out in (('q8_0', 'q8', 16), ('q5_0', 'q5', 16), ('q4_1', 'q41', 16), ('q5_1', 'q51', 16)):
     ms += streams_of(kern(1, f"{t}x16N1", w, pf=STREAM_PREFETCH), STREAMS, out, f"{t}x16N1S{STREAMS}")
     ms += streams_of(kern(1, f"{t}x16N1", w, pf=STREAM_PREFETCH), STREAMS, out, f"{t}x16N1S{STREAMS}R", res=True)
+
+# Q4_0's single rows take two streams, unrolled eight records deep
+# (unrolled_streams_of), each stream's records prefetched 2304 bytes (one
+# pass) ahead. Measured in the llama-1b Q4_0 decode step, the old and the
+# new kernel alternating step by step in one process (64 steps × 5 a run;
+# median over the runs' step pairs of new ÷ old; docs/performance.md,
+# round 14): 0.949-0.980 in thirteen runs, 0.941-0.961 in three with both
+# loops aligned to 64 bytes. The neighbours measured worse: the two
+# streams a record at a time 1.10-1.13 (prefetch 1728-3456 bytes ahead);
+# unrolled four deep 1.05, sixteen 0.98-1.07; stream by stream within a
+# pass 0.94-1.00 (mostly 0.98-0.99); the activation pointers stepped after
+# each record instead of displacements 0.97-0.98; four streams unrolled
+# 0.98-1.04, three 0.99; 1152 bytes ahead 1.03-1.04, 4608 0.99-1.00 (2880
+# as 2304). As gen_packed's other findings, a property of this Zen 5 VM
+# that we measured, not one we can explain. Q8_0 in the same form (two
+# streams, two to eight records) measured 1.02-1.13, so the rest of the
+# family keeps four streams a record at a time.
+Q4_0_STREAMS, Q4_0_UNROLL, Q4_0_STREAM_PREFETCH = 2, 8, 2304
+for res in (False, True):
+    ms += unrolled_streams_of(kern(1, "q4_0x16N1", 'q4', pf=Q4_0_STREAM_PREFETCH), Q4_0_STREAMS, Q4_0_UNROLL, 16,
+                              f"q4_0x16N1S{Q4_0_STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res)
 
 # Multi-stream kernels for small batches (2-8 activation rows, batched
 # decode): the N = 2 and N = 4 tile kernels walked over STREAMS groups in

@@ -698,7 +698,7 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 	p.runTask(tasks, grain, t)
 	t.phase = phaseDot
 	set := packedSetOf(pw0.Type)
-	streams := set.ns
+	streams := set.pieceStreams(nx)
 	if s.oneStream || !set.streamsFor(nx) {
 		streams = 0
 	}
@@ -811,7 +811,7 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 	m, a := pc.m, t.a
 	pw := m.pw
 	ks := packedSetOf(pw.Type)
-	sk, ns, rk := ks.streams, ks.ns, ks.res
+	sk, ns, rk := ks.streams, ks.pieceStreams(a.nx), ks.res
 	gb := a.nb * packedBlockBytes(pw.Type)
 	for {
 		// Half of what is left at a time (guided self-scheduling): long
@@ -850,7 +850,7 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 func (t *packedTask) streamTile(m *packedMat, ks *packedSet, g, q, n int) {
 	a, pw := t.a, m.pw
 	gb := a.nb * packedBlockBytes(pw.Type)
-	sk, tk, ns, ts := ks.streams, &ks.tileStreams, ks.ns, ks.tileNS
+	sk, tk, ns, ts := ks.streams, &ks.tileStreams, ks.pieceStreams(a.nx), ks.tileNS
 	astride, dstride := a.nx*a.qk*a.es, a.nx*4
 	for k0 := 0; k0 < a.nx; {
 		sub := 4
@@ -859,7 +859,11 @@ func (t *packedTask) streamTile(m *packedMat, ks *packedSet, g, q, n int) {
 		}
 		act, d, corr := &a.qs[k0*a.qk*a.es], &a.d[k0], &a.corr[k0*a.nc]
 		if sub == 1 {
-			sk(&pw.data[g*gb], q*gb, a.nb, act, astride, d, corr, dstride, &m.y[k0*pw.Rows+g*packGroup], q*packGroup*4, n)
+			// The single-row kernel walks ks.ns of the piece's ns streams.
+			for s0 := 0; s0 < ns; s0 += ks.ns {
+				gs := g + s0*q
+				sk(&pw.data[gs*gb], q*gb, a.nb, act, astride, d, corr, dstride, &m.y[k0*pw.Rows+gs*packGroup], q*packGroup*4, n)
+			}
 		} else {
 			// A tile kernel walks ts of the piece's ns streams.
 			for s0 := 0; s0 < ns; s0 += ts {
@@ -895,7 +899,7 @@ func (t *packedTask) dot(m *packedMat, lo, hi int) {
 		// Decode: run already computed the whole groups' multi-stream part
 		// (the range cut into ns equal runs walked in lockstep); the groups
 		// left over (and a partial last group) take the loop below.
-		ns := set.ns
+		ns := set.pieceStreams(a.nx)
 		full := hi
 		if lastPartial && hi*packGroup > pw.Rows {
 			full = hi - 1
@@ -937,7 +941,7 @@ func (t *packedTask) dot(m *packedMat, lo, hi int) {
 type packedKernel func(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
 
 // streamKernel is a multi-stream GEMV kernel (see gen_packed.py): a
-// packedKernel with N = 1 over packStreams row groups wstride bytes apart,
+// packedKernel with N = 1 over its set's ns row groups wstride bytes apart,
 // group s's outputs at y + s·ystride bytes, and then over the ng-1 groups
 // that follow each of them (outputs 64 bytes further on each time).
 type streamKernel func(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
@@ -954,10 +958,12 @@ type streamTileKernel func(w *byte, wstride int, nb int, act *byte, astride int,
 
 // packStreams is the number of row groups the Q4_0-family and float
 // streamKernels walk at once (STREAMS in gen_packed.py), packKStreams the
-// K-quants' (KSTREAMS).
+// K-quants' (KSTREAMS), packQ4_0Streams Q4_0's single-row kernel's
+// (Q4_0_STREAMS).
 const (
-	packStreams  = 4
-	packKStreams = 2
+	packStreams     = 4
+	packKStreams    = 2
+	packQ4_0Streams = 2
 )
 
 // packedSet is one weight type's packed kernels and which calls take which
@@ -977,6 +983,17 @@ type packedSet struct {
 	// tileRows activation rows take them.
 	tileStreams      [5]streamTileKernel
 	tileNS, tileRows int
+}
+
+// pieceStreams is how many streams a call of nx activation rows cuts each
+// chunk's row groups into (streamPieces): the single-row kernel's for one
+// row; for a batch, enough for its tile kernels (tileNS at a time) and for
+// a tile's leftover row (the single-row kernel, ns at a time).
+func (k *packedSet) pieceStreams(nx int) int {
+	if nx == 1 {
+		return k.ns
+	}
+	return max(k.ns, k.tileNS)
 }
 
 // streamsFor reports whether a call of nx activation rows runs on the

@@ -33,7 +33,7 @@ func q8_0x16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32,
 func q8_0x16N8(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
 
 //go:noescape
-func q4_0x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+func q4_0x16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
 func q8_0x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
@@ -85,6 +85,7 @@ var hasBF16DotAsm = hasPackedAsm && cpu.X86.HasAVX512BF16
 // rounds 7-9):
 //   - single rows: every type with a stream kernel except Q6_K, whose
 //     one-group kernel streamed better than two streams (gen_packed.py);
+//     Q4_0 walks two streams there (unrolled; round 14), its batches four;
 //   - small batches: the Q4_0 family 2-7 rows (llama-1b Q4_0 batched
 //     decode, --batch, alternating: B = 2-7 +12-33 %; eight rows keep the
 //     one-group N = 8 kernel, which does more per weight byte than two
@@ -93,11 +94,11 @@ var hasBF16DotAsm = hasPackedAsm && cpu.X86.HasAVX512BF16
 //     rows and three (2 + 1) where that won, Q3_K two; BF16 on VDPBF16PS
 //     2-4 rows (gen_packed.py has the figures).
 var (
-	q4_0Set = q4_0FamilySet([9]packedKernel{1: q4_0x16N1, 2: q4_0x16N2, 4: q4_0x16N4, 8: q4_0x16N8}, q4_0x16N1S4, q4_0x16N1S4R, q4_0x16N2S4, q4_0x16N4S4)
-	q8_0Set = q4_0FamilySet([9]packedKernel{1: q8_0x16N1, 2: q8_0x16N2, 4: q8_0x16N4, 8: q8_0x16N8}, q8_0x16N1S4, q8_0x16N1S4R, q8_0x16N2S4, q8_0x16N4S4)
-	q5_0Set = q4_0FamilySet([9]packedKernel{1: q5_0x16N1, 2: q5_0x16N2, 4: q5_0x16N4, 8: q5_0x16N8}, q5_0x16N1S4, q5_0x16N1S4R, q5_0x16N2S4, q5_0x16N4S4)
-	q4_1Set = q4_0FamilySet([9]packedKernel{1: q4_1x16N1, 2: q4_1x16N2, 4: q4_1x16N4, 8: q4_1x16N8}, q4_1x16N1S4, q4_1x16N1S4R, q4_1x16N2S4, q4_1x16N4S4)
-	q5_1Set = q4_0FamilySet([9]packedKernel{1: q5_1x16N1, 2: q5_1x16N2, 4: q5_1x16N4, 8: q5_1x16N8}, q5_1x16N1S4, q5_1x16N1S4R, q5_1x16N2S4, q5_1x16N4S4)
+	q4_0Set = q4_0FamilySet([9]packedKernel{1: q4_0x16N1, 2: q4_0x16N2, 4: q4_0x16N4, 8: q4_0x16N8}, q4_0x16N1S2, q4_0x16N1S2R, q4_0x16N2S4, q4_0x16N4S4, packQ4_0Streams)
+	q8_0Set = q4_0FamilySet([9]packedKernel{1: q8_0x16N1, 2: q8_0x16N2, 4: q8_0x16N4, 8: q8_0x16N8}, q8_0x16N1S4, q8_0x16N1S4R, q8_0x16N2S4, q8_0x16N4S4, packStreams)
+	q5_0Set = q4_0FamilySet([9]packedKernel{1: q5_0x16N1, 2: q5_0x16N2, 4: q5_0x16N4, 8: q5_0x16N8}, q5_0x16N1S4, q5_0x16N1S4R, q5_0x16N2S4, q5_0x16N4S4, packStreams)
+	q4_1Set = q4_0FamilySet([9]packedKernel{1: q4_1x16N1, 2: q4_1x16N2, 4: q4_1x16N4, 8: q4_1x16N8}, q4_1x16N1S4, q4_1x16N1S4R, q4_1x16N2S4, q4_1x16N4S4, packStreams)
+	q5_1Set = q4_0FamilySet([9]packedKernel{1: q5_1x16N1, 2: q5_1x16N2, 4: q5_1x16N4, 8: q5_1x16N8}, q5_1x16N1S4, q5_1x16N1S4R, q5_1x16N2S4, q5_1x16N4S4, packStreams)
 	q4_KSet = kQuantSet([9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4}, q4_Kx16N1S2, q4_Kx16N1S2R, q4_Kx16N2S2, 3)
 	q5_KSet = kQuantSet([9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4}, q5_Kx16N1S2, q5_Kx16N1S2R, q5_Kx16N2S2, 3)
 	q3_KSet = kQuantSet([9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}, q3_Kx16N1S2, q3_Kx16N1S2R, q3_Kx16N2S2, 2)
@@ -132,11 +133,11 @@ var (
 	}
 )
 
-// q4_0FamilySet is a Q4_0-family type's set: four streams for single rows
-// (with the residual form) and tile streams of two and four rows for
+// q4_0FamilySet is a Q4_0-family type's set: ns streams for single rows
+// (with the residual form) and four-stream tiles of two and four rows for
 // batches of 2-7.
-func q4_0FamilySet(tiles [9]packedKernel, streams streamKernel, res streamResKernel, tile2, tile4 streamTileKernel) packedSet {
-	return packedSet{tiles: tiles, streams: streams, ns: packStreams, res: res, single: true,
+func q4_0FamilySet(tiles [9]packedKernel, streams streamKernel, res streamResKernel, tile2, tile4 streamTileKernel, ns int) packedSet {
+	return packedSet{tiles: tiles, streams: streams, ns: ns, res: res, single: true,
 		tileStreams: [5]streamTileKernel{2: tile2, 4: tile4}, tileNS: packStreams, tileRows: packTile - 1}
 }
 
@@ -363,7 +364,7 @@ func q6_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float3
 func q6_Kx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
-func q4_0x16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+func q4_0x16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
 
 //go:noescape
 func q8_0x16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)

@@ -277,7 +277,8 @@ func TestMatMulPackedSharedStreams(t *testing.T) {
 
 // TestMatMulPackedResidual: the residual gets exactly what MatMulPacked
 // followed by a float32 add gives, for every output (stream kernels with
-// stolen runs, one-group kernels, partial last groups, batched tiles),
+// stolen runs, one-group kernels, partial last groups, batched tiles,
+// block counts that leave an unrolled kernel a remainder),
 // and nothing past its end.
 func TestMatMulPackedResidual(t *testing.T) {
 	if !CanPack(quant.Q4_0) {
@@ -287,7 +288,7 @@ func TestMatMulPackedResidual(t *testing.T) {
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(27, 28))
 	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.F16} {
-		for _, sh := range []struct{ rows, cols, nx int }{{64, 256, 1}, {2053, 256, 1}, {1030, 512, 1}, {500, 256, 3}, {200, 256, 9}} {
+		for _, sh := range []struct{ rows, cols, nx int }{{64, 256, 1}, {2053, 256, 1}, {1030, 512, 1}, {1030, 352, 1}, {500, 256, 3}, {200, 256, 9}} {
 			if sh.cols%packedQK(wt) != 0 {
 				continue
 			}

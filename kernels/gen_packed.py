@@ -793,9 +793,10 @@ for t, w, out in (('q8_0', 'q8', 16), ('q5_0', 'q5', 16), ('q4_1', 'q41', 16), (
 # pass 0.94-1.00 (mostly 0.98-0.99); the activation pointers stepped after
 # each record instead of displacements 0.97-0.98; four streams unrolled
 # 0.98-1.04, three 0.99; 1152 bytes ahead 1.03-1.04, 4608 0.99-1.00 (2880
-# as 2304). As gen_packed's other findings, a property of this Zen 5 VM
-# that we measured, not one we can explain. Q8_0 in the same form (two
-# streams, two to eight records) measured 1.02-1.13, so the rest of the
+# as 2304). Like the other distances in this file these were measured on
+# the 2-core Zen 5 VM, not derived: why eight records and not four or
+# sixteen is not known. Q8_0 in the same form (two
+# streams, two to eight records) measured 0.97-1.13, so the rest of the
 # family keeps four streams a record at a time.
 Q4_0_STREAMS, Q4_0_UNROLL, Q4_0_STREAM_PREFETCH = 2, 8, 2304
 for res in (False, True):

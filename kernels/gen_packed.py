@@ -678,13 +678,19 @@ def streams_of(single, S, out, name, spread=True, res=False):
             loop.append(re.sub(rf"\bZ{out}\b", f"Z{out+s}", l))
     L += spread_prefetches(loop) if spread else loop
     L += lines[i_tail:i_end+1] + [""]
+    group_end(L, S, out, used, body, name, res)
+    return "\n".join(L)
+
+def group_end(L, S, out, used, body, name, res):
+    """Appends a stream kernel's group end to L: the S outputs Z{out}..
+    stored (res: also added to the residual, with a register the body
+    leaves unused for the sum) and the jump to the next group."""
     if res:
         assert not any(re.search(r"\bAX\b", l) for l in body), name
         tmp = next(r for r in range(32) if r not in used and not out <= r < out+S)
         res_group_end(L.append, S, out, tmp)
     else:
         stream_group_end(L.append, S, out, scales=True)
-    return "\n".join(L)
 
 def unrolled_streams_of(single, S, R, out, name, act_rec, scale_rec, res=False):
     """streams_of's S-stream kernel (prefetches spread) unrolled R records
@@ -723,12 +729,7 @@ def unrolled_streams_of(single, S, R, out, name, act_rec, scale_rec, res=False):
           "", "one:", "\tTESTQ CX, CX", "\tJZ   done", "", "loop1:"]
     L += spread_prefetches([at(l, s, 0) for s in range(S) for l in body])
     L += tail[:-1] + ["\tJNZ  loop1", "", "done:"]
-    if res:
-        assert not any(re.search(r"\bAX\b", l) for l in body), name
-        tmp = next(r for r in range(32) if r not in used and not out <= r < out+S)
-        res_group_end(L.append, S, out, tmp)
-    else:
-        stream_group_end(L.append, S, out, scales=True)
+    group_end(L, S, out, used, body, name, res)
     return "\n".join(L)
 
 def res_prefetch(S):

@@ -354,9 +354,11 @@ for N in (1,2,4,8):
     q6 += q6k(N, f"q6_Kx16N{N}", pf=Q6K_GEMV_PREFETCH if N == 1 else PREFETCH_K)
 open(OUT,'w').write(q6.rstrip()+"\n")
 
-def q4k(N, name, five=False, pf=PREFETCH_K):
+def q4k(N, name, five=False, pf=PREFETCH_K, marks=None):
     # Q4_K records: 2368 bytes, sub-block codes 256 apart; Q5_K adds 64
-    # bytes of fifth bits per sub-block: 2880 and 320.
+    # bytes of fifth bits per sub-block: 2880 and 320. marks (a list): gets
+    # the line index where each sub-block's work starts and where the
+    # record's end starts (interleaved_streams_of).
     sub = 320 if five else 256
     rec = 320 + 8*sub
     L=[]; a=L.append
@@ -370,6 +372,8 @@ def q4k(N, name, five=False, pf=PREFETCH_K):
         a("\tVPBROADCASTD AX, Z30")
     min_loop_head(a, N)
     for s in range(8):
+        if marks is not None:
+            marks.append(len(L))
         prefetch_part(a, rec, s, 8, pf)
         a(f"\tVPMOVZXBD {64+16*s}(SI), Z16")
         if s % 2 == 0:
@@ -389,6 +393,8 @@ def q4k(N, name, five=False, pf=PREFETCH_K):
         if s % 2 == 0:
             for i in range(N):
                 a(f"\tVPDPWSSD.BCST {16*i+2*s}(BX), Z17, Z{8+i}")
+    if marks is not None:
+        marks.append(len(L))
     min_block_end(a, N, rec)
     return "\n".join(L)
 
@@ -859,8 +865,54 @@ def kstream_ahead(rec):
     return (ahead*rec + 63) // 64 * 64
 
 
+def interleaved_streams_of(single, marks, out, name, rename, res=False):
+    """A two-stream kernel that interleaves the streams within a record:
+    the record's head for stream 0 and stream 1, then each part (marks:
+    the line indexes in single where each part and the record's end
+    begin) for stream 0 and stream 1, then both ends. Stream 1's copy reads
+    its records wstride further on (R11) and has the registers that live
+    across parts renamed (rename: the record's scales and sums, and the
+    output Z{out} to Z{out+1}, all unused by single); the rest are
+    temporaries that each part sets before it reads them, which both
+    streams share. Each output gets the N = 1 kernel's operations in its
+    order."""
+    lines, i_loop, i_tail, i_end, body, used = kernel_parts(single, name)
+    assert rename.get(out) == out+1, name
+    for r in rename.values():
+        assert r not in used, (name, r)
+    cuts = [i_loop+1] + marks + [i_tail]
+    assert cuts == sorted(cuts), name
+    pieces = [lines[a:b] for a, b in zip(cuts, cuts[1:])]
+
+    def second(l):
+        l = re.sub(r"(-?\d*)\(SI\)", lambda m: f"{m.group(1)}(SI){STREAM_IDX[1]}", l)
+        return re.sub(r"\bZ(\d+)\b", lambda m: f"Z{rename.get(int(m.group(1)), int(m.group(1)))}", l)
+
+    L = stream_setup(name, lines, i_loop, [out], res=res)
+    L += ["", "group:"] + [f"\tVPXORD Z{out+s}, Z{out+s}, Z{out+s}" for s in range(2)]
+    if res:
+        L += res_prefetch(2)
+    L += ["", "loop:"]
+    for piece in pieces:
+        L += piece + [second(l) for l in piece]
+    L += lines[i_tail:i_end+1] + [""]
+    group_end(L, 2, out, used, body, name, res)
+    return "\n".join(L)
+
+
+# Q4_K's single rows interleave their two streams sub-block by sub-block
+# (interleaved_streams_of) instead of taking a whole record of one stream
+# and then of the other; prefetch one record ahead, as before. llama-1b
+# Q4_K_M decode steps (Q4_K is ~60 % of their bytes), the two forms
+# alternating step by step in one process (docs/performance.md, round
+# 14): 0.981-0.990 of the old step time in five runs; 1216, 3584 and 4736
+# bytes ahead 1.06-1.07, 1.01-1.02 and 1.03-1.05.
+marks = []
+q4k_single = q4k(1, "q4_Kx16N1", pf=kstream_ahead(2368), marks=marks)
+for res in (False, True):
+    ms += interleaved_streams_of(q4k_single, marks, 12, f"q4_Kx16N1S{KSTREAMS}" + ("R" if res else ""),
+                                 {28: 24, 29: 25, 4: 5, 8: 9, 12: 13}, res=res)
 for t, rec, single, out in (
-        ('q4_K', 2368, lambda pf: q4k(1, "q4_Kx16N1", pf=pf), 12),
         ('q5_K', 2880, lambda pf: q4k(1, "q5_Kx16N1", five=True, pf=pf), 12),
         ('q3_K', 1824, lambda pf: q6k(1, "q3_Kx16N1", three=True, pf=pf), 16),
         ('q2_K', 1344, lambda pf: q2k(1, "q2_Kx16N1", pf=pf), 12)):

@@ -900,20 +900,22 @@ def interleaved_streams_of(single, marks, out, name, rename, res=False):
     return "\n".join(L)
 
 
-# Q4_K's single rows interleave their two streams sub-block by sub-block
-# (interleaved_streams_of) instead of taking a whole record of one stream
-# and then of the other; prefetch one record ahead, as before. llama-1b
-# Q4_K_M decode steps (Q4_K is ~60 % of their bytes), the two forms
-# alternating step by step in one process (docs/performance.md, round
-# 14): 0.981-0.990 of the old step time in five runs; 1216, 3584 and 4736
-# bytes ahead 1.06-1.07, 1.01-1.02 and 1.03-1.05.
-marks = []
-q4k_single = q4k(1, "q4_Kx16N1", pf=kstream_ahead(2368), marks=marks)
-for res in (False, True):
-    ms += interleaved_streams_of(q4k_single, marks, 12, f"q4_Kx16N1S{KSTREAMS}" + ("R" if res else ""),
-                                 {28: 24, 29: 25, 4: 5, 8: 9, 12: 13}, res=res)
+# Q4_K's and Q5_K's single rows interleave their two streams sub-block by
+# sub-block (interleaved_streams_of) instead of taking a whole record of
+# one stream and then of the other; prefetch one record ahead, as before.
+# llama-1b decode steps, the two forms alternating step by step in one
+# process (docs/performance.md, round 14): Q4_K_M (Q4_K ~60 % of the
+# bytes) 0.981-0.990 of the old step time in five runs, Q5_K_M
+# 0.982-0.985 in three; for Q4_K, 1216, 3584 and 4736 bytes ahead
+# measured 1.06-1.07, 1.01-1.02 and 1.03-1.05. Q6_K in this form (16
+# sub-blocks, as the single-row kernel) lost: 1.01-1.07.
+for t, rec, five in (('q4_K', 2368, False), ('q5_K', 2880, True)):
+    marks = []
+    single = q4k(1, f"{t}x16N1", five=five, pf=kstream_ahead(rec), marks=marks)
+    for res in (False, True):
+        ms += interleaved_streams_of(single, marks, 12, f"{t}x16N1S{KSTREAMS}" + ("R" if res else ""),
+                                     {28: 24, 29: 25, 4: 5, 8: 9, 12: 13}, res=res)
 for t, rec, single, out in (
-        ('q5_K', 2880, lambda pf: q4k(1, "q5_Kx16N1", five=True, pf=pf), 12),
         ('q3_K', 1824, lambda pf: q6k(1, "q3_Kx16N1", three=True, pf=pf), 16),
         ('q2_K', 1344, lambda pf: q2k(1, "q2_Kx16N1", pf=pf), 12)):
     body = single(kstream_ahead(rec))

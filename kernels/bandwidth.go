@@ -49,23 +49,24 @@ func (b *BandwidthProbe) Bytes() int { return len(b.buf) }
 // Measure streams the whole buffer with p's threads three times and
 // returns the best pass in GB/s.
 func (b *BandwidthProbe) Measure(p *Pool) float64 {
-	n := len(b.buf) / probeChunk
 	best := 0.0
-	for pass := 0; pass < 3; pass++ {
-		start := time.Now()
-		p.Run(n, func(lo, hi int) {
-			var s uint64
-			for c := lo; c < hi; c++ {
-				s += readSum(b.buf[c*probeChunk : (c+1)*probeChunk])
-			}
-			b.sum.Add(s)
-		})
-		el := time.Since(start).Seconds()
-		if gbs := float64(len(b.buf)) / el / 1e9; gbs > best {
-			best = gbs
-		}
+	for range 3 {
+		best = max(best, b.pass(p))
 	}
 	return best
+}
+
+// pass streams the whole buffer once with p's threads and returns GB/s.
+func (b *BandwidthProbe) pass(p *Pool) float64 {
+	start := time.Now()
+	p.Run(len(b.buf)/probeChunk, func(lo, hi int) {
+		var s uint64
+		for c := lo; c < hi; c++ {
+			s += readSum(b.buf[c*probeChunk : (c+1)*probeChunk])
+		}
+		b.sum.Add(s)
+	})
+	return float64(len(b.buf)) / time.Since(start).Seconds() / 1e9
 }
 
 // readSumGo is the portable readSum: it reads every byte of b (len a

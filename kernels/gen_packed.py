@@ -554,6 +554,14 @@ STREAMS = 4
 # 3·wstride).
 STREAM_IDX = {0: "", 1: "(R11*1)", 2: "(R11*2)", 3: "(R12*1)"}
 
+def on_stream(l, s, shift=0):
+    """Line l of a one-group kernel with its weight operands moved to
+    stream s's records (STREAM_IDX), shift bytes further on."""
+    def at(m):
+        off = m.group(1) if shift == 0 else int(m.group(1) or 0) + shift
+        return f"{off}(SI){STREAM_IDX[s]}"
+    return re.sub(r"(-?\d*)\(SI\)", at, l)
+
 def stream_prologue(name, yrow=False, res=False):
     """The signature and first argument loads of a multi-stream kernel
     (R13 is the next group's output; the ng argument counts the groups
@@ -671,7 +679,6 @@ def streams_of(single, S, out, name, spread=True, res=False):
     lines, i_loop, i_tail, i_end, body, used = kernel_parts(single, name)
     for s in range(1, S):
         assert out+s not in used, (name, out+s)
-    idx = STREAM_IDX
     L = stream_setup(name, lines, i_loop, [out], res=res)
     L += ["", "group:"] + [f"\tVPXORD Z{out+s}, Z{out+s}, Z{out+s}" for s in range(S)]
     if res:
@@ -680,7 +687,7 @@ def streams_of(single, S, out, name, spread=True, res=False):
     loop = []
     for s in range(S):
         for l in body:
-            l = re.sub(r"(-?\d*)\(SI\)", lambda m: f"{m.group(1)}(SI){idx[s]}", l)
+            l = on_stream(l, s)
             loop.append(re.sub(rf"\bZ{out}\b", f"Z{out+s}", l))
     L += spread_prefetches(loop) if spread else loop
     L += lines[i_tail:i_end+1] + [""]
@@ -718,7 +725,7 @@ def unrolled_streams_of(single, S, R, out, name, act_rec, scale_rec, res=False):
 
     def at(l, s, j):
         """Line l of the body for record j of stream s."""
-        l = re.sub(r"(-?\d*)\(SI\)", lambda m: f"{int(m.group(1) or 0)+rec*j}(SI){STREAM_IDX[s]}", l)
+        l = on_stream(l, s, rec*j)
         l = re.sub(r"(-?\d*)\(R8\)", lambda m: f"{int(m.group(1) or 0)+act_rec*j}(R8)", l)
         l = re.sub(r"(-?\d*)\((DI|BX)\)", lambda m: f"{int(m.group(1) or 0)+scale_rec*j}({m.group(2)})", l)
         return re.sub(rf"\bZ{out}\b", f"Z{out+s}", l)
@@ -828,13 +835,12 @@ def streams_tile_of(single, S, N, out, name):
         for i in range(N):
             reg[s, i] = out+i if s == 0 else free.pop(0)
     rename = lambda s, l: re.sub(r"\bZ(\d+)\b", lambda m: f"Z{reg[s, int(m.group(1))-out]}" if out <= int(m.group(1)) < out+N else m.group(0), l)
-    idx = STREAM_IDX
     L = stream_setup(name, lines, i_loop, range(out, out+N), yrow=True)
     L += ["", "group:"] + [f"\tVPXORD Z{reg[s, i]}, Z{reg[s, i]}, Z{reg[s, i]}" for s in range(S) for i in range(N)] + ["", "loop:"]
     loop = []
     for s in range(S):
         for l in body:
-            l = re.sub(r"(-?\d*)\(SI\)", lambda m: f"{m.group(1)}(SI){idx[s]}", l)
+            l = on_stream(l, s)
             loop.append(rename(s, l))
     L += spread_prefetches(loop)
     L += lines[i_tail:i_end+1] + [""]
@@ -885,7 +891,7 @@ def interleaved_streams_of(single, marks, out, name, rename, res=False):
     pieces = [lines[a:b] for a, b in zip(cuts, cuts[1:])]
 
     def second(l):
-        l = re.sub(r"(-?\d*)\(SI\)", lambda m: f"{m.group(1)}(SI){STREAM_IDX[1]}", l)
+        l = on_stream(l, 1)
         return re.sub(r"\bZ(\d+)\b", lambda m: f"Z{rename.get(int(m.group(1)), int(m.group(1)))}", l)
 
     L = stream_setup(name, lines, i_loop, [out], res=res)

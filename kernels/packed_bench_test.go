@@ -237,3 +237,57 @@ func BenchmarkStreamTypes(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSingleRowKernels times the kernel a one-row (decode) call runs
+// for each type, called directly on one thread over up to 256 rows of 2048
+// columns (512 KiB at most, so they stay in L2), the activation row
+// quantized once beforehand: the kernel's
+// own rate with no DRAM, dispatch or quantizer in it. Against what one core
+// reads from DRAM (BenchmarkReadBandwidth's 1thread-GB/s) it is the
+// compute headroom a decode step has per core. On the 2-core Zen 5 VM:
+// Q8_0 145-148 GB/s, Q4_K 110, Q6_K 106-108, Q4_0 104-107, Q2_K 56, Q3_K
+// 59, against 29-39 GB/s that one core reads from DRAM (docs/performance.md,
+// round 15): Q2_K and Q3_K have the least to spare.
+//
+//	go test -run '^$' -bench SingleRowKernels -benchtime 20000x ./kernels
+func BenchmarkSingleRowKernels(b *testing.B) {
+	p := NewPool(1)
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(43, 44))
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.Q8_0, quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.F16, quant.BF16, quant.F32} {
+		if !CanPack(wt) {
+			continue
+		}
+		const cols = 2048
+		rb, _ := wt.RowBytes(cols)
+		rows := min(256, 512<<10/rb/64*64)
+		pw, err := PackWeights(p, wt, randWeights(rng, wt, rows, cols, false), rows, cols)
+		if err != nil {
+			b.Fatal(err)
+		}
+		y := make([]float32, rows)
+		MatMulPacked(p, y, pw, randFloats(rng, cols, 1), 1)
+		a := p.pk.shape // the call's quantized row, copied out of the pool's scratch
+		a.qs, a.d, a.corr = append([]byte(nil), a.qs...), append([]float32(nil), a.d...), append([]int32(nil), a.corr...)
+		ks := packedSetOf(wt)
+		gb := a.nb * packedBlockBytes(wt)
+		groups := rows / packGroup
+		run := func() {
+			for g := 0; g < groups; g++ {
+				ks.tiles[1](&pw.data[g*gb], a.nb, &a.qs[0], a.qk*a.es, &a.d[0], &a.corr[0], 4, &y[g*packGroup], rows*4)
+			}
+		}
+		if ks.streams != nil && ks.single {
+			q := groups / ks.ns
+			run = func() {
+				ks.streams(&pw.data[0], q*gb, a.nb, &a.qs[0], a.qk*a.es, &a.d[0], &a.corr[0], 4, &y[0], q*packGroup*4, q)
+			}
+		}
+		b.Run(wt.String(), func(b *testing.B) {
+			for range b.N {
+				run()
+			}
+			b.ReportMetric(float64(pw.Bytes())/(b.Elapsed().Seconds()/float64(b.N))/1e9, "GB/s")
+		})
+	}
+}

@@ -241,8 +241,8 @@ func BenchmarkStreamTypes(b *testing.B) {
 // BenchmarkSingleRowKernels times the kernel a one-row (decode) call runs
 // for each type, called directly on one thread over up to 256 rows of 2048
 // columns (512 KiB at most, so they stay in L2), the activation row
-// quantized once beforehand: the kernel's
-// own rate with no DRAM, dispatch or quantizer in it. Against what one core
+// quantized once beforehand: the kernel's own rate with no DRAM, dispatch
+// or quantizer in it. Against what one core
 // reads from DRAM (BenchmarkReadBandwidth's 1thread-GB/s) it is the
 // compute headroom a decode step has per core. On the 2-core Zen 5 VM:
 // Q8_0 145-148 GB/s, Q4_K 110, Q6_K 106-108, Q4_0 104-107, Q2_K 56, Q3_K
@@ -272,6 +272,7 @@ func BenchmarkSingleRowKernels(b *testing.B) {
 		ks := packedSetOf(wt)
 		gb := a.nb * packedBlockBytes(wt)
 		groups := rows / packGroup
+		bytes := groups * gb
 		run := func() {
 			for g := 0; g < groups; g++ {
 				ks.tiles[1](&pw.data[g*gb], a.nb, &a.qs[0], a.qk*a.es, &a.d[0], &a.corr[0], 4, &y[g*packGroup], rows*4)
@@ -279,6 +280,7 @@ func BenchmarkSingleRowKernels(b *testing.B) {
 		}
 		if ks.streams != nil && ks.single {
 			q := groups / ks.ns
+			bytes = q * ks.ns * gb // the kernel's streams: whole groups of each
 			run = func() {
 				ks.streams(&pw.data[0], q*gb, a.nb, &a.qs[0], a.qk*a.es, &a.d[0], &a.corr[0], 4, &y[0], q*packGroup*4, q)
 			}
@@ -287,7 +289,7 @@ func BenchmarkSingleRowKernels(b *testing.B) {
 			for range b.N {
 				run()
 			}
-			b.ReportMetric(float64(pw.Bytes())/(b.Elapsed().Seconds()/float64(b.N))/1e9, "GB/s")
+			b.ReportMetric(float64(bytes)/(b.Elapsed().Seconds()/float64(b.N))/1e9, "GB/s")
 		})
 	}
 }

@@ -680,9 +680,7 @@ def streams_of(single, S, out, name, spread=True, res=False):
     for s in range(1, S):
         assert out+s not in used, (name, out+s)
     L = stream_setup(name, lines, i_loop, [out], res=res)
-    L += ["", "group:"] + [f"\tVPXORD Z{out+s}, Z{out+s}, Z{out+s}" for s in range(S)]
-    if res:
-        L += res_prefetch(S)
+    L += group_head(S, out, res)
     L += ["", "loop:"]
     loop = []
     for s in range(S):
@@ -731,9 +729,7 @@ def unrolled_streams_of(single, S, R, out, name, act_rec, scale_rec, res=False):
         return re.sub(rf"\bZ{out}\b", f"Z{out+s}", l)
 
     L = stream_setup(name, lines, i_loop, [out], res=res)
-    L += ["", "group:"] + [f"\tVPXORD Z{out+s}, Z{out+s}, Z{out+s}" for s in range(S)]
-    if res:
-        L += res_prefetch(S)
+    L += group_head(S, out, res)
     L += [f"\tCMPQ R9, ${act_rec}", "\tJNE  one", f"\tCMPQ DX, ${scale_rec}", "\tJNE  one",
           f"\tCMPQ CX, ${R}", "\tJLT  one", "", "loop:"]
     L += spread_prefetches([at(l, s, j) for j in range(R) for s in range(S) for l in body])
@@ -744,6 +740,12 @@ def unrolled_streams_of(single, S, R, out, name, act_rec, scale_rec, res=False):
     L += tail[:-1] + ["\tJNZ  loop1", "", "done:"]
     group_end(L, S, out, used, body, name, res)
     return "\n".join(L)
+
+def group_head(S, out, res):
+    """A single-row stream kernel's group start: its S outputs Z{out}..
+    zeroed, and (res) the residual's lines fetched (res_prefetch)."""
+    L = ["", "group:"] + [f"\tVPXORD Z{out+s}, Z{out+s}, Z{out+s}" for s in range(S)]
+    return L + res_prefetch(S) if res else L
 
 def res_prefetch(S):
     """The residual kernels' group start: the group's residual lines are
@@ -895,9 +897,7 @@ def interleaved_streams_of(single, marks, out, name, rename, res=False):
         return re.sub(r"\bZ(\d+)\b", lambda m: f"Z{rename.get(int(m.group(1)), int(m.group(1)))}", l)
 
     L = stream_setup(name, lines, i_loop, [out], res=res)
-    L += ["", "group:"] + [f"\tVPXORD Z{out+s}, Z{out+s}, Z{out+s}" for s in range(2)]
-    if res:
-        L += res_prefetch(2)
+    L += group_head(2, out, res)
     L += ["", "loop:"]
     for piece in pieces:
         L += piece + [second(l) for l in piece]

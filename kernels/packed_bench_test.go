@@ -242,9 +242,9 @@ func BenchmarkStreamTypes(b *testing.B) {
 // for each type, called directly on one thread over up to 256 rows of 2048
 // columns (512 KiB at most, so they stay in L2), the activation row
 // quantized once beforehand: the kernel's own rate with no DRAM, dispatch
-// or quantizer in it. Against what one core
-// reads from DRAM (BenchmarkReadBandwidth's 1thread-GB/s) it is the
-// compute headroom a decode step has per core. On the 2-core Zen 5 VM:
+// or quantizer in it. Against what one core reads from DRAM
+// (BenchmarkReadBandwidth's 1thread-GB/s) it is the compute headroom a
+// decode step has per core. On the 2-core Zen 5 VM:
 // Q8_0 145-148 GB/s, Q4_K 110, Q6_K 106-108, Q4_0 104-107, Q2_K 56, Q3_K
 // 59, against 29-39 GB/s that one core reads from DRAM (docs/performance.md,
 // round 15): Q2_K and Q3_K have the least to spare.

@@ -8,14 +8,31 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// readSum reads every byte of b (len a multiple of 128) with 256-bit loads
-// and returns a checksum so the loads cannot be optimised away.
-func readSum(b []byte) uint64 {
-	if len(b) < 128 || !cpu.X86.HasAVX2 {
-		return readSumGo(b)
+// readSum reads every byte of b as streams (1, 2 or 4) equal parts side by
+// side with 256-bit loads and returns a checksum, the sum of its 64-bit
+// words, so the loads cannot be optimised away. len(b) must be a multiple
+// of 32·streams; the assembly takes multiples of 128·streams.
+func readSum(b []byte, streams int) uint64 {
+	if len(b) == 0 || len(b)%(128*streams) != 0 || !cpu.X86.HasAVX2 {
+		return readSumGo(b, streams)
 	}
-	return readSumAVX2(unsafe.SliceData(b), len(b)/128)
+	p := unsafe.SliceData(b)
+	switch streams {
+	case 1:
+		return readSumAVX2(p, len(b)/128)
+	case 2:
+		return readSum2AVX2(p, len(b)/128, len(b)/2)
+	case 4:
+		return readSum4AVX2(p, len(b)/256, len(b)/4)
+	}
+	return readSumGo(b, streams)
 }
 
 //go:noescape
 func readSumAVX2(p *byte, n128 int) uint64
+
+//go:noescape
+func readSum2AVX2(p *byte, n64 int, part int) uint64
+
+//go:noescape
+func readSum4AVX2(p *byte, n64 int, part int) uint64

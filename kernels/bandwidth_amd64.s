@@ -33,3 +33,72 @@ loop:
 	MOVQ   AX, ret+16(FP)
 	VZEROUPPER
 	RET
+
+// func readSum2AVX2(p *byte, n64 int, part int) uint64
+// Streams two parts of n64·64 bytes, at p and p+part, side by side: 64
+// bytes of the one, then 64 of the other.
+TEXT ·readSum2AVX2(SB), NOSPLIT, $0-32
+	MOVQ   p+0(FP), SI
+	MOVQ   n64+8(FP), CX
+	MOVQ   part+16(FP), DX
+	VPXOR  Y0, Y0, Y0
+	VPXOR  Y1, Y1, Y1
+	VPXOR  Y2, Y2, Y2
+	VPXOR  Y3, Y3, Y3
+
+loop2:
+	VPADDQ (SI), Y0, Y0
+	VPADDQ 32(SI), Y1, Y1
+	VPADDQ (SI)(DX*1), Y2, Y2
+	VPADDQ 32(SI)(DX*1), Y3, Y3
+	ADDQ   $64, SI
+	DECQ   CX
+	JNZ    loop2
+	VPADDQ Y1, Y0, Y0
+	VPADDQ Y3, Y2, Y2
+	VPADDQ Y2, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPADDQ X1, X0, X0
+	VPSHUFD $0x4e, X0, X1
+	VPADDQ X1, X0, X0
+	VMOVQ  X0, AX
+	MOVQ   AX, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func readSum4AVX2(p *byte, n64 int, part int) uint64
+// Streams four parts of n64·64 bytes, at p, p+part, p+2·part and
+// p+3·part, side by side, 64 bytes of each in turn.
+TEXT ·readSum4AVX2(SB), NOSPLIT, $0-32
+	MOVQ   p+0(FP), SI
+	MOVQ   n64+8(FP), CX
+	MOVQ   part+16(FP), DX
+	LEAQ   (DX)(DX*2), BX
+	VPXOR  Y0, Y0, Y0
+	VPXOR  Y1, Y1, Y1
+	VPXOR  Y2, Y2, Y2
+	VPXOR  Y3, Y3, Y3
+
+loop4:
+	VPADDQ (SI), Y0, Y0
+	VPADDQ 32(SI), Y1, Y1
+	VPADDQ (SI)(DX*1), Y2, Y2
+	VPADDQ 32(SI)(DX*1), Y3, Y3
+	VPADDQ (SI)(DX*2), Y0, Y0
+	VPADDQ 32(SI)(DX*2), Y1, Y1
+	VPADDQ (SI)(BX*1), Y2, Y2
+	VPADDQ 32(SI)(BX*1), Y3, Y3
+	ADDQ   $64, SI
+	DECQ   CX
+	JNZ    loop4
+	VPADDQ Y1, Y0, Y0
+	VPADDQ Y3, Y2, Y2
+	VPADDQ Y2, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPADDQ X1, X0, X0
+	VPSHUFD $0x4e, X0, X1
+	VPADDQ X1, X0, X0
+	VMOVQ  X0, AX
+	MOVQ   AX, ret+24(FP)
+	VZEROUPPER
+	RET

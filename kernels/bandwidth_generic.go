@@ -2,4 +2,4 @@
 
 package kernels
 
-func readSum(b []byte) uint64 { return readSumGo(b) }
+func readSum(b []byte, streams int) uint64 { return readSumGo(b, streams) }

@@ -128,6 +128,9 @@ func BenchmarkPackedCompute(b *testing.B) {
 // misses in flight are the limit, and a step loses bandwidth whenever only
 // one core streams (a serial op, a dispatch, the end of a call); where one
 // thread reads nearly all of it, the memory itself is (other tenants).
+// It also reports each of the probe's read loops on all threads, a pass
+// each a round, as a share of the one-part loop's pass in the same round
+// (loop2/loop1, loop4/loop1: what the roofline gains by taking the best).
 //
 //	go test -run '^$' -bench ReadBandwidth -benchtime 8x ./kernels
 func BenchmarkReadBandwidth(b *testing.B) {
@@ -136,12 +139,23 @@ func BenchmarkReadBandwidth(b *testing.B) {
 	defer one.Close()
 	probe := NewBandwidthProbe(1 << 30)
 	var all, single []float64
+	rel := make([][]float64, len(probeStreams))
 	for i := 0; i < b.N; i++ {
 		all = append(all, probe.Measure(p))
 		single = append(single, probe.Measure(one))
+		var gbs [len(probeStreams)]float64
+		for j, s := range probeStreams {
+			gbs[j] = probe.pass(p, s)
+		}
+		for j := range probeStreams {
+			rel[j] = append(rel[j], gbs[j]/gbs[0])
+		}
 	}
 	b.ReportMetric(median(all), "GB/s")
 	b.ReportMetric(median(single), "1thread-GB/s")
+	for j, s := range probeStreams[1:] {
+		b.ReportMetric(median(rel[j+1]), fmt.Sprintf("loop%d/loop1", s))
+	}
 }
 
 // median is the middle value of v (the upper one of an even count; 0 for

@@ -147,7 +147,7 @@ func BenchmarkDecodeStreams(b *testing.B) {
 	var ratios, layerRatios [2][]float64
 	for i := 0; i < b.N; i++ {
 		one := i%2 == 1
-		bw := probe.pass(p) * 1e9
+		bw := probe.loops(p) * 1e9
 		p.mu.Lock()
 		p.pk.oneStream = one
 		p.mu.Unlock()

@@ -280,7 +280,7 @@ func kernelsBandwidthLine(res *KernelsResults) string {
 	for i, v := range res.Memory.SamplesGBs {
 		s[i] = f2(v)
 	}
-	return fmt.Sprintf("read bandwidth: %.2f GB/s, best of %s (%d MiB buffer, %d threads, before and after the cases)",
+	return fmt.Sprintf("read bandwidth: %.2f GB/s, best of %s (%d MiB buffer, %d threads, each sample the best of three read loops, before and after the cases)",
 		res.Memory.BestGBs, strings.Join(s, ", "), res.Memory.BufferBytes>>20, res.Threads)
 }
 

@@ -164,13 +164,14 @@ func (b *Bandwidth) add(gbs float64) {
 }
 
 // samplesPerPoint is how many measurements are taken at each point of a
-// run. One (itself the best of three passes) can land in a burst of other
+// run. One (itself the best of six passes) can land in a burst of other
 // work on a shared machine; on the 2-core machines a single measurement
 // has been seen anywhere between 24 and 63 GB/s within a minute.
 const samplesPerPoint = 2
 
-// hostMeter reads host memory with p's threads (the best of three passes
-// over a probe buffer, allocated on first use and kept for the run).
+// hostMeter reads host memory with p's threads (the best of six passes,
+// two in each of kernels.BandwidthProbe's read loops, over a probe buffer
+// allocated on first use and kept for the run).
 func hostMeter(bufferBytes int, p *kernels.Pool) func() (float64, error) {
 	var probe *kernels.BandwidthProbe
 	return func() (float64, error) {

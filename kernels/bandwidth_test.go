@@ -1,0 +1,57 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestReadSumStreams checks that every probe loop reads every byte once:
+// the checksum is the sum of the buffer's 64-bit words whatever the order,
+// so each loop (the assembly where the CPU has it, and the portable one)
+// must give the sum computed word by word. Sizes cover one pass of each
+// loop, odd multiples and a 1 MiB chunk.
+func TestReadSumStreams(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{512, 1536, 4096 + 512, 64 << 10, probeChunk} {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		var want uint64
+		for i := 0; i < n; i += 8 {
+			want += binary.LittleEndian.Uint64(b[i:])
+		}
+		for _, s := range probeStreams {
+			t.Run(fmt.Sprintf("%dB/%d", n, s), func(t *testing.T) {
+				if got := readSum(b, s); got != want {
+					t.Errorf("readSum: %#x, want %#x", got, want)
+				}
+				if got := readSumGo(b, s); got != want {
+					t.Errorf("readSumGo: %#x, want %#x", got, want)
+				}
+			})
+		}
+	}
+}
+
+// TestBandwidthProbe: a measurement reads the whole buffer (the checksum
+// it keeps moves by the buffer's sum each pass) and reports a positive
+// rate.
+func TestBandwidthProbe(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	b := NewBandwidthProbe(4 << 20)
+	var want uint64
+	for i := 0; i < len(b.buf); i += 8 {
+		want += binary.LittleEndian.Uint64(b.buf[i:])
+	}
+	before := b.sum.Load()
+	if gbs := b.Measure(p); !(gbs > 0) {
+		t.Fatalf("Measure: %v GB/s", gbs)
+	}
+	if got, passes := b.sum.Load()-before, uint64(2*len(probeStreams)); got != want*passes {
+		t.Errorf("checksum moved by %#x, want %d passes of %#x", got, passes, want)
+	}
+}

@@ -19,6 +19,9 @@ PREFETCH_K = 16384
 # VM, read 1.13-1.21 against 1.09 of the probe on its 128256x2048 output
 # matrix and 1.07-1.14 against 1.03-1.08 on 2048x8192 ffn_down (4 KiB and
 # 3.4 KiB were worse again, 8 KiB in between); see docs/performance.md.
+# PREFETCHT1 in its place measured 0.97 of the Q4_0 file's step time where
+# the memory was busy (38 GB/s) and 1.05 where it was free (67); 12 KiB
+# ahead and PREFETCHNTA were level (round 16). T0 stays.
 Q6K_GEMV_PREFETCH = 6144
 PREFETCH_TILE = 8192
 
@@ -863,6 +866,9 @@ for t, w in (('q4_0', 'q4'), ('q8_0', 'q8'), ('q5_0', 'q5'), ('q4_1', 'q41'), ('
 # 0.67-0.77). Q6_K's single rows have none: its one-group kernel led in four of six
 # alternating runs (by up to 9 %; two streams led once, by 5 %), and
 # Q4_K_M decoded at 89-92 % of the roofline with it against 88-89 %.
+# Round 16 tried two streams again with the prefetches spread over the
+# whole loop: 0.978-1.010 of the step time (Q4_0 and Q4_K_M files, 18
+# runs, median about 0.99; the Q2_K file 0.988-1.022), too close to call.
 KSTREAMS = 2
 
 

@@ -14,7 +14,9 @@
 # longer on each record, gain 15-50 % from 8 KiB ahead (Q4_0 N=8
 # 586-695 -> 870-897 GOP/s, Q8_0 334-685 -> 403-880).
 PREFETCH_K = 16384
-# Q6_K's GEMV (N = 1, one stream: see KSTREAMS) is better served nearer:
+# Q6_K's one-group GEMV (N = 1; single rows take the two-stream kernel
+# below, this one a call's rows outside whole stream pieces) is better
+# served nearer:
 # 6 KiB ahead against 16 KiB, in two alternating runs on the 2-core Zen 5
 # VM, read 1.13-1.21 against 1.09 of the probe on its 128256x2048 output
 # matrix and 1.07-1.14 against 1.03-1.08 on 2048x8192 ffn_down (4 KiB and
@@ -796,9 +798,24 @@ def res_group_end(a, S, first, tmp):
 STREAM_PREFETCH = 1152
 
 ms = open(OUT).read().rstrip()+"\n\n"
-for t, w, out in (('q8_0', 'q8', 16), ('q5_0', 'q5', 16), ('q4_1', 'q41', 16), ('q5_1', 'q51', 16)):
+for t, w, out in (('q5_0', 'q5', 16), ('q4_1', 'q41', 16), ('q5_1', 'q51', 16)):
     ms += streams_of(kern(1, f"{t}x16N1", w, pf=STREAM_PREFETCH), STREAMS, out, f"{t}x16N1S{STREAMS}")
     ms += streams_of(kern(1, f"{t}x16N1", w, pf=STREAM_PREFETCH), STREAMS, out, f"{t}x16N1S{STREAMS}R", res=True)
+
+# Q8_0's single rows take the four streams two records a pass
+# (unrolled_streams_of): 0.986-0.992 of the step time of the record-at-a-
+# time loop in four runs where the memory read 70-78 GB/s (round 16; 0.99-
+# 1.00 in round 14's busier minutes). Two streams eight deep, Q4_0's form,
+# measured 1.03-1.04 there.
+Q8_0_UNROLL = 2
+for res in (False, True):
+    ms += unrolled_streams_of(kern(1, "q8_0x16N1", 'q8', pf=STREAM_PREFETCH), STREAMS, Q8_0_UNROLL, 16,
+                              f"q8_0x16N1S{STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res)
+
+def non_temporal(text):
+    """text with its prefetches made PREFETCHNTA: for weights that are read
+    once a step, so they need not stay in the caches."""
+    return text.replace("PREFETCHT0", "PREFETCHNTA")
 
 # Q4_0's single rows take two streams, unrolled eight records deep
 # (unrolled_streams_of), each stream's records prefetched 2304 bytes (one
@@ -816,11 +833,15 @@ for t, w, out in (('q8_0', 'q8', 16), ('q5_0', 'q5', 16), ('q4_1', 'q41', 16), (
 # the 2-core Zen 5 VM, not derived: why eight records and not four or
 # sixteen is not known. Q8_0 in the same form (two
 # streams, two to eight records) measured 0.97-1.13, so the rest of the
-# family keeps four streams a record at a time.
+# family keeps four streams. The prefetches are PREFETCHNTA: with the
+# memory free (70-75 GB/s, round 16) 0.984-0.993 of the step time against
+# PREFETCHT0 in four runs, and with Q6_K's spread streams below 0.972-0.984
+# against 0.982-0.991 for those alone; where the memory was busy, level to
+# 1.008 (round 15).
 Q4_0_STREAMS, Q4_0_UNROLL, Q4_0_STREAM_PREFETCH = 2, 8, 2304
 for res in (False, True):
-    ms += unrolled_streams_of(kern(1, "q4_0x16N1", 'q4', pf=Q4_0_STREAM_PREFETCH), Q4_0_STREAMS, Q4_0_UNROLL, 16,
-                              f"q4_0x16N1S{Q4_0_STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res)
+    ms += non_temporal(unrolled_streams_of(kern(1, "q4_0x16N1", 'q4', pf=Q4_0_STREAM_PREFETCH), Q4_0_STREAMS, Q4_0_UNROLL, 16,
+                                           f"q4_0x16N1S{Q4_0_STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res))
 
 # Multi-stream kernels for small batches (2-8 activation rows, batched
 # decode): the N = 2 and N = 4 tile kernels walked over STREAMS groups in
@@ -863,12 +884,11 @@ for t, w in (('q4_0', 'q4'), ('q8_0', 'q8'), ('q5_0', 'q5'), ('q4_1', 'q41'), ('
 # 0.88-0.90 -> 0.93-0.98, Q3_K 0.68-0.71 -> 0.83-0.90, Q2_K 0.65-0.89 ->
 # 0.81-0.92, prefetching one record ahead (two for the records under
 # 2 KiB, Q3_K and Q2_K). Four streams measured worse than one (Q4_K
-# 0.67-0.77). Q6_K's single rows have none: its one-group kernel led in four of six
-# alternating runs (by up to 9 %; two streams led once, by 5 %), and
-# Q4_K_M decoded at 89-92 % of the roofline with it against 88-89 %.
-# Round 16 tried two streams again with the prefetches spread over the
-# whole loop: 0.978-1.010 of the step time (Q4_0 and Q4_K_M files, 18
-# runs, median about 0.99; the Q2_K file 0.988-1.022), too close to call.
+# 0.67-0.77). Q6_K's single rows kept the one-group kernel until round 16:
+# it led two streams, each prefetching within its own half of the loop, in
+# four of six alternating runs (by up to 9 %; two streams led once, by 5 %).
+# Two streams whose prefetches are spread over the whole loop lead it (see
+# the Q6_K stream kernels below).
 KSTREAMS = 2
 
 
@@ -948,13 +968,20 @@ for t, rec, tile, out in (
         ('q2_K', 1344, lambda pf: q2k(2, "q2_Kx16N2", pf=pf), 12)):
     ms += streams_tile_of(tile(kstream_ahead(rec)), KSTREAMS, 2, out, f"{t}x16N2S{KSTREAMS}")
 
-# Q6_K: two-stream kernels for batches of two and three rows only (single
-# rows keep the one-group kernel, see KSTREAMS): the N = 2 tile streams,
-# and the N = 1 ones for a third row. In the decode-step harness (every
-# layer Q6_K, alternating with the one-group kernels, 64 GB/s): two rows
-# 0.838 -> 0.936 of the probe, three 0.652 -> 0.696 (three as N = 1
-# streams only: 0.574).
-ms += streams_of(q6k(1, "q6_Kx16N1", pf=3392), KSTREAMS, 16, f"q6_Kx16N1S{KSTREAMS}", spread=False)
+# Q6_K: two-stream kernels for single rows and small batches: the N = 2
+# tile streams for two rows and three, the N = 1 ones for one row and a
+# third. In the decode-step harness (every layer Q6_K, alternating with
+# the one-group kernels, 64 GB/s): two rows 0.838 -> 0.936 of the probe,
+# three 0.652 -> 0.696 (three as N = 1 streams only: 0.574). The N = 1
+# kernel spreads both streams' prefetches over the whole loop: single rows
+# read 1.061-1.065 of the one-group kernel's GB/s with the memory free and
+# 1.005-1.016 in busier minutes (384 MiB of 8192×2048 matrices, one and two
+# threads), and in llama-1b decode steps (output matrix, and Q4_K_M's Q6_K
+# layers) took 0.977-0.991 of the step time in seven runs at 70-75 GB/s,
+# 0.978-1.010 over eighteen at 57-72 (round 16). With each stream's
+# prefetches in its own half of the loop, as before, 0.97-1.03.
+for res in (False, True):
+    ms += streams_of(q6k(1, "q6_Kx16N1", pf=kstream_ahead(3360)), KSTREAMS, 16, f"q6_Kx16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
 ms += streams_tile_of(q6k(2, "q6_Kx16N2", pf=3392), KSTREAMS, 2, 16, f"q6_Kx16N2S{KSTREAMS}")
 
 # The float kernels keep four accumulators per output across the loop, so

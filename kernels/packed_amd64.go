@@ -83,9 +83,10 @@ var hasBF16DotAsm = hasPackedAsm && cpu.X86.HasAVX512BF16
 // The packed kernel sets (packedSet). Which calls take the multi-stream
 // kernels was measured in the decode-step harness (docs/performance.md,
 // rounds 7-9):
-//   - single rows: every type with a stream kernel except Q6_K, whose
-//     one-group kernel streamed better than two streams (gen_packed.py);
-//     Q4_0 walks two streams there (unrolled; round 14), its batches four;
+//   - single rows: every type with a stream kernel; Q4_0 walks two streams
+//     there (unrolled; round 14), its batches four; Q8_0 four, two records
+//     a pass; Q6_K two with their prefetches spread over the loop (round
+//     16; before, its one-group kernel streamed better than two streams);
 //   - small batches: the Q4_0 family 2-7 rows (llama-1b Q4_0 batched
 //     decode, --batch, alternating: B = 2-7 +12-33 %; eight rows keep the
 //     one-group N = 8 kernel, which does more per weight byte than two
@@ -105,7 +106,7 @@ var (
 	q2_KSet = kQuantSet([9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4}, q2_Kx16N1S2, q2_Kx16N1S2R, q2_Kx16N2S2, 3)
 	q6_KSet = packedSet{
 		tiles:   [9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8},
-		streams: q6_Kx16N1S2, ns: packKStreams,
+		streams: q6_Kx16N1S2, ns: packKStreams, res: q6_Kx16N1S2R, single: true,
 		tileStreams: [5]streamTileKernel{2: q6_Kx16N2S2}, tileNS: packKStreams, tileRows: 3,
 	}
 	// The float types' two-row tile streams walk two of a call's four
@@ -359,6 +360,9 @@ func q2_Kx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float3
 
 //go:noescape
 func q6_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+//go:noescape
+func q6_Kx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
 
 //go:noescape
 func q6_Kx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)

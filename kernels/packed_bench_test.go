@@ -98,8 +98,7 @@ func BenchmarkPackedShapes(b *testing.B) {
 // divided by its own probe: the machine's bandwidth drifts by tens of
 // percent within seconds, and the paired ratio follows what the step had
 // available. It reports the median paired ratio of each variant, and of
-// the layers alone (the output matrix is Q6_K, which has no multi-stream
-// kernel):
+// the layers alone (the output matrix is Q6_K, on its own kernels):
 //
 //	go test -run '^$' -bench DecodeStreams -benchtime 40x ./kernels
 func BenchmarkDecodeStreams(b *testing.B) {

@@ -211,12 +211,13 @@ func TestPackedGrain(t *testing.T) {
 		{1024, 64 * 288, 1, 4, 2, 56}, // Q4_0 gate/up: 56 already whole
 		{128, 256 * 544, 1, 4, 2, 8},  // Q8_0 2048×8192: 7 → 8
 		{128, 64 * 288, 1, 4, 2, 32},  // by the per-thread share: two chunks a thread
-		{128, 8 * 3360, 1, 0, 2, 16},  // four without a multi-stream kernel (Q6_K)
+		{128, 8 * 3360, 1, 0, 2, 16},  // four a thread without a multi-stream kernel
 		{16, 64 * 288, 1, 4, 2, 4},    // one set of streams
 		{8, 64 * 288, 1, 4, 2, 2},     // too few groups to round
 		{128, 256 * 288, 16, 0, 2, 3}, // batched: 256 KiB
 		{8016, 8 * 2368, 1, 2, 2, 56}, // a Q4_K output matrix: 55 → 56
-		{8016, 8 * 3360, 1, 0, 2, 39}, // Q6_K: no multi-stream kernel
+		{8016, 8 * 3360, 1, 0, 2, 39}, // 1 MiB without a multi-stream kernel
+		{8016, 8 * 3360, 1, 2, 2, 40}, // a Q6_K output matrix: 39 → 40
 		{128, 32 * 2368, 1, 2, 2, 14}, // Q4_K 2048×8192: 13 → 14
 	} {
 		if got := packedGrain(c.groups, c.groupBytes, c.nx, c.streams, c.threads); got != c.want {

@@ -819,8 +819,7 @@ def non_temporal(text):
 
 # Q4_0's single rows take two streams, unrolled eight records deep
 # (unrolled_streams_of), each stream's records prefetched 2304 bytes (one
-# pass) ahead until round 16 (now 2592, see below). Measured in the
-# llama-1b Q4_0 decode step, the old and the
+# pass) ahead. Measured in the llama-1b Q4_0 decode step, the old and the
 # new kernel alternating step by step in one process (64 steps × 5 a run;
 # median over the runs' step pairs of new ÷ old; docs/performance.md,
 # round 14): 0.949-0.980 in thirteen runs, 0.941-0.961 in three with both
@@ -838,11 +837,11 @@ def non_temporal(text):
 # memory free (70-75 GB/s, round 16) 0.984-0.993 of the step time against
 # PREFETCHT0 in four runs, and with Q6_K's spread streams below 0.972-0.984
 # against 0.982-0.991 for those alone; where the memory was busy, level to
-# 1.008 (round 15). Non-temporal, they do best a record further ahead, 2592
-# bytes (nine records): 0.974-0.998 of the step time with 2304 in seven
-# runs at 63-72 GB/s; 2448 0.991-0.995, 2880 0.980-0.997, 3168
-# 0.985-0.994, 1728 and 3456 1.03-1.04 (round 16).
-Q4_0_STREAMS, Q4_0_UNROLL, Q4_0_STREAM_PREFETCH = 2, 8, 2592
+# 1.008 (round 15). Other distances with PREFETCHNTA, against 2304 (round
+# 16, 63-75 GB/s): 2592 bytes 0.974-0.998 in five runs and then
+# 1.002-1.009 in four, within the noise; 2448 0.991-0.995, 2880
+# 0.980-0.997, 3168 0.985-0.994; 1728 and 3456 1.03-1.04.
+Q4_0_STREAMS, Q4_0_UNROLL, Q4_0_STREAM_PREFETCH = 2, 8, 2304
 for res in (False, True):
     ms += non_temporal(unrolled_streams_of(kern(1, "q4_0x16N1", 'q4', pf=Q4_0_STREAM_PREFETCH), Q4_0_STREAMS, Q4_0_UNROLL, 16,
                                            f"q4_0x16N1S{Q4_0_STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res))

@@ -2,17 +2,33 @@
 
 #include "textflag.h"
 
+// The read loops add every 64-bit lane into four 256-bit accumulators,
+// Y0-Y3, which ZERO_SUMS clears and FOLD_SUMS adds into AX.
+#define ZERO_SUMS \
+	VPXOR Y0, Y0, Y0 \
+	VPXOR Y1, Y1, Y1 \
+	VPXOR Y2, Y2, Y2 \
+	VPXOR Y3, Y3, Y3
+
+#define FOLD_SUMS \
+	VPADDQ       Y1, Y0, Y0 \
+	VPADDQ       Y3, Y2, Y2 \
+	VPADDQ       Y2, Y0, Y0 \
+	VEXTRACTI128 $1, Y0, X1 \
+	VPADDQ       X1, X0, X0 \
+	VPSHUFD      $0x4e, X0, X1 \
+	VPADDQ       X1, X0, X0 \
+	VMOVQ        X0, AX \
+	VZEROUPPER
+
 // func readSumAVX2(p *byte, n128 int) uint64
 // Streams n128·128 bytes with four independent 256-bit accumulators.
 // Requires AVX2; MeasureReadBandwidth is only meaningful on the fast path's
 // machines anyway, and every amd64 machine Nuri targets has AVX2.
 TEXT ·readSumAVX2(SB), NOSPLIT, $0-24
-	MOVQ   p+0(FP), SI
-	MOVQ   n128+8(FP), CX
-	VPXOR  Y0, Y0, Y0
-	VPXOR  Y1, Y1, Y1
-	VPXOR  Y2, Y2, Y2
-	VPXOR  Y3, Y3, Y3
+	MOVQ p+0(FP), SI
+	MOVQ n128+8(FP), CX
+	ZERO_SUMS
 
 loop:
 	VPADDQ (SI), Y0, Y0
@@ -22,29 +38,18 @@ loop:
 	ADDQ   $128, SI
 	DECQ   CX
 	JNZ    loop
-	VPADDQ Y1, Y0, Y0
-	VPADDQ Y3, Y2, Y2
-	VPADDQ Y2, Y0, Y0
-	VEXTRACTI128 $1, Y0, X1
-	VPADDQ X1, X0, X0
-	VPSHUFD $0x4e, X0, X1
-	VPADDQ X1, X0, X0
-	VMOVQ  X0, AX
+	FOLD_SUMS
 	MOVQ   AX, ret+16(FP)
-	VZEROUPPER
 	RET
 
 // func readSum2AVX2(p *byte, n64 int, part int) uint64
 // Streams two parts of n64·64 bytes, at p and p+part, side by side: 64
 // bytes of the one, then 64 of the other.
 TEXT ·readSum2AVX2(SB), NOSPLIT, $0-32
-	MOVQ   p+0(FP), SI
-	MOVQ   n64+8(FP), CX
-	MOVQ   part+16(FP), DX
-	VPXOR  Y0, Y0, Y0
-	VPXOR  Y1, Y1, Y1
-	VPXOR  Y2, Y2, Y2
-	VPXOR  Y3, Y3, Y3
+	MOVQ p+0(FP), SI
+	MOVQ n64+8(FP), CX
+	MOVQ part+16(FP), DX
+	ZERO_SUMS
 
 loop2:
 	VPADDQ (SI), Y0, Y0
@@ -54,30 +59,19 @@ loop2:
 	ADDQ   $64, SI
 	DECQ   CX
 	JNZ    loop2
-	VPADDQ Y1, Y0, Y0
-	VPADDQ Y3, Y2, Y2
-	VPADDQ Y2, Y0, Y0
-	VEXTRACTI128 $1, Y0, X1
-	VPADDQ X1, X0, X0
-	VPSHUFD $0x4e, X0, X1
-	VPADDQ X1, X0, X0
-	VMOVQ  X0, AX
+	FOLD_SUMS
 	MOVQ   AX, ret+24(FP)
-	VZEROUPPER
 	RET
 
 // func readSum4AVX2(p *byte, n64 int, part int) uint64
 // Streams four parts of n64·64 bytes, at p, p+part, p+2·part and
 // p+3·part, side by side, 64 bytes of each in turn.
 TEXT ·readSum4AVX2(SB), NOSPLIT, $0-32
-	MOVQ   p+0(FP), SI
-	MOVQ   n64+8(FP), CX
-	MOVQ   part+16(FP), DX
-	LEAQ   (DX)(DX*2), BX
-	VPXOR  Y0, Y0, Y0
-	VPXOR  Y1, Y1, Y1
-	VPXOR  Y2, Y2, Y2
-	VPXOR  Y3, Y3, Y3
+	MOVQ p+0(FP), SI
+	MOVQ n64+8(FP), CX
+	MOVQ part+16(FP), DX
+	LEAQ (DX)(DX*2), BX
+	ZERO_SUMS
 
 loop4:
 	VPADDQ (SI), Y0, Y0
@@ -91,14 +85,6 @@ loop4:
 	ADDQ   $64, SI
 	DECQ   CX
 	JNZ    loop4
-	VPADDQ Y1, Y0, Y0
-	VPADDQ Y3, Y2, Y2
-	VPADDQ Y2, Y0, Y0
-	VEXTRACTI128 $1, Y0, X1
-	VPADDQ X1, X0, X0
-	VPSHUFD $0x4e, X0, X1
-	VPADDQ X1, X0, X0
-	VMOVQ  X0, AX
+	FOLD_SUMS
 	MOVQ   AX, ret+24(FP)
-	VZEROUPPER
 	RET

@@ -985,7 +985,7 @@ for t, rec, tile, out in (
 # prefetches in its own half of the loop, as before, 0.97-1.03.
 for res in (False, True):
     ms += streams_of(q6k(1, "q6_Kx16N1", pf=kstream_ahead(3360)), KSTREAMS, 16, f"q6_Kx16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
-ms += streams_tile_of(q6k(2, "q6_Kx16N2", pf=3392), KSTREAMS, 2, 16, f"q6_Kx16N2S{KSTREAMS}")
+ms += streams_tile_of(q6k(2, "q6_Kx16N2", pf=kstream_ahead(3360)), KSTREAMS, 2, 16, f"q6_Kx16N2S{KSTREAMS}")
 
 # The float kernels keep four accumulators per output across the loop, so
 # streams_of (which needs a body of temporaries) cannot make their

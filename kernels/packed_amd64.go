@@ -104,11 +104,7 @@ var (
 	q5_KSet = kQuantSet([9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4}, q5_Kx16N1S2, q5_Kx16N1S2R, q5_Kx16N2S2, 3)
 	q3_KSet = kQuantSet([9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}, q3_Kx16N1S2, q3_Kx16N1S2R, q3_Kx16N2S2, 2)
 	q2_KSet = kQuantSet([9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4}, q2_Kx16N1S2, q2_Kx16N1S2R, q2_Kx16N2S2, 3)
-	q6_KSet = packedSet{
-		tiles:   [9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8},
-		streams: q6_Kx16N1S2, ns: packKStreams, res: q6_Kx16N1S2R, single: true,
-		tileStreams: [5]streamTileKernel{2: q6_Kx16N2S2}, tileNS: packKStreams, tileRows: 3,
-	}
+	q6_KSet = kQuantSet([9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8}, q6_Kx16N1S2, q6_Kx16N1S2R, q6_Kx16N2S2, 3)
 	// The float types' two-row tile streams walk two of a call's four
 	// streams each (sixteen accumulators).
 	f16Set = packedSet{

@@ -60,9 +60,9 @@
 // also prefetch 16 KiB ahead) and GEMM 2-3× faster than the row kernels.
 // Single-row calls walk several row groups that lie a fraction of a chunk
 // apart in lockstep (multi-stream kernels, gen_packed.py: four for Q8_0,
-// Q5_0, Q4_1, Q5_1 and the float types; two for Q4_0, eight records a
-// pass, and for Q2_K-Q5_K, Q4_K's and Q5_K's interleaved sub-block by
-// sub-block; Q6_K keeps one);
+// Q5_0, Q4_1 and Q5_1, two records a pass, and for the float types; two
+// for Q4_0, eight records a pass, and for Q2_K-Q6_K, Q4_K's and Q5_K's
+// interleaved sub-block by sub-block);
 // so do small batches (batched decode: 2-7 rows for the Q4_0 family, 2-3
 // for the K-quants, Q6_K and the float types, 2 for Q3_K, 2-4 for BF16
 // on VDPBF16PS; packedSet), in sub-tiles of 4, 2 and 1 rows;

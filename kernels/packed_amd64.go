@@ -84,9 +84,10 @@ var hasBF16DotAsm = hasPackedAsm && cpu.X86.HasAVX512BF16
 // kernels was measured in the decode-step harness (docs/performance.md,
 // rounds 7-9):
 //   - single rows: every type with a stream kernel; Q4_0 walks two streams
-//     there (unrolled; round 14), its batches four; Q8_0 four, two records
-//     a pass; Q6_K two with their prefetches spread over the loop (round
-//     16; before, its one-group kernel streamed better than two streams);
+//     there (unrolled; round 14), its batches four; Q8_0, Q5_0, Q4_1 and
+//     Q5_1 four, two records a pass (rounds 16 and 17); Q6_K two with
+//     their prefetches spread over the loop (round 16; before, its
+//     one-group kernel streamed better than two streams);
 //   - small batches: the Q4_0 family 2-7 rows (llama-1b Q4_0 batched
 //     decode, --batch, alternating: B = 2-7 +12-33 %; eight rows keep the
 //     one-group N = 8 kernel, which does more per weight byte than two

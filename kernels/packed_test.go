@@ -288,7 +288,7 @@ func TestMatMulPackedResidual(t *testing.T) {
 	p := NewPool(2)
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(27, 28))
-	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.F16} {
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.Q6_K, quant.Q4_K, quant.F16} {
 		for _, sh := range []struct{ rows, cols, nx int }{{64, 256, 1}, {2053, 256, 1}, {1030, 512, 1}, {1030, 352, 1}, {500, 256, 3}, {200, 256, 9}} {
 			if sh.cols%packedQK(wt) != 0 {
 				continue

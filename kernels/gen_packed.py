@@ -802,29 +802,25 @@ def non_temporal(text):
     once a step, so they need not stay in the caches."""
     return text.replace("PREFETCHT0", "PREFETCHNTA")
 
-# Q5_0, Q4_1 and Q5_1 take Q8_0's form below (four streams, two records a
-# pass) with PREFETCHNTA. In llama-1b decode steps of their files, against
-# the four streams a record at a time with PREFETCHT0, alternating step by
-# step (`-p 0 -n 64 -r 4`, 58-73 GB/s; round 17): Q5_0 0.956-0.963 of the
-# step time in four runs, Q4_1 0.961-0.969, Q5_1 0.968-0.980; without NTA
-# 0.958-0.972, 0.963-0.981 and 0.975-0.986 in five; three records a pass
-# 0.981-0.987 (the output matrix is Q6_K in these files, so the layers
-# gained more than the steps).
+# The rest of the Q4_0 family's single rows take four streams two records
+# a pass (unrolled_streams_of). Q8_0: 0.986-0.992 of the step time of the
+# record-at-a-time loop in four runs where the memory read 70-78 GB/s
+# (round 16; 0.99-1.00 in round 14's busier minutes); two streams eight
+# deep, Q4_0's form, 1.03-1.04 there; PREFETCHNTA 1.000, so it keeps T0.
+# Q5_0, Q4_1 and Q5_1 prefetch with PREFETCHNTA: in llama-1b decode steps
+# of their files, against the four streams a record at a time with
+# PREFETCHT0, alternating step by step (`-p 0 -n 64 -r 4`, 58-73 GB/s;
+# round 17): Q5_0 0.956-0.963 of the step time in four runs, Q4_1
+# 0.961-0.969, Q5_1 0.968-0.980; without NTA 0.958-0.972, 0.963-0.981 and
+# 0.975-0.986 in five; three records a pass 0.981-0.987 (the output matrix
+# is Q6_K in these files, so the layers gained more than the steps).
 Q4_0_FAMILY_UNROLL = 2
 ms = open(OUT).read().rstrip()+"\n\n"
-for t, w, out in (('q5_0', 'q5', 16), ('q4_1', 'q41', 16), ('q5_1', 'q51', 16)):
+for t, w, nta in (('q5_0', 'q5', True), ('q4_1', 'q41', True), ('q5_1', 'q51', True), ('q8_0', 'q8', False)):
     for res in (False, True):
-        ms += non_temporal(unrolled_streams_of(kern(1, f"{t}x16N1", w, pf=STREAM_PREFETCH), STREAMS, Q4_0_FAMILY_UNROLL, out,
-                                               f"{t}x16N1S{STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res))
-
-# Q8_0's single rows take the four streams two records a pass
-# (unrolled_streams_of): 0.986-0.992 of the step time of the record-at-a-
-# time loop in four runs where the memory read 70-78 GB/s (round 16; 0.99-
-# 1.00 in round 14's busier minutes). Two streams eight deep, Q4_0's form,
-# measured 1.03-1.04 there; PREFETCHNTA 1.000.
-for res in (False, True):
-    ms += unrolled_streams_of(kern(1, "q8_0x16N1", 'q8', pf=STREAM_PREFETCH), STREAMS, Q4_0_FAMILY_UNROLL, 16,
-                              f"q8_0x16N1S{STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res)
+        k = unrolled_streams_of(kern(1, f"{t}x16N1", w, pf=STREAM_PREFETCH), STREAMS, Q4_0_FAMILY_UNROLL, 16,
+                                f"{t}x16N1S{STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res)
+        ms += non_temporal(k) if nta else k
 
 # Q4_0's single rows take two streams, unrolled eight records deep
 # (unrolled_streams_of), each stream's records prefetched 2304 bytes (one

@@ -103,4 +103,8 @@
 // a pointer to a value the caller keeps (the CPU stream's attention and
 // row-wise ops) costs nothing, so a whole decode step allocates nothing
 // (model's TestDecodeStepAllocs).
+// While the caller prepares a single-row MatMulPacked call's input alone,
+// the helpers read ahead the weights of the chunks reserved for them
+// (aside work, packedWarm), so the memory does not sit idle through a
+// call's serial part.
 package kernels

@@ -411,6 +411,7 @@ type packedScratch struct {
 	// oneStream: see packedTask (set by benchmarks only).
 	oneStream bool
 	scales    []float32 // MatMulPackedSharedNorm's row scales
+	warm      packedWarm
 }
 
 // packedMat is one matrix of a call: its weights, its outputs, the index
@@ -675,6 +676,23 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 	t := &s.task
 	*t = packedTask{mats: s.mats, x: x, in: in, a: a, oneStream: s.oneStream, vec: p.vecOpsLocked()}
 	small := nx*pw0.Cols <= 16*quantSpan
+	set := packedSetOf(pw0.Type)
+	streams := set.pieceStreams(nx)
+	if s.oneStream || !set.streamsFor(nx) {
+		streams = 0
+	}
+	dotGrain := packedGrain(groups, len(pw0.data)/pw0.groups(), nx, streams, p.threadsLocked())
+	if streams > 0 {
+		s.pieces, s.chunkPieces = streamPieces(s.pieces[:0], s.chunkPieces[:0], s.mats, groups, dotGrain, streams)
+		t.pieces, t.chunkPieces, t.grain = s.pieces, s.chunkPieces, dotGrain
+	}
+	// The caller prepares a small input alone (below), so meanwhile the
+	// helpers fetch the weights of the chunks they will start on.
+	warm := small && streams > 0 && len(s.chunkPieces) > 2 && p.asideFree()
+	if warm {
+		s.warm.set(s.pieces, s.chunkPieces, streams, p.threadsLocked()-1)
+		warm = p.startAside(&s.warm)
+	}
 	if in.kind == inputNorm {
 		// Every span of a row needs the row's scale: they come first.
 		t.phase = phaseScales
@@ -697,19 +715,91 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 	}
 	p.runTask(tasks, grain, t)
 	t.phase = phaseDot
-	set := packedSetOf(pw0.Type)
-	streams := set.pieceStreams(nx)
-	if s.oneStream || !set.streamsFor(nx) {
-		streams = 0
+	if warm {
+		p.runReserved(groups, dotGrain, t)
+	} else {
+		p.runTask(groups, dotGrain, t)
 	}
-	dotGrain := packedGrain(groups, len(pw0.data)/pw0.groups(), nx, streams, p.threadsLocked())
-	if streams > 0 {
-		s.pieces, s.chunkPieces = streamPieces(s.pieces[:0], s.chunkPieces[:0], s.mats, groups, dotGrain, streams)
-		t.pieces, t.chunkPieces, t.grain = s.pieces, s.chunkPieces, dotGrain
-	}
-	p.runTask(groups, dotGrain, t)
 	*t = packedTask{}
+	if warm {
+		// The helpers stopped warming before they took the dot job.
+		s.warm.clear()
+	}
 	clear(s.pieces) // drop the references to the call's matrices
+}
+
+// packedWarm is a single-row call's aside work (Pool.startAside): while
+// the caller builds and quantizes the input, helper i reads ahead the
+// weights of chunk i, which the call reserves for it (Pool.runReserved):
+// each stream piece's streams side by side, in the order the kernels walk
+// them, up to warmBytes or until the caller publishes the dot job. The
+// lines wait in the helper's L2 for the kernels' own prefetches. In
+// llama-1b decode steps this took 0.991-0.996 of the step time (Q4_0,
+// Q4_K_M; Q8_0 0.998), alternating step by step (docs/performance.md,
+// round 18): the q/k/v and o calls' serial parts are a few microseconds
+// in which the memory sat idle.
+//
+// The regions are copied out of the call's pieces, so a helper reads
+// nothing the caller writes before the dot job.
+type packedWarm struct {
+	regions []warmRegion
+	starts  []int // helper i (1..) warms regions[starts[i-2]:starts[i-1]] (helper 1 from 0)
+	ns      int
+}
+
+// warmRegion is one stream piece: ns streams of run bytes, run apart, from
+// the start of data.
+type warmRegion struct {
+	data []byte
+	run  int
+}
+
+// warmBytes caps a helper's warming: well inside its core's L2 (1 MiB on
+// Zen 4/5, 2 MiB on recent Intel cores) with the kernels' working set.
+// 768 KiB measured level with it: the caller is done well before.
+const warmBytes = 256 << 10
+
+// warmStep is how many bytes of each stream go between checks of stop.
+const warmStep = 4096
+
+// set copies the stream pieces of chunks 1..helpers (those that exist).
+func (w *packedWarm) set(pieces []streamPiece, chunkPieces []int, ns, helpers int) {
+	w.regions, w.starts, w.ns = w.regions[:0], w.starts[:0], ns
+	for c := 1; c <= helpers && c+1 < len(chunkPieces); c++ {
+		for _, pc := range pieces[chunkPieces[c]:chunkPieces[c+1]] {
+			pw := pc.m.pw
+			gb := len(pw.data) / pw.groups()
+			w.regions = append(w.regions, warmRegion{data: pw.data[pc.lo*gb : (pc.lo+ns*pc.q)*gb], run: pc.q * gb})
+		}
+		w.starts = append(w.starts, len(w.regions))
+	}
+}
+
+// clear drops the references to the call's weights.
+func (w *packedWarm) clear() {
+	clear(w.regions)
+	w.regions, w.starts = w.regions[:0], w.starts[:0]
+}
+
+func (w *packedWarm) runAside(id int, stop *atomic.Bool) {
+	if id > len(w.starts) {
+		return
+	}
+	lo := 0
+	if id > 1 {
+		lo = w.starts[id-2]
+	}
+	budget := warmBytes
+	for _, r := range w.regions[lo:w.starts[id-1]] {
+		for off := 0; off < r.run; off += warmStep {
+			if budget <= 0 || stop.Load() {
+				return
+			}
+			size := min(warmStep, r.run-off)
+			prefetchRows(&r.data[off], w.ns, r.run, size)
+			budget -= size * w.ns
+		}
+	}
 }
 
 // streamPieces appends the stream pieces of every chunk of grain groups

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 
 	"github.com/nuri-ai/nuri/internal/testshared"
@@ -76,6 +77,9 @@ func TestMatMulPackedStreams(t *testing.T) {
 func checkPackedStreams(t *testing.T, types []quant.Type) {
 	p := NewPool(2)
 	defer p.Close()
+	// Three threads: two helpers warm their reserved chunks (packedWarm).
+	p3 := NewPool(3)
+	defer p3.Close()
 	rng := rand.New(rand.NewPCG(25, 26))
 	tested := 0
 	for _, wt := range types {
@@ -95,14 +99,14 @@ func checkPackedStreams(t *testing.T, types []quant.Type) {
 				x := randFloats(rng, nx*sh.cols, 1)
 				want := make([]float32, nx*sh.rows)
 				packedRef(wt, w, sh.rows, sh.cols, x, nx, want)
-				for _, pool := range []*Pool{nil, p} {
+				for _, pool := range []*Pool{nil, p, p3} {
 					pw, err := PackWeights(pool, wt, w, sh.rows, sh.cols)
 					if err != nil {
 						t.Fatal(err)
 					}
 					got := guardedOutput(nx * sh.rows)
 					MatMulPacked(pool, got, pw, x, nx)
-					checkOutput(t, fmt.Sprintf("%v/%dx%d/nx=%d/pool=%v", wt, sh.rows, sh.cols, nx, pool != nil), got, want, "reference")
+					checkOutput(t, fmt.Sprintf("%v/%dx%d/nx=%d/threads=%d", wt, sh.rows, sh.cols, nx, pool.Threads()), got, want, "reference")
 				}
 			}
 		}
@@ -354,6 +358,60 @@ func checkOutput(t *testing.T, name string, got, want []float32, what string) {
 	for i, v := range got[len(want) : len(want)+outGuard] {
 		if v != outSentinel {
 			t.Fatalf("%s: wrote past the output at %d", name, len(want)+i)
+		}
+	}
+}
+
+// TestPackedWarmRegions: the regions a helper warms are the stream pieces
+// of the chunk reserved for it, each as its streams' bytes side by side,
+// inside the matrix; helpers past the last chunk get none.
+func TestPackedWarmRegions(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	const cols = 256
+	var mats []packedMat
+	groups := 0
+	for _, rows := range []int{2048, 512, 512, 80} {
+		pw, err := PackWeights(nil, quant.Q8_0, randWeights(rng, quant.Q8_0, rows, cols, true), rows, cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mats = append(mats, packedMat{pw: pw, g0: groups, groups: pw.groups()})
+		groups += pw.groups()
+	}
+	for _, c := range []struct{ grain, ns, helpers int }{{32, 4, 1}, {32, 4, 3}, {40, 2, 2}, {100, 4, 7}} {
+		pieces, starts := streamPieces(nil, nil, mats, groups, c.grain, c.ns)
+		var w packedWarm
+		w.set(pieces, starts, c.ns, c.helpers)
+		chunks := len(starts) - 1
+		if want := min(c.helpers, chunks-1); len(w.starts) != want {
+			t.Fatalf("%+v: regions for %d helpers, want %d", c, len(w.starts), want)
+		}
+		lo := 0
+		for h := 1; h <= len(w.starts); h++ {
+			got := w.regions[lo:w.starts[h-1]]
+			want := pieces[starts[h]:starts[h+1]]
+			if len(got) != len(want) {
+				t.Fatalf("%+v: helper %d warms %d regions, chunk %d has %d pieces", c, h, len(got), h, len(want))
+			}
+			for i, r := range got {
+				pc := want[i]
+				gb := len(pc.m.pw.data) / pc.m.pw.groups()
+				if &r.data[0] != &pc.m.pw.data[pc.lo*gb] || len(r.data) != c.ns*pc.q*gb || r.run != pc.q*gb {
+					t.Fatalf("%+v: helper %d region %d is not piece %d (groups %d.., %d a stream)", c, h, i, i, pc.lo, pc.q)
+				}
+			}
+			lo = w.starts[h-1]
+		}
+		// Every helper's warming returns, stopped or not.
+		var stop atomic.Bool
+		for h := 1; h <= c.helpers+1; h++ {
+			w.runAside(h, &stop)
+		}
+		stop.Store(true)
+		w.runAside(1, &stop)
+		w.clear()
+		if len(w.regions) != 0 || len(w.starts) != 0 {
+			t.Fatal("clear left regions")
 		}
 	}
 }

@@ -39,6 +39,11 @@ func (f funcTask) Run(lo, hi int) { f(lo, hi) }
 // Pool execute one after another. A task must not call Run on its own Pool.
 // Workers are not locked to OS threads: locking would make every wake-up a
 // hand-off to one specific thread, which is slower in Go's scheduler.
+//
+// Between jobs the caller can hand the helpers aside work (startAside)
+// that the next job stops; a job run with runReserved then gives each
+// thread its own first chunk, the one its aside work prepared for
+// (MatMulPacked's single-row calls warm their weights this way).
 type Pool struct {
 	threads int
 	mu      sync.Mutex // held for a whole Run or MatMul
@@ -51,10 +56,19 @@ type Pool struct {
 	pending atomic.Int32 // helpers still working on the job
 	panicV  atomic.Pointer[panicValue]
 
-	gen     atomic.Uint64 // bumped once per job; workers wait for a change
-	helpers []*helper
-	closed  bool
-	wg      sync.WaitGroup // running helper goroutines, for Close
+	gen atomic.Uint64 // bumped once per job; workers wait for a change
+
+	// reserve: the job's first chunks are handed out by thread, chunk 0
+	// to the caller and chunk i to helper i, before the rest are claimed.
+	reserve bool
+	// aside is the job the helpers run while the caller works alone
+	// (startAside); stop asks them to end it.
+	aside    asideTask
+	asideOut bool // startAside's work has had no job after it yet
+	stop     atomic.Bool
+	helpers  []*helper
+	closed   bool
+	wg       sync.WaitGroup // running helper goroutines, for Close
 
 	mm      matmulScratch // MatMul's reusable buffers, guarded by mu
 	pk      packedScratch // MatMulPacked's, guarded by mu
@@ -66,6 +80,7 @@ type panicValue struct{ v any }
 // helper is the per-goroutine parking state. parked is 1 while the worker is
 // (about to be) blocked on wake; whoever flips it back to 0 owns the wake-up.
 type helper struct {
+	id     int // 1.. (the caller is thread 0)
 	parked atomic.Int32
 	wake   chan struct{}
 }
@@ -80,7 +95,7 @@ func NewPool(nThreads int) *Pool {
 	p := &Pool{threads: nThreads}
 	p.helpers = make([]*helper, nThreads-1)
 	for i := range p.helpers {
-		h := &helper{wake: make(chan struct{}, 1)}
+		h := &helper{id: i + 1, wake: make(chan struct{}, 1)}
 		p.helpers[i] = h
 		p.wg.Add(1)
 		go p.work(h)
@@ -113,14 +128,10 @@ func (p *Pool) Close() {
 		p.mu.Unlock()
 		return
 	}
+	p.endAside()
 	p.closed = true
 	p.job = nil // a nil job tells helpers to exit
-	p.gen.Add(1)
-	for _, h := range p.helpers {
-		if h.parked.CompareAndSwap(1, 0) {
-			h.wake <- struct{}{}
-		}
-	}
+	p.bump(false)
 	p.mu.Unlock()
 	p.wg.Wait()
 }
@@ -187,7 +198,14 @@ func (p *Pool) threadsLocked() int {
 }
 
 // runLocked runs t over [0, n) in chunks of grain indices. p.mu must be held.
-func (p *Pool) runLocked(n, grain int, t Task) {
+func (p *Pool) runLocked(n, grain int, t Task) { p.run(n, grain, t, false) }
+
+// runReserved is runLocked with chunk 0 going to the caller and chunk i to
+// helper i before the others are claimed: work the threads prepared for
+// during startAside.
+func (p *Pool) runReserved(n, grain int, t Task) { p.run(n, grain, t, true) }
+
+func (p *Pool) run(n, grain int, t Task, reserve bool) {
 	if grain < 1 {
 		grain = 1
 	}
@@ -197,32 +215,105 @@ func (p *Pool) runLocked(n, grain int, t Task) {
 		t.Run(0, n)
 		return
 	}
-	p.job, p.n, p.grain = t, n, grain
+	p.endAside()
+	p.job, p.n, p.grain, p.reserve = t, n, grain, reserve
 	p.next.Store(0)
+	if reserve {
+		p.next.Store(int64(len(p.helpers)+1) * int64(grain))
+	}
 	p.panicV.Store(nil)
-	p.pending.Store(int32(len(p.helpers)))
-	p.gen.Add(1)
-	for _, h := range p.helpers {
-		if h.parked.CompareAndSwap(1, 0) {
-			h.wake <- struct{}{}
-		}
-	}
-	p.help()
+	p.publish()
+	p.help(0)
 	// The caller's share is done; helpers finish their last chunk shortly.
-	for spins := 0; p.pending.Load() != 0; spins++ {
-		if spins > 64 {
-			runtime.Gosched()
-		}
-	}
+	p.waitHelpers()
 	p.job = nil
 	if pv := p.panicV.Load(); pv != nil {
 		panic(pv.v)
 	}
 }
 
-// claim takes chunks until none are left.
-func (p *Pool) claim() {
+// publish hands the job in p's fields to every helper: gen moves to the
+// next even value (odd ones are aside work).
+func (p *Pool) publish() {
+	p.pending.Store(int32(len(p.helpers)))
+	p.bump(false)
+}
+
+// bump moves gen on to its next even value (a job) or odd one (aside
+// work) and wakes the parked helpers.
+func (p *Pool) bump(aside bool) {
+	g := p.gen.Load() + 1
+	if (g&1 == 1) != aside {
+		g++
+	}
+	p.gen.Store(g)
+	for _, h := range p.helpers {
+		if h.parked.CompareAndSwap(1, 0) {
+			h.wake <- struct{}{}
+		}
+	}
+}
+
+// waitHelpers returns once every helper has finished the current job.
+func (p *Pool) waitHelpers() {
+	for spins := 0; p.pending.Load() != 0; spins++ {
+		if spins > 64 {
+			runtime.Gosched()
+		}
+	}
+}
+
+// asideTask is work for the helpers while the caller runs serial code of
+// its own: each helper calls runAside with its id (1..) and returns when
+// it is done or soon after stop reads true.
+type asideTask interface {
+	runAside(id int, stop *atomic.Bool)
+}
+
+// startAside hands t to the helpers and returns at once; the next job
+// that the helpers take part in (one of two chunks or more), or Close,
+// stops it, and the helpers go on to that job as soon as they have
+// stopped, without the caller waiting for them. t must stay unchanged
+// until then. It reports false, and t is not run, where there are no
+// helpers or aside work is already out (asideFree). p.mu must be held.
+//
+// A helper reads p.aside only on seeing an odd gen, and the caller writes
+// it only here, after a job (even gen) has followed the last aside work:
+// every helper finished that work before it took the job.
+func (p *Pool) startAside(t asideTask) bool {
+	if !p.asideFree() {
+		return false
+	}
+	p.aside, p.asideOut = t, true
+	p.stop.Store(false)
+	p.bump(true)
+	return true
+}
+
+// asideFree reports whether startAside would take work now: there are
+// helpers and no aside work is out. A caller checks it before it fills in
+// the task, which a helper may still be reading otherwise.
+func (p *Pool) asideFree() bool {
+	return p != nil && !p.closed && len(p.helpers) > 0 && !p.asideOut
+}
+
+// endAside asks the helpers to stop their aside work, if any is out.
+func (p *Pool) endAside() {
+	if p.asideOut {
+		p.stop.Store(true)
+		p.asideOut = false
+	}
+}
+
+// claim runs the job's chunks until none are left: first the one reserved
+// for thread id, if the job reserves them.
+func (p *Pool) claim(id int) {
 	n, g := int64(p.n), int64(p.grain)
+	if p.reserve {
+		if lo := int64(id) * g; lo < n {
+			p.job.Run(int(lo), int(min(lo+g, n)))
+		}
+	}
 	for {
 		lo := p.next.Add(g) - g
 		if lo >= n {
@@ -241,10 +332,14 @@ func (p *Pool) work(h *helper) {
 	var seen uint64
 	for {
 		seen = p.wait(h, seen)
+		if seen&1 == 1 {
+			p.aside.runAside(h.id, &p.stop)
+			continue
+		}
 		if p.job == nil { // Close
 			return
 		}
-		p.help()
+		p.help(h.id)
 		p.pending.Add(-1)
 	}
 }
@@ -280,14 +375,14 @@ func (p *Pool) wait(h *helper, seen uint64) uint64 {
 
 // help claims chunks, turning a panic into a recorded value that runLocked
 // re-raises on the caller once every worker has stopped touching the job.
-func (p *Pool) help() {
+func (p *Pool) help(id int) {
 	defer func() {
 		if r := recover(); r != nil {
 			p.panicV.CompareAndSwap(nil, &panicValue{fmt.Errorf("kernels: task panic: %v", r)})
 			p.next.Store(int64(p.n)) // stop handing out chunks
 		}
 	}()
-	p.claim()
+	p.claim(id)
 	if s, ok := p.job.(stealer); ok {
 		s.steal()
 	}

@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -224,5 +225,160 @@ func TestPoolLateWakeTokenIsHarmless(t *testing.T) {
 		case <-time.After(20 * time.Second):
 			t.Fatal("Run hung after a late wake token")
 		}
+	}
+}
+
+// threadTask records which pool thread ran each chunk: ids[c] is the id
+// (0 the caller, i helper i) that the aside work told the thread, or -1
+// for a chunk whose thread is unknown (the caller's).
+type threadTask struct {
+	grain int
+	hits  []atomic.Int32
+	// asideDone[i] is set by helper i's aside work when it returns;
+	// firstAfter[c] records, for reserved chunk c run by helper c, whether
+	// that helper's aside work had returned by then.
+	asideDone  []atomic.Bool
+	firstAfter []atomic.Int32
+	runBy      []atomic.Int64 // goroutine of chunk c's Run, c < threads
+}
+
+// goid is the current goroutine's id, from its stack header (tests only).
+func goid() int64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = b[len("goroutine "):]
+	var id int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			break
+		}
+		id = id*10 + int64(c-'0')
+	}
+	return id
+}
+
+func (c *threadTask) Run(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		c.hits[i].Add(1)
+	}
+	if ch := lo / c.grain; lo%c.grain == 0 && ch < len(c.runBy) {
+		c.runBy[ch].Store(goid())
+	}
+	if ch := lo / c.grain; lo%c.grain == 0 && ch >= 1 && ch < len(c.asideDone) {
+		if c.asideDone[ch].Load() {
+			c.firstAfter[ch].Store(1)
+		} else {
+			c.firstAfter[ch].Store(-1)
+		}
+	}
+}
+
+// spinAside is aside work that runs until it is told to stop (or, with
+// budget > 0, until it has polled that often), recording its runs.
+type spinAside struct {
+	goids   []atomic.Int64
+	started []atomic.Int32
+	done    []atomic.Bool
+	stopped []atomic.Bool
+	budget  int
+}
+
+func (a *spinAside) runAside(id int, stop *atomic.Bool) {
+	a.started[id].Add(1)
+	a.goids[id].Store(goid())
+	defer a.done[id].Store(true)
+	for i := 0; a.budget == 0 || i < a.budget; i++ {
+		if stop.Load() {
+			a.stopped[id].Store(true)
+			return
+		}
+	}
+}
+
+// TestPoolAsideThenReserved: aside work runs on every helper while the
+// caller goes on; the next job stops it, each helper finishes it before it
+// runs that job, and a reserved job hands chunk i to helper i first and
+// still runs every index once. Run under -race this also checks that the
+// task fields are handed over properly.
+func TestPoolAsideThenReserved(t *testing.T) {
+	for _, threads := range []int{2, 3, 5} {
+		p := newTestPool(t, threads)
+		for rep := range 20 {
+			a := &spinAside{goids: make([]atomic.Int64, threads), started: make([]atomic.Int32, threads), done: make([]atomic.Bool, threads), stopped: make([]atomic.Bool, threads)}
+			if rep%4 == 3 {
+				a.budget = 10 // finishes on its own, before the job
+			}
+			p.mu.Lock()
+			if !p.startAside(a) {
+				p.mu.Unlock()
+				t.Fatal("startAside refused on a fresh pool")
+			}
+			if p.startAside(a) {
+				p.mu.Unlock()
+				t.Fatal("a second startAside was taken while the first was out")
+			}
+			// Wait (bounded) for every helper to be inside the aside work,
+			// as a caller quantizing an input would.
+			deadline := time.Now().Add(5 * time.Second)
+			for i := 1; i < threads; i++ {
+				for a.started[i].Load() == 0 && time.Now().Before(deadline) {
+					runtime.Gosched()
+				}
+			}
+			n, grain := 64+rep, 4
+			task := &threadTask{grain: grain, hits: make([]atomic.Int32, n), asideDone: a.done[:], firstAfter: make([]atomic.Int32, threads), runBy: make([]atomic.Int64, threads)}
+			p.runReserved(n, grain, task)
+			p.mu.Unlock()
+			for i := range task.hits {
+				if h := task.hits[i].Load(); h != 1 {
+					t.Fatalf("threads=%d rep %d: index %d ran %d times", threads, rep, i, h)
+				}
+			}
+			if g := task.runBy[0].Load(); g != goid() {
+				t.Errorf("threads=%d rep %d: chunk 0 ran on goroutine %d, not the caller's %d", threads, rep, g, goid())
+			}
+			for i := 1; i < threads; i++ {
+				if g, w := task.runBy[i].Load(), a.goids[i].Load(); g != w {
+					t.Errorf("threads=%d rep %d: chunk %d ran on goroutine %d, not helper %d's %d", threads, rep, i, g, i, w)
+				}
+				if s := a.started[i].Load(); s != 1 {
+					t.Fatalf("threads=%d rep %d: helper %d ran the aside work %d times", threads, rep, i, s)
+				}
+				if a.budget == 0 && !a.stopped[i].Load() {
+					t.Errorf("threads=%d rep %d: helper %d's aside work ended without being stopped", threads, rep, i)
+				}
+				if f := task.firstAfter[i].Load(); f == -1 {
+					t.Errorf("threads=%d rep %d: chunk %d ran before helper %d's aside work returned", threads, rep, i, i)
+				}
+			}
+		}
+	}
+}
+
+// TestPoolAsideStoppedByClose: Close stops aside work that no job
+// followed, and the helpers exit.
+func TestPoolAsideStoppedByClose(t *testing.T) {
+	p := NewPool(2)
+	a := &spinAside{goids: make([]atomic.Int64, 2), started: make([]atomic.Int32, 2), done: make([]atomic.Bool, 2), stopped: make([]atomic.Bool, 2)}
+	p.mu.Lock()
+	ok := p.startAside(a)
+	p.mu.Unlock()
+	if !ok {
+		t.Fatal("startAside refused")
+	}
+	closed := make(chan struct{})
+	go func() { p.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close hung with aside work out")
+	}
+	if a.started[1].Load() == 1 && !a.done[1].Load() {
+		t.Fatal("helper exited inside its aside work")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.startAside(a) {
+		t.Fatal("startAside taken on a closed pool")
 	}
 }

@@ -228,6 +228,11 @@ type packedActs struct {
 	qs     []byte
 	d      []float32
 	corr   []int32
+	// A shared call may mix two K-quant types (SharesInput): the second
+	// type's corrections, from the same quantized blocks, go to corr2.
+	wt2   quant.Type
+	nc2   int
+	corr2 []int32
 }
 
 const packTile = 8
@@ -315,21 +320,9 @@ func (a *packedActs) quantizeRow(span []float32, n, k, base, b0, b1 int, wt quan
 		for b := b0; b < b1; b++ {
 			j := base + b*n + k
 			quantQ8_KSplit(&span[(b-b0)*a.qk], 1, &a.qs[j*a.qk], &a.d[j], &bs[0])
-			if wt == quant.Q2_K {
-				for p := range 8 {
-					a.corr[j*8+p] = int32(uint32(uint16(bs[2*p])) | uint32(uint16(bs[2*p+1]))<<16)
-				}
-				continue
-			}
-			if wt == quant.Q4_K || wt == quant.Q5_K {
-				for p := range 4 {
-					s0, s1 := bs[4*p]+bs[4*p+1], bs[4*p+2]+bs[4*p+3]
-					a.corr[j*4+p] = int32(uint32(uint16(s0)) | uint32(uint16(s1))<<16)
-				}
-				continue
-			}
-			for s, v := range bs {
-				a.corr[j*16+s] = -zero * int32(v)
+			kCorrections(a.corr[j*a.nc:(j+1)*a.nc], wt, &bs)
+			if a.corr2 != nil {
+				kCorrections(a.corr2[j*a.nc2:(j+1)*a.nc2], a.wt2, &bs)
 			}
 		}
 		return
@@ -351,6 +344,27 @@ func (a *packedActs) quantizeRow(span []float32, n, k, base, b0, b1 int, wt quan
 			}
 			sv := quant.FP16ToFP32(quant.FP32ToFP16(amax / 127 * float32(total)))
 			a.corr[jb] = int32(math.Float32bits(sv))
+		}
+	}
+}
+
+// kCorrections writes the correction words that weights of K-quant type
+// wt take with a Q8_K block whose sixteen 16-element sums are bs.
+func kCorrections(dst []int32, wt quant.Type, bs *[16]int16) {
+	switch wt {
+	case quant.Q2_K:
+		for p := range 8 {
+			dst[p] = int32(uint32(uint16(bs[2*p])) | uint32(uint16(bs[2*p+1]))<<16)
+		}
+	case quant.Q4_K, quant.Q5_K:
+		for p := range 4 {
+			s0, s1 := bs[4*p]+bs[4*p+1], bs[4*p+2]+bs[4*p+3]
+			dst[p] = int32(uint32(uint16(s0)) | uint32(uint16(s1))<<16)
+		}
+	default: // Q3_K, Q6_K: the zero point's share of the block sum
+		zero := packZero(wt)
+		for s, v := range bs {
+			dst[s] = -zero * int32(v)
 		}
 	}
 }
@@ -400,8 +414,10 @@ type packedScratch struct {
 	qbuf []byte
 	d    []float32
 	corr []int32
-	tail []float32 // outputs of partial last row groups
-	mats []packedMat
+	// corr2: a shared call's second K-quant type's corrections.
+	corr2 []int32
+	tail  []float32 // outputs of partial last row groups
+	mats  []packedMat
 	// pieces and chunkPieces: a single-row call's multi-stream work (see
 	// streamPiece), and where each chunk's pieces start in it.
 	pieces      []streamPiece
@@ -423,6 +439,11 @@ type packedMat struct {
 	g0, groups int
 	tail       []float32
 	res        []float32 // MatMulPackedResidual's residual (nil: none)
+	// corr is the activations' correction words for this matrix's type,
+	// nc a block (packedActs.corr, or corr2 for a shared call's second
+	// type).
+	corr []int32
+	nc   int
 }
 
 // streamPiece is the multi-stream part of one chunk of one matrix in a
@@ -528,7 +549,7 @@ func (t *packedTask) addResidual(m *packedMat, r0, r1 int) {
 // row groups are shared out in one parallel job, so the threads stream one
 // long run of weights instead of stopping and restarting between matrices.
 // Each output has exactly the bits MatMulPacked gives it. The matrices must
-// have one type and one column count.
+// have one column count and one type, or two that SharesInput allows.
 func MatMulPackedShared(p *Pool, ys [][]float32, pws []*PackedWeights, x []float32, nx int) {
 	checkShared(ys, pws)
 	s := lockPacked(p)
@@ -599,15 +620,40 @@ func checkResidual(fn string, res []float32, pw *PackedWeights, nx int) {
 	}
 }
 
+// SharesInput reports whether packed matrices of types a and b with the
+// same column count can go in one MatMulPackedShared call: the same type,
+// or two K-quants, whose activations are the same Q8_K blocks (each type
+// takes its own correction words from them). A call takes at most two
+// types. Q4_K_M and Q5_K_M files mix Q4_K or Q5_K with Q6_K in their
+// attention v matrices and ffn_down.
+func SharesInput(a, b quant.Type) bool {
+	return a == b || (kQuant(a) && kQuant(b))
+}
+
+func kQuant(t quant.Type) bool {
+	switch t {
+	case quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K:
+		return true
+	}
+	return false
+}
+
 // checkShared panics unless pws can share one input and ys has an output
 // for each.
 func checkShared(ys [][]float32, pws []*PackedWeights) {
 	if len(ys) != len(pws) || len(pws) == 0 {
 		panic(fmt.Sprintf("kernels.MatMulPackedShared: %d outputs for %d matrices", len(ys), len(pws)))
 	}
+	second := pws[0].Type
 	for _, pw := range pws[1:] {
-		if pw.Type != pws[0].Type || pw.Cols != pws[0].Cols {
+		if !SharesInput(pw.Type, pws[0].Type) || pw.Cols != pws[0].Cols {
 			panic(fmt.Sprintf("kernels.MatMulPackedShared: %v×%d and %v×%d weights do not share an input", pws[0].Type, pws[0].Cols, pw.Type, pw.Cols))
+		}
+		if pw.Type != pws[0].Type {
+			if second != pws[0].Type && pw.Type != second {
+				panic(fmt.Sprintf("kernels.MatMulPackedShared: %v, %v and %v weights: at most two types share a call", pws[0].Type, second, pw.Type))
+			}
+			second = pw.Type
 		}
 	}
 }
@@ -663,6 +709,18 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 	s.d = grow(s.d, nx*a.nb)
 	s.corr = grow(s.corr, nx*a.nb*a.nc)
 	a.d, a.corr = s.d, s.corr
+	for i := range s.mats {
+		m := &s.mats[i]
+		m.corr, m.nc = a.corr, a.nc
+		if t := m.pw.Type; t != pw0.Type {
+			if a.corr2 == nil {
+				a.wt2, a.nc2 = t, packedCorrs(t)
+				s.corr2 = grow(s.corr2, nx*a.nb*a.nc2)
+				a.corr2 = s.corr2
+			}
+			m.corr, m.nc = a.corr2, a.nc2
+		}
+	}
 	if partials > 0 {
 		s.tail = grow(s.tail, partials*nx*packGroup)
 		k := 0
@@ -680,6 +738,13 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 	streams := set.pieceStreams(nx)
 	if s.oneStream || !set.streamsFor(nx) {
 		streams = 0
+	}
+	if a.corr2 != nil {
+		// Mixed types walk the same stream pieces, so both must take
+		// multi-stream kernels with as many streams for nx rows.
+		if o := packedSetOf(a.wt2); !o.streamsFor(nx) || o.pieceStreams(nx) != streams {
+			streams = 0
+		}
 	}
 	dotGrain := packedGrain(groups, len(pw0.data)/pw0.groups(), nx, streams, p.threadsLocked())
 	if streams > 0 {
@@ -916,11 +981,11 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 		}
 		g, n := pc.lo+i, min(int(k), pc.q-i)
 		if a.nx == 1 && m.res != nil && rk != nil {
-			rk(&pw.data[g*gb], pc.q*gb, a.nb, &a.qs[0], a.qk*a.es, &a.d[0], &a.corr[0], 4, &m.y[g*packGroup], pc.q*packGroup*4, n, &m.res[g*packGroup])
+			rk(&pw.data[g*gb], pc.q*gb, a.nb, &a.qs[0], a.qk*a.es, &a.d[0], &m.corr[0], 4, &m.y[g*packGroup], pc.q*packGroup*4, n, &m.res[g*packGroup])
 			continue
 		}
 		if a.nx == 1 {
-			sk(&pw.data[g*gb], pc.q*gb, a.nb, &a.qs[0], a.qk*a.es, &a.d[0], &a.corr[0], 4, &m.y[g*packGroup], pc.q*packGroup*4, n)
+			sk(&pw.data[g*gb], pc.q*gb, a.nb, &a.qs[0], a.qk*a.es, &a.d[0], &m.corr[0], 4, &m.y[g*packGroup], pc.q*packGroup*4, n)
 		} else {
 			t.streamTile(m, ks, g, pc.q, n)
 		}
@@ -947,7 +1012,7 @@ func (t *packedTask) streamTile(m *packedMat, ks *packedSet, g, q, n int) {
 		for sub > a.nx-k0 || (sub > 1 && tk[sub] == nil) {
 			sub /= 2
 		}
-		act, d, corr := &a.qs[k0*a.qk*a.es], &a.d[k0], &a.corr[k0*a.nc]
+		act, d, corr := &a.qs[k0*a.qk*a.es], &a.d[k0], &m.corr[k0*m.nc]
 		if sub == 1 {
 			// The single-row kernel walks ks.ns of the piece's ns streams.
 			for s0 := 0; s0 < ns; s0 += ks.ns {
@@ -1012,7 +1077,7 @@ func (t *packedTask) dot(m *packedMat, lo, hi int) {
 				if partial {
 					y, ys = &m.tail[(t0+k0)*packGroup], packGroup*4
 				}
-				ks[sub](w, nb, &a.qs[j*a.qk*a.es], n*a.qk*a.es, &a.d[j], &a.corr[j*a.nc], n*4, y, ys)
+				ks[sub](w, nb, &a.qs[j*a.qk*a.es], n*a.qk*a.es, &a.d[j], &m.corr[j*m.nc], n*4, y, ys)
 				k0 += sub
 			}
 		}

@@ -205,6 +205,88 @@ func TestMatMulPackedShared(t *testing.T) {
 	}
 }
 
+// TestMatMulPackedSharedMixed: two K-quant types in one shared call (a
+// Q4_K_M layer's q, k and Q6_K v) give every output exactly MatMulPacked's
+// bits and the reference's: single rows on the stream kernels with the
+// threads stealing across the matrices, small batches on the tile streams,
+// batches across tiles; every pair of K-quant types, in either order.
+func TestMatMulPackedSharedMixed(t *testing.T) {
+	if !CanPack(quant.Q4_K) {
+		t.Skip("no packed kernels on this CPU")
+	}
+	p := NewPool(2)
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(29, 30))
+	const cols = 512
+	ks := []quant.Type{quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K}
+	for i, a := range ks {
+		for j, b := range ks {
+			if i == j {
+				continue
+			}
+			types := []quant.Type{a, a, b, a}
+			rowCounts := []int{512, 128, 128 + 21, 64}
+			var pws []*PackedWeights
+			var ws [][]byte
+			for m, rows := range rowCounts {
+				w := randWeights(rng, types[m], rows, cols, true)
+				pw, err := PackWeights(p, types[m], w, rows, cols)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pws, ws = append(pws, pw), append(ws, w)
+			}
+			for rep, nx := range []int{1, 1, 2, 3, 9} {
+				x := randFloats(rng, nx*cols, 1)
+				var ys [][]float32
+				for _, rows := range rowCounts {
+					ys = append(ys, guardedOutput(nx*rows))
+				}
+				pool := p
+				if rep == 1 {
+					pool = nil
+				}
+				MatMulPackedShared(pool, ys, pws, x, nx)
+				for m, pw := range pws {
+					name := fmt.Sprintf("%v+%v nx=%d matrix %d (%v)", a, b, nx, m, types[m])
+					want := make([]float32, nx*pw.Rows)
+					MatMulPacked(p, want, pw, x, nx)
+					checkOutput(t, name, ys[m], want, "alone")
+					ref := make([]float32, nx*pw.Rows)
+					packedRef(types[m], ws[m], pw.Rows, cols, x, nx, ref)
+					checkOutput(t, name, ys[m], ref, "reference")
+				}
+			}
+		}
+	}
+	// Three types, or a K-quant with another family, do not share.
+	mk := func(wt quant.Type) *PackedWeights {
+		pw, err := PackWeights(nil, wt, randWeights(rng, wt, 16, 256, true), 16, 256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pw
+	}
+	for _, set := range [][]quant.Type{{quant.Q4_K, quant.Q6_K, quant.Q5_K}, {quant.Q4_K, quant.Q8_0}, {quant.Q4_0, quant.Q8_0}} {
+		var pws []*PackedWeights
+		var ys [][]float32
+		for _, wt := range set {
+			pws, ys = append(pws, mk(wt)), append(ys, make([]float32, 16))
+		}
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%v shared a call", set)
+				}
+			}()
+			MatMulPackedShared(p, ys, pws, randFloats(rng, 256, 1), 1)
+		}()
+	}
+	if SharesInput(quant.Q4_0, quant.Q8_0) || !SharesInput(quant.Q4_K, quant.Q6_K) || !SharesInput(quant.F16, quant.F16) {
+		t.Error("SharesInput disagrees with the kernels")
+	}
+}
+
 // TestPackedGrain: single-row chunks hold whole sets of the multi-stream
 // kernel's groups (four, or two for the K-quants) where they hold more than
 // one set, so that kernel takes all of a chunk; batched chunks keep their

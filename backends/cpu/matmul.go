@@ -193,9 +193,10 @@ func (sh *sharedArgs) release() {
 }
 
 // groups calls f once for each set of sh.ms that can run together: the
-// weights with packed copies of one type and column count (ys and pws
-// their outputs and copies, i the first's index), and each other weight
-// alone (pws nil).
+// weights with packed copies of one column count and of one type, or of
+// two K-quant types (kernels.SharesInput: a Q4_K_M layer's Q4_K q and k
+// with its Q6_K v), with ys and pws their outputs and copies and i the
+// first's index; and each other weight alone (pws nil).
 func (sh *sharedArgs) groups(f func(i int, ys [][]float32, pws []*kernels.PackedWeights)) {
 	sh.done = append(sh.done[:0], make([]bool, len(sh.ms))...)
 	for i, m := range sh.ms {
@@ -207,11 +208,20 @@ func (sh *sharedArgs) groups(f func(i int, ys [][]float32, pws []*kernels.Packed
 			continue
 		}
 		sh.ys, sh.pws = append(sh.ys[:0], m.ys), append(sh.pws[:0], m.pw)
+		second := m.pw.Type
 		for j := i + 1; j < len(sh.ms); j++ {
-			if o := sh.ms[j]; !sh.done[j] && o.pw != nil && o.pw.Type == m.pw.Type && o.pw.Cols == m.pw.Cols {
-				sh.done[j] = true
-				sh.ys, sh.pws = append(sh.ys, o.ys), append(sh.pws, o.pw)
+			o := sh.ms[j]
+			if sh.done[j] || o.pw == nil || o.pw.Cols != m.pw.Cols || !kernels.SharesInput(o.pw.Type, m.pw.Type) {
+				continue
 			}
+			if o.pw.Type != m.pw.Type {
+				if second != m.pw.Type && o.pw.Type != second {
+					continue // a call takes two types at most
+				}
+				second = o.pw.Type
+			}
+			sh.done[j] = true
+			sh.ys, sh.pws = append(sh.ys, o.ys), append(sh.pws, o.pw)
 		}
 		f(i, sh.ys, sh.pws)
 	}

@@ -87,13 +87,14 @@ func TestOwnsCopyForeignTensor(t *testing.T) {
 
 // TestMatMulShared: the stream's shared-input matmul leaves every output
 // exactly as a separate MatMul does, for weights of one packed type (one
-// shared job), for a mix of types (grouped by type, the rest one by one)
-// and for Q4_K_M's q/k/v (two Q4_K matrices around a Q6_K one).
+// shared job), for a mix of types (grouped by what can share an input, the
+// rest one by one), for Q4_K_M's q/k/v (two Q4_K matrices around a Q6_K
+// one, one job) and for three K-quant types (two to a job).
 func TestMatMulShared(t *testing.T) {
 	r := rand.New(rand.NewPCG(43, 44))
 	const cols, nx = 256, 3
 	for _, types := range [][]quant.Type{{quant.Q4_0, quant.Q4_0, quant.Q4_0}, {quant.Q4_K, quant.Q6_K}, {quant.Q8_0, quant.F16},
-		{quant.Q4_K, quant.Q6_K, quant.Q4_K}, {quant.Q6_K, quant.Q4_K, quant.Q4_K, quant.Q6_K}} {
+		{quant.Q4_K, quant.Q6_K, quant.Q4_K}, {quant.Q6_K, quant.Q4_K, quant.Q4_K, quant.Q6_K}, {quant.Q4_K, quant.Q6_K, quant.Q5_K, quant.Q4_K}} {
 		f := newFixture(t)
 		rowCounts := []int{40, 9, 16, 33}
 		x := f.tensor("x", nx, cols, randVec(r, nx*cols, 1))

@@ -265,7 +265,8 @@ func (p *Pool) waitHelpers() {
 
 // asideTask is work for the helpers while the caller runs serial code of
 // its own: each helper calls runAside with its id (1..) and returns when
-// it is done or soon after stop reads true.
+// it is done or soon after stop reads true. It must not panic: no caller
+// is waiting to be handed the panic, so it would end the process.
 type asideTask interface {
 	runAside(id int, stop *atomic.Bool)
 }

@@ -167,6 +167,9 @@ func (pw *PackedWeights) Bytes() int { return len(pw.data) }
 // groups is the number of 16-row groups (the last one may be partial).
 func (pw *PackedWeights) groups() int { return (pw.Rows + packGroup - 1) / packGroup }
 
+// groupBytes is the size of one row group's records.
+func (pw *PackedWeights) groupBytes() int { return len(pw.data) / pw.groups() }
+
 // PackWeights rearranges a rows×cols matrix of a packable type (ggml
 // layout) into the packed layout, using the pool's workers.
 func PackWeights(p *Pool, t quant.Type, w []byte, rows, cols int) (*PackedWeights, error) {
@@ -746,7 +749,7 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 			streams = 0
 		}
 	}
-	dotGrain := packedGrain(groups, len(pw0.data)/pw0.groups(), nx, streams, p.threadsLocked())
+	dotGrain := packedGrain(groups, pw0.groupBytes(), nx, streams, p.threadsLocked())
 	if streams > 0 {
 		s.pieces, s.chunkPieces = streamPieces(s.pieces[:0], s.chunkPieces[:0], s.mats, groups, dotGrain, streams)
 		t.pieces, t.chunkPieces, t.grain = s.pieces, s.chunkPieces, dotGrain
@@ -833,7 +836,7 @@ func (w *packedWarm) set(pieces []streamPiece, chunkPieces []int, ns, helpers in
 	for c := 1; c <= helpers && c+1 < len(chunkPieces); c++ {
 		for _, pc := range pieces[chunkPieces[c]:chunkPieces[c+1]] {
 			pw := pc.m.pw
-			gb := len(pw.data) / pw.groups()
+			gb := pw.groupBytes()
 			w.regions = append(w.regions, warmRegion{data: pw.data[pc.lo*gb : (pc.lo+ns*pc.q)*gb], run: pc.q * gb})
 		}
 		w.starts = append(w.starts, len(w.regions))

@@ -477,7 +477,7 @@ func TestPackedWarmRegions(t *testing.T) {
 			}
 			for i, r := range got {
 				pc := want[i]
-				gb := len(pc.m.pw.data) / pc.m.pw.groups()
+				gb := pc.m.pw.groupBytes()
 				if &r.data[0] != &pc.m.pw.data[pc.lo*gb] || len(r.data) != c.ns*pc.q*gb || r.run != pc.q*gb {
 					t.Fatalf("%+v: helper %d region %d is not piece %d (groups %d.., %d a stream)", c, h, i, i, pc.lo, pc.q)
 				}

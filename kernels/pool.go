@@ -217,10 +217,11 @@ func (p *Pool) run(n, grain int, t Task, reserve bool) {
 	}
 	p.endAside()
 	p.job, p.n, p.grain, p.reserve = t, n, grain, reserve
-	p.next.Store(0)
+	first := int64(0) // the first chunk claimed: after the reserved ones
 	if reserve {
-		p.next.Store(int64(len(p.helpers)+1) * int64(grain))
+		first = int64(len(p.helpers)+1) * int64(grain)
 	}
+	p.next.Store(first)
 	p.panicV.Store(nil)
 	p.publish()
 	p.help(0)

@@ -633,6 +633,23 @@ func SharesInput(a, b quant.Type) bool {
 	return a == b || (kQuant(a) && kQuant(b))
 }
 
+// JoinsShared reports whether a matrix of type t can join a shared call
+// whose first matrix has type first and whose other type so far is second
+// (first itself while there is none), and returns the call's second type
+// with t in it: SharesInput, and two types at most.
+func JoinsShared(first, second, t quant.Type) (quant.Type, bool) {
+	if !SharesInput(first, t) {
+		return second, false
+	}
+	if t == first {
+		return second, true
+	}
+	if second != first && t != second {
+		return second, false // a call takes two types at most
+	}
+	return t, true
+}
+
 func kQuant(t quant.Type) bool {
 	switch t {
 	case quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K:
@@ -652,12 +669,11 @@ func checkShared(ys [][]float32, pws []*PackedWeights) {
 		if !SharesInput(pw.Type, pws[0].Type) || pw.Cols != pws[0].Cols {
 			panic(fmt.Sprintf("kernels.MatMulPackedShared: %v×%d and %v×%d weights do not share an input", pws[0].Type, pws[0].Cols, pw.Type, pw.Cols))
 		}
-		if pw.Type != pws[0].Type {
-			if second != pws[0].Type && pw.Type != second {
-				panic(fmt.Sprintf("kernels.MatMulPackedShared: %v, %v and %v weights: at most two types share a call", pws[0].Type, second, pw.Type))
-			}
-			second = pw.Type
+		next, ok := JoinsShared(pws[0].Type, second, pw.Type)
+		if !ok {
+			panic(fmt.Sprintf("kernels.MatMulPackedShared: %v, %v and %v weights: at most two types share a call", pws[0].Type, second, pw.Type))
 		}
+		second = next
 	}
 }
 

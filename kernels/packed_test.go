@@ -497,3 +497,27 @@ func TestPackedWarmRegions(t *testing.T) {
 		}
 	}
 }
+
+// TestJoinsShared: which matrix types a shared call takes, one after
+// another, and the call's second type after each.
+func TestJoinsShared(t *testing.T) {
+	cases := []struct {
+		first, second, t quant.Type
+		want             quant.Type
+		ok               bool
+	}{
+		{quant.Q4_0, quant.Q4_0, quant.Q4_0, quant.Q4_0, true},
+		{quant.Q4_0, quant.Q4_0, quant.Q8_0, quant.Q4_0, false}, // different activations
+		{quant.Q4_K, quant.Q4_K, quant.Q6_K, quant.Q6_K, true},  // a Q4_K_M layer's v
+		{quant.Q4_K, quant.Q6_K, quant.Q4_K, quant.Q6_K, true},
+		{quant.Q4_K, quant.Q6_K, quant.Q6_K, quant.Q6_K, true},
+		{quant.Q4_K, quant.Q6_K, quant.Q5_K, quant.Q6_K, false}, // a third type
+		{quant.Q4_K, quant.Q4_K, quant.Q4_0, quant.Q4_K, false},
+	}
+	for _, c := range cases {
+		got, ok := JoinsShared(c.first, c.second, c.t)
+		if got != c.want || ok != c.ok {
+			t.Errorf("JoinsShared(%v, %v, %v) = %v, %v; want %v, %v", c.first, c.second, c.t, got, ok, c.want, c.ok)
+		}
+	}
+}

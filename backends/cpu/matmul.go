@@ -211,15 +211,14 @@ func (sh *sharedArgs) groups(f func(i int, ys [][]float32, pws []*kernels.Packed
 		second := m.pw.Type
 		for j := i + 1; j < len(sh.ms); j++ {
 			o := sh.ms[j]
-			if sh.done[j] || o.pw == nil || o.pw.Cols != m.pw.Cols || !kernels.SharesInput(o.pw.Type, m.pw.Type) {
+			if sh.done[j] || o.pw == nil || o.pw.Cols != m.pw.Cols {
 				continue
 			}
-			if o.pw.Type != m.pw.Type {
-				if second != m.pw.Type && o.pw.Type != second {
-					continue // a call takes two types at most
-				}
-				second = o.pw.Type
+			next, ok := kernels.JoinsShared(m.pw.Type, second, o.pw.Type)
+			if !ok {
+				continue
 			}
+			second = next
 			sh.done[j] = true
 			sh.ys, sh.pws = append(sh.ys, o.ys), append(sh.pws, o.pw)
 		}

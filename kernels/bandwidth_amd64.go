@@ -9,7 +9,8 @@ import (
 )
 
 // readSum reads every byte of b as streams (1, 2 or 4) equal parts side by
-// side with 256-bit loads and returns a checksum, the sum of its 64-bit
+// side with 256-bit loads (512-bit for four parts where AVX-512 is
+// available) and returns a checksum, the sum of its 64-bit
 // words, so the loads cannot be optimised away. len(b) must be a multiple
 // of 32·streams; the assembly takes multiples of 128·streams.
 func readSum(b []byte, streams int) uint64 {
@@ -23,6 +24,9 @@ func readSum(b []byte, streams int) uint64 {
 	case 2:
 		return readSum2AVX2(p, len(b)/128, len(b)/2)
 	case 4:
+		if cpu.X86.HasAVX512F {
+			return readSum4AVX512(p, len(b)/256, len(b)/4)
+		}
 		return readSum4AVX2(p, len(b)/256, len(b)/4)
 	}
 	return readSumGo(b, streams)
@@ -36,3 +40,6 @@ func readSum2AVX2(p *byte, n64 int, part int) uint64
 
 //go:noescape
 func readSum4AVX2(p *byte, n64 int, part int) uint64
+
+//go:noescape
+func readSum4AVX512(p *byte, n64 int, part int) uint64

@@ -88,3 +88,36 @@ loop4:
 	FOLD_SUMS
 	MOVQ   AX, ret+24(FP)
 	RET
+
+// func readSum4AVX512(p *byte, n64 int, part int) uint64
+// readSum4AVX2's four parts with one 512-bit load of each in turn: the
+// kernels load their weights 64 bytes at a time, and on the 2-core Zen 5
+// VM this loop read 1-3 % more than the 256-bit one (medians of twelve
+// alternating passes over 1 GiB, seven runs; docs/performance.md round 20).
+TEXT ·readSum4AVX512(SB), NOSPLIT, $0-32
+	MOVQ p+0(FP), SI
+	MOVQ n64+8(FP), CX
+	MOVQ part+16(FP), DX
+	LEAQ (DX)(DX*2), BX
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z1, Z1, Z1
+
+loop4z:
+	VPADDQ (SI), Z0, Z0
+	VPADDQ (SI)(DX*1), Z1, Z1
+	VPADDQ (SI)(DX*2), Z0, Z0
+	VPADDQ (SI)(BX*1), Z1, Z1
+	ADDQ   $64, SI
+	DECQ   CX
+	JNZ    loop4z
+	VPADDQ        Z1, Z0, Z0
+	VEXTRACTI64X4 $1, Z0, Y1
+	VPADDQ        Y1, Y0, Y0
+	VEXTRACTI128  $1, Y0, X1
+	VPADDQ        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VPADDQ        X1, X0, X0
+	VMOVQ         X0, AX
+	VZEROUPPER
+	MOVQ          AX, ret+24(FP)
+	RET

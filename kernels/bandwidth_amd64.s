@@ -110,14 +110,9 @@ loop4z:
 	ADDQ   $64, SI
 	DECQ   CX
 	JNZ    loop4z
-	VPADDQ        Z1, Z0, Z0
-	VEXTRACTI64X4 $1, Z0, Y1
-	VPADDQ        Y1, Y0, Y0
-	VEXTRACTI128  $1, Y0, X1
-	VPADDQ        X1, X0, X0
-	VPSHUFD       $0x4e, X0, X1
-	VPADDQ        X1, X0, X0
-	VMOVQ         X0, AX
-	VZEROUPPER
+	// The upper halves of Z0 and Z1 into Y2 and Y3: FOLD_SUMS adds the four.
+	VEXTRACTI64X4 $1, Z0, Y2
+	VEXTRACTI64X4 $1, Z1, Y3
+	FOLD_SUMS
 	MOVQ          AX, ret+24(FP)
 	RET

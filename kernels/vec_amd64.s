@@ -405,6 +405,18 @@ vrow:
 // counts a group's rows, R14 walks its lane vectors; the rest as DOTROWS.
 // Besides ROW4's prefetch 8 rows ahead, each row of a group prefetches the
 // row farRows ahead into L2 while that many rows are left in the call.
+//
+// Heads of 64 or 128 elements (d16 4 or 8, the common sizes) take the
+// groups of rgroup instead: the four heads' first four q chunks stay in
+// Z16-Z31 for the group (reloaded after its trees, which use those
+// registers), the row's chunks are widened into Z0-Z7, and each head's
+// chunk products start with a VMULPS rather than a multiply-add onto a
+// zeroed accumulator. With q read from memory, 16 of a row's 20 loads were
+// q's: a 64-element head's scores took 5.6-5.8 ns a row warm against
+// 4.3-4.5 this way (docs/performance.md, round 22). The products are the
+// same; only a product of -0 differs from the zeroed accumulator's +0, so
+// each group's sums get +0 added, which turns a -0 sum (all its products
+// -0) into the +0 the other paths give and changes nothing else.
 
 // CHUNK4(KOFF, QOFF, A0, A1, A2, A3): one 16-element K chunk at KOFF(R10)
 // widened and multiplied by the four heads' q chunks at QOFF.
@@ -460,6 +472,39 @@ done: \
 	SUM4(Z16, Z17, Z18, Z19); \
 	SUM4(Z20, Z21, Z22, Z23)
 
+// HEADR(Q0, Q1, Q2, Q3, P0, P1, P2, P3, OFF): one head's row sum before
+// the lane tree, ROW4's (c0+c1)+(c2+c3), from the widened chunks Z0-Z3 and
+// the head's q chunks in Q0-Q3, stored at OFF(R14).
+#define HEADR(Q0, Q1, Q2, Q3, P0, P1, P2, P3, OFF) \
+	VMULPS  Q0, Z0, P0; \
+	VMULPS  Q1, Z1, P1; \
+	VMULPS  Q2, Z2, P2; \
+	VMULPS  Q3, Z3, P3; \
+	SUM4(P0, P1, P2, P3); \
+	VMOVUPS P0, OFF(R14)
+
+// HEADR8(Q0, Q1, Q2, Q3, M4, M5, M6, M7, P0, P1, P2, P3, OFF): HEADR for a
+// 128-element head: chunks 4-7 (Z4-Z7) multiplied by q's at M4-M7 and
+// added into the first four's products, as ROW4's second quad does.
+#define HEADR8(Q0, Q1, Q2, Q3, M4, M5, M6, M7, P0, P1, P2, P3, OFF) \
+	VMULPS      Q0, Z0, P0; \
+	VMULPS      Q1, Z1, P1; \
+	VMULPS      Q2, Z2, P2; \
+	VMULPS      Q3, Z3, P3; \
+	VFMADD231PS M4, Z4, P0; \
+	VFMADD231PS M5, Z5, P1; \
+	VFMADD231PS M6, Z6, P2; \
+	VFMADD231PS M7, Z7, P3; \
+	SUM4(P0, P1, P2, P3); \
+	VMOVUPS     P0, OFF(R14)
+
+// LOADQ4: the four heads' q chunks 0-3 into Z16-Z31 (head h: Z16+4h ..).
+#define LOADQ4 \
+	VMOVUPS (SI), Z16; VMOVUPS 64(SI), Z17; VMOVUPS 128(SI), Z18; VMOVUPS 192(SI), Z19; \
+	VMOVUPS (SI)(R12*1), Z20; VMOVUPS 64(SI)(R12*1), Z21; VMOVUPS 128(SI)(R12*1), Z22; VMOVUPS 192(SI)(R12*1), Z23; \
+	VMOVUPS (SI)(R12*2), Z24; VMOVUPS 64(SI)(R12*2), Z25; VMOVUPS 128(SI)(R12*2), Z26; VMOVUPS 192(SI)(R12*2), Z27; \
+	VMOVUPS (SI)(AX*1), Z28; VMOVUPS 64(SI)(AX*1), Z29; VMOVUPS 128(SI)(AX*1), Z30; VMOVUPS 192(SI)(AX*1), Z31
+
 // HSUM(z, y, DST): the lane tree of one row's sum in z (y its low half's
 // register) stored at DST, as DOTROWS' single rows.
 #define HSUM(z, y, DST) \
@@ -502,6 +547,10 @@ SKIP:
 	MOVQ n+48(FP), CX
 	MOVQ d16+56(FP), DX
 	VMOVDQU32 dotRowsPerm<>(SB), Z31
+	CMPQ DX, $4
+	JEQ  rgroup
+	CMPQ DX, $8
+	JEQ  rgroup
 
 group:
 	CMPQ CX, $16
@@ -539,6 +588,70 @@ grow:
 	ADDQ    $64, R9
 	SUBQ    $16, CX
 	JMP     group
+
+rgroup:
+	CMPQ CX, $16
+	JLT  row
+	LOADQ4
+	LEAQ 0(SP), R14
+	MOVQ $16, R13
+
+rrow:
+	LEAQ       -16(CX)(R13*1), R10
+	FARPREFETCH(R10, R10, R8, DI, rnear)
+	PREFETCHT0 (DI)(R8*8)
+	PREFETCHT0 64(DI)(R8*8)
+	VCVTPH2PS  (DI), Z0
+	VCVTPH2PS  32(DI), Z1
+	VCVTPH2PS  64(DI), Z2
+	VCVTPH2PS  96(DI), Z3
+	CMPQ       DX, $4
+	JNE        rrow8
+	HEADR(Z16, Z17, Z18, Z19, Z8, Z9, Z10, Z11, 0)
+	HEADR(Z20, Z21, Z22, Z23, Z12, Z13, Z14, Z15, 1024)
+	HEADR(Z24, Z25, Z26, Z27, Z8, Z9, Z10, Z11, 2048)
+	HEADR(Z28, Z29, Z30, Z31, Z12, Z13, Z14, Z15, 3072)
+	JMP        rnext
+
+rrow8:
+	VCVTPH2PS 128(DI), Z4
+	VCVTPH2PS 160(DI), Z5
+	VCVTPH2PS 192(DI), Z6
+	VCVTPH2PS 224(DI), Z7
+	HEADR8(Z16, Z17, Z18, Z19, 256(SI), 320(SI), 384(SI), 448(SI), Z8, Z9, Z10, Z11, 0)
+	HEADR8(Z20, Z21, Z22, Z23, 256(SI)(R12*1), 320(SI)(R12*1), 384(SI)(R12*1), 448(SI)(R12*1), Z12, Z13, Z14, Z15, 1024)
+	HEADR8(Z24, Z25, Z26, Z27, 256(SI)(R12*2), 320(SI)(R12*2), 384(SI)(R12*2), 448(SI)(R12*2), Z8, Z9, Z10, Z11, 2048)
+	HEADR8(Z28, Z29, Z30, Z31, 256(SI)(AX*1), 320(SI)(AX*1), 384(SI)(AX*1), 448(SI)(AX*1), Z12, Z13, Z14, Z15, 3072)
+
+rnext:
+	ADDQ $64, R14
+	ADDQ R8, DI
+	DECQ R13
+	JNZ  rrow
+	VMOVDQU32 dotRowsPerm<>(SB), Z31
+	VPXORD    Z8, Z8, Z8
+	MOVQ      ostride+8(FP), R10
+	SHLQ      $2, R10
+	LEAQ      (R10)(R10*2), R11
+	LEAQ      0(SP), R13
+	TREE16
+	VADDPS    Z8, Z30, Z30
+	VMOVUPS   Z30, (R9)
+	LEAQ      1024(SP), R13
+	TREE16
+	VADDPS    Z8, Z30, Z30
+	VMOVUPS   Z30, (R9)(R10*1)
+	LEAQ      2048(SP), R13
+	TREE16
+	VADDPS    Z8, Z30, Z30
+	VMOVUPS   Z30, (R9)(R10*2)
+	LEAQ      3072(SP), R13
+	TREE16
+	VADDPS    Z8, Z30, Z30
+	VMOVUPS   Z30, (R9)(R11*1)
+	ADDQ      $64, R9
+	SUBQ      $16, CX
+	JMP       rgroup
 
 row:
 	TESTQ CX, CX

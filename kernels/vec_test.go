@@ -303,8 +303,11 @@ func TestVecOpsQ8_0MatchReference(t *testing.T) {
 // bit, what each head's own DotF16Rows gives (fast path against fast path,
 // and the reference path), for head counts that use the four-head kernel
 // zero to two times with leftovers, row counts below, at and past a 16-row
-// group and past the rows prefetched ahead (attnFarRows), and head sizes with and without a tail past the last 16; outputs
-// outside each head's n values are left alone.
+// group and past the rows prefetched ahead (attnFarRows), and head sizes
+// with and without a tail past the last 16 (64 and 128 take the kernel's
+// register path). Zero K rows against an all-negative q give +0, as the
+// single-head loops do. Outputs outside each head's n values are left
+// alone.
 func TestDotF16RowsHeads(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
 	for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
@@ -314,11 +317,19 @@ func TestDotF16RowsHeads(t *testing.T) {
 					kStride, qStride, oStride := 3*d+5, d+3, n+2
 					k := make([]uint16, (n-1)*kStride+d)
 					for i := range k {
-						k[i] = quant.FP32ToFP16(float32(r.NormFloat64()))
+						// Every seventh row is zero, so that the scores of
+						// the head below with an all-negative q multiply
+						// out to -0 products.
+						if i/kStride%7 != 3 {
+							k[i] = quant.FP32ToFP16(float32(r.NormFloat64()))
+						}
 					}
 					q := make([]float32, (heads-1)*qStride+d)
 					for i := range q {
 						q[i] = float32(r.NormFloat64())
+						if i/qStride == 1 {
+							q[i] = -float32(math.Abs(float64(q[i])))
+						}
 					}
 					got := make([]float32, heads*oStride)
 					for i := range got {

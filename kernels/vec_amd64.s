@@ -412,8 +412,8 @@ vrow:
 // registers), the row's chunks are widened into Z0-Z7, and each head's
 // chunk products start with a VMULPS rather than a multiply-add onto a
 // zeroed accumulator. With q read from memory, 16 of a row's 20 loads were
-// q's: a 64-element head's scores took 5.6-5.8 ns a row warm against
-// 4.3-4.5 this way (docs/performance.md, round 22). The products are the
+// q's: a 64-element head's scores took 5.8-5.9 ns a row warm against
+// 4.4-4.5 this way (docs/performance.md, round 22). The products are the
 // same; only a product of -0 differs from the zeroed accumulator's +0, so
 // each group's sums get +0 added, which turns a -0 sum (all its products
 // -0) into the +0 the other paths give and changes nothing else.

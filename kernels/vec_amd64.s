@@ -472,14 +472,19 @@ done: \
 	SUM4(Z16, Z17, Z18, Z19); \
 	SUM4(Z20, Z21, Z22, Z23)
 
+// MUL4(Q0, Q1, Q2, Q3, P0, P1, P2, P3): the products of the widened
+// chunks Z0-Z3 and one head's q chunks in Q0-Q3.
+#define MUL4(Q0, Q1, Q2, Q3, P0, P1, P2, P3) \
+	VMULPS Q0, Z0, P0; \
+	VMULPS Q1, Z1, P1; \
+	VMULPS Q2, Z2, P2; \
+	VMULPS Q3, Z3, P3
+
 // HEADR(Q0, Q1, Q2, Q3, P0, P1, P2, P3, OFF): one head's row sum before
 // the lane tree, ROW4's (c0+c1)+(c2+c3), from the widened chunks Z0-Z3 and
 // the head's q chunks in Q0-Q3, stored at OFF(R14).
 #define HEADR(Q0, Q1, Q2, Q3, P0, P1, P2, P3, OFF) \
-	VMULPS  Q0, Z0, P0; \
-	VMULPS  Q1, Z1, P1; \
-	VMULPS  Q2, Z2, P2; \
-	VMULPS  Q3, Z3, P3; \
+	MUL4(Q0, Q1, Q2, Q3, P0, P1, P2, P3); \
 	SUM4(P0, P1, P2, P3); \
 	VMOVUPS P0, OFF(R14)
 
@@ -487,10 +492,7 @@ done: \
 // 128-element head: chunks 4-7 (Z4-Z7) multiplied by q's at M4-M7 and
 // added into the first four's products, as ROW4's second quad does.
 #define HEADR8(Q0, Q1, Q2, Q3, M4, M5, M6, M7, P0, P1, P2, P3, OFF) \
-	VMULPS      Q0, Z0, P0; \
-	VMULPS      Q1, Z1, P1; \
-	VMULPS      Q2, Z2, P2; \
-	VMULPS      Q3, Z3, P3; \
+	MUL4(Q0, Q1, Q2, Q3, P0, P1, P2, P3); \
 	VFMADD231PS M4, Z4, P0; \
 	VFMADD231PS M5, Z5, P1; \
 	VFMADD231PS M6, Z6, P2; \

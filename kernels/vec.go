@@ -512,8 +512,10 @@ func (o VecOps) DotQ8_0Rows(out []float32, q []byte, qd []float32, k []byte, kSt
 // Q8_0 rows (the query heads of one KV head): head h's quants are
 // q[h·nb·32 : (h+1)·nb·32] and its block scales qd[h·nb : (h+1)·nb], with
 // nb = len(qd)/heads, and its scores go to out[h·oStride : h·oStride+n].
-// Each head is bit-identical to its own DotQ8_0Rows; the fast path reads
-// each K block, its absolute values and its scale once for four heads.
+// Each head is bit-identical to its own DotQ8_0Rows for quants of
+// -127..127, all a Q8_0 quantizer makes (dotQ8_0Rows4VNNI says where they
+// part). The fast path reads each K block and its scale once for four
+// heads, with VPDPBUSD where the CPU has it.
 func (o VecOps) DotQ8_0RowsHeads(out []float32, oStride, n int, q []byte, qd []float32, heads int, k []byte, kStride int) {
 	if heads <= 0 || n <= 0 {
 		return
@@ -526,8 +528,12 @@ func (o VecOps) DotQ8_0RowsHeads(out []float32, oStride, n int, q []byte, qd []f
 	checkRows("DotQ8_0RowsHeads", n, nb*q8_0Bytes, kStride, len(k))
 	h := 0
 	if o.fast && nb > 0 {
+		dot4 := dotQ8_0Rows4
+		if hasVecVNNI && nb <= 8 { // the VNNI kernel's frame holds eight blocks a head
+			dot4 = dotQ8_0Rows4VNNI
+		}
 		for ; h+4 <= heads; h += 4 {
-			dotQ8_0Rows4(&out[h*oStride], oStride, &q[h*nb*32], &qd[h*nb], nb, &k[0], kStride, n)
+			dot4(&out[h*oStride], oStride, &q[h*nb*32], &qd[h*nb], nb, &k[0], kStride, n)
 		}
 	}
 	for ; h < heads; h++ {

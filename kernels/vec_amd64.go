@@ -7,6 +7,9 @@ import "golang.org/x/sys/cpu"
 // hasVecAsm: the VecOps loops use 512-bit registers and VCVTPH2PS on them.
 var hasVecAsm = cpu.X86.HasAVX512F && hasQuantAsm
 
+// hasVecVNNI: dotQ8_0Rows4VNNI's VPDPBUSD.
+var hasVecVNNI = hasVecAsm && cpu.X86.HasAVX512VNNI
+
 //go:noescape
 func dotF16Rows(out *float32, q *float32, k *uint16, kstride int, n int, d16 int)
 
@@ -33,6 +36,9 @@ func axpyQ8_0Rows(acc *float32, nb int, p *float32, n int, v *byte, vstride int)
 
 //go:noescape
 func dotQ8_0Rows4(out *float32, ostride int, q *byte, qd *float32, nb int, k *byte, kstride int, n int)
+
+//go:noescape
+func dotQ8_0Rows4VNNI(out *float32, ostride int, q *byte, qd *float32, nb int, k *byte, kstride int, n int)
 
 //go:noescape
 func axpyQ8_0Rows4(acc *float32, astride int, nb int, p *float32, pstride int, n int, v *byte, vstride int)

@@ -920,6 +920,113 @@ q4blk:
 	VZEROUPPER
 	RET
 
+// dotQ8_0Rows4VNNI is dotQ8_0Rows4 with VPDPBUSD, two heads to a 512-bit
+// register (heads 0 and 1 in Z10, 2 and 3 in Z11, eight lanes each), for
+// heads of up to eight blocks. It first lays out in its frame, per head
+// pair and block (192 bytes; a pair's blocks one after another, R12 = a
+// pair's nb·192): the two heads' quants, their lane corrections −128·Σ4 q
+// and their scales, each head's in eight lanes. Per row, each K block's
+// quants are loaded once for both halves and biased by 128 into unsigned
+// bytes (Z2), so VPDPBUSD from the correction gives each lane Σ4 k·q
+// exactly; the one-head kernel's sign trick gives the same integer for
+// every quant a Q8_0 quantizer makes (−127..127; it wraps for a −128
+// query quant against a negative K quant, where this kernel and the Go
+// reference multiply exactly). The conversion, the scale d_q·d_k and the
+// FMA into each head's lanes are the one-head kernel's, and each head
+// ends with its lane tree (QTREE).
+// func dotQ8_0Rows4VNNI(out *float32, ostride int, q *byte, qd *float32, nb int, k *byte, kstride int, n int)
+TEXT ·dotQ8_0Rows4VNNI(SB), 0, $3072-64
+	MOVQ  q+16(FP), R8
+	MOVQ  qd+24(FP), R9
+	MOVQ  nb+32(FP), R13
+	MOVQ  R13, R12
+	SHLQ  $5, R12
+	MOVQ  R13, BX
+	SHLQ  $2, BX
+	MOVL  $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	VPXORD Z30, Z30, Z30
+	LEAQ  0(SP), R10
+	MOVQ  $2, R14
+
+vprep:
+	MOVQ R13, CX
+
+vprepblk:
+	VMOVDQU      (R8), Y4
+	VINSERTI64X4 $1, (R8)(R12*1), Z4, Z4
+	VMOVDQU64    Z4, (R10)
+	VPXORD       Z5, Z5, Z5
+	VPDPBUSD     Z4, Z31, Z5
+	VPSUBD       Z5, Z30, Z5
+	VMOVDQU64    Z5, 64(R10)
+	VBROADCASTSS (R9), Z6
+	VBROADCASTSS (R9)(BX*1), Y7
+	VINSERTF64X4 $1, Y7, Z6, Z6
+	VMOVUPS      Z6, 128(R10)
+	ADDQ         $32, R8
+	ADDQ         $4, R9
+	ADDQ         $192, R10
+	DECQ         CX
+	JNZ          vprepblk
+	ADDQ         R12, R8
+	ADDQ         BX, R9
+	DECQ         R14
+	JNZ          vprep
+
+	MOVQ  out+0(FP), R9
+	MOVQ  ostride+8(FP), R14
+	SHLQ  $2, R14
+	MOVQ  k+40(FP), DI
+	MOVQ  kstride+48(FP), R8
+	MOVQ  n+56(FP), CX
+	MOVQ  R13, R12
+	IMULQ $192, R12
+
+v4row:
+	PREFETCHT0 (DI)(R8*8)
+	PREFETCHT0 64(DI)(R8*8)
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	MOVQ   DI, R10
+	LEAQ   0(SP), R11
+	MOVQ   R13, BX
+
+v4blk:
+	VBROADCASTI64X4 2(R10), Z2
+	VPXORD          Z31, Z2, Z2
+	MOVWLZX         (R10), AX
+	VMOVD           AX, X3
+	VCVTPH2PS       X3, X3
+	VBROADCASTSS    X3, Z3
+	VMOVDQU64       64(R11), Z4
+	VPDPBUSD        (R11), Z2, Z4
+	VCVTDQ2PS       Z4, Z4
+	VMULPS          128(R11), Z3, Z5
+	VFMADD231PS     Z5, Z4, Z10
+	VMOVDQU64       64(R11)(R12*1), Z6
+	VPDPBUSD        (R11)(R12*1), Z2, Z6
+	VCVTDQ2PS       Z6, Z6
+	VMULPS          128(R11)(R12*1), Z3, Z7
+	VFMADD231PS     Z7, Z6, Z11
+	ADDQ            $34, R10
+	ADDQ            $192, R11
+	DECQ            BX
+	JNZ             v4blk
+	VEXTRACTF64X4 $1, Z10, Y12
+	VEXTRACTF64X4 $1, Z11, Y13
+	QTREE(Y10, X10, (R9))
+	QTREE(Y12, X12, (R9)(R14*1))
+	QTREE(Y11, X11, (R9)(R14*2))
+	LEAQ          (R9)(R14*2), AX
+	QTREE(Y13, X13, (AX)(R14*1))
+	ADDQ          $4, R9
+	ADDQ          R8, DI
+	DECQ          CX
+	JNZ           v4row
+	VZEROUPPER
+	RET
+
 // axpyQ8_0Rows4 is axpyQ8_0Rows for four heads over the same Q8_0 V rows:
 // head h's sums at acc + h·astride floats, its probabilities at p +
 // h·pstride floats. Per block the four heads' 32 sums stay in Z0/Z1,

@@ -7,6 +7,8 @@ import "github.com/nuri-ai/nuri/quant"
 // hasVecAsm: no assembly VecOps on this architecture.
 const hasVecAsm = false
 
+const hasVecVNNI = false
+
 func dotF16Rows(out *float32, q *float32, k *uint16, kstride int, n int, d16 int) {
 	panic("kernels: no assembly")
 }
@@ -66,6 +68,10 @@ func axpyQ8_0Rows(acc *float32, nb int, p *float32, n int, v *byte, vstride int)
 }
 
 func dotQ8_0Rows4(out *float32, ostride int, q *byte, qd *float32, nb int, k *byte, kstride int, n int) {
+	panic("kernels: no assembly")
+}
+
+func dotQ8_0Rows4VNNI(out *float32, ostride int, q *byte, qd *float32, nb int, k *byte, kstride int, n int) {
 	panic("kernels: no assembly")
 }
 

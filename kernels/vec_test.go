@@ -397,18 +397,26 @@ func randQ8_0Rows(r *rand.Rand, n, nb, stride int) []byte {
 
 // TestDotQ8_0RowsHeads: DotQ8_0RowsHeads gives every head the bits of its
 // own DotQ8_0Rows (fast and generic), with head counts around the
-// four-head kernel's width, and writes nothing past each head's n scores.
+// four-head kernel's width and heads of up to eight blocks (the VNNI
+// kernel's) and of nine, and writes nothing past each head's n scores.
 func TestDotQ8_0RowsHeads(t *testing.T) {
 	r := rand.New(rand.NewPCG(47, 48))
 	for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
 		for _, heads := range []int{1, 3, 4, 5, 8, 9} {
-			for _, nb := range []int{1, 2, 3, 4} {
+			for _, nb := range []int{1, 2, 3, 4, 9} {
 				for _, n := range []int{1, 5, 16, 17, 40} {
 					kStride, oStride := 3*nb*q8_0Bytes+5, n+2
 					k := randQ8_0Rows(r, n, nb, kStride)
 					q := make([]byte, heads*nb*32)
 					for i := range q {
-						q[i] = byte(r.Uint32())
+						// Q8_0 quantizers give -127..127. Against a
+						// negative K quant, -128 is where the one-head
+						// loop's sign trick (ggml's) wraps, while the
+						// VNNI kernel multiplies exactly, as the Go
+						// reference does.
+						if q[i] = byte(r.Uint32()); q[i] == 0x80 {
+							q[i] = 0x81
+						}
 					}
 					qd := make([]float32, heads*nb)
 					for i := range qd {

@@ -440,9 +440,10 @@ func TestStickyErrors(t *testing.T) {
 // TestAttentionGroupedHeads: with an F16 or a Q8_0 cache the query heads
 // of a KV head are scored and summed together (kvGroup); the outputs must
 // be, bit for bit, those of the pure-Go kernels, which take the heads one
-// at a time — for groups of 4 and 8 heads (one and two four-head passes) and 6
-// (a pass and two single heads), head sizes with and without a tail past
-// the last 16, and a window.
+// at a time — for groups of 4 and 8 heads (one and two four-head passes),
+// 6 and 7 (a pass, then two or three heads padded to a second one), 2 and
+// 3 (padded), head sizes with and without a tail past the last 16, and a
+// window.
 func TestAttentionGroupedHeads(t *testing.T) {
 	for _, c := range []struct {
 		nHead, nKV, hd, window int
@@ -450,6 +451,7 @@ func TestAttentionGroupedHeads(t *testing.T) {
 	}{
 		{8, 2, 64, 0, []int{0, 15, 16, 44}}, {16, 2, 64, 0, []int{0, 15, 16, 44}}, {12, 2, 80, 0, []int{0, 15, 16, 44}},
 		{8, 2, 64, 9, []int{0, 15, 16, 44}}, {8, 1, 48, 0, []int{0, 15, 16, 44}},
+		{14, 2, 64, 0, []int{0, 15, 16, 44}}, {6, 2, 128, 0, []int{0, 15, 16, 44}}, {4, 2, 128, 0, []int{0, 17, 44}},
 		// One token: too few four-head units for the threads, so units
 		// of two heads (and of one for a single KV head's two).
 		{8, 2, 64, 0, []int{44}}, {16, 1, 64, 0, []int{30}}, {4, 2, 64, 0, []int{44}},

@@ -281,6 +281,15 @@ TEXT ·axpyF32Rows(SB), NOSPLIT, $0-48
 	VADDSS     X1, x, x; \
 	VMOVSS     x, DST
 
+// QTREE4(A, XA, B, XB, C, XC, D, XD): the lane trees of four heads' row
+// sums, stored at R9 and R14 bytes apart (AX is clobbered).
+#define QTREE4(A, XA, B, XB, C, XC, D, XD) \
+	QTREE(A, XA, (R9)); \
+	QTREE(B, XB, (R9)(R14*1)); \
+	QTREE(C, XC, (R9)(R14*2)); \
+	LEAQ (R9)(R14*2), AX; \
+	QTREE(D, XD, (AX)(R14*1))
+
 // QHEAD(acc): one head's step of a block: its quants at AX signed by the K
 // quants (Y1, absolute values in Y4), multiplied and widened to 8 lanes,
 // and added to acc with one FMA by d_k (X6) · its scale at DX.
@@ -908,11 +917,7 @@ q4blk:
 	INCQ       BX
 	CMPQ       BX, nb+32(FP)
 	JLT        q4blk
-	QTREE(Y0, X0, (R9))
-	QTREE(Y8, X8, (R9)(R14*1))
-	QTREE(Y9, X9, (R9)(R14*2))
-	LEAQ       (R9)(R14*2), AX
-	QTREE(Y10, X10, (AX)(R14*1))
+	QTREE4(Y0, X0, Y8, X8, Y9, X9, Y10, X10)
 	ADDQ       $4, R9
 	ADDQ       R8, DI
 	DECQ       CX
@@ -1015,11 +1020,7 @@ v4blk:
 	JNZ             v4blk
 	VEXTRACTF64X4 $1, Z10, Y12
 	VEXTRACTF64X4 $1, Z11, Y13
-	QTREE(Y10, X10, (R9))
-	QTREE(Y12, X12, (R9)(R14*1))
-	QTREE(Y11, X11, (R9)(R14*2))
-	LEAQ          (R9)(R14*2), AX
-	QTREE(Y13, X13, (AX)(R14*1))
+	QTREE4(Y10, X10, Y12, X12, Y11, X11, Y13, X13)
 	ADDQ          $4, R9
 	ADDQ          R8, DI
 	DECQ          CX

@@ -60,7 +60,7 @@ func (o VecOps) DotF16Rows(out, q []float32, k []uint16, kStride int) {
 // rows (the query heads of one KV head): for h < heads and j < n,
 // out[h·oStride+j] = q[h·qStride : h·qStride+d] · k[j·kStride : j·kStride+d],
 // each head bit-identical to its own DotF16Rows. The fast path widens each
-// K row once for four heads at a time.
+// K row once for four heads at a time, and for two (PairF16Heads).
 func (o VecOps) DotF16RowsHeads(out []float32, oStride, n int, q []float32, qStride, d, heads int, k []uint16, kStride int) {
 	if heads <= 0 || n <= 0 {
 		return
@@ -76,11 +76,26 @@ func (o VecOps) DotF16RowsHeads(out []float32, oStride, n int, q []float32, qStr
 				dotTail(out[g*oStride:g*oStride+n], q[g*qStride:g*qStride+d], k, kStride, d16*16, quant.FP16ToFP32)
 			}
 		}
+		if h+2 <= heads && o.PairF16Heads(d) {
+			n16 := n &^ 15
+			if n16 > 0 {
+				dotF16Rows2(&out[h*oStride], oStride, &q[h*qStride], qStride, &k[0], kStride, n16, d16, attnFarRows)
+			}
+			for g := h; g < h+2 && n16 < n; g++ { // the rows after the last 16
+				o.DotF16Rows(out[g*oStride+n16:g*oStride+n], q[g*qStride:g*qStride+d], k[n16*kStride:], kStride)
+			}
+			h += 2
+		}
 	}
 	for ; h < heads; h++ {
 		o.DotF16Rows(out[h*oStride:h*oStride+n], q[h*qStride:h*qStride+d], k, kStride)
 	}
 }
+
+// PairF16Heads reports whether DotF16RowsHeads and AxpyF16RowsHeads have
+// loops of their own for two heads of d elements (64 or 128, on the fast
+// path), so that a caller with two heads need not pad them to four.
+func (o VecOps) PairF16Heads(d int) bool { return o.fast && (d == 64 || d == 128) }
 
 // PrefetchRows asks the CPU to bring n rows of size bytes, stride bytes
 // apart from b[0], into its caches ahead of their use, and returns at
@@ -121,7 +136,7 @@ func (o VecOps) AxpyF16Rows(acc, p []float32, v []uint16, vStride int) {
 // AxpyF16RowsHeads is AxpyF16Rows for several heads over the same rows:
 // for h < heads, acc[h·aStride : h·aStride+d] += Σ_j p[h·pStride+j]·v[j·vStride : j·vStride+d]
 // over j < n, each head bit-identical to its own AxpyF16Rows. The fast path
-// widens each V row once for four heads at a time.
+// widens each V row once for four heads at a time, and for two.
 func (o VecOps) AxpyF16RowsHeads(acc []float32, aStride, d int, p []float32, pStride, n, heads int, v []uint16, vStride int) {
 	if heads <= 0 || n <= 0 {
 		return
@@ -136,6 +151,13 @@ func (o VecOps) AxpyF16RowsHeads(acc []float32, aStride, d int, p []float32, pSt
 			for g := h; g < h+4 && d16*16 < d; g++ {
 				axpyTail(acc[g*aStride:g*aStride+d], p[g*pStride:g*pStride+n], v, vStride, d16*16, quant.FP16ToFP32)
 			}
+		}
+		if h+2 <= heads {
+			axpyF16Rows2(&acc[h*aStride], aStride, d16, &p[h*pStride], pStride, n, &v[0], vStride, attnFarRows)
+			for g := h; g < h+2 && d16*16 < d; g++ {
+				axpyTail(acc[g*aStride:g*aStride+d], p[g*pStride:g*pStride+n], v, vStride, d16*16, quant.FP16ToFP32)
+			}
+			h += 2
 		}
 	}
 	for ; h < heads; h++ {

@@ -50,6 +50,12 @@ func prefetchRows(p *byte, n int, stride int, size int)
 func dotF16Rows4(out *float32, ostride int, q *float32, qstride int, k *uint16, kstride int, n int, d16 int, farRows int)
 
 //go:noescape
+func dotF16Rows2(out *float32, ostride int, q *float32, qstride int, k *uint16, kstride int, n int, d16 int, farRows int)
+
+//go:noescape
+func axpyF16Rows2(acc *float32, astride int, d16 int, p *float32, pstride int, n int, v *uint16, vstride int, farRows int)
+
+//go:noescape
 func axpyF16Rows4(acc *float32, astride int, d16 int, p *float32, pstride int, n int, v *uint16, vstride int, farRows int)
 
 //go:noescape

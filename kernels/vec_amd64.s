@@ -684,6 +684,85 @@ end:
 	VZEROUPPER
 	RET
 
+// dotF16Rows2 is dotF16Rows4's register path (rgroup) for two heads: q's
+// first four chunks of heads 0 and 1 in Z16-Z23, whole 16-row groups only
+// (n a multiple of 16), heads of 64 or 128 elements (d16 4 or 8). Two
+// query heads a KV head (hcx-seed-0.5b, qwen3-0.6b) would otherwise run
+// the four-head loops with two of the heads wasted.
+// func dotF16Rows2(out *float32, ostride int, q *float32, qstride int, k *uint16, kstride int, n int, d16 int, farRows int)
+TEXT ·dotF16Rows2(SB), 0, $2048-72
+	MOVQ out+0(FP), R9
+	MOVQ q+16(FP), SI
+	MOVQ qstride+24(FP), R12
+	SHLQ $2, R12
+	MOVQ k+32(FP), DI
+	MOVQ kstride+40(FP), R8
+	SHLQ $1, R8
+	MOVQ n+48(FP), CX
+	MOVQ d16+56(FP), DX
+
+p2group:
+	CMPQ    CX, $16
+	JLT     p2end
+	VMOVUPS (SI), Z16
+	VMOVUPS 64(SI), Z17
+	VMOVUPS 128(SI), Z18
+	VMOVUPS 192(SI), Z19
+	VMOVUPS (SI)(R12*1), Z20
+	VMOVUPS 64(SI)(R12*1), Z21
+	VMOVUPS 128(SI)(R12*1), Z22
+	VMOVUPS 192(SI)(R12*1), Z23
+	LEAQ    0(SP), R14
+	MOVQ    $16, R13
+
+p2row:
+	LEAQ       -16(CX)(R13*1), R10
+	FARPREFETCH(R10, R10, R8, DI, p2near)
+	PREFETCHT0 (DI)(R8*8)
+	PREFETCHT0 64(DI)(R8*8)
+	VCVTPH2PS  (DI), Z0
+	VCVTPH2PS  32(DI), Z1
+	VCVTPH2PS  64(DI), Z2
+	VCVTPH2PS  96(DI), Z3
+	CMPQ       DX, $4
+	JNE        p2row8
+	HEADR(Z16, Z17, Z18, Z19, Z8, Z9, Z10, Z11, 0)
+	HEADR(Z20, Z21, Z22, Z23, Z12, Z13, Z14, Z15, 1024)
+	JMP        p2next
+
+p2row8:
+	VCVTPH2PS 128(DI), Z4
+	VCVTPH2PS 160(DI), Z5
+	VCVTPH2PS 192(DI), Z6
+	VCVTPH2PS 224(DI), Z7
+	HEADR8(Z16, Z17, Z18, Z19, 256(SI), 320(SI), 384(SI), 448(SI), Z8, Z9, Z10, Z11, 0)
+	HEADR8(Z20, Z21, Z22, Z23, 256(SI)(R12*1), 320(SI)(R12*1), 384(SI)(R12*1), 448(SI)(R12*1), Z12, Z13, Z14, Z15, 1024)
+
+p2next:
+	ADDQ $64, R14
+	ADDQ R8, DI
+	DECQ R13
+	JNZ  p2row
+	VMOVDQU32 dotRowsPerm<>(SB), Z31
+	VPXORD    Z8, Z8, Z8
+	MOVQ      ostride+8(FP), R10
+	SHLQ      $2, R10
+	LEAQ      0(SP), R13
+	TREE16
+	VADDPS    Z8, Z30, Z30
+	VMOVUPS   Z30, (R9)
+	LEAQ      1024(SP), R13
+	TREE16
+	VADDPS    Z8, Z30, Z30
+	VMOVUPS   Z30, (R9)(R10*1)
+	ADDQ      $64, R9
+	SUBQ      $16, CX
+	JMP       p2group
+
+p2end:
+	VZEROUPPER
+	RET
+
 // axpyF16Rows4 is axpyF16Rows (AXPYROWS) for four heads over the same fp16
 // V rows: each row's chunks are widened once and added into the four
 // heads' accumulators (head h: Z8+4h .. Z11+4h) with their own
@@ -795,6 +874,99 @@ sloop:
 	JMP  single
 
 done:
+	VZEROUPPER
+	RET
+
+// axpyF16Rows2 is axpyF16Rows4 for two heads (acc chunks Z8-Z11 and
+// Z12-Z15, probabilities Z24/Z25); AX is free for the far prefetch.
+
+// LOADACC2 / STOREACC2(OFF, A0, A1): the two heads' acc chunks at OFF.
+#define LOADACC2(OFF, A0, A1) \
+	VMOVUPS OFF(DI), A0; \
+	VMOVUPS OFF(DI)(R13*1), A1
+
+#define STOREACC2(OFF, A0, A1) \
+	VMOVUPS A0, OFF(DI); \
+	VMOVUPS A1, OFF(DI)(R13*1)
+
+// VCHUNK2(KOFF, V, A0, A1): the V chunk at KOFF(R10) widened into V and
+// added into the two heads' accumulators.
+#define VCHUNK2(KOFF, V, A0, A1) \
+	VCVTPH2PS   KOFF(R10), V; \
+	VFMADD231PS V, Z24, A0; \
+	VFMADD231PS V, Z25, A1
+
+// func axpyF16Rows2(acc *float32, astride int, d16 int, p *float32, pstride int, n int, v *uint16, vstride int, farRows int)
+TEXT ·axpyF16Rows2(SB), NOSPLIT, $0-72
+	MOVQ acc+0(FP), DI
+	MOVQ astride+8(FP), R13
+	SHLQ $2, R13
+	MOVQ d16+16(FP), BX
+	MOVQ p+24(FP), SI
+	MOVQ pstride+32(FP), R14
+	SHLQ $2, R14
+	MOVQ n+40(FP), CX
+	MOVQ v+48(FP), R8
+	MOVQ vstride+56(FP), R9
+	SHLQ $1, R9
+
+a2quad:
+	CMPQ BX, $4
+	JLT  a2single
+	LOADACC2(0, Z8, Z12)
+	LOADACC2(64, Z9, Z13)
+	LOADACC2(128, Z10, Z14)
+	LOADACC2(192, Z11, Z15)
+	MOVQ R8, R10
+	MOVQ SI, R11
+	MOVQ CX, R12
+
+a2qloop:
+	PREFETCHT0   (R10)(R9*8)
+	PREFETCHT0   64(R10)(R9*8)
+	FARPREFETCH(R12, AX, R9, R10, a2qnear)
+	VBROADCASTSS (R11), Z24
+	VBROADCASTSS (R11)(R14*1), Z25
+	VCHUNK2(0, Z4, Z8, Z12)
+	VCHUNK2(32, Z5, Z9, Z13)
+	VCHUNK2(64, Z6, Z10, Z14)
+	VCHUNK2(96, Z7, Z11, Z15)
+	ADDQ         $4, R11
+	ADDQ         R9, R10
+	DECQ         R12
+	JNZ          a2qloop
+	STOREACC2(0, Z8, Z12)
+	STOREACC2(64, Z9, Z13)
+	STOREACC2(128, Z10, Z14)
+	STOREACC2(192, Z11, Z15)
+	ADDQ $256, DI
+	ADDQ $128, R8
+	SUBQ $4, BX
+	JMP  a2quad
+
+a2single:
+	TESTQ BX, BX
+	JZ    a2done
+	LOADACC2(0, Z8, Z12)
+	MOVQ  R8, R10
+	MOVQ  SI, R11
+	MOVQ  CX, R12
+
+a2sloop:
+	VBROADCASTSS (R11), Z24
+	VBROADCASTSS (R11)(R14*1), Z25
+	VCHUNK2(0, Z4, Z8, Z12)
+	ADDQ         $4, R11
+	ADDQ         R9, R10
+	DECQ         R12
+	JNZ          a2sloop
+	STOREACC2(0, Z8, Z12)
+	ADDQ $64, DI
+	ADDQ $32, R8
+	DECQ BX
+	JMP  a2single
+
+a2done:
 	VZEROUPPER
 	RET
 

@@ -85,6 +85,14 @@ func dotF16Rows4(out *float32, ostride int, q *float32, qstride int, k *uint16, 
 	panic("kernels: no assembly")
 }
 
+func dotF16Rows2(out *float32, ostride int, q *float32, qstride int, k *uint16, kstride int, n int, d16 int, farRows int) {
+	panic("kernels: no assembly")
+}
+
+func axpyF16Rows2(acc *float32, astride int, d16 int, p *float32, pstride int, n int, v *uint16, vstride int, farRows int) {
+	panic("kernels: no assembly")
+}
+
 func axpyF16Rows4(acc *float32, astride int, d16 int, p *float32, pstride int, n int, v *uint16, vstride int, farRows int) {
 	panic("kernels: no assembly")
 }

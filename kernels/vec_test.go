@@ -302,7 +302,8 @@ func TestVecOpsQ8_0MatchReference(t *testing.T) {
 // TestDotF16RowsHeads: several heads against shared K rows give, bit for
 // bit, what each head's own DotF16Rows gives (fast path against fast path,
 // and the reference path), for head counts that use the four-head kernel
-// zero to two times with leftovers, row counts below, at and past a 16-row
+// zero to two times with leftovers (two of which take the two-head
+// kernel where it covers d), row counts below, at and past a 16-row
 // group and past the rows prefetched ahead (attnFarRows), and head sizes
 // with and without a tail past the last 16 (64 and 128 take the kernel's
 // register path). Zero K rows against an all-negative q give +0, as the
@@ -311,7 +312,7 @@ func TestVecOpsQ8_0MatchReference(t *testing.T) {
 func TestDotF16RowsHeads(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
 	for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
-		for _, heads := range []int{1, 3, 4, 5, 8, 9} {
+		for _, heads := range []int{1, 2, 3, 4, 5, 6, 8, 9} {
 			for _, d := range []int{16, 64, 80, 128, 7} {
 				for _, n := range []int{1, 5, 16, 17, 40, 100} {
 					kStride, qStride, oStride := 3*d+5, d+3, n+2
@@ -351,7 +352,7 @@ func TestDotF16RowsHeads(t *testing.T) {
 func TestAxpyF16RowsHeads(t *testing.T) {
 	r := rand.New(rand.NewPCG(43, 44))
 	for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
-		for _, heads := range []int{1, 3, 4, 5, 8, 9} {
+		for _, heads := range []int{1, 2, 3, 4, 5, 6, 8, 9} {
 			for _, d := range []int{16, 64, 80, 128, 7} {
 				for _, n := range []int{1, 5, 16, 17, 40, 100} {
 					vStride, pStride, aStride := 3*d+5, n+3, d+2

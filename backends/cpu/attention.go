@@ -370,15 +370,17 @@ func (w *attnWorker) kvGroup(t, u int) error {
 	}
 	hd, n := p.HeadDimK, pos-lo+1
 	qh := a.qs[(t*p.NHead+h0)*hd : (t*p.NHead+h0+g)*hd]
-	// Two or three heads run the four-head loops as four: the missing
-	// heads repeat the last one's q, their scores are dropped and their
-	// probabilities zeroed. Every real head keeps its bits (the four-head
-	// loops give each head what a loop of its own gives), and the K and V
-	// rows are read and widened once instead of once a head: an
-	// hcx-seed-0.5b step (two query heads a KV head) at depth 4000 spent
-	// three quarters of its time here with a loop per head.
+	// Three heads, and two where the F16 loops have no two-head form (a
+	// Q8_0 cache, heads of other sizes), run the four-head loops as four:
+	// the missing heads repeat the last one's q, their scores are dropped
+	// and their probabilities zeroed. Every real head keeps its bits (the
+	// multi-head loops give each head what a loop of its own gives), and
+	// the K and V rows are read and widened once instead of once a head:
+	// an hcx-seed-0.5b step (two query heads a KV head) at depth 4000
+	// spent three quarters of its time here with a loop per head.
 	gk := g
-	if g == 2 || g == 3 {
+	pair := a.kv.K.Type == quant.F16 && a.kv.V.Type == quant.F16 && a.vec.PairF16Heads(hd) && a.vec.PairF16Heads(p.HeadDimV)
+	if g == 3 || (g == 2 && !pair) {
 		gk = 4
 	}
 	w.groupScores = growRoom(w.groupScores, gk*n)

@@ -516,6 +516,33 @@ done: \
 	VMOVUPS (SI)(R12*2), Z24; VMOVUPS 64(SI)(R12*2), Z25; VMOVUPS 128(SI)(R12*2), Z26; VMOVUPS 192(SI)(R12*2), Z27; \
 	VMOVUPS (SI)(AX*1), Z28; VMOVUPS 64(SI)(AX*1), Z29; VMOVUPS 128(SI)(AX*1), Z30; VMOVUPS 192(SI)(AX*1), Z31
 
+// RROW(SKIP): the start of a register-path row: the far and near
+// prefetches and chunks 0-3 of the K row at DI widened into Z0-Z3.
+#define RROW(SKIP) \
+	LEAQ       -16(CX)(R13*1), R10; \
+	FARPREFETCH(R10, R10, R8, DI, SKIP); \
+	PREFETCHT0 (DI)(R8*8); \
+	PREFETCHT0 64(DI)(R8*8); \
+	VCVTPH2PS  (DI), Z0; \
+	VCVTPH2PS  32(DI), Z1; \
+	VCVTPH2PS  64(DI), Z2; \
+	VCVTPH2PS  96(DI), Z3
+
+// RROWHI: chunks 4-7 of a 128-element row widened into Z4-Z7.
+#define RROWHI \
+	VCVTPH2PS 128(DI), Z4; \
+	VCVTPH2PS 160(DI), Z5; \
+	VCVTPH2PS 192(DI), Z6; \
+	VCVTPH2PS 224(DI), Z7
+
+// RTREE(OFF, DST): one head's 16-row tree from its lane vectors at OFF(SP),
+// +0 added (Z8 holds zeros), stored at DST.
+#define RTREE(OFF, DST) \
+	LEAQ    OFF(SP), R13; \
+	TREE16; \
+	VADDPS  Z8, Z30, Z30; \
+	VMOVUPS Z30, DST
+
 // HSUM(z, y, DST): the lane tree of one row's sum in z (y its low half's
 // register) stored at DST, as DOTROWS' single rows.
 #define HSUM(z, y, DST) \
@@ -535,8 +562,9 @@ TEXT ·dotF16Rows4(SB), 0, $4096-72
 // are left (LEFT), prefetch into L2 the first two lines of the row farRows
 // ahead of ROW (rows STRIDE bytes apart), computing its address in T. It is
 // defined here, inside dotF16Rows4, because go vet checks a macro's frame
-// references against the function it sits in; axpyF16Rows4 has farRows at
-// the same offset.
+// references against the function it sits in; axpyF16Rows4 and the
+// two-head loops (dotF16Rows2, axpyF16Rows2) have farRows at the same
+// offset.
 #define FARPREFETCH(LEFT, T, STRIDE, ROW, SKIP) \
 	CMPQ       LEFT, farRows+64(FP); \
 	JLE        SKIP; \
@@ -608,14 +636,7 @@ rgroup:
 	MOVQ $16, R13
 
 rrow:
-	LEAQ       -16(CX)(R13*1), R10
-	FARPREFETCH(R10, R10, R8, DI, rnear)
-	PREFETCHT0 (DI)(R8*8)
-	PREFETCHT0 64(DI)(R8*8)
-	VCVTPH2PS  (DI), Z0
-	VCVTPH2PS  32(DI), Z1
-	VCVTPH2PS  64(DI), Z2
-	VCVTPH2PS  96(DI), Z3
+	RROW(rnear)
 	CMPQ       DX, $4
 	JNE        rrow8
 	HEADR(Z16, Z17, Z18, Z19, Z8, Z9, Z10, Z11, 0)
@@ -625,10 +646,7 @@ rrow:
 	JMP        rnext
 
 rrow8:
-	VCVTPH2PS 128(DI), Z4
-	VCVTPH2PS 160(DI), Z5
-	VCVTPH2PS 192(DI), Z6
-	VCVTPH2PS 224(DI), Z7
+	RROWHI
 	HEADR8(Z16, Z17, Z18, Z19, 256(SI), 320(SI), 384(SI), 448(SI), Z8, Z9, Z10, Z11, 0)
 	HEADR8(Z20, Z21, Z22, Z23, 256(SI)(R12*1), 320(SI)(R12*1), 384(SI)(R12*1), 448(SI)(R12*1), Z12, Z13, Z14, Z15, 1024)
 	HEADR8(Z24, Z25, Z26, Z27, 256(SI)(R12*2), 320(SI)(R12*2), 384(SI)(R12*2), 448(SI)(R12*2), Z8, Z9, Z10, Z11, 2048)
@@ -644,22 +662,10 @@ rnext:
 	MOVQ      ostride+8(FP), R10
 	SHLQ      $2, R10
 	LEAQ      (R10)(R10*2), R11
-	LEAQ      0(SP), R13
-	TREE16
-	VADDPS    Z8, Z30, Z30
-	VMOVUPS   Z30, (R9)
-	LEAQ      1024(SP), R13
-	TREE16
-	VADDPS    Z8, Z30, Z30
-	VMOVUPS   Z30, (R9)(R10*1)
-	LEAQ      2048(SP), R13
-	TREE16
-	VADDPS    Z8, Z30, Z30
-	VMOVUPS   Z30, (R9)(R10*2)
-	LEAQ      3072(SP), R13
-	TREE16
-	VADDPS    Z8, Z30, Z30
-	VMOVUPS   Z30, (R9)(R11*1)
+	RTREE(0, (R9))
+	RTREE(1024, (R9)(R10*1))
+	RTREE(2048, (R9)(R10*2))
+	RTREE(3072, (R9)(R11*1))
 	ADDQ      $64, R9
 	SUBQ      $16, CX
 	JMP       rgroup
@@ -716,14 +722,7 @@ p2group:
 	MOVQ    $16, R13
 
 p2row:
-	LEAQ       -16(CX)(R13*1), R10
-	FARPREFETCH(R10, R10, R8, DI, p2near)
-	PREFETCHT0 (DI)(R8*8)
-	PREFETCHT0 64(DI)(R8*8)
-	VCVTPH2PS  (DI), Z0
-	VCVTPH2PS  32(DI), Z1
-	VCVTPH2PS  64(DI), Z2
-	VCVTPH2PS  96(DI), Z3
+	RROW(p2near)
 	CMPQ       DX, $4
 	JNE        p2row8
 	HEADR(Z16, Z17, Z18, Z19, Z8, Z9, Z10, Z11, 0)
@@ -731,10 +730,7 @@ p2row:
 	JMP        p2next
 
 p2row8:
-	VCVTPH2PS 128(DI), Z4
-	VCVTPH2PS 160(DI), Z5
-	VCVTPH2PS 192(DI), Z6
-	VCVTPH2PS 224(DI), Z7
+	RROWHI
 	HEADR8(Z16, Z17, Z18, Z19, 256(SI), 320(SI), 384(SI), 448(SI), Z8, Z9, Z10, Z11, 0)
 	HEADR8(Z20, Z21, Z22, Z23, 256(SI)(R12*1), 320(SI)(R12*1), 384(SI)(R12*1), 448(SI)(R12*1), Z12, Z13, Z14, Z15, 1024)
 
@@ -747,14 +743,8 @@ p2next:
 	VPXORD    Z8, Z8, Z8
 	MOVQ      ostride+8(FP), R10
 	SHLQ      $2, R10
-	LEAQ      0(SP), R13
-	TREE16
-	VADDPS    Z8, Z30, Z30
-	VMOVUPS   Z30, (R9)
-	LEAQ      1024(SP), R13
-	TREE16
-	VADDPS    Z8, Z30, Z30
-	VMOVUPS   Z30, (R9)(R10*1)
+	RTREE(0, (R9))
+	RTREE(1024, (R9)(R10*1))
 	ADDQ      $64, R9
 	SUBQ      $16, CX
 	JMP       p2group

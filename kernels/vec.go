@@ -550,12 +550,14 @@ func (o VecOps) DotQ8_0RowsHeads(out []float32, oStride, n int, q []byte, qd []f
 	checkRows("DotQ8_0RowsHeads", n, nb*q8_0Bytes, kStride, len(k))
 	h := 0
 	if o.fast && nb > 0 {
-		dot4 := dotQ8_0Rows4
-		if hasVecVNNI && nb <= 8 { // the VNNI kernel's frame holds eight blocks a head
-			dot4 = dotQ8_0Rows4VNNI
-		}
+		vnni := hasVecVNNI && nb <= 8 // the VNNI kernel's frame holds eight blocks a head
 		for ; h+4 <= heads; h += 4 {
-			dot4(&out[h*oStride], oStride, &q[h*nb*32], &qd[h*nb], nb, &k[0], kStride, n)
+			// Direct calls: through a func value the slices would escape.
+			if vnni {
+				dotQ8_0Rows4VNNI(&out[h*oStride], oStride, &q[h*nb*32], &qd[h*nb], nb, &k[0], kStride, n)
+			} else {
+				dotQ8_0Rows4(&out[h*oStride], oStride, &q[h*nb*32], &qd[h*nb], nb, &k[0], kStride, n)
+			}
 		}
 	}
 	for ; h < heads; h++ {

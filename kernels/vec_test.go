@@ -404,7 +404,7 @@ func TestDotQ8_0RowsHeads(t *testing.T) {
 	r := rand.New(rand.NewPCG(47, 48))
 	for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
 		for _, heads := range []int{1, 3, 4, 5, 8, 9} {
-			for _, nb := range []int{1, 2, 3, 4, 9} {
+			for _, nb := range []int{1, 2, 3, 4, 8, 9} {
 				for _, n := range []int{1, 5, 16, 17, 40} {
 					kStride, oStride := 3*nb*q8_0Bytes+5, n+2
 					k := randQ8_0Rows(r, n, nb, kStride)
@@ -432,6 +432,40 @@ func TestDotQ8_0RowsHeads(t *testing.T) {
 						o.DotQ8_0Rows(want, q[h*nb*32:(h+1)*nb*32], qd[h*nb:(h+1)*nb], k, kStride)
 					})
 				}
+			}
+		}
+	}
+}
+
+// TestDotQ8_0RowsHeadsVNNIExact: where the VNNI kernel runs, it gives the
+// Go reference's bits for every quant byte, -128 included (the one-head
+// loop's sign trick wraps there, so TestDotQ8_0RowsHeads leaves it out).
+func TestDotQ8_0RowsHeadsVNNIExact(t *testing.T) {
+	if !hasVecVNNI {
+		t.Skip("no AVX512-VNNI: DotQ8_0RowsHeads takes the sign-trick kernel")
+	}
+	r := rand.New(rand.NewPCG(53, 54))
+	fast, ref := VecOps{fast: true}, VecOps{}
+	for _, nb := range []int{1, 2, 4, 8} {
+		const heads, n = 4, 37
+		kStride := nb * q8_0Bytes
+		k := randQ8_0Rows(r, n, nb, kStride)
+		q := make([]byte, heads*nb*32)
+		for i := range q {
+			if q[i] = byte(r.Uint32()); i%5 == 0 {
+				q[i] = 0x80
+			}
+		}
+		qd := make([]float32, heads*nb)
+		for i := range qd {
+			qd[i] = float32(r.NormFloat64() * 0.01)
+		}
+		got, want := make([]float32, heads*n), make([]float32, heads*n)
+		fast.DotQ8_0RowsHeads(got, n, n, q, qd, heads, k, kStride)
+		ref.DotQ8_0RowsHeads(want, n, n, q, qd, heads, k, kStride)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("nb=%d: score %d = %v, reference %v", nb, i, got[i], want[i])
 			}
 		}
 	}

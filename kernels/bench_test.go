@@ -24,7 +24,7 @@ func BenchmarkMatMul(b *testing.B) {
 	mb := benchMB()
 	p := NewPool(0)
 	defer p.Close()
-	p.SetGeneric(testGeneric)
+	p.SetKernelSet(testKernels)
 	rng := rand.New(rand.NewPCG(9, 10))
 	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q6_K, quant.Q5_K, quant.Q3_K, quant.Q2_K,
 		quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.F16, quant.BF16, quant.F32} {
@@ -69,9 +69,10 @@ func benchMB() int {
 func BenchmarkKernelCompute(b *testing.B) {
 	p := NewPool(1)
 	defer p.Close()
-	p.SetGeneric(testGeneric)
+	p.SetKernelSet(testKernels)
 	rng := rand.New(rand.NewPCG(11, 12))
-	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q6_K, quant.F16} {
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q6_K, quant.Q5_K, quant.Q3_K, quant.Q2_K,
+		quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.F16} {
 		const rows, cols = 256, 2048
 		rb, _ := wt.RowBytes(cols)
 		w := randWeights(rng, wt, rows, cols, false)

@@ -32,6 +32,7 @@ type fastKernel struct {
 	tile    int         // most activation rows per call
 	blockQS int         // activation quant bytes per weight block (32 or 256)
 	bsums   bool        // needs the Q8_K group sums
+	sums    bool        // Q8_1 activations: d holds (scale, s) pairs, s the block's d·Σq
 	pairs   bool        // activations in the 512-bit pair layout (see splitPairs)
 	zero    int         // pair layout: the weight codes' zero point (8 or 128)
 	float   floatKernel // float weights: used instead of fn
@@ -48,13 +49,23 @@ type fastKernel struct {
 // pure-Go reference path.
 var fastKernels = detectKernels()
 
+// avx2Kernels is fastKernels without the kernels that need AVX-512: what
+// KernelsAVX2 runs.
+var avx2Kernels = preferred(avx2Variants())
+
+// preferred picks each type's last (most preferred) variant.
+func preferred(variants map[quant.Type][]*fastKernel) map[quant.Type]*fastKernel {
+	m := map[quant.Type]*fastKernel{}
+	for t, ks := range variants {
+		m[t] = ks[len(ks)-1]
+	}
+	return m
+}
+
 // KernelName reports which implementation MatMul uses for weight type wt on
 // this Pool: the fast kernel's name, or "generic" for the reference path.
 func (p *Pool) KernelName(wt quant.Type) string {
-	if p.Generic() {
-		return "generic"
-	}
-	if k, ok := fastKernels[wt]; ok {
+	if k := rowKernelFor(p.KernelSet(), wt); k != nil {
 		return k.name
 	}
 	return "generic"
@@ -65,7 +76,7 @@ func (p *Pool) KernelName(wt quant.Type) string {
 // backend repacks such weights at load; float weights need a multiple of 4
 // columns), else KernelName.
 func (p *Pool) WeightKernelName(wt quant.Type) string {
-	if CanPack(wt) && !p.Generic() {
+	if CanPack(wt) && p.Packs() {
 		return packedKernelName(wt)
 	}
 	return p.KernelName(wt)

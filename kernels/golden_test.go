@@ -11,15 +11,17 @@ import (
 )
 
 // TestMatMulGolden checks MatMul against llama.cpp's outputs for every type
-// and batch size (1, 5 with an outlier/zero/tiny row, 32), on both the fast
-// and the reference path regardless of NURI_KERNELS, and MatMulPacked for
+// and batch size (1, 5 with an outlier/zero/tiny row, 32), on the best
+// kernels, AVX2's and the reference path regardless of NURI_KERNELS, and MatMulPacked for
 // the packable types, within the manifest's relative-RMS tolerance (1e-5).
 func TestMatMulGolden(t *testing.T) {
 	m := testshared.LoadMatMulManifest(t)
 	dir := m.Dir
-	fast, generic := NewPool(2), NewPool(2)
+	fast, avx2, generic := NewPool(2), NewPool(2), NewPool(2)
 	defer fast.Close()
+	defer avx2.Close()
 	defer generic.Close()
+	avx2.SetKernelSet(KernelsAVX2)
 	generic.SetGeneric(true)
 	for _, c := range m.Cases {
 		t.Run(c.Type, func(t *testing.T) {
@@ -43,7 +45,7 @@ func TestMatMulGolden(t *testing.T) {
 				if len(want) != nx*c.Rows {
 					t.Fatalf("M=%s: %d outputs, want %d", mstr, len(want), nx*c.Rows)
 				}
-				for _, p := range []*Pool{fast, generic} {
+				for _, p := range []*Pool{fast, avx2, generic} {
 					got := runGuarded(t, p, wt, w, c.Rows, c.Cols, x, nx)
 					if e := testshared.RelRMS(got, want); e > m.Tolerance.MaxRelRMS {
 						t.Errorf("M=%s %s: rel-RMS %.3g > %g", mstr, p.KernelName(wt), e, m.Tolerance.MaxRelRMS)

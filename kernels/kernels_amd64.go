@@ -3,6 +3,8 @@
 package kernels
 
 import (
+	"math"
+
 	"golang.org/x/sys/cpu"
 
 	"github.com/nuri-ai/nuri/quant"
@@ -16,18 +18,11 @@ import (
 // variants produce the same bits. The 512-bit kernels sum in a different
 // lane layout (equal within float rounding, not bit for bit).
 func kernelVariants() map[quant.Type][]*fastKernel {
-	m := map[quant.Type][]*fastKernel{}
-	if !(cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C) {
+	m := avx2Variants()
+	if len(m) == 0 {
 		return m
 	}
 	add := func(t quant.Type, k *fastKernel) { m[t] = append(m[t], k) }
-	add(quant.Q8_0, &fastKernel{name: "Q8_0/avx2", fn: dotQ8_0AVX2, tile: 4, blockQS: 32})
-	add(quant.Q4_0, &fastKernel{name: "Q4_0/avx2", fn: dotQ4_0AVX2, tile: 4, blockQS: 32})
-	add(quant.Q4_K, &fastKernel{name: "Q4_K/avx2", fn: dotQ4_KAVX2, tile: 8, blockQS: 256, bsums: true})
-	add(quant.Q6_K, &fastKernel{name: "Q6_K/avx2", fn: dotQ6_KAVX2, tile: 8, blockQS: 256, bsums: true})
-	add(quant.F32, &fastKernel{name: "F32/avx2", float: dotF32AVX2, tile: 4})
-	add(quant.F16, &fastKernel{name: "F16/avx2", float: dotF16AVX2, tile: 4})
-	add(quant.BF16, &fastKernel{name: "BF16/avx2", float: dotBF16AVX2, tile: 4})
 	if cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512VL {
 		add(quant.Q8_0, &fastKernel{name: "Q8_0/avx2+vnni", fn: dotQ8_0VNNI, tile: 4, blockQS: 32})
 		add(quant.Q4_0, &fastKernel{name: "Q4_0/avx2+vnni", fn: dotQ4_0VNNI, tile: 4, blockQS: 32})
@@ -46,14 +41,30 @@ func kernelVariants() map[quant.Type][]*fastKernel {
 	return m
 }
 
-// detectKernels picks the preferred variant per type.
-func detectKernels() map[quant.Type]*fastKernel {
-	m := map[quant.Type]*fastKernel{}
-	for t, ks := range kernelVariants() {
-		m[t] = ks[len(ks)-1]
+// avx2Variants is kernelVariants' 256-bit part: the kernels a CPU with
+// AVX2, FMA and F16C runs, none of which needs AVX-512 (the "+vnni" forms
+// take EVEX VPDPBUSD, so they are not here).
+func avx2Variants() map[quant.Type][]*fastKernel {
+	m := map[quant.Type][]*fastKernel{}
+	if !(cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C) {
+		return m
 	}
+	add := func(t quant.Type, k *fastKernel) { m[t] = append(m[t], k) }
+	add(quant.Q8_0, &fastKernel{name: "Q8_0/avx2", fn: dotQ8_0AVX2, tile: 4, blockQS: 32})
+	add(quant.Q4_0, &fastKernel{name: "Q4_0/avx2", fn: dotQ4_0AVX2, tile: 4, blockQS: 32})
+	add(quant.Q5_0, &fastKernel{name: "Q5_0/avx2", fn: dotQ5_0AVX2, tile: 4, blockQS: 32})
+	add(quant.Q4_1, &fastKernel{name: "Q4_1/avx2", fn: dotQ4_1AVX2, tile: 4, blockQS: 32, sums: true})
+	add(quant.Q5_1, &fastKernel{name: "Q5_1/avx2", fn: dotQ5_1AVX2, tile: 4, blockQS: 32, sums: true})
+	add(quant.Q4_K, &fastKernel{name: "Q4_K/avx2", fn: dotQ4_KAVX2, tile: 8, blockQS: 256, bsums: true})
+	add(quant.Q6_K, &fastKernel{name: "Q6_K/avx2", fn: dotQ6_KAVX2, tile: 8, blockQS: 256, bsums: true})
+	add(quant.F32, &fastKernel{name: "F32/avx2", float: dotF32AVX2, tile: 4})
+	add(quant.F16, &fastKernel{name: "F16/avx2", float: dotF16AVX2, tile: 4})
+	add(quant.BF16, &fastKernel{name: "BF16/avx2", float: dotBF16AVX2, tile: 4})
 	return m
 }
+
+// detectKernels picks the preferred variant per type.
+func detectKernels() map[quant.Type]*fastKernel { return preferred(kernelVariants()) }
 
 // hasQuantAsm: the assembly Q8_0 activation quantizer needs AVX2 and F16C
 // (fp16 rounding of the scale with VCVTPS2PH, as ggml does).
@@ -86,6 +97,10 @@ func (s *matmulScratch) quantizeFast(t *mmTask, i int) bool {
 		nb := t.cols / quant.QK_K
 		quantQ8_KSplit(x, nb, &s.qs[i*nb*256], &s.d[i*nb], &s.bs[i*nb*16])
 		return true
+	case quant.Q8_1:
+		nb := t.cols / 32
+		quantQ8_1Split(t.x[i*t.cols:(i+1)*t.cols], nb, s.qs[i*nb*32:(i+1)*nb*32], s.d[i*nb*2:(i+1)*nb*2])
+		return true
 	case quant.Q8_0:
 	default:
 		return false
@@ -98,4 +113,28 @@ func (s *matmulScratch) quantizeFast(t *mmTask, i int) bool {
 	}
 	quantQ8_0Split(x, nb, &s.qs[i*nb*32], &s.d[i*nb])
 	return true
+}
+
+// quantQ8_1Split writes one Q8_1 activation row of nb blocks in the split
+// layout of the Q8_1 kernels: the quants to qs, and to d each block's scale
+// and s as a float32 pair. Q8_1's quants and scale are Q8_0's, so the
+// assembly quantizer makes them (its scales land in d's second half, which
+// the pairs then overwrite from the front: pair b reads slot nb+b before it
+// writes slots 2b and 2b+1, and 2b+1 < nb+b+1). s = fp16(d·Σq) takes the
+// unrounded d = amax/127, as quant.QuantizeActivations computes it.
+func quantQ8_1Split(x []float32, nb int, qs []byte, d []float32) {
+	quantQ8_0Split(&x[0], nb, &qs[0], &d[nb])
+	for b := range nb {
+		scale := d[nb+b]
+		var amax float32
+		for _, v := range x[32*b : 32*b+32] {
+			amax = max(amax, math.Float32frombits(math.Float32bits(v)&0x7fffffff))
+		}
+		var total int32
+		for _, q := range qs[32*b : 32*b+32] {
+			total += int32(int8(q))
+		}
+		d[2*b] = scale
+		d[2*b+1] = quant.FP16ToFP32(quant.FP32ToFP16(amax / 127 * float32(total)))
+	}
 }

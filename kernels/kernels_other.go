@@ -7,6 +7,9 @@ import "github.com/nuri-ai/nuri/quant"
 // kernelVariants: there are no assembly kernels for this architecture.
 func kernelVariants() map[quant.Type][]*fastKernel { return map[quant.Type][]*fastKernel{} }
 
+// avx2Variants: none either.
+func avx2Variants() map[quant.Type][]*fastKernel { return map[quant.Type][]*fastKernel{} }
+
 // detectKernels: every type uses the pure-Go reference path.
 func detectKernels() map[quant.Type]*fastKernel { return map[quant.Type]*fastKernel{} }
 

@@ -67,11 +67,7 @@ func MatMul(p *Pool, y []float32, w []byte, wt quant.Type, rows, cols int, x []f
 	if nx == 0 {
 		return
 	}
-	var k *fastKernel
-	if !p.Generic() {
-		k = fastKernels[wt]
-	}
-	matMulKernel(p, y, w, wt, rows, cols, x, nx, k)
+	matMulKernel(p, y, w, wt, rows, cols, x, nx, rowKernelFor(p.KernelSet(), wt))
 }
 
 // matMulKernel is MatMul with an explicit kernel (nil: the reference path),
@@ -192,7 +188,7 @@ func (t *mmTask) fastRows(lo, hi int) {
 		qs := &s.qs[i0*qsRow]
 		var d *float32
 		if !k.pairs {
-			d = &s.d[i0*nb]
+			d = &s.d[i0*nb*k.scalesPerBlock()]
 		}
 		var bs *int16
 		if k.bsums {
@@ -324,7 +320,7 @@ func (s *matmulScratch) prepare(t *mmTask) {
 	n := t.nx * s.qsRowBytes(t.k, nb)
 	s.qs = aligned64(&s.qbuf, n)
 	if !t.k.pairs {
-		s.d = grow(s.d, t.nx*nb)
+		s.d = grow(s.d, t.nx*nb*t.k.scalesPerBlock())
 	}
 	if t.k.bsums {
 		s.bs = grow(s.bs, t.nx*nb*16)
@@ -338,6 +334,7 @@ func (s *matmulScratch) prepare(t *mmTask) {
 // Activation block layouts (ggml-common.h).
 const (
 	q8_0Bytes  = 34 // d fp16, qs[32]
+	q8_1Bytes  = 36 // d fp16, s fp16 (fp16 of d·Σqs), qs[32]
 	q8KBytes   = 292
 	q8KQSOff   = 4   // after d (float32)
 	q8KBsumOff = 260 // after qs[256]
@@ -356,13 +353,21 @@ func (s *matmulScratch) split(t *mmTask, i int, raw []byte) {
 		return
 	}
 	qs := s.qs[i*nb*t.k.blockQS : (i+1)*nb*t.k.blockQS]
-	d := s.d[i*nb : (i+1)*nb]
+	sp := t.k.scalesPerBlock()
+	d := s.d[i*nb*sp : (i+1)*nb*sp]
 	switch t.at {
 	case quant.Q8_0:
 		for b := 0; b < nb; b++ {
 			blk := raw[b*q8_0Bytes : (b+1)*q8_0Bytes]
 			d[b] = quant.FP16ToFP32(uint16(blk[0]) | uint16(blk[1])<<8)
 			copy(qs[b*32:(b+1)*32], blk[2:])
+		}
+	case quant.Q8_1:
+		for b := 0; b < nb; b++ {
+			blk := raw[b*q8_1Bytes : (b+1)*q8_1Bytes]
+			d[2*b] = quant.FP16ToFP32(uint16(blk[0]) | uint16(blk[1])<<8)
+			d[2*b+1] = quant.FP16ToFP32(uint16(blk[2]) | uint16(blk[3])<<8)
+			copy(qs[b*32:(b+1)*32], blk[4:])
 		}
 	case quant.Q8_K:
 		bs := s.bs[i*nb*16 : (i+1)*nb*16]
@@ -396,6 +401,15 @@ func grow[T any](s []T, n int) []T {
 		return make([]T, n)
 	}
 	return s[:n]
+}
+
+// scalesPerBlock is how many float32 of s.d one activation block takes:
+// the scale, and for Q8_1 also its s.
+func (k *fastKernel) scalesPerBlock() int {
+	if k.sums {
+		return 2
+	}
+	return 1
 }
 
 // qsRowBytes is the size of one activation row in s.qs for kernel k.

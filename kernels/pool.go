@@ -72,7 +72,7 @@ type Pool struct {
 
 	mm      matmulScratch // MatMul's reusable buffers, guarded by mu
 	pk      packedScratch // MatMulPacked's, guarded by mu
-	generic bool          // force the pure-Go reference kernels
+	kernels KernelSet     // which kernels calls may run (SetKernelSet)
 }
 
 type panicValue struct{ v any }
@@ -159,24 +159,19 @@ func (p *Pool) RunTask(n int, t Task) {
 	p.runLocked(n, grain, t)
 }
 
-// SetGeneric forces (on) or releases (off) the pure-Go reference kernels
-// for MatMul calls on this Pool. Commands set it from NURI_KERNELS=generic so
-// CI can run both paths; a nil Pool always uses the fast kernels.
+// SetGeneric forces (on) the pure-Go reference kernels for this Pool's
+// calls, or returns (off) to the best ones: SetKernelSet with
+// KernelsGeneric or KernelsBest. A nil Pool always uses the best kernels.
 func (p *Pool) SetGeneric(on bool) {
-	p.mu.Lock()
-	p.generic = on
-	p.mu.Unlock()
+	if on {
+		p.SetKernelSet(KernelsGeneric)
+	} else {
+		p.SetKernelSet(KernelsBest)
+	}
 }
 
-// Generic reports whether SetGeneric(true) is in effect.
-func (p *Pool) Generic() bool {
-	if p == nil {
-		return false
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.generic
-}
+// Generic reports whether the Pool runs the pure-Go reference kernels.
+func (p *Pool) Generic() bool { return p.KernelSet() == KernelsGeneric }
 
 // runTask is runLocked that also accepts a nil Pool (caller only).
 func (p *Pool) runTask(n, grain int, t Task) {

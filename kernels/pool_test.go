@@ -10,20 +10,24 @@ import (
 	"time"
 )
 
-// testGeneric mirrors what cmd/nuri does with NURI_KERNELS=generic: every
-// Pool the tests create is switched to the reference kernels, so CI can run
-// the whole suite on both paths.
-var testGeneric bool
+// testKernels mirrors what cmd/nuri does with NURI_KERNELS: every Pool the
+// tests create takes that kernel set (avx2: no AVX-512; generic: the
+// reference kernels), so CI can run the whole suite on each path.
+var testKernels KernelSet
 
 func TestMain(m *testing.M) {
-	testGeneric = os.Getenv("NURI_KERNELS") == "generic"
+	var err error
+	if testKernels, err = ParseKernelSet(os.Getenv("NURI_KERNELS")); err != nil {
+		fmt.Fprintln(os.Stderr, "NURI_KERNELS:", err)
+		os.Exit(2)
+	}
 	os.Exit(m.Run())
 }
 
 func newTestPool(tb testing.TB, threads int) *Pool {
 	tb.Helper()
 	p := NewPool(threads)
-	p.SetGeneric(testGeneric)
+	p.SetKernelSet(testKernels)
 	tb.Cleanup(p.Close)
 	return p
 }

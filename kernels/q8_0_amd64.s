@@ -2,14 +2,16 @@
 
 #include "textflag.h"
 
-// Block dot kernels for weights whose activations are Q8_0 (Q8_0 and Q4_0
-// weights), 256-bit. One call computes one weight row against nx ≤ 4
-// activation rows.
+// Block dot kernels for the 32-element weight blocks, 256-bit: Q8_0, Q4_0
+// and Q5_0 against Q8_0 activations, Q4_1 and Q5_1 against Q8_1. One call
+// computes one weight row against nx ≤ 4 activation rows.
 //
 // func k(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 //   w:  nb weight blocks (ggml layout)
 //   qs: activation quants, row i at qs + i·nb·32
-//   d:  activation scales as float32, row i at d + i·nb·4
+//   d:  Q8_0: activation scales as float32, row i at d + i·nb·4;
+//       Q8_1: (scale, s) float32 pairs, row i at d + i·nb·8, where s is the
+//       block's fp16 d·Σq widened
 //   bs: unused here
 //   y:  output for activation row i at y + i·ystride (bytes)
 //
@@ -55,7 +57,8 @@
 	VADDSS       X11, X10, X10; \
 	VMOVSS       X10, dst
 
-#define SETUP \
+// SETUP(dshift): the d rows are nb<<dshift bytes apart.
+#define SETUP(dshift) \
 	MOVQ         nb+8(FP), CX; \
 	MOVQ         CX, AX; \
 	SHLQ         $5, AX; \
@@ -64,7 +67,7 @@
 	LEAQ         (R9)(AX*1), R10; \
 	LEAQ         (R10)(AX*1), R11; \
 	MOVQ         CX, AX; \
-	SHLQ         $2, AX; \
+	SHLQ         $dshift, AX; \
 	MOVQ         d+24(FP), R12; \
 	LEAQ         (R12)(AX*1), R13; \
 	LEAQ         (R13)(AX*1), R14; \
@@ -137,7 +140,7 @@
 
 // func dotQ8_0AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 TEXT ·dotQ8_0AVX2(SB), NOSPLIT, $0-64
-	SETUP
+	SETUP(2)
 	TESTQ CX, CX
 	JZ    store
 
@@ -161,7 +164,7 @@ done:
 
 // func dotQ4_0AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $0-64
-	SETUP
+	SETUP(2)
 	TESTQ CX, CX
 	JZ    store
 
@@ -183,12 +186,192 @@ done:
 	VZEROUPPER
 	RET
 
+// ---------------------------------------------------------------------------
+// Five-bit weights: each block's qh holds the fifth bit of element e in bit
+// e, and element e sits in byte e of the nibble vector (low nibbles first, as
+// LOAD_Q4_0 builds it). QH_BITS(off) turns the four qh bytes into a byte mask
+// in Y7, 0xFF where the bit is set: byte e copies qh byte e/8 (q5Spread),
+// keeps bit e%8 (q5Bits) and compares. Y11 holds q5Bits, Y12 q5Spread.
+
+DATA q5Spread<>+0(SB)/8, $0x0000000000000000
+DATA q5Spread<>+8(SB)/8, $0x0101010101010101
+DATA q5Spread<>+16(SB)/8, $0x0202020202020202
+DATA q5Spread<>+24(SB)/8, $0x0303030303030303
+GLOBL q5Spread<>(SB), RODATA|NOPTR, $32
+
+DATA q5Bits<>+0(SB)/8, $0x8040201008040201
+GLOBL q5Bits<>(SB), RODATA|NOPTR, $8
+
+// SETUP_Q5(hi): the qh constants, and Y13 = hi in every byte (replacing
+// SETUP's 0x08).
+#define SETUP_Q5(hi) \
+	VMOVDQU      q5Spread<>(SB), Y12; \
+	VPBROADCASTQ q5Bits<>(SB), Y11; \
+	MOVL         $hi, AX; \
+	VMOVD        AX, X13; \
+	VPBROADCASTD X13, Y13; \
+	XORQ         AX, AX
+
+#define QH_BITS(off) \
+	VPBROADCASTD off(SI), Y7; \
+	VPSHUFB      Y12, Y7, Y7; \
+	VPAND        Y11, Y7, Y7; \
+	VPCMPEQB     Y11, Y7, Y7
+
+// NIBBLES(off): the 16 code bytes at off into the 32 nibbles of Y5.
+#define NIBBLES(off) \
+	VMOVDQU     off(SI), X5; \
+	VPSRLW      $4, X5, X8; \
+	VINSERTI128 $1, X8, Y5, Y5; \
+	VPAND       Y14, Y5, Y5
+
+// Q5_0 weight block: d (fp16), qh[4], qs[16]; value = (nibble | bit<<4) − 16,
+// which is the nibble with 0xF0 set where the fifth bit is clear (Y13 =
+// 0xF0): a signed byte in −16..15, so the sign trick of Q4_0 applies.
+#define LOAD_Q5_0 \
+	VPBROADCASTW (SI), X4; \
+	VCVTPH2PS    X4, Y4; \
+	NIBBLES(6); \
+	QH_BITS(2); \
+	VPANDN       Y13, Y7, Y7; \
+	VPOR         Y7, Y5, Y5; \
+	VPABSB       Y5, Y6
+
+// func dotQ5_0AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+TEXT ·dotQ5_0AVX2(SB), NOSPLIT, $0-64
+	SETUP(2)
+	SETUP_Q5(0xf0f0f0f0)
+	TESTQ CX, CX
+	JZ    store
+
+loop:
+	LOAD_Q5_0
+	ROWS
+
+next:
+	ADDQ $22, SI
+	ADDQ $32, AX
+	INCQ BX
+	DECQ CX
+	JNZ  loop
+
+store:
+	STORE
+
+done:
+	VZEROUPPER
+	RET
+
+// ---------------------------------------------------------------------------
+// Q4_1 and Q5_1 against Q8_1: the codes are unsigned (value = d·q + m), so
+// they go straight into VPMADDUBSW (q ≤ 31, |a| ≤ 128: a pair is at most
+// 7936, no saturation). Per block and activation row the lanes become
+// lanes·(d_w·d_a) + (m·s, 0, …, 0), m·s being the min's share (s = d_a·Σa
+// from the Q8_1 block; VMOVSS clears X10's other lanes and VMULSS keeps
+// them), and are added to acc: one add a block in acc's dependency chain,
+// where an FMA into acc and a second add would make two. Y6 holds m in
+// lane 0.
+
+// ROW1(qb, db, acc): one Q8_1 activation row against the block in Y5/Y4/Y6.
+#define ROW1(qb, db, acc) \
+	VMOVDQU      (qb)(AX*1), Y7; \
+	VPMADDUBSW   Y7, Y5, Y8; \
+	VPMADDWD     Y15, Y8, Y8; \
+	VCVTDQ2PS    Y8, Y8; \
+	VBROADCASTSS (db)(BX*8), Y9; \
+	VMULPS       Y4, Y9, Y9; \
+	VMOVSS       4(db)(BX*8), X10; \
+	VMULSS       X6, X10, X10; \
+	VFMADD213PS  Y10, Y9, Y8; \
+	VADDPS       Y8, acc, acc
+
+#define ROWS1 \
+	ROW1(R8, R12, Y0); \
+	CMPQ DX, $1; \
+	JEQ  next; \
+	ROW1(R9, R13, Y1); \
+	CMPQ DX, $2; \
+	JEQ  next; \
+	ROW1(R10, R14, Y2); \
+	CMPQ DX, $3; \
+	JEQ  next; \
+	ROW1(R11, DI, Y3)
+
+#define LOAD_D_M \
+	VPBROADCASTW (SI), X4; \
+	VCVTPH2PS    X4, Y4; \
+	VPBROADCASTW 2(SI), X6; \
+	VCVTPH2PS    X6, X6
+
+// Q4_1 weight block: d, m (fp16), qs[16] as Q4_0's.
+#define LOAD_Q4_1 \
+	LOAD_D_M; \
+	NIBBLES(4)
+
+// Q5_1 weight block: d, m (fp16), qh[4], qs[16]; q = nibble | bit<<4
+// (Y13 = 0x10).
+#define LOAD_Q5_1 \
+	LOAD_D_M; \
+	NIBBLES(8); \
+	QH_BITS(4); \
+	VPAND        Y13, Y7, Y7; \
+	VPOR         Y7, Y5, Y5
+
+// func dotQ4_1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+TEXT ·dotQ4_1AVX2(SB), NOSPLIT, $0-64
+	SETUP(3)
+	TESTQ CX, CX
+	JZ    store
+
+loop:
+	LOAD_Q4_1
+	ROWS1
+
+next:
+	ADDQ $20, SI
+	ADDQ $32, AX
+	INCQ BX
+	DECQ CX
+	JNZ  loop
+
+store:
+	STORE
+
+done:
+	VZEROUPPER
+	RET
+
+// func dotQ5_1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+TEXT ·dotQ5_1AVX2(SB), NOSPLIT, $0-64
+	SETUP(3)
+	SETUP_Q5(0x10101010)
+	TESTQ CX, CX
+	JZ    store
+
+loop:
+	LOAD_Q5_1
+	ROWS1
+
+next:
+	ADDQ $24, SI
+	ADDQ $32, AX
+	INCQ BX
+	DECQ CX
+	JNZ  loop
+
+store:
+	STORE
+
+done:
+	VZEROUPPER
+	RET
+
 #undef DOT
 #define DOT DOT_VNNI
 
 // func dotQ8_0VNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 TEXT ·dotQ8_0VNNI(SB), NOSPLIT, $0-64
-	SETUP
+	SETUP(2)
 	TESTQ CX, CX
 	JZ    store
 
@@ -212,7 +395,7 @@ done:
 
 // func dotQ4_0VNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 TEXT ·dotQ4_0VNNI(SB), NOSPLIT, $0-64
-	SETUP
+	SETUP(2)
 	TESTQ CX, CX
 	JZ    store
 

@@ -25,13 +25,15 @@ import (
 // multiply-add per element and row.
 type VecOps struct{ fast bool }
 
-// VecOps returns the loops this Pool runs: the assembly ones unless the
-// Pool is generic or the CPU lacks AVX-512F (a nil Pool takes the fast
-// path, as MatMul does).
-func (p *Pool) VecOps() VecOps { return VecOps{fast: hasVecAsm && !p.Generic()} }
+// VecOps returns the loops this Pool runs: the assembly ones (AVX-512)
+// where the CPU has them and the Pool's kernel set is the best (a nil Pool
+// takes the fast path, as MatMul does).
+func (p *Pool) VecOps() VecOps { return VecOps{fast: hasVecAsm && p.KernelSet() == KernelsBest} }
 
 // vecOpsLocked is VecOps for a caller that holds p.mu (or a nil p).
-func (p *Pool) vecOpsLocked() VecOps { return VecOps{fast: hasVecAsm && (p == nil || !p.generic)} }
+func (p *Pool) vecOpsLocked() VecOps {
+	return VecOps{fast: hasVecAsm && (p == nil || p.kernels == KernelsBest)}
+}
 
 // Name reports the implementation: "avx512" or "generic".
 func (o VecOps) Name() string {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 )
@@ -12,13 +13,21 @@ import (
 // testThreads keeps test runs polite on the shared 2-core machine.
 const testThreads = 2
 
-// genericKernels mirrors cmd/nuri: NURI_KERNELS=generic (as `make test`
-// sets for a second run) checks the pure-Go matmul path too.
-func genericKernels() bool { return os.Getenv("NURI_KERNELS") == "generic" }
+// testKernels mirrors cmd/nuri: NURI_KERNELS=avx2 or generic (as `make
+// test` sets for further runs) checks AVX2's kernels and the pure-Go path
+// too.
+func testKernels(t *testing.T) kernels.KernelSet {
+	t.Helper()
+	k, err := kernels.ParseKernelSet(os.Getenv("NURI_KERNELS"))
+	if err != nil {
+		t.Fatalf("NURI_KERNELS: %v", err)
+	}
+	return k
+}
 
 func loadModel(t *testing.T, path string) model.Model {
 	t.Helper()
-	m, err := model.Load(path, model.LoadOptions{Threads: testThreads, GenericKernels: genericKernels()})
+	m, err := model.Load(path, model.LoadOptions{Threads: testThreads, Kernels: testKernels(t)})
 	if err != nil {
 		t.Fatalf("load %s: %v", path, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/backends/cpu"
 	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/kernels"
 )
 
 // LoadOptions configures Load.
@@ -22,10 +23,11 @@ type LoadOptions struct {
 	// NCtx caps positions (0: the model's training context). A token at a
 	// position >= NCtx is rejected with ErrContextFull.
 	NCtx int
-	// GenericKernels makes the CPU device created here use the pure-Go
-	// reference matmul instead of the assembly kernels (NURI_KERNELS=generic).
-	GenericKernels bool
-	Logger         *zap.Logger
+	// Kernels is the kernel set of the CPU device created here (with no
+	// Device): the best this CPU has (the zero value), only AVX2's, or the
+	// pure-Go reference (NURI_KERNELS=avx2 or generic).
+	Kernels kernels.KernelSet
+	Logger  *zap.Logger
 }
 
 // layer holds one decoder block's weights. Optional tensors are the zero
@@ -103,7 +105,7 @@ func LoadFile(f *gguf.File, opts LoadOptions) (Model, error) {
 	}
 	if m.dev == nil {
 		d := cpu.New(opts.Threads)
-		d.SetGeneric(opts.GenericKernels)
+		d.SetKernelSet(opts.Kernels)
 		m.dev, m.ownDev = d, true
 	}
 	if err := m.bind(newBinder(f, m.dev)); err != nil {

@@ -41,6 +41,11 @@ func New(nThreads int) *Device {
 // paths can be checked against the same goldens.
 func (d *Device) SetGeneric(on bool) { d.pool.SetGeneric(on) }
 
+// SetKernelSet chooses the kernels the device runs (kernels.KernelSet;
+// commands take it from --kernels or NURI_KERNELS). Set it before weights
+// are uploaded: whether they are packed is decided then.
+func (d *Device) SetKernelSet(k kernels.KernelSet) { d.pool.SetKernelSet(k) }
+
 // Name implements backends.Device.
 func (d *Device) Name() string { return "cpu" }
 
@@ -126,7 +131,7 @@ func (d *Device) Upload(name string, t quant.Type, rows, cols int, data []byte) 
 	if err != nil {
 		return tt, err
 	}
-	if len(data) > 0 && rows > 1 && kernels.PackableShape(t, cols) && !d.pool.Generic() {
+	if len(data) > 0 && rows > 1 && kernels.PackableShape(t, cols) && d.pool.Packs() {
 		d.mu.RLock()
 		arena := d.arena
 		d.mu.RUnlock()

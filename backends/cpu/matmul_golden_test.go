@@ -10,6 +10,7 @@ import (
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/backends/cpu"
 	"github.com/nuri-ai/nuri/internal/testshared"
+	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/quant"
 )
 
@@ -22,7 +23,11 @@ func TestMatMulGolden(t *testing.T) {
 	dir := man.Dir
 	dev := cpu.New(2)
 	defer dev.Close()
-	dev.SetGeneric(os.Getenv("NURI_KERNELS") == "generic")
+	ks, err := kernels.ParseKernelSet(os.Getenv("NURI_KERNELS"))
+	if err != nil {
+		t.Fatalf("NURI_KERNELS: %v", err)
+	}
+	dev.SetKernelSet(ks)
 	s, err := dev.NewStream()
 	if err != nil {
 		t.Fatal(err)

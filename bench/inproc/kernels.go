@@ -23,15 +23,15 @@ type KernelsConfig struct {
 	// matrix to MatrixMiB, so its weights stream from DRAM as in decode,
 	// and gives batched cases BatchRows rows (a feed-forward matrix of a 1B
 	// model), which keeps their operation count, not the matrix, large.
-	Rows      int     `json:"rows"`
-	Cols      int     `json:"cols"`
-	MatrixMiB int     `json:"matrix_mib"`
-	BatchRows int     `json:"batch_rows"`
-	Batch     []int   `json:"batch"` // activation rows per MatMul
-	Threads   int     `json:"threads"`
-	MinTime   float64 `json:"min_seconds"` // per case, after a warm-up call
-	MinReps   int     `json:"min_reps"`
-	Generic   bool    `json:"generic_kernels"`
+	Rows      int               `json:"rows"`
+	Cols      int               `json:"cols"`
+	MatrixMiB int               `json:"matrix_mib"`
+	BatchRows int               `json:"batch_rows"`
+	Batch     []int             `json:"batch"` // activation rows per MatMul
+	Threads   int               `json:"threads"`
+	MinTime   float64           `json:"min_seconds"` // per case, after a warm-up call
+	MinReps   int               `json:"min_reps"`
+	Kernels   kernels.KernelSet `json:"kernels"` // NURI_KERNELS
 	// BandwidthMiB is the buffer the read-bandwidth roofline is measured over.
 	BandwidthMiB int    `json:"bandwidth_buffer_mib"`
 	Seed         uint64 `json:"seed"`
@@ -138,7 +138,7 @@ func RunKernels(ctx context.Context, cfg KernelsConfig, opt RunOptions) (*Kernel
 	}
 	pool := kernels.NewPool(cfg.Threads)
 	defer pool.Close()
-	pool.SetGeneric(cfg.Generic)
+	pool.SetKernelSet(cfg.Kernels)
 	res := &KernelsResults{Threads: pool.Threads(), PeakNote: peakNote}
 	res.Memory.BufferBytes = cfg.BandwidthMiB << 20
 	res.Memory.Where, res.Memory.read = "host", hostMeter(res.Memory.BufferBytes, pool)
@@ -229,7 +229,7 @@ func runCase(ctx context.Context, p *kernels.Pool, cfg KernelsConfig, rng *rand.
 	}
 	// Packable types run as the CPU backend runs them: repacked once.
 	mm := func() { kernels.MatMul(p, y, w, t, rows, cfg.Cols, x, nx) }
-	if kernels.PackableShape(t, cfg.Cols) && !p.Generic() {
+	if kernels.PackableShape(t, cfg.Cols) && p.Packs() {
 		pw, err := kernels.PackWeights(p, t, w, rows, cfg.Cols)
 		if err != nil {
 			return c, err

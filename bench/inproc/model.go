@@ -46,8 +46,8 @@ type ModelConfig struct {
 	BatchPrompt int    `json:"batch_prompt,omitempty"`
 	KVType      string `json:"kv_type"`
 	BlockSize   int    `json:"kv_block_size"`
-	// Generic forces the pure-Go reference kernels (NURI_KERNELS=generic).
-	Generic bool `json:"generic_kernels"`
+	// Kernels narrows the CPU kernels (NURI_KERNELS=avx2 or generic).
+	Kernels kernels.KernelSet `json:"kernels"`
 	// BandwidthMiB is the buffer the read bandwidth is measured over; it
 	// should be far beyond the last-level cache (default 1 GiB).
 	BandwidthMiB int    `json:"bandwidth_buffer_mib"`
@@ -369,7 +369,7 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 		}
 		c := cpu.New(cfg.Threads)
 		defer c.Close()
-		c.SetGeneric(cfg.Generic)
+		c.SetKernelSet(cfg.Kernels)
 		dev = c
 	}
 	res := &ModelResults{Model: info, Backend: backendLabel(dev), Device: dev.Name(), Threads: cfg.Threads}
@@ -383,7 +383,7 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 	if onCPU {
 		pool := kernels.NewPool(res.Threads) // the host probe and the kernel names
 		defer pool.Close()
-		pool.SetGeneric(cfg.Generic)
+		pool.SetKernelSet(cfg.Kernels)
 		res.Kernels = kernelUses(info, pool)
 		res.Memory.Where, res.Memory.read = "host", hostMeter(res.Memory.BufferBytes, pool)
 	} else if bm, ok := backends.As[backends.BandwidthMeter](dev); ok {

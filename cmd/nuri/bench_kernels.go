@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/nuri-ai/nuri/bench"
@@ -43,7 +42,7 @@ func parseBenchKernels(args []string, stderr io.Writer) (*benchKernelsFlags, err
 		fmt.Fprintln(stderr, "         [--threads T] [--json] [--out DIR]")
 		fmt.Fprintln(stderr, "\nTimes each weight type's matmul as a model runs it (the packed kernels where the")
 		fmt.Fprintln(stderr, "CPU backend repacks) per batch; GEMV is set against the read bandwidth measured in")
-		fmt.Fprintln(stderr, "the same run. NURI_KERNELS=generic forces the pure-Go kernels.")
+		fmt.Fprintln(stderr, "the same run. NURI_KERNELS=avx2 keeps to AVX2's kernels, NURI_KERNELS=generic forces the pure-Go ones.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -74,7 +73,9 @@ func parseBenchKernels(args []string, stderr io.Writer) (*benchKernelsFlags, err
 	if c.Threads < 0 {
 		return usageErr("--threads %d must not be negative", c.Threads)
 	}
-	c.Generic = os.Getenv("NURI_KERNELS") == "generic"
+	if c.Kernels, err = envKernelSet(); err != nil {
+		return usageErr("%v", err)
+	}
 	if err := c.Validate(); err != nil {
 		return usageErr("%v", err)
 	}

@@ -74,8 +74,8 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 		fmt.Fprintln(stderr, "         [--batch 1,4,8,16] [--op-profile] [--device D] [--json] [--out DIR]")
 		fmt.Fprintln(stderr, "\nllama-bench's pp/tg tests plus the memory roofline measured in the same run")
 		fmt.Fprintln(stderr, "(host memory for the CPU, the device's own memory for a GPU such as cuda:0);")
-		fmt.Fprintln(stderr, "--batch adds llama-batched-bench-style aggregate decode. NURI_KERNELS=generic")
-		fmt.Fprintln(stderr, "forces the pure-Go kernels.")
+		fmt.Fprintln(stderr, "--batch adds llama-batched-bench-style aggregate decode. NURI_KERNELS=avx2")
+		fmt.Fprintln(stderr, "keeps to AVX2's kernels, NURI_KERNELS=generic forces the pure-Go ones.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -107,7 +107,10 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 		c.Device = "cpu"
 	}
 	c.KVType = strings.ToUpper(c.KVType)
-	c.Generic = os.Getenv("NURI_KERNELS") == "generic" // the library never reads the environment
+	var err error
+	if c.Kernels, err = envKernelSet(); err != nil { // the library never reads the environment
+		return usageErr("%v", err)
+	}
 	if c.Model == "" {
 		return usageErr("--model is required")
 	}

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/model"
 )
 
@@ -19,6 +20,17 @@ type deviceFlags struct {
 	name      string // cpu, cuda:N, npu:N, npu:rngd, npu:atom...
 	nvrtc     string
 	cudaCache string
+	kernels   string // the CPU's kernel set: best, avx2, generic
+}
+
+// envKernelSet reads NURI_KERNELS, the CPU kernel set the commands without
+// a --kernels flag take: best (unset), avx2 or generic.
+func envKernelSet() (kernels.KernelSet, error) {
+	k, err := kernels.ParseKernelSet(os.Getenv("NURI_KERNELS"))
+	if err != nil {
+		return k, fmt.Errorf("NURI_KERNELS: %w", err)
+	}
+	return k, nil
 }
 
 // addDeviceFlags registers --device, --nvrtc and --cuda-cache. Their
@@ -32,6 +44,7 @@ func addDeviceFlags(fs *flag.FlagSet, d *deviceFlags) {
 	fs.StringVar(&d.name, "device", def, "device to run on: cpu, cuda:N, npu:N, npu:rngd, npu:atom (env NURI_DEVICE; `nuri devices` lists them)")
 	fs.StringVar(&d.nvrtc, "nvrtc", os.Getenv("NURI_NVRTC"), "NVRTC library to load for cuda (default: search; env NURI_NVRTC)")
 	fs.StringVar(&d.cudaCache, "cuda-cache", os.Getenv("NURI_CUDA_CACHE"), "CUDA kernel cache folder (default: the user cache; \"off\"; env NURI_CUDA_CACHE)")
+	fs.StringVar(&d.kernels, "kernels", os.Getenv("NURI_KERNELS"), "CPU kernels: best, avx2 (no AVX-512) or generic (pure Go) (default best; env NURI_KERNELS)")
 }
 
 // loadOnDevice opens the device named in d and loads the model at path on
@@ -39,7 +52,11 @@ func addDeviceFlags(fs *flag.FlagSet, d *deviceFlags) {
 // does not own a device it is given). An unavailable device (cuda without
 // a driver) fails here with the backend's reason.
 func loadOnDevice(path string, d deviceFlags, threads, nCtx int, log *zap.Logger) (model.Model, backends.Device, func() error, error) {
-	dev, err := openDevice(d.name, deviceOptions{threads: threads, log: log, nvrtc: d.nvrtc, cudaCache: d.cudaCache})
+	ks, err := kernels.ParseKernelSet(d.kernels)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("--kernels: %w", err)
+	}
+	dev, err := openDevice(d.name, deviceOptions{threads: threads, log: log, nvrtc: d.nvrtc, cudaCache: d.cudaCache, kernels: ks})
 	if err != nil {
 		return nil, nil, nil, err // the registry names the device and the reason
 	}

@@ -33,6 +33,14 @@ type deviceOptions struct {
 	log       *zap.Logger
 	nvrtc     string // NVRTC library path ("" = search)
 	cudaCache string // kernel cache folder ("" = default, "off")
+	kernels   kernels.KernelSet
+}
+
+// newCPU is the CPU device with the options' threads and kernel set.
+func (o deviceOptions) newCPU() *nuricpu.Device {
+	d := nuricpu.New(o.threads)
+	d.SetKernelSet(o.kernels)
+	return d
 }
 
 func (o deviceOptions) cudaOptions() cuda.Options {
@@ -47,7 +55,7 @@ func newDeviceRegistry(o deviceOptions) (*backends.Registry, error) {
 			if cfg != "" {
 				return nil, fmt.Errorf("cpu takes no index (got cpu:%s): %w", cfg, backends.ErrUnknownDevice)
 			}
-			return nuricpu.New(o.threads), nil
+			return o.newCPU(), nil
 		}, List: func() []backends.Availability {
 			return []backends.Availability{{Name: "cpu", Available: true, Details: cpuDetails(o.threads)}}
 		}},
@@ -80,7 +88,7 @@ func openDevice(name string, o deviceOptions) (backends.Device, error) {
 	if _, isCPU := d.(*nuricpu.Device); isCPU {
 		return d, nil
 	}
-	return backends.WithFallback(d, nuricpu.New(o.threads), o.log), nil
+	return backends.WithFallback(d, o.newCPU(), o.log), nil
 }
 
 // cpuDetails describes the host CPU: model, threads, ISA features and the

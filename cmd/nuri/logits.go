@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
-	"github.com/nuri-ai/nuri/kernels"
 	"io"
 	"math"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 )
@@ -28,7 +28,7 @@ type logitsConfig struct {
 	threads    int
 	batch      int
 	kvType     quant.Type
-	generic    bool
+	kernels    kernels.KernelSet
 }
 
 func parseLogits(args []string, stderr io.Writer) (*logitsConfig, error) {
@@ -74,7 +74,9 @@ func parseLogits(args []string, stderr io.Writer) (*logitsConfig, error) {
 		return fail("--kv-type %q: want f16, q8_0 or f32", kv)
 	}
 	// The library never reads the environment; the command does.
-	c.generic = os.Getenv("NURI_KERNELS") == "generic"
+	if c.kernels, err = envKernelSet(); err != nil {
+		return fail("%v", err)
+	}
 	return c, nil
 }
 
@@ -98,7 +100,7 @@ func runLogits(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	t0 := time.Now()
-	m, err := model.Load(c.model, model.LoadOptions{Threads: c.threads, GenericKernels: c.generic})
+	m, err := model.Load(c.model, model.LoadOptions{Threads: c.threads, Kernels: c.kernels})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,97 @@
+package kernels
+
+import (
+	"fmt"
+
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// KernelSet is the set of kernels a Pool's calls may run. The best set is
+// the default; the narrower ones exist so one machine can test the paths
+// other machines take (make test runs the suite under each).
+type KernelSet uint8
+
+const (
+	// KernelsBest runs the fastest kernels this CPU has.
+	KernelsBest KernelSet = iota
+	// KernelsAVX2 runs only what a CPU with AVX2, FMA and F16C but no
+	// AVX-512 would: the 256-bit row kernels of MatMul, no packed weights
+	// (CanPack's kernels are AVX-512), and the pure-Go VecOps loops.
+	KernelsAVX2
+	// KernelsGeneric runs the pure-Go reference kernels.
+	KernelsGeneric
+)
+
+// ParseKernelSet reads a kernel set's name as NURI_KERNELS gives it: ""
+// or "best", "avx2", "generic".
+func ParseKernelSet(s string) (KernelSet, error) {
+	switch s {
+	case "", "best":
+		return KernelsBest, nil
+	case "avx2":
+		return KernelsAVX2, nil
+	case "generic":
+		return KernelsGeneric, nil
+	}
+	return KernelsBest, fmt.Errorf("kernel set %q: want best, avx2 or generic", s)
+}
+
+func (k KernelSet) String() string {
+	switch k {
+	case KernelsBest:
+		return "best"
+	case KernelsAVX2:
+		return "avx2"
+	case KernelsGeneric:
+		return "generic"
+	}
+	return fmt.Sprintf("KernelSet(%d)", uint8(k))
+}
+
+// MarshalText writes the set's name, so reports read "best", "avx2" or
+// "generic".
+func (k KernelSet) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads a name ParseKernelSet accepts.
+func (k *KernelSet) UnmarshalText(b []byte) error {
+	v, err := ParseKernelSet(string(b))
+	if err != nil {
+		return err
+	}
+	*k = v
+	return nil
+}
+
+// SetKernelSet chooses the kernels for this Pool's calls (MatMul, VecOps,
+// and whether weights may be packed: Packs).
+func (p *Pool) SetKernelSet(k KernelSet) {
+	p.mu.Lock()
+	p.kernels = k
+	p.mu.Unlock()
+}
+
+// KernelSet reports the Pool's kernel set; a nil Pool runs the best.
+func (p *Pool) KernelSet() KernelSet {
+	if p == nil {
+		return KernelsBest
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.kernels
+}
+
+// Packs reports whether weights used with this Pool may be packed for
+// MatMulPacked (which also needs CanPack for the type).
+func (p *Pool) Packs() bool { return p.KernelSet() == KernelsBest }
+
+// rowKernelFor is the MatMul kernel for weight type wt under kernel set k
+// (nil: the reference path).
+func rowKernelFor(k KernelSet, wt quant.Type) *fastKernel {
+	switch k {
+	case KernelsGeneric:
+		return nil
+	case KernelsAVX2:
+		return avx2Kernels[wt]
+	}
+	return fastKernels[wt]
+}

@@ -17,9 +17,9 @@
 //     Q4_0, Q8_0: AVX-512 VNNI (VPDPBUSD, two blocks per zmm), else
 //     AVX2 (+VNNI in its 256-bit form);
 //     Q4_K, Q6_K: AVX-512BW, else AVX2;
+//     Q2_K, Q3_K, Q5_K: AVX2;
 //     F32, F16, BF16: AVX2+FMA+F16C.
-//     Q4_1, Q5_0, Q5_1, Q2_K, Q3_K and Q5_K use the reference path on every
-//     machine.
+//     Q4_1, Q5_0 and Q5_1 use the reference path on every machine.
 //
 // The assembly activation quantizers (Q8_0, Q8_K) are bit-identical to
 // quant.QuantizeActivations. Integer block sums are exact in both paths, so

@@ -34,6 +34,15 @@ func dotQ4_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *fl
 func dotQ6_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 
 //go:noescape
+func dotQ5_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ3_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ2_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
 func dotQ4_0AVX512(w *byte, nb int, act *byte, astride int, acc *float32, mode int, nx int, y *float32, ystride int)
 
 //go:noescape

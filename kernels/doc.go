@@ -10,16 +10,23 @@
 //
 //   - the reference path, built from quant.QuantizeActivations and
 //     quant.VecDot per output, available on every architecture and for every
-//     type (Pool.SetGeneric(true), which cmd/nuri sets for
+//     type (KernelsGeneric, which cmd/nuri sets for
 //     NURI_KERNELS=generic);
 //   - Go-assembly kernels chosen once at start-up from golang.org/x/sys/cpu
 //     (amd64, AVX2+FMA+F16C floor):
 //     Q4_0, Q8_0: AVX-512 VNNI (VPDPBUSD, two blocks per zmm), else
 //     AVX2 (+VNNI in its 256-bit form);
 //     Q4_K, Q6_K: AVX-512BW, else AVX2;
+//     Q4_1, Q5_0, Q5_1 (Q8_1 activations for the _1 types), Q2_K, Q3_K,
+//     Q5_K: AVX2;
 //     F32, F16, BF16: AVX2+FMA+F16C.
-//     Q4_1, Q5_0, Q5_1, Q2_K, Q3_K and Q5_K use the reference path on every
-//     machine.
+//     On CPUs with AVX-512 VNNI the CPU backend packs the weights of every
+//     one of these types for MatMulPacked (below) instead.
+//
+// Pool.SetKernelSet narrows the choice so one machine can test the others'
+// paths: KernelsAVX2 (NURI_KERNELS=avx2) runs only the AVX2 kernels, packs
+// nothing and takes the pure-Go vector loops, as a CPU without AVX-512
+// does; KernelsGeneric is the reference path.
 //
 // The assembly activation quantizers (Q8_0, Q8_K) are bit-identical to
 // quant.QuantizeActivations. Integer block sums are exact in both paths, so

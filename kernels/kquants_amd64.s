@@ -31,6 +31,70 @@
 	VMOVDQU Y1, (64*c)(SP); \
 	VMOVDQU Y0, (64*c+32)(SP)
 
+// SCALEMIN_K4: the six-bit scales and mins of Q4_K and Q5_K (both keep
+// scales[12] at byte 4; get_scale_min_k4) into the frame at 256 and 288,
+// and d, dmin (bytes 0, 2) broadcast into Y14, Y15. With u0,u1,u2 the
+// three little-endian words of scales[12]:
+//   sc[0..3] = u0 & 0x3f..       m[0..3] = u1 & 0x3f..
+//   sc[4..7] = (u2 & 0x0f..) | ((u0>>6) & 0x03..)<<4
+//   m[4..7]  = ((u2>>4) & 0x0f..) | ((u1>>6) & 0x03..)<<4
+// Clobbers AX, BX, DI, R14, X3-X6.
+#define SCALEMIN_K4 \
+	MOVL  4(SI), AX; \
+	MOVL  8(SI), BX; \
+	MOVL  12(SI), DI; \
+	MOVL  AX, R14; \
+	ANDL  $0x3f3f3f3f, R14; \
+	VMOVD R14, X3; \
+	MOVL  BX, R14; \
+	ANDL  $0x3f3f3f3f, R14; \
+	VMOVD R14, X4; \
+	SHRL  $6, AX; \
+	ANDL  $0x03030303, AX; \
+	SHLL  $4, AX; \
+	MOVL  DI, R14; \
+	ANDL  $0x0f0f0f0f, R14; \
+	ORL   R14, AX; \
+	VPINSRD $1, AX, X3, X3; \
+	SHRL  $6, BX; \
+	ANDL  $0x03030303, BX; \
+	SHLL  $4, BX; \
+	SHRL  $4, DI; \
+	ANDL  $0x0f0f0f0f, DI; \
+	ORL   DI, BX; \
+	VPINSRD $1, BX, X4, X4; \
+	VPMOVZXBW  X3, X3; \
+	VPUNPCKLWD X3, X3, X5; \
+	VPUNPCKHWD X3, X3, X6; \
+	VMOVDQU    X5, 256(SP); \
+	VMOVDQU    X6, 272(SP); \
+	VPMOVZXBW  X4, X4; \
+	VPUNPCKLWD X4, X4, X5; \
+	VPUNPCKHWD X4, X4, X6; \
+	VMOVDQU    X5, 288(SP); \
+	VMOVDQU    X6, 304(SP); \
+	VPBROADCASTW (SI), X14; \
+	VCVTPH2PS    X14, Y14; \
+	VPBROADCASTW 2(SI), X15; \
+	VCVTPH2PS    X15, Y15
+
+// FINISH_MIN(mins): the end of a row for the types with a min (Q2_K,
+// Q4_K, Q5_K): acc += (d·d_a)·Y2 − (dmin·d_a)·Σ m·bs, where the 16 int16
+// at mins(SP) pair with the 16 group sums so that dword j of the VPMADDWD
+// is the min term of elements 32j..32j+31 (below 2^18: exact in float32).
+#define FINISH_MIN(mins) \
+	VMOVDQU      (DI), Y0; \
+	VPMADDWD     mins(SP), Y0, Y0; \
+	VCVTDQ2PS    Y2, Y2; \
+	VCVTDQ2PS    Y0, Y0; \
+	VBROADCASTSS (BX), Y1; \
+	VMULPS       Y14, Y1, Y3; \
+	VMULPS       Y15, Y1, Y1; \
+	VMOVUPS      ACC(SP)(R14*1), Y4; \
+	VFMADD231PS  Y3, Y2, Y4; \
+	VFNMADD231PS Y1, Y0, Y4; \
+	VMOVUPS      Y4, ACC(SP)(R14*1)
+
 // func dotQ4_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
 TEXT ·dotQ4_KAVX2(SB), 0, $576-64
 	SETUP(256)
@@ -39,48 +103,7 @@ TEXT ·dotQ4_KAVX2(SB), 0, $576-64
 	VPBROADCASTD X12, Y12
 
 sb:
-	// Six-bit scales and mins (get_scale_min_k4), with u0,u1,u2 the three
-	// little-endian words of scales[12]:
-	//   sc[0..3] = u0 & 0x3f..       m[0..3] = u1 & 0x3f..
-	//   sc[4..7] = (u2 & 0x0f..) | ((u0>>6) & 0x03..)<<4
-	//   m[4..7]  = ((u2>>4) & 0x0f..) | ((u1>>6) & 0x03..)<<4
-	MOVL  4(SI), AX
-	MOVL  8(SI), BX
-	MOVL  12(SI), DI
-	MOVL  AX, R14
-	ANDL  $0x3f3f3f3f, R14
-	VMOVD R14, X3            // sc[0..3]
-	MOVL  BX, R14
-	ANDL  $0x3f3f3f3f, R14
-	VMOVD R14, X4            // m[0..3]
-	SHRL  $6, AX
-	ANDL  $0x03030303, AX
-	SHLL  $4, AX
-	MOVL  DI, R14
-	ANDL  $0x0f0f0f0f, R14
-	ORL   R14, AX            // sc[4..7]
-	VPINSRD $1, AX, X3, X3
-	SHRL  $6, BX
-	ANDL  $0x03030303, BX
-	SHLL  $4, BX
-	SHRL  $4, DI
-	ANDL  $0x0f0f0f0f, DI
-	ORL   DI, BX             // m[4..7]
-	VPINSRD $1, BX, X4, X4
-	VPMOVZXBW  X3, X3        // 8 int16 scales
-	VPUNPCKLWD X3, X3, X5
-	VPUNPCKHWD X3, X3, X6
-	VMOVDQU    X5, 256(SP)
-	VMOVDQU    X6, 272(SP)
-	VPMOVZXBW  X4, X4        // 8 int16 mins
-	VPUNPCKLWD X4, X4, X5
-	VPUNPCKHWD X4, X4, X6
-	VMOVDQU    X5, 288(SP)
-	VMOVDQU    X6, 304(SP)
-	VPBROADCASTW (SI), X14
-	VCVTPH2PS    X14, Y14    // d
-	VPBROADCASTW 2(SI), X15
-	VCVTPH2PS    X15, Y15    // dmin
+	SCALEMIN_K4
 	UNPACK4(0)
 	UNPACK4(1)
 	UNPACK4(2)
@@ -100,19 +123,73 @@ row:
 	SUB4(5)
 	SUB4(6)
 	SUB4(7)
-	VMOVDQU      (DI), Y0
-	VPMADDWD     288(SP), Y0, Y0      // m_j·(bs_2j + bs_2j+1)
-	VCVTDQ2PS    Y2, Y2
-	VCVTDQ2PS    Y0, Y0
-	VBROADCASTSS (BX), Y1
-	VMULPS       Y14, Y1, Y3          // d·d_a
-	VMULPS       Y15, Y1, Y1          // dmin·d_a
-	VMOVUPS      ACC(SP)(R14*1), Y4
-	VFMADD231PS  Y3, Y2, Y4
-	VFNMADD231PS Y1, Y0, Y4
-	VMOVUPS      Y4, ACC(SP)(R14*1)
+	FINISH_MIN(288)
 	ADVANCE_ROW
 	ADVANCE_SB(144)
+	STORE
+
+// ---------------------------------------------------------------------------
+// Q5_K: d, dmin (fp16), scales[12] (as Q4_K), qh[32], qs[128]. Q4_K's
+// nibbles plus a fifth bit: with l = 0..31,
+//   e = 64c+l:    qs[32c+l] & 15  | (qh[l]>>2c & 1)<<4
+//   e = 64c+32+l: qs[32c+l] >> 4  | (qh[l]>>(2c+1) & 1)<<4
+// Codes are 0..31, so a VPMADDUBSW pair is at most 2·31·128 < 2^15 (no
+// saturation) and a lane's int32 sum over the super-block (32 products
+// times sc ≤ 63) stays below 2^24, exact in float32 too. Frame as Q4_K.
+
+// UNPACK5(c): the 64 quants of chunk c into the frame. Y13 holds qh shifted
+// right by 2c (word shifts: bits 0 and 1 of each byte are still that
+// byte's bits 2c and 2c+1), and is advanced for the next chunk.
+#define UNPACK5(c) \
+	VMOVDQU (48+32*c)(SI), Y0; \
+	VPAND   Y12, Y0, Y1; \
+	VPSLLW  $4, Y13, Y3; \
+	VPAND   Y11, Y3, Y3; \
+	VPOR    Y3, Y1, Y1; \
+	VMOVDQU Y1, (64*c)(SP); \
+	VPSRLW  $4, Y0, Y0; \
+	VPAND   Y12, Y0, Y0; \
+	VPSLLW  $3, Y13, Y3; \
+	VPAND   Y11, Y3, Y3; \
+	VPOR    Y3, Y0, Y0; \
+	VMOVDQU Y0, (64*c+32)(SP); \
+	VPSRLW  $2, Y13, Y13
+
+// func dotQ5_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+TEXT ·dotQ5_KAVX2(SB), 0, $576-64
+	SETUP(256)
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         $0x10101010, AX
+	VMOVD        AX, X11
+	VPBROADCASTD X11, Y11
+
+sb:
+	SCALEMIN_K4
+	VMOVDQU 16(SI), Y13
+	UNPACK5(0)
+	UNPACK5(1)
+	UNPACK5(2)
+	UNPACK5(3)
+	MOVQ R8, AX
+	MOVQ R10, BX
+	MOVQ R12, DI
+	XORQ R14, R14
+
+row:
+	VPXOR Y2, Y2, Y2
+	SUB4(0)
+	SUB4(1)
+	SUB4(2)
+	SUB4(3)
+	SUB4(4)
+	SUB4(5)
+	SUB4(6)
+	SUB4(7)
+	FINISH_MIN(288)
+	ADVANCE_ROW
+	ADVANCE_SB(176)
 	STORE
 
 #undef ACC
@@ -241,4 +318,215 @@ row:
 	VMOVUPS      Y4, ACC(SP)(R14*1)
 	ADVANCE_ROW
 	ADVANCE_SB(210)
+	STORE
+
+#undef ACC
+
+// ---------------------------------------------------------------------------
+// Q3_K: hmask[32], qs[64], scales[12], d (fp16). Element e of run
+// r = e/32 = 4h+k (half h, l = e%32) is u − 4 with the code
+//   u = (qs[32h+l] >> 2k & 3) | (hmask[l] >> r & 1)<<2    (0..7)
+// and sub-block g = e/16 has the six-bit scale sc_g − 32 (q3KScale: low
+// four bits from the nibbles of scales[0..7], high two from scales[8..11]).
+// The kernel multiplies the unsigned codes, as Q6_K does:
+// Σ(u−4)·a = Σu·a − 4·Σ_g sc_g·bsum_g. A VPMADDUBSW pair is at most
+// 2·7·128 and every int32 lane stays far below 2^24: all exact.
+// Sub-blocks are 16 elements as in Q6_K, so the frame is Q6_K's (SUB6 and
+// SCALE6 apply unchanged): 0 codes (256), 256 eight scale vectors, 512 the
+// 16 signed scales as int16, 544 accumulators (8×32).
+#define ACC 544
+
+// Per-dword right shifts that bring the high bits of scales 4k..4k+3
+// (bits 2k, 2k+1 of scales[8..11]) down to bits 0, 1.
+DATA q3kShifts<>+0(SB)/8, $0x0000000200000000
+DATA q3kShifts<>+8(SB)/8, $0x0000000600000004
+GLOBL q3kShifts<>(SB), RODATA|NOPTR, $16
+
+// UNPACK3(r): the 32 codes of run r into the frame. Y0 holds the run's half
+// of qs shifted right by 2k, Y15 hmask shifted right by r (word shifts:
+// the low bits of each byte are still that byte's own); both advance.
+#define UNPACK3(r) \
+	VPAND   Y12, Y0, Y1; \
+	VPSLLW  $2, Y15, Y3; \
+	VPAND   Y11, Y3, Y3; \
+	VPOR    Y3, Y1, Y1; \
+	VMOVDQU Y1, (32*r)(SP); \
+	VPSRLW  $2, Y0, Y0; \
+	VPSRLW  $1, Y15, Y15
+
+// func dotQ3_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+TEXT ·dotQ3_KAVX2(SB), 0, $800-64
+	SETUP(256)
+	MOVL         $0x03030303, AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         $0x04040404, AX
+	VMOVD        AX, X11
+	VPBROADCASTD X11, Y11
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X10
+	VPBROADCASTD X10, Y10
+	MOVL         $0x02020202, AX
+	VMOVD        AX, X9
+	VPBROADCASTD X9, Y9
+	MOVL         $0x20202020, AX
+	VMOVD        AX, X6
+	VPBROADCASTD X6, Y6
+	VMOVDQU      q3kShifts<>(SB), X5
+	VMOVDQU      q6kEvenOdd<>(SB), X13
+
+sb:
+	VMOVQ        96(SI), X0           // scales[0..7]
+	VPSRLW       $4, X0, X1
+	VPUNPCKLQDQ  X1, X0, X0
+	VPAND        X10, X0, X0          // low four bits of sc_0..sc_15
+	VPBROADCASTD 104(SI), X1          // scales[8..11] in every dword
+	VPSRLVD      X5, X1, X1
+	VPAND        X12, X1, X1
+	VPSLLW       $4, X1, X1           // high two bits
+	VPOR         X1, X0, X0
+	VPSUBB       X6, X0, X0           // sc_g − 32, signed bytes
+	VPMOVSXBW    X0, Y1
+	VMOVDQU      Y1, 512(SP)          // scales in order, int16
+	VPSHUFB      X13, X0, X0
+	VPMOVSXBW    X0, Y7               // even scales | odd scales
+	MOVL         $0x01000100, AX
+	VMOVD        AX, X8
+	VPBROADCASTD X8, Y8               // selects word 0 of each lane
+	SCALE6(0)
+	SCALE6(1)
+	SCALE6(2)
+	SCALE6(3)
+	SCALE6(4)
+	SCALE6(5)
+	SCALE6(6)
+	SCALE6(7)
+	VPBROADCASTW 108(SI), X14
+	VCVTPH2PS    X14, Y14             // d
+	VMOVDQU      (SI), Y15            // hmask
+	VMOVDQU      32(SI), Y0
+	UNPACK3(0)
+	UNPACK3(1)
+	UNPACK3(2)
+	UNPACK3(3)
+	VMOVDQU      64(SI), Y0
+	UNPACK3(4)
+	UNPACK3(5)
+	UNPACK3(6)
+	UNPACK3(7)
+	MOVQ R8, AX
+	MOVQ R10, BX
+	MOVQ R12, DI
+	XORQ R14, R14
+
+row:
+	VPXOR Y2, Y2, Y2
+	SUB6(0)
+	SUB6(1)
+	SUB6(2)
+	SUB6(3)
+	SUB6(4)
+	SUB6(5)
+	SUB6(6)
+	SUB6(7)
+	VMOVDQU      (DI), Y0
+	VPMADDWD     512(SP), Y0, Y0      // sc_2j·bs_2j + sc_2j+1·bs_2j+1
+	VPSLLD       $2, Y0, Y0
+	VPSUBD       Y0, Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VBROADCASTSS (BX), Y1
+	VMULPS       Y14, Y1, Y1
+	VMOVUPS      ACC(SP)(R14*1), Y4
+	VFMADD231PS  Y1, Y2, Y4
+	VMOVUPS      Y4, ACC(SP)(R14*1)
+	ADVANCE_ROW
+	ADVANCE_SB(110)
+	STORE
+
+#undef ACC
+
+// ---------------------------------------------------------------------------
+// Q2_K: scales[16] (low nibble scale, high nibble min), qs[64], d, dmin
+// (fp16). Element e of run r = e/32 = 4h+k (l = e%32) has the code
+// qs[32h+l] >> 2k & 3 and sub-block g = e/16 the scale and min of
+// scales[g]: w = d·sc_g·q − dmin·m_g. Codes 0..3 and scales 0..15 keep
+// every VPMADDUBSW pair and int32 lane exact. 16-element sub-blocks as in
+// Q6_K and Q3_K, so the frame is theirs with the mins in place of the
+// scales at 512: 0 codes (256), 256 eight scale vectors, 512 the 16 mins
+// as int16, 544 accumulators (8×32).
+#define ACC 544
+
+// UNPACK2(r): the 32 codes of run r into the frame from Y0, its half of qs
+// shifted right by 2k, which advances.
+#define UNPACK2(r) \
+	VPAND   Y12, Y0, Y1; \
+	VMOVDQU Y1, (32*r)(SP); \
+	VPSRLW  $2, Y0, Y0
+
+// func dotQ2_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+TEXT ·dotQ2_KAVX2(SB), 0, $800-64
+	SETUP(256)
+	MOVL         $0x03030303, AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X11
+	VPBROADCASTD X11, Y11
+	MOVL         $0x02020202, AX
+	VMOVD        AX, X9
+	VPBROADCASTD X9, Y9
+	VMOVDQU      q6kEvenOdd<>(SB), X13
+
+sb:
+	VMOVDQU      (SI), X0
+	VPAND        X11, X0, X1          // scales
+	VPSRLW       $4, X0, X0
+	VPAND        X11, X0, X0          // mins
+	VPMOVZXBW    X0, Y0
+	VMOVDQU      Y0, 512(SP)          // mins in order, int16
+	VPSHUFB      X13, X1, X1
+	VPMOVZXBW    X1, Y7               // even scales | odd scales
+	MOVL         $0x01000100, AX
+	VMOVD        AX, X8
+	VPBROADCASTD X8, Y8               // selects word 0 of each lane
+	SCALE6(0)
+	SCALE6(1)
+	SCALE6(2)
+	SCALE6(3)
+	SCALE6(4)
+	SCALE6(5)
+	SCALE6(6)
+	SCALE6(7)
+	VPBROADCASTW 80(SI), X14
+	VCVTPH2PS    X14, Y14             // d
+	VPBROADCASTW 82(SI), X15
+	VCVTPH2PS    X15, Y15             // dmin
+	VMOVDQU      16(SI), Y0
+	UNPACK2(0)
+	UNPACK2(1)
+	UNPACK2(2)
+	UNPACK2(3)
+	VMOVDQU      48(SI), Y0
+	UNPACK2(4)
+	UNPACK2(5)
+	UNPACK2(6)
+	UNPACK2(7)
+	MOVQ R8, AX
+	MOVQ R10, BX
+	MOVQ R12, DI
+	XORQ R14, R14
+
+row:
+	VPXOR Y2, Y2, Y2
+	SUB6(0)
+	SUB6(1)
+	SUB6(2)
+	SUB6(3)
+	SUB6(4)
+	SUB6(5)
+	SUB6(6)
+	SUB6(7)
+	FINISH_MIN(512)
+	ADVANCE_ROW
+	ADVANCE_SB(84)
 	STORE

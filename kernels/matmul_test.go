@@ -142,9 +142,9 @@ func magnitude(t testing.TB, wt quant.Type, w []byte, rows, cols int, x []float3
 			t.Fatal(err)
 		}
 		// For types with a min or offset term, w = d·sc·q − m (Q6_K:
-		// d·sc·q − 32·d·sc): the kernels sum the two parts separately, so
-		// their rounding scales with |m| too. Zeroing the quants leaves
-		// w = −m.
+		// d·sc·q − 32·d·sc, Q3_K: d·sc·u − 4·d·sc): the kernels sum the
+		// two parts separately, so their rounding scales with |m| too.
+		// Zeroing the quants leaves w = −m.
 		clear(mins)
 		if lo, hi, ok := quantBytes(wt); ok {
 			copy(zq, row)
@@ -178,6 +178,8 @@ func quantBytes(wt quant.Type) (lo, hi int, ok bool) {
 		return 4, 24, true
 	case quant.Q2_K:
 		return 16, 80, true
+	case quant.Q3_K:
+		return 0, 96, true // hmask and qs: every code u = 0, w = −4·d·sc
 	case quant.Q4_K:
 		return 16, 144, true
 	case quant.Q5_K:

@@ -39,6 +39,12 @@ func TestFMA32(t *testing.T) {
 		}
 	}
 	cases = append(cases, [3]float32{3, 5, 7}, [3]float32{float32(math.Inf(1)), 1, 1})
+	// The same below float32's normal range, where a midpoint's low
+	// mantissa bits in float64 differ: the largest denormal (odd) plus
+	// 2⁻¹⁵⁰(1−2⁻⁴⁰), which float64 rounds to the midpoint with 2⁻¹²⁶.
+	a, b := float32(math.Ldexp(1+0x1p-20, -50)), float32(math.Ldexp(1-0x1p-20, -100))
+	maxSub := math.Float32frombits(0x007fffff)
+	cases = append(cases, [3]float32{a, b, maxSub}, [3]float32{-a, b, -maxSub})
 	naive := 0
 	for _, tc := range cases {
 		if float32(float64(tc[0])*float64(tc[1])+float64(tc[2])) != fma32Exact(tc[0], tc[1], tc[2]) {
@@ -56,6 +62,21 @@ func TestFMA32(t *testing.T) {
 		c := math.Float32frombits(r.Uint32()&0x007fffff | 0x3f800000)
 		if r.IntN(2) == 0 {
 			b = -b
+		}
+		cases = append(cases, [3]float32{a, b, c})
+	}
+	for range 200000 {
+		// Sums near and below float32's smallest normal (2⁻¹²⁶), where
+		// fma32's midpoint test does not apply, and near its largest.
+		ea, eb := r.IntN(40)-80, r.IntN(40)-80
+		if r.IntN(4) == 0 {
+			ea, eb = r.IntN(20)+50, r.IntN(20)+50
+		}
+		a := float32(math.Ldexp(1+r.Float64(), ea))
+		b := float32(math.Ldexp(1+r.Float64(), eb))
+		c := -a * b * float32(1+r.NormFloat64()*0x1p-20)
+		if r.IntN(3) == 0 {
+			c = float32(math.Ldexp(r.NormFloat64(), -128-r.IntN(20)))
 		}
 		cases = append(cases, [3]float32{a, b, c})
 	}

@@ -48,7 +48,10 @@ func exp32(x float32) float32 {
 	r2 := r * r
 	e := fma32(p, r2, r)
 	e = e + 1
-	return float32(math.Ldexp(float64(e), int(n)))
+	// e·2ⁿ is exact in float64 (n is within −150..128), so the conversion
+	// is the one rounding VSCALEFPS makes; a multiply by the power built
+	// from its exponent bits costs far less than math.Ldexp.
+	return float32(float64(e) * math.Float64frombits(uint64(1023+int64(n))<<52))
 }
 
 // silu32 is the reference of one SiLU-times-up element: g/(1+exp(−g))·u.

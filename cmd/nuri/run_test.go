@@ -53,14 +53,18 @@ func TestRunStoriesGreedy(t *testing.T) {
 		name, prompt, n string
 		want            string
 		prefixOnly      bool
+		kernels         string
 	}{
-		{"README continuation", "Once upon a time", "127", blocks[0], false},
-		{"-n 120", "Once upon a time", "120", blocks[0], true},
-		{"200 steps from BOS", "", "200", blocks[1], false},
+		{"README continuation", "Once upon a time", "127", blocks[0], false, ""},
+		{"-n 120", "Once upon a time", "120", blocks[0], true, ""},
+		{"200 steps from BOS", "", "200", blocks[1], false, ""},
+		// The same text on the kernels of a CPU without AVX-512, and in Go.
+		{"README continuation, AVX2 kernels", "Once upon a time", "127", blocks[0], false, "avx2"},
+		{"README continuation, generic kernels", "Once upon a time", "127", blocks[0], false, "generic"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, stderr, err := runCmd(t, "--model", model, "--prompt", tc.prompt, "-n", tc.n, "--temp", "0", "--threads", "2")
+			out, stderr, err := runCmd(t, "--model", model, "--prompt", tc.prompt, "-n", tc.n, "--temp", "0", "--threads", "2", "--kernels", tc.kernels)
 			if err != nil {
 				t.Fatalf("%v\n%s", err, stderr)
 			}
@@ -94,6 +98,7 @@ func TestRunErrors(t *testing.T) {
 		{"system without chat", []string{"--model", model, "--system", "x"}, errUsage},
 		{"prompt longer than the context", []string{"--model", model, "--prompt", long, "--ctx-size", "64"}, engine.ErrPromptTooLong},
 		{"bad sampling", []string{"--model", model, "--prompt", "x", "--min-p", "3"}, engine.ErrInvalidRequest},
+		{"bad kernel set", []string{"--model", model, "--kernels", "avx512"}, errUsage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

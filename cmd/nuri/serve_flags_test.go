@@ -41,6 +41,12 @@ func TestParseServeFlags(t *testing.T) {
 		{"template and format", []string{"--model", "m", "--chat-template-file", "t", "--chat-format", "chatml"}, false, nil},
 		{"bad body limit", []string{"--model", "m", "--max-body-bytes", "0"}, false, nil},
 		{"stray argument", []string{"--model", "m", "extra"}, false, nil},
+		{"bad kernel set", []string{"--model", "m", "--kernels", "sse4"}, false, nil},
+		{"avx2 kernels", []string{"--model", "m", "--kernels", "avx2"}, true, func(t *testing.T, c *serveConfig) {
+			if c.device.kernels != "avx2" {
+				t.Errorf("kernels %q", c.device.kernels)
+			}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer

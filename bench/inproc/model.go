@@ -121,6 +121,9 @@ type ModelResults struct {
 	Device  string      `json:"device"`
 	Threads int         `json:"threads"`
 	Kernels []KernelUse `json:"kernels"` // the CPU's matmul kernels
+	// VectorOps names the CPU's vector loops (attention, norms, SiLU):
+	// kernels.VecOps.Name.
+	VectorOps string `json:"vector_ops,omitempty"`
 	// DeviceInfo describes a device other than the CPU (backends.Describer).
 	DeviceInfo []string     `json:"device_info,omitempty"`
 	KVBytes    int          `json:"kv_bytes_per_position"` // all layers, K and V
@@ -385,6 +388,7 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 		defer pool.Close()
 		pool.SetKernelSet(cfg.Kernels)
 		res.Kernels = kernelUses(info, pool)
+		res.VectorOps = pool.VecOps().Name()
 		res.Memory.Where, res.Memory.read = "host", hostMeter(res.Memory.BufferBytes, pool)
 	} else if bm, ok := backends.As[backends.BandwidthMeter](dev); ok {
 		res.Memory.Where = dev.Name()

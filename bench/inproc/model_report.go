@@ -198,7 +198,11 @@ func kernelsLine(res *ModelResults) string {
 	for i, k := range res.Kernels {
 		parts[i] = k.Type + " → " + k.Kernel
 	}
-	return "kernels: " + strings.Join(parts, ", ")
+	line := "kernels: " + strings.Join(parts, ", ")
+	if res.VectorOps != "" {
+		line += "; vector loops " + res.VectorOps
+	}
+	return line
 }
 
 func bandwidthLine(res *ModelResults) string {

@@ -37,6 +37,16 @@ type Request struct {
 	Logprobs    bool     // report the chosen token's log-probability
 	TopLogprobs int      // and this many alternatives per position
 	IgnoreEOS   bool
+	// PromptLogprobs reports, on the sequence's first event, each prompt
+	// token's log-probability given the tokens before it (the first token
+	// has none), with TopLogprobs alternatives: what OpenAI's completions
+	// return for echo with logprobs. Such a prompt is computed in full
+	// (no prefix-cache hits), in chunks whose logits rows take at most
+	// promptScoreBytes.
+	PromptLogprobs bool
+	// PromptOnly computes the prompt and generates nothing: the sequence
+	// ends with FinishLength and no tokens (scoring a text; max_tokens 0).
+	PromptOnly bool
 }
 
 // TokenLogprob is one candidate token and its log-probability.
@@ -61,9 +71,14 @@ type Event struct {
 	Text        string
 	Logprobs    []TokenLogprob   // chosen tokens' logprobs, when asked
 	TopLogprobs [][]TokenLogprob // alternatives per chosen token, when asked
-	Finish      FinishReason
-	Reason      string // human-readable detail of Finish ("max tokens (120)", "context full (2048 tokens)")
-	Err         error
-	Usage       Usage
-	TTFT        time.Duration // on the first event carrying tokens
+	// PromptLogprobs (Request.PromptLogprobs, first event only): prompt
+	// tokens 1.. scored given the tokens before each, and their
+	// alternatives when TopLogprobs asks.
+	PromptLogprobs    []TokenLogprob
+	PromptTopLogprobs [][]TokenLogprob
+	Finish            FinishReason
+	Reason            string // human-readable detail of Finish ("max tokens (120)", "context full (2048 tokens)")
+	Err               error
+	Usage             Usage
+	TTFT              time.Duration // on the first event carrying tokens
 }

@@ -29,6 +29,9 @@ func (e *Engine) emitNext(s *Sequence, row []float32) {
 
 	ev := Event{Tokens: []int32{tok}}
 	now := time.Now()
+	if !s.sawToken && s.req.PromptLogprobs {
+		ev.PromptLogprobs, ev.PromptTopLogprobs = s.promptLP, s.promptTop
+	}
 	if !s.sawToken {
 		s.sawToken = true
 		ev.TTFT = now.Sub(s.submitted)
@@ -72,6 +75,26 @@ func (e *Engine) emitNext(s *Sequence, row []float32) {
 	}
 	s.merge(ev)
 	e.push(s)
+}
+
+// scorePrompt records the score of s's prompt token pos+1 from the logits
+// row of position pos (Request.PromptLogprobs). Rows come in position
+// order, each once.
+func (e *Engine) scorePrompt(s *Sequence, pos int, row []float32) {
+	if s.finished || pos != len(s.promptLP) {
+		return
+	}
+	tok := s.tokens[pos+1]
+	res, err := sample.Score(row, tok, s.req.TopLogprobs)
+	if err != nil {
+		err = fmt.Errorf("score prompt token %d: %w", pos+1, err)
+		e.finish(s, Event{Finish: FinishError, Err: err, Reason: err.Error()})
+		return
+	}
+	s.promptLP = append(s.promptLP, e.tokenLogprob(tok, res.Logprob))
+	if s.req.TopLogprobs > 0 {
+		s.promptTop = append(s.promptTop, e.alternatives(res.Top))
+	}
 }
 
 // tokenLogprob renders one token for the logprobs report. Special tokens

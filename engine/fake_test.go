@@ -276,6 +276,9 @@ type outcome struct {
 	ttft     time.Duration
 	logprobs []TokenLogprob
 	tops     [][]TokenLogprob
+	promptLP []TokenLogprob
+	promptTo [][]TokenLogprob
+	promptAt int // 1 + the index of the event that carried the prompt scores
 	closed   bool
 }
 
@@ -285,6 +288,14 @@ func (o *outcome) add(ev Event) {
 	o.text += ev.Text
 	o.logprobs = append(o.logprobs, ev.Logprobs...)
 	o.tops = append(o.tops, ev.TopLogprobs...)
+	if len(ev.PromptLogprobs) > 0 {
+		if o.promptAt != 0 {
+			o.err = fmt.Errorf("prompt scores on events %d and %d", o.promptAt, o.events)
+		}
+		o.promptAt = o.events
+	}
+	o.promptLP = append(o.promptLP, ev.PromptLogprobs...)
+	o.promptTo = append(o.promptTo, ev.PromptTopLogprobs...)
 	if ev.TTFT != 0 && o.ttft == 0 {
 		o.ttft = ev.TTFT
 	}

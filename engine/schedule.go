@@ -30,7 +30,7 @@ func (e *Engine) plan() []work {
 			if s.lastPlan == e.stepNo || s.isDecode() != decodes {
 				continue
 			}
-			n := min(len(s.tokens)-s.nComputed, budget)
+			n := min(len(s.tokens)-s.nComputed, budget, e.chunkCap(s))
 			if !e.growOrPreempt(s, s.nComputed+n) {
 				i-- // s was at index i and left running
 				continue
@@ -74,6 +74,20 @@ func (e *Engine) growOrPreempt(s *Sequence, nTokens int) bool {
 	return true
 }
 
+// promptScoreBytes bounds the logits rows of one step's prompt scoring
+// (Request.PromptLogprobs): 32 MiB, 64 rows of a 128k vocabulary.
+const promptScoreBytes = 32 << 20
+
+// chunkCap is the most tokens s may feed in one step: a prompt being
+// scored takes a logits row a token, so it goes promptScoreBytes of rows
+// at a time.
+func (e *Engine) chunkCap(s *Sequence) int {
+	if s.req.PromptLogprobs && s.nComputed < s.nPrompt-1 {
+		return max(1, promptScoreBytes/(4*e.mcfg.NVocab))
+	}
+	return len(s.tokens)
+}
+
 // isDecode reports whether s only needs its last sampled token fed.
 func (s *Sequence) isDecode() bool { return s.nComputed == len(s.tokens)-1 }
 
@@ -81,10 +95,10 @@ func (s *Sequence) isDecode() bool { return s.nComputed == len(s.tokens)-1 }
 // first chunk. It fails, leaving s untouched, when the blocks are short.
 func (e *Engine) admit(s *Sequence, budget int) (int, bool) {
 	hits := 0
-	if !e.cfg.DisablePrefixCaching {
+	if !e.cfg.DisablePrefixCaching && !s.req.PromptLogprobs {
 		hits = e.matchPrefix(s)
 	}
-	n := min(len(s.tokens)-s.nComputed, budget)
+	n := min(len(s.tokens)-s.nComputed, budget, e.chunkCap(s))
 	if !e.grow(s, s.nComputed+n) {
 		e.freeBlocks(s)
 		return 0, false

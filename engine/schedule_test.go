@@ -463,3 +463,84 @@ func TestSlowReaderGetsMergedEvents(t *testing.T) {
 		t.Fatal("draining list not emptied")
 	}
 }
+
+// checkPromptScores compares a sequence's prompt scores with the fake
+// model's log-softmax at each prefix: one score per prompt token after the
+// first, each with its top alternatives (best first).
+func checkPromptScores(t *testing.T, p []int32, o *outcome, top int) {
+	t.Helper()
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	if len(o.promptLP) != len(p)-1 || (top > 0 && len(o.promptTo) != len(p)-1) {
+		t.Fatalf("%d prompt scores and %d top lists for a prompt of %d", len(o.promptLP), len(o.promptTo), len(p))
+	}
+	if o.promptAt != 1 {
+		t.Fatalf("prompt scores came on event %d, want the first", o.promptAt)
+	}
+	h := fakeRoot
+	row := make([]float32, fakeVocab)
+	for i := range len(p) - 1 {
+		h = mix(h, p[i])
+		fakeLogits(h, row)
+		lse := 0.0
+		for _, v := range row {
+			lse += math.Exp(float64(v))
+		}
+		want := float64(row[p[i+1]]) - math.Log(lse)
+		lp := o.promptLP[i]
+		if lp.Token != p[i+1] || math.Abs(float64(lp.Logprob)-want) > 1e-5 {
+			t.Fatalf("prompt token %d: %+v, want token %d logprob %v", i+1, lp, p[i+1], want)
+		}
+		if top == 0 {
+			continue
+		}
+		alt := o.promptTo[i]
+		if len(alt) != top || alt[0].Logprob < alt[len(alt)-1].Logprob || alt[0].Logprob < lp.Logprob {
+			t.Fatalf("prompt token %d: alternatives %+v", i+1, alt)
+		}
+	}
+}
+
+// TestPromptLogprobs: a scored prompt gets every token's score once, on
+// its first event, computed in full even when its prefix is cached and
+// when it is preempted and recomputed; its generation is unchanged, and a
+// prompt-only request ends with the scores and no tokens.
+func TestPromptLogprobs(t *testing.T) {
+	e, _ := newFakeEngine(t, Config{NumBlocks: 16, MaxNumBatchedTokens: 8}, 256)
+	p := prompt(5, 37)
+	want := reference(p, greedyParams(), 4, 256, true)
+	// Cache the prompt's blocks first: the scored request must not use them.
+	drive(t, e, []*Sequence{submit(t, e, Request{Prompt: p, MaxTokens: 1, Sampling: greedyParams(), IgnoreEOS: true})}, 100)
+	s := submit(t, e, Request{Prompt: p, MaxTokens: 4, Sampling: greedyParams(), IgnoreEOS: true, PromptLogprobs: true, TopLogprobs: 2})
+	o := drive(t, e, []*Sequence{s}, 100)[0]
+	checkPromptScores(t, p, o, 2)
+	if !slices.Equal(o.tokens, want) || o.usage.CachedTokens != 0 {
+		t.Fatalf("tokens %v (cached %d), want %v uncached", o.tokens, o.usage.CachedTokens, want)
+	}
+
+	only := submit(t, e, Request{Prompt: p, Sampling: greedyParams(), PromptLogprobs: true, PromptOnly: true})
+	o = drive(t, e, []*Sequence{only}, 100)[0]
+	checkPromptScores(t, p, o, 0)
+	if len(o.tokens) != 0 || o.finish != FinishLength || o.usage.CompletionTokens != 0 || o.usage.PromptTokens != len(p) {
+		t.Fatalf("prompt only: tokens %v finish %q usage %+v", o.tokens, o.finish, o.usage)
+	}
+	assertAllFree(t, e)
+
+	// Two scored prompts of 44 tokens and 8 generated in 6 blocks of 16:
+	// one is preempted and recomputes its prompt without scoring it twice.
+	e, _ = newFakeEngine(t, Config{NumBlocks: 6, MaxNumBatchedTokens: 8}, 256)
+	a, b := prompt(6, 44), prompt(7, 44)
+	sa := submit(t, e, Request{Prompt: a, MaxTokens: 8, Sampling: greedyParams(), IgnoreEOS: true, PromptLogprobs: true})
+	sb := submit(t, e, Request{Prompt: b, MaxTokens: 8, Sampling: greedyParams(), IgnoreEOS: true, PromptLogprobs: true})
+	outs := drive(t, e, []*Sequence{sa, sb}, 1000)
+	checkPromptScores(t, a, outs[0], 0)
+	checkPromptScores(t, b, outs[1], 0)
+	if !slices.Equal(outs[0].tokens, reference(a, greedyParams(), 8, 256, true)) || !slices.Equal(outs[1].tokens, reference(b, greedyParams(), 8, 256, true)) {
+		t.Fatalf("generation changed under scoring: %v %v", outs[0].tokens, outs[1].tokens)
+	}
+	if e.counters.preemptions == 0 {
+		t.Fatal("no preemption happened: the recompute path went untested")
+	}
+	assertAllFree(t, e)
+}

@@ -30,6 +30,10 @@ type Sequence struct {
 	cached      int  // prompt tokens served from the prefix cache at first admission
 	finished    bool
 	lastPlan    uint64 // step number this sequence was last scheduled in
+	// Request.PromptLogprobs: the scores of prompt tokens 1..len(promptLP)
+	// so far (position p's logits score token p+1), sent on the first event.
+	promptLP  []TokenLogprob
+	promptTop [][]TokenLogprob
 
 	submitted, lastToken time.Time
 	sawToken             bool
@@ -71,6 +75,8 @@ func (s *Sequence) merge(ev Event) {
 	p.Text += ev.Text
 	p.Logprobs = append(p.Logprobs, ev.Logprobs...)
 	p.TopLogprobs = append(p.TopLogprobs, ev.TopLogprobs...)
+	p.PromptLogprobs = append(p.PromptLogprobs, ev.PromptLogprobs...)
+	p.PromptTopLogprobs = append(p.PromptTopLogprobs, ev.PromptTopLogprobs...)
 	if p.TTFT == 0 {
 		p.TTFT = ev.TTFT
 	}

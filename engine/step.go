@@ -14,8 +14,14 @@ type stepScratch struct {
 	batch  model.Batch
 	tables [][]int32
 	rows   []int // logits row of each plan entry, -1 for none
+	scored []scoredRow
 	logits []float32
 }
+
+// scoredRow is a logits row that scores a prompt token
+// (Request.PromptLogprobs): plan entry i's position pos, whose logits give
+// the probability of the token at pos+1.
+type scoredRow struct{ entry, pos, row int }
 
 // step runs one scheduler iteration: take in submissions, end cancelled
 // sequences, plan a batch, run the model, sample and emit. It reports
@@ -42,6 +48,9 @@ func (e *Engine) step() bool {
 	n := len(e.scratch.batch.Tokens)
 	e.counters.paddedTokens += int64(e.bucket.padded(n) - n)
 	V := e.mcfg.NVocab
+	for _, sr := range e.scratch.scored {
+		e.scorePrompt(plan[sr.entry].seq, sr.pos, e.scratch.logits[sr.row*V:(sr.row+1)*V])
+	}
 	for i, w := range plan {
 		s := w.seq
 		e.countFed(s, w.n)
@@ -49,7 +58,12 @@ func (e *Engine) step() bool {
 		if !e.cfg.DisablePrefixCaching {
 			e.registerFull(s)
 		}
-		if r := e.scratch.rows[i]; r >= 0 {
+		if r := e.scratch.rows[i]; r >= 0 && !s.finished {
+			if s.req.PromptOnly {
+				e.finish(s, Event{Finish: FinishLength, Reason: "prompt only (max tokens 0)",
+					PromptLogprobs: s.promptLP, PromptTopLogprobs: s.promptTop})
+				continue
+			}
 			e.emitNext(s, e.scratch.logits[r*V:(r+1)*V])
 		}
 	}
@@ -75,22 +89,28 @@ func (e *Engine) forward(plan []work) (err error) {
 	sc := &e.scratch
 	b := &sc.batch
 	b.Tokens, b.Pos, b.Seq, b.Logits = b.Tokens[:0], b.Pos[:0], b.Seq[:0], b.Logits[:0]
-	sc.tables, sc.rows = sc.tables[:0], sc.rows[:0]
+	sc.tables, sc.rows, sc.scored = sc.tables[:0], sc.rows[:0], sc.scored[:0]
 	nLogits := 0
 	for i, w := range plan {
 		s := w.seq
 		sc.tables = append(sc.tables, s.blocks)
 		last := len(s.tokens) - 1
+		row := -1
 		for p := s.nComputed; p < s.nComputed+w.n; p++ {
 			b.Tokens = append(b.Tokens, s.tokens[p])
 			b.Pos = append(b.Pos, int32(p))
 			b.Seq = append(b.Seq, int32(i))
-			b.Logits = append(b.Logits, p == last)
-		}
-		row := -1
-		if s.nComputed+w.n-1 == last {
-			row = nLogits
-			nLogits++
+			// A recomputed prompt (after preemption) is not scored twice.
+			score := s.req.PromptLogprobs && p < s.nPrompt-1 && p >= len(s.promptLP)
+			b.Logits = append(b.Logits, p == last || score)
+			switch {
+			case p == last:
+				row = nLogits
+				nLogits++
+			case score:
+				sc.scored = append(sc.scored, scoredRow{entry: i, pos: p, row: nLogits})
+				nLogits++
+			}
 		}
 		sc.rows = append(sc.rows, row)
 	}

@@ -121,6 +121,35 @@ func (s *Sampler) Sample(logits []float32, history []int32, topN int) (Result, e
 	return r, nil
 }
 
+// Score reports the log-probability of token tok under one row of logits,
+// the log-softmax of the model's own distribution (no bias, penalties or
+// temperature: a prompt token was not sampled), with the topN most likely
+// alternatives (highest first, ties by lowest token id). It scores the
+// prompt tokens OpenAI's echo with logprobs returns.
+func Score(logits []float32, tok int32, topN int) (Result, error) {
+	if len(logits) == 0 {
+		return Result{}, fmt.Errorf("%w: empty row", ErrBadLogits)
+	}
+	if tok < 0 || int(tok) >= len(logits) {
+		return Result{}, fmt.Errorf("score token %d: outside the %d logits", tok, len(logits))
+	}
+	for i, v := range logits {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 1) {
+			return Result{}, fmt.Errorf("%w: logit %d is %v", ErrBadLogits, i, v)
+		}
+	}
+	maxV, _ := argmax(logits)
+	if math.IsInf(float64(maxV), -1) {
+		return Result{}, fmt.Errorf("%w: every logit is -Inf", ErrBadLogits)
+	}
+	lse := logSumExp(logits, maxV)
+	r := Result{Token: tok, Logprob: float32(float64(logits[tok]) - lse)}
+	if topN > 0 {
+		r.Top = topCandidates(logits, topN, lse)
+	}
+	return r, nil
+}
+
 // draw makes the weighted draw over the candidates of s.work.
 func (s *Sampler) draw(maxV float32) int32 {
 	return dist(s.candidates(maxV), s.rng.Float64())

@@ -292,3 +292,34 @@ func TestSampleNoLogprob(t *testing.T) {
 		}
 	}
 }
+
+func TestScore(t *testing.T) {
+	logits := []float32{1, 3, 2, float32(math.Inf(-1)), 3}
+	lse := math.Log(math.Exp(1) + 2*math.Exp(3) + math.Exp(2))
+	r, err := Score(logits, 2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Token != 2 || math.Abs(float64(r.Logprob)-(2-lse)) > 1e-6 {
+		t.Fatalf("score %+v, want token 2 logprob %v", r, 2-lse)
+	}
+	// Best first, ties by lowest id, -Inf never listed.
+	if len(r.Top) != 3 || r.Top[0].Token != 1 || r.Top[1].Token != 4 || r.Top[2].Token != 2 {
+		t.Fatalf("top %+v", r.Top)
+	}
+	if r, _ := Score(logits, 3, 0); !math.IsInf(float64(r.Logprob), -1) || r.Top != nil {
+		t.Fatalf("a -Inf logit scores %+v", r)
+	}
+	for _, bad := range []struct {
+		logits []float32
+		tok    int32
+	}{
+		{logits, 5}, {logits, -1}, {nil, 0},
+		{[]float32{float32(math.NaN()), 1}, 1},
+		{[]float32{float32(math.Inf(-1)), float32(math.Inf(-1))}, 0},
+	} {
+		if _, err := Score(bad.logits, bad.tok, 1); err == nil {
+			t.Errorf("Score(%v, %d) gave no error", bad.logits, bad.tok)
+		}
+	}
+}

@@ -23,6 +23,23 @@ type job struct {
 	stream   bool
 	usage    bool // stream_options.include_usage
 	logprobs bool // report logprobs in the response
+	// echo (completions): each prompt as its choices start with it; nil
+	// without echo.
+	echo []echoPrompt
+}
+
+// echoPrompt is one prompt as echo returns it.
+type echoPrompt struct {
+	text  string // the prompt text
+	first string // its first token's text, which has no score
+}
+
+// echoOf is the prompt choice i starts with (nil without echo).
+func (j *job) echoOf(i int) *echoPrompt {
+	if j.echo == nil {
+		return nil
+	}
+	return &j.echo[i/j.n]
 }
 
 // choice accumulates one sequence's output.
@@ -33,6 +50,8 @@ type choice struct {
 	usage    engine.Usage
 	logprobs []engine.TokenLogprob
 	top      [][]engine.TokenLogprob
+	promptLP []engine.TokenLogprob // echo with logprobs: the prompt's scores
+	promptTo [][]engine.TokenLogprob
 	ttft     time.Duration
 	err      error
 	done     bool
@@ -44,6 +63,8 @@ func (c *choice) add(ev engine.Event) {
 	c.nTokens += len(ev.Tokens)
 	c.logprobs = append(c.logprobs, ev.Logprobs...)
 	c.top = append(c.top, ev.TopLogprobs...)
+	c.promptLP = append(c.promptLP, ev.PromptLogprobs...)
+	c.promptTo = append(c.promptTo, ev.PromptTopLogprobs...)
 	if c.ttft == 0 && ev.TTFT > 0 {
 		c.ttft = ev.TTFT
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,13 +21,11 @@ func (s *Server) handleCompletion(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err := decodeBody(ctx, &req); err != nil {
 		return err
 	}
-	base, n, err := s.baseRequest(&req.samplingFields, b.Tokenizer.NVocab())
+	base, n, err := s.baseRequest(&req.samplingFields, b.Tokenizer.NVocab(), req.Echo)
 	if err != nil {
 		return err
 	}
 	switch {
-	case req.Echo:
-		return notSupported("echo")
 	case req.Suffix != nil && *req.Suffix != "":
 		return notSupported("suffix")
 	case req.BestOf != nil && *req.BestOf > 1:
@@ -49,8 +48,43 @@ func (s *Server) handleCompletion(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if len(prompts)*n > maxChoices {
 		return invalidParam("n", "%d prompts times n=%d is over %d choices", len(prompts), n, maxChoices)
 	}
+	// Echo puts each prompt before its completion and, with logprobs, the
+	// prompt tokens' scores before the completion's, the first token's
+	// null (lm-evaluation-harness scores texts this way, max_tokens 0 or 1).
+	base.PromptLogprobs = req.Echo && base.Logprobs
 	j := s.newJob("completion", "cmpl-"+ri.id, &req.samplingFields, base, prompts, n)
+	if req.Echo {
+		if j.echo, err = echoPrompts(b.Tokenizer, &req.Prompt, prompts); err != nil {
+			return err
+		}
+	}
 	return s.run(ctx, ri, b, j)
+}
+
+// echoPrompts is each prompt as echo returns it: a text prompt as given, a
+// token prompt decoded (special tokens left out); ids are the prompts'
+// tokens, texts first as completionPrompts orders them.
+func echoPrompts(tok Tokenizer, p *promptField, ids [][]int32) ([]echoPrompt, error) {
+	texts := slices.Clone(p.Texts)
+	for i, t := range p.Tokens {
+		b, err := tok.Decode(t, false)
+		if err != nil {
+			return nil, invalidParam("prompt", "token prompt %d cannot be decoded for echo: %v", i, err)
+		}
+		texts = append(texts, string(b))
+	}
+	out := make([]echoPrompt, len(ids))
+	for i, t := range ids {
+		out[i].text = texts[i]
+		if len(t) > 0 {
+			first, err := tok.Piece(t[0], true)
+			if err != nil {
+				return nil, invalidParam("prompt", "prompt %d's first token %d has no text: %v", i, t[0], err)
+			}
+			out[i].first = string(first)
+		}
+	}
+	return out, nil
 }
 
 func completionPrompts(tok Tokenizer, p *promptField) ([][]int32, error) {
@@ -99,7 +133,7 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err := decodeBody(ctx, &req); err != nil {
 		return err
 	}
-	base, n, err := s.baseRequest(&req.samplingFields, b.Tokenizer.NVocab())
+	base, n, err := s.baseRequest(&req.samplingFields, b.Tokenizer.NVocab(), false)
 	if err != nil {
 		return err
 	}

@@ -90,8 +90,8 @@ func present(raw json.RawMessage) bool {
 }
 
 // baseRequest validates the shared fields and returns the engine request
-// template and n.
-func (s *Server) baseRequest(f *samplingFields, nVocab int) (engine.Request, int, error) {
+// template and n; echo (completions) allows max_tokens 0.
+func (s *Server) baseRequest(f *samplingFields, nVocab int, echo bool) (engine.Request, int, error) {
 	var r engine.Request
 	if err := s.checkModel(f.Model); err != nil {
 		return r, 0, err
@@ -120,10 +120,12 @@ func (s *Server) baseRequest(f *samplingFields, nVocab int) (engine.Request, int
 	}
 	r.Sampling = p
 	if f.MaxTokens != nil {
-		if *f.MaxTokens < 1 {
-			return r, 0, invalidParam("max_tokens", "max_tokens must be at least 1, got %d", *f.MaxTokens)
+		// 0 only scores an echoed prompt: handleCompletion allows it there.
+		if *f.MaxTokens < 0 || (*f.MaxTokens == 0 && !echo) {
+			return r, 0, invalidParam("max_tokens", "max_tokens must be at least 1 (or 0 with echo), got %d", *f.MaxTokens)
 		}
 		r.MaxTokens = *f.MaxTokens
+		r.PromptOnly = *f.MaxTokens == 0
 	}
 	if len(f.Stop.List) > maxStopStrings {
 		return r, 0, invalidParam("stop", "at most %d stop strings are allowed, got %d", maxStopStrings, len(f.Stop.List))

@@ -98,12 +98,45 @@ func completionBody(j *job, choices []*choice, u usageJSON) *completionResponse 
 	for i, c := range choices {
 		fr := finishReason(c.finish)
 		ch := completionChoice{Index: i, Text: string(c.text), FinishReason: &fr}
+		offset := 0
+		if e := j.echoOf(i); e != nil {
+			ch.Text = e.text + ch.Text
+			if j.logprobs {
+				ch.Logprobs = promptLogprobsOf(e, c.promptLP, c.promptTo)
+				for _, t := range ch.Logprobs.Tokens {
+					offset += len(t)
+				}
+			}
+		}
 		if j.logprobs {
-			ch.Logprobs = completionLogprobsOf(c.logprobs, c.top, 0)
+			lp := completionLogprobsOf(c.logprobs, c.top, offset)
+			if ch.Logprobs != nil {
+				lp = ch.Logprobs.join(lp)
+			}
+			ch.Logprobs = lp
 		}
 		resp.Choices = append(resp.Choices, ch)
 	}
 	return resp
+}
+
+// promptLogprobsOf is the legacy logprobs object of an echoed prompt: its
+// first token unscored (null), then the engine's scores of the others.
+func promptLogprobsOf(e *echoPrompt, lps []engine.TokenLogprob, top [][]engine.TokenLogprob) *completionLogprobs {
+	out := &completionLogprobs{Tokens: []string{e.first}, TokenLogprobs: []*float64{nil}, TextOffset: []int{0}}
+	if len(top) > 0 {
+		out.TopLogprobs = []map[string]float64{nil}
+	}
+	return out.join(completionLogprobsOf(lps, top, len(e.first)))
+}
+
+// join appends b's entries to a's.
+func (a *completionLogprobs) join(b *completionLogprobs) *completionLogprobs {
+	a.Tokens = append(a.Tokens, b.Tokens...)
+	a.TokenLogprobs = append(a.TokenLogprobs, b.TokenLogprobs...)
+	a.TopLogprobs = append(a.TopLogprobs, b.TopLogprobs...)
+	a.TextOffset = append(a.TextOffset, b.TextOffset...)
+	return a
 }
 
 func bytesOf(b []byte) []int {
@@ -135,12 +168,13 @@ func chatLogprobsOf(lps []engine.TokenLogprob, top [][]engine.TokenLogprob) *cha
 // text offset of the first token (non-zero for later stream chunks).
 func completionLogprobsOf(lps []engine.TokenLogprob, top [][]engine.TokenLogprob, offset int) *completionLogprobs {
 	out := &completionLogprobs{
-		Tokens: make([]string, 0, len(lps)), TokenLogprobs: make([]float64, 0, len(lps)),
+		Tokens: make([]string, 0, len(lps)), TokenLogprobs: make([]*float64, 0, len(lps)),
 		TextOffset: make([]int, 0, len(lps)),
 	}
 	for i, lp := range lps {
+		v := float64(lp.Logprob)
 		out.Tokens = append(out.Tokens, string(lp.Text))
-		out.TokenLogprobs = append(out.TokenLogprobs, float64(lp.Logprob))
+		out.TokenLogprobs = append(out.TokenLogprobs, &v)
 		out.TextOffset = append(out.TextOffset, offset)
 		offset += len(lp.Text)
 		if i < len(top) {

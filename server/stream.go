@@ -58,6 +58,7 @@ type streamState struct {
 	lp     []engine.TokenLogprob // logprobs not yet sent (their text is held)
 	top    [][]engine.TokenLogprob
 	offset int // text offset for completion logprobs
+	echoed bool
 }
 
 // streamOut writes the SSE response of j: for chat a role delta per
@@ -148,6 +149,19 @@ func forward(idx int, st Stream, merged chan<- taggedEvent, stop <-chan struct{}
 // streamEvent writes the chunks for one event of choice idx.
 func (s *Server) streamEvent(sw *sseWriter, j *job, idx int, st *streamState, ev engine.Event) {
 	st.c.add(ev)
+	if e := j.echoOf(idx); e != nil && !st.echoed {
+		// The prompt goes first, in a chunk of its own, with its scores:
+		// they come with the sequence's first event.
+		st.echoed = true
+		var lp *completionLogprobs
+		if j.logprobs {
+			lp = promptLogprobsOf(e, ev.PromptLogprobs, ev.PromptTopLogprobs)
+			for _, t := range lp.Tokens {
+				st.offset += len(t)
+			}
+		}
+		sw.data(j.completionChunk(idx, e.text, "", lp))
+	}
 	delta := st.hold.push(ev.Text)
 	finished := ev.Finish != engine.FinishNone
 	if finished {

@@ -191,9 +191,12 @@ type completionChoice struct {
 	FinishReason *string             `json:"finish_reason"`
 }
 
+// completionLogprobs is the legacy logprobs object. An echoed prompt's
+// first token has no score: its token_logprobs and top_logprobs entries
+// are null, as OpenAI's are.
 type completionLogprobs struct {
 	Tokens        []string             `json:"tokens"`
-	TokenLogprobs []float64            `json:"token_logprobs"`
+	TokenLogprobs []*float64           `json:"token_logprobs"`
 	TopLogprobs   []map[string]float64 `json:"top_logprobs"`
 	TextOffset    []int                `json:"text_offset"`
 }

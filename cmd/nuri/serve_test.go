@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -450,4 +451,121 @@ func TestServeBinary(t *testing.T) {
 		t.Errorf("access log missing, or prompt text logged at info:\n%s", stderr.String())
 	}
 	_ = os.Remove(bin)
+}
+
+// TestServeEchoScoresPrompt: echo with logprobs scores the prompt as
+// lm-evaluation-harness asks (max_tokens 0 or 1): the text comes back, the
+// first token unscored (null), and every other prompt token scored as the
+// model's log-softmax. Scoring a greedy continuation as part of a prompt
+// gives the logprobs its generation reported.
+func TestServeEchoScoresPrompt(t *testing.T) {
+	base := startServe(t)
+	type lpObj struct {
+		Tokens        []string             `json:"tokens"`
+		TokenLogprobs []*float64           `json:"token_logprobs"`
+		TopLogprobs   []map[string]float64 `json:"top_logprobs"`
+		TextOffset    []int                `json:"text_offset"`
+	}
+	type resp struct {
+		Choices []struct {
+			Text         string `json:"text"`
+			Logprobs     *lpObj `json:"logprobs"`
+			FinishReason string `json:"finish_reason"`
+		} `json:"choices"`
+		Usage struct {
+			PromptTokens     int `json:"prompt_tokens"`
+			CompletionTokens int `json:"completion_tokens"`
+		} `json:"usage"`
+	}
+	post := func(body string) resp {
+		t.Helper()
+		r, err := http.Post(base+"/v1/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		raw, _ := io.ReadAll(r.Body)
+		if r.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", body, r.StatusCode, raw)
+		}
+		var out resp
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		return out
+	}
+
+	// The greedy continuation of a prompt, with its logprobs.
+	gen := post(`{"model":"stories260K","prompt":"Once upon a time","max_tokens":8,"temperature":0,"logprobs":1}`)
+	cont := gen.Choices[0]
+	if cont.Logprobs == nil || len(cont.Logprobs.Tokens) != 8 {
+		t.Fatalf("generation: %+v", cont)
+	}
+	// The prompt and that continuation scored as one prompt.
+	full := "Once upon a time" + cont.Text
+	sc := post(`{"model":"stories260K","prompt":` + strconv.Quote(full) + `,"max_tokens":0,"echo":true,"logprobs":2}`)
+	ch := sc.Choices[0]
+	if ch.Text != full || ch.FinishReason != "length" || sc.Usage.CompletionTokens != 0 {
+		t.Fatalf("scored: text %q finish %q usage %+v", ch.Text, ch.FinishReason, sc.Usage)
+	}
+	lp := ch.Logprobs
+	n := sc.Usage.PromptTokens
+	if lp == nil || len(lp.Tokens) != n || len(lp.TokenLogprobs) != n || len(lp.TopLogprobs) != n || len(lp.TextOffset) != n {
+		t.Fatalf("scored logprobs for %d prompt tokens: %+v", n, lp)
+	}
+	if lp.TokenLogprobs[0] != nil || lp.TopLogprobs[0] != nil {
+		t.Errorf("first token scored: %v %v", lp.TokenLogprobs[0], lp.TopLogprobs[0])
+	}
+	for i := 1; i < n; i++ {
+		v := lp.TokenLogprobs[i]
+		if v == nil || *v > 0 || len(lp.TopLogprobs[i]) != 2 || lp.TextOffset[i] != lp.TextOffset[i-1]+len(lp.Tokens[i-1]) {
+			t.Fatalf("prompt token %d %q: logprob %v, top %v, offset %d", i, lp.Tokens[i], v, lp.TopLogprobs[i], lp.TextOffset[i])
+		}
+	}
+	// The last 8 prompt tokens are the continuation, scored where it was
+	// generated (prefill rows against decode rows: equal within float noise).
+	if got := strings.Join(lp.Tokens[n-8:], ""); got != strings.Join(cont.Logprobs.Tokens, "") {
+		t.Fatalf("the scored prompt ends in %q, not the continuation %q (tokenized differently)", got, cont.Logprobs.Tokens)
+	}
+	for i := range 8 {
+		want, got := *cont.Logprobs.TokenLogprobs[i], *lp.TokenLogprobs[n-8+i]
+		if math.Abs(want-got) > 1e-4 {
+			t.Errorf("continuation token %d %q: scored %v, generated with %v", i, cont.Logprobs.Tokens[i], got, want)
+		}
+	}
+
+	// echo with max_tokens 1, streamed: the prompt chunk first, then the
+	// token; without echo, max_tokens 0 is still refused.
+	r, err := http.Post(base+"/v1/completions", "application/json", strings.NewReader(
+		`{"model":"stories260K","prompt":"Once upon a time","max_tokens":1,"echo":true,"logprobs":0,"temperature":0,"stream":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	var texts []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok || data == "[DONE]" {
+			continue
+		}
+		var c resp
+		if err := json.Unmarshal([]byte(data), &c); err != nil {
+			t.Fatalf("chunk %q: %v", data, err)
+		}
+		if len(c.Choices) > 0 && c.Choices[0].Text != "" {
+			texts = append(texts, c.Choices[0].Text)
+		}
+	}
+	if len(texts) != 2 || texts[0] != "Once upon a time" || texts[1] != "," {
+		t.Errorf("streamed texts %q, want the prompt then \",\"", texts)
+	}
+	r, err = http.Post(base+"/v1/completions", "application/json", strings.NewReader(`{"model":"stories260K","prompt":"x","max_tokens":0}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != 400 {
+		t.Errorf("max_tokens 0 without echo: status %d, want 400", r.StatusCode)
+	}
 }

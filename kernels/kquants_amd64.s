@@ -95,6 +95,26 @@
 	VFNMADD231PS Y1, Y0, Y4; \
 	VMOVUPS      Y4, ACC(SP)(R14*1)
 
+// ROWS_K4: every activation row against the super-block unpacked in the
+// frame, Q4_K's and Q5_K's eight 32-element sub-blocks with their mins.
+#define ROWS_K4 \
+	MOVQ R8, AX; \
+	MOVQ R10, BX; \
+	MOVQ R12, DI; \
+	XORQ R14, R14; \
+row: \
+	VPXOR Y2, Y2, Y2; \
+	SUB4(0); \
+	SUB4(1); \
+	SUB4(2); \
+	SUB4(3); \
+	SUB4(4); \
+	SUB4(5); \
+	SUB4(6); \
+	SUB4(7); \
+	FINISH_MIN(288); \
+	ADVANCE_ROW
+
 // func dotQ4_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
 TEXT ·dotQ4_KAVX2(SB), 0, $576-64
 	SETUP(256)
@@ -108,23 +128,7 @@ sb:
 	UNPACK4(1)
 	UNPACK4(2)
 	UNPACK4(3)
-	MOVQ R8, AX
-	MOVQ R10, BX
-	MOVQ R12, DI
-	XORQ R14, R14
-
-row:
-	VPXOR Y2, Y2, Y2
-	SUB4(0)
-	SUB4(1)
-	SUB4(2)
-	SUB4(3)
-	SUB4(4)
-	SUB4(5)
-	SUB4(6)
-	SUB4(7)
-	FINISH_MIN(288)
-	ADVANCE_ROW
+	ROWS_K4
 	ADVANCE_SB(144)
 	STORE
 
@@ -172,23 +176,7 @@ sb:
 	UNPACK5(1)
 	UNPACK5(2)
 	UNPACK5(3)
-	MOVQ R8, AX
-	MOVQ R10, BX
-	MOVQ R12, DI
-	XORQ R14, R14
-
-row:
-	VPXOR Y2, Y2, Y2
-	SUB4(0)
-	SUB4(1)
-	SUB4(2)
-	SUB4(3)
-	SUB4(4)
-	SUB4(5)
-	SUB4(6)
-	SUB4(7)
-	FINISH_MIN(288)
-	ADVANCE_ROW
+	ROWS_K4
 	ADVANCE_SB(176)
 	STORE
 

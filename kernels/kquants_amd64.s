@@ -241,6 +241,38 @@ GLOBL q6kEvenOdd<>(SB), RODATA|NOPTR, $16
 	VMOVDQU Y0, (256+32*p)(SP); \
 	VPADDW  Y9, Y8, Y8
 
+// ROWS_OFFSET(shift): every activation row against the super-block
+// unpacked in the frame, for the types whose codes carry an offset of
+// 1<<shift (Q6_K 32, Q3_K 4): sixteen 16-element sub-blocks with the
+// int16 scale vectors at 256, the offset's share −(1<<shift)·Σ sc_g·bs_g
+// from the scales at 512.
+#define ROWS_OFFSET(shift) \
+	MOVQ R8, AX; \
+	MOVQ R10, BX; \
+	MOVQ R12, DI; \
+	XORQ R14, R14; \
+row: \
+	VPXOR Y2, Y2, Y2; \
+	SUB6(0); \
+	SUB6(1); \
+	SUB6(2); \
+	SUB6(3); \
+	SUB6(4); \
+	SUB6(5); \
+	SUB6(6); \
+	SUB6(7); \
+	VMOVDQU      (DI), Y0; \
+	VPMADDWD     512(SP), Y0, Y0; \
+	VPSLLD       $shift, Y0, Y0; \
+	VPSUBD       Y0, Y2, Y2; \
+	VCVTDQ2PS    Y2, Y2; \
+	VBROADCASTSS (BX), Y1; \
+	VMULPS       Y14, Y1, Y1; \
+	VMOVUPS      ACC(SP)(R14*1), Y4; \
+	VFMADD231PS  Y1, Y2, Y4; \
+	VMOVUPS      Y4, ACC(SP)(R14*1); \
+	ADVANCE_ROW
+
 // func dotQ6_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
 TEXT ·dotQ6_KAVX2(SB), 0, $800-64
 	SETUP(256)
@@ -279,32 +311,7 @@ sb:
 	VCVTPH2PS    X14, Y14             // d
 	UNPACK6(0)
 	UNPACK6(1)
-	MOVQ R8, AX
-	MOVQ R10, BX
-	MOVQ R12, DI
-	XORQ R14, R14
-
-row:
-	VPXOR Y2, Y2, Y2
-	SUB6(0)
-	SUB6(1)
-	SUB6(2)
-	SUB6(3)
-	SUB6(4)
-	SUB6(5)
-	SUB6(6)
-	SUB6(7)
-	VMOVDQU      (DI), Y0
-	VPMADDWD     512(SP), Y0, Y0      // sc_2j·bs_2j + sc_2j+1·bs_2j+1
-	VPSLLD       $5, Y0, Y0
-	VPSUBD       Y0, Y2, Y2
-	VCVTDQ2PS    Y2, Y2
-	VBROADCASTSS (BX), Y1
-	VMULPS       Y14, Y1, Y1
-	VMOVUPS      ACC(SP)(R14*1), Y4
-	VFMADD231PS  Y1, Y2, Y4
-	VMOVUPS      Y4, ACC(SP)(R14*1)
-	ADVANCE_ROW
+	ROWS_OFFSET(5)
 	ADVANCE_SB(210)
 	STORE
 
@@ -402,32 +409,7 @@ sb:
 	UNPACK3(5)
 	UNPACK3(6)
 	UNPACK3(7)
-	MOVQ R8, AX
-	MOVQ R10, BX
-	MOVQ R12, DI
-	XORQ R14, R14
-
-row:
-	VPXOR Y2, Y2, Y2
-	SUB6(0)
-	SUB6(1)
-	SUB6(2)
-	SUB6(3)
-	SUB6(4)
-	SUB6(5)
-	SUB6(6)
-	SUB6(7)
-	VMOVDQU      (DI), Y0
-	VPMADDWD     512(SP), Y0, Y0      // sc_2j·bs_2j + sc_2j+1·bs_2j+1
-	VPSLLD       $2, Y0, Y0
-	VPSUBD       Y0, Y2, Y2
-	VCVTDQ2PS    Y2, Y2
-	VBROADCASTSS (BX), Y1
-	VMULPS       Y14, Y1, Y1
-	VMOVUPS      ACC(SP)(R14*1), Y4
-	VFMADD231PS  Y1, Y2, Y4
-	VMOVUPS      Y4, ACC(SP)(R14*1)
-	ADVANCE_ROW
+	ROWS_OFFSET(2)
 	ADVANCE_SB(110)
 	STORE
 

@@ -117,6 +117,27 @@
 	JEQ  done; \
 	HSUM(Y3, X3, (SI)(CX*1))
 
+// BLOCKS(load, rows, size): a kernel's loop over the row's blocks of size
+// bytes (load unpacks one, rows runs it against every activation row),
+// then the stores.
+#define BLOCKS(load, rows, size) \
+	TESTQ CX, CX; \
+	JZ    store; \
+loop: \
+	load; \
+	rows; \
+next: \
+	ADDQ $size, SI; \
+	ADDQ $32, AX; \
+	INCQ BX; \
+	DECQ CX; \
+	JNZ  loop; \
+store: \
+	STORE; \
+done: \
+	VZEROUPPER; \
+	RET
+
 // Q8_0 weight block: d (fp16), qs[32] int8.
 #define LOAD_Q8_0 \
 	VPBROADCASTW (SI), X4; \
@@ -141,50 +162,12 @@
 // func dotQ8_0AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 TEXT ·dotQ8_0AVX2(SB), NOSPLIT, $0-64
 	SETUP(2)
-	TESTQ CX, CX
-	JZ    store
-
-loop:
-	LOAD_Q8_0
-	ROWS
-
-next:
-	ADDQ $34, SI
-	ADDQ $32, AX
-	INCQ BX
-	DECQ CX
-	JNZ  loop
-
-store:
-	STORE
-
-done:
-	VZEROUPPER
-	RET
+	BLOCKS(LOAD_Q8_0, ROWS, 34)
 
 // func dotQ4_0AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $0-64
 	SETUP(2)
-	TESTQ CX, CX
-	JZ    store
-
-loop:
-	LOAD_Q4_0
-	ROWS
-
-next:
-	ADDQ $18, SI
-	ADDQ $32, AX
-	INCQ BX
-	DECQ CX
-	JNZ  loop
-
-store:
-	STORE
-
-done:
-	VZEROUPPER
-	RET
+	BLOCKS(LOAD_Q4_0, ROWS, 18)
 
 // ---------------------------------------------------------------------------
 // Five-bit weights: each block's qh holds the fifth bit of element e in bit
@@ -241,26 +224,7 @@ GLOBL q5Bits<>(SB), RODATA|NOPTR, $8
 TEXT ·dotQ5_0AVX2(SB), NOSPLIT, $0-64
 	SETUP(2)
 	SETUP_Q5(0xf0f0f0f0)
-	TESTQ CX, CX
-	JZ    store
-
-loop:
-	LOAD_Q5_0
-	ROWS
-
-next:
-	ADDQ $22, SI
-	ADDQ $32, AX
-	INCQ BX
-	DECQ CX
-	JNZ  loop
-
-store:
-	STORE
-
-done:
-	VZEROUPPER
-	RET
+	BLOCKS(LOAD_Q5_0, ROWS, 22)
 
 // ---------------------------------------------------------------------------
 // Q4_1 and Q5_1 against Q8_1: the codes are unsigned (value = d·q + m), so
@@ -320,51 +284,13 @@ done:
 // func dotQ4_1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 TEXT ·dotQ4_1AVX2(SB), NOSPLIT, $0-64
 	SETUP(3)
-	TESTQ CX, CX
-	JZ    store
-
-loop:
-	LOAD_Q4_1
-	ROWS1
-
-next:
-	ADDQ $20, SI
-	ADDQ $32, AX
-	INCQ BX
-	DECQ CX
-	JNZ  loop
-
-store:
-	STORE
-
-done:
-	VZEROUPPER
-	RET
+	BLOCKS(LOAD_Q4_1, ROWS1, 20)
 
 // func dotQ5_1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 TEXT ·dotQ5_1AVX2(SB), NOSPLIT, $0-64
 	SETUP(3)
 	SETUP_Q5(0x10101010)
-	TESTQ CX, CX
-	JZ    store
-
-loop:
-	LOAD_Q5_1
-	ROWS1
-
-next:
-	ADDQ $24, SI
-	ADDQ $32, AX
-	INCQ BX
-	DECQ CX
-	JNZ  loop
-
-store:
-	STORE
-
-done:
-	VZEROUPPER
-	RET
+	BLOCKS(LOAD_Q5_1, ROWS1, 24)
 
 #undef DOT
 #define DOT DOT_VNNI
@@ -372,47 +298,9 @@ done:
 // func dotQ8_0VNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 TEXT ·dotQ8_0VNNI(SB), NOSPLIT, $0-64
 	SETUP(2)
-	TESTQ CX, CX
-	JZ    store
-
-loop:
-	LOAD_Q8_0
-	ROWS
-
-next:
-	ADDQ $34, SI
-	ADDQ $32, AX
-	INCQ BX
-	DECQ CX
-	JNZ  loop
-
-store:
-	STORE
-
-done:
-	VZEROUPPER
-	RET
+	BLOCKS(LOAD_Q8_0, ROWS, 34)
 
 // func dotQ4_0VNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 TEXT ·dotQ4_0VNNI(SB), NOSPLIT, $0-64
 	SETUP(2)
-	TESTQ CX, CX
-	JZ    store
-
-loop:
-	LOAD_Q4_0
-	ROWS
-
-next:
-	ADDQ $18, SI
-	ADDQ $32, AX
-	INCQ BX
-	DECQ CX
-	JNZ  loop
-
-store:
-	STORE
-
-done:
-	VZEROUPPER
-	RET
+	BLOCKS(LOAD_Q4_0, ROWS, 18)

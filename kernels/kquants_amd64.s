@@ -241,6 +241,25 @@ GLOBL q6kEvenOdd<>(SB), RODATA|NOPTR, $16
 	VMOVDQU Y0, (256+32*p)(SP); \
 	VPADDW  Y9, Y8, Y8
 
+// SCALES16: the sixteen signed byte scales in X0 into the frame: in order
+// as int16 at 512, and as the eight sub-block scale vectors at 256.
+#define SCALES16 \
+	VPMOVSXBW    X0, Y1; \
+	VMOVDQU      Y1, 512(SP); \
+	VPSHUFB      X13, X0, X0; \
+	VPMOVSXBW    X0, Y7; \
+	MOVL         $0x01000100, AX; \
+	VMOVD        AX, X8; \
+	VPBROADCASTD X8, Y8; \
+	SCALE6(0); \
+	SCALE6(1); \
+	SCALE6(2); \
+	SCALE6(3); \
+	SCALE6(4); \
+	SCALE6(5); \
+	SCALE6(6); \
+	SCALE6(7)
+
 // ROWS_OFFSET(shift): every activation row against the super-block
 // unpacked in the frame, for the types whose codes carry an offset of
 // 1<<shift (Q6_K 32, Q3_K 4): sixteen 16-element sub-blocks with the
@@ -292,21 +311,7 @@ TEXT ·dotQ6_KAVX2(SB), 0, $800-64
 
 sb:
 	VMOVDQU      192(SI), X0
-	VPMOVSXBW    X0, Y1
-	VMOVDQU      Y1, 512(SP)          // scales in order, int16
-	VPSHUFB      X13, X0, X0
-	VPMOVSXBW    X0, Y7               // even scales | odd scales
-	MOVL         $0x01000100, AX
-	VMOVD        AX, X8
-	VPBROADCASTD X8, Y8               // selects word 0 of each lane
-	SCALE6(0)
-	SCALE6(1)
-	SCALE6(2)
-	SCALE6(3)
-	SCALE6(4)
-	SCALE6(5)
-	SCALE6(6)
-	SCALE6(7)
+	SCALES16
 	VPBROADCASTW 208(SI), X14
 	VCVTPH2PS    X14, Y14             // d
 	UNPACK6(0)
@@ -381,21 +386,7 @@ sb:
 	VPSLLW       $4, X1, X1           // high two bits
 	VPOR         X1, X0, X0
 	VPSUBB       X6, X0, X0           // sc_g − 32, signed bytes
-	VPMOVSXBW    X0, Y1
-	VMOVDQU      Y1, 512(SP)          // scales in order, int16
-	VPSHUFB      X13, X0, X0
-	VPMOVSXBW    X0, Y7               // even scales | odd scales
-	MOVL         $0x01000100, AX
-	VMOVD        AX, X8
-	VPBROADCASTD X8, Y8               // selects word 0 of each lane
-	SCALE6(0)
-	SCALE6(1)
-	SCALE6(2)
-	SCALE6(3)
-	SCALE6(4)
-	SCALE6(5)
-	SCALE6(6)
-	SCALE6(7)
+	SCALES16
 	VPBROADCASTW 108(SI), X14
 	VCVTPH2PS    X14, Y14             // d
 	VMOVDQU      (SI), Y15            // hmask

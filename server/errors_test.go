@@ -63,6 +63,8 @@ func TestErrorStatuses(t *testing.T) {
 		{"top_p zero", "POST", "/v1/completions", `{"prompt":"a","top_p":0}`, 400, "top_p", ""},
 		{"n zero", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"n":0}`, 400, "n", ""},
 		{"max_tokens zero", "POST", "/v1/completions", `{"prompt":"a","max_tokens":0}`, 400, "max_tokens", ""},
+		{"max_tokens negative with echo", "POST", "/v1/completions", `{"prompt":"a","max_tokens":-1,"echo":true}`, 400, "max_tokens", ""},
+		{"chat max_tokens zero", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"max_tokens":0}`, 400, "max_tokens", ""},
 		{"logit bias key", "POST", "/v1/completions", `{"prompt":"a","logit_bias":{"999999":1}}`, 400, "logit_bias", ""},
 		{"top_logprobs without logprobs", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"top_logprobs":2}`, 400, "top_logprobs", ""},
 		{"missing prompt", "POST", "/v1/completions", `{"max_tokens":3}`, 400, "prompt", ""},

@@ -21,8 +21,11 @@ func (s *Server) handleCompletion(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err := decodeBody(ctx, &req); err != nil {
 		return err
 	}
-	base, n, err := s.baseRequest(&req.samplingFields, b.Tokenizer.NVocab(), req.Echo)
+	base, n, err := s.baseRequest(&req.samplingFields, b.Tokenizer.NVocab())
 	if err != nil {
+		return err
+	}
+	if err := checkMaxTokens(base, req.Echo, " (0 only with echo)"); err != nil {
 		return err
 	}
 	switch {
@@ -133,8 +136,11 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err := decodeBody(ctx, &req); err != nil {
 		return err
 	}
-	base, n, err := s.baseRequest(&req.samplingFields, b.Tokenizer.NVocab(), false)
+	base, n, err := s.baseRequest(&req.samplingFields, b.Tokenizer.NVocab())
 	if err != nil {
+		return err
+	}
+	if err := checkMaxTokens(base, false, ""); err != nil {
 		return err
 	}
 	if req.MaxCompletionTokens != nil {

@@ -90,8 +90,9 @@ func present(raw json.RawMessage) bool {
 }
 
 // baseRequest validates the shared fields and returns the engine request
-// template and n; echo (completions) allows max_tokens 0.
-func (s *Server) baseRequest(f *samplingFields, nVocab int, echo bool) (engine.Request, int, error) {
+// template and n. max_tokens 0 becomes a prompt-only request, which only
+// completions with echo accept (checkMaxTokens).
+func (s *Server) baseRequest(f *samplingFields, nVocab int) (engine.Request, int, error) {
 	var r engine.Request
 	if err := s.checkModel(f.Model); err != nil {
 		return r, 0, err
@@ -120,9 +121,8 @@ func (s *Server) baseRequest(f *samplingFields, nVocab int, echo bool) (engine.R
 	}
 	r.Sampling = p
 	if f.MaxTokens != nil {
-		// 0 only scores an echoed prompt: handleCompletion allows it there.
-		if *f.MaxTokens < 0 || (*f.MaxTokens == 0 && !echo) {
-			return r, 0, invalidParam("max_tokens", "max_tokens must be at least 1 (or 0 with echo), got %d", *f.MaxTokens)
+		if *f.MaxTokens < 0 {
+			return r, 0, invalidParam("max_tokens", "max_tokens must be at least 1, got %d", *f.MaxTokens)
 		}
 		r.MaxTokens = *f.MaxTokens
 		r.PromptOnly = *f.MaxTokens == 0
@@ -214,6 +214,15 @@ func samplingParams(f *samplingFields, nVocab int) (sample.Params, error) {
 // expand makes one engine request per choice: each prompt n times, in
 // OpenAI's choice order. With a seed, choice i samples with seed+i so the
 // choices differ but the whole response is reproducible.
+// checkMaxTokens refuses a prompt-only request (max_tokens 0) unless it
+// echoes its prompt: only the echo makes such a response say anything.
+func checkMaxTokens(r engine.Request, echo bool, hint string) error {
+	if r.PromptOnly && !echo {
+		return invalidParam("max_tokens", "max_tokens must be at least 1%s, got 0", hint)
+	}
+	return nil
+}
+
 func expand(base engine.Request, reqID string, prompts [][]int32, n int) []engine.Request {
 	out := make([]engine.Request, 0, len(prompts)*n)
 	for pi, p := range prompts {

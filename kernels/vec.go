@@ -197,6 +197,8 @@ func (o VecOps) ScaleMax(x []float32, s float32) float32 {
 	i := 0
 	if n16 := len(x) / 16; o.fast && n16 > 0 {
 		m, i = scaleMaxF32(&x[0], n16, s), n16*16
+	} else if n8 := len(x) / 8; o.avx2 && n8 > 0 {
+		m, i = scaleMaxF32AVX2(&x[0], n8, s), n8*8
 	}
 	for ; i < len(x); i++ {
 		v := x[i] * s
@@ -214,6 +216,9 @@ func (o VecOps) SubScalar(x []float32, m float32) {
 	if n16 := len(x) / 16; o.fast && n16 > 0 {
 		subScalarF32(&x[0], n16, m)
 		i = n16 * 16
+	} else if n8 := len(x) / 8; o.avx2 && n8 > 0 {
+		subScalarF32AVX2(&x[0], n8, m)
+		i = n8 * 8
 	}
 	for ; i < len(x); i++ {
 		x[i] -= m
@@ -226,6 +231,9 @@ func (o VecOps) Scale(x []float32, s float32) {
 	if n16 := len(x) / 16; o.fast && n16 > 0 {
 		scaleF32(&x[0], n16, s)
 		i = n16 * 16
+	} else if n8 := len(x) / 8; o.avx2 && n8 > 0 {
+		scaleF32AVX2(&x[0], n8, s)
+		i = n8 * 8
 	}
 	for ; i < len(x); i++ {
 		x[i] *= s
@@ -245,8 +253,12 @@ func (o VecOps) Scale(x []float32, s float32) {
 func (o VecOps) SumSquares(x []float32) float64 {
 	var lanes [16]float64
 	i := 0
-	if n16 := len(x) / 16; o.fast && n16 > 0 {
-		sumSquaresF64(&x[0], n16, &lanes[0])
+	if n16 := len(x) / 16; (o.fast || o.avx2) && n16 > 0 {
+		if o.fast {
+			sumSquaresF64(&x[0], n16, &lanes[0])
+		} else {
+			sumSquaresF64AVX2(&x[0], n16, &lanes[0])
+		}
 		i = n16 * 16
 	}
 	for ; i < len(x); i++ {
@@ -264,8 +276,12 @@ func (o VecOps) SumSquares(x []float32) float64 {
 func (o VecOps) SumF64(x []float32) float64 {
 	var lanes [16]float64
 	i := 0
-	if n16 := len(x) / 16; o.fast && n16 > 0 {
-		sumF64(&x[0], n16, &lanes[0])
+	if n16 := len(x) / 16; (o.fast || o.avx2) && n16 > 0 {
+		if o.fast {
+			sumF64(&x[0], n16, &lanes[0])
+		} else {
+			sumF64AVX2(&x[0], n16, &lanes[0])
+		}
 		i = n16 * 16
 	}
 	for ; i < len(x); i++ {
@@ -305,6 +321,9 @@ func (o VecOps) ScaleMul(y, x, w []float32, s float32) {
 	if n16 := len(x) / 16; o.fast && n16 > 0 {
 		scaleMulF32(&y[0], &x[0], &w[0], n16, s)
 		i = n16 * 16
+	} else if n8 := len(x) / 8; o.avx2 && n8 > 0 {
+		scaleMulF32AVX2(&y[0], &x[0], &w[0], n8, s)
+		i = n8 * 8
 	}
 	for ; i < len(x); i++ {
 		y[i] = float32(x[i]*s) * w[i]
@@ -320,6 +339,9 @@ func (o VecOps) Add(y, a, b []float32) {
 	if n16 := len(a) / 16; o.fast && n16 > 0 {
 		addF32(&y[0], &a[0], &b[0], n16)
 		i = n16 * 16
+	} else if n8 := len(a) / 8; o.avx2 && n8 > 0 {
+		addF32AVX2(&y[0], &a[0], &b[0], n8)
+		i = n8 * 8
 	}
 	for ; i < len(a); i++ {
 		y[i] = a[i] + b[i]
@@ -549,7 +571,7 @@ func (o VecOps) DotQ8_0Rows(out []float32, q []byte, qd []float32, k []byte, kSt
 		clear(out)
 		return
 	}
-	if o.fast {
+	if o.fast || o.avx2 { // an AVX2 loop, which AVX-512 CPUs run too
 		dotQ8_0Rows(&out[0], &q[0], &qd[0], &k[0], kStride, len(out), nb)
 		return
 	}
@@ -594,8 +616,9 @@ func (o VecOps) DotQ8_0RowsHeads(out []float32, oStride, n int, q []byte, qd []f
 	checkRows("DotQ8_0RowsHeads outputs", heads, n, oStride, len(out))
 	checkRows("DotQ8_0RowsHeads", n, nb*q8_0Bytes, kStride, len(k))
 	h := 0
-	if o.fast && nb > 0 {
-		vnni := hasVecVNNI && nb <= 8 // the VNNI kernel's frame holds eight blocks a head
+	if (o.fast || o.avx2) && nb > 0 {
+		// dotQ8_0Rows4 is AVX2 code; the VNNI one needs AVX-512.
+		vnni := o.fast && hasVecVNNI && nb <= 8 // the VNNI kernel's frame holds eight blocks a head
 		for ; h+4 <= heads; h += 4 {
 			// Direct calls: through a func value the slices would escape.
 			if vnni {

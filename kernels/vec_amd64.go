@@ -100,3 +100,24 @@ func expF32AVX2(dst, src *float32, n8 int)
 
 //go:noescape
 func siluMulF32AVX2(dst, gate, up *float32, n8 int)
+
+//go:noescape
+func scaleMaxF32AVX2(x *float32, n8 int, s float32) float32
+
+//go:noescape
+func subScalarF32AVX2(x *float32, n8 int, m float32)
+
+//go:noescape
+func scaleF32AVX2(x *float32, n8 int, s float32)
+
+//go:noescape
+func sumF64AVX2(x *float32, n16 int, lanes *float64)
+
+//go:noescape
+func sumSquaresF64AVX2(x *float32, n16 int, lanes *float64)
+
+//go:noescape
+func scaleMulF32AVX2(y, x, w *float32, n8 int, s float32)
+
+//go:noescape
+func addF32AVX2(y, a, b *float32, n8 int)

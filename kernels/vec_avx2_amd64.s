@@ -205,3 +205,167 @@ TEXT ·axpyF16RowsAVX2(SB), NOSPLIT, $0-48
 // func axpyF32RowsAVX2(acc *float32, d16 int, p *float32, n int, v *float32, vstride int)
 TEXT ·axpyF32RowsAVX2(SB), NOSPLIT, $0-48
 	AXPYROWS8(VMOVUPS, 32, 64, 96, 128, 160, 192, 224, 256, 2)
+
+// The softmax and norm passes on 8 lanes (vec.go's ScaleMax, SubScalar,
+// Scale, SumF64, SumSquares, ScaleMul, Add run the rest in Go): the same
+// single float32 operation per element as the scalar loops, so position
+// does not matter; the float64 sums keep vec.go's sixteen lanes in Y0-Y3
+// (four doubles each).
+
+// func scaleMaxF32AVX2(x *float32, n8 int, s float32) float32
+// The running maximum is VMAXPS's second source, which it returns when a
+// product is NaN: NaNs are skipped, as the scalar loop's v > m does.
+TEXT ·scaleMaxF32AVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), DI
+	MOVQ n8+8(FP), CX
+	VBROADCASTSS s+16(FP), Y1
+	MOVL $0xff800000, AX
+	VMOVD AX, X0
+	VPBROADCASTD X0, Y0
+smloop:
+	VMULPS  (DI), Y1, Y2
+	VMOVUPS Y2, (DI)
+	VMAXPS  Y0, Y2, Y0
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     smloop
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS  X1, X0, X0
+	VPERMILPS $0x4E, X0, X1
+	VMAXPS  X1, X0, X0
+	VPERMILPS $0xB1, X0, X1
+	VMAXPS  X1, X0, X0
+	VMOVSS  X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func subScalarF32AVX2(x *float32, n8 int, m float32)
+TEXT ·subScalarF32AVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), DI
+	MOVQ n8+8(FP), CX
+	VBROADCASTSS m+16(FP), Y1
+ssloop:
+	VMOVUPS (DI), Y2
+	VSUBPS  Y1, Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     ssloop
+	VZEROUPPER
+	RET
+
+// func scaleF32AVX2(x *float32, n8 int, s float32)
+TEXT ·scaleF32AVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), DI
+	MOVQ n8+8(FP), CX
+	VBROADCASTSS s+16(FP), Y1
+scloop:
+	VMULPS  (DI), Y1, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     scloop
+	VZEROUPPER
+	RET
+
+// func sumF64AVX2(x *float32, n16 int, lanes *float64)
+// lanes[j] = Σ float64(x[16i+j]) for i < n16, as sumF64.
+TEXT ·sumF64AVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), DI
+	MOVQ n16+8(FP), CX
+	MOVQ lanes+16(FP), SI
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+sumloop:
+	VCVTPS2PD (DI), Y4
+	VCVTPS2PD 16(DI), Y5
+	VCVTPS2PD 32(DI), Y6
+	VCVTPS2PD 48(DI), Y7
+	VADDPD  Y4, Y0, Y0
+	VADDPD  Y5, Y1, Y1
+	VADDPD  Y6, Y2, Y2
+	VADDPD  Y7, Y3, Y3
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     sumloop
+	VMOVUPD Y0, (SI)
+	VMOVUPD Y1, 32(SI)
+	VMOVUPD Y2, 64(SI)
+	VMOVUPD Y3, 96(SI)
+	VZEROUPPER
+	RET
+
+// func sumSquaresF64AVX2(x *float32, n16 int, lanes *float64)
+// The squares rounded to float32 first, as the reference's
+// float64(float32(x·x)).
+TEXT ·sumSquaresF64AVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), DI
+	MOVQ n16+8(FP), CX
+	MOVQ lanes+16(FP), SI
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+sqloop:
+	VMOVUPS (DI), Y4
+	VMULPS  Y4, Y4, Y4
+	VMOVUPS 32(DI), Y5
+	VMULPS  Y5, Y5, Y5
+	VCVTPS2PD X4, Y6
+	VEXTRACTF128 $1, Y4, X4
+	VCVTPS2PD X4, Y7
+	VADDPD  Y6, Y0, Y0
+	VADDPD  Y7, Y1, Y1
+	VCVTPS2PD X5, Y6
+	VEXTRACTF128 $1, Y5, X5
+	VCVTPS2PD X5, Y7
+	VADDPD  Y6, Y2, Y2
+	VADDPD  Y7, Y3, Y3
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     sqloop
+	VMOVUPD Y0, (SI)
+	VMOVUPD Y1, 32(SI)
+	VMOVUPD Y2, 64(SI)
+	VMOVUPD Y3, 96(SI)
+	VZEROUPPER
+	RET
+
+// func scaleMulF32AVX2(y, x, w *float32, n8 int, s float32)
+TEXT ·scaleMulF32AVX2(SB), NOSPLIT, $0-36
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DX
+	MOVQ n8+24(FP), CX
+	VBROADCASTSS s+32(FP), Y1
+smulloop:
+	VMULPS  (SI), Y1, Y2
+	VMULPS  (DX), Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     smulloop
+	VZEROUPPER
+	RET
+
+// func addF32AVX2(y, a, b *float32, n8 int)
+TEXT ·addF32AVX2(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n8+24(FP), CX
+addloop:
+	VMOVUPS (SI), Y2
+	VADDPS  (DX), Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     addloop
+	VZEROUPPER
+	RET

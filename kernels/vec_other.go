@@ -132,3 +132,16 @@ func axpyF32RowsAVX2(acc *float32, d16 int, p *float32, n int, v *float32, vstri
 func expF32AVX2(dst, src *float32, n8 int) { panic("kernels: no assembly") }
 
 func siluMulF32AVX2(dst, gate, up *float32, n8 int) { panic("kernels: no assembly") }
+
+func scaleMaxF32AVX2(x *float32, n8 int, s float32) float32 { panic("kernels: no assembly") }
+
+func subScalarF32AVX2(x *float32, n8 int, m float32) { panic("kernels: no assembly") }
+
+func scaleF32AVX2(x *float32, n8 int, s float32) { panic("kernels: no assembly") }
+
+func sumF64AVX2(x *float32, n16 int, lanes *float64)        { panic("kernels: no assembly") }
+func sumSquaresF64AVX2(x *float32, n16 int, lanes *float64) { panic("kernels: no assembly") }
+
+func scaleMulF32AVX2(y, x, w *float32, n8 int, s float32) { panic("kernels: no assembly") }
+
+func addF32AVX2(y, a, b *float32, n8 int) { panic("kernels: no assembly") }

@@ -60,8 +60,12 @@ func TestKernelSetChoosesKernels(t *testing.T) {
 	}
 
 	p.SetKernelSet(KernelsAVX2)
-	if p.Generic() || p.Packs() || p.VecOps().Name() != "generic" {
-		t.Fatalf("avx2: Generic %v, Packs %v, VecOps %s", p.Generic(), p.Packs(), p.VecOps().Name())
+	wantVec := "generic"
+	if hasVecAVX2 {
+		wantVec = "avx2"
+	}
+	if p.Generic() || p.Packs() || p.VecOps().Name() != wantVec {
+		t.Fatalf("avx2: Generic %v, Packs %v, VecOps %s, want %s", p.Generic(), p.Packs(), p.VecOps().Name(), wantVec)
 	}
 	avx2 := avx2Variants()
 	for _, wt := range types {
@@ -80,6 +84,16 @@ func TestKernelSetChoosesKernels(t *testing.T) {
 	p.SetKernelSet(KernelsBest)
 	if p.Generic() || p.Packs() != true {
 		t.Fatalf("best: Generic %v, Packs %v", p.Generic(), p.Packs())
+	}
+	wantVec = "generic"
+	switch {
+	case hasVecAsm:
+		wantVec = "avx512"
+	case hasVecAVX2:
+		wantVec = "avx2"
+	}
+	if n := p.VecOps().Name(); n != wantVec {
+		t.Errorf("best set: VecOps %s, want %s", n, wantVec)
 	}
 	for _, wt := range types {
 		if k := fastKernels[wt]; k != nil && p.KernelName(wt) != k.name {

@@ -23,22 +23,45 @@ import (
 //
 // Weighted sum: acc[e] += p[j]·v[j][e] for rows j in order, one fused
 // multiply-add per element and row.
-type VecOps struct{ fast bool }
+//
+// fast selects the AVX-512 loops, avx2 the 256-bit ones (AVX2, FMA,
+// F16C), which hold each 16-lane accumulator in two registers and so give
+// the same bits; a method takes the widest it has.
+type VecOps struct{ fast, avx2 bool }
 
-// VecOps returns the loops this Pool runs: the assembly ones (AVX-512)
-// where the CPU has them and the Pool's kernel set is the best (a nil Pool
-// takes the fast path, as MatMul does).
-func (p *Pool) VecOps() VecOps { return VecOps{fast: hasVecAsm && p.KernelSet() == KernelsBest} }
+// VecOps returns the loops this Pool runs: the assembly ones its kernel
+// set allows where the CPU has them, AVX-512 first (a nil Pool takes the
+// fastest path, as MatMul does).
+func (p *Pool) VecOps() VecOps { return vecOpsFor(p.KernelSet()) }
 
 // vecOpsLocked is VecOps for a caller that holds p.mu (or a nil p).
 func (p *Pool) vecOpsLocked() VecOps {
-	return VecOps{fast: hasVecAsm && (p == nil || p.kernels == KernelsBest)}
+	if p == nil {
+		return vecOpsFor(KernelsBest)
+	}
+	return vecOpsFor(p.kernels)
 }
 
-// Name reports the implementation: "avx512" or "generic".
+// vecOpsFor is the VecOps kernel set k runs on this CPU: the AVX2 set
+// never reaches an AVX-512 loop, so that a machine with AVX-512 tests the
+// path of one without.
+func vecOpsFor(k KernelSet) VecOps {
+	switch k {
+	case KernelsBest:
+		return VecOps{fast: hasVecAsm, avx2: hasVecAVX2}
+	case KernelsAVX2:
+		return VecOps{avx2: hasVecAVX2}
+	}
+	return VecOps{}
+}
+
+// Name reports the widest implementation: "avx512", "avx2" or "generic".
 func (o VecOps) Name() string {
-	if o.fast {
+	switch {
+	case o.fast:
 		return "avx512"
+	case o.avx2:
+		return "avx2"
 	}
 	return "generic"
 }
@@ -55,7 +78,7 @@ func checkRows(what string, n, d, stride, have int) {
 // len(out), k holding fp16 bits. q must already be rounded to fp16 values
 // when the result is to match an fp16 dot product.
 func (o VecOps) DotF16Rows(out, q []float32, k []uint16, kStride int) {
-	dotRows(o.fast, "DotF16Rows", out, q, k, kStride, quant.FP16ToFP32, dotF16Rows)
+	dotRows(o, "DotF16Rows", out, q, k, kStride, quant.FP16ToFP32, dotF16Rows, dotF16RowsAVX2)
 }
 
 // DotF16RowsHeads is DotF16Rows for several query heads against the same
@@ -107,7 +130,7 @@ func (o VecOps) PairF16Heads(d int) bool { return o.fast && (d == 64 || d == 128
 // cannot know where the next one is. Rows outside b are skipped; it does
 // nothing on the generic path.
 func (o VecOps) PrefetchRows(b []byte, n, stride, size int) {
-	if n = prefetchRowCount(len(b), n, stride, size); o.fast && n > 0 {
+	if n = prefetchRowCount(len(b), n, stride, size); (o.fast || o.avx2) && n > 0 {
 		prefetchRows(&b[0], n, stride, size)
 	}
 }
@@ -126,13 +149,13 @@ func prefetchRowCount(have, n, stride, size int) int {
 
 // DotF32Rows is DotF16Rows for an f32 cache.
 func (o VecOps) DotF32Rows(out, q []float32, k []float32, kStride int) {
-	dotRows(o.fast, "DotF32Rows", out, q, k, kStride, f32Value, dotF32Rows)
+	dotRows(o, "DotF32Rows", out, q, k, kStride, f32Value, dotF32Rows, dotF32RowsAVX2)
 }
 
 // AxpyF16Rows adds Σ_j p[j]·v[j·vStride : j·vStride+len(acc)] to acc, rows
 // in order, v holding fp16 bits.
 func (o VecOps) AxpyF16Rows(acc, p []float32, v []uint16, vStride int) {
-	axpyRows(o.fast, "AxpyF16Rows", acc, p, v, vStride, quant.FP16ToFP32, axpyF16Rows)
+	axpyRows(o, "AxpyF16Rows", acc, p, v, vStride, quant.FP16ToFP32, axpyF16Rows, axpyF16RowsAVX2)
 }
 
 // AxpyF16RowsHeads is AxpyF16Rows for several heads over the same rows:
@@ -174,6 +197,8 @@ func (o VecOps) ScaleMax(x []float32, s float32) float32 {
 	i := 0
 	if n16 := len(x) / 16; o.fast && n16 > 0 {
 		m, i = scaleMaxF32(&x[0], n16, s), n16*16
+	} else if n8 := len(x) / 8; o.avx2 && n8 > 0 {
+		m, i = scaleMaxF32AVX2(&x[0], n8, s), n8*8
 	}
 	for ; i < len(x); i++ {
 		v := x[i] * s
@@ -191,6 +216,9 @@ func (o VecOps) SubScalar(x []float32, m float32) {
 	if n16 := len(x) / 16; o.fast && n16 > 0 {
 		subScalarF32(&x[0], n16, m)
 		i = n16 * 16
+	} else if n8 := len(x) / 8; o.avx2 && n8 > 0 {
+		subScalarF32AVX2(&x[0], n8, m)
+		i = n8 * 8
 	}
 	for ; i < len(x); i++ {
 		x[i] -= m
@@ -203,6 +231,9 @@ func (o VecOps) Scale(x []float32, s float32) {
 	if n16 := len(x) / 16; o.fast && n16 > 0 {
 		scaleF32(&x[0], n16, s)
 		i = n16 * 16
+	} else if n8 := len(x) / 8; o.avx2 && n8 > 0 {
+		scaleF32AVX2(&x[0], n8, s)
+		i = n8 * 8
 	}
 	for ; i < len(x); i++ {
 		x[i] *= s
@@ -222,8 +253,12 @@ func (o VecOps) Scale(x []float32, s float32) {
 func (o VecOps) SumSquares(x []float32) float64 {
 	var lanes [16]float64
 	i := 0
-	if n16 := len(x) / 16; o.fast && n16 > 0 {
-		sumSquaresF64(&x[0], n16, &lanes[0])
+	if n16 := len(x) / 16; (o.fast || o.avx2) && n16 > 0 {
+		if o.fast {
+			sumSquaresF64(&x[0], n16, &lanes[0])
+		} else {
+			sumSquaresF64AVX2(&x[0], n16, &lanes[0])
+		}
 		i = n16 * 16
 	}
 	for ; i < len(x); i++ {
@@ -241,8 +276,12 @@ func (o VecOps) SumSquares(x []float32) float64 {
 func (o VecOps) SumF64(x []float32) float64 {
 	var lanes [16]float64
 	i := 0
-	if n16 := len(x) / 16; o.fast && n16 > 0 {
-		sumF64(&x[0], n16, &lanes[0])
+	if n16 := len(x) / 16; (o.fast || o.avx2) && n16 > 0 {
+		if o.fast {
+			sumF64(&x[0], n16, &lanes[0])
+		} else {
+			sumF64AVX2(&x[0], n16, &lanes[0])
+		}
 		i = n16 * 16
 	}
 	for ; i < len(x); i++ {
@@ -282,6 +321,9 @@ func (o VecOps) ScaleMul(y, x, w []float32, s float32) {
 	if n16 := len(x) / 16; o.fast && n16 > 0 {
 		scaleMulF32(&y[0], &x[0], &w[0], n16, s)
 		i = n16 * 16
+	} else if n8 := len(x) / 8; o.avx2 && n8 > 0 {
+		scaleMulF32AVX2(&y[0], &x[0], &w[0], n8, s)
+		i = n8 * 8
 	}
 	for ; i < len(x); i++ {
 		y[i] = float32(x[i]*s) * w[i]
@@ -297,6 +339,9 @@ func (o VecOps) Add(y, a, b []float32) {
 	if n16 := len(a) / 16; o.fast && n16 > 0 {
 		addF32(&y[0], &a[0], &b[0], n16)
 		i = n16 * 16
+	} else if n8 := len(a) / 8; o.avx2 && n8 > 0 {
+		addF32AVX2(&y[0], &a[0], &b[0], n8)
+		i = n8 * 8
 	}
 	for ; i < len(a); i++ {
 		y[i] = a[i] + b[i]
@@ -305,24 +350,28 @@ func (o VecOps) Add(y, a, b []float32) {
 
 // AxpyF32Rows is AxpyF16Rows for an f32 cache.
 func (o VecOps) AxpyF32Rows(acc, p []float32, v []float32, vStride int) {
-	axpyRows(o.fast, "AxpyF32Rows", acc, p, v, vStride, f32Value, axpyF32Rows)
+	axpyRows(o, "AxpyF32Rows", acc, p, v, vStride, f32Value, axpyF32Rows, axpyF32RowsAVX2)
 }
 
 func f32Value(v float32) float32 { return v }
 
 // dotRows is DotF16Rows/DotF32Rows over cache elements of type T, widened
-// by at; asm is the kernel for the first 16·⌊d/16⌋ elements.
-func dotRows[T uint16 | float32](fast bool, name string, out, q []float32, k []T, kStride int,
-	at func(T) float32, asm func(out, q *float32, k *T, kstride, n, d16 int)) {
+// by at; asm (AVX-512) and asm2 (AVX2) are the kernels for the first
+// 16·⌊d/16⌋ elements.
+func dotRows[T uint16 | float32](o VecOps, name string, out, q []float32, k []T, kStride int,
+	at func(T) float32, asm, asm2 func(out, q *float32, k *T, kstride, n, d16 int)) {
 	d := len(q)
 	checkRows(name, len(out), d, kStride, len(k))
 	if len(out) == 0 {
 		return
 	}
 	d16 := d / 16
-	if fast && d16 > 0 {
+	switch {
+	case o.fast && d16 > 0:
 		asm(&out[0], &q[0], &k[0], kStride, len(out), d16)
-	} else {
+	case o.avx2 && d16 > 0:
+		asm2(&out[0], &q[0], &k[0], kStride, len(out), d16)
+	default:
 		for j := range out {
 			r := k[j*kStride:]
 			out[j] = laneDot(q[:d16*16], func(e int) float32 { return at(r[e]) })
@@ -347,9 +396,10 @@ func dotTail[T uint16 | float32](out, q []float32, k []T, kStride, from int, at 
 	}
 }
 
-// axpyRows is AxpyF16Rows/AxpyF32Rows over cache elements of type T.
-func axpyRows[T uint16 | float32](fast bool, name string, acc, p []float32, v []T, vStride int,
-	at func(T) float32, asm func(acc *float32, d16 int, p *float32, n int, v *T, vstride int)) {
+// axpyRows is AxpyF16Rows/AxpyF32Rows over cache elements of type T, asm
+// and asm2 as dotRows'.
+func axpyRows[T uint16 | float32](o VecOps, name string, acc, p []float32, v []T, vStride int,
+	at func(T) float32, asm, asm2 func(acc *float32, d16 int, p *float32, n int, v *T, vstride int)) {
 	d := len(acc)
 	checkRows(name, len(p), d, vStride, len(v))
 	if len(p) == 0 {
@@ -357,9 +407,12 @@ func axpyRows[T uint16 | float32](fast bool, name string, acc, p []float32, v []
 	}
 	d16 := d / 16
 	from := d16 * 16 // the elements left to the Go loop
-	if fast && d16 > 0 {
+	switch {
+	case o.fast && d16 > 0:
 		asm(&acc[0], d16, &p[0], len(p), &v[0], vStride)
-	} else {
+	case o.avx2 && d16 > 0:
+		asm2(&acc[0], d16, &p[0], len(p), &v[0], vStride)
+	default:
 		from = 0
 	}
 	axpyTail(acc, p, v, vStride, from, at)
@@ -386,7 +439,7 @@ func (o VecOps) RoundF16(dst, src []float32) {
 		panic(fmt.Sprintf("kernels: RoundF16: %d outputs for %d inputs", len(dst), len(src)))
 	}
 	n8 := 0
-	if hasQuantAsm && o.fast {
+	if hasQuantAsm && (o.fast || o.avx2) {
 		n8 = len(src) / 8
 		if n8 > 0 {
 			roundF16(&src[0], n8, &dst[0])
@@ -407,7 +460,7 @@ func (o VecOps) ToBF16(dst []uint16, src []float32) {
 		panic(fmt.Sprintf("kernels: ToBF16: %d outputs for %d inputs", len(dst), len(src)))
 	}
 	n8 := 0
-	if hasQuantAsm && o.fast {
+	if hasQuantAsm && (o.fast || o.avx2) {
 		n8 = len(src) / 8
 		if n8 > 0 {
 			toBF16(&src[0], n8, &dst[0])
@@ -425,7 +478,7 @@ func (o VecOps) ToF16(dst []uint16, src []float32) {
 		panic(fmt.Sprintf("kernels: ToF16: %d outputs for %d inputs", len(dst), len(src)))
 	}
 	n8 := 0
-	if hasQuantAsm && o.fast {
+	if hasQuantAsm && (o.fast || o.avx2) {
 		n8 = len(src) / 8
 		if n8 > 0 {
 			toF16(&src[0], n8, &dst[0])
@@ -518,7 +571,7 @@ func (o VecOps) DotQ8_0Rows(out []float32, q []byte, qd []float32, k []byte, kSt
 		clear(out)
 		return
 	}
-	if o.fast {
+	if o.fast || o.avx2 { // an AVX2 loop, which AVX-512 CPUs run too
 		dotQ8_0Rows(&out[0], &q[0], &qd[0], &k[0], kStride, len(out), nb)
 		return
 	}
@@ -563,8 +616,9 @@ func (o VecOps) DotQ8_0RowsHeads(out []float32, oStride, n int, q []byte, qd []f
 	checkRows("DotQ8_0RowsHeads outputs", heads, n, oStride, len(out))
 	checkRows("DotQ8_0RowsHeads", n, nb*q8_0Bytes, kStride, len(k))
 	h := 0
-	if o.fast && nb > 0 {
-		vnni := hasVecVNNI && nb <= 8 // the VNNI kernel's frame holds eight blocks a head
+	if (o.fast || o.avx2) && nb > 0 {
+		// dotQ8_0Rows4 is AVX2 code; the VNNI one needs AVX-512.
+		vnni := o.fast && hasVecVNNI && nb <= 8 // the VNNI kernel's frame holds eight blocks a head
 		for ; h+4 <= heads; h += 4 {
 			// Direct calls: through a func value the slices would escape.
 			if vnni {

@@ -78,3 +78,46 @@ func scaleMulF32(y, x, w *float32, n16 int, s float32)
 
 //go:noescape
 func addF32(y, a, b *float32, n16 int)
+
+// hasVecAVX2: the 256-bit VecOps loops (vec_avx2_amd64.s) need AVX2, FMA
+// and F16C's VCVTPH2PS.
+var hasVecAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && hasQuantAsm
+
+//go:noescape
+func dotF16RowsAVX2(out *float32, q *float32, k *uint16, kstride int, n int, d16 int)
+
+//go:noescape
+func dotF32RowsAVX2(out *float32, q *float32, k *float32, kstride int, n int, d16 int)
+
+//go:noescape
+func axpyF16RowsAVX2(acc *float32, d16 int, p *float32, n int, v *uint16, vstride int)
+
+//go:noescape
+func axpyF32RowsAVX2(acc *float32, d16 int, p *float32, n int, v *float32, vstride int)
+
+//go:noescape
+func expF32AVX2(dst, src *float32, n8 int)
+
+//go:noescape
+func siluMulF32AVX2(dst, gate, up *float32, n8 int)
+
+//go:noescape
+func scaleMaxF32AVX2(x *float32, n8 int, s float32) float32
+
+//go:noescape
+func subScalarF32AVX2(x *float32, n8 int, m float32)
+
+//go:noescape
+func scaleF32AVX2(x *float32, n8 int, s float32)
+
+//go:noescape
+func sumF64AVX2(x *float32, n16 int, lanes *float64)
+
+//go:noescape
+func sumSquaresF64AVX2(x *float32, n16 int, lanes *float64)
+
+//go:noescape
+func scaleMulF32AVX2(y, x, w *float32, n8 int, s float32)
+
+//go:noescape
+func addF32AVX2(y, a, b *float32, n8 int)

@@ -109,3 +109,39 @@ func sumSquaresF64(x *float32, n16 int, lanes *float64) { panic("kernels: no ass
 func scaleMulF32(y, x, w *float32, n16 int, s float32) { panic("kernels: no assembly") }
 
 func addF32(y, a, b *float32, n16 int) { panic("kernels: no assembly") }
+
+// hasVecAVX2: no 256-bit VecOps loops on this architecture.
+const hasVecAVX2 = false
+
+func dotF16RowsAVX2(out *float32, q *float32, k *uint16, kstride int, n int, d16 int) {
+	panic("kernels: no assembly")
+}
+
+func dotF32RowsAVX2(out *float32, q *float32, k *float32, kstride int, n int, d16 int) {
+	panic("kernels: no assembly")
+}
+
+func axpyF16RowsAVX2(acc *float32, d16 int, p *float32, n int, v *uint16, vstride int) {
+	panic("kernels: no assembly")
+}
+
+func axpyF32RowsAVX2(acc *float32, d16 int, p *float32, n int, v *float32, vstride int) {
+	panic("kernels: no assembly")
+}
+
+func expF32AVX2(dst, src *float32, n8 int) { panic("kernels: no assembly") }
+
+func siluMulF32AVX2(dst, gate, up *float32, n8 int) { panic("kernels: no assembly") }
+
+func scaleMaxF32AVX2(x *float32, n8 int, s float32) float32 { panic("kernels: no assembly") }
+
+func subScalarF32AVX2(x *float32, n8 int, m float32) { panic("kernels: no assembly") }
+
+func scaleF32AVX2(x *float32, n8 int, s float32) { panic("kernels: no assembly") }
+
+func sumF64AVX2(x *float32, n16 int, lanes *float64)        { panic("kernels: no assembly") }
+func sumSquaresF64AVX2(x *float32, n16 int, lanes *float64) { panic("kernels: no assembly") }
+
+func scaleMulF32AVX2(y, x, w *float32, n8 int, s float32) { panic("kernels: no assembly") }
+
+func addF32AVX2(y, a, b *float32, n8 int) { panic("kernels: no assembly") }

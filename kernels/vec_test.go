@@ -94,6 +94,27 @@ func TestFMA32(t *testing.T) {
 	}
 }
 
+// vecVariants: the assembly VecOps this CPU runs (AVX-512, AVX2), each
+// to be compared bit for bit with the reference VecOps{}; the reference
+// alone, compared with itself, where there is none.
+func vecVariants(t *testing.T) []VecOps {
+	var vs []VecOps
+	if hasVecAsm {
+		vs = append(vs, VecOps{fast: true})
+	}
+	if hasVecAVX2 {
+		vs = append(vs, VecOps{avx2: true})
+	}
+	if len(vs) == 0 {
+		t.Logf("no assembly VecOps here: comparing the reference with itself")
+		vs = append(vs, VecOps{})
+	}
+	return vs
+}
+
+// allVecOps: vecVariants and the reference.
+func allVecOps(t *testing.T) []VecOps { return append(vecVariants(t), VecOps{}) }
+
 func randF16s(r *rand.Rand, n int) []uint16 {
 	out := make([]uint16, n)
 	for i := range out {
@@ -114,64 +135,63 @@ func randF32s(r *rand.Rand, n int) []float32 {
 // bits for awkward head sizes (below one chunk, odd chunk counts, tails),
 // strides and row counts, and write nothing past their outputs.
 func TestVecOpsMatchReference(t *testing.T) {
-	fast, ref := VecOps{fast: hasVecAsm}, VecOps{}
-	if !fast.fast {
-		t.Logf("no AVX-512 here: comparing the reference with itself")
-	}
-	r := rand.New(rand.NewPCG(3, 4))
-	const guard = 7
-	for _, d := range []int{1, 8, 15, 16, 17, 32, 48, 64, 80, 96, 112, 128, 200, 256} {
-		for _, n := range []int{1, 2, 3, 15, 16, 17, 31, 33, 48} {
-			stride := d + r.IntN(3)*16
-			q := randF32s(r, d)
-			fast.RoundF16(q, q)
-			k16, v16 := randF16s(r, (n-1)*stride+d), randF16s(r, (n-1)*stride+d)
-			k32, v32 := randF32s(r, (n-1)*stride+d), randF32s(r, (n-1)*stride+d)
-			p := randF32s(r, n)
-			type run struct {
-				name string
-				f    func(o VecOps, out []float32)
-				size int
-			}
-			runs := []run{
-				{"DotF16Rows", func(o VecOps, out []float32) { o.DotF16Rows(out[:n], q, k16, stride) }, n},
-				{"DotF32Rows", func(o VecOps, out []float32) { o.DotF32Rows(out[:n], q, k32, stride) }, n},
-				{"AxpyF16Rows", func(o VecOps, out []float32) { o.AxpyF16Rows(out[:d], p, v16, stride) }, d},
-				{"AxpyF32Rows", func(o VecOps, out []float32) { o.AxpyF32Rows(out[:d], p, v32, stride) }, d},
-			}
-			for _, rn := range runs {
-				init := randF32s(r, rn.size)
-				got := append(append([]float32(nil), init...), make([]float32, guard)...)
-				for i := rn.size; i < len(got); i++ {
-					got[i] = 12345
+	ref := VecOps{}
+	for _, fast := range vecVariants(t) {
+		r := rand.New(rand.NewPCG(3, 4))
+		const guard = 7
+		for _, d := range []int{1, 8, 15, 16, 17, 32, 48, 64, 80, 96, 112, 128, 200, 256} {
+			for _, n := range []int{1, 2, 3, 15, 16, 17, 31, 33, 48} {
+				stride := d + r.IntN(3)*16
+				q := randF32s(r, d)
+				fast.RoundF16(q, q)
+				k16, v16 := randF16s(r, (n-1)*stride+d), randF16s(r, (n-1)*stride+d)
+				k32, v32 := randF32s(r, (n-1)*stride+d), randF32s(r, (n-1)*stride+d)
+				p := randF32s(r, n)
+				type run struct {
+					name string
+					f    func(o VecOps, out []float32)
+					size int
 				}
-				want := append([]float32(nil), init...)
-				rn.f(fast, got)
-				rn.f(ref, want)
-				for i := range want {
-					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("%s d=%d n=%d stride=%d: [%d] = %g, reference %g", rn.name, d, n, stride, i, got[i], want[i])
+				runs := []run{
+					{"DotF16Rows", func(o VecOps, out []float32) { o.DotF16Rows(out[:n], q, k16, stride) }, n},
+					{"DotF32Rows", func(o VecOps, out []float32) { o.DotF32Rows(out[:n], q, k32, stride) }, n},
+					{"AxpyF16Rows", func(o VecOps, out []float32) { o.AxpyF16Rows(out[:d], p, v16, stride) }, d},
+					{"AxpyF32Rows", func(o VecOps, out []float32) { o.AxpyF32Rows(out[:d], p, v32, stride) }, d},
+				}
+				for _, rn := range runs {
+					init := randF32s(r, rn.size)
+					got := append(append([]float32(nil), init...), make([]float32, guard)...)
+					for i := rn.size; i < len(got); i++ {
+						got[i] = 12345
+					}
+					want := append([]float32(nil), init...)
+					rn.f(fast, got)
+					rn.f(ref, want)
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%s %s d=%d n=%d stride=%d: [%d] = %g, reference %g", fast.Name(), rn.name, d, n, stride, i, got[i], want[i])
+						}
+					}
+					for i := rn.size; i < len(got); i++ {
+						if got[i] != 12345 {
+							t.Fatalf("%s %s d=%d n=%d: wrote past the output at %d", fast.Name(), rn.name, d, n, i)
+						}
 					}
 				}
-				for i := rn.size; i < len(got); i++ {
-					if got[i] != 12345 {
-						t.Fatalf("%s d=%d n=%d: wrote past the output at %d", rn.name, d, n, i)
+				// The scores are dot products: within float32 rounding of the
+				// float64 sum (bound: d·2⁻²³·Σ|q·k|, generous for d ≤ 256).
+				out := make([]float32, n)
+				fast.DotF16Rows(out, q, k16, stride)
+				for j := range n {
+					var exact, mag float64
+					for e := range d {
+						v := float64(q[e]) * float64(quant.FP16ToFP32(k16[j*stride+e]))
+						exact += v
+						mag += math.Abs(v)
 					}
-				}
-			}
-			// The scores are dot products: within float32 rounding of the
-			// float64 sum (bound: d·2⁻²³·Σ|q·k|, generous for d ≤ 256).
-			out := make([]float32, n)
-			fast.DotF16Rows(out, q, k16, stride)
-			for j := range n {
-				var exact, mag float64
-				for e := range d {
-					v := float64(q[e]) * float64(quant.FP16ToFP32(k16[j*stride+e]))
-					exact += v
-					mag += math.Abs(v)
-				}
-				if diff := math.Abs(float64(out[j]) - exact); diff > float64(d)*mag/(1<<23) {
-					t.Fatalf("DotF16Rows d=%d row %d: %g, exact %g", d, j, out[j], exact)
+					if diff := math.Abs(float64(out[j]) - exact); diff > float64(d)*mag/(1<<23) {
+						t.Fatalf("%s DotF16Rows d=%d row %d: %g, exact %g", fast.Name(), d, j, out[j], exact)
+					}
 				}
 			}
 		}
@@ -190,7 +210,7 @@ func TestVecOpsRejectsShortRows(t *testing.T) {
 func TestRoundF16(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	x := randF32s(r, 37)
-	for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
+	for _, o := range allVecOps(t) {
 		got := make([]float32, len(x))
 		o.RoundF16(got, x)
 		for i, v := range x {
@@ -215,7 +235,7 @@ func TestToBF16(t *testing.T) {
 		x = append(x, math.Float32frombits(r.Uint32()))
 	}
 	for _, n := range []int{len(x), 7, 9, 16} {
-		for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
+		for _, o := range allVecOps(t) {
 			got := make([]uint16, n+1)
 			got[n] = 0xBEEF
 			o.ToBF16(got[:n], x[:n])
@@ -243,7 +263,7 @@ func TestToF16(t *testing.T) {
 		x = append(x, float32(math.Ldexp(r.Float64()*2-1, r.IntN(60)-30)))
 	}
 	for _, n := range []int{len(x), 7, 9, 16} {
-		for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
+		for _, o := range allVecOps(t) {
 			got := make([]uint16, n+1)
 			got[n] = 0xBEEF
 			o.ToF16(got[:n], x[:n])
@@ -263,66 +283,68 @@ func TestToF16(t *testing.T) {
 // reference's bits, stay within float rounding of the exact dot product,
 // and write nothing past their outputs.
 func TestVecOpsQ8_0MatchReference(t *testing.T) {
-	fast, ref := VecOps{fast: hasVecAsm}, VecOps{}
-	r := rand.New(rand.NewPCG(51, 52))
-	for _, nb := range []int{1, 2, 4, 8} {
-		d := 32 * nb
-		for _, n := range []int{1, 3, 16, 17} {
-			stride := (nb + r.IntN(3)) * q8_0Bytes
-			rows := make([]byte, (n-1)*stride+nb*q8_0Bytes)
-			for j := range n {
-				x := randF32s(r, d)
-				if err := quant.QuantizeActivations(quant.Q8_0, x, rows[j*stride:j*stride+nb*q8_0Bytes]); err != nil {
+	ref := VecOps{}
+	for _, fast := range vecVariants(t) {
+		r := rand.New(rand.NewPCG(51, 52))
+		for _, nb := range []int{1, 2, 4, 8} {
+			d := 32 * nb
+			for _, n := range []int{1, 3, 16, 17} {
+				stride := (nb + r.IntN(3)) * q8_0Bytes
+				rows := make([]byte, (n-1)*stride+nb*q8_0Bytes)
+				for j := range n {
+					x := randF32s(r, d)
+					if err := quant.QuantizeActivations(quant.Q8_0, x, rows[j*stride:j*stride+nb*q8_0Bytes]); err != nil {
+						t.Fatal(err)
+					}
+				}
+				qraw := make([]byte, nb*q8_0Bytes)
+				if err := quant.QuantizeActivations(quant.Q8_0, randF32s(r, d), qraw); err != nil {
 					t.Fatal(err)
 				}
-			}
-			qraw := make([]byte, nb*q8_0Bytes)
-			if err := quant.QuantizeActivations(quant.Q8_0, randF32s(r, d), qraw); err != nil {
-				t.Fatal(err)
-			}
-			q := make([]byte, d)
-			qd := make([]float32, nb)
-			for b := range nb {
-				qd[b] = quant.FP16ToFP32(uint16(qraw[b*q8_0Bytes]) | uint16(qraw[b*q8_0Bytes+1])<<8)
-				copy(q[32*b:], qraw[b*q8_0Bytes+2:(b+1)*q8_0Bytes])
-			}
-			got, want := make([]float32, n+4), make([]float32, n)
-			got[n] = 99
-			fast.DotQ8_0Rows(got[:n], q, qd, rows, stride)
-			ref.DotQ8_0Rows(want, q, qd, rows, stride)
-			for j := range want {
-				if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
-					t.Fatalf("DotQ8_0Rows nb=%d n=%d: [%d] = %g, reference %g", nb, n, j, got[j], want[j])
+				q := make([]byte, d)
+				qd := make([]float32, nb)
+				for b := range nb {
+					qd[b] = quant.FP16ToFP32(uint16(qraw[b*q8_0Bytes]) | uint16(qraw[b*q8_0Bytes+1])<<8)
+					copy(q[32*b:], qraw[b*q8_0Bytes+2:(b+1)*q8_0Bytes])
 				}
-				exact := quant.VecDot(quant.Q8_0, d, rows[j*stride:j*stride+nb*q8_0Bytes], qraw)
-				if math.Abs(float64(got[j]-exact)) > 1e-5*(1+math.Abs(float64(exact))) {
-					t.Fatalf("DotQ8_0Rows nb=%d row %d: %g, quant.VecDot %g", nb, j, got[j], exact)
+				got, want := make([]float32, n+4), make([]float32, n)
+				got[n] = 99
+				fast.DotQ8_0Rows(got[:n], q, qd, rows, stride)
+				ref.DotQ8_0Rows(want, q, qd, rows, stride)
+				for j := range want {
+					if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+						t.Fatalf("%s DotQ8_0Rows nb=%d n=%d: [%d] = %g, reference %g", fast.Name(), nb, n, j, got[j], want[j])
+					}
+					exact := quant.VecDot(quant.Q8_0, d, rows[j*stride:j*stride+nb*q8_0Bytes], qraw)
+					if math.Abs(float64(got[j]-exact)) > 1e-5*(1+math.Abs(float64(exact))) {
+						t.Fatalf("%s DotQ8_0Rows nb=%d row %d: %g, quant.VecDot %g", fast.Name(), nb, j, got[j], exact)
+					}
 				}
-			}
-			if got[n] != 99 {
-				t.Fatal("DotQ8_0Rows wrote past its output")
-			}
-			p := randF32s(r, n)
-			init := randF32s(r, d)
-			ga := append(append([]float32(nil), init...), 99)
-			wa := append([]float32(nil), init...)
-			fast.AxpyQ8_0Rows(ga[:d], p, rows, stride)
-			ref.AxpyQ8_0Rows(wa, p, rows, stride)
-			for e := range wa {
-				if math.Float32bits(ga[e]) != math.Float32bits(wa[e]) {
-					t.Fatalf("AxpyQ8_0Rows nb=%d n=%d: [%d] = %g, reference %g", nb, n, e, ga[e], wa[e])
+				if got[n] != 99 {
+					t.Fatalf("%s DotQ8_0Rows wrote past its output", fast.Name())
 				}
-			}
-			if ga[d] != 99 {
-				t.Fatal("AxpyQ8_0Rows wrote past its output")
+				p := randF32s(r, n)
+				init := randF32s(r, d)
+				ga := append(append([]float32(nil), init...), 99)
+				wa := append([]float32(nil), init...)
+				fast.AxpyQ8_0Rows(ga[:d], p, rows, stride)
+				ref.AxpyQ8_0Rows(wa, p, rows, stride)
+				for e := range wa {
+					if math.Float32bits(ga[e]) != math.Float32bits(wa[e]) {
+						t.Fatalf("%s AxpyQ8_0Rows nb=%d n=%d: [%d] = %g, reference %g", fast.Name(), nb, n, e, ga[e], wa[e])
+					}
+				}
+				if ga[d] != 99 {
+					t.Fatalf("%s AxpyQ8_0Rows wrote past its output", fast.Name())
+				}
 			}
 		}
 	}
 }
 
 // TestDotF16RowsHeads: several heads against shared K rows give, bit for
-// bit, what each head's own DotF16Rows gives (fast path against fast path,
-// and the reference path), for head counts that use the four-head kernel
+// bit, what each head's own DotF16Rows gives on the reference path (every
+// assembly path, and the reference itself), for head counts that use the four-head kernel
 // zero to two times with leftovers (two of which take the two-head
 // kernel where it covers d), row counts below, at and past a 16-row
 // group and past the rows prefetched ahead (attnFarRows), and head sizes
@@ -332,7 +354,7 @@ func TestVecOpsQ8_0MatchReference(t *testing.T) {
 // alone.
 func TestDotF16RowsHeads(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
-	for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
+	for _, o := range allVecOps(t) {
 		for _, heads := range []int{1, 2, 3, 4, 5, 6, 8, 9} {
 			for _, d := range []int{16, 64, 80, 128, 7} {
 				for _, n := range []int{1, 5, 16, 17, 40, 100} {
@@ -358,8 +380,8 @@ func TestDotF16RowsHeads(t *testing.T) {
 						got[i] = -7
 					}
 					o.DotF16RowsHeads(got, oStride, n, q, qStride, d, heads, k, kStride)
-					checkHeadScores(t, fmt.Sprintf("fast=%v heads=%d d=%d n=%d", o.fast, heads, d, n), got, oStride, n, heads, func(h int, want []float32) {
-						o.DotF16Rows(want, q[h*qStride:h*qStride+d], k, kStride)
+					checkHeadScores(t, fmt.Sprintf("%s heads=%d d=%d n=%d", o.Name(), heads, d, n), got, oStride, n, heads, func(h int, want []float32) {
+						VecOps{}.DotF16Rows(want, q[h*qStride:h*qStride+d], k, kStride)
 					})
 				}
 			}
@@ -368,11 +390,11 @@ func TestDotF16RowsHeads(t *testing.T) {
 }
 
 // TestAxpyF16RowsHeads: AxpyF16RowsHeads leaves every head's sums bit for
-// bit as its own AxpyF16Rows does, over the shapes of TestDotF16RowsHeads,
+// bit as its own AxpyF16Rows does on the reference path (every path), over the shapes of TestDotF16RowsHeads,
 // and touches nothing past each head's d sums.
 func TestAxpyF16RowsHeads(t *testing.T) {
 	r := rand.New(rand.NewPCG(43, 44))
-	for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
+	for _, o := range allVecOps(t) {
 		for _, heads := range []int{1, 2, 3, 4, 5, 6, 8, 9} {
 			for _, d := range []int{16, 64, 80, 128, 7} {
 				for _, n := range []int{1, 5, 16, 17, 40, 100} {
@@ -392,9 +414,9 @@ func TestAxpyF16RowsHeads(t *testing.T) {
 					want := append([]float32(nil), got...)
 					o.AxpyF16RowsHeads(got, aStride, d, p, pStride, n, heads, v, vStride)
 					for h := range heads {
-						o.AxpyF16Rows(want[h*aStride:h*aStride+d], p[h*pStride:h*pStride+n], v, vStride)
+						VecOps{}.AxpyF16Rows(want[h*aStride:h*aStride+d], p[h*pStride:h*pStride+n], v, vStride)
 					}
-					checkHeadSums(t, fmt.Sprintf("fast=%v heads=%d d=%d n=%d", o.fast, heads, d, n), got, want, aStride)
+					checkHeadSums(t, fmt.Sprintf("%s heads=%d d=%d n=%d", o.Name(), heads, d, n), got, want, aStride)
 				}
 			}
 		}
@@ -423,7 +445,7 @@ func randQ8_0Rows(r *rand.Rand, n, nb, stride int) []byte {
 // kernel's) and of nine, and writes nothing past each head's n scores.
 func TestDotQ8_0RowsHeads(t *testing.T) {
 	r := rand.New(rand.NewPCG(47, 48))
-	for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
+	for _, o := range allVecOps(t) {
 		for _, heads := range []int{1, 3, 4, 5, 8, 9} {
 			for _, nb := range []int{1, 2, 3, 4, 8, 9} {
 				for _, n := range []int{1, 5, 16, 17, 40} {
@@ -449,7 +471,7 @@ func TestDotQ8_0RowsHeads(t *testing.T) {
 						got[i] = -7
 					}
 					o.DotQ8_0RowsHeads(got, oStride, n, q, qd, heads, k, kStride)
-					checkHeadScores(t, fmt.Sprintf("fast=%v heads=%d nb=%d n=%d", o.fast, heads, nb, n), got, oStride, n, heads, func(h int, want []float32) {
+					checkHeadScores(t, fmt.Sprintf("%s heads=%d nb=%d n=%d", o.Name(), heads, nb, n), got, oStride, n, heads, func(h int, want []float32) {
 						o.DotQ8_0Rows(want, q[h*nb*32:(h+1)*nb*32], qd[h*nb:(h+1)*nb], k, kStride)
 					})
 				}
@@ -497,7 +519,7 @@ func TestDotQ8_0RowsHeadsVNNIExact(t *testing.T) {
 // head's d sums.
 func TestAxpyQ8_0RowsHeads(t *testing.T) {
 	r := rand.New(rand.NewPCG(49, 50))
-	for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
+	for _, o := range allVecOps(t) {
 		for _, heads := range []int{1, 3, 4, 5, 8, 9} {
 			for _, nb := range []int{1, 2, 3, 4} {
 				for _, n := range []int{1, 5, 16, 17, 40} {
@@ -517,7 +539,7 @@ func TestAxpyQ8_0RowsHeads(t *testing.T) {
 					for h := range heads {
 						o.AxpyQ8_0Rows(want[h*aStride:h*aStride+d], p[h*pStride:h*pStride+n], v, vStride)
 					}
-					checkHeadSums(t, fmt.Sprintf("fast=%v heads=%d nb=%d n=%d", o.fast, heads, nb, n), got, want, aStride)
+					checkHeadSums(t, fmt.Sprintf("%s heads=%d nb=%d n=%d", o.Name(), heads, nb, n), got, want, aStride)
 				}
 			}
 		}
@@ -542,19 +564,21 @@ func TestSoftmaxPasses(t *testing.T) {
 				}
 			}
 			s := float32(0.125 + r.Float64())
-			fast, ref := VecOps{fast: hasVecAsm}, VecOps{}
-			a, b := append([]float32(nil), x...), append([]float32(nil), x...)
-			ma, mb := fast.ScaleMax(a, s), ref.ScaleMax(b, s)
-			if ma != mb && !(math.IsInf(float64(ma), -1) && math.IsInf(float64(mb), -1)) {
-				t.Fatalf("n=%d trial %d: max %v, scalar %v", n, trial, ma, mb)
-			}
-			fast.SubScalar(a, mb)
-			ref.SubScalar(b, mb)
-			fast.Scale(a, 1/s)
-			ref.Scale(b, 1/s)
-			for i := range a {
-				if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-					t.Fatalf("n=%d trial %d: element %d = %v, scalar %v", n, trial, i, a[i], b[i])
+			ref := VecOps{}
+			for _, fast := range vecVariants(t) {
+				a, b := append([]float32(nil), x...), append([]float32(nil), x...)
+				ma, mb := fast.ScaleMax(a, s), ref.ScaleMax(b, s)
+				if ma != mb && !(math.IsInf(float64(ma), -1) && math.IsInf(float64(mb), -1)) {
+					t.Fatalf("%s n=%d trial %d: max %v, scalar %v", fast.Name(), n, trial, ma, mb)
+				}
+				fast.SubScalar(a, mb)
+				ref.SubScalar(b, mb)
+				fast.Scale(a, 1/s)
+				ref.Scale(b, 1/s)
+				for i := range a {
+					if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+						t.Fatalf("%s n=%d trial %d: element %d = %v, scalar %v", fast.Name(), n, trial, i, a[i], b[i])
+					}
 				}
 			}
 		}
@@ -602,31 +626,33 @@ func checkHeadSums(t *testing.T, shape string, got, want []float32, aStride int)
 // every partial sum is exact.
 func TestSumF64(t *testing.T) {
 	r := rand.New(rand.NewPCG(49, 50))
-	fast, ref := VecOps{fast: hasVecAsm}, VecOps{}
-	for _, n := range []int{0, 1, 15, 16, 17, 31, 33, 64, 100, 1024, 4099} {
-		x := make([]float32, n)
-		var chain float64
-		for i := range x {
-			x[i] = float32(math.Exp(-r.Float64() * 40))
-			chain += float64(x[i])
-		}
-		sf, sr := fast.SumF64(x), ref.SumF64(x)
-		if math.Float64bits(sf) != math.Float64bits(sr) {
-			t.Fatalf("n=%d: SumF64 %v, scalar %v", n, sf, sr)
-		}
-		// Positive terms: any float64 order is within (n−1)·2^-53·Σ of the
-		// exact sum, so two orders within twice that.
-		if d := math.Abs(sf - chain); d > 2*float64(max(n-1, 0))*0x1p-53*chain {
-			t.Fatalf("n=%d: SumF64 %v, one float64 chain %v", n, sf, chain)
-		}
-		grid := make([]float32, n)
-		chain = 0
-		for i := range grid {
-			grid[i] = float32(r.IntN(2001)-1000) / 256
-			chain += float64(grid[i])
-		}
-		if g := fast.SumF64(grid); g != chain {
-			t.Fatalf("n=%d: SumF64 %v of multiples of 1/256, exact %v", n, g, chain)
+	ref := VecOps{}
+	for _, fast := range vecVariants(t) {
+		for _, n := range []int{0, 1, 15, 16, 17, 31, 33, 64, 100, 1024, 4099} {
+			x := make([]float32, n)
+			var chain float64
+			for i := range x {
+				x[i] = float32(math.Exp(-r.Float64() * 40))
+				chain += float64(x[i])
+			}
+			sf, sr := fast.SumF64(x), ref.SumF64(x)
+			if math.Float64bits(sf) != math.Float64bits(sr) {
+				t.Fatalf("%s n=%d: SumF64 %v, scalar %v", fast.Name(), n, sf, sr)
+			}
+			// Positive terms: any float64 order is within (n−1)·2^-53·Σ of the
+			// exact sum, so two orders within twice that.
+			if d := math.Abs(sf - chain); d > 2*float64(max(n-1, 0))*0x1p-53*chain {
+				t.Fatalf("%s n=%d: SumF64 %v, one float64 chain %v", fast.Name(), n, sf, chain)
+			}
+			grid := make([]float32, n)
+			chain = 0
+			for i := range grid {
+				grid[i] = float32(r.IntN(2001)-1000) / 256
+				chain += float64(grid[i])
+			}
+			if g := fast.SumF64(grid); g != chain {
+				t.Fatalf("%s n=%d: SumF64 %v of multiples of 1/256, exact %v", fast.Name(), n, g, chain)
+			}
 		}
 	}
 }
@@ -637,79 +663,81 @@ func TestSumF64(t *testing.T) {
 // the squares span few binades (the exactness argument of its comment).
 func TestNormOps(t *testing.T) {
 	r := rand.New(rand.NewPCG(47, 48))
-	fast, ref := VecOps{fast: hasVecAsm}, VecOps{}
-	for _, n := range []int{0, 1, 15, 16, 17, 31, 33, 64, 100, 2048, 2053} {
-		x, w, b := make([]float32, n), make([]float32, n), make([]float32, n)
-		for i := range x {
-			x[i] = float32(r.NormFloat64() * 3)
-			w[i] = float32(r.NormFloat64())
-			b[i] = float32(r.NormFloat64())
-		}
-		var chain float64
-		for _, v := range x {
-			chain += float64(v * v)
-		}
-		sf, sr := fast.SumSquares(x), ref.SumSquares(x)
-		if math.Float64bits(sf) != math.Float64bits(sr) {
-			t.Fatalf("n=%d: SumSquares %v, scalar %v", n, sf, sr)
-		}
-		// Any order of float64 summation is within (n−1)·2^-53·Σ of the
-		// exact sum (the squares are positive), so two orders within twice
-		// that.
-		if d := math.Abs(sf - chain); d > 2*float64(max(n-1, 0))*0x1p-53*chain {
-			t.Fatalf("n=%d: SumSquares %v, one float64 chain %v", n, sf, chain)
-		}
-		// Multiples of 1/64 up to 10 square to multiples of 2^-12 below
-		// 2^7: the partial sums stay exact, and so equal whatever the order.
-		grid := make([]float32, n)
-		chain = 0
-		for i := range grid {
-			grid[i] = float32(r.IntN(1281)-640) / 64
-			chain += float64(grid[i] * grid[i])
-		}
-		if g := fast.SumSquares(grid); g != chain {
-			t.Fatalf("n=%d: SumSquares %v of multiples of 1/64, one float64 chain %v", n, g, chain)
-		}
-		s := float32(0.3 + r.Float64())
-		for _, op := range []struct {
-			name string
-			run  func(o VecOps, y []float32)
-		}{
-			{"ScaleMul", func(o VecOps, y []float32) { o.ScaleMul(y, x, w, s) }},
-			{"Add", func(o VecOps, y []float32) { o.Add(y, x, b) }},
-		} {
-			const guard = 5
-			got, want := make([]float32, n+guard), make([]float32, n+guard)
-			for i := range got {
-				got[i], want[i] = -7, -7
+	ref := VecOps{}
+	for _, fast := range vecVariants(t) {
+		for _, n := range []int{0, 1, 15, 16, 17, 31, 33, 64, 100, 2048, 2053} {
+			x, w, b := make([]float32, n), make([]float32, n), make([]float32, n)
+			for i := range x {
+				x[i] = float32(r.NormFloat64() * 3)
+				w[i] = float32(r.NormFloat64())
+				b[i] = float32(r.NormFloat64())
 			}
-			op.run(fast, got)
-			op.run(ref, want)
-			for i := range got {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("n=%d %s: element %d = %v, scalar %v", n, op.name, i, got[i], want[i])
+			var chain float64
+			for _, v := range x {
+				chain += float64(v * v)
+			}
+			sf, sr := fast.SumSquares(x), ref.SumSquares(x)
+			if math.Float64bits(sf) != math.Float64bits(sr) {
+				t.Fatalf("%s n=%d: SumSquares %v, scalar %v", fast.Name(), n, sf, sr)
+			}
+			// Any order of float64 summation is within (n−1)·2^-53·Σ of the
+			// exact sum (the squares are positive), so two orders within twice
+			// that.
+			if d := math.Abs(sf - chain); d > 2*float64(max(n-1, 0))*0x1p-53*chain {
+				t.Fatalf("%s n=%d: SumSquares %v, one float64 chain %v", fast.Name(), n, sf, chain)
+			}
+			// Multiples of 1/64 up to 10 square to multiples of 2^-12 below
+			// 2^7: the partial sums stay exact, and so equal whatever the order.
+			grid := make([]float32, n)
+			chain = 0
+			for i := range grid {
+				grid[i] = float32(r.IntN(1281)-640) / 64
+				chain += float64(grid[i] * grid[i])
+			}
+			if g := fast.SumSquares(grid); g != chain {
+				t.Fatalf("%s n=%d: SumSquares %v of multiples of 1/64, one float64 chain %v", fast.Name(), n, g, chain)
+			}
+			s := float32(0.3 + r.Float64())
+			for _, op := range []struct {
+				name string
+				run  func(o VecOps, y []float32)
+			}{
+				{"ScaleMul", func(o VecOps, y []float32) { o.ScaleMul(y, x, w, s) }},
+				{"Add", func(o VecOps, y []float32) { o.Add(y, x, b) }},
+			} {
+				const guard = 5
+				got, want := make([]float32, n+guard), make([]float32, n+guard)
+				for i := range got {
+					got[i], want[i] = -7, -7
+				}
+				op.run(fast, got)
+				op.run(ref, want)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s n=%d %s: element %d = %v, scalar %v", fast.Name(), n, op.name, i, got[i], want[i])
+					}
+				}
+				for i := range n {
+					var e float32
+					if op.name == "Add" {
+						e = x[i] + b[i]
+					} else {
+						e = float32(x[i]*s) * w[i]
+					}
+					if math.Float32bits(want[i]) != math.Float32bits(e) {
+						t.Fatalf("%s n=%d %s: element %d = %v, want %v", fast.Name(), n, op.name, i, want[i], e)
+					}
 				}
 			}
-			for i := range n {
-				var e float32
-				if op.name == "Add" {
-					e = x[i] + b[i]
-				} else {
-					e = float32(x[i]*s) * w[i]
-				}
-				if math.Float32bits(want[i]) != math.Float32bits(e) {
-					t.Fatalf("n=%d %s: element %d = %v, want %v", n, op.name, i, want[i], e)
-				}
-			}
 		}
-	}
-	// In place, as RMSNorm and the residual adds use them.
-	x := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}
-	fast.Add(x, x, x)
-	fast.ScaleMul(x, x, x, 0.5)
-	for i, v := range x {
-		if want := float32((i + 1) * (i + 1) * 2); v != want {
-			t.Fatalf("in place: element %d = %v, want %v", i, v, want)
+		// In place, as RMSNorm and the residual adds use them.
+		x := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}
+		fast.Add(x, x, x)
+		fast.ScaleMul(x, x, x, 0.5)
+		for i, v := range x {
+			if want := float32((i + 1) * (i + 1) * 2); v != want {
+				t.Fatalf("%s in place: element %d = %v, want %v", fast.Name(), i, v, want)
+			}
 		}
 	}
 }
@@ -738,7 +766,7 @@ func TestPrefetchRows(t *testing.T) {
 		if got := prefetchRowCount(len(c.b), c.n, c.stride, c.size); got != c.want {
 			t.Errorf("%s: %d rows prefetched, want %d", c.name, got, c.want)
 		}
-		for _, o := range []VecOps{{fast: hasVecAsm}, {}} {
+		for _, o := range allVecOps(t) {
 			o.PrefetchRows(c.b, c.n, c.stride, c.size)
 		}
 	}

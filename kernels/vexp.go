@@ -14,7 +14,9 @@ import (
 //	r  = fma(−n, ln2_lo, fma(−n, ln2_hi, x'))
 //	p  = ((((c0·r + c1)·r + c2)·r + c3)·r + c4)·r + c5   (each step one fma)
 //	e  = fma(p, r·r, r) + 1
-//	exp(x) = e·2ⁿ                          (one rounding, as VSCALEFPS)
+//	exp(x) = e·2ⁿ                          (one rounding, as VSCALEFPS;
+//	                                        AVX2 multiplies by 2^⌊n/2⌋, exact,
+//	                                        then by 2^(n−⌊n/2⌋))
 const (
 	expHi    = float32(89)
 	expLo    = float32(-104)
@@ -74,8 +76,13 @@ func (o VecOps) Exp(dst, src []float32) {
 		}
 		return
 	}
-	for i, v := range src {
-		dst[i] = exp32(v)
+	i := 0
+	if n8 := len(src) / 8; o.avx2 && n8 > 0 {
+		expF32AVX2(&dst[0], &src[0], n8)
+		i = n8 * 8
+	}
+	for ; i < len(src); i++ {
+		dst[i] = exp32(src[i])
 	}
 }
 
@@ -85,14 +92,17 @@ func (o VecOps) SiLUMul(dst, gate, up []float32) {
 	if len(gate) != len(up) || len(dst) < len(gate) {
 		panic(fmt.Sprintf("kernels: SiLUMul: %d outputs for %d gates and %d ups", len(dst), len(gate), len(up)))
 	}
-	n16 := 0
+	i := 0
 	if o.fast {
-		n16 = len(gate) / 16
-		if n16 > 0 {
+		if n16 := len(gate) / 16; n16 > 0 {
 			siluMulF32(&dst[0], &gate[0], &up[0], n16)
+			i = n16 * 16
 		}
+	} else if n8 := len(gate) / 8; o.avx2 && n8 > 0 {
+		siluMulF32AVX2(&dst[0], &gate[0], &up[0], n8)
+		i = n8 * 8
 	}
-	for i := n16 * 16; i < len(gate); i++ {
+	for ; i < len(gate); i++ {
 		dst[i] = silu32(gate[i], up[i])
 	}
 }

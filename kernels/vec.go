@@ -122,6 +122,12 @@ func (o VecOps) DotF16RowsHeads(out []float32, oStride, n int, q []float32, qStr
 // path), so that a caller with two heads need not pad them to four.
 func (o VecOps) PairF16Heads(d int) bool { return o.fast && (d == 64 || d == 128) }
 
+// FourHeads reports whether the multi-head loops (DotF16RowsHeads,
+// AxpyF16RowsHeads, DotQ8_0RowsHeads, AxpyQ8_0RowsHeads) read each row once
+// for four heads. Only then does padding two or three heads to four save
+// work: elsewhere they run a loop a head, and padding adds heads.
+func (o VecOps) FourHeads() bool { return o.fast }
+
 // PrefetchRows asks the CPU to bring n rows of size bytes, stride bytes
 // apart from b[0], into its caches ahead of their use, and returns at
 // once: attention prefetches the next cache block's rows of a KV head

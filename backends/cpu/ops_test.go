@@ -475,9 +475,9 @@ func testAttentionGrouped(t *testing.T, kt quant.Type, nHead, nKV, hd, window in
 	t.Run(fmt.Sprintf("%v/heads%d/kv%d/hd%d/window%d/tokens%d", kt, nHead, nKV, hd, window, len(qpos)), func(t *testing.T) {
 		const n, bs = 45, 8
 		var want []float64
-		run := func(generic bool, place func(i, nb int) int32) []float32 {
+		run := func(ks kernels.KernelSet, place func(i, nb int) int32) []float32 {
 			f := newFixture(t)
-			f.dev.SetGeneric(generic)
+			f.dev.SetKernelSet(ks)
 			r := rand.New(rand.NewPCG(9, uint64(hd)))
 			a := newAttnSetupIn(t, f, r, kt, n, nKV, hd, bs, place)
 			q := randVec(r, len(qpos)*nHead*hd, 1)
@@ -493,23 +493,29 @@ func testAttentionGrouped(t *testing.T, kt quant.Type, nHead, nKV, hd, window in
 			f.sync()
 			return append([]float32(nil), hostF32(t, y)...)
 		}
-		fast, ref := run(false, reversedBlocks), run(true, reversedBlocks)
-		if d := maxAbsDiff(fast, want); d > tol {
-			t.Errorf("max |diff| from float64 attention %.2e > %.0e", d, tol)
-		}
-		for i := range ref {
-			if math.Float32bits(fast[i]) != math.Float32bits(ref[i]) {
-				t.Fatalf("element %d (token %d, head %d): grouped %v, one head at a time %v",
-					i, i/(nHead*hd), i/hd%nHead, fast[i], ref[i])
+		// The best loops (AVX-512: grouped heads) and AVX2's (a loop a
+		// head) give the generic loops' bits.
+		ref := run(kernels.KernelsGeneric, reversedBlocks)
+		sets := []kernels.KernelSet{kernels.KernelsBest, kernels.KernelsAVX2}
+		for _, ks := range sets {
+			fast := run(ks, reversedBlocks)
+			if d := maxAbsDiff(fast, want); d > tol {
+				t.Errorf("%v: max |diff| from float64 attention %.2e > %.0e", ks, d, tol)
+			}
+			for i := range ref {
+				if math.Float32bits(fast[i]) != math.Float32bits(ref[i]) {
+					t.Fatalf("%v: element %d (token %d, head %d): grouped %v, one head at a time %v",
+						ks, i, i/(nHead*hd), i/hd%nHead, fast[i], ref[i])
+				}
 			}
 		}
 		// Where the blocks lie, and so how many rows one kernel call
 		// covers, changes no bit.
-		for _, generic := range []bool{false, true} {
-			runs := run(generic, rotatedBlocks)
+		for _, ks := range append(sets, kernels.KernelsGeneric) {
+			runs := run(ks, rotatedBlocks)
 			for i := range runs {
 				if math.Float32bits(runs[i]) != math.Float32bits(ref[i]) {
-					t.Fatalf("generic %v, element %d: blocks in runs %v, reversed blocks %v", generic, i, runs[i], ref[i])
+					t.Fatalf("%v, element %d: blocks in runs %v, reversed blocks %v", ks, i, runs[i], ref[i])
 				}
 			}
 		}

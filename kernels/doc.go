@@ -96,9 +96,12 @@
 // VecOps holds the element-wise loops of attention, the norms and the FFN:
 // q·K rows and probability-weighted V sums over fp16, f32 and Q8_0 KV
 // caches, fp16 rounding, a Cephes-style exp (≤ 1 ulp), SiLU·up, RMSNorm's
-// sum of squares and scaling, and adds, in AVX-512 with Go references that
-// perform the same float32 operations (fused multiply-adds emulated exactly
-// by fma32), so both give identical bits.
+// sum of squares and scaling, and adds, in AVX-512 and in AVX2 (each
+// 16-lane accumulator of the reference a pair of YMM registers), with Go
+// references that perform the same float32 operations (fused multiply-adds
+// emulated exactly by fma32), so all three give identical bits. The
+// multi-head attention loops read each K and V row once for two or four
+// heads on AVX-512 (FourHeads, PairF16Heads).
 //
 // # Pool
 //

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -265,5 +266,95 @@ func TestStreamingSeveralChoices(t *testing.T) {
 	}
 	if usage == nil || usage.CompletionTokens != 2*len("둘 다") {
 		t.Errorf("usage %+v", usage)
+	}
+}
+
+// TestCompletionEcho: with echo every choice starts with its own prompt
+// (choices are prompt-major), the prompt's scores come first with the
+// first token's null, and max_tokens 0 returns the prompt alone; streamed,
+// the prompt is each choice's first chunk.
+func TestCompletionEcho(t *testing.T) {
+	ts := newTestServer(t, Config{}, "hello")
+	type lpJSON struct {
+		Tokens        []string             `json:"tokens"`
+		TokenLogprobs []*float64           `json:"token_logprobs"`
+		TopLogprobs   []map[string]float64 `json:"top_logprobs"`
+		TextOffset    []int                `json:"text_offset"`
+	}
+	type respJSON struct {
+		Choices []struct {
+			Index        int     `json:"index"`
+			Text         string  `json:"text"`
+			Logprobs     *lpJSON `json:"logprobs"`
+			FinishReason *string `json:"finish_reason"`
+		} `json:"choices"`
+		Usage *struct {
+			CompletionTokens int `json:"completion_tokens"`
+		} `json:"usage"`
+	}
+	status, _, body := ts.do("POST", "/v1/completions", `{"prompt":["ab","xyz"],"n":2,"echo":true,"logprobs":1,"max_tokens":3}`)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	var r respJSON
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatal(err)
+	}
+	prompts := []string{"ab", "ab", "xyz", "xyz"}
+	for i, c := range r.Choices {
+		if c.Text != prompts[i]+"hel" {
+			t.Errorf("choice %d text %q, want %q", i, c.Text, prompts[i]+"hel")
+		}
+		lp := c.Logprobs
+		want := append([]string{""}, strings.Split(prompts[i]+"hel", "")...) // BOS has no text here
+		if lp == nil || !slices.Equal(lp.Tokens, want) || len(lp.TokenLogprobs) != len(want) || len(lp.TopLogprobs) != len(want) {
+			t.Fatalf("choice %d logprobs %+v, want tokens %q", i, lp, want)
+		}
+		if lp.TokenLogprobs[0] != nil || lp.TopLogprobs[0] != nil || *lp.TokenLogprobs[1] != -0.125 {
+			t.Errorf("choice %d: first scores %v %v, second %v", i, lp.TokenLogprobs[0], lp.TopLogprobs[0], *lp.TokenLogprobs[1])
+		}
+		for k := 1; k < len(want); k++ {
+			if lp.TextOffset[k] != lp.TextOffset[k-1]+len(want[k-1]) {
+				t.Fatalf("choice %d offsets %v", i, lp.TextOffset)
+			}
+		}
+	}
+	if reqs := ts.eng.lastRequests(); !reqs[len(reqs)-1].PromptLogprobs {
+		t.Errorf("engine request without PromptLogprobs: %+v", reqs[len(reqs)-1])
+	}
+
+	status, _, body = ts.do("POST", "/v1/completions", `{"prompt":"abc","echo":true,"max_tokens":0}`)
+	if err := json.Unmarshal(body, &r); status != 200 || err != nil {
+		t.Fatalf("max_tokens 0: status %d %v: %s", status, err, body)
+	}
+	if c := r.Choices[0]; c.Text != "abc" || *c.FinishReason != "length" || c.Logprobs != nil || r.Usage.CompletionTokens != 0 {
+		t.Errorf("max_tokens 0 with echo: %s", body)
+	}
+	if reqs := ts.eng.lastRequests(); !reqs[len(reqs)-1].PromptOnly || reqs[len(reqs)-1].PromptLogprobs {
+		t.Errorf("engine request %+v, want prompt-only without scores", reqs[len(reqs)-1])
+	}
+
+	status, _, body = ts.do("POST", "/v1/completions", `{"prompt":["ab","xyz"],"echo":true,"logprobs":0,"max_tokens":2,"stream":true}`)
+	if status != 200 {
+		t.Fatalf("stream: status %d: %s", status, body)
+	}
+	texts, first := map[int]string{}, map[int]string{}
+	for _, e := range sseEvents(t, string(body)) {
+		if e == "[DONE]" {
+			continue
+		}
+		var c respJSON
+		if err := json.Unmarshal([]byte(e), &c); err != nil {
+			t.Fatal(err)
+		}
+		for _, ch := range c.Choices {
+			if _, ok := first[ch.Index]; !ok && ch.Text != "" {
+				first[ch.Index] = ch.Text
+			}
+			texts[ch.Index] += ch.Text
+		}
+	}
+	if texts[0] != "abhe" || texts[1] != "xyzhe" || first[0] != "ab" || first[1] != "xyz" {
+		t.Errorf("streamed texts %v, first chunks %v", texts, first)
 	}
 }

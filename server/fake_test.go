@@ -140,6 +140,22 @@ func (f *fakeEngine) generate(r engine.Request, text string, s *fakeSeq, stop fu
 	if r.MaxTokens > 0 && len(b) > r.MaxTokens {
 		b, finish = b[:r.MaxTokens], engine.FinishLength
 	}
+	if r.PromptOnly {
+		b, finish = nil, engine.FinishLength
+	}
+	// Prompt scores (echo with logprobs): prompt token i scored -i/8.
+	var promptLP []engine.TokenLogprob
+	var promptTop [][]engine.TokenLogprob
+	if r.PromptLogprobs {
+		for i, id := range r.Prompt[1:] {
+			piece, _ := fakeTokenizer{}.Piece(id, true)
+			lp := engine.TokenLogprob{Token: id, Text: piece, Logprob: -float32(i+1) / 8}
+			promptLP = append(promptLP, lp)
+			if r.TopLogprobs > 0 {
+				promptTop = append(promptTop, []engine.TokenLogprob{lp})
+			}
+		}
+	}
 	if f.obs != nil {
 		f.obs.ObserveQueue(time.Millisecond)
 	}
@@ -157,6 +173,7 @@ func (f *fakeEngine) generate(r engine.Request, text string, s *fakeSeq, stop fu
 		}
 		ev := engine.Event{Tokens: []int32{int32(c) + 3}, Text: string([]byte{c})}
 		if i == 0 {
+			ev.PromptLogprobs, ev.PromptTopLogprobs, promptLP, promptTop = promptLP, promptTop, nil, nil
 			ev.TTFT = time.Since(start)
 			if f.obs != nil {
 				f.obs.ObserveTTFT(ev.TTFT)
@@ -178,7 +195,8 @@ func (f *fakeEngine) generate(r engine.Request, text string, s *fakeSeq, stop fu
 	if f.obs != nil {
 		f.obs.ObserveE2E(time.Since(start))
 	}
-	s.events <- engine.Event{Finish: finish, Usage: engine.Usage{PromptTokens: len(r.Prompt), CompletionTokens: n}}
+	s.events <- engine.Event{Finish: finish, Usage: engine.Usage{PromptTokens: len(r.Prompt), CompletionTokens: n},
+		PromptLogprobs: promptLP, PromptTopLogprobs: promptTop}
 }
 
 func (f *fakeEngine) lastRequests() []engine.Request {

@@ -689,8 +689,12 @@ func (o VecOps) AxpyQ8_0Rows(acc, p []float32, v []byte, vStride int) {
 	if len(p) == 0 || nb == 0 {
 		return
 	}
-	if o.fast {
+	switch {
+	case o.fast:
 		axpyQ8_0Rows(&acc[0], nb, &p[0], len(p), &v[0], vStride)
+		return
+	case o.avx2:
+		axpyQ8_0RowsAVX2(&acc[0], nb, &p[0], len(p), &v[0], vStride)
 		return
 	}
 	for b := range nb {

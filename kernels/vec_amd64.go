@@ -130,3 +130,6 @@ func dotF16Rows2AVX2(out *float32, ostride int, q *float32, qstride int, k *uint
 
 //go:noescape
 func axpyF16Rows2AVX2(acc *float32, astride int, d16 int, p *float32, pstride int, n int, v *uint16, vstride int)
+
+//go:noescape
+func axpyQ8_0RowsAVX2(acc *float32, nb int, p *float32, n int, v *byte, vstride int)

@@ -741,3 +741,58 @@ a2srow:
 a2done:
 	VZEROUPPER
 	RET
+
+// func axpyQ8_0RowsAVX2(acc *float32, nb int, p *float32, n int, v *byte, vstride int)
+// axpyQ8_0Rows on 8 lanes: per block the 32 acc values in Y0-Y3 take one
+// FMA per row of float(q) by p[j]·d_j (the product rounded first, as the
+// reference's s), rows in order; the quants are sign-extended 8 at a time.
+// It prefetches as the AVX-512 loop does.
+TEXT ·axpyQ8_0RowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ acc+0(FP), DI
+	MOVQ nb+8(FP), BX
+	MOVQ p+16(FP), SI
+	MOVQ n+24(FP), CX
+	MOVQ v+32(FP), R8
+	MOVQ vstride+40(FP), R9
+q8blk:
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	MOVQ    R8, R10
+	MOVQ    SI, R11
+	MOVQ    CX, R12
+q8row:
+	PREFETCHT0   (R10)(R9*8)
+	PREFETCHT0   64(R10)(R9*8)
+	MOVWLZX      (R10), AX
+	VMOVD        AX, X6
+	VCVTPH2PS    X6, X6
+	VMULSS       (R11), X6, X7
+	VBROADCASTSS X7, Y7
+	VPMOVSXBD    2(R10), Y8
+	VCVTDQ2PS    Y8, Y8
+	VPMOVSXBD    10(R10), Y9
+	VCVTDQ2PS    Y9, Y9
+	VPMOVSXBD    18(R10), Y10
+	VCVTDQ2PS    Y10, Y10
+	VPMOVSXBD    26(R10), Y11
+	VCVTDQ2PS    Y11, Y11
+	VFMADD231PS  Y7, Y8, Y0
+	VFMADD231PS  Y7, Y9, Y1
+	VFMADD231PS  Y7, Y10, Y2
+	VFMADD231PS  Y7, Y11, Y3
+	ADDQ         $4, R11
+	ADDQ         R9, R10
+	DECQ         R12
+	JNZ          q8row
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ    $128, DI
+	ADDQ    $34, R8
+	DECQ    BX
+	JNZ     q8blk
+	VZEROUPPER
+	RET

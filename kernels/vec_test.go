@@ -815,3 +815,23 @@ func BenchmarkF16RowsHeads(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAxpyQ8_0Rows: one head's weighted sum over n Q8_0 rows of 64
+// a slot of eight KV heads apart, per path (the reference included).
+//
+//	go test -run '^$' -bench AxpyQ8_0Rows -benchtime 2000x ./kernels
+func BenchmarkAxpyQ8_0Rows(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const n, nb = 512, 2
+	stride := 8 * nb * q8_0Bytes
+	v := randQ8_0Rows(r, n, nb, stride)
+	p := randFloats(r, n, 1)
+	acc := make([]float32, nb*32)
+	for _, o := range allVecOps(&testing.T{}) {
+		b.Run(o.Name(), func(b *testing.B) {
+			for range b.N {
+				o.AxpyQ8_0Rows(acc, p, v, stride)
+			}
+		})
+	}
+}

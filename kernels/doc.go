@@ -101,7 +101,8 @@
 // references that perform the same float32 operations (fused multiply-adds
 // emulated exactly by fma32), so all three give identical bits. The
 // multi-head attention loops read each K and V row once for two or four
-// heads on AVX-512 (FourHeads, PairF16Heads).
+// heads on AVX-512 (FourHeads, PairF16Heads), and on AVX2 the fp16 ones for
+// two (both) or four (scores) heads of 64 or 128 elements.
 //
 // # Pool
 //

@@ -121,3 +121,15 @@ func scaleMulF32AVX2(y, x, w *float32, n8 int, s float32)
 
 //go:noescape
 func addF32AVX2(y, a, b *float32, n8 int)
+
+//go:noescape
+func dotF16Rows4AVX2(out *float32, ostride int, q *float32, qstride int, k *uint16, kstride int, n int, d16 int)
+
+//go:noescape
+func dotF16Rows2AVX2(out *float32, ostride int, q *float32, qstride int, k *uint16, kstride int, n int, d16 int)
+
+//go:noescape
+func axpyF16Rows2AVX2(acc *float32, astride int, d16 int, p *float32, pstride int, n int, v *uint16, vstride int)
+
+//go:noescape
+func axpyQ8_0RowsAVX2(acc *float32, nb int, p *float32, n int, v *byte, vstride int)

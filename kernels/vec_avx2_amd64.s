@@ -369,3 +369,430 @@ addloop:
 	JNZ     addloop
 	VZEROUPPER
 	RET
+
+// The four-head score loop: dotF16RowsAVX2 for four query heads against
+// the same K rows, each K half-chunk widened once and multiplied into all
+// four heads, every head with exactly the single-head loop's operations.
+// Sixteen YMM registers cannot hold four heads' eight accumulators, so a
+// row runs as two passes, lanes 0-7 and then 8-15, which never mix before
+// the lane tree; within a pass the chunk accumulators are built one at a
+// time (a0, a1, a0+a1, a2, a3, a2+a3, then the sum), each chunk c's
+// column c, c+4, ... in chunk order, so no more than three accumulators a
+// head live at once: T Y0-Y3, U Y4-Y7, V Y8-Y11 (head h in the h-th
+// register of each), widened K half-chunks Y12-Y15. The q chunks are
+// multiply-add operands from memory (L1): a row reads 8·d16 of them
+// against d16·2 K loads, but widens each K element once instead of four
+// times. SI q (head h at SI + h·qstride: R12 = 1×, AX = 3× qstride in
+// bytes), DI the K row, R8 its stride in bytes, R9 out (R13/R14 = 1×/3×
+// ostride in bytes), CX rows left; the first pass's sums wait in the frame.
+// Heads of 64 or 128 elements only (d16 4 or 8), the sizes of the models
+// run (vec.go's PairF16Heads says so). Four heads of 64 against 512 rows
+// took 4.1-4.2 µs this way, 4.3-4.4 as two calls of the two-head loop
+// below and 5.5-5.6 as four single-head calls; at 128 the four-head and
+// two-pair forms were within noise of each other (7.4-8.0, 7.7 µs).
+
+// COL1(KOFF, QOFF, KT, A0, A1, A2, A3): accumulator A of the four heads
+// from one K half-chunk, the product q·k where the single-head loop's
+// first multiply-add onto a zeroed accumulator gives fma(q, k, +0). The
+// two differ only for a product of -0 (the multiply-add gives +0), and a
+// zero's sign only reaches the score when every value summed is zero, so
+// TREE4 adds +0 to each score, as dotF16Rows4's register path does: the
+// zeroing took a quarter of a row's instructions.
+#define COL1(KOFF, QOFF, KT, A0, A1, A2, A3) \
+	VCVTPH2PS KOFF(DI), KT; \
+	VMULPS    QOFF(SI), KT, A0; \
+	VMULPS    QOFF(SI)(R12*1), KT, A1; \
+	VMULPS    QOFF(SI)(R12*2), KT, A2; \
+	VMULPS    QOFF(SI)(AX*1), KT, A3
+
+// COLN(KOFF, QOFF, KT, A0, A1, A2, A3): one more chunk of a column (the
+// one four chunks on) multiplied into A.
+#define COLN(KOFF, QOFF, KT, A0, A1, A2, A3) \
+	VCVTPH2PS   KOFF(DI), KT; \
+	VFMADD231PS QOFF(SI), KT, A0; \
+	VFMADD231PS QOFF(SI)(R12*1), KT, A1; \
+	VFMADD231PS QOFF(SI)(R12*2), KT, A2; \
+	VFMADD231PS QOFF(SI)(AX*1), KT, A3
+
+// ADD4(S0, S1, S2, S3, D0, D1, D2, D3): D += S for the four heads.
+#define ADD4(S0, S1, S2, S3, D0, D1, D2, D3) \
+	VADDPS S0, D0, D0; \
+	VADDPS S1, D1, D1; \
+	VADDPS S2, D2, D2; \
+	VADDPS S3, D3, D3
+
+// PASS64(K0, K1, K2, K3, Q0, Q1, Q2, Q3): one half of a 64-element row,
+// chunk c's half at Kc(DI) and q's at Qc(SI); the four heads' sums
+// (a0+a1)+(a2+a3) are left in Y0-Y3.
+#define PASS64(K0, K1, K2, K3, Q0, Q1, Q2, Q3) \
+	COL1(K0, Q0, Y12, Y0, Y1, Y2, Y3); \
+	COL1(K1, Q1, Y13, Y4, Y5, Y6, Y7); \
+	ADD4(Y4, Y5, Y6, Y7, Y0, Y1, Y2, Y3); \
+	COL1(K2, Q2, Y14, Y4, Y5, Y6, Y7); \
+	COL1(K3, Q3, Y15, Y8, Y9, Y10, Y11); \
+	ADD4(Y8, Y9, Y10, Y11, Y4, Y5, Y6, Y7); \
+	ADD4(Y4, Y5, Y6, Y7, Y0, Y1, Y2, Y3)
+
+// PASS128(K0, K4, K1, K5, K2, K6, K3, K7, Q0, Q4, ...): PASS64 for a
+// 128-element row, chunk c+4 following chunk c in accumulator c.
+#define PASS128(K0, K4, K1, K5, K2, K6, K3, K7, Q0, Q4, Q1, Q5, Q2, Q6, Q3, Q7) \
+	COL1(K0, Q0, Y12, Y0, Y1, Y2, Y3); \
+	COLN(K4, Q4, Y13, Y0, Y1, Y2, Y3); \
+	COL1(K1, Q1, Y14, Y4, Y5, Y6, Y7); \
+	COLN(K5, Q5, Y15, Y4, Y5, Y6, Y7); \
+	ADD4(Y4, Y5, Y6, Y7, Y0, Y1, Y2, Y3); \
+	COL1(K2, Q2, Y12, Y4, Y5, Y6, Y7); \
+	COLN(K6, Q6, Y13, Y4, Y5, Y6, Y7); \
+	COL1(K3, Q3, Y14, Y8, Y9, Y10, Y11); \
+	COLN(K7, Q7, Y15, Y8, Y9, Y10, Y11); \
+	ADD4(Y8, Y9, Y10, Y11, Y4, Y5, Y6, Y7); \
+	ADD4(Y4, Y5, Y6, Y7, Y0, Y1, Y2, Y3)
+
+// TREE4: the rest of the lane tree (l+4, l+2, l+1) for the four heads'
+// 8-lane sums in Y0-Y3 at once, the single-head tree's additions laid
+// side by side: heads 0 and 1 (2 and 3) share a register for l+4, then
+// 128-bit lane 0 carries heads 0 and 2, lane 1 heads 1 and 3. The scores
+// go to out + h·ostride, +0 added (see COL1).
+#define TREE4 \
+	VPERM2F128   $0x20, Y1, Y0, Y4; \
+	VPERM2F128   $0x31, Y1, Y0, Y5; \
+	VADDPS       Y5, Y4, Y4; \
+	VPERM2F128   $0x20, Y3, Y2, Y6; \
+	VPERM2F128   $0x31, Y3, Y2, Y7; \
+	VADDPS       Y7, Y6, Y6; \
+	VSHUFPS      $0x44, Y6, Y4, Y0; \
+	VSHUFPS      $0xEE, Y6, Y4, Y1; \
+	VADDPS       Y1, Y0, Y0; \
+	VSHUFPS      $0x88, Y0, Y0, Y1; \
+	VSHUFPS      $0xDD, Y0, Y0, Y2; \
+	VADDPS       Y2, Y1, Y1; \
+	VXORPS       Y3, Y3, Y3; \
+	VADDPS       Y3, Y1, Y1; \
+	VMOVSS       X1, (R9); \
+	VEXTRACTPS   $1, X1, (R9)(R13*2); \
+	VEXTRACTF128 $1, Y1, X2; \
+	VMOVSS       X2, (R9)(R13*1); \
+	VEXTRACTPS   $1, X2, (R9)(R14*1)
+
+// func dotF16Rows4AVX2(out *float32, ostride int, q *float32, qstride int, k *uint16, kstride int, n int, d16 int)
+TEXT ·dotF16Rows4AVX2(SB), NOSPLIT, $128-64
+	MOVQ out+0(FP), R9
+	MOVQ ostride+8(FP), R13
+	SHLQ $2, R13
+	LEAQ (R13)(R13*2), R14
+// SAVE4 / JOIN4: the first pass's sums into the frame, and added to the
+// second's: lane l of the row sum plus lane l+8, the tree's first level.
+// They are defined here, inside dotF16Rows4AVX2, because go vet checks a
+// macro's frame references against the function it sits in.
+#define SAVE4 \
+	VMOVUPS Y0, 0(SP); \
+	VMOVUPS Y1, 32(SP); \
+	VMOVUPS Y2, 64(SP); \
+	VMOVUPS Y3, 96(SP)
+
+#define JOIN4 \
+	VADDPS 0(SP), Y0, Y0; \
+	VADDPS 32(SP), Y1, Y1; \
+	VADDPS 64(SP), Y2, Y2; \
+	VADDPS 96(SP), Y3, Y3
+
+	MOVQ q+16(FP), SI
+	MOVQ qstride+24(FP), R12
+	SHLQ $2, R12
+	LEAQ (R12)(R12*2), AX
+	MOVQ k+32(FP), DI
+	MOVQ kstride+40(FP), R8
+	SHLQ $1, R8
+	MOVQ n+48(FP), CX
+	CMPQ d16+56(FP), $8
+	JEQ  row128
+row64:
+	PREFETCHT0 (DI)(R8*8)
+	PREFETCHT0 64(DI)(R8*8)
+	PASS64(0, 32, 64, 96, 0, 64, 128, 192)
+	SAVE4
+	PASS64(16, 48, 80, 112, 32, 96, 160, 224)
+	JOIN4
+	TREE4
+	ADDQ $4, R9
+	ADDQ R8, DI
+	DECQ CX
+	JNZ  row64
+	VZEROUPPER
+	RET
+row128:
+	PREFETCHT0 (DI)(R8*8)
+	PREFETCHT0 64(DI)(R8*8)
+	PREFETCHT0 128(DI)(R8*8)
+	PREFETCHT0 192(DI)(R8*8)
+	PASS128(0, 128, 32, 160, 64, 192, 96, 224, 0, 256, 64, 320, 128, 384, 192, 448)
+	SAVE4
+	PASS128(16, 144, 48, 176, 80, 208, 112, 240, 32, 288, 96, 352, 160, 416, 224, 480)
+	JOIN4
+	TREE4
+	ADDQ $4, R9
+	ADDQ R8, DI
+	DECQ CX
+	JNZ  row128
+	VZEROUPPER
+	RET
+
+// The two-head score loop (two query heads a KV head: hcx-seed-0.5b,
+// qwen3-0.6b): with two heads both halves of a row fit in registers, so a
+// row is one pass over the K row, the four (head, half) pairs taking the
+// places of COL1's four heads: T Y0-Y3, U Y4-Y7, V Y8-Y11 (head 0 low,
+// head 0 high, head 1 low, head 1 high), widened K halves Y12-Y15.
+// Registers as dotF16Rows4AVX2, without AX and R14; no frame.
+
+// COL2(KL, KH, QL, QH, TL, TH, A0, A1, A2, A3): COL1 for the two heads:
+// the chunk's low and high K halves at KL/KH(DI) widened into TL/TH and
+// multiplied by q's halves at QL/QH.
+#define COL2(KL, KH, QL, QH, TL, TH, A0, A1, A2, A3) \
+	VCVTPH2PS KL(DI), TL; \
+	VCVTPH2PS KH(DI), TH; \
+	VMULPS    QL(SI), TL, A0; \
+	VMULPS    QH(SI), TH, A1; \
+	VMULPS    QL(SI)(R12*1), TL, A2; \
+	VMULPS    QH(SI)(R12*1), TH, A3
+
+// COLN2: COLN for the two heads, as COL2.
+#define COLN2(KL, KH, QL, QH, TL, TH, A0, A1, A2, A3) \
+	VCVTPH2PS   KL(DI), TL; \
+	VCVTPH2PS   KH(DI), TH; \
+	VFMADD231PS QL(SI), TL, A0; \
+	VFMADD231PS QH(SI), TH, A1; \
+	VFMADD231PS QL(SI)(R12*1), TL, A2; \
+	VFMADD231PS QH(SI)(R12*1), TH, A3
+
+// TREE2: the two heads' row sums (low halves Y0/Y2, high Y1/Y3) through
+// the lane tree, l+8 to l+1, +0 added (see COL1), to out and out +
+// ostride: after l+8, 128-bit lane 0 carries head 0 and lane 1 head 1.
+#define TREE2 \
+	VADDPS       Y1, Y0, Y0; \
+	VADDPS       Y3, Y2, Y2; \
+	VPERM2F128   $0x20, Y2, Y0, Y4; \
+	VPERM2F128   $0x31, Y2, Y0, Y5; \
+	VADDPS       Y5, Y4, Y4; \
+	VSHUFPS      $0xEE, Y4, Y4, Y5; \
+	VADDPS       Y5, Y4, Y4; \
+	VMOVSHDUP    Y4, Y5; \
+	VADDPS       Y5, Y4, Y4; \
+	VXORPS       Y5, Y5, Y5; \
+	VADDPS       Y5, Y4, Y4; \
+	VMOVSS       X4, (R9); \
+	VEXTRACTF128 $1, Y4, X5; \
+	VMOVSS       X5, (R9)(R13*1)
+
+// func dotF16Rows2AVX2(out *float32, ostride int, q *float32, qstride int, k *uint16, kstride int, n int, d16 int)
+TEXT ·dotF16Rows2AVX2(SB), NOSPLIT, $0-64
+	MOVQ out+0(FP), R9
+	MOVQ ostride+8(FP), R13
+	SHLQ $2, R13
+	MOVQ q+16(FP), SI
+	MOVQ qstride+24(FP), R12
+	SHLQ $2, R12
+	MOVQ k+32(FP), DI
+	MOVQ kstride+40(FP), R8
+	SHLQ $1, R8
+	MOVQ n+48(FP), CX
+	CMPQ d16+56(FP), $8
+	JEQ  p2row128
+p2row64:
+	PREFETCHT0 (DI)(R8*8)
+	PREFETCHT0 64(DI)(R8*8)
+	COL2(0, 16, 0, 32, Y12, Y13, Y0, Y1, Y2, Y3)
+	COL2(32, 48, 64, 96, Y14, Y15, Y4, Y5, Y6, Y7)
+	ADD4(Y4, Y5, Y6, Y7, Y0, Y1, Y2, Y3)
+	COL2(64, 80, 128, 160, Y12, Y13, Y4, Y5, Y6, Y7)
+	COL2(96, 112, 192, 224, Y14, Y15, Y8, Y9, Y10, Y11)
+	ADD4(Y8, Y9, Y10, Y11, Y4, Y5, Y6, Y7)
+	ADD4(Y4, Y5, Y6, Y7, Y0, Y1, Y2, Y3)
+	TREE2
+	ADDQ $4, R9
+	ADDQ R8, DI
+	DECQ CX
+	JNZ  p2row64
+	VZEROUPPER
+	RET
+p2row128:
+	PREFETCHT0 (DI)(R8*8)
+	PREFETCHT0 64(DI)(R8*8)
+	PREFETCHT0 128(DI)(R8*8)
+	PREFETCHT0 192(DI)(R8*8)
+	COL2(0, 16, 0, 32, Y12, Y13, Y0, Y1, Y2, Y3)
+	COLN2(128, 144, 256, 288, Y14, Y15, Y0, Y1, Y2, Y3)
+	COL2(32, 48, 64, 96, Y12, Y13, Y4, Y5, Y6, Y7)
+	COLN2(160, 176, 320, 352, Y14, Y15, Y4, Y5, Y6, Y7)
+	ADD4(Y4, Y5, Y6, Y7, Y0, Y1, Y2, Y3)
+	COL2(64, 80, 128, 160, Y12, Y13, Y4, Y5, Y6, Y7)
+	COLN2(192, 208, 384, 416, Y14, Y15, Y4, Y5, Y6, Y7)
+	COL2(96, 112, 192, 224, Y12, Y13, Y8, Y9, Y10, Y11)
+	COLN2(224, 240, 448, 480, Y14, Y15, Y8, Y9, Y10, Y11)
+	ADD4(Y8, Y9, Y10, Y11, Y4, Y5, Y6, Y7)
+	ADD4(Y4, Y5, Y6, Y7, Y0, Y1, Y2, Y3)
+	TREE2
+	ADDQ $4, R9
+	ADDQ R8, DI
+	DECQ CX
+	JNZ  p2row128
+	VZEROUPPER
+	RET
+
+// axpyF16Rows2AVX2 is axpyF16RowsAVX2 for two heads over the same V rows:
+// two 16-element chunks at a time (head h's chunk c in Y(4h+2c),
+// Y(4h+2c+1)) across all rows, each row's four half-chunks widened once
+// into Y12-Y15 and multiplied by the two heads' probabilities (Y8/Y9,
+// broadcast anew for each pass), every element one fused multiply-add a
+// row in row order as the single-head loop; an odd last chunk takes a pass
+// of its own. DI acc (R13 astride in bytes), SI p (R14 pstride in bytes),
+// BX chunks left, CX rows, R8 V at the current chunk, R9 its row stride in
+// bytes; R10-R12 the row loop's V, p and count. There is no four-head
+// form: the loop is bound by its multiply-adds, one per element a head
+// whatever the grouping, and four heads (eight accumulators of one chunk,
+// four broadcasts a row) ran no faster than two pairs (2.70-2.77 against
+// 2.59-2.71 µs for 512 rows of 64).
+
+// func axpyF16Rows2AVX2(acc *float32, astride int, d16 int, p *float32, pstride int, n int, v *uint16, vstride int)
+TEXT ·axpyF16Rows2AVX2(SB), NOSPLIT, $0-64
+	MOVQ acc+0(FP), DI
+	MOVQ astride+8(FP), R13
+	SHLQ $2, R13
+	MOVQ d16+16(FP), BX
+	MOVQ p+24(FP), SI
+	MOVQ pstride+32(FP), R14
+	SHLQ $2, R14
+	MOVQ n+40(FP), CX
+	MOVQ v+48(FP), R8
+	MOVQ vstride+56(FP), R9
+	SHLQ $1, R9
+a2pair:
+	CMPQ    BX, $2
+	JLT     a2single
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	VMOVUPS (DI)(R13*1), Y4
+	VMOVUPS 32(DI)(R13*1), Y5
+	VMOVUPS 64(DI)(R13*1), Y6
+	VMOVUPS 96(DI)(R13*1), Y7
+	MOVQ    R8, R10
+	MOVQ    SI, R11
+	MOVQ    CX, R12
+a2prow:
+	PREFETCHT0   (R10)(R9*8)
+	VCVTPH2PS    (R10), Y12
+	VCVTPH2PS    16(R10), Y13
+	VCVTPH2PS    32(R10), Y14
+	VCVTPH2PS    48(R10), Y15
+	VBROADCASTSS (R11), Y8
+	VBROADCASTSS (R11)(R14*1), Y9
+	VFMADD231PS  Y12, Y8, Y0
+	VFMADD231PS  Y13, Y8, Y1
+	VFMADD231PS  Y14, Y8, Y2
+	VFMADD231PS  Y15, Y8, Y3
+	VFMADD231PS  Y12, Y9, Y4
+	VFMADD231PS  Y13, Y9, Y5
+	VFMADD231PS  Y14, Y9, Y6
+	VFMADD231PS  Y15, Y9, Y7
+	ADDQ         $4, R11
+	ADDQ         R9, R10
+	DECQ         R12
+	JNZ          a2prow
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VMOVUPS Y4, (DI)(R13*1)
+	VMOVUPS Y5, 32(DI)(R13*1)
+	VMOVUPS Y6, 64(DI)(R13*1)
+	VMOVUPS Y7, 96(DI)(R13*1)
+	ADDQ    $128, DI
+	ADDQ    $64, R8
+	SUBQ    $2, BX
+	JMP     a2pair
+a2single:
+	TESTQ   BX, BX
+	JZ      a2done
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS (DI)(R13*1), Y4
+	VMOVUPS 32(DI)(R13*1), Y5
+	MOVQ    R8, R10
+	MOVQ    SI, R11
+	MOVQ    CX, R12
+a2srow:
+	VCVTPH2PS    (R10), Y12
+	VCVTPH2PS    16(R10), Y13
+	VBROADCASTSS (R11), Y8
+	VBROADCASTSS (R11)(R14*1), Y9
+	VFMADD231PS  Y12, Y8, Y0
+	VFMADD231PS  Y13, Y8, Y1
+	VFMADD231PS  Y12, Y9, Y4
+	VFMADD231PS  Y13, Y9, Y5
+	ADDQ         $4, R11
+	ADDQ         R9, R10
+	DECQ         R12
+	JNZ          a2srow
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y4, (DI)(R13*1)
+	VMOVUPS Y5, 32(DI)(R13*1)
+a2done:
+	VZEROUPPER
+	RET
+
+// func axpyQ8_0RowsAVX2(acc *float32, nb int, p *float32, n int, v *byte, vstride int)
+// axpyQ8_0Rows on 8 lanes: per block the 32 acc values in Y0-Y3 take one
+// FMA per row of float(q) by p[j]·d_j (the product rounded first, as the
+// reference's s), rows in order; the quants are sign-extended 8 at a time.
+// It prefetches as the AVX-512 loop does.
+TEXT ·axpyQ8_0RowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ acc+0(FP), DI
+	MOVQ nb+8(FP), BX
+	MOVQ p+16(FP), SI
+	MOVQ n+24(FP), CX
+	MOVQ v+32(FP), R8
+	MOVQ vstride+40(FP), R9
+q8blk:
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	MOVQ    R8, R10
+	MOVQ    SI, R11
+	MOVQ    CX, R12
+q8row:
+	PREFETCHT0   (R10)(R9*8)
+	PREFETCHT0   64(R10)(R9*8)
+	MOVWLZX      (R10), AX
+	VMOVD        AX, X6
+	VCVTPH2PS    X6, X6
+	VMULSS       (R11), X6, X7
+	VBROADCASTSS X7, Y7
+	VPMOVSXBD    2(R10), Y8
+	VCVTDQ2PS    Y8, Y8
+	VPMOVSXBD    10(R10), Y9
+	VCVTDQ2PS    Y9, Y9
+	VPMOVSXBD    18(R10), Y10
+	VCVTDQ2PS    Y10, Y10
+	VPMOVSXBD    26(R10), Y11
+	VCVTDQ2PS    Y11, Y11
+	VFMADD231PS  Y7, Y8, Y0
+	VFMADD231PS  Y7, Y9, Y1
+	VFMADD231PS  Y7, Y10, Y2
+	VFMADD231PS  Y7, Y11, Y3
+	ADDQ         $4, R11
+	ADDQ         R9, R10
+	DECQ         R12
+	JNZ          q8row
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ    $128, DI
+	ADDQ    $34, R8
+	DECQ    BX
+	JNZ     q8blk
+	VZEROUPPER
+	RET

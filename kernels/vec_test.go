@@ -349,15 +349,17 @@ func TestVecOpsQ8_0MatchReference(t *testing.T) {
 // kernel where it covers d), row counts below, at and past a 16-row
 // group and past the rows prefetched ahead (attnFarRows), and head sizes
 // with and without a tail past the last 16 (64 and 128 take the kernel's
-// register path). Zero K rows against an all-negative q give +0, as the
-// single-head loops do. Outputs outside each head's n values are left
-// alone.
+// register path; on AVX2 64, 70, 128 and 135 the two- and four-head loops,
+// 70 and 135 with a Go tail, and 16, 80 and 96 a loop a head). Zero K rows
+// against an all-negative q give +0, as the single-head loops do, which
+// the AVX2 loops' first products (VMULPS, -0) must undo. Outputs outside
+// each head's n values are left alone.
 func TestDotF16RowsHeads(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
 	for _, o := range allVecOps(t) {
 		for _, heads := range []int{1, 2, 3, 4, 5, 6, 8, 9} {
-			for _, d := range []int{16, 64, 80, 128, 7} {
-				for _, n := range []int{1, 5, 16, 17, 40, 100} {
+			for _, d := range []int{16, 64, 70, 80, 96, 128, 135, 7} {
+				for _, n := range []int{1, 5, 15, 16, 17, 40, 100} {
 					kStride, qStride, oStride := 3*d+5, d+3, n+2
 					k := make([]uint16, (n-1)*kStride+d)
 					for i := range k {
@@ -390,14 +392,16 @@ func TestDotF16RowsHeads(t *testing.T) {
 }
 
 // TestAxpyF16RowsHeads: AxpyF16RowsHeads leaves every head's sums bit for
-// bit as its own AxpyF16Rows does on the reference path (every path), over the shapes of TestDotF16RowsHeads,
-// and touches nothing past each head's d sums.
+// bit as its own AxpyF16Rows does on the reference path (every path), over the shapes of TestDotF16RowsHeads
+// (on AVX2 the two-head loop for every size of 16 or more: odd and even
+// chunk counts, with and without a tail), and touches nothing past each
+// head's d sums.
 func TestAxpyF16RowsHeads(t *testing.T) {
 	r := rand.New(rand.NewPCG(43, 44))
 	for _, o := range allVecOps(t) {
 		for _, heads := range []int{1, 2, 3, 4, 5, 6, 8, 9} {
-			for _, d := range []int{16, 64, 80, 128, 7} {
-				for _, n := range []int{1, 5, 16, 17, 40, 100} {
+			for _, d := range []int{16, 64, 70, 80, 96, 128, 135, 7} {
+				for _, n := range []int{1, 5, 15, 16, 17, 40, 100} {
 					vStride, pStride, aStride := 3*d+5, n+3, d+2
 					v := make([]uint16, (n-1)*vStride+d)
 					for i := range v {
@@ -769,5 +773,65 @@ func TestPrefetchRows(t *testing.T) {
 		for _, o := range allVecOps(t) {
 			o.PrefetchRows(c.b, c.n, c.stride, c.size)
 		}
+	}
+}
+
+// BenchmarkF16RowsHeads: the multi-head score and weighted-sum loops for
+// the query heads of one KV head (heads=4: one four-head call; pairs=4:
+// two two-head calls; single=4: a call a head, which is what the loops
+// fall back to), over n rows a slot of eight KV heads apart, as a cache's.
+//
+//	go test -run '^$' -bench F16RowsHeads -benchtime 2000x ./kernels
+func BenchmarkF16RowsHeads(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const n = 512
+	for _, o := range vecVariants(&testing.T{}) {
+		for _, d := range []int{64, 128} {
+			stride := 8 * d
+			k := randF16s(r, (n-1)*stride+d)
+			q := randFloats(r, 4*d, 1)
+			p := randFloats(r, 4*n, 1)
+			out := make([]float32, 4*n)
+			acc := make([]float32, 4*d)
+			for _, c := range []struct {
+				name     string
+				heads, g int // heads in calls of g
+			}{{"heads=4", 4, 4}, {"pairs=4", 4, 2}, {"single=4", 4, 1}, {"heads=3", 3, 3}, {"heads=2", 2, 2}} {
+				b.Run(fmt.Sprintf("%s/d=%d/dot/%s", o.Name(), d, c.name), func(b *testing.B) {
+					for range b.N {
+						for h := 0; h < c.heads; h += c.g {
+							o.DotF16RowsHeads(out[h*n:], n, n, q[h*d:], d, d, c.g, k, stride)
+						}
+					}
+				})
+				b.Run(fmt.Sprintf("%s/d=%d/axpy/%s", o.Name(), d, c.name), func(b *testing.B) {
+					for range b.N {
+						for h := 0; h < c.heads; h += c.g {
+							o.AxpyF16RowsHeads(acc[h*d:], d, d, p[h*n:], n, n, c.g, k, stride)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkAxpyQ8_0Rows: one head's weighted sum over n Q8_0 rows of 64
+// a slot of eight KV heads apart, per path (the reference included).
+//
+//	go test -run '^$' -bench AxpyQ8_0Rows -benchtime 2000x ./kernels
+func BenchmarkAxpyQ8_0Rows(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const n, nb = 512, 2
+	stride := 8 * nb * q8_0Bytes
+	v := randQ8_0Rows(r, n, nb, stride)
+	p := randFloats(r, n, 1)
+	acc := make([]float32, nb*32)
+	for _, o := range allVecOps(&testing.T{}) {
+		b.Run(o.Name(), func(b *testing.B) {
+			for range b.N {
+				o.AxpyQ8_0Rows(acc, p, v, stride)
+			}
+		})
 	}
 }

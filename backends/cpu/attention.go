@@ -378,8 +378,10 @@ func (w *attnWorker) kvGroup(t, u int) error {
 	// the K and V rows are read and widened once instead of once a head:
 	// an hcx-seed-0.5b step (two query heads a KV head) at depth 4000
 	// spent three quarters of its time here with a loop per head. Where
-	// the multi-head loops run a loop a head anyway (FourHeads false: no
-	// AVX-512), padding would only add heads.
+	// the multi-head loops run a loop a head anyway, or are bound by their
+	// arithmetic rather than by reading the rows (FourHeads false: no
+	// AVX-512; the AVX2 F16 loops run two heads, and four for scores, of
+	// 64 or 128 elements), padding would only add heads.
 	gk := g
 	pair := a.kv.K.Type == quant.F16 && a.kv.V.Type == quant.F16 && a.vec.PairF16Heads(hd) && a.vec.PairF16Heads(p.HeadDimV)
 	if a.vec.FourHeads() && (g == 3 || (g == 2 && !pair)) {

@@ -103,9 +103,7 @@ func completionBody(j *job, choices []*choice, u usageJSON) *completionResponse 
 			ch.Text = e.text + ch.Text
 			if j.logprobs {
 				ch.Logprobs = promptLogprobsOf(e, c.promptLP, c.promptTo)
-				for _, t := range ch.Logprobs.Tokens {
-					offset += len(t)
-				}
+				offset = ch.Logprobs.end(0)
 			}
 		}
 		if j.logprobs {
@@ -128,6 +126,15 @@ func promptLogprobsOf(e *echoPrompt, lps []engine.TokenLogprob, top [][]engine.T
 		out.TopLogprobs = []map[string]float64{nil}
 	}
 	return out.join(completionLogprobsOf(lps, top, len(e.first)))
+}
+
+// end is the text offset just past l's last token (start when it has
+// none): where the next chunk's tokens begin.
+func (l *completionLogprobs) end(start int) int {
+	if n := len(l.Tokens); n > 0 {
+		return l.TextOffset[n-1] + len(l.Tokens[n-1])
+	}
+	return start
 }
 
 // join appends b's entries to a's.

@@ -156,9 +156,7 @@ func (s *Server) streamEvent(sw *sseWriter, j *job, idx int, st *streamState, ev
 		var lp *completionLogprobs
 		if j.logprobs {
 			lp = promptLogprobsOf(e, ev.PromptLogprobs, ev.PromptTopLogprobs)
-			for _, t := range lp.Tokens {
-				st.offset += len(t)
-			}
+			st.offset = lp.end(st.offset)
 		}
 		sw.data(j.completionChunk(idx, e.text, "", lp))
 	}
@@ -203,9 +201,7 @@ func (j *job) contentChunk(idx int, delta string, st *streamState) any {
 	var lp *completionLogprobs
 	if j.logprobs {
 		lp = completionLogprobsOf(st.lp, st.top, st.offset)
-		for _, t := range st.lp {
-			st.offset += len(t.Text)
-		}
+		st.offset = lp.end(st.offset)
 	}
 	return j.completionChunk(idx, delta, "", lp)
 }

@@ -23,6 +23,16 @@ type deviceFlags struct {
 	kernels   string // the CPU's kernel set: best, avx2, generic
 }
 
+// kernelSet is --kernels parsed; run and serve check it with their other
+// flags, so a bad value fails before the model loads.
+func (d deviceFlags) kernelSet() (kernels.KernelSet, error) {
+	k, err := kernels.ParseKernelSet(d.kernels)
+	if err != nil {
+		return k, fmt.Errorf("--kernels: %w", err)
+	}
+	return k, nil
+}
+
 // envKernelSet reads NURI_KERNELS, the CPU kernel set the commands without
 // a --kernels flag take: best (unset), avx2 or generic.
 func envKernelSet() (kernels.KernelSet, error) {
@@ -52,9 +62,9 @@ func addDeviceFlags(fs *flag.FlagSet, d *deviceFlags) {
 // does not own a device it is given). An unavailable device (cuda without
 // a driver) fails here with the backend's reason.
 func loadOnDevice(path string, d deviceFlags, threads, nCtx int, log *zap.Logger) (model.Model, backends.Device, func() error, error) {
-	ks, err := kernels.ParseKernelSet(d.kernels)
+	ks, err := d.kernelSet()
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("--kernels: %w", err)
+		return nil, nil, nil, err
 	}
 	dev, err := openDevice(d.name, deviceOptions{threads: threads, log: log, nvrtc: d.nvrtc, cudaCache: d.cudaCache, kernels: ks})
 	if err != nil {

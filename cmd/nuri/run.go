@@ -84,8 +84,8 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	case c.device.name == "":
 		return fail("--device must name a device (cpu, cuda:N, npu:N)")
 	}
-	if _, err := kernels.ParseKernelSet(c.device.kernels); err != nil {
-		return fail("--kernels: %v", err)
+	if _, err := c.device.kernelSet(); err != nil {
+		return fail("%v", err)
 	}
 	sp.Temperature, sp.TopP, sp.MinP = float32(*temp), float32(*topP), float32(*minP)
 	sp.RepeatPenalty, sp.PresencePenalty, sp.FrequencyPenalty = float32(*rep), float32(*pres), float32(*freq)

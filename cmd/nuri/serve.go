@@ -118,8 +118,8 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	if c.device.name == "" {
 		return fail("--device must name a device (cpu, cuda:N, npu:N)")
 	}
-	if _, err := kernels.ParseKernelSet(c.device.kernels); err != nil {
-		return fail("--kernels: %v", err)
+	if _, err := c.device.kernelSet(); err != nil {
+		return fail("%v", err)
 	}
 	c.eng.KVCacheMemory = *kvMiB << 20
 	c.eng.NCtx = c.nCtx

@@ -8,10 +8,10 @@ import (
 // The example conversation of MODEL_SPEC.md §5.3 with llama.cpp's exact
 // renderings.
 var specConversation = []Message{
-	{"system", "You are a helpful assistant."},
-	{"user", "Hello"},
-	{"assistant", "Hi there!"},
-	{"user", "What is 2+2?"},
+	{Role: "system", Content: "You are a helpful assistant."},
+	{Role: "user", Content: "Hello"},
+	{Role: "assistant", Content: "Hi there!"},
+	{Role: "user", Content: "What is 2+2?"},
 }
 
 func TestBuiltinSpecRenderings(t *testing.T) {
@@ -42,7 +42,7 @@ func TestBuiltinSpecRenderings(t *testing.T) {
 }
 
 func TestBuiltinTrimRules(t *testing.T) {
-	msgs := []Message{{"user", "  안녕  \n"}}
+	msgs := []Message{{Role: "user", Content: "  안녕  \n"}}
 	for _, tc := range []struct {
 		f    Format
 		want string
@@ -56,11 +56,11 @@ func TestBuiltinTrimRules(t *testing.T) {
 			t.Errorf("%s: got %q, %v; want %q", tc.f, got, err, tc.want)
 		}
 	}
-	got, err := renderBuiltin(FormatExaone4, []Message{{"tool", "42"}}, false)
+	got, err := renderBuiltin(FormatExaone4, []Message{{Role: "tool", Content: "42"}}, false)
 	if err != nil || got != "[|tool|]42[|endofturn|]\n" {
 		t.Errorf("exaone4 tool: %q, %v", got, err)
 	}
-	if _, err := renderBuiltin(FormatExaone3, []Message{{"tool", "42"}}, false); !errors.Is(err, ErrRole) {
+	if _, err := renderBuiltin(FormatExaone3, []Message{{Role: "tool", Content: "42"}}, false); !errors.Is(err, ErrRole) {
 		t.Errorf("exaone3 tool role: err = %v, want ErrRole", err)
 	}
 }

@@ -8,14 +8,50 @@ import (
 
 // Message is one conversation turn.
 type Message struct {
-	Role    string // system, user, assistant (tool for EXAONE 4)
+	Role    string // system, user, assistant or tool
 	Content string
+	// ToolCalls are the calls an assistant turn made.
+	ToolCalls []ToolCall
+	// ToolCallID is the call a tool turn answers; Name its function.
+	ToolCallID, Name string
 }
 
+// toDict is the message as transformers hands it to a template: optional
+// keys only when set, since templates test them with "is defined".
+// Arguments that are a JSON object are given as that object, as vLLM and
+// llama.cpp do, because templates write them with tojson.
 func (m Message) toDict() *dict {
 	d := newDict()
 	d.set("role", m.Role)
 	d.set("content", m.Content)
+	if m.Name != "" {
+		d.set("name", m.Name)
+	}
+	if m.ToolCallID != "" {
+		d.set("tool_call_id", m.ToolCallID)
+	}
+	if len(m.ToolCalls) > 0 {
+		calls := make([]value, len(m.ToolCalls))
+		for i, c := range m.ToolCalls {
+			var args value = c.Arguments
+			if a, err := decodeJSON([]byte(c.Arguments)); err == nil {
+				if _, isObject := a.(*dict); isObject {
+					args = a
+				}
+			}
+			f := newDict()
+			f.set("name", c.Name)
+			f.set("arguments", args)
+			tc := newDict()
+			if c.ID != "" {
+				tc.set("id", c.ID)
+			}
+			tc.set("type", "function")
+			tc.set("function", f)
+			calls[i] = tc
+		}
+		d.set("tool_calls", calls)
+	}
 	return d
 }
 
@@ -24,6 +60,10 @@ type Options struct {
 	AddGenerationPrompt bool
 	BOSToken, EOSToken  string         // the tokenizer's special-token texts
 	Vars                map[string]any // extra variables, e.g. "enable_thinking": false
+	// Tools is the request's tools list as JSON: a template sees it as
+	// transformers' apply_chat_template(tools=...) gives it. Only Jinja
+	// templates that mention tools can render it.
+	Tools JSON
 }
 
 // Template is a parsed Jinja chat template. It is immutable and safe for
@@ -79,7 +119,10 @@ func (t *Template) Execute(vars map[string]any) (string, error) {
 type Renderer struct {
 	tmpl     *Template
 	format   Format
-	parseErr error // why the Jinja template was not used, if it was not
+	parseErr error      // why the Jinja template was not used, if it was not
+	tools    ToolFormat // how the template's model writes tool calls
+	// mentionsTools: the template reads a tools variable
+	mentionsTools bool
 }
 
 // New picks the renderer for a GGUF's tokenizer.chat_template. An empty
@@ -88,17 +131,17 @@ type Renderer struct {
 // none matches, the parse error is returned.
 func New(src string) (*Renderer, error) {
 	if strings.TrimSpace(src) == "" {
-		return &Renderer{format: FormatChatML}, nil
+		return &Renderer{format: FormatChatML, tools: ToolsNone}, nil
 	}
 	t, err := Parse(src)
 	if err == nil {
-		return &Renderer{tmpl: t}, nil
+		return &Renderer{tmpl: t, tools: DetectToolFormat(src), mentionsTools: strings.Contains(src, "tools")}, nil
 	}
 	f, derr := Detect(src)
 	if derr != nil {
 		return nil, fmt.Errorf("%w; no built-in format matches it: %v", err, derr)
 	}
-	return &Renderer{format: f, parseErr: err}, nil
+	return &Renderer{format: f, parseErr: err, tools: ToolsNone}, nil
 }
 
 // NewBuiltin returns a renderer for a named built-in format (see Formats).
@@ -107,7 +150,7 @@ func NewBuiltin(name string) (*Renderer, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown chat format %q (known: %s)", name, strings.Join(FormatNames(), ", "))
 	}
-	return &Renderer{format: f}, nil
+	return &Renderer{format: f, tools: ToolsNone}, nil
 }
 
 // Kind says what renders: "jinja" or the built-in format's name.
@@ -118,13 +161,27 @@ func (r *Renderer) Kind() string {
 	return string(r.format)
 }
 
+// ToolFormat is how the model writes tool calls, as its template shows;
+// ToolsNone when the renderer cannot render tools.
+func (r *Renderer) ToolFormat() ToolFormat { return r.tools }
+
+// RendersTools says whether Render accepts Options.Tools: only a Jinja
+// template that mentions tools shows them to the model.
+func (r *Renderer) RendersTools() bool { return r.tmpl != nil && r.mentionsTools }
+
 // FallbackReason is the parse error that made New choose a built-in, or nil.
 func (r *Renderer) FallbackReason() error { return r.parseErr }
 
 // Render formats msgs into the prompt text.
 func (r *Renderer) Render(msgs []Message, o Options) (string, error) {
 	if r.tmpl == nil {
+		if len(o.Tools) > 0 {
+			return "", fmt.Errorf("%w: the built-in %s format cannot show tools to the model; give a Jinja chat template that renders them", ErrToolsUnsupported, r.format)
+		}
 		return renderBuiltin(r.format, msgs, o.AddGenerationPrompt)
+	}
+	if len(o.Tools) > 0 && !r.mentionsTools {
+		return "", fmt.Errorf("%w: the chat template never reads the tools variable", ErrToolsUnsupported)
 	}
 	vars := make(map[string]any, len(o.Vars)+4)
 	for k, v := range o.Vars {
@@ -134,5 +191,8 @@ func (r *Renderer) Render(msgs []Message, o Options) (string, error) {
 	vars["add_generation_prompt"] = o.AddGenerationPrompt
 	vars["bos_token"] = o.BOSToken
 	vars["eos_token"] = o.EOSToken
+	if len(o.Tools) > 0 {
+		vars["tools"] = o.Tools
+	}
 	return r.tmpl.Execute(vars)
 }

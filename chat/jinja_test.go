@@ -19,7 +19,7 @@ func render(t *testing.T, src string, vars map[string]any) (string, error) {
 // Expected outputs are what Jinja2 (trim_blocks, lstrip_blocks, as
 // transformers configures it) prints for the same source.
 func TestJinjaRender(t *testing.T) {
-	msgs := []Message{{"system", "sys"}, {"user", " hi "}, {"assistant", "<think>\nplan\n</think>\n\nanswer"}}
+	msgs := []Message{{Role: "system", Content: "sys"}, {Role: "user", Content: " hi "}, {Role: "assistant", Content: "<think>\nplan\n</think>\n\nanswer"}}
 	for _, tc := range []struct {
 		name, src, want string
 		vars            map[string]any
@@ -152,7 +152,7 @@ func TestRandomTemplatesNeverPanic(t *testing.T) {
 		" ns.x ", " macro ", " endmacro ", " raw ", " endraw ", "\n", "  ", "안녕", "\\", "'", ".split(", ".strip()", "[::-1]", " range(", " break ",
 		" continue ", " raise_exception(", " and ", " or ", "==", "<", " true ", " m ", ".role", "['content']"}
 	rng := rand.New(rand.NewSource(42))
-	vars := map[string]any{"messages": []Message{{"user", "안녕"}, {"assistant", "네"}}, "x": "xyz", "m": map[string]any{"role": "user"}}
+	vars := map[string]any{"messages": []Message{{Role: "user", Content: "안녕"}, {Role: "assistant", Content: "네"}}, "x": "xyz", "m": map[string]any{"role": "user"}}
 	for i := 0; i < 20000; i++ {
 		var b strings.Builder
 		for j, n := 0, rng.Intn(24); j < n; j++ {
@@ -181,6 +181,6 @@ func FuzzTemplate(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_, _ = tmpl.Execute(map[string]any{"messages": []Message{{"user", "hi"}}, "x": "abc"})
+		_, _ = tmpl.Execute(map[string]any{"messages": []Message{{Role: "user", Content: "hi"}}, "x": "abc"})
 	})
 }

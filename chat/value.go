@@ -50,6 +50,8 @@ func fromGo(x any) (value, error) {
 	switch v := x.(type) {
 	case nil, bool, int64, float64, string, *dict, undefined:
 		return v, nil
+	case JSON:
+		return decodeJSON(v)
 	case int:
 		return int64(v), nil
 	case int32:

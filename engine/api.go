@@ -47,6 +47,10 @@ type Request struct {
 	// PromptOnly computes the prompt and generates nothing: the sequence
 	// ends with FinishLength and no tokens (scoring a text; max_tokens 0).
 	PromptOnly bool
+	// ShowTokens are control tokens whose text is emitted all the same:
+	// a tool-call format's markers, which some vocabularies mark as
+	// control but a parser must see (llama.cpp's "preserved tokens").
+	ShowTokens []int32
 }
 
 // TokenLogprob is one candidate token and its log-probability.

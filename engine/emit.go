@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -50,7 +51,7 @@ func (e *Engine) emitNext(s *Sequence, row []float32) {
 	if e.tok.IsEOG(tok) && !s.req.IgnoreEOS {
 		ev.Finish, ev.Reason = FinishStop, "end-of-generation token"
 	} else {
-		piece, err := e.tok.Piece(tok, false)
+		piece, err := e.tok.Piece(tok, slices.Contains(s.req.ShowTokens, tok))
 		if err != nil {
 			ev.Finish, ev.Err = FinishError, fmt.Errorf("detokenize %d: %w", tok, err)
 			ev.Reason = ev.Err.Error()

@@ -544,3 +544,36 @@ func TestPromptLogprobs(t *testing.T) {
 	}
 	assertAllFree(t, e)
 }
+
+// ShowTokens emits a control token's text; without it the token renders
+// empty. The fake's EOS is the control token here, generated past with
+// IgnoreEOS.
+func TestShowTokens(t *testing.T) {
+	p := sample.DefaultParams()
+	var pr, want []int32
+	for seed := range 200 {
+		p.Temperature, p.Seed, p.HasSeed = 1.5, uint64(seed), true
+		pr = prompt(seed, 5)
+		if want = reference(pr, p, 40, 256, true); slices.Contains(want, fakeEOS) {
+			break
+		}
+	}
+	if !slices.Contains(want, fakeEOS) {
+		t.Fatal("no seed samples EOS within 40 tokens")
+	}
+	e, _ := newFakeEngine(t, Config{NumBlocks: 64}, 256)
+	hidden := submit(t, e, Request{Prompt: pr, MaxTokens: 40, Sampling: p, IgnoreEOS: true})
+	shown := submit(t, e, Request{Prompt: pr, MaxTokens: 40, Sampling: p, IgnoreEOS: true, ShowTokens: []int32{fakeEOS}})
+	outs := drive(t, e, []*Sequence{hidden, shown}, 1000)
+	var wantShown strings.Builder
+	for _, tok := range want {
+		piece, _ := fakeTokenizer{}.Piece(tok, tok == fakeEOS)
+		wantShown.Write(piece)
+	}
+	if outs[0].text != fakeText(want, true) || strings.Contains(outs[0].text, "</s>") {
+		t.Errorf("hidden: %q, want %q", outs[0].text, fakeText(want, true))
+	}
+	if outs[1].text != sanitize([]byte(wantShown.String())) || !strings.Contains(outs[1].text, "</s>") {
+		t.Errorf("shown: %q, want %q", outs[1].text, wantShown.String())
+	}
+}

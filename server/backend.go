@@ -41,6 +41,9 @@ type Backend struct {
 	Engine    Engine
 	Tokenizer Tokenizer
 	Chat      *chat.Renderer
+	// ToolFormat, when set, is how tool calls are parsed from replies,
+	// whatever the chat template shows (nuri serve --tool-parser).
+	ToolFormat chat.ToolFormat
 	// Gauges, when not nil, adds gauges to /metrics at every scrape (the
 	// device's telemetry; see GaugeSource).
 	Gauges GaugeSource

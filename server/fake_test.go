@@ -214,7 +214,9 @@ type testServer struct {
 	done chan error
 }
 
-func newTestServer(t *testing.T, cfg Config, reply string) *testServer {
+// newTestServer serves reply from a fake engine, with ChatML unless an
+// option changes the backend.
+func newTestServer(t *testing.T, cfg Config, reply string, opts ...func(*Backend)) *testServer {
 	t.Helper()
 	if cfg.ModelName == "" {
 		cfg.ModelName = "fake-model"
@@ -231,7 +233,11 @@ func newTestServer(t *testing.T, cfg Config, reply string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.SetBackend(&Backend{Engine: eng, Tokenizer: fakeTokenizer{}, Chat: r}); err != nil {
+	b := &Backend{Engine: eng, Tokenizer: fakeTokenizer{}, Chat: r}
+	for _, o := range opts {
+		o(b)
+	}
+	if err := srv.SetBackend(b); err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -26,6 +26,9 @@ type job struct {
 	// echo (completions): each prompt as its choices start with it; nil
 	// without echo.
 	echo []echoPrompt
+	// tools (chat): how replies are split into content and tool calls;
+	// tools.format is "" when they are not.
+	tools toolSetup
 }
 
 // echoPrompt is one prompt as echo returns it.
@@ -107,6 +110,15 @@ func finishReason(r engine.FinishReason) string {
 		return string(r)
 	}
 	return "abort"
+}
+
+// toolFinish is the finish reason of a reply that made calls: a reply
+// that ended on its own ended to have them run.
+func toolFinish(r engine.FinishReason) string {
+	if r == engine.FinishStop {
+		return "tool_calls"
+	}
+	return finishReason(r)
 }
 
 // totals sums usage the way OpenAI reports it: each prompt once, every

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -20,6 +21,9 @@ func (s *Server) handleCompletion(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	var req completionRequest
 	if err := decodeBody(ctx, &req); err != nil {
 		return err
+	}
+	if present(req.Tools) {
+		return &apiError{err: ErrNotSupported, param: "tools", msg: "'tools' is a chat parameter: send it to /v1/chat/completions"}
 	}
 	base, n, err := s.baseRequest(&req.samplingFields, b.Tokenizer.NVocab())
 	if err != nil {
@@ -149,8 +153,9 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 		}
 		base.MaxTokens = *req.MaxCompletionTokens
 	}
-	if present(req.ToolChoice) && !strings.EqualFold(strings.Trim(string(req.ToolChoice), `" `), "none") {
-		return notSupported("tool_choice")
+	tools, err := b.toolsOf(&req)
+	if err != nil {
+		return err
 	}
 	if req.Logprobs != nil && *req.Logprobs {
 		base.Logprobs = true
@@ -170,11 +175,13 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 		return err
 	}
 	agp := req.AddGenerationPrompt == nil || *req.AddGenerationPrompt
-	ids, err := renderChat(b, msgs, agp, req.ChatTemplateKwargs)
+	base.ShowTokens = markerTokens(b.Tokenizer, tools.format.Markers())
+	ids, err := renderChat(b, msgs, agp, req.ChatTemplateKwargs, tools.render, tools.prefix)
 	if err != nil {
 		return err
 	}
 	j := s.newJob("chat", "chatcmpl-"+ri.id, &req.samplingFields, base, [][]int32{ids}, n)
+	j.tools = tools
 	return s.run(ctx, ri, b, j)
 }
 
@@ -188,15 +195,15 @@ func chatMessages(in []chatMessage) ([]chat.Message, error) {
 	for i, m := range in {
 		param := fmt.Sprintf("messages[%d]", i)
 		switch m.Role {
-		case "system", "user", "assistant":
+		case "system", "user", "assistant", "tool":
 		case "developer":
 			m.Role = "system"
 		case "":
 			return nil, invalidParam(param+".role", "message %d has no role", i)
-		case "tool", "function":
-			return nil, &apiError{err: ErrNotSupported, param: param + ".role", msg: fmt.Sprintf("role '%s' is not supported yet", m.Role)}
+		case "function":
+			return nil, &apiError{err: ErrNotSupported, param: param + ".role", msg: "the deprecated role 'function' is not supported: answer tool calls with role 'tool'"}
 		default:
-			return nil, invalidParam(param+".role", "message %d has unknown role '%s' (want system, user or assistant)", i, m.Role)
+			return nil, invalidParam(param+".role", "message %d has unknown role '%s' (want system, user, assistant or tool)", i, m.Role)
 		}
 		if m.Content.err != "" {
 			return nil, &apiError{err: ErrNotSupported, param: param + ".content", msg: m.Content.err}
@@ -204,17 +211,25 @@ func chatMessages(in []chatMessage) ([]chat.Message, error) {
 		if !m.Content.Present && m.Role != "assistant" {
 			return nil, invalidParam(param+".content", "message %d has no content", i)
 		}
-		out[i] = chat.Message{Role: m.Role, Content: m.Content.Text}
+		if len(m.ToolCalls) > 0 && m.Role != "assistant" {
+			return nil, invalidParam(param+".tool_calls", "message %d: only assistant messages make tool calls", i)
+		}
+		calls, err := historyCalls(m.ToolCalls, param)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = chat.Message{Role: m.Role, Content: m.Content.Text, ToolCalls: calls, ToolCallID: m.ToolCallID, Name: m.Name}
 	}
 	return out, nil
 }
 
-// renderChat formats msgs with the model's template and tokenizes the
-// result, parsing special tokens. BOS is added only when the tokenizer
-// wants one and the template has not already written it.
-func renderChat(b *Backend, msgs []chat.Message, agp bool, kwargs map[string]any) ([]int32, error) {
+// renderChat formats msgs (and tools) with the model's template, appends
+// prefix, the forced start of the reply, and tokenizes the result,
+// parsing special tokens. BOS is added only when the tokenizer wants one
+// and the template has not already written it.
+func renderChat(b *Backend, msgs []chat.Message, agp bool, kwargs map[string]any, tools chat.JSON, prefix string) ([]int32, error) {
 	tok := b.Tokenizer
-	opts := chat.Options{AddGenerationPrompt: agp, Vars: kwargs}
+	opts := chat.Options{AddGenerationPrompt: agp, Vars: kwargs, Tools: tools}
 	bos, hasBOS := tok.BOS()
 	if hasBOS {
 		opts.BOSToken = tok.TokenText(bos)
@@ -223,9 +238,13 @@ func renderChat(b *Backend, msgs []chat.Message, agp bool, kwargs map[string]any
 		opts.EOSToken = tok.TokenText(eos)
 	}
 	text, err := b.Chat.Render(msgs, opts)
-	if err != nil {
+	switch {
+	case errors.Is(err, chat.ErrToolsUnsupported):
+		return nil, &apiError{err: ErrNotSupported, param: "tools", msg: err.Error()}
+	case err != nil:
 		return nil, &apiError{err: ErrInvalidParam, param: "messages", msg: "cannot apply the chat template: " + err.Error()}
 	}
+	text += prefix
 	addBOS := tok.AddBOS() && !(hasBOS && opts.BOSToken != "" && strings.HasPrefix(text, opts.BOSToken))
 	ids, err := tok.Encode(text, addBOS, true)
 	if err != nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -73,12 +74,13 @@ func (s *Server) handleModel(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 }
 
 type tokenizeRequest struct {
-	Model               string         `json:"model"`
-	Prompt              *string        `json:"prompt"`
-	Messages            []chatMessage  `json:"messages"`
-	AddSpecialTokens    *bool          `json:"add_special_tokens"`
-	AddGenerationPrompt *bool          `json:"add_generation_prompt"`
-	ChatTemplateKwargs  map[string]any `json:"chat_template_kwargs"`
+	Model               string          `json:"model"`
+	Prompt              *string         `json:"prompt"`
+	Messages            []chatMessage   `json:"messages"`
+	AddSpecialTokens    *bool           `json:"add_special_tokens"`
+	AddGenerationPrompt *bool           `json:"add_generation_prompt"`
+	ChatTemplateKwargs  map[string]any  `json:"chat_template_kwargs"`
+	Tools               json.RawMessage `json:"tools"` // rendered as a chat request's are
 }
 
 type tokenizeResponse struct {
@@ -116,7 +118,11 @@ func (s *Server) handleTokenize(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 			return err
 		}
 		agp := req.AddGenerationPrompt == nil || *req.AddGenerationPrompt
-		if ids, err = renderChat(b, msgs, agp, req.ChatTemplateKwargs); err != nil {
+		tools, _, err := readTools(req.Tools)
+		if err != nil {
+			return err
+		}
+		if ids, err = renderChat(b, msgs, agp, req.ChatTemplateKwargs, tools, ""); err != nil {
 			return err
 		}
 	default:

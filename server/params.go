@@ -97,9 +97,6 @@ func (s *Server) baseRequest(f *samplingFields, nVocab int) (engine.Request, int
 	if err := s.checkModel(f.Model); err != nil {
 		return r, 0, err
 	}
-	if present(f.Tools) && !bytes.Equal(bytes.TrimSpace(f.Tools), []byte("[]")) {
-		return r, 0, notSupported("tools")
-	}
 	if present(f.ResponseFormat) {
 		var rf struct {
 			Type string `json:"type"`

@@ -84,7 +84,19 @@ func chatBody(j *job, choices []*choice, u usageJSON) *chatResponse {
 	for i, c := range choices {
 		text := string(c.text)
 		fr := finishReason(c.finish)
-		ch := chatChoice{Index: i, Message: &chatMessageOut{Role: "assistant", Content: &text}, FinishReason: &fr}
+		msg := &chatMessageFull{Role: "assistant", Content: &text}
+		if j.tools.format != "" {
+			content, calls := replyTools(j.tools, text)
+			msg.Content = &content
+			if len(calls) > 0 {
+				msg.ToolCalls = callsOut(calls, false, 0)
+				if content == "" {
+					msg.Content = nil
+				}
+				fr = toolFinish(c.finish)
+			}
+		}
+		ch := chatChoice{Index: i, Message: msg, FinishReason: &fr}
 		if j.logprobs {
 			ch.Logprobs = chatLogprobsOf(c.logprobs, c.top)
 		}

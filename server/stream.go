@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/nuri-ai/nuri/chat"
 	"github.com/nuri-ai/nuri/engine"
 )
 
@@ -59,6 +60,8 @@ type streamState struct {
 	top    [][]engine.TokenLogprob
 	offset int // text offset for completion logprobs
 	echoed bool
+	tools  *chat.ToolParser // chat with tools: splits calls from content
+	calls  int              // tool calls sent
 }
 
 // streamOut writes the SSE response of j: for chat a role delta per
@@ -70,6 +73,11 @@ func (s *Server) streamOut(w *bufio.Writer, j *job, streams []Stream, ri *reqInf
 	states := make([]*streamState, len(streams))
 	for i := range states {
 		states[i] = &streamState{c: &choice{}}
+		if j.tools.format != "" {
+			// The forced prefix opens a call, so it gives no content.
+			states[i].tools = chat.NewToolParser(j.tools.format)
+			states[i].tools.Push(j.tools.prefix)
+		}
 	}
 	stop := make(chan struct{})
 	defer func() {
@@ -165,6 +173,18 @@ func (s *Server) streamEvent(sw *sseWriter, j *job, idx int, st *streamState, ev
 	if finished {
 		delta += st.hold.flush()
 	}
+	var calls []chat.ToolCall
+	if st.tools != nil {
+		delta, calls = st.tools.Push(delta)
+		if finished {
+			tail, more := st.tools.Finish()
+			delta += tail
+			calls = append(calls, more...)
+		}
+		if j.tools.single {
+			calls = calls[:min(len(calls), max(0, 1-st.calls))]
+		}
+	}
 	if j.logprobs {
 		st.lp = append(st.lp, ev.Logprobs...)
 		st.top = append(st.top, ev.TopLogprobs...)
@@ -172,6 +192,10 @@ func (s *Server) streamEvent(sw *sseWriter, j *job, idx int, st *streamState, ev
 	if delta != "" || (finished && len(st.lp) > 0) {
 		sw.data(j.contentChunk(idx, delta, st))
 		st.lp, st.top = nil, nil
+	}
+	if len(calls) > 0 {
+		sw.data(j.chunk(idx, &chatMessageOut{ToolCalls: callsOut(calls, true, st.calls)}, "", nil))
+		st.calls += len(calls)
 	}
 	if !finished {
 		return
@@ -184,7 +208,11 @@ func (s *Server) streamEvent(sw *sseWriter, j *job, idx int, st *streamState, ev
 		return
 	}
 	if j.kind == "chat" {
-		sw.data(j.chunk(idx, &chatMessageOut{}, finishReason(ev.Finish), nil))
+		fr := finishReason(ev.Finish)
+		if st.calls > 0 {
+			fr = toolFinish(ev.Finish)
+		}
+		sw.data(j.chunk(idx, &chatMessageOut{}, fr, nil))
 	} else {
 		sw.data(j.completionChunk(idx, "", finishReason(ev.Finish), nil))
 	}

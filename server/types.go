@@ -28,7 +28,7 @@ type samplingFields struct {
 	User              string             `json:"user"`
 	IgnoreEOS         bool               `json:"ignore_eos"` // vLLM extension
 	ResponseFormat    json.RawMessage    `json:"response_format"`
-	Tools             json.RawMessage    `json:"tools"`
+	Tools             json.RawMessage    `json:"tools"` // chat only; completions refuse it
 }
 
 type streamOptions struct {
@@ -52,13 +52,18 @@ type chatRequest struct {
 	TopLogprobs         *int            `json:"top_logprobs"`
 	ChatTemplateKwargs  map[string]any  `json:"chat_template_kwargs"` // vLLM extension, e.g. enable_thinking
 	ToolChoice          json.RawMessage `json:"tool_choice"`
+	ParallelToolCalls   *bool           `json:"parallel_tool_calls"`
+	Functions           json.RawMessage `json:"functions"`             // deprecated by OpenAI; refused
+	FunctionCall        json.RawMessage `json:"function_call"`         // deprecated by OpenAI; refused
 	AddGenerationPrompt *bool           `json:"add_generation_prompt"` // vLLM extension
 }
 
 type chatMessage struct {
-	Role    string       `json:"role"`
-	Content contentField `json:"content"`
-	Name    string       `json:"name"`
+	Role       string       `json:"role"`
+	Content    contentField `json:"content"`
+	Name       string       `json:"name"`
+	ToolCalls  []toolCallIn `json:"tool_calls"`
+	ToolCallID string       `json:"tool_call_id"`
 }
 
 // contentField is a message's content: a string, null, or a list of parts
@@ -211,17 +216,27 @@ type completionResponse struct {
 	Usage             *usageJSON         `json:"usage,omitempty"`
 }
 
+// chatMessageOut is a stream delta: only what changed.
 type chatMessageOut struct {
-	Role    string  `json:"role,omitempty"`
-	Content *string `json:"content,omitempty"`
+	Role      string        `json:"role,omitempty"`
+	Content   *string       `json:"content,omitempty"`
+	ToolCalls []toolCallOut `json:"tool_calls,omitempty"`
+}
+
+// chatMessageFull is a whole reply; content is null when the reply is
+// only tool calls, as OpenAI's is.
+type chatMessageFull struct {
+	Role      string        `json:"role"`
+	Content   *string       `json:"content"`
+	ToolCalls []toolCallOut `json:"tool_calls,omitempty"`
 }
 
 type chatChoice struct {
-	Index        int             `json:"index"`
-	Message      *chatMessageOut `json:"message,omitempty"`
-	Delta        *chatMessageOut `json:"delta,omitempty"`
-	Logprobs     *chatLogprobs   `json:"logprobs"`
-	FinishReason *string         `json:"finish_reason"`
+	Index        int              `json:"index"`
+	Message      *chatMessageFull `json:"message,omitempty"`
+	Delta        *chatMessageOut  `json:"delta,omitempty"`
+	Logprobs     *chatLogprobs    `json:"logprobs"`
+	FinishReason *string          `json:"finish_reason"`
 }
 
 type chatLogprobs struct {

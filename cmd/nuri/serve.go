@@ -37,6 +37,7 @@ type serveConfig struct {
 	drain                 time.Duration
 	threads, nCtx         int
 	chatTemplate, chatFmt string
+	toolParser            chat.ToolFormat // "" : what the template shows
 	logLevel, logFormat   string
 	eng                   engine.Config
 	device                deviceFlags
@@ -60,6 +61,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.IntVar(&c.nCtx, "ctx-size", 0, "context length per sequence (0: the model's)")
 	fs.StringVar(&c.chatTemplate, "chat-template-file", "", "Jinja chat template file overriding the GGUF's")
 	fs.StringVar(&c.chatFmt, "chat-format", "", "built-in chat format instead of the template: "+strings.Join(chat.FormatNames(), ", "))
+	toolParser := fs.String("tool-parser", "auto", "how tool calls are read from replies: auto (from the chat template), "+strings.Join(chat.ToolFormatNames(), ", "))
 	fs.IntVar(&c.eng.MaxNumSeqs, "max-num-seqs", engine.DefaultMaxNumSeqs, "sequences running at once")
 	fs.IntVar(&c.eng.MaxNumBatchedTokens, "max-num-batched-tokens", engine.DefaultMaxNumBatchedTokens, "token budget of one step")
 	fs.IntVar(&c.eng.MaxQueuedRequests, "max-queued-requests", engine.DefaultMaxQueuedRequests, "waiting requests before 429")
@@ -114,6 +116,13 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	}
 	if c.chatTemplate != "" && c.chatFmt != "" {
 		return fail("give --chat-template-file or --chat-format, not both")
+	}
+	if *toolParser != "auto" {
+		f, err := chat.ParseToolFormat(*toolParser)
+		if err != nil {
+			return fail("--tool-parser: %v", err)
+		}
+		c.toolParser = f
 	}
 	if c.device.name == "" {
 		return fail("--device must name a device (cpu, cuda:N, npu:N)")
@@ -299,7 +308,7 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 		}
 	}
 	return &server.Backend{Engine: server.EngineAdapter{E: eng}, Tokenizer: tok, Chat: renderer,
-		Gauges: deviceGauges(dev, log)}, closeAll, nil
+		ToolFormat: c.toolParser, Gauges: deviceGauges(dev, log)}, closeAll, nil
 }
 
 func chatRenderer(c *serveConfig, ggufTemplate string, log *zap.Logger) (*chat.Renderer, error) {
@@ -320,7 +329,11 @@ func chatRenderer(c *serveConfig, ggufTemplate string, log *zap.Logger) (*chat.R
 	if why := r.FallbackReason(); why != nil {
 		log.Warn("chat template does not parse; using a built-in format", zap.String("format", r.Kind()), zap.Error(why))
 	} else {
-		log.Info("chat template", zap.String("renderer", r.Kind()))
+		tools := r.ToolFormat()
+		if c.toolParser != "" {
+			tools = c.toolParser
+		}
+		log.Info("chat template", zap.String("renderer", r.Kind()), zap.Bool("renders_tools", r.RendersTools()), zap.String("tool_calls", string(tools)))
 	}
 	return r, nil
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/nuri-ai/nuri/chat"
 )
 
 func TestParseServeFlags(t *testing.T) {
@@ -42,6 +44,17 @@ func TestParseServeFlags(t *testing.T) {
 		{"bad body limit", []string{"--model", "m", "--max-body-bytes", "0"}, false, nil},
 		{"stray argument", []string{"--model", "m", "extra"}, false, nil},
 		{"bad kernel set", []string{"--model", "m", "--kernels", "sse4"}, false, nil},
+		{"bad tool parser", []string{"--model", "m", "--tool-parser", "mistral"}, false, nil},
+		{"tool parser", []string{"--model", "m", "--tool-parser", "Hermes"}, true, func(t *testing.T, c *serveConfig) {
+			if c.toolParser != chat.ToolsHermes {
+				t.Errorf("tool parser %q", c.toolParser)
+			}
+		}},
+		{"tool parser from the template", []string{"--model", "m"}, true, func(t *testing.T, c *serveConfig) {
+			if c.toolParser != "" {
+				t.Errorf("tool parser %q", c.toolParser)
+			}
+		}},
 		{"avx2 kernels", []string{"--model", "m", "--kernels", "avx2"}, true, func(t *testing.T, c *serveConfig) {
 			if c.device.kernels != "avx2" {
 				t.Errorf("kernels %q", c.device.kernels)

@@ -1,0 +1,341 @@
+package chat
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ToolCall is one function call an assistant turn makes.
+type ToolCall struct {
+	ID        string // the client's id in a conversation's history; empty from the parser
+	Name      string
+	Arguments string // JSON text, as OpenAI's API carries it
+}
+
+// ToolFormat names how a model family writes its tool calls.
+type ToolFormat string
+
+const (
+	// ToolsNone: the model's calls are not parsed; tools are refused.
+	ToolsNone ToolFormat = "none"
+	// ToolsHermes: <tool_call>{"name": ..., "arguments": {...}}</tool_call>,
+	// one block a call (Qwen 2.5 and 3, EXAONE 4, A.X, Hermes).
+	ToolsHermes ToolFormat = "hermes"
+	// ToolsLlama3: the whole reply is {"name": ..., "parameters": {...}},
+	// several joined by ";" (Llama 3.1-3.3 and models built on them).
+	ToolsLlama3 ToolFormat = "llama3"
+)
+
+// ErrToolsUnsupported is returned when a conversation with tools meets a
+// renderer that cannot show them to the model.
+var ErrToolsUnsupported = errors.New("tools are not supported")
+
+// ToolFormatNames lists the names ParseToolFormat accepts.
+func ToolFormatNames() []string {
+	return []string{string(ToolsHermes), string(ToolsLlama3), string(ToolsNone)}
+}
+
+// ParseToolFormat reads a tool-call format's name.
+func ParseToolFormat(name string) (ToolFormat, error) {
+	switch f := ToolFormat(strings.ToLower(name)); f {
+	case ToolsHermes, ToolsLlama3, ToolsNone:
+		return f, nil
+	}
+	return "", fmt.Errorf("unknown tool-call format %q (known: %s)", name, strings.Join(ToolFormatNames(), ", "))
+}
+
+// DetectToolFormat reads a Jinja chat template's tool-call format from the
+// markers its tool branch writes, as vLLM's per-family parsers are chosen
+// by hand. A template that never mentions tools has none.
+func DetectToolFormat(src string) ToolFormat {
+	switch {
+	case !strings.Contains(src, "tools"):
+		return ToolsNone
+	case strings.Contains(src, hermesOpen):
+		return ToolsHermes
+	case strings.Contains(src, "<|start_header_id|>"):
+		return ToolsLlama3
+	}
+	return ToolsNone
+}
+
+const (
+	hermesOpen  = "<tool_call>"
+	hermesClose = "</tool_call>"
+	pythonTag   = "<|python_tag|>"
+)
+
+// ForcedPrefix is the text that, appended to the prompt, makes the reply a
+// call: to the named function, or to any when name is empty. It is how
+// tool_choice "required" and a named choice are kept without a grammar;
+// the parser must be fed it before the reply.
+func (f ToolFormat) ForcedPrefix(name string) string {
+	q, _ := json.Marshal(name)
+	switch f {
+	case ToolsHermes:
+		if name == "" {
+			return hermesOpen + "\n"
+		}
+		return hermesOpen + "\n" + `{"name": ` + string(q) + `, "arguments": `
+	case ToolsLlama3:
+		if name == "" {
+			return `{"name": "`
+		}
+		return `{"name": ` + string(q) + `, "parameters": `
+	}
+	return ""
+}
+
+// Markers are the texts that frame this format's calls. When a vocabulary
+// has them as control tokens, their text must still reach the parser.
+func (f ToolFormat) Markers() []string {
+	switch f {
+	case ToolsHermes:
+		return []string{hermesOpen, hermesClose}
+	case ToolsLlama3:
+		return []string{pythonTag}
+	}
+	return nil
+}
+
+// ToolParser splits a reply, as it streams, into content and tool calls.
+// Text that might begin a call is held back until it is known not to; a
+// call is given whole once its closing marker (or the reply's end) is
+// seen. Text that looks like a call but does not parse as one is given
+// back as content, so nothing the model wrote is lost. Whitespace between
+// content and calls is dropped, and so is the content's trailing
+// whitespace when the reply made calls.
+type ToolParser struct {
+	f         ToolFormat
+	pending   string // text not yet classified
+	inCall    bool   // hermes: inside <tool_call>
+	held      string // content's trailing whitespace, not yet given
+	afterCall bool   // drop the whitespace that follows a call
+	calls     int
+	// llama3: 0 undecided, 1 the reply is JSON calls, 2 it is content
+	mode int
+}
+
+// NewToolParser returns a parser for replies in format f.
+func NewToolParser(f ToolFormat) *ToolParser { return &ToolParser{f: f} }
+
+// Calls is how many calls the parser has given so far.
+func (p *ToolParser) Calls() int { return p.calls }
+
+// Push takes the next piece of the reply and returns the content and the
+// calls it completes.
+func (p *ToolParser) Push(text string) (string, []ToolCall) {
+	p.pending += text
+	var out strings.Builder
+	var calls []ToolCall
+	switch p.f {
+	case ToolsHermes:
+		calls = p.hermes(&out, false)
+	case ToolsLlama3:
+		p.llama3(&out, false)
+	default:
+		p.content(&out, p.pending)
+		p.pending = ""
+	}
+	return out.String(), calls
+}
+
+// Finish ends the reply and returns what was held back.
+func (p *ToolParser) Finish() (string, []ToolCall) {
+	var out strings.Builder
+	var calls []ToolCall
+	switch p.f {
+	case ToolsHermes:
+		calls = p.hermes(&out, true)
+	case ToolsLlama3:
+		calls = p.llama3(&out, true)
+	default:
+		p.content(&out, p.pending)
+		p.pending = ""
+	}
+	if p.calls == 0 {
+		out.WriteString(p.held)
+	}
+	p.held = ""
+	return out.String(), calls
+}
+
+// content gives s as content, holding its trailing whitespace back.
+func (p *ToolParser) content(out *strings.Builder, s string) {
+	if p.afterCall {
+		s = strings.TrimLeft(s, " \t\r\n")
+		if s == "" {
+			return
+		}
+		p.afterCall = false
+	}
+	t := strings.TrimRight(s, " \t\r\n")
+	if t == "" {
+		p.held += s
+		return
+	}
+	out.WriteString(p.held)
+	out.WriteString(t)
+	p.held = s[len(t):]
+}
+
+func (p *ToolParser) call(c ToolCall, calls []ToolCall) []ToolCall {
+	p.calls++
+	p.held = "" // whitespace between content and a call is not content
+	p.afterCall = true
+	return append(calls, c)
+}
+
+func (p *ToolParser) hermes(out *strings.Builder, final bool) []ToolCall {
+	var calls []ToolCall
+	for {
+		if !p.inCall {
+			if i := strings.Index(p.pending, hermesOpen); i >= 0 {
+				p.content(out, p.pending[:i])
+				p.pending = p.pending[i+len(hermesOpen):]
+				p.inCall = true
+				continue
+			}
+			keep := 0
+			if !final {
+				keep = partialSuffix(p.pending, hermesOpen)
+			}
+			p.content(out, p.pending[:len(p.pending)-keep])
+			p.pending = p.pending[len(p.pending)-keep:]
+			return calls
+		}
+		body, rest, closed := strings.Cut(p.pending, hermesClose)
+		if !closed && !final {
+			return calls
+		}
+		p.pending, p.inCall = rest, false
+		if c, err := parseCall(body, "arguments"); err == nil {
+			calls = p.call(c, calls)
+			continue
+		}
+		raw := hermesOpen + body
+		if closed {
+			raw += hermesClose
+		}
+		p.content(out, raw)
+	}
+}
+
+func (p *ToolParser) llama3(out *strings.Builder, final bool) []ToolCall {
+	if p.mode == 0 {
+		s := strings.TrimLeft(p.pending, " \t\r\n")
+		switch {
+		case strings.HasPrefix(s, pythonTag):
+			p.pending = s[len(pythonTag):]
+			return p.llama3(out, final)
+		case s == "" || (strings.HasPrefix(pythonTag, s) && !final):
+			if !final {
+				return nil
+			}
+			p.mode = 2
+		case s[0] == '{':
+			p.mode = 1
+		default:
+			p.mode = 2
+		}
+	}
+	if p.mode == 2 {
+		p.content(out, p.pending)
+		p.pending = ""
+		return nil
+	}
+	if !final {
+		return nil
+	}
+	calls, err := parseLlama3Calls(p.pending)
+	if err != nil {
+		p.content(out, p.pending)
+		p.pending = ""
+		return nil
+	}
+	p.pending = ""
+	var given []ToolCall
+	for _, c := range calls {
+		given = p.call(c, given)
+	}
+	return given
+}
+
+// parseLlama3Calls reads one or more call objects separated by ";" or
+// whitespace, with nothing else around them.
+func parseLlama3Calls(s string) ([]ToolCall, error) {
+	var calls []ToolCall
+	d := json.NewDecoder(strings.NewReader(s))
+	for {
+		var raw json.RawMessage
+		if err := d.Decode(&raw); err != nil {
+			return nil, err
+		}
+		c, err := parseCall(string(raw), "parameters")
+		if err != nil {
+			return nil, err
+		}
+		calls = append(calls, c)
+		rest := strings.TrimLeft(s[d.InputOffset():], " \t\r\n;")
+		if rest == "" {
+			return calls, nil
+		}
+		d = json.NewDecoder(strings.NewReader(rest))
+		s = rest
+	}
+}
+
+// parseCall reads {"name": ..., argsKey: {...}}; either "arguments" or
+// "parameters" is accepted, since models trained on one format drift into
+// the other. Arguments given as a JSON string are taken as its text.
+func parseCall(body, argsKey string) (ToolCall, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(strings.TrimSpace(body)), &obj); err != nil {
+		return ToolCall{}, fmt.Errorf("tool call: %w", err)
+	}
+	var c ToolCall
+	if err := json.Unmarshal(obj["name"], &c.Name); err != nil || c.Name == "" {
+		return ToolCall{}, fmt.Errorf("tool call: no function name")
+	}
+	args, ok := obj[argsKey]
+	if !ok {
+		other := "parameters"
+		if argsKey == other {
+			other = "arguments"
+		}
+		args, ok = obj[other]
+	}
+	args = bytes.TrimSpace(args)
+	switch {
+	case !ok || bytes.Equal(args, []byte("null")):
+		c.Arguments = "{}"
+	case args[0] == '{':
+		var b bytes.Buffer
+		if err := json.Compact(&b, args); err != nil {
+			return ToolCall{}, fmt.Errorf("tool call arguments: %w", err)
+		}
+		c.Arguments = b.String()
+	case args[0] == '"':
+		if err := json.Unmarshal(args, &c.Arguments); err != nil {
+			return ToolCall{}, fmt.Errorf("tool call arguments: %w", err)
+		}
+	default:
+		return ToolCall{}, fmt.Errorf("tool call arguments must be an object")
+	}
+	return c, nil
+}
+
+// partialSuffix is the length of the longest suffix of s that is a proper
+// prefix of marker: text that may yet become the marker.
+func partialSuffix(s, marker string) int {
+	n := min(len(s), len(marker)-1)
+	for ; n > 0; n-- {
+		if strings.HasSuffix(s, marker[:n]) {
+			return n
+		}
+	}
+	return 0
+}

@@ -1,0 +1,259 @@
+package server
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/nuri-ai/nuri/chat"
+)
+
+// maxTools is OpenAI's limit on a request's tools list.
+const maxTools = 128
+
+// toolNameRE is OpenAI's rule for function names.
+var toolNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// toolIn is one entry of a request's tools list, read for checking; the
+// list itself goes to the template as the client wrote it.
+type toolIn struct {
+	Type     string `json:"type"`
+	Function *struct {
+		Name       string          `json:"name"`
+		Parameters json.RawMessage `json:"parameters"`
+	} `json:"function"`
+}
+
+// toolCallIn is a call in an assistant message of the history.
+type toolCallIn struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Function struct {
+		Name      string          `json:"name"`
+		Arguments json.RawMessage `json:"arguments"`
+	} `json:"function"`
+}
+
+// toolCallOut is a call in a response; Index is set in stream deltas.
+type toolCallOut struct {
+	Index    *int         `json:"index,omitempty"`
+	ID       string       `json:"id"`
+	Type     string       `json:"type"`
+	Function toolFunction `json:"function"`
+}
+
+type toolFunction struct {
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
+// toolSetup is what a chat request's tools and tool_choice come to.
+type toolSetup struct {
+	render chat.JSON       // the tools the template shows; nil for none
+	format chat.ToolFormat // how replies are parsed; "" for not at all
+	prefix string          // forced start of the reply (tool_choice required or named)
+	single bool            // parallel_tool_calls false: one call at most
+}
+
+// readTools checks a tools list and returns it as the template should see
+// it, or nil for none. Names must be unique: a reply's call is matched to
+// its tool by name.
+func readTools(raw json.RawMessage) (chat.JSON, map[string]bool, error) {
+	if !present(raw) {
+		return nil, nil, nil
+	}
+	var tools []toolIn
+	if err := json.Unmarshal(raw, &tools); err != nil {
+		return nil, nil, invalidParam("tools", "tools must be a list of {\"type\": \"function\", \"function\": {...}} objects: %v", err)
+	}
+	if len(tools) == 0 {
+		return nil, nil, nil
+	}
+	if len(tools) > maxTools {
+		return nil, nil, invalidParam("tools", "at most %d tools may be given, got %d", maxTools, len(tools))
+	}
+	names := make(map[string]bool, len(tools))
+	for i, t := range tools {
+		param := fmt.Sprintf("tools[%d]", i)
+		if t.Type != "function" {
+			return nil, nil, invalidParam(param+".type", "tool %d has type %q: only \"function\" tools are supported", i, t.Type)
+		}
+		if t.Function == nil {
+			return nil, nil, invalidParam(param+".function", "tool %d has no function", i)
+		}
+		if !toolNameRE.MatchString(t.Function.Name) {
+			return nil, nil, invalidParam(param+".function.name", "function name %q must be 1 to 64 letters, digits, underscores or dashes", t.Function.Name)
+		}
+		if names[t.Function.Name] {
+			return nil, nil, invalidParam(param+".function.name", "function %q is given twice", t.Function.Name)
+		}
+		names[t.Function.Name] = true
+		if p := bytes.TrimSpace(t.Function.Parameters); len(p) > 0 && !bytes.Equal(p, []byte("null")) && p[0] != '{' {
+			return nil, nil, invalidParam(param+".function.parameters", "the parameters of %q must be a JSON Schema object", t.Function.Name)
+		}
+	}
+	return chat.JSON(bytes.TrimSpace(raw)), names, nil
+}
+
+// toolsOf applies tools, tool_choice and parallel_tool_calls. Without
+// tools, tool_choice may only be "none" or "auto". With tool_choice
+// "none" the tools are not shown to the model at all, so it cannot write
+// a call that would come back as text.
+func (b *Backend) toolsOf(req *chatRequest) (toolSetup, error) {
+	var ts toolSetup
+	if present(req.Functions) || present(req.FunctionCall) {
+		return ts, &apiError{err: ErrNotSupported, param: "functions", msg: "the deprecated 'functions' and 'function_call' are not supported: give 'tools' and 'tool_choice'"}
+	}
+	tools, names, err := readTools(req.Tools)
+	if err != nil {
+		return ts, err
+	}
+	choice, name, err := readToolChoice(req.ToolChoice)
+	if err != nil {
+		return ts, err
+	}
+	switch {
+	case tools == nil && (choice == "required" || choice == "function"):
+		return ts, invalidParam("tool_choice", "tool_choice %q needs tools", choice)
+	case tools == nil || choice == "none":
+		return ts, nil
+	case choice == "function" && !names[name]:
+		return ts, invalidParam("tool_choice", "tool_choice names function %q, which is not among the tools", name)
+	}
+	if !b.Chat.RendersTools() {
+		return ts, &apiError{err: ErrNotSupported, param: "tools", msg: fmt.Sprintf("this model's chat template (%s) does not show tools to the model: start the server with --chat-template-file giving a template that renders them", b.Chat.Kind())}
+	}
+	ts.format = b.toolFormat()
+	if ts.format == chat.ToolsNone {
+		return ts, &apiError{err: ErrNotSupported, param: "tools", msg: "this model's tool-call format is not recognised from its chat template: start the server with --tool-parser " + strings.Join(chat.ToolFormatNames()[:2], " or ")}
+	}
+	ts.render = tools
+	switch choice {
+	case "required":
+		ts.prefix = ts.format.ForcedPrefix("")
+	case "function":
+		ts.prefix = ts.format.ForcedPrefix(name)
+	}
+	ts.single = req.ParallelToolCalls != nil && !*req.ParallelToolCalls
+	return ts, nil
+}
+
+// toolFormat is the format replies are parsed in: the server's setting,
+// else what the template shows.
+func (b *Backend) toolFormat() chat.ToolFormat {
+	if b.ToolFormat != "" {
+		return b.ToolFormat
+	}
+	return b.Chat.ToolFormat()
+}
+
+// readToolChoice returns "none", "auto", "required", or "function" with
+// the function's name.
+func readToolChoice(raw json.RawMessage) (string, string, error) {
+	if !present(raw) {
+		return "auto", "", nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		switch s {
+		case "none", "auto", "required":
+			return s, "", nil
+		}
+		return "", "", invalidParam("tool_choice", "tool_choice must be \"none\", \"auto\", \"required\" or {\"type\": \"function\", \"function\": {\"name\": ...}}, got %q", s)
+	}
+	var o struct {
+		Type     string `json:"type"`
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	}
+	if err := json.Unmarshal(raw, &o); err != nil || o.Type != "function" || o.Function.Name == "" {
+		return "", "", invalidParam("tool_choice", "tool_choice must be \"none\", \"auto\", \"required\" or {\"type\": \"function\", \"function\": {\"name\": ...}}")
+	}
+	return "function", o.Function.Name, nil
+}
+
+// historyCalls converts an assistant message's calls. Arguments are JSON
+// text, as OpenAI sends them; an object is accepted too and written out.
+func historyCalls(in []toolCallIn, param string) ([]chat.ToolCall, error) {
+	out := make([]chat.ToolCall, len(in))
+	for i, c := range in {
+		p := fmt.Sprintf("%s.tool_calls[%d]", param, i)
+		if c.Type != "" && c.Type != "function" {
+			return nil, invalidParam(p+".type", "tool call %d has type %q: only \"function\" calls are supported", i, c.Type)
+		}
+		if c.Function.Name == "" {
+			return nil, invalidParam(p+".function.name", "tool call %d has no function name", i)
+		}
+		args := bytes.TrimSpace(c.Function.Arguments)
+		var text string
+		switch {
+		case len(args) == 0 || bytes.Equal(args, []byte("null")):
+			text = "{}"
+		case args[0] == '"':
+			if err := json.Unmarshal(args, &text); err != nil {
+				return nil, invalidParam(p+".function.arguments", "bad arguments: %v", err)
+			}
+		case args[0] == '{':
+			text = string(args)
+		default:
+			return nil, invalidParam(p+".function.arguments", "arguments must be a JSON string (or an object)")
+		}
+		out[i] = chat.ToolCall{ID: c.ID, Name: c.Function.Name, Arguments: text}
+	}
+	return out, nil
+}
+
+// markerTokens are the tokens that are, each alone, one of the markers: the
+// engine must emit their text even if the vocabulary calls them control.
+func markerTokens(tok Tokenizer, markers []string) []int32 {
+	var ids []int32
+	for _, m := range markers {
+		if t, err := tok.Encode(m, false, true); err == nil && len(t) == 1 {
+			ids = append(ids, t[0])
+		}
+	}
+	return ids
+}
+
+// replyTools splits one choice's reply into content and calls.
+func replyTools(ts toolSetup, text string) (string, []chat.ToolCall) {
+	p := chat.NewToolParser(ts.format)
+	c1, calls := p.Push(ts.prefix + text)
+	c2, more := p.Finish()
+	calls = append(calls, more...)
+	if ts.single && len(calls) > 1 {
+		calls = calls[:1]
+	}
+	return c1 + c2, calls
+}
+
+// callsOut gives parsed calls their ids; index is set for stream deltas,
+// counting from first.
+func callsOut(calls []chat.ToolCall, stream bool, first int) []toolCallOut {
+	out := make([]toolCallOut, len(calls))
+	for i, c := range calls {
+		out[i] = toolCallOut{ID: newCallID(), Type: "function", Function: toolFunction{Name: c.Name, Arguments: c.Arguments}}
+		if stream {
+			idx := first + i
+			out[i].Index = &idx
+		}
+	}
+	return out
+}
+
+const callIDChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// newCallID is a call id in OpenAI's form: "call_" and 24 random
+// characters.
+func newCallID() string {
+	var b [24]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	for i := range b {
+		b[i] = callIDChars[int(b[i])%len(callIDChars)]
+	}
+	return "call_" + string(b[:])
+}

@@ -1,0 +1,334 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/openai/openai-go"
+	"github.com/openai/openai-go/option"
+
+	"github.com/nuri-ai/nuri/chat"
+)
+
+// hermesTemplate is a small Hermes-style template written for these
+// tests: tools in a system turn, calls and results as Qwen-family
+// templates show them.
+const hermesTemplate = `{%- if tools %}<|im_start|>system
+<tools>{% for t in tools %}{{ t | tojson }}{% endfor %}</tools><|im_end|>
+{% endif %}
+{%- for m in messages %}
+{%- if m.role == 'tool' %}<|im_start|>user
+<tool_response>{{ m.content }}</tool_response><|im_end|>
+{% else %}<|im_start|>{{ m.role }}
+{{ m.content }}{% for c in m.tool_calls %}<tool_call>{"name": "{{ c.function.name }}", "arguments": {{ c.function.arguments | tojson }}}</tool_call>{% endfor %}<|im_end|>
+{% endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}<|im_start|>assistant
+{% endif %}`
+
+const weatherTool = `[{"type": "function", "function": {"name": "get_weather", "description": "날씨를 알려 줍니다", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]`
+
+func withTemplate(t *testing.T, src string) func(*Backend) {
+	r, err := chat.New(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(b *Backend) {
+		b.Chat = r
+		b.Engine.(*fakeEngine).nCtx = 4096 // byte tokens: a tools prompt is long
+	}
+}
+
+func chatBodyWithTools(extra string) string {
+	return `{"messages":[{"role":"user","content":"서울 날씨 어때?"}],"tools":` + weatherTool + extra + `}`
+}
+
+const callReply = "확인해 볼게요.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"서울\"}}\n</tool_call>"
+
+func TestChatToolCalls(t *testing.T) {
+	ts := newTestServer(t, Config{}, callReply, withTemplate(t, hermesTemplate))
+	status, _, body := ts.do("POST", "/v1/chat/completions", chatBodyWithTools(""))
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	var resp chatResponse
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatal(err)
+	}
+	ch := resp.Choices[0]
+	m := ch.Message
+	if ch.FinishReason == nil || *ch.FinishReason != "tool_calls" || m.Content == nil || *m.Content != "확인해 볼게요." || len(m.ToolCalls) != 1 {
+		t.Fatalf("choice %s", body)
+	}
+	c := m.ToolCalls[0]
+	if !strings.HasPrefix(c.ID, "call_") || len(c.ID) != 29 || c.Type != "function" || c.Index != nil ||
+		c.Function.Name != "get_weather" || c.Function.Arguments != `{"city":"서울"}` {
+		t.Fatalf("call %+v", c)
+	}
+	// The template saw the tools as the client wrote them.
+	prompt, _ := fakeTokenizer{}.Decode(ts.eng.lastRequests()[0].Prompt, false)
+	want := "<|im_start|>system\n<tools>" + `{"type": "function", "function": {"name": "get_weather", "description": "날씨를 알려 줍니다", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}` + "</tools><|im_end|>\n<|im_start|>user\n서울 날씨 어때?<|im_end|>\n<|im_start|>assistant\n"
+	if string(prompt) != want {
+		t.Fatalf("prompt %q\nwant %q", prompt, want)
+	}
+}
+
+func TestChatToolCallsOnly(t *testing.T) {
+	reply := "<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"부산\"}}</tool_call>\n<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"대구\"}}</tool_call>"
+	ts := newTestServer(t, Config{}, reply, withTemplate(t, hermesTemplate))
+	for _, tc := range []struct {
+		extra string
+		calls int
+	}{{"", 2}, {`,"parallel_tool_calls":false`, 1}} {
+		status, _, body := ts.do("POST", "/v1/chat/completions", chatBodyWithTools(tc.extra))
+		if status != 200 || !strings.Contains(string(body), `"content":null`) {
+			t.Fatalf("status %d, want null content: %s", status, body)
+		}
+		var resp chatResponse
+		if err := json.Unmarshal(body, &resp); err != nil {
+			t.Fatal(err)
+		}
+		calls := resp.Choices[0].Message.ToolCalls
+		if len(calls) != tc.calls || calls[0].Function.Arguments != `{"city":"부산"}` {
+			t.Fatalf("%s: calls %+v", tc.extra, calls)
+		}
+		if tc.calls == 2 && (calls[1].Function.Arguments != `{"city":"대구"}` || calls[0].ID == calls[1].ID) {
+			t.Fatalf("calls %+v", calls)
+		}
+	}
+}
+
+func TestChatToolCallsStreaming(t *testing.T) {
+	ts := newTestServer(t, Config{}, callReply+"\n", withTemplate(t, hermesTemplate))
+	status, _, body := ts.do("POST", "/v1/chat/completions", chatBodyWithTools(`,"stream":true`))
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	var content strings.Builder
+	var calls []toolCallOut
+	finish := ""
+	for _, e := range sseEvents(t, string(body)) {
+		if e == "[DONE]" {
+			continue
+		}
+		var c chatResponse
+		if err := json.Unmarshal([]byte(e), &c); err != nil {
+			t.Fatalf("chunk %s: %v", e, err)
+		}
+		d := c.Choices[0].Delta
+		if d.Content != nil {
+			if strings.Contains(*d.Content, "<") {
+				t.Errorf("a call's text leaked into content: %q", *d.Content)
+			}
+			content.WriteString(*d.Content)
+		}
+		calls = append(calls, d.ToolCalls...)
+		if f := c.Choices[0].FinishReason; f != nil {
+			finish = *f
+		}
+	}
+	if content.String() != "확인해 볼게요." || finish != "tool_calls" || len(calls) != 1 {
+		t.Fatalf("content %q, finish %q, calls %+v", content.String(), finish, calls)
+	}
+	c := calls[0]
+	if c.Index == nil || *c.Index != 0 || !strings.HasPrefix(c.ID, "call_") || c.Function.Arguments != `{"city":"서울"}` {
+		t.Fatalf("call %+v", c)
+	}
+}
+
+// tool_choice "required" and a named function start the reply with the
+// call's opening; "none" shows no tools and parses nothing.
+func TestChatToolChoice(t *testing.T) {
+	for _, tc := range []struct {
+		name, choice, reply, promptEnd, content string
+		call                                    bool
+	}{
+		{"required", `"required"`, "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"광주\"}}\n</tool_call>", "assistant\n<tool_call>\n", "", true},
+		{"named", `{"type": "function", "function": {"name": "get_weather"}}`, "{\"city\": \"광주\"}}\n</tool_call>", `assistant` + "\n<tool_call>\n" + `{"name": "get_weather", "arguments": `, "", true},
+		{"none", `"none"`, callReply, "<|im_start|>assistant\n", callReply, false},
+		{"auto without a call", `"auto"`, "맑아요.", "<|im_start|>assistant\n", "맑아요.", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t, Config{}, tc.reply, withTemplate(t, hermesTemplate))
+			for _, stream := range []string{"false", "true"} {
+				status, _, body := ts.do("POST", "/v1/chat/completions", chatBodyWithTools(`,"tool_choice":`+tc.choice+`,"stream":`+stream))
+				if status != 200 {
+					t.Fatalf("status %d: %s", status, body)
+				}
+				prompt, _ := fakeTokenizer{}.Decode(ts.eng.lastRequests()[0].Prompt, false)
+				if !strings.HasSuffix(string(prompt), tc.promptEnd) || (tc.choice == `"none"`) == strings.Contains(string(prompt), "<tools>") {
+					t.Fatalf("prompt %q", prompt)
+				}
+				content, calls, finish := replyOf(t, body, stream == "true")
+				wantFinish := "stop"
+				if tc.call {
+					wantFinish = "tool_calls"
+				}
+				if content != tc.content || (len(calls) == 1) != tc.call || finish != wantFinish {
+					t.Fatalf("stream %s: content %q, calls %+v, finish %s", stream, content, calls, finish)
+				}
+				if tc.call && calls[0].Function.Arguments != `{"city":"광주"}` {
+					t.Fatalf("call %+v", calls[0])
+				}
+			}
+		})
+	}
+}
+
+// replyOf reads the first choice of a chat response or stream.
+func replyOf(t *testing.T, body []byte, stream bool) (string, []toolCallOut, string) {
+	t.Helper()
+	if !stream {
+		var resp chatResponse
+		if err := json.Unmarshal(body, &resp); err != nil {
+			t.Fatal(err)
+		}
+		m := resp.Choices[0].Message
+		content := ""
+		if m.Content != nil {
+			content = *m.Content
+		}
+		return content, m.ToolCalls, *resp.Choices[0].FinishReason
+	}
+	var content strings.Builder
+	var calls []toolCallOut
+	finish := ""
+	for _, e := range sseEvents(t, string(body)) {
+		var c chatResponse
+		if e == "[DONE]" || json.Unmarshal([]byte(e), &c) != nil || len(c.Choices) == 0 {
+			continue
+		}
+		if d := c.Choices[0].Delta; d.Content != nil {
+			content.WriteString(*d.Content)
+		}
+		calls = append(calls, c.Choices[0].Delta.ToolCalls...)
+		if f := c.Choices[0].FinishReason; f != nil {
+			finish = *f
+		}
+	}
+	return content.String(), calls, finish
+}
+
+// A conversation's earlier calls and their results reach the template.
+func TestChatToolHistory(t *testing.T) {
+	ts := newTestServer(t, Config{}, "서울은 맑아요.", withTemplate(t, hermesTemplate))
+	status, _, body := ts.do("POST", "/v1/chat/completions", `{"messages":[
+		{"role":"user","content":"서울 날씨?"},
+		{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\": \"서울\"}"}}]},
+		{"role":"tool","tool_call_id":"call_1","content":"맑음"}],"tools":`+weatherTool+`}`)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	prompt, _ := fakeTokenizer{}.Decode(ts.eng.lastRequests()[0].Prompt, false)
+	want := "<|im_start|>assistant\n<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"서울\"}}</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>맑음</tool_response><|im_end|>\n<|im_start|>assistant\n"
+	if !strings.HasSuffix(string(prompt), want) {
+		t.Fatalf("prompt %q\nwant suffix %q", prompt, want)
+	}
+	if content, calls, finish := replyOf(t, body, false); content != "서울은 맑아요." || calls != nil || finish != "stop" {
+		t.Fatalf("reply %q %v %s", content, calls, finish)
+	}
+}
+
+func TestChatToolErrors(t *testing.T) {
+	ts := newTestServer(t, Config{}, "ok", withTemplate(t, hermesTemplate))
+	plain := newTestServer(t, Config{}, "ok", withTemplate(t, "{% for m in messages %}{{ m.content }}{% endfor %}"))
+	unknown := newTestServer(t, Config{}, "ok", withTemplate(t, "{% if tools %}{{ tools | tojson }}{% endif %}{% for m in messages %}{{ m.content }}{% endfor %}"))
+	user := `{"messages":[{"role":"user","content":"a"}]`
+	for _, tc := range []struct {
+		name  string
+		srv   *testServer
+		path  string
+		body  string
+		param string
+		code  string
+	}{
+		{"built-in format", newTestServer(t, Config{}, "ok"), "/v1/chat/completions", chatBodyWithTools(""), "tools", "unsupported_parameter"},
+		{"template without tools", plain, "/v1/chat/completions", chatBodyWithTools(""), "tools", "unsupported_parameter"},
+		{"format not recognised", unknown, "/v1/chat/completions", chatBodyWithTools(""), "tools", "unsupported_parameter"},
+		{"not a list", ts, "/v1/chat/completions", user + `,"tools":{"type":"function"}}`, "tools", ""},
+		{"not a function", ts, "/v1/chat/completions", user + `,"tools":[{"type":"retrieval"}]}`, "tools[0].type", ""},
+		{"bad name", ts, "/v1/chat/completions", user + `,"tools":[{"type":"function","function":{"name":"get weather"}}]}`, "tools[0].function.name", ""},
+		{"twice", ts, "/v1/chat/completions", user + `,"tools":[{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"f"}}]}`, "tools[1].function.name", ""},
+		{"parameters not an object", ts, "/v1/chat/completions", user + `,"tools":[{"type":"function","function":{"name":"f","parameters":[1]}}]}`, "tools[0].function.parameters", ""},
+		{"choice of an unknown function", ts, "/v1/chat/completions", chatBodyWithTools(`,"tool_choice":{"type":"function","function":{"name":"nope"}}`), "tool_choice", ""},
+		{"required without tools", ts, "/v1/chat/completions", user + `,"tool_choice":"required"}`, "tool_choice", ""},
+		{"bad choice", ts, "/v1/chat/completions", chatBodyWithTools(`,"tool_choice":"always"`), "tool_choice", ""},
+		{"deprecated functions", ts, "/v1/chat/completions", user + `,"functions":[{"name":"f"}]}`, "functions", "unsupported_parameter"},
+		{"role function", ts, "/v1/chat/completions", `{"messages":[{"role":"function","name":"f","content":"a"}]}`, "messages[0].role", "unsupported_parameter"},
+		{"user makes calls", ts, "/v1/chat/completions", `{"messages":[{"role":"user","content":"a","tool_calls":[{"type":"function","function":{"name":"f","arguments":"{}"}}]}]}`, "messages[0].tool_calls", ""},
+		{"call without a name", ts, "/v1/chat/completions", `{"messages":[{"role":"assistant","tool_calls":[{"type":"function","function":{"arguments":"{}"}}]}]}`, "messages[0].tool_calls[0].function.name", ""},
+		{"completions", ts, "/v1/completions", `{"prompt":"a","tools":` + weatherTool + `}`, "tools", "unsupported_parameter"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, _, body := tc.srv.do("POST", tc.path, tc.body)
+			if status != 400 {
+				t.Fatalf("status %d: %s", status, body)
+			}
+			checkErrorShape(t, body, tc.param, tc.code)
+		})
+	}
+	// tool_choice "none" and "auto" without tools, and tools with
+	// tool_choice "none" on a template that cannot show them, are fine.
+	for _, body := range []string{user + `,"tool_choice":"none"}`, user + `,"tool_choice":"auto","tools":[]}`, chatBodyWithTools(`,"tool_choice":"none"`)} {
+		if status, _, out := plain.do("POST", "/v1/chat/completions", body); status != 200 {
+			t.Errorf("%s: status %d: %s", body, status, out)
+		}
+	}
+}
+
+// OpenAI's own Go client reads the calls, whole and streamed.
+func TestChatToolCallsOpenAIClient(t *testing.T) {
+	ts := newTestServer(t, Config{}, callReply, withTemplate(t, hermesTemplate))
+	client := openai.NewClient(option.WithBaseURL(ts.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	params := openai.ChatCompletionNewParams{
+		Model:    "fake-model",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("서울 날씨 어때?")},
+		Tools: []openai.ChatCompletionToolParam{{Function: openai.FunctionDefinitionParam{
+			Name:       "get_weather",
+			Parameters: openai.FunctionParameters{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}},
+		}}},
+	}
+	ctx := context.Background()
+	resp, err := client.Chat.Completions.New(ctx, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := resp.Choices[0].Message.ToolCalls
+	if len(calls) != 1 || calls[0].Function.Name != "get_weather" || calls[0].Function.Arguments != `{"city":"서울"}` || resp.Choices[0].FinishReason != "tool_calls" {
+		t.Fatalf("response %+v", resp.Choices[0])
+	}
+	stream := client.Chat.Completions.NewStreaming(ctx, params)
+	var acc openai.ChatCompletionAccumulator
+	for stream.Next() {
+		acc.AddChunk(stream.Current())
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	calls = acc.Choices[0].Message.ToolCalls
+	if len(calls) != 1 || calls[0].Function.Arguments != `{"city":"서울"}` || !strings.HasPrefix(calls[0].ID, "call_") ||
+		acc.Choices[0].Message.Content != "확인해 볼게요." || acc.Choices[0].FinishReason != "tool_calls" {
+		t.Fatalf("accumulated %+v", acc.Choices[0])
+	}
+}
+
+// markerTok has "<tool_call>" as one token, as Qwen's vocabulary does.
+type markerTok struct{ fakeTokenizer }
+
+func (m markerTok) Encode(text string, addSpecial, parseSpecial bool) ([]int32, error) {
+	if text == "<tool_call>" && parseSpecial {
+		return []int32{300}, nil
+	}
+	return m.fakeTokenizer.Encode(text, addSpecial, parseSpecial)
+}
+
+func TestMarkerTokens(t *testing.T) {
+	if got := markerTokens(markerTok{}, chat.ToolsHermes.Markers()); len(got) != 1 || got[0] != 300 {
+		t.Fatalf("got %v, want [300]: only the marker that is one token", got)
+	}
+	if got := markerTokens(markerTok{}, chat.ToolsNone.Markers()); got != nil {
+		t.Fatalf("none: %v", got)
+	}
+}

@@ -14,6 +14,9 @@ type Message struct {
 	ToolCalls []ToolCall
 	// ToolCallID is the call a tool turn answers; Name its function.
 	ToolCallID, Name string
+	// ReasoningContent is an assistant turn's thinking, apart from its
+	// content (Qwen3's template shows or drops it).
+	ReasoningContent string
 }
 
 // toDict is the message as transformers hands it to a template: optional
@@ -29,6 +32,9 @@ func (m Message) toDict() *dict {
 	}
 	if m.ToolCallID != "" {
 		d.set("tool_call_id", m.ToolCallID)
+	}
+	if m.ReasoningContent != "" {
+		d.set("reasoning_content", m.ReasoningContent)
 	}
 	if len(m.ToolCalls) > 0 {
 		calls := make([]value, len(m.ToolCalls))
@@ -123,6 +129,7 @@ type Renderer struct {
 	tools    ToolFormat // how the template's model writes tool calls
 	// mentionsTools: the template reads a tools variable
 	mentionsTools bool
+	thinks        bool // the template writes <think>…</think>
 }
 
 // New picks the renderer for a GGUF's tokenizer.chat_template. An empty
@@ -135,7 +142,7 @@ func New(src string) (*Renderer, error) {
 	}
 	t, err := Parse(src)
 	if err == nil {
-		return &Renderer{tmpl: t, tools: DetectToolFormat(src), mentionsTools: strings.Contains(src, "tools")}, nil
+		return &Renderer{tmpl: t, tools: DetectToolFormat(src), mentionsTools: strings.Contains(src, "tools"), thinks: ShowsThinking(src)}, nil
 	}
 	f, derr := Detect(src)
 	if derr != nil {
@@ -168,6 +175,10 @@ func (r *Renderer) ToolFormat() ToolFormat { return r.tools }
 // RendersTools says whether Render accepts Options.Tools: only a Jinja
 // template that mentions tools shows them to the model.
 func (r *Renderer) RendersTools() bool { return r.tmpl != nil && r.mentionsTools }
+
+// ShowsThinking says whether the template is a reasoning model's, one
+// that writes <think>…</think>.
+func (r *Renderer) ShowsThinking() bool { return r.thinks }
 
 // FallbackReason is the parse error that made New choose a built-in, or nil.
 func (r *Renderer) FallbackReason() error { return r.parseErr }

@@ -44,6 +44,9 @@ type Backend struct {
 	// ToolFormat, when set, is how tool calls are parsed from replies,
 	// whatever the chat template shows (nuri serve --tool-parser).
 	ToolFormat chat.ToolFormat
+	// Reasoning says whether replies' <think>…</think> is split off into
+	// reasoning_content: ReasoningAuto when the template shows thinking.
+	Reasoning Reasoning
 	// Gauges, when not nil, adds gauges to /metrics at every scrape (the
 	// device's telemetry; see GaugeSource).
 	Gauges GaugeSource
@@ -64,3 +67,25 @@ func (a EngineAdapter) Submit(ctx context.Context, r engine.Request) (Stream, er
 
 func (a EngineAdapter) Stats() engine.Stats { return a.E.Stats() }
 func (a EngineAdapter) NCtx() int           { return a.E.NCtx() }
+
+// Reasoning is whether a reply's thinking is split off (nuri serve
+// --reasoning-parser).
+type Reasoning string
+
+const (
+	ReasoningAuto  Reasoning = ""      // when the chat template writes <think>…</think>
+	ReasoningThink Reasoning = "think" // always
+	ReasoningNone  Reasoning = "none"  // never: the thinking stays in content
+)
+
+// reasoning says whether this backend's replies have their thinking split
+// off.
+func (b *Backend) reasoning() bool {
+	switch b.Reasoning {
+	case ReasoningThink:
+		return true
+	case ReasoningNone:
+		return false
+	}
+	return b.Chat.ShowsThinking()
+}

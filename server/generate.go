@@ -29,6 +29,10 @@ type job struct {
 	// tools (chat): how replies are split into content and tool calls;
 	// tools.format is "" when they are not.
 	tools toolSetup
+	// reasoning (chat): the thinking is split off into reasoning_content;
+	// thinkOpen: the prompt opened it.
+	reasoning, thinkOpen bool
+	prefix               string // forced start of every reply (appended to the prompt)
 }
 
 // echoPrompt is one prompt as echo returns it.

@@ -175,13 +175,28 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 		return err
 	}
 	agp := req.AddGenerationPrompt == nil || *req.AddGenerationPrompt
-	base.ShowTokens = markerTokens(b.Tokenizer, tools.format.Markers())
-	ids, err := renderChat(b, msgs, agp, req.ChatTemplateKwargs, tools.render, tools.prefix)
+	text, err := renderText(b, msgs, agp, req.ChatTemplateKwargs, tools.render)
 	if err != nil {
 		return err
 	}
+	reasoning := b.reasoning()
+	thinkOpen := reasoning && chat.ThinkingOpen(text)
+	prefix := tools.prefix
+	if prefix != "" && thinkOpen {
+		// A forced call comes after the thinking: close it first.
+		prefix = "</think>\n\n" + prefix
+	}
+	ids, err := tokenizeChat(b, text+prefix)
+	if err != nil {
+		return err
+	}
+	markers := tools.format.Markers()
+	if reasoning {
+		markers = append(markers, chat.ThinkMarkers()...)
+	}
+	base.ShowTokens = markerTokens(b.Tokenizer, markers)
 	j := s.newJob("chat", "chatcmpl-"+ri.id, &req.samplingFields, base, [][]int32{ids}, n)
-	j.tools = tools
+	j.tools, j.reasoning, j.thinkOpen, j.prefix = tools, reasoning, thinkOpen, prefix
 	return s.run(ctx, ri, b, j)
 }
 
@@ -218,20 +233,27 @@ func chatMessages(in []chatMessage) ([]chat.Message, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[i] = chat.Message{Role: m.Role, Content: m.Content.Text, ToolCalls: calls, ToolCallID: m.ToolCallID, Name: m.Name}
+		out[i] = chat.Message{Role: m.Role, Content: m.Content.Text, ToolCalls: calls, ToolCallID: m.ToolCallID, Name: m.Name,
+			ReasoningContent: m.ReasoningContent}
 	}
 	return out, nil
 }
 
-// renderChat formats msgs (and tools) with the model's template, appends
-// prefix, the forced start of the reply, and tokenizes the result,
-// parsing special tokens. BOS is added only when the tokenizer wants one
-// and the template has not already written it.
-func renderChat(b *Backend, msgs []chat.Message, agp bool, kwargs map[string]any, tools chat.JSON, prefix string) ([]int32, error) {
+// renderChat formats msgs (and tools) with the model's template and
+// tokenizes the result.
+func renderChat(b *Backend, msgs []chat.Message, agp bool, kwargs map[string]any, tools chat.JSON) ([]int32, error) {
+	text, err := renderText(b, msgs, agp, kwargs, tools)
+	if err != nil {
+		return nil, err
+	}
+	return tokenizeChat(b, text)
+}
+
+// renderText formats msgs (and tools) with the model's template.
+func renderText(b *Backend, msgs []chat.Message, agp bool, kwargs map[string]any, tools chat.JSON) (string, error) {
 	tok := b.Tokenizer
 	opts := chat.Options{AddGenerationPrompt: agp, Vars: kwargs, Tools: tools}
-	bos, hasBOS := tok.BOS()
-	if hasBOS {
+	if bos, ok := tok.BOS(); ok {
 		opts.BOSToken = tok.TokenText(bos)
 	}
 	if eos, ok := tok.EOS(); ok {
@@ -240,12 +262,23 @@ func renderChat(b *Backend, msgs []chat.Message, agp bool, kwargs map[string]any
 	text, err := b.Chat.Render(msgs, opts)
 	switch {
 	case errors.Is(err, chat.ErrToolsUnsupported):
-		return nil, &apiError{err: ErrNotSupported, param: "tools", msg: err.Error()}
+		return "", &apiError{err: ErrNotSupported, param: "tools", msg: err.Error()}
 	case err != nil:
-		return nil, &apiError{err: ErrInvalidParam, param: "messages", msg: "cannot apply the chat template: " + err.Error()}
+		return "", &apiError{err: ErrInvalidParam, param: "messages", msg: "cannot apply the chat template: " + err.Error()}
 	}
-	text += prefix
-	addBOS := tok.AddBOS() && !(hasBOS && opts.BOSToken != "" && strings.HasPrefix(text, opts.BOSToken))
+	return text, nil
+}
+
+// tokenizeChat tokenizes a rendered conversation, parsing special tokens.
+// BOS is added only when the tokenizer wants one and the template has not
+// already written it.
+func tokenizeChat(b *Backend, text string) ([]int32, error) {
+	tok := b.Tokenizer
+	var bosText string
+	if bos, ok := tok.BOS(); ok {
+		bosText = tok.TokenText(bos)
+	}
+	addBOS := tok.AddBOS() && !(bosText != "" && strings.HasPrefix(text, bosText))
 	ids, err := tok.Encode(text, addBOS, true)
 	if err != nil {
 		return nil, invalidParam("messages", "cannot tokenize the rendered conversation: %v", err)

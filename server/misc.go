@@ -122,7 +122,7 @@ func (s *Server) handleTokenize(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 		if err != nil {
 			return err
 		}
-		if ids, err = renderChat(b, msgs, agp, req.ChatTemplateKwargs, tools, ""); err != nil {
+		if ids, err = renderChat(b, msgs, agp, req.ChatTemplateKwargs, tools); err != nil {
 			return err
 		}
 	default:

@@ -84,17 +84,17 @@ func chatBody(j *job, choices []*choice, u usageJSON) *chatResponse {
 	for i, c := range choices {
 		text := string(c.text)
 		fr := finishReason(c.finish)
-		msg := &chatMessageFull{Role: "assistant", Content: &text}
-		if j.tools.format != "" {
-			content, calls := replyTools(j.tools, text)
-			msg.Content = &content
-			if len(calls) > 0 {
-				msg.ToolCalls = callsOut(calls, false, 0)
-				if content == "" {
-					msg.Content = nil
-				}
-				fr = toolFinish(c.finish)
+		parts := j.splitReply(text)
+		msg := &chatMessageFull{Role: "assistant", Content: &parts.content}
+		if parts.reasoning != "" {
+			msg.ReasoningContent = &parts.reasoning
+		}
+		if len(parts.calls) > 0 {
+			msg.ToolCalls = callsOut(parts.calls, false, 0)
+			if parts.content == "" {
+				msg.Content = nil
 			}
+			fr = toolFinish(c.finish)
 		}
 		ch := chatChoice{Index: i, Message: msg, FinishReason: &fr}
 		if j.logprobs {

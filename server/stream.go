@@ -8,7 +8,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/nuri-ai/nuri/chat"
 	"github.com/nuri-ai/nuri/engine"
 )
 
@@ -60,8 +59,7 @@ type streamState struct {
 	top    [][]engine.TokenLogprob
 	offset int // text offset for completion logprobs
 	echoed bool
-	tools  *chat.ToolParser // chat with tools: splits calls from content
-	calls  int              // tool calls sent
+	split  *replySplit // chat: reasoning and tool calls apart from content
 }
 
 // streamOut writes the SSE response of j: for chat a role delta per
@@ -73,11 +71,7 @@ func (s *Server) streamOut(w *bufio.Writer, j *job, streams []Stream, ri *reqInf
 	states := make([]*streamState, len(streams))
 	for i := range states {
 		states[i] = &streamState{c: &choice{}}
-		if j.tools.format != "" {
-			// The forced prefix opens a call, so it gives no content.
-			states[i].tools = chat.NewToolParser(j.tools.format)
-			states[i].tools.Push(j.tools.prefix)
-		}
+		states[i].split = j.newSplit()
 	}
 	stop := make(chan struct{})
 	defer func() {
@@ -173,29 +167,20 @@ func (s *Server) streamEvent(sw *sseWriter, j *job, idx int, st *streamState, ev
 	if finished {
 		delta += st.hold.flush()
 	}
-	var calls []chat.ToolCall
-	if st.tools != nil {
-		delta, calls = st.tools.Push(delta)
-		if finished {
-			tail, more := st.tools.Finish()
-			delta += tail
-			calls = append(calls, more...)
-		}
-		if j.tools.single {
-			calls = calls[:min(len(calls), max(0, 1-st.calls))]
-		}
+	parts := replyParts{content: delta}
+	if st.split != nil {
+		parts = st.split.push(delta, finished)
 	}
 	if j.logprobs {
 		st.lp = append(st.lp, ev.Logprobs...)
 		st.top = append(st.top, ev.TopLogprobs...)
 	}
-	if delta != "" || (finished && len(st.lp) > 0) {
-		sw.data(j.contentChunk(idx, delta, st))
+	if parts.content != "" || parts.reasoning != "" || (finished && len(st.lp) > 0) {
+		sw.data(j.contentChunk(idx, parts, st))
 		st.lp, st.top = nil, nil
 	}
-	if len(calls) > 0 {
-		sw.data(j.chunk(idx, &chatMessageOut{ToolCalls: callsOut(calls, true, st.calls)}, "", nil))
-		st.calls += len(calls)
+	if len(parts.calls) > 0 {
+		sw.data(j.chunk(idx, &chatMessageOut{ToolCalls: callsOut(parts.calls, true, st.split.calls-len(parts.calls))}, "", nil))
 	}
 	if !finished {
 		return
@@ -209,7 +194,7 @@ func (s *Server) streamEvent(sw *sseWriter, j *job, idx int, st *streamState, ev
 	}
 	if j.kind == "chat" {
 		fr := finishReason(ev.Finish)
-		if st.calls > 0 {
+		if st.split != nil && st.split.calls > 0 {
 			fr = toolFinish(ev.Finish)
 		}
 		sw.data(j.chunk(idx, &chatMessageOut{}, fr, nil))
@@ -218,13 +203,23 @@ func (s *Server) streamEvent(sw *sseWriter, j *job, idx int, st *streamState, ev
 	}
 }
 
-func (j *job) contentChunk(idx int, delta string, st *streamState) any {
+// contentChunk is a chat chunk of reasoning and content deltas (with the
+// logprobs of their tokens), or a completion's text chunk.
+func (j *job) contentChunk(idx int, parts replyParts, st *streamState) any {
+	delta := parts.content
 	if j.kind == "chat" {
 		var lp *chatLogprobs
 		if j.logprobs {
 			lp = chatLogprobsOf(st.lp, st.top)
 		}
-		return j.chunk(idx, &chatMessageOut{Content: &delta}, "", lp)
+		m := &chatMessageOut{}
+		if parts.reasoning != "" {
+			m.ReasoningContent = &parts.reasoning
+		}
+		if delta != "" || parts.reasoning == "" {
+			m.Content = &delta
+		}
+		return j.chunk(idx, m, "", lp)
 	}
 	var lp *completionLogprobs
 	if j.logprobs {

@@ -219,18 +219,6 @@ func markerTokens(tok Tokenizer, markers []string) []int32 {
 	return ids
 }
 
-// replyTools splits one choice's reply into content and calls.
-func replyTools(ts toolSetup, text string) (string, []chat.ToolCall) {
-	p := chat.NewToolParser(ts.format)
-	c1, calls := p.Push(ts.prefix + text)
-	c2, more := p.Finish()
-	calls = append(calls, more...)
-	if ts.single && len(calls) > 1 {
-		calls = calls[:1]
-	}
-	return c1 + c2, calls
-}
-
 // callsOut gives parsed calls their ids; index is set for stream deltas,
 // counting from first.
 func callsOut(calls []chat.ToolCall, stream bool, first int) []toolCallOut {

@@ -64,6 +64,9 @@ type chatMessage struct {
 	Name       string       `json:"name"`
 	ToolCalls  []toolCallIn `json:"tool_calls"`
 	ToolCallID string       `json:"tool_call_id"`
+	// ReasoningContent is an assistant turn's thinking, for templates
+	// that show (or drop) it.
+	ReasoningContent string `json:"reasoning_content"`
 }
 
 // contentField is a message's content: a string, null, or a list of parts
@@ -218,17 +221,19 @@ type completionResponse struct {
 
 // chatMessageOut is a stream delta: only what changed.
 type chatMessageOut struct {
-	Role      string        `json:"role,omitempty"`
-	Content   *string       `json:"content,omitempty"`
-	ToolCalls []toolCallOut `json:"tool_calls,omitempty"`
+	Role             string        `json:"role,omitempty"`
+	Content          *string       `json:"content,omitempty"`
+	ReasoningContent *string       `json:"reasoning_content,omitempty"`
+	ToolCalls        []toolCallOut `json:"tool_calls,omitempty"`
 }
 
 // chatMessageFull is a whole reply; content is null when the reply is
 // only tool calls, as OpenAI's is.
 type chatMessageFull struct {
-	Role      string        `json:"role"`
-	Content   *string       `json:"content"`
-	ToolCalls []toolCallOut `json:"tool_calls,omitempty"`
+	Role             string        `json:"role"`
+	Content          *string       `json:"content"`
+	ReasoningContent *string       `json:"reasoning_content,omitempty"` // the thinking, as vLLM and DeepSeek name it
+	ToolCalls        []toolCallOut `json:"tool_calls,omitempty"`
 }
 
 type chatChoice struct {

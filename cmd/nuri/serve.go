@@ -38,6 +38,7 @@ type serveConfig struct {
 	threads, nCtx         int
 	chatTemplate, chatFmt string
 	toolParser            chat.ToolFormat // "" : what the template shows
+	reasoning             server.Reasoning
 	logLevel, logFormat   string
 	eng                   engine.Config
 	device                deviceFlags
@@ -62,6 +63,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.StringVar(&c.chatTemplate, "chat-template-file", "", "Jinja chat template file overriding the GGUF's")
 	fs.StringVar(&c.chatFmt, "chat-format", "", "built-in chat format instead of the template: "+strings.Join(chat.FormatNames(), ", "))
 	toolParser := fs.String("tool-parser", "auto", "how tool calls are read from replies: auto (from the chat template), "+strings.Join(chat.ToolFormatNames(), ", "))
+	reasoning := fs.String("reasoning-parser", "auto", "split <think>…</think> off into reasoning_content: auto (when the chat template writes it), think (always), none")
 	fs.IntVar(&c.eng.MaxNumSeqs, "max-num-seqs", engine.DefaultMaxNumSeqs, "sequences running at once")
 	fs.IntVar(&c.eng.MaxNumBatchedTokens, "max-num-batched-tokens", engine.DefaultMaxNumBatchedTokens, "token budget of one step")
 	fs.IntVar(&c.eng.MaxQueuedRequests, "max-queued-requests", engine.DefaultMaxQueuedRequests, "waiting requests before 429")
@@ -123,6 +125,13 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 			return fail("--tool-parser: %v", err)
 		}
 		c.toolParser = f
+	}
+	switch *reasoning {
+	case "auto":
+	case "think", "none":
+		c.reasoning = server.Reasoning(*reasoning)
+	default:
+		return fail("--reasoning-parser must be auto, think or none, got %q", *reasoning)
 	}
 	if c.device.name == "" {
 		return fail("--device must name a device (cpu, cuda:N, npu:N)")
@@ -308,7 +317,7 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 		}
 	}
 	return &server.Backend{Engine: server.EngineAdapter{E: eng}, Tokenizer: tok, Chat: renderer,
-		ToolFormat: c.toolParser, Gauges: deviceGauges(dev, log)}, closeAll, nil
+		ToolFormat: c.toolParser, Reasoning: c.reasoning, Gauges: deviceGauges(dev, log)}, closeAll, nil
 }
 
 func chatRenderer(c *serveConfig, ggufTemplate string, log *zap.Logger) (*chat.Renderer, error) {
@@ -333,7 +342,8 @@ func chatRenderer(c *serveConfig, ggufTemplate string, log *zap.Logger) (*chat.R
 		if c.toolParser != "" {
 			tools = c.toolParser
 		}
-		log.Info("chat template", zap.String("renderer", r.Kind()), zap.Bool("renders_tools", r.RendersTools()), zap.String("tool_calls", string(tools)))
+		log.Info("chat template", zap.String("renderer", r.Kind()), zap.Bool("renders_tools", r.RendersTools()), zap.String("tool_calls", string(tools)),
+			zap.Bool("splits_thinking", c.reasoning == server.ReasoningThink || c.reasoning == server.ReasoningAuto && r.ShowsThinking()))
 	}
 	return r, nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nuri-ai/nuri/chat"
+	"github.com/nuri-ai/nuri/server"
 )
 
 func TestParseServeFlags(t *testing.T) {
@@ -44,6 +45,12 @@ func TestParseServeFlags(t *testing.T) {
 		{"bad body limit", []string{"--model", "m", "--max-body-bytes", "0"}, false, nil},
 		{"stray argument", []string{"--model", "m", "extra"}, false, nil},
 		{"bad kernel set", []string{"--model", "m", "--kernels", "sse4"}, false, nil},
+		{"bad reasoning parser", []string{"--model", "m", "--reasoning-parser", "deepseek"}, false, nil},
+		{"reasoning parser", []string{"--model", "m", "--reasoning-parser", "none"}, true, func(t *testing.T, c *serveConfig) {
+			if c.reasoning != server.ReasoningNone {
+				t.Errorf("reasoning %q", c.reasoning)
+			}
+		}},
 		{"bad tool parser", []string{"--model", "m", "--tool-parser", "mistral"}, false, nil},
 		{"tool parser", []string{"--model", "m", "--tool-parser", "Hermes"}, true, func(t *testing.T, c *serveConfig) {
 			if c.toolParser != chat.ToolsHermes {

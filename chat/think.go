@@ -1,0 +1,125 @@
+package chat
+
+import "strings"
+
+const (
+	thinkOpen  = "<think>"
+	thinkClose = "</think>"
+)
+
+// ThinkMarkers are the texts that frame a reasoning model's thinking.
+func ThinkMarkers() []string { return []string{thinkOpen, thinkClose} }
+
+// ShowsThinking says whether a Jinja chat template is a reasoning model's:
+// one that writes <think>…</think> (Qwen3, EXAONE 4, DeepSeek-R1 and
+// models distilled from it).
+func ShowsThinking(src string) bool {
+	return strings.Contains(src, thinkOpen) && strings.Contains(src, thinkClose)
+}
+
+// ThinkingOpen says whether a rendered prompt leaves the reply inside the
+// thinking: templates that start it for the model end with <think>.
+func ThinkingOpen(prompt string) bool {
+	return strings.HasSuffix(strings.TrimRight(prompt, " \t\r\n"), thinkOpen)
+}
+
+// ThinkParser splits a reply, as it streams, into reasoning and content,
+// as llama.cpp's and vLLM's reasoning parsers do: a reply that begins with
+// <think> (or one whose prompt opened it) is reasoning up to </think>,
+// and content after it. Whitespace around the reasoning is dropped. A
+// reply cut before </think> is all reasoning.
+type ThinkParser struct {
+	state   int    // 0: the reply's start, 1: reasoning, 2: content
+	pending string // undecided text: the start, or a possible </think>
+	held    string // reasoning's trailing whitespace
+	lead    bool   // drop leading whitespace (of reasoning, or of content after it)
+}
+
+// NewThinkParser returns a parser; open says the prompt opened the
+// thinking already.
+func NewThinkParser(open bool) *ThinkParser {
+	if open {
+		return &ThinkParser{state: 1, lead: true}
+	}
+	return &ThinkParser{}
+}
+
+// Push takes the next piece of the reply.
+func (p *ThinkParser) Push(text string) (reasoning, content string) {
+	return p.step(text, false)
+}
+
+// Finish ends the reply and returns what was held back.
+func (p *ThinkParser) Finish() (reasoning, content string) {
+	return p.step("", true)
+}
+
+func (p *ThinkParser) step(text string, final bool) (string, string) {
+	p.pending += text
+	var reasoning, content strings.Builder
+	for {
+		switch p.state {
+		case 0:
+			s := strings.TrimLeft(p.pending, " \t\r\n")
+			switch {
+			case strings.HasPrefix(s, thinkOpen):
+				p.pending, p.state, p.lead = s[len(thinkOpen):], 1, true
+				continue
+			case !final && strings.HasPrefix(thinkOpen, s):
+				return "", "" // only whitespace or part of <think> so far
+			}
+			p.state = 2
+			continue
+		case 1:
+			body, rest, closed := strings.Cut(p.pending, thinkClose)
+			if !closed {
+				keep := 0
+				if !final {
+					keep = partialSuffix(p.pending, thinkClose)
+				}
+				body, p.pending = p.pending[:len(p.pending)-keep], p.pending[len(p.pending)-keep:]
+				p.reason(&reasoning, body)
+				if final {
+					p.held = ""
+				}
+				return reasoning.String(), content.String()
+			}
+			p.reason(&reasoning, body)
+			p.held = "" // the reasoning's trailing whitespace
+			p.pending, p.state, p.lead = rest, 2, true
+			continue
+		default:
+			s := p.pending
+			p.pending = ""
+			if p.lead {
+				s = strings.TrimLeft(s, " \t\r\n")
+				if s == "" && !final {
+					return reasoning.String(), content.String()
+				}
+				p.lead = false
+			}
+			content.WriteString(s)
+			return reasoning.String(), content.String()
+		}
+	}
+}
+
+// reason gives s as reasoning, without its leading whitespace at the
+// start and holding its trailing whitespace back.
+func (p *ThinkParser) reason(out *strings.Builder, s string) {
+	if p.lead {
+		s = strings.TrimLeft(s, " \t\r\n")
+		if s == "" {
+			return
+		}
+		p.lead = false
+	}
+	t := strings.TrimRight(s, " \t\r\n")
+	if t == "" {
+		p.held += s
+		return
+	}
+	out.WriteString(p.held)
+	out.WriteString(t)
+	p.held = s[len(t):]
+}

@@ -1,0 +1,142 @@
+package server
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// thinkTemplate is a reasoning model's template written for these tests:
+// the thinking of earlier turns is dropped, and enable_thinking false
+// writes an empty thinking block, as Qwen3's does; with open_thinking the
+// template starts the thinking for the model, as DeepSeek-R1's does.
+const thinkTemplate = `{%- if tools %}<tools>{% for t in tools %}{{ t | tojson }}{% endfor %}</tools>
+{% endif %}
+{%- for m in messages %}<|im_start|>{{ m.role }}
+{% if m.reasoning_content %}[had thought]{% endif %}{{ m.content }}<|im_end|>
+{% endfor %}
+{%- if add_generation_prompt %}<|im_start|>assistant
+{% if enable_thinking is defined and enable_thinking is false %}<think>
+
+</think>
+
+{% elif open_thinking is defined %}<think>
+{% endif %}{% endif %}{# calls are written <tool_call>…</tool_call> #}`
+
+type reasoningReply struct {
+	reasoning, content string
+	calls              []toolCallOut
+	finish             string
+}
+
+// reasoningOf reads the first choice of a chat response or stream, with
+// the reasoning deltas joined.
+func reasoningOf(t *testing.T, body []byte, stream bool) reasoningReply {
+	t.Helper()
+	var r reasoningReply
+	if !stream {
+		var resp chatResponse
+		if err := json.Unmarshal(body, &resp); err != nil {
+			t.Fatal(err)
+		}
+		m := resp.Choices[0].Message
+		if m.ReasoningContent != nil {
+			r.reasoning = *m.ReasoningContent
+		}
+		if m.Content != nil {
+			r.content = *m.Content
+		}
+		r.calls, r.finish = m.ToolCalls, *resp.Choices[0].FinishReason
+		return r
+	}
+	var reasoning, content strings.Builder
+	sawContentBeforeReasoning := false
+	for _, e := range sseEvents(t, string(body)) {
+		var c chatResponse
+		if e == "[DONE]" || json.Unmarshal([]byte(e), &c) != nil || len(c.Choices) == 0 {
+			continue
+		}
+		d := c.Choices[0].Delta
+		if d.ReasoningContent != nil {
+			reasoning.WriteString(*d.ReasoningContent)
+			sawContentBeforeReasoning = sawContentBeforeReasoning || content.Len() > 0
+		}
+		if d.Content != nil {
+			content.WriteString(*d.Content)
+		}
+		r.calls = append(r.calls, d.ToolCalls...)
+		if f := c.Choices[0].FinishReason; f != nil {
+			r.finish = *f
+		}
+	}
+	if sawContentBeforeReasoning {
+		t.Errorf("reasoning streamed after content")
+	}
+	r.reasoning, r.content = reasoning.String(), content.String()
+	return r
+}
+
+func TestChatReasoning(t *testing.T) {
+	user := `{"messages":[{"role":"user","content":"2+2?"}]`
+	for _, tc := range []struct {
+		name, reply, extra string
+		reasoning          Reasoning
+		promptEnd          string
+		want               reasoningReply
+	}{
+		{"thinking then answer", "<think>\n2 더하기 2는 4.\n</think>\n\n답은 4입니다.", "", ReasoningAuto,
+			"assistant\n", reasoningReply{reasoning: "2 더하기 2는 4.", content: "답은 4입니다.", finish: "stop"}},
+		{"no thinking", "답은 4입니다.", `,"chat_template_kwargs":{"enable_thinking":false}`, ReasoningAuto,
+			"<think>\n\n</think>\n\n", reasoningReply{content: "답은 4입니다.", finish: "stop"}},
+		{"opened by the prompt", "생각 중…</think>4", `,"chat_template_kwargs":{"open_thinking":true}`, ReasoningAuto,
+			"assistant\n<think>\n", reasoningReply{reasoning: "생각 중…", content: "4", finish: "stop"}},
+		{"parser off", "<think>x</think>4", "", ReasoningNone,
+			"assistant\n", reasoningReply{content: "<think>x</think>4", finish: "stop"}},
+		{"thinking, then a call", "<think>날씨를 봐야겠다.</think>\n<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"서울\"}}</tool_call>",
+			`,"tools":` + weatherTool, ReasoningAuto, "assistant\n",
+			reasoningReply{reasoning: "날씨를 봐야겠다.", calls: []toolCallOut{{Function: toolFunction{Name: "get_weather", Arguments: `{"city":"서울"}`}}}, finish: "tool_calls"}},
+		{"a forced call closes opened thinking", "{\"city\": \"서울\"}}</tool_call>",
+			`,"tools":` + weatherTool + `,"tool_choice":{"type":"function","function":{"name":"get_weather"}},"chat_template_kwargs":{"open_thinking":true}`, ReasoningAuto,
+			"<think>\n</think>\n\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": ",
+			reasoningReply{calls: []toolCallOut{{Function: toolFunction{Name: "get_weather", Arguments: `{"city":"서울"}`}}}, finish: "tool_calls"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t, Config{}, tc.reply, withTemplate(t, thinkTemplate), func(b *Backend) { b.Reasoning = tc.reasoning })
+			for _, stream := range []string{"false", "true"} {
+				status, _, body := ts.do("POST", "/v1/chat/completions", user+tc.extra+`,"stream":`+stream+`}`)
+				if status != 200 {
+					t.Fatalf("status %d: %s", status, body)
+				}
+				prompt, _ := fakeTokenizer{}.Decode(ts.eng.lastRequests()[0].Prompt, false)
+				if !strings.HasSuffix(string(prompt), tc.promptEnd) {
+					t.Fatalf("prompt %q, want it to end with %q", prompt, tc.promptEnd)
+				}
+				got := reasoningOf(t, body, stream == "true")
+				if got.reasoning != tc.want.reasoning || got.content != tc.want.content || got.finish != tc.want.finish || len(got.calls) != len(tc.want.calls) {
+					t.Fatalf("stream %s: got %+v, want %+v", stream, got, tc.want)
+				}
+				for i, c := range got.calls {
+					if c.Function != tc.want.calls[i].Function {
+						t.Fatalf("call %d: %+v", i, c)
+					}
+				}
+				if stream == "false" && tc.want.reasoning == "" && strings.Contains(string(body), "reasoning_content") {
+					t.Fatalf("reasoning_content without reasoning: %s", body)
+				}
+			}
+		})
+	}
+}
+
+// An earlier turn's reasoning_content reaches the template.
+func TestChatReasoningHistory(t *testing.T) {
+	ts := newTestServer(t, Config{}, "ok", withTemplate(t, thinkTemplate))
+	status, _, body := ts.do("POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b","reasoning_content":"r"},{"role":"user","content":"c"}]}`)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	prompt, _ := fakeTokenizer{}.Decode(ts.eng.lastRequests()[0].Prompt, false)
+	if !strings.Contains(string(prompt), "<|im_start|>assistant\n[had thought]b<|im_end|>") {
+		t.Fatalf("prompt %q", prompt)
+	}
+}

@@ -51,6 +51,10 @@ type Request struct {
 	// a tool-call format's markers, which some vocabularies mark as
 	// control but a parser must see (llama.cpp's "preserved tokens").
 	ShowTokens []int32
+	// Constraint, when set, makes each sequence's own output constraint
+	// (a grammar such as sample.NewJSON): only tokens it allows are
+	// sampled, and the sequence stops with FinishStop once it is complete.
+	Constraint func() sample.Constraint
 }
 
 // TokenLogprob is one candidate token and its log-probability.

@@ -64,6 +64,8 @@ func (e *Engine) emitNext(s *Sequence, row []float32) {
 	}
 	if ev.Finish == FinishNone {
 		switch {
+		case s.sampler.Complete():
+			ev.Finish, ev.Reason = FinishStop, "output constraint complete"
 		case s.req.MaxTokens > 0 && s.generated() >= s.req.MaxTokens:
 			ev.Finish, ev.Reason = FinishLength, fmt.Sprintf("max tokens (%d)", s.req.MaxTokens)
 		case len(s.tokens) >= e.nCtx:

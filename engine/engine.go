@@ -158,6 +158,9 @@ func (e *Engine) Submit(ctx context.Context, r Request) (*Sequence, error) {
 		text:      textOut{stops: r.Stop},
 		submitted: time.Now(),
 	}
+	if r.Constraint != nil {
+		s.sampler.Constrain(r.Constraint())
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {

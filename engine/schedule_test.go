@@ -577,3 +577,28 @@ func TestShowTokens(t *testing.T) {
 		t.Errorf("shown: %q, want %q", outs[1].text, wantShown.String())
 	}
 }
+
+// A constrained sequence samples only what its constraint allows and
+// stops when the output is whole. Over the fake's letters, JSON can only
+// be a literal: true, false or null.
+func TestConstraintEndsSequence(t *testing.T) {
+	vocab := make(sample.Vocab, fakeVocab)
+	for id := range vocab {
+		vocab[id], _ = fakeTokenizer{}.Piece(int32(id), false)
+	}
+	e, _ := newFakeEngine(t, Config{NumBlocks: 64}, 256)
+	var seqs []*Sequence
+	for i := range 4 {
+		p := greedyParams()
+		if i > 0 {
+			p.Temperature, p.Seed, p.HasSeed = 1, uint64(i), true
+		}
+		seqs = append(seqs, submit(t, e, Request{Prompt: prompt(i, 5), MaxTokens: 50, Sampling: p,
+			Constraint: func() sample.Constraint { return sample.NewJSON(vocab, false) }}))
+	}
+	for i, o := range drive(t, e, seqs, 1000) {
+		if !slices.Contains([]string{"true", "false", "null"}, strings.TrimLeft(o.text, " ")) || o.finish != FinishStop || o.reason != "output constraint complete" {
+			t.Errorf("sequence %d: %q, %s (%s)", i, o.text, o.finish, o.reason)
+		}
+	}
+}

@@ -44,7 +44,16 @@ type Sampler struct {
 	work   []float32 // logits after bias and penalties
 	cands  []cand
 	counts map[int32]int
+	c      Constraint // nil: any token
 }
+
+// Constrain makes every later Sample pick only tokens c allows, and
+// advance c past them.
+func (s *Sampler) Constrain(c Constraint) { s.c = c }
+
+// Complete says whether the sampler's constraint is satisfied: the output
+// is whole. False without a constraint.
+func (s *Sampler) Complete() bool { return s.c != nil && s.c.Complete() }
 
 // New returns a sampler for p. Without p.HasSeed the seed is drawn from
 // math/rand/v2's randomly seeded global source; Seed reports it so a run
@@ -106,9 +115,24 @@ func (s *Sampler) Sample(logits []float32, history []int32, topN int) (Result, e
 	if math.IsInf(float64(maxV), -1) {
 		return Result{}, fmt.Errorf("%w: every logit is -Inf", ErrBadLogits)
 	}
-	tok := int32(arg)
-	if s.p.Temperature > 0 {
-		tok = s.draw(maxV)
+	if s.c != nil && topN != NoLogprob {
+		// Reported logprobs are the constrained distribution's, whichever
+		// way the token is found.
+		var err error
+		if maxV, arg, err = s.mask(); err != nil {
+			return Result{}, err
+		}
+	}
+	tok := s.pick(maxV, arg)
+	if s.c != nil && !s.c.Allows(tok) {
+		var err error
+		if maxV, arg, err = s.mask(); err != nil {
+			return Result{}, err
+		}
+		tok = s.pick(maxV, arg)
+	}
+	if s.c != nil {
+		s.c.Accept(tok)
 	}
 	if topN == NoLogprob {
 		return Result{Token: tok}, nil
@@ -148,6 +172,29 @@ func Score(logits []float32, tok int32, topN int) (Result, error) {
 		r.Top = topCandidates(logits, topN, lse)
 	}
 	return r, nil
+}
+
+// pick is the argmax when greedy, else a draw.
+func (s *Sampler) pick(maxV float32, arg int) int32 {
+	if s.p.Temperature > 0 {
+		return s.draw(maxV)
+	}
+	return int32(arg)
+}
+
+// mask sets the logits of the tokens the constraint refuses to -Inf and
+// returns the new maximum and its token.
+func (s *Sampler) mask() (float32, int, error) {
+	for i, v := range s.work {
+		if !math.IsInf(float64(v), -1) && !s.c.Allows(int32(i)) {
+			s.work[i] = float32(math.Inf(-1))
+		}
+	}
+	maxV, arg := argmax(s.work)
+	if math.IsInf(float64(maxV), -1) {
+		return 0, 0, ErrNoToken
+	}
+	return maxV, arg, nil
 }
 
 // draw makes the weighted draw over the candidates of s.work.

@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"sync"
 
 	"github.com/nuri-ai/nuri/chat"
 	"github.com/nuri-ai/nuri/engine"
+	"github.com/nuri-ai/nuri/sample"
 )
 
 // Engine is what the server needs from the scheduler. *engine.Engine fits
@@ -47,6 +49,9 @@ type Backend struct {
 	// Reasoning says whether replies' <think>…</think> is split off into
 	// reasoning_content: ReasoningAuto when the template shows thinking.
 	Reasoning Reasoning
+
+	vocabOnce  sync.Once
+	vocabTable sample.Vocab // every token's text, for output constraints
 	// Gauges, when not nil, adds gauges to /metrics at every scrape (the
 	// device's telemetry; see GaugeSource).
 	Gauges GaugeSource

@@ -205,6 +205,12 @@ func (f *fakeEngine) lastRequests() []engine.Request {
 	return append([]engine.Request(nil), f.submitted...)
 }
 
+// last is the request submitted last.
+func (f *fakeEngine) last() engine.Request {
+	r := f.lastRequests()
+	return r[len(r)-1]
+}
+
 // testServer is a server on a loopback port with a fake engine.
 type testServer struct {
 	t    *testing.T

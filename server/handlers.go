@@ -25,7 +25,7 @@ func (s *Server) handleCompletion(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if present(req.Tools) {
 		return &apiError{err: ErrNotSupported, param: "tools", msg: "'tools' is a chat parameter: send it to /v1/chat/completions"}
 	}
-	base, n, err := s.baseRequest(&req.samplingFields, b.Tokenizer.NVocab())
+	base, n, err := s.baseRequest(&req.samplingFields, b)
 	if err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err := decodeBody(ctx, &req); err != nil {
 		return err
 	}
-	base, n, err := s.baseRequest(&req.samplingFields, b.Tokenizer.NVocab())
+	base, n, err := s.baseRequest(&req.samplingFields, b)
 	if err != nil {
 		return err
 	}

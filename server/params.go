@@ -92,19 +92,17 @@ func present(raw json.RawMessage) bool {
 // baseRequest validates the shared fields and returns the engine request
 // template and n. max_tokens 0 becomes a prompt-only request, which only
 // completions with echo accept (checkMaxTokens).
-func (s *Server) baseRequest(f *samplingFields, nVocab int) (engine.Request, int, error) {
+func (s *Server) baseRequest(f *samplingFields, b *Backend) (engine.Request, int, error) {
 	var r engine.Request
+	nVocab := b.Tokenizer.NVocab()
 	if err := s.checkModel(f.Model); err != nil {
 		return r, 0, err
 	}
-	if present(f.ResponseFormat) {
-		var rf struct {
-			Type string `json:"type"`
-		}
-		if json.Unmarshal(f.ResponseFormat, &rf) != nil || rf.Type != "text" {
-			return r, 0, notSupported("response_format")
-		}
+	c, err := b.responseFormat(f.ResponseFormat)
+	if err != nil {
+		return r, 0, err
 	}
+	r.Constraint = c
 	n := 1
 	if f.N != nil {
 		n = *f.N

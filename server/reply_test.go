@@ -107,7 +107,7 @@ func TestChatReasoning(t *testing.T) {
 				if status != 200 {
 					t.Fatalf("status %d: %s", status, body)
 				}
-				prompt, _ := fakeTokenizer{}.Decode(ts.eng.lastRequests()[0].Prompt, false)
+				prompt, _ := fakeTokenizer{}.Decode(ts.eng.last().Prompt, false)
 				if !strings.HasSuffix(string(prompt), tc.promptEnd) {
 					t.Fatalf("prompt %q, want it to end with %q", prompt, tc.promptEnd)
 				}
@@ -135,7 +135,7 @@ func TestChatReasoningHistory(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("status %d: %s", status, body)
 	}
-	prompt, _ := fakeTokenizer{}.Decode(ts.eng.lastRequests()[0].Prompt, false)
+	prompt, _ := fakeTokenizer{}.Decode(ts.eng.last().Prompt, false)
 	if !strings.Contains(string(prompt), "<|im_start|>assistant\n[had thought]b<|im_end|>") {
 		t.Fatalf("prompt %q", prompt)
 	}

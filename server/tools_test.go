@@ -68,7 +68,7 @@ func TestChatToolCalls(t *testing.T) {
 		t.Fatalf("call %+v", c)
 	}
 	// The template saw the tools as the client wrote them.
-	prompt, _ := fakeTokenizer{}.Decode(ts.eng.lastRequests()[0].Prompt, false)
+	prompt, _ := fakeTokenizer{}.Decode(ts.eng.last().Prompt, false)
 	want := "<|im_start|>system\n<tools>" + `{"type": "function", "function": {"name": "get_weather", "description": "날씨를 알려 줍니다", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}` + "</tools><|im_end|>\n<|im_start|>user\n서울 날씨 어때?<|im_end|>\n<|im_start|>assistant\n"
 	if string(prompt) != want {
 		t.Fatalf("prompt %q\nwant %q", prompt, want)
@@ -157,7 +157,7 @@ func TestChatToolChoice(t *testing.T) {
 				if status != 200 {
 					t.Fatalf("status %d: %s", status, body)
 				}
-				prompt, _ := fakeTokenizer{}.Decode(ts.eng.lastRequests()[0].Prompt, false)
+				prompt, _ := fakeTokenizer{}.Decode(ts.eng.last().Prompt, false)
 				if !strings.HasSuffix(string(prompt), tc.promptEnd) || (tc.choice == `"none"`) == strings.Contains(string(prompt), "<tools>") {
 					t.Fatalf("prompt %q", prompt)
 				}
@@ -221,7 +221,7 @@ func TestChatToolHistory(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("status %d: %s", status, body)
 	}
-	prompt, _ := fakeTokenizer{}.Decode(ts.eng.lastRequests()[0].Prompt, false)
+	prompt, _ := fakeTokenizer{}.Decode(ts.eng.last().Prompt, false)
 	want := "<|im_start|>assistant\n<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"서울\"}}</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>맑음</tool_response><|im_end|>\n<|im_start|>assistant\n"
 	if !strings.HasSuffix(string(prompt), want) {
 		t.Fatalf("prompt %q\nwant suffix %q", prompt, want)

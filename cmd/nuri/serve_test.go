@@ -22,6 +22,7 @@ import (
 
 	"github.com/openai/openai-go"
 	"github.com/openai/openai-go/option"
+	"github.com/openai/openai-go/shared"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -567,5 +568,51 @@ func TestServeEchoScoresPrompt(t *testing.T) {
 	r.Body.Close()
 	if r.StatusCode != 400 {
 		t.Errorf("max_tokens 0 without echo: status %d, want 400", r.StatusCode)
+	}
+}
+
+// response_format json_object on the real engine: stories260K writes
+// prose, and the constraint turns every reply into a JSON object, whole
+// or cut by max_tokens but never broken.
+func TestServeJSONObject(t *testing.T) {
+	base := startServe(t)
+	client := openaiClient(base)
+	jsonObject := openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONObject: &shared.ResponseFormatJSONObjectParam{}}
+	for seed := range int64(4) {
+		resp, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
+			Model:          "stories260K",
+			Messages:       []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Once upon a time")},
+			MaxTokens:      openai.Int(120),
+			Seed:           openai.Int(seed),
+			ResponseFormat: jsonObject,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := resp.Choices[0]
+		text := c.Message.Content
+		if !strings.HasPrefix(text, "{") {
+			t.Fatalf("seed %d: %q does not start an object", seed, text)
+		}
+		switch c.FinishReason {
+		case "stop":
+			if !json.Valid([]byte(text)) {
+				t.Fatalf("seed %d: finished, but %q is not JSON", seed, text)
+			}
+		case "length":
+			d := json.NewDecoder(strings.NewReader(text))
+			for {
+				_, err := d.Token()
+				if err == nil {
+					continue
+				}
+				if err != io.EOF && err != io.ErrUnexpectedEOF {
+					t.Fatalf("seed %d: %q is not a JSON prefix: %v", seed, text, err)
+				}
+				break
+			}
+		default:
+			t.Fatalf("seed %d: finish %q", seed, c.FinishReason)
+		}
 	}
 }

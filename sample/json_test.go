@@ -1,0 +1,254 @@
+package sample
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+func feedAll(s string, object bool) (jsonState, bool) {
+	st := jsonState{objectTop: object}
+	return st, st.feed([]byte(s))
+}
+
+func TestJSONStateDocuments(t *testing.T) {
+	valid := []string{
+		`{}`, `[]`, `""`, `0 `, `-0.5e+10 `, `12 `, `true`, `false`, `null`,
+		` { "a" : [1, 2.0, -3e4, {"b": null}], "c": "x\"\\\/\b\f\n\r\t\u00e9\uABCD", "d": {} } `,
+		`[[[[]]], [{}], "한국어 문자열"]`, `{"k":true,"l":false,"m":null}`, "[1,\n  2\r\n]",
+	}
+	for _, s := range valid {
+		for i := 0; i <= len(s); i++ { // every prefix continues
+			if _, ok := feedAll(s[:i], false); !ok {
+				t.Errorf("%q: prefix %q refused", s, s[:i])
+			}
+		}
+		if st, ok := feedAll(s, false); !ok || !st.complete() {
+			t.Errorf("%q: ok %v complete %v", s, ok, st.complete())
+		}
+	}
+	invalid := []string{
+		`{,}`, `[1,]`, `{"a" 1}`, `{"a":}`, `01`, `1.`, `1.e5`, `-`, `+1`, `.5`, `tru`, `nul l`, `"a`, "\"\x01\"",
+		`"\x"`, `"\u12G4"`, `{"a":1}}`, `[1]]`, `{]`, `[}`, `{} x`, `{"a":1,}`, `{1:2}`, `truex`,
+	}
+	for _, s := range invalid {
+		if st, ok := feedAll(s, false); ok && st.complete() {
+			t.Errorf("%q accepted as whole JSON", s)
+		}
+	}
+	for _, s := range []string{`[]`, `"x"`, `1 `, `true`} {
+		if _, ok := feedAll(s, true); ok {
+			t.Errorf("object required: %q accepted", s)
+		}
+	}
+	if st, ok := feedAll(`{"a": [1]}`, true); !ok || !st.complete() {
+		t.Error("object refused")
+	}
+}
+
+func TestJSONStateLimits(t *testing.T) {
+	deep := strings.Repeat("[", maxJSONDepth)
+	if _, ok := feedAll(deep, false); !ok {
+		t.Errorf("%d levels refused", maxJSONDepth)
+	}
+	if _, ok := feedAll(deep+"[", false); ok {
+		t.Errorf("%d levels accepted", maxJSONDepth+1)
+	}
+	if _, ok := feedAll("{"+strings.Repeat(" ", maxJSONSpace), false); !ok {
+		t.Error("a run of maxJSONSpace spaces refused")
+	}
+	if _, ok := feedAll("{"+strings.Repeat(" ", maxJSONSpace+1), false); ok {
+		t.Error("an endless run of spaces accepted")
+	}
+	tight := func(s string) bool {
+		st := jsonState{tight: true}
+		return st.feed([]byte(s))
+	}
+	if tight(" {") || !tight("{\n  \"a\":\n\n  1}") || tight("{\n\n\n") || !tight("[\n\n1,\n\n2]") {
+		t.Error("tight whitespace: leading space accepted, or the line-break bound wrong")
+	}
+	// Spaces inside strings are content, not padding.
+	if _, ok := feedAll(`{"`+strings.Repeat(" ", 200)+`": 1}`, false); !ok {
+		t.Error("spaces in a key refused")
+	}
+}
+
+// randomJSON writes a random JSON value, spaced at random.
+func randomJSON(r *rand.Rand, b *strings.Builder, depth int) {
+	sp := func() {
+		if r.IntN(4) == 0 {
+			b.WriteString([]string{" ", "\n", "\t", "\r\n  "}[r.IntN(4)])
+		}
+	}
+	sp()
+	k := r.IntN(9)
+	if depth > 3 {
+		k = 2 + r.IntN(7)
+	}
+	switch k {
+	case 0, 1:
+		open, close := "[", "]"
+		if k == 1 {
+			open, close = "{", "}"
+		}
+		b.WriteString(open)
+		for i := range r.IntN(4) {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			if k == 1 {
+				sp()
+				b.WriteString([]string{`"k"`, `""`, `"\"\u00e9"`}[r.IntN(3)])
+				sp()
+				b.WriteString(":")
+			}
+			randomJSON(r, b, depth+1)
+		}
+		sp()
+		b.WriteString(close)
+	case 2, 3:
+		b.WriteString([]string{`"x"`, `""`, `"a\\b\/c\n"`, `"\uABcd"`, `"한"`}[r.IntN(5)])
+	case 4, 5:
+		b.WriteString([]string{"0", "-0", "12", "1.5", "-3e7", "4E+2", "0.0e-1"}[r.IntN(7)])
+	default:
+		b.WriteString([]string{"true", "false", "null"}[r.IntN(3)])
+	}
+	sp()
+}
+
+// Random JSON texts, and the same texts with one random edit: the
+// recognizer agrees with encoding/json on every one (the depth and
+// whitespace bounds are out of their reach).
+func TestJSONStateMatchesEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	edits := []string{"{", "}", "[", "]", ",", ":", " ", `"`, `\`, "0", "1", "-", "+", ".", "e", "t", "x", "\x01"}
+	valid, invalid := 0, 0
+	for range 100000 {
+		var b strings.Builder
+		randomJSON(r, &b, 0)
+		s := b.String()
+		if r.IntN(2) == 0 {
+			at := r.IntN(len(s) + 1)
+			switch r.IntN(3) {
+			case 0: // insert
+				s = s[:at] + edits[r.IntN(len(edits))] + s[at:]
+			case 1: // delete a byte
+				if at < len(s) {
+					s = s[:at] + s[at+1:]
+				}
+			default: // replace a byte
+				if at < len(s) {
+					s = s[:at] + edits[r.IntN(len(edits))] + s[at+1:]
+				}
+			}
+		}
+		st, ok := feedAll(s+" ", false)
+		ours := ok && st.complete()
+		want := json.Valid([]byte(s))
+		if ours != want {
+			t.Fatalf("%q: recognizer %v, encoding/json %v", s, ours, want)
+		}
+		if want {
+			valid++
+		} else {
+			invalid++
+		}
+	}
+	if valid < 10000 || invalid < 10000 {
+		t.Fatalf("%d valid and %d invalid texts: the test says little", valid, invalid)
+	}
+}
+
+// tinyVocab spells JSON in small pieces; token 0 is a control token.
+var tinyVocab = Vocab{nil, []byte("{"), []byte("}"), []byte(`"a"`), []byte(":"), []byte(" 1"), []byte("hello"), []byte("},"), []byte("}\n")}
+
+func TestSampleWithJSONConstraint(t *testing.T) {
+	p := DefaultParams()
+	p.Temperature = 0
+	s := New(p)
+	s.Constrain(NewJSON(tinyVocab, true))
+	logits := func(best ...int) []float32 {
+		l := make([]float32, len(tinyVocab))
+		for rank, id := range best {
+			l[id] = float32(10 - rank)
+		}
+		return l
+	}
+	// The model prefers prose; the constraint makes it open an object.
+	steps := []struct {
+		prefer []int
+		want   int32
+	}{
+		{[]int{6, 0, 1}, 1}, // hello, EOS refused: {
+		{[]int{7, 3}, 3},    // "}," refused: "a"
+		{[]int{4}, 4},       // :
+		{[]int{5}, 5},       // 1
+		{[]int{7, 8, 2}, 8}, // "}," refused, "}\n" ends the object
+	}
+	for i, st := range steps {
+		r, err := s.Sample(logits(st.prefer...), nil, NoLogprob)
+		if err != nil || r.Token != st.want {
+			t.Fatalf("step %d: token %d, %v; want %d", i, r.Token, err, st.want)
+		}
+		if s.Complete() != (i == len(steps)-1) {
+			t.Fatalf("step %d: complete %v", i, s.Complete())
+		}
+	}
+	// Whole: only whitespace may follow, and this vocabulary has none.
+	if _, err := s.Sample(logits(1, 2), nil, NoLogprob); err != ErrNoToken {
+		t.Fatalf("after the value: %v, want ErrNoToken", err)
+	}
+}
+
+// With logprobs, they are the constrained distribution's: the refused
+// tokens have none, and the allowed ones sum to one.
+func TestConstrainedLogprobs(t *testing.T) {
+	p := DefaultParams()
+	p.Temperature, p.Seed, p.HasSeed = 1, 7, true
+	s := New(p)
+	s.Constrain(NewJSON(tinyVocab, true))
+	r, err := s.Sample([]float32{5, 1, 0, 3, 0, 0, 4, 2, 2}, nil, 9)
+	if err != nil || r.Token != 1 {
+		t.Fatalf("token %d, %v; want 1, the only allowed one", r.Token, err)
+	}
+	if len(r.Top) != 1 || r.Top[0].Token != 1 || math.Abs(float64(r.Logprob)) > 1e-6 {
+		t.Fatalf("top %+v, logprob %v: want token 1 alone with log-probability 0", r.Top, r.Logprob)
+	}
+}
+
+// BenchmarkJSONConstraintMask is the cost of the full check a refused
+// token triggers, over a 150k vocabulary of 1-8 byte pieces, inside a
+// string value (where most tokens pass) and between values (where few
+// do).
+func BenchmarkJSONConstraintMask(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte(`abcdefghijklmnopqrstuvwxyz ABC{}[]:,"0123456789.-\` + "\n")
+	vocab := make(Vocab, 150000)
+	for i := range vocab {
+		p := make([]byte, 1+r.IntN(8))
+		for k := range p {
+			p[k] = alphabet[r.IntN(len(alphabet))]
+		}
+		vocab[i] = p
+	}
+	for _, tc := range []struct{ name, prefix string }{{"in a string", `{"key": "some text`}, {"after a value", `{"key": 1`}} {
+		b.Run(tc.name, func(b *testing.B) {
+			c := NewJSON(vocab, true).(*jsonConstraint)
+			if !c.st.feed([]byte(tc.prefix)) {
+				b.Fatal("prefix refused")
+			}
+			allowed := 0
+			for b.Loop() {
+				allowed = 0
+				for id := range vocab {
+					if c.Allows(int32(id)) {
+						allowed++
+					}
+				}
+			}
+			b.ReportMetric(float64(allowed), "allowed")
+		})
+	}
+}

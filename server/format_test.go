@@ -1,0 +1,49 @@
+package server
+
+import "testing"
+
+// response_format json_object gives every choice its own JSON-object
+// constraint over the served vocabulary; "text" gives none.
+func TestResponseFormatJSONObject(t *testing.T) {
+	ts := newTestServer(t, Config{}, `{"a": 1}`)
+	for _, tc := range []struct {
+		path, body string
+		constrained bool
+	}{
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"response_format":{"type":"json_object"},"n":2}`, true},
+		{"/v1/completions", `{"prompt":"a","response_format":{"type":"json_object"}}`, true},
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"response_format":{"type":"text"}}`, false},
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}]}`, false},
+	} {
+		before := len(ts.eng.lastRequests())
+		status, _, body := ts.do("POST", tc.path, tc.body)
+		if status != 200 {
+			t.Fatalf("%s: status %d: %s", tc.body, status, body)
+		}
+		for _, r := range ts.eng.lastRequests()[before:] {
+			if (r.Constraint != nil) != tc.constrained {
+				t.Fatalf("%s: constrained %v", tc.body, r.Constraint != nil)
+			}
+			if r.Constraint == nil {
+				continue
+			}
+			c, other := r.Constraint(), r.Constraint()
+			if c == other {
+				t.Fatal("choices share one constraint state")
+			}
+			tok := func(s string) int32 { return int32(s[0]) + 3 } // the fake's byte tokens
+			if c.Allows(tok(" ")) || c.Allows(tok("[")) || !c.Allows(tok("{")) || c.Allows(2) {
+				t.Fatal("the constraint does not start a JSON object, or allows EOS")
+			}
+			for _, b := range []byte(`{"k": [true]}`) {
+				if !c.Allows(int32(b) + 3) {
+					t.Fatalf("%q refused", b)
+				}
+				c.Accept(int32(b) + 3)
+			}
+			if !c.Complete() || other.Complete() {
+				t.Fatal("completion not tracked per choice")
+			}
+		}
+	}
+}

@@ -7,7 +7,7 @@ import "testing"
 func TestResponseFormatJSONObject(t *testing.T) {
 	ts := newTestServer(t, Config{}, `{"a": 1}`)
 	for _, tc := range []struct {
-		path, body string
+		path, body  string
 		constrained bool
 	}{
 		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"response_format":{"type":"json_object"},"n":2}`, true},

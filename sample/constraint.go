@@ -26,8 +26,8 @@ type Vocab [][]byte
 
 // NewJSON returns a constraint to one JSON value (RFC 8259), an object
 // when object is set (OpenAI's response_format json_object). The value
-// starts at once, whitespace runs hold at most 64 bytes and two line
-// breaks, and nesting stops at 64 levels: a model may indent, but not pad
+// starts at once, a whitespace run holds one line break and at most 24
+// bytes, and nesting stops at 64 levels: a model may indent, but not pad
 // without end.
 func NewJSON(v Vocab, object bool) Constraint {
 	return &jsonConstraint{v: v, st: jsonState{objectTop: object, tight: true}}

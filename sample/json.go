@@ -13,15 +13,20 @@ type jsonState struct {
 	stack uint64 // bit i: level i+1 is an object
 	// objectTop: the top-level value must be an object (json_object).
 	objectTop bool
-	// tight: no whitespace before the value and at most two line breaks
-	// a run, as a model's output should be (llama.cpp's JSON grammar is
-	// tighter still); off, the recognizer is RFC 8259's.
+	// tight: no whitespace before the value, and runs of at most
+	// maxTightSpace bytes with maxTightLines line breaks; off, the
+	// recognizer is RFC 8259's.
 	tight bool
 }
 
 const (
 	maxJSONDepth = 64
 	maxJSONSpace = 64
+	// A model's whitespace run (tight): one line break and an indent, as
+	// llama.cpp's JSON grammar allows ("\n" and up to 20 blanks). More
+	// lets a small model spend its tokens on padding.
+	maxTightSpace = 24
+	maxTightLines = 1
 )
 
 // Modes. "Value" modes expect a value; "after" modes follow one.
@@ -76,11 +81,11 @@ func (j *jsonState) feed(s []byte) bool {
 func (j *jsonState) complete() bool { return j.mode == jDone }
 
 func (j *jsonState) space(c byte) bool {
-	if j.ws >= maxJSONSpace {
+	if j.ws >= maxJSONSpace || j.tight && j.ws >= maxTightSpace {
 		return false
 	}
 	if c == '\n' {
-		if j.tight && j.nl >= 2 {
+		if j.tight && j.nl >= maxTightLines {
 			return false
 		}
 		j.nl++

@@ -66,8 +66,9 @@ func TestJSONStateLimits(t *testing.T) {
 		st := jsonState{tight: true}
 		return st.feed([]byte(s))
 	}
-	if tight(" {") || !tight("{\n  \"a\":\n\n  1}") || tight("{\n\n\n") || !tight("[\n\n1,\n\n2]") {
-		t.Error("tight whitespace: leading space accepted, or the line-break bound wrong")
+	if tight(" {") || !tight("{\n  \"a\":\n  1}") || tight("{\n\n") || !tight("[\n1,\n2]") ||
+		!tight("[\n"+strings.Repeat(" ", maxTightSpace-1)+"1]") || tight("["+strings.Repeat(" ", maxTightSpace+1)+"1]") {
+		t.Error("tight whitespace: leading space accepted, or the run bounds wrong")
 	}
 	// Spaces inside strings are content, not padding.
 	if _, ok := feedAll(`{"`+strings.Repeat(" ", 200)+`": 1}`, false); !ok {
@@ -251,4 +252,36 @@ func BenchmarkJSONConstraintMask(b *testing.B) {
 			b.ReportMetric(float64(allowed), "allowed")
 		})
 	}
+}
+
+// BenchmarkSchemaConstraintMask is the same full check under a schema,
+// inside a string property.
+func BenchmarkSchemaConstraintMask(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte(`abcdefghijklmnopqrstuvwxyz ABC{}[]:,"0123456789.-\` + "\n")
+	vocab := make(Vocab, 150000)
+	for i := range vocab {
+		p := make([]byte, 1+r.IntN(8))
+		for k := range p {
+			p[k] = alphabet[r.IntN(len(alphabet))]
+		}
+		vocab[i] = p
+	}
+	c, err := NewJSONSchema(vocab, []byte(`{"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "n": {"type": "integer"}}}}}}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, t := range []byte(`{"items": [{"name": "some text`) {
+		c.(*schemaConstraint).st.feed([]byte{t})
+	}
+	allowed := 0
+	for b.Loop() {
+		allowed = 0
+		for id := range vocab {
+			if c.Allows(int32(id)) {
+				allowed++
+			}
+		}
+	}
+	b.ReportMetric(float64(allowed), "allowed")
 }

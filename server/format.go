@@ -8,8 +8,10 @@ import (
 
 // responseFormat reads response_format: "text" (no constraint) or
 // "json_object" (the reply is one JSON object, enforced token by token).
-// "json_schema" is refused rather than treated as json_object: a reply
-// that ignored the schema would look like success.
+// "json_schema" (the reply matches the schema, in the canonical form
+// sample.NewJSONSchema describes). A schema with keywords that cannot be
+// enforced is refused rather than loosened: a reply that ignored part of
+// it would look like success.
 func (b *Backend) responseFormat(raw json.RawMessage) (func() sample.Constraint, error) {
 	if !present(raw) {
 		return nil, nil
@@ -18,7 +20,7 @@ func (b *Backend) responseFormat(raw json.RawMessage) (func() sample.Constraint,
 		Type string `json:"type"`
 	}
 	if err := json.Unmarshal(raw, &rf); err != nil {
-		return nil, invalidParam("response_format", "response_format must be {\"type\": \"text\"} or {\"type\": \"json_object\"}: %v", err)
+		return nil, invalidParam("response_format", "response_format must be {\"type\": \"text\"}, {\"type\": \"json_object\"} or {\"type\": \"json_schema\", ...}: %v", err)
 	}
 	switch rf.Type {
 	case "text":
@@ -27,9 +29,27 @@ func (b *Backend) responseFormat(raw json.RawMessage) (func() sample.Constraint,
 		vocab := b.vocab()
 		return func() sample.Constraint { return sample.NewJSON(vocab, true) }, nil
 	case "json_schema":
-		return nil, &apiError{err: ErrNotSupported, param: "response_format", msg: "response_format json_schema is not supported yet; json_object constrains the reply to a JSON object"}
+		var js struct {
+			JSONSchema *struct {
+				Name   string          `json:"name"`
+				Schema json.RawMessage `json:"schema"`
+			} `json:"json_schema"`
+		}
+		if err := json.Unmarshal(raw, &js); err != nil || js.JSONSchema == nil {
+			return nil, invalidParam("response_format.json_schema", "response_format json_schema needs {\"json_schema\": {\"name\": ..., \"schema\": {...}}}")
+		}
+		schema := js.JSONSchema.Schema
+		if !present(schema) {
+			schema = json.RawMessage("{}") // OpenAI: no schema, any JSON
+		}
+		compiled, err := sample.CompileJSONSchema(schema)
+		if err != nil {
+			return nil, &apiError{err: ErrNotSupported, param: "response_format.json_schema.schema", msg: err.Error()}
+		}
+		vocab := b.vocab()
+		return func() sample.Constraint { return compiled.Constraint(vocab) }, nil
 	}
-	return nil, invalidParam("response_format.type", "response_format type must be \"text\" or \"json_object\", got %q", rf.Type)
+	return nil, invalidParam("response_format.type", "response_format type must be \"text\", \"json_object\" or \"json_schema\", got %q", rf.Type)
 }
 
 // vocab is every token's text as replies show it, built on first use.

@@ -47,3 +47,32 @@ func TestResponseFormatJSONObject(t *testing.T) {
 		}
 	}
 }
+
+// response_format json_schema compiles the schema once and gives each
+// choice a fresh constraint to it.
+func TestResponseFormatJSONSchema(t *testing.T) {
+	ts := newTestServer(t, Config{}, `{"ok": true}`)
+	before := len(ts.eng.lastRequests())
+	status, _, body := ts.do("POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"n":2,
+		"response_format":{"type":"json_schema","json_schema":{"name":"r","strict":true,"schema":{"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"],"additionalProperties":false}}}}`)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	reqs := ts.eng.lastRequests()[before:]
+	if len(reqs) != 2 || reqs[0].Constraint == nil {
+		t.Fatalf("%d requests, constrained %v", len(reqs), reqs[0].Constraint != nil)
+	}
+	feed := func(s string) bool {
+		c := reqs[0].Constraint()
+		for _, b := range []byte(s) {
+			if !c.Allows(int32(b) + 3) {
+				return false
+			}
+			c.Accept(int32(b) + 3)
+		}
+		return c.Complete()
+	}
+	if !feed(`{"ok": true}`) || feed(`{"ok": 1}`) || feed(`{}`) || feed(`{"ok": true, "x": 1}`) {
+		t.Fatal("the constraint does not follow the schema")
+	}
+}

@@ -616,3 +616,48 @@ func TestServeJSONObject(t *testing.T) {
 		}
 	}
 }
+
+// response_format json_schema on the real engine: every reply is an
+// object with the schema's properties, in its order. The schema's values
+// are bounded (a short string, a boolean, an enum), so replies finish.
+func TestServeJSONSchema(t *testing.T) {
+	base := startServe(t)
+	client := openaiClient(base)
+	schema := map[string]any{
+		"type": "object",
+		"properties": map[string]any{
+			"name":  map[string]any{"type": "string", "maxLength": 12},
+			"color": map[string]any{"enum": []string{"red", "파랑"}},
+			"happy": map[string]any{"type": "boolean"},
+		},
+		"required":             []string{"color", "happy", "name"},
+		"additionalProperties": false,
+	}
+	format := openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
+		JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{Name: "story", Schema: schema, Strict: openai.Bool(true)},
+	}}
+	for seed := range int64(4) {
+		resp, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
+			Model:          "stories260K",
+			Messages:       []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Once upon a time")},
+			MaxTokens:      openai.Int(600),
+			Seed:           openai.Int(seed),
+			ResponseFormat: format,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := resp.Choices[0]
+		var got struct {
+			Name  *string `json:"name"`
+			Color *string `json:"color"`
+			Happy *bool   `json:"happy"`
+		}
+		if c.FinishReason != "stop" || json.Unmarshal([]byte(c.Message.Content), &got) != nil {
+			t.Fatalf("seed %d: %s %q", seed, c.FinishReason, c.Message.Content)
+		}
+		if got.Name == nil || utf8.RuneCountInString(*got.Name) > 12 || got.Happy == nil || got.Color == nil || (*got.Color != "red" && *got.Color != "파랑") {
+			t.Fatalf("seed %d: %q breaks the schema", seed, c.Message.Content)
+		}
+	}
+}

@@ -1,0 +1,610 @@
+package sample
+
+import (
+	"errors"
+	"math/bits"
+)
+
+// ErrSchema is returned for a JSON Schema the recognizer cannot enforce.
+var ErrSchema = errors.New("unsupported JSON schema")
+
+// NewJSONSchema returns a constraint to the JSON texts a JSON Schema
+// accepts, in a canonical form: properties in the schema's order, no
+// undeclared keys, enum values in compact JSON. Keywords that only
+// annotate (title, description, format, ...) are ignored; any keyword
+// it cannot enforce (pattern, minimum, not, ...) is an error, so a reply
+// never only looks conformant.
+func NewJSONSchema(v Vocab, schema []byte) (Constraint, error) {
+	s, err := CompileJSONSchema(schema)
+	if err != nil {
+		return nil, err
+	}
+	return s.Constraint(v), nil
+}
+
+// JSONSchema is a compiled schema, from which each sequence gets its own
+// constraint.
+type JSONSchema struct{ p *schemaProgram }
+
+// CompileJSONSchema compiles a schema; errors wrap ErrSchema and name the
+// keyword or shape that cannot be enforced.
+func CompileJSONSchema(schema []byte) (*JSONSchema, error) {
+	p, err := compileSchema(schema)
+	if err != nil {
+		return nil, err
+	}
+	return &JSONSchema{p: p}, nil
+}
+
+// Constraint returns a fresh constraint to the schema over v.
+func (s *JSONSchema) Constraint(v Vocab) Constraint {
+	return &schemaConstraint{v: v, st: s.p.start()}
+}
+
+type schemaConstraint struct {
+	v       Vocab
+	st      schemaState
+	scratch schemaState
+}
+
+func (c *schemaConstraint) Allows(tok int32) bool {
+	if tok < 0 || int(tok) >= len(c.v) || len(c.v[tok]) == 0 {
+		return false
+	}
+	c.st.copyTo(&c.scratch) // only the live frames: checking every token stays cheap
+	return c.scratch.feed(c.v[tok])
+}
+
+func (c *schemaConstraint) Accept(tok int32) {
+	if tok >= 0 && int(tok) < len(c.v) {
+		c.st.feed(c.v[tok])
+	}
+}
+
+func (c *schemaConstraint) Complete() bool { return c.st.complete() }
+
+// Schema nodes.
+
+type schemaKind uint8
+
+const (
+	kAny       schemaKind = iota // any JSON value
+	kAnyObject                   // any JSON object
+	kObject                      // declared properties, in order
+	kMap                         // any keys, values under one schema
+	kArray
+	kString
+	kInteger
+	kNumber
+	kBoolean
+	kNull
+	kEnum
+	kUnion // alternatives told apart by their first byte
+)
+
+type schemaNode struct {
+	kind     schemaKind
+	props    []schemaProp // kObject
+	values   *schemaNode  // kMap: the values' schema; kArray: the items' (nil: any)
+	min, max int          // kArray: items; kString: code points; max -1: none
+	enum     [][]byte     // kEnum: the values' compact encodings
+	alts     []*schemaNode
+	first    [256]int8 // kUnion: the alternative a first byte starts, -1 none
+}
+
+type schemaProp struct {
+	name     string
+	node     *schemaNode
+	required bool
+}
+
+// schemaProgram is a compiled schema.
+type schemaProgram struct{ root *schemaNode }
+
+const (
+	maxSchemaDepth = 32 // nesting of the recognized text
+	maxSchemaProps = 64 // properties of one object (a bit set)
+	maxSchemaEnum  = 64 // values of one enum (a bit set)
+)
+
+// Recognizer state.
+
+// Frame modes.
+const (
+	mStart     uint8 = iota // the value's first byte
+	mLit                    // in a scalar or free value, run by lit
+	mEnum                   // matching enum encodings
+	mObjOpen                // after '{': a key or '}'
+	mObjKey                 // in a key
+	mObjColon               // after a key: ':'
+	mObjValue               // after ':': the value
+	mObjAfter               // after a value: ',' or '}'
+	mObjComma               // after ',': a key
+	mMapOpen                // after '{': a key or '}'
+	mMapKey                 // in a key (any string)
+	mMapKeyEsc              // after '\' in a key
+	mMapKeyHex              // in \uXXXX of a key
+	mMapColon               // after a key
+	mMapValue               // after ':'
+	mMapAfter               // after a value
+	mMapComma               // after ','
+	mArrOpen                // after '[': an item or ']'
+	mArrAfter               // after an item: ',' or ']'
+	mArrComma               // after ',': an item
+	mStr                    // in a string value
+	mStrEsc                 // after '\'
+	mStrHex                 // in \uXXXX
+)
+
+type schemaFrame struct {
+	node  *schemaNode
+	mode  uint8
+	hex   uint8  // \u digits left
+	last  int8   // kObject: index of the last property written, -1 none
+	off   uint16 // byte offset in the key or enum value being matched
+	count uint32 // items written, or code points of a string
+	cand  uint64 // keys or enum values still matching
+	lit   jsonState
+}
+
+// schemaState is the recognizer's state: a stack of frames, one for each
+// value being written. It is a value: copying it copies the state.
+type schemaState struct {
+	frames [maxSchemaDepth]schemaFrame
+	depth  int
+	done   bool  // the top-level value is complete
+	dead   bool  // a byte was refused
+	ws, nl uint8 // the current whitespace run
+}
+
+func (p *schemaProgram) start() schemaState {
+	var s schemaState
+	s.frames[0] = schemaFrame{node: p.root, last: -1}
+	s.depth = 1
+	return s
+}
+
+// copyTo copies the live part of s into d.
+func (s *schemaState) copyTo(d *schemaState) {
+	copy(d.frames[:s.depth], s.frames[:s.depth])
+	d.depth, d.done, d.dead, d.ws, d.nl = s.depth, s.done, s.dead, s.ws, s.nl
+}
+
+func (s *schemaState) complete() bool { return s.done && !s.dead }
+
+func (s *schemaState) feed(b []byte) bool {
+	if s.dead {
+		return false
+	}
+	for _, c := range b {
+		if !s.byte(c) {
+			s.dead = true
+			return false
+		}
+	}
+	return true
+}
+
+// step results.
+const (
+	stepOK        = iota // c consumed
+	stepFail             // c refused
+	stepPushed           // a child frame was pushed; it reads c
+	stepDone             // c ended the frame's value
+	stepDoneRetry        // the value ended before c, which the parent reads
+)
+
+func (s *schemaState) byte(c byte) bool {
+	space := isJSONSpace(c)
+	if !space {
+		s.ws, s.nl = 0, 0
+	}
+	for {
+		if s.done {
+			return space && s.space(c)
+		}
+		f := &s.frames[s.depth-1]
+		switch s.step(f, c, space) {
+		case stepOK:
+			return true
+		case stepFail:
+			return false
+		case stepPushed:
+			continue
+		case stepDone:
+			s.pop()
+			return true
+		case stepDoneRetry:
+			s.pop()
+		}
+	}
+}
+
+// space counts a structural whitespace byte, within NewJSON's bounds.
+func (s *schemaState) space(c byte) bool {
+	if s.ws >= maxTightSpace || c == '\n' && s.nl >= maxTightLines {
+		return false
+	}
+	if c == '\n' {
+		s.nl++
+	}
+	s.ws++
+	return true
+}
+
+func (s *schemaState) push(n *schemaNode) bool {
+	if s.depth >= maxSchemaDepth {
+		return false
+	}
+	s.frames[s.depth] = schemaFrame{node: n, last: -1}
+	s.depth++
+	return true
+}
+
+// pop ends the top frame's value and moves its parent past it.
+func (s *schemaState) pop() {
+	s.depth--
+	if s.depth == 0 {
+		s.done = true
+		return
+	}
+	p := &s.frames[s.depth-1]
+	switch p.mode {
+	case mObjValue:
+		p.mode = mObjAfter
+	case mMapValue:
+		p.mode = mMapAfter
+	case mArrOpen, mArrComma:
+		p.mode = mArrAfter
+	}
+}
+
+// value pushes n's frame for a value starting with c (not whitespace).
+func (s *schemaState) value(n *schemaNode) int {
+	if !s.push(n) {
+		return stepFail
+	}
+	return stepPushed
+}
+
+func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
+	n := f.node
+	switch f.mode {
+	case mStart:
+		if space {
+			return stepFail // the parent took the whitespace before the value
+		}
+		return s.start(f, c)
+	case mLit:
+		prev := f.lit
+		if n.kind == kInteger && (c == '.' || c == 'e' || c == 'E') {
+			return stepFail
+		}
+		if f.lit.step(c) {
+			if f.lit.mode == jDone {
+				return stepDone
+			}
+			return stepOK
+		}
+		f.lit = prev
+		switch prev.mode {
+		case jZero, jInt, jFrac, jExpDigits: // a number ends before c
+			if prev.depth == 0 {
+				return stepDoneRetry
+			}
+		}
+		return stepFail
+	case mEnum:
+		var ext uint64
+		complete := false
+		for m := f.cand; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros64(m)
+			v := n.enum[i]
+			switch {
+			case len(v) > int(f.off) && v[f.off] == c:
+				ext |= 1 << i
+			case len(v) == int(f.off):
+				complete = true
+			}
+		}
+		if ext == 0 {
+			if complete {
+				return stepDoneRetry
+			}
+			return stepFail
+		}
+		f.cand, f.off = ext, f.off+1
+		return s.enumEnd(f)
+	case mObjOpen, mObjComma:
+		switch {
+		case space:
+			return okIf(s.space(c))
+		case c == '"':
+			f.cand = n.nextKeys(int(f.last))
+			if f.cand == 0 {
+				return stepFail
+			}
+			f.mode, f.off = mObjKey, 0
+			return stepOK
+		case c == '}' && f.mode == mObjOpen:
+			return doneIf(n.mayClose(int(f.last)))
+		}
+		return stepFail
+	case mObjKey:
+		if c == '"' {
+			for m := f.cand; m != 0; m &= m - 1 {
+				i := bits.TrailingZeros64(m)
+				if len(n.props[i].name) == int(f.off) {
+					f.last, f.mode = int8(i), mObjColon
+					return stepOK
+				}
+			}
+			return stepFail
+		}
+		var ext uint64
+		for m := f.cand; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros64(m)
+			if name := n.props[i].name; len(name) > int(f.off) && name[f.off] == c {
+				ext |= 1 << i
+			}
+		}
+		f.cand, f.off = ext, f.off+1
+		return okIf(ext != 0)
+	case mObjColon, mMapColon:
+		switch {
+		case space:
+			return okIf(s.space(c))
+		case c == ':':
+			f.mode++ // to mObjValue or mMapValue
+			return stepOK
+		}
+		return stepFail
+	case mObjValue:
+		if space {
+			return okIf(s.space(c))
+		}
+		return s.value(n.props[f.last].node)
+	case mObjAfter:
+		switch {
+		case space:
+			return okIf(s.space(c))
+		case c == ',':
+			f.mode = mObjComma
+			return okIf(n.nextKeys(int(f.last)) != 0)
+		case c == '}':
+			return doneIf(n.mayClose(int(f.last)))
+		}
+		return stepFail
+	case mMapOpen, mMapComma:
+		switch {
+		case space:
+			return okIf(s.space(c))
+		case c == '"':
+			f.mode = mMapKey
+			return stepOK
+		case c == '}' && f.mode == mMapOpen:
+			return stepDone
+		}
+		return stepFail
+	case mMapKey, mStr:
+		switch {
+		case c == '"':
+			if f.mode == mMapKey {
+				f.mode = mMapColon
+				return stepOK
+			}
+			return doneIf(int(f.count) >= n.min)
+		case c == '\\':
+			f.mode++ // to the escape mode
+			return stepOK
+		case c < 0x20:
+			return stepFail
+		case c&0xC0 != 0x80: // a character starts (UTF-8 continuation bytes do not)
+			return s.char(f)
+		}
+		return stepOK
+	case mMapKeyEsc, mStrEsc:
+		switch c {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			f.mode--
+			return s.char(f)
+		case 'u':
+			f.mode, f.hex = f.mode+1, 4
+			return s.char(f)
+		}
+		return stepFail
+	case mMapKeyHex, mStrHex:
+		if !isHex(c) {
+			return stepFail
+		}
+		if f.hex--; f.hex == 0 {
+			f.mode -= 2
+		}
+		return stepOK
+	case mMapValue:
+		if space {
+			return okIf(s.space(c))
+		}
+		return s.value(n.values)
+	case mMapAfter:
+		switch {
+		case space:
+			return okIf(s.space(c))
+		case c == ',':
+			f.mode = mMapComma
+			return stepOK
+		case c == '}':
+			return stepDone
+		}
+		return stepFail
+	case mArrOpen, mArrComma:
+		switch {
+		case space:
+			return okIf(s.space(c))
+		case c == ']' && f.mode == mArrOpen:
+			return doneIf(n.min == 0)
+		}
+		if n.max >= 0 && int(f.count) >= n.max {
+			return stepFail
+		}
+		f.count++
+		items := n.values
+		if items == nil {
+			items = anySchema
+		}
+		return s.value(items)
+	case mArrAfter:
+		switch {
+		case space:
+			return okIf(s.space(c))
+		case c == ',':
+			f.mode = mArrComma
+			return okIf(n.max < 0 || int(f.count) < n.max)
+		case c == ']':
+			return doneIf(int(f.count) >= n.min)
+		}
+		return stepFail
+	}
+	return stepFail
+}
+
+// char counts one character of a string (a map key has no bounds).
+func (s *schemaState) char(f *schemaFrame) int {
+	if f.mode == mMapKey || f.mode == mMapKeyEsc || f.mode == mMapKeyHex {
+		return stepOK
+	}
+	f.count++
+	return okIf(f.node.max < 0 || int(f.count) <= f.node.max)
+}
+
+// start reads a value's first byte.
+func (s *schemaState) start(f *schemaFrame, c byte) int {
+	n := f.node
+	for n.kind == kUnion {
+		a := n.first[c]
+		if a < 0 {
+			return stepFail
+		}
+		n = n.alts[a]
+		f.node = n
+	}
+	switch n.kind {
+	case kObject:
+		f.mode = mObjOpen
+		return okIf(c == '{')
+	case kMap:
+		f.mode = mMapOpen
+		return okIf(c == '{')
+	case kArray:
+		f.mode = mArrOpen
+		return okIf(c == '[')
+	case kString:
+		f.mode = mStr
+		return okIf(c == '"')
+	case kEnum:
+		for i, v := range n.enum {
+			if v[0] == c {
+				f.cand |= 1 << i
+			}
+		}
+		if f.cand == 0 {
+			return stepFail
+		}
+		f.mode, f.off = mEnum, 1
+		return s.enumEnd(f)
+	}
+	if !n.firstBytes()[c] {
+		return stepFail
+	}
+	f.mode = mLit
+	f.lit = jsonState{objectTop: n.kind == kAnyObject, tight: true}
+	return s.step(f, c, false)
+}
+
+// enumEnd ends an enum value once every candidate left is whole.
+func (s *schemaState) enumEnd(f *schemaFrame) int {
+	for m := f.cand; m != 0; m &= m - 1 {
+		if len(f.node.enum[bits.TrailingZeros64(m)]) > int(f.off) {
+			return stepOK
+		}
+	}
+	return stepDone
+}
+
+func okIf(ok bool) int {
+	if ok {
+		return stepOK
+	}
+	return stepFail
+}
+
+func doneIf(ok bool) int {
+	if ok {
+		return stepDone
+	}
+	return stepFail
+}
+
+// nextKeys are the properties that may follow property last: those after
+// it, up to the first required one (a required property cannot be
+// skipped).
+func (n *schemaNode) nextKeys(last int) uint64 {
+	var m uint64
+	for i := last + 1; i < len(n.props); i++ {
+		m |= 1 << i
+		if n.props[i].required {
+			break
+		}
+	}
+	return m
+}
+
+// mayClose says whether the object may end after property last.
+func (n *schemaNode) mayClose(last int) bool {
+	for i := last + 1; i < len(n.props); i++ {
+		if n.props[i].required {
+			return false
+		}
+	}
+	return true
+}
+
+var valueStarts = func() (t [256]bool) {
+	for _, c := range []byte(`{["-0123456789tfn`) {
+		t[c] = true
+	}
+	return t
+}()
+
+var anySchema = &schemaNode{kind: kAny}
+
+// firstBytes are the bytes a value of n can start with.
+func (n *schemaNode) firstBytes() (t [256]bool) {
+	switch n.kind {
+	case kAny:
+		return valueStarts
+	case kAnyObject, kObject, kMap:
+		t['{'] = true
+	case kArray:
+		t['['] = true
+	case kString:
+		t['"'] = true
+	case kInteger, kNumber:
+		for _, c := range []byte("-0123456789") {
+			t[c] = true
+		}
+	case kBoolean:
+		t['t'], t['f'] = true, true
+	case kNull:
+		t['n'] = true
+	case kEnum:
+		for _, v := range n.enum {
+			t[v[0]] = true
+		}
+	case kUnion:
+		for c, a := range n.first {
+			t[c] = a >= 0
+		}
+	}
+	return t
+}

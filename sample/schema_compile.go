@@ -1,0 +1,511 @@
+package sample
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// ordered is a JSON object with its keys in the text's order: properties
+// are written in the order the schema gives them.
+type ordered struct {
+	keys []string
+	vals map[string]any
+}
+
+func (o *ordered) get(k string) (any, bool) {
+	v, ok := o.vals[k]
+	return v, ok
+}
+
+// decodeOrdered decodes JSON text, objects as *ordered and numbers as
+// json.Number.
+func decodeOrdered(raw []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	v, err := decodeOrderedValue(d, 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, fmt.Errorf("text after the schema")
+	}
+	return v, nil
+}
+
+func decodeOrderedValue(d *json.Decoder, depth int) (any, error) {
+	if depth > 100 {
+		return nil, fmt.Errorf("schema nested too deep")
+	}
+	t, err := d.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := t.(type) {
+	case json.Delim:
+		if t == '{' {
+			o := &ordered{vals: map[string]any{}}
+			for d.More() {
+				kt, err := d.Token()
+				if err != nil {
+					return nil, err
+				}
+				k := kt.(string)
+				v, err := decodeOrderedValue(d, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				if _, dup := o.vals[k]; !dup {
+					o.keys = append(o.keys, k)
+				}
+				o.vals[k] = v
+			}
+			_, err := d.Token()
+			return o, err
+		}
+		var l []any
+		for d.More() {
+			v, err := decodeOrderedValue(d, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			l = append(l, v)
+		}
+		_, err := d.Token()
+		return l, err
+	}
+	return t, nil
+}
+
+// writeCompact writes v as compact JSON, keys in order and without HTML
+// escapes: the one spelling an enum value is matched in.
+func writeCompact(b *bytes.Buffer, v any) error {
+	switch v := v.(type) {
+	case *ordered:
+		b.WriteByte('{')
+		for i, k := range v.keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := writeCompact(b, k); err != nil {
+				return err
+			}
+			b.WriteByte(':')
+			if err := writeCompact(b, v.vals[k]); err != nil {
+				return err
+			}
+		}
+		b.WriteByte('}')
+	case []any:
+		b.WriteByte('[')
+		for i, e := range v {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := writeCompact(b, e); err != nil {
+				return err
+			}
+		}
+		b.WriteByte(']')
+	case json.Number:
+		b.WriteString(v.String())
+	default:
+		var s bytes.Buffer
+		e := json.NewEncoder(&s)
+		e.SetEscapeHTML(false)
+		if err := e.Encode(v); err != nil {
+			return err
+		}
+		b.Write(bytes.TrimSuffix(s.Bytes(), []byte("\n")))
+	}
+	return nil
+}
+
+// schemaAnnotations are keywords that describe without constraining.
+var schemaAnnotations = map[string]bool{
+	"title": true, "description": true, "default": true, "examples": true, "$schema": true,
+	"$id": true, "$comment": true, "format": true, "deprecated": true, "readOnly": true,
+	"writeOnly": true, "$defs": true, "definitions": true,
+}
+
+type schemaCompiler struct {
+	root   any
+	refs   map[string]*schemaNode
+	unions []*schemaNode
+}
+
+func compileSchema(raw []byte) (*schemaProgram, error) {
+	v, err := decodeOrdered(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSchema, err)
+	}
+	c := &schemaCompiler{root: v, refs: map[string]*schemaNode{}}
+	n, err := c.node(v, "#")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.finishUnions(); err != nil {
+		return nil, err
+	}
+	return &schemaProgram{root: n}, nil
+}
+
+func schemaErr(path, format string, a ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrSchema, path, fmt.Sprintf(format, a...))
+}
+
+func (c *schemaCompiler) node(v any, path string) (*schemaNode, error) {
+	switch v := v.(type) {
+	case bool:
+		if !v {
+			return nil, schemaErr(path, "false accepts nothing")
+		}
+		return &schemaNode{kind: kAny}, nil
+	case *ordered:
+		return c.object(v, path)
+	}
+	return nil, schemaErr(path, "a schema must be an object or a boolean")
+}
+
+func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
+	known := map[string]bool{}
+	for _, k := range []string{"type", "properties", "required", "additionalProperties", "items",
+		"minItems", "maxItems", "minLength", "maxLength", "enum", "const", "anyOf", "oneOf", "allOf", "$ref"} {
+		known[k] = true
+	}
+	for _, k := range o.keys {
+		if !known[k] && !schemaAnnotations[k] {
+			return nil, schemaErr(path, "keyword %q is not supported", k)
+		}
+	}
+	if ref, ok := o.get("$ref"); ok {
+		for _, k := range o.keys {
+			if k != "$ref" && !schemaAnnotations[k] {
+				return nil, schemaErr(path, "%q beside $ref is not supported", k)
+			}
+		}
+		s, _ := ref.(string)
+		return c.ref(s, path)
+	}
+	if e, ok := o.get("const"); ok {
+		return enumNode([]any{e}, path)
+	}
+	if e, ok := o.get("enum"); ok {
+		l, isList := e.([]any)
+		if !isList || len(l) == 0 {
+			return nil, schemaErr(path, "enum must be a non-empty list")
+		}
+		return enumNode(l, path)
+	}
+	for _, k := range []string{"anyOf", "oneOf", "allOf"} {
+		a, ok := o.get(k)
+		if !ok {
+			continue
+		}
+		l, isList := a.([]any)
+		if !isList || len(l) == 0 {
+			return nil, schemaErr(path, "%s must be a non-empty list", k)
+		}
+		for _, other := range o.keys {
+			if other != k && !schemaAnnotations[other] {
+				return nil, schemaErr(path, "%q beside %s is not supported", other, k)
+			}
+		}
+		if k == "allOf" {
+			if len(l) != 1 {
+				return nil, schemaErr(path, "allOf of more than one schema is not supported")
+			}
+			return c.node(l[0], path+"/allOf/0")
+		}
+		alts := make([]*schemaNode, len(l))
+		for i, s := range l {
+			n, err := c.node(s, fmt.Sprintf("%s/%s/%d", path, k, i))
+			if err != nil {
+				return nil, err
+			}
+			alts[i] = n
+		}
+		return c.unionNode(alts), nil
+	}
+	var types []string
+	switch t, _ := o.get("type"); t := t.(type) {
+	case nil:
+		switch {
+		case has(o, "properties") || has(o, "additionalProperties") || has(o, "required"):
+			types = []string{"object"}
+		case has(o, "items") || has(o, "minItems") || has(o, "maxItems"):
+			types = []string{"array"}
+		case has(o, "minLength") || has(o, "maxLength"):
+			types = []string{"string"}
+		default:
+			return &schemaNode{kind: kAny}, nil
+		}
+	case string:
+		types = []string{t}
+	case []any:
+		for _, e := range t {
+			s, ok := e.(string)
+			if !ok {
+				return nil, schemaErr(path, "type must name types")
+			}
+			types = append(types, s)
+		}
+	default:
+		return nil, schemaErr(path, "type must be a string or a list")
+	}
+	alts := make([]*schemaNode, 0, len(types))
+	for _, t := range types {
+		n, err := c.typed(o, t, path)
+		if err != nil {
+			return nil, err
+		}
+		alts = append(alts, n)
+	}
+	if len(alts) == 1 {
+		return alts[0], nil
+	}
+	return c.unionNode(alts), nil
+}
+
+func has(o *ordered, k string) bool {
+	_, ok := o.get(k)
+	return ok
+}
+
+// count reads a non-negative integer keyword; def when absent.
+func count(o *ordered, k, path string, def int) (int, error) {
+	v, ok := o.get(k)
+	if !ok {
+		return def, nil
+	}
+	n, isNum := v.(json.Number)
+	i, err := n.Int64()
+	if !isNum || err != nil || i < 0 || i > 1<<20 {
+		return 0, schemaErr(path, "%s must be a non-negative integer", k)
+	}
+	return int(i), nil
+}
+
+func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) {
+	switch t {
+	case "string":
+		lo, err := count(o, "minLength", path, 0)
+		if err != nil {
+			return nil, err
+		}
+		hi, err := count(o, "maxLength", path, -1)
+		if err != nil {
+			return nil, err
+		}
+		if hi >= 0 && hi < lo {
+			return nil, schemaErr(path, "maxLength is below minLength")
+		}
+		return &schemaNode{kind: kString, min: lo, max: hi}, nil
+	case "integer":
+		return &schemaNode{kind: kInteger}, nil
+	case "number":
+		return &schemaNode{kind: kNumber}, nil
+	case "boolean":
+		return &schemaNode{kind: kBoolean}, nil
+	case "null":
+		return &schemaNode{kind: kNull}, nil
+	case "array":
+		n := &schemaNode{kind: kArray}
+		var err error
+		if n.min, err = count(o, "minItems", path, 0); err != nil {
+			return nil, err
+		}
+		if n.max, err = count(o, "maxItems", path, -1); err != nil {
+			return nil, err
+		}
+		if n.max >= 0 && n.max < n.min {
+			return nil, schemaErr(path, "maxItems is below minItems")
+		}
+		if items, ok := o.get("items"); ok {
+			if n.values, err = c.node(items, path+"/items"); err != nil {
+				return nil, err
+			}
+		}
+		return n, nil
+	case "object":
+		return c.objectType(o, path)
+	}
+	return nil, schemaErr(path, "unknown type %q", t)
+}
+
+func (c *schemaCompiler) objectType(o *ordered, path string) (*schemaNode, error) {
+	props, _ := o.get("properties")
+	po, isObj := props.(*ordered)
+	if props != nil && !isObj {
+		return nil, schemaErr(path, "properties must be an object")
+	}
+	extra, hasExtra := o.get("additionalProperties")
+	if po == nil || len(po.keys) == 0 {
+		if r, _ := o.get("required"); r != nil {
+			if l, isList := r.([]any); !isList || len(l) > 0 {
+				return nil, schemaErr(path, "required names properties that are not declared")
+			}
+		}
+		switch e := extra.(type) {
+		case nil:
+			if hasExtra {
+				return nil, schemaErr(path, "additionalProperties must be a schema")
+			}
+			return &schemaNode{kind: kAnyObject}, nil
+		case bool:
+			if e {
+				return &schemaNode{kind: kAnyObject}, nil
+			}
+			return &schemaNode{kind: kObject}, nil // only {}
+		}
+		vals, err := c.node(extra, path+"/additionalProperties")
+		if err != nil {
+			return nil, err
+		}
+		if vals.kind == kAny {
+			return &schemaNode{kind: kAnyObject}, nil
+		}
+		return &schemaNode{kind: kMap, values: vals}, nil
+	}
+	if len(po.keys) > maxSchemaProps {
+		return nil, schemaErr(path, "more than %d properties", maxSchemaProps)
+	}
+	n := &schemaNode{kind: kObject}
+	index := map[string]int{}
+	for _, name := range po.keys {
+		if strings.ContainsAny(name, "\"\\") || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 }) || name == "" {
+			return nil, schemaErr(path, "property name %q needs escaping; not supported", name)
+		}
+		pn, err := c.node(po.vals[name], path+"/properties/"+name)
+		if err != nil {
+			return nil, err
+		}
+		index[name] = len(n.props)
+		n.props = append(n.props, schemaProp{name: name, node: pn})
+	}
+	if r, ok := o.get("required"); ok {
+		l, isList := r.([]any)
+		if !isList {
+			return nil, schemaErr(path, "required must be a list")
+		}
+		for _, e := range l {
+			name, _ := e.(string)
+			i, ok := index[name]
+			if !ok {
+				return nil, schemaErr(path, "required property %q is not declared", name)
+			}
+			n.props[i].required = true
+		}
+	}
+	return n, nil
+}
+
+func (c *schemaCompiler) ref(ref, path string) (*schemaNode, error) {
+	if n, ok := c.refs[ref]; ok {
+		return n, nil // a recursive schema refers to a node being built
+	}
+	var target any
+	for _, defs := range []string{"#/$defs/", "#/definitions/"} {
+		name, ok := strings.CutPrefix(ref, defs)
+		if !ok {
+			continue
+		}
+		root, _ := c.root.(*ordered)
+		if root == nil {
+			break
+		}
+		d, _ := root.get(strings.TrimSuffix(strings.TrimPrefix(defs, "#/"), "/"))
+		if do, ok := d.(*ordered); ok {
+			target, _ = do.get(name)
+		}
+	}
+	if ref == "#" {
+		target = c.root
+	}
+	if target == nil {
+		return nil, schemaErr(path, "$ref %q is not a local definition", ref)
+	}
+	// The reference is a one-way union until its target is built, so a
+	// recursive schema can point at it; finishUnions flattens it.
+	n := c.unionNode(nil)
+	c.refs[ref] = n
+	built, err := c.node(target, ref)
+	if err != nil {
+		return nil, err
+	}
+	n.alts = []*schemaNode{built}
+	return n, nil
+}
+
+func enumNode(vals []any, path string) (*schemaNode, error) {
+	if len(vals) > maxSchemaEnum {
+		return nil, schemaErr(path, "more than %d enum values", maxSchemaEnum)
+	}
+	n := &schemaNode{kind: kEnum}
+	for _, v := range vals {
+		var b bytes.Buffer
+		if err := writeCompact(&b, v); err != nil {
+			return nil, schemaErr(path, "enum value: %v", err)
+		}
+		n.enum = append(n.enum, b.Bytes())
+	}
+	return n, nil
+}
+
+// unionNode joins alternatives; its first-byte table is built by
+// finishUnions, once every $ref is resolved.
+func (c *schemaCompiler) unionNode(alts []*schemaNode) *schemaNode {
+	n := &schemaNode{kind: kUnion, alts: alts}
+	c.unions = append(c.unions, n)
+	return n
+}
+
+// finishUnions builds each union's first-byte table: alternatives must be
+// told apart by their first byte, since the recognizer follows one.
+func (c *schemaCompiler) finishUnions() error {
+	for _, n := range c.unions {
+		for i := range n.first {
+			n.first[i] = -1
+		}
+		var flat []*schemaNode
+		var add func(a *schemaNode, depth int) error
+		add = func(a *schemaNode, depth int) error {
+			if depth > 32 {
+				return schemaErr("#", "anyOf refers to itself before any character")
+			}
+			if a.kind != kUnion {
+				flat = append(flat, a)
+				return nil
+			}
+			for _, b := range a.alts {
+				if err := add(b, depth+1); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		for _, a := range n.alts {
+			if err := add(a, 0); err != nil {
+				return err
+			}
+		}
+		if len(flat) > 127 {
+			return schemaErr("#", "more than 127 alternatives")
+		}
+		for i, a := range flat {
+			for b, ok := range a.firstBytes() {
+				if !ok {
+					continue
+				}
+				if n.first[b] >= 0 {
+					return schemaErr("#", "two alternatives of an anyOf (or a type list) can both start with %q; only alternatives told apart by their first character are supported", rune(b))
+				}
+				n.first[b] = int8(i)
+			}
+		}
+		n.alts = flat
+	}
+	return nil
+}

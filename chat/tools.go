@@ -68,10 +68,11 @@ const (
 	pythonTag   = "<|python_tag|>"
 )
 
-// ForcedPrefix is the text that, appended to the prompt, makes the reply a
-// call: to the named function, or to any when name is empty. It is how
-// tool_choice "required" and a named choice are kept without a grammar;
-// the parser must be fed it before the reply.
+// ForcedPrefix is the text that, appended to the prompt, starts the reply
+// as a call: to the named function (up to its arguments object), or to
+// any when name is empty (up to the call's JSON object). The parser must
+// be fed it before the reply. CallSuffix is what closes such a call once
+// the JSON that follows the prefix is written.
 func (f ToolFormat) ForcedPrefix(name string) string {
 	q, _ := json.Marshal(name)
 	switch f {
@@ -79,14 +80,35 @@ func (f ToolFormat) ForcedPrefix(name string) string {
 		if name == "" {
 			return hermesOpen + "\n"
 		}
-		return hermesOpen + "\n" + `{"name": ` + string(q) + `, "arguments": `
+		return hermesOpen + "\n" + `{"name": ` + string(q) + `, "` + f.ArgsKey() + `": `
 	case ToolsLlama3:
 		if name == "" {
-			return `{"name": "`
+			return ""
 		}
-		return `{"name": ` + string(q) + `, "parameters": `
+		return `{"name": ` + string(q) + `, "` + f.ArgsKey() + `": `
 	}
 	return ""
+}
+
+// CallSuffix closes a call begun with ForcedPrefix(name) once the JSON
+// after the prefix (the arguments, or the whole call) is written.
+func (f ToolFormat) CallSuffix(name string) string {
+	close := ""
+	if f == ToolsHermes {
+		close = "\n" + hermesClose
+	}
+	if name != "" {
+		return "}" + close
+	}
+	return close
+}
+
+// ArgsKey is the key of a call's arguments object.
+func (f ToolFormat) ArgsKey() string {
+	if f == ToolsLlama3 {
+		return "parameters"
+	}
+	return "arguments"
 }
 
 // Markers are the texts that frame this format's calls. When a vocabulary

@@ -126,7 +126,7 @@ func TestForcedPrefix(t *testing.T) {
 	}{
 		{ToolsHermes, "", `{"name": "f", "arguments": {"a": 1}}` + "\n</tool_call>", ToolCall{Name: "f", Arguments: `{"a":1}`}},
 		{ToolsHermes, "lookup", `{"q": "x"}}` + "\n</tool_call>", ToolCall{Name: "lookup", Arguments: `{"q":"x"}`}},
-		{ToolsLlama3, "", `g", "parameters": {}}`, ToolCall{Name: "g", Arguments: "{}"}},
+		{ToolsLlama3, "", `{"name": "g", "parameters": {}}`, ToolCall{Name: "g", Arguments: "{}"}},
 		{ToolsLlama3, "g", `{"z": true}}`, ToolCall{Name: "g", Arguments: `{"z":true}`}},
 	} {
 		content, calls := runParser(tc.f, []string{tc.f.ForcedPrefix(tc.name), tc.reply})
@@ -136,6 +136,20 @@ func TestForcedPrefix(t *testing.T) {
 	}
 	if p := ToolsNone.ForcedPrefix("f"); p != "" {
 		t.Errorf("none: %q", p)
+	}
+	// Prefix, JSON, suffix: a whole call in each format.
+	for _, tc := range []struct {
+		f          ToolFormat
+		name, json string
+	}{
+		{ToolsHermes, "f", `{"a": 1}`}, {ToolsHermes, "", `{"name": "f", "arguments": {"a": 1}}`},
+		{ToolsLlama3, "f", `{"a": 1}`}, {ToolsLlama3, "", `{"name": "f", "parameters": {"a": 1}}`},
+	} {
+		text := tc.f.ForcedPrefix(tc.name) + tc.json + tc.f.CallSuffix(tc.name)
+		content, calls := runParser(tc.f, []string{text})
+		if content != "" || len(calls) != 1 || calls[0] != (ToolCall{Name: "f", Arguments: `{"a":1}`}) {
+			t.Errorf("%s %q: %q gives %q %+v", tc.f, tc.name, text, content, calls)
+		}
 	}
 }
 

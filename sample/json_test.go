@@ -285,3 +285,38 @@ func BenchmarkSchemaConstraintMask(b *testing.B) {
 	}
 	b.ReportMetric(float64(allowed), "allowed")
 }
+
+// A schema then a suffix: the value, the suffix exactly, then the end.
+func TestSchemaConstraintThen(t *testing.T) {
+	s, err := CompileJSONSchema([]byte(`{"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vocab := Vocab{nil, []byte(`{"a": 1`), []byte("}\n</x"), []byte(">"), []byte("}"), []byte("\n"), []byte(" "), []byte("</x>")}
+	c := s.ConstraintThen(vocab, "\n</x>")
+	for _, step := range []struct {
+		allowed, refused []int32
+		take             int32
+		complete         bool
+	}{
+		{[]int32{1}, []int32{0, 2, 4, 5}, 1, false},
+		{[]int32{2, 4, 6}, []int32{3, 7}, 4, false}, // "}" whole; " " is inside the object
+		{[]int32{5}, []int32{6, 7, 2}, 5, false},    // then exactly "\n</x>"
+		{[]int32{7}, []int32{3, 5}, 7, true},
+	} {
+		for _, tok := range step.allowed {
+			if !c.Allows(tok) {
+				t.Fatalf("%q refused", vocab[tok])
+			}
+		}
+		for _, tok := range step.refused {
+			if c.Allows(tok) {
+				t.Fatalf("%q allowed", vocab[tok])
+			}
+		}
+		c.Accept(step.take)
+		if c.Complete() != step.complete {
+			t.Fatalf("after %q: complete %v", vocab[step.take], c.Complete())
+		}
+	}
+}

@@ -41,10 +41,19 @@ func (s *JSONSchema) Constraint(v Vocab) Constraint {
 	return &schemaConstraint{v: v, st: s.p.start()}
 }
 
+// ConstraintThen is Constraint followed by the exact text suffix: the
+// value, then suffix right after it, and nothing else (a tool call's
+// closing marker).
+func (s *JSONSchema) ConstraintThen(v Vocab, suffix string) Constraint {
+	return &schemaConstraint{v: v, st: s.p.start(), suffix: suffix}
+}
+
 type schemaConstraint struct {
 	v       Vocab
 	st      schemaState
 	scratch schemaState
+	suffix  string // exact text after the value
+	off     int    // of suffix, matched
 }
 
 func (c *schemaConstraint) Allows(tok int32) bool {
@@ -52,16 +61,37 @@ func (c *schemaConstraint) Allows(tok int32) bool {
 		return false
 	}
 	c.st.copyTo(&c.scratch) // only the live frames: checking every token stays cheap
-	return c.scratch.feed(c.v[tok])
+	off := c.off
+	return c.run(&c.scratch, &off, c.v[tok])
 }
 
 func (c *schemaConstraint) Accept(tok int32) {
 	if tok >= 0 && int(tok) < len(c.v) {
-		c.st.feed(c.v[tok])
+		c.run(&c.st, &c.off, c.v[tok])
 	}
 }
 
-func (c *schemaConstraint) Complete() bool { return c.st.complete() }
+// run feeds b to the value, then to the suffix once the value is whole.
+func (c *schemaConstraint) run(st *schemaState, off *int, b []byte) bool {
+	if c.suffix == "" {
+		return st.feed(b)
+	}
+	for i, x := range b {
+		if st.complete() {
+			if *off >= len(c.suffix) || c.suffix[*off] != x {
+				return false
+			}
+			*off++
+			continue
+		}
+		if !st.feed(b[i : i+1]) {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *schemaConstraint) Complete() bool { return c.st.complete() && c.off == len(c.suffix) }
 
 // Schema nodes.
 

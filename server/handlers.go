@@ -157,6 +157,12 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err != nil {
 		return err
 	}
+	if tools.constraint != nil {
+		if base.Constraint != nil {
+			return invalidParam("response_format", "response_format cannot be combined with tool_choice \"required\" or a named function: the reply is the call")
+		}
+		base.Constraint = tools.constraint
+	}
 	if req.Logprobs != nil && *req.Logprobs {
 		base.Logprobs = true
 	}

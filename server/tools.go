@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/nuri-ai/nuri/chat"
+	"github.com/nuri-ai/nuri/sample"
 )
 
 // maxTools is OpenAI's limit on a request's tools list.
@@ -24,7 +26,14 @@ type toolIn struct {
 	Function *struct {
 		Name       string          `json:"name"`
 		Parameters json.RawMessage `json:"parameters"`
+		Strict     bool            `json:"strict"`
 	} `json:"function"`
+}
+
+// toolDecl is what a forced call needs of a tool.
+type toolDecl struct {
+	params json.RawMessage // its parameters schema; empty: none
+	strict bool
 }
 
 // toolCallIn is a call in an assistant message of the history.
@@ -56,12 +65,15 @@ type toolSetup struct {
 	format chat.ToolFormat // how replies are parsed; "" for not at all
 	prefix string          // forced start of the reply (tool_choice required or named)
 	single bool            // parallel_tool_calls false: one call at most
+	// constraint (tool_choice required or named) keeps the rest of the
+	// forced call to its JSON and closing marker.
+	constraint func() sample.Constraint
 }
 
 // readTools checks a tools list and returns it as the template should see
 // it, or nil for none. Names must be unique: a reply's call is matched to
 // its tool by name.
-func readTools(raw json.RawMessage) (chat.JSON, map[string]bool, error) {
+func readTools(raw json.RawMessage) (chat.JSON, map[string]toolDecl, error) {
 	if !present(raw) {
 		return nil, nil, nil
 	}
@@ -75,7 +87,7 @@ func readTools(raw json.RawMessage) (chat.JSON, map[string]bool, error) {
 	if len(tools) > maxTools {
 		return nil, nil, invalidParam("tools", "at most %d tools may be given, got %d", maxTools, len(tools))
 	}
-	names := make(map[string]bool, len(tools))
+	names := make(map[string]toolDecl, len(tools))
 	for i, t := range tools {
 		param := fmt.Sprintf("tools[%d]", i)
 		if t.Type != "function" {
@@ -87,13 +99,17 @@ func readTools(raw json.RawMessage) (chat.JSON, map[string]bool, error) {
 		if !toolNameRE.MatchString(t.Function.Name) {
 			return nil, nil, invalidParam(param+".function.name", "function name %q must be 1 to 64 letters, digits, underscores or dashes", t.Function.Name)
 		}
-		if names[t.Function.Name] {
+		if _, twice := names[t.Function.Name]; twice {
 			return nil, nil, invalidParam(param+".function.name", "function %q is given twice", t.Function.Name)
 		}
-		names[t.Function.Name] = true
-		if p := bytes.TrimSpace(t.Function.Parameters); len(p) > 0 && !bytes.Equal(p, []byte("null")) && p[0] != '{' {
+		p := bytes.TrimSpace(t.Function.Parameters)
+		if bytes.Equal(p, []byte("null")) {
+			p = nil
+		}
+		if len(p) > 0 && p[0] != '{' {
 			return nil, nil, invalidParam(param+".function.parameters", "the parameters of %q must be a JSON Schema object", t.Function.Name)
 		}
+		names[t.Function.Name] = toolDecl{params: p, strict: t.Function.Strict}
 	}
 	return chat.JSON(bytes.TrimSpace(raw)), names, nil
 }
@@ -120,7 +136,8 @@ func (b *Backend) toolsOf(req *chatRequest) (toolSetup, error) {
 		return ts, invalidParam("tool_choice", "tool_choice %q needs tools", choice)
 	case tools == nil || choice == "none":
 		return ts, nil
-	case choice == "function" && !names[name]:
+	}
+	if _, ok := names[name]; choice == "function" && !ok {
 		return ts, invalidParam("tool_choice", "tool_choice names function %q, which is not among the tools", name)
 	}
 	if !b.Chat.RendersTools() {
@@ -131,14 +148,56 @@ func (b *Backend) toolsOf(req *chatRequest) (toolSetup, error) {
 		return ts, &apiError{err: ErrNotSupported, param: "tools", msg: "this model's tool-call format is not recognised from its chat template: start the server with --tool-parser " + strings.Join(chat.ToolFormatNames()[:2], " or ")}
 	}
 	ts.render = tools
-	switch choice {
-	case "required":
-		ts.prefix = ts.format.ForcedPrefix("")
-	case "function":
+	if choice == "required" && len(names) == 1 {
+		// One tool: "required" names it, and its schema holds.
+		for n := range names {
+			choice, name = "function", n
+		}
+	}
+	if choice == "required" || choice == "function" {
 		ts.prefix = ts.format.ForcedPrefix(name)
+		schema, err := b.forcedCallSchema(ts.format, names, name)
+		if err != nil {
+			return ts, err
+		}
+		vocab, suffix := b.vocab(), ts.format.CallSuffix(name)
+		ts.constraint = func() sample.Constraint { return schema.ConstraintThen(vocab, suffix) }
 	}
 	ts.single = req.ParallelToolCalls != nil && !*req.ParallelToolCalls
 	return ts, nil
+}
+
+// forcedCallSchema is what follows a forced call's prefix: the named
+// function's arguments under its parameters schema, or, for "required",
+// a call object naming one of the tools with an arguments object (the
+// recognizer cannot tie each name to its own schema). A parameters schema
+// it cannot enforce is loosened to any object, as OpenAI does for
+// functions that are not strict; a strict one is refused.
+func (b *Backend) forcedCallSchema(f chat.ToolFormat, tools map[string]toolDecl, name string) (*sample.JSONSchema, error) {
+	if name == "" {
+		names := make([]string, 0, len(tools))
+		for n := range tools {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		enum, _ := json.Marshal(names)
+		k := f.ArgsKey()
+		return sample.CompileJSONSchema([]byte(`{"type": "object", "properties": {"name": {"enum": ` + string(enum) +
+			`}, "` + k + `": {"type": "object"}}, "required": ["name", "` + k + `"]}`))
+	}
+	t := tools[name]
+	params := t.params
+	if len(params) == 0 {
+		params = []byte(`{"type": "object", "additionalProperties": false}`) // no parameters: {}
+	}
+	s, err := sample.CompileJSONSchema(params)
+	if err != nil {
+		if t.strict {
+			return nil, &apiError{err: ErrNotSupported, param: "tools", msg: fmt.Sprintf("the parameters of strict function %q cannot be enforced: %v", name, err)}
+		}
+		return sample.CompileJSONSchema([]byte(`{"type": "object"}`))
+	}
+	return s, nil
 }
 
 // toolFormat is the format replies are parsed in: the server's setting,

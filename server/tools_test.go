@@ -10,6 +10,7 @@ import (
 	"github.com/openai/openai-go/option"
 
 	"github.com/nuri-ai/nuri/chat"
+	"github.com/nuri-ai/nuri/sample"
 )
 
 // hermesTemplate is a small Hermes-style template written for these
@@ -29,6 +30,9 @@ const hermesTemplate = `{%- if tools %}<|im_start|>system
 {% endif %}`
 
 const weatherTool = `[{"type": "function", "function": {"name": "get_weather", "description": "날씨를 알려 줍니다", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]`
+
+// twoTools: with more than one tool, "required" cannot name the call.
+const twoTools = `[{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}, {"type": "function", "function": {"name": "get_time"}}]`
 
 func withTemplate(t *testing.T, src string) func(*Backend) {
 	r, err := chat.New(src)
@@ -153,7 +157,11 @@ func TestChatToolChoice(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := newTestServer(t, Config{}, tc.reply, withTemplate(t, hermesTemplate))
 			for _, stream := range []string{"false", "true"} {
-				status, _, body := ts.do("POST", "/v1/chat/completions", chatBodyWithTools(`,"tool_choice":`+tc.choice+`,"stream":`+stream))
+				req := chatBodyWithTools(`,"tool_choice":` + tc.choice + `,"stream":` + stream)
+				if tc.name == "required" {
+					req = strings.Replace(req, weatherTool, twoTools, 1)
+				}
+				status, _, body := ts.do("POST", "/v1/chat/completions", req)
 				if status != 200 {
 					t.Fatalf("status %d: %s", status, body)
 				}
@@ -330,5 +338,73 @@ func TestMarkerTokens(t *testing.T) {
 	}
 	if got := markerTokens(markerTok{}, chat.ToolsNone.Markers()); got != nil {
 		t.Fatalf("none: %v", got)
+	}
+}
+
+// A forced call is held to its JSON: the named function's arguments under
+// its parameters schema, or for "required" a call naming one of the
+// tools, each closed by the format's marker.
+func TestForcedCallConstraint(t *testing.T) {
+	ts := newTestServer(t, Config{}, "{\"city\": \"서울\"}}\n</tool_call>", withTemplate(t, hermesTemplate))
+	feed := func(c sample.Constraint, s string) bool {
+		for _, b := range []byte(s) {
+			if !c.Allows(int32(b) + 3) {
+				return false
+			}
+			c.Accept(int32(b) + 3)
+		}
+		return c.Complete()
+	}
+	for _, tc := range []struct {
+		choice    string
+		good, bad []string
+	}{
+		{`{"type": "function", "function": {"name": "get_weather"}}`,
+			[]string{"{\"city\": \"서울\"}}\n</tool_call>"},
+			[]string{"{\"town\": \"서울\"}}\n</tool_call>", "{}}\n</tool_call>", "{\"city\": \"서울\"}}", "{\"city\": 1}}\n</tool_call>"}},
+		{`"required"`,
+			[]string{"{\"name\": \"get_weather\", \"arguments\": {\"city\": 1}}\n</tool_call>"},
+			[]string{"{\"name\": \"nope\", \"arguments\": {}}\n</tool_call>", "{\"arguments\": {}}\n</tool_call>", "{\"name\": \"get_weather\", \"arguments\": []}\n</tool_call>"}},
+		{`"required"`, // one tool: named, and its schema holds
+			[]string{"{\"city\": \"부산\"}}\n</tool_call>"},
+			[]string{"{\"name\": \"get_weather\", \"arguments\": {\"city\": \"부산\"}}\n</tool_call>"}},
+	} {
+		req := chatBodyWithTools(`,"tool_choice":` + tc.choice)
+		if tc.choice == `"required"` && strings.Contains(tc.good[0], "name") {
+			req = strings.Replace(req, weatherTool, twoTools, 1)
+		}
+		status, _, body := ts.do("POST", "/v1/chat/completions", req)
+		if status != 200 {
+			t.Fatalf("status %d: %s", status, body)
+		}
+		r := ts.eng.last()
+		if r.Constraint == nil {
+			t.Fatalf("%s: no constraint", tc.choice)
+		}
+		for _, s := range tc.good {
+			if !feed(r.Constraint(), s) {
+				t.Errorf("%s: %q refused", tc.choice, s)
+			}
+		}
+		for _, s := range tc.bad {
+			if feed(r.Constraint(), s) {
+				t.Errorf("%s: %q accepted", tc.choice, s)
+			}
+		}
+	}
+	strictTool := `[{"type": "function", "function": {"name": "f", "strict": true, "parameters": {"type": "object", "properties": {"s": {"type": "string", "pattern": "^a"}}}}}]`
+	looseTool := strings.Replace(strictTool, `"strict": true`, `"strict": false`, 1)
+	for _, tc := range []struct {
+		body   string
+		status int
+	}{
+		{`{"messages":[{"role":"user","content":"a"}],"tools":` + strictTool + `,"tool_choice":"required"}`, 400}, // one tool: named
+		{`{"messages":[{"role":"user","content":"a"}],"tools":` + strictTool + `,"tool_choice":{"type":"function","function":{"name":"f"}}}`, 400},
+		{`{"messages":[{"role":"user","content":"a"}],"tools":` + looseTool + `,"tool_choice":{"type":"function","function":{"name":"f"}}}`, 200},
+		{`{"messages":[{"role":"user","content":"a"}],"tools":` + looseTool + `,"tool_choice":"required","response_format":{"type":"json_object"}}`, 400},
+	} {
+		if status, _, body := ts.do("POST", "/v1/chat/completions", tc.body); status != tc.status {
+			t.Errorf("%s: status %d, want %d: %s", tc.body, status, tc.status, body)
+		}
 	}
 }

@@ -661,3 +661,57 @@ func TestServeJSONSchema(t *testing.T) {
 		}
 	}
 }
+
+// A forced tool call on the real engine: stories260K knows nothing of
+// tools, and the constraint still makes its reply one call whose
+// arguments follow the function's schema.
+func TestServeForcedToolCall(t *testing.T) {
+	tmpl := filepath.Join(t.TempDir(), "tools.jinja")
+	src := "{%- if tools %}<tools>{% for t in tools %}{{ t | tojson }}{% endfor %}</tools>\n{% endif %}" +
+		"{%- for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}" +
+		"{%- if add_generation_prompt %}assistant: {% endif %}{# calls: <tool_call>{...}</tool_call> #}"
+	if err := os.WriteFile(tmpl, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := startServe(t, "--chat-template-file", tmpl)
+	client := openaiClient(base)
+	tool := openai.ChatCompletionToolParam{Function: shared.FunctionDefinitionParam{
+		Name: "set_mood",
+		Parameters: shared.FunctionParameters{
+			"type":       "object",
+			"properties": map[string]any{"mood": map[string]any{"enum": []string{"happy", "sad"}}, "why": map[string]any{"type": "string", "maxLength": 20}},
+			"required":   []string{"mood", "why"},
+		},
+	}}
+	for seed := range int64(3) {
+		for _, choice := range []openai.ChatCompletionToolChoiceOptionUnionParam{
+			{OfChatCompletionNamedToolChoice: &openai.ChatCompletionNamedToolChoiceParam{Function: openai.ChatCompletionNamedToolChoiceFunctionParam{Name: "set_mood"}}},
+			{OfAuto: openai.String("required")},
+		} {
+			resp, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
+				Model:      "stories260K",
+				Messages:   []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Once upon a time")},
+				Tools:      []openai.ChatCompletionToolParam{tool},
+				ToolChoice: choice,
+				MaxTokens:  openai.Int(400),
+				Seed:       openai.Int(seed),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := resp.Choices[0]
+			if c.FinishReason != "tool_calls" || len(c.Message.ToolCalls) != 1 || c.Message.ToolCalls[0].Function.Name != "set_mood" {
+				t.Fatalf("seed %d: finish %q, message %+v", seed, c.FinishReason, c.Message)
+			}
+			// "required" with one tool names it: its schema holds too.
+			var args struct {
+				Mood *string `json:"mood"`
+				Why  *string `json:"why"`
+			}
+			a := c.Message.ToolCalls[0].Function.Arguments
+			if json.Unmarshal([]byte(a), &args) != nil || args.Mood == nil || (*args.Mood != "happy" && *args.Mood != "sad") || args.Why == nil || utf8.RuneCountInString(*args.Why) > 20 {
+				t.Fatalf("seed %d: arguments %q break the schema", seed, a)
+			}
+		}
+	}
+}

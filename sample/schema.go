@@ -310,6 +310,14 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		if n.kind == kInteger && (c == '.' || c == 'e' || c == 'E') {
 			return stepFail
 		}
+		if space && prev.depth == 0 {
+			switch prev.mode {
+			case jZero, jInt, jFrac, jExpDigits:
+				// The number ends; the whitespace is the parent's, counted
+				// in its run.
+				return stepDoneRetry
+			}
+		}
 		if f.lit.step(c) {
 			if f.lit.mode == jDone {
 				return stepDone

@@ -1,0 +1,1316 @@
+package sample
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func mustCompileSchema(t *testing.T, schema string) *schemaProgram {
+	t.Helper()
+	p, err := compileSchema([]byte(schema))
+	if err != nil {
+		t.Fatalf("compileSchema(%s): %v", schema, err)
+	}
+	return p
+}
+
+// schemaWhole says whether text is a whole value under p, the way the
+// sampler sees it: fed in one piece, then asked complete. A top-level
+// number needs a whitespace byte after it, which a test writes itself.
+func schemaWhole(p *schemaProgram, text string) bool {
+	st := p.start()
+	return st.feed([]byte(text)) && st.complete()
+}
+
+// checkSchemaText checks one table row. An accepted text must also be
+// accepted byte by byte and every prefix of it must feed: the sampler
+// builds the text a token at a time, and a recognizer that refuses a
+// prefix of a valid text would steer the model away from it.
+func checkSchemaText(t *testing.T, schema string, p *schemaProgram, text string, want bool) {
+	t.Helper()
+	if got := schemaWhole(p, text); got != want {
+		t.Errorf("schema %s\ntext %q: whole %v, want %v", schema, text, got, want)
+		return
+	}
+	if !want {
+		return
+	}
+	for i := range len(text) {
+		st := p.start()
+		if !st.feed([]byte(text[:i])) {
+			t.Errorf("schema %s\ntext %q: prefix %q refused", schema, text, text[:i])
+			return
+		}
+	}
+	st := p.start()
+	for i := range len(text) {
+		if !st.feed([]byte{text[i]}) {
+			t.Errorf("schema %s\ntext %q: refused byte by byte at %d", schema, text, i)
+			return
+		}
+	}
+	if !st.complete() {
+		t.Errorf("schema %s\ntext %q: fed byte by byte, not complete", schema, text)
+	}
+}
+
+const (
+	personSchema = `{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"},` +
+		`"email":{"type":"string","format":"email"}},"required":["name","age"]}`
+	treeSchema = `{"$ref":"#/$defs/Node","$defs":{"Node":{"type":"object","properties":{` +
+		`"value":{"type":"integer"},"children":{"type":"array","items":{"$ref":"#/$defs/Node"}}},"required":["value"]}}}`
+)
+
+var schemaTable = []struct {
+	schema         string
+	accept, refuse []string
+}{
+	// Properties: in the schema's order, required ones present, each once,
+	// no others, keys written literally.
+	{personSchema,
+		[]string{
+			`{"name":"Kim","age":30}`,
+			`{"name":"Kim","age":30,"email":"k@x.io"}`,
+			`{"name":"","age":-0}`,
+			"{\n  \"name\": \"Kim\",\n  \"age\": 30\n}",
+			"{\r\n\t\"name\" : \"Kim\" ,\r\n\t\"age\" : 30\r\n}",
+			"{\n  \"name\":\n\"Kim\",\"age\":30}",
+			"{" + strings.Repeat(" ", maxTightSpace) + `"name":"Kim","age":30}`,
+			`{"name":"Kim","age":30` + strings.Repeat(" ", maxTightSpace-maxTightLines) + strings.Repeat("\n", maxTightLines) + "}",
+		},
+		[]string{
+			`{"name":"Kim"}`,          // required missing
+			`{"age":30}`,              // required missing
+			`{}`,                      // required missing
+			`{"age":30,"name":"Kim"}`, // out of order
+			`{"name":"Kim","email":"k@x.io","age":30}`, // out of order
+			`{"name":"Kim","age":30,"extra":1}`,        // undeclared key
+			`{"name":"Kim","name":"Lee","age":30}`,     // twice
+			`{"name":"Kim","age":"30"}`,                // wrong type
+			`{"name":null,"age":30}`,                   // wrong type
+			`{"name":"Kim","age":30.5}`,                // integer with a fraction
+			`{"name":"Kim","age":30.0}`,
+			`{"name":"Kim","age":3e1}`,
+			`{"name":"Kim","age":01}`,
+			`{"name":"Kim","age":+1}`,
+			`{"name":"Kim","age":30,}`,
+			`{"na\u006de":"Kim","age":30}`, // keys are literal
+			`{"name" "Kim","age":30}`,
+			` {"name":"Kim","age":30}`,                                               // leading space
+			"\n{\"name\":\"Kim\",\"age\":30}",                                        // leading newline
+			"{" + strings.Repeat("\n", maxTightLines+1) + `"name":"Kim","age":30}`,   // too many line breaks a run
+			`{"name":"Kim",` + strings.Repeat("\r\n", maxTightLines+1) + `"age":30}`, // too many line breaks a run
+			"{" + strings.Repeat(" ", maxTightSpace+1) + `"name":"Kim","age":30}`,    // too long a run
+			// The byte that ends a number starts the run after it.
+			`{"name":"Kim","age":30` + strings.Repeat(" ", maxTightSpace+1) + "}",
+			`{"name":"Kim","age":30` + strings.Repeat("\n", maxTightLines+1) + "}",
+			`{"name":"Kim","age":30}x`,
+			`{"name":"Kim","age":30}{}`,
+			`[{"name":"Kim","age":30}]`,
+		}},
+	// Schema order, not alphabetical order: written properties keep the
+	// order of the schema text, which a Go map would lose.
+	{`{"type":"object","properties":{"e":{"type":"integer"},"d":{"type":"integer"},"c":{"type":"integer"},"b":{"type":"integer"},"a":{"type":"integer"}}}`,
+		[]string{`{"e":1,"d":2,"c":3,"b":4,"a":5}`, `{"d":2,"a":5}`, `{}`, `{"a":5}`},
+		[]string{`{"a":5,"e":1}`, `{"e":1,"d":2,"c":3,"a":5,"b":4}`, `{"f":1}`}},
+	// Names that are prefixes of one another.
+	{`{"type":"object","properties":{"ab":{"type":"integer"},"a":{"type":"integer"},"abc":{"type":"boolean"}},"required":["a"]}`,
+		[]string{`{"a":1}`, `{"ab":1,"a":2}`, `{"ab":1,"a":2,"abc":true}`, `{"a":2,"abc":false}`},
+		[]string{`{"ab":1}`, `{"a":2,"ab":1}`, `{"abc":true,"a":2}`, `{"a":1,"abcd":1}`, `{"a":1,"":1}`, `{"a ":1}`}},
+	// additionalProperties true beside properties still admits no other
+	// key: stricter, and still valid.
+	{`{"type":"object","properties":{"a":{"type":"integer"}},"additionalProperties":true}`,
+		[]string{`{"a":1}`, `{}`},
+		[]string{`{"a":1,"b":2}`, `{"b":2}`}},
+	{`{"type":"object","properties":{"a":{"type":"integer"}},"required":["a"],"additionalProperties":false}`,
+		[]string{`{"a":1}`},
+		[]string{`{}`, `{"a":1,"b":2}`}},
+	{`{"type":"object","additionalProperties":false}`,
+		[]string{`{}`, `{ }`},
+		[]string{`{"a":1}`, `[]`}},
+	// A map: any keys, values under one schema.
+	{`{"type":"object","additionalProperties":{"type":"integer"}}`,
+		[]string{`{}`, `{"a":1,"b":2}`, `{"b":2,"a":1}`, `{"한":1,"a\"b\\c\u00e9":-2}`, `{"":0}`, "{\n  \"x\": 1,\n  \"y\": 2\n}"},
+		[]string{`{"a":"x"}`, `{"a":1.5}`, `{"a":1,}`, `{"a"}`, `{"\x":1}`, `[]`, `{1:1}`}},
+	// Any object.
+	{`{"type":"object"}`,
+		[]string{`{}`, `{"x":[1,{"y":null}],"z":"s"}`, `{"b":1,"a":2}`},
+		[]string{`[]`, `"x"`, `null`, `{"a":}`}},
+	{`{"type":"object","additionalProperties":true}`,
+		[]string{`{"any":{"thing":[true]}}`},
+		[]string{`[1]`}},
+	// Arrays.
+	{`{"type":"array","items":{"type":"integer"},"minItems":1,"maxItems":3}`,
+		[]string{`[1]`, `[1,2,3]`, `[ 1 , 2 ]`, "[\n  1,\n  2\n]", `[-0,10,0]`},
+		[]string{`[]`, `[1,2,3,4]`, `[1,"a"]`, `[1.5]`, `[1,]`, `[,1]`, `[01]`, `{}`}},
+	{`{"type":"array","maxItems":0}`,
+		[]string{`[]`, `[ ]`},
+		[]string{`[1]`, `[[]]`}},
+	{`{"type":"array","minItems":2}`,
+		[]string{`[1,"a"]`, `[1,"a",{"b":[null]},[]]`},
+		[]string{`[1]`, `[]`}},
+	{`{"type":"array","items":{"type":"array","items":{"type":"string"},"maxItems":1}}`,
+		[]string{`[]`, `[[],["x"]]`},
+		[]string{`[["x","y"]]`, `[[1]]`}},
+	// Strings: lengths in code points, an escape counting as one.
+	{`{"type":"string","minLength":2,"maxLength":3}`,
+		[]string{`"ab"`, `"abc"`, `"한국"`, `"한국어"`, `"éé"`, `"😀😀"`, `"\n\t"`, `"\u00e9\u00e9\u00e9"`, `"a\""`, `"\\\\"`, `"\/\b\f"`, `"한\n"`},
+		[]string{`"a"`, `"abcd"`, `"한"`, `"한국어요"`, `"é"`, `"\u00e9\u00e9\u00e9\u00e9"`, `"\n\n\n\n"`, `""`, `"ab`, `ab`, `1 `}},
+	{`{"type":"string","maxLength":0}`,
+		[]string{`""`},
+		[]string{`"a"`, `"\n"`}},
+	{`{"type":"string"}`,
+		[]string{`""`, `"x y"`, `"\"\\\/\b\f\n\r\t\u00e9\uABCD"`, `"<&>"`},
+		[]string{`"\x"`, `"\u12G4"`, "\"\x01\"", "\"a\nb\"", ` "a"`, `"a"b`, `"a""b"`}},
+	// Integers and numbers: a top-level number is whole once whitespace
+	// follows it.
+	{`{"type":"integer"}`,
+		[]string{`42 `, `-7 `, `0 `, "-0\n", "12\t"},
+		[]string{`42`, `4.0 `, `1e3 `, `01 `, `- `, `+1 `, `"1"`, ` 1 `, `1 1 `}},
+	{`{"type":"number"}`,
+		[]string{`1.5 `, `-0.5e+10 `, `0 `, `12 `, `1E-3 `, `-0.0 `},
+		[]string{`1.5`, `01 `, `1. `, `.5 `, `1e `, `"1"`, `NaN `, `- `}},
+	{`{"type":"boolean"}`,
+		[]string{`true`, `false`},
+		[]string{`null`, `tru`, `True`, `1 `, `"true"`, `truee`}},
+	{`{"type":"null"}`,
+		[]string{`null`},
+		[]string{`nul`, `false`, `"null"`, `{}`}},
+	// Enums and consts: compact JSON, exactly.
+	{`{"enum":["red","green","파랑"]}`,
+		[]string{`"red"`, `"green"`, `"파랑"`},
+		[]string{`"blue"`, `"re"`, `"redd"`, `"\u0072ed"`, `"Red"`, `red`, `null`}},
+	{`{"type":"string","enum":["a","b"]}`,
+		[]string{`"a"`, `"b"`},
+		[]string{`"c"`, `"ab"`, `""`}},
+	{`{"type":"array","items":{"enum":[1,2.5,-3,null,true,"x"]}}`,
+		[]string{`[1,2.5,-3,null,true,"x"]`, `[1 ,-3]`, `[]`, `[null,null]`},
+		[]string{`[12]`, `[2.50]`, `[2.5e0]`, `[-3.0]`, `[false]`, `[3]`, `["y"]`, `[nul]`, `[1.0]`}},
+	{`{"enum":[{"b":1,"a":[true,null]},"x"]}`,
+		[]string{`{"b":1,"a":[true,null]}`, `"x"`},
+		[]string{`{"a":[true,null],"b":1}`, `{"b":1, "a":[true,null]}`, `{"b":1,"a":[true]}`, `{}`}},
+	{`{"const":"fixed"}`,
+		[]string{`"fixed"`},
+		[]string{`"fixe"`, `"fixedd"`, `"other"`}},
+	{`{"type":"object","properties":{"kind":{"const":"circle"},"r":{"type":"number"}},"required":["kind","r"]}`,
+		[]string{`{"kind":"circle","r":2.5}`, `{"kind":"circle","r":2}`},
+		[]string{`{"kind":"square","r":2}`, `{"r":2}`}},
+	{`{"type":"array","items":{"enum":[null]}}`,
+		[]string{`[null]`, `[]`},
+		[]string{`["null"]`, `[0]`}},
+	// Nullable, both spellings, and unions told apart by the first byte.
+	{`{"type":["string","null"],"maxLength":2}`,
+		[]string{`"ab"`, `null`, `""`},
+		[]string{`"abc"`, `1 `, `nul`, `true`}},
+	{`{"anyOf":[{"type":"integer"},{"type":"null"}]}`,
+		[]string{`null`, `5 `, `-5 `},
+		[]string{`"5"`, `5.5 `, `true`}},
+	{`{"type":"array","items":{"anyOf":[{"type":"string"},{"type":"integer"}]}}`,
+		[]string{`["a",1,-2]`, `[]`, `[""]`},
+		[]string{`[1.5]`, `[true]`, `[null]`, `[{}]`}},
+	{`{"type":"array","items":{"type":["integer","string","boolean"]}}`,
+		[]string{`[1,"a",true,false]`},
+		[]string{`[null]`, `[1.5]`, `[[]]`}},
+	{`{"oneOf":[{"type":"boolean"},{"type":"object","properties":{"x":{"type":"null"}}}]}`,
+		[]string{`true`, `{"x":null}`, `{}`},
+		[]string{`null`, `{"y":null}`, `[]`}},
+	{`{"anyOf":[{"type":"array","items":{"type":"integer"}},{"type":"string","maxLength":1},{"type":"number"}]}`,
+		[]string{`[1]`, `"a"`, `1.5 `},
+		[]string{`["a"]`, `"ab"`, `null`}},
+	// Pydantic's Optional[Model].
+	{`{"type":"object","properties":{"m":{"anyOf":[{"$ref":"#/$defs/M"},{"type":"null"}],"default":null}},"required":["m"],` +
+		`"$defs":{"M":{"type":"object","properties":{"v":{"type":"integer"}},"required":["v"],"title":"M"}}}`,
+		[]string{`{"m":null}`, `{"m":{"v":1}}`},
+		[]string{`{"m":{}}`, `{}`, `{"m":{"v":null}}`}},
+	{`{"allOf":[{"type":"integer"}]}`,
+		[]string{`3 `},
+		[]string{`"3"`, `3.5 `}},
+	// $ref, recursive.
+	{treeSchema,
+		[]string{
+			`{"value":1,"children":[{"value":2,"children":[{"value":3}]},{"value":4,"children":[]}]}`,
+			`{"value":1}`,
+			"{\n  \"value\": 1,\n  \"children\": [\n    {\n      \"value\": 2\n    }\n  ]\n}",
+		},
+		[]string{
+			`{"value":1,"children":[{"value":2,"children":[{"children":[]}]}]}`,
+			`{"value":1,"children":[{"value":2,"children":[{"value":"3"}]}]}`,
+			`{"value":1,"children":[{"value":2,"children":[{"value":3,"x":1}]}]}`,
+			`{"children":[],"value":1}`,
+			`{"value":1,"children":[1]}`,
+		}},
+	{`{"type":"object","properties":{"n":{"$ref":"#/definitions/N"}},"definitions":{"N":{"type":"array","items":{"$ref":"#/definitions/N"}}}}`,
+		[]string{`{"n":[[],[[[]]]]}`, `{}`},
+		[]string{`{"n":[1]}`, `{"n":[[],[[{}]]]}`}},
+	// Any value.
+	{`{}`,
+		[]string{`{"a":[1,2,{"b":null}],"c":"d"}`, `[1, "x"]`, `"s"`, `true`, `null`, `12 `, `{"b":1,"a":1}`, "[\n1]"},
+		[]string{`[1,]`, ` 1 `, "[" + strings.Repeat("\n", maxTightLines+1) + "1]", `{"a" 1}`, `tru`}},
+	// The run after a number starts with the byte that ends it, in a
+	// free value as in a typed one.
+	{`{"type":"object","properties":{"a":{},"b":{"type":"array","items":{"type":"number"}}}}`,
+		[]string{`{"a":7,"b":[1.5]}`, "{\"a\":7" + strings.Repeat(" ", maxTightSpace) + ",\"b\":[1.5" + strings.Repeat(" ", maxTightSpace) + "]}"},
+		[]string{"{\"a\":7" + strings.Repeat(" ", maxTightSpace+1) + "}", "{\"a\":7" + strings.Repeat("\n", maxTightLines+1) + "}",
+			"{\"b\":[1.5" + strings.Repeat(" ", maxTightSpace+1) + "]}", "{\"b\":[1.5" + strings.Repeat("\n", maxTightLines+1) + "]}"}},
+	{`true`,
+		[]string{`{"k":1}`, `[]`},
+		[]string{`{"k"}`}},
+	{`{"title":"T","description":"anything"}`,
+		[]string{`{"k":1}`, `"x"`},
+		nil},
+	// Annotations are ignored.
+	{`{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:x","title":"T","description":"D","$comment":"c",` +
+		`"type":"object","properties":{"a":{"type":"string","title":"A","default":"z","examples":["q"],"format":"uuid"}}}`,
+		[]string{`{"a":"anything"}`, `{}`},
+		[]string{`{"a":1}`}},
+}
+
+func TestSchemaTable(t *testing.T) {
+	for _, tc := range schemaTable {
+		p, err := compileSchema([]byte(tc.schema))
+		if err != nil {
+			t.Errorf("compileSchema(%s): %v", tc.schema, err)
+			continue
+		}
+		for _, s := range tc.accept {
+			checkSchemaText(t, tc.schema, p, s, true)
+		}
+		for _, s := range tc.refuse {
+			checkSchemaText(t, tc.schema, p, s, false)
+		}
+	}
+}
+
+// The enum's texts are encoding/json's, HTML left unescaped: the spec
+// names that encoder, so the test asks it rather than guessing its
+// escapes.
+func TestSchemaEnumEncoding(t *testing.T) {
+	values := []string{"a\"b\\c", "<&>", "é\n", "\x01", "\u2028", "한국어", "tab\there"}
+	schema, _ := json.Marshal(map[string]any{"enum": values})
+	p := mustCompileSchema(t, string(schema))
+	for _, v := range values {
+		want := tEncode(t, v)
+		checkSchemaText(t, string(schema), p, want, true)
+		// Another spelling of the same string is not the canonical one.
+		if alt := strings.Replace(want[1:len(want)-1], "é", `\u00e9`, 1); alt != want[1:len(want)-1] {
+			checkSchemaText(t, string(schema), p, `"`+alt+`"`, false)
+		}
+	}
+	checkSchemaText(t, string(schema), p, `"\u003c&>"`, false)
+}
+
+func tEncode(t *testing.T, v any) string {
+	var b bytes.Buffer
+	e := json.NewEncoder(&b)
+	e.SetEscapeHTML(false)
+	if err := e.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func TestSchemaRefused(t *testing.T) {
+	for _, tc := range []struct {
+		schema string
+		names  string // what the error must mention, when it is a keyword
+	}{
+		{`{"type":"string","pattern":"^a$"}`, "pattern"},
+		{`{"type":"integer","minimum":0}`, "minimum"},
+		{`{"type":"integer","maximum":9}`, "maximum"},
+		{`{"type":"number","exclusiveMinimum":0}`, "exclusiveMinimum"},
+		{`{"type":"number","exclusiveMaximum":0}`, "exclusiveMaximum"},
+		{`{"type":"integer","multipleOf":2}`, "multipleOf"},
+		{`{"not":{"type":"string"}}`, "not"},
+		{`{"if":{"type":"string"},"then":{"maxLength":1}}`, "if"},
+		{`{"type":"object","patternProperties":{"^a":{}}}`, "patternProperties"},
+		{`{"type":"object","propertyNames":{"maxLength":3}}`, "propertyNames"},
+		{`{"type":"object","minProperties":1}`, "minProperties"},
+		{`{"type":"object","maxProperties":1}`, "maxProperties"},
+		{`{"type":"object","properties":{"a":{},"b":{}},"dependentRequired":{"a":["b"]}}`, "dependentRequired"},
+		{`{"type":"object","unevaluatedProperties":false}`, "unevaluatedProperties"},
+		{`{"type":"array","prefixItems":[{"type":"string"}]}`, "prefixItems"},
+		{`{"type":"array","uniqueItems":true}`, "uniqueItems"},
+		{`{"type":"array","contains":{"type":"integer"}}`, "contains"},
+		{`{"type":"array","items":[{"type":"string"}]}`, "items"},
+		{`{"$ref":"https://example.com/s.json"}`, ""},
+		{`{"$ref":"other.json#/$defs/A"}`, ""},
+		{`{"$ref":"#/$defs/Missing","$defs":{}}`, ""},
+		{`{"anyOf":[{"type":"object","properties":{"a":{}}},{"type":"object","properties":{"b":{}}}]}`, ""},
+		{`{"anyOf":[{"type":"integer"},{"type":"number"}]}`, ""},
+		{`{"oneOf":[{"type":"string"},{"type":"string","maxLength":1}]}`, ""},
+		{`{"anyOf":[{"type":"string"},{"enum":["a"]}]}`, ""},
+		{`{"anyOf":[{},{"type":"null"}]}`, ""},
+		{`{"anyOf":[{"type":"array"},{"$ref":"#/$defs/A"}],"$defs":{"A":{"type":"array"}}}`, ""},
+		{`{"allOf":[{"type":"string"},{"maxLength":3}]}`, ""},
+		{`{"type":"object","properties":{"a\"b":{"type":"string"}}}`, ""},
+		{`{"type":"object","properties":{"a\\b":{"type":"string"}}}`, ""},
+		{`{"type":"object","properties":{"a\nb":{"type":"string"}}}`, ""},
+		{`{"type":"date"}`, ""},
+		{`{"type":42}`, ""},
+		{`{"type":`, ""},
+		{``, ""},
+	} {
+		_, err := compileSchema([]byte(tc.schema))
+		switch {
+		case err == nil:
+			t.Errorf("compileSchema(%s) succeeded", tc.schema)
+		case tc.names != "" && !strings.Contains(err.Error(), tc.names):
+			t.Errorf("compileSchema(%s): %q does not name %q", tc.schema, err, tc.names)
+		}
+	}
+}
+
+// A constraint checks each token on a copy: the tokens it refuses leave
+// no trace, the one accepted moves it on, and control tokens (empty
+// pieces) are never allowed.
+func TestNewJSONSchema(t *testing.T) {
+	vocab := Vocab{nil, []byte("{"), []byte("}"), []byte(`"a"`), []byte(":"), []byte(" 1"), []byte(`"b"`), []byte("2}"), []byte("hello"), []byte(`{"a":`)}
+	c, err := NewJSONSchema(vocab, []byte(`{"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"string"}},"required":["a"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := func() []int32 {
+		var ids []int32
+		for id := range vocab {
+			if c.Allows(int32(id)) {
+				ids = append(ids, int32(id))
+			}
+		}
+		return ids
+	}
+	steps := []struct {
+		want   []int32 // allowed before the step
+		accept int32
+	}{
+		{[]int32{1, 9}, 1}, // "{" or `{"a":`
+		{[]int32{3}, 3},    // `"a"`: required, and first; "}" and `"b"` refused
+		{[]int32{4}, 4},
+		{[]int32{5, 7}, 5}, // " 1", or "2}" (a whole object)
+		{[]int32{2, 7}, 7}, // "}", or "2}" (12, then the close)
+	}
+	for i, st := range steps {
+		if got := allowed(); !slices.Equal(got, st.want) {
+			t.Fatalf("step %d: allowed %v, want %v", i, got, st.want)
+		}
+		if c.Complete() {
+			t.Fatalf("step %d: complete too early", i)
+		}
+		c.Accept(st.accept)
+	}
+	if !c.Complete() {
+		t.Fatal(`{"a": 12} not complete`)
+	}
+	if got := allowed(); len(got) != 0 {
+		t.Fatalf("after the value: allowed %v", got)
+	}
+	if c.Allows(-1) || c.Allows(int32(len(vocab))) {
+		t.Fatal("a token outside the vocabulary allowed")
+	}
+	if _, err := NewJSONSchema(vocab, []byte(`{"type":"string","pattern":"a"}`)); err == nil {
+		t.Fatal("NewJSONSchema accepted pattern")
+	}
+	// The sampler follows it: the model's favourite, prose, is refused.
+	params := DefaultParams()
+	params.Temperature = 0
+	s := New(params)
+	c, _ = NewJSONSchema(vocab, []byte(`{"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]}`))
+	s.Constrain(c)
+	row := []float32{9, 1, 5, 0, 0, 0, 0, 0, 8, 2}
+	r, err := s.Sample(row, nil, NoLogprob)
+	if err != nil || r.Token != 9 {
+		t.Fatalf("sampled %d, %v; want 9", r.Token, err)
+	}
+}
+
+// The randomized cross-check: random schemas of the subset, random
+// canonical texts under them, and random edits of those texts, judged by
+// the recognizer and by a small reference validator over encoding/json's
+// tokens.
+
+type tKind uint8
+
+const (
+	tAny       tKind = iota
+	tObject          // declared properties
+	tMap             // additionalProperties a schema, no properties
+	tAnyObject       // no properties, additionalProperties absent or true
+	tArray
+	tString
+	tInteger
+	tNumber
+	tBoolean
+	tNull
+	tEnum  // or const, with one value
+	tTypes // "type": a list of scalar types
+	tAnyOf // or oneOf
+	tRef
+)
+
+var tTypeNames = map[tKind]string{tString: "string", tInteger: "integer", tNumber: "number", tBoolean: "boolean", tNull: "null"}
+
+type tProp struct {
+	name     string
+	s        *tSchema
+	required bool
+}
+
+type tSchema struct {
+	kind       tKind
+	props      []tProp
+	additional string   // tObject, tAnyObject: "", "true" or "false"
+	items      *tSchema // tArray items, tMap values; nil: any
+	min, max   int      // tArray items, tString/tTypes length; -1: none
+	enum       []string // compact JSON
+	types      []tKind
+	alts       []*tSchema
+	ref        string
+}
+
+type schemaGen struct {
+	r       *rand.Rand
+	defs    map[string]*tSchema
+	defsKey string // "$defs" or "definitions"
+}
+
+// Property names, some prefixes of others so keys are told apart late.
+var tPropNames = []string{"a", "ab", "abc", "b", "id", "name", "값", "x y", "a_b", "Z"}
+
+func (g *schemaGen) bounds(lo, span int) (int, int) {
+	mn, mx := -1, -1
+	if g.r.IntN(2) == 0 {
+		mn = g.r.IntN(lo + 1)
+	}
+	if g.r.IntN(2) == 0 {
+		mx = max(mn, 0) + g.r.IntN(span)
+	}
+	return mn, mx
+}
+
+func (g *schemaGen) scalar() *tSchema {
+	r := g.r
+	switch r.IntN(8) {
+	case 0, 1:
+		s := &tSchema{kind: tString}
+		s.min, s.max = g.bounds(3, 4)
+		return s
+	case 2:
+		return &tSchema{kind: tInteger}
+	case 3:
+		return &tSchema{kind: tNumber}
+	case 4:
+		return &tSchema{kind: []tKind{tBoolean, tNull}[r.IntN(2)]}
+	case 5, 6:
+		pool := []string{`"red"`, `"파랑"`, `"a\"b"`, `""`, `"r"`, `1`, `-2`, `1.5`, `10`, `null`, `true`, `{"b":1,"a":[2]}`, `[1,"x"]`}
+		r.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
+		return &tSchema{kind: tEnum, enum: pool[:1+r.IntN(4)]}
+	default:
+		kinds := []tKind{tString, []tKind{tInteger, tNumber}[r.IntN(2)], tBoolean, tNull}
+		r.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
+		s := &tSchema{kind: tTypes, types: kinds[:2+r.IntN(2)], min: -1, max: -1}
+		if slices.Contains(s.types, tString) {
+			s.min, s.max = g.bounds(2, 3)
+		}
+		return s
+	}
+}
+
+func (g *schemaGen) object(depth int) *tSchema {
+	r := g.r
+	if r.IntN(5) == 0 {
+		return &tSchema{kind: tMap, items: g.schema(depth + 1)}
+	}
+	names := slices.Clone(tPropNames)
+	r.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
+	s := &tSchema{kind: tObject, additional: []string{"", "true", "false"}[r.IntN(3)]}
+	for _, n := range names[:r.IntN(5)] {
+		s.props = append(s.props, tProp{n, g.schema(depth + 1), r.IntN(2) == 0})
+	}
+	if len(s.props) == 0 && s.additional != "false" {
+		s.kind = tAnyObject
+	}
+	return s
+}
+
+func (g *schemaGen) array(depth int) *tSchema {
+	s := &tSchema{kind: tArray}
+	if g.r.IntN(5) != 0 {
+		s.items = g.schema(depth + 1)
+	}
+	s.min, s.max = g.bounds(2, 4)
+	return s
+}
+
+// schema is a random schema; below depth 3, only scalars.
+func (g *schemaGen) schema(depth int) *tSchema {
+	r := g.r
+	if depth >= 3 {
+		return g.scalar()
+	}
+	switch r.IntN(12) {
+	case 0, 1, 2:
+		return g.object(depth)
+	case 3, 4:
+		return g.array(depth)
+	case 5:
+		return &tSchema{kind: tAny}
+	case 6:
+		// Alternatives of distinct first bytes: strings, numbers,
+		// literals, objects, arrays.
+		classes := r.Perm(6)[:2+r.IntN(2)]
+		s := &tSchema{kind: tAnyOf}
+		for _, c := range classes {
+			var a *tSchema
+			switch c {
+			case 0:
+				a = &tSchema{kind: tString}
+				a.min, a.max = g.bounds(2, 3)
+			case 1:
+				a = &tSchema{kind: []tKind{tInteger, tNumber}[r.IntN(2)]}
+			case 2:
+				a = &tSchema{kind: tBoolean}
+			case 3:
+				a = &tSchema{kind: tNull}
+			case 4:
+				a = g.object(depth + 1)
+			default:
+				a = g.array(depth + 1)
+			}
+			if r.IntN(5) == 0 {
+				a = g.def(a)
+			}
+			s.alts = append(s.alts, a)
+		}
+		return s
+	case 7:
+		return g.def(g.schema(depth + 1))
+	default:
+		return g.scalar()
+	}
+}
+
+// def moves s under $defs and refers to it.
+func (g *schemaGen) def(s *tSchema) *tSchema {
+	name := "d" + strconv.Itoa(len(g.defs))
+	g.defs[name] = s
+	return &tSchema{kind: tRef, ref: name}
+}
+
+// render writes s as JSON Schema text, its keywords in a random order
+// with annotations sprinkled in; extra are more members (the $defs).
+func (g *schemaGen) render(s *tSchema, extra ...string) string {
+	r := g.r
+	m := slices.Clone(extra)
+	switch s.kind {
+	case tAny:
+		if len(m) == 0 && r.IntN(2) == 0 {
+			return "true"
+		}
+	case tObject, tAnyObject:
+		m = append(m, `"type":"object"`)
+		if len(s.props) > 0 {
+			var ps, req []string
+			for _, p := range s.props {
+				ps = append(ps, tQuote(p.name)+":"+g.render(p.s))
+				if p.required {
+					req = append(req, tQuote(p.name))
+				}
+			}
+			m = append(m, `"properties":{`+strings.Join(ps, ",")+"}")
+			// The order of required says nothing about the order of keys.
+			r.Shuffle(len(req), func(i, j int) { req[i], req[j] = req[j], req[i] })
+			if len(req) > 0 || r.IntN(3) == 0 {
+				m = append(m, `"required":[`+strings.Join(req, ",")+"]")
+			}
+		}
+		if s.additional != "" {
+			m = append(m, `"additionalProperties":`+s.additional)
+		}
+	case tMap:
+		m = append(m, `"type":"object"`, `"additionalProperties":`+g.render(s.items))
+	case tArray:
+		m = append(m, `"type":"array"`)
+		if s.items != nil {
+			m = append(m, `"items":`+g.render(s.items))
+		}
+		if s.min >= 0 {
+			m = append(m, `"minItems":`+strconv.Itoa(s.min))
+		}
+		if s.max >= 0 {
+			m = append(m, `"maxItems":`+strconv.Itoa(s.max))
+		}
+	case tString, tInteger, tNumber, tBoolean, tNull:
+		m = append(m, `"type":"`+tTypeNames[s.kind]+`"`)
+		if s.kind == tString && r.IntN(4) == 0 {
+			m = append(m, `"format":"date-time"`)
+		}
+	case tTypes:
+		var ts []string
+		for _, k := range s.types {
+			ts = append(ts, `"`+tTypeNames[k]+`"`)
+		}
+		m = append(m, `"type":[`+strings.Join(ts, ",")+"]")
+	case tEnum:
+		if len(s.enum) == 1 && r.IntN(2) == 0 {
+			m = append(m, `"const":`+s.enum[0])
+		} else {
+			m = append(m, `"enum":[`+strings.Join(s.enum, ",")+"]")
+		}
+	case tAnyOf:
+		var as []string
+		for _, a := range s.alts {
+			as = append(as, g.render(a))
+		}
+		m = append(m, `"`+[]string{"anyOf", "oneOf"}[r.IntN(2)]+`":[`+strings.Join(as, ",")+"]")
+	case tRef:
+		m = append(m, `"$ref":"#/`+g.defsKey+"/"+s.ref+`"`)
+	}
+	if s.kind == tString || s.kind == tTypes {
+		if s.min >= 0 {
+			m = append(m, `"minLength":`+strconv.Itoa(s.min))
+		}
+		if s.max >= 0 {
+			m = append(m, `"maxLength":`+strconv.Itoa(s.max))
+		}
+	}
+	if r.IntN(8) == 0 {
+		m = append(m, `"title":"T"`, `"description":"a \"quoted\" note"`)
+	}
+	r.Shuffle(len(m), func(i, j int) { m[i], m[j] = m[j], m[i] })
+	out := "{" + strings.Join(m, ",") + "}"
+	if len(extra) == 0 && r.IntN(20) == 0 {
+		out = `{"allOf":[` + out + "]}"
+	}
+	return out
+}
+
+func tQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// A text under construction: leaves hold their text; strings written by
+// the generator keep their code points apart so an edit can add or drop
+// one.
+type tNode struct {
+	raw    string
+	pieces []string // a generated string's code points, as written
+	str    bool
+	obj    bool
+	arr    bool
+	keys   []string // JSON text of each key
+	kids   []*tNode
+}
+
+var (
+	tStringPieces = []string{"a", "z", " ", "한", "글", "é", "😀", `\n`, `\"`, `\\`, `\u00e9`, `\/`, `\t`}
+	tMapKeys      = []string{`"a"`, `"b"`, `"한글"`, `"a\"b"`, `"\u00e9"`, `""`, `"k\n"`}
+	tIntegers     = []string{"0", "-0", "7", "-42", "1234567890123"}
+	tNumbers      = []string{"0", "1.5", "-2e-3", "3E+10", "-0.0", "12", "0.25"}
+	// Replacements: compact, and spelled as encoding/json would, so an
+	// enum takes them exactly when the reference validator does.
+	tReplacements = []string{`"x"`, `""`, `"한"`, `"red"`, `"ab"`, `0`, `-12`, `1.5`, `2e3`, `10`, `true`, `false`, `null`, `{}`, `{"k":1}`, `{"b":1,"a":[2]}`, `[]`, `[1,"x"]`}
+)
+
+func (g *schemaGen) stringNode(mn, mx int) *tNode {
+	lo, hi := max(mn, 0), mx
+	if hi < 0 {
+		hi = lo + 4
+	}
+	n := &tNode{str: true}
+	for range lo + g.r.IntN(hi-lo+1) {
+		n.pieces = append(n.pieces, tStringPieces[g.r.IntN(len(tStringPieces))])
+	}
+	return n
+}
+
+func (g *schemaGen) scalarNode(k tKind, mn, mx int) *tNode {
+	switch k {
+	case tString:
+		return g.stringNode(mn, mx)
+	case tInteger:
+		return &tNode{raw: tIntegers[g.r.IntN(len(tIntegers))]}
+	case tNumber:
+		return &tNode{raw: tNumbers[g.r.IntN(len(tNumbers))]}
+	case tBoolean:
+		return &tNode{raw: []string{"true", "false"}[g.r.IntN(2)]}
+	}
+	return &tNode{raw: "null"}
+}
+
+// anyNode is a random JSON value.
+func (g *schemaGen) anyNode(depth int) *tNode {
+	r := g.r
+	k := r.IntN(8)
+	if depth > 3 {
+		k = 2 + r.IntN(6)
+	}
+	switch k {
+	case 0:
+		n := &tNode{obj: true}
+		keys := slices.Clone(tMapKeys)
+		r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+		for _, key := range keys[:r.IntN(3)] {
+			n.keys = append(n.keys, key)
+			n.kids = append(n.kids, g.anyNode(depth+1))
+		}
+		return n
+	case 1:
+		n := &tNode{arr: true}
+		for range r.IntN(3) {
+			n.kids = append(n.kids, g.anyNode(depth+1))
+		}
+		return n
+	case 2, 3:
+		return g.stringNode(-1, -1)
+	}
+	return g.scalarNode([]tKind{tInteger, tNumber, tBoolean, tNull}[k%4], -1, -1)
+}
+
+// instance is a random canonical text's tree under s.
+func (g *schemaGen) instance(s *tSchema, depth int) *tNode {
+	r := g.r
+	switch s.kind {
+	case tAny:
+		return g.anyNode(depth)
+	case tObject:
+		n := &tNode{obj: true}
+		for _, p := range s.props {
+			if p.required || r.IntN(5) < 3 {
+				n.keys = append(n.keys, tQuote(p.name))
+				n.kids = append(n.kids, g.instance(p.s, depth+1))
+			}
+		}
+		return n
+	case tMap, tAnyObject:
+		n := &tNode{obj: true}
+		keys := slices.Clone(tMapKeys)
+		r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+		for _, key := range keys[:r.IntN(4)] {
+			n.keys = append(n.keys, key)
+			if s.kind == tMap {
+				n.kids = append(n.kids, g.instance(s.items, depth+1))
+			} else {
+				n.kids = append(n.kids, g.anyNode(depth+1))
+			}
+		}
+		return n
+	case tArray:
+		lo, hi := max(s.min, 0), s.max
+		if hi < 0 {
+			hi = lo + 3
+		}
+		n := &tNode{arr: true}
+		for range lo + r.IntN(hi-lo+1) {
+			if s.items != nil {
+				n.kids = append(n.kids, g.instance(s.items, depth+1))
+			} else {
+				n.kids = append(n.kids, g.anyNode(depth+1))
+			}
+		}
+		return n
+	case tEnum:
+		return &tNode{raw: s.enum[r.IntN(len(s.enum))]}
+	case tTypes:
+		return g.scalarNode(s.types[r.IntN(len(s.types))], s.min, s.max)
+	case tAnyOf:
+		return g.instance(s.alts[r.IntN(len(s.alts))], depth)
+	case tRef:
+		return g.instance(g.defs[s.ref], depth)
+	}
+	return g.scalarNode(s.kind, s.min, s.max)
+}
+
+// Whitespace styles: compact, indented, or random runs inside the
+// bounds (maxTightSpace bytes, maxTightLines line breaks), some right at
+// them.
+var tRuns = []string{"", "", "", " ", "\n", "\n  ", "\t", "\r\n", strings.Repeat(" \n", maxTightLines),
+	strings.Repeat(" ", maxTightSpace), strings.Repeat("\n", maxTightLines) + strings.Repeat("\t", maxTightSpace-maxTightLines)}
+
+func (g *schemaGen) write(b *strings.Builder, n *tNode, style, depth int) {
+	run := func(closing bool, d int) {
+		switch style {
+		case 1:
+			if closing {
+				b.WriteString("\n" + strings.Repeat("  ", d))
+			}
+		case 2:
+			b.WriteString(tRuns[g.r.IntN(len(tRuns))])
+		}
+	}
+	switch {
+	case n.obj || n.arr:
+		open, close := "[", "]"
+		if n.obj {
+			open, close = "{", "}"
+		}
+		b.WriteString(open)
+		if len(n.kids) == 0 {
+			run(false, depth)
+		}
+		for i, kid := range n.kids {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			run(true, depth+1) // after the opener or the comma
+			if n.obj {
+				b.WriteString(n.keys[i])
+				run(false, depth)
+				b.WriteString(":")
+				if style == 1 {
+					b.WriteString(" ")
+				}
+				run(false, depth)
+			}
+			g.write(b, kid, style, depth+1)
+			run(i == len(n.kids)-1, depth) // after the value
+		}
+		b.WriteString(close)
+	case n.str:
+		b.WriteString(`"` + strings.Join(n.pieces, "") + `"`)
+	default:
+		b.WriteString(n.raw)
+	}
+}
+
+func (g *schemaGen) text(n *tNode, style int) string {
+	var b strings.Builder
+	g.write(&b, n, style, 0)
+	return b.String()
+}
+
+// tWalk lists the tree's nodes, the root first.
+func tWalk(n *tNode, out []*tNode) []*tNode {
+	out = append(out, n)
+	for _, k := range n.kids {
+		out = tWalk(k, out)
+	}
+	return out
+}
+
+func tClone(n *tNode) *tNode {
+	c := *n
+	c.pieces = slices.Clone(n.pieces)
+	c.keys = slices.Clone(n.keys)
+	c.kids = make([]*tNode, len(n.kids))
+	for i, k := range n.kids {
+		c.kids[i] = tClone(k)
+	}
+	return &c
+}
+
+func tKindOf(n *tNode) byte {
+	switch {
+	case n.obj:
+		return '{'
+	case n.arr:
+		return '['
+	case n.str:
+		return '"'
+	case n.raw == "true" || n.raw == "false":
+		return 't'
+	case n.raw[0] == '-' || isDigit(n.raw[0]):
+		return '0'
+	}
+	return n.raw[0]
+}
+
+// edit changes a copy of root by one structural edit: drop a member or
+// item, swap two neighbours, repeat one, replace a value by one of
+// another kind, or lengthen or shorten a string. It reports false when
+// the tree has no place for the edit drawn; oneWay marks edits whose
+// canonical form is not certain (a repeated key), so only the
+// recognizer's acceptances are checked.
+func (g *schemaGen) edit(root *tNode) (out *tNode, oneWay, ok bool) {
+	r := g.r
+	root = tClone(root)
+	nodes := tWalk(root, nil)
+	var containers, strs []*tNode
+	for _, n := range nodes {
+		if len(n.kids) > 0 {
+			containers = append(containers, n)
+		}
+		if n.str {
+			strs = append(strs, n)
+		}
+	}
+	switch r.IntN(5) {
+	case 0: // drop
+		if len(containers) == 0 {
+			return nil, false, false
+		}
+		c := containers[r.IntN(len(containers))]
+		i := r.IntN(len(c.kids))
+		c.kids = slices.Delete(c.kids, i, i+1)
+		if c.obj {
+			c.keys = slices.Delete(c.keys, i, i+1)
+		}
+	case 1: // swap neighbours
+		var two []*tNode
+		for _, c := range containers {
+			if len(c.kids) >= 2 && c.obj {
+				two = append(two, c)
+			}
+		}
+		if len(two) == 0 {
+			return nil, false, false
+		}
+		c := two[r.IntN(len(two))]
+		i := r.IntN(len(c.kids) - 1)
+		c.kids[i], c.kids[i+1] = c.kids[i+1], c.kids[i]
+		c.keys[i], c.keys[i+1] = c.keys[i+1], c.keys[i]
+	case 2: // repeat
+		if len(containers) == 0 {
+			return nil, false, false
+		}
+		c := containers[r.IntN(len(containers))]
+		i := r.IntN(len(c.kids))
+		c.kids = slices.Insert(c.kids, i, tClone(c.kids[i]))
+		if c.obj {
+			c.keys = slices.Insert(c.keys, i, c.keys[i])
+			oneWay = true
+		}
+	case 3: // replace by another kind
+		n := nodes[r.IntN(len(nodes))]
+		var rep string
+		for {
+			rep = tReplacements[r.IntN(len(tReplacements))]
+			if tKindOf(&tNode{raw: rep}) != tKindOf(n) {
+				break
+			}
+		}
+		*n = tNode{raw: rep}
+	default: // one code point more or less
+		if len(strs) == 0 {
+			return nil, false, false
+		}
+		s := strs[r.IntN(len(strs))]
+		if len(s.pieces) > 0 && r.IntN(2) == 0 {
+			s.pieces = s.pieces[:len(s.pieces)-1]
+		} else {
+			s.pieces = append(s.pieces, tStringPieces[r.IntN(len(tStringPieces))])
+		}
+	}
+	return root, oneWay, true
+}
+
+// tInsertByte puts a byte into text at a code point boundary (a byte in
+// the middle of a character would be invalid UTF-8, which the spec leaves
+// open).
+func tInsertByte(r *rand.Rand, text string) string {
+	const alphabet = "{}[],:\"\\01-.etnxa \n"
+	at := r.IntN(len(text) + 1)
+	for at < len(text) && !utf8.RuneStart(text[at]) {
+		at++
+	}
+	return text[:at] + string(alphabet[r.IntN(len(alphabet))]) + text[at:]
+}
+
+// tRecognize runs text through p byte by byte, as the sampler does, and
+// reports whether it is whole, with a space after it to end a top-level
+// number, and the text that was judged. With probe, before some bytes a
+// copy of the state is fed a random byte: the sampler checks tokens on
+// copies, and those must not disturb the original.
+func tRecognize(r *rand.Rand, p *schemaProgram, text string, probe bool) (whole bool, judged string, refusedAt int) {
+	st := p.start()
+	for i := range len(text) {
+		if probe && r.IntN(3) == 0 {
+			cp := st
+			cp.feed([]byte{"{}[],:\"\\0a \n"[r.IntN(12)]})
+		}
+		if !st.feed([]byte{text[i]}) {
+			return false, text, i
+		}
+	}
+	if st.complete() {
+		return true, text, -1
+	}
+	return st.feed([]byte(" ")) && st.complete(), text + " ", -1
+}
+
+// The reference validator.
+
+// refValue is a JSON value as encoding/json's tokens give it, keys in order.
+type refValue struct {
+	kind byte // '{' '[' '"' '0' (number) 't' (boolean) 'n' (null)
+	text string
+	keys []string
+	vals []refValue
+}
+
+func refDecode(text string) (refValue, error) {
+	d := json.NewDecoder(strings.NewReader(text))
+	d.UseNumber()
+	v, err := refDecodeValue(d)
+	if err != nil {
+		return v, err
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return v, fmt.Errorf("after the value: %v", err)
+	}
+	return v, nil
+}
+
+func refDecodeValue(d *json.Decoder) (refValue, error) {
+	tok, err := d.Token()
+	if err != nil {
+		return refValue{}, err
+	}
+	switch tok := tok.(type) {
+	case json.Delim:
+		v := refValue{kind: byte(tok)}
+		if tok != '{' && tok != '[' {
+			return v, fmt.Errorf("unexpected %v", tok)
+		}
+		for d.More() {
+			if v.kind == '{' {
+				k, err := d.Token()
+				if err != nil {
+					return v, err
+				}
+				v.keys = append(v.keys, k.(string))
+			}
+			e, err := refDecodeValue(d)
+			if err != nil {
+				return v, err
+			}
+			v.vals = append(v.vals, e)
+		}
+		_, err := d.Token() // the closer
+		return v, err
+	case string:
+		return refValue{kind: '"', text: tok}, nil
+	case json.Number:
+		return refValue{kind: '0', text: string(tok)}, nil
+	case bool:
+		return refValue{kind: 't', text: strconv.FormatBool(tok)}, nil
+	case nil:
+		return refValue{kind: 'n'}, nil
+	}
+	return refValue{}, fmt.Errorf("token %v", tok)
+}
+
+// Equal values; numbers by their text, which is what compact JSON
+// compares, and keys in order.
+func (v refValue) equal(w refValue) bool {
+	if v.kind != w.kind || v.text != w.text || !slices.Equal(v.keys, w.keys) || len(v.vals) != len(w.vals) {
+		return false
+	}
+	for i := range v.vals {
+		if !v.vals[i].equal(w.vals[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// refSpaceOK checks the whitespace rules the decoder does not see: none
+// before the value, and runs bounded as NewJSON bounds them.
+func refSpaceOK(text string) bool {
+	if text == "" || isJSONSpace(text[0]) {
+		return false
+	}
+	inString, escaped, run, nl := false, false, 0, 0
+	for i := range len(text) {
+		c := text[i]
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case isJSONSpace(c):
+			run++
+			if c == '\n' {
+				nl++
+			}
+			if run > maxTightSpace || nl > maxTightLines {
+				return false
+			}
+			continue
+		case c == '"':
+			inString = true
+		}
+		run, nl = 0, 0
+	}
+	return true
+}
+
+func refInteger(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	if s == "0" {
+		return true
+	}
+	if s == "" || s[0] < '1' || s[0] > '9' {
+		return false
+	}
+	return strings.Trim(s, "0123456789") == ""
+}
+
+func (g *schemaGen) valid(s *tSchema, v refValue) bool {
+	switch s.kind {
+	case tAny:
+		return true
+	case tObject:
+		if v.kind != '{' {
+			return false
+		}
+		next := 0 // properties before next are behind us
+		for i, k := range v.keys {
+			j := slices.IndexFunc(s.props[next:], func(p tProp) bool { return p.name == k })
+			if j < 0 {
+				return false // undeclared, repeated or out of order
+			}
+			for _, p := range s.props[next : next+j] {
+				if p.required {
+					return false
+				}
+			}
+			if !g.valid(s.props[next+j].s, v.vals[i]) {
+				return false
+			}
+			next += j + 1
+		}
+		for _, p := range s.props[next:] {
+			if p.required {
+				return false
+			}
+		}
+		return true
+	case tMap, tArray:
+		want := byte('{')
+		if s.kind == tArray {
+			want = '['
+			if s.min >= 0 && len(v.vals) < s.min || s.max >= 0 && len(v.vals) > s.max {
+				return false
+			}
+		}
+		if v.kind != want {
+			return false
+		}
+		for _, e := range v.vals {
+			if s.items != nil && !g.valid(s.items, e) {
+				return false
+			}
+		}
+		return true
+	case tAnyObject:
+		return v.kind == '{'
+	case tString:
+		n := utf8.RuneCountInString(v.text)
+		return v.kind == '"' && (s.min < 0 || n >= s.min) && (s.max < 0 || n <= s.max)
+	case tInteger:
+		return v.kind == '0' && refInteger(v.text)
+	case tNumber:
+		return v.kind == '0'
+	case tBoolean:
+		return v.kind == 't'
+	case tNull:
+		return v.kind == 'n'
+	case tEnum:
+		return slices.ContainsFunc(s.enum, func(e string) bool {
+			w, err := refDecode(e)
+			return err == nil && w.equal(v)
+		})
+	case tTypes:
+		return slices.ContainsFunc(s.types, func(k tKind) bool {
+			return g.valid(&tSchema{kind: k, min: s.min, max: s.max}, v)
+		})
+	case tAnyOf:
+		return slices.ContainsFunc(s.alts, func(a *tSchema) bool { return g.valid(a, v) })
+	case tRef:
+		return g.valid(g.defs[s.ref], v)
+	}
+	panic("unknown kind")
+}
+
+func (g *schemaGen) reference(s *tSchema, text string) bool {
+	if !refSpaceOK(text) {
+		return false
+	}
+	v, err := refDecode(text)
+	return err == nil && g.valid(s, v)
+}
+
+func TestSchemaRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var texts, accepted, refused, inserted int
+	for iter := range 2000 {
+		g := &schemaGen{r: r, defs: map[string]*tSchema{}, defsKey: []string{"$defs", "definitions"}[r.IntN(2)]}
+		var root *tSchema
+		if r.IntN(4) == 0 {
+			root = g.schema(0)
+		} else {
+			root = g.object(0) // as response formats mostly are
+		}
+		var defs []string
+		for i := range len(g.defs) { // in order: the seed fixes the test
+			name := "d" + strconv.Itoa(i)
+			defs = append(defs, tQuote(name)+":"+g.render(g.defs[name]))
+		}
+		var schema string
+		if len(defs) > 0 {
+			schema = g.render(root, `"`+g.defsKey+`":{`+strings.Join(defs, ",")+"}")
+		} else {
+			schema = g.render(root)
+		}
+		p, err := compileSchema([]byte(schema))
+		if err != nil {
+			t.Fatalf("%d: compileSchema(%s): %v", iter, schema, err)
+		}
+		for range 2 {
+			n := g.instance(root, 0)
+			text := g.text(n, r.IntN(3))
+			texts++
+			if !g.reference(root, text) {
+				t.Fatalf("%d: the generator wrote %q, which the reference refuses under %s", iter, text, schema)
+			}
+			if whole, _, at := tRecognize(r, p, text, false); !whole {
+				t.Fatalf("%d: schema %s\nvalid text %q refused (at byte %d)", iter, schema, text, at)
+			}
+			if whole, _, _ := tRecognize(r, p, text, true); !whole {
+				t.Fatalf("%d: schema %s\nvalid text %q refused once copies of the state were fed", iter, schema, text)
+			}
+			for range 3 {
+				e, oneWay, ok := g.edit(n)
+				if !ok {
+					continue
+				}
+				etext := g.text(e, r.IntN(3))
+				whole, judged, _ := tRecognize(r, p, etext, false)
+				want := g.reference(root, judged)
+				if whole && !want || !oneWay && want && !whole {
+					t.Fatalf("%d: schema %s\nedited text %q: recognizer %v, reference %v", iter, schema, judged, whole, want)
+				}
+				if want {
+					accepted++
+				} else {
+					refused++
+				}
+			}
+			etext := tInsertByte(r, text)
+			whole, judged, _ := tRecognize(r, p, etext, false)
+			if whole && !g.reference(root, judged) {
+				t.Fatalf("%d: schema %s\ntext with a byte inserted %q accepted; the reference refuses it", iter, schema, judged)
+			}
+			if whole {
+				inserted++
+			}
+		}
+	}
+	t.Logf("%d texts; edited: %d valid, %d invalid; %d with a byte inserted still valid", texts, accepted, refused, inserted)
+	if accepted < texts/2 || refused < texts/2 || inserted < texts/50 {
+		t.Fatalf("edited: %d valid, %d invalid, %d inserted valid of %d texts: the test says little", accepted, refused, inserted, texts)
+	}
+}

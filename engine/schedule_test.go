@@ -582,10 +582,11 @@ func TestShowTokens(t *testing.T) {
 // stops when the output is whole. Over the fake's letters, JSON can only
 // be a literal: true, false or null.
 func TestConstraintEndsSequence(t *testing.T) {
-	vocab := make(sample.Vocab, fakeVocab)
-	for id := range vocab {
-		vocab[id], _ = fakeTokenizer{}.Piece(int32(id), false)
+	pieces := make([][]byte, fakeVocab)
+	for id := range pieces {
+		pieces[id], _ = fakeTokenizer{}.Piece(int32(id), false)
 	}
+	vocab := sample.NewVocab(pieces)
 	e, _ := newFakeEngine(t, Config{NumBlocks: 64}, 256)
 	var seqs []*Sequence
 	for i := range 4 {

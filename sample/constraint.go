@@ -1,6 +1,9 @@
 package sample
 
-import "errors"
+import (
+	"errors"
+	"sync"
+)
 
 // ErrNoToken is returned when a constraint allows no token of the row.
 var ErrNoToken = errors.New("the output constraint allows no token")
@@ -21,35 +24,72 @@ type Constraint interface {
 }
 
 // Vocab is every token's bytes as the output shows them; control tokens
-// are empty, and a constraint refuses empty tokens.
-type Vocab [][]byte
+// are empty, and a constraint refuses empty tokens. It is built once for
+// a model and shared by every constraint; its trie is built on first use.
+type Vocab struct {
+	pieces [][]byte
+	once   sync.Once
+	trie   *vocabTrie
+}
+
+// NewVocab wraps the pieces, indexed by token id; it keeps the slice.
+func NewVocab(pieces [][]byte) *Vocab { return &Vocab{pieces: pieces} }
+
+// Len is the number of tokens.
+func (v *Vocab) Len() int { return len(v.pieces) }
+
+// piece is tok's bytes, empty for a control or unknown token.
+func (v *Vocab) piece(tok int32) []byte {
+	if tok < 0 || int(tok) >= len(v.pieces) {
+		return nil
+	}
+	return v.pieces[tok]
+}
+
+// index is the vocabulary's trie.
+func (v *Vocab) index() *vocabTrie {
+	v.once.Do(func() { v.trie = newVocabTrie(v.pieces) })
+	return v.trie
+}
+
+// tokenLister is a constraint that can list every token it allows in one
+// walk of the vocabulary's trie, faster than asking about each.
+type tokenLister interface {
+	eachAllowed(allow func(tok int32))
+}
 
 // NewJSON returns a constraint to one JSON value (RFC 8259), an object
 // when object is set (OpenAI's response_format json_object). The value
 // starts at once, a whitespace run holds one line break and at most 24
 // bytes, and nesting stops at 64 levels: a model may indent, but not pad
 // without end.
-func NewJSON(v Vocab, object bool) Constraint {
+func NewJSON(v *Vocab, object bool) Constraint {
 	return &jsonConstraint{v: v, st: jsonState{objectTop: object, tight: true}}
 }
 
 type jsonConstraint struct {
-	v  Vocab
-	st jsonState
+	v     *Vocab
+	st    jsonState
+	stack []jsonState // the trie walk's states, one a depth
 }
 
 func (c *jsonConstraint) Allows(tok int32) bool {
-	if tok < 0 || int(tok) >= len(c.v) || len(c.v[tok]) == 0 {
+	p := c.v.piece(tok)
+	if len(p) == 0 {
 		return false
 	}
 	st := c.st
-	return st.feed(c.v[tok])
+	return st.feed(p)
 }
 
-func (c *jsonConstraint) Accept(tok int32) {
-	if tok >= 0 && int(tok) < len(c.v) {
-		c.st.feed(c.v[tok])
-	}
+func (c *jsonConstraint) Accept(tok int32) { c.st.feed(c.v.piece(tok)) }
+
+func (c *jsonConstraint) eachAllowed(allow func(tok int32)) {
+	walkTrie(c.v.index(), &c.st, &c.stack, allow)
 }
+
+func (j *jsonState) copyFrom(src *jsonState) { *j = *src }
+
+func (j *jsonState) stepByte(c byte) bool { return j.step(c) }
 
 func (c *jsonConstraint) Complete() bool { return c.st.complete() }

@@ -163,7 +163,7 @@ func TestJSONStateMatchesEncodingJSON(t *testing.T) {
 }
 
 // tinyVocab spells JSON in small pieces; token 0 is a control token.
-var tinyVocab = Vocab{nil, []byte("{"), []byte("}"), []byte(`"a"`), []byte(":"), []byte(" 1"), []byte("hello"), []byte("},"), []byte("}\n")}
+var tinyVocab = NewVocab([][]byte{nil, []byte("{"), []byte("}"), []byte(`"a"`), []byte(":"), []byte(" 1"), []byte("hello"), []byte("},"), []byte("}\n")})
 
 func TestSampleWithJSONConstraint(t *testing.T) {
 	p := DefaultParams()
@@ -171,7 +171,7 @@ func TestSampleWithJSONConstraint(t *testing.T) {
 	s := New(p)
 	s.Constrain(NewJSON(tinyVocab, true))
 	logits := func(best ...int) []float32 {
-		l := make([]float32, len(tinyVocab))
+		l := make([]float32, tinyVocab.Len())
 		for rank, id := range best {
 			l[id] = float32(10 - rank)
 		}
@@ -219,31 +219,54 @@ func TestConstrainedLogprobs(t *testing.T) {
 	}
 }
 
-// BenchmarkJSONConstraintMask is the cost of the full check a refused
-// token triggers, over a 150k vocabulary of 1-8 byte pieces, inside a
-// string value (where most tokens pass) and between values (where few
-// do).
-func BenchmarkJSONConstraintMask(b *testing.B) {
+// benchVocab is a 150k vocabulary of random 1-8 byte pieces over JSON's
+// alphabet and letters.
+func benchVocab() *Vocab {
 	r := rand.New(rand.NewPCG(3, 4))
 	alphabet := []byte(`abcdefghijklmnopqrstuvwxyz ABC{}[]:,"0123456789.-\` + "\n")
-	vocab := make(Vocab, 150000)
-	for i := range vocab {
+	pieces := make([][]byte, 150000)
+	for i := range pieces {
 		p := make([]byte, 1+r.IntN(8))
 		for k := range p {
 			p[k] = alphabet[r.IntN(len(alphabet))]
 		}
-		vocab[i] = p
+		pieces[i] = p
 	}
-	for _, tc := range []struct{ name, prefix string }{{"in a string", `{"key": "some text`}, {"after a value", `{"key": 1`}} {
-		b.Run(tc.name, func(b *testing.B) {
-			c := NewJSON(vocab, true).(*jsonConstraint)
-			if !c.st.feed([]byte(tc.prefix)) {
-				b.Fatal("prefix refused")
+	return NewVocab(pieces)
+}
+
+// BenchmarkConstraintMask is the full check a refused token (or a request
+// for logprobs) costs: asking about each token, against one walk of the
+// vocabulary's trie, inside a string (where most tokens pass) and between
+// values (where few do), for plain JSON and under a schema.
+func BenchmarkConstraintMask(b *testing.B) {
+	v := benchVocab()
+	v.index()
+	schema, err := CompileJSONSchema([]byte(`{"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "n": {"type": "integer"}}}}}}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		c      func() Constraint
+		prefix string
+	}{
+		{"json/in a string", func() Constraint { return NewJSON(v, true) }, `{"key": "some text`},
+		{"json/after a value", func() Constraint { return NewJSON(v, true) }, `{"key": 1`},
+		{"schema/in a string", func() Constraint { return schema.Constraint(v) }, `{"items": [{"name": "some text`},
+		{"schema/after a value", func() Constraint { return schema.Constraint(v) }, `{"items": [{"name": "x", "n": 1`},
+	} {
+		c := tc.c()
+		for _, x := range []byte(tc.prefix) {
+			if !feedByte(c, x) {
+				b.Fatalf("%s: prefix refused", tc.name)
 			}
+		}
+		b.Run(tc.name+"/each", func(b *testing.B) {
 			allowed := 0
 			for b.Loop() {
 				allowed = 0
-				for id := range vocab {
+				for id := range v.pieces {
 					if c.Allows(int32(id)) {
 						allowed++
 					}
@@ -251,72 +274,96 @@ func BenchmarkJSONConstraintMask(b *testing.B) {
 			}
 			b.ReportMetric(float64(allowed), "allowed")
 		})
-	}
-}
-
-// BenchmarkSchemaConstraintMask is the same full check under a schema,
-// inside a string property.
-func BenchmarkSchemaConstraintMask(b *testing.B) {
-	r := rand.New(rand.NewPCG(3, 4))
-	alphabet := []byte(`abcdefghijklmnopqrstuvwxyz ABC{}[]:,"0123456789.-\` + "\n")
-	vocab := make(Vocab, 150000)
-	for i := range vocab {
-		p := make([]byte, 1+r.IntN(8))
-		for k := range p {
-			p[k] = alphabet[r.IntN(len(alphabet))]
-		}
-		vocab[i] = p
-	}
-	c, err := NewJSONSchema(vocab, []byte(`{"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "n": {"type": "integer"}}}}}}`))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, t := range []byte(`{"items": [{"name": "some text`) {
-		c.(*schemaConstraint).st.feed([]byte{t})
-	}
-	allowed := 0
-	for b.Loop() {
-		allowed = 0
-		for id := range vocab {
-			if c.Allows(int32(id)) {
-				allowed++
+		b.Run(tc.name+"/trie", func(b *testing.B) {
+			allowed := 0
+			for b.Loop() {
+				allowed = 0
+				c.(tokenLister).eachAllowed(func(int32) { allowed++ })
 			}
-		}
+			b.ReportMetric(float64(allowed), "allowed")
+		})
 	}
-	b.ReportMetric(float64(allowed), "allowed")
 }
 
-// A schema then a suffix: the value, the suffix exactly, then the end.
-func TestSchemaConstraintThen(t *testing.T) {
-	s, err := CompileJSONSchema([]byte(`{"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}`))
+// feedByte advances a constraint by one byte, as a one-byte token would.
+func feedByte(c Constraint, x byte) bool {
+	switch c := c.(type) {
+	case *jsonConstraint:
+		return c.st.feed([]byte{x})
+	case *schemaConstraint:
+		return c.run(&c.st, &c.off, []byte{x})
+	}
+	return false
+}
+
+// The trie walk lists exactly the tokens Allows accepts, token by token,
+// at random points of random documents: for plain JSON, a schema, and a
+// schema with a suffix; with empty and duplicate pieces in the
+// vocabulary.
+func TestTrieMatchesEachToken(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	alphabet := []byte(`ab {}[]:,"01.-e\tn` + "\n")
+	pieces := make([][]byte, 3000)
+	for i := range pieces {
+		switch {
+		case i%97 == 0: // a control token
+		case i%89 == 0: // a duplicate piece
+			pieces[i] = pieces[i-1]
+		default:
+			p := make([]byte, 1+r.IntN(6))
+			for k := range p {
+				p[k] = alphabet[r.IntN(len(alphabet))]
+			}
+			pieces[i] = p
+		}
+	}
+	v := NewVocab(pieces)
+	schema, err := CompileJSONSchema([]byte(`{"type": "object", "properties": {"a": {"type": "array", "items": {"type": ["number", "null"]}}, "b": {"type": "string", "maxLength": 3}, "c": {}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	vocab := Vocab{nil, []byte(`{"a": 1`), []byte("}\n</x"), []byte(">"), []byte("}"), []byte("\n"), []byte(" "), []byte("</x>")}
-	c := s.ConstraintThen(vocab, "\n</x>")
-	for _, step := range []struct {
-		allowed, refused []int32
-		take             int32
-		complete         bool
-	}{
-		{[]int32{1}, []int32{0, 2, 4, 5}, 1, false},
-		{[]int32{2, 4, 6}, []int32{3, 7}, 4, false}, // "}" whole; " " is inside the object
-		{[]int32{5}, []int32{6, 7, 2}, 5, false},    // then exactly "\n</x>"
-		{[]int32{7}, []int32{3, 5}, 7, true},
-	} {
-		for _, tok := range step.allowed {
-			if !c.Allows(tok) {
-				t.Fatalf("%q refused", vocab[tok])
+	docs := []string{`{"a": [1, null, -2.5e1], "b": "ab", "c": {"x": [true]}}`, `{"c": "n"}`, `{}`}
+	for len(docs) < 200 {
+		var b strings.Builder
+		randomJSON(r, &b, 0)
+		if s := strings.TrimSpace(b.String()); strings.HasPrefix(s, "{") {
+			docs = append(docs, s)
+		}
+	}
+	checked := 0
+	for i := range 3 * len(docs) {
+		doc := docs[i%len(docs)]
+		cut := r.IntN(len(doc) + 1)
+		for _, c := range []Constraint{NewJSON(v, true), schema.Constraint(v), schema.ConstraintThen(v, "\n</x>")} {
+			ok := true
+			for _, x := range []byte(doc[:cut]) {
+				if ok = feedByte(c, x); !ok {
+					break
+				}
 			}
-		}
-		for _, tok := range step.refused {
-			if c.Allows(tok) {
-				t.Fatalf("%q allowed", vocab[tok])
+			if !ok {
+				continue // the schema refuses this document here
 			}
+			want := map[int32]bool{}
+			for id := range v.Len() {
+				if c.Allows(int32(id)) {
+					want[int32(id)] = true
+				}
+			}
+			got := map[int32]bool{}
+			c.(tokenLister).eachAllowed(func(tok int32) { got[tok] = true })
+			if len(got) != len(want) {
+				t.Fatalf("%T after %q: trie lists %d tokens, Allows %d", c, doc[:cut], len(got), len(want))
+			}
+			for tok := range want {
+				if !got[tok] {
+					t.Fatalf("%T after %q: trie misses %q", c, doc[:cut], pieces[tok])
+				}
+			}
+			checked++
 		}
-		c.Accept(step.take)
-		if c.Complete() != step.complete {
-			t.Fatalf("after %q: complete %v", vocab[step.take], c.Complete())
-		}
+	}
+	if checked < 200 {
+		t.Fatalf("only %d states checked", checked)
 	}
 }

@@ -45,6 +45,7 @@ type Sampler struct {
 	cands  []cand
 	counts map[int32]int
 	c      Constraint // nil: any token
+	ok     []bool     // mask's scratch: the tokens the constraint allows
 }
 
 // Constrain makes every later Sample pick only tokens c allows, and
@@ -185,9 +186,27 @@ func (s *Sampler) pick(maxV float32, arg int) int32 {
 // mask sets the logits of the tokens the constraint refuses to -Inf and
 // returns the new maximum and its token.
 func (s *Sampler) mask() (float32, int, error) {
-	for i, v := range s.work {
-		if !math.IsInf(float64(v), -1) && !s.c.Allows(int32(i)) {
-			s.work[i] = float32(math.Inf(-1))
+	if l, isLister := s.c.(tokenLister); isLister {
+		if cap(s.ok) < len(s.work) {
+			s.ok = make([]bool, len(s.work))
+		}
+		ok := s.ok[:len(s.work)]
+		clear(ok)
+		l.eachAllowed(func(tok int32) {
+			if int(tok) < len(ok) {
+				ok[tok] = true
+			}
+		})
+		for i := range s.work {
+			if !ok[i] {
+				s.work[i] = float32(math.Inf(-1))
+			}
+		}
+	} else {
+		for i, v := range s.work {
+			if !math.IsInf(float64(v), -1) && !s.c.Allows(int32(i)) {
+				s.work[i] = float32(math.Inf(-1))
+			}
 		}
 	}
 	maxV, arg := argmax(s.work)

@@ -14,7 +14,7 @@ var ErrSchema = errors.New("unsupported JSON schema")
 // annotate (title, description, format, ...) are ignored; any keyword
 // it cannot enforce (pattern, minimum, not, ...) is an error, so a reply
 // never only looks conformant.
-func NewJSONSchema(v Vocab, schema []byte) (Constraint, error) {
+func NewJSONSchema(v *Vocab, schema []byte) (Constraint, error) {
 	s, err := CompileJSONSchema(schema)
 	if err != nil {
 		return nil, err
@@ -37,38 +37,65 @@ func CompileJSONSchema(schema []byte) (*JSONSchema, error) {
 }
 
 // Constraint returns a fresh constraint to the schema over v.
-func (s *JSONSchema) Constraint(v Vocab) Constraint {
+func (s *JSONSchema) Constraint(v *Vocab) Constraint {
 	return &schemaConstraint{v: v, st: s.p.start()}
 }
 
 // ConstraintThen is Constraint followed by the exact text suffix: the
 // value, then suffix right after it, and nothing else (a tool call's
 // closing marker).
-func (s *JSONSchema) ConstraintThen(v Vocab, suffix string) Constraint {
+func (s *JSONSchema) ConstraintThen(v *Vocab, suffix string) Constraint {
 	return &schemaConstraint{v: v, st: s.p.start(), suffix: suffix}
 }
 
 type schemaConstraint struct {
-	v       Vocab
+	v       *Vocab
 	st      schemaState
 	scratch schemaState
 	suffix  string // exact text after the value
 	off     int    // of suffix, matched
+	stack   []schemaWalk
 }
 
 func (c *schemaConstraint) Allows(tok int32) bool {
-	if tok < 0 || int(tok) >= len(c.v) || len(c.v[tok]) == 0 {
+	p := c.v.piece(tok)
+	if len(p) == 0 {
 		return false
 	}
 	c.st.copyTo(&c.scratch) // only the live frames: checking every token stays cheap
 	off := c.off
-	return c.run(&c.scratch, &off, c.v[tok])
+	return c.run(&c.scratch, &off, p)
 }
 
-func (c *schemaConstraint) Accept(tok int32) {
-	if tok >= 0 && int(tok) < len(c.v) {
-		c.run(&c.st, &c.off, c.v[tok])
+func (c *schemaConstraint) Accept(tok int32) { c.run(&c.st, &c.off, c.v.piece(tok)) }
+
+func (c *schemaConstraint) eachAllowed(allow func(tok int32)) {
+	root := schemaWalk{off: c.off, suffix: c.suffix}
+	c.st.copyTo(&root.st)
+	walkTrie(c.v.index(), &root, &c.stack, allow)
+}
+
+// schemaWalk is a schema state and its suffix, as a trie walk steps it.
+type schemaWalk struct {
+	st     schemaState
+	off    int
+	suffix string
+}
+
+func (w *schemaWalk) copyFrom(src *schemaWalk) {
+	src.st.copyTo(&w.st)
+	w.off, w.suffix = src.off, src.suffix
+}
+
+func (w *schemaWalk) stepByte(c byte) bool {
+	if w.suffix != "" && w.st.complete() {
+		if w.off >= len(w.suffix) || w.suffix[w.off] != c {
+			return false
+		}
+		w.off++
+		return true
 	}
+	return w.st.byte(c)
 }
 
 // run feeds b to the value, then to the suffix once the value is whole.

@@ -372,14 +372,14 @@ func TestSchemaRefused(t *testing.T) {
 // no trace, the one accepted moves it on, and control tokens (empty
 // pieces) are never allowed.
 func TestNewJSONSchema(t *testing.T) {
-	vocab := Vocab{nil, []byte("{"), []byte("}"), []byte(`"a"`), []byte(":"), []byte(" 1"), []byte(`"b"`), []byte("2}"), []byte("hello"), []byte(`{"a":`)}
+	vocab := NewVocab([][]byte{nil, []byte("{"), []byte("}"), []byte(`"a"`), []byte(":"), []byte(" 1"), []byte(`"b"`), []byte("2}"), []byte("hello"), []byte(`{"a":`)})
 	c, err := NewJSONSchema(vocab, []byte(`{"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"string"}},"required":["a"]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	allowed := func() []int32 {
 		var ids []int32
-		for id := range vocab {
+		for id := range vocab.Len() {
 			if c.Allows(int32(id)) {
 				ids = append(ids, int32(id))
 			}
@@ -411,7 +411,7 @@ func TestNewJSONSchema(t *testing.T) {
 	if got := allowed(); len(got) != 0 {
 		t.Fatalf("after the value: allowed %v", got)
 	}
-	if c.Allows(-1) || c.Allows(int32(len(vocab))) {
+	if c.Allows(-1) || c.Allows(int32(vocab.Len())) {
 		t.Fatal("a token outside the vocabulary allowed")
 	}
 	if _, err := NewJSONSchema(vocab, []byte(`{"type":"string","pattern":"a"}`)); err == nil {

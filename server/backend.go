@@ -51,7 +51,7 @@ type Backend struct {
 	Reasoning Reasoning
 
 	vocabOnce  sync.Once
-	vocabTable sample.Vocab // every token's text, for output constraints
+	vocabTable *sample.Vocab // every token's text, for output constraints
 	// Gauges, when not nil, adds gauges to /metrics at every scrape (the
 	// device's telemetry; see GaugeSource).
 	Gauges GaugeSource

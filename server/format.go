@@ -53,10 +53,10 @@ func (b *Backend) responseFormat(raw json.RawMessage) (func() sample.Constraint,
 }
 
 // vocab is every token's text as replies show it, built on first use.
-func (b *Backend) vocab() sample.Vocab {
+func (b *Backend) vocab() *sample.Vocab {
 	b.vocabOnce.Do(func() {
 		n := b.Tokenizer.NVocab()
-		v := make(sample.Vocab, n)
+		v := make([][]byte, n)
 		for id := range n {
 			if p, err := b.Tokenizer.Piece(int32(id), false); err == nil {
 				v[id] = p
@@ -64,7 +64,7 @@ func (b *Backend) vocab() sample.Vocab {
 			// a token that cannot be shown stays empty, which a
 			// constraint never allows
 		}
-		b.vocabTable = v
+		b.vocabTable = sample.NewVocab(v)
 	})
 	return b.vocabTable
 }

@@ -2,6 +2,7 @@ package sample
 
 import (
 	"errors"
+	"slices"
 	"sync"
 )
 
@@ -28,12 +29,17 @@ type Constraint interface {
 // a model and shared by every constraint; its trie is built on first use.
 type Vocab struct {
 	pieces [][]byte
+	ends   []int32 // end-of-generation tokens
 	once   sync.Once
 	trie   *vocabTrie
 }
 
-// NewVocab wraps the pieces, indexed by token id; it keeps the slice.
-func NewVocab(pieces [][]byte) *Vocab { return &Vocab{pieces: pieces} }
+// NewVocab wraps the pieces, indexed by token id (it keeps the slice),
+// and the end-of-generation tokens, which a constraint allows where the
+// output may end but need not (NewChoice).
+func NewVocab(pieces [][]byte, ends ...int32) *Vocab { return &Vocab{pieces: pieces, ends: ends} }
+
+func (v *Vocab) isEnd(tok int32) bool { return slices.Contains(v.ends, tok) }
 
 // Len is the number of tokens.
 func (v *Vocab) Len() int { return len(v.pieces) }

@@ -32,6 +32,7 @@ type Tokenizer interface {
 	Piece(id int32, special bool) ([]byte, error)
 	BOS() (int32, bool)
 	EOS() (int32, bool)
+	IsEOG(id int32) bool
 	AddBOS() bool
 	NVocab() int
 	TokenText(id int32) string

@@ -45,6 +45,7 @@ func (fakeTokenizer) Decode(ids []int32, _ bool) ([]byte, error) {
 func (f fakeTokenizer) Piece(id int32, s bool) ([]byte, error) { return f.Decode([]int32{id}, s) }
 func (fakeTokenizer) BOS() (int32, bool)                       { return 1, true }
 func (fakeTokenizer) EOS() (int32, bool)                       { return 2, true }
+func (fakeTokenizer) IsEOG(id int32) bool                      { return id == 2 }
 func (fakeTokenizer) AddBOS() bool                             { return true }
 func (fakeTokenizer) NVocab() int                              { return 259 }
 func (fakeTokenizer) TokenText(id int32) string {

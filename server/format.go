@@ -52,6 +52,78 @@ func (b *Backend) responseFormat(raw json.RawMessage) (func() sample.Constraint,
 	return nil, invalidParam("response_format.type", "response_format type must be \"text\", \"json_object\" or \"json_schema\", got %q", rf.Type)
 }
 
+// outputConstraint is the request's one output constraint, from
+// response_format or vLLM's guided_json / guided_choice (or their
+// structured_outputs spelling); asking for two is an error.
+func (b *Backend) outputConstraint(f *samplingFields) (func() sample.Constraint, error) {
+	type source struct {
+		param string
+		make  func() (func() sample.Constraint, error)
+	}
+	var sources []source
+	if present(f.ResponseFormat) {
+		sources = append(sources, source{"response_format", func() (func() sample.Constraint, error) { return b.responseFormat(f.ResponseFormat) }})
+	}
+	so := f.StructuredOutputs
+	if so == nil {
+		so = &structuredOutputs{}
+	}
+	for _, g := range []struct {
+		param  string
+		schema json.RawMessage
+		choice []string
+		other  *string
+	}{
+		{param: "guided_json", schema: f.GuidedJSON}, {param: "guided_choice", choice: f.GuidedChoice},
+		{param: "guided_regex", other: f.GuidedRegex}, {param: "guided_grammar", other: f.GuidedGrammar},
+		{param: "structured_outputs.json", schema: so.JSON}, {param: "structured_outputs.choice", choice: so.Choice},
+		{param: "structured_outputs.regex", other: so.Regex}, {param: "structured_outputs.grammar", other: so.Grammar},
+	} {
+		switch {
+		case g.other != nil:
+			return nil, notSupported(g.param)
+		case present(g.schema):
+			sources = append(sources, source{g.param, func() (func() sample.Constraint, error) { return b.guidedJSON(g.param, g.schema) }})
+		case g.choice != nil:
+			sources = append(sources, source{g.param, func() (func() sample.Constraint, error) { return b.guidedChoice(g.param, g.choice) }})
+		}
+	}
+	switch len(sources) {
+	case 0:
+		return nil, nil
+	case 1:
+		return sources[0].make()
+	}
+	return nil, invalidParam(sources[1].param, "give one output constraint, not both %s and %s", sources[0].param, sources[1].param)
+}
+
+// guidedJSON is vLLM's guided_json: a schema, as an object or as a string
+// holding one.
+func (b *Backend) guidedJSON(param string, raw json.RawMessage) (func() sample.Constraint, error) {
+	var text string
+	if json.Unmarshal(raw, &text) == nil {
+		raw = json.RawMessage(text)
+	}
+	compiled, err := sample.CompileJSONSchema(raw)
+	if err != nil {
+		return nil, &apiError{err: ErrNotSupported, param: param, msg: err.Error()}
+	}
+	vocab := b.vocab()
+	return func() sample.Constraint { return compiled.Constraint(vocab) }, nil
+}
+
+// guidedChoice is vLLM's guided_choice: the reply is one of the strings.
+func (b *Backend) guidedChoice(param string, choices []string) (func() sample.Constraint, error) {
+	vocab := b.vocab()
+	if _, err := sample.NewChoice(vocab, choices); err != nil {
+		return nil, invalidParam(param, "%v", err)
+	}
+	return func() sample.Constraint {
+		c, _ := sample.NewChoice(vocab, choices) // checked above
+		return c
+	}, nil
+}
+
 // vocab is every token's text as replies show it, built on first use.
 func (b *Backend) vocab() *sample.Vocab {
 	b.vocabOnce.Do(func() {
@@ -64,7 +136,13 @@ func (b *Backend) vocab() *sample.Vocab {
 			// a token that cannot be shown stays empty, which a
 			// constraint never allows
 		}
-		b.vocabTable = sample.NewVocab(v)
+		var ends []int32
+		for id := range n {
+			if b.Tokenizer.IsEOG(int32(id)) {
+				ends = append(ends, int32(id))
+			}
+		}
+		b.vocabTable = sample.NewVocab(v, ends...)
 	})
 	return b.vocabTable
 }

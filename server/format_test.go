@@ -1,6 +1,10 @@
 package server
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/nuri-ai/nuri/engine"
+)
 
 // response_format json_object gives every choice its own JSON-object
 // constraint over the served vocabulary; "text" gives none.
@@ -74,5 +78,76 @@ func TestResponseFormatJSONSchema(t *testing.T) {
 	}
 	if !feed(`{"ok": true}`) || feed(`{"ok": 1}`) || feed(`{}`) || feed(`{"ok": true, "x": 1}`) {
 		t.Fatal("the constraint does not follow the schema")
+	}
+}
+
+// vLLM's guided decoding fields, in both spellings, become the same
+// constraints; two constraints at once, or a regex or grammar, are 400s.
+func TestGuidedDecodingFields(t *testing.T) {
+	ts := newTestServer(t, Config{}, "yes")
+	tok := func(s string) []int32 {
+		var ids []int32
+		for _, b := range []byte(s) {
+			ids = append(ids, int32(b)+3) // the fake's byte tokens
+		}
+		return ids
+	}
+	accepts := func(r engine.Request, s string, end bool) bool {
+		c := r.Constraint()
+		for _, id := range tok(s) {
+			if !c.Allows(id) {
+				return false
+			}
+			c.Accept(id)
+		}
+		if end {
+			return c.Allows(2) // EOS
+		}
+		return c.Complete()
+	}
+	user := `{"messages":[{"role":"user","content":"a"}],`
+	for _, tc := range []struct {
+		body       string
+		good, bad  []string
+		endAfter   string // a whole choice another continues: EOS allowed
+		noEndAfter string
+	}{
+		{user + `"guided_choice":["yes","yes!","no"]}`, []string{"yes!", "no"}, []string{"maybe", "n"}, "yes", "ye"},
+		{user + `"structured_outputs":{"choice":["긍정","부정"]}}`, []string{"긍정", "부정"}, []string{"중립"}, "", ""},
+		{user + `"guided_json":{"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]}}`, []string{`{"a": 1}`}, []string{`{}`, `{"a": "1"}`}, "", ""},
+		{user + `"guided_json":"{\"enum\": [\"x\"]}"}`, []string{`"x"`}, []string{`"y"`}, "", ""},
+		{user + `"structured_outputs":{"json":{"type":"boolean"}}}`, []string{"true", "false"}, []string{"null"}, "", ""},
+	} {
+		status, _, body := ts.do("POST", "/v1/chat/completions", tc.body)
+		if status != 200 {
+			t.Fatalf("%s: status %d: %s", tc.body, status, body)
+		}
+		r := ts.eng.last()
+		for _, s := range tc.good {
+			if !accepts(r, s, false) {
+				t.Errorf("%s: %q refused", tc.body, s)
+			}
+		}
+		for _, s := range tc.bad {
+			if accepts(r, s, false) {
+				t.Errorf("%s: %q accepted", tc.body, s)
+			}
+		}
+		if tc.endAfter != "" && (!accepts(r, tc.endAfter, true) || accepts(r, tc.noEndAfter, true)) {
+			t.Errorf("%s: EOS after %q or %q wrong", tc.body, tc.endAfter, tc.noEndAfter)
+		}
+	}
+	for _, tc := range []struct{ body, param, code string }{
+		{user + `"guided_regex":"a+"}`, "guided_regex", "unsupported_parameter"},
+		{user + `"structured_outputs":{"grammar":"root ::= x"}}`, "structured_outputs.grammar", "unsupported_parameter"},
+		{user + `"guided_choice":["a"],"response_format":{"type":"json_object"}}`, "guided_choice", ""},
+		{user + `"guided_choice":[]}`, "guided_choice", ""},
+		{user + `"guided_json":{"type":"string","pattern":"a"}}`, "guided_json", "unsupported_parameter"},
+	} {
+		status, _, body := ts.do("POST", "/v1/chat/completions", tc.body)
+		if status != 400 {
+			t.Fatalf("%s: status %d: %s", tc.body, status, body)
+		}
+		checkErrorShape(t, body, tc.param, tc.code)
 	}
 }

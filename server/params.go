@@ -98,7 +98,7 @@ func (s *Server) baseRequest(f *samplingFields, b *Backend) (engine.Request, int
 	if err := s.checkModel(f.Model); err != nil {
 		return r, 0, err
 	}
-	c, err := b.responseFormat(f.ResponseFormat)
+	c, err := b.outputConstraint(f)
 	if err != nil {
 		return r, 0, err
 	}

@@ -29,6 +29,20 @@ type samplingFields struct {
 	IgnoreEOS         bool               `json:"ignore_eos"` // vLLM extension
 	ResponseFormat    json.RawMessage    `json:"response_format"`
 	Tools             json.RawMessage    `json:"tools"` // chat only; completions refuse it
+	// vLLM's guided decoding: the older guided_* fields and the newer
+	// structured_outputs object.
+	GuidedJSON        json.RawMessage    `json:"guided_json"`
+	GuidedChoice      []string           `json:"guided_choice"`
+	GuidedRegex       *string            `json:"guided_regex"`
+	GuidedGrammar     *string            `json:"guided_grammar"`
+	StructuredOutputs *structuredOutputs `json:"structured_outputs"`
+}
+
+type structuredOutputs struct {
+	JSON    json.RawMessage `json:"json"`
+	Choice  []string        `json:"choice"`
+	Regex   *string         `json:"regex"`
+	Grammar *string         `json:"grammar"`
 }
 
 type streamOptions struct {

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -712,6 +713,30 @@ func TestServeForcedToolCall(t *testing.T) {
 			if json.Unmarshal([]byte(a), &args) != nil || args.Mood == nil || (*args.Mood != "happy" && *args.Mood != "sad") || args.Why == nil || utf8.RuneCountInString(*args.Why) > 20 {
 				t.Fatalf("seed %d: arguments %q break the schema", seed, a)
 			}
+		}
+	}
+}
+
+// vLLM's guided_choice on the real engine, sent as an extra field the way
+// vLLM's users send it through OpenAI's SDK: each reply is one of the
+// choices and ends there.
+func TestServeGuidedChoice(t *testing.T) {
+	base := startServe(t)
+	client := openaiClient(base)
+	choices := []string{"happy", "sad", "행복해요", "happy!"}
+	for seed := range int64(4) {
+		resp, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
+			Model:     "stories260K",
+			Messages:  []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Once upon a time")},
+			MaxTokens: openai.Int(30),
+			Seed:      openai.Int(seed),
+		}, option.WithJSONSet("guided_choice", choices))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := resp.Choices[0]
+		if !slices.Contains(choices, c.Message.Content) || c.FinishReason != "stop" {
+			t.Fatalf("seed %d: %q (%s) is not one of %q", seed, c.Message.Content, c.FinishReason, choices)
 		}
 	}
 }

@@ -39,6 +39,31 @@ type Vocab struct {
 // output may end but need not (NewChoice).
 func NewVocab(pieces [][]byte, ends ...int32) *Vocab { return &Vocab{pieces: pieces, ends: ends} }
 
+// TokenSource is what VocabFrom reads of a tokenizer.
+type TokenSource interface {
+	NVocab() int
+	Piece(id int32, special bool) ([]byte, error)
+	IsEOG(id int32) bool
+}
+
+// VocabFrom builds a model's Vocab: each token's text as replies show it
+// (control tokens empty; a token that cannot be shown stays empty, which
+// no constraint allows) and its end-of-generation tokens.
+func VocabFrom(t TokenSource) *Vocab {
+	n := t.NVocab()
+	pieces := make([][]byte, n)
+	var ends []int32
+	for id := range int32(n) {
+		if p, err := t.Piece(id, false); err == nil {
+			pieces[id] = p
+		}
+		if t.IsEOG(id) {
+			ends = append(ends, id)
+		}
+	}
+	return NewVocab(pieces, ends...)
+}
+
 func (v *Vocab) isEnd(tok int32) bool { return slices.Contains(v.ends, tok) }
 
 // Len is the number of tokens.

@@ -126,23 +126,6 @@ func (b *Backend) guidedChoice(param string, choices []string) (func() sample.Co
 
 // vocab is every token's text as replies show it, built on first use.
 func (b *Backend) vocab() *sample.Vocab {
-	b.vocabOnce.Do(func() {
-		n := b.Tokenizer.NVocab()
-		v := make([][]byte, n)
-		for id := range n {
-			if p, err := b.Tokenizer.Piece(int32(id), false); err == nil {
-				v[id] = p
-			}
-			// a token that cannot be shown stays empty, which a
-			// constraint never allows
-		}
-		var ends []int32
-		for id := range n {
-			if b.Tokenizer.IsEOG(int32(id)) {
-				ends = append(ends, int32(id))
-			}
-		}
-		b.vocabTable = sample.NewVocab(v, ends...)
-	})
+	b.vocabOnce.Do(func() { b.vocabTable = sample.VocabFrom(b.Tokenizer) })
 	return b.vocabTable
 }

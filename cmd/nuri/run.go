@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/nuri-ai/nuri/kernels"
 	"io"
 	"os"
 	"os/signal"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/nuri-ai/nuri/chat"
 	"github.com/nuri-ai/nuri/engine"
+	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/sample"
 	"github.com/nuri-ai/nuri/tokenizer"
 )
@@ -33,6 +33,8 @@ type runConfig struct {
 	kvType, logLevel      string
 	stops                 []string
 	sampling              sample.Params
+	json                  bool   // the reply is a JSON object
+	jsonSchema            string // file: the reply follows this JSON Schema
 	device                deviceFlags
 }
 
@@ -57,6 +59,8 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	freq := fs.Float64("frequency-penalty", 0, "frequency penalty")
 	fs.Func("stop", "stop string (repeatable)", func(s string) error { c.stops = append(c.stops, s); return nil })
 	fs.BoolVar(&c.ignoreEOS, "ignore-eos", false, "keep generating after end-of-generation tokens")
+	fs.BoolVar(&c.json, "json", false, "constrain the reply to one JSON object, as response_format json_object")
+	fs.StringVar(&c.jsonSchema, "json-schema", "", "JSON Schema file the reply must follow, as response_format json_schema")
 	fs.IntVar(&c.threads, "threads", kernels.DefaultThreads(), "CPU threads, by default one per physical core this process may use")
 	fs.IntVar(&c.nCtx, "ctx-size", 0, "context length (0: the model's)")
 	fs.StringVar(&c.kvType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type: f16, q8_0 or f32")
@@ -81,6 +85,8 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 		return fail("-n must be ≥ -1")
 	case c.system != "" && !c.chat:
 		return fail("--system needs --chat")
+	case c.json && c.jsonSchema != "":
+		return fail("give --json or --json-schema, not both")
 	case c.device.name == "":
 		return fail("--device must name a device (cpu, cuda:N, npu:N)")
 	}
@@ -147,6 +153,9 @@ func generate(ctx context.Context, c *runConfig, stdout, stderr io.Writer) error
 		<-loopDone
 	}()
 	req := engine.Request{Prompt: ids, Sampling: c.sampling, Stop: c.stops, IgnoreEOS: c.ignoreEOS}
+	if req.Constraint, err = runConstraint(c, tok); err != nil {
+		return err
+	}
 	req.MaxTokens = max(c.nPredict, 0)
 	st := runStats{load: loadTime, nPrompt: len(ids), start: time.Now()}
 	seq, err := eng.Submit(ctx, req)
@@ -290,4 +299,25 @@ func stderrLogger(level string, w io.Writer) (*zap.Logger, error) {
 	enc := zap.NewDevelopmentEncoderConfig()
 	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(w), lvl)
 	return zap.New(core), nil
+}
+
+// runConstraint is --json's or --json-schema's output constraint, or nil.
+func runConstraint(c *runConfig, tok *tokenizer.Tokenizer) (func() sample.Constraint, error) {
+	switch {
+	case c.json:
+		v := sample.VocabFrom(tok)
+		return func() sample.Constraint { return sample.NewJSON(v, true) }, nil
+	case c.jsonSchema != "":
+		src, err := os.ReadFile(c.jsonSchema)
+		if err != nil {
+			return nil, fmt.Errorf("read JSON schema: %w", err)
+		}
+		s, err := sample.CompileJSONSchema(src)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.jsonSchema, err)
+		}
+		v := sample.VocabFrom(tok)
+		return func() sample.Constraint { return s.Constraint(v) }, nil
+	}
+	return nil, nil
 }

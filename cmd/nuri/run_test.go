@@ -3,13 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/nuri-ai/nuri/engine"
 	"github.com/nuri-ai/nuri/internal/testshared"
+	"github.com/nuri-ai/nuri/sample"
 	"github.com/nuri-ai/nuri/tokenizer"
 )
 
@@ -87,6 +92,10 @@ func TestRunStoriesGreedy(t *testing.T) {
 
 func TestRunErrors(t *testing.T) {
 	model := testshared.Path(t, "models", "stories260K.gguf")
+	badSchema := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(badSchema, []byte(`{"type": "string", "pattern": "^a"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	long := strings.Repeat("Once upon a time ", 40)
 	tests := []struct {
 		name string
@@ -99,6 +108,8 @@ func TestRunErrors(t *testing.T) {
 		{"prompt longer than the context", []string{"--model", model, "--prompt", long, "--ctx-size", "64"}, engine.ErrPromptTooLong},
 		{"bad sampling", []string{"--model", model, "--prompt", "x", "--min-p", "3"}, engine.ErrInvalidRequest},
 		{"bad kernel set", []string{"--model", model, "--kernels", "avx512"}, errUsage},
+		{"json and a schema", []string{"--model", model, "--json", "--json-schema", "s.json"}, errUsage},
+		{"unsupported schema", []string{"--model", model, "--prompt", "x", "--json-schema", badSchema}, sample.ErrSchema},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,5 +169,33 @@ func TestRunCancelledContext(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "finish:     cancelled") {
 		t.Fatalf("stderr:\n%s", errb.String())
+	}
+}
+
+// TestRunJSONSchema: --json-schema holds the reply to the schema (and
+// ends it when the object closes); --json to one object.
+func TestRunJSONSchema(t *testing.T) {
+	model := testshared.Path(t, "models", "stories260K.gguf")
+	schema := filepath.Join(t.TempDir(), "s.json")
+	if err := os.WriteFile(schema, []byte(`{"type": "object", "properties": {"hero": {"type": "string", "maxLength": 10}, "brave": {"type": "boolean"}}, "required": ["hero", "brave"]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for seed := range 3 {
+		out, stderr, err := runCmd(t, "--model", model, "--prompt", "Once upon a time", "--json-schema", schema, "-n", "300", "--seed", strconv.Itoa(seed))
+		if err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		reply := strings.TrimSuffix(strings.TrimPrefix(out, "Once upon a time"), "\n")
+		var got struct {
+			Hero  *string `json:"hero"`
+			Brave *bool   `json:"brave"`
+		}
+		if err := json.Unmarshal([]byte(reply), &got); err != nil || got.Hero == nil || got.Brave == nil || utf8.RuneCountInString(*got.Hero) > 10 {
+			t.Fatalf("seed %d: %q breaks the schema (%v)", seed, reply, err)
+		}
+	}
+	out, stderr, err := runCmd(t, "--model", model, "--prompt", "Once upon a time", "--json", "-n", "20", "--seed", "1")
+	if err != nil || !strings.HasPrefix(out, "Once upon a time{") {
+		t.Fatalf("--json: %q, %v\n%s", out, err, stderr)
 	}
 }

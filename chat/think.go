@@ -29,17 +29,17 @@ func ThinkingOpen(prompt string) bool {
 // and content after it. Whitespace around the reasoning is dropped. A
 // reply cut before </think> is all reasoning.
 type ThinkParser struct {
-	state   int    // 0: the reply's start, 1: reasoning, 2: content
-	pending string // undecided text: the start, or a possible </think>
-	held    string // reasoning's trailing whitespace
-	lead    bool   // drop leading whitespace (of reasoning, or of content after it)
+	state   int       // 0: the reply's start, 1: reasoning, 2: content
+	pending string    // undecided text: the start, or a possible </think>
+	space   spaceTrim // the reasoning's leading and trailing whitespace
+	lead    bool      // drop the leading whitespace of content after </think>
 }
 
 // NewThinkParser returns a parser; open says the prompt opened the
 // thinking already.
 func NewThinkParser(open bool) *ThinkParser {
 	if open {
-		return &ThinkParser{state: 1, lead: true}
+		return &ThinkParser{state: 1, space: spaceTrim{lead: true}}
 	}
 	return &ThinkParser{}
 }
@@ -63,7 +63,7 @@ func (p *ThinkParser) step(text string, final bool) (string, string) {
 			s := strings.TrimLeft(p.pending, " \t\r\n")
 			switch {
 			case strings.HasPrefix(s, thinkOpen):
-				p.pending, p.state, p.lead = s[len(thinkOpen):], 1, true
+				p.pending, p.state, p.space.lead = s[len(thinkOpen):], 1, true
 				continue
 			case !final && strings.HasPrefix(thinkOpen, s):
 				return "", "" // only whitespace or part of <think> so far
@@ -80,12 +80,12 @@ func (p *ThinkParser) step(text string, final bool) (string, string) {
 				body, p.pending = p.pending[:len(p.pending)-keep], p.pending[len(p.pending)-keep:]
 				p.reason(&reasoning, body)
 				if final {
-					p.held = ""
+					p.space.held = ""
 				}
 				return reasoning.String(), content.String()
 			}
 			p.reason(&reasoning, body)
-			p.held = "" // the reasoning's trailing whitespace
+			p.space.held = "" // the reasoning's trailing whitespace
 			p.pending, p.state, p.lead = rest, 2, true
 			continue
 		default:
@@ -104,22 +104,31 @@ func (p *ThinkParser) step(text string, final bool) (string, string) {
 	}
 }
 
-// reason gives s as reasoning, without its leading whitespace at the
-// start and holding its trailing whitespace back.
-func (p *ThinkParser) reason(out *strings.Builder, s string) {
-	if p.lead {
+// reason gives s as reasoning.
+func (p *ThinkParser) reason(out *strings.Builder, s string) { p.space.write(out, s) }
+
+// spaceTrim passes text through while holding its trailing whitespace
+// back, until more text shows whether it is inner (given) or trailing
+// (dropped by the caller), and drops leading whitespace while lead is set.
+type spaceTrim struct {
+	held string // trailing whitespace not yet given
+	lead bool   // drop whitespace until the next other character
+}
+
+func (h *spaceTrim) write(out *strings.Builder, s string) {
+	if h.lead {
 		s = strings.TrimLeft(s, " \t\r\n")
 		if s == "" {
 			return
 		}
-		p.lead = false
+		h.lead = false
 	}
 	t := strings.TrimRight(s, " \t\r\n")
 	if t == "" {
-		p.held += s
+		h.held += s
 		return
 	}
-	out.WriteString(p.held)
+	out.WriteString(h.held)
 	out.WriteString(t)
-	p.held = s[len(t):]
+	h.held = s[len(t):]
 }

@@ -131,12 +131,11 @@ func (f ToolFormat) Markers() []string {
 // content and calls is dropped, and so is the content's trailing
 // whitespace when the reply made calls.
 type ToolParser struct {
-	f         ToolFormat
-	pending   string // text not yet classified
-	inCall    bool   // hermes: inside <tool_call>
-	held      string // content's trailing whitespace, not yet given
-	afterCall bool   // drop the whitespace that follows a call
-	calls     int
+	f       ToolFormat
+	pending string    // text not yet classified
+	inCall  bool      // hermes: inside <tool_call>
+	space   spaceTrim // content's whitespace next to calls
+	calls   int
 	// llama3: 0 undecided, 1 the reply is JSON calls, 2 it is content
 	mode int
 }
@@ -149,65 +148,40 @@ func (p *ToolParser) Calls() int { return p.calls }
 
 // Push takes the next piece of the reply and returns the content and the
 // calls it completes.
-func (p *ToolParser) Push(text string) (string, []ToolCall) {
+func (p *ToolParser) Push(text string) (string, []ToolCall) { return p.step(text, false) }
+
+// Finish ends the reply and returns what was held back.
+func (p *ToolParser) Finish() (string, []ToolCall) { return p.step("", true) }
+
+func (p *ToolParser) step(text string, final bool) (string, []ToolCall) {
 	p.pending += text
 	var out strings.Builder
 	var calls []ToolCall
 	switch p.f {
 	case ToolsHermes:
-		calls = p.hermes(&out, false)
+		calls = p.hermes(&out, final)
 	case ToolsLlama3:
-		p.llama3(&out, false)
+		calls = p.llama3(&out, final)
 	default:
 		p.content(&out, p.pending)
 		p.pending = ""
 	}
-	return out.String(), calls
-}
-
-// Finish ends the reply and returns what was held back.
-func (p *ToolParser) Finish() (string, []ToolCall) {
-	var out strings.Builder
-	var calls []ToolCall
-	switch p.f {
-	case ToolsHermes:
-		calls = p.hermes(&out, true)
-	case ToolsLlama3:
-		calls = p.llama3(&out, true)
-	default:
-		p.content(&out, p.pending)
-		p.pending = ""
-	}
-	if p.calls == 0 {
-		out.WriteString(p.held)
-	}
-	p.held = ""
-	return out.String(), calls
-}
-
-// content gives s as content, holding its trailing whitespace back.
-func (p *ToolParser) content(out *strings.Builder, s string) {
-	if p.afterCall {
-		s = strings.TrimLeft(s, " \t\r\n")
-		if s == "" {
-			return
+	if final {
+		if p.calls == 0 { // trailing whitespace is content's only without calls
+			out.WriteString(p.space.held)
 		}
-		p.afterCall = false
+		p.space.held = ""
 	}
-	t := strings.TrimRight(s, " \t\r\n")
-	if t == "" {
-		p.held += s
-		return
-	}
-	out.WriteString(p.held)
-	out.WriteString(t)
-	p.held = s[len(t):]
+	return out.String(), calls
 }
+
+// content gives s as content.
+func (p *ToolParser) content(out *strings.Builder, s string) { p.space.write(out, s) }
 
 func (p *ToolParser) call(c ToolCall, calls []ToolCall) []ToolCall {
 	p.calls++
-	p.held = "" // whitespace between content and a call is not content
-	p.afterCall = true
+	p.space.held = ""   // whitespace between content and a call is not content
+	p.space.lead = true // nor is the whitespace after it
 	return append(calls, c)
 }
 

@@ -580,17 +580,7 @@ func TestServeJSONObject(t *testing.T) {
 	client := openaiClient(base)
 	jsonObject := openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONObject: &shared.ResponseFormatJSONObjectParam{}}
 	for seed := range int64(4) {
-		resp, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
-			Model:          "stories260K",
-			Messages:       []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Once upon a time")},
-			MaxTokens:      openai.Int(120),
-			Seed:           openai.Int(seed),
-			ResponseFormat: jsonObject,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := resp.Choices[0]
+		c := storiesChat(t, client, seed, 120, func(p *openai.ChatCompletionNewParams) { p.ResponseFormat = jsonObject })
 		text := c.Message.Content
 		if !strings.HasPrefix(text, "{") {
 			t.Fatalf("seed %d: %q does not start an object", seed, text)
@@ -638,17 +628,7 @@ func TestServeJSONSchema(t *testing.T) {
 		JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{Name: "story", Schema: schema, Strict: openai.Bool(true)},
 	}}
 	for seed := range int64(4) {
-		resp, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
-			Model:          "stories260K",
-			Messages:       []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Once upon a time")},
-			MaxTokens:      openai.Int(600),
-			Seed:           openai.Int(seed),
-			ResponseFormat: format,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := resp.Choices[0]
+		c := storiesChat(t, client, seed, 600, func(p *openai.ChatCompletionNewParams) { p.ResponseFormat = format })
 		var got struct {
 			Name  *string `json:"name"`
 			Color *string `json:"color"`
@@ -689,18 +669,9 @@ func TestServeForcedToolCall(t *testing.T) {
 			{OfChatCompletionNamedToolChoice: &openai.ChatCompletionNamedToolChoiceParam{Function: openai.ChatCompletionNamedToolChoiceFunctionParam{Name: "set_mood"}}},
 			{OfAuto: openai.String("required")},
 		} {
-			resp, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
-				Model:      "stories260K",
-				Messages:   []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Once upon a time")},
-				Tools:      []openai.ChatCompletionToolParam{tool},
-				ToolChoice: choice,
-				MaxTokens:  openai.Int(400),
-				Seed:       openai.Int(seed),
+			c := storiesChat(t, client, seed, 400, func(p *openai.ChatCompletionNewParams) {
+				p.Tools, p.ToolChoice = []openai.ChatCompletionToolParam{tool}, choice
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := resp.Choices[0]
 			if c.FinishReason != "tool_calls" || len(c.Message.ToolCalls) != 1 || c.Message.ToolCalls[0].Function.Name != "set_mood" {
 				t.Fatalf("seed %d: finish %q, message %+v", seed, c.FinishReason, c.Message)
 			}
@@ -725,18 +696,30 @@ func TestServeGuidedChoice(t *testing.T) {
 	client := openaiClient(base)
 	choices := []string{"happy", "sad", "행복해요", "happy!"}
 	for seed := range int64(4) {
-		resp, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
-			Model:     "stories260K",
-			Messages:  []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Once upon a time")},
-			MaxTokens: openai.Int(30),
-			Seed:      openai.Int(seed),
-		}, option.WithJSONSet("guided_choice", choices))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := resp.Choices[0]
+		c := storiesChat(t, client, seed, 30, nil, option.WithJSONSet("guided_choice", choices))
 		if !slices.Contains(choices, c.Message.Content) || c.FinishReason != "stop" {
 			t.Fatalf("seed %d: %q (%s) is not one of %q", seed, c.Message.Content, c.FinishReason, choices)
 		}
 	}
+}
+
+// storiesChat sends "Once upon a time" to stories260K as a chat with a
+// seed and a token limit, set changing the request, and returns the
+// first choice.
+func storiesChat(t *testing.T, client openai.Client, seed, maxTokens int64, set func(*openai.ChatCompletionNewParams), opts ...option.RequestOption) openai.ChatCompletionChoice {
+	t.Helper()
+	p := openai.ChatCompletionNewParams{
+		Model:     "stories260K",
+		Messages:  []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Once upon a time")},
+		MaxTokens: openai.Int(maxTokens),
+		Seed:      openai.Int(seed),
+	}
+	if set != nil {
+		set(&p)
+	}
+	resp, err := client.Chat.Completions.New(t.Context(), p, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Choices[0]
 }

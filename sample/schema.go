@@ -145,6 +145,10 @@ type schemaNode struct {
 	values   *schemaNode  // kMap: the values' schema; kArray: the items' (nil: any)
 	min, max int          // kArray: items; kString: code points; max -1: none
 	enum     [][]byte     // kEnum: the values' compact encodings
+	// kInteger: bounds, when bounded (minimum, maximum and their
+	// exclusive forms, as whole numbers)
+	bounded bool
+	lo, hi  int64
 	alts     []*schemaNode
 	first    [256]int8 // kUnion: the alternative a first byte starts, -1 none
 }
@@ -202,6 +206,8 @@ type schemaFrame struct {
 	count uint32 // items written, or code points of a string
 	cand  uint64 // keys or enum values still matching
 	lit   jsonState
+	num   uint64 // a bounded integer's digits so far, as a value
+	neg   bool   // and its sign
 }
 
 // schemaState is the recognizer's state: a stack of frames, one for each
@@ -342,8 +348,11 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			case jZero, jInt, jFrac, jExpDigits:
 				// The number ends; the whitespace is the parent's, counted
 				// in its run.
-				return stepDoneRetry
+				return n.endInteger(f)
 			}
+		}
+		if n.bounded && !n.integerByte(f, c) {
+			return stepFail
 		}
 		if f.lit.step(c) {
 			if f.lit.mode == jDone {
@@ -355,7 +364,7 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		switch prev.mode {
 		case jZero, jInt, jFrac, jExpDigits: // a number ends before c
 			if prev.depth == 0 {
-				return stepDoneRetry
+				return n.endInteger(f)
 			}
 		}
 		return stepFail
@@ -531,6 +540,66 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		return stepFail
 	}
 	return stepFail
+}
+
+// integerByte moves a bounded integer's value past c ('-' or a digit),
+// refusing c when no integer it can still become is within the bounds:
+// the model must never write itself into a number it cannot end.
+func (n *schemaNode) integerByte(f *schemaFrame, c byte) bool {
+	switch {
+	case c == '-':
+		f.neg = true
+		return n.viable(f.neg, 0, 0)
+	case isDigit(c):
+		if f.count >= 18 {
+			return false // beyond int64's safe digits
+		}
+		f.num = f.num*10 + uint64(c-'0')
+		f.count++
+		return n.viable(f.neg, f.num, int(f.count))
+	}
+	return true // the other bytes the number's syntax decides
+}
+
+// endInteger ends a number; a bounded integer must be within its bounds.
+func (n *schemaNode) endInteger(f *schemaFrame) int {
+	if !n.bounded {
+		return stepDoneRetry
+	}
+	v := int64(f.num)
+	if f.neg {
+		v = -v
+	}
+	if v < n.lo || v > n.hi {
+		return stepFail
+	}
+	return stepDoneRetry
+}
+
+// viable says whether an integer whose first digits (k of them, value v,
+// sign neg) are written can still end within [lo, hi]: some number of
+// further digits j gives magnitudes v·10^j … v·10^j + 10^j − 1.
+func (n *schemaNode) viable(neg bool, v uint64, k int) bool {
+	within := func(a, b int64) bool { // the magnitudes a..b, signed, meet [lo, hi]
+		if neg {
+			a, b = -b, -a
+		}
+		return b >= n.lo && a <= n.hi
+	}
+	if k == 0 { // only the sign: any magnitude
+		return within(0, 1<<62)
+	}
+	if v == 0 { // a leading 0 is the whole number
+		return k == 1 && within(0, 0)
+	}
+	p := uint64(1)
+	for j := 0; k+j <= 18; j++ {
+		if within(int64(v*p), int64(v*p+p-1)) {
+			return true
+		}
+		p *= 10
+	}
+	return false
 }
 
 // char counts one character of a string (a map key has no bounds).

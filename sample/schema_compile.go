@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 )
 
@@ -172,7 +173,8 @@ func (c *schemaCompiler) node(v any, path string) (*schemaNode, error) {
 func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 	known := map[string]bool{}
 	for _, k := range []string{"type", "properties", "required", "additionalProperties", "items",
-		"minItems", "maxItems", "minLength", "maxLength", "enum", "const", "anyOf", "oneOf", "allOf", "$ref"} {
+		"minItems", "maxItems", "minLength", "maxLength", "enum", "const", "anyOf", "oneOf", "allOf", "$ref",
+		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"} {
 		known[k] = true
 	}
 	for _, k := range o.keys {
@@ -239,6 +241,8 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 			types = []string{"array"}
 		case has(o, "minLength") || has(o, "maxLength"):
 			types = []string{"string"}
+		case hasBounds(o):
+			return nil, schemaErr(path, "numeric bounds without a type: give \"type\": \"integer\"")
 		default:
 			return &schemaNode{kind: kAny}, nil
 		}
@@ -268,6 +272,52 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 	}
 	return c.unionNode(alts), nil
 }
+
+var boundKeys = []string{"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}
+
+func hasBounds(o *ordered) bool {
+	for _, k := range boundKeys {
+		if has(o, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// integerNode is an integer, bounded by minimum, maximum and their
+// exclusive forms (numbers, not draft 4's booleans), as whole numbers.
+func integerNode(o *ordered, path string) (*schemaNode, error) {
+	n := &schemaNode{kind: kInteger, lo: -maxBound, hi: maxBound}
+	for _, k := range boundKeys {
+		v, ok := o.get(k)
+		if !ok {
+			continue
+		}
+		num, isNum := v.(json.Number)
+		f, err := num.Float64()
+		if !isNum || err != nil || math.Abs(f) >= maxBound {
+			return nil, schemaErr(path, "%s must be a number within ±%d", k, int64(maxBound))
+		}
+		n.bounded = true
+		switch k {
+		case "minimum":
+			n.lo = max(n.lo, int64(math.Ceil(f)))
+		case "exclusiveMinimum":
+			n.lo = max(n.lo, int64(math.Floor(f))+1)
+		case "maximum":
+			n.hi = min(n.hi, int64(math.Floor(f)))
+		case "exclusiveMaximum":
+			n.hi = min(n.hi, int64(math.Ceil(f))-1)
+		}
+	}
+	if n.lo > n.hi {
+		return nil, schemaErr(path, "no integer lies within the bounds")
+	}
+	return n, nil
+}
+
+// maxBound keeps bounded integers to 18 digits, where their values fit.
+const maxBound = 1e18
 
 func has(o *ordered, k string) bool {
 	_, ok := o.get(k)
@@ -304,8 +354,13 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 		}
 		return &schemaNode{kind: kString, min: lo, max: hi}, nil
 	case "integer":
-		return &schemaNode{kind: kInteger}, nil
+		return integerNode(o, path)
 	case "number":
+		for _, k := range boundKeys {
+			if has(o, k) {
+				return nil, schemaErr(path, "keyword %q on a number is not supported (on an integer it is)", k)
+			}
+		}
 		return &schemaNode{kind: kNumber}, nil
 	case "boolean":
 		return &schemaNode{kind: kBoolean}, nil

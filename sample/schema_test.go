@@ -323,8 +323,9 @@ func TestSchemaRefused(t *testing.T) {
 		names  string // what the error must mention, when it is a keyword
 	}{
 		{`{"type":"string","pattern":"^a$"}`, "pattern"},
-		{`{"type":"integer","minimum":0}`, "minimum"},
-		{`{"type":"integer","maximum":9}`, "maximum"},
+		{`{"type":"number","minimum":0}`, "minimum"},
+		{`{"type":"integer","minimum":5,"maximum":4}`, ""},
+		{`{"minimum":0}`, ""},
 		{`{"type":"number","exclusiveMinimum":0}`, "exclusiveMinimum"},
 		{`{"type":"number","exclusiveMaximum":0}`, "exclusiveMaximum"},
 		{`{"type":"integer","multipleOf":2}`, "multipleOf"},
@@ -1312,5 +1313,61 @@ func TestSchemaRandom(t *testing.T) {
 	t.Logf("%d texts; edited: %d valid, %d invalid; %d with a byte inserted still valid", texts, accepted, refused, inserted)
 	if accepted < texts/2 || refused < texts/2 || inserted < texts/50 {
 		t.Fatalf("edited: %d valid, %d invalid, %d inserted valid of %d texts: the test says little", accepted, refused, inserted, texts)
+	}
+}
+
+// Bounded integers: every integer in range is accepted with each of its
+// prefixes, and one out of range is refused at its first byte that
+// leaves no way back, or cannot end. Bounds come inclusive, exclusive and
+// fractional.
+func TestSchemaIntegerBounds(t *testing.T) {
+	for _, tc := range []struct {
+		schema string
+		lo, hi int64
+	}{
+		{`{"type":"integer","minimum":0,"maximum":120}`, 0, 120},
+		{`{"type":"integer","minimum":-15,"maximum":-3}`, -15, -3},
+		{`{"type":"integer","exclusiveMinimum":-1.5,"exclusiveMaximum":7}`, -1, 6},
+		{`{"type":"integer","minimum":1000,"maximum":1000}`, 1000, 1000},
+		{`{"type":"integer","minimum":0.5,"maximum":99.9}`, 1, 99},
+		{`{"type":"integer","minimum":-50}`, -50, 1 << 40},
+	} {
+		p, err := compileSchema([]byte(tc.schema))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.schema, err)
+		}
+		for v := int64(-2100); v <= 2100; v++ {
+			text := strconv.FormatInt(v, 10) + " "
+			st := p.start()
+			fed := true
+			for i := range len(text) {
+				if !st.feed([]byte{text[i]}) {
+					fed = false
+					break
+				}
+			}
+			in := v >= tc.lo && v <= tc.hi
+			if in != (fed && st.complete()) {
+				t.Fatalf("%s: %d: fed %v complete %v, want in range %v", tc.schema, v, fed, st.complete(), in)
+			}
+		}
+		// Inside an object the number ends at the delimiter, and a
+		// prefix that cannot be completed is refused at once.
+		obj, err := compileSchema([]byte(`{"type":"object","properties":{"n":` + tc.schema + `},"required":["n"]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mid := (tc.lo + min(tc.hi, tc.lo+1000)) / 2
+		st := obj.start()
+		if !st.feed([]byte(`{"n":`+strconv.FormatInt(mid, 10)+`}`)) || !st.complete() {
+			t.Fatalf("%s: %d refused in an object", tc.schema, mid)
+		}
+	}
+	p, _ := compileSchema([]byte(`{"type":"integer","minimum":10,"maximum":20}`))
+	for _, prefix := range []string{"-", "0", "3", "21", "100"} {
+		st := p.start()
+		if st.feed([]byte(prefix)) {
+			t.Errorf("[10, 20]: prefix %q accepted though nothing in range starts with it", prefix)
+		}
 	}
 }

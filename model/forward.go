@@ -35,6 +35,19 @@ func (m *transformer) Forward(b *Batch, kv KVView, out []float32) error {
 	for il := range m.layers {
 		x = m.block(s, il, x, a, p, kv.Cache)
 	}
+	if b.Hidden {
+		// The lm_head's input: the final norm of the kept rows.
+		h := x
+		if m.outNorm.Valid() {
+			h = prefix(a.h, x.Rows)
+			s.RMSNorm(h, x, m.outNorm, hp.eps)
+		}
+		s.Read(out[:len(p.outIdx)*hp.NEmbd], h)
+		if err := s.Sync(); err != nil {
+			return fmt.Errorf("forward: %w", err)
+		}
+		return nil
+	}
 	out = out[:len(p.outIdx)*hp.NVocab]
 	logits, direct := m.logitsIn(out, a.logits)
 	m.normLinears(s, x, m.outNorm, prefix(a.h, x.Rows), [3]backends.Tensor{logits}, [3]backends.Tensor{m.output}, [3]backends.Tensor{}, 1)

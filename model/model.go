@@ -37,6 +37,19 @@ type Batch struct {
 	Pos    []int32 // position of each token inside its sequence
 	Seq    []int32 // sequence index of each token: selects the block table in KVView.Tables
 	Logits []bool  // rows whose logits are wanted (nil: only the last row)
+	// Hidden asks, for the same rows, the final normalised hidden state
+	// (Config.NEmbd values a row, the lm_head's input) instead of logits:
+	// what an embedding model pools.
+	Hidden bool
+}
+
+// OutWidth is the values Forward writes a row: NVocab logits, or NEmbd
+// with Hidden.
+func (b *Batch) OutWidth(c Config) int {
+	if b.Hidden {
+		return c.NEmbd
+	}
+	return c.NVocab
 }
 
 // NumLogits returns how many rows of logits Forward writes for b.
@@ -59,7 +72,7 @@ func (b *Batch) NumLogits() int {
 // Model is one loaded network. Forward writes the K/V of every batch token
 // into the paged cache through the block tables, attends each token over its
 // own sequence's positions 0..pos, and writes NumLogits rows of NVocab
-// logits into out, in batch order. When Forward fails, out may have been
+// logits (NEmbd hidden values with Batch.Hidden) into out, in batch order. When Forward fails, out may have been
 // partly written.
 //
 // The result for one token must not depend on which other tokens share the

@@ -66,8 +66,12 @@ func (m *transformer) plan(b *Batch, kv KVView, out []float32) (*plan, error) {
 	if b.Logits == nil {
 		p.outIdx = append(p.outIdx, int32(n-1))
 	}
-	if need := len(p.outIdx) * m.hp.NVocab; len(out) < need {
-		return nil, fmt.Errorf("logits buffer holds %d values, need %d (%d rows of %d): %w", len(out), need, len(p.outIdx), m.hp.NVocab, ErrBadBatch)
+	width := m.hp.NVocab
+	if b.Hidden {
+		width = m.hp.NEmbd
+	}
+	if need := len(p.outIdx) * width; len(out) < need {
+		return nil, fmt.Errorf("output buffer holds %d values, need %d (%d rows of %d): %w", len(out), need, len(p.outIdx), width, ErrBadBatch)
 	}
 	return p, nil
 }

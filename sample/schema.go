@@ -149,8 +149,8 @@ type schemaNode struct {
 	// exclusive forms, as whole numbers)
 	bounded bool
 	lo, hi  int64
-	alts     []*schemaNode
-	first    [256]int8 // kUnion: the alternative a first byte starts, -1 none
+	alts    []*schemaNode
+	first   [256]int8 // kUnion: the alternative a first byte starts, -1 none
 }
 
 type schemaProp struct {

@@ -53,6 +53,9 @@ type Backend struct {
 
 	vocabOnce  sync.Once
 	vocabTable *sample.Vocab // every token's text, for output constraints
+	// Embedder, when not nil, serves /v1/embeddings (nuri serve
+	// --embeddings).
+	Embedder Embedder
 	// Gauges, when not nil, adds gauges to /metrics at every scrape (the
 	// device's telemetry; see GaugeSource).
 	Gauges GaugeSource

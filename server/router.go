@@ -48,6 +48,8 @@ func (s *Server) routes(path string) []route {
 		return []route{{method: "POST", auth: true, h: s.handleChat}}
 	case "/v1/completions":
 		return []route{{method: "POST", auth: true, h: s.handleCompletion}}
+	case "/v1/embeddings":
+		return []route{{method: "POST", auth: true, h: s.handleEmbeddings}}
 	case "/v1/models":
 		return []route{{method: "GET", auth: true, h: s.handleModels}}
 	case "/tokenize":

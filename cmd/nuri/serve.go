@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/nuri-ai/nuri/kernels"
 	"io"
 	"net"
 	"os"
@@ -19,8 +18,12 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/chat"
 	"github.com/nuri-ai/nuri/engine"
+	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/kernels"
+	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/server"
 	"github.com/nuri-ai/nuri/tokenizer"
 )
@@ -38,6 +41,8 @@ type serveConfig struct {
 	threads, nCtx         int
 	chatTemplate, chatFmt string
 	toolParser            chat.ToolFormat // "" : what the template shows
+	embeddings            bool            // serve /v1/embeddings
+	pooling               string          // "" : the GGUF's pooling_type, else last
 	reasoning             server.Reasoning
 	logLevel, logFormat   string
 	eng                   engine.Config
@@ -63,6 +68,8 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.StringVar(&c.chatTemplate, "chat-template-file", "", "Jinja chat template file overriding the GGUF's")
 	fs.StringVar(&c.chatFmt, "chat-format", "", "built-in chat format instead of the template: "+strings.Join(chat.FormatNames(), ", "))
 	toolParser := fs.String("tool-parser", "auto", "how tool calls are read from replies: auto (from the chat template), "+strings.Join(chat.ToolFormatNames(), ", "))
+	fs.BoolVar(&c.embeddings, "embeddings", false, "serve /v1/embeddings: the final hidden states, pooled and normalised")
+	fs.StringVar(&c.pooling, "pooling", "", "embedding pooling: last, mean or cls (default: the GGUF's pooling_type, else last)")
 	reasoning := fs.String("reasoning-parser", "auto", "split <think>…</think> off into reasoning_content: auto (when the chat template writes it), think (always), none")
 	fs.IntVar(&c.eng.MaxNumSeqs, "max-num-seqs", engine.DefaultMaxNumSeqs, "sequences running at once")
 	fs.IntVar(&c.eng.MaxNumBatchedTokens, "max-num-batched-tokens", engine.DefaultMaxNumBatchedTokens, "token budget of one step")
@@ -125,6 +132,14 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 			return fail("--tool-parser: %v", err)
 		}
 		c.toolParser = f
+	}
+	if c.pooling != "" {
+		if _, err := engine.ParsePooling(c.pooling); err != nil {
+			return fail("--pooling: %v", err)
+		}
+		if !c.embeddings {
+			return fail("--pooling needs --embeddings")
+		}
 	}
 	switch *reasoning {
 	case "auto":
@@ -308,16 +323,66 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 			log.Error("scheduler loop stopped", zap.Error(err))
 		}
 	}()
+	var emb *engine.Embedder
+	if c.embeddings {
+		if emb, err = newEmbedder(c, m, dev, log); err != nil {
+			eng.Close()
+			stopLoop()
+			<-loopDone
+			return nil, nil, errors.Join(err, closeModel())
+		}
+	}
 	closeAll := func() {
 		eng.Close()
 		stopLoop()
 		<-loopDone
+		if emb != nil {
+			if err := emb.Close(); err != nil {
+				log.Warn("close embedder", zap.Error(err))
+			}
+		}
 		if err := closeModel(); err != nil {
 			log.Warn("close model", zap.Error(err))
 		}
 	}
-	return &server.Backend{Engine: server.EngineAdapter{E: eng}, Tokenizer: tok, Chat: renderer,
-		ToolFormat: c.toolParser, Reasoning: c.reasoning, Gauges: deviceGauges(dev, log)}, closeAll, nil
+	b := &server.Backend{Engine: server.EngineAdapter{E: eng}, Tokenizer: tok, Chat: renderer,
+		ToolFormat: c.toolParser, Reasoning: c.reasoning, Gauges: deviceGauges(dev, log)}
+	if emb != nil {
+		b.Embedder = emb
+	}
+	return b, closeAll, nil
+}
+
+// newEmbedder is --embeddings' embedder: its pooling is --pooling, else
+// the GGUF's pooling_type (llama.cpp's numbers), else the last token's.
+func newEmbedder(c *serveConfig, m model.Model, dev backends.Device, log *zap.Logger) (*engine.Embedder, error) {
+	pooling := engine.PoolLast
+	if c.pooling != "" {
+		pooling = engine.Pooling(c.pooling)
+	} else if f, err := gguf.Open(c.model); err == nil {
+		if n, ok := f.Int(f.Arch() + ".pooling_type"); ok {
+			switch n {
+			case 1:
+				pooling = engine.PoolMean
+			case 2:
+				pooling = engine.PoolCLS
+			case 3:
+				pooling = engine.PoolLast
+			default:
+				log.Warn("GGUF pooling_type not supported; pooling the last token", zap.Int("pooling_type", n))
+			}
+		}
+		if err := f.Close(); err != nil {
+			return nil, fmt.Errorf("close %s: %w", c.model, err)
+		}
+	}
+	e, err := engine.NewEmbedder(m, engine.EmbedderConfig{NCtx: c.eng.NCtx, KVCacheType: c.eng.KVCacheType, Pooling: pooling,
+		BatchTokens: c.eng.MaxNumBatchedTokens, Device: dev})
+	if err != nil {
+		return nil, fmt.Errorf("embeddings: %w", err)
+	}
+	log.Info("embeddings", zap.String("pooling", string(pooling)), zap.Int("dim", e.Dim()))
+	return e, nil
 }
 
 func chatRenderer(c *serveConfig, ggufTemplate string, log *zap.Logger) (*chat.Renderer, error) {

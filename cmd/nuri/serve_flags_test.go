@@ -45,6 +45,13 @@ func TestParseServeFlags(t *testing.T) {
 		{"bad body limit", []string{"--model", "m", "--max-body-bytes", "0"}, false, nil},
 		{"stray argument", []string{"--model", "m", "extra"}, false, nil},
 		{"bad kernel set", []string{"--model", "m", "--kernels", "sse4"}, false, nil},
+		{"pooling without embeddings", []string{"--model", "m", "--pooling", "mean"}, false, nil},
+		{"bad pooling", []string{"--model", "m", "--embeddings", "--pooling", "max"}, false, nil},
+		{"embeddings", []string{"--model", "m", "--embeddings", "--pooling", "cls"}, true, func(t *testing.T, c *serveConfig) {
+			if !c.embeddings || c.pooling != "cls" {
+				t.Errorf("embeddings %v pooling %q", c.embeddings, c.pooling)
+			}
+		}},
 		{"bad reasoning parser", []string{"--model", "m", "--reasoning-parser", "deepseek"}, false, nil},
 		{"reasoning parser", []string{"--model", "m", "--reasoning-parser", "none"}, true, func(t *testing.T, c *serveConfig) {
 			if c.reasoning != server.ReasoningNone {

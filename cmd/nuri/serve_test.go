@@ -723,3 +723,52 @@ func storiesChat(t *testing.T, client openai.Client, seed, maxTokens int64, set 
 	}
 	return resp.Choices[0]
 }
+
+// --embeddings on the real model: unit vectors of the model's width, the
+// same text gives the same vector, a shorter one (dimensions) is the
+// full one's start rescaled, and chat still works beside it.
+func TestServeEmbeddings(t *testing.T) {
+	base := startServe(t, "--embeddings", "--pooling", "mean")
+	client := openaiClient(base)
+	embed := func(dims int64, texts ...string) [][]float64 {
+		p := openai.EmbeddingNewParams{Model: "stories260K", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: texts}}
+		if dims > 0 {
+			p.Dimensions = openai.Int(dims)
+		}
+		resp, err := client.Embeddings.New(t.Context(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([][]float64, len(resp.Data))
+		for i, d := range resp.Data {
+			out[i] = d.Embedding
+		}
+		return out
+	}
+	vs := embed(0, "Once upon a time", "Lily saw a big red ball.", "Once upon a time")
+	norm := func(v []float64) float64 {
+		s := 0.0
+		for _, x := range v {
+			s += x * x
+		}
+		return math.Sqrt(s)
+	}
+	for i, v := range vs {
+		if len(v) != 64 || math.Abs(norm(v)-1) > 1e-5 {
+			t.Fatalf("embedding %d: %d values, norm %v", i, len(v), norm(v))
+		}
+	}
+	if !slices.Equal(vs[0], vs[2]) || slices.Equal(vs[0], vs[1]) {
+		t.Fatal("the same text gave different vectors, or different texts the same")
+	}
+	short := embed(16, "Once upon a time")[0]
+	scale := norm(vs[0][:16])
+	for i, x := range short {
+		if math.Abs(x-vs[0][i]/scale) > 1e-5 {
+			t.Fatalf("dimensions 16: value %d is %v, want %v", i, x, vs[0][i]/scale)
+		}
+	}
+	if c := storiesChat(t, client, 1, 5, nil); c.Message.Content == "" {
+		t.Fatal("chat beside embeddings returned nothing")
+	}
+}

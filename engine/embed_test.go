@@ -1,0 +1,130 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"math"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/nuri-ai/nuri/internal/synth"
+	"github.com/nuri-ai/nuri/model"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+func embedTinyModel(t *testing.T) model.Model {
+	t.Helper()
+	shape, err := synth.Lookup("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "tiny.gguf")
+	if err := synth.Write(path, synth.Options{Shape: shape, Type: "F32", Seed: 9}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Load(path, model.LoadOptions{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// hiddenRows runs tokens in one pass and returns every row's final hidden
+// state: the reference the pooled embeddings are checked against.
+func hiddenRows(t *testing.T, m model.Model, tokens []int32) [][]float32 {
+	t.Helper()
+	cfg := m.Config()
+	kv, err := model.NewSequenceView(cfg, len(tokens), 16, quant.F16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(tokens)
+	b := &model.Batch{Tokens: tokens, Pos: make([]int32, n), Seq: make([]int32, n), Logits: make([]bool, n), Hidden: true}
+	for i := range n {
+		b.Pos[i], b.Logits[i] = int32(i), true
+	}
+	out := make([]float32, n*cfg.NEmbd)
+	if err := m.Forward(b, kv, out); err != nil {
+		t.Fatal(err)
+	}
+	rows := make([][]float32, n)
+	for i := range rows {
+		rows[i] = out[i*cfg.NEmbd : (i+1)*cfg.NEmbd]
+	}
+	return rows
+}
+
+// Each pooling gives the reference's rows pooled, in one pass or in
+// chunks of three tokens (batch invariance keeps the bits), and a short
+// input after a long one is unaffected by the cache it reuses.
+func TestEmbedderPooling(t *testing.T) {
+	m := embedTinyModel(t)
+	long := []int32{1, 5, 9, 200, 17, 3, 3, 80, 41, 7, 2, 250, 11}
+	short := []int32{1, 44, 19, 6}
+	for _, pool := range []Pooling{PoolLast, PoolMean, PoolCLS} {
+		for _, batch := range []int{512, 3} {
+			e, err := NewEmbedder(m, EmbedderConfig{NCtx: 64, Pooling: pool, BatchTokens: batch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, in := range [][]int32{long, short} {
+				got, err := e.Embed(context.Background(), in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rows := hiddenRows(t, m, in)
+				want := make([]float32, len(rows[0]))
+				switch pool {
+				case PoolLast:
+					copy(want, rows[len(rows)-1])
+				case PoolCLS:
+					copy(want, rows[0])
+				case PoolMean:
+					sum := make([]float64, len(want))
+					for _, r := range rows {
+						for i, v := range r {
+							sum[i] += float64(v) / float64(len(rows))
+						}
+					}
+					for i, v := range sum {
+						want[i] = float32(v)
+					}
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("%s, batch %d, %d tokens: embedding differs from the pooled rows", pool, batch, len(in))
+				}
+			}
+			if err := e.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func TestEmbedderErrors(t *testing.T) {
+	m := embedTinyModel(t)
+	e, err := NewEmbedder(m, EmbedderConfig{NCtx: 8, Pooling: PoolLast})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, in := range [][]int32{nil, make([]int32, 9)} {
+		if _, err := e.Embed(context.Background(), in); !errors.Is(err, ErrEmbedInput) {
+			t.Errorf("%d tokens: %v, want ErrEmbedInput", len(in), err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.Embed(ctx, []int32{1, 2}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+	if _, err := NewEmbedder(m, EmbedderConfig{Pooling: "max"}); err == nil {
+		t.Error("pooling max accepted")
+	}
+	v := []float32{3, 4}
+	if Normalize(v); math.Abs(float64(v[0])-0.6) > 1e-7 || math.Abs(float64(v[1])-0.8) > 1e-7 {
+		t.Errorf("Normalize: %v", v)
+	}
+}

@@ -1,0 +1,155 @@
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/nuri-ai/nuri/engine"
+)
+
+// Embedder is what /v1/embeddings needs: *engine.Embedder.
+type Embedder interface {
+	Embed(ctx context.Context, tokens []int32) ([]float32, error)
+	Dim() int
+}
+
+// maxEmbedInputs is OpenAI's limit on inputs a request.
+const maxEmbedInputs = 2048
+
+type embeddingRequest struct {
+	Model          string          `json:"model"`
+	Input          json.RawMessage `json:"input"` // as a prompt: text(s) or token ids
+	EncodingFormat string          `json:"encoding_format"`
+	Dimensions     *int            `json:"dimensions"`
+	User           string          `json:"user"`
+}
+
+type embeddingData struct {
+	Object    string `json:"object"`
+	Index     int    `json:"index"`
+	Embedding any    `json:"embedding"` // []float32, or a base64 string
+}
+
+type embeddingResponse struct {
+	Object string          `json:"object"`
+	Data   []embeddingData `json:"data"`
+	Model  string          `json:"model"`
+	Usage  embeddingUsage  `json:"usage"`
+}
+
+type embeddingUsage struct {
+	PromptTokens int `json:"prompt_tokens"`
+	TotalTokens  int `json:"total_tokens"`
+}
+
+// handleEmbeddings is OpenAI's /v1/embeddings: each input's pooled final
+// hidden state, truncated to dimensions when asked (Matryoshka models such
+// as Qwen3-Embedding are trained for it) and normalised to length 1.
+func (s *Server) handleEmbeddings(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
+	b, err := s.backendFor()
+	if err != nil {
+		return err
+	}
+	if b.Embedder == nil {
+		return &apiError{err: ErrNotSupported, param: "model", msg: fmt.Sprintf("'%s' is not served for embeddings: start the server with --embeddings", s.cfg.ModelName)}
+	}
+	var req embeddingRequest
+	if err := decodeBody(ctx, &req); err != nil {
+		return err
+	}
+	if err := s.checkModel(req.Model); err != nil {
+		return err
+	}
+	dim := b.Embedder.Dim()
+	if req.Dimensions != nil && (*req.Dimensions < 1 || *req.Dimensions > dim) {
+		return invalidParam("dimensions", "dimensions must be between 1 and %d, got %d", dim, *req.Dimensions)
+	}
+	switch req.EncodingFormat {
+	case "", "float", "base64":
+	default:
+		return invalidParam("encoding_format", "encoding_format must be \"float\" or \"base64\", got %q", req.EncodingFormat)
+	}
+	var in promptField
+	if err := in.UnmarshalJSON(req.Input); err != nil {
+		return invalidParam("input", "input must be a string, strings, token ids or lists of them")
+	}
+	inputs, err := embeddingInputs(b.Tokenizer, &in)
+	if err != nil {
+		return err
+	}
+	resp := embeddingResponse{Object: "list", Model: s.cfg.ModelName, Data: make([]embeddingData, len(inputs))}
+	for i, ids := range inputs {
+		v, err := b.Embedder.Embed(ctx, ids)
+		switch {
+		case errors.Is(err, engine.ErrEmbedInput):
+			return &apiError{err: errContextExceeded, param: "input", msg: fmt.Sprintf("input %d: %v", i, err)}
+		case err != nil:
+			return fmt.Errorf("embed input %d: %w", i, err)
+		}
+		if req.Dimensions != nil {
+			v = v[:*req.Dimensions]
+		}
+		engine.Normalize(v)
+		resp.Data[i] = embeddingData{Object: "embedding", Index: i, Embedding: v}
+		if req.EncodingFormat == "base64" {
+			resp.Data[i].Embedding = base64Floats(v)
+		}
+		resp.Usage.PromptTokens += len(ids)
+	}
+	resp.Usage.TotalTokens = resp.Usage.PromptTokens
+	ri.promptTokens = resp.Usage.PromptTokens
+	return s.writeJSON(ctx, &resp)
+}
+
+// embeddingInputs tokenizes the input: a string, strings, token ids or
+// lists of them. Texts get the special tokens the vocabulary adds (BOS, or
+// the EOS last-token embedders are trained with); their own text is never
+// read as special tokens.
+func embeddingInputs(tok Tokenizer, in *promptField) ([][]int32, error) {
+	var out [][]int32
+	for i, text := range in.Texts {
+		if text == "" {
+			return nil, invalidParam("input", "input %d is empty", i)
+		}
+		ids, err := tok.Encode(text, true, false)
+		if err != nil {
+			return nil, invalidParam("input", "cannot tokenize input %d: %v", i, err)
+		}
+		out = append(out, ids)
+	}
+	nv := tok.NVocab()
+	for i, ids := range in.Tokens {
+		if len(ids) == 0 {
+			return nil, invalidParam("input", "input %d is empty", i)
+		}
+		for _, id := range ids {
+			if id < 0 || int(id) >= nv {
+				return nil, invalidParam("input", "input %d has token %d outside the vocabulary of %d", i, id, nv)
+			}
+		}
+		out = append(out, ids)
+	}
+	switch {
+	case len(out) == 0:
+		return nil, invalidParam("input", "input must be a string, strings, or token ids")
+	case len(out) > maxEmbedInputs:
+		return nil, invalidParam("input", "at most %d inputs a request, got %d", maxEmbedInputs, len(out))
+	}
+	return out, nil
+}
+
+// base64Floats is OpenAI's base64 encoding: the little-endian float32s.
+func base64Floats(v []float32) string {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}

@@ -367,3 +367,39 @@ func TestTrieMatchesEachToken(t *testing.T) {
 		t.Fatalf("only %d states checked", checked)
 	}
 }
+
+// A call schema: the name picks the arguments' schema.
+func TestCallSchema(t *testing.T) {
+	weather, err := CompileJSONSchema([]byte(`{"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock, err := CompileJSONSchema([]byte(`{"type": "object", "properties": {"tz": {"enum": ["KST", "UTC"]}}, "required": ["tz"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	call, err := CompileCallSchema("arguments", []string{"get_weather", "get_time", "get"}, []*JSONSchema{weather, clock, clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		text string
+		ok   bool
+	}{
+		{`{"name": "get_weather", "arguments": {"city": "서울"}}`, true},
+		{`{"name": "get_time", "arguments": {"tz": "KST"}}`, true},
+		{`{"name": "get", "arguments": {"tz": "UTC"}}`, true},
+		{`{"name": "get_time", "arguments": {"city": "서울"}}`, false},
+		{`{"name": "get_weather", "arguments": {"tz": "KST"}}`, false},
+		{`{"name": "get_date", "arguments": {}}`, false},
+		{`{"arguments": {}, "name": "get"}`, false},
+	} {
+		st := call.p.start()
+		if ok := st.feed([]byte(tc.text)) && st.complete(); ok != tc.ok {
+			t.Errorf("%s: %v, want %v", tc.text, ok, tc.ok)
+		}
+	}
+	if _, err := CompileCallSchema("arguments", []string{"a"}, nil); err == nil {
+		t.Error("names without schemas accepted")
+	}
+}

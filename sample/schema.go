@@ -2,6 +2,7 @@ package sample
 
 import (
 	"errors"
+	"fmt"
 	"math/bits"
 )
 
@@ -34,6 +35,33 @@ func CompileJSONSchema(schema []byte) (*JSONSchema, error) {
 		return nil, err
 	}
 	return &JSONSchema{p: p}, nil
+}
+
+// CompileCallSchema is the schema of a tool call that names one of names
+// and gives the arguments that name's schema (params[i]) accepts:
+// {"name": ..., argsKey: {...}}, name first, as models write calls. No
+// JSON Schema keyword ties one property's schema to another's value, so
+// this is built, not compiled.
+func CompileCallSchema(argsKey string, names []string, params []*JSONSchema) (*JSONSchema, error) {
+	if len(names) == 0 || len(names) != len(params) {
+		return nil, fmt.Errorf("%w: %d names for %d parameter schemas", ErrSchema, len(names), len(params))
+	}
+	vals := make([]any, len(names))
+	for i, n := range names {
+		vals[i] = n
+	}
+	name, err := enumNode(vals, "#/properties/name")
+	if err != nil {
+		return nil, err
+	}
+	n := &schemaNode{kind: kObject, props: []schemaProp{
+		{name: "name", node: name, required: true},
+		{name: argsKey, node: anySchema, required: true},
+	}}
+	for _, p := range params {
+		n.dispatch = append(n.dispatch, p.p.root)
+	}
+	return &JSONSchema{p: &schemaProgram{root: n}}, nil
 }
 
 // Constraint returns a fresh constraint to the schema over v.
@@ -150,6 +178,10 @@ type schemaNode struct {
 	bounded bool
 	lo, hi  int64
 	alts    []*schemaNode
+	// kObject: when set, property 1's schema is dispatch[k], k the enum
+	// value property 0 matched (a tool call: its arguments follow its
+	// name's schema).
+	dispatch []*schemaNode
 	first   [256]int8 // kUnion: the alternative a first byte starts, -1 none
 }
 
@@ -208,6 +240,7 @@ type schemaFrame struct {
 	lit   jsonState
 	num   uint64 // a bounded integer's digits so far, as a value
 	neg   bool   // and its sign
+	pick  int8   // kObject with dispatch: the enum value property 0 matched
 }
 
 // schemaState is the recognizer's state: a stack of frames, one for each
@@ -312,6 +345,15 @@ func (s *schemaState) pop() {
 		return
 	}
 	p := &s.frames[s.depth-1]
+	if c := &s.frames[s.depth]; c.node.kind == kEnum {
+		// The value whose whole length was matched: a parent that
+		// dispatches on it needs to know which.
+		for m := c.cand; m != 0; m &= m - 1 {
+			if i := bits.TrailingZeros64(m); len(c.node.enum[i]) == int(c.off) {
+				p.pick = int8(i)
+			}
+		}
+	}
 	switch p.mode {
 	case mObjValue:
 		p.mode = mObjAfter
@@ -436,6 +478,9 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 	case mObjValue:
 		if space {
 			return okIf(s.space(c))
+		}
+		if n.dispatch != nil && f.last == 1 {
+			return s.value(n.dispatch[f.pick])
 		}
 		return s.value(n.props[f.last].node)
 	case mObjAfter:

@@ -160,8 +160,10 @@ func (b *Backend) toolsOf(req *chatRequest) (toolSetup, error) {
 		if err != nil {
 			return ts, err
 		}
-		vocab, suffix := b.vocab(), ts.format.CallSuffix(name)
-		ts.constraint = func() sample.Constraint { return schema.ConstraintThen(vocab, suffix) }
+		if schema != nil {
+			vocab, suffix := b.vocab(), ts.format.CallSuffix(name)
+			ts.constraint = func() sample.Constraint { return schema.ConstraintThen(vocab, suffix) }
+		}
 	}
 	ts.single = req.ParallelToolCalls != nil && !*req.ParallelToolCalls
 	return ts, nil
@@ -169,35 +171,56 @@ func (b *Backend) toolsOf(req *chatRequest) (toolSetup, error) {
 
 // forcedCallSchema is what follows a forced call's prefix: the named
 // function's arguments under its parameters schema, or, for "required",
-// a call object naming one of the tools with an arguments object (the
-// recognizer cannot tie each name to its own schema). A parameters schema
-// it cannot enforce is loosened to any object, as OpenAI does for
-// functions that are not strict; a strict one is refused.
+// a call object naming one of the tools with the arguments that tool's
+// schema accepts. nil (the prefix alone forces the call) when the tools
+// are more than one enum may list.
 func (b *Backend) forcedCallSchema(f chat.ToolFormat, tools map[string]toolDecl, name string) (*sample.JSONSchema, error) {
-	if name == "" {
-		names := make([]string, 0, len(tools))
-		for n := range tools {
-			names = append(names, n)
+	if name != "" {
+		return argsSchema(name, tools[name])
+	}
+	if len(tools) > maxDispatchTools {
+		return nil, nil
+	}
+	names := make([]string, 0, len(tools))
+	for n := range tools {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	params := make([]*sample.JSONSchema, len(names))
+	for i, n := range names {
+		s, err := argsSchema(n, tools[n])
+		if err != nil {
+			return nil, err
 		}
-		sort.Strings(names)
-		enum, _ := json.Marshal(names)
-		k := f.ArgsKey()
-		return sample.CompileJSONSchema([]byte(`{"type": "object", "properties": {"name": {"enum": ` + string(enum) +
-			`}, "` + k + `": {"type": "object"}}, "required": ["name", "` + k + `"]}`))
+		params[i] = s
 	}
-	t := tools[name]
-	params := t.params
-	if len(params) == 0 {
-		params = []byte(`{"type": "object", "additionalProperties": false}`) // no parameters: {}
-	}
-	s, err := sample.CompileJSONSchema(params)
+	s, err := sample.CompileCallSchema(f.ArgsKey(), names, params)
 	if err != nil {
-		if t.strict {
-			return nil, &apiError{err: ErrNotSupported, param: "tools", msg: fmt.Sprintf("the parameters of strict function %q cannot be enforced: %v", name, err)}
-		}
-		return sample.CompileJSONSchema([]byte(`{"type": "object"}`))
+		return nil, fmt.Errorf("tool call schema: %w", err)
 	}
 	return s, nil
+}
+
+// maxDispatchTools is how many tools a "required" call's name can be
+// held to (the recognizer's enum bound).
+const maxDispatchTools = 64
+
+// argsSchema is a function's arguments schema. One the recognizer cannot
+// enforce is loosened to any object, as OpenAI does for functions that
+// are not strict; a strict one is refused. No parameters means {}.
+func argsSchema(name string, t toolDecl) (*sample.JSONSchema, error) {
+	params := t.params
+	if len(params) == 0 {
+		params = []byte(`{"type": "object", "additionalProperties": false}`)
+	}
+	s, err := sample.CompileJSONSchema(params)
+	if err == nil {
+		return s, nil
+	}
+	if t.strict {
+		return nil, &apiError{err: ErrNotSupported, param: "tools", msg: fmt.Sprintf("the parameters of strict function %q cannot be enforced: %v", name, err)}
+	}
+	return sample.CompileJSONSchema([]byte(`{"type": "object"}`))
 }
 
 // toolFormat is the format replies are parsed in: the server's setting,

@@ -343,7 +343,7 @@ func TestMarkerTokens(t *testing.T) {
 
 // A forced call is held to its JSON: the named function's arguments under
 // its parameters schema, or for "required" a call naming one of the
-// tools, each closed by the format's marker.
+// tools with that tool's arguments, each closed by the format's marker.
 func TestForcedCallConstraint(t *testing.T) {
 	ts := newTestServer(t, Config{}, "{\"city\": \"서울\"}}\n</tool_call>", withTemplate(t, hermesTemplate))
 	feed := func(c sample.Constraint, s string) bool {
@@ -363,8 +363,9 @@ func TestForcedCallConstraint(t *testing.T) {
 			[]string{"{\"city\": \"서울\"}}\n</tool_call>"},
 			[]string{"{\"town\": \"서울\"}}\n</tool_call>", "{}}\n</tool_call>", "{\"city\": \"서울\"}}", "{\"city\": 1}}\n</tool_call>"}},
 		{`"required"`,
-			[]string{"{\"name\": \"get_weather\", \"arguments\": {\"city\": 1}}\n</tool_call>"},
-			[]string{"{\"name\": \"nope\", \"arguments\": {}}\n</tool_call>", "{\"arguments\": {}}\n</tool_call>", "{\"name\": \"get_weather\", \"arguments\": []}\n</tool_call>"}},
+			[]string{"{\"name\": \"get_weather\", \"arguments\": {\"city\": \"부산\"}}\n</tool_call>", "{\"name\": \"get_time\", \"arguments\": {}}\n</tool_call>"},
+			[]string{"{\"name\": \"nope\", \"arguments\": {}}\n</tool_call>", "{\"arguments\": {}}\n</tool_call>", "{\"name\": \"get_weather\", \"arguments\": []}\n</tool_call>",
+				"{\"name\": \"get_weather\", \"arguments\": {\"city\": 1}}\n</tool_call>", "{\"name\": \"get_time\", \"arguments\": {\"city\": \"부산\"}}\n</tool_call>"}},
 		{`"required"`, // one tool: named, and its schema holds
 			[]string{"{\"city\": \"부산\"}}\n</tool_call>"},
 			[]string{"{\"name\": \"get_weather\", \"arguments\": {\"city\": \"부산\"}}\n</tool_call>"}},

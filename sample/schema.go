@@ -182,7 +182,7 @@ type schemaNode struct {
 	// value property 0 matched (a tool call: its arguments follow its
 	// name's schema).
 	dispatch []*schemaNode
-	first   [256]int8 // kUnion: the alternative a first byte starts, -1 none
+	first    [256]int8 // kUnion: the alternative a first byte starts, -1 none
 }
 
 type schemaProp struct {

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -407,5 +408,22 @@ func TestForcedCallConstraint(t *testing.T) {
 		if status, _, body := ts.do("POST", "/v1/chat/completions", tc.body); status != tc.status {
 			t.Errorf("%s: status %d, want %d: %s", tc.body, status, tc.status, body)
 		}
+	}
+}
+
+// Beyond 64 tools "required" forces only the call's opening: no enum can
+// list the names.
+func TestForcedCallManyTools(t *testing.T) {
+	ts := newTestServer(t, Config{}, "{\"name\": \"f7\", \"arguments\": {}}\n</tool_call>", withTemplate(t, hermesTemplate))
+	var tools []string
+	for i := range 65 {
+		tools = append(tools, fmt.Sprintf(`{"type": "function", "function": {"name": "f%d"}}`, i))
+	}
+	status, _, body := ts.do("POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"tool_choice":"required","tools":[`+strings.Join(tools, ",")+`]}`)
+	if status != 200 || ts.eng.last().Constraint != nil {
+		t.Fatalf("status %d, constrained %v: %s", status, ts.eng.last().Constraint != nil, body)
+	}
+	if content, calls, finish := replyOf(t, body, false); content != "" || len(calls) != 1 || calls[0].Function.Name != "f7" || finish != "tool_calls" {
+		t.Fatalf("reply %q %+v %s", content, calls, finish)
 	}
 }

@@ -105,6 +105,7 @@ func (s *Server) handleEmbeddings(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	}
 	resp.Usage.TotalTokens = resp.Usage.PromptTokens
 	ri.promptTokens = resp.Usage.PromptTokens
+	s.metrics.promptTokens.Add(int64(resp.Usage.PromptTokens)) // prefill, as vLLM counts pooling requests
 	return s.writeJSON(ctx, &resp)
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/openai/openai-go"
@@ -126,6 +127,9 @@ func TestEmbeddings(t *testing.T) {
 			t.Fatalf("%s: status %d: %s", tc.body, status, body)
 		}
 		checkErrorShape(t, body, tc.param, tc.code)
+	}
+	if _, _, body := ts.do("GET", "/metrics", ""); !strings.Contains(string(body), `vllm:prompt_tokens_total{model_name="fake-model"} 20`) {
+		t.Errorf("prompt tokens of the embeddings not counted:\n%s", body)
 	}
 	plain := newTestServer(t, Config{}, "")
 	if status, _, body := plain.do("POST", "/v1/embeddings", `{"input": "ab"}`); status != 400 {

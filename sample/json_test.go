@@ -403,3 +403,41 @@ func TestCallSchema(t *testing.T) {
 		t.Error("names without schemas accepted")
 	}
 }
+
+// A top-level number ends with the text: the end token may follow it
+// where it is whole (and in range), in the trie walk as in Allows.
+func TestSchemaEndToken(t *testing.T) {
+	const end = 0
+	v := NewVocab([][]byte{nil, []byte("4"), []byte("2"), []byte("-"), []byte(" "), []byte("7")}, end)
+	for _, tc := range []struct {
+		schema string
+		feed   []int32
+		ends   bool
+	}{
+		{`{"type": "integer"}`, []int32{1, 2}, true},
+		{`{"type": "integer"}`, []int32{3}, false},
+		{`{"type": "integer"}`, nil, false},
+		{`{"type": "integer", "minimum": 10}`, []int32{1}, false}, // 4: only 40-49 and on
+		{`{"type": "integer", "maximum": 50}`, []int32{1, 2}, true},
+		{`{"enum": [4, 47]}`, []int32{1}, true},
+		{`{"enum": [47]}`, []int32{1}, false},
+		{`{"type": "object"}`, nil, false},
+	} {
+		s, err := CompileJSONSchema([]byte(tc.schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := s.Constraint(v)
+		for _, tok := range tc.feed {
+			if !c.Allows(tok) {
+				t.Fatalf("%s: %q refused", tc.schema, v.pieces[tok])
+			}
+			c.Accept(tok)
+		}
+		listed := false
+		c.(tokenLister).eachAllowed(func(tok int32) { listed = listed || tok == end })
+		if c.Allows(end) != tc.ends || listed != tc.ends {
+			t.Errorf("%s after %v: end allowed %v, listed %v, want %v", tc.schema, tc.feed, c.Allows(end), listed, tc.ends)
+		}
+	}
+}

@@ -86,6 +86,11 @@ type schemaConstraint struct {
 }
 
 func (c *schemaConstraint) Allows(tok int32) bool {
+	if c.v.isEnd(tok) {
+		// A top-level number (or number enum) is whole only when the
+		// text ends: the end token ends it.
+		return c.suffix == "" && c.st.couldEnd()
+	}
 	p := c.v.piece(tok)
 	if len(p) == 0 {
 		return false
@@ -101,6 +106,11 @@ func (c *schemaConstraint) eachAllowed(allow func(tok int32)) {
 	root := schemaWalk{off: c.off, suffix: c.suffix}
 	c.st.copyTo(&root.st)
 	walkTrie(c.v.index(), &root, &c.stack, allow)
+	for _, end := range c.v.ends {
+		if c.Allows(end) {
+			allow(end)
+		}
+	}
 }
 
 // schemaWalk is a schema state and its suffix, as a trie walk steps it.
@@ -267,6 +277,33 @@ func (s *schemaState) copyTo(d *schemaState) {
 }
 
 func (s *schemaState) complete() bool { return s.done && !s.dead }
+
+// couldEnd says whether the text would be a whole value if it ended here:
+// complete, or a top-level number (or number enum value) that more digits
+// could still lengthen.
+func (s *schemaState) couldEnd() bool {
+	if s.complete() {
+		return true
+	}
+	if s.dead || s.depth != 1 {
+		return false
+	}
+	f := &s.frames[0]
+	switch f.mode {
+	case mLit:
+		switch f.lit.mode {
+		case jZero, jInt, jFrac, jExpDigits:
+			return f.lit.depth == 0 && f.node.endInteger(f) != stepFail
+		}
+	case mEnum:
+		for m := f.cand; m != 0; m &= m - 1 {
+			if len(f.node.enum[bits.TrailingZeros64(m)]) == int(f.off) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 func (s *schemaState) feed(b []byte) bool {
 	if s.dead {

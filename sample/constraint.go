@@ -77,6 +77,9 @@ func (v *Vocab) piece(tok int32) []byte {
 	return v.pieces[tok]
 }
 
+// Prepare builds the vocabulary's trie now rather than on its first use.
+func (v *Vocab) Prepare() { v.index() }
+
 // index is the vocabulary's trie.
 func (v *Vocab) index() *vocabTrie {
 	v.once.Do(func() { v.trie = newVocabTrie(v.pieces) })

@@ -148,6 +148,10 @@ func (s *Server) SetBackend(b *Backend) error {
 	}
 	s.backend.Store(b)
 	s.state.CompareAndSwap(stateLoading, stateReady)
+	// The vocabulary's text and trie, which output constraints walk, are
+	// built now, aside, so the first constrained request does not wait
+	// for them (0.2 s for a 150k vocabulary).
+	go b.vocab().Prepare()
 	return nil
 }
 

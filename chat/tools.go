@@ -22,7 +22,8 @@ const (
 	// ToolsNone: the model's calls are not parsed; tools are refused.
 	ToolsNone ToolFormat = "none"
 	// ToolsHermes: <tool_call>{"name": ..., "arguments": {...}}</tool_call>,
-	// one block a call (Qwen 2.5 and 3, EXAONE 4, A.X, Hermes).
+	// one block a call (Qwen 2.5 and 3, A.X 4, Hermes, and any template
+	// that writes <tool_call>).
 	ToolsHermes ToolFormat = "hermes"
 	// ToolsLlama3: the whole reply is {"name": ..., "parameters": {...}},
 	// several joined by ";" (Llama 3.1-3.3 and models built on them).

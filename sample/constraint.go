@@ -31,7 +31,13 @@ type Vocab struct {
 	pieces [][]byte
 	ends   []int32 // end-of-generation tokens
 	once   sync.Once
-	trie   *vocabTrie
+	trie   *vocabTrie // every token
+	// Inside a JSON string nearly every token passes: the plain ones (no
+	// quote, backslash or control byte) always do, so only the rest's
+	// trie needs walking there.
+	plain    []int32
+	plainLen []uint16 // code points of each plain token, by position in plain
+	notPlain *vocabTrie
 }
 
 // NewVocab wraps the pieces, indexed by token id (it keeps the slice),
@@ -82,8 +88,47 @@ func (v *Vocab) Prepare() { v.index() }
 
 // index is the vocabulary's trie.
 func (v *Vocab) index() *vocabTrie {
-	v.once.Do(func() { v.trie = newVocabTrie(v.pieces) })
+	v.once.Do(v.build)
 	return v.trie
+}
+
+// inString is the plain tokens, their code points, and the trie of the
+// others.
+func (v *Vocab) inString() ([]int32, []uint16, *vocabTrie) {
+	v.once.Do(v.build)
+	return v.plain, v.plainLen, v.notPlain
+}
+
+func (v *Vocab) build() {
+	v.trie = newVocabTrie(v.pieces)
+	others := make([][]byte, len(v.pieces))
+	for id, p := range v.pieces {
+		if len(p) == 0 {
+			continue
+		}
+		if n, ok := plainRunes(p); ok {
+			v.plain = append(v.plain, int32(id))
+			v.plainLen = append(v.plainLen, uint16(min(n, 65535)))
+		} else {
+			others[id] = p
+		}
+	}
+	v.notPlain = newVocabTrie(others)
+}
+
+// plainRunes says whether p can sit inside a JSON string as it is, and
+// how many characters it starts (UTF-8 continuation bytes start none).
+func plainRunes(p []byte) (int, bool) {
+	n := 0
+	for _, c := range p {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return 0, false
+		}
+		if c&0xC0 != 0x80 {
+			n++
+		}
+	}
+	return n, true
 }
 
 // tokenLister is a constraint that can list every token it allows in one
@@ -119,6 +164,14 @@ func (c *jsonConstraint) Allows(tok int32) bool {
 func (c *jsonConstraint) Accept(tok int32) { c.st.feed(c.v.piece(tok)) }
 
 func (c *jsonConstraint) eachAllowed(allow func(tok int32)) {
+	if c.st.mode == jString || c.st.mode == jKeyString {
+		plain, _, rest := c.v.inString()
+		for _, tok := range plain {
+			allow(tok)
+		}
+		walkTrie(rest, &c.st, &c.stack, allow)
+		return
+	}
 	walkTrie(c.v.index(), &c.st, &c.stack, allow)
 }
 

@@ -330,10 +330,20 @@ func TestTrieMatchesEachToken(t *testing.T) {
 			docs = append(docs, s)
 		}
 	}
+	// States inside strings, where plain tokens pass without a walk: a
+	// bounded string at each length, a free one, a key, a free value's.
+	fixed := []string{`{"b": "`, `{"b": "a`, `{"b": "ab`, `{"b": "abc`, `{"c": "x`, `{"c": {"k`, `{"c": ["1`}
 	checked := 0
-	for i := range 3 * len(docs) {
-		doc := docs[i%len(docs)]
-		cut := r.IntN(len(doc) + 1)
+	for i := range 3*len(docs) + len(fixed) {
+		var doc string
+		var cut int
+		if i < len(fixed) {
+			doc = fixed[i]
+			cut = len(doc)
+		} else {
+			doc = docs[i%len(docs)]
+			cut = r.IntN(len(doc) + 1)
+		}
 		for _, c := range []Constraint{NewJSON(v, true), schema.Constraint(v), schema.ConstraintThen(v, "\n</x>")} {
 			ok := true
 			for _, x := range []byte(doc[:cut]) {

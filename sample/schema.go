@@ -105,7 +105,17 @@ func (c *schemaConstraint) Accept(tok int32) { c.run(&c.st, &c.off, c.v.piece(to
 func (c *schemaConstraint) eachAllowed(allow func(tok int32)) {
 	root := schemaWalk{off: c.off, suffix: c.suffix}
 	c.st.copyTo(&root.st)
-	walkTrie(c.v.index(), &root, &c.stack, allow)
+	trie := c.v.index()
+	if left, ok := c.st.plainBudget(); ok {
+		plain, runes, rest := c.v.inString()
+		for i, tok := range plain {
+			if left < 0 || int(runes[i]) <= left {
+				allow(tok)
+			}
+		}
+		trie = rest
+	}
+	walkTrie(trie, &root, &c.stack, allow)
 	for _, end := range c.v.ends {
 		if c.Allows(end) {
 			allow(end)
@@ -277,6 +287,30 @@ func (s *schemaState) copyTo(d *schemaState) {
 }
 
 func (s *schemaState) complete() bool { return s.done && !s.dead }
+
+// plainBudget says whether the text is inside a string where any plain
+// token (no quote, backslash or control byte) may come, and how many more
+// characters the string may take (-1: no bound).
+func (s *schemaState) plainBudget() (int, bool) {
+	if s.dead || s.done || s.depth == 0 {
+		return 0, false
+	}
+	f := &s.frames[s.depth-1]
+	switch f.mode {
+	case mStr:
+		if f.node.max < 0 {
+			return -1, true
+		}
+		return f.node.max - int(f.count), true
+	case mMapKey:
+		return -1, true
+	case mLit:
+		if f.lit.mode == jString || f.lit.mode == jKeyString {
+			return -1, true
+		}
+	}
+	return 0, false
+}
 
 // couldEnd says whether the text would be a whole value if it ended here:
 // complete, or a top-level number (or number enum value) that more digits

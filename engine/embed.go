@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/model"
@@ -42,6 +43,9 @@ type EmbedderConfig struct {
 	Pooling     Pooling
 	BatchTokens int             // tokens a forward pass (0: DefaultMaxNumBatchedTokens)
 	Device      backends.Device // where the model runs (nil: host)
+	// MaxQueued is how many inputs may wait for the embedder before Embed
+	// answers ErrQueueFull (0: DefaultMaxQueuedRequests).
+	MaxQueued int
 }
 
 // Embedder turns token sequences into embedding vectors: the final
@@ -50,14 +54,16 @@ type EmbedderConfig struct {
 // so it shares the model with an Engine (Forward serialises the two) but
 // not the engine's blocks or queue.
 type Embedder struct {
-	m     model.Model
-	cfg   EmbedderConfig
-	kvT   quant.Type
-	mu    sync.Mutex
-	kv    model.KVView
-	nKV   int // positions kv holds
-	out   []float32
-	batch model.Batch
+	m       model.Model
+	cfg     EmbedderConfig
+	kvT     quant.Type
+	turn    chan struct{} // held by the input being embedded
+	waiting atomic.Int64  // inputs waiting for the turn
+	mu      sync.Mutex    // guards the cache (Close against Embed)
+	kv      model.KVView
+	nKV     int // positions kv holds
+	out     []float32
+	batch   model.Batch
 }
 
 // NewEmbedder checks cfg against m and returns an embedder.
@@ -71,6 +77,9 @@ func NewEmbedder(m model.Model, cfg EmbedderConfig) (*Embedder, error) {
 	if cfg.KVCacheType == "" {
 		cfg.KVCacheType = DefaultKVCacheType
 	}
+	if cfg.MaxQueued <= 0 {
+		cfg.MaxQueued = DefaultMaxQueuedRequests
+	}
 	if _, err := ParsePooling(string(cfg.Pooling)); err != nil {
 		return nil, err
 	}
@@ -83,7 +92,7 @@ func NewEmbedder(m model.Model, cfg EmbedderConfig) (*Embedder, error) {
 			return nil, fmt.Errorf("embeddings on %s: the device runs static shapes only, which the embedder does not pad to", cfg.Device.Name())
 		}
 	}
-	return &Embedder{m: m, cfg: cfg, kvT: t}, nil
+	return &Embedder{m: m, cfg: cfg, kvT: t, turn: make(chan struct{}, 1)}, nil
 }
 
 // Pooling is the embedder's pooling.
@@ -112,7 +121,8 @@ func (e *Embedder) freeKV() error {
 }
 
 // Embed returns the pooled embedding of tokens (not normalised). Inputs
-// run one at a time; ctx is checked between forward passes.
+// run one at a time, in turn: past MaxQueued waiting it answers
+// ErrQueueFull, and a wait or a run ends with ctx.
 func (e *Embedder) Embed(ctx context.Context, tokens []int32) ([]float32, error) {
 	n := len(tokens)
 	if n == 0 {
@@ -121,6 +131,18 @@ func (e *Embedder) Embed(ctx context.Context, tokens []int32) ([]float32, error)
 	if n > e.cfg.NCtx {
 		return nil, fmt.Errorf("%w: %d tokens, more than the context of %d", ErrEmbedInput, n, e.cfg.NCtx)
 	}
+	if e.waiting.Add(1) > int64(e.cfg.MaxQueued) {
+		e.waiting.Add(-1)
+		return nil, fmt.Errorf("embeddings: %w (%d waiting)", ErrQueueFull, e.cfg.MaxQueued)
+	}
+	select {
+	case e.turn <- struct{}{}:
+		e.waiting.Add(-1)
+	case <-ctx.Done():
+		e.waiting.Add(-1)
+		return nil, ctx.Err()
+	}
+	defer func() { <-e.turn }()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err := e.reserve(n); err != nil {

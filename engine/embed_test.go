@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -126,5 +127,37 @@ func TestEmbedderErrors(t *testing.T) {
 	v := []float32{3, 4}
 	if Normalize(v); math.Abs(float64(v[0])-0.6) > 1e-7 || math.Abs(float64(v[1])-0.8) > 1e-7 {
 		t.Errorf("Normalize: %v", v)
+	}
+}
+
+// Inputs wait their turn; past MaxQueued waiting the embedder answers
+// ErrQueueFull, and a wait ends with its context.
+func TestEmbedderQueue(t *testing.T) {
+	m := embedTinyModel(t)
+	e, err := NewEmbedder(m, EmbedderConfig{NCtx: 16, Pooling: PoolLast, MaxQueued: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	e.turn <- struct{}{} // an input is being embedded
+	ctx, cancel := context.WithCancel(context.Background())
+	waited := make(chan error, 1)
+	go func() {
+		_, err := e.Embed(ctx, []int32{1, 2})
+		waited <- err
+	}()
+	for e.waiting.Load() != 1 {
+		runtime.Gosched()
+	}
+	if _, err := e.Embed(context.Background(), []int32{1, 2}); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("second waiter: %v, want ErrQueueFull", err)
+	}
+	cancel()
+	if err := <-waited; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled waiter: %v", err)
+	}
+	<-e.turn
+	if _, err := e.Embed(context.Background(), []int32{1, 2}); err != nil {
+		t.Fatalf("after the queue emptied: %v", err)
 	}
 }

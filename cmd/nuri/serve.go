@@ -377,7 +377,7 @@ func newEmbedder(c *serveConfig, m model.Model, dev backends.Device, log *zap.Lo
 		}
 	}
 	e, err := engine.NewEmbedder(m, engine.EmbedderConfig{NCtx: c.eng.NCtx, KVCacheType: c.eng.KVCacheType, Pooling: pooling,
-		BatchTokens: c.eng.MaxNumBatchedTokens, Device: dev})
+		BatchTokens: c.eng.MaxNumBatchedTokens, MaxQueued: c.eng.MaxQueuedRequests, Device: dev})
 	if err != nil {
 		return nil, fmt.Errorf("embeddings: %w", err)
 	}

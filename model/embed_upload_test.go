@@ -1,14 +1,12 @@
 package model_test
 
 import (
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/backends/cpu"
-	"github.com/nuri-ai/nuri/internal/synth"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 )
@@ -40,15 +38,7 @@ func (r *recordingCPU) UploadLookup(name string, t quant.Type, rows, cols int, d
 // tied one is the lm_head too and goes through Upload.
 func TestEmbeddingUploadedForLookupOnly(t *testing.T) {
 	for _, tied := range []bool{false, true} {
-		shape, err := synth.Lookup("tiny")
-		if err != nil {
-			t.Fatal(err)
-		}
-		shape.Tied = tied
-		path := filepath.Join(t.TempDir(), "tiny.gguf")
-		if err := synth.Write(path, synth.Options{Shape: shape, Type: "Q8_0", Seed: 3}); err != nil {
-			t.Fatal(err)
-		}
+		path := writeTiny(t, "Q8_0", tied, 3)
 		dev := &recordingCPU{Device: cpu.New(1)}
 		m, err := model.Load(path, model.LoadOptions{Device: dev})
 		if err != nil {

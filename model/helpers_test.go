@@ -3,8 +3,10 @@ package model_test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
+	"github.com/nuri-ai/nuri/internal/synth"
 	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
@@ -127,3 +129,19 @@ func sameTokens(a, b []int32) bool {
 }
 
 func fmtTokens(x []int32) string { return fmt.Sprint(x) }
+
+// writeTiny writes synth's "tiny" shape in weight type typ (tied or not)
+// into the test's temporary directory and returns the file's path.
+func writeTiny(t *testing.T, typ string, tied bool, seed uint64) string {
+	t.Helper()
+	shape, err := synth.Lookup("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shape.Tied = tied
+	path := filepath.Join(t.TempDir(), "tiny.gguf")
+	if err := synth.Write(path, synth.Options{Shape: shape, Type: typ, Seed: seed}); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

@@ -3,11 +3,9 @@ package model_test
 import (
 	"encoding/binary"
 	"math"
-	"path/filepath"
 	"testing"
 
 	"github.com/nuri-ai/nuri/gguf"
-	"github.com/nuri-ai/nuri/internal/synth"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 )
@@ -18,15 +16,7 @@ import (
 // comparison to float rounding: 1e-5 of the logits' scale.
 func TestForwardHiddenIsLMHeadInput(t *testing.T) {
 	for _, tied := range []bool{false, true} {
-		shape, err := synth.Lookup("tiny")
-		if err != nil {
-			t.Fatal(err)
-		}
-		shape.Tied = tied
-		path := filepath.Join(t.TempDir(), "tiny.gguf")
-		if err := synth.Write(path, synth.Options{Shape: shape, Type: "F32", Seed: 5}); err != nil {
-			t.Fatal(err)
-		}
+		path := writeTiny(t, "F32", tied, 5)
 		m := loadModel(t, path)
 		cfg := m.Config()
 		prompt := []int32{1, 17, 4, 99, 23, 8}

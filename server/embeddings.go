@@ -125,18 +125,10 @@ func embeddingInputs(tok Tokenizer, in *promptField) ([][]int32, error) {
 		}
 		out = append(out, ids)
 	}
-	nv := tok.NVocab()
-	for i, ids := range in.Tokens {
-		if len(ids) == 0 {
-			return nil, invalidParam("input", "input %d is empty", i)
-		}
-		for _, id := range ids {
-			if id < 0 || int(id) >= nv {
-				return nil, invalidParam("input", "input %d has token %d outside the vocabulary of %d", i, id, nv)
-			}
-		}
-		out = append(out, ids)
+	if err := checkTokenLists(in.Tokens, tok.NVocab(), "input"); err != nil {
+		return nil, err
 	}
+	out = append(out, in.Tokens...)
 	switch {
 	case len(out) == 0:
 		return nil, invalidParam("input", "input must be a string, strings, or token ids")

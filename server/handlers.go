@@ -106,19 +106,26 @@ func completionPrompts(tok Tokenizer, p *promptField) ([][]int32, error) {
 		}
 		out = append(out, ids)
 	}
-	nv := tok.NVocab()
-	for i, ids := range p.Tokens {
+	if err := checkTokenLists(p.Tokens, tok.NVocab(), "prompt"); err != nil {
+		return nil, err
+	}
+	return append(out, p.Tokens...), nil
+}
+
+// checkTokenLists checks token-id inputs: none empty, every id in the
+// vocabulary. param names the field in errors.
+func checkTokenLists(lists [][]int32, nVocab int, param string) error {
+	for i, ids := range lists {
 		if len(ids) == 0 {
-			return nil, invalidParam("prompt", "token prompt %d is empty", i)
+			return invalidParam(param, "token %s %d is empty", param, i)
 		}
 		for _, id := range ids {
-			if id < 0 || int(id) >= nv {
-				return nil, invalidParam("prompt", "token id %d is outside the vocabulary of %d", id, nv)
+			if id < 0 || int(id) >= nVocab {
+				return invalidParam(param, "token %s %d: id %d is outside the vocabulary of %d", param, i, id, nVocab)
 			}
 		}
-		out = append(out, ids)
 	}
-	return out, nil
+	return nil
 }
 
 func (s *Server) newJob(kind, id string, f *samplingFields, base engine.Request, prompts [][]int32, n int) *job {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nuri-ai/nuri/chat"
 	"github.com/nuri-ai/nuri/engine"
+	"github.com/nuri-ai/nuri/sample"
 )
 
 func (s *Server) handleCompletion(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
@@ -194,6 +195,11 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	}
 	reasoning := b.reasoning()
 	thinkOpen := reasoning && chat.ThinkingOpen(text)
+	if reasoning && tools.constraint == nil && base.Constraint != nil {
+		// A thinking model thinks first; the answer follows the constraint.
+		inner, vocab := base.Constraint, b.vocab()
+		base.Constraint = func() sample.Constraint { return sample.AfterThinking(vocab, inner(), thinkOpen) }
+	}
 	prefix := tools.prefix
 	if prefix != "" && thinkOpen {
 		// A forced call comes after the thinking: close it first.

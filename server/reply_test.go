@@ -140,3 +140,35 @@ func TestChatReasoningHistory(t *testing.T) {
 		t.Fatalf("prompt %q", prompt)
 	}
 }
+
+// With a thinking template, response_format holds the answer after the
+// thinking, not the thinking itself.
+func TestJSONAfterThinking(t *testing.T) {
+	ts := newTestServer(t, Config{}, "ok", withTemplate(t, thinkTemplate))
+	for _, tc := range []struct {
+		extra, text string
+		ok          bool
+	}{
+		{`,"chat_template_kwargs":{"open_thinking":true}`, "먼저 생각... </think>\n{\"a\": 1}", true},
+		{``, "<think>생각</think>{\"a\": 1}", true},
+		{``, "{\"a\": 1}", true},
+		{`,"chat_template_kwargs":{"open_thinking":true}`, "{\"a\": 1}", false}, // still thinking: not complete
+		{``, "생각 없이 산문", false},
+	} {
+		status, _, body := ts.do("POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"response_format":{"type":"json_object"}`+tc.extra+`}`)
+		if status != 200 {
+			t.Fatalf("status %d: %s", status, body)
+		}
+		c := ts.eng.last().Constraint()
+		ok := true
+		for _, b := range []byte(tc.text) {
+			if ok = c.Allows(int32(b) + 3); !ok {
+				break
+			}
+			c.Accept(int32(b) + 3)
+		}
+		if got := ok && c.Complete(); got != tc.ok {
+			t.Errorf("%s %q: %v, want %v", tc.extra, tc.text, got, tc.ok)
+		}
+	}
+}

@@ -1,0 +1,76 @@
+package sample
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// The plain recognizer agrees with encoding/json on any text (short of
+// its depth and whitespace bounds), and every prefix of a text it
+// accepts is accepted.
+func FuzzJSONRecognizer(f *testing.F) {
+	for _, s := range []string{`{"a": [1, 2.5e-3, "x\\u00e9"]}`, `[true, false, null]`, `"s"`, `-0 `, `{}`, `[1,]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > 512 {
+			return // beyond the depth and whitespace bounds' reach is the point
+		}
+		st := jsonState{}
+		ok := st.feed([]byte(s + " "))
+		ours := ok && st.complete()
+		if want := json.Valid([]byte(s)); ours != want && !(want && exceedsBounds(s)) {
+			t.Fatalf("%q: recognizer %v, encoding/json %v", s, ours, want)
+		}
+	})
+}
+
+// exceedsBounds says whether a valid text passes the recognizer's depth
+// or whitespace bounds, which encoding/json does not have.
+func exceedsBounds(s string) bool {
+	depth, run := 0, 0
+	for i := range len(s) {
+		switch s[i] {
+		case '[', '{':
+			depth++
+		case ']', '}':
+			depth--
+		}
+		if isJSONSpace(s[i]) {
+			run++
+		} else {
+			run = 0
+		}
+		if depth > maxJSONDepth || run > maxJSONSpace {
+			return true
+		}
+	}
+	return false
+}
+
+// Under the empty schema the schema recognizer accepts what the tight
+// JSON recognizer accepts, prefix by prefix.
+func FuzzSchemaAnyMatchesJSON(f *testing.F) {
+	for _, s := range []string{`{"a": [1, 2.5e-3, "x"]}`, "[\n  true,\n  null\n]", `12 `, `"s"`, `{"a":1 }`} {
+		f.Add(s)
+	}
+	p, err := compileSchema([]byte(`{}`))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sch, js := p.start(), jsonState{tight: true}
+		for i := range len(s) {
+			a, b := sch.feed([]byte{s[i]}), js.feed([]byte{s[i]})
+			if a != b {
+				t.Fatalf("%q at byte %d: schema %v, json %v", s, i, a, b)
+			}
+			if !a {
+				return
+			}
+			if sch.complete() != js.complete() {
+				t.Fatalf("%q at byte %d: complete %v against %v", s, i, sch.complete(), js.complete())
+			}
+		}
+	})
+}

@@ -49,19 +49,20 @@ type EmbedderConfig struct {
 }
 
 // Embedder turns token sequences into embedding vectors: the final
-// normalised hidden states (model.Batch.Hidden), pooled. It runs one input
-// at a time over a KV cache of its own, grown to the longest input seen,
-// so it shares the model with an Engine (Forward serialises the two) but
-// not the engine's blocks or queue.
+// normalised hidden states (model.Batch.Hidden), pooled. It runs one
+// request at a time over a KV cache of its own, grown to the largest pass
+// seen, so it shares the model with an Engine (Forward serialises the
+// two) but not the engine's blocks or queue.
 type Embedder struct {
 	m       model.Model
 	cfg     EmbedderConfig
 	kvT     quant.Type
-	turn    chan struct{} // held by the input being embedded
-	waiting atomic.Int64  // inputs waiting for the turn
+	turn    chan struct{} // held by the request being embedded
+	waiting atomic.Int64  // requests waiting for the turn
 	mu      sync.Mutex    // guards the cache (Close against Embed)
 	kv      model.KVView
-	nKV     int // positions kv holds
+	nBlocks int       // blocks kv's cache holds
+	tables  [][]int32 // this pass's block tables
 	out     []float32
 	batch   model.Batch
 }
@@ -113,23 +114,41 @@ func (e *Embedder) freeKV() error {
 		return nil
 	}
 	err := e.kv.Cache.Free()
-	e.kv, e.nKV = model.KVView{}, 0
+	e.kv, e.nBlocks = model.KVView{}, 0
 	if err != nil {
 		return fmt.Errorf("free the embedder's cache: %w", err)
 	}
 	return nil
 }
 
-// Embed returns the pooled embedding of tokens (not normalised). Inputs
-// run one at a time, in turn: past MaxQueued waiting it answers
-// ErrQueueFull, and a wait or a run ends with ctx.
+// Embed returns the pooled embedding of tokens (not normalised); see
+// EmbedBatch.
 func (e *Embedder) Embed(ctx context.Context, tokens []int32) ([]float32, error) {
-	n := len(tokens)
-	if n == 0 {
-		return nil, fmt.Errorf("%w: no tokens", ErrEmbedInput)
+	out, err := e.EmbedBatch(ctx, [][]int32{tokens})
+	if err != nil {
+		return nil, err
 	}
-	if n > e.cfg.NCtx {
-		return nil, fmt.Errorf("%w: %d tokens, more than the context of %d", ErrEmbedInput, n, e.cfg.NCtx)
+	return out[0], nil
+}
+
+// maxPackedInputs bounds the inputs one forward pass carries.
+const maxPackedInputs = 64
+
+// EmbedBatch returns each input's pooled embedding (not normalised).
+// Short inputs are packed, as sequences of their own, into forward passes
+// of up to BatchTokens tokens, so the weights are read once for many of
+// them; batch invariance keeps each result the bits it has alone. An
+// input longer than a pass runs alone, in chunks. Requests take turns:
+// past MaxQueued waiting it answers ErrQueueFull, and a wait or a run
+// ends with ctx.
+func (e *Embedder) EmbedBatch(ctx context.Context, inputs [][]int32) ([][]float32, error) {
+	for i, in := range inputs {
+		if len(in) == 0 {
+			return nil, fmt.Errorf("%w: input %d has no tokens", ErrEmbedInput, i)
+		}
+		if len(in) > e.cfg.NCtx {
+			return nil, fmt.Errorf("%w: input %d has %d tokens, more than the context of %d", ErrEmbedInput, i, len(in), e.cfg.NCtx)
+		}
 	}
 	if e.waiting.Add(1) > int64(e.cfg.MaxQueued) {
 		e.waiting.Add(-1)
@@ -145,75 +164,172 @@ func (e *Embedder) Embed(ctx context.Context, tokens []int32) ([]float32, error)
 	defer func() { <-e.turn }()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if err := e.reserve(n); err != nil {
+	out := make([][]float32, len(inputs))
+	for i := 0; i < len(inputs); {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if len(inputs[i]) > e.cfg.BatchTokens {
+			v, err := e.embedLong(ctx, inputs[i])
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+			i++
+			continue
+		}
+		j, tokens := i, 0
+		for j < len(inputs) && j-i < maxPackedInputs && len(inputs[j]) <= e.cfg.BatchTokens && tokens+len(inputs[j]) <= e.cfg.BatchTokens {
+			tokens += len(inputs[j])
+			j++
+		}
+		if err := e.embedPacked(inputs[i:j], out[i:j]); err != nil {
+			return nil, err
+		}
+		i = j
+	}
+	return out, nil
+}
+
+// embedLong runs one input in chunks of BatchTokens over the cache's
+// first blocks.
+func (e *Embedder) embedLong(ctx context.Context, tokens []int32) ([]float32, error) {
+	n := len(tokens)
+	if err := e.reserve(blocksFor(n)); err != nil {
 		return nil, err
 	}
-	d := e.Dim()
-	emb := make([]float64, d)
+	e.tables = append(e.tables[:0], e.blockRange(0, blocksFor(n)))
+	emb := make([]float64, e.Dim())
 	for start := 0; start < n; start += e.cfg.BatchTokens {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		end := min(n, start+e.cfg.BatchTokens)
-		rows, err := e.forward(tokens[start:end], start)
+		seg := []segment{{tokens: tokens[start:end], start: start, n: n}}
+		rows, err := e.forward(seg)
 		if err != nil {
 			return nil, err
 		}
 		e.pool(emb, rows, start, end, n)
 	}
-	out := make([]float32, d)
-	for i, v := range emb {
-		out[i] = float32(v)
-	}
-	return out, nil
+	return toFloat32(emb), nil
 }
 
-// reserve grows the cache to hold n positions.
-func (e *Embedder) reserve(n int) error {
-	if n <= e.nKV {
+// embedPacked runs whole inputs, each a sequence with blocks of its own,
+// in one forward pass, and writes their embeddings to out.
+func (e *Embedder) embedPacked(inputs [][]int32, out [][]float32) error {
+	nb := 0
+	for _, in := range inputs {
+		nb += blocksFor(len(in))
+	}
+	if err := e.reserve(nb); err != nil {
+		return err
+	}
+	e.tables = e.tables[:0]
+	segs := make([]segment, len(inputs))
+	first := 0
+	for k, in := range inputs {
+		e.tables = append(e.tables, e.blockRange(first, blocksFor(len(in))))
+		first += blocksFor(len(in))
+		segs[k] = segment{tokens: in, n: len(in)}
+	}
+	rows, err := e.forward(segs)
+	if err != nil {
+		return err
+	}
+	d := e.Dim()
+	for k, in := range inputs {
+		emb := make([]float64, d)
+		per := 1
+		if e.cfg.Pooling == PoolMean {
+			per = len(in)
+		}
+		e.pool(emb, rows[:per*d], 0, len(in), len(in))
+		rows = rows[per*d:]
+		out[k] = toFloat32(emb)
+	}
+	return nil
+}
+
+// segment is one sequence's tokens in a forward pass: positions start..,
+// of an input of n tokens.
+type segment struct {
+	tokens   []int32
+	start, n int
+}
+
+func blocksFor(n int) int { return (n + DefaultBlockSize - 1) / DefaultBlockSize }
+
+// blockRange is the table of blocks first..first+n-1.
+func (e *Embedder) blockRange(first, n int) []int32 {
+	t := make([]int32, n)
+	for i := range t {
+		t[i] = int32(first + i)
+	}
+	return t
+}
+
+// reserve grows the cache to at least nBlocks blocks.
+func (e *Embedder) reserve(nBlocks int) error {
+	if nBlocks <= e.nBlocks {
 		return nil
 	}
 	if err := e.freeKV(); err != nil {
 		return err
 	}
-	size := min(e.cfg.NCtx, max(n, 2*e.nKV, 512))
-	var kv model.KVView
+	size := max(nBlocks, 2*e.nBlocks, blocksFor(512))
+	var c *model.KVCache
 	var err error
 	if e.cfg.Device != nil {
-		kv, err = model.NewSequenceViewOn(e.cfg.Device, e.m.Config(), size, DefaultBlockSize, e.kvT)
+		c, err = model.NewKVCacheOn(e.cfg.Device, e.m.Config(), size, DefaultBlockSize, e.kvT)
 	} else {
-		kv, err = model.NewSequenceView(e.m.Config(), size, DefaultBlockSize, e.kvT)
+		c, err = model.NewKVCache(e.m.Config(), size, DefaultBlockSize, e.kvT)
 	}
 	if err != nil {
-		return fmt.Errorf("embedder cache for %d positions: %w", size, err)
+		return fmt.Errorf("embedder cache of %d blocks: %w", size, err)
 	}
-	e.kv, e.nKV = kv, size
+	e.kv, e.nBlocks = model.KVView{Cache: c}, size
 	return nil
 }
 
-// forward runs tokens at positions from start and returns the hidden
-// rows pooling needs: every row for mean, else the chunk's first or last.
-func (e *Embedder) forward(tokens []int32, start int) ([]float32, error) {
-	k := len(tokens)
+// forward runs the segments, sequence k on table k, and returns the
+// hidden rows pooling needs, in order: every row for mean, else each
+// segment's first (cls) or last.
+func (e *Embedder) forward(segs []segment) ([]float32, error) {
 	b := &e.batch
-	b.Tokens, b.Hidden = tokens, true
-	b.Pos, b.Seq, b.Logits = grow(b.Pos, k), grow(b.Seq, k), grow(b.Logits, k)
-	for i := range k {
-		b.Pos[i], b.Seq[i] = int32(start+i), 0
-		switch e.cfg.Pooling {
-		case PoolMean:
-			b.Logits[i] = true
-		case PoolCLS:
-			b.Logits[i] = i == 0
-		default:
-			b.Logits[i] = i == k-1
+	b.Tokens, b.Pos, b.Seq, b.Logits = b.Tokens[:0], b.Pos[:0], b.Seq[:0], b.Logits[:0]
+	b.Hidden = true
+	for k, sg := range segs {
+		for i, tok := range sg.tokens {
+			b.Tokens = append(b.Tokens, tok)
+			b.Pos = append(b.Pos, int32(sg.start+i))
+			b.Seq = append(b.Seq, int32(k))
+			var want bool
+			switch e.cfg.Pooling {
+			case PoolMean:
+				want = true
+			case PoolCLS:
+				want = i == 0
+			default:
+				want = i == len(sg.tokens)-1
+			}
+			b.Logits = append(b.Logits, want)
 		}
 	}
+	e.kv.Tables = e.tables
 	e.out = grow(e.out, b.NumLogits()*e.Dim())
 	if err := e.m.Forward(b, e.kv, e.out); err != nil {
 		return nil, fmt.Errorf("embed: %w", err)
 	}
 	return e.out, nil
+}
+
+func toFloat32(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
 }
 
 // pool adds the rows of tokens [start, end) of an n-token input to emb.

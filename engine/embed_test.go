@@ -161,3 +161,36 @@ func TestEmbedderQueue(t *testing.T) {
 		t.Fatalf("after the queue emptied: %v", err)
 	}
 }
+
+// Packed passes give each input the bits it has alone: short inputs
+// share a pass as sequences of their own, a long one runs alone in chunks,
+// for every pooling.
+func TestEmbedBatchPacksInputs(t *testing.T) {
+	m := embedTinyModel(t)
+	inputs := [][]int32{{1, 5, 9}, {1, 44}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}, {1, 19, 6, 7, 200}, {1}, {1, 8, 8, 8, 8, 8, 8, 8}}
+	for _, pool := range []Pooling{PoolLast, PoolMean, PoolCLS} {
+		e, err := NewEmbedder(m, EmbedderConfig{NCtx: 64, Pooling: pool, BatchTokens: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.EmbedBatch(context.Background(), inputs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, in := range inputs {
+			alone, err := e.Embed(context.Background(), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got[i], alone) {
+				t.Fatalf("%s: input %d differs packed and alone", pool, i)
+			}
+		}
+		if _, err := e.EmbedBatch(context.Background(), [][]int32{{1}, {}}); !errors.Is(err, ErrEmbedInput) {
+			t.Fatalf("an empty input: %v", err)
+		}
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

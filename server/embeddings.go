@@ -16,7 +16,7 @@ import (
 
 // Embedder is what /v1/embeddings needs: *engine.Embedder.
 type Embedder interface {
-	Embed(ctx context.Context, tokens []int32) ([]float32, error)
+	EmbedBatch(ctx context.Context, inputs [][]int32) ([][]float32, error)
 	Dim() int
 }
 
@@ -84,15 +84,16 @@ func (s *Server) handleEmbeddings(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err != nil {
 		return err
 	}
+	vecs, err := b.Embedder.EmbedBatch(ctx, inputs)
+	switch {
+	case errors.Is(err, engine.ErrEmbedInput):
+		return &apiError{err: errContextExceeded, param: "input", msg: err.Error()}
+	case err != nil:
+		return fmt.Errorf("embed: %w", err)
+	}
 	resp := embeddingResponse{Object: "list", Model: s.cfg.ModelName, Data: make([]embeddingData, len(inputs))}
 	for i, ids := range inputs {
-		v, err := b.Embedder.Embed(ctx, ids)
-		switch {
-		case errors.Is(err, engine.ErrEmbedInput):
-			return &apiError{err: errContextExceeded, param: "input", msg: fmt.Sprintf("input %d: %v", i, err)}
-		case err != nil:
-			return fmt.Errorf("embed input %d: %w", i, err)
-		}
+		v := vecs[i]
 		if req.Dimensions != nil {
 			v = v[:*req.Dimensions]
 		}

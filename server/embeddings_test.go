@@ -22,15 +22,19 @@ type fakeEmbedder struct{ nCtx int }
 
 func (f fakeEmbedder) Dim() int { return 4 }
 
-func (f fakeEmbedder) Embed(_ context.Context, ids []int32) ([]float32, error) {
-	if len(ids) > f.nCtx {
-		return nil, fmt.Errorf("%w: %d tokens", engine.ErrEmbedInput, len(ids))
+func (f fakeEmbedder) EmbedBatch(_ context.Context, inputs [][]int32) ([][]float32, error) {
+	out := make([][]float32, len(inputs))
+	for i, ids := range inputs {
+		if len(ids) > f.nCtx {
+			return nil, fmt.Errorf("%w: input %d has %d tokens", engine.ErrEmbedInput, i, len(ids))
+		}
+		sum := 0
+		for _, id := range ids {
+			sum += int(id)
+		}
+		out[i] = []float32{float32(sum), float32(len(ids)), float32(ids[0]), float32(ids[len(ids)-1])}
 	}
-	sum := 0
-	for _, id := range ids {
-		sum += int(id)
-	}
-	return []float32{float32(sum), float32(len(ids)), float32(ids[0]), float32(ids[len(ids)-1])}, nil
+	return out, nil
 }
 
 func unit(v ...float64) []float32 {

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/nuri-ai/nuri/engine"
+	"github.com/nuri-ai/nuri/sample"
 )
 
 // response_format json_object gives every choice its own JSON-object
@@ -149,5 +151,52 @@ func TestGuidedDecodingFields(t *testing.T) {
 			t.Fatalf("%s: status %d: %s", tc.body, status, body)
 		}
 		checkErrorShape(t, body, tc.param, tc.code)
+	}
+}
+
+// Constrained, tool and embedding requests at once: the backend's shared
+// vocabulary (built aside at start, read by every constraint) and the
+// embedder serve them concurrently (run with -race in make test).
+func TestConcurrentConstrainedRequests(t *testing.T) {
+	ts := newTestServer(t, Config{}, `{"a": 1}`, withTemplate(t, hermesTemplate), func(b *Backend) { b.Embedder = fakeEmbedder{nCtx: 64} })
+	bodies := []struct{ path, body string }{
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"response_format":{"type":"json_object"},"n":2}`},
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"guided_choice":["x","y"]}`},
+		{"/v1/chat/completions", chatBodyWithTools(`,"tool_choice":"required","stream":true`)},
+		{"/v1/completions", `{"prompt":"a","guided_json":{"type":"object"}}`},
+		{"/v1/embeddings", `{"input":["a","bb","ccc"]}`},
+	}
+	errs := make(chan error, 4*len(bodies))
+	for range 4 {
+		for _, b := range bodies {
+			go func() {
+				status, _, body := ts.do("POST", b.path, b.body)
+				if status != 200 {
+					errs <- fmt.Errorf("%s %s: status %d: %s", b.path, b.body, status, body)
+					return
+				}
+				// A sampling step with logprobs masks the whole row: the
+				// constraint walks the shared trie.
+				for _, r := range ts.eng.lastRequests() {
+					if r.Constraint == nil {
+						continue
+					}
+					p := sample.DefaultParams()
+					p.Temperature = 0
+					smp := sample.New(p)
+					smp.Constrain(r.Constraint())
+					if _, err := smp.Sample(make([]float32, fakeTokenizer{}.NVocab()), nil, 1); err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+	}
+	for range 4 * len(bodies) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -14,6 +14,20 @@ const maxChoices = 4096
 // model may end after the shorter with an end token of v; a choice that
 // no other continues ends the sequence as soon as it is written.
 func NewChoice(v *Vocab, choices []string) (Constraint, error) {
+	set, err := CompileChoices(choices)
+	if err != nil {
+		return nil, err
+	}
+	return set.Constraint(v), nil
+}
+
+// Choices is a sorted choice list, from which each sequence gets its own
+// constraint.
+type Choices struct{ sorted []string }
+
+// CompileChoices checks and sorts a choice list (1 to 4096 non-empty
+// strings; duplicates count once).
+func CompileChoices(choices []string) (*Choices, error) {
 	if len(choices) == 0 || len(choices) > maxChoices {
 		return nil, fmt.Errorf("%w: between 1 and %d choices, got %d", ErrSchema, maxChoices, len(choices))
 	}
@@ -24,8 +38,12 @@ func NewChoice(v *Vocab, choices []string) (Constraint, error) {
 		}
 	}
 	sort.Strings(c)
-	c = slices.Compact(c)
-	return &choiceConstraint{v: v, choices: c, hi: len(c)}, nil
+	return &Choices{sorted: slices.Compact(c)}, nil
+}
+
+// Constraint returns a fresh constraint to the choices over v.
+func (s *Choices) Constraint(v *Vocab) Constraint {
+	return &choiceConstraint{v: v, choices: s.sorted, hi: len(s.sorted)}
 }
 
 // choiceConstraint matches the choices sharing the text so far: sorted,

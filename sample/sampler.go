@@ -116,6 +116,7 @@ func (s *Sampler) Sample(logits []float32, history []int32, topN int) (Result, e
 	if math.IsInf(float64(maxV), -1) {
 		return Result{}, fmt.Errorf("%w: every logit is -Inf", ErrBadLogits)
 	}
+	masked := false
 	if s.c != nil && topN != NoLogprob {
 		// Reported logprobs are the constrained distribution's, whichever
 		// way the token is found.
@@ -123,9 +124,10 @@ func (s *Sampler) Sample(logits []float32, history []int32, topN int) (Result, e
 		if maxV, arg, err = s.mask(); err != nil {
 			return Result{}, err
 		}
+		masked = true
 	}
 	tok := s.pick(maxV, arg)
-	if s.c != nil && !s.c.Allows(tok) {
+	if s.c != nil && !masked && !s.c.Allows(tok) {
 		var err error
 		if maxV, arg, err = s.mask(); err != nil {
 			return Result{}, err

@@ -42,12 +42,7 @@ func (b *Backend) responseFormat(raw json.RawMessage) (func() sample.Constraint,
 		if !present(schema) {
 			schema = json.RawMessage("{}") // OpenAI: no schema, any JSON
 		}
-		compiled, err := sample.CompileJSONSchema(schema)
-		if err != nil {
-			return nil, &apiError{err: ErrNotSupported, param: "response_format.json_schema.schema", msg: err.Error()}
-		}
-		vocab := b.vocab()
-		return func() sample.Constraint { return compiled.Constraint(vocab) }, nil
+		return b.schemaConstraint("response_format.json_schema.schema", schema)
 	}
 	return nil, invalidParam("response_format.type", "response_format type must be \"text\", \"json_object\" or \"json_schema\", got %q", rf.Type)
 }
@@ -104,6 +99,12 @@ func (b *Backend) guidedJSON(param string, raw json.RawMessage) (func() sample.C
 	if json.Unmarshal(raw, &text) == nil {
 		raw = json.RawMessage(text)
 	}
+	return b.schemaConstraint(param, raw)
+}
+
+// schemaConstraint compiles a JSON Schema once; each choice then gets a
+// fresh constraint to it. A schema that cannot be enforced names param.
+func (b *Backend) schemaConstraint(param string, raw json.RawMessage) (func() sample.Constraint, error) {
 	compiled, err := sample.CompileJSONSchema(raw)
 	if err != nil {
 		return nil, &apiError{err: ErrNotSupported, param: param, msg: err.Error()}
@@ -113,15 +114,14 @@ func (b *Backend) guidedJSON(param string, raw json.RawMessage) (func() sample.C
 }
 
 // guidedChoice is vLLM's guided_choice: the reply is one of the strings.
+// The list is sorted once; each choice gets a fresh constraint to it.
 func (b *Backend) guidedChoice(param string, choices []string) (func() sample.Constraint, error) {
-	vocab := b.vocab()
-	if _, err := sample.NewChoice(vocab, choices); err != nil {
+	set, err := sample.CompileChoices(choices)
+	if err != nil {
 		return nil, invalidParam(param, "%v", err)
 	}
-	return func() sample.Constraint {
-		c, _ := sample.NewChoice(vocab, choices) // checked above
-		return c
-	}, nil
+	vocab := b.vocab()
+	return func() sample.Constraint { return set.Constraint(vocab) }, nil
 }
 
 // vocab is every token's text as replies show it, built on first use.

@@ -60,6 +60,9 @@ func avx2Variants() map[quant.Type][]*fastKernel {
 	add(quant.Q5_K, &fastKernel{name: "Q5_K/avx2", fn: dotQ5_KAVX2, tile: 8, blockQS: 256, bsums: true})
 	add(quant.Q3_K, &fastKernel{name: "Q3_K/avx2", fn: dotQ3_KAVX2, tile: 8, blockQS: 256, bsums: true})
 	add(quant.Q2_K, &fastKernel{name: "Q2_K/avx2", fn: dotQ2_KAVX2, tile: 8, blockQS: 256, bsums: true})
+	add(quant.IQ4_NL, &fastKernel{name: "IQ4_NL/avx2", fn: dotIQ4_NLAVX2, tile: 4, blockQS: 32})
+	// IQ4_XS reads no group sums, but the Q8_K quantizer writes them.
+	add(quant.IQ4_XS, &fastKernel{name: "IQ4_XS/avx2", fn: dotIQ4_XSAVX2, tile: 8, blockQS: 256, bsums: true})
 	add(quant.F32, &fastKernel{name: "F32/avx2", float: dotF32AVX2, tile: 4})
 	add(quant.F16, &fastKernel{name: "F16/avx2", float: dotF16AVX2, tile: 4})
 	add(quant.BF16, &fastKernel{name: "BF16/avx2", float: dotBF16AVX2, tile: 4})

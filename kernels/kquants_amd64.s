@@ -491,3 +491,122 @@ row:
 	ADVANCE_ROW
 	ADVANCE_SB(84)
 	STORE
+
+// ---------------------------------------------------------------------------
+// IQ4_XS: d (fp16), scales_h (u16), scales_l[4], qs[128]. Group g (32
+// elements) takes the codes qs[16g..16g+15], element j the low nibble and
+// j+16 the high one; each code indexes the 16 int8 levels of iq4xsLevels
+// (quant.IQ4Levels), and the group's scale is ls−32 with ls = nibble g%2 of
+// scales_l[g/2] | (bits 2g, 2g+1 of scales_h)<<4. The levels are signed
+// and reach ±127, so the unsigned-offset form of Q6_K would saturate
+// VPMADDUBSW; the rows take Q4_0's sign trick instead: the frame holds
+// |level| at 0 and the level at 256 (VPSIGNB's sign source), and the
+// group scales as dwords sc|sc<<16 at 512. A lane's sum stays below
+// 8·2·(2·127·127)·32 < 2^24: exact in int32 and in float32.
+#undef ACC
+#define ACC 544
+
+DATA iq4xsLevels<>+0(SB)/8, $0xf6eaddcfbfad9881
+DATA iq4xsLevels<>+8(SB)/8, $0x7159453526190d01
+GLOBL iq4xsLevels<>(SB), RODATA|NOPTR, $16
+
+// UNPACK_XS(g): group g's 32 levels into the frame.
+#define UNPACK_XS(g) \
+	VMOVDQU     (8+16*g)(SI), X0; \
+	VPSRLW      $4, X0, X1; \
+	VINSERTI128 $1, X1, Y0, Y0; \
+	VPAND       Y12, Y0, Y0; \
+	VPSHUFB     Y0, Y13, Y0; \
+	VPABSB      Y0, Y1; \
+	VMOVDQU     Y1, (32*g)(SP); \
+	VMOVDQU     Y0, (256+32*g)(SP)
+
+// SCALES_XS: the eight signed group scales into the frame at 512 as the
+// int16 pairs sc|sc<<16, dword g from scales_l's 32 bits shifted right by
+// 4g (low nibble) and scales_h shifted right by 2g (two high bits), eight
+// lanes at once. Y12 holds 0x0F bytes (the masks 15 and 3 and the
+// offset 32 are made from it and all-ones). Clobbers Y0-Y2.
+DATA iq4xsShiftL<>+0(SB)/8, $0x0000000400000000
+DATA iq4xsShiftL<>+8(SB)/8, $0x0000000c00000008
+DATA iq4xsShiftL<>+16(SB)/8, $0x0000001400000010
+DATA iq4xsShiftL<>+24(SB)/8, $0x0000001c00000018
+GLOBL iq4xsShiftL<>(SB), RODATA|NOPTR, $32
+DATA iq4xsShiftH<>+0(SB)/8, $0x0000000200000000
+DATA iq4xsShiftH<>+8(SB)/8, $0x0000000600000004
+DATA iq4xsShiftH<>+16(SB)/8, $0x0000000a00000008
+DATA iq4xsShiftH<>+24(SB)/8, $0x0000000e0000000c
+GLOBL iq4xsShiftH<>(SB), RODATA|NOPTR, $32
+
+#define SCALES_XS \
+	VPSRLD       $24, Y12, Y2; \
+	VPBROADCASTD 4(SI), Y0; \
+	VPSRLVD      iq4xsShiftL<>(SB), Y0, Y0; \
+	VPAND        Y2, Y0, Y0; \
+	VPSRLD       $26, Y12, Y2; \
+	VPBROADCASTW 2(SI), Y1; \
+	VPSRLVD      iq4xsShiftH<>(SB), Y1, Y1; \
+	VPAND        Y2, Y1, Y1; \
+	VPSLLD       $4, Y1, Y1; \
+	VPOR         Y1, Y0, Y0; \
+	VPCMPEQD     Y2, Y2, Y2; \
+	VPSRLD       $31, Y2, Y2; \
+	VPSLLD       $5, Y2, Y2; \
+	VPSUBD       Y2, Y0, Y0; \
+	VPSLLD       $16, Y0, Y1; \
+	VPBLENDW     $0xaa, Y1, Y0, Y0; \
+	VMOVDQU      Y0, 512(SP)
+
+// SUB_XS(g): Y2 += (Σ over group g of level·a in int16 pairs)·sc_g.
+#define SUB_XS(g) \
+	VMOVDQU      (32*g)(AX), Y0; \
+	VPSIGNB      (256+32*g)(SP), Y0, Y0; \
+	VMOVDQU      (32*g)(SP), Y1; \
+	VPMADDUBSW   Y0, Y1, Y0; \
+	VPBROADCASTD (512+4*g)(SP), Y1; \
+	VPMADDWD     Y1, Y0, Y0; \
+	VPADDD       Y0, Y2, Y2
+
+// func dotIQ4_XSAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+TEXT ·dotIQ4_XSAVX2(SB), 0, $800-64
+	SETUP(256)
+	MOVL           $0x0f0f0f0f, AX
+	VMOVD          AX, X12
+	VPBROADCASTD   X12, Y12
+	VBROADCASTI128 iq4xsLevels<>(SB), Y13
+
+sb:
+	SCALES_XS
+	VPBROADCASTW (SI), X14
+	VCVTPH2PS    X14, Y14
+	UNPACK_XS(0)
+	UNPACK_XS(1)
+	UNPACK_XS(2)
+	UNPACK_XS(3)
+	UNPACK_XS(4)
+	UNPACK_XS(5)
+	UNPACK_XS(6)
+	UNPACK_XS(7)
+	MOVQ R8, AX
+	MOVQ R10, BX
+	MOVQ R12, DI
+	XORQ R14, R14
+
+row:
+	VPXOR Y2, Y2, Y2
+	SUB_XS(0)
+	SUB_XS(1)
+	SUB_XS(2)
+	SUB_XS(3)
+	SUB_XS(4)
+	SUB_XS(5)
+	SUB_XS(6)
+	SUB_XS(7)
+	VCVTDQ2PS    Y2, Y2
+	VBROADCASTSS (BX), Y1
+	VMULPS       Y14, Y1, Y1
+	VMOVUPS      ACC(SP)(R14*1), Y4
+	VFMADD231PS  Y1, Y2, Y4
+	VMOVUPS      Y4, ACC(SP)(R14*1)
+	ADVANCE_ROW
+	ADVANCE_SB(136)
+	STORE

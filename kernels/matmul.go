@@ -14,7 +14,7 @@ import (
 // once with it; MatMul itself panics on the same conditions because a bad
 // shape there is a programming error.
 func CheckMatMul(y []float32, w []byte, wt quant.Type, rows, cols int, x []float32, nx int) error {
-	if !hasVecDot(wt) {
+	if !HasMatMul(wt) {
 		return fmt.Errorf("matmul: no dot product for weight type %v", wt)
 	}
 	if rows <= 0 || cols <= 0 || nx < 0 {
@@ -36,11 +36,13 @@ func CheckMatMul(y []float32, w []byte, wt quant.Type, rows, cols int, x []float
 	return nil
 }
 
-// hasVecDot reports whether quant.VecDot handles weight type t.
-func hasVecDot(t quant.Type) bool {
+// HasMatMul reports whether MatMul takes weights of type t: the types
+// quant.VecDot has a dot product for (its reference path).
+func HasMatMul(t quant.Type) bool {
 	switch t {
 	case quant.F32, quant.F16, quant.BF16, quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1,
-		quant.Q8_0, quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K:
+		quant.Q8_0, quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K,
+		quant.IQ4_NL, quant.IQ4_XS:
 		return true
 	}
 	return false

@@ -16,6 +16,7 @@ var allTypes = []quant.Type{
 	quant.F32, quant.F16, quant.BF16,
 	quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.Q8_0,
 	quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K,
+	quant.IQ4_NL, quant.IQ4_XS,
 }
 
 // randWeights returns rows×cols weights of type wt. quantized=true runs
@@ -59,7 +60,7 @@ func randWeights(rng *rand.Rand, wt quant.Type, rows, cols int, quantized bool) 
 		bb := wt.BlockBytes()
 		var offs []int // fp16 fields inside a block
 		switch wt {
-		case quant.Q4_0, quant.Q5_0, quant.Q8_0:
+		case quant.Q4_0, quant.Q5_0, quant.Q8_0, quant.IQ4_NL, quant.IQ4_XS:
 			offs = []int{0}
 		case quant.Q4_1, quant.Q5_1, quant.Q4_K, quant.Q5_K:
 			offs = []int{0, 2}

@@ -10,11 +10,11 @@ import (
 // vec_dot_type). It returns w itself for types without a dot product here.
 func VecDotType(w Type) Type {
 	switch w {
-	case Q4_0, Q5_0, Q8_0:
+	case Q4_0, Q5_0, Q8_0, IQ4_NL:
 		return Q8_0
 	case Q4_1, Q5_1:
 		return Q8_1
-	case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K:
+	case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS:
 		return Q8_K
 	}
 	return w // F32, F16, BF16 (and Q8_1/Q8_K, which are activation types)

@@ -42,6 +42,10 @@ func blockTypes(t Type) (blockFuncs, bool) {
 		return blockFuncs{quantizeQ6_KBlock, dequantizeQ6_KBlock}, true
 	case Q8_K:
 		return blockFuncs{quantizeQ8_KBlock, dequantizeQ8_KBlock}, true
+	case IQ4_NL:
+		return blockFuncs{quantizeIQ4_NLBlock, dequantizeIQ4_NLBlock}, true
+	case IQ4_XS:
+		return blockFuncs{quantizeIQ4_XSBlock, dequantizeIQ4_XSBlock}, true
 	}
 	return blockFuncs{}, false
 }

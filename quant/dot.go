@@ -44,6 +44,10 @@ func VecDot(w Type, n int, wRow []byte, aRow []byte) float32 {
 		return dotQ5_K(n/QK_K, wRow, aRow)
 	case Q6_K:
 		return dotQ6_K(n/QK_K, wRow, aRow)
+	case IQ4_NL:
+		return dotIQ4_NL(n/qk, wRow, aRow)
+	case IQ4_XS:
+		return dotIQ4_XS(n/QK_K, wRow, aRow)
 	}
 	panic(fmt.Sprintf("quant.VecDot: no dot product for weight type %v", w))
 }

@@ -32,6 +32,8 @@ const (
 	ftypeQ5_KS fileType = 16
 	ftypeQ5_KM fileType = 17
 	ftypeQ6_K  fileType = 18
+	ftypeIQ4NL fileType = 25
+	ftypeIQ4XS fileType = 30
 	ftypeBF16  fileType = 32
 )
 
@@ -61,6 +63,7 @@ func mixTable() []Mix {
 		m("Q4_K_S", Q4_K, ftypeQ4_KS), m("Q4_K_M", Q4_K, ftypeQ4_KM),
 		m("Q5_K_S", Q5_K, ftypeQ5_KS), m("Q5_K_M", Q5_K, ftypeQ5_KM),
 		m("Q6_K", Q6_K, ftypeQ6_K),
+		m("IQ4_NL", IQ4_NL, ftypeIQ4NL), m("IQ4_XS", IQ4_XS, ftypeIQ4XS),
 		m("Q3_K", Q3_K, ftypeQ3_KM), m("Q4_K", Q4_K, ftypeQ4_KM), m("Q5_K", Q5_K, ftypeQ5_KM),
 		{Name: "Q8_1", Default: Q8_1}, {Name: "Q8_K", Default: Q8_K},
 	}
@@ -287,6 +290,8 @@ func applyFallback(t TensorSpec, nt Type, opt PlanOptions) (Type, error) {
 			fb = Q5_1
 		case Q6_K:
 			fb = Q8_0
+		case IQ4_XS:
+			fb = IQ4_NL
 		default:
 			return 0, fmt.Errorf("tensor %s: no fallback is defined for type %v (row length %d)", t.Name, nt, cols)
 		}

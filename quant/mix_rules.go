@@ -3,8 +3,10 @@ package quant
 import "strings"
 
 // The per-tensor adjustments of llama-quantize's recipes
-// (llama_tensor_get_type_impl), for the file types Nuri supports. IQ-type
-// recipes and MXFP4 are not supported, so their branches are absent.
+// (llama_tensor_get_type_impl), for the file types Nuri supports. Of the
+// IQ recipes only IQ4_NL and IQ4_XS are (their types need no codebooks);
+// the others and MXFP4 are not, so their branches are absent. Nuri never
+// has an importance matrix, which the IQ4 rules below assume.
 
 // category is llama.cpp's tensor_category.
 type category int
@@ -115,6 +117,8 @@ func (s *mixState) choose(nt Type, t TensorSpec, c category) Type {
 			nt = Q6_K
 		case ft == ftypeQ4_KS && s.iAttnV < 4:
 			nt = Q5_K
+		case (ft == ftypeIQ4NL || ft == ftypeIQ4XS) && m.nGQA() >= 4:
+			nt = Q5_K
 		}
 		if m.is70B() && (nt == Q3_K || nt == Q4_K) {
 			nt = Q5_K // 8 heads share attn_v there: more bits are cheap
@@ -163,6 +167,8 @@ func (s *mixState) choose(nt Type, t TensorSpec, c category) Type {
 			nt = Q6_K
 		case ft == ftypeQ4_KS && !falcon && i < n/8:
 			nt = Q5_K
+		case (ft == ftypeIQ4NL || ft == ftypeIQ4XS) && i < n/8:
+			nt = Q5_K
 		}
 		s.iFFNDown++
 	case c == catAttnOutput:
@@ -174,7 +180,7 @@ func (s *mixState) choose(nt Type, t TensorSpec, c category) Type {
 		}
 		if m.NExpert == 8 {
 			switch ft {
-			case ftypeQ2_K, ftypeQ3_KS, ftypeQ3_KM, ftypeQ4_KS, ftypeQ4_KM:
+			case ftypeQ2_K, ftypeQ3_KS, ftypeQ3_KM, ftypeQ4_KS, ftypeQ4_KM, ftypeIQ4NL, ftypeIQ4XS:
 				nt = Q5_K
 			}
 			break

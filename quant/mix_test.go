@@ -39,6 +39,7 @@ func TestParseMix(t *testing.T) {
 		{"q4_k_m", Q4_K, 15, true}, {"Q4_K", Q4_K, 15, true}, {"Q5_K_M", Q5_K, 17, true}, {"Q3_K", Q3_K, 12, true},
 		{"Q4_0", Q4_0, 2, true}, {"Q8_0", Q8_0, 7, true}, {"Q6_K", Q6_K, 18, true}, {"BF16", BF16, 32, true},
 		{"F32", F32, 0, true}, {"Q8_K", Q8_K, 0, false}, {"Q8_1", Q8_1, 0, false},
+		{"iq4_xs", IQ4_XS, 30, true}, {"IQ4_NL", IQ4_NL, 25, true},
 	} {
 		m, err := ParseMix(c.name)
 		if err != nil {
@@ -101,7 +102,9 @@ func expectedMix(mix string, tied bool, name string, layer int) Type {
 			return Q6_K
 		}
 	}
-	def := map[string]Type{"Q4_K_M": Q4_K, "Q5_K_M": Q5_K, "Q4_K_S": Q4_K, "Q3_K_M": Q3_K, "Q2_K": Q2_K, "Q8_0": Q8_0, "Q4_0": Q4_0}[mix]
+	def := map[string]Type{"Q4_K_M": Q4_K, "Q5_K_M": Q5_K, "Q4_K_S": Q4_K, "Q3_K_M": Q3_K, "Q2_K": Q2_K, "Q8_0": Q8_0, "Q4_0": Q4_0,
+		"IQ4_NL": IQ4_NL, "IQ4_XS": IQ4_XS}[mix]
+	iq4 := mix == "IQ4_NL" || mix == "IQ4_XS"
 	switch {
 	case kind == "attn_v.weight":
 		switch {
@@ -115,6 +118,8 @@ func expectedMix(mix string, tied bool, name string, layer int) Type {
 			return Q4_K
 		case mix == "Q2_K":
 			return Q4_K // GQA 4
+		case iq4:
+			return Q5_K // GQA 4
 		}
 	case kind == "ffn_down.weight":
 		switch {
@@ -128,6 +133,8 @@ func expectedMix(mix string, tied bool, name string, layer int) Type {
 			return Q4_K
 		case mix == "Q2_K":
 			return Q3_K
+		case iq4 && layer < 4:
+			return Q5_K
 		}
 	case kind == "attn_output.weight":
 		switch mix {
@@ -142,7 +149,7 @@ func expectedMix(mix string, tied bool, name string, layer int) Type {
 
 func TestPlanTypesLlama32(t *testing.T) {
 	model := MixModel{Arch: "llama", NLayer: 32, NHead: 32, NHeadKV: 8}
-	for _, mix := range []string{"Q4_K_M", "Q5_K_M", "Q4_K_S", "Q3_K_M", "Q2_K", "Q8_0", "Q4_0"} {
+	for _, mix := range []string{"Q4_K_M", "Q5_K_M", "Q4_K_S", "Q3_K_M", "Q2_K", "Q8_0", "Q4_0", "IQ4_NL", "IQ4_XS"} {
 		for _, tied := range []bool{false, true} {
 			m, err := ParseMix(mix)
 			if err != nil {
@@ -230,5 +237,13 @@ func TestPlanTypesFallback(t *testing.T) {
 	q40, _ := ParseMix("Q4_0")
 	if _, err := q40.PlanTypes(model, ts, PlanOptions{Pure: true, Fallback: FallbackAuto}); err == nil {
 		t.Error("llama.cpp defines no fallback for Q4_0: want an error")
+	}
+	iq4xs, _ := ParseMix("IQ4_XS")
+	got, err = iq4xs.PlanTypes(model, ts, PlanOptions{Pure: true, Fallback: FallbackAuto})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []Type{F16, IQ4_NL, IQ4_XS}; !reflect.DeepEqual(got, want) {
+		t.Errorf("IQ4_XS auto fallback: %v, want %v", got, want)
 	}
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // allTypes are the types Quantize and Dequantize support.
-var allTypes = []Type{F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K}
+var allTypes = []Type{F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K, IQ4_NL, IQ4_XS}
 
 // awkwardInputs are rows of 512 elements (two super-blocks) that stress the
 // scale searches: nothing, one spike, values near fp16's underflow, a
@@ -74,6 +74,10 @@ var roundTripBound = map[Type]struct{ rel, floor float64 }{
 	Q4_K: {0.08, (63*15 + 63*63) * 0x1p-24},  // measured 0.059
 	Q5_K: {0.042, (63*31 + 63*63) * 0x1p-24}, // measured 0.032
 	Q6_K: {0.021, 128 * 32 * 0x1p-24},        // measured 0.0161
+	// The IQ4 types fit their scales like the K-quants; IQ4_NL's largest
+	// level is 127, IQ4_XS's group scales reach 32 steps of d.
+	IQ4_NL: {0.11, 127 * 0x1p-24},       // measured 0.0858
+	IQ4_XS: {0.094, 32 * 127 * 0x1p-24}, // measured 0.0710
 }
 
 // worstExcess returns the largest |got-x| / (rel·amax + floor) over x's

@@ -164,7 +164,8 @@ func sortResults(rs []Result) {
 // Columns are the type columns of the matrix.
 func Columns() []quant.Type {
 	return []quant.Type{quant.F32, quant.F16, quant.BF16, quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1,
-		quant.Q8_0, quant.Q8_1, quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.Q8_K}
+		quant.Q8_0, quant.Q8_1, quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.Q8_K,
+		quant.IQ4_NL, quant.IQ4_XS}
 }
 
 // WriteMatrix prints results as a markdown table, op × type, like ggml's

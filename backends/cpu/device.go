@@ -79,17 +79,8 @@ func (d *Device) Memory() (free, total uint64) {
 	return free, total
 }
 
-// matmulTypes are the weight types with an activation conversion and a dot
-// product in package quant.
-func matmulType(t quant.Type) bool {
-	switch t {
-	case quant.F32, quant.F16, quant.BF16,
-		quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.Q8_0,
-		quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K:
-		return true
-	}
-	return false
-}
+// matmulType reports the weight types the kernels multiply.
+func matmulType(t quant.Type) bool { return kernels.HasMatMul(t) }
 
 // kvType reports whether t can be a KV cache type.
 func kvType(t quant.Type) bool {

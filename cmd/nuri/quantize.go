@@ -34,7 +34,7 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "worker goroutines")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: nuri quantize [--pure] [--fallback TYPE|auto] [--threads N] IN.gguf OUT.gguf TYPE")
-		fmt.Fprintln(stderr, "TYPE: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K,")
+		fmt.Fprintln(stderr, "TYPE: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K IQ4_NL IQ4_XS,")
 		fmt.Fprintln(stderr, "      or a mix: Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M (Q3_K/Q4_K/Q5_K without --pure mean the _M mixes, as in llama-quantize)")
 		fs.PrintDefaults()
 	}

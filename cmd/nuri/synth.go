@@ -19,7 +19,7 @@ func runSynth(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("synth", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	shape := fs.String("shape", "", "model shape: "+strings.Join(synth.Names(), ", "))
-	typ := fs.String("type", "Q4_0", "tensor type or llama-quantize mix (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K, Q4_K_M, Q5_K_M, ...)")
+	typ := fs.String("type", "Q4_0", "tensor type or llama-quantize mix (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS, Q4_K_M, Q5_K_M, ...)")
 	out := fs.String("out", "", "output GGUF file")
 	seed := fs.Uint64("seed", 1, "random seed (same seed, same file)")
 	threads := fs.Int("threads", 0, "worker goroutines (0: all CPUs)")

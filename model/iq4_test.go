@@ -1,0 +1,53 @@
+package model_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/nuri-ai/nuri/kernels"
+	"github.com/nuri-ai/nuri/model"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// TestIQ4Models runs the tiny llama written in the IQ4_NL and IQ4_XS
+// recipes (IQ4 layers, Q5_K/Q6_K where llama-quantize raises them) on the
+// fast kernels and on the pure-Go reference path. Both multiply the same
+// exact per-block integer products and differ only in float summation
+// order, so the logits must agree to a small fraction of their spread: the
+// bound, 1e-5 of the largest |logit| per row, is ~100× the differences
+// measured between the paths (at most 1.2e-7 of it: float32 rounding
+// in the summation order).
+func TestIQ4Models(t *testing.T) {
+	prompt := []int32{1, 17, 42, 99, 7, 3}
+	for _, typ := range []string{"IQ4_NL", "IQ4_XS"} {
+		path := writeTiny(t, typ, false, 11)
+		run := func(ks kernels.KernelSet) []float32 {
+			m, err := model.Load(path, model.LoadOptions{Threads: testThreads, Kernels: ks})
+			if err != nil {
+				t.Fatalf("%s: load: %v", typ, err)
+			}
+			defer m.Close()
+			toks, logits, err := greedy(m, prompt, 4, quant.F16)
+			if err != nil {
+				t.Fatalf("%s: %v", typ, err)
+			}
+			if len(toks) != 4 {
+				t.Fatalf("%s: %d tokens", typ, len(toks))
+			}
+			return logits
+		}
+		fast, ref := run(kernels.KernelsBest), run(kernels.KernelsGeneric)
+		nv := len(fast) / len(prompt)
+		for r := range prompt {
+			a, b := fast[r*nv:(r+1)*nv], ref[r*nv:(r+1)*nv]
+			var scale, worst float64
+			for j := range a {
+				scale = math.Max(scale, math.Abs(float64(b[j])))
+				worst = math.Max(worst, math.Abs(float64(a[j])-float64(b[j])))
+			}
+			if scale == 0 || math.IsNaN(worst) || worst > 1e-5*scale {
+				t.Errorf("%s row %d: fast and reference logits differ by %.3g (largest |logit| %.3g)", typ, r, worst, scale)
+			}
+		}
+	}
+}

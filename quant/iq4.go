@@ -1,0 +1,241 @@
+package quant
+
+// IQ4_NL and IQ4_XS: 4-bit codes that index a fixed table of 16 non-uniform
+// int8 levels instead of standing for the integers 0..15 (ggml-common.h
+// block_iq4_nl, block_iq4_xs). Levels are denser near zero, where most
+// weights lie, so at the same 4.5 (NL) or 4.25 (XS) bits per weight they
+// lose less than Q4_0. Both are common in published GGUF files (IQ4_XS
+// especially), so Nuri loads and runs them; the quantizer below follows
+// llama-quantize's (quantize_iq4_nl / quantize_iq4_xs without an importance
+// matrix) so that `nuri quantize` and `nuri synth` can write them too.
+//
+// Layouts (little-endian):
+//
+//	IQ4_NL, 32 elements, 18 bytes: d fp16, qs[16]
+//	IQ4_XS, 256 elements, 136 bytes: d fp16, scales_h u16, scales_l[4], qs[128]
+//
+// In both, a 32-element group uses 16 code bytes: element j's code is the
+// low nibble of qs[j] and element j+16's the high nibble (as Q4_0). An
+// IQ4_XS group g has a 6-bit scale ls = low nibble g%2 of scales_l[g/2] |
+// bits 2g..2g+1 of scales_h << 4, and its elements are d·(ls−32)·level.
+
+// iq4Levels is ggml's kvalues_iq4nl: the value each 4-bit code stands for.
+var iq4Levels = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
+
+// IQ4Levels returns the 16 levels IQ4_NL and IQ4_XS codes index, for
+// kernels that build their lookup tables from them.
+func IQ4Levels() [16]int8 { return iq4Levels }
+
+const (
+	iq4xsD       = 0 // fp16 super-block scale
+	iq4xsScalesH = 2 // u16: the two high bits of each group's scale
+	iq4xsScalesL = 4 // [4]: the low four bits, two groups a byte
+	iq4xsQS      = 8 // [128] codes
+	// iq4SearchSteps is llama-quantize's ntry for both types: the scale
+	// search tries the max element at each level offset in ±7 of −127.
+	iq4SearchSteps = 7
+)
+
+// iq4xsGroupScale returns group g's signed scale ls−32 (−32..31).
+func iq4xsGroupScale(b []byte, g int) int32 {
+	lo := int32(b[iq4xsScalesL+g/2]>>(4*(g%2))) & 0xf
+	hi := int32(le16(b[iq4xsScalesH:])>>(2*g)) & 3
+	return lo | hi<<4 - 32
+}
+
+func dequantizeIQ4_NLBlock(x []byte, y []float32) {
+	d := f16at(x)
+	qs := x[2:18]
+	for j := 0; j < qk/2; j++ {
+		y[j] = d * float32(iq4Levels[qs[j]&0xf])
+		y[j+qk/2] = d * float32(iq4Levels[qs[j]>>4])
+	}
+}
+
+func dequantizeIQ4_XSBlock(x []byte, y []float32) {
+	d := f16at(x[iq4xsD:])
+	for g := 0; g < QK_K/32; g++ {
+		dl := d * float32(iq4xsGroupScale(x, g))
+		qs := x[iq4xsQS+16*g : iq4xsQS+16*g+16]
+		out := y[32*g : 32*g+32]
+		for j := 0; j < 16; j++ {
+			out[j] = dl * float32(iq4Levels[qs[j]&0xf])
+			out[j+16] = dl * float32(iq4Levels[qs[j]>>4])
+		}
+	}
+}
+
+// nearestLevel returns the code whose level is nearest v (ties go to the
+// higher level, as ggml's best_index_int8 does).
+func nearestLevel(v float32) uint8 {
+	if v <= float32(iq4Levels[0]) {
+		return 0
+	}
+	if v >= float32(iq4Levels[15]) {
+		return 15
+	}
+	lo, hi := 0, 15
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if v < float32(iq4Levels[mid]) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	if v-float32(iq4Levels[lo]) < float32(iq4Levels[hi])-v {
+		return uint8(lo)
+	}
+	return uint8(hi)
+}
+
+// iq4GroupFit is the weighted least-squares fit of one 32-element group:
+// codes chosen for the multiplier id, then the scale that minimises
+// Σ w(x − d·level)² for those codes, d = Σwqx/Σwq², and the error's
+// reduction Σwqx²/Σwq² (larger is better).
+func iq4GroupFit(x, w []float32, id float32, codes []uint8) (d, sumqx, sumq2 float32) {
+	for j, v := range x {
+		c := nearestLevel(float32(id * v))
+		if codes != nil {
+			codes[j] = c
+		}
+		q := float32(iq4Levels[c])
+		sumqx += float32(float32(w[j]*q) * v)
+		sumq2 += float32(float32(w[j]*q) * q)
+	}
+	return sumqx / sumq2, sumqx, sumq2
+}
+
+// iq4GroupScale finds one group's float scale and writes its codes, as
+// quantize_row_iq4_nl_impl does per block: start from the multiplier that
+// maps the largest-magnitude element to +127, refit, then try the
+// multipliers that map it to each of −127±7 and keep the fit with the
+// smallest weighted error. Weights are x² (no importance matrix). An
+// all-zero group (|max| under ggml's epsilon) gets scale 0 and codes that
+// are not written.
+func iq4GroupScale(x []float32, codes []uint8) float32 {
+	var w [32]float32
+	for j, v := range x {
+		w[j] = float32(v * v)
+	}
+	maxv, amax := absMaxSigned(x)
+	if amax < groupMaxEps {
+		return 0
+	}
+	lowest := float32(iq4Levels[0])
+	d := -maxv / lowest
+	d, sumqx, _ := iq4GroupFit(x, w[:len(x)], 1/d, codes)
+	best := float32(d * sumqx)
+	for step := -iq4SearchSteps; step <= iq4SearchSteps; step++ {
+		id := (float32(step) + lowest) / maxv
+		_, sqx, sq2 := iq4GroupFit(x, w[:len(x)], id, nil)
+		if sq2 > 0 && float32(sqx*sqx) > float32(best*sq2) {
+			d = sqx / sq2
+			best = float32(d * sqx)
+		}
+	}
+	return d
+}
+
+// packIQ4Codes writes 32 codes as 16 bytes, element j low and j+16 high.
+func packIQ4Codes(codes []uint8, qs []byte) {
+	for j := 0; j < 16; j++ {
+		qs[j] = codes[j] | codes[j+16]<<4
+	}
+}
+
+func quantizeIQ4_NLBlock(x []float32, y []byte) {
+	var codes [32]uint8
+	d := iq4GroupScale(x, codes[:])
+	put16(y, FP32ToFP16(d))
+	// The codes are chosen again for the stored scale (ntry > 0 in ggml).
+	var id float32
+	if d != 0 {
+		id = 1 / d
+	}
+	for j, v := range x {
+		codes[j] = nearestLevel(float32(id * v))
+	}
+	packIQ4Codes(codes[:], y[2:18])
+}
+
+func quantizeIQ4_XSBlock(x []float32, y []byte) {
+	var scales [QK_K / 32]float32
+	var maxScale, amaxScale float32
+	for g := range scales {
+		s := iq4GroupScale(x[32*g:32*g+32], nil)
+		scales[g] = s
+		if a := abs32(s); a > amaxScale {
+			amaxScale, maxScale = a, s
+		}
+	}
+	// The super-block scale maps the largest group scale to −32, the end
+	// of the 6-bit range with the most room; −0 when every group is zero,
+	// as in ggml.
+	d := -maxScale / 32
+	put16(y[iq4xsD:], FP32ToFP16(d))
+	var id float32
+	if d != 0 {
+		id = 1 / d
+	}
+	var scalesH uint16
+	var codes [32]uint8
+	for g := range scales {
+		l := clampInt(nearestInt(float32(id*scales[g])), -32, 31)
+		dl := float32(d * float32(l))
+		var idl float32
+		if dl != 0 {
+			idl = 1 / dl
+		}
+		for j, v := range x[32*g : 32*g+32] {
+			codes[j] = nearestLevel(float32(idl * v))
+		}
+		packIQ4Codes(codes[:], y[iq4xsQS+16*g:iq4xsQS+16*g+16])
+		l += 32
+		if g%2 == 0 {
+			y[iq4xsScalesL+g/2] = byte(l & 0xf)
+		} else {
+			y[iq4xsScalesL+g/2] |= byte(l&0xf) << 4
+		}
+		scalesH |= uint16(l>>4) << (2 * g)
+	}
+	put16(y[iq4xsScalesH:], scalesH)
+}
+
+// dotIQ4_NL is ggml_vec_dot_iq4_nl_q8_0's generic form.
+func dotIQ4_NL(nb int, w, a []byte) float32 {
+	var sumf float32
+	for i := 0; i < nb; i++ {
+		x := w[i*18 : i*18+18]
+		qy, dy := q8Block(a, i, 34, q8_0QS)
+		var sumi int32
+		for j := 0; j < qk/2; j++ {
+			sumi += int32(int8(qy[j])) * int32(iq4Levels[x[2+j]&0xf])
+			sumi += int32(int8(qy[j+qk/2])) * int32(iq4Levels[x[2+j]>>4])
+		}
+		sumf += float32(f16at(x)*dy) * float32(sumi)
+	}
+	return sumf
+}
+
+// dotIQ4_XS is ggml_vec_dot_iq4_xs_q8_K's generic form: each group's
+// integer dot times its scale is added in float, group by group.
+func dotIQ4_XS(nb int, w, a []byte) float32 {
+	var sumf float32
+	for i := 0; i < nb; i++ {
+		x := w[i*136 : i*136+136]
+		q8, dy, _ := q8KBlock(a, i)
+		d := f16at(x[iq4xsD:]) * dy
+		for g := 0; g < QK_K/32; g++ {
+			qs := x[iq4xsQS+16*g:]
+			qa := q8[32*g:]
+			var sumi int32
+			for j := 0; j < 16; j++ {
+				sumi += int32(int8(qa[j])) * int32(iq4Levels[qs[j]&0xf])
+				sumi += int32(int8(qa[j+16])) * int32(iq4Levels[qs[j]>>4])
+			}
+			sumf += float32(d*float32(iq4xsGroupScale(x, g))) * float32(sumi)
+		}
+	}
+	return sumf
+}

@@ -16,6 +16,9 @@ func dotQ4_0AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *fl
 func dotIQ4_NLAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 
 //go:noescape
+func dotIQ4_XSAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
 func dotIQ4_XSAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 
 //go:noescape

@@ -38,6 +38,10 @@ func kernelVariants() map[quant.Type][]*fastKernel {
 		add(quant.Q4_K, &fastKernel{name: "Q4_K/avx512", fn: dotQ4_KAVX512, tile: 8, blockQS: 256, bsums: true})
 		add(quant.Q6_K, &fastKernel{name: "Q6_K/avx512", fn: dotQ6_KAVX512, tile: 8, blockQS: 256, bsums: true})
 	}
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI {
+		// Its lanes differ from IQ4_XS/avx2's: equal within float rounding.
+		add(quant.IQ4_XS, &fastKernel{name: "IQ4_XS/avx512vnni", fn: dotIQ4_XSAVX512, tile: 8, blockQS: 256, bsums: true})
+	}
 	return m
 }
 

@@ -251,3 +251,120 @@ row:
 	ADVANCE_ROW
 	ADVANCE_SB(210)
 	STORE
+
+// ---------------------------------------------------------------------------
+// IQ4_XS with VNNI (layout in kquants_amd64.s). Each level is stored as
+// level+128 (1..241, unsigned), so one VPDPBUSD per 64 elements takes
+// the products straight into int32 lanes (no sign trick, no int16 step);
+// the offset's share 128·Σ_g sc_g·Σa_g comes off with the group sums, as
+// Q6_K's does. Z16-Z19 hold the codes of groups (2k, 2k+1), Z20-Z23 their
+// scale vectors (sc_2k ×8 | sc_2k+1 ×8), Z30 the offset levels, Z31 0x0F
+// bytes. Frame: 512 the scales as int16 pairs sc|sc<<16 (for the group
+// sums), 544 as plain dwords, ACC at 576. The lanes are a different
+// layout from IQ4_XS/avx2's, so the two agree within float rounding, not
+// bit for bit. Every lane's sum is exact in int32 (below 2^27 before the
+// offset comes off, 2^24 after).
+#undef ACC
+#define ACC 576
+
+DATA iq4xsLevels128<>+0(SB)/8, $0x766a5d4f3f2d1801
+DATA iq4xsLevels128<>+8(SB)/8, $0xf1d9c5b5a6998d81
+GLOBL iq4xsLevels128<>(SB), RODATA|NOPTR, $16
+
+DATA iq4xsShiftL512<>+0(SB)/8, $0x0000000400000000
+DATA iq4xsShiftL512<>+8(SB)/8, $0x0000000c00000008
+DATA iq4xsShiftL512<>+16(SB)/8, $0x0000001400000010
+DATA iq4xsShiftL512<>+24(SB)/8, $0x0000001c00000018
+GLOBL iq4xsShiftL512<>(SB), RODATA|NOPTR, $32
+DATA iq4xsShiftH512<>+0(SB)/8, $0x0000000200000000
+DATA iq4xsShiftH512<>+8(SB)/8, $0x0000000600000004
+DATA iq4xsShiftH512<>+16(SB)/8, $0x0000000a00000008
+DATA iq4xsShiftH512<>+24(SB)/8, $0x0000000e0000000c
+GLOBL iq4xsShiftH512<>(SB), RODATA|NOPTR, $32
+
+// UNPACK_XSZ(k, dst): the 64 offset levels of groups 2k, 2k+1: the 32
+// code bytes' low nibbles and high nibbles, put in element order
+// (g.lo, g.hi, g+1.lo, g+1.hi) by one 128-bit lane shuffle.
+#define UNPACK_XSZ(k, dst) \
+	VMOVDQU      (8+32*k)(SI), Y0; \
+	VPSRLW       $4, Y0, Y1; \
+	VINSERTI64X4 $1, Y1, Z0, Z0; \
+	VSHUFI64X2   $0xd8, Z0, Z0, Z0; \
+	VPANDD       Z31, Z0, Z0; \
+	VPSHUFB      Z0, Z30, dst
+
+// SCZ_XS(k, dst): the scale vector of groups 2k, 2k+1.
+#define SCZ_XS(k, dst) \
+	VPBROADCASTD (544+8*k)(SP), Y0; \
+	VPBROADCASTD (548+8*k)(SP), Y1; \
+	VINSERTI64X4 $1, Y1, Z0, dst
+
+// SUB_XSZ(k, wq, sc): Z2 += sc·(Σ over groups 2k, 2k+1 of (level+128)·a).
+#define SUB_XSZ(k, wq, sc) \
+	VPXORD   Z0, Z0, Z0; \
+	VPDPBUSD (64*k)(AX), wq, Z0; \
+	VPMULLD  sc, Z0, Z0; \
+	VPADDD   Z0, Z2, Z2
+
+// func dotIQ4_XSAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+TEXT ·dotIQ4_XSAVX512(SB), 0, $832-64
+	SETUP(256)
+	MOVL             $0x0f0f0f0f, AX
+	VPBROADCASTD     AX, Z31
+	VBROADCASTI32X4  iq4xsLevels128<>(SB), Z30
+
+sb:
+	VPSRLD       $24, Y31, Y2
+	VPBROADCASTD 4(SI), Y0
+	VPSRLVD      iq4xsShiftL512<>(SB), Y0, Y0
+	VPAND        Y2, Y0, Y0
+	VPSRLD       $26, Y31, Y2
+	VPBROADCASTW 2(SI), Y1
+	VPSRLVD      iq4xsShiftH512<>(SB), Y1, Y1
+	VPAND        Y2, Y1, Y1
+	VPSLLD       $4, Y1, Y1
+	VPOR         Y1, Y0, Y0
+	VPCMPEQD     Y2, Y2, Y2
+	VPSRLD       $31, Y2, Y2
+	VPSLLD       $5, Y2, Y2
+	VPSUBD       Y2, Y0, Y0
+	VMOVDQU      Y0, 544(SP)
+	VPSLLD       $16, Y0, Y1
+	VPBLENDW     $0xaa, Y1, Y0, Y0
+	VMOVDQU      Y0, 512(SP)
+	VPBROADCASTW (SI), X14
+	VCVTPH2PS    X14, Y14
+	UNPACK_XSZ(0, Z16)
+	UNPACK_XSZ(1, Z17)
+	UNPACK_XSZ(2, Z18)
+	UNPACK_XSZ(3, Z19)
+	SCZ_XS(0, Z20)
+	SCZ_XS(1, Z21)
+	SCZ_XS(2, Z22)
+	SCZ_XS(3, Z23)
+	MOVQ R8, AX
+	MOVQ R10, BX
+	MOVQ R12, DI
+	XORQ R14, R14
+
+row:
+	VPXORD        Z2, Z2, Z2
+	SUB_XSZ(0, Z16, Z20)
+	SUB_XSZ(1, Z17, Z21)
+	SUB_XSZ(2, Z18, Z22)
+	SUB_XSZ(3, Z19, Z23)
+	VEXTRACTI64X4 $1, Z2, Y3
+	VPADDD        Y3, Y2, Y2
+	VMOVDQU       (DI), Y0
+	VPMADDWD      512(SP), Y0, Y0
+	VPSLLD        $7, Y0, Y0
+	VPSUBD        Y0, Y2, Y2
+	VCVTDQ2PS     Y2, Y2
+	VBROADCASTSS  (BX), Y1
+	VMULPS        Y14, Y1, Y1
+	VMOVUPS       ACC(SP)(R14*1), Y4
+	VFMADD231PS   Y1, Y2, Y4
+	VMOVUPS       Y4, ACC(SP)(R14*1)
+	ADVANCE_ROW
+	ADVANCE_SB(136)
+	STORE

@@ -359,6 +359,77 @@ for N in (1,2,4,8):
     q6 += q6k(N, f"q6_Kx16N{N}", pf=Q6K_GEMV_PREFETCH if N == 1 else PREFETCH_K)
 open(OUT,'w').write(q6.rstrip()+"\n")
 
+# IQ4_XS records (2208 bytes): +0 d (fp16 × 16 rows), +32 the eight group
+# scales ls−32 as int8 (group s of the 16 rows at 32+16s), +160 the codes of
+# group s at 160+256s in Q4_0's arrangement (four 64-byte parts, row r's
+# 4 bytes at 4r: low nibbles elements 4g.., high nibbles 16+4g..). One
+# VPSHUFB per nibble vector turns the codes into level+128 (unsigned, Z29
+# holds the table in every lane), so VPDPBUSD takes the products straight
+# into dwords; each group's dot starts from the activation's correction
+# −128·Σa_s, is exact after it, and is multiplied by the sign-extended
+# scales (VPMULLD) into the block's int32 total, as Q6_K's sub-blocks are.
+IQ4XS_LEVELS128 = (0x766a5d4f3f2d1801, 0xf1d9c5b5a6998d81)
+
+def iq4xs(N, name, pf=PREFETCH_K):
+    rec = 160 + 8*256
+    L=[]; a=L.append
+    prologue(a, name)
+    a("\tMOVQ DX, R10")
+    a("\tSHLQ $3, R10 // corrections: 8 per block and row")
+    a("\tMOVL $0x0f0f0f0f, AX")
+    a("\tVPBROADCASTD AX, Z31")
+    a(f"\tMOVQ ${IQ4XS_LEVELS128[0]:#x}, AX")
+    a("\tVPBROADCASTQ AX, Z29")
+    a(f"\tMOVQ ${IQ4XS_LEVELS128[1]:#x}, AX")
+    a("\tVPBROADCASTQ AX, Z27")
+    a("\tVPUNPCKLQDQ Z27, Z29, Z29")
+    # regs: block totals Z0+i, group dots Z8+i (then the scale products),
+    # outputs Z16+i, codes Z24 (low) Z25 (high), load Z26, scales Z28,
+    # table Z29, d_w Z30, mask Z31.
+    for i in range(N):
+        a(f"\tVPXORD Z{16+i}, Z{16+i}, Z{16+i}")
+    a("")
+    a("loop:")
+    a("\tVCVTPH2PS (SI), Z30")
+    for i in range(N):
+        a(f"\tVPXORD Z{i}, Z{i}, Z{i}")
+    for s in range(8):
+        prefetch_part(a, rec, s, 8, pf)
+        a(f"\tVPMOVSXBD {32+16*s}(SI), Z28")
+        for i in range(N):
+            a(f"\tVPBROADCASTD {4*(8*i+s)}(BX), Z{8+i}")
+        for g in range(4):
+            a(f"\tVMOVDQU64 {160+256*s+64*g}(SI), Z26")
+            a("\tVPANDD Z31, Z26, Z24")
+            a("\tVPSRLW $4, Z26, Z25")
+            a("\tVPANDD Z31, Z25, Z25")
+            a("\tVPSHUFB Z24, Z29, Z24")
+            a("\tVPSHUFB Z25, Z29, Z25")
+            for i in range(N):
+                a(f"\tVPDPBUSD.BCST {256*i+32*s+4*g}(R8), Z24, Z{8+i}")
+                a(f"\tVPDPBUSD.BCST {256*i+32*s+16+4*g}(R8), Z25, Z{8+i}")
+        for i in range(N):
+            a(f"\tVPMULLD Z28, Z{8+i}, Z{8+i}")
+            a(f"\tVPADDD Z{8+i}, Z{i}, Z{i}")
+    for i in range(N):
+        a(f"\tVCVTDQ2PS Z{i}, Z{i}")
+        a(f"\tVMULPS.BCST {4*i}(DI), Z30, Z{8+i}")
+        a(f"\tVFMADD231PS Z{8+i}, Z{i}, Z{16+i}")
+    a(f"\tADDQ ${rec}, SI")
+    a("\tADDQ R9, R8")
+    a("\tADDQ DX, DI")
+    a("\tADDQ R10, BX")
+    a("\tDECQ CX")
+    a("\tJNZ  loop")
+    a("")
+    epilogue(a, N, 16)
+    return "\n".join(L)
+
+xs = open(OUT).read().rstrip()+"\n\n"
+for N in (1,2,4,8):
+    xs += iq4xs(N, f"iq4_XSx16N{N}") + "\n"
+open(OUT,'w').write(xs.rstrip()+"\n")
+
 def q4k(N, name, five=False, pf=PREFETCH_K, marks=None):
     # Q4_K records: 2368 bytes, sub-block codes 256 apart; Q5_K adds 64
     # bytes of fifth bits per sub-block: 2880 and 320. marks (a list): gets
@@ -991,6 +1062,15 @@ for t, rec, tile, out in (
 for res in (False, True):
     ms += streams_of(q6k(1, "q6_Kx16N1", pf=kstream_ahead(3360)), KSTREAMS, 16, f"q6_Kx16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
 ms += streams_tile_of(q6k(2, "q6_Kx16N2", pf=kstream_ahead(3360)), KSTREAMS, 2, 16, f"q6_Kx16N2S{KSTREAMS}")
+
+# IQ4_XS: Q6_K's forms (two streams for single rows and the N = 2 tile
+# streams for two and three rows), one record ahead. In the llama-1b IQ4_XS
+# decode the one-group N = 1 kernel read 0.65-0.67 of the probe
+# (docs/performance.md); the stream forms are what the other K-quants
+# gained most from.
+for res in (False, True):
+    ms += streams_of(iq4xs(1, "iq4_XSx16N1", pf=kstream_ahead(2208)), KSTREAMS, 16, f"iq4_XSx16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
+ms += streams_tile_of(iq4xs(2, "iq4_XSx16N2", pf=kstream_ahead(2208)), KSTREAMS, 2, 16, f"iq4_XSx16N2S{KSTREAMS}")
 
 # The float kernels keep four accumulators per output across the loop, so
 # streams_of (which needs a body of temporaries) cannot make their

@@ -10,7 +10,7 @@ import (
 	"github.com/nuri-ai/nuri/quant"
 )
 
-// Packed weights: quantized matrices (Q4_0 … Q8_0, Q2_K … Q6_K) rearranged
+// Packed weights: quantized matrices (Q4_0 … Q8_0, Q2_K … Q6_K, IQ4_XS) rearranged
 // once, at load, so that a 512-bit register holds the same 4-element group
 // of 16 rows. A VPDPBUSD
 // with the 4 matching activation quants broadcast then advances 16 outputs
@@ -35,9 +35,9 @@ import (
 //	at +320.
 //
 // The K-quant records are described at packQ6_K, packQ3_K, packQ2_K,
-// packQ4_K and packQ5KHigh.
+// packQ4_K and packQ5KHigh, IQ4_XS's at packIQ4_XS.
 //
-// Activations are Q8_0 (Q8_K for the K-quants, as ggml quantizes them),
+// Activations are Q8_0 (Q8_K for the K-quants and IQ4_XS, as ggml quantizes them),
 // laid out in tiles of up to 8 rows: within a tile, block b of row k at
 // (b·n+k)·blocksize, with its scale and its correction words (packedCorrs)
 // at b·n+k of two arrays. A correction is −zero·Σq (zero: packZero), which
@@ -85,6 +85,8 @@ func packedBlockBytes(t quant.Type) int {
 		return 32 + 16*16 + 8*192
 	case quant.Q2_K:
 		return 64 + 16*16 + 16*64
+	case quant.IQ4_XS:
+		return 32 + 8*16 + 8*256
 	case quant.F16, quant.BF16:
 		return 4 * 32
 	case quant.F32:
@@ -105,7 +107,7 @@ func bf16PackedOffset(c, r int) int { return 64*(c/2) + 4*r + 2*(c%2) }
 // its activation blocks.
 func packedQK(t quant.Type) int {
 	switch t {
-	case quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K:
+	case quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.IQ4_XS:
 		return quant.QK_K
 	case quant.F16, quant.BF16, quant.F32:
 		return 4 // a "block" of float weights is 4 columns
@@ -127,11 +129,14 @@ func PackableShape(t quant.Type, cols int) bool {
 // block: the zero-point correction of the block (Q8_1's s for Q4_1/Q5_1),
 // or of each 16-element sub-block for Q6_K/Q3_K; for Q4_K/Q5_K the
 // activation sums of the 32-element sub-blocks and for Q2_K of the
-// 16-element ones, two int16 per word, which the minimums multiply.
+// 16-element ones, two int16 per word, which the minimums multiply; for
+// IQ4_XS the zero-point correction of each 32-element group.
 func packedCorrs(t quant.Type) int {
 	switch t {
 	case quant.Q6_K, quant.Q3_K:
 		return 16
+	case quant.IQ4_XS:
+		return 8
 	case quant.Q4_K, quant.Q5_K:
 		return 4
 	case quant.Q2_K:
@@ -363,6 +368,11 @@ func kCorrections(dst []int32, wt quant.Type, bs *[16]int16) {
 		for p := range 4 {
 			s0, s1 := bs[4*p]+bs[4*p+1], bs[4*p+2]+bs[4*p+3]
 			dst[p] = int32(uint32(uint16(s0)) | uint32(uint16(s1))<<16)
+		}
+	case quant.IQ4_XS: // the zero point's share of each 32-element group
+		zero := packZero(wt)
+		for s := range 8 {
+			dst[s] = -zero * (int32(bs[2*s]) + int32(bs[2*s+1]))
 		}
 	default: // Q3_K, Q6_K: the zero point's share of the block sum
 		zero := packZero(wt)
@@ -652,7 +662,7 @@ func JoinsShared(first, second, t quant.Type) (quant.Type, bool) {
 
 func kQuant(t quant.Type) bool {
 	switch t {
-	case quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K:
+	case quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS:
 		return true
 	}
 	return false
@@ -1229,6 +1239,8 @@ func packRow(t quant.Type, row []byte, b int, rec []byte, r int) {
 		packQ3_K((*[110]byte)(row[b*110:]), rec, r)
 	case quant.Q2_K:
 		packQ2_K((*[84]byte)(row[b*84:]), rec, r)
+	case quant.IQ4_XS:
+		packIQ4_XS((*[136]byte)(row[b*136:]), rec, r)
 	case quant.F16:
 		for c := range 4 {
 			copy(rec[32*c+2*r:32*c+2*r+2], row[2*(4*b+c):])
@@ -1329,6 +1341,22 @@ func packQ4_K(blk *[144]byte, rec []byte, r int, sub int) {
 // bytes of each at 4r. Sub-block s of ggml's layout: elements 128h+32j+l
 // (l = 16(s%2)+k) take the nibble j>>1 of ql[64h+32(j&1)+l] and bits 2j of
 // qh[32h+l], with h = s/8 and j = (s%8)/2.
+// packIQ4_XS writes an IQ4_XS block as row r of its record: +0 d (fp16),
+// +32+16s group s's scale ls−32 (int8), +160+256s group s's 16 code bytes
+// in Q4_0's four 64-byte parts (row r's bytes 4g..4g+3 at 64g+4r).
+func packIQ4_XS(blk *[136]byte, rec []byte, r int) {
+	le := binary.LittleEndian
+	rec[2*r], rec[2*r+1] = blk[0], blk[1]
+	h := le.Uint16(blk[2:])
+	for s := range 8 {
+		ls := int(blk[4+s/2]>>(4*(s%2)))&15 | int(h>>(2*s))&3<<4
+		rec[32+16*s+r] = byte(int8(ls - 32))
+		for g := range 4 {
+			le.PutUint32(rec[160+256*s+64*g+4*r:], le.Uint32(blk[8+16*s+4*g:]))
+		}
+	}
+}
+
 func packQ6_K(blk *[210]byte, rec []byte, r int) {
 	le := binary.LittleEndian
 	rec[2*r], rec[2*r+1] = blk[208], blk[209]

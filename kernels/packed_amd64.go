@@ -105,6 +105,7 @@ var (
 	q5_KSet = kQuantSet([9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4}, q5_Kx16N1S2, q5_Kx16N1S2R, q5_Kx16N2S2, 3)
 	q3_KSet = kQuantSet([9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}, q3_Kx16N1S2, q3_Kx16N1S2R, q3_Kx16N2S2, 2)
 	q2_KSet = kQuantSet([9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4}, q2_Kx16N1S2, q2_Kx16N1S2R, q2_Kx16N2S2, 3)
+	iq4_XSSet = kQuantSet([9]packedKernel{1: iq4_XSx16N1, 2: iq4_XSx16N2, 4: iq4_XSx16N4, 8: iq4_XSx16N8}, iq4_XSx16N1S2, iq4_XSx16N1S2R, iq4_XSx16N2S2, 3)
 	q6_KSet = kQuantSet([9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8}, q6_Kx16N1S2, q6_Kx16N1S2R, q6_Kx16N2S2, 3)
 	// The float types' two-row tile streams walk two of a call's four
 	// streams each (sixteen accumulators).
@@ -171,6 +172,8 @@ func packedSetOf(t quant.Type) *packedSet {
 		return &q2_KSet
 	case quant.Q6_K:
 		return &q6_KSet
+	case quant.IQ4_XS:
+		return &iq4_XSSet
 	case quant.F16:
 		return &f16Set
 	case quant.BF16:
@@ -183,6 +186,27 @@ func packedSetOf(t quant.Type) *packedSet {
 	}
 	return &noPackedSet
 }
+
+//go:noescape
+func iq4_XSx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+//go:noescape
+func iq4_XSx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func iq4_XSx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func iq4_XSx16N1(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq4_XSx16N2(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq4_XSx16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq4_XSx16N8(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
 
 //go:noescape
 func q6_Kx16N1(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)

@@ -85,6 +85,20 @@ func refBlock(wt quant.Type, blk, act []byte, acc float32) float32 {
 	da := f32le(act)
 	aq := act[q8KQSOff : q8KQSOff+quant.QK_K]
 	switch wt {
+	case quant.IQ4_XS:
+		levels := quant.IQ4Levels()
+		h := binary.LittleEndian.Uint16(blk[2:])
+		var tot int32
+		for s := range 8 {
+			sc := int32(blk[4+s/2]>>(4*(s%2)))&15 | int32(h>>(2*s))&3<<4 - 32
+			var dot int32
+			for j := range 32 {
+				c := blk[8+16*s+j%16] >> (4 * (j / 16)) & 15
+				dot += int32(levels[c]) * int32(int8(aq[32*s+j]))
+			}
+			tot += sc * dot
+		}
+		return fma32(float32(tot), f16At(blk)*da, acc)
 	case quant.Q6_K, quant.Q3_K:
 		var u [quant.QK_K]uint8
 		var sc [16]int8

@@ -23,7 +23,7 @@ func TestMatMulPackedMatchesReference(t *testing.T) {
 }
 
 // packedTypes are the weight types with packed kernels.
-var packedTypes = []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.F16, quant.BF16, quant.F32}
+var packedTypes = []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.IQ4_XS, quant.F16, quant.BF16, quant.F32}
 
 func checkPackedReference(t *testing.T, types []quant.Type) {
 	p := NewPool(2)
@@ -218,7 +218,7 @@ func TestMatMulPackedSharedMixed(t *testing.T) {
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(29, 30))
 	const cols = 512
-	ks := []quant.Type{quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K}
+	ks := []quant.Type{quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS}
 	for i, a := range ks {
 		for j, b := range ks {
 			if i == j {

@@ -84,6 +84,19 @@ func unpackRow(t quant.Type, rec []byte, r int, row []byte, b int) {
 		unpackQ3_K((*[110]byte)(row[b*110:]), rec, r)
 	case quant.Q2_K:
 		unpackQ2_K((*[84]byte)(row[b*84:]), rec, r)
+	case quant.IQ4_XS:
+		blk := row[b*136 : (b+1)*136]
+		blk[0], blk[1] = rec[2*r], rec[2*r+1]
+		var h uint16
+		for s := range 8 {
+			ls := int(int8(rec[32+16*s+r])) + 32
+			blk[4+s/2] |= byte(ls&15) << (4 * (s % 2))
+			h |= uint16(ls>>4) << (2 * s)
+			for g := range 4 {
+				copy(blk[8+16*s+4*g:12+16*s+4*g], rec[160+256*s+64*g+4*r:])
+			}
+		}
+		le.PutUint16(blk[2:], h)
 	case quant.F16:
 		for c := range 4 {
 			copy(row[2*(4*b+c):2*(4*b+c)+2], rec[32*c+2*r:])

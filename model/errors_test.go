@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/gguf"
 	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/model"
@@ -13,11 +14,13 @@ import (
 )
 
 // tensorEdit says how rewriteGGUF copies one tensor: drop it, or give it
-// other dims and data.
+// other dims and data (and type typ, when retype).
 type tensorEdit struct {
-	drop bool
-	dims []uint64
-	data []byte
+	drop   bool
+	dims   []uint64
+	data   []byte
+	retype bool
+	typ    quant.Type
 }
 
 // rewriteGGUF copies src into a temporary file with metadata overrides
@@ -57,11 +60,14 @@ func rewriteGGUF(t *testing.T, src string, kv map[string]*gguf.Value, edits map[
 		if e.drop {
 			continue
 		}
-		dims, data := ti.Dims, f.TensorData(ti)
+		dims, data, typ := ti.Dims, f.TensorData(ti), ti.Type
 		if e.dims != nil {
 			dims, data = e.dims, e.data
 		}
-		must(w.AddTensor(ti.Name, ti.Type, dims...))
+		if e.retype {
+			typ = e.typ
+		}
+		must(w.AddTensor(ti.Name, typ, dims...))
 		outs = append(outs, out{ti.Name, data})
 	}
 	for name, dims := range extra {
@@ -109,6 +115,10 @@ func TestLoadErrors(t *testing.T) {
 			mention: "blk.0.mystery.weight"},
 		{name: "rope-scaling", kv: map[string]*gguf.Value{"llama.rope.scaling.type": strVal("longrope")},
 			mention: "longrope"},
+		// IQ2_XXS has a layout but no dot product: refused at load, by name.
+		{name: "unsupported-type", edits: map[string]tensorEdit{"blk.1.attn_q.weight": {
+			dims: []uint64{256, 256}, data: make([]byte, 256*66), retype: true, typ: quant.IQ2_XXS}},
+			want: backends.ErrUnsupportedOp, mention: "blk.1.attn_q.weight"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -65,6 +65,17 @@ func (b *binder) bind(name string, lookup bool, dims ...int) (backends.Tensor, b
 	if len(dims) > 1 {
 		rows = dims[1]
 	}
+	// A weight type the device cannot use fails here, at load, with the
+	// tensor's name, not at the first forward pass.
+	if rows > 1 {
+		op := backends.OpMatMul
+		if lookup {
+			op = backends.OpGetRows
+		}
+		if !b.dev.Supports(op, ti.Type) {
+			return backends.Tensor{}, false, fmt.Errorf("tensor %q: weight type %v (%s): %w", name, ti.Type, op, backends.ErrUnsupportedOp)
+		}
+	}
 	data := b.f.TensorData(ti)
 	if data == nil {
 		return backends.Tensor{}, false, fmt.Errorf("tensor %q: no data (file closed or corrupt)", name)

@@ -27,6 +27,10 @@ PREFETCH_K = 16384
 Q6K_GEMV_PREFETCH = 6144
 PREFETCH_TILE = 8192
 
+# ggml's kvalues_iq4nl + 128, as bytes: the table IQ4_NL and IQ4_XS codes
+# index (quant.IQ4Levels), unsigned for VPDPBUSD.
+IQ4XS_LEVELS128 = (0x766a5d4f3f2d1801, 0xf1d9c5b5a6998d81)
+
 def prefetch_part(a, rec, part, parts, dist):
     """Prefetches, dist bytes ahead, the cache lines of part part of parts
     of the rec-byte record at SI (spread over a record's sub-blocks so the
@@ -141,19 +145,22 @@ def two_bit_codes(a, src, g, dst):
 
 def kern(N, name, wdecode, pf=None, tile_pf=True):
     # wdecode: 'q4', 'q5' (Q4_0/Q5_0: codes + zero-point corrections),
+    # 'iq4nl' (IQ4_NL: Q4_0's codes, each turned into level+128 by one
+    # VPSHUFB with the table in Z27, zero point 128),
     # 'q41', 'q51' (Q4_1/Q5_1: unsigned codes and a minimum: +16 bytes of
     # fp16 m per record, and the activation's s = d_a·Σq in the correction
     # slot, as float bits) or 'q8'. pf: prefetch every line of the record
     # this many bytes ahead (None: none, unless N >= 4).
     split = N <= 2  # two integer chains per act to shorten the dependency chain
-    nib = wdecode in ('q4', 'q5', 'q41', 'q51')
+    nib = wdecode in ('q4', 'q5', 'q41', 'q51', 'iq4nl')
+    lut = wdecode == 'iq4nl'
     five = wdecode in ('q5', 'q51')
     mins = wdecode in ('q41', 'q51')
     co = 64 if mins else 32  # first code byte
     # The split kernels' high-nibble chain takes the codes ×16 (see
     # nibble_codes): one VPANDND where a shift and an AND were, and one
     # arithmetic shift per block at the end.
-    hi16 = split and nib and not five
+    hi16 = split and nib and not five and not lut
     L=[]
     a=L.append
     prologue(a, name)
@@ -163,11 +170,17 @@ def kern(N, name, wdecode, pf=None, tile_pf=True):
     if five:
         a("\tMOVL $0x10101010, AX")
         a("\tVPBROADCASTD AX, Z25")
+    if lut:
+        a(f"\tMOVQ ${IQ4XS_LEVELS128[0]:#x}, AX")
+        a("\tVPBROADCASTQ AX, Z27")
+        a(f"\tMOVQ ${IQ4XS_LEVELS128[1]:#x}, AX")
+        a("\tVPBROADCASTQ AX, Z26")
+        a("\tVPUNPCKLQDQ Z26, Z27, Z27")
     for i in range(N):
         a(f"\tVPXORD Z{16+i}, Z{16+i}, Z{16+i}")
     a("")
     a("loop:")
-    rec = {'q4': 288, 'q5': 352, 'q8': 544, 'q41': 320, 'q51': 384}[wdecode]
+    rec = {'q4': 288, 'q5': 352, 'q8': 544, 'q41': 320, 'q51': 384, 'iq4nl': 288}[wdecode]
     if N >= 4 and tile_pf:
         prefetch_part(a, rec, 0, 1, PREFETCH_TILE)
     if pf:
@@ -187,6 +200,9 @@ def kern(N, name, wdecode, pf=None, tile_pf=True):
             a(f"\tVMOVDQU64 {co+256}(SI), Z27")
         for g in range(4):
             nibble_codes(a, co+64*g, g, "Z28", "Z29", ("Z27", "Z26", "Z25") if five else None, hi16=hi16)
+            if lut:
+                a("\tVPSHUFB Z28, Z27, Z28")
+                a("\tVPSHUFB Z29, Z27, Z29")
             for i in range(N):
                 a(f"\tVPDPBUSD.BCST {32*i+4*g}(R8), Z28, Z{i}")
                 a(f"\tVPDPBUSD.BCST {32*i+16+4*g}(R8), Z29, Z{8+i if split else i}")
@@ -258,6 +274,8 @@ for N in (1,2,4,8):
     out += kern(N, f"q4_1x16N{N}", 'q41')
 for N in (1,2,4,8):
     out += kern(N, f"q5_1x16N{N}", 'q51')
+for N in (1,2,4,8):
+    out += kern(N, f"iq4_nlx16N{N}", 'iq4nl')
 open(OUT,'w').write(out.rstrip()+"\n")
 
 def q6k(N, name, three=False, pf=PREFETCH_K):
@@ -368,7 +386,6 @@ open(OUT,'w').write(q6.rstrip()+"\n")
 # into dwords; each group's dot starts from the activation's correction
 # −128·Σa_s, is exact after it, and is multiplied by the sign-extended
 # scales (VPMULLD) into the block's int32 total, as Q6_K's sub-blocks are.
-IQ4XS_LEVELS128 = (0x766a5d4f3f2d1801, 0xf1d9c5b5a6998d81)
 
 def iq4xs(N, name, pf=PREFETCH_K):
     rec = 160 + 8*256
@@ -887,7 +904,8 @@ def non_temporal(text):
 # is Q6_K in these files, so the layers gained more than the steps).
 Q4_0_FAMILY_UNROLL = 2
 ms = open(OUT).read().rstrip()+"\n\n"
-for t, w, nta in (('q5_0', 'q5', True), ('q4_1', 'q41', True), ('q5_1', 'q51', True), ('q8_0', 'q8', False)):
+# IQ4_NL takes Q5_0's form (it was not measured on its own).
+for t, w, nta in (('q5_0', 'q5', True), ('q4_1', 'q41', True), ('q5_1', 'q51', True), ('q8_0', 'q8', False), ('iq4_nl', 'iq4nl', True)):
     for res in (False, True):
         k = unrolled_streams_of(kern(1, f"{t}x16N1", w, pf=STREAM_PREFETCH), STREAMS, Q4_0_FAMILY_UNROLL, 16,
                                 f"{t}x16N1S{STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res)
@@ -952,7 +970,7 @@ def streams_tile_of(single, S, N, out, name):
     tile_group_end(L.append, S, N, lambda s, i: reg[s, i], scales=True)
     return "\n".join(L)
 
-for t, w in (('q4_0', 'q4'), ('q8_0', 'q8'), ('q5_0', 'q5'), ('q4_1', 'q41'), ('q5_1', 'q51')):
+for t, w in (('q4_0', 'q4'), ('q8_0', 'q8'), ('q5_0', 'q5'), ('q4_1', 'q41'), ('q5_1', 'q51'), ('iq4_nl', 'iq4nl')):
     for N in (2, 4):
         ms += streams_tile_of(kern(N, f"{t}x16N{N}", w, pf=STREAM_PREFETCH, tile_pf=False), STREAMS, N, 16, f"{t}x16N{N}S{STREAMS}")
 

@@ -10,7 +10,8 @@ import (
 	"github.com/nuri-ai/nuri/quant"
 )
 
-// Packed weights: quantized matrices (Q4_0 … Q8_0, Q2_K … Q6_K, IQ4_XS) rearranged
+// Packed weights: quantized matrices (Q4_0 … Q8_0, Q2_K … Q6_K, IQ4_NL,
+// IQ4_XS) rearranged
 // once, at load, so that a 512-bit register holds the same 4-element group
 // of 16 rows. A VPDPBUSD
 // with the 4 matching activation quants broadcast then advances 16 outputs
@@ -26,6 +27,7 @@ import (
 //	+32  the codes, 64 bytes per 4-element group g: row r's 4 bytes at 4r
 //	     Q4_0: groups g = 0..3 hold the block's qs bytes 4g..4g+3, whose low
 //	           nibbles are elements 4g.. and high nibbles elements 16+4g..
+//	           (IQ4_NL: the same; its kernels map each nibble to level+128)
 //	     Q5_0: the same, then at +288 the fifth bits, row r's 4 bytes at
 //	           288+4r, byte k holding element 4g+k's at bit g and 16+4g+k's
 //	           at bit 4+g
@@ -65,7 +67,7 @@ type PackedWeights struct {
 // packedBlockBytes is the record size of one block of a 16-row group.
 func packedBlockBytes(t quant.Type) int {
 	switch t {
-	case quant.Q4_0:
+	case quant.Q4_0, quant.IQ4_NL:
 		return 32 + 4*64
 	case quant.Q8_0:
 		return 32 + 8*64
@@ -1197,7 +1199,7 @@ var noPackedSet packedSet
 func packRow(t quant.Type, row []byte, b int, rec []byte, r int) {
 	le := binary.LittleEndian
 	switch t {
-	case quant.Q4_0:
+	case quant.Q4_0, quant.IQ4_NL:
 		blk := (*[18]byte)(row[b*18:])
 		rec[2*r], rec[2*r+1] = blk[0], blk[1]
 		for g := range 4 {

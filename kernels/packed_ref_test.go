@@ -46,7 +46,7 @@ func f16At(b []byte) float32 { return quant.FP16ToFP32(binary.LittleEndian.Uint1
 // d_w·d_a, and one more for a minimum term.
 func refBlock(wt quant.Type, blk, act []byte, acc float32) float32 {
 	switch wt {
-	case quant.Q4_0, quant.Q5_0, quant.Q8_0, quant.Q4_1, quant.Q5_1:
+	case quant.Q4_0, quant.Q5_0, quant.Q8_0, quant.Q4_1, quant.Q5_1, quant.IQ4_NL:
 		var vals [32]int32
 		qs, qh, zero := blk[2:], uint32(0), int32(0)
 		switch wt {
@@ -65,6 +65,10 @@ func refBlock(wt quant.Type, blk, act []byte, acc float32) float32 {
 				continue
 			}
 			nib := int32(qs[j%16] >> (4 * (j / 16)) & 15)
+			if wt == quant.IQ4_NL {
+				vals[j] = int32(quant.IQ4Levels()[nib])
+				continue
+			}
 			vals[j] = nib | int32(qh>>j&1)<<4 - zero
 		}
 		aq := act[2:]

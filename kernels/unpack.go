@@ -35,7 +35,7 @@ func (pw *PackedWeights) Row(r int, dst []byte) error {
 func unpackRow(t quant.Type, rec []byte, r int, row []byte, b int) {
 	le := binary.LittleEndian
 	switch t {
-	case quant.Q4_0:
+	case quant.Q4_0, quant.IQ4_NL:
 		blk := row[b*18 : (b+1)*18]
 		blk[0], blk[1] = rec[2*r], rec[2*r+1]
 		for g := range 4 {

@@ -81,6 +81,18 @@ func ParseMix(name string) (Mix, error) {
 	return Mix{}, fmt.Errorf("unknown quantization type %q (known: %s)", name, strings.Join(names, ", "))
 }
 
+// FileTypeName returns the recipe name of a general.file_type value
+// ("Q4_K_M" for 15, not its alias Q4_K), or false when Nuri has no recipe
+// for it.
+func FileTypeName(ft uint32) (string, bool) {
+	for _, m := range mixTable() {
+		if m.HasFileType && m.FileType == ft {
+			return m.Name, true
+		}
+	}
+	return "", false
+}
+
 // MixModel is what the type choice reads from the model's hyper-parameters.
 type MixModel struct {
 	Arch    string // general.architecture

@@ -34,11 +34,6 @@ type ModelInfo struct {
 	Tied      bool              `json:"tied_embeddings"`
 }
 
-// fileTypeNames are llama-quantize's recipe names, in the order whose first
-// match names a general.file_type (Q4_K_M before its alias Q4_K).
-var fileTypeNames = []string{"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K",
-	"Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K", "IQ4_NL", "IQ4_XS"}
-
 // InspectModel reads the GGUF header of path (no tensor data).
 func InspectModel(path string) (ModelInfo, error) {
 	f, err := gguf.Open(path)
@@ -91,10 +86,8 @@ func inspectFile(f *gguf.File, path string) (ModelInfo, error) {
 // file without one, the storage type holding the most matrix bytes.
 func fileTypeName(f *gguf.File, matrixBytes map[quant.Type]uint64) string {
 	if ft, ok := f.Uint32("general.file_type"); ok {
-		for _, name := range fileTypeNames {
-			if m, err := quant.ParseMix(name); err == nil && m.HasFileType && m.FileType == ft {
-				return m.Name
-			}
+		if name, ok := quant.FileTypeName(ft); ok {
+			return name
 		}
 	}
 	types := make([]quant.Type, 0, len(matrixBytes))

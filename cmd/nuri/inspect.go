@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/quant"
 )
 
 func init() {
@@ -255,7 +256,11 @@ func (r *inspectReport) writeText(w io.Writer) error {
 		p("name:\t%s\n", r.Name)
 	}
 	if r.FileType != nil {
-		p("file type:\t%d\n", *r.FileType)
+		if name, ok := quant.FileTypeName(uint32(*r.FileType)); ok {
+			p("file type:\t%d (%s)\n", *r.FileType, name)
+		} else {
+			p("file type:\t%d\n", *r.FileType)
+		}
 	}
 	s := r.Summary
 	p("model:\t%d layers, embedding %d, %d heads, %d KV heads, feed-forward %d, context %d, vocab %d\n",

@@ -11,9 +11,10 @@ import (
 
 // TestIQ4Models runs the tiny llama written in the IQ4_NL and IQ4_XS
 // recipes (IQ4 layers, Q5_K/Q6_K where llama-quantize raises them) on the
-// fast kernels and on the pure-Go reference path. Both multiply the same
-// exact per-block integer products and differ only in float summation
-// order, so the logits must agree to a small fraction of their spread: the
+// packed kernels, on AVX2's row kernels and on the pure-Go reference path.
+// All multiply the same exact per-block integer products and differ only
+// in float summation order, so the logits must agree to a small fraction
+// of their spread: the
 // bound, 1e-5 of the largest |logit| per row, is ~100× the differences
 // measured between the paths (at most 1.2e-7 of it: float32 rounding
 // in the summation order).
@@ -36,17 +37,20 @@ func TestIQ4Models(t *testing.T) {
 			}
 			return logits
 		}
-		fast, ref := run(kernels.KernelsBest), run(kernels.KernelsGeneric)
-		nv := len(fast) / len(prompt)
-		for r := range prompt {
-			a, b := fast[r*nv:(r+1)*nv], ref[r*nv:(r+1)*nv]
-			var scale, worst float64
-			for j := range a {
-				scale = math.Max(scale, math.Abs(float64(b[j])))
-				worst = math.Max(worst, math.Abs(float64(a[j])-float64(b[j])))
-			}
-			if scale == 0 || math.IsNaN(worst) || worst > 1e-5*scale {
-				t.Errorf("%s row %d: fast and reference logits differ by %.3g (largest |logit| %.3g)", typ, r, worst, scale)
+		ref := run(kernels.KernelsGeneric)
+		nv := len(ref) / len(prompt)
+		for _, ks := range []kernels.KernelSet{kernels.KernelsBest, kernels.KernelsAVX2} {
+			fast := run(ks)
+			for r := range prompt {
+				a, b := fast[r*nv:(r+1)*nv], ref[r*nv:(r+1)*nv]
+				var scale, worst float64
+				for j := range a {
+					scale = math.Max(scale, math.Abs(float64(b[j])))
+					worst = math.Max(worst, math.Abs(float64(a[j])-float64(b[j])))
+				}
+				if scale == 0 || math.IsNaN(worst) || worst > 1e-5*scale {
+					t.Errorf("%s kernels %v row %d: logits differ from the reference by %.3g (largest |logit| %.3g)", typ, ks, r, worst, scale)
+				}
 			}
 		}
 	}

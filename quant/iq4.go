@@ -1,5 +1,7 @@
 package quant
 
+import "math"
+
 // IQ4_NL and IQ4_XS: 4-bit codes that index a fixed table of 16 non-uniform
 // int8 levels instead of standing for the integers 0..15 (ggml-common.h
 // block_iq4_nl, block_iq4_xs). Levels are denser near zero, where most
@@ -65,28 +67,37 @@ func dequantizeIQ4_XSBlock(x []byte, y []float32) {
 	}
 }
 
+// iq4Half maps the half-unit cell [k/2, (k+1)/2), k = ⌊2v⌋ in −254..225
+// (index k+254), to the code nearest every v in it. The answer can only
+// change where v crosses the midpoint of two neighbouring levels, and
+// those (sums of two integers, halved) are all multiples of ½: cell
+// boundaries. A cell that starts at a midpoint takes the higher level, as
+// a tie does in ggml.
+var iq4Half = func() (t [480]uint8) {
+	for i := range t {
+		v := float32(i-254) / 2 // the cell's start
+		c := 0
+		for c < 15 && v-float32(iq4Levels[c]) >= float32(iq4Levels[c+1])-v {
+			c++
+		}
+		t[i] = uint8(c)
+	}
+	return t
+}()
+
 // nearestLevel returns the code whose level is nearest v (ties go to the
-// higher level, as ggml's best_index_int8 does).
+// higher level, as ggml's best_index_int8 does). The quantizers call it
+// about 16 times an element, so it reads the answer from a table of
+// half-unit cells instead of ggml's binary search; the answers are the
+// same (TestNearestLevelMatchesSearch).
 func nearestLevel(v float32) uint8 {
 	if v <= float32(iq4Levels[0]) {
 		return 0
 	}
-	if v >= float32(iq4Levels[15]) {
+	if !(v < float32(iq4Levels[15])) { // also NaN, where ggml's search ends
 		return 15
 	}
-	lo, hi := 0, 15
-	for hi-lo > 1 {
-		mid := (lo + hi) / 2
-		if v < float32(iq4Levels[mid]) {
-			hi = mid
-		} else {
-			lo = mid
-		}
-	}
-	if v-float32(iq4Levels[lo]) < float32(iq4Levels[hi])-v {
-		return uint8(lo)
-	}
-	return uint8(hi)
+	return iq4Half[int(math.Floor(float64(2*v)))+254]
 }
 
 // iq4GroupFit is the weighted least-squares fit of one 32-element group:

@@ -250,3 +250,55 @@ func TestIQ4BeatsQ4_0(t *testing.T) {
 		}
 	}
 }
+
+// nearestLevelSearch is ggml's best_index_int8, the binary search
+// nearestLevel replaces.
+func nearestLevelSearch(v float32) uint8 {
+	if v <= float32(iq4Levels[0]) {
+		return 0
+	}
+	if v >= float32(iq4Levels[15]) {
+		return 15
+	}
+	lo, hi := 0, 15
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if v < float32(iq4Levels[mid]) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	if v-float32(iq4Levels[lo]) < float32(iq4Levels[hi])-v {
+		return uint8(lo)
+	}
+	return uint8(hi)
+}
+
+// TestNearestLevelMatchesSearch: the table lookup answers as the binary
+// search on every level, every midpoint and the floats around them, and on
+// random values across and beyond the range.
+func TestNearestLevelMatchesSearch(t *testing.T) {
+	var vs []float32
+	for c := range 16 {
+		l := float32(iq4Levels[c])
+		vs = append(vs, l, math.Nextafter32(l, -200), math.Nextafter32(l, 200))
+		if c < 15 {
+			m := (l + float32(iq4Levels[c+1])) / 2
+			vs = append(vs, m, math.Nextafter32(m, -200), math.Nextafter32(m, 200))
+		}
+	}
+	for i := -130; i <= 130; i++ {
+		vs = append(vs, float32(i), float32(i)+0.5, math.Nextafter32(float32(i), -200))
+	}
+	vs = append(vs, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)))
+	r := rand.New(rand.NewPCG(4, 4))
+	for range 100000 {
+		vs = append(vs, float32(r.Float64()*300-150))
+	}
+	for _, v := range vs {
+		if got, want := nearestLevel(v), nearestLevelSearch(v); got != want {
+			t.Fatalf("nearestLevel(%v) = %d, the search gives %d", v, got, want)
+		}
+	}
+}

@@ -50,7 +50,7 @@ func kernelSource() (string, error) {
 func kernelNames() []string {
 	var n []string
 	n = append(n, "nuri_quantize_q8_0", "nuri_quantize_q8_1", "nuri_quantize_q8_k", "nuri_convert_f16", "nuri_convert_bf16")
-	for _, t := range []string{"f32", "f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q4_k", "q5_k", "q6_k"} {
+	for _, t := range []string{"f32", "f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q4_k", "q5_k", "q6_k", "iq4_nl", "iq4_xs"} {
 		n = append(n, "nuri_mul_mat_"+t, "nuri_get_rows_"+t)
 	}
 	n = append(n, "nuri_rms_norm", "nuri_add", "nuri_scale", "nuri_silu_mul", "nuri_rope")

@@ -92,6 +92,24 @@ __device__ __forceinline__ void q6k_quad(const u8* ql, const u8* qh, int l, int 
     q[3] = (int)((ql[l + 32] >> 4) | (((h >> 6) & 3) << 4)) - 32;
 }
 
+// iq4_level is ggml's kvalues_iq4nl[c] (quant.IQ4Levels), the level an
+// IQ4_NL or IQ4_XS code stands for: the 16 int8 levels packed into two
+// 64-bit constants (no __constant__ table: NVRTC and the emulator both
+// take this as it is).
+__device__ __forceinline__ int iq4_level(int c) {
+    u64 t = c < 8 ? 0xf6eaddcfbfad9881ull : 0x7159453526190d01ull;
+    return (int)(i8)(u8)(t >> (8 * (c & 7)));
+}
+
+// iq4xs_scale is IQ4_XS group g's signed scale ls − 32: the low four bits
+// in nibble g%2 of scales_l[g/2] (byte 4), the high two at bits 2g of
+// scales_h (bytes 2-3).
+__device__ __forceinline__ int iq4xs_scale(const u8* x, int g) {
+    int lo = (x[4 + g / 2] >> (4 * (g % 2))) & 0xf;
+    int hi = (ld16(x + 2) >> (2 * g)) & 3;
+    return (lo | (hi << 4)) - 32;
+}
+
 __device__ __forceinline__ float warp_max(float v) {
     for (int o = WARP / 2; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
     return v;

@@ -89,6 +89,21 @@ struct DotQ8_0 {
     __device__ static float finish(const u8* x, const u8* y, int s0, int) { return (float)s0 * (ldh(x) * ldh(y)); }
 };
 
+// IQ4_NL: Q4_0's layout, each nibble a level (quant.dotIQ4_NL).
+struct DotIQ4_NL {
+    static const int wb = 18, ab = 34, parts = 4;
+    __device__ static void part(const u8* x, const u8* y, int p, int* s0, int*) {
+        int s = 0;
+        for (int j = 4 * p; j < 4 * p + 4; j++) {
+            int q = x[2 + j];
+            s += iq4_level(q & 0xf) * (int)(i8)y[2 + j];
+            s += iq4_level(q >> 4) * (int)(i8)y[2 + j + QK / 2];
+        }
+        *s0 += s;
+    }
+    __device__ static float finish(const u8* x, const u8* y, int s0, int) { return (ldh(x) * ldh(y)) * (float)s0; }
+};
+
 // scale_min_k4 is get_scale_min_k4: the 6-bit scale and min of sub-block j.
 __device__ __forceinline__ void scale_min_k4(int j, const u8* q, int* sc, int* m) {
     if (j < 4) {
@@ -183,6 +198,27 @@ struct DotQ6_K {
         *s0 += isum;
     }
     __device__ static float finish(const u8* x, const u8* y, int s0, int) { return (ldh(x + 208) * ldf32(y)) * (float)s0; }
+};
+
+// IQ4_XS: part p takes elements 8(p%4)..+8 of 32-element group p/4 and
+// adds them times the group's scale: the block's sum Σ sc_g·Σ level·a is
+// an exact integer (|·| < 2^28), scaled once by d·d_a. The CPU reference
+// (quant.dotIQ4_XS, ggml's generic order) scales each group in float, so
+// the two differ by float rounding only.
+struct DotIQ4_XS {
+    static const int wb = 136, ab = 292, parts = WARP;
+    __device__ static void part(const u8* x, const u8* y, int p, int* s0, int*) {
+        int g = p / 4, l0 = 8 * (p % 4);
+        const u8* qs = x + 8 + 16 * g;
+        const u8* q8 = y + 4 + 32 * g;
+        int s = 0;
+        for (int l = l0; l < l0 + 8; l++) {
+            int c = l < 16 ? (qs[l] & 0xf) : (qs[l - 16] >> 4);
+            s += iq4_level(c) * (int)(i8)q8[l];
+        }
+        *s0 += iq4xs_scale(x, g) * s;
+    }
+    __device__ static float finish(const u8* x, const u8* y, int s0, int) { return (ldh(x) * ldf32(y)) * (float)s0; }
 };
 
 // mul_mat_q: the block types. grid (ceil(rows/MM_ROWS), ceil(nx/MM_NX)),
@@ -289,3 +325,5 @@ extern "C" __global__ void nuri_mul_mat_q8_0(MUL_MAT_ARGS) { mul_mat_q<DotQ8_0>(
 extern "C" __global__ void nuri_mul_mat_q4_k(MUL_MAT_ARGS) { mul_mat_q<DotQ4_K>(w, a, y, rows, nb, nx, w_row, a_row); }
 extern "C" __global__ void nuri_mul_mat_q5_k(MUL_MAT_ARGS) { mul_mat_q<DotQ5_K>(w, a, y, rows, nb, nx, w_row, a_row); }
 extern "C" __global__ void nuri_mul_mat_q6_k(MUL_MAT_ARGS) { mul_mat_q<DotQ6_K>(w, a, y, rows, nb, nx, w_row, a_row); }
+extern "C" __global__ void nuri_mul_mat_iq4_nl(MUL_MAT_ARGS) { mul_mat_q<DotIQ4_NL>(w, a, y, rows, nb, nx, w_row, a_row); }
+extern "C" __global__ void nuri_mul_mat_iq4_xs(MUL_MAT_ARGS) { mul_mat_q<DotIQ4_XS>(w, a, y, rows, nb, nx, w_row, a_row); }

@@ -141,6 +141,33 @@ struct DeqQ6_K {
     }
 };
 
+struct DeqIQ4_NL {
+    static const int bs = QK, bb = 18;
+    __device__ static void block(const u8* x, float* y) {
+        float d = ldh(x);
+        for (int j = 0; j < QK / 2; j++) {
+            int b = x[2 + j];
+            y[j] = d * (float)iq4_level(b & 0xf);
+            y[j + QK / 2] = d * (float)iq4_level(b >> 4);
+        }
+    }
+};
+
+struct DeqIQ4_XS {
+    static const int bs = QK_K, bb = 136;
+    __device__ static void block(const u8* x, float* y) {
+        float d = ldh(x);
+        for (int g = 0; g < QK_K / 32; g++) {
+            float dl = d * (float)iq4xs_scale(x, g);
+            const u8* qs = x + 8 + 16 * g;
+            for (int j = 0; j < 16; j++) {
+                y[32 * g + j] = dl * (float)iq4_level(qs[j] & 0xf);
+                y[32 * g + j + 16] = dl * (float)iq4_level(qs[j] >> 4);
+            }
+        }
+    }
+};
+
 template <typename Deq>
 __device__ void get_rows(const u8* src, const int* ids, float* dst, int nb, int row_bytes) {
     int i = blockIdx.x;
@@ -162,3 +189,5 @@ extern "C" __global__ void nuri_get_rows_q8_0(GET_ROWS_ARGS) { get_rows<DeqQ8_0>
 extern "C" __global__ void nuri_get_rows_q4_k(GET_ROWS_ARGS) { get_rows<DeqQ4_K>(src, ids, dst, nb, row_bytes); }
 extern "C" __global__ void nuri_get_rows_q5_k(GET_ROWS_ARGS) { get_rows<DeqQ5_K>(src, ids, dst, nb, row_bytes); }
 extern "C" __global__ void nuri_get_rows_q6_k(GET_ROWS_ARGS) { get_rows<DeqQ6_K>(src, ids, dst, nb, row_bytes); }
+extern "C" __global__ void nuri_get_rows_iq4_nl(GET_ROWS_ARGS) { get_rows<DeqIQ4_NL>(src, ids, dst, nb, row_bytes); }
+extern "C" __global__ void nuri_get_rows_iq4_xs(GET_ROWS_ARGS) { get_rows<DeqIQ4_XS>(src, ids, dst, nb, row_bytes); }

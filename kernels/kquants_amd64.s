@@ -522,36 +522,9 @@ GLOBL iq4xsLevels<>(SB), RODATA|NOPTR, $16
 	VMOVDQU     Y0, (256+32*g)(SP)
 
 // SCALES_XS: the eight signed group scales into the frame at 512 as the
-// int16 pairs sc|sc<<16, dword g from scales_l's 32 bits shifted right by
-// 4g (low nibble) and scales_h shifted right by 2g (two high bits), eight
-// lanes at once. Y12 holds 0x0F bytes (the masks 15 and 3 and the
-// offset 32 are made from it and all-ones). Clobbers Y0-Y2.
-DATA iq4xsShiftL<>+0(SB)/8, $0x0000000400000000
-DATA iq4xsShiftL<>+8(SB)/8, $0x0000000c00000008
-DATA iq4xsShiftL<>+16(SB)/8, $0x0000001400000010
-DATA iq4xsShiftL<>+24(SB)/8, $0x0000001c00000018
-GLOBL iq4xsShiftL<>(SB), RODATA|NOPTR, $32
-DATA iq4xsShiftH<>+0(SB)/8, $0x0000000200000000
-DATA iq4xsShiftH<>+8(SB)/8, $0x0000000600000004
-DATA iq4xsShiftH<>+16(SB)/8, $0x0000000a00000008
-DATA iq4xsShiftH<>+24(SB)/8, $0x0000000e0000000c
-GLOBL iq4xsShiftH<>(SB), RODATA|NOPTR, $32
-
+// int16 pairs sc|sc<<16 (IQ4XS_SCALES, Y12 holding 0x0F bytes).
 #define SCALES_XS \
-	VPSRLD       $24, Y12, Y2; \
-	VPBROADCASTD 4(SI), Y0; \
-	VPSRLVD      iq4xsShiftL<>(SB), Y0, Y0; \
-	VPAND        Y2, Y0, Y0; \
-	VPSRLD       $26, Y12, Y2; \
-	VPBROADCASTW 2(SI), Y1; \
-	VPSRLVD      iq4xsShiftH<>(SB), Y1, Y1; \
-	VPAND        Y2, Y1, Y1; \
-	VPSLLD       $4, Y1, Y1; \
-	VPOR         Y1, Y0, Y0; \
-	VPCMPEQD     Y2, Y2, Y2; \
-	VPSRLD       $31, Y2, Y2; \
-	VPSLLD       $5, Y2, Y2; \
-	VPSUBD       Y2, Y0, Y0; \
+	IQ4XS_SCALES(Y12); \
 	VPSLLD       $16, Y0, Y1; \
 	VPBLENDW     $0xaa, Y1, Y0, Y0; \
 	VMOVDQU      Y0, 512(SP)

@@ -271,17 +271,6 @@ DATA iq4xsLevels128<>+0(SB)/8, $0x766a5d4f3f2d1801
 DATA iq4xsLevels128<>+8(SB)/8, $0xf1d9c5b5a6998d81
 GLOBL iq4xsLevels128<>(SB), RODATA|NOPTR, $16
 
-DATA iq4xsShiftL512<>+0(SB)/8, $0x0000000400000000
-DATA iq4xsShiftL512<>+8(SB)/8, $0x0000000c00000008
-DATA iq4xsShiftL512<>+16(SB)/8, $0x0000001400000010
-DATA iq4xsShiftL512<>+24(SB)/8, $0x0000001c00000018
-GLOBL iq4xsShiftL512<>(SB), RODATA|NOPTR, $32
-DATA iq4xsShiftH512<>+0(SB)/8, $0x0000000200000000
-DATA iq4xsShiftH512<>+8(SB)/8, $0x0000000600000004
-DATA iq4xsShiftH512<>+16(SB)/8, $0x0000000a00000008
-DATA iq4xsShiftH512<>+24(SB)/8, $0x0000000e0000000c
-GLOBL iq4xsShiftH512<>(SB), RODATA|NOPTR, $32
-
 // UNPACK_XSZ(k, dst): the 64 offset levels of groups 2k, 2k+1: the 32
 // code bytes' low nibbles and high nibbles, put in element order
 // (g.lo, g.hi, g+1.lo, g+1.hi) by one 128-bit lane shuffle.
@@ -314,20 +303,7 @@ TEXT ·dotIQ4_XSAVX512(SB), 0, $832-64
 	VBROADCASTI32X4  iq4xsLevels128<>(SB), Z30
 
 sb:
-	VPSRLD       $24, Y31, Y2
-	VPBROADCASTD 4(SI), Y0
-	VPSRLVD      iq4xsShiftL512<>(SB), Y0, Y0
-	VPAND        Y2, Y0, Y0
-	VPSRLD       $26, Y31, Y2
-	VPBROADCASTW 2(SI), Y1
-	VPSRLVD      iq4xsShiftH512<>(SB), Y1, Y1
-	VPAND        Y2, Y1, Y1
-	VPSLLD       $4, Y1, Y1
-	VPOR         Y1, Y0, Y0
-	VPCMPEQD     Y2, Y2, Y2
-	VPSRLD       $31, Y2, Y2
-	VPSLLD       $5, Y2, Y2
-	VPSUBD       Y2, Y0, Y0
+	IQ4XS_SCALES(Y31)
 	VMOVDQU      Y0, 544(SP)
 	VPSLLD       $16, Y0, Y1
 	VPBLENDW     $0xaa, Y1, Y0, Y0

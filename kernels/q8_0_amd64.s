@@ -2,8 +2,8 @@
 
 #include "textflag.h"
 
-// Block dot kernels for the 32-element weight blocks, 256-bit: Q8_0, Q4_0
-// and Q5_0 against Q8_0 activations, Q4_1 and Q5_1 against Q8_1. One call
+// Block dot kernels for the 32-element weight blocks, 256-bit: Q8_0, Q4_0,
+// Q5_0 and IQ4_NL against Q8_0 activations, Q4_1 and Q5_1 against Q8_1. One call
 // computes one weight row against nx ≤ 4 activation rows.
 //
 // func k(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
@@ -170,33 +170,6 @@ TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $0-64
 	BLOCKS(LOAD_Q4_0, ROWS, 18)
 
 // ---------------------------------------------------------------------------
-// IQ4_NL weight block: Q4_0's layout, but each nibble indexes the 16 int8
-// levels of iq4Levels (quant.IQ4Levels) instead of standing for nibble − 8:
-// one VPSHUFB with the table in both lanes of Y13 (replacing Q4_0's 0x08
-// bytes) turns the nibbles into signed weights, then Q4_0's sign trick
-// applies (|level| ≤ 127; no level is 0, so VPSIGNB never zeroes a product).
-
-DATA iq4Levels<>+0(SB)/8, $0xf6eaddcfbfad9881
-DATA iq4Levels<>+8(SB)/8, $0x7159453526190d01
-GLOBL iq4Levels<>(SB), RODATA|NOPTR, $16
-
-#define LOAD_IQ4_NL \
-	VPBROADCASTW (SI), X4; \
-	VCVTPH2PS    X4, Y4; \
-	VMOVDQU      2(SI), X5; \
-	VPSRLW       $4, X5, X6; \
-	VINSERTI128  $1, X6, Y5, Y5; \
-	VPAND        Y14, Y5, Y5; \
-	VPSHUFB      Y5, Y13, Y5; \
-	VPABSB       Y5, Y6
-
-// func dotIQ4_NLAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
-TEXT ·dotIQ4_NLAVX2(SB), NOSPLIT, $0-64
-	SETUP(2)
-	VBROADCASTI128 iq4Levels<>(SB), Y13
-	BLOCKS(LOAD_IQ4_NL, ROWS, 18)
-
-// ---------------------------------------------------------------------------
 // Five-bit weights: each block's qh holds the fifth bit of element e in bit
 // e, and element e sits in byte e of the nibble vector (low nibbles first, as
 // LOAD_Q4_0 builds it). QH_BITS(off) turns the four qh bytes into a byte mask
@@ -252,6 +225,30 @@ TEXT ·dotQ5_0AVX2(SB), NOSPLIT, $0-64
 	SETUP(2)
 	SETUP_Q5(0xf0f0f0f0)
 	BLOCKS(LOAD_Q5_0, ROWS, 22)
+
+// ---------------------------------------------------------------------------
+// IQ4_NL weight block: Q4_0's layout, but each nibble indexes the 16 int8
+// levels of iq4Levels (quant.IQ4Levels) instead of standing for nibble − 8:
+// one VPSHUFB with the table in both lanes of Y13 (replacing Q4_0's 0x08
+// bytes) turns the nibbles into signed weights, then Q4_0's sign trick
+// applies (|level| ≤ 127; no level is 0, so VPSIGNB never zeroes a product).
+
+DATA iq4Levels<>+0(SB)/8, $0xf6eaddcfbfad9881
+DATA iq4Levels<>+8(SB)/8, $0x7159453526190d01
+GLOBL iq4Levels<>(SB), RODATA|NOPTR, $16
+
+#define LOAD_IQ4_NL \
+	VPBROADCASTW (SI), X4; \
+	VCVTPH2PS    X4, Y4; \
+	NIBBLES(2); \
+	VPSHUFB      Y5, Y13, Y5; \
+	VPABSB       Y5, Y6
+
+// func dotIQ4_NLAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+TEXT ·dotIQ4_NLAVX2(SB), NOSPLIT, $0-64
+	SETUP(2)
+	VBROADCASTI128 iq4Levels<>(SB), Y13
+	BLOCKS(LOAD_IQ4_NL, ROWS, 18)
 
 // ---------------------------------------------------------------------------
 // Q4_1 and Q5_1 against Q8_1: the codes are unsigned (value = d·q + m), so

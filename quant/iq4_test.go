@@ -104,7 +104,8 @@ func TestIQ4QuantizeRecoversGrid(t *testing.T) {
 	}
 }
 
-func checkExact(t *testing.T, typ Type, x []float32) {
+// roundTrip returns Dequantize(Quantize(x)) for type typ.
+func roundTrip(t *testing.T, typ Type, x []float32) []float32 {
 	t.Helper()
 	n, err := typ.RowBytes(len(x))
 	if err != nil {
@@ -118,6 +119,12 @@ func checkExact(t *testing.T, typ Type, x []float32) {
 	if err := Dequantize(typ, q, got); err != nil {
 		t.Fatal(err)
 	}
+	return got
+}
+
+func checkExact(t *testing.T, typ Type, x []float32) {
+	t.Helper()
+	got := roundTrip(t, typ, x)
 	for i := range x {
 		if got[i] != x[i] {
 			t.Fatalf("%v element %d: %v → %v", typ, i, x[i], got[i])
@@ -225,15 +232,7 @@ func TestIQ4BeatsQ4_0(t *testing.T) {
 		x[i] = float32(r.NormFloat64() * 0.02)
 	}
 	sse := func(typ Type) float64 {
-		n, _ := typ.RowBytes(len(x))
-		q := make([]byte, n)
-		if err := Quantize(typ, x, q); err != nil {
-			t.Fatal(err)
-		}
-		got := make([]float32, len(x))
-		if err := Dequantize(typ, q, got); err != nil {
-			t.Fatal(err)
-		}
+		got := roundTrip(t, typ, x)
 		var s float64
 		for i := range x {
 			d := float64(got[i] - x[i])

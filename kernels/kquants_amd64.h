@@ -51,6 +51,16 @@ zero: \
 	CMPQ    R14, DX; \
 	JLT     zero
 
+// FINISH_SCALED: the end of a row for the types without a min term:
+// acc += (d·d_a)·float(Y2), d broadcast in Y14, d_a at BX.
+#define FINISH_SCALED \
+	VCVTDQ2PS    Y2, Y2; \
+	VBROADCASTSS (BX), Y1; \
+	VMULPS       Y14, Y1, Y1; \
+	VMOVUPS      ACC(SP)(R14*1), Y4; \
+	VFMADD231PS  Y1, Y2, Y4; \
+	VMOVUPS      Y4, ACC(SP)(R14*1)
+
 #define ADVANCE_ROW \
 	ADDQ R9, AX; \
 	ADDQ R11, BX; \

@@ -284,12 +284,7 @@ row: \
 	VPMADDWD     512(SP), Y0, Y0; \
 	VPSLLD       $shift, Y0, Y0; \
 	VPSUBD       Y0, Y2, Y2; \
-	VCVTDQ2PS    Y2, Y2; \
-	VBROADCASTSS (BX), Y1; \
-	VMULPS       Y14, Y1, Y1; \
-	VMOVUPS      ACC(SP)(R14*1), Y4; \
-	VFMADD231PS  Y1, Y2, Y4; \
-	VMOVUPS      Y4, ACC(SP)(R14*1); \
+	FINISH_SCALED; \
 	ADVANCE_ROW
 
 // func dotQ6_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
@@ -574,12 +569,7 @@ row:
 	SUB_XS(5)
 	SUB_XS(6)
 	SUB_XS(7)
-	VCVTDQ2PS    Y2, Y2
-	VBROADCASTSS (BX), Y1
-	VMULPS       Y14, Y1, Y1
-	VMOVUPS      ACC(SP)(R14*1), Y4
-	VFMADD231PS  Y1, Y2, Y4
-	VMOVUPS      Y4, ACC(SP)(R14*1)
+	FINISH_SCALED
 	ADVANCE_ROW
 	ADVANCE_SB(136)
 	STORE

@@ -159,7 +159,8 @@ func quantizeIQ4_NLBlock(x []float32, y []byte) {
 	var codes [32]uint8
 	d := iq4GroupScale(x, codes[:])
 	put16(y, FP32ToFP16(d))
-	// The codes are chosen again for the stored scale (ntry > 0 in ggml).
+	// The codes are chosen again for the scale found (ntry > 0 in ggml),
+	// the float one, not its fp16 rounding, as ggml does.
 	var id float32
 	if d != 0 {
 		id = 1 / d

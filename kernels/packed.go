@@ -11,9 +11,8 @@ import (
 )
 
 // Packed weights: quantized matrices (Q4_0 … Q8_0, Q2_K … Q6_K, IQ4_NL,
-// IQ4_XS) rearranged
-// once, at load, so that a 512-bit register holds the same 4-element group
-// of 16 rows. A VPDPBUSD
+// IQ4_XS) rearranged once, at load, so that a 512-bit register holds the
+// same 4-element group of 16 rows. A VPDPBUSD
 // with the 4 matching activation quants broadcast then advances 16 outputs
 // at once and each lane ends a block holding one output's whole block dot:
 // the float work (convert, scale, add) is done once per 16 outputs and
@@ -39,10 +38,10 @@ import (
 // The K-quant records are described at packQ6_K, packQ3_K, packQ2_K,
 // packQ4_K and packQ5KHigh, IQ4_XS's at packIQ4_XS.
 //
-// Activations are Q8_0 (Q8_K for the K-quants and IQ4_XS, as ggml quantizes them),
-// laid out in tiles of up to 8 rows: within a tile, block b of row k at
-// (b·n+k)·blocksize, with its scale and its correction words (packedCorrs)
-// at b·n+k of two arrays. A correction is −zero·Σq (zero: packZero), which
+// Activations are Q8_0 (Q8_K for the K-quants and IQ4_XS, as ggml
+// quantizes them), laid out in tiles of up to 8 rows: within a tile, block
+// b of row k at (b·n+k)·blocksize, with its scale and its correction words
+// (packedCorrs) at b·n+k of two arrays. A correction is −zero·Σq (zero: packZero), which
 // turns unsigned codes back into the signed dot exactly; for Q4_1/Q5_1 it
 // is Q8_1's s = fp16(d·Σq) as float bits, for Q2_K/Q4_K/Q5_K the
 // sub-block sums that the minimums multiply.
@@ -1335,14 +1334,6 @@ func packQ4_K(blk *[144]byte, rec []byte, r int, sub int) {
 	}
 }
 
-// packQ6_K writes one Q6_K block (ql[128], qh[64], scales[16], d) as row r
-// of its group record: the fp16 d, the 16 sub-block scales, and per
-// sub-block s (elements 16s..16s+15 in groups a, b, c, d of 4) at 288+192s:
-// 64 bytes of low nibbles of a (low) and b (high), 64 of c and d, and 64 of
-// the high 2-bit pairs of a, b, c, d (bits 0-1, 2-3, 4-5, 6-7); row r's 4
-// bytes of each at 4r. Sub-block s of ggml's layout: elements 128h+32j+l
-// (l = 16(s%2)+k) take the nibble j>>1 of ql[64h+32(j&1)+l] and bits 2j of
-// qh[32h+l], with h = s/8 and j = (s%8)/2.
 // packIQ4_XS writes an IQ4_XS block as row r of its record: +0 d (fp16),
 // +32+16s group s's scale ls−32 (int8), +160+256s group s's 16 code bytes
 // in Q4_0's four 64-byte parts (row r's bytes 4g..4g+3 at 64g+4r).
@@ -1359,6 +1350,14 @@ func packIQ4_XS(blk *[136]byte, rec []byte, r int) {
 	}
 }
 
+// packQ6_K writes one Q6_K block (ql[128], qh[64], scales[16], d) as row r
+// of its group record: the fp16 d, the 16 sub-block scales, and per
+// sub-block s (elements 16s..16s+15 in groups a, b, c, d of 4) at 288+192s:
+// 64 bytes of low nibbles of a (low) and b (high), 64 of c and d, and 64 of
+// the high 2-bit pairs of a, b, c, d (bits 0-1, 2-3, 4-5, 6-7); row r's 4
+// bytes of each at 4r. Sub-block s of ggml's layout: elements 128h+32j+l
+// (l = 16(s%2)+k) take the nibble j>>1 of ql[64h+32(j&1)+l] and bits 2j of
+// qh[32h+l], with h = s/8 and j = (s%8)/2.
 func packQ6_K(blk *[210]byte, rec []byte, r int) {
 	le := binary.LittleEndian
 	rec[2*r], rec[2*r+1] = blk[208], blk[209]

@@ -29,7 +29,7 @@ PREFETCH_TILE = 8192
 
 # ggml's kvalues_iq4nl + 128, as bytes: the table IQ4_NL and IQ4_XS codes
 # index (quant.IQ4Levels), unsigned for VPDPBUSD.
-IQ4XS_LEVELS128 = (0x766a5d4f3f2d1801, 0xf1d9c5b5a6998d81)
+IQ4_LEVELS128 = (0x766a5d4f3f2d1801, 0xf1d9c5b5a6998d81)
 
 def prefetch_part(a, rec, part, parts, dist):
     """Prefetches, dist bytes ahead, the cache lines of part part of parts
@@ -171,9 +171,9 @@ def kern(N, name, wdecode, pf=None, tile_pf=True):
         a("\tMOVL $0x10101010, AX")
         a("\tVPBROADCASTD AX, Z25")
     if lut:
-        a(f"\tMOVQ ${IQ4XS_LEVELS128[0]:#x}, AX")
+        a(f"\tMOVQ ${IQ4_LEVELS128[0]:#x}, AX")
         a("\tVPBROADCASTQ AX, Z27")
-        a(f"\tMOVQ ${IQ4XS_LEVELS128[1]:#x}, AX")
+        a(f"\tMOVQ ${IQ4_LEVELS128[1]:#x}, AX")
         a("\tVPBROADCASTQ AX, Z26")
         a("\tVPUNPCKLQDQ Z26, Z27, Z27")
     for i in range(N):
@@ -395,9 +395,9 @@ def iq4xs(N, name, pf=PREFETCH_K):
     a("\tSHLQ $3, R10 // corrections: 8 per block and row")
     a("\tMOVL $0x0f0f0f0f, AX")
     a("\tVPBROADCASTD AX, Z31")
-    a(f"\tMOVQ ${IQ4XS_LEVELS128[0]:#x}, AX")
+    a(f"\tMOVQ ${IQ4_LEVELS128[0]:#x}, AX")
     a("\tVPBROADCASTQ AX, Z29")
-    a(f"\tMOVQ ${IQ4XS_LEVELS128[1]:#x}, AX")
+    a(f"\tMOVQ ${IQ4_LEVELS128[1]:#x}, AX")
     a("\tVPBROADCASTQ AX, Z27")
     a("\tVPUNPCKLQDQ Z27, Z29, Z29")
     # regs: block totals Z0+i, group dots Z8+i (then the scale products),

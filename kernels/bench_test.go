@@ -27,7 +27,7 @@ func BenchmarkMatMul(b *testing.B) {
 	p.SetKernelSet(testKernels)
 	rng := rand.New(rand.NewPCG(9, 10))
 	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q6_K, quant.Q5_K, quant.Q3_K, quant.Q2_K,
-		quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.F16, quant.BF16, quant.F32} {
+		quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.IQ4_NL, quant.IQ4_XS, quant.F16, quant.BF16, quant.F32} {
 		const cols = 2048
 		rb, _ := wt.RowBytes(cols)
 		big := max(2048, mb<<20/rb/64*64) // decode: a DRAM-sized matrix
@@ -72,7 +72,7 @@ func BenchmarkKernelCompute(b *testing.B) {
 	p.SetKernelSet(testKernels)
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q6_K, quant.Q5_K, quant.Q3_K, quant.Q2_K,
-		quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.F16} {
+		quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.IQ4_NL, quant.IQ4_XS, quant.F16} {
 		const rows, cols = 256, 2048
 		rb, _ := wt.RowBytes(cols)
 		w := randWeights(rng, wt, rows, cols, false)
@@ -99,7 +99,7 @@ func BenchmarkPackedCompute(b *testing.B) {
 	p := NewPool(1)
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(11, 12))
-	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.F16, quant.BF16, quant.F32} {
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.IQ4_NL, quant.IQ4_XS, quant.F16, quant.BF16, quant.F32} {
 		const rows, cols = 256, 2048
 		rb, _ := wt.RowBytes(cols)
 		w := randWeights(rng, wt, rows, cols, false)

@@ -24,7 +24,7 @@ func BenchmarkMatMulPacked(b *testing.B) {
 	p := NewPool(0)
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(9, 10))
-	for _, wt := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.F16, quant.BF16, quant.F32} {
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.IQ4_NL, quant.IQ4_XS, quant.F16, quant.BF16, quant.F32} {
 		const cols = 2048
 		rb, _ := wt.RowBytes(cols)
 		rows := max(2048, mb<<20/rb/64*64)

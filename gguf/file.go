@@ -22,7 +22,9 @@ type TensorInfo struct {
 	Name   string
 	Type   quant.Type
 	Dims   []uint64
-	Offset uint64 // from File.DataOffset
+	Offset uint64 // from the data section of its file (DataOffset, for the first part)
+
+	part int // 0: the File itself; i > 0: parts[i-1] of a split model
 }
 
 // Elements returns the number of elements (the product of Dims).
@@ -67,11 +69,32 @@ type File struct {
 	unmap  func([]byte) error
 	index  map[string]int // key -> KV index
 	tindex map[string]int // tensor name -> Tensors index
+	// parts are a split model's other files (parts 2..n, see Open); their
+	// tensors are in Tensors too, each with its part.
+	parts []*File
 }
 
 // Open maps path into memory read-only and parses it. Malformed files give
 // an error wrapping ErrCorrupt.
+//
+// A model split by llama.cpp's gguf-split (split.count > 1, files named
+// PREFIX-00001-of-0000N.gguf …) is opened from its first part: the other
+// parts are mapped too and their tensors join Tensors, so the File reads
+// like one file. The metadata is the first part's, as in llama.cpp.
 func Open(path string) (*File, error) {
+	f, err := openOne(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.openParts(path); err != nil {
+		_ = f.Close() // the parts' error is the one that matters
+		return nil, err
+	}
+	return f, nil
+}
+
+// openOne maps and parses one file.
+func openOne(path string) (*File, error) {
 	fd, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
@@ -101,14 +124,76 @@ func Open(path string) (*File, error) {
 	return f, nil
 }
 
+// openParts opens the other parts of a split model whose first part f was
+// read from path (nothing for a single file).
+func (f *File) openParts(path string) error {
+	n, ok := f.Int(KeySplitCount)
+	if !ok || n <= 1 {
+		return nil
+	}
+	no, _ := f.Int(KeySplitNo)
+	prefix, ok := splitPrefix(path, no, n)
+	if !ok {
+		return fmt.Errorf("gguf: %s is part %d of a model split in %d, but its name does not end in %q, so the other parts cannot be found", path, no+1, n, SplitPath("", no, n))
+	}
+	if no != 0 {
+		return fmt.Errorf("gguf: %s is part %d of %d of a split model: open the first part, %s", path, no+1, n, SplitPath(prefix, 0, n))
+	}
+	for i := 1; i < n; i++ {
+		pp := SplitPath(prefix, i, n)
+		p, err := openOne(pp)
+		if err != nil {
+			return fmt.Errorf("gguf: part %d of %d of %s: %w", i+1, n, path, err)
+		}
+		f.parts = append(f.parts, p)
+		if pn, _ := p.Int(KeySplitNo); pn != i {
+			return fmt.Errorf("gguf: %s: split.no is %d, want %d: %w", pp, pn, i, ErrCorrupt)
+		}
+		if pc, _ := p.Int(KeySplitCount); pc != n {
+			return fmt.Errorf("gguf: %s: split.count is %d, the first part's %d: %w", pp, pc, n, ErrCorrupt)
+		}
+		for j := range p.Tensors {
+			t := p.Tensors[j]
+			if _, dup := f.tindex[t.Name]; dup {
+				return fmt.Errorf("gguf: %s: tensor %q is also in an earlier part: %w", pp, t.Name, ErrCorrupt)
+			}
+			t.part = i
+			f.tindex[t.Name] = len(f.Tensors)
+			f.Tensors = append(f.Tensors, t)
+		}
+	}
+	if want, ok := f.Int(KeySplitTensorsCount); ok && want != len(f.Tensors) {
+		return fmt.Errorf("gguf: %s: the %d parts hold %d tensors, split.tensors.count says %d: %w", path, n, len(f.Tensors), want, ErrCorrupt)
+	}
+	return nil
+}
+
+// Parts is the number of files the model was read from (1 unless split).
+func (f *File) Parts() int { return 1 + len(f.parts) }
+
 // OpenBytes parses a GGUF image held in memory. The File's tensor views
 // alias b, which must not be modified while they are in use.
 func OpenBytes(b []byte) (*File, error) {
 	return parse(b)
 }
 
-// Close releases the mapping. Tensor data views must not be used afterwards.
+// Close releases the mapping (every part's). Tensor data views must not be
+// used afterwards.
 func (f *File) Close() error {
+	var first error
+	for _, p := range f.parts {
+		if err := p.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	f.parts = nil
+	if err := f.closeOne(); err != nil {
+		return err
+	}
+	return first
+}
+
+func (f *File) closeOne() error {
 	if f.unmap == nil || f.data == nil {
 		f.data = nil
 		return nil
@@ -127,6 +212,9 @@ func (f *File) Close() error {
 // back, so the view remains valid. It does nothing for files not mapped
 // from disk (OpenBytes, systems without mmap) or for bytes outside the file.
 func (f *File) Evict(b []byte) {
+	for _, p := range f.parts {
+		p.Evict(b)
+	}
 	if f.unmap == nil || len(b) == 0 || len(f.data) == 0 {
 		return
 	}
@@ -138,8 +226,15 @@ func (f *File) Evict(b []byte) {
 	evictPages(f.data, int(start-base), len(b))
 }
 
-// Size returns the size of the file image in bytes.
-func (f *File) Size() int64 { return int64(len(f.data)) }
+// Size returns the size of the file image in bytes (all parts' of a split
+// model).
+func (f *File) Size() int64 {
+	n := int64(len(f.data))
+	for _, p := range f.parts {
+		n += p.Size()
+	}
+	return n
+}
 
 // checkRanges verifies that every tensor's data is aligned, inside the file
 // and disjoint from every other tensor's. Unlike llama.cpp it does not insist
@@ -275,6 +370,12 @@ func (f *File) Tensor(name string) (*TensorInfo, bool) {
 // (capacity clipped so appends cannot spill into the next tensor). ti must
 // come from f; nil after Close.
 func (f *File) TensorData(ti *TensorInfo) []byte {
+	if ti.part > 0 {
+		if ti.part > len(f.parts) {
+			return nil
+		}
+		f = f.parts[ti.part-1]
+	}
 	if f.data == nil {
 		return nil
 	}

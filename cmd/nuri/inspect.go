@@ -52,6 +52,7 @@ type inspectReport struct {
 	Version      uint32          `json:"gguf_version"`
 	Alignment    uint64          `json:"alignment"`
 	DataOffset   uint64          `json:"data_offset"`
+	Parts        int             `json:"parts"` // files of a split model (1: one file)
 	Architecture string          `json:"architecture"`
 	Name         string          `json:"name,omitempty"`
 	FileType     *int            `json:"file_type,omitempty"`
@@ -131,7 +132,7 @@ func buildInspectReport(path string, f *gguf.File) *inspectReport {
 	arch := f.Arch()
 	r := &inspectReport{
 		File: path, Size: f.Size(), Version: f.Version, Alignment: f.Alignment,
-		DataOffset: f.DataOffset, Architecture: arch,
+		DataOffset: f.DataOffset, Parts: f.Parts(), Architecture: arch,
 	}
 	r.Name, _ = f.String("general.name")
 	if ft, ok := f.Int("general.file_type"); ok {
@@ -246,7 +247,11 @@ func optInt(p *int) string {
 func (r *inspectReport) writeText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	p := func(format string, args ...any) { fmt.Fprintf(tw, format, args...) }
-	p("file:\t%s (%s, GGUF v%d, alignment %d, data at byte %d)\n", r.File, humanBytes(uint64(r.Size)), r.Version, r.Alignment, r.DataOffset)
+	if r.Parts > 1 {
+		p("file:\t%s (first of %d parts, %s in all, GGUF v%d, alignment %d, data at byte %d)\n", r.File, r.Parts, humanBytes(uint64(r.Size)), r.Version, r.Alignment, r.DataOffset)
+	} else {
+		p("file:\t%s (%s, GGUF v%d, alignment %d, data at byte %d)\n", r.File, humanBytes(uint64(r.Size)), r.Version, r.Alignment, r.DataOffset)
+	}
 	arch := r.Architecture
 	if arch == "" {
 		arch = "(none)"

@@ -195,7 +195,9 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 // general.quantization_version and general.file_type (removed and appended,
 // as gguf_set_val does, so the key order matches llama.cpp's files).
 func quantizeHeader(w *gguf.Writer, f *gguf.File, mix quant.Mix, types []quant.Type, order []int) error {
-	split := func(k string) bool { return k == "split.no" || k == "split.count" || k == "split.tensors.count" }
+	split := func(k string) bool {
+		return k == gguf.KeySplitNo || k == gguf.KeySplitCount || k == gguf.KeySplitTensorsCount
+	}
 	if err := w.CopyKVs(f, split); err != nil {
 		return err
 	}

@@ -118,7 +118,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 		}
 	}
 	if c.alias == "" {
-		c.alias = strings.TrimSuffix(filepath.Base(c.model), ".gguf")
+		c.alias = gguf.ModelName(c.model)
 	}
 	if c.maxBody <= 0 || c.threads <= 0 || c.nCtx < 0 || *kvMiB < 0 || c.drain < 0 {
 		return fail("--max-body-bytes and --threads must be positive; --ctx-size, --kv-cache-mib and --shutdown-timeout not negative")

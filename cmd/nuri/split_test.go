@@ -1,0 +1,48 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestSplitCommand: `nuri split` writes parts that inspect reads as one
+// model from the first, and the other parts point back to the first.
+func TestSplitCommand(t *testing.T) {
+	path := synthTinyModel(t)
+	prefix := strings.TrimSuffix(path, ".gguf")
+	var out, errb bytes.Buffer
+	if code := realMain([]string{"split", "--parts", "3", path}, &out, &errb); code != 0 {
+		t.Fatalf("split: exit %d: %s", code, errb.String())
+	}
+	for i, want := range []string{"-00001-of-00003.gguf", "-00002-of-00003.gguf", "-00003-of-00003.gguf"} {
+		if !strings.Contains(out.String(), prefix+want) {
+			t.Errorf("output lacks part %d (%s): %s", i+1, want, out.String())
+		}
+	}
+	type report struct {
+		Parts   int               `json:"parts"`
+		Tensors []json.RawMessage `json:"tensors"`
+	}
+	var whole, first report
+	for _, c := range []struct {
+		file string
+		dst  *report
+	}{{path, &whole}, {prefix + "-00001-of-00003.gguf", &first}} {
+		out.Reset()
+		if code := realMain([]string{"inspect", "--json", c.file}, &out, &errb); code != 0 {
+			t.Fatalf("inspect %s: exit %d: %s", c.file, code, errb.String())
+		}
+		if err := json.Unmarshal(out.Bytes(), c.dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if whole.Parts != 1 || first.Parts != 3 || len(first.Tensors) != len(whole.Tensors) {
+		t.Errorf("parts %d and %d, tensors %d and %d; want 1, 3 and equal counts", whole.Parts, first.Parts, len(whole.Tensors), len(first.Tensors))
+	}
+	errb.Reset()
+	if code := realMain([]string{"inspect", prefix + "-00002-of-00003.gguf"}, &out, &errb); code == 0 || !strings.Contains(errb.String(), "open the first part") {
+		t.Errorf("inspect of part 2: exit %d, %q; want an error naming the first part", code, errb.String())
+	}
+}

@@ -1,0 +1,126 @@
+package gguf
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// Split models: llama.cpp's gguf-split cuts a model into parts named
+// PREFIX-00001-of-0000N.gguf …, each a complete GGUF file. The first holds
+// the model's metadata; every part holds split.no (its 0-based index),
+// split.count and split.tensors.count (the model's total), and a run of
+// the tensors in order. Open reads such a model from its first part.
+
+// Keys of a split model, as llama.cpp names them.
+const (
+	KeySplitNo           = "split.no"
+	KeySplitCount        = "split.count"
+	KeySplitTensorsCount = "split.tensors.count"
+)
+
+// SplitPath is llama.cpp's name for part i (0-based) of n of a split
+// model: PREFIX-0000{i+1}-of-0000{n}.gguf.
+func SplitPath(prefix string, i, n int) string {
+	return fmt.Sprintf("%s-%05d-of-%05d.gguf", prefix, i+1, n)
+}
+
+func isSplitKey(k string) bool {
+	return k == KeySplitNo || k == KeySplitCount || k == KeySplitTensorsCount
+}
+
+// WriteSplit writes f (one file, or a split model opened by Open) as n
+// parts SplitPath(prefix, i, n), as llama.cpp's gguf-split does: the first
+// part carries f's metadata (without its split keys), every part the split
+// keys (split.no and split.count as uint16, split.tensors.count as int32,
+// gguf-split's types), and the tensors are divided in f's order into n
+// runs whose counts differ by one at most. It returns the paths written;
+// on error it removes them.
+func WriteSplit(f *File, prefix string, n int) (paths []string, err error) {
+	if n < 1 || n > len(f.Tensors) || n > 0xffff {
+		return nil, fmt.Errorf("gguf: split %d tensors into %d parts: want 1..%d parts", len(f.Tensors), n, min(len(f.Tensors), 0xffff))
+	}
+	defer func() {
+		if err != nil {
+			for _, p := range paths {
+				os.Remove(p) // best effort; err is what matters
+			}
+			paths = nil
+		}
+	}()
+	for i := range n {
+		lo, hi := i*len(f.Tensors)/n, (i+1)*len(f.Tensors)/n
+		path := SplitPath(prefix, i, n)
+		paths = append(paths, path)
+		if err := writePart(f, path, i, n, f.Tensors[lo:hi]); err != nil {
+			return paths, err
+		}
+	}
+	return paths, nil
+}
+
+func writePart(f *File, path string, i, n int, ts []TensorInfo) (err error) {
+	w, err := Create(path)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	if i == 0 {
+		if err := w.CopyKVs(f, isSplitKey); err != nil {
+			return err
+		}
+	} else if a, ok := f.Get("general.alignment"); ok {
+		if err := w.Set("general.alignment", a); err != nil {
+			return err
+		}
+	}
+	for _, kv := range []KV{{KeySplitNo, Uint16(uint16(i))}, {KeySplitCount, Uint16(uint16(n))}, {KeySplitTensorsCount, Int32(int32(len(f.Tensors)))}} {
+		if err := w.Set(kv.Key, kv.Value); err != nil {
+			return err
+		}
+	}
+	for j := range ts {
+		if err := w.AddTensor(ts[j].Name, ts[j].Type, ts[j].Dims...); err != nil {
+			return err
+		}
+	}
+	for j := range ts {
+		data := f.TensorData(&ts[j])
+		if data == nil && ts[j].Bytes() != 0 {
+			return fmt.Errorf("gguf: split %s: tensor %q has no data (file closed?)", path, ts[j].Name)
+		}
+		if err := w.WriteTensor(ts[j].Name, data); err != nil {
+			return fmt.Errorf("gguf: split %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// ModelName is the name a model file goes by: its base name without
+// ".gguf", and for a part of a split model without "-0000i-of-0000N" too
+// ("exaone-32b-00001-of-00002.gguf" → "exaone-32b").
+func ModelName(path string) string {
+	name := strings.TrimSuffix(filepath.Base(path), ".gguf")
+	if m := splitName.FindStringSubmatch(name); m != nil {
+		return m[1]
+	}
+	return name
+}
+
+var splitName = regexp.MustCompile(`^(.+)-\d{5}-of-\d{5}$`)
+
+// splitPrefix returns the PREFIX of path when it is named as part no of n
+// (SplitPath), or false.
+func splitPrefix(path string, no, n int) (string, bool) {
+	suffix := SplitPath("", no, n)
+	if !strings.HasSuffix(path, suffix) {
+		return "", false
+	}
+	return strings.TrimSuffix(path, suffix), true
+}

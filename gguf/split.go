@@ -38,10 +38,45 @@ func isSplitKey(k string) bool {
 // gguf-split's types), and the tensors are divided in f's order into n
 // runs whose counts differ by one at most. It returns the paths written;
 // on error it removes them.
-func WriteSplit(f *File, prefix string, n int) (paths []string, err error) {
+func WriteSplit(f *File, prefix string, n int) ([]string, error) {
 	if n < 1 || n > len(f.Tensors) || n > 0xffff {
 		return nil, fmt.Errorf("gguf: split %d tensors into %d parts: want 1..%d parts", len(f.Tensors), n, min(len(f.Tensors), 0xffff))
 	}
+	cuts := make([]int, n+1)
+	for i := range cuts {
+		cuts[i] = i * len(f.Tensors) / n
+	}
+	return writeSplit(f, prefix, cuts)
+}
+
+// WriteSplitMax is WriteSplit with parts of at most maxBytes of tensor data
+// each (gguf-split's --split-max-size): tensors in f's order fill a part
+// until the next would take it over, and a tensor larger than maxBytes
+// gets a part of its own.
+func WriteSplitMax(f *File, prefix string, maxBytes uint64) ([]string, error) {
+	if maxBytes == 0 || len(f.Tensors) == 0 {
+		return nil, fmt.Errorf("gguf: split %d tensors into parts of %d bytes: want tensors and a positive size", len(f.Tensors), maxBytes)
+	}
+	cuts := []int{0}
+	var size uint64
+	for i := range f.Tensors {
+		b := f.Tensors[i].Bytes()
+		if i > cuts[len(cuts)-1] && size+b > maxBytes {
+			cuts = append(cuts, i)
+			size = 0
+		}
+		size += b
+	}
+	cuts = append(cuts, len(f.Tensors))
+	if len(cuts)-1 > 0xffff {
+		return nil, fmt.Errorf("gguf: parts of %d bytes would make %d parts, more than split.count holds", maxBytes, len(cuts)-1)
+	}
+	return writeSplit(f, prefix, cuts)
+}
+
+// writeSplit writes part i with the tensors cuts[i]..cuts[i+1]-1.
+func writeSplit(f *File, prefix string, cuts []int) (paths []string, err error) {
+	n := len(cuts) - 1
 	defer func() {
 		if err != nil {
 			for _, p := range paths {
@@ -51,10 +86,9 @@ func WriteSplit(f *File, prefix string, n int) (paths []string, err error) {
 		}
 	}()
 	for i := range n {
-		lo, hi := i*len(f.Tensors)/n, (i+1)*len(f.Tensors)/n
 		path := SplitPath(prefix, i, n)
 		paths = append(paths, path)
-		if err := writePart(f, path, i, n, f.Tensors[lo:hi]); err != nil {
+		if err := writePart(f, path, i, n, f.Tensors[cuts[i]:cuts[i+1]]); err != nil {
 			return paths, err
 		}
 	}

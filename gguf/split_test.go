@@ -3,6 +3,7 @@ package gguf
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -190,5 +191,59 @@ func TestModelName(t *testing.T) {
 		if got := ModelName(path); got != want {
 			t.Errorf("ModelName(%q) = %q, want %q", path, got, want)
 		}
+	}
+}
+
+// TestWriteSplitMax: parts stay within the size unless one tensor is
+// larger, every tensor is written once in order, and the parts open as the
+// original.
+func TestWriteSplitMax(t *testing.T) {
+	dir := t.TempDir()
+	orig, err := Open(writeSampleFile(t, dir, "model.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	var total, largest uint64
+	for i := range orig.Tensors {
+		b := orig.Tensors[i].Bytes()
+		total += b
+		largest = max(largest, b)
+	}
+	for _, maxBytes := range []uint64{1, largest / 2, largest, total / 2, total, 10 * total} {
+		prefix := filepath.Join(dir, fmt.Sprintf("s%d", maxBytes))
+		paths, err := WriteSplitMax(orig, prefix, maxBytes)
+		if err != nil {
+			t.Fatalf("max %d: %v", maxBytes, err)
+		}
+		f, err := Open(paths[0])
+		if err != nil {
+			t.Fatalf("max %d: %v", maxBytes, err)
+		}
+		if len(f.Tensors) != len(orig.Tensors) {
+			t.Fatalf("max %d: %d tensors", maxBytes, len(f.Tensors))
+		}
+		sizes := make([]uint64, f.Parts())
+		counts := make([]int, f.Parts())
+		for i := range f.Tensors {
+			ti := &f.Tensors[i]
+			if ti.Name != orig.Tensors[i].Name || !bytes.Equal(f.TensorData(ti), orig.TensorData(&orig.Tensors[i])) {
+				t.Fatalf("max %d: tensor %d differs", maxBytes, i)
+			}
+			sizes[ti.part] += ti.Bytes()
+			counts[ti.part]++
+		}
+		for p := range sizes {
+			if counts[p] == 0 || (sizes[p] > maxBytes && counts[p] > 1) {
+				t.Errorf("max %d: part %d holds %d tensors, %d bytes", maxBytes, p+1, counts[p], sizes[p])
+			}
+		}
+		if maxBytes >= total && f.Parts() != 1 {
+			t.Errorf("max %d ≥ all %d bytes: %d parts", maxBytes, total, f.Parts())
+		}
+		f.Close()
+	}
+	if _, err := WriteSplitMax(orig, filepath.Join(dir, "z"), 0); err == nil {
+		t.Error("max 0: no error")
 	}
 }

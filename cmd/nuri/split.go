@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/nuri-ai/nuri/gguf"
@@ -20,9 +22,10 @@ func init() {
 func runSplit(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("split", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	parts := fs.Int("parts", 2, "number of parts (the tensors are divided evenly, in file order)")
+	parts := fs.Int("parts", 0, "number of parts (the tensors are divided evenly, in file order)")
+	maxSize := fs.String("max-size", "", "largest part's tensor data, e.g. 50G or 500M (decimal units, as gguf-split's --split-max-size)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: nuri split [--parts N] IN.gguf [OUT_PREFIX]")
+		fmt.Fprintln(stderr, "usage: nuri split (--parts N | --max-size SIZE) IN.gguf [OUT_PREFIX]")
 		fmt.Fprintln(stderr, "writes OUT_PREFIX-00001-of-0000N.gguf ... (OUT_PREFIX: IN without .gguf)")
 		fs.PrintDefaults()
 	}
@@ -32,6 +35,18 @@ func runSplit(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() < 1 || fs.NArg() > 2 {
 		fs.Usage()
 		return errUsage
+	}
+	if (*parts > 0) == (*maxSize != "") {
+		fmt.Fprintln(stderr, "nuri split: give one of --parts and --max-size")
+		return errUsage
+	}
+	var maxBytes uint64
+	if *maxSize != "" {
+		n, err := parseDecimalSize(*maxSize)
+		if err != nil {
+			return fmt.Errorf("--max-size: %w", err)
+		}
+		maxBytes = n
 	}
 	in := fs.Arg(0)
 	prefix := strings.TrimSuffix(in, ".gguf")
@@ -43,7 +58,12 @@ func runSplit(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	paths, err := gguf.WriteSplit(f, prefix, *parts)
+	var paths []string
+	if maxBytes > 0 {
+		paths, err = gguf.WriteSplitMax(f, prefix, maxBytes)
+	} else {
+		paths, err = gguf.WriteSplit(f, prefix, *parts)
+	}
 	if err != nil {
 		return fmt.Errorf("split %s: %w", in, err)
 	}
@@ -55,4 +75,29 @@ func runSplit(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s\t%s\n", p, humanBytes(uint64(st.Size())))
 	}
 	return nil
+}
+
+// parseDecimalSize reads a byte count with an optional K, M, G or T suffix
+// (powers of 1000, as gguf-split reads them).
+func parseDecimalSize(s string) (uint64, error) {
+	mult := uint64(1)
+	switch strings.ToUpper(s[len(s)-1:]) {
+	case "K":
+		mult = 1e3
+	case "M":
+		mult = 1e6
+	case "G":
+		mult = 1e9
+	case "T":
+		mult = 1e12
+	}
+	num := s
+	if mult > 1 {
+		num = s[:len(s)-1]
+	}
+	n, err := strconv.ParseUint(num, 10, 64)
+	if err != nil || n == 0 || n > math.MaxUint64/mult {
+		return 0, fmt.Errorf("%q is not a positive size like 50G, 500M or 1000000", s)
+	}
+	return n * mult, nil
 }

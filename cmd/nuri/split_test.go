@@ -46,3 +46,32 @@ func TestSplitCommand(t *testing.T) {
 		t.Errorf("inspect of part 2: exit %d, %q; want an error naming the first part", code, errb.String())
 	}
 }
+
+func TestSplitMaxSizeAndErrors(t *testing.T) {
+	path := synthTinyModel(t)
+	prefix := strings.TrimSuffix(path, ".gguf") + "-m"
+	var out, errb bytes.Buffer
+	if code := realMain([]string{"split", "--max-size", "300K", path, prefix}, &out, &errb); code != 0 {
+		t.Fatalf("split --max-size: exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) < 2 || !strings.Contains(lines[0], "-00001-of-") {
+		t.Fatalf("want several parts: %q", out.String())
+	}
+	for _, args := range [][]string{
+		{"split", path}, // neither
+		{"split", "--parts", "2", "--max-size", "1M", path}, // both
+		{"split", "--max-size", "0", path},
+		{"split", "--max-size", "12X", path},
+	} {
+		errb.Reset()
+		if code := realMain(args, &out, &errb); code == 0 {
+			t.Errorf("%v: exit 0", args)
+		}
+	}
+	for s, want := range map[string]uint64{"50G": 50e9, "500m": 500e6, "1000": 1000, "2T": 2e12} {
+		if got, err := parseDecimalSize(s); err != nil || got != want {
+			t.Errorf("parseDecimalSize(%q) = %d, %v; want %d", s, got, err, want)
+		}
+	}
+}

@@ -24,6 +24,9 @@ func init() {
 type quantizeOptions struct {
 	plan    quant.PlanOptions
 	threads int
+	// requant lets quantized tensors be converted (dequantized first), as
+	// llama-quantize's --allow-requantize does.
+	requant bool
 }
 
 func runQuantize(args []string, stdout, stderr io.Writer) error {
@@ -32,8 +35,9 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	pure := fs.Bool("pure", false, "give every quantizable 2-D weight TYPE (no llama-quantize per-tensor choices)")
 	fallback := fs.String("fallback", "", "type for tensors whose row length does not fit TYPE's blocks ('auto': llama.cpp's choice); without it such tensors are an error")
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "worker goroutines")
+	requant := fs.Bool("allow-requantize", false, "convert tensors that are already quantized too (dequantized first; the errors of both quantizations add up)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: nuri quantize [--pure] [--fallback TYPE|auto] [--threads N] IN.gguf OUT.gguf TYPE")
+		fmt.Fprintln(stderr, "usage: nuri quantize [--pure] [--fallback TYPE|auto] [--allow-requantize] [--threads N] IN.gguf OUT.gguf TYPE")
 		fmt.Fprintln(stderr, "TYPE: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K IQ4_NL IQ4_XS,")
 		fmt.Fprintln(stderr, "      or a mix: Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M (Q3_K/Q4_K/Q5_K without --pure mean the _M mixes, as in llama-quantize)")
 		fs.PrintDefaults()
@@ -51,7 +55,7 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "nuri quantize: %v\n", err)
 		return errUsage
 	}
-	opt := quantizeOptions{plan: quant.PlanOptions{Pure: *pure}, threads: max(1, *threads)}
+	opt := quantizeOptions{plan: quant.PlanOptions{Pure: *pure}, threads: max(1, *threads), requant: *requant}
 	switch {
 	case *fallback == "":
 	case strings.EqualFold(*fallback, "auto"):
@@ -135,16 +139,26 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 		}
 		return err
 	}
+	requantized := 0
 	for i, ti := range f.Tensors {
 		if types[i] == ti.Type {
 			continue
 		}
 		if ti.Type != quant.F32 && ti.Type != quant.F16 && ti.Type != quant.BF16 {
-			return fmt.Errorf("tensor %s: cannot convert %v to %v: only F32, F16 and BF16 sources can be quantized", ti.Name, ti.Type, types[i])
+			if !opt.requant {
+				return fmt.Errorf("tensor %s is %v: converting quantized tensors to %v needs --allow-requantize (quality suffers: both quantizations' errors add up)", ti.Name, ti.Type, types[i])
+			}
+			if !quant.Supported(ti.Type) {
+				return fmt.Errorf("tensor %s: cannot convert %v to %v: Nuri cannot dequantize %v", ti.Name, ti.Type, types[i], ti.Type)
+			}
+			requantized++
 		}
 		if cols := ti.Dims[0]; cols%uint64(mix.Default.BlockSize()) != 0 {
 			fmt.Fprintf(stderr, "nuri quantize: tensor %s: row length %d is not a multiple of %v's block size, stored as %v\n", ti.Name, cols, mix.Default, types[i])
 		}
+	}
+	if requantized > 0 {
+		fmt.Fprintf(stderr, "nuri quantize: requantizing %d tensors that are already quantized; the result is worse than quantizing from F16/BF16/F32\n", requantized)
 	}
 	order := make([]int, len(f.Tensors))
 	for i := range order {

@@ -264,3 +264,58 @@ func TestQuantizeUsageErrors(t *testing.T) {
 		t.Errorf("missing input: got %v", err)
 	}
 }
+
+// TestQuantizeRequantize: a quantized model converts only with
+// --allow-requantize, and then as its dequantized weights would: each
+// converted tensor is Quantize(Dequantize(source)), bit for bit.
+func TestQuantizeRequantize(t *testing.T) {
+	src := synthTinyModel(t) // Q4_0 layers, Q6_K output (llama-quantize's Q4_0 recipe)
+	out := filepath.Join(t.TempDir(), "q8.gguf")
+	err := runQuantize([]string{src, out, "Q8_0"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--allow-requantize") {
+		t.Fatalf("without the flag: %v, want an error naming --allow-requantize", err)
+	}
+	var errb strings.Builder
+	if err := runQuantize([]string{"--allow-requantize", src, out, "Q8_0"}, io.Discard, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errb.String(), "requantizing") {
+		t.Errorf("no warning: %q", errb.String())
+	}
+	in, err := gguf.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	got, err := gguf.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Close()
+	converted := 0
+	for i := range in.Tensors {
+		ti := &in.Tensors[i]
+		to, ok := got.Tensor(ti.Name)
+		if !ok {
+			t.Fatalf("%s missing", ti.Name)
+		}
+		if to.Type == ti.Type {
+			continue
+		}
+		converted++
+		x := make([]float32, ti.Elements())
+		if err := quant.Dequantize(ti.Type, in.TensorData(ti), x); err != nil {
+			t.Fatal(err)
+		}
+		want := make([]byte, to.Bytes())
+		if err := quant.Quantize(to.Type, x, want); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.TensorData(to), want) {
+			t.Errorf("%s: %v → %v differs from Quantize(Dequantize)", ti.Name, ti.Type, to.Type)
+		}
+	}
+	if converted == 0 {
+		t.Error("no tensor was converted")
+	}
+}

@@ -249,16 +249,18 @@ row:
 
 // ---------------------------------------------------------------------------
 // IQ4_XS with VNNI (layout in kquants_amd64.s). Each level is stored as
-// level+128 (1..241, unsigned), so one VPDPBUSD per 64 elements takes
-// the products straight into int32 lanes (no sign trick, no int16 step);
-// the offset's share 128·Σ_g sc_g·Σa_g comes off with the group sums, as
-// Q6_K's does. Z16-Z19 hold the codes of groups (2k, 2k+1), Z20-Z23 their
-// scale vectors (sc_2k ×8 | sc_2k+1 ×8), Z30 the offset levels, Z31 0x0F
-// bytes. Frame: 512 the scales as int16 pairs sc|sc<<16 (for the group
-// sums), 544 as plain dwords, ACC at 576. The lanes are a different
-// layout from IQ4_XS/avx2's, so the two agree within float rounding, not
-// bit for bit. Every lane's sum is exact in int32 (below 2^27 before the
-// offset comes off, 2^24 after).
+// level+128 (1..241, unsigned), so one VPDPBUSD takes 64 products straight
+// into int32 lanes (no sign trick, no int16 step), and a second one with
+// 0x80 bytes takes the offset's share 128·a back off in the same lanes:
+// each lane then holds its four elements' exact Σ level·a, which the
+// group scale multiplies (VPMULLD). Lane j of zmm k covers elements
+// 4j..4j+3 of group 2k (lanes 8+j: of group 2k+1); folded to 8 lanes after
+// the four zmm, lane j is Σ_g sc_g·Σ level·a over elements 4j..4j+3 of
+// every group, IQ4_XS/avx2's lane j exactly (below 2^24, exact in
+// float32), so the two give the same bits. Z16-Z19 hold the offset levels
+// of groups (2k, 2k+1), Z20-Z23 their scale vectors (sc_2k ×8 | sc_2k+1
+// ×8), Z29 0x80 bytes, Z30 the offset level table, Z31 0x0F bytes. Frame:
+// 544 the scales as dwords, ACC at 576.
 #undef ACC
 #define ACC 576
 
@@ -283,26 +285,30 @@ GLOBL iq4xsLevels128<>(SB), RODATA|NOPTR, $16
 	VPBROADCASTD (548+8*k)(SP), Y1; \
 	VINSERTI64X4 $1, Y1, Z0, dst
 
-// SUB_XSZ(k, wq, sc): Z2 += sc·(Σ over groups 2k, 2k+1 of (level+128)·a).
+// SUB_XSZ(k, wq, sc): Z2 += sc·(Σ level·a), lane by lane, over groups 2k
+// and 2k+1.
 #define SUB_XSZ(k, wq, sc) \
-	VPXORD   Z0, Z0, Z0; \
-	VPDPBUSD (64*k)(AX), wq, Z0; \
-	VPMULLD  sc, Z0, Z0; \
-	VPADDD   Z0, Z2, Z2
+	VMOVDQU64 (64*k)(AX), Z1; \
+	VPXORD    Z0, Z0, Z0; \
+	VPDPBUSD  Z1, wq, Z0; \
+	VPXORD    Z3, Z3, Z3; \
+	VPDPBUSD  Z1, Z29, Z3; \
+	VPSUBD    Z3, Z0, Z0; \
+	VPMULLD   sc, Z0, Z0; \
+	VPADDD    Z0, Z2, Z2
 
 // func dotIQ4_XSAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
 TEXT ·dotIQ4_XSAVX512(SB), 0, $832-64
 	SETUP(256)
 	MOVL             $0x0f0f0f0f, AX
 	VPBROADCASTD     AX, Z31
+	MOVL             $0x80808080, AX
+	VPBROADCASTD     AX, Z29
 	VBROADCASTI32X4  iq4xsLevels128<>(SB), Z30
 
 sb:
 	IQ4XS_SCALES(Y31)
 	VMOVDQU      Y0, 544(SP)
-	VPSLLD       $16, Y0, Y1
-	VPBLENDW     $0xaa, Y1, Y0, Y0
-	VMOVDQU      Y0, 512(SP)
 	VPBROADCASTW (SI), X14
 	VCVTPH2PS    X14, Y14
 	UNPACK_XSZ(0, Z16)
@@ -326,10 +332,6 @@ row:
 	SUB_XSZ(3, Z19, Z23)
 	VEXTRACTI64X4 $1, Z2, Y3
 	VPADDD        Y3, Y2, Y2
-	VMOVDQU       (DI), Y0
-	VPMADDWD      512(SP), Y0, Y0
-	VPSLLD        $7, Y0, Y0
-	VPSUBD        Y0, Y2, Y2
 	FINISH_SCALED
 	ADVANCE_ROW
 	ADVANCE_SB(136)

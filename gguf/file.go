@@ -72,6 +72,7 @@ type File struct {
 	// parts are a split model's other files (parts 2..n, see Open); their
 	// tensors are in Tensors too, each with its part.
 	parts []*File
+	path  string // the file Open mapped ("" for OpenBytes)
 }
 
 // Open maps path into memory read-only and parses it. Malformed files give
@@ -121,7 +122,26 @@ func openOne(path string) (*File, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	f.unmap = unmap
+	f.path = path
 	return f, nil
+}
+
+// Reads reports whether path is one of the files f was read from (the
+// same file, whatever the name): writing it would change data f maps.
+func (f *File) Reads(path string) bool {
+	st, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	for _, g := range append([]*File{f}, f.parts...) {
+		if g.path == "" {
+			continue
+		}
+		if gs, err := os.Stat(g.path); err == nil && os.SameFile(st, gs) {
+			return true
+		}
+	}
+	return false
 }
 
 // openParts opens the other parts of a split model whose first part f was

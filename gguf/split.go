@@ -87,6 +87,9 @@ func writeSplit(f *File, prefix string, cuts []int) (paths []string, err error) 
 	}()
 	for i := range n {
 		path := SplitPath(prefix, i, n)
+		if f.Reads(path) {
+			return paths, fmt.Errorf("gguf: split: %s is a file of the model being split", path)
+		}
 		paths = append(paths, path)
 		if err := writePart(f, path, i, n, f.Tensors[cuts[i]:cuts[i+1]]); err != nil {
 			return paths, err

@@ -174,6 +174,27 @@ func TestSplitOpenErrors(t *testing.T) {
 	if _, err := WriteSplit(orig, prefix, 0); err == nil {
 		t.Error("0 parts: no error")
 	}
+	// Splitting a split model onto its own files would overwrite what it
+	// reads from.
+	prefix = filepath.Join(dir, "fresh")
+	if paths, err = WriteSplit(orig, prefix, 3); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := Open(paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sp.Reads(paths[2]) || sp.Reads(filepath.Join(dir, "model.gguf")) {
+		t.Errorf("Reads: %v for its part 3, %v for another file", sp.Reads(paths[2]), sp.Reads(filepath.Join(dir, "model.gguf")))
+	}
+	before, _ := os.ReadFile(paths[1])
+	if _, err := WriteSplit(sp, prefix, 3); err == nil || !strings.Contains(err.Error(), "a file of the model being split") {
+		t.Errorf("split onto its own parts: %v", err)
+	}
+	if after, _ := os.ReadFile(paths[1]); !bytes.Equal(before, after) {
+		t.Error("split onto its own parts changed part 2")
+	}
+	sp.Close()
 	if _, err := WriteSplit(orig, prefix, len(orig.Tensors)+1); err == nil {
 		t.Error("more parts than tensors: no error")
 	}

@@ -126,6 +126,9 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 		return err
 	}
 	defer f.Close()
+	if f.Reads(out) {
+		return fmt.Errorf("output %s is a file of the input model", out)
+	}
 
 	specs := make([]quant.TensorSpec, len(f.Tensors))
 	for i, ti := range f.Tensors {

@@ -27,7 +27,9 @@ func SplitPath(prefix string, i, n int) string {
 	return fmt.Sprintf("%s-%05d-of-%05d.gguf", prefix, i+1, n)
 }
 
-func isSplitKey(k string) bool {
+// IsSplitKey reports whether k is one of a split model's keys, which a
+// file written from it (one file, or other parts) must not copy.
+func IsSplitKey(k string) bool {
 	return k == KeySplitNo || k == KeySplitCount || k == KeySplitTensorsCount
 }
 
@@ -109,7 +111,7 @@ func writePart(f *File, path string, i, n int, ts []TensorInfo) (err error) {
 		}
 	}()
 	if i == 0 {
-		if err := w.CopyKVs(f, isSplitKey); err != nil {
+		if err := w.CopyKVs(f, IsSplitKey); err != nil {
 			return err
 		}
 	} else if a, ok := f.Get("general.alignment"); ok {

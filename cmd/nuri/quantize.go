@@ -118,9 +118,6 @@ func quantizeModelInfo(f *gguf.File) quant.MixModel {
 // llama-quantize's tensor order. Tensor data is streamed a chunk of rows at
 // a time, so memory stays small whatever the model size.
 func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, stderr io.Writer) (err error) {
-	if same, _ := quantizeSameFile(in, out); same {
-		return fmt.Errorf("output %s is the input file", out)
-	}
 	f, err := gguf.Open(in)
 	if err != nil {
 		return err
@@ -212,10 +209,7 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 // general.quantization_version and general.file_type (removed and appended,
 // as gguf_set_val does, so the key order matches llama.cpp's files).
 func quantizeHeader(w *gguf.Writer, f *gguf.File, mix quant.Mix, types []quant.Type, order []int) error {
-	split := func(k string) bool {
-		return k == gguf.KeySplitNo || k == gguf.KeySplitCount || k == gguf.KeySplitTensorsCount
-	}
-	if err := w.CopyKVs(f, split); err != nil {
+	if err := w.CopyKVs(f, gguf.IsSplitKey); err != nil {
 		return err
 	}
 	const qv, ft = "general.quantization_version", "general.file_type"
@@ -317,18 +311,6 @@ func quantizeTensor(w io.Writer, src []byte, ti *gguf.TensorInfo, to quant.Type,
 		prog.add(uint64(n * cols))
 	}
 	return written, nil
-}
-
-func quantizeSameFile(a, b string) (bool, error) {
-	sa, err := os.Stat(a)
-	if err != nil {
-		return false, err
-	}
-	sb, err := os.Stat(b)
-	if err != nil {
-		return false, err
-	}
-	return os.SameFile(sa, sb), nil
 }
 
 // quantizeProgress draws a progress bar on stderr, at most every 100 ms.

@@ -318,4 +318,13 @@ func TestQuantizeRequantize(t *testing.T) {
 	if converted == 0 {
 		t.Error("no tensor was converted")
 	}
+	// Writing onto the input would truncate what the quantizer reads.
+	before, _ := os.ReadFile(src)
+	err = runQuantize([]string{"--allow-requantize", src, src, "Q8_0"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "a file of the input model") {
+		t.Errorf("output onto the input: %v", err)
+	}
+	if after, _ := os.ReadFile(src); !bytes.Equal(before, after) {
+		t.Error("the input changed")
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -26,7 +27,7 @@ func runSplit(args []string, stdout, stderr io.Writer) error {
 	maxSize := fs.String("max-size", "", "largest part's tensor data, e.g. 50G or 500M (decimal units, as gguf-split's --split-max-size)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: nuri split (--parts N | --max-size SIZE) IN.gguf [OUT_PREFIX]")
-		fmt.Fprintln(stderr, "writes OUT_PREFIX-00001-of-0000N.gguf ... (OUT_PREFIX: IN without .gguf)")
+		fmt.Fprintln(stderr, "writes OUT_PREFIX-00001-of-0000N.gguf ... (OUT_PREFIX: IN without .gguf or its part suffix)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -49,7 +50,9 @@ func runSplit(args []string, stdout, stderr io.Writer) error {
 		maxBytes = n
 	}
 	in := fs.Arg(0)
-	prefix := strings.TrimSuffix(in, ".gguf")
+	// By default the parts go beside the input, named as it is without
+	// ".gguf" (and without its own part suffix when it is split already).
+	prefix := filepath.Join(filepath.Dir(in), gguf.ModelName(in))
 	if fs.NArg() == 2 {
 		prefix = fs.Arg(1)
 	}

@@ -45,6 +45,15 @@ func TestSplitCommand(t *testing.T) {
 	if code := realMain([]string{"inspect", prefix + "-00002-of-00003.gguf"}, &out, &errb); code == 0 || !strings.Contains(errb.String(), "open the first part") {
 		t.Errorf("inspect of part 2: exit %d, %q; want an error naming the first part", code, errb.String())
 	}
+	// Splitting a split model again, without a prefix, names the new parts
+	// after the model, not after its first part.
+	out.Reset()
+	if code := realMain([]string{"split", "--parts", "2", prefix + "-00001-of-00003.gguf"}, &out, &errb); code != 0 {
+		t.Fatalf("re-split: exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), prefix+"-00001-of-00002.gguf") {
+		t.Errorf("re-split wrote %q, want %s-00001-of-00002.gguf", out.String(), prefix)
+	}
 }
 
 func TestSplitMaxSizeAndErrors(t *testing.T) {

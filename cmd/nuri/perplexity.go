@@ -1,0 +1,409 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/nuri-ai/nuri/bench/perplexity"
+	"github.com/nuri-ai/nuri/kernels"
+	"github.com/nuri-ai/nuri/model"
+	"github.com/nuri-ai/nuri/quant"
+	"github.com/nuri-ai/nuri/tokenizer"
+)
+
+func init() {
+	register(command{name: "perplexity", summary: "perplexity of a model over a text, or its KL divergence from a base model's run (llama-perplexity)", run: runPerplexity})
+}
+
+// perplexityConfig is every perplexity flag, validated.
+type perplexityConfig struct {
+	model, file, klBase string
+	klRun               bool
+	ctx, batch, chunks  int
+	threads             int
+	kvType              quant.Type
+	json, progress      bool
+	logLevel            string
+	device              deviceFlags
+}
+
+func parsePerplexity(args []string, stderr io.Writer) (*perplexityConfig, error) {
+	fs := flag.NewFlagSet("perplexity", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: nuri perplexity --model M --file TEXT [-c 512] [--chunks N] [--kl-divergence-base BASE]")
+		fmt.Fprintln(stderr, "       nuri perplexity --model M --kl-divergence --kl-divergence-base BASE")
+		fmt.Fprintln(stderr, "\nPerplexity over the second half of each chunk of the text, as llama-perplexity")
+		fmt.Fprintln(stderr, "computes it. With --kl-divergence-base alone the run also writes every scored")
+		fmt.Fprintln(stderr, "position's log-probabilities there (llama.cpp's base file layout); with")
+		fmt.Fprintln(stderr, "--kl-divergence it reads such a file instead of a text and reports the model's")
+		fmt.Fprintln(stderr, "KL divergence from it, the change in the right token's probability and the")
+		fmt.Fprintln(stderr, "top-token agreement (a quantized model against its F16 or BF16 original).")
+		fs.PrintDefaults()
+	}
+	c := &perplexityConfig{}
+	var kv string
+	fs.StringVar(&c.model, "model", "", "GGUF model file (required)")
+	fs.StringVar(&c.model, "m", "", "alias of --model")
+	fs.StringVar(&c.file, "file", "", "text file to evaluate (- for standard input)")
+	fs.StringVar(&c.file, "f", "", "alias of --file")
+	fs.IntVar(&c.ctx, "ctx-size", 512, "tokens of each chunk")
+	fs.IntVar(&c.ctx, "c", 512, "alias of --ctx-size")
+	fs.IntVar(&c.batch, "batch-size", 512, "tokens of each forward pass (at most --ctx-size)")
+	fs.IntVar(&c.batch, "b", 512, "alias of --batch-size")
+	fs.IntVar(&c.chunks, "chunks", 0, "evaluate at most this many chunks (0: all)")
+	fs.StringVar(&c.klBase, "kl-divergence-base", "", "base file: written by a perplexity run, read by a --kl-divergence run")
+	fs.BoolVar(&c.klRun, "kl-divergence", false, "compare the model with the --kl-divergence-base file")
+	fs.IntVar(&c.threads, "threads", kernels.DefaultThreads(), "CPU threads, by default one per physical core this process may use")
+	fs.IntVar(&c.threads, "t", kernels.DefaultThreads(), "alias of --threads")
+	fs.StringVar(&kv, "kv-cache-type", "f16", "KV cache type: f16, q8_0 or f32")
+	fs.BoolVar(&c.json, "json", false, "print the result as JSON on stdout (progress stays on stderr)")
+	fs.BoolVar(&c.progress, "progress", true, "report each chunk on stderr")
+	fs.StringVar(&c.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
+	addDeviceFlags(fs, &c.device)
+	if err := fs.Parse(args); err != nil {
+		return nil, errUsage
+	}
+	fail := func(format string, a ...any) (*perplexityConfig, error) {
+		fmt.Fprintf(stderr, "nuri perplexity: "+format+"\n", a...)
+		fs.Usage()
+		return nil, errUsage
+	}
+	var err error
+	switch {
+	case fs.NArg() > 0:
+		return fail("unexpected arguments %q", fs.Args())
+	case c.model == "":
+		return fail("--model is required")
+	case c.klRun && c.klBase == "":
+		return fail("--kl-divergence needs --kl-divergence-base")
+	case c.klRun && c.file != "":
+		return fail("a --kl-divergence run takes its tokens from the base file: drop --file")
+	case !c.klRun && c.file == "":
+		return fail("--file is required")
+	case c.ctx < 4 || c.batch < 1 || c.chunks < 0 || c.threads < 1:
+		return fail("--ctx-size must be at least 4, --batch-size and --threads positive, --chunks not negative")
+	case c.device.name == "":
+		return fail("--device must name a device (cpu, cuda:N, npu:N)")
+	}
+	if c.kvType, err = quant.ParseType(kv); err != nil || (c.kvType != quant.F16 && c.kvType != quant.Q8_0 && c.kvType != quant.F32) {
+		return fail("--kv-cache-type %q: want f16, q8_0 or f32", kv)
+	}
+	if _, err := c.device.kernelSet(); err != nil {
+		return fail("%v", err)
+	}
+	if !c.klRun && c.klBase != "" {
+		// Writing the base onto the model or the text would destroy it.
+		if same, err := sameFile(c.klBase, c.model); err == nil && same {
+			return fail("--kl-divergence-base %s is the model file", c.klBase)
+		}
+		if c.file != "-" {
+			if same, err := sameFile(c.klBase, c.file); err == nil && same {
+				return fail("--kl-divergence-base %s is the text file", c.klBase)
+			}
+		}
+	}
+	return c, nil
+}
+
+// sameFile reports whether a and b name one existing file.
+func sameFile(a, b string) (bool, error) {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	sb, err := os.Stat(b)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(sa, sb), nil
+}
+
+func runPerplexity(args []string, stdout, stderr io.Writer) error {
+	c, err := parsePerplexity(args, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return perplexityCmd(ctx, c, os.Stdin, stdout, stderr)
+}
+
+func perplexityCmd(ctx context.Context, c *perplexityConfig, stdin io.Reader, stdout, stderr io.Writer) error {
+	log, err := stderrLogger(c.logLevel, stderr)
+	if err != nil {
+		return err
+	}
+	// What the run reads besides the weights comes first: a missing or
+	// short text fails in a second, not after the model has loaded.
+	tok, err := tokenizer.LoadFile(c.model)
+	if err != nil {
+		return fmt.Errorf("load tokenizer from %s: %w", c.model, err)
+	}
+	var bos int32 = -1
+	if id, ok := tok.BOS(); ok && tok.AddBOS() {
+		bos = id
+	}
+	var tokens []int32
+	var base *perplexity.BaseReader
+	if c.klRun {
+		f, err := os.Open(c.klBase)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if base, err = perplexity.NewBaseReader(f); err != nil {
+			return fmt.Errorf("%s: %w", c.klBase, err)
+		}
+		if nv := tok.NVocab(); nv != base.NVocab {
+			return fmt.Errorf("%s: %w: its vocabulary has %d entries, the model's %d", c.klBase, perplexity.ErrBadBase, base.NVocab, nv)
+		}
+		c.ctx = base.Ctx
+	} else {
+		text, err := readText(c.file, stdin)
+		if err != nil {
+			return err
+		}
+		// As llama-perplexity: the BOS the vocabulary asks for, no EOS,
+		// special tokens' text read as plain text.
+		if tokens, err = tok.Encode(text, false, false); err != nil {
+			return fmt.Errorf("tokenize %s: %w", c.file, err)
+		}
+		if bos >= 0 {
+			tokens = append([]int32{bos}, tokens...)
+		}
+		if _, err := perplexity.Chunks(len(tokens), c.ctx, c.chunks); err != nil {
+			return fmt.Errorf("%s: %w", c.file, err)
+		}
+	}
+	t0 := time.Now()
+	m, dev, closeModel, err := loadOnDevice(c.model, c.device, c.threads, c.ctx, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := closeModel(); cerr != nil {
+			log.Warn("close model", zap.Error(cerr))
+		}
+	}()
+	if train := m.Config().NCtxTrain; train > 0 && c.ctx > train {
+		fmt.Fprintf(stderr, "nuri perplexity: warning: chunks of %d tokens, but the model was trained on %d\n", c.ctx, train)
+	}
+	opts := perplexity.Options{Ctx: c.ctx, Batch: min(c.batch, c.ctx), Chunks: c.chunks, KVType: c.kvType, BOS: bos, Device: dev}
+	if c.progress {
+		fmt.Fprintf(stderr, "nuri perplexity: %s loaded in %v on %s\n", c.model, time.Since(t0).Round(time.Millisecond), dev.Name())
+	}
+	if c.klRun {
+		return klRun(ctx, c, m, base, opts, stdout, stderr)
+	}
+	return pplRun(ctx, c, m, tokens, opts, stdout, stderr)
+}
+
+// readText reads the file to evaluate ("-": stdin).
+func readText(path string, stdin io.Reader) (string, error) {
+	var b []byte
+	var err error
+	if path == "-" {
+		b, err = io.ReadAll(stdin)
+	} else {
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	return string(b), nil
+}
+
+// chunkProgress prints, after the first chunk, the time a chunk takes and
+// when the run will end, as llama-perplexity does.
+func chunkProgress(c *perplexityConfig, stderr io.Writer, p perplexity.Progress) {
+	if !c.progress || p.Chunk != 1 {
+		return
+	}
+	fmt.Fprintf(stderr, "nuri perplexity: %.2f s a chunk, ETA %v\n", p.Elapsed.Seconds(),
+		(p.Elapsed * time.Duration(p.Chunks-1)).Round(time.Second))
+}
+
+func pplRun(ctx context.Context, c *perplexityConfig, m model.Model, tokens []int32, opts perplexity.Options, stdout, stderr io.Writer) error {
+	nChunks, err := perplexity.Chunks(len(tokens), c.ctx, c.chunks)
+	if err != nil {
+		return err
+	}
+	var bw *perplexity.BaseWriter
+	var out *atomicFile
+	if c.klBase != "" {
+		if out, err = createAtomic(c.klBase); err != nil {
+			return err
+		}
+		defer out.abort() // a no-op once committed
+		h := perplexity.BaseHeader{Ctx: c.ctx, NVocab: m.Config().NVocab, Chunks: nChunks, Tokens: tokens[:nChunks*c.ctx]}
+		if bw, err = perplexity.NewBaseWriter(out, h); err != nil {
+			return fmt.Errorf("%s: %w", c.klBase, err)
+		}
+	}
+	if c.progress {
+		fmt.Fprintf(stderr, "nuri perplexity: %d tokens, %d chunks of %d, each scored on its last %d\n",
+			len(tokens), nChunks, c.ctx, c.ctx-1-c.ctx/2)
+	}
+	opts.Progress = func(p perplexity.Progress) {
+		chunkProgress(c, stderr, p)
+		if !c.json {
+			fmt.Fprintf(stdout, "[%d]%.4f,", p.Chunk, p.PPL)
+		}
+	}
+	res, err := perplexity.Perplexity(ctx, m, tokens, opts, bw)
+	if err != nil {
+		return err
+	}
+	if bw != nil {
+		if err := bw.Close(); err != nil {
+			return fmt.Errorf("%s: %w", c.klBase, err)
+		}
+		if err := out.commit(); err != nil {
+			return err
+		}
+	}
+	if c.json {
+		return writeJSON(stdout, struct {
+			Model string `json:"model"`
+			File  string `json:"file"`
+			Base  string `json:"kl_divergence_base,omitempty"`
+			*perplexity.Result
+		}{c.model, c.file, c.klBase, res})
+	}
+	fmt.Fprintf(stdout, "\nFinal estimate: PPL = %.4f +/- %.5f\n", res.PPL.Value, res.PPL.Err)
+	if c.progress {
+		fmt.Fprintf(stderr, "nuri perplexity: %d tokens scored in %.1f s (%.1f tokens/s evaluated)\n", res.Scored, res.Seconds, res.TokensPerSecond)
+		if bw != nil {
+			fmt.Fprintf(stderr, "nuri perplexity: KL base written to %s\n", c.klBase)
+		}
+	}
+	return nil
+}
+
+func klRun(ctx context.Context, c *perplexityConfig, m model.Model, base *perplexity.BaseReader, opts perplexity.Options, stdout, stderr io.Writer) error {
+	if c.progress {
+		fmt.Fprintf(stderr, "nuri perplexity: KL divergence from %s: %d chunks of %d\n", c.klBase, base.Chunks, base.Ctx)
+	}
+	if !c.json {
+		fmt.Fprintf(stdout, "%5s  %-22s  %-24s  %-24s  %-17s  %s\n", "chunk", "PPL", "ln(PPL(Q)/PPL(base))", "KL divergence", "Δp RMS", "same top p")
+	}
+	opts.Progress = func(p perplexity.Progress) {
+		chunkProgress(c, stderr, p)
+		if c.json {
+			return
+		}
+		k := p.KL
+		fmt.Fprintf(stdout, "%5d  %9.4f ± %-9.4f  %10.5f ± %-10.5f  %10.5f ± %-10.5f  %6.3f ± %-6.3f %%  %6.3f ± %-6.3f %%\n", p.Chunk,
+			k.PPL.Value, k.PPL.Err, k.LogPPLRatio.Value, k.LogPPLRatio.Err, k.KLD.Value, k.KLD.Err,
+			100*k.RMSDeltaP.Value, 100*k.RMSDeltaP.Err, 100*k.SameTop.Value, 100*k.SameTop.Err)
+	}
+	res, err := perplexity.KLDivergence(ctx, m, base, opts)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.klBase, err)
+	}
+	if c.json {
+		return writeJSON(stdout, struct {
+			Model string `json:"model"`
+			Base  string `json:"kl_divergence_base"`
+			*perplexity.KLResult
+		}{c.model, c.klBase, res})
+	}
+	writeKLReport(stdout, res)
+	return nil
+}
+
+// writeKLReport prints a KL run's statistics in llama-perplexity's three
+// sections.
+func writeKLReport(w io.Writer, r *perplexity.KLResult) {
+	fmt.Fprintf(w, "\n====== Perplexity statistics (%d tokens) ======\n", r.Scored)
+	fmt.Fprintf(w, "Mean PPL(Q)                   : %10.6f ± %10.6f\n", r.PPL.Value, r.PPL.Err)
+	fmt.Fprintf(w, "Mean PPL(base)                : %10.6f ± %10.6f\n", r.BasePPL.Value, r.BasePPL.Err)
+	fmt.Fprintf(w, "Cor(ln(PPL(Q)), ln(PPL(base))): %6.2f%%\n", 100*r.LogPPLCorrelation)
+	fmt.Fprintf(w, "Mean ln(PPL(Q)/PPL(base))     : %10.6f ± %10.6f\n", r.LogPPLRatio.Value, r.LogPPLRatio.Err)
+	fmt.Fprintf(w, "Mean PPL(Q)/PPL(base)         : %10.6f ± %10.6f\n", r.PPLRatio.Value, r.PPLRatio.Err)
+	fmt.Fprintf(w, "Mean PPL(Q)-PPL(base)         : %10.6f ± %10.6f\n", r.PPLDiff.Value, r.PPLDiff.Err)
+	fmt.Fprintf(w, "\n====== KL divergence statistics ======\n")
+	fmt.Fprintf(w, "Mean    KLD: %10.6f ± %10.6f\n", r.KLD.Value, r.KLD.Err)
+	for _, q := range r.KLDQuantiles {
+		fmt.Fprintf(w, "%s KLD: %10.6f\n", quantileLabel(q.Fraction), q.Value)
+	}
+	fmt.Fprintf(w, "\n====== Token probability statistics ======\n")
+	fmt.Fprintf(w, "Mean    Δp: %6.3f ± %5.3f %%\n", 100*r.DeltaP.Value, 100*r.DeltaP.Err)
+	for _, q := range r.DeltaPQuantiles {
+		fmt.Fprintf(w, "%s Δp: %6.3f%%\n", quantileLabel(q.Fraction), 100*q.Value)
+	}
+	fmt.Fprintf(w, "RMS Δp    : %6.3f ± %5.3f %%\n", 100*r.RMSDeltaP.Value, 100*r.RMSDeltaP.Err)
+	fmt.Fprintf(w, "Same top p: %6.3f ± %5.3f %%\n", 100*r.SameTop.Value, 100*r.SameTop.Err)
+}
+
+// quantileLabel names a fraction as llama-perplexity's lines do.
+func quantileLabel(f float64) string {
+	switch f {
+	case 0:
+		return "Minimum"
+	case 0.5:
+		return "Median "
+	case 1:
+		return "Maximum"
+	}
+	return fmt.Sprintf("%4.1f%%  ", 100*f)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// atomicFile is an output written beside its path and renamed onto it
+// once complete: a run that fails or is interrupted leaves no truncated
+// file that a later run would read as whole.
+type atomicFile struct {
+	*os.File
+	path string
+	done bool
+}
+
+func createAtomic(path string) (*atomicFile, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.partial")
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	// CreateTemp makes the file private; the output is an ordinary one.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	return &atomicFile{File: f, path: path}, nil
+}
+
+// commit closes the file and moves it onto its path.
+func (a *atomicFile) commit() error {
+	if err := a.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", a.path, err)
+	}
+	if err := os.Rename(a.Name(), a.path); err != nil {
+		return fmt.Errorf("write %s: %w", a.path, err)
+	}
+	a.done = true
+	return nil
+}
+
+// abort removes an uncommitted file.
+func (a *atomicFile) abort() {
+	if !a.done {
+		a.Close()
+		os.Remove(a.Name())
+	}
+}

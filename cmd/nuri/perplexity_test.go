@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/nuri-ai/nuri/internal/testshared"
+)
+
+// storyFile is the perplexity package's test text (a short children's
+// story that stories260K predicts well).
+const storyFile = "../../bench/perplexity/testdata/story.txt"
+
+// TestPerplexityCommand runs a perplexity pass that writes a KL base, the
+// same pass as JSON, and a KL run of the model against its own base.
+func TestPerplexityCommand(t *testing.T) {
+	model := testshared.Path(t, "models", "stories260K.gguf")
+	dir := t.TempDir()
+	base := filepath.Join(dir, "stories.kld")
+	run := func(args ...string) (string, string) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		if code := realMain(append([]string{"perplexity", "-m", model, "--threads", "2"}, args...), &stdout, &stderr); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr.String())
+		}
+		return stdout.String(), stderr.String()
+	}
+
+	out, errOut := run("-f", storyFile, "-c", "128", "-b", "50", "--kl-divergence-base", base)
+	m := regexp.MustCompile(`Final estimate: PPL = ([0-9.]+) \+/- ([0-9.]+)`).FindStringSubmatch(out)
+	if m == nil || !strings.HasPrefix(out, "[1]") {
+		t.Fatalf("no running estimates or final line:\n%s", out)
+	}
+	ppl, _ := strconv.ParseFloat(m[1], 64)
+	// stories260K reads its own kind of text: a perplexity of a few
+	// units, where random predictions over 512 tokens would give 512.
+	if ppl < 1 || ppl > 20 {
+		t.Errorf("PPL %v on a children's story", ppl)
+	}
+	if !strings.Contains(errOut, "s a chunk, ETA") || !strings.Contains(errOut, "KL base written to") {
+		t.Errorf("progress on stderr:\n%s", errOut)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("the output folder holds %v (%v), want the base alone", entries, err)
+	}
+
+	// Standard input and --json give the same figure.
+	story, err := os.ReadFile(storyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	c, err := parsePerplexity([]string{"-m", model, "-f", "-", "-c", "128", "--json", "--progress=false"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := perplexityCmd(t.Context(), c, bytes.NewReader(story), &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		PPL     struct{ Value, Err float64 } `json:"ppl"`
+		Scored  int                          `json:"scored_tokens"`
+		Running []float64                    `json:"running"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, stdout.String())
+	}
+	if math.Abs(res.PPL.Value-ppl) > 1e-4 || len(res.Running) < 2 || stderr.Len() != 0 {
+		t.Errorf("JSON PPL %v (%d chunks), the table's %v; stderr %q", res.PPL.Value, len(res.Running), ppl, stderr.String())
+	}
+
+	// The model against its own base: nothing between them but the base's
+	// 16-bit rounding.
+	out, _ = run("--kl-divergence", "--kl-divergence-base", base, "--json")
+	var kl struct {
+		KLD     struct{ Value float64 } `json:"kld"`
+		SameTop struct{ Value float64 } `json:"same_top"`
+		PPL     struct{ Value float64 } `json:"ppl"`
+		Scored  int                     `json:"scored_tokens"`
+	}
+	if err := json.Unmarshal([]byte(out), &kl); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, out)
+	}
+	if math.Abs(kl.KLD.Value) > 1e-4 || kl.SameTop.Value != 1 || math.Abs(kl.PPL.Value/ppl-1) > 1e-4 || kl.Scored != res.Scored {
+		t.Errorf("KL against itself: %+v (PPL %v, %d scored)", kl, ppl, res.Scored)
+	}
+	out, _ = run("--kl-divergence", "--kl-divergence-base", base)
+	for _, want := range []string{"====== KL divergence statistics ======", "Median  KLD:", "99.9%   Δp:", "Same top p: 100.000"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("KL report lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestPerplexityCommandErrors(t *testing.T) {
+	model := testshared.Path(t, "models", "stories260K.gguf")
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.kld")
+	if err := os.WriteFile(junk, []byte("not a base file at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no text", []string{"-m", model}, 2, "--file is required"},
+		{"kl without base", []string{"-m", model, "--kl-divergence"}, 2, "needs --kl-divergence-base"},
+		{"kl with a text", []string{"-m", model, "--kl-divergence", "--kl-divergence-base", junk, "-f", storyFile}, 2, "drop --file"},
+		{"tiny context", []string{"-m", model, "-f", storyFile, "-c", "3"}, 2, "at least 4"},
+		{"bad kv type", []string{"-m", model, "-f", storyFile, "--kv-cache-type", "q4_0"}, 2, "want f16, q8_0 or f32"},
+		{"base onto the model", []string{"-m", model, "-f", storyFile, "--kl-divergence-base", model}, 2, "is the model file"},
+		{"base onto the text", []string{"-m", model, "-f", storyFile, "--kl-divergence-base", storyFile}, 2, "is the text file"},
+		{"text too short", []string{"-m", model, "-f", storyFile, "-c", "2048"}, 1, "need at least 4096"},
+		{"missing text", []string{"-m", model, "-f", filepath.Join(dir, "none.txt")}, 1, "none.txt"},
+		{"not a base file", []string{"-m", model, "--kl-divergence", "--kl-divergence-base", junk}, 1, "bad KL base file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := realMain(append([]string{"perplexity"}, tc.args...), &stdout, &stderr)
+			if code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("exit %d, want %d; stderr lacks %q:\n%s", code, tc.code, tc.want, stderr.String())
+			}
+		})
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("failed runs left files: %v", entries)
+	}
+}

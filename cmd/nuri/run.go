@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/chat"
 	"github.com/nuri-ai/nuri/engine"
 	"github.com/nuri-ai/nuri/kernels"
@@ -28,6 +29,7 @@ func init() {
 type runConfig struct {
 	model, prompt, system string
 	chat, ignoreEOS       bool
+	interactive           bool // a conversation on stdin (run_interactive.go)
 	nPredict              int
 	threads, nCtx         int
 	kvType, logLevel      string
@@ -44,9 +46,12 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	c := &runConfig{sampling: sample.DefaultParams()}
 	sp := &c.sampling
 	fs.StringVar(&c.model, "model", "", "GGUF model file (required)")
-	fs.StringVar(&c.prompt, "prompt", "", "prompt text")
+	fs.StringVar(&c.model, "m", "", "alias of --model")
+	fs.StringVar(&c.prompt, "prompt", "", "prompt text (with --interactive: the first turn)")
 	fs.BoolVar(&c.chat, "chat", false, "render the prompt as a user message with the model's chat template")
-	fs.StringVar(&c.system, "system", "", "system message (with --chat)")
+	fs.BoolVar(&c.interactive, "interactive", false, "converse: each line of standard input is a user turn, answered with the history (implies --chat; /help lists the commands)")
+	fs.BoolVar(&c.interactive, "i", false, "alias of --interactive")
+	fs.StringVar(&c.system, "system", "", "system message (with --chat or --interactive)")
 	fs.IntVar(&c.nPredict, "n", -1, "tokens to generate (-1: until end of generation or a full context)")
 	temp := fs.Float64("temp", float64(sp.Temperature), "temperature (≤ 0: greedy)")
 	seed := fs.Int64("seed", -1, "sampling seed (-1: random)")
@@ -83,8 +88,8 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 		return fail("--threads must be positive and --ctx-size not negative")
 	case c.nPredict < -1:
 		return fail("-n must be ≥ -1")
-	case c.system != "" && !c.chat:
-		return fail("--system needs --chat")
+	case c.system != "" && !c.chat && !c.interactive:
+		return fail("--system needs --chat or --interactive")
 	case c.json && c.jsonSchema != "":
 		return fail("give --json or --json-schema, not both")
 	case c.device.name == "":
@@ -106,6 +111,13 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if c.interactive {
+		// Ctrl-C stops the reply being written, not the conversation.
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, os.Interrupt)
+		defer signal.Stop(sigs)
+		return converse(context.Background(), c, os.Stdin, sigs, stdout, stderr)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	return generate(ctx, c, stdout, stderr)
@@ -115,29 +127,12 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 // streams its text: the prompt as given (not with --chat), then the
 // continuation. Timings go to stderr at the end.
 func generate(ctx context.Context, c *runConfig, stdout, stderr io.Writer) error {
-	log, err := stderrLogger(c.logLevel, stderr)
+	ld, err := loadRun(c, stderr)
 	if err != nil {
 		return err
 	}
-	t0 := time.Now()
-	tok, err := tokenizer.LoadFile(c.model)
-	if err != nil {
-		return fmt.Errorf("load tokenizer from %s: %w", c.model, err)
-	}
-	m, dev, closeModel, err := loadOnDevice(c.model, c.device, c.threads, c.nCtx, log)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := closeModel(); err != nil {
-			log.Warn("close model", zap.Error(err))
-		}
-	}()
-	eng, err := engine.New(engine.Config{NCtx: c.nCtx, MaxNumSeqs: 1, KVCacheType: c.kvType, Device: dev}, m, tok, log)
-	if err != nil {
-		return err
-	}
-	loadTime := time.Since(t0)
+	defer ld.close()
+	tok, eng, dev, loadTime := ld.tok, ld.eng, ld.dev, ld.time
 
 	ids, err := runPrompt(c, tok)
 	if err != nil {
@@ -181,6 +176,45 @@ func generate(ctx context.Context, c *runConfig, stdout, stderr io.Writer) error
 		return st.final.Err
 	}
 	return nil
+}
+
+// runLoad is what nuri run loads before it generates.
+type runLoad struct {
+	log   *zap.Logger
+	tok   *tokenizer.Tokenizer
+	eng   *engine.Engine
+	dev   backends.Device
+	time  time.Duration
+	close func() // closes the model and its device
+}
+
+// loadRun loads the tokenizer, the model on its device and an engine of
+// one sequence.
+func loadRun(c *runConfig, stderr io.Writer) (*runLoad, error) {
+	log, err := stderrLogger(c.logLevel, stderr)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	tok, err := tokenizer.LoadFile(c.model)
+	if err != nil {
+		return nil, fmt.Errorf("load tokenizer from %s: %w", c.model, err)
+	}
+	m, dev, closeModel, err := loadOnDevice(c.model, c.device, c.threads, c.nCtx, log)
+	if err != nil {
+		return nil, err
+	}
+	closeAll := func() {
+		if err := closeModel(); err != nil {
+			log.Warn("close model", zap.Error(err))
+		}
+	}
+	eng, err := engine.New(engine.Config{NCtx: c.nCtx, MaxNumSeqs: 1, KVCacheType: c.kvType, Device: dev}, m, tok, log)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	return &runLoad{log: log, tok: tok, eng: eng, dev: dev, time: time.Since(t0), close: closeAll}, nil
 }
 
 // runStats are the figures nuri run prints at the end.
@@ -232,6 +266,17 @@ func runPrompt(c *runConfig, tok *tokenizer.Tokenizer) ([]int32, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chat template: %w", err)
 	}
+	var msgs []chat.Message
+	if c.system != "" {
+		msgs = append(msgs, chat.Message{Role: "system", Content: c.system})
+	}
+	msgs = append(msgs, chat.Message{Role: "user", Content: c.prompt})
+	return renderChat(r, tok, msgs)
+}
+
+// renderChat renders a conversation for the model's next reply and
+// tokenizes it.
+func renderChat(r *chat.Renderer, tok *tokenizer.Tokenizer, msgs []chat.Message) ([]int32, error) {
 	var opts chat.Options
 	opts.AddGenerationPrompt = true
 	bos, hasBOS := tok.BOS()
@@ -241,11 +286,6 @@ func runPrompt(c *runConfig, tok *tokenizer.Tokenizer) ([]int32, error) {
 	if eos, ok := tok.EOS(); ok {
 		opts.EOSToken = tok.TokenText(eos)
 	}
-	var msgs []chat.Message
-	if c.system != "" {
-		msgs = append(msgs, chat.Message{Role: "system", Content: c.system})
-	}
-	msgs = append(msgs, chat.Message{Role: "user", Content: c.prompt})
 	text, err := r.Render(msgs, opts)
 	if err != nil {
 		return nil, err

@@ -121,13 +121,17 @@ func iq4GroupFit(x, w []float32, id float32, codes []uint8) (d, sumqx, sumq2 flo
 // quantize_row_iq4_nl_impl does per block: start from the multiplier that
 // maps the largest-magnitude element to +127, refit, then try the
 // multipliers that map it to each of −127±7 and keep the fit with the
-// smallest weighted error. Weights are x² (no importance matrix). An
-// all-zero group (|max| under ggml's epsilon) gets scale 0 and codes that
-// are not written.
-func iq4GroupScale(x []float32, codes []uint8) float32 {
+// smallest weighted error. Weights are x² without an importance matrix
+// (qw nil), else qw·√(sigma2 + x²). An all-zero group (|max| under ggml's
+// epsilon) gets scale 0 and codes that are not written.
+func iq4GroupScale(x []float32, codes []uint8, qw []float32, sigma2 float32) float32 {
 	var w [32]float32
-	for j, v := range x {
-		w[j] = float32(v * v)
+	if qw != nil {
+		importanceWeights(w[:len(x)], x, qw, sigma2)
+	} else {
+		for j, v := range x {
+			w[j] = float32(v * v)
+		}
 	}
 	maxv, amax := absMaxSigned(x)
 	if amax < groupMaxEps {
@@ -155,9 +159,20 @@ func packIQ4Codes(codes []uint8, qs []byte) {
 	}
 }
 
-func quantizeIQ4_NLBlock(x []float32, y []byte) {
+func quantizeIQ4_NLBlock(x []float32, y []byte) { quantizeIQ4_NL(x, y, nil) }
+
+// quantizeIQ4_NLWeighted is quantize_iq4_nl with an importance matrix: the
+// block is its own super-block, so the weights grow against twice its
+// mean square.
+func quantizeIQ4_NLWeighted(x []float32, y []byte, qw []float32) { quantizeIQ4_NL(x, y, qw) }
+
+func quantizeIQ4_NL(x []float32, y []byte, qw []float32) {
 	var codes [32]uint8
-	d := iq4GroupScale(x, codes[:])
+	var sigma2 float32
+	if qw != nil {
+		sigma2 = 2 * meanSquare(x[:32])
+	}
+	d := iq4GroupScale(x, codes[:], qw, sigma2)
 	put16(y, FP32ToFP16(d))
 	// The codes are chosen again for the scale found (ntry > 0 in ggml),
 	// the float one, not its fp16 rounding, as ggml does.
@@ -171,11 +186,25 @@ func quantizeIQ4_NLBlock(x []float32, y []byte) {
 	packIQ4Codes(codes[:], y[2:18])
 }
 
-func quantizeIQ4_XSBlock(x []float32, y []byte) {
+func quantizeIQ4_XSBlock(x []float32, y []byte) { quantizeIQ4_XS(x, y, nil) }
+
+// quantizeIQ4_XSWeighted is quantize_iq4_xs with an importance matrix: the
+// weights grow against twice the super-block's mean square.
+func quantizeIQ4_XSWeighted(x []float32, y []byte, qw []float32) { quantizeIQ4_XS(x, y, qw) }
+
+func quantizeIQ4_XS(x []float32, y []byte, qw []float32) {
 	var scales [QK_K / 32]float32
 	var maxScale, amaxScale float32
+	var sigma2 float32
+	if qw != nil {
+		sigma2 = 2 * meanSquare(x[:QK_K])
+	}
 	for g := range scales {
-		s := iq4GroupScale(x[32*g:32*g+32], nil)
+		var gw []float32
+		if qw != nil {
+			gw = qw[32*g : 32*g+32]
+		}
+		s := iq4GroupScale(x[32*g:32*g+32], nil, gw, sigma2)
 		scales[g] = s
 		if a := abs32(s); a > amaxScale {
 			amaxScale, maxScale = a, s

@@ -22,11 +22,11 @@ func nearestInt(f float32) int32 {
 
 func clampInt(v, lo, hi int32) int32 { return max(lo, min(hi, v)) }
 
-// makeQxQuants is make_qx_quants with rmse_type 1 and no importance weights
-// (weights x²), as quantize_row_q6_K_ref calls it: it picks the scale among
+// makeQxQuants is make_qx_quants with rmse_type 1: it picks the scale among
 // 19 candidates around -nmax/max that minimises the weighted error, writes
-// the quants offset by nmax into L (0..2·nmax-1) and returns the scale.
-func makeQxQuants(nmax int32, x []float32, L []int8) float32 {
+// the quants offset by nmax into L (0..2·nmax-1) and returns the scale. The
+// weights are qw, or x² where qw is nil (quantize_row_q6_K_ref's call).
+func makeQxQuants(nmax int32, x []float32, L []int8, qw []float32) float32 {
 	n := len(x)
 	maxv, amax := absMaxSigned(x)
 	if amax < groupMaxEps {
@@ -41,7 +41,7 @@ func makeQxQuants(nmax int32, x []float32, L []int8) float32 {
 	for i := range n {
 		l := clampInt(nearestInt(iscale*x[i]), -nmax, nmax-1)
 		L[i] = int8(l + nmax)
-		w := float32(x[i] * x[i])
+		w := weightOr(qw, x, i)
 		fl := float32(l)
 		sumlx += float32(float32(w*x[i]) * fl)
 		suml2 += float32(float32(w*fl) * fl)
@@ -59,7 +59,7 @@ func makeQxQuants(nmax int32, x []float32, L []int8) float32 {
 		sumlx, suml2 = 0, 0
 		for i := range n {
 			l := clampInt(nearestInt(iscale*x[i]), -nmax, nmax-1)
-			w := float32(x[i] * x[i])
+			w := weightOr(qw, x, i)
 			fl := float32(l)
 			sumlx += float32(float32(w*x[i]) * fl)
 			suml2 += float32(float32(w*fl) * fl)
@@ -217,6 +217,15 @@ func makeQkx2Quants(p qkx2Params, x, weights []float32, L, Laux []uint8) (scale,
 		}
 	}
 	return scale, -lo
+}
+
+// weightOr is qw[i], or x[i]² where qw is nil: the weights ggml's
+// make_qx_quants takes (rmse_type 1) and make_qkx3_quants.
+func weightOr(qw, x []float32, i int) float32 {
+	if qw != nil {
+		return qw[i]
+	}
+	return float32(x[i] * x[i])
 }
 
 func errTerm(diff float32, useMad bool) float32 {

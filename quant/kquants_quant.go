@@ -68,6 +68,13 @@ func quantizeQ2_KBlock(x []float32, y []byte) {
 	} else {
 		put16(y[q2KDmin:], FP32ToFP16(0))
 	}
+	finishQ2K(x, y, L[:])
+}
+
+// finishQ2K quantizes x again with the block's stored scales and mins and
+// packs the 2-bit values (the end of both Q2_K quantizers).
+func finishQ2K(x []float32, y []byte, L []uint8) {
+	sc := y[q2KScales : q2KScales+16]
 	dAll, dMin := f16at(y[q2KD:]), f16at(y[q2KDmin:])
 	for j := 0; j < QK_K/16; j++ {
 		d := dAll * float32(sc[j]&0xf)
@@ -79,7 +86,7 @@ func quantizeQ2_KBlock(x []float32, y []byte) {
 			L[16*j+ii] = uint8(clampInt(nearestInt((x[16*j+ii]+dm)/d), 0, 3))
 		}
 	}
-	packQ2Bits(L[:], y[q2KQS:q2KQS+64])
+	packQ2Bits(L, y[q2KQS:q2KQS+64])
 }
 
 func max32(a, b float32) float32 {
@@ -132,6 +139,13 @@ func quantizeQ3_KBlock(x []float32, y []byte) {
 	} else {
 		put16(y[q3KD:], FP32ToFP16(0))
 	}
+	finishQ3K(x, y, L[:])
+}
+
+// finishQ3K quantizes x again with the block's stored scales and packs
+// the values, their third bits in hmask (the end of both Q3_K quantizers).
+func finishQ3K(x []float32, y []byte, L []int8) {
+	sc := y[q3KScales : q3KScales+12]
 	dAll := f16at(y[q3KD:])
 	for j := 0; j < QK_K/16; j++ {
 		d := dAll * float32(q3KScale(sc, j))
@@ -218,6 +232,13 @@ func quantizeK4K5Scales(x []float32, y []byte, L []uint8, p qkx2Params, offD, of
 	}
 	put16(y[offD:], FP32ToFP16(maxScale/63))
 	put16(y[offDmin:], FP32ToFP16(maxMn/63))
+	requantK4K5(x, y, L, p.nmax, offD, offDmin, offScales)
+}
+
+// requantK4K5 quantizes x again (0..nmax) with the Q4_K/Q5_K block's
+// stored scales and mins.
+func requantK4K5(x []float32, y []byte, L []uint8, nmax int32, offD, offDmin, offScales int) {
+	sc := y[offScales : offScales+12]
 	dAll, dMin := f16at(y[offD:]), f16at(y[offDmin:])
 	for j := 0; j < QK_K/32; j++ {
 		s, m := scaleMinK4(j, sc)
@@ -227,7 +248,7 @@ func quantizeK4K5Scales(x []float32, y []byte, L []uint8, p qkx2Params, offD, of
 		}
 		dm := dMin * float32(m)
 		for ii := 0; ii < 32; ii++ {
-			L[32*j+ii] = uint8(clampInt(nearestInt((x[32*j+ii]+dm)/d), 0, p.nmax))
+			L[32*j+ii] = uint8(clampInt(nearestInt((x[32*j+ii]+dm)/d), 0, nmax))
 		}
 	}
 }
@@ -236,6 +257,12 @@ func quantizeQ4_KBlock(x []float32, y []byte) {
 	var L [QK_K]uint8
 	p := qkx2Params{nmax: 15, rmin: -1, rdelta: 0.1, nstep: 20}
 	quantizeK4K5Scales(x, y, L[:], p, q4KD, q4KDmin, q4KScales)
+	packQ4K(L[:], y)
+}
+
+// packQ4K stores a Q4_K block's 4-bit values: each 64 elements as 32
+// bytes, the first 32 in the low nibbles.
+func packQ4K(L []uint8, y []byte) {
 	q := y[q4KQS : q4KQS+128]
 	for j := 0; j < QK_K; j += 64 {
 		for l := 0; l < 32; l++ {
@@ -248,6 +275,12 @@ func quantizeQ5_KBlock(x []float32, y []byte) {
 	var L [QK_K]uint8
 	p := qkx2Params{nmax: 31, rmin: -0.5, rdelta: 0.1, nstep: 15}
 	quantizeK4K5Scales(x, y, L[:], p, q5KD, q5KDmin, q5KScales)
+	packQ5K(L[:], y)
+}
+
+// packQ5K stores a Q5_K block's 5-bit values: low nibbles in qs, fifth
+// bits in qh.
+func packQ5K(L []uint8, y []byte) {
 	qh := y[q5KQH : q5KQH+32]
 	ql := y[q5KQS : q5KQS+128]
 	clear(qh)
@@ -270,14 +303,24 @@ func quantizeQ5_KBlock(x []float32, y []byte) {
 	}
 }
 
-func quantizeQ6_KBlock(x []float32, y []byte) {
+func quantizeQ6_KBlock(x []float32, y []byte) { quantizeQ6_K(x, y, nil) }
+
+// quantizeQ6_K is quantize_row_q6_K_impl for one super-block: with qw nil
+// the reference quantizer, else each 16-element scale fitted with the
+// importance weights qw as they are (ggml does not scale them by the
+// values here, unlike in the other types).
+func quantizeQ6_K(x []float32, y []byte, qw []float32) {
 	var (
 		L                  [QK_K]int8
 		scales             [QK_K / 16]float32
 		maxScale, maxAbsSc float32
 	)
 	for ib := 0; ib < QK_K/16; ib++ {
-		s := makeQxQuants(32, x[16*ib:16*ib+16], L[16*ib:16*ib+16])
+		var w []float32
+		if qw != nil {
+			w = qw[16*ib : 16*ib+16]
+		}
+		s := makeQxQuants(32, x[16*ib:16*ib+16], L[16*ib:16*ib+16], w)
 		scales[ib] = s
 		if a := abs32(s); a > maxAbsSc {
 			maxAbsSc, maxScale = a, s

@@ -27,6 +27,9 @@ type quantizeOptions struct {
 	// requant lets quantized tensors be converted (dequantized first), as
 	// llama-quantize's --allow-requantize does.
 	requant bool
+	// imatrix is the importance matrix file (--imatrix), read into im.
+	imatrix string
+	im      *gguf.Imatrix
 }
 
 func runQuantize(args []string, stdout, stderr io.Writer) error {
@@ -36,8 +39,9 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	fallback := fs.String("fallback", "", "type for tensors whose row length does not fit TYPE's blocks ('auto': llama.cpp's choice); without it such tensors are an error")
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "worker goroutines")
 	requant := fs.Bool("allow-requantize", false, "convert tensors that are already quantized too (dequantized first; the errors of both quantizations add up)")
+	imatrix := fs.String("imatrix", "", "importance matrix from llama-imatrix (GGUF or the older .dat): the quantizers weigh each column by it, as llama-quantize --imatrix does")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: nuri quantize [--pure] [--fallback TYPE|auto] [--allow-requantize] [--threads N] IN.gguf OUT.gguf TYPE")
+		fmt.Fprintln(stderr, "usage: nuri quantize [--pure] [--fallback TYPE|auto] [--allow-requantize] [--imatrix FILE] [--threads N] IN.gguf OUT.gguf TYPE")
 		fmt.Fprintln(stderr, "TYPE: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K IQ4_NL IQ4_XS,")
 		fmt.Fprintln(stderr, "      or a mix: Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M (Q3_K/Q4_K/Q5_K without --pure mean the _M mixes, as in llama-quantize)")
 		fs.PrintDefaults()
@@ -55,7 +59,7 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "nuri quantize: %v\n", err)
 		return errUsage
 	}
-	opt := quantizeOptions{plan: quant.PlanOptions{Pure: *pure}, threads: max(1, *threads), requant: *requant}
+	opt := quantizeOptions{plan: quant.PlanOptions{Pure: *pure}, threads: max(1, *threads), requant: *requant, imatrix: *imatrix}
 	switch {
 	case *fallback == "":
 	case strings.EqualFold(*fallback, "auto"):
@@ -67,6 +71,11 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 			return errUsage
 		}
 		opt.plan.Fallback, opt.plan.FallbackTo = quant.FallbackType, t
+	}
+	if opt.imatrix != "" {
+		if opt.im, err = gguf.ReadImatrix(opt.imatrix); err != nil {
+			return err
+		}
 	}
 	return quantizeFile(pos[0], pos[1], mix, opt, stdout, stderr)
 }
@@ -160,6 +169,10 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 	if requantized > 0 {
 		fmt.Fprintf(stderr, "nuri quantize: requantizing %d tensors that are already quantized; the result is worse than quantizing from F16/BF16/F32\n", requantized)
 	}
+	importance, err := quantizeImportance(f, types, opt.im, stderr)
+	if err != nil {
+		return err
+	}
 	order := make([]int, len(f.Tensors))
 	for i := range order {
 		order[i] = i
@@ -183,6 +196,11 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 	if err := quantizeHeader(w, f, mix, types, order); err != nil {
 		return err
 	}
+	if opt.im != nil {
+		if err := imatrixKeys(w, opt.imatrix, opt.im); err != nil {
+			return err
+		}
+	}
 	var total, inBytes, outBytes uint64
 	for _, ti := range f.Tensors {
 		total += ti.Elements()
@@ -191,7 +209,7 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 	for _, i := range order {
 		ti := &f.Tensors[i]
 		prog.tensor(ti.Name, types[i])
-		n, err := quantizeTensor(w, f.TensorData(ti), ti, types[i], opt.threads, prog)
+		n, err := quantizeTensor(w, f.TensorData(ti), ti, types[i], importance[i], opt.threads, prog)
 		if err != nil {
 			return fmt.Errorf("tensor %s: %w", ti.Name, err)
 		}
@@ -240,12 +258,18 @@ func quantizeHeader(w *gguf.Writer, f *gguf.File, mix quant.Mix, types []quant.T
 // does not change, else rows converted to float32 and quantized by
 // opt.threads workers, a chunk of rows at a time. It returns the bytes
 // written.
-func quantizeTensor(w io.Writer, src []byte, ti *gguf.TensorInfo, to quant.Type, threads int, prog *quantizeProgress) (uint64, error) {
+func quantizeTensor(w io.Writer, src []byte, ti *gguf.TensorInfo, to quant.Type, importance []float32, threads int, prog *quantizeProgress) (uint64, error) {
 	cols := 1
 	if len(ti.Dims) > 0 {
 		cols = int(ti.Dims[0])
 	}
 	rows := int(ti.Rows())
+	// Rows of one expert: an expert tensor's importance has a row of
+	// columns per expert.
+	expertRows := rows
+	if len(ti.Dims) > 2 {
+		expertRows = int(ti.Dims[1])
+	}
 	if to == ti.Type || rows == 0 || cols == 0 {
 		const piece = 4 << 20
 		for off := 0; off < len(src); off += piece {
@@ -293,7 +317,12 @@ func quantizeTensor(w io.Writer, src []byte, ti *gguf.TensorInfo, to quant.Type,
 						errs[t] = err
 						return
 					}
-					if err := quant.Quantize(to, x, buf[r*outRow:(r+1)*outRow]); err != nil {
+					var imp []float32
+					if importance != nil {
+						e := (r0 + r) / max(1, expertRows)
+						imp = importance[e*cols : (e+1)*cols]
+					}
+					if err := quant.QuantizeRow(to, x, buf[r*outRow:(r+1)*outRow], imp); err != nil {
 						errs[t] = err
 						return
 					}
@@ -311,6 +340,80 @@ func quantizeTensor(w io.Writer, src []byte, ti *gguf.TensorInfo, to quant.Type,
 		prog.add(uint64(n * cols))
 	}
 	return written, nil
+}
+
+// quantizeImportance finds each tensor's importance in im (nil where there
+// is no matrix, the type takes none or the tensor keeps its type), as
+// llama-quantize does: by the tensor's name, one value per column and
+// expert, a size that does not fit being an error. It reports on stderr
+// how many tensors have one and which do not.
+func quantizeImportance(f *gguf.File, types []quant.Type, im *gguf.Imatrix, stderr io.Writer) ([][]float32, error) {
+	out := make([][]float32, len(f.Tensors))
+	if im == nil {
+		return out, nil
+	}
+	var missing []string
+	used := 0
+	for i, ti := range f.Tensors {
+		if types[i] == ti.Type || !quant.TakesImportance(types[i]) || len(ti.Dims) < 2 {
+			continue
+		}
+		v, ok := im.Entries[ti.Name]
+		if !ok {
+			missing = append(missing, ti.Name)
+			continue
+		}
+		experts := uint64(1)
+		if len(ti.Dims) > 2 {
+			experts = ti.Dims[2]
+		}
+		if want := ti.Dims[0] * experts; uint64(len(v)) != want {
+			return nil, fmt.Errorf("tensor %s: the importance matrix has %d values, the tensor %d columns × %d experts (an imatrix of another model?)",
+				ti.Name, len(v), ti.Dims[0], experts)
+		}
+		out[i] = v
+		used++
+	}
+	fmt.Fprintf(stderr, "nuri quantize: importance matrix (%d entries, %d chunks) used for %d tensors", len(im.Entries), im.Chunks, used)
+	if len(missing) > 0 {
+		shown := missing[:min(len(missing), 4)]
+		more := ""
+		if len(missing) > len(shown) {
+			more = fmt.Sprintf(" and %d more", len(missing)-len(shown))
+		}
+		fmt.Fprintf(stderr, "; none for %d (%s%s), quantized without", len(missing), strings.Join(shown, ", "), more)
+	}
+	fmt.Fprintln(stderr)
+	if used == 0 {
+		return nil, fmt.Errorf("the importance matrix names none of the tensors being quantized (an imatrix of another model?)")
+	}
+	return out, nil
+}
+
+// imatrixKeys records the importance matrix in the output's metadata
+// under llama-quantize's keys, which model pages and tools read.
+func imatrixKeys(w *gguf.Writer, path string, im *gguf.Imatrix) error {
+	set := func(key string, v gguf.Value) error {
+		if err := w.Delete(key); err != nil { // a requantized input may carry them
+			return err
+		}
+		return w.Set(key, v)
+	}
+	if err := set("quantize.imatrix.file", gguf.String(path)); err != nil {
+		return err
+	}
+	if len(im.Datasets) > 0 {
+		if err := set("quantize.imatrix.dataset", gguf.String(im.Datasets[0])); err != nil {
+			return err
+		}
+	}
+	if err := set("quantize.imatrix.entries_count", gguf.Int32(int32(len(im.Entries)))); err != nil {
+		return err
+	}
+	if im.Chunks > 0 {
+		return set("quantize.imatrix.chunks_count", gguf.Int32(int32(im.Chunks)))
+	}
+	return nil
 }
 
 // quantizeProgress draws a progress bar on stderr, at most every 100 ms.

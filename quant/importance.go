@@ -117,11 +117,11 @@ func quantizeLegacyWeighted(t Type, x []float32, y []byte, qw []float32, sigma2 
 		packQ5(y[q5_0QS:], y[q5_0QH:], L[:])
 	case Q4_1, Q5_1:
 		var L, laux [qk]uint8
-		p := qkx2Params{nmax: 15, rmin: -0.9, rdelta: 0.05, nstep: 36}
+		p := qkx2Params{nmax: 15, rmin: -0.9, rdelta: 0.05, nstep: 36, guard: true}
 		if t == Q5_1 {
 			p.nmax = 31
 		}
-		d, mn := makeQkx3Quants(p, x, w[:], L[:], laux[:])
+		d, mn := makeQkx2Quants(p, x, w[:], L[:], laux[:])
 		put16(y, FP32ToFP16(d))
 		put16(y[2:], FP32ToFP16(-mn))
 		if t == Q4_1 {
@@ -165,14 +165,14 @@ func quantizeQ2_KWeighted(x []float32, y []byte, qw []float32) {
 		Ls, Lm       [QK_K / 16]uint8
 	)
 	sigma2 := meanSquare(x[:QK_K])
-	p := qkx2Params{nmax: 3, rmin: -0.9, rdelta: 0.05, nstep: 36}
+	p := qkx2Params{nmax: 3, rmin: -0.9, rdelta: 0.05, nstep: 36, guard: true}
 	for j := 0; j < QK_K/16; j++ {
 		xs := x[16*j : 16*j+16]
 		importanceWeights(w[:], xs, qw[16*j:16*j+16], sigma2)
 		for _, v := range w {
 			sw[j] += v
 		}
-		scales[j], mins[j] = makeQkx3Quants(p, xs, w[:], L[16*j:16*j+16], laux[:])
+		scales[j], mins[j] = makeQkx2Quants(p, xs, w[:], L[16*j:16*j+16], laux[:])
 	}
 	dm := makeQpQuants(15, scales[:], Ls[:], sw[:])
 	mm := makeQpQuants(15, mins[:], Lm[:], sw[:])
@@ -238,7 +238,7 @@ func quantizeK4K5Weighted(x []float32, y []byte, qw []float32, L []uint8, nmax i
 		Ls, Lm       [QK_K / 32]uint8
 	)
 	sigma2 := 2 * meanSquare(x[:QK_K])
-	p := qkx2Params{nmax: nmax, rmin: -0.9, rdelta: 0.05, nstep: 36}
+	p := qkx2Params{nmax: nmax, rmin: -0.9, rdelta: 0.05, nstep: 36, guard: true}
 	for j := 0; j < QK_K/32; j++ {
 		xs := x[32*j : 32*j+32]
 		importanceWeights(w[:], xs, qw[32*j:32*j+32], sigma2)
@@ -247,7 +247,7 @@ func quantizeK4K5Weighted(x []float32, y []byte, qw []float32, L []uint8, nmax i
 			sum += v
 		}
 		sw[j] = sum
-		scales[j], mins[j] = makeQkx3Quants(p, xs, w[:], L[32*j:32*j+32], laux[:])
+		scales[j], mins[j] = makeQkx2Quants(p, xs, w[:], L[32*j:32*j+32], laux[:])
 	}
 	dBlock := makeQpQuants(63, scales[:], Ls[:], sw[:])
 	mBlock := makeQpQuants(63, mins[:], Lm[:], sw[:])
@@ -259,80 +259,6 @@ func quantizeK4K5Weighted(x []float32, y []byte, qw []float32, L []uint8, nmax i
 	put16(y[offD:], FP32ToFP16(dBlock))
 	put16(y[offDmin:], FP32ToFP16(mBlock))
 	requantK4K5(x, y, L, nmax, offD, offDmin, offScales)
-}
-
-// makeQkx3Quants is make_qkx3_quants: make_qkx2_quants's search (here
-// always with weights) with its guard against a fitted min at or near the
-// maximum, where the trial quants would overflow.
-func makeQkx3Quants(p qkx2Params, x, weights []float32, L, Laux []uint8) (scale, theMin float32) {
-	n := len(x)
-	lo, hi := x[0], x[0]
-	sumW := weights[0]
-	sumX := float32(sumW * x[0])
-	for i := 1; i < n; i++ {
-		lo = min32(lo, x[i])
-		hi = max32(hi, x[i])
-		sumW += weights[i]
-		sumX += float32(weights[i] * x[i])
-	}
-	if lo > 0 {
-		lo = 0
-	}
-	if hi <= lo {
-		clear(L[:n])
-		return 0, -lo
-	}
-	fnmax := float32(p.nmax)
-	iscale := fnmax / (hi - lo)
-	scale = 1 / iscale
-	var bestErr float32
-	for i := range n {
-		l := clampInt(nearestInt(iscale*(x[i]-lo)), 0, p.nmax)
-		L[i] = uint8(l)
-		diff := float32(float32(scale*float32(l))+lo) - x[i]
-		bestErr += float32(weights[i] * errTerm(diff, p.useMad))
-	}
-	if p.nstep < 1 {
-		return scale, -lo
-	}
-	for is := 0; is <= p.nstep; is++ {
-		iscale = (p.rmin + float32(p.rdelta*float32(is)) + fnmax) / (hi - lo)
-		var sumL, sumL2, sumXL float32
-		for i := range n {
-			var l int32
-			if v := iscale * (x[i] - lo); v > 0 {
-				l = nearestInt(min32(v, fnmax))
-			}
-			Laux[i] = uint8(l)
-			w := weights[i]
-			fl := float32(l)
-			wl := float32(w * fl)
-			sumL += wl
-			sumL2 += float32(wl * fl)
-			sumXL += float32(wl * x[i])
-		}
-		D := float32(sumW*sumL2) - float32(sumL*sumL)
-		if D > 0 {
-			thisScale := (float32(sumW*sumXL) - float32(sumX*sumL)) / D
-			thisMin := (float32(sumL2*sumX) - float32(sumL*sumXL)) / D
-			if thisMin > 0 {
-				thisMin = 0
-				thisScale = sumXL / sumL2
-			}
-			var curErr float32
-			for i := range n {
-				diff := float32(float32(thisScale*float32(Laux[i]))+thisMin) - x[i]
-				curErr += float32(weights[i] * errTerm(diff, p.useMad))
-			}
-			if curErr < bestErr {
-				copy(L[:n], Laux[:n])
-				bestErr = curErr
-				scale = thisScale
-				lo = thisMin
-			}
-		}
-	}
-	return scale, -lo
 }
 
 func min32(a, b float32) float32 {

@@ -2,11 +2,12 @@ package quant
 
 import "math"
 
-// Scale-search helpers of ggml's K-quant reference quantizers
-// (ggml-quants.c: nearest_int, make_qx_quants, make_q3_quants,
-// make_qkx2_quants), restricted to the variants the no-imatrix reference
-// quantizers call. Every float operation is float32 in ggml's order;
-// float32(a*b) stops the compiler fusing a product into a following add.
+// Scale-search helpers of ggml's K-quant quantizers (ggml-quants.c:
+// nearest_int, make_qx_quants, make_q3_quants, make_qkx2_quants and
+// make_qkx3_quants; make_qp_quants is in importance.go), restricted to the
+// variants the reference and importance-matrix quantizers call. Every
+// float operation is float32 in ggml's order; float32(a*b) stops the
+// compiler fusing a product into a following add.
 
 // groupMaxEps is ggml's GROUP_MAX_EPS: groups with a smaller |max| are zero.
 const groupMaxEps = 1e-15
@@ -139,11 +140,18 @@ type qkx2Params struct {
 	rdelta float32
 	nstep  int
 	useMad bool // weighted absolute error instead of squared
+	// guard takes make_qkx3_quants's form of the trial quants: a value at
+	// or below the min is 0 and one past nmax is clamped before rounding,
+	// so a fitted min near the maximum cannot overflow nearestInt. For
+	// every finite input the quants are make_qkx2_quants's.
+	guard bool
 }
 
-// makeQkx2Quants is make_qkx2_quants: fit x ≈ scale·L - min with L in
-// 0..nmax and min ≥ 0, trying nstep+1 scales by least squares on the
-// weighted points. It writes L and returns (scale, min).
+// makeQkx2Quants is make_qkx2_quants (and, with p.guard, the search of
+// make_qkx3_quants, which the importance-matrix quantizers call): fit
+// x ≈ scale·L - min with L in 0..nmax and min ≥ 0, trying nstep+1 scales
+// by least squares on the weighted points. It writes L and returns
+// (scale, min).
 func makeQkx2Quants(p qkx2Params, x, weights []float32, L, Laux []uint8) (scale, theMin float32) {
 	n := len(x)
 	lo, hi := x[0], x[0]
@@ -163,10 +171,8 @@ func makeQkx2Quants(p qkx2Params, x, weights []float32, L, Laux []uint8) (scale,
 	if lo > 0 {
 		lo = 0
 	}
-	if hi == lo {
-		for i := range n {
-			L[i] = 0
-		}
+	if hi <= lo { // ggml: == in qkx2, <= in qkx3; the same after lo ≤ 0 unless NaN, where both are false
+		clear(L[:n])
 		return 0, -lo
 	}
 	fnmax := float32(p.nmax)
@@ -186,7 +192,14 @@ func makeQkx2Quants(p qkx2Params, x, weights []float32, L, Laux []uint8) (scale,
 		iscale = (p.rmin + float32(p.rdelta*float32(is)) + fnmax) / (hi - lo)
 		var sumL, sumL2, sumXL float32
 		for i := range n {
-			l := clampInt(nearestInt(iscale*(x[i]-lo)), 0, p.nmax)
+			var l int32
+			if p.guard {
+				if v := iscale * (x[i] - lo); v > 0 {
+					l = nearestInt(min32(v, fnmax))
+				}
+			} else {
+				l = clampInt(nearestInt(iscale*(x[i]-lo)), 0, p.nmax)
+			}
 			Laux[i] = uint8(l)
 			w := weights[i]
 			fl := float32(l)

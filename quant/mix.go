@@ -2,15 +2,16 @@ package quant
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
 // Quantization mixes: which type each tensor of a model gets, as llama.cpp's
 // llama-quantize decides it (src/llama-quant.cpp: tensor_allows_quantization,
-// llama_tensor_get_type_impl, tensor_type_fallback), without importance
-// matrix and without per-tensor overrides. The model is described by plain
-// values so the chooser does not depend on the GGUF package; `nuri quantize`
-// and `nuri synth` both use it.
+// llama_tensor_get_type_impl, tensor_type_fallback, and the overrides of
+// --tensor-type, --output-tensor-type and --token-embedding-type). The
+// model is described by plain values so the chooser does not depend on the
+// GGUF package; `nuri quantize` and `nuri synth` both use it.
 
 // fileType is llama.cpp's llama_ftype (general.file_type).
 type fileType uint32
@@ -137,6 +138,42 @@ type PlanOptions struct {
 	Pure       bool
 	Fallback   FallbackMode
 	FallbackTo Type
+	// TensorTypes override the recipe's choice for the tensors whose name
+	// a rule's pattern matches (anywhere in it; the last matching rule
+	// wins), as llama-quantize --tensor-type does: not with Pure, and not
+	// for a tensor whose rows needed a fallback type.
+	TensorTypes []TensorTypeRule
+	// OutputType and TokenEmbdType, where Has… is set, are the types of
+	// output.weight and token_embd.weight whatever the recipe or Pure says
+	// (--output-tensor-type, --token-embedding-type). With tied embeddings
+	// the recipe gives token_embd.weight the output type, as llama.cpp does.
+	OutputType, TokenEmbdType       Type
+	HasOutputType, HasTokenEmbdType bool
+}
+
+// TensorTypeRule is one --tensor-type override: tensors whose name
+// Pattern matches get Type.
+type TensorTypeRule struct {
+	Pattern *regexp.Regexp
+	Type    Type
+}
+
+// ParseTensorTypeRule parses llama-quantize's PATTERN=TYPE (the pattern
+// a regular expression, lower-cased as llama-quantize does).
+func ParseTensorTypeRule(s string) (TensorTypeRule, error) {
+	pat, typ, ok := strings.Cut(s, "=")
+	if !ok || pat == "" || typ == "" {
+		return TensorTypeRule{}, fmt.Errorf("tensor type %q: want PATTERN=TYPE (e.g. attn_v=q8_0)", s)
+	}
+	re, err := regexp.Compile(strings.ToLower(pat))
+	if err != nil {
+		return TensorTypeRule{}, fmt.Errorf("tensor type %q: %w", s, err)
+	}
+	t, err := ParseType(typ)
+	if err != nil || !Supported(t) {
+		return TensorTypeRule{}, fmt.Errorf("tensor type %q: %q is not a supported type", s, typ)
+	}
+	return TensorTypeRule{Pattern: re, Type: t}, nil
 }
 
 // RowSizeError reports a tensor whose rows do not fit a type's blocks.
@@ -183,12 +220,31 @@ func (m Mix) PlanTypes(model MixModel, tensors []TensorSpec, opt PlanOptions) ([
 		nt := m.Default
 		if m.Default.Traits().Quantized {
 			if !opt.Pure && m.HasFileType {
-				nt = st.choose(nt, t, categoryOf(t.Name))
+				nt = st.choose(nt, t, categoryOf(t.Name), opt)
 			}
-			var err error
-			if nt, err = applyFallback(t, nt, opt); err != nil {
+			fitted, err := applyFallback(t, nt, opt)
+			if err != nil {
 				return nil, err
 			}
+			if fitted == nt && !opt.Pure {
+				for _, r := range opt.TensorTypes {
+					if r.Pattern.MatchString(t.Name) {
+						fitted = r.Type
+					}
+				}
+			}
+			nt = fitted
+		}
+		switch {
+		case opt.HasTokenEmbdType && t.Name == "token_embd.weight":
+			nt = opt.TokenEmbdType
+		case opt.HasOutputType && t.Name == "output.weight":
+			nt = opt.OutputType
+		}
+		if nt.Traits().Quantized && t.Dims[0]%uint64(nt.BlockSize()) != 0 {
+			// Only an override can get here: the recipe's choices went
+			// through applyFallback.
+			return nil, &RowSizeError{Tensor: t.Name, Cols: t.Dims[0], Type: nt}
 		}
 		out[i] = nt
 	}

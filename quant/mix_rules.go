@@ -86,12 +86,14 @@ func (s *mixState) ffnLayer(counter int, name string) int {
 
 // choose returns the type of tensor t (category c) when the recipe's
 // default is nt. It must be called in LlamaTensorLess order.
-func (s *mixState) choose(nt Type, t TensorSpec, c category) Type {
+func (s *mixState) choose(nt Type, t TensorSpec, c category, opt PlanOptions) Type {
 	ft, m := s.ftype, s.model
 	falcon := m.Arch == "falcon"
 	switch {
 	case c == catOutput || (s.tiedEmbd && c == catTokenEmbd):
 		switch {
+		case opt.HasOutputType:
+			nt = opt.OutputType
 		case falcon || t.Dims[0]%uint64(nt.BlockSize()) != 0:
 			nt = Q8_0
 		case nt != Q8_0:
@@ -99,6 +101,9 @@ func (s *mixState) choose(nt Type, t TensorSpec, c category) Type {
 		}
 	case c == catTokenEmbd:
 		// only IQ and ternary recipes change untied embeddings
+		if opt.HasTokenEmbdType {
+			nt = opt.TokenEmbdType
+		}
 	case c.isAttnV():
 		switch {
 		case ft == ftypeQ2_K:

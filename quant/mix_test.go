@@ -260,3 +260,76 @@ func TestFileTypeName(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanTypesOverrides checks llama-quantize's three overrides: the
+// --tensor-type rules (last match wins; not with --pure; not where the
+// rows needed a fallback), --output-tensor-type (through the recipe, so a
+// tied embedding takes it) and --token-embedding-type (always).
+func TestPlanTypesOverrides(t *testing.T) {
+	ts := []TensorSpec{
+		{"token_embd.weight", []uint64{256, 512}, F32},
+		{"blk.0.attn_q.weight", []uint64{256, 256}, F32},
+		{"blk.0.attn_v.weight", []uint64{256, 64}, F32},
+		{"blk.0.ffn_down.weight", []uint64{172, 256}, F32}, // needs a fallback
+		{"blk.1.attn_q.weight", []uint64{256, 256}, F32},
+		{"blk.1.attn_v.weight", []uint64{256, 64}, F32},
+	}
+	model := MixModel{Arch: "llama", NLayer: 2, NHead: 4, NHeadKV: 4}
+	m, _ := ParseMix("Q4_K_M")
+	rule := func(s string) TensorTypeRule {
+		r, err := ParseTensorTypeRule(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	rules := []TensorTypeRule{rule("attn_v=q8_0"), rule(`blk\.1\.attn_v=Q5_0`), rule("ffn_down=q8_0"), rule("attn_q=IQ4_XS")}
+	for _, tc := range []struct {
+		name string
+		opt  PlanOptions
+		want []Type
+	}{
+		// Recipe alone (tied embeddings: token_embd gets Q6_K; ffn_down
+		// falls back from Q6_K to Q8_0... which cannot hold 172 either: F16).
+		{"recipe", PlanOptions{Fallback: FallbackAuto}, []Type{Q6_K, Q4_K, Q4_K, F16, Q4_K, Q6_K}},
+		{"rules", PlanOptions{Fallback: FallbackAuto, TensorTypes: rules},
+			[]Type{Q6_K, IQ4_XS, Q8_0, F16, IQ4_XS, Q5_0}},
+		{"rules ignored with pure", PlanOptions{Pure: true, Fallback: FallbackAuto, TensorTypes: rules},
+			[]Type{Q4_K, Q4_K, Q4_K, F16, Q4_K, Q4_K}},
+		{"output type reaches the tied embedding", PlanOptions{Fallback: FallbackAuto, HasOutputType: true, OutputType: Q8_0},
+			[]Type{Q8_0, Q4_K, Q4_K, F16, Q4_K, Q6_K}},
+		{"token embedding type wins", PlanOptions{Fallback: FallbackAuto, HasOutputType: true, OutputType: Q8_0, HasTokenEmbdType: true, TokenEmbdType: Q4_0},
+			[]Type{Q4_0, Q4_K, Q4_K, F16, Q4_K, Q6_K}},
+		{"token embedding type with pure", PlanOptions{Pure: true, Fallback: FallbackAuto, HasTokenEmbdType: true, TokenEmbdType: F16},
+			[]Type{F16, Q4_K, Q4_K, F16, Q4_K, Q4_K}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := m.PlanTypes(model, ts, tc.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("%v, want %v", got, tc.want)
+			}
+		})
+	}
+	// An override the rows cannot hold is an error, not a fallback:
+	// 64 columns hold Q4_0's blocks, not Q4_K's.
+	small := []TensorSpec{{"blk.0.attn_q.weight", []uint64{64, 64}, F32}, {"output.weight", []uint64{64, 512}, F32}}
+	q40, _ := ParseMix("Q4_0")
+	for _, opt := range []PlanOptions{
+		{Fallback: FallbackAuto, TensorTypes: []TensorTypeRule{rule("attn_q=Q4_K")}},
+		{Fallback: FallbackAuto, HasOutputType: true, OutputType: Q4_K},
+	} {
+		_, err := q40.PlanTypes(model, small, opt)
+		var rs *RowSizeError
+		if !errors.As(err, &rs) || rs.Type != Q4_K || rs.Cols != 64 {
+			t.Errorf("override to Q4_K of 64 columns: %v, want a RowSizeError", err)
+		}
+	}
+	for _, bad := range []string{"attn_v", "=q8_0", "attn_v=", "attn_v=Q9_9", "(=q8_0"} {
+		if _, err := ParseTensorTypeRule(bad); err == nil {
+			t.Errorf("ParseTensorTypeRule(%q) took it", bad)
+		}
+	}
+}

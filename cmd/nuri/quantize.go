@@ -39,9 +39,20 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	fallback := fs.String("fallback", "", "type for tensors whose row length does not fit TYPE's blocks ('auto': llama.cpp's choice); without it such tensors are an error")
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "worker goroutines")
 	requant := fs.Bool("allow-requantize", false, "convert tensors that are already quantized too (dequantized first; the errors of both quantizations add up)")
-	imatrix := fs.String("imatrix", "", "importance matrix from llama-imatrix (GGUF or the older .dat): the quantizers weigh each column by it, as llama-quantize --imatrix does")
+	imatrix := fs.String("imatrix", "", "importance matrix from nuri imatrix or llama-imatrix (GGUF or the older .dat): the quantizers weigh each column by it, as llama-quantize --imatrix does")
+	var rules []quant.TensorTypeRule
+	fs.Func("tensor-type", "PATTERN=TYPE: tensors whose name matches the regular expression get TYPE (repeatable, the last match wins; not with --pure), as llama-quantize's", func(v string) error {
+		r, err := quant.ParseTensorTypeRule(v)
+		if err == nil {
+			rules = append(rules, r)
+		}
+		return err
+	})
+	outType := fs.String("output-tensor-type", "", "type of output.weight (with tied embeddings, of token_embd.weight as the recipe sees it)")
+	embType := fs.String("token-embedding-type", "", "type of token_embd.weight")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: nuri quantize [--pure] [--fallback TYPE|auto] [--allow-requantize] [--imatrix FILE] [--threads N] IN.gguf OUT.gguf TYPE")
+		fmt.Fprintln(stderr, "usage: nuri quantize [--pure] [--fallback TYPE|auto] [--allow-requantize] [--imatrix FILE]")
+		fmt.Fprintln(stderr, "       [--tensor-type PATTERN=TYPE]... [--output-tensor-type TYPE] [--token-embedding-type TYPE] [--threads N] IN.gguf OUT.gguf TYPE")
 		fmt.Fprintln(stderr, "TYPE: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K IQ4_NL IQ4_XS,")
 		fmt.Fprintln(stderr, "      or a mix: Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M (Q3_K/Q4_K/Q5_K without --pure mean the _M mixes, as in llama-quantize)")
 		fs.PrintDefaults()
@@ -59,7 +70,29 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "nuri quantize: %v\n", err)
 		return errUsage
 	}
-	opt := quantizeOptions{plan: quant.PlanOptions{Pure: *pure}, threads: max(1, *threads), requant: *requant, imatrix: *imatrix}
+	opt := quantizeOptions{plan: quant.PlanOptions{Pure: *pure, TensorTypes: rules}, threads: max(1, *threads), requant: *requant, imatrix: *imatrix}
+	for _, o := range []struct {
+		flag, v string
+		t       *quant.Type
+		set     *bool
+	}{
+		{"--output-tensor-type", *outType, &opt.plan.OutputType, &opt.plan.HasOutputType},
+		{"--token-embedding-type", *embType, &opt.plan.TokenEmbdType, &opt.plan.HasTokenEmbdType},
+	} {
+		if o.v == "" {
+			continue
+		}
+		t, err := quant.ParseType(o.v)
+		if err != nil || !quant.Supported(t) {
+			fmt.Fprintf(stderr, "nuri quantize: %s %q is not a supported type\n", o.flag, o.v)
+			return errUsage
+		}
+		*o.t, *o.set = t, true
+	}
+	if *pure && len(rules) > 0 {
+		fmt.Fprintln(stderr, "nuri quantize: --tensor-type does nothing with --pure (as in llama-quantize)")
+		return errUsage
+	}
 	switch {
 	case *fallback == "":
 	case strings.EqualFold(*fallback, "auto"):

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -299,6 +300,36 @@ func TestImatrixLowersKLDivergence(t *testing.T) {
 		t.Logf("%s: mean KLD %.6f without the importance matrix, %.6f with", typ, kp, kw)
 		if kw >= kp {
 			t.Errorf("%s: the importance matrix did not lower the KL divergence: %.6f without, %.6f with", typ, kp, kw)
+		}
+	}
+}
+
+// TestQuantizeTypeOverrides runs llama-quantize's three overrides through
+// the command line on the golden llama model.
+func TestQuantizeTypeOverrides(t *testing.T) {
+	src := quantizeGolden(t, "llama-f32.gguf")
+	out := filepath.Join(t.TempDir(), "o.gguf")
+	runQuantizeTest(t, "--tensor-type", "attn_v=q8_0", "--tensor-type", `blk\.1\.ffn_down=Q5_K`, "--output-tensor-type", "Q8_0",
+		"--token-embedding-type", "Q5_0", src, out, "Q4_K_M")
+	f := openGGUF(t, out)
+	for name, want := range map[string]quant.Type{
+		"blk.0.attn_v.weight": quant.Q8_0, "blk.1.attn_v.weight": quant.Q8_0,
+		"blk.1.ffn_down.weight": quant.Q5_K, "blk.0.ffn_down.weight": quant.Q4_K, // the recipe's
+		"output.weight": quant.Q8_0, "token_embd.weight": quant.Q5_0, "blk.0.attn_q.weight": quant.Q4_K,
+	} {
+		if ti, ok := f.Tensor(name); !ok || ti.Type != want {
+			t.Errorf("%s: %v, want %v", name, ti.Type, want)
+		}
+	}
+	for _, bad := range [][]string{
+		{"--tensor-type", "attn_v"},
+		{"--tensor-type", "attn_v=Q9_9"},
+		{"--output-tensor-type", "Q1_9"},
+		{"--pure", "--tensor-type", "attn_v=q8_0"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if err := runQuantize(append(bad, src, out, "Q4_K_M"), &stdout, &stderr); !errors.Is(err, errUsage) {
+			t.Errorf("%v: error %v, want a usage error", bad, err)
 		}
 	}
 }

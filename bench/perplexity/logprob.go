@@ -31,6 +31,13 @@ func maxLogSumExp(logits []float32) (maxL float32, argmax int, lse float64) {
 	return maxL, argmax, math.Log(sum)
 }
 
+// NLL is the negative log-likelihood of tok under softmax(logits), summed
+// in float64 (for tools that score tokens as this package does).
+func NLL(logits []float32, tok int32) float64 {
+	nll, _ := rowNLL(logits, tok)
+	return nll
+}
+
 // rowNLL is the negative log-likelihood of tok under softmax(logits), and
 // the row's most likely token.
 func rowNLL(logits []float32, tok int32) (nll float64, argmax int) {

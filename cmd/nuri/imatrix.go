@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nuri-ai/nuri/bench/imatrix"
+	"github.com/nuri-ai/nuri/bench/perplexity"
 	"github.com/nuri-ai/nuri/gguf"
 	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/model"
@@ -165,6 +167,8 @@ func imatrixCmd(ctx context.Context, c *imatrixConfig, stdin io.Reader, stdout, 
 	out := make([]float32, batch*cfg.NVocab)
 	chunk := make([]int32, c.ctx)
 	start := time.Now()
+	var nll float64
+	scored := 0
 	for ci := range nChunks {
 		copy(chunk, tokens[ci*c.ctx:(ci+1)*c.ctx])
 		if hasBOS {
@@ -182,10 +186,17 @@ func imatrixCmd(ctx context.Context, c *imatrixConfig, stdin io.Reader, stdout, 
 			if err := m.Forward(b, kv, out[:(hi-lo)*cfg.NVocab]); err != nil {
 				return fmt.Errorf("chunk %d, positions %d..%d: %w", ci+1, lo, hi-1, err)
 			}
+			// The logits are there anyway: the perplexity of the
+			// chunks' second halves, as llama-imatrix prints, shows
+			// whether the model reads the text sensibly.
+			for p := max(lo, c.ctx/2); p < min(hi, c.ctx-1); p++ {
+				nll += perplexity.NLL(out[(p-lo)*cfg.NVocab:(p-lo+1)*cfg.NVocab], chunk[p+1])
+				scored++
+			}
 		}
 		if c.progress {
 			el := time.Since(start)
-			fmt.Fprintf(stderr, "nuri imatrix: chunk %d/%d, %.1f s, ETA %v\n", ci+1, nChunks, el.Seconds(),
+			fmt.Fprintf(stderr, "nuri imatrix: chunk %d/%d, PPL %.4f, %.1f s, ETA %v\n", ci+1, nChunks, math.Exp(nll/float64(max(scored, 1))), el.Seconds(),
 				(el / time.Duration(ci+1) * time.Duration(nChunks-ci-1)).Round(time.Second))
 		}
 	}
@@ -196,6 +207,7 @@ func imatrixCmd(ctx context.Context, c *imatrixConfig, stdin io.Reader, stdout, 
 	if err := gguf.WriteImatrix(c.out, im); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: %d weight matrices, %d chunks of %d tokens from %s\n", c.out, len(im.Entries), nChunks, c.ctx, c.file)
+	fmt.Fprintf(stdout, "%s: %d weight matrices, %d chunks of %d tokens from %s (PPL %.4f)\n", c.out, len(im.Entries), nChunks, c.ctx, c.file,
+		math.Exp(nll/float64(max(scored, 1))))
 	return nil
 }

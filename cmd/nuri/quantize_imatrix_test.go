@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -215,6 +216,15 @@ func TestImatrixCommand(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "35 weight matrices, 5 chunks of 64 tokens") {
 		t.Errorf("stdout: %s", stdout.String())
+	}
+	// The perplexity it prints is nuri perplexity's over the same chunks.
+	var pplOut bytes.Buffer
+	if code := realMain([]string{"perplexity", "-m", model, "-f", storyFile, "-c", "64", "--chunks", "5", "--progress=false"}, &pplOut, &stderr); code != 0 {
+		t.Fatalf("perplexity: exit %d: %s", code, stderr.String())
+	}
+	ppl := regexp.MustCompile(`PPL = ([0-9.]+)`).FindStringSubmatch(pplOut.String())
+	if ppl == nil || !strings.Contains(stdout.String(), "(PPL "+ppl[1]+")") {
+		t.Errorf("imatrix's PPL differs from nuri perplexity's (%v):\n%s", ppl, stdout.String())
 	}
 	im, err := gguf.ReadImatrix(out)
 	if err != nil {

@@ -31,9 +31,11 @@ run: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./kernels/... ./tokenizer/...
 
-# Each fuzz target for FUZZTIME (the GGUF reader first: it faces untrusted files).
+# Each fuzz target for FUZZTIME (the readers of files users bring first: GGUF, imatrix, KL bases).
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME) ./gguf/
+	$(GO) test -run '^$$' -fuzz FuzzImatrixLegacy -fuzztime $(FUZZTIME) ./gguf/
+	$(GO) test -run '^$$' -fuzz FuzzBaseReader -fuzztime $(FUZZTIME) ./bench/perplexity/
 	$(GO) test -run '^$$' -fuzz FuzzEncode -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./tokenizer/
 	$(GO) test -run '^$$' -fuzz FuzzTemplate -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./chat/
 

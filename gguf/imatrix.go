@@ -152,7 +152,10 @@ func readImatrixLegacy(path string) (*Imatrix, error) {
 		return nil, err
 	}
 	defer fh.Close()
-	r := bufio.NewReader(fh)
+	return decodeImatrixLegacy(bufio.NewReader(fh))
+}
+
+func decodeImatrixLegacy(r io.Reader) (*Imatrix, error) {
 	i32 := func(what string) (int, error) {
 		var b [4]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {

@@ -1,6 +1,7 @@
 package gguf
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -185,6 +186,36 @@ func TestReadImatrixRejects(t *testing.T) {
 		}
 		if _, err := ReadImatrix(path); !errors.Is(err, ErrBadImatrix) {
 			t.Errorf("error %v, want ErrBadImatrix", err)
+		}
+	})
+}
+
+// FuzzImatrixLegacy: any bytes either decode or fail with ErrBadImatrix,
+// without panicking or allocating what a damaged count claims.
+func FuzzImatrixLegacy(f *testing.F) {
+	le := func(vs ...int) []byte {
+		var b []byte
+		for _, v := range vs {
+			b = binary.LittleEndian.AppendUint32(b, uint32(int32(v)))
+		}
+		return b
+	}
+	good := append(append(le(1, 3), "abc"...), le(2, 2, 0x3f800000, 0x40000000, 7, 1)...)
+	f.Add(good)
+	f.Add(append(good, 'x'))
+	f.Add(le(1<<20, 1))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := decodeImatrixLegacy(bytes.NewReader(b))
+		if err != nil {
+			if !errors.Is(err, ErrBadImatrix) {
+				t.Fatalf("error does not wrap ErrBadImatrix: %v", err)
+			}
+			return
+		}
+		for name, v := range m.Entries {
+			if len(v) == 0 || len(m.Counts[name]) != 1 {
+				t.Fatalf("%s: %d values, counts %v", name, len(v), m.Counts[name])
+			}
 		}
 	})
 }

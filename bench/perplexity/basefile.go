@@ -91,7 +91,7 @@ func (h BaseHeader) check() error {
 	switch {
 	case h.Ctx < 4:
 		return fmt.Errorf("%w: chunks of %d tokens (at least 4)", ErrBadBase, h.Ctx)
-	case h.NVocab < 1:
+	case h.NVocab < 1 || h.NVocab > maxBaseVocab:
 		return fmt.Errorf("%w: vocabulary of %d", ErrBadBase, h.NVocab)
 	case h.Chunks < 1:
 		return fmt.Errorf("%w: %d chunks", ErrBadBase, h.Chunks)
@@ -114,9 +114,12 @@ type BaseReader struct {
 	words int
 }
 
-// maxBaseTokens bounds the header's token count (1 G tokens: far beyond
-// any evaluation text).
-const maxBaseTokens = 1 << 30
+// Bounds on a header's counts: far beyond any evaluation text (1 G
+// tokens) and any vocabulary (16 M entries; today's largest are 256 k).
+const (
+	maxBaseTokens = 1 << 30
+	maxBaseVocab  = 1 << 24
+)
 
 // NewBaseReader reads and checks the header.
 func NewBaseReader(r io.Reader) (*BaseReader, error) {
@@ -132,6 +135,9 @@ func NewBaseReader(r io.Reader) (*BaseReader, error) {
 	h := BaseHeader{Ctx: u(0), NVocab: u(1), Chunks: u(2)}
 	if h.Ctx < 4 || h.Chunks < 1 || int64(h.Ctx)*int64(h.Chunks) > maxBaseTokens {
 		return nil, fmt.Errorf("%w: %d chunks of %d tokens", ErrBadBase, h.Chunks, h.Ctx)
+	}
+	if h.NVocab < 1 || h.NVocab > maxBaseVocab {
+		return nil, fmt.Errorf("%w: vocabulary of %d", ErrBadBase, h.NVocab)
 	}
 	// Read the tokens a piece at a time: memory grows with what the file
 	// holds, not with what a damaged header claims.

@@ -118,3 +118,34 @@ func TestBaseReaderRejects(t *testing.T) {
 		})
 	}
 }
+
+// FuzzBaseReader: any bytes either give a header and rows or fail with
+// ErrBadBase, without panicking or allocating what a damaged count claims.
+func FuzzBaseReader(f *testing.F) {
+	var buf bytes.Buffer
+	w, _ := NewBaseWriter(&buf, BaseHeader{Ctx: 4, NVocab: 3, Chunks: 1, Tokens: []int32{0, 1, 2, 0}})
+	_ = w.WriteRows(make([]uint16, rowWords(3)))
+	_ = w.Close()
+	f.Add(buf.Bytes())
+	f.Add(buf.Bytes()[:20])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := NewBaseReader(bytes.NewReader(b))
+		if err != nil {
+			if !errors.Is(err, ErrBadBase) {
+				t.Fatalf("error does not wrap ErrBadBase: %v", err)
+			}
+			return
+		}
+		if len(r.Tokens) != r.Ctx*r.Chunks {
+			t.Fatalf("%d tokens for %d chunks of %d", len(r.Tokens), r.Chunks, r.Ctx)
+		}
+		// The caller sizes the rows from a vocabulary it has checked
+		// against its model; here, only small ones.
+		if r.NVocab <= 1<<12 {
+			rows := make([]uint16, rowWords(r.NVocab)*min(scoredPerChunk(r.Ctx), 64))
+			if err := r.ReadRows(rows); err != nil && !errors.Is(err, ErrBadBase) {
+				t.Fatalf("rows: %v", err)
+			}
+		}
+	})
+}

@@ -47,15 +47,18 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 
 // inspectReport is everything inspect shows; it is also the --json schema.
 type inspectReport struct {
-	File         string          `json:"file"`
-	Size         int64           `json:"size_bytes"`
-	Version      uint32          `json:"gguf_version"`
-	Alignment    uint64          `json:"alignment"`
-	DataOffset   uint64          `json:"data_offset"`
-	Parts        int             `json:"parts"` // files of a split model (1: one file)
-	Architecture string          `json:"architecture"`
-	Name         string          `json:"name,omitempty"`
-	FileType     *int            `json:"file_type,omitempty"`
+	File         string `json:"file"`
+	Size         int64  `json:"size_bytes"`
+	Version      uint32 `json:"gguf_version"`
+	Alignment    uint64 `json:"alignment"`
+	DataOffset   uint64 `json:"data_offset"`
+	Parts        int    `json:"parts"` // files of a split model (1: one file)
+	Architecture string `json:"architecture"`
+	Name         string `json:"name,omitempty"`
+	FileType     *int   `json:"file_type,omitempty"`
+	// Imatrix describes an importance matrix (general.type "imatrix")
+	// instead of a model.
+	Imatrix      *imatrixSum     `json:"imatrix,omitempty"`
 	Summary      modelSummary    `json:"summary"`
 	Hyper        []inspectKV     `json:"hyperparameters"`
 	Tokenizer    tokenizerSum    `json:"tokenizer"`
@@ -63,6 +66,13 @@ type inspectReport struct {
 	Metadata     []inspectKV     `json:"metadata"`
 	Tensors      []inspectTensor `json:"tensors"`
 	Totals       inspectTotals   `json:"totals"`
+}
+
+type imatrixSum struct {
+	Matrices  int      `json:"weight_matrices"`
+	Chunks    int      `json:"chunks"`
+	ChunkSize int      `json:"chunk_size"`
+	Datasets  []string `json:"datasets,omitempty"`
 }
 
 type modelSummary struct {
@@ -135,6 +145,22 @@ func buildInspectReport(path string, f *gguf.File) *inspectReport {
 		DataOffset: f.DataOffset, Parts: f.Parts(), Architecture: arch,
 	}
 	r.Name, _ = f.String("general.name")
+	if kind, _ := f.String("general.type"); kind == "imatrix" {
+		im := &imatrixSum{}
+		for _, ti := range f.Tensors {
+			if strings.HasSuffix(ti.Name, ".in_sum2") {
+				im.Matrices++
+			}
+		}
+		if n, ok := f.Uint32("imatrix.chunk_count"); ok {
+			im.Chunks = int(n)
+		}
+		if n, ok := f.Uint32("imatrix.chunk_size"); ok {
+			im.ChunkSize = int(n)
+		}
+		im.Datasets, _ = f.Strings("imatrix.datasets")
+		r.Imatrix = im
+	}
 	if ft, ok := f.Int("general.file_type"); ok {
 		r.FileType = &ft
 	}
@@ -267,6 +293,19 @@ func (r *inspectReport) writeText(w io.Writer) error {
 			p("file type:\t%d\n", *r.FileType)
 		}
 	}
+	if im := r.Imatrix; im != nil {
+		p("importance matrix:\t%d weight matrices, %d chunks of %d tokens, datasets %s\n", im.Matrices, im.Chunks, im.ChunkSize, strings.Join(im.Datasets, ", "))
+	} else {
+		r.writeModel(p)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return r.writeRest(tw, p)
+}
+
+// writeModel writes the lines that describe a model.
+func (r *inspectReport) writeModel(p func(string, ...any)) {
 	s := r.Summary
 	p("model:\t%d layers, embedding %d, %d heads, %d KV heads, feed-forward %d, context %d, vocab %d\n",
 		s.Layers, s.Embedding, s.Heads, s.KVHeads, s.FF, s.Context, s.Vocab)
@@ -278,9 +317,10 @@ func (r *inspectReport) writeText(w io.Writer) error {
 	} else {
 		p("chat template:\tnone\n")
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
+}
+
+// writeRest writes the metadata sections, the tensors and the totals.
+func (r *inspectReport) writeRest(tw *tabwriter.Writer, p func(string, ...any)) error {
 	section := func(title string, kvs []inspectKV) {
 		if len(kvs) == 0 {
 			return

@@ -240,6 +240,10 @@ func TestImatrixCommand(t *testing.T) {
 			}
 		}
 	}
+	var insp bytes.Buffer
+	if code := realMain([]string{"inspect", out}, &insp, &stderr); code != 0 || !regexp.MustCompile(`importance matrix:\s+35 weight matrices, 5 chunks of 64 tokens, datasets story.txt`).MatchString(insp.String()) {
+		t.Errorf("inspect (exit %d):\n%s", code, insp.String())
+	}
 	q := filepath.Join(dir, "q.gguf")
 	stderr.Reset()
 	if err := runQuantize([]string{"--pure", "--fallback", "F16", "--imatrix", out, model, q, "Q4_0"}, &stdout, &stderr); err != nil {

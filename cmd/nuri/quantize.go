@@ -30,6 +30,10 @@ type quantizeOptions struct {
 	// imatrix is the importance matrix file (--imatrix), read into im.
 	imatrix string
 	im      *gguf.Imatrix
+	// include and exclude narrow the tensors the matrix is used for
+	// (llama-quantize's --include-weights/--exclude-weights: substrings of
+	// the names).
+	include, exclude []string
 }
 
 func runQuantize(args []string, stdout, stderr io.Writer) error {
@@ -48,10 +52,19 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	})
+	var include, exclude []string
+	fs.Func("include-weights", "use the importance matrix only for tensors whose name contains this (repeatable)", func(v string) error {
+		include = append(include, v)
+		return nil
+	})
+	fs.Func("exclude-weights", "do not use the importance matrix for tensors whose name contains this (repeatable)", func(v string) error {
+		exclude = append(exclude, v)
+		return nil
+	})
 	outType := fs.String("output-tensor-type", "", "type of output.weight (with tied embeddings, of token_embd.weight as the recipe sees it)")
 	embType := fs.String("token-embedding-type", "", "type of token_embd.weight")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: nuri quantize [--pure] [--fallback TYPE|auto] [--allow-requantize] [--imatrix FILE]")
+		fmt.Fprintln(stderr, "usage: nuri quantize [--pure] [--fallback TYPE|auto] [--allow-requantize] [--imatrix FILE [--include-weights S|--exclude-weights S]...]")
 		fmt.Fprintln(stderr, "       [--tensor-type PATTERN=TYPE]... [--output-tensor-type TYPE] [--token-embedding-type TYPE] [--threads N] IN.gguf OUT.gguf TYPE")
 		fmt.Fprintln(stderr, "TYPE: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K IQ4_NL IQ4_XS,")
 		fmt.Fprintln(stderr, "      or a mix: Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M (Q3_K/Q4_K/Q5_K without --pure mean the _M mixes, as in llama-quantize)")
@@ -88,6 +101,15 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 			return errUsage
 		}
 		*o.t, *o.set = t, true
+	}
+	opt.include, opt.exclude = include, exclude
+	switch {
+	case len(include) > 0 && len(exclude) > 0:
+		fmt.Fprintln(stderr, "nuri quantize: give --include-weights or --exclude-weights, not both (as in llama-quantize)")
+		return errUsage
+	case (len(include) > 0 || len(exclude) > 0) && opt.imatrix == "":
+		fmt.Fprintln(stderr, "nuri quantize: --include-weights and --exclude-weights need --imatrix")
+		return errUsage
 	}
 	if *pure && len(rules) > 0 {
 		fmt.Fprintln(stderr, "nuri quantize: --tensor-type does nothing with --pure (as in llama-quantize)")
@@ -202,7 +224,7 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 	if requantized > 0 {
 		fmt.Fprintf(stderr, "nuri quantize: requantizing %d tensors that are already quantized; the result is worse than quantizing from F16/BF16/F32\n", requantized)
 	}
-	importance, err := quantizeImportance(f, types, opt.im, stderr)
+	importance, err := quantizeImportance(f, types, opt.im, opt.include, opt.exclude, stderr)
 	if err != nil {
 		return err
 	}
@@ -380,15 +402,27 @@ func quantizeTensor(w io.Writer, src []byte, ti *gguf.TensorInfo, to quant.Type,
 // llama-quantize does: by the tensor's name, one value per column and
 // expert, a size that does not fit being an error. It reports on stderr
 // how many tensors have one and which do not.
-func quantizeImportance(f *gguf.File, types []quant.Type, im *gguf.Imatrix, stderr io.Writer) ([][]float32, error) {
+func quantizeImportance(f *gguf.File, types []quant.Type, im *gguf.Imatrix, include, exclude []string, stderr io.Writer) ([][]float32, error) {
 	out := make([][]float32, len(f.Tensors))
 	if im == nil {
 		return out, nil
 	}
+	contains := func(name string, subs []string) bool {
+		for _, s := range subs {
+			if strings.Contains(name, s) {
+				return true
+			}
+		}
+		return false
+	}
 	var missing []string
-	used := 0
+	used, left := 0, 0
 	for i, ti := range f.Tensors {
 		if types[i] == ti.Type || !quant.TakesImportance(types[i]) || len(ti.Dims) < 2 {
+			continue
+		}
+		if (len(include) > 0 && !contains(ti.Name, include)) || contains(ti.Name, exclude) {
+			left++
 			continue
 		}
 		v, ok := im.Entries[ti.Name]
@@ -408,6 +442,9 @@ func quantizeImportance(f *gguf.File, types []quant.Type, im *gguf.Imatrix, stde
 		used++
 	}
 	fmt.Fprintf(stderr, "nuri quantize: importance matrix (%d entries, %d chunks) used for %d tensors", len(im.Entries), im.Chunks, used)
+	if left > 0 {
+		fmt.Fprintf(stderr, "; %d left out by --include-weights/--exclude-weights", left)
+	}
 	if len(missing) > 0 {
 		shown := missing[:min(len(missing), 4)]
 		more := ""
@@ -417,7 +454,10 @@ func quantizeImportance(f *gguf.File, types []quant.Type, im *gguf.Imatrix, stde
 		fmt.Fprintf(stderr, "; none for %d (%s%s), quantized without", len(missing), strings.Join(shown, ", "), more)
 	}
 	fmt.Fprintln(stderr)
-	if used == 0 {
+	switch {
+	case used == 0 && left > 0:
+		return nil, fmt.Errorf("--include-weights/--exclude-weights leave no tensor for the importance matrix")
+	case used == 0:
 		return nil, fmt.Errorf("the importance matrix names none of the tensors being quantized (an imatrix of another model?)")
 	}
 	return out, nil

@@ -347,3 +347,47 @@ func TestQuantizeTypeOverrides(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantizeImatrixWeightFilters: --exclude-weights keeps the matrix off
+// the tensors it names (their bytes are the plain quantization's), and
+// --include-weights keeps it to them.
+func TestQuantizeImatrixWeightFilters(t *testing.T) {
+	srcPath := quantizeGolden(t, "llama-f32.gguf")
+	src := openGGUF(t, srcPath)
+	dir := t.TempDir()
+	imPath := filepath.Join(dir, "im.gguf")
+	if err := gguf.WriteImatrix(imPath, goldenImportance(src, 3)); err != nil {
+		t.Fatal(err)
+	}
+	plainPath := filepath.Join(dir, "plain.gguf")
+	runQuantizeTest(t, "--pure", srcPath, plainPath, "Q4_K")
+	plain := openGGUF(t, plainPath)
+	for _, tc := range []struct {
+		flag  string
+		plain func(name string) bool // tensors that must keep the plain bytes
+	}{
+		{"--exclude-weights", func(n string) bool { return strings.Contains(n, "ffn_") || n == "token_embd.weight" }},
+		{"--include-weights", func(n string) bool { return !strings.Contains(n, "ffn_") }},
+	} {
+		out := filepath.Join(dir, tc.flag+".gguf")
+		runQuantizeTest(t, "--pure", "--imatrix", imPath, tc.flag, "ffn_", srcPath, out, "Q4_K")
+		f := openGGUF(t, out)
+		for _, ti := range f.Tensors {
+			pt, _ := plain.Tensor(ti.Name)
+			same := bytes.Equal(f.TensorData(&ti), plain.TensorData(pt))
+			if want := tc.plain(ti.Name) || !quant.TakesImportance(ti.Type); same != want {
+				t.Errorf("%s ffn_: %s plain bytes %v, want %v", tc.flag, ti.Name, same, want)
+			}
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	err := runQuantize([]string{"--imatrix", imPath, "--include-weights", "nothing", srcPath, filepath.Join(dir, "x.gguf"), "Q4_K"}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "leave no tensor") {
+		t.Errorf("an include matching nothing: %v", err)
+	}
+	for _, bad := range [][]string{{"--include-weights", "a", "--exclude-weights", "b", "--imatrix", imPath}, {"--exclude-weights", "ffn"}} {
+		if err := runQuantize(append(bad, srcPath, filepath.Join(dir, "y.gguf"), "Q4_K"), &stdout, &stderr); !errors.Is(err, errUsage) {
+			t.Errorf("%v: %v, want a usage error", bad, err)
+		}
+	}
+}

@@ -55,6 +55,10 @@ func converse(ctx context.Context, c *runConfig, in io.Reader, sigs <-chan os.Si
 			mu.Lock()
 			if stopReply != nil {
 				stopReply()
+			} else {
+				// At the prompt: say how to leave rather than leave, so
+				// a Ctrl-C meant for a reply that just ended loses nothing.
+				fmt.Fprint(stderr, "\n(Ctrl-C stops a reply; /bye or Ctrl-D ends the conversation)\n> ")
 			}
 			mu.Unlock()
 		}

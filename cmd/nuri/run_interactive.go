@@ -116,6 +116,16 @@ func converse(ctx context.Context, c *runConfig, in io.Reader, sigs <-chan os.Si
 		}
 		history = append(history, chat.Message{Role: "user", Content: turn})
 		reply, st, err := replyTurn(ctx, c, ld, r, history, &mu, &stopReply, stdout)
+		// A conversation that outgrew the context loses its oldest
+		// exchanges, as chat front ends do, while a single turn that does
+		// not fit is refused.
+		for dropped := false; errors.Is(err, engine.ErrPromptTooLong) && len(history) >= keep+3; dropped = true {
+			if !dropped {
+				fmt.Fprintln(stderr, "(the conversation outgrew the context: dropping its oldest exchanges)")
+			}
+			history = append(history[:keep], history[keep+2:]...)
+			reply, st, err = replyTurn(ctx, c, ld, r, history, &mu, &stopReply, stdout)
+		}
 		if err != nil {
 			history = history[:len(history)-1]
 			if errors.Is(err, errWrite) {
@@ -123,7 +133,7 @@ func converse(ctx context.Context, c *runConfig, in io.Reader, sigs <-chan os.Si
 			}
 			fmt.Fprintf(stderr, "nuri run: %v\n", err)
 			if errors.Is(err, engine.ErrPromptTooLong) {
-				fmt.Fprintln(stderr, "(the conversation no longer fits the context: /clear, /undo, or a larger --ctx-size)")
+				fmt.Fprintln(stderr, "(this turn alone does not fit the context: shorten it or use a larger --ctx-size)")
 			}
 			continue
 		}

@@ -92,7 +92,7 @@ func TestInteractiveInterrupt(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
-	for _, want := range []string{"(stopped)", "does not fit in the context", "/clear, /undo, or a larger --ctx-size"} {
+	for _, want := range []string{"(stopped)", "does not fit in the context", "this turn alone does not fit the context"} {
 		if !strings.Contains(errb.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errb.String())
 		}
@@ -101,5 +101,22 @@ func TestInteractiveInterrupt(t *testing.T) {
 	// context; "Hi" still got its reply after the refused turn.
 	if lines := strings.Count(out.String(), "\n"); lines < 2 {
 		t.Errorf("want two replies:\n%q", out.String())
+	}
+}
+
+// TestInteractiveDropsOldTurns: once the history outgrows the context,
+// the oldest exchanges go and the turn is answered.
+func TestInteractiveDropsOldTurns(t *testing.T) {
+	var out bytes.Buffer
+	turn := strings.Repeat("the dog ran to the park ", 12) + "\n"
+	errOut := converseCmd(t, strings.Repeat(turn, 6), nil, &out, "--ctx-size", "256", "-n", "16", "--system", "Be kind.")
+	if !strings.Contains(errOut, "dropping its oldest exchanges") {
+		t.Errorf("no exchange was dropped:\n%s", errOut)
+	}
+	if strings.Contains(errOut, "does not fit") {
+		t.Errorf("a turn was refused:\n%s", errOut)
+	}
+	if n := strings.Count(errOut, "(max tokens (16))"); n != 6 {
+		t.Errorf("%d of 6 turns answered in full:\n%s", n, errOut)
 	}
 }

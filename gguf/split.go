@@ -100,6 +100,23 @@ func writeSplit(f *File, prefix string, cuts []int) (paths []string, err error) 
 	return paths, nil
 }
 
+// WriteMerged writes the whole of f, a split model read from its first
+// part or a single file, as one file without split keys (gguf-split
+// --merge). A failed write leaves no file behind.
+func WriteMerged(f *File, path string) (err error) {
+	if f.Reads(path) {
+		return fmt.Errorf("gguf: merge: %s is a file of the model being merged", path)
+	}
+	defer func() {
+		if err != nil {
+			os.Remove(path) // best effort; err is what matters
+		}
+	}()
+	return writePart(f, path, 0, 0, f.Tensors)
+}
+
+// writePart writes part i of n with the tensors ts; n 0 writes a file of
+// its own (no split keys).
 func writePart(f *File, path string, i, n int, ts []TensorInfo) (err error) {
 	w, err := Create(path)
 	if err != nil {
@@ -119,9 +136,11 @@ func writePart(f *File, path string, i, n int, ts []TensorInfo) (err error) {
 			return err
 		}
 	}
-	for _, kv := range []KV{{KeySplitNo, Uint16(uint16(i))}, {KeySplitCount, Uint16(uint16(n))}, {KeySplitTensorsCount, Int32(int32(len(f.Tensors)))}} {
-		if err := w.Set(kv.Key, kv.Value); err != nil {
-			return err
+	if n > 0 {
+		for _, kv := range []KV{{KeySplitNo, Uint16(uint16(i))}, {KeySplitCount, Uint16(uint16(n))}, {KeySplitTensorsCount, Int32(int32(len(f.Tensors)))}} {
+			if err := w.Set(kv.Key, kv.Value); err != nil {
+				return err
+			}
 		}
 	}
 	for j := range ts {
@@ -132,10 +151,10 @@ func writePart(f *File, path string, i, n int, ts []TensorInfo) (err error) {
 	for j := range ts {
 		data := f.TensorData(&ts[j])
 		if data == nil && ts[j].Bytes() != 0 {
-			return fmt.Errorf("gguf: split %s: tensor %q has no data (file closed?)", path, ts[j].Name)
+			return fmt.Errorf("gguf: write %s: tensor %q has no data (file closed?)", path, ts[j].Name)
 		}
 		if err := w.WriteTensor(ts[j].Name, data); err != nil {
-			return fmt.Errorf("gguf: split %s: %w", path, err)
+			return fmt.Errorf("gguf: write %s: %w", path, err)
 		}
 	}
 	return nil

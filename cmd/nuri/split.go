@@ -17,6 +17,25 @@ func init() {
 	register(command{name: "split", summary: "write a GGUF model as llama.cpp-style parts (PREFIX-00001-of-0000N.gguf)", run: runSplit})
 }
 
+// mergeSplit writes the split model in (its first part) as the single
+// file out.
+func mergeSplit(in, out string, stdout io.Writer) error {
+	f, err := gguf.Open(in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := gguf.WriteMerged(f, out); err != nil {
+		return fmt.Errorf("merge %s: %w", in, err)
+	}
+	st, err := os.Stat(out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s\t%s (%d parts, %d tensors)\n", out, humanBytes(uint64(st.Size())), f.Parts(), len(f.Tensors))
+	return nil
+}
+
 // runSplit writes a model as n parts that nuri and llama.cpp load from the
 // first one, as llama.cpp's gguf-split --split-max-tensors would; a split
 // model given as input is read whole (from its first part).
@@ -25,13 +44,23 @@ func runSplit(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	parts := fs.Int("parts", 0, "number of parts (the tensors are divided evenly, in file order)")
 	maxSize := fs.String("max-size", "", "largest part's tensor data, e.g. 50G or 500M (decimal units, as gguf-split's --split-max-size)")
+	merge := fs.Bool("merge", false, "write a split model (given by its first part) as one file: nuri split --merge IN-00001-of-0000N.gguf OUT.gguf")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: nuri split (--parts N | --max-size SIZE) IN.gguf [OUT_PREFIX]")
+		fmt.Fprintln(stderr, "       nuri split --merge IN-00001-of-0000N.gguf OUT.gguf")
 		fmt.Fprintln(stderr, "writes OUT_PREFIX-00001-of-0000N.gguf ... (OUT_PREFIX: IN without .gguf or its part suffix)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return errUsage
+	}
+	if *merge {
+		if fs.NArg() != 2 || *parts > 0 || *maxSize != "" {
+			fmt.Fprintln(stderr, "nuri split: --merge takes IN and OUT, and neither --parts nor --max-size")
+			fs.Usage()
+			return errUsage
+		}
+		return mergeSplit(fs.Arg(0), fs.Arg(1), stdout)
 	}
 	if fs.NArg() < 1 || fs.NArg() > 2 {
 		fs.Usage()

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 )
@@ -44,6 +45,25 @@ func TestSplitCommand(t *testing.T) {
 	errb.Reset()
 	if code := realMain([]string{"inspect", prefix + "-00002-of-00003.gguf"}, &out, &errb); code == 0 || !strings.Contains(errb.String(), "open the first part") {
 		t.Errorf("inspect of part 2: exit %d, %q; want an error naming the first part", code, errb.String())
+	}
+	// Merged back, the parts give the original file, byte for byte (the
+	// split keys go; the order of keys and tensors is the original's).
+	merged := prefix + "-merged.gguf"
+	out.Reset()
+	if code := realMain([]string{"split", "--merge", prefix + "-00001-of-00003.gguf", merged}, &out, &errb); code != 0 {
+		t.Fatalf("merge: exit %d: %s", code, errb.String())
+	}
+	a, errA := os.ReadFile(path)
+	b, errB := os.ReadFile(merged)
+	if errA != nil || errB != nil || !bytes.Equal(a, b) {
+		t.Errorf("merged file differs from the original (%d vs %d bytes; %v %v)", len(b), len(a), errA, errB)
+	}
+	errb.Reset()
+	if code := realMain([]string{"split", "--merge", prefix + "-00001-of-00003.gguf", prefix + "-00002-of-00003.gguf"}, &out, &errb); code == 0 || !strings.Contains(errb.String(), "a file of the model") {
+		t.Errorf("merge onto a part: exit %d, %q", code, errb.String())
+	}
+	if code := realMain([]string{"split", "--merge", "--parts", "2", path, merged}, &out, &errb); code != 2 {
+		t.Errorf("--merge with --parts: exit %d, want 2", code)
 	}
 	// Splitting a split model again, without a prefix, names the new parts
 	// after the model, not after its first part.

@@ -16,7 +16,6 @@ import (
 	"github.com/nuri-ai/nuri/bench/imatrix"
 	"github.com/nuri-ai/nuri/bench/perplexity"
 	"github.com/nuri-ai/nuri/gguf"
-	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 	"github.com/nuri-ai/nuri/tokenizer"
@@ -28,12 +27,11 @@ func init() {
 
 // imatrixConfig is every imatrix flag, validated.
 type imatrixConfig struct {
-	model, file, out   string
-	ctx, batch, chunks int
-	threads            int
-	withOutput         bool
-	progress           bool
-	device             deviceFlags
+	textRunFlags
+	out        string
+	withOutput bool
+	progress   bool
+	device     deviceFlags
 }
 
 func parseImatrix(args []string, stderr io.Writer) (*imatrixConfig, error) {
@@ -47,20 +45,10 @@ func parseImatrix(args []string, stderr io.Writer) (*imatrixConfig, error) {
 		fs.PrintDefaults()
 	}
 	c := &imatrixConfig{}
-	fs.StringVar(&c.model, "model", "", "GGUF model file (required)")
-	fs.StringVar(&c.model, "m", "", "alias of --model")
-	fs.StringVar(&c.file, "file", "", "calibration text (required; - for standard input)")
-	fs.StringVar(&c.file, "f", "", "alias of --file")
+	c.add(fs, "calibration text (required)")
 	fs.StringVar(&c.out, "output", "imatrix.gguf", "output file")
 	fs.StringVar(&c.out, "o", "imatrix.gguf", "alias of --output")
-	fs.IntVar(&c.ctx, "ctx-size", 512, "tokens of each chunk")
-	fs.IntVar(&c.ctx, "c", 512, "alias of --ctx-size")
-	fs.IntVar(&c.batch, "batch-size", 512, "tokens of each forward pass (at most --ctx-size)")
-	fs.IntVar(&c.batch, "b", 512, "alias of --batch-size")
-	fs.IntVar(&c.chunks, "chunks", 0, "use at most this many chunks (0: all)")
 	fs.BoolVar(&c.withOutput, "process-output", false, "collect the output matrix too")
-	fs.IntVar(&c.threads, "threads", kernels.DefaultThreads(), "CPU threads, by default one per physical core this process may use")
-	fs.IntVar(&c.threads, "t", kernels.DefaultThreads(), "alias of --threads")
 	fs.BoolVar(&c.progress, "progress", true, "report each chunk on stderr")
 	addDeviceFlags(fs, &c.device)
 	if err := fs.Parse(args); err != nil {

@@ -14,7 +14,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nuri-ai/nuri/bench/perplexity"
-	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 	"github.com/nuri-ai/nuri/tokenizer"
@@ -26,14 +25,13 @@ func init() {
 
 // perplexityConfig is every perplexity flag, validated.
 type perplexityConfig struct {
-	model, file, klBase string
-	klRun               bool
-	ctx, batch, chunks  int
-	threads             int
-	kvType              quant.Type
-	json, progress      bool
-	logLevel            string
-	device              deviceFlags
+	textRunFlags
+	klBase         string
+	klRun          bool
+	kvType         quant.Type
+	json, progress bool
+	logLevel       string
+	device         deviceFlags
 }
 
 func parsePerplexity(args []string, stderr io.Writer) (*perplexityConfig, error) {
@@ -52,19 +50,9 @@ func parsePerplexity(args []string, stderr io.Writer) (*perplexityConfig, error)
 	}
 	c := &perplexityConfig{}
 	var kv string
-	fs.StringVar(&c.model, "model", "", "GGUF model file (required)")
-	fs.StringVar(&c.model, "m", "", "alias of --model")
-	fs.StringVar(&c.file, "file", "", "text file to evaluate (- for standard input)")
-	fs.StringVar(&c.file, "f", "", "alias of --file")
-	fs.IntVar(&c.ctx, "ctx-size", 512, "tokens of each chunk")
-	fs.IntVar(&c.ctx, "c", 512, "alias of --ctx-size")
-	fs.IntVar(&c.batch, "batch-size", 512, "tokens of each forward pass (at most --ctx-size)")
-	fs.IntVar(&c.batch, "b", 512, "alias of --batch-size")
-	fs.IntVar(&c.chunks, "chunks", 0, "evaluate at most this many chunks (0: all)")
+	c.add(fs, "text to evaluate")
 	fs.StringVar(&c.klBase, "kl-divergence-base", "", "base file: written by a perplexity run, read by a --kl-divergence run")
 	fs.BoolVar(&c.klRun, "kl-divergence", false, "compare the model with the --kl-divergence-base file")
-	fs.IntVar(&c.threads, "threads", kernels.DefaultThreads(), "CPU threads, by default one per physical core this process may use")
-	fs.IntVar(&c.threads, "t", kernels.DefaultThreads(), "alias of --threads")
 	fs.StringVar(&kv, "kv-cache-type", "f16", "KV cache type: f16, q8_0 or f32")
 	fs.BoolVar(&c.json, "json", false, "print the result as JSON on stdout (progress stays on stderr)")
 	fs.BoolVar(&c.progress, "progress", true, "report each chunk on stderr")

@@ -26,8 +26,9 @@ type Imatrix struct {
 	// tensor of several experts (3-D), one row of columns per expert,
 	// expert after expert.
 	Entries map[string][]float32
-	// Counts are the activation rows behind each entry, one per expert
-	// (what a merge of two matrices weighs them by); nil or absent: one.
+	// Counts are what each entry's values average over, one per expert
+	// (what a merge of two matrices weighs them by): activation rows in
+	// the GGUF format, calls in the .dat one; nil or absent: one.
 	Counts    map[string][]float32
 	Datasets  []string // the calibration files named in the file
 	Chunks    int      // chunks of text it was computed over (0: unknown)

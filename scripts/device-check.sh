@@ -16,7 +16,7 @@
 #      completions with that same text;
 #   6. `nuri perplexity --kl-divergence` of $DEVICE's stories260K against a
 #      CPU base (mean KLD under 5e-3, top token the same for 97 %: a broken
-#      kernel gives far more; the NPU simulator's bf16 path gives 1.7e-3);
+#      kernel gives far more; the NPU simulator's int8 weights give 1.7e-3);
 #   7. print a short table of what passed and how fast.
 #
 # Environment: NURI_SHARED (shared test data, default ../shared), DEVICE

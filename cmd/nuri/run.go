@@ -22,7 +22,7 @@ import (
 )
 
 func init() {
-	register(command{name: "run", summary: "generate text from a prompt (streams to stdout)", run: runRun})
+	register(command{name: "run", summary: "generate text from a prompt (streams to stdout), or converse with -i", run: runRun})
 }
 
 // runConfig is every run flag, validated.

@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	register(command{name: "split", summary: "write a GGUF model as llama.cpp-style parts (PREFIX-00001-of-0000N.gguf)", run: runSplit})
+	register(command{name: "split", summary: "write a GGUF model as llama.cpp-style parts (PREFIX-00001-of-0000N.gguf), or --merge them", run: runSplit})
 }
 
 // mergeSplit writes the split model in (its first part) as the single

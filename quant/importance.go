@@ -261,13 +261,6 @@ func quantizeK4K5Weighted(x []float32, y []byte, qw []float32, L []uint8, nmax i
 	requantK4K5(x, y, L, nmax, offD, offDmin, offScales)
 }
 
-func min32(a, b float32) float32 {
-	if b < a {
-		return b
-	}
-	return a
-}
-
 // makeQpQuants is make_qp_quants: non-negative values x (sub-block scales
 // or mins) as L·scale with L in 0..nmax, the scale chosen among nine
 // candidates around nmax/max by the weighted error, then refined by up to

@@ -243,18 +243,25 @@ func quantizeIQ4_XS(x []float32, y []byte, qw []float32) {
 	put16(y[iq4xsScalesH:], scalesH)
 }
 
+// iq4GroupDot is the integer dot of 32 IQ4 codes (16 bytes, element j
+// low and j+16 high) with 32 int8 activations, as both IQ4 types' dot
+// products take it a group at a time.
+func iq4GroupDot(qs, a []byte) int32 {
+	var sumi int32
+	for j := 0; j < 16; j++ {
+		sumi += int32(int8(a[j])) * int32(iq4Levels[qs[j]&0xf])
+		sumi += int32(int8(a[j+16])) * int32(iq4Levels[qs[j]>>4])
+	}
+	return sumi
+}
+
 // dotIQ4_NL is ggml_vec_dot_iq4_nl_q8_0's generic form.
 func dotIQ4_NL(nb int, w, a []byte) float32 {
 	var sumf float32
 	for i := 0; i < nb; i++ {
 		x := w[i*18 : i*18+18]
 		qy, dy := q8Block(a, i, 34, q8_0QS)
-		var sumi int32
-		for j := 0; j < qk/2; j++ {
-			sumi += int32(int8(qy[j])) * int32(iq4Levels[x[2+j]&0xf])
-			sumi += int32(int8(qy[j+qk/2])) * int32(iq4Levels[x[2+j]>>4])
-		}
-		sumf += float32(f16at(x)*dy) * float32(sumi)
+		sumf += float32(f16at(x)*dy) * float32(iq4GroupDot(x[2:18], qy))
 	}
 	return sumf
 }
@@ -268,13 +275,7 @@ func dotIQ4_XS(nb int, w, a []byte) float32 {
 		q8, dy, _ := q8KBlock(a, i)
 		d := f16at(x[iq4xsD:]) * dy
 		for g := 0; g < QK_K/32; g++ {
-			qs := x[iq4xsQS+16*g:]
-			qa := q8[32*g:]
-			var sumi int32
-			for j := 0; j < 16; j++ {
-				sumi += int32(int8(qa[j])) * int32(iq4Levels[qs[j]&0xf])
-				sumi += int32(int8(qa[j+16])) * int32(iq4Levels[qs[j]>>4])
-			}
+			sumi := iq4GroupDot(x[iq4xsQS+16*g:iq4xsQS+16*g+16], q8[32*g:32*g+32])
 			sumf += float32(d*float32(iq4xsGroupScale(x, g))) * float32(sumi)
 		}
 	}

@@ -195,7 +195,7 @@ func makeQkx2Quants(p qkx2Params, x, weights []float32, L, Laux []uint8) (scale,
 			var l int32
 			if p.guard {
 				if v := iscale * (x[i] - lo); v > 0 {
-					l = nearestInt(min32(v, fnmax))
+					l = nearestInt(min(v, fnmax))
 				}
 			} else {
 				l = clampInt(nearestInt(iscale*(x[i]-lo)), 0, p.nmax)

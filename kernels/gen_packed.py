@@ -89,6 +89,23 @@ def min_block_end(a, N, rec):
     a("")
     epilogue(a, N, 12)
 
+def scaled_block_end(a, N, acc, tmp, rec):
+    """End of a block for the scaled kernels without minimums (Q6_K,
+    IQ4_XS): per act, out += float(dots Z{acc(i)})·(d·d_a), through
+    Z{tmp(i)}; next block; after the loop, store the outputs Z16.. ."""
+    for i in range(N):
+        a(f"\tVCVTDQ2PS Z{acc(i)}, Z{acc(i)}")
+        a(f"\tVMULPS.BCST {4*i}(DI), Z30, Z{tmp(i)}")
+        a(f"\tVFMADD231PS Z{tmp(i)}, Z{acc(i)}, Z{16+i}")
+    a(f"\tADDQ ${rec}, SI")
+    a("\tADDQ R9, R8")
+    a("\tADDQ DX, DI")
+    a("\tADDQ R10, BX")
+    a("\tDECQ CX")
+    a("\tJNZ  loop")
+    a("")
+    epilogue(a, N, 16)
+
 def min_loop_head(a, N):
     """Start of the kernels with minimums (Q2_K, Q4_K, Q5_K): zero the
     outputs Z12.., open the block loop, widen the record's d (Z28) and dmin
@@ -358,18 +375,7 @@ def q6k(N, name, three=False, pf=PREFETCH_K):
                 a(f"\tVPDPBUSD.BCST {256*i+16*s+4*g}(R8), Z{reg}, Z{u}")
             a(f"\tVPMULLD Z28, Z{u}, Z{u}")
             a(f"\tVPADDD Z{u}, Z{itot(i)}, Z{itot(i)}")
-    for i in range(N):
-        a(f"\tVCVTDQ2PS Z{itot(i)}, Z{itot(i)}")
-        a(f"\tVMULPS.BCST {4*i}(DI), Z30, Z{tmp(i)}")
-        a(f"\tVFMADD231PS Z{tmp(i)}, Z{itot(i)}, Z{16+i}")
-    a(f"\tADDQ ${rec}, SI")
-    a("\tADDQ R9, R8")
-    a("\tADDQ DX, DI")
-    a("\tADDQ R10, BX")
-    a("\tDECQ CX")
-    a("\tJNZ  loop")
-    a("")
-    epilogue(a, N, 16)
+    scaled_block_end(a, N, itot, tmp, rec)
     return "\n".join(L)
 
 q6 = open(OUT).read().rstrip()+"\n\n"
@@ -428,18 +434,7 @@ def iq4xs(N, name, pf=PREFETCH_K):
         for i in range(N):
             a(f"\tVPMULLD Z28, Z{8+i}, Z{8+i}")
             a(f"\tVPADDD Z{8+i}, Z{i}, Z{i}")
-    for i in range(N):
-        a(f"\tVCVTDQ2PS Z{i}, Z{i}")
-        a(f"\tVMULPS.BCST {4*i}(DI), Z30, Z{8+i}")
-        a(f"\tVFMADD231PS Z{8+i}, Z{i}, Z{16+i}")
-    a(f"\tADDQ ${rec}, SI")
-    a("\tADDQ R9, R8")
-    a("\tADDQ DX, DI")
-    a("\tADDQ R10, BX")
-    a("\tDECQ CX")
-    a("\tJNZ  loop")
-    a("")
-    epilogue(a, N, 16)
+    scaled_block_end(a, N, lambda i: i, lambda i: 8+i, rec)
     return "\n".join(L)
 
 xs = open(OUT).read().rstrip()+"\n\n"

@@ -31,13 +31,15 @@ run: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./kernels/... ./tokenizer/...
 
-# Each fuzz target for FUZZTIME (the readers of files users bring first: GGUF, imatrix, KL bases).
+# Each fuzz target for FUZZTIME (the readers of what users bring first: GGUF, imatrix, KL bases, grammars).
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME) ./gguf/
 	$(GO) test -run '^$$' -fuzz FuzzImatrixLegacy -fuzztime $(FUZZTIME) ./gguf/
 	$(GO) test -run '^$$' -fuzz FuzzBaseReader -fuzztime $(FUZZTIME) ./bench/perplexity/
 	$(GO) test -run '^$$' -fuzz FuzzEncode -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./tokenizer/
 	$(GO) test -run '^$$' -fuzz FuzzTemplate -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./chat/
+	$(GO) test -run '^$$' -fuzz FuzzGBNFCompile -fuzztime $(FUZZTIME) ./sample/
+	$(GO) test -run '^$$' -fuzz FuzzRegexAgrees -fuzztime $(FUZZTIME) ./sample/
 
 lint: vet
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)

@@ -238,10 +238,15 @@ func benchVocab() *Vocab {
 // BenchmarkConstraintMask is the full check a refused token (or a request
 // for logprobs) costs: asking about each token, against one walk of the
 // vocabulary's trie, inside a string (where most tokens pass) and between
-// values (where few do), for plain JSON and under a schema.
+// values (where few do), for plain JSON, under a schema, and under
+// JSON's GBNF grammar.
 func BenchmarkConstraintMask(b *testing.B) {
 	v := benchVocab()
 	v.index()
+	jsonGrammar, err := CompileGBNF(jsonGBNF)
+	if err != nil {
+		b.Fatal(err)
+	}
 	schema, err := CompileJSONSchema([]byte(`{"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "n": {"type": "integer"}}}}}}`))
 	if err != nil {
 		b.Fatal(err)
@@ -255,6 +260,8 @@ func BenchmarkConstraintMask(b *testing.B) {
 		{"json/after a value", func() Constraint { return NewJSON(v, true) }, `{"key": 1`},
 		{"schema/in a string", func() Constraint { return schema.Constraint(v) }, `{"items": [{"name": "some text`},
 		{"schema/after a value", func() Constraint { return schema.Constraint(v) }, `{"items": [{"name": "x", "n": 1`},
+		{"gbnf json/in a string", func() Constraint { return jsonGrammar.Constraint(v) }, `{"key": "some text`},
+		{"gbnf json/after a value", func() Constraint { return jsonGrammar.Constraint(v) }, `{"key": 1`},
 	} {
 		c := tc.c()
 		for _, x := range []byte(tc.prefix) {
@@ -278,10 +285,23 @@ func BenchmarkConstraintMask(b *testing.B) {
 			allowed := 0
 			for b.Loop() {
 				allowed = 0
+				if g, ok := c.(*grammarConstraint); ok {
+					clear(g.cache) // a state met for the first time
+				}
 				c.(tokenLister).eachAllowed(func(int32) { allowed++ })
 			}
 			b.ReportMetric(float64(allowed), "allowed")
 		})
+		if _, ok := c.(*grammarConstraint); ok {
+			b.Run(tc.name+"/cached", func(b *testing.B) {
+				allowed := 0
+				for b.Loop() {
+					allowed = 0
+					c.(tokenLister).eachAllowed(func(int32) { allowed++ })
+				}
+				b.ReportMetric(float64(allowed), "allowed")
+			})
+		}
 	}
 }
 
@@ -292,6 +312,8 @@ func feedByte(c Constraint, x byte) bool {
 		return c.st.feed([]byte{x})
 	case *schemaConstraint:
 		return c.run(&c.st, &c.off, []byte{x})
+	case *grammarConstraint:
+		return c.st.feed([]byte{x})
 	}
 	return false
 }

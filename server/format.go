@@ -48,8 +48,9 @@ func (b *Backend) responseFormat(raw json.RawMessage) (func() sample.Constraint,
 }
 
 // outputConstraint is the request's one output constraint, from
-// response_format or vLLM's guided_json / guided_choice (or their
-// structured_outputs spelling); asking for two is an error.
+// response_format, vLLM's guided_json / guided_choice / guided_regex /
+// guided_grammar (or their structured_outputs spelling) or llama.cpp's
+// grammar; asking for two is an error.
 func (b *Backend) outputConstraint(f *samplingFields) (func() sample.Constraint, error) {
 	type source struct {
 		param string
@@ -67,16 +68,20 @@ func (b *Backend) outputConstraint(f *samplingFields) (func() sample.Constraint,
 		param  string
 		schema json.RawMessage
 		choice []string
-		other  *string
+		other  *string // a regex or a GBNF grammar
+		regex  bool
 	}{
 		{param: "guided_json", schema: f.GuidedJSON}, {param: "guided_choice", choice: f.GuidedChoice},
-		{param: "guided_regex", other: f.GuidedRegex}, {param: "guided_grammar", other: f.GuidedGrammar},
+		{param: "guided_regex", other: f.GuidedRegex, regex: true}, {param: "guided_grammar", other: f.GuidedGrammar},
 		{param: "structured_outputs.json", schema: so.JSON}, {param: "structured_outputs.choice", choice: so.Choice},
-		{param: "structured_outputs.regex", other: so.Regex}, {param: "structured_outputs.grammar", other: so.Grammar},
+		{param: "structured_outputs.regex", other: so.Regex, regex: true}, {param: "structured_outputs.grammar", other: so.Grammar},
+		{param: "grammar", other: f.Grammar}, // llama.cpp's server
 	} {
 		switch {
+		case g.other != nil && g.regex:
+			sources = append(sources, source{g.param, func() (func() sample.Constraint, error) { return b.grammar(g.param, *g.other, sample.CompileRegex) }})
 		case g.other != nil:
-			return nil, notSupported(g.param)
+			sources = append(sources, source{g.param, func() (func() sample.Constraint, error) { return b.grammar(g.param, *g.other, sample.CompileGBNF) }})
 		case present(g.schema):
 			sources = append(sources, source{g.param, func() (func() sample.Constraint, error) { return b.guidedJSON(g.param, g.schema) }})
 		case g.choice != nil:
@@ -122,6 +127,21 @@ func (b *Backend) guidedChoice(param string, choices []string) (func() sample.Co
 	}
 	vocab := b.vocab()
 	return func() sample.Constraint { return set.Constraint(vocab) }, nil
+}
+
+// grammar compiles a GBNF grammar or a regular expression (compile) once;
+// each choice then gets a fresh constraint to it. One that does not
+// compile is the request's error, naming param.
+func (b *Backend) grammar(param, src string, compile func(string) (*sample.Grammar, error)) (func() sample.Constraint, error) {
+	if src == "" {
+		return nil, invalidParam(param, "%s is empty", param)
+	}
+	g, err := compile(src)
+	if err != nil {
+		return nil, invalidParam(param, "%v", err)
+	}
+	vocab := b.vocab()
+	return func() sample.Constraint { return g.Constraint(vocab) }, nil
 }
 
 // vocab is every token's text as replies show it, built on first use.

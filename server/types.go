@@ -36,6 +36,7 @@ type samplingFields struct {
 	GuidedRegex       *string            `json:"guided_regex"`
 	GuidedGrammar     *string            `json:"guided_grammar"`
 	StructuredOutputs *structuredOutputs `json:"structured_outputs"`
+	Grammar           *string            `json:"grammar"` // llama.cpp's server: GBNF
 }
 
 type structuredOutputs struct {

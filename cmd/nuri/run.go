@@ -37,6 +37,8 @@ type runConfig struct {
 	sampling              sample.Params
 	json                  bool   // the reply is a JSON object
 	jsonSchema            string // file: the reply follows this JSON Schema
+	grammar, grammarFile  string // the reply is a string of this GBNF grammar
+	regex                 string // the reply matches this regular expression
 	device                deviceFlags
 }
 
@@ -66,6 +68,9 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.BoolVar(&c.ignoreEOS, "ignore-eos", false, "keep generating after end-of-generation tokens")
 	fs.BoolVar(&c.json, "json", false, "constrain the reply to one JSON object, as response_format json_object")
 	fs.StringVar(&c.jsonSchema, "json-schema", "", "JSON Schema file the reply must follow, as response_format json_schema")
+	fs.StringVar(&c.grammar, "grammar", "", "GBNF grammar (llama.cpp's format) the reply must be a string of, as the server's grammar")
+	fs.StringVar(&c.grammarFile, "grammar-file", "", "file holding such a grammar")
+	fs.StringVar(&c.regex, "regex", "", "regular expression the whole reply must match, as the server's guided_regex")
 	fs.IntVar(&c.threads, "threads", kernels.DefaultThreads(), "CPU threads, by default one per physical core this process may use")
 	fs.IntVar(&c.nCtx, "ctx-size", 0, "context length (0: the model's)")
 	fs.StringVar(&c.kvType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type: f16, q8_0 or f32")
@@ -90,8 +95,8 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 		return fail("-n must be ≥ -1")
 	case c.system != "" && !c.chat && !c.interactive:
 		return fail("--system needs --chat or --interactive")
-	case c.json && c.jsonSchema != "":
-		return fail("give --json or --json-schema, not both")
+	case countSet(c.json, c.jsonSchema != "", c.grammar != "", c.grammarFile != "", c.regex != "") > 1:
+		return fail("give one of --json, --json-schema, --grammar, --grammar-file and --regex")
 	case c.device.name == "":
 		return fail("--device must name a device (cpu, cuda:N, npu:N)")
 	}
@@ -341,9 +346,39 @@ func stderrLogger(level string, w io.Writer) (*zap.Logger, error) {
 	return zap.New(core), nil
 }
 
-// runConstraint is --json's or --json-schema's output constraint, or nil.
+// countSet is how many of flags are set.
+func countSet(flags ...bool) int {
+	n := 0
+	for _, f := range flags {
+		if f {
+			n++
+		}
+	}
+	return n
+}
+
+// runConstraint is the output constraint of --json, --json-schema,
+// --grammar(-file) or --regex, or nil.
 func runConstraint(c *runConfig, tok *tokenizer.Tokenizer) (func() sample.Constraint, error) {
+	grammar := func(what, src string, compile func(string) (*sample.Grammar, error)) (func() sample.Constraint, error) {
+		g, err := compile(src)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		v := sample.VocabFrom(tok)
+		return func() sample.Constraint { return g.Constraint(v) }, nil
+	}
 	switch {
+	case c.grammar != "":
+		return grammar("--grammar", c.grammar, sample.CompileGBNF)
+	case c.grammarFile != "":
+		src, err := os.ReadFile(c.grammarFile)
+		if err != nil {
+			return nil, fmt.Errorf("read grammar: %w", err)
+		}
+		return grammar(c.grammarFile, string(src), sample.CompileGBNF)
+	case c.regex != "":
+		return grammar("--regex", c.regex, sample.CompileRegex)
 	case c.json:
 		v := sample.VocabFrom(tok)
 		return func() sample.Constraint { return sample.NewJSON(v, true) }, nil

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -109,6 +111,10 @@ func TestRunErrors(t *testing.T) {
 		{"bad sampling", []string{"--model", model, "--prompt", "x", "--min-p", "3"}, engine.ErrInvalidRequest},
 		{"bad kernel set", []string{"--model", model, "--kernels", "avx512"}, errUsage},
 		{"json and a schema", []string{"--model", model, "--json", "--json-schema", "s.json"}, errUsage},
+		{"grammar and a regex", []string{"--model", model, "--grammar", "root ::= \"a\"", "--regex", "a"}, errUsage},
+		{"bad grammar", []string{"--model", model, "--prompt", "x", "--grammar", "root ::= undefined"}, sample.ErrGrammar},
+		{"bad regex", []string{"--model", model, "--prompt", "x", "--regex", "a\\bb"}, sample.ErrGrammar},
+		{"missing grammar file", []string{"--model", model, "--prompt", "x", "--grammar-file", "/nonexistent.gbnf"}, fs.ErrNotExist},
 		{"unsupported schema", []string{"--model", model, "--prompt", "x", "--json-schema", badSchema}, sample.ErrSchema},
 	}
 	for _, tc := range tests {
@@ -197,5 +203,39 @@ func TestRunJSONSchema(t *testing.T) {
 	out, stderr, err := runCmd(t, "--model", model, "--prompt", "Once upon a time", "--json", "-n", "20", "--seed", "1")
 	if err != nil || !strings.HasPrefix(out, "Once upon a time{") {
 		t.Fatalf("--json: %q, %v\n%s", out, err, stderr)
+	}
+}
+
+// A real model's sampled replies under --grammar, --grammar-file and
+// --regex match the grammar whole (Go's regexp is the referee), however
+// unlike the model's own text that is.
+func TestRunGrammar(t *testing.T) {
+	model := testshared.Path(t, "models", "stories260K.gguf")
+	const gbnf = "root ::= name (\", \" name){1,3} \".\"\nname ::= [A-Z] [a-z]{1,8}"
+	file := filepath.Join(t.TempDir(), "list.gbnf")
+	if err := os.WriteFile(file, []byte(gbnf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	listRe := regexp.MustCompile(`^[A-Z][a-z]{1,8}(, [A-Z][a-z]{1,8}){1,3}\.$`)
+	dateRe := `20[0-9]{2}-(0[1-9]|1[0-2])-[0-3][0-9]`
+	for _, tc := range []struct {
+		args []string
+		re   *regexp.Regexp
+	}{
+		{[]string{"--grammar", gbnf}, listRe},
+		{[]string{"--grammar-file", file}, listRe},
+		{[]string{"--regex", dateRe}, regexp.MustCompile(`^` + dateRe + `$`)},
+	} {
+		for seed := range 3 {
+			args := append([]string{"--model", model, "--prompt", "Once upon a time", "-n", "60", "--seed", strconv.Itoa(seed), "--temp", "1.5"}, tc.args...)
+			out, stderr, err := runCmd(t, args...)
+			if err != nil {
+				t.Fatalf("%v: %v\n%s", tc.args, err, stderr)
+			}
+			reply := strings.TrimSuffix(strings.TrimPrefix(out, "Once upon a time"), "\n")
+			if !tc.re.MatchString(reply) {
+				t.Errorf("%v, seed %d: %q does not match", tc.args, seed, reply)
+			}
+		}
 	}
 }

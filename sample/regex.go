@@ -1,0 +1,129 @@
+package sample
+
+import (
+	"fmt"
+	"regexp/syntax"
+	"unicode"
+	"unicode/utf8"
+)
+
+// CompileRegex compiles a regular expression (Go's RE2 syntax, which
+// covers what vLLM's guided_regex patterns use) into a grammar that the
+// whole output must match, as vLLM's guided_regex requires. Anchors are
+// allowed only at the pattern's ends (^, $, \A, \z), where they change
+// nothing; word boundaries and multi-line anchors cannot be enforced one
+// character at a time and are refused.
+func CompileRegex(pattern string) (*Grammar, error) {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrGrammar, err)
+	}
+	re = stripAnchors(re.Simplify())
+	b := &gbuild{}
+	root := b.newRule("root")
+	seq, err := regexSeq(b, re)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.define(root, [][]gElem{seq}); err != nil {
+		return nil, err
+	}
+	return b.finish(root)
+}
+
+// stripAnchors drops ^ and \A at the start and $ and \z at the end of
+// the pattern: the output is matched whole anyway.
+func stripAnchors(re *syntax.Regexp) *syntax.Regexp {
+	isStart := func(r *syntax.Regexp) bool { return r.Op == syntax.OpBeginText }
+	isEnd := func(r *syntax.Regexp) bool { return r.Op == syntax.OpEndText }
+	if isStart(re) || isEnd(re) {
+		return &syntax.Regexp{Op: syntax.OpEmptyMatch}
+	}
+	if re.Op != syntax.OpConcat {
+		return re
+	}
+	subs := re.Sub
+	for len(subs) > 0 && isStart(subs[0]) {
+		subs = subs[1:]
+	}
+	for len(subs) > 0 && isEnd(subs[len(subs)-1]) {
+		subs = subs[:len(subs)-1]
+	}
+	c := *re
+	c.Sub = subs
+	return &c
+}
+
+// regexSeq lowers re to a run of grammar elements.
+func regexSeq(b *gbuild, re *syntax.Regexp) ([]gElem, error) {
+	switch re.Op {
+	case syntax.OpNoMatch:
+		return []gElem{charsElem(nil)}, nil
+	case syntax.OpEmptyMatch:
+		return nil, nil
+	case syntax.OpLiteral:
+		var seq []gElem
+		for _, r := range re.Rune {
+			rs := []runeRange{{r, r}}
+			if re.Flags&syntax.FoldCase != 0 {
+				for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+					rs = append(rs, runeRange{f, f})
+				}
+				rs = normalize(rs, false)
+			}
+			seq = append(seq, charsElem(rs))
+		}
+		return seq, nil
+	case syntax.OpCharClass:
+		var rs []runeRange
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			rs = append(rs, runeRange{re.Rune[i], re.Rune[i+1]})
+		}
+		return []gElem{charsElem(normalize(rs, false))}, nil
+	case syntax.OpAnyCharNotNL:
+		return []gElem{charsElem([]runeRange{{0, '\n' - 1}, {'\n' + 1, utf8.MaxRune}})}, nil
+	case syntax.OpAnyChar:
+		return []gElem{charsElem([]runeRange{{0, utf8.MaxRune}})}, nil
+	case syntax.OpCapture:
+		return regexSeq(b, re.Sub[0])
+	case syntax.OpConcat:
+		var seq []gElem
+		for _, s := range re.Sub {
+			part, err := regexSeq(b, s)
+			if err != nil {
+				return nil, err
+			}
+			seq = append(seq, part...)
+		}
+		return seq, nil
+	case syntax.OpAlternate:
+		var alts [][]gElem
+		for _, s := range re.Sub {
+			part, err := regexSeq(b, s)
+			if err != nil {
+				return nil, err
+			}
+			alts = append(alts, part)
+		}
+		ref, err := b.group(fmt.Sprintf("alt_%d", len(b.rules)), alts)
+		return []gElem{ref}, err
+	case syntax.OpStar, syntax.OpPlus, syntax.OpQuest, syntax.OpRepeat:
+		sub, err := regexSeq(b, re.Sub[0])
+		if err != nil {
+			return nil, err
+		}
+		lo, hi := 0, -1
+		switch re.Op {
+		case syntax.OpPlus:
+			lo = 1
+		case syntax.OpQuest:
+			hi = 1
+		case syntax.OpRepeat:
+			lo, hi = re.Min, re.Max
+		}
+		return b.repeat(fmt.Sprintf("repeat_%d", len(b.rules)), sub, lo, hi)
+	case syntax.OpBeginText, syntax.OpEndText:
+		return nil, fmt.Errorf("%w: anchors (^, $, \\A, \\z) only at the start or end of the pattern", ErrGrammar)
+	}
+	return nil, fmt.Errorf("%w: %s cannot be enforced while generating (word boundaries and multi-line anchors are not supported)", ErrGrammar, re)
+}

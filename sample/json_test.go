@@ -243,6 +243,10 @@ func benchVocab() *Vocab {
 func BenchmarkConstraintMask(b *testing.B) {
 	v := benchVocab()
 	v.index()
+	patterned, err := CompileJSONSchema([]byte(`{"type": "object", "properties": {"k": {"type": "string", "pattern": "^[a-z ]*$"}}}`))
+	if err != nil {
+		b.Fatal(err)
+	}
 	jsonGrammar, err := CompileGBNF(jsonGBNF)
 	if err != nil {
 		b.Fatal(err)
@@ -260,6 +264,7 @@ func BenchmarkConstraintMask(b *testing.B) {
 		{"json/after a value", func() Constraint { return NewJSON(v, true) }, `{"key": 1`},
 		{"schema/in a string", func() Constraint { return schema.Constraint(v) }, `{"items": [{"name": "some text`},
 		{"schema/after a value", func() Constraint { return schema.Constraint(v) }, `{"items": [{"name": "x", "n": 1`},
+		{"schema pattern/in a string", func() Constraint { return patterned.Constraint(v) }, `{"k":"some text`},
 		{"gbnf json/in a string", func() Constraint { return jsonGrammar.Constraint(v) }, `{"key": "some text`},
 		{"gbnf json/after a value", func() Constraint { return jsonGrammar.Constraint(v) }, `{"key": 1`},
 	} {

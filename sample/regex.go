@@ -18,7 +18,37 @@ func CompileRegex(pattern string) (*Grammar, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrGrammar, err)
 	}
-	re = stripAnchors(re.Simplify())
+	re, _, _ = splitAnchors(re.Simplify())
+	return regexGrammar(re)
+}
+
+// compileSearch compiles a regular expression that matches a string
+// where it matches any part of it, as JSON Schema's pattern does (ECMA
+// 262's search): unless the pattern starts with ^ (or \A) any text may
+// come before its match, and unless it ends with $ (or \z) any text may
+// follow.
+func compileSearch(pattern string) (*Grammar, error) {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrGrammar, err)
+	}
+	re, start, end := splitAnchors(re.Simplify())
+	anyText := func() *syntax.Regexp {
+		return &syntax.Regexp{Op: syntax.OpStar, Sub: []*syntax.Regexp{{Op: syntax.OpAnyChar}}}
+	}
+	var subs []*syntax.Regexp
+	if !start {
+		subs = append(subs, anyText())
+	}
+	subs = append(subs, re)
+	if !end {
+		subs = append(subs, anyText())
+	}
+	return regexGrammar(&syntax.Regexp{Op: syntax.OpConcat, Sub: subs})
+}
+
+// regexGrammar lowers a parsed expression, anchors taken off.
+func regexGrammar(re *syntax.Regexp) (*Grammar, error) {
 	b := &gbuild{}
 	root := b.newRule("root")
 	seq, err := regexSeq(b, re)
@@ -31,27 +61,27 @@ func CompileRegex(pattern string) (*Grammar, error) {
 	return b.finish(root)
 }
 
-// stripAnchors drops ^ and \A at the start and $ and \z at the end of
-// the pattern: the output is matched whole anyway.
-func stripAnchors(re *syntax.Regexp) *syntax.Regexp {
+// splitAnchors takes ^ and \A off the start and $ and \z off the end of
+// the pattern and says which it found.
+func splitAnchors(re *syntax.Regexp) (core *syntax.Regexp, start, end bool) {
 	isStart := func(r *syntax.Regexp) bool { return r.Op == syntax.OpBeginText }
 	isEnd := func(r *syntax.Regexp) bool { return r.Op == syntax.OpEndText }
 	if isStart(re) || isEnd(re) {
-		return &syntax.Regexp{Op: syntax.OpEmptyMatch}
+		return &syntax.Regexp{Op: syntax.OpEmptyMatch}, isStart(re), isEnd(re)
 	}
 	if re.Op != syntax.OpConcat {
-		return re
+		return re, false, false
 	}
 	subs := re.Sub
 	for len(subs) > 0 && isStart(subs[0]) {
-		subs = subs[1:]
+		subs, start = subs[1:], true
 	}
 	for len(subs) > 0 && isEnd(subs[len(subs)-1]) {
-		subs = subs[:len(subs)-1]
+		subs, end = subs[:len(subs)-1], true
 	}
 	c := *re
 	c.Sub = subs
-	return &c
+	return &c, start, end
 }
 
 // regexSeq lowers re to a run of grammar elements.

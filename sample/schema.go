@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"unicode/utf8"
 )
 
 // ErrSchema is returned for a JSON Schema the recognizer cannot enforce.
@@ -203,6 +204,9 @@ type schemaNode struct {
 	// name's schema).
 	dispatch []*schemaNode
 	first    [256]int8 // kUnion: the alternative a first byte starts, -1 none
+	// kString: the pattern and the format the text must match, or nil
+	// (each frame keeps its state in each, pat).
+	texts [2]*stringDFA
 }
 
 type schemaProp struct {
@@ -258,9 +262,10 @@ type schemaFrame struct {
 	count uint32 // items written, or code points of a string
 	cand  uint64 // keys or enum values still matching
 	lit   jsonState
-	num   uint64 // a bounded integer's digits so far, as a value
-	neg   bool   // and its sign
-	pick  int8   // kObject with dispatch: the enum value property 0 matched
+	num   uint64   // a bounded integer's digits so far, as a value
+	neg   bool     // and its sign
+	pick  int8     // kObject with dispatch: the enum value property 0 matched
+	pat   [2]int32 // kString: the text's state in the node's texts
 }
 
 // schemaState is the recognizer's state: a stack of frames, one for each
@@ -298,6 +303,9 @@ func (s *schemaState) plainBudget() (int, bool) {
 	f := &s.frames[s.depth-1]
 	switch f.mode {
 	case mStr:
+		if f.node.texts[0] != nil {
+			return 0, false // every character goes through the pattern
+		}
 		if f.node.max < 0 {
 			return -1, true
 		}
@@ -583,13 +591,17 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 				f.mode = mMapColon
 				return stepOK
 			}
-			return doneIf(int(f.count) >= n.min)
+			return doneIf(int(f.count) >= n.min && n.textWhole(f))
 		case c == '\\':
 			f.mode++ // to the escape mode
 			return stepOK
 		case c < 0x20:
 			return stepFail
-		case c&0xC0 != 0x80: // a character starts (UTF-8 continuation bytes do not)
+		}
+		if f.mode == mStr && !n.textByte(f, c) {
+			return stepFail
+		}
+		if c&0xC0 != 0x80 { // a character starts (UTF-8 continuation bytes do not)
 			return s.char(f)
 		}
 		return stepOK
@@ -597,9 +609,12 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		switch c {
 		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			f.mode--
+			if f.mode == mStr && !n.textByte(f, unescapeJSON(c)) {
+				return stepFail
+			}
 			return s.char(f)
 		case 'u':
-			f.mode, f.hex = f.mode+1, 4
+			f.mode, f.hex, f.num = f.mode+1, 4, 0
 			return s.char(f)
 		}
 		return stepFail
@@ -607,8 +622,23 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		if !isHex(c) {
 			return stepFail
 		}
+		f.num = f.num<<4 | uint64(hexValue(c))
 		if f.hex--; f.hex == 0 {
 			f.mode -= 2
+			if f.mode == mStr && n.texts[0] != nil {
+				// The pattern sees the character the escape stands for; a
+				// surrogate half (a pair's escapes) is refused there.
+				r := rune(f.num)
+				if r >= 0xD800 && r <= 0xDFFF {
+					return stepFail
+				}
+				var buf [4]byte
+				for _, b := range utf8.AppendRune(buf[:0], r) {
+					if !n.textByte(f, b) {
+						return stepFail
+					}
+				}
+			}
 		}
 		return stepOK
 	case mMapValue:
@@ -725,6 +755,61 @@ func (s *schemaState) char(f *schemaFrame) int {
 	}
 	f.count++
 	return okIf(f.node.max < 0 || int(f.count) <= f.node.max)
+}
+
+// textByte moves a string frame's pattern and format states past byte c
+// of the decoded text and says whether a match can still follow.
+func (n *schemaNode) textByte(f *schemaFrame, c byte) bool {
+	for i, d := range n.texts {
+		if d == nil {
+			break
+		}
+		if f.pat[i] = d.step(f.pat[i], c); f.pat[i] < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// textWhole says whether a string frame's text matches its pattern and
+// format.
+func (n *schemaNode) textWhole(f *schemaFrame) bool {
+	for i, d := range n.texts {
+		if d == nil {
+			break
+		}
+		if !d.accepts(f.pat[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// unescapeJSON is the byte a one-letter JSON escape stands for.
+func unescapeJSON(c byte) byte {
+	switch c {
+	case 'b':
+		return '\b'
+	case 'f':
+		return '\f'
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	}
+	return c // " \ /
+}
+
+func hexValue(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
 }
 
 // start reads a value's first byte.

@@ -131,6 +131,34 @@ var schemaAnnotations = map[string]bool{
 	"writeOnly": true, "$defs": true, "definitions": true,
 }
 
+// stringFormats are the formats a string's text is held to, as regular
+// expressions matched whole (RFC 3339's date, time and date-time, the
+// time offset optional as pydantic writes it; RFC 4122's uuid; a dotted
+// IPv4 address; an e-mail address's common form). Other formats stay
+// annotations, as JSON Schema allows.
+var stringFormats = map[string]string{
+	"date":      `[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])`,
+	"time":      `([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?`,
+	"date-time": `[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?`,
+	"uuid":      `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`,
+	"ipv4":      `((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])`,
+	"email":     `[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+`,
+}
+
+// formatGrammar is the grammar of a format in stringFormats, or nil.
+func formatGrammar(f any) *Grammar {
+	name, _ := f.(string)
+	src, ok := stringFormats[name]
+	if !ok {
+		return nil
+	}
+	g, err := CompileRegex(src)
+	if err != nil {
+		panic(fmt.Sprintf("sample: format %s: %v", name, err)) // the table is ours
+	}
+	return g
+}
+
 type schemaCompiler struct {
 	root   any
 	refs   map[string]*schemaNode
@@ -173,7 +201,7 @@ func (c *schemaCompiler) node(v any, path string) (*schemaNode, error) {
 func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 	known := map[string]bool{}
 	for _, k := range []string{"type", "properties", "required", "additionalProperties", "items",
-		"minItems", "maxItems", "minLength", "maxLength", "enum", "const", "anyOf", "oneOf", "allOf", "$ref",
+		"minItems", "maxItems", "minLength", "maxLength", "pattern", "enum", "const", "anyOf", "oneOf", "allOf", "$ref",
 		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"} {
 		known[k] = true
 	}
@@ -239,7 +267,7 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 			types = []string{"object"}
 		case has(o, "items") || has(o, "minItems") || has(o, "maxItems"):
 			types = []string{"array"}
-		case has(o, "minLength") || has(o, "maxLength"):
+		case has(o, "minLength") || has(o, "maxLength") || has(o, "pattern"):
 			types = []string{"string"}
 		case hasBounds(o):
 			return nil, schemaErr(path, "numeric bounds without a type: give \"type\": \"integer\"")
@@ -352,7 +380,26 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 		if hi >= 0 && hi < lo {
 			return nil, schemaErr(path, "maxLength is below minLength")
 		}
-		return &schemaNode{kind: kString, min: lo, max: hi}, nil
+		n := &schemaNode{kind: kString, min: lo, max: hi}
+		k := 0
+		if p, ok := o.get("pattern"); ok {
+			src, isString := p.(string)
+			if !isString {
+				return nil, schemaErr(path, "pattern must be a string")
+			}
+			g, err := compileSearch(src)
+			if err != nil {
+				return nil, schemaErr(path, "pattern %q: %v", src, err)
+			}
+			n.texts[k] = newStringDFA(g)
+			k++
+		}
+		if f, ok := o.get("format"); ok {
+			if g := formatGrammar(f); g != nil {
+				n.texts[k] = newStringDFA(g)
+			}
+		}
+		return n, nil
 	case "integer":
 		return integerNode(o, path)
 	case "number":

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -266,9 +267,25 @@ var schemaTable = []struct {
 	{`{"title":"T","description":"anything"}`,
 		[]string{`{"k":1}`, `"x"`},
 		nil},
+	// Patterns search the decoded text (ECMA 262's semantics) unless
+	// anchored; escapes count as the characters they stand for.
+	{`{"type":"object","properties":{"tel":{"type":"string","pattern":"^[0-9]{3}-[0-9]{4}-[0-9]{4}$"},` +
+		`"code":{"pattern":"[가-힣]+시"},"line":{"type":"string","pattern":"^[^\\n]*$","maxLength":5}}}`,
+		[]string{`{"tel":"010-1234-5678"}`, `{"code":"서울시"}`, `{"code":"- 부산시 -"}`, `{"code":"\uc11c\uc6b8\uc2dc"}`, `{"line":"a\tb"}`},
+		[]string{`{"tel":"010-1234-567"}`, `{"tel":" 010-1234-5678"}`, `{"code":"서울"}`, `{"code":"시"}`, `{"line":"a\nb"}`, `{"line":"abcdef"}`, `{"code":"\ud800"}`}},
+	// The formats date, time, date-time, uuid, ipv4 and email are held
+	// to their forms; the others are annotations.
+	{`{"type":"object","properties":{"d":{"type":"string","format":"date"},"t":{"type":"string","format":"date-time"},` +
+		`"u":{"type":"string","format":"uuid"},"ip":{"type":"string","format":"ipv4"},"e":{"type":"string","format":"email"},` +
+		`"h":{"type":"string","format":"time","pattern":"^1"},"w":{"type":"string","format":"uri"}}}`,
+		[]string{`{"d":"2026-12-01"}`, `{"t":"2026-12-01T09:30:00Z"}`, `{"t":"2026-12-01T09:30:00.5+09:00"}`,
+			`{"u":"123e4567-e89b-12d3-a456-426614174000"}`, `{"ip":"192.168.0.1"}`, `{"e":"kim@example.co.kr"}`,
+			`{"h":"13:05:00"}`, `{"w":"아무거나"}`},
+		[]string{`{"d":"2026-13-01"}`, `{"d":"2026-12-1"}`, `{"t":"2026-12-01 09:30:00"}`, `{"u":"123e4567"}`,
+			`{"ip":"256.1.1.1"}`, `{"e":"kim"}`, `{"h":"23:05:00"}`, `{"h":"1"}`}},
 	// Annotations are ignored.
 	{`{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:x","title":"T","description":"D","$comment":"c",` +
-		`"type":"object","properties":{"a":{"type":"string","title":"A","default":"z","examples":["q"],"format":"uuid"}}}`,
+		`"type":"object","properties":{"a":{"type":"string","title":"A","default":"z","examples":["q"],"format":"uri"}}}`,
 		[]string{`{"a":"anything"}`, `{}`},
 		[]string{`{"a":1}`}},
 }
@@ -322,7 +339,9 @@ func TestSchemaRefused(t *testing.T) {
 		schema string
 		names  string // what the error must mention, when it is a keyword
 	}{
-		{`{"type":"string","pattern":"^a$"}`, "pattern"},
+		{`{"type":"string","pattern":"(?<=a)b"}`, "pattern"},
+		{`{"type":"string","pattern":"a\\bb"}`, "pattern"},
+		{`{"type":"string","pattern":1}`, "pattern"},
 		{`{"type":"number","minimum":0}`, "minimum"},
 		{`{"type":"integer","minimum":5,"maximum":4}`, ""},
 		{`{"minimum":0}`, ""},
@@ -415,8 +434,8 @@ func TestNewJSONSchema(t *testing.T) {
 	if c.Allows(-1) || c.Allows(int32(vocab.Len())) {
 		t.Fatal("a token outside the vocabulary allowed")
 	}
-	if _, err := NewJSONSchema(vocab, []byte(`{"type":"string","pattern":"a"}`)); err == nil {
-		t.Fatal("NewJSONSchema accepted pattern")
+	if _, err := NewJSONSchema(vocab, []byte(`{"type":"integer","multipleOf":2}`)); err == nil {
+		t.Fatal("NewJSONSchema accepted multipleOf")
 	}
 	// The sampler follows it: the model's favourite, prose, is refused.
 	params := DefaultParams()
@@ -473,7 +492,13 @@ type tSchema struct {
 	types      []tKind
 	alts       []*tSchema
 	ref        string
+	pattern    string // tString: a pattern from tPatterns, or none
 }
+
+// tPatterns are string patterns (searches, as JSON Schema's) that short
+// strings of tStringPieces meet often, each met by some string of at most
+// three of them; several test the escapes' decoding (\n, \", \\, \u00e9).
+var tPatterns = []string{"a", `^[^z]*$`, `[한글]`, `^.{0,3}$`, `é$`, `^\S`, `\\`, `^[^"]*$`}
 
 type schemaGen struct {
 	r       *rand.Rand
@@ -501,6 +526,9 @@ func (g *schemaGen) scalar() *tSchema {
 	case 0, 1:
 		s := &tSchema{kind: tString}
 		s.min, s.max = g.bounds(3, 4)
+		if r.IntN(3) == 0 && s.min <= 1 && (s.max < 0 || s.max >= 3) {
+			s.pattern = tPatterns[r.IntN(len(tPatterns))]
+		}
 		return s
 	case 2:
 		return &tSchema{kind: tInteger}
@@ -650,7 +678,10 @@ func (g *schemaGen) render(s *tSchema, extra ...string) string {
 	case tString, tInteger, tNumber, tBoolean, tNull:
 		m = append(m, `"type":"`+tTypeNames[s.kind]+`"`)
 		if s.kind == tString && r.IntN(4) == 0 {
-			m = append(m, `"format":"date-time"`)
+			m = append(m, `"format":"uri"`) // an annotation: not enforced
+		}
+		if s.pattern != "" {
+			m = append(m, `"pattern":`+tQuote(s.pattern))
 		}
 	case tTypes:
 		var ts []string
@@ -825,6 +856,19 @@ func (g *schemaGen) instance(s *tSchema, depth int) *tNode {
 		return g.instance(s.alts[r.IntN(len(s.alts))], depth)
 	case tRef:
 		return g.instance(g.defs[s.ref], depth)
+	case tString:
+		if s.pattern != "" {
+			// Strings at random until one meets the pattern.
+			re := regexp.MustCompile(s.pattern)
+			for range 1000 {
+				n := g.stringNode(s.min, s.max)
+				var text string
+				if json.Unmarshal([]byte(`"`+strings.Join(n.pieces, "")+`"`), &text) == nil && re.MatchString(text) {
+					return n
+				}
+			}
+			panic("no string meets " + s.pattern)
+		}
 	}
 	return g.scalarNode(s.kind, s.min, s.max)
 }
@@ -1210,7 +1254,8 @@ func (g *schemaGen) valid(s *tSchema, v refValue) bool {
 		return v.kind == '{'
 	case tString:
 		n := utf8.RuneCountInString(v.text)
-		return v.kind == '"' && (s.min < 0 || n >= s.min) && (s.max < 0 || n <= s.max)
+		return v.kind == '"' && (s.min < 0 || n >= s.min) && (s.max < 0 || n <= s.max) &&
+			(s.pattern == "" || regexp.MustCompile(s.pattern).MatchString(v.text))
 	case tInteger:
 		return v.kind == '0' && refInteger(v.text)
 	case tNumber:

@@ -394,7 +394,7 @@ func TestForcedCallConstraint(t *testing.T) {
 			}
 		}
 	}
-	strictTool := `[{"type": "function", "function": {"name": "f", "strict": true, "parameters": {"type": "object", "properties": {"s": {"type": "string", "pattern": "^a"}}}}}]`
+	strictTool := `[{"type": "function", "function": {"name": "f", "strict": true, "parameters": {"type": "object", "properties": {"s": {"type": "integer", "multipleOf": 2}}}}}]`
 	looseTool := strings.Replace(strictTool, `"strict": true`, `"strict": false`, 1)
 	for _, tc := range []struct {
 		body   string

@@ -95,7 +95,7 @@ func TestRunStoriesGreedy(t *testing.T) {
 func TestRunErrors(t *testing.T) {
 	model := testshared.Path(t, "models", "stories260K.gguf")
 	badSchema := filepath.Join(t.TempDir(), "bad.json")
-	if err := os.WriteFile(badSchema, []byte(`{"type": "string", "pattern": "^a"}`), 0o600); err != nil {
+	if err := os.WriteFile(badSchema, []byte(`{"type": "integer", "multipleOf": 2}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	long := strings.Repeat("Once upon a time ", 40)
@@ -197,6 +197,22 @@ func TestRunJSONSchema(t *testing.T) {
 			Brave *bool   `json:"brave"`
 		}
 		if err := json.Unmarshal([]byte(reply), &got); err != nil || got.Hero == nil || got.Brave == nil || utf8.RuneCountInString(*got.Hero) > 10 {
+			t.Fatalf("seed %d: %q breaks the schema (%v)", seed, reply, err)
+		}
+	}
+	// Patterns and formats hold the strings' text.
+	if err := os.WriteFile(schema, []byte(`{"type": "object", "properties": {"day": {"type": "string", "format": "date"}, "code": {"type": "string", "pattern": "^[A-Z]{2}-[0-9]{3}$"}}, "required": ["day", "code"]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	day, code := regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$`), regexp.MustCompile(`^[A-Z]{2}-[0-9]{3}$`)
+	for seed := range 3 {
+		out, stderr, err := runCmd(t, "--model", model, "--prompt", "Once upon a time", "--json-schema", schema, "-n", "300", "--seed", strconv.Itoa(seed), "--temp", "1.5")
+		if err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		reply := strings.TrimSuffix(strings.TrimPrefix(out, "Once upon a time"), "\n")
+		var got struct{ Day, Code string }
+		if err := json.Unmarshal([]byte(reply), &got); err != nil || !day.MatchString(got.Day) || !code.MatchString(got.Code) {
 			t.Fatalf("seed %d: %q breaks the schema (%v)", seed, reply, err)
 		}
 	}

@@ -1,7 +1,6 @@
 package sample
 
 import (
-	"encoding/binary"
 	"slices"
 	"sync"
 	"unsafe"
@@ -53,16 +52,7 @@ func (d *stringDFA) intern(st *gstate) int32 {
 		}
 		return 0
 	})
-	k := d.key[:0]
-	for _, f := range st.stacks {
-		k = binary.LittleEndian.AppendUint64(k, uint64(uintptr(unsafe.Pointer(f))))
-	}
-	acc := byte(0)
-	if st.accept {
-		acc = 1
-	}
-	k = append(k, acc, st.np, st.need)
-	k = append(k, st.pend[:st.np]...)
+	k := st.appendKey(d.key[:0])
 	d.key = k
 	if id, ok := d.index[string(k)]; ok {
 		return id

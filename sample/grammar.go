@@ -598,21 +598,27 @@ type grammarConstraint struct {
 // (4 MiB of token ids).
 const maxCachedTokens = 1 << 20
 
-// stateKey names st: its frames (interned, so equal stacks are one
-// pointer), whether it may end, and its pending bytes.
+// stateKey names the constraint's state (appendKey).
 func (c *grammarConstraint) stateKey() string {
-	k := c.key[:0]
-	for _, f := range c.st.stacks {
+	c.key = c.st.appendKey(c.key[:0])
+	return string(c.key)
+}
+
+// appendKey appends a name of st to k: its frames (interned, so equal
+// stacks are one pointer; the matcher keeps every frame it interned
+// alive until it compacts, and a compaction drops the names kept), whether it may
+// end, and its pending bytes. States with the same frames in another
+// order get other names; stringDFA sorts them first.
+func (s *gstate) appendKey(k []byte) []byte {
+	for _, f := range s.stacks {
 		k = binary.LittleEndian.AppendUint64(k, uint64(uintptr(unsafe.Pointer(f))))
 	}
 	acc := byte(0)
-	if c.st.accept {
+	if s.accept {
 		acc = 1
 	}
-	k = append(k, acc, c.st.np, c.st.need)
-	k = append(k, c.st.pend[:c.st.np]...)
-	c.key = k
-	return string(k)
+	k = append(k, acc, s.np, s.need)
+	return append(k, s.pend[:s.np]...)
 }
 
 func (c *grammarConstraint) Allows(tok int32) bool {

@@ -50,7 +50,7 @@ func (b *Backend) responseFormat(raw json.RawMessage) (func() sample.Constraint,
 // outputConstraint is the request's one output constraint, from
 // response_format, vLLM's guided_json / guided_choice / guided_regex /
 // guided_grammar (or their structured_outputs spelling) or llama.cpp's
-// grammar; asking for two is an error.
+// grammar and json_schema; asking for two is an error.
 func (b *Backend) outputConstraint(f *samplingFields) (func() sample.Constraint, error) {
 	type source struct {
 		param string
@@ -75,7 +75,7 @@ func (b *Backend) outputConstraint(f *samplingFields) (func() sample.Constraint,
 		{param: "guided_regex", other: f.GuidedRegex, regex: true}, {param: "guided_grammar", other: f.GuidedGrammar},
 		{param: "structured_outputs.json", schema: so.JSON}, {param: "structured_outputs.choice", choice: so.Choice},
 		{param: "structured_outputs.regex", other: so.Regex, regex: true}, {param: "structured_outputs.grammar", other: so.Grammar},
-		{param: "grammar", other: f.Grammar}, // llama.cpp's server
+		{param: "grammar", other: f.Grammar}, {param: "json_schema", schema: f.JSONSchema}, // llama.cpp's server
 	} {
 		switch {
 		case g.other != nil && g.regex:

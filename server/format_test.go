@@ -127,6 +127,7 @@ func TestGuidedDecodingFields(t *testing.T) {
 		{user + `"guided_grammar":"root ::= \"예\" | \"아니요\""}`, []string{"예", "아니요"}, []string{"아니"}, "", ""},
 		{user + `"structured_outputs":{"grammar":"root ::= item (\", \" item)*\nitem ::= [a-z]+"}}`, []string{"a, bc"}, []string{"a,b", "A"}, "a, b", "a, "},
 		{user + `"grammar":"root ::= [0-9]+"}`, []string{"2026"}, []string{"x"}, "12", ""},
+		{user + `"json_schema":{"type":"array","items":{"type":"integer"},"maxItems":2}}`, []string{"[1,2]"}, []string{"[1,2,3]", `["a"]`}, "", ""},
 	} {
 		status, _, body := ts.do("POST", "/v1/chat/completions", tc.body)
 		if status != 200 {

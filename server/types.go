@@ -36,7 +36,8 @@ type samplingFields struct {
 	GuidedRegex       *string            `json:"guided_regex"`
 	GuidedGrammar     *string            `json:"guided_grammar"`
 	StructuredOutputs *structuredOutputs `json:"structured_outputs"`
-	Grammar           *string            `json:"grammar"` // llama.cpp's server: GBNF
+	Grammar           *string            `json:"grammar"`     // llama.cpp's server: GBNF
+	JSONSchema        json.RawMessage    `json:"json_schema"` // llama.cpp's server: a schema
 }
 
 type structuredOutputs struct {

@@ -134,7 +134,7 @@ func (b *gbuild) repeat(name string, seq []gElem, min, max int) ([]gElem, error)
 	if len(seq) == 0 {
 		return nil, nil // the empty string, however often
 	}
-	if min*len(seq) > maxGrammarElems || max*len(seq) > maxGrammarElems {
+	if min > maxGrammarElems || max > maxGrammarElems || min*len(seq) > maxGrammarElems || max*len(seq) > maxGrammarElems {
 		return nil, fmt.Errorf("%w: repetition {%d,%d} in %s is too large", ErrGrammar, min, max, name)
 	}
 	var out []gElem

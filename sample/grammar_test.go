@@ -85,6 +85,7 @@ func TestGBNFErrors(t *testing.T) {
 		{"bad count", `root ::= "a"{x}`, "bad repetition count"},
 		{"reversed count", `root ::= "a"{3,2}`, "below the minimum"},
 		{"huge count", `root ::= "a"{2000000}`, "too large"},
+		{"overflowing count", `root ::= "ab"{4611686018427387904}`, "too large"},
 		{"stray", `root ::= "a" ;`, "unexpected"},
 		{"deep nesting", "root ::= " + strings.Repeat("(", 300) + `"a"` + strings.Repeat(")", 300), "nested deeper"},
 	}

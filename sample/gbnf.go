@@ -137,55 +137,19 @@ func (p *gbnfParser) sequence(nested bool) ([]gElem, error) {
 		c := p.src[p.pos]
 		switch {
 		case c == '"':
-			p.pos++
 			last = len(seq)
-			for {
-				if p.pos >= len(p.src) || p.src[p.pos] == '\n' {
-					return nil, p.errorf("unterminated string")
-				}
-				if p.src[p.pos] == '"' {
-					p.pos++
-					break
-				}
-				r, err := p.char()
-				if err != nil {
-					return nil, err
-				}
-				seq = append(seq, charsElem([]runeRange{{r, r}}))
+			lit, err := p.literal()
+			if err != nil {
+				return nil, err
 			}
+			seq = append(seq, lit...)
 		case c == '[':
-			p.pos++
 			last = len(seq)
-			negate := p.pos < len(p.src) && p.src[p.pos] == '^'
-			if negate {
-				p.pos++
+			class, err := p.class()
+			if err != nil {
+				return nil, err
 			}
-			var rs []runeRange
-			for {
-				if p.pos >= len(p.src) {
-					return nil, p.errorf("unterminated character class")
-				}
-				if p.src[p.pos] == ']' {
-					p.pos++
-					break
-				}
-				lo, err := p.char()
-				if err != nil {
-					return nil, err
-				}
-				hi := lo
-				if p.pos+1 < len(p.src) && p.src[p.pos] == '-' && p.src[p.pos+1] != ']' {
-					p.pos++
-					if hi, err = p.char(); err != nil {
-						return nil, err
-					}
-					if hi < lo {
-						return nil, p.errorf("character range %q-%q is backwards", lo, hi)
-					}
-				}
-				rs = append(rs, runeRange{lo, hi})
-			}
-			seq = append(seq, charsElem(normalize(rs, negate)))
+			seq = append(seq, class)
 		case c == '.':
 			p.pos++
 			last = len(seq)
@@ -242,6 +206,60 @@ func (p *gbnfParser) sequence(nested bool) ([]gElem, error) {
 		p.space(nested)
 	}
 	return seq, nil
+}
+
+// literal parses a "string": one element a character.
+func (p *gbnfParser) literal() ([]gElem, error) {
+	p.pos++
+	var seq []gElem
+	for {
+		if p.pos >= len(p.src) || p.src[p.pos] == '\n' {
+			return nil, p.errorf("unterminated string")
+		}
+		if p.src[p.pos] == '"' {
+			p.pos++
+			return seq, nil
+		}
+		r, err := p.char()
+		if err != nil {
+			return nil, err
+		}
+		seq = append(seq, charsElem([]runeRange{{r, r}}))
+	}
+}
+
+// class parses a [character class], negated by a leading ^.
+func (p *gbnfParser) class() (gElem, error) {
+	p.pos++
+	negate := p.pos < len(p.src) && p.src[p.pos] == '^'
+	if negate {
+		p.pos++
+	}
+	var rs []runeRange
+	for {
+		if p.pos >= len(p.src) {
+			return gElem{}, p.errorf("unterminated character class")
+		}
+		if p.src[p.pos] == ']' {
+			p.pos++
+			return charsElem(normalize(rs, negate)), nil
+		}
+		lo, err := p.char()
+		if err != nil {
+			return gElem{}, err
+		}
+		hi := lo
+		if p.pos+1 < len(p.src) && p.src[p.pos] == '-' && p.src[p.pos+1] != ']' {
+			p.pos++
+			if hi, err = p.char(); err != nil {
+				return gElem{}, err
+			}
+			if hi < lo {
+				return gElem{}, p.errorf("character range %q-%q is backwards", lo, hi)
+			}
+		}
+		rs = append(rs, runeRange{lo, hi})
+	}
 }
 
 func (p *gbnfParser) groupName() string {

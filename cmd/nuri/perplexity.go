@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -28,6 +29,8 @@ type perplexityConfig struct {
 	textRunFlags
 	klBase         string
 	klRun          bool
+	hellaswag      bool // -f holds HellaSwag tasks
+	hsTasks        int  // the first this many (0: all)
 	kvType         quant.Type
 	json, progress bool
 	logLevel       string
@@ -40,12 +43,16 @@ func parsePerplexity(args []string, stderr io.Writer) (*perplexityConfig, error)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: nuri perplexity --model M --file TEXT [-c 512] [--chunks N] [--kl-divergence-base BASE]")
 		fmt.Fprintln(stderr, "       nuri perplexity --model M --kl-divergence --kl-divergence-base BASE")
+		fmt.Fprintln(stderr, "       nuri perplexity --model M --hellaswag --file TASKS [--hellaswag-tasks N]")
 		fmt.Fprintln(stderr, "\nPerplexity over the second half of each chunk of the text, as llama-perplexity")
 		fmt.Fprintln(stderr, "computes it. With --kl-divergence-base alone the run also writes every scored")
 		fmt.Fprintln(stderr, "position's log-probabilities there (llama.cpp's base file layout); with")
 		fmt.Fprintln(stderr, "--kl-divergence it reads such a file instead of a text and reports the model's")
 		fmt.Fprintln(stderr, "KL divergence from it, the change in the right token's probability and the")
 		fmt.Fprintln(stderr, "top-token agreement (a quantized model against its F16 or BF16 original).")
+		fmt.Fprintln(stderr, "With --hellaswag the file holds multiple-choice tasks in llama.cpp's layout")
+		fmt.Fprintln(stderr, "(six lines each: context, right ending 0-3, four endings) and the run reports")
+		fmt.Fprintln(stderr, "how often the model's likeliest ending is the right one.")
 		fs.PrintDefaults()
 	}
 	c := &perplexityConfig{}
@@ -53,6 +60,8 @@ func parsePerplexity(args []string, stderr io.Writer) (*perplexityConfig, error)
 	c.add(fs, "text to evaluate")
 	fs.StringVar(&c.klBase, "kl-divergence-base", "", "base file: written by a perplexity run, read by a --kl-divergence run")
 	fs.BoolVar(&c.klRun, "kl-divergence", false, "compare the model with the --kl-divergence-base file")
+	fs.BoolVar(&c.hellaswag, "hellaswag", false, "score the HellaSwag tasks in --file (llama-perplexity --hellaswag)")
+	fs.IntVar(&c.hsTasks, "hellaswag-tasks", 0, "score the first this many tasks (0: all)")
 	fs.StringVar(&kv, "kv-cache-type", "f16", "KV cache type: f16, q8_0 or f32")
 	fs.BoolVar(&c.json, "json", false, "print the result as JSON on stdout (progress stays on stderr)")
 	fs.BoolVar(&c.progress, "progress", true, "report each chunk on stderr")
@@ -72,6 +81,10 @@ func parsePerplexity(args []string, stderr io.Writer) (*perplexityConfig, error)
 		return fail("unexpected arguments %q", fs.Args())
 	case c.model == "":
 		return fail("--model is required")
+	case c.hellaswag && (c.klRun || c.klBase != ""):
+		return fail("--hellaswag scores tasks: drop --kl-divergence and --kl-divergence-base")
+	case c.hsTasks < 0 || (c.hsTasks > 0 && !c.hellaswag):
+		return fail("--hellaswag-tasks takes a count ≥ 0, with --hellaswag")
 	case c.klRun && c.klBase == "":
 		return fail("--kl-divergence needs --kl-divergence-base")
 	case c.klRun && c.file != "":
@@ -143,7 +156,20 @@ func perplexityCmd(ctx context.Context, c *perplexityConfig, stdin io.Reader, st
 	}
 	var tokens []int32
 	var base *perplexity.BaseReader
-	if c.klRun {
+	var tasks []perplexity.HellaSwagTask
+	switch {
+	case c.hellaswag:
+		text, err := readText(c.file, stdin)
+		if err != nil {
+			return err
+		}
+		if tasks, err = perplexity.ReadHellaSwag(strings.NewReader(text)); err != nil {
+			return fmt.Errorf("%s: %w", c.file, err)
+		}
+		if c.hsTasks > 0 && c.hsTasks < len(tasks) {
+			tasks = tasks[:c.hsTasks]
+		}
+	case c.klRun:
 		f, err := os.Open(c.klBase)
 		if err != nil {
 			return err
@@ -156,7 +182,7 @@ func perplexityCmd(ctx context.Context, c *perplexityConfig, stdin io.Reader, st
 			return fmt.Errorf("%s: %w: its vocabulary has %d entries, the model's %d", c.klBase, perplexity.ErrBadBase, base.NVocab, nv)
 		}
 		c.ctx = base.Ctx
-	} else {
+	default:
 		text, err := readText(c.file, stdin)
 		if err != nil {
 			return err
@@ -190,10 +216,54 @@ func perplexityCmd(ctx context.Context, c *perplexityConfig, stdin io.Reader, st
 	if c.progress {
 		fmt.Fprintf(stderr, "nuri perplexity: %s loaded in %v on %s\n", c.model, time.Since(t0).Round(time.Millisecond), dev.Name())
 	}
-	if c.klRun {
+	switch {
+	case c.hellaswag:
+		tokenize := func(s string) ([]int32, error) {
+			ids, err := tok.Encode(s, false, false)
+			if bos >= 0 {
+				ids = append([]int32{bos}, ids...)
+			}
+			return ids, err
+		}
+		return hellaswagRun(ctx, c, m, tasks, tokenize, opts, stdout, stderr)
+	case c.klRun:
 		return klRun(ctx, c, m, base, opts, stdout, stderr)
 	}
 	return pplRun(ctx, c, m, tokens, opts, stdout, stderr)
+}
+
+// hellaswagRun scores the tasks and prints llama-perplexity's table: each
+// task's running accuracy and its 95 % interval.
+func hellaswagRun(ctx context.Context, c *perplexityConfig, m model.Model, tasks []perplexity.HellaSwagTask, tokenize func(string) ([]int32, error), opts perplexity.Options, stdout, stderr io.Writer) error {
+	if c.progress {
+		fmt.Fprintf(stderr, "nuri perplexity: %d HellaSwag tasks from %s\n", len(tasks), c.file)
+	}
+	if !c.json {
+		fmt.Fprintf(stdout, "task\tacc_norm\t95%% confidence interval\n")
+	}
+	res, err := perplexity.HellaSwag(ctx, m, tasks, tokenize, opts, func(p perplexity.HellaSwagProgress) {
+		if p.Task == 1 && c.progress {
+			fmt.Fprintf(stderr, "nuri perplexity: %.2f s a task, ETA %v\n", p.Elapsed.Seconds(), (p.Elapsed * time.Duration(p.Tasks-1)).Round(time.Second))
+		}
+		if !c.json {
+			fmt.Fprintf(stdout, "%d\t%3.8f%%\t[%3.4f%%, %3.4f%%]\n", p.Task, 100*p.Accuracy, 100*p.Low, 100*p.High)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.file, err)
+	}
+	if c.json {
+		return writeJSON(stdout, struct {
+			Model string `json:"model"`
+			File  string `json:"file"`
+			*perplexity.HellaSwagResult
+		}{c.model, c.file, res})
+	}
+	fmt.Fprintf(stdout, "\nFinal: acc_norm = %.4f%% [%.4f%%, %.4f%%], %d of %d tasks\n", 100*res.Accuracy, 100*res.Low, 100*res.High, res.Correct, res.Tasks)
+	if c.progress {
+		fmt.Fprintf(stderr, "nuri perplexity: %d tokens evaluated in %.1f s\n", res.Tokens, res.Seconds)
+	}
+	return nil
 }
 
 // readText reads the file to evaluate ("-": stdin).

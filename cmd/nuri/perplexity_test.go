@@ -100,6 +100,39 @@ func TestPerplexityCommand(t *testing.T) {
 	}
 }
 
+// TestHellaSwagCommand scores a task file: llama-perplexity's table, its
+// final line, --hellaswag-tasks and --json.
+func TestHellaSwagCommand(t *testing.T) {
+	model := testshared.Path(t, "models", "stories260K.gguf")
+	tasks := filepath.Join(t.TempDir(), "tasks.txt")
+	const text = "Once upon a time, there was a little girl named Lily.\n1\nShe big loved the to sun play.\n" +
+		"She loved to play outside in the sun.\nplay sun she outside.\nThe in loved she.\n" +
+		"She ran to the ball.\n0\nShe ran to the ball and kicked it.\nkicked ball the ran she to it.\nit and to ran.\nball ball ball she.\n"
+	if err := os.WriteFile(tasks, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := realMain([]string{"perplexity", "-m", model, "--hellaswag", "-f", tasks}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	out := stdout.String()
+	if !strings.HasPrefix(out, "task\tacc_norm\t95% confidence interval\n1\t100.00000000%\t[20.6549%, 100.0000%]\n2\t") ||
+		!strings.Contains(out, "Final: acc_norm = 100.0000% [34.2380%, 100.0000%], 2 of 2 tasks") {
+		t.Errorf("output:\n%s", out)
+	}
+	stdout.Reset()
+	if code := realMain([]string{"perplexity", "-m", model, "--hellaswag", "-f", tasks, "--hellaswag-tasks", "1", "--json", "--progress=false"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var r struct {
+		Tasks, Correct int
+		Picked         []int
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil || r.Tasks != 1 || r.Correct != 1 || len(r.Picked) != 1 || r.Picked[0] != 1 {
+		t.Errorf("--json: %+v (%v)\n%s", r, err, stdout.String())
+	}
+}
+
 func TestPerplexityCommandErrors(t *testing.T) {
 	model := testshared.Path(t, "models", "stories260K.gguf")
 	dir := t.TempDir()
@@ -123,6 +156,9 @@ func TestPerplexityCommandErrors(t *testing.T) {
 		{"text too short", []string{"-m", model, "-f", storyFile, "-c", "2048"}, 1, "need at least 4096"},
 		{"missing text", []string{"-m", model, "-f", filepath.Join(dir, "none.txt")}, 1, "none.txt"},
 		{"not a base file", []string{"-m", model, "--kl-divergence", "--kl-divergence-base", junk}, 1, "bad KL base file"},
+		{"hellaswag and kl", []string{"-m", model, "--hellaswag", "-f", storyFile, "--kl-divergence-base", junk}, 2, "drop --kl-divergence"},
+		{"tasks without hellaswag", []string{"-m", model, "-f", storyFile, "--hellaswag-tasks", "3"}, 2, "with --hellaswag"},
+		{"not a task file", []string{"-m", model, "--hellaswag", "-f", storyFile}, 1, "not a HellaSwag task file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

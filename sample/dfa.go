@@ -21,15 +21,71 @@ type stringDFA struct {
 	key     []byte
 }
 
+// dfaState is a grammar state and the transitions found from it: a few
+// in a list (a counted repetition, ^.{0,5000}$, makes a state a position,
+// each left by one or two bytes), all 256 in a table once there are more.
 type dfaState struct {
-	st   gstate
-	next *[256]int32 // 0: not worked out; -1: no match can follow; k+1: state k
+	st    gstate
+	edges []dfaEdge
+	next  *[256]int32 // 0: not worked out; otherwise an edge's to+1 (-1: none)
 }
 
-// maxDFAStates bounds an automaton: a pattern whose text goes through
-// more states than this (a bounded repetition of an alternation in the
-// thousands) refuses the byte that would make one more.
-const maxDFAStates = 1 << 12
+type dfaEdge struct {
+	b  byte
+	to int32 // -1: no match can follow
+}
+
+// maxDFAEdges is how many transitions a state lists before it takes a
+// table.
+const maxDFAEdges = 8
+
+// maxDFAStates bounds an automaton (a few MB at most): a pattern whose
+// text goes through more states than this refuses the byte that would
+// make one more.
+const maxDFAStates = 1 << 16
+
+// find is the transition on b, and whether it has been worked out.
+func (ds *dfaState) find(b byte) (int32, bool) {
+	if ds.next != nil {
+		v := ds.next[b]
+		if v == 0 {
+			return 0, false
+		}
+		if v < 0 {
+			return -1, true
+		}
+		return v - 1, true
+	}
+	for _, e := range ds.edges {
+		if e.b == b {
+			return e.to, true
+		}
+	}
+	return 0, false
+}
+
+// add records the transition on b.
+func (ds *dfaState) add(b byte, to int32) {
+	if ds.next == nil && len(ds.edges) < maxDFAEdges {
+		ds.edges = append(ds.edges, dfaEdge{b, to})
+		return
+	}
+	if ds.next == nil {
+		ds.next = new([256]int32)
+		for _, e := range ds.edges {
+			ds.next[e.b] = encodeEdge(e.to)
+		}
+		ds.edges = nil
+	}
+	ds.next[b] = encodeEdge(to)
+}
+
+func encodeEdge(to int32) int32 {
+	if to < 0 {
+		return -1
+	}
+	return to + 1
+}
 
 func newStringDFA(g *Grammar) *stringDFA {
 	d := &stringDFA{m: gmatcher{g: g, frames: map[frameKey]*frame{}}, index: map[string]int32{}}
@@ -73,26 +129,15 @@ func (d *stringDFA) intern(st *gstate) int32 {
 func (d *stringDFA) step(s int32, c byte) int32 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	ds := &d.states[s]
-	if ds.next == nil {
-		ds.next = new([256]int32)
+	if to, ok := d.states[s].find(c); ok {
+		return to
 	}
-	if v := ds.next[c]; v != 0 {
-		if v < 0 {
-			return -1
-		}
-		return v - 1
-	}
-	d.scratch.copyFrom(&ds.st)
+	d.scratch.copyFrom(&d.states[s].st)
 	next := int32(-1)
 	if d.scratch.stepByte(c) {
 		next = d.intern(&d.scratch)
 	}
-	v := next + 1
-	if next < 0 {
-		v = -1
-	}
-	d.states[s].next[c] = v // intern may have moved d.states
+	d.states[s].add(c, next) // intern may have moved d.states
 	return next
 }
 

@@ -39,11 +39,11 @@ type dfaEdge struct {
 // table.
 const maxDFAEdges = 8
 
-// maxDFAStates bounds an automaton (some 70 MB at worst, when every
+// maxDFAStates bounds an automaton (some 18 MB at worst, when every
 // state takes a table; ordinary patterns use a few hundred): a pattern whose
 // text goes through more states than this refuses the byte that would
 // make one more.
-const maxDFAStates = 1 << 16
+const maxDFAStates = 1 << 14
 
 // find is the transition on b, and whether it has been worked out.
 func (ds *dfaState) find(b byte) (int32, bool) {

@@ -228,15 +228,9 @@ func newRunner(m model.Model, o Options) (*runner, error) {
 	if o.BOS >= int32(cfg.NVocab) {
 		return nil, fmt.Errorf("BOS %d outside the vocabulary of %d", o.BOS, cfg.NVocab)
 	}
-	var kv model.KVView
-	var err error
-	if o.Device != nil {
-		kv, err = model.NewSequenceViewOn(o.Device, cfg, o.Ctx, 16, o.KVType)
-	} else {
-		kv, err = model.NewSequenceView(cfg, o.Ctx, 16, o.KVType)
-	}
+	kv, err := sequenceKV(m, o)
 	if err != nil {
-		return nil, fmt.Errorf("KV cache for chunks of %d: %w", o.Ctx, err)
+		return nil, err
 	}
 	r := &runner{m: m, o: o, kv: kv, nVocab: cfg.NVocab, first: o.Ctx / 2, scored: scoredPerChunk(o.Ctx),
 		words: rowWords(cfg.NVocab), toks: make([]int32, o.Ctx)}
@@ -245,9 +239,29 @@ func newRunner(m model.Model, o Options) (*runner, error) {
 	return r, nil
 }
 
-func (r *runner) close() {
-	if r.o.Device != nil && r.kv.Cache != nil {
-		_ = r.kv.Cache.Free() // device memory; nothing to report it to once the run has its result
+func (r *runner) close() { freeKV(r.o, r.kv) }
+
+// sequenceKV is a KV cache for one sequence of o.Ctx tokens, on o.Device
+// (host memory where it is nil).
+func sequenceKV(m model.Model, o Options) (model.KVView, error) {
+	cfg := m.Config()
+	var kv model.KVView
+	var err error
+	if o.Device != nil {
+		kv, err = model.NewSequenceViewOn(o.Device, cfg, o.Ctx, 16, o.KVType)
+	} else {
+		kv, err = model.NewSequenceView(cfg, o.Ctx, 16, o.KVType)
+	}
+	if err != nil {
+		return kv, fmt.Errorf("KV cache for %d tokens: %w", o.Ctx, err)
+	}
+	return kv, nil
+}
+
+// freeKV releases a sequenceKV cache's device memory.
+func freeKV(o Options, kv model.KVView) {
+	if o.Device != nil && kv.Cache != nil {
+		_ = kv.Cache.Free() // nothing to report it to once the run has its result
 	}
 }
 

@@ -179,26 +179,16 @@ func newSpanEvaluator(m model.Model, o Options) (*spanEvaluator, error) {
 		o.Batch = o.Ctx
 	}
 	cfg := m.Config()
-	var kv model.KVView
-	var err error
-	if o.Device != nil {
-		kv, err = model.NewSequenceViewOn(o.Device, cfg, o.Ctx, 16, o.KVType)
-	} else {
-		kv, err = model.NewSequenceView(cfg, o.Ctx, 16, o.KVType)
-	}
+	kv, err := sequenceKV(m, o)
 	if err != nil {
-		return nil, fmt.Errorf("KV cache for %d tokens: %w", o.Ctx, err)
+		return nil, err
 	}
 	return &spanEvaluator{m: m, o: o, kv: kv, nVocab: cfg.NVocab,
 		batch: model.Batch{Pos: make([]int32, 0, o.Batch), Seq: make([]int32, 0, o.Batch), Logits: make([]bool, 0, o.Batch)},
 		out:   make([]float32, o.Batch*cfg.NVocab)}, nil
 }
 
-func (e *spanEvaluator) close() {
-	if e.o.Device != nil && e.kv.Cache != nil {
-		_ = e.kv.Cache.Free() // device memory; nothing to report it to once the run has its result
-	}
-}
+func (e *spanEvaluator) close() { freeKV(e.o, e.kv) }
 
 // span evaluates toks at positions pos0.. and calls row(p, logits) for
 // each position p from logitsFrom on.

@@ -1,10 +1,6 @@
 package sample
 
-import (
-	"slices"
-	"sync"
-	"unsafe"
-)
+import "sync"
 
 // stringDFA checks a JSON string's text against a regular grammar (a
 // schema's pattern or format) one byte of the decoded text at a time. It
@@ -99,16 +95,6 @@ func newStringDFA(g *Grammar) *stringDFA {
 // intern returns st's state number, adding it (a copy) if it is new; -1
 // where the automaton is full.
 func (d *stringDFA) intern(st *gstate) int32 {
-	slices.SortFunc(st.stacks, func(a, b *frame) int {
-		x, y := uintptr(unsafe.Pointer(a)), uintptr(unsafe.Pointer(b))
-		switch {
-		case x < y:
-			return -1
-		case x > y:
-			return 1
-		}
-		return 0
-	})
 	k := st.appendKey(d.key[:0])
 	d.key = k
 	if id, ok := d.index[string(k)]; ok {

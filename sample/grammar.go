@@ -1,6 +1,7 @@
 package sample
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -25,7 +26,6 @@ var ErrGrammar = errors.New("invalid grammar")
 type Grammar struct {
 	elems []gElem
 	rules [][]int32 // each rule's alternatives: the index of their first element
-	names []string  // each rule's name, for errors
 	root  int32
 }
 
@@ -172,7 +172,7 @@ func (b *gbuild) finish(root int32) (*Grammar, error) {
 	if err := b.checkLeftRecursion(); err != nil {
 		return nil, err
 	}
-	g := &Grammar{rules: make([][]int32, len(b.rules)), names: b.names, root: root}
+	g := &Grammar{rules: make([][]int32, len(b.rules)), root: root}
 	for r, alts := range b.rules {
 		for _, a := range alts {
 			g.rules[r] = append(g.rules[r], int32(len(g.elems)))
@@ -606,10 +606,13 @@ func (c *grammarConstraint) stateKey() string {
 
 // appendKey appends a name of st to k: its frames (interned, so equal
 // stacks are one pointer; the matcher keeps every frame it interned
-// alive until it compacts, and a compaction drops the names kept), whether it may
-// end, and its pending bytes. States with the same frames in another
-// order get other names; stringDFA sorts them first.
+// alive until it compacts, and a compaction drops the names kept), whether
+// it may end, and its pending bytes. It sorts the stacks first, by
+// address (their order means nothing), so that equal states get one name.
 func (s *gstate) appendKey(k []byte) []byte {
+	slices.SortFunc(s.stacks, func(a, b *frame) int {
+		return cmp.Compare(uintptr(unsafe.Pointer(a)), uintptr(unsafe.Pointer(b)))
+	})
 	for _, f := range s.stacks {
 		k = binary.LittleEndian.AppendUint64(k, uint64(uintptr(unsafe.Pointer(f))))
 	}

@@ -3,13 +3,14 @@ package perplexity
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
+	"github.com/nuri-ai/nuri/internal/e2e"
 	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
@@ -26,51 +27,25 @@ func loadModel(t *testing.T, path string) model.Model {
 	return m
 }
 
-// goldenPrompt is one prompt of a case in the shared golden manifest:
-// its tokens and llama.cpp's logits for every position.
-type goldenPrompt struct {
-	Tokens []int32 `json:"tokens"`
-	Logits string  `json:"logits"`
-}
-
-// goldenLongest returns the longest prompt of the named case, with its
-// reference logits.
+// goldenLongest returns the longest prompt of the named case in the
+// shared golden manifest, with llama.cpp's logits for every position.
 func goldenLongest(t *testing.T, name string) (modelPath string, tokens []int32, logits []float32, nVocab int) {
 	t.Helper()
-	dir := testshared.Path(t, "testdata", "golden")
-	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	c, err := e2e.LoadCase(testshared.Path(t, "testdata", "golden", "manifest.json"), name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var man struct {
-		Cases []struct {
-			Name    string         `json:"name"`
-			Model   string         `json:"model"`
-			NVocab  int            `json:"n_vocab"`
-			Prompts []goldenPrompt `json:"prompts"`
-		} `json:"cases"`
-	}
-	if err := json.Unmarshal(raw, &man); err != nil {
-		t.Fatalf("manifest: %v", err)
-	}
-	for _, c := range man.Cases {
-		if c.Name != name {
-			continue
+	best := 0
+	for i, p := range c.Prompts {
+		if len(p.Tokens) > len(c.Prompts[best].Tokens) {
+			best = i
 		}
-		best := c.Prompts[0]
-		for _, p := range c.Prompts {
-			if len(p.Tokens) > len(best.Tokens) {
-				best = p
-			}
-		}
-		ref := testshared.ReadF32(t, filepath.Join(dir, best.Logits))
-		if len(ref) != len(best.Tokens)*c.NVocab {
-			t.Fatalf("%s: %d logits for %d tokens of %d", name, len(ref), len(best.Tokens), c.NVocab)
-		}
-		return filepath.Join(dir, c.Model), best.Tokens, ref, c.NVocab
 	}
-	t.Fatalf("no golden case %q", name)
-	return
+	ref, err := c.Golden(best)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.ModelPath(), c.Prompts[best].Tokens, ref, c.NVocab
 }
 
 // TestPerplexityMatchesLlamaCpp scores stories260K (a trained model) on
@@ -140,7 +115,7 @@ func TestKLDivergenceMatchesLlamaCpp(t *testing.T) {
 	for _, name := range []string{"llama-F16", "llama-Q8_0", "llama-Q4_K_M"} {
 		t.Run(name, func(t *testing.T) {
 			path, p2, qRef, _ := goldenLongest(t, name)
-			if !equalTokens(p2, prompt) {
+			if !slices.Equal(p2, prompt) {
 				t.Fatal("the cases' prompts differ")
 			}
 			br, err := NewBaseReader(bytes.NewReader(file.Bytes()))
@@ -186,18 +161,6 @@ func TestKLDivergenceMatchesLlamaCpp(t *testing.T) {
 			t.Logf("KLD %.6f (llama.cpp %.6f), same top %.3f (%.3f), ln PPL ratio %.5f ± %.5f", res.KLD.Value, kl, res.SameTop.Value, same, res.LogPPLRatio.Value, res.LogPPLRatio.Err)
 		})
 	}
-}
-
-func equalTokens(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // storyTokens is the test text in stories260K's vocabulary, with BOS.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -102,6 +103,17 @@ func (f ToolFormat) CallSuffix(name string) string {
 		return "}" + close
 	}
 	return close
+}
+
+// Trigger is the text that opens a call the model writes on its own:
+// from it on, the call can be held to the tools' schemas (a lazy
+// constraint), and CallSuffix("") closes it. Empty when the format has
+// no opening marker (llama3's calls are the reply itself).
+func (f ToolFormat) Trigger() string {
+	if f == ToolsHermes {
+		return hermesOpen
+	}
+	return ""
 }
 
 // ArgsKey is the key of a call's arguments object.
@@ -204,7 +216,7 @@ func (p *ToolParser) hermes(out *strings.Builder, final bool) []ToolCall {
 			p.pending = p.pending[len(p.pending)-keep:]
 			return calls
 		}
-		body, rest, closed := strings.Cut(p.pending, hermesClose)
+		body, rest, closed := cutCall(p.pending)
 		if !closed && !final {
 			return calls
 		}
@@ -283,6 +295,33 @@ func parseLlama3Calls(s string) ([]ToolCall, error) {
 		d = json.NewDecoder(strings.NewReader(rest))
 		s = rest
 	}
+}
+
+// cutCall splits a call's body from what follows its closing marker. A
+// marker inside one of the call's JSON strings does not close it: the
+// body is cut at the first marker after which it is not a truncated JSON
+// value. Without such a marker, closed is false and body is everything.
+func cutCall(s string) (body, rest string, closed bool) {
+	from := 0
+	for {
+		i := strings.Index(s[from:], hermesClose)
+		if i < 0 {
+			return s, "", false
+		}
+		i += from
+		if !truncatedJSON(s[:i]) {
+			return s[:i], s[i+len(hermesClose):], true
+		}
+		from = i + len(hermesClose)
+	}
+}
+
+// truncatedJSON says whether s is the start of a JSON value that has not
+// ended: more text could still make it whole.
+func truncatedJSON(s string) bool {
+	var v any
+	err := json.NewDecoder(strings.NewReader(s)).Decode(&v)
+	return errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // parseCall reads {"name": ..., argsKey: {...}}; either "arguments" or

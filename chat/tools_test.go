@@ -35,6 +35,10 @@ var hermesCases = []toolCase{
 	{"text after a call", "<tool_call>{\"name\": \"f\", \"arguments\": {}}</tool_call>\n\nDone.", "Done.",
 		[]ToolCall{{Name: "f", Arguments: "{}"}}},
 	{"marker prefix at the end is content", "x <tool_ca", "x <tool_ca", nil},
+	{"a closing marker inside an argument", "<tool_call>\n{\"name\": \"echo\", \"arguments\": {\"s\": \"a </tool_call> b\"}}\n</tool_call>\nok",
+		"ok", []ToolCall{{Name: "echo", Arguments: `{"s":"a </tool_call> b"}`}}},
+	{"a marker inside a string, the call cut", "<tool_call>{\"name\": \"echo\", \"arguments\": {\"s\": \"</tool_call> b",
+		"<tool_call>{\"name\": \"echo\", \"arguments\": {\"s\": \"</tool_call> b", nil},
 }
 
 var llama3Cases = []toolCase{

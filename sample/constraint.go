@@ -38,6 +38,9 @@ type Vocab struct {
 	plain    []int32
 	plainLen []uint16 // code points of each plain token, by position in plain
 	notPlain *vocabTrie
+	// hold: the tokens holding a byte, for Triggered (holding)
+	holdMu sync.Mutex
+	hold   map[byte][]int32
 }
 
 // NewVocab wraps the pieces, indexed by token id (it keeps the slice),

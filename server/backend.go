@@ -47,6 +47,11 @@ type Backend struct {
 	// ToolFormat, when set, is how tool calls are parsed from replies,
 	// whatever the chat template shows (nuri serve --tool-parser).
 	ToolFormat chat.ToolFormat
+	// FreeToolCalls leaves the calls a model writes under tool_choice
+	// "auto" unconstrained (nuri serve --free-tool-calls); by default a
+	// call, once its opening marker is written, is held to the tools'
+	// schemas.
+	FreeToolCalls bool
 	// Reasoning says whether replies' <think>…</think> is split off into
 	// reasoning_content: ReasoningAuto when the template shows thinking.
 	Reasoning Reasoning

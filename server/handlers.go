@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -213,7 +214,14 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if reasoning {
 		markers = append(markers, chat.ThinkMarkers()...)
 	}
-	base.ShowTokens = markerTokens(b.Tokenizer, markers)
+	shown := markerTexts(b.Tokenizer, markers)
+	base.ShowTokens = slices.Sorted(maps.Keys(shown))
+	if tools.held != nil && base.Constraint == nil {
+		// The model may answer in prose, but a call it opens is held to
+		// the tools' schemas (response_format, when given, holds the
+		// whole reply instead).
+		base.Constraint = b.lazyCalls(tools, shown, reasoning, thinkOpen)
+	}
 	j := s.newJob("chat", "chatcmpl-"+ri.id, &req.samplingFields, base, [][]int32{ids}, n)
 	j.tools, j.reasoning, j.thinkOpen, j.prefix = tools, reasoning, thinkOpen, prefix
 	return s.run(ctx, ri, b, j)

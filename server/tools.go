@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -68,6 +70,9 @@ type toolSetup struct {
 	// constraint (tool_choice required or named) keeps the rest of the
 	// forced call to its JSON and closing marker.
 	constraint func() sample.Constraint
+	// held (tool_choice auto) is the schema of a call the model opens on
+	// its own with the format's Trigger: applied lazily (lazyCalls).
+	held *sample.JSONSchema
 }
 
 // readTools checks a tools list and returns it as the template should see
@@ -165,8 +170,38 @@ func (b *Backend) toolsOf(req *chatRequest) (toolSetup, error) {
 			ts.constraint = func() sample.Constraint { return schema.ConstraintThen(vocab, suffix) }
 		}
 	}
+	if choice == "auto" && ts.format.Trigger() != "" && !b.FreeToolCalls {
+		held, err := b.forcedCallSchema(ts.format, names, "")
+		if err != nil {
+			return ts, err
+		}
+		if held == nil {
+			// Too many tools for the name's enum: any name, any object.
+			if held, err = sample.CompileJSONSchema([]byte(anyCallSchema(ts.format))); err != nil {
+				return ts, fmt.Errorf("tool call schema: %w", err)
+			}
+		}
+		ts.held = held
+	}
 	ts.single = req.ParallelToolCalls != nil && !*req.ParallelToolCalls
 	return ts, nil
+}
+
+// anyCallSchema is a call object with a name and an arguments object.
+func anyCallSchema(f chat.ToolFormat) string {
+	return `{"type": "object", "properties": {"name": {"type": "string", "minLength": 1}, "` + f.ArgsKey() +
+		`": {"type": "object"}}, "required": ["name", "` + f.ArgsKey() + `"], "additionalProperties": false}`
+}
+
+// lazyCalls is the constraint of a reply under tool_choice "auto": free,
+// but each call the model opens is held to held and closed by the
+// format's marker. markers are markerTexts; thinking and open are as for
+// sample.Trigger.
+func (b *Backend) lazyCalls(ts toolSetup, markers map[int32]string, thinking, open bool) func() sample.Constraint {
+	vocab, held, suffix := b.vocab(), ts.held, ts.format.CallSuffix("")
+	tr := sample.Trigger{Text: ts.format.Trigger(), Markers: markers, Thinking: thinking, Open: open}
+	call := func() sample.Constraint { return held.ConstraintThen(vocab, suffix) }
+	return func() sample.Constraint { return sample.Triggered(vocab, tr, call) }
 }
 
 // forcedCallSchema is what follows a forced call's prefix: the named
@@ -291,14 +326,21 @@ func historyCalls(in []toolCallIn, param string) ([]chat.ToolCall, error) {
 
 // markerTokens are the tokens that are, each alone, one of the markers: the
 // engine must emit their text even if the vocabulary calls them control.
+// They are markerTexts' keys, in id order.
 func markerTokens(tok Tokenizer, markers []string) []int32 {
-	var ids []int32
+	return slices.Sorted(maps.Keys(markerTexts(tok, markers)))
+}
+
+// markerTexts maps each token that is, alone, one of the markers to that
+// marker.
+func markerTexts(tok Tokenizer, markers []string) map[int32]string {
+	texts := make(map[int32]string, len(markers))
 	for _, m := range markers {
 		if t, err := tok.Encode(m, false, true); err == nil && len(t) == 1 {
-			ids = append(ids, t[0])
+			texts[t[0]] = m
 		}
 	}
-	return ids
+	return texts
 }
 
 // callsOut gives parsed calls their ids; index is set for stream deltas,

@@ -427,3 +427,87 @@ func TestForcedCallManyTools(t *testing.T) {
 		t.Fatalf("reply %q %+v %s", content, calls, finish)
 	}
 }
+
+// Under tool_choice "auto" the reply is free, but a call the model opens
+// is held to the tools' schemas and its closing marker, and the reply
+// cannot end inside one. response_format, --free-tool-calls and a format
+// without an opening marker leave it as before.
+func TestLazyCallConstraint(t *testing.T) {
+	// feed runs s through c and reports whether every byte was allowed
+	// and whether the reply may end there.
+	feed := func(c sample.Constraint, s string) (bool, bool) {
+		for _, b := range []byte(s) {
+			if !c.Allows(int32(b) + 3) {
+				return false, false
+			}
+			c.Accept(int32(b) + 3)
+		}
+		return true, c.Allows(2)
+	}
+	ts := newTestServer(t, Config{}, callReply, withTemplate(t, hermesTemplate))
+	for _, tc := range []struct {
+		text          string
+		allowed, ends bool
+	}{
+		{"그냥 산문으로 답할게요. {not a call}", true, true},
+		{callReply, true, true},
+		{callReply + "\n" + strings.Replace(callReply, "서울", "부산", 1) + "\n끝.", true, true},
+		{"<tool_call>\n{\"name\": \"get_time\", \"arguments\": {}}\n</tool_call>", false, false},      // not a tool of this request
+		{"<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"town\": \"서울\"}}", false, false}, // off its schema
+		{"<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"서울\"}}</tool_call>", false, false},
+		{"<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"서", true, false}, // open: no end yet
+		{"<tool_call>\n저는", false, false},
+	} {
+		status, _, body := ts.do("POST", "/v1/chat/completions", chatBodyWithTools(""))
+		if status != 200 {
+			t.Fatalf("status %d: %s", status, body)
+		}
+		c := ts.eng.last().Constraint
+		if c == nil {
+			t.Fatal("tool_choice auto: no constraint")
+		}
+		if allowed, ends := feed(c(), tc.text); allowed != tc.allowed || allowed && ends != tc.ends {
+			t.Errorf("%q: allowed %v, may end %v; want %v, %v", tc.text, allowed, ends, tc.allowed, tc.ends)
+		}
+	}
+	// More tools than the name's enum holds: any name, any object.
+	var many []string
+	for i := range 65 {
+		many = append(many, fmt.Sprintf(`{"type": "function", "function": {"name": "f%d"}}`, i))
+	}
+	status, _, body := ts.do("POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"tools":[`+strings.Join(many, ",")+`]}`)
+	if status != 200 || ts.eng.last().Constraint == nil {
+		t.Fatalf("65 tools: status %d: %s", status, body)
+	}
+	if ok, _ := feed(ts.eng.last().Constraint(), "<tool_call>\n{\"name\": \"f7\", \"arguments\": {}}\n</tool_call>"); !ok {
+		t.Error("65 tools: a call refused")
+	}
+	if ok, _ := feed(ts.eng.last().Constraint(), "<tool_call>\n{\"arguments\": {}}"); ok {
+		t.Error("65 tools: a call without a name allowed")
+	}
+	// response_format holds the whole reply; tool_choice none and a
+	// strict schema the recognizer cannot enforce are as before.
+	status, _, body = ts.do("POST", "/v1/chat/completions", chatBodyWithTools(`,"response_format":{"type":"json_object"}`))
+	if status != 200 {
+		t.Fatalf("response_format: status %d: %s", status, body)
+	}
+	if ok, _ := feed(ts.eng.last().Constraint(), "<tool_call>"); ok {
+		t.Error("response_format with tools: a call marker allowed")
+	}
+	if status, _, body = ts.do("POST", "/v1/chat/completions", chatBodyWithTools(`,"tool_choice":"none"`)); status != 200 || ts.eng.last().Constraint != nil {
+		t.Errorf("tool_choice none: status %d, constrained %v: %s", status, ts.eng.last().Constraint != nil, body)
+	}
+	strictTool := `[{"type": "function", "function": {"name": "f", "strict": true, "parameters": {"type": "object", "properties": {"s": {"type": "integer", "multipleOf": 2}}}}}]`
+	if status, _, body = ts.do("POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"tools":`+strictTool+`}`); status != 400 {
+		t.Errorf("strict schema that cannot be enforced: status %d: %s", status, body)
+	}
+
+	free := newTestServer(t, Config{}, callReply, withTemplate(t, hermesTemplate), func(b *Backend) { b.FreeToolCalls = true })
+	if status, _, body = free.do("POST", "/v1/chat/completions", chatBodyWithTools("")); status != 200 || free.eng.last().Constraint != nil {
+		t.Errorf("FreeToolCalls: status %d, constrained %v: %s", status, free.eng.last().Constraint != nil, body)
+	}
+	llama := newTestServer(t, Config{}, callReply, withTemplate(t, hermesTemplate), func(b *Backend) { b.ToolFormat = chat.ToolsLlama3 })
+	if status, _, body = llama.do("POST", "/v1/chat/completions", chatBodyWithTools("")); status != 200 || llama.eng.last().Constraint != nil {
+		t.Errorf("llama3 format: status %d, constrained %v: %s", status, llama.eng.last().Constraint != nil, body)
+	}
+}

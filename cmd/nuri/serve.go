@@ -41,6 +41,7 @@ type serveConfig struct {
 	threads, nCtx         int
 	chatTemplate, chatFmt string
 	toolParser            chat.ToolFormat // "" : what the template shows
+	freeToolCalls         bool            // auto calls unconstrained
 	embeddings            bool            // serve /v1/embeddings
 	pooling               string          // "" : the GGUF's pooling_type, else last
 	reasoning             server.Reasoning
@@ -68,6 +69,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.StringVar(&c.chatTemplate, "chat-template-file", "", "Jinja chat template file overriding the GGUF's")
 	fs.StringVar(&c.chatFmt, "chat-format", "", "built-in chat format instead of the template: "+strings.Join(chat.FormatNames(), ", "))
 	toolParser := fs.String("tool-parser", "auto", "how tool calls are read from replies: auto (from the chat template), "+strings.Join(chat.ToolFormatNames(), ", "))
+	fs.BoolVar(&c.freeToolCalls, "free-tool-calls", false, "under tool_choice auto, leave the calls a model writes unconstrained (default: a call, once opened, is held to the tools' schemas)")
 	fs.BoolVar(&c.embeddings, "embeddings", false, "serve /v1/embeddings: the final hidden states, pooled and normalised")
 	fs.StringVar(&c.pooling, "pooling", "", "embedding pooling: last, mean or cls (default: the GGUF's pooling_type, else last)")
 	reasoning := fs.String("reasoning-parser", "auto", "split <think>…</think> off into reasoning_content: auto (when the chat template writes it), think (always), none")
@@ -346,7 +348,7 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 		}
 	}
 	b := &server.Backend{Engine: server.EngineAdapter{E: eng}, Tokenizer: tok, Chat: renderer,
-		ToolFormat: c.toolParser, Reasoning: c.reasoning, Gauges: deviceGauges(dev, log)}
+		ToolFormat: c.toolParser, FreeToolCalls: c.freeToolCalls, Reasoning: c.reasoning, Gauges: deviceGauges(dev, log)}
 	if emb != nil {
 		b.Embedder = emb
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"unicode/utf8"
 )
 
 // ErrNoToken is returned when a constraint allows no token of the row.
@@ -32,9 +33,10 @@ type Vocab struct {
 	ends   []int32 // end-of-generation tokens
 	once   sync.Once
 	trie   *vocabTrie // every token
-	// Inside a JSON string nearly every token passes: the plain ones (no
-	// quote, backslash or control byte) always do, so only the rest's
-	// trie needs walking there.
+	// Inside a JSON string nearly every token passes: between two
+	// characters the plain ones (whole UTF-8 characters, no quote,
+	// backslash or control byte) always do, so only the rest's trie needs
+	// walking there.
 	plain    []int32
 	plainLen []uint16 // code points of each plain token, by position in plain
 	notPlain *vocabTrie
@@ -119,9 +121,13 @@ func (v *Vocab) build() {
 	v.notPlain = newVocabTrie(others)
 }
 
-// plainRunes says whether p can sit inside a JSON string as it is, and
-// how many characters it starts (UTF-8 continuation bytes start none).
+// plainRunes says whether p can sit inside a JSON string as it is, between
+// two characters, and how many characters it holds: no quote, backslash
+// or control byte, and whole characters of well-formed UTF-8.
 func plainRunes(p []byte) (int, bool) {
+	if !utf8.Valid(p) {
+		return 0, false
+	}
 	n := 0
 	for _, c := range p {
 		if c < 0x20 || c == '"' || c == '\\' {
@@ -167,7 +173,7 @@ func (c *jsonConstraint) Allows(tok int32) bool {
 func (c *jsonConstraint) Accept(tok int32) { c.st.feed(c.v.piece(tok)) }
 
 func (c *jsonConstraint) eachAllowed(allow func(tok int32)) {
-	if c.st.mode == jString || c.st.mode == jKeyString {
+	if (c.st.mode == jString || c.st.mode == jKeyString) && c.st.aux == 0 {
 		plain, _, rest := c.v.inString()
 		for _, tok := range plain {
 			allow(tok)

@@ -9,7 +9,7 @@ type jsonState struct {
 	depth uint8
 	ws    uint8  // whitespace bytes in the current run
 	nl    uint8  // line breaks in the current run
-	aux   uint8  // literal: which one and how far; \u escape: hex digits left
+	aux   uint8  // literal: which one and how far; \u escape: hex digits left; string: utf8Next's state
 	stack uint64 // bit i: level i+1 is an object
 	// objectTop: the top-level value must be an object (json_object).
 	objectTop bool
@@ -112,7 +112,7 @@ func (j *jsonState) step(c byte) bool {
 		case isJSONSpace(c):
 			return j.space(c)
 		case c == '"':
-			j.mode = jKeyString
+			j.mode, j.aux = jKeyString, 0
 			return true
 		case c == '}' && j.mode == jObjectKey:
 			return j.close(true)
@@ -130,6 +130,11 @@ func (j *jsonState) step(c byte) bool {
 	case jAfter:
 		return j.after(c)
 	case jString, jKeyString:
+		if j.aux != 0 || c >= 0x80 { // a character's bytes: aux is utf8Next's state
+			var ok bool
+			j.aux, ok = utf8Next(j.aux, c)
+			return ok
+		}
 		switch {
 		case c == '"':
 			if j.mode == jKeyString {
@@ -246,7 +251,7 @@ func (j *jsonState) value(c byte) bool {
 		}
 		j.depth++
 	case c == '"':
-		j.mode = jString
+		j.mode, j.aux = jString, 0
 	case c == '-':
 		j.mode = jMinus
 	case c == '0':

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func feedAll(s string, object bool) (jsonState, bool) {
@@ -32,6 +33,9 @@ func TestJSONStateDocuments(t *testing.T) {
 	invalid := []string{
 		`{,}`, `[1,]`, `{"a" 1}`, `{"a":}`, `01`, `1.`, `1.e5`, `-`, `+1`, `.5`, `tru`, `nul l`, `"a`, "\"\x01\"",
 		`"\x"`, `"\u12G4"`, `{"a":1}}`, `[1]]`, `{]`, `[}`, `{} x`, `{"a":1,}`, `{1:2}`, `truex`,
+		// Not UTF-8: a character cut short (in a value, in a key), a stray
+		// continuation byte, an overlong form, a surrogate, beyond U+10FFFF.
+		"\"\xed\x95\"", "{\"\xea\xb0\": 1}", "\"a\x80\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"",
 	}
 	for _, s := range invalid {
 		if st, ok := feedAll(s, false); ok && st.complete() {
@@ -120,8 +124,8 @@ func randomJSON(r *rand.Rand, b *strings.Builder, depth int) {
 }
 
 // Random JSON texts, and the same texts with one random edit: the
-// recognizer agrees with encoding/json on every one (the depth and
-// whitespace bounds are out of their reach).
+// recognizer agrees with encoding/json and unicode/utf8 on every one (the
+// depth and whitespace bounds are out of their reach).
 func TestJSONStateMatchesEncodingJSON(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	edits := []string{"{", "}", "[", "]", ",", ":", " ", `"`, `\`, "0", "1", "-", "+", ".", "e", "t", "x", "\x01"}
@@ -147,7 +151,9 @@ func TestJSONStateMatchesEncodingJSON(t *testing.T) {
 		}
 		st, ok := feedAll(s+" ", false)
 		ours := ok && st.complete()
-		want := json.Valid([]byte(s))
+		// A byte deleted from a character leaves UTF-8 that RFC 8259
+		// refuses and encoding/json lets through.
+		want := json.Valid([]byte(s)) && utf8.ValidString(s)
 		if ours != want {
 			t.Fatalf("%q: recognizer %v, encoding/json %v", s, ours, want)
 		}
@@ -329,7 +335,9 @@ func feedByte(c Constraint, x byte) bool {
 // vocabulary.
 func TestTrieMatchesEachToken(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	alphabet := []byte(`ab {}[]:,"01.-e\tn` + "\n")
+	// Bytes of 한 (ED 95 9C) and 가 (EA B0 80), and C3: pieces hold whole,
+	// partial and broken characters.
+	alphabet := []byte(`ab {}[]:,"01.-e\tn` + "\n\xed\x95\x9c\xea\xb0\x80\xc3")
 	pieces := make([][]byte, 3000)
 	for i := range pieces {
 		switch {
@@ -359,7 +367,9 @@ func TestTrieMatchesEachToken(t *testing.T) {
 	}
 	// States inside strings, where plain tokens pass without a walk: a
 	// bounded string at each length, a free one, a key, a free value's.
-	fixed := []string{`{"b": "`, `{"b": "a`, `{"b": "ab`, `{"b": "abc`, `{"c": "x`, `{"c": {"k`, `{"c": ["1`}
+	// Inside a character (after its first bytes) no plain token may pass.
+	fixed := []string{`{"b": "`, `{"b": "a`, `{"b": "ab`, `{"b": "abc`, `{"c": "x`, `{"c": {"k`, `{"c": ["1`,
+		"{\"b\": \"\xed", "{\"b\": \"a\xed\x95", "{\"c\": \"\xea", "{\"c\": {\"\xea\xb0", "{\"c\": [\"\xed\x95"}
 	checked := 0
 	for i := range 3*len(docs) + len(fixed) {
 		var doc string

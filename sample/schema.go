@@ -266,6 +266,7 @@ type schemaFrame struct {
 	neg   bool     // and its sign
 	pick  int8     // kObject with dispatch: the enum value property 0 matched
 	pat   [2]int32 // kString: the text's state in the node's texts
+	u8    uint8    // mStr, mMapKey: utf8Next's state
 }
 
 // schemaState is the recognizer's state: a stack of frames, one for each
@@ -293,9 +294,9 @@ func (s *schemaState) copyTo(d *schemaState) {
 
 func (s *schemaState) complete() bool { return s.done && !s.dead }
 
-// plainBudget says whether the text is inside a string where any plain
-// token (no quote, backslash or control byte) may come, and how many more
-// characters the string may take (-1: no bound).
+// plainBudget says whether the text is inside a string, between two
+// characters, where any plain token (plainRunes) may come, and how many
+// more characters the string may take (-1: no bound).
 func (s *schemaState) plainBudget() (int, bool) {
 	if s.dead || s.done || s.depth == 0 {
 		return 0, false
@@ -303,17 +304,17 @@ func (s *schemaState) plainBudget() (int, bool) {
 	f := &s.frames[s.depth-1]
 	switch f.mode {
 	case mStr:
-		if f.node.texts[0] != nil {
-			return 0, false // every character goes through the pattern
+		if f.node.texts[0] != nil || f.u8 != 0 {
+			return 0, false // every character goes through the pattern; a character's rest
 		}
 		if f.node.max < 0 {
 			return -1, true
 		}
 		return f.node.max - int(f.count), true
 	case mMapKey:
-		return -1, true
+		return -1, f.u8 == 0
 	case mLit:
-		if f.lit.mode == jString || f.lit.mode == jKeyString {
+		if (f.lit.mode == jString || f.lit.mode == jKeyString) && f.lit.aux == 0 {
 			return -1, true
 		}
 	}
@@ -585,6 +586,16 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		}
 		return stepFail
 	case mMapKey, mStr:
+		if f.u8 != 0 || c >= 0x80 {
+			var ok bool
+			if f.u8, ok = utf8Next(f.u8, c); !ok || f.mode == mStr && !n.textByte(f, c) {
+				return stepFail
+			}
+			if c&0xC0 != 0x80 { // a character starts (UTF-8 continuation bytes do not)
+				return s.char(f)
+			}
+			return stepOK
+		}
 		switch {
 		case c == '"':
 			if f.mode == mMapKey {
@@ -601,10 +612,7 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		if f.mode == mStr && !n.textByte(f, c) {
 			return stepFail
 		}
-		if c&0xC0 != 0x80 { // a character starts (UTF-8 continuation bytes do not)
-			return s.char(f)
-		}
-		return stepOK
+		return s.char(f)
 	case mMapKeyEsc, mStrEsc:
 		switch c {
 		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':

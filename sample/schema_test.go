@@ -74,6 +74,11 @@ var schemaTable = []struct {
 	schema         string
 	accept, refuse []string
 }{
+	// Strings are UTF-8: a character cut short or broken is refused in a
+	// bounded string, a free one, a map's key and a free value's string.
+	{`{"type":"object","properties":{"s":{"type":"string","maxLength":2},"m":{"type":"object","additionalProperties":{}}}}`,
+		[]string{`{"s":"한국"}`, `{"m":{"키":"값"}}`, `{"s":"é","m":{"a":["가"]}}`},
+		[]string{"{\"s\":\"\xed\x95\"}", "{\"s\":\"a\x80\"}", "{\"m\":{\"\xea\xb0\":1}}", "{\"m\":{\"a\":\"\xc3\"}}", "{\"s\":\"\xc0\xaf\"}"}},
 	// Properties: in the schema's order, required ones present, each once,
 	// no others, keys written literally.
 	{personSchema,

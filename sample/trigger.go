@@ -17,6 +17,9 @@ type Trigger struct {
 	// trigger, since a reasoning model may mention a call while it plans
 	// one. Open says the prompt already opened the thinking.
 	Thinking, Open bool
+	// Once ends the output after the first held part (OpenAI's
+	// parallel_tool_calls false): the constraint is then Complete.
+	Once bool
 }
 
 // maxTriggerGap bounds the whitespace between a trigger and the value it
@@ -30,8 +33,9 @@ const maxTriggerGap = 8
 // the next trigger starts another. This is llama.cpp's lazy grammar: a
 // model given tools may answer in prose, but a call it begins is
 // well-formed, and the reply cannot end inside one. next must return
-// this package's constraints. Triggered is never Complete: the output
-// ends when the model ends it.
+// this package's constraints. Triggered is Complete only after a held
+// part under Trigger.Once; otherwise the output ends when the model ends
+// it.
 func Triggered(v *Vocab, tr Trigger, next func() Constraint) Constraint {
 	if tr.Text == "" {
 		panic("sample.Triggered: empty trigger")
@@ -48,6 +52,7 @@ const (
 	trigThinking        // inside <think>…</think>
 	trigGap             // after the trigger, before the value
 	trigHeld            // under the inner constraint
+	trigDone            // after the one held part Once allows: nothing more
 )
 
 type triggered struct {
@@ -141,16 +146,28 @@ func (t *triggered) run(st *trigState, s string, accept bool) bool {
 			}
 			c.acceptBytes([]byte(s))
 			if c.Complete() {
-				st.phase, t.inner = trigFree, nil
+				st.phase, t.inner = t.after(), nil
 			}
 			return true
+		default: // trigDone
+			return false
 		}
 	}
 	return true
 }
 
+// after is the phase a held part's end leads to.
+func (t *triggered) after() int {
+	if t.tr.Once {
+		return trigDone
+	}
+	return trigFree
+}
+
 func (t *triggered) Allows(tok int32) bool {
 	switch {
+	case t.st.phase == trigDone:
+		return t.v.isEnd(tok)
 	case t.st.phase == trigHeld && (len(t.v.piece(tok)) > 0 || t.v.isEnd(tok)):
 		return t.inner.Allows(tok) // its own judgement, with its caches
 	case t.v.isEnd(tok):
@@ -169,7 +186,7 @@ func (t *triggered) Accept(tok int32) {
 	if t.st.phase == trigHeld && len(t.v.piece(tok)) > 0 {
 		t.inner.Accept(tok)
 		if t.inner.Complete() {
-			t.st.phase, t.inner = trigFree, nil
+			t.st.phase, t.inner = t.after(), nil
 		}
 		return
 	}
@@ -178,13 +195,19 @@ func (t *triggered) Accept(tok int32) {
 	}
 }
 
-func (t *triggered) Complete() bool { return false }
+func (t *triggered) Complete() bool { return t.st.phase == trigDone }
 
 // eachAllowed lists a held part's tokens from its constraint's own walk.
 // Outside one, a token can be refused only for what it writes after a
 // trigger it completes, so only the tokens holding the trigger's last
 // byte are judged one by one.
 func (t *triggered) eachAllowed(allow func(tok int32)) {
+	if t.st.phase == trigDone {
+		for _, end := range t.v.ends {
+			allow(end)
+		}
+		return
+	}
 	l, lists := t.inner.(tokenLister)
 	if lists && t.st.phase == trigHeld {
 		l.eachAllowed(allow)

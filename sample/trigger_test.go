@@ -119,6 +119,30 @@ func TestTriggered(t *testing.T) {
 	}
 }
 
+// Once: the output ends with the first call, and the constraint says so.
+func TestTriggeredOnce(t *testing.T) {
+	v, markers := triggerVocab()
+	call := weatherCall(t, v)
+	c := Triggered(v, Trigger{Text: "<tool_call>", Markers: markers, Once: true}, call)
+	for _, tok := range tokensOf(v, markers, "먼저 <tool_call>\n{\"name\": \"get_time\", \"arguments\": {}}\n</tool_call>", true) {
+		if c.Complete() {
+			t.Fatal("complete before the call ended")
+		}
+		if !c.Allows(tok) {
+			t.Fatalf("token %d refused", tok)
+		}
+		c.Accept(tok)
+	}
+	if !c.Complete() {
+		t.Fatal("not complete after the call")
+	}
+	var listed []int32
+	c.(tokenLister).eachAllowed(func(id int32) { listed = append(listed, id) })
+	if !slices.Equal(listed, []int32{0}) || c.Allows(int32('\n')+1) || !c.Allows(0) {
+		t.Fatalf("after the call: listed %v", listed)
+	}
+}
+
 // Sampling at random under Triggered: every token listed is one Allows
 // takes, and every call written is whole, valid JSON naming a tool with
 // arguments its schema accepts; the prose around the calls is free.

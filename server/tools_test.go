@@ -470,6 +470,14 @@ func TestLazyCallConstraint(t *testing.T) {
 			t.Errorf("%q: allowed %v, may end %v; want %v, %v", tc.text, allowed, ends, tc.allowed, tc.ends)
 		}
 	}
+	// parallel_tool_calls false: the reply ends with its first call.
+	if status, _, body := ts.do("POST", "/v1/chat/completions", chatBodyWithTools(`,"parallel_tool_calls":false`)); status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	once := ts.eng.last().Constraint()
+	if ok, _ := feed(once, callReply); !ok || !once.Complete() || once.Allows(int32('\n')+3) {
+		t.Errorf("parallel_tool_calls false: allowed %v, complete %v after a call", ok, once.Complete())
+	}
 	// More tools than the name's enum holds: any name, any object.
 	var many []string
 	for i := range 65 {

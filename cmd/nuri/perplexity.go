@@ -31,6 +31,8 @@ type perplexityConfig struct {
 	klRun          bool
 	hellaswag      bool // -f holds HellaSwag tasks
 	hsTasks        int  // the first this many (0: all)
+	winogrande     bool // -f holds Winogrande tasks
+	wgTasks        int  // the first this many (0: all)
 	kvType         quant.Type
 	json, progress bool
 	logLevel       string
@@ -44,6 +46,7 @@ func parsePerplexity(args []string, stderr io.Writer) (*perplexityConfig, error)
 		fmt.Fprintln(stderr, "usage: nuri perplexity --model M --file TEXT [-c 512] [--chunks N] [--kl-divergence-base BASE]")
 		fmt.Fprintln(stderr, "       nuri perplexity --model M --kl-divergence --kl-divergence-base BASE")
 		fmt.Fprintln(stderr, "       nuri perplexity --model M --hellaswag --file TASKS [--hellaswag-tasks N]")
+		fmt.Fprintln(stderr, "       nuri perplexity --model M --winogrande --file TASKS.csv [--winogrande-tasks N]")
 		fmt.Fprintln(stderr, "\nPerplexity over the second half of each chunk of the text, as llama-perplexity")
 		fmt.Fprintln(stderr, "computes it. With --kl-divergence-base alone the run also writes every scored")
 		fmt.Fprintln(stderr, "position's log-probabilities there (llama.cpp's base file layout); with")
@@ -52,7 +55,9 @@ func parsePerplexity(args []string, stderr io.Writer) (*perplexityConfig, error)
 		fmt.Fprintln(stderr, "top-token agreement (a quantized model against its F16 or BF16 original).")
 		fmt.Fprintln(stderr, "With --hellaswag the file holds multiple-choice tasks in llama.cpp's layout")
 		fmt.Fprintln(stderr, "(six lines each: context, right ending 0-3, four endings) and the run reports")
-		fmt.Fprintln(stderr, "how often the model's likeliest ending is the right one.")
+		fmt.Fprintln(stderr, "how often the model's likeliest ending is the right one. With --winogrande the")
+		fmt.Fprintln(stderr, "file holds two-way fill-in tasks in llama.cpp's CSV layout (index, sentence")
+		fmt.Fprintln(stderr, "with a _ blank, choice 1, choice 2, answer 1 or 2).")
 		fs.PrintDefaults()
 	}
 	c := &perplexityConfig{}
@@ -62,6 +67,8 @@ func parsePerplexity(args []string, stderr io.Writer) (*perplexityConfig, error)
 	fs.BoolVar(&c.klRun, "kl-divergence", false, "compare the model with the --kl-divergence-base file")
 	fs.BoolVar(&c.hellaswag, "hellaswag", false, "score the HellaSwag tasks in --file (llama-perplexity --hellaswag)")
 	fs.IntVar(&c.hsTasks, "hellaswag-tasks", 0, "score the first this many tasks (0: all)")
+	fs.BoolVar(&c.winogrande, "winogrande", false, "score the Winogrande tasks in --file (llama-perplexity --winogrande)")
+	fs.IntVar(&c.wgTasks, "winogrande-tasks", 0, "score the first this many tasks (0: all)")
 	fs.StringVar(&kv, "kv-cache-type", "f16", "KV cache type: f16, q8_0 or f32")
 	fs.BoolVar(&c.json, "json", false, "print the result as JSON on stdout (progress stays on stderr)")
 	fs.BoolVar(&c.progress, "progress", true, "report each chunk on stderr")
@@ -85,6 +92,10 @@ func parsePerplexity(args []string, stderr io.Writer) (*perplexityConfig, error)
 		return fail("--hellaswag scores tasks: drop --kl-divergence and --kl-divergence-base")
 	case c.hsTasks < 0 || (c.hsTasks > 0 && !c.hellaswag):
 		return fail("--hellaswag-tasks takes a count ≥ 0, with --hellaswag")
+	case c.winogrande && (c.klRun || c.klBase != "" || c.hellaswag):
+		return fail("--winogrande scores tasks: drop --kl-divergence, --kl-divergence-base and --hellaswag")
+	case c.wgTasks < 0 || (c.wgTasks > 0 && !c.winogrande):
+		return fail("--winogrande-tasks takes a count ≥ 0, with --winogrande")
 	case c.klRun && c.klBase == "":
 		return fail("--kl-divergence needs --kl-divergence-base")
 	case c.klRun && c.file != "":
@@ -157,7 +168,19 @@ func perplexityCmd(ctx context.Context, c *perplexityConfig, stdin io.Reader, st
 	var tokens []int32
 	var base *perplexity.BaseReader
 	var tasks []perplexity.HellaSwagTask
+	var wgTasks []perplexity.WinograndeTask
 	switch {
+	case c.winogrande:
+		text, err := readText(c.file, stdin)
+		if err != nil {
+			return err
+		}
+		if wgTasks, err = perplexity.ReadWinogrande(strings.NewReader(text)); err != nil {
+			return fmt.Errorf("%s: %w", c.file, err)
+		}
+		if c.wgTasks > 0 && c.wgTasks < len(wgTasks) {
+			wgTasks = wgTasks[:c.wgTasks]
+		}
 	case c.hellaswag:
 		text, err := readText(c.file, stdin)
 		if err != nil {
@@ -216,16 +239,20 @@ func perplexityCmd(ctx context.Context, c *perplexityConfig, stdin io.Reader, st
 	if c.progress {
 		fmt.Fprintf(stderr, "nuri perplexity: %s loaded in %v on %s\n", c.model, time.Since(t0).Round(time.Millisecond), dev.Name())
 	}
+	// Tasks are tokenized as llama.cpp does: the BOS the vocabulary asks
+	// for, special tokens' text read as plain text.
+	tokenize := func(s string) ([]int32, error) {
+		ids, err := tok.Encode(s, false, false)
+		if bos >= 0 {
+			ids = append([]int32{bos}, ids...)
+		}
+		return ids, err
+	}
 	switch {
 	case c.hellaswag:
-		tokenize := func(s string) ([]int32, error) {
-			ids, err := tok.Encode(s, false, false)
-			if bos >= 0 {
-				ids = append([]int32{bos}, ids...)
-			}
-			return ids, err
-		}
 		return hellaswagRun(ctx, c, m, tasks, tokenize, opts, stdout, stderr)
+	case c.winogrande:
+		return winograndeRun(ctx, c, m, wgTasks, tokenize, opts, stdout, stderr)
 	case c.klRun:
 		return klRun(ctx, c, m, base, opts, stdout, stderr)
 	}
@@ -260,6 +287,40 @@ func hellaswagRun(ctx context.Context, c *perplexityConfig, m model.Model, tasks
 		}{c.model, c.file, res})
 	}
 	fmt.Fprintf(stdout, "\nFinal: acc_norm = %.4f%% [%.4f%%, %.4f%%], %d of %d tasks\n", 100*res.Accuracy, 100*res.Low, 100*res.High, res.Correct, res.Tasks)
+	if c.progress {
+		fmt.Fprintf(stderr, "nuri perplexity: %d tokens evaluated in %.1f s\n", res.Tokens, res.Seconds)
+	}
+	return nil
+}
+
+// winograndeRun scores the tasks and prints llama-perplexity's table: each
+// task's running accuracy, its choices' scores, the pick and the answer.
+func winograndeRun(ctx context.Context, c *perplexityConfig, m model.Model, tasks []perplexity.WinograndeTask, tokenize func(string) ([]int32, error), opts perplexity.Options, stdout, stderr io.Writer) error {
+	if c.progress {
+		fmt.Fprintf(stderr, "nuri perplexity: %d Winogrande tasks from %s\n", len(tasks), c.file)
+	}
+	if !c.json {
+		fmt.Fprintf(stdout, "task\tacc\tscore 1\tscore 2\tpicked\tanswer\n")
+	}
+	res, err := perplexity.Winogrande(ctx, m, tasks, tokenize, opts, func(p perplexity.WinograndeProgress) {
+		if p.Task == 1 && c.progress {
+			fmt.Fprintf(stderr, "nuri perplexity: %.2f s a task, ETA %v\n", p.Elapsed.Seconds(), (p.Elapsed * time.Duration(p.Tasks-1)).Round(time.Second))
+		}
+		if !c.json {
+			fmt.Fprintf(stdout, "%d\t%.4f\t%10.6f\t%10.6f\t%d\t%d\n", p.Task, 100*p.Accuracy, p.Scores[0], p.Scores[1], p.Picked, p.Answer)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.file, err)
+	}
+	if c.json {
+		return writeJSON(stdout, struct {
+			Model string `json:"model"`
+			File  string `json:"file"`
+			*perplexity.WinograndeResult
+		}{c.model, c.file, res})
+	}
+	fmt.Fprintf(stdout, "\nFinal Winogrande score (%d tasks): %.4f +/- %.4f\n", res.Tasks, 100*res.Accuracy, 100*res.StdErr)
 	if c.progress {
 		fmt.Fprintf(stderr, "nuri perplexity: %d tokens evaluated in %.1f s\n", res.Tokens, res.Seconds)
 	}

@@ -133,6 +133,40 @@ func TestHellaSwagCommand(t *testing.T) {
 	}
 }
 
+// TestWinograndeCommand scores a CSV task file: the per-task table, the
+// final line, --winogrande-tasks and --json.
+func TestWinograndeCommand(t *testing.T) {
+	model := testshared.Path(t, "models", "stories260K.gguf")
+	tasks := filepath.Join(t.TempDir(), "winogrande.csv")
+	const text = "index,sentence,option1,option2,answer\n" +
+		"0,\"Once upon a time, there was a little _ named Lily. She loved to play outside.\",girl,sky,1\n" +
+		"1,She was very _ because she could not find her toy.,tree,sad,2\n"
+	if err := os.WriteFile(tasks, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := realMain([]string{"perplexity", "-m", model, "--winogrande", "-f", tasks}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	out := stdout.String()
+	if !strings.HasPrefix(out, "task\tacc\tscore 1\tscore 2\tpicked\tanswer\n1\t100.0000\t") ||
+		!strings.Contains(out, "\t1\t1\n2\t100.0000\t") || !strings.Contains(out, "Final Winogrande score (2 tasks): 100.0000 +/- 0.0000") {
+		t.Errorf("output:\n%s", out)
+	}
+	stdout.Reset()
+	if code := realMain([]string{"perplexity", "-m", model, "--winogrande", "-f", tasks, "--winogrande-tasks", "1", "--json", "--progress=false"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var r struct {
+		Tasks, Correct int
+		Picked         []int
+		Scores         [][2]float64
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil || r.Tasks != 1 || r.Correct != 1 || len(r.Picked) != 1 || r.Picked[0] != 1 || r.Scores[0][0] <= r.Scores[0][1] {
+		t.Errorf("--json: %+v (%v)\n%s", r, err, stdout.String())
+	}
+}
+
 func TestPerplexityCommandErrors(t *testing.T) {
 	model := testshared.Path(t, "models", "stories260K.gguf")
 	dir := t.TempDir()
@@ -159,6 +193,9 @@ func TestPerplexityCommandErrors(t *testing.T) {
 		{"hellaswag and kl", []string{"-m", model, "--hellaswag", "-f", storyFile, "--kl-divergence-base", junk}, 2, "drop --kl-divergence"},
 		{"tasks without hellaswag", []string{"-m", model, "-f", storyFile, "--hellaswag-tasks", "3"}, 2, "with --hellaswag"},
 		{"not a task file", []string{"-m", model, "--hellaswag", "-f", storyFile}, 1, "not a HellaSwag task file"},
+		{"winogrande and hellaswag", []string{"-m", model, "--winogrande", "--hellaswag", "-f", storyFile}, 2, "drop --kl-divergence, --kl-divergence-base and --hellaswag"},
+		{"tasks without winogrande", []string{"-m", model, "-f", storyFile, "--winogrande-tasks", "3"}, 2, "with --winogrande"},
+		{"not a winogrande file", []string{"-m", model, "--winogrande", "-f", storyFile}, 1, "not a Winogrande task file: line 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

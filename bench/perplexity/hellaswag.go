@@ -136,18 +136,13 @@ func HellaSwag(ctx context.Context, m model.Model, tasks []HellaSwagTask, tokeni
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		scores, n, err := ev.endings(seqs[i])
+		scores, n, err := ev.endings(seqs[i][:])
 		if err != nil {
 			return nil, fmt.Errorf("task %d: %w", i+1, err)
 		}
 		res.Tokens += n
-		pick := 0
-		for s := 1; s < 4; s++ {
-			if scores[s] > scores[pick] {
-				pick = s
-			}
-		}
-		res.Picked[i], res.Scores[i] = pick, scores
+		pick := bestScore(scores)
+		res.Picked[i], res.Scores[i] = pick, [4]float64(scores)
 		if pick == tasks[i].Gold {
 			res.Correct++
 		}
@@ -161,6 +156,17 @@ func HellaSwag(ctx context.Context, m model.Model, tasks []HellaSwagTask, tokeni
 	res.Low, res.High = wilson(res.Correct, len(tasks))
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
+}
+
+// bestScore is the index of the highest score, the first on a tie.
+func bestScore(scores []float64) int {
+	pick := 0
+	for s := 1; s < len(scores); s++ {
+		if scores[s] > scores[pick] {
+			pick = s
+		}
+	}
+	return pick
 }
 
 // spanEvaluator runs token spans of one sequence at given positions, over
@@ -221,22 +227,18 @@ func (e *spanEvaluator) span(toks []int32, pos0, logitsFrom int, row func(p int,
 	return nil
 }
 
-// endings scores four token sequences that share a prefix: each one's
-// mean log-probability over its tokens after the shared part (at least
-// one). It returns the scores and the tokens evaluated.
-func (e *spanEvaluator) endings(seqs [4][]int32) ([4]float64, int, error) {
+// endings scores token sequences that share a prefix: each one's mean
+// log-probability over its tokens after the shared part (at least one).
+// It returns the scores and the tokens evaluated.
+func (e *spanEvaluator) endings(seqs [][]int32) ([]float64, int, error) {
 	common := len(seqs[0])
 	for _, s := range seqs[1:] {
-		k := 0
-		for k < min(common, len(s)) && s[k] == seqs[0][k] {
-			k++
-		}
-		common = k
+		common = min(common, sharedPrefix(s, seqs[0]))
 	}
 	for _, s := range seqs {
 		common = min(common, len(s)-1) // every ending keeps a token to score
 	}
-	var scores [4]float64
+	scores := make([]float64, len(seqs))
 	if common < 1 {
 		return scores, 0, errors.New("the endings share no first token to score them after (an empty context without a BOS?)")
 	}

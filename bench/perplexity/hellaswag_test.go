@@ -65,7 +65,7 @@ func TestHellaSwagEndingsMatchLlamaCpp(t *testing.T) {
 	// The longest ending first, so the shorter ones run over KV entries a
 	// longer one left: they must not see them.
 	seqs[0], seqs[3] = seqs[3], seqs[0]
-	scores, evaluated, err := ev.endings(seqs)
+	scores, evaluated, err := ev.endings(seqs[:])
 	if err != nil {
 		t.Fatal(err)
 	}

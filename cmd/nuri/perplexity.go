@@ -33,6 +33,8 @@ type perplexityConfig struct {
 	hsTasks        int  // the first this many (0: all)
 	winogrande     bool // -f holds Winogrande tasks
 	wgTasks        int  // the first this many (0: all)
+	choice         bool // -f holds multiple-choice tasks
+	mcTasks        int  // the first this many (0: all)
 	kvType         quant.Type
 	json, progress bool
 	logLevel       string
@@ -47,6 +49,7 @@ func parsePerplexity(args []string, stderr io.Writer) (*perplexityConfig, error)
 		fmt.Fprintln(stderr, "       nuri perplexity --model M --kl-divergence --kl-divergence-base BASE")
 		fmt.Fprintln(stderr, "       nuri perplexity --model M --hellaswag --file TASKS [--hellaswag-tasks N]")
 		fmt.Fprintln(stderr, "       nuri perplexity --model M --winogrande --file TASKS.csv [--winogrande-tasks N]")
+		fmt.Fprintln(stderr, "       nuri perplexity --model M --multiple-choice --file TASKS.bin [--multiple-choice-tasks N]")
 		fmt.Fprintln(stderr, "\nPerplexity over the second half of each chunk of the text, as llama-perplexity")
 		fmt.Fprintln(stderr, "computes it. With --kl-divergence-base alone the run also writes every scored")
 		fmt.Fprintln(stderr, "position's log-probabilities there (llama.cpp's base file layout); with")
@@ -57,7 +60,9 @@ func parsePerplexity(args []string, stderr io.Writer) (*perplexityConfig, error)
 		fmt.Fprintln(stderr, "(six lines each: context, right ending 0-3, four endings) and the run reports")
 		fmt.Fprintln(stderr, "how often the model's likeliest ending is the right one. With --winogrande the")
 		fmt.Fprintln(stderr, "file holds two-way fill-in tasks in llama.cpp's CSV layout (index, sentence")
-		fmt.Fprintln(stderr, "with a _ blank, choice 1, choice 2, answer 1 or 2).")
+		fmt.Fprintln(stderr, "with a _ blank, choice 1, choice 2, answer 1 or 2). With --multiple-choice it")
+		fmt.Fprintln(stderr, "holds questions with labelled answers in llama.cpp's binary layout (ARC, MMLU,")
+		fmt.Fprintln(stderr, "TruthfulQA).")
 		fs.PrintDefaults()
 	}
 	c := &perplexityConfig{}
@@ -69,6 +74,8 @@ func parsePerplexity(args []string, stderr io.Writer) (*perplexityConfig, error)
 	fs.IntVar(&c.hsTasks, "hellaswag-tasks", 0, "score the first this many tasks (0: all)")
 	fs.BoolVar(&c.winogrande, "winogrande", false, "score the Winogrande tasks in --file (llama-perplexity --winogrande)")
 	fs.IntVar(&c.wgTasks, "winogrande-tasks", 0, "score the first this many tasks (0: all)")
+	fs.BoolVar(&c.choice, "multiple-choice", false, "score the multiple-choice tasks in --file (llama-perplexity --multiple-choice)")
+	fs.IntVar(&c.mcTasks, "multiple-choice-tasks", 0, "score the first this many tasks (0: all)")
 	fs.StringVar(&kv, "kv-cache-type", "f16", "KV cache type: f16, q8_0 or f32")
 	fs.BoolVar(&c.json, "json", false, "print the result as JSON on stdout (progress stays on stderr)")
 	fs.BoolVar(&c.progress, "progress", true, "report each chunk on stderr")
@@ -96,6 +103,10 @@ func parsePerplexity(args []string, stderr io.Writer) (*perplexityConfig, error)
 		return fail("--winogrande scores tasks: drop --kl-divergence, --kl-divergence-base and --hellaswag")
 	case c.wgTasks < 0 || (c.wgTasks > 0 && !c.winogrande):
 		return fail("--winogrande-tasks takes a count ≥ 0, with --winogrande")
+	case c.choice && (c.klRun || c.klBase != "" || c.hellaswag || c.winogrande):
+		return fail("--multiple-choice scores tasks: drop --kl-divergence, --kl-divergence-base, --hellaswag and --winogrande")
+	case c.mcTasks < 0 || (c.mcTasks > 0 && !c.choice):
+		return fail("--multiple-choice-tasks takes a count ≥ 0, with --multiple-choice")
 	case c.klRun && c.klBase == "":
 		return fail("--kl-divergence needs --kl-divergence-base")
 	case c.klRun && c.file != "":
@@ -169,7 +180,19 @@ func perplexityCmd(ctx context.Context, c *perplexityConfig, stdin io.Reader, st
 	var base *perplexity.BaseReader
 	var tasks []perplexity.HellaSwagTask
 	var wgTasks []perplexity.WinograndeTask
+	var mcTasks []perplexity.ChoiceTask
 	switch {
+	case c.choice:
+		text, err := readText(c.file, stdin)
+		if err != nil {
+			return err
+		}
+		if mcTasks, err = perplexity.ReadChoiceTasks(strings.NewReader(text), int64(len(text))); err != nil {
+			return fmt.Errorf("%s: %w", c.file, err)
+		}
+		if c.mcTasks > 0 && c.mcTasks < len(mcTasks) {
+			mcTasks = mcTasks[:c.mcTasks]
+		}
 	case c.winogrande:
 		text, err := readText(c.file, stdin)
 		if err != nil {
@@ -253,6 +276,8 @@ func perplexityCmd(ctx context.Context, c *perplexityConfig, stdin io.Reader, st
 		return hellaswagRun(ctx, c, m, tasks, tokenize, opts, stdout, stderr)
 	case c.winogrande:
 		return winograndeRun(ctx, c, m, wgTasks, tokenize, opts, stdout, stderr)
+	case c.choice:
+		return choiceRun(ctx, c, m, mcTasks, tokenize, opts, stdout, stderr)
 	case c.klRun:
 		return klRun(ctx, c, m, base, opts, stdout, stderr)
 	}
@@ -321,6 +346,40 @@ func winograndeRun(ctx context.Context, c *perplexityConfig, m model.Model, task
 		}{c.model, c.file, res})
 	}
 	fmt.Fprintf(stdout, "\nFinal Winogrande score (%d tasks): %.4f +/- %.4f\n", res.Tasks, 100*res.Accuracy, 100*res.StdErr)
+	if c.progress {
+		fmt.Fprintf(stderr, "nuri perplexity: %d tokens evaluated in %.1f s\n", res.Tokens, res.Seconds)
+	}
+	return nil
+}
+
+// choiceRun scores the tasks and prints llama-perplexity's table: each
+// task's running accuracy, then the final accuracy and random chance.
+func choiceRun(ctx context.Context, c *perplexityConfig, m model.Model, tasks []perplexity.ChoiceTask, tokenize func(string) ([]int32, error), opts perplexity.Options, stdout, stderr io.Writer) error {
+	if c.progress {
+		fmt.Fprintf(stderr, "nuri perplexity: %d multiple-choice tasks from %s\n", len(tasks), c.file)
+	}
+	if !c.json {
+		fmt.Fprintf(stdout, "task\tacc_norm\n")
+	}
+	res, err := perplexity.MultipleChoice(ctx, m, tasks, tokenize, opts, func(p perplexity.ChoiceProgress) {
+		if p.Task == 1 && c.progress {
+			fmt.Fprintf(stderr, "nuri perplexity: %.2f s a task, ETA %v\n", p.Elapsed.Seconds(), (p.Elapsed * time.Duration(p.Tasks-1)).Round(time.Second))
+		}
+		if !c.json {
+			fmt.Fprintf(stdout, "%d\t%.8f\n", p.Task, 100*p.Accuracy)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.file, err)
+	}
+	if c.json {
+		return writeJSON(stdout, struct {
+			Model string `json:"model"`
+			File  string `json:"file"`
+			*perplexity.ChoiceResult
+		}{c.model, c.file, res})
+	}
+	fmt.Fprintf(stdout, "\nFinal result: %.4f +/- %.4f\nRandom chance: %.4f +/- %.4f\n", 100*res.Accuracy, 100*res.StdErr, 100*res.Chance, 100*res.ChanceStdErr)
 	if c.progress {
 		fmt.Fprintf(stderr, "nuri perplexity: %d tokens evaluated in %.1f s\n", res.Tokens, res.Seconds)
 	}

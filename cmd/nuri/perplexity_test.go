@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nuri-ai/nuri/bench/perplexity"
 	"github.com/nuri-ai/nuri/internal/testshared"
 )
 
@@ -167,6 +168,43 @@ func TestWinograndeCommand(t *testing.T) {
 	}
 }
 
+// TestMultipleChoiceCommand scores a binary task file written by
+// perplexity.WriteChoiceTasks: the table, the final lines, the task cap
+// and --json.
+func TestMultipleChoiceCommand(t *testing.T) {
+	model := testshared.Path(t, "models", "stories260K.gguf")
+	path := filepath.Join(t.TempDir(), "tasks.bin")
+	var buf bytes.Buffer
+	if err := perplexity.WriteChoiceTasks(&buf, []perplexity.ChoiceTask{
+		{Question: "Once upon a time, there was a little girl named Lily.", Answers: []string{"loved She to play outside.", "She loved to play outside."}, Labels: []int32{0, 1}},
+		{Question: "One day, she saw a big red ball in the park.", Answers: []string{"She ran to the ball.", "ball the ran She to.", "to She ball ran the."}, Labels: []int32{1, 0, 0}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := realMain([]string{"perplexity", "-m", model, "--multiple-choice", "-f", path}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if out := stdout.String(); out != "task\tacc_norm\n1\t100.00000000\n2\t100.00000000\n\nFinal result: 100.0000 +/- 0.0000\nRandom chance: 40.0000 +/- 48.9898\n" {
+		t.Errorf("output:\n%s", out)
+	}
+	stdout.Reset()
+	if code := realMain([]string{"perplexity", "-m", model, "--multiple-choice", "-f", path, "--multiple-choice-tasks", "1", "--json", "--progress=false"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var r struct {
+		Tasks, Correct int
+		Picked         []int
+		Chance         float64 `json:"random_chance"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil || r.Tasks != 1 || r.Correct != 1 || r.Picked[0] != 1 || r.Chance != 0.5 {
+		t.Errorf("--json: %+v (%v)\n%s", r, err, stdout.String())
+	}
+}
+
 func TestPerplexityCommandErrors(t *testing.T) {
 	model := testshared.Path(t, "models", "stories260K.gguf")
 	dir := t.TempDir()
@@ -196,6 +234,9 @@ func TestPerplexityCommandErrors(t *testing.T) {
 		{"winogrande and hellaswag", []string{"-m", model, "--winogrande", "--hellaswag", "-f", storyFile}, 2, "drop --kl-divergence, --kl-divergence-base and --hellaswag"},
 		{"tasks without winogrande", []string{"-m", model, "-f", storyFile, "--winogrande-tasks", "3"}, 2, "with --winogrande"},
 		{"not a winogrande file", []string{"-m", model, "--winogrande", "-f", storyFile}, 1, "not a Winogrande task file: line 1"},
+		{"multiple choice and winogrande", []string{"-m", model, "--multiple-choice", "--winogrande", "-f", storyFile}, 2, "--hellaswag and --winogrande"},
+		{"tasks without multiple choice", []string{"-m", model, "-f", storyFile, "--multiple-choice-tasks", "3"}, 2, "with --multiple-choice"},
+		{"not a multiple-choice file", []string{"-m", model, "--multiple-choice", "-f", storyFile}, 1, "not a multiple-choice task file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

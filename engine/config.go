@@ -17,6 +17,12 @@ const (
 	DefaultKVCacheFraction     = 0.25
 	DefaultEventBuffer         = 64
 	DefaultKVCacheType         = "f16"
+	DefaultSpecNgramMax        = 4
+	DefaultSpecNgramMin        = 2
+	DefaultSpecMaxSeqs         = 2
+	// maxSpecTokens bounds Config.SpecTokens: a longer draft is almost
+	// never accepted whole, and each token of it costs a logits row.
+	maxSpecTokens = 32
 )
 
 // Config is the scheduler's configuration. Zero fields take the defaults
@@ -55,6 +61,24 @@ type Config struct {
 	EventBuffer int
 	// Observer receives latency observations; nil: none.
 	Observer Observer
+	// SpecTokens turns on n-gram speculative decoding (prompt lookup):
+	// a decoding sequence whose last tokens occurred earlier in its own
+	// tokens (prompt and output) feeds, after its last token, up to
+	// SpecTokens of the tokens that followed them there, in the same
+	// forward pass; its sampler then samples each row in turn, and each
+	// draft it picks itself is kept with its K/V. Outputs are exactly
+	// those of plain decoding (batch invariance: the same logits, and one
+	// sampler draw a token either way); a step can emit up to
+	// SpecTokens+1 tokens of a sequence for about the price of one when
+	// decoding is memory-bound. 0: off.
+	SpecTokens int
+	// SpecNgramMax and SpecNgramMin bound the length of the n-gram looked
+	// up, longest first (defaults DefaultSpecNgramMax, DefaultSpecNgramMin).
+	SpecNgramMax, SpecNgramMin int
+	// SpecMaxSeqs stops drafting while more sequences than this are
+	// running (default DefaultSpecMaxSeqs): a large batch is compute-bound
+	// already, so rejected drafts would cost more than accepted ones save.
+	SpecMaxSeqs int
 	// Device is the device the model runs on (the one passed to
 	// model.LoadOptions). When set, the KV cache lives in its memory
 	// (model.NewKVCacheOn), the default budget is a share of its free
@@ -98,6 +122,15 @@ func (c Config) withDefaults() (Config, quant.Type, error) {
 	if c.KVCacheType == "" {
 		c.KVCacheType = DefaultKVCacheType
 	}
+	if c.SpecNgramMax == 0 {
+		c.SpecNgramMax = DefaultSpecNgramMax
+	}
+	if c.SpecNgramMin == 0 {
+		c.SpecNgramMin = min(DefaultSpecNgramMin, c.SpecNgramMax)
+	}
+	if c.SpecMaxSeqs == 0 {
+		c.SpecMaxSeqs = DefaultSpecMaxSeqs
+	}
 	t, err := quant.ParseType(c.KVCacheType)
 	if err != nil {
 		return c, 0, fmt.Errorf("kv cache type: %w", err)
@@ -124,6 +157,12 @@ func (c Config) withDefaults() (Config, quant.Type, error) {
 		return c, 0, fmt.Errorf("max queued requests %d must be ≥ 1", c.MaxQueuedRequests)
 	case c.EventBuffer < 1:
 		return c, 0, fmt.Errorf("event buffer %d must be ≥ 1", c.EventBuffer)
+	case c.SpecTokens < 0 || c.SpecTokens > maxSpecTokens:
+		return c, 0, fmt.Errorf("speculative tokens %d must be in [0, %d]", c.SpecTokens, maxSpecTokens)
+	case c.SpecNgramMin < 1 || c.SpecNgramMax < c.SpecNgramMin:
+		return c, 0, fmt.Errorf("speculative n-gram lengths %d..%d: want 1 ≤ min ≤ max", c.SpecNgramMin, c.SpecNgramMax)
+	case c.SpecMaxSeqs < 1:
+		return c, 0, fmt.Errorf("speculative max sequences %d must be ≥ 1", c.SpecMaxSeqs)
 	}
 	return c, t, nil
 }

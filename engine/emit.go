@@ -11,8 +11,9 @@ import (
 )
 
 // emitNext samples s's next token from its logits row, applies the stop
-// conditions and emits the event.
-func (e *Engine) emitNext(s *Sequence, row []float32) {
+// conditions and emits the event. It returns the token and whether s is
+// still running.
+func (e *Engine) emitNext(s *Sequence, row []float32) (int32, bool) {
 	topN := s.req.TopLogprobs
 	want := topN
 	if !s.req.Logprobs && topN == 0 {
@@ -22,7 +23,7 @@ func (e *Engine) emitNext(s *Sequence, row []float32) {
 	if err != nil {
 		err = fmt.Errorf("sample at position %d: %w", len(s.tokens), err)
 		e.finish(s, Event{Finish: FinishError, Err: err, Reason: err.Error()})
-		return
+		return 0, false
 	}
 	tok := res.Token
 	s.tokens = append(s.tokens, tok)
@@ -74,10 +75,11 @@ func (e *Engine) emitNext(s *Sequence, row []float32) {
 	}
 	if ev.Finish != FinishNone {
 		e.finish(s, ev)
-		return
+		return tok, false
 	}
 	s.merge(ev)
 	e.push(s)
+	return tok, true
 }
 
 // scorePrompt records the score of s's prompt token pos+1 from the logits

@@ -31,6 +31,10 @@ type fakeModel struct {
 	bad      error // first inconsistency seen
 	failNext error // returned by the next Forward
 	delay    time.Duration
+	// markov: the logits depend on the last token alone (the slots still
+	// chain the whole history, and are still checked), so outputs repeat
+	// and speculative drafts get accepted.
+	markov bool
 }
 
 type fakeSlot struct {
@@ -101,7 +105,11 @@ func (f *fakeModel) Forward(b *model.Batch, kv model.KVView, out []float32) erro
 		h = mix(h, tok)
 		*f.slot(table, p) = fakeSlot{valid: true, pos: p, tok: tok, h: h}
 		if b.Logits[i] {
-			fakeLogits(h, out[r*V:(r+1)*V])
+			if f.markov {
+				fakeLogits(mix(fakeRoot, tok), out[r*V:(r+1)*V])
+			} else {
+				fakeLogits(h, out[r*V:(r+1)*V])
+			}
 			r++
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/nuri-ai/nuri/internal/synth"
 	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/model"
+	"github.com/nuri-ai/nuri/sample"
 	"github.com/nuri-ai/nuri/tokenizer"
 )
 
@@ -211,5 +212,57 @@ func TestTextMatchesStreamDecoder(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSpeculativeRealModel: on stories260K, with its own stories as
+// prompts, n-gram drafts are kept often, and every token, greedy or
+// sampled, is the one plain decoding gives (batch invariance makes a
+// draft's row the row plain decoding computes).
+func TestSpeculativeRealModel(t *testing.T) {
+	rm := storiesModel(t)
+	texts := []string{
+		"Once upon a time, there was a little girl named Lily. Lily loved to play with her ball. One day, Lily",
+		"Tom had a red car. Tom liked his red car very much. Every day Tom",
+		"The cat sat on the mat. The dog sat on the mat too. Then the cat",
+	}
+	var reqs []Request
+	for i, text := range texts {
+		ids, err := rm.tok.Encode(text, true, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := greedyParams()
+		if i == 2 {
+			p = sample.DefaultParams()
+			p.Temperature, p.Seed, p.HasSeed = 0.8, 11, true
+		}
+		n := 80
+		if raceEnabled {
+			n = 24
+		}
+		reqs = append(reqs, Request{Prompt: ids, MaxTokens: n, Sampling: p, IgnoreEOS: true})
+	}
+	run := func(spec int) ([]*outcome, Stats) {
+		e := rm.engine(t, Config{NumBlocks: 64, SpecTokens: spec, SpecMaxSeqs: len(reqs)})
+		var seqs []*Sequence
+		for _, r := range reqs {
+			seqs = append(seqs, submit(t, e, r))
+		}
+		outs := drive(t, e, seqs, 10000)
+		assertAllFree(t, e)
+		return outs, e.Stats()
+	}
+	plain, ps := run(0)
+	spec, ss := run(5)
+	for i := range plain {
+		if !slices.Equal(plain[i].tokens, spec[i].tokens) || plain[i].text != spec[i].text {
+			t.Errorf("request %d: speculative %q\nplain %q", i, spec[i].text, plain[i].text)
+		}
+	}
+	t.Logf("steps %d plain, %d speculative; drafts %d, kept %d (%.0f %%)", ps.Steps, ss.Steps, ss.SpecDraftTokens, ss.SpecAcceptedTokens,
+		100*float64(ss.SpecAcceptedTokens)/float64(max(1, ss.SpecDraftTokens)))
+	if ss.SpecAcceptedTokens == 0 {
+		t.Error("no draft kept on repetitive stories")
 	}
 }

@@ -29,7 +29,9 @@ type Sequence struct {
 	admitted    bool // admitted at least once (left the bounded queue)
 	cached      int  // prompt tokens served from the prefix cache at first admission
 	finished    bool
-	lastPlan    uint64 // step number this sequence was last scheduled in
+	lastPlan    uint64  // step number this sequence was last scheduled in
+	drafts      []int32 // this step's speculative tokens, fed after the last one (Config.SpecTokens)
+	draftLen    int     // the most drafts this sequence feeds next (adapts to how many it keeps)
 	// Request.PromptLogprobs: the scores of prompt tokens 1..len(promptLP)
 	// so far (position p's logits score token p+1), sent on the first event.
 	promptLP  []TokenLogprob

@@ -25,6 +25,10 @@ type Stats struct {
 	// PaddedTokens counts the rows a static-shape device ran beyond the
 	// steps' tokens (bucket padding, wasted work); 0 on other devices.
 	PaddedTokens int64
+	// Speculative decoding (Config.SpecTokens): the draft tokens fed, and
+	// those the samplers picked themselves (kept).
+	SpecDraftTokens    int64
+	SpecAcceptedTokens int64
 
 	FinishedStop      int64
 	FinishedLength    int64
@@ -41,6 +45,7 @@ type counters struct {
 	generationTokens          int64
 	steps                     int64
 	paddedTokens              int64
+	specDrafted, specAccepted int64
 	finished                  map[FinishReason]int64
 }
 
@@ -60,23 +65,25 @@ func (e *Engine) publish() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.stats = Stats{
-		Running:           len(e.running),
-		Waiting:           len(e.waiting),
-		KVBlocks:          e.pool.numBlocks(),
-		KVBlocksUsed:      used,
-		KVBlocksCached:    e.pool.nLRU,
-		KVUsage:           float64(used) / float64(e.pool.numBlocks()),
-		PrefixQueries:     c.prefixQueries,
-		PrefixHits:        c.prefixHits,
-		Preemptions:       c.preemptions,
-		PromptTokens:      c.promptTokens,
-		PrefillTokens:     c.prefillTokens,
-		GenerationTokens:  c.generationTokens,
-		Steps:             c.steps,
-		PaddedTokens:      c.paddedTokens,
-		FinishedStop:      c.finished[FinishStop],
-		FinishedLength:    c.finished[FinishLength],
-		FinishedCancelled: c.finished[FinishCancelled],
-		FinishedError:     c.finished[FinishError],
+		Running:            len(e.running),
+		Waiting:            len(e.waiting),
+		KVBlocks:           e.pool.numBlocks(),
+		KVBlocksUsed:       used,
+		KVBlocksCached:     e.pool.nLRU,
+		KVUsage:            float64(used) / float64(e.pool.numBlocks()),
+		PrefixQueries:      c.prefixQueries,
+		PrefixHits:         c.prefixHits,
+		Preemptions:        c.preemptions,
+		PromptTokens:       c.promptTokens,
+		PrefillTokens:      c.prefillTokens,
+		GenerationTokens:   c.generationTokens,
+		Steps:              c.steps,
+		PaddedTokens:       c.paddedTokens,
+		SpecDraftTokens:    c.specDrafted,
+		SpecAcceptedTokens: c.specAccepted,
+		FinishedStop:       c.finished[FinishStop],
+		FinishedLength:     c.finished[FinishLength],
+		FinishedCancelled:  c.finished[FinishCancelled],
+		FinishedError:      c.finished[FinishError],
 	}
 }

@@ -53,23 +53,45 @@ func (e *Engine) step() bool {
 	}
 	for i, w := range plan {
 		s := w.seq
-		e.countFed(s, w.n)
-		s.nComputed += w.n
-		if !e.cfg.DisablePrefixCaching {
-			e.registerFull(s)
-		}
+		e.fed(s, w.n-w.drafts)
 		if r := e.scratch.rows[i]; r >= 0 && !s.finished {
 			if s.req.PromptOnly {
 				e.finish(s, Event{Finish: FinishLength, Reason: "prompt only (max tokens 0)",
 					PromptLogprobs: s.promptLP, PromptTopLogprobs: s.promptTop})
 				continue
 			}
-			e.emitNext(s, e.scratch.logits[r*V:(r+1)*V])
+			kept := 0
+			for j := 0; ; j++ {
+				// Row j follows draft j-1: the sampler picks from it as it
+				// would have after that token, and a pick equal to draft j
+				// makes draft j's K/V, computed this pass, the sequence's.
+				tok, live := e.emitNext(s, e.scratch.logits[(r+j)*V:(r+j+1)*V])
+				if !live || j == w.drafts || tok != s.drafts[j] {
+					break
+				}
+				kept++
+				e.fed(s, 1)
+			}
+			if w.drafts > 0 {
+				e.counters.specDrafted += int64(w.drafts)
+				e.counters.specAccepted += int64(kept)
+				e.adaptDrafts(s, w.drafts, kept)
+			}
 		}
 	}
 	e.compact()
 	e.publish()
 	return true
+}
+
+// fed makes n more of s's tokens computed, counts them and registers
+// the blocks they fill.
+func (e *Engine) fed(s *Sequence, n int) {
+	e.countFed(s, n)
+	s.nComputed += n
+	if !e.cfg.DisablePrefixCaching {
+		e.registerFull(s)
+	}
 }
 
 // countFed splits the n tokens about to be computed for s into prefill
@@ -83,8 +105,9 @@ func (e *Engine) countFed(s *Sequence, n int) {
 }
 
 // forward builds the batch for plan and runs the model. Each entry feeds
-// tokens [nComputed, nComputed+n) of its sequence; logits are asked only
-// where the entry reaches the sequence's last token.
+// tokens [nComputed, nComputed+n) of its sequence, its drafts after its
+// last token; logits are asked only where the entry reaches the
+// sequence's last token, and for each draft.
 func (e *Engine) forward(plan []work) (err error) {
 	sc := &e.scratch
 	b := &sc.batch
@@ -97,15 +120,21 @@ func (e *Engine) forward(plan []work) (err error) {
 		last := len(s.tokens) - 1
 		row := -1
 		for p := s.nComputed; p < s.nComputed+w.n; p++ {
-			b.Tokens = append(b.Tokens, s.tokens[p])
+			if p <= last {
+				b.Tokens = append(b.Tokens, s.tokens[p])
+			} else {
+				b.Tokens = append(b.Tokens, s.drafts[p-last-1])
+			}
 			b.Pos = append(b.Pos, int32(p))
 			b.Seq = append(b.Seq, int32(i))
 			// A recomputed prompt (after preemption) is not scored twice.
 			score := s.req.PromptLogprobs && p < s.nPrompt-1 && p >= len(s.promptLP)
-			b.Logits = append(b.Logits, p == last || score)
+			b.Logits = append(b.Logits, p >= last || score)
 			switch {
 			case p == last:
 				row = nLogits
+				nLogits++
+			case p > last: // a draft's row follows its predecessor's
 				nLogits++
 			case score:
 				sc.scored = append(sc.scored, scoredRow{entry: i, pos: p, row: nLogits})

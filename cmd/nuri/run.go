@@ -39,6 +39,7 @@ type runConfig struct {
 	jsonSchema            string // file: the reply follows this JSON Schema
 	grammar, grammarFile  string // the reply is a string of this GBNF grammar
 	regex                 string // the reply matches this regular expression
+	specTokens            int    // n-gram speculative decoding's drafts (0: off)
 	device                deviceFlags
 }
 
@@ -72,6 +73,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.StringVar(&c.grammarFile, "grammar-file", "", "file holding such a grammar")
 	fs.StringVar(&c.regex, "regex", "", "regular expression the whole reply must match, as the server's guided_regex")
 	fs.IntVar(&c.threads, "threads", kernels.DefaultThreads(), "CPU threads, by default one per physical core this process may use")
+	fs.IntVar(&c.specTokens, "spec-ngram", 0, "speculative decoding by n-gram lookup: feed up to this many tokens that followed an earlier occurrence of the last few (0: off; the output is the same either way)")
 	fs.IntVar(&c.nCtx, "ctx-size", 0, "context length (0: the model's)")
 	fs.StringVar(&c.kvType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type: f16, q8_0 or f32")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
@@ -173,6 +175,10 @@ func generate(ctx context.Context, c *runConfig, stdout, stderr io.Writer) error
 		writeErr = err
 	}
 	st.print(stderr)
+	if es := eng.Stats(); es.SpecDraftTokens > 0 {
+		fmt.Fprintf(stderr, "drafts:     %10d fed, %d kept (%.1f %%), %d steps for %d tokens\n", es.SpecDraftTokens, es.SpecAcceptedTokens,
+			100*float64(es.SpecAcceptedTokens)/float64(es.SpecDraftTokens), es.Steps, es.GenerationTokens)
+	}
 	printSimTime(stderr, dev, st.nPrompt+max(st.nGen-1, 0)) // tokens fed to the model
 	switch {
 	case writeErr != nil:
@@ -214,7 +220,7 @@ func loadRun(c *runConfig, stderr io.Writer) (*runLoad, error) {
 			log.Warn("close model", zap.Error(err))
 		}
 	}
-	eng, err := engine.New(engine.Config{NCtx: c.nCtx, MaxNumSeqs: 1, KVCacheType: c.kvType, Device: dev}, m, tok, log)
+	eng, err := engine.New(engine.Config{NCtx: c.nCtx, MaxNumSeqs: 1, KVCacheType: c.kvType, SpecTokens: c.specTokens, Device: dev}, m, tok, log)
 	if err != nil {
 		closeAll()
 		return nil, err

@@ -772,3 +772,42 @@ func TestServeEmbeddings(t *testing.T) {
 		t.Fatal("chat beside embeddings returned nothing")
 	}
 }
+
+// TestServeSpeculative: nuri serve --spec-ngram on stories260K gives the
+// completions a server without it gives, and /metrics counts its drafts.
+func TestServeSpeculative(t *testing.T) {
+	const prompt = "Once upon a time, there was a little girl named Lily. Lily loved to play with her ball. One day, Lily"
+	complete := func(base string) string {
+		client := openaiClient(base)
+		c, err := client.Completions.New(t.Context(), openai.CompletionNewParams{
+			Model: "stories260K", Prompt: openai.CompletionNewParamsPromptUnion{OfString: openai.String(prompt)},
+			MaxTokens: openai.Int(120), Temperature: openai.Float(0),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Choices[0].Text
+	}
+	plain := complete(startServe(t))
+	base := startServe(t, "--spec-ngram", "6")
+	if got := complete(base); got != plain {
+		t.Fatalf("with --spec-ngram %q\nwithout %q", got, plain)
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	got := map[string]float64{}
+	for _, m := range serveMetricLine.FindAllStringSubmatch(string(raw), -1) {
+		v, _ := strconv.ParseFloat(m[3], 64)
+		got[m[1]+m[2]] = v
+	}
+	l := `{model_name="stories260K"}`
+	drafts, kept := got["vllm:spec_decode_num_draft_tokens_total"+l], got["vllm:spec_decode_num_accepted_tokens_total"+l]
+	t.Logf("drafts %v, kept %v", drafts, kept)
+	if drafts == 0 || kept == 0 || kept > drafts {
+		t.Fatalf("drafts %v, kept %v", drafts, kept)
+	}
+}

@@ -1,0 +1,155 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/nuri-ai/nuri/sample"
+)
+
+func TestLookupDrafts(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		toks       []int32
+		nMin, nMax int
+		k          int
+		want       []int32
+	}{
+		{"the latest occurrence wins", []int32{1, 2, 3, 9, 1, 2, 4, 5, 1, 2}, 2, 2, 3, []int32{4, 5, 1}},
+		{"the longest n first", []int32{7, 2, 3, 8, 1, 2, 3, 9, 7, 2, 3}, 1, 3, 2, []int32{8, 1}},
+		{"falls back to a shorter n", []int32{5, 3, 6, 1, 4, 3}, 1, 3, 4, []int32{6, 1, 4, 3}},
+		{"runs into the suffix itself", []int32{4, 4, 4}, 1, 2, 3, []int32{4}},
+		{"no match", []int32{1, 2, 3, 4}, 1, 3, 4, nil},
+		{"below nMin", []int32{1, 2, 9, 2}, 2, 3, 4, nil},
+		{"too short", []int32{1}, 1, 2, 4, nil},
+	} {
+		if got := lookupDrafts(nil, tc.toks, tc.nMin, tc.nMax, tc.k); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// specRequests are requests of every kind that reaches the sampler:
+// greedy, seeded sampling with penalties and truncation, logprobs, stop
+// strings, EOS, max_tokens short of a draft.
+func specRequests() []Request {
+	var reqs []Request
+	for i := range 7 {
+		p := greedyParams()
+		if i%2 == 1 {
+			p = sample.DefaultParams()
+			p.Temperature, p.Seed, p.HasSeed, p.RepeatPenalty, p.TopK = 0.9, uint64(i), true, 1.1, 20
+		}
+		r := Request{ID: fmt.Sprint("r", i), Prompt: prompt(40+i, 5+9*i), MaxTokens: 60 - 7*i, Sampling: p, IgnoreEOS: i%3 != 2}
+		switch i {
+		case 3:
+			r.Logprobs, r.TopLogprobs = true, 3
+		case 4:
+			r.Stop = []string{"w40", "q"}
+		case 6:
+			r.MaxTokens = 3
+		}
+		reqs = append(reqs, r)
+	}
+	return reqs
+}
+
+// Speculative decoding changes how many tokens a step emits, never which:
+// every request streams the same tokens, text, logprobs and finish with
+// drafts as without, on a model whose output never repeats (drafts
+// refused) and on one whose output does (drafts kept), with the cache
+// ample and with it so short that sequences are preempted.
+func TestSpeculativeDecodingMatchesPlain(t *testing.T) {
+	for _, markov := range []bool{false, true} {
+		for _, blocks := range []int{64, 14} {
+			t.Run(fmt.Sprintf("markov %v, %d blocks", markov, blocks), func(t *testing.T) {
+				run := func(spec int) ([]*outcome, Stats) {
+					e, f := newFakeEngine(t, Config{NumBlocks: blocks, SpecTokens: spec, SpecMaxSeqs: 16}, 512)
+					f.markov = markov
+					var seqs []*Sequence
+					for _, r := range specRequests() {
+						seqs = append(seqs, submit(t, e, r))
+					}
+					outs := drive(t, e, seqs, 5000)
+					if f.bad != nil {
+						t.Fatal(f.bad)
+					}
+					assertAllFree(t, e)
+					return outs, e.Stats()
+				}
+				plain, ps := run(0)
+				spec, ss := run(4)
+				for i := range plain {
+					p, s := plain[i], spec[i]
+					if !slices.Equal(p.tokens, s.tokens) || p.text != s.text || p.finish != s.finish || p.reason != s.reason || p.usage != s.usage {
+						t.Errorf("request %d: speculative %v %q (%s, %+v), plain %v %q (%s, %+v)", i, s.tokens, s.text, s.reason, s.usage, p.tokens, p.text, p.reason, p.usage)
+					}
+					if !slices.EqualFunc(p.logprobs, s.logprobs, tokenLogprobEqual) || len(p.tops) != len(s.tops) {
+						t.Errorf("request %d: logprobs differ", i)
+					}
+				}
+				t.Logf("steps %d plain, %d speculative; drafts %d, kept %d; preemptions %d", ps.Steps, ss.Steps, ss.SpecDraftTokens, ss.SpecAcceptedTokens, ss.Preemptions)
+				if ss.SpecDraftTokens == 0 || ps.SpecDraftTokens != 0 {
+					t.Fatalf("drafts %d speculative, %d plain: the test does not exercise drafting", ss.SpecDraftTokens, ps.SpecDraftTokens)
+				}
+				if ss.GenerationTokens != ps.GenerationTokens {
+					t.Errorf("generation tokens %d speculative, %d plain", ss.GenerationTokens, ps.GenerationTokens)
+				}
+				if markov && (ss.SpecAcceptedTokens == 0 || ss.Steps >= ps.Steps) {
+					t.Errorf("repeating output: %d drafts kept, %d steps against %d", ss.SpecAcceptedTokens, ss.Steps, ps.Steps)
+				}
+				if blocks == 14 && ss.Preemptions == 0 {
+					t.Errorf("no preemption with %d blocks", blocks)
+				}
+			})
+		}
+	}
+}
+
+func tokenLogprobEqual(a, b TokenLogprob) bool {
+	return a.Token == b.Token && a.Logprob == b.Logprob && string(a.Text) == string(b.Text)
+}
+
+// Drafting stops above SpecMaxSeqs running sequences and never makes a
+// sequence overrun its max_tokens or the context.
+func TestSpeculativeDraftBounds(t *testing.T) {
+	e, f := newFakeEngine(t, Config{NumBlocks: 64, SpecTokens: 8, SpecMaxSeqs: 1}, 40)
+	f.markov = true
+	a := submit(t, e, Request{Prompt: prompt(1, 6), MaxTokens: 100, Sampling: greedyParams(), IgnoreEOS: true})
+	outs := drive(t, e, []*Sequence{a}, 1000)
+	if n := len(outs[0].tokens); n != 40-6 || outs[0].reason != "context full (40 tokens)" {
+		t.Fatalf("%d tokens, %q", n, outs[0].reason)
+	}
+	if e.Stats().SpecAcceptedTokens == 0 {
+		t.Fatal("no draft kept for a lone repeating sequence")
+	}
+	before := e.Stats().SpecDraftTokens
+	var seqs []*Sequence
+	for i := range 2 {
+		seqs = append(seqs, submit(t, e, Request{Prompt: prompt(2+i, 6), MaxTokens: 20, Sampling: greedyParams(), IgnoreEOS: true}))
+	}
+	drive(t, e, seqs, 1000)
+	// Both run side by side until the end: two sequences, above the cap.
+	if d := e.Stats().SpecDraftTokens - before; d != 0 {
+		t.Fatalf("%d drafts with two sequences running and SpecMaxSeqs 1", d)
+	}
+	assertAllFree(t, e)
+}
+
+// Draft lengths keep the rows (drafts and the last token) a power of two:
+// doubling after a step whose drafts were all kept, the fewest holding one
+// more than were kept otherwise, never past SpecTokens.
+func TestAdaptDrafts(t *testing.T) {
+	for _, tc := range []struct{ spec, drafted, kept, want int }{
+		{8, 1, 1, 3}, {8, 3, 3, 7}, {8, 7, 7, 8}, {5, 3, 3, 5},
+		{8, 7, 0, 1}, {8, 7, 1, 3}, {8, 7, 2, 3}, {8, 7, 3, 7}, {8, 3, 2, 3}, {1, 1, 1, 1},
+	} {
+		e := &Engine{cfg: Config{SpecTokens: tc.spec}}
+		s := &Sequence{}
+		e.adaptDrafts(s, tc.drafted, tc.kept)
+		if s.draftLen != tc.want {
+			t.Errorf("SpecTokens %d, kept %d of %d: next %d, want %d", tc.spec, tc.kept, tc.drafted, s.draftLen, tc.want)
+		}
+	}
+}

@@ -30,11 +30,11 @@ type perplexityConfig struct {
 	klBase         string
 	klRun          bool
 	hellaswag      bool // -f holds HellaSwag tasks
-	hsTasks        int  // the first this many (0: all)
+	hsTasks        int  // this many, drawn as llama.cpp draws them (0: all)
 	winogrande     bool // -f holds Winogrande tasks
-	wgTasks        int  // the first this many (0: all)
+	wgTasks        int  // this many, drawn as llama.cpp draws them (0: all)
 	choice         bool // -f holds multiple-choice tasks
-	mcTasks        int  // the first this many (0: all)
+	mcTasks        int  // this many, drawn as llama.cpp draws them (0: all)
 	kvType         quant.Type
 	json, progress bool
 	logLevel       string
@@ -71,11 +71,11 @@ func parsePerplexity(args []string, stderr io.Writer) (*perplexityConfig, error)
 	fs.StringVar(&c.klBase, "kl-divergence-base", "", "base file: written by a perplexity run, read by a --kl-divergence run")
 	fs.BoolVar(&c.klRun, "kl-divergence", false, "compare the model with the --kl-divergence-base file")
 	fs.BoolVar(&c.hellaswag, "hellaswag", false, "score the HellaSwag tasks in --file (llama-perplexity --hellaswag)")
-	fs.IntVar(&c.hsTasks, "hellaswag-tasks", 0, "score the first this many tasks (0: all)")
+	fs.IntVar(&c.hsTasks, "hellaswag-tasks", 0, "score this many tasks, drawn as llama-perplexity draws them (0: all, in its drawn order)")
 	fs.BoolVar(&c.winogrande, "winogrande", false, "score the Winogrande tasks in --file (llama-perplexity --winogrande)")
-	fs.IntVar(&c.wgTasks, "winogrande-tasks", 0, "score the first this many tasks (0: all)")
+	fs.IntVar(&c.wgTasks, "winogrande-tasks", 0, "score this many tasks, drawn as llama-perplexity draws them (0: all, in file order)")
 	fs.BoolVar(&c.choice, "multiple-choice", false, "score the multiple-choice tasks in --file (llama-perplexity --multiple-choice)")
-	fs.IntVar(&c.mcTasks, "multiple-choice-tasks", 0, "score the first this many tasks (0: all)")
+	fs.IntVar(&c.mcTasks, "multiple-choice-tasks", 0, "score this many tasks, drawn as llama-perplexity draws them (0: all, in file order)")
 	fs.StringVar(&kv, "kv-cache-type", "f16", "KV cache type: f16, q8_0 or f32")
 	fs.BoolVar(&c.json, "json", false, "print the result as JSON on stdout (progress stays on stderr)")
 	fs.BoolVar(&c.progress, "progress", true, "report each chunk on stderr")
@@ -191,7 +191,7 @@ func perplexityCmd(ctx context.Context, c *perplexityConfig, stdin io.Reader, st
 			return fmt.Errorf("%s: %w", c.file, err)
 		}
 		if c.mcTasks > 0 && c.mcTasks < len(mcTasks) {
-			mcTasks = mcTasks[:c.mcTasks]
+			mcTasks = pick(mcTasks, perplexity.SampleOrder(len(mcTasks), c.mcTasks))
 		}
 	case c.winogrande:
 		text, err := readText(c.file, stdin)
@@ -202,7 +202,7 @@ func perplexityCmd(ctx context.Context, c *perplexityConfig, stdin io.Reader, st
 			return fmt.Errorf("%s: %w", c.file, err)
 		}
 		if c.wgTasks > 0 && c.wgTasks < len(wgTasks) {
-			wgTasks = wgTasks[:c.wgTasks]
+			wgTasks = pick(wgTasks, perplexity.SampleOrder(len(wgTasks), c.wgTasks))
 		}
 	case c.hellaswag:
 		text, err := readText(c.file, stdin)
@@ -212,9 +212,12 @@ func perplexityCmd(ctx context.Context, c *perplexityConfig, stdin io.Reader, st
 		if tasks, err = perplexity.ReadHellaSwag(strings.NewReader(text)); err != nil {
 			return fmt.Errorf("%s: %w", c.file, err)
 		}
-		if c.hsTasks > 0 && c.hsTasks < len(tasks) {
-			tasks = tasks[:c.hsTasks]
+		// llama-perplexity scores them in a drawn order, all of them too.
+		n := len(tasks)
+		if c.hsTasks > 0 {
+			n = min(n, c.hsTasks)
 		}
+		tasks = pick(tasks, perplexity.HellaSwagOrder(len(tasks), n))
 	case c.klRun:
 		f, err := os.Open(c.klBase)
 		if err != nil {
@@ -384,6 +387,15 @@ func choiceRun(ctx context.Context, c *perplexityConfig, m model.Model, tasks []
 		fmt.Fprintf(stderr, "nuri perplexity: %d tokens evaluated in %.1f s\n", res.Tokens, res.Seconds)
 	}
 	return nil
+}
+
+// pick is tasks at the given indices, in their order.
+func pick[T any](tasks []T, order []int) []T {
+	out := make([]T, len(order))
+	for i, j := range order {
+		out[i] = tasks[j]
+	}
+	return out
 }
 
 // readText reads the file to evaluate ("-": stdin).

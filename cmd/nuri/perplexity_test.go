@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -202,6 +203,42 @@ func TestMultipleChoiceCommand(t *testing.T) {
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil || r.Tasks != 1 || r.Correct != 1 || r.Picked[0] != 1 || r.Chance != 0.5 {
 		t.Errorf("--json: %+v (%v)\n%s", r, err, stdout.String())
+	}
+
+	// Part of a file: the tasks llama-perplexity draws. Task i has i+2
+	// answers, so the scores tell which tasks ran.
+	var many []perplexity.ChoiceTask
+	for i := range 5 {
+		task := perplexity.ChoiceTask{Question: "Lily saw a big red ball.", Labels: make([]int32, i+2)}
+		for a := range i + 2 {
+			task.Answers = append(task.Answers, strings.Repeat("ball ", a+1))
+		}
+		task.Labels[0] = 1
+		many = append(many, task)
+	}
+	buf.Reset()
+	if err := perplexity.WriteChoiceTasks(&buf, many); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	if code := realMain([]string{"perplexity", "-m", model, "--multiple-choice", "-f", path, "--multiple-choice-tasks", "3", "--json", "--progress=false"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var part struct{ Scores [][]float64 }
+	if err := json.Unmarshal(stdout.Bytes(), &part); err != nil {
+		t.Fatal(err)
+	}
+	order := perplexity.SampleOrder(5, 3)
+	for k, i := range order {
+		if k >= len(part.Scores) || len(part.Scores[k]) != i+2 {
+			t.Fatalf("drawn tasks %v, scores %v", order, part.Scores)
+		}
+	}
+	if slices.Equal(order, []int{0, 1, 2}) {
+		t.Fatal("the draw is the file's first tasks: the check says nothing")
 	}
 }
 

@@ -73,20 +73,15 @@ func (t *thinkFirst) run(st *thinkState, b []byte, accept bool) bool {
 				return false
 			}
 		case phaseThinking:
-			w := st.tail + s
-			if i := strings.Index(w, thinkClose); i >= 0 {
-				st.phase, st.tail, s = phaseGap, "", w[i+len(thinkClose):]
-				continue
+			var found bool
+			if s, st.tail, found = seek(st.tail, s, thinkClose); found {
+				st.phase = phaseGap
 			}
-			keep := partialSuffix(w, thinkClose)
-			st.tail, s = w[len(w)-keep:], ""
 		case phaseGap:
-			trimmed := strings.TrimLeft(s, " \t\r\n")
-			st.gap += len(s) - len(trimmed)
-			if st.gap > maxThinkGap {
+			var ok bool
+			if s, ok = skipGap(&st.gap, s, maxThinkGap); !ok {
 				return false
 			}
-			s = trimmed
 			if s != "" {
 				st.phase = phaseAnswer
 			}
@@ -172,6 +167,25 @@ func (c *choiceConstraint) acceptBytes(b []byte) {
 		}
 	}
 	c.lo, c.hi, c.off = st.lo, st.hi, st.off
+}
+
+// seek looks for marker in tail+s, tail being what the text before s
+// left that may start it. Found, it returns the text after the marker;
+// otherwise nothing, and the new tail.
+func seek(tail, s, marker string) (rest, newTail string, found bool) {
+	w := tail + s
+	if i := strings.Index(w, marker); i >= 0 {
+		return w[i+len(marker):], "", true
+	}
+	return "", w[len(w)-partialSuffix(w, marker):], false
+}
+
+// skipGap drops s's leading whitespace, counting it in *gap; false when
+// the gap grows past limit bytes.
+func skipGap(gap *int, s string, limit int) (string, bool) {
+	trimmed := strings.TrimLeft(s, " \t\r\n")
+	*gap += len(s) - len(trimmed)
+	return trimmed, *gap <= limit
 }
 
 // partialSuffix is the length of the longest suffix of s that is a proper

@@ -122,20 +122,15 @@ func (t *triggered) run(st *trigState, s string, accept bool) bool {
 				st.tail, s = w[len(w)-keep:], ""
 			}
 		case trigThinking:
-			w := st.tail + s
-			if i := strings.Index(w, thinkClose); i >= 0 {
-				st.phase, st.tail, s = trigFree, "", w[i+len(thinkClose):]
-				continue
+			var found bool
+			if s, st.tail, found = seek(st.tail, s, thinkClose); found {
+				st.phase = trigFree
 			}
-			keep := partialSuffix(w, thinkClose)
-			st.tail, s = w[len(w)-keep:], ""
 		case trigGap:
-			trimmed := strings.TrimLeft(s, " \t\r\n")
-			st.gap += len(s) - len(trimmed)
-			if st.gap > maxTriggerGap {
+			var ok bool
+			if s, ok = skipGap(&st.gap, s, maxTriggerGap); !ok {
 				return false
 			}
-			s = trimmed
 			if s != "" {
 				st.phase = trigHeld
 			}

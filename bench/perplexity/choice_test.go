@@ -10,9 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/quant"
-	"github.com/nuri-ai/nuri/tokenizer"
 )
 
 func TestChoiceTasksRoundTrip(t *testing.T) {
@@ -82,16 +80,7 @@ func TestChoiceTasksRoundTrip(t *testing.T) {
 // continuation against shuffled words; a trained model picks it nearly
 // always, and the figures add up.
 func TestMultipleChoiceStory(t *testing.T) {
-	path := testshared.Path(t, "models", "stories260K.gguf")
-	m := loadModel(t, path)
-	tok, err := tokenizer.LoadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokenize := func(s string) ([]int32, error) {
-		ids, err := tok.Encode(s, false, false)
-		return append([]int32{1}, ids...), err
-	}
+	m, tokenize := storiesTasks(t)
 	tasks := []ChoiceTask{
 		{Question: "Once upon a time, there was a little girl named Lily.", Answers: []string{"loved She to play outside.", "She loved to play outside."}, Labels: []int32{0, 1}},
 		{Question: "One day, she saw a big red ball in the park.", Answers: []string{"She ran to the ball.", "ball the ran She to.", "to She ball ran the.", "the to ball She ran."}, Labels: []int32{1, 0, 0, 0}},

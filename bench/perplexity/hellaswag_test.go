@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nuri-ai/nuri/internal/testshared"
+	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 	"github.com/nuri-ai/nuri/tokenizer"
 )
@@ -110,16 +111,7 @@ func TestHellaSwagEndingsMatchLlamaCpp(t *testing.T) {
 // follows and the others are the same words shuffled, a trained model
 // picks the right one nearly always; the progress figures count them.
 func TestHellaSwagStory(t *testing.T) {
-	path := testshared.Path(t, "models", "stories260K.gguf")
-	m := loadModel(t, path)
-	tok, err := tokenizer.LoadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokenize := func(s string) ([]int32, error) {
-		ids, err := tok.Encode(s, false, false)
-		return append([]int32{1}, ids...), err
-	}
+	m, tokenize := storiesTasks(t)
 	story := []string{
 		"Once upon a time, there was a little girl named Lily.", "She loved to play outside in the sun.",
 		"One day, she saw a big red ball in the park.", "She ran to the ball and kicked it very high.",
@@ -163,6 +155,21 @@ func TestHellaSwagStory(t *testing.T) {
 	}
 	if _, err := HellaSwag(context.Background(), m, tasks, tokenize, Options{Ctx: 16, KVType: quant.F16}, nil); err == nil || !strings.Contains(err.Error(), "do not fit") {
 		t.Errorf("a context too small: %v", err)
+	}
+}
+
+// storiesTasks loads stories260K and a tokenizer for task texts: its BOS,
+// then the text, as llama-perplexity tokenizes them.
+func storiesTasks(t *testing.T) (model.Model, func(string) ([]int32, error)) {
+	path := testshared.Path(t, "models", "stories260K.gguf")
+	m := loadModel(t, path)
+	tok, err := tokenizer.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, func(s string) ([]int32, error) {
+		ids, err := tok.Encode(s, false, false)
+		return append([]int32{1}, ids...), err
 	}
 }
 

@@ -7,9 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/quant"
-	"github.com/nuri-ai/nuri/tokenizer"
 )
 
 func TestReadWinogrande(t *testing.T) {
@@ -144,16 +142,7 @@ func TestWinograndeSpansMatchLlamaCpp(t *testing.T) {
 // choice a word that does not fit there; a trained model picks the story's
 // word nearly always.
 func TestWinograndeStory(t *testing.T) {
-	path := testshared.Path(t, "models", "stories260K.gguf")
-	m := loadModel(t, path)
-	tok, err := tokenizer.LoadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokenize := func(s string) ([]int32, error) {
-		ids, err := tok.Encode(s, false, false)
-		return append([]int32{1}, ids...), err
-	}
+	m, tokenize := storiesTasks(t)
 	tasks := []WinograndeTask{
 		{"Once upon a time, there was a little ", " named Lily. She loved to play outside.", [2]string{"girl", "sky"}, 1},
 		{"Lily saw a big red ", " in the park and she ran to kick it.", [2]string{"the", "ball"}, 2},

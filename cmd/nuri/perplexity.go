@@ -297,9 +297,7 @@ func hellaswagRun(ctx context.Context, c *perplexityConfig, m model.Model, tasks
 		fmt.Fprintf(stdout, "task\tacc_norm\t95%% confidence interval\n")
 	}
 	res, err := perplexity.HellaSwag(ctx, m, tasks, tokenize, opts, func(p perplexity.HellaSwagProgress) {
-		if p.Task == 1 && c.progress {
-			fmt.Fprintf(stderr, "nuri perplexity: %.2f s a task, ETA %v\n", p.Elapsed.Seconds(), (p.Elapsed * time.Duration(p.Tasks-1)).Round(time.Second))
-		}
+		c.taskETA(stderr, p.Task, p.Tasks, p.Elapsed)
 		if !c.json {
 			fmt.Fprintf(stdout, "%d\t%3.8f%%\t[%3.4f%%, %3.4f%%]\n", p.Task, 100*p.Accuracy, 100*p.Low, 100*p.High)
 		}
@@ -315,9 +313,7 @@ func hellaswagRun(ctx context.Context, c *perplexityConfig, m model.Model, tasks
 		}{c.model, c.file, res})
 	}
 	fmt.Fprintf(stdout, "\nFinal: acc_norm = %.4f%% [%.4f%%, %.4f%%], %d of %d tasks\n", 100*res.Accuracy, 100*res.Low, 100*res.High, res.Correct, res.Tasks)
-	if c.progress {
-		fmt.Fprintf(stderr, "nuri perplexity: %d tokens evaluated in %.1f s\n", res.Tokens, res.Seconds)
-	}
+	c.tasksDone(stderr, res.Tokens, res.Seconds)
 	return nil
 }
 
@@ -331,9 +327,7 @@ func winograndeRun(ctx context.Context, c *perplexityConfig, m model.Model, task
 		fmt.Fprintf(stdout, "task\tacc\tscore 1\tscore 2\tpicked\tanswer\n")
 	}
 	res, err := perplexity.Winogrande(ctx, m, tasks, tokenize, opts, func(p perplexity.WinograndeProgress) {
-		if p.Task == 1 && c.progress {
-			fmt.Fprintf(stderr, "nuri perplexity: %.2f s a task, ETA %v\n", p.Elapsed.Seconds(), (p.Elapsed * time.Duration(p.Tasks-1)).Round(time.Second))
-		}
+		c.taskETA(stderr, p.Task, p.Tasks, p.Elapsed)
 		if !c.json {
 			fmt.Fprintf(stdout, "%d\t%.4f\t%10.6f\t%10.6f\t%d\t%d\n", p.Task, 100*p.Accuracy, p.Scores[0], p.Scores[1], p.Picked, p.Answer)
 		}
@@ -349,9 +343,7 @@ func winograndeRun(ctx context.Context, c *perplexityConfig, m model.Model, task
 		}{c.model, c.file, res})
 	}
 	fmt.Fprintf(stdout, "\nFinal Winogrande score (%d tasks): %.4f +/- %.4f\n", res.Tasks, 100*res.Accuracy, 100*res.StdErr)
-	if c.progress {
-		fmt.Fprintf(stderr, "nuri perplexity: %d tokens evaluated in %.1f s\n", res.Tokens, res.Seconds)
-	}
+	c.tasksDone(stderr, res.Tokens, res.Seconds)
 	return nil
 }
 
@@ -365,9 +357,7 @@ func choiceRun(ctx context.Context, c *perplexityConfig, m model.Model, tasks []
 		fmt.Fprintf(stdout, "task\tacc_norm\n")
 	}
 	res, err := perplexity.MultipleChoice(ctx, m, tasks, tokenize, opts, func(p perplexity.ChoiceProgress) {
-		if p.Task == 1 && c.progress {
-			fmt.Fprintf(stderr, "nuri perplexity: %.2f s a task, ETA %v\n", p.Elapsed.Seconds(), (p.Elapsed * time.Duration(p.Tasks-1)).Round(time.Second))
-		}
+		c.taskETA(stderr, p.Task, p.Tasks, p.Elapsed)
 		if !c.json {
 			fmt.Fprintf(stdout, "%d\t%.8f\n", p.Task, 100*p.Accuracy)
 		}
@@ -383,10 +373,23 @@ func choiceRun(ctx context.Context, c *perplexityConfig, m model.Model, tasks []
 		}{c.model, c.file, res})
 	}
 	fmt.Fprintf(stdout, "\nFinal result: %.4f +/- %.4f\nRandom chance: %.4f +/- %.4f\n", 100*res.Accuracy, 100*res.StdErr, 100*res.Chance, 100*res.ChanceStdErr)
-	if c.progress {
-		fmt.Fprintf(stderr, "nuri perplexity: %d tokens evaluated in %.1f s\n", res.Tokens, res.Seconds)
-	}
+	c.tasksDone(stderr, res.Tokens, res.Seconds)
 	return nil
+}
+
+// taskETA reports, after a task run's first task, the time a task takes
+// and when the run will end.
+func (c *perplexityConfig) taskETA(stderr io.Writer, task, tasks int, elapsed time.Duration) {
+	if task == 1 && c.progress {
+		fmt.Fprintf(stderr, "nuri perplexity: %.2f s a task, ETA %v\n", elapsed.Seconds(), (elapsed * time.Duration(tasks-1)).Round(time.Second))
+	}
+}
+
+// tasksDone reports a task run's work.
+func (c *perplexityConfig) tasksDone(stderr io.Writer, tokens int, seconds float64) {
+	if c.progress {
+		fmt.Fprintf(stderr, "nuri perplexity: %d tokens evaluated in %.1f s\n", tokens, seconds)
+	}
 }
 
 // pick is tasks at the given indices, in their order.

@@ -319,17 +319,7 @@ func TestServeMetricsCounts(t *testing.T) {
 			lengths++
 		}
 	}
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	got := map[string]float64{}
-	for _, m := range serveMetricLine.FindAllStringSubmatch(string(raw), -1) {
-		v, _ := strconv.ParseFloat(m[3], 64)
-		got[m[1]+m[2]] = v
-	}
+	got, raw := scrapeMetrics(t, base)
 	l := `{model_name="stories260K"}`
 	want := map[string]float64{
 		"vllm:prompt_tokens_total" + l:                                                  float64(prompt),
@@ -773,6 +763,24 @@ func TestServeEmbeddings(t *testing.T) {
 	}
 }
 
+// scrapeMetrics reads a server's /metrics: each sample by name and
+// labels, and the whole text.
+func scrapeMetrics(t *testing.T, base string) (map[string]float64, []byte) {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	got := map[string]float64{}
+	for _, m := range serveMetricLine.FindAllStringSubmatch(string(raw), -1) {
+		v, _ := strconv.ParseFloat(m[3], 64)
+		got[m[1]+m[2]] = v
+	}
+	return got, raw
+}
+
 // TestServeSpeculative: nuri serve --spec-ngram on stories260K gives the
 // completions a server without it gives, and /metrics counts its drafts.
 func TestServeSpeculative(t *testing.T) {
@@ -793,17 +801,7 @@ func TestServeSpeculative(t *testing.T) {
 	if got := complete(base); got != plain {
 		t.Fatalf("with --spec-ngram %q\nwithout %q", got, plain)
 	}
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	got := map[string]float64{}
-	for _, m := range serveMetricLine.FindAllStringSubmatch(string(raw), -1) {
-		v, _ := strconv.ParseFloat(m[3], 64)
-		got[m[1]+m[2]] = v
-	}
+	got, _ := scrapeMetrics(t, base)
 	l := `{model_name="stories260K"}`
 	drafts, kept := got["vllm:spec_decode_num_draft_tokens_total"+l], got["vllm:spec_decode_num_accepted_tokens_total"+l]
 	t.Logf("drafts %v, kept %v", drafts, kept)

@@ -936,7 +936,7 @@ for res in (False, True):
                                            f"q4_0x16N1S{Q4_0_STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res))
 
 # Multi-stream kernels for small batches (2-8 activation rows, batched
-# decode): the N = 2 and N = 4 tile kernels walked over STREAMS groups in
+# decode): the N = 2, 3 and 4 tile kernels walked over STREAMS groups in
 # lockstep, as streams_of does with N = 1. Each stream's N outputs get
 # registers of their own (any the tile kernel leaves unused); stream s's
 # output for activation row i goes to y + s·ystride + i·yrow. Per group
@@ -966,7 +966,7 @@ def streams_tile_of(single, S, N, out, name):
     return "\n".join(L)
 
 for t, w in (('q4_0', 'q4'), ('q8_0', 'q8'), ('q5_0', 'q5'), ('q4_1', 'q41'), ('q5_1', 'q51'), ('iq4_nl', 'iq4nl')):
-    for N in (2, 4):
+    for N in (2, 3, 4):
         ms += streams_tile_of(kern(N, f"{t}x16N{N}", w, pf=STREAM_PREFETCH, tile_pf=False), STREAMS, N, 16, f"{t}x16N{N}S{STREAMS}")
 
 # The K-quants' records are kilobytes long, and two streams suit them
@@ -1045,7 +1045,11 @@ for t, rec, single, out in (
     body = single(kstream_ahead(rec))
     ms += streams_of(body, KSTREAMS, out, f"{t}x16N1S{KSTREAMS}", spread=False)
     ms += streams_of(body, KSTREAMS, out, f"{t}x16N1S{KSTREAMS}R", spread=False, res=True)
-# Their N = 2 tile forms serve batches of two and three rows
+# Their N = 2 tile forms serve batches of two rows, the N = 3 ones three
+# (round 28: in place of 2 + 1, a 3-row llama-1b step took 15-16 ms
+# instead of 18-19 with Q4_0 layers and the Q6_K output, 20 instead of 22
+# with Q4_K_M, 31 instead of 35 with Q8_0). Before, the N = 2 forms served
+# three rows as 2 + 1
 # (packedStreamTileRows), prefetching as their N = 1 stream kernels do. In
 # the decode-step harness (layer matmuls of one type, alternating with the
 # one-group kernels, 150 steps each): two rows Q4_K 0.800 -> 0.923 of the
@@ -1053,12 +1057,13 @@ for t, rec, single, out in (
 # three rows Q4_K +9 %, Q5_K +9 %, Q2_K +8 %, Q3_K -8 %. N = 4 tile
 # streams lost to the one-group N = 4 kernels (Q4_K four rows 0.857 ->
 # 0.734, six 0.580 -> 0.546), so there are none.
-for t, rec, tile, out in (
-        ('q4_K', 2368, lambda pf: q4k(2, "q4_Kx16N2", pf=pf), 12),
-        ('q5_K', 2880, lambda pf: q4k(2, "q5_Kx16N2", five=True, pf=pf), 12),
-        ('q3_K', 1824, lambda pf: q6k(2, "q3_Kx16N2", three=True, pf=pf), 16),
-        ('q2_K', 1344, lambda pf: q2k(2, "q2_Kx16N2", pf=pf), 12)):
-    ms += streams_tile_of(tile(kstream_ahead(rec)), KSTREAMS, 2, out, f"{t}x16N2S{KSTREAMS}")
+for t, rec, tile, out, sizes in (
+        ('q4_K', 2368, lambda N, pf: q4k(N, f"q4_Kx16N{N}", pf=pf), 12, (2, 3)),
+        ('q5_K', 2880, lambda N, pf: q4k(N, f"q5_Kx16N{N}", five=True, pf=pf), 12, (2, 3)),
+        ('q3_K', 1824, lambda N, pf: q6k(N, f"q3_Kx16N{N}", three=True, pf=pf), 16, (2,)),
+        ('q2_K', 1344, lambda N, pf: q2k(N, f"q2_Kx16N{N}", pf=pf), 12, (2, 3))):
+    for N in sizes:
+        ms += streams_tile_of(tile(N, kstream_ahead(rec)), KSTREAMS, N, out, f"{t}x16N{N}S{KSTREAMS}")
 
 # Q6_K: two-stream kernels for single rows and small batches: the N = 2
 # tile streams for two rows and three, the N = 1 ones for one row and a
@@ -1075,6 +1080,7 @@ for t, rec, tile, out in (
 for res in (False, True):
     ms += streams_of(q6k(1, "q6_Kx16N1", pf=kstream_ahead(3360)), KSTREAMS, 16, f"q6_Kx16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
 ms += streams_tile_of(q6k(2, "q6_Kx16N2", pf=kstream_ahead(3360)), KSTREAMS, 2, 16, f"q6_Kx16N2S{KSTREAMS}")
+ms += streams_tile_of(q6k(3, "q6_Kx16N3", pf=kstream_ahead(3360)), KSTREAMS, 3, 16, f"q6_Kx16N3S{KSTREAMS}")
 
 # IQ4_XS: Q6_K's forms (two streams for single rows and the N = 2 tile
 # streams for two and three rows), one record ahead. In the llama-1b IQ4_XS
@@ -1083,7 +1089,8 @@ ms += streams_tile_of(q6k(2, "q6_Kx16N2", pf=kstream_ahead(3360)), KSTREAMS, 2, 
 # gained most from.
 for res in (False, True):
     ms += streams_of(iq4xs(1, "iq4_XSx16N1", pf=kstream_ahead(2208)), KSTREAMS, 16, f"iq4_XSx16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
-ms += streams_tile_of(iq4xs(2, "iq4_XSx16N2", pf=kstream_ahead(2208)), KSTREAMS, 2, 16, f"iq4_XSx16N2S{KSTREAMS}")
+for N in (2, 3):
+    ms += streams_tile_of(iq4xs(N, f"iq4_XSx16N{N}", pf=kstream_ahead(2208)), KSTREAMS, N, 16, f"iq4_XSx16N{N}S{KSTREAMS}")
 
 # The float kernels keep four accumulators per output across the loop, so
 # streams_of (which needs a body of temporaries) cannot make their

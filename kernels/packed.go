@@ -1030,7 +1030,7 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 
 // streamTile runs the multi-stream kernels over n groups of each stream
 // from group g (streams q groups apart) for every row of the call's one
-// activation tile, in sub-tiles of 4, 2 and 1 rows (the tile kernels'
+// activation tile, in sub-tiles of 4, 3, 2 and 1 rows (the tile kernels'
 // sizes): the later sub-tiles find the claim's weights in L2.
 func (t *packedTask) streamTile(m *packedMat, ks *packedSet, g, q, n int) {
 	a, pw := t.a, m.pw
@@ -1040,7 +1040,7 @@ func (t *packedTask) streamTile(m *packedMat, ks *packedSet, g, q, n int) {
 	for k0 := 0; k0 < a.nx; {
 		sub := 4
 		for sub > a.nx-k0 || (sub > 1 && tk[sub] == nil) {
-			sub /= 2
+			sub--
 		}
 		act, d, corr := &a.qs[k0*a.qk*a.es], &a.d[k0], &m.corr[k0*m.nc]
 		if sub == 1 {

@@ -91,23 +91,26 @@ var hasBF16DotAsm = hasPackedAsm && cpu.X86.HasAVX512BF16
 //   - small batches: the Q4_0 family 2-7 rows (llama-1b Q4_0 batched
 //     decode, --batch, alternating: B = 2-7 +12-33 %; eight rows keep the
 //     one-group N = 8 kernel, which does more per weight byte than two
-//     passes of four: 266-287 t/s against 232-284); the K-quants, Q6_K and
-//     the float widening kernels have two-row tile streams only, for two
-//     rows and three (2 + 1) where that won, Q3_K two; BF16 on VDPBF16PS
+//     passes of four: 266-287 t/s against 232-284), in tiles of 4, 3, 2
+//     and 1 rows; the K-quants (Q3_K aside) and Q6_K two- and three-row
+//     tile streams for two rows and three (round 28: a three-row tile
+//     in place of 2 + 1 made a 3-row llama-1b step 15-16 ms instead of
+//     18-19, B = 3 batched decode +22-24 %), Q3_K two, the float widening
+//     kernels two-row ones for two and three (2 + 1); BF16 on VDPBF16PS
 //     2-4 rows (gen_packed.py has the figures).
 var (
-	q4_0Set   = q4_0FamilySet([9]packedKernel{1: q4_0x16N1, 2: q4_0x16N2, 4: q4_0x16N4, 8: q4_0x16N8}, q4_0x16N1S2, q4_0x16N1S2R, q4_0x16N2S4, q4_0x16N4S4, packQ4_0Streams)
-	q8_0Set   = q4_0FamilySet([9]packedKernel{1: q8_0x16N1, 2: q8_0x16N2, 4: q8_0x16N4, 8: q8_0x16N8}, q8_0x16N1S4, q8_0x16N1S4R, q8_0x16N2S4, q8_0x16N4S4, packStreams)
-	q5_0Set   = q4_0FamilySet([9]packedKernel{1: q5_0x16N1, 2: q5_0x16N2, 4: q5_0x16N4, 8: q5_0x16N8}, q5_0x16N1S4, q5_0x16N1S4R, q5_0x16N2S4, q5_0x16N4S4, packStreams)
-	q4_1Set   = q4_0FamilySet([9]packedKernel{1: q4_1x16N1, 2: q4_1x16N2, 4: q4_1x16N4, 8: q4_1x16N8}, q4_1x16N1S4, q4_1x16N1S4R, q4_1x16N2S4, q4_1x16N4S4, packStreams)
-	q5_1Set   = q4_0FamilySet([9]packedKernel{1: q5_1x16N1, 2: q5_1x16N2, 4: q5_1x16N4, 8: q5_1x16N8}, q5_1x16N1S4, q5_1x16N1S4R, q5_1x16N2S4, q5_1x16N4S4, packStreams)
-	iq4_NLSet = q4_0FamilySet([9]packedKernel{1: iq4_nlx16N1, 2: iq4_nlx16N2, 4: iq4_nlx16N4, 8: iq4_nlx16N8}, iq4_nlx16N1S4, iq4_nlx16N1S4R, iq4_nlx16N2S4, iq4_nlx16N4S4, packStreams)
-	q4_KSet   = kQuantSet([9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4}, q4_Kx16N1S2, q4_Kx16N1S2R, q4_Kx16N2S2, 3)
-	q5_KSet   = kQuantSet([9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4}, q5_Kx16N1S2, q5_Kx16N1S2R, q5_Kx16N2S2, 3)
-	q3_KSet   = kQuantSet([9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}, q3_Kx16N1S2, q3_Kx16N1S2R, q3_Kx16N2S2, 2)
-	q2_KSet   = kQuantSet([9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4}, q2_Kx16N1S2, q2_Kx16N1S2R, q2_Kx16N2S2, 3)
-	iq4_XSSet = kQuantSet([9]packedKernel{1: iq4_XSx16N1, 2: iq4_XSx16N2, 4: iq4_XSx16N4, 8: iq4_XSx16N8}, iq4_XSx16N1S2, iq4_XSx16N1S2R, iq4_XSx16N2S2, 3)
-	q6_KSet   = kQuantSet([9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8}, q6_Kx16N1S2, q6_Kx16N1S2R, q6_Kx16N2S2, 3)
+	q4_0Set   = q4_0FamilySet([9]packedKernel{1: q4_0x16N1, 2: q4_0x16N2, 4: q4_0x16N4, 8: q4_0x16N8}, q4_0x16N1S2, q4_0x16N1S2R, q4_0x16N2S4, q4_0x16N3S4, q4_0x16N4S4, packQ4_0Streams)
+	q8_0Set   = q4_0FamilySet([9]packedKernel{1: q8_0x16N1, 2: q8_0x16N2, 4: q8_0x16N4, 8: q8_0x16N8}, q8_0x16N1S4, q8_0x16N1S4R, q8_0x16N2S4, q8_0x16N3S4, q8_0x16N4S4, packStreams)
+	q5_0Set   = q4_0FamilySet([9]packedKernel{1: q5_0x16N1, 2: q5_0x16N2, 4: q5_0x16N4, 8: q5_0x16N8}, q5_0x16N1S4, q5_0x16N1S4R, q5_0x16N2S4, q5_0x16N3S4, q5_0x16N4S4, packStreams)
+	q4_1Set   = q4_0FamilySet([9]packedKernel{1: q4_1x16N1, 2: q4_1x16N2, 4: q4_1x16N4, 8: q4_1x16N8}, q4_1x16N1S4, q4_1x16N1S4R, q4_1x16N2S4, q4_1x16N3S4, q4_1x16N4S4, packStreams)
+	q5_1Set   = q4_0FamilySet([9]packedKernel{1: q5_1x16N1, 2: q5_1x16N2, 4: q5_1x16N4, 8: q5_1x16N8}, q5_1x16N1S4, q5_1x16N1S4R, q5_1x16N2S4, q5_1x16N3S4, q5_1x16N4S4, packStreams)
+	iq4_NLSet = q4_0FamilySet([9]packedKernel{1: iq4_nlx16N1, 2: iq4_nlx16N2, 4: iq4_nlx16N4, 8: iq4_nlx16N8}, iq4_nlx16N1S4, iq4_nlx16N1S4R, iq4_nlx16N2S4, iq4_nlx16N3S4, iq4_nlx16N4S4, packStreams)
+	q4_KSet   = kQuantSet([9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4}, q4_Kx16N1S2, q4_Kx16N1S2R, q4_Kx16N2S2, q4_Kx16N3S2, 3)
+	q5_KSet   = kQuantSet([9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4}, q5_Kx16N1S2, q5_Kx16N1S2R, q5_Kx16N2S2, q5_Kx16N3S2, 3)
+	q3_KSet   = kQuantSet([9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}, q3_Kx16N1S2, q3_Kx16N1S2R, q3_Kx16N2S2, nil, 2)
+	q2_KSet   = kQuantSet([9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4}, q2_Kx16N1S2, q2_Kx16N1S2R, q2_Kx16N2S2, q2_Kx16N3S2, 3)
+	iq4_XSSet = kQuantSet([9]packedKernel{1: iq4_XSx16N1, 2: iq4_XSx16N2, 4: iq4_XSx16N4, 8: iq4_XSx16N8}, iq4_XSx16N1S2, iq4_XSx16N1S2R, iq4_XSx16N2S2, iq4_XSx16N3S2, 3)
+	q6_KSet   = kQuantSet([9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8}, q6_Kx16N1S2, q6_Kx16N1S2R, q6_Kx16N2S2, q6_Kx16N3S2, 3)
 	// The float types' two-row tile streams walk two of a call's four
 	// streams each (sixteen accumulators).
 	f16Set = packedSet{
@@ -136,17 +139,17 @@ var (
 // q4_0FamilySet is a Q4_0-family type's set: ns streams for single rows
 // (with the residual form) and four-stream tiles of two and four rows for
 // batches of 2-7.
-func q4_0FamilySet(tiles [9]packedKernel, streams streamKernel, res streamResKernel, tile2, tile4 streamTileKernel, ns int) packedSet {
+func q4_0FamilySet(tiles [9]packedKernel, streams streamKernel, res streamResKernel, tile2, tile3, tile4 streamTileKernel, ns int) packedSet {
 	return packedSet{tiles: tiles, streams: streams, ns: ns, res: res, single: true,
-		tileStreams: [5]streamTileKernel{2: tile2, 4: tile4}, tileNS: packStreams, tileRows: packTile - 1}
+		tileStreams: [5]streamTileKernel{2: tile2, 3: tile3, 4: tile4}, tileNS: packStreams, tileRows: packTile - 1}
 }
 
 // kQuantSet is a K-quant's set (Q6_K aside): two streams for single rows
 // (with the residual form) and a two-row tile stream for batches of 2 to
 // tileRows.
-func kQuantSet(tiles [9]packedKernel, streams streamKernel, res streamResKernel, tile2 streamTileKernel, tileRows int) packedSet {
+func kQuantSet(tiles [9]packedKernel, streams streamKernel, res streamResKernel, tile2, tile3 streamTileKernel, tileRows int) packedSet {
 	return packedSet{tiles: tiles, streams: streams, ns: packKStreams, res: res, single: true,
-		tileStreams: [5]streamTileKernel{2: tile2}, tileNS: packKStreams, tileRows: tileRows}
+		tileStreams: [5]streamTileKernel{2: tile2, 3: tile3}, tileNS: packKStreams, tileRows: tileRows}
 }
 
 // packedSetOf returns weight type t's packed kernels (noPackedSet where it
@@ -209,6 +212,9 @@ func iq4_nlx16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *flo
 func iq4_nlx16N2S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
+func iq4_nlx16N3S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
 func iq4_nlx16N4S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
@@ -222,6 +228,9 @@ func iq4_XSx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *flo
 
 //go:noescape
 func iq4_XSx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func iq4_XSx16N3S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
 func iq4_XSx16N1(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
@@ -368,10 +377,16 @@ func bf16dotx16N8(w *byte, nb int, act *byte, astride int, d *float32, corr *int
 func q4_0x16N2S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
+func q4_0x16N3S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
 func q4_0x16N4S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
 func q8_0x16N2S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func q8_0x16N3S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
 func q8_0x16N4S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
@@ -380,10 +395,16 @@ func q8_0x16N4S4(w *byte, wstride int, nb int, act *byte, astride int, d *float3
 func q5_0x16N2S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
+func q5_0x16N3S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
 func q5_0x16N4S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
 func q4_1x16N2S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func q4_1x16N3S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
 func q4_1x16N4S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
@@ -392,19 +413,31 @@ func q4_1x16N4S4(w *byte, wstride int, nb int, act *byte, astride int, d *float3
 func q5_1x16N2S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
+func q5_1x16N3S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
 func q5_1x16N4S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
 func q4_Kx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
+func q4_Kx16N3S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
 func q5_Kx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func q5_Kx16N3S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
 func q3_Kx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
 func q2_Kx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func q2_Kx16N3S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
 func q6_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
@@ -414,6 +447,9 @@ func q6_Kx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float
 
 //go:noescape
 func q6_Kx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func q6_Kx16N3S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
 func q4_0x16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)

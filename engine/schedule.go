@@ -93,10 +93,10 @@ func (e *Engine) proposeDrafts(s *Sequence, room int) []int32 {
 // adaptDrafts sets how many drafts s feeds next from how many of this
 // step's it kept: its rows (drafts and the last token) double after it
 // kept them all, and are the fewest that hold one more than it kept
-// otherwise. Row counts stay powers of two, the batched kernels' tile
-// sizes: on llama-1b Q4_0 a step of 2, 4 and 8 rows costs 1.15, 1.31 and
-// 2.1 one-row steps, and 3 rows as much as 4 or more. So a sequence whose
-// drafts miss drafts one token, and one whose drafts hold drafts more.
+// otherwise. Row counts stay powers of two, where the batched kernels do
+// most per row: on llama-1b Q4_0 a step of 2, 4 and 8 rows costs 1.15,
+// 1.31 and 2.1 one-row steps (3 rows 1.25). So a sequence whose drafts
+// miss drafts one token, and one whose drafts hold drafts more.
 func (e *Engine) adaptDrafts(s *Sequence, drafted, kept int) {
 	want := kept + 2 // rows: the last token, the kept drafts, one more
 	if kept == drafted {

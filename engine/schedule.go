@@ -33,22 +33,13 @@ func (e *Engine) plan() []work {
 				continue
 			}
 			n := min(len(s.tokens)-s.nComputed, budget, e.chunkCap(s))
-			drafts := 0
-			if decodes {
-				// Drafts ride along only where their blocks are free: they
-				// never preempt anyone.
-				s.drafts = e.proposeDrafts(s, budget-n)
-				if len(s.drafts) > 0 && e.grow(s, s.nComputed+n+len(s.drafts)) {
-					drafts = len(s.drafts)
-				}
-			}
-			if !e.growOrPreempt(s, s.nComputed+n+drafts) {
+			if !e.growOrPreempt(s, s.nComputed+n) {
 				i-- // s was at index i and left running
 				continue
 			}
 			s.lastPlan = e.stepNo
-			plan = append(plan, work{s, n + drafts, drafts})
-			budget -= n + drafts
+			plan = append(plan, work{s, n, 0})
+			budget -= n
 		}
 	}
 	// Admitting while preempting would only thrash the cache.
@@ -65,8 +56,34 @@ func (e *Engine) plan() []work {
 		plan = append(plan, work{s, n, 0})
 		budget -= n
 	}
+	if e.cfg.SpecTokens > 0 && !preempted {
+		e.addDrafts(plan, budget)
+	}
 	e.scratch.plan = plan
 	return plan
+}
+
+// addDrafts gives the planned decodes their speculative tokens from what
+// the step has left: its budget and the free blocks. Drafts come last, so
+// they never preempt a sequence or keep one waiting.
+func (e *Engine) addDrafts(plan []work, budget int) {
+	for i := range plan {
+		w := &plan[i]
+		s := w.seq
+		if budget <= 0 {
+			return
+		}
+		if w.n != 1 || !s.isDecode() {
+			continue
+		}
+		s.drafts = e.proposeDrafts(s, budget)
+		if len(s.drafts) == 0 || !e.grow(s, s.nComputed+1+len(s.drafts)) {
+			continue
+		}
+		w.n += len(s.drafts)
+		w.drafts = len(s.drafts)
+		budget -= len(s.drafts)
+	}
 }
 
 // proposeDrafts is s's speculative tokens for this step (Config.

@@ -102,6 +102,10 @@ func TestSpeculativeDecodingMatchesPlain(t *testing.T) {
 				if blocks == 14 && ss.Preemptions == 0 {
 					t.Errorf("no preemption with %d blocks", blocks)
 				}
+				// Drafts take what a step leaves: never a preemption more.
+				if ss.Preemptions > ps.Preemptions {
+					t.Errorf("%d preemptions with drafts, %d without", ss.Preemptions, ps.Preemptions)
+				}
 			})
 		}
 	}

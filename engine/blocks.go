@@ -174,17 +174,6 @@ func (p *blockPool) unlink(b int32) {
 	p.nLRU--
 }
 
-// dropCache evicts every cached block (used when prefix caching is off and
-// by tests).
-func (p *blockPool) dropCache() {
-	for p.nLRU > 0 {
-		b := p.head
-		p.unlink(b)
-		p.unhash(b)
-		p.free = append(p.free, b)
-	}
-}
-
 // check verifies the pool's invariants against the references the
 // sequences hold (refs[b] = how many tables list b). Tests call it after
 // every step.

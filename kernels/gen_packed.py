@@ -69,6 +69,18 @@ def epilogue(a, N, first):
     a("\tRET")
     a("")
 
+def next_block(a, N, rec, first):
+    """Advance to the next block (record, activations, scales, corrections)
+    and loop; after the loop, store the outputs Z{first}.. ."""
+    a(f"\tADDQ ${rec}, SI")
+    a("\tADDQ R9, R8")
+    a("\tADDQ DX, DI")
+    a("\tADDQ R10, BX")
+    a("\tDECQ CX")
+    a("\tJNZ  loop")
+    a("")
+    epilogue(a, N, first)
+
 def min_block_end(a, N, rec):
     """End of a block for kernels with minimums (Q2_K, Q4_K, Q5_K): per act,
     acc += float(dots)·(d·d_a), acc −= float(mins)·(dmin·d_a); next block;
@@ -80,14 +92,7 @@ def min_block_end(a, N, rec):
         a(f"\tVFMADD231PS Z21, Z{4+i}, Z{12+i}")
         a(f"\tVMULPS.BCST {4*i}(DI), Z29, Z22")
         a(f"\tVFNMADD231PS Z22, Z{8+i}, Z{12+i}")
-    a(f"\tADDQ ${rec}, SI")
-    a("\tADDQ R9, R8")
-    a("\tADDQ DX, DI")
-    a("\tADDQ R10, BX")
-    a("\tDECQ CX")
-    a("\tJNZ  loop")
-    a("")
-    epilogue(a, N, 12)
+    next_block(a, N, rec, 12)
 
 def scaled_block_end(a, N, acc, tmp, rec):
     """End of a block for the scaled kernels without minimums (Q6_K,
@@ -97,14 +102,7 @@ def scaled_block_end(a, N, acc, tmp, rec):
         a(f"\tVCVTDQ2PS Z{acc(i)}, Z{acc(i)}")
         a(f"\tVMULPS.BCST {4*i}(DI), Z30, Z{tmp(i)}")
         a(f"\tVFMADD231PS Z{tmp(i)}, Z{acc(i)}, Z{16+i}")
-    a(f"\tADDQ ${rec}, SI")
-    a("\tADDQ R9, R8")
-    a("\tADDQ DX, DI")
-    a("\tADDQ R10, BX")
-    a("\tDECQ CX")
-    a("\tJNZ  loop")
-    a("")
-    epilogue(a, N, 16)
+    next_block(a, N, rec, 16)
 
 def min_loop_head(a, N):
     """Start of the kernels with minimums (Q2_K, Q4_K, Q5_K): zero the

@@ -5,9 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 
@@ -324,15 +322,10 @@ func historyCalls(in []toolCallIn, param string) ([]chat.ToolCall, error) {
 	return out, nil
 }
 
-// markerTokens are the tokens that are, each alone, one of the markers: the
-// engine must emit their text even if the vocabulary calls them control.
-// They are markerTexts' keys, in id order.
-func markerTokens(tok Tokenizer, markers []string) []int32 {
-	return slices.Sorted(maps.Keys(markerTexts(tok, markers)))
-}
-
 // markerTexts maps each token that is, alone, one of the markers to that
-// marker.
+// marker: the engine must emit their text even if the vocabulary calls
+// them control (Request.ShowTokens), and a lazy constraint reads them as
+// that text.
 func markerTexts(tok Tokenizer, markers []string) map[int32]string {
 	texts := make(map[int32]string, len(markers))
 	for _, m := range markers {

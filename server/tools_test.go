@@ -333,11 +333,11 @@ func (m markerTok) Encode(text string, addSpecial, parseSpecial bool) ([]int32, 
 	return m.fakeTokenizer.Encode(text, addSpecial, parseSpecial)
 }
 
-func TestMarkerTokens(t *testing.T) {
-	if got := markerTokens(markerTok{}, chat.ToolsHermes.Markers()); len(got) != 1 || got[0] != 300 {
-		t.Fatalf("got %v, want [300]: only the marker that is one token", got)
+func TestMarkerTexts(t *testing.T) {
+	if got := markerTexts(markerTok{}, chat.ToolsHermes.Markers()); len(got) != 1 || got[300] != "<tool_call>" {
+		t.Fatalf("got %v, want 300: <tool_call>: only the marker that is one token", got)
 	}
-	if got := markerTokens(markerTok{}, chat.ToolsNone.Markers()); got != nil {
+	if got := markerTexts(markerTok{}, chat.ToolsNone.Markers()); len(got) != 0 {
 		t.Fatalf("none: %v", got)
 	}
 }

@@ -176,6 +176,21 @@ func perplexityCmd(ctx context.Context, c *perplexityConfig, stdin io.Reader, st
 	if id, ok := tok.BOS(); ok && tok.AddBOS() {
 		bos = id
 	}
+	// Texts and tasks are tokenized as llama-perplexity does: the BOS the
+	// vocabulary asks for, no EOS, special tokens' text read as plain text.
+	tokenize := func(s string) ([]int32, error) {
+		ids, err := tok.Encode(s, false, false)
+		if bos >= 0 {
+			ids = append([]int32{bos}, ids...)
+		}
+		return ids, err
+	}
+	var text string
+	if !c.klRun {
+		if text, err = readText(c.file, stdin); err != nil {
+			return err
+		}
+	}
 	var tokens []int32
 	var base *perplexity.BaseReader
 	var tasks []perplexity.HellaSwagTask
@@ -183,10 +198,6 @@ func perplexityCmd(ctx context.Context, c *perplexityConfig, stdin io.Reader, st
 	var mcTasks []perplexity.ChoiceTask
 	switch {
 	case c.choice:
-		text, err := readText(c.file, stdin)
-		if err != nil {
-			return err
-		}
 		if mcTasks, err = perplexity.ReadChoiceTasks(strings.NewReader(text), int64(len(text))); err != nil {
 			return fmt.Errorf("%s: %w", c.file, err)
 		}
@@ -194,10 +205,6 @@ func perplexityCmd(ctx context.Context, c *perplexityConfig, stdin io.Reader, st
 			mcTasks = pick(mcTasks, perplexity.SampleOrder(len(mcTasks), c.mcTasks))
 		}
 	case c.winogrande:
-		text, err := readText(c.file, stdin)
-		if err != nil {
-			return err
-		}
 		if wgTasks, err = perplexity.ReadWinogrande(strings.NewReader(text)); err != nil {
 			return fmt.Errorf("%s: %w", c.file, err)
 		}
@@ -205,10 +212,6 @@ func perplexityCmd(ctx context.Context, c *perplexityConfig, stdin io.Reader, st
 			wgTasks = pick(wgTasks, perplexity.SampleOrder(len(wgTasks), c.wgTasks))
 		}
 	case c.hellaswag:
-		text, err := readText(c.file, stdin)
-		if err != nil {
-			return err
-		}
 		if tasks, err = perplexity.ReadHellaSwag(strings.NewReader(text)); err != nil {
 			return fmt.Errorf("%s: %w", c.file, err)
 		}
@@ -232,17 +235,8 @@ func perplexityCmd(ctx context.Context, c *perplexityConfig, stdin io.Reader, st
 		}
 		c.ctx = base.Ctx
 	default:
-		text, err := readText(c.file, stdin)
-		if err != nil {
-			return err
-		}
-		// As llama-perplexity: the BOS the vocabulary asks for, no EOS,
-		// special tokens' text read as plain text.
-		if tokens, err = tok.Encode(text, false, false); err != nil {
+		if tokens, err = tokenize(text); err != nil {
 			return fmt.Errorf("tokenize %s: %w", c.file, err)
-		}
-		if bos >= 0 {
-			tokens = append([]int32{bos}, tokens...)
 		}
 		if _, err := perplexity.Chunks(len(tokens), c.ctx, c.chunks); err != nil {
 			return fmt.Errorf("%s: %w", c.file, err)
@@ -264,15 +258,6 @@ func perplexityCmd(ctx context.Context, c *perplexityConfig, stdin io.Reader, st
 	opts := perplexity.Options{Ctx: c.ctx, Batch: min(c.batch, c.ctx), Chunks: c.chunks, KVType: c.kvType, BOS: bos, Device: dev}
 	if c.progress {
 		fmt.Fprintf(stderr, "nuri perplexity: %s loaded in %v on %s\n", c.model, time.Since(t0).Round(time.Millisecond), dev.Name())
-	}
-	// Tasks are tokenized as llama.cpp does: the BOS the vocabulary asks
-	// for, special tokens' text read as plain text.
-	tokenize := func(s string) ([]int32, error) {
-		ids, err := tok.Encode(s, false, false)
-		if bos >= 0 {
-			ids = append([]int32{bos}, ids...)
-		}
-		return ids, err
 	}
 	switch {
 	case c.hellaswag:

@@ -13,7 +13,7 @@ import (
 // job is one generation request after validation: everything the
 // response writers need, copied out of the fasthttp context.
 type job struct {
-	kind     string // "chat" or "completion"
+	kind     string // "chat", "completion" or "response" (/v1/responses)
 	id       string // response id
 	created  int64
 	model    string
@@ -33,6 +33,9 @@ type job struct {
 	// thinkOpen: the prompt opened it.
 	reasoning, thinkOpen bool
 	prefix               string // forced start of every reply (appended to the prompt)
+	// resp (/v1/responses): what the response object repeats of its
+	// request.
+	resp *responseMeta
 }
 
 // echoPrompt is one prompt as echo returns it.

@@ -149,26 +149,37 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err := decodeBody(ctx, &req); err != nil {
 		return err
 	}
-	base, n, err := s.baseRequest(&req.samplingFields, b)
+	j, err := s.chatJob(b, &req, "chat", "chatcmpl-"+ri.id)
 	if err != nil {
 		return err
 	}
+	return s.run(ctx, ri, b, j)
+}
+
+// chatJob validates a chat request and renders its prompt: the job of
+// /v1/chat/completions and, translated into a chat request, of
+// /v1/responses.
+func (s *Server) chatJob(b *Backend, req *chatRequest, kind, id string) (*job, error) {
+	base, n, err := s.baseRequest(&req.samplingFields, b)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkMaxTokens(base, false, ""); err != nil {
-		return err
+		return nil, err
 	}
 	if req.MaxCompletionTokens != nil {
 		if *req.MaxCompletionTokens < 1 {
-			return invalidParam("max_completion_tokens", "max_completion_tokens must be at least 1, got %d", *req.MaxCompletionTokens)
+			return nil, invalidParam("max_completion_tokens", "max_completion_tokens must be at least 1, got %d", *req.MaxCompletionTokens)
 		}
 		base.MaxTokens = *req.MaxCompletionTokens
 	}
-	tools, err := b.toolsOf(&req)
+	tools, err := b.toolsOf(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if tools.constraint != nil {
 		if base.Constraint != nil {
-			return invalidParam("response_format", "response_format cannot be combined with tool_choice \"required\" or a named function: the reply is the call")
+			return nil, invalidParam("response_format", "response_format cannot be combined with tool_choice \"required\" or a named function: the reply is the call")
 		}
 		base.Constraint = tools.constraint
 	}
@@ -179,20 +190,20 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 		k := *req.TopLogprobs
 		switch {
 		case k < 0 || k > maxTopLogprobs:
-			return invalidParam("top_logprobs", "top_logprobs must be between 0 and %d, got %d", maxTopLogprobs, k)
+			return nil, invalidParam("top_logprobs", "top_logprobs must be between 0 and %d, got %d", maxTopLogprobs, k)
 		case k > 0 && !base.Logprobs:
-			return invalidParam("top_logprobs", "top_logprobs needs logprobs set to true")
+			return nil, invalidParam("top_logprobs", "top_logprobs needs logprobs set to true")
 		}
 		base.TopLogprobs = k
 	}
 	msgs, err := chatMessages(req.Messages)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	agp := req.AddGenerationPrompt == nil || *req.AddGenerationPrompt
 	text, err := renderText(b, msgs, agp, req.ChatTemplateKwargs, tools.render)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	reasoning := b.reasoning()
 	thinkOpen := reasoning && chat.ThinkingOpen(text)
@@ -208,7 +219,7 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	}
 	ids, err := tokenizeChat(b, text+prefix)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	markers := tools.format.Markers()
 	if reasoning {
@@ -222,9 +233,9 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 		// whole reply instead).
 		base.Constraint = b.lazyCalls(tools, shown, reasoning, thinkOpen)
 	}
-	j := s.newJob("chat", "chatcmpl-"+ri.id, &req.samplingFields, base, [][]int32{ids}, n)
+	j := s.newJob(kind, id, &req.samplingFields, base, [][]int32{ids}, n)
 	j.tools, j.reasoning, j.thinkOpen, j.prefix = tools, reasoning, thinkOpen, prefix
-	return s.run(ctx, ri, b, j)
+	return j, nil
 }
 
 // chatMessages checks roles and content. "developer" is OpenAI's newer

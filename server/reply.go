@@ -6,10 +6,10 @@ import "github.com/nuri-ai/nuri/chat"
 // reasoning, content and tool calls: the thinking first, then the tool
 // parser on what follows it.
 type replySplit struct {
-	think  *chat.ThinkParser // nil: reasoning is not split off
-	tools  *chat.ToolParser  // nil: calls are not parsed
-	single bool              // parallel_tool_calls false
-	calls  int               // calls given so far
+	think *chat.ThinkParser // nil: reasoning is not split off
+	tools *chat.ToolParser  // nil: calls are not parsed
+	limit int               // the most calls a reply gives (0: any number)
+	calls int               // calls given so far
 }
 
 // replyParts is what one piece of a reply comes to.
@@ -25,7 +25,7 @@ func (j *job) newSplit() *replySplit {
 	if !j.reasoning && j.tools.format == "" {
 		return nil
 	}
-	r := &replySplit{single: j.tools.single}
+	r := &replySplit{limit: j.tools.limit}
 	if j.reasoning {
 		r.think = chat.NewThinkParser(j.thinkOpen)
 	}
@@ -56,8 +56,8 @@ func (r *replySplit) push(text string, final bool) replyParts {
 		p.content += c
 		p.calls = append(p.calls, more...)
 	}
-	if r.single {
-		p.calls = p.calls[:min(len(p.calls), max(0, 1-r.calls))]
+	if r.limit > 0 {
+		p.calls = p.calls[:min(len(p.calls), max(0, r.limit-r.calls))]
 	}
 	r.calls += len(p.calls)
 	return p

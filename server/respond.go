@@ -73,8 +73,11 @@ func (s *Server) run(ctx *fasthttp.RequestCtx, ri *reqInfo, b *Backend, j *job) 
 	if err != nil {
 		return err
 	}
-	if j.kind == "chat" {
+	switch j.kind {
+	case "chat":
 		return s.writeJSON(ctx, chatBody(j, choices, usage))
+	case "response":
+		return s.writeJSON(ctx, responseBody(j, choices[0]))
 	}
 	return s.writeJSON(ctx, completionBody(j, choices, usage))
 }

@@ -48,6 +48,8 @@ func (s *Server) routes(path string) []route {
 		return []route{{method: "POST", auth: true, h: s.handleChat}}
 	case "/v1/completions":
 		return []route{{method: "POST", auth: true, h: s.handleCompletion}}
+	case "/v1/responses":
+		return []route{{method: "POST", auth: true, h: s.handleResponses}}
 	case "/v1/embeddings":
 		return []route{{method: "POST", auth: true, h: s.handleEmbeddings}}
 	case "/v1/models":
@@ -59,6 +61,9 @@ func (s *Server) routes(path string) []route {
 	}
 	if strings.HasPrefix(path, "/v1/models/") && len(path) > len("/v1/models/") {
 		return []route{{method: "GET", auth: true, h: s.handleModel}}
+	}
+	if strings.HasPrefix(path, "/v1/responses/") && len(path) > len("/v1/responses/") {
+		return []route{{method: "GET", auth: true, h: s.handleStoredResponse}, {method: "DELETE", auth: true, h: s.handleStoredResponse}}
 	}
 	return nil
 }

@@ -40,6 +40,19 @@ func (sw *sseWriter) data(v any) {
 	sw.raw("data: " + string(b) + "\n\n")
 }
 
+// event writes a named SSE event (the Responses API names each).
+func (sw *sseWriter) event(name string, v any) {
+	if sw.err != nil {
+		return
+	}
+	b, err := marshal(v)
+	if err != nil {
+		sw.err = err
+		return
+	}
+	sw.raw("event: " + name + "\ndata: " + string(b) + "\n\n")
+}
+
 func (sw *sseWriter) raw(s string) {
 	if sw.err != nil {
 		return
@@ -60,6 +73,7 @@ type streamState struct {
 	offset int // text offset for completion logprobs
 	echoed bool
 	split  *replySplit // chat: reasoning and tool calls apart from content
+	resp   *responseBuilder
 }
 
 // streamOut writes the SSE response of j: for chat a role delta per
@@ -90,11 +104,15 @@ func (s *Server) streamOut(w *bufio.Writer, j *job, streams []Stream, ri *reqInf
 	for i, st := range streams {
 		go forward(i, st, merged, stop)
 	}
-	if j.kind == "chat" {
+	switch j.kind {
+	case "chat":
 		for i := range streams {
 			empty := ""
 			sw.data(j.chunk(i, &chatMessageOut{Role: "assistant", Content: &empty}, "", nil))
 		}
+	case "response": // one output, no n
+		states[0].resp = newResponseBuilder(j, sw)
+		states[0].resp.start()
 	}
 	ping := time.NewTicker(keepAlive)
 	defer ping.Stop()
@@ -118,8 +136,8 @@ func (s *Server) streamOut(w *bufio.Writer, j *job, streams []Stream, ri *reqInf
 			sw.raw(": keep-alive\n\n")
 		}
 	}
-	if sw.err != nil {
-		return // the deferred cleanup cancels what is left
+	if sw.err != nil || j.kind == "response" {
+		return // the deferred cleanup cancels what is left; a response ends with its final event
 	}
 	if j.usage {
 		choices := make([]*choice, len(states))
@@ -174,6 +192,22 @@ func (s *Server) streamEvent(sw *sseWriter, j *job, idx int, st *streamState, ev
 	if j.logprobs {
 		st.lp = append(st.lp, ev.Logprobs...)
 		st.top = append(st.top, ev.TopLogprobs...)
+	}
+	if st.resp != nil {
+		var lp []chatTokenLogprob
+		if len(st.lp) > 0 {
+			lp = chatLogprobsOf(st.lp, st.top).Content
+		}
+		st.resp.push(parts, lp)
+		st.lp, st.top = nil, nil
+		if finished {
+			s.recordFinish(st.c)
+			if ev.Finish == engine.FinishError {
+				s.log.Error("generation failed", zap.String("req_id", j.id), zap.Error(ev.Err))
+			}
+			st.resp.finish(st.c)
+		}
+		return
 	}
 	if parts.content != "" || parts.reasoning != "" || (finished && len(st.lp) > 0) {
 		sw.data(j.contentChunk(idx, parts, st))

@@ -64,7 +64,7 @@ type toolSetup struct {
 	render chat.JSON       // the tools the template shows; nil for none
 	format chat.ToolFormat // how replies are parsed; "" for not at all
 	prefix string          // forced start of the reply (tool_choice required or named)
-	single bool            // parallel_tool_calls false: one call at most
+	limit  int             // the most calls a reply gives: 1 with parallel_tool_calls false, 0 for any number
 	// constraint (tool_choice required or named) keeps the rest of the
 	// forced call to its JSON and closing marker.
 	constraint func() sample.Constraint
@@ -181,7 +181,12 @@ func (b *Backend) toolsOf(req *chatRequest) (toolSetup, error) {
 		}
 		ts.held = held
 	}
-	ts.single = req.ParallelToolCalls != nil && !*req.ParallelToolCalls
+	if req.ParallelToolCalls != nil && !*req.ParallelToolCalls {
+		ts.limit = 1
+	}
+	if req.maxCalls > 0 && (ts.limit == 0 || req.maxCalls < ts.limit) {
+		ts.limit = req.maxCalls
+	}
 	return ts, nil
 }
 
@@ -197,7 +202,7 @@ func anyCallSchema(f chat.ToolFormat) string {
 // sample.Trigger.
 func (b *Backend) lazyCalls(ts toolSetup, markers map[int32]string, thinking, open bool) func() sample.Constraint {
 	vocab, held, suffix := b.vocab(), ts.held, ts.format.CallSuffix("")
-	tr := sample.Trigger{Text: ts.format.Trigger(), Markers: markers, Thinking: thinking, Open: open, Once: ts.single}
+	tr := sample.Trigger{Text: ts.format.Trigger(), Markers: markers, Thinking: thinking, Open: open, Once: ts.limit == 1}
 	call := func() sample.Constraint { return held.ConstraintThen(vocab, suffix) }
 	return func() sample.Constraint { return sample.Triggered(vocab, tr, call) }
 }

@@ -72,6 +72,9 @@ type chatRequest struct {
 	Functions           json.RawMessage `json:"functions"`             // deprecated by OpenAI; refused
 	FunctionCall        json.RawMessage `json:"function_call"`         // deprecated by OpenAI; refused
 	AddGenerationPrompt *bool           `json:"add_generation_prompt"` // vLLM extension
+	// maxCalls caps the calls a reply gives (0: no cap); /v1/responses'
+	// max_tool_calls.
+	maxCalls int
 }
 
 type chatMessage struct {

@@ -59,11 +59,11 @@ func (t *Tokenizer) buildBPE(merges []string) error {
 		}
 	}
 	for b := 0; b < 256; b++ {
-		raw := string([]byte{byte(b)})
+		raw := []byte{byte(b)}
 		t.byteSym[b] = -1
-		if id, ok := t.byRaw[raw]; ok {
+		if id, ok := t.byRaw[string(raw)]; ok {
 			t.byteSym[b] = id
-		} else if id, ok := pseudo[raw]; ok {
+		} else if id, ok := pseudo[string(raw)]; ok {
 			t.byteSym[b] = id
 		}
 	}

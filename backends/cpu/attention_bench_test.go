@@ -48,3 +48,43 @@ func benchAttentionDecode(b *testing.B, kt quant.Type, ctx, tokens int) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(tokens*nHead), "ns/head")
 	})
 }
+
+// BenchmarkAttentionDepth times decode attention as a model step meets it:
+// one token over the caches of `layers` layers of ctx positions each
+// (llama-1b's heads, F16, blocks stored in order as a sequence's usually
+// are), a call per layer in turn. With one layer the cache stays warm;
+// with sixteen each call finds its cache cold, as in a step, once the
+// layers' caches together outgrow the last-level cache. GB/s is the K and
+// V bytes a call reads over its time; compare BenchmarkReadBandwidth in
+// ./kernels.
+//
+//	go test ./backends/cpu -run '^$' -bench AttentionDepth
+func BenchmarkAttentionDepth(b *testing.B) {
+	const nHead, nKV, hd, bs = 32, 8, 64, 16
+	for _, layers := range []int{1, 16} {
+		for _, ctx := range []int{512, 3000} {
+			b.Run(fmt.Sprintf("layers=%d/ctx=%d", layers, ctx), func(b *testing.B) {
+				f := newFixture(b)
+				r := rand.New(rand.NewPCG(9, 10))
+				caches := make([]*attnSetup, layers)
+				for l := range caches {
+					caches[l] = newAttnSetupIn(b, f, r, quant.F16, ctx, nKV, hd, bs, func(i, _ int) int32 { return int32(i) })
+				}
+				p := backends.Attn{NHead: nHead, NHeadKV: nKV, HeadDimK: hd, HeadDimV: hd, Scale: 0.125}
+				q := f.tensor("q", 1, nHead*hd, randVec(r, nHead*hd, 1))
+				y := f.tensor("y", 1, nHead*hd, nil)
+				calls := 0
+				for b.Loop() {
+					a := caches[calls%layers]
+					rows := backends.AttnRows{Pos: []int32{int32(ctx - 1)}, Tables: [][]int32{a.table}}
+					f.s.Attention(y, q, a.kv, rows, p)
+					f.sync()
+					calls++
+				}
+				perCall := float64(b.Elapsed().Nanoseconds()) / float64(calls)
+				b.ReportMetric(perCall/1e3, "µs/layer")
+				b.ReportMetric(float64(2*ctx*nKV*hd*2)/perCall, "GB/s")
+			})
+		}
+	}
+}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/openai/openai-go"
 	"github.com/openai/openai-go/option"
+	"github.com/openai/openai-go/responses"
 	"github.com/openai/openai-go/shared"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -174,6 +175,38 @@ func TestServeGreedyMatchesRun(t *testing.T) {
 	if usage.PromptTokens != chat.Usage.PromptTokens || usage.CompletionTokens != chat.Usage.CompletionTokens ||
 		usage.TotalTokens != usage.PromptTokens+usage.CompletionTokens {
 		t.Errorf("stream usage %+v, non-streaming %+v", usage, chat.Usage)
+	}
+
+	// The Responses API runs the same conversation to the same text.
+	rparams := responses.ResponseNewParams{
+		Model:           "stories260K",
+		Input:           responses.ResponseNewParamsInputUnion{OfString: openai.String("Once upon a time")},
+		MaxOutputTokens: openai.Int(40),
+		Temperature:     openai.Float(0),
+	}
+	resp, err := client.Responses.New(ctx, rparams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.OutputText() != chat.Choices[0].Message.Content || resp.Usage.InputTokens != chat.Usage.PromptTokens ||
+		resp.Usage.OutputTokens != chat.Usage.CompletionTokens {
+		t.Errorf("response %q (usage %+v) differs from chat %q (usage %+v)", resp.OutputText(), resp.Usage, chat.Choices[0].Message.Content, chat.Usage)
+	}
+	if want := map[bool]responses.ResponseStatus{true: "incomplete", false: "completed"}[chat.Choices[0].FinishReason == "length"]; resp.Status != want {
+		t.Errorf("response status %q, chat finish %q", resp.Status, chat.Choices[0].FinishReason)
+	}
+	rstream := client.Responses.NewStreaming(ctx, rparams)
+	streamed.Reset()
+	for rstream.Next() {
+		if ev := rstream.Current(); ev.Type == "response.output_text.delta" {
+			streamed.WriteString(ev.Delta.OfString)
+		}
+	}
+	if err := rstream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if streamed.String() != resp.OutputText() {
+		t.Errorf("streamed response %q differs from %q", streamed.String(), resp.OutputText())
 	}
 
 	// stop string

@@ -1,0 +1,432 @@
+package server
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+)
+
+// responsesRequest is POST /v1/responses, OpenAI's Responses API. The
+// server keeps no state: a request carries the whole conversation in
+// input, and previous_response_id, conversation and background are
+// refused. It runs as a chat request (responsesChat) with the chat
+// route's sampling extensions (top_k, min_p, seed, stop, grammar, ...).
+type responsesRequest struct {
+	samplingFields
+	Input             json.RawMessage `json:"input"`
+	Instructions      *string         `json:"instructions"`
+	MaxOutputTokens   *int            `json:"max_output_tokens"`
+	ToolChoice        json.RawMessage `json:"tool_choice"`
+	ParallelToolCalls *bool           `json:"parallel_tool_calls"`
+	MaxToolCalls      *int            `json:"max_tool_calls"`
+	Text              *responseText   `json:"text"`
+	Reasoning         *struct {
+		Effort  *string `json:"effort"`
+		Summary *string `json:"summary"`
+	} `json:"reasoning"`
+	TopLogprobs        *int              `json:"top_logprobs"`
+	Include            []string          `json:"include"`
+	Metadata           map[string]string `json:"metadata"`
+	PreviousResponseID *string           `json:"previous_response_id"`
+	Conversation       json.RawMessage   `json:"conversation"`
+	Background         *bool             `json:"background"`
+	Store              *bool             `json:"store"`
+	Truncation         *string           `json:"truncation"`
+	Prompt             json.RawMessage   `json:"prompt"` // stored prompt templates
+	ChatTemplateKwargs map[string]any    `json:"chat_template_kwargs"`
+}
+
+type responseText struct {
+	Format json.RawMessage `json:"format"`
+}
+
+// responseInputItem is one item of a list input: a message (type
+// "message" or absent), a function call the model made earlier, a
+// function call's output, or earlier reasoning.
+type responseInputItem struct {
+	Type      string          `json:"type"`
+	Role      string          `json:"role"`
+	Content   json.RawMessage `json:"content"`
+	CallID    string          `json:"call_id"`
+	Name      string          `json:"name"`
+	Arguments json.RawMessage `json:"arguments"`
+	Output    json.RawMessage `json:"output"`
+	Summary   []responsePart  `json:"summary"`
+}
+
+// responsePart is a content part of an input item (input_text,
+// output_text, refusal, reasoning_text, summary_text).
+type responsePart struct {
+	Type    string `json:"type"`
+	Text    string `json:"text"`
+	Refusal string `json:"refusal"`
+}
+
+// responseMeta is what a response object repeats of its request.
+type responseMeta struct {
+	instructions    *string
+	maxOutputTokens *int
+	metadata        map[string]string
+	parallel        bool
+	toolChoice      json.RawMessage
+	tools           json.RawMessage
+	text            json.RawMessage
+	effort, summary *string
+	user            string
+	reasoningTokens func(text string) int // tokens of the reasoning, for usage
+}
+
+func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
+	b, err := s.backendFor()
+	if err != nil {
+		return err
+	}
+	var req responsesRequest
+	if err := decodeBody(ctx, &req); err != nil {
+		return err
+	}
+	creq, err := responsesChat(&req)
+	if err != nil {
+		return err
+	}
+	j, err := s.chatJob(b, creq, "response", "resp_"+newItemID())
+	if err != nil {
+		return err
+	}
+	j.resp = responseMetaOf(&req)
+	tok := b.Tokenizer
+	j.resp.reasoningTokens = func(text string) int {
+		ids, err := tok.Encode(text, false, false)
+		if err != nil {
+			return 0
+		}
+		return len(ids)
+	}
+	return s.run(ctx, ri, b, j)
+}
+
+// handleStoredResponse answers GET and DELETE of /v1/responses/{id}: this
+// server stores no responses.
+func (s *Server) handleStoredResponse(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
+	return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no response %q: this server does not store responses (each /v1/responses request carries its whole conversation)",
+		strings.TrimPrefix(ri.path, "/v1/responses/"))}
+}
+
+// responsesChat checks the Responses-only fields and translates the
+// request into the chat request it runs as.
+func responsesChat(r *responsesRequest) (*chatRequest, error) {
+	switch {
+	case r.PreviousResponseID != nil && *r.PreviousResponseID != "":
+		return nil, &apiError{err: ErrNotSupported, param: "previous_response_id", msg: "previous_response_id is not supported: this server stores no responses; send the whole conversation in input"}
+	case present(r.Conversation):
+		return nil, &apiError{err: ErrNotSupported, param: "conversation", msg: "conversation is not supported: this server stores no conversations; send the whole conversation in input"}
+	case r.Background != nil && *r.Background:
+		return nil, &apiError{err: ErrNotSupported, param: "background", msg: "background responses are not supported: this server stores no responses"}
+	case present(r.Prompt):
+		return nil, &apiError{err: ErrNotSupported, param: "prompt", msg: "stored prompt templates are not supported: give instructions and input"}
+	case r.Truncation != nil && *r.Truncation != "disabled":
+		return nil, &apiError{err: ErrNotSupported, param: "truncation", msg: fmt.Sprintf("truncation %q is not supported: only \"disabled\" (a conversation longer than the context is refused)", *r.Truncation)}
+	case r.N != nil && *r.N != 1:
+		return nil, invalidParam("n", "/v1/responses gives one output: send several requests for several")
+	case r.samplingFields.MaxTokens != nil:
+		return nil, invalidParam("max_tokens", "/v1/responses takes max_output_tokens, not max_tokens")
+	case present(r.ResponseFormat):
+		return nil, invalidParam("response_format", "/v1/responses takes text.format, not response_format")
+	}
+	c := &chatRequest{samplingFields: r.samplingFields, ChatTemplateKwargs: r.ChatTemplateKwargs}
+	c.StreamOptions = nil // the usage is always in the final event
+	if r.MaxOutputTokens != nil {
+		if *r.MaxOutputTokens < 1 {
+			return nil, invalidParam("max_output_tokens", "max_output_tokens must be at least 1, got %d", *r.MaxOutputTokens)
+		}
+		c.MaxCompletionTokens = r.MaxOutputTokens
+	}
+	if r.Reasoning != nil && r.Reasoning.Effort != nil {
+		// Templates that take an effort (gpt-oss's) read it as a variable.
+		if c.ChatTemplateKwargs == nil {
+			c.ChatTemplateKwargs = map[string]any{}
+		}
+		if _, ok := c.ChatTemplateKwargs["reasoning_effort"]; !ok {
+			c.ChatTemplateKwargs["reasoning_effort"] = *r.Reasoning.Effort
+		}
+	}
+	if r.Text != nil && present(r.Text.Format) {
+		rf, err := responseFormatOf(r.Text.Format)
+		if err != nil {
+			return nil, err
+		}
+		c.ResponseFormat = rf
+	}
+	logprobs := false
+	for _, inc := range r.Include {
+		logprobs = logprobs || inc == "message.output_text.logprobs"
+	}
+	if r.TopLogprobs != nil {
+		if *r.TopLogprobs < 0 || *r.TopLogprobs > maxTopLogprobs {
+			return nil, invalidParam("top_logprobs", "top_logprobs must be between 0 and %d, got %d", maxTopLogprobs, *r.TopLogprobs)
+		}
+		logprobs = logprobs || *r.TopLogprobs > 0
+		c.TopLogprobs = r.TopLogprobs
+	}
+	c.Logprobs = &logprobs
+	tools, err := responseTools(r.Tools)
+	if err != nil {
+		return nil, err
+	}
+	c.Tools = tools
+	if c.ToolChoice, err = responseToolChoice(r.ToolChoice); err != nil {
+		return nil, err
+	}
+	if c.ResponseFormat != nil && (bytes.HasPrefix(bytes.TrimSpace(c.ToolChoice), []byte("{")) || strings.Contains(string(c.ToolChoice), `"required"`)) {
+		return nil, invalidParam("text.format", "text.format cannot be combined with tool_choice \"required\" or a named function: the reply is the call")
+	}
+	c.ParallelToolCalls = r.ParallelToolCalls
+	if r.MaxToolCalls != nil {
+		if *r.MaxToolCalls < 1 {
+			return nil, invalidParam("max_tool_calls", "max_tool_calls must be at least 1, got %d", *r.MaxToolCalls)
+		}
+		c.maxCalls = *r.MaxToolCalls
+	}
+	if r.Instructions != nil && *r.Instructions != "" {
+		c.Messages = append(c.Messages, chatMessage{Role: "system", Content: contentField{Text: *r.Instructions, Present: true}})
+	}
+	msgs, err := responseMessages(r.Input)
+	if err != nil {
+		return nil, err
+	}
+	c.Messages = append(c.Messages, msgs...)
+	return c, nil
+}
+
+// responseFormatOf translates text.format into the chat route's
+// response_format: {"type": "json_schema", "name", "schema", "strict"}
+// becomes {"type": "json_schema", "json_schema": {...}}.
+func responseFormatOf(raw json.RawMessage) (json.RawMessage, error) {
+	var f struct {
+		Type        string          `json:"type"`
+		Name        string          `json:"name"`
+		Description string          `json:"description,omitempty"`
+		Schema      json.RawMessage `json:"schema"`
+		Strict      *bool           `json:"strict,omitempty"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return nil, invalidParam("text.format", "text.format must be an object with a type: %v", err)
+	}
+	switch f.Type {
+	case "text":
+		return nil, nil
+	case "json_object":
+		return json.RawMessage(`{"type":"json_object"}`), nil
+	case "json_schema":
+		if !present(f.Schema) {
+			return nil, invalidParam("text.format.schema", "text.format of type json_schema needs a schema")
+		}
+		inner := struct {
+			Name        string          `json:"name"`
+			Description string          `json:"description,omitempty"`
+			Schema      json.RawMessage `json:"schema"`
+			Strict      *bool           `json:"strict,omitempty"`
+		}{f.Name, f.Description, f.Schema, f.Strict}
+		return json.Marshal(struct {
+			Type       string `json:"type"`
+			JSONSchema any    `json:"json_schema"`
+		}{"json_schema", inner})
+	}
+	return nil, invalidParam("text.format.type", "text.format.type must be \"text\", \"json_object\" or \"json_schema\", got %q", f.Type)
+}
+
+// responseTools translates function tools ({"type": "function", "name",
+// "description", "parameters", "strict"}) into the chat route's
+// {"type": "function", "function": {...}}. Hosted tools (web search, file
+// search, ...) are refused: nothing here runs them.
+func responseTools(raw json.RawMessage) (json.RawMessage, error) {
+	if !present(raw) {
+		return nil, nil
+	}
+	var tools []map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &tools); err != nil {
+		return nil, invalidParam("tools", "tools must be a list of {\"type\": \"function\", \"name\": ..., \"parameters\": ...} objects: %v", err)
+	}
+	out := make([]map[string]any, len(tools))
+	for i, t := range tools {
+		var typ string
+		_ = json.Unmarshal(t["type"], &typ)
+		if typ != "function" {
+			return nil, &apiError{err: ErrNotSupported, param: fmt.Sprintf("tools[%d].type", i),
+				msg: fmt.Sprintf("tool %d has type %q: only \"function\" tools are supported (this server runs no hosted tools)", i, typ)}
+		}
+		fn := map[string]json.RawMessage{}
+		for k, v := range t {
+			if k != "type" {
+				fn[k] = v
+			}
+		}
+		out[i] = map[string]any{"type": "function", "function": fn}
+	}
+	return json.Marshal(out)
+}
+
+// responseToolChoice translates {"type": "function", "name": N} into the
+// chat route's {"type": "function", "function": {"name": N}}; "none",
+// "auto" and "required" pass as they are.
+func responseToolChoice(raw json.RawMessage) (json.RawMessage, error) {
+	t := bytes.TrimSpace(raw)
+	if !present(t) || t[0] == '"' {
+		return t, nil
+	}
+	var o struct {
+		Type string `json:"type"`
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal(t, &o); err != nil || o.Type != "function" || o.Name == "" {
+		return nil, invalidParam("tool_choice", "tool_choice must be \"none\", \"auto\", \"required\" or {\"type\": \"function\", \"name\": ...}")
+	}
+	return json.Marshal(map[string]any{"type": "function", "function": map[string]string{"name": o.Name}})
+}
+
+// responseMessages turns input (a string, or a list of items) into chat
+// messages. Function calls join the assistant message before them (or
+// make one), as a chat history carries them; earlier reasoning goes with
+// the assistant message after it.
+func responseMessages(raw json.RawMessage) ([]chatMessage, error) {
+	t := bytes.TrimSpace(raw)
+	if !present(t) {
+		return nil, invalidParam("input", "input is required")
+	}
+	if t[0] == '"' {
+		var text string
+		if err := json.Unmarshal(t, &text); err != nil {
+			return nil, invalidParam("input", "input: %v", err)
+		}
+		return []chatMessage{{Role: "user", Content: contentField{Text: text, Present: true}}}, nil
+	}
+	var items []responseInputItem
+	if err := json.Unmarshal(t, &items); err != nil {
+		return nil, invalidParam("input", "input must be a string or a list of items: %v", err)
+	}
+	if len(items) == 0 {
+		return nil, invalidParam("input", "input must hold at least one item")
+	}
+	var out []chatMessage
+	reasoning := ""
+	for i, it := range items {
+		param := fmt.Sprintf("input[%d]", i)
+		switch it.Type {
+		case "", "message":
+			text, err := responseContent(it.Content, param+".content")
+			if err != nil {
+				return nil, err
+			}
+			m := chatMessage{Role: it.Role, Content: contentField{Text: text, Present: true}}
+			if it.Role == "assistant" {
+				m.ReasoningContent, reasoning = reasoning, ""
+			}
+			out = append(out, m)
+		case "function_call":
+			if it.Name == "" || it.CallID == "" {
+				return nil, invalidParam(param, "a function_call item needs a name and a call_id")
+			}
+			args := it.Arguments
+			if !present(args) {
+				args = json.RawMessage(`"{}"`)
+			}
+			call := toolCallIn{ID: it.CallID, Type: "function"}
+			call.Function.Name, call.Function.Arguments = it.Name, args
+			if n := len(out); n == 0 || out[n-1].Role != "assistant" {
+				out = append(out, chatMessage{Role: "assistant", ReasoningContent: reasoning})
+				reasoning = ""
+			}
+			last := &out[len(out)-1]
+			last.ToolCalls = append(last.ToolCalls, call)
+		case "function_call_output":
+			if it.CallID == "" {
+				return nil, invalidParam(param+".call_id", "a function_call_output item needs the call_id of its call")
+			}
+			text, err := responseContent(it.Output, param+".output")
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, chatMessage{Role: "tool", ToolCallID: it.CallID, Content: contentField{Text: text, Present: true}})
+		case "reasoning":
+			text, err := responseContent(it.Content, param+".content")
+			if err != nil {
+				return nil, err
+			}
+			if text == "" {
+				for _, p := range it.Summary {
+					text += p.Text
+				}
+			}
+			reasoning += text
+		default:
+			return nil, &apiError{err: ErrNotSupported, param: param + ".type",
+				msg: fmt.Sprintf("input item %d has type %q: only messages, function_call, function_call_output and reasoning items are supported", i, it.Type)}
+		}
+	}
+	return out, nil
+}
+
+// responseContent is an item's content as text: a string, or text parts
+// (input_text, output_text, refusal, reasoning_text, summary_text)
+// joined with newlines. Images, files and audio are refused.
+func responseContent(raw json.RawMessage, param string) (string, error) {
+	t := bytes.TrimSpace(raw)
+	if !present(t) {
+		return "", nil
+	}
+	if t[0] == '"' {
+		var s string
+		if err := json.Unmarshal(t, &s); err != nil {
+			return "", invalidParam(param, "%v", err)
+		}
+		return s, nil
+	}
+	var parts []responsePart
+	if err := json.Unmarshal(t, &parts); err != nil {
+		return "", invalidParam(param, "content must be a string or a list of parts: %v", err)
+	}
+	texts := make([]string, len(parts))
+	for i, p := range parts {
+		switch p.Type {
+		case "input_text", "output_text", "text", "reasoning_text", "summary_text":
+			texts[i] = p.Text
+		case "refusal":
+			texts[i] = p.Refusal
+		default:
+			return "", &apiError{err: ErrNotSupported, param: fmt.Sprintf("%s[%d].type", param, i),
+				msg: fmt.Sprintf("content part %d has type %q: only text parts are supported", i, p.Type)}
+		}
+	}
+	return strings.Join(texts, "\n"), nil
+}
+
+// responseMetaOf is what the response object repeats of r: the client's
+// own tools and tool_choice, not their chat translations.
+func responseMetaOf(r *responsesRequest) *responseMeta {
+	m := &responseMeta{instructions: r.Instructions, maxOutputTokens: r.MaxOutputTokens, metadata: r.Metadata,
+		parallel: r.ParallelToolCalls == nil || *r.ParallelToolCalls, toolChoice: r.ToolChoice, tools: r.Tools, user: r.User}
+	if r.Text != nil && present(r.Text.Format) {
+		m.text = r.Text.Format
+	}
+	if r.Reasoning != nil {
+		m.effort, m.summary = r.Reasoning.Effort, r.Reasoning.Summary
+	}
+	return m
+}
+
+const itemIDChars = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+// newItemID is 32 random characters for the ids of responses and their
+// items (resp_, msg_, rs_, fc_ in front).
+func newItemID() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	for i := range b {
+		b[i] = itemIDChars[int(b[i])%len(itemIDChars)]
+	}
+	return string(b[:])
+}

@@ -1,0 +1,380 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/openai/openai-go"
+	"github.com/openai/openai-go/option"
+	"github.com/openai/openai-go/responses"
+)
+
+// responseEventsOf splits a Responses stream into its events, checking
+// that each names its type twice (event line and data) and that sequence
+// numbers count up from 0.
+func responseEventsOf(t *testing.T, body string) []responseEvent {
+	t.Helper()
+	var out []responseEvent
+	for _, block := range strings.Split(strings.TrimSpace(body), "\n\n") {
+		if strings.HasPrefix(block, ":") {
+			continue // keep-alive
+		}
+		name, data, ok := strings.Cut(block, "\ndata: ")
+		if !ok || !strings.HasPrefix(name, "event: ") {
+			t.Fatalf("event block %q", block)
+		}
+		var ev responseEvent
+		var raw struct {
+			Response json.RawMessage `json:"response"`
+		}
+		if err := json.Unmarshal([]byte(data), &ev); err != nil {
+			t.Fatalf("event %q: %v", data, err)
+		}
+		if err := json.Unmarshal([]byte(data), &raw); err != nil {
+			t.Fatal(err)
+		}
+		if present(raw.Response) {
+			ev.Response = new(responseObject)
+			if err := json.Unmarshal(raw.Response, ev.Response); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ev.Type != strings.TrimPrefix(name, "event: ") || ev.SequenceNumber != len(out) {
+			t.Fatalf("event %d: %q %q", len(out), name, data)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+func eventTypes(evs []responseEvent) []string {
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = e.Type
+	}
+	return out
+}
+
+// outputOf is a response's output items with their types and texts.
+func outputOf(t *testing.T, r *responseObject) []map[string]any {
+	t.Helper()
+	b, err := json.Marshal(r.Output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestResponsesText(t *testing.T) {
+	ts := newTestServer(t, Config{}, "안녕하세요, 반가워요.")
+	status, _, body := ts.do("POST", "/v1/responses", `{"model":"fake-model","instructions":"짧게 답하세요.","input":"안녕",
+		"temperature":0,"metadata":{"k":"v"},"user":"u1"}`)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	var r responseObject
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatal(err)
+	}
+	prompt, _ := fakeTokenizer{}.Decode(ts.eng.last().Prompt, false)
+	if want := "<|im_start|>system\n짧게 답하세요.<|im_end|>\n<|im_start|>user\n안녕<|im_end|>\n<|im_start|>assistant\n"; !strings.HasSuffix(string(prompt), want) {
+		t.Errorf("prompt %q, want %q", prompt, want)
+	}
+	out := outputOf(t, &r)
+	if r.Object != "response" || !strings.HasPrefix(r.ID, "resp_") || r.Status != "completed" || r.Model != "fake-model" ||
+		r.Temperature != 0 || r.TopP != 0.95 || r.Metadata["k"] != "v" || r.User == nil || *r.User != "u1" || r.Store ||
+		string(r.Text.Format) != `{"type":"text"}` || string(r.ToolChoice) != `"auto"` || string(r.Tools) != `[]` || r.IncompleteDetails != nil {
+		t.Errorf("response %s", body)
+	}
+	if len(out) != 1 || out[0]["type"] != "message" || out[0]["role"] != "assistant" || out[0]["status"] != "completed" ||
+		!strings.HasPrefix(out[0]["id"].(string), "msg_") {
+		t.Fatalf("output %v", out)
+	}
+	part := out[0]["content"].([]any)[0].(map[string]any)
+	if part["type"] != "output_text" || part["text"] != "안녕하세요, 반가워요." {
+		t.Errorf("part %v", part)
+	}
+	if u := r.Usage; u == nil || u.InputTokens != len(ts.eng.last().Prompt) || u.OutputTokens != len("안녕하세요, 반가워요.") ||
+		u.TotalTokens != u.InputTokens+u.OutputTokens || u.OutputTokensDetails.ReasoningTokens != 0 {
+		t.Errorf("usage %+v", r.Usage)
+	}
+
+	// max_output_tokens cuts the reply: the response is incomplete.
+	status, _, body = ts.do("POST", "/v1/responses", `{"input":[{"role":"user","content":[{"type":"input_text","text":"안녕"}]}],"max_output_tokens":6}`)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	r = responseObject{}
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatal(err)
+	}
+	out = outputOf(t, &r)
+	if r.Status != "incomplete" || r.IncompleteDetails == nil || r.IncompleteDetails.Reason != "max_output_tokens" ||
+		*r.MaxOutputTokens != 6 || out[0]["status"] != "incomplete" || ts.eng.last().MaxTokens != 6 {
+		t.Errorf("response %s", body)
+	}
+}
+
+func TestResponsesStreaming(t *testing.T) {
+	reply := "한국어 스트리밍 😀 test"
+	ts := newTestServer(t, Config{}, reply)
+	status, hdr, body := ts.do("POST", "/v1/responses", `{"input":"안녕","stream":true,"include":["message.output_text.logprobs"],"top_logprobs":2}`)
+	if status != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("status %d, headers %v: %s", status, hdr, body)
+	}
+	evs := responseEventsOf(t, string(body))
+	types := eventTypes(evs)
+	head := []string{"response.created", "response.in_progress", "response.output_item.added", "response.content_part.added"}
+	tail := []string{"response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed"}
+	if len(types) < len(head)+len(tail)+1 || strings.Join(types[:4], " ") != strings.Join(head, " ") ||
+		strings.Join(types[len(types)-4:], " ") != strings.Join(tail, " ") {
+		t.Fatalf("events %v", types)
+	}
+	var text strings.Builder
+	nLP := 0
+	for _, e := range evs[4 : len(evs)-4] {
+		if e.Type != "response.output_text.delta" || e.Delta == nil || *e.OutputIndex != 0 || *e.ContentIndex != 0 || e.ItemID != evs[3].ItemID {
+			t.Fatalf("delta %+v", e)
+		}
+		text.WriteString(*e.Delta)
+		lp, _ := e.Logprobs.([]any)
+		nLP += len(lp)
+	}
+	final := evs[len(evs)-1].Response
+	out := outputOf(t, final)
+	part := out[0]["content"].([]any)[0].(map[string]any)
+	if text.String() != reply || part["text"] != reply || *evs[len(evs)-4].Text != reply || final.Status != "completed" ||
+		final.Usage == nil || final.Usage.OutputTokens != len(reply) || evs[0].Response.Status != "in_progress" {
+		t.Errorf("text %q, final %+v", text.String(), final)
+	}
+	// Logprobs: one a token (a byte here), each with its two alternatives.
+	lps := part["logprobs"].([]any)
+	if nLP != len(reply) || len(lps) != len(reply) || len(lps[0].(map[string]any)["top_logprobs"].([]any)) != 2 {
+		t.Errorf("%d streamed logprobs, %d in the part: %v", nLP, len(lps), lps[:1])
+	}
+}
+
+const responsesWeatherTool = `[{"type": "function", "name": "get_weather", "description": "날씨를 알려 줍니다", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]`
+
+func TestResponsesToolCalls(t *testing.T) {
+	ts := newTestServer(t, Config{}, callReply, withTemplate(t, hermesTemplate))
+	req := `{"input":"서울 날씨 어때?","tools":` + responsesWeatherTool
+	for _, stream := range []bool{false, true} {
+		status, _, body := ts.do("POST", "/v1/responses", req+`,"stream":`+map[bool]string{false: "false", true: "true"}[stream]+`}`)
+		if status != 200 {
+			t.Fatalf("status %d: %s", status, body)
+		}
+		var r responseObject
+		if stream {
+			evs := responseEventsOf(t, string(body))
+			r = *evs[len(evs)-1].Response
+			types := strings.Join(eventTypes(evs), " ")
+			if !strings.Contains(types, "response.output_item.done response.output_item.added response.function_call_arguments.delta response.function_call_arguments.done response.output_item.done response.completed") {
+				t.Errorf("events %s", types)
+			}
+		} else if err := json.Unmarshal(body, &r); err != nil {
+			t.Fatal(err)
+		}
+		out := outputOf(t, &r)
+		if len(out) != 2 || out[0]["type"] != "message" || out[1]["type"] != "function_call" {
+			t.Fatalf("stream %v: output %v", stream, out)
+		}
+		if text := out[0]["content"].([]any)[0].(map[string]any)["text"]; text != "확인해 볼게요." {
+			t.Errorf("stream %v: text %q", stream, text)
+		}
+		call := out[1]
+		if call["name"] != "get_weather" || call["arguments"] != `{"city":"서울"}` || call["status"] != "completed" ||
+			!strings.HasPrefix(call["call_id"].(string), "call_") || !strings.HasPrefix(call["id"].(string), "fc_") {
+			t.Errorf("stream %v: call %v", stream, call)
+		}
+		if !strings.Contains(string(r.Tools), `"name":"get_weather"`) {
+			t.Errorf("tools not repeated: %s", r.Tools)
+		}
+	}
+	prompt, _ := fakeTokenizer{}.Decode(ts.eng.last().Prompt, false)
+	if !strings.Contains(string(prompt), `<tools>{"function": {"description": "날씨를 알려 줍니다", "name": "get_weather"`) {
+		t.Errorf("the template did not get the tools as chat tools: %q", prompt)
+	}
+
+	// A named tool_choice forces the call; max_tool_calls 1 holds a reply
+	// to one call.
+	ts2 := newTestServer(t, Config{}, "<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"서울\"}}</tool_call><tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"부산\"}}</tool_call>", withTemplate(t, hermesTemplate))
+	status, _, body := ts2.do("POST", "/v1/responses", req+`,"max_tool_calls":1}`)
+	var r responseObject
+	if err := json.Unmarshal(body, &r); status != 200 || err != nil {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	if out := outputOf(t, &r); len(out) != 1 || out[0]["arguments"] != `{"city":"서울"}` {
+		t.Errorf("max_tool_calls 1: output %v", out)
+	}
+	status, _, body = ts2.do("POST", "/v1/responses", req+`,"tool_choice":{"type":"function","name":"get_weather"}}`)
+	if status != 200 || !strings.HasSuffix(string(mustDecode(t, ts2.eng.last().Prompt)), "<|im_start|>assistant\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": ") {
+		t.Errorf("named tool_choice: status %d, prompt %q: %s", status, mustDecode(t, ts2.eng.last().Prompt), body)
+	}
+}
+
+func mustDecode(t *testing.T, ids []int32) []byte {
+	t.Helper()
+	b, err := fakeTokenizer{}.Decode(ids, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A conversation's calls and their outputs come back as a chat history.
+func TestResponsesInputItems(t *testing.T) {
+	ts := newTestServer(t, Config{}, "서울은 맑아요.", withTemplate(t, hermesTemplate))
+	status, _, body := ts.do("POST", "/v1/responses", `{"tools":`+responsesWeatherTool+`,"input":[
+		{"role":"developer","content":"날씨 비서"},
+		{"type":"message","role":"user","content":[{"type":"input_text","text":"서울 날씨?"}]},
+		{"type":"reasoning","id":"rs_1","summary":[],"content":[{"type":"reasoning_text","text":"도구를 쓰자"}]},
+		{"type":"function_call","call_id":"call_1","name":"get_weather","arguments":"{\"city\": \"서울\"}"},
+		{"type":"function_call_output","call_id":"call_1","output":"맑음"}]}`)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	prompt := string(mustDecode(t, ts.eng.last().Prompt))
+	want := "<|im_start|>system\n날씨 비서<|im_end|>\n<|im_start|>user\n서울 날씨?<|im_end|>\n" +
+		"<|im_start|>assistant\n<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"서울\"}}</tool_call><|im_end|>\n" +
+		"<|im_start|>user\n<tool_response>맑음</tool_response><|im_end|>\n<|im_start|>assistant\n"
+	if !strings.HasSuffix(prompt, want) {
+		t.Fatalf("prompt %q\nwant suffix %q", prompt, want)
+	}
+}
+
+func TestResponsesReasoning(t *testing.T) {
+	reply := "<think>\n2 더하기 2는 4.\n</think>\n\n답은 4입니다."
+	ts := newTestServer(t, Config{}, reply, withTemplate(t, thinkTemplate))
+	for _, stream := range []string{"false", "true"} {
+		status, _, body := ts.do("POST", "/v1/responses", `{"input":"2+2?","reasoning":{"effort":"low"},"stream":`+stream+`}`)
+		if status != 200 {
+			t.Fatalf("status %d: %s", status, body)
+		}
+		var r responseObject
+		if stream == "true" {
+			evs := responseEventsOf(t, string(body))
+			r = *evs[len(evs)-1].Response
+			types := strings.Join(eventTypes(evs), " ")
+			if !strings.Contains(types, "response.output_item.added response.content_part.added response.reasoning_text.delta") ||
+				!strings.Contains(types, "response.reasoning_text.done response.content_part.done response.output_item.done response.output_item.added") {
+				t.Errorf("events %s", types)
+			}
+		} else if err := json.Unmarshal(body, &r); err != nil {
+			t.Fatal(err)
+		}
+		out := outputOf(t, &r)
+		if len(out) != 2 || out[0]["type"] != "reasoning" || out[1]["type"] != "message" {
+			t.Fatalf("output %v", out)
+		}
+		if got := out[0]["content"].([]any)[0].(map[string]any)["text"]; got != "2 더하기 2는 4." {
+			t.Errorf("reasoning %q", got)
+		}
+		if got := out[1]["content"].([]any)[0].(map[string]any)["text"]; got != "답은 4입니다." {
+			t.Errorf("text %q", got)
+		}
+		if r.Reasoning.Effort == nil || *r.Reasoning.Effort != "low" || r.Usage.OutputTokensDetails.ReasoningTokens != len("2 더하기 2는 4.") {
+			t.Errorf("reasoning %+v, usage %+v", r.Reasoning, r.Usage)
+		}
+	}
+}
+
+func TestResponsesJSONFormat(t *testing.T) {
+	ts := newTestServer(t, Config{}, `{"city": "서울"}`)
+	status, _, body := ts.do("POST", "/v1/responses", `{"input":"도시 하나","text":{"format":{"type":"json_schema","name":"city","strict":true,
+		"schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}}`)
+	if status != 200 || ts.eng.last().Constraint == nil {
+		t.Fatalf("status %d, constraint set %v: %s", status, ts.eng.last().Constraint != nil, body)
+	}
+	var r responseObject
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(r.Text.Format), `"name":"city"`) {
+		t.Errorf("text.format not repeated: %s", r.Text.Format)
+	}
+}
+
+func TestResponsesRefused(t *testing.T) {
+	ts := newTestServer(t, Config{}, "x", withTemplate(t, hermesTemplate))
+	for _, tc := range []struct{ body, param string }{
+		{`{"input":"x","previous_response_id":"resp_1"}`, "previous_response_id"},
+		{`{"input":"x","conversation":"conv_1"}`, "conversation"},
+		{`{"input":"x","background":true}`, "background"},
+		{`{"input":"x","truncation":"auto"}`, "truncation"},
+		{`{"input":"x","n":2}`, "n"},
+		{`{"input":"x","max_tokens":5}`, "max_tokens"},
+		{`{"input":"x","max_output_tokens":0}`, "max_output_tokens"},
+		{`{"input":"x","response_format":{"type":"json_object"}}`, "response_format"},
+		{`{"input":"x","tools":[{"type":"web_search"}]}`, "tools[0].type"},
+		{`{"input":"x","text":{"format":{"type":"yaml"}}}`, "text.format.type"},
+		{`{"input":"x","tools":` + responsesWeatherTool + `,"tool_choice":"required","text":{"format":{"type":"json_object"}}}`, "text.format"},
+		{`{"input":[{"role":"user","content":[{"type":"input_image","image_url":"http://x"}]}]}`, "input[0].content[0].type"},
+		{`{"input":[{"type":"item_reference","id":"msg_1"}]}`, "input[0].type"},
+		{`{"input":[{"type":"function_call_output","output":"x"}]}`, "input[0].call_id"},
+		{`{"input":[]}`, "input"},
+		{`{}`, "input"},
+	} {
+		status, _, body := ts.do("POST", "/v1/responses", tc.body)
+		var e errorBody
+		if err := json.Unmarshal(body, &e); err != nil || status != 400 || e.Error.Param == nil || *e.Error.Param != tc.param {
+			t.Errorf("%s: status %d, want 400 naming %s: %s", tc.body, status, tc.param, body)
+		}
+	}
+	status, _, body := ts.do("GET", "/v1/responses/resp_123", "")
+	if status != 404 || !strings.Contains(string(body), "does not store responses") {
+		t.Errorf("GET a stored response: status %d: %s", status, body)
+	}
+}
+
+// OpenAI's own Go client reads responses, whole and streamed.
+func TestResponsesOpenAIClient(t *testing.T) {
+	ts := newTestServer(t, Config{}, callReply, withTemplate(t, hermesTemplate))
+	client := openai.NewClient(option.WithBaseURL(ts.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	params := responses.ResponseNewParams{
+		Model:        "fake-model",
+		Instructions: openai.String("날씨 비서"),
+		Input:        responses.ResponseNewParamsInputUnion{OfString: openai.String("서울 날씨 어때?")},
+		Tools: []responses.ToolUnionParam{{OfFunction: &responses.FunctionToolParam{
+			Name:       "get_weather",
+			Parameters: map[string]any{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}},
+		}}},
+	}
+	ctx := context.Background()
+	resp, err := client.Responses.New(ctx, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.OutputText() != "확인해 볼게요." || len(resp.Output) != 2 || resp.Status != "completed" {
+		t.Fatalf("response %s", resp.RawJSON())
+	}
+	call := resp.Output[1].AsFunctionCall()
+	if call.Name != "get_weather" || call.Arguments != `{"city":"서울"}` || resp.Usage.OutputTokens != int64(len(callReply)) {
+		t.Errorf("call %+v, usage %+v", call, resp.Usage)
+	}
+	stream := client.Responses.NewStreaming(ctx, params)
+	var text strings.Builder
+	var done *responses.Response
+	for stream.Next() {
+		ev := stream.Current()
+		switch ev.Type {
+		case "response.output_text.delta":
+			text.WriteString(ev.AsResponseOutputTextDelta().Delta)
+		case "response.completed":
+			r := ev.AsResponseCompleted().Response
+			done = &r
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if text.String() != "확인해 볼게요." || done == nil || done.Output[1].AsFunctionCall().Arguments != `{"city":"서울"}` {
+		t.Errorf("streamed %q, final %+v", text.String(), done)
+	}
+}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -377,4 +378,41 @@ func TestResponsesOpenAIClient(t *testing.T) {
 	if text.String() != "확인해 볼게요." || done == nil || done.Output[1].AsFunctionCall().Arguments != `{"city":"서울"}` {
 		t.Errorf("streamed %q, final %+v", text.String(), done)
 	}
+}
+
+// FuzzResponsesChat: any request body either fails with a 400 naming a
+// field or becomes a chat request whose messages pass the chat checks;
+// nothing panics.
+func FuzzResponsesChat(f *testing.F) {
+	for _, s := range []string{
+		`{"input":"안녕","instructions":"x","max_output_tokens":5}`,
+		`{"input":[{"role":"user","content":[{"type":"input_text","text":"a"}]},{"type":"function_call","call_id":"c","name":"f","arguments":"{}"},{"type":"function_call_output","call_id":"c","output":[{"type":"input_text","text":"o"}]}]}`,
+		`{"input":[{"type":"reasoning","summary":[{"type":"summary_text","text":"s"}]},{"role":"assistant","content":"x"}],"tools":` + responsesWeatherTool + `,"tool_choice":{"type":"function","name":"get_weather"}}`,
+		`{"input":"x","text":{"format":{"type":"json_schema","name":"n","schema":{"type":"object"}}},"reasoning":{"effort":"high"},"top_logprobs":3}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var req responsesRequest
+		if json.Unmarshal(body, &req) != nil {
+			return
+		}
+		c, err := responsesChat(&req)
+		if err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.param == "" {
+				t.Fatalf("%s: error %v names no field", body, err)
+			}
+			return
+		}
+		if _, err := chatMessages(c.Messages); err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) {
+				t.Fatalf("%s: chat check %v", body, err)
+			}
+		}
+		if _, _, err := readTools(c.Tools); err != nil && !present(c.Tools) {
+			t.Fatalf("%s: no tools, yet %v", body, err)
+		}
+	})
 }

@@ -20,6 +20,7 @@ type Endpoint string
 const (
 	EndpointChat        Endpoint = "chat"        // POST /v1/chat/completions
 	EndpointCompletions Endpoint = "completions" // POST /v1/completions
+	EndpointResponses   Endpoint = "responses"   // POST /v1/responses (OpenAI's Responses API)
 )
 
 // ClientConfig configures a Client.
@@ -72,11 +73,11 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		return nil, err
 	}
 	switch cfg.Endpoint {
-	case EndpointChat, EndpointCompletions:
+	case EndpointChat, EndpointCompletions, EndpointResponses:
 	case "":
 		cfg.Endpoint = EndpointChat
 	default:
-		return nil, fmt.Errorf("endpoint %q: want chat or completions", cfg.Endpoint)
+		return nil, fmt.Errorf("endpoint %q: want chat, completions or responses", cfg.Endpoint)
 	}
 	conns := max(cfg.MaxConns, 1)
 	tr := &http.Transport{
@@ -142,8 +143,21 @@ func (c *Client) Models(ctx context.Context) (json.RawMessage, []string, error) 
 }
 
 // requestBody builds the JSON body for p. stream_options.include_usage asks
-// for the final usage chunk (vLLM, llama-server, ollama and Nuri honour it).
+// for the final usage chunk (vLLM, llama-server, ollama and Nuri honour it);
+// the Responses API always ends with its usage.
 func (c *Client) requestBody(p Prompt, maxTokens int) ([]byte, error) {
+	if c.cfg.Endpoint == EndpointResponses {
+		body := map[string]any{"model": c.cfg.Model, "input": p.Messages, "max_output_tokens": maxTokens,
+			"stream": true, "temperature": c.cfg.Temperature}
+		if c.cfg.IgnoreEOS {
+			body["ignore_eos"] = true
+		}
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, fmt.Errorf("encode request: %w", err)
+		}
+		return b, nil
+	}
 	body := map[string]any{
 		"model":          c.cfg.Model,
 		"max_tokens":     maxTokens,
@@ -167,8 +181,11 @@ func (c *Client) requestBody(p Prompt, maxTokens int) ([]byte, error) {
 }
 
 func (c *Client) route() string {
-	if c.cfg.Endpoint == EndpointCompletions {
+	switch c.cfg.Endpoint {
+	case EndpointCompletions:
 		return c.api + "/completions"
+	case EndpointResponses:
+		return c.api + "/responses"
 	}
 	return c.api + "/chat/completions"
 }

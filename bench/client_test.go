@@ -67,6 +67,7 @@ func TestStreamVariants(t *testing.T) {
 		{benchtest.Nuri, EndpointChat, "usage", true, false},
 		{benchtest.NoUsage, EndpointChat, "chunks", false, false},
 		{benchtest.NoUsage, EndpointCompletions, "chunks", false, false},
+		{benchtest.Nuri, EndpointResponses, "usage", false, false},
 	}
 	for _, tc := range cases {
 		name := string(tc.variant) + "/" + string(tc.endpoint)
@@ -114,15 +115,17 @@ func TestStreamFailures(t *testing.T) {
 		{benchtest.FailStreamError, "stream_error", "simulated decode failure"},
 	}
 	for _, tc := range cases {
-		srv := benchtest.New(benchtest.Config{Variant: benchtest.VLLM, FailEvery: 1, Failure: tc.failure})
-		c := newTestClient(t, srv.URL, EndpointChat)
-		rec := c.Stream(context.Background(), testPrompt, 8)
-		srv.Close()
-		if rec.OK || rec.Status != tc.status || !strings.Contains(rec.Error, tc.errHas) {
-			t.Errorf("%s: ok %v status %q error %q; want %q mentioning %q", tc.failure, rec.OK, rec.Status, rec.Error, tc.status, tc.errHas)
-		}
-		if rec.E2ELMS <= 0 {
-			t.Errorf("%s: E2EL %g not measured", tc.failure, rec.E2ELMS)
+		for _, ep := range []Endpoint{EndpointChat, EndpointResponses} {
+			srv := benchtest.New(benchtest.Config{Variant: benchtest.VLLM, FailEvery: 1, Failure: tc.failure})
+			c := newTestClient(t, srv.URL, ep)
+			rec := c.Stream(context.Background(), testPrompt, 8)
+			srv.Close()
+			if rec.OK || rec.Status != tc.status || !strings.Contains(rec.Error, tc.errHas) {
+				t.Errorf("%s %s: ok %v status %q error %q; want %q mentioning %q", ep, tc.failure, rec.OK, rec.Status, rec.Error, tc.status, tc.errHas)
+			}
+			if rec.E2ELMS <= 0 {
+				t.Errorf("%s %s: E2EL %g not measured", ep, tc.failure, rec.E2ELMS)
+			}
 		}
 	}
 }
@@ -225,5 +228,44 @@ func TestModels(t *testing.T) {
 	defer noauth.Close()
 	if _, _, err := noauth.Models(context.Background()); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("models without key: %v", err)
+	}
+}
+
+// The Responses API's events: deltas of text, reasoning and call
+// arguments are output, the final event carries the finish and usage, a
+// failed response or an error event fails the request.
+func TestResponseEvents(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct {
+		events         []string
+		status, finish string
+		chunks, out    int
+	}{
+		{[]string{`{"type":"response.created","response":{"status":"in_progress","usage":null}}`,
+			`{"type":"response.reasoning_text.delta","delta":"생각"}`, `{"type":"response.output_text.delta","delta":"답"}`,
+			`{"type":"response.function_call_arguments.delta","delta":"{}"}`,
+			`{"type":"response.completed","response":{"status":"completed","usage":{"input_tokens":7,"output_tokens":3}}}`},
+			"", "stop", 3, 3},
+		{[]string{`{"type":"response.output_text.delta","delta":"답"}`,
+			`{"type":"response.incomplete","response":{"status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"usage":{"input_tokens":7,"output_tokens":1}}}`},
+			"", "length", 1, 1},
+		{[]string{`{"type":"response.output_text.delta","delta":"답"}`,
+			`{"type":"response.failed","response":{"status":"failed","error":{"code":"server_error","message":"generation failed"}}}`},
+			"stream_error", "", 1, 0},
+		{[]string{`{"type":"error","code":"x","message":"bad"}`}, "stream_error", "", 0, 0},
+		{[]string{`{"type":"response.output_text.delta","delta":5}`}, "bad_chunk", "", 0, 0},
+	} {
+		rec := RequestRecord{started: now}
+		var st streamState
+		status := ""
+		for _, ev := range tc.events {
+			var err error
+			if status, err = rec.applyChunk(&st, []byte(ev), now.Add(time.Millisecond)); err != nil {
+				break
+			}
+		}
+		if status != tc.status || rec.FinishReason != tc.finish || rec.Chunks != tc.chunks || (tc.out > 0 && (!st.haveUsage || st.usageOut != tc.out || st.usageIn != 7)) {
+			t.Errorf("%v: status %q finish %q chunks %d usage %+v", tc.events, status, rec.FinishReason, rec.Chunks, st)
+		}
 	}
 }

@@ -15,8 +15,23 @@ import (
 // (content, and reasoning_content / reasoning for thinking models), legacy
 // completion text, a usage object (vLLM and ollama in a final chunk with no
 // choices, llama-server possibly alongside the last choice), llama-server's
-// timings, and an in-stream error object.
+// timings, an in-stream error object, and the Responses API's typed
+// events (responseEvent).
 type streamChunk struct {
+	Type     string          `json:"type"`
+	Delta    json.RawMessage `json:"delta"`
+	Message  string          `json:"message"` // the Responses API's "error" event
+	Response *struct {
+		Status            string `json:"status"`
+		IncompleteDetails *struct {
+			Reason string `json:"reason"`
+		} `json:"incomplete_details"`
+		Usage *struct {
+			InputTokens  int `json:"input_tokens"`
+			OutputTokens int `json:"output_tokens"`
+		} `json:"usage"`
+		Error json.RawMessage `json:"error"`
+	} `json:"response"`
 	Choices []struct {
 		Delta struct {
 			Content          string `json:"content"`
@@ -105,6 +120,9 @@ func (rec *RequestRecord) applyChunk(st *streamState, data []byte, now time.Time
 	if len(ch.Error) > 0 && string(ch.Error) != "null" {
 		return "stream_error", errors.New(messageOf(ch.Error))
 	}
+	if ch.Type != "" {
+		return rec.responseEvent(st, &ch, now)
+	}
 	if ch.Usage != nil {
 		st.usageIn, st.usageOut, st.haveUsage = ch.Usage.PromptTokens, ch.Usage.CompletionTokens, true
 	}
@@ -121,15 +139,63 @@ func (rec *RequestRecord) applyChunk(st *streamState, data []byte, now time.Time
 			}
 		}
 	}
-	if text != "" {
-		if rec.Chunks == 0 {
-			rec.TTFTMS = ms(now.Sub(rec.started))
-		} else {
-			rec.ITLMS = append(rec.ITLMS, ms(now.Sub(st.last)))
+	rec.addText(st, text, now)
+	return "", nil
+}
+
+// addText counts a chunk's text that arrived at now: TTFT at the first,
+// ITL between them.
+func (rec *RequestRecord) addText(st *streamState, text string, now time.Time) {
+	if text == "" {
+		return
+	}
+	if rec.Chunks == 0 {
+		rec.TTFTMS = ms(now.Sub(rec.started))
+	} else {
+		rec.ITLMS = append(rec.ITLMS, ms(now.Sub(st.last)))
+	}
+	st.last = now
+	rec.Chunks++
+	rec.OutputChars += utf8.RuneCountInString(text)
+}
+
+// responseEvent folds one Responses API event into rec: the text, reasoning
+// and call-argument deltas are the output; response.completed and
+// response.incomplete end it (finish reasons stop and length) with the
+// usage; response.failed and error fail it. Other events carry no output.
+func (rec *RequestRecord) responseEvent(st *streamState, ch *streamChunk, now time.Time) (string, error) {
+	switch ch.Type {
+	case "response.output_text.delta", "response.reasoning_text.delta", "response.reasoning_summary_text.delta",
+		"response.refusal.delta", "response.function_call_arguments.delta":
+		var text string
+		if err := json.Unmarshal(ch.Delta, &text); err != nil {
+			return "bad_chunk", fmt.Errorf("%s: delta: %w", ch.Type, err)
 		}
-		st.last = now
-		rec.Chunks++
-		rec.OutputChars += utf8.RuneCountInString(text)
+		rec.addText(st, text, now)
+	case "response.completed", "response.incomplete":
+		rec.FinishReason = "stop"
+		if r := ch.Response; r != nil {
+			if r.IncompleteDetails != nil {
+				rec.FinishReason = r.IncompleteDetails.Reason
+				if rec.FinishReason == "max_output_tokens" {
+					rec.FinishReason = "length"
+				}
+			}
+			if r.Usage != nil {
+				st.usageIn, st.usageOut, st.haveUsage = r.Usage.InputTokens, r.Usage.OutputTokens, true
+			}
+		}
+		if st.firstFinish.IsZero() {
+			st.firstFinish = now
+		}
+	case "response.failed":
+		msg := "the response failed"
+		if ch.Response != nil && len(ch.Response.Error) > 0 && string(ch.Response.Error) != "null" {
+			msg = messageOf(ch.Response.Error)
+		}
+		return "stream_error", errors.New(msg)
+	case "error":
+		return "stream_error", errors.New(ch.Message)
 	}
 	return "", nil
 }

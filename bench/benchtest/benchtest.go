@@ -105,6 +105,7 @@ func New(cfg Config) *Server {
 	mux.HandleFunc("GET /v1/models", s.models)
 	mux.HandleFunc("POST /v1/chat/completions", s.complete)
 	mux.HandleFunc("POST /v1/completions", s.complete)
+	mux.HandleFunc("POST /v1/responses", s.complete)
 	s.Server = httptest.NewServer(mux)
 	return s
 }
@@ -167,6 +168,10 @@ func (s *Server) record(r *http.Request) (Request, int, error) {
 		} `json:"stream_options"`
 		Messages []map[string]string `json:"messages"`
 		Prompt   string              `json:"prompt"`
+		// The Responses API: input is a string or messages; the usage
+		// always comes in the final event.
+		Input           json.RawMessage `json:"input"`
+		MaxOutputTokens int             `json:"max_output_tokens"`
 	}
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -178,6 +183,14 @@ func (s *Server) record(r *http.Request) (Request, int, error) {
 	req := Request{Path: r.URL.Path, Model: body.Model, MaxTokens: body.MaxTokens, Stream: body.Stream,
 		IncludeUsage: body.StreamOptions != nil && body.StreamOptions.IncludeUsage,
 		Messages:     body.Messages, Prompt: body.Prompt, Authorization: r.Header.Get("Authorization")}
+	if strings.HasSuffix(r.URL.Path, "/responses") {
+		req.MaxTokens, req.IncludeUsage = body.MaxOutputTokens, true
+		if json.Unmarshal(body.Input, &req.Prompt) != nil {
+			if err := json.Unmarshal(body.Input, &req.Messages); err != nil {
+				return Request{}, 0, fmt.Errorf("input: %w", err)
+			}
+		}
+	}
 	s.mu.Lock()
 	s.requests = append(s.requests, req)
 	n := len(s.requests)
@@ -209,7 +222,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	st := &stream{w: w, flusher: w.(http.Flusher), chat: strings.HasSuffix(req.Path, "/chat/completions"),
-		variant: s.cfg.Variant, model: s.cfg.Model}
+		responses: strings.HasSuffix(req.Path, "/responses"), variant: s.cfg.Variant, model: s.cfg.Model}
 	s.play(st, req, failure)
 }
 

@@ -10,11 +10,38 @@ import (
 
 // stream writes one response's server-sent events in a variant's shape.
 type stream struct {
-	w       io.Writer
-	flusher http.Flusher
-	chat    bool
-	variant Variant
-	model   string
+	w         io.Writer
+	flusher   http.Flusher
+	chat      bool
+	responses bool // the Responses API's named events, whatever the variant
+	seq       int  // its sequence numbers
+	text      strings.Builder
+	variant   Variant
+	model     string
+}
+
+// named writes one Responses API event.
+func (st *stream) named(typ string, fields map[string]any) {
+	fields["type"], fields["sequence_number"] = typ, st.seq
+	st.seq++
+	b, err := json.Marshal(fields)
+	if err != nil {
+		st.raw("event: error\ndata: {\"type\":\"error\",\"message\":\"benchtest: marshal event failed\"}\n\n")
+		return
+	}
+	st.raw("event: " + typ + "\ndata: " + string(b) + "\n\n")
+}
+
+func (st *stream) response(status string, usage map[string]int, reason string) map[string]any {
+	r := map[string]any{"id": "resp_benchtest", "object": "response", "status": status, "model": st.model, "output": []any{}}
+	if usage != nil {
+		r["usage"] = map[string]int{"input_tokens": usage["prompt_tokens"], "output_tokens": usage["completion_tokens"],
+			"total_tokens": usage["total_tokens"]}
+	}
+	if reason != "" {
+		r["incomplete_details"] = map[string]string{"reason": reason}
+	}
+	return r
 }
 
 func (st *stream) raw(s string) {
@@ -55,6 +82,12 @@ func (st *stream) chunk(delta map[string]any, text string, finish any) map[strin
 }
 
 func (st *stream) roleChunk() {
+	if st.responses {
+		st.named("response.created", map[string]any{"response": st.response("in_progress", nil, "")})
+		st.named("response.output_item.added", map[string]any{"output_index": 0,
+			"item": map[string]any{"type": "message", "id": "msg_benchtest", "role": "assistant", "content": []any{}}})
+		return
+	}
 	if !st.chat {
 		return
 	}
@@ -67,6 +100,11 @@ func (st *stream) roleChunk() {
 }
 
 func (st *stream) token(text string) {
+	if st.responses {
+		st.text.WriteString(text)
+		st.named("response.output_text.delta", map[string]any{"item_id": "msg_benchtest", "output_index": 0, "content_index": 0, "delta": text})
+		return
+	}
 	delta := map[string]any{"content": text}
 	if st.variant == Ollama {
 		delta["role"] = "assistant"
@@ -75,6 +113,15 @@ func (st *stream) token(text string) {
 }
 
 func (st *stream) finish(reason string, usage map[string]int, includeUsage bool) {
+	if st.responses {
+		st.named("response.output_text.done", map[string]any{"item_id": "msg_benchtest", "output_index": 0, "content_index": 0, "text": st.text.String()})
+		if reason == "length" {
+			st.named("response.incomplete", map[string]any{"response": st.response("incomplete", usage, "max_output_tokens")})
+		} else {
+			st.named("response.completed", map[string]any{"response": st.response("completed", usage, "")})
+		}
+		return // no [DONE]
+	}
 	timings := map[string]any{"prompt_n": usage["prompt_tokens"], "predicted_n": usage["completion_tokens"],
 		"predicted_per_second": 100.0}
 	last := st.chunk(map[string]any{}, "", reason)

@@ -39,7 +39,7 @@ func parseBenchServe(args []string, stderr io.Writer) (*benchServeFlags, error) 
 	fs.StringVar(&c.BaseURL, "base-url", "http://127.0.0.1:8080", "server base URL (with or without /v1)")
 	fs.StringVar(&c.Model, "model", "", "model name to request (default: the first id of GET /v1/models)")
 	fs.StringVar(&f.apiKey, "api-key", "", "bearer token (default: $OPENAI_API_KEY)")
-	endpoint := fs.String("endpoint", "chat", "chat (/v1/chat/completions) or completions (/v1/completions)")
+	endpoint := fs.String("endpoint", "chat", "chat (/v1/chat/completions), completions (/v1/completions) or responses (/v1/responses)")
 	fs.StringVar(&c.Dataset, "dataset", "korean", "korean (built in), random, or a JSONL file")
 	fs.IntVar(&c.NumPrompts, "num-prompts", 100, "requests per load level")
 	conc := fs.String("concurrency", "", "closed-loop levels, comma-separated (e.g. 1,4,8,16); default 1")
@@ -87,8 +87,10 @@ func parseBenchServe(args []string, stderr io.Writer) (*benchServeFlags, error) 
 	if _, err := bench.APIRoot(c.BaseURL); err != nil {
 		return usageErr("%v", err)
 	}
-	if c.Endpoint != bench.EndpointChat && c.Endpoint != bench.EndpointCompletions {
-		return usageErr("--endpoint %q: want chat or completions", *endpoint)
+	switch c.Endpoint {
+	case bench.EndpointChat, bench.EndpointCompletions, bench.EndpointResponses:
+	default:
+		return usageErr("--endpoint %q: want chat, completions or responses", *endpoint)
 	}
 	if err := c.Validate(); err != nil {
 		return usageErr("%v", err)

@@ -388,26 +388,28 @@ func TestBenchDispatchAndUsage(t *testing.T) {
 // to keep the test short; everything else is the documented command line.
 func TestBenchServeNuriStories(t *testing.T) {
 	base := startServe(t)
-	out := t.TempDir()
-	var stdout, stderr bytes.Buffer
-	if err := runBench(benchArgs(base, out, "--max-tokens", "16"), &stdout, &stderr); err != nil {
-		t.Fatalf("%v\n%s\n%s", err, stdout.String(), stderr.String())
-	}
-	checkServeReport(t, out, "stories260K", "usage", nil)
-	rep, err := bench.ReadReport(filepath.Join(out, "results.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res bench.ServeResults
-	if err := json.Unmarshal(rep.Results.(json.RawMessage), &res); err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range res.Levels {
-		for _, r := range l.Requests {
-			// Korean text costs stories260K's byte-fallback vocabulary about
-			// three tokens per syllable, so every prompt is long in tokens.
-			if r.OutputTokens < 1 || r.OutputTokens > 16 || r.InputTokens < 10 || r.TTFTMS > r.E2ELMS {
-				t.Errorf("%s %s: in %d out %d ttft %.1f e2el %.1f", l.Name, r.PromptID, r.InputTokens, r.OutputTokens, r.TTFTMS, r.E2ELMS)
+	for _, ep := range []string{"chat", "responses"} {
+		out := t.TempDir()
+		var stdout, stderr bytes.Buffer
+		if err := runBench(benchArgs(base, out, "--max-tokens", "16", "--endpoint", ep), &stdout, &stderr); err != nil {
+			t.Fatalf("%s: %v\n%s\n%s", ep, err, stdout.String(), stderr.String())
+		}
+		checkServeReport(t, out, "stories260K", "usage", nil)
+		rep, err := bench.ReadReport(filepath.Join(out, "results.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res bench.ServeResults
+		if err := json.Unmarshal(rep.Results.(json.RawMessage), &res); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range res.Levels {
+			for _, r := range l.Requests {
+				// Korean text costs stories260K's byte-fallback vocabulary about
+				// three tokens per syllable, so every prompt is long in tokens.
+				if r.OutputTokens < 1 || r.OutputTokens > 16 || r.InputTokens < 10 || r.TTFTMS > r.E2ELMS || !r.OK {
+					t.Errorf("%s %s %s: in %d out %d ttft %.1f e2el %.1f status %s", ep, l.Name, r.PromptID, r.InputTokens, r.OutputTokens, r.TTFTMS, r.E2ELMS, r.Status)
+				}
 			}
 		}
 	}

@@ -55,6 +55,13 @@ type Request struct {
 	// (a grammar such as sample.NewJSON): only tokens it allows are
 	// sampled, and the sequence stops with FinishStop once it is complete.
 	Constraint func() sample.Constraint
+	// Prediction is text the reply is expected to repeat largely verbatim
+	// (OpenAI's predicted outputs: a file being edited, say). Its tokens
+	// are drafted as speculative tokens where the output lines up with
+	// them, whether or not Config.SpecTokens is on, up to
+	// Config.PredictionTokens a step. The output is exactly what it would
+	// be without it; only the number of steps changes.
+	Prediction []int32
 }
 
 // TokenLogprob is one candidate token and its log-probability.
@@ -69,6 +76,9 @@ type Usage struct {
 	PromptTokens     int
 	CachedTokens     int // prompt tokens served from the prefix cache
 	CompletionTokens int
+	// Request.Prediction: its drafted tokens the output kept, and those
+	// it did not (OpenAI's accepted and rejected prediction tokens).
+	AcceptedPredictionTokens, RejectedPredictionTokens int
 }
 
 // Event is one step of a sequence's output. Text holds only complete UTF-8

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -24,32 +25,7 @@ import (
 // llama-1b-q4_0.gguf`), threads from NURI_BENCH_THREADS (default: all
 // CPUs). Run with -benchtime 1x.
 func BenchmarkBatchedDecode(b *testing.B) {
-	path := os.Getenv("NURI_BENCH_MODEL")
-	if path == "" {
-		b.Fatal("set NURI_BENCH_MODEL to a GGUF model (nuri synth --shape llama-1b --type Q4_0 --out FILE)")
-	}
-	threads := runtime.NumCPU()
-	if v := os.Getenv("NURI_BENCH_THREADS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			b.Fatalf("NURI_BENCH_THREADS=%q: %v", v, err)
-		}
-		threads = n
-	}
-	m, err := model.Load(path, model.LoadOptions{Threads: threads})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer m.Close()
-	f, err := gguf.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tok, err := tokenizer.Load(f)
-	f.Close()
-	if err != nil {
-		b.Fatal(err)
-	}
+	m, tok := benchModel(b)
 	const nPrompt, nGen = 128, 32
 	var single float64
 	for _, conc := range []int{1, 4, 8, 16} {
@@ -66,6 +42,84 @@ func BenchmarkBatchedDecode(b *testing.B) {
 				b.ReportMetric(tps/single, "x-single")
 			}
 		})
+	}
+}
+
+// benchModel loads NURI_BENCH_MODEL with NURI_BENCH_THREADS threads
+// (default: all CPUs).
+func benchModel(b *testing.B) (model.Model, Tokenizer) {
+	path := os.Getenv("NURI_BENCH_MODEL")
+	if path == "" {
+		b.Fatal("set NURI_BENCH_MODEL to a GGUF model (nuri synth --shape llama-1b --type Q4_0 --out FILE)")
+	}
+	threads := runtime.NumCPU()
+	if v := os.Getenv("NURI_BENCH_THREADS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			b.Fatalf("NURI_BENCH_THREADS=%q: %v", v, err)
+		}
+		threads = n
+	}
+	m, err := model.Load(path, model.LoadOptions{Threads: threads})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Close() })
+	f, err := gguf.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := tokenizer.Load(f)
+	f.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m, tok
+}
+
+// BenchmarkPrediction times one greedy reply of 128 tokens to a 16-token
+// prompt with a prediction (Request.Prediction) against the same reply
+// without: the prediction is the reply itself, the reply with two edits
+// (five tokens in for ten, ten more left out), or the prompt (nothing in
+// common). It reports each case's milliseconds and steps. The model comes
+// from NURI_BENCH_MODEL, as BenchmarkBatchedDecode's. Run with
+// -benchtime 1x:
+//
+//	NURI_BENCH_MODEL=l1b-q4_0.gguf go test ./engine -run '^$' -bench Prediction -benchtime 1x
+func BenchmarkPrediction(b *testing.B) {
+	m, tok := benchModel(b)
+	e, err := New(Config{MaxNumSeqs: 1}, m, tok, zap.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	prompt := randomPrompts(7, 1, 16, 16, m.Config().NVocab)[0]
+	reply := func(pred []int32) ([]int32, time.Duration, int64) {
+		steps := e.Stats().Steps
+		s := submit(b, e, Request{Prompt: prompt, MaxTokens: 128, Sampling: greedyParams(), IgnoreEOS: true, Prediction: pred})
+		t0 := time.Now()
+		out := drive(b, e, []*Sequence{s}, 1000)[0]
+		return out.tokens, time.Since(t0), e.Stats().Steps - steps
+	}
+	plain, _, _ := reply(nil)
+	cases := []struct {
+		name string
+		pred []int32
+	}{
+		{"none", nil},
+		{"reply", plain},
+		{"edited", slices.Concat(plain[:40], []int32{5, 6, 7, 8, 9}, plain[50:90], plain[100:])},
+		{"prompt", prompt},
+	}
+	for range b.N {
+		for _, c := range cases {
+			out, d, steps := reply(c.pred)
+			if !slices.Equal(out, plain) {
+				b.Fatalf("%s: the reply changed", c.name)
+			}
+			b.ReportMetric(float64(d.Microseconds())/1e3, c.name+"-ms")
+			b.ReportMetric(float64(steps), c.name+"-steps")
+		}
 	}
 }
 

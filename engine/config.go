@@ -20,6 +20,7 @@ const (
 	DefaultSpecNgramMax        = 4
 	DefaultSpecNgramMin        = 2
 	DefaultSpecMaxSeqs         = 2
+	DefaultPredictionTokens    = 15
 	// maxSpecTokens bounds Config.SpecTokens: a longer draft is almost
 	// never accepted whole, and each token of it costs a logits row.
 	maxSpecTokens = 32
@@ -75,6 +76,11 @@ type Config struct {
 	// SpecNgramMax and SpecNgramMin bound the length of the n-gram looked
 	// up, longest first (defaults DefaultSpecNgramMax, DefaultSpecNgramMin).
 	SpecNgramMax, SpecNgramMin int
+	// PredictionTokens caps the drafts a step feeds from a request's
+	// Prediction (default DefaultPredictionTokens; at least SpecTokens).
+	// Like n-gram drafts they adapt to how many are kept, doubling while
+	// all are.
+	PredictionTokens int
 	// SpecMaxSeqs stops drafting while more sequences than this are
 	// running (default DefaultSpecMaxSeqs): a large batch is compute-bound
 	// already, so rejected drafts would cost more than accepted ones save.
@@ -131,6 +137,10 @@ func (c Config) withDefaults() (Config, quant.Type, error) {
 	if c.SpecMaxSeqs == 0 {
 		c.SpecMaxSeqs = DefaultSpecMaxSeqs
 	}
+	if c.PredictionTokens == 0 {
+		c.PredictionTokens = DefaultPredictionTokens
+	}
+	c.PredictionTokens = max(c.PredictionTokens, c.SpecTokens)
 	t, err := quant.ParseType(c.KVCacheType)
 	if err != nil {
 		return c, 0, fmt.Errorf("kv cache type: %w", err)
@@ -161,6 +171,8 @@ func (c Config) withDefaults() (Config, quant.Type, error) {
 		return c, 0, fmt.Errorf("speculative tokens %d must be in [0, %d]", c.SpecTokens, maxSpecTokens)
 	case c.SpecNgramMin < 1 || c.SpecNgramMax < c.SpecNgramMin:
 		return c, 0, fmt.Errorf("speculative n-gram lengths %d..%d: want 1 ≤ min ≤ max", c.SpecNgramMin, c.SpecNgramMax)
+	case c.PredictionTokens < 1 || c.PredictionTokens > maxSpecTokens:
+		return c, 0, fmt.Errorf("prediction tokens %d must be in [1, %d]", c.PredictionTokens, maxSpecTokens)
 	case c.SpecMaxSeqs < 1:
 		return c, 0, fmt.Errorf("speculative max sequences %d must be ≥ 1", c.SpecMaxSeqs)
 	}

@@ -28,6 +28,11 @@ func (e *Engine) emitNext(s *Sequence, row []float32) (int32, bool) {
 	tok := res.Token
 	s.tokens = append(s.tokens, tok)
 	e.counters.generationTokens++
+	if s.expect >= 0 && tok == s.expect {
+		s.predAccepted++
+		s.predRejected--
+	}
+	s.expect = -1
 
 	ev := Event{Tokens: []int32{tok}}
 	now := time.Now()

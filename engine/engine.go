@@ -157,6 +157,7 @@ func (e *Engine) Submit(ctx context.Context, r Request) (*Sequence, error) {
 		sampler:   sample.New(r.Sampling),
 		text:      textOut{stops: r.Stop},
 		submitted: time.Now(),
+		expect:    -1,
 	}
 	if r.Constraint != nil {
 		s.sampler.Constrain(r.Constraint())
@@ -201,6 +202,11 @@ func (e *Engine) validate(r *Request) error {
 			return fmt.Errorf("%w: prompt token %d at %d outside vocabulary of %d", ErrInvalidRequest, t, i, e.mcfg.NVocab)
 		}
 	}
+	for i, t := range r.Prediction {
+		if t < 0 || int(t) >= e.mcfg.NVocab {
+			return fmt.Errorf("%w: prediction token %d at %d outside vocabulary of %d", ErrInvalidRequest, t, i, e.mcfg.NVocab)
+		}
+	}
 	for _, st := range r.Stop {
 		if st == "" || !utf8.ValidString(st) {
 			return fmt.Errorf("%w: stop string %q is empty or not UTF-8", ErrInvalidRequest, st)
@@ -210,6 +216,7 @@ func (e *Engine) validate(r *Request) error {
 		return fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
 	r.Prompt = slices.Clone(r.Prompt)
+	r.Prediction = slices.Clone(r.Prediction)
 	r.Stop = slices.Clone(r.Stop)
 	r.Sampling.LogitBias = maps.Clone(r.Sampling.LogitBias)
 	return nil

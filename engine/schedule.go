@@ -56,8 +56,8 @@ func (e *Engine) plan() []work {
 		plan = append(plan, work{s, n, 0})
 		budget -= n
 	}
-	if e.cfg.SpecTokens > 0 && !preempted {
-		e.addDrafts(plan, budget)
+	if !preempted {
+		e.addDrafts(plan, budget) // n-gram drafts (Config.SpecTokens) and predictions
 	}
 	e.scratch.plan = plan
 	return plan
@@ -86,12 +86,14 @@ func (e *Engine) addDrafts(plan []work, budget int) {
 	}
 }
 
-// proposeDrafts is s's speculative tokens for this step (Config.
-// SpecTokens): what followed the latest earlier occurrence of its last
-// tokens, at most s.draftLen and room of them, none past its max_tokens
+// proposeDrafts is s's speculative tokens for this step: from its
+// Request.Prediction where its output lines up with it, else (Config.
+// SpecTokens) what followed the latest earlier occurrence of its last
+// tokens; at most s.draftLen and room of them, none past its max_tokens
 // or the context.
 func (e *Engine) proposeDrafts(s *Sequence, room int) []int32 {
-	if e.cfg.SpecTokens == 0 {
+	s.predDrafts = false
+	if e.cfg.SpecTokens == 0 && len(s.req.Prediction) == 0 {
 		return s.drafts[:0]
 	}
 	if s.draftLen == 0 {
@@ -104,7 +106,57 @@ func (e *Engine) proposeDrafts(s *Sequence, room int) []int32 {
 	if k <= 0 || len(e.running) > e.cfg.SpecMaxSeqs {
 		return s.drafts[:0]
 	}
+	if len(s.req.Prediction) > 0 {
+		var from int
+		if s.drafts, from = predictDrafts(s.drafts[:0], s.tokens[s.nPrompt:], s.req.Prediction, s.predPos, k); len(s.drafts) > 0 {
+			s.predPos, s.predDrafts = from, true
+			return s.drafts
+		}
+	}
+	if e.cfg.SpecTokens == 0 {
+		return s.drafts[:0]
+	}
 	return lookupDrafts(s.drafts[:0], s.tokens, e.cfg.SpecNgramMin, e.cfg.SpecNgramMax, k)
+}
+
+// predictNgramMax is the longest tail of the output predictDrafts looks
+// for in a prediction.
+const predictNgramMax = 8
+
+// predictDrafts appends to dst up to k tokens of pred that should follow
+// out, the output so far, and returns where in pred they start. Before
+// any output that is pred's start. After, it is what follows the longest
+// tail of out (up to predictNgramMax tokens, down to one) found in pred:
+// its first occurrence at or after from (where the last drafts started),
+// else its last one before. A one-token tail can line up by chance; the
+// drafts' adaptive length (adaptDrafts) keeps such misses cheap.
+func predictDrafts(dst, out, pred []int32, from, k int) ([]int32, int) {
+	if len(out) == 0 {
+		return append(dst, pred[:min(k, len(pred))]...), 0
+	}
+	for n := min(predictNgramMax, len(out)); n >= 1; n-- {
+		tail := out[len(out)-n:]
+		at := -1
+		for i := max(0, from-n); i+n < len(pred); i++ { // a token must follow the match
+			if slices.Equal(pred[i:i+n], tail) {
+				at = i
+				break
+			}
+		}
+		if at < 0 {
+			for i := min(from-n, len(pred)-n-1); i >= 0; i-- {
+				if slices.Equal(pred[i:i+n], tail) {
+					at = i
+					break
+				}
+			}
+		}
+		if at >= 0 {
+			start := at + n
+			return append(dst, pred[start:min(start+k, len(pred))]...), start
+		}
+	}
+	return dst, from
 }
 
 // adaptDrafts sets how many drafts s feeds next from how many of this
@@ -113,7 +165,8 @@ func (e *Engine) proposeDrafts(s *Sequence, room int) []int32 {
 // otherwise. Row counts stay powers of two, where the batched kernels do
 // most per row: on llama-1b Q4_0 a step of 2, 4 and 8 rows costs 1.15,
 // 1.31 and 2.1 one-row steps (3 rows 1.25). So a sequence whose drafts
-// miss drafts one token, and one whose drafts hold drafts more.
+// miss drafts one token, and one whose drafts hold drafts more, up to
+// Config.SpecTokens (PredictionTokens for drafts from a prediction).
 func (e *Engine) adaptDrafts(s *Sequence, drafted, kept int) {
 	want := kept + 2 // rows: the last token, the kept drafts, one more
 	if kept == drafted {
@@ -123,7 +176,11 @@ func (e *Engine) adaptDrafts(s *Sequence, drafted, kept int) {
 	for rows < want {
 		rows *= 2
 	}
-	s.draftLen = min(rows-1, e.cfg.SpecTokens)
+	limit := e.cfg.SpecTokens
+	if s.predDrafts {
+		limit = e.cfg.PredictionTokens
+	}
+	s.draftLen = min(rows-1, limit)
 }
 
 // lookupDrafts appends to dst up to k tokens that followed the latest

@@ -32,6 +32,13 @@ type Sequence struct {
 	lastPlan    uint64  // step number this sequence was last scheduled in
 	drafts      []int32 // this step's speculative tokens, fed after the last one (Config.SpecTokens)
 	draftLen    int     // the most drafts this sequence feeds next (adapts to how many it keeps)
+	// Request.Prediction: where the output last lined up with it (the
+	// index after the matched tokens), whether this step's drafts came
+	// from it, and how many of its drafts were kept and dropped.
+	predPos                    int
+	predDrafts                 bool
+	predAccepted, predRejected int
+	expect                     int32 // the prediction's draft the next pick keeps (-1: none)
 	// Request.PromptLogprobs: the scores of prompt tokens 1..len(promptLP)
 	// so far (position p's logits score token p+1), sent on the first event.
 	promptLP  []TokenLogprob

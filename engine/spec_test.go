@@ -157,3 +157,90 @@ func TestAdaptDrafts(t *testing.T) {
 		}
 	}
 }
+
+func TestPredictDrafts(t *testing.T) {
+	pred := []int32{10, 11, 12, 13, 14, 11, 12, 15, 16}
+	for _, tc := range []struct {
+		name     string
+		out      []int32
+		from, k  int
+		want     []int32
+		wantFrom int
+	}{
+		{"no output yet: the start", nil, 0, 3, []int32{10, 11, 12}, 0},
+		{"following along", []int32{10, 11}, 0, 3, []int32{12, 13, 14}, 2},
+		{"the longest tail decides", []int32{14, 11, 12}, 2, 2, []int32{15, 16}, 7},
+		{"at or after where the last drafts began", []int32{9, 11, 12}, 4, 2, []int32{15, 16}, 7},
+		{"else the last one before", []int32{9, 11, 12}, 8, 2, []int32{15, 16}, 7},
+		{"back in line after an edit", []int32{10, 11, 99, 13}, 2, 3, []int32{14, 11, 12}, 4},
+		{"the prediction's end", []int32{15, 16}, 7, 3, nil, 7},
+		{"nothing in common", []int32{98, 99}, 3, 3, nil, 3},
+		{"k caps", []int32{10}, 0, 1, []int32{11}, 1},
+	} {
+		got, from := predictDrafts(nil, tc.out, pred, tc.from, tc.k)
+		if !slices.Equal(got, tc.want) || (len(got) > 0 && from != tc.wantFrom) {
+			t.Errorf("%s: %v from %d, want %v from %d", tc.name, got, from, tc.want, tc.wantFrom)
+		}
+	}
+}
+
+// A prediction changes how many steps a reply takes, never the reply: the
+// same tokens, text, logprobs and finish with a prediction that is the
+// reply itself, one with edits in it, and one unrelated to it, with the
+// n-gram drafting off (a prediction drafts on its own).
+func TestPredictionMatchesPlain(t *testing.T) {
+	run := func(pred func(i int, plain []int32) []int32, plain []*outcome) ([]*outcome, Stats) {
+		e, f := newFakeEngine(t, Config{NumBlocks: 64, SpecMaxSeqs: 16}, 512)
+		var seqs []*Sequence
+		for i, r := range specRequests() {
+			if pred != nil {
+				r.Prediction = pred(i, plain[i].tokens)
+			}
+			seqs = append(seqs, submit(t, e, r))
+		}
+		outs := drive(t, e, seqs, 5000)
+		if f.bad != nil {
+			t.Fatal(f.bad)
+		}
+		assertAllFree(t, e)
+		return outs, e.Stats()
+	}
+	plain, ps := run(nil, nil)
+	for _, tc := range []struct {
+		name string
+		pred func(i int, out []int32) []int32
+	}{
+		{"the reply itself", func(_ int, out []int32) []int32 { return out }},
+		{"the reply with edits", func(_ int, out []int32) []int32 {
+			p := slices.Clone(out)
+			if len(p) > 12 {
+				p = slices.Concat(p[:4], []int32{1, 2, 3}, p[6:len(p)/2], p[len(p)/2+3:])
+			}
+			return p
+		}},
+		{"something else", func(i int, _ []int32) []int32 { return prompt(900+i, 30) }},
+	} {
+		outs, ss := run(tc.pred, plain)
+		accepted, drafted := 0, 0
+		for i := range plain {
+			p, s := plain[i], outs[i]
+			pu, su := p.usage, s.usage
+			accepted += su.AcceptedPredictionTokens
+			drafted += su.AcceptedPredictionTokens + su.RejectedPredictionTokens
+			su.AcceptedPredictionTokens, su.RejectedPredictionTokens = 0, 0
+			if !slices.Equal(p.tokens, s.tokens) || p.text != s.text || p.finish != s.finish || pu != su ||
+				!slices.EqualFunc(p.logprobs, s.logprobs, tokenLogprobEqual) {
+				t.Errorf("%s, request %d: %v %q (%+v), plain %v %q (%+v)", tc.name, i, s.tokens, s.text, s.usage, p.tokens, p.text, p.usage)
+			}
+		}
+		t.Logf("%s: steps %d against %d plain; drafts %d, kept %d", tc.name, ss.Steps, ps.Steps, ss.SpecDraftTokens, ss.SpecAcceptedTokens)
+		// Usage also counts a draft picked as a reply's last token, whose
+		// K/V the engine does not keep: one a request at most.
+		if int64(drafted) != ss.SpecDraftTokens || int64(accepted) < ss.SpecAcceptedTokens || int64(accepted) > ss.SpecAcceptedTokens+int64(len(plain)) {
+			t.Errorf("%s: usage counts %d of %d prediction tokens accepted, the engine kept %d of %d", tc.name, accepted, drafted, ss.SpecAcceptedTokens, ss.SpecDraftTokens)
+		}
+		if tc.name != "something else" && (accepted == 0 || ss.Steps >= ps.Steps) {
+			t.Errorf("%s: %d prediction tokens kept, %d steps against %d", tc.name, accepted, ss.Steps, ps.Steps)
+		}
+	}
+}

@@ -61,10 +61,20 @@ func (e *Engine) step() bool {
 				continue
 			}
 			kept := 0
+			if s.predDrafts {
+				// Rejected until picked (emitNext counts a pick equal to
+				// s.expect), so that a reply finishing mid-step reports
+				// them right.
+				s.predRejected += w.drafts
+			}
 			for j := 0; ; j++ {
 				// Row j follows draft j-1: the sampler picks from it as it
 				// would have after that token, and a pick equal to draft j
 				// makes draft j's K/V, computed this pass, the sequence's.
+				s.expect = -1
+				if s.predDrafts && j < w.drafts {
+					s.expect = s.drafts[j]
+				}
 				tok, live := e.emitNext(s, e.scratch.logits[(r+j)*V:(r+j+1)*V])
 				if !live || j == w.drafts || tok != s.drafts[j] {
 					break
@@ -190,7 +200,8 @@ func (e *Engine) finish(s *Sequence, ev Event) {
 	if tail := s.text.flush(); ev.Finish == FinishStop || ev.Finish == FinishLength {
 		ev.Text += tail
 	}
-	ev.Usage = Usage{PromptTokens: s.nPrompt, CachedTokens: s.cached, CompletionTokens: s.generated()}
+	ev.Usage = Usage{PromptTokens: s.nPrompt, CachedTokens: s.cached, CompletionTokens: s.generated(),
+		AcceptedPredictionTokens: s.predAccepted, RejectedPredictionTokens: s.predRejected}
 	e.freeBlocks(s)
 	if !s.admitted {
 		s.admitted = true

@@ -358,3 +358,35 @@ func TestCompletionEcho(t *testing.T) {
 		t.Errorf("streamed texts %v, first chunks %v", texts, first)
 	}
 }
+
+// A prediction reaches the engine as tokens of its text, and the usage
+// then reports the prediction's tokens.
+func TestPrediction(t *testing.T) {
+	ts := newTestServer(t, Config{}, "hello world")
+	status, _, body := ts.do("POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],
+		"prediction":{"type":"content","content":[{"type":"text","text":"hel"},{"type":"text","text":"lo"}]}}`)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	want, _ := fakeTokenizer{}.Encode("hel\nlo", false, false)
+	if got := ts.eng.last().Prediction; !slices.Equal(got, want) {
+		t.Errorf("engine prediction %v, want %v", got, want)
+	}
+	if !strings.Contains(string(body), `"completion_tokens_details":{"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}`) {
+		t.Errorf("usage without the prediction's details: %s", body)
+	}
+	status, _, body = ts.do("POST", "/v1/completions", `{"prompt":"hi","prediction":{"type":"content","content":"hello"}}`)
+	want, _ = fakeTokenizer{}.Encode("hello", false, false)
+	if status != 200 || !slices.Equal(ts.eng.last().Prediction, want) {
+		t.Errorf("completions: status %d, prediction %v: %s", status, ts.eng.last().Prediction, body)
+	}
+	if _, _, body = ts.do("POST", "/v1/completions", `{"prompt":"hi"}`); strings.Contains(string(body), "completion_tokens_details") {
+		t.Errorf("details without a prediction: %s", body)
+	}
+	for _, bad := range []string{`{"type":"text","content":"x"}`, `"x"`, `{"type":"content","content":[{"type":"image_url"}]}`} {
+		status, _, body := ts.do("POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"prediction":`+bad+`}`)
+		if status != 400 || !strings.Contains(string(body), `"param":"prediction`) {
+			t.Errorf("prediction %s: status %d: %s", bad, status, body)
+		}
+	}
+}

@@ -142,6 +142,14 @@ func (j *job) totals(choices []*choice) usageJSON {
 	}
 	u.TotalTokens = u.PromptTokens + u.CompletionTokens
 	u.PromptTokensDetails = &promptTokensDetails{CachedTokens: cached}
+	if len(j.reqs) > 0 && len(j.reqs[0].Prediction) > 0 {
+		d := &completionTokensDetails{}
+		for _, c := range choices {
+			d.AcceptedPredictionTokens += c.usage.AcceptedPredictionTokens
+			d.RejectedPredictionTokens += c.usage.RejectedPredictionTokens
+		}
+		u.CompletionTokensDetails = d
+	}
 	return u
 }
 

@@ -132,6 +132,9 @@ func (s *Server) baseRequest(f *samplingFields, b *Backend) (engine.Request, int
 	}
 	r.Stop = f.Stop.List
 	r.IgnoreEOS = f.IgnoreEOS
+	if r.Prediction, err = predictionTokens(f.Prediction, b.Tokenizer); err != nil {
+		return r, 0, err
+	}
 	if f.StreamOptions != nil && (f.Stream == nil || !*f.Stream) {
 		return r, 0, invalidParam("stream_options", "stream_options is only allowed when stream is true")
 	}
@@ -233,4 +236,33 @@ func expand(base engine.Request, reqID string, prompts [][]int32, n int) []engin
 		}
 	}
 	return out
+}
+
+// predictionTokens tokenizes a prediction ({"type": "content", "content":
+// text or a list of text parts}) as text the reply would contain: no
+// special tokens, no BOS.
+func predictionTokens(raw json.RawMessage, tok Tokenizer) ([]int32, error) {
+	if !present(raw) {
+		return nil, nil
+	}
+	var p struct {
+		Type    string       `json:"type"`
+		Content contentField `json:"content"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, invalidParam("prediction", "prediction must be {\"type\": \"content\", \"content\": ...}: %v", err)
+	}
+	switch {
+	case p.Type != "content":
+		return nil, invalidParam("prediction.type", "prediction type must be \"content\", got %q", p.Type)
+	case p.Content.err != "":
+		return nil, invalidParam("prediction.content", "%s", p.Content.err)
+	case p.Content.Text == "":
+		return nil, nil
+	}
+	ids, err := tok.Encode(p.Content.Text, false, false)
+	if err != nil {
+		return nil, invalidParam("prediction.content", "cannot tokenize the prediction: %v", err)
+	}
+	return ids, nil
 }

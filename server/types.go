@@ -38,6 +38,9 @@ type samplingFields struct {
 	StructuredOutputs *structuredOutputs `json:"structured_outputs"`
 	Grammar           *string            `json:"grammar"`     // llama.cpp's server: GBNF
 	JSONSchema        json.RawMessage    `json:"json_schema"` // llama.cpp's server: a schema
+	// Prediction is OpenAI's predicted output: {"type": "content",
+	// "content": text or text parts}.
+	Prediction json.RawMessage `json:"prediction"`
 }
 
 type structuredOutputs struct {
@@ -201,10 +204,18 @@ func (p *promptField) UnmarshalJSON(b []byte) error {
 // Responses.
 
 type usageJSON struct {
-	PromptTokens        int                  `json:"prompt_tokens"`
-	CompletionTokens    int                  `json:"completion_tokens"`
-	TotalTokens         int                  `json:"total_tokens"`
-	PromptTokensDetails *promptTokensDetails `json:"prompt_tokens_details,omitempty"`
+	PromptTokens            int                      `json:"prompt_tokens"`
+	CompletionTokens        int                      `json:"completion_tokens"`
+	TotalTokens             int                      `json:"total_tokens"`
+	PromptTokensDetails     *promptTokensDetails     `json:"prompt_tokens_details,omitempty"`
+	CompletionTokensDetails *completionTokensDetails `json:"completion_tokens_details,omitempty"`
+}
+
+// completionTokensDetails reports a prediction's tokens (only when the
+// request gave one): those the reply kept and those it did not.
+type completionTokensDetails struct {
+	AcceptedPredictionTokens int `json:"accepted_prediction_tokens"`
+	RejectedPredictionTokens int `json:"rejected_prediction_tokens"`
 }
 
 type promptTokensDetails struct {

@@ -177,6 +177,25 @@ func TestServeGreedyMatchesRun(t *testing.T) {
 		t.Errorf("stream usage %+v, non-streaming %+v", usage, chat.Usage)
 	}
 
+	// A prediction of the reply changes nothing in it; most of its tokens
+	// are kept as drafts.
+	predicted, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+		Model:       "stories260K",
+		Messages:    []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Once upon a time")},
+		MaxTokens:   openai.Int(40),
+		Temperature: openai.Float(0),
+		Prediction: openai.ChatCompletionPredictionContentParam{Content: openai.ChatCompletionPredictionContentContentUnionParam{
+			OfString: openai.String(chat.Choices[0].Message.Content)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := predicted.Usage.CompletionTokensDetails
+	if predicted.Choices[0].Message.Content != chat.Choices[0].Message.Content || d.AcceptedPredictionTokens < 20 ||
+		predicted.Usage.CompletionTokens != chat.Usage.CompletionTokens {
+		t.Errorf("with its own reply as prediction: %q, usage %+v; without: %q", predicted.Choices[0].Message.Content, predicted.Usage, chat.Choices[0].Message.Content)
+	}
+
 	// The Responses API runs the same conversation to the same text.
 	rparams := responses.ResponseNewParams{
 		Model:           "stories260K",

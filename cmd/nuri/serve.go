@@ -84,6 +84,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.IntVar(&c.eng.SpecNgramMax, "spec-ngram-max", engine.DefaultSpecNgramMax, "longest n-gram looked up for drafts")
 	fs.IntVar(&c.eng.SpecNgramMin, "spec-ngram-min", engine.DefaultSpecNgramMin, "shortest n-gram looked up for drafts")
 	fs.IntVar(&c.eng.SpecMaxSeqs, "spec-max-seqs", engine.DefaultSpecMaxSeqs, "draft only while at most this many sequences run")
+	fs.IntVar(&c.eng.PredictionTokens, "prediction-tokens", engine.DefaultPredictionTokens, "the most drafts a step feeds from a request's prediction (OpenAI's predicted outputs)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or console")
 	addDeviceFlags(fs, &c.device)

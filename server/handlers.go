@@ -201,7 +201,15 @@ func (s *Server) chatJob(b *Backend, req *chatRequest, kind, id string) (*job, e
 		return nil, err
 	}
 	agp := req.AddGenerationPrompt == nil || *req.AddGenerationPrompt
-	text, err := renderText(b, msgs, agp, req.ChatTemplateKwargs, tools.render)
+	kwargs := req.ChatTemplateKwargs
+	if _, set := kwargs["reasoning_effort"]; req.ReasoningEffort != "" && !set {
+		kwargs = maps.Clone(kwargs)
+		if kwargs == nil {
+			kwargs = map[string]any{}
+		}
+		kwargs["reasoning_effort"] = req.ReasoningEffort
+	}
+	text, err := renderText(b, msgs, agp, kwargs, tools.render)
 	if err != nil {
 		return nil, err
 	}

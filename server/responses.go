@@ -146,13 +146,7 @@ func responsesChat(r *responsesRequest) (*chatRequest, error) {
 		c.MaxCompletionTokens = r.MaxOutputTokens
 	}
 	if r.Reasoning != nil && r.Reasoning.Effort != nil {
-		// Templates that take an effort (gpt-oss's) read it as a variable.
-		if c.ChatTemplateKwargs == nil {
-			c.ChatTemplateKwargs = map[string]any{}
-		}
-		if _, ok := c.ChatTemplateKwargs["reasoning_effort"]; !ok {
-			c.ChatTemplateKwargs["reasoning_effort"] = *r.Reasoning.Effort
-		}
+		c.ReasoningEffort = *r.Reasoning.Effort
 	}
 	if r.Text != nil && present(r.Text.Format) {
 		rf, err := responseFormatOf(r.Text.Format)

@@ -75,6 +75,10 @@ type chatRequest struct {
 	Functions           json.RawMessage `json:"functions"`             // deprecated by OpenAI; refused
 	FunctionCall        json.RawMessage `json:"function_call"`         // deprecated by OpenAI; refused
 	AddGenerationPrompt *bool           `json:"add_generation_prompt"` // vLLM extension
+	// ReasoningEffort (OpenAI's reasoning models) is passed to the chat
+	// template as the variable reasoning_effort, which templates that
+	// take an effort (gpt-oss's) read; chat_template_kwargs wins.
+	ReasoningEffort string `json:"reasoning_effort"`
 	// maxCalls caps the calls a reply gives (0: no cap); /v1/responses'
 	// max_tool_calls.
 	maxCalls int

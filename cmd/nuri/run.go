@@ -40,6 +40,7 @@ type runConfig struct {
 	grammar, grammarFile  string // the reply is a string of this GBNF grammar
 	regex                 string // the reply matches this regular expression
 	specTokens            int    // n-gram speculative decoding's drafts (0: off)
+	prediction            string // file: text the reply is expected to repeat (drafted from)
 	device                deviceFlags
 }
 
@@ -74,6 +75,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.StringVar(&c.regex, "regex", "", "regular expression the whole reply must match, as the server's guided_regex")
 	fs.IntVar(&c.threads, "threads", kernels.DefaultThreads(), "CPU threads, by default one per physical core this process may use")
 	fs.IntVar(&c.specTokens, "spec-ngram", 0, "speculative decoding by n-gram lookup: feed up to this many tokens that followed an earlier occurrence of the last few (0: off; the output is the same either way)")
+	fs.StringVar(&c.prediction, "prediction", "", "file of text the reply is expected to repeat largely verbatim, as OpenAI's predicted outputs: drafted from (the output is the same either way)")
 	fs.IntVar(&c.nCtx, "ctx-size", 0, "context length (0: the model's)")
 	fs.StringVar(&c.kvType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type: f16, q8_0 or f32")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
@@ -158,6 +160,15 @@ func generate(ctx context.Context, c *runConfig, stdout, stderr io.Writer) error
 	if req.Constraint, err = runConstraint(c, tok); err != nil {
 		return err
 	}
+	if c.prediction != "" {
+		text, err := os.ReadFile(c.prediction)
+		if err != nil {
+			return fmt.Errorf("prediction: %w", err)
+		}
+		if req.Prediction, err = tok.Encode(string(text), false, false); err != nil {
+			return fmt.Errorf("prediction %s: tokenize: %w", c.prediction, err)
+		}
+	}
 	req.MaxTokens = max(c.nPredict, 0)
 	st := runStats{load: loadTime, nPrompt: len(ids), start: time.Now()}
 	seq, err := eng.Submit(ctx, req)
@@ -178,6 +189,9 @@ func generate(ctx context.Context, c *runConfig, stdout, stderr io.Writer) error
 	if es := eng.Stats(); es.SpecDraftTokens > 0 {
 		fmt.Fprintf(stderr, "drafts:     %10d fed, %d kept (%.1f %%), %d steps for %d tokens\n", es.SpecDraftTokens, es.SpecAcceptedTokens,
 			100*float64(es.SpecAcceptedTokens)/float64(es.SpecDraftTokens), es.Steps, es.GenerationTokens)
+	}
+	if u := st.final.Usage; len(req.Prediction) > 0 {
+		fmt.Fprintf(stderr, "prediction: %10d tokens, %d of its drafts kept, %d not\n", len(req.Prediction), u.AcceptedPredictionTokens, u.RejectedPredictionTokens)
 	}
 	printSimTime(stderr, dev, st.nPrompt+max(st.nGen-1, 0)) // tokens fed to the model
 	switch {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -253,5 +254,40 @@ func TestRunGrammar(t *testing.T) {
 				t.Errorf("%v, seed %d: %q does not match", tc.args, seed, reply)
 			}
 		}
+	}
+}
+
+// nuri run --prediction: a prediction of the reply leaves it unchanged,
+// and most of it is kept as drafts; one with an edit in it too.
+func TestRunPrediction(t *testing.T) {
+	model := testshared.Path(t, "models", "stories260K.gguf")
+	want := readmeBlocks(t)[0]
+	reply := strings.TrimSuffix(strings.TrimPrefix(want, "Once upon a time"), "\n")
+	for _, tc := range []struct {
+		name, text string
+		minKept    int
+	}{
+		{"the reply", reply, 100},
+		{"an edited reply", strings.Replace(reply, "a big, red ball", "a small blue kite", 1), 60},
+	} {
+		file := filepath.Join(t.TempDir(), "prediction.txt")
+		if err := os.WriteFile(file, []byte(tc.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, stderr, err := runCmd(t, "--model", model, "--prompt", "Once upon a time", "-n", "127", "--temp", "0", "--threads", "2", "--prediction", file)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", tc.name, err, stderr)
+		}
+		if out != want {
+			t.Errorf("%s: output changed:\n%q", tc.name, out)
+		}
+		var n, kept, not int
+		line := stderr[strings.Index(stderr, "prediction:"):]
+		if _, err := fmt.Sscanf(line, "prediction: %d tokens, %d of its drafts kept, %d not", &n, &kept, &not); err != nil || kept < tc.minKept {
+			t.Errorf("%s: %v: %d of %d kept, want %d at least:\n%s", tc.name, err, kept, n, tc.minKept, stderr)
+		}
+	}
+	if _, stderr, err := runCmd(t, "--model", model, "--prompt", "x", "-n", "4", "--prediction", filepath.Join(t.TempDir(), "absent")); err == nil || !strings.Contains(stderr+err.Error(), "prediction") {
+		t.Errorf("a missing prediction file: %v %s", err, stderr)
 	}
 }

@@ -390,3 +390,56 @@ func TestPrediction(t *testing.T) {
 		}
 	}
 }
+
+// fimTok is the fake tokenizer with fill-in-the-middle tokens.
+type fimTok struct{ fakeTokenizer }
+
+func (fimTok) FIM() (pre, suf, mid int32, ok bool) { return 250, 251, 252, true }
+
+// A completion with a suffix fills in the middle: the prompt is the
+// prefix and the suffix in the model's fill-in-the-middle layout.
+func TestCompletionSuffix(t *testing.T) {
+	ts := newTestServer(t, Config{}, "x + 1", func(b *Backend) { b.Tokenizer = fimTok{} })
+	enc := func(s string) []int32 { ids, _ := fakeTokenizer{}.Encode(s, false, false); return ids }
+	suffix := enc("\n\nprint(f(2))")
+	var body []byte
+	for _, tc := range []struct {
+		prompt string
+		prefix []int32
+	}{{`"def f(x):\n    return "`, enc("def f(x):\n    return ")}, {`[7,8]`, []int32{7, 8}}} {
+		var status int
+		status, _, body = ts.do("POST", "/v1/completions", `{"prompt":`+tc.prompt+`,"suffix":"\n\nprint(f(2))","max_tokens":8}`)
+		if status != 200 {
+			t.Fatalf("status %d: %s", status, body)
+		}
+		want := slices.Concat([]int32{1, 250}, tc.prefix, []int32{251}, suffix, []int32{252})
+		if got := ts.eng.last().Prompt; !slices.Equal(got, want) {
+			t.Errorf("prompt %s: %v, want %v", tc.prompt, got, want)
+		}
+	}
+	if !strings.Contains(string(body), `"text":"x + 1"`) {
+		t.Errorf("response %s", body)
+	}
+	for _, tc := range []struct {
+		body, param string
+		plain       bool // a model without fill-in-the-middle tokens
+	}{
+		{`{"prompt":"a","suffix":"b","echo":true}`, "echo", false},
+		{`{"prompt":"a","suffix":"b"}`, "suffix", true},
+		{`{"prompt":[[999]],"suffix":"b"}`, "prompt", false},
+	} {
+		srv := ts
+		if tc.plain {
+			srv = newTestServer(t, Config{}, "x")
+		}
+		status, _, body := srv.do("POST", "/v1/completions", tc.body)
+		if status != 400 || !strings.Contains(string(body), `"param":"`+tc.param+`"`) {
+			t.Errorf("%s: status %d: %s", tc.body, status, body)
+		}
+	}
+	// An empty suffix is no suffix.
+	ts.do("POST", "/v1/completions", `{"prompt":"a","suffix":""}`)
+	if got := ts.eng.last().Prompt; slices.Contains(got, 250) {
+		t.Errorf("empty suffix: prompt %v", got)
+	}
+}

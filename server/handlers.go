@@ -34,11 +34,12 @@ func (s *Server) handleCompletion(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err := checkMaxTokens(base, req.Echo, " (0 only with echo)"); err != nil {
 		return err
 	}
-	switch {
-	case req.Suffix != nil && *req.Suffix != "":
-		return notSupported("suffix")
-	case req.BestOf != nil && *req.BestOf > 1:
+	if req.BestOf != nil && *req.BestOf > 1 {
 		return notSupported("best_of")
+	}
+	fim := req.Suffix != nil && *req.Suffix != ""
+	if fim && req.Echo {
+		return invalidParam("echo", "echo cannot be combined with suffix: the prompt is not the start of the text a completion fills in")
 	}
 	if req.MaxTokens == nil {
 		base.MaxTokens = s.cfg.DefaultMaxTokens
@@ -50,7 +51,12 @@ func (s *Server) handleCompletion(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 		}
 		base.Logprobs, base.TopLogprobs = true, k
 	}
-	prompts, err := completionPrompts(b.Tokenizer, &req.Prompt)
+	var prompts [][]int32
+	if fim {
+		prompts, err = fillInPrompts(b.Tokenizer, &req.Prompt, *req.Suffix)
+	} else {
+		prompts, err = completionPrompts(b.Tokenizer, &req.Prompt)
+	}
 	if err != nil {
 		return err
 	}
@@ -92,6 +98,59 @@ func echoPrompts(tok Tokenizer, p *promptField, ids [][]int32) ([]echoPrompt, er
 			}
 			out[i].first = string(first)
 		}
+	}
+	return out, nil
+}
+
+// FIMTokenizer is a Tokenizer that knows its fill-in-the-middle tokens;
+// completions with a suffix need one (tokenizer.Tokenizer is).
+type FIMTokenizer interface {
+	FIM() (pre, suf, mid int32, ok bool)
+}
+
+// fillInPrompts builds each prompt of a completion with a suffix as the
+// model's fill-in-the-middle input, prefix-suffix-middle as llama.cpp's
+// infill lays it out: [BOS] FIM_PRE prefix FIM_SUF suffix FIM_MID, the
+// texts tokenized as plain text. The completion is what goes between.
+func fillInPrompts(tok Tokenizer, p *promptField, suffix string) ([][]int32, error) {
+	ft, ok := tok.(FIMTokenizer)
+	var pre, suf, mid int32
+	if ok {
+		pre, suf, mid, ok = ft.FIM()
+	}
+	if !ok {
+		return nil, &apiError{err: ErrNotSupported, param: "suffix", msg: "suffix needs a model with fill-in-the-middle tokens (such as Qwen2.5-Coder's <|fim_prefix|>, <|fim_suffix|>, <|fim_middle|>), and this one has none"}
+	}
+	if len(p.Texts) == 0 && len(p.Tokens) == 0 {
+		return nil, invalidParam("prompt", "prompt is required")
+	}
+	if err := checkTokenLists(p.Tokens, tok.NVocab(), "prompt"); err != nil {
+		return nil, err
+	}
+	sufIDs, err := tok.Encode(suffix, false, false)
+	if err != nil {
+		return nil, invalidParam("suffix", "suffix cannot be tokenized: %v", err)
+	}
+	var prefixes [][]int32
+	for i, t := range p.Texts {
+		ids, err := tok.Encode(t, false, false)
+		if err != nil {
+			return nil, invalidParam("prompt", "prompt %d cannot be tokenized: %v", i, err)
+		}
+		prefixes = append(prefixes, ids)
+	}
+	prefixes = append(prefixes, p.Tokens...)
+	out := make([][]int32, len(prefixes))
+	for i, prefix := range prefixes {
+		var ids []int32
+		if bos, ok := tok.BOS(); ok && tok.AddBOS() {
+			ids = append(ids, bos)
+		}
+		ids = append(ids, pre)
+		ids = append(ids, prefix...)
+		ids = append(ids, suf)
+		ids = append(ids, sufIDs...)
+		out[i] = append(ids, mid)
 	}
 	return out, nil
 }

@@ -414,3 +414,28 @@ func TestEOGRules(t *testing.T) {
 		t.Error("BPE vocab without bos_token_id has a BOS")
 	}
 }
+
+// FIM finds the fill-in-the-middle tokens by their texts where the file
+// names none (Qwen's vocabularies), and reports none where the vocabulary
+// has none (Llama 3's, EXAONE's).
+func TestFIMTokens(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		ok   bool
+	}{{"ggml-vocab-qwen3.gguf", true}, {"ggml-vocab-llama3.gguf", false}, {"ggml-vocab-exaone.gguf", false}} {
+		tk := loadVocab(t, "testdata", "tokenizer", tc.file)
+		pre, suf, mid, ok := tk.FIM()
+		if ok != tc.ok {
+			t.Errorf("%s: FIM ok %v, want %v", tc.file, ok, tc.ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		for id, want := range map[int32]string{pre: "<|fim_prefix|>", suf: "<|fim_suffix|>", mid: "<|fim_middle|>"} {
+			if got := tk.TokenText(id); got != want {
+				t.Errorf("%s: token %d is %q, want %q", tc.file, id, got, want)
+			}
+		}
+	}
+}

@@ -53,7 +53,8 @@ type Tokenizer struct {
 	pseudoRaw    []string         // raw bytes of pseudo symbol nVocab+i
 	ignoreMerges bool
 
-	bos, eos, eot, eom, unk int32 // -1 when absent
+	bos, eos, eot, eom, unk int32    // -1 when absent
+	fim                     [3]int32 // fill-in-the-middle prefix, suffix and middle tokens, -1 when absent
 	addBOS, addEOS          bool
 	addSpacePrefix          bool
 	cleanSpaces             bool
@@ -218,6 +219,7 @@ func (t *Tokenizer) setSpecialIDs(s Spec) error {
 	detect(&fimPad, fimPadTexts)
 	detect(&fimRep, fimRepTexts)
 	detect(&fimSep, fimSepTexts)
+	t.fim = [3]int32{fimPre, fimSuf, fimMid}
 
 	t.eog = make([]bool, n)
 	for _, id := range []int32{fimPad, fimRep, fimSep, t.eos, t.eot, t.eom} {
@@ -282,6 +284,13 @@ func (t *Tokenizer) NVocab() int { return t.nVocab }
 
 // BOS returns the beginning-of-sequence id, if the vocabulary has one.
 func (t *Tokenizer) BOS() (int32, bool) { return t.bos, t.bos >= 0 }
+
+// FIM returns the fill-in-the-middle tokens, prefix, suffix and middle
+// (from the file, or found by their texts as llama.cpp does: Qwen's
+// <|fim_prefix|>, CodeLlama's <PRE>, ...), if the vocabulary has all three.
+func (t *Tokenizer) FIM() (pre, suf, mid int32, ok bool) {
+	return t.fim[0], t.fim[1], t.fim[2], t.fim[0] >= 0 && t.fim[1] >= 0 && t.fim[2] >= 0
+}
 
 // EOS returns the end-of-sequence id, if the vocabulary has one.
 func (t *Tokenizer) EOS() (int32, bool) { return t.eos, t.eos >= 0 }

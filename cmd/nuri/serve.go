@@ -28,6 +28,10 @@ import (
 	"github.com/nuri-ai/nuri/tokenizer"
 )
 
+// The server fills in the middle (a completion's suffix) with the
+// tokenizer's FIM tokens.
+var _ server.FIMTokenizer = (*tokenizer.Tokenizer)(nil)
+
 func init() {
 	register(command{name: "serve", summary: "OpenAI-compatible HTTP server (chat, completions, streaming, metrics)", run: runServe})
 }

@@ -5,16 +5,19 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/valyala/fasthttp"
+	"go.uber.org/zap"
 )
 
-// responsesRequest is POST /v1/responses, OpenAI's Responses API. The
-// server keeps no state: a request carries the whole conversation in
-// input, and previous_response_id, conversation and background are
-// refused. It runs as a chat request (responsesChat) with the chat
-// route's sampling extensions (top_k, min_p, seed, stop, grammar, ...).
+// responsesRequest is POST /v1/responses, OpenAI's Responses API. A
+// request carries its conversation in input, after that of its
+// previous_response_id when it names a kept response (responseStore);
+// conversation objects and background responses are refused. It runs as
+// a chat request (responsesChat) with the chat route's sampling
+// extensions (top_k, min_p, seed, stop, grammar, ...).
 type responsesRequest struct {
 	samplingFields
 	Input             json.RawMessage `json:"input"`
@@ -78,6 +81,9 @@ type responseMeta struct {
 	effort, summary *string
 	user            string
 	reasoningTokens func(text string) int // tokens of the reasoning, for usage
+	store           bool                  // the response is kept (done keeps it)
+	previous        *string               // previous_response_id
+	done            func(*responseObject) // called with the finished response, if set
 }
 
 func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
@@ -89,7 +95,19 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err := decodeBody(ctx, &req); err != nil {
 		return err
 	}
-	creq, err := responsesChat(&req)
+	var prev []chatMessage
+	if req.PreviousResponseID != nil && *req.PreviousResponseID != "" {
+		id := *req.PreviousResponseID
+		if s.responses == nil {
+			return &apiError{err: ErrNotSupported, param: "previous_response_id", msg: "previous_response_id needs stored responses, and this server keeps none (nuri serve --responses-store 0): send the whole conversation in input"}
+		}
+		r, ok := s.responses.get(id)
+		if !ok {
+			return &apiError{err: ErrRouteNotFound, param: "previous_response_id", msg: fmt.Sprintf("no stored response %q: it was never stored (store false), was deleted, or was dropped for newer ones; send the whole conversation in input", id)}
+		}
+		prev = r.conversation
+	}
+	creq, err := responsesChat(&req, prev)
 	if err != nil {
 		return err
 	}
@@ -106,26 +124,62 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 		}
 		return len(ids)
 	}
+	if s.responses != nil && (req.Store == nil || *req.Store) {
+		// The conversation a follow-up continues: this request's messages
+		// without its instructions (which apply to it alone), then the reply.
+		history := creq.Messages
+		if req.Instructions != nil && *req.Instructions != "" {
+			history = history[1:]
+		}
+		j.resp.store = true
+		j.resp.done = func(r *responseObject) {
+			if r.Status != "completed" && r.Status != "incomplete" {
+				return
+			}
+			body, err := marshal(r)
+			if err != nil {
+				s.log.Warn("store response", zap.String("id", r.ID), zap.Error(err))
+				return
+			}
+			s.responses.put(&storedResponse{id: r.ID, body: body,
+				conversation: append(slices.Clip(history), assistantTurn(r.Output))})
+		}
+	}
 	return s.run(ctx, ri, b, j)
 }
 
-// handleStoredResponse answers GET and DELETE of /v1/responses/{id}: this
-// server stores no responses.
+// handleStoredResponse answers GET (the response) and DELETE of
+// /v1/responses/{id}.
 func (s *Server) handleStoredResponse(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
-	return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no response %q: this server does not store responses (each /v1/responses request carries its whole conversation)",
-		strings.TrimPrefix(ri.path, "/v1/responses/"))}
+	id := strings.TrimPrefix(ri.path, "/v1/responses/")
+	if strings.Contains(id, "/") {
+		return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no route for %s %s: of a stored response, only GET and DELETE of /v1/responses/{id} are served", ri.method, ri.path)}
+	}
+	if s.responses == nil {
+		return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no response %q: this server keeps no responses (nuri serve --responses-store 0)", id)}
+	}
+	if ri.method == "DELETE" {
+		if !s.responses.delete(id) {
+			return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no stored response %q", id)}
+		}
+		return s.writeJSON(ctx, map[string]any{"id": id, "object": "response", "deleted": true})
+	}
+	r, ok := s.responses.get(id)
+	if !ok {
+		return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no stored response %q: it was never stored (store false), was deleted, or was dropped for newer ones", id)}
+	}
+	return s.writeJSON(ctx, r.body)
 }
 
 // responsesChat checks the Responses-only fields and translates the
-// request into the chat request it runs as.
-func responsesChat(r *responsesRequest) (*chatRequest, error) {
+// request into the chat request it runs as; prev is the conversation of
+// its previous_response_id, continued before its input.
+func responsesChat(r *responsesRequest, prev []chatMessage) (*chatRequest, error) {
 	switch {
-	case r.PreviousResponseID != nil && *r.PreviousResponseID != "":
-		return nil, &apiError{err: ErrNotSupported, param: "previous_response_id", msg: "previous_response_id is not supported: this server stores no responses; send the whole conversation in input"}
 	case present(r.Conversation):
-		return nil, &apiError{err: ErrNotSupported, param: "conversation", msg: "conversation is not supported: this server stores no conversations; send the whole conversation in input"}
+		return nil, &apiError{err: ErrNotSupported, param: "conversation", msg: "conversation objects are not supported: continue a conversation with previous_response_id, or send it whole in input"}
 	case r.Background != nil && *r.Background:
-		return nil, &apiError{err: ErrNotSupported, param: "background", msg: "background responses are not supported: this server stores no responses"}
+		return nil, &apiError{err: ErrNotSupported, param: "background", msg: "background responses are not supported: stream the response instead"}
 	case present(r.Prompt):
 		return nil, &apiError{err: ErrNotSupported, param: "prompt", msg: "stored prompt templates are not supported: give instructions and input"}
 	case r.Truncation != nil && *r.Truncation != "disabled":
@@ -192,6 +246,7 @@ func responsesChat(r *responsesRequest) (*chatRequest, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.Messages = append(c.Messages, prev...)
 	c.Messages = append(c.Messages, msgs...)
 	return c, nil
 }
@@ -401,7 +456,7 @@ func responseContent(raw json.RawMessage, param string) (string, error) {
 // responseMetaOf is what the response object repeats of r: the client's
 // own tools and tool_choice, not their chat translations.
 func responseMetaOf(r *responsesRequest) *responseMeta {
-	m := &responseMeta{instructions: r.Instructions, maxOutputTokens: r.MaxOutputTokens, metadata: r.Metadata,
+	m := &responseMeta{instructions: r.Instructions, maxOutputTokens: r.MaxOutputTokens, metadata: r.Metadata, previous: r.PreviousResponseID,
 		parallel: r.ParallelToolCalls == nil || *r.ParallelToolCalls, toolChoice: r.ToolChoice, tools: r.Tools, user: r.User}
 	if r.Text != nil && present(r.Text.Format) {
 		m.text = r.Text.Format

@@ -10,7 +10,7 @@ import (
 
 // responseObject is OpenAI's Response. It repeats the request's settings
 // as the server applied them (temperature and top_p the defaults when the
-// request left them out) and reports store false: nothing is kept.
+// request left them out); store says whether it is kept.
 type responseObject struct {
 	ID                 string             `json:"id"`
 	Object             string             `json:"object"`
@@ -328,6 +328,9 @@ func (b *responseBuilder) finish(c *choice) *responseObject {
 	}
 	resp := b.j.responseObject(status, b.output, u)
 	resp.Error, resp.IncompleteDetails = rerr, details
+	if b.j.resp.done != nil {
+		b.j.resp.done(resp)
+	}
 	b.emit(responseEvent{Type: typ, Response: resp})
 	return resp
 }
@@ -336,11 +339,11 @@ func (b *responseBuilder) finish(c *choice) *responseObject {
 func (j *job) responseObject(status string, output []any, u *responseUsage) *responseObject {
 	m := j.resp
 	sp := j.reqs[0].Sampling
-	r := &responseObject{ID: j.id, Object: "response", CreatedAt: j.created, Status: status,
+	r := &responseObject{ID: j.id, Object: "response", CreatedAt: j.created, Status: status, PreviousResponseID: m.previous,
 		Instructions: m.instructions, MaxOutputTokens: m.maxOutputTokens, Model: j.model, Output: output,
 		ParallelToolCalls: m.parallel, Reasoning: responseReasoning{Effort: m.effort, Summary: m.summary},
 		Temperature: shortFloat(sp.Temperature), TopP: shortFloat(sp.TopP), Text: responseTextOut{Format: m.text},
-		ToolChoice: m.toolChoice, Tools: m.tools, Truncation: "disabled", Usage: u, Metadata: m.metadata}
+		ToolChoice: m.toolChoice, Tools: m.tools, Truncation: "disabled", Usage: u, Metadata: m.metadata, Store: m.store}
 	if r.Metadata == nil {
 		r.Metadata = map[string]string{}
 	}

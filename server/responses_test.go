@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -89,7 +90,7 @@ func TestResponsesText(t *testing.T) {
 	}
 	out := outputOf(t, &r)
 	if r.Object != "response" || !strings.HasPrefix(r.ID, "resp_") || r.Status != "completed" || r.Model != "fake-model" ||
-		r.Temperature != 0 || r.TopP != 0.95 || r.Metadata["k"] != "v" || r.User == nil || *r.User != "u1" || r.Store ||
+		r.Temperature != 0 || r.TopP != 0.95 || r.Metadata["k"] != "v" || r.User == nil || *r.User != "u1" || !r.Store ||
 		string(r.Text.Format) != `{"type":"text"}` || string(r.ToolChoice) != `"auto"` || string(r.Tools) != `[]` || r.IncompleteDetails != nil {
 		t.Errorf("response %s", body)
 	}
@@ -305,7 +306,6 @@ func TestResponsesJSONFormat(t *testing.T) {
 func TestResponsesRefused(t *testing.T) {
 	ts := newTestServer(t, Config{}, "x", withTemplate(t, hermesTemplate))
 	for _, tc := range []struct{ body, param string }{
-		{`{"input":"x","previous_response_id":"resp_1"}`, "previous_response_id"},
 		{`{"input":"x","conversation":"conv_1"}`, "conversation"},
 		{`{"input":"x","background":true}`, "background"},
 		{`{"input":"x","truncation":"auto"}`, "truncation"},
@@ -329,8 +329,12 @@ func TestResponsesRefused(t *testing.T) {
 		}
 	}
 	status, _, body := ts.do("GET", "/v1/responses/resp_123", "")
-	if status != 404 || !strings.Contains(string(body), "does not store responses") {
-		t.Errorf("GET a stored response: status %d: %s", status, body)
+	if status != 404 || !strings.Contains(string(body), `no stored response \"resp_123\"`) {
+		t.Errorf("GET an unknown response: status %d: %s", status, body)
+	}
+	status, _, body = ts.do("POST", "/v1/responses", `{"input":"x","previous_response_id":"resp_1"}`)
+	if status != 404 || !strings.Contains(string(body), `"param":"previous_response_id"`) {
+		t.Errorf("an unknown previous_response_id: status %d: %s", status, body)
 	}
 }
 
@@ -397,7 +401,7 @@ func FuzzResponsesChat(f *testing.F) {
 		if json.Unmarshal(body, &req) != nil {
 			return
 		}
-		c, err := responsesChat(&req)
+		c, err := responsesChat(&req, nil)
 		if err != nil {
 			var ae *apiError
 			if !errors.As(err, &ae) || ae.param == "" {
@@ -438,5 +442,119 @@ effort={{ reasoning_effort | default("none") }}
 		if prompt := string(mustDecode(t, ts.eng.last().Prompt)); !strings.HasSuffix(prompt, tc.want) {
 			t.Errorf("%s: prompt %q, want the suffix %q", tc.body, prompt, tc.want)
 		}
+	}
+}
+
+// postResponse posts a Responses request and decodes the response (the
+// final event's, streamed).
+func postResponse(t *testing.T, ts *testServer, body string) (*responseObject, []byte) {
+	t.Helper()
+	status, _, out := ts.do("POST", "/v1/responses", body)
+	if status != 200 {
+		t.Fatalf("%s: status %d: %s", body, status, out)
+	}
+	if strings.Contains(body, `"stream":true`) {
+		evs := responseEventsOf(t, string(out))
+		return evs[len(evs)-1].Response, out
+	}
+	var r responseObject
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatal(err)
+	}
+	return &r, out
+}
+
+// Stored responses: GET returns one, previous_response_id continues its
+// conversation (without its instructions), DELETE drops it, store false
+// keeps none, and streamed responses are kept too.
+func TestResponsesStore(t *testing.T) {
+	ts := newTestServer(t, Config{}, "반가워요.")
+	first, body := postResponse(t, ts, `{"instructions":"첫 지시","input":"안녕"}`)
+	if !first.Store {
+		t.Fatalf("not stored: %s", body)
+	}
+	status, _, got := ts.do("GET", "/v1/responses/"+first.ID, "")
+	if status != 200 || string(got) != string(body) {
+		t.Errorf("GET: status %d\n%s\nwant\n%s", status, got, body)
+	}
+	second, _ := postResponse(t, ts, `{"instructions":"둘째 지시","input":"다시","previous_response_id":"`+first.ID+`","stream":true}`)
+	prompt := string(mustDecode(t, ts.eng.last().Prompt))
+	want := "<|im_start|>system\n둘째 지시<|im_end|>\n<|im_start|>user\n안녕<|im_end|>\n<|im_start|>assistant\n반가워요.<|im_end|>\n<|im_start|>user\n다시<|im_end|>\n<|im_start|>assistant\n"
+	if !strings.HasSuffix(prompt, want) || strings.Contains(prompt, "첫 지시") {
+		t.Errorf("follow-up prompt %q\nwant the suffix %q, without the first instructions", prompt, want)
+	}
+	if second.PreviousResponseID == nil || *second.PreviousResponseID != first.ID {
+		t.Errorf("previous_response_id %v", second.PreviousResponseID)
+	}
+	// The chain goes on from the streamed response.
+	postResponse(t, ts, `{"input":"셋째","previous_response_id":"`+second.ID+`"}`)
+	if prompt := string(mustDecode(t, ts.eng.last().Prompt)); !strings.Contains(prompt, "user\n다시<|im_end|>\n<|im_start|>assistant\n반가워요.<|im_end|>\n<|im_start|>user\n셋째") {
+		t.Errorf("third prompt %q", prompt)
+	}
+	unstored, _ := postResponse(t, ts, `{"input":"x","store":false}`)
+	if status, _, _ := ts.do("GET", "/v1/responses/"+unstored.ID, ""); unstored.Store || status != 404 {
+		t.Errorf("store false: store %v, GET status %d", unstored.Store, status)
+	}
+	status, _, got = ts.do("DELETE", "/v1/responses/"+first.ID, "")
+	if status != 200 || !strings.Contains(string(got), `"deleted":true`) {
+		t.Errorf("DELETE: status %d: %s", status, got)
+	}
+	for _, m := range []string{"GET", "DELETE"} {
+		if status, _, _ := ts.do(m, "/v1/responses/"+first.ID, ""); status != 404 {
+			t.Errorf("%s after DELETE: status %d", m, status)
+		}
+	}
+	if status, _, _ := ts.do("GET", "/v1/responses/"+second.ID+"/input_items", ""); status != 404 {
+		t.Errorf("input_items: status %d", status)
+	}
+}
+
+// A function_call_output answers a stored response's call by its call_id.
+func TestResponsesStoreToolCall(t *testing.T) {
+	ts := newTestServer(t, Config{}, callReply, withTemplate(t, hermesTemplate))
+	first, _ := postResponse(t, ts, `{"input":"서울 날씨 어때?","tools":`+responsesWeatherTool+`}`)
+	callID := outputOf(t, first)[1]["call_id"].(string)
+	postResponse(t, ts, `{"tools":`+responsesWeatherTool+`,"previous_response_id":"`+first.ID+`",
+		"input":[{"type":"function_call_output","call_id":"`+callID+`","output":"맑음"}]}`)
+	prompt := string(mustDecode(t, ts.eng.last().Prompt))
+	want := "<|im_start|>assistant\n확인해 볼게요.<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"서울\"}}</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>맑음</tool_response><|im_end|>\n<|im_start|>assistant\n"
+	if !strings.HasSuffix(prompt, want) {
+		t.Errorf("prompt %q\nwant the suffix %q", prompt, want)
+	}
+}
+
+// The store keeps the newest responses within its count; with none kept
+// previous_response_id is refused and responses say store false.
+func TestResponsesStoreLimits(t *testing.T) {
+	ts := newTestServer(t, Config{StoredResponses: 2}, "x")
+	var ids []string
+	for range 3 {
+		r, _ := postResponse(t, ts, `{"input":"a"}`)
+		ids = append(ids, r.ID)
+	}
+	for i, id := range ids {
+		if status, _, _ := ts.do("GET", "/v1/responses/"+id, ""); (status == 200) != (i > 0) {
+			t.Errorf("response %d of 3 with room for 2: GET status %d", i, status)
+		}
+	}
+	off := newTestServer(t, Config{StoredResponses: -1}, "x")
+	if r, _ := postResponse(t, off, `{"input":"a"}`); r.Store {
+		t.Error("store true with no store")
+	}
+	status, _, body := off.do("POST", "/v1/responses", `{"input":"a","previous_response_id":"resp_1"}`)
+	if status != 400 || !strings.Contains(string(body), "unsupported_parameter") {
+		t.Errorf("previous_response_id with no store: status %d: %s", status, body)
+	}
+	// A store's byte budget drops the oldest too.
+	s := newResponseStore(10, 1000)
+	for i := range 5 {
+		s.put(&storedResponse{id: fmt.Sprint(i), body: make([]byte, 300)})
+	}
+	if _, ok := s.get("0"); ok || s.bytes > 1000 || s.order.Len() != 3 {
+		t.Errorf("byte budget: %d bytes in %d responses", s.bytes, s.order.Len())
+	}
+	s.put(&storedResponse{id: "big", body: make([]byte, 2000)})
+	if _, ok := s.get("big"); ok {
+		t.Error("a response over the whole budget was kept")
 	}
 }

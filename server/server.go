@@ -37,7 +37,12 @@ type Config struct {
 	// DefaultMaxTokens is /v1/completions' max_tokens when absent
 	// (OpenAI's default is 16). Chat requests default to the context.
 	DefaultMaxTokens int
-	Logger           *zap.Logger
+	// StoredResponses and StoredResponseBytes bound the finished
+	// /v1/responses responses kept in memory for previous_response_id and
+	// GET /v1/responses/{id} (0: DefaultStoredResponses and
+	// DefaultStoredResponseBytes; StoredResponses < 0: none are kept).
+	StoredResponses, StoredResponseBytes int
+	Logger                               *zap.Logger
 	// Metrics receives the counters; nil: a fresh NewMetrics(ModelName).
 	Metrics *Metrics
 }
@@ -71,6 +76,8 @@ type Server struct {
 	// active counts requests holding sequences (streams included), so a
 	// shutdown can wait for them.
 	active tracker
+
+	responses *responseStore // nil: responses are not kept
 }
 
 // New builds a server in the loading state: /health answers 503 and API
@@ -116,6 +123,15 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, enc: enc,
 		created: time.Now().Unix(), idPrefix: hex.EncodeToString(rnd[:]),
+	}
+	if cfg.StoredResponses == 0 {
+		cfg.StoredResponses = DefaultStoredResponses
+	}
+	if cfg.StoredResponseBytes == 0 {
+		cfg.StoredResponseBytes = DefaultStoredResponseBytes
+	}
+	if cfg.StoredResponses > 0 {
+		s.responses = newResponseStore(cfg.StoredResponses, cfg.StoredResponseBytes)
 	}
 	s.baseCtx, s.cancelAll = context.WithCancel(context.Background())
 	s.fs = &fasthttp.Server{

@@ -41,6 +41,8 @@ type serveConfig struct {
 	model, addr, alias    string
 	apiKeys, corsOrigins  []string
 	maxBody               int
+	storedResponses       int // --responses-store (0: none)
+	storedResponseMiB     int
 	drain                 time.Duration
 	threads, nCtx         int
 	chatTemplate, chatFmt string
@@ -67,6 +69,8 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.StringVar(&c.alias, "model-alias", "", "model id served by /v1/models (default: the file name without .gguf)")
 	cors := fs.String("cors-origins", "", "comma-separated CORS allow-list (\"*\" for any); empty: CORS off")
 	fs.IntVar(&c.maxBody, "max-body-bytes", server.DefaultMaxBodyBytes, "request body limit in bytes")
+	fs.IntVar(&c.storedResponses, "responses-store", server.DefaultStoredResponses, "finished /v1/responses responses kept in memory for previous_response_id and GET (0: none)")
+	fs.IntVar(&c.storedResponseMiB, "responses-store-mib", server.DefaultStoredResponseBytes>>20, "memory the kept responses may take, in MiB (the oldest go first)")
 	fs.DurationVar(&c.drain, "shutdown-timeout", 30*time.Second, "on SIGTERM/SIGINT, how long in-flight requests may finish")
 	fs.IntVar(&c.threads, "threads", kernels.DefaultThreads(), "CPU threads for the model, by default one per physical core this process may use")
 	fs.IntVar(&c.nCtx, "ctx-size", 0, "context length per sequence (0: the model's)")
@@ -133,6 +137,9 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	}
 	if c.maxBody <= 0 || c.threads <= 0 || c.nCtx < 0 || *kvMiB < 0 || c.drain < 0 {
 		return fail("--max-body-bytes and --threads must be positive; --ctx-size, --kv-cache-mib and --shutdown-timeout not negative")
+	}
+	if c.storedResponses < 0 || c.storedResponseMiB <= 0 {
+		return fail("--responses-store must not be negative and --responses-store-mib must be positive")
 	}
 	if c.chatTemplate != "" && c.chatFmt != "" {
 		return fail("give --chat-template-file or --chat-format, not both")
@@ -252,6 +259,7 @@ func serveModel(ctx context.Context, c *serveConfig, log *zap.Logger, stdout io.
 	srv, err := server.New(server.Config{
 		ModelName: c.alias, AcceptModels: []string{filepath.Base(c.model), c.model},
 		APIKeys: c.apiKeys, CORSOrigins: c.corsOrigins, MaxBodyBytes: c.maxBody, Logger: log,
+		StoredResponses: storedCount(c.storedResponses), StoredResponseBytes: c.storedResponseMiB << 20,
 	})
 	if err != nil {
 		return err
@@ -440,4 +448,13 @@ func printWelcome(w io.Writer, addr string, c *serveConfig) {
 	fmt.Fprintf(w, "채팅 예시:\n  curl %s/v1/chat/completions -H 'Content-Type: application/json'%s \\\n    -d '{\"model\": \"%s\", \"messages\": [{\"role\": \"user\", \"content\": \"안녕하세요\"}], \"max_tokens\": 64}'\n",
 		url, auth, c.alias)
 	fmt.Fprintln(w, "종료하려면 Ctrl+C 를 누르세요.")
+}
+
+// storedCount is --responses-store as server.Config takes it: 0 keeps
+// none (the config's -1; its 0 is the default).
+func storedCount(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

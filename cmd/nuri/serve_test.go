@@ -214,6 +214,22 @@ func TestServeGreedyMatchesRun(t *testing.T) {
 	if want := map[bool]responses.ResponseStatus{true: "incomplete", false: "completed"}[chat.Choices[0].FinishReason == "length"]; resp.Status != want {
 		t.Errorf("response status %q, chat finish %q", resp.Status, chat.Choices[0].FinishReason)
 	}
+	// Stored: GET returns it, and a follow-up continues its conversation
+	// (the prefix cache serves the turns before).
+	if got, err := client.Responses.Get(ctx, resp.ID, responses.ResponseGetParams{}); err != nil || got.OutputText() != resp.OutputText() {
+		t.Errorf("GET %s: %v, %q", resp.ID, err, got.OutputText())
+	}
+	next, err := client.Responses.New(ctx, responses.ResponseNewParams{
+		Model: "stories260K", PreviousResponseID: openai.String(resp.ID), MaxOutputTokens: openai.Int(8),
+		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("The end")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.PreviousResponseID != resp.ID || next.Usage.InputTokens <= resp.Usage.InputTokens+resp.Usage.OutputTokens ||
+		next.Usage.InputTokensDetails.CachedTokens == 0 {
+		t.Errorf("follow-up: previous %q, usage %+v (first: %+v)", next.PreviousResponseID, next.Usage, resp.Usage)
+	}
 	rstream := client.Responses.NewStreaming(ctx, rparams)
 	streamed.Reset()
 	for rstream.Next() {

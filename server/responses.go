@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -467,15 +466,6 @@ func responseMetaOf(r *responsesRequest) *responseMeta {
 	return m
 }
 
-const itemIDChars = "abcdefghijklmnopqrstuvwxyz0123456789"
-
 // newItemID is 32 random characters for the ids of responses and their
 // items (resp_, msg_, rs_, fc_ in front).
-func newItemID() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	for i := range b {
-		b[i] = itemIDChars[int(b[i])%len(itemIDChars)]
-	}
-	return string(b[:])
-}
+func newItemID() string { return randomID("abcdefghijklmnopqrstuvwxyz0123456789", 32) }

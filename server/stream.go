@@ -28,20 +28,13 @@ type sseWriter struct {
 	err error
 }
 
-func (sw *sseWriter) data(v any) {
-	if sw.err != nil {
-		return
-	}
-	b, err := marshal(v)
-	if err != nil {
-		sw.err = err
-		return
-	}
-	sw.raw("data: " + string(b) + "\n\n")
-}
+func (sw *sseWriter) data(v any) { sw.send("", v) }
 
 // event writes a named SSE event (the Responses API names each).
-func (sw *sseWriter) event(name string, v any) {
+func (sw *sseWriter) event(name string, v any) { sw.send(name, v) }
+
+// send writes v as one event's data, under an "event:" line when named.
+func (sw *sseWriter) send(name string, v any) {
 	if sw.err != nil {
 		return
 	}
@@ -50,7 +43,11 @@ func (sw *sseWriter) event(name string, v any) {
 		sw.err = err
 		return
 	}
-	sw.raw("event: " + name + "\ndata: " + string(b) + "\n\n")
+	head := "data: "
+	if name != "" {
+		head = "event: " + name + "\ndata: "
+	}
+	sw.raw(head + string(b) + "\n\n")
 }
 
 func (sw *sseWriter) raw(s string) {

@@ -355,15 +355,19 @@ func callsOut(calls []chat.ToolCall, stream bool, first int) []toolCallOut {
 	return out
 }
 
-const callIDChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-
 // newCallID is a call id in OpenAI's form: "call_" and 24 random
 // characters.
 func newCallID() string {
-	var b [24]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return "call_" + randomID("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 24)
+}
+
+// randomID is n characters drawn from chars (crypto/rand: ids that name
+// a client's calls and kept responses must not be guessable).
+func randomID(chars string, n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
 	for i := range b {
-		b[i] = callIDChars[int(b[i])%len(callIDChars)]
+		b[i] = chars[int(b[i])%len(chars)]
 	}
-	return "call_" + string(b[:])
+	return string(b)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -140,7 +141,7 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 				s.log.Warn("store response", zap.String("id", r.ID), zap.Error(err))
 				return
 			}
-			s.responses.put(&storedResponse{id: r.ID, body: body,
+			s.responses.put(&storedResponse{id: r.ID, body: body, input: inputItems(req.Input),
 				conversation: append(slices.Clip(history), assistantTurn(r.Output))})
 		}
 	}
@@ -148,14 +149,26 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 }
 
 // handleStoredResponse answers GET (the response) and DELETE of
-// /v1/responses/{id}.
+// /v1/responses/{id}, and GET of /v1/responses/{id}/input_items.
 func (s *Server) handleStoredResponse(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	id := strings.TrimPrefix(ri.path, "/v1/responses/")
-	if strings.Contains(id, "/") {
-		return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no route for %s %s: of a stored response, only GET and DELETE of /v1/responses/{id} are served", ri.method, ri.path)}
+	id, items := strings.CutSuffix(id, "/input_items")
+	if strings.Contains(id, "/") || (items && ri.method != "GET") {
+		return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no route for %s %s: a stored response has GET and DELETE /v1/responses/{id} and GET /v1/responses/{id}/input_items", ri.method, ri.path)}
 	}
 	if s.responses == nil {
 		return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no response %q: this server keeps no responses (nuri serve --responses-store 0)", id)}
+	}
+	if items {
+		r, ok := s.responses.get(id)
+		if !ok {
+			return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no stored response %q", id)}
+		}
+		page, err := itemPage(r.input, ctx.QueryArgs())
+		if err != nil {
+			return err
+		}
+		return s.writeJSON(ctx, page)
 	}
 	if ri.method == "DELETE" {
 		if !s.responses.delete(id) {
@@ -469,3 +482,46 @@ func responseMetaOf(r *responsesRequest) *responseMeta {
 // newItemID is 32 random characters for the ids of responses and their
 // items (resp_, msg_, rs_, fc_ in front).
 func newItemID() string { return randomID("abcdefghijklmnopqrstuvwxyz0123456789", 32) }
+
+// itemPage is input_items' page of items: order desc (the default, as
+// OpenAI's) or asc, after and before an item id, limit 1-100 (20).
+func itemPage(all []json.RawMessage, q *fasthttp.Args) (map[string]any, error) {
+	items := slices.Clone(all)
+	switch order := string(q.Peek("order")); order {
+	case "", "desc":
+		slices.Reverse(items)
+	case "asc":
+	default:
+		return nil, invalidParam("order", "order must be asc or desc, got %q", order)
+	}
+	limit := 20
+	if v := q.Peek("limit"); len(v) > 0 {
+		n, err := strconv.Atoi(string(v))
+		if err != nil || n < 1 || n > 100 {
+			return nil, invalidParam("limit", "limit must be between 1 and 100, got %q", v)
+		}
+		limit = n
+	}
+	for _, param := range []string{"after", "before"} {
+		id := string(q.Peek(param))
+		if id == "" {
+			continue
+		}
+		i := slices.IndexFunc(items, func(it json.RawMessage) bool { return itemID(it) == id })
+		switch {
+		case i < 0:
+			return nil, invalidParam(param, "no input item %q in this response", id)
+		case param == "after":
+			items = items[i+1:]
+		default:
+			items = items[:i]
+		}
+	}
+	more := len(items) > limit
+	items = append([]json.RawMessage{}, items[:min(limit, len(items))]...)
+	page := map[string]any{"object": "list", "data": items, "has_more": more, "first_id": nil, "last_id": nil}
+	if len(items) > 0 {
+		page["first_id"], page["last_id"] = itemID(items[0]), itemID(items[len(items)-1])
+	}
+	return page, nil
+}

@@ -33,6 +33,7 @@ type storedResponse struct {
 	id           string
 	body         json.RawMessage
 	conversation []chatMessage
+	input        []json.RawMessage // the request's input items, each with an id (input_items)
 	size         int
 }
 
@@ -44,6 +45,9 @@ func newResponseStore(max, maxBytes int) *responseStore {
 // response larger than the whole budget is not kept.
 func (s *responseStore) put(r *storedResponse) {
 	r.size = len(r.id) + len(r.body) + conversationBytes(r.conversation)
+	for _, it := range r.input {
+		r.size += len(it)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r.size > s.maxBytes {
@@ -124,4 +128,41 @@ func assistantTurn(output []any) chatMessage {
 	m.Content = contentField{Text: text.String(), Present: text.Len() > 0 || len(m.ToolCalls) == 0}
 	m.ReasoningContent = reasoning.String()
 	return m
+}
+
+// inputItems is a request's input as the items input_items lists: a
+// string becomes one user message; listed items keep their fields and
+// get an id where they had none.
+func inputItems(raw json.RawMessage) []json.RawMessage {
+	var text string
+	if json.Unmarshal(raw, &text) == nil {
+		b, _ := json.Marshal(map[string]any{"id": "msg_" + newItemID(), "type": "message", "role": "user", "status": "completed",
+			"content": []map[string]string{{"type": "input_text", "text": text}}})
+		return []json.RawMessage{b}
+	}
+	var items []map[string]json.RawMessage
+	if json.Unmarshal(raw, &items) != nil {
+		return nil // the request was refused before this
+	}
+	out := make([]json.RawMessage, len(items))
+	for i, it := range items {
+		if _, ok := it["id"]; !ok {
+			prefix := "msg_"
+			if t := string(it["type"]); t != "" && t != `"message"` {
+				prefix = "item_"
+			}
+			it["id"], _ = json.Marshal(prefix + newItemID())
+		}
+		out[i], _ = json.Marshal(it)
+	}
+	return out
+}
+
+// itemID is an item's id.
+func itemID(it json.RawMessage) string {
+	var v struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(it, &v)
+	return v.ID
 }

@@ -504,8 +504,57 @@ func TestResponsesStore(t *testing.T) {
 			t.Errorf("%s after DELETE: status %d", m, status)
 		}
 	}
-	if status, _, _ := ts.do("GET", "/v1/responses/"+second.ID+"/input_items", ""); status != 404 {
-		t.Errorf("input_items: status %d", status)
+	if status, _, _ := ts.do("POST", "/v1/responses/"+second.ID+"/input_items", ""); status != 404 && status != 405 {
+		t.Errorf("POST input_items: status %d", status)
+	}
+}
+
+// input_items lists a kept response's own input items, newest first by
+// default, a page at a time.
+func TestResponsesInputItemsList(t *testing.T) {
+	ts := newTestServer(t, Config{}, "x")
+	type page struct {
+		Object  string            `json:"object"`
+		Data    []json.RawMessage `json:"data"`
+		FirstID *string           `json:"first_id"`
+		LastID  *string           `json:"last_id"`
+		HasMore bool              `json:"has_more"`
+	}
+	list := func(id, query string) page {
+		t.Helper()
+		status, _, body := ts.do("GET", "/v1/responses/"+id+"/input_items"+query, "")
+		var p page
+		if err := json.Unmarshal(body, &p); status != 200 || err != nil {
+			t.Fatalf("input_items%s: status %d: %s", query, status, body)
+		}
+		return p
+	}
+	one, _ := postResponse(t, ts, `{"input":"안녕"}`)
+	p := list(one.ID, "")
+	if p.Object != "list" || len(p.Data) != 1 || p.HasMore || !strings.Contains(string(p.Data[0]), `"content":[{"text":"안녕","type":"input_text"}]`) ||
+		p.FirstID == nil || !strings.HasPrefix(*p.FirstID, "msg_") {
+		t.Errorf("a string input: %+v %s", p, p.Data)
+	}
+	three, _ := postResponse(t, ts, `{"input":[{"role":"user","content":"a","id":"msg_a"},{"role":"assistant","content":"b"},{"role":"user","content":"c","id":"msg_c"}]}`)
+	if p = list(three.ID, ""); len(p.Data) != 3 || *p.FirstID != "msg_c" || itemID(p.Data[1]) == "" || *p.LastID != "msg_a" {
+		t.Errorf("desc: %+v %s", p, p.Data)
+	}
+	if p = list(three.ID, "?order=asc&limit=2"); len(p.Data) != 2 || *p.FirstID != "msg_a" || !p.HasMore {
+		t.Errorf("asc, 2: %+v", p)
+	}
+	if p = list(three.ID, "?order=asc&after="+*p.LastID); len(p.Data) != 1 || *p.FirstID != "msg_c" || p.HasMore {
+		t.Errorf("asc after the second: %+v", p)
+	}
+	if p = list(three.ID, "?before=msg_a"); len(p.Data) != 2 || *p.FirstID != "msg_c" {
+		t.Errorf("desc before the oldest: %+v", p)
+	}
+	for _, q := range []string{"?order=up", "?limit=0", "?after=msg_zz", "?before=x"} {
+		if status, _, _ := ts.do("GET", "/v1/responses/"+three.ID+"/input_items"+q, ""); status != 400 {
+			t.Errorf("%s: status %d", q, status)
+		}
+	}
+	if status, _, _ := ts.do("GET", "/v1/responses/resp_none/input_items", ""); status != 404 {
+		t.Errorf("an unknown response's items: status %d", status)
 	}
 }
 

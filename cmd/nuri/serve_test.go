@@ -219,6 +219,10 @@ func TestServeGreedyMatchesRun(t *testing.T) {
 	if got, err := client.Responses.Get(ctx, resp.ID, responses.ResponseGetParams{}); err != nil || got.OutputText() != resp.OutputText() {
 		t.Errorf("GET %s: %v, %q", resp.ID, err, got.OutputText())
 	}
+	if items, err := client.Responses.InputItems.List(ctx, resp.ID, responses.InputItemListParams{}); err != nil ||
+		len(items.Data) != 1 || items.Data[0].Type != "message" || items.Data[0].Role != "user" {
+		t.Errorf("input items of %s: %v, %+v", resp.ID, err, items)
+	}
 	next, err := client.Responses.New(ctx, responses.ResponseNewParams{
 		Model: "stories260K", PreviousResponseID: openai.String(resp.ID), MaxOutputTokens: openai.Int(8),
 		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("The end")},

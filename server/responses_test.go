@@ -607,3 +607,35 @@ func TestResponsesStoreLimits(t *testing.T) {
 		t.Error("a response over the whole budget was kept")
 	}
 }
+
+// Reasoning, text and a call in one reply come out as three items, in
+// that order, whole and streamed alike.
+func TestResponsesReasoningTextAndCall(t *testing.T) {
+	reply := "<think>날씨를 봐야겠다.</think>\n확인해 볼게요.\n<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"서울\"}}</tool_call>"
+	ts := newTestServer(t, Config{}, reply, withTemplate(t, thinkTemplate))
+	var outs [2][]map[string]any
+	for i, stream := range []string{"false", "true"} {
+		r, _ := postResponse(t, ts, `{"input":"서울 날씨?","tools":`+responsesWeatherTool+`,"stream":`+stream+`}`)
+		outs[i] = outputOf(t, r)
+		out := outs[i]
+		if len(out) != 3 || out[0]["type"] != "reasoning" || out[1]["type"] != "message" || out[2]["type"] != "function_call" {
+			t.Fatalf("stream %s: output %v", stream, out)
+		}
+		if text := out[1]["content"].([]any)[0].(map[string]any)["text"]; text != "확인해 볼게요." {
+			t.Errorf("stream %s: text %q", stream, text)
+		}
+		if out[2]["arguments"] != `{"city":"서울"}` || r.Usage.OutputTokensDetails.ReasoningTokens != len("날씨를 봐야겠다.") {
+			t.Errorf("stream %s: call %v, usage %+v", stream, out[2], r.Usage)
+		}
+	}
+	for i := range outs[0] {
+		a, b := outs[0][i], outs[1][i]
+		delete(a, "id")
+		delete(b, "id")
+		delete(a, "call_id")
+		delete(b, "call_id")
+		if ja, jb := fmt.Sprint(a), fmt.Sprint(b); ja != jb {
+			t.Errorf("item %d whole %s, streamed %s", i, ja, jb)
+		}
+	}
+}

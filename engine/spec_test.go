@@ -65,28 +65,14 @@ func TestSpeculativeDecodingMatchesPlain(t *testing.T) {
 		for _, blocks := range []int{64, 14} {
 			t.Run(fmt.Sprintf("markov %v, %d blocks", markov, blocks), func(t *testing.T) {
 				run := func(spec int) ([]*outcome, Stats) {
-					e, f := newFakeEngine(t, Config{NumBlocks: blocks, SpecTokens: spec, SpecMaxSeqs: 16}, 512)
-					f.markov = markov
-					var seqs []*Sequence
-					for _, r := range specRequests() {
-						seqs = append(seqs, submit(t, e, r))
-					}
-					outs := drive(t, e, seqs, 5000)
-					if f.bad != nil {
-						t.Fatal(f.bad)
-					}
-					assertAllFree(t, e)
-					return outs, e.Stats()
+					return runSpecRequests(t, Config{NumBlocks: blocks, SpecTokens: spec}, markov, nil)
 				}
 				plain, ps := run(0)
 				spec, ss := run(4)
 				for i := range plain {
 					p, s := plain[i], spec[i]
-					if !slices.Equal(p.tokens, s.tokens) || p.text != s.text || p.finish != s.finish || p.reason != s.reason || p.usage != s.usage {
+					if !sameReply(p, s) || s.usage.AcceptedPredictionTokens+s.usage.RejectedPredictionTokens != 0 {
 						t.Errorf("request %d: speculative %v %q (%s, %+v), plain %v %q (%s, %+v)", i, s.tokens, s.text, s.reason, s.usage, p.tokens, p.text, p.reason, p.usage)
-					}
-					if !slices.EqualFunc(p.logprobs, s.logprobs, tokenLogprobEqual) || len(p.tops) != len(s.tops) {
-						t.Errorf("request %d: logprobs differ", i)
 					}
 				}
 				t.Logf("steps %d plain, %d speculative; drafts %d, kept %d; preemptions %d", ps.Steps, ss.Steps, ss.SpecDraftTokens, ss.SpecAcceptedTokens, ss.Preemptions)
@@ -109,6 +95,40 @@ func TestSpeculativeDecodingMatchesPlain(t *testing.T) {
 			})
 		}
 	}
+}
+
+// runSpecRequests runs specRequests, each changed by edit when given, to
+// their end on a fake engine with cfg (SpecMaxSeqs 16: drafting in every
+// step), whose model repeats itself when markov, and returns their
+// outcomes and the engine's stats.
+func runSpecRequests(t *testing.T, cfg Config, markov bool, edit func(i int, r *Request)) ([]*outcome, Stats) {
+	t.Helper()
+	cfg.SpecMaxSeqs = 16
+	e, f := newFakeEngine(t, cfg, 512)
+	f.markov = markov
+	var seqs []*Sequence
+	for i, r := range specRequests() {
+		if edit != nil {
+			edit(i, &r)
+		}
+		seqs = append(seqs, submit(t, e, r))
+	}
+	outs := drive(t, e, seqs, 5000)
+	if f.bad != nil {
+		t.Fatal(f.bad)
+	}
+	assertAllFree(t, e)
+	return outs, e.Stats()
+}
+
+// sameReply reports whether s is p's reply: the same tokens, text,
+// finish, usage (a prediction's counts aside) and logprobs.
+func sameReply(p, s *outcome) bool {
+	pu, su := p.usage, s.usage
+	pu.AcceptedPredictionTokens, pu.RejectedPredictionTokens = 0, 0
+	su.AcceptedPredictionTokens, su.RejectedPredictionTokens = 0, 0
+	return slices.Equal(p.tokens, s.tokens) && p.text == s.text && p.finish == s.finish && p.reason == s.reason && pu == su &&
+		slices.EqualFunc(p.logprobs, s.logprobs, tokenLogprobEqual) && len(p.tops) == len(s.tops)
 }
 
 func tokenLogprobEqual(a, b TokenLogprob) bool {
@@ -190,20 +210,11 @@ func TestPredictDrafts(t *testing.T) {
 // n-gram drafting off (a prediction drafts on its own).
 func TestPredictionMatchesPlain(t *testing.T) {
 	run := func(pred func(i int, plain []int32) []int32, plain []*outcome) ([]*outcome, Stats) {
-		e, f := newFakeEngine(t, Config{NumBlocks: 64, SpecMaxSeqs: 16}, 512)
-		var seqs []*Sequence
-		for i, r := range specRequests() {
+		return runSpecRequests(t, Config{NumBlocks: 64}, false, func(i int, r *Request) {
 			if pred != nil {
 				r.Prediction = pred(i, plain[i].tokens)
 			}
-			seqs = append(seqs, submit(t, e, r))
-		}
-		outs := drive(t, e, seqs, 5000)
-		if f.bad != nil {
-			t.Fatal(f.bad)
-		}
-		assertAllFree(t, e)
-		return outs, e.Stats()
+		})
 	}
 	plain, ps := run(nil, nil)
 	for _, tc := range []struct {
@@ -224,12 +235,9 @@ func TestPredictionMatchesPlain(t *testing.T) {
 		accepted, drafted := 0, 0
 		for i := range plain {
 			p, s := plain[i], outs[i]
-			pu, su := p.usage, s.usage
-			accepted += su.AcceptedPredictionTokens
-			drafted += su.AcceptedPredictionTokens + su.RejectedPredictionTokens
-			su.AcceptedPredictionTokens, su.RejectedPredictionTokens = 0, 0
-			if !slices.Equal(p.tokens, s.tokens) || p.text != s.text || p.finish != s.finish || pu != su ||
-				!slices.EqualFunc(p.logprobs, s.logprobs, tokenLogprobEqual) {
+			accepted += s.usage.AcceptedPredictionTokens
+			drafted += s.usage.AcceptedPredictionTokens + s.usage.RejectedPredictionTokens
+			if !sameReply(p, s) {
 				t.Errorf("%s, request %d: %v %q (%+v), plain %v %q (%+v)", tc.name, i, s.tokens, s.text, s.usage, p.tokens, p.text, p.usage)
 			}
 		}

@@ -55,7 +55,7 @@ func (s *Server) handleCompletion(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if fim {
 		prompts, err = fillInPrompts(b.Tokenizer, &req.Prompt, *req.Suffix)
 	} else {
-		prompts, err = completionPrompts(b.Tokenizer, &req.Prompt)
+		prompts, err = promptTokens(b.Tokenizer, &req.Prompt, true)
 	}
 	if err != nil {
 		return err
@@ -121,25 +121,14 @@ func fillInPrompts(tok Tokenizer, p *promptField, suffix string) ([][]int32, err
 	if !ok {
 		return nil, &apiError{err: ErrNotSupported, param: "suffix", msg: "suffix needs a model with fill-in-the-middle tokens (such as Qwen2.5-Coder's <|fim_prefix|>, <|fim_suffix|>, <|fim_middle|>), and this one has none"}
 	}
-	if len(p.Texts) == 0 && len(p.Tokens) == 0 {
-		return nil, invalidParam("prompt", "prompt is required")
-	}
-	if err := checkTokenLists(p.Tokens, tok.NVocab(), "prompt"); err != nil {
+	prefixes, err := promptTokens(tok, p, false)
+	if err != nil {
 		return nil, err
 	}
 	sufIDs, err := tok.Encode(suffix, false, false)
 	if err != nil {
 		return nil, invalidParam("suffix", "suffix cannot be tokenized: %v", err)
 	}
-	var prefixes [][]int32
-	for i, t := range p.Texts {
-		ids, err := tok.Encode(t, false, false)
-		if err != nil {
-			return nil, invalidParam("prompt", "prompt %d cannot be tokenized: %v", i, err)
-		}
-		prefixes = append(prefixes, ids)
-	}
-	prefixes = append(prefixes, p.Tokens...)
 	out := make([][]int32, len(prefixes))
 	for i, prefix := range prefixes {
 		var ids []int32
@@ -155,13 +144,16 @@ func fillInPrompts(tok Tokenizer, p *promptField, suffix string) ([][]int32, err
 	return out, nil
 }
 
-func completionPrompts(tok Tokenizer, p *promptField) ([][]int32, error) {
+// promptTokens is each prompt as tokens: text prompts tokenized (with
+// special, BOS and special tokens parsed; without, as plain text), then
+// the token prompts, checked.
+func promptTokens(tok Tokenizer, p *promptField, special bool) ([][]int32, error) {
 	if len(p.Texts) == 0 && len(p.Tokens) == 0 {
 		return nil, invalidParam("prompt", "prompt is required")
 	}
 	var out [][]int32
 	for i, t := range p.Texts {
-		ids, err := tok.Encode(t, true, true)
+		ids, err := tok.Encode(t, special, special)
 		if err != nil {
 			return nil, invalidParam("prompt", "prompt %d cannot be tokenized: %v", i, err)
 		}

@@ -2,9 +2,11 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 )
 
@@ -71,7 +73,8 @@ type Config struct {
 	// those of plain decoding (batch invariance: the same logits, and one
 	// sampler draw a token either way); a step can emit up to
 	// SpecTokens+1 tokens of a sequence for about the price of one when
-	// decoding is memory-bound. 0: off.
+	// decoding is memory-bound. 0: off. With Draft, the drafts come from
+	// the draft model instead and SpecTokens bounds them.
 	SpecTokens int
 	// SpecNgramMax and SpecNgramMin bound the length of the n-gram looked
 	// up, longest first (defaults DefaultSpecNgramMax, DefaultSpecNgramMin).
@@ -81,6 +84,18 @@ type Config struct {
 	// Like n-gram drafts they adapt to how many are kept, doubling while
 	// all are.
 	PredictionTokens int
+	// Draft is a smaller model of the target's vocabulary that proposes
+	// the drafts instead of n-gram lookup (draft-model speculative
+	// decoding): each step it runs ahead of each drafting sequence, its
+	// most likely token at a time, up to SpecTokens tokens
+	// (DefaultDraftTokens when 0), and the target verifies them as it
+	// does n-gram drafts, so outputs are the same. The caller owns it
+	// (loads it on Device, closes it after the engine).
+	Draft model.Model
+	// DraftPMin ends a sequence's drafts for the step at the first pick
+	// the draft model gives less than this probability (default
+	// DefaultDraftPMin; negative: never).
+	DraftPMin float64
 	// SpecMaxSeqs stops drafting while more sequences than this are
 	// running (default DefaultSpecMaxSeqs): a large batch is compute-bound
 	// already, so rejected drafts would cost more than accepted ones save.
@@ -137,6 +152,12 @@ func (c Config) withDefaults() (Config, quant.Type, error) {
 	if c.SpecMaxSeqs == 0 {
 		c.SpecMaxSeqs = DefaultSpecMaxSeqs
 	}
+	if c.Draft != nil && c.SpecTokens == 0 {
+		c.SpecTokens = DefaultDraftTokens
+	}
+	if c.DraftPMin == 0 {
+		c.DraftPMin = DefaultDraftPMin
+	}
 	if c.PredictionTokens == 0 {
 		c.PredictionTokens = DefaultPredictionTokens
 	}
@@ -173,6 +194,8 @@ func (c Config) withDefaults() (Config, quant.Type, error) {
 		return c, 0, fmt.Errorf("speculative n-gram lengths %d..%d: want 1 ≤ min ≤ max", c.SpecNgramMin, c.SpecNgramMax)
 	case c.PredictionTokens < 1 || c.PredictionTokens > maxSpecTokens:
 		return c, 0, fmt.Errorf("prediction tokens %d must be in [1, %d]", c.PredictionTokens, maxSpecTokens)
+	case c.DraftPMin >= 1 || math.IsNaN(c.DraftPMin):
+		return c, 0, fmt.Errorf("draft minimum probability %v must be below 1", c.DraftPMin)
 	case c.SpecMaxSeqs < 1:
 		return c, 0, fmt.Errorf("speculative max sequences %d must be ≥ 1", c.SpecMaxSeqs)
 	}

@@ -38,6 +38,7 @@ type Engine struct {
 	log    *zap.Logger
 	nCtx   int
 	kv     *model.KVCache
+	draft  *drafter // Config.Draft; nil: none
 	pool   *blockPool
 	hasher *blockHasher
 	bucket stepBuckets // the device's static shapes (off for most devices)
@@ -112,6 +113,24 @@ func New(cfg Config, m model.Model, tok Tokenizer, log *zap.Logger) (*Engine, er
 	}
 	if e.obs == nil {
 		e.obs = nopObserver{}
+	}
+	if cfg.Draft != nil {
+		d, bytes, err := newDrafter(cfg, mc, nCtx, plan.nBlocks, kvType, tok.IsEOG)
+		if err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+		e.draft = d
+		dc := cfg.Draft.Config()
+		log.Info("draft model",
+			zap.String("arch", dc.Arch),
+			zap.Int("n_layer", dc.NLayer),
+			zap.Int("n_embd", dc.NEmbd),
+			zap.Int("n_vocab", dc.NVocab),
+			zap.Int("kv_blocks", len(d.free)),
+			zap.Int64("kv_bytes", bytes),
+			zap.Int("draft_max", cfg.SpecTokens),
+			zap.Float64("p_min", cfg.DraftPMin),
+			zap.Int("spec_max_seqs", cfg.SpecMaxSeqs))
 	}
 	e.publish()
 	log.Info("kv cache",

@@ -376,6 +376,9 @@ func checkInvariants(t testing.TB, e *Engine) {
 	if len(e.running) > e.cfg.MaxNumSeqs {
 		t.Fatalf("%d running > max %d", len(e.running), e.cfg.MaxNumSeqs)
 	}
+	if e.draft != nil {
+		checkDraftInvariants(t, e)
+	}
 }
 
 // assertAllFree checks that no block is referenced once everything ended.

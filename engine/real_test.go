@@ -221,6 +221,61 @@ func TestTextMatchesStreamDecoder(t *testing.T) {
 // draft's row the row plain decoding computes).
 func TestSpeculativeRealModel(t *testing.T) {
 	rm := storiesModel(t)
+	reqs := storiesRequests(t, rm)
+	run := func(spec int) ([]*outcome, Stats) {
+		return runReal(t, rm, Config{NumBlocks: 64, SpecTokens: spec, SpecMaxSeqs: len(reqs)}, reqs)
+	}
+	plain, ps := run(0)
+	spec, ss := run(5)
+	for i := range plain {
+		if !slices.Equal(plain[i].tokens, spec[i].tokens) || plain[i].text != spec[i].text {
+			t.Errorf("request %d: speculative %q\nplain %q", i, spec[i].text, plain[i].text)
+		}
+	}
+	t.Logf("steps %d plain, %d speculative; drafts %d, kept %d (%.0f %%)", ps.Steps, ss.Steps, ss.SpecDraftTokens, ss.SpecAcceptedTokens,
+		100*float64(ss.SpecAcceptedTokens)/float64(max(1, ss.SpecDraftTokens)))
+	if ss.SpecAcceptedTokens == 0 {
+		t.Error("no draft kept on repetitive stories")
+	}
+}
+
+// TestDraftModelRealModel: stories260K drafting for itself (a second
+// instance, its own cache). Every token is the one plain decoding gives,
+// and a greedy request keeps every draft but at most one at its end: the
+// draft model's logits for a token are the target's (batch invariance),
+// so a lost draft means the draft cache lost track of a sequence.
+func TestDraftModelRealModel(t *testing.T) {
+	rm := storiesModel(t)
+	draft := storiesModel(t)
+	reqs := storiesRequests(t, rm)
+	plain, ps := runReal(t, rm, Config{NumBlocks: 64}, reqs)
+	for _, greedyOnly := range []bool{false, true} {
+		rs := slices.Clone(reqs)
+		if greedyOnly {
+			rs[2].Sampling = greedyParams()
+			plain, ps = runReal(t, rm, Config{NumBlocks: 64}, rs)
+		}
+		outs, ss := runReal(t, rm, Config{NumBlocks: 64, Draft: draft.m, SpecMaxSeqs: len(rs)}, rs)
+		for i := range plain {
+			if !slices.Equal(plain[i].tokens, outs[i].tokens) || plain[i].text != outs[i].text {
+				t.Errorf("request %d: with a draft model %q\nplain %q", i, outs[i].text, plain[i].text)
+			}
+		}
+		t.Logf("greedy only %v: steps %d plain, %d with the draft model; drafts %d, kept %d (%.0f %%); draft passes %d, tokens %d",
+			greedyOnly, ps.Steps, ss.Steps, ss.SpecDraftTokens, ss.SpecAcceptedTokens,
+			100*float64(ss.SpecAcceptedTokens)/float64(max(1, ss.SpecDraftTokens)), ss.DraftPasses, ss.DraftTokens)
+		if ss.SpecAcceptedTokens == 0 || ss.Steps >= ps.Steps {
+			t.Errorf("%d drafts kept, %d steps against %d", ss.SpecAcceptedTokens, ss.Steps, ps.Steps)
+		}
+		if lost := ss.SpecDraftTokens - ss.SpecAcceptedTokens; greedyOnly && lost > int64(len(rs)) {
+			t.Errorf("greedy requests drafted for by their own model: %d of %d drafts not kept", lost, ss.SpecDraftTokens)
+		}
+	}
+}
+
+// storiesRequests are three stories260K requests on repetitive story
+// openings: two greedy, one sampled.
+func storiesRequests(t *testing.T, rm realModel) []Request {
 	texts := []string{
 		"Once upon a time, there was a little girl named Lily. Lily loved to play with her ball. One day, Lily",
 		"Tom had a red car. Tom liked his red car very much. Every day Tom",
@@ -243,26 +298,18 @@ func TestSpeculativeRealModel(t *testing.T) {
 		}
 		reqs = append(reqs, Request{Prompt: ids, MaxTokens: n, Sampling: p, IgnoreEOS: true})
 	}
-	run := func(spec int) ([]*outcome, Stats) {
-		e := rm.engine(t, Config{NumBlocks: 64, SpecTokens: spec, SpecMaxSeqs: len(reqs)})
-		var seqs []*Sequence
-		for _, r := range reqs {
-			seqs = append(seqs, submit(t, e, r))
-		}
-		outs := drive(t, e, seqs, 10000)
-		assertAllFree(t, e)
-		return outs, e.Stats()
+	return reqs
+}
+
+// runReal runs reqs to their end on an engine over rm with cfg.
+func runReal(t *testing.T, rm realModel, cfg Config, reqs []Request) ([]*outcome, Stats) {
+	e := rm.engine(t, cfg)
+	defer e.Close()
+	var seqs []*Sequence
+	for _, r := range reqs {
+		seqs = append(seqs, submit(t, e, r))
 	}
-	plain, ps := run(0)
-	spec, ss := run(5)
-	for i := range plain {
-		if !slices.Equal(plain[i].tokens, spec[i].tokens) || plain[i].text != spec[i].text {
-			t.Errorf("request %d: speculative %q\nplain %q", i, spec[i].text, plain[i].text)
-		}
-	}
-	t.Logf("steps %d plain, %d speculative; drafts %d, kept %d (%.0f %%)", ps.Steps, ss.Steps, ss.SpecDraftTokens, ss.SpecAcceptedTokens,
-		100*float64(ss.SpecAcceptedTokens)/float64(max(1, ss.SpecDraftTokens)))
-	if ss.SpecAcceptedTokens == 0 {
-		t.Error("no draft kept on repetitive stories")
-	}
+	outs := drive(t, e, seqs, 10000)
+	assertAllFree(t, e)
+	return outs, e.Stats()
 }

@@ -65,36 +65,66 @@ func (e *Engine) plan() []work {
 
 // addDrafts gives the planned decodes their speculative tokens from what
 // the step has left: its budget and the free blocks. Drafts come last, so
-// they never preempt a sequence or keep one waiting.
+// they never preempt a sequence or keep one waiting. Drafts from the
+// draft model are made for all its sequences together, in shared passes.
 func (e *Engine) addDrafts(plan []work, budget int) {
+	jobs, entries := e.scratch.draftJobs[:0], e.scratch.draftEntries[:0]
 	for i := range plan {
 		w := &plan[i]
 		s := w.seq
 		if budget <= 0 {
-			return
+			break
 		}
 		if w.n != 1 || !s.isDecode() {
 			continue
 		}
-		s.drafts = e.proposeDrafts(s, budget)
-		if len(s.drafts) == 0 || !e.grow(s, s.nComputed+1+len(s.drafts)) {
+		k := e.draftRoom(s, budget)
+		if k == 0 {
 			continue
 		}
-		w.n += len(s.drafts)
-		w.drafts = len(s.drafts)
-		budget -= len(s.drafts)
+		if !e.proposeDrafts(s, k) {
+			if s.skip > 0 {
+				s.skip--
+				continue
+			}
+			jobs = append(jobs, draftJob{s: s, k: k})
+			entries = append(entries, i)
+			budget -= k // held for the draft model's picks
+			continue
+		}
+		budget -= e.feedDrafts(w)
 	}
+	if len(jobs) > 0 {
+		if err := e.draft.run(jobs); err != nil {
+			e.log.Warn("draft model failed; this step's drafts end there", zapErr(err))
+		}
+		for _, i := range entries {
+			if e.feedDrafts(&plan[i]) == 0 {
+				noteDraftMiss(plan[i].seq)
+			}
+		}
+	}
+	e.scratch.draftJobs, e.scratch.draftEntries = jobs, entries
 }
 
-// proposeDrafts is s's speculative tokens for this step: from its
-// Request.Prediction where its output lines up with it, else (Config.
-// SpecTokens) what followed the latest earlier occurrence of its last
-// tokens; at most s.draftLen and room of them, none past its max_tokens
-// or the context.
-func (e *Engine) proposeDrafts(s *Sequence, room int) []int32 {
-	s.predDrafts = false
+// feedDrafts adds w's sequence's drafts to its share of the step when
+// its table can hold them, and returns how many it added.
+func (e *Engine) feedDrafts(w *work) int {
+	s := w.seq
+	if len(s.drafts) == 0 || !e.grow(s, s.nComputed+1+len(s.drafts)) {
+		return 0
+	}
+	w.n += len(s.drafts)
+	w.drafts = len(s.drafts)
+	return w.drafts
+}
+
+// draftRoom is how many drafts s may feed this step: at most s.draftLen
+// and room, none past its max_tokens or the context, none while more
+// than SpecMaxSeqs sequences run or drafting is off.
+func (e *Engine) draftRoom(s *Sequence, room int) int {
 	if e.cfg.SpecTokens == 0 && len(s.req.Prediction) == 0 {
-		return s.drafts[:0]
+		return 0
 	}
 	if s.draftLen == 0 {
 		s.draftLen = 1
@@ -104,19 +134,34 @@ func (e *Engine) proposeDrafts(s *Sequence, room int) []int32 {
 		k = min(k, s.req.MaxTokens-s.generated()-1)
 	}
 	if k <= 0 || len(e.running) > e.cfg.SpecMaxSeqs {
-		return s.drafts[:0]
+		return 0
 	}
+	return k
+}
+
+// proposeDrafts sets s.drafts to up to k speculative tokens for this
+// step: from its Request.Prediction where its output lines up with it,
+// else (Config.SpecTokens) what followed the latest earlier occurrence
+// of its last tokens. With a draft model it instead reports false, the
+// drafts left to the model.
+func (e *Engine) proposeDrafts(s *Sequence, k int) bool {
+	s.predDrafts = false
+	s.drafts = s.drafts[:0]
 	if len(s.req.Prediction) > 0 {
 		var from int
-		if s.drafts, from = predictDrafts(s.drafts[:0], s.tokens[s.nPrompt:], s.req.Prediction, s.predPos, k); len(s.drafts) > 0 {
+		if s.drafts, from = predictDrafts(s.drafts, s.tokens[s.nPrompt:], s.req.Prediction, s.predPos, k); len(s.drafts) > 0 {
 			s.predPos, s.predDrafts = from, true
-			return s.drafts
+			return true
 		}
 	}
-	if e.cfg.SpecTokens == 0 {
-		return s.drafts[:0]
+	switch {
+	case e.cfg.SpecTokens == 0:
+		return true
+	case e.draft != nil:
+		return false
 	}
-	return lookupDrafts(s.drafts[:0], s.tokens, e.cfg.SpecNgramMin, e.cfg.SpecNgramMax, k)
+	s.drafts = lookupDrafts(s.drafts, s.tokens, e.cfg.SpecNgramMin, e.cfg.SpecNgramMax, k)
+	return true
 }
 
 // predictNgramMax is the longest tail of the output predictDrafts looks

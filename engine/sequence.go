@@ -39,6 +39,16 @@ type Sequence struct {
 	predDrafts                 bool
 	predAccepted, predRejected int
 	expect                     int32 // the prediction's draft the next pick keeps (-1: none)
+	// Config.Draft: the draft model's block table, the positions its
+	// cache holds ([0, dComputed)), and of those the ones past dBase hold
+	// the drafts dFed (fed before the target verified them).
+	dBlocks          []int32
+	dComputed, dBase int
+	dFed             []int32
+	// Draft-model drafting backs off while it fails: after misses
+	// attempts in a row that gave no kept draft, the next skip steps
+	// make none (see noteDraftMiss).
+	misses, skip int
 	// Request.PromptLogprobs: the scores of prompt tokens 1..len(promptLP)
 	// so far (position p's logits score token p+1), sent on the first event.
 	promptLP  []TokenLogprob

@@ -29,6 +29,10 @@ type Stats struct {
 	// those the samplers picked themselves (kept).
 	SpecDraftTokens    int64
 	SpecAcceptedTokens int64
+	// The draft model (Config.Draft): its forward passes, and the tokens
+	// it ran (catching up on sequences' tokens and feeding its drafts).
+	DraftPasses int64
+	DraftTokens int64
 
 	FinishedStop      int64
 	FinishedLength    int64
@@ -62,6 +66,10 @@ func (e *Engine) Stats() Stats {
 func (e *Engine) publish() {
 	c := &e.counters
 	used := e.pool.numUsed()
+	var draftPasses, draftTokens int64
+	if e.draft != nil {
+		draftPasses, draftTokens = e.draft.passes, e.draft.fed
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.stats = Stats{
@@ -81,6 +89,8 @@ func (e *Engine) publish() {
 		PaddedTokens:       c.paddedTokens,
 		SpecDraftTokens:    c.specDrafted,
 		SpecAcceptedTokens: c.specAccepted,
+		DraftPasses:        draftPasses,
+		DraftTokens:        draftTokens,
 		FinishedStop:       c.finished[FinishStop],
 		FinishedLength:     c.finished[FinishLength],
 		FinishedCancelled:  c.finished[FinishCancelled],

@@ -16,6 +16,9 @@ type stepScratch struct {
 	rows   []int // logits row of each plan entry, -1 for none
 	scored []scoredRow
 	logits []float32
+
+	draftJobs    []draftJob // this step's draft-model jobs
+	draftEntries []int      // their plan entries
 }
 
 // scoredRow is a logits row that scores a prompt token
@@ -86,6 +89,13 @@ func (e *Engine) step() bool {
 				e.counters.specDrafted += int64(w.drafts)
 				e.counters.specAccepted += int64(kept)
 				e.adaptDrafts(s, w.drafts, kept)
+				if e.draft != nil && !s.predDrafts {
+					if kept == 0 {
+						noteDraftMiss(s)
+					} else {
+						s.misses = 0
+					}
+				}
 			}
 		}
 	}
@@ -203,6 +213,9 @@ func (e *Engine) finish(s *Sequence, ev Event) {
 	ev.Usage = Usage{PromptTokens: s.nPrompt, CachedTokens: s.cached, CompletionTokens: s.generated(),
 		AcceptedPredictionTokens: s.predAccepted, RejectedPredictionTokens: s.predRejected}
 	e.freeBlocks(s)
+	if e.draft != nil {
+		e.draft.release(s)
+	}
 	if !s.admitted {
 		s.admitted = true
 		e.dequeue()

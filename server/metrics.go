@@ -195,8 +195,10 @@ func (m *Metrics) write(w io.Writer, st engine.Stats) error {
 	p.counter("vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens.", float64(st.PrefixQueries))
 	p.counter("vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.", float64(st.PrefixHits))
 	p.counter("vllm:num_preemptions_total", "Cumulative number of preemptions from the engine.", float64(st.Preemptions))
-	p.counter("vllm:spec_decode_num_draft_tokens_total", "Number of draft tokens (n-gram speculative decoding).", float64(st.SpecDraftTokens))
+	p.counter("vllm:spec_decode_num_draft_tokens_total", "Number of draft tokens (speculative decoding: n-gram, prediction or draft model).", float64(st.SpecDraftTokens))
 	p.counter("vllm:spec_decode_num_accepted_tokens_total", "Number of accepted draft tokens.", float64(st.SpecAcceptedTokens))
+	p.counter("nuri:draft_model_passes_total", "Forward passes of the draft model (--draft-model).", float64(st.DraftPasses))
+	p.counter("nuri:draft_model_tokens_total", "Tokens the draft model ran: catching up on sequences' tokens and feeding its drafts.", float64(st.DraftTokens))
 	p.counter(paddedTokensName, "Rows a static-shape device ran beyond the scheduled tokens (shape-bucket padding; 0 on other devices).", float64(st.PaddedTokens))
 	m.writeProcess(p)
 	return p.err

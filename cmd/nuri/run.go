@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -41,6 +42,7 @@ type runConfig struct {
 	regex                 string // the reply matches this regular expression
 	specTokens            int    // n-gram speculative decoding's drafts (0: off)
 	prediction            string // file: text the reply is expected to repeat (drafted from)
+	draft                 draftFlags
 	device                deviceFlags
 }
 
@@ -76,6 +78,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.IntVar(&c.threads, "threads", kernels.DefaultThreads(), "CPU threads, by default one per physical core this process may use")
 	fs.IntVar(&c.specTokens, "spec-ngram", 0, "speculative decoding by n-gram lookup: feed up to this many tokens that followed an earlier occurrence of the last few (0: off; the output is the same either way)")
 	fs.StringVar(&c.prediction, "prediction", "", "file of text the reply is expected to repeat largely verbatim, as OpenAI's predicted outputs: drafted from (the output is the same either way)")
+	addDraftFlags(fs, &c.draft)
 	fs.IntVar(&c.nCtx, "ctx-size", 0, "context length (0: the model's)")
 	fs.StringVar(&c.kvType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type: f16, q8_0 or f32")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
@@ -105,6 +108,9 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 		return fail("--device must name a device (cpu, cuda:N, npu:N)")
 	}
 	if _, err := c.device.kernelSet(); err != nil {
+		return fail("%v", err)
+	}
+	if err := c.draft.check(c.specTokens); err != nil {
 		return fail("%v", err)
 	}
 	sp.Temperature, sp.TopP, sp.MinP = float32(*temp), float32(*topP), float32(*minP)
@@ -186,9 +192,12 @@ func generate(ctx context.Context, c *runConfig, stdout, stderr io.Writer) error
 		writeErr = err
 	}
 	st.print(stderr)
-	if es := eng.Stats(); es.SpecDraftTokens > 0 {
+	if es := eng.Stats(); es.SpecDraftTokens > 0 || es.DraftPasses > 0 {
 		fmt.Fprintf(stderr, "drafts:     %10d fed, %d kept (%.1f %%), %d steps for %d tokens\n", es.SpecDraftTokens, es.SpecAcceptedTokens,
-			100*float64(es.SpecAcceptedTokens)/float64(es.SpecDraftTokens), es.Steps, es.GenerationTokens)
+			100*float64(es.SpecAcceptedTokens)/float64(max(es.SpecDraftTokens, 1)), es.Steps, es.GenerationTokens)
+		if es.DraftPasses > 0 {
+			fmt.Fprintf(stderr, "draft model:%10d passes, %d tokens run\n", es.DraftPasses, es.DraftTokens)
+		}
 	}
 	if u := st.final.Usage; len(req.Prediction) > 0 {
 		fmt.Fprintf(stderr, "prediction: %10d tokens, %d of its drafts kept, %d not\n", len(req.Prediction), u.AcceptedPredictionTokens, u.RejectedPredictionTokens)
@@ -229,12 +238,17 @@ func loadRun(c *runConfig, stderr io.Writer) (*runLoad, error) {
 	if err != nil {
 		return nil, err
 	}
+	ec := engine.Config{NCtx: c.nCtx, MaxNumSeqs: 1, KVCacheType: c.kvType, SpecTokens: c.specTokens, Device: dev}
+	closeDraft, err := c.draft.apply(&ec, tok, dev, c.threads, c.nCtx, log)
+	if err != nil {
+		return nil, errors.Join(err, closeModel())
+	}
 	closeAll := func() {
-		if err := closeModel(); err != nil {
+		if err := errors.Join(closeDraft(), closeModel()); err != nil {
 			log.Warn("close model", zap.Error(err))
 		}
 	}
-	eng, err := engine.New(engine.Config{NCtx: c.nCtx, MaxNumSeqs: 1, KVCacheType: c.kvType, SpecTokens: c.specTokens, Device: dev}, m, tok, log)
+	eng, err := engine.New(ec, m, tok, log)
 	if err != nil {
 		closeAll()
 		return nil, err

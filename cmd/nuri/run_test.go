@@ -117,6 +117,8 @@ func TestRunErrors(t *testing.T) {
 		{"bad regex", []string{"--model", model, "--prompt", "x", "--regex", "a\\bb"}, sample.ErrGrammar},
 		{"missing grammar file", []string{"--model", model, "--prompt", "x", "--grammar-file", "/nonexistent.gbnf"}, fs.ErrNotExist},
 		{"unsupported schema", []string{"--model", model, "--prompt", "x", "--json-schema", badSchema}, sample.ErrSchema},
+		{"draft model and n-grams", []string{"--model", model, "--draft-model", model, "--spec-ngram", "3"}, errUsage},
+		{"draft p-min 1", []string{"--model", model, "--draft-model", model, "--draft-p-min", "1"}, errUsage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -254,6 +256,30 @@ func TestRunGrammar(t *testing.T) {
 				t.Errorf("%v, seed %d: %q does not match", tc.args, seed, reply)
 			}
 		}
+	}
+}
+
+// nuri run --draft-model: stories260K drafting for itself leaves the
+// reply unchanged and keeps every draft (its picks are the greedy ones);
+// a draft of another vocabulary is refused before anything runs.
+func TestRunDraftModel(t *testing.T) {
+	model := testshared.Path(t, "models", "stories260K.gguf")
+	want := readmeBlocks(t)[0]
+	out, stderr, err := runCmd(t, "--model", model, "--prompt", "Once upon a time", "-n", "127", "--temp", "0", "--threads", "2", "--draft-model", model)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if out != want {
+		t.Errorf("output changed:\n%q", out)
+	}
+	var fed, kept int
+	line := stderr[strings.Index(stderr, "drafts:"):]
+	if _, err := fmt.Sscanf(line, "drafts: %d fed, %d kept", &fed, &kept); err != nil || fed == 0 || kept != fed || !strings.Contains(stderr, "draft model:") {
+		t.Errorf("%v: %d of %d drafts kept:\n%s", err, kept, fed, stderr)
+	}
+	other := testshared.Path(t, "testdata", "tokenizer", "ggml-vocab-qwen3.gguf")
+	if _, stderr, err := runCmd(t, "--model", model, "--prompt", "x", "-n", "4", "--draft-model", other); err == nil || !strings.Contains(err.Error(), "draft") {
+		t.Errorf("a draft of another vocabulary: %v %s", err, stderr)
 	}
 }
 

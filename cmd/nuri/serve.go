@@ -53,6 +53,7 @@ type serveConfig struct {
 	reasoning             server.Reasoning
 	logLevel, logFormat   string
 	eng                   engine.Config
+	draft                 draftFlags
 	device                deviceFlags
 }
 
@@ -93,6 +94,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.IntVar(&c.eng.SpecNgramMin, "spec-ngram-min", engine.DefaultSpecNgramMin, "shortest n-gram looked up for drafts")
 	fs.IntVar(&c.eng.SpecMaxSeqs, "spec-max-seqs", engine.DefaultSpecMaxSeqs, "draft only while at most this many sequences run")
 	fs.IntVar(&c.eng.PredictionTokens, "prediction-tokens", engine.DefaultPredictionTokens, "the most drafts a step feeds from a request's prediction (OpenAI's predicted outputs)")
+	addDraftFlags(fs, &c.draft)
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or console")
 	addDeviceFlags(fs, &c.device)
@@ -170,6 +172,9 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 		return fail("--device must name a device (cpu, cuda:N, npu:N)")
 	}
 	if _, err := c.device.kernelSet(); err != nil {
+		return fail("%v", err)
+	}
+	if err := c.draft.check(c.eng.SpecTokens); err != nil {
 		return fail("%v", err)
 	}
 	c.eng.KVCacheMemory = *kvMiB << 20
@@ -315,13 +320,18 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 	if err != nil {
 		return nil, nil, err
 	}
-	m, dev, closeModel, err := loadOnDevice(c.model, c.device, c.threads, c.nCtx, log)
+	m, dev, closeTarget, err := loadOnDevice(c.model, c.device, c.threads, c.nCtx, log)
 	if err != nil {
 		return nil, nil, err
 	}
 	ec := c.eng
 	ec.Observer = obs
 	ec.Device = dev
+	closeDraft, err := c.draft.apply(&ec, tok, dev, c.threads, c.nCtx, log)
+	if err != nil {
+		return nil, nil, errors.Join(err, closeTarget())
+	}
+	closeModel := func() error { return errors.Join(closeDraft(), closeTarget()) }
 	eng, err := engine.New(ec, m, tok, log)
 	if err != nil {
 		return nil, nil, errors.Join(err, closeModel())

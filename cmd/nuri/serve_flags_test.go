@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nuri-ai/nuri/chat"
+	"github.com/nuri-ai/nuri/engine"
 	"github.com/nuri-ai/nuri/server"
 )
 
@@ -47,6 +48,19 @@ func TestParseServeFlags(t *testing.T) {
 		{"bad kernel set", []string{"--model", "m", "--kernels", "sse4"}, false, nil},
 		{"pooling without embeddings", []string{"--model", "m", "--pooling", "mean"}, false, nil},
 		{"bad pooling", []string{"--model", "m", "--embeddings", "--pooling", "max"}, false, nil},
+		{"draft model", []string{"--model", "m", "-model-draft", "d.gguf", "--draft-max", "8", "--draft-p-min", "0"}, true, func(t *testing.T, c *serveConfig) {
+			if c.draft != (draftFlags{path: "d.gguf", max: 8, pMin: 0}) {
+				t.Errorf("draft %+v", c.draft)
+			}
+		}},
+		{"draft model defaults", []string{"--model", "m", "--draft-model", "d.gguf"}, true, func(t *testing.T, c *serveConfig) {
+			if c.draft.max != engine.DefaultDraftTokens || c.draft.pMin != engine.DefaultDraftPMin {
+				t.Errorf("draft %+v", c.draft)
+			}
+		}},
+		{"draft model and n-grams", []string{"--model", "m", "--draft-model", "d", "--spec-ngram", "4"}, false, nil},
+		{"draft max 0", []string{"--model", "m", "--draft-model", "d", "--draft-max", "0"}, false, nil},
+		{"draft p-min 1", []string{"--model", "m", "--draft-model", "d", "--draft-p-min", "1"}, false, nil},
 		{"embeddings", []string{"--model", "m", "--embeddings", "--pooling", "cls"}, true, func(t *testing.T, c *serveConfig) {
 			if !c.embeddings || c.pooling != "cls" {
 				t.Errorf("embeddings %v pooling %q", c.embeddings, c.pooling)

@@ -367,7 +367,7 @@ func TestServeKoreanStreamRaw(t *testing.T) {
 	}
 }
 
-var serveMetricLine = regexp.MustCompile(`(?m)^(vllm:[a-z0-9_]+)(\{[^}]*\})? (\S+)$`)
+var serveMetricLine = regexp.MustCompile(`(?m)^((?:vllm|nuri):[a-z0-9_]+)(\{[^}]*\})? (\S+)$`)
 
 func TestServeMetricsCounts(t *testing.T) {
 	base := startServe(t)
@@ -853,8 +853,9 @@ func scrapeMetrics(t *testing.T, base string) (map[string]float64, []byte) {
 	return got, raw
 }
 
-// TestServeSpeculative: nuri serve --spec-ngram on stories260K gives the
-// completions a server without it gives, and /metrics counts its drafts.
+// TestServeSpeculative: nuri serve with --spec-ngram, and with
+// --draft-model (stories260K drafting for itself), gives the completions
+// a server without them gives, and /metrics counts the drafts.
 func TestServeSpeculative(t *testing.T) {
 	const prompt = "Once upon a time, there was a little girl named Lily. Lily loved to play with her ball. One day, Lily"
 	complete := func(base string) string {
@@ -869,15 +870,21 @@ func TestServeSpeculative(t *testing.T) {
 		return c.Choices[0].Text
 	}
 	plain := complete(startServe(t))
-	base := startServe(t, "--spec-ngram", "6")
-	if got := complete(base); got != plain {
-		t.Fatalf("with --spec-ngram %q\nwithout %q", got, plain)
-	}
-	got, _ := scrapeMetrics(t, base)
-	l := `{model_name="stories260K"}`
-	drafts, kept := got["vllm:spec_decode_num_draft_tokens_total"+l], got["vllm:spec_decode_num_accepted_tokens_total"+l]
-	t.Logf("drafts %v, kept %v", drafts, kept)
-	if drafts == 0 || kept == 0 || kept > drafts {
-		t.Fatalf("drafts %v, kept %v", drafts, kept)
+	for _, flags := range [][]string{
+		{"--spec-ngram", "6"},
+		{"--draft-model", testshared.Path(t, "models", "stories260K.gguf")},
+	} {
+		base := startServe(t, flags...)
+		if got := complete(base); got != plain {
+			t.Fatalf("with %v %q\nwithout %q", flags, got, plain)
+		}
+		got, _ := scrapeMetrics(t, base)
+		l := `{model_name="stories260K"}`
+		drafts, kept := got["vllm:spec_decode_num_draft_tokens_total"+l], got["vllm:spec_decode_num_accepted_tokens_total"+l]
+		passes := got["nuri:draft_model_passes_total"+l]
+		t.Logf("%v: drafts %v, kept %v, draft model passes %v", flags, drafts, kept, passes)
+		if drafts == 0 || kept == 0 || kept > drafts || (passes > 0) != (flags[0] == "--draft-model") {
+			t.Fatalf("%v: drafts %v, kept %v, draft model passes %v", flags, drafts, kept, passes)
+		}
 	}
 }

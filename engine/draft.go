@@ -51,6 +51,7 @@ type drafter struct {
 	passCap int // tokens of one draft pass (catching up goes in chunks)
 
 	passes, fed int64 // forward passes and tokens run, for Stats
+	failures    int64 // failed passes (logged at the first and every 1000th)
 
 	batch  model.Batch
 	tables [][]int32

@@ -3,6 +3,8 @@ package engine
 import (
 	"slices"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // work is one sequence's share of a step: n tokens starting at position
@@ -96,7 +98,10 @@ func (e *Engine) addDrafts(plan []work, budget int) {
 	}
 	if len(jobs) > 0 {
 		if err := e.draft.run(jobs); err != nil {
-			e.log.Warn("draft model failed; this step's drafts end there", zapErr(err))
+			// A draft model that keeps failing would log every step.
+			if e.draft.failures++; e.draft.failures%1000 == 1 {
+				e.log.Warn("draft model failed; this step's drafts end there", zapErr(err), zap.Int64("failures", e.draft.failures))
+			}
 		}
 		for _, i := range entries {
 			if e.feedDrafts(&plan[i]) == 0 {

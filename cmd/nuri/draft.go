@@ -44,9 +44,20 @@ func (d draftFlags) check(specNgram int) error {
 	return nil
 }
 
-// apply loads the draft model on dev, checks that its tokenizer means
-// what tok does, and sets it into ec. The returned func closes it (before
-// the device is closed). Without --draft-model it does nothing.
+// targetCtx is the context the engine gives the model m under
+// --ctx-size nCtx: the draft model is loaded to take every position of it
+// (past its own training context it drafts worse, but it drafts).
+func targetCtx(m model.Model, nCtx int) int {
+	if nCtx > 0 {
+		return nCtx
+	}
+	return m.Config().NCtxTrain
+}
+
+// apply loads the draft model on dev for a context of nCtx positions,
+// checks that its tokenizer means what tok does, and sets it into ec.
+// The returned func closes it (before the device is closed). Without
+// --draft-model it does nothing.
 func (d draftFlags) apply(ec *engine.Config, tok *tokenizer.Tokenizer, dev backends.Device, threads, nCtx int, log *zap.Logger) (func() error, error) {
 	if d.path == "" {
 		return func() error { return nil }, nil

@@ -239,7 +239,7 @@ func loadRun(c *runConfig, stderr io.Writer) (*runLoad, error) {
 		return nil, err
 	}
 	ec := engine.Config{NCtx: c.nCtx, MaxNumSeqs: 1, KVCacheType: c.kvType, SpecTokens: c.specTokens, Device: dev}
-	closeDraft, err := c.draft.apply(&ec, tok, dev, c.threads, c.nCtx, log)
+	closeDraft, err := c.draft.apply(&ec, tok, dev, c.threads, targetCtx(m, c.nCtx), log)
 	if err != nil {
 		return nil, errors.Join(err, closeModel())
 	}

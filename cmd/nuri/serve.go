@@ -327,7 +327,7 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 	ec := c.eng
 	ec.Observer = obs
 	ec.Device = dev
-	closeDraft, err := c.draft.apply(&ec, tok, dev, c.threads, c.nCtx, log)
+	closeDraft, err := c.draft.apply(&ec, tok, dev, c.threads, targetCtx(m, c.nCtx), log)
 	if err != nil {
 		return nil, nil, errors.Join(err, closeTarget())
 	}

@@ -18,6 +18,9 @@ type acts struct {
 	gate, up   backends.Tensor // [n][n_ff]
 	xOut, aOut backends.Tensor // [n_out][...] last-layer rows whose logits are wanted
 	logits     backends.Tensor // [n_out][n_vocab]
+	// LoRA adapters' products A·x and B·(A·x), reshaped per matrix
+	// (empty without adapters).
+	loraT, loraD backends.Tensor // [n][max rank], [n][max rows of an adapted matrix]
 }
 
 // arena owns the activation buffer.
@@ -42,6 +45,7 @@ func (m *transformer) layout(n, nOut int) (*acts, error) {
 		{&a.o, "o", n, hp.NEmbd}, {&a.gate, "gate", n, hp.NFF}, {&a.up, "up", n, hp.NFF},
 		{&a.xOut, "x_out", nOut, hp.NEmbd}, {&a.aOut, "attn_out", nOut, hp.NHead * hp.HeadDimV},
 		{&a.logits, "logits", nOut, hp.NVocab},
+		{&a.loraT, "lora_t", n, m.loraRank}, {&a.loraD, "lora_d", n, m.loraOut},
 	}
 	total := 0
 	for _, s := range specs {
@@ -59,13 +63,14 @@ func (m *transformer) layout(n, nOut int) (*acts, error) {
 		*s.t = backends.Tensor{Name: s.name, Buf: m.act.buf, Off: off, Type: quant.F32, Rows: s.rows, Cols: s.cols}
 		off += align64(s.rows * s.cols * 4)
 	}
-	a.qh = perHead(a.q, n*hp.NHead, hp.HeadDimK)
-	a.kh = perHead(a.k, n*hp.NHeadKV, hp.HeadDimK)
+	a.qh = reshape(a.q, n*hp.NHead, hp.HeadDimK)
+	a.kh = reshape(a.k, n*hp.NHeadKV, hp.HeadDimK)
 	return a, nil
 }
 
-// perHead views t as rows×cols (the same bytes).
-func perHead(t backends.Tensor, rows, cols int) backends.Tensor {
+// reshape views t's first rows×cols values as a rows×cols tensor (the
+// same bytes): a row per head, or a LoRA product of its own width.
+func reshape(t backends.Tensor, rows, cols int) backends.Tensor {
 	t.Rows, t.Cols = rows, cols
 	return t
 }

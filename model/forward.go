@@ -50,7 +50,7 @@ func (m *transformer) Forward(b *Batch, kv KVView, out []float32) error {
 	}
 	out = out[:len(p.outIdx)*hp.NVocab]
 	logits, direct := m.logitsIn(out, a.logits)
-	m.normLinears(s, x, m.outNorm, prefix(a.h, x.Rows), [3]backends.Tensor{logits}, [3]backends.Tensor{m.output}, [3]backends.Tensor{}, 1)
+	m.normLinears(s, x, m.outNorm, prefix(a.h, x.Rows), [3]backends.Tensor{logits}, [3]backends.Tensor{m.output}, [3]backends.Tensor{}, [3][]loraPair{m.loraOutput}, 1)
 	if m.outBias.Valid() {
 		s.Add(logits, logits, m.outBias)
 	}
@@ -91,7 +91,8 @@ func (m *transformer) logitsIn(out []float32, t backends.Tensor) (logits backend
 // stream and normalises the sub-layer output instead.
 func (m *transformer) block(s backends.Stream, il int, x backends.Tensor, a *acts, p *plan, kv *KVCache) backends.Tensor {
 	L, hp := &m.layers[il], m.hp
-	m.normLinears(s, x, L.attnNorm, a.h, [3]backends.Tensor{a.q, a.k, a.v}, [3]backends.Tensor{L.wq, L.wk, L.wv}, [3]backends.Tensor{L.bq, L.bk, L.bv}, 3)
+	m.normLinears(s, x, L.attnNorm, a.h, [3]backends.Tensor{a.q, a.k, a.v}, [3]backends.Tensor{L.wq, L.wk, L.wv}, [3]backends.Tensor{L.bq, L.bk, L.bv},
+		[3][]loraPair{L.lq, L.lk, L.lv}, 3)
 	if L.qNorm.Valid() { // per-head RMSNorm over head_dim, before RoPE
 		s.RMSNorm(a.qh, a.qh, L.qNorm, hp.eps)
 		s.RMSNorm(a.kh, a.kh, L.kNorm, hp.eps)
@@ -114,16 +115,17 @@ func (m *transformer) block(s backends.Stream, il int, x backends.Tensor, a *act
 	}
 	n := x.Rows
 	o := prefix(a.o, n)
-	m.residualLinear(s, x, o, L.wo, L.bo, attn, L.postAttnNorm)
+	m.residualLinear(s, x, o, L.wo, L.bo, attn, L.postAttnNorm, L.lo)
 
 	g, u := prefix(a.gate, n), prefix(a.up, n)
-	m.normLinears(s, x, L.ffnNorm, prefix(a.h, n), [3]backends.Tensor{g, u}, [3]backends.Tensor{L.gate, L.up}, [3]backends.Tensor{L.bGate, L.bUp}, 2)
-	if sm, ok := s.(backends.SwiGLUMatMuler); ok && m.plainResidual(L.bDown, L.postFFNNorm) {
+	m.normLinears(s, x, L.ffnNorm, prefix(a.h, n), [3]backends.Tensor{g, u}, [3]backends.Tensor{L.gate, L.up}, [3]backends.Tensor{L.bGate, L.bUp},
+		[3][]loraPair{L.lgate, L.lup}, 2)
+	if sm, ok := s.(backends.SwiGLUMatMuler); ok && m.plainResidual(L.bDown, L.postFFNNorm) && len(L.ldown) == 0 {
 		sm.MatMulResidualSwiGLU(x, o, L.down, g, u)
 		return x
 	}
 	s.SiLUMul(g, g, u)
-	m.residualLinear(s, x, o, L.down, L.bDown, g, L.postFFNNorm)
+	m.residualLinear(s, x, o, L.down, L.bDown, g, L.postFFNNorm, L.ldown)
 	return x
 }
 
@@ -134,15 +136,17 @@ func (m *transformer) plainResidual(bias, postNorm backends.Tensor) bool {
 	return !bias.Valid() && !postNorm.Valid() && m.hp.resScale == 0
 }
 
-// residualLinear adds the sub-layer output y = in·Wᵀ (+ bias) to the
-// stream x (residual). A plain sum goes through the stream's fused form
-// when it has one (backends.ResidualMatMuler: the same bits).
-func (m *transformer) residualLinear(s backends.Stream, x, y, w, bias, in, postNorm backends.Tensor) {
-	if rm, ok := s.(backends.ResidualMatMuler); ok && m.plainResidual(bias, postNorm) {
+// residualLinear adds the sub-layer output y = in·Wᵀ (+ bias, + the LoRA
+// terms) to the stream x (residual). A plain sum goes through the
+// stream's fused form when it has one (backends.ResidualMatMuler: the
+// same bits).
+func (m *transformer) residualLinear(s backends.Stream, x, y, w, bias, in, postNorm backends.Tensor, lora []loraPair) {
+	if rm, ok := s.(backends.ResidualMatMuler); ok && m.plainResidual(bias, postNorm) && len(lora) == 0 {
 		rm.MatMulResidual(x, y, w, in)
 		return
 	}
 	linear(s, y, w, bias, in)
+	m.loraAdd(s, y, in, lora)
 	m.residual(s, x, y, postNorm)
 }
 
@@ -158,18 +162,22 @@ func (m *transformer) residual(s backends.Stream, x, y, postNorm backends.Tensor
 	s.Add(x, x, y)
 }
 
-// normLinears computes dsts[i] = RMSNorm(x)·ws[i]ᵀ (+ biases[i]) for the
-// first n matrices, the norm (when norm is valid) into h: folded into the
-// matmuls when the stream can (backends.NormMatMuler: the same bits).
-func (m *transformer) normLinears(s backends.Stream, x, norm, h backends.Tensor, dsts, ws, biases [3]backends.Tensor, n int) {
+// normLinears computes dsts[i] = RMSNorm(x)·ws[i]ᵀ (+ biases[i], + the
+// LoRA terms loras[i]) for the first n matrices, the norm (when norm is
+// valid) into h: folded into the matmuls when the stream can
+// (backends.NormMatMuler: the same bits) and no adapter needs h.
+func (m *transformer) normLinears(s backends.Stream, x, norm, h backends.Tensor, dsts, ws, biases [3]backends.Tensor, loras [3][]loraPair, n int) {
+	adapted := len(loras[0])+len(loras[1])+len(loras[2]) > 0
 	if !norm.Valid() {
 		m.linears(s, x, dsts, ws, biases, n)
+		m.loraAdds(s, dsts, x, loras, n)
 		return
 	}
 	nm, ok := s.(backends.NormMatMuler)
-	if !ok {
+	if !ok || adapted {
 		s.RMSNorm(h, x, norm, m.hp.eps)
 		m.linears(s, h, dsts, ws, biases, n)
+		m.loraAdds(s, dsts, h, loras, n)
 		return
 	}
 	m.mm[0], m.mm[1] = dsts, ws
@@ -190,6 +198,13 @@ func (m *transformer) linears(s backends.Stream, x backends.Tensor, dsts, ws, bi
 		}
 	}
 	m.addBiases(s, dsts, biases, n)
+}
+
+// loraAdds adds the LoRA terms of the first n matrices, whose input was in.
+func (m *transformer) loraAdds(s backends.Stream, dsts [3]backends.Tensor, in backends.Tensor, loras [3][]loraPair, n int) {
+	for i := range n {
+		m.loraAdd(s, dsts[i], in, loras[i])
+	}
 }
 
 // addBiases adds the valid biases[i] to dsts[i] for the first n.

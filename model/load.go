@@ -28,6 +28,8 @@ type LoadOptions struct {
 	// pure-Go reference (NURI_KERNELS=avx2 or generic).
 	Kernels kernels.KernelSet
 	Logger  *zap.Logger
+	// LoRA adapters applied at run time, summed (see LoRA).
+	LoRA []LoRA
 }
 
 // layer holds one decoder block's weights. Optional tensors are the zero
@@ -40,8 +42,10 @@ type layer struct {
 	bq, bk, bv, bo            backends.Tensor
 	gate, up, down            backends.Tensor
 	bGate, bUp, bDown         backends.Tensor
-	window                    int  // sliding window (0: full causal)
-	rope                      bool // apply RoPE to Q and K
+	// LoRA adapters' pairs on each matrix (LoadOptions.LoRA).
+	lq, lk, lv, lo, lgate, lup, ldown []loraPair
+	window                            int  // sliding window (0: full causal)
+	rope                              bool // apply RoPE to Q and K
 }
 
 // transformer is the one decoder implementation behind every architecture.
@@ -58,6 +62,10 @@ type transformer struct {
 
 	tokEmbd, outNorm, output, outBias, ropeFreqs backends.Tensor
 	layers                                       []layer
+
+	adapters          []*gguf.File // LoRA adapters' files, mapped
+	loraOutput        []loraPair   // on the output matrix
+	loraRank, loraOut int          // the largest rank, and rows of an adapted matrix
 
 	mu     sync.Mutex // one Forward at a time: the stream and scratch are shared
 	act    arena
@@ -111,11 +119,17 @@ func LoadFile(f *gguf.File, opts LoadOptions) (Model, error) {
 	if err := m.bind(newBinder(f, m.dev)); err != nil {
 		return nil, errors.Join(err, m.Close())
 	}
+	if err := m.bindLoRA(opts.LoRA); err != nil {
+		return nil, errors.Join(err, m.Close())
+	}
 	if m.stream, err = m.dev.NewStream(); err != nil {
 		return nil, errors.Join(err, m.Close())
 	}
 	m.log.Info("model loaded", zap.String("arch", arch), zap.Int("n_layer", hp.NLayer),
 		zap.Int("n_embd", hp.NEmbd), zap.Int("n_vocab", hp.NVocab), zap.String("device", m.dev.Name()))
+	for _, ad := range opts.LoRA {
+		m.log.Info("lora adapter", zap.String("path", ad.Path), zap.Float32("scale", ad.Scale))
+	}
 	return m, nil
 }
 
@@ -253,5 +267,6 @@ func (m *transformer) Close() error {
 		errs = append(errs, m.file.Close())
 		m.file = nil
 	}
+	errs = append(errs, m.closeAdapters())
 	return errors.Join(errs...)
 }

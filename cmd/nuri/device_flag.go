@@ -5,7 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -57,11 +60,33 @@ func addDeviceFlags(fs *flag.FlagSet, d *deviceFlags) {
 	fs.StringVar(&d.kernels, "kernels", os.Getenv("NURI_KERNELS"), "CPU kernels: best, avx2 (no AVX-512) or generic (pure Go) (default best; env NURI_KERNELS)")
 }
 
+// addLoRAFlags registers --lora FILE and --lora-scaled FILE:SCALE
+// (llama.cpp's --lora and --lora-scaled, whose two arguments are one
+// here), both repeatable, collecting the adapters in dst.
+func addLoRAFlags(fs *flag.FlagSet, dst *[]model.LoRA) {
+	fs.Func("lora", "LoRA adapter GGUF (llama.cpp's format) applied to the model at run time; repeatable", func(s string) error {
+		*dst = append(*dst, model.LoRA{Path: s, Scale: 1})
+		return nil
+	})
+	fs.Func("lora-scaled", "LoRA adapter with a strength, FILE:SCALE (1: as trained); repeatable", func(s string) error {
+		i := strings.LastIndexByte(s, ':')
+		if i <= 0 {
+			return fmt.Errorf("want FILE:SCALE, got %q", s)
+		}
+		v, err := strconv.ParseFloat(s[i+1:], 32)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("scale %q of %s: want a number", s[i+1:], s[:i])
+		}
+		*dst = append(*dst, model.LoRA{Path: s[:i], Scale: float32(v)})
+		return nil
+	})
+}
+
 // loadOnDevice opens the device named in d and loads the model at path on
-// it. The returned func closes the model and then the device (the model
+// it, with the LoRA adapters lora. The returned func closes the model and then the device (the model
 // does not own a device it is given). An unavailable device (cuda without
 // a driver) fails here with the backend's reason.
-func loadOnDevice(path string, d deviceFlags, threads, nCtx int, log *zap.Logger) (model.Model, backends.Device, func() error, error) {
+func loadOnDevice(path string, d deviceFlags, threads, nCtx int, lora []model.LoRA, log *zap.Logger) (model.Model, backends.Device, func() error, error) {
 	ks, err := d.kernelSet()
 	if err != nil {
 		return nil, nil, nil, err
@@ -70,7 +95,7 @@ func loadOnDevice(path string, d deviceFlags, threads, nCtx int, log *zap.Logger
 	if err != nil {
 		return nil, nil, nil, err // the registry names the device and the reason
 	}
-	m, err := model.Load(path, model.LoadOptions{Device: dev, Threads: threads, NCtx: nCtx, Logger: log})
+	m, err := model.Load(path, model.LoadOptions{Device: dev, Threads: threads, NCtx: nCtx, Logger: log, LoRA: lora})
 	if err != nil {
 		return nil, nil, nil, errors.Join(fmt.Errorf("on device %s: %w", dev.Name(), err), closeDevice(dev))
 	}

@@ -135,7 +135,7 @@ func imatrixCmd(ctx context.Context, c *imatrixConfig, stdin io.Reader, stdout, 
 	}()
 	dev := imatrix.Wrap(base, imatrix.DefaultKeep(c.withOutput))
 	t0 := time.Now()
-	m, err := model.Load(c.model, model.LoadOptions{Device: dev, Threads: c.threads, NCtx: c.ctx, Logger: log})
+	m, err := model.Load(c.model, model.LoadOptions{Device: dev, Threads: c.threads, NCtx: c.ctx, Logger: log, LoRA: c.lora})
 	if err != nil {
 		return err
 	}

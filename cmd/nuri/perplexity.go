@@ -243,7 +243,7 @@ func perplexityCmd(ctx context.Context, c *perplexityConfig, stdin io.Reader, st
 		}
 	}
 	t0 := time.Now()
-	m, dev, closeModel, err := loadOnDevice(c.model, c.device, c.threads, c.ctx, log)
+	m, dev, closeModel, err := loadOnDevice(c.model, c.device, c.threads, c.ctx, c.lora, log)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/nuri-ai/nuri/chat"
 	"github.com/nuri-ai/nuri/engine"
 	"github.com/nuri-ai/nuri/kernels"
+	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/sample"
 	"github.com/nuri-ai/nuri/tokenizer"
 )
@@ -43,6 +44,7 @@ type runConfig struct {
 	specTokens            int    // n-gram speculative decoding's drafts (0: off)
 	prediction            string // file: text the reply is expected to repeat (drafted from)
 	draft                 draftFlags
+	lora                  []model.LoRA
 	device                deviceFlags
 }
 
@@ -79,6 +81,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.IntVar(&c.specTokens, "spec-ngram", 0, "speculative decoding by n-gram lookup: feed up to this many tokens that followed an earlier occurrence of the last few (0: off; the output is the same either way)")
 	fs.StringVar(&c.prediction, "prediction", "", "file of text the reply is expected to repeat largely verbatim, as OpenAI's predicted outputs: drafted from (the output is the same either way)")
 	addDraftFlags(fs, &c.draft)
+	addLoRAFlags(fs, &c.lora)
 	fs.IntVar(&c.nCtx, "ctx-size", 0, "context length (0: the model's)")
 	fs.StringVar(&c.kvType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type: f16, q8_0 or f32")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
@@ -234,7 +237,7 @@ func loadRun(c *runConfig, stderr io.Writer) (*runLoad, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load tokenizer from %s: %w", c.model, err)
 	}
-	m, dev, closeModel, err := loadOnDevice(c.model, c.device, c.threads, c.nCtx, log)
+	m, dev, closeModel, err := loadOnDevice(c.model, c.device, c.threads, c.nCtx, c.lora, log)
 	if err != nil {
 		return nil, err
 	}

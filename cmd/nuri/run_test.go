@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,7 +18,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/nuri-ai/nuri/engine"
+	"github.com/nuri-ai/nuri/gguf"
 	"github.com/nuri-ai/nuri/internal/testshared"
+	"github.com/nuri-ai/nuri/quant"
 	"github.com/nuri-ai/nuri/sample"
 	"github.com/nuri-ai/nuri/tokenizer"
 )
@@ -280,6 +284,85 @@ func TestRunDraftModel(t *testing.T) {
 	other := testshared.Path(t, "testdata", "tokenizer", "ggml-vocab-qwen3.gguf")
 	if _, stderr, err := runCmd(t, "--model", model, "--prompt", "x", "-n", "4", "--draft-model", other); err == nil || !strings.Contains(err.Error(), "draft") {
 		t.Errorf("a draft of another vocabulary: %v %s", err, stderr)
+	}
+}
+
+// storiesAdapter writes a rank-2 LoRA adapter for stories260K on its
+// first layer's q and v projections: A all ones, B all b.
+func storiesAdapter(t *testing.T, b float32) string {
+	t.Helper()
+	f, err := gguf.Open(testshared.Path(t, "models", "stories260K.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	path := filepath.Join(t.TempDir(), "adapter.gguf")
+	w, err := gguf.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill := func(n uint64, v float32) []byte {
+		out := make([]byte, 4*n)
+		for i := range n {
+			binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(v))
+		}
+		return out
+	}
+	var data [][]byte
+	errs := []error{w.Set("general.architecture", gguf.String(f.Arch())), w.Set("general.type", gguf.String("adapter")),
+		w.Set("adapter.type", gguf.String("lora")), w.Set("adapter.lora.alpha", gguf.Float32(2))}
+	names := []string{"blk.0.attn_q.weight", "blk.0.attn_v.weight"}
+	for _, name := range names {
+		ti, ok := f.Tensor(name)
+		if !ok {
+			t.Fatalf("stories260K has no %s", name)
+		}
+		in, out := ti.Dims[0], ti.Dims[1]
+		errs = append(errs, w.AddTensor(name+".lora_a", quant.F32, in, 2), w.AddTensor(name+".lora_b", quant.F32, 2, out))
+		data = append(data, fill(2*in, 1), fill(2*out, b))
+	}
+	for i, name := range names {
+		errs = append(errs, w.WriteTensor(name+".lora_a", data[2*i]), w.WriteTensor(name+".lora_b", data[2*i+1]))
+	}
+	if err := errors.Join(append(errs, w.Close())...); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// nuri run --lora: an adapter whose B is zero leaves the reply as it is,
+// one that is not changes it, and a file that is no adapter is refused.
+func TestRunLoRA(t *testing.T) {
+	model := testshared.Path(t, "models", "stories260K.gguf")
+	want := readmeBlocks(t)[0]
+	run := func(args ...string) string {
+		t.Helper()
+		out, stderr, err := runCmd(t, append([]string{"--model", model, "--prompt", "Once upon a time", "-n", "127", "--temp", "0", "--threads", "2"}, args...)...)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, stderr)
+		}
+		return out
+	}
+	if out := run("--lora", storiesAdapter(t, 0)); out != want {
+		t.Errorf("a zero adapter changed the reply:\n%q", out)
+	}
+	strong := storiesAdapter(t, 0.05)
+	changed := run("--lora", strong)
+	if changed == want {
+		t.Error("an adapter left the reply unchanged")
+	}
+	if out := run("--lora-scaled", strong+":0"); out != want {
+		t.Errorf("an adapter at scale 0 changed the reply:\n%q", out)
+	}
+	if out := run("--lora-scaled", strong+":0.5", "--lora-scaled", strong+":0.5"); out != changed {
+		t.Errorf("two halves of an adapter are not the adapter:\n%q\n%q", out, changed)
+	}
+	for _, args := range [][]string{{"--lora", model}, {"--lora-scaled", strong}, {"--lora-scaled", strong + ":x"}} {
+		if _, stderr, err := runCmd(t, append([]string{"--model", model, "--prompt", "x", "-n", "2"}, args...)...); err == nil {
+			t.Errorf("%v accepted", args)
+		} else {
+			t.Logf("%v: %v %s", args, err, strings.SplitN(stderr, "\n", 2)[0])
+		}
 	}
 }
 

@@ -54,6 +54,7 @@ type serveConfig struct {
 	logLevel, logFormat   string
 	eng                   engine.Config
 	draft                 draftFlags
+	lora                  []model.LoRA
 	device                deviceFlags
 }
 
@@ -95,6 +96,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.IntVar(&c.eng.SpecMaxSeqs, "spec-max-seqs", engine.DefaultSpecMaxSeqs, "draft only while at most this many sequences run")
 	fs.IntVar(&c.eng.PredictionTokens, "prediction-tokens", engine.DefaultPredictionTokens, "the most drafts a step feeds from a request's prediction (OpenAI's predicted outputs)")
 	addDraftFlags(fs, &c.draft)
+	addLoRAFlags(fs, &c.lora)
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or console")
 	addDeviceFlags(fs, &c.device)
@@ -320,7 +322,7 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 	if err != nil {
 		return nil, nil, err
 	}
-	m, dev, closeTarget, err := loadOnDevice(c.model, c.device, c.threads, c.nCtx, log)
+	m, dev, closeTarget, err := loadOnDevice(c.model, c.device, c.threads, c.nCtx, c.lora, log)
 	if err != nil {
 		return nil, nil, err
 	}

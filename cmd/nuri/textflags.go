@@ -4,6 +4,7 @@ import (
 	"flag"
 
 	"github.com/nuri-ai/nuri/kernels"
+	"github.com/nuri-ai/nuri/model"
 )
 
 // textRunFlags are the flags of the commands that run a model over a text
@@ -12,6 +13,7 @@ type textRunFlags struct {
 	model, file        string
 	ctx, batch, chunks int
 	threads            int
+	lora               []model.LoRA
 }
 
 // add registers the flags; fileHelp says what the text is for.
@@ -27,4 +29,5 @@ func (t *textRunFlags) add(fs *flag.FlagSet, fileHelp string) {
 	fs.IntVar(&t.chunks, "chunks", 0, "use at most this many chunks (0: all)")
 	fs.IntVar(&t.threads, "threads", kernels.DefaultThreads(), "CPU threads, by default one per physical core this process may use")
 	fs.IntVar(&t.threads, "t", kernels.DefaultThreads(), "alias of --threads")
+	addLoRAFlags(fs, &t.lora)
 }

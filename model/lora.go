@@ -1,0 +1,149 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/gguf"
+)
+
+// LoRA is a low-rank adapter for LoadOptions.LoRA: a GGUF file as
+// llama.cpp's convert_lora_to_gguf.py writes it (general.type "adapter",
+// adapter.type "lora", adapter.lora.alpha, and for each adapted matrix W
+// the tensors "W.lora_a" and "W.lora_b"), applied at run time: a matmul
+// with W also adds Scale·(alpha/rank)·B·(A·x), so the base weights stay
+// as they are (quantized, shared, mapped) and the adapter is a fraction of
+// their size.
+type LoRA struct {
+	Path  string
+	Scale float32 // the adapter's strength: 1 as trained, 0 off
+}
+
+// loraPair is one adapter's A (rank×in) and B (out×rank) on one matrix,
+// with its scale.
+type loraPair struct {
+	a, b  backends.Tensor
+	scale float32
+}
+
+// loraTarget is a matrix an adapter may adapt, and where its pairs go.
+type loraTarget struct {
+	name string
+	w    backends.Tensor
+	dst  *[]loraPair
+}
+
+// loraTargets lists the matrices adapters may adapt: each layer's
+// attention and FFN projections (llama.cpp's set for these
+// architectures) and the output.
+func (m *transformer) loraTargets() []loraTarget {
+	var ts []loraTarget
+	for il := range m.layers {
+		L := &m.layers[il]
+		n := func(what string) string { return fmt.Sprintf("blk.%d.%s.weight", il, what) }
+		ts = append(ts,
+			loraTarget{n("attn_q"), L.wq, &L.lq}, loraTarget{n("attn_k"), L.wk, &L.lk},
+			loraTarget{n("attn_v"), L.wv, &L.lv}, loraTarget{n("attn_output"), L.wo, &L.lo},
+			loraTarget{n("ffn_gate"), L.gate, &L.lgate}, loraTarget{n("ffn_up"), L.up, &L.lup},
+			loraTarget{n("ffn_down"), L.down, &L.ldown})
+	}
+	return append(ts, loraTarget{"output.weight", m.output, &m.loraOutput})
+}
+
+// bindLoRA opens each adapter, checks it against the model and binds its
+// pairs. An adapter tensor the model would not apply (one for the token
+// embedding, a matrix this architecture lacks) is an error rather than
+// silently left out.
+func (m *transformer) bindLoRA(adapters []LoRA) error {
+	for _, ad := range adapters {
+		if err := m.bindAdapter(ad); err != nil {
+			return fmt.Errorf("lora adapter %s: %w", ad.Path, err)
+		}
+	}
+	return nil
+}
+
+func (m *transformer) bindAdapter(ad LoRA) error {
+	f, err := gguf.Open(ad.Path)
+	if err != nil {
+		return err
+	}
+	m.adapters = append(m.adapters, f) // mapped for the model's lifetime: the device may read it in place
+	if t, ok := f.String("general.type"); ok && t != "adapter" {
+		return fmt.Errorf("general.type is %q, not \"adapter\"", t)
+	}
+	if t, _ := f.String("adapter.type"); t != "lora" {
+		return fmt.Errorf("adapter.type is %q, not \"lora\"", t)
+	}
+	if f.Arch() != m.hp.Arch {
+		return fmt.Errorf("adapter for %q, the model is %q", f.Arch(), m.hp.Arch)
+	}
+	alpha, _ := f.Float32("adapter.lora.alpha")
+	b := newBinder(f, m.dev)
+	for _, t := range m.loraTargets() {
+		if err := m.bindPair(b, t, ad.Scale, alpha); err != nil {
+			return err
+		}
+	}
+	if err := b.checkAllUsed(); err != nil {
+		return fmt.Errorf("tensors Nuri does not apply (LoRA on the attention and FFN projections and the output): %w", err)
+	}
+	return nil
+}
+
+// bindPair binds an adapter's A and B for target t, if it has them: A of
+// ggml shape [in, rank], B [rank, out], scaled by scale·alpha/rank (by
+// scale alone without an alpha, as llama.cpp does).
+func (m *transformer) bindPair(b *binder, t loraTarget, scale, alpha float32) error {
+	name, w := t.name, t.w
+	ta, okA := b.f.Tensor(name + ".lora_a")
+	_, okB := b.f.Tensor(name + ".lora_b")
+	switch {
+	case !okA && !okB:
+		return nil
+	case okA != okB:
+		return fmt.Errorf("%s has only one of lora_a and lora_b: %w", name, ErrMissingTensor)
+	case len(ta.Dims) < 2 || ta.Dims[1] == 0 || ta.Dims[1] > uint64(min(w.Rows, w.Cols)):
+		return fmt.Errorf("%s.lora_a has shape %v: want [%d, rank]: %w", name, ta.Dims, w.Cols, ErrBadShape)
+	}
+	rank := int(ta.Dims[1])
+	a, err := b.weight(name+".lora_a", w.Cols, rank)
+	if err != nil {
+		return err
+	}
+	bt, err := b.weight(name+".lora_b", rank, w.Rows)
+	if err != nil {
+		return err
+	}
+	if alpha != 0 {
+		scale *= alpha / float32(rank)
+	}
+	*t.dst = append(*t.dst, loraPair{a: a, b: bt, scale: scale})
+	m.loraRank = max(m.loraRank, rank)
+	m.loraOut = max(m.loraOut, w.Rows)
+	return nil
+}
+
+// closeAdapters unmaps the adapters' files.
+func (m *transformer) closeAdapters() error {
+	var errs []error
+	for _, f := range m.adapters {
+		errs = append(errs, f.Close())
+	}
+	m.adapters = nil
+	return errors.Join(errs...)
+}
+
+// loraAdd adds each pair's Scale·B·(A·in) to dst (the matmul of in with the
+// pairs' base matrix), through the stream's ops.
+func (m *transformer) loraAdd(s backends.Stream, dst, in backends.Tensor, pairs []loraPair) {
+	for _, p := range pairs {
+		t := reshape(m.acts.loraT, in.Rows, p.a.Rows)
+		s.MatMul(t, p.a, in)
+		s.Scale(t, t, p.scale)
+		d := reshape(m.acts.loraD, in.Rows, p.b.Rows)
+		s.MatMul(d, p.b, t)
+		s.Add(dst, dst, d)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 )
@@ -105,16 +106,6 @@ func bytesF32(b []byte) []float32 {
 	return x
 }
 
-func relRMS(a, b []float32) float64 {
-	var num, den float64
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		num += d * d
-		den += float64(b[i]) * float64(b[i])
-	}
-	return math.Sqrt(num / den)
-}
-
 // An adapter applied at run time gives the logits of the model with the
 // adapter merged into its weights: on every matrix it may adapt, with two
 // ranks, two adapters at once, chunked and single-token batches.
@@ -143,22 +134,22 @@ func TestLoRAMatchesMergedWeights(t *testing.T) {
 		// its product after the matmul: float32 rounding apart, 3.6e-7
 		// measured after two layers (the adapter itself moves the logits
 		// by 0.56).
-		t.Logf("chunks of %d: rel-RMS %.2g from the merged model, %.2g between base and merged", chunk, relRMS(got, want), relRMS(plain, want))
-		if e := relRMS(got, want); e > 2e-6 {
+		t.Logf("chunks of %d: rel-RMS %.2g from the merged model, %.2g between base and merged", chunk, testshared.RelRMS(got, want), testshared.RelRMS(plain, want))
+		if e := testshared.RelRMS(got, want); e > 2e-6 {
 			t.Errorf("chunks of %d: rel-RMS %.2g from the merged model", chunk, e)
 		}
-		if e := relRMS(plain, want); e < 1e-2 {
+		if e := testshared.RelRMS(plain, want); e < 1e-2 {
 			t.Fatalf("the adapter changes the logits by %.2g only: the test would not see it missing", e)
 		}
 	}
 	// Two adapters add up: the same file twice at half the scale each.
 	got := teacherForce(t, load(base, model.LoRA{Path: adapter, Scale: 0.25}, model.LoRA{Path: adapter, Scale: 0.25}), prompt, 4)
-	if e := relRMS(got, want); e > 2e-6 {
+	if e := testshared.RelRMS(got, want); e > 2e-6 {
 		t.Errorf("two half adapters: rel-RMS %.2g from the merged model", e)
 	}
 	// Scale 0 is the base model.
 	got = teacherForce(t, load(base, model.LoRA{Path: adapter, Scale: 0}), prompt, len(prompt))
-	if e := relRMS(got, plain); e > 1e-6 {
+	if e := testshared.RelRMS(got, plain); e > 1e-6 {
 		t.Errorf("scale 0: rel-RMS %.2g from the base model", e)
 	}
 }

@@ -207,6 +207,16 @@ type Describer interface {
 	Describe() []string
 }
 
+// RowScaler is implemented by streams that can scale each row of a tensor
+// by its own factor: ScaleRows(dst, x, scales) leaves dst's row i as x's
+// row i times scales[i] (float32 products, as Scale's), len(scales) ==
+// x.Rows. The model needs it to apply a LoRA adapter to some rows of a
+// batch and not others (per-request adapters); the stream may read scales
+// until its next Sync.
+type RowScaler interface {
+	ScaleRows(dst, x Tensor, scales []float32)
+}
+
 // SharedMatMuler is implemented by streams that can run several matmuls of
 // one input together more cheaply than one by one: a layer's q, k and v
 // projections, or its gate and up. MatMulShared(dsts, ws, x) must leave

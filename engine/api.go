@@ -62,6 +62,10 @@ type Request struct {
 	// Config.PredictionTokens a step. The output is exactly what it would
 	// be without it; only the number of steps changes.
 	Prediction []int32
+	// LoRA is the model's per-request adapter the request runs with: 0
+	// none, k the adapter model.Config.LoRA[k-1]. Cached prompt blocks
+	// are shared only between requests with the same adapter.
+	LoRA int32
 }
 
 // TokenLogprob is one candidate token and its log-probability.

@@ -215,6 +215,8 @@ func (e *Engine) validate(r *Request) error {
 		return fmt.Errorf("%w: max tokens %d", ErrInvalidRequest, r.MaxTokens)
 	case r.TopLogprobs < 0:
 		return fmt.Errorf("%w: top logprobs %d", ErrInvalidRequest, r.TopLogprobs)
+	case r.LoRA < 0 || int(r.LoRA) > len(e.mcfg.LoRA):
+		return fmt.Errorf("%w: adapter %d (the model has %d named adapters)", ErrInvalidRequest, r.LoRA, len(e.mcfg.LoRA))
 	}
 	for i, t := range r.Prompt {
 		if t < 0 || int(t) >= e.mcfg.NVocab {

@@ -57,6 +57,23 @@ func newFakeModel(nCtx int) *fakeModel {
 	}}
 }
 
+// fakeRootFor is the hash a sequence's history starts from: its
+// per-request adapter (model.Batch.LoRA) changes every later hash, as an
+// adapter changes every K/V.
+func fakeRootFor(lora int32) uint64 {
+	if lora == 0 {
+		return fakeRoot
+	}
+	return mix(fakeRoot, -lora)
+}
+
+func loraOf(b *model.Batch, i int) int32 {
+	if b.LoRA == nil {
+		return 0
+	}
+	return b.LoRA[i]
+}
+
 func mix(h uint64, v int32) uint64 {
 	h ^= uint64(uint32(v)) + 0x9e3779b97f4a7c15 + (h << 6) + (h >> 2)
 	h *= 0xff51afd7ed558ccd
@@ -98,7 +115,7 @@ func (f *fakeModel) Forward(b *model.Batch, kv model.KVView, out []float32) erro
 	r := 0
 	for i, tok := range b.Tokens {
 		table, p := kv.Tables[b.Seq[i]], b.Pos[i]
-		h := fakeRoot
+		h := fakeRootFor(loraOf(b, i))
 		if p > 0 {
 			h = f.slot(table, p-1).h
 		}
@@ -143,8 +160,10 @@ func (f *fakeModel) check(b *model.Batch, kv model.KVView) error {
 	}
 	first := map[int32]int32{}
 	last := map[int32]int32{}
+	root := map[int32]uint64{}
 	for i := range n {
 		s, p := b.Seq[i], b.Pos[i]
+		root[s] = fakeRootFor(loraOf(b, i))
 		if s < 0 || int(s) >= len(kv.Tables) {
 			return fmt.Errorf("row %d: sequence %d has no table", i, s)
 		}
@@ -173,7 +192,7 @@ func (f *fakeModel) check(b *model.Batch, kv model.KVView) error {
 		}
 	}
 	for s, p0 := range first {
-		h := fakeRoot
+		h := root[s]
 		for p := int32(0); p < p0; p++ {
 			sl := f.slot(kv.Tables[s], p)
 			if !sl.valid || sl.pos != p || sl.h != mix(h, sl.tok) {
@@ -189,7 +208,12 @@ func (f *fakeModel) check(b *model.Batch, kv model.KVView) error {
 // the same seed) over the fake's logits, run alone, with no engine. It
 // stops at EOS (unless ignored), maxTokens or the context length.
 func reference(prompt []int32, p sample.Params, maxTokens, nCtx int, ignoreEOS bool) []int32 {
-	h := fakeRoot
+	return referenceLoRA(prompt, p, maxTokens, nCtx, ignoreEOS, 0)
+}
+
+// referenceLoRA is reference for a request with per-request adapter lora.
+func referenceLoRA(prompt []int32, p sample.Params, maxTokens, nCtx int, ignoreEOS bool, lora int32) []int32 {
+	h := fakeRootFor(lora)
 	hist := append([]int32(nil), prompt...)
 	for _, t := range prompt {
 		h = mix(h, t)

@@ -18,6 +18,12 @@ func newBlockHasher() *blockHasher { return &blockHasher{seed: maphash.MakeSeed(
 // rootHash is the parent of a sequence's first block.
 const rootHash uint64 = 0
 
+// root is the parent of s's first block: rootHash, or for a request with
+// a per-request adapter one of its own (its K/V differ from the base
+// model's for the same tokens). Lookups compare parents, so a small
+// number never matches a real hash's block.
+func (s *Sequence) root() uint64 { return rootHash + uint64(s.req.LoRA) }
+
 func (h *blockHasher) hash(parent uint64, toks []int32) uint64 {
 	b := binary.LittleEndian.AppendUint64(h.buf[:0], parent)
 	for _, t := range toks {
@@ -35,7 +41,7 @@ func (h *blockHasher) hash(parent uint64, toks []int32) uint64 {
 func (e *Engine) matchPrefix(s *Sequence) int {
 	bs := e.cfg.BlockSize
 	maxBlocks := (len(s.tokens) - 1) / bs
-	parent := rootHash
+	parent := s.root()
 	for i := range maxBlocks {
 		toks := s.tokens[i*bs : (i+1)*bs]
 		h := e.hasher.hash(parent, toks)
@@ -57,7 +63,7 @@ func (e *Engine) matchPrefix(s *Sequence) int {
 func (e *Engine) registerFull(s *Sequence) {
 	bs := e.cfg.BlockSize
 	for i := len(s.hashes); (i+1)*bs <= s.nComputed; i++ {
-		parent := rootHash
+		parent := s.root()
 		if i > 0 {
 			parent = s.hashes[i-1]
 		}

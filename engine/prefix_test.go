@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"errors"
 	"slices"
 	"testing"
+
+	"go.uber.org/zap/zaptest"
 )
 
 func TestPrefixCacheReusesSharedPrefix(t *testing.T) {
@@ -121,5 +124,42 @@ func TestPrefixCachingDisabled(t *testing.T) {
 	}
 	if st := e.Stats(); st.PrefillTokens != 200 || st.KVBlocksCached != 0 || st.PrefixHits != 0 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// Per-request adapters (Request.LoRA) change every K/V, so cached prompt
+// blocks are shared between requests with the same adapter and never
+// across adapters; each reply is what it is alone. The fake model starts
+// a sequence's hash chain from its adapter, so a block computed under
+// another adapter would break the chain its check verifies.
+func TestPrefixCacheSeparatesAdapters(t *testing.T) {
+	f := newFakeModel(256)
+	f.cfg.LoRA = []string{"a", "b"}
+	e, err := New(Config{NumBlocks: 64}, f, fakeTokenizer{}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := prompt(5, 70)
+	for i, lora := range []int32{1, 0, 2, 1, 0} {
+		s := submit(t, e, Request{Prompt: p, MaxTokens: 12, Sampling: greedyParams(), IgnoreEOS: true, LoRA: lora})
+		out := drive(t, e, []*Sequence{s}, 1000)[0]
+		if f.bad != nil {
+			t.Fatal(f.bad)
+		}
+		if want := referenceLoRA(p, greedyParams(), 12, 256, true, lora); !slices.Equal(out.tokens, want) {
+			t.Fatalf("request %d (adapter %d): %v, want %v", i, lora, out.tokens, want)
+		}
+		// The first request of each adapter finds nothing cached, the
+		// second its 64 full-block tokens.
+		wantCached := 0
+		if i >= 3 {
+			wantCached = 64
+		}
+		if out.usage.CachedTokens != wantCached {
+			t.Errorf("request %d (adapter %d): %d cached tokens, want %d", i, lora, out.usage.CachedTokens, wantCached)
+		}
+	}
+	if _, err := e.Submit(t.Context(), Request{Prompt: p, LoRA: 3}); !errors.Is(err, ErrInvalidRequest) {
+		t.Fatalf("adapter 3 of 2: %v", err)
 	}
 }

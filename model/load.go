@@ -66,6 +66,7 @@ type transformer struct {
 	adapters          []*gguf.File // LoRA adapters' files, mapped
 	loraOutput        []loraPair   // on the output matrix
 	loraRank, loraOut int          // the largest rank, and rows of an adapted matrix
+	loraScales        [][]float32  // per-request adapters' row scales, reused (rowScales)
 
 	mu     sync.Mutex // one Forward at a time: the stream and scratch are shared
 	act    arena
@@ -125,10 +126,13 @@ func LoadFile(f *gguf.File, opts LoadOptions) (Model, error) {
 	if m.stream, err = m.dev.NewStream(); err != nil {
 		return nil, errors.Join(err, m.Close())
 	}
+	if err := m.checkRowScaler(); err != nil {
+		return nil, errors.Join(err, m.Close())
+	}
 	m.log.Info("model loaded", zap.String("arch", arch), zap.Int("n_layer", hp.NLayer),
 		zap.Int("n_embd", hp.NEmbd), zap.Int("n_vocab", hp.NVocab), zap.String("device", m.dev.Name()))
 	for _, ad := range opts.LoRA {
-		m.log.Info("lora adapter", zap.String("path", ad.Path), zap.Float32("scale", ad.Scale))
+		m.log.Info("lora adapter", zap.String("path", ad.Path), zap.Float32("scale", ad.Scale), zap.String("name", ad.Name))
 	}
 	return m, nil
 }

@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/gguf"
@@ -15,16 +16,22 @@ import (
 // with W also adds Scale·(alpha/rank)·B·(A·x), so the base weights stay
 // as they are (quantized, shared, mapped) and the adapter is a fraction of
 // their size.
+//
+// An adapter with a Name applies only to the batch rows that ask for it
+// (Batch.LoRA; per-request adapters, which need a stream that scales rows
+// one by one, backends.RowScaler); one without applies to every row.
 type LoRA struct {
 	Path  string
 	Scale float32 // the adapter's strength: 1 as trained, 0 off
+	Name  string  // "": every request; else the requests naming it
 }
 
 // loraPair is one adapter's A (rank×in) and B (out×rank) on one matrix,
-// with its scale.
+// with its scale and its per-request id (0: every row).
 type loraPair struct {
 	a, b  backends.Tensor
 	scale float32
+	id    int32
 }
 
 // loraTarget is a matrix an adapter may adapt, and where its pairs go.
@@ -57,14 +64,31 @@ func (m *transformer) loraTargets() []loraTarget {
 // silently left out.
 func (m *transformer) bindLoRA(adapters []LoRA) error {
 	for _, ad := range adapters {
-		if err := m.bindAdapter(ad); err != nil {
+		id := int32(0)
+		if ad.Name != "" {
+			if slices.Contains(m.hp.LoRA, ad.Name) {
+				return fmt.Errorf("lora adapter %s: the name %q is given twice", ad.Path, ad.Name)
+			}
+			m.hp.LoRA = append(m.hp.LoRA, ad.Name)
+			id = int32(len(m.hp.LoRA))
+		}
+		if err := m.bindAdapter(ad, id); err != nil {
 			return fmt.Errorf("lora adapter %s: %w", ad.Path, err)
 		}
 	}
 	return nil
 }
 
-func (m *transformer) bindAdapter(ad LoRA) error {
+// checkRowScaler fails when the model has per-request adapters and its
+// stream cannot scale rows one by one.
+func (m *transformer) checkRowScaler() error {
+	if _, ok := m.stream.(backends.RowScaler); len(m.hp.LoRA) > 0 && !ok {
+		return fmt.Errorf("per-request LoRA adapters %v: device %s cannot scale rows one by one: %w", m.hp.LoRA, m.dev.Name(), backends.ErrUnsupportedOp)
+	}
+	return nil
+}
+
+func (m *transformer) bindAdapter(ad LoRA, id int32) error {
 	f, err := gguf.Open(ad.Path)
 	if err != nil {
 		return err
@@ -82,7 +106,7 @@ func (m *transformer) bindAdapter(ad LoRA) error {
 	alpha, _ := f.Float32("adapter.lora.alpha")
 	b := newBinder(f, m.dev)
 	for _, t := range m.loraTargets() {
-		if err := m.bindPair(b, t, ad.Scale, alpha); err != nil {
+		if err := m.bindPair(b, t, ad.Scale, alpha, id); err != nil {
 			return err
 		}
 	}
@@ -95,7 +119,7 @@ func (m *transformer) bindAdapter(ad LoRA) error {
 // bindPair binds an adapter's A and B for target t, if it has them: A of
 // ggml shape [in, rank], B [rank, out], scaled by scale·alpha/rank (by
 // scale alone without an alpha, as llama.cpp does).
-func (m *transformer) bindPair(b *binder, t loraTarget, scale, alpha float32) error {
+func (m *transformer) bindPair(b *binder, t loraTarget, scale, alpha float32, id int32) error {
 	name, w := t.name, t.w
 	ta, okA := b.f.Tensor(name + ".lora_a")
 	_, okB := b.f.Tensor(name + ".lora_b")
@@ -119,7 +143,7 @@ func (m *transformer) bindPair(b *binder, t loraTarget, scale, alpha float32) er
 	if alpha != 0 {
 		scale *= alpha / float32(rank)
 	}
-	*t.dst = append(*t.dst, loraPair{a: a, b: bt, scale: scale})
+	*t.dst = append(*t.dst, loraPair{a: a, b: bt, scale: scale, id: id})
 	m.loraRank = max(m.loraRank, rank)
 	m.loraOut = max(m.loraOut, w.Rows)
 	return nil
@@ -136,14 +160,66 @@ func (m *transformer) closeAdapters() error {
 }
 
 // loraAdd adds each pair's Scale·B·(A·in) to dst (the matmul of in with the
-// pairs' base matrix), through the stream's ops.
+// pairs' base matrix), through the stream's ops; a per-request pair only
+// to the rows that ask for it, and not at all when none does.
 func (m *transformer) loraAdd(s backends.Stream, dst, in backends.Tensor, pairs []loraPair) {
 	for _, p := range pairs {
+		scales, used := m.rowScales(p, in.Rows)
+		if !used {
+			continue
+		}
 		t := reshape(m.acts.loraT, in.Rows, p.a.Rows)
 		s.MatMul(t, p.a, in)
-		s.Scale(t, t, p.scale)
+		if scales == nil {
+			s.Scale(t, t, p.scale)
+		} else {
+			s.(backends.RowScaler).ScaleRows(t, t, scales)
+		}
 		d := reshape(m.acts.loraD, in.Rows, p.b.Rows)
 		s.MatMul(d, p.b, t)
 		s.Add(dst, dst, d)
 	}
+}
+
+// rowScales returns the per-row scales of pair p over rows batch rows
+// (all of them, or the output rows), nil when every row takes p's scale,
+// and whether any row takes the pair at all.
+func (m *transformer) rowScales(p loraPair, rows int) ([]float32, bool) {
+	pl := &m.pl
+	if p.id == 0 {
+		return nil, true
+	}
+	ids := pl.lora
+	if rows != pl.n {
+		ids = pl.loraOut
+	}
+	if ids == nil {
+		return nil, false
+	}
+	// One buffer per adapter and row set, kept until the pass's Sync
+	// (the stream may read it until then).
+	k := 2 * int(p.id-1)
+	if rows != pl.n {
+		k++
+	}
+	for len(m.loraScales) <= k {
+		m.loraScales = append(m.loraScales, nil)
+	}
+	sc := grow(m.loraScales[k], rows)
+	m.loraScales[k] = sc
+	n := 0
+	for i, id := range ids {
+		sc[i] = 0
+		if id == p.id {
+			sc[i] = p.scale
+			n++
+		}
+	}
+	switch n {
+	case 0:
+		return nil, false
+	case rows:
+		return nil, true
+	}
+	return sc, true
 }

@@ -181,3 +181,94 @@ func TestLoRAErrors(t *testing.T) {
 		}
 	}
 }
+
+// Per-request adapters: in one batch a sequence that asks for the
+// adapter gets, bit for bit, the logits of the model with the adapter
+// applied to everything, and one that does not those of the base model,
+// whether every row's logits are wanted or only the last of each
+// sequence (the last layer then runs on those rows alone).
+func TestLoRAPerRequest(t *testing.T) {
+	base := writeTiny(t, "F32", false, 5)
+	specs := []loraSpec{{"blk.0.attn_q.weight", 4}, {"blk.1.ffn_down.weight", 4}, {"blk.1.attn_output.weight", 2}, {"output.weight", 4}}
+	adapter, _ := writeLoRA(t, base, specs, 8, 1, 3)
+	load := func(lora ...model.LoRA) model.Model {
+		m, err := model.Load(base, model.LoadOptions{Threads: 2, LoRA: lora})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		return m
+	}
+	named := load(model.LoRA{Path: adapter, Scale: 1, Name: "a"})
+	if got := named.Config().LoRA; len(got) != 1 || got[0] != "a" {
+		t.Fatalf("Config().LoRA = %v", got)
+	}
+	pa := []int32{1, 17, 42, 99, 3, 250, 7}
+	pb := []int32{1, 64, 128, 5, 31}
+	wantA := teacherForce(t, load(model.LoRA{Path: adapter, Scale: 1}), pa, len(pa))
+	plainA := teacherForce(t, load(), pa, len(pa))
+	wantB := teacherForce(t, load(), pb, len(pb))
+	if e := testshared.RelRMS(plainA, wantA); e < 1e-2 {
+		t.Fatalf("the adapter moves the logits by %.2g only", e)
+	}
+	nv := named.Config().NVocab
+	for _, lastOnly := range []bool{false, true} {
+		cache, err := model.NewKVCache(named.Config(), 4, 4, quant.F16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kv := model.KVView{Cache: cache, Tables: [][]int32{{0, 1}, {2, 3}}}
+		var b model.Batch
+		for i := range max(len(pa), len(pb)) {
+			for s, p := range [][]int32{pa, pb} {
+				if i < len(p) {
+					b.Tokens = append(b.Tokens, p[i])
+					b.Pos = append(b.Pos, int32(i))
+					b.Seq = append(b.Seq, int32(s))
+					b.Logits = append(b.Logits, !lastOnly || i == len(p)-1)
+					b.LoRA = append(b.LoRA, int32(1-s)) // sequence 0 asks for "a"
+				}
+			}
+		}
+		out := make([]float32, b.NumLogits()*nv)
+		if err := named.Forward(&b, kv, out); err != nil {
+			t.Fatal(err)
+		}
+		var gotA, gotB []float32
+		r := 0
+		for i, s := range b.Seq {
+			if !b.Logits[i] {
+				continue
+			}
+			if s == 0 {
+				gotA = append(gotA, out[r*nv:(r+1)*nv]...)
+			} else {
+				gotB = append(gotB, out[r*nv:(r+1)*nv]...)
+			}
+			r++
+		}
+		wa, wb := wantA, wantB
+		if lastOnly {
+			wa, wb = wantA[len(wantA)-nv:], wantB[len(wantB)-nv:]
+		}
+		if i := firstDiff(gotA, wa); i >= 0 {
+			t.Errorf("last only %v: the adapted sequence's logit %d is %v, want %v", lastOnly, i, gotA[i], wa[i])
+		}
+		if i := firstDiff(gotB, wb); i >= 0 {
+			t.Errorf("last only %v: the plain sequence's logit %d is %v, want %v", lastOnly, i, gotB[i], wb[i])
+		}
+	}
+	// An id past the named adapters is a malformed batch.
+	s, err := model.NewSequenceView(named.Config(), 4, 4, quant.F16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := model.Batch{Tokens: []int32{1}, Pos: []int32{0}, Seq: []int32{0}, LoRA: []int32{2}}
+	if err := named.Forward(&b, s, make([]float32, nv)); !errors.Is(err, model.ErrBadBatch) {
+		t.Fatalf("adapter id 2 of 1: %v", err)
+	}
+	// Two adapters may not share a name.
+	if _, err := model.Load(base, model.LoadOptions{LoRA: []model.LoRA{{Path: adapter, Name: "a"}, {Path: adapter, Name: "a"}}}); err == nil {
+		t.Fatal("a name given twice accepted")
+	}
+}

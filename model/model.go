@@ -27,6 +27,9 @@ type Config struct {
 	HeadDimK  int // per-head size of Q and K
 	HeadDimV  int // per-head size of V
 	NFF       int
+	// LoRA names the per-request adapters (LoadOptions.LoRA with a Name):
+	// Batch.LoRA's id k is LoRA[k-1].
+	LoRA []string
 }
 
 // Batch is the input of one forward pass: parallel slices with one entry
@@ -41,6 +44,10 @@ type Batch struct {
 	// (Config.NEmbd values a row, the lm_head's input) instead of logits:
 	// what an embedding model pools.
 	Hidden bool
+	// LoRA is each row's per-request adapter: 0 none, k the adapter
+	// Config.LoRA[k-1] (nil: none for any row). Adapters without a name
+	// apply to every row regardless.
+	LoRA []int32
 }
 
 // OutWidth is the values Forward writes a row: NVocab logits, or NEmbd

@@ -12,6 +12,9 @@ type plan struct {
 	slots  []int32 // cache slot of each token's K/V
 	rows   backends.AttnRows
 	outIdx []int32 // batch rows whose logits are wanted, in order
+	// Per-request LoRA adapters (Batch.LoRA): each row's adapter id, for
+	// all rows and for the output rows (nil: none in this batch).
+	lora, loraOut []int32
 }
 
 // plan checks b against the model and the cache and derives cache slots
@@ -22,9 +25,9 @@ func (m *transformer) plan(b *Batch, kv KVView, out []float32) (*plan, error) {
 	if n == 0 {
 		return nil, fmt.Errorf("empty batch: %w", ErrBadBatch)
 	}
-	if len(b.Pos) != n || len(b.Seq) != n || (b.Logits != nil && len(b.Logits) != n) {
-		return nil, fmt.Errorf("batch of %d tokens has %d positions, %d sequence ids, %d logit flags: %w",
-			n, len(b.Pos), len(b.Seq), len(b.Logits), ErrBadBatch)
+	if len(b.Pos) != n || len(b.Seq) != n || (b.Logits != nil && len(b.Logits) != n) || (b.LoRA != nil && len(b.LoRA) != n) {
+		return nil, fmt.Errorf("batch of %d tokens has %d positions, %d sequence ids, %d logit flags, %d adapter ids: %w",
+			n, len(b.Pos), len(b.Seq), len(b.Logits), len(b.LoRA), ErrBadBatch)
 	}
 	if err := m.checkCache(kv.Cache); err != nil {
 		return nil, err
@@ -33,7 +36,7 @@ func (m *transformer) plan(b *Batch, kv KVView, out []float32) (*plan, error) {
 	// decode step allocates nothing.
 	p := &m.pl
 	*p = plan{n: n, slots: grow(p.slots, n), outIdx: p.outIdx[:0],
-		rows: backends.AttnRows{Pos: b.Pos, Tables: grow(p.rows.Tables, n)}}
+		rows: backends.AttnRows{Pos: b.Pos, Tables: grow(p.rows.Tables, n)}, loraOut: p.loraOut[:0]}
 	bs, nBlocks := kv.Cache.BlockSize(), kv.Cache.NumBlocks()
 	for i, tok := range b.Tokens {
 		if tok < 0 || int(tok) >= m.hp.NVocab {
@@ -66,6 +69,19 @@ func (m *transformer) plan(b *Batch, kv KVView, out []float32) (*plan, error) {
 	if b.Logits == nil {
 		p.outIdx = append(p.outIdx, int32(n-1))
 	}
+	for i, id := range b.LoRA {
+		if id < 0 || int(id) > len(m.hp.LoRA) {
+			return nil, fmt.Errorf("adapter %d at batch row %d (the model has %d named adapters): %w", id, i, len(m.hp.LoRA), ErrBadBatch)
+		}
+		if id != 0 {
+			p.lora = b.LoRA
+		}
+	}
+	if p.lora != nil {
+		for _, i := range p.outIdx {
+			p.loraOut = append(p.loraOut, p.lora[i])
+		}
+	}
 	width := m.hp.NVocab
 	if b.Hidden {
 		width = m.hp.NEmbd
@@ -80,7 +96,7 @@ func (m *transformer) plan(b *Batch, kv KVView, out []float32) (*plan, error) {
 // (its buffers stay for the next Forward).
 func (p *plan) release() {
 	clear(p.rows.Tables)
-	p.rows.Pos = nil
+	p.rows.Pos, p.lora = nil, nil
 }
 
 // grow returns b resized to n elements, reallocated only when too small.

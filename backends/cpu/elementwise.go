@@ -178,6 +178,36 @@ func (s *Stream) Scale(dst, x backends.Tensor, f float32) {
 	})
 }
 
+// ScaleRows implements backends.RowScaler.
+func (s *Stream) ScaleRows(dst, x backends.Tensor, scales []float32) {
+	s.do(backends.OpScale, func() error {
+		if err := sameShape(x.Rows, x.Cols, dst); err != nil {
+			return err
+		}
+		if len(scales) != x.Rows {
+			return fmt.Errorf("%d row scales for %d rows: %w", len(scales), x.Rows, backends.ErrShape)
+		}
+		xs, err := f32s(x)
+		if err != nil {
+			return err
+		}
+		ys, err := f32s(dst)
+		if err != nil {
+			return err
+		}
+		for r, f := range scales {
+			row := xs[r*x.Cols : (r+1)*x.Cols]
+			out := ys[r*x.Cols : (r+1)*x.Cols]
+			for i, v := range row {
+				out[i] = v * f
+			}
+		}
+		return nil
+	})
+}
+
+var _ backends.RowScaler = (*Stream)(nil)
+
 // SiLUMul implements backends.Stream (ggml's swiglu: silu(gate)·up, with
 // silu(z) = z/(1+e^-z) in float32, e^-z from the vector exponential of
 // kernels.VecOps, within 1 ulp of exp as ggml's SIMD silu is).

@@ -407,6 +407,32 @@ func TestUploadZeroCopy(t *testing.T) {
 	}
 }
 
+// TestScaleRows: each row times its own factor, as Scale would give it
+// (bit for bit), in place and not; a scale count that is not the row
+// count is a shape error.
+func TestScaleRows(t *testing.T) {
+	f := newFixture(t)
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, cols := range []int{1, 5, 64} {
+		x := randVec(r, 3*cols, 2)
+		scales := []float32{0.5, 0, -3}
+		y := f.tensor("y", 3, cols, nil)
+		xt := f.tensor("x", 3, cols, x)
+		f.s.(backends.RowScaler).ScaleRows(y, xt, scales)
+		f.s.(backends.RowScaler).ScaleRows(xt, xt, scales)
+		f.sync()
+		for i, got := range hostF32(t, y) {
+			if want := x[i] * scales[i/cols]; got != want || hostF32(t, xt)[i] != want {
+				t.Fatalf("cols %d, value %d: %v and %v in place, want %v", cols, i, got, hostF32(t, xt)[i], want)
+			}
+		}
+	}
+	f.s.(backends.RowScaler).ScaleRows(f.tensor("y", 2, 4, nil), f.tensor("x", 2, 4, nil), []float32{1})
+	if err := f.s.Sync(); !errors.Is(err, backends.ErrShape) {
+		t.Fatalf("one scale for two rows: %v, want ErrShape", err)
+	}
+}
+
 // TestStickyErrors: a bad op's error is returned by Sync (wrapping
 // ErrShape or ErrUnsupportedOp), later ops are skipped, and Sync clears it.
 func TestStickyErrors(t *testing.T) {

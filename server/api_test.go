@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -441,5 +442,54 @@ func TestCompletionSuffix(t *testing.T) {
 	ts.do("POST", "/v1/completions", `{"prompt":"a","suffix":""}`)
 	if got := ts.eng.last().Prompt; slices.Contains(got, 250) {
 		t.Errorf("empty suffix: prompt %v", got)
+	}
+}
+
+// LoRA modules are models of their own: /v1/models lists them with their
+// file and parent, a generation request naming one runs with its adapter
+// id and replies under its name, tokenizing accepts it, embeddings and
+// unknown names do not, and a module may not take a model's name.
+func TestLoRAModules(t *testing.T) {
+	cfg := Config{ModelName: "base", LoRAModules: []LoRAModule{{"sql", "/a/sql.gguf"}, {"ko", "/a/ko.gguf"}}}
+	ts := newTestServer(t, cfg, "x")
+	status, _, body := ts.do("GET", "/v1/models", "")
+	var list modelList
+	if status != 200 || json.Unmarshal(body, &list) != nil || len(list.Data) != 3 ||
+		list.Data[2] != (modelJSON{ID: "ko", Object: "model", Created: list.Data[0].Created, OwnedBy: "nuri", MaxModelLen: 256, Root: "/a/ko.gguf", Parent: "base"}) {
+		t.Fatalf("models: %d %s", status, body)
+	}
+	if status, _, body = ts.do("GET", "/v1/models/sql", ""); status != 200 || !strings.Contains(string(body), `"parent":"base"`) {
+		t.Errorf("model sql: %d %s", status, body)
+	}
+	for i, name := range []string{"", "base", "sql", "ko"} {
+		status, _, body := ts.do("POST", "/v1/chat/completions", `{"model":"`+name+`","messages":[{"role":"user","content":"a"}]}`)
+		var resp chatResponse
+		if status != 200 || json.Unmarshal(body, &resp) != nil {
+			t.Fatalf("model %q: %d %s", name, status, body)
+		}
+		got := ts.eng.last().LoRA
+		want := max(0, int32(i)-1)
+		if wantName := cmp.Or(name, "base"); got != want || resp.Model != wantName {
+			t.Errorf("model %q: adapter %d, reply for %q; want %d, %q", name, got, resp.Model, want, wantName)
+		}
+	}
+	status, _, body = ts.do("POST", "/v1/completions", `{"model":"ko","prompt":"a","stream":true}`)
+	if status != 200 || !strings.Contains(string(body), `"model":"ko"`) || ts.eng.last().LoRA != 2 {
+		t.Errorf("streamed completion on ko: %d %s", status, body)
+	}
+	if status, _, body = ts.do("POST", "/tokenize", `{"model":"sql","prompt":"ab"}`); status != 200 {
+		t.Errorf("tokenize with sql: %d %s", status, body)
+	}
+	status, _, body = ts.do("POST", "/v1/chat/completions", `{"model":"other","messages":[{"role":"user","content":"a"}]}`)
+	if status != http.StatusNotFound || !strings.Contains(string(body), "'base', 'sql', 'ko'") {
+		t.Errorf("unknown model: %d %s", status, body)
+	}
+	if status, _, _ = ts.do("POST", "/v1/embeddings", `{"model":"sql","input":"a"}`); status == 200 {
+		t.Error("embeddings under a LoRA module")
+	}
+	for _, bad := range [][]LoRAModule{{{"base", "x"}}, {{"", "x"}}, {{"a", "x"}, {"a", "y"}}} {
+		if _, err := New(Config{ModelName: "base", LoRAModules: bad}); err == nil {
+			t.Errorf("modules %v accepted", bad)
+		}
 	}
 }

@@ -53,8 +53,14 @@ func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 	return nil
 }
 
-func (s *Server) modelObject() modelJSON {
-	m := modelJSON{ID: s.cfg.ModelName, Object: "model", Created: s.created, OwnedBy: "nuri"}
+// modelObject describes the model served under adapter id lora (0: the
+// base model; a LoRA module names its file as root and the base model as
+// parent, as vLLM lists them).
+func (s *Server) modelObject(lora int32) modelJSON {
+	m := modelJSON{ID: s.modelName(lora), Object: "model", Created: s.created, OwnedBy: "nuri"}
+	if lora > 0 {
+		m.Root, m.Parent = s.cfg.LoRAModules[lora-1].Path, s.cfg.ModelName
+	}
 	if b := s.backend.Load(); b != nil {
 		m.MaxModelLen = b.Engine.NCtx()
 	}
@@ -62,15 +68,20 @@ func (s *Server) modelObject() modelJSON {
 }
 
 func (s *Server) handleModels(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
-	return s.writeJSON(ctx, modelList{Object: "list", Data: []modelJSON{s.modelObject()}})
+	list := modelList{Object: "list", Data: []modelJSON{s.modelObject(0)}}
+	for i := range s.cfg.LoRAModules {
+		list.Data = append(list.Data, s.modelObject(int32(i+1)))
+	}
+	return s.writeJSON(ctx, list)
 }
 
 func (s *Server) handleModel(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	id := strings.TrimPrefix(ri.path, "/v1/models/")
-	if err := s.checkModel(id); err != nil || id == "" {
+	lora, err := s.generationModel(id)
+	if err != nil || id == "" {
 		return &apiError{err: ErrModelNotFound, msg: fmt.Sprintf("The model '%s' does not exist", id)}
 	}
-	return s.writeJSON(ctx, s.modelObject())
+	return s.writeJSON(ctx, s.modelObject(lora))
 }
 
 type tokenizeRequest struct {
@@ -100,7 +111,7 @@ func (s *Server) handleTokenize(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 	if err := decodeBody(ctx, &req); err != nil {
 		return err
 	}
-	if err := s.checkModel(req.Model); err != nil {
+	if _, err := s.generationModel(req.Model); err != nil {
 		return err
 	}
 	var ids []int32
@@ -148,7 +159,7 @@ func (s *Server) handleDetokenize(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 	if err := decodeBody(ctx, &req); err != nil {
 		return err
 	}
-	if err := s.checkModel(req.Model); err != nil {
+	if _, err := s.generationModel(req.Model); err != nil {
 		return err
 	}
 	nv := b.Tokenizer.NVocab()

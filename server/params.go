@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -73,15 +74,34 @@ func jsonTypeName(kind string) string {
 
 // checkModel accepts an empty model, the served name, or an accepted alias.
 func (s *Server) checkModel(name string) error {
-	if name == "" || name == s.cfg.ModelName {
+	if name == "" || name == s.cfg.ModelName || slices.Contains(s.cfg.AcceptModels, name) {
 		return nil
 	}
-	for _, a := range s.cfg.AcceptModels {
-		if name == a {
-			return nil
+	served := "'" + s.cfg.ModelName + "'"
+	for _, m := range s.cfg.LoRAModules {
+		served += ", '" + m.Name + "'"
+	}
+	return &apiError{err: ErrModelNotFound, param: "model", msg: fmt.Sprintf("The model '%s' does not exist. This server serves %s.", name, served)}
+}
+
+// generationModel is checkModel for the routes that generate (and
+// tokenize): a LoRA module's name is a model too. It returns the
+// adapter's id for engine.Request.LoRA (0: the base model).
+func (s *Server) generationModel(name string) (int32, error) {
+	for i, m := range s.cfg.LoRAModules {
+		if name == m.Name {
+			return int32(i + 1), nil
 		}
 	}
-	return &apiError{err: ErrModelNotFound, param: "model", msg: fmt.Sprintf("The model '%s' does not exist. This server serves '%s'.", name, s.cfg.ModelName)}
+	return 0, s.checkModel(name)
+}
+
+// modelName is the name replies carry for adapter id lora.
+func (s *Server) modelName(lora int32) string {
+	if lora > 0 {
+		return s.cfg.LoRAModules[lora-1].Name
+	}
+	return s.cfg.ModelName
 }
 
 func present(raw json.RawMessage) bool {
@@ -95,9 +115,11 @@ func present(raw json.RawMessage) bool {
 func (s *Server) baseRequest(f *samplingFields, b *Backend) (engine.Request, int, error) {
 	var r engine.Request
 	nVocab := b.Tokenizer.NVocab()
-	if err := s.checkModel(f.Model); err != nil {
+	lora, err := s.generationModel(f.Model)
+	if err != nil {
 		return r, 0, err
 	}
+	r.LoRA = lora
 	c, err := b.outputConstraint(f)
 	if err != nil {
 		return r, 0, err

@@ -7,12 +7,19 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 )
+
+// LoRAModule is a per-request LoRA adapter served under its own model
+// name.
+type LoRAModule struct {
+	Name, Path string
+}
 
 // DefaultMaxBodyBytes is the request body limit when Config leaves it 0.
 const DefaultMaxBodyBytes = 4 << 20
@@ -24,6 +31,11 @@ type Config struct {
 	// AcceptModels are further names accepted in "model" (for example the
 	// GGUF file name when an alias is set).
 	AcceptModels []string
+	// LoRAModules are the model's per-request LoRA adapters, in the
+	// order the model numbers them (model.Config.LoRA: the i-th is
+	// engine.Request.LoRA i+1). A generation request whose "model" names
+	// one runs with it; /v1/models lists them (vLLM's --lora-modules).
+	LoRAModules []LoRAModule
 	// APIKeys, when not empty, are required as "Authorization: Bearer K"
 	// on every route but /health and /metrics.
 	APIKeys []string
@@ -104,6 +116,15 @@ func New(cfg Config) (*Server, error) {
 	for _, k := range cfg.APIKeys {
 		if k == "" {
 			return nil, fmt.Errorf("server: empty API key")
+		}
+	}
+	for i, m := range cfg.LoRAModules {
+		names := append([]string{cfg.ModelName}, cfg.AcceptModels...)
+		for _, o := range cfg.LoRAModules[:i] {
+			names = append(names, o.Name)
+		}
+		if m.Name == "" || slices.Contains(names, m.Name) {
+			return nil, fmt.Errorf("server: LoRA module name %q is empty or already a model's name", m.Name)
 		}
 	}
 	if cfg.Logger == nil {

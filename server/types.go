@@ -309,6 +309,8 @@ type modelJSON struct {
 	Created     int64  `json:"created"`
 	OwnedBy     string `json:"owned_by"`
 	MaxModelLen int    `json:"max_model_len,omitempty"`
+	Root        string `json:"root,omitempty"`   // a LoRA module's adapter file
+	Parent      string `json:"parent,omitempty"` // and the model it adapts
 }
 
 type modelList struct {

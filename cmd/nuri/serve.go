@@ -97,6 +97,16 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.IntVar(&c.eng.PredictionTokens, "prediction-tokens", engine.DefaultPredictionTokens, "the most drafts a step feeds from a request's prediction (OpenAI's predicted outputs)")
 	addDraftFlags(fs, &c.draft)
 	addLoRAFlags(fs, &c.lora)
+	fs.Func("lora-modules", "per-request LoRA adapters, NAME=FILE[,NAME=FILE...] (vLLM's flag): a request whose \"model\" is NAME runs with FILE's adapter; repeatable", func(v string) error {
+		for _, kv := range strings.Split(v, ",") {
+			name, path, ok := strings.Cut(strings.TrimSpace(kv), "=")
+			if !ok || name == "" || path == "" {
+				return fmt.Errorf("want NAME=FILE, got %q", kv)
+			}
+			c.lora = append(c.lora, model.LoRA{Path: path, Scale: 1, Name: name})
+		}
+		return nil
+	})
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or console")
 	addDeviceFlags(fs, &c.device)
@@ -184,6 +194,18 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	return c, nil
 }
 
+// loraModules lists the named adapters of lora in the model's order of
+// their ids, for the server to route "model" names to.
+func loraModules(lora []model.LoRA) []server.LoRAModule {
+	var mods []server.LoRAModule
+	for _, l := range lora {
+		if l.Name != "" {
+			mods = append(mods, server.LoRAModule{Name: l.Name, Path: l.Path})
+		}
+	}
+	return mods
+}
+
 // envDefaults sets each flag from NURI_<NAME> (dashes as underscores)
 // when that variable is set; command-line flags still win.
 func envDefaults(fs *flag.FlagSet) error {
@@ -267,6 +289,7 @@ func serveModel(ctx context.Context, c *serveConfig, log *zap.Logger, stdout io.
 		ModelName: c.alias, AcceptModels: []string{filepath.Base(c.model), c.model},
 		APIKeys: c.apiKeys, CORSOrigins: c.corsOrigins, MaxBodyBytes: c.maxBody, Logger: log,
 		StoredResponses: storedCount(c.storedResponses), StoredResponseBytes: c.storedResponseMiB << 20,
+		LoRAModules: loraModules(c.lora),
 	})
 	if err != nil {
 		return err

@@ -58,6 +58,13 @@ func TestParseServeFlags(t *testing.T) {
 				t.Errorf("draft %+v", c.draft)
 			}
 		}},
+		{"lora modules", []string{"--model", "m", "--lora", "g.gguf", "--lora-modules", "a=a.gguf, b=b.gguf", "--lora-modules", "c=c.gguf"}, true, func(t *testing.T, c *serveConfig) {
+			mods := loraModules(c.lora)
+			if len(c.lora) != 4 || c.lora[0].Name != "" || len(mods) != 3 || mods[1] != (server.LoRAModule{Name: "b", Path: "b.gguf"}) {
+				t.Errorf("lora %+v, modules %+v", c.lora, mods)
+			}
+		}},
+		{"lora module without a file", []string{"--model", "m", "--lora-modules", "a"}, false, nil},
 		{"draft model and n-grams", []string{"--model", "m", "--draft-model", "d", "--spec-ngram", "4"}, false, nil},
 		{"draft max 0", []string{"--model", "m", "--draft-model", "d", "--draft-max", "0"}, false, nil},
 		{"draft p-min 1", []string{"--model", "m", "--draft-model", "d", "--draft-p-min", "1"}, false, nil},

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -886,5 +887,54 @@ func TestServeSpeculative(t *testing.T) {
 		if drafts == 0 || kept == 0 || kept > drafts || (passes > 0) != (flags[0] == "--draft-model") {
 			t.Fatalf("%v: drafts %v, kept %v, draft model passes %v", flags, drafts, kept, passes)
 		}
+	}
+}
+
+// TestServeLoRAModules: nuri serve --lora-modules on stories260K serves
+// the adapter under its own name (the completion a server with the
+// adapter on every request gives) beside the base model (the plain
+// completion), in one server, concurrently.
+func TestServeLoRAModules(t *testing.T) {
+	adapter := storiesAdapter(t, 0.05)
+	complete := func(base, model string) string {
+		t.Helper()
+		client := openaiClient(base)
+		c, err := client.Completions.New(t.Context(), openai.CompletionNewParams{
+			Model: openai.CompletionNewParamsModel(model), Prompt: openai.CompletionNewParamsPromptUnion{OfString: openai.String("Once upon a time")},
+			MaxTokens: openai.Int(60), Temperature: openai.Float(0),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Model != model {
+			t.Errorf("reply for model %q, asked %q", c.Model, model)
+		}
+		return c.Choices[0].Text
+	}
+	plain := complete(startServe(t), "stories260K")
+	adapted := complete(startServe(t, "--lora", adapter), "stories260K")
+	if adapted == plain {
+		t.Fatal("the adapter changes nothing: the test would not tell the models apart")
+	}
+	base := startServe(t, "--lora-modules", "story-lora="+adapter)
+	var wg sync.WaitGroup
+	got := make([]string, 6)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i] = complete(base, []string{"stories260K", "story-lora"}[i%2])
+		}()
+	}
+	wg.Wait()
+	for i, g := range got {
+		if want := []string{plain, adapted}[i%2]; g != want {
+			t.Errorf("request %d: %q, want %q", i, g, want)
+		}
+	}
+	client := openaiClient(base)
+	models, err := client.Models.List(t.Context())
+	if err != nil || len(models.Data) != 2 || models.Data[1].ID != "story-lora" {
+		t.Fatalf("models: %v %+v", err, models)
 	}
 }

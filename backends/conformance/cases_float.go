@@ -98,12 +98,30 @@ func floatCases() []testCase {
 			ewCase(backends.OpAdd, sh, 2, func(s backends.Stream, dst backends.Tensor, in []backends.Tensor) { s.Add(dst, in[0], in[1]) }),
 			ewCase(backends.OpScale, sh, 1, func(s backends.Stream, dst backends.Tensor, in []backends.Tensor) { s.Scale(dst, in[0], -0.37) }),
 			ewCase(backends.OpSiLUMul, sh, 2, func(s backends.Stream, dst backends.Tensor, in []backends.Tensor) { s.SiLUMul(dst, in[0], in[1]) }),
+			scaleRowsCase(sh),
 		)
 	}
 	// A broadcast add (a bias row) and SiLU of large gates.
 	cs = append(cs, testCase{op: backends.OpAdd, typ: quant.F32, name: "add/F32/broadcast", run: addBroadcastCase},
 		testCase{op: backends.OpSiLUMul, typ: quant.F32, name: "silu_mul/F32/large", run: siluLargeCase})
 	return append(cs, ropeCases()...)
+}
+
+// scaleRowsCase is backends.RowScaler's ScaleRows (per-request LoRA
+// adapters), for streams that have it: a factor a row, zero for some.
+func scaleRowsCase(sh ewShape) testCase {
+	scales := make([]float32, sh.rows)
+	for i := range scales {
+		if i%3 != 2 {
+			scales[i] = float32(1-2*(i%2)) * (0.5 + 0.25*float32(i))
+		}
+	}
+	c := ewCase(backends.OpScale, sh, 1, func(s backends.Stream, dst backends.Tensor, in []backends.Tensor) {
+		s.(backends.RowScaler).ScaleRows(dst, in[0], scales)
+	})
+	c.name = fmt.Sprintf("%v/F32/rows/%v", backends.OpScale, sh)
+	c.needs = func(s backends.Stream) bool { _, ok := s.(backends.RowScaler); return ok }
+	return c
 }
 
 // rmsNormCase normalises rows with a weight row (two epsilons).

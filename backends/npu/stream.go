@@ -147,6 +147,19 @@ func (s *Stream) Scale(dst, x backends.Tensor, f float32) {
 	})
 }
 
+// ScaleRows implements backends.RowScaler (per-request LoRA adapters),
+// costed as Scale.
+func (s *Stream) ScaleRows(dst, x backends.Tensor, scales []float32) {
+	s.do(backends.OpScale, func() error {
+		c := cost{Cost: Cost{FloatOps: float64(x.Rows) * float64(x.Cols)}}
+		return s.float(backends.OpScale, c, []opnd{{&dst, false}, {&x, false}}, func(hs backends.Stream) {
+			hs.(backends.RowScaler).ScaleRows(dst, x, scales)
+		})
+	})
+}
+
+var _ backends.RowScaler = (*Stream)(nil)
+
 // SiLUMul implements backends.Stream (sigmoid counted as four ops).
 func (s *Stream) SiLUMul(dst, gate, up backends.Tensor) {
 	s.do(backends.OpSiLUMul, func() error {

@@ -109,6 +109,7 @@ func (e *Engine) addDrafts(plan []work, budget int) {
 			}
 		}
 	}
+	clear(jobs) // no sequence kept alive by the scratch
 	e.scratch.draftJobs, e.scratch.draftEntries = jobs, entries
 }
 

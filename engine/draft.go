@@ -310,16 +310,30 @@ func draftPick(row []float32, n int, pMin float64) (int32, bool) {
 // pass, and tries again.
 const maxDraftSkip = 8
 
-// noteDraftMiss records a draft-model attempt of s that gave no kept
-// draft (none confident enough, none picked, none that fit): s skips 1,
-// 2, 4 and then 8 steps between attempts. A miss costs a draft pass
-// and, with drafts fed, a bigger target pass, for nothing; where the
-// draft model is unsure or wrong for a while (a different language, a
-// random-weight model) the back-off keeps that cost to a few per cent.
-func noteDraftMiss(s *Sequence) {
+// unsureStreak is how many attempts in a row may give no draft at all
+// (none the draft model was sure enough of) before a sequence backs off:
+// such an attempt costs one draft pass and no target rows, and a sure
+// stretch often follows an unsure one.
+const unsureStreak = 4
+
+// noteDraftMiss records a draft-model attempt of s that kept nothing:
+// fed says whether it fed drafts (which the target then refused). A
+// refusal backs off at once, attempts with nothing to feed from the
+// unsureStreak-th in a row; each back-off skips more steps before the
+// next attempt, 1, 2, 4 and then 8, until a draft is kept
+// (noteDraftKept). Where the draft model is wrong or unsure for a while
+// (another language, a random-weight model, a draft no cheaper than its
+// target) this keeps its cost to a few draft passes in a hundred steps.
+func noteDraftMiss(s *Sequence, fed bool) {
 	s.misses++
-	s.skip = min(1<<min(s.misses-1, 3), maxDraftSkip)
+	if fed || s.misses >= unsureStreak {
+		s.backoffs++
+		s.skip = min(1<<min(s.backoffs-1, 3), maxDraftSkip)
+	}
 }
+
+// noteDraftKept ends s's back-off.
+func noteDraftKept(s *Sequence) { s.misses, s.backoffs = 0, 0 }
 
 // growFloats returns b resized to n values, reusing its storage.
 func growFloats(b []float32, n int) []float32 {

@@ -169,6 +169,35 @@ func TestDraftPMinStopsDrafting(t *testing.T) {
 	}
 }
 
+// The back-off: refusals skip at once, unsure attempts from the fourth
+// in a row, skips doubling to 8; a kept draft starts over.
+func TestDraftBackOff(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		events string // r: refused, u: nothing fed, k: kept
+		skips  []int  // s.skip after each
+	}{
+		{"unsure", "uuuuuuuu", []int{0, 0, 0, 1, 2, 4, 8, 8}},
+		{"refused", "rrrrr", []int{1, 2, 4, 8, 8}},
+		{"unsure, then refused", "uur", []int{0, 0, 1}},
+		{"kept starts over", "rrkuuuu", []int{1, 2, 2, 2, 2, 2, 1}},
+	} {
+		s := &Sequence{}
+		for i, ev := range tc.events {
+			switch ev {
+			case 'k':
+				noteDraftKept(s)
+			default:
+				noteDraftMiss(s, ev == 'r')
+			}
+			if s.skip != tc.skips[i] {
+				t.Errorf("%s: after %q skip %d, want %d", tc.name, tc.events[:i+1], s.skip, tc.skips[i])
+				break
+			}
+		}
+	}
+}
+
 // A failing draft pass costs that step's drafts, nothing else.
 func TestDraftModelFailure(t *testing.T) {
 	plain, _ := runSpecRequests(t, Config{NumBlocks: 64}, true, nil)

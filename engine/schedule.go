@@ -105,7 +105,7 @@ func (e *Engine) addDrafts(plan []work, budget int) {
 		}
 		for _, i := range entries {
 			if e.feedDrafts(&plan[i]) == 0 {
-				noteDraftMiss(plan[i].seq)
+				noteDraftMiss(plan[i].seq, false)
 			}
 		}
 	}

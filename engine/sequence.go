@@ -45,10 +45,10 @@ type Sequence struct {
 	dBlocks          []int32
 	dComputed, dBase int
 	dFed             []int32
-	// Draft-model drafting backs off while it fails: after misses
-	// attempts in a row that gave no kept draft, the next skip steps
-	// make none (see noteDraftMiss).
-	misses, skip int
+	// Draft-model drafting backs off while it fails: misses attempts in
+	// a row kept no draft, backoffs of them backed off, and the next skip
+	// steps make none (see noteDraftMiss).
+	misses, backoffs, skip int
 	// Request.PromptLogprobs: the scores of prompt tokens 1..len(promptLP)
 	// so far (position p's logits score token p+1), sent on the first event.
 	promptLP  []TokenLogprob

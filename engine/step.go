@@ -92,9 +92,9 @@ func (e *Engine) step() bool {
 				e.adaptDrafts(s, w.drafts, kept)
 				if e.draft != nil && !s.predDrafts {
 					if kept == 0 {
-						noteDraftMiss(s)
+						noteDraftMiss(s, true)
 					} else {
-						s.misses = 0
+						noteDraftKept(s)
 					}
 				}
 			}

@@ -451,7 +451,7 @@ func TestCompletionSuffix(t *testing.T) {
 // unknown names do not, and a module may not take a model's name.
 func TestLoRAModules(t *testing.T) {
 	cfg := Config{ModelName: "base", LoRAModules: []LoRAModule{{"sql", "/a/sql.gguf"}, {"ko", "/a/ko.gguf"}}}
-	ts := newTestServer(t, cfg, "x")
+	ts := newTestServer(t, cfg, "x", func(b *Backend) { b.Embedder = fakeEmbedder{nCtx: 10} })
 	status, _, body := ts.do("GET", "/v1/models", "")
 	var list modelList
 	if status != 200 || json.Unmarshal(body, &list) != nil || len(list.Data) != 3 ||
@@ -484,8 +484,8 @@ func TestLoRAModules(t *testing.T) {
 	if status != http.StatusNotFound || !strings.Contains(string(body), "'base', 'sql', 'ko'") {
 		t.Errorf("unknown model: %d %s", status, body)
 	}
-	if status, _, _ = ts.do("POST", "/v1/embeddings", `{"model":"sql","input":"a"}`); status == 200 {
-		t.Error("embeddings under a LoRA module")
+	if status, _, body = ts.do("POST", "/v1/embeddings", `{"model":"sql","input":"a"}`); status == 200 || !strings.Contains(string(body), "LoRA module") {
+		t.Errorf("embeddings under a LoRA module: %d %s", status, body)
 	}
 	for _, bad := range [][]LoRAModule{{{"base", "x"}}, {{"", "x"}}, {{"a", "x"}, {"a", "y"}}} {
 		if _, err := New(Config{ModelName: "base", LoRAModules: bad}); err == nil {

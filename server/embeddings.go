@@ -64,8 +64,10 @@ func (s *Server) handleEmbeddings(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err := decodeBody(ctx, &req); err != nil {
 		return err
 	}
-	if err := s.checkModel(req.Model); err != nil {
+	if lora, err := s.generationModel(req.Model); err != nil {
 		return err
+	} else if lora > 0 {
+		return &apiError{err: ErrNotSupported, param: "model", msg: fmt.Sprintf("'%s' is a LoRA module, applied to generation only: embeddings come from '%s'", req.Model, s.cfg.ModelName)}
 	}
 	dim := b.Embedder.Dim()
 	if req.Dimensions != nil && (*req.Dimensions < 1 || *req.Dimensions > dim) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/quant"
@@ -228,6 +229,32 @@ func (s *Stream) Scale(dst, x backends.Tensor, f float32) {
 		return s.launch("nuri_scale", grid1(n, 256), threads(256), 0, p[0], p[1], n, f)
 	})
 }
+
+// ScaleRows implements backends.RowScaler: the scales go up with the
+// call, as GetRows's ids do.
+func (s *Stream) ScaleRows(dst, x backends.Tensor, scales []float32) {
+	s.do(backends.OpScale, func() error {
+		if err := sameShape(x.Rows, x.Cols, x, dst); err != nil {
+			return err
+		}
+		if len(scales) != x.Rows {
+			return fmt.Errorf("%d row scales for %s: %w", len(scales), x.Shape(), backends.ErrShape)
+		}
+		p, err := s.ptrs(x, dst)
+		if err != nil {
+			return err
+		}
+		bits := unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(scales))), len(scales))
+		sp, err := s.upload32("row_scales", bits)
+		if err != nil {
+			return err
+		}
+		n := x.Rows * x.Cols
+		return s.launch("nuri_scale_rows", grid1(n, 256), threads(256), 0, p[0], p[1], sp, x.Cols, n)
+	})
+}
+
+var _ backends.RowScaler = (*Stream)(nil)
 
 // SiLUMul implements backends.Stream.
 func (s *Stream) SiLUMul(dst, gate, up backends.Tensor) {

@@ -30,6 +30,11 @@ extern "C" __global__ void nuri_scale(const float* x, float* y, int n, float s) 
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) y[i] = x[i] * s;
 }
 
+// scale_rows: row r of x times s[r] (per-request LoRA adapters).
+extern "C" __global__ void nuri_scale_rows(const float* x, float* y, const float* s, int cols, int n) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) y[i] = x[i] * s[i / cols];
+}
+
 // silu_mul: y = g/(1+e^-g)·u with e^-g computed in double and rounded.
 extern "C" __global__ void nuri_silu_mul(const float* g, const float* u, float* y, int n) {
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {

@@ -129,6 +129,9 @@ type LevelResult struct {
 	Name     string          `json:"name"`
 	Summary  LevelSummary    `json:"summary"`
 	Requests []RequestRecord `json:"requests"`
+	// Server is what the server's /metrics counted during the level
+	// (nil: it has none).
+	Server *ServerCounters `json:"server_counters,omitempty"`
 }
 
 // ServeResults is the Results payload of a "serve" report.
@@ -229,6 +232,9 @@ func runLevel(ctx context.Context, c *Client, cfg ServeConfig, lvl LevelSpec, pr
 	if lvl.Concurrency > 0 {
 		sem = make(chan struct{}, lvl.Concurrency)
 	}
+	// The server's own counters before and after; a server without
+	// /metrics, or one that fails to answer, leaves them out.
+	before, counted, _ := c.ServerCounters(ctx)
 	prog := NewProgress(opt.Progress, opt.Interactive, lvl.Name(), len(prompts))
 	records := make([]RequestRecord, len(prompts))
 	var flight inflight
@@ -273,12 +279,19 @@ send:
 	duration := time.Since(start)
 	prog.Finish()
 	records = records[:sent]
-	return LevelResult{
+	lr := LevelResult{
 		Level:    lvl,
 		Name:     lvl.Name(),
 		Summary:  summarizeLevel(records, duration, flight.peak, cfg.Goodput),
 		Requests: records,
-	}, nil
+	}
+	if counted {
+		if after, ok, _ := c.ServerCounters(ctx); ok {
+			d := after.sub(before)
+			lr.Server = &d
+		}
+	}
+	return lr, nil
 }
 
 // sleepUntil waits for t or for ctx; it reports whether t was reached.

@@ -24,6 +24,15 @@ func BuildServeReport(env Environment, cfg ServeConfig, res *ServeResults) *Repo
 	r.AddSection(serveSummarySection(cfg, res))
 	r.AddSection(Section{Title: "Charts", Charts: serveCharts(cfg, res)})
 	r.AddSection(Section{Title: "Latency percentiles (ms)", Tables: []Table{percentileTable(res)}})
+	if t := serverCounterTable(res); len(t.Rows) > 0 {
+		r.AddSection(Section{
+			Title: "Server counters (/metrics)",
+			Paragraphs: []string{"What the server's own counters (vLLM's names) moved by during each level, read before and after it: " +
+				"the prefix cache's hits among the prompt tokens it looked up, preemptions, and speculative decoding's drafts. " +
+				"Other clients' requests in the same seconds count too."},
+			Tables: []Table{t},
+		})
+	}
 	if f := failureTable(res); len(f.Rows) > 0 {
 		r.AddSection(Section{
 			Title:      "Failures",
@@ -55,6 +64,14 @@ func addServeMetrics(r *Report, l LevelResult, goodput bool) {
 	r.AddMetric(g, "total_token_throughput", "tok/s", HigherIsBetter, s.TotalTokenThroughput)
 	r.AddMetric(g, "peak_output_throughput", "tok/s", HigherIsBetter, s.PeakOutputThroughput)
 	r.AddMetric(g, "peak_concurrency", "req", Neutral, float64(s.PeakConcurrency))
+	if c := l.Server; c != nil {
+		r.AddMetric(g, "prefix_cache_hit_rate", "%", HigherIsBetter, 100*c.PrefixHitRate())
+		r.AddMetric(g, "preemptions", "", LowerIsBetter, c.Preemptions)
+		if c.SpecDraftTokens > 0 {
+			r.AddMetric(g, "spec_acceptance_rate", "%", HigherIsBetter, 100*c.AcceptanceRate())
+			r.AddMetric(g, "spec_acceptance_length", "tok", HigherIsBetter, c.AcceptanceLength())
+		}
+	}
 	for _, m := range []struct {
 		name string
 		st   LatencyStats
@@ -67,6 +84,21 @@ func addServeMetrics(r *Report, l LevelResult, goodput bool) {
 }
 
 func f2(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+
+// serverCounterTable has a row for each level with server counters.
+func serverCounterTable(res *ServeResults) Table {
+	t := Table{Columns: []string{"level", "prefix cache hit %", "preemptions", "drafts", "draft tokens", "accepted", "acceptance %", "acceptance length"}}
+	for _, l := range res.Levels {
+		c := l.Server
+		if c == nil {
+			continue
+		}
+		t.Rows = append(t.Rows, []string{l.Name, f2(100 * c.PrefixHitRate()), strconv.Itoa(int(c.Preemptions)),
+			strconv.Itoa(int(c.SpecDrafts)), strconv.Itoa(int(c.SpecDraftTokens)), strconv.Itoa(int(c.SpecAcceptedTokens)),
+			f2(100 * c.AcceptanceRate()), f2(c.AcceptanceLength())})
+	}
+	return t
+}
 
 func serveSummarySection(cfg ServeConfig, res *ServeResults) Section {
 	dataset := cfg.Dataset

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -195,6 +196,83 @@ func TestParseGoodput(t *testing.T) {
 	} {
 		if g.Meets(tc.r) != tc.want {
 			t.Errorf("Meets(%+v) != %v", tc.r, tc.want)
+		}
+	}
+}
+
+// A level reads the server's /metrics before and after: its counters'
+// changes over the level's requests alone (each summed over its label
+// sets), in the summary block and the report; a server without /metrics
+// leaves them out.
+func TestRunServeServerCounters(t *testing.T) {
+	srv := benchtest.New(benchtest.Config{Variant: benchtest.VLLM, Tokens: 4, Metrics: true})
+	defer srv.Close()
+	c := newTestClient(t, srv.URL, EndpointChat)
+	cfg := baseConfig(srv.URL)
+	cfg.Warmup = 3
+	res, err := RunServe(context.Background(), c, cfg, korean(t, 20), ServeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := srv.Requests()
+	from := cfg.Warmup
+	for _, l := range res.Levels {
+		want := benchtest.CountersFor(reqs[:from+len(l.Requests)])
+		prev := benchtest.CountersFor(reqs[:from])
+		from += len(l.Requests)
+		got := l.Server
+		if got == nil {
+			t.Fatalf("%s: no server counters", l.Name)
+		}
+		exp := ServerCounters{
+			PrefixQueries: float64(want.PrefixQueries - prev.PrefixQueries), PrefixHits: float64(want.PrefixHits - prev.PrefixHits),
+			Preemptions: float64(want.Preemptions - prev.Preemptions), SpecDrafts: float64(want.Drafts - prev.Drafts),
+			SpecDraftTokens: float64(want.DraftTokens - prev.DraftTokens), SpecAcceptedTokens: float64(want.Accepted - prev.Accepted),
+		}
+		if *got != exp {
+			t.Errorf("%s: counters %+v, want %+v", l.Name, *got, exp)
+		}
+		if got.AcceptanceRate() != 4.0/6 || got.AcceptanceLength() != 3 {
+			t.Errorf("%s: acceptance %g, length %g", l.Name, got.AcceptanceRate(), got.AcceptanceLength())
+		}
+		var sb strings.Builder
+		if err := WriteServeSummary(&sb, l); err != nil || !strings.Contains(sb.String(), "Acceptance length:") || !strings.Contains(sb.String(), "Prefix cache hit rate (%):") {
+			t.Errorf("%s: summary block %v:\n%s", l.Name, err, sb.String())
+		}
+	}
+	r := BuildServeReport(Environment{}, cfg, res)
+	if b, err := json.Marshal(r); err != nil || !strings.Contains(string(b), `"spec_acceptance_rate"`) || !strings.Contains(string(b), `"server_counters"`) {
+		t.Errorf("the report has no acceptance rate metric or server counters: %v", err)
+	}
+
+	plain := benchtest.New(benchtest.Config{Variant: benchtest.VLLM, Tokens: 4})
+	defer plain.Close()
+	cfg = baseConfig(plain.URL)
+	cfg.Concurrency = []int{2}
+	res, err = RunServe(context.Background(), newTestClient(t, plain.URL, EndpointChat), cfg, korean(t, 20), ServeOptions{})
+	if err != nil || res.Levels[0].Server != nil {
+		t.Fatalf("a server without /metrics: %v, counters %+v", err, res.Levels[0].Server)
+	}
+}
+
+func TestParseSample(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		name string
+		v    float64
+		ok   bool
+	}{
+		{`vllm:x_total{model_name="m"} 12`, "vllm:x_total", 12, true},
+		{`vllm:x_total 3.5 1700000000000`, "vllm:x_total", 3.5, true},
+		{`a{l="x } y",k="q\"}"} 7`, "a", 7, true},
+		{`# HELP a A counter.`, "", 0, false},
+		{`a{l="unterminated} 1`, "", 0, false},
+		{`a NaN`, "a", 0, false},
+		{``, "", 0, false},
+	} {
+		name, v, ok := parseSample(tc.line)
+		if ok != tc.ok || (ok && (name != tc.name || v != tc.v)) {
+			t.Errorf("%q: %q %v %v", tc.line, name, v, ok)
 		}
 	}
 }

@@ -69,6 +69,19 @@ func WriteServeSummary(w io.Writer, lr LevelResult) error {
 		fltLine("P90 "+m.short+" (ms):", m.st.P90)
 		fltLine("P99 "+m.short+" (ms):", m.st.P99)
 	}
+	if c := lr.Server; c != nil {
+		sb.WriteString(rule("Server counters (/metrics)", '-') + "\n")
+		fltLine("Prefix cache hit rate (%):", 100*c.PrefixHitRate())
+		intLine("Preemptions:", int(c.Preemptions))
+		if c.SpecDraftTokens > 0 {
+			sb.WriteString(rule("Speculative Decoding", '-') + "\n")
+			fltLine("Acceptance rate (%):", 100*c.AcceptanceRate())
+			fltLine("Acceptance length:", c.AcceptanceLength())
+			intLine("Drafts:", int(c.SpecDrafts))
+			intLine("Draft tokens:", int(c.SpecDraftTokens))
+			intLine("Accepted tokens:", int(c.SpecAcceptedTokens))
+		}
+	}
 	if len(s.Failures) > 0 {
 		sb.WriteString(rule("Failures", '-') + "\n")
 		for _, k := range sortedKeys(s.Failures) {

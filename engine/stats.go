@@ -25,8 +25,10 @@ type Stats struct {
 	// PaddedTokens counts the rows a static-shape device ran beyond the
 	// steps' tokens (bucket padding, wasted work); 0 on other devices.
 	PaddedTokens int64
-	// Speculative decoding (Config.SpecTokens): the draft tokens fed, and
-	// those the samplers picked themselves (kept).
+	// Speculative decoding (Config.SpecTokens): the drafts (a sequence's
+	// draft tokens of one step), the draft tokens fed, and those the
+	// samplers picked themselves (kept).
+	SpecDrafts         int64
 	SpecDraftTokens    int64
 	SpecAcceptedTokens int64
 	// The draft model (Config.Draft): its forward passes, and the tokens
@@ -49,6 +51,7 @@ type counters struct {
 	generationTokens          int64
 	steps                     int64
 	paddedTokens              int64
+	specDrafts                int64
 	specDrafted, specAccepted int64
 	finished                  map[FinishReason]int64
 }
@@ -87,6 +90,7 @@ func (e *Engine) publish() {
 		GenerationTokens:   c.generationTokens,
 		Steps:              c.steps,
 		PaddedTokens:       c.paddedTokens,
+		SpecDrafts:         c.specDrafts,
 		SpecDraftTokens:    c.specDrafted,
 		SpecAcceptedTokens: c.specAccepted,
 		DraftPasses:        draftPasses,

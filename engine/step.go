@@ -87,6 +87,7 @@ func (e *Engine) step() bool {
 				e.fed(s, 1)
 			}
 			if w.drafts > 0 {
+				e.counters.specDrafts++
 				e.counters.specDrafted += int64(w.drafts)
 				e.counters.specAccepted += int64(kept)
 				e.adaptDrafts(s, w.drafts, kept)

@@ -195,6 +195,7 @@ func (m *Metrics) write(w io.Writer, st engine.Stats) error {
 	p.counter("vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens.", float64(st.PrefixQueries))
 	p.counter("vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.", float64(st.PrefixHits))
 	p.counter("vllm:num_preemptions_total", "Cumulative number of preemptions from the engine.", float64(st.Preemptions))
+	p.counter("vllm:spec_decode_num_drafts_total", "Number of spec decoding drafts (a sequence's draft tokens of one step).", float64(st.SpecDrafts))
 	p.counter("vllm:spec_decode_num_draft_tokens_total", "Number of draft tokens (speculative decoding: n-gram, prediction or draft model).", float64(st.SpecDraftTokens))
 	p.counter("vllm:spec_decode_num_accepted_tokens_total", "Number of accepted draft tokens.", float64(st.SpecAcceptedTokens))
 	p.counter("nuri:draft_model_passes_total", "Forward passes of the draft model (--draft-model).", float64(st.DraftPasses))

@@ -66,6 +66,34 @@ type Config struct {
 	// FailEvery fails every n-th request (1: all) with Failure.
 	FailEvery int
 	Failure   Failure
+	// Metrics serves /metrics with vLLM's prefix-cache and
+	// speculative-decoding counters (see Counters); off, /metrics is 404.
+	Metrics bool
+}
+
+// Counters are what the fake's /metrics reports after requests: for each
+// request received, its PromptTokens looked up in the prefix cache and
+// half of them (rounded down) hit, one preemption every fourth request,
+// and two drafts of three tokens with four kept.
+type Counters struct {
+	PrefixQueries, PrefixHits, Preemptions, Drafts, DraftTokens, Accepted int
+}
+
+// CountersFor is the fake's counters after reqs.
+func CountersFor(reqs []Request) Counters {
+	var c Counters
+	for i, r := range reqs {
+		p := PromptTokens(r)
+		c.PrefixQueries += p
+		c.PrefixHits += p / 2
+		if (i+1)%4 == 0 {
+			c.Preemptions++
+		}
+		c.Drafts += 2
+		c.DraftTokens += 6
+		c.Accepted += 4
+	}
+	return c
 }
 
 // Request is what the server received in one completion request.
@@ -106,6 +134,9 @@ func New(cfg Config) *Server {
 	mux.HandleFunc("POST /v1/chat/completions", s.complete)
 	mux.HandleFunc("POST /v1/completions", s.complete)
 	mux.HandleFunc("POST /v1/responses", s.complete)
+	if cfg.Metrics {
+		mux.HandleFunc("GET /metrics", s.metrics)
+	}
 	s.Server = httptest.NewServer(mux)
 	return s
 }
@@ -134,6 +165,27 @@ func (s *Server) OutputTokens(r Request) int {
 		return r.MaxTokens
 	}
 	return s.cfg.Tokens
+}
+
+// metrics serves CountersFor the requests so far, each counter split over
+// two label sets (as a server with two engines would report it) with
+// comments and a label value holding a space and a brace.
+func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {
+	c := CountersFor(s.Requests())
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	for _, m := range []struct {
+		name string
+		v    int
+	}{
+		{"vllm:prefix_cache_queries_total", c.PrefixQueries}, {"vllm:prefix_cache_hits_total", c.PrefixHits},
+		{"vllm:num_preemptions_total", c.Preemptions}, {"vllm:spec_decode_num_drafts_total", c.Drafts},
+		{"vllm:spec_decode_num_draft_tokens_total", c.DraftTokens}, {"vllm:spec_decode_num_accepted_tokens_total", c.Accepted},
+	} {
+		fmt.Fprintf(w, "# HELP %s A counter.\n# TYPE %s counter\n", m.name, m.name)
+		fmt.Fprintf(w, "%s{model_name=%q,engine=\"0\"} %d\n", m.name, s.cfg.Model, m.v/2)
+		fmt.Fprintf(w, "%s{model_name=\"a {b} c\",engine=\"1\"} %d 1700000000000\n", m.name, m.v-m.v/2)
+	}
+	fmt.Fprintf(w, "vllm:num_requests_running{model_name=%q} 0\n", s.cfg.Model)
 }
 
 func (s *Server) models(w http.ResponseWriter, r *http.Request) {

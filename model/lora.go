@@ -89,63 +89,46 @@ func (m *transformer) checkRowScaler() error {
 }
 
 func (m *transformer) bindAdapter(ad LoRA, id int32) error {
-	f, err := gguf.Open(ad.Path)
+	l, err := gguf.OpenLoRA(ad.Path)
 	if err != nil {
 		return err
 	}
-	m.adapters = append(m.adapters, f) // mapped for the model's lifetime: the device may read it in place
-	if t, ok := f.String("general.type"); ok && t != "adapter" {
-		return fmt.Errorf("general.type is %q, not \"adapter\"", t)
+	m.adapters = append(m.adapters, l.File) // mapped for the model's lifetime: the device may read it in place
+	if l.Arch() != m.hp.Arch {
+		return fmt.Errorf("adapter for %q, the model is %q", l.Arch(), m.hp.Arch)
 	}
-	if t, _ := f.String("adapter.type"); t != "lora" {
-		return fmt.Errorf("adapter.type is %q, not \"lora\"", t)
-	}
-	if f.Arch() != m.hp.Arch {
-		return fmt.Errorf("adapter for %q, the model is %q", f.Arch(), m.hp.Arch)
-	}
-	alpha, _ := f.Float32("adapter.lora.alpha")
-	b := newBinder(f, m.dev)
+	b := newBinder(l.File, m.dev)
+	applied := 0
 	for _, t := range m.loraTargets() {
-		if err := m.bindPair(b, t, ad.Scale, alpha, id); err != nil {
+		p, ok := l.Pairs[t.name]
+		if !ok {
+			continue
+		}
+		if p.In != t.w.Cols || p.Out != t.w.Rows {
+			return fmt.Errorf("%s.lora_a and lora_b make a %dx%d matrix, %s is %dx%d: %w", t.name, p.Out, p.In, t.name, t.w.Rows, t.w.Cols, ErrBadShape)
+		}
+		a, err := b.weight(t.name+".lora_a", p.In, p.Rank)
+		if err != nil {
 			return err
 		}
+		bt, err := b.weight(t.name+".lora_b", p.Rank, p.Out)
+		if err != nil {
+			return err
+		}
+		*t.dst = append(*t.dst, loraPair{a: a, b: bt, scale: l.Scale(ad.Scale, p.Rank), id: id})
+		m.loraRank = max(m.loraRank, p.Rank)
+		m.loraOut = max(m.loraOut, p.Out)
+		applied++
 	}
-	if err := b.checkAllUsed(); err != nil {
-		return fmt.Errorf("tensors Nuri does not apply (LoRA on the attention and FFN projections and the output): %w", err)
+	if applied < len(l.Pairs) {
+		var left []string
+		for _, n := range l.Names() {
+			if !b.used[n+".lora_a"] {
+				left = append(left, n)
+			}
+		}
+		return fmt.Errorf("adapts %v, which Nuri does not apply (LoRA on the attention and FFN projections and the output)", left)
 	}
-	return nil
-}
-
-// bindPair binds an adapter's A and B for target t, if it has them: A of
-// ggml shape [in, rank], B [rank, out], scaled by scale·alpha/rank (by
-// scale alone without an alpha, as llama.cpp does).
-func (m *transformer) bindPair(b *binder, t loraTarget, scale, alpha float32, id int32) error {
-	name, w := t.name, t.w
-	ta, okA := b.f.Tensor(name + ".lora_a")
-	_, okB := b.f.Tensor(name + ".lora_b")
-	switch {
-	case !okA && !okB:
-		return nil
-	case okA != okB:
-		return fmt.Errorf("%s has only one of lora_a and lora_b: %w", name, ErrMissingTensor)
-	case len(ta.Dims) < 2 || ta.Dims[1] == 0 || ta.Dims[1] > uint64(min(w.Rows, w.Cols)):
-		return fmt.Errorf("%s.lora_a has shape %v: want [%d, rank]: %w", name, ta.Dims, w.Cols, ErrBadShape)
-	}
-	rank := int(ta.Dims[1])
-	a, err := b.weight(name+".lora_a", w.Cols, rank)
-	if err != nil {
-		return err
-	}
-	bt, err := b.weight(name+".lora_b", rank, w.Rows)
-	if err != nil {
-		return err
-	}
-	if alpha != 0 {
-		scale *= alpha / float32(rank)
-	}
-	*t.dst = append(*t.dst, loraPair{a: a, b: bt, scale: scale, id: id})
-	m.loraRank = max(m.loraRank, rank)
-	m.loraOut = max(m.loraOut, w.Rows)
 	return nil
 }
 

@@ -198,9 +198,10 @@ func TestLoRAErrors(t *testing.T) {
 		{"another architecture", map[string]*gguf.Value{"general.architecture": strVal("qwen2")}, nil, nil, `adapter for "qwen2"`, nil},
 		{"not an adapter", map[string]*gguf.Value{"general.type": strVal("model")}, nil, nil, "general.type", nil},
 		{"not LoRA", map[string]*gguf.Value{"adapter.type": strVal("control_vector")}, nil, nil, "adapter.type", nil},
-		{"A without B", nil, map[string]tensorEdit{"blk.0.attn_q.weight.lora_b": {drop: true}}, nil, "only one of", model.ErrMissingTensor},
-		{"B of the wrong shape", nil, map[string]tensorEdit{"blk.0.attn_q.weight.lora_b": {dims: []uint64{4, 7}, data: make([]byte, 4*4*7)}}, nil, "lora_b", model.ErrBadShape},
+		{"A without B", nil, map[string]tensorEdit{"blk.0.attn_q.weight.lora_b": {drop: true}}, nil, "no lora_b", nil},
+		{"B of the wrong shape", nil, map[string]tensorEdit{"blk.0.attn_q.weight.lora_b": {dims: []uint64{4, 7}, data: make([]byte, 4*4*7)}}, nil, "lora_b make a 7x256 matrix", model.ErrBadShape},
 		{"on the token embedding", nil, nil, map[string][]uint64{"token_embd.weight.lora_a": {256, 4}, "token_embd.weight.lora_b": {4, 512}}, "does not apply", nil},
+		{"a tensor of no pair", nil, nil, map[string][]uint64{"blk.0.attn_q.weight.scale": {4}}, "not a LoRA pair's", nil},
 	} {
 		bad := rewriteGGUF(t, adapter, tc.kv, tc.edits, tc.extra)
 		_, err := model.Load(base, model.LoadOptions{Threads: 1, LoRA: []model.LoRA{{Path: bad, Scale: 1}}})

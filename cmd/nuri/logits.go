@@ -29,6 +29,7 @@ type logitsConfig struct {
 	batch      int
 	kvType     quant.Type
 	kernels    kernels.KernelSet
+	lora       []model.LoRA
 }
 
 func parseLogits(args []string, stderr io.Writer) (*logitsConfig, error) {
@@ -49,6 +50,7 @@ func parseLogits(args []string, stderr io.Writer) (*logitsConfig, error) {
 	fs.IntVar(&c.batch, "batch", 512, "tokens per forward pass")
 	fs.StringVar(&kv, "kv-type", "f16", "KV cache type: f16, q8_0 or f32")
 	fs.StringVar(&kv, "kv-cache-type", "f16", "alias of --kv-type (as nuri run spells it)")
+	addLoRAFlags(fs, &c.lora)
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}
@@ -100,7 +102,7 @@ func runLogits(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	t0 := time.Now()
-	m, err := model.Load(c.model, model.LoadOptions{Threads: c.threads, Kernels: c.kernels})
+	m, err := model.Load(c.model, model.LoadOptions{Threads: c.threads, Kernels: c.kernels, LoRA: c.lora})
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 )
 
@@ -34,6 +35,9 @@ type quantizeOptions struct {
 	// (llama-quantize's --include-weights/--exclude-weights: substrings of
 	// the names).
 	include, exclude []string
+	// lora are adapters merged into the weights they adapt (--lora,
+	// --lora-scaled), as llama-export-lora does, before quantizing.
+	lora []model.LoRA
 }
 
 func runQuantize(args []string, stdout, stderr io.Writer) error {
@@ -61,10 +65,13 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		exclude = append(exclude, v)
 		return nil
 	})
+	var lora []model.LoRA
+	addLoRAFlags(fs, &lora)
 	outType := fs.String("output-tensor-type", "", "type of output.weight (with tied embeddings, of token_embd.weight as the recipe sees it)")
 	embType := fs.String("token-embedding-type", "", "type of token_embd.weight")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: nuri quantize [--pure] [--fallback TYPE|auto] [--allow-requantize] [--imatrix FILE [--include-weights S|--exclude-weights S]...]")
+		fmt.Fprintln(stderr, "       [--lora FILE | --lora-scaled FILE:SCALE]... (merged into the weights first)")
 		fmt.Fprintln(stderr, "       [--tensor-type PATTERN=TYPE]... [--output-tensor-type TYPE] [--token-embedding-type TYPE] [--threads N] IN.gguf OUT.gguf TYPE")
 		fmt.Fprintln(stderr, "TYPE: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K IQ4_NL IQ4_XS,")
 		fmt.Fprintln(stderr, "      or a mix: Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M (Q3_K/Q4_K/Q5_K without --pure mean the _M mixes, as in llama-quantize)")
@@ -102,7 +109,7 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		}
 		*o.t, *o.set = t, true
 	}
-	opt.include, opt.exclude = include, exclude
+	opt.include, opt.exclude, opt.lora = include, exclude, lora
 	switch {
 	case len(include) > 0 && len(exclude) > 0:
 		fmt.Fprintln(stderr, "nuri quantize: give --include-weights or --exclude-weights, not both (as in llama-quantize)")
@@ -195,6 +202,10 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 	for i, ti := range f.Tensors {
 		specs[i] = quant.TensorSpec{Name: ti.Name, Dims: ti.Dims, Type: ti.Type}
 	}
+	merges, err := loraMerges(f, opt.lora)
+	if err != nil {
+		return err
+	}
 	types, err := mix.PlanTypes(quantizeModelInfo(f), specs, opt.plan)
 	if err != nil {
 		var rs *quant.RowSizeError
@@ -205,7 +216,7 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 	}
 	requantized := 0
 	for i, ti := range f.Tensors {
-		if types[i] == ti.Type {
+		if types[i] == ti.Type && len(merges[ti.Name]) == 0 {
 			continue
 		}
 		if ti.Type != quant.F32 && ti.Type != quant.F16 && ti.Type != quant.BF16 {
@@ -264,7 +275,7 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 	for _, i := range order {
 		ti := &f.Tensors[i]
 		prog.tensor(ti.Name, types[i])
-		n, err := quantizeTensor(w, f.TensorData(ti), ti, types[i], importance[i], opt.threads, prog)
+		n, err := quantizeTensor(w, f.TensorData(ti), ti, types[i], importance[i], merges[ti.Name], opt.threads, prog)
 		if err != nil {
 			return fmt.Errorf("tensor %s: %w", ti.Name, err)
 		}
@@ -274,7 +285,78 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 	prog.finish()
 	fmt.Fprintf(stdout, "%s: %d tensors, %s, %.2f MiB -> %.2f MiB\n", out, len(order), mix.Name,
 		float64(inBytes)/(1<<20), float64(outBytes)/(1<<20))
+	if len(merges) > 0 {
+		fmt.Fprintf(stdout, "merged %d LoRA adapters into %d tensors\n", len(opt.lora), len(merges))
+	}
 	return nil
+}
+
+// loraMerge is one adapter's term on one tensor: scale·B·A, A (rank×in)
+// and B (out×rank) as float32.
+type loraMerge struct {
+	a, b  []float32
+	rank  int
+	scale float32
+}
+
+// loraMerges reads the adapters' pairs for merging into f's tensors, by
+// tensor name, checking each against the tensor it adapts.
+func loraMerges(f *gguf.File, adapters []model.LoRA) (map[string][]loraMerge, error) {
+	out := map[string][]loraMerge{}
+	for _, ad := range adapters {
+		if err := addLoRAMerges(out, f, ad); err != nil {
+			return nil, fmt.Errorf("lora adapter %s: %w", ad.Path, err)
+		}
+	}
+	return out, nil
+}
+
+func addLoRAMerges(out map[string][]loraMerge, f *gguf.File, ad model.LoRA) error {
+	l, err := gguf.OpenLoRA(ad.Path)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if l.Arch() != f.Arch() {
+		return fmt.Errorf("adapter for %q, the model is %q", l.Arch(), f.Arch())
+	}
+	for _, name := range l.Names() {
+		p := l.Pairs[name]
+		ti, ok := f.Tensor(name)
+		switch {
+		case !ok:
+			return fmt.Errorf("adapts %s, which the model does not have", name)
+		case name == "token_embd.weight":
+			return fmt.Errorf("adapts the token embedding, which Nuri does not merge")
+		case len(ti.Dims) != 2 || ti.Dims[0] != uint64(p.In) || ti.Dims[1] != uint64(p.Out):
+			return fmt.Errorf("%s's pair makes [%d, %d], the tensor is %v", name, p.In, p.Out, ti.Dims)
+		}
+		m := loraMerge{a: make([]float32, p.Rank*p.In), b: make([]float32, p.Out*p.Rank), rank: p.Rank, scale: l.Scale(ad.Scale, p.Rank)}
+		if err := quant.Dequantize(p.A.Type, l.TensorData(p.A), m.a); err != nil {
+			return fmt.Errorf("%s.lora_a: %w", name, err)
+		}
+		if err := quant.Dequantize(p.B.Type, l.TensorData(p.B), m.b); err != nil {
+			return fmt.Errorf("%s.lora_b: %w", name, err)
+		}
+		out[name] = append(out[name], m)
+	}
+	return nil
+}
+
+// addLoRARow adds the merges' row r to x (a row of the tensor they adapt).
+func addLoRARow(x []float32, r int, merges []loraMerge) {
+	for _, m := range merges {
+		for k := range m.rank {
+			c := m.scale * m.b[r*m.rank+k]
+			if c == 0 {
+				continue
+			}
+			a := m.a[k*len(x) : (k+1)*len(x)]
+			for i := range x {
+				x[i] += c * a[i]
+			}
+		}
+	}
 }
 
 // quantizeHeader declares the output's metadata and tensor infos. Like
@@ -310,10 +392,11 @@ func quantizeHeader(w *gguf.Writer, f *gguf.File, mix quant.Mix, types []quant.T
 }
 
 // quantizeTensor streams one tensor's data in type to: a copy when the type
-// does not change, else rows converted to float32 and quantized by
+// does not change and no adapter is merged, else rows converted to
+// float32, the merges added, and quantized by
 // opt.threads workers, a chunk of rows at a time. It returns the bytes
 // written.
-func quantizeTensor(w io.Writer, src []byte, ti *gguf.TensorInfo, to quant.Type, importance []float32, threads int, prog *quantizeProgress) (uint64, error) {
+func quantizeTensor(w io.Writer, src []byte, ti *gguf.TensorInfo, to quant.Type, importance []float32, merges []loraMerge, threads int, prog *quantizeProgress) (uint64, error) {
 	cols := 1
 	if len(ti.Dims) > 0 {
 		cols = int(ti.Dims[0])
@@ -325,7 +408,7 @@ func quantizeTensor(w io.Writer, src []byte, ti *gguf.TensorInfo, to quant.Type,
 	if len(ti.Dims) > 2 {
 		expertRows = int(ti.Dims[1])
 	}
-	if to == ti.Type || rows == 0 || cols == 0 {
+	if (to == ti.Type && len(merges) == 0) || rows == 0 || cols == 0 {
 		const piece = 4 << 20
 		for off := 0; off < len(src); off += piece {
 			end := min(len(src), off+piece)
@@ -372,6 +455,7 @@ func quantizeTensor(w io.Writer, src []byte, ti *gguf.TensorInfo, to quant.Type,
 						errs[t] = err
 						return
 					}
+					addLoRARow(x, r0+r, merges)
 					var imp []float32
 					if importance != nil {
 						e := (r0 + r) / max(1, expertRows)

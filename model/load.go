@@ -66,7 +66,8 @@ type transformer struct {
 	adapters          []*gguf.File // LoRA adapters' files, mapped
 	loraOutput        []loraPair   // on the output matrix
 	loraRank, loraOut int          // the largest rank, and rows of an adapted matrix
-	loraScales        [][]float32  // per-request adapters' row scales, reused (rowScales)
+	loraScales        [][]float32  // per-request adapters' row scales, a buffer a call, reused (rowScales)
+	loraCalls         int          // of them, used in this pass
 
 	mu     sync.Mutex // one Forward at a time: the stream and scratch are shared
 	act    arena

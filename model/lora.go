@@ -176,25 +176,9 @@ func (m *transformer) rowScales(p loraPair, rows int) ([]float32, bool) {
 	if rows != pl.n {
 		ids = pl.loraOut
 	}
-	if ids == nil {
-		return nil, false
-	}
-	// One buffer per adapter and row set, kept until the pass's Sync
-	// (the stream may read it until then).
-	k := 2 * int(p.id-1)
-	if rows != pl.n {
-		k++
-	}
-	for len(m.loraScales) <= k {
-		m.loraScales = append(m.loraScales, nil)
-	}
-	sc := grow(m.loraScales[k], rows)
-	m.loraScales[k] = sc
 	n := 0
-	for i, id := range ids {
-		sc[i] = 0
+	for _, id := range ids {
 		if id == p.id {
-			sc[i] = p.scale
 			n++
 		}
 	}
@@ -203,6 +187,20 @@ func (m *transformer) rowScales(p loraPair, rows int) ([]float32, bool) {
 		return nil, false
 	case rows:
 		return nil, true
+	}
+	// A buffer of its own for each call of the pass: the stream may read
+	// it until the pass's Sync (backends.RowScaler).
+	if m.loraCalls == len(m.loraScales) {
+		m.loraScales = append(m.loraScales, nil)
+	}
+	sc := grow(m.loraScales[m.loraCalls], rows)
+	m.loraScales[m.loraCalls] = sc
+	m.loraCalls++
+	for i, id := range ids {
+		sc[i] = 0
+		if id == p.id {
+			sc[i] = p.scale
+		}
 	}
 	return sc, true
 }

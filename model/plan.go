@@ -82,6 +82,7 @@ func (m *transformer) plan(b *Batch, kv KVView, out []float32) (*plan, error) {
 			p.loraOut = append(p.loraOut, p.lora[i])
 		}
 	}
+	m.loraCalls = 0
 	width := m.hp.NVocab
 	if b.Hidden {
 		width = m.hp.NEmbd

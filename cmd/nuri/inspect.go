@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -59,6 +60,8 @@ type inspectReport struct {
 	// Imatrix describes an importance matrix (general.type "imatrix")
 	// instead of a model.
 	Imatrix      *imatrixSum     `json:"imatrix,omitempty"`
+	// LoRA summarises a LoRA adapter file (general.type "adapter").
+	LoRA *loraSum `json:"lora,omitempty"`
 	Summary      modelSummary    `json:"summary"`
 	Hyper        []inspectKV     `json:"hyperparameters"`
 	Tokenizer    tokenizerSum    `json:"tokenizer"`
@@ -73,6 +76,12 @@ type imatrixSum struct {
 	Chunks    int      `json:"chunks"`
 	ChunkSize int      `json:"chunk_size"`
 	Datasets  []string `json:"datasets,omitempty"`
+}
+
+type loraSum struct {
+	Matrices int     `json:"matrices"`
+	Ranks    []int   `json:"ranks"` // the distinct ranks, ascending
+	Alpha    float32 `json:"alpha"`
 }
 
 type modelSummary struct {
@@ -160,6 +169,19 @@ func buildInspectReport(path string, f *gguf.File) *inspectReport {
 		}
 		im.Datasets, _ = f.Strings("imatrix.datasets")
 		r.Imatrix = im
+	}
+	if kind, _ := f.String("general.type"); kind == "adapter" {
+		r.LoRA = &loraSum{Ranks: []int{}}
+		r.LoRA.Alpha, _ = f.Float32("adapter.lora.alpha")
+		for _, ti := range f.Tensors {
+			if strings.HasSuffix(ti.Name, ".lora_a") && len(ti.Dims) == 2 {
+				r.LoRA.Matrices++
+				if rank := int(ti.Dims[1]); !slices.Contains(r.LoRA.Ranks, rank) {
+					r.LoRA.Ranks = append(r.LoRA.Ranks, rank)
+				}
+			}
+		}
+		slices.Sort(r.LoRA.Ranks)
 	}
 	if ft, ok := f.Int("general.file_type"); ok {
 		r.FileType = &ft
@@ -293,9 +315,14 @@ func (r *inspectReport) writeText(w io.Writer) error {
 			p("file type:\t%d\n", *r.FileType)
 		}
 	}
-	if im := r.Imatrix; im != nil {
+	switch {
+	case r.Imatrix != nil:
+		im := r.Imatrix
 		p("importance matrix:\t%d weight matrices, %d chunks of %d tokens, datasets %s\n", im.Matrices, im.Chunks, im.ChunkSize, strings.Join(im.Datasets, ", "))
-	} else {
+	case r.LoRA != nil:
+		l := r.LoRA
+		p("lora adapter:\t%d matrices, ranks %v, alpha %g (nuri serve --lora or --lora-modules, nuri quantize --lora)\n", l.Matrices, l.Ranks, l.Alpha)
+	default:
 		r.writeModel(p)
 	}
 	if err := tw.Flush(); err != nil {

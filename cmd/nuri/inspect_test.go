@@ -25,6 +25,25 @@ func TestInspectStories(t *testing.T) {
 	}
 }
 
+// An adapter file is described as one: its matrices, ranks and alpha.
+func TestInspectLoRA(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := runInspect([]string{storiesAdapter(t, 0.05)}, &out, &errb); err != nil {
+		t.Fatalf("%v: %s", err, errb.String())
+	}
+	if s := out.String(); !strings.Contains(s, "lora adapter:  2 matrices, ranks [2], alpha 2") || strings.Contains(s, "tokenizer:") {
+		t.Errorf("output:\n%s", s)
+	}
+	out.Reset()
+	if err := runInspect([]string{"--json", storiesAdapter(t, 0)}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	var r struct{ LoRA loraSum }
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.LoRA.Matrices != 2 || r.LoRA.Alpha != 2 {
+		t.Errorf("json %+v, %v", r, err)
+	}
+}
+
 // TestInspectAllShared runs inspect, text and JSON, over every GGUF in the
 // shared folder (models, golden files and vocab-only files) and checks the
 // JSON against what the files are known to hold.

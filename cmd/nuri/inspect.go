@@ -59,9 +59,9 @@ type inspectReport struct {
 	FileType     *int   `json:"file_type,omitempty"`
 	// Imatrix describes an importance matrix (general.type "imatrix")
 	// instead of a model.
-	Imatrix      *imatrixSum     `json:"imatrix,omitempty"`
+	Imatrix *imatrixSum `json:"imatrix,omitempty"`
 	// LoRA summarises a LoRA adapter file (general.type "adapter").
-	LoRA *loraSum `json:"lora,omitempty"`
+	LoRA         *loraSum        `json:"lora,omitempty"`
 	Summary      modelSummary    `json:"summary"`
 	Hyper        []inspectKV     `json:"hyperparameters"`
 	Tokenizer    tokenizerSum    `json:"tokenizer"`

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -115,13 +116,12 @@ func (d *drafter) run(jobs []draftJob) error {
 		}
 		s.dBase = len(s.tokens)
 	}
-	var err error
+	err := d.pass(jobs)
 	for err == nil {
 		err = d.pass(jobs)
-		if err == errNoWork {
-			err = nil
-			break
-		}
+	}
+	if errors.Is(err, errNoWork) {
+		err = nil
 	}
 	for i := range jobs {
 		s := jobs[i].s
@@ -133,7 +133,7 @@ func (d *drafter) run(jobs []draftJob) error {
 }
 
 // errNoWork ends run's passes.
-var errNoWork = fmt.Errorf("no draft work")
+var errNoWork = errors.New("no draft work")
 
 // pass runs one draft forward pass over the jobs still drafting: catch-up
 // tokens (passCap of them at most) or each job's latest draft.

@@ -160,50 +160,41 @@ func (s *Stream) Add(dst, a, b backends.Tensor) {
 // Scale implements backends.Stream.
 func (s *Stream) Scale(dst, x backends.Tensor, f float32) {
 	s.do(backends.OpScale, func() error {
-		if err := sameShape(x.Rows, x.Cols, dst); err != nil {
-			return err
-		}
-		xs, err := f32s(x)
-		if err != nil {
-			return err
-		}
-		ys, err := f32s(dst)
-		if err != nil {
-			return err
-		}
-		for i, v := range xs {
-			ys[i] = v * f
-		}
-		return nil
+		return scaleRows(dst, x, func(int) float32 { return f })
 	})
 }
 
 // ScaleRows implements backends.RowScaler.
 func (s *Stream) ScaleRows(dst, x backends.Tensor, scales []float32) {
 	s.do(backends.OpScale, func() error {
-		if err := sameShape(x.Rows, x.Cols, dst); err != nil {
-			return err
-		}
 		if len(scales) != x.Rows {
 			return fmt.Errorf("%d row scales for %d rows: %w", len(scales), x.Rows, backends.ErrShape)
 		}
-		xs, err := f32s(x)
-		if err != nil {
-			return err
-		}
-		ys, err := f32s(dst)
-		if err != nil {
-			return err
-		}
-		for r, f := range scales {
-			row := xs[r*x.Cols : (r+1)*x.Cols]
-			out := ys[r*x.Cols : (r+1)*x.Cols]
-			for i, v := range row {
-				out[i] = v * f
-			}
-		}
-		return nil
+		return scaleRows(dst, x, func(r int) float32 { return scales[r] })
 	})
+}
+
+// scaleRows sets each row of dst to x's times factor(row).
+func scaleRows(dst, x backends.Tensor, factor func(row int) float32) error {
+	if err := sameShape(x.Rows, x.Cols, dst); err != nil {
+		return err
+	}
+	xs, err := f32s(x)
+	if err != nil {
+		return err
+	}
+	ys, err := f32s(dst)
+	if err != nil {
+		return err
+	}
+	for r := range x.Rows {
+		f := factor(r)
+		out := ys[r*x.Cols : (r+1)*x.Cols]
+		for i, v := range xs[r*x.Cols : (r+1)*x.Cols] {
+			out[i] = v * f
+		}
+	}
+	return nil
 }
 
 var _ backends.RowScaler = (*Stream)(nil)

@@ -13,6 +13,7 @@ import (
 func FuzzRead(f *testing.F) {
 	f.Add(buildSample(f, 0))
 	f.Add(buildSample(f, 0, KV{KeyAlignment, Uint32(8)}))
+	f.Add(buildSample(f, 0, KV{"adapter.type", String("lora")})) // reaches readLoRA's pairing
 	f.Add([]byte(validTwoTensors()))
 	f.Add([]byte(nested(3)))
 	f.Add([]byte(hdr(2, 0, 0)))
@@ -29,6 +30,13 @@ func FuzzRead(f *testing.F) {
 			_ = kv.Value.Interface()
 			_, _ = g.Int(kv.Key)
 			_, _ = g.Int32s(kv.Key)
+		}
+		if l, err := readLoRA(g); err == nil {
+			for _, p := range l.Pairs { // the shapes OpenLoRA promises
+				if p.Rank < 1 || uint64(p.In) != p.A.Dims[0] || uint64(p.Out) != p.B.Dims[1] || p.A.Dims[1] != p.B.Dims[0] {
+					t.Fatalf("pair %+v", p)
+				}
+			}
 		}
 		for i := range g.Tensors {
 			ti := &g.Tensors[i]

@@ -82,8 +82,8 @@ func (c *Client) ServerCounters(ctx context.Context) (ServerCounters, bool, erro
 	if err != nil {
 		return out, false, err
 	}
-	for k, v := range c.header {
-		req.Header[k] = v
+	if c.cfg.APIKey != "" {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.APIKey)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
@@ -173,7 +174,8 @@ func (d *drafter) pass(jobs []draftJob) (err error) {
 	if len(b.Tokens) == 0 {
 		return errNoWork
 	}
-	d.logits = growFloats(d.logits, len(d.rowJob)*d.nVocab)
+	n := len(d.rowJob) * d.nVocab
+	d.logits = slices.Grow(d.logits[:0], n)[:n]
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("draft model: panic: %v", r)
@@ -334,11 +336,3 @@ func noteDraftMiss(s *Sequence, fed bool) {
 
 // noteDraftKept ends s's back-off.
 func noteDraftKept(s *Sequence) { s.misses, s.backoffs = 0, 0 }
-
-// growFloats returns b resized to n values, reusing its storage.
-func growFloats(b []float32, n int) []float32 {
-	if cap(b) < n {
-		return make([]float32, n)
-	}
-	return b[:n]
-}

@@ -16,7 +16,6 @@ type stepScratch struct {
 	rows   []int // logits row of each plan entry, -1 for none
 	scored []scoredRow
 	logits []float32
-	lora   []int32 // the batch's adapter ids (model.Batch.LoRA)
 
 	draftJobs    []draftJob // this step's draft-model jobs
 	draftEntries []int      // their plan entries
@@ -135,8 +134,10 @@ func (e *Engine) forward(plan []work) (err error) {
 	b := &sc.batch
 	b.Tokens, b.Pos, b.Seq, b.Logits = b.Tokens[:0], b.Pos[:0], b.Seq[:0], b.Logits[:0]
 	sc.tables, sc.rows, sc.scored = sc.tables[:0], sc.rows[:0], sc.scored[:0]
+	// Adapter ids only for a model with per-request adapters (nil
+	// otherwise: the model then skips them).
 	adapters := len(e.mcfg.LoRA) > 0
-	b.LoRA = sc.lora[:0]
+	b.LoRA = b.LoRA[:0]
 	nLogits := 0
 	for i, w := range plan {
 		s := w.seq
@@ -169,10 +170,6 @@ func (e *Engine) forward(plan []work) (err error) {
 			}
 		}
 		sc.rows = append(sc.rows, row)
-	}
-	sc.lora = b.LoRA
-	if !adapters {
-		b.LoRA = nil
 	}
 	sc.logits = slices.Grow(sc.logits[:0], nLogits*e.mcfg.NVocab)[:nLogits*e.mcfg.NVocab]
 	defer func() {

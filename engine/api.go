@@ -63,8 +63,9 @@ type Request struct {
 	// be without it; only the number of steps changes.
 	Prediction []int32
 	// LoRA is the model's per-request adapter the request runs with: 0
-	// none, k the adapter model.Config.LoRA[k-1]. Cached prompt blocks
-	// are shared only between requests with the same adapter.
+	// none, k the adapter model.Config.LoRA[k-1] (one given at load, or
+	// the id LoadLoRA returned). Cached prompt blocks are shared only
+	// between requests with the same adapter.
 	LoRA int32
 }
 

@@ -54,6 +54,9 @@ type Engine struct {
 	loopDone    chan struct{}
 	nextID      uint64
 	stats       Stats
+	loras       []loraSlot // per-request adapters by id (LoadLoRA)
+
+	loraMu sync.Mutex // serialises LoadLoRA and UnloadLoRA
 
 	// Owned by the scheduler goroutine (or the test driving step).
 	waiting  []*Sequence // FCFS; preempted sequences go back to the front
@@ -110,6 +113,9 @@ func New(cfg Config, m model.Model, tok Tokenizer, log *zap.Logger) (*Engine, er
 		obs:      cfg.Observer,
 		wake:     make(chan struct{}, 1),
 		loopDone: make(chan struct{}),
+	}
+	for _, name := range mc.LoRA {
+		e.loras = append(e.loras, loraSlot{name: name, live: name != "", gone: name == ""})
 	}
 	if e.obs == nil {
 		e.obs = nopObserver{}
@@ -189,6 +195,9 @@ func (e *Engine) Submit(ctx context.Context, r Request) (*Sequence, error) {
 	if e.queued >= e.cfg.MaxQueuedRequests {
 		return nil, fmt.Errorf("%w (%d waiting)", ErrQueueFull, e.queued)
 	}
+	if err := e.useLoRALocked(r.LoRA); err != nil {
+		return nil, err
+	}
 	e.queued++
 	e.nextID++
 	s.id = r.ID
@@ -215,8 +224,6 @@ func (e *Engine) validate(r *Request) error {
 		return fmt.Errorf("%w: max tokens %d", ErrInvalidRequest, r.MaxTokens)
 	case r.TopLogprobs < 0:
 		return fmt.Errorf("%w: top logprobs %d", ErrInvalidRequest, r.TopLogprobs)
-	case r.LoRA < 0 || int(r.LoRA) > len(e.mcfg.LoRA):
-		return fmt.Errorf("%w: adapter %d (the model has %d named adapters)", ErrInvalidRequest, r.LoRA, len(e.mcfg.LoRA))
 	}
 	for i, t := range r.Prompt {
 		if t < 0 || int(t) >= e.mcfg.NVocab {

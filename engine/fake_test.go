@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +38,9 @@ type fakeModel struct {
 	// chain the whole history, and are still checked), so outputs repeat
 	// and speculative drafts get accepted.
 	markov bool
+
+	adMu      sync.Mutex // guards cfg.LoRA, which LoadLoRA and UnloadLoRA change
+	loraPaths []string   // the path each adapter id was loaded from
 }
 
 type fakeSlot struct {
@@ -87,8 +93,45 @@ func fakeLogits(h uint64, out []float32) {
 	}
 }
 
-func (f *fakeModel) Config() model.Config { return f.cfg }
-func (f *fakeModel) Close() error         { return nil }
+func (f *fakeModel) Config() model.Config {
+	f.adMu.Lock()
+	defer f.adMu.Unlock()
+	c := f.cfg
+	c.LoRA = slices.Clone(c.LoRA)
+	return c
+}
+
+// LoadLoRA implements model.AdapterLoader: a path starting "bad" fails,
+// as an adapter that does not fit the model would.
+func (f *fakeModel) LoadLoRA(ad model.LoRA) (int32, error) {
+	f.adMu.Lock()
+	defer f.adMu.Unlock()
+	if strings.HasPrefix(ad.Path, "bad") || ad.Name == "" {
+		return 0, fmt.Errorf("fake: cannot load %s as %q", ad.Path, ad.Name)
+	}
+	f.cfg.LoRA = append(f.cfg.LoRA, ad.Name)
+	f.loraPaths = append(f.loraPaths, ad.Path)
+	return int32(len(f.cfg.LoRA)), nil
+}
+
+// UnloadLoRA implements model.AdapterLoader.
+func (f *fakeModel) UnloadLoRA(id int32) error {
+	f.adMu.Lock()
+	defer f.adMu.Unlock()
+	if id < 1 || int(id) > len(f.cfg.LoRA) || f.cfg.LoRA[id-1] == "" {
+		return fmt.Errorf("fake: no adapter %d", id)
+	}
+	f.cfg.LoRA[id-1] = ""
+	return nil
+}
+
+// loraLoaded reports whether adapter id is loaded in the model.
+func (f *fakeModel) loraLoaded(id int32) bool {
+	f.adMu.Lock()
+	defer f.adMu.Unlock()
+	return id >= 1 && int(id) <= len(f.cfg.LoRA) && f.cfg.LoRA[id-1] != ""
+}
+func (f *fakeModel) Close() error { return nil }
 
 func (f *fakeModel) Forward(b *model.Batch, kv model.KVView, out []float32) error {
 	f.forwards++
@@ -108,6 +151,15 @@ func (f *fakeModel) Forward(b *model.Batch, kv model.KVView, out []float32) erro
 			f.bad = err
 		}
 		return err
+	}
+	for i, id := range b.LoRA {
+		if id != 0 && !f.loraLoaded(id) {
+			err := fmt.Errorf("row %d asks for adapter %d, which is not loaded", i, id)
+			if f.bad == nil {
+				f.bad = err
+			}
+			return err
+		}
 	}
 	f.rows += len(b.Tokens)
 	f.maxRows = max(f.maxRows, len(b.Tokens))

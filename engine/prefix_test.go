@@ -159,7 +159,7 @@ func TestPrefixCacheSeparatesAdapters(t *testing.T) {
 			t.Errorf("request %d (adapter %d): %d cached tokens, want %d", i, lora, out.usage.CachedTokens, wantCached)
 		}
 	}
-	if _, err := e.Submit(t.Context(), Request{Prompt: p, LoRA: 3}); !errors.Is(err, ErrInvalidRequest) {
+	if _, err := e.Submit(t.Context(), Request{Prompt: p, Sampling: greedyParams(), LoRA: 3}); !errors.Is(err, ErrUnknownAdapter) {
 		t.Fatalf("adapter 3 of 2: %v", err)
 	}
 }

@@ -16,6 +16,7 @@ type stepScratch struct {
 	rows   []int // logits row of each plan entry, -1 for none
 	scored []scoredRow
 	logits []float32
+	lora   []int32 // the batch's adapter ids, when a row has one
 
 	draftJobs    []draftJob // this step's draft-model jobs
 	draftEntries []int      // their plan entries
@@ -134,10 +135,16 @@ func (e *Engine) forward(plan []work) (err error) {
 	b := &sc.batch
 	b.Tokens, b.Pos, b.Seq, b.Logits = b.Tokens[:0], b.Pos[:0], b.Seq[:0], b.Logits[:0]
 	sc.tables, sc.rows, sc.scored = sc.tables[:0], sc.rows[:0], sc.scored[:0]
-	// Adapter ids only for a model with per-request adapters (nil
-	// otherwise: the model then skips them).
-	adapters := len(e.mcfg.LoRA) > 0
-	b.LoRA = b.LoRA[:0]
+	// Adapter ids only where a sequence asks for one (nil otherwise: the
+	// model then skips them).
+	adapters := false
+	for _, w := range plan {
+		adapters = adapters || w.seq.req.LoRA != 0
+	}
+	b.LoRA = nil
+	if adapters {
+		b.LoRA = sc.lora[:0]
+	}
 	nLogits := 0
 	for i, w := range plan {
 		s := w.seq
@@ -170,6 +177,9 @@ func (e *Engine) forward(plan []work) (err error) {
 			}
 		}
 		sc.rows = append(sc.rows, row)
+	}
+	if adapters {
+		sc.lora = b.LoRA
 	}
 	sc.logits = slices.Grow(sc.logits[:0], nLogits*e.mcfg.NVocab)[:nLogits*e.mcfg.NVocab]
 	defer func() {
@@ -224,6 +234,7 @@ func (e *Engine) finish(s *Sequence, ev Event) {
 	if e.draft != nil {
 		e.draft.release(s)
 	}
+	e.releaseLoRA(s.req.LoRA)
 	if !s.admitted {
 		s.admitted = true
 		e.dequeue()

@@ -63,13 +63,14 @@ type transformer struct {
 	tokEmbd, outNorm, output, outBias, ropeFreqs backends.Tensor
 	layers                                       []layer
 
-	adapters          []*gguf.File // LoRA adapters' files, mapped
-	loraOutput        []loraPair   // on the output matrix
-	loraRank, loraOut int          // the largest rank, and rows of an adapted matrix
-	loraScales        [][]float32  // per-request adapters' row scales, a buffer a call, reused (rowScales)
-	loraCalls         int          // of them, used in this pass
+	adapters          []boundAdapter // LoRA adapters' files, mapped, and their tensors
+	loraOutput        []loraPair     // on the output matrix
+	loraRank, loraOut int            // the largest rank, and rows of an adapted matrix
+	loraScales        [][]float32    // per-request adapters' row scales, a buffer a call, reused (rowScales)
+	loraCalls         int            // of them, used in this pass
 
 	mu     sync.Mutex // one Forward at a time: the stream and scratch are shared
+	cfgMu  sync.Mutex // guards hp.LoRA, which LoadLoRA and UnloadLoRA change, for Config
 	act    arena
 	acts   acts                  // the views of act, laid out per Forward
 	pl     plan                  // the last Forward's plan, its buffers reused
@@ -254,7 +255,11 @@ func (m *transformer) bindLayer(b *binder, il int) error {
 }
 
 // Config implements Model.
-func (m *transformer) Config() Config { return m.hp.Config }
+func (m *transformer) Config() Config {
+	m.cfgMu.Lock()
+	defer m.cfgMu.Unlock()
+	return m.hp.Config
+}
 
 // Close releases the device (when the model created it) and the mapping
 // (when Load opened it).

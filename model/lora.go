@@ -7,6 +7,7 @@ import (
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/gguf"
+	"go.uber.org/zap"
 )
 
 // LoRA is a low-rank adapter for LoadOptions.LoRA: a GGUF file as
@@ -24,6 +25,34 @@ type LoRA struct {
 	Path  string
 	Scale float32 // the adapter's strength: 1 as trained, 0 off
 	Name  string  // "": every request; else the requests naming it
+}
+
+// AdapterLoader is a Model that takes per-request LoRA adapters while it
+// serves (vLLM's /v1/load_lora_adapter). Each call waits for the Forward
+// in flight, if any, and runs before the next.
+type AdapterLoader interface {
+	// LoadLoRA binds adapter ad, which must have a Name, and returns its
+	// id for Batch.LoRA: the next after every id given so far (ids are not
+	// reused, so an id held by a stale reference never reaches another
+	// adapter). Config().LoRA lists it. The name is a label here: the
+	// caller decides which requests run with which id, and may load a
+	// new version of an adapter under its name while batches still use
+	// the old one's id.
+	LoadLoRA(ad LoRA) (int32, error)
+	// UnloadLoRA removes the adapter of id: a batch row naming it fails
+	// with ErrBadBatch from now on, its memory goes back to the device,
+	// and Config().LoRA holds "" in its place.
+	UnloadLoRA(id int32) error
+}
+
+var _ AdapterLoader = (*transformer)(nil)
+
+// boundAdapter is an adapter file the model reads, the id its pairs carry
+// and the device memory its tensors took.
+type boundAdapter struct {
+	file    *gguf.File
+	id      int32
+	tensors []backends.Tensor
 }
 
 // loraPair is one adapter's A (rank×in) and B (out×rank) on one matrix,
@@ -69,7 +98,7 @@ func (m *transformer) bindLoRA(adapters []LoRA) error {
 			if slices.Contains(m.hp.LoRA, ad.Name) {
 				return fmt.Errorf("lora adapter %s: the name %q is given twice", ad.Path, ad.Name)
 			}
-			m.hp.LoRA = append(m.hp.LoRA, ad.Name)
+			m.setLoRANames(append(m.hp.LoRA, ad.Name))
 			id = int32(len(m.hp.LoRA))
 		}
 		if err := m.bindAdapter(ad, id); err != nil {
@@ -77,6 +106,82 @@ func (m *transformer) bindLoRA(adapters []LoRA) error {
 		}
 	}
 	return nil
+}
+
+// setLoRANames replaces the per-request adapters' names that Config
+// reports.
+func (m *transformer) setLoRANames(names []string) {
+	m.cfgMu.Lock()
+	m.hp.LoRA = names
+	m.cfgMu.Unlock()
+}
+
+// LoadLoRA implements AdapterLoader.
+func (m *transformer) LoadLoRA(ad LoRA) (int32, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case m.closed:
+		return 0, fmt.Errorf("lora adapter %s: model is closed", ad.Path)
+	case ad.Name == "":
+		return 0, fmt.Errorf("lora adapter %s: an adapter loaded while serving needs a name", ad.Path)
+	}
+	if _, ok := m.stream.(backends.RowScaler); !ok {
+		return 0, fmt.Errorf("lora adapter %s: device %s cannot scale rows one by one: %w", ad.Path, m.dev.Name(), backends.ErrUnsupportedOp)
+	}
+	id := int32(len(m.hp.LoRA) + 1)
+	if err := m.bindAdapter(ad, id); err != nil {
+		return 0, errors.Join(fmt.Errorf("lora adapter %s: %w", ad.Path, err), m.dropAdapter(id))
+	}
+	// A new slice: Config's callers may hold the old one.
+	m.setLoRANames(append(slices.Clip(m.hp.LoRA), ad.Name))
+	m.log.Info("lora adapter loaded", zap.String("path", ad.Path), zap.Float32("scale", ad.Scale), zap.String("name", ad.Name), zap.Int32("id", id))
+	return id, nil
+}
+
+// UnloadLoRA implements AdapterLoader.
+func (m *transformer) UnloadLoRA(id int32) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return fmt.Errorf("unload lora adapter %d: model is closed", id)
+	}
+	if id < 1 || int(id) > len(m.hp.LoRA) || m.hp.LoRA[id-1] == "" {
+		return fmt.Errorf("unload lora adapter %d: no such adapter (ids 1..%d, unloaded ones included)", id, len(m.hp.LoRA))
+	}
+	name := m.hp.LoRA[id-1]
+	names := slices.Clone(m.hp.LoRA)
+	names[id-1] = ""
+	m.setLoRANames(names)
+	if err := m.dropAdapter(id); err != nil {
+		return fmt.Errorf("unload lora adapter %q: %w", name, err)
+	}
+	m.log.Info("lora adapter unloaded", zap.String("name", name), zap.Int32("id", id))
+	return nil
+}
+
+// dropAdapter removes the pairs of adapter id from every matrix, hands
+// its tensors' memory back to the device and unmaps its file. No pass may
+// be in flight (m.mu is held).
+func (m *transformer) dropAdapter(id int32) error {
+	ofID := func(p loraPair) bool { return p.id == id }
+	for _, t := range m.loraTargets() {
+		*t.dst = slices.DeleteFunc(*t.dst, ofID)
+	}
+	var errs []error
+	m.adapters = slices.DeleteFunc(m.adapters, func(a boundAdapter) bool {
+		if a.id != id {
+			return false
+		}
+		if fr, ok := m.dev.(backends.BufferFreer); ok {
+			for _, t := range a.tensors {
+				errs = append(errs, fr.Free(t.Buf))
+			}
+		}
+		errs = append(errs, a.file.Close())
+		return true
+	})
+	return errors.Join(errs...)
 }
 
 // checkRowScaler fails when the model has per-request adapters and its
@@ -93,7 +198,10 @@ func (m *transformer) bindAdapter(ad LoRA, id int32) error {
 	if err != nil {
 		return err
 	}
-	m.adapters = append(m.adapters, l.File) // mapped for the model's lifetime: the device may read it in place
+	// Mapped until the adapter or the model goes: the device may read it
+	// in place.
+	m.adapters = append(m.adapters, boundAdapter{file: l.File, id: id})
+	bound := &m.adapters[len(m.adapters)-1]
 	if l.Arch() != m.hp.Arch {
 		return fmt.Errorf("adapter for %q, the model is %q", l.Arch(), m.hp.Arch)
 	}
@@ -111,10 +219,12 @@ func (m *transformer) bindAdapter(ad LoRA, id int32) error {
 		if err != nil {
 			return err
 		}
+		bound.tensors = append(bound.tensors, a)
 		bt, err := b.weight(t.name+".lora_b", p.Rank, p.Out)
 		if err != nil {
 			return err
 		}
+		bound.tensors = append(bound.tensors, bt)
 		*t.dst = append(*t.dst, loraPair{a: a, b: bt, scale: l.Scale(ad.Scale, p.Rank), id: id})
 		m.loraRank = max(m.loraRank, p.Rank)
 		m.loraOut = max(m.loraOut, p.Out)
@@ -135,8 +245,8 @@ func (m *transformer) bindAdapter(ad LoRA, id int32) error {
 // closeAdapters unmaps the adapters' files.
 func (m *transformer) closeAdapters() error {
 	var errs []error
-	for _, f := range m.adapters {
-		errs = append(errs, f.Close())
+	for _, a := range m.adapters {
+		errs = append(errs, a.file.Close())
 	}
 	m.adapters = nil
 	return errors.Join(errs...)

@@ -242,53 +242,10 @@ func TestLoRAPerRequest(t *testing.T) {
 	if e := testshared.RelRMS(plainA, wantA); e < 1e-2 {
 		t.Fatalf("the adapter moves the logits by %.2g only", e)
 	}
-	nv := named.Config().NVocab
 	for _, lastOnly := range []bool{false, true} {
-		cache, err := model.NewKVCache(named.Config(), 4, 4, quant.F16)
-		if err != nil {
-			t.Fatal(err)
-		}
-		kv := model.KVView{Cache: cache, Tables: [][]int32{{0, 1}, {2, 3}}}
-		var b model.Batch
-		for i := range max(len(pa), len(pb)) {
-			for s, p := range [][]int32{pa, pb} {
-				if i < len(p) {
-					b.Tokens = append(b.Tokens, p[i])
-					b.Pos = append(b.Pos, int32(i))
-					b.Seq = append(b.Seq, int32(s))
-					b.Logits = append(b.Logits, !lastOnly || i == len(p)-1)
-					b.LoRA = append(b.LoRA, int32(1-s)) // sequence 0 asks for "a"
-				}
-			}
-		}
-		out := make([]float32, b.NumLogits()*nv)
-		if err := named.Forward(&b, kv, out); err != nil {
-			t.Fatal(err)
-		}
-		var gotA, gotB []float32
-		r := 0
-		for i, s := range b.Seq {
-			if !b.Logits[i] {
-				continue
-			}
-			if s == 0 {
-				gotA = append(gotA, out[r*nv:(r+1)*nv]...)
-			} else {
-				gotB = append(gotB, out[r*nv:(r+1)*nv]...)
-			}
-			r++
-		}
-		wa, wb := wantA, wantB
-		if lastOnly {
-			wa, wb = wantA[len(wantA)-nv:], wantB[len(wantB)-nv:]
-		}
-		if i := firstDiff(gotA, wa); i >= 0 {
-			t.Errorf("last only %v: the adapted sequence's logit %d is %v, want %v", lastOnly, i, gotA[i], wa[i])
-		}
-		if i := firstDiff(gotB, wb); i >= 0 {
-			t.Errorf("last only %v: the plain sequence's logit %d is %v, want %v", lastOnly, i, gotB[i], wb[i])
-		}
+		checkPerRequest(t, named, pa, pb, 1, wantA, wantB, lastOnly)
 	}
+	nv := named.Config().NVocab
 	// An id past the named adapters is a malformed batch.
 	s, err := model.NewSequenceView(named.Config(), 4, 4, quant.F16)
 	if err != nil {
@@ -302,4 +259,142 @@ func TestLoRAPerRequest(t *testing.T) {
 	if _, err := model.Load(base, model.LoadOptions{LoRA: []model.LoRA{{Path: adapter, Name: "a"}, {Path: adapter, Name: "a"}}}); err == nil {
 		t.Fatal("a name given twice accepted")
 	}
+}
+
+// checkPerRequest runs prompts pa and pb interleaved in one batch, pa's
+// rows with adapter id and pb's with none, and checks their logits bit
+// for bit against wantA and wantB (teacher-forced, every position): of
+// every row, or with lastOnly of each sequence's last.
+func checkPerRequest(t *testing.T, m model.Model, pa, pb []int32, id int32, wantA, wantB []float32, lastOnly bool) {
+	t.Helper()
+	nv := m.Config().NVocab
+	cache, err := model.NewKVCache(m.Config(), 4, 4, quant.F16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv := model.KVView{Cache: cache, Tables: [][]int32{{0, 1}, {2, 3}}}
+	var b model.Batch
+	for i := range max(len(pa), len(pb)) {
+		for s, p := range [][]int32{pa, pb} {
+			if i < len(p) {
+				b.Tokens = append(b.Tokens, p[i])
+				b.Pos = append(b.Pos, int32(i))
+				b.Seq = append(b.Seq, int32(s))
+				b.Logits = append(b.Logits, !lastOnly || i == len(p)-1)
+				b.LoRA = append(b.LoRA, id*int32(1-s)) // sequence 0 asks for the adapter
+			}
+		}
+	}
+	out := make([]float32, b.NumLogits()*nv)
+	if err := m.Forward(&b, kv, out); err != nil {
+		t.Fatal(err)
+	}
+	var gotA, gotB []float32
+	r := 0
+	for i, s := range b.Seq {
+		if !b.Logits[i] {
+			continue
+		}
+		if s == 0 {
+			gotA = append(gotA, out[r*nv:(r+1)*nv]...)
+		} else {
+			gotB = append(gotB, out[r*nv:(r+1)*nv]...)
+		}
+		r++
+	}
+	wa, wb := wantA, wantB
+	if lastOnly {
+		wa, wb = wantA[len(wantA)-nv:], wantB[len(wantB)-nv:]
+	}
+	if i := firstDiff(gotA, wa); i >= 0 {
+		t.Errorf("adapter %d, last only %v: the adapted sequence's logit %d is %v, want %v", id, lastOnly, i, gotA[i], wa[i])
+	}
+	if i := firstDiff(gotB, wb); i >= 0 {
+		t.Errorf("adapter %d, last only %v: the plain sequence's logit %d is %v, want %v", id, lastOnly, i, gotB[i], wb[i])
+	}
+}
+
+// Adapters loaded while the model serves (AdapterLoader) act as those
+// given at load, bit for bit; an unloaded one's id stays invalid, a
+// failed load leaves nothing of itself behind, and ids are not reused.
+func TestLoRALoadWhileServing(t *testing.T) {
+	base := writeTiny(t, "F32", false, 5)
+	specs := []loraSpec{{"blk.0.attn_q.weight", 4}, {"blk.1.ffn_down.weight", 4}, {"blk.1.attn_output.weight", 2}, {"output.weight", 4}}
+	adapter, _ := writeLoRA(t, base, specs, 8, 1, 3)
+	other, _ := writeLoRA(t, base, []loraSpec{{"blk.0.ffn_up.weight", 8}}, 16, 1, 4)
+	// The second pair's B has the wrong shape: its first pair is bound
+	// before the load fails.
+	broken := rewriteGGUF(t, adapter, nil, map[string]tensorEdit{"blk.1.ffn_down.weight.lora_b": {dims: []uint64{4, 7}, data: make([]byte, 4*4*7)}}, nil)
+	load := func(lora ...model.LoRA) model.Model {
+		m, err := model.Load(base, model.LoadOptions{Threads: 2, LoRA: lora})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		return m
+	}
+	pa := []int32{1, 17, 42, 99, 3, 250, 7}
+	pb := []int32{1, 64, 128, 5, 31}
+	wantA := teacherForce(t, load(model.LoRA{Path: adapter, Scale: 1}), pa, len(pa))
+	wantOther := teacherForce(t, load(model.LoRA{Path: other, Scale: 1}), pa, len(pa))
+	plainA := teacherForce(t, load(), pa, len(pa))
+	wantB := teacherForce(t, load(), pb, len(pb))
+	if e := testshared.RelRMS(plainA, wantOther); e < 1e-2 {
+		t.Fatalf("the second adapter moves the logits by %.2g only", e)
+	}
+
+	m := load()
+	al, ok := m.(model.AdapterLoader)
+	if !ok {
+		t.Fatalf("%T does not load adapters while serving", m)
+	}
+	id, err := al.LoadLoRA(model.LoRA{Path: adapter, Scale: 1, Name: "a"})
+	if err != nil || id != 1 {
+		t.Fatalf("LoadLoRA: %d, %v", id, err)
+	}
+	checkPerRequest(t, m, pa, pb, 1, wantA, wantB, false)
+	if _, err := al.LoadLoRA(model.LoRA{Path: other, Scale: 1}); err == nil {
+		t.Error("an adapter without a name loaded while serving")
+	}
+	if _, err := al.LoadLoRA(model.LoRA{Path: broken, Scale: 1, Name: "broken"}); !errors.Is(err, model.ErrBadShape) {
+		t.Errorf("a broken adapter: %v", err)
+	}
+	if err := al.UnloadLoRA(1); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Config().LoRA; len(got) != 1 || got[0] != "" {
+		t.Fatalf("Config().LoRA after unloading = %q", got)
+	}
+	if err := al.UnloadLoRA(1); err == nil {
+		t.Error("an adapter unloaded twice")
+	}
+	s, err := model.NewSequenceView(m.Config(), 4, 4, quant.F16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nv := m.Config().NVocab
+	b := model.Batch{Tokens: []int32{1}, Pos: []int32{0}, Seq: []int32{0}, LoRA: []int32{1}}
+	if err := m.Forward(&b, s, make([]float32, nv)); !errors.Is(err, model.ErrBadBatch) {
+		t.Fatalf("an unloaded adapter's id: %v", err)
+	}
+	// The same name again, and another adapter: new ids, and no trace of
+	// the unloaded adapter nor of the broken one's bound pair.
+	for _, tc := range []struct {
+		path string
+		want []float32
+	}{{adapter, wantA}, {other, wantOther}} {
+		id, err := al.LoadLoRA(model.LoRA{Path: tc.path, Scale: 1, Name: "a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkPerRequest(t, m, pa, pb, id, tc.want, wantB, true)
+		if err := al.UnloadLoRA(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := m.Config().LoRA; len(got) != 3 {
+		t.Errorf("Config().LoRA = %q, want three unloaded slots", got)
+	}
+	// Without adapters the model is the base model again.
+	checkPerRequest(t, m, pb, pb, 0, wantB, wantB, false)
 }

@@ -73,6 +73,9 @@ func (m *transformer) plan(b *Batch, kv KVView, out []float32) (*plan, error) {
 		if id < 0 || int(id) > len(m.hp.LoRA) {
 			return nil, fmt.Errorf("adapter %d at batch row %d (the model has %d named adapters): %w", id, i, len(m.hp.LoRA), ErrBadBatch)
 		}
+		if id > 0 && m.hp.LoRA[id-1] == "" {
+			return nil, fmt.Errorf("adapter %d at batch row %d was unloaded: %w", id, i, ErrBadBatch)
+		}
 		if id != 0 {
 			p.lora = b.LoRA
 		}

@@ -493,3 +493,87 @@ func TestLoRAModules(t *testing.T) {
 		}
 	}
 }
+
+// With AllowLoRAUpdates, adapters are loaded and unloaded over HTTP as
+// vLLM does it: a loaded one is a model at once, an unloaded one is gone
+// at once; names stay unique and apart from the base model's; a missing
+// file is a 404, a file that is no adapter a 400. Without it the routes
+// do not exist.
+func TestLoRAUpdates(t *testing.T) {
+	closed := newTestServer(t, Config{ModelName: "base"}, "x")
+	if status, _, body := closed.do("POST", "/v1/load_lora_adapter", `{"lora_name":"ko","lora_path":"/a/ko.gguf"}`); status != http.StatusNotFound {
+		t.Fatalf("load without AllowLoRAUpdates: %d %s", status, body)
+	}
+
+	ts := newTestServer(t, Config{ModelName: "base", AllowLoRAUpdates: true, APIKeys: []string{"k"},
+		LoRAModules: []LoRAModule{{"sql", "/a/sql.gguf"}}}, "x")
+	ts.eng.loras = []string{"sql"} // the engine's adapter 1, as at start
+	auth := []string{"Authorization", "Bearer k"}
+	do := func(path, body string) (int, string) {
+		t.Helper()
+		status, _, b := ts.do("POST", path, body, auth...)
+		return status, string(b)
+	}
+	if status, _, _ := ts.do("POST", "/v1/load_lora_adapter", `{"lora_name":"ko","lora_path":"/a/ko.gguf"}`); status != http.StatusUnauthorized {
+		t.Fatalf("load without the API key: %d", status)
+	}
+	status, body := do("/v1/load_lora_adapter", `{"lora_name":"ko","lora_path":"/a/ko.gguf"}`)
+	if status != 200 || body != "Success: LoRA adapter 'ko' added successfully." {
+		t.Fatalf("load: %d %s", status, body)
+	}
+	chat := func(model string) (int, string) {
+		t.Helper()
+		return do("/v1/chat/completions", `{"model":"`+model+`","messages":[{"role":"user","content":"a"}]}`)
+	}
+	if status, body := chat("ko"); status != 200 || !strings.Contains(body, `"model":"ko"`) || ts.eng.last().LoRA != 2 {
+		t.Fatalf("chat with the loaded adapter: %d %s (adapter %d)", status, body, ts.eng.last().LoRA)
+	}
+	status, _, raw := ts.do("GET", "/v1/models", "", auth...)
+	var list modelList
+	if status != 200 || json.Unmarshal(raw, &list) != nil || len(list.Data) != 3 || list.Data[2].ID != "ko" || list.Data[2].Root != "/a/ko.gguf" {
+		t.Fatalf("models: %d %s", status, raw)
+	}
+	for _, tc := range []struct {
+		body   string
+		status int
+		want   string
+	}{
+		{`{"lora_name":"ko","lora_path":"/a/other.gguf"}`, 400, "loaded already"},
+		{`{"lora_name":"base","lora_path":"/a/other.gguf"}`, 400, "base model's name"},
+		{`{"lora_name":"x"}`, 400, "must be given"},
+		{`{"lora_name":"x","lora_path":"missing.gguf"}`, 404, "no LoRA adapter at 'missing.gguf'"},
+		{`{"lora_name":"x","lora_path":"bad.gguf"}`, 400, "not an adapter"},
+	} {
+		if status, body := do("/v1/load_lora_adapter", tc.body); status != tc.status || !strings.Contains(body, tc.want) {
+			t.Errorf("load %s: %d %s, want %d and %q", tc.body, status, body, tc.status, tc.want)
+		}
+	}
+	// The adapter given at start goes like one loaded later.
+	if status, body := do("/v1/unload_lora_adapter", `{"lora_name":"sql"}`); status != 200 || body != "Success: LoRA adapter 'sql' removed successfully." {
+		t.Fatalf("unload: %d %s", status, body)
+	}
+	if ts.eng.loras[0] != "" {
+		t.Errorf("the engine still serves sql: %q", ts.eng.loras)
+	}
+	if status, body := chat("sql"); status != http.StatusNotFound || !strings.Contains(body, "'base', 'ko'") {
+		t.Errorf("chat with an unloaded adapter: %d %s", status, body)
+	}
+	for _, tc := range []struct {
+		body   string
+		status int
+	}{{`{"lora_name":"sql"}`, 404}, {`{}`, 400}, {`{"lora_int_id":1}`, 404}, {`{"lora_name":"ko","lora_int_id":1}`, 404}} {
+		if status, body := do("/v1/unload_lora_adapter", tc.body); status != tc.status {
+			t.Errorf("unload %s: %d %s, want %d", tc.body, status, body, tc.status)
+		}
+	}
+	if status, body := do("/v1/unload_lora_adapter", `{"lora_int_id":2}`); status != 200 || !strings.Contains(body, "'ko'") {
+		t.Errorf("unload by id: %d %s", status, body)
+	}
+	// A name unloaded may be loaded again, from another file.
+	if status, body := do("/v1/load_lora_adapter", `{"lora_name":"sql","lora_path":"/b/sql.gguf"}`); status != 200 {
+		t.Fatalf("load again: %d %s", status, body)
+	}
+	if status, body := chat("sql"); status != 200 || ts.eng.last().LoRA != 3 {
+		t.Errorf("chat with the reloaded adapter: %d %s (adapter %d)", status, body, ts.eng.last().LoRA)
+	}
+}

@@ -71,8 +71,10 @@ func statusOf(err error) (status int, typ, code string) {
 		return http.StatusBadRequest, "invalid_request_error", "context_length_exceeded"
 	case errors.Is(err, ErrUnauthorized):
 		return http.StatusUnauthorized, "invalid_request_error", "invalid_api_key"
-	case errors.Is(err, ErrModelNotFound):
+	case errors.Is(err, ErrModelNotFound), errors.Is(err, engine.ErrUnknownAdapter):
 		return http.StatusNotFound, "invalid_request_error", "model_not_found"
+	case errors.Is(err, errFileNotFound):
+		return http.StatusNotFound, "invalid_request_error", "not_found"
 	case errors.Is(err, ErrRouteNotFound):
 		return http.StatusNotFound, "invalid_request_error", "not_found"
 	case errors.Is(err, ErrMethod):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"strings"
@@ -73,6 +74,33 @@ type fakeEngine struct {
 	active    int
 	submitted []engine.Request
 	seqs      []*fakeSeq
+	loras     []string // adapters by id, "" once unloaded (LoadLoRA)
+}
+
+// LoadLoRA implements AdapterLoader: a path "missing…" does not exist, a
+// path "bad…" is no adapter.
+func (f *fakeEngine) LoadLoRA(name, path string) (int32, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case strings.HasPrefix(path, "missing"):
+		return 0, fmt.Errorf("open %s: %w", path, fs.ErrNotExist)
+	case strings.HasPrefix(path, "bad"):
+		return 0, fmt.Errorf("%s: not an adapter", path)
+	}
+	f.loras = append(f.loras, name)
+	return int32(len(f.loras)), nil
+}
+
+// UnloadLoRA implements AdapterLoader.
+func (f *fakeEngine) UnloadLoRA(id int32) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if id < 1 || int(id) > len(f.loras) || f.loras[id-1] == "" {
+		return fmt.Errorf("no adapter %d", id)
+	}
+	f.loras[id-1] = ""
+	return nil
 }
 
 type fakeSeq struct {

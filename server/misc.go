@@ -59,7 +59,7 @@ func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 func (s *Server) modelObject(lora int32) modelJSON {
 	m := modelJSON{ID: s.modelName(lora), Object: "model", Created: s.created, OwnedBy: "nuri"}
 	if lora > 0 {
-		m.Root, m.Parent = s.cfg.LoRAModules[lora-1].Path, s.cfg.ModelName
+		m.Root, m.Parent = s.loras.module(lora).Path, s.cfg.ModelName
 	}
 	if b := s.backend.Load(); b != nil {
 		m.MaxModelLen = b.Engine.NCtx()
@@ -69,8 +69,8 @@ func (s *Server) modelObject(lora int32) modelJSON {
 
 func (s *Server) handleModels(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 	list := modelList{Object: "list", Data: []modelJSON{s.modelObject(0)}}
-	for i := range s.cfg.LoRAModules {
-		list.Data = append(list.Data, s.modelObject(int32(i+1)))
+	for _, id := range s.loras.ids() {
+		list.Data = append(list.Data, s.modelObject(id))
 	}
 	return s.writeJSON(ctx, list)
 }

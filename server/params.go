@@ -78,8 +78,8 @@ func (s *Server) checkModel(name string) error {
 		return nil
 	}
 	served := "'" + s.cfg.ModelName + "'"
-	for _, m := range s.cfg.LoRAModules {
-		served += ", '" + m.Name + "'"
+	for _, id := range s.loras.ids() {
+		served += ", '" + s.loras.module(id).Name + "'"
 	}
 	return &apiError{err: ErrModelNotFound, param: "model", msg: fmt.Sprintf("The model '%s' does not exist. This server serves %s.", name, served)}
 }
@@ -88,10 +88,8 @@ func (s *Server) checkModel(name string) error {
 // tokenize): a LoRA module's name is a model too. It returns the
 // adapter's id for engine.Request.LoRA (0: the base model).
 func (s *Server) generationModel(name string) (int32, error) {
-	for i, m := range s.cfg.LoRAModules {
-		if name == m.Name {
-			return int32(i + 1), nil
-		}
+	if id, ok := s.loras.lookup(name); ok {
+		return id, nil
 	}
 	return 0, s.checkModel(name)
 }
@@ -99,7 +97,7 @@ func (s *Server) generationModel(name string) (int32, error) {
 // modelName is the name replies carry for adapter id lora.
 func (s *Server) modelName(lora int32) string {
 	if lora > 0 {
-		return s.cfg.LoRAModules[lora-1].Name
+		return s.loras.module(lora).Name
 	}
 	return s.cfg.ModelName
 }

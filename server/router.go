@@ -58,6 +58,14 @@ func (s *Server) routes(path string) []route {
 		return []route{{method: "POST", auth: true, h: s.handleTokenize}}
 	case "/detokenize":
 		return []route{{method: "POST", auth: true, h: s.handleDetokenize}}
+	case "/v1/load_lora_adapter":
+		if s.cfg.AllowLoRAUpdates {
+			return []route{{method: "POST", auth: true, h: s.handleLoadLoRA}}
+		}
+	case "/v1/unload_lora_adapter":
+		if s.cfg.AllowLoRAUpdates {
+			return []route{{method: "POST", auth: true, h: s.handleUnloadLoRA}}
+		}
 	}
 	if strings.HasPrefix(path, "/v1/models/") && len(path) > len("/v1/models/") {
 		return []route{{method: "GET", auth: true, h: s.handleModel}}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +37,11 @@ type Config struct {
 	// engine.Request.LoRA i+1). A generation request whose "model" names
 	// one runs with it; /v1/models lists them (vLLM's --lora-modules).
 	LoRAModules []LoRAModule
+	// AllowLoRAUpdates opens POST /v1/load_lora_adapter and
+	// /v1/unload_lora_adapter (vLLM's routes under its
+	// VLLM_ALLOW_RUNTIME_LORA_UPDATING): clients may then load any
+	// adapter file the server can read, so it is off by default.
+	AllowLoRAUpdates bool
 	// APIKeys, when not empty, are required as "Authorization: Bearer K"
 	// on every route but /health and /metrics.
 	APIKeys []string
@@ -90,6 +96,9 @@ type Server struct {
 	active tracker
 
 	responses *responseStore // nil: responses are not kept
+
+	loras  *loraModules // per-request adapters by model name
+	loraMu sync.Mutex   // serialises adapter loads and unloads
 }
 
 // New builds a server in the loading state: /health answers 503 and API
@@ -144,6 +153,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, enc: enc,
 		created: time.Now().Unix(), idPrefix: hex.EncodeToString(rnd[:]),
+		loras: newLoRAModules(cfg.LoRAModules),
 	}
 	if cfg.StoredResponses == 0 {
 		cfg.StoredResponses = DefaultStoredResponses

@@ -55,6 +55,7 @@ type serveConfig struct {
 	eng                   engine.Config
 	draft                 draftFlags
 	lora                  []model.LoRA
+	allowLoRAUpdates      bool
 	device                deviceFlags
 }
 
@@ -107,6 +108,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 		}
 		return nil
 	})
+	fs.BoolVar(&c.allowLoRAUpdates, "allow-lora-updates", false, "open POST /v1/load_lora_adapter and /v1/unload_lora_adapter (vLLM's routes; VLLM_ALLOW_RUNTIME_LORA_UPDATING=true opens them too): clients may load any adapter file the server can read")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or console")
 	addDeviceFlags(fs, &c.device)
@@ -116,6 +118,9 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
+	}
+	if v := strings.ToLower(strings.TrimSpace(os.Getenv("VLLM_ALLOW_RUNTIME_LORA_UPDATING"))); v == "1" || v == "true" {
+		c.allowLoRAUpdates = true // a vLLM deployment's setting carries over
 	}
 	fail := func(format string, a ...any) (*serveConfig, error) {
 		fmt.Fprintf(stderr, "nuri serve: "+format+"\n", a...)
@@ -289,7 +294,7 @@ func serveModel(ctx context.Context, c *serveConfig, log *zap.Logger, stdout io.
 		ModelName: c.alias, AcceptModels: []string{filepath.Base(c.model), c.model},
 		APIKeys: c.apiKeys, CORSOrigins: c.corsOrigins, MaxBodyBytes: c.maxBody, Logger: log,
 		StoredResponses: storedCount(c.storedResponses), StoredResponseBytes: c.storedResponseMiB << 20,
-		LoRAModules: loraModules(c.lora),
+		LoRAModules: loraModules(c.lora), AllowLoRAUpdates: c.allowLoRAUpdates,
 	})
 	if err != nil {
 		return err
@@ -302,6 +307,9 @@ func serveModel(ctx context.Context, c *serveConfig, log *zap.Logger, stdout io.
 	go func() { serveErr <- srv.Serve(ln) }() // /health says "loading" meanwhile
 	addr := ln.Addr().String()
 	log.Info("listening", zap.String("addr", addr), zap.String("model", c.model))
+	if c.allowLoRAUpdates {
+		log.Warn("LoRA adapters may be loaded and unloaded over HTTP (POST /v1/load_lora_adapter, /v1/unload_lora_adapter): any client with access may make the server read a file it names")
+	}
 
 	be, closeBackend, err := loadBackend(ctx, c, srv.Metrics(), log)
 	if err != nil {

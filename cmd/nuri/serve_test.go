@@ -938,3 +938,99 @@ func TestServeLoRAModules(t *testing.T) {
 		t.Fatalf("models: %v %+v", err, models)
 	}
 }
+
+// With --allow-lora-updates an adapter loaded over HTTP serves requests
+// as the same file given with --lora does, next to the base model's; a
+// request running with it when it is unloaded finishes with it; after
+// that its name is unknown.
+func TestServeLoRAUpdates(t *testing.T) {
+	adapter := storiesAdapter(t, 0.05)
+	const prompt = "Once upon a time"
+	complete := func(base, model string) (string, error) {
+		client := openaiClient(base)
+		c, err := client.Completions.New(t.Context(), openai.CompletionNewParams{
+			Model: openai.CompletionNewParamsModel(model), Prompt: openai.CompletionNewParamsPromptUnion{OfString: openai.String(prompt)},
+			MaxTokens: openai.Int(60), Temperature: openai.Float(0),
+		})
+		if err != nil {
+			return "", err
+		}
+		return c.Choices[0].Text, nil
+	}
+	must := func(s string, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	adapted := must(complete(startServe(t, "--lora", adapter), "stories260K"))
+	base := startServe(t, "--allow-lora-updates")
+	plain := must(complete(base, "stories260K"))
+	if adapted == plain {
+		t.Fatal("the adapter changes nothing: the test would not tell the models apart")
+	}
+	post := func(path, body string) string {
+		t.Helper()
+		resp, err := http.Post(base+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	loadBody, err := json.Marshal(map[string]string{"lora_name": "story-lora", "lora_path": adapter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post("/v1/load_lora_adapter", string(loadBody))
+	var wg sync.WaitGroup
+	got := make([]string, 6)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], _ = complete(base, []string{"stories260K", "story-lora"}[i%2])
+		}()
+	}
+	wg.Wait()
+	for i, g := range got {
+		if want := []string{plain, adapted}[i%2]; g != want {
+			t.Errorf("request %d: %q, want %q", i, g, want)
+		}
+	}
+	// Unloaded while a stream runs with it.
+	client := openaiClient(base)
+	stream := client.Completions.NewStreaming(t.Context(), openai.CompletionNewParams{
+		Model: "story-lora", Prompt: openai.CompletionNewParamsPromptUnion{OfString: openai.String(prompt)},
+		MaxTokens: openai.Int(60), Temperature: openai.Float(0),
+	})
+	var text strings.Builder
+	unloaded := false
+	for stream.Next() {
+		for _, c := range stream.Current().Choices {
+			text.WriteString(c.Text)
+		}
+		if !unloaded {
+			post("/v1/unload_lora_adapter", `{"lora_name":"story-lora"}`)
+			unloaded = true
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if text.String() != adapted {
+		t.Errorf("the stream across the unload: %q, want %q", text.String(), adapted)
+	}
+	var apiErr *openai.Error
+	if _, err := complete(base, "story-lora"); !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound {
+		t.Errorf("a request for the unloaded adapter: %v", err)
+	}
+	if s := must(complete(base, "stories260K")); s != plain {
+		t.Errorf("the base model after the unload: %q, want %q", s, plain)
+	}
+}

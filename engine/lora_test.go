@@ -1,0 +1,158 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Adapters loaded while the engine runs serve requests as those given at
+// start do. Unloading one refuses new requests at once, lets the running
+// ones finish with it and only then takes it out of the model; a failed
+// load changes nothing, and ids are never reused.
+func TestLoadLoRAWhileServing(t *testing.T) {
+	e, f := newFakeEngine(t, Config{NumBlocks: 64}, 256)
+	p := prompt(9, 20)
+	run := func(lora int32) {
+		t.Helper()
+		s := submit(t, e, Request{Prompt: p, MaxTokens: 8, Sampling: greedyParams(), IgnoreEOS: true, LoRA: lora})
+		out := drive(t, e, []*Sequence{s}, 1000)[0]
+		if want := referenceLoRA(p, greedyParams(), 8, 256, true, lora); !slices.Equal(out.tokens, want) {
+			t.Fatalf("adapter %d: %v, want %v", lora, out.tokens, want)
+		}
+	}
+	if _, err := e.Submit(t.Context(), Request{Prompt: p, Sampling: greedyParams(), LoRA: 1}); !errors.Is(err, ErrUnknownAdapter) {
+		t.Fatalf("an adapter before any is loaded: %v", err)
+	}
+	if _, err := e.LoadLoRA("a", "bad.gguf"); err == nil {
+		t.Fatal("the model's refusal was not reported")
+	}
+	id, err := e.LoadLoRA("a", "a.gguf")
+	if err != nil || id != 1 {
+		t.Fatalf("LoadLoRA: %d, %v", id, err)
+	}
+	run(1)
+	if _, err := e.LoadLoRA("a", "other.gguf"); !errors.Is(err, ErrInvalidRequest) {
+		t.Fatalf("a name loaded twice: %v", err)
+	}
+
+	// A request running with the adapter when it is unloaded.
+	long := submit(t, e, Request{Prompt: p, MaxTokens: 30, Sampling: greedyParams(), IgnoreEOS: true, LoRA: 1})
+	for range 5 {
+		e.step()
+	}
+	if err := e.UnloadLoRA(1); err != nil {
+		t.Fatal(err)
+	}
+	if !f.loraLoaded(1) {
+		t.Fatal("the adapter left the model while a request ran with it")
+	}
+	if got := e.LoRANames(); !slices.Equal(got, []string{""}) {
+		t.Errorf("LoRANames = %q", got)
+	}
+	if _, err := e.Submit(t.Context(), Request{Prompt: p, Sampling: greedyParams(), LoRA: 1}); !errors.Is(err, ErrUnknownAdapter) {
+		t.Fatalf("a request for an unloaded adapter: %v", err)
+	}
+	if err := e.UnloadLoRA(1); !errors.Is(err, ErrUnknownAdapter) {
+		t.Fatalf("unloaded twice: %v", err)
+	}
+	// Its name is free again at once, under a new id.
+	id, err = e.LoadLoRA("a", "a2.gguf")
+	if err != nil || id != 2 {
+		t.Fatalf("LoadLoRA again: %d, %v", id, err)
+	}
+	out := drive(t, e, []*Sequence{long}, 1000)[0]
+	if want := referenceLoRA(p, greedyParams(), 30, 256, true, 1); !slices.Equal(out.tokens, want) {
+		t.Fatalf("the running request: %v, want %v", out.tokens, want)
+	}
+	if f.loraLoaded(1) {
+		t.Fatal("the adapter stayed in the model after its last request")
+	}
+	run(2)
+	if err := e.UnloadLoRA(2); err != nil || f.loraLoaded(2) {
+		t.Fatalf("an idle adapter's unload: %v (still loaded: %v)", err, f.loraLoaded(2))
+	}
+	if f.bad != nil {
+		t.Fatal(f.bad)
+	}
+	if got := e.LoRANames(); !slices.Equal(got, []string{"", ""}) {
+		t.Errorf("LoRANames = %q", got)
+	}
+}
+
+// A request cancelled while it waits still releases its adapter.
+func TestUnloadLoRAAfterCancel(t *testing.T) {
+	e, f := newFakeEngine(t, Config{NumBlocks: 64}, 256)
+	id, err := e.LoadLoRA("a", "a.gguf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := submit(t, e, Request{Prompt: prompt(3, 10), MaxTokens: 8, Sampling: greedyParams(), LoRA: id})
+	if err := e.UnloadLoRA(id); err != nil {
+		t.Fatal(err)
+	}
+	s.Cancel()
+	drive(t, e, []*Sequence{s}, 100)
+	if f.loraLoaded(id) {
+		t.Fatal("a cancelled request kept its adapter loaded")
+	}
+}
+
+// Loads and unloads race with requests on the running loop: every
+// request for a loaded adapter gets that adapter's reply or, once it is
+// unloaded, ErrUnknownAdapter; the model never sees an id it has let go.
+func TestLoRAUpdatesWhileRunning(t *testing.T) {
+	e, f := newFakeEngine(t, Config{NumBlocks: 96, MaxNumSeqs: 6}, 256)
+	f.delay = 100 * time.Microsecond
+	stop := runEngine(t, e)
+	p := prompt(4, 12)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for round := range 6 {
+		id, err := e.LoadLoRA(fmt.Sprintf("a%d", round%2), "a.gguf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s, err := e.Submit(t.Context(), Request{Prompt: p, MaxTokens: 10, Sampling: greedyParams(), IgnoreEOS: true, LoRA: id})
+				if errors.Is(err, ErrUnknownAdapter) {
+					return // unloaded before it came
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				out := readAll(s)
+				if want := referenceLoRA(p, greedyParams(), 10, 256, true, id); !slices.Equal(out.tokens, want) {
+					errs <- fmt.Errorf("adapter %d: %v, want %v", id, out.tokens, want)
+				}
+			}()
+		}
+		time.Sleep(time.Duration(round) * time.Millisecond)
+		if err := e.UnloadLoRA(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if f.bad != nil {
+		t.Fatal(f.bad)
+	}
+	for id := int32(1); id <= 6; id++ {
+		if f.loraLoaded(id) {
+			t.Errorf("adapter %d still loaded after its requests", id)
+		}
+	}
+}

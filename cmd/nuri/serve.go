@@ -62,7 +62,14 @@ type serveConfig struct {
 // parseServe reads flags, with NURI_<FLAG> environment fallbacks (for
 // example NURI_API_KEY, NURI_ADDR).
 func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	return parseServeAs("serve", args, stderr, nil)
+}
+
+// parseServeAs is parseServe for a command named name that takes serve's
+// flags (nuri batch): more, a hook run before the environment and the
+// arguments are read, adds its own flags and may change defaults.
+func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *flag.FlagSet)) (*serveConfig, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := &serveConfig{}
 	fs.StringVar(&c.model, "model", "", "GGUF model file (required)")
@@ -112,6 +119,9 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or console")
 	addDeviceFlags(fs, &c.device)
+	if more != nil {
+		more(fs)
+	}
 	if err := envDefaults(fs); err != nil {
 		fmt.Fprintln(stderr, err)
 		return nil, errUsage
@@ -123,7 +133,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 		c.allowLoRAUpdates = true // a vLLM deployment's setting carries over
 	}
 	fail := func(format string, a ...any) (*serveConfig, error) {
-		fmt.Fprintf(stderr, "nuri serve: "+format+"\n", a...)
+		fmt.Fprintf(stderr, "nuri "+name+": "+format+"\n", a...)
 		fs.Usage()
 		return nil, errUsage
 	}
@@ -290,12 +300,7 @@ func serveModel(ctx context.Context, c *serveConfig, log *zap.Logger, stdout io.
 		return fmt.Errorf("model: %w", err)
 	}
 	_ = f.Close() // only opened to check it can be read
-	srv, err := server.New(server.Config{
-		ModelName: c.alias, AcceptModels: []string{filepath.Base(c.model), c.model},
-		APIKeys: c.apiKeys, CORSOrigins: c.corsOrigins, MaxBodyBytes: c.maxBody, Logger: log,
-		StoredResponses: storedCount(c.storedResponses), StoredResponseBytes: c.storedResponseMiB << 20,
-		LoRAModules: loraModules(c.lora), AllowLoRAUpdates: c.allowLoRAUpdates,
-	})
+	srv, err := newServer(c, log)
 	if err != nil {
 		return err
 	}
@@ -340,6 +345,16 @@ func serveModel(ctx context.Context, c *serveConfig, log *zap.Logger, stdout io.
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// newServer is the server the flags in c describe, without a backend.
+func newServer(c *serveConfig, log *zap.Logger) (*server.Server, error) {
+	return server.New(server.Config{
+		ModelName: c.alias, AcceptModels: []string{filepath.Base(c.model), c.model},
+		APIKeys: c.apiKeys, CORSOrigins: c.corsOrigins, MaxBodyBytes: c.maxBody, Logger: log,
+		StoredResponses: storedCount(c.storedResponses), StoredResponseBytes: c.storedResponseMiB << 20,
+		LoRAModules: loraModules(c.lora), AllowLoRAUpdates: c.allowLoRAUpdates,
+	})
 }
 
 // loadBackend loads the model and tokenizer, picks the chat renderer and

@@ -67,6 +67,10 @@ type Request struct {
 	// the id LoadLoRA returned). Cached prompt blocks are shared only
 	// between requests with the same adapter.
 	LoRA int32
+	// Priority orders requests under Config.SchedulingPolicy "priority":
+	// lower runs first (vLLM's field; negative values go before the
+	// default 0). It must be 0 under "fcfs".
+	Priority int
 }
 
 // TokenLogprob is one candidate token and its log-probability.

@@ -23,6 +23,10 @@ const (
 	DefaultSpecNgramMin        = 2
 	DefaultSpecMaxSeqs         = 2
 	DefaultPredictionTokens    = 15
+
+	// PolicyFCFS and PolicyPriority are Config.SchedulingPolicy's values.
+	PolicyFCFS     = "fcfs"
+	PolicyPriority = "priority"
 	// maxSpecTokens bounds Config.SpecTokens: a longer draft is almost
 	// never accepted whole, and each token of it costs a logits row.
 	maxSpecTokens = 32
@@ -57,6 +61,12 @@ type Config struct {
 	// MaxQueuedRequests bounds the requests waiting for admission; Submit
 	// beyond it returns ErrQueueFull.
 	MaxQueuedRequests int
+	// SchedulingPolicy is PolicyFCFS (the default: arrival order) or
+	// PolicyPriority (vLLM's --scheduling-policy priority): requests are
+	// admitted by Request.Priority, lower first, then arrival; running
+	// sequences are stepped in that order, and one that cannot get a KV
+	// block preempts the lowest-priority, latest-arrived running one.
+	SchedulingPolicy string
 	// DisablePrefixCaching turns off reuse of cached prompt blocks.
 	DisablePrefixCaching bool
 	// EventBuffer is the capacity of each sequence's event channel. A slow
@@ -143,6 +153,9 @@ func (c Config) withDefaults() (Config, quant.Type, error) {
 	if c.KVCacheType == "" {
 		c.KVCacheType = DefaultKVCacheType
 	}
+	if c.SchedulingPolicy == "" {
+		c.SchedulingPolicy = PolicyFCFS
+	}
 	if c.SpecNgramMax == 0 {
 		c.SpecNgramMax = DefaultSpecNgramMax
 	}
@@ -172,6 +185,8 @@ func (c Config) withDefaults() (Config, quant.Type, error) {
 	switch {
 	case c.BlockSize < 1:
 		return c, 0, fmt.Errorf("block size %d must be ≥ 1", c.BlockSize)
+	case c.SchedulingPolicy != PolicyFCFS && c.SchedulingPolicy != PolicyPriority:
+		return c, 0, fmt.Errorf("scheduling policy %q: want %s or %s", c.SchedulingPolicy, PolicyFCFS, PolicyPriority)
 	case c.NumBlocks < 0:
 		return c, 0, fmt.Errorf("number of KV blocks %d must be ≥ 0", c.NumBlocks)
 	case c.KVCacheMemory < 0:

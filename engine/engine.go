@@ -200,6 +200,7 @@ func (e *Engine) Submit(ctx context.Context, r Request) (*Sequence, error) {
 	}
 	e.queued++
 	e.nextID++
+	s.arrival = e.nextID
 	s.id = r.ID
 	if s.id == "" {
 		s.id = "seq-" + strconv.FormatUint(e.nextID, 10)
@@ -224,6 +225,8 @@ func (e *Engine) validate(r *Request) error {
 		return fmt.Errorf("%w: max tokens %d", ErrInvalidRequest, r.MaxTokens)
 	case r.TopLogprobs < 0:
 		return fmt.Errorf("%w: top logprobs %d", ErrInvalidRequest, r.TopLogprobs)
+	case r.Priority != 0 && e.cfg.SchedulingPolicy != PolicyPriority:
+		return fmt.Errorf("%w: priority %d needs the priority scheduling policy (this engine schedules %s)", ErrInvalidRequest, r.Priority, e.cfg.SchedulingPolicy)
 	}
 	for i, t := range r.Prompt {
 		if t < 0 || int(t) >= e.mcfg.NVocab {
@@ -355,7 +358,13 @@ func (e *Engine) intake() {
 	in := e.incoming
 	e.incoming = nil
 	e.mu.Unlock()
-	e.waiting = append(e.waiting, in...)
+	if e.cfg.SchedulingPolicy != PolicyPriority {
+		e.waiting = append(e.waiting, in...)
+		return
+	}
+	for _, s := range in {
+		e.waiting = insertByPriority(e.waiting, s)
+	}
 }
 
 type nopObserver struct{}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -23,15 +24,25 @@ type work struct {
 // cannot get a block preempts the newest running sequence not yet planned
 // (possibly itself). On a static-shape device the budget is a bucket shape
 // (see stepBuckets), so the step's padded shape never exceeds it.
+//
+// Under the priority policy both queues are kept in priority order
+// (insertByPriority) and the running sequences are planned in one pass in
+// that order, decodes and prefills alike: the unplanned ones, from which
+// a victim is taken, are then exactly those of the same or lower
+// priority, and the last of them is the lowest-priority, latest arrival.
 func (e *Engine) plan() []work {
 	e.stepNo++
 	budget := e.bucket.budget // MaxNumBatchedTokens, capped to a bucket shape
 	plan := e.scratch.plan[:0]
 	before := e.counters.preemptions
-	for _, decodes := range []bool{true, false} {
+	passes := []func(*Sequence) bool{(*Sequence).isDecode, func(s *Sequence) bool { return !s.isDecode() }}
+	if e.cfg.SchedulingPolicy == PolicyPriority {
+		passes = []func(*Sequence) bool{func(*Sequence) bool { return true }}
+	}
+	for _, inPass := range passes {
 		for i := 0; i < len(e.running) && budget > 0; i++ {
 			s := e.running[i]
-			if s.lastPlan == e.stepNo || s.isDecode() != decodes {
+			if s.lastPlan == e.stepNo || !inPass(s) {
 				continue
 			}
 			n := min(len(s.tokens)-s.nComputed, budget, e.chunkCap(s))
@@ -53,7 +64,11 @@ func (e *Engine) plan() []work {
 			break
 		}
 		e.waiting = e.waiting[1:]
-		e.running = append(e.running, s)
+		if e.cfg.SchedulingPolicy == PolicyPriority {
+			e.running = insertByPriority(e.running, s)
+		} else {
+			e.running = append(e.running, s)
+		}
 		s.lastPlan = e.stepNo
 		plan = append(plan, work{s, n, 0})
 		budget -= n
@@ -339,14 +354,19 @@ func (e *Engine) newestUnplanned() *Sequence {
 	return nil
 }
 
-// preempt frees s's blocks and puts it at the front of the waiting queue.
-// Its tokens, sampler and text state are kept: when readmitted it
-// recomputes its K/V (cheaply, through the prefix cache when its blocks
-// are still cached) and continues exactly where it stopped.
+// preempt frees s's blocks and puts it at the front of the waiting queue
+// (under the priority policy, at its place by priority). Its tokens,
+// sampler and text state are kept: when readmitted it recomputes its K/V
+// (cheaply, through the prefix cache when its blocks are still cached)
+// and continues exactly where it stopped.
 func (e *Engine) preempt(s *Sequence) {
 	e.freeBlocks(s)
 	e.running = slices.DeleteFunc(e.running, func(x *Sequence) bool { return x == s })
-	e.waiting = slices.Insert(e.waiting, 0, s)
+	if e.cfg.SchedulingPolicy == PolicyPriority {
+		e.waiting = insertByPriority(e.waiting, s)
+	} else {
+		e.waiting = slices.Insert(e.waiting, 0, s)
+	}
 	e.counters.preemptions++
 	e.log.Debug("preempted", zapSeq(s), zapInt("n_tokens", len(s.tokens)))
 }
@@ -365,4 +385,16 @@ func (e *Engine) dequeue() {
 	e.mu.Lock()
 	e.queued--
 	e.mu.Unlock()
+}
+
+// insertByPriority inserts s into q, which is in priority order (lower
+// Request.Priority first, then earlier arrival), at its place.
+func insertByPriority(q []*Sequence, s *Sequence) []*Sequence {
+	i, _ := slices.BinarySearchFunc(q, s, func(a, b *Sequence) int {
+		if c := cmp.Compare(a.req.Priority, b.req.Priority); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.arrival, b.arrival)
+	})
+	return slices.Insert(q, i, s)
 }

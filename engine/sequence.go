@@ -12,6 +12,7 @@ import (
 type Sequence struct {
 	e         *Engine
 	id        string
+	arrival   uint64 // submission order
 	req       Request
 	events    chan Event
 	cancelled atomic.Bool

@@ -577,3 +577,24 @@ func TestLoRAUpdates(t *testing.T) {
 		t.Errorf("chat with the reloaded adapter: %d %s (adapter %d)", status, body, ts.eng.last().LoRA)
 	}
 }
+
+// vLLM's "priority" reaches the engine from every generation route.
+func TestPriorityField(t *testing.T) {
+	ts := newTestServer(t, Config{}, "x")
+	for _, tc := range []struct{ path, body string }{
+		{"/v1/completions", `{"prompt":"a","priority":3}`},
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"priority":-2}`},
+		{"/v1/responses", `{"input":"a","priority":7}`},
+	} {
+		if status, _, body := ts.do("POST", tc.path, tc.body); status != 200 {
+			t.Fatalf("%s: %d %s", tc.path, status, body)
+		}
+		var want struct{ Priority int }
+		if err := json.Unmarshal([]byte(tc.body), &want); err != nil {
+			t.Fatal(err)
+		}
+		if got := ts.eng.last().Priority; got != want.Priority {
+			t.Errorf("%s: priority %d reached the engine, want %d", tc.path, got, want.Priority)
+		}
+	}
+}

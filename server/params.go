@@ -118,6 +118,7 @@ func (s *Server) baseRequest(f *samplingFields, b *Backend) (engine.Request, int
 		return r, 0, err
 	}
 	r.LoRA = lora
+	r.Priority = f.Priority
 	c, err := b.outputConstraint(f)
 	if err != nil {
 		return r, 0, err

@@ -27,6 +27,7 @@ type samplingFields struct {
 	StreamOptions     *streamOptions     `json:"stream_options"`
 	User              string             `json:"user"`
 	IgnoreEOS         bool               `json:"ignore_eos"` // vLLM extension
+	Priority          int                `json:"priority"`   // vLLM extension: lower first, with --scheduling-policy priority
 	ResponseFormat    json.RawMessage    `json:"response_format"`
 	Tools             json.RawMessage    `json:"tools"` // chat only; completions refuse it
 	// vLLM's guided decoding: the older guided_* fields and the newer

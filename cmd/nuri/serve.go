@@ -94,6 +94,7 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	fs.IntVar(&c.eng.MaxNumSeqs, "max-num-seqs", engine.DefaultMaxNumSeqs, "sequences running at once")
 	fs.IntVar(&c.eng.MaxNumBatchedTokens, "max-num-batched-tokens", engine.DefaultMaxNumBatchedTokens, "token budget of one step")
 	fs.IntVar(&c.eng.MaxQueuedRequests, "max-queued-requests", engine.DefaultMaxQueuedRequests, "waiting requests before 429")
+	fs.StringVar(&c.eng.SchedulingPolicy, "scheduling-policy", engine.PolicyFCFS, "the order waiting requests are admitted in: fcfs (arrival) or priority (each request's \"priority\", lower first, then arrival; short of KV cache, the lowest-priority running request gives way)")
 	fs.IntVar(&c.eng.BlockSize, "block-size", engine.DefaultBlockSize, "tokens per KV block")
 	fs.StringVar(&c.eng.KVCacheType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type: f16, q8_0 or f32")
 	kvMiB := fs.Int64("kv-cache-mib", 0, "KV cache budget in MiB (0: a share of free RAM)")
@@ -197,6 +198,9 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	}
 	if c.device.name == "" {
 		return fail("--device must name a device (cpu, cuda:N, npu:N)")
+	}
+	if p := c.eng.SchedulingPolicy; p != engine.PolicyFCFS && p != engine.PolicyPriority {
+		return fail("--scheduling-policy must be %s or %s, got %q", engine.PolicyFCFS, engine.PolicyPriority, p)
 	}
 	if _, err := c.device.kernelSet(); err != nil {
 		return fail("%v", err)

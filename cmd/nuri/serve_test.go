@@ -1034,3 +1034,28 @@ func TestServeLoRAUpdates(t *testing.T) {
 		t.Errorf("the base model after the unload: %q, want %q", s, plain)
 	}
 }
+
+// --scheduling-policy priority lets requests carry vLLM's "priority";
+// under the default policy one that does is refused.
+func TestServeSchedulingPolicy(t *testing.T) {
+	body := `{"prompt": "Once upon a time", "max_tokens": 8, "temperature": 0, "priority": -1}`
+	for _, tc := range []struct {
+		flags  []string
+		status int
+	}{{nil, http.StatusBadRequest}, {[]string{"--scheduling-policy", "priority"}, http.StatusOK}} {
+		base := startServe(t, tc.flags...)
+		resp, err := http.Post(base+"/v1/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("%v: %d %s, want %d", tc.flags, resp.StatusCode, b, tc.status)
+		}
+	}
+	var stderr bytes.Buffer
+	if _, err := parseServe([]string{"--model", "x.gguf", "--scheduling-policy", "lifo"}, &stderr); err == nil {
+		t.Error("an unknown policy accepted")
+	}
+}

@@ -37,6 +37,20 @@ type Request struct {
 	Logprobs    bool     // report the chosen token's log-probability
 	TopLogprobs int      // and this many alternatives per position
 	IgnoreEOS   bool
+	// MinTokens is vLLM's min_tokens: until this many tokens are generated
+	// the end-of-generation tokens (unless IgnoreEOS) and StopTokens are
+	// never sampled, and stop strings are not looked for.
+	MinTokens int
+	// StopTokens end the sequence like an end-of-generation token (vLLM's
+	// stop_token_ids): FinishStop, Event.StopReason the token.
+	StopTokens []int32
+	// IncludeStop keeps the matched stop string, or the stop token's text,
+	// at the end of the output (vLLM's include_stop_str_in_output).
+	IncludeStop bool
+	// ShowSpecial emits every special and control token's text (vLLM's
+	// skip_special_tokens false); by default they add none, but for
+	// ShowTokens.
+	ShowSpecial bool
 	// PromptLogprobs reports, on the sequence's first event, each prompt
 	// token's log-probability given the tokens before it (the first token
 	// has none), with TopLogprobs alternatives: what OpenAI's completions
@@ -105,6 +119,10 @@ type Event struct {
 	PromptTopLogprobs [][]TokenLogprob
 	Finish            FinishReason
 	Reason            string // human-readable detail of Finish ("max tokens (120)", "context full (2048 tokens)")
+	// StopReason is what ended a FinishStop sequence when it was not an
+	// end-of-generation token or a finished constraint: the stop string
+	// (a string) or the stop token (an int32), as vLLM's stop_reason.
+	StopReason any
 	Err               error
 	Usage             Usage
 	TTFT              time.Duration // on the first event carrying tokens

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -18,6 +19,9 @@ func (e *Engine) emitNext(s *Sequence, row []float32) (int32, bool) {
 	want := topN
 	if !s.req.Logprobs && topN == 0 {
 		want = sample.NoLogprob
+	}
+	if s.generated() < s.req.MinTokens {
+		e.maskStops(s, row)
 	}
 	res, err := s.sampler.Sample(row, s.tokens, want)
 	if err != nil {
@@ -54,18 +58,29 @@ func (e *Engine) emitNext(s *Sequence, row []float32) (int32, bool) {
 		}
 	}
 
-	if e.tok.IsEOG(tok) && !s.req.IgnoreEOS {
+	switch {
+	case e.tok.IsEOG(tok) && !s.req.IgnoreEOS:
 		ev.Finish, ev.Reason = FinishStop, "end-of-generation token"
-	} else {
-		piece, err := e.tok.Piece(tok, slices.Contains(s.req.ShowTokens, tok))
+	case slices.Contains(s.req.StopTokens, tok):
+		ev.Finish, ev.Reason, ev.StopReason = FinishStop, "stop token", tok
+		if s.req.IncludeStop {
+			piece, err := e.tok.Piece(tok, true)
+			if err != nil {
+				ev.Finish, ev.Err = FinishError, fmt.Errorf("detokenize %d: %w", tok, err)
+				ev.Reason = ev.Err.Error()
+			}
+			ev.Text, _, _ = s.text.push(piece, false)
+		}
+	default:
+		piece, err := e.tok.Piece(tok, s.req.ShowSpecial || slices.Contains(s.req.ShowTokens, tok))
 		if err != nil {
 			ev.Finish, ev.Err = FinishError, fmt.Errorf("detokenize %d: %w", tok, err)
 			ev.Reason = ev.Err.Error()
 		}
-		text, stopped := s.text.push(piece)
+		text, stop, stopped := s.text.push(piece, s.generated() >= s.req.MinTokens)
 		ev.Text = text
 		if stopped {
-			ev.Finish, ev.Reason = FinishStop, "stop string"
+			ev.Finish, ev.Reason, ev.StopReason = FinishStop, "stop string", stop
 		}
 	}
 	if ev.Finish == FinishNone {
@@ -85,6 +100,21 @@ func (e *Engine) emitNext(s *Sequence, row []float32) (int32, bool) {
 	s.merge(ev)
 	e.push(s)
 	return tok, true
+}
+
+// maskStops keeps s from sampling a token that would end it before
+// Request.MinTokens: the end-of-generation tokens (unless IgnoreEOS) and
+// its stop tokens get -inf logits in row, as vLLM's min_tokens does.
+func (e *Engine) maskStops(s *Sequence, row []float32) {
+	inf := float32(math.Inf(-1))
+	if !s.req.IgnoreEOS {
+		for _, t := range e.eog {
+			row[t] = inf
+		}
+	}
+	for _, t := range s.req.StopTokens {
+		row[t] = inf
+	}
 }
 
 // scorePrompt records the score of s's prompt token pos+1 from the logits

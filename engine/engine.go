@@ -62,6 +62,7 @@ type Engine struct {
 	waiting  []*Sequence // FCFS; preempted sequences go back to the front
 	running  []*Sequence // admission order: the newest is last
 	draining []*Sequence // finished, final event not yet delivered
+	eog      []int32     // the vocabulary's end-of-generation tokens (Request.MinTokens masks them)
 	stepNo   uint64
 	counters counters
 	scratch  stepScratch
@@ -113,6 +114,11 @@ func New(cfg Config, m model.Model, tok Tokenizer, log *zap.Logger) (*Engine, er
 		obs:      cfg.Observer,
 		wake:     make(chan struct{}, 1),
 		loopDone: make(chan struct{}),
+	}
+	for id := range int32(mc.NVocab) {
+		if tok.IsEOG(id) {
+			e.eog = append(e.eog, id)
+		}
 	}
 	for _, name := range mc.LoRA {
 		e.loras = append(e.loras, loraSlot{name: name, live: name != "", gone: name == ""})
@@ -180,7 +186,7 @@ func (e *Engine) Submit(ctx context.Context, r Request) (*Sequence, error) {
 		tokens:    slices.Clone(r.Prompt),
 		nPrompt:   len(r.Prompt),
 		sampler:   sample.New(r.Sampling),
-		text:      textOut{stops: r.Stop},
+		text:      textOut{stops: r.Stop, includeStop: r.IncludeStop},
 		submitted: time.Now(),
 		expect:    -1,
 	}
@@ -225,12 +231,19 @@ func (e *Engine) validate(r *Request) error {
 		return fmt.Errorf("%w: max tokens %d", ErrInvalidRequest, r.MaxTokens)
 	case r.TopLogprobs < 0:
 		return fmt.Errorf("%w: top logprobs %d", ErrInvalidRequest, r.TopLogprobs)
+	case r.MinTokens < 0 || (r.MaxTokens > 0 && r.MinTokens > r.MaxTokens):
+		return fmt.Errorf("%w: min tokens %d (max tokens %d)", ErrInvalidRequest, r.MinTokens, r.MaxTokens)
 	case r.Priority != 0 && e.cfg.SchedulingPolicy != PolicyPriority:
 		return fmt.Errorf("%w: priority %d needs the priority scheduling policy (this engine schedules %s)", ErrInvalidRequest, r.Priority, e.cfg.SchedulingPolicy)
 	}
 	for i, t := range r.Prompt {
 		if t < 0 || int(t) >= e.mcfg.NVocab {
 			return fmt.Errorf("%w: prompt token %d at %d outside vocabulary of %d", ErrInvalidRequest, t, i, e.mcfg.NVocab)
+		}
+	}
+	for i, t := range r.StopTokens {
+		if t < 0 || int(t) >= e.mcfg.NVocab {
+			return fmt.Errorf("%w: stop token %d at %d outside vocabulary of %d", ErrInvalidRequest, t, i, e.mcfg.NVocab)
 		}
 	}
 	for i, t := range r.Prediction {
@@ -248,6 +261,7 @@ func (e *Engine) validate(r *Request) error {
 	}
 	r.Prompt = slices.Clone(r.Prompt)
 	r.Prediction = slices.Clone(r.Prediction)
+	r.StopTokens = slices.Clone(r.StopTokens)
 	r.Stop = slices.Clone(r.Stop)
 	r.Sampling.LogitBias = maps.Clone(r.Sampling.LogitBias)
 	return nil

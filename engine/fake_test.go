@@ -350,20 +350,21 @@ func newFakeEngine(t testing.TB, cfg Config, nCtx int) (*Engine, *fakeModel) {
 
 // outcome is everything a sequence streamed.
 type outcome struct {
-	tokens   []int32
-	text     string
-	finish   FinishReason
-	reason   string
-	err      error
-	usage    Usage
-	events   int
-	ttft     time.Duration
-	logprobs []TokenLogprob
-	tops     [][]TokenLogprob
-	promptLP []TokenLogprob
-	promptTo [][]TokenLogprob
-	promptAt int // 1 + the index of the event that carried the prompt scores
-	closed   bool
+	tokens     []int32
+	text       string
+	finish     FinishReason
+	reason     string
+	stopReason any
+	err        error
+	usage      Usage
+	events     int
+	ttft       time.Duration
+	logprobs   []TokenLogprob
+	tops       [][]TokenLogprob
+	promptLP   []TokenLogprob
+	promptTo   [][]TokenLogprob
+	promptAt   int // 1 + the index of the event that carried the prompt scores
+	closed     bool
 }
 
 func (o *outcome) add(ev Event) {
@@ -384,7 +385,7 @@ func (o *outcome) add(ev Event) {
 		o.ttft = ev.TTFT
 	}
 	if ev.Finish != FinishNone {
-		o.finish, o.reason, o.err, o.usage = ev.Finish, ev.Reason, ev.Err, ev.Usage
+		o.finish, o.reason, o.err, o.usage, o.stopReason = ev.Finish, ev.Reason, ev.Err, ev.Usage, ev.StopReason
 	}
 }
 

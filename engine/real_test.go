@@ -197,7 +197,7 @@ func TestTextMatchesStreamDecoder(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					s, _ := o.push(piece)
+					s, _, _ := o.push(piece, true)
 					got += s
 					w, err := dec.Push(id)
 					if err != nil {

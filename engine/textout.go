@@ -12,31 +12,38 @@ import (
 // any part of a stop string: text that could still grow into a stop string
 // is held back until it cannot.
 type textOut struct {
-	stops []string
-	utf8  tokenizer.UTF8Stream // holds an incomplete UTF-8 character
-	held  string               // complete text not yet emitted
+	stops       []string
+	includeStop bool                 // a matched stop string stays in the text (Request.IncludeStop)
+	utf8        tokenizer.UTF8Stream // holds an incomplete UTF-8 character
+	held        string               // complete text not yet emitted
 }
 
 // push adds one token's bytes. It returns the text that is now safe to emit
-// and whether a stop string matched; after a match the caller finishes the
-// sequence and the text from the stop string on is dropped.
-func (o *textOut) push(piece []byte) (string, bool) {
+// and the stop string that matched, if one did; after a match the caller
+// finishes the sequence and the text after the stop string (and the stop
+// string itself, unless includeStop) is dropped. With check false no stop
+// string is looked for (before Request.MinTokens) and nothing is held.
+func (o *textOut) push(piece []byte, check bool) (string, string, bool) {
 	o.held += o.utf8.Push(piece)
-	if len(o.stops) == 0 {
+	if len(o.stops) == 0 || !check {
 		out := o.held
 		o.held = ""
-		return out, false
+		return out, "", false
 	}
 	// Every match starts inside held: what was emitted could not begin one.
-	if i := earliestStop(o.held, o.stops); i >= 0 {
-		out := o.held[:i]
+	if i, stop := earliestStop(o.held, o.stops); i >= 0 {
+		end := i
+		if o.includeStop {
+			end += len(stop)
+		}
+		out := o.held[:end]
 		o.held = ""
-		return out, true
+		return out, stop, true
 	}
 	keep := heldSuffix(o.held, o.stops)
 	out := o.held[:len(o.held)-keep]
 	o.held = o.held[len(o.held)-keep:]
-	return out, false
+	return out, "", false
 }
 
 // flush returns everything held back, for a sequence ending without a stop
@@ -48,15 +55,15 @@ func (o *textOut) flush() string {
 }
 
 // earliestStop returns the first index at which any stop string occurs in
-// s, or -1.
-func earliestStop(s string, stops []string) int {
-	best := -1
+// s, or -1, and that stop string (the longest of those starting there).
+func earliestStop(s string, stops []string) (int, string) {
+	best, which := -1, ""
 	for _, st := range stops {
-		if i := strings.Index(s, st); i >= 0 && (best < 0 || i < best) {
-			best = i
+		if i := strings.Index(s, st); i >= 0 && (best < 0 || i < best || (i == best && len(st) > len(which))) {
+			best, which = i, st
 		}
 	}
-	return best
+	return best, which
 }
 
 // heldSuffix returns the length of the longest suffix of s that is a proper

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -38,7 +39,7 @@ func TestTextOut(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			o := textOut{stops: tc.stops}
 			for i, p := range tc.pieces {
-				got, stopped := o.push(p)
+				got, _, stopped := o.push(p, true)
 				if got != tc.want[i] || stopped != (i == tc.stopAt) {
 					t.Fatalf("piece %d: %q stopped=%v, want %q stopped=%v", i, got, stopped, tc.want[i], i == tc.stopAt)
 				}
@@ -67,7 +68,7 @@ func TestTextOutSplitInvariance(t *testing.T) {
 		o := textOut{}
 		var sb strings.Builder
 		for i := 0; i < len(whole); i += step {
-			got, _ := o.push(whole[i:min(i+step, len(whole))])
+			got, _, _ := o.push(whole[i:min(i+step, len(whole))], true)
 			if !utf8.ValidString(got) {
 				t.Fatalf("step %d: invalid UTF-8 emitted", step)
 			}
@@ -98,4 +99,34 @@ func sanitize(b []byte) string {
 		b = b[size:]
 	}
 	return sb.String()
+}
+
+// A matched stop string is reported, and kept in the text with
+// includeStop; with check false nothing is held or matched.
+func TestTextOutIncludeStopAndUnchecked(t *testing.T) {
+	o := textOut{stops: []string{"끝.", "END"}, includeStop: true}
+	var got []string
+	for _, p := range []string{"이야기 ", "끝", ".", " 뒤"} {
+		text, stop, matched := o.push([]byte(p), true)
+		got = append(got, text)
+		if matched {
+			if stop != "끝." {
+				t.Fatalf("stop %q, want 끝.", stop)
+			}
+			break
+		}
+	}
+	if want := []string{"이야기 ", "", "끝."}; !slices.Equal(got, want) {
+		t.Fatalf("pieces %q, want %q", got, want)
+	}
+	o = textOut{stops: []string{"END"}}
+	if text, _, matched := o.push([]byte("xEN"), false); text != "xEN" || matched {
+		t.Fatalf("unchecked: %q %v", text, matched)
+	}
+	if text, _, matched := o.push([]byte("D"), false); text != "D" || matched {
+		t.Fatalf("unchecked: %q %v", text, matched)
+	}
+	if text, stop, matched := o.push([]byte("aEND"), true); text != "a" || stop != "END" || !matched {
+		t.Fatalf("checked: %q %q %v", text, stop, matched)
+	}
 }

@@ -598,3 +598,31 @@ func TestPriorityField(t *testing.T) {
 		}
 	}
 }
+
+// vLLM's stop controls reach the engine, checked.
+func TestStopControlFields(t *testing.T) {
+	ts := newTestServer(t, Config{}, "x")
+	body := `{"prompt":"a","max_tokens":20,"min_tokens":5,"stop_token_ids":[7,9],"include_stop_str_in_output":true,"skip_special_tokens":false}`
+	if status, _, b := ts.do("POST", "/v1/completions", body); status != 200 {
+		t.Fatalf("%d %s", status, b)
+	}
+	r := ts.eng.last()
+	if r.MinTokens != 5 || !slices.Equal(r.StopTokens, []int32{7, 9}) || !r.IncludeStop || !r.ShowSpecial {
+		t.Fatalf("request %+v", r)
+	}
+	if status, _, b := ts.do("POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}]}`); status != 200 {
+		t.Fatalf("%d %s", status, b)
+	} else if r := ts.eng.last(); r.MinTokens != 0 || r.StopTokens != nil || r.IncludeStop || r.ShowSpecial {
+		t.Fatalf("defaults %+v", r)
+	}
+	for _, bad := range []string{
+		`{"prompt":"a","min_tokens":-1}`,
+		`{"prompt":"a","max_tokens":3,"min_tokens":4}`,
+		`{"prompt":"a","stop_token_ids":[-1]}`,
+		`{"prompt":"a","stop_token_ids":[100000000]}`,
+	} {
+		if status, _, b := ts.do("POST", "/v1/completions", bad); status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s", bad, status, b)
+		}
+	}
+}

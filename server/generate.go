@@ -57,6 +57,7 @@ type choice struct {
 	text     []byte
 	finish   engine.FinishReason
 	reason   string
+	stop     any // engine.Event.StopReason
 	usage    engine.Usage
 	logprobs []engine.TokenLogprob
 	top      [][]engine.TokenLogprob
@@ -79,7 +80,7 @@ func (c *choice) add(ev engine.Event) {
 		c.ttft = ev.TTFT
 	}
 	if ev.Finish != engine.FinishNone {
-		c.finish, c.reason, c.usage, c.err, c.done = ev.Finish, ev.Reason, ev.Usage, ev.Err, true
+		c.finish, c.reason, c.usage, c.err, c.done, c.stop = ev.Finish, ev.Reason, ev.Usage, ev.Err, true, ev.StopReason
 	}
 }
 

@@ -153,6 +153,9 @@ func (s *Server) baseRequest(f *samplingFields, b *Backend) (engine.Request, int
 	}
 	r.Stop = f.Stop.List
 	r.IgnoreEOS = f.IgnoreEOS
+	if err := stopControls(f, &r, nVocab); err != nil {
+		return r, 0, err
+	}
 	if r.Prediction, err = predictionTokens(f.Prediction, b.Tokenizer); err != nil {
 		return r, 0, err
 	}
@@ -286,4 +289,33 @@ func predictionTokens(raw json.RawMessage, tok Tokenizer) ([]int32, error) {
 		return nil, invalidParam("prediction.content", "cannot tokenize the prediction: %v", err)
 	}
 	return ids, nil
+}
+
+// maxStopTokens bounds stop_token_ids.
+const maxStopTokens = 64
+
+// stopControls applies vLLM's min_tokens, stop_token_ids,
+// include_stop_str_in_output and skip_special_tokens to r.
+func stopControls(f *samplingFields, r *engine.Request, nVocab int) error {
+	if f.MinTokens != nil {
+		switch m := *f.MinTokens; {
+		case m < 0:
+			return invalidParam("min_tokens", "min_tokens must not be negative, got %d", m)
+		case r.MaxTokens > 0 && m > r.MaxTokens:
+			return invalidParam("min_tokens", "min_tokens %d is over max_tokens %d", m, r.MaxTokens)
+		}
+		r.MinTokens = *f.MinTokens
+	}
+	if len(f.StopTokenIDs) > maxStopTokens {
+		return invalidParam("stop_token_ids", "at most %d stop token ids are allowed, got %d", maxStopTokens, len(f.StopTokenIDs))
+	}
+	for _, id := range f.StopTokenIDs {
+		if id < 0 || int(id) >= nVocab {
+			return invalidParam("stop_token_ids", "stop token id %d is outside the vocabulary of %d", id, nVocab)
+		}
+	}
+	r.StopTokens = f.StopTokenIDs
+	r.IncludeStop = f.IncludeStopStrInOutput
+	r.ShowSpecial = f.SkipSpecialTokens != nil && !*f.SkipSpecialTokens
+	return nil
 }

@@ -99,7 +99,7 @@ func chatBody(j *job, choices []*choice, u usageJSON) *chatResponse {
 			}
 			fr = toolFinish(c.finish)
 		}
-		ch := chatChoice{Index: i, Message: msg, FinishReason: &fr}
+		ch := chatChoice{Index: i, Message: msg, FinishReason: &fr, StopReason: c.stop}
 		if j.logprobs {
 			ch.Logprobs = chatLogprobsOf(c.logprobs, c.top)
 		}
@@ -112,7 +112,7 @@ func completionBody(j *job, choices []*choice, u usageJSON) *completionResponse 
 	resp := &completionResponse{ID: j.id, Object: "text_completion", Created: j.created, Model: j.model, Usage: &u}
 	for i, c := range choices {
 		fr := finishReason(c.finish)
-		ch := completionChoice{Index: i, Text: string(c.text), FinishReason: &fr}
+		ch := completionChoice{Index: i, Text: string(c.text), FinishReason: &fr, StopReason: c.stop}
 		offset := 0
 		if e := j.echoOf(i); e != nil {
 			ch.Text = e.text + ch.Text

@@ -228,9 +228,13 @@ func (s *Server) streamEvent(sw *sseWriter, j *job, idx int, st *streamState, ev
 		if st.split != nil && st.split.calls > 0 {
 			fr = toolFinish(ev.Finish)
 		}
-		sw.data(j.chunk(idx, &chatMessageOut{}, fr, nil))
+		c := j.chunk(idx, &chatMessageOut{}, fr, nil)
+		c.Choices[0].StopReason = ev.StopReason
+		sw.data(c)
 	} else {
-		sw.data(j.completionChunk(idx, "", finishReason(ev.Finish), nil))
+		c := j.completionChunk(idx, "", finishReason(ev.Finish), nil)
+		c.Choices[0].StopReason = ev.StopReason
+		sw.data(c)
 	}
 }
 

@@ -28,8 +28,13 @@ type samplingFields struct {
 	User              string             `json:"user"`
 	IgnoreEOS         bool               `json:"ignore_eos"` // vLLM extension
 	Priority          int                `json:"priority"`   // vLLM extension: lower first, with --scheduling-policy priority
-	ResponseFormat    json.RawMessage    `json:"response_format"`
-	Tools             json.RawMessage    `json:"tools"` // chat only; completions refuse it
+	// vLLM's stop controls.
+	MinTokens              *int            `json:"min_tokens"`
+	StopTokenIDs           []int32         `json:"stop_token_ids"`
+	IncludeStopStrInOutput bool            `json:"include_stop_str_in_output"`
+	SkipSpecialTokens      *bool           `json:"skip_special_tokens"`
+	ResponseFormat         json.RawMessage `json:"response_format"`
+	Tools                  json.RawMessage `json:"tools"` // chat only; completions refuse it
 	// vLLM's guided decoding: the older guided_* fields and the newer
 	// structured_outputs object.
 	GuidedJSON        json.RawMessage    `json:"guided_json"`
@@ -232,6 +237,7 @@ type completionChoice struct {
 	Text         string              `json:"text"`
 	Logprobs     *completionLogprobs `json:"logprobs"`
 	FinishReason *string             `json:"finish_reason"`
+	StopReason   any                 `json:"stop_reason,omitempty"` // vLLM's: the stop string or stop token id that ended it
 }
 
 // completionLogprobs is the legacy logprobs object. An echoed prompt's
@@ -277,6 +283,7 @@ type chatChoice struct {
 	Delta        *chatMessageOut  `json:"delta,omitempty"`
 	Logprobs     *chatLogprobs    `json:"logprobs"`
 	FinishReason *string          `json:"finish_reason"`
+	StopReason   any              `json:"stop_reason,omitempty"` // vLLM's: the stop string or stop token id that ended it
 }
 
 type chatLogprobs struct {

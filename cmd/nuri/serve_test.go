@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"os"
@@ -1057,5 +1058,86 @@ func TestServeSchedulingPolicy(t *testing.T) {
 	var stderr bytes.Buffer
 	if _, err := parseServe([]string{"--model", "x.gguf", "--scheduling-policy", "lifo"}, &stderr); err == nil {
 		t.Error("an unknown policy accepted")
+	}
+}
+
+// vLLM's stop controls on the real stack: stop strings and stop token
+// ids end a reply with their stop_reason (streamed too), the matched
+// string is kept with include_stop_str_in_output, and min_tokens keeps a
+// stop token from ending the reply early.
+func TestServeStopControls(t *testing.T) {
+	base := startServe(t)
+	type reply struct {
+		Choices []struct {
+			Text         string `json:"text"`
+			FinishReason string `json:"finish_reason"`
+			StopReason   any    `json:"stop_reason"`
+		} `json:"choices"`
+		Usage struct {
+			CompletionTokens int `json:"completion_tokens"`
+		} `json:"usage"`
+		Tokens []int32 `json:"tokens"`
+	}
+	post := func(path string, body map[string]any) reply {
+		t.Helper()
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Post(base+path, "application/json", bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var r reply
+		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s %s: %d %v", path, b, resp.StatusCode, err)
+		}
+		return r
+	}
+	complete := func(extra map[string]any) reply {
+		t.Helper()
+		body := map[string]any{"prompt": "Once upon a time", "max_tokens": 60, "temperature": 0}
+		maps.Copy(body, extra)
+		return post("/v1/completions", body)
+	}
+	plain := complete(nil).Choices[0].Text
+	words := strings.Fields(plain)
+	if len(words) < 12 {
+		t.Fatalf("too short a reply: %q", plain)
+	}
+	stop := words[10]
+	at := strings.Index(plain, stop)
+	for _, include := range []bool{false, true} {
+		c := complete(map[string]any{"stop": []string{stop}, "include_stop_str_in_output": include}).Choices[0]
+		want := plain[:at]
+		if include {
+			want = plain[:at+len(stop)]
+		}
+		if c.Text != want || c.FinishReason != "stop" || c.StopReason != stop {
+			t.Errorf("stop %q include %v: %q %s %v, want %q", stop, include, c.Text, c.FinishReason, c.StopReason, want)
+		}
+	}
+	resp, err := http.Post(base+"/v1/completions", "application/json", strings.NewReader(
+		`{"prompt": "Once upon a time", "max_tokens": 60, "temperature": 0, "stream": true, "stop": ["`+stop+`"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sse, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(sse), `"finish_reason":"stop","stop_reason":"`+stop+`"`) {
+		t.Errorf("the stream's last chunk has no stop_reason: %s", sse)
+	}
+
+	ids := post("/tokenize", map[string]any{"prompt": plain, "add_special_tokens": false}).Tokens
+	stopID := ids[10]
+	c := complete(map[string]any{"stop_token_ids": []int32{stopID}})
+	first := c.Usage.CompletionTokens
+	if ch := c.Choices[0]; ch.FinishReason != "stop" || ch.StopReason != float64(stopID) || !strings.HasPrefix(plain, ch.Text) || len(ch.Text) >= len(plain) {
+		t.Fatalf("stop token %d: %q %s %v (plain %q)", stopID, ch.Text, ch.FinishReason, ch.StopReason, plain)
+	}
+	c = complete(map[string]any{"stop_token_ids": []int32{stopID}, "min_tokens": first + 1})
+	if c.Usage.CompletionTokens <= first || !strings.HasPrefix(c.Choices[0].Text, plain[:min(len(plain), 20)]) {
+		t.Errorf("min_tokens %d over stop token %d: %d tokens %q", first+1, stopID, c.Usage.CompletionTokens, c.Choices[0].Text)
 	}
 }

@@ -123,7 +123,7 @@ type Event struct {
 	// end-of-generation token or a finished constraint: the stop string
 	// (a string) or the stop token (an int32), as vLLM's stop_reason.
 	StopReason any
-	Err               error
-	Usage             Usage
-	TTFT              time.Duration // on the first event carrying tokens
+	Err        error
+	Usage      Usage
+	TTFT       time.Duration // on the first event carrying tokens
 }

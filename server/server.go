@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -207,6 +208,11 @@ func (s *Server) Ready() bool { return s.state.Load() == stateReady }
 
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error { return s.fs.Serve(ln) }
+
+// ServeTLS is Serve over TLS with cfg (HTTPS).
+func (s *Server) ServeTLS(ln net.Listener, cfg *tls.Config) error {
+	return s.fs.Serve(tls.NewListener(ln, cfg))
+}
 
 // Handler returns the request handler (for in-process tests).
 func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }

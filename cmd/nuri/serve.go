@@ -56,6 +56,7 @@ type serveConfig struct {
 	draft                 draftFlags
 	lora                  []model.LoRA
 	allowLoRAUpdates      bool
+	sslCert, sslKey       string // serve HTTPS with this certificate and key
 	device                deviceFlags
 }
 
@@ -117,6 +118,12 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 		return nil
 	})
 	fs.BoolVar(&c.allowLoRAUpdates, "allow-lora-updates", false, "open POST /v1/load_lora_adapter and /v1/unload_lora_adapter (vLLM's routes; VLLM_ALLOW_RUNTIME_LORA_UPDATING=true opens them too): clients may load any adapter file the server can read")
+	for _, n := range []string{"ssl-certfile", "ssl-cert-file"} {
+		fs.StringVar(&c.sslCert, n, "", "serve HTTPS with this PEM certificate (chain) file, with --ssl-keyfile; reloaded when it changes (vLLM's flag; llama.cpp's --ssl-cert-file)")
+	}
+	for _, n := range []string{"ssl-keyfile", "ssl-key-file"} {
+		fs.StringVar(&c.sslKey, n, "", "the PEM private key of --ssl-certfile (vLLM's flag; llama.cpp's --ssl-key-file)")
+	}
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or console")
 	addDeviceFlags(fs, &c.device)
@@ -198,6 +205,9 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	}
 	if c.device.name == "" {
 		return fail("--device must name a device (cpu, cuda:N, npu:N)")
+	}
+	if (c.sslCert == "") != (c.sslKey == "") {
+		return fail("give --ssl-certfile and --ssl-keyfile together")
 	}
 	if p := c.eng.SchedulingPolicy; p != engine.PolicyFCFS && p != engine.PolicyPriority {
 		return fail("--scheduling-policy must be %s or %s, got %q", engine.PolicyFCFS, engine.PolicyPriority, p)
@@ -308,14 +318,26 @@ func serveModel(ctx context.Context, c *serveConfig, log *zap.Logger, stdout io.
 	if err != nil {
 		return err
 	}
+	var certs *certReloader
+	if c.sslCert != "" {
+		if certs, err = newCertReloader(c.sslCert, c.sslKey, log); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", c.addr, err)
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }() // /health says "loading" meanwhile
+	go func() { // /health says "loading" meanwhile
+		if certs != nil {
+			serveErr <- srv.ServeTLS(ln, certs.tlsConfig())
+			return
+		}
+		serveErr <- srv.Serve(ln)
+	}()
 	addr := ln.Addr().String()
-	log.Info("listening", zap.String("addr", addr), zap.String("model", c.model))
+	log.Info("listening", zap.String("addr", addr), zap.String("model", c.model), zap.Bool("tls", certs != nil))
 	if c.allowLoRAUpdates {
 		log.Warn("LoRA adapters may be loaded and unloaded over HTTP (POST /v1/load_lora_adapter, /v1/unload_lora_adapter): any client with access may make the server read a file it names")
 	}
@@ -501,6 +523,9 @@ func printWelcome(w io.Writer, addr string, c *serveConfig) {
 		addr = net.JoinHostPort("127.0.0.1", port)
 	}
 	url := "http://" + addr
+	if c.sslCert != "" {
+		url = "https://" + addr
+	}
 	auth := ""
 	if len(c.apiKeys) > 0 {
 		auth = ` -H "Authorization: Bearer $NURI_API_KEY"`

@@ -64,6 +64,10 @@ type Backend struct {
 	// Gauges, when not nil, adds gauges to /metrics at every scrape (the
 	// device's telemetry; see GaugeSource).
 	Gauges GaugeSource
+	// Sampling, when not nil, is what a request's unset sampling fields
+	// take (the model's recommended settings over llama.cpp's defaults);
+	// nil: sample.DefaultParams.
+	Sampling *sample.Params
 }
 
 // EngineAdapter makes *engine.Engine an Engine.
@@ -102,4 +106,14 @@ func (b *Backend) reasoning() bool {
 		return false
 	}
 	return b.Chat.ShowsThinking()
+}
+
+// defaultSampling is the sampling a request starts from.
+func (b *Backend) defaultSampling() sample.Params {
+	if b.Sampling == nil {
+		return sample.DefaultParams()
+	}
+	p := *b.Sampling
+	p.LogitBias = nil // a request's own, never shared
+	return p
 }

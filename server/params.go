@@ -131,7 +131,7 @@ func (s *Server) baseRequest(f *samplingFields, b *Backend) (engine.Request, int
 			return r, 0, invalidParam("n", "n must be between 1 and %d, got %d", maxChoices, n)
 		}
 	}
-	p, err := samplingParams(f, nVocab)
+	p, err := samplingParams(f, b.defaultSampling(), nVocab)
 	if err != nil {
 		return r, 0, err
 	}
@@ -180,10 +180,10 @@ func inRange(param string, v *float64, lo, hi float64, loOpen bool) (float32, bo
 	return float32(x), true, nil
 }
 
-// samplingParams starts from llama.cpp's defaults (as llama-server does)
-// and applies the request's settings.
-func samplingParams(f *samplingFields, nVocab int) (sample.Params, error) {
-	p := sample.DefaultParams()
+// samplingParams starts from the backend's defaults (llama.cpp's, with
+// what the model recommends over them, as llama-server does) and applies
+// the request's settings.
+func samplingParams(f *samplingFields, p sample.Params, nVocab int) (sample.Params, error) {
 	type rng struct {
 		param  string
 		v      *float64

@@ -37,12 +37,14 @@ type runConfig struct {
 	kvType, logLevel      string
 	stops                 []string
 	sampling              sample.Params
-	json                  bool   // the reply is a JSON object
-	jsonSchema            string // file: the reply follows this JSON Schema
-	grammar, grammarFile  string // the reply is a string of this GBNF grammar
-	regex                 string // the reply matches this regular expression
-	specTokens            int    // n-gram speculative decoding's drafts (0: off)
-	prediction            string // file: text the reply is expected to repeat (drafted from)
+	modelSampling         bool            // apply the GGUF's recommended sampling under the flags set
+	setFlags              map[string]bool // the flags given on the command line
+	json                  bool            // the reply is a JSON object
+	jsonSchema            string          // file: the reply follows this JSON Schema
+	grammar, grammarFile  string          // the reply is a string of this GBNF grammar
+	regex                 string          // the reply matches this regular expression
+	specTokens            int             // n-gram speculative decoding's drafts (0: off)
+	prediction            string          // file: text the reply is expected to repeat (drafted from)
 	draft                 draftFlags
 	lora                  []model.LoRA
 	device                deviceFlags
@@ -70,6 +72,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.IntVar(&sp.PenaltyLastN, "repeat-last-n", sp.PenaltyLastN, "tokens the penalties look back over (-1: all)")
 	pres := fs.Float64("presence-penalty", 0, "presence penalty")
 	freq := fs.Float64("frequency-penalty", 0, "frequency penalty")
+	fs.BoolVar(&c.modelSampling, "model-sampling", true, "take the sampler settings the model recommends (its general.sampling.* metadata, as llama.cpp does) for those flags not given")
 	fs.Func("stop", "stop string (repeatable)", func(s string) error { c.stops = append(c.stops, s); return nil })
 	fs.BoolVar(&c.ignoreEOS, "ignore-eos", false, "keep generating after end-of-generation tokens")
 	fs.BoolVar(&c.json, "json", false, "constrain the reply to one JSON object, as response_format json_object")
@@ -89,6 +92,8 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}
+	c.setFlags = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { c.setFlags[f.Name] = true })
 	fail := func(format string, a ...any) (*runConfig, error) {
 		fmt.Fprintf(stderr, "nuri run: "+format+"\n", a...)
 		fs.Usage()
@@ -236,6 +241,15 @@ func loadRun(c *runConfig, stderr io.Writer) (*runLoad, error) {
 	tok, err := tokenizer.LoadFile(c.model)
 	if err != nil {
 		return nil, fmt.Errorf("load tokenizer from %s: %w", c.model, err)
+	}
+	if c.modelSampling {
+		d, err := modelSampling(c.model, log)
+		if err != nil {
+			return nil, err
+		}
+		if applied := applySampling(&c.sampling, d, func(flag string) bool { return c.setFlags[flag] }); len(applied) > 0 {
+			log.Info("sampling the model recommends", applied...)
+		}
 	}
 	m, dev, closeModel, err := loadOnDevice(c.model, c.device, c.threads, c.nCtx, c.lora, log)
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/nuri-ai/nuri/gguf"
 	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/model"
+	"github.com/nuri-ai/nuri/sample"
 	"github.com/nuri-ai/nuri/server"
 	"github.com/nuri-ai/nuri/tokenizer"
 )
@@ -56,6 +57,7 @@ type serveConfig struct {
 	draft                 draftFlags
 	lora                  []model.LoRA
 	allowLoRAUpdates      bool
+	modelSampling         bool   // requests' unset sampling fields take the GGUF's recommendations
 	sslCert, sslKey       string // serve HTTPS with this certificate and key
 	device                deviceFlags
 }
@@ -117,6 +119,7 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 		}
 		return nil
 	})
+	fs.BoolVar(&c.modelSampling, "model-sampling", true, "requests' unset sampling fields take the settings the model recommends (its general.sampling.* metadata, as llama-server does) before llama.cpp's defaults")
 	fs.BoolVar(&c.allowLoRAUpdates, "allow-lora-updates", false, "open POST /v1/load_lora_adapter and /v1/unload_lora_adapter (vLLM's routes; VLLM_ALLOW_RUNTIME_LORA_UPDATING=true opens them too): clients may load any adapter file the server can read")
 	for _, n := range []string{"ssl-certfile", "ssl-cert-file"} {
 		fs.StringVar(&c.sslCert, n, "", "serve HTTPS with this PEM certificate (chain) file, with --ssl-keyfile; reloaded when it changes (vLLM's flag; llama.cpp's --ssl-cert-file)")
@@ -394,6 +397,18 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 	if err != nil {
 		return nil, nil, err
 	}
+	var sampling *sample.Params
+	if c.modelSampling {
+		d, err := modelSampling(c.model, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		p := sample.DefaultParams()
+		if applied := applySampling(&p, d, nil); len(applied) > 0 {
+			log.Info("request defaults: sampling the model recommends", applied...)
+			sampling = &p
+		}
+	}
 	m, dev, closeTarget, err := loadOnDevice(c.model, c.device, c.threads, c.nCtx, c.lora, log)
 	if err != nil {
 		return nil, nil, err
@@ -449,7 +464,8 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 		}
 	}
 	b := &server.Backend{Engine: server.EngineAdapter{E: eng}, Tokenizer: tok, Chat: renderer,
-		ToolFormat: c.toolParser, FreeToolCalls: c.freeToolCalls, Reasoning: c.reasoning, Gauges: deviceGauges(dev, log)}
+		ToolFormat: c.toolParser, FreeToolCalls: c.freeToolCalls, Reasoning: c.reasoning, Gauges: deviceGauges(dev, log),
+		Sampling: sampling}
 	if emb != nil {
 		b.Embedder = emb
 	}

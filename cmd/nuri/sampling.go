@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+
+	"go.uber.org/zap"
+
+	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/sample"
+)
+
+// modelSampling reads the sampler settings the GGUF at path recommends
+// (general.sampling.*) and logs what it found: the ones applied, the ones
+// Nuri has no sampler for, and the ones left out as invalid.
+func modelSampling(path string, log *zap.Logger) (gguf.SamplingDefaults, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return gguf.SamplingDefaults{}, fmt.Errorf("read sampling defaults of %s: %w", path, err)
+	}
+	defer f.Close()
+	d := f.SamplingDefaults()
+	if len(d.Unused) > 0 {
+		log.Info("the model recommends samplers Nuri does not have; left out", zap.Strings("keys", d.Unused))
+	}
+	for _, msg := range d.Invalid {
+		log.Warn("invalid recommended sampling setting left out", zap.String("setting", msg))
+	}
+	return d, nil
+}
+
+// applySampling overlays d on p, leaving the settings whose flag the user
+// set (set reports it by flag name; nil: none set).
+func applySampling(p *sample.Params, d gguf.SamplingDefaults, set func(flag string) bool) []zap.Field {
+	var applied []zap.Field
+	f32 := func(flag string, src *float32, dst *float32) {
+		if src != nil && (set == nil || !set(flag)) {
+			*dst = *src
+			applied = append(applied, zap.Float32(flag, *src))
+		}
+	}
+	integer := func(flag string, src *int, dst *int) {
+		if src != nil && (set == nil || !set(flag)) {
+			*dst = *src
+			applied = append(applied, zap.Int(flag, *src))
+		}
+	}
+	f32("temp", d.Temp, &p.Temperature)
+	f32("top-p", d.TopP, &p.TopP)
+	f32("min-p", d.MinP, &p.MinP)
+	f32("repeat-penalty", d.PenaltyRepeat, &p.RepeatPenalty)
+	f32("frequency-penalty", d.PenaltyFreq, &p.FrequencyPenalty)
+	f32("presence-penalty", d.PenaltyPresent, &p.PresencePenalty)
+	integer("top-k", d.TopK, &p.TopK)
+	integer("repeat-last-n", d.PenaltyLastN, &p.PenaltyLastN)
+	return applied
+}

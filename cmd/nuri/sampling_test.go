@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/internal/testshared"
+)
+
+// storiesWithSampling copies stories260K with general.sampling.* keys.
+func storiesWithSampling(t *testing.T, kv map[string]gguf.Value) string {
+	t.Helper()
+	f, err := gguf.Open(testshared.Path(t, "models", "stories260K.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	path := filepath.Join(t.TempDir(), "stories-sampling.gguf")
+	w, err := gguf.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := []error{w.CopyKVs(f, nil)}
+	for k, v := range kv {
+		errs = append(errs, w.Set(k, v))
+	}
+	for i := range f.Tensors {
+		ti := &f.Tensors[i]
+		errs = append(errs, w.AddTensor(ti.Name, ti.Type, ti.Dims...))
+	}
+	for i := range f.Tensors {
+		ti := &f.Tensors[i]
+		errs = append(errs, w.WriteTensor(ti.Name, f.TensorData(ti)))
+	}
+	errs = append(errs, w.Close())
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
+}
+
+// A model that recommends greedy sampling (general.sampling.temp 0) gets
+// it for requests that leave temperature unset, and for nuri run without
+// --temp; a request's or a flag's own setting wins, and
+// --model-sampling=false goes back to llama.cpp's defaults.
+func TestModelSampling(t *testing.T) {
+	model := storiesWithSampling(t, map[string]gguf.Value{
+		"general.sampling.temp":           gguf.Float32(0),
+		"general.sampling.top_k":          gguf.Int32(5),
+		"general.sampling.mirostat":       gguf.Int32(2),
+		"general.sampling.mirostat_tau":   gguf.Float32(5),
+		"general.sampling.penalty_repeat": gguf.Float32(1),
+	})
+	complete := func(base string, extra string) string {
+		t.Helper()
+		resp, err := http.Post(base+"/v1/completions", "application/json",
+			strings.NewReader(`{"prompt": "Once upon a time", "max_tokens": 40`+extra+`}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var r struct {
+			Choices []struct{ Text string } `json:"choices"`
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if err := json.Unmarshal(b, &r); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%d %s", resp.StatusCode, b)
+		}
+		return r.Choices[0].Text
+	}
+	base := startServe(t, "--model", model)
+	greedy := complete(base, `, "temperature": 0`)
+	for _, seed := range []string{"1", "2"} {
+		if got := complete(base, `, "seed": `+seed); got != greedy {
+			t.Errorf("seed %s without a temperature: %q, want the greedy %q", seed, got, greedy)
+		}
+	}
+	if complete(base, `, "temperature": 1.5, "seed": 1`) == greedy && complete(base, `, "temperature": 1.5, "seed": 2`) == greedy {
+		t.Error("a request's own temperature did not win over the model's")
+	}
+	off := startServe(t, "--model", model, "--model-sampling=false")
+	if complete(off, `, "seed": 1`) == greedy && complete(off, `, "seed": 2`) == greedy {
+		t.Error("--model-sampling=false still samples greedily")
+	}
+
+	run := func(args ...string) string {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		full := append([]string{"run", "--model", model, "--prompt", "Once upon a time", "-n", "40", "--threads", "2"}, args...)
+		if code := realMain(full, &stdout, &stderr); code != 0 {
+			t.Fatalf("nuri %v: exit %d: %s", full, code, stderr.String())
+		}
+		return stdout.String()
+	}
+	runGreedy := run("--temp", "0")
+	if got := run("--seed", "3"); got != runGreedy {
+		t.Errorf("nuri run without --temp: %q, want the greedy %q", got, runGreedy)
+	}
+	if run("--temp", "1.5", "--seed", "3") == runGreedy && run("--temp", "1.5", "--seed", "4") == runGreedy {
+		t.Error("nuri run's --temp did not win over the model's")
+	}
+}

@@ -626,3 +626,47 @@ func TestStopControlFields(t *testing.T) {
 		}
 	}
 }
+
+// vLLM's truncate_prompt_tokens keeps a prompt's last k tokens.
+func TestTruncatePromptTokens(t *testing.T) {
+	ts := newTestServer(t, Config{}, "x")
+	if status, _, b := ts.do("POST", "/v1/completions", `{"prompt":"abcdefghij"}`); status != 200 {
+		t.Fatalf("%d %s", status, b)
+	}
+	whole := ts.eng.last().Prompt
+	if len(whole) < 8 {
+		t.Fatalf("prompt of %d tokens", len(whole))
+	}
+	for _, tc := range []struct {
+		path, body string
+		want       int // tokens kept; -1: as many as without truncation
+	}{
+		{"/v1/completions", `{"prompt":"abcdefghij","truncate_prompt_tokens":4}`, 4},
+		{"/v1/completions", `{"prompt":"abcdefghij","truncate_prompt_tokens":-1}`, -1},
+		{"/v1/completions", `{"prompt":"abcdefghij","truncate_prompt_tokens":1000}`, -1},
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"abcdefghij"}],"truncate_prompt_tokens":3}`, 3},
+	} {
+		if status, _, b := ts.do("POST", tc.path, tc.body); status != 200 {
+			t.Fatalf("%s: %d %s", tc.body, status, b)
+		}
+		got := ts.eng.last().Prompt
+		if tc.want < 0 && tc.path == "/v1/completions" && !slices.Equal(got, whole) {
+			t.Errorf("%s: %v, want %v", tc.body, got, whole)
+		}
+		if tc.want > 0 && len(got) != tc.want {
+			t.Errorf("%s: %d tokens kept, want %d", tc.body, len(got), tc.want)
+		}
+		if tc.want > 0 && tc.path == "/v1/completions" && !slices.Equal(got, whole[len(whole)-tc.want:]) {
+			t.Errorf("%s: %v, want the last %d of %v", tc.body, got, tc.want, whole)
+		}
+	}
+	for _, bad := range []string{
+		`{"prompt":"a","truncate_prompt_tokens":0}`,
+		`{"prompt":"a","truncate_prompt_tokens":-2}`,
+		`{"prompt":"a","truncate_prompt_tokens":4,"echo":true}`,
+	} {
+		if status, _, b := ts.do("POST", "/v1/completions", bad); status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s", bad, status, b)
+		}
+	}
+}

@@ -60,6 +60,12 @@ func (s *Server) handleCompletion(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err != nil {
 		return err
 	}
+	if req.TruncatePromptTokens != nil && (req.Echo || fim) {
+		return invalidParam("truncate_prompt_tokens", "truncate_prompt_tokens cannot be combined with echo or suffix: they need the prompt whole")
+	}
+	if prompts, err = truncatePrompts(&req.samplingFields, prompts, b.Engine.NCtx()); err != nil {
+		return err
+	}
 	if len(prompts)*n > maxChoices {
 		return invalidParam("n", "%d prompts times n=%d is over %d choices", len(prompts), n, maxChoices)
 	}
@@ -292,7 +298,11 @@ func (s *Server) chatJob(b *Backend, req *chatRequest, kind, id string) (*job, e
 		// whole reply instead).
 		base.Constraint = b.lazyCalls(tools, shown, reasoning, thinkOpen)
 	}
-	j := s.newJob(kind, id, &req.samplingFields, base, [][]int32{ids}, n)
+	prompts, err := truncatePrompts(&req.samplingFields, [][]int32{ids}, b.Engine.NCtx())
+	if err != nil {
+		return nil, err
+	}
+	j := s.newJob(kind, id, &req.samplingFields, base, prompts, n)
 	j.tools, j.reasoning, j.thinkOpen, j.prefix = tools, reasoning, thinkOpen, prefix
 	return j, nil
 }

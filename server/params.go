@@ -319,3 +319,24 @@ func stopControls(f *samplingFields, r *engine.Request, nVocab int) error {
 	r.ShowSpecial = f.SkipSpecialTokens != nil && !*f.SkipSpecialTokens
 	return nil
 }
+
+// truncatePrompts applies vLLM's truncate_prompt_tokens: each prompt
+// longer than k keeps its last k tokens (-1: the context less the one
+// token a reply needs at least).
+func truncatePrompts(f *samplingFields, prompts [][]int32, nCtx int) ([][]int32, error) {
+	if f.TruncatePromptTokens == nil {
+		return prompts, nil
+	}
+	k := *f.TruncatePromptTokens
+	switch {
+	case k == -1:
+		k = nCtx - 1
+	case k < 1:
+		return nil, invalidParam("truncate_prompt_tokens", "truncate_prompt_tokens must be -1 (the context) or at least 1, got %d", k)
+	}
+	out := make([][]int32, len(prompts))
+	for i, p := range prompts {
+		out[i] = p[max(0, len(p)-k):]
+	}
+	return out, nil
+}

@@ -29,12 +29,15 @@ type samplingFields struct {
 	IgnoreEOS         bool               `json:"ignore_eos"` // vLLM extension
 	Priority          int                `json:"priority"`   // vLLM extension: lower first, with --scheduling-policy priority
 	// vLLM's stop controls.
-	MinTokens              *int            `json:"min_tokens"`
-	StopTokenIDs           []int32         `json:"stop_token_ids"`
-	IncludeStopStrInOutput bool            `json:"include_stop_str_in_output"`
-	SkipSpecialTokens      *bool           `json:"skip_special_tokens"`
-	ResponseFormat         json.RawMessage `json:"response_format"`
-	Tools                  json.RawMessage `json:"tools"` // chat only; completions refuse it
+	MinTokens              *int    `json:"min_tokens"`
+	StopTokenIDs           []int32 `json:"stop_token_ids"`
+	IncludeStopStrInOutput bool    `json:"include_stop_str_in_output"`
+	SkipSpecialTokens      *bool   `json:"skip_special_tokens"`
+	// vLLM's truncate_prompt_tokens: only the prompt's last k tokens are
+	// used (-1: as many as the context takes).
+	TruncatePromptTokens *int            `json:"truncate_prompt_tokens"`
+	ResponseFormat       json.RawMessage `json:"response_format"`
+	Tools                json.RawMessage `json:"tools"` // chat only; completions refuse it
 	// vLLM's guided decoding: the older guided_* fields and the newer
 	// structured_outputs object.
 	GuidedJSON        json.RawMessage    `json:"guided_json"`

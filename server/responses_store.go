@@ -3,8 +3,17 @@ package server
 import (
 	"container/list"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
+	"time"
+
+	"go.uber.org/zap"
 )
 
 // Defaults of Config's stored-response limits.
@@ -15,8 +24,10 @@ const (
 
 // responseStore keeps finished responses in memory, for
 // previous_response_id and GET and DELETE /v1/responses/{id}: the newest
-// up to a count and a byte budget, the oldest dropped first. Nothing
-// survives a restart.
+// up to a count and a byte budget, the oldest dropped first. With a
+// folder (Config.StoredResponsesDir) each kept response is also a file
+// there, written when kept and removed when dropped, and the folder's
+// responses are kept again at start: conversations survive a restart.
 type responseStore struct {
 	mu       sync.Mutex
 	max      int // responses
@@ -24,6 +35,8 @@ type responseStore struct {
 	bytes    int
 	order    *list.List // of *storedResponse, newest at the front
 	byID     map[string]*list.Element
+	dir      string // "": memory only
+	log      *zap.Logger
 }
 
 // storedResponse is one kept response: its object as GET returns it, and
@@ -38,12 +51,17 @@ type storedResponse struct {
 }
 
 func newResponseStore(max, maxBytes int) *responseStore {
-	return &responseStore{max: max, maxBytes: maxBytes, order: list.New(), byID: map[string]*list.Element{}}
+	return &responseStore{max: max, maxBytes: maxBytes, order: list.New(), byID: map[string]*list.Element{}, log: zap.NewNop()}
 }
 
 // put keeps r, dropping the oldest responses while over the limits. A
 // response larger than the whole budget is not kept.
 func (s *responseStore) put(r *storedResponse) {
+	s.keep(r, true)
+}
+
+// keep is put; save writes r's file (false while loading the folder).
+func (s *responseStore) keep(r *storedResponse, save bool) {
 	r.size = len(r.id) + len(r.body) + conversationBytes(r.conversation)
 	for _, it := range r.input {
 		r.size += len(it)
@@ -58,6 +76,9 @@ func (s *responseStore) put(r *storedResponse) {
 	}
 	s.byID[r.id] = s.order.PushFront(r)
 	s.bytes += r.size
+	if save {
+		s.save(r)
+	}
 	for s.order.Len() > s.max || s.bytes > s.maxBytes {
 		s.remove(s.order.Back())
 	}
@@ -88,6 +109,115 @@ func (s *responseStore) remove(e *list.Element) {
 	r := s.order.Remove(e).(*storedResponse)
 	delete(s.byID, r.id)
 	s.bytes -= r.size
+	if path, ok := s.path(r.id); ok {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.log.Warn("remove stored response", zap.String("id", r.id), zap.Error(err))
+		}
+	}
+}
+
+// storedFile is a kept response as its file holds it.
+type storedFile struct {
+	Version      int               `json:"nuri_stored_response"`
+	ID           string            `json:"id"`
+	Body         json.RawMessage   `json:"body"`
+	Conversation []chatMessage     `json:"conversation"`
+	Input        []json.RawMessage `json:"input"`
+}
+
+// storedVersion is the file format's version.
+const storedVersion = 1
+
+// path is the file of response id in the folder; false without a folder
+// or for an id that is not a plain file name (ids are the server's own,
+// but a path is never built from anything else).
+func (s *responseStore) path(id string) (string, bool) {
+	if s.dir == "" || id == "" || strings.ContainsFunc(id, func(c rune) bool {
+		return !(c == '_' || c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z')
+	}) {
+		return "", false
+	}
+	return filepath.Join(s.dir, id+".json"), true
+}
+
+// save writes r's file whole or not at all (a temporary file renamed into
+// place, synced first). A failure is logged: the response is still kept
+// in memory and served.
+func (s *responseStore) save(r *storedResponse) {
+	path, ok := s.path(r.id)
+	if !ok {
+		return
+	}
+	err := func() error {
+		b, err := json.Marshal(storedFile{Version: storedVersion, ID: r.id, Body: r.body, Conversation: r.conversation, Input: r.input})
+		if err != nil {
+			return err
+		}
+		f, err := os.CreateTemp(s.dir, ".tmp-"+r.id+"-*")
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(b); err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			return err
+		}
+		if err := errors.Join(f.Sync(), f.Close()); err != nil {
+			os.Remove(f.Name())
+			return err
+		}
+		return os.Rename(f.Name(), path)
+	}()
+	if err != nil {
+		s.log.Warn("store response on disk", zap.String("id", r.id), zap.String("dir", s.dir), zap.Error(err))
+	}
+}
+
+// openResponseStore is newResponseStore over folder dir, created if need
+// be: its responses are kept again, oldest first, within the limits (the
+// ones over them are removed). Unreadable files are logged and left.
+func openResponseStore(max, maxBytes int, dir string, log *zap.Logger) (*responseStore, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("responses folder: %w", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("responses folder: %w", err)
+	}
+	s := newResponseStore(max, maxBytes)
+	s.dir, s.log = dir, log
+	type file struct {
+		r   *storedResponse
+		mod time.Time
+	}
+	var files []file
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".json") || strings.HasPrefix(name, ".") {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		b, err := os.ReadFile(path)
+		var sf storedFile
+		if err == nil {
+			err = json.Unmarshal(b, &sf)
+		}
+		if err == nil && (sf.Version != storedVersion || sf.ID+".json" != name || len(sf.Body) == 0) {
+			err = fmt.Errorf("not a stored response of version %d named after its id", storedVersion)
+		}
+		info, ierr := e.Info()
+		if err != nil || ierr != nil {
+			log.Warn("stored response left out", zap.String("file", path), zap.Error(errors.Join(err, ierr)))
+			continue
+		}
+		files = append(files, file{&storedResponse{id: sf.ID, body: sf.Body, conversation: sf.Conversation, input: sf.Input}, info.ModTime()})
+	}
+	sort.SliceStable(files, func(i, j int) bool { return files[i].mod.Before(files[j].mod) })
+	for _, f := range files {
+		s.keep(f.r, false)
+	}
+	log.Info("stored responses", zap.String("dir", dir), zap.Int("kept", s.order.Len()), zap.Int("files", len(files)))
+	return s, nil
 }
 
 // conversationBytes estimates what msgs hold in memory: their texts.

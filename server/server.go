@@ -61,7 +61,11 @@ type Config struct {
 	// GET /v1/responses/{id} (0: DefaultStoredResponses and
 	// DefaultStoredResponseBytes; StoredResponses < 0: none are kept).
 	StoredResponses, StoredResponseBytes int
-	Logger                               *zap.Logger
+	// StoredResponsesDir, when set, keeps the stored responses in this
+	// folder too (created if need be): they outlive a restart, within the
+	// same limits.
+	StoredResponsesDir string
+	Logger             *zap.Logger
 	// Metrics receives the counters; nil: a fresh NewMetrics(ModelName).
 	Metrics *Metrics
 }
@@ -164,6 +168,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.StoredResponses > 0 {
 		s.responses = newResponseStore(cfg.StoredResponses, cfg.StoredResponseBytes)
+		if cfg.StoredResponsesDir != "" {
+			if s.responses, err = openResponseStore(cfg.StoredResponses, cfg.StoredResponseBytes, cfg.StoredResponsesDir, cfg.Logger); err != nil {
+				return nil, fmt.Errorf("server: %w", err)
+			}
+		}
 	}
 	s.baseCtx, s.cancelAll = context.WithCancel(context.Background())
 	s.fs = &fasthttp.Server{

@@ -112,6 +112,15 @@ type contentField struct {
 	err     string // why the content cannot be used (reported as a 400)
 }
 
+// MarshalJSON writes the content back as UnmarshalJSON reads it: a string,
+// or null when absent (a kept conversation's file).
+func (c contentField) MarshalJSON() ([]byte, error) {
+	if !c.Present {
+		return []byte("null"), nil
+	}
+	return json.Marshal(c.Text)
+}
+
 func (c *contentField) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if bytes.Equal(b, []byte("null")) {

@@ -44,6 +44,7 @@ type serveConfig struct {
 	maxBody               int
 	storedResponses       int // --responses-store (0: none)
 	storedResponseMiB     int
+	storedResponsesDir    string // keep them in this folder too
 	drain                 time.Duration
 	threads, nCtx         int
 	chatTemplate, chatFmt string
@@ -83,6 +84,7 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	cors := fs.String("cors-origins", "", "comma-separated CORS allow-list (\"*\" for any); empty: CORS off")
 	fs.IntVar(&c.maxBody, "max-body-bytes", server.DefaultMaxBodyBytes, "request body limit in bytes")
 	fs.IntVar(&c.storedResponses, "responses-store", server.DefaultStoredResponses, "finished /v1/responses responses kept in memory for previous_response_id and GET (0: none)")
+	fs.StringVar(&c.storedResponsesDir, "responses-store-dir", "", "also keep the stored /v1/responses responses in this folder (created if need be), so previous_response_id conversations outlive a restart; the same limits apply")
 	fs.IntVar(&c.storedResponseMiB, "responses-store-mib", server.DefaultStoredResponseBytes>>20, "memory the kept responses may take, in MiB (the oldest go first)")
 	fs.DurationVar(&c.drain, "shutdown-timeout", 30*time.Second, "on SIGTERM/SIGINT, how long in-flight requests may finish")
 	fs.IntVar(&c.threads, "threads", kernels.DefaultThreads(), "CPU threads for the model, by default one per physical core this process may use")
@@ -381,7 +383,7 @@ func newServer(c *serveConfig, log *zap.Logger) (*server.Server, error) {
 	return server.New(server.Config{
 		ModelName: c.alias, AcceptModels: []string{filepath.Base(c.model), c.model},
 		APIKeys: c.apiKeys, CORSOrigins: c.corsOrigins, MaxBodyBytes: c.maxBody, Logger: log,
-		StoredResponses: storedCount(c.storedResponses), StoredResponseBytes: c.storedResponseMiB << 20,
+		StoredResponses: storedCount(c.storedResponses), StoredResponseBytes: c.storedResponseMiB << 20, StoredResponsesDir: c.storedResponsesDir,
 		LoRAModules: loraModules(c.lora), AllowLoRAUpdates: c.allowLoRAUpdates,
 	})
 }

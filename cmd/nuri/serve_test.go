@@ -1141,3 +1141,51 @@ func TestServeStopControls(t *testing.T) {
 		t.Errorf("min_tokens %d over stop token %d: %d tokens %q", first+1, stopID, c.Usage.CompletionTokens, c.Choices[0].Text)
 	}
 }
+
+// With --responses-store-dir a conversation outlives the server: a new
+// server over the same folder returns the stored response and continues
+// it from previous_response_id exactly as the first server would have.
+func TestServeResponsesStoreDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "responses")
+	params := responses.ResponseNewParams{
+		Model: "stories260K", Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("Once upon a time")},
+		MaxOutputTokens: openai.Int(16), Temperature: openai.Float(0),
+	}
+	followUp := func(prev string) responses.ResponseNewParams {
+		return responses.ResponseNewParams{
+			Model: "stories260K", PreviousResponseID: openai.String(prev), MaxOutputTokens: openai.Int(12), Temperature: openai.Float(0),
+			Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("The end")},
+		}
+	}
+	first := openaiClient(startServe(t, "--responses-store-dir", dir))
+	resp, err := first.Responses.New(t.Context(), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := first.Responses.New(t.Context(), followUp(resp.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, resp.ID+".json")); err != nil {
+		t.Fatalf("no file for %s: %v", resp.ID, err)
+	}
+
+	second := openaiClient(startServe(t, "--responses-store-dir", dir))
+	got, err := second.Responses.Get(t.Context(), resp.ID, responses.ResponseGetParams{})
+	if err != nil || got.OutputText() != resp.OutputText() {
+		t.Fatalf("GET %s after a restart: %v %q, want %q", resp.ID, err, got.OutputText(), resp.OutputText())
+	}
+	next, err := second.Responses.New(t.Context(), followUp(resp.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.OutputText() != want.OutputText() || next.Usage.InputTokens != want.Usage.InputTokens {
+		t.Errorf("follow-up after a restart: %q (%d input tokens), before: %q (%d)", next.OutputText(), next.Usage.InputTokens, want.OutputText(), want.Usage.InputTokens)
+	}
+	if err := second.Responses.Delete(t.Context(), resp.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, resp.ID+".json")); !os.IsNotExist(err) {
+		t.Errorf("a deleted response kept its file: %v", err)
+	}
+}

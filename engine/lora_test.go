@@ -156,3 +156,29 @@ func TestLoRAUpdatesWhileRunning(t *testing.T) {
 		}
 	}
 }
+
+// Stats name the adapters running and waiting sequences ask for.
+func TestLoRAStats(t *testing.T) {
+	e, _ := newFakeEngine(t, Config{NumBlocks: 64, MaxNumSeqs: 1}, 256)
+	if st := e.Stats(); st.LoRALoaded != 0 || st.LoRARunning != nil || st.LoRAWaiting != nil {
+		t.Fatalf("without adapters: %+v", st)
+	}
+	for _, name := range []string{"a", "b", "c"} {
+		if _, err := e.LoadLoRA(name, name+".gguf"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seqs []*Sequence
+	for _, id := range []int32{1, 2, 2, 0} {
+		seqs = append(seqs, submit(t, e, Request{Prompt: prompt(int(id)+5, 8), MaxTokens: 4, Sampling: greedyParams(), LoRA: id}))
+	}
+	e.step()
+	st := e.Stats()
+	if st.LoRALoaded != 3 || !slices.Equal(st.LoRARunning, []string{"a"}) || !slices.Equal(st.LoRAWaiting, []string{"b"}) {
+		t.Fatalf("loaded %d, running %q, waiting %q", st.LoRALoaded, st.LoRARunning, st.LoRAWaiting)
+	}
+	drive(t, e, seqs, 500)
+	if st := e.Stats(); st.LoRALoaded != 3 || len(st.LoRARunning)+len(st.LoRAWaiting) != 0 {
+		t.Fatalf("after: %+v", st)
+	}
+}

@@ -1,5 +1,7 @@
 package engine
 
+import "slices"
+
 // Stats is a snapshot of the scheduler for /metrics. Gauges describe the end
 // of the last step; counters are totals since New.
 type Stats struct {
@@ -40,6 +42,12 @@ type Stats struct {
 	FinishedLength    int64
 	FinishedCancelled int64
 	FinishedError     int64
+
+	// Per-request LoRA adapters: how many are loaded, and the names of
+	// those running and waiting sequences ask for (sorted, each once;
+	// vLLM's lora_requests_info). Empty without adapters.
+	LoRALoaded               int
+	LoRARunning, LoRAWaiting []string
 }
 
 // counters are the scheduler-owned totals, published into Stats each step.
@@ -75,7 +83,11 @@ func (e *Engine) publish() {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	loaded, running, waiting := e.loraStatsLocked()
 	e.stats = Stats{
+		LoRALoaded:         loaded,
+		LoRARunning:        running,
+		LoRAWaiting:        waiting,
 		Running:            len(e.running),
 		Waiting:            len(e.waiting),
 		KVBlocks:           e.pool.numBlocks(),
@@ -100,4 +112,28 @@ func (e *Engine) publish() {
 		FinishedCancelled:  c.finished[FinishCancelled],
 		FinishedError:      c.finished[FinishError],
 	}
+}
+
+// loraStatsLocked counts the adapters being served and names those the
+// running and the waiting sequences ask for. e.mu is held.
+func (e *Engine) loraStatsLocked() (loaded int, running, waiting []string) {
+	if len(e.loras) == 0 {
+		return 0, nil, nil
+	}
+	for _, sl := range e.loras {
+		if sl.live {
+			loaded++
+		}
+	}
+	names := func(seqs []*Sequence) []string {
+		var out []string
+		for _, s := range seqs {
+			if id := s.req.LoRA; id > 0 {
+				out = append(out, e.loras[id-1].name)
+			}
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	return loaded, names(e.running), names(append(slices.Clip(e.waiting), e.incoming...))
 }

@@ -1,11 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/nuri-ai/nuri/chat"
+	"github.com/nuri-ai/nuri/engine"
 )
 
 // setGauges replaces the test server's backend with one that has src.
@@ -162,5 +164,26 @@ func TestValidMetricNames(t *testing.T) {
 		if got := validLabelName(c.s); got != c.labl {
 			t.Errorf("validLabelName(%q) = %v", c.s, got)
 		}
+	}
+}
+
+// vllm:lora_requests_info names the adapters in use, only where there are
+// adapters.
+func TestMetricsLoRAInfo(t *testing.T) {
+	m := NewMetrics("base")
+	var buf bytes.Buffer
+	if err := m.write(&buf, engine.Stats{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "lora_requests_info") {
+		t.Fatal("LoRA info without adapters")
+	}
+	buf.Reset()
+	if err := m.write(&buf, engine.Stats{LoRALoaded: 3, LoRARunning: []string{"law", "med"}, LoRAWaiting: []string{"ko\\"}}); err != nil {
+		t.Fatal(err)
+	}
+	want := `vllm:lora_requests_info{model_name="base",max_lora="3",running_lora_adapters="law,med",waiting_lora_adapters="ko\\"}`
+	if !strings.Contains(buf.String(), want) {
+		t.Fatalf("no %s in\n%s", want, buf.String())
 	}
 }

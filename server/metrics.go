@@ -182,6 +182,15 @@ func (m *Metrics) write(w io.Writer, st engine.Stats) error {
 	p.header("vllm:cache_config_info", "gauge", "Information of the KV cache configuration.")
 	p.sample("vllm:cache_config_info", strings.Join(info, ","), 1)
 
+	if st.LoRALoaded > 0 || len(st.LoRARunning) > 0 || len(st.LoRAWaiting) > 0 {
+		// vLLM's form: the adapters as labels, the time as the value (the
+		// newest sample is the current one). Nuri batches every loaded
+		// adapter, so max_lora is their number.
+		p.header("vllm:lora_requests_info", "gauge", "Running stats on lora requests.")
+		p.sample("vllm:lora_requests_info", fmt.Sprintf(`max_lora="%d",running_lora_adapters="%s",waiting_lora_adapters="%s"`,
+			st.LoRALoaded, escapeLabel(strings.Join(st.LoRARunning, ",")), escapeLabel(strings.Join(st.LoRAWaiting, ","))),
+			float64(time.Now().UnixNano())/1e9)
+	}
 	p.counter("vllm:prompt_tokens_total", "Number of prefill tokens processed.", float64(m.promptTokens.Load()))
 	p.counter("vllm:generation_tokens_total", "Number of generation tokens processed.", float64(m.generationTokens.Load()))
 	p.header("vllm:request_success_total", "counter", "Count of successfully processed requests.")

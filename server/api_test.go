@@ -670,3 +670,16 @@ func TestTruncatePromptTokens(t *testing.T) {
 		}
 	}
 }
+
+// GET /version answers without a key, as vLLM's.
+func TestVersionRoute(t *testing.T) {
+	ts := newTestServer(t, Config{Version: "v1.2.3", APIKeys: []string{"k"}}, "x")
+	status, _, body := ts.do("GET", "/version", "")
+	if status != 200 || string(body) != `{"version":"v1.2.3"}` {
+		t.Fatalf("%d %s", status, body)
+	}
+	ts = newTestServer(t, Config{}, "x")
+	if status, _, body := ts.do("GET", "/version", ""); status != 200 || string(body) != `{"version":"devel"}` {
+		t.Fatalf("%d %s", status, body)
+	}
+}

@@ -174,3 +174,13 @@ func (s *Server) handleDetokenize(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 	}
 	return s.writeJSON(ctx, map[string]string{"prompt": strings.ToValidUTF8(string(text), "\uFFFD")})
 }
+
+// handleVersion is vLLM's GET /version: {"version": "..."}, without a key
+// (as /health).
+func (s *Server) handleVersion(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
+	v := s.cfg.Version
+	if v == "" {
+		v = "devel"
+	}
+	return s.writeJSON(ctx, map[string]string{"version": v})
+}

@@ -44,6 +44,8 @@ func (s *Server) routes(path string) []route {
 		return []route{{method: "GET", h: s.handleHealth}, {method: "HEAD", h: s.handleHealth}}
 	case "/metrics":
 		return []route{{method: "GET", h: s.handleMetrics}}
+	case "/version":
+		return []route{{method: "GET", h: s.handleVersion}}
 	case "/v1/chat/completions":
 		return []route{{method: "POST", auth: true, h: s.handleChat}}
 	case "/v1/completions":

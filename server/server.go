@@ -30,6 +30,8 @@ const DefaultMaxBodyBytes = 4 << 20
 type Config struct {
 	// ModelName is the id served by /v1/models and expected in "model".
 	ModelName string
+	// Version is what GET /version reports (vLLM's route); "" : "devel".
+	Version string
 	// AcceptModels are further names accepted in "model" (for example the
 	// GGUF file name when an alias is set).
 	AcceptModels []string

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+)
+
+func init() {
+	register(command{name: "version", summary: "print the build's version, commit and Go toolchain", run: runVersion})
+}
+
+// buildVersion describes this binary: the module version the toolchain
+// stamped (a release tag, or a pseudo-version naming the commit, "+dirty"
+// when the tree had changes), else "devel" and the commit when known
+// (a build without version stamping).
+func buildVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	v, dirty := "devel", ""
+	for _, s := range bi.Settings {
+		switch {
+		case s.Key == "vcs.revision":
+			v += "+" + s.Value[:min(12, len(s.Value))]
+		case s.Key == "vcs.modified" && s.Value == "true":
+			dirty = "-dirty"
+		}
+	}
+	return v + dirty
+}
+
+func runVersion(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "nuri version: unexpected arguments %q\n", args)
+		return errUsage
+	}
+	fmt.Fprintf(stdout, "nuri %s %s %s/%s\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return nil
+}

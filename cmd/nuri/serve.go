@@ -78,9 +78,12 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	c := &serveConfig{}
 	fs.StringVar(&c.model, "model", "", "GGUF model file (required)")
 	fs.StringVar(&c.addr, "addr", ":8080", "listen address")
+	host := fs.String("host", "", "listen on this host only, keeping --addr's port (vLLM's flag)")
+	port := fs.Int("port", 0, "listen on this port, keeping --addr's host (vLLM's flag)")
 	apiKey := fs.String("api-key", "", "require this API key (Authorization: Bearer KEY)")
 	apiKeyFile := fs.String("api-key-file", "", "file with API keys, one per line")
 	fs.StringVar(&c.alias, "model-alias", "", "model id served by /v1/models (default: the file name without .gguf)")
+	fs.StringVar(&c.alias, "served-model-name", "", "alias of --model-alias (vLLM's flag)")
 	cors := fs.String("cors-origins", "", "comma-separated CORS allow-list (\"*\" for any); empty: CORS off")
 	fs.IntVar(&c.maxBody, "max-body-bytes", server.DefaultMaxBodyBytes, "request body limit in bytes")
 	fs.IntVar(&c.storedResponses, "responses-store", server.DefaultStoredResponses, "finished /v1/responses responses kept in memory for previous_response_id and GET (0: none)")
@@ -89,6 +92,7 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	fs.DurationVar(&c.drain, "shutdown-timeout", 30*time.Second, "on SIGTERM/SIGINT, how long in-flight requests may finish")
 	fs.IntVar(&c.threads, "threads", kernels.DefaultThreads(), "CPU threads for the model, by default one per physical core this process may use")
 	fs.IntVar(&c.nCtx, "ctx-size", 0, "context length per sequence (0: the model's)")
+	fs.IntVar(&c.nCtx, "max-model-len", 0, "alias of --ctx-size (vLLM's flag)")
 	fs.StringVar(&c.chatTemplate, "chat-template-file", "", "Jinja chat template file overriding the GGUF's")
 	fs.StringVar(&c.chatFmt, "chat-format", "", "built-in chat format instead of the template: "+strings.Join(chat.FormatNames(), ", "))
 	toolParser := fs.String("tool-parser", "auto", "how tool calls are read from replies: auto (from the chat template), "+strings.Join(chat.ToolFormatNames(), ", "))
@@ -139,6 +143,12 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 		fmt.Fprintln(stderr, err)
 		return nil, errUsage
 	}
+	// nuri serve MODEL.gguf [flags], as vllm serve MODEL: the flag package
+	// stops at the first argument that is not a flag, so take it first.
+	positional := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		positional, args = args[0], args[1:]
+	}
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}
@@ -152,6 +162,28 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	}
 	if fs.NArg() > 0 {
 		return fail("unexpected arguments %q", fs.Args())
+	}
+	if positional != "" {
+		if c.model != "" && c.model != positional {
+			return fail("the model is given twice: %s and --model %s", positional, c.model)
+		}
+		c.model = positional
+	}
+	if *host != "" || *port != 0 {
+		h, p, err := net.SplitHostPort(c.addr)
+		if err != nil {
+			return fail("--addr %q: %v", c.addr, err)
+		}
+		if *port < 0 || *port > 65535 {
+			return fail("--port %d is not a TCP port", *port)
+		}
+		if *host != "" {
+			h = *host
+		}
+		if *port != 0 {
+			p = strconv.Itoa(*port)
+		}
+		c.addr = net.JoinHostPort(h, p)
 	}
 	if c.model == "" {
 		return fail("--model is required")

@@ -1189,3 +1189,28 @@ func TestServeResponsesStoreDir(t *testing.T) {
 		t.Errorf("a deleted response kept its file: %v", err)
 	}
 }
+
+// vLLM's spellings: the model as the first argument, --host and --port,
+// --served-model-name and --max-model-len.
+func TestServeVLLMFlags(t *testing.T) {
+	var stderr bytes.Buffer
+	c, err := parseServe([]string{"model.gguf", "--host", "127.0.0.1", "--port", "9000", "--served-model-name", "exaone", "--max-model-len", "512"}, &stderr)
+	if err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	if c.model != "model.gguf" || c.addr != "127.0.0.1:9000" || c.alias != "exaone" || c.nCtx != 512 || c.eng.NCtx != 512 {
+		t.Fatalf("config %+v", c)
+	}
+	if c, err := parseServe([]string{"--model", "m.gguf", "--port", "8001"}, &stderr); err != nil || c.addr != ":8001" {
+		t.Fatalf("--port alone: %v %+v", err, c)
+	}
+	for _, bad := range [][]string{
+		{"a.gguf", "--model", "b.gguf"},
+		{"--model", "m.gguf", "--port", "70000"},
+		{"a.gguf", "b.gguf"},
+	} {
+		if _, err := parseServe(bad, &stderr); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

@@ -61,14 +61,17 @@ type inspectReport struct {
 	// instead of a model.
 	Imatrix *imatrixSum `json:"imatrix,omitempty"`
 	// LoRA summarises a LoRA adapter file (general.type "adapter").
-	LoRA         *loraSum        `json:"lora,omitempty"`
-	Summary      modelSummary    `json:"summary"`
-	Hyper        []inspectKV     `json:"hyperparameters"`
-	Tokenizer    tokenizerSum    `json:"tokenizer"`
-	ChatTemplate templateSum     `json:"chat_template"`
-	Metadata     []inspectKV     `json:"metadata"`
-	Tensors      []inspectTensor `json:"tensors"`
-	Totals       inspectTotals   `json:"totals"`
+	LoRA         *loraSum     `json:"lora,omitempty"`
+	Summary      modelSummary `json:"summary"`
+	Hyper        []inspectKV  `json:"hyperparameters"`
+	Tokenizer    tokenizerSum `json:"tokenizer"`
+	ChatTemplate templateSum  `json:"chat_template"`
+	// Sampling is what the model recommends (general.sampling.*), as
+	// nuri serve and run apply it; omitted when it says nothing.
+	Sampling *samplingSum    `json:"sampling,omitempty"`
+	Metadata []inspectKV     `json:"metadata"`
+	Tensors  []inspectTensor `json:"tensors"`
+	Totals   inspectTotals   `json:"totals"`
 }
 
 type imatrixSum struct {
@@ -233,6 +236,10 @@ func buildInspectReport(path string, f *gguf.File) *inspectReport {
 	if tpl, ok := f.String("tokenizer.chat_template"); ok {
 		r.ChatTemplate = templateSum{Present: true, Length: len(tpl)}
 	}
+	if d := f.SamplingDefaults(); d.Any() || len(d.Unused) > 0 || len(d.Invalid) > 0 {
+		r.Sampling = &samplingSum{Temp: d.Temp, TopK: d.TopK, TopP: d.TopP, MinP: d.MinP, RepeatPenalty: d.PenaltyRepeat,
+			RepeatLastN: d.PenaltyLastN, FrequencyPenalty: d.PenaltyFreq, PresencePenalty: d.PenaltyPresent, Unused: d.Unused, Invalid: d.Invalid}
+	}
 
 	tot := &r.Totals
 	for i := range f.Tensors {
@@ -344,6 +351,57 @@ func (r *inspectReport) writeModel(p func(string, ...any)) {
 	} else {
 		p("chat template:\tnone\n")
 	}
+	if r.Sampling != nil {
+		p("sampling:\t%s\n", r.Sampling)
+	}
+}
+
+// samplingSum is the model's recommended sampling (gguf.SamplingDefaults).
+type samplingSum struct {
+	Temp             *float32 `json:"temp,omitempty"`
+	TopK             *int     `json:"top_k,omitempty"`
+	TopP             *float32 `json:"top_p,omitempty"`
+	MinP             *float32 `json:"min_p,omitempty"`
+	RepeatPenalty    *float32 `json:"penalty_repeat,omitempty"`
+	RepeatLastN      *int     `json:"penalty_last_n,omitempty"`
+	FrequencyPenalty *float32 `json:"penalty_freq,omitempty"`
+	PresencePenalty  *float32 `json:"penalty_present,omitempty"`
+	Unused           []string `json:"unused,omitempty"`  // keys of samplers Nuri lacks
+	Invalid          []string `json:"invalid,omitempty"` // keys left out, with why
+}
+
+// String is the one-line form: "temp 0.6, top_k 20 (unused: ...)".
+func (s *samplingSum) String() string {
+	var parts []string
+	f := func(name string, v *float32) {
+		if v != nil {
+			parts = append(parts, fmt.Sprintf("%s %g", name, *v))
+		}
+	}
+	i := func(name string, v *int) {
+		if v != nil {
+			parts = append(parts, fmt.Sprintf("%s %d", name, *v))
+		}
+	}
+	f("temp", s.Temp)
+	i("top_k", s.TopK)
+	f("top_p", s.TopP)
+	f("min_p", s.MinP)
+	f("penalty_repeat", s.RepeatPenalty)
+	i("penalty_last_n", s.RepeatLastN)
+	f("penalty_freq", s.FrequencyPenalty)
+	f("penalty_present", s.PresencePenalty)
+	out := strings.Join(parts, ", ")
+	if out == "" {
+		out = "none Nuri applies"
+	}
+	if len(s.Unused) > 0 {
+		out += " (not applied: " + strings.Join(s.Unused, ", ") + ")"
+	}
+	if len(s.Invalid) > 0 {
+		out += " (invalid: " + strings.Join(s.Invalid, "; ") + ")"
+	}
+	return out
 }
 
 // writeRest writes the metadata sections, the tensors and the totals.

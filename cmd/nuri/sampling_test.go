@@ -108,3 +108,32 @@ func TestModelSampling(t *testing.T) {
 		t.Error("nuri run's --temp did not win over the model's")
 	}
 }
+
+// nuri inspect shows what the model recommends, and what Nuri leaves out.
+func TestInspectSampling(t *testing.T) {
+	model := storiesWithSampling(t, map[string]gguf.Value{
+		"general.sampling.temp":     gguf.Float32(0.6),
+		"general.sampling.top_k":    gguf.Int32(20),
+		"general.sampling.mirostat": gguf.Int32(2),
+	})
+	var stdout, stderr bytes.Buffer
+	if code := realMain([]string{"inspect", model}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if want := "sampling:       temp 0.6, top_k 20 (not applied: general.sampling.mirostat)"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("no %q in\n%s", want, stdout.String())
+	}
+	stdout.Reset()
+	if code := realMain([]string{"inspect", "--json", model}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var r struct {
+		Sampling struct {
+			Temp float32 `json:"temp"`
+			TopK int     `json:"top_k"`
+		} `json:"sampling"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil || r.Sampling.Temp != 0.6 || r.Sampling.TopK != 20 {
+		t.Errorf("json: %v %+v", err, r.Sampling)
+	}
+}

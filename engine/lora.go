@@ -66,6 +66,46 @@ func (e *Engine) LoadLoRA(name, path string) (int32, error) {
 	return id, nil
 }
 
+// ReplaceLoRA loads the adapter at path as the new version of adapter old
+// (vLLM's load_inplace): under old's name and a new id, which it returns.
+// Requests submitted with old run to their end with it, as after
+// UnloadLoRA; if the new file does not load, old stays in service.
+func (e *Engine) ReplaceLoRA(old int32, path string) (int32, error) {
+	al, ok := e.m.(model.AdapterLoader)
+	if !ok {
+		return 0, fmt.Errorf("replace lora adapter %d: model %T does not load adapters while serving", old, e.m)
+	}
+	e.loraMu.Lock()
+	defer e.loraMu.Unlock()
+	e.mu.Lock()
+	if old < 1 || int(old) > len(e.loras) || !e.loras[old-1].live {
+		e.mu.Unlock()
+		return 0, fmt.Errorf("replace lora adapter %d: %w", old, ErrUnknownAdapter)
+	}
+	name, want := e.loras[old-1].name, int32(len(e.loras)+1)
+	e.mu.Unlock()
+	id, err := al.LoadLoRA(model.LoRA{Path: path, Scale: 1, Name: name})
+	if err != nil {
+		return 0, fmt.Errorf("replace lora adapter %q: %w", name, err)
+	}
+	if id != want {
+		return 0, errors.Join(fmt.Errorf("replace lora adapter %q: the model gave id %d, the engine expected %d", name, id, want), al.UnloadLoRA(id))
+	}
+	e.mu.Lock()
+	e.loras = append(e.loras, loraSlot{name: name, live: true})
+	e.loras[old-1].live = false
+	free := e.retireLocked(old)
+	e.mu.Unlock()
+	e.log.Info("lora adapter replaced", zap.String("name", name), zap.String("path", path), zap.Int32("id", id), zap.Int32("old_id", old))
+	if free {
+		if err := e.dropLoRA(old); err != nil {
+			// The new version serves; the old one's memory is what is lost.
+			e.log.Warn("unload replaced lora adapter", zap.Int32("id", old), zap.Error(err))
+		}
+	}
+	return id, nil
+}
+
 // UnloadLoRA stops serving adapter id: new requests for it fail with
 // ErrUnknownAdapter, while those already submitted run to their end with
 // it; the model frees it once the last of them finishes.

@@ -182,3 +182,49 @@ func TestLoRAStats(t *testing.T) {
 		t.Fatalf("after: %+v", st)
 	}
 }
+
+// ReplaceLoRA (vLLM's load_inplace) puts a new version under the name: a
+// request running with the old one finishes with it, later ones get the
+// new id; a version that does not load leaves the old one serving.
+func TestReplaceLoRA(t *testing.T) {
+	e, f := newFakeEngine(t, Config{NumBlocks: 64}, 256)
+	p := prompt(11, 12)
+	old, err := e.LoadLoRA("a", "a1.gguf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := submit(t, e, Request{Prompt: p, MaxTokens: 20, Sampling: greedyParams(), IgnoreEOS: true, LoRA: old})
+	for range 3 {
+		e.step()
+	}
+	if _, err := e.ReplaceLoRA(old, "bad.gguf"); err == nil {
+		t.Fatal("a version that does not load replaced the adapter")
+	}
+	if got := e.LoRANames(); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("after a failed replacement: %q", got)
+	}
+	id, err := e.ReplaceLoRA(old, "a2.gguf")
+	if err != nil || id != 2 {
+		t.Fatalf("ReplaceLoRA: %d, %v (the failed load used no id)", id, err)
+	}
+	if got := e.LoRANames(); !slices.Equal(got, []string{"", "a"}) || f.loraPaths[id-1] != "a2.gguf" {
+		t.Fatalf("names %q, paths %q", got, f.loraPaths)
+	}
+	if _, err := e.Submit(t.Context(), Request{Prompt: p, Sampling: greedyParams(), LoRA: old}); !errors.Is(err, ErrUnknownAdapter) {
+		t.Fatalf("a request for the replaced id: %v", err)
+	}
+	fresh := submit(t, e, Request{Prompt: p, MaxTokens: 5, Sampling: greedyParams(), IgnoreEOS: true, LoRA: id})
+	outs := drive(t, e, []*Sequence{running, fresh}, 500)
+	if want := referenceLoRA(p, greedyParams(), 20, 256, true, old); !slices.Equal(outs[0].tokens, want) {
+		t.Errorf("the request running with the old version: %v, want %v", outs[0].tokens, want)
+	}
+	if want := referenceLoRA(p, greedyParams(), 5, 256, true, id); !slices.Equal(outs[1].tokens, want) {
+		t.Errorf("the request with the new version: %v, want %v", outs[1].tokens, want)
+	}
+	if f.loraLoaded(old) || !f.loraLoaded(id) {
+		t.Fatalf("loaded: old %v, new %v", f.loraLoaded(old), f.loraLoaded(id))
+	}
+	if f.bad != nil {
+		t.Fatal(f.bad)
+	}
+}

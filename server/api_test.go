@@ -576,6 +576,27 @@ func TestLoRAUpdates(t *testing.T) {
 	if status, body := chat("sql"); status != 200 || ts.eng.last().LoRA != 3 {
 		t.Errorf("chat with the reloaded adapter: %d %s (adapter %d)", status, body, ts.eng.last().LoRA)
 	}
+	// load_inplace replaces it under its name; a failed replacement keeps
+	// the version in service.
+	if status, body := do("/v1/load_lora_adapter", `{"lora_name":"sql","lora_path":"bad.gguf","load_inplace":true}`); status != 400 {
+		t.Errorf("a bad replacement: %d %s", status, body)
+	}
+	if status, _ := chat("sql"); status != 200 || ts.eng.last().LoRA != 3 {
+		t.Errorf("after a bad replacement: %d, adapter %d", status, ts.eng.last().LoRA)
+	}
+	if status, body := do("/v1/load_lora_adapter", `{"lora_name":"sql","lora_path":"/c/sql.gguf","load_inplace":true}`); status != 200 || !strings.Contains(body, "'sql'") {
+		t.Fatalf("replace: %d %s", status, body)
+	}
+	if status, _ := chat("sql"); status != 200 || ts.eng.last().LoRA != 4 || ts.eng.loras[2] != "" {
+		t.Errorf("after the replacement: %d, adapter %d, engine %q", status, ts.eng.last().LoRA, ts.eng.loras)
+	}
+	status, _, raw = ts.do("GET", "/v1/models", "", auth...)
+	if status != 200 || json.Unmarshal(raw, &list) != nil || len(list.Data) != 2 || list.Data[1].Root != "/c/sql.gguf" {
+		t.Errorf("models after the replacement: %d %s", status, raw)
+	}
+	if status, body := do("/v1/load_lora_adapter", `{"lora_name":"new","lora_path":"/d/new.gguf","load_inplace":true}`); status != 200 {
+		t.Errorf("load_inplace of a name not loaded: %d %s", status, body)
+	}
 }
 
 // vLLM's "priority" reaches the engine from every generation route.

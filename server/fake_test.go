@@ -92,6 +92,24 @@ func (f *fakeEngine) LoadLoRA(name, path string) (int32, error) {
 	return int32(len(f.loras)), nil
 }
 
+// ReplaceLoRA implements AdapterLoader.
+func (f *fakeEngine) ReplaceLoRA(old int32, path string) (int32, error) {
+	f.mu.Lock()
+	name := ""
+	if old >= 1 && int(old) <= len(f.loras) {
+		name = f.loras[old-1]
+	}
+	f.mu.Unlock()
+	if name == "" {
+		return 0, fmt.Errorf("no adapter %d", old)
+	}
+	id, err := f.LoadLoRA(name, path)
+	if err != nil {
+		return 0, err
+	}
+	return id, f.UnloadLoRA(old)
+}
+
 // UnloadLoRA implements AdapterLoader.
 func (f *fakeEngine) UnloadLoRA(id int32) error {
 	f.mu.Lock()

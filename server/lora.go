@@ -19,6 +19,10 @@ import (
 // /v1/unload_lora_adapter need.
 type AdapterLoader interface {
 	LoadLoRA(name, path string) (int32, error)
+	// ReplaceLoRA loads path as the new version of adapter old, under its
+	// name and a new id, and unloads old as UnloadLoRA does; on failure old
+	// stays in service.
+	ReplaceLoRA(old int32, path string) (int32, error)
 	UnloadLoRA(id int32) error
 }
 
@@ -88,6 +92,10 @@ func (l *loraModules) remove(id int32) {
 type loadLoRARequest struct {
 	LoRAName string `json:"lora_name"`
 	LoRAPath string `json:"lora_path"`
+	// LoadInplace replaces an adapter loaded under the name (a new version
+	// of its weights, as reinforcement-learning loops do): requests
+	// already running keep the old one, later ones get the new.
+	LoadInplace bool `json:"load_inplace"`
 }
 
 // unloadLoRARequest is vLLM's /v1/unload_lora_adapter body: the adapter
@@ -127,13 +135,20 @@ func (s *Server) handleLoadLoRA(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	}
 	s.loraMu.Lock()
 	defer s.loraMu.Unlock()
-	if _, ok := s.loras.lookup(req.LoRAName); ok {
-		return invalidParam("lora_name", "the LoRA adapter '%s' is loaded already: unload it first to load another file under its name", req.LoRAName)
+	old, loaded := s.loras.lookup(req.LoRAName)
+	if loaded && !req.LoadInplace {
+		return invalidParam("lora_name", "the LoRA adapter '%s' is loaded already: unload it first, or set load_inplace to replace it", req.LoRAName)
 	}
 	if req.LoRAName == s.cfg.ModelName || slices.Contains(s.cfg.AcceptModels, req.LoRAName) {
 		return invalidParam("lora_name", "'%s' is the base model's name", req.LoRAName)
 	}
-	id, err := al.LoadLoRA(req.LoRAName, req.LoRAPath)
+	var id int32
+	if loaded {
+		// The old version serves until the new one is in place.
+		id, err = al.ReplaceLoRA(old, req.LoRAPath)
+	} else {
+		id, err = al.LoadLoRA(req.LoRAName, req.LoRAPath)
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return &apiError{err: errFileNotFound, param: "lora_path", msg: fmt.Sprintf("no LoRA adapter at '%s' on the server: %v", req.LoRAPath, err)}
@@ -142,8 +157,11 @@ func (s *Server) handleLoadLoRA(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	case err != nil:
 		return invalidParam("lora_path", "the LoRA adapter '%s' cannot be loaded: %v", req.LoRAName, err)
 	}
+	if loaded {
+		s.loras.remove(old)
+	}
 	s.loras.add(id, LoRAModule{Name: req.LoRAName, Path: req.LoRAPath})
-	s.log.Info("lora adapter loaded", zap.String("req_id", ri.id), zap.String("name", req.LoRAName), zap.String("path", req.LoRAPath))
+	s.log.Info("lora adapter loaded", zap.String("req_id", ri.id), zap.String("name", req.LoRAName), zap.String("path", req.LoRAPath), zap.Bool("replaced", loaded))
 	return s.writeText(ctx, fmt.Sprintf("Success: LoRA adapter '%s' added successfully.", req.LoRAName))
 }
 
@@ -197,6 +215,11 @@ func (s *Server) writeText(ctx *fasthttp.RequestCtx, text string) error {
 
 // LoadLoRA forwards to the engine.
 func (a EngineAdapter) LoadLoRA(name, path string) (int32, error) { return a.E.LoadLoRA(name, path) }
+
+// ReplaceLoRA forwards to the engine.
+func (a EngineAdapter) ReplaceLoRA(old int32, path string) (int32, error) {
+	return a.E.ReplaceLoRA(old, path)
+}
 
 // UnloadLoRA forwards to the engine.
 func (a EngineAdapter) UnloadLoRA(id int32) error { return a.E.UnloadLoRA(id) }

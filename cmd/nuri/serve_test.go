@@ -1034,6 +1034,24 @@ func TestServeLoRAUpdates(t *testing.T) {
 	if s := must(complete(base, "stories260K")); s != plain {
 		t.Errorf("the base model after the unload: %q, want %q", s, plain)
 	}
+	// load_inplace puts a new version under the name.
+	second := storiesAdapter(t, -0.08)
+	adapted2 := must(complete(startServe(t, "--lora", second), "stories260K"))
+	if adapted2 == adapted || adapted2 == plain {
+		t.Fatal("the second adapter changes nothing the test could see")
+	}
+	post("/v1/load_lora_adapter", string(loadBody))
+	if s := must(complete(base, "story-lora")); s != adapted {
+		t.Fatalf("reloaded: %q, want %q", s, adapted)
+	}
+	inplace, err := json.Marshal(map[string]any{"lora_name": "story-lora", "lora_path": second, "load_inplace": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post("/v1/load_lora_adapter", string(inplace))
+	if s := must(complete(base, "story-lora")); s != adapted2 {
+		t.Errorf("after load_inplace: %q, want the second adapter's %q", s, adapted2)
+	}
 }
 
 // --scheduling-policy priority lets requests carry vLLM's "priority";

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -265,7 +266,21 @@ func reference(prompt []int32, p sample.Params, maxTokens, nCtx int, ignoreEOS b
 
 // referenceLoRA is reference for a request with per-request adapter lora.
 func referenceLoRA(prompt []int32, p sample.Params, maxTokens, nCtx int, ignoreEOS bool, lora int32) []int32 {
-	h := fakeRootFor(lora)
+	return referenceWith(prompt, p, refOpts{maxTokens: maxTokens, nCtx: nCtx, ignoreEOS: ignoreEOS, lora: lora})
+}
+
+// refOpts are a reference run's request settings.
+type refOpts struct {
+	maxTokens, nCtx int
+	ignoreEOS       bool
+	lora            int32
+	minTokens       int     // vLLM's min_tokens: EOS and stops masked before it
+	stops           []int32 // stop tokens, which end the output after minTokens
+}
+
+// referenceWith is reference with every request setting the fake honours.
+func referenceWith(prompt []int32, p sample.Params, o refOpts) []int32 {
+	h := fakeRootFor(o.lora)
 	hist := append([]int32(nil), prompt...)
 	for _, t := range prompt {
 		h = mix(h, t)
@@ -275,6 +290,11 @@ func referenceLoRA(prompt []int32, p sample.Params, maxTokens, nCtx int, ignoreE
 	var out []int32
 	for {
 		fakeLogits(h, logits)
+		if len(out) < o.minTokens {
+			for _, t := range append([]int32{fakeEOS}, o.stops...) {
+				logits[t] = float32(math.Inf(-1))
+			}
+		}
 		r, err := s.Sample(logits, hist, 0)
 		if err != nil {
 			panic(err)
@@ -282,7 +302,8 @@ func referenceLoRA(prompt []int32, p sample.Params, maxTokens, nCtx int, ignoreE
 		out = append(out, r.Token)
 		hist = append(hist, r.Token)
 		h = mix(h, r.Token)
-		if r.Token == fakeEOS && !ignoreEOS || maxTokens > 0 && len(out) >= maxTokens || len(hist) >= nCtx {
+		stop := r.Token == fakeEOS && !o.ignoreEOS || slices.Contains(o.stops, r.Token)
+		if stop || o.maxTokens > 0 && len(out) >= o.maxTokens || o.nCtx > 0 && len(hist) >= o.nCtx {
 			return out
 		}
 	}

@@ -50,19 +50,41 @@ func (e *Engine) LoadLoRA(name, path string) (int32, error) {
 	}
 	// An adapter unloaded while requests still ran with it leaves the
 	// model only when they end; its name is free at once.
-	id, err := al.LoadLoRA(model.LoRA{Path: path, Scale: 1, Name: name})
+	id, err := e.loadSlot(al, name, path, want, 0)
 	if err != nil {
 		return 0, fmt.Errorf("load lora adapter %q: %w", name, err)
+	}
+	e.log.Info("lora adapter loaded", zap.String("name", name), zap.String("path", path), zap.Int32("id", id))
+	return id, nil
+}
+
+// loadSlot has the model load path under name, expecting id want, and
+// serves it; retire, when not 0, stops serving that id in the same step
+// and reports whether it is free to drop. e.loraMu is held.
+func (e *Engine) loadSlot(al model.AdapterLoader, name, path string, want, retire int32) (int32, error) {
+	id, err := al.LoadLoRA(model.LoRA{Path: path, Scale: 1, Name: name})
+	if err != nil {
+		return 0, err
 	}
 	if id != want {
 		// The model numbered it otherwise than the engine counts: the
 		// slots would name the wrong adapters. Undo rather than serve it.
-		return 0, errors.Join(fmt.Errorf("load lora adapter %q: the model gave id %d, the engine expected %d", name, id, want), al.UnloadLoRA(id))
+		return 0, errors.Join(fmt.Errorf("the model gave id %d, the engine expected %d", id, want), al.UnloadLoRA(id))
 	}
 	e.mu.Lock()
 	e.loras = append(e.loras, loraSlot{name: name, live: true})
+	free := false
+	if retire != 0 {
+		e.loras[retire-1].live = false
+		free = e.retireLocked(retire)
+	}
 	e.mu.Unlock()
-	e.log.Info("lora adapter loaded", zap.String("name", name), zap.String("path", path), zap.Int32("id", id))
+	if free {
+		if err := e.dropLoRA(retire); err != nil {
+			// The new adapter serves; the old one's memory is what is lost.
+			e.log.Warn("unload replaced lora adapter", zap.Int32("id", retire), zap.Error(err))
+		}
+	}
 	return id, nil
 }
 
@@ -84,25 +106,11 @@ func (e *Engine) ReplaceLoRA(old int32, path string) (int32, error) {
 	}
 	name, want := e.loras[old-1].name, int32(len(e.loras)+1)
 	e.mu.Unlock()
-	id, err := al.LoadLoRA(model.LoRA{Path: path, Scale: 1, Name: name})
+	id, err := e.loadSlot(al, name, path, want, old)
 	if err != nil {
 		return 0, fmt.Errorf("replace lora adapter %q: %w", name, err)
 	}
-	if id != want {
-		return 0, errors.Join(fmt.Errorf("replace lora adapter %q: the model gave id %d, the engine expected %d", name, id, want), al.UnloadLoRA(id))
-	}
-	e.mu.Lock()
-	e.loras = append(e.loras, loraSlot{name: name, live: true})
-	e.loras[old-1].live = false
-	free := e.retireLocked(old)
-	e.mu.Unlock()
 	e.log.Info("lora adapter replaced", zap.String("name", name), zap.String("path", path), zap.Int32("id", id), zap.Int32("old_id", old))
-	if free {
-		if err := e.dropLoRA(old); err != nil {
-			// The new version serves; the old one's memory is what is lost.
-			e.log.Warn("unload replaced lora adapter", zap.Int32("id", old), zap.Error(err))
-		}
-	}
 	return id, nil
 }
 

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"errors"
-	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -10,36 +9,9 @@ import (
 	"github.com/nuri-ai/nuri/sample"
 )
 
-// referenceStops is reference with vLLM's min_tokens and stop_token_ids:
-// before minTokens the EOS and stop tokens get -inf logits, after it a
-// stop token ends the output (and is its last token).
+// referenceStops is reference with vLLM's min_tokens and stop_token_ids.
 func referenceStops(prompt []int32, p sample.Params, maxTokens, minTokens int, stops []int32) []int32 {
-	h := fakeRoot
-	hist := slices.Clone(prompt)
-	for _, t := range prompt {
-		h = mix(h, t)
-	}
-	s := sample.New(p)
-	logits := make([]float32, fakeVocab)
-	var out []int32
-	for {
-		fakeLogits(h, logits)
-		if len(out) < minTokens {
-			for _, t := range append([]int32{fakeEOS}, stops...) {
-				logits[t] = float32(math.Inf(-1))
-			}
-		}
-		r, err := s.Sample(logits, hist, 0)
-		if err != nil {
-			panic(err)
-		}
-		out = append(out, r.Token)
-		hist = append(hist, r.Token)
-		h = mix(h, r.Token)
-		if r.Token == fakeEOS || slices.Contains(stops, r.Token) || len(out) >= maxTokens {
-			return out
-		}
-	}
+	return referenceWith(prompt, p, refOpts{maxTokens: maxTokens, minTokens: minTokens, stops: stops})
 }
 
 // earlyEOS finds a prompt whose greedy reply ends with EOS within n tokens.

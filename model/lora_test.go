@@ -222,14 +222,7 @@ func TestLoRAPerRequest(t *testing.T) {
 	base := writeTiny(t, "F32", false, 5)
 	specs := []loraSpec{{"blk.0.attn_q.weight", 4}, {"blk.1.ffn_down.weight", 4}, {"blk.1.attn_output.weight", 2}, {"output.weight", 4}}
 	adapter, _ := writeLoRA(t, base, specs, 8, 1, 3)
-	load := func(lora ...model.LoRA) model.Model {
-		m, err := model.Load(base, model.LoadOptions{Threads: 2, LoRA: lora})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { m.Close() })
-		return m
-	}
+	load := func(lora ...model.LoRA) model.Model { return loadWithLoRA(t, base, lora...) }
 	named := load(model.LoRA{Path: adapter, Scale: 1, Name: "a"})
 	if got := named.Config().LoRA; len(got) != 1 || got[0] != "a" {
 		t.Fatalf("Config().LoRA = %v", got)
@@ -325,14 +318,7 @@ func TestLoRALoadWhileServing(t *testing.T) {
 	// The second pair's B has the wrong shape: its first pair is bound
 	// before the load fails.
 	broken := rewriteGGUF(t, adapter, nil, map[string]tensorEdit{"blk.1.ffn_down.weight.lora_b": {dims: []uint64{4, 7}, data: make([]byte, 4*4*7)}}, nil)
-	load := func(lora ...model.LoRA) model.Model {
-		m, err := model.Load(base, model.LoadOptions{Threads: 2, LoRA: lora})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { m.Close() })
-		return m
-	}
+	load := func(lora ...model.LoRA) model.Model { return loadWithLoRA(t, base, lora...) }
 	pa := []int32{1, 17, 42, 99, 3, 250, 7}
 	pb := []int32{1, 64, 128, 5, 31}
 	wantA := teacherForce(t, load(model.LoRA{Path: adapter, Scale: 1}), pa, len(pa))
@@ -397,4 +383,16 @@ func TestLoRALoadWhileServing(t *testing.T) {
 	}
 	// Without adapters the model is the base model again.
 	checkPerRequest(t, m, pb, pb, 0, wantB, wantB, false)
+}
+
+// loadWithLoRA loads the model at base with adapters, closed at the end of
+// the test.
+func loadWithLoRA(t *testing.T, base string, lora ...model.LoRA) model.Model {
+	t.Helper()
+	m, err := model.Load(base, model.LoadOptions{Threads: 2, LoRA: lora})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
 }

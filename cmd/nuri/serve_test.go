@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"math"
@@ -899,18 +900,11 @@ func TestServeLoRAModules(t *testing.T) {
 	adapter := storiesAdapter(t, 0.05)
 	complete := func(base, model string) string {
 		t.Helper()
-		client := openaiClient(base)
-		c, err := client.Completions.New(t.Context(), openai.CompletionNewParams{
-			Model: openai.CompletionNewParamsModel(model), Prompt: openai.CompletionNewParamsPromptUnion{OfString: openai.String("Once upon a time")},
-			MaxTokens: openai.Int(60), Temperature: openai.Float(0),
-		})
+		text, err := greedyCompletion(t, base, model)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.Model != model {
-			t.Errorf("reply for model %q, asked %q", c.Model, model)
-		}
-		return c.Choices[0].Text
+		return text
 	}
 	plain := complete(startServe(t), "stories260K")
 	adapted := complete(startServe(t, "--lora", adapter), "stories260K")
@@ -918,21 +912,7 @@ func TestServeLoRAModules(t *testing.T) {
 		t.Fatal("the adapter changes nothing: the test would not tell the models apart")
 	}
 	base := startServe(t, "--lora-modules", "story-lora="+adapter)
-	var wg sync.WaitGroup
-	got := make([]string, 6)
-	for i := range got {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			got[i] = complete(base, []string{"stories260K", "story-lora"}[i%2])
-		}()
-	}
-	wg.Wait()
-	for i, g := range got {
-		if want := []string{plain, adapted}[i%2]; g != want {
-			t.Errorf("request %d: %q, want %q", i, g, want)
-		}
-	}
+	alternate(t, base, [2]string{"stories260K", "story-lora"}, [2]string{plain, adapted})
 	client := openaiClient(base)
 	models, err := client.Models.List(t.Context())
 	if err != nil || len(models.Data) != 2 || models.Data[1].ID != "story-lora" {
@@ -947,17 +927,7 @@ func TestServeLoRAModules(t *testing.T) {
 func TestServeLoRAUpdates(t *testing.T) {
 	adapter := storiesAdapter(t, 0.05)
 	const prompt = "Once upon a time"
-	complete := func(base, model string) (string, error) {
-		client := openaiClient(base)
-		c, err := client.Completions.New(t.Context(), openai.CompletionNewParams{
-			Model: openai.CompletionNewParamsModel(model), Prompt: openai.CompletionNewParamsPromptUnion{OfString: openai.String(prompt)},
-			MaxTokens: openai.Int(60), Temperature: openai.Float(0),
-		})
-		if err != nil {
-			return "", err
-		}
-		return c.Choices[0].Text, nil
-	}
+	complete := func(base, model string) (string, error) { return greedyCompletion(t, base, model) }
 	must := func(s string, err error) string {
 		t.Helper()
 		if err != nil {
@@ -989,21 +959,7 @@ func TestServeLoRAUpdates(t *testing.T) {
 		t.Fatal(err)
 	}
 	post("/v1/load_lora_adapter", string(loadBody))
-	var wg sync.WaitGroup
-	got := make([]string, 6)
-	for i := range got {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			got[i], _ = complete(base, []string{"stories260K", "story-lora"}[i%2])
-		}()
-	}
-	wg.Wait()
-	for i, g := range got {
-		if want := []string{plain, adapted}[i%2]; g != want {
-			t.Errorf("request %d: %q, want %q", i, g, want)
-		}
-	}
+	alternate(t, base, [2]string{"stories260K", "story-lora"}, [2]string{plain, adapted})
 	// Unloaded while a stream runs with it.
 	client := openaiClient(base)
 	stream := client.Completions.NewStreaming(t.Context(), openai.CompletionNewParams{
@@ -1229,6 +1185,46 @@ func TestServeVLLMFlags(t *testing.T) {
 	} {
 		if _, err := parseServe(bad, &stderr); err == nil {
 			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+// greedyCompletion is a 60-token greedy completion of "Once upon a time"
+// from model at base, checked to come back under the model's name.
+func greedyCompletion(t *testing.T, base, model string) (string, error) {
+	client := openaiClient(base)
+	c, err := client.Completions.New(t.Context(), openai.CompletionNewParams{
+		Model: openai.CompletionNewParamsModel(model), Prompt: openai.CompletionNewParamsPromptUnion{OfString: openai.String("Once upon a time")},
+		MaxTokens: openai.Int(60), Temperature: openai.Float(0),
+	})
+	if err != nil {
+		return "", err
+	}
+	if c.Model != model {
+		return "", fmt.Errorf("reply for model %q, asked %q", c.Model, model)
+	}
+	return c.Choices[0].Text, nil
+}
+
+// alternate sends six greedy completions at once, alternating between
+// two models of the server at base, and checks each against its model's
+// reply alone.
+func alternate(t *testing.T, base string, models, want [2]string) {
+	t.Helper()
+	var wg sync.WaitGroup
+	got := make([]string, 6)
+	errs := make([]error, len(got))
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = greedyCompletion(t, base, models[i%2])
+		}()
+	}
+	wg.Wait()
+	for i, g := range got {
+		if errs[i] != nil || g != want[i%2] {
+			t.Errorf("request %d (%s): %q %v, want %q", i, models[i%2], g, errs[i], want[i%2])
 		}
 	}
 }

@@ -64,6 +64,8 @@ type Backend struct {
 	// Gauges, when not nil, adds gauges to /metrics at every scrape (the
 	// device's telemetry; see GaugeSource).
 	Gauges GaugeSource
+	// Model describes the model file (Ollama's /api/tags and /api/show).
+	Model ModelInfo
 	// Sampling, when not nil, is what a request's unset sampling fields
 	// take (the model's recommended settings over llama.cpp's defaults);
 	// nil: sample.DefaultParams.

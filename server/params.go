@@ -214,6 +214,12 @@ func samplingParams(f *samplingFields, p sample.Params, nVocab int) (sample.Para
 		}
 		p.TopK = max(k, 0)
 	}
+	if f.RepeatLastN != nil {
+		if *f.RepeatLastN < -1 {
+			return p, invalidParam("repeat_last_n", "repeat_last_n must be -1 (the whole context) or more, got %d", *f.RepeatLastN)
+		}
+		p.PenaltyLastN = *f.RepeatLastN
+	}
 	if f.Seed != nil {
 		p.Seed, p.HasSeed = uint64(*f.Seed), true
 	}

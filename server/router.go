@@ -46,6 +46,22 @@ func (s *Server) routes(path string) []route {
 		return []route{{method: "GET", h: s.handleMetrics}}
 	case "/version":
 		return []route{{method: "GET", h: s.handleVersion}}
+	case "/api/chat":
+		return []route{{method: "POST", auth: true, h: s.handleOllamaChat}}
+	case "/api/generate":
+		return []route{{method: "POST", auth: true, h: s.handleOllamaGenerate}}
+	case "/api/embed":
+		return []route{{method: "POST", auth: true, h: s.ollamaEmbed(false)}}
+	case "/api/embeddings":
+		return []route{{method: "POST", auth: true, h: s.ollamaEmbed(true)}}
+	case "/api/tags":
+		return []route{{method: "GET", auth: true, h: s.handleOllamaTags}}
+	case "/api/ps":
+		return []route{{method: "GET", auth: true, h: s.handleOllamaPS}}
+	case "/api/show":
+		return []route{{method: "POST", auth: true, h: s.handleOllamaShow}}
+	case "/api/version":
+		return []route{{method: "GET", h: s.handleOllamaVersion}}
 	case "/v1/chat/completions":
 		return []route{{method: "POST", auth: true, h: s.handleChat}}
 	case "/v1/completions":
@@ -211,6 +227,10 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) int {
 	status, body := errorResponse(err)
 	if status == http.StatusTooManyRequests {
 		ctx.Response.Header.Set("Retry-After", "1")
+	}
+	if isOllamaPath(string(ctx.Path())) {
+		writeJSONRaw(ctx, status, map[string]string{"error": body.Error.Message})
+		return status
 	}
 	writeJSONRaw(ctx, status, body)
 	return status

@@ -35,9 +35,12 @@ type samplingFields struct {
 	SkipSpecialTokens      *bool   `json:"skip_special_tokens"`
 	// vLLM's truncate_prompt_tokens: only the prompt's last k tokens are
 	// used (-1: as many as the context takes).
-	TruncatePromptTokens *int            `json:"truncate_prompt_tokens"`
-	ResponseFormat       json.RawMessage `json:"response_format"`
-	Tools                json.RawMessage `json:"tools"` // chat only; completions refuse it
+	TruncatePromptTokens *int `json:"truncate_prompt_tokens"`
+	// RepeatLastN is how many recent tokens the penalties look back over
+	// (llama.cpp's and Ollama's repeat_last_n; -1: the whole context).
+	RepeatLastN    *int            `json:"repeat_last_n"`
+	ResponseFormat json.RawMessage `json:"response_format"`
+	Tools          json.RawMessage `json:"tools"` // chat only; completions refuse it
 	// vLLM's guided decoding: the older guided_* fields and the newer
 	// structured_outputs object.
 	GuidedJSON        json.RawMessage    `json:"guided_json"`

@@ -2,11 +2,14 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"go.uber.org/zap"
 
 	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/quant"
 	"github.com/nuri-ai/nuri/sample"
+	"github.com/nuri-ai/nuri/server"
 )
 
 // modelSampling reads the sampler settings the GGUF at path recommends
@@ -53,4 +56,37 @@ func applySampling(p *sample.Params, d gguf.SamplingDefaults, set func(flag stri
 	integer("top-k", d.TopK, &p.TopK)
 	integer("repeat-last-n", d.PenaltyLastN, &p.PenaltyLastN)
 	return applied
+}
+
+// modelInfo describes the GGUF at path for the server's Ollama routes:
+// size, date, architecture, parameters, the weight type most matrix bytes
+// are in, and the training context.
+func modelInfo(path string) (server.ModelInfo, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return server.ModelInfo{}, fmt.Errorf("describe %s: %w", path, err)
+	}
+	defer f.Close()
+	mi := server.ModelInfo{Size: f.Size(), Arch: f.Arch()}
+	if st, err := os.Stat(path); err == nil {
+		mi.Modified = st.ModTime()
+	}
+	if n, ok := f.Int(mi.Arch + ".context_length"); ok {
+		mi.Context = n
+	}
+	byType := map[quant.Type]uint64{}
+	for i := range f.Tensors {
+		ti := &f.Tensors[i]
+		mi.Params += int64(ti.Elements())
+		if len(ti.Dims) >= 2 {
+			byType[ti.Type] += ti.Bytes()
+		}
+	}
+	var most uint64
+	for t, n := range byType {
+		if n > most || (n == most && t.String() < mi.Quant) {
+			most, mi.Quant = n, t.String()
+		}
+	}
+	return mi, nil
 }

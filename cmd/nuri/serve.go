@@ -431,6 +431,10 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 	if err != nil {
 		return nil, nil, err
 	}
+	mi, err := modelInfo(c.model)
+	if err != nil {
+		return nil, nil, err
+	}
 	var sampling *sample.Params
 	if c.modelSampling {
 		d, err := modelSampling(c.model, log)
@@ -499,7 +503,7 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 	}
 	b := &server.Backend{Engine: server.EngineAdapter{E: eng}, Tokenizer: tok, Chat: renderer,
 		ToolFormat: c.toolParser, FreeToolCalls: c.freeToolCalls, Reasoning: c.reasoning, Gauges: deviceGauges(dev, log),
-		Sampling: sampling}
+		Sampling: sampling, Model: mi}
 	if emb != nil {
 		b.Embedder = emb
 	}

@@ -1228,3 +1228,76 @@ func alternate(t *testing.T, base string, models, want [2]string) {
 		}
 	}
 }
+
+// Ollama's API on the real stack: /api/generate (raw) and /api/chat give
+// the greedy texts of /v1/completions and /v1/chat/completions, streamed
+// or not; /api/tags describes the file.
+func TestServeOllamaAPI(t *testing.T) {
+	base := startServe(t)
+	post := func(path, body string) []byte {
+		t.Helper()
+		resp, err := http.Post(base+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, b)
+		}
+		return b
+	}
+	// joined reads a reply, whole or NDJSON, and joins its texts.
+	joined := func(b []byte, field string) string {
+		var sb strings.Builder
+		for line := range bytes.Lines(b) {
+			var m map[string]any
+			if err := json.Unmarshal(line, &m); err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			if field == "response" {
+				sb.WriteString(m["response"].(string))
+			} else {
+				sb.WriteString(m["message"].(map[string]any)["content"].(string))
+			}
+		}
+		return sb.String()
+	}
+	var cmpl struct {
+		Choices []struct{ Text string } `json:"choices"`
+	}
+	if err := json.Unmarshal(post("/v1/completions", `{"prompt": "Once upon a time", "max_tokens": 40, "temperature": 0}`), &cmpl); err != nil {
+		t.Fatal(err)
+	}
+	for _, stream := range []string{"false", "true"} {
+		got := joined(post("/api/generate", `{"model": "stories260K:latest", "prompt": "Once upon a time", "raw": true, "stream": `+stream+`, "options": {"temperature": 0, "num_predict": 40}}`), "response")
+		if got != cmpl.Choices[0].Text {
+			t.Errorf("/api/generate stream %s: %q, want %q", stream, got, cmpl.Choices[0].Text)
+		}
+	}
+	var chat struct {
+		Choices []struct {
+			Message struct{ Content string } `json:"message"`
+		} `json:"choices"`
+	}
+	if err := json.Unmarshal(post("/v1/chat/completions", `{"messages": [{"role": "user", "content": "Lily"}], "max_tokens": 30, "temperature": 0}`), &chat); err != nil {
+		t.Fatal(err)
+	}
+	for _, stream := range []string{"false", "true"} {
+		got := joined(post("/api/chat", `{"model": "stories260K", "messages": [{"role": "user", "content": "Lily"}], "stream": `+stream+`, "options": {"temperature": 0, "num_predict": 30}}`), "message")
+		if got != chat.Choices[0].Message.Content {
+			t.Errorf("/api/chat stream %s: %q, want %q", stream, got, chat.Choices[0].Message.Content)
+		}
+	}
+	resp, err := http.Get(base + "/api/tags")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`"name":"stories260K:latest"`, `"family":"llama"`, `"format":"gguf"`, `"quantization_level":"F32"`} {
+		if !strings.Contains(string(tags), want) {
+			t.Errorf("tags %s: no %s", tags, want)
+		}
+	}
+}

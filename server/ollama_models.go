@@ -1,0 +1,223 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/nuri-ai/nuri/engine"
+)
+
+// ModelInfo describes the served model file, for Ollama's /api/tags,
+// /api/show and /api/ps (cmd/nuri fills it from the GGUF).
+type ModelInfo struct {
+	Size     int64 // bytes of the file (all parts)
+	Modified time.Time
+	Arch     string // general.architecture
+	Params   int64  // parameters
+	Quant    string // the weight type most of the matrices' bytes are in
+	Context  int    // the context the model was trained for
+}
+
+type ollamaDetails struct {
+	ParentModel       string   `json:"parent_model"`
+	Format            string   `json:"format"`
+	Family            string   `json:"family"`
+	Families          []string `json:"families"`
+	ParameterSize     string   `json:"parameter_size"`
+	QuantizationLevel string   `json:"quantization_level"`
+}
+
+type ollamaModelEntry struct {
+	Name      string        `json:"name"`
+	Model     string        `json:"model"`
+	Modified  string        `json:"modified_at,omitempty"`
+	Size      int64         `json:"size"`
+	Digest    string        `json:"digest"`
+	Details   ollamaDetails `json:"details"`
+	ExpiresAt string        `json:"expires_at,omitempty"` // /api/ps
+	SizeVRAM  *int64        `json:"size_vram,omitempty"`  // /api/ps
+	Context   int           `json:"context_length,omitempty"`
+}
+
+// paramSize is Ollama's parameter_size: "1.2B", "260K".
+func paramSize(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.1fB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1fM", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.0fK", float64(n)/1e3)
+	}
+	return fmt.Sprint(n)
+}
+
+// ollamaEntries lists the base model and its LoRA modules under Ollama's
+// "name:latest" form.
+func (s *Server) ollamaEntries(b *Backend, running bool) []ollamaModelEntry {
+	mi := b.Model
+	d := ollamaDetails{Format: "gguf", Family: mi.Arch, Families: []string{mi.Arch}, ParameterSize: paramSize(mi.Params), QuantizationLevel: mi.Quant}
+	entry := func(name, parent string) ollamaModelEntry {
+		e := ollamaModelEntry{Name: name + ":latest", Model: name + ":latest", Size: mi.Size, Details: d}
+		e.Details.ParentModel = parent
+		if !mi.Modified.IsZero() {
+			e.Modified = mi.Modified.Format(time.RFC3339Nano)
+		}
+		if running {
+			zero := int64(0) // weights in host memory
+			e.ExpiresAt, e.SizeVRAM, e.Context = time.Now().AddDate(10, 0, 0).UTC().Format(time.RFC3339), &zero, b.Engine.NCtx()
+		}
+		return e
+	}
+	out := []ollamaModelEntry{entry(s.cfg.ModelName, "")}
+	for _, id := range s.loras.ids() {
+		out = append(out, entry(s.loras.module(id).Name, s.cfg.ModelName+":latest"))
+	}
+	return out
+}
+
+func (s *Server) handleOllamaTags(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
+	b, err := s.backendFor()
+	if err != nil {
+		return err
+	}
+	return s.writeJSON(ctx, map[string]any{"models": s.ollamaEntries(b, false)})
+}
+
+func (s *Server) handleOllamaPS(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
+	b, err := s.backendFor()
+	if err != nil {
+		return err
+	}
+	return s.writeJSON(ctx, map[string]any{"models": s.ollamaEntries(b, true)})
+}
+
+func (s *Server) handleOllamaVersion(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
+	return s.writeJSON(ctx, map[string]string{"version": ollamaAPIVersion})
+}
+
+// handleOllamaShow answers /api/show for the served model (or one of its
+// LoRA modules): details, the architecture's context length, the chat
+// template and what the model can do.
+func (s *Server) handleOllamaShow(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
+	b, err := s.backendFor()
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Model string `json:"model"`
+		Name  string `json:"name"` // older clients
+	}
+	if err := decodeBody(ctx, &req); err != nil {
+		return err
+	}
+	name := ollamaModel(req.Model + req.Name)
+	lora, err := s.generationModel(name)
+	if err != nil || name == "" {
+		return &apiError{err: ErrModelNotFound, param: "model", msg: fmt.Sprintf("model '%s' not found", req.Model+req.Name)}
+	}
+	entries := s.ollamaEntries(b, false)
+	e := entries[0]
+	for _, o := range entries[1:] {
+		if lora > 0 && o.Name == s.modelName(lora)+":latest" {
+			e = o
+		}
+	}
+	caps := []string{"completion"}
+	if b.Chat.RendersTools() {
+		caps = append(caps, "tools")
+	}
+	if b.reasoning() {
+		caps = append(caps, "thinking")
+	}
+	if b.Embedder != nil {
+		caps = append(caps, "embedding")
+	}
+	mi := b.Model
+	info := map[string]any{"general.architecture": mi.Arch, "general.parameter_count": mi.Params}
+	if mi.Arch != "" {
+		info[mi.Arch+".context_length"] = mi.Context
+	}
+	return s.writeJSON(ctx, map[string]any{
+		"modelfile": "", "parameters": "", "template": "",
+		"details": e.Details, "model_info": info, "capabilities": caps,
+		"modified_at": e.Modified,
+	})
+}
+
+// handleOllamaEmbed is /api/embed (normalised vectors, one or more inputs)
+// and, with legacy, the older /api/embeddings (one prompt, the vector as
+// the model gives it).
+func (s *Server) ollamaEmbed(legacy bool) handlerFunc {
+	return func(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
+		b, err := s.backendFor()
+		if err != nil {
+			return err
+		}
+		if b.Embedder == nil {
+			return &apiError{err: ErrNotSupported, param: "model", msg: fmt.Sprintf("'%s' is not served for embeddings: start the server with --embeddings", s.cfg.ModelName)}
+		}
+		var req struct {
+			Model      string          `json:"model"`
+			Input      json.RawMessage `json:"input"`
+			Prompt     string          `json:"prompt"` // /api/embeddings
+			Dimensions *int            `json:"dimensions"`
+		}
+		if err := decodeBody(ctx, &req); err != nil {
+			return err
+		}
+		if lora, err := s.generationModel(ollamaModel(req.Model)); err != nil {
+			return err
+		} else if lora > 0 {
+			return &apiError{err: ErrNotSupported, param: "model", msg: fmt.Sprintf("'%s' is a LoRA module, applied to generation only", req.Model)}
+		}
+		var in promptField
+		if legacy {
+			in.Texts = []string{req.Prompt}
+		} else if err := in.UnmarshalJSON(req.Input); err != nil || len(in.Tokens) > 0 {
+			return invalidParam("input", "input must be a string or strings")
+		}
+		inputs, err := embeddingInputs(b.Tokenizer, &in)
+		if err != nil {
+			return err
+		}
+		dim := b.Embedder.Dim()
+		if req.Dimensions != nil && (*req.Dimensions < 1 || *req.Dimensions > dim) {
+			return invalidParam("dimensions", "dimensions must be between 1 and %d, got %d", dim, *req.Dimensions)
+		}
+		start := time.Now()
+		vecs, err := b.Embedder.EmbedBatch(ctx, inputs)
+		switch {
+		case errors.Is(err, engine.ErrEmbedInput):
+			return &apiError{err: errContextExceeded, param: "input", msg: err.Error()}
+		case err != nil:
+			return fmt.Errorf("embed: %w", err)
+		}
+		n := 0
+		for i, ids := range inputs {
+			n += len(ids)
+			if req.Dimensions != nil {
+				vecs[i] = vecs[i][:*req.Dimensions]
+			}
+			if !legacy {
+				engine.Normalize(vecs[i])
+			}
+		}
+		ri.promptTokens = n
+		s.metrics.promptTokens.Add(int64(n))
+		if legacy {
+			return s.writeJSON(ctx, map[string]any{"embedding": vecs[0]})
+		}
+		return s.writeJSON(ctx, map[string]any{"model": ollamaModel(req.Model), "embeddings": vecs,
+			"total_duration": time.Since(start).Nanoseconds(), "load_duration": 0, "prompt_eval_count": n})
+	}
+}
+
+// isOllamaPath reports whether path is one of Ollama's routes, whose
+// errors are {"error": "..."}.
+func isOllamaPath(path string) bool { return strings.HasPrefix(path, "/api/") }

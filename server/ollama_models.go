@@ -221,3 +221,9 @@ func (s *Server) ollamaEmbed(legacy bool) handlerFunc {
 // isOllamaPath reports whether path is one of Ollama's routes, whose
 // errors are {"error": "..."}.
 func isOllamaPath(path string) bool { return strings.HasPrefix(path, "/api/") }
+
+// handleRoot answers GET / in plain text, as Ollama does: clients that
+// probe the root to see that a server is up find it.
+func (s *Server) handleRoot(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
+	return s.writeText(ctx, "Nuri is running: the OpenAI API at /v1, Ollama's at /api")
+}

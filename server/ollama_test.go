@@ -155,6 +155,9 @@ func TestOllamaModels(t *testing.T) {
 	if !strings.Contains(string(body), `"parameter_size":"1.2B"`) || !strings.Contains(string(body), `"quantization_level":"Q4_K"`) {
 		t.Errorf("tags details: %s", body)
 	}
+	if status, _, body := ts.do("GET", "/", ""); status != 200 || !strings.HasPrefix(string(body), "Nuri is running") {
+		t.Errorf("root: %d %s", status, body)
+	}
 	if status, _, body := ts.do("GET", "/api/version", ""); status != 200 || string(body) != `{"version":"0.12.0"}` {
 		t.Errorf("version: %d %s", status, body)
 	}

@@ -46,6 +46,9 @@ func (s *Server) routes(path string) []route {
 		return []route{{method: "GET", h: s.handleMetrics}}
 	case "/version":
 		return []route{{method: "GET", h: s.handleVersion}}
+	case "/":
+		// Ollama's clients look here to see that a server is up.
+		return []route{{method: "GET", h: s.handleRoot}, {method: "HEAD", h: s.handleRoot}}
 	case "/api/chat":
 		return []route{{method: "POST", auth: true, h: s.handleOllamaChat}}
 	case "/api/generate":

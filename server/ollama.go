@@ -2,10 +2,8 @@ package server
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -277,34 +275,12 @@ func ollamaNow() string { return time.Now().UTC().Format(time.RFC3339Nano) }
 // runOllama submits j (one choice) and answers in Ollama's shape: the
 // whole reply, or NDJSON lines as the tokens come.
 func (s *Server) runOllama(ctx *fasthttp.RequestCtx, ri *reqInfo, b *Backend, j *job, generate bool) error {
-	if !s.active.begin() {
-		return &apiError{err: ErrDraining, msg: "the server is shutting down"}
+	choices, err := s.submitAndAnswer(ctx, ri, b, j, "application/x-ndjson", func(w *bufio.Writer, streams []Stream, _ func()) {
+		s.ollamaStream(w, j, streams[0], ri, generate)
+	})
+	if choices == nil {
+		return err // streaming, or not submitted
 	}
-	rctx, cancel := context.WithCancel(s.baseCtx)
-	handedOff := false
-	defer func() {
-		if !handedOff {
-			cancel()
-			s.active.end()
-		}
-	}()
-	streams, err := s.submit(rctx, b.Engine, j)
-	if err != nil {
-		return err
-	}
-	if j.stream {
-		ri.stream, ri.logged, ri.status = true, true, http.StatusOK
-		ctx.SetStatusCode(http.StatusOK)
-		ctx.SetContentType("application/x-ndjson")
-		handedOff = true
-		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-			defer s.active.end()
-			defer cancel()
-			s.ollamaStream(w, j, streams[0], ri, generate)
-		})
-		return nil
-	}
-	choices, err := s.collect(rctx, j, streams)
 	c := choices[0]
 	ri.completionTokens, ri.ttft = c.usage.CompletionTokens, c.ttft
 	ri.promptTokens = j.totals(choices).PromptTokens

@@ -28,40 +28,12 @@ func (s *Server) backendFor() (*Backend, error) {
 
 // run submits j and answers: one JSON body, or an SSE stream.
 func (s *Server) run(ctx *fasthttp.RequestCtx, ri *reqInfo, b *Backend, j *job) error {
-	if !s.active.begin() {
-		return &apiError{err: ErrDraining, msg: "the server is shutting down"}
+	choices, err := s.submitAndAnswer(ctx, ri, b, j, "text/event-stream; charset=utf-8", func(w *bufio.Writer, streams []Stream, cancel func()) {
+		s.streamOut(w, j, streams, ri, cancel)
+	})
+	if choices == nil {
+		return err // streaming, or not submitted
 	}
-	rctx, cancel := context.WithCancel(s.baseCtx)
-	handedOff := false // the stream writer owns cancel and end from then on
-	defer func() {
-		// also on a panic: cancel what was submitted and release the
-		// drain counter
-		if !handedOff {
-			cancel()
-			s.active.end()
-		}
-	}()
-	streams, err := s.submit(rctx, b.Engine, j)
-	if err != nil {
-		return err
-	}
-	if j.stream {
-		ri.stream, ri.logged, ri.status = true, true, http.StatusOK
-		ctx.SetStatusCode(http.StatusOK)
-		ctx.SetContentType("text/event-stream; charset=utf-8")
-		ctx.Response.Header.Set("Cache-Control", "no-cache")
-		ctx.Response.Header.Set("X-Accel-Buffering", "no")
-		// The writer runs in its own goroutine (fasthttp pipes it to the
-		// connection): it only uses j, streams and ri, never ctx.
-		handedOff = true
-		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-			defer s.active.end()
-			defer cancel()
-			s.streamOut(w, j, streams, ri, cancel)
-		})
-		return nil
-	}
-	choices, err := s.collect(rctx, j, streams)
 	for _, c := range choices {
 		ri.completionTokens += c.usage.CompletionTokens
 		if ri.ttft == 0 || (c.ttft > 0 && c.ttft < ri.ttft) {
@@ -80,6 +52,47 @@ func (s *Server) run(ctx *fasthttp.RequestCtx, ri *reqInfo, b *Backend, j *job) 
 		return s.writeJSON(ctx, responseBody(j, choices[0]))
 	}
 	return s.writeJSON(ctx, completionBody(j, choices, usage))
+}
+
+// submitAndAnswer submits j. For a streamed job it hands the response to
+// stream, run in fasthttp's writer goroutine under contentType, and
+// returns (nil, nil); otherwise it reads every choice to its end (collect).
+// The drain counter and the sequences' context are released whichever
+// way the request ends, a panic included.
+func (s *Server) submitAndAnswer(ctx *fasthttp.RequestCtx, ri *reqInfo, b *Backend, j *job, contentType string,
+	stream func(w *bufio.Writer, streams []Stream, cancel func())) ([]*choice, error) {
+	if !s.active.begin() {
+		return nil, &apiError{err: ErrDraining, msg: "the server is shutting down"}
+	}
+	rctx, cancel := context.WithCancel(s.baseCtx)
+	handedOff := false // the stream writer owns cancel and end from then on
+	defer func() {
+		if !handedOff {
+			cancel()
+			s.active.end()
+		}
+	}()
+	streams, err := s.submit(rctx, b.Engine, j)
+	if err != nil {
+		return nil, err
+	}
+	if !j.stream {
+		return s.collect(rctx, j, streams)
+	}
+	ri.stream, ri.logged, ri.status = true, true, http.StatusOK
+	ctx.SetStatusCode(http.StatusOK)
+	ctx.SetContentType(contentType)
+	ctx.Response.Header.Set("Cache-Control", "no-cache")
+	ctx.Response.Header.Set("X-Accel-Buffering", "no")
+	// The writer runs in its own goroutine (fasthttp pipes it to the
+	// connection): it only uses j, streams and ri, never ctx.
+	handedOff = true
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer s.active.end()
+		defer cancel()
+		stream(w, streams, cancel)
+	})
+	return nil, nil
 }
 
 func chatBody(j *job, choices []*choice, u usageJSON) *chatResponse {

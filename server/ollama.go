@@ -165,7 +165,7 @@ func (c *ollamaCommon) toSampling() (samplingFields, map[string]any, string, err
 	return f, kwargs, effort, nil
 }
 
-// ollamaStreaming is whether a request streams: Ollama's default is yes.
+// streaming is whether a request streams: Ollama's default is yes.
 func (c *ollamaCommon) streaming() bool { return c.Stream == nil || *c.Stream }
 
 func (s *Server) handleOllamaChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {

@@ -137,19 +137,6 @@ func (e *Engine) UnloadLoRA(id int32) error {
 	return nil
 }
 
-// LoRANames returns the names of the adapters new requests may use, by
-// id (index plus one; "" for an unloaded one).
-func (e *Engine) LoRANames() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	names := make([]string, len(e.loras))
-	for i, s := range e.loras {
-		if s.live {
-			names[i] = s.name
-		}
-	}
-	return names
-}
 
 // useLoRALocked counts a sequence submitted with adapter id. e.mu is held.
 func (e *Engine) useLoRALocked(id int32) error {

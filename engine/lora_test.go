@@ -50,8 +50,8 @@ func TestLoadLoRAWhileServing(t *testing.T) {
 	if !f.loraLoaded(1) {
 		t.Fatal("the adapter left the model while a request ran with it")
 	}
-	if got := e.LoRANames(); !slices.Equal(got, []string{""}) {
-		t.Errorf("LoRANames = %q", got)
+	if got := liveLoRAs(e); !slices.Equal(got, []string{""}) {
+		t.Errorf("live adapters %q", got)
 	}
 	if _, err := e.Submit(t.Context(), Request{Prompt: p, Sampling: greedyParams(), LoRA: 1}); !errors.Is(err, ErrUnknownAdapter) {
 		t.Fatalf("a request for an unloaded adapter: %v", err)
@@ -78,8 +78,8 @@ func TestLoadLoRAWhileServing(t *testing.T) {
 	if f.bad != nil {
 		t.Fatal(f.bad)
 	}
-	if got := e.LoRANames(); !slices.Equal(got, []string{"", ""}) {
-		t.Errorf("LoRANames = %q", got)
+	if got := liveLoRAs(e); !slices.Equal(got, []string{"", ""}) {
+		t.Errorf("live adapters %q", got)
 	}
 }
 
@@ -168,6 +168,9 @@ func TestLoRAStats(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if st := e.Stats(); st.LoRALoaded != 3 {
+		t.Fatalf("loaded adapters before any step: %d", st.LoRALoaded)
+	}
 	var seqs []*Sequence
 	for _, id := range []int32{1, 2, 2, 0} {
 		seqs = append(seqs, submit(t, e, Request{Prompt: prompt(int(id)+5, 8), MaxTokens: 4, Sampling: greedyParams(), LoRA: id}))
@@ -200,14 +203,14 @@ func TestReplaceLoRA(t *testing.T) {
 	if _, err := e.ReplaceLoRA(old, "bad.gguf"); err == nil {
 		t.Fatal("a version that does not load replaced the adapter")
 	}
-	if got := e.LoRANames(); !slices.Equal(got, []string{"a"}) {
+	if got := liveLoRAs(e); !slices.Equal(got, []string{"a"}) {
 		t.Fatalf("after a failed replacement: %q", got)
 	}
 	id, err := e.ReplaceLoRA(old, "a2.gguf")
 	if err != nil || id != 2 {
 		t.Fatalf("ReplaceLoRA: %d, %v (the failed load used no id)", id, err)
 	}
-	if got := e.LoRANames(); !slices.Equal(got, []string{"", "a"}) || f.loraPaths[id-1] != "a2.gguf" {
+	if got := liveLoRAs(e); !slices.Equal(got, []string{"", "a"}) || f.loraPaths[id-1] != "a2.gguf" {
 		t.Fatalf("names %q, paths %q", got, f.loraPaths)
 	}
 	if _, err := e.Submit(t.Context(), Request{Prompt: p, Sampling: greedyParams(), LoRA: old}); !errors.Is(err, ErrUnknownAdapter) {
@@ -227,4 +230,18 @@ func TestReplaceLoRA(t *testing.T) {
 	if f.bad != nil {
 		t.Fatal(f.bad)
 	}
+}
+
+// liveLoRAs names the adapters new requests may use, by id ("" for an
+// unloaded one).
+func liveLoRAs(e *Engine) []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	names := make([]string, len(e.loras))
+	for i, s := range e.loras {
+		if s.live {
+			names[i] = s.name
+		}
+	}
+	return names
 }

@@ -43,9 +43,10 @@ type Stats struct {
 	FinishedCancelled int64
 	FinishedError     int64
 
-	// Per-request LoRA adapters: how many are loaded, and the names of
-	// those running and waiting sequences ask for (sorted, each once;
-	// vLLM's lora_requests_info). Empty without adapters.
+	// Per-request LoRA adapters: how many are served now, and the names
+	// of those the running and waiting sequences asked for at the last
+	// step (sorted, each once; vLLM's lora_requests_info). Empty without
+	// adapters.
 	LoRALoaded               int
 	LoRARunning, LoRAWaiting []string
 }
@@ -70,6 +71,14 @@ func (e *Engine) Stats() Stats {
 	defer e.mu.Unlock()
 	s := e.stats
 	s.Waiting += len(e.incoming)
+	// Loads and unloads come from other goroutines between steps: count
+	// the adapters now rather than at the last step.
+	s.LoRALoaded = 0
+	for _, sl := range e.loras {
+		if sl.live {
+			s.LoRALoaded++
+		}
+	}
 	return s
 }
 
@@ -83,9 +92,8 @@ func (e *Engine) publish() {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	loaded, running, waiting := e.loraStatsLocked()
+	running, waiting := e.loraStatsLocked()
 	e.stats = Stats{
-		LoRALoaded:         loaded,
 		LoRARunning:        running,
 		LoRAWaiting:        waiting,
 		Running:            len(e.running),
@@ -114,16 +122,11 @@ func (e *Engine) publish() {
 	}
 }
 
-// loraStatsLocked counts the adapters being served and names those the
-// running and the waiting sequences ask for. e.mu is held.
-func (e *Engine) loraStatsLocked() (loaded int, running, waiting []string) {
+// loraStatsLocked names the adapters the running and the waiting
+// sequences ask for. e.mu is held.
+func (e *Engine) loraStatsLocked() (running, waiting []string) {
 	if len(e.loras) == 0 {
-		return 0, nil, nil
-	}
-	for _, sl := range e.loras {
-		if sl.live {
-			loaded++
-		}
+		return nil, nil
 	}
 	names := func(seqs []*Sequence) []string {
 		var out []string
@@ -135,5 +138,5 @@ func (e *Engine) loraStatsLocked() (loaded int, running, waiting []string) {
 		slices.Sort(out)
 		return slices.Compact(out)
 	}
-	return loaded, names(e.running), names(append(slices.Clip(e.waiting), e.incoming...))
+	return names(e.running), names(append(slices.Clip(e.waiting), e.incoming...))
 }

@@ -53,25 +53,13 @@ type embeddingUsage struct {
 // hidden state, truncated to dimensions when asked (Matryoshka models such
 // as Qwen3-Embedding are trained for it) and normalised to length 1.
 func (s *Server) handleEmbeddings(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
-	b, err := s.backendFor()
-	if err != nil {
-		return err
-	}
-	if b.Embedder == nil {
-		return &apiError{err: ErrNotSupported, param: "model", msg: fmt.Sprintf("'%s' is not served for embeddings: start the server with --embeddings", s.cfg.ModelName)}
-	}
 	var req embeddingRequest
 	if err := decodeBody(ctx, &req); err != nil {
 		return err
 	}
-	if lora, err := s.generationModel(req.Model); err != nil {
+	b, err := s.embeddingBackend(req.Model)
+	if err != nil {
 		return err
-	} else if lora > 0 {
-		return &apiError{err: ErrNotSupported, param: "model", msg: fmt.Sprintf("'%s' is a LoRA module, applied to generation only: embeddings come from '%s'", req.Model, s.cfg.ModelName)}
-	}
-	dim := b.Embedder.Dim()
-	if req.Dimensions != nil && (*req.Dimensions < 1 || *req.Dimensions > dim) {
-		return invalidParam("dimensions", "dimensions must be between 1 and %d, got %d", dim, *req.Dimensions)
 	}
 	switch req.EncodingFormat {
 	case "", "float", "base64":
@@ -86,30 +74,69 @@ func (s *Server) handleEmbeddings(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err != nil {
 		return err
 	}
-	vecs, err := b.Embedder.EmbedBatch(ctx, inputs)
-	switch {
-	case errors.Is(err, engine.ErrEmbedInput):
-		return &apiError{err: errContextExceeded, param: "input", msg: err.Error()}
-	case err != nil:
-		return fmt.Errorf("embed: %w", err)
+	vecs, n, err := s.embed(ctx, ri, b, inputs, req.Dimensions, true)
+	if err != nil {
+		return err
 	}
 	resp := embeddingResponse{Object: "list", Model: s.cfg.ModelName, Data: make([]embeddingData, len(inputs))}
-	for i, ids := range inputs {
-		v := vecs[i]
-		if req.Dimensions != nil {
-			v = v[:*req.Dimensions]
-		}
-		engine.Normalize(v)
+	for i, v := range vecs {
 		resp.Data[i] = embeddingData{Object: "embedding", Index: i, Embedding: v}
 		if req.EncodingFormat == "base64" {
 			resp.Data[i].Embedding = base64Floats(v)
 		}
-		resp.Usage.PromptTokens += len(ids)
 	}
-	resp.Usage.TotalTokens = resp.Usage.PromptTokens
-	ri.promptTokens = resp.Usage.PromptTokens
-	s.metrics.promptTokens.Add(int64(resp.Usage.PromptTokens)) // prefill, as vLLM counts pooling requests
+	resp.Usage.PromptTokens, resp.Usage.TotalTokens = n, n
 	return s.writeJSON(ctx, &resp)
+}
+
+// embeddingBackend returns the backend when it serves embeddings under
+// model (the served model's name; a LoRA module's is refused).
+func (s *Server) embeddingBackend(model string) (*Backend, error) {
+	b, err := s.backendFor()
+	if err != nil {
+		return nil, err
+	}
+	if b.Embedder == nil {
+		return nil, &apiError{err: ErrNotSupported, param: "model", msg: fmt.Sprintf("'%s' is not served for embeddings: start the server with --embeddings", s.cfg.ModelName)}
+	}
+	if lora, err := s.generationModel(model); err != nil {
+		return nil, err
+	} else if lora > 0 {
+		return nil, &apiError{err: ErrNotSupported, param: "model", msg: fmt.Sprintf("'%s' is a LoRA module, applied to generation only: embeddings come from '%s'", model, s.cfg.ModelName)}
+	}
+	return b, nil
+}
+
+// embed runs the tokenized inputs through b's embedder: each vector cut
+// to dims values when asked (Matryoshka models are trained for it) and
+// normalised to length 1 when normalize is set. It returns the vectors
+// and the prompt tokens, which it counts for /metrics and the access log
+// (prefill, as vLLM counts pooling requests).
+func (s *Server) embed(ctx context.Context, ri *reqInfo, b *Backend, inputs [][]int32, dims *int, normalize bool) ([][]float32, int, error) {
+	dim := b.Embedder.Dim()
+	if dims != nil && (*dims < 1 || *dims > dim) {
+		return nil, 0, invalidParam("dimensions", "dimensions must be between 1 and %d, got %d", dim, *dims)
+	}
+	vecs, err := b.Embedder.EmbedBatch(ctx, inputs)
+	switch {
+	case errors.Is(err, engine.ErrEmbedInput):
+		return nil, 0, &apiError{err: errContextExceeded, param: "input", msg: err.Error()}
+	case err != nil:
+		return nil, 0, fmt.Errorf("embed: %w", err)
+	}
+	n := 0
+	for i, ids := range inputs {
+		n += len(ids)
+		if dims != nil {
+			vecs[i] = vecs[i][:*dims]
+		}
+		if normalize {
+			engine.Normalize(vecs[i])
+		}
+	}
+	ri.promptTokens = n
+	s.metrics.promptTokens.Add(int64(n))
+	return vecs, n, nil
 }
 
 // embeddingInputs tokenizes the input: a string, strings, token ids or

@@ -2,14 +2,11 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
-
-	"github.com/nuri-ai/nuri/engine"
 )
 
 // ModelInfo describes the served model file, for Ollama's /api/tags,
@@ -155,13 +152,6 @@ func (s *Server) handleOllamaShow(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 // the model gives it).
 func (s *Server) ollamaEmbed(legacy bool) handlerFunc {
 	return func(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
-		b, err := s.backendFor()
-		if err != nil {
-			return err
-		}
-		if b.Embedder == nil {
-			return &apiError{err: ErrNotSupported, param: "model", msg: fmt.Sprintf("'%s' is not served for embeddings: start the server with --embeddings", s.cfg.ModelName)}
-		}
 		var req struct {
 			Model      string          `json:"model"`
 			Input      json.RawMessage `json:"input"`
@@ -171,10 +161,9 @@ func (s *Server) ollamaEmbed(legacy bool) handlerFunc {
 		if err := decodeBody(ctx, &req); err != nil {
 			return err
 		}
-		if lora, err := s.generationModel(ollamaModel(req.Model)); err != nil {
+		b, err := s.embeddingBackend(ollamaModel(req.Model))
+		if err != nil {
 			return err
-		} else if lora > 0 {
-			return &apiError{err: ErrNotSupported, param: "model", msg: fmt.Sprintf("'%s' is a LoRA module, applied to generation only", req.Model)}
 		}
 		var in promptField
 		if legacy {
@@ -186,30 +175,11 @@ func (s *Server) ollamaEmbed(legacy bool) handlerFunc {
 		if err != nil {
 			return err
 		}
-		dim := b.Embedder.Dim()
-		if req.Dimensions != nil && (*req.Dimensions < 1 || *req.Dimensions > dim) {
-			return invalidParam("dimensions", "dimensions must be between 1 and %d, got %d", dim, *req.Dimensions)
-		}
 		start := time.Now()
-		vecs, err := b.Embedder.EmbedBatch(ctx, inputs)
-		switch {
-		case errors.Is(err, engine.ErrEmbedInput):
-			return &apiError{err: errContextExceeded, param: "input", msg: err.Error()}
-		case err != nil:
-			return fmt.Errorf("embed: %w", err)
+		vecs, n, err := s.embed(ctx, ri, b, inputs, req.Dimensions, !legacy)
+		if err != nil {
+			return err
 		}
-		n := 0
-		for i, ids := range inputs {
-			n += len(ids)
-			if req.Dimensions != nil {
-				vecs[i] = vecs[i][:*req.Dimensions]
-			}
-			if !legacy {
-				engine.Normalize(vecs[i])
-			}
-		}
-		ri.promptTokens = n
-		s.metrics.promptTokens.Add(int64(n))
 		if legacy {
 			return s.writeJSON(ctx, map[string]any{"embedding": vecs[0]})
 		}

@@ -213,14 +213,7 @@ func TestBenchServeAgainstServerVariants(t *testing.T) {
 			for _, r := range reqs {
 				serverIn += benchtest.PromptTokens(r)
 			}
-			rep, err := bench.ReadReport(filepath.Join(out, "results.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var res bench.ServeResults
-			if err := json.Unmarshal(rep.Results.(json.RawMessage), &res); err != nil {
-				t.Fatal(err)
-			}
+			res := serveResults(t, out)
 			gotIn := 0
 			for _, l := range res.Levels {
 				gotIn += l.Summary.TotalInputTokens
@@ -395,14 +388,7 @@ func TestBenchServeNuriStories(t *testing.T) {
 			t.Fatalf("%s: %v\n%s\n%s", ep, err, stdout.String(), stderr.String())
 		}
 		checkServeReport(t, out, "stories260K", "usage", nil)
-		rep, err := bench.ReadReport(filepath.Join(out, "results.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var res bench.ServeResults
-		if err := json.Unmarshal(rep.Results.(json.RawMessage), &res); err != nil {
-			t.Fatal(err)
-		}
+		res := serveResults(t, out)
 		for _, l := range res.Levels {
 			for _, r := range l.Requests {
 				// Korean text costs stories260K's byte-fallback vocabulary about
@@ -413,4 +399,18 @@ func TestBenchServeNuriStories(t *testing.T) {
 			}
 		}
 	}
+}
+
+// serveResults reads the serve results of the report in folder out.
+func serveResults(t *testing.T, out string) bench.ServeResults {
+	t.Helper()
+	rep, err := bench.ReadReport(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res bench.ServeResults
+	if err := json.Unmarshal(rep.Results.(json.RawMessage), &res); err != nil {
+		t.Fatal(err)
+	}
+	return res
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/chat"
 	"github.com/nuri-ai/nuri/engine"
+	"github.com/nuri-ai/nuri/gguf"
 	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/sample"
@@ -243,9 +244,13 @@ func loadRun(c *runConfig, stderr io.Writer) (*runLoad, error) {
 		return nil, fmt.Errorf("load tokenizer from %s: %w", c.model, err)
 	}
 	if c.modelSampling {
-		d, err := modelSampling(c.model, log)
+		f, err := gguf.Open(c.model)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read %s: %w", c.model, err)
+		}
+		d := modelSampling(f, log)
+		if err := f.Close(); err != nil {
+			return nil, fmt.Errorf("close %s: %w", c.model, err)
 		}
 		if applied := applySampling(&c.sampling, d, func(flag string) bool { return c.setFlags[flag] }); len(applied) > 0 {
 			log.Info("sampling the model recommends", applied...)

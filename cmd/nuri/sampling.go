@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 
 	"go.uber.org/zap"
@@ -12,15 +11,10 @@ import (
 	"github.com/nuri-ai/nuri/server"
 )
 
-// modelSampling reads the sampler settings the GGUF at path recommends
-// (general.sampling.*) and logs what it found: the ones applied, the ones
-// Nuri has no sampler for, and the ones left out as invalid.
-func modelSampling(path string, log *zap.Logger) (gguf.SamplingDefaults, error) {
-	f, err := gguf.Open(path)
-	if err != nil {
-		return gguf.SamplingDefaults{}, fmt.Errorf("read sampling defaults of %s: %w", path, err)
-	}
-	defer f.Close()
+// modelSampling reads the sampler settings the GGUF f recommends
+// (general.sampling.*) and logs what Nuri leaves out: the keys it has no
+// sampler for, and invalid values.
+func modelSampling(f *gguf.File, log *zap.Logger) gguf.SamplingDefaults {
 	d := f.SamplingDefaults()
 	if len(d.Unused) > 0 {
 		log.Info("the model recommends samplers Nuri does not have; left out", zap.Strings("keys", d.Unused))
@@ -28,7 +22,7 @@ func modelSampling(path string, log *zap.Logger) (gguf.SamplingDefaults, error) 
 	for _, msg := range d.Invalid {
 		log.Warn("invalid recommended sampling setting left out", zap.String("setting", msg))
 	}
-	return d, nil
+	return d
 }
 
 // applySampling overlays d on p, leaving the settings whose flag the user
@@ -58,15 +52,10 @@ func applySampling(p *sample.Params, d gguf.SamplingDefaults, set func(flag stri
 	return applied
 }
 
-// modelInfo describes the GGUF at path for the server's Ollama routes:
-// size, date, architecture, parameters, the weight type most matrix bytes
-// are in, and the training context.
-func modelInfo(path string) (server.ModelInfo, error) {
-	f, err := gguf.Open(path)
-	if err != nil {
-		return server.ModelInfo{}, fmt.Errorf("describe %s: %w", path, err)
-	}
-	defer f.Close()
+// modelInfo describes the GGUF f, opened from path, for the server's
+// Ollama routes: size, date, architecture, parameters, the weight type
+// most matrix bytes are in, and the training context.
+func modelInfo(path string, f *gguf.File) server.ModelInfo {
 	mi := server.ModelInfo{Size: f.Size(), Arch: f.Arch()}
 	if st, err := os.Stat(path); err == nil {
 		mi.Modified = st.ModTime()
@@ -88,5 +77,5 @@ func modelInfo(path string) (server.ModelInfo, error) {
 			most, mi.Quant = n, t.String()
 		}
 	}
-	return mi, nil
+	return mi
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"io"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,18 +59,12 @@ func TestModelSampling(t *testing.T) {
 	})
 	complete := func(base string, extra string) string {
 		t.Helper()
-		resp, err := http.Post(base+"/v1/completions", "application/json",
-			strings.NewReader(`{"prompt": "Once upon a time", "max_tokens": 40`+extra+`}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
 		var r struct {
 			Choices []struct{ Text string } `json:"choices"`
 		}
-		b, _ := io.ReadAll(resp.Body)
-		if err := json.Unmarshal(b, &r); err != nil || resp.StatusCode != 200 {
-			t.Fatalf("%d %s", resp.StatusCode, b)
+		b := postOK(t, base+"/v1/completions", `{"prompt": "Once upon a time", "max_tokens": 40`+extra+`}`)
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatalf("%v: %s", err, b)
 		}
 		return r.Choices[0].Text
 	}

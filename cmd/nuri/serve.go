@@ -431,21 +431,23 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 	if err != nil {
 		return nil, nil, err
 	}
-	mi, err := modelInfo(c.model)
+	// One look at the file's metadata for the listings and the sampling
+	// defaults (the model and tokenizer loads map it on their own).
+	f, err := gguf.Open(c.model)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("read %s: %w", c.model, err)
 	}
+	mi := modelInfo(c.model, f)
 	var sampling *sample.Params
 	if c.modelSampling {
-		d, err := modelSampling(c.model, log)
-		if err != nil {
-			return nil, nil, err
-		}
 		p := sample.DefaultParams()
-		if applied := applySampling(&p, d, nil); len(applied) > 0 {
+		if applied := applySampling(&p, modelSampling(f, log), nil); len(applied) > 0 {
 			log.Info("request defaults: sampling the model recommends", applied...)
 			sampling = &p
 		}
+	}
+	if err := f.Close(); err != nil {
+		return nil, nil, fmt.Errorf("close %s: %w", c.model, err)
 	}
 	m, dev, closeTarget, err := loadOnDevice(c.model, c.device, c.threads, c.nCtx, c.lora, log)
 	if err != nil {

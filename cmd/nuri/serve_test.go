@@ -943,16 +943,7 @@ func TestServeLoRAUpdates(t *testing.T) {
 	}
 	post := func(path, body string) string {
 		t.Helper()
-		resp, err := http.Post(base+path, "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("%s: %d %s", path, resp.StatusCode, b)
-		}
-		return string(b)
+		return string(postOK(t, base+path, body))
 	}
 	loadBody, err := json.Marshal(map[string]string{"lora_name": "story-lora", "lora_path": adapter})
 	if err != nil {
@@ -1058,14 +1049,9 @@ func TestServeStopControls(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp, err := http.Post(base+path, "application/json", bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
 		var r reply
-		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != 200 {
-			t.Fatalf("%s %s: %d %v", path, b, resp.StatusCode, err)
+		if err := json.Unmarshal(postOK(t, base+path, string(b)), &r); err != nil {
+			t.Fatalf("%s %s: %v", path, b, err)
 		}
 		return r
 	}
@@ -1236,16 +1222,7 @@ func TestServeOllamaAPI(t *testing.T) {
 	base := startServe(t)
 	post := func(path, body string) []byte {
 		t.Helper()
-		resp, err := http.Post(base+path, "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s: %d %s", path, resp.StatusCode, b)
-		}
-		return b
+		return postOK(t, base+path, body)
 	}
 	// joined reads a reply, whole or NDJSON, and joins its texts.
 	joined := func(b []byte, field string) string {
@@ -1300,4 +1277,20 @@ func TestServeOllamaAPI(t *testing.T) {
 			t.Errorf("tags %s: no %s", tags, want)
 		}
 	}
+}
+
+// postOK posts a JSON body to url and returns the reply's body, failing
+// the test unless it is a 200.
+func postOK(t *testing.T, url, body string) []byte {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %d %v %s", url, resp.StatusCode, err, b)
+	}
+	return b
 }

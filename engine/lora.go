@@ -137,7 +137,6 @@ func (e *Engine) UnloadLoRA(id int32) error {
 	return nil
 }
 
-
 // useLoRALocked counts a sequence submitted with adapter id. e.mu is held.
 func (e *Engine) useLoRALocked(id int32) error {
 	if id == 0 {

@@ -1,6 +1,8 @@
 // Package server is Nuri's OpenAI-compatible HTTP front end on fasthttp:
 // /v1/chat/completions, /v1/completions (both with SSE streaming),
-// /v1/models, /tokenize, /detokenize, /health and /metrics.
+// /v1/models, /tokenize, /detokenize, /health and /metrics; beside them
+// the Responses API, embeddings, Ollama's native API and Anthropic's
+// Messages API, each translated onto the same chat and completion jobs.
 //
 // It validates requests, renders chat templates (package chat), tokenizes,
 // submits to the scheduler through the small Engine interface, and turns

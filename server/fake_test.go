@@ -178,14 +178,15 @@ func (f *fakeEngine) generate(r engine.Request, text string, s *fakeSeq, stop fu
 	}()
 	start := time.Now()
 	finish := engine.FinishStop
+	var stopReason any // the stop string that ended the reply, as the engine reports it
 	for _, st := range r.Stop {
 		if i := strings.Index(text, st); i >= 0 {
-			text = text[:i]
+			text, stopReason = text[:i], st
 		}
 	}
 	b := []byte(text)
 	if r.MaxTokens > 0 && len(b) > r.MaxTokens {
-		b, finish = b[:r.MaxTokens], engine.FinishLength
+		b, finish, stopReason = b[:r.MaxTokens], engine.FinishLength, nil
 	}
 	if r.PromptOnly {
 		b, finish = nil, engine.FinishLength
@@ -242,8 +243,11 @@ func (f *fakeEngine) generate(r engine.Request, text string, s *fakeSeq, stop fu
 	if f.obs != nil {
 		f.obs.ObserveE2E(time.Since(start))
 	}
+	if finish != engine.FinishStop {
+		stopReason = nil
+	}
 	s.events <- engine.Event{Finish: finish, Usage: engine.Usage{PromptTokens: len(r.Prompt), CompletionTokens: n},
-		PromptLogprobs: promptLP, PromptTopLogprobs: promptTop}
+		PromptLogprobs: promptLP, PromptTopLogprobs: promptTop, StopReason: stopReason}
 }
 
 func (f *fakeEngine) lastRequests() []engine.Request {

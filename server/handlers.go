@@ -257,7 +257,10 @@ func (s *Server) chatJob(b *Backend, req *chatRequest, kind, id string) (*job, e
 	if err != nil {
 		return nil, err
 	}
-	agp := req.AddGenerationPrompt == nil || *req.AddGenerationPrompt
+	agp, err := generationPrompt(req.AddGenerationPrompt, req.ContinueFinalMessage, req.Messages)
+	if err != nil {
+		return nil, err
+	}
 	kwargs := req.ChatTemplateKwargs
 	if _, set := kwargs["reasoning_effort"]; req.ReasoningEffort != "" && !set {
 		kwargs = maps.Clone(kwargs)
@@ -269,6 +272,11 @@ func (s *Server) chatJob(b *Backend, req *chatRequest, kind, id string) (*job, e
 	text, err := renderText(b, msgs, agp, kwargs, tools.render)
 	if err != nil {
 		return nil, err
+	}
+	if req.ContinueFinalMessage {
+		if text, err = openFinalMessage(text, msgs[len(msgs)-1].Content); err != nil {
+			return nil, err
+		}
 	}
 	reasoning := b.reasoning()
 	thinkOpen := reasoning && chat.ThinkingOpen(text)
@@ -305,6 +313,36 @@ func (s *Server) chatJob(b *Backend, req *chatRequest, kind, id string) (*job, e
 	j := s.newJob(kind, id, &req.samplingFields, base, prompts, n)
 	j.tools, j.reasoning, j.thinkOpen, j.prefix = tools, reasoning, thinkOpen, prefix
 	return j, nil
+}
+
+// generationPrompt is whether the rendered conversation ends with the
+// opening of the assistant's turn: by default yes, but not when the last
+// message is continued (the two contradict each other).
+func generationPrompt(add *bool, continueFinal bool, msgs []chatMessage) (bool, error) {
+	agp := add == nil || *add
+	if !continueFinal {
+		return agp, nil
+	}
+	if add != nil && *add {
+		return false, invalidParam("continue_final_message", "continue_final_message and add_generation_prompt cannot both be true: the reply either continues the last message or starts a turn of its own")
+	}
+	if n := len(msgs); n > 0 && msgs[n-1].Content.Text == "" {
+		return false, invalidParam("continue_final_message", "continue_final_message needs a last message with text to continue")
+	}
+	return false, nil
+}
+
+// openFinalMessage cuts a conversation rendered without a generation
+// prompt just after the last message's text, dropping the end-of-turn the
+// template wrote, so the model goes on with that text. Templates that trim
+// message texts are matched on the trimmed text.
+func openFinalMessage(text, final string) (string, error) {
+	for _, t := range []string{final, strings.TrimSpace(final)} {
+		if i := strings.LastIndex(text, t); t != "" && i >= 0 {
+			return text[:i+len(t)], nil
+		}
+	}
+	return "", invalidParam("continue_final_message", "the chat template does not show the last message's text as it was sent, so the reply cannot continue it")
 }
 
 // chatMessages checks roles and content. "developer" is OpenAI's newer
@@ -346,12 +384,17 @@ func chatMessages(in []chatMessage) ([]chat.Message, error) {
 	return out, nil
 }
 
-// renderChat formats msgs (and tools) with the model's template and
-// tokenizes the result.
-func renderChat(b *Backend, msgs []chat.Message, agp bool, kwargs map[string]any, tools chat.JSON) ([]int32, error) {
+// renderChat formats msgs (and tools) with the model's template, the last
+// message left open when continueFinal, and tokenizes the result.
+func renderChat(b *Backend, msgs []chat.Message, agp, continueFinal bool, kwargs map[string]any, tools chat.JSON) ([]int32, error) {
 	text, err := renderText(b, msgs, agp, kwargs, tools)
 	if err != nil {
 		return nil, err
+	}
+	if continueFinal {
+		if text, err = openFinalMessage(text, msgs[len(msgs)-1].Content); err != nil {
+			return nil, err
+		}
 	}
 	return tokenizeChat(b, text)
 }

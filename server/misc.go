@@ -85,13 +85,14 @@ func (s *Server) handleModel(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 }
 
 type tokenizeRequest struct {
-	Model               string          `json:"model"`
-	Prompt              *string         `json:"prompt"`
-	Messages            []chatMessage   `json:"messages"`
-	AddSpecialTokens    *bool           `json:"add_special_tokens"`
-	AddGenerationPrompt *bool           `json:"add_generation_prompt"`
-	ChatTemplateKwargs  map[string]any  `json:"chat_template_kwargs"`
-	Tools               json.RawMessage `json:"tools"` // rendered as a chat request's are
+	Model                string          `json:"model"`
+	Prompt               *string         `json:"prompt"`
+	Messages             []chatMessage   `json:"messages"`
+	AddSpecialTokens     *bool           `json:"add_special_tokens"`
+	AddGenerationPrompt  *bool           `json:"add_generation_prompt"`
+	ContinueFinalMessage bool            `json:"continue_final_message"`
+	ChatTemplateKwargs   map[string]any  `json:"chat_template_kwargs"`
+	Tools                json.RawMessage `json:"tools"` // rendered as a chat request's are
 }
 
 type tokenizeResponse struct {
@@ -128,12 +129,15 @@ func (s *Server) handleTokenize(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 		if err != nil {
 			return err
 		}
-		agp := req.AddGenerationPrompt == nil || *req.AddGenerationPrompt
+		agp, err := generationPrompt(req.AddGenerationPrompt, req.ContinueFinalMessage, req.Messages)
+		if err != nil {
+			return err
+		}
 		tools, _, err := readTools(req.Tools)
 		if err != nil {
 			return err
 		}
-		if ids, err = renderChat(b, msgs, agp, req.ChatTemplateKwargs, tools); err != nil {
+		if ids, err = renderChat(b, msgs, agp, req.ContinueFinalMessage, req.ChatTemplateKwargs, tools); err != nil {
 			return err
 		}
 	default:

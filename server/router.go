@@ -65,6 +65,10 @@ func (s *Server) routes(path string) []route {
 		return []route{{method: "POST", auth: true, h: s.handleOllamaShow}}
 	case "/api/version":
 		return []route{{method: "GET", h: s.handleOllamaVersion}}
+	case "/v1/messages":
+		return []route{{method: "POST", auth: true, h: s.handleAnthropicMessages}}
+	case "/v1/messages/count_tokens":
+		return []route{{method: "POST", auth: true, h: s.handleAnthropicCountTokens}}
 	case "/v1/chat/completions":
 		return []route{{method: "POST", auth: true, h: s.handleChat}}
 	case "/v1/completions":
@@ -140,7 +144,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set("Allow", routes[0].method)
 		err = &apiError{err: ErrMethod, msg: fmt.Sprintf("method %s is not allowed on %s", ri.method, ri.path)}
 	case rt.auth && !s.authorized(ctx):
-		err = &apiError{err: ErrUnauthorized, msg: "missing or incorrect API key: send it as 'Authorization: Bearer <key>'"}
+		err = &apiError{err: ErrUnauthorized, msg: "missing or incorrect API key: send it as 'Authorization: Bearer <key>' (or 'x-api-key: <key>', as Anthropic's clients do)"}
 	default:
 		err = rt.h(ctx, ri)
 	}
@@ -175,18 +179,25 @@ func (s *Server) accessLog(ri *reqInfo) {
 
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
 
-// authorized checks the bearer key in constant time against every key
-// (hashing first so lengths leak nothing either).
+// authorized checks the key, a bearer token or Anthropic's x-api-key
+// header, in constant time against every key (hashing first so lengths
+// leak nothing either).
 func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
 	if len(s.cfg.APIKeys) == 0 {
 		return true
 	}
-	h := ctx.Request.Header.Peek("Authorization")
-	const prefix = "Bearer "
-	if len(h) < len(prefix) || !strings.EqualFold(string(h[:len(prefix)]), prefix) {
+	key := ctx.Request.Header.Peek("x-api-key")
+	if h := ctx.Request.Header.Peek("Authorization"); len(h) > 0 {
+		const prefix = "Bearer "
+		if len(h) < len(prefix) || !strings.EqualFold(string(h[:len(prefix)]), prefix) {
+			return false
+		}
+		key = h[len(prefix):]
+	}
+	if len(key) == 0 {
 		return false
 	}
-	got := sha256.Sum256(bytes.TrimSpace(h[len(prefix):]))
+	got := sha256.Sum256(bytes.TrimSpace(key))
 	ok := 0
 	for _, k := range s.cfg.APIKeys {
 		want := sha256.Sum256([]byte(k))
@@ -216,7 +227,7 @@ func (s *Server) cors(ctx *fasthttp.RequestCtx) bool {
 	h.Add("Vary", "Origin")
 	if ctx.IsOptions() && len(ctx.Request.Header.Peek("Access-Control-Request-Method")) > 0 {
 		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id, X-Api-Key, Anthropic-Version, Anthropic-Beta")
 		h.Set("Access-Control-Max-Age", "600")
 		ctx.SetStatusCode(http.StatusNoContent)
 		return true
@@ -231,8 +242,12 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) int {
 	if status == http.StatusTooManyRequests {
 		ctx.Response.Header.Set("Retry-After", "1")
 	}
-	if isOllamaPath(string(ctx.Path())) {
+	switch path := string(ctx.Path()); {
+	case isOllamaPath(path):
 		writeJSONRaw(ctx, status, map[string]string{"error": body.Error.Message})
+		return status
+	case isAnthropicPath(path):
+		writeJSONRaw(ctx, status, anthropicError(status, body.Error.Message))
 		return status
 	}
 	writeJSONRaw(ctx, status, body)

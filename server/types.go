@@ -87,6 +87,10 @@ type chatRequest struct {
 	Functions           json.RawMessage `json:"functions"`             // deprecated by OpenAI; refused
 	FunctionCall        json.RawMessage `json:"function_call"`         // deprecated by OpenAI; refused
 	AddGenerationPrompt *bool           `json:"add_generation_prompt"` // vLLM extension
+	// ContinueFinalMessage (vLLM extension) leaves the last message open:
+	// the reply continues its text (a prefilled answer) instead of
+	// starting a turn of its own.
+	ContinueFinalMessage bool `json:"continue_final_message"`
 	// ReasoningEffort (OpenAI's reasoning models) is passed to the chat
 	// template as the variable reasoning_effort, which templates that
 	// take an effort (gpt-oss's) read; chat_template_kwargs wins.

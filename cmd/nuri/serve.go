@@ -40,6 +40,7 @@ func init() {
 // serveConfig is every serve flag, validated.
 type serveConfig struct {
 	model, addr, alias    string
+	aliases               []string // more names requests may give the model
 	apiKeys, corsOrigins  []string
 	maxBody               int
 	storedResponses       int // --responses-store (0: none)
@@ -82,7 +83,7 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	port := fs.Int("port", 0, "listen on this port, keeping --addr's host (vLLM's flag)")
 	apiKey := fs.String("api-key", "", "require this API key (Authorization: Bearer KEY)")
 	apiKeyFile := fs.String("api-key-file", "", "file with API keys, one per line")
-	fs.StringVar(&c.alias, "model-alias", "", "model id served by /v1/models (default: the file name without .gguf)")
+	fs.StringVar(&c.alias, "model-alias", "", "model id served by /v1/models (default: the file name without .gguf); more names after commas are accepted in requests too (e.g. the names an agent asks for)")
 	fs.StringVar(&c.alias, "served-model-name", "", "alias of --model-alias (vLLM's flag)")
 	cors := fs.String("cors-origins", "", "comma-separated CORS allow-list (\"*\" for any); empty: CORS off")
 	fs.IntVar(&c.maxBody, "max-body-bytes", server.DefaultMaxBodyBytes, "request body limit in bytes")
@@ -204,6 +205,17 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	for _, o := range strings.Split(*cors, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			c.corsOrigins = append(c.corsOrigins, o)
+		}
+	}
+	names := strings.Split(c.alias, ",")
+	c.alias = ""
+	for _, n := range names {
+		switch n = strings.TrimSpace(n); {
+		case n == "":
+		case c.alias == "":
+			c.alias = n
+		default:
+			c.aliases = append(c.aliases, n)
 		}
 	}
 	if c.alias == "" {
@@ -413,7 +425,7 @@ func serveModel(ctx context.Context, c *serveConfig, log *zap.Logger, stdout io.
 // newServer is the server the flags in c describe, without a backend.
 func newServer(c *serveConfig, log *zap.Logger) (*server.Server, error) {
 	return server.New(server.Config{
-		ModelName: c.alias, AcceptModels: []string{filepath.Base(c.model), c.model}, Version: buildVersion(),
+		ModelName: c.alias, AcceptModels: append([]string{filepath.Base(c.model), c.model}, c.aliases...), Version: buildVersion(),
 		APIKeys: c.apiKeys, CORSOrigins: c.corsOrigins, MaxBodyBytes: c.maxBody, Logger: log,
 		StoredResponses: storedCount(c.storedResponses), StoredResponseBytes: c.storedResponseMiB << 20, StoredResponsesDir: c.storedResponsesDir,
 		LoRAModules: loraModules(c.lora), AllowLoRAUpdates: c.allowLoRAUpdates,

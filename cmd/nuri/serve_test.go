@@ -1161,6 +1161,10 @@ func TestServeVLLMFlags(t *testing.T) {
 	if c.model != "model.gguf" || c.addr != "127.0.0.1:9000" || c.alias != "exaone" || c.nCtx != 512 || c.eng.NCtx != 512 {
 		t.Fatalf("config %+v", c)
 	}
+	if c, err := parseServe([]string{"m.gguf", "--served-model-name", "exaone, claude-sonnet-4-5,claude-haiku-4-5"}, &stderr); err != nil ||
+		c.alias != "exaone" || !slices.Equal(c.aliases, []string{"claude-sonnet-4-5", "claude-haiku-4-5"}) {
+		t.Fatalf("several names: %v %+v", err, c)
+	}
 	if c, err := parseServe([]string{"--model", "m.gguf", "--port", "8001"}, &stderr); err != nil || c.addr != ":8001" {
 		t.Fatalf("--port alone: %v %+v", err, c)
 	}

@@ -473,3 +473,34 @@ func TestAnthropicSDK(t *testing.T) {
 		t.Fatalf("unknown model: %v", err)
 	}
 }
+
+// A request as coding agents send it: system blocks and turns with
+// cache_control, tool schemas with $schema and formats the recognizer
+// does not enforce, metadata, thinking with a budget, the beta query
+// and headers. It is served, not refused.
+func TestAnthropicAgentRequest(t *testing.T) {
+	ts := newTestServer(t, Config{}, callReply, withTemplate(t, hermesTemplate))
+	body := `{"model":"fake-model","max_tokens":32000,"stream":true,"metadata":{"user_id":"user_abc_account__session_1"},
+		"system":[{"type":"text","text":"You are an agent.","cache_control":{"type":"ephemeral"}},{"type":"text","text":"Be brief."}],
+		"thinking":{"type":"enabled","budget_tokens":1024},"temperature":1,
+		"tools":[{"name":"Read","description":"Reads a file","input_schema":{"$schema":"http://json-schema.org/draft-07/schema#","type":"object",
+			"properties":{"file_path":{"type":"string","format":"uri-reference"},"offset":{"type":"number","exclusiveMinimum":0}},"required":["file_path"],"additionalProperties":false}},
+			{"name":"get_weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}}},"cache_control":{"type":"ephemeral"}}],
+		"messages":[{"role":"user","content":[{"type":"text","text":"<system-reminder>ctx</system-reminder>"},{"type":"text","text":"서울 날씨?","cache_control":{"type":"ephemeral"}}]}]}`
+	status, _, raw := ts.do("POST", "/v1/messages?beta=true", body, "anthropic-version", "2023-06-01", "anthropic-beta", "interleaved-thinking-2025-05-14")
+	if status != 200 {
+		t.Fatalf("%d %s", status, raw)
+	}
+	var sawCall bool
+	for _, e := range anthropicEvents(t, raw) {
+		if e["type"] == "content_block_start" && e["content_block"].(map[string]any)["type"] == "tool_use" {
+			sawCall = true
+		}
+	}
+	if !sawCall || ts.eng.last().MaxTokens != 32000 {
+		t.Fatalf("no tool_use block (or max_tokens %d): %s", ts.eng.last().MaxTokens, raw)
+	}
+	if prompt := string(mustDecode(t, ts.eng.last().Prompt)); !strings.Contains(prompt, "You are an agent.\nBe brief.") {
+		t.Errorf("system %q", prompt)
+	}
+}

@@ -129,7 +129,8 @@ type Renderer struct {
 	tools    ToolFormat // how the template's model writes tool calls
 	// mentionsTools: the template reads a tools variable
 	mentionsTools bool
-	thinks        bool // the template writes <think>…</think>
+	thinks        bool   // the template writes <think>…</think>
+	src           string // the Jinja template's source
 }
 
 // New picks the renderer for a GGUF's tokenizer.chat_template. An empty
@@ -142,7 +143,7 @@ func New(src string) (*Renderer, error) {
 	}
 	t, err := Parse(src)
 	if err == nil {
-		return &Renderer{tmpl: t, tools: DetectToolFormat(src), mentionsTools: strings.Contains(src, "tools"), thinks: ShowsThinking(src)}, nil
+		return &Renderer{tmpl: t, tools: DetectToolFormat(src), mentionsTools: strings.Contains(src, "tools"), thinks: ShowsThinking(src), src: src}, nil
 	}
 	f, derr := Detect(src)
 	if derr != nil {
@@ -167,6 +168,10 @@ func (r *Renderer) Kind() string {
 	}
 	return string(r.format)
 }
+
+// Source is the Jinja template that renders ("" when a built-in format
+// does).
+func (r *Renderer) Source() string { return r.src }
 
 // ToolFormat is how the model writes tool calls, as its template shows;
 // ToolsNone when the renderer cannot render tools.

@@ -219,7 +219,7 @@ func TestModelsAndTokenize(t *testing.T) {
 		t.Errorf("tokenize: %d %s", status, body)
 	}
 	status, _, body = ts.do("POST", "/detokenize", `{"tokens":[1,100,101]}`)
-	if status != 200 || string(body) != `{"prompt":"ab"}` {
+	if status != 200 || string(body) != `{"content":"ab","prompt":"ab"}` {
 		t.Errorf("detokenize: %d %s", status, body)
 	}
 	status, _, body = ts.do("POST", "/tokenize", `{"messages":[{"role":"user","content":"a"}],"add_generation_prompt":false}`)

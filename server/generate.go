@@ -36,6 +36,9 @@ type job struct {
 	// resp (/v1/responses): what the response object repeats of its
 	// request.
 	resp *responseMeta
+	// llama (llama.cpp's /completion and /infill): what the replies
+	// repeat of the request.
+	llama *llamaMeta
 }
 
 // echoPrompt is one prompt as echo returns it.
@@ -55,6 +58,7 @@ func (j *job) echoOf(i int) *echoPrompt {
 // choice accumulates one sequence's output.
 type choice struct {
 	text     []byte
+	tokens   []int32
 	finish   engine.FinishReason
 	reason   string
 	stop     any // engine.Event.StopReason
@@ -71,6 +75,7 @@ type choice struct {
 
 func (c *choice) add(ev engine.Event) {
 	c.text = append(c.text, ev.Text...)
+	c.tokens = append(c.tokens, ev.Tokens...)
 	c.nTokens += len(ev.Tokens)
 	c.logprobs = append(c.logprobs, ev.Logprobs...)
 	c.top = append(c.top, ev.TopLogprobs...)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
@@ -93,6 +94,19 @@ type tokenizeRequest struct {
 	ContinueFinalMessage bool            `json:"continue_final_message"`
 	ChatTemplateKwargs   map[string]any  `json:"chat_template_kwargs"`
 	Tools                json.RawMessage `json:"tools"` // rendered as a chat request's are
+	// llama.cpp's form: content, add_special (default false),
+	// parse_special (default true) and with_pieces.
+	Content      *string `json:"content"`
+	AddSpecial   *bool   `json:"add_special"`
+	ParseSpecial *bool   `json:"parse_special"`
+	WithPieces   bool    `json:"with_pieces"`
+}
+
+// tokenPiece is a token with its text (llama.cpp's with_pieces): a
+// string, or the bytes when they are not whole UTF-8.
+type tokenPiece struct {
+	ID    int32 `json:"id"`
+	Piece any   `json:"piece"`
 }
 
 type tokenizeResponse struct {
@@ -117,6 +131,18 @@ func (s *Server) handleTokenize(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 	}
 	var ids []int32
 	switch {
+	case req.Content != nil:
+		if req.Prompt != nil || req.Messages != nil {
+			return invalidParam("content", "give one of content, prompt and messages")
+		}
+		add := req.AddSpecial != nil && *req.AddSpecial
+		parse := req.ParseSpecial == nil || *req.ParseSpecial
+		if ids, err = b.Tokenizer.Encode(*req.Content, add, parse); err != nil {
+			return invalidParam("content", "cannot tokenize: %v", err)
+		}
+		if req.WithPieces {
+			return s.writeJSON(ctx, map[string]any{"tokens": piecesOf(b.Tokenizer, ids)})
+		}
 	case req.Prompt != nil && req.Messages != nil:
 		return invalidParam("prompt", "give either prompt or messages, not both")
 	case req.Prompt != nil:
@@ -176,7 +202,22 @@ func (s *Server) handleDetokenize(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 	if err != nil {
 		return invalidParam("tokens", "cannot detokenize: %v", err)
 	}
-	return s.writeJSON(ctx, map[string]string{"prompt": strings.ToValidUTF8(string(text), "\uFFFD")})
+	// prompt is vLLM's name, content llama.cpp's.
+	out := strings.ToValidUTF8(string(text), "\uFFFD")
+	return s.writeJSON(ctx, map[string]string{"prompt": out, "content": out})
+}
+
+// piecesOf pairs each token with its text.
+func piecesOf(tok Tokenizer, ids []int32) []tokenPiece {
+	out := make([]tokenPiece, len(ids))
+	for i, id := range ids {
+		p, err := tok.Piece(id, true)
+		out[i] = tokenPiece{ID: id, Piece: string(p)}
+		if err != nil || !utf8.Valid(p) {
+			out[i].Piece = bytesOf(p)
+		}
+	}
+	return out
 }
 
 // handleVersion is vLLM's GET /version: {"version": "..."}, without a key

@@ -18,6 +18,12 @@ type ModelInfo struct {
 	Params   int64  // parameters
 	Quant    string // the weight type most of the matrices' bytes are in
 	Context  int    // the context the model was trained for
+	// What llama.cpp's /props reports: the file, the chat template's
+	// source (the GGUF's or the one given) and how many sequences run
+	// at once.
+	Path         string
+	ChatTemplate string
+	Slots        int
 }
 
 type ollamaDetails struct {

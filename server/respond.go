@@ -50,6 +50,8 @@ func (s *Server) run(ctx *fasthttp.RequestCtx, ri *reqInfo, b *Backend, j *job) 
 		return s.writeJSON(ctx, chatBody(j, choices, usage))
 	case "response":
 		return s.writeJSON(ctx, responseBody(j, choices[0]))
+	case "llama":
+		return s.writeJSON(ctx, j.llamaBody(choices))
 	}
 	return s.writeJSON(ctx, completionBody(j, choices, usage))
 }

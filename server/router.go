@@ -40,8 +40,16 @@ type route struct {
 // routes maps a path to its handlers. /v1/models/{id} is matched by prefix.
 func (s *Server) routes(path string) []route {
 	switch path {
-	case "/health":
+	case "/health", "/v1/health":
 		return []route{{method: "GET", h: s.handleHealth}, {method: "HEAD", h: s.handleHealth}}
+	case "/completion", "/completions":
+		return []route{{method: "POST", auth: true, h: s.handleLlamaCompletion}}
+	case "/infill":
+		return []route{{method: "POST", auth: true, h: s.handleLlamaInfill}}
+	case "/props":
+		return []route{{method: "GET", auth: true, h: s.handleLlamaProps}}
+	case "/apply-template":
+		return []route{{method: "POST", auth: true, h: s.handleApplyTemplate}}
 	case "/metrics":
 		return []route{{method: "GET", h: s.handleMetrics}}
 	case "/version":

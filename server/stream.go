@@ -71,6 +71,7 @@ type streamState struct {
 	echoed bool
 	split  *replySplit // chat: reasoning and tool calls apart from content
 	resp   *responseBuilder
+	ids    []int32 // llama.cpp's stream: tokens whose text is not sent yet
 }
 
 // streamOut writes the SSE response of j: for chat a role delta per
@@ -133,8 +134,8 @@ func (s *Server) streamOut(w *bufio.Writer, j *job, streams []Stream, ri *reqInf
 			sw.raw(": keep-alive\n\n")
 		}
 	}
-	if sw.err != nil || j.kind == "response" {
-		return // the deferred cleanup cancels what is left; a response ends with its final event
+	if sw.err != nil || j.kind == "response" || j.kind == "llama" {
+		return // the deferred cleanup cancels what is left; a response (and llama.cpp's stream) ends with its final event
 	}
 	if j.usage {
 		choices := make([]*choice, len(states))
@@ -166,6 +167,10 @@ func forward(idx int, st Stream, merged chan<- taggedEvent, stop <-chan struct{}
 // streamEvent writes the chunks for one event of choice idx.
 func (s *Server) streamEvent(sw *sseWriter, j *job, idx int, st *streamState, ev engine.Event) {
 	st.c.add(ev)
+	if j.kind == "llama" {
+		s.llamaEvent(sw, j, idx, st, ev)
+		return
+	}
 	if e := j.echoOf(idx); e != nil && !st.echoed {
 		// The prompt goes first, in a chunk of its own, with its scores:
 		// they come with the sequence's first event.

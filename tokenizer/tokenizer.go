@@ -54,7 +54,7 @@ type Tokenizer struct {
 	ignoreMerges bool
 
 	bos, eos, eot, eom, unk int32    // -1 when absent
-	fim                     [3]int32 // fill-in-the-middle prefix, suffix and middle tokens, -1 when absent
+	fim                     [5]int32 // fill-in-the-middle prefix, suffix, middle, repository and file-separator tokens, -1 when absent
 	addBOS, addEOS          bool
 	addSpacePrefix          bool
 	cleanSpaces             bool
@@ -219,7 +219,7 @@ func (t *Tokenizer) setSpecialIDs(s Spec) error {
 	detect(&fimPad, fimPadTexts)
 	detect(&fimRep, fimRepTexts)
 	detect(&fimSep, fimSepTexts)
-	t.fim = [3]int32{fimPre, fimSuf, fimMid}
+	t.fim = [5]int32{fimPre, fimSuf, fimMid, fimRep, fimSep}
 
 	t.eog = make([]bool, n)
 	for _, id := range []int32{fimPad, fimRep, fimSep, t.eos, t.eot, t.eom} {
@@ -291,6 +291,11 @@ func (t *Tokenizer) BOS() (int32, bool) { return t.bos, t.bos >= 0 }
 func (t *Tokenizer) FIM() (pre, suf, mid int32, ok bool) {
 	return t.fim[0], t.fim[1], t.fim[2], t.fim[0] >= 0 && t.fim[1] >= 0 && t.fim[2] >= 0
 }
+
+// FIMRepo returns the tokens of repository-level fill-in-the-middle
+// (Qwen2.5-Coder's <|repo_name|> and <|file_sep|>), each -1 when the
+// vocabulary lacks it.
+func (t *Tokenizer) FIMRepo() (repo, fileSep int32) { return t.fim[3], t.fim[4] }
 
 // EOS returns the end-of-sequence id, if the vocabulary has one.
 func (t *Tokenizer) EOS() (int32, bool) { return t.eos, t.eos >= 0 }

@@ -515,6 +515,10 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 			log.Warn("close model", zap.Error(err))
 		}
 	}
+	mi.Path, mi.ChatTemplate, mi.Slots = c.model, renderer.Source(), ec.MaxNumSeqs
+	if mi.Slots <= 0 {
+		mi.Slots = engine.DefaultMaxNumSeqs
+	}
 	b := &server.Backend{Engine: server.EngineAdapter{E: eng}, Tokenizer: tok, Chat: renderer,
 		ToolFormat: c.toolParser, FreeToolCalls: c.freeToolCalls, Reasoning: c.reasoning, Gauges: deviceGauges(dev, log),
 		Sampling: sampling, Model: mi}

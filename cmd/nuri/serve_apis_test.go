@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/anthropics/anthropic-sdk-go"
@@ -64,4 +65,47 @@ func TestServeAnthropicAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("stream", &acc)
+}
+
+// llama.cpp's /completion on stories260K gives /v1/completions' greedy
+// text, whole and streamed, with its token counts.
+func TestServeLlamaCppAPI(t *testing.T) {
+	base := startServe(t)
+	var cmpl struct {
+		Choices []struct{ Text string } `json:"choices"`
+		Usage   struct {
+			PromptTokens     int `json:"prompt_tokens"`
+			CompletionTokens int `json:"completion_tokens"`
+		} `json:"usage"`
+	}
+	if err := json.Unmarshal(postOK(t, base+"/v1/completions", `{"prompt": "Once upon a time", "max_tokens": 40, "temperature": 0}`), &cmpl); err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Content         string `json:"content"`
+		TokensPredicted int    `json:"tokens_predicted"`
+		TokensEvaluated int    `json:"tokens_evaluated"`
+		StopType        string `json:"stop_type"`
+	}
+	if err := json.Unmarshal(postOK(t, base+"/completion", `{"prompt": "Once upon a time", "n_predict": 40, "temperature": 0}`), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Content != cmpl.Choices[0].Text || r.TokensPredicted != cmpl.Usage.CompletionTokens || r.TokensEvaluated != cmpl.Usage.PromptTokens || r.StopType != "limit" {
+		t.Errorf("/completion %+v, want %q (%+v)", r, cmpl.Choices[0].Text, cmpl.Usage)
+	}
+	var text strings.Builder
+	for line := range strings.SplitSeq(string(postOK(t, base+"/completion", `{"prompt": "Once upon a time", "n_predict": 40, "temperature": 0, "stream": true}`)), "\n") {
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok {
+			continue
+		}
+		var piece struct{ Content string }
+		if err := json.Unmarshal([]byte(data), &piece); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		text.WriteString(piece.Content)
+	}
+	if text.String() != cmpl.Choices[0].Text {
+		t.Errorf("streamed %q, want %q", text.String(), cmpl.Choices[0].Text)
+	}
 }

@@ -415,9 +415,9 @@ func TestEOGRules(t *testing.T) {
 	}
 }
 
-// FIM finds the fill-in-the-middle tokens by their texts where the file
-// names none (Qwen's vocabularies), and reports none where the vocabulary
-// has none (Llama 3's, EXAONE's).
+// FIM finds the fill-in-the-middle tokens (and FIMRepo the repository
+// ones) by their texts where the file names none (Qwen's vocabularies),
+// and reports none where the vocabulary has none (Llama 3's, EXAONE's).
 func TestFIMTokens(t *testing.T) {
 	for _, tc := range []struct {
 		file string
@@ -432,10 +432,14 @@ func TestFIMTokens(t *testing.T) {
 		if !ok {
 			continue
 		}
-		for id, want := range map[int32]string{pre: "<|fim_prefix|>", suf: "<|fim_suffix|>", mid: "<|fim_middle|>"} {
-			if got := tk.TokenText(id); got != want {
+		repo, sep := tk.FIMRepo()
+		for id, want := range map[int32]string{pre: "<|fim_prefix|>", suf: "<|fim_suffix|>", mid: "<|fim_middle|>", repo: "<|repo_name|>", sep: "<|file_sep|>"} {
+			if got := tk.TokenText(id); id < 0 || got != want {
 				t.Errorf("%s: token %d is %q, want %q", tc.file, id, got, want)
 			}
 		}
+	}
+	if repo, sep := loadVocab(t, "testdata", "tokenizer", "ggml-vocab-llama3.gguf").FIMRepo(); repo >= 0 || sep >= 0 {
+		t.Errorf("llama3: repository FIM tokens %d %d, want none", repo, sep)
 	}
 }

@@ -111,7 +111,10 @@ func llamaLogitBias(raw json.RawMessage, f *samplingFields) ([]int32, error) {
 		return nil, nil
 	}
 	if raw[0] == '{' {
-		return nil, json.Unmarshal(raw, &f.LogitBias)
+		if err := json.Unmarshal(raw, &f.LogitBias); err != nil {
+			return nil, invalidParam("logit_bias", "logit_bias must map token ids to numbers: %v", err)
+		}
+		return nil, nil
 	}
 	var pairs [][2]json.RawMessage
 	if err := json.Unmarshal(raw, &pairs); err != nil {

@@ -67,7 +67,7 @@ func TestLlamaCompletion(t *testing.T) {
 	if ts.eng.last().MaxTokens != 3 {
 		t.Errorf("n_predict 3: max tokens %d", ts.eng.last().MaxTokens)
 	}
-	for _, bad := range []string{`{"prompt":"a","n_probs":21}`, `{"prompt":"a","logit_bias":[["hello",1]]}`, `{"prompt":[1,[2]],"n_predict":1}`, `{"n_predict":1}`} {
+	for _, bad := range []string{`{"prompt":"a","n_probs":21}`, `{"prompt":"a","logit_bias":[["hello",1]]}`, `{"prompt":"a","logit_bias":{"5":"x"}}`, `{"prompt":[1,[2]],"n_predict":1}`, `{"n_predict":1}`} {
 		if status, _, body := ts.do("POST", "/completion", bad); status != 400 {
 			t.Errorf("%s: %d %s", bad, status, body)
 		}

@@ -31,7 +31,7 @@ run: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./kernels/... ./tokenizer/...
 
-# Each fuzz target for FUZZTIME (the readers of what users bring first: GGUF, imatrix, KL bases, grammars, Responses requests).
+# Each fuzz target for FUZZTIME (the readers of what users bring first: GGUF, imatrix, KL bases, grammars, Responses, Messages and llama.cpp requests).
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME) ./gguf/
 	$(GO) test -run '^$$' -fuzz FuzzImatrixLegacy -fuzztime $(FUZZTIME) ./gguf/
@@ -41,6 +41,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzGBNFCompile -fuzztime $(FUZZTIME) ./sample/
 	$(GO) test -run '^$$' -fuzz FuzzRegexAgrees -fuzztime $(FUZZTIME) ./sample/
 	$(GO) test -run '^$$' -fuzz FuzzResponsesChat -fuzztime $(FUZZTIME) ./server/
+	$(GO) test -run '^$$' -fuzz FuzzAnthropicChat -fuzztime $(FUZZTIME) ./server/
+	$(GO) test -run '^$$' -fuzz FuzzLlamaPrompts -fuzztime $(FUZZTIME) ./server/
 
 lint: vet
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)

@@ -504,3 +504,40 @@ func TestAnthropicAgentRequest(t *testing.T) {
 		t.Errorf("system %q", prompt)
 	}
 }
+
+// FuzzAnthropicChat: any Messages body either fails with a 400 naming a
+// field or becomes a chat request whose messages pass the chat checks;
+// nothing panics.
+func FuzzAnthropicChat(f *testing.F) {
+	for _, s := range []string{
+		`{"max_tokens":5,"system":"s","messages":[{"role":"user","content":"안녕"},{"role":"assistant","content":"답은"}]}`,
+		`{"max_tokens":5,"messages":[{"role":"user","content":[{"type":"text","text":"a"}]},{"role":"assistant","content":[{"type":"thinking","thinking":"t"},{"type":"tool_use","id":"t1","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":[{"type":"text","text":"o"}]}]}]}`,
+		`{"max_tokens":5,"tools":[{"name":"f","input_schema":{"type":"object"}}],"tool_choice":{"type":"tool","name":"f","disable_parallel_tool_use":true},"thinking":{"type":"enabled","budget_tokens":10},"messages":[{"role":"user","content":"x"}]}`,
+		`{"max_tokens":5,"output_config":{"effort":"high","format":{"type":"json_schema","schema":{"type":"object"}}},"messages":[{"role":"user","content":"x"}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var req anthropicRequest
+		if json.Unmarshal(body, &req) != nil {
+			return
+		}
+		c, err := req.toChat(true)
+		if err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.param == "" {
+				t.Fatalf("%s: error %v names no field", body, err)
+			}
+			return
+		}
+		if _, err := chatMessages(c.Messages); err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) {
+				t.Fatalf("%s: chat check %v", body, err)
+			}
+		}
+		if _, err := generationPrompt(c.AddGenerationPrompt, c.ContinueFinalMessage, c.Messages); err != nil {
+			t.Fatalf("%s: a prefill the chat route refuses: %v", body, err)
+		}
+	})
+}

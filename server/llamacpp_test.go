@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"slices"
 	"strings"
@@ -253,4 +254,32 @@ func TestLlamaMisc(t *testing.T) {
 	if status != 200 || !strings.Contains(string(body), `"content":"ab"`) || !strings.Contains(string(body), `"prompt":"ab"`) {
 		t.Errorf("detokenize %d %s", status, body)
 	}
+}
+
+// FuzzLlamaPrompts: any prompt value is tokens or a 400 naming the field;
+// nothing panics, and every id is in the vocabulary.
+func FuzzLlamaPrompts(f *testing.F) {
+	for _, s := range []string{`"ab"`, `[1, 2, "x", 3]`, `["a", "b"]`, `[[1, 2], "b", {"prompt_string": "c"}]`, `[]`, `[[]]`, `[{}]`, `[1.5]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !json.Valid(raw) {
+			return
+		}
+		prompts, err := llamaPrompts(fakeTokenizer{}, raw)
+		if err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.param != "prompt" {
+				t.Fatalf("%s: error %v names no field", raw, err)
+			}
+			return
+		}
+		for _, p := range prompts {
+			for _, id := range p {
+				if id < 0 || int(id) >= (fakeTokenizer{}).NVocab() {
+					t.Fatalf("%s: id %d", raw, id)
+				}
+			}
+		}
+	})
 }

@@ -81,6 +81,11 @@ type Request struct {
 	// the id LoadLoRA returned). Cached prompt blocks are shared only
 	// between requests with the same adapter.
 	LoRA int32
+	// CacheSalt keeps the request's cached prompt blocks apart (vLLM's
+	// cache_salt): requests share prefix-cache blocks only when their
+	// salts are equal, so one tenant cannot learn through the cache's
+	// timing whether another sent a prompt. "" is the common cache.
+	CacheSalt string
 	// Priority orders requests under Config.SchedulingPolicy "priority":
 	// lower runs first (vLLM's field; negative values go before the
 	// default 0). It must be 0 under "fcfs".

@@ -190,6 +190,9 @@ func (e *Engine) Submit(ctx context.Context, r Request) (*Sequence, error) {
 		submitted: time.Now(),
 		expect:    -1,
 	}
+	if r.CacheSalt != "" {
+		s.saltRoot = e.hasher.saltRoot(r.CacheSalt, r.LoRA)
+	}
 	if r.Constraint != nil {
 		s.sampler.Constrain(r.Constraint())
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/binary"
 	"hash/maphash"
+	"strconv"
 )
 
 // blockHasher hashes a full block by (parent hash, token ids), so equal
@@ -21,8 +22,20 @@ const rootHash uint64 = 0
 // root is the parent of s's first block: rootHash, or for a request with
 // a per-request adapter one of its own (its K/V differ from the base
 // model's for the same tokens). Lookups compare parents, so a small
-// number never matches a real hash's block.
-func (s *Sequence) root() uint64 { return rootHash + uint64(s.req.LoRA) }
+// number never matches a real hash's block. A salted request's chain
+// starts from the hash of its salt and adapter (saltRoot).
+func (s *Sequence) root() uint64 {
+	if s.req.CacheSalt != "" {
+		return s.saltRoot
+	}
+	return rootHash + uint64(s.req.LoRA)
+}
+
+// saltRoot is the root of the chains of requests with salt and adapter
+// lora. maphash with the engine's seed is safe from any goroutine.
+func (h *blockHasher) saltRoot(salt string, lora int32) uint64 {
+	return maphash.String(h.seed, "cache_salt\x00"+salt+"\x00"+strconv.Itoa(int(lora)))
+}
 
 func (h *blockHasher) hash(parent uint64, toks []int32) uint64 {
 	b := binary.LittleEndian.AppendUint64(h.buf[:0], parent)

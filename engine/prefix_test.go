@@ -163,3 +163,27 @@ func TestPrefixCacheSeparatesAdapters(t *testing.T) {
 		t.Fatalf("adapter 3 of 2: %v", err)
 	}
 }
+
+// Request.CacheSalt: requests share cached prompt blocks only with equal
+// salts (and adapters); replies are unchanged.
+func TestPrefixCacheSeparatesSalts(t *testing.T) {
+	e, f := newFakeEngine(t, Config{NumBlocks: 64}, 256)
+	p := prompt(7, 70)
+	for i, tc := range []struct {
+		salt   string
+		cached int
+	}{{"", 0}, {"tenant-a", 0}, {"tenant-b", 0}, {"tenant-a", 64}, {"", 64}, {"tenant-b", 64}, {"tenant-c", 0}} {
+		s := submit(t, e, Request{Prompt: p, MaxTokens: 8, Sampling: greedyParams(), IgnoreEOS: true, CacheSalt: tc.salt})
+		out := drive(t, e, []*Sequence{s}, 1000)[0]
+		if f.bad != nil {
+			t.Fatal(f.bad)
+		}
+		if want := reference(p, greedyParams(), 8, 256, true); !slices.Equal(out.tokens, want) {
+			t.Fatalf("request %d (salt %q): %v, want %v", i, tc.salt, out.tokens, want)
+		}
+		if out.usage.CachedTokens != tc.cached {
+			t.Errorf("request %d (salt %q): %d cached tokens, want %d", i, tc.salt, out.usage.CachedTokens, tc.cached)
+		}
+	}
+	assertAllFree(t, e)
+}

@@ -25,6 +25,7 @@ type Sequence struct {
 	maxComputed int      // highest nComputed ever reached (recomputation after preemption stays below it)
 	blocks      []int32  // block table: blocks[i] holds positions [i*bs, (i+1)*bs)
 	hashes      []uint64 // hashes of the full computed blocks, in order
+	saltRoot    uint64   // Request.CacheSalt: the parent of the first block
 	sampler     *sample.Sampler
 	text        textOut
 	admitted    bool // admitted at least once (left the bounded queue)

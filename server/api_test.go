@@ -620,6 +620,27 @@ func TestPriorityField(t *testing.T) {
 	}
 }
 
+// vLLM's cache_salt reaches the engine on every generation route; an
+// empty one is refused.
+func TestCacheSaltField(t *testing.T) {
+	ts := newTestServer(t, Config{}, "x")
+	for _, tc := range []struct{ path, body string }{
+		{"/v1/completions", `{"prompt":"a","cache_salt":"tenant-1"}`},
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"cache_salt":"tenant-1"}`},
+		{"/v1/responses", `{"input":"a","cache_salt":"tenant-1"}`},
+	} {
+		if status, _, body := ts.do("POST", tc.path, tc.body); status != 200 || ts.eng.last().CacheSalt != "tenant-1" {
+			t.Errorf("%s: %d %s, salt %q", tc.path, status, body, ts.eng.last().CacheSalt)
+		}
+	}
+	if status, _, body := ts.do("POST", "/v1/completions", `{"prompt":"a","cache_salt":""}`); status != 400 || !strings.Contains(string(body), `"param":"cache_salt"`) {
+		t.Errorf("empty salt: %d %s", status, body)
+	}
+	if ts.do("POST", "/v1/completions", `{"prompt":"a"}`); ts.eng.last().CacheSalt != "" {
+		t.Errorf("no salt: %q", ts.eng.last().CacheSalt)
+	}
+}
+
 // vLLM's stop controls reach the engine, checked.
 func TestStopControlFields(t *testing.T) {
 	ts := newTestServer(t, Config{}, "x")

@@ -119,6 +119,12 @@ func (s *Server) baseRequest(f *samplingFields, b *Backend) (engine.Request, int
 	}
 	r.LoRA = lora
 	r.Priority = f.Priority
+	if f.CacheSalt != nil {
+		if *f.CacheSalt == "" {
+			return r, 0, invalidParam("cache_salt", "cache_salt must not be empty: leave it out for the common cache")
+		}
+		r.CacheSalt = *f.CacheSalt
+	}
 	c, err := b.outputConstraint(f)
 	if err != nil {
 		return r, 0, err

@@ -28,6 +28,9 @@ type samplingFields struct {
 	User              string             `json:"user"`
 	IgnoreEOS         bool               `json:"ignore_eos"` // vLLM extension
 	Priority          int                `json:"priority"`   // vLLM extension: lower first, with --scheduling-policy priority
+	// CacheSalt (vLLM extension) keeps the request's cached prompt
+	// blocks apart from those of requests with another salt.
+	CacheSalt *string `json:"cache_salt"`
 	// vLLM's stop controls.
 	MinTokens              *int    `json:"min_tokens"`
 	StopTokenIDs           []int32 `json:"stop_token_ids"`

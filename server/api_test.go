@@ -620,6 +620,35 @@ func TestPriorityField(t *testing.T) {
 	}
 }
 
+// SageMaker's routes: /ping answers as /health, /invocations runs a chat
+// request, a completion or embeddings by the body's shape.
+func TestSageMakerRoutes(t *testing.T) {
+	ts := newTestServer(t, Config{APIKeys: []string{"k"}}, "답")
+	for _, m := range []string{"GET", "POST"} {
+		if status, _, body := ts.do(m, "/ping", ""); status != 200 || string(body) != `{"status":"ok"}` {
+			t.Errorf("%s /ping: %d %s", m, status, body)
+		}
+	}
+	key := []string{"Authorization", "Bearer k"}
+	status, _, body := ts.do("POST", "/invocations", `{"messages":[{"role":"user","content":"a"}]}`, key...)
+	if status != 200 || !strings.Contains(string(body), `"object":"chat.completion"`) {
+		t.Errorf("chat: %d %s", status, body)
+	}
+	status, _, body = ts.do("POST", "/invocations", `{"prompt":"a","max_tokens":3}`, key...)
+	if status != 200 || !strings.Contains(string(body), `"object":"text_completion"`) {
+		t.Errorf("completion: %d %s", status, body)
+	}
+	if status, _, body = ts.do("POST", "/invocations", `{"input":"a"}`, key...); status == 200 || !strings.Contains(string(body), "embeddings") {
+		t.Errorf("embeddings without --embeddings: %d %s", status, body)
+	}
+	if status, _, body = ts.do("POST", "/invocations", `{"x":1}`, key...); status != 400 {
+		t.Errorf("no shape: %d %s", status, body)
+	}
+	if status, _, _ = ts.do("POST", "/invocations", `{"prompt":"a"}`); status != 401 {
+		t.Errorf("no key: %d", status)
+	}
+}
+
 // vLLM's cache_salt reaches the engine on every generation route; an
 // empty one is refused.
 func TestCacheSaltField(t *testing.T) {

@@ -47,6 +47,10 @@ type llamaCompletionRequest struct {
 	Grammar          *string         `json:"grammar"`
 	JSONSchema       json.RawMessage `json:"json_schema"`
 	ReturnTokens     bool            `json:"return_tokens"`
+	// ResponseFields keeps only these fields of a result, nested ones
+	// ("timings/prompt_n") moved to the top under their path.
+	ResponseFields []string `json:"response_fields"`
+	CacheSalt      *string  `json:"cache_salt"` // vLLM's, taken here too
 	// /infill's inputs.
 	InputPrefix json.RawMessage `json:"input_prefix"`
 	InputSuffix json.RawMessage `json:"input_suffix"`
@@ -66,13 +70,15 @@ type llamaMeta struct {
 	prompts      []string
 	settings     map[string]any // generation_settings
 	nCtx         int
+	fields       []string // response_fields
 }
 
 // toSampling turns the request into the shared fields.
 func (r *llamaCompletionRequest) toSampling() (samplingFields, []int32, error) {
 	f := samplingFields{Model: r.Model, TopP: r.TopP, MinP: r.MinP, TopK: r.TopK, RepeatLastN: r.RepeatLastN,
 		RepetitionPenalty: r.RepeatPenalty, PresencePenalty: r.PresencePenalty, FrequencyPenalty: r.FrequencyPenalty,
-		Stop: stopField{List: r.Stop}, IgnoreEOS: r.IgnoreEOS, Grammar: r.Grammar, JSONSchema: r.JSONSchema, N: r.NCmpl}
+		Stop: stopField{List: r.Stop}, IgnoreEOS: r.IgnoreEOS, Grammar: r.Grammar, JSONSchema: r.JSONSchema, N: r.NCmpl,
+		CacheSalt: r.CacheSalt}
 	if t := r.Temperature; t != nil && *t < 0 {
 		zero := 0.0 // llama.cpp: a negative temperature samples greedily
 		f.Temperature = &zero
@@ -258,7 +264,8 @@ func (s *Server) llamaJob(b *Backend, req *llamaCompletionRequest, prompts [][]i
 	}
 	j := s.newJob("llama", id, &f, base, prompts, n)
 	j.stream = req.Stream
-	meta := &llamaMeta{start: time.Now(), nProbs: req.NProbs, returnTokens: req.ReturnTokens, nPredict: -1, nCtx: b.Engine.NCtx()}
+	meta := &llamaMeta{start: time.Now(), nProbs: req.NProbs, returnTokens: req.ReturnTokens, nPredict: -1, nCtx: b.Engine.NCtx(),
+		fields: req.ResponseFields}
 	if f.MaxTokens != nil {
 		meta.nPredict = *f.MaxTokens
 	}
@@ -543,7 +550,7 @@ func msOf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // llamaBody is the reply to a request not streamed: one result, or a list
 // when there are several (prompts × n_cmpl).
 func (j *job) llamaBody(choices []*choice) any {
-	out := make([]*llamaResult, len(choices))
+	out := make([]any, len(choices))
 	for i, c := range choices {
 		r := &llamaResult{Index: i, Content: string(c.text), Tokens: []int32{}, IDSlot: 0}
 		if j.llama.returnTokens {
@@ -553,7 +560,7 @@ func (j *job) llamaBody(choices []*choice) any {
 			r.Probs = llamaProbsOf(c.logprobs, c.top)
 		}
 		j.llamaFinal(r, i, c)
-		out[i] = r
+		out[i] = j.llamaFields(r)
 	}
 	if len(out) == 1 {
 		return out[0]
@@ -593,7 +600,40 @@ func (s *Server) llamaEvent(sw *sseWriter, j *job, idx int, st *streamState, ev 
 	}
 	r := &llamaResult{Index: idx, Tokens: []int32{}}
 	j.llamaFinal(r, idx, st.c)
-	sw.data(r)
+	sw.data(j.llamaFields(r))
+}
+
+// llamaFields is r as response_fields asks: only the fields listed, a
+// nested one ("generation_settings/n_predict") at the top under its path;
+// a field r lacks is left out. Without the list, r whole.
+func (j *job) llamaFields(r *llamaResult) any {
+	if len(j.llama.fields) == 0 {
+		return r
+	}
+	b, err := json.Marshal(r)
+	var whole map[string]any
+	if err == nil {
+		err = json.Unmarshal(b, &whole)
+	}
+	if err != nil {
+		return r // cannot happen: r is plain data
+	}
+	out := make(map[string]any, len(j.llama.fields))
+	for _, path := range j.llama.fields {
+		var v any = whole
+		for _, key := range strings.Split(path, "/") {
+			m, ok := v.(map[string]any)
+			if !ok {
+				v = nil
+				break
+			}
+			v = m[key]
+		}
+		if v != nil {
+			out[path] = v
+		}
+	}
+	return out
 }
 
 // handleLlamaProps is llama.cpp's GET /props: the defaults a /completion

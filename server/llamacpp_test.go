@@ -68,6 +68,15 @@ func TestLlamaCompletion(t *testing.T) {
 	if ts.eng.last().MaxTokens != 3 {
 		t.Errorf("n_predict 3: max tokens %d", ts.eng.last().MaxTokens)
 	}
+	// response_fields, as llama.vscode asks: the listed fields only, a
+	// nested one under its path, a missing one left out; cache_salt
+	// reaches the engine.
+	status, _, body = ts.do("POST", "/completion", `{"prompt":"a","n_predict":3,"cache_salt":"s1","response_fields":["content","timings/prompt_n","truncated","nope/x"]}`)
+	var fields map[string]any
+	if status != 200 || json.Unmarshal(body, &fields) != nil || len(fields) != 3 || fields["content"] != "하" ||
+		fields["timings/prompt_n"] != float64(len(ts.eng.last().Prompt)) || fields["truncated"] != false || ts.eng.last().CacheSalt != "s1" {
+		t.Errorf("response_fields: %d %s", status, body)
+	}
 	for _, bad := range []string{`{"prompt":"a","n_probs":21}`, `{"prompt":"a","logit_bias":[["hello",1]]}`, `{"prompt":"a","logit_bias":{"5":"x"}}`, `{"prompt":[1,[2]],"n_predict":1}`, `{"n_predict":1}`} {
 		if status, _, body := ts.do("POST", "/completion", bad); status != 400 {
 			t.Errorf("%s: %d %s", bad, status, body)

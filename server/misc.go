@@ -27,6 +27,29 @@ func (s *Server) handleHealth(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 	return nil
 }
 
+// handleInvocations is SageMaker's inference route, as vLLM serves it:
+// the body's shape picks the API — messages a chat completion, prompt a
+// completion, input embeddings.
+func (s *Server) handleInvocations(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
+	var shape struct {
+		Messages json.RawMessage `json:"messages"`
+		Prompt   json.RawMessage `json:"prompt"`
+		Input    json.RawMessage `json:"input"`
+	}
+	if err := decodeBody(ctx, &shape); err != nil {
+		return err
+	}
+	switch {
+	case present(shape.Messages):
+		return s.handleChat(ctx, ri)
+	case present(shape.Prompt):
+		return s.handleCompletion(ctx, ri)
+	case present(shape.Input):
+		return s.handleEmbeddings(ctx, ri)
+	}
+	return invalidParam("body", "/invocations takes a chat request (messages), a completion (prompt) or an embeddings request (input)")
+}
+
 // handleMetrics writes Prometheus text. No key, like vLLM.
 func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 	var st engine.Stats

@@ -42,6 +42,11 @@ func (s *Server) routes(path string) []route {
 	switch path {
 	case "/health", "/v1/health":
 		return []route{{method: "GET", h: s.handleHealth}, {method: "HEAD", h: s.handleHealth}}
+	case "/ping":
+		// SageMaker's health check (vLLM serves it too).
+		return []route{{method: "GET", h: s.handleHealth}, {method: "POST", h: s.handleHealth}}
+	case "/invocations":
+		return []route{{method: "POST", auth: true, h: s.handleInvocations}}
 	case "/completion", "/completions":
 		return []route{{method: "POST", auth: true, h: s.handleLlamaCompletion}}
 	case "/infill":

@@ -81,6 +81,16 @@ type Request struct {
 	// the id LoadLoRA returned). Cached prompt blocks are shared only
 	// between requests with the same adapter.
 	LoRA int32
+	// MinIndent (llama.cpp's n_indent, for code completion) ends the
+	// reply at a line after its first that is indented by fewer spaces or
+	// tabs: the text stops before that line's first other character
+	// (FinishLength), so a completion ends with the block it fills.
+	MinIndent int
+	// PredictTimeLimit (llama.cpp's t_max_predict_ms) ends the reply
+	// (FinishLength) once this long has passed since its first token and
+	// it holds a newline: an editor's completion stays within its latency
+	// and ends on a whole line.
+	PredictTimeLimit time.Duration
 	// CacheSalt keeps the request's cached prompt blocks apart (vLLM's
 	// cache_salt): requests share prefix-cache blocks only when their
 	// salts are equal, so one tenant cannot learn through the cache's

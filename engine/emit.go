@@ -44,7 +44,7 @@ func (e *Engine) emitNext(s *Sequence, row []float32) (int32, bool) {
 		ev.PromptLogprobs, ev.PromptTopLogprobs = s.promptLP, s.promptTop
 	}
 	if !s.sawToken {
-		s.sawToken = true
+		s.sawToken, s.firstToken = true, now
 		ev.TTFT = now.Sub(s.submitted)
 		e.obs.ObserveTTFT(ev.TTFT)
 	} else {
@@ -77,10 +77,14 @@ func (e *Engine) emitNext(s *Sequence, row []float32) (int32, bool) {
 			ev.Finish, ev.Err = FinishError, fmt.Errorf("detokenize %d: %w", tok, err)
 			ev.Reason = ev.Err.Error()
 		}
+		piece, dedent := s.lines.watch(piece, s.req.MinIndent)
 		text, stop, stopped := s.text.push(piece, s.generated() >= s.req.MinTokens)
 		ev.Text = text
-		if stopped {
+		switch {
+		case stopped:
 			ev.Finish, ev.Reason, ev.StopReason = FinishStop, "stop string", stop
+		case dedent && ev.Finish == FinishNone:
+			ev.Finish, ev.Reason = FinishLength, fmt.Sprintf("a line indented less than %d", s.req.MinIndent)
 		}
 	}
 	if ev.Finish == FinishNone {
@@ -91,6 +95,8 @@ func (e *Engine) emitNext(s *Sequence, row []float32) (int32, bool) {
 			ev.Finish, ev.Reason = FinishLength, fmt.Sprintf("max tokens (%d)", s.req.MaxTokens)
 		case len(s.tokens) >= e.nCtx:
 			ev.Finish, ev.Reason = FinishLength, fmt.Sprintf("context full (%d tokens)", e.nCtx)
+		case s.req.PredictTimeLimit > 0 && s.lines.newline && now.Sub(s.firstToken) >= s.req.PredictTimeLimit:
+			ev.Finish, ev.Reason = FinishLength, fmt.Sprintf("time limit (%v)", s.req.PredictTimeLimit)
 		}
 	}
 	if ev.Finish != FinishNone {

@@ -335,6 +335,10 @@ func (fakeTokenizer) Piece(id int32, special bool) ([]byte, error) {
 		return []byte([]string{"한", "국", "어"}[id-28]), nil
 	case id <= 36:
 		return []byte{[]byte("어한")[id-31]}, nil
+	case id == 37:
+		return []byte("\n"), nil
+	case id == 38:
+		return []byte("\t"), nil
 	}
 	return []byte(fmt.Sprintf("w%d ", id)), nil
 }

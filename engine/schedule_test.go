@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/nuri-ai/nuri/sample"
@@ -598,8 +599,49 @@ func TestConstraintEndsSequence(t *testing.T) {
 			Constraint: func() sample.Constraint { return sample.NewJSON(vocab, false) }}))
 	}
 	for i, o := range drive(t, e, seqs, 1000) {
-		if !slices.Contains([]string{"true", "false", "null"}, strings.TrimLeft(o.text, " ")) || o.finish != FinishStop || o.reason != "output constraint complete" {
+		if !slices.Contains([]string{"true", "false", "null"}, strings.TrimLeft(o.text, " \n\t")) || o.finish != FinishStop || o.reason != "output constraint complete" {
 			t.Errorf("sequence %d: %q, %s (%s)", i, o.text, o.finish, o.reason)
+		}
+	}
+}
+
+// Code-completion stops: MinIndent ends the reply before the first line
+// indented less than it (the first line free), PredictTimeLimit at the
+// first newline once the time is up; both FinishLength.
+func TestCompletionLineStops(t *testing.T) {
+	pieces := make([][]byte, fakeVocab)
+	for id := range pieces {
+		pieces[id], _ = fakeTokenizer{}.Piece(int32(id), false)
+	}
+	vocab := sample.NewVocab(pieces)
+	const text = "ab\n\t\tcd\n\tef\ngh"
+	e, _ := newFakeEngine(t, Config{NumBlocks: 64}, 256)
+	for _, tc := range []struct {
+		name string
+		req  Request
+		want string
+	}{
+		{"min indent 2", Request{MinIndent: 2}, "ab\n\t\tcd\n\t"},
+		{"min indent 1", Request{MinIndent: 1}, "ab\n\t\tcd\n\tef\n"},
+		{"time limit", Request{PredictTimeLimit: time.Nanosecond}, "ab\n"},
+		{"neither", Request{}, text},
+	} {
+		r := tc.req
+		r.Prompt, r.MaxTokens, r.Sampling = prompt(3, 5), 50, greedyParams()
+		r.Constraint = func() sample.Constraint {
+			c, err := sample.NewChoice(vocab, []string{text})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		o := drive(t, e, []*Sequence{submit(t, e, r)}, 1000)[0]
+		wantFinish := FinishLength
+		if tc.name == "neither" {
+			wantFinish = FinishStop
+		}
+		if o.text != tc.want || o.finish != wantFinish {
+			t.Errorf("%s: %q, %s (%s); want %q, %s", tc.name, o.text, o.finish, o.reason, tc.want, wantFinish)
 		}
 	}
 }

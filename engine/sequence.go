@@ -26,6 +26,8 @@ type Sequence struct {
 	blocks      []int32  // block table: blocks[i] holds positions [i*bs, (i+1)*bs)
 	hashes      []uint64 // hashes of the full computed blocks, in order
 	saltRoot    uint64   // Request.CacheSalt: the parent of the first block
+	lines       lineWatch
+	firstToken  time.Time // when the first token was sampled (Request.PredictTimeLimit)
 	sampler     *sample.Sampler
 	text        textOut
 	admitted    bool // admitted at least once (left the bounded queue)

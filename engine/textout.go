@@ -80,3 +80,34 @@ func heldSuffix(s string, stops []string) int {
 	}
 	return keep
 }
+
+// lineWatch follows the lines of a sequence's output for
+// Request.MinIndent and Request.PredictTimeLimit: whether a newline has
+// come, and the indentation of the line being written.
+type lineWatch struct {
+	newline   bool // the output holds a newline
+	lineStart bool // still in the current line's leading spaces and tabs
+	indent    int  // how many of them so far
+}
+
+// watch reads one token's bytes. With minIndent > 0, a line after the
+// first whose first character other than a space or tab comes after
+// fewer than minIndent of them cuts piece just before that character and
+// reports it; the caller ends the sequence.
+func (w *lineWatch) watch(piece []byte, minIndent int) ([]byte, bool) {
+	for i, c := range piece {
+		switch {
+		case c == '\n':
+			w.newline, w.lineStart, w.indent = true, true, 0
+		case !w.lineStart:
+		case c == ' ' || c == '\t':
+			w.indent++
+		default:
+			w.lineStart = false
+			if minIndent > 0 && w.indent < minIndent {
+				return piece[:i], true
+			}
+		}
+	}
+	return piece, false
+}

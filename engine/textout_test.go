@@ -130,3 +130,40 @@ func TestTextOutIncludeStopAndUnchecked(t *testing.T) {
 		t.Fatalf("checked: %q %q %v", text, stop, matched)
 	}
 }
+
+// lineWatch: a line after the first indented less than the minimum is
+// cut before its first character; the first line and blank lines are not
+// judged; a newline is noticed with or without a minimum.
+func TestLineWatch(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		pieces []string
+		min    int
+		out    string // the text kept
+		cut    bool
+	}{
+		{"first line free", []string{"x = 1"}, 4, "x = 1", false},
+		{"indented lines pass", []string{"if a:\n", "    b()\n", "\t\t\t\tc()"}, 4, "if a:\n    b()\n\t\t\t\tc()", false},
+		{"a tab is one", []string{"a\n", "\tc()"}, 4, "a\n\t", true},
+		{"dedent cuts", []string{"a()\n    b()\n", "  c()"}, 4, "a()\n    b()\n  ", true},
+		{"cut inside a token", []string{"a()\n", "    b()\nc()"}, 4, "a()\n    b()\n", true},
+		{"blank line passes", []string{"a\n\n", "    b"}, 4, "a\n\n    b", false},
+		{"tabs count", []string{"a\n\t\t", "b"}, 2, "a\n\t\tb", false},
+		{"no minimum", []string{"a\nb\nc"}, 0, "a\nb\nc", false},
+	} {
+		var w lineWatch
+		var out strings.Builder
+		cut := false
+		for _, p := range tc.pieces {
+			kept, c := w.watch([]byte(p), tc.min)
+			out.Write(kept)
+			if c {
+				cut = true
+				break
+			}
+		}
+		if out.String() != tc.out || cut != tc.cut || w.newline != strings.Contains(tc.out, "\n") {
+			t.Errorf("%s: kept %q cut %v newline %v, want %q %v", tc.name, out.String(), cut, w.newline, tc.out, tc.cut)
+		}
+	}
+}

@@ -22,8 +22,9 @@ import (
 
 // llamaCompletionRequest is /completion's body (and /infill's, which adds
 // its inputs). Options Nuri has no sampler for (mirostat, dry_*, xtc_*,
-// typical_p, dynatemp_*, samplers, n_keep, cache_prompt, id_slot) are
-// accepted and ignored, as llama.cpp ignores those a build lacks.
+// typical_p, dynatemp_*, samplers, n_keep, cache_prompt, id_slot,
+// t_max_prompt_ms) are accepted and ignored, as llama.cpp ignores those a
+// build lacks.
 type llamaCompletionRequest struct {
 	Model            string          `json:"model"`
 	Prompt           json.RawMessage `json:"prompt"`
@@ -51,6 +52,11 @@ type llamaCompletionRequest struct {
 	// ("timings/prompt_n") moved to the top under their path.
 	ResponseFields []string `json:"response_fields"`
 	CacheSalt      *string  `json:"cache_salt"` // vLLM's, taken here too
+	// Code completion's stops: a line after the first indented by fewer
+	// spaces or tabs ends the reply before it; so does the first newline
+	// after this many milliseconds since the first token.
+	NIndent       int `json:"n_indent"`
+	TMaxPredictMS int `json:"t_max_predict_ms"`
 	// /infill's inputs.
 	InputPrefix json.RawMessage `json:"input_prefix"`
 	InputSuffix json.RawMessage `json:"input_suffix"`
@@ -254,6 +260,11 @@ func (s *Server) llamaJob(b *Backend, req *llamaCompletionRequest, prompts [][]i
 	if req.NProbs > 0 {
 		base.Logprobs, base.TopLogprobs = true, req.NProbs
 	}
+	if req.NIndent < 0 || req.TMaxPredictMS < 0 {
+		return nil, invalidParam("n_indent", "n_indent and t_max_predict_ms must not be negative")
+	}
+	base.MinIndent = req.NIndent
+	base.PredictTimeLimit = time.Duration(req.TMaxPredictMS) * time.Millisecond
 	if prompts == nil {
 		if prompts, err = llamaPrompts(b.Tokenizer, req.Prompt); err != nil {
 			return nil, err

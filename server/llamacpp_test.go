@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // llamaOut is the part of a /completion result the tests read.
@@ -68,6 +69,11 @@ func TestLlamaCompletion(t *testing.T) {
 	if ts.eng.last().MaxTokens != 3 {
 		t.Errorf("n_predict 3: max tokens %d", ts.eng.last().MaxTokens)
 	}
+	// n_indent and t_max_predict_ms reach the engine.
+	if status, _, body := ts.do("POST", "/completion", `{"prompt":"a","n_indent":4,"t_max_predict_ms":250}`); status != 200 ||
+		ts.eng.last().MinIndent != 4 || ts.eng.last().PredictTimeLimit != 250*time.Millisecond {
+		t.Errorf("n_indent, t_max_predict_ms: %d %s, %+v", status, body, ts.eng.last())
+	}
 	// response_fields, as llama.vscode asks: the listed fields only, a
 	// nested one under its path, a missing one left out; cache_salt
 	// reaches the engine.
@@ -77,7 +83,7 @@ func TestLlamaCompletion(t *testing.T) {
 		fields["timings/prompt_n"] != float64(len(ts.eng.last().Prompt)) || fields["truncated"] != false || ts.eng.last().CacheSalt != "s1" {
 		t.Errorf("response_fields: %d %s", status, body)
 	}
-	for _, bad := range []string{`{"prompt":"a","n_probs":21}`, `{"prompt":"a","logit_bias":[["hello",1]]}`, `{"prompt":"a","logit_bias":{"5":"x"}}`, `{"prompt":[1,[2]],"n_predict":1}`, `{"n_predict":1}`} {
+	for _, bad := range []string{`{"prompt":"a","n_probs":21}`, `{"prompt":"a","logit_bias":[["hello",1]]}`, `{"prompt":"a","logit_bias":{"5":"x"}}`, `{"prompt":"a","n_indent":-1}`, `{"prompt":[1,[2]],"n_predict":1}`, `{"n_predict":1}`} {
 		if status, _, body := ts.do("POST", "/completion", bad); status != 400 {
 			t.Errorf("%s: %d %s", bad, status, body)
 		}

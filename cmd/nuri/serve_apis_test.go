@@ -108,4 +108,13 @@ func TestServeLlamaCppAPI(t *testing.T) {
 	if text.String() != cmpl.Choices[0].Text {
 		t.Errorf("streamed %q, want %q", text.String(), cmpl.Choices[0].Text)
 	}
+	// n_indent 1: the greedy story's second line starts unindented, so the
+	// reply ends with the first line's newline.
+	if err := json.Unmarshal(postOK(t, base+"/completion", `{"prompt": "Once upon a time", "n_predict": 100, "temperature": 0, "n_indent": 1}`), &r); err != nil {
+		t.Fatal(err)
+	}
+	rest := strings.TrimPrefix(storiesGreedy, "Once upon a time")
+	if want := rest[:strings.Index(rest, "\n")+1]; r.Content != want || r.StopType != "limit" {
+		t.Errorf("n_indent 1: %q (%s), want %q", r.Content, r.StopType, want)
+	}
 }

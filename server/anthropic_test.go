@@ -472,6 +472,18 @@ func TestAnthropicSDK(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
 		t.Fatalf("unknown model: %v", err)
 	}
+
+	// The model listing in Anthropic's shape.
+	page, err := client.Models.List(ctx, anthropic.ModelListParams{})
+	if err != nil || len(page.Data) != 1 || page.Data[0].ID != "base" || page.Data[0].CreatedAt.IsZero() || page.HasMore {
+		t.Fatalf("models: %v %+v", err, page)
+	}
+	if m, err := client.Models.Get(ctx, "base", anthropic.ModelGetParams{}); err != nil || m.ID != "base" {
+		t.Fatalf("model: %v %+v", err, m)
+	}
+	if _, err := client.Models.Get(ctx, "other", anthropic.ModelGetParams{}); !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
+		t.Fatalf("unknown model: %v", err)
+	}
 }
 
 // A request as coding agents send it: system blocks and turns with

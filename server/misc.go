@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
@@ -96,7 +97,41 @@ func (s *Server) handleModels(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 	for _, id := range s.loras.ids() {
 		list.Data = append(list.Data, s.modelObject(id))
 	}
+	if anthropicClient(ctx) {
+		out := anthropicModelList{Data: make([]anthropicModel, len(list.Data))}
+		for i, m := range list.Data {
+			out.Data[i] = anthropicModelOf(m)
+		}
+		out.FirstID, out.LastID = out.Data[0].ID, out.Data[len(out.Data)-1].ID
+		return s.writeJSON(ctx, out)
+	}
 	return s.writeJSON(ctx, list)
+}
+
+// anthropicClient is whether the request comes from one of Anthropic's
+// SDKs, which send anthropic-version with every call: the model listing
+// and errors answer in Anthropic's shapes.
+func anthropicClient(ctx *fasthttp.RequestCtx) bool {
+	return len(ctx.Request.Header.Peek("anthropic-version")) > 0
+}
+
+// anthropicModel is a model as Anthropic's API lists it.
+type anthropicModel struct {
+	Type        string `json:"type"`
+	ID          string `json:"id"`
+	DisplayName string `json:"display_name"`
+	CreatedAt   string `json:"created_at"`
+}
+
+type anthropicModelList struct {
+	Data    []anthropicModel `json:"data"`
+	HasMore bool             `json:"has_more"`
+	FirstID string           `json:"first_id"`
+	LastID  string           `json:"last_id"`
+}
+
+func anthropicModelOf(m modelJSON) anthropicModel {
+	return anthropicModel{Type: "model", ID: m.ID, DisplayName: m.ID, CreatedAt: time.Unix(m.Created, 0).UTC().Format(time.RFC3339)}
 }
 
 func (s *Server) handleModel(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
@@ -104,6 +139,9 @@ func (s *Server) handleModel(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	lora, err := s.generationModel(id)
 	if err != nil || id == "" {
 		return &apiError{err: ErrModelNotFound, msg: fmt.Sprintf("The model '%s' does not exist", id)}
+	}
+	if anthropicClient(ctx) {
+		return s.writeJSON(ctx, anthropicModelOf(s.modelObject(lora)))
 	}
 	return s.writeJSON(ctx, s.modelObject(lora))
 }

@@ -259,7 +259,7 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) int {
 	case isOllamaPath(path):
 		writeJSONRaw(ctx, status, map[string]string{"error": body.Error.Message})
 		return status
-	case isAnthropicPath(path):
+	case isAnthropicPath(path) || anthropicClient(ctx):
 		writeJSONRaw(ctx, status, anthropicError(status, body.Error.Message))
 		return status
 	}

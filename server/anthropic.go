@@ -458,34 +458,41 @@ func (j *job) anthropicStop(c *choice, calls bool) (string, *string) {
 	return "end_turn", nil
 }
 
-func (s *Server) handleAnthropicMessages(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
+// anthropicJob reads a Messages body and makes its chat job (id names
+// it); count: only its prompt is wanted (max_tokens not required).
+func (s *Server) anthropicJob(ctx *fasthttp.RequestCtx, count bool, id string) (*Backend, *job, error) {
 	b, err := s.backendFor()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	var req anthropicRequest
 	if err := decodeBody(ctx, &req); err != nil {
-		return err
+		return nil, nil, err
 	}
-	cr, err := req.toChat(true)
+	cr, err := req.toChat(!count)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	id := "msg_" + randomID("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 24)
 	j, err := s.chatJob(b, cr, "chat", id)
 	if err != nil {
+		return nil, nil, err
+	}
+	j.stream = req.Stream && !count
+	return b, j, nil
+}
+
+func (s *Server) handleAnthropicMessages(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
+	b, j, err := s.anthropicJob(ctx, false, "msg_"+randomID("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 24))
+	if err != nil {
 		return err
 	}
-	j.stream = req.Stream
 	choices, err := s.submitAndAnswer(ctx, ri, b, j, "text/event-stream; charset=utf-8", func(w *bufio.Writer, streams []Stream, _ func()) {
 		s.anthropicStream(w, j, streams[0], ri)
 	})
 	if choices == nil {
 		return err // streaming, or not submitted
 	}
-	c := choices[0]
-	ri.completionTokens, ri.ttft = c.usage.CompletionTokens, c.ttft
-	ri.promptTokens = j.totals(choices).PromptTokens
+	c := ri.oneChoice(j, choices)
 	if err != nil {
 		return err
 	}
@@ -519,19 +526,7 @@ func (j *job) anthropicMessage(usage *anthropicUsage) *anthropicReply {
 // handleAnthropicCountTokens counts the tokens a messages request's
 // prompt comes to (system, tools and turns through the chat template).
 func (s *Server) handleAnthropicCountTokens(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
-	b, err := s.backendFor()
-	if err != nil {
-		return err
-	}
-	var req anthropicRequest
-	if err := decodeBody(ctx, &req); err != nil {
-		return err
-	}
-	cr, err := req.toChat(false)
-	if err != nil {
-		return err
-	}
-	j, err := s.chatJob(b, cr, "chat", "count")
+	_, j, err := s.anthropicJob(ctx, true, "count")
 	if err != nil {
 		return err
 	}

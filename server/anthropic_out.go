@@ -137,19 +137,7 @@ func (s *Server) anthropicStream(w *bufio.Writer, j *job, st Stream, ri *reqInfo
 			blocks.send(anthropicEvent{Type: "ping"})
 			continue
 		}
-		state.c.add(ev)
-		if ri.ttft == 0 && len(ev.Tokens) > 0 {
-			ri.ttft = time.Since(ri.start)
-		}
-		finished := ev.Finish != engine.FinishNone
-		delta := state.hold.push(ev.Text)
-		if finished {
-			delta += state.hold.flush()
-		}
-		parts := replyParts{content: delta}
-		if state.split != nil {
-			parts = state.split.push(delta, finished)
-		}
+		parts, finished := state.advance(ev, ri)
 		blocks.thinking(parts.reasoning)
 		blocks.text(parts.content)
 		for _, c := range parts.calls {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -119,11 +120,7 @@ type FIMTokenizer interface {
 // infill lays it out: [BOS] FIM_PRE prefix FIM_SUF suffix FIM_MID, the
 // texts tokenized as plain text. The completion is what goes between.
 func fillInPrompts(tok Tokenizer, p *promptField, suffix string) ([][]int32, error) {
-	ft, ok := tok.(FIMTokenizer)
-	var pre, suf, mid int32
-	if ok {
-		pre, suf, mid, ok = ft.FIM()
-	}
+	pre, suf, mid, ok := fimTokens(tok)
 	if !ok {
 		return nil, &apiError{err: ErrNotSupported, param: "suffix", msg: "suffix needs a model with fill-in-the-middle tokens (such as Qwen2.5-Coder's <|fim_prefix|>, <|fim_suffix|>, <|fim_middle|>), and this one has none"}
 	}
@@ -148,6 +145,14 @@ func fillInPrompts(tok Tokenizer, p *promptField, suffix string) ([][]int32, err
 		out[i] = append(ids, mid)
 	}
 	return out, nil
+}
+
+// fimTokens are tok's fill-in-the-middle tokens, if it knows all three.
+func fimTokens(tok Tokenizer) (pre, suf, mid int32, ok bool) {
+	if ft, is := tok.(FIMTokenizer); is {
+		return ft.FIM()
+	}
+	return 0, 0, 0, false
 }
 
 // promptTokens is each prompt as tokens: text prompts tokenized (with
@@ -384,19 +389,28 @@ func chatMessages(in []chatMessage) ([]chat.Message, error) {
 	return out, nil
 }
 
-// renderChat formats msgs (and tools) with the model's template, the last
-// message left open when continueFinal, and tokenizes the result.
-func renderChat(b *Backend, msgs []chat.Message, agp, continueFinal bool, kwargs map[string]any, tools chat.JSON) ([]int32, error) {
-	text, err := renderText(b, msgs, agp, kwargs, tools)
+// renderConversation checks a conversation given without generating
+// (/tokenize, /apply-template) and formats it with the model's template:
+// the generation prompt as add asks, the last message left open when
+// continueFinal, the tools shown.
+func renderConversation(b *Backend, in []chatMessage, add *bool, continueFinal bool, kwargs map[string]any, toolsRaw json.RawMessage) (string, error) {
+	msgs, err := chatMessages(in)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	if continueFinal {
-		if text, err = openFinalMessage(text, msgs[len(msgs)-1].Content); err != nil {
-			return nil, err
-		}
+	agp, err := generationPrompt(add, continueFinal, in)
+	if err != nil {
+		return "", err
 	}
-	return tokenizeChat(b, text)
+	tools, _, err := readTools(toolsRaw)
+	if err != nil {
+		return "", err
+	}
+	text, err := renderText(b, msgs, agp, kwargs, tools)
+	if err != nil || !continueFinal {
+		return text, err
+	}
+	return openFinalMessage(text, msgs[len(msgs)-1].Content)
 }
 
 // renderText formats msgs (and tools) with the model's template.

@@ -313,47 +313,38 @@ func llamaSettings(r engine.Request, nPredict, nCtx int, model string, stream bo
 	}
 }
 
-func (s *Server) handleLlamaCompletion(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
-	b, err := s.backendFor()
-	if err != nil {
-		return err
+// llamaHandler serves /completion, or with infill /infill, which fills in
+// the middle as llama.cpp lays it out: [BOS] [repository context] FIM_PRE
+// prefix FIM_SUF suffix FIM_MID prompt. The context is input_extra's
+// files, under the model's repository tokens when it has them
+// (Qwen2.5-Coder's <|repo_name|> and <|file_sep|>), else each after a
+// "--- snippet ---" line. When the whole does not fit the context less the
+// reply's room, the prefix's end and the suffix's start are kept (3:1)
+// and the context takes what is left, its end first.
+func (s *Server) llamaHandler(infill bool) handlerFunc {
+	return func(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
+		b, err := s.backendFor()
+		if err != nil {
+			return err
+		}
+		var req llamaCompletionRequest
+		if err := decodeBody(ctx, &req); err != nil {
+			return err
+		}
+		var prompts [][]int32 // nil: from the request's prompt
+		if infill {
+			p, err := s.infillPrompt(b, &req)
+			if err != nil {
+				return err
+			}
+			prompts = [][]int32{p}
+		}
+		j, err := s.llamaJob(b, &req, prompts, "cmpl-"+ri.id)
+		if err != nil {
+			return err
+		}
+		return s.run(ctx, ri, b, j)
 	}
-	var req llamaCompletionRequest
-	if err := decodeBody(ctx, &req); err != nil {
-		return err
-	}
-	j, err := s.llamaJob(b, &req, nil, "cmpl-"+ri.id)
-	if err != nil {
-		return err
-	}
-	return s.run(ctx, ri, b, j)
-}
-
-// handleLlamaInfill fills in the middle as llama.cpp's /infill lays it
-// out: [BOS] [repository context] FIM_PRE prefix FIM_SUF suffix FIM_MID
-// prompt. The context is input_extra's files, under the model's
-// repository tokens when it has them (Qwen2.5-Coder's <|repo_name|> and
-// <|file_sep|>), else each after a "--- snippet ---" line. When the whole
-// does not fit the context less the reply's room, the context goes first,
-// then the prefix's start and the suffix's end (3:1).
-func (s *Server) handleLlamaInfill(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
-	b, err := s.backendFor()
-	if err != nil {
-		return err
-	}
-	var req llamaCompletionRequest
-	if err := decodeBody(ctx, &req); err != nil {
-		return err
-	}
-	prompt, err := s.infillPrompt(b, &req)
-	if err != nil {
-		return err
-	}
-	j, err := s.llamaJob(b, &req, [][]int32{prompt}, "cmpl-"+ri.id)
-	if err != nil {
-		return err
-	}
-	return s.run(ctx, ri, b, j)
 }
 
 // RepoFIMTokenizer is a Tokenizer that knows its repository-level
@@ -365,11 +356,7 @@ type RepoFIMTokenizer interface {
 
 func (s *Server) infillPrompt(b *Backend, req *llamaCompletionRequest) ([]int32, error) {
 	tok := b.Tokenizer
-	ft, ok := tok.(FIMTokenizer)
-	var pre, suf, mid int32
-	if ok {
-		pre, suf, mid, ok = ft.FIM()
-	}
+	pre, suf, mid, ok := fimTokens(tok)
 	if !ok {
 		return nil, &apiError{err: ErrNotSupported, param: "input_prefix", msg: "/infill needs a model with fill-in-the-middle tokens (such as Qwen2.5-Coder's <|fim_prefix|>, <|fim_suffix|>, <|fim_middle|>), and this one has none"}
 	}
@@ -684,26 +671,9 @@ func (s *Server) handleApplyTemplate(ctx *fasthttp.RequestCtx, _ *reqInfo) error
 	if err := decodeBody(ctx, &req); err != nil {
 		return err
 	}
-	msgs, err := chatMessages(req.Messages)
+	text, err := renderConversation(b, req.Messages, req.AddGenerationPrompt, req.ContinueFinalMessage, req.ChatTemplateKwargs, req.Tools)
 	if err != nil {
 		return err
-	}
-	agp, err := generationPrompt(req.AddGenerationPrompt, req.ContinueFinalMessage, req.Messages)
-	if err != nil {
-		return err
-	}
-	tools, _, err := readTools(req.Tools)
-	if err != nil {
-		return err
-	}
-	text, err := renderText(b, msgs, agp, req.ChatTemplateKwargs, tools)
-	if err != nil {
-		return err
-	}
-	if req.ContinueFinalMessage {
-		if text, err = openFinalMessage(text, msgs[len(msgs)-1].Content); err != nil {
-			return err
-		}
 	}
 	return s.writeJSON(ctx, map[string]string{"prompt": text})
 }

@@ -212,19 +212,11 @@ func (s *Server) handleTokenize(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 			return invalidParam("prompt", "cannot tokenize: %v", err)
 		}
 	case req.Messages != nil:
-		msgs, err := chatMessages(req.Messages)
+		text, err := renderConversation(b, req.Messages, req.AddGenerationPrompt, req.ContinueFinalMessage, req.ChatTemplateKwargs, req.Tools)
 		if err != nil {
 			return err
 		}
-		agp, err := generationPrompt(req.AddGenerationPrompt, req.ContinueFinalMessage, req.Messages)
-		if err != nil {
-			return err
-		}
-		tools, _, err := readTools(req.Tools)
-		if err != nil {
-			return err
-		}
-		if ids, err = renderChat(b, msgs, agp, req.ContinueFinalMessage, req.ChatTemplateKwargs, tools); err != nil {
+		if ids, err = tokenizeChat(b, text); err != nil {
 			return err
 		}
 	default:

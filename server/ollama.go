@@ -281,9 +281,7 @@ func (s *Server) runOllama(ctx *fasthttp.RequestCtx, ri *reqInfo, b *Backend, j 
 	if choices == nil {
 		return err // streaming, or not submitted
 	}
-	c := choices[0]
-	ri.completionTokens, ri.ttft = c.usage.CompletionTokens, c.ttft
-	ri.promptTokens = j.totals(choices).PromptTokens
+	c := ri.oneChoice(j, choices)
 	if err != nil {
 		return err
 	}
@@ -348,19 +346,7 @@ func (s *Server) ollamaStream(w *bufio.Writer, j *job, st Stream, ri *reqInfo, g
 		s.finishStreamLog(j, []*streamState{state}, ri)
 	}()
 	for ev := range st.Events() {
-		state.c.add(ev)
-		if ri.ttft == 0 && len(ev.Tokens) > 0 {
-			ri.ttft = time.Since(ri.start)
-		}
-		finished := ev.Finish != engine.FinishNone
-		delta := state.hold.push(ev.Text)
-		if finished {
-			delta += state.hold.flush()
-		}
-		parts := replyParts{content: delta}
-		if state.split != nil {
-			parts = state.split.push(delta, finished)
-		}
+		parts, finished := state.advance(ev, ri)
 		if parts.content != "" || parts.reasoning != "" || len(parts.calls) > 0 {
 			write(j.ollamaLine(parts, generate))
 		}

@@ -97,6 +97,15 @@ func (s *Server) submitAndAnswer(ctx *fasthttp.RequestCtx, ri *reqInfo, b *Backe
 	return nil, nil
 }
 
+// oneChoice is the choice of a one-choice job answered whole, its counts
+// noted for the access log.
+func (ri *reqInfo) oneChoice(j *job, choices []*choice) *choice {
+	c := choices[0]
+	ri.completionTokens, ri.ttft = c.usage.CompletionTokens, c.ttft
+	ri.promptTokens = j.totals(choices).PromptTokens
+	return c
+}
+
 func chatBody(j *job, choices []*choice, u usageJSON) *chatResponse {
 	resp := &chatResponse{ID: j.id, Object: "chat.completion", Created: j.created, Model: j.model, Usage: &u}
 	for i, c := range choices {

@@ -48,9 +48,9 @@ func (s *Server) routes(path string) []route {
 	case "/invocations":
 		return []route{{method: "POST", auth: true, h: s.handleInvocations}}
 	case "/completion", "/completions":
-		return []route{{method: "POST", auth: true, h: s.handleLlamaCompletion}}
+		return []route{{method: "POST", auth: true, h: s.llamaHandler(false)}}
 	case "/infill":
-		return []route{{method: "POST", auth: true, h: s.handleLlamaInfill}}
+		return []route{{method: "POST", auth: true, h: s.llamaHandler(true)}}
 	case "/props":
 		return []route{{method: "GET", auth: true, h: s.handleLlamaProps}}
 	case "/apply-template":

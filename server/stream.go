@@ -74,6 +74,27 @@ type streamState struct {
 	ids    []int32 // llama.cpp's stream: tokens whose text is not sent yet
 }
 
+// advance takes one event of a one-choice stream written in another API's
+// shape (Ollama's, Anthropic's): the choice counts it, the request notes
+// its first token's time, and its text comes back split into the parts to
+// send (whole characters only; thinking and calls apart), with whether it
+// was the last.
+func (st *streamState) advance(ev engine.Event, ri *reqInfo) (replyParts, bool) {
+	st.c.add(ev)
+	if ri.ttft == 0 && len(ev.Tokens) > 0 {
+		ri.ttft = time.Since(ri.start)
+	}
+	finished := ev.Finish != engine.FinishNone
+	delta := st.hold.push(ev.Text)
+	if finished {
+		delta += st.hold.flush()
+	}
+	if st.split == nil {
+		return replyParts{content: delta}, finished
+	}
+	return st.split.push(delta, finished), finished
+}
+
 // streamOut writes the SSE response of j: for chat a role delta per
 // choice first, then content deltas, a finish chunk per choice, the usage
 // chunk when asked, and [DONE]. A failed write (client gone) cancels

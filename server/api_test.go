@@ -620,6 +620,37 @@ func TestPriorityField(t *testing.T) {
 	}
 }
 
+// Aliases (--served-model-name NAME,ALIAS): listed, accepted, and carried
+// by the replies to requests that name them; a LoRA module may not take
+// one's name.
+func TestModelAliases(t *testing.T) {
+	ts := newTestServer(t, Config{ModelName: "exaone", Aliases: []string{"claude-sonnet-4-5", "gpt-4o"}}, "답")
+	status, _, body := ts.do("GET", "/v1/models", "")
+	var list modelList
+	if status != 200 || json.Unmarshal(body, &list) != nil || len(list.Data) != 3 || list.Data[0].ID != "exaone" || list.Data[2].ID != "gpt-4o" {
+		t.Fatalf("models %d %s", status, body)
+	}
+	for _, tc := range []struct{ path, body, want string }{
+		{"/v1/chat/completions", `{"model":"gpt-4o","messages":[{"role":"user","content":"a"}]}`, `"model":"gpt-4o"`},
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}]}`, `"model":"exaone"`},
+		{"/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"a"}]}`, `"model":"claude-sonnet-4-5"`},
+		{"/v1/completions", `{"model":"exaone","prompt":"a"}`, `"model":"exaone"`},
+	} {
+		if status, _, body := ts.do("POST", tc.path, tc.body); status != 200 || !strings.Contains(string(body), tc.want) {
+			t.Errorf("%s %s: %d %s", tc.path, tc.body, status, body)
+		}
+	}
+	if status, _, body := ts.do("GET", "/v1/models/gpt-4o", ""); status != 200 || !strings.Contains(string(body), `"id":"gpt-4o"`) {
+		t.Errorf("model by alias: %d %s", status, body)
+	}
+	if status, _, body := ts.do("POST", "/v1/chat/completions", `{"model":"other","messages":[{"role":"user","content":"a"}]}`); status != 404 || !strings.Contains(string(body), "'gpt-4o'") {
+		t.Errorf("unknown model: %d %s", status, body)
+	}
+	if _, err := New(Config{ModelName: "m", Aliases: []string{"law"}, LoRAModules: []LoRAModule{{Name: "law", Path: "x"}}}); err == nil {
+		t.Error("a LoRA module took an alias's name")
+	}
+}
+
 // SageMaker's routes: /ping answers as /health, /invocations runs a chat
 // request, a completion or embeddings by the body's shape.
 func TestSageMakerRoutes(t *testing.T) {

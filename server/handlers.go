@@ -195,7 +195,7 @@ func checkTokenLists(lists [][]int32, nVocab int, param string) error {
 func (s *Server) newJob(kind, id string, f *samplingFields, base engine.Request, prompts [][]int32, n int) *job {
 	stream := f.Stream != nil && *f.Stream
 	return &job{
-		kind: kind, id: id, created: time.Now().Unix(), model: s.modelName(base.LoRA),
+		kind: kind, id: id, created: time.Now().Unix(), model: s.replyModel(f.Model, base.LoRA),
 		reqs: expand(base, id, prompts, n), nPrompts: len(prompts), n: n,
 		stream: stream, usage: stream && f.StreamOptions != nil && f.StreamOptions.IncludeUsage,
 		logprobs: base.Logprobs,

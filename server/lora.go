@@ -139,7 +139,7 @@ func (s *Server) handleLoadLoRA(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if loaded && !req.LoadInplace {
 		return invalidParam("lora_name", "the LoRA adapter '%s' is loaded already: unload it first, or set load_inplace to replace it", req.LoRAName)
 	}
-	if req.LoRAName == s.cfg.ModelName || slices.Contains(s.cfg.AcceptModels, req.LoRAName) {
+	if req.LoRAName == s.cfg.ModelName || slices.Contains(s.cfg.AcceptModels, req.LoRAName) || slices.Contains(s.cfg.Aliases, req.LoRAName) {
 		return invalidParam("lora_name", "'%s' is the base model's name", req.LoRAName)
 	}
 	var id int32

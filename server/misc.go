@@ -94,6 +94,11 @@ func (s *Server) modelObject(lora int32) modelJSON {
 
 func (s *Server) handleModels(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 	list := modelList{Object: "list", Data: []modelJSON{s.modelObject(0)}}
+	for _, a := range s.cfg.Aliases {
+		m := s.modelObject(0)
+		m.ID = a
+		list.Data = append(list.Data, m)
+	}
 	for _, id := range s.loras.ids() {
 		list.Data = append(list.Data, s.modelObject(id))
 	}
@@ -140,10 +145,12 @@ func (s *Server) handleModel(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err != nil || id == "" {
 		return &apiError{err: ErrModelNotFound, msg: fmt.Sprintf("The model '%s' does not exist", id)}
 	}
+	m := s.modelObject(lora)
+	m.ID = s.replyModel(id, lora)
 	if anthropicClient(ctx) {
-		return s.writeJSON(ctx, anthropicModelOf(s.modelObject(lora)))
+		return s.writeJSON(ctx, anthropicModelOf(m))
 	}
-	return s.writeJSON(ctx, s.modelObject(lora))
+	return s.writeJSON(ctx, m)
 }
 
 type tokenizeRequest struct {

@@ -74,10 +74,13 @@ func jsonTypeName(kind string) string {
 
 // checkModel accepts an empty model, the served name, or an accepted alias.
 func (s *Server) checkModel(name string) error {
-	if name == "" || name == s.cfg.ModelName || slices.Contains(s.cfg.AcceptModels, name) {
+	if name == "" || name == s.cfg.ModelName || slices.Contains(s.cfg.AcceptModels, name) || slices.Contains(s.cfg.Aliases, name) {
 		return nil
 	}
 	served := "'" + s.cfg.ModelName + "'"
+	for _, a := range s.cfg.Aliases {
+		served += ", '" + a + "'"
+	}
 	for _, id := range s.loras.ids() {
 		served += ", '" + s.loras.module(id).Name + "'"
 	}
@@ -92,6 +95,15 @@ func (s *Server) generationModel(name string) (int32, error) {
 		return id, nil
 	}
 	return 0, s.checkModel(name)
+}
+
+// replyModel is the name a reply carries: the alias the request named,
+// else the name of adapter id lora.
+func (s *Server) replyModel(asked string, lora int32) string {
+	if lora == 0 && slices.Contains(s.cfg.Aliases, asked) {
+		return asked
+	}
+	return s.modelName(lora)
 }
 
 // modelName is the name replies carry for adapter id lora.

@@ -35,6 +35,11 @@ type Config struct {
 	// AcceptModels are further names accepted in "model" (for example the
 	// GGUF file name when an alias is set).
 	AcceptModels []string
+	// Aliases are more served names (--served-model-name NAME,ALIAS...):
+	// /v1/models lists them, "model" may name one, and the reply to a
+	// request that does carries it (as vLLM answers under the name asked
+	// for).
+	Aliases []string
 	// LoRAModules are the model's per-request LoRA adapters, in the
 	// order the model numbers them (model.Config.LoRA: the i-th is
 	// engine.Request.LoRA i+1). A generation request whose "model" names
@@ -135,7 +140,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	for i, m := range cfg.LoRAModules {
-		names := append([]string{cfg.ModelName}, cfg.AcceptModels...)
+		names := slices.Concat([]string{cfg.ModelName}, cfg.AcceptModels, cfg.Aliases)
 		for _, o := range cfg.LoRAModules[:i] {
 			names = append(names, o.Name)
 		}

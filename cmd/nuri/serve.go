@@ -425,7 +425,7 @@ func serveModel(ctx context.Context, c *serveConfig, log *zap.Logger, stdout io.
 // newServer is the server the flags in c describe, without a backend.
 func newServer(c *serveConfig, log *zap.Logger) (*server.Server, error) {
 	return server.New(server.Config{
-		ModelName: c.alias, AcceptModels: append([]string{filepath.Base(c.model), c.model}, c.aliases...), Version: buildVersion(),
+		ModelName: c.alias, AcceptModels: []string{filepath.Base(c.model), c.model}, Aliases: c.aliases, Version: buildVersion(),
 		APIKeys: c.apiKeys, CORSOrigins: c.corsOrigins, MaxBodyBytes: c.maxBody, Logger: log,
 		StoredResponses: storedCount(c.storedResponses), StoredResponseBytes: c.storedResponseMiB << 20, StoredResponsesDir: c.storedResponsesDir,
 		LoRAModules: loraModules(c.lora), AllowLoRAUpdates: c.allowLoRAUpdates,

@@ -12,8 +12,8 @@ import (
 
 // Anthropic's Messages API on stories260K through Anthropic's official
 // SDK gives the chat route's greedy text, whole and streamed, under a
-// second served name; the stop reason and usage say what the OpenAI
-// reply's finish reason and usage say.
+// second served name, which the reply carries; the stop reason and usage
+// say what the OpenAI reply's finish reason and usage say.
 func TestServeAnthropicAPI(t *testing.T) {
 	base := startServe(t, "--served-model-name", "stories,claude-haiku-4-5")
 	var chat struct {
@@ -42,7 +42,7 @@ func TestServeAnthropicAPI(t *testing.T) {
 	}
 	check := func(what string, m *anthropic.Message) {
 		t.Helper()
-		if len(m.Content) != 1 || m.Content[0].Text != want.Message.Content || m.StopReason != wantReason || m.Model != "stories" {
+		if len(m.Content) != 1 || m.Content[0].Text != want.Message.Content || m.StopReason != wantReason || m.Model != "claude-haiku-4-5" {
 			t.Errorf("%s: %+v, want %q (%s)", what, m, want.Message.Content, wantReason)
 		}
 		if m.Usage.OutputTokens != chat.Usage.CompletionTokens || m.Usage.InputTokens+m.Usage.CacheReadInputTokens != chat.Usage.PromptTokens {

@@ -160,40 +160,50 @@ func TestMetricsCounts(t *testing.T) {
 	}
 }
 
-// TestClientDisconnectCancels closes the connection mid-stream; the
-// sequence must be cancelled promptly.
+// TestClientDisconnectCancels closes the connection mid-stream on every
+// streaming route; the sequence must be cancelled promptly.
 func TestClientDisconnectCancels(t *testing.T) {
-	ts := newTestServer(t, Config{}, strings.Repeat("가", 2000))
-	ts.eng.delay = 5 * time.Millisecond
-	conn, err := net.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct{ path, body, first string }{
+		{"/v1/completions", `{"prompt":"a","stream":true,"max_tokens":6000}`, "data: "},
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"stream":true}`, "data: "},
+		{"/v1/responses", `{"input":"a","stream":true}`, "data: "},
+		{"/v1/messages", `{"max_tokens":6000,"messages":[{"role":"user","content":"a"}],"stream":true}`, "data: "},
+		{"/api/chat", `{"messages":[{"role":"user","content":"a"}]}`, "{"},
+		{"/completion", `{"prompt":"a","stream":true}`, "data: "},
+	} {
+		t.Run(strings.TrimPrefix(tc.path, "/"), func(t *testing.T) {
+			ts := newTestServer(t, Config{}, strings.Repeat("가", 2000))
+			ts.eng.delay = 5 * time.Millisecond
+			conn, err := net.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", tc.path, len(tc.body), tc.body)
+			r := bufio.NewReader(conn)
+			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			for {
+				line, err := r.ReadString('\n')
+				if err != nil {
+					t.Fatalf("reading stream: %v", err)
+				}
+				if strings.HasPrefix(line, tc.first) {
+					break
+				}
+			}
+			conn.Close()
+			deadline := time.Now().Add(3 * time.Second)
+			for time.Now().Before(deadline) {
+				ts.eng.mu.Lock()
+				s := ts.eng.seqs[0]
+				ts.eng.mu.Unlock()
+				if s.cancelled.Load() {
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			t.Fatal("sequence not cancelled 3 s after the client went away")
+		})
 	}
-	body := `{"prompt":"a","stream":true,"max_tokens":6000}`
-	fmt.Fprintf(conn, "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
-	r := bufio.NewReader(conn)
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			t.Fatalf("reading stream: %v", err)
-		}
-		if strings.HasPrefix(line, "data: ") {
-			break
-		}
-	}
-	conn.Close()
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) {
-		ts.eng.mu.Lock()
-		s := ts.eng.seqs[0]
-		ts.eng.mu.Unlock()
-		if s.cancelled.Load() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("sequence not cancelled 3 s after the client went away")
 }
 
 // TestGracefulShutdown: an in-flight stream finishes during the drain.

@@ -41,7 +41,8 @@ type anthropicRequest struct {
 	Tools         []anthropicTool    `json:"tools"`
 	ToolChoice    *anthropicChoice   `json:"tool_choice"`
 	Thinking      *struct {
-		Type string `json:"type"`
+		Type         string `json:"type"`
+		BudgetTokens *int   `json:"budget_tokens"`
 	} `json:"thinking"`
 	OutputConfig *struct {
 		Effort string           `json:"effort"`
@@ -159,6 +160,12 @@ func (r *anthropicRequest) toChat(needMax bool) (*chatRequest, error) {
 		switch r.Thinking.Type {
 		case "enabled", "adaptive":
 			cr.ChatTemplateKwargs = map[string]any{"enable_thinking": true} // Qwen3's and EXAONE 4's templates read it
+			if n := r.Thinking.BudgetTokens; n != nil {
+				if *n < 0 {
+					return nil, invalidParam("thinking.budget_tokens", "thinking.budget_tokens must not be negative, got %d", *n)
+				}
+				cr.ThinkingBudgetTokens = n
+			}
 		case "disabled":
 			cr.ChatTemplateKwargs = map[string]any{"enable_thinking": false}
 		default:

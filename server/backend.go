@@ -55,6 +55,12 @@ type Backend struct {
 	// Reasoning says whether replies' <think>…</think> is split off into
 	// reasoning_content: ReasoningAuto when the template shows thinking.
 	Reasoning Reasoning
+	// ThinkingBudget, when not nil, is how many tokens a reply may think
+	// before </think> is forced, after ThinkingBudgetMessage (nuri serve
+	// --reasoning-budget, --reasoning-budget-message); a request's own
+	// budget wins.
+	ThinkingBudget        *int
+	ThinkingBudgetMessage string
 
 	vocabOnce  sync.Once
 	vocabTable *sample.Vocab // every token's text, for output constraints
@@ -108,6 +114,27 @@ func (b *Backend) reasoning() bool {
 		return false
 	}
 	return b.Chat.ShowsThinking()
+}
+
+// thinkingBudget is the budget a chat request's reply thinks under (-1:
+// none) and the message forced before </think>: the request's, else the
+// server's.
+func (b *Backend) thinkingBudget(req *chatRequest) (int, string, error) {
+	budget := -1
+	if b.ThinkingBudget != nil {
+		budget = *b.ThinkingBudget
+	}
+	message := b.ThinkingBudgetMessage
+	if n := req.ThinkingBudgetTokens; n != nil {
+		if *n < -1 {
+			return 0, "", invalidParam("thinking_budget_tokens", "thinking_budget_tokens must be -1 (no limit) or more, got %d", *n)
+		}
+		budget = *n
+	}
+	if m := req.ThinkingBudgetMessage; m != nil {
+		message = *m
+	}
+	return budget, message, nil
 }
 
 // defaultSampling is the sampling a request starts from.

@@ -311,6 +311,21 @@ func (s *Server) chatJob(b *Backend, req *chatRequest, kind, id string) (*job, e
 		// whole reply instead).
 		base.Constraint = b.lazyCalls(tools, shown, reasoning, thinkOpen)
 	}
+	budget, message, err := b.thinkingBudget(req)
+	if err != nil {
+		return nil, err
+	}
+	if budget >= 0 && reasoning && prefix == "" {
+		// (A forced call's prefix has closed the thinking already.)
+		inner, vocab := base.Constraint, b.vocab()
+		base.Constraint = func() sample.Constraint {
+			var c sample.Constraint
+			if inner != nil {
+				c = inner()
+			}
+			return sample.ThinkingBudget(vocab, budget, message, thinkOpen, c)
+		}
+	}
 	prompts, err := truncatePrompts(&req.samplingFields, [][]int32{ids}, b.Engine.NCtx())
 	if err != nil {
 		return nil, err

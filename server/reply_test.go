@@ -172,3 +172,40 @@ func TestJSONAfterThinking(t *testing.T) {
 		}
 	}
 }
+
+// A thinking budget (the server's, a request's thinking_budget_tokens, or
+// Anthropic's budget_tokens) reaches the engine as a constraint on thinking
+// replies only; a request's -1 lifts the server's; a forced call (whose
+// prefix closes the thinking) takes none.
+func TestThinkingBudgetRequests(t *testing.T) {
+	ten := 10
+	ts := newTestServer(t, Config{}, "<think>x</think>y", withTemplate(t, thinkTemplate), func(b *Backend) { b.ThinkingBudget = &ten })
+	for _, tc := range []struct {
+		path, body string
+		constrained bool
+	}{
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}]}`, true},
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"thinking_budget_tokens":-1}`, false},
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"thinking_budget_tokens":5,"thinking_budget_message":"끝."}`, true},
+		{"/v1/messages", `{"max_tokens":9,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"a"}]}`, true},
+	} {
+		if status, _, body := ts.do("POST", tc.path, tc.body); status != 200 || (ts.eng.last().Constraint != nil) != tc.constrained {
+			t.Errorf("%s %s: %d %s, constrained %v", tc.path, tc.body, status, body, ts.eng.last().Constraint != nil)
+		}
+	}
+	for _, bad := range []string{
+		`{"messages":[{"role":"user","content":"a"}],"thinking_budget_tokens":-2}`,
+	} {
+		if status, _, body := ts.do("POST", "/v1/chat/completions", bad); status != 400 {
+			t.Errorf("%s: %d %s", bad, status, body)
+		}
+	}
+	if status, _, body := ts.do("POST", "/v1/messages", `{"max_tokens":9,"thinking":{"type":"enabled","budget_tokens":-5},"messages":[{"role":"user","content":"a"}]}`); status != 400 {
+		t.Errorf("negative budget_tokens: %d %s", status, body)
+	}
+	// A model that does not think takes no budget.
+	plain := newTestServer(t, Config{}, "y", func(b *Backend) { b.ThinkingBudget = &ten })
+	if plain.do("POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}]}`); plain.eng.last().Constraint != nil {
+		t.Error("a model without thinking got a budget constraint")
+	}
+}

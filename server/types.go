@@ -98,6 +98,12 @@ type chatRequest struct {
 	// template as the variable reasoning_effort, which templates that
 	// take an effort (gpt-oss's) read; chat_template_kwargs wins.
 	ReasoningEffort string `json:"reasoning_effort"`
+	// ThinkingBudgetTokens and ThinkingBudgetMessage are llama.cpp's
+	// per-request reasoning budget: how many tokens the reply may think
+	// (-1: no limit, over the server's default) before the message and
+	// </think> are forced.
+	ThinkingBudgetTokens  *int    `json:"thinking_budget_tokens"`
+	ThinkingBudgetMessage *string `json:"thinking_budget_message"`
 	// maxCalls caps the calls a reply gives (0: no cap); /v1/responses'
 	// max_tool_calls.
 	maxCalls int

@@ -54,6 +54,8 @@ type serveConfig struct {
 	embeddings            bool            // serve /v1/embeddings
 	pooling               string          // "" : the GGUF's pooling_type, else last
 	reasoning             server.Reasoning
+	thinkBudget           int    // --reasoning-budget (-1: none)
+	thinkBudgetMessage    string // --reasoning-budget-message
 	logLevel, logFormat   string
 	eng                   engine.Config
 	draft                 draftFlags
@@ -101,6 +103,8 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	fs.BoolVar(&c.embeddings, "embeddings", false, "serve /v1/embeddings: the final hidden states, pooled and normalised")
 	fs.StringVar(&c.pooling, "pooling", "", "embedding pooling: last, mean or cls (default: the GGUF's pooling_type, else last)")
 	reasoning := fs.String("reasoning-parser", "auto", "split <think>…</think> off into reasoning_content: auto (when the chat template writes it), think (always), none")
+	fs.IntVar(&c.thinkBudget, "reasoning-budget", -1, "tokens a reply may think before </think> is forced (llama.cpp's flag): -1 no limit, 0 close the thinking at once; a request's thinking_budget_tokens (Anthropic's budget_tokens) wins")
+	fs.StringVar(&c.thinkBudgetMessage, "reasoning-budget-message", "", "text forced before </think> when the budget is spent, e.g. \"... time is up, let me answer.\"")
 	fs.IntVar(&c.eng.MaxNumSeqs, "max-num-seqs", engine.DefaultMaxNumSeqs, "sequences running at once")
 	fs.IntVar(&c.eng.MaxNumBatchedTokens, "max-num-batched-tokens", engine.DefaultMaxNumBatchedTokens, "token budget of one step")
 	fs.IntVar(&c.eng.MaxQueuedRequests, "max-queued-requests", engine.DefaultMaxQueuedRequests, "waiting requests before 429")
@@ -244,6 +248,9 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 		if !c.embeddings {
 			return fail("--pooling needs --embeddings")
 		}
+	}
+	if c.thinkBudget < -1 {
+		return fail("--reasoning-budget must be -1 (no limit) or more, got %d", c.thinkBudget)
 	}
 	switch *reasoning {
 	case "auto":
@@ -521,6 +528,7 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 	}
 	b := &server.Backend{Engine: server.EngineAdapter{E: eng}, Tokenizer: tok, Chat: renderer,
 		ToolFormat: c.toolParser, FreeToolCalls: c.freeToolCalls, Reasoning: c.reasoning, Gauges: deviceGauges(dev, log),
+		ThinkingBudget: thinkingBudget(c.thinkBudget), ThinkingBudgetMessage: c.thinkBudgetMessage,
 		Sampling: sampling, Model: mi}
 	if emb != nil {
 		b.Embedder = emb
@@ -616,4 +624,12 @@ func storedCount(n int) int {
 		return -1
 	}
 	return n
+}
+
+// thinkingBudget is --reasoning-budget for the server: nil for none (-1).
+func thinkingBudget(n int) *int {
+	if n < 0 {
+		return nil
+	}
+	return &n
 }

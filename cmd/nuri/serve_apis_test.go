@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -116,5 +118,60 @@ func TestServeLlamaCppAPI(t *testing.T) {
 	rest := strings.TrimPrefix(storiesGreedy, "Once upon a time")
 	if want := rest[:strings.Index(rest, "\n")+1]; r.Content != want || r.StopType != "limit" {
 		t.Errorf("n_indent 1: %q (%s), want %q", r.Content, r.StopType, want)
+	}
+}
+
+// --reasoning-budget on stories260K with a template that opens the
+// thinking: the model never closes it itself, so without a budget the
+// whole reply is thinking; with one, </think> is forced after that many
+// tokens and the rest of the reply is the answer. A request's
+// thinking_budget_tokens wins.
+func TestServeReasoningBudget(t *testing.T) {
+	tmpl := filepath.Join(t.TempDir(), "think.jinja")
+	if err := os.WriteFile(tmpl, []byte("{% for m in messages %}{{ m.content }}\n{% endfor %}<think>\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := startServe(t, "--chat-template-file", tmpl, "--reasoning-parser", "think", "--reasoning-budget", "6")
+	type reply struct {
+		Choices []struct {
+			Message struct {
+				Content          *string `json:"content"`
+				ReasoningContent *string `json:"reasoning_content"`
+			} `json:"message"`
+		} `json:"choices"`
+		Usage struct {
+			CompletionTokens int `json:"completion_tokens"`
+		} `json:"usage"`
+	}
+	ask := func(extra string) (reasoning, content string, n int) {
+		t.Helper()
+		var r reply
+		if err := json.Unmarshal(postOK(t, base+"/v1/chat/completions", `{"messages": [{"role": "user", "content": "Once upon a time"}], "max_tokens": 40, "temperature": 0`+extra+`}`), &r); err != nil {
+			t.Fatal(err)
+		}
+		m := r.Choices[0].Message
+		if m.ReasoningContent != nil {
+			reasoning = *m.ReasoningContent
+		}
+		if m.Content != nil {
+			content = *m.Content
+		}
+		return reasoning, content, r.Usage.CompletionTokens
+	}
+	free, freeContent, _ := ask(`, "thinking_budget_tokens": -1`)
+	if free == "" || strings.TrimSpace(freeContent) != "" {
+		t.Fatalf("without a budget: reasoning %q, content %q", free, freeContent)
+	}
+	for _, tc := range []struct {
+		extra string
+		think int
+	}{{"", 6}, {`, "thinking_budget_tokens": 3`, 3}} {
+		reasoning, content, n := ask(tc.extra)
+		if reasoning == "" || strings.TrimSpace(content) == "" || !strings.HasPrefix(free, strings.TrimSpace(reasoning)) || n != 40 {
+			t.Errorf("budget %d: reasoning %q, content %q, %d tokens (unbounded thinking %q)", tc.think, reasoning, content, n, free)
+		}
+		if len(reasoning) >= len(free) {
+			t.Errorf("budget %d: the thinking was not cut: %q", tc.think, reasoning)
+		}
 	}
 }

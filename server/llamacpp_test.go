@@ -252,6 +252,17 @@ func TestLlamaMisc(t *testing.T) {
 		props.Default.Params["temperature"] == nil {
 		t.Fatalf("props %d %s", status, body)
 	}
+	// llama-server's routes without /v1: chat is OpenAI's, /completions
+	// its own.
+	if status, _, body := ts.do("POST", "/chat/completions", `{"messages":[{"role":"user","content":"a"}]}`); status != 200 || !strings.Contains(string(body), `"chat.completion"`) {
+		t.Errorf("/chat/completions: %d %s", status, body)
+	}
+	if status, _, body := ts.do("GET", "/models", ""); status != 200 || !strings.Contains(string(body), `"id":"m"`) {
+		t.Errorf("/models: %d %s", status, body)
+	}
+	if status, _, body := ts.do("POST", "/completions", `{"prompt":"a","n_predict":1}`); status != 200 || !strings.Contains(string(body), `"content":"o"`) {
+		t.Errorf("/completions: %d %s", status, body)
+	}
 	status, _, body = ts.do("POST", "/apply-template", `{"messages":[{"role":"user","content":"hi"}]}`)
 	if status != 200 || string(body) != `{"prompt":"<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"}` {
 		t.Errorf("apply-template %d %s", status, body)

@@ -82,7 +82,7 @@ func (s *Server) routes(path string) []route {
 		return []route{{method: "POST", auth: true, h: s.handleAnthropicMessages}}
 	case "/v1/messages/count_tokens":
 		return []route{{method: "POST", auth: true, h: s.handleAnthropicCountTokens}}
-	case "/v1/chat/completions":
+	case "/v1/chat/completions", "/chat/completions": // llama-server takes both
 		return []route{{method: "POST", auth: true, h: s.handleChat}}
 	case "/v1/completions":
 		return []route{{method: "POST", auth: true, h: s.handleCompletion}}
@@ -90,7 +90,7 @@ func (s *Server) routes(path string) []route {
 		return []route{{method: "POST", auth: true, h: s.handleResponses}}
 	case "/v1/embeddings":
 		return []route{{method: "POST", auth: true, h: s.handleEmbeddings}}
-	case "/v1/models":
+	case "/v1/models", "/models":
 		return []route{{method: "GET", auth: true, h: s.handleModels}}
 	case "/tokenize":
 		return []route{{method: "POST", auth: true, h: s.handleTokenize}}

@@ -21,6 +21,7 @@ const (
 	EndpointChat        Endpoint = "chat"        // POST /v1/chat/completions
 	EndpointCompletions Endpoint = "completions" // POST /v1/completions
 	EndpointResponses   Endpoint = "responses"   // POST /v1/responses (OpenAI's Responses API)
+	EndpointMessages    Endpoint = "messages"    // POST /v1/messages (Anthropic's Messages API)
 )
 
 // ClientConfig configures a Client.
@@ -73,11 +74,11 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		return nil, err
 	}
 	switch cfg.Endpoint {
-	case EndpointChat, EndpointCompletions, EndpointResponses:
+	case EndpointChat, EndpointCompletions, EndpointResponses, EndpointMessages:
 	case "":
 		cfg.Endpoint = EndpointChat
 	default:
-		return nil, fmt.Errorf("endpoint %q: want chat, completions or responses", cfg.Endpoint)
+		return nil, fmt.Errorf("endpoint %q: want chat, completions, responses or messages", cfg.Endpoint)
 	}
 	conns := max(cfg.MaxConns, 1)
 	tr := &http.Transport{
@@ -98,6 +99,14 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	h.Set("User-Agent", "nuri-bench/1")
 	if cfg.APIKey != "" {
 		h.Set("Authorization", "Bearer "+cfg.APIKey)
+	}
+	if cfg.Endpoint == EndpointMessages {
+		// Anthropic's API takes its key in x-api-key and wants a version.
+		h.Set("anthropic-version", "2023-06-01")
+		if cfg.APIKey != "" {
+			h.Del("Authorization")
+			h.Set("x-api-key", cfg.APIKey)
+		}
 	}
 	return &Client{cfg: cfg, api: api, http: &http.Client{Transport: tr}, header: h}, nil
 }
@@ -146,6 +155,32 @@ func (c *Client) Models(ctx context.Context) (json.RawMessage, []string, error) 
 // for the final usage chunk (vLLM, llama-server, ollama and Nuri honour it);
 // the Responses API always ends with its usage.
 func (c *Client) requestBody(p Prompt, maxTokens int) ([]byte, error) {
+	if c.cfg.Endpoint == EndpointMessages {
+		// System turns go in "system"; the API takes only user and
+		// assistant turns in messages.
+		var system []string
+		turns := make([]Message, 0, len(p.Messages))
+		for _, m := range p.Messages {
+			if m.Role == "system" || m.Role == "developer" {
+				system = append(system, m.Content)
+				continue
+			}
+			turns = append(turns, m)
+		}
+		body := map[string]any{"model": c.cfg.Model, "messages": turns, "max_tokens": maxTokens,
+			"stream": true, "temperature": c.cfg.Temperature}
+		if len(system) > 0 {
+			body["system"] = strings.Join(system, "\n\n")
+		}
+		if c.cfg.IgnoreEOS {
+			body["ignore_eos"] = true // vLLM's and Nuri's extension
+		}
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, fmt.Errorf("encode request: %w", err)
+		}
+		return b, nil
+	}
 	if c.cfg.Endpoint == EndpointResponses {
 		body := map[string]any{"model": c.cfg.Model, "input": p.Messages, "max_output_tokens": maxTokens,
 			"stream": true, "temperature": c.cfg.Temperature}
@@ -186,6 +221,8 @@ func (c *Client) route() string {
 		return c.api + "/completions"
 	case EndpointResponses:
 		return c.api + "/responses"
+	case EndpointMessages:
+		return c.api + "/messages"
 	}
 	return c.api + "/chat/completions"
 }

@@ -269,3 +269,44 @@ func TestResponseEvents(t *testing.T) {
 		}
 	}
 }
+
+// Anthropic's Messages events: text, thinking and tool-input deltas are
+// output; message_start gives the prompt's tokens (cached ones included),
+// message_delta the stop reason and the output's; an error object fails
+// the stream.
+func TestMessagesEvents(t *testing.T) {
+	now := time.Now()
+	start := `{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"usage":{"input_tokens":3,"cache_read_input_tokens":4,"output_tokens":0}}}`
+	for _, tc := range []struct {
+		events         []string
+		status, finish string
+		chunks, out    int
+	}{
+		{[]string{start, `{"type":"ping"}`, `{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}`,
+			`{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"생각"}}`, `{"type":"content_block_stop","index":0}`,
+			`{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"답"}}`,
+			`{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{}"}}`,
+			`{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":3}}`, `{"type":"message_stop"}`},
+			"", "tool_calls", 3, 3},
+		{[]string{start, `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"답"}}`,
+			`{"type":"message_delta","delta":{"stop_reason":"max_tokens","stop_sequence":null},"usage":{"output_tokens":1}}`},
+			"", "length", 1, 1},
+		{[]string{start, `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"답"}}`,
+			`{"type":"error","error":{"type":"api_error","message":"generation failed"}}`},
+			"stream_error", "", 1, 0},
+		{[]string{`{"type":"content_block_delta","index":0,"delta":"x"}`}, "bad_chunk", "", 0, 0},
+	} {
+		rec := RequestRecord{started: now}
+		var st streamState
+		status := ""
+		for _, ev := range tc.events {
+			var err error
+			if status, err = rec.applyChunk(&st, []byte(ev), now.Add(time.Millisecond)); err != nil {
+				break
+			}
+		}
+		if status != tc.status || rec.FinishReason != tc.finish || rec.Chunks != tc.chunks || (tc.out > 0 && (!st.haveUsage || st.usageOut != tc.out || st.usageIn != 7)) {
+			t.Errorf("%v: status %q finish %q chunks %d usage %+v", tc.events, status, rec.FinishReason, rec.Chunks, st)
+		}
+	}
+}

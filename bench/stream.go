@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -15,12 +16,13 @@ import (
 // (content, and reasoning_content / reasoning for thinking models), legacy
 // completion text, a usage object (vLLM and ollama in a final chunk with no
 // choices, llama-server possibly alongside the last choice), llama-server's
-// timings, an in-stream error object, and the Responses API's typed
-// events (responseEvent).
+// timings, an in-stream error object, and the typed events of the
+// Responses API (responseEvent) and of Anthropic's Messages API
+// (messagesEvent).
 type streamChunk struct {
 	Type     string          `json:"type"`
 	Delta    json.RawMessage `json:"delta"`
-	Message  string          `json:"message"` // the Responses API's "error" event
+	Message  json.RawMessage `json:"message"` // the Responses API's "error" event: a string; Anthropic's message_start: the message
 	Response *struct {
 		Status            string `json:"status"`
 		IncompleteDetails *struct {
@@ -44,6 +46,10 @@ type streamChunk struct {
 	Usage *struct {
 		PromptTokens     int `json:"prompt_tokens"`
 		CompletionTokens int `json:"completion_tokens"`
+		// Anthropic's message_delta.
+		InputTokens          int `json:"input_tokens"`
+		OutputTokens         int `json:"output_tokens"`
+		CacheReadInputTokens int `json:"cache_read_input_tokens"`
 	} `json:"usage"`
 	Timings json.RawMessage `json:"timings"`
 	Error   json.RawMessage `json:"error"`
@@ -120,8 +126,11 @@ func (rec *RequestRecord) applyChunk(st *streamState, data []byte, now time.Time
 	if len(ch.Error) > 0 && string(ch.Error) != "null" {
 		return "stream_error", errors.New(messageOf(ch.Error))
 	}
-	if ch.Type != "" {
+	if strings.HasPrefix(ch.Type, "response.") || ch.Type == "error" {
 		return rec.responseEvent(st, &ch, now)
+	}
+	if ch.Type != "" {
+		return rec.messagesEvent(st, &ch, now)
 	}
 	if ch.Usage != nil {
 		st.usageIn, st.usageOut, st.haveUsage = ch.Usage.PromptTokens, ch.Usage.CompletionTokens, true
@@ -195,7 +204,69 @@ func (rec *RequestRecord) responseEvent(st *streamState, ch *streamChunk, now ti
 		}
 		return "stream_error", errors.New(msg)
 	case "error":
-		return "stream_error", errors.New(ch.Message)
+		var msg string
+		if json.Unmarshal(ch.Message, &msg) != nil || msg == "" {
+			msg = "the server reported an error"
+		}
+		return "stream_error", errors.New(msg)
+	}
+	return "", nil
+}
+
+// messagesEvent folds one event of Anthropic's Messages API into rec: the
+// text, thinking and tool-input deltas are the output; message_start
+// carries the prompt's tokens, message_delta the stop reason (end_turn and
+// stop_sequence are stop, max_tokens length, tool_use tool_calls) and the
+// final usage. Errors come as an error object, handled before.
+func (rec *RequestRecord) messagesEvent(st *streamState, ch *streamChunk, now time.Time) (string, error) {
+	switch ch.Type {
+	case "message_start":
+		var m struct {
+			Usage struct {
+				InputTokens          int `json:"input_tokens"`
+				CacheReadInputTokens int `json:"cache_read_input_tokens"`
+			} `json:"usage"`
+		}
+		if err := json.Unmarshal(ch.Message, &m); err != nil {
+			return "bad_chunk", fmt.Errorf("message_start: %w", err)
+		}
+		st.usageIn = m.Usage.InputTokens + m.Usage.CacheReadInputTokens
+	case "content_block_delta":
+		var d struct {
+			Text        string `json:"text"`
+			Thinking    string `json:"thinking"`
+			PartialJSON string `json:"partial_json"`
+		}
+		if err := json.Unmarshal(ch.Delta, &d); err != nil {
+			return "bad_chunk", fmt.Errorf("content_block_delta: %w", err)
+		}
+		rec.addText(st, d.Text+d.Thinking+d.PartialJSON, now)
+	case "message_delta":
+		var d struct {
+			StopReason string `json:"stop_reason"`
+		}
+		if err := json.Unmarshal(ch.Delta, &d); err != nil {
+			return "bad_chunk", fmt.Errorf("message_delta: %w", err)
+		}
+		switch d.StopReason {
+		case "end_turn", "stop_sequence":
+			rec.FinishReason = "stop"
+		case "max_tokens", "model_context_window_exceeded":
+			rec.FinishReason = "length"
+		case "tool_use":
+			rec.FinishReason = "tool_calls"
+		default:
+			rec.FinishReason = d.StopReason
+		}
+		if u := ch.Usage; u != nil {
+			st.usageOut, st.haveUsage = u.OutputTokens, true
+			if in := u.InputTokens + u.CacheReadInputTokens; in > 0 {
+				st.usageIn = in
+			}
+		}
+		if st.firstFinish.IsZero() {
+			st.firstFinish = now
+		}
 	}
 	return "", nil
 }

@@ -49,6 +49,8 @@ type anthropicRequest struct {
 		Format *anthropicFormat `json:"format"`
 	} `json:"output_config"`
 	OutputFormat *anthropicFormat `json:"output_format"` // the structured-outputs beta's name
+	IgnoreEOS    bool             `json:"ignore_eos"`    // vLLM's extension, for benchmarks of fixed lengths
+	CacheSalt    *string          `json:"cache_salt"`    // vLLM's
 }
 
 type anthropicFormat struct {
@@ -139,6 +141,7 @@ func (r *anthropicRequest) toChat(needMax bool) (*chatRequest, error) {
 	cr := &chatRequest{}
 	f := &cr.samplingFields
 	f.Model, f.Temperature, f.TopP, f.TopK = r.Model, r.Temperature, r.TopP, r.TopK
+	f.IgnoreEOS, f.CacheSalt = r.IgnoreEOS, r.CacheSalt
 	switch {
 	case r.MaxTokens != nil && *r.MaxTokens < 1:
 		return nil, invalidParam("max_tokens", "max_tokens must be at least 1, got %d", *r.MaxTokens)

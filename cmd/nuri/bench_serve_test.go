@@ -381,7 +381,7 @@ func TestBenchDispatchAndUsage(t *testing.T) {
 // to keep the test short; everything else is the documented command line.
 func TestBenchServeNuriStories(t *testing.T) {
 	base := startServe(t)
-	for _, ep := range []string{"chat", "responses"} {
+	for _, ep := range []string{"chat", "responses", "messages"} {
 		out := t.TempDir()
 		var stdout, stderr bytes.Buffer
 		if err := runBench(benchArgs(base, out, "--max-tokens", "16", "--endpoint", ep), &stdout, &stderr); err != nil {

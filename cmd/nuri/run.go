@@ -46,6 +46,8 @@ type runConfig struct {
 	regex                 string          // the reply matches this regular expression
 	specTokens            int             // n-gram speculative decoding's drafts (0: off)
 	prediction            string          // file: text the reply is expected to repeat (drafted from)
+	thinkBudget           int             // --reasoning-budget (-1: none)
+	thinkBudgetMessage    string
 	draft                 draftFlags
 	lora                  []model.LoRA
 	device                deviceFlags
@@ -80,6 +82,8 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.StringVar(&c.jsonSchema, "json-schema", "", "JSON Schema file the reply must follow, as response_format json_schema")
 	fs.StringVar(&c.grammar, "grammar", "", "GBNF grammar (llama.cpp's format) the reply must be a string of, as the server's grammar")
 	fs.StringVar(&c.grammarFile, "grammar-file", "", "file holding such a grammar")
+	fs.IntVar(&c.thinkBudget, "reasoning-budget", -1, "tokens a reply may think before </think> is forced (-1 no limit, 0 at once), as the server's flag")
+	fs.StringVar(&c.thinkBudgetMessage, "reasoning-budget-message", "", "text forced before </think> when the budget is spent")
 	fs.StringVar(&c.regex, "regex", "", "regular expression the whole reply must match, as the server's guided_regex")
 	fs.IntVar(&c.threads, "threads", kernels.DefaultThreads(), "CPU threads, by default one per physical core this process may use")
 	fs.IntVar(&c.specTokens, "spec-ngram", 0, "speculative decoding by n-gram lookup: feed up to this many tokens that followed an earlier occurrence of the last few (0: off; the output is the same either way)")
@@ -109,6 +113,8 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 		return fail("--threads must be positive and --ctx-size not negative")
 	case c.nPredict < -1:
 		return fail("-n must be ≥ -1")
+	case c.thinkBudget < -1:
+		return fail("--reasoning-budget must be -1 (no limit) or more")
 	case c.system != "" && !c.chat && !c.interactive:
 		return fail("--system needs --chat or --interactive")
 	case countSet(c.json, c.jsonSchema != "", c.grammar != "", c.grammarFile != "", c.regex != "") > 1:
@@ -175,6 +181,7 @@ func generate(ctx context.Context, c *runConfig, stdout, stderr io.Writer) error
 	if req.Constraint, err = runConstraint(c, tok); err != nil {
 		return err
 	}
+	req.Constraint = runThinkingBudget(c, tok, ids, req.Constraint)
 	if c.prediction != "" {
 		text, err := os.ReadFile(c.prediction)
 		if err != nil {
@@ -411,6 +418,25 @@ func countSet(flags ...bool) int {
 		}
 	}
 	return n
+}
+
+// runThinkingBudget wraps the reply's constraint (nil for none) in
+// --reasoning-budget's, whether the prompt ids opened the thinking or the
+// reply does.
+func runThinkingBudget(c *runConfig, tok *tokenizer.Tokenizer, ids []int32, inner func() sample.Constraint) func() sample.Constraint {
+	if c.thinkBudget < 0 {
+		return inner
+	}
+	prompt, err := tok.Decode(ids, true)
+	open := err == nil && chat.ThinkingOpen(string(prompt))
+	v := sample.VocabFrom(tok)
+	return func() sample.Constraint {
+		var in sample.Constraint
+		if inner != nil {
+			in = inner()
+		}
+		return sample.ThinkingBudget(v, c.thinkBudget, c.thinkBudgetMessage, open, in)
+	}
 }
 
 // runConstraint is the output constraint of --json, --json-schema,

@@ -188,6 +188,7 @@ func replyTurn(ctx context.Context, c *runConfig, ld *runLoad, r *chat.Renderer,
 	if req.Constraint, err = runConstraint(c, ld.tok); err != nil {
 		return "", nil, err
 	}
+	req.Constraint = runThinkingBudget(c, ld.tok, ids, req.Constraint)
 	turnCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	mu.Lock()

@@ -400,3 +400,30 @@ func TestRunPrediction(t *testing.T) {
 		t.Errorf("a missing prediction file: %v %s", err, stderr)
 	}
 }
+
+// nuri run --reasoning-budget: a prompt that opens the thinking gets
+// </think> (after the budget's message) once the reply has thought that
+// many tokens; without a budget stories260K never writes it.
+func TestRunReasoningBudget(t *testing.T) {
+	model := testshared.Path(t, "models", "stories260K.gguf")
+	const prompt = "Once upon a time<think>\n"
+	free, stderr, err := runCmd(t, "--model", model, "--prompt", prompt, "-n", "30", "--temp", "0")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if strings.Contains(strings.TrimPrefix(free, prompt), "</think>") {
+		t.Fatalf("without a budget the model closed the thinking: %q", free)
+	}
+	out, stderr, err := runCmd(t, "--model", model, "--prompt", prompt, "-n", "30", "--temp", "0", "--reasoning-budget", "4", "--reasoning-budget-message", " Done.")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	reply := strings.TrimPrefix(out, prompt)
+	thought, answer, ok := strings.Cut(reply, " Done.</think>")
+	if !ok || thought == "" || !strings.HasPrefix(strings.TrimPrefix(free, prompt), thought) || strings.TrimSpace(answer) == "" {
+		t.Fatalf("budget 4: %q (unbounded: %q)", reply, free)
+	}
+	if _, _, err := runCmd(t, "--model", model, "--prompt", "x", "--reasoning-budget", "-2"); err == nil {
+		t.Error("--reasoning-budget -2 accepted")
+	}
+}

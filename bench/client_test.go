@@ -234,6 +234,19 @@ func TestModels(t *testing.T) {
 // The Responses API's events: deltas of text, reasoning and call
 // arguments are output, the final event carries the finish and usage, a
 // failed response or an error event fails the request.
+// applyEvents folds a stream's chunks into a record until one fails,
+// returning the failure's status ("" for none).
+func applyEvents(events []string, now time.Time) (RequestRecord, streamState, string) {
+	rec := RequestRecord{started: now}
+	var st streamState
+	for _, ev := range events {
+		if status, err := rec.applyChunk(&st, []byte(ev), now.Add(time.Millisecond)); err != nil {
+			return rec, st, status
+		}
+	}
+	return rec, st, ""
+}
+
 func TestResponseEvents(t *testing.T) {
 	now := time.Now()
 	for _, tc := range []struct {
@@ -255,15 +268,7 @@ func TestResponseEvents(t *testing.T) {
 		{[]string{`{"type":"error","code":"x","message":"bad"}`}, "stream_error", "", 0, 0},
 		{[]string{`{"type":"response.output_text.delta","delta":5}`}, "bad_chunk", "", 0, 0},
 	} {
-		rec := RequestRecord{started: now}
-		var st streamState
-		status := ""
-		for _, ev := range tc.events {
-			var err error
-			if status, err = rec.applyChunk(&st, []byte(ev), now.Add(time.Millisecond)); err != nil {
-				break
-			}
-		}
+		rec, st, status := applyEvents(tc.events, now)
 		if status != tc.status || rec.FinishReason != tc.finish || rec.Chunks != tc.chunks || (tc.out > 0 && (!st.haveUsage || st.usageOut != tc.out || st.usageIn != 7)) {
 			t.Errorf("%v: status %q finish %q chunks %d usage %+v", tc.events, status, rec.FinishReason, rec.Chunks, st)
 		}
@@ -296,15 +301,7 @@ func TestMessagesEvents(t *testing.T) {
 			"stream_error", "", 1, 0},
 		{[]string{`{"type":"content_block_delta","index":0,"delta":"x"}`}, "bad_chunk", "", 0, 0},
 	} {
-		rec := RequestRecord{started: now}
-		var st streamState
-		status := ""
-		for _, ev := range tc.events {
-			var err error
-			if status, err = rec.applyChunk(&st, []byte(ev), now.Add(time.Millisecond)); err != nil {
-				break
-			}
-		}
+		rec, st, status := applyEvents(tc.events, now)
 		if status != tc.status || rec.FinishReason != tc.finish || rec.Chunks != tc.chunks || (tc.out > 0 && (!st.haveUsage || st.usageOut != tc.out || st.usageIn != 7)) {
 			t.Errorf("%v: status %q finish %q chunks %d usage %+v", tc.events, status, rec.FinishReason, rec.Chunks, st)
 		}

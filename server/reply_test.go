@@ -181,7 +181,7 @@ func TestThinkingBudgetRequests(t *testing.T) {
 	ten := 10
 	ts := newTestServer(t, Config{}, "<think>x</think>y", withTemplate(t, thinkTemplate), func(b *Backend) { b.ThinkingBudget = &ten })
 	for _, tc := range []struct {
-		path, body string
+		path, body  string
 		constrained bool
 	}{
 		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}]}`, true},

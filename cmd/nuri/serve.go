@@ -85,7 +85,7 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	port := fs.Int("port", 0, "listen on this port, keeping --addr's host (vLLM's flag)")
 	apiKey := fs.String("api-key", "", "require this API key (Authorization: Bearer KEY)")
 	apiKeyFile := fs.String("api-key-file", "", "file with API keys, one per line")
-	fs.StringVar(&c.alias, "model-alias", "", "model id served by /v1/models (default: the file name without .gguf); more names after commas are accepted in requests too (e.g. the names an agent asks for)")
+	fs.StringVar(&c.alias, "model-alias", "", "model id served by /v1/models (default: the file name without .gguf); more names after commas are served too: listed, accepted, and answered under (e.g. the names an agent asks for)")
 	fs.StringVar(&c.alias, "served-model-name", "", "alias of --model-alias (vLLM's flag)")
 	cors := fs.String("cors-origins", "", "comma-separated CORS allow-list (\"*\" for any); empty: CORS off")
 	fs.IntVar(&c.maxBody, "max-body-bytes", server.DefaultMaxBodyBytes, "request body limit in bytes")

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -176,6 +177,12 @@ func (f *fakeEngine) generate(r engine.Request, text string, s *fakeSeq, stop fu
 		f.mu.Unlock()
 		close(s.events)
 	}()
+	if rest, failed := strings.CutPrefix(text, "FAIL:"); failed {
+		// Generation that breaks after its first piece.
+		s.events <- engine.Event{Tokens: []int32{int32(rest[0]) + 3}, Text: rest[:1]}
+		s.events <- engine.Event{Finish: engine.FinishError, Err: errors.New("fake engine failure"), Usage: engine.Usage{PromptTokens: len(r.Prompt), CompletionTokens: 1}}
+		return
+	}
 	start := time.Now()
 	finish := engine.FinishStop
 	var stopReason any // the stop string that ended the reply, as the engine reports it

@@ -592,8 +592,7 @@ func (s *Server) llamaEvent(sw *sseWriter, j *job, idx int, st *streamState, ev 
 	}
 	s.recordFinish(st.c)
 	if ev.Finish == engine.FinishError {
-		_, body := errorResponse(fmt.Errorf("%w: generation failed: %w", ErrInternal, ev.Err))
-		sw.data(body)
+		s.streamFailed(sw, j, idx, ev.Err) // logged as the OpenAI streams' are
 		return
 	}
 	r := &llamaResult{Index: idx, Tokens: []int32{}}

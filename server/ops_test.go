@@ -259,3 +259,26 @@ func TestShutdownTimeoutCancels(t *testing.T) {
 		t.Errorf("cut stream has no abort finish: %q", body[max(0, len(body)-300):])
 	}
 }
+
+// A generation that fails mid-stream ends every streaming route with its
+// API's error, not a clean finish (the OpenAI streams then close with
+// [DONE], as vLLM's do).
+func TestStreamGenerationFailure(t *testing.T) {
+	ts := newTestServer(t, Config{}, "FAIL:x")
+	for _, tc := range []struct{ path, body, want, clean string }{
+		{"/v1/completions", `{"prompt":"a","stream":true}`, `"type":"server_error"`, `"finish_reason":"stop"`},
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"stream":true}`, `"type":"server_error"`, `"finish_reason":"stop"`},
+		{"/v1/responses", `{"input":"a","stream":true}`, `"type":"response.failed"`, `response.completed`},
+		{"/v1/messages", `{"max_tokens":9,"messages":[{"role":"user","content":"a"}],"stream":true}`, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\"", "message_stop"},
+		{"/api/chat", `{"messages":[{"role":"user","content":"a"}]}`, `{"error":"generation failed"}`, `"done":true`},
+		{"/completion", `{"prompt":"a","stream":true}`, `"type":"server_error"`, `"stop":true`},
+	} {
+		status, _, body := ts.do("POST", tc.path, tc.body)
+		if status != 200 || !strings.Contains(string(body), tc.want) || strings.Contains(string(body), tc.clean) {
+			t.Errorf("%s: %d %s, want %s and no %s", tc.path, status, body, tc.want, tc.clean)
+		}
+	}
+	if status, _, body := ts.do("POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}]}`); status != 500 {
+		t.Errorf("not streamed: %d %s", status, body)
+	}
+}

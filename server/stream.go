@@ -244,9 +244,7 @@ func (s *Server) streamEvent(sw *sseWriter, j *job, idx int, st *streamState, ev
 	}
 	s.recordFinish(st.c)
 	if ev.Finish == engine.FinishError {
-		_, body := errorResponse(fmt.Errorf("%w: generation failed: %w", ErrInternal, ev.Err))
-		sw.data(body)
-		s.log.Error("generation failed", zap.String("req_id", j.id), zap.Int("choice", idx), zap.Error(ev.Err))
+		s.streamFailed(sw, j, idx, ev.Err)
 		return
 	}
 	if j.kind == "chat" {
@@ -262,6 +260,14 @@ func (s *Server) streamEvent(sw *sseWriter, j *job, idx int, st *streamState, ev
 		c.Choices[0].StopReason = ev.StopReason
 		sw.data(c)
 	}
+}
+
+// streamFailed ends choice idx of an SSE stream whose generation failed:
+// the error object as the stream's data, the cause in the log.
+func (s *Server) streamFailed(sw *sseWriter, j *job, idx int, err error) {
+	_, body := errorResponse(fmt.Errorf("%w: generation failed: %w", ErrInternal, err))
+	sw.data(body)
+	s.log.Error("generation failed", zap.String("req_id", j.id), zap.Int("choice", idx), zap.Error(err))
 }
 
 // contentChunk is a chat chunk of reasoning and content deltas (with the

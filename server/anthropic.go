@@ -419,16 +419,16 @@ func thinkingBlock(s string) anthropicBlockOut {
 	return anthropicBlockOut{Type: "thinking", Thinking: &s, Signature: &sig}
 }
 
-// toolUseBlock is a parsed call; input is its arguments object (an
-// object holding nothing when the model gave none, its text as a string
-// when the model's arguments are not JSON, so nothing is lost).
-func toolUseBlock(c chat.ToolCall, input string) anthropicBlockOut {
-	raw := json.RawMessage(strings.TrimSpace(input))
+// toolUseBlock is a parsed call; its input is the arguments object (an
+// object holding nothing when the model gave none, the arguments' text as
+// a string when it is not JSON, so nothing is lost).
+func toolUseBlock(c chat.ToolCall) anthropicBlockOut {
+	raw := json.RawMessage(strings.TrimSpace(c.Arguments))
 	switch {
 	case len(raw) == 0:
 		raw = json.RawMessage("{}")
 	case !json.Valid(raw):
-		raw, _ = json.Marshal(input) // a string marshals
+		raw, _ = json.Marshal(c.Arguments) // a string marshals
 	}
 	return anthropicBlockOut{Type: "tool_use", ID: newToolUseID(), Name: c.Name, Input: raw}
 }
@@ -515,7 +515,7 @@ func (s *Server) handleAnthropicMessages(ctx *fasthttp.RequestCtx, ri *reqInfo) 
 		reply.Content = append(reply.Content, textBlock(parts.content))
 	}
 	for _, call := range parts.calls {
-		reply.Content = append(reply.Content, toolUseBlock(call, call.Arguments))
+		reply.Content = append(reply.Content, toolUseBlock(call))
 	}
 	reason, seq := j.anthropicStop(c, len(parts.calls) > 0)
 	reply.StopReason, reply.StopSequence = &reason, seq

@@ -95,7 +95,7 @@ func (a *anthropicBlocks) thinking(s string) {
 // call writes a whole call: a tool_use block whose input comes as one
 // JSON delta (the parser hands over calls complete).
 func (a *anthropicBlocks) call(c chat.ToolCall) {
-	b := toolUseBlock(c, c.Arguments)
+	b := toolUseBlock(c)
 	input := string(b.Input)
 	b.Input = json.RawMessage("{}")
 	a.start(b)

@@ -72,7 +72,6 @@ type llamaMeta struct {
 	start        time.Time
 	nProbs       int
 	returnTokens bool
-	nPredict     int // -1: no limit
 	prompts      []string
 	settings     map[string]any // generation_settings
 	nCtx         int
@@ -275,10 +274,11 @@ func (s *Server) llamaJob(b *Backend, req *llamaCompletionRequest, prompts [][]i
 	}
 	j := s.newJob("llama", id, &f, base, prompts, n)
 	j.stream = req.Stream
-	meta := &llamaMeta{start: time.Now(), nProbs: req.NProbs, returnTokens: req.ReturnTokens, nPredict: -1, nCtx: b.Engine.NCtx(),
+	meta := &llamaMeta{start: time.Now(), nProbs: req.NProbs, returnTokens: req.ReturnTokens, nCtx: b.Engine.NCtx(),
 		fields: req.ResponseFields}
+	nPredict := -1 // no limit
 	if f.MaxTokens != nil {
-		meta.nPredict = *f.MaxTokens
+		nPredict = *f.MaxTokens
 	}
 	for _, p := range prompts {
 		text, err := b.Tokenizer.Decode(p, true)
@@ -287,7 +287,7 @@ func (s *Server) llamaJob(b *Backend, req *llamaCompletionRequest, prompts [][]i
 		}
 		meta.prompts = append(meta.prompts, string(text))
 	}
-	meta.settings = llamaSettings(j.reqs[0], meta.nPredict, b.Engine.NCtx(), j.model, req.Stream)
+	meta.settings = llamaSettings(j.reqs[0], nPredict, meta.nCtx, j.model, req.Stream)
 	j.llama = meta
 	return j, nil
 }

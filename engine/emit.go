@@ -77,7 +77,11 @@ func (e *Engine) emitNext(s *Sequence, row []float32) (int32, bool) {
 			ev.Finish, ev.Err = FinishError, fmt.Errorf("detokenize %d: %w", tok, err)
 			ev.Reason = ev.Err.Error()
 		}
-		piece, dedent := s.lines.watch(piece, s.req.MinIndent)
+		dedent := false
+		if s.req.MinIndent > 0 || s.req.PredictTimeLimit > 0 {
+			// Only the code-completion stops read the lines.
+			piece, dedent = s.lines.watch(piece, s.req.MinIndent)
+		}
 		text, stop, stopped := s.text.push(piece, s.generated() >= s.req.MinTokens)
 		ev.Text = text
 		switch {

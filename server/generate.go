@@ -58,7 +58,8 @@ func (j *job) echoOf(i int) *echoPrompt {
 // choice accumulates one sequence's output.
 type choice struct {
 	text     []byte
-	tokens   []int32
+	tokens   []int32 // the generated ids, kept only when keep is set (llama.cpp's return_tokens)
+	keep     bool
 	finish   engine.FinishReason
 	reason   string
 	stop     any // engine.Event.StopReason
@@ -75,7 +76,9 @@ type choice struct {
 
 func (c *choice) add(ev engine.Event) {
 	c.text = append(c.text, ev.Text...)
-	c.tokens = append(c.tokens, ev.Tokens...)
+	if c.keep {
+		c.tokens = append(c.tokens, ev.Tokens...)
+	}
 	c.nTokens += len(ev.Tokens)
 	c.logprobs = append(c.logprobs, ev.Logprobs...)
 	c.top = append(c.top, ev.TopLogprobs...)
@@ -176,7 +179,7 @@ func (s *Server) collect(ctx context.Context, j *job, streams []Stream) ([]*choi
 	out := make([]*choice, len(streams))
 	var firstErr error
 	for i, st := range streams {
-		c := &choice{}
+		c := &choice{keep: j.llama != nil && j.llama.returnTokens}
 		for ev := range st.Events() {
 			c.add(ev)
 		}

@@ -311,6 +311,22 @@ func (v Value) AsInt32s() ([]int32, bool) {
 	return out, true
 }
 
+// AsBytes returns an array of UINT8 or INT8 as bytes (shared, do not
+// modify).
+func (v Value) AsBytes() ([]byte, bool) {
+	switch a := v.arr.(type) {
+	case []uint8:
+		return a, true
+	case []int8:
+		b := make([]byte, len(a))
+		for i, x := range a {
+			b[i] = byte(x)
+		}
+		return b, true
+	}
+	return nil, false
+}
+
 // AsArrays returns the elements of an array of arrays.
 func (v Value) AsArrays() ([]Value, bool) {
 	a, ok := v.arr.([]Value)

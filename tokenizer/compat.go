@@ -18,8 +18,8 @@ const maxVocabDiff = 128
 // and the vocabularies may differ in size by 128 at most.
 func (t *Tokenizer) CheckDraft(d *Tokenizer) error {
 	switch {
-	case t.spm != d.spm:
-		return fmt.Errorf("the draft's tokenizer is %s, the model's %s", kindName(d.spm), kindName(t.spm))
+	case t.kind != d.kind:
+		return fmt.Errorf("the draft's tokenizer is %s, the model's %s", d.kind, t.kind)
 	case t.addBOS != d.addBOS || t.bos != d.bos:
 		return fmt.Errorf("begin-of-text differs: the draft adds %v token %d, the model %v token %d", d.addBOS, d.bos, t.addBOS, t.bos)
 	case t.addEOS != d.addEOS || t.eos != d.eos:
@@ -33,11 +33,4 @@ func (t *Tokenizer) CheckDraft(d *Tokenizer) error {
 		}
 	}
 	return nil
-}
-
-func kindName(spm bool) string {
-	if spm {
-		return "SentencePiece"
-	}
-	return "byte-level BPE"
 }

@@ -23,10 +23,10 @@ func (t *Tokenizer) appendPiece(dst []byte, id int32) []byte {
 	case a&(attrUnknown|attrControl|attrUserDefined) != 0:
 		return append(dst, text...)
 	case a&attrNormal != 0:
-		if t.spm {
-			return append(dst, strings.ReplaceAll(text, spaceMark, " ")...)
+		if t.kind == kindBPE {
+			return t.appendBPEText(dst, text)
 		}
-		return t.appendBPEText(dst, text)
+		return append(dst, strings.ReplaceAll(text, spaceMark, " ")...)
 	case a&attrByte != 0:
 		return append(dst, byteTokenValue(text))
 	}

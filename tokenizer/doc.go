@@ -1,7 +1,8 @@
 // Package tokenizer turns text into token ids and back for the vocabularies
-// llama.cpp reads from GGUF files: SentencePiece-style BPE ("llama", SPM)
-// and GPT-2 byte-level BPE ("gpt2") with the pre-tokenizers Korean models
-// use (qwen2, llama-bpe, exaone, exaone4, gpt-2, ...).
+// llama.cpp reads from GGUF files: SentencePiece-style BPE ("llama", SPM),
+// GPT-2 byte-level BPE ("gpt2") with the pre-tokenizers Korean models use
+// (qwen2, llama-bpe, exaone, exaone4, gpt-2, ...), WordPiece ("bert") and
+// Unigram ("t5", with SentencePiece's precompiled character map).
 //
 // The goal is id-for-id agreement with llama.cpp (commit 10e97801, which in
 // turn agrees with Hugging Face on every shared test vector), so every rule

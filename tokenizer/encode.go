@@ -60,10 +60,9 @@ func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) ([]int32,
 			out = append(out, t.bos)
 		}
 	}
-	var err error
-	if t.spm {
-		out, err = t.encodeSPM(text, frags, s, out)
-		if err != nil {
+	if t.kind == kindSPM {
+		var err error
+		if out, err = t.encodeSPM(text, frags, s, out); err != nil {
 			return nil, err
 		}
 	} else {
@@ -72,11 +71,21 @@ func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) ([]int32,
 				out = append(out, f.tok)
 				continue
 			}
-			out = t.encodeBPE(text[f.lo:f.hi], s, out)
+			switch raw := text[f.lo:f.hi]; t.kind {
+			case kindWPM:
+				out = t.encodeWPM(raw, out)
+			case kindUGM:
+				out = t.encodeUGM(raw, out)
+			default:
+				out = t.encodeBPE(raw, s, out)
+			}
 		}
 	}
 	if addSpecial && t.addEOS {
 		out = append(out, t.eos)
+	}
+	if addSpecial && t.addSEP {
+		out = append(out, t.sep)
 	}
 	return out, nil
 }

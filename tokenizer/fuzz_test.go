@@ -26,6 +26,13 @@ func FuzzEncode(f *testing.F) {
 		loadVocab(f, "testdata", "tokenizer", "ggml-vocab-exaone.gguf"),
 	}
 	spm := loadVocab(f, "testdata", "vocab", "ggml-vocab-llama-spm.gguf")
+	// WordPiece and Unigram on small vocabularies of their own: both
+	// normalize, so only the absence of errors and the ids are checked.
+	others := []*Tokenizer{
+		toyWPM(f, nil, "hello", "##llo", "he", "한", "##국", "a", "##a"),
+		toyUGM(f, true, true, map[string]string{"Ａ": "A", "\u3000": " ", "ab": "X"}),
+		toyUGM(f, false, false, nil),
+	}
 	edge, err := os.ReadFile(testshared.Path(f, "testdata", "korean", "edge_cases.txt"))
 	if err != nil {
 		f.Fatal(err)
@@ -84,6 +91,15 @@ func FuzzEncode(f *testing.F) {
 		}
 		if _, err := spm.Decode(ids, true); err != nil {
 			t.Fatal(err)
+		}
+		for _, tk := range others {
+			ids, err := tk.Encode(text, true, true)
+			if err != nil {
+				t.Fatalf("%s: %v", tk.kind, err)
+			}
+			if _, err := tk.Decode(ids, true); err != nil {
+				t.Fatalf("%s: %v", tk.kind, err)
+			}
 		}
 	})
 }

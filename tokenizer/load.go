@@ -67,7 +67,16 @@ func SpecFromGGUF(f *gguf.File) (Spec, error) {
 	}
 	s.AddBOS = boolKey("add_bos_token")
 	s.AddEOS = boolKey("add_eos_token")
+	s.AddSEP = boolKey("add_sep_token")
 	s.AddSpacePrefix = boolKey("add_space_prefix")
+	s.Lowercase = boolKey("normalizer.lowercase")
+	s.StripAccents = boolKey("normalizer.strip_accents")
+	s.RemoveExtraWhitespace = boolKey("remove_extra_whitespaces")
+	if v, present := f.Get(p + "precompiled_charsmap"); present {
+		if s.Charsmap, ok = v.AsBytes(); !ok {
+			return s, errors.New(p + "precompiled_charsmap is not an array of bytes")
+		}
+	}
 	s.ChatTemplate, _ = f.String("tokenizer.chat_template")
 	s.Name, _ = f.String("general.name")
 	return s, nil

@@ -11,7 +11,7 @@ import (
 // Spec is a vocabulary as a GGUF file describes it under tokenizer.ggml.*.
 // Load fills one from a file; tests and tools can build one directly.
 type Spec struct {
-	Model  string    // tokenizer.ggml.model: "llama" (SPM) or "gpt2" (byte-level BPE)
+	Model  string    // tokenizer.ggml.model: "llama" (SPM), "gpt2" (byte-level BPE), "bert" (WordPiece) or "t5" (Unigram)
 	Pre    string    // tokenizer.ggml.pre (BPE only; empty means "default")
 	Tokens []string  // tokenizer.ggml.tokens
 	Scores []float32 // tokenizer.ggml.scores (optional; SPM merge priorities)
@@ -23,7 +23,16 @@ type Spec struct {
 	// "eot_token_id", "unknown_token_id", "padding_token_id", ...).
 	IDs map[string]uint32
 
-	AddBOS, AddEOS, AddSpacePrefix *bool // tokenizer.ggml.add_* overrides
+	AddBOS, AddEOS, AddSEP, AddSpacePrefix *bool // tokenizer.ggml.add_* overrides
+
+	// WordPiece normalizer (tokenizer.ggml.normalizer.*; nil means true,
+	// and StripAccents follows Lowercase).
+	Lowercase, StripAccents *bool
+
+	// Unigram: tokenizer.ggml.precompiled_charsmap (optional) and
+	// tokenizer.ggml.remove_extra_whitespaces.
+	Charsmap              []byte
+	RemoveExtraWhitespace *bool
 
 	ChatTemplate string // tokenizer.chat_template
 	Name         string // general.name (a few models get per-token attributes by name)
@@ -32,7 +41,7 @@ type Spec struct {
 // Tokenizer encodes text to token ids and decodes ids to bytes. It is safe
 // for concurrent use.
 type Tokenizer struct {
-	spm    bool
+	kind   vocabKind
 	pre    *preTokenizer
 	cpTab  []cpFlags
 	nVocab int
@@ -53,11 +62,15 @@ type Tokenizer struct {
 	pseudoRaw    []string         // raw bytes of pseudo symbol nVocab+i
 	ignoreMerges bool
 
-	bos, eos, eot, eom, unk int32    // -1 when absent
-	fim                     [5]int32 // fill-in-the-middle prefix, suffix, middle, repository and file-separator tokens, -1 when absent
-	addBOS, addEOS          bool
-	addSpacePrefix          bool
-	cleanSpaces             bool
+	wpm         wpmOptions // WordPiece
+	maxTokenLen int        // WordPiece: the longest token text, in bytes
+	ugm         *ugm       // Unigram
+
+	bos, eos, eot, eom, unk, sep int32    // -1 when absent
+	fim                          [5]int32 // fill-in-the-middle prefix, suffix, middle, repository and file-separator tokens, -1 when absent
+	addBOS, addEOS, addSEP       bool
+	addSpacePrefix               bool
+	cleanSpaces                  bool
 
 	specialAll  []int32 // CONTROL/USER_DEFINED/UNKNOWN tokens, longest text first
 	specialText []int32 // the subset split out even when parse_special is false
@@ -70,6 +83,20 @@ type Tokenizer struct {
 
 	cache *wordCache
 	pool  sync.Pool // *scratch
+}
+
+// vocabKind is the tokenization algorithm (llama_vocab_type).
+type vocabKind uint8
+
+const (
+	kindSPM vocabKind = iota // "llama": SentencePiece-style BPE over scores
+	kindBPE                  // "gpt2": byte-level BPE over merges
+	kindWPM                  // "bert": WordPiece, greedy longest match
+	kindUGM                  // "t5": Unigram, best-scoring segmentation
+)
+
+func (k vocabKind) String() string {
+	return [...]string{"SentencePiece", "byte-level BPE", "WordPiece", "Unigram"}[k]
 }
 
 // New builds a tokenizer from a vocabulary description, applying
@@ -100,6 +127,7 @@ func New(s Spec) (*Tokenizer, error) {
 		eot:          -1,
 		eom:          -1,
 		unk:          -1,
+		sep:          -1,
 		chatTemplate: s.ChatTemplate,
 	}
 	for i, w := range s.Tokens {
@@ -122,10 +150,31 @@ func New(s Spec) (*Tokenizer, error) {
 
 	switch s.Model {
 	case "llama":
-		t.spm = true
+		t.kind = kindSPM
 		t.bos, t.eos, t.unk = 1, 2, 0
 		t.addSpacePrefix, t.addBOS = true, true
+	case "bert":
+		// BERT's [CLS] text [SEP]: llama.cpp's defaults are bert-base's ids.
+		t.kind = kindWPM
+		t.bos, t.unk, t.sep = 101, 100, 102
+		t.addBOS, t.addSEP, t.cleanSpaces = true, true, true
+		t.wpm = wpmOptions{lowercase: true, stripAccents: true}
+		if s.Lowercase != nil {
+			t.wpm = wpmOptions{lowercase: *s.Lowercase, stripAccents: *s.Lowercase}
+		}
+		if s.StripAccents != nil {
+			t.wpm.stripAccents = *s.StripAccents
+		}
+		for _, w := range t.texts {
+			t.maxTokenLen = max(t.maxTokenLen, len(w))
+		}
+	case "t5":
+		// T5's text </s>; no BOS.
+		t.kind = kindUGM
+		t.eos, t.unk = 1, 2
+		t.addEOS = true
 	case "gpt2":
+		t.kind = kindBPE
 		pre, fl, err := lookupPre(s.Pre)
 		if err != nil {
 			return nil, fmt.Errorf("tokenizer: %w", err)
@@ -144,11 +193,19 @@ func New(s Spec) (*Tokenizer, error) {
 	if err := t.setSpecialIDs(s); err != nil {
 		return nil, err
 	}
+	if (t.kind == kindWPM || t.kind == kindUGM) && t.unk < 0 {
+		return nil, fmt.Errorf("tokenizer: %s vocabulary has no unknown token", s.Model)
+	}
 	t.buildSpecialCache()
 	applyNameAttrs(s.Name, t.attrs, t.byText, t.specialAll)
 	t.buildSpecialLists()
-	if !t.spm {
+	switch t.kind {
+	case kindBPE:
 		if err := t.buildBPE(s.Merges); err != nil {
+			return nil, err
+		}
+	case kindUGM:
+		if err := t.buildUGM(s.Charsmap, s.RemoveExtraWhitespace != nil && *s.RemoveExtraWhitespace); err != nil {
 			return nil, err
 		}
 	}
@@ -170,13 +227,13 @@ func (t *Tokenizer) setSpecialIDs(s Spec) error {
 		}
 	}
 	fimPre, fimSuf, fimMid, fimPad, fimRep, fimSep := int32(-1), int32(-1), int32(-1), int32(-1), int32(-1), int32(-1)
-	sep, pad, mask := int32(-1), int32(-1), int32(-1)
+	pad, mask := int32(-1), int32(-1)
 	get("bos_token_id", &t.bos)
 	get("eos_token_id", &t.eos)
 	get("eot_token_id", &t.eot)
 	get("eom_token_id", &t.eom)
 	get("unknown_token_id", &t.unk)
-	get("seperator_token_id", &sep)
+	get("seperator_token_id", &t.sep)
 	get("padding_token_id", &pad)
 	get("mask_token_id", &mask)
 	get("fim_pre_token_id", &fimPre)
@@ -198,8 +255,14 @@ func (t *Tokenizer) setSpecialIDs(s Spec) error {
 	if t.addBOS && t.bos < 0 {
 		return errors.New("tokenizer: add_bos_token is true, but bos_token_id is not set")
 	}
+	if s.AddSEP != nil {
+		t.addSEP = *s.AddSEP
+	}
 	if t.addEOS && t.eos < 0 {
 		return errors.New("tokenizer: add_eos_token is true, but eos_token_id is not set")
+	}
+	if t.addSEP && t.sep < 0 {
+		return errors.New("tokenizer: add_sep_token is true, but seperator_token_id is not set")
 	}
 
 	detect := func(dst *int32, texts []string) {

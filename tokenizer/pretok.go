@@ -76,6 +76,7 @@ func (p *preTokenizer) split(c *cpText, bufs *[2][]int32) []int32 {
 type preFlags struct {
 	ignoreMerges bool
 	addBOS       bool
+	addSEP       bool // RoBERTa-style encoders end the text with their separator
 	cleanSpaces  bool
 }
 
@@ -88,6 +89,23 @@ var (
 	stagesLlama3 = []splitter{llama3Scanner{maxDigits: 3}}
 	// The same with \p{N} instead of \p{N}{1,3}.
 	stagesQwen2 = []splitter{llama3Scanner{maxDigits: 1}}
+	// Qwen3.5: (?i:...)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+	stagesQwen35 = []splitter{llama3Scanner{maxDigits: 1, marks: true}}
+	// Seed-Coder: Qwen2's with ' ?[^\s\p{L}\p{N}\r\n]+' (no trailing newlines).
+	stagesSeedCoder = []splitter{llama3Scanner{maxDigits: 1, bareSymbols: true}}
+	// o200k (GPT-4o, Llama 4, Kanana-2, MiniMax-M2); see gpt4oScanner.
+	stagesGPT4o = []splitter{gpt4oScanner{contractions: true, maxDigits: 3}}
+	// Mistral's tekken: o200k without contractions, single digits.
+	stagesTekken = []splitter{gpt4oScanner{maxDigits: 1}}
+	// K-EXAONE (exaone-moe); see exaoneMoEScanner.
+	stagesExaoneMoE = []splitter{exaoneMoEScanner{}}
+	// BLOOM, Poro, GPT-3-Finnish: ' ?[^(\s|.,!?…。，、।۔،)]+'.
+	stagesBloom = []splitter{runMatcher{literalSpace: true, body: isBloomWord, min: 1}}
+	// Viking: the same, then \p{N}.
+	stagesViking = []splitter{
+		runMatcher{literalSpace: true, body: isBloomWord, min: 1},
+		runMatcher{body: isNumber, min: 1, max: 1},
+	}
 	// \p{N}, then the GPT-2 regex inside each piece.
 	stagesExaone = []splitter{runMatcher{body: isNumber, min: 1, max: 1}, gpt2Scanner{}}
 	// [\p{P}\$\+<=>\^~\|]+, GPT-2, \p{N}+, [0-9][0-9][0-9]
@@ -131,14 +149,42 @@ func lookupPre(name string) (*preTokenizer, preFlags, error) {
 	switch name {
 	case "", "default":
 		st = stagesDefault
-	case "llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2":
+	case "llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2", "jina-v5-nano":
 		st = stagesLlama3
 		fl.ignoreMerges, fl.addBOS = true, true
-	case "dbrx", "smaug-bpe":
+	case "dbrx", "smaug-bpe", "glm4", "chatglm-bpe":
 		st = stagesLlama3
-	case "qwen2", "deepseek-r1-qwen":
+	case "qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "hunyuan", "solar-open", "grok-2",
+		"bailingmoe", "bailingmoe2", "llada-moe":
+		// Ling's (bailingmoe) \s*[\r\n] ends where \s*[\r\n]+ does: at the
+		// run's last newline.
 		st = stagesQwen2
 		fl.cleanSpaces = false
+	case "qwen35":
+		st = stagesQwen35
+		fl.cleanSpaces = false
+	case "seed-coder":
+		st = stagesSeedCoder
+		fl.cleanSpaces = false
+	case "gpt-4o", "llama4", "kanana2", "talkie", "minimax-m2":
+		st = stagesGPT4o
+		fl.cleanSpaces = false
+	case "tekken":
+		st = stagesTekken
+		fl.ignoreMerges, fl.addBOS, fl.cleanSpaces = true, true, false
+	case "exaone-moe":
+		st = stagesExaoneMoE
+	case "bloom", "gpt3-finnish":
+		st = stagesBloom
+	case "poro-chat":
+		st = stagesBloom
+		fl.cleanSpaces = false
+	case "viking":
+		st = stagesViking
+		fl.cleanSpaces = false
+	case "roberta-bpe", "jina-v1-en", "jina-v2-code":
+		st = stagesGPT2
+		fl.addSEP = true
 	case "megrez", "stablelm2":
 		st = stagesQwen2
 	case "gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de",
@@ -147,7 +193,7 @@ func lookupPre(name string) (*preTokenizer, preFlags, error) {
 	case "trillion", "granite-docling":
 		st = stagesGPT2
 		fl.cleanSpaces = false
-	case "exaone", "starcoder", "refact", "codeshell", "minerva-7b":
+	case "exaone", "starcoder", "refact", "codeshell", "minerva-7b", "mellum2":
 		st = stagesExaone
 	case "command-r", "smollm":
 		st = stagesExaone

@@ -113,12 +113,28 @@ func isCJKHangul(r rune, f cpFlags) bool {
 	return (0x0800 <= r && r <= 0x9FA5) || (0xAC00 <= r && r <= 0xD7FF)
 }
 
-// runMatcher matches `\s?X{min,max}` (prefixSpace) or `X{min,max}`
-// greedily (max 0 = unbounded) at the leftmost position where it can.
+// isBloomWord is [^(\s|.,!?…。，、।۔،)]: anything but whitespace and those
+// delimiters (the parentheses and bar included, as std::regex reads the
+// class).
+func isBloomWord(r rune, f cpFlags) bool {
+	if f&cfWhitespace != 0 {
+		return false
+	}
+	switch r {
+	case '(', '|', '.', ',', '!', '?', '…', '。', '，', '、', '।', '۔', '،', ')':
+		return false
+	}
+	return true
+}
+
+// runMatcher matches `\s?X{min,max}` (prefixSpace), ` ?X{min,max}`
+// (literalSpace) or `X{min,max}` greedily (max 0 = unbounded) at the
+// leftmost position where it can.
 type runMatcher struct {
-	prefixSpace bool
-	body        class
-	min, max    int
+	prefixSpace  bool
+	literalSpace bool
+	body         class
+	min, max     int
 }
 
 // run returns how many code points of class body start at p, capped at max.
@@ -135,7 +151,7 @@ func (m runMatcher) split(c *cpText, lo, hi int, out []int32) []int32 {
 	for p := lo; p < hi; {
 		ms, me := -1, -1
 		// \s? is greedy: try it first, fall back to an empty prefix.
-		if m.prefixSpace && c.f[p]&cfWhitespace != 0 && p+1 < hi {
+		if (m.prefixSpace && c.f[p]&cfWhitespace != 0 || m.literalSpace && c.r[p] == ' ') && p+1 < hi {
 			if n := m.run(c, p+1, hi); n >= m.min {
 				ms, me = p, p+1+n
 			}

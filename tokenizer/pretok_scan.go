@@ -1,5 +1,7 @@
 package tokenizer
 
+import "unicode"
+
 // The two hand-written scanners llama.cpp uses for its most common regexes
 // (unicode_regex_split_custom_gpt2 and ..._llama3). They walk the code
 // points once, with at most two code points of look-ahead, and reproduce
@@ -116,36 +118,34 @@ func (gpt2Scanner) split(c *cpText, lo, hi int, out []int32) []int32 {
 // and, with maxDigits 1, Qwen2's variant (\p{N} instead of \p{N}{1,3}).
 // llama.cpp runs Qwen2's regex through std::regex on its "collapsed" text;
 // with every real code point carrying a category flag the two paths match
-// the same pieces, so one scanner serves both.
+// the same pieces, so one scanner serves both. Two more variants:
+// marks (Qwen3.5) reads \p{L} as [\p{L}\p{M}] in the letter run and
+// excludes \p{M} from the symbol run; bareSymbols (Seed-Coder) drops the
+// symbol run's trailing [\r\n]*.
 type llama3Scanner struct {
-	maxDigits int
+	maxDigits   int
+	marks       bool
+	bareSymbols bool
 }
 
 func (s llama3Scanner) split(c *cpText, lo, hi int, out []int32) []int32 {
 	w := pieceWriter{out: out, prev: lo}
+	letters, symbols := cpFlags(cfLetter), wsLN
+	if s.marks {
+		letters, symbols = cfLetter|cfMark, wsLN|cfMark
+	}
 	for pos := lo; pos < hi; {
 		cp, f := c.r[pos], c.f[pos]
-		if cp == '\'' && pos+1 < hi {
-			n := lowerASCII(c.r[pos+1])
-			if n == 's' || n == 't' || n == 'm' || n == 'd' {
-				pos += 2
-				w.add(pos)
-				continue
-			}
-			if pos+2 < hi {
-				nn := lowerASCII(c.r[pos+2])
-				if (n == 'r' && nn == 'e') || (n == 'v' && nn == 'e') || (n == 'l' && nn == 'l') {
-					pos += 3
-					w.add(pos)
-					continue
-				}
-			}
+		if n := contractionAt(c, pos, hi); n > 0 {
+			pos += n
+			w.add(pos)
+			continue
 		}
 		// [^\r\n\p{L}\p{N}]?\p{L}+
 		if !(cp == '\r' || cp == '\n' || f&cfNumber != 0) {
-			if f&cfLetter != 0 || flagAt(c, pos+1, hi)&cfLetter != 0 {
+			if f&letters != 0 || flagAt(c, pos+1, hi)&letters != 0 {
 				pos++
-				for flagAt(c, pos, hi)&cfLetter != 0 {
+				for flagAt(c, pos, hi)&letters != 0 {
 					pos++
 				}
 				w.add(pos)
@@ -170,36 +170,283 @@ func (s llama3Scanner) split(c *cpText, lo, hi int, out []int32) []int32 {
 		if cp == ' ' {
 			f2 = flagAt(c, pos+1, hi)
 		}
-		if f2&wsLN == 0 && f != 0 {
+		if f2&symbols == 0 && f != 0 {
+			if cp == ' ' {
+				pos++
+			}
+			for g := flagAt(c, pos, hi); g&symbols == 0 && g != 0; g = flagAt(c, pos, hi) {
+				pos++
+			}
+			for !s.bareSymbols && pos < hi && (c.r[pos] == '\r' || c.r[pos] == '\n') {
+				pos++
+			}
+			w.add(pos)
+			continue
+		}
+		pos = whitespaceEnd(c, pos, hi)
+		w.add(pos)
+	}
+	return w.out
+}
+
+// gpt4oScanner implements the o200k regex (GPT-4o, Llama 4, Kanana-2,
+// MiniMax-M2):
+//
+//	[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?
+//	|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?
+//	|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
+//
+// and, without contractions and with maxDigits 1, Mistral's tekken. A word
+// is an upper-case-or-caseless run followed by a lower-case-or-caseless
+// one: "helloWorld" is "hello", "World", while "HTTPServer" and "I" stay
+// whole. Caseless letters (Hangul, CJK, Lm) and marks belong to both runs,
+// so Korean text forms whole words; the regex backtracks into the upper
+// run for them ("ABC한국DEF" is "ABC한국", "DEF").
+type gpt4oScanner struct {
+	contractions bool
+	maxDigits    int
+}
+
+// letterCase classifies a code point for the o200k classes: upper is
+// [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}], lower [\p{Ll}\p{Lm}\p{Lo}\p{M}].
+func letterCase(r rune, f cpFlags) (upper, lower bool) {
+	switch {
+	case f&cfMark != 0:
+		return true, true
+	case f&cfLetter == 0:
+		return false, false
+	case r < 0x80:
+		return r <= 'Z', r >= 'a'
+	case unicode.IsLower(r):
+		return false, true
+	case unicode.IsUpper(r) || unicode.IsTitle(r):
+		return true, false
+	}
+	return true, true // Lm, Lo
+}
+
+// word returns the end of the first (upper then lower) or, with second,
+// the second (upper run alone) letter alternative's match starting at s
+// (after the optional prefix), or -1 when it does not match there.
+func (g gpt4oScanner) word(c *cpText, s, hi int, second bool) int {
+	k := s
+	for k < hi {
+		if up, _ := letterCase(c.r[k], c.f[k]); !up {
+			break
+		}
+		k++
+	}
+	// First alternative: the longest upper run after which a lower run
+	// can start; a caseless code point inside the upper run can be it.
+	j := -1
+	if k < hi {
+		if _, low := letterCase(c.r[k], c.f[k]); low {
+			j = k
+		}
+	}
+	for i := k - 1; j < 0 && i >= s; i-- {
+		if _, low := letterCase(c.r[i], c.f[i]); low {
+			j = i
+		}
+	}
+	var e int
+	switch {
+	case !second && j >= 0:
+		e = j
+		for e < hi {
+			if _, low := letterCase(c.r[e], c.f[e]); !low {
+				break
+			}
+			e++
+		}
+	case second && k > s:
+		// The second alternative is only tried where the first failed
+		// everywhere, so nothing lower follows its upper run.
+		e = k
+	default:
+		return -1
+	}
+	if g.contractions {
+		e += contractionAt(c, e, hi)
+	}
+	return e
+}
+
+// contractionAt returns the length of a case-insensitive 's 't 're 've 'm
+// 'll 'd at p, or 0.
+func contractionAt(c *cpText, p, hi int) int {
+	if p+1 >= hi || c.r[p] != '\'' {
+		return 0
+	}
+	n := lowerASCII(c.r[p+1])
+	if n == 's' || n == 't' || n == 'm' || n == 'd' {
+		return 2
+	}
+	if p+2 < hi {
+		nn := lowerASCII(c.r[p+2])
+		if (n == 'r' && nn == 'e') || (n == 'v' && nn == 'e') || (n == 'l' && nn == 'l') {
+			return 3
+		}
+	}
+	return 0
+}
+
+func (g gpt4oScanner) split(c *cpText, lo, hi int, out []int32) []int32 {
+	w := pieceWriter{out: out, prev: lo}
+	for pos := lo; pos < hi; {
+		cp, f := c.r[pos], c.f[pos]
+		// The two letter alternatives in order, each first with the
+		// optional prefix [^\r\n\p{L}\p{N}] and then without it.
+		prefix := cp != '\r' && cp != '\n' && f&(cfLetter|cfNumber) == 0
+		e := -1
+		for _, second := range [2]bool{false, true} {
+			if prefix && pos+1 < hi {
+				if e = g.word(c, pos+1, hi, second); e >= 0 {
+					break
+				}
+			}
+			if e = g.word(c, pos, hi, second); e >= 0 {
+				break
+			}
+		}
+		if e >= 0 {
+			pos = e
+			w.add(pos)
+			continue
+		}
+		// \p{N}{1,maxDigits}
+		if f&cfNumber != 0 {
+			n := 0
+			for n < g.maxDigits && flagAt(c, pos+n, hi)&cfNumber != 0 {
+				n++
+			}
+			pos += n
+			w.add(pos)
+			continue
+		}
+		// <space>?[^\s\p{L}\p{N}]+[\r\n/]*
+		f2 := f
+		if cp == ' ' {
+			f2 = flagAt(c, pos+1, hi)
+		}
+		if f2&wsLN == 0 && f2 != 0 {
 			if cp == ' ' {
 				pos++
 			}
 			for g := flagAt(c, pos, hi); g&wsLN == 0 && g != 0; g = flagAt(c, pos, hi) {
 				pos++
 			}
-			for pos < hi && (c.r[pos] == '\r' || c.r[pos] == '\n') {
+			for pos < hi && (c.r[pos] == '\r' || c.r[pos] == '\n' || c.r[pos] == '/') {
 				pos++
 			}
 			w.add(pos)
 			continue
 		}
-		n, lastNL := 0, 0
-		for flagAt(c, pos+n, hi)&cfWhitespace != 0 {
-			if r := c.r[pos+n]; r == '\r' || r == '\n' {
-				lastNL = pos + n + 1
-			}
-			n++
+		pos = whitespaceEnd(c, pos, hi)
+		w.add(pos)
+	}
+	return w.out
+}
+
+// whitespaceEnd matches the regexes' common tail at pos:
+// \s*[\r\n]+|\s+(?!\S)|\s+, or one code point when none applies.
+func whitespaceEnd(c *cpText, pos, hi int) int {
+	n, lastNL := 0, 0
+	for flagAt(c, pos+n, hi)&cfWhitespace != 0 {
+		if r := c.r[pos+n]; r == '\r' || r == '\n' {
+			lastNL = pos + n + 1
+		}
+		n++
+	}
+	switch {
+	case lastNL > 0: // \s*[\r\n]+
+		return lastNL
+	case n > 1 && pos+n < hi: // \s+(?!\S)
+		return pos + n - 1
+	case n > 0: // \s+
+		return pos + n
+	}
+	return pos + 1
+}
+
+// exaoneMoEScanner implements K-EXAONE's regex (exaone-moe):
+//
+//	(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?(?:\p{L}\p{M}*(?: \p{L}\p{M}*)*)+|\p{N}
+//	| ?[^\s\p{L}\p{N}]+[\r\n/]?|\s*[\r\n]|\s+(?!\S)|\s+
+//
+// Its words run on across single spaces: "오늘 날씨가 좋다" is one piece,
+// and a second space (or anything but a letter after the space) ends it.
+type exaoneMoEScanner struct{}
+
+// letters returns the end of \p{L}\p{M}*(?: ?\p{L}\p{M}*)* at p, or p when
+// no letter starts there.
+func (exaoneMoEScanner) letters(c *cpText, p, hi int) int {
+	if flagAt(c, p, hi)&cfLetter == 0 {
+		return p
+	}
+	for {
+		p++
+		for flagAt(c, p, hi)&cfMark != 0 {
+			p++
 		}
 		switch {
-		case lastNL > 0: // \s*[\r\n]+
-			pos = lastNL
-		case n > 1 && pos+n < hi: // \s+(?!\S)
-			pos += n - 1
-		case n > 0: // \s+
-			pos += n
+		case flagAt(c, p, hi)&cfLetter != 0:
+		case p < hi && c.r[p] == ' ' && flagAt(c, p+1, hi)&cfLetter != 0:
+			p++
 		default:
-			pos++
+			return p
 		}
+	}
+}
+
+func (x exaoneMoEScanner) split(c *cpText, lo, hi int, out []int32) []int32 {
+	w := pieceWriter{out: out, prev: lo}
+	for pos := lo; pos < hi; {
+		cp, f := c.r[pos], c.f[pos]
+		if n := contractionAt(c, pos, hi); n > 0 {
+			pos += n
+			w.add(pos)
+			continue
+		}
+		// [^\r\n\p{L}\p{N}]?(?:\p{L}\p{M}*(?: \p{L}\p{M}*)*)+
+		start := pos
+		if cp != '\r' && cp != '\n' && f&(cfLetter|cfNumber) == 0 {
+			start = pos + 1
+		}
+		if e := x.letters(c, start, hi); e > start {
+			pos = e
+			w.add(pos)
+			continue
+		}
+		if e := x.letters(c, pos, hi); e > pos {
+			pos = e
+			w.add(pos)
+			continue
+		}
+		if f&cfNumber != 0 { // \p{N}
+			pos++
+			w.add(pos)
+			continue
+		}
+		// <space>?[^\s\p{L}\p{N}]+[\r\n/]?
+		f2 := f
+		if cp == ' ' {
+			f2 = flagAt(c, pos+1, hi)
+		}
+		if f2&wsLN == 0 && f2 != 0 {
+			if cp == ' ' {
+				pos++
+			}
+			for g := flagAt(c, pos, hi); g&wsLN == 0 && g != 0; g = flagAt(c, pos, hi) {
+				pos++
+			}
+			if pos < hi && (c.r[pos] == '\r' || c.r[pos] == '\n' || c.r[pos] == '/') {
+				pos++
+			}
+			w.add(pos)
+			continue
+		}
+		pos = whitespaceEnd(c, pos, hi)
 		w.add(pos)
 	}
 	return w.out

@@ -31,6 +31,38 @@ func TestPreTokenizers(t *testing.T) {
 		want      []string
 	}
 	cases := []tc{
+		// o200k (gpt-4o, llama4, kanana2): case-split words with their
+		// contractions, up to three digits, symbols with trailing newlines
+		// and slashes.
+		{"kanana2", "Hello world", []string{"Hello", " world"}},
+		{"gpt-4o", "helloWorld HTTPServer", []string{"hello", "World", " HTTPServer"}},
+		{"llama4", "I'm don't YOU'LL", []string{"I'm", " don't", " YOU'LL"}},
+		{"gpt-4o", "12345", []string{"123", "45"}},
+		{"gpt-4o", "a/b x !!\n\nfoo", []string{"a", "/b", " x", " !!\n\n", "foo"}},
+		{"kanana2", "안녕하세요 세계", []string{"안녕하세요", " 세계"}},
+		{"gpt-4o", "ABC한국DEF ÉCOLEécole", []string{"ABC한국", "DEF", " ÉCOLEécole"}},
+		{"gpt-4o", "e\u0301x", []string{"e\u0301x"}},
+		// A mark is caseless: with the first alternative it stands alone
+		// before a run that has no lower-case letter (ǅ is title case).
+		{"gpt-4o", "\u0308Xǅ9", []string{"\u0308", "Xǅ", "9"}},
+		{"gpt-4o", "  \n  x", []string{"  \n", " ", " x"}},
+		// tekken: no contractions, single digits.
+		{"tekken", "I'm 123", []string{"I", "'m", " ", "1", "2", "3"}},
+		// Qwen3.5 keeps combining marks in words; Qwen2 does not.
+		{"qwen35", "e\u0301x", []string{"e\u0301x"}},
+		{"qwen2", "e\u0301x", []string{"e", "\u0301x"}},
+		// Seed-Coder: symbols without their trailing newlines.
+		{"seed-coder", "a;\n\nb", []string{"a", ";", "\n\n", "b"}},
+		{"qwen2", "a;\n\nb", []string{"a", ";\n\n", "b"}},
+		{"kormo", "2024년", []string{"2", "0", "2", "4", "년"}},
+		// K-EXAONE: words run on across single spaces.
+		{"exaone-moe", "오늘 날씨가  좋다!", []string{"오늘 날씨가", " ", " 좋다", "!"}},
+		{"exaone-moe", "I'm here", []string{"I", "'m", " here"}},
+		{"exaone-moe", "a//\n\n12", []string{"a", "//\n", "\n", "1", "2"}},
+		// BLOOM's delimiters stay between the words, as the gaps.
+		{"bloom", "Hello, world! (test)", []string{"Hello", ",", " world", "! (", "test", ")"}},
+		{"viking", "abc 123", []string{"abc", " ", "1", "2", "3"}},
+		{"bloom", "a\tb", []string{"a", "\t", "b"}},
 		// GPT-2 scanner: contractions (case-sensitive), ' ?\p{L}+', ' ?\p{N}+',
 		// ' ?[^\s\p{L}\p{N}]+', '\s+(?!\S)', '\s+'.
 		{"gpt-2", "", nil},
@@ -143,5 +175,45 @@ func TestFlags(t *testing.T) {
 		if got := flagsOf(tab, c.r); got != c.want {
 			t.Errorf("flags(%U) = %08b, want %08b", c.r, got, c.want)
 		}
+	}
+}
+
+// TestSeparatorPreTypes: RoBERTa-style vocabularies end an encoded text
+// with their separator, when the file names one.
+func TestSeparatorPreTypes(t *testing.T) {
+	bt := newByteTable()
+	var toks []string
+	for b := 0; b < 256; b++ {
+		toks = append(toks, string(bt.toRune[b]))
+	}
+	toks = append(toks, "<s>", "</s>")
+	types := make([]int32, len(toks))
+	for i := range types {
+		types[i] = TypeNormal
+	}
+	types[256], types[257] = TypeControl, TypeControl
+	ids := map[string]uint32{"bos_token_id": 256, "seperator_token_id": 257}
+	yes := true
+	for _, c := range []struct {
+		pre  string
+		ids  map[string]uint32
+		want []string
+	}{
+		{"roberta-bpe", ids, []string{"<s>", "a", "</s>"}},
+		{"jina-v2-code", map[string]uint32{"bos_token_id": 256}, []string{"<s>", "a"}}, // no separator to add
+		{"gpt-2", ids, []string{"<s>", "a"}},
+	} {
+		tk, err := New(Spec{Model: "gpt2", Pre: c.pre, Tokens: toks, Types: types, IDs: c.ids, AddBOS: &yes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := texts(tk, mustEncode(t, tk, "a", true, false)); !slices.Equal(got, c.want) {
+			t.Errorf("%s: got %q, want %q", c.pre, got, c.want)
+		}
+	}
+	// A file that asks for the separator must name it.
+	_, err := New(Spec{Model: "gpt2", Pre: "gpt-2", Tokens: toks, Types: types, AddSEP: &yes})
+	if err == nil {
+		t.Error("add_sep_token without a separator accepted")
 	}
 }

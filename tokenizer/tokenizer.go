@@ -180,7 +180,7 @@ func New(s Spec) (*Tokenizer, error) {
 			return nil, fmt.Errorf("tokenizer: %w", err)
 		}
 		t.pre = pre
-		t.ignoreMerges, t.addBOS, t.cleanSpaces = fl.ignoreMerges, fl.addBOS, fl.cleanSpaces
+		t.ignoreMerges, t.addBOS, t.addSEP, t.cleanSpaces = fl.ignoreMerges, fl.addBOS, fl.addSEP, fl.cleanSpaces
 		// llama.cpp defaults BPE's BOS and EOS to id 11 when the file names
 		// none, a GPT-NeoX leftover that would make "," a BOS/EOS for
 		// Qwen; an absent id is simply absent here.
@@ -255,14 +255,16 @@ func (t *Tokenizer) setSpecialIDs(s Spec) error {
 	if t.addBOS && t.bos < 0 {
 		return errors.New("tokenizer: add_bos_token is true, but bos_token_id is not set")
 	}
-	if s.AddSEP != nil {
-		t.addSEP = *s.AddSEP
-	}
 	if t.addEOS && t.eos < 0 {
 		return errors.New("tokenizer: add_eos_token is true, but eos_token_id is not set")
 	}
-	if t.addSEP && t.sep < 0 {
-		return errors.New("tokenizer: add_sep_token is true, but seperator_token_id is not set")
+	switch {
+	case s.AddSEP != nil:
+		if t.addSEP = *s.AddSEP; t.addSEP && t.sep < 0 {
+			return errors.New("tokenizer: add_sep_token is true, but seperator_token_id is not set")
+		}
+	case t.sep < 0:
+		t.addSEP = false // a default for the vocabulary kind, with nothing to add
 	}
 
 	detect := func(dst *int32, texts []string) {

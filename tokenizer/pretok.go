@@ -97,6 +97,12 @@ var (
 	stagesGPT4o = []splitter{gpt4oScanner{contractions: true, maxDigits: 3}}
 	// Mistral's tekken: o200k without contractions, single digits.
 	stagesTekken = []splitter{gpt4oScanner{maxDigits: 1}}
+	// DeepSeek-V3: \p{N}{1,3}, then [一-龥぀-ゟ゠-ヿ]+, then deepseek3Scanner.
+	stagesDeepseek3 = []splitter{
+		runMatcher{body: isNumber, min: 1, max: 3},
+		runMatcher{body: isCJKKana, min: 1},
+		deepseek3Scanner{},
+	}
 	// K-EXAONE (exaone-moe); see exaoneMoEScanner.
 	stagesExaoneMoE = []splitter{exaoneMoEScanner{}}
 	// BLOOM, Poro, GPT-3-Finnish: ' ?[^(\s|.,!?…。，、।۔،)]+'.
@@ -172,6 +178,9 @@ func lookupPre(name string) (*preTokenizer, preFlags, error) {
 	case "tekken":
 		st = stagesTekken
 		fl.ignoreMerges, fl.addBOS, fl.cleanSpaces = true, true, false
+	case "deepseek-v3", "hunyuan-dense", "joyai-llm", "hy_v4":
+		st = stagesDeepseek3
+		fl.cleanSpaces = false
 	case "exaone-moe":
 		st = stagesExaoneMoE
 	case "bloom", "gpt3-finnish":

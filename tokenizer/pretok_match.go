@@ -127,6 +127,12 @@ func isBloomWord(r rune, f cpFlags) bool {
 	return true
 }
 
+// isCJKKana is [一-龥぀-ゟ゠-ヿ]: U+4E00-U+9FA5 and the hiragana and
+// katakana blocks U+3040-U+30FF.
+func isCJKKana(r rune, _ cpFlags) bool {
+	return (0x4E00 <= r && r <= 0x9FA5) || (0x3040 <= r && r <= 0x30FF)
+}
+
 // runMatcher matches `\s?X{min,max}` (prefixSpace), ` ?X{min,max}`
 // (literalSpace) or `X{min,max}` greedily (max 0 = unbounded) at the
 // leftmost position where it can.

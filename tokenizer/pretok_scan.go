@@ -451,3 +451,82 @@ func (x exaoneMoEScanner) split(c *cpText, lo, hi int, out []int32) []int32 {
 	}
 	return w.out
 }
+
+// deepseek3Scanner implements the last of DeepSeek-V3's three regexes
+// (after \p{N}{1,3} and [一-龥぀-ゟ゠-ヿ]+ have split the text):
+//
+//	[!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+
+//	| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+//
+// Code points no alternative matches (the digit pieces the first regex
+// cut out, controls) stay together as one piece up to the next match, as
+// the regex split leaves its gaps.
+type deepseek3Scanner struct{}
+
+func isASCIIPunct(r rune) bool {
+	return (r >= '!' && r <= '/') || (r >= ':' && r <= '@') || (r >= '[' && r <= '`') || (r >= '{' && r <= '~')
+}
+
+func isASCIILetter(r rune) bool { return (r >= 'A' && r <= 'Z') || (r >= 'a' && r <= 'z') }
+
+func (deepseek3Scanner) split(c *cpText, lo, hi int, out []int32) []int32 {
+	w := pieceWriter{out: out, prev: lo}
+	const letterMark, punctSymbol = cfLetter | cfMark, cfPunct | cfSymbol
+	match := func(start, end int) {
+		w.add(start) // the gap before the match, if any
+		w.add(end)
+	}
+	for pos := lo; pos < hi; {
+		cp, f := c.r[pos], c.f[pos]
+		// [!"#...~][A-Za-z]+
+		if isASCIIPunct(cp) && pos+1 < hi && isASCIILetter(c.r[pos+1]) {
+			e := pos + 1
+			for e < hi && isASCIILetter(c.r[e]) {
+				e++
+			}
+			match(pos, e)
+			pos = e
+			continue
+		}
+		// [^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+
+		s := pos
+		if cp != '\r' && cp != '\n' && f&(cfLetter|punctSymbol) == 0 && flagAt(c, pos+1, hi)&letterMark != 0 {
+			s = pos + 1
+		}
+		if flagAt(c, s, hi)&letterMark != 0 {
+			e := s
+			for flagAt(c, e, hi)&letterMark != 0 {
+				e++
+			}
+			match(pos, e)
+			pos = e
+			continue
+		}
+		// <space>?[\p{P}\p{S}]+[\r\n]*
+		s = pos
+		if cp == ' ' {
+			s = pos + 1
+		}
+		if flagAt(c, s, hi)&punctSymbol != 0 {
+			e := s
+			for flagAt(c, e, hi)&punctSymbol != 0 {
+				e++
+			}
+			for e < hi && (c.r[e] == '\r' || c.r[e] == '\n') {
+				e++
+			}
+			match(pos, e)
+			pos = e
+			continue
+		}
+		if f&cfWhitespace != 0 {
+			e := whitespaceEnd(c, pos, hi)
+			match(pos, e)
+			pos = e
+			continue
+		}
+		pos++ // unmatched: part of the gap
+	}
+	w.add(hi)
+	return w.out
+}

@@ -55,6 +55,13 @@ func TestPreTokenizers(t *testing.T) {
 		{"seed-coder", "a;\n\nb", []string{"a", ";", "\n\n", "b"}},
 		{"qwen2", "a;\n\nb", []string{"a", ";\n\n", "b"}},
 		{"kormo", "2024년", []string{"2", "0", "2", "4", "년"}},
+		// DeepSeek-V3: digits by three, CJK and kana runs, then words with
+		// an ASCII punctuation lead; digit pieces stay whole as gaps.
+		{"deepseek-v3", "Hello world", []string{"Hello", " world"}},
+		{"deepseek-v3", "12345abc", []string{"123", "45", "abc"}},
+		{"deepseek-v3", "'s (test)", []string{"'s", " (", "test", ")"}},
+		{"deepseek-v3", "東京タワー 안녕 세계", []string{"東京タワー", " 안녕", " 세계"}},
+		{"deepseek-v3", "a\u200d\u200d1", []string{"a", "\u200d\u200d", "1"}},
 		// K-EXAONE: words run on across single spaces.
 		{"exaone-moe", "오늘 날씨가  좋다!", []string{"오늘 날씨가", " ", " 좋다", "!"}},
 		{"exaone-moe", "I'm here", []string{"I", "'m", " here"}},

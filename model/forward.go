@@ -17,6 +17,9 @@ func (m *transformer) Forward(b *Batch, kv KVView, out []float32) error {
 	if m.closed {
 		return fmt.Errorf("forward: model is closed")
 	}
+	if !b.Hidden && !m.lmHead {
+		return fmt.Errorf("forward: %w", ErrNoLMHead)
+	}
 	p, err := m.plan(b, kv, out)
 	if err != nil {
 		return fmt.Errorf("forward: %w", err)

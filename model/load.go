@@ -63,6 +63,12 @@ type transformer struct {
 	tokEmbd, outNorm, output, outBias, ropeFreqs backends.Tensor
 	layers                                       []layer
 
+	// A reranker's classification head (cls.output; head.go), and whether
+	// the file has a language-model head besides.
+	cls, clsBias backends.Tensor
+	clsLabels    []string
+	lmHead       bool
+
 	adapters          []boundAdapter // LoRA adapters' files, mapped, and their tensors
 	loraOutput        []loraPair     // on the output matrix
 	loraRank, loraOut int            // the largest rank, and rows of an adapted matrix
@@ -180,6 +186,9 @@ func (m *transformer) bind(b *binder) error {
 		if m.ropeFreqs, _, err = b.optVector("rope_freqs.weight", hp.rope.NDims/2); err != nil {
 			return err
 		}
+	}
+	if err := m.bindClassifier(b); err != nil {
+		return err
 	}
 	m.layers = make([]layer, hp.NLayer)
 	for il := range m.layers {

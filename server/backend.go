@@ -67,6 +67,13 @@ type Backend struct {
 	// Embedder, when not nil, serves /v1/embeddings (nuri serve
 	// --embeddings).
 	Embedder Embedder
+	// Reranker, when not nil, serves /v1/rerank (also /rerank, /v2/rerank)
+	// and /score (nuri serve --reranking).
+	Reranker Reranker
+	// RerankTemplate is the prompt a query and a document are scored in,
+	// with {query}, {document} and optionally {instruction}: the GGUF's
+	// tokenizer.chat_template.rerank; "" means Qwen3-Reranker's.
+	RerankTemplate string
 	// Gauges, when not nil, adds gauges to /metrics at every scrape (the
 	// device's telemetry; see GaugeSource).
 	Gauges GaugeSource

@@ -90,6 +90,10 @@ func (s *Server) routes(path string) []route {
 		return []route{{method: "POST", auth: true, h: s.handleResponses}}
 	case "/v1/embeddings":
 		return []route{{method: "POST", auth: true, h: s.handleEmbeddings}}
+	case "/v1/rerank", "/rerank", "/v2/rerank":
+		return []route{{method: "POST", auth: true, h: s.handleRerank}}
+	case "/score", "/v1/score":
+		return []route{{method: "POST", auth: true, h: s.handleScore}}
 	case "/v1/models", "/models":
 		return []route{{method: "GET", auth: true, h: s.handleModels}}
 	case "/tokenize":

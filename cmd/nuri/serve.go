@@ -52,6 +52,7 @@ type serveConfig struct {
 	toolParser            chat.ToolFormat // "" : what the template shows
 	freeToolCalls         bool            // auto calls unconstrained
 	embeddings            bool            // serve /v1/embeddings
+	reranking             bool            // serve /v1/rerank and /score
 	pooling               string          // "" : the GGUF's pooling_type, else last
 	reasoning             server.Reasoning
 	thinkBudget           int    // --reasoning-budget (-1: none)
@@ -101,6 +102,8 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	toolParser := fs.String("tool-parser", "auto", "how tool calls are read from replies: auto (from the chat template), "+strings.Join(chat.ToolFormatNames(), ", "))
 	fs.BoolVar(&c.freeToolCalls, "free-tool-calls", false, "under tool_choice auto, leave the calls a model writes unconstrained (default: a call, once opened, is held to the tools' schemas)")
 	fs.BoolVar(&c.embeddings, "embeddings", false, "serve /v1/embeddings: the final hidden states, pooled and normalised")
+	fs.BoolVar(&c.reranking, "reranking", false, "serve /v1/rerank (also /rerank, /v2/rerank) and /score with a reranker such as Qwen3-Reranker: its classification head, or its yes/no answer")
+	fs.BoolVar(&c.reranking, "rerank", false, "alias of --reranking (llama-server's flag)")
 	fs.StringVar(&c.pooling, "pooling", "", "embedding pooling: last, mean or cls (default: the GGUF's pooling_type, else last)")
 	reasoning := fs.String("reasoning-parser", "auto", "split <think>…</think> off into reasoning_content: auto (when the chat template writes it), think (always), none")
 	fs.IntVar(&c.thinkBudget, "reasoning-budget", -1, "tokens a reply may think before </think> is forced (llama.cpp's flag): -1 no limit, 0 close the thinking at once; a request's thinking_budget_tokens (Anthropic's budget_tokens) wins")
@@ -457,6 +460,7 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 		return nil, nil, fmt.Errorf("read %s: %w", c.model, err)
 	}
 	mi := modelInfo(c.model, f)
+	rerankTemplate, _ := f.String("tokenizer.chat_template.rerank")
 	var sampling *sample.Params
 	if c.modelSampling {
 		p := sample.DefaultParams()
@@ -501,23 +505,37 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 		}
 	}()
 	var emb *engine.Embedder
-	if c.embeddings {
-		if emb, err = newEmbedder(c, m, dev, log); err != nil {
-			eng.Close()
-			stopLoop()
-			<-loopDone
-			return nil, nil, errors.Join(err, closeModel())
-		}
-	}
-	closeAll := func() {
-		eng.Close()
-		stopLoop()
-		<-loopDone
+	var rr *engine.Reranker
+	closePooling := func() {
 		if emb != nil {
 			if err := emb.Close(); err != nil {
 				log.Warn("close embedder", zap.Error(err))
 			}
 		}
+		if rr != nil {
+			if err := rr.Close(); err != nil {
+				log.Warn("close reranker", zap.Error(err))
+			}
+		}
+	}
+	if c.embeddings {
+		emb, err = newEmbedder(c, m, dev, log)
+	}
+	if err == nil && c.reranking {
+		rr, err = newReranker(c, m, tok, dev, log)
+	}
+	if err != nil {
+		eng.Close()
+		stopLoop()
+		<-loopDone
+		closePooling()
+		return nil, nil, errors.Join(err, closeModel())
+	}
+	closeAll := func() {
+		eng.Close()
+		stopLoop()
+		<-loopDone
+		closePooling()
 		if err := closeModel(); err != nil {
 			log.Warn("close model", zap.Error(err))
 		}
@@ -533,7 +551,37 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 	if emb != nil {
 		b.Embedder = emb
 	}
+	if rr != nil {
+		b.Reranker, b.RerankTemplate = rr, rerankTemplate
+	}
 	return b, closeAll, nil
+}
+
+// newReranker is --reranking's reranker: the file's classification head
+// (a reranker converted by llama.cpp), else the language-model head's rows
+// of the answers "yes" and "no" (Qwen3-Reranker shipped as a plain model).
+func newReranker(c *serveConfig, m model.Model, tok *tokenizer.Tokenizer, dev backends.Device, log *zap.Logger) (*engine.Reranker, error) {
+	var answers []int32
+	yes, okYes := tok.TokenID("yes")
+	no, okNo := tok.TokenID("no")
+	if okYes && okNo {
+		answers = []int32{yes, no}
+	}
+	head, fromFile, err := engine.RerankHead(m, answers)
+	if err != nil {
+		return nil, fmt.Errorf("reranking: %w", err)
+	}
+	r, err := engine.NewReranker(m, engine.EmbedderConfig{NCtx: c.eng.NCtx, KVCacheType: c.eng.KVCacheType,
+		BatchTokens: c.eng.MaxNumBatchedTokens, MaxQueued: c.eng.MaxQueuedRequests, Device: dev}, head)
+	if err != nil {
+		return nil, fmt.Errorf("reranking: %w", err)
+	}
+	from := "the file's classification head"
+	if !fromFile {
+		from = "the answers yes and no"
+	}
+	log.Info("reranking", zap.String("scores_from", from), zap.Strings("labels", head.Labels), zap.Int("max_tokens", r.MaxTokens()))
+	return r, nil
 }
 
 // newEmbedder is --embeddings' embedder: its pooling is --pooling, else

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"math"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.uber.org/zap"
+
+	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/internal/testshared"
+	"github.com/nuri-ai/nuri/model"
+	"github.com/nuri-ai/nuri/quant"
+	"github.com/nuri-ai/nuri/tokenizer"
+)
+
+// rerankerFromStories writes stories260K as llama.cpp's converter writes a
+// reranker: its lm_head replaced by the rows of two label tokens
+// (cls.output), rank pooling, the labels and a rerank template.
+func rerankerFromStories(t *testing.T, labels [2]int32, template string) string {
+	t.Helper()
+	f, err := gguf.Open(testshared.Path(t, "models", "stories260K.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out, _ := f.Tensor("output.weight")
+	rb, err := out.Type.RowBytes(int(out.Dims[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cls []byte
+	for _, id := range labels {
+		cls = append(cls, f.TensorData(out)[int(id)*rb:(int(id)+1)*rb]...)
+	}
+	tokens, _ := f.Strings("tokenizer.ggml.tokens")
+	path := filepath.Join(t.TempDir(), "stories-rerank.gguf")
+	w, err := gguf.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(w.CopyKVs(f, nil))
+	check(w.Set("llama.pooling_type", gguf.Uint32(4)))
+	check(w.Set("llama.classifier.output_labels", gguf.Strings([]string{tokens[labels[0]], tokens[labels[1]]})))
+	check(w.Set("tokenizer.chat_template.rerank", gguf.String(template)))
+	var names []string
+	for _, ti := range f.Tensors {
+		if ti.Name != "output.weight" {
+			check(w.AddTensor(ti.Name, ti.Type, ti.Dims...))
+			names = append(names, ti.Name)
+		}
+	}
+	check(w.AddTensor("cls.output.weight", out.Type, out.Dims[0], 2))
+	for _, n := range names {
+		ti, _ := f.Tensor(n)
+		check(w.WriteTensor(n, f.TensorData(ti)))
+	}
+	check(w.WriteTensor("cls.output.weight", cls))
+	check(w.Close())
+	return path
+}
+
+// TestServeRerank: nuri serve --reranking on a reranker file scores each
+// document as the original model's two label logits at the prompt's end
+// say, P(first) = 1/(1+e^(second-first)), best first.
+func TestServeRerank(t *testing.T) {
+	labels := [2]int32{393, 348} // "▁happy", "▁y"
+	const template = "Question: {query} Story: {document}"
+	path := rerankerFromStories(t, labels, template)
+	base := startServe(t, "--model", path, "--reranking")
+
+	query := "Who is happy?"
+	docs := []string{"Lily was happy.", "The dog ran to the park.", "Once upon a time"}
+	body, _ := json.Marshal(map[string]any{"query": query, "documents": docs})
+	resp, err := http.Post(base+"/v1/rerank", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, raw)
+	}
+	var got struct {
+		Results []struct {
+			Index          int     `json:"index"`
+			RelevanceScore float64 `json:"relevance_score"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(raw, &got); err != nil || len(got.Results) != len(docs) {
+		t.Fatalf("%v: %s", err, raw)
+	}
+
+	// The reference: the original model's logits, one prompt at a time.
+	orig := testshared.Path(t, "models", "stories260K.gguf")
+	tok, err := tokenizer.LoadFile(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Load(orig, model.LoadOptions{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	want := make([]float64, len(docs))
+	for i, d := range docs {
+		ids, err := tok.Encode(strings.NewReplacer("{query}", query, "{document}", d).Replace(template), true, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kv, err := model.NewSequenceView(m.Config(), len(ids), 16, quant.F16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &model.Batch{Tokens: ids, Pos: make([]int32, len(ids)), Seq: make([]int32, len(ids))}
+		for k := range ids {
+			b.Pos[k] = int32(k)
+		}
+		logits := make([]float32, m.Config().NVocab)
+		if err := m.Forward(b, kv, logits); err != nil {
+			t.Fatal(err)
+		}
+		want[i] = 1 / (1 + math.Exp(float64(logits[labels[1]]-logits[labels[0]])))
+	}
+	prev := math.Inf(1)
+	for _, r := range got.Results {
+		// float64 dot products of the head against the matmul kernels'
+		// float32 logits: 1e-5 on a probability.
+		if math.Abs(r.RelevanceScore-want[r.Index]) > 1e-5 {
+			t.Errorf("document %d: score %v, want %v", r.Index, r.RelevanceScore, want[r.Index])
+		}
+		if r.RelevanceScore > prev {
+			t.Errorf("results not best first: %s", raw)
+		}
+		prev = r.RelevanceScore
+	}
+
+	// stories260K's embedding and output matrices hold the same values
+	// (llama2.c ties them), so the head's rows are embedding rows and the
+	// file keeps a language-model head: greedy text is the original's.
+	resp, err = http.Post(base+"/v1/completions", "application/json",
+		strings.NewReader(`{"prompt": "Once upon a time", "max_tokens": 12, "temperature": 0}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var comp struct {
+		Choices []struct {
+			Text string `json:"text"`
+		} `json:"choices"`
+	}
+	if err := json.Unmarshal(raw, &comp); err != nil || len(comp.Choices) != 1 || comp.Choices[0].Text == "" ||
+		!strings.HasPrefix(storiesGreedy, "Once upon a time"+comp.Choices[0].Text) {
+		t.Errorf("completion on the tied reranker: %v: %s", err, raw)
+	}
+}
+
+// --reranking on a model that is no reranker (no head, no yes/no tokens)
+// fails at start-up, saying why.
+func TestServeRerankNeedsAHead(t *testing.T) {
+	var stderr bytes.Buffer
+	c, err := parseServe([]string{"--model", testshared.Path(t, "models", "stories260K.gguf"), "--addr", "127.0.0.1:0", "--reranking"}, &stderr)
+	if err != nil {
+		t.Fatalf("parse: %v: %s", err, stderr.String())
+	}
+	err = serveModel(context.Background(), c, zap.NewNop(), io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "reranking") || !strings.Contains(err.Error(), "classification head") {
+		t.Fatalf("serve --reranking on stories260K: %v", err)
+	}
+}

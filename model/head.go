@@ -68,6 +68,7 @@ func (m *transformer) bindClassifier(b *binder) error {
 	if _, untied := b.f.Tensor("output.weight"); !untied {
 		m.lmHead = headIsEmbedding(b.f, ti, m.clsLabels)
 	}
+	m.hp.NoLMHead = !m.lmHead
 	return nil
 }
 

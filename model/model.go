@@ -30,6 +30,10 @@ type Config struct {
 	// LoRA names the per-request adapters (LoadOptions.LoRA with a Name):
 	// Batch.LoRA's id k is LoRA[k-1].
 	LoRA []string
+	// NoLMHead: the file has no language-model head, only a reranker's
+	// classification head (Heads); Forward computes hidden states, never
+	// logits.
+	NoLMHead bool
 }
 
 // Batch is the input of one forward pass: parallel slices with one entry

@@ -14,18 +14,19 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/internal/synth"
 	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 	"github.com/nuri-ai/nuri/tokenizer"
 )
 
-// rerankerFromStories writes stories260K as llama.cpp's converter writes a
-// reranker: its lm_head replaced by the rows of two label tokens
-// (cls.output), rank pooling, the labels and a rerank template.
-func rerankerFromStories(t *testing.T, labels [2]int32, template string) string {
+// writeReranker writes the model at src as llama.cpp's converter writes a
+// reranker: its lm_head (output.weight) replaced by the rows of two label
+// tokens (cls.output), rank pooling, the labels and a rerank template.
+func writeReranker(t *testing.T, src string, labels [2]int32, template string) string {
 	t.Helper()
-	f, err := gguf.Open(testshared.Path(t, "models", "stories260K.gguf"))
+	f, err := gguf.Open(src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,9 +53,11 @@ func rerankerFromStories(t *testing.T, labels [2]int32, template string) string 
 		}
 	}
 	check(w.CopyKVs(f, nil))
-	check(w.Set("llama.pooling_type", gguf.Uint32(4)))
-	check(w.Set("llama.classifier.output_labels", gguf.Strings([]string{tokens[labels[0]], tokens[labels[1]]})))
-	check(w.Set("tokenizer.chat_template.rerank", gguf.String(template)))
+	check(w.Set(f.Arch()+".pooling_type", gguf.Uint32(4)))
+	check(w.Set(f.Arch()+".classifier.output_labels", gguf.Strings([]string{tokens[labels[0]], tokens[labels[1]]})))
+	if template != "" {
+		check(w.Set("tokenizer.chat_template.rerank", gguf.String(template)))
+	}
 	var names []string
 	for _, ti := range f.Tensors {
 		if ti.Name != "output.weight" {
@@ -78,7 +81,7 @@ func rerankerFromStories(t *testing.T, labels [2]int32, template string) string 
 func TestServeRerank(t *testing.T) {
 	labels := [2]int32{393, 348} // "▁happy", "▁y"
 	const template = "Question: {query} Story: {document}"
-	path := rerankerFromStories(t, labels, template)
+	path := writeReranker(t, testshared.Path(t, "models", "stories260K.gguf"), labels, template)
 	base := startServe(t, "--model", path, "--reranking")
 
 	query := "Who is happy?"
@@ -165,6 +168,40 @@ func TestServeRerank(t *testing.T) {
 	if err := json.Unmarshal(raw, &comp); err != nil || len(comp.Choices) != 1 || comp.Choices[0].Text == "" ||
 		!strings.HasPrefix(storiesGreedy, "Once upon a time"+comp.Choices[0].Text) {
 		t.Errorf("completion on the tied reranker: %v: %s", err, raw)
+	}
+}
+
+// A reranker whose lm_head the converter dropped (an untied model) scores
+// documents, and refuses to generate, saying why.
+func TestServeRerankUntied(t *testing.T) {
+	shape, err := synth.Lookup("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shape.Tied = false
+	src := filepath.Join(t.TempDir(), "tiny.gguf")
+	if err := synth.Write(src, synth.Options{Shape: shape, Type: "F32", Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	base := startServe(t, "--model", writeReranker(t, src, [2]int32{7, 3}, ""), "--reranking")
+	for _, c := range []struct{ path, body string }{
+		{"/v1/chat/completions", `{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}`},
+		{"/v1/completions", `{"prompt": "hi", "max_tokens": 4}`},
+		{"/v1/rerank", `{"query": "a", "documents": ["b", "c"]}`},
+	} {
+		resp, err := http.Post(base+c.path, "application/json", strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if c.path == "/v1/rerank" {
+			if resp.StatusCode != 200 {
+				t.Errorf("rerank: status %d: %s", resp.StatusCode, raw)
+			}
+		} else if resp.StatusCode != 400 || !strings.Contains(string(raw), "language-model head") {
+			t.Errorf("%s: status %d: %s", c.path, resp.StatusCode, raw)
+		}
 	}
 }
 

@@ -31,6 +31,9 @@ type archSpec struct {
 	granite bool
 	// exaone4SWA: llama.cpp's EXAONE 4 sliding-window rule (hparams.go).
 	exaone4SWA bool
+	// moe: each layer's feed-forward block is a mixture of experts
+	// (moe.go): a router picks expert_used_count of expert_count.
+	moe bool
 }
 
 type bias int
@@ -52,6 +55,8 @@ func lookupArch(name string) (archSpec, bool) {
 		return archSpec{name: name, neox: true, preNorm: true, qkvBias: biasRequired, outputBias: true}, true
 	case "qwen3":
 		return archSpec{name: name, neox: true, preNorm: true, qkNorm: true}, true
+	case "qwen3moe":
+		return archSpec{name: name, neox: true, preNorm: true, qkNorm: true, moe: true}, true
 	case "exaone":
 		return archSpec{name: name, neox: true, preNorm: true, ropeFreqs: true}, true
 	case "exaone4":
@@ -64,5 +69,5 @@ func lookupArch(name string) (archSpec, bool) {
 
 // SupportedArchs lists the general.architecture values Load accepts.
 func SupportedArchs() []string {
-	return []string{"exaone", "exaone4", "granite", "llama", "qwen2", "qwen3"}
+	return []string{"exaone", "exaone4", "granite", "llama", "qwen2", "qwen3", "qwen3moe"}
 }

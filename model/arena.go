@@ -11,13 +11,19 @@ import (
 // across passes and only grow, so steady-state decoding allocates nothing
 // on the device.
 type acts struct {
-	x, h       backends.Tensor // [n][n_embd] residual stream, normed input
-	q, k, v    backends.Tensor // [n][heads*head_dim]
-	qh, kh     backends.Tensor // the same memory as q, k viewed as one row per head
-	attn, o    backends.Tensor // [n][n_head*head_dim_v] attention output, [n][n_embd] sub-layer output
-	gate, up   backends.Tensor // [n][n_ff]
-	xOut, aOut backends.Tensor // [n_out][...] last-layer rows whose logits are wanted
-	logits     backends.Tensor // [n_out][n_vocab]
+	x, h     backends.Tensor // [n][n_embd] residual stream, normed input
+	q, k, v  backends.Tensor // [n][heads*head_dim]
+	qh, kh   backends.Tensor // the same memory as q, k viewed as one row per head
+	attn, o  backends.Tensor // [n][n_head*head_dim_v] attention output, [n][n_embd] sub-layer output
+	gate, up backends.Tensor // [n][n_ff]
+	// Mixture of experts (moe.go): router scores [n][n_expert]; per slot
+	// (k a token) the gathered input, the experts' gate, up and output,
+	// and the outputs gathered back choice by choice.
+	router         backends.Tensor
+	xs, gs, us, ys backends.Tensor
+	yj             backends.Tensor
+	xOut, aOut     backends.Tensor // [n_out][...] last-layer rows whose logits are wanted
+	logits         backends.Tensor // [n_out][n_vocab]
 	// LoRA adapters' products A·x and B·(A·x), reshaped per matrix
 	// (empty without adapters).
 	loraT, loraD backends.Tensor // [n][max rank], [n][max rows of an adapted matrix]
@@ -46,6 +52,10 @@ func (m *transformer) layout(n, nOut int) (*acts, error) {
 		{&a.xOut, "x_out", nOut, hp.NEmbd}, {&a.aOut, "attn_out", nOut, hp.NHead * hp.HeadDimV},
 		{&a.logits, "logits", nOut, hp.NVocab},
 		{&a.loraT, "lora_t", n, m.loraRank}, {&a.loraD, "lora_d", n, m.loraOut},
+		{&a.router, "router", n, hp.NExpert},
+		{&a.xs, "moe_x", n * hp.NExpertUsed, hp.NEmbd}, {&a.ys, "moe_y", n * hp.NExpertUsed, hp.NEmbd},
+		{&a.yj, "moe_y_by_choice", n * hp.NExpertUsed, hp.NEmbd},
+		{&a.gs, "moe_gate", n * hp.NExpertUsed, hp.NFFExpert}, {&a.us, "moe_up", n * hp.NExpertUsed, hp.NFFExpert},
 	}
 	total := 0
 	for _, s := range specs {

@@ -35,8 +35,12 @@ func (m *transformer) Forward(b *Batch, kv KVView, out []float32) error {
 		s.Scale(a.x, a.x, hp.embScale)
 	}
 	x := a.x
+	m.fwdErr = nil
 	for il := range m.layers {
 		x = m.block(s, il, x, a, p, kv.Cache)
+		if m.fwdErr != nil {
+			return fmt.Errorf("forward: layer %d: %w", il, m.fwdErr)
+		}
 	}
 	if b.Hidden {
 		// The lm_head's input: the final norm of the kept rows.
@@ -120,6 +124,10 @@ func (m *transformer) block(s backends.Stream, il int, x backends.Tensor, a *act
 	o := prefix(a.o, n)
 	m.residualLinear(s, x, o, L.wo, L.bo, attn, L.postAttnNorm, L.lo)
 
+	if len(L.gateExp) > 0 {
+		m.moeFFN(s, x, L, a, n)
+		return x
+	}
 	g, u := prefix(a.gate, n), prefix(a.up, n)
 	m.normLinears(s, x, L.ffnNorm, prefix(a.h, n), [3]backends.Tensor{g, u}, [3]backends.Tensor{L.gate, L.up}, [3]backends.Tensor{L.bGate, L.bUp},
 		[3][]loraPair{L.lgate, L.lup}, 2)

@@ -38,10 +38,22 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 	req("context_length", &c.NCtxTrain)
 	req("embedding_length", &c.NEmbd)
 	req("block_count", &c.NLayer)
-	req("feed_forward_length", &c.NFF)
+	if a.moe {
+		req("expert_count", &c.NExpert)
+		req("expert_used_count", &c.NExpertUsed)
+		req("expert_feed_forward_length", &c.NFFExpert)
+		// The dense size is not used; converters write it all the same.
+		c.NFF = optUint(f, p+"feed_forward_length", c.NFFExpert)
+	} else {
+		req("feed_forward_length", &c.NFF)
+	}
 	req("attention.head_count", &c.NHead)
 	if err != nil {
 		return nil, err
+	}
+	if a.moe && (c.NExpert <= 0 || c.NExpertUsed <= 0 || c.NExpertUsed > c.NExpert || c.NFFExpert <= 0) {
+		return nil, fmt.Errorf("%s: %d of %d experts of feed-forward %d a token: the counts must be positive, the used ones at most all",
+			a.name, c.NExpertUsed, c.NExpert, c.NFFExpert)
 	}
 	if c.NEmbd <= 0 || c.NLayer <= 0 || c.NHead <= 0 || c.NFF <= 0 || c.NCtxTrain <= 0 {
 		return nil, fmt.Errorf("%s: embedding %d, layers %d, heads %d, feed-forward %d, context %d: all must be positive",

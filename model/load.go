@@ -42,6 +42,9 @@ type layer struct {
 	bq, bk, bv, bo            backends.Tensor
 	gate, up, down            backends.Tensor
 	bGate, bUp, bDown         backends.Tensor
+	// Mixture of experts (moe.go): the router, and each expert's matrices.
+	router                  backends.Tensor
+	gateExp, upExp, downExp []backends.Tensor
 	// LoRA adapters' pairs on each matrix (LoadOptions.LoRA).
 	lq, lk, lv, lo, lgate, lup, ldown []loraPair
 	window                            int  // sliding window (0: full causal)
@@ -75,6 +78,8 @@ type transformer struct {
 	loraScales        [][]float32    // per-request adapters' row scales, a buffer a call, reused (rowScales)
 	loraCalls         int            // of them, used in this pass
 
+	route  routing    // the last MoE layer's choice of experts (moe.go)
+	fwdErr error      // an error a Forward met mid-pass, outside the stream's own
 	mu     sync.Mutex // one Forward at a time: the stream and scratch are shared
 	cfgMu  sync.Mutex // guards hp.LoRA, which LoadLoRA and UnloadLoRA change, for Config
 	act    arena
@@ -225,9 +230,22 @@ func (m *transformer) bindLayer(b *binder, il int) error {
 	must(&L.wk, "attn_k.weight", E, nk)
 	must(&L.wv, "attn_v.weight", E, nv)
 	must(&L.wo, "attn_output.weight", hp.NHead*hp.HeadDimV, E)
-	must(&L.gate, "ffn_gate.weight", E, F)
-	must(&L.up, "ffn_up.weight", E, F)
-	must(&L.down, "ffn_down.weight", F, E)
+	if s.moe {
+		FE, NE := hp.NFFExpert, hp.NExpert
+		must(&L.router, "ffn_gate_inp.weight", E, NE)
+		experts := func(dst *[]backends.Tensor, name string, cols, rows int) {
+			if err == nil {
+				*dst, err = b.experts(n(name), cols, rows, NE)
+			}
+		}
+		experts(&L.gateExp, "ffn_gate_exps.weight", E, FE)
+		experts(&L.upExp, "ffn_up_exps.weight", E, FE)
+		experts(&L.downExp, "ffn_down_exps.weight", FE, E)
+	} else {
+		must(&L.gate, "ffn_gate.weight", E, F)
+		must(&L.up, "ffn_up.weight", E, F)
+		must(&L.down, "ffn_down.weight", F, E)
+	}
 	if s.preNorm {
 		vec(&L.attnNorm, "attn_norm.weight", E)
 		vec(&L.ffnNorm, "ffn_norm.weight", E)

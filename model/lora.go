@@ -187,8 +187,13 @@ func (m *transformer) dropAdapter(id int32) error {
 // checkRowScaler fails when the model has per-request adapters and its
 // stream cannot scale rows one by one.
 func (m *transformer) checkRowScaler() error {
-	if _, ok := m.stream.(backends.RowScaler); len(m.hp.LoRA) > 0 && !ok {
+	_, ok := m.stream.(backends.RowScaler)
+	switch {
+	case ok:
+	case len(m.hp.LoRA) > 0:
 		return fmt.Errorf("per-request LoRA adapters %v: device %s cannot scale rows one by one: %w", m.hp.LoRA, m.dev.Name(), backends.ErrUnsupportedOp)
+	case m.hp.NExpert > 0:
+		return fmt.Errorf("mixture of experts: device %s cannot scale rows one by one (each expert's output by its weight): %w", m.dev.Name(), backends.ErrUnsupportedOp)
 	}
 	return nil
 }

@@ -27,6 +27,9 @@ type Config struct {
 	HeadDimK  int // per-head size of Q and K
 	HeadDimV  int // per-head size of V
 	NFF       int
+	// Mixture of experts (0 for dense models): NExpertUsed of NExpert
+	// feed-forward blocks of NFFExpert a token.
+	NExpert, NExpertUsed, NFFExpert int
 	// LoRA names the per-request adapters (LoadOptions.LoRA with a Name):
 	// Batch.LoRA's id k is LoRA[k-1].
 	LoRA []string

@@ -95,6 +95,46 @@ func (b *binder) bind(name string, lookup bool, dims ...int) (backends.Tensor, b
 	return t, true, nil
 }
 
+// experts binds a required 3-D tensor of n experts' matrices (ggml shape
+// [cols, rows, n]) as n matrices of their own, named name#e, so that each
+// is a matmul weight as a dense layer's is (repacked alone by devices that
+// repack).
+func (b *binder) experts(name string, cols, rows, n int) ([]backends.Tensor, error) {
+	ti, ok := b.f.Tensor(name)
+	if !ok {
+		return nil, fmt.Errorf("tensor %q: %w", name, ErrMissingTensor)
+	}
+	if !sameDims(ti.Dims, []int{cols, rows, n}) {
+		return nil, fmt.Errorf("tensor %q has shape %v, want %v: %w", name, ti.Dims, []int{cols, rows, n}, ErrBadShape)
+	}
+	if !b.dev.Supports(backends.OpMatMul, ti.Type) {
+		return nil, fmt.Errorf("tensor %q: weight type %v (%s): %w", name, ti.Type, backends.OpMatMul, backends.ErrUnsupportedOp)
+	}
+	data := b.f.TensorData(ti)
+	rb, err := ti.Type.RowBytes(cols)
+	if err != nil || data == nil || len(data) < n*rows*rb {
+		return nil, fmt.Errorf("tensor %q: no data (file closed or corrupt)", name)
+	}
+	out := make([]backends.Tensor, n)
+	owned := true
+	for e := range out {
+		part := data[e*rows*rb : (e+1)*rows*rb]
+		t, err := b.dev.Upload(fmt.Sprintf("%s#%d", name, e), ti.Type, rows, cols, part)
+		if err != nil {
+			return nil, fmt.Errorf("tensor %q expert %d: %w", name, e, err)
+		}
+		if oc, ok := b.dev.(backends.OwnCopy); !ok || !oc.OwnsCopy(t) {
+			owned = false
+		}
+		out[e] = t
+	}
+	if owned {
+		b.f.Evict(data) // the device reads its own copies from now on
+	}
+	b.used[name] = true
+	return out, nil
+}
+
 // vector binds a required F32 vector of n elements (norm weights): the
 // element-wise ops work in float32 like ggml's binary ops.
 func (b *binder) vector(name string, n int) (backends.Tensor, error) {

@@ -24,7 +24,9 @@ type ModelInfo struct {
 	// tensor once, except that the token embedding contributes one row
 	// when a separate output matrix exists (a lookup, not a matmul). With
 	// tied embeddings the embedding matrix is the output matrix and is read
-	// whole.
+	// whole. Of a mixture of experts' expert tensors (*_exps), a token
+	// reads the experts it is routed to: expert_used_count of
+	// expert_count.
 	DecodeWeightBytes uint64 `json:"decode_weight_bytes"`
 	// OutputBytes is the part of DecodeWeightBytes that is the output
 	// (lm_head) matrix.
@@ -48,6 +50,8 @@ func inspectFile(f *gguf.File, path string) (ModelInfo, error) {
 	info := ModelInfo{Path: path, Arch: f.Arch(), TypeBytes: map[string]uint64{}}
 	_, hasOutput := f.Tensor("output.weight")
 	info.Tied = !hasOutput
+	experts, _ := f.Uint32(info.Arch + ".expert_count")
+	used, _ := f.Uint32(info.Arch + ".expert_used_count")
 	matrixBytes := map[quant.Type]uint64{} // 2-D weights, for naming the file type
 	for i := range f.Tensors {
 		ti := &f.Tensors[i]
@@ -69,6 +73,8 @@ func inspectFile(f *gguf.File, path string) (ModelInfo, error) {
 		case ti.Name == "token_embd.weight" || ti.Name == "output.weight":
 			info.DecodeWeightBytes += n
 			info.OutputBytes += n
+		case strings.HasSuffix(ti.Name, "_exps.weight") && experts > 0 && used <= experts:
+			info.DecodeWeightBytes += n / uint64(experts) * uint64(used)
 		default:
 			info.DecodeWeightBytes += n
 		}

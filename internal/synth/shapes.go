@@ -23,6 +23,10 @@ type Shape struct {
 	Tied     bool    // no output.weight: the output projection reuses token_embd
 	QKNorm   bool    // per-head attn_q_norm / attn_k_norm (qwen3, exaone4)
 	PostNorm bool    // exaone4: post_attention_norm / post_ffw_norm instead of attn_norm / ffn_norm
+	// Mixture of experts (qwen3moe): Experts feed-forward blocks of
+	// ExpertFF a layer in place of the dense one, ExpertsUsed of them
+	// chosen for each token by a router (ffn_gate_inp).
+	Experts, ExpertsUsed, ExpertFF int
 }
 
 // shapeTable lists the named shapes. The hyper-parameters are those of the
@@ -40,6 +44,15 @@ func shapeTable() []Shape {
 			Vocab: 102400, Ctx: 4096, RopeBase: 1000000, Eps: 1e-5, Tied: true, QKNorm: true, PostNorm: true},
 		{Name: "exaone-2.4b", Arch: "exaone", Embd: 2560, Layers: 30, Heads: 32, KVHeads: 8, HeadDim: 80, FF: 7168,
 			Vocab: 102400, Ctx: 4096, RopeBase: 1000000, Eps: 1e-5, Tied: true},
+		// moe-tiny is tiny's qwen3moe counterpart: 4 experts, 2 a token.
+		{Name: "moe-tiny", Arch: "qwen3moe", Embd: 256, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 64, FF: 512,
+			Vocab: 512, Ctx: 512, RopeBase: 1000000, Eps: 1e-6, QKNorm: true, Experts: 4, ExpertsUsed: 2, ExpertFF: 256},
+		// Qwen3-30B-A3B's layer, 8 of its 48 layers and 32 of its 128
+		// experts (8 a token, as there): a decode step reads per layer what
+		// the full model's does, from a file (Q4_K_M, about 1.2 GB) this
+		// machine writes in minutes.
+		{Name: "qwen3moe-a3b-8l", Arch: "qwen3moe", Embd: 2048, Layers: 8, Heads: 32, KVHeads: 4, HeadDim: 128, FF: 6144,
+			Vocab: 151936, Ctx: 4096, RopeBase: 1000000, Eps: 1e-6, QKNorm: true, Experts: 32, ExpertsUsed: 8, ExpertFF: 768},
 		{Name: "qwen3-0.6b", Arch: "qwen3", Embd: 1024, Layers: 28, Heads: 16, KVHeads: 8, HeadDim: 128, FF: 3072,
 			Vocab: 151936, Ctx: 4096, RopeBase: 1000000, Eps: 1e-6, Tied: true, QKNorm: true},
 		// HyperCLOVAX-SEED-Text-Instruct-0.5B: a llama whose q width
@@ -103,9 +116,17 @@ func (s Shape) Tensors() []Tensor {
 		} else {
 			add("ffn_norm", e)
 		}
-		add("ffn_gate", e, ff)
-		add("ffn_up", e, ff)
-		add("ffn_down", ff, e)
+		if s.Experts > 0 {
+			ne, fe := uint64(s.Experts), uint64(s.ExpertFF)
+			add("ffn_gate_inp", e, ne)
+			add("ffn_gate_exps", e, fe, ne)
+			add("ffn_up_exps", e, fe, ne)
+			add("ffn_down_exps", fe, e, ne)
+		} else {
+			add("ffn_gate", e, ff)
+			add("ffn_up", e, ff)
+			add("ffn_down", ff, e)
+		}
 		if s.PostNorm {
 			add("post_ffw_norm", e)
 		}

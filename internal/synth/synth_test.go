@@ -26,6 +26,9 @@ func TestShapes(t *testing.T) {
 		{"qwen3-0.6b", 0, "0.6"},
 		{"hcx-seed-0.5b", 0, "0.5"},
 		{"tiny", 0, ""},
+		{"moe-tiny", 0, ""},
+		// 8·(2·2048 + 2048·4096·2 + 2·2048·512 + 2·128 + 2048·32 + 3·2048·768·32) + 2·151936·2048 + 2048.
+		{"qwen3moe-a3b-8l", 1981845504, ""},
 	}
 	if len(Names()) != len(cases) {
 		t.Errorf("shapes %v", Names())

@@ -77,6 +77,12 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 		{Key: a + "attention.head_count", Value: gguf.Uint32(uint32(s.Heads))},
 		{Key: a + "attention.head_count_kv", Value: gguf.Uint32(uint32(s.KVHeads))},
 	}
+	if s.Experts > 0 {
+		kv = append(kv,
+			gguf.KV{Key: a + "expert_count", Value: gguf.Uint32(uint32(s.Experts))},
+			gguf.KV{Key: a + "expert_used_count", Value: gguf.Uint32(uint32(s.ExpertsUsed))},
+			gguf.KV{Key: a + "expert_feed_forward_length", Value: gguf.Uint32(uint32(s.ExpertFF))})
+	}
 	if s.HeadDim*s.Heads != s.Embd {
 		kv = append(kv,
 			gguf.KV{Key: a + "attention.key_length", Value: gguf.Uint32(uint32(s.HeadDim))},

@@ -1,0 +1,182 @@
+package model
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/nuri-ai/nuri/backends"
+)
+
+// A mixture-of-experts feed-forward block (qwen3moe), as llama.cpp's
+// build_moe_ffn computes it with softmax gating and normalised weights:
+// the router scores every expert for each token, the k best by softmax
+// probability are kept and their probabilities rescaled to sum to 1, and
+// the block's output is the weighted sum, in the order chosen, of those
+// experts' SwiGLU feed-forward outputs.
+//
+// Here the device does every matmul: the tokens routed to an expert are
+// gathered into consecutive rows (one slot per token and choice, grouped
+// by expert), each expert's matrices run once over its rows, each slot is
+// scaled by its weight, and the slots are gathered back choice by choice
+// and summed. Only the router's scores go to the host, where the choice
+// is made. Every token's result is computed from its own rows alone, so
+// the output stays batch-invariant.
+
+// routing is one layer's choice of experts for n tokens, with the index
+// lists the device ops read. Its slices are reused from layer to layer: a
+// layer reads the router's scores back (Sync) before it routes, so the
+// previous layer's ops are done with them.
+type routing struct {
+	scores []float32 // [n][n_expert] router logits
+	probs  []float32 // one token's softmax
+	chosen []int32   // [n][k] experts, best first
+	weight []float32 // [n][k] their normalised weights
+	count  []int     // tokens per expert
+	start  []int     // each expert's first slot
+	next   []int     // each expert's next free slot, while filling
+	// Slot s (expert-major) holds token slotTok[s], scaled by slotW[s];
+	// perm[j*n+t] is the slot of token t's j-th choice.
+	slotTok []int32
+	slotW   []float32
+	perm    []int32
+}
+
+// route chooses k of ne experts for each of n tokens from r.scores and
+// fills the slot lists.
+func (r *routing) route(n, ne, k int) {
+	r.probs = grow(r.probs, ne)
+	r.chosen = grow(r.chosen, n*k)
+	r.weight = grow(r.weight, n*k)
+	for t := range n {
+		softmax(r.probs, r.scores[t*ne:(t+1)*ne])
+		chosen, w := r.chosen[t*k:(t+1)*k], r.weight[t*k:(t+1)*k]
+		topK(chosen, r.probs)
+		var sum float32
+		for j, e := range chosen {
+			w[j] = r.probs[e]
+			sum += w[j]
+		}
+		for j := range w {
+			w[j] /= sum
+		}
+	}
+	r.count = grow(r.count, ne)
+	r.start = grow(r.start, ne)
+	clear(r.count)
+	for _, e := range r.chosen[:n*k] {
+		r.count[e]++
+	}
+	off := 0
+	for e := range ne {
+		r.start[e] = off
+		off += r.count[e]
+	}
+	r.slotTok = grow(r.slotTok, n*k)
+	r.slotW = grow(r.slotW, n*k)
+	r.perm = grow(r.perm, n*k)
+	r.next = append(r.next[:0], r.start...)
+	for t := range n {
+		for j := range k {
+			e := r.chosen[t*k+j]
+			s := r.next[e]
+			r.next[e]++
+			r.slotTok[s], r.slotW[s] = int32(t), r.weight[t*k+j]
+			r.perm[j*n+t] = int32(s)
+		}
+	}
+}
+
+// softmax writes the softmax of x into p as ggml_soft_max does: float32
+// exponentials, a float64 sum.
+func softmax(p, x []float32) {
+	top := x[0]
+	for _, v := range x {
+		top = max(top, v)
+	}
+	var sum float64
+	for i, v := range x {
+		p[i] = float32(math.Exp(float64(v - top)))
+		sum += float64(p[i])
+	}
+	inv := float32(1 / sum)
+	for i := range p[:len(x)] {
+		p[i] *= inv
+	}
+}
+
+// topK writes the indices of the len(dst) largest values of p into dst,
+// largest first; on ties the lower index comes first.
+func topK(dst []int32, p []float32) {
+	for j := range dst {
+		best := int32(-1)
+		for i, v := range p {
+			if best >= 0 && v <= p[best] {
+				continue
+			}
+			taken := false
+			for _, d := range dst[:j] {
+				if d == int32(i) {
+					taken = true
+					break
+				}
+			}
+			if !taken {
+				best = int32(i)
+			}
+		}
+		dst[j] = best
+	}
+}
+
+// moeFFN adds the mixture-of-experts block's output for the n rows of the
+// stream x to x. An error reading the router's scores back is kept for
+// Forward to return.
+func (m *transformer) moeFFN(s backends.Stream, x backends.Tensor, L *layer, a *acts, n int) {
+	hp := m.hp
+	ne, k := hp.NExpert, hp.NExpertUsed
+	// The normed stream is gathered for the experts below, so it is
+	// computed on its own (a fused norm-matmul leaves h unspecified).
+	h := prefix(a.h, n)
+	s.RMSNorm(h, x, L.ffnNorm, hp.eps)
+	scores := prefix(a.router, n)
+	m.linears(s, h, [3]backends.Tensor{scores}, [3]backends.Tensor{L.router}, [3]backends.Tensor{}, 1)
+	r := &m.route
+	r.scores = grow(r.scores, n*ne)
+	s.Read(r.scores, scores)
+	if err := s.Sync(); err != nil {
+		m.fwdErr = fmt.Errorf("expert router: %w", err)
+		return
+	}
+	r.route(n, ne, k)
+	slots := n * k
+	xs := prefix(a.xs, slots)
+	s.GetRows(xs, h, r.slotTok)
+	for e := range ne {
+		c, off := r.count[e], r.start[e]
+		if c == 0 {
+			continue
+		}
+		g, u := rowRange(a.gs, off, c), rowRange(a.us, off, c)
+		m.linears(s, rowRange(a.xs, off, c), [3]backends.Tensor{g, u}, [3]backends.Tensor{L.gateExp[e], L.upExp[e]},
+			[3]backends.Tensor{}, 2)
+		s.SiLUMul(g, g, u)
+		s.MatMul(rowRange(a.ys, off, c), L.downExp[e], g)
+	}
+	ys := prefix(a.ys, slots)
+	s.(backends.RowScaler).ScaleRows(ys, ys, r.slotW[:slots])
+	byChoice := prefix(a.yj, slots)
+	s.GetRows(byChoice, ys, r.perm[:slots])
+	o := rowRange(byChoice, 0, n)
+	for j := 1; j < k; j++ {
+		s.Add(o, o, rowRange(byChoice, j*n, n))
+	}
+	m.residual(s, x, o, L.postFFNNorm)
+}
+
+// rowRange is rows [lo, lo+n) of an activation tensor (F32, in bounds by
+// construction).
+func rowRange(t backends.Tensor, lo, n int) backends.Tensor {
+	t.Off += lo * t.Cols * 4
+	t.Rows = n
+	return t
+}

@@ -1,0 +1,75 @@
+package model
+
+import (
+	"math"
+	"slices"
+	"testing"
+)
+
+// route keeps each token's k most probable experts, best first (the lower
+// index on ties), with weights that are their softmax probabilities
+// rescaled to sum to 1, and lays out the slots expert by expert.
+func TestRoute(t *testing.T) {
+	var r routing
+	// Token 0 prefers 2, then 0; token 1 scores all alike; token 2 prefers 3, then 2.
+	r.scores = []float32{
+		1, 0, 3, -1,
+		0.5, 0.5, 0.5, 0.5,
+		0, -2, 1, 4,
+	}
+	r.route(3, 4, 2)
+	if want := []int32{2, 0, 0, 1, 3, 2}; !slices.Equal(r.chosen[:6], want) {
+		t.Fatalf("chosen %v, want %v", r.chosen[:6], want)
+	}
+	w0 := 1 / (1 + math.Exp(1-3)) // e^3/(e^3+e^1)
+	w2 := 1 / (1 + math.Exp(1-4))
+	for i, want := range []float64{w0, 1 - w0, 0.5, 0.5, w2, 1 - w2} {
+		if math.Abs(float64(r.weight[i])-want) > 1e-6 {
+			t.Errorf("weight %d = %v, want %v", i, r.weight[i], want)
+		}
+	}
+	// Slots, expert by expert: expert 0 (tokens 0, 1), 1 (token 1),
+	// 2 (tokens 0, 2), 3 (token 2).
+	if want := []int{2, 1, 2, 1}; !slices.Equal(r.count[:4], want) {
+		t.Errorf("count %v, want %v", r.count[:4], want)
+	}
+	if want := []int32{0, 1, 1, 0, 2, 2}; !slices.Equal(r.slotTok[:6], want) {
+		t.Errorf("slot tokens %v, want %v", r.slotTok[:6], want)
+	}
+	// perm[j*n+t] is the slot of token t's j-th choice.
+	if want := []int32{3, 1, 5, 0, 2, 4}; !slices.Equal(r.perm[:6], want) {
+		t.Errorf("perm %v, want %v", r.perm[:6], want)
+	}
+	for s, tok := range r.slotTok[:6] {
+		// The slot's weight is its token's weight for that expert.
+		var e int32 = -1
+		for ex := range 4 {
+			if s >= r.start[ex] && s < r.start[ex]+r.count[ex] {
+				e = int32(ex)
+			}
+		}
+		j := slices.Index(r.chosen[int(tok)*2:int(tok)*2+2], e)
+		if j < 0 || r.slotW[s] != r.weight[int(tok)*2+j] || r.perm[j*3+int(tok)] != int32(s) {
+			t.Errorf("slot %d: token %d expert %d weight %v", s, tok, e, r.slotW[s])
+		}
+	}
+}
+
+func TestTopK(t *testing.T) {
+	for _, c := range []struct {
+		p    []float32
+		k    int
+		want []int32
+	}{
+		{[]float32{0.1, 0.4, 0.2, 0.3}, 2, []int32{1, 3}},
+		{[]float32{0.25, 0.25, 0.25, 0.25}, 3, []int32{0, 1, 2}},
+		{[]float32{0.5, 0.1, 0.5}, 2, []int32{0, 2}},
+		{[]float32{1}, 1, []int32{0}},
+	} {
+		dst := make([]int32, c.k)
+		topK(dst, c.p)
+		if !slices.Equal(dst, c.want) {
+			t.Errorf("topK(%v, %d) = %v, want %v", c.p, c.k, dst, c.want)
+		}
+	}
+}

@@ -1,0 +1,263 @@
+package model_test
+
+import (
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/internal/synth"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// writeDenseQwen3 writes a small dense qwen3 model (F32 weights).
+func writeDenseQwen3(t *testing.T, seed uint64) string {
+	t.Helper()
+	s := synth.Shape{Name: "qwen3-test", Arch: "qwen3", Embd: 256, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 64, FF: 256,
+		Vocab: 512, Ctx: 256, RopeBase: 1000000, Eps: 1e-6, QKNorm: true}
+	path := filepath.Join(t.TempDir(), "dense.gguf")
+	if err := synth.Write(path, synth.Options{Shape: s, Type: "F32", Seed: seed}); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// expertOf returns the bytes of expert e built from the dense matrix's
+// bytes (F32): the dense weights times scale[e].
+type expertOf func(name string, e int, dense []byte) []byte
+
+// moeFromDense rewrites the dense qwen3 model at src as a qwen3moe model of
+// ne experts (k a token) whose experts are made by mk from the dense
+// feed-forward matrices, with the router weights router(layer).
+func moeFromDense(t *testing.T, src string, ne, k int, mk expertOf, router func(il int) []float32) string {
+	t.Helper()
+	f, err := gguf.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	path := filepath.Join(t.TempDir(), "moe.gguf")
+	w, err := gguf.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, kv := range f.KV {
+		key := kv.Key
+		if strings.HasPrefix(key, "qwen3.") {
+			key = "qwen3moe." + strings.TrimPrefix(key, "qwen3.")
+		}
+		check(w.Set(key, kv.Value))
+	}
+	ff, _ := f.Int("qwen3.feed_forward_length")
+	embd, _ := f.Int("qwen3.embedding_length")
+	check(w.Set("general.architecture", gguf.String("qwen3moe")))
+	check(w.Set("qwen3moe.expert_count", gguf.Uint32(uint32(ne))))
+	check(w.Set("qwen3moe.expert_used_count", gguf.Uint32(uint32(k))))
+	check(w.Set("qwen3moe.expert_feed_forward_length", gguf.Uint32(uint32(ff))))
+	type out struct {
+		name string
+		data []byte
+	}
+	var outs []out
+	for i := range f.Tensors {
+		ti := &f.Tensors[i]
+		name, data := ti.Name, f.TensorData(ti)
+		for _, kind := range []string{"ffn_gate", "ffn_up", "ffn_down"} {
+			if !strings.HasSuffix(name, "."+kind+".weight") {
+				continue
+			}
+			var il int
+			for i, part := range strings.Split(name, ".") {
+				if i == 1 {
+					for _, c := range part {
+						il = il*10 + int(c-'0')
+					}
+				}
+			}
+			if kind == "ffn_gate" {
+				rw := router(il)
+				raw := make([]byte, 4*len(rw))
+				for i, v := range rw {
+					binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+				}
+				rn := strings.Replace(name, "ffn_gate.weight", "ffn_gate_inp.weight", 1)
+				check(w.AddTensor(rn, quant.F32, uint64(embd), uint64(ne)))
+				outs = append(outs, out{rn, raw})
+			}
+			var all []byte
+			for e := range ne {
+				all = append(all, mk(kind, e, data)...)
+			}
+			en := strings.Replace(name, kind+".weight", kind+"_exps.weight", 1)
+			dims := append(append([]uint64{}, ti.Dims...), uint64(ne))
+			check(w.AddTensor(en, ti.Type, dims...))
+			outs = append(outs, out{en, all})
+			name = ""
+		}
+		if name != "" {
+			check(w.AddTensor(name, ti.Type, ti.Dims...))
+			outs = append(outs, out{name, data})
+		}
+	}
+	for _, o := range outs {
+		check(w.WriteTensor(o.name, o.data))
+	}
+	check(w.Close())
+	return path
+}
+
+// scaled returns an F32 matrix's bytes times c.
+func scaled(data []byte, c float32) []byte {
+	out := make([]byte, len(data))
+	for i := 0; i+4 <= len(data); i += 4 {
+		v := math.Float32frombits(binary.LittleEndian.Uint32(data[i:]))
+		binary.LittleEndian.PutUint32(out[i:], math.Float32bits(v*c))
+	}
+	return out
+}
+
+// writeScaledDense rewrites the dense model with every ffn_down scaled
+// by c: the dense model a uniform mixture of scaled experts equals.
+func writeScaledDense(t *testing.T, src string, c float32) string {
+	t.Helper()
+	f, err := gguf.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	path := filepath.Join(t.TempDir(), "dense-scaled.gguf")
+	w, err := gguf.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.CopyKVs(f, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, ti := range f.Tensors {
+		if err := w.AddTensor(ti.Name, ti.Type, ti.Dims...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range f.Tensors {
+		ti := &f.Tensors[i]
+		data := f.TensorData(ti)
+		if strings.HasSuffix(ti.Name, ".ffn_down.weight") {
+			data = scaled(data, c)
+		}
+		if err := w.WriteTensor(ti.Name, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// relRMS is ‖a−b‖/‖b‖.
+func relRMS(a, b []float32) float64 {
+	var d, s float64
+	for i := range a {
+		x := float64(a[i]) - float64(b[i])
+		d += x * x
+		s += float64(b[i]) * float64(b[i])
+	}
+	return math.Sqrt(d / s)
+}
+
+var moePrompt = []int32{1, 22, 506, 217, 201, 137, 437, 489, 451, 484, 463, 291, 300, 170, 350}
+
+// TestMoEIdenticalExperts: experts that are all the dense block make the
+// mixture the dense block whatever the router chooses (the weights sum to
+// 1), so a random router's model gives the dense model's logits. F32
+// weights; the experts' weighted sum rounds (measured 1e-7 to 2.3e-6
+// relative RMS over the kernel sets), so 1e-5; a wrong expert or weight
+// gives 0.1 or more.
+func TestMoEIdenticalExperts(t *testing.T) {
+	dense := writeDenseQwen3(t, 21)
+	rng := rand.New(rand.NewPCG(5, 6))
+	path := moeFromDense(t, dense, 8, 3, func(_ string, _ int, d []byte) []byte { return d }, func(int) []float32 {
+		w := make([]float32, 256*8)
+		for i := range w {
+			w[i] = float32(rng.NormFloat64())
+		}
+		return w
+	})
+	want := teacherForce(t, loadModel(t, dense), moePrompt, len(moePrompt))
+	m := loadModel(t, path)
+	if c := m.Config(); c.Arch != "qwen3moe" || c.NExpert != 8 || c.NExpertUsed != 3 || c.NFFExpert != 256 {
+		t.Fatalf("config %+v", c)
+	}
+	for _, chunk := range []int{len(moePrompt), 4, 1} {
+		got := teacherForce(t, m, moePrompt, chunk)
+		r := relRMS(got, want)
+		t.Logf("chunks of %d: rel-RMS %.2g against the dense model", chunk, r)
+		if r > 1e-5 {
+			t.Errorf("chunks of %d: rel-RMS %.3g against the dense model", chunk, r)
+		}
+	}
+}
+
+// TestMoEUniformRouter: a zero router scores every expert alike, so each
+// token takes the first k experts (ties go to the lower index) with
+// weight 1/k each. Experts whose down matrices are the dense one times
+// 2, 2, 8, 8 with k = 2 then make the dense model with down times 2
+// (powers of two: the scaled weights and the halves are exact, so only
+// the kernels' rounding remains); the wrong experts or weights would give
+// 8 or 4 times.
+func TestMoEUniformRouter(t *testing.T) {
+	dense := writeDenseQwen3(t, 22)
+	scale := []float32{2, 2, 8, 8}
+	path := moeFromDense(t, dense, 4, 2, func(kind string, e int, d []byte) []byte {
+		if kind == "ffn_down" {
+			return scaled(d, scale[e])
+		}
+		return d
+	}, func(int) []float32 { return make([]float32, 256*4) })
+	want := teacherForce(t, loadModel(t, writeScaledDense(t, dense, 2)), moePrompt, len(moePrompt))
+	got := teacherForce(t, loadModel(t, path), moePrompt, len(moePrompt))
+	r := relRMS(got, want)
+	t.Logf("rel-RMS %.2g against the dense model with down × 2", r)
+	if r > 1e-5 {
+		t.Errorf("rel-RMS %.3g against the dense model with down × 2", r)
+	}
+}
+
+// TestMoEBatchInvariance: a token's logits are the same bits whatever
+// shares its pass (quantized experts, a random router).
+func TestMoEBatchInvariance(t *testing.T) {
+	shape, err := synth.Lookup("moe-tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "moe-tiny.gguf")
+	if err := synth.Write(path, synth.Options{Shape: shape, Type: "Q4_K_M", Seed: 4}); err != nil {
+		t.Fatal(err)
+	}
+	m := loadModel(t, path)
+	nv := m.Config().NVocab
+	whole := teacherForce(t, m, invariancePrompt, len(invariancePrompt))
+	for _, chunk := range []int{5, 1} {
+		got := teacherForce(t, m, invariancePrompt, chunk)
+		if i := firstDiff(got, whole); i >= 0 {
+			t.Errorf("chunks of %d: logit %d (row %d) = %v, whole prompt gives %v", chunk, i, i/nv, got[i], whole[i])
+		}
+	}
+	other := []int32{1, 496, 263, 188, 163, 182, 103, 275, 77, 220, 79}
+	a, b := interleaved(t, m, invariancePrompt, other)
+	if i := firstDiff(a, whole); i >= 0 {
+		t.Errorf("interleaved sequence A: logit %d differs (%v vs %v)", i, a[i], whole[i])
+	}
+	if i := firstDiff(b, teacherForce(t, m, other, len(other))); i >= 0 {
+		t.Errorf("interleaved sequence B: logit %d differs", i)
+	}
+}

@@ -39,6 +39,8 @@ type routing struct {
 	slotTok []int32
 	slotW   []float32
 	perm    []int32
+	// A one-token pass's shared gate/up call: outputs and weights.
+	dsts, ws []backends.Tensor
 }
 
 // route chooses k of ne experts for each of n tokens from r.scores and
@@ -149,18 +151,30 @@ func (m *transformer) moeFFN(s backends.Stream, x backends.Tensor, L *layer, a *
 	}
 	r.route(n, ne, k)
 	slots := n * k
-	xs := prefix(a.xs, slots)
-	s.GetRows(xs, h, r.slotTok)
-	for e := range ne {
-		c, off := r.count[e], r.start[e]
-		if c == 0 {
-			continue
+	if sm, ok := s.(backends.SharedMatMuler); ok && n == 1 {
+		// One token: its experts share its input, so their gate and up
+		// matrices go in one call (the same bits as one call each).
+		r.dsts, r.ws = r.dsts[:0], r.ws[:0]
+		for _, e := range r.chosen[:k] {
+			off := r.start[e]
+			r.dsts = append(r.dsts, rowRange(a.gs, off, 1), rowRange(a.us, off, 1))
+			r.ws = append(r.ws, L.gateExp[e], L.upExp[e])
 		}
-		g, u := rowRange(a.gs, off, c), rowRange(a.us, off, c)
-		m.linears(s, rowRange(a.xs, off, c), [3]backends.Tensor{g, u}, [3]backends.Tensor{L.gateExp[e], L.upExp[e]},
-			[3]backends.Tensor{}, 2)
-		s.SiLUMul(g, g, u)
-		s.MatMul(rowRange(a.ys, off, c), L.downExp[e], g)
+		sm.MatMulShared(r.dsts, r.ws, h)
+	} else {
+		s.GetRows(prefix(a.xs, slots), h, r.slotTok)
+		for e := range ne {
+			if c, off := r.count[e], r.start[e]; c > 0 {
+				m.linears(s, rowRange(a.xs, off, c), [3]backends.Tensor{rowRange(a.gs, off, c), rowRange(a.us, off, c)},
+					[3]backends.Tensor{L.gateExp[e], L.upExp[e]}, [3]backends.Tensor{}, 2)
+			}
+		}
+	}
+	s.SiLUMul(prefix(a.gs, slots), prefix(a.gs, slots), prefix(a.us, slots))
+	for e := range ne {
+		if c, off := r.count[e], r.start[e]; c > 0 {
+			s.MatMul(rowRange(a.ys, off, c), L.downExp[e], rowRange(a.gs, off, c))
+		}
 	}
 	ys := prefix(a.ys, slots)
 	s.(backends.RowScaler).ScaleRows(ys, ys, r.slotW[:slots])

@@ -329,11 +329,27 @@ func (s *Stream) GetRows(dst, src backends.Tensor, ids []int32) {
 		if err != nil {
 			return err
 		}
+		pw := s.dev.packedFor(src, sb)
+		if src.Type == quant.F32 && pw == nil {
+			// Activations (a mixture of experts' gathers): plain copies.
+			// (An F32 weight with a packed copy reads that copy below: its
+			// file pages may be gone.)
+			xs, err := f32s(src)
+			if err != nil {
+				return err
+			}
+			for i, id := range ids {
+				if id < 0 || int(id) >= src.Rows {
+					return fmt.Errorf("%s: row %d out of range: %w", src.Shape(), id, backends.ErrShape)
+				}
+				copy(ys[i*src.Cols:(i+1)*src.Cols], xs[int(id)*src.Cols:(int(id)+1)*src.Cols])
+			}
+			return nil
+		}
 		rb, err := src.RowBytes()
 		if err != nil {
 			return err
 		}
-		pw := s.dev.packedFor(src, sb)
 		if pw != nil {
 			s.row = grow(s.row, rb)
 		}

@@ -344,6 +344,8 @@ func TestGetRows(t *testing.T) {
 		{quant.Q4_K, 3, 256},
 		{quant.Q3_K, 18, 256},
 		{quant.F16, 2, 8},
+		{quant.F32, 6, 40},  // activations: plain copies
+		{quant.F32, 4, 256}, // an F32 table read from its packed copy
 	} {
 		t.Run(tt.typ.String(), func(t *testing.T) {
 			rb, err := tt.typ.RowBytes(tt.cols)

@@ -113,7 +113,7 @@ func (r *runner) batched(info ModelInfo, res *ModelResults) (err error) {
 		br.AvgTPS, br.StdTPS = bench.MeanStd(br.TPS)
 		br.BestTPS, br.CPUShare, br.CPUWait = slices.Max(br.TPS), cpu.share(r.threads), cpu.waitShare(r.threads)
 		br.Steps = steps.stats(B)
-		br.GOPS = 2 * float64(info.Params) * br.AvgTPS / 1e9
+		br.GOPS = 2 * float64(info.ActiveParams) * br.AvgTPS / 1e9
 		br.SimTPS = simRate(br.SimSeconds, B*n)
 		res.Batched = append(res.Batched, br)
 	}

@@ -20,6 +20,9 @@ type ModelInfo struct {
 	FileType  string `json:"file_type"`
 	SizeBytes uint64 `json:"size_bytes"` // all tensor data, as llama-bench's size
 	Params    uint64 `json:"params"`     // all tensor elements, as llama-bench's params
+	// ActiveParams are the elements a token computes with: Params, less
+	// the experts a mixture of experts does not route it to.
+	ActiveParams uint64 `json:"active_params"`
 	// DecodeWeightBytes is the weight data one decode step reads: every
 	// tensor once, except that the token embedding contributes one row
 	// when a separate output matrix exists (a lookup, not a matmul). With
@@ -61,6 +64,7 @@ func inspectFile(f *gguf.File, path string) (ModelInfo, error) {
 		}
 		info.SizeBytes += n
 		info.Params += ti.Elements()
+		info.ActiveParams += ti.Elements()
 		info.TypeBytes[ti.Type.String()] += n
 		if len(ti.Dims) >= 2 {
 			matrixBytes[ti.Type] += n
@@ -75,6 +79,7 @@ func inspectFile(f *gguf.File, path string) (ModelInfo, error) {
 			info.OutputBytes += n
 		case strings.HasSuffix(ti.Name, "_exps.weight") && experts > 0 && used <= experts:
 			info.DecodeWeightBytes += n / uint64(experts) * uint64(used)
+			info.ActiveParams -= ti.Elements() / uint64(experts) * uint64(experts-used)
 		default:
 			info.DecodeWeightBytes += n
 		}

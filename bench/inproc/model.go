@@ -219,7 +219,8 @@ type TestResult struct {
 	AvgTPS  float64   `json:"avg_ts"`
 	StdTPS  float64   `json:"stddev_ts"`
 	// GOPS is 2 × params × tokens per second at the mean t/s: the nominal
-	// operation rate (PERFORMANCE.md's prefill measure).
+	// operation rate (PERFORMANCE.md's prefill measure); a mixture of
+	// experts counts the parameters a token computes with.
 	GOPS    float64 `json:"gops"`
 	BestTPS float64 `json:"best_ts"` // the fastest repetition
 	// CPUShare is the process's CPU time during the repetitions ÷ (wall
@@ -703,7 +704,7 @@ func (t *TestResult) addRep(sp span) {
 func (t *TestResult) finish(info ModelInfo, threads int) {
 	t.AvgTPS, t.StdTPS = bench.MeanStd(t.TPS)
 	t.BestTPS = slices.Max(t.TPS)
-	t.GOPS = 2 * float64(info.Params) * t.AvgTPS / 1e9
+	t.GOPS = 2 * float64(info.ActiveParams) * t.AvgTPS / 1e9
 	t.CPUShare, t.CPUWait = t.cpu.share(threads), t.cpu.waitShare(threads)
 	t.SimTPS = simRate(t.SimSeconds, t.Tokens)
 }

@@ -140,7 +140,7 @@ func testLine(tr TestResult, res *ModelResults) string {
 	case tr.Steps != nil:
 		return genLine(tr, res.Device, res.Threads) + simNote(tr, res.Device)
 	}
-	return prefillLine(tr, res.Model.Params, res.Threads) + simNote(tr, res.Device)
+	return prefillLine(tr, res.Model, res.Threads) + simNote(tr, res.Device)
 }
 
 // simNote gives a simulator's rate in its own device time: the figure a
@@ -153,9 +153,13 @@ func simNote(tr TestResult, dev string) string {
 	return fmt.Sprintf("; simulated on %s: %.2f t/s of device time (%.3f ms a repetition)", dev, tr.SimTPS, mean*1e3)
 }
 
-func prefillLine(tr TestResult, params uint64, threads int) string {
-	return fmt.Sprintf("prefill: %s %.2f t/s = %.1f GOP/s (2 × %s params × tokens); best repetition %.2f t/s%s",
-		tr.Name, tr.AvgTPS, tr.GOPS, formatParams(params), tr.BestTPS, cpuNote(tr.CPUShare, tr.CPUWait, threads))
+func prefillLine(tr TestResult, m ModelInfo, threads int) string {
+	params := formatParams(m.ActiveParams) + " params"
+	if m.ActiveParams != m.Params {
+		params = formatParams(m.ActiveParams) + " active params"
+	}
+	return fmt.Sprintf("prefill: %s %.2f t/s = %.1f GOP/s (2 × %s × tokens); best repetition %.2f t/s%s",
+		tr.Name, tr.AvgTPS, tr.GOPS, params, tr.BestTPS, cpuNote(tr.CPUShare, tr.CPUWait, threads))
 }
 
 // stepNote gives the fastest and median single steps against the roofline.

@@ -95,6 +95,10 @@ type modelSummary struct {
 	FF        int `json:"feed_forward"`
 	Context   int `json:"context"`
 	Vocab     int `json:"vocab"`
+	// A mixture of experts: ExpertsUsed of Experts, each of ExpertFF.
+	Experts     int `json:"experts,omitempty"`
+	ExpertsUsed int `json:"experts_used,omitempty"`
+	ExpertFF    int `json:"expert_feed_forward,omitempty"`
 }
 
 type inspectKV struct {
@@ -208,7 +212,8 @@ func buildInspectReport(path string, f *gguf.File) *inspectReport {
 	s := modelSummary{
 		Layers: geti("block_count"), Embedding: geti("embedding_length"), Heads: geti("attention.head_count"),
 		KVHeads: geti("attention.head_count_kv"), FF: geti("feed_forward_length"), Context: geti("context_length"),
-		Vocab: geti("vocab_size"),
+		Vocab: geti("vocab_size"), Experts: geti("expert_count"), ExpertsUsed: geti("expert_used_count"),
+		ExpertFF: geti("expert_feed_forward_length"),
 	}
 	toks, _ := f.Strings("tokenizer.ggml.tokens")
 	if s.Vocab == 0 {
@@ -343,6 +348,9 @@ func (r *inspectReport) writeModel(p func(string, ...any)) {
 	s := r.Summary
 	p("model:\t%d layers, embedding %d, %d heads, %d KV heads, feed-forward %d, context %d, vocab %d\n",
 		s.Layers, s.Embedding, s.Heads, s.KVHeads, s.FF, s.Context, s.Vocab)
+	if s.Experts > 0 {
+		p("experts:\t%d of %d a token, feed-forward %d each\n", s.ExpertsUsed, s.Experts, s.ExpertFF)
+	}
 	t := r.Tokenizer
 	p("tokenizer:\tmodel %s, pre %s, %d tokens, %d merges, bos %s, eos %s, eot %s\n",
 		orDash(t.Model), orDash(t.Pre), t.Tokens, t.Merges, optInt(t.BOS), optInt(t.EOS), optInt(t.EOT))

@@ -17,11 +17,10 @@ type acts struct {
 	attn, o  backends.Tensor // [n][n_head*head_dim_v] attention output, [n][n_embd] sub-layer output
 	gate, up backends.Tensor // [n][n_ff]
 	// Mixture of experts (moe.go): router scores [n][n_expert]; per slot
-	// (k a token) the gathered input, the experts' gate, up and output,
-	// and the outputs gathered back choice by choice.
+	// (k a token) the gathered input (later the outputs gathered back
+	// choice by choice) and the experts' gate, up and output.
 	router         backends.Tensor
 	xs, gs, us, ys backends.Tensor
-	yj             backends.Tensor
 	xOut, aOut     backends.Tensor // [n_out][...] last-layer rows whose logits are wanted
 	logits         backends.Tensor // [n_out][n_vocab]
 	// LoRA adapters' products A·x and B·(A·x), reshaped per matrix
@@ -54,7 +53,6 @@ func (m *transformer) layout(n, nOut int) (*acts, error) {
 		{&a.loraT, "lora_t", n, m.loraRank}, {&a.loraD, "lora_d", n, m.loraOut},
 		{&a.router, "router", n, hp.NExpert},
 		{&a.xs, "moe_x", n * hp.NExpertUsed, hp.NEmbd}, {&a.ys, "moe_y", n * hp.NExpertUsed, hp.NEmbd},
-		{&a.yj, "moe_y_by_choice", n * hp.NExpertUsed, hp.NEmbd},
 		{&a.gs, "moe_gate", n * hp.NExpertUsed, hp.NFFExpert}, {&a.us, "moe_up", n * hp.NExpertUsed, hp.NFFExpert},
 	}
 	total := 0

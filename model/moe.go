@@ -179,7 +179,6 @@ func (m *transformer) moeFFN(s backends.Stream, x backends.Tensor, L *layer, a *
 	ys := prefix(a.ys, slots)
 	s.(backends.RowScaler).ScaleRows(ys, ys, r.slotW[:slots])
 	byChoice := prefix(a.xs, slots) // the experts' inputs are read by now
-
 	s.GetRows(byChoice, ys, r.perm[:slots])
 	o := rowRange(byChoice, 0, n)
 	for j := 1; j < k; j++ {

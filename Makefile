@@ -31,7 +31,7 @@ run: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./kernels/... ./tokenizer/...
 
-# Each fuzz target for FUZZTIME (the readers of what users bring first: GGUF, imatrix, KL bases, grammars, Responses, Messages and llama.cpp requests).
+# Each fuzz target for FUZZTIME (the readers of what users bring first: GGUF, imatrix, KL bases, grammars, Responses, Messages, llama.cpp and rerank requests).
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME) ./gguf/
 	$(GO) test -run '^$$' -fuzz FuzzImatrixLegacy -fuzztime $(FUZZTIME) ./gguf/
@@ -43,6 +43,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzResponsesChat -fuzztime $(FUZZTIME) ./server/
 	$(GO) test -run '^$$' -fuzz FuzzAnthropicChat -fuzztime $(FUZZTIME) ./server/
 	$(GO) test -run '^$$' -fuzz FuzzLlamaPrompts -fuzztime $(FUZZTIME) ./server/
+	$(GO) test -run '^$$' -fuzz FuzzRerank -fuzztime $(FUZZTIME) ./server/
 
 lint: vet
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -186,5 +187,47 @@ func TestScore(t *testing.T) {
 		if status, _, b := ts.do("POST", "/v1/score", body); status != 400 {
 			t.Errorf("%s: status %d: %s", body, status, b)
 		}
+	}
+}
+
+// FuzzRerank: any request body gives documents and prompts within the
+// reranker's limit, or an error that names a field; nothing panics.
+func FuzzRerank(f *testing.F) {
+	for _, s := range []string{`{"query": "q", "documents": ["a", {"text": "b"}]}`, `{"query": "", "texts": ["x"]}`,
+		`{"query": "q", "documents": [1, null, {"text": 2}]}`, `{"query": "q", "documents": ["` + strings.Repeat("x", 80) + `"], "instruction": "i"}`} {
+		f.Add([]byte(s), uint8(20))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte, limit uint8) {
+		var req rerankRequest
+		if json.Unmarshal(raw, &req) != nil {
+			return
+		}
+		docs, err := req.documents()
+		if err != nil {
+			checkNamed(t, raw, err)
+			return
+		}
+		r := &fakeReranker{maxTokens: int(limit)}
+		for _, tmpl := range []string{"", "Q:{query} D:{document}", "I:" + DefaultRerankInstruction + " {query}|{document}"} {
+			b := &Backend{Tokenizer: fakeTokenizer{}, Reranker: r, RerankTemplate: tmpl}
+			for _, d := range docs {
+				ids, err := rerankPrompt(b, req.Instruction, req.Query, d)
+				if err != nil {
+					checkNamed(t, raw, err)
+					continue
+				}
+				if len(ids) > int(limit) {
+					t.Fatalf("%s: a prompt of %d tokens for a limit of %d", raw, len(ids), limit)
+				}
+			}
+		}
+	})
+}
+
+func checkNamed(t *testing.T, raw []byte, err error) {
+	t.Helper()
+	var ae *apiError
+	if !errors.As(err, &ae) || ae.param == "" {
+		t.Fatalf("%s: error %v names no field", raw, err)
 	}
 }

@@ -32,8 +32,9 @@ type archSpec struct {
 	// exaone4SWA: llama.cpp's EXAONE 4 sliding-window rule (hparams.go).
 	exaone4SWA bool
 	// moe: each layer's feed-forward block is a mixture of experts
-	// (moe.go): a router picks expert_used_count of expert_count.
-	moe bool
+	// (moe.go): a router picks expert_used_count of expert_count;
+	// moeOptional: when the file has an expert_count (Mixtral as llama).
+	moe, moeOptional bool
 }
 
 type bias int
@@ -50,7 +51,7 @@ const (
 func lookupArch(name string) (archSpec, bool) {
 	switch name {
 	case "llama":
-		return archSpec{name: name, preNorm: true, qkvBias: biasOptional, outBias: true, ffnBias: true, ropeFreqs: true}, true
+		return archSpec{name: name, preNorm: true, qkvBias: biasOptional, outBias: true, ffnBias: true, ropeFreqs: true, moeOptional: true}, true
 	case "qwen2":
 		return archSpec{name: name, neox: true, preNorm: true, qkvBias: biasRequired, outputBias: true}, true
 	case "qwen3":

@@ -38,7 +38,10 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 	req("context_length", &c.NCtxTrain)
 	req("embedding_length", &c.NEmbd)
 	req("block_count", &c.NLayer)
-	if a.moe {
+	// llama carries Mixtral-style mixtures too: experts when the file
+	// counts them (llama.cpp's llama graph switches on ffn_gate_inp).
+	moe := a.moe || (a.moeOptional && optUint(f, p+"expert_count", 0) > 0)
+	if moe {
 		req("expert_count", &c.NExpert)
 		req("expert_used_count", &c.NExpertUsed)
 		req("expert_feed_forward_length", &c.NFFExpert)
@@ -51,7 +54,7 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.moe && (c.NExpert <= 0 || c.NExpertUsed <= 0 || c.NExpertUsed > c.NExpert || c.NFFExpert <= 0) {
+	if moe && (c.NExpert <= 0 || c.NExpertUsed <= 0 || c.NExpertUsed > c.NExpert || c.NFFExpert <= 0) {
 		return nil, fmt.Errorf("%s: %d of %d experts of feed-forward %d a token: the counts must be positive, the used ones at most all",
 			a.name, c.NExpertUsed, c.NExpert, c.NFFExpert)
 	}

@@ -230,7 +230,7 @@ func (m *transformer) bindLayer(b *binder, il int) error {
 	must(&L.wk, "attn_k.weight", E, nk)
 	must(&L.wv, "attn_v.weight", E, nv)
 	must(&L.wo, "attn_output.weight", hp.NHead*hp.HeadDimV, E)
-	if s.moe {
+	if hp.NExpert > 0 {
 		FE, NE := hp.NFFExpert, hp.NExpert
 		must(&L.router, "ffn_gate_inp.weight", E, NE)
 		experts := func(dst *[]backends.Tensor, name string, cols, rows int) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -216,22 +217,35 @@ func (e *Embedder) embedLong(ctx context.Context, tokens []int32) ([]float32, er
 }
 
 // embedPacked runs whole inputs, each a sequence with blocks of its own,
-// in one forward pass, and writes their embeddings to out.
+// in one forward pass, and writes their embeddings to out. With last-token
+// pooling, the whole blocks of a prefix every input starts with (a
+// reranker's prompt up to its query, an instruction) are computed once:
+// a sequence of their own fills them, and every input's table starts with
+// them, its own tokens after. A token's result does not depend on what
+// else is in the pass, so the embeddings are the bits they are unshared.
 func (e *Embedder) embedPacked(inputs [][]int32, out [][]float32) error {
-	nb := 0
+	shared := e.sharedPrefix(inputs)
+	sb := shared / DefaultBlockSize
+	nb := sb
 	for _, in := range inputs {
-		nb += blocksFor(len(in))
+		nb += blocksFor(len(in)) - sb
 	}
 	if err := e.reserve(nb); err != nil {
 		return err
 	}
 	e.tables = e.tables[:0]
-	segs := make([]segment, len(inputs))
-	first := 0
-	for k, in := range inputs {
-		e.tables = append(e.tables, e.blockRange(first, blocksFor(len(in))))
-		first += blocksFor(len(in))
-		segs[k] = segment{tokens: in, n: len(in)}
+	segs := make([]segment, 0, len(inputs)+1)
+	prefix := e.blockRange(0, sb)
+	first := sb
+	if sb > 0 {
+		e.tables = append(e.tables, prefix)
+		segs = append(segs, segment{tokens: inputs[0][:shared], n: shared, unpooled: true})
+	}
+	for _, in := range inputs {
+		own := blocksFor(len(in)) - sb
+		e.tables = append(e.tables, append(slices.Clip(prefix), e.blockRange(first, own)...))
+		first += own
+		segs = append(segs, segment{tokens: in[shared:], start: shared, n: len(in)})
 	}
 	rows, err := e.forward(segs)
 	if err != nil {
@@ -252,10 +266,32 @@ func (e *Embedder) embedPacked(inputs [][]int32, out [][]float32) error {
 }
 
 // segment is one sequence's tokens in a forward pass: positions start..,
-// of an input of n tokens.
+// of an input of n tokens. An unpooled segment (a shared prefix) only
+// fills the cache.
 type segment struct {
 	tokens   []int32
 	start, n int
+	unpooled bool
+}
+
+// sharedPrefix is how many leading tokens, in whole cache blocks, every
+// input of a pass starts with, when last-token pooling can share them:
+// each input keeps at least its last token to itself.
+func (e *Embedder) sharedPrefix(inputs [][]int32) int {
+	if e.cfg.Pooling != PoolLast || len(inputs) < 2 {
+		return 0
+	}
+	n := len(inputs[0]) - 1
+	for _, in := range inputs[1:] {
+		n = min(n, len(in)-1)
+		for i := range n {
+			if in[i] != inputs[0][i] {
+				n = i
+				break
+			}
+		}
+	}
+	return n / DefaultBlockSize * DefaultBlockSize
 }
 
 func blocksFor(n int) int { return (n + DefaultBlockSize - 1) / DefaultBlockSize }
@@ -305,10 +341,11 @@ func (e *Embedder) forward(segs []segment) ([]float32, error) {
 			b.Pos = append(b.Pos, int32(sg.start+i))
 			b.Seq = append(b.Seq, int32(k))
 			var want bool
-			switch e.cfg.Pooling {
-			case PoolMean:
+			switch {
+			case sg.unpooled:
+			case e.cfg.Pooling == PoolMean:
 				want = true
-			case PoolCLS:
+			case e.cfg.Pooling == PoolCLS:
 				want = i == 0
 			default:
 				want = i == len(sg.tokens)-1

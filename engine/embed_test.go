@@ -194,3 +194,53 @@ func TestEmbedBatchPacksInputs(t *testing.T) {
 		}
 	}
 }
+
+// With last-token pooling, inputs that start alike share the whole cache
+// blocks of their common prefix in a pass; each embedding keeps the bits
+// it has alone. Inputs that differ early, or that are no longer than the
+// prefix plus their last token, share less or nothing.
+func TestEmbedBatchSharesPrefix(t *testing.T) {
+	m := embedTinyModel(t)
+	prefix := make([]int32, 40)
+	for i := range prefix {
+		prefix[i] = int32(3 + i*7%200)
+	}
+	with := func(tail ...int32) []int32 { return append(slices.Clone(prefix), tail...) }
+	for _, inputs := range [][][]int32{
+		{with(5, 6, 7), with(9), with(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18), with(200)},
+		{prefix[:17], with(4), prefix[:33]},      // shared blocks capped by the shortest input
+		{with(5), append([]int32{9}, prefix...)}, // differs at once: nothing shared
+	} {
+		e, err := NewEmbedder(m, EmbedderConfig{NCtx: 128, Pooling: PoolLast})
+		if err != nil {
+			t.Fatal(err)
+		}
+		packed, err := e.EmbedBatch(context.Background(), inputs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, in := range inputs {
+			alone, err := e.Embed(context.Background(), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(alone, packed[i]) {
+				t.Errorf("input %d (%d tokens): packed with a shared prefix differs from alone", i, len(in))
+			}
+		}
+		e.Close()
+	}
+	e, _ := NewEmbedder(m, EmbedderConfig{NCtx: 128, Pooling: PoolLast})
+	defer e.Close()
+	if n := e.sharedPrefix([][]int32{with(5), with(6)}); n != 32 {
+		t.Errorf("shared prefix %d, want 32 (two whole blocks of the 40 common tokens)", n)
+	}
+	if n := e.sharedPrefix([][]int32{prefix[:17], with(4)}); n != 16 {
+		t.Errorf("shared prefix %d, want 16 (the 17-token input keeps its last)", n)
+	}
+	mean, _ := NewEmbedder(m, EmbedderConfig{NCtx: 128, Pooling: PoolMean})
+	defer mean.Close()
+	if n := mean.sharedPrefix([][]int32{with(5), with(6)}); n != 0 {
+		t.Errorf("mean pooling shared %d tokens", n)
+	}
+}

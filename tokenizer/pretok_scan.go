@@ -166,20 +166,12 @@ func (s llama3Scanner) split(c *cpText, lo, hi int, out []int32) []int32 {
 			continue
 		}
 		// <space>?[^\s\p{L}\p{N}]+[\r\n]*
-		f2 := f
-		if cp == ' ' {
-			f2 = flagAt(c, pos+1, hi)
+		tail := -1
+		if s.bareSymbols {
+			tail = 0
 		}
-		if f2&symbols == 0 && f != 0 {
-			if cp == ' ' {
-				pos++
-			}
-			for g := flagAt(c, pos, hi); g&symbols == 0 && g != 0; g = flagAt(c, pos, hi) {
-				pos++
-			}
-			for !s.bareSymbols && pos < hi && (c.r[pos] == '\r' || c.r[pos] == '\n') {
-				pos++
-			}
+		if e := symbolRun(c, pos, hi, symbols, isNewline, tail); e >= 0 {
+			pos = e
 			w.add(pos)
 			continue
 		}
@@ -325,20 +317,8 @@ func (g gpt4oScanner) split(c *cpText, lo, hi int, out []int32) []int32 {
 			continue
 		}
 		// <space>?[^\s\p{L}\p{N}]+[\r\n/]*
-		f2 := f
-		if cp == ' ' {
-			f2 = flagAt(c, pos+1, hi)
-		}
-		if f2&wsLN == 0 && f2 != 0 {
-			if cp == ' ' {
-				pos++
-			}
-			for g := flagAt(c, pos, hi); g&wsLN == 0 && g != 0; g = flagAt(c, pos, hi) {
-				pos++
-			}
-			for pos < hi && (c.r[pos] == '\r' || c.r[pos] == '\n' || c.r[pos] == '/') {
-				pos++
-			}
+		if e := symbolRun(c, pos, hi, wsLN, isNewlineOrSlash, -1); e >= 0 {
+			pos = e
 			w.add(pos)
 			continue
 		}
@@ -347,6 +327,34 @@ func (g gpt4oScanner) split(c *cpText, lo, hi int, out []int32) []int32 {
 	}
 	return w.out
 }
+
+// symbolRun matches <space>?[^\s…]+ at pos, the class excluding the flags
+// excl (whitespace among them), then up to maxTail code points for which
+// tail holds (-1: any number). It returns the end, or -1 when no run
+// starts at pos.
+func symbolRun(c *cpText, pos, hi int, excl cpFlags, tail func(rune) bool, maxTail int) int {
+	lead := c.r[pos] == ' '
+	f := c.f[pos]
+	if lead {
+		f = flagAt(c, pos+1, hi)
+	}
+	if f&excl != 0 || f == 0 {
+		return -1
+	}
+	if lead {
+		pos++
+	}
+	for g := flagAt(c, pos, hi); g&excl == 0 && g != 0; g = flagAt(c, pos, hi) {
+		pos++
+	}
+	for n := 0; n != maxTail && pos < hi && tail(c.r[pos]); n++ {
+		pos++
+	}
+	return pos
+}
+
+func isNewline(r rune) bool        { return r == '\r' || r == '\n' }
+func isNewlineOrSlash(r rune) bool { return r == '\r' || r == '\n' || r == '/' }
 
 // whitespaceEnd matches the regexes' common tail at pos:
 // \s*[\r\n]+|\s+(?!\S)|\s+, or one code point when none applies.
@@ -429,20 +437,8 @@ func (x exaoneMoEScanner) split(c *cpText, lo, hi int, out []int32) []int32 {
 			continue
 		}
 		// <space>?[^\s\p{L}\p{N}]+[\r\n/]?
-		f2 := f
-		if cp == ' ' {
-			f2 = flagAt(c, pos+1, hi)
-		}
-		if f2&wsLN == 0 && f2 != 0 {
-			if cp == ' ' {
-				pos++
-			}
-			for g := flagAt(c, pos, hi); g&wsLN == 0 && g != 0; g = flagAt(c, pos, hi) {
-				pos++
-			}
-			if pos < hi && (c.r[pos] == '\r' || c.r[pos] == '\n' || c.r[pos] == '/') {
-				pos++
-			}
+		if e := symbolRun(c, pos, hi, wsLN, isNewlineOrSlash, 1); e >= 0 {
+			pos = e
 			w.add(pos)
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nuri-ai/nuri/gguf"
 	"github.com/nuri-ai/nuri/internal/synth"
+	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/quant"
 )
 
@@ -169,17 +170,6 @@ func writeScaledDense(t *testing.T, src string, c float32) string {
 	return path
 }
 
-// relRMS is ‖a−b‖/‖b‖.
-func relRMS(a, b []float32) float64 {
-	var d, s float64
-	for i := range a {
-		x := float64(a[i]) - float64(b[i])
-		d += x * x
-		s += float64(b[i]) * float64(b[i])
-	}
-	return math.Sqrt(d / s)
-}
-
 // sameExpertsTol bounds the relative RMS between a mixture of identical
 // experts and the dense model (F32 weights): the weighted sum of k equal
 // outputs rounds, and the rounding grows through the layers. Measured 1e-7
@@ -210,7 +200,7 @@ func TestMoEIdenticalExperts(t *testing.T) {
 	}
 	for _, chunk := range []int{len(moePrompt), 4, 1} {
 		got := teacherForce(t, m, moePrompt, chunk)
-		r := relRMS(got, want)
+		r := testshared.RelRMS(got, want)
 		t.Logf("chunks of %d: rel-RMS %.2g against the dense model", chunk, r)
 		if r > sameExpertsTol {
 			t.Errorf("chunks of %d: rel-RMS %.3g against the dense model", chunk, r)
@@ -236,7 +226,7 @@ func TestMoELlama(t *testing.T) {
 	}
 	want := teacherForce(t, loadModel(t, dense), moePrompt, len(moePrompt))
 	got := teacherForce(t, m, moePrompt, len(moePrompt))
-	r := relRMS(got, want)
+	r := testshared.RelRMS(got, want)
 	t.Logf("rel-RMS %.2g against the dense llama", r)
 	if r > sameExpertsTol {
 		t.Errorf("rel-RMS %.3g against the dense llama", r)
@@ -261,7 +251,7 @@ func TestMoEUniformRouter(t *testing.T) {
 	}, func(int) []float32 { return make([]float32, 256*4) })
 	want := teacherForce(t, loadModel(t, writeScaledDense(t, dense, 2)), moePrompt, len(moePrompt))
 	got := teacherForce(t, loadModel(t, path), moePrompt, len(moePrompt))
-	r := relRMS(got, want)
+	r := testshared.RelRMS(got, want)
 	t.Logf("rel-RMS %.2g against the dense model with down × 2", r)
 	if r > 1e-5 {
 		t.Errorf("rel-RMS %.3g against the dense model with down × 2", r)

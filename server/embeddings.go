@@ -92,17 +92,24 @@ func (s *Server) handleEmbeddings(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 // embeddingBackend returns the backend when it serves embeddings under
 // model (the served model's name; a LoRA module's is refused).
 func (s *Server) embeddingBackend(model string) (*Backend, error) {
+	return s.poolingBackend(model, func(b *Backend) bool { return b.Embedder != nil }, "embeddings", "embeddings", "--embeddings")
+}
+
+// poolingBackend returns the backend when served says it serves a route
+// (what, which gives results) under model, the served model's name: a
+// LoRA module's is refused, and a server started without flag says so.
+func (s *Server) poolingBackend(model string, served func(*Backend) bool, what, results, flag string) (*Backend, error) {
 	b, err := s.backendFor()
 	if err != nil {
 		return nil, err
 	}
-	if b.Embedder == nil {
-		return nil, &apiError{err: ErrNotSupported, param: "model", msg: fmt.Sprintf("'%s' is not served for embeddings: start the server with --embeddings", s.cfg.ModelName)}
+	if !served(b) {
+		return nil, &apiError{err: ErrNotSupported, param: "model", msg: fmt.Sprintf("'%s' is not served for %s: start the server with %s", s.cfg.ModelName, what, flag)}
 	}
 	if lora, err := s.generationModel(model); err != nil {
 		return nil, err
 	} else if lora > 0 {
-		return nil, &apiError{err: ErrNotSupported, param: "model", msg: fmt.Sprintf("'%s' is a LoRA module, applied to generation only: embeddings come from '%s'", model, s.cfg.ModelName)}
+		return nil, &apiError{err: ErrNotSupported, param: "model", msg: fmt.Sprintf("'%s' is a LoRA module, applied to generation only: %s come from '%s'", model, results, s.cfg.ModelName)}
 	}
 	return b, nil
 }

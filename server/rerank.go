@@ -94,19 +94,7 @@ func rerankPrompt(b *Backend, instruction, query, doc string) ([]int32, error) {
 
 // rerankBackend returns the backend when it serves reranking under model.
 func (s *Server) rerankBackend(model string) (*Backend, error) {
-	b, err := s.backendFor()
-	if err != nil {
-		return nil, err
-	}
-	if b.Reranker == nil {
-		return nil, &apiError{err: ErrNotSupported, param: "model", msg: fmt.Sprintf("'%s' is not served for reranking: start the server with --reranking", s.cfg.ModelName)}
-	}
-	if lora, err := s.generationModel(model); err != nil {
-		return nil, err
-	} else if lora > 0 {
-		return nil, &apiError{err: ErrNotSupported, param: "model", msg: fmt.Sprintf("'%s' is a LoRA module, applied to generation only: scores come from '%s'", model, s.cfg.ModelName)}
-	}
-	return b, nil
+	return s.poolingBackend(model, func(b *Backend) bool { return b.Reranker != nil }, "reranking", "scores", "--reranking")
 }
 
 // score tokenizes each (query, document) pair and scores them, counting

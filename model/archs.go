@@ -35,6 +35,10 @@ type archSpec struct {
 	// (moe.go): a router picks expert_used_count of expert_count;
 	// moeOptional: when the file has an expert_count (Mixtral as llama).
 	moe, moeOptional bool
+	// moeRawWeights: the chosen experts' probabilities are used as they
+	// are, not rescaled to sum to 1 (qwen2moe); sharedExpert: a dense
+	// expert every token takes, scaled by a sigmoid gate (qwen2moe).
+	moeRawWeights, sharedExpert bool
 }
 
 type bias int
@@ -56,6 +60,8 @@ func lookupArch(name string) (archSpec, bool) {
 		return archSpec{name: name, neox: true, preNorm: true, qkvBias: biasRequired, outputBias: true}, true
 	case "qwen3":
 		return archSpec{name: name, neox: true, preNorm: true, qkNorm: true}, true
+	case "qwen2moe":
+		return archSpec{name: name, neox: true, preNorm: true, qkvBias: biasOptional, moe: true, moeRawWeights: true, sharedExpert: true}, true
 	case "qwen3moe":
 		return archSpec{name: name, neox: true, preNorm: true, qkNorm: true, moe: true}, true
 	case "exaone":
@@ -70,5 +76,5 @@ func lookupArch(name string) (archSpec, bool) {
 
 // SupportedArchs lists the general.architecture values Load accepts.
 func SupportedArchs() []string {
-	return []string{"exaone", "exaone4", "granite", "llama", "qwen2", "qwen3", "qwen3moe"}
+	return []string{"exaone", "exaone4", "granite", "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
 }

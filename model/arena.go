@@ -21,8 +21,10 @@ type acts struct {
 	// choice by choice) and the experts' gate, up and output.
 	router         backends.Tensor
 	xs, gs, us, ys backends.Tensor
-	xOut, aOut     backends.Tensor // [n_out][...] last-layer rows whose logits are wanted
-	logits         backends.Tensor // [n_out][n_vocab]
+	// qwen2moe's shared expert: its gate's logit [n][1], gate, up and output.
+	shLogit, shG, shU, shY backends.Tensor
+	xOut, aOut             backends.Tensor // [n_out][...] last-layer rows whose logits are wanted
+	logits                 backends.Tensor // [n_out][n_vocab]
 	// LoRA adapters' products A·x and B·(A·x), reshaped per matrix
 	// (empty without adapters).
 	loraT, loraD backends.Tensor // [n][max rank], [n][max rows of an adapted matrix]
@@ -54,6 +56,9 @@ func (m *transformer) layout(n, nOut int) (*acts, error) {
 		{&a.router, "router", n, hp.NExpert},
 		{&a.xs, "moe_x", n * hp.NExpertUsed, hp.NEmbd}, {&a.ys, "moe_y", n * hp.NExpertUsed, hp.NEmbd},
 		{&a.gs, "moe_gate", n * hp.NExpertUsed, hp.NFFExpert}, {&a.us, "moe_up", n * hp.NExpertUsed, hp.NFFExpert},
+		{&a.shLogit, "shexp_logit", n, min(hp.NFFShared, 1)},
+		{&a.shG, "shexp_gate", n, hp.NFFShared}, {&a.shU, "shexp_up", n, hp.NFFShared},
+		{&a.shY, "shexp_out", n, min(hp.NFFShared, 1) * hp.NEmbd},
 	}
 	total := 0
 	for _, s := range specs {

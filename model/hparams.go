@@ -44,9 +44,23 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 	if moe {
 		req("expert_count", &c.NExpert)
 		req("expert_used_count", &c.NExpertUsed)
-		req("expert_feed_forward_length", &c.NFFExpert)
-		// The dense size is not used; converters write it all the same.
-		c.NFF = optUint(f, p+"feed_forward_length", c.NFFExpert)
+		if a.moeOptional {
+			// Mixtral's experts are feed_forward_length wide.
+			req("feed_forward_length", &c.NFF)
+			c.NFFExpert = optUint(f, p+"expert_feed_forward_length", c.NFF)
+		} else if _, ok := f.Get(p + "expert_feed_forward_length"); ok {
+			req("expert_feed_forward_length", &c.NFFExpert)
+			c.NFF = optUint(f, p+"feed_forward_length", c.NFFExpert)
+		} else {
+			// llama.cpp's default: the dense size shared among the used experts.
+			req("feed_forward_length", &c.NFF)
+			if c.NExpertUsed > 0 {
+				c.NFFExpert = c.NFF / c.NExpertUsed
+			}
+		}
+		if a.sharedExpert {
+			c.NFFShared = optUint(f, p+"expert_shared_feed_forward_length", c.NFF)
+		}
 	} else {
 		req("feed_forward_length", &c.NFF)
 	}
@@ -54,7 +68,7 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 	if err != nil {
 		return nil, err
 	}
-	if moe && (c.NExpert <= 0 || c.NExpertUsed <= 0 || c.NExpertUsed > c.NExpert || c.NFFExpert <= 0) {
+	if moe && (c.NExpert <= 0 || c.NExpertUsed <= 0 || c.NExpertUsed > c.NExpert || c.NFFExpert <= 0 || (a.sharedExpert && c.NFFShared <= 0)) {
 		return nil, fmt.Errorf("%s: %d of %d experts of feed-forward %d a token: the counts must be positive, the used ones at most all",
 			a.name, c.NExpertUsed, c.NExpert, c.NFFExpert)
 	}

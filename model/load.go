@@ -42,9 +42,12 @@ type layer struct {
 	bq, bk, bv, bo            backends.Tensor
 	gate, up, down            backends.Tensor
 	bGate, bUp, bDown         backends.Tensor
-	// Mixture of experts (moe.go): the router, and each expert's matrices.
+	// Mixture of experts (moe.go): the router, and each expert's matrices;
+	// qwen2moe's shared expert and its gate (one row).
 	router                  backends.Tensor
 	gateExp, upExp, downExp []backends.Tensor
+	shGate, shUp, shDown    backends.Tensor
+	shGateInp               backends.Tensor
 	// LoRA adapters' pairs on each matrix (LoadOptions.LoRA).
 	lq, lk, lv, lo, lgate, lup, ldown []loraPair
 	window                            int  // sliding window (0: full causal)
@@ -241,6 +244,12 @@ func (m *transformer) bindLayer(b *binder, il int) error {
 		experts(&L.gateExp, "ffn_gate_exps.weight", E, FE)
 		experts(&L.upExp, "ffn_up_exps.weight", E, FE)
 		experts(&L.downExp, "ffn_down_exps.weight", FE, E)
+		if FS := hp.NFFShared; FS > 0 {
+			must(&L.shGateInp, "ffn_gate_inp_shexp.weight", E)
+			must(&L.shGate, "ffn_gate_shexp.weight", E, FS)
+			must(&L.shUp, "ffn_up_shexp.weight", E, FS)
+			must(&L.shDown, "ffn_down_shexp.weight", FS, E)
+		}
 	} else {
 		must(&L.gate, "ffn_gate.weight", E, F)
 		must(&L.up, "ffn_up.weight", E, F)

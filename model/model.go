@@ -28,8 +28,9 @@ type Config struct {
 	HeadDimV  int // per-head size of V
 	NFF       int
 	// Mixture of experts (0 for dense models): NExpertUsed of NExpert
-	// feed-forward blocks of NFFExpert a token.
-	NExpert, NExpertUsed, NFFExpert int
+	// feed-forward blocks of NFFExpert a token, and a shared expert of
+	// NFFShared every token takes (0: none).
+	NExpert, NExpertUsed, NFFExpert, NFFShared int
 	// LoRA names the per-request adapters (LoadOptions.LoRA with a Name):
 	// Batch.LoRA's id k is LoRA[k-1].
 	LoRA []string

@@ -7,12 +7,14 @@ import (
 	"github.com/nuri-ai/nuri/backends"
 )
 
-// A mixture-of-experts feed-forward block (qwen3moe), as llama.cpp's
-// build_moe_ffn computes it with softmax gating and normalised weights:
+// A mixture-of-experts feed-forward block (qwen3moe, Mixtral-style llama,
+// qwen2moe), as llama.cpp's build_moe_ffn computes it with softmax gating:
 // the router scores every expert for each token, the k best by softmax
-// probability are kept and their probabilities rescaled to sum to 1, and
-// the block's output is the weighted sum, in the order chosen, of those
-// experts' SwiGLU feed-forward outputs.
+// probability are kept (their probabilities rescaled to sum to 1, except
+// in qwen2moe), and the block's output is the weighted sum, in the order
+// chosen, of those experts' SwiGLU feed-forward outputs. qwen2moe adds a
+// shared expert every token takes, scaled by the sigmoid of a gate's
+// logit (llama.cpp writes the sigmoid as silu(x)/x, NaN at exactly 0).
 //
 // Here the device does every matmul: the tokens routed to an expert are
 // gathered into consecutive rows (one slot per token and choice, grouped
@@ -27,13 +29,15 @@ import (
 // layer reads the router's scores back (Sync) before it routes, so the
 // previous layer's ops are done with them.
 type routing struct {
-	scores []float32 // [n][n_expert] router logits
-	probs  []float32 // one token's softmax
-	chosen []int32   // [n][k] experts, best first
-	weight []float32 // [n][k] their normalised weights
-	count  []int     // tokens per expert
-	start  []int     // each expert's first slot
-	next   []int     // each expert's next free slot, while filling
+	scores  []float32 // [n][n_expert] router logits
+	shLogit []float32 // [n] the shared expert's gate logits
+	shScale []float32 // [n] their sigmoids
+	probs   []float32 // one token's softmax
+	chosen  []int32   // [n][k] experts, best first
+	weight  []float32 // [n][k] their normalised weights
+	count   []int     // tokens per expert
+	start   []int     // each expert's first slot
+	next    []int     // each expert's next free slot, while filling
 	// Slot s (expert-major) holds token slotTok[s], scaled by slotW[s];
 	// perm[j*n+t] is the slot of token t's j-th choice.
 	slotTok []int32
@@ -43,9 +47,10 @@ type routing struct {
 	dsts, ws []backends.Tensor
 }
 
-// route chooses k of ne experts for each of n tokens from r.scores and
-// fills the slot lists.
-func (r *routing) route(n, ne, k int) {
+// route chooses k of ne experts for each of n tokens from r.scores
+// (their weights rescaled to sum to 1 with normalize) and fills the slot
+// lists.
+func (r *routing) route(n, ne, k int, normalize bool) {
 	r.probs = grow(r.probs, ne)
 	r.chosen = grow(r.chosen, n*k)
 	r.weight = grow(r.weight, n*k)
@@ -59,7 +64,9 @@ func (r *routing) route(n, ne, k int) {
 			sum += w[j]
 		}
 		for j := range w {
-			w[j] /= sum
+			if normalize {
+				w[j] /= sum
+			}
 		}
 	}
 	r.count = grow(r.count, ne)
@@ -141,15 +148,22 @@ func (m *transformer) moeFFN(s backends.Stream, x backends.Tensor, L *layer, a *
 	h := prefix(a.h, n)
 	s.RMSNorm(h, x, L.ffnNorm, hp.eps)
 	scores := prefix(a.router, n)
-	m.linears(s, h, [3]backends.Tensor{scores}, [3]backends.Tensor{L.router}, [3]backends.Tensor{}, 1)
 	r := &m.route
 	r.scores = grow(r.scores, n*ne)
+	if L.shGateInp.Valid() {
+		logit := prefix(a.shLogit, n)
+		m.linears(s, h, [3]backends.Tensor{scores, logit}, [3]backends.Tensor{L.router, L.shGateInp}, [3]backends.Tensor{}, 2)
+		r.shLogit = grow(r.shLogit, n)
+		s.Read(r.shLogit, logit)
+	} else {
+		m.linears(s, h, [3]backends.Tensor{scores}, [3]backends.Tensor{L.router}, [3]backends.Tensor{}, 1)
+	}
 	s.Read(r.scores, scores)
 	if err := s.Sync(); err != nil {
 		m.fwdErr = fmt.Errorf("expert router: %w", err)
 		return
 	}
-	r.route(n, ne, k)
+	r.route(n, ne, k, !m.spec.moeRawWeights)
 	slots := n * k
 	if sm, ok := s.(backends.SharedMatMuler); ok && n == 1 {
 		// One token: its experts share its input, so their gate and up
@@ -183,6 +197,18 @@ func (m *transformer) moeFFN(s backends.Stream, x backends.Tensor, L *layer, a *
 	o := rowRange(byChoice, 0, n)
 	for j := 1; j < k; j++ {
 		s.Add(o, o, rowRange(byChoice, j*n, n))
+	}
+	if L.shGate.Valid() {
+		g, u, y := prefix(a.shG, n), prefix(a.shU, n), prefix(a.shY, n)
+		m.linears(s, h, [3]backends.Tensor{g, u}, [3]backends.Tensor{L.shGate, L.shUp}, [3]backends.Tensor{}, 2)
+		s.SiLUMul(g, g, u)
+		s.MatMul(y, L.shDown, g)
+		r.shScale = grow(r.shScale, n)
+		for t, l := range r.shLogit[:n] {
+			r.shScale[t] = float32(1 / (1 + math.Exp(-float64(l))))
+		}
+		s.(backends.RowScaler).ScaleRows(y, y, r.shScale)
+		s.Add(o, o, y)
 	}
 	m.residual(s, x, o, L.postFFNNorm)
 }

@@ -17,7 +17,7 @@ func TestRoute(t *testing.T) {
 		0.5, 0.5, 0.5, 0.5,
 		0, -2, 1, 4,
 	}
-	r.route(3, 4, 2)
+	r.route(3, 4, 2, true)
 	if want := []int32{2, 0, 0, 1, 3, 2}; !slices.Equal(r.chosen[:6], want) {
 		t.Fatalf("chosen %v, want %v", r.chosen[:6], want)
 	}
@@ -51,6 +51,18 @@ func TestRoute(t *testing.T) {
 		j := slices.Index(r.chosen[int(tok)*2:int(tok)*2+2], e)
 		if j < 0 || r.slotW[s] != r.weight[int(tok)*2+j] || r.perm[j*3+int(tok)] != int32(s) {
 			t.Errorf("slot %d: token %d expert %d weight %v", s, tok, e, r.slotW[s])
+		}
+	}
+}
+
+// qwen2moe keeps the chosen experts' probabilities as they are.
+func TestRouteRawWeights(t *testing.T) {
+	r := routing{scores: []float32{1, 0, 3, -1}}
+	r.route(1, 4, 2, false)
+	sum := math.Exp(1) + 1 + math.Exp(3) + math.Exp(-1)
+	for j, want := range []float64{math.Exp(3) / sum, math.Exp(1) / sum} {
+		if math.Abs(float64(r.weight[j])-want) > 1e-6 {
+			t.Errorf("weight %d = %v, want %v", j, r.weight[j], want)
 		}
 	}
 }

@@ -55,9 +55,9 @@ func moeFromDense(t *testing.T, src string, ne, k int, mk expertOf, router func(
 	arch := f.Arch()
 	ff, _ := f.Int(arch + ".feed_forward_length")
 	embd, _ := f.Int(arch + ".embedding_length")
-	to := arch
-	if arch == "qwen3" {
-		to = "qwen3moe"
+	to := map[string]string{"qwen3": "qwen3moe", "qwen2": "qwen2moe"}[arch]
+	if to == "" {
+		to = arch
 	}
 	for _, kv := range f.KV {
 		key := kv.Key
@@ -70,6 +70,9 @@ func moeFromDense(t *testing.T, src string, ne, k int, mk expertOf, router func(
 	check(w.Set(to+".expert_count", gguf.Uint32(uint32(ne))))
 	check(w.Set(to+".expert_used_count", gguf.Uint32(uint32(k))))
 	check(w.Set(to+".expert_feed_forward_length", gguf.Uint32(uint32(ff))))
+	if to == "qwen2moe" {
+		check(w.Set(to+".expert_shared_feed_forward_length", gguf.Uint32(uint32(ff))))
+	}
 	type out struct {
 		name string
 		data []byte
@@ -99,6 +102,18 @@ func moeFromDense(t *testing.T, src string, ne, k int, mk expertOf, router func(
 				rn := strings.Replace(name, "ffn_gate.weight", "ffn_gate_inp.weight", 1)
 				check(w.AddTensor(rn, quant.F32, uint64(embd), uint64(ne)))
 				outs = append(outs, out{rn, raw})
+			}
+			if to == "qwen2moe" {
+				// The shared expert is the dense block, its gate zero
+				// (sigmoid 1/2).
+				sn := strings.Replace(name, kind+".weight", kind+"_shexp.weight", 1)
+				check(w.AddTensor(sn, ti.Type, ti.Dims...))
+				outs = append(outs, out{sn, data})
+				if kind == "ffn_gate" {
+					gn := strings.Replace(name, "ffn_gate.weight", "ffn_gate_inp_shexp.weight", 1)
+					check(w.AddTensor(gn, quant.F32, uint64(embd)))
+					outs = append(outs, out{gn, make([]byte, 4*embd)})
+				}
 			}
 			var all []byte
 			for e := range ne {
@@ -230,6 +245,78 @@ func TestMoELlama(t *testing.T) {
 	t.Logf("rel-RMS %.2g against the dense llama", r)
 	if r > sameExpertsTol {
 		t.Errorf("rel-RMS %.3g against the dense llama", r)
+	}
+}
+
+// writeDenseQwen2 rewrites synth's tiny llama as a qwen2 model: NEOX RoPE
+// and (zero) q/k/v biases.
+func writeDenseQwen2(t *testing.T, seed uint64) string {
+	t.Helper()
+	f, err := gguf.Open(writeTiny(t, "F32", false, seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	path := filepath.Join(t.TempDir(), "qwen2.gguf")
+	w, err := gguf.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, kv := range f.KV {
+		check(w.Set(strings.Replace(kv.Key, "llama.", "qwen2.", 1), kv.Value))
+	}
+	check(w.Set("general.architecture", gguf.String("qwen2")))
+	zeros := map[string]int{}
+	for i := range f.Tensors {
+		ti := &f.Tensors[i]
+		check(w.AddTensor(ti.Name, ti.Type, ti.Dims...))
+		for _, p := range []string{"attn_q", "attn_k", "attn_v"} {
+			if strings.HasSuffix(ti.Name, "."+p+".weight") {
+				bn := strings.Replace(ti.Name, ".weight", ".bias", 1)
+				check(w.AddTensor(bn, quant.F32, ti.Dims[1]))
+				zeros[bn] = int(ti.Dims[1])
+			}
+		}
+	}
+	for i := range f.Tensors {
+		ti := &f.Tensors[i]
+		check(w.WriteTensor(ti.Name, f.TensorData(ti)))
+		for _, p := range []string{"attn_q", "attn_k", "attn_v"} {
+			if strings.HasSuffix(ti.Name, "."+p+".weight") {
+				bn := strings.Replace(ti.Name, ".weight", ".bias", 1)
+				check(w.WriteTensor(bn, make([]byte, 4*zeros[bn])))
+			}
+		}
+	}
+	check(w.Close())
+	return path
+}
+
+// TestMoEQwen2Shared: qwen2moe keeps the chosen experts' probabilities
+// unscaled and adds the shared expert times sigmoid(gate). A zero router
+// over 4 experts gives each of the 2 chosen 1/4, a zero shared gate 1/2:
+// with every expert and the shared one the dense block, the block is the
+// dense one exactly (rescaled weights would make it 1.5 times).
+func TestMoEQwen2Shared(t *testing.T) {
+	dense := writeDenseQwen2(t, 24)
+	path := moeFromDense(t, dense, 4, 2, func(_ string, _ int, d []byte) []byte { return d },
+		func(int) []float32 { return make([]float32, 256*4) })
+	m := loadModel(t, path)
+	if c := m.Config(); c.Arch != "qwen2moe" || c.NFFShared != 512 {
+		t.Fatalf("config %+v", c)
+	}
+	want := teacherForce(t, loadModel(t, dense), moePrompt, len(moePrompt))
+	got := teacherForce(t, m, moePrompt, len(moePrompt))
+	r := testshared.RelRMS(got, want)
+	t.Logf("rel-RMS %.2g against the dense qwen2", r)
+	if r > sameExpertsTol {
+		t.Errorf("rel-RMS %.3g against the dense qwen2", r)
 	}
 }
 

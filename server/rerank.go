@@ -48,16 +48,18 @@ func rerankPrompt(b *Backend, instruction, query, doc string) ([]int32, error) {
 		instruction = DefaultRerankInstruction
 	}
 	switch {
-	case strings.Contains(tmpl, "{instruction}"):
-		tmpl = strings.ReplaceAll(tmpl, "{instruction}", instruction)
-	case instruction == DefaultRerankInstruction:
+	case strings.Contains(tmpl, "{instruction}"), instruction == DefaultRerankInstruction:
 	case strings.Contains(tmpl, DefaultRerankInstruction):
-		tmpl = strings.ReplaceAll(tmpl, DefaultRerankInstruction, instruction)
+		// llama.cpp's converter writes the default instruction into the
+		// template: it becomes a placeholder.
+		tmpl = strings.ReplaceAll(tmpl, DefaultRerankInstruction, "{instruction}")
 	default:
 		return nil, invalidParam("instruction", "this model's rerank template takes no instruction")
 	}
+	// One pass over the template: text a request brings is never read as
+	// a placeholder.
 	render := func(doc string) string {
-		return strings.NewReplacer("{query}", query, "{document}", doc).Replace(tmpl)
+		return strings.NewReplacer("{query}", query, "{document}", doc, "{instruction}", instruction).Replace(tmpl)
 	}
 	limit := b.Reranker.MaxTokens()
 	ids, err := b.Tokenizer.Encode(render(doc), true, true)

@@ -148,6 +148,13 @@ func TestRerankDefaultTemplate(t *testing.T) {
 	if got := r2.seen[0]; got != "I:other Q:q D:d" {
 		t.Errorf("prompt %q", got)
 	}
+	// Placeholders in what a request brings stay text.
+	if status, _, b := ts2.do("POST", "/v1/rerank", `{"query": "{document}", "documents": ["{query}"], "instruction": "{query}"}`); status != 200 {
+		t.Fatalf("status %d: %s", status, b)
+	}
+	if got := r2.seen[1]; got != "I:{query} Q:{document} D:{query}" {
+		t.Errorf("prompt %q", got)
+	}
 }
 
 func TestScore(t *testing.T) {

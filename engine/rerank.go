@@ -105,9 +105,6 @@ func (r *Reranker) score(h []float32) float32 {
 	return float32(math.Exp(logits[0]-top) / sum)
 }
 
-// Labels are the head's output labels (empty when the file names none).
-func (r *Reranker) Labels() []string { return r.head.Labels }
-
 // MaxTokens is the longest input Score takes.
 func (r *Reranker) MaxTokens() int { return r.emb.cfg.NCtx }
 

@@ -3,72 +3,13 @@ package model_test
 import (
 	"errors"
 	"math"
-	"path/filepath"
 	"slices"
 	"testing"
 
-	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 )
-
-// writeReranker rewrites the GGUF at src the way llama.cpp's converter
-// writes a Qwen3-Reranker: a cls.output.weight made of the lm_head rows of
-// two label tokens, the labels, rank pooling, and (unless the head is
-// tied to the embedding) no output.weight.
-func writeReranker(t *testing.T, src string, labelIDs [2]int32) string {
-	t.Helper()
-	f, err := gguf.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tokens, _ := f.Strings("tokenizer.ggml.tokens")
-	head, tied := f.Tensor("output.weight")
-	tied = !tied
-	if tied {
-		head, _ = f.Tensor("token_embd.weight")
-	}
-	rb, err := head.Type.RowBytes(int(head.Dims[0]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := f.TensorData(head)
-	var cls []byte
-	for _, id := range labelIDs {
-		cls = append(cls, data[int(id)*rb:(int(id)+1)*rb]...)
-	}
-	path := filepath.Join(t.TempDir(), "rerank.gguf")
-	w, err := gguf.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(w.CopyKVs(f, nil))
-	must(w.Set(f.Arch()+".pooling_type", gguf.Uint32(4)))
-	must(w.Set(f.Arch()+".classifier.output_labels", gguf.Strings([]string{tokens[labelIDs[0]], tokens[labelIDs[1]]})))
-	var names []string
-	for _, ti := range f.Tensors {
-		if ti.Name == "output.weight" {
-			continue
-		}
-		must(w.AddTensor(ti.Name, ti.Type, ti.Dims...))
-		names = append(names, ti.Name)
-	}
-	must(w.AddTensor("cls.output.weight", head.Type, head.Dims[0], 2))
-	for _, n := range names {
-		ti, _ := f.Tensor(n)
-		must(w.WriteTensor(n, f.TensorData(ti)))
-	}
-	must(w.WriteTensor("cls.output.weight", cls))
-	must(w.Close())
-	return path
-}
 
 // TestRerankerHead: a reranker's head is its labels' lm_head rows; a tied
 // file keeps its logits, an untied one (whose lm_head the converter
@@ -93,7 +34,7 @@ func TestRerankerHead(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		m := loadModel(t, writeReranker(t, src, labels))
+		m := loadModel(t, testshared.WriteReranker(t, src, labels, ""))
 		h, ok, err := m.(model.Heads).ClassifierHead()
 		if err != nil || !ok {
 			t.Fatalf("tied %v: classifier head: %v %v", tied, ok, err)

@@ -2,9 +2,11 @@ package model_test
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,28 +32,25 @@ func writeDenseQwen3(t *testing.T, seed uint64) string {
 // bytes (F32): the dense weights times scale[e].
 type expertOf func(name string, e int, dense []byte) []byte
 
+// openGGUF opens path for the test's duration.
+func openGGUF(t *testing.T, path string) *gguf.File {
+	t.Helper()
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
 // moeFromDense rewrites the dense model at src as a mixture of ne experts
 // (k a token) whose experts are made by mk from the dense feed-forward
 // matrices, with the router weights router(layer): a qwen3 model becomes
-// qwen3moe, a llama stays llama (Mixtral's form).
+// qwen3moe, a qwen2 qwen2moe (with the dense block as its shared expert,
+// behind a zero gate), a llama stays llama (Mixtral's form).
 func moeFromDense(t *testing.T, src string, ne, k int, mk expertOf, router func(il int) []float32) string {
 	t.Helper()
-	f, err := gguf.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	path := filepath.Join(t.TempDir(), "moe.gguf")
-	w, err := gguf.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	check := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	f := openGGUF(t, src)
 	arch := f.Arch()
 	ff, _ := f.Int(arch + ".feed_forward_length")
 	embd, _ := f.Int(arch + ".embedding_length")
@@ -59,82 +58,57 @@ func moeFromDense(t *testing.T, src string, ne, k int, mk expertOf, router func(
 	if to == "" {
 		to = arch
 	}
+	var kvs []gguf.KV
 	for _, kv := range f.KV {
-		key := kv.Key
-		if strings.HasPrefix(key, arch+".") {
-			key = to + "." + strings.TrimPrefix(key, arch+".")
+		if rest, ok := strings.CutPrefix(kv.Key, arch+"."); ok {
+			kv.Key = to + "." + rest
 		}
-		check(w.Set(key, kv.Value))
+		kvs = append(kvs, kv)
 	}
-	check(w.Set("general.architecture", gguf.String(to)))
-	check(w.Set(to+".expert_count", gguf.Uint32(uint32(ne))))
-	check(w.Set(to+".expert_used_count", gguf.Uint32(uint32(k))))
-	check(w.Set(to+".expert_feed_forward_length", gguf.Uint32(uint32(ff))))
+	kvs = append(kvs,
+		gguf.KV{Key: "general.architecture", Value: gguf.String(to)},
+		gguf.KV{Key: to + ".expert_count", Value: gguf.Uint32(uint32(ne))},
+		gguf.KV{Key: to + ".expert_used_count", Value: gguf.Uint32(uint32(k))},
+		gguf.KV{Key: to + ".expert_feed_forward_length", Value: gguf.Uint32(uint32(ff))})
 	if to == "qwen2moe" {
-		check(w.Set(to+".expert_shared_feed_forward_length", gguf.Uint32(uint32(ff))))
+		kvs = append(kvs, gguf.KV{Key: to + ".expert_shared_feed_forward_length", Value: gguf.Uint32(uint32(ff))})
 	}
-	type out struct {
-		name string
-		data []byte
-	}
-	var outs []out
+	var outs []testshared.Tensor
 	for i := range f.Tensors {
 		ti := &f.Tensors[i]
-		name, data := ti.Name, f.TensorData(ti)
-		for _, kind := range []string{"ffn_gate", "ffn_up", "ffn_down"} {
-			if !strings.HasSuffix(name, "."+kind+".weight") {
-				continue
+		var il int
+		var kind string
+		for _, kd := range []string{"ffn_gate", "ffn_up", "ffn_down"} {
+			if strings.HasSuffix(ti.Name, "."+kd+".weight") {
+				kind = kd
+				fmt.Sscanf(ti.Name, "blk.%d.", &il)
 			}
-			var il int
-			for i, part := range strings.Split(name, ".") {
-				if i == 1 {
-					for _, c := range part {
-						il = il*10 + int(c-'0')
-					}
-				}
-			}
+		}
+		if kind == "" {
+			outs = append(outs, testshared.TensorOf(f, ti))
+			continue
+		}
+		renamed := func(suffix string) string { return strings.Replace(ti.Name, kind+".weight", suffix, 1) }
+		data := f.TensorData(ti)
+		if kind == "ffn_gate" {
+			outs = append(outs, testshared.Tensor{Name: renamed("ffn_gate_inp.weight"), Type: quant.F32,
+				Dims: []uint64{uint64(embd), uint64(ne)}, Data: f32Bytes(router(il))})
+		}
+		if to == "qwen2moe" {
+			outs = append(outs, testshared.Tensor{Name: renamed(kind + "_shexp.weight"), Type: ti.Type, Dims: ti.Dims, Data: data})
 			if kind == "ffn_gate" {
-				rw := router(il)
-				raw := make([]byte, 4*len(rw))
-				for i, v := range rw {
-					binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
-				}
-				rn := strings.Replace(name, "ffn_gate.weight", "ffn_gate_inp.weight", 1)
-				check(w.AddTensor(rn, quant.F32, uint64(embd), uint64(ne)))
-				outs = append(outs, out{rn, raw})
+				outs = append(outs, testshared.Tensor{Name: renamed("ffn_gate_inp_shexp.weight"), Type: quant.F32,
+					Dims: []uint64{uint64(embd)}, Data: make([]byte, 4*embd)})
 			}
-			if to == "qwen2moe" {
-				// The shared expert is the dense block, its gate zero
-				// (sigmoid 1/2).
-				sn := strings.Replace(name, kind+".weight", kind+"_shexp.weight", 1)
-				check(w.AddTensor(sn, ti.Type, ti.Dims...))
-				outs = append(outs, out{sn, data})
-				if kind == "ffn_gate" {
-					gn := strings.Replace(name, "ffn_gate.weight", "ffn_gate_inp_shexp.weight", 1)
-					check(w.AddTensor(gn, quant.F32, uint64(embd)))
-					outs = append(outs, out{gn, make([]byte, 4*embd)})
-				}
-			}
-			var all []byte
-			for e := range ne {
-				all = append(all, mk(kind, e, data)...)
-			}
-			en := strings.Replace(name, kind+".weight", kind+"_exps.weight", 1)
-			dims := append(append([]uint64{}, ti.Dims...), uint64(ne))
-			check(w.AddTensor(en, ti.Type, dims...))
-			outs = append(outs, out{en, all})
-			name = ""
 		}
-		if name != "" {
-			check(w.AddTensor(name, ti.Type, ti.Dims...))
-			outs = append(outs, out{name, data})
+		var all []byte
+		for e := range ne {
+			all = append(all, mk(kind, e, data)...)
 		}
+		outs = append(outs, testshared.Tensor{Name: renamed(kind + "_exps.weight"), Type: ti.Type,
+			Dims: append(slices.Clone(ti.Dims), uint64(ne)), Data: all})
 	}
-	for _, o := range outs {
-		check(w.WriteTensor(o.name, o.data))
-	}
-	check(w.Close())
-	return path
+	return testshared.WriteGGUF(t, "moe.gguf", kvs, outs)
 }
 
 // scaled returns an F32 matrix's bytes times c.
@@ -151,38 +125,16 @@ func scaled(data []byte, c float32) []byte {
 // by c: the dense model a uniform mixture of scaled experts equals.
 func writeScaledDense(t *testing.T, src string, c float32) string {
 	t.Helper()
-	f, err := gguf.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	path := filepath.Join(t.TempDir(), "dense-scaled.gguf")
-	w, err := gguf.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.CopyKVs(f, nil); err != nil {
-		t.Fatal(err)
-	}
-	for _, ti := range f.Tensors {
-		if err := w.AddTensor(ti.Name, ti.Type, ti.Dims...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	f := openGGUF(t, src)
+	var outs []testshared.Tensor
 	for i := range f.Tensors {
-		ti := &f.Tensors[i]
-		data := f.TensorData(ti)
-		if strings.HasSuffix(ti.Name, ".ffn_down.weight") {
-			data = scaled(data, c)
+		o := testshared.TensorOf(f, &f.Tensors[i])
+		if strings.HasSuffix(o.Name, ".ffn_down.weight") {
+			o.Data = scaled(o.Data, c)
 		}
-		if err := w.WriteTensor(ti.Name, data); err != nil {
-			t.Fatal(err)
-		}
+		outs = append(outs, o)
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return testshared.WriteGGUF(t, "dense-scaled.gguf", f.KV, outs)
 }
 
 // sameExpertsTol bounds the relative RMS between a mixture of identical
@@ -252,50 +204,25 @@ func TestMoELlama(t *testing.T) {
 // and (zero) q/k/v biases.
 func writeDenseQwen2(t *testing.T, seed uint64) string {
 	t.Helper()
-	f, err := gguf.Open(writeTiny(t, "F32", false, seed))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	path := filepath.Join(t.TempDir(), "qwen2.gguf")
-	w, err := gguf.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	check := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	f := openGGUF(t, writeTiny(t, "F32", false, seed))
+	var kvs []gguf.KV
 	for _, kv := range f.KV {
-		check(w.Set(strings.Replace(kv.Key, "llama.", "qwen2.", 1), kv.Value))
+		kv.Key = strings.Replace(kv.Key, "llama.", "qwen2.", 1)
+		kvs = append(kvs, kv)
 	}
-	check(w.Set("general.architecture", gguf.String("qwen2")))
-	zeros := map[string]int{}
+	kvs = append(kvs, gguf.KV{Key: "general.architecture", Value: gguf.String("qwen2")})
+	var outs []testshared.Tensor
 	for i := range f.Tensors {
 		ti := &f.Tensors[i]
-		check(w.AddTensor(ti.Name, ti.Type, ti.Dims...))
+		outs = append(outs, testshared.TensorOf(f, ti))
 		for _, p := range []string{"attn_q", "attn_k", "attn_v"} {
 			if strings.HasSuffix(ti.Name, "."+p+".weight") {
-				bn := strings.Replace(ti.Name, ".weight", ".bias", 1)
-				check(w.AddTensor(bn, quant.F32, ti.Dims[1]))
-				zeros[bn] = int(ti.Dims[1])
+				outs = append(outs, testshared.Tensor{Name: strings.Replace(ti.Name, ".weight", ".bias", 1), Type: quant.F32,
+					Dims: ti.Dims[1:2], Data: make([]byte, 4*ti.Dims[1])})
 			}
 		}
 	}
-	for i := range f.Tensors {
-		ti := &f.Tensors[i]
-		check(w.WriteTensor(ti.Name, f.TensorData(ti)))
-		for _, p := range []string{"attn_q", "attn_k", "attn_v"} {
-			if strings.HasSuffix(ti.Name, "."+p+".weight") {
-				bn := strings.Replace(ti.Name, ".weight", ".bias", 1)
-				check(w.WriteTensor(bn, make([]byte, 4*zeros[bn])))
-			}
-		}
-	}
-	check(w.Close())
-	return path
+	return testshared.WriteGGUF(t, "qwen2.gguf", kvs, outs)
 }
 
 // TestMoEQwen2Shared: qwen2moe keeps the chosen experts' probabilities

@@ -13,7 +13,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/nuri-ai/nuri/gguf"
 	"github.com/nuri-ai/nuri/internal/synth"
 	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/model"
@@ -21,67 +20,13 @@ import (
 	"github.com/nuri-ai/nuri/tokenizer"
 )
 
-// writeReranker writes the model at src as llama.cpp's converter writes a
-// reranker: its lm_head (output.weight) replaced by the rows of two label
-// tokens (cls.output), rank pooling, the labels and a rerank template.
-func writeReranker(t *testing.T, src string, labels [2]int32, template string) string {
-	t.Helper()
-	f, err := gguf.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	out, _ := f.Tensor("output.weight")
-	rb, err := out.Type.RowBytes(int(out.Dims[0]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cls []byte
-	for _, id := range labels {
-		cls = append(cls, f.TensorData(out)[int(id)*rb:(int(id)+1)*rb]...)
-	}
-	tokens, _ := f.Strings("tokenizer.ggml.tokens")
-	path := filepath.Join(t.TempDir(), "stories-rerank.gguf")
-	w, err := gguf.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	check := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	check(w.CopyKVs(f, nil))
-	check(w.Set(f.Arch()+".pooling_type", gguf.Uint32(4)))
-	check(w.Set(f.Arch()+".classifier.output_labels", gguf.Strings([]string{tokens[labels[0]], tokens[labels[1]]})))
-	if template != "" {
-		check(w.Set("tokenizer.chat_template.rerank", gguf.String(template)))
-	}
-	var names []string
-	for _, ti := range f.Tensors {
-		if ti.Name != "output.weight" {
-			check(w.AddTensor(ti.Name, ti.Type, ti.Dims...))
-			names = append(names, ti.Name)
-		}
-	}
-	check(w.AddTensor("cls.output.weight", out.Type, out.Dims[0], 2))
-	for _, n := range names {
-		ti, _ := f.Tensor(n)
-		check(w.WriteTensor(n, f.TensorData(ti)))
-	}
-	check(w.WriteTensor("cls.output.weight", cls))
-	check(w.Close())
-	return path
-}
-
 // TestServeRerank: nuri serve --reranking on a reranker file scores each
 // document as the original model's two label logits at the prompt's end
 // say, P(first) = 1/(1+e^(second-first)), best first.
 func TestServeRerank(t *testing.T) {
 	labels := [2]int32{393, 348} // "▁happy", "▁y"
 	const template = "Question: {query} Story: {document}"
-	path := writeReranker(t, testshared.Path(t, "models", "stories260K.gguf"), labels, template)
+	path := testshared.WriteReranker(t, testshared.Path(t, "models", "stories260K.gguf"), labels, template)
 	base := startServe(t, "--model", path, "--reranking")
 
 	query := "Who is happy?"
@@ -183,7 +128,7 @@ func TestServeRerankUntied(t *testing.T) {
 	if err := synth.Write(src, synth.Options{Shape: shape, Type: "F32", Seed: 3}); err != nil {
 		t.Fatal(err)
 	}
-	base := startServe(t, "--model", writeReranker(t, src, [2]int32{7, 3}, ""), "--reranking")
+	base := startServe(t, "--model", testshared.WriteReranker(t, src, [2]int32{7, 3}, ""), "--reranking")
 	for _, c := range []struct{ path, body string }{
 		{"/v1/chat/completions", `{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}`},
 		{"/v1/completions", `{"prompt": "hi", "max_tokens": 4}`},

@@ -20,25 +20,30 @@ var invariancePrompt = []int32{1, 22, 506, 217, 201, 137, 437, 489, 451, 484, 46
 func TestBatchInvariance(t *testing.T) {
 	for _, name := range []string{"llama-Q4_0.gguf", "qwen3-Q4_K_M.gguf", "llama-F16.gguf"} {
 		t.Run(name, func(t *testing.T) {
-			m := loadModel(t, filepath.Join(testshared.Path(t, "testdata", "golden"), name))
-			nv := m.Config().NVocab
-			whole := teacherForce(t, m, invariancePrompt, len(invariancePrompt))
-			for _, chunk := range []int{5, 1} {
-				got := teacherForce(t, m, invariancePrompt, chunk)
-				if i := firstDiff(got, whole); i >= 0 {
-					t.Errorf("chunks of %d: logit %d (row %d) = %v, whole prompt gives %v", chunk, i, i/nv, got[i], whole[i])
-				}
-			}
-			other := []int32{1, 496, 263, 188, 163, 182, 103, 275, 77, 220, 79}
-			a, b := interleaved(t, m, invariancePrompt, other)
-			if i := firstDiff(a, whole); i >= 0 {
-				t.Errorf("interleaved sequence A: logit %d differs (%v vs %v)", i, a[i], whole[i])
-			}
-			alone := teacherForce(t, m, other, len(other))
-			if i := firstDiff(b, alone); i >= 0 {
-				t.Errorf("interleaved sequence B: logit %d differs (%v vs %v)", i, b[i], alone[i])
-			}
+			checkBatchInvariance(t, loadModel(t, filepath.Join(testshared.Path(t, "testdata", "golden"), name)))
 		})
+	}
+}
+
+// checkBatchInvariance runs TestBatchInvariance's comparisons on m.
+func checkBatchInvariance(t *testing.T, m model.Model) {
+	t.Helper()
+	nv := m.Config().NVocab
+	whole := teacherForce(t, m, invariancePrompt, len(invariancePrompt))
+	for _, chunk := range []int{5, 1} {
+		got := teacherForce(t, m, invariancePrompt, chunk)
+		if i := firstDiff(got, whole); i >= 0 {
+			t.Errorf("chunks of %d: logit %d (row %d) = %v, whole prompt gives %v", chunk, i, i/nv, got[i], whole[i])
+		}
+	}
+	other := []int32{1, 496, 263, 188, 163, 182, 103, 275, 77, 220, 79}
+	a, b := interleaved(t, m, invariancePrompt, other)
+	if i := firstDiff(a, whole); i >= 0 {
+		t.Errorf("interleaved sequence A: logit %d differs (%v vs %v)", i, a[i], whole[i])
+	}
+	alone := teacherForce(t, m, other, len(other))
+	if i := firstDiff(b, alone); i >= 0 {
+		t.Errorf("interleaved sequence B: logit %d differs (%v vs %v)", i, b[i], alone[i])
 	}
 }
 

@@ -283,21 +283,5 @@ func TestMoEBatchInvariance(t *testing.T) {
 	if err := synth.Write(path, synth.Options{Shape: shape, Type: "Q4_K_M", Seed: 4}); err != nil {
 		t.Fatal(err)
 	}
-	m := loadModel(t, path)
-	nv := m.Config().NVocab
-	whole := teacherForce(t, m, invariancePrompt, len(invariancePrompt))
-	for _, chunk := range []int{5, 1} {
-		got := teacherForce(t, m, invariancePrompt, chunk)
-		if i := firstDiff(got, whole); i >= 0 {
-			t.Errorf("chunks of %d: logit %d (row %d) = %v, whole prompt gives %v", chunk, i, i/nv, got[i], whole[i])
-		}
-	}
-	other := []int32{1, 496, 263, 188, 163, 182, 103, 275, 77, 220, 79}
-	a, b := interleaved(t, m, invariancePrompt, other)
-	if i := firstDiff(a, whole); i >= 0 {
-		t.Errorf("interleaved sequence A: logit %d differs (%v vs %v)", i, a[i], whole[i])
-	}
-	if i := firstDiff(b, teacherForce(t, m, other, len(other))); i >= 0 {
-		t.Errorf("interleaved sequence B: logit %d differs", i)
-	}
+	checkBatchInvariance(t, loadModel(t, path))
 }

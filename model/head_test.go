@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/nuri-ai/nuri/internal/testshared"
+	"github.com/nuri-ai/nuri/internal/testgguf"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 )
@@ -34,7 +34,7 @@ func TestRerankerHead(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		m := loadModel(t, testshared.WriteReranker(t, src, labels, ""))
+		m := loadModel(t, testgguf.WriteReranker(t, src, labels, ""))
 		h, ok, err := m.(model.Heads).ClassifierHead()
 		if err != nil || !ok {
 			t.Fatalf("tied %v: classifier head: %v %v", tied, ok, err)

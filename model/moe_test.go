@@ -12,6 +12,7 @@ import (
 
 	"github.com/nuri-ai/nuri/gguf"
 	"github.com/nuri-ai/nuri/internal/synth"
+	"github.com/nuri-ai/nuri/internal/testgguf"
 	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/quant"
 )
@@ -73,7 +74,7 @@ func moeFromDense(t *testing.T, src string, ne, k int, mk expertOf, router func(
 	if to == "qwen2moe" {
 		kvs = append(kvs, gguf.KV{Key: to + ".expert_shared_feed_forward_length", Value: gguf.Uint32(uint32(ff))})
 	}
-	var outs []testshared.Tensor
+	var outs []testgguf.Tensor
 	for i := range f.Tensors {
 		ti := &f.Tensors[i]
 		var il int
@@ -85,19 +86,19 @@ func moeFromDense(t *testing.T, src string, ne, k int, mk expertOf, router func(
 			}
 		}
 		if kind == "" {
-			outs = append(outs, testshared.TensorOf(f, ti))
+			outs = append(outs, testgguf.TensorOf(f, ti))
 			continue
 		}
 		renamed := func(suffix string) string { return strings.Replace(ti.Name, kind+".weight", suffix, 1) }
 		data := f.TensorData(ti)
 		if kind == "ffn_gate" {
-			outs = append(outs, testshared.Tensor{Name: renamed("ffn_gate_inp.weight"), Type: quant.F32,
+			outs = append(outs, testgguf.Tensor{Name: renamed("ffn_gate_inp.weight"), Type: quant.F32,
 				Dims: []uint64{uint64(embd), uint64(ne)}, Data: f32Bytes(router(il))})
 		}
 		if to == "qwen2moe" {
-			outs = append(outs, testshared.Tensor{Name: renamed(kind + "_shexp.weight"), Type: ti.Type, Dims: ti.Dims, Data: data})
+			outs = append(outs, testgguf.Tensor{Name: renamed(kind + "_shexp.weight"), Type: ti.Type, Dims: ti.Dims, Data: data})
 			if kind == "ffn_gate" {
-				outs = append(outs, testshared.Tensor{Name: renamed("ffn_gate_inp_shexp.weight"), Type: quant.F32,
+				outs = append(outs, testgguf.Tensor{Name: renamed("ffn_gate_inp_shexp.weight"), Type: quant.F32,
 					Dims: []uint64{uint64(embd)}, Data: make([]byte, 4*embd)})
 			}
 		}
@@ -105,10 +106,10 @@ func moeFromDense(t *testing.T, src string, ne, k int, mk expertOf, router func(
 		for e := range ne {
 			all = append(all, mk(kind, e, data)...)
 		}
-		outs = append(outs, testshared.Tensor{Name: renamed(kind + "_exps.weight"), Type: ti.Type,
+		outs = append(outs, testgguf.Tensor{Name: renamed(kind + "_exps.weight"), Type: ti.Type,
 			Dims: append(slices.Clone(ti.Dims), uint64(ne)), Data: all})
 	}
-	return testshared.WriteGGUF(t, "moe.gguf", kvs, outs)
+	return testgguf.WriteGGUF(t, "moe.gguf", kvs, outs)
 }
 
 // scaled returns an F32 matrix's bytes times c.
@@ -126,15 +127,15 @@ func scaled(data []byte, c float32) []byte {
 func writeScaledDense(t *testing.T, src string, c float32) string {
 	t.Helper()
 	f := openGGUF(t, src)
-	var outs []testshared.Tensor
+	var outs []testgguf.Tensor
 	for i := range f.Tensors {
-		o := testshared.TensorOf(f, &f.Tensors[i])
+		o := testgguf.TensorOf(f, &f.Tensors[i])
 		if strings.HasSuffix(o.Name, ".ffn_down.weight") {
 			o.Data = scaled(o.Data, c)
 		}
 		outs = append(outs, o)
 	}
-	return testshared.WriteGGUF(t, "dense-scaled.gguf", f.KV, outs)
+	return testgguf.WriteGGUF(t, "dense-scaled.gguf", f.KV, outs)
 }
 
 // sameExpertsTol bounds the relative RMS between a mixture of identical
@@ -211,18 +212,18 @@ func writeDenseQwen2(t *testing.T, seed uint64) string {
 		kvs = append(kvs, kv)
 	}
 	kvs = append(kvs, gguf.KV{Key: "general.architecture", Value: gguf.String("qwen2")})
-	var outs []testshared.Tensor
+	var outs []testgguf.Tensor
 	for i := range f.Tensors {
 		ti := &f.Tensors[i]
-		outs = append(outs, testshared.TensorOf(f, ti))
+		outs = append(outs, testgguf.TensorOf(f, ti))
 		for _, p := range []string{"attn_q", "attn_k", "attn_v"} {
 			if strings.HasSuffix(ti.Name, "."+p+".weight") {
-				outs = append(outs, testshared.Tensor{Name: strings.Replace(ti.Name, ".weight", ".bias", 1), Type: quant.F32,
+				outs = append(outs, testgguf.Tensor{Name: strings.Replace(ti.Name, ".weight", ".bias", 1), Type: quant.F32,
 					Dims: ti.Dims[1:2], Data: make([]byte, 4*ti.Dims[1])})
 			}
 		}
 	}
-	return testshared.WriteGGUF(t, "qwen2.gguf", kvs, outs)
+	return testgguf.WriteGGUF(t, "qwen2.gguf", kvs, outs)
 }
 
 // TestMoEQwen2Shared: qwen2moe keeps the chosen experts' probabilities

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nuri-ai/nuri/internal/synth"
+	"github.com/nuri-ai/nuri/internal/testgguf"
 	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
@@ -26,7 +27,7 @@ import (
 func TestServeRerank(t *testing.T) {
 	labels := [2]int32{393, 348} // "▁happy", "▁y"
 	const template = "Question: {query} Story: {document}"
-	path := testshared.WriteReranker(t, testshared.Path(t, "models", "stories260K.gguf"), labels, template)
+	path := testgguf.WriteReranker(t, testshared.Path(t, "models", "stories260K.gguf"), labels, template)
 	base := startServe(t, "--model", path, "--reranking")
 
 	query := "Who is happy?"
@@ -128,7 +129,7 @@ func TestServeRerankUntied(t *testing.T) {
 	if err := synth.Write(src, synth.Options{Shape: shape, Type: "F32", Seed: 3}); err != nil {
 		t.Fatal(err)
 	}
-	base := startServe(t, "--model", testshared.WriteReranker(t, src, [2]int32{7, 3}, ""), "--reranking")
+	base := startServe(t, "--model", testgguf.WriteReranker(t, src, [2]int32{7, 3}, ""), "--reranking")
 	for _, c := range []struct{ path, body string }{
 		{"/v1/chat/completions", `{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}`},
 		{"/v1/completions", `{"prompt": "hi", "max_tokens": 4}`},

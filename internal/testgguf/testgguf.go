@@ -1,4 +1,6 @@
-package testshared
+// Package testgguf writes GGUF fixtures for tests: a file of given metadata
+// and tensors, and a model rewritten as a reranker.
+package testgguf
 
 import (
 	"path/filepath"

@@ -1,8 +1,8 @@
 package model
 
 // archSpec lists how one GGUF architecture differs from the common
-// pre-norm SwiGLU decoder block. All six architectures share one block
-// builder (block.go) driven by these flags, so a fix to the shared path
+// pre-norm SwiGLU decoder block. All the architectures share one block
+// builder (forward.go) driven by these flags, so a fix to the shared path
 // fixes every architecture.
 type archSpec struct {
 	name string
@@ -29,8 +29,12 @@ type archSpec struct {
 	// granite: embedding, residual, attention and logit scales from
 	// metadata, and rope.scaling.finetuned as the RoPE switch.
 	granite bool
-	// exaone4SWA: llama.cpp's EXAONE 4 sliding-window rule (hparams.go).
-	exaone4SWA bool
+	// swa: which sliding-window rule the architecture follows (hparams.go).
+	swa swaRule
+	// nextn: the last nextn_predict_layers blocks are multi-token
+	// prediction layers, which llama.cpp loads but never runs; their
+	// tensors are skipped.
+	nextn bool
 	// moe: each layer's feed-forward block is a mixture of experts
 	// (moe.go): a router picks expert_used_count of expert_count;
 	// moeOptional: when the file has an expert_count (Mixtral as llama).
@@ -39,7 +43,26 @@ type archSpec struct {
 	// are, not rescaled to sum to 1 (qwen2moe); sharedExpert: a dense
 	// expert every token takes, scaled by a sigmoid gate (qwen2moe).
 	moeRawWeights, sharedExpert bool
+	// moeMeta: the router's gating function (expert_gating_func: softmax
+	// or sigmoid), whether the chosen weights are normalised
+	// (expert_weights_norm) and their scale (expert_weights_scale) come
+	// from metadata, with an optional selection bias (exp_probs_b; DeepSeek
+	// V3's, used to choose the experts but not to weight them); the first
+	// leading_dense_block_count blocks are dense; the shared expert, when
+	// sharedPlain, is added as it is (no gate).
+	moeMeta, sharedPlain bool
 }
+
+// swaRule is an architecture's rule for sliding-window layers.
+type swaRule int
+
+const (
+	swaNone swaRule = iota
+	// swaExaone4: only a 64-layer model (EXAONE 4.0 32B) is hybrid.
+	swaExaone4
+	// swaExaoneMoE: always hybrid (K-EXAONE), the window required.
+	swaExaoneMoE
+)
 
 type bias int
 
@@ -67,7 +90,14 @@ func lookupArch(name string) (archSpec, bool) {
 	case "exaone":
 		return archSpec{name: name, neox: true, preNorm: true, ropeFreqs: true}, true
 	case "exaone4":
-		return archSpec{name: name, neox: true, postNorm: true, qkNorm: true, ropeFreqs: true, exaone4SWA: true}, true
+		return archSpec{name: name, neox: true, postNorm: true, qkNorm: true, ropeFreqs: true, swa: swaExaone4, nextn: true}, true
+	case "exaone-moe":
+		// K-EXAONE: EXAONE 4's attention (per-head norms, RoPE only in the
+		// windowed layers) in pre-norm blocks, with DeepSeek-V3-style
+		// experts: sigmoid gating, a selection bias, a plain shared expert
+		// and leading dense blocks.
+		return archSpec{name: name, neox: true, preNorm: true, qkNorm: true, ropeFreqs: true, swa: swaExaoneMoE, nextn: true,
+			moe: true, sharedExpert: true, sharedPlain: true, moeMeta: true}, true
 	case "granite":
 		return archSpec{name: name, preNorm: true, qkvBias: biasOptional, outBias: true, ffnBias: true, ropeFreqs: true, granite: true}, true
 	}
@@ -76,5 +106,5 @@ func lookupArch(name string) (archSpec, bool) {
 
 // SupportedArchs lists the general.architecture values Load accepts.
 func SupportedArchs() []string {
-	return []string{"exaone", "exaone4", "granite", "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
+	return []string{"exaone", "exaone-moe", "exaone4", "granite", "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
 }

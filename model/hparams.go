@@ -22,6 +22,16 @@ type hparams struct {
 	// noRoPE[il] marks exaone4's global layers in a hybrid model.
 	swa    []int
 	noRoPE []bool
+	// nLayerAll counts the file's blocks, the multi-token prediction
+	// blocks at the end (not run; NLayer excludes them) included.
+	nLayerAll int
+	// The experts' routing (moe.go): sigmoid or softmax gating, whether
+	// the chosen weights are normalised to sum to 1, their scale (0: none),
+	// and how many leading blocks are dense.
+	moeSigmoid bool
+	moeNorm    bool
+	moeScale   float32
+	denseLead  int
 }
 
 // readHParams reads and checks the hyper-parameters of arch a from f.
@@ -37,7 +47,7 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 	}
 	req("context_length", &c.NCtxTrain)
 	req("embedding_length", &c.NEmbd)
-	req("block_count", &c.NLayer)
+	req("block_count", &hp.nLayerAll)
 	// llama carries Mixtral-style mixtures too: experts when the file
 	// counts them (llama.cpp's llama graph switches on ffn_gate_inp).
 	moe := a.moe || (a.moeOptional && optUint(f, p+"expert_count", 0) > 0)
@@ -59,7 +69,13 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 			}
 		}
 		if a.sharedExpert {
-			c.NFFShared = optUint(f, p+"expert_shared_feed_forward_length", c.NFF)
+			// qwen2moe's shared expert defaults to the dense size,
+			// K-EXAONE's to an expert's (llama.cpp's loaders).
+			def := c.NFF
+			if a.sharedPlain {
+				def = c.NFFExpert
+			}
+			c.NFFShared = optUint(f, p+"expert_shared_feed_forward_length", def)
 		}
 	} else {
 		req("feed_forward_length", &c.NFF)
@@ -67,6 +83,19 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 	req("attention.head_count", &c.NHead)
 	if err != nil {
 		return nil, err
+	}
+	c.NLayer = hp.nLayerAll
+	if a.nextn {
+		nextn := optUint(f, p+"nextn_predict_layers", 0)
+		if nextn >= hp.nLayerAll {
+			return nil, fmt.Errorf("%s: %d multi-token prediction layers of %d blocks: at least one block must remain", a.name, nextn, hp.nLayerAll)
+		}
+		c.NLayer -= nextn
+	}
+	if moe {
+		if err := hp.readRouting(f, a); err != nil {
+			return nil, err
+		}
 	}
 	if moe && (c.NExpert <= 0 || c.NExpertUsed <= 0 || c.NExpertUsed > c.NExpert || c.NFFExpert <= 0 || (a.sharedExpert && c.NFFShared <= 0)) {
 		return nil, fmt.Errorf("%s: %d of %d experts of feed-forward %d a token: the counts must be positive, the used ones at most all",
@@ -105,8 +134,40 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 			return nil, err
 		}
 	}
-	hp.readSWA(f, a)
+	if err := hp.readSWA(f, a); err != nil {
+		return nil, err
+	}
 	return hp, nil
+}
+
+// readRouting reads how the router weighs the experts. Most
+// architectures fix it in their graph (softmax, normalised except in
+// qwen2moe); K-EXAONE's file says (as llama.cpp's exaone-moe loader reads
+// it: the gating function required, the rest optional).
+func (hp *hparams) readRouting(f *gguf.File, a archSpec) error {
+	p := a.name + "."
+	hp.moeNorm = !a.moeRawWeights
+	if !a.moeMeta {
+		return nil
+	}
+	g, ok := f.Uint32(p + "expert_gating_func")
+	if !ok {
+		return fmt.Errorf("%s: metadata %sexpert_gating_func is missing", a.name, p)
+	}
+	switch g {
+	case 1: // LLAMA_EXPERT_GATING_FUNC_TYPE_SOFTMAX
+	case 2: // LLAMA_EXPERT_GATING_FUNC_TYPE_SIGMOID
+		hp.moeSigmoid = true
+	default:
+		return fmt.Errorf("%s: expert gating function %d is not supported (1: softmax, 2: sigmoid)", a.name, g)
+	}
+	hp.moeNorm, _ = f.Bool(p + "expert_weights_norm")
+	hp.moeScale, _ = f.Float32(p + "expert_weights_scale")
+	hp.denseLead = optUint(f, p+"leading_dense_block_count", 0)
+	if hp.denseLead > hp.NLayer {
+		return fmt.Errorf("%s: %d leading dense blocks of %d", a.name, hp.denseLead, hp.NLayer)
+	}
+	return nil
 }
 
 // readRoPE fills the rotary parameters with llama.cpp's defaults.
@@ -163,26 +224,45 @@ func (hp *hparams) readGranite(f *gguf.File, p string) error {
 	return nil
 }
 
-// readSWA applies EXAONE 4's sliding-window rule exactly as llama.cpp
-// does: only a 64-layer model (the 32B) is hybrid — window 4096, overridden
-// by attention.sliding_window, layers with il%4 < 3 windowed with RoPE and
-// every 4th layer global without positional encoding. Any other layer count
-// reads the window key but ignores it: all layers global with RoPE. The
-// converter's sliding_window_pattern array is never read.
-func (hp *hparams) readSWA(f *gguf.File, a archSpec) {
+// readSWA applies the architecture's sliding-window rule as llama.cpp
+// does. EXAONE 4: only a 64-layer model (the 32B) is hybrid, window 4096
+// unless attention.sliding_window says otherwise; any other layer count
+// has every layer global with RoPE. K-EXAONE (exaone-moe): always hybrid,
+// the window required. In a hybrid model layer il is windowed, with RoPE,
+// when il%period < period-1 (every layer when the period is 0) and global
+// without positional encoding otherwise; the period is 4 unless
+// attention.sliding_window_pattern holds a number (llama.cpp ignores the
+// per-layer array the converter writes there).
+func (hp *hparams) readSWA(f *gguf.File, a archSpec) error {
 	hp.swa = make([]int, hp.NLayer)
 	hp.noRoPE = make([]bool, hp.NLayer)
-	if !a.exaone4SWA || hp.NLayer != 64 {
-		return
+	key := a.name + ".attention.sliding_window"
+	var window int
+	switch {
+	case a.swa == swaExaone4 && hp.NLayer == 64:
+		window = optUint(f, key, 4096)
+	case a.swa == swaExaoneMoE:
+		w, ok := f.Uint32(key)
+		if !ok {
+			return fmt.Errorf("%s: metadata %s is missing", a.name, key)
+		}
+		window = int(w)
+	default:
+		return nil
 	}
-	window := optUint(f, a.name+".attention.sliding_window", 4096)
+	if window <= 0 {
+		// llama.cpp would mask every position of a windowed layer.
+		return fmt.Errorf("%s: sliding window %d: must be positive", a.name, window)
+	}
+	period := optUint(f, a.name+".attention.sliding_window_pattern", 4)
 	for il := range hp.NLayer {
-		if il%4 < 3 {
+		if period == 0 || il%period < period-1 {
 			hp.swa[il] = window
 		} else {
 			hp.noRoPE[il] = true
 		}
 	}
+	return nil
 }
 
 // layerUint reads a per-model count stored either as a scalar or as one

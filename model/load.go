@@ -43,11 +43,13 @@ type layer struct {
 	gate, up, down            backends.Tensor
 	bGate, bUp, bDown         backends.Tensor
 	// Mixture of experts (moe.go): the router, and each expert's matrices;
-	// qwen2moe's shared expert and its gate (one row).
+	// the shared expert and qwen2moe's gate for it (one row); the
+	// router's selection bias (exaone-moe), on the host.
 	router                  backends.Tensor
 	gateExp, upExp, downExp []backends.Tensor
 	shGate, shUp, shDown    backends.Tensor
 	shGateInp               backends.Tensor
+	expBias                 []float32
 	// LoRA adapters' pairs on each matrix (LoadOptions.LoRA).
 	lq, lk, lv, lo, lgate, lup, ldown []loraPair
 	window                            int  // sliding window (0: full causal)
@@ -204,6 +206,9 @@ func (m *transformer) bind(b *binder) error {
 			return err
 		}
 	}
+	for il := hp.NLayer; il < hp.nLayerAll; il++ {
+		b.skipBlock(il)
+	}
 	return b.checkAllUsed()
 }
 
@@ -233,7 +238,7 @@ func (m *transformer) bindLayer(b *binder, il int) error {
 	must(&L.wk, "attn_k.weight", E, nk)
 	must(&L.wv, "attn_v.weight", E, nv)
 	must(&L.wo, "attn_output.weight", hp.NHead*hp.HeadDimV, E)
-	if hp.NExpert > 0 {
+	if hp.NExpert > 0 && il >= hp.denseLead {
 		FE, NE := hp.NFFExpert, hp.NExpert
 		must(&L.router, "ffn_gate_inp.weight", E, NE)
 		experts := func(dst *[]backends.Tensor, name string, cols, rows int) {
@@ -244,8 +249,13 @@ func (m *transformer) bindLayer(b *binder, il int) error {
 		experts(&L.gateExp, "ffn_gate_exps.weight", E, FE)
 		experts(&L.upExp, "ffn_up_exps.weight", E, FE)
 		experts(&L.downExp, "ffn_down_exps.weight", FE, E)
+		if s.moeMeta && err == nil {
+			L.expBias, _, err = b.hostVector(n("exp_probs_b.bias"), NE)
+		}
 		if FS := hp.NFFShared; FS > 0 {
-			must(&L.shGateInp, "ffn_gate_inp_shexp.weight", E)
+			if !s.sharedPlain {
+				must(&L.shGateInp, "ffn_gate_inp_shexp.weight", E)
+			}
 			must(&L.shGate, "ffn_gate_shexp.weight", E, FS)
 			must(&L.shUp, "ffn_up_shexp.weight", E, FS)
 			must(&L.shDown, "ffn_down_shexp.weight", FS, E)

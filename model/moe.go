@@ -8,13 +8,17 @@ import (
 )
 
 // A mixture-of-experts feed-forward block (qwen3moe, Mixtral-style llama,
-// qwen2moe), as llama.cpp's build_moe_ffn computes it with softmax gating:
-// the router scores every expert for each token, the k best by softmax
-// probability are kept (their probabilities rescaled to sum to 1, except
-// in qwen2moe), and the block's output is the weighted sum, in the order
-// chosen, of those experts' SwiGLU feed-forward outputs. qwen2moe adds a
-// shared expert every token takes, scaled by the sigmoid of a gate's
-// logit (llama.cpp writes the sigmoid as silu(x)/x, NaN at exactly 0).
+// qwen2moe, exaone-moe), as llama.cpp's build_moe_ffn computes it: the
+// router scores every expert for each token, a softmax or a sigmoid turns
+// the scores into probabilities, the k best are kept (chosen by
+// probability plus exaone-moe's selection bias, weighted by probability
+// alone; the weights rescaled to sum to 1, except in qwen2moe and where
+// the file says not to, then scaled by the file's factor), and the
+// block's output is the weighted sum, in the order chosen, of those
+// experts' SwiGLU feed-forward outputs. A shared expert every token takes
+// follows: qwen2moe's scaled by the sigmoid of a gate's logit (llama.cpp
+// writes the sigmoid as silu(x)/x, NaN at exactly 0), exaone-moe's added
+// as it is.
 //
 // Here the device does every matmul: the tokens routed to an expert are
 // gathered into consecutive rows (one slot per token and choice, grouped
@@ -32,7 +36,8 @@ type routing struct {
 	scores  []float32 // [n][n_expert] router logits
 	shLogit []float32 // [n] the shared expert's gate logits
 	shScale []float32 // [n] their sigmoids
-	probs   []float32 // one token's softmax
+	probs   []float32 // one token's probabilities
+	sel     []float32 // and with the selection bias
 	chosen  []int32   // [n][k] experts, best first
 	weight  []float32 // [n][k] their normalised weights
 	count   []int     // tokens per expert
@@ -47,25 +52,58 @@ type routing struct {
 	dsts, ws []backends.Tensor
 }
 
-// route chooses k of ne experts for each of n tokens from r.scores
-// (their weights rescaled to sum to 1 with normalize) and fills the slot
-// lists.
-func (r *routing) route(n, ne, k int, normalize bool) {
+// gating is how a layer's router turns scores into chosen experts and
+// their weights.
+type gating struct {
+	sigmoid   bool      // sigmoid probabilities (else softmax)
+	normalize bool      // rescale the chosen weights to sum to 1
+	scale     float32   // then multiply them (0 or 1: not)
+	bias      []float32 // [n_expert] added to the probabilities to choose (nil: none)
+}
+
+// minWeightSum is the smallest sum the chosen weights are divided by (the
+// smallest normal F16, as llama.cpp clamps it).
+const minWeightSum = 6.103515625e-5
+
+// route chooses k of ne experts for each of n tokens from r.scores as g
+// says and fills the slot lists.
+func (r *routing) route(n, ne, k int, g gating) {
 	r.probs = grow(r.probs, ne)
+	r.sel = grow(r.sel, ne)
 	r.chosen = grow(r.chosen, n*k)
 	r.weight = grow(r.weight, n*k)
 	for t := range n {
-		softmax(r.probs, r.scores[t*ne:(t+1)*ne])
+		x := r.scores[t*ne : (t+1)*ne]
+		if g.sigmoid {
+			for i, v := range x { // ggml_sigmoid: 1/(1+expf(-x)) in float32
+				r.probs[i] = 1 / (1 + float32(math.Exp(-float64(v))))
+			}
+		} else {
+			softmax(r.probs, x)
+		}
+		sel := r.probs
+		if g.bias != nil {
+			for i, p := range r.probs {
+				r.sel[i] = p + g.bias[i]
+			}
+			sel = r.sel
+		}
 		chosen, w := r.chosen[t*k:(t+1)*k], r.weight[t*k:(t+1)*k]
-		topK(chosen, r.probs)
-		var sum float32
+		topK(chosen, sel)
+		var sum float64 // ggml_sum_rows accumulates in double
 		for j, e := range chosen {
 			w[j] = r.probs[e]
-			sum += w[j]
+			sum += float64(w[j])
 		}
-		for j := range w {
-			if normalize {
-				w[j] /= sum
+		if g.normalize {
+			d := max(float32(sum), minWeightSum)
+			for j := range w {
+				w[j] /= d
+			}
+		}
+		if g.scale != 0 && g.scale != 1 {
+			for j := range w {
+				w[j] *= g.scale
 			}
 		}
 	}
@@ -163,7 +201,7 @@ func (m *transformer) moeFFN(s backends.Stream, x backends.Tensor, L *layer, a *
 		m.fwdErr = fmt.Errorf("expert router: %w", err)
 		return
 	}
-	r.route(n, ne, k, !m.spec.moeRawWeights)
+	r.route(n, ne, k, gating{sigmoid: hp.moeSigmoid, normalize: hp.moeNorm, scale: hp.moeScale, bias: L.expBias})
 	slots := n * k
 	if sm, ok := s.(backends.SharedMatMuler); ok && n == 1 {
 		// One token: its experts share its input, so their gate and up
@@ -203,11 +241,13 @@ func (m *transformer) moeFFN(s backends.Stream, x backends.Tensor, L *layer, a *
 		m.linears(s, h, [3]backends.Tensor{g, u}, [3]backends.Tensor{L.shGate, L.shUp}, [3]backends.Tensor{}, 2)
 		s.SiLUMul(g, g, u)
 		s.MatMul(y, L.shDown, g)
-		r.shScale = grow(r.shScale, n)
-		for t, l := range r.shLogit[:n] {
-			r.shScale[t] = float32(1 / (1 + math.Exp(-float64(l))))
+		if L.shGateInp.Valid() {
+			r.shScale = grow(r.shScale, n)
+			for t, l := range r.shLogit[:n] {
+				r.shScale[t] = float32(1 / (1 + math.Exp(-float64(l))))
+			}
+			s.(backends.RowScaler).ScaleRows(y, y, r.shScale)
 		}
-		s.(backends.RowScaler).ScaleRows(y, y, r.shScale)
 		s.Add(o, o, y)
 	}
 	m.residual(s, x, o, L.postFFNNorm)

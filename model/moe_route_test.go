@@ -17,7 +17,7 @@ func TestRoute(t *testing.T) {
 		0.5, 0.5, 0.5, 0.5,
 		0, -2, 1, 4,
 	}
-	r.route(3, 4, 2, true)
+	r.route(3, 4, 2, gating{normalize: true})
 	if want := []int32{2, 0, 0, 1, 3, 2}; !slices.Equal(r.chosen[:6], want) {
 		t.Fatalf("chosen %v, want %v", r.chosen[:6], want)
 	}
@@ -58,11 +58,55 @@ func TestRoute(t *testing.T) {
 // qwen2moe keeps the chosen experts' probabilities as they are.
 func TestRouteRawWeights(t *testing.T) {
 	r := routing{scores: []float32{1, 0, 3, -1}}
-	r.route(1, 4, 2, false)
+	r.route(1, 4, 2, gating{})
 	sum := math.Exp(1) + 1 + math.Exp(3) + math.Exp(-1)
 	for j, want := range []float64{math.Exp(3) / sum, math.Exp(1) / sum} {
 		if math.Abs(float64(r.weight[j])-want) > 1e-6 {
 			t.Errorf("weight %d = %v, want %v", j, r.weight[j], want)
+		}
+	}
+}
+
+// K-EXAONE's routing: sigmoid probabilities, chosen with a selection bias
+// that does not enter the weights, normalised, then scaled.
+func TestRouteSigmoidBias(t *testing.T) {
+	sig := func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+	scores := []float32{2, 1, 0.5, -1}
+	for _, c := range []struct {
+		name   string
+		g      gating
+		chosen []int32
+		weight []float64
+	}{
+		{"sigmoid", gating{sigmoid: true}, []int32{0, 1}, []float64{sig(2), sig(1)}},
+		// The bias moves expert 3 (sigmoid 0.27 + 0.7 = 0.97) past expert 0
+		// (0.88 + 0), 1 (0.73 + 0) and 2 (0.62 + 0.2): chosen 3, 0,
+		// weighted by their unbiased probabilities.
+		{"bias", gating{sigmoid: true, bias: []float32{0, 0, 0.2, 0.7}}, []int32{3, 0}, []float64{sig(-1), sig(2)}},
+		{"bias, normalised, scaled", gating{sigmoid: true, normalize: true, scale: 2.5, bias: []float32{0, 0, 0.2, 0.7}}, []int32{3, 0},
+			[]float64{2.5 * sig(-1) / (sig(2) + sig(-1)), 2.5 * sig(2) / (sig(2) + sig(-1))}},
+		// Softmax gating with a scale and no normalisation.
+		{"softmax scaled", gating{scale: 0.5}, []int32{0, 1}, []float64{0.5 * math.Exp(2) / (math.Exp(2) + math.E + math.Exp(0.5) + math.Exp(-1)),
+			0.5 * math.E / (math.Exp(2) + math.E + math.Exp(0.5) + math.Exp(-1))}},
+	} {
+		r := routing{scores: slices.Clone(scores)}
+		r.route(1, 4, 2, c.g)
+		if !slices.Equal(r.chosen[:2], c.chosen) {
+			t.Errorf("%s: chosen %v, want %v", c.name, r.chosen[:2], c.chosen)
+			continue
+		}
+		for j, want := range c.weight {
+			if math.Abs(float64(r.weight[j])-want) > 1e-6 { // float32 arithmetic
+				t.Errorf("%s: weight %d = %v, want %v", c.name, j, r.weight[j], want)
+			}
+		}
+	}
+	// A vanishing sum is clamped, not divided by: the weights stay finite.
+	r := routing{scores: []float32{-20, -20, -30, -30}}
+	r.route(1, 4, 2, gating{sigmoid: true, normalize: true})
+	for j, w := range r.weight[:2] {
+		if want := sig(-20) / minWeightSum; math.Abs(float64(w)-want) > 1e-6*want {
+			t.Errorf("clamped weight %d = %v, want %v", j, w, want)
 		}
 	}
 }

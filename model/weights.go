@@ -1,8 +1,11 @@
 package model
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
+	"strings"
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/gguf"
@@ -155,6 +158,41 @@ func (b *binder) optVector(name string, n int) (backends.Tensor, bool, error) {
 		return backends.Tensor{}, false, fmt.Errorf("tensor %q has type %v, want F32: %w", name, t.Type, ErrBadShape)
 	}
 	return t, true, nil
+}
+
+// hostVector reads an optional F32 vector of n elements that the host
+// itself uses (a router's selection bias), claiming it; ok is false when
+// the file has none.
+func (b *binder) hostVector(name string, n int) ([]float32, bool, error) {
+	ti, ok := b.f.Tensor(name)
+	if !ok {
+		return nil, false, nil
+	}
+	if !sameDims(ti.Dims, []int{n}) || ti.Type != quant.F32 {
+		return nil, false, fmt.Errorf("tensor %q is %v %v, want F32 [%d]: %w", name, ti.Type, ti.Dims, n, ErrBadShape)
+	}
+	data := b.f.TensorData(ti)
+	if len(data) < 4*n {
+		return nil, false, fmt.Errorf("tensor %q: no data (file closed or corrupt)", name)
+	}
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
+	}
+	b.used[name] = true
+	return out, true, nil
+}
+
+// skipBlock claims every tensor of block il without binding any: the
+// multi-token prediction blocks, which llama.cpp loads but never runs.
+// Their pages are never touched.
+func (b *binder) skipBlock(il int) {
+	p := fmt.Sprintf("blk.%d.", il)
+	for _, ti := range b.f.Tensors {
+		if strings.HasPrefix(ti.Name, p) {
+			b.used[ti.Name] = true
+		}
+	}
 }
 
 // checkAllUsed reports tensors of the file no loader claimed.

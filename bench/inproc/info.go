@@ -55,6 +55,9 @@ func inspectFile(f *gguf.File, path string) (ModelInfo, error) {
 	info.Tied = !hasOutput
 	experts, _ := f.Uint32(info.Arch + ".expert_count")
 	used, _ := f.Uint32(info.Arch + ".expert_used_count")
+	// Trailing multi-token prediction blocks are stored but never run.
+	blocks, _ := f.Int(info.Arch + ".block_count")
+	nextn, _ := f.Int(info.Arch + ".nextn_predict_layers")
 	matrixBytes := map[quant.Type]uint64{} // 2-D weights, for naming the file type
 	for i := range f.Tensors {
 		ti := &f.Tensors[i]
@@ -64,11 +67,15 @@ func inspectFile(f *gguf.File, path string) (ModelInfo, error) {
 		}
 		info.SizeBytes += n
 		info.Params += ti.Elements()
-		info.ActiveParams += ti.Elements()
 		info.TypeBytes[ti.Type.String()] += n
 		if len(ti.Dims) >= 2 {
 			matrixBytes[ti.Type] += n
 		}
+		var il int
+		if _, err := fmt.Sscanf(ti.Name, "blk.%d.", &il); err == nil && nextn > 0 && il >= blocks-nextn {
+			continue
+		}
+		info.ActiveParams += ti.Elements()
 		switch {
 		case ti.Name == "token_embd.weight" && hasOutput:
 			if r := ti.Rows(); r > 0 {

@@ -99,6 +99,12 @@ type modelSummary struct {
 	Experts     int `json:"experts,omitempty"`
 	ExpertsUsed int `json:"experts_used,omitempty"`
 	ExpertFF    int `json:"expert_feed_forward,omitempty"`
+	// Besides (K-EXAONE, DeepSeek-style): a shared expert of SharedFF, the
+	// first DenseLead blocks dense, and NextN trailing multi-token
+	// prediction blocks (counted in Layers, never run).
+	SharedFF  int `json:"shared_expert_feed_forward,omitempty"`
+	DenseLead int `json:"leading_dense_blocks,omitempty"`
+	NextN     int `json:"nextn_predict_layers,omitempty"`
 }
 
 type inspectKV struct {
@@ -213,7 +219,8 @@ func buildInspectReport(path string, f *gguf.File) *inspectReport {
 		Layers: geti("block_count"), Embedding: geti("embedding_length"), Heads: geti("attention.head_count"),
 		KVHeads: geti("attention.head_count_kv"), FF: geti("feed_forward_length"), Context: geti("context_length"),
 		Vocab: geti("vocab_size"), Experts: geti("expert_count"), ExpertsUsed: geti("expert_used_count"),
-		ExpertFF: geti("expert_feed_forward_length"),
+		ExpertFF: geti("expert_feed_forward_length"), SharedFF: geti("expert_shared_feed_forward_length"),
+		DenseLead: geti("leading_dense_block_count"), NextN: geti("nextn_predict_layers"),
 	}
 	toks, _ := f.Strings("tokenizer.ggml.tokens")
 	if s.Vocab == 0 {
@@ -346,10 +353,21 @@ func (r *inspectReport) writeText(w io.Writer) error {
 // writeModel writes the lines that describe a model.
 func (r *inspectReport) writeModel(p func(string, ...any)) {
 	s := r.Summary
-	p("model:\t%d layers, embedding %d, %d heads, %d KV heads, feed-forward %d, context %d, vocab %d\n",
-		s.Layers, s.Embedding, s.Heads, s.KVHeads, s.FF, s.Context, s.Vocab)
+	layers := fmt.Sprintf("%d layers", s.Layers)
+	if s.NextN > 0 {
+		layers = fmt.Sprintf("%d layers (+%d multi-token prediction, not run)", s.Layers-s.NextN, s.NextN)
+	}
+	p("model:\t%s, embedding %d, %d heads, %d KV heads, feed-forward %d, context %d, vocab %d\n",
+		layers, s.Embedding, s.Heads, s.KVHeads, s.FF, s.Context, s.Vocab)
 	if s.Experts > 0 {
-		p("experts:\t%d of %d a token, feed-forward %d each\n", s.ExpertsUsed, s.Experts, s.ExpertFF)
+		line := fmt.Sprintf("%d of %d a token, feed-forward %d each", s.ExpertsUsed, s.Experts, s.ExpertFF)
+		if s.SharedFF > 0 {
+			line += fmt.Sprintf(", a shared expert of %d", s.SharedFF)
+		}
+		if s.DenseLead > 0 {
+			line += fmt.Sprintf("; dense layers first: %d", s.DenseLead)
+		}
+		p("experts:\t%s\n", line)
 	}
 	t := r.Tokenizer
 	p("tokenizer:\tmodel %s, pre %s, %d tokens, %d merges, bos %s, eos %s, eot %s\n",

@@ -27,6 +27,15 @@ type Shape struct {
 	// ExpertFF a layer in place of the dense one, ExpertsUsed of them
 	// chosen for each token by a router (ffn_gate_inp).
 	Experts, ExpertsUsed, ExpertFF int
+	// K-EXAONE (exaone-moe) besides: a shared expert of SharedFF every
+	// token takes, the first DenseLead blocks dense, the last NextN of
+	// Layers blocks multi-token prediction blocks (stored, never run), a
+	// router selection bias (exp_probs_b, random), sigmoid gating,
+	// normalised weights scaled by ExpertScale; sliding-window attention
+	// of SWAWindow in three layers of every four.
+	SharedFF, DenseLead, NextN int
+	ExpertScale                float32
+	SWAWindow                  int
 }
 
 // shapeTable lists the named shapes. The hyper-parameters are those of the
@@ -53,6 +62,12 @@ func shapeTable() []Shape {
 		// machine writes in minutes.
 		{Name: "qwen3moe-a3b-8l", Arch: "qwen3moe", Embd: 2048, Layers: 8, Heads: 32, KVHeads: 4, HeadDim: 128, FF: 6144,
 			Vocab: 151936, Ctx: 4096, RopeBase: 1000000, Eps: 1e-6, QKNorm: true, Experts: 32, ExpertsUsed: 8, ExpertFF: 768},
+		// exaone-moe-tiny is K-EXAONE's block at tiny's size: 8 experts, 3 a
+		// token plus a shared one, a dense first block, a window of 16
+		// (so a 64-token prompt crosses it), one prediction block.
+		{Name: "exaone-moe-tiny", Arch: "exaone-moe", Embd: 256, Layers: 5, Heads: 4, KVHeads: 2, HeadDim: 64, FF: 512,
+			Vocab: 512, Ctx: 512, RopeBase: 1000000, Eps: 1e-5, QKNorm: true, Experts: 8, ExpertsUsed: 3, ExpertFF: 128,
+			SharedFF: 128, DenseLead: 1, NextN: 1, ExpertScale: 2.5, SWAWindow: 16},
 		{Name: "qwen3-0.6b", Arch: "qwen3", Embd: 1024, Layers: 28, Heads: 16, KVHeads: 8, HeadDim: 128, FF: 3072,
 			Vocab: 151936, Ctx: 4096, RopeBase: 1000000, Eps: 1e-6, Tied: true, QKNorm: true},
 		// HyperCLOVAX-SEED-Text-Instruct-0.5B: a llama whose q width
@@ -86,19 +101,21 @@ func Lookup(name string) (Shape, error) {
 type Tensor struct {
 	Name string
 	Dims []uint64
+	// Bias: a 1-D tensor filled with random values, not a norm's ones.
+	Bias bool
 }
 
 // IsNorm reports whether the tensor is a norm weight (1-D, filled with 1.0).
-func (t Tensor) IsNorm() bool { return len(t.Dims) == 1 }
+func (t Tensor) IsNorm() bool { return len(t.Dims) == 1 && !t.Bias }
 
 // Tensors lists the shape's tensors in llama.cpp naming.
 func (s Shape) Tensors() []Tensor {
 	e, q, kv, hd := uint64(s.Embd), uint64(s.Heads*s.HeadDim), uint64(s.KVHeads*s.HeadDim), uint64(s.HeadDim)
 	ff, v := uint64(s.FF), uint64(s.Vocab)
-	ts := []Tensor{{"token_embd.weight", []uint64{e, v}}}
+	ts := []Tensor{{Name: "token_embd.weight", Dims: []uint64{e, v}}}
 	for l := 0; l < s.Layers; l++ {
 		add := func(name string, dims ...uint64) {
-			ts = append(ts, Tensor{fmt.Sprintf("blk.%d.%s.weight", l, name), dims})
+			ts = append(ts, Tensor{Name: fmt.Sprintf("blk.%d.%s.weight", l, name), Dims: dims})
 		}
 		if !s.PostNorm {
 			add("attn_norm", e)
@@ -116,12 +133,20 @@ func (s Shape) Tensors() []Tensor {
 		} else {
 			add("ffn_norm", e)
 		}
-		if s.Experts > 0 {
+		if s.Experts > 0 && l >= s.DenseLead && l < s.Layers-s.NextN {
 			ne, fe := uint64(s.Experts), uint64(s.ExpertFF)
 			add("ffn_gate_inp", e, ne)
+			if s.Arch == "exaone-moe" {
+				ts = append(ts, Tensor{Name: fmt.Sprintf("blk.%d.exp_probs_b.bias", l), Dims: []uint64{ne}, Bias: true})
+			}
 			add("ffn_gate_exps", e, fe, ne)
 			add("ffn_up_exps", e, fe, ne)
 			add("ffn_down_exps", fe, e, ne)
+			if fs := uint64(s.SharedFF); fs > 0 {
+				add("ffn_gate_shexp", e, fs)
+				add("ffn_up_shexp", e, fs)
+				add("ffn_down_shexp", fs, e)
+			}
 		} else {
 			add("ffn_gate", e, ff)
 			add("ffn_up", e, ff)
@@ -130,10 +155,16 @@ func (s Shape) Tensors() []Tensor {
 		if s.PostNorm {
 			add("post_ffw_norm", e)
 		}
+		if l >= s.Layers-s.NextN {
+			add("nextn.eh_proj", 2*e, e)
+			add("nextn.enorm", e)
+			add("nextn.hnorm", e)
+			add("nextn.shared_head_norm", e)
+		}
 	}
-	ts = append(ts, Tensor{"output_norm.weight", []uint64{e}})
+	ts = append(ts, Tensor{Name: "output_norm.weight", Dims: []uint64{e}})
 	if !s.Tied {
-		ts = append(ts, Tensor{"output.weight", []uint64{e, v}})
+		ts = append(ts, Tensor{Name: "output.weight", Dims: []uint64{e, v}})
 	}
 	return ts
 }

@@ -29,6 +29,11 @@ func TestShapes(t *testing.T) {
 		{"moe-tiny", 0, ""},
 		// 8·(2·2048 + 2048·4096·2 + 2·2048·512 + 2·128 + 2048·32 + 3·2048·768·32) + 2·151936·2048 + 2048.
 		{"qwen3moe-a3b-8l", 1981845504, ""},
+		// Attention a block 197248; the dense FFN 3·256·512; an MoE FFN
+		// 256·8 + 8 + 3·256·128·8 + 3·256·128; the prediction block's
+		// eh_proj and norms 512·256 + 3·256; embeddings, output and norm
+		// 2·512·256 + 256: 590464 + 3·1084040 + 722304 + 262400.
+		{"exaone-moe-tiny", 4827288, ""},
 	}
 	if len(Names()) != len(cases) {
 		t.Errorf("shapes %v", Names())

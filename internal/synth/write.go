@@ -48,7 +48,7 @@ func Plan(s Shape, typeName string) ([]Planned, quant.Mix, error) {
 	for i, t := range ts {
 		specs[i] = quant.TensorSpec{Name: t.Name, Dims: t.Dims, Type: quant.F32}
 	}
-	model := quant.MixModel{Arch: s.Arch, NLayer: s.Layers, NHead: s.Heads, NHeadKV: s.KVHeads}
+	model := quant.MixModel{Arch: s.Arch, NLayer: s.Layers, NHead: s.Heads, NHeadKV: s.KVHeads, NExpert: s.Experts}
 	types, err := mix.PlanTypes(model, specs, quant.PlanOptions{Fallback: quant.FallbackAuto})
 	if err != nil {
 		return nil, quant.Mix{}, err
@@ -82,6 +82,20 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 			gguf.KV{Key: a + "expert_count", Value: gguf.Uint32(uint32(s.Experts))},
 			gguf.KV{Key: a + "expert_used_count", Value: gguf.Uint32(uint32(s.ExpertsUsed))},
 			gguf.KV{Key: a + "expert_feed_forward_length", Value: gguf.Uint32(uint32(s.ExpertFF))})
+	}
+	if s.Arch == "exaone-moe" {
+		// As llama.cpp's converter writes K-EXAONE: sigmoid gating
+		// (LLAMA_EXPERT_GATING_FUNC_TYPE_SIGMOID = 2), normalised and
+		// scaled weights, one shared expert.
+		kv = append(kv,
+			gguf.KV{Key: a + "expert_shared_count", Value: gguf.Uint32(1)},
+			gguf.KV{Key: a + "expert_shared_feed_forward_length", Value: gguf.Uint32(uint32(s.SharedFF))},
+			gguf.KV{Key: a + "expert_weights_scale", Value: gguf.Float32(s.ExpertScale)},
+			gguf.KV{Key: a + "expert_weights_norm", Value: gguf.Bool(true)},
+			gguf.KV{Key: a + "expert_gating_func", Value: gguf.Uint32(2)},
+			gguf.KV{Key: a + "leading_dense_block_count", Value: gguf.Uint32(uint32(s.DenseLead))},
+			gguf.KV{Key: a + "nextn_predict_layers", Value: gguf.Uint32(uint32(s.NextN))},
+			gguf.KV{Key: a + "attention.sliding_window", Value: gguf.Uint32(uint32(s.SWAWindow))})
 	}
 	if s.HeadDim*s.Heads != s.Embd {
 		kv = append(kv,
@@ -260,11 +274,19 @@ func (c *chunk) compute(seed uint64, scratch *[]float32) result {
 		*scratch = make([]float32, n)
 	}
 	src := (*scratch)[:n]
-	if c.t.IsNorm() {
+	switch {
+	case c.t.IsNorm():
 		for i := range src {
 			src[i] = 1
 		}
-	} else {
+	case c.t.Bias:
+		// A router's selection bias: large enough (σ 0.1 against
+		// probabilities that differ by about as much) to change choices.
+		fill(src, seed, c.t.Name, c.index)
+		for i := range src {
+			src[i] *= 5
+		}
+	default:
 		fill(src, seed, c.t.Name, c.index)
 	}
 	rowBytes, err := c.t.Type.RowBytes(cols)

@@ -27,8 +27,9 @@ type Shape struct {
 	// ExpertFF a layer in place of the dense one, ExpertsUsed of them
 	// chosen for each token by a router (ffn_gate_inp).
 	Experts, ExpertsUsed, ExpertFF int
-	// K-EXAONE (exaone-moe) besides: a shared expert of SharedFF every
-	// token takes, the first DenseLead blocks dense, the last NextN of
+	// A shared expert of SharedFF every token takes (qwen2moe: behind a
+	// sigmoid gate, ffn_gate_inp_shexp, random). K-EXAONE (exaone-moe)
+	// besides: the first DenseLead blocks dense, the last NextN of
 	// Layers blocks multi-token prediction blocks (stored, never run), a
 	// router selection bias (exp_probs_b, random), sigmoid gating,
 	// normalised weights scaled by ExpertScale; sliding-window attention
@@ -56,6 +57,13 @@ func shapeTable() []Shape {
 		// moe-tiny is tiny's qwen3moe counterpart: 4 experts, 2 a token.
 		{Name: "moe-tiny", Arch: "qwen3moe", Embd: 256, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 64, FF: 512,
 			Vocab: 512, Ctx: 512, RopeBase: 1000000, Eps: 1e-6, QKNorm: true, Experts: 4, ExpertsUsed: 2, ExpertFF: 256},
+		// qwen2moe-tiny: Qwen1.5-MoE's form (unnormalised weights, a shared
+		// expert behind a sigmoid gate); mixtral-tiny: experts in a llama
+		// file, each feed_forward_length wide.
+		{Name: "qwen2moe-tiny", Arch: "qwen2moe", Embd: 256, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 64, FF: 512,
+			Vocab: 512, Ctx: 512, RopeBase: 1000000, Eps: 1e-6, Experts: 4, ExpertsUsed: 2, ExpertFF: 128, SharedFF: 256},
+		{Name: "mixtral-tiny", Arch: "llama", Embd: 256, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 64, FF: 256,
+			Vocab: 512, Ctx: 512, RopeBase: 1000000, Eps: 1e-5, Experts: 4, ExpertsUsed: 2, ExpertFF: 256},
 		// Qwen3-30B-A3B's layer, 8 of its 48 layers and 32 of its 128
 		// experts (8 a token, as there): a decode step reads per layer what
 		// the full model's does, from a file (Q4_K_M, about 1.2 GB) this
@@ -136,6 +144,9 @@ func (s Shape) Tensors() []Tensor {
 		if s.Experts > 0 && l >= s.DenseLead && l < s.Layers-s.NextN {
 			ne, fe := uint64(s.Experts), uint64(s.ExpertFF)
 			add("ffn_gate_inp", e, ne)
+			if s.Arch == "qwen2moe" {
+				ts = append(ts, Tensor{Name: fmt.Sprintf("blk.%d.ffn_gate_inp_shexp.weight", l), Dims: []uint64{e}, Bias: true})
+			}
 			if s.Arch == "exaone-moe" {
 				ts = append(ts, Tensor{Name: fmt.Sprintf("blk.%d.exp_probs_b.bias", l), Dims: []uint64{ne}, Bias: true})
 			}

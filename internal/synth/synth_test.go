@@ -34,6 +34,8 @@ func TestShapes(t *testing.T) {
 		// eh_proj and norms 512·256 + 3·256; embeddings, output and norm
 		// 2·512·256 + 256: 590464 + 3·1084040 + 722304 + 262400.
 		{"exaone-moe-tiny", 4827288, ""},
+		{"qwen2moe-tiny", 0, ""},
+		{"mixtral-tiny", 0, ""},
 	}
 	if len(Names()) != len(cases) {
 		t.Errorf("shapes %v", Names())

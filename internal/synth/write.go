@@ -82,6 +82,9 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 			gguf.KV{Key: a + "expert_count", Value: gguf.Uint32(uint32(s.Experts))},
 			gguf.KV{Key: a + "expert_used_count", Value: gguf.Uint32(uint32(s.ExpertsUsed))},
 			gguf.KV{Key: a + "expert_feed_forward_length", Value: gguf.Uint32(uint32(s.ExpertFF))})
+		if s.SharedFF > 0 {
+			kv = append(kv, gguf.KV{Key: a + "expert_shared_feed_forward_length", Value: gguf.Uint32(uint32(s.SharedFF))})
+		}
 	}
 	if s.Arch == "exaone-moe" {
 		// As llama.cpp's converter writes K-EXAONE: sigmoid gating
@@ -89,7 +92,6 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 		// scaled weights, one shared expert.
 		kv = append(kv,
 			gguf.KV{Key: a + "expert_shared_count", Value: gguf.Uint32(1)},
-			gguf.KV{Key: a + "expert_shared_feed_forward_length", Value: gguf.Uint32(uint32(s.SharedFF))},
 			gguf.KV{Key: a + "expert_weights_scale", Value: gguf.Float32(s.ExpertScale)},
 			gguf.KV{Key: a + "expert_weights_norm", Value: gguf.Bool(true)},
 			gguf.KV{Key: a + "expert_gating_func", Value: gguf.Uint32(2)},
@@ -280,8 +282,9 @@ func (c *chunk) compute(seed uint64, scratch *[]float32) result {
 			src[i] = 1
 		}
 	case c.t.Bias:
-		// A router's selection bias: large enough (σ 0.1 against
-		// probabilities that differ by about as much) to change choices.
+		// A router's selection bias or a shared expert's gate: large
+		// enough (σ 0.1 against probabilities that differ by about as
+		// much) to change choices.
 		fill(src, seed, c.t.Name, c.index)
 		for i := range src {
 			src[i] *= 5

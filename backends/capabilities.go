@@ -227,6 +227,17 @@ type SharedMatMuler interface {
 	MatMulShared(dsts, ws []Tensor, x Tensor)
 }
 
+// GroupedMatMuler is implemented by streams that can run several matmuls
+// that each take their own row of one input together more cheaply than one
+// by one: a token's experts' down projections, each on its own SwiGLU
+// output. MatMulGrouped(dsts, ws, x, rows) must leave every dsts[i] (one
+// row) exactly as MatMul(dsts[i], ws[i], row rows[i] of x) would, bit for
+// bit; the CPU stream converts x's rows once and shares all the matrices'
+// rows out in one parallel job.
+type GroupedMatMuler interface {
+	MatMulGrouped(dsts, ws []Tensor, x Tensor, rows []int)
+}
+
 // ResidualMatMuler is implemented by streams that can add a matmul's
 // result into a residual stream as they compute it: MatMulResidual(x, tmp,
 // w, in) must leave tmp exactly as MatMul(tmp, w, in) and x exactly as

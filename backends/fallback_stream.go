@@ -189,6 +189,47 @@ func (s *fallbackStream) MatMulShared(dsts, ws []Tensor, x Tensor) {
 	}
 }
 
+var _ GroupedMatMuler = (*fallbackStream)(nil)
+
+// MatMulGrouped implements GroupedMatMuler: together on the device when
+// its stream can and it runs every weight's type with every operand in its
+// memory, else one matmul at a time on each weight's row (each routed as
+// MatMul).
+func (s *fallbackStream) MatMulGrouped(dsts, ws []Tensor, x Tensor, rows []int) {
+	if s.err != nil {
+		return
+	}
+	if len(dsts) != len(ws) || len(rows) != len(ws) {
+		s.err = fmt.Errorf("%v: %d outputs and %d rows for %d weights: %w", OpMatMul, len(dsts), len(rows), len(ws), ErrShape)
+		return
+	}
+	for i, r := range rows {
+		if r < 0 || r >= x.Rows {
+			s.err = fmt.Errorf("%v: weight %d takes row %d of %s: %w", OpMatMul, i, r, x.Shape(), ErrShape)
+			return
+		}
+	}
+	if gm, ok := s.ds.(GroupedMatMuler); ok {
+		onDevice := true
+		for i := range ws {
+			if s.hostReason(OpMatMul, ws[i].Type, []operand{out(&dsts[i]), in(&ws[i]), in(&x)}) != "" {
+				onDevice = false
+				break
+			}
+		}
+		if onDevice {
+			gm.MatMulGrouped(dsts, ws, x, rows)
+			return
+		}
+	}
+	for i, r := range rows {
+		xr := x
+		xr.Off += r * x.Cols * 4
+		xr.Rows = 1
+		s.MatMul(dsts[i], ws[i], xr)
+	}
+}
+
 // RMSNorm implements Stream.
 func (s *fallbackStream) RMSNorm(dst, x, w Tensor, eps float32) {
 	s.route(OpRMSNorm, quant.F32, []operand{out(&dst), in(&x), in(&w)}, func(st Stream) { st.RMSNorm(dst, x, w, eps) })

@@ -442,6 +442,9 @@ type packedScratch struct {
 	oneStream bool
 	scales    []float32 // MatMulPackedSharedNorm's row scales
 	warm      packedWarm
+	// grouped: the call is MatMulPackedGrouped's (each matrix its own
+	// activation row); set for that call only.
+	grouped bool
 }
 
 // packedMat is one matrix of a call: its weights, its outputs, the index
@@ -458,6 +461,9 @@ type packedMat struct {
 	// type).
 	corr []int32
 	nc   int
+	// row is the activation row this matrix multiplies in a grouped call
+	// (MatMulPackedGrouped); the others multiply every row.
+	row int
 }
 
 // streamPiece is the multi-stream part of one chunk of one matrix in a
@@ -521,6 +527,10 @@ type packedTask struct {
 	// one-group kernels (BenchmarkDecodeStreams times both paths in one
 	// process).
 	oneStream bool
+	// rows is how many activation rows each matrix multiplies: all nx,
+	// or 1 in a grouped call (each matrix its own row, packedMat.row).
+	rows    int
+	grouped bool
 }
 
 // MatMulPacked computes y[i·rows+r] = w[r]·x[i] for nx activation rows, as
@@ -616,6 +626,34 @@ func swiGLUInput(pw *PackedWeights, gate, up []float32, nx int) packedInput {
 		panic(fmt.Sprintf("kernels: SwiGLU matmul: %d×%d weights, %d rows: gate has %d, up %d", pw.Rows, pw.Cols, nx, len(gate), len(up)))
 	}
 	return packedInput{kind: inputSwiGLU, gate: gate, up: up}
+}
+
+// MatMulPackedGrouped computes ys[m] = pws[m]·x[rows[m]] for matrices that
+// each multiply one row of x (nx rows of the matrices' common column
+// count): a token's experts' down projections, each on its own SwiGLU
+// output. The rows are quantized once and every matrix is streamed in one
+// parallel job, as MatMulPackedShared does for one input; each ys[m]
+// holds one row of outputs, the same bits as MatMulPacked of that row
+// alone. The matrices must share a type, or be two K-quants (SharesInput).
+func MatMulPackedGrouped(p *Pool, ys [][]float32, pws []*PackedWeights, x []float32, nx int, rows []int) {
+	checkShared(ys, pws)
+	if len(rows) != len(pws) {
+		panic(fmt.Sprintf("kernels.MatMulPackedGrouped: %d rows for %d matrices", len(rows), len(pws)))
+	}
+	for m, r := range rows {
+		if r < 0 || r >= nx {
+			panic(fmt.Sprintf("kernels.MatMulPackedGrouped: matrix %d takes row %d of %d", m, r, nx))
+		}
+	}
+	s := lockPacked(p)
+	defer unlockPacked(p)
+	s.setShared(ys, pws)
+	for m, r := range rows {
+		s.mats[m].row = r
+	}
+	s.grouped = true
+	defer func() { s.grouped = false }()
+	matMulPacked(p, s, x, nx, packedInput{})
 }
 
 // setShared lists the matrices of a shared-input call, pws[m] into ys[m].
@@ -714,11 +752,17 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 	if in.kind != inputSwiGLU && len(x) < nx*pw0.Cols {
 		panic(fmt.Sprintf("kernels.MatMulPacked: %d×%d weights, %d rows: x has %d", pw0.Rows, pw0.Cols, nx, len(x)))
 	}
+	// Each matrix's outputs: a row per activation row, or one in a
+	// grouped call.
+	rows := nx
+	if s.grouped {
+		rows = min(nx, 1)
+	}
 	groups, partials := 0, 0
 	for i := range s.mats {
 		m := &s.mats[i]
-		if len(m.y) < nx*m.pw.Rows {
-			panic(fmt.Sprintf("kernels.MatMulPacked: %d×%d weights, %d rows: y has %d", m.pw.Rows, m.pw.Cols, nx, len(m.y)))
+		if len(m.y) < rows*m.pw.Rows {
+			panic(fmt.Sprintf("kernels.MatMulPacked: %d×%d weights, %d rows: y has %d", m.pw.Rows, m.pw.Cols, rows, len(m.y)))
 		}
 		m.g0, m.groups = groups, m.pw.groups()
 		groups += m.groups
@@ -752,31 +796,31 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 		}
 	}
 	if partials > 0 {
-		s.tail = grow(s.tail, partials*nx*packGroup)
+		s.tail = grow(s.tail, partials*rows*packGroup)
 		k := 0
 		for i := range s.mats {
 			if m := &s.mats[i]; m.pw.Rows%packGroup != 0 {
-				m.tail = s.tail[k*nx*packGroup : (k+1)*nx*packGroup]
+				m.tail = s.tail[k*rows*packGroup : (k+1)*rows*packGroup]
 				k++
 			}
 		}
 	}
 	t := &s.task
-	*t = packedTask{mats: s.mats, x: x, in: in, a: a, oneStream: s.oneStream, vec: p.vecOpsLocked()}
+	*t = packedTask{mats: s.mats, x: x, in: in, a: a, oneStream: s.oneStream, vec: p.vecOpsLocked(), rows: rows, grouped: s.grouped}
 	small := nx*pw0.Cols <= 16*quantSpan
 	set := packedSetOf(pw0.Type)
-	streams := set.pieceStreams(nx)
-	if s.oneStream || !set.streamsFor(nx) {
+	streams := set.pieceStreams(rows)
+	if s.oneStream || !set.streamsFor(rows) {
 		streams = 0
 	}
 	if a.corr2 != nil {
 		// Mixed types walk the same stream pieces, so both must take
-		// multi-stream kernels with as many streams for nx rows.
-		if o := packedSetOf(a.wt2); !o.streamsFor(nx) || o.pieceStreams(nx) != streams {
+		// multi-stream kernels with as many streams for these rows.
+		if o := packedSetOf(a.wt2); !o.streamsFor(rows) || o.pieceStreams(rows) != streams {
 			streams = 0
 		}
 	}
-	dotGrain := packedGrain(groups, pw0.groupBytes(), nx, streams, p.threadsLocked())
+	dotGrain := packedGrain(groups, pw0.groupBytes(), rows, streams, p.threadsLocked())
 	if streams > 0 {
 		s.pieces, s.chunkPieces = streamPieces(s.pieces[:0], s.chunkPieces[:0], s.mats, groups, dotGrain, streams)
 		t.pieces, t.chunkPieces, t.grain = s.pieces, s.chunkPieces, dotGrain
@@ -996,8 +1040,15 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 	m, a := pc.m, t.a
 	pw := m.pw
 	ks := packedSetOf(pw.Type)
-	sk, ns, rk := ks.streams, ks.pieceStreams(a.nx), ks.res
+	sk, ns, rk := ks.streams, ks.pieceStreams(t.rows), ks.res
 	gb := a.nb * packedBlockBytes(pw.Type)
+	var act *byte
+	var d *float32
+	var corr *int32
+	var astride, dstride int
+	if t.rows == 1 {
+		act, astride, d, corr, dstride = t.rowActs(m)
+	}
 	for {
 		// Half of what is left at a time (guided self-scheduling): long
 		// kernel calls while both threads have their own chunks, single
@@ -1010,12 +1061,12 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 			return
 		}
 		g, n := pc.lo+i, min(int(k), pc.q-i)
-		if a.nx == 1 && m.res != nil && rk != nil {
-			rk(&pw.data[g*gb], pc.q*gb, a.nb, &a.qs[0], a.qk*a.es, &a.d[0], &m.corr[0], 4, &m.y[g*packGroup], pc.q*packGroup*4, n, &m.res[g*packGroup])
+		if t.rows == 1 && m.res != nil && rk != nil {
+			rk(&pw.data[g*gb], pc.q*gb, a.nb, act, astride, d, corr, dstride, &m.y[g*packGroup], pc.q*packGroup*4, n, &m.res[g*packGroup])
 			continue
 		}
-		if a.nx == 1 {
-			sk(&pw.data[g*gb], pc.q*gb, a.nb, &a.qs[0], a.qk*a.es, &a.d[0], &m.corr[0], 4, &m.y[g*packGroup], pc.q*packGroup*4, n)
+		if t.rows == 1 {
+			sk(&pw.data[g*gb], pc.q*gb, a.nb, act, astride, d, corr, dstride, &m.y[g*packGroup], pc.q*packGroup*4, n)
 		} else {
 			t.streamTile(m, ks, g, pc.q, n)
 		}
@@ -1026,6 +1077,20 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 			}
 		}
 	}
+}
+
+// rowActs returns where the one activation row matrix m multiplies lies
+// in the tile layout (row 0, or the matrix's own row in a grouped call):
+// its first block record and the strides between its blocks.
+func (t *packedTask) rowActs(m *packedMat) (act *byte, astride int, d *float32, corr *int32, dstride int) {
+	a := t.a
+	row := 0
+	if t.grouped {
+		row = m.row
+	}
+	n, k, base := a.tileAt(row)
+	j := base + k
+	return &a.qs[j*a.qk*a.es], n * a.qk * a.es, &a.d[j], &m.corr[j*m.nc], n * 4
 }
 
 // streamTile runs the multi-stream kernels over n groups of each stream
@@ -1084,12 +1149,28 @@ func (t *packedTask) dot(m *packedMat, lo, hi int) {
 		// Decode: run already computed the whole groups' multi-stream part
 		// (the range cut into ns equal runs walked in lockstep); the groups
 		// left over (and a partial last group) take the loop below.
-		ns := set.pieceStreams(a.nx)
+		ns := set.pieceStreams(t.rows)
 		full := hi
 		if lastPartial && hi*packGroup > pw.Rows {
 			full = hi - 1
 		}
 		lo += (full - lo) / ns * ns
+	}
+	if t.grouped {
+		// One row, the matrix's own, with the single-row kernel.
+		act, astride, d, corr, dstride := t.rowActs(m)
+		for g := lo; g < hi; g++ {
+			r0 := g * packGroup
+			y, ys := &m.y[r0], ystride
+			if lastPartial && r0+packGroup > pw.Rows {
+				y, ys = &m.tail[0], packGroup*4
+			}
+			ks[1](&pw.data[g*nb*bb], nb, act, astride, d, corr, dstride, y, ys)
+		}
+		if lastPartial && hi*packGroup > pw.Rows {
+			copy(m.y[(hi-1)*packGroup:pw.Rows], m.tail)
+		}
+		return
 	}
 	for t0 := 0; t0 < a.nx; t0 += packTile {
 		n, _, base := a.tileAt(t0)

@@ -521,3 +521,59 @@ func TestJoinsShared(t *testing.T) {
 		}
 	}
 }
+
+// TestMatMulPackedGrouped: matrices that each multiply their own row of
+// the input (a token's experts' down projections) give every output
+// MatMulPacked's bits for that row alone: every packed type, rows that
+// are not a multiple of the group (a partial last group), inputs of one
+// to more than a tile of rows, rows taken in any order and more than once,
+// mixed K-quants, and a nil pool.
+func TestMatMulPackedGrouped(t *testing.T) {
+	if !CanPack(quant.Q4_0) {
+		t.Skip("no packed kernels on this CPU")
+	}
+	p := NewPool(2)
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(61, 62))
+	const cols = 512
+	for _, types := range [][]quant.Type{
+		{quant.Q4_0}, {quant.Q4_1}, {quant.Q5_0}, {quant.Q5_1}, {quant.Q8_0}, {quant.Q2_K}, {quant.Q3_K}, {quant.Q4_K},
+		{quant.Q5_K}, {quant.Q6_K}, {quant.IQ4_XS}, {quant.IQ4_NL}, {quant.F16}, {quant.BF16}, {quant.F32},
+		{quant.Q4_K, quant.Q6_K},
+	} {
+		rowCounts := []int{256, 96 + 21, 64, 1024, 8}
+		var pws []*PackedWeights
+		for m, rows := range rowCounts {
+			wt := types[m%len(types)]
+			pw, err := PackWeights(p, wt, randWeights(rng, wt, rows, cols, true), rows, cols)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pws = append(pws, pw)
+		}
+		for _, c := range []struct {
+			nx   int
+			rows []int
+		}{
+			{1, []int{0, 0, 0, 0, 0}},
+			{5, []int{0, 1, 2, 3, 4}},
+			{5, []int{4, 2, 2, 0, 1}},
+			{11, []int{10, 3, 8, 9, 0}},
+		} {
+			for _, pool := range []*Pool{p, nil} {
+				x := randFloats(rng, c.nx*cols, 1)
+				var ys [][]float32
+				for _, rows := range rowCounts {
+					ys = append(ys, guardedOutput(rows))
+				}
+				MatMulPackedGrouped(pool, ys, pws, x, c.nx, c.rows)
+				for m, pw := range pws {
+					want := make([]float32, pw.Rows)
+					r := c.rows[m]
+					MatMulPacked(p, want, pw, x[r*cols:(r+1)*cols], 1)
+					checkOutput(t, fmt.Sprintf("%v nx=%d matrix %d (row %d) pool=%v", pw.Type, c.nx, m, r, pool != nil), ys[m], want, "alone")
+				}
+			}
+		}
+	}
+}

@@ -48,8 +48,10 @@ type routing struct {
 	slotTok []int32
 	slotW   []float32
 	perm    []int32
-	// A one-token pass's shared gate/up call: outputs and weights.
+	// A one-token pass's shared gate/up and grouped down calls: outputs,
+	// weights and (down) input rows.
 	dsts, ws []backends.Tensor
+	rows     []int
 }
 
 // gating is how a layer's router turns scores into chosen experts and
@@ -203,6 +205,7 @@ func (m *transformer) moeFFN(s backends.Stream, x backends.Tensor, L *layer, a *
 	}
 	r.route(n, ne, k, gating{sigmoid: hp.moeSigmoid, normalize: hp.moeNorm, scale: hp.moeScale, bias: L.expBias})
 	slots := n * k
+	sharedDone := false // the shared expert's gate and up computed
 	if sm, ok := s.(backends.SharedMatMuler); ok && n == 1 {
 		// One token: its experts share its input, so their gate and up
 		// matrices go in one call (the same bits as one call each).
@@ -211,6 +214,11 @@ func (m *transformer) moeFFN(s backends.Stream, x backends.Tensor, L *layer, a *
 			off := r.start[e]
 			r.dsts = append(r.dsts, rowRange(a.gs, off, 1), rowRange(a.us, off, 1))
 			r.ws = append(r.ws, L.gateExp[e], L.upExp[e])
+		}
+		if L.shGate.Valid() { // the shared expert's too
+			r.dsts = append(r.dsts, prefix(a.shG, 1), prefix(a.shU, 1))
+			r.ws = append(r.ws, L.shGate, L.shUp)
+			sharedDone = true
 		}
 		sm.MatMulShared(r.dsts, r.ws, h)
 	} else {
@@ -223,9 +231,22 @@ func (m *transformer) moeFFN(s backends.Stream, x backends.Tensor, L *layer, a *
 		}
 	}
 	s.SiLUMul(prefix(a.gs, slots), prefix(a.gs, slots), prefix(a.us, slots))
-	for e := range ne {
-		if c, off := r.count[e], r.start[e]; c > 0 {
-			s.MatMul(rowRange(a.ys, off, c), L.downExp[e], rowRange(a.gs, off, c))
+	if gm, ok := s.(backends.GroupedMatMuler); ok && n == 1 {
+		// One token: each chosen expert's down matrix takes its own row,
+		// all in one call (the same bits as one call each).
+		r.dsts, r.ws, r.rows = r.dsts[:0], r.ws[:0], r.rows[:0]
+		for _, e := range r.chosen[:k] {
+			off := r.start[e]
+			r.dsts = append(r.dsts, rowRange(a.ys, off, 1))
+			r.ws = append(r.ws, L.downExp[e])
+			r.rows = append(r.rows, off)
+		}
+		gm.MatMulGrouped(r.dsts, r.ws, prefix(a.gs, slots), r.rows)
+	} else {
+		for e := range ne {
+			if c, off := r.count[e], r.start[e]; c > 0 {
+				s.MatMul(rowRange(a.ys, off, c), L.downExp[e], rowRange(a.gs, off, c))
+			}
 		}
 	}
 	ys := prefix(a.ys, slots)
@@ -238,7 +259,9 @@ func (m *transformer) moeFFN(s backends.Stream, x backends.Tensor, L *layer, a *
 	}
 	if L.shGate.Valid() {
 		g, u, y := prefix(a.shG, n), prefix(a.shU, n), prefix(a.shY, n)
-		m.linears(s, h, [3]backends.Tensor{g, u}, [3]backends.Tensor{L.shGate, L.shUp}, [3]backends.Tensor{}, 2)
+		if !sharedDone {
+			m.linears(s, h, [3]backends.Tensor{g, u}, [3]backends.Tensor{L.shGate, L.shUp}, [3]backends.Tensor{}, 2)
+		}
 		s.SiLUMul(g, g, u)
 		s.MatMul(y, L.shDown, g)
 		if L.shGateInp.Valid() {

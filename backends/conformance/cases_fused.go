@@ -9,7 +9,7 @@ import (
 )
 
 // The fused matmul forms a stream may offer (backends.SharedMatMuler,
-// ResidualMatMuler, NormMatMuler, SwiGLUMatMuler) promise the results of
+// GroupedMatMuler, ResidualMatMuler, NormMatMuler, SwiGLUMatMuler) promise the results of
 // the plain ops they stand for. Each case runs where the device's stream
 // has its form: the form on the device against the plain ops on the
 // reference, for 1 and 5 rows. A stream without the form is not asked
@@ -26,6 +26,7 @@ func fusedForms() []fusedForm {
 	return []fusedForm{
 		{"shared", func(s backends.Stream) bool { _, ok := s.(backends.SharedMatMuler); return ok }, sharedCase(false)},
 		{"norm+shared", func(s backends.Stream) bool { _, ok := s.(backends.NormMatMuler); return ok }, sharedCase(true)},
+		{"grouped", func(s backends.Stream) bool { _, ok := s.(backends.GroupedMatMuler); return ok }, groupedCase},
 		{"residual", func(s backends.Stream) bool { _, ok := s.(backends.ResidualMatMuler); return ok }, residualCase(false)},
 		{"swiglu+residual", func(s backends.Stream) bool { _, ok := s.(backends.SwiGLUMatMuler); return ok }, residualCase(true)},
 	}
@@ -56,6 +57,62 @@ func (e *env) fusedWeight(name string, t quant.Type, rows, cols int) ([2]backend
 	}
 	w, err := e.weight(name, t, rows, cols, data)
 	return w, wv, err
+}
+
+// groupedCase: three matmuls that each take their own row of a 4-row
+// input (rows 3, 0 and 3), against MatMulGrouped.
+func groupedCase(t quant.Type, cols int) func(e *env) (Metric, error) {
+	rows := [3]int{48, 17, 33}
+	pick := []int{3, 0, 3}
+	const nx = 4
+	return func(e *env) (Metric, error) {
+		var ws [3][2]backends.Tensor
+		var wvs [3][]float32
+		for j := range ws {
+			var err error
+			if ws[j], wvs[j], err = e.fusedWeight(fmt.Sprint("w", j), t, rows[j], cols); err != nil {
+				return Metric{}, err
+			}
+		}
+		xv := randRows(e.rng, nx, cols)
+		x, err := e.in("x", nx, cols, xv)
+		if err != nil {
+			return Metric{}, err
+		}
+		var ys [3]twin
+		for j := range ys {
+			if ys[j], err = e.out(fmt.Sprint("y", j), 1, rows[j]); err != nil {
+				return Metric{}, err
+			}
+		}
+		err = e.op("grouped mul_mat", func(s backends.Stream, i int) {
+			dsts := []backends.Tensor{ys[0].on(i), ys[1].on(i), ys[2].on(i)}
+			w := []backends.Tensor{ws[0][i], ws[1][i], ws[2][i]}
+			if i == 1 {
+				s.(backends.GroupedMatMuler).MatMulGrouped(dsts, w, x.on(i), pick)
+				return
+			}
+			for j := range dsts { // the reference: the plain ops on each row
+				in := x.on(i)
+				in.Off += pick[j] * cols * 4
+				in.Rows = 1
+				s.MatMul(dsts[j], w[j], in)
+			}
+		})
+		if err != nil {
+			return Metric{}, err
+		}
+		var worst Metric
+		for j := range ys {
+			r := pick[j]
+			m, err := e.checkNorm(ys[j], dotScales(wvs[j], xv[r*cols:(r+1)*cols], rows[j], 1, cols))
+			if err != nil {
+				return worst, fmt.Errorf("matrix %d: %w", j, err)
+			}
+			worst = worst.worse(m)
+		}
+		return worst, nil
+	}
 }
 
 // sharedCase: two matmuls of one input, x or (norm) its RMSNorm into h,

@@ -71,11 +71,68 @@ func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
 	})
 }
 
+var _ backends.GroupedMatMuler = (*Stream)(nil)
+
+// MatMulGrouped implements backends.GroupedMatMuler: the weights with
+// packed copies of one type (or two K-quants) and column count go through
+// one kernels.MatMulPackedGrouped call, which quantizes x's rows once and
+// streams those matrices in one parallel job (the same bits as separate
+// calls on each row); the rest run one by one.
+func (s *Stream) MatMulGrouped(dsts, ws []backends.Tensor, x backends.Tensor, rows []int) {
+	s.doMatMulAs(x, ws, suffixGrouped, func() error {
+		sh := &s.shared
+		defer sh.release()
+		if len(rows) != len(ws) {
+			return fmt.Errorf("%d input rows for %d weights: %w", len(rows), len(ws), backends.ErrShape)
+		}
+		for i, r := range rows {
+			if r < 0 || r >= x.Rows {
+				return fmt.Errorf("weight %d takes row %d of %s: %w", i, r, x.Shape(), backends.ErrShape)
+			}
+		}
+		sh.ms = sh.ms[:0]
+		if len(dsts) != len(ws) {
+			return fmt.Errorf("%d outputs for %d weights: %w", len(dsts), len(ws), backends.ErrShape)
+		}
+		for i := range ws {
+			m, err := s.matmulArgs(dsts[i], ws[i], rowOf(x, rows[i]))
+			if err != nil {
+				return err
+			}
+			sh.ms = append(sh.ms, m)
+		}
+		xs, err := f32s(x)
+		if err != nil {
+			return err
+		}
+		sh.groups(func(i int, ys [][]float32, pws []*kernels.PackedWeights) {
+			if len(pws) > 1 {
+				sh.rows = sh.rows[:0]
+				for _, j := range sh.members {
+					sh.rows = append(sh.rows, rows[j])
+				}
+				kernels.MatMulPackedGrouped(s.dev.pool, ys, pws, xs, x.Rows, sh.rows)
+			} else {
+				s.matmul(sh.ms[i], ws[i], 1)
+			}
+		})
+		return nil
+	})
+}
+
+// rowOf is row r of an F32 tensor as a tensor of its own.
+func rowOf(x backends.Tensor, r int) backends.Tensor {
+	x.Off += r * x.Cols * 4
+	x.Rows = 1
+	return x
+}
+
 // The op profile's names of the fused forms.
 const (
 	suffixResidual = " + residual add"
 	suffixNorm     = " after rms_norm"
 	suffixSwiGLU   = " after silu_mul + residual add"
+	suffixGrouped  = ", a row each"
 )
 
 var (
@@ -203,6 +260,7 @@ func (sh *sharedArgs) groups(f func(i int, ys [][]float32, pws []*kernels.Packed
 		if sh.done[i] {
 			continue
 		}
+		sh.members = append(sh.members[:0], i)
 		if m.pw == nil {
 			f(i, nil, nil)
 			continue
@@ -221,6 +279,7 @@ func (sh *sharedArgs) groups(f func(i int, ys [][]float32, pws []*kernels.Packed
 			second = next
 			sh.done[j] = true
 			sh.ys, sh.pws = append(sh.ys, o.ys), append(sh.pws, o.pw)
+			sh.members = append(sh.members, j)
 		}
 		f(i, sh.ys, sh.pws)
 	}

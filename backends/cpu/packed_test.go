@@ -136,6 +136,65 @@ func TestMatMulShared(t *testing.T) {
 	}
 }
 
+// TestMatMulGrouped: the stream's grouped matmul (each weight its own row
+// of x) leaves every output exactly as MatMul of that row does, for one
+// packed type (one job), mixed types (grouped by what can share a call,
+// the rest one by one) and a one-row weight (not packed); bad rows and
+// shapes are reported, not panicked on.
+func TestMatMulGrouped(t *testing.T) {
+	r := rand.New(rand.NewPCG(47, 48))
+	const cols, nx = 256, 4
+	for _, types := range [][]quant.Type{{quant.Q4_0, quant.Q4_0, quant.Q4_0, quant.Q4_0}, {quant.Q4_K, quant.Q6_K, quant.Q4_K},
+		{quant.Q8_0, quant.F16, quant.Q8_0}, {quant.Q6_K, quant.Q4_0, quant.Q4_K, quant.Q6_K}} {
+		f := newFixture(t)
+		rowCounts := []int{40, 1, 16, 33}
+		rows := []int{3, 0, 3, 1}
+		x := f.tensor("x", nx, cols, randVec(r, nx*cols, 1))
+		var ws, dsts, alone []backends.Tensor
+		for i, wt := range types {
+			rb, _ := wt.RowBytes(cols)
+			wb := make([]byte, rowCounts[i]*rb)
+			if err := quant.Quantize(wt, randVec(r, rowCounts[i]*cols, 0.1), wb); err != nil {
+				t.Fatal(err)
+			}
+			w, err := f.dev.Upload("w", wt, rowCounts[i], cols, wb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws = append(ws, w)
+			dsts = append(dsts, f32Tensor(t, f.dev, "y", 1, rowCounts[i]))
+			alone = append(alone, f32Tensor(t, f.dev, "y1", 1, rowCounts[i]))
+			xr := x
+			xr.Off, xr.Rows = x.Off+rows[i]*cols*4, 1
+			f.s.MatMul(alone[i], w, xr)
+		}
+		gm, ok := f.s.(backends.GroupedMatMuler)
+		if !ok {
+			t.Fatal("the CPU stream does not implement backends.GroupedMatMuler")
+		}
+		gm.MatMulGrouped(dsts, ws, x, rows[:len(ws)])
+		f.sync()
+		for i := range ws {
+			got, want := hostF32(t, dsts[i]), hostF32(t, alone[i])
+			for j := range want {
+				if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+					t.Fatalf("%v: matrix %d y[%d] = %g, alone %g", types, i, j, got[j], want[j])
+				}
+			}
+		}
+		for _, bad := range [][]int{{nx, 0, 0, 0}, {-1, 0, 0, 0}, {0}} {
+			gm.MatMulGrouped(dsts, ws, x, bad[:min(len(bad), len(ws))])
+			if err := f.s.Sync(); err == nil {
+				t.Errorf("%v: rows %v: no error", types, bad)
+			}
+		}
+		gm.MatMulGrouped(dsts[:1], ws[1:2], x, rows[:1])
+		if err := f.s.Sync(); err == nil {
+			t.Errorf("%v: mismatched output shape: no error", types)
+		}
+	}
+}
+
 // TestMatMulResidual: MatMulResidual(x, tmp, w, in) leaves tmp as MatMul
 // and x as MatMul then Add, bit for bit, for packed weights (the fused
 // path) and unpacked ones (a one-row weight is not packed: separate ops);

@@ -45,6 +45,9 @@ type sharedArgs struct {
 	ys   [][]float32
 	pws  []*kernels.PackedWeights
 	done []bool
+	// members: the indices of the matrices groups last handed out;
+	// rows: a grouped call's input rows for them.
+	members, rows []int
 }
 
 // Sync implements backends.Stream: ops already ran, so it only reports and

@@ -51,6 +51,11 @@ type archSpec struct {
 	// leading_dense_block_count blocks are dense; the shared expert, when
 	// sharedPlain, is added as it is (no gate).
 	moeMeta, sharedPlain bool
+	// mla: DeepSeek-V2's multi-head latent attention (mla.go) and its
+	// experts: optional (a file without expert_count is dense), of
+	// expert_feed_forward_length, with expert_shared_count plain shared
+	// experts; the gating function optional (softmax by default).
+	mla bool
 }
 
 // swaRule is an architecture's rule for sliding-window layers.
@@ -98,6 +103,10 @@ func lookupArch(name string) (archSpec, bool) {
 		// and leading dense blocks.
 		return archSpec{name: name, neox: true, preNorm: true, qkNorm: true, ropeFreqs: true, swa: swaExaoneMoE, nextn: true,
 			moe: true, sharedExpert: true, sharedPlain: true, moeMeta: true}, true
+	case "deepseek2":
+		// DeepSeek-V2/V3 and models built like them: Kakao's Kanana-2
+		// (30B-A3B), GigaChat 3, Youtu.
+		return archSpec{name: name, preNorm: true, mla: true, moeOptional: true, moeMeta: true, sharedExpert: true, sharedPlain: true}, true
 	case "granite":
 		return archSpec{name: name, preNorm: true, qkvBias: biasOptional, outBias: true, ffnBias: true, ropeFreqs: true, granite: true}, true
 	}
@@ -106,5 +115,5 @@ func lookupArch(name string) (archSpec, bool) {
 
 // SupportedArchs lists the general.architecture values Load accepts.
 func SupportedArchs() []string {
-	return []string{"exaone", "exaone-moe", "exaone4", "granite", "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
+	return []string{"deepseek2", "exaone", "exaone-moe", "exaone4", "granite", "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
 }

@@ -23,8 +23,12 @@ type acts struct {
 	xs, gs, us, ys backends.Tensor
 	// qwen2moe's shared expert: its gate's logit [n][1], gate, up and output.
 	shLogit, shG, shU, shY backends.Tensor
-	xOut, aOut             backends.Tensor // [n_out][...] last-layer rows whose logits are wanted
-	logits                 backends.Tensor // [n_out][n_vocab]
+	// MLA: the query's unrotated parts, the query latent, the query and
+	// key rows' parts before they are laid side by side, and the heads'
+	// outputs through v_b.
+	qNope, qA, qSrc, kSrc, vOut backends.Tensor
+	xOut, aOut                  backends.Tensor // [n_out][...] last-layer rows whose logits are wanted
+	logits                      backends.Tensor // [n_out][n_vocab]
 	// LoRA adapters' products A·x and B·(A·x), reshaped per matrix
 	// (empty without adapters).
 	loraT, loraD backends.Tensor // [n][max rank], [n][max rows of an adapted matrix]
@@ -59,6 +63,11 @@ func (m *transformer) layout(n, nOut int) (*acts, error) {
 		{&a.shLogit, "shexp_logit", n, min(hp.NFFShared, 1)},
 		{&a.shG, "shexp_gate", n, hp.NFFShared}, {&a.shU, "shexp_up", n, hp.NFFShared},
 		{&a.shY, "shexp_out", n, min(hp.NFFShared, 1) * hp.NEmbd},
+		// Multi-head latent attention (mla.go; empty otherwise).
+		{&a.qNope, "q_nope", n, hp.NHead * hp.mla.nope}, {&a.qA, "q_latent_in", n, hp.mla.qLoRA},
+		{&a.qSrc, "q_parts", n, min(hp.mla.kvLoRA, 1) * hp.NHead * hp.HeadDimK},
+		{&a.kSrc, "k_parts", n, min(hp.mla.kvLoRA, 1) * hp.HeadDimK},
+		{&a.vOut, "mla_out", n, hp.NHead * hp.mla.vDim},
 	}
 	total := 0
 	for _, s := range specs {

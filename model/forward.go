@@ -97,28 +97,20 @@ func (m *transformer) logitsIn(out []float32, t backends.Tensor) (logits backend
 // exaone, granite) normalise the sub-layer input; exaone4 feeds the raw
 // stream and normalises the sub-layer output instead.
 func (m *transformer) block(s backends.Stream, il int, x backends.Tensor, a *acts, p *plan, kv *KVCache) backends.Tensor {
-	L, hp := &m.layers[il], m.hp
-	m.normLinears(s, x, L.attnNorm, a.h, [3]backends.Tensor{a.q, a.k, a.v}, [3]backends.Tensor{L.wq, L.wk, L.wv}, [3]backends.Tensor{L.bq, L.bk, L.bv},
-		[3][]loraPair{L.lq, L.lk, L.lv}, 3)
-	if L.qNorm.Valid() { // per-head RMSNorm over head_dim, before RoPE
-		s.RMSNorm(a.qh, a.qh, L.qNorm, hp.eps)
-		s.RMSNorm(a.kh, a.kh, L.kNorm, hp.eps)
+	L := &m.layers[il]
+	var attn backends.Tensor
+	if m.spec.mla {
+		attn = m.mlaAttention(s, il, x, a, p, kv)
+	} else {
+		attn = m.attention(s, il, x, a, p, kv)
 	}
-	if L.rope {
-		s.RoPE(a.qh, p.rows.Pos, m.ropeParams(hp.NHead))
-		s.RoPE(a.kh, p.rows.Pos, m.ropeParams(hp.NHeadKV))
-	}
-	cache := kv.layer(il)
-	s.StoreKV(cache, a.k, a.v, p.slots)
-	s.Attention(a.attn, a.q, cache, p.rows, m.attnParams(L))
-
-	attn := a.attn
 	if il == len(m.layers)-1 && len(p.outIdx) < p.n {
 		// Later ops are row-wise: compute them only for the rows whose
 		// logits are wanted (llama.cpp's inp_out_ids; math-neutral).
-		s.GetRows(a.aOut, a.attn, p.outIdx)
+		aOut := reshape(a.aOut, len(p.outIdx), attn.Cols)
+		s.GetRows(aOut, attn, p.outIdx)
 		s.GetRows(a.xOut, x, p.outIdx)
-		attn, x = a.aOut, a.xOut
+		attn, x = aOut, a.xOut
 	}
 	n := x.Rows
 	o := prefix(a.o, n)
@@ -138,6 +130,28 @@ func (m *transformer) block(s backends.Stream, il int, x backends.Tensor, a *act
 	s.SiLUMul(g, g, u)
 	m.residualLinear(s, x, o, L.down, L.bDown, g, L.postFFNNorm, L.ldown)
 	return x
+}
+
+// attention runs block il's self-attention on the stream x (all its
+// rows) and returns the heads' outputs: the q/k/v projections of the
+// normed stream, the per-head norms and RoPE, the cache store and the
+// attention over it.
+func (m *transformer) attention(s backends.Stream, il int, x backends.Tensor, a *acts, p *plan, kv *KVCache) backends.Tensor {
+	L, hp := &m.layers[il], m.hp
+	m.normLinears(s, x, L.attnNorm, a.h, [3]backends.Tensor{a.q, a.k, a.v}, [3]backends.Tensor{L.wq, L.wk, L.wv}, [3]backends.Tensor{L.bq, L.bk, L.bv},
+		[3][]loraPair{L.lq, L.lk, L.lv}, 3)
+	if L.qNorm.Valid() { // per-head RMSNorm over head_dim, before RoPE
+		s.RMSNorm(a.qh, a.qh, L.qNorm, hp.eps)
+		s.RMSNorm(a.kh, a.kh, L.kNorm, hp.eps)
+	}
+	if L.rope {
+		s.RoPE(a.qh, p.rows.Pos, m.ropeParams(hp.NHead))
+		s.RoPE(a.kh, p.rows.Pos, m.ropeParams(hp.NHeadKV))
+	}
+	cache := kv.layer(il)
+	s.StoreKV(cache, a.k, a.v, p.slots)
+	s.Attention(a.attn, a.q, cache, p.rows, m.attnParams(L))
+	return a.attn
 }
 
 // plainResidual reports whether a sub-layer output with this bias and

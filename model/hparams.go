@@ -32,6 +32,20 @@ type hparams struct {
 	moeNorm    bool
 	moeScale   float32
 	denseLead  int
+	// Expert groups (DeepSeek-V3): the experts fall into moeGroups equal
+	// groups and each token searches the moeGroupsUsed best (0: no groups).
+	moeGroups, moeGroupsUsed int
+	mla                      mlaParams
+}
+
+// mlaParams are multi-head latent attention's sizes (mla.go). The
+// attention itself is MQA over the latent: Config.HeadDimK = kvLoRA + the
+// rotated part, HeadDimV = kvLoRA, one KV head.
+type mlaParams struct {
+	kvLoRA, qLoRA int // latent widths (qLoRA 0: queries straight from the stream)
+	nope, vDim    int // each head's unrotated query/key part and its value
+	unit          int // the column unit the query and key rows are assembled in
+	kqScale       float32
 }
 
 // readHParams reads and checks the hyper-parameters of arch a from f.
@@ -54,7 +68,14 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 	if moe {
 		req("expert_count", &c.NExpert)
 		req("expert_used_count", &c.NExpertUsed)
-		if a.moeOptional {
+		if a.mla {
+			// DeepSeek: dense leading blocks of feed_forward_length, experts
+			// of expert_feed_forward_length, expert_shared_count of them
+			// shared.
+			req("feed_forward_length", &c.NFF)
+			req("expert_feed_forward_length", &c.NFFExpert)
+			c.NFFShared = c.NFFExpert * optUint(f, p+"expert_shared_count", 0)
+		} else if a.moeOptional {
 			// Mixtral's experts are feed_forward_length wide.
 			req("feed_forward_length", &c.NFF)
 			c.NFFExpert = optUint(f, p+"expert_feed_forward_length", c.NFF)
@@ -68,7 +89,7 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 				c.NFFExpert = c.NFF / c.NExpertUsed
 			}
 		}
-		if a.sharedExpert {
+		if a.sharedExpert && !a.mla {
 			// qwen2moe's shared expert defaults to the dense size,
 			// K-EXAONE's to an expert's (llama.cpp's loaders).
 			def := c.NFF
@@ -97,7 +118,7 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 			return nil, err
 		}
 	}
-	if moe && (c.NExpert <= 0 || c.NExpertUsed <= 0 || c.NExpertUsed > c.NExpert || c.NFFExpert <= 0 || (a.sharedExpert && c.NFFShared <= 0)) {
+	if moe && (c.NExpert <= 0 || c.NExpertUsed <= 0 || c.NExpertUsed > c.NExpert || c.NFFExpert <= 0 || (a.sharedExpert && !a.mla && c.NFFShared <= 0)) {
 		return nil, fmt.Errorf("%s: %d of %d experts of feed-forward %d a token: the counts must be positive, the used ones at most all",
 			a.name, c.NExpertUsed, c.NExpert, c.NFFExpert)
 	}
@@ -129,6 +150,11 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 	if err := hp.readRoPE(f, a); err != nil {
 		return nil, err
 	}
+	if a.mla {
+		if err := hp.readMLA(f, a); err != nil {
+			return nil, err
+		}
+	}
 	if a.granite {
 		if err := hp.readGranite(f, p); err != nil {
 			return nil, err
@@ -151,7 +177,15 @@ func (hp *hparams) readRouting(f *gguf.File, a archSpec) error {
 		return nil
 	}
 	g, ok := f.Uint32(p + "expert_gating_func")
-	if !ok {
+	switch {
+	case !ok && a.mla:
+		// DeepSeek V2 files predate the key: softmax (GLM-4.7 Lite's,
+		// told apart by llama.cpp by its shape, sigmoid).
+		g = 1
+		if nv, _ := f.Int(p + "vocab_size"); (hp.NLayer == 47 || hp.NLayer == 48) && nv == 154880 {
+			g = 2
+		}
+	case !ok:
 		return fmt.Errorf("%s: metadata %sexpert_gating_func is missing", a.name, p)
 	}
 	switch g {
@@ -167,6 +201,11 @@ func (hp *hparams) readRouting(f *gguf.File, a archSpec) error {
 	if hp.denseLead > hp.NLayer {
 		return fmt.Errorf("%s: %d leading dense blocks of %d", a.name, hp.denseLead, hp.NLayer)
 	}
+	hp.moeGroups = optUint(f, p+"expert_group_count", 0)
+	hp.moeGroupsUsed = optUint(f, p+"expert_group_used_count", 0)
+	if g := hp.moeGroups; g > 1 && (hp.NExpert%g != 0 || hp.moeGroupsUsed <= 0 || hp.moeGroupsUsed >= g || hp.NExpertUsed > hp.NExpert/g*hp.moeGroupsUsed) {
+		return fmt.Errorf("%s: %d experts in %d groups, %d groups searched for %d experts: the groups must divide the experts, and the searched ones (fewer than all) hold enough", a.name, hp.NExpert, g, hp.moeGroupsUsed, hp.NExpertUsed)
+	}
 	return nil
 }
 
@@ -174,9 +213,15 @@ func (hp *hparams) readRouting(f *gguf.File, a archSpec) error {
 func (hp *hparams) readRoPE(f *gguf.File, a archSpec) error {
 	p := a.name + "."
 	nRot := optUint(f, p+"rope.dimension_count", hp.HeadDimK)
-	// Every supported graph asserts n_rot == head size (llama.cpp rejects
-	// partial rotary for these architectures too).
-	if nRot != hp.HeadDimK || nRot%2 != 0 {
+	switch {
+	case a.mla:
+		// Only part of each head rotates (readMLA checks the sizes).
+		if nRot <= 0 || nRot%2 != 0 {
+			return fmt.Errorf("%s: rope dimension count %d must be even and positive", a.name, nRot)
+		}
+	case nRot != hp.HeadDimK || nRot%2 != 0:
+		// Every other supported graph asserts n_rot == head size (llama.cpp
+		// rejects partial rotary for these architectures too).
 		return fmt.Errorf("%s: rope dimension count %d must equal the head size %d", a.name, nRot, hp.HeadDimK)
 	}
 	r := backends.RoPE{NDims: nRot, Neox: a.neox, Base: 10000, FreqScale: 1, AttnFactor: 1,
@@ -193,7 +238,9 @@ func (hp *hparams) readRoPE(f *gguf.File, a archSpec) error {
 	}
 	typ, _ := f.String(p + "rope.scaling.type")
 	switch typ {
-	case "", "none", "linear":
+	case "none":
+		r.FreqScale = 1 // llama.cpp never scales when the type says none
+	case "", "linear":
 	case "yarn":
 		r.ExtFactor = 1
 	default:

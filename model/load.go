@@ -50,6 +50,15 @@ type layer struct {
 	shGate, shUp, shDown    backends.Tensor
 	shGateInp               backends.Tensor
 	expBias                 []float32
+	// Multi-head latent attention (mla.go): the query latent and its norm
+	// (absent in the lite form), the query's unrotated and rotated rows,
+	// the KV latent's and the shared rotated key's rows, the latent's
+	// norm, and each head's k_b and v_b.
+	wqA, qANorm  backends.Tensor
+	wqNope, wqPe backends.Tensor
+	wkvC, wkPe   backends.Tensor
+	kvANorm      backends.Tensor
+	wkB, wvB     []backends.Tensor
 	// LoRA adapters' pairs on each matrix (LoadOptions.LoRA).
 	lq, lk, lv, lo, lgate, lup, ldown []loraPair
 	window                            int  // sliding window (0: full causal)
@@ -83,16 +92,22 @@ type transformer struct {
 	loraScales        [][]float32    // per-request adapters' row scales, a buffer a call, reused (rowScales)
 	loraCalls         int            // of them, used in this pass
 
-	route  routing    // the last MoE layer's choice of experts (moe.go)
-	fwdErr error      // an error a Forward met mid-pass, outside the stream's own
-	mu     sync.Mutex // one Forward at a time: the stream and scratch are shared
-	cfgMu  sync.Mutex // guards hp.LoRA, which LoadLoRA and UnloadLoRA change, for Config
-	act    arena
-	acts   acts                  // the views of act, laid out per Forward
-	pl     plan                  // the last Forward's plan, its buffers reused
-	outBuf *backends.HostBuffer  // the last logits buffer wrapped for the stream (logitsIn)
-	mm     [2][3]backends.Tensor // linears' argument lists (no allocation per layer)
-	closed bool
+	route routing // the last MoE layer's choice of experts (moe.go)
+	// MLA's GetRows index lists for passes of mlaRows tokens, and the
+	// per-head matmuls' argument lists (mla.go).
+	mlaQIdx, mlaKIdx []int32
+	mlaRows          int
+	phDsts, phWs     []backends.Tensor
+	phRows           []int
+	fwdErr           error      // an error a Forward met mid-pass, outside the stream's own
+	mu               sync.Mutex // one Forward at a time: the stream and scratch are shared
+	cfgMu            sync.Mutex // guards hp.LoRA, which LoadLoRA and UnloadLoRA change, for Config
+	act              arena
+	acts             acts                  // the views of act, laid out per Forward
+	pl               plan                  // the last Forward's plan, its buffers reused
+	outBuf           *backends.HostBuffer  // the last logits buffer wrapped for the stream (logitsIn)
+	mm               [2][3]backends.Tensor // linears' argument lists (no allocation per layer)
+	closed           bool
 }
 
 // Load maps the GGUF file at path and builds the model registered for its
@@ -234,10 +249,14 @@ func (m *transformer) bindLayer(b *binder, il int) error {
 			*dst, _, err = b.optVector(n(name), size)
 		}
 	}
-	must(&L.wq, "attn_q.weight", E, nq)
-	must(&L.wk, "attn_k.weight", E, nk)
-	must(&L.wv, "attn_v.weight", E, nv)
-	must(&L.wo, "attn_output.weight", hp.NHead*hp.HeadDimV, E)
+	if s.mla {
+		err = m.bindMLA(b, il)
+	} else {
+		must(&L.wq, "attn_q.weight", E, nq)
+		must(&L.wk, "attn_k.weight", E, nk)
+		must(&L.wv, "attn_v.weight", E, nv)
+		must(&L.wo, "attn_output.weight", hp.NHead*hp.HeadDimV, E)
+	}
 	if hp.NExpert > 0 && il >= hp.denseLead {
 		FE, NE := hp.NFFExpert, hp.NExpert
 		must(&L.router, "ffn_gate_inp.weight", E, NE)

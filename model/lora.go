@@ -92,6 +92,11 @@ func (m *transformer) loraTargets() []loraTarget {
 // embedding, a matrix this architecture lacks) is an error rather than
 // silently left out.
 func (m *transformer) bindLoRA(adapters []LoRA) error {
+	if m.spec.mla && len(adapters) > 0 {
+		// Its projections are split and regrouped at load; an adapter's
+		// pairs would have to be too.
+		return fmt.Errorf("lora adapter %s: adapters on %s (multi-head latent attention) models are not supported", adapters[0].Path, m.spec.name)
+	}
 	for _, ad := range adapters {
 		id := int32(0)
 		if ad.Name != "" {

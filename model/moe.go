@@ -37,7 +37,9 @@ type routing struct {
 	shLogit []float32 // [n] the shared expert's gate logits
 	shScale []float32 // [n] their sigmoids
 	probs   []float32 // one token's probabilities
-	sel     []float32 // and with the selection bias
+	sel     []float32 // and with the selection bias and group mask
+	gScore  []float32 // each expert group's score
+	gKeep   []int32   // the groups searched
 	chosen  []int32   // [n][k] experts, best first
 	weight  []float32 // [n][k] their normalised weights
 	count   []int     // tokens per expert
@@ -61,6 +63,10 @@ type gating struct {
 	normalize bool      // rescale the chosen weights to sum to 1
 	scale     float32   // then multiply them (0 or 1: not)
 	bias      []float32 // [n_expert] added to the probabilities to choose (nil: none)
+	// groups > 1: the experts fall into that many equal groups, ranked
+	// by the sum of their two best selection scores; only the best
+	// groupsUsed are searched (DeepSeek-V3).
+	groups, groupsUsed int
 }
 
 // minWeightSum is the smallest sum the chosen weights are divided by (the
@@ -84,11 +90,15 @@ func (r *routing) route(n, ne, k int, g gating) {
 			softmax(r.probs, x)
 		}
 		sel := r.probs
-		if g.bias != nil {
-			for i, p := range r.probs {
-				r.sel[i] = p + g.bias[i]
+		if g.bias != nil || g.groups > 1 {
+			copy(r.sel, r.probs)
+			for i, b := range g.bias {
+				r.sel[i] += b
 			}
 			sel = r.sel
+		}
+		if g.groups > 1 {
+			r.maskGroups(sel, g.groups, g.groupsUsed)
 		}
 		chosen, w := r.chosen[t*k:(t+1)*k], r.weight[t*k:(t+1)*k]
 		topK(chosen, sel)
@@ -131,6 +141,39 @@ func (r *routing) route(n, ne, k int, g gating) {
 			r.next[e]++
 			r.slotTok[s], r.slotW[s] = int32(t), r.weight[t*k+j]
 			r.perm[j*n+t] = int32(s)
+		}
+	}
+}
+
+// maskGroups sets the selection scores of every expert outside the used
+// best of groups equal groups to -Inf: a group's score is the sum of its
+// two best (its one, for groups of one), as llama.cpp's build_moe_ffn
+// ranks them; ties go to the lower group.
+func (r *routing) maskGroups(sel []float32, groups, used int) {
+	per := len(sel) / groups
+	r.gScore = grow(r.gScore, groups)
+	var best [2]int32
+	for g := range groups {
+		part := sel[g*per : (g+1)*per]
+		k := best[:min(2, per)]
+		topK(k, part)
+		var sum float32
+		for _, i := range k {
+			sum += part[i]
+		}
+		r.gScore[g] = sum
+	}
+	r.gKeep = grow(r.gKeep, used)
+	topK(r.gKeep, r.gScore)
+	for g := range groups {
+		keep := false
+		for _, k := range r.gKeep {
+			keep = keep || int(k) == g
+		}
+		if !keep {
+			for i := g * per; i < (g+1)*per; i++ {
+				sel[i] = float32(math.Inf(-1))
+			}
 		}
 	}
 }
@@ -203,7 +246,8 @@ func (m *transformer) moeFFN(s backends.Stream, x backends.Tensor, L *layer, a *
 		m.fwdErr = fmt.Errorf("expert router: %w", err)
 		return
 	}
-	r.route(n, ne, k, gating{sigmoid: hp.moeSigmoid, normalize: hp.moeNorm, scale: hp.moeScale, bias: L.expBias})
+	r.route(n, ne, k, gating{sigmoid: hp.moeSigmoid, normalize: hp.moeNorm, scale: hp.moeScale, bias: L.expBias,
+		groups: hp.moeGroups, groupsUsed: hp.moeGroupsUsed})
 	slots := n * k
 	sharedDone := false // the shared expert's gate and up computed
 	if sm, ok := s.(backends.SharedMatMuler); ok && n == 1 {

@@ -111,6 +111,39 @@ func TestRouteSigmoidBias(t *testing.T) {
 	}
 }
 
+// DeepSeek-V3's groups: 8 experts in 4 groups of 2, the 2 best groups
+// (by the sum of their two best scores) searched for 3 experts.
+func TestRouteGroups(t *testing.T) {
+	probs := []float64{0.9, 0.1, 0.5, 0.5, 0.8, 0.3, 0.2, 0.2}
+	scores := make([]float32, len(probs))
+	for i, p := range probs {
+		scores[i] = float32(math.Log(p / (1 - p))) // sigmoid(score) = p
+	}
+	// Group sums 1.0, 1.0, 1.1, 0.4: groups 2 and 0 (the tie with 1 goes
+	// to the lower), so experts 0, 4, 5; without groups 0, 4 and 2.
+	for _, c := range []struct {
+		g    gating
+		want []int32
+	}{
+		{gating{sigmoid: true, groups: 4, groupsUsed: 2}, []int32{0, 4, 5}},
+		{gating{sigmoid: true}, []int32{0, 4, 2}},
+		// A bias that lifts group 3 (0.2+0.5 twice = 1.4) past the others:
+		// groups 3 and 2, experts 4 (0.8), 6 and 7 (0.7 biased).
+		{gating{sigmoid: true, groups: 4, groupsUsed: 2, bias: []float32{0, 0, 0, 0, 0, 0, 0.5, 0.5}}, []int32{4, 6, 7}},
+	} {
+		r := routing{scores: slices.Clone(scores)}
+		r.route(1, 8, 3, c.g)
+		if !slices.Equal(r.chosen[:3], c.want) {
+			t.Errorf("%+v: chosen %v, want %v", c.g, r.chosen[:3], c.want)
+		}
+		for j, e := range r.chosen[:3] {
+			if math.Abs(float64(r.weight[j])-probs[e]) > 1e-6 { // unbiased, unnormalised
+				t.Errorf("%+v: weight %d = %v, want %v", c.g, j, r.weight[j], probs[e])
+			}
+		}
+	}
+}
+
 func TestTopK(t *testing.T) {
 	for _, c := range []struct {
 		p    []float32

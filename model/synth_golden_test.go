@@ -18,13 +18,13 @@ var synthGoldenPrompt = []int32{331, 154, 404, 49, 74, 96, 374, 59, 219, 38, 88,
 	63, 406, 50, 226, 47, 136, 296, 429, 147, 120, 315, 185, 105, 192, 381, 99, 64, 61, 210, 508, 437, 321, 476, 464, 370,
 	306, 254, 184, 249, 83, 307, 506, 351, 459, 294, 74, 120, 428, 168, 350, 155, 500, 431, 40}
 
-// TestSynthGoldens runs the mixture-of-experts architectures, which
-// ../shared has no goldens for, against llama.cpp's own logits for synth's
+// TestSynthGoldens runs the mixture-of-experts and latent-attention
+// architectures, which ../shared has no goldens for, against llama.cpp's own logits for synth's
 // small models of each (testdata/synth-golden/README.md): the prompt in
 // one pass, in chunks of 7 and a token at a time through the KV cache.
 // Tolerances are the shared goldens' for the weight type (rel-RMS over
 // the prompt 1e-3 for float weights, 3e-2 for quantized; top-1 agreement
-// 0.99 and 0.95); measured: 1e-5 to 1e-4 for F32, 4e-7 to 1e-2 quantized.
+// 0.99 and 0.95); measured: 1e-5 to 1e-4 for F32, 2e-7 to 1.5e-2 quantized.
 func TestSynthGoldens(t *testing.T) {
 	for _, c := range []struct {
 		shape, typ, sha256 string
@@ -39,6 +39,10 @@ func TestSynthGoldens(t *testing.T) {
 		{"qwen2moe-tiny", "Q4_K_M", "0ca7b79e14809c717e16e80b9221ec7310f0d244379767c66f811b429b383861", 32, 3e-2, 0.95},
 		{"mixtral-tiny", "F32", "3367cf9e294bb8c4458efbb349dc2ee4b26532276f07119d0b6e2865d4709771", 32, 1e-3, 0.99},
 		{"mixtral-tiny", "Q4_K_M", "5231e10b03ac812a195dd59e08e0a75502c716aec37e0f43e58ab9ac139c6d2c", 32, 3e-2, 0.95},
+		{"deepseek3-tiny", "F32", "6a92ac5aeec5acb407ba76b9725300bbc462f95195391439693a035265aee943", 32, 1e-3, 0.99},
+		{"deepseek3-tiny", "Q8_0", "8918fbf477d5cd71c349323e5f1b938c3b4efa933101e0725cac03f1b57bdb2f", 32, 3e-2, 0.95},
+		{"kanana2-tiny", "F32", "65f992c2031475e80cd40ce77781af9ac434b0439d5b81f2de46511b0aa02b73", 32, 1e-3, 0.99},
+		{"kanana2-tiny", "Q8_0", "5146d1813042d53fff1ffd1d530764f0c953cf09949a008fb4cb742ef8f93670", 32, 3e-2, 0.95},
 	} {
 		t.Run(c.shape+"-"+c.typ, func(t *testing.T) {
 			shape, err := synth.Lookup(c.shape)
@@ -60,7 +64,7 @@ func TestSynthGoldens(t *testing.T) {
 			m := loadModel(t, path)
 			cfg := m.Config()
 			if cfg.Arch != shape.Arch || cfg.NExpert != shape.Experts || cfg.NExpertUsed != shape.ExpertsUsed ||
-				cfg.NLayer != shape.Layers-shape.NextN || cfg.NFFShared != shape.SharedFF {
+				cfg.NLayer != shape.Layers-shape.NextN || cfg.NFFShared != shape.SharedFF || (shape.KVLoRA > 0 && cfg.NHeadKV != 1) {
 				t.Fatalf("config %+v", cfg)
 			}
 			prompt := synthGoldenPrompt[:c.tokens]
@@ -81,17 +85,22 @@ func TestSynthGoldens(t *testing.T) {
 	}
 }
 
-// TestExaoneMoEBatchInvariance: a token's logits are the same bits
-// whatever shares its pass (quantized experts, biased sigmoid routing,
-// windowed layers).
-func TestExaoneMoEBatchInvariance(t *testing.T) {
-	shape, err := synth.Lookup("exaone-moe-tiny")
-	if err != nil {
-		t.Fatal(err)
+// TestSynthBatchInvariance: a token's logits are the same bits whatever
+// shares its pass: exaone-moe (quantized experts, biased sigmoid routing,
+// windowed layers) and deepseek2 (latent attention with its per-head
+// matmuls, grouped routing).
+func TestSynthBatchInvariance(t *testing.T) {
+	for _, name := range []string{"exaone-moe-tiny", "deepseek3-tiny"} {
+		t.Run(name, func(t *testing.T) {
+			shape, err := synth.Lookup(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), name+".gguf")
+			if err := synth.Write(path, synth.Options{Shape: shape, Type: "Q4_K_M", Seed: 3}); err != nil {
+				t.Fatal(err)
+			}
+			checkBatchInvariance(t, loadModel(t, path))
+		})
 	}
-	path := filepath.Join(t.TempDir(), "exaone-moe-tiny.gguf")
-	if err := synth.Write(path, synth.Options{Shape: shape, Type: "Q4_K_M", Seed: 3}); err != nil {
-		t.Fatal(err)
-	}
-	checkBatchInvariance(t, loadModel(t, path))
 }

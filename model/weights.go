@@ -138,6 +138,47 @@ func (b *binder) experts(name string, cols, rows, n int) ([]backends.Tensor, err
 	return out, nil
 }
 
+// rowSets binds a required matrix of ggml shape [cols, rows] as one
+// matrix per set of its rows (each set in the order given), for graphs
+// that use a projection's outputs in parts: MLA's query heads, each an
+// unrotated and a rotated part. Each part is a copy (rows of a quantized
+// type are whole blocks, so any selection is a valid matrix).
+func (b *binder) rowSets(name string, cols, rows int, sets ...[]int) ([]backends.Tensor, error) {
+	ti, ok := b.f.Tensor(name)
+	if !ok {
+		return nil, fmt.Errorf("tensor %q: %w", name, ErrMissingTensor)
+	}
+	if !sameDims(ti.Dims, []int{cols, rows}) {
+		return nil, fmt.Errorf("tensor %q has shape %v, want %v: %w", name, ti.Dims, []int{cols, rows}, ErrBadShape)
+	}
+	if !b.dev.Supports(backends.OpMatMul, ti.Type) {
+		return nil, fmt.Errorf("tensor %q: weight type %v (%s): %w", name, ti.Type, backends.OpMatMul, backends.ErrUnsupportedOp)
+	}
+	data := b.f.TensorData(ti)
+	rb, err := ti.Type.RowBytes(cols)
+	if err != nil || data == nil || len(data) < rows*rb {
+		return nil, fmt.Errorf("tensor %q: no data (file closed or corrupt)", name)
+	}
+	out := make([]backends.Tensor, len(sets))
+	for i, set := range sets {
+		part := make([]byte, 0, len(set)*rb)
+		for _, r := range set {
+			if r < 0 || r >= rows {
+				return nil, fmt.Errorf("tensor %q: row %d of %d", name, r, rows)
+			}
+			part = append(part, data[r*rb:(r+1)*rb]...)
+		}
+		t, err := b.dev.Upload(fmt.Sprintf("%s[%d]", name, i), ti.Type, len(set), cols, part)
+		if err != nil {
+			return nil, fmt.Errorf("tensor %q part %d: %w", name, i, err)
+		}
+		out[i] = t
+	}
+	b.f.Evict(data) // the parts are copies: the file's pages are not read again
+	b.used[name] = true
+	return out, nil
+}
+
 // vector binds a required F32 vector of n elements (norm weights): the
 // element-wise ops work in float32 like ggml's binary ops.
 func (b *binder) vector(name string, n int) (backends.Tensor, error) {

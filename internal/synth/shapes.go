@@ -37,6 +37,19 @@ type Shape struct {
 	SharedFF, DenseLead, NextN int
 	ExpertScale                float32
 	SWAWindow                  int
+	// DeepSeek-V2/V3 (deepseek2): multi-head latent attention with a KV
+	// latent of KVLoRA, RopeDim of each HeadDim-wide query/key head
+	// rotated, V heads of VDim, queries through a QLoRA-wide latent (0:
+	// straight from the stream, the "lite" form); routing by sigmoid or
+	// softmax, with a selection bias, normalised weights and ExpertGroups
+	// groups of which GroupsUsed are searched (0: no groups); YaRN
+	// scaling by YaRNFactor (0: none) over YaRNOrigCtx positions.
+	KVLoRA, QLoRA, RopeDim, VDim int
+	Sigmoid, ExpertBias          bool
+	ExpertNorm                   bool
+	ExpertGroups, GroupsUsed     int
+	YaRNFactor                   float32
+	YaRNOrigCtx                  int
 }
 
 // shapeTable lists the named shapes. The hyper-parameters are those of the
@@ -75,7 +88,21 @@ func shapeTable() []Shape {
 		// (so a 64-token prompt crosses it), one prediction block.
 		{Name: "exaone-moe-tiny", Arch: "exaone-moe", Embd: 256, Layers: 5, Heads: 4, KVHeads: 2, HeadDim: 64, FF: 512,
 			Vocab: 512, Ctx: 512, RopeBase: 1000000, Eps: 1e-5, QKNorm: true, Experts: 8, ExpertsUsed: 3, ExpertFF: 128,
-			SharedFF: 128, DenseLead: 1, NextN: 1, ExpertScale: 2.5, SWAWindow: 16},
+			SharedFF: 128, DenseLead: 1, NextN: 1, ExpertScale: 2.5, SWAWindow: 16, ExpertBias: true},
+		// kanana2-tiny is Kanana-2-30B-A3B's form (DeepSeek-V2 "lite":
+		// queries straight from the stream, softmax routing) at a tiny
+		// width; llama.cpp recognises the lite form by its layer count, 26
+		// being one of them.
+		{Name: "kanana2-tiny", Arch: "deepseek2", Embd: 256, Layers: 26, Heads: 4, KVHeads: 1, HeadDim: 96, FF: 512,
+			Vocab: 512, Ctx: 512, RopeBase: 10000, Eps: 1e-6, Experts: 4, ExpertsUsed: 2, ExpertFF: 64,
+			SharedFF: 64, DenseLead: 1, KVLoRA: 128, RopeDim: 32, VDim: 64, ExpertNorm: true},
+		// deepseek3-tiny is DeepSeek-V3's form: a query latent, sigmoid
+		// routing with a selection bias over 4 groups of 2 experts (2
+		// groups searched), normalised weights scaled 2.5, YaRN ×4.
+		{Name: "deepseek3-tiny", Arch: "deepseek2", Embd: 256, Layers: 3, Heads: 4, KVHeads: 1, HeadDim: 96, FF: 512,
+			Vocab: 512, Ctx: 512, RopeBase: 10000, Eps: 1e-6, Experts: 8, ExpertsUsed: 3, ExpertFF: 64,
+			SharedFF: 64, DenseLead: 1, KVLoRA: 128, QLoRA: 96, RopeDim: 32, VDim: 64, Sigmoid: true, ExpertBias: true,
+			ExpertNorm: true, ExpertScale: 2.5, ExpertGroups: 4, GroupsUsed: 2, YaRNFactor: 4, YaRNOrigCtx: 128},
 		{Name: "qwen3-0.6b", Arch: "qwen3", Embd: 1024, Layers: 28, Heads: 16, KVHeads: 8, HeadDim: 128, FF: 3072,
 			Vocab: 151936, Ctx: 4096, RopeBase: 1000000, Eps: 1e-6, Tied: true, QKNorm: true},
 		// HyperCLOVAX-SEED-Text-Instruct-0.5B: a llama whose q width
@@ -128,14 +155,32 @@ func (s Shape) Tensors() []Tensor {
 		if !s.PostNorm {
 			add("attn_norm", e)
 		}
-		add("attn_q", e, q)
-		add("attn_k", e, kv)
-		add("attn_v", e, kv)
-		if s.QKNorm {
-			add("attn_q_norm", hd)
-			add("attn_k_norm", hd)
+		if s.KVLoRA > 0 {
+			// Multi-head latent attention, as llama.cpp's converter splits
+			// it: kv_b into k_b (transposed, per head) and v_b.
+			nh, nope, rope, lat := uint64(s.Heads), uint64(s.HeadDim-s.RopeDim), uint64(s.RopeDim), uint64(s.KVLoRA)
+			if s.QLoRA > 0 {
+				add("attn_q_a", e, uint64(s.QLoRA))
+				add("attn_q_a_norm", uint64(s.QLoRA))
+				add("attn_q_b", uint64(s.QLoRA), q)
+			} else {
+				add("attn_q", e, q)
+			}
+			add("attn_kv_a_mqa", e, lat+rope)
+			add("attn_kv_a_norm", lat)
+			add("attn_k_b", nope, lat, nh)
+			add("attn_v_b", lat, uint64(s.VDim), nh)
+			add("attn_output", nh*uint64(s.VDim), e)
+		} else {
+			add("attn_q", e, q)
+			add("attn_k", e, kv)
+			add("attn_v", e, kv)
+			if s.QKNorm {
+				add("attn_q_norm", hd)
+				add("attn_k_norm", hd)
+			}
+			add("attn_output", q, e)
 		}
-		add("attn_output", q, e)
 		if s.PostNorm {
 			add("post_attention_norm", e)
 		} else {
@@ -147,7 +192,7 @@ func (s Shape) Tensors() []Tensor {
 			if s.Arch == "qwen2moe" {
 				ts = append(ts, Tensor{Name: fmt.Sprintf("blk.%d.ffn_gate_inp_shexp.weight", l), Dims: []uint64{e}, Bias: true})
 			}
-			if s.Arch == "exaone-moe" {
+			if s.ExpertBias {
 				ts = append(ts, Tensor{Name: fmt.Sprintf("blk.%d.exp_probs_b.bias", l), Dims: []uint64{ne}, Bias: true})
 			}
 			add("ffn_gate_exps", e, fe, ne)

@@ -36,6 +36,8 @@ func TestShapes(t *testing.T) {
 		{"exaone-moe-tiny", 4827288, ""},
 		{"qwen2moe-tiny", 0, ""},
 		{"mixtral-tiny", 0, ""},
+		{"kanana2-tiny", 0, ""},
+		{"deepseek3-tiny", 0, ""},
 	}
 	if len(Names()) != len(cases) {
 		t.Errorf("shapes %v", Names())

@@ -99,7 +99,47 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 			gguf.KV{Key: a + "nextn_predict_layers", Value: gguf.Uint32(uint32(s.NextN))},
 			gguf.KV{Key: a + "attention.sliding_window", Value: gguf.Uint32(uint32(s.SWAWindow))})
 	}
-	if s.HeadDim*s.Heads != s.Embd {
+	switch {
+	case s.KVLoRA > 0:
+		// As llama.cpp's converter writes MLA: the attention seen as MQA
+		// over the latent (key: latent + rotated part; value: latent) and
+		// the heads' own sizes as *_mla.
+		kv = append(kv,
+			gguf.KV{Key: a + "leading_dense_block_count", Value: gguf.Uint32(uint32(s.DenseLead))},
+			gguf.KV{Key: a + "attention.kv_lora_rank", Value: gguf.Uint32(uint32(s.KVLoRA))},
+			gguf.KV{Key: a + "attention.key_length", Value: gguf.Uint32(uint32(s.KVLoRA + s.RopeDim))},
+			gguf.KV{Key: a + "attention.value_length", Value: gguf.Uint32(uint32(s.KVLoRA))},
+			gguf.KV{Key: a + "attention.key_length_mla", Value: gguf.Uint32(uint32(s.HeadDim))},
+			gguf.KV{Key: a + "attention.value_length_mla", Value: gguf.Uint32(uint32(s.VDim))},
+			gguf.KV{Key: a + "expert_shared_count", Value: gguf.Uint32(uint32(s.SharedFF / max(1, s.ExpertFF)))})
+		if s.QLoRA > 0 {
+			kv = append(kv, gguf.KV{Key: a + "attention.q_lora_rank", Value: gguf.Uint32(uint32(s.QLoRA))})
+		}
+		if s.ExpertScale != 0 {
+			kv = append(kv, gguf.KV{Key: a + "expert_weights_scale", Value: gguf.Float32(s.ExpertScale)})
+		}
+		if s.ExpertNorm {
+			kv = append(kv, gguf.KV{Key: a + "expert_weights_norm", Value: gguf.Bool(true)})
+		}
+		gating := uint32(1) // LLAMA_EXPERT_GATING_FUNC_TYPE_SOFTMAX
+		if s.Sigmoid {
+			gating = 2
+		}
+		kv = append(kv, gguf.KV{Key: a + "expert_gating_func", Value: gguf.Uint32(gating)})
+		if s.ExpertGroups > 0 {
+			kv = append(kv,
+				gguf.KV{Key: a + "expert_group_count", Value: gguf.Uint32(uint32(s.ExpertGroups))},
+				gguf.KV{Key: a + "expert_group_used_count", Value: gguf.Uint32(uint32(s.GroupsUsed))})
+		}
+		if s.YaRNFactor != 0 {
+			kv = append(kv,
+				gguf.KV{Key: a + "rope.scaling.type", Value: gguf.String("yarn")},
+				gguf.KV{Key: a + "rope.scaling.factor", Value: gguf.Float32(s.YaRNFactor)},
+				gguf.KV{Key: a + "rope.scaling.original_context_length", Value: gguf.Uint32(uint32(s.YaRNOrigCtx))},
+				// mscale_all_dim 1, written ×0.1 as the converter does.
+				gguf.KV{Key: a + "rope.scaling.yarn_log_multiplier", Value: gguf.Float32(0.1)})
+		}
+	case s.HeadDim*s.Heads != s.Embd:
 		kv = append(kv,
 			gguf.KV{Key: a + "attention.key_length", Value: gguf.Uint32(uint32(s.HeadDim))},
 			gguf.KV{Key: a + "attention.value_length", Value: gguf.Uint32(uint32(s.HeadDim))})
@@ -108,7 +148,7 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 		gguf.KV{Key: a + "rope.freq_base", Value: gguf.Float32(s.RopeBase)},
 		gguf.KV{Key: a + "attention.layer_norm_rms_epsilon", Value: gguf.Float32(s.Eps)},
 		gguf.KV{Key: a + "vocab_size", Value: gguf.Uint32(uint32(s.Vocab))},
-		gguf.KV{Key: a + "rope.dimension_count", Value: gguf.Uint32(uint32(s.HeadDim))},
+		gguf.KV{Key: a + "rope.dimension_count", Value: gguf.Uint32(uint32(s.ropeDims()))},
 		gguf.KV{Key: "tokenizer.ggml.model", Value: gguf.String("gpt2")},
 		gguf.KV{Key: "tokenizer.ggml.pre", Value: gguf.String("default")},
 		gguf.KV{Key: "tokenizer.ggml.tokens", Value: gguf.Strings(v.tokens)},
@@ -125,6 +165,14 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 		kv = append(kv, gguf.KV{Key: "general.file_type", Value: gguf.Uint32(mix.FileType)})
 	}
 	return kv
+}
+
+// ropeDims is the rotated part of a head: all of it, or MLA's RopeDim.
+func (s Shape) ropeDims() int {
+	if s.KVLoRA > 0 {
+		return s.RopeDim
+	}
+	return s.HeadDim
 }
 
 // Write synthesizes the model into path. A partly written file is removed

@@ -265,8 +265,17 @@ func (m *transformer) bindLayer(b *binder, il int) error {
 				*dst, err = b.experts(n(name), cols, rows, NE)
 			}
 		}
-		experts(&L.gateExp, "ffn_gate_exps.weight", E, FE)
-		experts(&L.upExp, "ffn_up_exps.weight", E, FE)
+		if _, fused := b.f.Tensor(n("ffn_gate_up_exps.weight")); fused && err == nil {
+			// llama.cpp's converter can fuse each expert's gate and up
+			// (--fuse-gate-up-exps): its gate rows, then its up rows.
+			var parts [][]backends.Tensor
+			if parts, err = b.expertParts(n("ffn_gate_up_exps.weight"), E, 2*FE, NE, 2); err == nil {
+				L.gateExp, L.upExp = parts[0], parts[1]
+			}
+		} else {
+			experts(&L.gateExp, "ffn_gate_exps.weight", E, FE)
+			experts(&L.upExp, "ffn_up_exps.weight", E, FE)
+		}
 		experts(&L.downExp, "ffn_down_exps.weight", FE, E)
 		if s.moeMeta && err == nil {
 			L.expBias, _, err = b.hostVector(n("exp_probs_b.bias"), NE)

@@ -286,3 +286,51 @@ func TestMoEBatchInvariance(t *testing.T) {
 	}
 	checkBatchInvariance(t, loadModel(t, path))
 }
+
+// TestMoEFusedGateUp: a file whose experts' gate and up matrices are
+// fused (ffn_gate_up_exps: each expert's gate rows, then its up rows, as
+// llama.cpp's converter writes with --fuse-gate-up-exps) gives the same
+// logits, bit for bit, as the file with them apart.
+func TestMoEFusedGateUp(t *testing.T) {
+	shape, err := synth.Lookup("moe-tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "moe-tiny.gguf")
+	if err := synth.Write(src, synth.Options{Shape: shape, Type: "Q4_K_M", Seed: 9}); err != nil {
+		t.Fatal(err)
+	}
+	f := openGGUF(t, src)
+	var outs []testgguf.Tensor
+	for i := range f.Tensors {
+		ti := &f.Tensors[i]
+		switch {
+		case strings.HasSuffix(ti.Name, ".ffn_up_exps.weight"):
+			continue // fused with the gate below
+		case strings.HasSuffix(ti.Name, ".ffn_gate_exps.weight"):
+			up, ok := f.Tensor(strings.Replace(ti.Name, "gate_exps", "up_exps", 1))
+			if !ok || up.Type != ti.Type {
+				t.Fatalf("%s: no up matrix of its type", ti.Name)
+			}
+			g, u := f.TensorData(ti), f.TensorData(up)
+			per := len(g) / shape.Experts
+			var fused []byte
+			for e := range shape.Experts {
+				fused = append(fused, g[e*per:(e+1)*per]...)
+				fused = append(fused, u[e*per:(e+1)*per]...)
+			}
+			outs = append(outs, testgguf.Tensor{Name: strings.Replace(ti.Name, "gate_exps", "gate_up_exps", 1), Type: ti.Type,
+				Dims: []uint64{ti.Dims[0], 2 * ti.Dims[1], ti.Dims[2]}, Data: fused})
+		default:
+			outs = append(outs, testgguf.TensorOf(f, ti))
+		}
+	}
+	fusedPath := testgguf.WriteGGUF(t, "fused.gguf", f.KV, outs)
+	apart, fused := loadModel(t, src), loadModel(t, fusedPath)
+	for _, chunk := range []int{len(moePrompt), 1} {
+		got, want := teacherForce(t, fused, moePrompt, chunk), teacherForce(t, apart, moePrompt, chunk)
+		if i := firstDiff(got, want); i >= 0 {
+			t.Fatalf("chunks of %d: logit %d = %v, apart %v", chunk, i, got[i], want[i])
+		}
+	}
+}

@@ -103,11 +103,23 @@ func (b *binder) bind(name string, lookup bool, dims ...int) (backends.Tensor, b
 // is a matmul weight as a dense layer's is (repacked alone by devices that
 // repack).
 func (b *binder) experts(name string, cols, rows, n int) ([]backends.Tensor, error) {
+	parts, err := b.expertParts(name, cols, rows, n, 1)
+	if err != nil {
+		return nil, err
+	}
+	return parts[0], nil
+}
+
+// expertParts binds a required 3-D tensor of n experts' matrices of rows
+// rows (ggml shape [cols, rows, n]) whose rows are k equal parts, each
+// expert's part j its own matrix (parts[j][e]): a fused ffn_gate_up_exps
+// is each expert's gate rows, then its up rows.
+func (b *binder) expertParts(name string, cols, rows, n, k int) ([][]backends.Tensor, error) {
 	ti, ok := b.f.Tensor(name)
 	if !ok {
 		return nil, fmt.Errorf("tensor %q: %w", name, ErrMissingTensor)
 	}
-	if !sameDims(ti.Dims, []int{cols, rows, n}) {
+	if !sameDims(ti.Dims, []int{cols, rows, n}) || rows%k != 0 {
 		return nil, fmt.Errorf("tensor %q has shape %v, want %v: %w", name, ti.Dims, []int{cols, rows, n}, ErrBadShape)
 	}
 	if !b.dev.Supports(backends.OpMatMul, ti.Type) {
@@ -118,18 +130,22 @@ func (b *binder) experts(name string, cols, rows, n int) ([]backends.Tensor, err
 	if err != nil || data == nil || len(data) < n*rows*rb {
 		return nil, fmt.Errorf("tensor %q: no data (file closed or corrupt)", name)
 	}
-	out := make([]backends.Tensor, n)
+	pr := rows / k
+	out := make([][]backends.Tensor, k)
 	owned := true
-	for e := range out {
-		part := data[e*rows*rb : (e+1)*rows*rb]
-		t, err := b.dev.Upload(fmt.Sprintf("%s#%d", name, e), ti.Type, rows, cols, part)
-		if err != nil {
-			return nil, fmt.Errorf("tensor %q expert %d: %w", name, e, err)
+	for j := range out {
+		out[j] = make([]backends.Tensor, n)
+		for e := range n {
+			lo := (e*rows + j*pr) * rb
+			t, err := b.dev.Upload(fmt.Sprintf("%s#%d.%d", name, e, j), ti.Type, pr, cols, data[lo:lo+pr*rb])
+			if err != nil {
+				return nil, fmt.Errorf("tensor %q expert %d: %w", name, e, err)
+			}
+			if oc, ok := b.dev.(backends.OwnCopy); !ok || !oc.OwnsCopy(t) {
+				owned = false
+			}
+			out[j][e] = t
 		}
-		if oc, ok := b.dev.(backends.OwnCopy); !ok || !oc.OwnsCopy(t) {
-			owned = false
-		}
-		out[e] = t
 	}
 	if owned {
 		b.f.Evict(data) // the device reads its own copies from now on

@@ -105,6 +105,13 @@ type modelSummary struct {
 	SharedFF  int `json:"shared_expert_feed_forward,omitempty"`
 	DenseLead int `json:"leading_dense_blocks,omitempty"`
 	NextN     int `json:"nextn_predict_layers,omitempty"`
+	// Multi-head latent attention (deepseek2): the KV and query latents'
+	// widths and each head's key and value sizes (0: not MLA).
+	KVLoRA  int `json:"kv_lora_rank,omitempty"`
+	QLoRA   int `json:"q_lora_rank,omitempty"`
+	HeadK   int `json:"key_length_mla,omitempty"`
+	HeadV   int `json:"value_length_mla,omitempty"`
+	RopeDim int `json:"rope_dimension_count,omitempty"`
 }
 
 type inspectKV struct {
@@ -221,6 +228,14 @@ func buildInspectReport(path string, f *gguf.File) *inspectReport {
 		Vocab: geti("vocab_size"), Experts: geti("expert_count"), ExpertsUsed: geti("expert_used_count"),
 		ExpertFF: geti("expert_feed_forward_length"), SharedFF: geti("expert_shared_feed_forward_length"),
 		DenseLead: geti("leading_dense_block_count"), NextN: geti("nextn_predict_layers"),
+		KVLoRA: geti("attention.kv_lora_rank"), QLoRA: geti("attention.q_lora_rank"),
+		HeadK: geti("attention.key_length_mla"), HeadV: geti("attention.value_length_mla"),
+	}
+	if s.KVLoRA > 0 {
+		s.RopeDim = geti("rope.dimension_count")
+		if s.SharedFF == 0 { // deepseek2 counts its shared experts instead
+			s.SharedFF = s.ExpertFF * geti("expert_shared_count")
+		}
 	}
 	toks, _ := f.Strings("tokenizer.ggml.tokens")
 	if s.Vocab == 0 {
@@ -359,6 +374,14 @@ func (r *inspectReport) writeModel(p func(string, ...any)) {
 	}
 	p("model:\t%s, embedding %d, %d heads, %d KV heads, feed-forward %d, context %d, vocab %d\n",
 		layers, s.Embedding, s.Heads, s.KVHeads, s.FF, s.Context, s.Vocab)
+	if s.KVLoRA > 0 {
+		q := "queries from the stream"
+		if s.QLoRA > 0 {
+			q = fmt.Sprintf("query latent %d", s.QLoRA)
+		}
+		p("attention:\tmulti-head latent: KV latent %d, heads of %d (%d rotated) with values of %d, %s\n",
+			s.KVLoRA, s.HeadK, s.RopeDim, s.HeadV, q)
+	}
 	if s.Experts > 0 {
 		line := fmt.Sprintf("%d of %d a token, feed-forward %d each", s.ExpertsUsed, s.Experts, s.ExpertFF)
 		if s.SharedFF > 0 {

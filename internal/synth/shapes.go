@@ -103,6 +103,13 @@ func shapeTable() []Shape {
 			Vocab: 512, Ctx: 512, RopeBase: 10000, Eps: 1e-6, Experts: 8, ExpertsUsed: 3, ExpertFF: 64,
 			SharedFF: 64, DenseLead: 1, KVLoRA: 128, QLoRA: 96, RopeDim: 32, VDim: 64, Sigmoid: true, ExpertBias: true,
 			ExpertNorm: true, ExpertScale: 2.5, ExpertGroups: 4, GroupsUsed: 2, YaRNFactor: 4, YaRNOrigCtx: 128},
+		// deepseek2-lite-8l: DeepSeek-V2-Lite's layer (Kanana-2's form:
+		// latent 512, 16 heads of 128+64, 64 experts of 1408, 6 a token,
+		// 2 shared), 8 of its 27 layers, for benchmarks (llama.cpp, which
+		// takes the lite form from the layer count, would not load it).
+		{Name: "deepseek2-lite-8l", Arch: "deepseek2", Embd: 2048, Layers: 8, Heads: 16, KVHeads: 1, HeadDim: 192, FF: 10944,
+			Vocab: 102400, Ctx: 4096, RopeBase: 10000, Eps: 1e-6, Experts: 64, ExpertsUsed: 6, ExpertFF: 1408,
+			SharedFF: 2816, DenseLead: 1, KVLoRA: 512, RopeDim: 64, VDim: 128},
 		{Name: "qwen3-0.6b", Arch: "qwen3", Embd: 1024, Layers: 28, Heads: 16, KVHeads: 8, HeadDim: 128, FF: 3072,
 			Vocab: 151936, Ctx: 4096, RopeBase: 1000000, Eps: 1e-6, Tied: true, QKNorm: true},
 		// HyperCLOVAX-SEED-Text-Instruct-0.5B: a llama whose q width

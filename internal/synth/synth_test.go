@@ -38,6 +38,7 @@ func TestShapes(t *testing.T) {
 		{"mixtral-tiny", 0, ""},
 		{"kanana2-tiny", 0, ""},
 		{"deepseek3-tiny", 0, ""},
+		{"deepseek2-lite-8l", 0, ""},
 	}
 	if len(Names()) != len(cases) {
 		t.Errorf("shapes %v", Names())

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -188,6 +189,8 @@ func stringMethod(s string, name string) callable {
 		}
 	}
 	switch name {
+	case "format":
+		return func(_ *state, args []value, kw map[string]value) (value, error) { return pyFormat(s, args, kw) }
 	case "strip":
 		return strip(strings.Trim)
 	case "lstrip":
@@ -417,4 +420,58 @@ func listMethod(l []value, name string) callable {
 		}
 	}
 	return nil
+}
+
+// pyFormat is Python's str.format for what templates write: {} in turn,
+// {0} by position, {name} by keyword, {{ and }} for braces; format specs
+// are not supported (an error says so).
+func pyFormat(f string, args []value, kw map[string]value) (value, error) {
+	var b strings.Builder
+	next := 0
+	for i := 0; i < len(f); i++ {
+		c := f[i]
+		switch {
+		case c == '{' && i+1 < len(f) && f[i+1] == '{':
+			b.WriteByte('{')
+			i++
+		case c == '}' && i+1 < len(f) && f[i+1] == '}':
+			b.WriteByte('}')
+			i++
+		case c == '{':
+			end := strings.IndexByte(f[i:], '}')
+			if end < 0 {
+				return nil, fmt.Errorf("format: single '{' in %q", f)
+			}
+			field := f[i+1 : i+end]
+			i += end
+			if strings.ContainsAny(field, ":!.[") {
+				return nil, fmt.Errorf("format: field {%s} is not supported (only {}, {N} and {name})", field)
+			}
+			var v value
+			switch n, err := strconv.Atoi(field); {
+			case field == "":
+				if next >= len(args) {
+					return nil, fmt.Errorf("format: not enough arguments for %q", f)
+				}
+				v = args[next]
+				next++
+			case err == nil:
+				if n < 0 || n >= len(args) {
+					return nil, fmt.Errorf("format: no argument %d for %q", n, f)
+				}
+				v = args[n]
+			default:
+				var ok bool
+				if v, ok = kw[field]; !ok {
+					return nil, fmt.Errorf("format: no argument %q for %q", field, f)
+				}
+			}
+			b.WriteString(str(v))
+		case c == '}':
+			return nil, fmt.Errorf("format: single '}' in %q", f)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), nil
 }

@@ -17,6 +17,9 @@ type Message struct {
 	// ReasoningContent is an assistant turn's thinking, apart from its
 	// content (Qwen3's template shows or drops it).
 	ReasoningContent string
+	// rawArgs hands the template each call's arguments as the JSON text
+	// (Render's retry for templates that concatenate them as strings).
+	rawArgs bool
 }
 
 // toDict is the message as transformers hands it to a template: optional
@@ -40,7 +43,7 @@ func (m Message) toDict() *dict {
 		calls := make([]value, len(m.ToolCalls))
 		for i, c := range m.ToolCalls {
 			var args value = c.Arguments
-			if a, err := decodeJSON([]byte(c.Arguments)); err == nil {
+			if a, err := decodeJSON([]byte(c.Arguments)); err == nil && !m.rawArgs {
 				if _, isObject := a.(*dict); isObject {
 					args = a
 				}
@@ -210,5 +213,50 @@ func (r *Renderer) Render(msgs []Message, o Options) (string, error) {
 	if len(o.Tools) > 0 {
 		vars["tools"] = o.Tools
 	}
-	return r.tmpl.Execute(vars)
+	out, err := r.tmpl.Execute(vars)
+	var raised *RaiseError
+	if err != nil && errors.As(err, &raised) && len(msgs) > 1 && msgs[0].Role == "system" && msgs[1].Role == "user" {
+		// A template that refuses a system turn (Gemma's): its text goes
+		// before the first user turn's, as llama.cpp does for templates
+		// without a system role.
+		merged := append([]Message{msgs[1]}, msgs[2:]...)
+		merged[0].Content = msgs[0].Content + "\n\n" + msgs[1].Content
+		vars["messages"] = merged
+		if out2, err2 := r.tmpl.Execute(vars); err2 == nil {
+			return out2, nil
+		}
+		vars["messages"] = msgs
+	}
+	if err == nil || !hasObjectArgs(msgs) {
+		return out, err
+	}
+	// Calls' arguments go to templates as objects (most write them with
+	// tojson); a template that adds them to strings (functionary's) fails
+	// on that, so it gets the JSON text, as llama.cpp's capability probe
+	// decides.
+	raw := make([]Message, len(msgs))
+	for i, m := range msgs {
+		m.rawArgs = true
+		raw[i] = m
+	}
+	vars["messages"] = raw
+	if out2, err2 := r.tmpl.Execute(vars); err2 == nil {
+		return out2, nil
+	}
+	return out, err
+}
+
+// hasObjectArgs reports whether a call in msgs has arguments that go to a
+// template as an object.
+func hasObjectArgs(msgs []Message) bool {
+	for _, m := range msgs {
+		for _, c := range m.ToolCalls {
+			if a, err := decodeJSON([]byte(c.Arguments)); err == nil {
+				if _, ok := a.(*dict); ok {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

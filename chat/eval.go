@@ -187,7 +187,7 @@ func (s *state) execFor(w *strings.Builder, sc *scope, n *forNode) error {
 func pairs(d *dict) []value {
 	out := make([]value, len(d.keys))
 	for i, k := range d.keys {
-		out[i] = []value{k, d.m[k]}
+		out[i] = []value{d.key(k), d.m[k]}
 	}
 	return out
 }
@@ -314,6 +314,11 @@ func (s *state) eval(sc *scope, e expr) (value, error) {
 		if err != nil {
 			return nil, err
 		}
+		if l, ok := obj.([]value); ok {
+			if m := s.listMutator(sc, e.obj, l, e.name); m != nil {
+				return m, nil
+			}
+		}
 		return getAttr(obj, e.name), nil
 	case *indexExpr:
 		obj, err := s.eval(sc, e.obj)
@@ -418,7 +423,7 @@ func (s *state) eval(sc *scope, e expr) (value, error) {
 			if err != nil {
 				return nil, err
 			}
-			d.set(str(k), v)
+			d.setKey(k, v)
 		}
 		return d, nil
 	}
@@ -484,4 +489,119 @@ func (s *state) evalBinary(sc *scope, e *binExpr) (value, error) {
 		return nil, fmt.Errorf("line %d: %w", e.line, err)
 	}
 	return v, nil
+}
+
+// listMutator is a list's append, extend, insert or pop bound to where the
+// list came from (a variable, a namespace attribute, a dict key): lists
+// are values here, so the changed list is stored back there, which is what
+// Python's in-place change looks like to a template (Kimi K2's
+// `ns.ids.append(x)`). A list from anywhere else changes nowhere.
+func (s *state) listMutator(sc *scope, from expr, l []value, name string) callable {
+	store := func(v []value) error {
+		switch o := from.(type) {
+		case *nameExpr:
+			for t := sc; t != nil; t = t.parent {
+				if _, ok := t.vars[o.name]; ok {
+					t.vars[o.name] = v
+					return nil
+				}
+			}
+		case *attrExpr:
+			owner, err := s.eval(sc, o.obj)
+			if err != nil {
+				return err
+			}
+			switch w := owner.(type) {
+			case *namespace:
+				w.d.set(o.name, v)
+			case *dict:
+				w.set(o.name, v)
+			}
+		case *indexExpr:
+			owner, err := s.eval(sc, o.obj)
+			if err != nil {
+				return err
+			}
+			if d, ok := owner.(*dict); ok {
+				k, err := s.eval(sc, o.idx)
+				if err != nil {
+					return err
+				}
+				d.setKey(k, v)
+			}
+		}
+		return nil
+	}
+	switch name {
+	case "append":
+		return func(_ *state, args []value, _ map[string]value) (value, error) {
+			if len(args) != 1 {
+				return nil, fmt.Errorf("append takes one argument")
+			}
+			return nil, store(append(l[:len(l):len(l)], args[0]))
+		}
+	case "extend":
+		return func(_ *state, args []value, _ map[string]value) (value, error) {
+			if len(args) != 1 {
+				return nil, fmt.Errorf("extend takes one argument")
+			}
+			more, err := iterate(args[0])
+			if err != nil {
+				return nil, err
+			}
+			return nil, store(append(l[:len(l):len(l)], more...))
+		}
+	case "insert":
+		return func(_ *state, args []value, _ map[string]value) (value, error) {
+			i, ok := argInt(args, 0)
+			if len(args) != 2 || !ok {
+				return nil, fmt.Errorf("insert takes an index and a value")
+			}
+			i = clampIndex(i, len(l))
+			out := append(append(append(make([]value, 0, len(l)+1), l[:i]...), args[1]), l[i:]...)
+			return nil, store(out)
+		}
+	case "pop":
+		return func(_ *state, args []value, _ map[string]value) (value, error) {
+			if len(l) == 0 {
+				return nil, fmt.Errorf("pop from empty list")
+			}
+			i := len(l) - 1
+			if len(args) > 0 {
+				n, ok := argInt(args, 0)
+				if !ok {
+					return nil, fmt.Errorf("pop index must be an integer")
+				}
+				if n < 0 {
+					n += len(l)
+				}
+				if n < 0 || n >= len(l) {
+					return nil, fmt.Errorf("pop index out of range")
+				}
+				i = n
+			}
+			v := l[i]
+			out := append(append(make([]value, 0, len(l)-1), l[:i]...), l[i+1:]...)
+			return v, store(out)
+		}
+	}
+	return nil
+}
+
+// argInt is args[i] as an int.
+func argInt(args []value, i int) (int, bool) {
+	if i >= len(args) {
+		return 0, false
+	}
+	n, ok := args[i].(int64)
+	return int(n), ok
+}
+
+// clampIndex is Python's list.insert index: negative from the end,
+// clamped to the list.
+func clampIndex(i, n int) int {
+	if i < 0 {
+		i += n
+	}
+	return max(0, min(i, n))
 }

@@ -54,8 +54,54 @@ func init() {
 		"wordcount": func(_ *state, x value, _ []value, _ map[string]value) (value, error) {
 			return int64(len(strings.Fields(str(x)))), nil
 		},
-		"sum": fSum,
+		"sum":       fSum,
+		"min":       extremeFilter(-1),
+		"max":       extremeFilter(1),
+		"from_json": fFromJSON,
 	}
+}
+
+// extremeFilter is Jinja's min (sign -1) and max (1): the first smallest
+// or largest item, by attribute when given; undefined when empty.
+func extremeFilter(sign int) filterFunc {
+	return func(_ *state, x value, args []value, kw map[string]value) (value, error) {
+		items, err := iterate(x)
+		if err != nil {
+			return nil, err
+		}
+		if len(items) == 0 {
+			return undefined{"min or max of an empty sequence"}, nil
+		}
+		key := func(v value) value { return v }
+		if a, ok := arg(args, kw, 1, "attribute"); ok && a != nil {
+			key = func(v value) value { return getAttr(v, str(a)) }
+		}
+		best := items[0]
+		for _, it := range items[1:] {
+			c, ok := compare(key(it), key(best))
+			if !ok {
+				return nil, fmt.Errorf("cannot order %s and %s", typeName(key(it)), typeName(key(best)))
+			}
+			if c*sign > 0 {
+				best = it
+			}
+		}
+		return best, nil
+	}
+}
+
+// fFromJSON parses a JSON string into template values (llama.cpp's
+// extension, which DeepSeek V3.2's template uses on tool arguments).
+func fFromJSON(_ *state, x value, _ []value, _ map[string]value) (value, error) {
+	sx, ok := x.(string)
+	if !ok {
+		return nil, fmt.Errorf("from_json needs a string, not %s", typeName(x))
+	}
+	v, err := decodeJSON([]byte(sx))
+	if err != nil {
+		return nil, fmt.Errorf("from_json: %w", err)
+	}
+	return v, nil
 }
 
 func arg(args []value, kw map[string]value, i int, name string) (value, bool) {
@@ -249,11 +295,24 @@ func fDictsort(_ *state, x value, _ []value, _ map[string]value) (value, error) 
 	if !ok {
 		return nil, fmt.Errorf("dictsort needs a mapping, not %s", typeName(x))
 	}
-	keys := append([]string{}, d.keys...)
-	sort.Strings(keys)
+	keys := make([]value, len(d.keys))
+	for i, k := range d.keys {
+		keys[i] = d.key(k)
+	}
+	var err error
+	sort.SliceStable(keys, func(i, j int) bool {
+		c, ok := compare(keys[i], keys[j])
+		if !ok && err == nil {
+			err = fmt.Errorf("dictsort: cannot order %s and %s", typeName(keys[i]), typeName(keys[j]))
+		}
+		return c < 0
+	})
+	if err != nil {
+		return nil, err
+	}
 	out := make([]value, len(keys))
 	for i, k := range keys {
-		out[i] = []value{k, d.m[k]}
+		out[i] = []value{k, d.m[str(k)]}
 	}
 	return out, nil
 }

@@ -56,6 +56,14 @@ func TestJinjaRender(t *testing.T) {
 		{"for filter", "{% for x in l if x > 1 %}{{ x }}{{ loop.length }}{% endfor %}", "2232", map[string]any{"l": []any{1, 2, 3}}},
 		{"break continue", "{% for x in l %}{% if x == 2 %}{% continue %}{% endif %}{% if x == 4 %}{% break %}{% endif %}{{ x }}{% endfor %}", "13", map[string]any{"l": []any{1, 2, 3, 4, 5}}},
 		{"set scoping", "{% set a = 1 %}{% for x in [1] %}{% set a = 2 %}{{ a }}{% endfor %}{{ a }}", "21", nil},
+		{"list append", "{% set ns = namespace(ids=[]) %}{% for x in [1,2] %}{% set _ = ns.ids.append(x * 10) %}{% endfor %}{{ ns.ids }}" +
+			"{% set l = [1] %}{% set _ = l.append(2) %}{% set _ = l.extend([3, 4]) %}{% set _ = l.insert(0, 0) %}{{ l }}{{ l.pop() }}{{ l.pop(0) }}{{ l }}" +
+			"{% set m = {'k': []} %}{% set _ = m['k'].append('v') %}{% set _ = m.k.append('w') %}{{ m.k }}",
+			"[10, 20][0, 1, 2, 3, 4]40[1, 2, 3]['v', 'w']", nil},
+		{"int dict keys", "{% set b = {512: 'b', 0: 'a', 16384: 'c'} %}{% for k, v in b | dictsort %}{{ k + 1 }}{{ v }};{% endfor %}{{ b[16384] }}{{ 0 in b }}",
+			"1a;513b;16385c;cTrue", nil},
+		{"str format", "{{ '<{}|{}>'.format('a', 1) }}{{ '{1}{0}'.format('x', 'y') }}{{ '{{{n}}}'.format(n='z') }}", "<a|1>yx{z}", nil},
+		{"min max from_json", "{{ [3, 1, 2] | min }}{{ [3, 1, 2] | max }}{{ ('{\"a\": [1, 2]}' | from_json).a[1] }}", "132", nil},
 		{"namespace", "{% set ns = namespace(n=0, s='') %}{% for x in [1,2,3] %}{% set ns.n = ns.n + x %}{% endfor %}{{ ns.n }}", "6", nil},
 		{"set block", "{% set b %}in{{ 1 }}{% endset %}[{{ b }}]", "[in1]", nil},
 		{"macro", "{% macro greet(who, p='!') %}hi {{ who }}{{ p }}{% endmacro %}{{ greet('a') }} {{ greet('b', p='?') }}", "hi a! hi b?", nil},

@@ -18,10 +18,34 @@ type value = any
 // which is what chat templates probing optional fields rely on.
 type undefined struct{ name string }
 
-// dict is an insertion-ordered mapping (tojson must keep key order).
+// dict is an insertion-ordered mapping (tojson must keep key order). Keys
+// are stored by their text; a key that was not a string (a template's
+// {0: ..., 512: ...}) keeps its value in orig, so iteration, items and
+// dictsort give it back as it was written.
 type dict struct {
 	keys []string
 	m    map[string]value
+	orig map[string]value
+}
+
+// setKey is d[k] = v for a key of any type.
+func (d *dict) setKey(k, v value) {
+	ks := str(k)
+	if _, isStr := k.(string); !isStr {
+		if d.orig == nil {
+			d.orig = map[string]value{}
+		}
+		d.orig[ks] = k
+	}
+	d.set(ks, v)
+}
+
+// key is the key stored as k, with the type it was written with.
+func (d *dict) key(k string) value {
+	if o, ok := d.orig[k]; ok {
+		return o
+	}
+	return k
 }
 
 func newDict() *dict { return &dict{m: map[string]value{}} }
@@ -340,7 +364,7 @@ func iterate(v value) ([]value, error) {
 	case *dict:
 		out := make([]value, len(x.keys))
 		for i, k := range x.keys {
-			out[i] = k
+			out[i] = x.key(k)
 		}
 		return out, nil
 	case string:

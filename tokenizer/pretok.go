@@ -103,6 +103,22 @@ var (
 		runMatcher{body: isCJKKana, min: 1},
 		deepseek3Scanner{},
 	}
+	// Youtu (Tencent's, a deepseek2 model): runs of Hangul, CJK
+	// punctuation, bopomofo and CJK/kana
+	// ([가-힣ㄱ-ㆎ]+|[！…“”‘’—：；，、-〿︰-﹏]+|[ㄅ-ㄯ]+|[一-龥぀-ゟ゠-ヿ]+, disjoint
+	// classes, so one stage each), then o200k with single digits.
+	stagesYoutu = []splitter{
+		runMatcher{body: isHangulYoutu, min: 1},
+		runMatcher{body: isCJKPunctYoutu, min: 1},
+		runMatcher{body: isBopomofo, min: 1},
+		runMatcher{body: isCJKKana, min: 1},
+		gpt4oScanner{contractions: true, maxDigits: 1},
+	}
+	// MiniCPM 5: \p{N}{1,3}, then Llama 3's regex with \p{N}+.
+	stagesMiniCPM5 = []splitter{
+		runMatcher{body: isNumber, min: 1, max: 3},
+		llama3Scanner{},
+	}
 	// K-EXAONE (exaone-moe); see exaoneMoEScanner.
 	stagesExaoneMoE = []splitter{exaoneMoEScanner{}}
 	// BLOOM, Poro, GPT-3-Finnish: ' ?[^(\s|.,!?…。，、।۔،)]+'.
@@ -175,6 +191,12 @@ func lookupPre(name string) (*preTokenizer, preFlags, error) {
 	case "gpt-4o", "llama4", "kanana2", "talkie", "minimax-m2":
 		st = stagesGPT4o
 		fl.cleanSpaces = false
+	case "youtu":
+		st = stagesYoutu
+		fl.ignoreMerges, fl.cleanSpaces = true, false
+	case "minicpm5":
+		st = stagesMiniCPM5
+		fl.ignoreMerges = true
 	case "tekken":
 		st = stagesTekken
 		fl.ignoreMerges, fl.addBOS, fl.cleanSpaces = true, true, false

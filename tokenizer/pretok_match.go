@@ -133,6 +133,24 @@ func isCJKKana(r rune, _ cpFlags) bool {
 	return (0x4E00 <= r && r <= 0x9FA5) || (0x3040 <= r && r <= 0x30FF)
 }
 
+// Youtu's first-stage classes. isHangulYoutu is [가-힣ㄱ-ㆎ]: syllables and
+// compatibility jamo.
+func isHangulYoutu(r rune, _ cpFlags) bool {
+	return (0xAC00 <= r && r <= 0xD7A3) || (0x3131 <= r && r <= 0x318E)
+}
+
+// isCJKPunctYoutu is [！…“”‘’—：；，、-〿︰-﹏].
+func isCJKPunctYoutu(r rune, _ cpFlags) bool {
+	switch r {
+	case '！', '…', '“', '”', '‘', '’', '—', '：', '；', '，':
+		return true
+	}
+	return (0x3001 <= r && r <= 0x303F) || (0xFE30 <= r && r <= 0xFE4F)
+}
+
+// isBopomofo is [ㄅ-ㄯ].
+func isBopomofo(r rune, _ cpFlags) bool { return 0x3105 <= r && r <= 0x312F }
+
 // runMatcher matches `\s?X{min,max}` (prefixSpace), ` ?X{min,max}`
 // (literalSpace) or `X{min,max}` greedily (max 0 = unbounded) at the
 // leftmost position where it can.

@@ -123,7 +123,7 @@ func (gpt2Scanner) split(c *cpText, lo, hi int, out []int32) []int32 {
 // excludes \p{M} from the symbol run; bareSymbols (Seed-Coder) drops the
 // symbol run's trailing [\r\n]*.
 type llama3Scanner struct {
-	maxDigits   int
+	maxDigits   int // 0: \p{N}+
 	marks       bool
 	bareSymbols bool
 }
@@ -157,7 +157,7 @@ func (s llama3Scanner) split(c *cpText, lo, hi int, out []int32) []int32 {
 			ini := pos
 			for flagAt(c, pos, hi)&cfNumber != 0 {
 				pos++
-				if pos-ini >= s.maxDigits {
+				if s.maxDigits > 0 && pos-ini >= s.maxDigits {
 					w.add(pos)
 					ini = pos
 				}

@@ -62,6 +62,13 @@ func TestPreTokenizers(t *testing.T) {
 		{"deepseek-v3", "'s (test)", []string{"'s", " (", "test", ")"}},
 		{"deepseek-v3", "東京タワー 안녕 세계", []string{"東京タワー", " 안녕", " 세계"}},
 		{"deepseek-v3", "a\u200d\u200d1", []string{"a", "\u200d\u200d", "1"}},
+		// Youtu: Hangul (syllables and compatibility jamo), CJK
+		// punctuation, bopomofo and CJK/kana runs stand alone first; then
+		// o200k with single digits.
+		{"youtu", "안녕ㄱ하세요, 世界！ㄅㄆ", []string{"안녕ㄱ하세요", ",", " ", "世界", "！", "ㄅㄆ"}},
+		{"youtu", "HelloWorld 2024", []string{"Hello", "World", " ", "2", "0", "2", "4"}},
+		// MiniCPM 5: digits by three, then Llama 3's regex.
+		{"minicpm5", "12345 I'M", []string{"123", "45", " I", "'M"}},
 		// K-EXAONE: words run on across single spaces.
 		{"exaone-moe", "오늘 날씨가  좋다!", []string{"오늘 날씨가", " ", " 좋다", "!"}},
 		{"exaone-moe", "I'm here", []string{"I", "'m", " here"}},

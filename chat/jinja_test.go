@@ -181,7 +181,8 @@ func TestRandomTemplatesNeverPanic(t *testing.T) {
 }
 
 func FuzzTemplate(f *testing.F) {
-	for _, s := range []string{"{{ x }}", "{% for m in messages %}{{ m.content }}{% endfor %}", "{%- if a -%}b{% endif %}", "{{ x[::-1] | tojson }}"} {
+	for _, s := range []string{"{{ x }}", "{% for m in messages %}{{ m.content }}{% endfor %}", "{%- if a -%}b{% endif %}", "{{ x[::-1] | tojson }}",
+		"{% set ns = namespace(l=[]) %}{% set _ = ns.l.append(1) %}{{ ns.l.pop(0) }}", "{{ '{}{0}'.format(1) }}{{ {1: 2} | dictsort }}{{ [1] | max }}"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, src string) {

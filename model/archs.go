@@ -51,11 +51,21 @@ type archSpec struct {
 	// leading_dense_block_count blocks are dense; the shared expert, when
 	// sharedPlain, is added as it is (no gate).
 	moeMeta, sharedPlain bool
-	// mla: DeepSeek-V2's multi-head latent attention (mla.go) and its
-	// experts: optional (a file without expert_count is dense), of
-	// expert_feed_forward_length, with expert_shared_count plain shared
-	// experts; the gating function optional (softmax by default).
+	// mla: DeepSeek-V2's multi-head latent attention (mla.go).
 	mla bool
+	// deepseekExperts: DeepSeek's experts (deepseek2, glm4moe): dense
+	// blocks of feed_forward_length, experts of
+	// expert_feed_forward_length, expert_shared_count shared ones; the
+	// gating function optional, defaultGating when absent (1 softmax, 2
+	// sigmoid).
+	deepseekExperts bool
+	defaultGating   uint32
+	// qkNormOptional: per-head Q/K norms when the file has them (GLM-4.5
+	// 355B); partialRoPE: rope.dimension_count may be less than the head
+	// (the rest of each head is not rotated); ffnNorm names the FFN's
+	// pre-norm when it is not ffn_norm (glm4moe's post_attention_norm).
+	qkNormOptional, partialRoPE bool
+	ffnNorm                     string
 }
 
 // swaRule is an architecture's rule for sliding-window layers.
@@ -106,7 +116,16 @@ func lookupArch(name string) (archSpec, bool) {
 	case "deepseek2":
 		// DeepSeek-V2/V3 and models built like them: Kakao's Kanana-2
 		// (30B-A3B), GigaChat 3, Youtu.
-		return archSpec{name: name, preNorm: true, mla: true, moeOptional: true, moeMeta: true, sharedExpert: true, sharedPlain: true}, true
+		return archSpec{name: name, preNorm: true, mla: true, moeOptional: true, moeMeta: true, sharedExpert: true, sharedPlain: true,
+			deepseekExperts: true, defaultGating: 1}, true
+	case "glm4moe":
+		// GLM-4.5 and Upstage's Solar Open (100B): GQA with q/k/v biases,
+		// half of each head rotated (NEOX), the FFN's norm named
+		// post_attention_norm, DeepSeek-V3's experts (sigmoid, selection
+		// bias), prediction blocks at the end.
+		return archSpec{name: name, neox: true, preNorm: true, qkvBias: biasOptional, qkNormOptional: true, partialRoPE: true,
+			ffnNorm: "post_attention_norm", moe: true, moeMeta: true, sharedExpert: true, sharedPlain: true,
+			deepseekExperts: true, defaultGating: 2, nextn: true}, true
 	case "granite":
 		return archSpec{name: name, preNorm: true, qkvBias: biasOptional, outBias: true, ffnBias: true, ropeFreqs: true, granite: true}, true
 	}
@@ -115,5 +134,5 @@ func lookupArch(name string) (archSpec, bool) {
 
 // SupportedArchs lists the general.architecture values Load accepts.
 func SupportedArchs() []string {
-	return []string{"deepseek2", "exaone", "exaone-moe", "exaone4", "granite", "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
+	return []string{"deepseek2", "exaone", "exaone-moe", "exaone4", "glm4moe", "granite", "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
 }

@@ -68,7 +68,7 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 	if moe {
 		req("expert_count", &c.NExpert)
 		req("expert_used_count", &c.NExpertUsed)
-		if a.mla {
+		if a.deepseekExperts {
 			// DeepSeek: dense leading blocks of feed_forward_length, experts
 			// of expert_feed_forward_length, expert_shared_count of them
 			// shared.
@@ -89,7 +89,7 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 				c.NFFExpert = c.NFF / c.NExpertUsed
 			}
 		}
-		if a.sharedExpert && !a.mla {
+		if a.sharedExpert && !a.deepseekExperts {
 			// qwen2moe's shared expert defaults to the dense size,
 			// K-EXAONE's to an expert's (llama.cpp's loaders).
 			def := c.NFF
@@ -118,7 +118,7 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 			return nil, err
 		}
 	}
-	if moe && (c.NExpert <= 0 || c.NExpertUsed <= 0 || c.NExpertUsed > c.NExpert || c.NFFExpert <= 0 || (a.sharedExpert && !a.mla && c.NFFShared <= 0)) {
+	if moe && (c.NExpert <= 0 || c.NExpertUsed <= 0 || c.NExpertUsed > c.NExpert || c.NFFExpert <= 0 || (a.sharedExpert && !a.deepseekExperts && c.NFFShared <= 0)) {
 		return nil, fmt.Errorf("%s: %d of %d experts of feed-forward %d a token: the counts must be positive, the used ones at most all",
 			a.name, c.NExpertUsed, c.NExpert, c.NFFExpert)
 	}
@@ -178,11 +178,12 @@ func (hp *hparams) readRouting(f *gguf.File, a archSpec) error {
 	}
 	g, ok := f.Uint32(p + "expert_gating_func")
 	switch {
-	case !ok && a.mla:
+	case !ok && a.defaultGating != 0:
 		// DeepSeek V2 files predate the key: softmax (GLM-4.7 Lite's,
-		// told apart by llama.cpp by its shape, sigmoid).
-		g = 1
-		if nv, _ := f.Int(p + "vocab_size"); (hp.NLayer == 47 || hp.NLayer == 48) && nv == 154880 {
+		// told apart by llama.cpp by its shape, sigmoid); GLM-4.5's is
+		// sigmoid.
+		g = a.defaultGating
+		if nv, _ := f.Int(p + "vocab_size"); a.mla && (hp.NLayer == 47 || hp.NLayer == 48) && nv == 154880 {
 			g = 2
 		}
 	case !ok:
@@ -218,6 +219,14 @@ func (hp *hparams) readRoPE(f *gguf.File, a archSpec) error {
 		// Only part of each head rotates (readMLA checks the sizes).
 		if nRot <= 0 || nRot%2 != 0 {
 			return fmt.Errorf("%s: rope dimension count %d must be even and positive", a.name, nRot)
+		}
+	case a.partialRoPE:
+		if nRot <= 0 || nRot%2 != 0 || nRot > hp.HeadDimK {
+			return fmt.Errorf("%s: rope dimension count %d must be even, positive and at most the head size %d", a.name, nRot, hp.HeadDimK)
+		}
+		if v, ok := f.Get(p + "rope.dimension_sections"); ok && v.Len() > 0 {
+			// GLM-4.6V's multimodal RoPE.
+			return fmt.Errorf("%s: rope.dimension_sections (multimodal RoPE) is not supported: %w", a.name, ErrUnsupportedArch)
 		}
 	case nRot != hp.HeadDimK || nRot%2 != 0:
 		// Every other supported graph asserts n_rot == head size (llama.cpp

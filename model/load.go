@@ -295,7 +295,11 @@ func (m *transformer) bindLayer(b *binder, il int) error {
 	}
 	if s.preNorm {
 		vec(&L.attnNorm, "attn_norm.weight", E)
-		vec(&L.ffnNorm, "ffn_norm.weight", E)
+		ffnNorm := "ffn_norm"
+		if s.ffnNorm != "" {
+			ffnNorm = s.ffnNorm
+		}
+		vec(&L.ffnNorm, ffnNorm+".weight", E)
 	}
 	if s.postNorm {
 		vec(&L.postAttnNorm, "post_attention_norm.weight", E)
@@ -304,6 +308,10 @@ func (m *transformer) bindLayer(b *binder, il int) error {
 	if s.qkNorm {
 		vec(&L.qNorm, "attn_q_norm.weight", hp.HeadDimK)
 		vec(&L.kNorm, "attn_k_norm.weight", hp.HeadDimK)
+	}
+	if s.qkNormOptional {
+		opt(&L.qNorm, "attn_q_norm.weight", hp.HeadDimK)
+		opt(&L.kNorm, "attn_k_norm.weight", hp.HeadDimK)
 	}
 	switch s.qkvBias {
 	case biasRequired:

@@ -43,6 +43,8 @@ func TestSynthGoldens(t *testing.T) {
 		{"deepseek3-tiny", "Q8_0", "8918fbf477d5cd71c349323e5f1b938c3b4efa933101e0725cac03f1b57bdb2f", 32, 3e-2, 0.95},
 		{"kanana2-tiny", "F32", "65f992c2031475e80cd40ce77781af9ac434b0439d5b81f2de46511b0aa02b73", 32, 1e-3, 0.99},
 		{"kanana2-tiny", "Q8_0", "5146d1813042d53fff1ffd1d530764f0c953cf09949a008fb4cb742ef8f93670", 32, 3e-2, 0.95},
+		{"glm4moe-tiny", "F32", "ce6f44954779a0d98346b2d1b0b861c60636c18df9494ca74c38ead3a6be25d2", 32, 1e-3, 0.99},
+		{"glm4moe-tiny", "Q8_0", "4ed23d1f8c8e60e9f012828daae581dc39afa5c1530069802f86991898ad084a", 32, 3e-2, 0.95},
 	} {
 		t.Run(c.shape+"-"+c.typ, func(t *testing.T) {
 			shape, err := synth.Lookup(c.shape)

@@ -110,6 +110,13 @@ func shapeTable() []Shape {
 		{Name: "deepseek2-lite-8l", Arch: "deepseek2", Embd: 2048, Layers: 8, Heads: 16, KVHeads: 1, HeadDim: 192, FF: 10944,
 			Vocab: 102400, Ctx: 4096, RopeBase: 10000, Eps: 1e-6, Experts: 64, ExpertsUsed: 6, ExpertFF: 1408,
 			SharedFF: 2816, DenseLead: 1, KVLoRA: 512, RopeDim: 64, VDim: 128},
+		// glm4moe-tiny is Upstage's Solar Open (GLM-4.5's form) at a tiny
+		// size: half of each head rotated, sigmoid routing with a bias, a
+		// shared expert, a dense first block, one prediction block (its
+		// FFN a mixture, as llama.cpp loads it).
+		{Name: "glm4moe-tiny", Arch: "glm4moe", Embd: 256, Layers: 4, Heads: 4, KVHeads: 2, HeadDim: 64, FF: 512,
+			Vocab: 512, Ctx: 512, RopeBase: 1000000, Eps: 1e-5, Experts: 8, ExpertsUsed: 2, ExpertFF: 128,
+			SharedFF: 128, DenseLead: 1, NextN: 1, RopeDim: 32, Sigmoid: true, ExpertBias: true, ExpertNorm: true, ExpertScale: 1.5},
 		{Name: "qwen3-0.6b", Arch: "qwen3", Embd: 1024, Layers: 28, Heads: 16, KVHeads: 8, HeadDim: 128, FF: 3072,
 			Vocab: 151936, Ctx: 4096, RopeBase: 1000000, Eps: 1e-6, Tied: true, QKNorm: true},
 		// HyperCLOVAX-SEED-Text-Instruct-0.5B: a llama whose q width
@@ -188,12 +195,16 @@ func (s Shape) Tensors() []Tensor {
 			}
 			add("attn_output", q, e)
 		}
-		if s.PostNorm {
+		switch {
+		case s.PostNorm, s.Arch == "glm4moe": // glm4moe's FFN pre-norm has this name
 			add("post_attention_norm", e)
-		} else {
+		default:
 			add("ffn_norm", e)
 		}
-		if s.Experts > 0 && l >= s.DenseLead && l < s.Layers-s.NextN {
+		// A prediction block's FFN is dense in exaone-moe, a mixture in
+		// glm4moe (as llama.cpp loads them).
+		moe := s.Experts > 0 && l >= s.DenseLead && (l < s.Layers-s.NextN || s.Arch == "glm4moe")
+		if moe {
 			ne, fe := uint64(s.Experts), uint64(s.ExpertFF)
 			add("ffn_gate_inp", e, ne)
 			if s.Arch == "qwen2moe" {

@@ -39,6 +39,7 @@ func TestShapes(t *testing.T) {
 		{"kanana2-tiny", 0, ""},
 		{"deepseek3-tiny", 0, ""},
 		{"deepseek2-lite-8l", 0, ""},
+		{"glm4moe-tiny", 0, ""},
 	}
 	if len(Names()) != len(cases) {
 		t.Errorf("shapes %v", Names())

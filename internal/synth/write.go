@@ -139,6 +139,19 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 				// mscale_all_dim 1, written ×0.1 as the converter does.
 				gguf.KV{Key: a + "rope.scaling.yarn_log_multiplier", Value: gguf.Float32(0.1)})
 		}
+	case s.Arch == "glm4moe":
+		kv = append(kv,
+			gguf.KV{Key: a + "expert_shared_count", Value: gguf.Uint32(uint32(s.SharedFF / max(1, s.ExpertFF)))},
+			gguf.KV{Key: a + "leading_dense_block_count", Value: gguf.Uint32(uint32(s.DenseLead))},
+			gguf.KV{Key: a + "expert_weights_scale", Value: gguf.Float32(s.ExpertScale)},
+			gguf.KV{Key: a + "expert_weights_norm", Value: gguf.Bool(s.ExpertNorm)},
+			gguf.KV{Key: a + "expert_gating_func", Value: gguf.Uint32(2)},
+			gguf.KV{Key: a + "nextn_predict_layers", Value: gguf.Uint32(uint32(s.NextN))})
+		if s.HeadDim*s.Heads != s.Embd {
+			kv = append(kv,
+				gguf.KV{Key: a + "attention.key_length", Value: gguf.Uint32(uint32(s.HeadDim))},
+				gguf.KV{Key: a + "attention.value_length", Value: gguf.Uint32(uint32(s.HeadDim))})
+		}
 	case s.HeadDim*s.Heads != s.Embd:
 		kv = append(kv,
 			gguf.KV{Key: a + "attention.key_length", Value: gguf.Uint32(uint32(s.HeadDim))},
@@ -167,9 +180,10 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 	return kv
 }
 
-// ropeDims is the rotated part of a head: all of it, or MLA's RopeDim.
+// ropeDims is the rotated part of a head: all of it, or RopeDim when set
+// (MLA's, glm4moe's partial rotation).
 func (s Shape) ropeDims() int {
-	if s.KVLoRA > 0 {
+	if s.RopeDim > 0 {
 		return s.RopeDim
 	}
 	return s.HeadDim

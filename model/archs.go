@@ -68,13 +68,13 @@ type archSpec struct {
 	ffnNorm                     string
 }
 
-// swaRule is an architecture's rule for sliding-window layers.
+// swaRule is an architecture's rule for sliding-window layers; the zero
+// value is none (every layer global).
 type swaRule int
 
 const (
-	swaNone swaRule = iota
 	// swaExaone4: only a 64-layer model (EXAONE 4.0 32B) is hybrid.
-	swaExaone4
+	swaExaone4 swaRule = iota + 1
 	// swaExaoneMoE: always hybrid (K-EXAONE), the window required.
 	swaExaoneMoE
 )

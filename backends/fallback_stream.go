@@ -171,22 +171,24 @@ func (s *fallbackStream) MatMulShared(dsts, ws []Tensor, x Tensor) {
 		s.err = fmt.Errorf("%v: %d outputs for %d weights: %w", OpMatMul, len(dsts), len(ws), ErrShape)
 		return
 	}
-	if sm, ok := s.ds.(SharedMatMuler); ok {
-		onDevice := true
-		for i := range ws {
-			if s.hostReason(OpMatMul, ws[i].Type, []operand{out(&dsts[i]), in(&ws[i]), in(&x)}) != "" {
-				onDevice = false
-				break
-			}
-		}
-		if onDevice {
-			sm.MatMulShared(dsts, ws, x)
-			return
-		}
+	if sm, ok := s.ds.(SharedMatMuler); ok && s.allOnDevice(dsts, ws, x) {
+		sm.MatMulShared(dsts, ws, x)
+		return
 	}
 	for i := range ws {
 		s.MatMul(dsts[i], ws[i], x)
 	}
+}
+
+// allOnDevice reports whether the device runs every matmul of x by ws
+// into dsts with every operand in its memory.
+func (s *fallbackStream) allOnDevice(dsts, ws []Tensor, x Tensor) bool {
+	for i := range ws {
+		if s.hostReason(OpMatMul, ws[i].Type, []operand{out(&dsts[i]), in(&ws[i]), in(&x)}) != "" {
+			return false
+		}
+	}
+	return true
 }
 
 var _ GroupedMatMuler = (*fallbackStream)(nil)
@@ -209,18 +211,9 @@ func (s *fallbackStream) MatMulGrouped(dsts, ws []Tensor, x Tensor, rows []int) 
 			return
 		}
 	}
-	if gm, ok := s.ds.(GroupedMatMuler); ok {
-		onDevice := true
-		for i := range ws {
-			if s.hostReason(OpMatMul, ws[i].Type, []operand{out(&dsts[i]), in(&ws[i]), in(&x)}) != "" {
-				onDevice = false
-				break
-			}
-		}
-		if onDevice {
-			gm.MatMulGrouped(dsts, ws, x, rows)
-			return
-		}
+	if gm, ok := s.ds.(GroupedMatMuler); ok && s.allOnDevice(dsts, ws, x) {
+		gm.MatMulGrouped(dsts, ws, x, rows)
+		return
 	}
 	for i, r := range rows {
 		xr := x

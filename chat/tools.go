@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strings"
 )
 
 // ToolCall is one function call an assistant turn makes.
 type ToolCall struct {
-	ID        string // the client's id in a conversation's history; empty from the parser
+	// ID is the client's id in a conversation's history; from the parser,
+	// the id the model wrote (Solar Open writes one), else empty.
+	ID        string
 	Name      string
 	Arguments string // JSON text, as OpenAI's API carries it
 }
@@ -29,6 +32,10 @@ const (
 	// ToolsLlama3: the whole reply is {"name": ..., "parameters": {...}},
 	// several joined by ";" (Llama 3.1-3.3 and models built on them).
 	ToolsLlama3 ToolFormat = "llama3"
+	// ToolsSolar: <|tool_call:begin|>ID<|tool_call:name|>NAME
+	// <|tool_call:args|>{...}<|tool_call:end|>, the model writing a
+	// 10-character id of its own (Upstage's Solar Open).
+	ToolsSolar ToolFormat = "solar"
 )
 
 // ErrToolsUnsupported is returned when a conversation with tools meets a
@@ -37,13 +44,13 @@ var ErrToolsUnsupported = errors.New("tools are not supported")
 
 // ToolFormatNames lists the names ParseToolFormat accepts.
 func ToolFormatNames() []string {
-	return []string{string(ToolsHermes), string(ToolsLlama3), string(ToolsNone)}
+	return []string{string(ToolsHermes), string(ToolsLlama3), string(ToolsSolar), string(ToolsNone)}
 }
 
 // ParseToolFormat reads a tool-call format's name.
 func ParseToolFormat(name string) (ToolFormat, error) {
 	switch f := ToolFormat(strings.ToLower(name)); f {
-	case ToolsHermes, ToolsLlama3, ToolsNone:
+	case ToolsHermes, ToolsLlama3, ToolsSolar, ToolsNone:
 		return f, nil
 	}
 	return "", fmt.Errorf("unknown tool-call format %q (known: %s)", name, strings.Join(ToolFormatNames(), ", "))
@@ -56,6 +63,8 @@ func DetectToolFormat(src string) ToolFormat {
 	switch {
 	case !strings.Contains(src, "tools"):
 		return ToolsNone
+	case strings.Contains(src, solarOpen):
+		return ToolsSolar
 	case strings.Contains(src, hermesOpen):
 		return ToolsHermes
 	case strings.Contains(src, "<|start_header_id|>"):
@@ -68,6 +77,10 @@ const (
 	hermesOpen  = "<tool_call>"
 	hermesClose = "</tool_call>"
 	pythonTag   = "<|python_tag|>"
+	solarOpen   = "<|tool_call:begin|>"
+	solarName   = "<|tool_call:name|>"
+	solarArgs   = "<|tool_call:args|>"
+	solarClose  = "<|tool_call:end|>"
 )
 
 // ForcedPrefix is the text that, appended to the prompt, starts the reply
@@ -88,13 +101,39 @@ func (f ToolFormat) ForcedPrefix(name string) string {
 			return ""
 		}
 		return `{"name": ` + string(q) + `, "` + f.ArgsKey() + `": `
+	case ToolsSolar:
+		// The model writes its own id and the rest; a named call is ours
+		// up to its arguments.
+		if name == "" {
+			return solarOpen
+		}
+		return solarOpen + SolarCallID() + solarName + name + solarArgs
 	}
 	return ""
 }
 
+// SolarCallID is a call id as Solar Open's template asks its model for:
+// 10 lowercase letters and digits (random; not a secret).
+func SolarCallID() string {
+	const chars = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 10)
+	for i := range b {
+		b[i] = chars[rand.IntN(len(chars))]
+	}
+	return string(b)
+}
+
+// JSONCalls reports whether the format's calls are JSON call objects
+// ({"name": ..., "arguments": {...}}), which a schema can hold whole;
+// Solar Open's are not (only a named call's arguments can be held).
+func (f ToolFormat) JSONCalls() bool { return f == ToolsHermes || f == ToolsLlama3 }
+
 // CallSuffix closes a call begun with ForcedPrefix(name) once the JSON
 // after the prefix (the arguments, or the whole call) is written.
 func (f ToolFormat) CallSuffix(name string) string {
+	if f == ToolsSolar {
+		return solarClose
+	}
 	close := ""
 	if f == ToolsHermes {
 		close = "\n" + hermesClose
@@ -132,6 +171,8 @@ func (f ToolFormat) Markers() []string {
 		return []string{hermesOpen, hermesClose}
 	case ToolsLlama3:
 		return []string{pythonTag}
+	case ToolsSolar:
+		return []string{solarOpen, solarName, solarArgs, solarClose}
 	}
 	return nil
 }
@@ -146,7 +187,7 @@ func (f ToolFormat) Markers() []string {
 type ToolParser struct {
 	f       ToolFormat
 	pending string    // text not yet classified
-	inCall  bool      // hermes: inside <tool_call>
+	inCall  bool      // hermes, solar: inside a call's markers
 	space   spaceTrim // content's whitespace next to calls
 	calls   int
 	// llama3: 0 undecided, 1 the reply is JSON calls, 2 it is content
@@ -172,9 +213,11 @@ func (p *ToolParser) step(text string, final bool) (string, []ToolCall) {
 	var calls []ToolCall
 	switch p.f {
 	case ToolsHermes:
-		calls = p.hermes(&out, final)
+		calls = p.framed(&out, final, hermesOpen, hermesClose, parseHermesCall)
 	case ToolsLlama3:
 		calls = p.llama3(&out, final)
+	case ToolsSolar:
+		calls = p.framed(&out, final, solarOpen, solarClose, parseSolarCall)
 	default:
 		p.content(&out, p.pending)
 		p.pending = ""
@@ -198,39 +241,80 @@ func (p *ToolParser) call(c ToolCall, calls []ToolCall) []ToolCall {
 	return append(calls, c)
 }
 
-func (p *ToolParser) hermes(out *strings.Builder, final bool) []ToolCall {
+// framed reads calls that open and close with markers (Hermes'
+// <tool_call>, Solar Open's <|tool_call:begin|>); parse reads a call's
+// body, and jsonPart says where in a body its JSON begins (so that a
+// closing marker inside a JSON string does not close the call).
+func (p *ToolParser) framed(out *strings.Builder, final bool, open, close string, parse callReader) []ToolCall {
 	var calls []ToolCall
 	for {
 		if !p.inCall {
-			if i := strings.Index(p.pending, hermesOpen); i >= 0 {
+			if i := strings.Index(p.pending, open); i >= 0 {
 				p.content(out, p.pending[:i])
-				p.pending = p.pending[i+len(hermesOpen):]
+				p.pending = p.pending[i+len(open):]
 				p.inCall = true
 				continue
 			}
 			keep := 0
 			if !final {
-				keep = partialSuffix(p.pending, hermesOpen)
+				keep = partialSuffix(p.pending, open)
 			}
 			p.content(out, p.pending[:len(p.pending)-keep])
 			p.pending = p.pending[len(p.pending)-keep:]
 			return calls
 		}
-		body, rest, closed := cutCall(p.pending)
+		body, rest, closed := cutCall(p.pending, close, parse.jsonFrom)
 		if !closed && !final {
 			return calls
 		}
 		p.pending, p.inCall = rest, false
-		if c, err := parseCall(body, "arguments"); err == nil {
+		if c, err := parse.read(body); err == nil {
 			calls = p.call(c, calls)
 			continue
 		}
-		raw := hermesOpen + body
+		raw := open + body
 		if closed {
-			raw += hermesClose
+			raw += close
 		}
 		p.content(out, raw)
 	}
+}
+
+// callReader reads one framed call's body.
+type callReader struct {
+	read     func(body string) (ToolCall, error)
+	jsonFrom func(body string) int // where the body's JSON starts
+}
+
+// parseHermesCall: the body is the call object.
+var parseHermesCall = callReader{
+	read:     func(body string) (ToolCall, error) { return parseCall(body, "arguments") },
+	jsonFrom: func(string) int { return 0 },
+}
+
+// parseSolarCall: ID<|tool_call:name|>NAME<|tool_call:args|>{...}.
+var parseSolarCall = callReader{
+	read: func(body string) (ToolCall, error) {
+		id, rest, ok1 := strings.Cut(body, solarName)
+		name, args, ok2 := strings.Cut(rest, solarArgs)
+		name = strings.TrimSpace(name)
+		if !ok1 || !ok2 || name == "" {
+			return ToolCall{}, fmt.Errorf("tool call: not id%sname%sarguments", solarName, solarArgs)
+		}
+		c := ToolCall{ID: strings.TrimSpace(id), Name: name}
+		a, err := callArguments(json.RawMessage(strings.TrimSpace(args)), true)
+		if err != nil {
+			return ToolCall{}, err
+		}
+		c.Arguments = a
+		return c, nil
+	},
+	jsonFrom: func(body string) int {
+		if i := strings.Index(body, solarArgs); i >= 0 {
+			return i + len(solarArgs)
+		}
+		return len(body)
+	},
 }
 
 func (p *ToolParser) llama3(out *strings.Builder, final bool) []ToolCall {
@@ -301,18 +385,18 @@ func parseLlama3Calls(s string) ([]ToolCall, error) {
 // marker inside one of the call's JSON strings does not close it: the
 // body is cut at the first marker after which it is not a truncated JSON
 // value. Without such a marker, closed is false and body is everything.
-func cutCall(s string) (body, rest string, closed bool) {
+func cutCall(s, close string, jsonFrom func(string) int) (body, rest string, closed bool) {
 	from := 0
 	for {
-		i := strings.Index(s[from:], hermesClose)
+		i := strings.Index(s[from:], close)
 		if i < 0 {
 			return s, "", false
 		}
 		i += from
-		if !truncatedJSON(s[:i]) {
-			return s[:i], s[i+len(hermesClose):], true
+		if j := jsonFrom(s[:i]); j >= i || !truncatedJSON(s[j:i]) {
+			return s[:i], s[i+len(close):], true
 		}
-		from = i + len(hermesClose)
+		from = i + len(close)
 	}
 }
 
@@ -344,24 +428,35 @@ func parseCall(body, argsKey string) (ToolCall, error) {
 		}
 		args, ok = obj[other]
 	}
+	a, err := callArguments(args, ok)
+	if err != nil {
+		return ToolCall{}, err
+	}
+	c.Arguments = a
+	return c, nil
+}
+
+// callArguments is a call's arguments as OpenAI carries them: a JSON
+// object compacted, a JSON string's text, "{}" for none or null.
+func callArguments(args json.RawMessage, given bool) (string, error) {
 	args = bytes.TrimSpace(args)
 	switch {
-	case !ok || bytes.Equal(args, []byte("null")):
-		c.Arguments = "{}"
+	case !given || len(args) == 0 || bytes.Equal(args, []byte("null")):
+		return "{}", nil
 	case args[0] == '{':
 		var b bytes.Buffer
 		if err := json.Compact(&b, args); err != nil {
-			return ToolCall{}, fmt.Errorf("tool call arguments: %w", err)
+			return "", fmt.Errorf("tool call arguments: %w", err)
 		}
-		c.Arguments = b.String()
+		return b.String(), nil
 	case args[0] == '"':
-		if err := json.Unmarshal(args, &c.Arguments); err != nil {
-			return ToolCall{}, fmt.Errorf("tool call arguments: %w", err)
+		var a string
+		if err := json.Unmarshal(args, &a); err != nil {
+			return "", fmt.Errorf("tool call arguments: %w", err)
 		}
-	default:
-		return ToolCall{}, fmt.Errorf("tool call arguments must be an object")
+		return a, nil
 	}
-	return c, nil
+	return "", fmt.Errorf("tool call arguments must be an object")
 }
 
 // partialSuffix is the length of the longest suffix of s that is a proper

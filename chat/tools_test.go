@@ -52,6 +52,19 @@ var llama3Cases = []toolCase{
 	{"a lone python-tag prefix", "<|py", "<|py", nil},
 }
 
+var solarCases = []toolCase{
+	{"plain text", "안녕하세요.\n", "안녕하세요.\n", nil},
+	{"one call, the model's id kept", "<|tool_call:begin|>a1b2c3d4e5<|tool_call:name|>get_weather<|tool_call:args|>{\"city\": \"서울\"}<|tool_call:end|>",
+		"", []ToolCall{{ID: "a1b2c3d4e5", Name: "get_weather", Arguments: `{"city":"서울"}`}}},
+	{"content, then two calls", "확인할게요.\n<|tool_call:begin|>x1<|tool_call:name|>a<|tool_call:args|>{}<|tool_call:end|><|tool_call:begin|>x2<|tool_call:name|>b<|tool_call:args|>{\"n\": [1, 2]}<|tool_call:end|>",
+		"확인할게요.", []ToolCall{{ID: "x1", Name: "a", Arguments: "{}"}, {ID: "x2", Name: "b", Arguments: `{"n":[1,2]}`}}},
+	{"a closing marker inside an argument", "<|tool_call:begin|>i<|tool_call:name|>echo<|tool_call:args|>{\"s\": \"<|tool_call:end|>\"}<|tool_call:end|>ok",
+		"ok", []ToolCall{{ID: "i", Name: "echo", Arguments: `{"s":"<|tool_call:end|>"}`}}},
+	{"no name marker is content", "<|tool_call:begin|>get_weather{}<|tool_call:end|>", "<|tool_call:begin|>get_weather{}<|tool_call:end|>", nil},
+	{"unclosed at the end still parses", "<|tool_call:begin|>i<|tool_call:name|>f<|tool_call:args|>{\"a\": 1}",
+		"", []ToolCall{{ID: "i", Name: "f", Arguments: `{"a":1}`}}},
+}
+
 // runParser feeds in to a parser in the given pieces and joins the output.
 func runParser(f ToolFormat, pieces []string) (string, []ToolCall) {
 	p := NewToolParser(f)
@@ -71,7 +84,7 @@ func TestToolParser(t *testing.T) {
 	for _, set := range []struct {
 		f     ToolFormat
 		cases []toolCase
-	}{{ToolsHermes, hermesCases}, {ToolsLlama3, llama3Cases}} {
+	}{{ToolsHermes, hermesCases}, {ToolsLlama3, llama3Cases}, {ToolsSolar, solarCases}} {
 		for _, tc := range set.cases {
 			t.Run(string(set.f)+"/"+tc.name, func(t *testing.T) {
 				content, calls := runParser(set.f, []string{tc.in})
@@ -141,6 +154,22 @@ func TestForcedPrefix(t *testing.T) {
 	if p := ToolsNone.ForcedPrefix("f"); p != "" {
 		t.Errorf("none: %q", p)
 	}
+	// Solar Open: a named call is ours up to its arguments, with an id of
+	// the form its template asks for; "required" opens the call and the
+	// model writes the rest.
+	named := ToolsSolar.ForcedPrefix("lookup")
+	content, calls := runParser(ToolsSolar, []string{named, `{"q": "x"}`, ToolsSolar.CallSuffix("lookup")})
+	if content != "" || len(calls) != 1 || calls[0].Name != "lookup" || calls[0].Arguments != `{"q":"x"}` || len(calls[0].ID) != 10 ||
+		strings.Trim(calls[0].ID, "abcdefghijklmnopqrstuvwxyz0123456789") != "" {
+		t.Errorf("solar named: %q gives %q %+v", named, content, calls)
+	}
+	content, calls = runParser(ToolsSolar, []string{ToolsSolar.ForcedPrefix(""), "id<|tool_call:name|>g<|tool_call:args|>{}", ToolsSolar.CallSuffix("")})
+	if content != "" || len(calls) != 1 || calls[0] != (ToolCall{ID: "id", Name: "g", Arguments: "{}"}) {
+		t.Errorf("solar required: %q %+v", content, calls)
+	}
+	if ToolsSolar.JSONCalls() || !ToolsHermes.JSONCalls() || !ToolsLlama3.JSONCalls() {
+		t.Error("JSONCalls")
+	}
 	// Prefix, JSON, suffix: a whole call in each format.
 	for _, tc := range []struct {
 		f          ToolFormat
@@ -167,6 +196,7 @@ func TestDetectToolFormat(t *testing.T) {
 		{"<|start_header_id|>{% if tools %}{{ tools | tojson }}{% endif %}", ToolsLlama3},
 		{"<|start_header_id|>{{ m.content }}", ToolsNone},
 		{"{% if tools %}[TOOL_CALLS]{% endif %}", ToolsNone},
+		{"{% if tools %}<|tools:begin|>{% endif %}<|tool_call:begin|>{{ c.id }}<|tool_call:name|>", ToolsSolar},
 	} {
 		if got := DetectToolFormat(tc.src); got != tc.want {
 			t.Errorf("%q: got %s, want %s", tc.src, got, tc.want)

@@ -159,9 +159,13 @@ func (b *Backend) toolsOf(req *chatRequest) (toolSetup, error) {
 	}
 	if choice == "required" || choice == "function" {
 		ts.prefix = ts.format.ForcedPrefix(name)
-		schema, err := b.forcedCallSchema(ts.format, names, name)
-		if err != nil {
-			return ts, err
+		var schema *sample.JSONSchema
+		if name != "" || ts.format.JSONCalls() {
+			// (A format whose calls are not JSON objects can only hold a
+			// named call's arguments; "required" forces its opening.)
+			if schema, err = b.forcedCallSchema(ts.format, names, name); err != nil {
+				return ts, err
+			}
 		}
 		if schema != nil {
 			vocab, suffix := b.vocab(), ts.format.CallSuffix(name)
@@ -346,7 +350,11 @@ func markerTexts(tok Tokenizer, markers []string) map[int32]string {
 func callsOut(calls []chat.ToolCall, stream bool, first int) []toolCallOut {
 	out := make([]toolCallOut, len(calls))
 	for i, c := range calls {
-		out[i] = toolCallOut{ID: newCallID(), Type: "function", Function: toolFunction{Name: c.Name, Arguments: c.Arguments}}
+		id := c.ID // the model's own (Solar Open writes one), else ours
+		if id == "" {
+			id = newCallID()
+		}
+		out[i] = toolCallOut{ID: id, Type: "function", Function: toolFunction{Name: c.Name, Arguments: c.Arguments}}
 		if stream {
 			idx := first + i
 			out[i].Index = &idx

@@ -519,3 +519,62 @@ func TestLazyCallConstraint(t *testing.T) {
 		t.Errorf("llama3 format: status %d, constrained %v: %s", status, llama.eng.last().Constraint != nil, body)
 	}
 }
+
+// solarTemplate writes calls and results as Upstage's Solar Open template
+// does: the call's id, name and arguments between its markers, results
+// under the call's id.
+const solarTemplate = `{%- if tools %}<|begin|>system<|content|><|tools:begin|>{% for t in tools %}<|tool:begin|>{{ t.function | tojson }}<|tool:end|>{% endfor %}<|tools:end|><|end|>{% endif %}
+{%- for m in messages %}
+{%- if m.role == 'tool' %}<|begin|>tool<|tool_response:id|>{{ m.tool_call_id }}<|tool_response:result|>{{ m.content }}<|tool_response:end|><|end|>
+{%- else %}<|begin|>{{ m.role }}<|content|>{{ m.content }}{% for c in m.tool_calls %}<|tool_call:begin|>{{ c.id }}<|tool_call:name|>{{ c.function.name }}<|tool_call:args|>{{ c.function.arguments | tojson }}<|tool_call:end|>{% endfor %}<|end|>
+{%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}<|begin|>assistant<|content|>{% endif %}`
+
+// Solar Open's calls: parsed with the model's own id, which comes back in
+// the history under the same id; a named tool_choice writes the call up
+// to its arguments, with an id in the template's form.
+func TestChatToolCallsSolar(t *testing.T) {
+	reply := "확인할게요.<|tool_call:begin|>k3j9x0a1b2<|tool_call:name|>get_weather<|tool_call:args|>{\"city\": \"서울\"}<|tool_call:end|>"
+	ts := newTestServer(t, Config{}, reply, withTemplate(t, solarTemplate))
+	status, _, body := ts.do("POST", "/v1/chat/completions", chatBodyWithTools(""))
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	var resp chatResponse
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatal(err)
+	}
+	m := resp.Choices[0].Message
+	if m.Content == nil || *m.Content != "확인할게요." || len(m.ToolCalls) != 1 || m.ToolCalls[0].ID != "k3j9x0a1b2" ||
+		m.ToolCalls[0].Function.Name != "get_weather" || m.ToolCalls[0].Function.Arguments != `{"city":"서울"}` {
+		t.Fatalf("reply %s", body)
+	}
+	status, _, body = ts.do("POST", "/v1/chat/completions", `{"messages":[
+		{"role":"user","content":"서울 날씨?"},
+		{"role":"assistant","content":"","tool_calls":[{"id":"k3j9x0a1b2","type":"function","function":{"name":"get_weather","arguments":"{\"city\": \"서울\"}"}}]},
+		{"role":"tool","tool_call_id":"k3j9x0a1b2","content":"맑음"}],"tools":`+weatherTool+`}`)
+	if status != 200 {
+		t.Fatalf("history: status %d: %s", status, body)
+	}
+	prompt, _ := fakeTokenizer{}.Decode(ts.eng.last().Prompt, false)
+	want := `<|tool_call:begin|>k3j9x0a1b2<|tool_call:name|>get_weather<|tool_call:args|>{"city": "서울"}<|tool_call:end|><|end|><|begin|>tool<|tool_response:id|>k3j9x0a1b2<|tool_response:result|>맑음`
+	if !strings.Contains(string(prompt), want) {
+		t.Fatalf("history prompt %q\nwant %q in it", prompt, want)
+	}
+	named := newTestServer(t, Config{}, `{"city": "광주"}<|tool_call:end|>`, withTemplate(t, solarTemplate))
+	status, _, body = named.do("POST", "/v1/chat/completions", chatBodyWithTools(`,"tool_choice":{"type": "function", "function": {"name": "get_weather"}}`))
+	if status != 200 {
+		t.Fatalf("named: status %d: %s", status, body)
+	}
+	prompt, _ = fakeTokenizer{}.Decode(named.eng.last().Prompt, false)
+	if !strings.HasSuffix(string(prompt), "<|tool_call:name|>get_weather<|tool_call:args|>") || !strings.Contains(string(prompt), "<|content|><|tool_call:begin|>") {
+		t.Fatalf("named prompt %q", prompt)
+	}
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if c := resp.Choices[0].Message.ToolCalls; len(c) != 1 || len(c[0].ID) != 10 || c[0].Function.Arguments != `{"city":"광주"}` {
+		t.Fatalf("named reply %s", body)
+	}
+}

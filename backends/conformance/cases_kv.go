@@ -15,9 +15,18 @@ func KVTypes() []quant.Type { return []quant.Type{quant.F32, quant.F16, quant.Q8
 type kvShape struct {
 	name                    string
 	nHead, nHeadKV, headDim int
+	headDimV                int // the values' head size when it differs (0: headDim)
 	blockSize, nBlocks      int
 	window                  int
 	seqLens                 []int
+}
+
+// dimV is the values' head size.
+func (sh kvShape) dimV() int {
+	if sh.headDimV > 0 {
+		return sh.headDimV
+	}
+	return sh.headDim
 }
 
 func kvShapes() []kvShape {
@@ -28,6 +37,9 @@ func kvShapes() []kvShape {
 		{name: "mqa-window", nHead: 3, nHeadKV: 1, headDim: 32, blockSize: 1, nBlocks: 64, window: 5, seqLens: []int{17, 30}},
 		// Wide heads, one long sequence.
 		{name: "mha-long", nHead: 4, nHeadKV: 4, headDim: 128, blockSize: 32, nBlocks: 4, seqLens: []int{100}},
+		// Multi-head latent attention as an MQA: keys of latent + rotated
+		// part, values of the latent (DeepSeek's 576 and 512, scaled down).
+		{name: "mla", nHead: 4, nHeadKV: 1, headDim: 160, headDimV: 128, blockSize: 16, nBlocks: 4, seqLens: []int{21, 9}},
 	}
 }
 
@@ -69,7 +81,7 @@ func (e *env) fill(sh kvShape, t quant.Type) (*kvLayout, error) {
 	L := &kvLayout{sh: sh, tables: tables}
 	rows := sh.nBlocks * sh.blockSize * sh.nHeadKV
 	for c, name := range []string{"cache_k", "cache_v"} {
-		if L.caches[c], err = e.outT(name, t, rows, sh.headDim, backends.UsageKV); err != nil {
+		if L.caches[c], err = e.outT(name, t, rows, []int{sh.headDim, sh.dimV()}[c], backends.UsageKV); err != nil {
 			return nil, err
 		}
 	}
@@ -87,13 +99,13 @@ func (e *env) fill(sh kvShape, t quant.Type) (*kvLayout, error) {
 			}
 		}
 	}
-	w := sh.nHeadKV * sh.headDim
+	w, wv := sh.nHeadKV*sh.headDim, sh.nHeadKV*sh.dimV()
 	for b, slots := range [][]int32{first, last} {
 		k, err := e.in(fmt.Sprintf("k%d", b), len(slots), w, randRows(e.rng, len(slots), w))
 		if err != nil {
 			return nil, err
 		}
-		v, err := e.in(fmt.Sprintf("v%d", b), len(slots), w, randRows(e.rng, len(slots), w))
+		v, err := e.in(fmt.Sprintf("v%d", b), len(slots), wv, randRows(e.rng, len(slots), wv))
 		if err != nil {
 			return nil, err
 		}
@@ -130,7 +142,7 @@ func storeKVCase(sh kvShape, t quant.Type) func(e *env) (Metric, error) {
 			ids[i] = int32(i)
 		}
 		for c, name := range []string{"K", "V"} {
-			y, err := e.out("cache_"+name+"_f32", rows, sh.headDim)
+			y, err := e.out("cache_"+name+"_f32", rows, []int{sh.headDim, sh.dimV()}[c])
 			if err != nil {
 				return worst, err
 			}
@@ -175,11 +187,11 @@ func attentionCase(sh kvShape, t quant.Type) func(e *env) (Metric, error) {
 		if err != nil {
 			return Metric{}, err
 		}
-		y, err := e.out("attn", n, wq)
+		y, err := e.out("attn", n, sh.nHead*sh.dimV())
 		if err != nil {
 			return Metric{}, err
 		}
-		p := backends.Attn{NHead: sh.nHead, NHeadKV: sh.nHeadKV, HeadDimK: sh.headDim, HeadDimV: sh.headDim,
+		p := backends.Attn{NHead: sh.nHead, NHeadKV: sh.nHeadKV, HeadDimK: sh.headDim, HeadDimV: sh.dimV(),
 			Scale: float32(1 / math.Sqrt(float64(sh.headDim))), Window: sh.window}
 		if err := e.op("attention", func(s backends.Stream, i int) { s.Attention(y.on(i), q.on(i), L.kv[i], rows, p) }); err != nil {
 			return Metric{}, err

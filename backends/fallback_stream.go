@@ -238,6 +238,36 @@ func (s *fallbackStream) Scale(dst, x Tensor, f float32) {
 	s.route(OpScale, quant.F32, []operand{out(&dst), in(&x)}, func(st Stream) { st.Scale(dst, x, f) })
 }
 
+var _ RowScaler = (*fallbackStream)(nil)
+
+// ScaleRows implements RowScaler (per-request LoRA adapters, a mixture of
+// experts' weights): on the device when its stream scales rows and runs
+// every operand, else on the host stream.
+func (s *fallbackStream) ScaleRows(dst, x Tensor, scales []float32) {
+	if s.err != nil {
+		return
+	}
+	ops := []operand{out(&dst), in(&x)}
+	reason := s.hostReason(OpScale, quant.F32, ops)
+	rs, ok := s.ds.(RowScaler)
+	if ok && reason == "" {
+		rs.ScaleRows(dst, x, scales)
+		return
+	}
+	if reason == "" {
+		reason = s.f.dev.Name() + " cannot scale rows one by one"
+	}
+	s.f.note(OpScale, quant.F32, reason)
+	s.onHostStream(OpScale, ops, func(st Stream) {
+		hs, ok := st.(RowScaler)
+		if !ok {
+			s.err = fmt.Errorf("%v: neither %s nor the host stream scales rows one by one: %w", OpScale, s.f.dev.Name(), ErrUnsupportedOp)
+			return
+		}
+		hs.ScaleRows(dst, x, scales)
+	})
+}
+
 // SiLUMul implements Stream.
 func (s *fallbackStream) SiLUMul(dst, gate, up Tensor) {
 	s.route(OpSiLUMul, quant.F32, []operand{out(&dst), in(&gate), in(&up)}, func(st Stream) { st.SiLUMul(dst, gate, up) })

@@ -3,6 +3,7 @@ package backends_test
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"go.uber.org/zap"
@@ -243,5 +244,47 @@ func TestFallbackOwnsCopy(t *testing.T) {
 	}
 	if f.OwnsCopy(devW) {
 		t.Error("weight on the wrapped device reported as owned")
+	}
+}
+
+// TestFallbackScaleRows: the wrapper scales rows on a device whose stream
+// can (the NPU's) and through the host for one that cannot (remote, with
+// memory of its own): the same values either way, and the host path
+// counted.
+func TestFallbackScaleRows(t *testing.T) {
+	d, err := npu.New(npu.Profiles()[0], 0, npu.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []*backends.Fallback{backends.WithFallback(d, cpu.New(1), zap.NewNop()), backends.WithFallback(newRemote(), cpu.New(1), zap.NewNop())} {
+		s, err := f.NewStream()
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf, err := f.Alloc(2*3*4*2, backends.UsageScratch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := backends.Tensor{Name: "x", Buf: buf, Type: quant.F32, Rows: 2, Cols: 3}
+		y := backends.Tensor{Name: "y", Buf: buf, Off: 2 * 3 * 4, Type: quant.F32, Rows: 2, Cols: 3}
+		w, ok := s.(backends.Writer)
+		if !ok {
+			t.Fatalf("%s: the wrapper's stream does not write", f.Name())
+		}
+		w.Write(x, []float32{1, 2, 3, 4, 5, 6})
+		rs, ok := s.(backends.RowScaler)
+		if !ok {
+			t.Fatalf("%s: the wrapper's stream does not scale rows", f.Name())
+		}
+		rs.ScaleRows(y, x, []float32{2, -0.5})
+		got := make([]float32, 6)
+		s.Read(got, y)
+		if err := s.Sync(); err != nil {
+			t.Fatalf("%s: %v", f.Name(), err)
+		}
+		if want := []float32{2, 4, 6, -2, -2.5, -3}; !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", f.Name(), got, want)
+		}
+		f.Close()
 	}
 }

@@ -8,17 +8,17 @@ import (
 )
 
 // A mixture-of-experts feed-forward block (qwen3moe, Mixtral-style llama,
-// qwen2moe, exaone-moe), as llama.cpp's build_moe_ffn computes it: the
-// router scores every expert for each token, a softmax or a sigmoid turns
-// the scores into probabilities, the k best are kept (chosen by
-// probability plus exaone-moe's selection bias, weighted by probability
-// alone; the weights rescaled to sum to 1, except in qwen2moe and where
-// the file says not to, then scaled by the file's factor), and the
-// block's output is the weighted sum, in the order chosen, of those
-// experts' SwiGLU feed-forward outputs. A shared expert every token takes
-// follows: qwen2moe's scaled by the sigmoid of a gate's logit (llama.cpp
-// writes the sigmoid as silu(x)/x, NaN at exactly 0), exaone-moe's added
-// as it is.
+// qwen2moe, exaone-moe, deepseek2, glm4moe), as llama.cpp's build_moe_ffn
+// computes it: the router scores every expert for each token, a softmax or
+// a sigmoid turns the scores into probabilities, the k best are kept
+// (chosen by probability plus the file's selection bias, among the best
+// expert groups when the file has groups, weighted by probability alone;
+// the weights rescaled to sum to 1, except in qwen2moe and where the file
+// says not to, then scaled by the file's factor), and the block's output
+// is the weighted sum, in the order chosen, of those experts' SwiGLU
+// feed-forward outputs. A shared expert every token takes follows:
+// qwen2moe's scaled by the sigmoid of a gate's logit (llama.cpp writes the
+// sigmoid as silu(x)/x, NaN at exactly 0), the others' added as it is.
 //
 // Here the device does every matmul: the tokens routed to an expert are
 // gathered into consecutive rows (one slot per token and choice, grouped

@@ -20,7 +20,9 @@ import (
 // the packed single-row matmuls with their fused norm, SwiGLU and residual
 // forms, RoPE, the KV store and attention; F16 covers the float weights'
 // stream kernels; qwen3 and exaone4 the separate norms and adds; four
-// sequences the batched kernels and multi-position RoPE.
+// sequences the batched kernels and multi-position RoPE; the mixtures of
+// experts their routing, grouped downs and row scaling, and deepseek2 its
+// latent attention (split projections, per-head matmuls, GetRows).
 func TestDecodeStepAllocs(t *testing.T) {
 	tiny := mustShape(t, "tiny")
 	qwen3, exaone4 := tiny, tiny
@@ -40,6 +42,12 @@ func TestDecodeStepAllocs(t *testing.T) {
 		{"llama/Q4_0/4-seqs", tiny, "Q4_0", quant.F16, 4},
 		{"qwen3/Q4_0", qwen3, "Q4_0", quant.F16, 1},
 		{"exaone4/Q4_K_M", exaone4, "Q4_K_M", quant.F16, 1},
+		{"qwen3moe/Q4_K_M", mustShape(t, "moe-tiny"), "Q4_K_M", quant.F16, 1},
+		{"qwen3moe/Q4_K_M/4-seqs", mustShape(t, "moe-tiny"), "Q4_K_M", quant.F16, 4},
+		{"exaone-moe/Q8_0", mustShape(t, "exaone-moe-tiny"), "Q8_0", quant.F16, 1},
+		{"glm4moe/Q8_0", mustShape(t, "glm4moe-tiny"), "Q8_0", quant.F16, 1},
+		{"deepseek2/Q8_0", mustShape(t, "deepseek3-tiny"), "Q8_0", quant.F16, 1},
+		{"deepseek2/Q8_0/4-seqs", mustShape(t, "deepseek3-tiny"), "Q8_0", quant.F16, 4},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -214,15 +214,21 @@ func (m *transformer) normLinears(s backends.Stream, x, norm, h backends.Tensor,
 // matrices, which share their input: in one call when the stream can do
 // them together (backends.SharedMatMuler), else one by one.
 func (m *transformer) linears(s backends.Stream, x backends.Tensor, dsts, ws, biases [3]backends.Tensor, n int) {
-	if ms, ok := s.(backends.SharedMatMuler); ok {
-		m.mm[0], m.mm[1] = dsts, ws
-		ms.MatMulShared(m.mm[0][:n], m.mm[1][:n], x)
-	} else {
-		for i := range n {
-			s.MatMul(dsts[i], ws[i], x)
-		}
-	}
+	m.mm[0], m.mm[1] = dsts, ws
+	m.sharedMatMuls(s, x, m.mm[0][:n], m.mm[1][:n])
 	m.addBiases(s, dsts, biases, n)
+}
+
+// sharedMatMuls computes dsts[i] = x·ws[i]ᵀ, in one call when the stream
+// can (backends.SharedMatMuler).
+func (m *transformer) sharedMatMuls(s backends.Stream, x backends.Tensor, dsts, ws []backends.Tensor) {
+	if sm, ok := s.(backends.SharedMatMuler); ok {
+		sm.MatMulShared(dsts, ws, x)
+		return
+	}
+	for i := range ws {
+		s.MatMul(dsts[i], ws[i], x)
+	}
 }
 
 // loraAdds adds the LoRA terms of the first n matrices, whose input was in.

@@ -99,9 +99,10 @@ type transformer struct {
 	mlaRows          int
 	phDsts, phWs     []backends.Tensor
 	phRows           []int
-	fwdErr           error      // an error a Forward met mid-pass, outside the stream's own
-	mu               sync.Mutex // one Forward at a time: the stream and scratch are shared
-	cfgMu            sync.Mutex // guards hp.LoRA, which LoadLoRA and UnloadLoRA change, for Config
+	mlaMM            [2][4]backends.Tensor // the projections' argument lists
+	fwdErr           error                 // an error a Forward met mid-pass, outside the stream's own
+	mu               sync.Mutex            // one Forward at a time: the stream and scratch are shared
+	cfgMu            sync.Mutex            // guards hp.LoRA, which LoadLoRA and UnloadLoRA change, for Config
 	act              arena
 	acts             acts                  // the views of act, laid out per Forward
 	pl               plan                  // the last Forward's plan, its buffers reused

@@ -175,13 +175,14 @@ func (m *transformer) mlaAttention(s backends.Stream, il int, x backends.Tensor,
 	qPe := backends.Tensor{Name: "q_pe", Buf: a.qSrc.Buf, Off: a.qSrc.Off + n*H*lat*4, Type: a.qSrc.Type, Rows: n, Cols: H * rope}
 	kLat := backends.Tensor{Name: "kv_latent", Buf: a.kSrc.Buf, Off: a.kSrc.Off, Type: a.kSrc.Type, Rows: n, Cols: lat}
 	kPe := backends.Tensor{Name: "k_pe", Buf: a.kSrc.Buf, Off: a.kSrc.Off + n*lat*4, Type: a.kSrc.Type, Rows: n, Cols: rope}
+	d, w := m.mlaMM[0][:0], m.mlaMM[1][:0] // reused: a step allocates nothing
 	if L.wqA.Valid() {
 		qa := prefix(a.qA, n)
-		m.sharedMatMuls(s, h, []backends.Tensor{qa, kLat, kPe}, []backends.Tensor{L.wqA, L.wkvC, L.wkPe})
+		m.sharedMatMuls(s, h, append(d, qa, kLat, kPe), append(w, L.wqA, L.wkvC, L.wkPe))
 		s.RMSNorm(qa, qa, L.qANorm, hp.eps)
-		m.sharedMatMuls(s, qa, []backends.Tensor{qn, qPe}, []backends.Tensor{L.wqNope, L.wqPe})
+		m.sharedMatMuls(s, qa, append(d, qn, qPe), append(w, L.wqNope, L.wqPe))
 	} else {
-		m.sharedMatMuls(s, h, []backends.Tensor{qn, qPe, kLat, kPe}, []backends.Tensor{L.wqNope, L.wqPe, L.wkvC, L.wkPe})
+		m.sharedMatMuls(s, h, append(d, qn, qPe, kLat, kPe), append(w, L.wqNope, L.wqPe, L.wkvC, L.wkPe))
 	}
 	s.RMSNorm(kLat, kLat, L.kvANorm, hp.eps)
 	s.RoPE(reshape(qPe, n*H, rope), p.rows.Pos, m.ropeParams(H))
@@ -222,17 +223,5 @@ func (m *transformer) perHead(s backends.Stream, dst backends.Tensor, ws []backe
 	}
 	for i, d := range m.phDsts {
 		s.MatMul(d, m.phWs[i], rowRange(x, m.phRows[i], 1))
-	}
-}
-
-// sharedMatMuls computes dsts[i] = x·ws[i]ᵀ, in one call when the stream
-// can (backends.SharedMatMuler).
-func (m *transformer) sharedMatMuls(s backends.Stream, x backends.Tensor, dsts, ws []backends.Tensor) {
-	if sm, ok := s.(backends.SharedMatMuler); ok {
-		sm.MatMulShared(dsts, ws, x)
-		return
-	}
-	for i := range ws {
-		s.MatMul(dsts[i], ws[i], x)
 	}
 }

@@ -115,20 +115,12 @@ func (b *binder) experts(name string, cols, rows, n int) ([]backends.Tensor, err
 // expert's part j its own matrix (parts[j][e]): a fused ffn_gate_up_exps
 // is each expert's gate rows, then its up rows.
 func (b *binder) expertParts(name string, cols, rows, n, k int) ([][]backends.Tensor, error) {
-	ti, ok := b.f.Tensor(name)
-	if !ok {
-		return nil, fmt.Errorf("tensor %q: %w", name, ErrMissingTensor)
+	if rows%k != 0 {
+		return nil, fmt.Errorf("tensor %q: %d rows do not split into %d parts: %w", name, rows, k, ErrBadShape)
 	}
-	if !sameDims(ti.Dims, []int{cols, rows, n}) || rows%k != 0 {
-		return nil, fmt.Errorf("tensor %q has shape %v, want %v: %w", name, ti.Dims, []int{cols, rows, n}, ErrBadShape)
-	}
-	if !b.dev.Supports(backends.OpMatMul, ti.Type) {
-		return nil, fmt.Errorf("tensor %q: weight type %v (%s): %w", name, ti.Type, backends.OpMatMul, backends.ErrUnsupportedOp)
-	}
-	data := b.f.TensorData(ti)
-	rb, err := ti.Type.RowBytes(cols)
-	if err != nil || data == nil || len(data) < n*rows*rb {
-		return nil, fmt.Errorf("tensor %q: no data (file closed or corrupt)", name)
+	ti, data, rb, err := b.matmulSource(name, cols, rows, n)
+	if err != nil {
+		return nil, err
 	}
 	pr := rows / k
 	out := make([][]backends.Tensor, k)
@@ -160,20 +152,9 @@ func (b *binder) expertParts(name string, cols, rows, n, k int) ([][]backends.Te
 // unrotated and a rotated part. Each part is a copy (rows of a quantized
 // type are whole blocks, so any selection is a valid matrix).
 func (b *binder) rowSets(name string, cols, rows int, sets ...[]int) ([]backends.Tensor, error) {
-	ti, ok := b.f.Tensor(name)
-	if !ok {
-		return nil, fmt.Errorf("tensor %q: %w", name, ErrMissingTensor)
-	}
-	if !sameDims(ti.Dims, []int{cols, rows}) {
-		return nil, fmt.Errorf("tensor %q has shape %v, want %v: %w", name, ti.Dims, []int{cols, rows}, ErrBadShape)
-	}
-	if !b.dev.Supports(backends.OpMatMul, ti.Type) {
-		return nil, fmt.Errorf("tensor %q: weight type %v (%s): %w", name, ti.Type, backends.OpMatMul, backends.ErrUnsupportedOp)
-	}
-	data := b.f.TensorData(ti)
-	rb, err := ti.Type.RowBytes(cols)
-	if err != nil || data == nil || len(data) < rows*rb {
-		return nil, fmt.Errorf("tensor %q: no data (file closed or corrupt)", name)
+	ti, data, rb, err := b.matmulSource(name, cols, rows, 1)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]backends.Tensor, len(sets))
 	for i, set := range sets {
@@ -193,6 +174,29 @@ func (b *binder) rowSets(name string, cols, rows int, sets ...[]int) ([]backends
 	b.f.Evict(data) // the parts are copies: the file's pages are not read again
 	b.used[name] = true
 	return out, nil
+}
+
+// matmulSource looks up a required stack of n matmul weights of ggml shape
+// [cols, rows, n] (n = 1: one matrix) and checks its shape, that the
+// device multiplies its type and that its data is all there; rb is the
+// bytes of one row.
+func (b *binder) matmulSource(name string, cols, rows, n int) (ti *gguf.TensorInfo, data []byte, rb int, err error) {
+	ti, ok := b.f.Tensor(name)
+	if !ok {
+		return nil, nil, 0, fmt.Errorf("tensor %q: %w", name, ErrMissingTensor)
+	}
+	if !sameDims(ti.Dims, []int{cols, rows, n}) {
+		return nil, nil, 0, fmt.Errorf("tensor %q has shape %v, want %v: %w", name, ti.Dims, []int{cols, rows, n}, ErrBadShape)
+	}
+	if !b.dev.Supports(backends.OpMatMul, ti.Type) {
+		return nil, nil, 0, fmt.Errorf("tensor %q: weight type %v (%s): %w", name, ti.Type, backends.OpMatMul, backends.ErrUnsupportedOp)
+	}
+	data = b.f.TensorData(ti)
+	rb, err = ti.Type.RowBytes(cols)
+	if err != nil || data == nil || len(data) < n*rows*rb {
+		return nil, nil, 0, fmt.Errorf("tensor %q: no data (file closed or corrupt)", name)
+	}
+	return ti, data, rb, nil
 }
 
 // vector binds a required F32 vector of n elements (norm weights): the

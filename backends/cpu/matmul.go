@@ -80,8 +80,6 @@ var _ backends.GroupedMatMuler = (*Stream)(nil)
 // calls on each row); the rest run one by one.
 func (s *Stream) MatMulGrouped(dsts, ws []backends.Tensor, x backends.Tensor, rows []int) {
 	s.doMatMulAs(x, ws, suffixGrouped, func() error {
-		sh := &s.shared
-		defer sh.release()
 		if len(rows) != len(ws) {
 			return fmt.Errorf("%d input rows for %d weights: %w", len(rows), len(ws), backends.ErrShape)
 		}
@@ -90,16 +88,10 @@ func (s *Stream) MatMulGrouped(dsts, ws []backends.Tensor, x backends.Tensor, ro
 				return fmt.Errorf("weight %d takes row %d of %s: %w", i, r, x.Shape(), backends.ErrShape)
 			}
 		}
-		sh.ms = sh.ms[:0]
-		if len(dsts) != len(ws) {
-			return fmt.Errorf("%d outputs for %d weights: %w", len(dsts), len(ws), backends.ErrShape)
-		}
-		for i := range ws {
-			m, err := s.matmulArgs(dsts[i], ws[i], rowOf(x, rows[i]))
-			if err != nil {
-				return err
-			}
-			sh.ms = append(sh.ms, m)
+		sh, err := s.matmulOperandList(dsts, ws, func(i int) backends.Tensor { return rowOf(x, rows[i]) })
+		defer sh.release()
+		if err != nil {
+			return err
 		}
 		xs, err := f32s(x)
 		if err != nil {
@@ -212,13 +204,20 @@ func (s *Stream) MatMulResidualSwiGLU(x, tmp, w, gate, up backends.Tensor) {
 // sharedOperands checks the operands of matmuls of x by ws into dsts and
 // lists them in s.shared.ms; release the list after (also on an error).
 func (s *Stream) sharedOperands(dsts, ws []backends.Tensor, x backends.Tensor) (*sharedArgs, error) {
+	return s.matmulOperandList(dsts, ws, func(int) backends.Tensor { return x })
+}
+
+// matmulOperandList checks the operands of matmuls of in(i) by ws[i] into
+// dsts[i] and lists them in s.shared.ms; release the list after (also on
+// an error).
+func (s *Stream) matmulOperandList(dsts, ws []backends.Tensor, in func(i int) backends.Tensor) (*sharedArgs, error) {
 	sh := &s.shared
 	sh.ms = sh.ms[:0]
 	if len(dsts) != len(ws) {
 		return sh, fmt.Errorf("%d outputs for %d weights: %w", len(dsts), len(ws), backends.ErrShape)
 	}
 	for i := range ws {
-		m, err := s.matmulArgs(dsts[i], ws[i], x)
+		m, err := s.matmulArgs(dsts[i], ws[i], in(i))
 		if err != nil {
 			return sh, err
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nuri-ai/nuri/internal/synth"
 	"github.com/nuri-ai/nuri/internal/testshared"
+	"github.com/nuri-ai/nuri/model"
 )
 
 // synthGoldenPrompt is the prompt of testdata/synth-golden: 64 tokens for
@@ -55,13 +56,7 @@ func TestSynthGoldens(t *testing.T) {
 			if err := synth.Write(path, synth.Options{Shape: shape, Type: c.typ, Seed: 1}); err != nil {
 				t.Fatal(err)
 			}
-			raw, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if sum := sha256.Sum256(raw); hex.EncodeToString(sum[:]) != c.sha256 {
-				t.Fatalf("synth wrote another fixture (sha256 %x): the golden logits are for the old one; regenerate them (testdata/synth-golden/README.md)", sum)
-			}
+			checkFixture(t, path, c.sha256, "testdata/synth-golden/README.md")
 			ref := testshared.ReadF32(t, filepath.Join("testdata", "synth-golden", c.shape+"-"+c.typ+".logits.f32"))
 			m := loadModel(t, path)
 			cfg := m.Config()
@@ -70,20 +65,41 @@ func TestSynthGoldens(t *testing.T) {
 				t.Fatalf("config %+v", cfg)
 			}
 			prompt := synthGoldenPrompt[:c.tokens]
-			nv := cfg.NVocab
-			if len(ref) != len(prompt)*nv {
-				t.Fatalf("golden has %d values, want %d", len(ref), len(prompt)*nv)
-			}
-			for _, chunk := range []int{len(prompt), 7, 1} {
-				got := teacherForce(t, m, prompt, chunk)
-				r := testshared.RelRMS(got, ref)
-				agree, rows := top1Agreement(got, ref, nv)
-				t.Logf("chunks of %d: rel-RMS %.2g, top-1 %d/%d", chunk, r, agree, rows)
-				if r > c.maxRel || float64(agree) < c.minT1*float64(rows) {
-					t.Errorf("chunks of %d: rel-RMS %.3g (max %g), top-1 %d/%d (min %g)", chunk, r, c.maxRel, agree, rows, c.minT1)
-				}
-			}
+			compareGolden(t, m, prompt, ref, []int{len(prompt), 7, 1}, c.maxRel, c.minT1)
 		})
+	}
+}
+
+// checkFixture stops the test unless the file at path has the sha256 its
+// golden logits were made for (readme says how to make them again).
+func checkFixture(t *testing.T, path, sha, readme string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(raw); hex.EncodeToString(sum[:]) != sha {
+		t.Fatalf("the fixture changed (sha256 %x): its golden logits are for the old one; regenerate them (%s)", sum, readme)
+	}
+}
+
+// compareGolden teacher-forces prompt through m in each chunk size and
+// holds its logits to ref: rel-RMS at most maxRel, top-1 agreement at
+// least minT1.
+func compareGolden(t *testing.T, m model.Model, prompt []int32, ref []float32, chunks []int, maxRel, minT1 float64) {
+	t.Helper()
+	nv := m.Config().NVocab
+	if len(ref) != len(prompt)*nv {
+		t.Fatalf("golden has %d values, want %d", len(ref), len(prompt)*nv)
+	}
+	for _, chunk := range chunks {
+		got := teacherForce(t, m, prompt, chunk)
+		r := testshared.RelRMS(got, ref)
+		agree, rows := top1Agreement(got, ref, nv)
+		t.Logf("chunks of %d: rel-RMS %.2g, top-1 %d/%d", chunk, r, agree, rows)
+		if r > maxRel || float64(agree) < minT1*float64(rows) {
+			t.Errorf("chunks of %d: rel-RMS %.3g (max %g), top-1 %d/%d (min %g)", chunk, r, maxRel, agree, rows, minT1)
+		}
 	}
 }
 

@@ -1,12 +1,9 @@
 package model_test
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -134,25 +131,10 @@ func TestVariantGoldens(t *testing.T) {
 	} {
 		t.Run(c.variant, func(t *testing.T) {
 			path := writeVariant(t, c.variant)
-			raw, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if sum := sha256.Sum256(raw); hex.EncodeToString(sum[:]) != c.sha256 {
-				t.Fatalf("the fixture changed (sha256 %x): regenerate the golden logits (testdata/variant-golden/README.md)", sum)
-			}
+			checkFixture(t, path, c.sha256, "testdata/variant-golden/README.md")
 			ref := testshared.ReadF32(t, filepath.Join("testdata", "variant-golden", c.variant+".logits.f32"))
-			m := loadModel(t, path)
 			prompt := synthGoldenPrompt[:24]
-			for _, chunk := range []int{len(prompt), 1} {
-				got := teacherForce(t, m, prompt, chunk)
-				r := testshared.RelRMS(got, ref)
-				agree, rows := top1Agreement(got, ref, m.Config().NVocab)
-				t.Logf("chunks of %d: rel-RMS %.2g, top-1 %d/%d", chunk, r, agree, rows)
-				if r > 1e-3 || agree != rows {
-					t.Errorf("chunks of %d: rel-RMS %.3g (max 1e-3), top-1 %d/%d", chunk, r, agree, rows)
-				}
-			}
+			compareGolden(t, loadModel(t, path), prompt, ref, []int{len(prompt), 1}, 1e-3, 1)
 		})
 	}
 }

@@ -88,7 +88,7 @@ func shapeTable() []Shape {
 		// (so a 64-token prompt crosses it), one prediction block.
 		{Name: "exaone-moe-tiny", Arch: "exaone-moe", Embd: 256, Layers: 5, Heads: 4, KVHeads: 2, HeadDim: 64, FF: 512,
 			Vocab: 512, Ctx: 512, RopeBase: 1000000, Eps: 1e-5, QKNorm: true, Experts: 8, ExpertsUsed: 3, ExpertFF: 128,
-			SharedFF: 128, DenseLead: 1, NextN: 1, ExpertScale: 2.5, SWAWindow: 16, ExpertBias: true},
+			SharedFF: 128, DenseLead: 1, NextN: 1, ExpertScale: 2.5, SWAWindow: 16, ExpertBias: true, Sigmoid: true, ExpertNorm: true},
 		// kanana2-tiny is Kanana-2-30B-A3B's form (DeepSeek-V2 "lite":
 		// queries straight from the stream, softmax routing) at a tiny
 		// width; llama.cpp recognises the lite form by its layer count, 26

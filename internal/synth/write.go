@@ -86,18 +86,11 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 			kv = append(kv, gguf.KV{Key: a + "expert_shared_feed_forward_length", Value: gguf.Uint32(uint32(s.SharedFF))})
 		}
 	}
-	if s.Arch == "exaone-moe" {
-		// As llama.cpp's converter writes K-EXAONE: sigmoid gating
-		// (LLAMA_EXPERT_GATING_FUNC_TYPE_SIGMOID = 2), normalised and
-		// scaled weights, one shared expert.
-		kv = append(kv,
-			gguf.KV{Key: a + "expert_shared_count", Value: gguf.Uint32(1)},
-			gguf.KV{Key: a + "expert_weights_scale", Value: gguf.Float32(s.ExpertScale)},
-			gguf.KV{Key: a + "expert_weights_norm", Value: gguf.Bool(true)},
-			gguf.KV{Key: a + "expert_gating_func", Value: gguf.Uint32(2)},
-			gguf.KV{Key: a + "leading_dense_block_count", Value: gguf.Uint32(uint32(s.DenseLead))},
-			gguf.KV{Key: a + "nextn_predict_layers", Value: gguf.Uint32(uint32(s.NextN))},
-			gguf.KV{Key: a + "attention.sliding_window", Value: gguf.Uint32(uint32(s.SWAWindow))})
+	if s.metaRouting() {
+		kv = append(kv, routingKVs(a, s)...)
+	}
+	if s.SWAWindow > 0 {
+		kv = append(kv, gguf.KV{Key: a + "attention.sliding_window", Value: gguf.Uint32(uint32(s.SWAWindow))})
 	}
 	switch {
 	case s.KVLoRA > 0:
@@ -105,31 +98,13 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 		// over the latent (key: latent + rotated part; value: latent) and
 		// the heads' own sizes as *_mla.
 		kv = append(kv,
-			gguf.KV{Key: a + "leading_dense_block_count", Value: gguf.Uint32(uint32(s.DenseLead))},
 			gguf.KV{Key: a + "attention.kv_lora_rank", Value: gguf.Uint32(uint32(s.KVLoRA))},
 			gguf.KV{Key: a + "attention.key_length", Value: gguf.Uint32(uint32(s.KVLoRA + s.RopeDim))},
 			gguf.KV{Key: a + "attention.value_length", Value: gguf.Uint32(uint32(s.KVLoRA))},
 			gguf.KV{Key: a + "attention.key_length_mla", Value: gguf.Uint32(uint32(s.HeadDim))},
-			gguf.KV{Key: a + "attention.value_length_mla", Value: gguf.Uint32(uint32(s.VDim))},
-			gguf.KV{Key: a + "expert_shared_count", Value: gguf.Uint32(uint32(s.SharedFF / max(1, s.ExpertFF)))})
+			gguf.KV{Key: a + "attention.value_length_mla", Value: gguf.Uint32(uint32(s.VDim))})
 		if s.QLoRA > 0 {
 			kv = append(kv, gguf.KV{Key: a + "attention.q_lora_rank", Value: gguf.Uint32(uint32(s.QLoRA))})
-		}
-		if s.ExpertScale != 0 {
-			kv = append(kv, gguf.KV{Key: a + "expert_weights_scale", Value: gguf.Float32(s.ExpertScale)})
-		}
-		if s.ExpertNorm {
-			kv = append(kv, gguf.KV{Key: a + "expert_weights_norm", Value: gguf.Bool(true)})
-		}
-		gating := uint32(1) // LLAMA_EXPERT_GATING_FUNC_TYPE_SOFTMAX
-		if s.Sigmoid {
-			gating = 2
-		}
-		kv = append(kv, gguf.KV{Key: a + "expert_gating_func", Value: gguf.Uint32(gating)})
-		if s.ExpertGroups > 0 {
-			kv = append(kv,
-				gguf.KV{Key: a + "expert_group_count", Value: gguf.Uint32(uint32(s.ExpertGroups))},
-				gguf.KV{Key: a + "expert_group_used_count", Value: gguf.Uint32(uint32(s.GroupsUsed))})
 		}
 		if s.YaRNFactor != 0 {
 			kv = append(kv,
@@ -138,19 +113,6 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 				gguf.KV{Key: a + "rope.scaling.original_context_length", Value: gguf.Uint32(uint32(s.YaRNOrigCtx))},
 				// mscale_all_dim 1, written ×0.1 as the converter does.
 				gguf.KV{Key: a + "rope.scaling.yarn_log_multiplier", Value: gguf.Float32(0.1)})
-		}
-	case s.Arch == "glm4moe":
-		kv = append(kv,
-			gguf.KV{Key: a + "expert_shared_count", Value: gguf.Uint32(uint32(s.SharedFF / max(1, s.ExpertFF)))},
-			gguf.KV{Key: a + "leading_dense_block_count", Value: gguf.Uint32(uint32(s.DenseLead))},
-			gguf.KV{Key: a + "expert_weights_scale", Value: gguf.Float32(s.ExpertScale)},
-			gguf.KV{Key: a + "expert_weights_norm", Value: gguf.Bool(s.ExpertNorm)},
-			gguf.KV{Key: a + "expert_gating_func", Value: gguf.Uint32(2)},
-			gguf.KV{Key: a + "nextn_predict_layers", Value: gguf.Uint32(uint32(s.NextN))})
-		if s.HeadDim*s.Heads != s.Embd {
-			kv = append(kv,
-				gguf.KV{Key: a + "attention.key_length", Value: gguf.Uint32(uint32(s.HeadDim))},
-				gguf.KV{Key: a + "attention.value_length", Value: gguf.Uint32(uint32(s.HeadDim))})
 		}
 	case s.HeadDim*s.Heads != s.Embd:
 		kv = append(kv,
@@ -176,6 +138,49 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 	}
 	if mix.HasFileType {
 		kv = append(kv, gguf.KV{Key: "general.file_type", Value: gguf.Uint32(mix.FileType)})
+	}
+	return kv
+}
+
+// metaRouting reports whether the architecture reads its experts' routing
+// from metadata (DeepSeek-V3's form: K-EXAONE, GLM-4.5, DeepSeek) rather
+// than fixing it in its graph.
+func (s Shape) metaRouting() bool {
+	switch s.Arch {
+	case "exaone-moe", "glm4moe", "deepseek2":
+		return true
+	}
+	return false
+}
+
+// routingKVs are the routing keys of a metaRouting architecture, as
+// llama.cpp's converters write them: shared experts counted in experts'
+// widths, dense leading blocks, the weights' scale and normalisation, the
+// gating function (1 softmax, 2 sigmoid), expert groups, prediction
+// blocks.
+func routingKVs(a string, s Shape) []gguf.KV {
+	kv := []gguf.KV{
+		{Key: a + "expert_shared_count", Value: gguf.Uint32(uint32(s.SharedFF / max(1, s.ExpertFF)))},
+		{Key: a + "leading_dense_block_count", Value: gguf.Uint32(uint32(s.DenseLead))},
+	}
+	if s.ExpertScale != 0 {
+		kv = append(kv, gguf.KV{Key: a + "expert_weights_scale", Value: gguf.Float32(s.ExpertScale)})
+	}
+	if s.ExpertNorm {
+		kv = append(kv, gguf.KV{Key: a + "expert_weights_norm", Value: gguf.Bool(true)})
+	}
+	gating := uint32(1) // LLAMA_EXPERT_GATING_FUNC_TYPE_SOFTMAX
+	if s.Sigmoid {
+		gating = 2
+	}
+	kv = append(kv, gguf.KV{Key: a + "expert_gating_func", Value: gguf.Uint32(gating)})
+	if s.ExpertGroups > 0 {
+		kv = append(kv,
+			gguf.KV{Key: a + "expert_group_count", Value: gguf.Uint32(uint32(s.ExpertGroups))},
+			gguf.KV{Key: a + "expert_group_used_count", Value: gguf.Uint32(uint32(s.GroupsUsed))})
+	}
+	if s.NextN > 0 {
+		kv = append(kv, gguf.KV{Key: a + "nextn_predict_layers", Value: gguf.Uint32(uint32(s.NextN))})
 	}
 	return kv
 }

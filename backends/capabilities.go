@@ -34,6 +34,18 @@ func As[T any](d Device) (T, bool) {
 	return zero, false
 }
 
+// VInKCache is implemented by devices whose StoreKV and Attention take a
+// PagedKV with VInK set.
+type VInKCache interface {
+	VInKCache() bool
+}
+
+// CachesVInK reports whether d (or the device it wraps) takes VInK caches.
+func CachesVInK(d Device) bool {
+	c, ok := As[VInKCache](d)
+	return ok && c.VInKCache()
+}
+
 // Buckets are the static shapes a compiled device (an NPU that builds the
 // model ahead of time) runs. A forward pass of n tokens runs at the shape
 // Pad(n); the rows beyond n are wasted work, so a scheduler that honours

@@ -1,5 +1,7 @@
 package backends
 
+import "fmt"
+
 // RoPE holds the rotary-embedding parameters of ggml_rope_ext.
 type RoPE struct {
 	NHead int  // head rows per token in the rotated tensor
@@ -39,6 +41,24 @@ type PagedKV struct {
 	K, V      Tensor
 	NHeadKV   int
 	BlockSize int
+	// VInK says V has no storage of its own: each V row is the first
+	// V.Cols elements of the K row of the same slot and head (multi-head
+	// latent attention caches one latent vector that serves as both, with
+	// the rotated part after it). V then gives only the shape (K's Type
+	// and Rows, its own Cols, no Buf); StoreKV writes K and takes the zero
+	// Tensor for v; Attention reads V rows through K with K's row stride.
+	// A device receives it only if it implements VInKCache.
+	VInK bool
+}
+
+// VStorage returns the tensor that holds V's rows and the elements between
+// the starts of consecutive rows: V and V.Cols, or for a VInK cache K and
+// K.Cols.
+func (kv PagedKV) VStorage() (Tensor, int) {
+	if kv.VInK {
+		return kv.K, kv.K.Cols
+	}
+	return kv.V, kv.V.Cols
 }
 
 // NumSlots returns the number of positions the cache holds.
@@ -54,4 +74,21 @@ func (kv PagedKV) NumSlots() int {
 type AttnRows struct {
 	Pos    []int32
 	Tables [][]int32
+}
+
+// CheckVInK validates the shape a VInK cache gives for V (nil when kv is
+// not one): K's type and rows, a whole number of blocks no wider than K's
+// rows, and no storage of its own.
+func (kv PagedKV) CheckVInK() error {
+	if !kv.VInK {
+		return nil
+	}
+	if kv.V.Type != kv.K.Type || kv.V.Rows != kv.K.Rows || kv.V.Cols <= 0 || kv.V.Cols > kv.K.Cols || kv.V.Buf != nil {
+		return fmt.Errorf("V of %s %v inside K of %s %v: V must have K's type and rows, at most its columns and no buffer: %w",
+			kv.V.Shape(), kv.V.Type, kv.K.Shape(), kv.K.Type, ErrShape)
+	}
+	if _, err := kv.V.RowBytes(); err != nil {
+		return fmt.Errorf("V inside K: %w", err)
+	}
+	return nil
 }

@@ -92,7 +92,7 @@ func New(cfg Config, m model.Model, tok Tokenizer, log *zap.Logger) (*Engine, er
 	if nCtx <= 1 {
 		return nil, fmt.Errorf("engine: context length %d (model trained with %d)", nCtx, mc.NCtxTrain)
 	}
-	perBlock, err := kvBytesPerBlock(mc, cfg.BlockSize, kvType)
+	perBlock, err := kvBytesPerBlock(mc, cfg.BlockSize, kvType, cfg.Device)
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}

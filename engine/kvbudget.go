@@ -13,22 +13,14 @@ import (
 	"github.com/nuri-ai/nuri/quant"
 )
 
-// kvBytesPerBlock is the memory one block of bs positions takes: K and V
-// rows of every layer and KV head.
-func kvBytesPerBlock(c model.Config, bs int, t quant.Type) (int64, error) {
-	k, err := t.RowBytes(c.HeadDimK)
+// kvBytesPerBlock is the memory one block of bs positions takes in dev's
+// memory (nil: host memory).
+func kvBytesPerBlock(c model.Config, bs int, t quant.Type, dev backends.Device) (int64, error) {
+	n, err := model.KVBytesPerPosition(c, t, dev)
 	if err != nil {
-		return 0, fmt.Errorf("kv cache K rows: %w", err)
+		return 0, err
 	}
-	v, err := t.RowBytes(c.HeadDimV)
-	if err != nil {
-		return 0, fmt.Errorf("kv cache V rows: %w", err)
-	}
-	n := int64(c.NLayer) * int64(c.NHeadKV) * int64(k+v) * int64(bs)
-	if n <= 0 {
-		return 0, fmt.Errorf("model config gives %d bytes per KV block (layers %d, kv heads %d)", n, c.NLayer, c.NHeadKV)
-	}
-	return n, nil
+	return int64(n) * int64(bs), nil
 }
 
 // blockPlan is how the number of KV blocks was chosen, for the start-up log.

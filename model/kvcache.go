@@ -24,17 +24,18 @@ type KVCache struct {
 	free func(backends.Buffer) error
 }
 
-// NewKVCache allocates a cache in host memory (usable by the CPU device).
+// NewKVCache allocates a cache in host memory (usable by the CPU device,
+// which reads a latent cache's V inside K: Config.VInK).
 // t is the element type: F16 (llama.cpp's default), Q8_0 or F32.
 func NewKVCache(cfg Config, nBlocks, blockSize int, t quant.Type) (*KVCache, error) {
-	return newKVCache(cfg, nBlocks, blockSize, t, func(n int) (backends.Buffer, error) {
+	return newKVCache(cfg, nBlocks, blockSize, t, storesVInK(cfg, nil), func(n int) (backends.Buffer, error) {
 		return backends.NewHostBuffer(n), nil
 	})
 }
 
 // NewKVCacheOn allocates the cache in dev's memory; Free hands it back.
 func NewKVCacheOn(dev backends.Device, cfg Config, nBlocks, blockSize int, t quant.Type) (*KVCache, error) {
-	c, err := newKVCache(cfg, nBlocks, blockSize, t, func(n int) (backends.Buffer, error) {
+	c, err := newKVCache(cfg, nBlocks, blockSize, t, storesVInK(cfg, dev), func(n int) (backends.Buffer, error) {
 		return dev.Alloc(n, backends.UsageKV)
 	})
 	if err != nil {
@@ -55,6 +56,9 @@ func (c *KVCache) Free() error {
 	var errs []error
 	for il, l := range c.layers {
 		for _, t := range []backends.Tensor{l.K, l.V} {
+			if !t.Valid() {
+				continue // V inside K
+			}
 			if err := c.free(t.Buf); err != nil {
 				errs = append(errs, fmt.Errorf("free KV cache layer %d: %w", il, err))
 			}
@@ -64,7 +68,37 @@ func (c *KVCache) Free() error {
 	return errors.Join(errs...)
 }
 
-func newKVCache(cfg Config, nBlocks, blockSize int, t quant.Type, alloc func(int) (backends.Buffer, error)) (*KVCache, error) {
+// storesVInK says whether a cache of cfg's model in dev's memory (nil: host
+// memory, which the CPU reads) keeps V inside K.
+func storesVInK(cfg Config, dev backends.Device) bool {
+	return cfg.VInK && (dev == nil || backends.CachesVInK(dev))
+}
+
+// KVBytesPerPosition is the cache memory one position takes across all
+// layers and KV heads, in dev's memory (nil: host memory) with elements of
+// type t: K and V rows, or K alone when V lives in it.
+func KVBytesPerPosition(cfg Config, t quant.Type, dev backends.Device) (int, error) {
+	k, err := t.RowBytes(cfg.HeadDimK)
+	if err != nil {
+		return 0, fmt.Errorf("KV cache K rows: %w", err)
+	}
+	v, err := t.RowBytes(cfg.HeadDimV)
+	if err != nil {
+		return 0, fmt.Errorf("KV cache V rows: %w", err)
+	}
+	if storesVInK(cfg, dev) {
+		v = 0
+	}
+	n := cfg.NLayer * cfg.NHeadKV * (k + v)
+	if n <= 0 {
+		return 0, fmt.Errorf("model config gives %d bytes per KV position (layers %d, KV heads %d)", n, cfg.NLayer, cfg.NHeadKV)
+	}
+	return n, nil
+}
+
+// newKVCache allocates the layers' caches; vInK stores a latent cache's V
+// inside K (the device reads it there).
+func newKVCache(cfg Config, nBlocks, blockSize int, t quant.Type, vInK bool, alloc func(int) (backends.Buffer, error)) (*KVCache, error) {
 	if t != quant.F16 && t != quant.F32 && t != quant.Q8_0 {
 		return nil, fmt.Errorf("KV cache type %v: want F16, Q8_0 or F32", t)
 	}
@@ -82,8 +116,14 @@ func newKVCache(cfg Config, nBlocks, blockSize int, t quant.Type, alloc func(int
 	if err != nil {
 		return nil, fmt.Errorf("KV cache type %v for head size %d: %w", t, cfg.HeadDimV, err)
 	}
+	if vInK && cfg.HeadDimV > cfg.HeadDimK {
+		return nil, fmt.Errorf("KV cache with V (%d) inside K (%d): V is wider", cfg.HeadDimV, cfg.HeadDimK)
+	}
 	c := &KVCache{typ: t, blockSize: blockSize, nBlocks: nBlocks, nLayer: cfg.NLayer, nHeadKV: cfg.NHeadKV,
 		headDimK: cfg.HeadDimK, headDimV: cfg.HeadDimV}
+	if vInK {
+		vRow = 0
+	}
 	c.bytesPerBlock = cfg.NLayer * blockSize * cfg.NHeadKV * (kRow + vRow)
 	rows := nBlocks * blockSize * cfg.NHeadKV
 	c.layers = make([]backends.PagedKV, cfg.NLayer)
@@ -92,14 +132,16 @@ func newKVCache(cfg Config, nBlocks, blockSize int, t quant.Type, alloc func(int
 		if err != nil {
 			return nil, fmt.Errorf("KV cache layer %d: %w", il, err)
 		}
-		vb, err := alloc(rows * vRow)
-		if err != nil {
-			return nil, fmt.Errorf("KV cache layer %d: %w", il, err)
+		var vb backends.Buffer // none: V inside K
+		if !vInK {
+			if vb, err = alloc(rows * vRow); err != nil {
+				return nil, fmt.Errorf("KV cache layer %d: %w", il, err)
+			}
 		}
 		c.layers[il] = backends.PagedKV{
 			K:       backends.Tensor{Name: fmt.Sprintf("cache_k.%d", il), Buf: kb, Type: t, Rows: rows, Cols: cfg.HeadDimK},
 			V:       backends.Tensor{Name: fmt.Sprintf("cache_v.%d", il), Buf: vb, Type: t, Rows: rows, Cols: cfg.HeadDimV},
-			NHeadKV: cfg.NHeadKV, BlockSize: blockSize,
+			NHeadKV: cfg.NHeadKV, BlockSize: blockSize, VInK: vInK,
 		}
 	}
 	return c, nil
@@ -112,7 +154,8 @@ func (c *KVCache) BlockSize() int { return c.blockSize }
 func (c *KVCache) NumBlocks() int { return c.nBlocks }
 
 // BytesPerBlock returns the memory one block takes across all layers (K
-// and V), for sizing the cache to a memory budget.
+// and V, or K alone when V lives in it), for sizing the cache to a memory
+// budget.
 func (c *KVCache) BytesPerBlock() int { return c.bytesPerBlock }
 
 // Type returns the element type.

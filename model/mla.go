@@ -46,6 +46,7 @@ func (hp *hparams) readMLA(f *gguf.File, a archSpec) error {
 		return fmt.Errorf("%s: latent %d, heads of %d (%d rotated), key/value length %d/%d, %d KV heads: MLA files have key length = latent + rotated, value length = latent, one KV head",
 			a.name, ml.kvLoRA, hk, rope, hp.HeadDimK, hp.HeadDimV, hp.NHeadKV)
 	}
+	hp.VInK = true // the latent leads each cached key row
 	ml.unit = gcd(ml.kvLoRA, rope)
 	// llama.cpp folds YaRN's magnitude into the scores: attn_factor is
 	// first adjusted as llama_context does for deepseek2 (mscale ==
@@ -195,7 +196,11 @@ func (m *transformer) mlaAttention(s backends.Stream, il int, x backends.Tensor,
 	s.GetRows(reshape(q, n*H*(lat+rope)/u, u), reshape(a.qSrc, n*H*(lat+rope)/u, u), m.mlaQIdx)
 	s.GetRows(reshape(k, n*(lat+rope)/u, u), reshape(a.kSrc, n*(lat+rope)/u, u), m.mlaKIdx)
 	cache := kv.layer(il)
-	s.StoreKV(cache, k, kLat, p.slots)
+	v := kLat
+	if cache.VInK {
+		v = backends.Tensor{} // the latent just stored as K's first columns
+	}
+	s.StoreKV(cache, k, v, p.slots)
 	attn := prefix(a.attn, n)
 	s.Attention(attn, q, cache, p.rows, backends.Attn{NHead: H, NHeadKV: 1, HeadDimK: lat + rope, HeadDimV: lat, Scale: ml.kqScale})
 	// Each head's latent output back out through its v_b.

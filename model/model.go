@@ -26,7 +26,11 @@ type Config struct {
 	NHeadKV   int
 	HeadDimK  int // per-head size of Q and K
 	HeadDimV  int // per-head size of V
-	NFF       int
+	// VInK: each position's V is the first HeadDimV values of its K
+	// (multi-head latent attention: one latent vector serves as both), so
+	// a cache on a device that takes backends.PagedKV.VInK stores K only.
+	VInK bool
+	NFF  int
 	// Mixture of experts (0 for dense models): NExpertUsed of NExpert
 	// feed-forward blocks of NFFExpert a token, and a shared expert of
 	// NFFShared every token takes (0: none).

@@ -20,6 +20,8 @@ type testCase struct {
 	// needs, when set, says whether the device's stream has what the case
 	// checks (an optional fused form); a stream without it is not asked.
 	needs func(s backends.Stream) bool
+	// needsDevice is the same for a capability of the device.
+	needsDevice func(d backends.Device) bool
 }
 
 // env is what a case runs in: the two sides, the limit for its op and

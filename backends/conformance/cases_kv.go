@@ -19,6 +19,9 @@ type kvShape struct {
 	blockSize, nBlocks      int
 	window                  int
 	seqLens                 []int
+	// vInK: the device side's V lives in K (backends.PagedKV.VInK; the
+	// reference stores the same values apart).
+	vInK bool
 }
 
 // dimV is the values' head size.
@@ -40,6 +43,10 @@ func kvShapes() []kvShape {
 		// Multi-head latent attention as an MQA: keys of latent + rotated
 		// part, values of the latent (DeepSeek's 576 and 512, scaled down).
 		{name: "mla", nHead: 4, nHeadKV: 1, headDim: 160, headDimV: 128, blockSize: 16, nBlocks: 4, seqLens: []int{21, 9}},
+		// The same with the values read from the keys' latent part, for
+		// devices that cache it once; two KV heads so the stride between
+		// a slot's heads is checked too.
+		{name: "mla-v-in-k", nHead: 4, nHeadKV: 2, headDim: 160, headDimV: 128, blockSize: 16, nBlocks: 4, seqLens: []int{21, 9}, vInK: true},
 	}
 }
 
@@ -88,6 +95,11 @@ func (e *env) fill(sh kvShape, t quant.Type) (*kvLayout, error) {
 	for i := range 2 {
 		L.kv[i] = backends.PagedKV{K: L.caches[0].on(i), V: L.caches[1].on(i), NHeadKV: sh.nHeadKV, BlockSize: sh.blockSize}
 	}
+	if sh.vInK {
+		dv := &L.kv[1]
+		dv.V = backends.Tensor{Name: "cache_v_in_k", Type: t, Rows: rows, Cols: sh.dimV()}
+		dv.VInK = true
+	}
 	var first, last []int32 // slots
 	for s, n := range sh.seqLens {
 		for p := 0; p < n; p++ {
@@ -101,28 +113,52 @@ func (e *env) fill(sh kvShape, t quant.Type) (*kvLayout, error) {
 	}
 	w, wv := sh.nHeadKV*sh.headDim, sh.nHeadKV*sh.dimV()
 	for b, slots := range [][]int32{first, last} {
-		k, err := e.in(fmt.Sprintf("k%d", b), len(slots), w, randRows(e.rng, len(slots), w))
+		kVals := randRows(e.rng, len(slots), w)
+		k, err := e.in(fmt.Sprintf("k%d", b), len(slots), w, kVals)
 		if err != nil {
 			return nil, err
 		}
-		v, err := e.in(fmt.Sprintf("v%d", b), len(slots), wv, randRows(e.rng, len(slots), wv))
+		vVals := randRows(e.rng, len(slots), wv)
+		if sh.vInK {
+			vVals = latentPart(kVals, len(slots)*sh.nHeadKV, sh.headDim, sh.dimV())
+		}
+		v, err := e.in(fmt.Sprintf("v%d", b), len(slots), wv, vVals)
 		if err != nil {
 			return nil, err
 		}
-		if err := e.op("store_kv", func(s backends.Stream, i int) { s.StoreKV(L.kv[i], k.on(i), v.on(i), slots) }); err != nil {
+		if err := e.op("store_kv", func(s backends.Stream, i int) {
+			vi := v.on(i)
+			if L.kv[i].VInK {
+				vi = backends.Tensor{}
+			}
+			s.StoreKV(L.kv[i], k.on(i), vi, slots)
+		}); err != nil {
 			return nil, err
 		}
 	}
 	return L, nil
 }
 
+// latentPart returns the first d of every hd values of rows×hd values: the
+// values a VInK cache reads from its keys.
+func latentPart(vals []float32, rows, hd, d int) []float32 {
+	out := make([]float32, 0, rows*d)
+	for r := range rows {
+		out = append(out, vals[r*hd:r*hd+d]...)
+	}
+	return out
+}
+
 func kvCases() []testCase {
 	var cs []testCase
 	for _, t := range KVTypes() {
 		for _, sh := range kvShapes() {
-			cs = append(cs,
-				testCase{op: backends.OpStoreKV, typ: t, name: fmt.Sprintf("%v/%v/%s", backends.OpStoreKV, t, sh.name), run: storeKVCase(sh, t)},
-				testCase{op: backends.OpAttention, typ: t, name: fmt.Sprintf("%v/%v/%s", backends.OpAttention, t, sh.name), run: attentionCase(sh, t)})
+			store := testCase{op: backends.OpStoreKV, typ: t, name: fmt.Sprintf("%v/%v/%s", backends.OpStoreKV, t, sh.name), run: storeKVCase(sh, t)}
+			attn := testCase{op: backends.OpAttention, typ: t, name: fmt.Sprintf("%v/%v/%s", backends.OpAttention, t, sh.name), run: attentionCase(sh, t)}
+			if sh.vInK {
+				store.needsDevice, attn.needsDevice = backends.CachesVInK, backends.CachesVInK
+			}
+			cs = append(cs, store, attn)
 		}
 	}
 	return cs
@@ -142,6 +178,9 @@ func storeKVCase(sh kvShape, t quant.Type) func(e *env) (Metric, error) {
 			ids[i] = int32(i)
 		}
 		for c, name := range []string{"K", "V"} {
+			if c == 1 && sh.vInK {
+				break // the device's V is K's first columns, read back with K
+			}
 			y, err := e.out("cache_"+name+"_f32", rows, []int{sh.headDim, sh.dimV()}[c])
 			if err != nil {
 				return worst, err

@@ -108,7 +108,8 @@ func Matrix(dev backends.Device, opts ...Option) ([]Result, error) {
 	idx := map[key]int{}
 	var out []Result
 	for _, tc := range allCases() {
-		if (c.filter != nil && !c.filter(tc.op, tc.typ)) || (tc.needs != nil && !tc.needs(ds.s)) {
+		if (c.filter != nil && !c.filter(tc.op, tc.typ)) || (tc.needs != nil && !tc.needs(ds.s)) ||
+			(tc.needsDevice != nil && !tc.needsDevice(dev)) {
 			continue
 		}
 		k := key{tc.op, tc.typ}

@@ -22,14 +22,14 @@ func (s *Stream) StoreKV(kv backends.PagedKV, k, v backends.Tensor, slots []int3
 		if err := sameShape(n, kv.NHeadKV*kv.K.Cols, k); err != nil {
 			return err
 		}
-		if err := sameShape(n, kv.NHeadKV*kv.V.Cols, v); err != nil {
+		if kv.VInK {
+			if v.Valid() {
+				return fmt.Errorf("V tensor %s given to a cache whose V lives in K: %w", v.Shape(), backends.ErrShape)
+			}
+		} else if err := sameShape(n, kv.NHeadKV*kv.V.Cols, v); err != nil {
 			return err
 		}
 		ks, err := f32s(k)
-		if err != nil {
-			return err
-		}
-		vs, err := f32s(v)
 		if err != nil {
 			return err
 		}
@@ -37,9 +37,15 @@ func (s *Stream) StoreKV(kv backends.PagedKV, k, v backends.Tensor, slots []int3
 		if err != nil {
 			return err
 		}
-		vb, err := hostBytes(kv.V)
-		if err != nil {
-			return err
+		var vs []float32
+		var vb []byte
+		if !kv.VInK {
+			if vs, err = f32s(v); err != nil {
+				return err
+			}
+			if vb, err = hostBytes(kv.V); err != nil {
+				return err
+			}
 		}
 		kRow, _ := kv.K.RowBytes()
 		vRow, _ := kv.V.RowBytes()
@@ -55,6 +61,9 @@ func (s *Stream) StoreKV(kv backends.PagedKV, k, v backends.Tensor, slots []int3
 			o := int(slot)
 			if err := storeRow(vec, kv.K.Type, ks[i*k.Cols:(i+1)*k.Cols], kb[o*kSlot:(o+1)*kSlot]); err != nil {
 				return err
+			}
+			if kv.VInK {
+				continue
 			}
 			if err := storeRow(vec, kv.V.Type, vs[i*v.Cols:(i+1)*v.Cols], vb[o*vSlot:(o+1)*vSlot]); err != nil {
 				return err
@@ -84,7 +93,7 @@ func checkKV(kv backends.PagedKV) error {
 		(kv.K.Rows/kv.NHeadKV)%kv.BlockSize != 0 {
 		return fmt.Errorf("KV cache %s/%s with %d heads and blocks of %d: %w", kv.K.Shape(), kv.V.Shape(), kv.NHeadKV, kv.BlockSize, backends.ErrShape)
 	}
-	return nil
+	return kv.CheckVInK()
 }
 
 // Attention implements backends.Stream following ggml's non-flash path:
@@ -128,7 +137,8 @@ type attnJob struct {
 	rows           backends.AttnRows
 	qs, ys         []float32
 	kb, vb         []byte
-	kRow, vRow     int
+	kRow, vRow     int        // bytes between the starts of consecutive rows
+	vCols          int        // elements between the starts of consecutive V rows
 	qType          quant.Type // q converted to this for q·k
 	roundP         quant.Type // probabilities rounded to this (F32: not rounded)
 	qRowBytes      int
@@ -175,13 +185,15 @@ func (s *Stream) newAttnJob(dst, q backends.Tensor, kv backends.PagedKV, rows ba
 	if a.kb, err = hostBytes(kv.K); err != nil {
 		return nil, err
 	}
-	if a.vb, err = hostBytes(kv.V); err != nil {
+	vt, vCols := kv.VStorage()
+	if a.vb, err = hostBytes(vt); err != nil {
 		return nil, err
 	}
 	a.k16, a.k32 = typedView(kv.K.Type, a.kb)
 	a.v16, a.v32 = typedView(kv.V.Type, a.vb)
 	a.kRow, _ = kv.K.RowBytes()
-	a.vRow, _ = kv.V.RowBytes()
+	a.vRow, _ = vt.RowBytes()
+	a.vCols = vCols
 	a.qType = quant.VecDotType(kv.K.Type)
 	if a.qRowBytes, err = a.qType.RowBytes(p.HeadDimK); err != nil {
 		return nil, err
@@ -443,7 +455,7 @@ func (w *attnWorker) kvGroup(t, u int) error {
 	for i, sp := range list {
 		a.prefetchSpan(list, i+1, a.vb, a.vRow)
 		if a.kv.V.Type == quant.F16 {
-			a.vec.AxpyF16RowsHeads(acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, gk, a.v16[sp.row*hdv:], a.kv.NHeadKV*hdv)
+			a.vec.AxpyF16RowsHeads(acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, gk, a.v16[sp.row*a.vCols:], a.kv.NHeadKV*a.vCols)
 		} else {
 			a.vec.AxpyQ8_0RowsHeads(acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, gk, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow)
 		}
@@ -512,16 +524,16 @@ func (w *attnWorker) head(t, h int) error {
 // V rows.
 func (w *attnWorker) finish(t, h, lo int, list []span, sc []float32) {
 	a, p := w.a, w.a.p
-	vStride := a.kv.NHeadKV * p.HeadDimV
+	vStride := a.kv.NHeadKV * a.vCols
 	a.softmax(sc)
 	clear(w.acc)
 	for _, sp := range list {
 		pr := sc[sp.first-lo : sp.first-lo+sp.n]
 		switch a.kv.V.Type {
 		case quant.F16:
-			a.vec.AxpyF16Rows(w.acc, pr, a.v16[sp.row*p.HeadDimV:], vStride)
+			a.vec.AxpyF16Rows(w.acc, pr, a.v16[sp.row*a.vCols:], vStride)
 		case quant.F32:
-			a.vec.AxpyF32Rows(w.acc, pr, a.v32[sp.row*p.HeadDimV:], vStride)
+			a.vec.AxpyF32Rows(w.acc, pr, a.v32[sp.row*a.vCols:], vStride)
 		default: // Q8_0
 			a.vec.AxpyQ8_0Rows(w.acc, pr, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow)
 		}

@@ -102,6 +102,10 @@ func (d *Device) Supports(op backends.Op, t quant.Type) bool {
 	return false
 }
 
+// VInKCache implements backends.VInKCache: attention reads V rows through
+// K with K's stride, so a latent cache stores each position once.
+func (d *Device) VInKCache() bool { return true }
+
 // Alloc implements backends.Device with zeroed, 8-byte aligned heap memory.
 func (d *Device) Alloc(n int, _ backends.Usage) (backends.Buffer, error) {
 	if n < 0 {

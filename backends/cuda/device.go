@@ -262,6 +262,10 @@ func matmulType(t quant.Type) bool {
 
 func kvType(t quant.Type) bool { return t == quant.F32 || t == quant.F16 || t == quant.Q8_0 }
 
+// VInKCache implements backends.VInKCache: the attention kernel reads V
+// rows with any stride, so a latent cache passes K with K's row bytes.
+func (d *Device) VInKCache() bool { return true }
+
 // Supports implements backends.Device.
 func (d *Device) Supports(op backends.Op, t quant.Type) bool {
 	switch op {

@@ -76,7 +76,7 @@ func checkKV(kv backends.PagedKV) error {
 		(kv.K.Rows/kv.NHeadKV)%kv.BlockSize != 0 {
 		return fmt.Errorf("KV cache %s/%s with %d heads and blocks of %d: %w", kv.K.Shape(), kv.V.Shape(), kv.NHeadKV, kv.BlockSize, backends.ErrShape)
 	}
-	return nil
+	return kv.CheckVInK()
 }
 
 // StoreKV implements backends.Stream.
@@ -93,7 +93,11 @@ func (s *Stream) StoreKV(kv backends.PagedKV, k, v backends.Tensor, slots []int3
 		if err := sameShape(n, wk, k); err != nil {
 			return err
 		}
-		if err := sameShape(n, wv, v); err != nil {
+		if kv.VInK {
+			if v.Valid() {
+				return fmt.Errorf("V tensor %s given to a cache whose V lives in K: %w", v.Shape(), backends.ErrShape)
+			}
+		} else if err := sameShape(n, wv, v); err != nil {
 			return err
 		}
 		nSlots := kv.NumSlots()
@@ -102,25 +106,29 @@ func (s *Stream) StoreKV(kv backends.PagedKV, k, v backends.Tensor, slots []int3
 				return fmt.Errorf("slot %d outside the cache's %d: %w", sl, nSlots, backends.ErrShape)
 			}
 		}
-		p, err := s.ptrs(kv.K, kv.V, k, v)
-		if err != nil {
-			return err
+		jobs := []struct {
+			cache, src *backends.Tensor
+			width      int
+		}{{&kv.K, &k, wk}, {&kv.V, &v, wv}}
+		if kv.VInK {
+			jobs = jobs[:1] // V is K's first columns: stored with it
 		}
 		sp, err := s.upload32("slots", slots)
 		if err != nil {
 			return err
 		}
 		name := "nuri_store_kv_" + kname(kv.K.Type)
-		for _, job := range []struct {
-			cache, src uint64
-			width      int
-		}{{p[0], p[2], wk}, {p[1], p[3], wv}} {
+		for _, job := range jobs {
+			p, err := s.ptrs(*job.cache, *job.src)
+			if err != nil {
+				return err
+			}
 			work := job.width
 			if kv.K.Type == quant.Q8_0 {
 				work = job.width / 32 * 32 // one warp per block (width is whole blocks)
 			}
 			grid := [3]uint32{uint32((work + 255) / 256), uint32(n), 1}
-			if err := s.launch(name, grid, threads(256), 0, job.src, job.cache, sp, n, job.width); err != nil {
+			if err := s.launch(name, grid, threads(256), 0, p[1], p[0], sp, n, job.width); err != nil {
 				return err
 			}
 		}
@@ -155,7 +163,10 @@ func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows bac
 		if err != nil {
 			return err
 		}
-		ptr, err := s.ptrs(q, kv.K, kv.V, dst)
+		// A VInK cache's V rows are read through K with K's stride: the
+		// kernel reads hd_v elements of each row whatever its stride.
+		vt, _ := kv.VStorage()
+		ptr, err := s.ptrs(q, kv.K, vt, dst)
 		if err != nil {
 			return err
 		}
@@ -168,7 +179,7 @@ func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows bac
 			return err
 		}
 		kRow, _ := kv.K.RowBytes()
-		vRow, _ := kv.V.RowBytes()
+		vRow, _ := vt.RowBytes()
 		shmem := uint32(4 * (p.HeadDimK + p.HeadDimK/32 + 1))
 		grid := [3]uint32{uint32(p.NHead), uint32(n), 1}
 		posP, toffP, tabP := mp, mp+uint64(4*n), mp+uint64(8*n)

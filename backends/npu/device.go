@@ -131,6 +131,10 @@ func kvType(t quant.Type) bool { return t == quant.F16 || t == quant.F32 }
 // format the quant package decodes, plus the chip's own int8.
 func uploadable(t quant.Type) bool { return t == quant.I8 || quant.Supported(t) }
 
+// VInKCache implements backends.VInKCache: the cost model charges a
+// latent cache's rows once and the host stream reads V through K.
+func (d *Device) VInKCache() bool { return true }
+
 // Supports implements backends.Device.
 func (d *Device) Supports(op backends.Op, t quant.Type) bool {
 	switch op {

@@ -20,6 +20,8 @@ func DeviceBytes(rows, cols int) int64 {
 type ModelShape struct {
 	NLayer, NEmbd, NFF, NVocab         int
 	NHead, NHeadKV, HeadDimK, HeadDimV int
+	// VInK: V is the leading part of K (latent attention), cached once.
+	VInK bool
 	// MatrixParams are the weights multiplied per token (every projection
 	// and the lm_head).
 	MatrixParams float64
@@ -85,7 +87,11 @@ func Plan(p Profile, m ModelShape, w Workload) (Estimate, error) {
 		w.TargetLoad = 0.8
 	}
 	e := Estimate{Profile: p, WeightBytes: m.WeightBytes}
-	kvPerTok := float64(m.NLayer*m.NHeadKV*(m.HeadDimK+m.HeadDimV)) * w.KVBytesPerElem
+	kvDim := m.HeadDimK + m.HeadDimV
+	if m.VInK {
+		kvDim = m.HeadDimK
+	}
+	kvPerTok := float64(m.NLayer*m.NHeadKV*kvDim) * w.KVBytesPerElem
 	e.KVBytesPerBlock = kvPerTok * float64(w.BlockSize)
 	seqBlocks := (w.PromptTokens + w.OutputTokens + w.BlockSize - 1) / w.BlockSize
 	pPad := p.Buckets.Pad(w.PromptTokens)

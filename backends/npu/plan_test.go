@@ -60,6 +60,12 @@ func TestPlan(t *testing.T) {
 	if want := int((float64(rngd.Memory) - m.WeightBytes - low.Scratch) / kvBlock); low.KVBlocksPerCard != want {
 		t.Errorf("KV blocks per card %d, want %d", low.KVBlocksPerCard, want)
 	}
+	// A latent cache (V the first 512 of K's 576) holds K alone.
+	mla := m
+	mla.NHeadKV, mla.HeadDimK, mla.HeadDimV, mla.VInK = 1, 576, 512, true
+	if e, err := npu.Plan(rngd, mla, w); err != nil || e.KVBytesPerBlock != float64(16*16*576*2) {
+		t.Errorf("latent cache: %v bytes a block, %v; want %d", e.KVBytesPerBlock, err, 16*16*576*2)
+	}
 	// Cards grow with the rate, and the slower chip needs more of them.
 	prev := low.Cards
 	for _, qps := range []float64{10, 100, 1000} {

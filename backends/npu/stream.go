@@ -181,7 +181,30 @@ func checkKVType(kv backends.PagedKV) error {
 	if !kvType(kv.K.Type) || !kvType(kv.V.Type) {
 		return fmt.Errorf("KV cache %v/%v: the NPU keeps KV in F16 or F32: %w", kv.K.Type, kv.V.Type, backends.ErrUnsupportedOp)
 	}
-	return nil
+	return kv.CheckVInK()
+}
+
+// vBytes returns the bytes of V a cache row holds on its own: none when V
+// lives in K (a latent cache's rows are read once for both).
+func vBytes(kv backends.PagedKV) (int, error) {
+	if kv.VInK {
+		return 0, nil
+	}
+	return kv.V.RowBytes()
+}
+
+// hostKV returns kv with its tensors as host views for the host stream.
+func (s *Stream) hostKV(kv backends.PagedKV) (backends.PagedKV, error) {
+	var err error
+	if kv.K, _, err = s.dev.hostView(kv.K); err != nil {
+		return kv, err
+	}
+	if !kv.VInK {
+		if kv.V, _, err = s.dev.hostView(kv.V); err != nil {
+			return kv, err
+		}
+	}
+	return kv, nil
 }
 
 // StoreKV implements backends.Stream. Only the written slots are charged.
@@ -195,7 +218,7 @@ func (s *Stream) StoreKV(kv backends.PagedKV, k, v backends.Tensor, slots []int3
 		if err != nil {
 			return err
 		}
-		vRow, err := kv.V.RowBytes()
+		vRow, err := vBytes(kv)
 		if err != nil {
 			return err
 		}
@@ -205,11 +228,8 @@ func (s *Stream) StoreKV(kv backends.PagedKV, k, v backends.Tensor, slots []int3
 		}
 		c.add(w, float64(c.padded*kv.NHeadKV*(kRow+vRow)))
 		c.FloatOps = float64(c.padded * (k.Cols + v.Cols))
-		kvv := kv
-		if kvv.K, _, err = s.dev.hostView(kv.K); err != nil {
-			return err
-		}
-		if kvv.V, _, err = s.dev.hostView(kv.V); err != nil {
+		kvv, err := s.hostKV(kv)
+		if err != nil {
 			return err
 		}
 		return s.float(backends.OpStoreKV, c, []opnd{{&k, true}, {&v, true}}, func(hs backends.Stream) { hs.StoreKV(kvv, k, v, slots) })
@@ -229,7 +249,7 @@ func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows bac
 		if err != nil {
 			return err
 		}
-		vRow, err := kv.V.RowBytes()
+		vRow, err := vBytes(kv)
 		if err != nil {
 			return err
 		}
@@ -246,11 +266,8 @@ func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows bac
 		}
 		// q·k, softmax (≈5 ops per score) and p·v per head and position.
 		c.FloatOps = ctx * float64(p.NHead) * float64(2*p.HeadDimK+2*p.HeadDimV+5) * float64(c.padded) / float64(max(1, c.tokens))
-		kvv := kv
-		if kvv.K, _, err = s.dev.hostView(kv.K); err != nil {
-			return err
-		}
-		if kvv.V, _, err = s.dev.hostView(kv.V); err != nil {
+		kvv, err := s.hostKV(kv)
+		if err != nil {
 			return err
 		}
 		return s.float(backends.OpAttention, c, []opnd{{&dst, true}, {&q, true}}, func(hs backends.Stream) { hs.Attention(dst, q, kvv, rows, p) })

@@ -7,8 +7,6 @@ import (
 
 	"github.com/nuri-ai/nuri/gguf"
 	"github.com/nuri-ai/nuri/internal/synth"
-	"github.com/nuri-ai/nuri/model"
-	"github.com/nuri-ai/nuri/quant"
 )
 
 func synthModel(t *testing.T, tied bool, typ string) (string, synth.Shape) {
@@ -130,22 +128,6 @@ func TestRoofline(t *testing.T) {
 			r.BytesPerStep != tc.weights+tc.kv {
 			t.Errorf("%s: %+v, want roofline %v ratio %v", tc.name, r, tc.wantRoof, tc.wantRatio)
 		}
-	}
-}
-
-func TestKVBytesPerPos(t *testing.T) {
-	cfg := model.Config{NLayer: 16, NHeadKV: 8, HeadDimK: 64, HeadDimV: 64}
-	for _, tc := range []struct {
-		t    quant.Type
-		want int
-	}{{quant.F16, 16 * 8 * 256}, {quant.F32, 16 * 8 * 512}, {quant.Q8_0, 16 * 8 * 136}} {
-		got, err := kvBytesPerPos(cfg, tc.t)
-		if err != nil || got != tc.want {
-			t.Errorf("%v: %d, %v; want %d", tc.t, got, err, tc.want)
-		}
-	}
-	if _, err := kvBytesPerPos(model.Config{NLayer: 1, NHeadKV: 1, HeadDimK: 20, HeadDimV: 20}, quant.Q8_0); err == nil {
-		t.Error("Q8_0 rows of 20 accepted")
 	}
 }
 

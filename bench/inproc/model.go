@@ -410,7 +410,7 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 	}
 	defer m.Close()
 	mc := m.Config()
-	if res.KVBytes, err = kvBytesPerPos(mc, kvType); err != nil {
+	if res.KVBytes, err = model.KVBytesPerPosition(mc, kvType, dev); err != nil {
 		return nil, err
 	}
 	r := &runner{cfg: cfg, kvType: kvType, m: m, dev: dev, mc: mc, mem: &res.Memory, prof: prof, threads: res.Threads, ctx: ctx,
@@ -480,19 +480,6 @@ func backendLabel(dev backends.Device) string {
 	}
 	kind, _, _ := strings.Cut(dev.Name(), ":")
 	return strings.ToUpper(kind)
-}
-
-// kvBytesPerPos is the cache memory one position takes across all layers.
-func kvBytesPerPos(mc model.Config, t quant.Type) (int, error) {
-	k, err := t.RowBytes(mc.HeadDimK)
-	if err != nil {
-		return 0, fmt.Errorf("KV cache: %w", err)
-	}
-	v, err := t.RowBytes(mc.HeadDimV)
-	if err != nil {
-		return 0, fmt.Errorf("KV cache: %w", err)
-	}
-	return mc.NLayer * mc.NHeadKV * (k + v), nil
 }
 
 // kernelUses lists the matmul implementation of each stored weight type

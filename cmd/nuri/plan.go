@@ -97,6 +97,7 @@ func planShape(f *gguf.File) (npu.ModelShape, error) {
 	if s.HeadDimV == 0 {
 		s.HeadDimV = s.HeadDimK
 	}
+	s.VInK = get("attention.kv_lora_rank") > 0 // latent attention caches V inside K
 	tied := true
 	for _, ti := range f.Tensors {
 		cols, rows := int(ti.Dims[0]), 1

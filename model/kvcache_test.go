@@ -1,0 +1,77 @@
+package model_test
+
+import (
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/internal/synth"
+	"github.com/nuri-ai/nuri/model"
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// hostAllocOnly allocates host memory and has none of the optional
+// capabilities: a device whose cache keeps V apart.
+type hostAllocOnly struct{ backends.Device }
+
+func (hostAllocOnly) Alloc(n int, _ backends.Usage) (backends.Buffer, error) {
+	return backends.NewHostBuffer(n), nil
+}
+
+// TestLatentCacheVInK: a multi-head latent attention model stores each
+// position's latent once (V read inside K) where the device takes it, and
+// its logits are the same bits as with V stored apart, for every cache
+// type; the cache is smaller by V's share.
+func TestLatentCacheVInK(t *testing.T) {
+	shape, err := synth.Lookup("kanana2-tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "kanana2.gguf")
+	if err := synth.Write(path, synth.Options{Shape: shape, Type: "Q8_0", Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	m := loadModel(t, path)
+	cfg := m.Config()
+	if !cfg.VInK {
+		t.Fatalf("latent attention model without VInK: %+v", cfg)
+	}
+	prompt := synthGoldenPrompt[:24]
+	for _, kt := range []quant.Type{quant.F16, quant.Q8_0, quant.F32} {
+		shared, err := model.NewSequenceView(cfg, len(prompt), 16, kt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apart, err := model.NewSequenceViewOn(hostAllocOnly{}, cfg, len(prompt), 16, kt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, _ := kt.RowBytes(cfg.HeadDimK)
+		v, _ := kt.RowBytes(cfg.HeadDimV)
+		if got, want := shared.Cache.BytesPerBlock()*(k+v), apart.Cache.BytesPerBlock()*k; got != want {
+			t.Errorf("%v: %d bytes a block with V in K, %d apart; want the ratio %d/%d", kt, shared.Cache.BytesPerBlock(), apart.Cache.BytesPerBlock(), k, k+v)
+		}
+		if n, err := model.KVBytesPerPosition(cfg, kt, nil); err != nil || n*16 != shared.Cache.BytesPerBlock() {
+			t.Errorf("%v: KVBytesPerPosition %d, %v; the cache takes %d a block of 16", kt, n, err, shared.Cache.BytesPerBlock())
+		}
+		// A prefill chunk then single steps, so both stores and reads of
+		// earlier positions are compared.
+		var logits [2][]float32
+		for i, kv := range []model.KVView{shared, apart} {
+			s := &session{m: m, kv: kv}
+			for _, chunk := range [][]int32{prompt[:9], prompt[9:10], prompt[10:11], prompt[11:]} {
+				out, err := s.feed(chunk, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				logits[i] = append(logits[i], out...)
+			}
+		}
+		for j := range logits[0] {
+			if math.Float32bits(logits[0][j]) != math.Float32bits(logits[1][j]) {
+				t.Fatalf("%v: logit %d: %g with V in K, %g apart", kt, j, logits[0][j], logits[1][j])
+			}
+		}
+	}
+}

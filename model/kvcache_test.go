@@ -75,3 +75,29 @@ func TestLatentCacheVInK(t *testing.T) {
 		}
 	}
 }
+
+func TestKVBytesPerPosition(t *testing.T) {
+	cfg := model.Config{NLayer: 16, NHeadKV: 8, HeadDimK: 64, HeadDimV: 64}
+	latent := model.Config{NLayer: 2, NHeadKV: 1, HeadDimK: 576, HeadDimV: 512, VInK: true}
+	for _, tc := range []struct {
+		cfg  model.Config
+		dev  backends.Device
+		t    quant.Type
+		want int
+	}{
+		{cfg, nil, quant.F16, 16 * 8 * 256},
+		{cfg, nil, quant.F32, 16 * 8 * 512},
+		{cfg, nil, quant.Q8_0, 16 * 8 * 136},
+		{latent, nil, quant.F16, 2 * 1152},
+		{latent, hostAllocOnly{}, quant.F16, 2 * (1152 + 1024)}, // a device without VInKCache
+		{latent, nil, quant.Q8_0, 2 * 18 * 34},
+	} {
+		got, err := model.KVBytesPerPosition(tc.cfg, tc.t, tc.dev)
+		if err != nil || got != tc.want {
+			t.Errorf("%+v on %T, %v: %d, %v; want %d", tc.cfg, tc.dev, tc.t, got, err, tc.want)
+		}
+	}
+	if _, err := model.KVBytesPerPosition(model.Config{NLayer: 1, NHeadKV: 1, HeadDimK: 20, HeadDimV: 20}, quant.Q8_0, nil); err == nil {
+		t.Error("Q8_0 rows of 20 accepted")
+	}
+}

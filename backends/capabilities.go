@@ -219,6 +219,16 @@ type Describer interface {
 	Describe() []string
 }
 
+// GELUMuler is implemented by streams that compute ggml's geglu:
+// GELUMul(dst, gate, up) sets dst = gelu(gate)·up elementwise (F32), with
+// gelu's tanh form 0.5·z·(1 + tanh(√(2/π)·z·(1 + 0.044715·z²))) taken as
+// ggml's CPU takes it: z rounded to fp16, gelu of that in float32 rounded
+// to fp16; 0 for z ≤ -10 and z itself for z ≥ 10. Gemma's FFN needs it;
+// the model refuses such a model at load on a stream without it.
+type GELUMuler interface {
+	GELUMul(dst, gate, up Tensor)
+}
+
 // RowScaler is implemented by streams that can scale each row of a tensor
 // by its own factor: ScaleRows(dst, x, scales) leaves dst's row i as x's
 // row i times scales[i] (float32 products, as Scale's), len(scales) ==

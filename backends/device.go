@@ -26,9 +26,12 @@ const (
 	OpRoPE
 	OpStoreKV
 	OpAttention
+	// OpGELUMul is GELUMuler's gelu(gate)·up (Gemma's FFN); a device
+	// supports it by implementing the capability.
+	OpGELUMul
 )
 
-var opNames = [...]string{"get_rows", "mul_mat", "rms_norm", "add", "scale", "silu_mul", "rope", "store_kv", "attention"}
+var opNames = [...]string{"get_rows", "mul_mat", "rms_norm", "add", "scale", "silu_mul", "rope", "store_kv", "attention", "gelu_mul"}
 
 func (o Op) String() string {
 	if o >= 0 && int(o) < len(opNames) {

@@ -268,6 +268,35 @@ func (s *fallbackStream) ScaleRows(dst, x Tensor, scales []float32) {
 	})
 }
 
+var _ GELUMuler = (*fallbackStream)(nil)
+
+// GELUMul implements GELUMuler: on the device when its stream has it,
+// supports OpGELUMul and runs every operand, else on the host stream.
+func (s *fallbackStream) GELUMul(dst, gate, up Tensor) {
+	if s.err != nil {
+		return
+	}
+	ops := []operand{out(&dst), in(&gate), in(&up)}
+	reason := s.hostReason(OpGELUMul, quant.F32, ops)
+	gm, ok := s.ds.(GELUMuler)
+	if ok && reason == "" {
+		gm.GELUMul(dst, gate, up)
+		return
+	}
+	if reason == "" {
+		reason = s.f.dev.Name() + " has no gelu_mul"
+	}
+	s.f.note(OpGELUMul, quant.F32, reason)
+	s.onHostStream(OpGELUMul, ops, func(st Stream) {
+		hs, ok := st.(GELUMuler)
+		if !ok {
+			s.err = fmt.Errorf("%v: neither %s nor the host stream has it: %w", OpGELUMul, s.f.dev.Name(), ErrUnsupportedOp)
+			return
+		}
+		hs.GELUMul(dst, gate, up)
+	})
+}
+
 // SiLUMul implements Stream.
 func (s *fallbackStream) SiLUMul(dst, gate, up Tensor) {
 	s.route(OpSiLUMul, quant.F32, []operand{out(&dst), in(&gate), in(&up)}, func(st Stream) { st.SiLUMul(dst, gate, up) })

@@ -288,3 +288,46 @@ func TestFallbackScaleRows(t *testing.T) {
 		f.Close()
 	}
 }
+
+// TestFallbackGELUMul: the wrapper runs gelu·up on the NPU's stream and
+// through the host for a device without it: the same values as
+// kernels.GELUMul either way.
+func TestFallbackGELUMul(t *testing.T) {
+	d, err := npu.New(npu.Profiles()[0], 0, npu.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate, up := []float32{-11, -1.5, 0.25, 3, 12, 0}, []float32{1, 2, -3, 0.5, 2, 7}
+	want := make([]float32, len(gate))
+	kernels.GELUMul(want, gate, up)
+	for _, f := range []*backends.Fallback{backends.WithFallback(d, cpu.New(1), zap.NewNop()), backends.WithFallback(newRemote(), cpu.New(1), zap.NewNop())} {
+		s, err := f.NewStream()
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf, err := f.Alloc(3*6*4, backends.UsageScratch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := make([]backends.Tensor, 3)
+		for i := range ts {
+			ts[i] = backends.Tensor{Name: fmt.Sprint("t", i), Buf: buf, Off: i * 6 * 4, Type: quant.F32, Rows: 2, Cols: 3}
+		}
+		s.(backends.Writer).Write(ts[0], gate)
+		s.(backends.Writer).Write(ts[1], up)
+		gm, ok := s.(backends.GELUMuler)
+		if !ok {
+			t.Fatalf("%s: the wrapper's stream has no GELUMul", f.Name())
+		}
+		gm.GELUMul(ts[2], ts[0], ts[1])
+		got := make([]float32, 6)
+		s.Read(got, ts[2])
+		if err := s.Sync(); err != nil {
+			t.Fatalf("%s: %v", f.Name(), err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", f.Name(), got, want)
+		}
+		f.Close()
+	}
+}

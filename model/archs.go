@@ -66,6 +66,10 @@ type archSpec struct {
 	// pre-norm when it is not ffn_norm (glm4moe's post_attention_norm).
 	qkNormOptional, partialRoPE bool
 	ffnNorm                     string
+	// gemma: Gemma 3's block: the embeddings scaled by √n_embd, GELU
+	// (tanh form) gating the FFN, the queries scaled before attention
+	// (1/√head, 1/√(n_embd/n_head) in the 27B), pre- and post-norms.
+	gemma bool
 }
 
 // swaRule is an architecture's rule for sliding-window layers; the zero
@@ -77,6 +81,11 @@ const (
 	swaExaone4 swaRule = iota + 1
 	// swaExaoneMoE: always hybrid (K-EXAONE), the window required.
 	swaExaoneMoE
+	// swaGemma3: hybrid when the file gives a window (five windowed
+	// layers to a global one by default), every layer with RoPE, the
+	// windowed ones at their own base (rope.freq_base_swa, 10000) and
+	// unscaled.
+	swaGemma3
 )
 
 type bias int
@@ -128,11 +137,14 @@ func lookupArch(name string) (archSpec, bool) {
 			deepseekExperts: true, defaultGating: 2, nextn: true}, true
 	case "granite":
 		return archSpec{name: name, preNorm: true, qkvBias: biasOptional, outBias: true, ffnBias: true, ropeFreqs: true, granite: true}, true
+	case "gemma3":
+		// Google's Gemma 3 and the models built on it.
+		return archSpec{name: name, neox: true, preNorm: true, postNorm: true, qkNorm: true, swa: swaGemma3, gemma: true}, true
 	}
 	return archSpec{}, false
 }
 
 // SupportedArchs lists the general.architecture values Load accepts.
 func SupportedArchs() []string {
-	return []string{"deepseek2", "exaone", "exaone-moe", "exaone4", "glm4moe", "granite", "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
+	return []string{"deepseek2", "exaone", "exaone-moe", "exaone4", "gemma3", "glm4moe", "granite", "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
 }

@@ -123,6 +123,11 @@ func (m *transformer) block(s backends.Stream, il int, x backends.Tensor, a *act
 	g, u := prefix(a.gate, n), prefix(a.up, n)
 	m.normLinears(s, x, L.ffnNorm, prefix(a.h, n), [3]backends.Tensor{g, u}, [3]backends.Tensor{L.gate, L.up}, [3]backends.Tensor{L.bGate, L.bUp},
 		[3][]loraPair{L.lgate, L.lup}, 2)
+	if m.spec.gemma {
+		s.(backends.GELUMuler).GELUMul(g, g, u) // checked at load
+		m.residualLinear(s, x, o, L.down, L.bDown, g, L.postFFNNorm, L.ldown)
+		return x
+	}
 	if sm, ok := s.(backends.SwiGLUMatMuler); ok && m.plainResidual(L.bDown, L.postFFNNorm) && len(L.ldown) == 0 {
 		sm.MatMulResidualSwiGLU(x, o, L.down, g, u)
 		return x
@@ -145,8 +150,11 @@ func (m *transformer) attention(s backends.Stream, il int, x backends.Tensor, a 
 		s.RMSNorm(a.kh, a.kh, L.kNorm, hp.eps)
 	}
 	if L.rope {
-		s.RoPE(a.qh, p.rows.Pos, m.ropeParams(hp.NHead))
-		s.RoPE(a.kh, p.rows.Pos, m.ropeParams(hp.NHeadKV))
+		s.RoPE(a.qh, p.rows.Pos, m.ropeParams(L, hp.NHead))
+		s.RoPE(a.kh, p.rows.Pos, m.ropeParams(L, hp.NHeadKV))
+	}
+	if hp.qScale != 0 {
+		s.Scale(a.q, a.q, hp.qScale)
 	}
 	cache := kv.layer(il)
 	s.StoreKV(cache, a.k, a.v, p.slots)
@@ -255,8 +263,13 @@ func linear(s backends.Stream, dst, w, bias, x backends.Tensor) {
 	}
 }
 
-func (m *transformer) ropeParams(nHead int) backends.RoPE {
+// ropeParams is layer L's RoPE (nil: the model's) for nHead head rows a
+// token.
+func (m *transformer) ropeParams(L *layer, nHead int) backends.RoPE {
 	r := m.hp.rope
+	if L != nil && L.window > 0 && m.hp.ropeSWA != nil {
+		r = *m.hp.ropeSWA
+	}
 	r.NHead = nHead
 	r.Freqs = m.ropeFreqs
 	return r
@@ -265,7 +278,10 @@ func (m *transformer) ropeParams(nHead int) backends.RoPE {
 func (m *transformer) attnParams(L *layer) backends.Attn {
 	hp := m.hp
 	scale := hp.attnScale // granite's attention.scale replaces 1/sqrt(d)
-	if scale == 0 {
+	switch {
+	case hp.qScale != 0:
+		scale = 1 // the queries were scaled (Gemma)
+	case scale == 0:
 		scale = 1 / float32(math.Sqrt(float64(hp.HeadDimK)))
 	}
 	return backends.Attn{NHead: hp.NHead, NHeadKV: hp.NHeadKV, HeadDimK: hp.HeadDimK, HeadDimV: hp.HeadDimV,

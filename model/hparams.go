@@ -16,8 +16,15 @@ type hparams struct {
 	// useRoPE is false only for granite files that say rope.scaling.finetuned
 	// = false; exaone4's NoPE layers are decided per layer.
 	useRoPE bool
-	// Granite scales (0: off, as llama.cpp treats an absent key).
+	// Granite scales (0: off, as llama.cpp treats an absent key); Gemma's
+	// embedding scale too.
 	embScale, resScale, attnScale, logitScale float32
+	// qScale multiplies the queries after RoPE, the attention then scaling
+	// by 1 (Gemma; 0: off).
+	qScale float32
+	// ropeSWA is the RoPE of windowed layers when it differs from rope's
+	// (Gemma 3); nil: the same.
+	ropeSWA *backends.RoPE
 	// swa[il] is the sliding window of layer il (0: full attention);
 	// noRoPE[il] marks exaone4's global layers in a hybrid model.
 	swa    []int
@@ -160,6 +167,11 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 			return nil, err
 		}
 	}
+	if a.gemma {
+		if err := hp.readGemma(f, a); err != nil {
+			return nil, err
+		}
+	}
 	if err := hp.readSWA(f, a); err != nil {
 		return nil, err
 	}
@@ -263,6 +275,24 @@ func (hp *hparams) readRoPE(f *gguf.File, a archSpec) error {
 	return nil
 }
 
+// readGemma sets Gemma 3's scales as llama.cpp's gemma3 graph: the
+// embeddings times √n_embd, the queries times 1/√head (the 27B, told by
+// its 62 layers, 1/√(n_embd/n_head)). A final logit soft-cap (Gemma 2's)
+// is refused.
+func (hp *hparams) readGemma(f *gguf.File, a archSpec) error {
+	p := a.name + "."
+	if c, ok := f.Float32(p + "final_logit_softcapping"); ok && c != 0 {
+		return fmt.Errorf("%s: final logit soft-capping %g is not supported: %w", a.name, c, ErrUnsupportedArch)
+	}
+	hp.embScale = float32(math.Sqrt(float64(hp.NEmbd)))
+	d := hp.HeadDimK
+	if hp.NLayer == 62 {
+		d = hp.NEmbd / hp.NHead
+	}
+	hp.qScale = float32(1 / math.Sqrt(float64(d)))
+	return nil
+}
+
 // readGranite reads Granite's muP-style multipliers. logit_scale is
 // required (llama.cpp's loader insists); the others default to off.
 func (hp *hparams) readGranite(f *gguf.File, p string) error {
@@ -303,6 +333,8 @@ func (hp *hparams) readSWA(f *gguf.File, a archSpec) error {
 			return fmt.Errorf("%s: metadata %s is missing", a.name, key)
 		}
 		window = int(w)
+	case a.swa == swaGemma3:
+		return hp.readGemmaSWA(f, a)
 	default:
 		return nil
 	}
@@ -318,6 +350,31 @@ func (hp *hparams) readSWA(f *gguf.File, a archSpec) error {
 			hp.noRoPE[il] = true
 		}
 	}
+	return nil
+}
+
+// readGemmaSWA: Gemma 3 is hybrid when the file gives a window: layer il
+// is windowed when il%period < period-1 (period 6 unless
+// attention.sliding_window_pattern says), with RoPE at
+// rope.freq_base_swa (10000) and no frequency scaling; the global layers
+// keep the file's RoPE.
+func (hp *hparams) readGemmaSWA(f *gguf.File, a archSpec) error {
+	window := optUint(f, a.name+".attention.sliding_window", 0)
+	if window <= 0 {
+		return nil
+	}
+	period := optUint(f, a.name+".attention.sliding_window_pattern", 6)
+	for il := range hp.NLayer {
+		if period == 0 || il%period < period-1 {
+			hp.swa[il] = window
+		}
+	}
+	r := hp.rope
+	r.Base, r.FreqScale = 10000, 1
+	if v, ok := f.Float32(a.name + ".rope.freq_base_swa"); ok {
+		r.Base = v
+	}
+	hp.ropeSWA = &r
 	return nil
 }
 

@@ -163,6 +163,10 @@ func LoadFile(f *gguf.File, opts LoadOptions) (Model, error) {
 	if err := m.checkRowScaler(); err != nil {
 		return nil, errors.Join(err, m.Close())
 	}
+	if _, ok := m.stream.(backends.GELUMuler); m.spec.gemma && !ok {
+		err := fmt.Errorf("%s: device %s has no gelu_mul (GELU-gated feed-forward): %w", arch, m.dev.Name(), backends.ErrUnsupportedOp)
+		return nil, errors.Join(err, m.Close())
+	}
 	m.log.Info("model loaded", zap.String("arch", arch), zap.Int("n_layer", hp.NLayer),
 		zap.Int("n_embd", hp.NEmbd), zap.Int("n_vocab", hp.NVocab), zap.String("device", m.dev.Name()))
 	for _, ad := range opts.LoRA {

@@ -46,6 +46,8 @@ func TestSynthGoldens(t *testing.T) {
 		{"kanana2-tiny", "Q8_0", "02fa5ae7ed984953f34da14c152057dc44f9318d5ceca2f19f6c6662137e9bd9", 32, 3e-2, 0.95},
 		{"glm4moe-tiny", "F32", "ce6f44954779a0d98346b2d1b0b861c60636c18df9494ca74c38ead3a6be25d2", 32, 1e-3, 0.99},
 		{"glm4moe-tiny", "Q8_0", "4ed23d1f8c8e60e9f012828daae581dc39afa5c1530069802f86991898ad084a", 32, 3e-2, 0.95},
+		{"gemma3-tiny", "F32", "614a9f1b1ab7ebc61b4a61b09bda65a2f6052a5effe9366fe4eb58b63f306278", 64, 1e-3, 0.99},
+		{"gemma3-tiny", "Q8_0", "bbc752c98ff8a79811cea08c7057aa5c9e9e3962034968ea0ae8ff77ae37820f", 64, 3e-2, 0.95},
 	} {
 		t.Run(c.shape+"-"+c.typ, func(t *testing.T) {
 			shape, err := synth.Lookup(c.shape)

@@ -99,11 +99,14 @@ func floatCases() []testCase {
 			ewCase(backends.OpScale, sh, 1, func(s backends.Stream, dst backends.Tensor, in []backends.Tensor) { s.Scale(dst, in[0], -0.37) }),
 			ewCase(backends.OpSiLUMul, sh, 2, func(s backends.Stream, dst backends.Tensor, in []backends.Tensor) { s.SiLUMul(dst, in[0], in[1]) }),
 			scaleRowsCase(sh),
+			geluMulCase(sh, 1),
 		)
 	}
-	// A broadcast add (a bias row) and SiLU of large gates.
+	// A broadcast add (a bias row), SiLU of large gates and GELU of gates
+	// across its ±10 edges.
 	cs = append(cs, testCase{op: backends.OpAdd, typ: quant.F32, name: "add/F32/broadcast", run: addBroadcastCase},
-		testCase{op: backends.OpSiLUMul, typ: quant.F32, name: "silu_mul/F32/large", run: siluLargeCase})
+		testCase{op: backends.OpSiLUMul, typ: quant.F32, name: "silu_mul/F32/large", run: siluLargeCase},
+		geluMulCase(ewShape{rows: 3, cols: 50}, 8))
 	return append(cs, ropeCases()...)
 }
 
@@ -122,6 +125,42 @@ func scaleRowsCase(sh ewShape) testCase {
 	c.name = fmt.Sprintf("%v/F32/rows/%v", backends.OpScale, sh)
 	c.needs = func(s backends.Stream) bool { _, ok := s.(backends.RowScaler); return ok }
 	return c
+}
+
+// geluMulCase is backends.GELUMuler's GELUMul (Gemma's FFN), for streams
+// that have it, on Gaussian gates times spread (8 reaches both ends where
+// gelu stops reading its table).
+func geluMulCase(sh ewShape, spread float32) testCase {
+	name := fmt.Sprintf("%v/F32/%v", backends.OpGELUMul, sh)
+	if spread != 1 {
+		name = fmt.Sprintf("%v/F32/wide", backends.OpGELUMul)
+	}
+	return testCase{op: backends.OpGELUMul, typ: quant.F32, name: name,
+		needs: func(s backends.Stream) bool { _, ok := s.(backends.GELUMuler); return ok },
+		run: func(e *env) (Metric, error) {
+			g := randRows(e.rng, sh.rows, sh.cols)
+			for i := range g {
+				g[i] *= spread
+			}
+			gate, err := e.in("gate", sh.rows, sh.cols, g)
+			if err != nil {
+				return Metric{}, err
+			}
+			up, err := e.in("up", sh.rows, sh.cols, randRows(e.rng, sh.rows, sh.cols))
+			if err != nil {
+				return Metric{}, err
+			}
+			dst, err := e.out("gelu_mul", sh.rows, sh.cols)
+			if err != nil {
+				return Metric{}, err
+			}
+			if err := e.op("gelu_mul", func(s backends.Stream, i int) {
+				s.(backends.GELUMuler).GELUMul(dst.on(i), gate.on(i), up.on(i))
+			}); err != nil {
+				return Metric{}, err
+			}
+			return e.check(dst)
+		}}
 }
 
 // rmsNormCase normalises rows with a weight row (two epsilons).

@@ -34,6 +34,7 @@ const (
 	rowRMSNorm rowKind = iota
 	rowAdd
 	rowSiLUMul
+	rowGELUMul
 	rowRoPE
 )
 
@@ -56,6 +57,8 @@ func (o *rowOp) Run(lo, hi int) {
 		}
 	case rowSiLUMul:
 		o.vec.SiLUMul(o.y[lo*n:hi*n], o.a[lo*n:hi*n], o.b[lo*n:hi*n])
+	case rowGELUMul:
+		kernels.GELUMul(o.y[lo*n:hi*n], o.a[lo*n:hi*n], o.b[lo*n:hi*n])
 	case rowRoPE:
 		// Row t is position t's nHead head rows; the cos/sin table of a
 		// position is built on the worker's stack.
@@ -198,6 +201,33 @@ func scaleRows(dst, x backends.Tensor, factor func(row int) float32) error {
 }
 
 var _ backends.RowScaler = (*Stream)(nil)
+
+// GELUMul implements backends.GELUMuler (ggml's geglu, through the same
+// fp16 table as ggml's CPU backend: kernels.GELUMul).
+func (s *Stream) GELUMul(dst, gate, up backends.Tensor) {
+	s.do(backends.OpGELUMul, func() error {
+		if err := sameShape(gate.Rows, gate.Cols, up, dst); err != nil {
+			return err
+		}
+		gs, err := f32s(gate)
+		if err != nil {
+			return err
+		}
+		us, err := f32s(up)
+		if err != nil {
+			return err
+		}
+		ys, err := f32s(dst)
+		if err != nil {
+			return err
+		}
+		s.rowOp = rowOp{kind: rowGELUMul, y: ys, a: gs, b: us, n: gate.Cols}
+		s.runRows(gate.Rows)
+		return nil
+	})
+}
+
+var _ backends.GELUMuler = (*Stream)(nil)
 
 // SiLUMul implements backends.Stream (ggml's swiglu: silu(gate)·up, with
 // silu(z) = z/(1+e^-z) in float32, e^-z from the vector exponential of

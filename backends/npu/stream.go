@@ -160,6 +160,19 @@ func (s *Stream) ScaleRows(dst, x backends.Tensor, scales []float32) {
 
 var _ backends.RowScaler = (*Stream)(nil)
 
+// GELUMul implements backends.GELUMuler, costed as SiLUMul (an
+// activation and a product an element on the vector unit).
+func (s *Stream) GELUMul(dst, gate, up backends.Tensor) {
+	s.do(backends.OpGELUMul, func() error {
+		c := cost{Cost: Cost{FloatOps: 6 * float64(gate.Rows) * float64(gate.Cols)}}
+		return s.float(backends.OpGELUMul, c, []opnd{{&dst, false}, {&gate, false}, {&up, false}}, func(hs backends.Stream) {
+			hs.(backends.GELUMuler).GELUMul(dst, gate, up)
+		})
+	})
+}
+
+var _ backends.GELUMuler = (*Stream)(nil)
+
 // SiLUMul implements backends.Stream (sigmoid counted as four ops).
 func (s *Stream) SiLUMul(dst, gate, up backends.Tensor) {
 	s.do(backends.OpSiLUMul, func() error {

@@ -23,6 +23,12 @@ type Shape struct {
 	Tied     bool    // no output.weight: the output projection reuses token_embd
 	QKNorm   bool    // per-head attn_q_norm / attn_k_norm (qwen3, exaone4)
 	PostNorm bool    // exaone4: post_attention_norm / post_ffw_norm instead of attn_norm / ffn_norm
+	// SandwichNorm: Gemma 3's norms before and after each sub-layer
+	// (attn_norm, post_attention_norm, ffn_norm, post_ffw_norm).
+	SandwichNorm bool
+	// RopeLinear: linear RoPE scaling by this factor (0: none); Gemma 3
+	// applies it to its global layers only.
+	RopeLinear float32
 	// Mixture of experts (qwen3moe): Experts feed-forward blocks of
 	// ExpertFF a layer in place of the dense one, ExpertsUsed of them
 	// chosen for each token by a router (ffn_gate_inp).
@@ -37,6 +43,9 @@ type Shape struct {
 	SharedFF, DenseLead, NextN int
 	ExpertScale                float32
 	SWAWindow                  int
+	// SWAPattern, when set, is written as attention.sliding_window_pattern
+	// (one global layer in every SWAPattern).
+	SWAPattern int
 	// DeepSeek-V2/V3 (deepseek2): multi-head latent attention with a KV
 	// latent of KVLoRA, RopeDim of each HeadDim-wide query/key head
 	// rotated, V heads of VDim, queries through a QLoRA-wide latent (0:
@@ -117,6 +126,18 @@ func shapeTable() []Shape {
 		{Name: "glm4moe-tiny", Arch: "glm4moe", Embd: 256, Layers: 4, Heads: 4, KVHeads: 2, HeadDim: 64, FF: 512,
 			Vocab: 512, Ctx: 512, RopeBase: 1000000, Eps: 1e-5, Experts: 8, ExpertsUsed: 2, ExpertFF: 128,
 			SharedFF: 128, DenseLead: 1, NextN: 1, RopeDim: 32, Sigmoid: true, ExpertBias: true, ExpertNorm: true, ExpertScale: 1.5},
+		// gemma3-tiny is Gemma 3's block at tiny's size: one KV head,
+		// heads wider than the embedding splits (4×96 for 256), a window
+		// of 16 in two layers of three (a 64-token prompt crosses it,
+		// layer 2 global; Gemma 3's own period is 6), linear RoPE scaling
+		// ×8 on the global layers as the 4B and larger have.
+		{Name: "gemma3-tiny", Arch: "gemma3", Embd: 256, Layers: 4, Heads: 4, KVHeads: 1, HeadDim: 96, FF: 512,
+			Vocab: 512, Ctx: 512, RopeBase: 1000000, Eps: 1e-6, Tied: true, QKNorm: true, SandwichNorm: true, SWAWindow: 16,
+			SWAPattern: 3, RopeLinear: 8},
+		// gemma-3-1b: 4 heads of 256 over a 1152 embedding, one KV head,
+		// a 262144-token vocabulary, a window of 512.
+		{Name: "gemma3-1b", Arch: "gemma3", Embd: 1152, Layers: 26, Heads: 4, KVHeads: 1, HeadDim: 256, FF: 6912,
+			Vocab: 262144, Ctx: 4096, RopeBase: 1000000, Eps: 1e-6, Tied: true, QKNorm: true, SandwichNorm: true, SWAWindow: 512},
 		{Name: "qwen3-0.6b", Arch: "qwen3", Embd: 1024, Layers: 28, Heads: 16, KVHeads: 8, HeadDim: 128, FF: 3072,
 			Vocab: 151936, Ctx: 4096, RopeBase: 1000000, Eps: 1e-6, Tied: true, QKNorm: true},
 		// HyperCLOVAX-SEED-Text-Instruct-0.5B: a llama whose q width
@@ -198,6 +219,9 @@ func (s Shape) Tensors() []Tensor {
 		switch {
 		case s.PostNorm, s.Arch == "glm4moe": // glm4moe's FFN pre-norm has this name
 			add("post_attention_norm", e)
+		case s.SandwichNorm:
+			add("post_attention_norm", e)
+			add("ffn_norm", e)
 		default:
 			add("ffn_norm", e)
 		}
@@ -226,7 +250,7 @@ func (s Shape) Tensors() []Tensor {
 			add("ffn_up", e, ff)
 			add("ffn_down", ff, e)
 		}
-		if s.PostNorm {
+		if s.PostNorm || s.SandwichNorm {
 			add("post_ffw_norm", e)
 		}
 		if l >= s.Layers-s.NextN {

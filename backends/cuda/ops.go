@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/quant"
 )
 
@@ -255,6 +256,35 @@ func (s *Stream) ScaleRows(dst, x backends.Tensor, scales []float32) {
 }
 
 var _ backends.RowScaler = (*Stream)(nil)
+
+// GELUMul implements backends.GELUMuler with the CPU's fp16 table of gelu,
+// uploaded once a stream, so the outputs are the CPU's bits.
+func (s *Stream) GELUMul(dst, gate, up backends.Tensor) {
+	s.do(backends.OpGELUMul, func() error {
+		if err := sameShape(gate.Rows, gate.Cols, gate, up, dst); err != nil {
+			return err
+		}
+		p, err := s.ptrs(gate, up, dst)
+		if err != nil {
+			return err
+		}
+		if s.geluTab == 0 {
+			tab := kernels.GELUTable()
+			b, err := s.work("gelu_table", 4*len(tab))
+			if err != nil {
+				return err
+			}
+			if err := s.dev.drv.check("cuMemcpyHtoDAsync", s.dev.drv.cuMemcpyHtoDAsync(b.ptr, unsafe.Pointer(&tab[0]), uint64(4*len(tab)), s.h)); err != nil {
+				return err
+			}
+			s.geluTab = b.ptr
+		}
+		n := gate.Rows * gate.Cols
+		return s.launch("nuri_gelu_mul", grid1(n, 256), threads(256), 0, p[0], p[1], p[2], s.geluTab, n)
+	})
+}
+
+var _ backends.GELUMuler = (*Stream)(nil)
 
 // SiLUMul implements backends.Stream.
 func (s *Stream) SiLUMul(dst, gate, up backends.Tensor) {

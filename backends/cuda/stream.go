@@ -24,6 +24,8 @@ type Stream struct {
 	// decode step passes the same positions, slots and attention rows to
 	// every layer, so most uploads can be skipped.
 	uploaded map[string][]int32
+	// geluTab is the device copy of kernels.GELUTable (0: not yet).
+	geluTab uint64
 }
 
 var (

@@ -35,6 +35,17 @@ extern "C" __global__ void nuri_scale_rows(const float* x, float* y, const float
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) y[i] = x[i] * s[i / cols];
 }
 
+// gelu_mul: y = gelu(g)·u, gelu read from the CPU's table of its tanh form
+// at g rounded to fp16 (tab: 65536 floats by fp16 bits), 0 for g ≤ -10 and
+// g for g ≥ 10, as ggml's CPU geglu.
+extern "C" __global__ void nuri_gelu_mul(const float* g, const float* u, float* y, const float* tab, int n) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+        float gv = g[i];
+        float a = gv <= -10.0f ? 0.0f : (gv >= 10.0f ? gv : tab[f2h(gv)]);
+        y[i] = a * u[i];
+    }
+}
+
 // silu_mul: y = g/(1+e^-g)·u with e^-g computed in double and rounded.
 extern "C" __global__ void nuri_silu_mul(const float* g, const float* u, float* y, int n) {
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {

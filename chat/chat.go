@@ -1,9 +1,12 @@
 package chat
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Message is one conversation turn.
@@ -134,6 +137,10 @@ type Renderer struct {
 	mentionsTools bool
 	thinks        bool   // the template writes <think>…</think>
 	src           string // the Jinja template's source
+	// functools: FireFunction v2's template, which reads the variables
+	// functions (the tools as JSON text) and datetime, as llama.cpp gives
+	// them to it.
+	functools bool
 }
 
 // New picks the renderer for a GGUF's tokenizer.chat_template. An empty
@@ -146,7 +153,8 @@ func New(src string) (*Renderer, error) {
 	}
 	t, err := Parse(src)
 	if err == nil {
-		return &Renderer{tmpl: t, tools: DetectToolFormat(src), mentionsTools: strings.Contains(src, "tools"), thinks: ShowsThinking(src), src: src}, nil
+		return &Renderer{tmpl: t, tools: DetectToolFormat(src), mentionsTools: strings.Contains(src, "tools"), thinks: ShowsThinking(src), src: src,
+			functools: strings.Contains(src, functoolsMarker)}, nil
 	}
 	f, derr := Detect(src)
 	if derr != nil {
@@ -213,6 +221,9 @@ func (r *Renderer) Render(msgs []Message, o Options) (string, error) {
 	if len(o.Tools) > 0 {
 		vars["tools"] = o.Tools
 	}
+	if r.functools {
+		r.functoolsVars(vars, o)
+	}
 	out, err := r.tmpl.Execute(vars)
 	var raised *RaiseError
 	if err != nil && errors.As(err, &raised) && len(msgs) > 1 && msgs[0].Role == "system" && msgs[1].Role == "user" {
@@ -244,6 +255,28 @@ func (r *Renderer) Render(msgs []Message, o Options) (string, error) {
 		return out2, nil
 	}
 	return out, err
+}
+
+// functoolsMarker opens FireFunction v2's calls; its template is told
+// apart by it.
+const functoolsMarker = "functools["
+
+// functoolsVars sets what FireFunction v2's template reads besides the
+// usual variables, as llama.cpp does: functions, the tools as indented
+// JSON text ("" without tools), and datetime, the time now in UTC. Values
+// the caller gave in Options.Vars are kept.
+func (r *Renderer) functoolsVars(vars map[string]any, o Options) {
+	if _, ok := o.Vars["functions"]; !ok {
+		var fn bytes.Buffer
+		if len(o.Tools) > 0 && json.Indent(&fn, o.Tools, "", "  ") != nil {
+			fn.Reset()
+			fn.Write(o.Tools) // not JSON after all: the text as given
+		}
+		vars["functions"] = fn.String()
+	}
+	if _, ok := o.Vars["datetime"]; !ok {
+		vars["datetime"] = time.Now().UTC().Format("Jan 02 2006 15:04:05 GMT")
+	}
 }
 
 // hasObjectArgs reports whether a call in msgs has arguments that go to a

@@ -97,6 +97,8 @@ func (s *state) exec(w *strings.Builder, sc *scope, n node) error {
 		return s.execSet(sc, n)
 	case *macroNode:
 		sc.vars[n.name] = s.makeMacro(sc, n)
+	case *filterNode:
+		return s.execFilter(w, sc, n)
 	case *breakNode:
 		return errBreak
 	case *continueNode:
@@ -104,6 +106,27 @@ func (s *state) exec(w *strings.Builder, sc *scope, n node) error {
 	default:
 		return fmt.Errorf("internal: unknown node %T", n)
 	}
+	return nil
+}
+
+// execFilter renders a filter block's body and writes it through the
+// block's filters.
+func (s *state) execFilter(w *strings.Builder, sc *scope, n *filterNode) error {
+	var b strings.Builder
+	if err := s.execBody(&b, sc, n.body); err != nil {
+		return err
+	}
+	var v value = b.String()
+	for _, f := range n.chain {
+		args, kw, err := s.evalArgs(sc, f.args, f.kwargs)
+		if err != nil {
+			return err
+		}
+		if v, err = filters[f.name](s, v, args, kw); err != nil {
+			return fmt.Errorf("line %d: filter %s: %w", f.line, f.name, err)
+		}
+	}
+	w.WriteString(str(v))
 	return nil
 }
 

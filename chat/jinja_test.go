@@ -25,6 +25,8 @@ func TestJinjaRender(t *testing.T) {
 		vars            map[string]any
 	}{
 		{"text", "plain 안녕", "plain 안녕", nil},
+		{"filter block", "[{% filter trim %}  a {{ x }}  {% endfilter %}]", "[a 1]", map[string]any{"x": 1}},
+		{"filter block chain", "{%- filter upper|replace('B', 'b') -%}\n ab {% for i in [1,2] %}{{ i }}{% endfor %}\n{%- endfilter -%}!", "Ab 12!", nil},
 		{"output", "{{ 'a' + 'b' }}{{ 1 + 2 }}{{ 7 // 2 }}{{ -7 // 2 }}{{ 7 % 3 }}{{ 2 ** 3 }}", "ab33-418", nil},
 		{"float", "{{ 1.5 * 2 }} {{ 1 / 2 }} {{ 3.0 }}", "3.0 0.5 3.0", nil},
 		{"concat tilde", "{{ 'n' ~ 1 ~ none ~ true }}", "n1NoneTrue", nil},
@@ -112,6 +114,9 @@ func TestJinjaErrors(t *testing.T) {
 		{"unterminated comment", "{# abc", "unterminated comment", true},
 		{"unknown statement", "{% frob %}", "unknown statement 'frob'", true},
 		{"stray endif", "{% endif %}", "unexpected 'endif'", true},
+		{"stray endfilter", "{% endfilter %}", "unexpected 'endfilter'", true},
+		{"unterminated filter", "{% filter trim %}x", "'filter' opened at line 1 is not closed", true},
+		{"unknown block filter", "{% filter frob %}x{% endfilter %}", "unknown filter 'frob'", true},
 		{"bad char", "{{ x ; y }}", "unexpected character", true},
 		{"missing paren", "{{ f(1 }}", "expected ')'", true},
 		{"deep parentheses", "{{ " + strings.Repeat("(", 100000) + "1" + strings.Repeat(")", 100000) + " }}", "nested more than", true},

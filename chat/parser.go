@@ -35,6 +35,13 @@ type (
 		defaults []expr // parallel to params; nil when none
 		body     []node
 	}
+	// filterNode is {% filter f(args)|g %}...{% endfilter %}: the body
+	// rendered, then passed through the chain (each filter's arg is
+	// ignored: the text comes first).
+	filterNode struct {
+		chain []*filterExpr
+		body  []node
+	}
 	breakNode    struct{}
 	continueNode struct{}
 )
@@ -173,6 +180,8 @@ func (p *parser) parseStatement(kw token) (node, error) {
 		return p.parseSet(kw)
 	case "macro":
 		return p.parseMacro(kw)
+	case "filter":
+		return p.parseFilterBlock(kw)
 	case "break":
 		return &breakNode{}, p.endTag()
 	case "continue":
@@ -187,7 +196,7 @@ func (p *parser) parseStatement(kw token) (node, error) {
 			return nil, err
 		}
 		return &ifNode{conds: []expr{&literal{v: true}}, bodies: [][]node{body}}, p.endTag()
-	case "endif", "endfor", "endset", "endmacro", "else", "elif", "endgeneration":
+	case "endif", "endfor", "endset", "endmacro", "endfilter", "else", "elif", "endgeneration":
 		return nil, p.errf(kw, "unexpected '%s' without a matching opening tag", kw.val)
 	}
 	return nil, p.errf(kw, "unknown statement '%s'", kw.val)
@@ -301,6 +310,43 @@ func (p *parser) parseSet(kw token) (node, error) {
 		return nil, err
 	}
 	if n.value, err = p.parseTupleOrExpr(); err != nil {
+		return nil, err
+	}
+	return n, p.endTag()
+}
+
+// parseFilterBlock reads {% filter name(args)|name2 %}body{% endfilter %}.
+func (p *parser) parseFilterBlock(kw token) (node, error) {
+	n := &filterNode{}
+	for {
+		t, err := p.expectKind(tName, "a filter name")
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := filters[t.val]; !ok {
+			return nil, p.errf(t, "unknown filter '%s'", t.val)
+		}
+		f := &filterExpr{name: t.val, line: t.line}
+		if p.isOp("(") {
+			p.next()
+			if f.args, f.kwargs, err = p.parseArgs(); err != nil {
+				return nil, err
+			}
+		}
+		n.chain = append(n.chain, f)
+		if len(n.chain) > maxChain {
+			return nil, p.errf(t, "more than %d filters in one filter block", maxChain)
+		}
+		if !p.isOp("|") {
+			break
+		}
+		p.next()
+	}
+	if err := p.endTag(); err != nil {
+		return nil, err
+	}
+	var err error
+	if n.body, _, err = p.parseBody("filter", kw.line, "endfilter"); err != nil {
 		return nil, err
 	}
 	return n, p.endTag()

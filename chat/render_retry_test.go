@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -44,5 +45,31 @@ func TestRenderRetries(t *testing.T) {
 	got, err = r.Render(msgs, Options{Tools: JSON(`[{"type": "function"}]`)})
 	if want := `{"x": 1}1`; err != nil || got != want {
 		t.Errorf("object arguments: %q, %v; want %q", got, err, want)
+	}
+}
+
+// TestFunctoolsVars: a template that writes FireFunction v2's functools[
+// calls gets the variables llama.cpp gives it (functions: the tools as
+// indented JSON text, empty without tools; datetime: now, in UTC), its
+// calls are not parsed, and values the caller passes win.
+func TestFunctoolsVars(t *testing.T) {
+	r, err := New(`{%- filter trim %}  spec: {% endfilter %}{{ functions }}|{{ datetime }}|call as functools[...]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ToolFormat() != ToolsNone {
+		t.Errorf("tool format %q, want none", r.ToolFormat())
+	}
+	out, err := r.Render([]Message{{Role: "user", Content: "hi"}}, Options{Tools: JSON(`[{"type":"function","function":{"name":"f"}}]`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "spec:[\n  {\n    \"type\": \"function\",\n    \"function\": {\n      \"name\": \"f\"\n    }\n  }\n]|"
+	if !strings.HasPrefix(out, want) || !regexp.MustCompile(`\|[A-Z][a-z]{2} \d\d \d{4} \d\d:\d\d:\d\d GMT\|`).MatchString(out) {
+		t.Errorf("got %q, want %q then a GMT time", out, want)
+	}
+	out, err = r.Render([]Message{{Role: "user", Content: "hi"}}, Options{Vars: map[string]any{"datetime": "then"}})
+	if err != nil || out != "spec:|then|call as functools[...]" {
+		t.Errorf("without tools: %q, %v", out, err)
 	}
 }

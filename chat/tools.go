@@ -65,6 +65,9 @@ func DetectToolFormat(src string) ToolFormat {
 		return ToolsNone
 	case strings.Contains(src, solarOpen):
 		return ToolsSolar
+	case strings.Contains(src, functoolsMarker):
+		// FireFunction v2's functools[...] calls are not parsed.
+		return ToolsNone
 	case strings.Contains(src, hermesOpen):
 		return ToolsHermes
 	case strings.Contains(src, "<|start_header_id|>"):

@@ -46,6 +46,20 @@ func CachesVInK(d Device) bool {
 	return ok && c.VInKCache()
 }
 
+// AttnSoftCapper is implemented by devices whose Attention applies
+// Attn.SoftCap.
+type AttnSoftCapper interface {
+	SoftCapsAttention() bool
+}
+
+// SoftCapsAttention reports whether d (or the device it wraps) applies
+// Attn.SoftCap. The fallback wrapper does (on the host when its device
+// does not).
+func SoftCapsAttention(d Device) bool {
+	c, ok := As[AttnSoftCapper](d)
+	return ok && c.SoftCapsAttention()
+}
+
 // Buckets are the static shapes a compiled device (an NPU that builds the
 // model ahead of time) runs. A forward pass of n tokens runs at the shape
 // Pad(n); the rows beyond n are wasted work, so a scheduler that honours

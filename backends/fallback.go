@@ -54,6 +54,10 @@ var _ Device = (*Fallback)(nil)
 // Unwrap returns the wrapped device (capability lookups go through As).
 func (f *Fallback) Unwrap() Device { return f.dev }
 
+// SoftCapsAttention implements AttnSoftCapper: soft-capped attention runs
+// on the device when it applies the cap, else on the host.
+func (f *Fallback) SoftCapsAttention() bool { return true }
+
 // Host returns the device that runs the fallbacks.
 func (f *Fallback) Host() Device { return f.host }
 

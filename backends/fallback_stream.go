@@ -314,6 +314,15 @@ func (s *fallbackStream) StoreKV(kv PagedKV, k, v Tensor, slots []int32) {
 
 // Attention implements Stream.
 func (s *fallbackStream) Attention(dst, q Tensor, kv PagedKV, rows AttnRows, p Attn) {
+	if p.SoftCap > 0 && !SoftCapsAttention(s.f.dev) {
+		if s.err != nil {
+			return
+		}
+		ops := []operand{out(&dst), in(&q), in(&kv.K), in(&kv.V)}
+		s.f.note(OpAttention, kv.K.Type, s.f.dev.Name()+" does not soft-cap attention scores")
+		s.onHostStream(OpAttention, ops, func(st Stream) { st.Attention(dst, q, kv, rows, p) })
+		return
+	}
 	s.route(OpAttention, kv.K.Type, []operand{out(&dst), in(&q), in(&kv.K), in(&kv.V)},
 		func(st Stream) { st.Attention(dst, q, kv, rows, p) })
 }

@@ -31,6 +31,11 @@ type Attn struct {
 	// Window > 0 restricts a query at position p to keys at p-Window+1..p
 	// (standard sliding window); 0 means plain causal attention.
 	Window int
+	// SoftCap > 0 caps each score s (q·k times Scale) to
+	// SoftCap·tanh(s/SoftCap) before the softmax (Gemma 2's attention
+	// logit soft-capping). Only devices that implement AttnSoftCapper
+	// receive it.
+	SoftCap float32
 }
 
 // PagedKV is one layer's paged cache as the ops see it. Cache slot s holds

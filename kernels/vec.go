@@ -45,6 +45,10 @@ func (p *Pool) vecOpsLocked() VecOps {
 // vecOpsFor is the VecOps kernel set k runs on this CPU: the AVX2 set
 // never reaches an AVX-512 loop, so that a machine with AVX-512 tests the
 // path of one without.
+// VecOpsFor returns the vector loops of kernel set k, for callers without
+// a Pool (the model's host-side soft cap of logits).
+func VecOpsFor(k KernelSet) VecOps { return vecOpsFor(k) }
+
 func vecOpsFor(k KernelSet) VecOps {
 	switch k {
 	case KernelsBest:

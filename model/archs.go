@@ -66,10 +66,12 @@ type archSpec struct {
 	// pre-norm when it is not ffn_norm (glm4moe's post_attention_norm).
 	qkNormOptional, partialRoPE bool
 	ffnNorm                     string
-	// gemma: Gemma 3's block: the embeddings scaled by √n_embd, GELU
-	// (tanh form) gating the FFN, the queries scaled before attention
-	// (1/√head, 1/√(n_embd/n_head) in the 27B), pre- and post-norms.
-	gemma bool
+	// gemma: Gemma 2 and 3's block: the embeddings scaled by √n_embd,
+	// GELU (tanh form) gating the FFN, the queries scaled before attention
+	// (1/√head, 1/√(n_embd/n_head) in the 27B), pre- and post-norms, an
+	// optional final logit soft cap; softCap: Gemma 2's soft-capped
+	// attention scores and logits (50 and 30 unless the file says).
+	gemma, softCap bool
 }
 
 // swaRule is an architecture's rule for sliding-window layers; the zero
@@ -81,6 +83,10 @@ const (
 	swaExaone4 swaRule = iota + 1
 	// swaExaoneMoE: always hybrid (K-EXAONE), the window required.
 	swaExaoneMoE
+	// swaGemma2: always hybrid, window 4096 and one layer in two
+	// windowed unless the file says; the windowed layers' RoPE the
+	// global one's unless rope.freq_base_swa is given.
+	swaGemma2
 	// swaGemma3: hybrid when the file gives a window (five windowed
 	// layers to a global one by default), every layer with RoPE, the
 	// windowed ones at their own base (rope.freq_base_swa, 10000) and
@@ -137,6 +143,9 @@ func lookupArch(name string) (archSpec, bool) {
 			deepseekExperts: true, defaultGating: 2, nextn: true}, true
 	case "granite":
 		return archSpec{name: name, preNorm: true, qkvBias: biasOptional, outBias: true, ffnBias: true, ropeFreqs: true, granite: true}, true
+	case "gemma2":
+		// Google's Gemma 2 and the models built on it.
+		return archSpec{name: name, neox: true, preNorm: true, postNorm: true, swa: swaGemma2, gemma: true, softCap: true}, true
 	case "gemma3":
 		// Google's Gemma 3 and the models built on it.
 		return archSpec{name: name, neox: true, preNorm: true, postNorm: true, qkNorm: true, swa: swaGemma3, gemma: true}, true
@@ -146,5 +155,5 @@ func lookupArch(name string) (archSpec, bool) {
 
 // SupportedArchs lists the general.architecture values Load accepts.
 func SupportedArchs() []string {
-	return []string{"deepseek2", "exaone", "exaone-moe", "exaone4", "gemma3", "glm4moe", "granite", "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
+	return []string{"deepseek2", "exaone", "exaone-moe", "exaone4", "gemma2", "gemma3", "glm4moe", "granite", "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
 }

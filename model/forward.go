@@ -70,6 +70,9 @@ func (m *transformer) Forward(b *Batch, kv KVView, out []float32) error {
 	if err := s.Sync(); err != nil {
 		return fmt.Errorf("forward: %w", err)
 	}
+	if c := hp.finalSoftCap; c > 0 {
+		m.vec.SoftCap(out, c) // Gemma: c·tanh(logit/c), on the host copy
+	}
 	return nil
 }
 
@@ -285,5 +288,5 @@ func (m *transformer) attnParams(L *layer) backends.Attn {
 		scale = 1 / float32(math.Sqrt(float64(hp.HeadDimK)))
 	}
 	return backends.Attn{NHead: hp.NHead, NHeadKV: hp.NHeadKV, HeadDimK: hp.HeadDimK, HeadDimV: hp.HeadDimV,
-		Scale: scale, Window: L.window}
+		Scale: scale, Window: L.window, SoftCap: hp.attnSoftCap}
 }

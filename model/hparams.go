@@ -22,6 +22,8 @@ type hparams struct {
 	// qScale multiplies the queries after RoPE, the attention then scaling
 	// by 1 (Gemma; 0: off).
 	qScale float32
+	// Soft caps of the attention scores and of the logits (Gemma; 0: off).
+	attnSoftCap, finalSoftCap float32
 	// ropeSWA is the RoPE of windowed layers when it differs from rope's
 	// (Gemma 3); nil: the same.
 	ropeSWA *backends.RoPE
@@ -275,18 +277,29 @@ func (hp *hparams) readRoPE(f *gguf.File, a archSpec) error {
 	return nil
 }
 
-// readGemma sets Gemma 3's scales as llama.cpp's gemma3 graph: the
-// embeddings times √n_embd, the queries times 1/√head (the 27B, told by
-// its 62 layers, 1/√(n_embd/n_head)). A final logit soft-cap (Gemma 2's)
-// is refused.
+// readGemma sets Gemma's scales as llama.cpp's gemma2 and gemma3 graphs:
+// the embeddings times √n_embd, the queries times 1/√head (the 27B, told
+// by its layer count, 46 or 62, 1/√(n_embd/n_head)); Gemma 2 soft-caps
+// the attention scores and the logits (attn_logit_softcapping, 50, and
+// final_logit_softcapping, 30, when absent), Gemma 3 the logits only when
+// the file says.
 func (hp *hparams) readGemma(f *gguf.File, a archSpec) error {
 	p := a.name + "."
-	if c, ok := f.Float32(p + "final_logit_softcapping"); ok && c != 0 {
-		return fmt.Errorf("%s: final logit soft-capping %g is not supported: %w", a.name, c, ErrUnsupportedArch)
+	var ok bool
+	if hp.finalSoftCap, ok = f.Float32(p + "final_logit_softcapping"); !ok && a.softCap {
+		hp.finalSoftCap = 30
+	}
+	if a.softCap {
+		if hp.attnSoftCap, ok = f.Float32(p + "attn_logit_softcapping"); !ok {
+			hp.attnSoftCap = 50
+		}
+	}
+	if hp.finalSoftCap < 0 || hp.attnSoftCap < 0 {
+		return fmt.Errorf("%s: soft caps %g (attention) and %g (logits) must not be negative", a.name, hp.attnSoftCap, hp.finalSoftCap)
 	}
 	hp.embScale = float32(math.Sqrt(float64(hp.NEmbd)))
 	d := hp.HeadDimK
-	if hp.NLayer == 62 {
+	if (a.name == "gemma2" && hp.NLayer == 46) || (a.name == "gemma3" && hp.NLayer == 62) {
 		d = hp.NEmbd / hp.NHead
 	}
 	hp.qScale = float32(1 / math.Sqrt(float64(d)))
@@ -333,7 +346,7 @@ func (hp *hparams) readSWA(f *gguf.File, a archSpec) error {
 			return fmt.Errorf("%s: metadata %s is missing", a.name, key)
 		}
 		window = int(w)
-	case a.swa == swaGemma3:
+	case a.swa == swaGemma2, a.swa == swaGemma3:
 		return hp.readGemmaSWA(f, a)
 	default:
 		return nil
@@ -353,28 +366,42 @@ func (hp *hparams) readSWA(f *gguf.File, a archSpec) error {
 	return nil
 }
 
-// readGemmaSWA: Gemma 3 is hybrid when the file gives a window: layer il
-// is windowed when il%period < period-1 (period 6 unless
-// attention.sliding_window_pattern says), with RoPE at
-// rope.freq_base_swa (10000) and no frequency scaling; the global layers
-// keep the file's RoPE.
+// readGemmaSWA applies Gemma's windows as llama.cpp: layer il is
+// windowed when il%period < period-1. Gemma 2 is always hybrid (window
+// 4096, period 2 unless the file says), its windowed layers at the global
+// RoPE unless rope.freq_base_swa gives their base. Gemma 3 is hybrid when
+// the file gives a window (period 6 unless it says), the windowed layers
+// at rope.freq_base_swa (10000 when absent) and without the file's
+// frequency scaling.
 func (hp *hparams) readGemmaSWA(f *gguf.File, a archSpec) error {
-	window := optUint(f, a.name+".attention.sliding_window", 0)
+	window, period := 4096, 2
+	if a.swa == swaGemma3 {
+		window, period = 0, 6
+	}
+	window = optUint(f, a.name+".attention.sliding_window", window)
 	if window <= 0 {
 		return nil
 	}
-	period := optUint(f, a.name+".attention.sliding_window_pattern", 6)
+	period = optUint(f, a.name+".attention.sliding_window_pattern", period)
 	for il := range hp.NLayer {
 		if period == 0 || il%period < period-1 {
 			hp.swa[il] = window
 		}
 	}
-	r := hp.rope
-	r.Base, r.FreqScale = 10000, 1
-	if v, ok := f.Float32(a.name + ".rope.freq_base_swa"); ok {
-		r.Base = v
+	base, ok := f.Float32(a.name + ".rope.freq_base_swa")
+	switch {
+	case a.swa == swaGemma3:
+		r := hp.rope
+		r.Base, r.FreqScale = 10000, 1
+		if ok {
+			r.Base = base
+		}
+		hp.ropeSWA = &r
+	case ok:
+		r := hp.rope
+		r.Base = base
+		hp.ropeSWA = &r
 	}
-	hp.ropeSWA = &r
 	return nil
 }
 

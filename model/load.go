@@ -76,6 +76,7 @@ type transformer struct {
 	ownDev bool
 	stream backends.Stream
 	log    *zap.Logger
+	vec    kernels.VecOps // host-side vector loops (Gemma's logit soft cap)
 
 	tokEmbd, outNorm, output, outBias, ropeFreqs backends.Tensor
 	layers                                       []layer
@@ -139,7 +140,7 @@ func LoadFile(f *gguf.File, opts LoadOptions) (Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &transformer{spec: spec, hp: hp, nCtx: hp.NCtxTrain, log: opts.Logger, dev: opts.Device}
+	m := &transformer{spec: spec, hp: hp, nCtx: hp.NCtxTrain, log: opts.Logger, dev: opts.Device, vec: kernels.VecOpsFor(opts.Kernels)}
 	if opts.NCtx > 0 {
 		m.nCtx = opts.NCtx
 	}
@@ -165,6 +166,10 @@ func LoadFile(f *gguf.File, opts LoadOptions) (Model, error) {
 	}
 	if _, ok := m.stream.(backends.GELUMuler); m.spec.gemma && !ok {
 		err := fmt.Errorf("%s: device %s has no gelu_mul (GELU-gated feed-forward): %w", arch, m.dev.Name(), backends.ErrUnsupportedOp)
+		return nil, errors.Join(err, m.Close())
+	}
+	if hp.attnSoftCap > 0 && !backends.SoftCapsAttention(m.dev) {
+		err := fmt.Errorf("%s: device %s does not soft-cap attention scores: %w", arch, m.dev.Name(), backends.ErrUnsupportedOp)
 		return nil, errors.Join(err, m.Close())
 	}
 	m.log.Info("model loaded", zap.String("arch", arch), zap.Int("n_layer", hp.NLayer),

@@ -48,6 +48,8 @@ func TestSynthGoldens(t *testing.T) {
 		{"glm4moe-tiny", "Q8_0", "4ed23d1f8c8e60e9f012828daae581dc39afa5c1530069802f86991898ad084a", 32, 3e-2, 0.95},
 		{"gemma3-tiny", "F32", "614a9f1b1ab7ebc61b4a61b09bda65a2f6052a5effe9366fe4eb58b63f306278", 64, 1e-3, 0.99},
 		{"gemma3-tiny", "Q8_0", "bbc752c98ff8a79811cea08c7057aa5c9e9e3962034968ea0ae8ff77ae37820f", 64, 3e-2, 0.95},
+		{"gemma2-tiny", "F32", "4dfc92fcedff5a33327547692f02f0b3d1a225a7286b8919c9688f448a4107e2", 64, 1e-3, 0.99},
+		{"gemma2-tiny", "Q8_0", "a7368d81ac98d0aa5cbffc227d304b3cc10c10a3be179604f757fbad1639b0d9", 64, 3e-2, 0.95},
 	} {
 		t.Run(c.shape+"-"+c.typ, func(t *testing.T) {
 			shape, err := synth.Lookup(c.shape)

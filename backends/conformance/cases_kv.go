@@ -22,6 +22,8 @@ type kvShape struct {
 	// vInK: the device side's V lives in K (backends.PagedKV.VInK; the
 	// reference stores the same values apart).
 	vInK bool
+	// softCap: Attn.SoftCap (Gemma 2), for devices that apply it.
+	softCap float32
 }
 
 // dimV is the values' head size.
@@ -47,6 +49,10 @@ func kvShapes() []kvShape {
 		// devices that cache it once; two KV heads so the stride between
 		// a slot's heads is checked too.
 		{name: "mla-v-in-k", nHead: 4, nHeadKV: 2, headDim: 160, headDimV: 128, blockSize: 16, nBlocks: 4, seqLens: []int{21, 9}, vInK: true},
+		// Soft-capped scores (Gemma 2's form; a cap of 1.5 bends the
+		// kit's scores, of about unit size, well away from linear) with a
+		// window.
+		{name: "softcap", nHead: 4, nHeadKV: 2, headDim: 64, blockSize: 16, nBlocks: 8, window: 20, seqLens: []int{37, 5}, softCap: 1.5},
 	}
 }
 
@@ -158,6 +164,9 @@ func kvCases() []testCase {
 			if sh.vInK {
 				store.needsDevice, attn.needsDevice = backends.CachesVInK, backends.CachesVInK
 			}
+			if sh.softCap > 0 {
+				store.needsDevice, attn.needsDevice = backends.SoftCapsAttention, backends.SoftCapsAttention
+			}
 			cs = append(cs, store, attn)
 		}
 	}
@@ -231,7 +240,7 @@ func attentionCase(sh kvShape, t quant.Type) func(e *env) (Metric, error) {
 			return Metric{}, err
 		}
 		p := backends.Attn{NHead: sh.nHead, NHeadKV: sh.nHeadKV, HeadDimK: sh.headDim, HeadDimV: sh.dimV(),
-			Scale: float32(1 / math.Sqrt(float64(sh.headDim))), Window: sh.window}
+			Scale: float32(1 / math.Sqrt(float64(sh.headDim))), Window: sh.window, SoftCap: sh.softCap}
 		if err := e.op("attention", func(s backends.Stream, i int) { s.Attention(y.on(i), q.on(i), L.kv[i], rows, p) }); err != nil {
 			return Metric{}, err
 		}

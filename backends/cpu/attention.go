@@ -546,7 +546,17 @@ func (w *attnWorker) finish(t, h, lo int, list []span, sc []float32) {
 func (a *attnJob) softmax(sc []float32) {
 	// ggml multiplies the finished dot product by the scale (soft_max_ext).
 	// The maximum skips NaNs; a NaN score still poisons the sum below.
-	maxv := a.vec.ScaleMax(sc, a.p.Scale)
+	scale := a.p.Scale
+	if c := a.p.SoftCap; c > 0 {
+		// Gemma 2: the scaled score capped first (llama.cpp scales kq by
+		// 1/c, takes tanh and scales by c; its kq_scale is then 1).
+		if scale != 1 {
+			a.vec.Scale(sc, scale)
+		}
+		a.vec.SoftCap(sc, c)
+		scale = 1
+	}
+	maxv := a.vec.ScaleMax(sc, scale)
 	a.vec.SubScalar(sc, maxv)
 	a.vec.Exp(sc, sc)
 	sum := a.vec.SumF64(sc) // ggml sums in float64 too (soft_max)

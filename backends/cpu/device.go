@@ -87,6 +87,9 @@ func kvType(t quant.Type) bool {
 	return t == quant.F32 || t == quant.F16 || t == quant.Q8_0
 }
 
+// SoftCapsAttention implements backends.AttnSoftCapper.
+func (d *Device) SoftCapsAttention() bool { return true }
+
 // Supports implements backends.Device.
 func (d *Device) Supports(op backends.Op, t quant.Type) bool {
 	switch op {

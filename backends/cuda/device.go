@@ -266,6 +266,9 @@ func kvType(t quant.Type) bool { return t == quant.F32 || t == quant.F16 || t ==
 // rows with any stride, so a latent cache passes K with K's row bytes.
 func (d *Device) VInKCache() bool { return true }
 
+// SoftCapsAttention implements backends.AttnSoftCapper.
+func (d *Device) SoftCapsAttention() bool { return true }
+
 // Supports implements backends.Device.
 func (d *Device) Supports(op backends.Op, t quant.Type) bool {
 	switch op {

@@ -185,7 +185,7 @@ func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows bac
 		posP, toffP, tabP := mp, mp+uint64(4*n), mp+uint64(8*n)
 		return s.launch("nuri_attention_"+kname(kv.K.Type), grid, threads(attnThreads), shmem,
 			ptr[0], ptr[1], ptr[2], ptr[3], posP, toffP, tabP, sc.ptr,
-			p.NHead, p.NHeadKV, p.HeadDimK, p.HeadDimV, kv.BlockSize, p.Window, p.Scale, maxCtx, kRow, vRow)
+			p.NHead, p.NHeadKV, p.HeadDimK, p.HeadDimV, kv.BlockSize, p.Window, p.Scale, maxCtx, kRow, vRow, p.SoftCap)
 	})
 }
 

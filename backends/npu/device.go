@@ -135,6 +135,9 @@ func uploadable(t quant.Type) bool { return t == quant.I8 || quant.Supported(t) 
 // latent cache's rows once and the host stream reads V through K.
 func (d *Device) VInKCache() bool { return true }
 
+// SoftCapsAttention implements backends.AttnSoftCapper.
+func (d *Device) SoftCapsAttention() bool { return true }
+
 // Supports implements backends.Device.
 func (d *Device) Supports(op backends.Op, t quant.Type) bool {
 	switch op {

@@ -29,6 +29,9 @@ type Shape struct {
 	// RopeLinear: linear RoPE scaling by this factor (0: none); Gemma 3
 	// applies it to its global layers only.
 	RopeLinear float32
+	// AttnSoftCap, FinalSoftCap: Gemma 2's soft caps of the attention
+	// scores and the logits (0: the key is not written).
+	AttnSoftCap, FinalSoftCap float32
 	// Mixture of experts (qwen3moe): Experts feed-forward blocks of
 	// ExpertFF a layer in place of the dense one, ExpertsUsed of them
 	// chosen for each token by a router (ffn_gate_inp).
@@ -134,6 +137,13 @@ func shapeTable() []Shape {
 		{Name: "gemma3-tiny", Arch: "gemma3", Embd: 256, Layers: 4, Heads: 4, KVHeads: 1, HeadDim: 96, FF: 512,
 			Vocab: 512, Ctx: 512, RopeBase: 1000000, Eps: 1e-6, Tied: true, QKNorm: true, SandwichNorm: true, SWAWindow: 16,
 			SWAPattern: 3, RopeLinear: 8},
+		// gemma2-tiny is Gemma 2's block at tiny's size: every other layer
+		// windowed (16: a 64-token prompt crosses it), soft caps small
+		// enough to bend the random model's scores (0.5) and logits (1)
+		// well away from linear (the real models' are 50 and 30).
+		{Name: "gemma2-tiny", Arch: "gemma2", Embd: 256, Layers: 4, Heads: 4, KVHeads: 2, HeadDim: 64, FF: 512,
+			Vocab: 512, Ctx: 512, RopeBase: 10000, Eps: 1e-6, Tied: true, SandwichNorm: true, SWAWindow: 16,
+			AttnSoftCap: 0.5, FinalSoftCap: 1},
 		// gemma-3-1b: 4 heads of 256 over a 1152 embedding, one KV head,
 		// a 262144-token vocabulary, a window of 512.
 		{Name: "gemma3-1b", Arch: "gemma3", Embd: 1152, Layers: 26, Heads: 4, KVHeads: 1, HeadDim: 256, FF: 6912,

@@ -43,6 +43,7 @@ func TestShapes(t *testing.T) {
 		// Gemma 3 1B: 262144·1152 embeddings and 26 blocks of 26.8 M.
 		{"gemma3-1b", 0, "1.0"},
 		{"gemma3-tiny", 0, ""},
+		{"gemma2-tiny", 0, ""},
 	}
 	if len(Names()) != len(cases) {
 		t.Errorf("shapes %v", Names())

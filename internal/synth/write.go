@@ -92,6 +92,12 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 	if s.SWAWindow > 0 {
 		kv = append(kv, gguf.KV{Key: a + "attention.sliding_window", Value: gguf.Uint32(uint32(s.SWAWindow))})
 	}
+	if s.AttnSoftCap > 0 {
+		kv = append(kv, gguf.KV{Key: a + "attn_logit_softcapping", Value: gguf.Float32(s.AttnSoftCap)})
+	}
+	if s.FinalSoftCap > 0 {
+		kv = append(kv, gguf.KV{Key: a + "final_logit_softcapping", Value: gguf.Float32(s.FinalSoftCap)})
+	}
 	if s.SWAPattern > 0 {
 		kv = append(kv, gguf.KV{Key: a + "attention.sliding_window_pattern", Value: gguf.Uint32(uint32(s.SWAPattern))})
 	}

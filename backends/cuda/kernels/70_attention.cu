@@ -45,7 +45,8 @@ __device__ float score_dot(const u8* k, const float* sq, const float* sd, int hd
 template <int KV>
 __device__ void attention(const float* q, const u8* kc, const u8* vc, float* y, const int* pos, const int* toff,
                           const int* tables, float* scores, int n_head, int n_head_kv, int hd_k, int hd_v,
-                          int block_size, int window, float scale, int max_ctx, int k_row, int v_row) {
+                          int block_size, int window, float scale, int max_ctx, int k_row, int v_row,
+                          float soft_cap) {
     extern __shared__ float smem[];
     __shared__ double dscratch[32];
     __shared__ float fscratch[32];
@@ -76,6 +77,7 @@ __device__ void attention(const float* q, const u8* kc, const u8* vc, float* y, 
         int slot = table[j / block_size] * block_size + j % block_size;
         const u8* k = kc + ((size_t)slot * n_head_kv + kvh) * k_row;
         float v = score_dot<KV>(k, sq, sd, hd_k) * scale;
+        if (soft_cap > 0.0f) v = soft_cap * tanhf(v * (1.0f / soft_cap)); // Gemma 2, as the CPU
         sc[j - lo] = v;
         mx = fmaxf(mx, v);
     }
@@ -116,9 +118,10 @@ __device__ void attention(const float* q, const u8* kc, const u8* vc, float* y, 
 #define ATTN_ARGS                                                                                              \
     const float *q, const u8 *kc, const u8 *vc, float *y, const int *pos, const int *toff, const int *tables, \
         float *scores, int n_head, int n_head_kv, int hd_k, int hd_v, int block_size, int window, float scale, \
-        int max_ctx, int k_row, int v_row
-#define ATTN_CALL \
-    q, kc, vc, y, pos, toff, tables, scores, n_head, n_head_kv, hd_k, hd_v, block_size, window, scale, max_ctx, k_row, v_row
+        int max_ctx, int k_row, int v_row, float soft_cap
+#define ATTN_CALL                                                                                               \
+    q, kc, vc, y, pos, toff, tables, scores, n_head, n_head_kv, hd_k, hd_v, block_size, window, scale, max_ctx, k_row, \
+        v_row, soft_cap
 
 extern "C" __global__ void nuri_attention_f32(ATTN_ARGS) { attention<KV_F32>(ATTN_CALL); }
 extern "C" __global__ void nuri_attention_f16(ATTN_ARGS) { attention<KV_F16>(ATTN_CALL); }

@@ -37,3 +37,20 @@ func TestSoftCap(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSoftCap caps a gemma-2 vocabulary's logits (256000 values).
+//
+//	go test -run '^$' -bench SoftCap ./kernels
+func BenchmarkSoftCap(b *testing.B) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	x := make([]float32, 256000)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64() * 10)
+	}
+	vec := vecOpsFor(KernelsBest)
+	b.ResetTimer()
+	for range b.N {
+		vec.SoftCap(x, 30)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(x)), "ns/value")
+}

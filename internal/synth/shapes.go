@@ -144,6 +144,11 @@ func shapeTable() []Shape {
 		{Name: "gemma2-tiny", Arch: "gemma2", Embd: 256, Layers: 4, Heads: 4, KVHeads: 2, HeadDim: 64, FF: 512,
 			Vocab: 512, Ctx: 512, RopeBase: 10000, Eps: 1e-6, Tied: true, SandwichNorm: true, SWAWindow: 16,
 			AttnSoftCap: 0.5, FinalSoftCap: 1},
+		// gemma-2-2b: 8 heads of 256 over 2304, 4 KV heads, a
+		// 256000-token vocabulary, the real soft caps.
+		{Name: "gemma2-2b", Arch: "gemma2", Embd: 2304, Layers: 26, Heads: 8, KVHeads: 4, HeadDim: 256, FF: 9216,
+			Vocab: 256000, Ctx: 4096, RopeBase: 10000, Eps: 1e-6, Tied: true, SandwichNorm: true, SWAWindow: 4096,
+			AttnSoftCap: 50, FinalSoftCap: 30},
 		// gemma-3-1b: 4 heads of 256 over a 1152 embedding, one KV head,
 		// a 262144-token vocabulary, a window of 512.
 		{Name: "gemma3-1b", Arch: "gemma3", Embd: 1152, Layers: 26, Heads: 4, KVHeads: 1, HeadDim: 256, FF: 6912,

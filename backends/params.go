@@ -89,11 +89,11 @@ func (kv PagedKV) CheckVInK() error {
 		return nil
 	}
 	if kv.V.Type != kv.K.Type || kv.V.Rows != kv.K.Rows || kv.V.Cols <= 0 || kv.V.Cols > kv.K.Cols || kv.V.Buf != nil {
-		return fmt.Errorf("V of %s %v inside K of %s %v: V must have K's type and rows, at most its columns and no buffer: %w",
+		return fmt.Errorf("values %s %v inside keys %s %v: they must have the keys' type and rows, at most their columns and no buffer: %w",
 			kv.V.Shape(), kv.V.Type, kv.K.Shape(), kv.K.Type, ErrShape)
 	}
 	if _, err := kv.V.RowBytes(); err != nil {
-		return fmt.Errorf("V inside K: %w", err)
+		return fmt.Errorf("values inside keys: %w", err)
 	}
 	return nil
 }

@@ -95,7 +95,7 @@ func (s *Stream) StoreKV(kv backends.PagedKV, k, v backends.Tensor, slots []int3
 		}
 		if kv.VInK {
 			if v.Valid() {
-				return fmt.Errorf("V tensor %s given to a cache whose V lives in K: %w", v.Shape(), backends.ErrShape)
+				return fmt.Errorf("a value tensor %s given to a cache whose values live in K: %w", v.Shape(), backends.ErrShape)
 			}
 		} else if err := sameShape(n, wv, v); err != nil {
 			return err

@@ -244,27 +244,12 @@ var _ RowScaler = (*fallbackStream)(nil)
 // experts' weights): on the device when its stream scales rows and runs
 // every operand, else on the host stream.
 func (s *fallbackStream) ScaleRows(dst, x Tensor, scales []float32) {
-	if s.err != nil {
-		return
-	}
-	ops := []operand{out(&dst), in(&x)}
-	reason := s.hostReason(OpScale, quant.F32, ops)
-	rs, ok := s.ds.(RowScaler)
-	if ok && reason == "" {
-		rs.ScaleRows(dst, x, scales)
-		return
-	}
-	if reason == "" {
-		reason = s.f.dev.Name() + " cannot scale rows one by one"
-	}
-	s.f.note(OpScale, quant.F32, reason)
-	s.onHostStream(OpScale, ops, func(st Stream) {
-		hs, ok := st.(RowScaler)
-		if !ok {
-			s.err = fmt.Errorf("%v: neither %s nor the host stream scales rows one by one: %w", OpScale, s.f.dev.Name(), ErrUnsupportedOp)
-			return
+	s.capability(OpScale, "scale rows one by one", []operand{out(&dst), in(&x)}, func(st Stream) bool {
+		rs, ok := st.(RowScaler)
+		if ok {
+			rs.ScaleRows(dst, x, scales)
 		}
-		hs.ScaleRows(dst, x, scales)
+		return ok
 	})
 }
 
@@ -273,27 +258,35 @@ var _ GELUMuler = (*fallbackStream)(nil)
 // GELUMul implements GELUMuler: on the device when its stream has it,
 // supports OpGELUMul and runs every operand, else on the host stream.
 func (s *fallbackStream) GELUMul(dst, gate, up Tensor) {
+	s.capability(OpGELUMul, "compute gelu_mul", []operand{out(&dst), in(&gate), in(&up)}, func(st Stream) bool {
+		gm, ok := st.(GELUMuler)
+		if ok {
+			gm.GELUMul(dst, gate, up)
+		}
+		return ok
+	})
+}
+
+// capability runs an op of an optional stream capability (F32 operands):
+// call runs it on a stream and reports false when that stream lacks the
+// capability (what names it). The device runs it when its stream has it,
+// the device supports op and can read every operand; the host otherwise.
+func (s *fallbackStream) capability(op Op, what string, ops []operand, call func(st Stream) bool) {
 	if s.err != nil {
 		return
 	}
-	ops := []operand{out(&dst), in(&gate), in(&up)}
-	reason := s.hostReason(OpGELUMul, quant.F32, ops)
-	gm, ok := s.ds.(GELUMuler)
-	if ok && reason == "" {
-		gm.GELUMul(dst, gate, up)
-		return
-	}
+	reason := s.hostReason(op, quant.F32, ops)
 	if reason == "" {
-		reason = s.f.dev.Name() + " has no gelu_mul"
-	}
-	s.f.note(OpGELUMul, quant.F32, reason)
-	s.onHostStream(OpGELUMul, ops, func(st Stream) {
-		hs, ok := st.(GELUMuler)
-		if !ok {
-			s.err = fmt.Errorf("%v: neither %s nor the host stream has it: %w", OpGELUMul, s.f.dev.Name(), ErrUnsupportedOp)
+		if call(s.ds) {
 			return
 		}
-		hs.GELUMul(dst, gate, up)
+		reason = s.f.dev.Name() + " cannot " + what
+	}
+	s.f.note(op, quant.F32, reason)
+	s.onHostStream(op, ops, func(st Stream) {
+		if !call(st) {
+			s.err = fmt.Errorf("%v: neither %s nor the host stream can %s: %w", op, s.f.dev.Name(), what, ErrUnsupportedOp)
+		}
 	})
 }
 

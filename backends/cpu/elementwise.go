@@ -207,18 +207,7 @@ var _ backends.RowScaler = (*Stream)(nil)
 // fp16 table as ggml's CPU backend: kernels.VecOps.GELUMul).
 func (s *Stream) GELUMul(dst, gate, up backends.Tensor) {
 	s.do(backends.OpGELUMul, func() error {
-		if err := sameShape(gate.Rows, gate.Cols, up, dst); err != nil {
-			return err
-		}
-		gs, err := f32s(gate)
-		if err != nil {
-			return err
-		}
-		us, err := f32s(up)
-		if err != nil {
-			return err
-		}
-		ys, err := f32s(dst)
+		ys, gs, us, err := gatedArgs(dst, gate, up)
 		if err != nil {
 			return err
 		}
@@ -239,6 +228,22 @@ func (s *Stream) GELUMul(dst, gate, up backends.Tensor) {
 
 var _ backends.GELUMuler = (*Stream)(nil)
 
+// gatedArgs checks a gated activation's operands (gate, up and dst of one
+// shape, F32) and returns their values.
+func gatedArgs(dst, gate, up backends.Tensor) (ys, gs, us []float32, err error) {
+	if err = sameShape(gate.Rows, gate.Cols, up, dst); err != nil {
+		return
+	}
+	if gs, err = f32s(gate); err != nil {
+		return
+	}
+	if us, err = f32s(up); err != nil {
+		return
+	}
+	ys, err = f32s(dst)
+	return
+}
+
 // geluUnit is GELUMul's unit of work in elements.
 const geluUnit = 1024
 
@@ -247,18 +252,7 @@ const geluUnit = 1024
 // kernels.VecOps, within 1 ulp of exp as ggml's SIMD silu is).
 func (s *Stream) SiLUMul(dst, gate, up backends.Tensor) {
 	s.do(backends.OpSiLUMul, func() error {
-		if err := sameShape(gate.Rows, gate.Cols, up, dst); err != nil {
-			return err
-		}
-		gs, err := f32s(gate)
-		if err != nil {
-			return err
-		}
-		us, err := f32s(up)
-		if err != nil {
-			return err
-		}
-		ys, err := f32s(dst)
+		ys, gs, us, err := gatedArgs(dst, gate, up)
 		if err != nil {
 			return err
 		}

@@ -173,24 +173,31 @@ func TestEmbedBatchPacksInputs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := e.EmbedBatch(context.Background(), inputs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, in := range inputs {
-			alone, err := e.Embed(context.Background(), in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(got[i], alone) {
-				t.Fatalf("%s: input %d differs packed and alone", pool, i)
-			}
-		}
+		checkBatchMatchesAlone(t, e, inputs, string(pool))
 		if _, err := e.EmbedBatch(context.Background(), [][]int32{{1}, {}}); !errors.Is(err, ErrEmbedInput) {
 			t.Fatalf("an empty input: %v", err)
 		}
 		if err := e.Close(); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// checkBatchMatchesAlone embeds inputs in one batch and each alone, and
+// fails unless every embedding has the same bits both ways.
+func checkBatchMatchesAlone(t *testing.T, e *Embedder, inputs [][]int32, what string) {
+	t.Helper()
+	packed, err := e.EmbedBatch(context.Background(), inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, in := range inputs {
+		alone, err := e.Embed(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(alone, packed[i]) {
+			t.Errorf("%s: input %d (%d tokens) differs packed and alone", what, i, len(in))
 		}
 	}
 }
@@ -215,19 +222,7 @@ func TestEmbedBatchSharesPrefix(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		packed, err := e.EmbedBatch(context.Background(), inputs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, in := range inputs {
-			alone, err := e.Embed(context.Background(), in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(alone, packed[i]) {
-				t.Errorf("input %d (%d tokens): packed with a shared prefix differs from alone", i, len(in))
-			}
-		}
+		checkBatchMatchesAlone(t, e, inputs, "with a shared prefix")
 		e.Close()
 	}
 	e, _ := NewEmbedder(m, EmbedderConfig{NCtx: 128, Pooling: PoolLast})

@@ -33,17 +33,6 @@ func writeDenseQwen3(t *testing.T, seed uint64) string {
 // bytes (F32): the dense weights times scale[e].
 type expertOf func(name string, e int, dense []byte) []byte
 
-// openGGUF opens path for the test's duration.
-func openGGUF(t *testing.T, path string) *gguf.File {
-	t.Helper()
-	f, err := gguf.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	return f
-}
-
 // moeFromDense rewrites the dense model at src as a mixture of ne experts
 // (k a token) whose experts are made by mk from the dense feed-forward
 // matrices, with the router weights router(layer): a qwen3 model becomes
@@ -51,7 +40,7 @@ func openGGUF(t *testing.T, path string) *gguf.File {
 // behind a zero gate), a llama stays llama (Mixtral's form).
 func moeFromDense(t *testing.T, src string, ne, k int, mk expertOf, router func(il int) []float32) string {
 	t.Helper()
-	f := openGGUF(t, src)
+	f := testgguf.Open(t, src)
 	arch := f.Arch()
 	ff, _ := f.Int(arch + ".feed_forward_length")
 	embd, _ := f.Int(arch + ".embedding_length")
@@ -126,7 +115,7 @@ func scaled(data []byte, c float32) []byte {
 // by c: the dense model a uniform mixture of scaled experts equals.
 func writeScaledDense(t *testing.T, src string, c float32) string {
 	t.Helper()
-	f := openGGUF(t, src)
+	f := testgguf.Open(t, src)
 	var outs []testgguf.Tensor
 	for i := range f.Tensors {
 		o := testgguf.TensorOf(f, &f.Tensors[i])
@@ -205,7 +194,7 @@ func TestMoELlama(t *testing.T) {
 // and (zero) q/k/v biases.
 func writeDenseQwen2(t *testing.T, seed uint64) string {
 	t.Helper()
-	f := openGGUF(t, writeTiny(t, "F32", false, seed))
+	f := testgguf.Open(t, writeTiny(t, "F32", false, seed))
 	var kvs []gguf.KV
 	for _, kv := range f.KV {
 		kv.Key = strings.Replace(kv.Key, "llama.", "qwen2.", 1)
@@ -300,7 +289,7 @@ func TestMoEFusedGateUp(t *testing.T) {
 	if err := synth.Write(src, synth.Options{Shape: shape, Type: "Q4_K_M", Seed: 9}); err != nil {
 		t.Fatal(err)
 	}
-	f := openGGUF(t, src)
+	f := testgguf.Open(t, src)
 	var outs []testgguf.Tensor
 	for i := range f.Tensors {
 		ti := &f.Tensors[i]

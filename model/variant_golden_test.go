@@ -43,7 +43,7 @@ func writeVariant(t *testing.T, variant string) string {
 	if err := synth.Write(src, synth.Options{Shape: s, Type: "F32", Seed: 5}); err != nil {
 		t.Fatal(err)
 	}
-	f := openGGUF(t, src)
+	f := testgguf.Open(t, src)
 	var kvs []gguf.KV
 	for _, kv := range f.KV {
 		if arch != s.Arch {

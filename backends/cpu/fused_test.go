@@ -22,20 +22,11 @@ func TestFusedMatMulForms(t *testing.T) {
 	r := rand.New(rand.NewPCG(61, 62))
 	const cols, ff, eps = 512, 768, 1e-5
 	weight := func(f *fixture, name string, wt quant.Type, rows, cols int, lookup bool) backends.Tensor {
-		rb, _ := wt.RowBytes(cols)
-		wb := make([]byte, rows*rb)
-		if err := quant.Quantize(wt, randVec(r, rows*cols, 0.1), wb); err != nil {
-			t.Fatal(err)
-		}
 		upload := f.dev.Upload
 		if lookup {
 			upload = f.dev.UploadLookup
 		}
-		w, err := upload(name, wt, rows, cols, wb)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return w
+		return f.weight(r, name, wt, rows, cols, upload)
 	}
 	same := func(name string, got, want backends.Tensor) {
 		t.Helper()

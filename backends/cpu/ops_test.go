@@ -37,6 +37,22 @@ func (f *fixture) tensor(name string, rows, cols int, v []float32) backends.Tens
 	return x
 }
 
+// weight uploads rows×cols random weights (scale 0.1) quantized to wt,
+// through upload (the device's Upload, or UploadLookup).
+func (f *fixture) weight(r *rand.Rand, name string, wt quant.Type, rows, cols int, upload func(string, quant.Type, int, int, []byte) (backends.Tensor, error)) backends.Tensor {
+	f.t.Helper()
+	rb, _ := wt.RowBytes(cols)
+	wb := make([]byte, rows*rb)
+	if err := quant.Quantize(wt, randVec(r, rows*cols, 0.1), wb); err != nil {
+		f.t.Fatal(err)
+	}
+	w, err := upload(name, wt, rows, cols, wb)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return w
+}
+
 func (f *fixture) sync() {
 	f.t.Helper()
 	if err := f.s.Sync(); err != nil {

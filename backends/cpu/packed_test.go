@@ -100,15 +100,7 @@ func TestMatMulShared(t *testing.T) {
 		x := f.tensor("x", nx, cols, randVec(r, nx*cols, 1))
 		var ws, dsts, alone []backends.Tensor
 		for i, wt := range types {
-			rb, _ := wt.RowBytes(cols)
-			wb := make([]byte, rowCounts[i]*rb)
-			if err := quant.Quantize(wt, randVec(r, rowCounts[i]*cols, 0.1), wb); err != nil {
-				t.Fatal(err)
-			}
-			w, err := f.dev.Upload("w", wt, rowCounts[i], cols, wb)
-			if err != nil {
-				t.Fatal(err)
-			}
+			w := f.weight(r, "w", wt, rowCounts[i], cols, f.dev.Upload)
 			ws = append(ws, w)
 			dsts = append(dsts, f32Tensor(t, f.dev, "y", nx, rowCounts[i]))
 			alone = append(alone, f32Tensor(t, f.dev, "y1", nx, rowCounts[i]))
@@ -152,15 +144,7 @@ func TestMatMulGrouped(t *testing.T) {
 		x := f.tensor("x", nx, cols, randVec(r, nx*cols, 1))
 		var ws, dsts, alone []backends.Tensor
 		for i, wt := range types {
-			rb, _ := wt.RowBytes(cols)
-			wb := make([]byte, rowCounts[i]*rb)
-			if err := quant.Quantize(wt, randVec(r, rowCounts[i]*cols, 0.1), wb); err != nil {
-				t.Fatal(err)
-			}
-			w, err := f.dev.Upload("w", wt, rowCounts[i], cols, wb)
-			if err != nil {
-				t.Fatal(err)
-			}
+			w := f.weight(r, "w", wt, rowCounts[i], cols, f.dev.Upload)
 			ws = append(ws, w)
 			dsts = append(dsts, f32Tensor(t, f.dev, "y", 1, rowCounts[i]))
 			alone = append(alone, f32Tensor(t, f.dev, "y1", 1, rowCounts[i]))
@@ -205,15 +189,7 @@ func TestMatMulResidual(t *testing.T) {
 	for _, wt := range []quant.Type{quant.Q4_0, quant.Q6_K, quant.F32, quant.Q5_1} {
 		for _, sh := range []struct{ rows, nx int }{{40, 1}, {531, 1}, {33, 3}, {1, 2}} {
 			f := newFixture(t)
-			rb, _ := wt.RowBytes(cols)
-			wb := make([]byte, sh.rows*rb)
-			if err := quant.Quantize(wt, randVec(r, sh.rows*cols, 0.1), wb); err != nil {
-				t.Fatal(err)
-			}
-			w, err := f.dev.Upload("w", wt, sh.rows, cols, wb)
-			if err != nil {
-				t.Fatal(err)
-			}
+			w := f.weight(r, "w", wt, sh.rows, cols, f.dev.Upload)
 			in := f.tensor("in", sh.nx, cols, randVec(r, sh.nx*cols, 1))
 			start := randVec(r, sh.nx*sh.rows, 1)
 			x := f.tensor("x", sh.nx, sh.rows, start)

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/internal/testgguf"
 	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/quant"
 )
@@ -72,7 +73,7 @@ func weightedTensorError(t *testing.T, src, q *gguf.File, name string, imp []flo
 // llama-quantize's keys. The .dat form gives the same file.
 func TestQuantizeImatrix(t *testing.T) {
 	srcPath := quantizeGolden(t, "llama-f32.gguf")
-	src := openGGUF(t, srcPath)
+	src := testgguf.Open(t, srcPath)
 	dir := t.TempDir()
 	im := goldenImportance(src, 1)
 	delete(im.Entries, "blk.1.ffn_up.weight") // one tensor the matrix does not cover, besides token_embd
@@ -89,7 +90,7 @@ func TestQuantizeImatrix(t *testing.T) {
 	if !strings.Contains(stderr.String(), "none for 2 (token_embd.weight, blk.1.ffn_up.weight)") {
 		t.Errorf("stderr does not name the uncovered tensor:\n%s", stderr.String())
 	}
-	plain, with := openGGUF(t, plainPath), openGGUF(t, withPath)
+	plain, with := testgguf.Open(t, plainPath), testgguf.Open(t, withPath)
 	compared := 0
 	for _, ti := range with.Tensors {
 		imp, covered := im.Entries[ti.Name]
@@ -120,7 +121,7 @@ func TestQuantizeImatrix(t *testing.T) {
 	}
 	datOut := filepath.Join(dir, "dat.gguf")
 	runQuantizeTest(t, "--imatrix", datPath, srcPath, datOut, "Q4_K_M")
-	fromDat := openGGUF(t, datOut)
+	fromDat := testgguf.Open(t, datOut)
 	for _, ti := range with.Tensors {
 		dt, _ := fromDat.Tensor(ti.Name)
 		if !bytes.Equal(with.TensorData(&ti), fromDat.TensorData(dt)) {
@@ -141,7 +142,7 @@ func TestQuantizeImatrix(t *testing.T) {
 
 func TestQuantizeImatrixErrors(t *testing.T) {
 	srcPath := quantizeGolden(t, "llama-f32.gguf")
-	src := openGGUF(t, srcPath)
+	src := testgguf.Open(t, srcPath)
 	dir := t.TempDir()
 	write := func(name string, im *gguf.Imatrix) string {
 		p := filepath.Join(dir, name)
@@ -325,7 +326,7 @@ func TestQuantizeTypeOverrides(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "o.gguf")
 	runQuantizeTest(t, "--tensor-type", "attn_v=q8_0", "--tensor-type", `blk\.1\.ffn_down=Q5_K`, "--output-tensor-type", "Q8_0",
 		"--token-embedding-type", "Q5_0", src, out, "Q4_K_M")
-	f := openGGUF(t, out)
+	f := testgguf.Open(t, out)
 	for name, want := range map[string]quant.Type{
 		"blk.0.attn_v.weight": quant.Q8_0, "blk.1.attn_v.weight": quant.Q8_0,
 		"blk.1.ffn_down.weight": quant.Q5_K, "blk.0.ffn_down.weight": quant.Q4_K, // the recipe's
@@ -353,7 +354,7 @@ func TestQuantizeTypeOverrides(t *testing.T) {
 // --include-weights keeps it to them.
 func TestQuantizeImatrixWeightFilters(t *testing.T) {
 	srcPath := quantizeGolden(t, "llama-f32.gguf")
-	src := openGGUF(t, srcPath)
+	src := testgguf.Open(t, srcPath)
 	dir := t.TempDir()
 	imPath := filepath.Join(dir, "im.gguf")
 	if err := gguf.WriteImatrix(imPath, goldenImportance(src, 3)); err != nil {
@@ -361,7 +362,7 @@ func TestQuantizeImatrixWeightFilters(t *testing.T) {
 	}
 	plainPath := filepath.Join(dir, "plain.gguf")
 	runQuantizeTest(t, "--pure", srcPath, plainPath, "Q4_K")
-	plain := openGGUF(t, plainPath)
+	plain := testgguf.Open(t, plainPath)
 	for _, tc := range []struct {
 		flag  string
 		plain func(name string) bool // tensors that must keep the plain bytes
@@ -371,7 +372,7 @@ func TestQuantizeImatrixWeightFilters(t *testing.T) {
 	} {
 		out := filepath.Join(dir, tc.flag+".gguf")
 		runQuantizeTest(t, "--pure", "--imatrix", imPath, tc.flag, "ffn_", srcPath, out, "Q4_K")
-		f := openGGUF(t, out)
+		f := testgguf.Open(t, out)
 		for _, ti := range f.Tensors {
 			pt, _ := plain.Tensor(ti.Name)
 			same := bytes.Equal(f.TensorData(&ti), plain.TensorData(pt))

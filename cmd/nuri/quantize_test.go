@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/internal/testgguf"
 	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/quant"
 )
@@ -30,16 +31,6 @@ func runQuantizeTest(t *testing.T, args ...string) {
 	if err := runQuantize(args, &stdout, &stderr); err != nil {
 		t.Fatalf("nuri quantize %s: %v\nstderr:\n%s", strings.Join(args, " "), err, stderr.String())
 	}
-}
-
-func openGGUF(t *testing.T, path string) *gguf.File {
-	t.Helper()
-	f, err := gguf.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	return f
 }
 
 // compareTensors checks that got has exactly ref's tensors with the same
@@ -89,7 +80,7 @@ func TestQuantizeGoldenPure(t *testing.T) {
 			refPath := quantizeGolden(t, "llama-"+typ+".gguf")
 			out := filepath.Join(t.TempDir(), "out.gguf")
 			runQuantizeTest(t, "--pure", src, out, typ)
-			compareTensors(t, openGGUF(t, out), openGGUF(t, refPath), true)
+			compareTensors(t, testgguf.Open(t, out), testgguf.Open(t, refPath), true)
 			quantizeSameBytes(t, out, refPath)
 		})
 	}
@@ -133,7 +124,7 @@ func TestQuantizeGoldenMixes(t *testing.T) {
 		t.Run(c.ref, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.gguf")
 			runQuantizeTest(t, quantizeGolden(t, c.src), out, c.mix)
-			got, ref := openGGUF(t, out), openGGUF(t, quantizeGolden(t, c.ref))
+			got, ref := testgguf.Open(t, out), testgguf.Open(t, quantizeGolden(t, c.ref))
 			compareTensors(t, got, ref, c.bytes)
 			gft, _ := got.Uint32("general.file_type")
 			rft, _ := ref.Uint32("general.file_type")
@@ -167,10 +158,10 @@ var quantizeRMSEBound = map[string]float64{
 }
 
 func TestDequantizeGoldenRoundTrip(t *testing.T) {
-	src := openGGUF(t, quantizeGolden(t, "llama-f32.gguf"))
+	src := testgguf.Open(t, quantizeGolden(t, "llama-f32.gguf"))
 	for _, typ := range quantizeGoldenTypes {
 		t.Run(typ, func(t *testing.T) {
-			ref := openGGUF(t, quantizeGolden(t, "llama-"+typ+".gguf"))
+			ref := testgguf.Open(t, quantizeGolden(t, "llama-"+typ+".gguf"))
 			worst := 0.0
 			for i := range ref.Tensors {
 				rt := &ref.Tensors[i]
@@ -223,7 +214,7 @@ func TestQuantizeRowSizeFallback(t *testing.T) {
 	}
 
 	runQuantizeTest(t, src, out, "Q4_0", "--pure", "--fallback", "F16") // flags after the arguments work too
-	f := openGGUF(t, out)
+	f := testgguf.Open(t, out)
 	nF16 := 0
 	for _, ti := range f.Tensors {
 		want := quant.Q4_0

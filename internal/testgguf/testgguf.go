@@ -47,6 +47,17 @@ func WriteGGUF(tb testing.TB, name string, kvs []gguf.KV, tensors []Tensor) stri
 	return path
 }
 
+// Open opens path for the test's duration.
+func Open(tb testing.TB, path string) *gguf.File {
+	tb.Helper()
+	f, err := gguf.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { f.Close() })
+	return f
+}
+
 // TensorOf is tensor ti of f as WriteGGUF takes it (its data shared).
 func TensorOf(f *gguf.File, ti *gguf.TensorInfo) Tensor {
 	return Tensor{Name: ti.Name, Type: ti.Type, Dims: ti.Dims, Data: f.TensorData(ti)}

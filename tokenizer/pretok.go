@@ -128,6 +128,22 @@ var (
 		runMatcher{literalSpace: true, body: isBloomWord, min: 1},
 		runMatcher{body: isNumber, min: 1, max: 1},
 	}
+	// Jais-2: Llama-3's regex with its two whitespace alternatives
+	// replaced by \s{512}(?!\S)|\s{256}(?!\S)|…|\s{4}(?!\S)|\s{1,2}(?!\S)|\s{1}.
+	stagesJais2 = []splitter{llama3Scanner{maxDigits: 3, cascade: true}}
+	// Laguna: [^\n]+|[\n]+ (lines apart from their newline runs), then
+	// Qwen2's regex inside each.
+	stagesLaguna = []splitter{runMatcher{body: isLF, min: 1}, llama3Scanner{maxDigits: 1}}
+	// SuperBPE: \p{N}+, then (?=(\d{3})+(?!\d)), which cuts each number
+	// piece before every group of three ASCII digits counted from the right.
+	stagesSuperBPE = []splitter{runMatcher{body: isNumber, min: 1}, thousandsSplitter{}}
+	// Tiny Aya and Cohere2-MoE: \d{1,3}(?=(?:\d{3})*\b) (see
+	// digitGroupScanner), then o200k's regex.
+	stagesTinyAya = []splitter{digitGroupScanner{}, gpt4oScanner{contractions: true, maxDigits: 3}}
+	// granite-embed-multi-97m: o200k's shape written with look-aheads,
+	// ((?=[\p{L}\p{M}])([^a-z]))*((?=[\p{L}\p{M}])([^A-Z]))+…, so only ASCII
+	// letters have a case (see gpt4oScanner.asciiCase).
+	stagesGraniteEmbMulti = []splitter{gpt4oScanner{contractions: true, maxDigits: 3, asciiCase: true}}
 	// \p{N}, then the GPT-2 regex inside each piece.
 	stagesExaone = []splitter{runMatcher{body: isNumber, min: 1, max: 1}, gpt2Scanner{}}
 	// [\p{P}\$\+<=>\^~\|]+, GPT-2, \p{N}+, [0-9][0-9][0-9]
@@ -203,6 +219,20 @@ func lookupPre(name string) (*preTokenizer, preFlags, error) {
 	case "deepseek-v3", "hunyuan-dense", "joyai-llm", "hy_v4":
 		st = stagesDeepseek3
 		fl.cleanSpaces = false
+	case "jais-2":
+		st = stagesJais2
+	case "laguna":
+		st = stagesLaguna
+		fl.cleanSpaces = false
+	case "superbpe":
+		st = stagesSuperBPE
+		fl.cleanSpaces = false
+	case "tiny_aya", "cohere2moe":
+		st = stagesTinyAya
+		fl.cleanSpaces = false
+	case "granite-embed-multi-97m":
+		st = stagesGraniteEmbMulti
+		fl.ignoreMerges, fl.cleanSpaces = true, false
 	case "exaone-moe":
 		st = stagesExaoneMoE
 	case "bloom", "gpt3-finnish":
@@ -237,6 +267,10 @@ func lookupPre(name string) (*preTokenizer, preFlags, error) {
 	case "deepseek-coder":
 		st = stagesDeepseekCoder
 		fl.cleanSpaces = false
+	case "gemma4", "granite-embed-multi-311m", "sarvam-moe", "whitespace", "chameleon", "afmoe", "kimi-k2":
+		// SentencePiece-style BPE over raw UTF-8 (the first four), image
+		// sentinels, and custom digit and Han splitting in llama.cpp.
+		return nil, fl, fmt.Errorf("pre-tokenizer type %q is not supported yet", name)
 	default:
 		return nil, fl, fmt.Errorf("unknown pre-tokenizer type %q", name)
 	}

@@ -19,6 +19,7 @@ type class func(r rune, f cpFlags) bool
 func isNumber(_ rune, f cpFlags) bool { return f&cfNumber != 0 }
 func isLetter(_ rune, f cpFlags) bool { return f&cfLetter != 0 }
 func isCRLF(r rune, _ cpFlags) bool   { return r == '\r' || r == '\n' }
+func isLF(r rune, _ cpFlags) bool     { return r == '\n' }
 func isASCIIDigit(r rune, _ cpFlags) bool {
 	return '0' <= r && r <= '9'
 }

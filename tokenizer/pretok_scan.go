@@ -126,6 +126,7 @@ type llama3Scanner struct {
 	maxDigits   int // 0: \p{N}+
 	marks       bool
 	bareSymbols bool
+	cascade     bool // Jais-2's whitespace (cascadeWhitespaceEnd)
 }
 
 func (s llama3Scanner) split(c *cpText, lo, hi int, out []int32) []int32 {
@@ -175,7 +176,11 @@ func (s llama3Scanner) split(c *cpText, lo, hi int, out []int32) []int32 {
 			w.add(pos)
 			continue
 		}
-		pos = whitespaceEnd(c, pos, hi)
+		if s.cascade {
+			pos = cascadeWhitespaceEnd(c, pos, hi)
+		} else {
+			pos = whitespaceEnd(c, pos, hi)
+		}
 		w.add(pos)
 	}
 	return w.out
@@ -197,6 +202,21 @@ func (s llama3Scanner) split(c *cpText, lo, hi int, out []int32) []int32 {
 type gpt4oScanner struct {
 	contractions bool
 	maxDigits    int
+	// asciiCase reads the classes as granite-embed-multi-97m's
+	// look-aheads do: upper is any letter or mark but a-z, lower any but
+	// A-Z, so "é" and "М" are both.
+	asciiCase bool
+}
+
+// caseOf is letterCase, or its ASCII-only form under asciiCase.
+func (g gpt4oScanner) caseOf(r rune, f cpFlags) (upper, lower bool) {
+	if !g.asciiCase {
+		return letterCase(r, f)
+	}
+	if f&(cfLetter|cfMark) == 0 {
+		return false, false
+	}
+	return r < 'a' || r > 'z', r < 'A' || r > 'Z'
 }
 
 // letterCase classifies a code point for the o200k classes: upper is
@@ -223,7 +243,7 @@ func letterCase(r rune, f cpFlags) (upper, lower bool) {
 func (g gpt4oScanner) word(c *cpText, s, hi int, second bool) int {
 	k := s
 	for k < hi {
-		if up, _ := letterCase(c.r[k], c.f[k]); !up {
+		if up, _ := g.caseOf(c.r[k], c.f[k]); !up {
 			break
 		}
 		k++
@@ -232,12 +252,12 @@ func (g gpt4oScanner) word(c *cpText, s, hi int, second bool) int {
 	// can start; a caseless code point inside the upper run can be it.
 	j := -1
 	if k < hi {
-		if _, low := letterCase(c.r[k], c.f[k]); low {
+		if _, low := g.caseOf(c.r[k], c.f[k]); low {
 			j = k
 		}
 	}
 	for i := k - 1; j < 0 && i >= s; i-- {
-		if _, low := letterCase(c.r[i], c.f[i]); low {
+		if _, low := g.caseOf(c.r[i], c.f[i]); low {
 			j = i
 		}
 	}
@@ -246,7 +266,7 @@ func (g gpt4oScanner) word(c *cpText, s, hi int, second bool) int {
 	case !second && j >= 0:
 		e = j
 		for e < hi {
-			if _, low := letterCase(c.r[e], c.f[e]); !low {
+			if _, low := g.caseOf(c.r[e], c.f[e]); !low {
 				break
 			}
 			e++
@@ -375,6 +395,117 @@ func whitespaceEnd(c *cpText, pos, hi int) int {
 		return pos + n
 	}
 	return pos + 1
+}
+
+// cascadeWhitespaceEnd is whitespaceEnd for Jais-2, whose regex ends
+// \s*[\r\n]+|\s{512}(?!\S)|\s{256}(?!\S)|…|\s{4}(?!\S)|\s{1,2}(?!\S)|\s{1}:
+// a run without a line break is taken in the largest power-of-two chunk
+// that still leaves a space (or the piece's end) after it, so long
+// indentation becomes pieces of 512, 256, … spaces and the last space
+// before a word goes with the word.
+func cascadeWhitespaceEnd(c *cpText, pos, hi int) int {
+	n := 0
+	for flagAt(c, pos+n, hi)&cfWhitespace != 0 {
+		if r := c.r[pos+n]; r == '\r' || r == '\n' {
+			return whitespaceEnd(c, pos, hi)
+		}
+		n++
+	}
+	if n == 0 {
+		return pos + 1
+	}
+	// (?!\S) after k code points: the run goes on, or the piece ends.
+	fits := func(k int) bool { return k < n || k == n && pos+n >= hi }
+	for k := 512; k >= 4; k /= 2 {
+		if fits(k) {
+			return pos + k
+		}
+	}
+	if fits(2) {
+		return pos + 2
+	}
+	return pos + 1 // \s{1,2}(?!\S) with one, or \s{1}
+}
+
+// thousandsSplitter implements SuperBPE's second regex, the bare
+// look-ahead (?=(\d{3})+(?!\d)): its empty matches cut a piece before
+// every ASCII digit that starts a run of digits whose length to the run's
+// end is a multiple of three ("1234567" is "1", "234", "567"). Its \d is
+// std::wregex's, the ten ASCII digits (llama.cpp runs a regex without
+// \p classes through std::wregex as it is).
+type thousandsSplitter struct{}
+
+func (thousandsSplitter) split(c *cpText, lo, hi int, out []int32) []int32 {
+	w := pieceWriter{out: out, prev: lo}
+	for p := lo; p < hi; {
+		if !isASCIIDigit(c.r[p], 0) {
+			p++
+			continue
+		}
+		e := p
+		for e < hi && isASCIIDigit(c.r[e], 0) {
+			e++
+		}
+		for q := p + (e-p)%3; q < e; q += 3 {
+			w.add(q)
+		}
+		p = e
+	}
+	w.add(hi)
+	return w.out
+}
+
+// digitGroupScanner implements Tiny Aya's first regex,
+// \d{1,3}(?=(?:\d{3})*\b), as Hugging Face's tokenizers (Oniguruma)
+// read it: \d is any decimal digit (Nd) and \b a change between word
+// code points (letters, marks, numbers, connector punctuation) and
+// others. A
+// match must leave a multiple of three digits before a boundary, and a
+// digit is a word code point, so a run of digits splits only where
+// something other than a word code point (or the text's end) follows it:
+// then from the left into groups of three, the first taking the
+// remainder ("1234567 " is "1", "234", "567", " "; "2024년" stays
+// whole). llama.cpp's std::regex reads \b with ASCII word characters and
+// splits "2024년" as "2", "024"; the tokenizer.json regex is followed
+// here, as for the o200k regex itself.
+type digitGroupScanner struct{}
+
+func isDecimal(r rune) bool {
+	if r < 0x80 {
+		return r >= '0' && r <= '9'
+	}
+	return unicode.IsDigit(r)
+}
+
+func isWordCP(r rune, f cpFlags) bool {
+	return f&(cfLetter|cfMark|cfNumber) != 0 || unicode.Is(unicode.Pc, r)
+}
+
+func (digitGroupScanner) split(c *cpText, lo, hi int, out []int32) []int32 {
+	w := pieceWriter{out: out, prev: lo}
+	for p := lo; p < hi; {
+		if !isDecimal(c.r[p]) {
+			p++
+			continue
+		}
+		e := p
+		for e < hi && isDecimal(c.r[e]) {
+			e++
+		}
+		if e == hi || !isWordCP(c.r[e], c.f[e]) {
+			w.add(p) // the gap before the run
+			q := p + (e-p)%3
+			if q == p {
+				q += 3
+			}
+			for ; q <= e; q += 3 {
+				w.add(q)
+			}
+		}
+		p = e
+	}
+	w.add(hi)
+	return w.out
 }
 
 // exaoneMoEScanner implements K-EXAONE's regex (exaone-moe):

@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -229,5 +230,36 @@ func TestSeparatorPreTypes(t *testing.T) {
 	_, err := New(Spec{Model: "gpt2", Pre: "gpt-2", Tokens: toks, Types: types, AddSEP: &yes})
 	if err == nil {
 		t.Error("add_sep_token without a separator accepted")
+	}
+}
+
+func TestPreTokenizersAdded(t *testing.T) {
+	cases := []struct {
+		pre, text string
+		want      []string
+	}{
+		// Jais-2: power-of-two chunks of a space run, the last space to
+		// the word.
+		{"jais-2", "a" + strings.Repeat(" ", 7) + "b", []string{"a", "    ", "  ", " b"}},
+		{"jais-2", "x   ", []string{"x", "  ", " "}},
+		{"jais-2", "x\n  y", []string{"x", "\n", " ", " y"}},
+		// Laguna: lines first, so a space before a line break stays apart.
+		{"laguna", "a \nb", []string{"a", " ", "\n", "b"}},
+		// SuperBPE: numbers in threes from the right, letters untouched.
+		{"superbpe", "x1234567 y", []string{"x", "1", "234", "567", " y"}},
+		// Tiny Aya: digit groups only before a non-word code point; a
+		// number glued to a word is left to o200k's \p{N}{1,3}
+		// (llama.cpp: "2", "024").
+		{"tiny_aya", "1234567 2024년", []string{"1", "234", "567", " ", "202", "4", "년"}},
+		// granite-embed-multi-97m: only ASCII letters have a case.
+		{"granite-embed-multi-97m", "helloWorld éМИР", []string{"hello", "World", " éМИР"}},
+	}
+	for _, c := range cases {
+		if got := pieces(t, c.pre, c.text); !slices.Equal(got, c.want) {
+			t.Errorf("%s %q: got %q, want %q", c.pre, c.text, got, c.want)
+		}
+	}
+	if _, _, err := lookupPre("gemma4"); err == nil || !strings.Contains(err.Error(), "not supported yet") {
+		t.Errorf("gemma4: %v, want a not-supported error", err)
 	}
 }

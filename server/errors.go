@@ -23,7 +23,13 @@ var (
 	ErrDraining        = errors.New("server is shutting down")
 	ErrInternal        = errors.New("internal error")
 	errContextExceeded = errors.New("context length exceeded")
+	// errClientClosed ends a request whose client went away first; nobody
+	// reads its answer, the status is for the access log (nginx's 499).
+	errClientClosed = errors.New("client closed the request")
 )
+
+// statusClientClosed is nginx's non-standard "client closed request".
+const statusClientClosed = 499
 
 // apiError is an error with the request parameter it concerns.
 type apiError struct {
@@ -83,6 +89,8 @@ func statusOf(err error) (status int, typ, code string) {
 		return http.StatusRequestEntityTooLarge, "invalid_request_error", "request_too_large"
 	case errors.Is(err, engine.ErrQueueFull):
 		return http.StatusTooManyRequests, "rate_limit_error", "queue_full"
+	case errors.Is(err, errClientClosed):
+		return statusClientClosed, "invalid_request_error", "client_closed_request"
 	case errors.Is(err, ErrNotReady), errors.Is(err, ErrDraining), errors.Is(err, engine.ErrClosed):
 		return http.StatusServiceUnavailable, "server_error", "service_unavailable"
 	}

@@ -206,6 +206,60 @@ func TestClientDisconnectCancels(t *testing.T) {
 	}
 }
 
+// TestClientDisconnectCancelsWhole: a client that gives up on an answer
+// it asked for whole (no stream, so nothing is written until the end)
+// gets its sequences cancelled too, on every route.
+func TestClientDisconnectCancelsWhole(t *testing.T) {
+	for _, tc := range []struct{ path, body string }{
+		{"/v1/completions", `{"prompt":"a","max_tokens":6000}`},
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}]}`},
+		{"/v1/responses", `{"input":"a"}`},
+		{"/v1/messages", `{"max_tokens":6000,"messages":[{"role":"user","content":"a"}]}`},
+		{"/api/chat", `{"messages":[{"role":"user","content":"a"}],"stream":false}`},
+		{"/completion", `{"prompt":"a"}`},
+	} {
+		t.Run(strings.TrimPrefix(tc.path, "/"), func(t *testing.T) {
+			ts := newTestServer(t, Config{}, strings.Repeat("가", 2000))
+			ts.eng.delay = 5 * time.Millisecond // 10 s to the end
+			conn, err := net.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", tc.path, len(tc.body), tc.body)
+			deadline := time.Now().Add(3 * time.Second)
+			for ts.eng.Stats().Running == 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("no sequence running")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			conn.Close()
+			closed := time.Now()
+			for time.Since(closed) < 3*time.Second {
+				ts.eng.mu.Lock()
+				s := ts.eng.seqs[0]
+				ts.eng.mu.Unlock()
+				if s.cancelled.Load() {
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			t.Fatal("sequence not cancelled 3 s after the client went away")
+		})
+	}
+}
+
+// TestClientStillThereNotCancelled: the watch must not mistake a quiet
+// client for a gone one; a whole answer arrives in full.
+func TestClientStillThereNotCancelled(t *testing.T) {
+	ts := newTestServer(t, Config{}, strings.Repeat("x", 80))
+	ts.eng.delay = 10 * time.Millisecond // 0.8 s: several polls
+	status, _, body := ts.do("POST", "/v1/completions", `{"prompt":"a","max_tokens":100}`)
+	if status != 200 || !strings.Contains(string(body), strings.Repeat("x", 80)) || !strings.Contains(string(body), `"finish_reason":"stop"`) {
+		t.Fatalf("status %d body %s", status, body)
+	}
+}
+
 // TestGracefulShutdown: an in-flight stream finishes during the drain.
 func TestGracefulShutdown(t *testing.T) {
 	ts := newTestServer(t, Config{}, strings.Repeat("x", 40))

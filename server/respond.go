@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/valyala/fasthttp"
 
@@ -79,7 +80,17 @@ func (s *Server) submitAndAnswer(ctx *fasthttp.RequestCtx, ri *reqInfo, b *Backe
 		return nil, err
 	}
 	if !j.stream {
-		return s.collect(rctx, j, streams)
+		var gone atomic.Bool
+		stop := watchClient(ctx.Conn(), clientPoll, func() {
+			gone.Store(true)
+			cancel()
+		})
+		choices, err := s.collect(rctx, j, streams)
+		stop()
+		if gone.Load() {
+			return nil, &apiError{err: errClientClosed, msg: "the client closed the connection before the answer was ready"}
+		}
+		return choices, err
 	}
 	ri.stream, ri.logged, ri.status = true, true, http.StatusOK
 	ctx.SetStatusCode(http.StatusOK)

@@ -191,19 +191,24 @@ func TestClientDisconnectCancels(t *testing.T) {
 				}
 			}
 			conn.Close()
-			deadline := time.Now().Add(3 * time.Second)
-			for time.Now().Before(deadline) {
-				ts.eng.mu.Lock()
-				s := ts.eng.seqs[0]
-				ts.eng.mu.Unlock()
-				if s.cancelled.Load() {
-					return
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			t.Fatal("sequence not cancelled 3 s after the client went away")
+			waitCancelled(t, ts)
 		})
 	}
+}
+
+// waitCancelled fails t unless the first sequence is cancelled within 3 s
+// (the client has just closed its connection).
+func waitCancelled(t *testing.T, ts *testServer) {
+	t.Helper()
+	for closed := time.Now(); time.Since(closed) < 3*time.Second; time.Sleep(10 * time.Millisecond) {
+		ts.eng.mu.Lock()
+		s := ts.eng.seqs[0]
+		ts.eng.mu.Unlock()
+		if s.cancelled.Load() {
+			return
+		}
+	}
+	t.Fatal("sequence not cancelled 3 s after the client went away")
 }
 
 // TestClientDisconnectCancelsWhole: a client that gives up on an answer
@@ -234,17 +239,7 @@ func TestClientDisconnectCancelsWhole(t *testing.T) {
 				time.Sleep(5 * time.Millisecond)
 			}
 			conn.Close()
-			closed := time.Now()
-			for time.Since(closed) < 3*time.Second {
-				ts.eng.mu.Lock()
-				s := ts.eng.seqs[0]
-				ts.eng.mu.Unlock()
-				if s.cancelled.Load() {
-					return
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			t.Fatal("sequence not cancelled 3 s after the client went away")
+			waitCancelled(t, ts)
 		})
 	}
 }

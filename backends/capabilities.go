@@ -243,6 +243,23 @@ type GELUMuler interface {
 	GELUMul(dst, gate, up Tensor)
 }
 
+// LayerNormer is implemented by streams that compute ggml_norm followed by
+// the weight and bias (BERT's LayerNorm): each row of dst becomes
+// (x−mean)·(1/√(var+eps))·w + b, the mean and the variance over the row
+// (sums in float64, each rounded to float32), the products and the sum in
+// float32 in that order; b may be the zero Tensor (no bias). Encoder
+// models need it.
+type LayerNormer interface {
+	LayerNorm(dst, x, w, b Tensor, eps float32)
+}
+
+// GELUer is implemented by streams that compute ggml's gelu elementwise
+// (F32) through GELUMul's table: GELU(dst, x) is GELUMul(dst, x, ones).
+// Encoder models' feed-forward blocks need it.
+type GELUer interface {
+	GELU(dst, x Tensor)
+}
+
 // RowScaler is implemented by streams that can scale each row of a tensor
 // by its own factor: ScaleRows(dst, x, scales) leaves dst's row i as x's
 // row i times scales[i] (float32 products, as Scale's), len(scales) ==

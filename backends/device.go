@@ -29,9 +29,14 @@ const (
 	// OpGELUMul is GELUMuler's gelu(gate)·up (Gemma's FFN); a device
 	// supports it by implementing the capability.
 	OpGELUMul
+	// OpLayerNorm and OpGELU are the encoder ops (LayerNormer, GELUer:
+	// BERT's blocks), supported by implementing the capability.
+	OpLayerNorm
+	OpGELU
 )
 
-var opNames = [...]string{"get_rows", "mul_mat", "rms_norm", "add", "scale", "silu_mul", "rope", "store_kv", "attention", "gelu_mul"}
+var opNames = [...]string{"get_rows", "mul_mat", "rms_norm", "add", "scale", "silu_mul", "rope", "store_kv", "attention", "gelu_mul",
+	"layer_norm", "gelu"}
 
 func (o Op) String() string {
 	if o >= 0 && int(o) < len(opNames) {

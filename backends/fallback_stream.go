@@ -267,6 +267,36 @@ func (s *fallbackStream) GELUMul(dst, gate, up Tensor) {
 	})
 }
 
+var _ GELUer = (*fallbackStream)(nil)
+
+// GELU implements GELUer, as GELUMul.
+func (s *fallbackStream) GELU(dst, x Tensor) {
+	s.capability(OpGELU, "compute gelu", []operand{out(&dst), in(&x)}, func(st Stream) bool {
+		g, ok := st.(GELUer)
+		if ok {
+			g.GELU(dst, x)
+		}
+		return ok
+	})
+}
+
+var _ LayerNormer = (*fallbackStream)(nil)
+
+// LayerNorm implements LayerNormer, as GELUMul.
+func (s *fallbackStream) LayerNorm(dst, x, w, b Tensor, eps float32) {
+	ops := []operand{out(&dst), in(&x), in(&w)}
+	if b.Valid() {
+		ops = append(ops, in(&b))
+	}
+	s.capability(OpLayerNorm, "compute layer_norm", ops, func(st Stream) bool {
+		ln, ok := st.(LayerNormer)
+		if ok {
+			ln.LayerNorm(dst, x, w, b, eps)
+		}
+		return ok
+	})
+}
+
 // capability runs an op of an optional stream capability (F32 operands):
 // call runs it on a stream and reports false when that stream lacks the
 // capability (what names it). The device runs it when its stream has it,

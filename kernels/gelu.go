@@ -69,13 +69,34 @@ func checkGELU(dst, gate, up []float32) {
 // (the scalar conversion's branches dominated).
 func (o VecOps) GELUMul(dst, gate, up []float32) {
 	checkGELU(dst, gate, up)
+	o.gelu(dst, gate, up)
+}
+
+// GELU sets dst = gelu(x) elementwise through the same table (ggml's gelu
+// on the CPU: encoders' FFNs): GELUMul with every up 1, the same bits.
+func (o VecOps) GELU(dst, x []float32) {
+	if len(x) != len(dst) {
+		panic(fmt.Sprintf("kernels: GELU: %d outputs, %d inputs", len(dst), len(x)))
+	}
+	o.gelu(dst, x, nil)
+}
+
+// gelu is GELUMul, or GELU when up is nil.
+func (o VecOps) gelu(dst, gate, up []float32) {
 	t := geluF16()
 	var hs [256]uint16
 	for off := 0; off < len(gate); off += len(hs) {
 		g := gate[off:min(off+len(hs), len(gate))]
 		h := hs[:len(g)]
 		o.ToF16(h, g)
-		d, u := dst[off:off+len(g)], up[off:off+len(g)]
+		d := dst[off : off+len(g)]
+		if up == nil {
+			for i, z := range g {
+				d[i] = geluAt(t, z, h[i])
+			}
+			continue
+		}
+		u := up[off : off+len(g)]
 		for i, z := range g {
 			d[i] = geluAt(t, z, h[i]) * u[i]
 		}

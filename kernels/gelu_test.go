@@ -73,3 +73,30 @@ func TestVecGELUMul(t *testing.T) {
 		}
 	}
 }
+
+// TestVecGELU: GELU is GELUMul with every up 1, bit for bit, across the
+// table's ±10 edges.
+func TestVecGELU(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, ks := range []KernelSet{KernelsBest, KernelsAVX2, KernelsGeneric} {
+		vec := vecOpsFor(ks)
+		for _, n := range []int{1, 255, 256, 257, 1000} {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64() * 6)
+			}
+			ones := make([]float32, n)
+			for i := range ones {
+				ones[i] = 1
+			}
+			want, got := make([]float32, n), make([]float32, n)
+			GELUMul(want, x, ones)
+			vec.GELU(got, x)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v, n=%d: gelu(%g) = %g, want %g", ks, n, x[i], got[i], want[i])
+				}
+			}
+		}
+	}
+}

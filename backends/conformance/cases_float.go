@@ -100,6 +100,8 @@ func floatCases() []testCase {
 			ewCase(backends.OpSiLUMul, sh, 2, func(s backends.Stream, dst backends.Tensor, in []backends.Tensor) { s.SiLUMul(dst, in[0], in[1]) }),
 			scaleRowsCase(sh),
 			geluMulCase(sh, 1),
+			layerNormCase(sh),
+			geluCase(sh),
 		)
 	}
 	// A broadcast add (a bias row), SiLU of large gates and GELU of gates
@@ -160,6 +162,64 @@ func geluMulCase(sh ewShape, spread float32) testCase {
 				return Metric{}, err
 			}
 			return e.check(dst)
+		}}
+}
+
+// geluCase is backends.GELUer's GELU (encoders' FFNs), for streams that
+// have it, on gates spread across the table's ±10 edges.
+func geluCase(sh ewShape) testCase {
+	c := ewCase(backends.OpGELU, sh, 1, func(s backends.Stream, dst backends.Tensor, in []backends.Tensor) {
+		s.(backends.GELUer).GELU(dst, in[0])
+	})
+	c.needs = func(s backends.Stream) bool { _, ok := s.(backends.GELUer); return ok }
+	return c
+}
+
+// layerNormCase is backends.LayerNormer's LayerNorm (BERT's), for streams
+// that have it: rows shifted off zero (the mean matters), a weight and a
+// bias row, and once without the bias.
+func layerNormCase(sh ewShape) testCase {
+	return testCase{op: backends.OpLayerNorm, typ: quant.F32, name: fmt.Sprintf("%v/F32/%v", backends.OpLayerNorm, sh),
+		needs: func(s backends.Stream) bool { _, ok := s.(backends.LayerNormer); return ok },
+		run: func(e *env) (Metric, error) {
+			xv := randRows(e.rng, sh.rows, sh.cols)
+			for i := range xv {
+				xv[i] += 3
+			}
+			x, err := e.in("x", sh.rows, sh.cols, xv)
+			if err != nil {
+				return Metric{}, err
+			}
+			w, err := e.in("w", 1, sh.cols, randRows(e.rng, 1, sh.cols))
+			if err != nil {
+				return Metric{}, err
+			}
+			b, err := e.in("b", 1, sh.cols, randRows(e.rng, 1, sh.cols))
+			if err != nil {
+				return Metric{}, err
+			}
+			var worst Metric
+			for _, bias := range []bool{true, false} {
+				dst, err := e.out("y", sh.rows, sh.cols)
+				if err != nil {
+					return worst, err
+				}
+				if err := e.op("layer_norm", func(s backends.Stream, i int) {
+					var bt backends.Tensor
+					if bias {
+						bt = b.on(i)
+					}
+					s.(backends.LayerNormer).LayerNorm(dst.on(i), x.on(i), w.on(i), bt, 1e-12)
+				}); err != nil {
+					return worst, err
+				}
+				m, err := e.check(dst)
+				if err != nil {
+					return worst, fmt.Errorf("bias %v: %w", bias, err)
+				}
+				worst = worst.worse(m)
+			}
+			return worst, nil
 		}}
 }
 

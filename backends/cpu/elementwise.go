@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/kernels"
@@ -18,6 +19,7 @@ type rowOp struct {
 	y, a, b []float32 // the output and the operands (a: x, gate; b: w, up)
 	n       int       // values per row
 	bRows   int       // Add: rows of b (1: broadcast)
+	bias    []float32 // LayerNorm: the bias row (nil: none)
 	eps     float32
 	vec     kernels.VecOps
 	// RoPE: the table, positions, heads per position, rotated dims, NEOX.
@@ -35,7 +37,9 @@ const (
 	rowAdd
 	rowSiLUMul
 	rowGELUMul
+	rowGELU
 	rowRoPE
+	rowLayerNorm
 )
 
 // Run computes rows lo..hi-1.
@@ -60,6 +64,13 @@ func (o *rowOp) Run(lo, hi int) {
 	case rowGELUMul: // units of n elements, the last one short
 		end := min(hi*n, len(o.y))
 		o.vec.GELUMul(o.y[lo*n:end], o.a[lo*n:end], o.b[lo*n:end])
+	case rowGELU:
+		end := min(hi*n, len(o.y))
+		o.vec.GELU(o.y[lo*n:end], o.a[lo*n:end])
+	case rowLayerNorm:
+		for r := lo; r < hi; r++ {
+			layerNormRow(o.y[r*n:(r+1)*n], o.a[r*n:(r+1)*n], o.b, o.bias, o.eps)
+		}
 	case rowRoPE:
 		// Row t is position t's nHead head rows; the cos/sin table of a
 		// position is built on the worker's stack.
@@ -211,19 +222,97 @@ func (s *Stream) GELUMul(dst, gate, up backends.Tensor) {
 		if err != nil {
 			return err
 		}
-		// Elementwise, so split by elements: a decode step's one row (6912
-		// wide in gemma-3-1b) takes 24 µs on one thread.
 		total := gate.Rows * gate.Cols
-		units := (total + geluUnit - 1) / geluUnit
-		s.rowOp = rowOp{kind: rowGELUMul, y: ys[:total], a: gs[:total], b: us[:total], n: geluUnit, vec: s.dev.pool.VecOps()}
-		if units < 4 {
-			s.rowOp.Run(0, units)
-		} else {
-			s.dev.pool.RunTask(units, &s.rowOp)
-		}
-		s.rowOp = rowOp{}
+		s.runUnits(rowOp{kind: rowGELUMul, y: ys[:total], a: gs[:total], b: us[:total], n: geluUnit, vec: s.dev.pool.VecOps()}, total)
 		return nil
 	})
+}
+
+// runUnits runs an elementwise op over total values in units of op.n:
+// split by elements, not rows, so a decode step's one row (6912 wide in
+// gemma-3-1b's FFN) takes 24 µs on one thread.
+func (s *Stream) runUnits(op rowOp, total int) {
+	units := (total + op.n - 1) / op.n
+	s.rowOp = op
+	if units < 4 {
+		s.rowOp.Run(0, units)
+	} else {
+		s.dev.pool.RunTask(units, &s.rowOp)
+	}
+	s.rowOp = rowOp{}
+}
+
+// GELU implements backends.GELUer (ggml's gelu through the same table as
+// GELUMul).
+func (s *Stream) GELU(dst, x backends.Tensor) {
+	s.do(backends.OpGELU, func() error {
+		if err := sameShape(x.Rows, x.Cols, dst); err != nil {
+			return err
+		}
+		xs, err := f32s(x)
+		if err != nil {
+			return err
+		}
+		ys, err := f32s(dst)
+		if err != nil {
+			return err
+		}
+		total := x.Rows * x.Cols
+		s.runUnits(rowOp{kind: rowGELU, y: ys[:total], a: xs[:total], n: geluUnit, vec: s.dev.pool.VecOps()}, total)
+		return nil
+	})
+}
+
+var _ backends.GELUer = (*Stream)(nil)
+
+// LayerNorm implements backends.LayerNormer (ggml_norm, then the weight
+// and the bias as ggml_mul and ggml_add).
+func (s *Stream) LayerNorm(dst, x, w, b backends.Tensor, eps float32) {
+	s.do(backends.OpLayerNorm, func() error {
+		ys, xs, ws, err := rmsNormArgs(dst, x, w)
+		if err != nil {
+			return err
+		}
+		var bs []float32
+		if b.Valid() {
+			if err := sameShape(1, x.Cols, b); err != nil {
+				return err
+			}
+			if bs, err = f32s(b); err != nil {
+				return err
+			}
+		}
+		s.rowOp = rowOp{kind: rowLayerNorm, y: ys, a: xs, b: ws, bias: bs, n: x.Cols, eps: eps}
+		s.runRows(x.Rows)
+		return nil
+	})
+}
+
+var _ backends.LayerNormer = (*Stream)(nil)
+
+// layerNormRow is one row of LayerNorm: the mean and the variance summed
+// in float64 and rounded to float32 (ggml sums in float64 lanes too), y =
+// (x−mean)·scale, then ·w, then +b, in float32. y may be x.
+func layerNormRow(y, x, w, b []float32, eps float32) {
+	var sum float64
+	for _, v := range x {
+		sum += float64(v)
+	}
+	mean := float32(sum / float64(len(x)))
+	var sq float64
+	for _, v := range x {
+		d := v - mean
+		sq += float64(d * d)
+	}
+	scale := 1 / float32(math.Sqrt(float64(float32(sq/float64(len(x)))+eps)))
+	for i, v := range x {
+		y[i] = (v - mean) * scale * w[i]
+	}
+	if b != nil {
+		for i := range y {
+			y[i] += b[i]
+		}
+	}
 }
 
 var _ backends.GELUMuler = (*Stream)(nil)

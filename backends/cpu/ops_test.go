@@ -104,6 +104,89 @@ func TestRMSNorm(t *testing.T) {
 	}
 }
 
+// TestLayerNorm compares with the float64 formula (x−mean)/√(var+eps)·w+b
+// on rows far off zero (a variance from a naive Σx²−mean² would lose
+// digits there), with and without the bias, in place and not; the bound
+// is float32 rounding of values around 10.
+func TestLayerNorm(t *testing.T) {
+	f := newFixture(t)
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{1, 7, 64, 384, 1000} {
+		for _, bias := range []bool{true, false} {
+			rows := 70 // over runRows' 64: the pool splits them
+			x := randVec(r, rows*n, 2)
+			for i := range x {
+				x[i] += 100
+			}
+			w, b := randVec(r, n, 3), randVec(r, n, 1)
+			want := make([]float64, rows*n)
+			for i := range rows {
+				var sum, sq float64
+				for _, v := range x[i*n : (i+1)*n] {
+					sum += float64(v)
+				}
+				mean := sum / float64(n)
+				for _, v := range x[i*n : (i+1)*n] {
+					sq += (float64(v) - mean) * (float64(v) - mean)
+				}
+				sc := 1 / math.Sqrt(sq/float64(n)+1e-12)
+				for j := range n {
+					want[i*n+j] = (float64(x[i*n+j]) - mean) * sc * float64(w[j])
+					if bias {
+						want[i*n+j] += float64(b[j])
+					}
+				}
+			}
+			xt := f.tensor("x", rows, n, x)
+			var bt backends.Tensor
+			if bias {
+				bt = f.tensor("b", 1, n, b)
+			}
+			y := xt // in place
+			if bias {
+				y = f.tensor("y", rows, n, nil)
+			}
+			f.s.(backends.LayerNormer).LayerNorm(y, xt, f.tensor("w", 1, n, w), bt, 1e-12)
+			f.sync()
+			if n == 1 {
+				// A row of one value normalises to zero: only the bias is left.
+				for i, v := range hostF32(t, y) {
+					if bias && v != b[0] || !bias && v != 0 {
+						t.Fatalf("n=1 row %d: %g", i, v)
+					}
+				}
+				continue
+			}
+			if d := maxAbsDiff(hostF32(t, y), want); d > 2e-4 {
+				t.Errorf("n=%d bias=%v: max |diff| %.2e", n, bias, d)
+			}
+		}
+	}
+}
+
+// TestGELU: the stream's GELU is kernels.GELUMul with every up 1, bit for
+// bit, over more elements than one unit of work.
+func TestGELU(t *testing.T) {
+	f := newFixture(t)
+	r := rand.New(rand.NewPCG(5, 6))
+	rows, n := 5, 1500
+	x := randVec(r, rows*n, 6)
+	ones := make([]float32, len(x))
+	for i := range ones {
+		ones[i] = 1
+	}
+	want := make([]float32, len(x))
+	kernels.GELUMul(want, x, ones)
+	y := f.tensor("y", rows, n, nil)
+	f.s.(backends.GELUer).GELU(y, f.tensor("x", rows, n, x))
+	f.sync()
+	for i, v := range hostF32(t, y) {
+		if math.Float32bits(v) != math.Float32bits(want[i]) {
+			t.Fatalf("gelu(%g) = %g, want %g", x[i], v, want[i])
+		}
+	}
+}
+
 // TestRoPE compares with the closed-form angles pos·base^(-2i/d)/ff_i (in
 // float64): the op iterates θ in float32 as ggml does, which drifts by a
 // few 1e-7 relative per pair, so the bound is loose but catches any

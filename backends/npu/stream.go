@@ -173,6 +173,35 @@ func (s *Stream) GELUMul(dst, gate, up backends.Tensor) {
 
 var _ backends.GELUMuler = (*Stream)(nil)
 
+// GELU implements backends.GELUer, costed as GELUMul's activation.
+func (s *Stream) GELU(dst, x backends.Tensor) {
+	s.do(backends.OpGELU, func() error {
+		c := cost{Cost: Cost{FloatOps: 5 * float64(x.Rows) * float64(x.Cols)}}
+		return s.float(backends.OpGELU, c, []opnd{{&dst, false}, {&x, false}}, func(hs backends.Stream) {
+			hs.(backends.GELUer).GELU(dst, x)
+		})
+	})
+}
+
+var _ backends.GELUer = (*Stream)(nil)
+
+// LayerNorm implements backends.LayerNormer: two passes over a row (the
+// mean, the variance) and a scale, a weight and a bias an element.
+func (s *Stream) LayerNorm(dst, x, w, b backends.Tensor, eps float32) {
+	s.do(backends.OpLayerNorm, func() error {
+		c := cost{Cost: Cost{FloatOps: 7 * float64(x.Rows) * float64(x.Cols)}}
+		ops := []opnd{{&dst, false}, {&x, false}, {&w, false}}
+		if b.Valid() {
+			ops = append(ops, opnd{&b, false})
+		}
+		return s.float(backends.OpLayerNorm, c, ops, func(hs backends.Stream) {
+			hs.(backends.LayerNormer).LayerNorm(dst, x, w, b, eps)
+		})
+	})
+}
+
+var _ backends.LayerNormer = (*Stream)(nil)
+
 // SiLUMul implements backends.Stream (sigmoid counted as four ops).
 func (s *Stream) SiLUMul(dst, gate, up backends.Tensor) {
 	s.do(backends.OpSiLUMul, func() error {

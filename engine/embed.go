@@ -68,13 +68,19 @@ type Embedder struct {
 	batch   model.Batch
 }
 
-// NewEmbedder checks cfg against m and returns an embedder.
+// NewEmbedder checks cfg against m and returns an embedder. An encoder
+// (model.Config.Encoder) sees each input whole in one pass, so its passes
+// hold at least its context.
 func NewEmbedder(m model.Model, cfg EmbedderConfig) (*Embedder, error) {
-	if cfg.NCtx <= 0 {
-		cfg.NCtx = m.Config().NCtxTrain
+	mc := m.Config()
+	if cfg.NCtx <= 0 || (mc.Encoder && cfg.NCtx > mc.NCtxTrain) {
+		cfg.NCtx = mc.NCtxTrain // an encoder has no positions past it
 	}
 	if cfg.BatchTokens <= 0 {
 		cfg.BatchTokens = DefaultMaxNumBatchedTokens
+	}
+	if mc.Encoder {
+		cfg.BatchTokens = max(cfg.BatchTokens, cfg.NCtx)
 	}
 	if cfg.KVCacheType == "" {
 		cfg.KVCacheType = DefaultKVCacheType
@@ -276,9 +282,10 @@ type segment struct {
 
 // sharedPrefix is how many leading tokens, in whole cache blocks, every
 // input of a pass starts with, when last-token pooling can share them:
-// each input keeps at least its last token to itself.
+// each input keeps at least its last token to itself. An encoder's
+// tokens see the whole input, so its inputs share nothing.
 func (e *Embedder) sharedPrefix(inputs [][]int32) int {
-	if e.cfg.Pooling != PoolLast || len(inputs) < 2 {
+	if e.cfg.Pooling != PoolLast || len(inputs) < 2 || e.m.Config().Encoder {
 		return 0
 	}
 	n := len(inputs[0]) - 1

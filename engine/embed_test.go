@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/nuri-ai/nuri/internal/synth"
+	"github.com/nuri-ai/nuri/internal/testgguf"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 )
@@ -237,5 +238,59 @@ func TestEmbedBatchSharesPrefix(t *testing.T) {
 	defer mean.Close()
 	if n := mean.sharedPrefix([][]int32{with(5), with(6)}); n != 0 {
 		t.Errorf("mean pooling shared %d tokens", n)
+	}
+}
+
+// TestEmbedderEncoder: an encoder's embeddings are its whole-input
+// hidden rows pooled, even with passes asked shorter than an input (an
+// encoder's pass holds its whole context) and several inputs sharing a
+// prefix (nothing is shared: every token sees the whole input).
+func TestEmbedderEncoder(t *testing.T) {
+	m, err := model.Load(testgguf.Synth(t, "bert-tiny", "Q8_0", 4), model.LoadOptions{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	inputs := [][]int32{
+		{1, 5, 9, 200, 17, 3, 3, 80, 41, 7, 2, 250, 11, 60, 61, 62, 63, 64, 65, 66, 67},
+		{1, 5, 9, 200, 17, 3, 3, 80, 41, 7, 2, 250, 11, 60, 61, 62, 63, 64, 65, 66, 68, 70},
+		{1, 44, 19, 6},
+	}
+	for _, pool := range []Pooling{PoolCLS, PoolMean, PoolLast} {
+		e, err := NewEmbedder(m, EmbedderConfig{NCtx: 1000, Pooling: pool, BatchTokens: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.EmbedBatch(context.Background(), inputs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, in := range inputs {
+			rows := hiddenRows(t, m, in)
+			var want []float32
+			switch pool {
+			case PoolCLS:
+				want = rows[0]
+			case PoolLast:
+				want = rows[len(rows)-1]
+			case PoolMean:
+				sum := make([]float64, len(rows[0]))
+				for _, r := range rows {
+					for i, v := range r {
+						sum[i] += float64(v) / float64(len(rows))
+					}
+				}
+				want = toFloat32(sum)
+			}
+			if !slices.Equal(got[k], want) {
+				t.Errorf("%s: input %d's embedding differs from its pooled rows", pool, k)
+			}
+		}
+		if _, err := e.Embed(context.Background(), make([]int32, 129)); !errors.Is(err, ErrEmbedInput) {
+			t.Errorf("an input past the 128 positions: %v, want ErrEmbedInput", err)
+		}
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

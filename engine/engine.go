@@ -225,8 +225,10 @@ func (e *Engine) Submit(ctx context.Context, r Request) (*Sequence, error) {
 // validate checks r and copies what the caller might reuse.
 func (e *Engine) validate(r *Request) error {
 	switch {
+	case e.m.Config().Encoder:
+		return fmt.Errorf("%w: %w: it is an encoder, which embeds (/v1/embeddings), it does not generate", ErrInvalidRequest, model.ErrNoLMHead)
 	case e.m.Config().NoLMHead:
-		return fmt.Errorf("%w: %w: it scores (/v1/rerank), it does not generate", ErrInvalidRequest, model.ErrNoLMHead)
+		return fmt.Errorf("%w: %w, only a reranker's classification head: it scores (/v1/rerank), it does not generate", ErrInvalidRequest, model.ErrNoLMHead)
 	case len(r.Prompt) == 0:
 		return ErrEmptyPrompt
 	case len(r.Prompt) >= e.nCtx:

@@ -72,6 +72,11 @@ type archSpec struct {
 	// optional final logit soft cap; softCap: Gemma 2's soft-capped
 	// attention scores and logits (50 and 30 unless the file says).
 	gemma, softCap bool
+	// encoder: a BERT-style encoder (encoder.go): attention over the
+	// whole input both ways, learned positions and token types added to
+	// the embeddings, LayerNorms (weight and bias) after each residual
+	// sum, a GELU feed-forward block, no language-model head.
+	encoder bool
 }
 
 // swaRule is an architecture's rule for sliding-window layers; the zero
@@ -149,11 +154,15 @@ func lookupArch(name string) (archSpec, bool) {
 	case "gemma3":
 		// Google's Gemma 3 and the models built on it.
 		return archSpec{name: name, neox: true, preNorm: true, postNorm: true, qkNorm: true, swa: swaGemma3, gemma: true}, true
+	case "bert":
+		// BERT and XLM-RoBERTa encoders: embedding models (BGE-M3,
+		// multilingual-E5, the Korean ones fine-tuned from them).
+		return archSpec{name: name, encoder: true, qkvBias: biasOptional, outBias: true, ffnBias: true}, true
 	}
 	return archSpec{}, false
 }
 
 // SupportedArchs lists the general.architecture values Load accepts.
 func SupportedArchs() []string {
-	return []string{"deepseek2", "exaone", "exaone-moe", "exaone4", "gemma2", "gemma3", "glm4moe", "granite", "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
+	return []string{"bert", "deepseek2", "exaone", "exaone-moe", "exaone4", "gemma2", "gemma3", "glm4moe", "granite", "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
 }

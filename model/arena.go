@@ -40,9 +40,16 @@ type arena struct {
 	size int
 }
 
-// layout carves the activations of an n-token pass with nOut logit rows.
-func (m *transformer) layout(n, nOut int) (*acts, error) {
+// layout carves the activations of an n-token pass with nOut output rows
+// (logits, or hidden states, which need no logits buffer: an embedding
+// pass of 2048 mean-pooled tokens would otherwise set aside 2048 rows of
+// a 150k vocabulary, 1.2 GB).
+func (m *transformer) layout(n, nOut int, hidden bool) (*acts, error) {
 	hp := m.hp
+	nLogits := nOut
+	if hidden {
+		nLogits = 0 // hidden states are read from the stream itself
+	}
 	a := &m.acts // reused like the arena: one Forward at a time
 	*a = acts{}
 	specs := []struct {
@@ -55,7 +62,7 @@ func (m *transformer) layout(n, nOut int) (*acts, error) {
 		{&a.v, "v", n, hp.NHeadKV * hp.HeadDimV}, {&a.attn, "attn", n, hp.NHead * hp.HeadDimV},
 		{&a.o, "o", n, hp.NEmbd}, {&a.gate, "gate", n, hp.NFF}, {&a.up, "up", n, hp.NFF},
 		{&a.xOut, "x_out", nOut, hp.NEmbd}, {&a.aOut, "attn_out", nOut, hp.NHead * hp.HeadDimV},
-		{&a.logits, "logits", nOut, hp.NVocab},
+		{&a.logits, "logits", nLogits, hp.NVocab},
 		{&a.loraT, "lora_t", n, m.loraRank}, {&a.loraD, "lora_d", n, m.loraOut},
 		{&a.router, "router", n, hp.NExpert},
 		{&a.xs, "moe_x", n * hp.NExpertUsed, hp.NEmbd}, {&a.ys, "moe_y", n * hp.NExpertUsed, hp.NEmbd},

@@ -25,7 +25,7 @@ func (m *transformer) Forward(b *Batch, kv KVView, out []float32) error {
 		return fmt.Errorf("forward: %w", err)
 	}
 	defer p.release()
-	a, err := m.layout(p.n, len(p.outIdx))
+	a, err := m.layout(p.n, len(p.outIdx), b.Hidden)
 	if err != nil {
 		return fmt.Errorf("forward: %w", err)
 	}
@@ -34,10 +34,15 @@ func (m *transformer) Forward(b *Batch, kv KVView, out []float32) error {
 	if hp.embScale != 0 {
 		s.Scale(a.x, a.x, hp.embScale)
 	}
+	block := m.block
+	if m.spec.encoder {
+		m.encoderInput(s, a, b)
+		block = m.encoderBlock
+	}
 	x := a.x
 	m.fwdErr = nil
 	for il := range m.layers {
-		x = m.block(s, il, x, a, p, kv.Cache)
+		x = block(s, il, x, a, p, kv.Cache)
 		if m.fwdErr != nil {
 			return fmt.Errorf("forward: layer %d: %w", il, m.fwdErr)
 		}
@@ -107,14 +112,7 @@ func (m *transformer) block(s backends.Stream, il int, x backends.Tensor, a *act
 	} else {
 		attn = m.attention(s, il, x, a, p, kv)
 	}
-	if il == len(m.layers)-1 && len(p.outIdx) < p.n {
-		// Later ops are row-wise: compute them only for the rows whose
-		// logits are wanted (llama.cpp's inp_out_ids; math-neutral).
-		aOut := reshape(a.aOut, len(p.outIdx), attn.Cols)
-		s.GetRows(aOut, attn, p.outIdx)
-		s.GetRows(a.xOut, x, p.outIdx)
-		attn, x = aOut, a.xOut
-	}
+	attn, x = m.keepOutRows(s, il, attn, x, a, p)
 	n := x.Rows
 	o := prefix(a.o, n)
 	m.residualLinear(s, x, o, L.wo, L.bo, attn, L.postAttnNorm, L.lo)
@@ -138,6 +136,20 @@ func (m *transformer) block(s backends.Stream, il int, x backends.Tensor, a *act
 	s.SiLUMul(g, g, u)
 	m.residualLinear(s, x, o, L.down, L.bDown, g, L.postFFNNorm, L.ldown)
 	return x
+}
+
+// keepOutRows returns, in the last block, the attention output and the
+// stream of only the rows whose outputs are wanted: the later ops are
+// row-wise, so the rest need not be computed (llama.cpp's inp_out_ids;
+// math-neutral). Elsewhere it returns them as they are.
+func (m *transformer) keepOutRows(s backends.Stream, il int, attn, x backends.Tensor, a *acts, p *plan) (backends.Tensor, backends.Tensor) {
+	if il != len(m.layers)-1 || len(p.outIdx) == p.n {
+		return attn, x
+	}
+	aOut := reshape(a.aOut, len(p.outIdx), attn.Cols)
+	s.GetRows(aOut, attn, p.outIdx)
+	s.GetRows(a.xOut, x, p.outIdx)
+	return aOut, a.xOut
 }
 
 // attention runs block il's self-attention on the stream x (all its

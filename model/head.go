@@ -11,10 +11,10 @@ import (
 )
 
 // ErrNoLMHead is returned by Forward for logits from a file that has no
-// language-model head: a reranker converted by llama.cpp keeps only the
-// rows of its answer tokens (cls.output) when its lm_head is not tied to
-// the embedding.
-var ErrNoLMHead = errors.New("the model has no language-model head (a reranker's classification head only)")
+// language-model head: an encoder (BERT), or a reranker converted by
+// llama.cpp, which keeps only the rows of its answer tokens (cls.output)
+// when its lm_head is not tied to the embedding.
+var ErrNoLMHead = errors.New("the model has no language-model head")
 
 // ClassHead is a classification head: one row of NEmbd weights per label,
 // applied to the final normalised hidden state (Batch.Hidden).

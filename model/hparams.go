@@ -151,9 +151,14 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 	if c.HeadDimK <= 0 || c.HeadDimV <= 0 {
 		return nil, fmt.Errorf("%s: head size %d/%d", a.name, c.HeadDimK, c.HeadDimV)
 	}
-	eps, ok := f.Float32(p + "attention.layer_norm_rms_epsilon")
+	epsKey := "attention.layer_norm_rms_epsilon"
+	if a.encoder {
+		epsKey = "attention.layer_norm_epsilon" // LayerNorm's
+		c.Encoder, c.NoLMHead = true, true
+	}
+	eps, ok := f.Float32(p + epsKey)
 	if !ok {
-		return nil, fmt.Errorf("%s: metadata %sattention.layer_norm_rms_epsilon is missing", a.name, p)
+		return nil, fmt.Errorf("%s: metadata %s%s is missing", a.name, p, epsKey)
 	}
 	hp.eps = eps
 	if err := hp.readRoPE(f, a); err != nil {

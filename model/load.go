@@ -59,6 +59,10 @@ type layer struct {
 	wkvC, wkPe   backends.Tensor
 	kvANorm      backends.Tensor
 	wkB, wvB     []backends.Tensor
+	// An encoder's LayerNorms after the attention's and the feed-forward
+	// block's residual sums (attn_output_norm, layer_output_norm): weight
+	// and bias.
+	lnAttn, lnAttnB, lnOut, lnOutB backends.Tensor
 	// LoRA adapters' pairs on each matrix (LoadOptions.LoRA).
 	lq, lk, lv, lo, lgate, lup, ldown []loraPair
 	window                            int  // sliding window (0: full causal)
@@ -80,6 +84,12 @@ type transformer struct {
 
 	tokEmbd, outNorm, output, outBias, ropeFreqs backends.Tensor
 	layers                                       []layer
+	// An encoder's position and token-type embeddings and the LayerNorm
+	// of their sum (encoder.go); typeIdx is a pass's row ids of token
+	// type 0, attnPos its attention rows' positions, seqNext scratch
+	// (encoderPlan).
+	posEmbd, typeEmbd, embNorm, embNormB backends.Tensor
+	typeIdx, attnPos, seqNext            []int32
 
 	// A reranker's classification head (cls.output; head.go), and whether
 	// the file has a language-model head besides.
@@ -147,6 +157,9 @@ func LoadFile(f *gguf.File, opts LoadOptions) (Model, error) {
 	if m.log == nil {
 		m.log = zap.NewNop()
 	}
+	if spec.encoder && m.nCtx > hp.NCtxTrain {
+		m.nCtx = hp.NCtxTrain // positions index position_embd's rows
+	}
 	if m.dev == nil {
 		d := cpu.New(opts.Threads)
 		d.SetKernelSet(opts.Kernels)
@@ -168,6 +181,9 @@ func LoadFile(f *gguf.File, opts LoadOptions) (Model, error) {
 		err := fmt.Errorf("%s: device %s has no gelu_mul (GELU-gated feed-forward): %w", arch, m.dev.Name(), backends.ErrUnsupportedOp)
 		return nil, errors.Join(err, m.Close())
 	}
+	if err := m.checkEncoderOps(); err != nil {
+		return nil, errors.Join(err, m.Close())
+	}
 	if hp.attnSoftCap > 0 && !backends.SoftCapsAttention(m.dev) {
 		err := fmt.Errorf("%s: device %s does not soft-cap attention scores: %w", arch, m.dev.Name(), backends.ErrUnsupportedOp)
 		return nil, errors.Join(err, m.Close())
@@ -182,15 +198,13 @@ func LoadFile(f *gguf.File, opts LoadOptions) (Model, error) {
 
 // bind claims every tensor the architecture needs, by name.
 func (m *transformer) bind(b *binder) error {
+	if m.spec.encoder {
+		return m.bindEncoder(b)
+	}
 	hp, s := m.hp, m.spec
-	ti, ok := b.f.Tensor("token_embd.weight")
-	if !ok {
-		return fmt.Errorf("tensor %q: %w", "token_embd.weight", ErrMissingTensor)
+	if err := m.readVocabSize(b); err != nil {
+		return err
 	}
-	if len(ti.Dims) < 2 || ti.Dims[1] == 0 || ti.Dims[1] > math.MaxInt32 {
-		return fmt.Errorf("tensor %q has shape %v, want [%d, n_vocab]: %w", ti.Name, ti.Dims, hp.NEmbd, ErrBadShape)
-	}
-	hp.NVocab = int(ti.Dims[1])
 	E, V := hp.NEmbd, hp.NVocab
 	var err error
 	// Without an output.weight the lm_head reuses the embedding (tied), so
@@ -242,23 +256,8 @@ func (m *transformer) bindLayer(b *binder, il int) error {
 	hp, s, L := m.hp, m.spec, &m.layers[il]
 	E, F := hp.NEmbd, hp.NFF
 	nq, nk, nv := hp.NHead*hp.HeadDimK, hp.NHeadKV*hp.HeadDimK, hp.NHeadKV*hp.HeadDimV
-	n := func(what string) string { return fmt.Sprintf("blk.%d.%s", il, what) }
 	var err error
-	must := func(dst *backends.Tensor, name string, dims ...int) {
-		if err == nil {
-			*dst, err = b.weight(n(name), dims...)
-		}
-	}
-	vec := func(dst *backends.Tensor, name string, size int) {
-		if err == nil {
-			*dst, err = b.vector(n(name), size)
-		}
-	}
-	opt := func(dst *backends.Tensor, name string, size int) {
-		if err == nil {
-			*dst, _, err = b.optVector(n(name), size)
-		}
-	}
+	n, must, vec, opt := blockBinders(b, il, &err)
 	if s.mla {
 		err = m.bindMLA(b, il)
 	} else {
@@ -344,6 +343,44 @@ func (m *transformer) bindLayer(b *binder, il int) error {
 	L.window = hp.swa[il]
 	L.rope = hp.useRoPE && !hp.noRoPE[il]
 	return err
+}
+
+// readVocabSize sets NVocab from token_embd.weight's shape.
+func (m *transformer) readVocabSize(b *binder) error {
+	ti, ok := b.f.Tensor("token_embd.weight")
+	if !ok {
+		return fmt.Errorf("tensor %q: %w", "token_embd.weight", ErrMissingTensor)
+	}
+	if len(ti.Dims) < 2 || ti.Dims[1] == 0 || ti.Dims[1] > math.MaxInt32 {
+		return fmt.Errorf("tensor %q has shape %v, want [%d, n_vocab]: %w", ti.Name, ti.Dims, m.hp.NEmbd, ErrBadShape)
+	}
+	m.hp.NVocab = int(ti.Dims[1])
+	return nil
+}
+
+// blockBinders returns block il's binding helpers: its tensors' full
+// names, and binders of a required matrix, a required vector and an
+// optional vector, each a no-op once *err is set and setting it on
+// failure.
+func blockBinders(b *binder, il int, err *error) (n func(string) string, must func(*backends.Tensor, string, ...int),
+	vec, opt func(*backends.Tensor, string, int)) {
+	n = func(what string) string { return fmt.Sprintf("blk.%d.%s", il, what) }
+	must = func(dst *backends.Tensor, name string, dims ...int) {
+		if *err == nil {
+			*dst, *err = b.weight(n(name), dims...)
+		}
+	}
+	vec = func(dst *backends.Tensor, name string, size int) {
+		if *err == nil {
+			*dst, *err = b.vector(n(name), size)
+		}
+	}
+	opt = func(dst *backends.Tensor, name string, size int) {
+		if *err == nil {
+			*dst, _, *err = b.optVector(n(name), size)
+		}
+	}
+	return n, must, vec, opt
 }
 
 // Config implements Model.

@@ -42,6 +42,11 @@ type Config struct {
 	// classification head (Heads); Forward computes hidden states, never
 	// logits.
 	NoLMHead bool
+	// Encoder: attention runs both ways over each sequence (a BERT-style
+	// encoder), so a forward pass must hold every token of each of its
+	// sequences, at positions 0, 1, … in order; the model gives hidden
+	// states (Batch.Hidden) only, for embeddings.
+	Encoder bool
 }
 
 // Batch is the input of one forward pass: parallel slices with one entry

@@ -85,6 +85,11 @@ func (m *transformer) plan(b *Batch, kv KVView, out []float32) (*plan, error) {
 			p.loraOut = append(p.loraOut, p.lora[i])
 		}
 	}
+	if m.spec.encoder {
+		if err := m.encoderPlan(b, p, len(kv.Tables)); err != nil {
+			return nil, err
+		}
+	}
 	m.loraCalls = 0
 	width := m.hp.NVocab
 	if b.Hidden {

@@ -52,6 +52,7 @@ type serveConfig struct {
 	toolParser            chat.ToolFormat // "" : what the template shows
 	freeToolCalls         bool            // auto calls unconstrained
 	embeddings            bool            // serve /v1/embeddings
+	encoder               bool            // the model is an encoder: embeddings only (set at load)
 	reranking             bool            // serve /v1/rerank and /score
 	pooling               string          // "" : the GGUF's pooling_type, else last
 	reasoning             server.Reasoning
@@ -518,7 +519,10 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 			}
 		}
 	}
-	if c.embeddings {
+	if c.encoder = m.Config().Encoder; c.encoder && !c.embeddings {
+		log.Info("an encoder model: serving /v1/embeddings", zap.String("arch", m.Config().Arch))
+	}
+	if c.embeddings || m.Config().Encoder {
 		emb, err = newEmbedder(c, m, dev, log)
 	}
 	if err == nil && c.reranking {
@@ -660,8 +664,13 @@ func printWelcome(w io.Writer, addr string, c *serveConfig) {
 	}
 	fmt.Fprintf(w, "누리 서버가 준비되었습니다: %s/v1 (모델: %s)\n", url, c.alias)
 	fmt.Fprintf(w, "상태 확인: curl %s/health\n", url)
-	fmt.Fprintf(w, "채팅 예시:\n  curl %s/v1/chat/completions -H 'Content-Type: application/json'%s \\\n    -d '{\"model\": \"%s\", \"messages\": [{\"role\": \"user\", \"content\": \"안녕하세요\"}], \"max_tokens\": 64}'\n",
-		url, auth, c.alias)
+	if c.encoder {
+		fmt.Fprintf(w, "임베딩 예시:\n  curl %s/v1/embeddings -H 'Content-Type: application/json'%s \\\n    -d '{\"model\": \"%s\", \"input\": \"안녕하세요\"}'\n",
+			url, auth, c.alias)
+	} else {
+		fmt.Fprintf(w, "채팅 예시:\n  curl %s/v1/chat/completions -H 'Content-Type: application/json'%s \\\n    -d '{\"model\": \"%s\", \"messages\": [{\"role\": \"user\", \"content\": \"안녕하세요\"}], \"max_tokens\": 64}'\n",
+			url, auth, c.alias)
+	}
 	fmt.Fprintln(w, "종료하려면 Ctrl+C 를 누르세요.")
 }
 

@@ -31,6 +31,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/nuri-ai/nuri/internal/testgguf"
 	"github.com/nuri-ai/nuri/internal/testshared"
 )
 
@@ -835,6 +836,37 @@ func TestServeEmbeddings(t *testing.T) {
 	}
 	if c := storiesChat(t, client, 1, 5, nil); c.Message.Content == "" {
 		t.Fatal("chat beside embeddings returned nothing")
+	}
+}
+
+// TestServeEncoder: an encoder model (synth's bert-tiny) is served for
+// embeddings without --embeddings, pooling its first token (the file's
+// pooling_type, CLS), and a chat request is a 400 that says why.
+func TestServeEncoder(t *testing.T) {
+	base := startServe(t, "--model", testgguf.Synth(t, "bert-tiny", "Q8_0", 1))
+	client := openaiClient(base)
+	resp, err := client.Embeddings.New(t.Context(), openai.EmbeddingNewParams{Model: "bert-tiny-Q8_0",
+		Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"hello world", "안녕하세요", "hello world"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := resp.Data
+	if len(vs) != 3 || len(vs[0].Embedding) != 256 {
+		t.Fatalf("%d embeddings of %d values", len(vs), len(vs[0].Embedding))
+	}
+	var n float64
+	for _, x := range vs[1].Embedding {
+		n += x * x
+	}
+	if math.Abs(n-1) > 1e-5 || !slices.Equal(vs[0].Embedding, vs[2].Embedding) || slices.Equal(vs[0].Embedding, vs[1].Embedding) {
+		t.Fatalf("norm² %v; equal texts equal, different ones not: %v %v", n,
+			slices.Equal(vs[0].Embedding, vs[2].Embedding), !slices.Equal(vs[0].Embedding, vs[1].Embedding))
+	}
+	_, err = client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{Model: "bert-tiny-Q8_0",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || !strings.Contains(apiErr.Message, "encoder") {
+		t.Fatalf("chat with an encoder: %v, want a 400 naming the encoder", err)
 	}
 }
 

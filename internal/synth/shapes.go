@@ -153,6 +153,15 @@ func shapeTable() []Shape {
 		// a 262144-token vocabulary, a window of 512.
 		{Name: "gemma3-1b", Arch: "gemma3", Embd: 1152, Layers: 26, Heads: 4, KVHeads: 1, HeadDim: 256, FF: 6912,
 			Vocab: 262144, Ctx: 4096, RopeBase: 1000000, Eps: 1e-6, Tied: true, QKNorm: true, SandwichNorm: true, SWAWindow: 512},
+		// bert-tiny is a BERT/XLM-RoBERTa encoder (BGE-M3's form) at
+		// tiny's size: learned positions, two token types, LayerNorms
+		// with biases, q/k/v/output and FFN biases, GELU.
+		{Name: "bert-tiny", Arch: "bert", Embd: 256, Layers: 3, Heads: 4, KVHeads: 4, HeadDim: 64, FF: 512,
+			Vocab: 512, Ctx: 128, Eps: 1e-5},
+		// bge-m3: XLM-RoBERTa large (24 layers, 16 heads over 1024, a
+		// 250002-token vocabulary, 8192 positions).
+		{Name: "bge-m3", Arch: "bert", Embd: 1024, Layers: 24, Heads: 16, KVHeads: 16, HeadDim: 64, FF: 4096,
+			Vocab: 250002, Ctx: 8192, Eps: 1e-5},
 		{Name: "qwen3-0.6b", Arch: "qwen3", Embd: 1024, Layers: 28, Heads: 16, KVHeads: 8, HeadDim: 128, FF: 3072,
 			Vocab: 151936, Ctx: 4096, RopeBase: 1000000, Eps: 1e-6, Tied: true, QKNorm: true},
 		// HyperCLOVAX-SEED-Text-Instruct-0.5B: a llama whose q width
@@ -193,8 +202,41 @@ type Tensor struct {
 // IsNorm reports whether the tensor is a norm weight (1-D, filled with 1.0).
 func (t Tensor) IsNorm() bool { return len(t.Dims) == 1 && !t.Bias }
 
+// bertTypes is how many token types a synthetic encoder has.
+const bertTypes = 2
+
+// encoderTensors lists a BERT encoder's tensors in llama.cpp naming.
+func (s Shape) encoderTensors() []Tensor {
+	e, q, ff := uint64(s.Embd), uint64(s.Heads*s.HeadDim), uint64(s.FF)
+	ts := []Tensor{
+		{Name: "token_embd.weight", Dims: []uint64{e, uint64(s.Vocab)}},
+		{Name: "token_types.weight", Dims: []uint64{e, bertTypes}},
+		{Name: "position_embd.weight", Dims: []uint64{e, uint64(s.Ctx)}},
+		{Name: "token_embd_norm.weight", Dims: []uint64{e}},
+		{Name: "token_embd_norm.bias", Dims: []uint64{e}, Bias: true},
+	}
+	for l := 0; l < s.Layers; l++ {
+		add := func(name string, dims ...uint64) {
+			ts = append(ts, Tensor{Name: fmt.Sprintf("blk.%d.%s.weight", l, name), Dims: dims},
+				Tensor{Name: fmt.Sprintf("blk.%d.%s.bias", l, name), Dims: dims[len(dims)-1:], Bias: true})
+		}
+		add("attn_q", e, q)
+		add("attn_k", e, q)
+		add("attn_v", e, q)
+		add("attn_output", q, e)
+		add("attn_output_norm", e)
+		add("ffn_up", e, ff)
+		add("ffn_down", ff, e)
+		add("layer_output_norm", e)
+	}
+	return ts
+}
+
 // Tensors lists the shape's tensors in llama.cpp naming.
 func (s Shape) Tensors() []Tensor {
+	if s.Arch == "bert" {
+		return s.encoderTensors()
+	}
 	e, q, kv, hd := uint64(s.Embd), uint64(s.Heads*s.HeadDim), uint64(s.KVHeads*s.HeadDim), uint64(s.HeadDim)
 	ff, v := uint64(s.FF), uint64(s.Vocab)
 	ts := []Tensor{{Name: "token_embd.weight", Dims: []uint64{e, v}}}

@@ -46,6 +46,10 @@ func TestShapes(t *testing.T) {
 		{"gemma2-tiny", 0, ""},
 		// Gemma 2 2B: 256000·2304 embeddings and 26 blocks of 76.1 M.
 		{"gemma2-2b", 0, "2.6"},
+		{"bert-tiny", 0, ""},
+		// BGE-M3 (XLM-RoBERTa large): its model card's 568M parameters
+		// less the pooler an embedding does not use.
+		{"bge-m3", 0, "0.6"},
 	}
 	if len(Names()) != len(cases) {
 		t.Errorf("shapes %v", Names())
@@ -76,7 +80,11 @@ func TestShapes(t *testing.T) {
 			}
 			seen[ti.Name] = true
 		}
-		if seen["output.weight"] == s.Tied {
+		if s.Arch == "bert" { // an encoder has no output projection at all
+			if seen["output.weight"] || seen["output_norm.weight"] {
+				t.Errorf("%s: an encoder with an output layer", c.name)
+			}
+		} else if seen["output.weight"] == s.Tied {
 			t.Errorf("%s: tied %v but output.weight present %v", c.name, s.Tied, seen["output.weight"])
 		}
 	}

@@ -133,11 +133,23 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 			gguf.KV{Key: a + "rope.scaling.type", Value: gguf.String("linear")},
 			gguf.KV{Key: a + "rope.scaling.factor", Value: gguf.Float32(s.RopeLinear)})
 	}
+	if s.Arch == "bert" {
+		// An encoder: LayerNorm's epsilon, attention both ways, CLS
+		// pooling (BGE-M3's), no RoPE.
+		kv = append(kv,
+			gguf.KV{Key: a + "attention.layer_norm_epsilon", Value: gguf.Float32(s.Eps)},
+			gguf.KV{Key: a + "attention.causal", Value: gguf.Bool(false)},
+			gguf.KV{Key: a + "pooling_type", Value: gguf.Uint32(2)},
+			gguf.KV{Key: "tokenizer.ggml.token_type_count", Value: gguf.Uint32(bertTypes)},
+			gguf.KV{Key: a + "vocab_size", Value: gguf.Uint32(uint32(s.Vocab))})
+	} else {
+		kv = append(kv,
+			gguf.KV{Key: a + "rope.freq_base", Value: gguf.Float32(s.RopeBase)},
+			gguf.KV{Key: a + "attention.layer_norm_rms_epsilon", Value: gguf.Float32(s.Eps)},
+			gguf.KV{Key: a + "vocab_size", Value: gguf.Uint32(uint32(s.Vocab))},
+			gguf.KV{Key: a + "rope.dimension_count", Value: gguf.Uint32(uint32(s.ropeDims()))})
+	}
 	kv = append(kv,
-		gguf.KV{Key: a + "rope.freq_base", Value: gguf.Float32(s.RopeBase)},
-		gguf.KV{Key: a + "attention.layer_norm_rms_epsilon", Value: gguf.Float32(s.Eps)},
-		gguf.KV{Key: a + "vocab_size", Value: gguf.Uint32(uint32(s.Vocab))},
-		gguf.KV{Key: a + "rope.dimension_count", Value: gguf.Uint32(uint32(s.ropeDims()))},
 		gguf.KV{Key: "tokenizer.ggml.model", Value: gguf.String("gpt2")},
 		gguf.KV{Key: "tokenizer.ggml.pre", Value: gguf.String("default")},
 		gguf.KV{Key: "tokenizer.ggml.tokens", Value: gguf.Strings(v.tokens)},

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/internal/synth"
 	"github.com/nuri-ai/nuri/quant"
 )
 
@@ -102,4 +103,19 @@ func WriteReranker(tb testing.TB, src string, labels [2]int32, template string) 
 	}
 	outs = append(outs, Tensor{Name: "cls.output.weight", Type: head.Type, Dims: []uint64{head.Dims[0], 2}, Data: cls})
 	return WriteGGUF(tb, "rerank.gguf", kvs, outs)
+}
+
+// Synth writes synth's model of the named shape in weight type typ from
+// seed as a file in the test's temporary folder and returns its path.
+func Synth(tb testing.TB, shape, typ string, seed uint64) string {
+	tb.Helper()
+	s, err := synth.Lookup(shape)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	path := filepath.Join(tb.TempDir(), shape+"-"+typ+".gguf")
+	if err := synth.Write(path, synth.Options{Shape: s, Type: typ, Seed: seed}); err != nil {
+		tb.Fatal(err)
+	}
+	return path
 }

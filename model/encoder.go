@@ -1,0 +1,159 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/nuri-ai/nuri/backends"
+)
+
+// BERT-style encoders (llama.cpp's bert graph): the embedding of each
+// token plus the row of token type 0 plus its position's row, through a
+// LayerNorm; then per block self-attention over the whole sequence (both
+// ways), its output projection added to the stream and a LayerNorm, a
+// GELU feed-forward block added and a LayerNorm. The last block's stream
+// is the hidden state an embedding pools; there is no language-model
+// head. BGE-M3 and multilingual-E5 (XLM-RoBERTa, whose converter has
+// already dropped the two position rows RoBERTa skips) ship this way.
+
+// bindEncoder claims an encoder's tensors.
+func (m *transformer) bindEncoder(b *binder) error {
+	hp := m.hp
+	if err := m.readVocabSize(b); err != nil {
+		return err
+	}
+	E := hp.NEmbd
+	var err error
+	if m.tokEmbd, err = b.lookupWeight("token_embd.weight", E, hp.NVocab); err != nil {
+		return err
+	}
+	if m.posEmbd, err = b.lookupWeight("position_embd.weight", E, hp.NCtxTrain); err != nil {
+		return err
+	}
+	if tt, ok := b.f.Tensor("token_types.weight"); ok {
+		// Only type 0 ("sentence A") is ever added, as in llama.cpp.
+		nTypes := 1
+		if len(tt.Dims) > 1 {
+			nTypes = int(tt.Dims[1])
+		}
+		if nTypes < 1 || nTypes > 1024 {
+			return fmt.Errorf("tensor %q has shape %v, want [%d, n_types]: %w", tt.Name, tt.Dims, E, ErrBadShape)
+		}
+		if m.typeEmbd, _, err = b.bind(tt.Name, true, E, nTypes); err != nil {
+			return err
+		}
+	}
+	if m.embNorm, err = b.vector("token_embd_norm.weight", E); err != nil {
+		return err
+	}
+	if m.embNormB, err = b.vector("token_embd_norm.bias", E); err != nil {
+		return err
+	}
+	m.lmHead = false
+	m.layers = make([]layer, hp.NLayer)
+	for il := range m.layers {
+		if err := m.bindEncoderLayer(b, il); err != nil {
+			return err
+		}
+	}
+	return b.checkAllUsed()
+}
+
+// bindEncoderLayer binds encoder block il: separate q, k, v (biases
+// optional, as every other bias), the two LayerNorms with their biases,
+// and the feed-forward block's up and down.
+func (m *transformer) bindEncoderLayer(b *binder, il int) error {
+	hp, L := m.hp, &m.layers[il]
+	E, F := hp.NEmbd, hp.NFF
+	nq, nk, nv := hp.NHead*hp.HeadDimK, hp.NHeadKV*hp.HeadDimK, hp.NHeadKV*hp.HeadDimV
+	var err error
+	_, must, vec, opt := blockBinders(b, il, &err)
+	must(&L.wq, "attn_q.weight", E, nq)
+	must(&L.wk, "attn_k.weight", E, nk)
+	must(&L.wv, "attn_v.weight", E, nv)
+	must(&L.wo, "attn_output.weight", hp.NHead*hp.HeadDimV, E)
+	opt(&L.bq, "attn_q.bias", nq)
+	opt(&L.bk, "attn_k.bias", nk)
+	opt(&L.bv, "attn_v.bias", nv)
+	opt(&L.bo, "attn_output.bias", E)
+	vec(&L.lnAttn, "attn_output_norm.weight", E)
+	vec(&L.lnAttnB, "attn_output_norm.bias", E)
+	must(&L.up, "ffn_up.weight", E, F)
+	opt(&L.bUp, "ffn_up.bias", F)
+	must(&L.down, "ffn_down.weight", F, E)
+	opt(&L.bDown, "ffn_down.bias", E)
+	vec(&L.lnOut, "layer_output_norm.weight", E)
+	vec(&L.lnOutB, "layer_output_norm.bias", E)
+	return err
+}
+
+// checkEncoderOps refuses an encoder on a stream without LayerNorm and
+// GELU (the fallback wrapper has both: the host runs them).
+func (m *transformer) checkEncoderOps() error {
+	if !m.spec.encoder {
+		return nil
+	}
+	_, ln := m.stream.(backends.LayerNormer)
+	_, gl := m.stream.(backends.GELUer)
+	if !ln || !gl {
+		return fmt.Errorf("%s: device %s has no layer_norm or gelu (an encoder's ops): %w", m.spec.name, m.dev.Name(), backends.ErrUnsupportedOp)
+	}
+	return nil
+}
+
+// encoderPlan checks that each sequence of an encoder's batch is whole
+// (positions 0, 1, … in order: attention reads the sequence's every key,
+// so none may be missing or left from an earlier pass) and sets the
+// attention rows' positions to their sequence's last, which opens
+// attention to every token of it.
+func (m *transformer) encoderPlan(b *Batch, p *plan, nSeq int) error {
+	m.seqNext = grow(m.seqNext, nSeq)
+	next := m.seqNext // each sequence's next position
+	clear(next)
+	for i, s := range b.Seq {
+		if b.Pos[i] != next[s] {
+			return fmt.Errorf("encoder: token %d of sequence %d is at position %d, want %d (a pass must hold whole sequences from position 0): %w",
+				i, s, b.Pos[i], next[s], ErrBadBatch)
+		}
+		next[s]++
+	}
+	m.attnPos = grow(m.attnPos, len(b.Pos))
+	for i, s := range b.Seq {
+		m.attnPos[i] = next[s] - 1
+	}
+	p.rows.Pos = m.attnPos
+	m.typeIdx = grow(m.typeIdx, len(b.Tokens))
+	clear(m.typeIdx) // every token's type row: 0
+	return nil
+}
+
+// encoderInput adds the token-type and position rows to the token
+// embeddings in x and normalises the sum, in llama.cpp's order.
+func (m *transformer) encoderInput(s backends.Stream, a *acts, b *Batch) {
+	x, h := a.x, a.h
+	if m.typeEmbd.Valid() {
+		s.GetRows(h, m.typeEmbd, m.typeIdx)
+		s.Add(x, x, h)
+	}
+	s.GetRows(h, m.posEmbd, b.Pos)
+	s.Add(x, x, h)
+	s.(backends.LayerNormer).LayerNorm(x, x, m.embNorm, m.embNormB, m.hp.eps) // checked at load
+}
+
+// encoderBlock runs encoder block il on the stream x and returns it.
+func (m *transformer) encoderBlock(s backends.Stream, il int, x backends.Tensor, a *acts, p *plan, kv *KVCache) backends.Tensor {
+	L, eps := &m.layers[il], m.hp.eps
+	attn := m.attention(s, il, x, a, p, kv)
+	attn, x = m.keepOutRows(s, il, attn, x, a, p)
+	n := x.Rows
+	o := prefix(a.o, n)
+	ln := s.(backends.LayerNormer) // checked at load
+	m.residualLinear(s, x, o, L.wo, L.bo, attn, backends.Tensor{}, L.lo)
+	ln.LayerNorm(x, x, L.lnAttn, L.lnAttnB, eps)
+	u := prefix(a.up, n)
+	linear(s, u, L.up, L.bUp, x)
+	m.loraAdd(s, u, x, L.lup)
+	s.(backends.GELUer).GELU(u, u)
+	m.residualLinear(s, x, o, L.down, L.bDown, u, backends.Tensor{}, L.ldown)
+	ln.LayerNorm(x, x, L.lnOut, L.lnOutB, eps)
+	return x
+}

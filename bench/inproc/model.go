@@ -134,6 +134,9 @@ type ModelResults struct {
 	// batch size).
 	BatchPrefill *PrefillResult  `json:"batch_prefill,omitempty"`
 	Batched      []BatchedResult `json:"batched,omitempty"`
+	// Encoder: the model is an encoder (model.Config.Encoder), so ppP is
+	// one embedding pass over a P-token input and nothing is generated.
+	Encoder bool `json:"encoder,omitempty"`
 }
 
 // KernelUse is the matmul implementation chosen for one weight type.
@@ -410,6 +413,17 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 	}
 	defer m.Close()
 	mc := m.Config()
+	if mc.Encoder {
+		// An encoder embeds whole inputs: ppP is its test; it generates
+		// nothing and keeps no cache between inputs.
+		if cfg.Depth > 0 || len(cfg.Batch) > 0 {
+			return nil, fmt.Errorf("%s is an encoder: -d and --batch (generation) do not apply", cfg.Model)
+		}
+		if cfg.Prompt > mc.NCtxTrain {
+			return nil, fmt.Errorf("%s is an encoder of %d positions: -p %d is longer", cfg.Model, mc.NCtxTrain, cfg.Prompt)
+		}
+		cfg.Gen, res.Encoder = 0, true
+	}
 	if res.KVBytes, err = model.KVBytesPerPosition(mc, kvType, dev); err != nil {
 		return nil, err
 	}
@@ -512,7 +526,7 @@ func (r *runner) forward(b *model.Batch, kv model.KVView) error {
 	if err := r.ctx.Err(); err != nil {
 		return err
 	}
-	if need := b.NumLogits() * r.mc.NVocab; len(r.logits) < need {
+	if need := b.NumLogits() * b.OutWidth(r.mc); len(r.logits) < need {
 		r.logits = make([]float32, need)
 	}
 	if err := r.m.Forward(b, kv, r.logits); err != nil {
@@ -523,11 +537,22 @@ func (r *runner) forward(b *model.Batch, kv model.KVView) error {
 
 // prefill runs tokens of sequence 0 from position start in passes of at
 // most UBatch tokens, with logits for each pass's last token (llama-bench's
-// llama_batch_get_one does the same).
+// llama_batch_get_one does the same). An encoder takes them in one pass,
+// every token's hidden state out, as an embedding of mean pooling reads.
 func (r *runner) prefill(kv model.KVView, start int, tokens []int32) error {
-	for lo := 0; lo < len(tokens); lo += r.cfg.UBatch {
-		hi := min(lo+r.cfg.UBatch, len(tokens))
+	pass := r.cfg.UBatch
+	if r.mc.Encoder {
+		pass = len(tokens)
+	}
+	for lo := 0; lo < len(tokens); lo += pass {
+		hi := min(lo+pass, len(tokens))
 		b := &model.Batch{Tokens: tokens[lo:hi], Pos: make([]int32, hi-lo), Seq: make([]int32, hi-lo)}
+		if r.mc.Encoder {
+			b.Hidden, b.Logits = true, make([]bool, hi-lo)
+			for i := range b.Logits {
+				b.Logits[i] = true
+			}
+		}
 		for i := range b.Pos {
 			b.Pos[i] = int32(start + lo + i)
 		}

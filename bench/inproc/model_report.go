@@ -273,6 +273,9 @@ func WriteModelText(w io.Writer, res *ModelResults) error {
 	for _, tr := range res.Tests {
 		fmt.Fprintln(bw, testLine(tr, res))
 	}
+	if res.Encoder {
+		fmt.Fprintln(bw, "encoder: each ppP repetition embeds one P-token input in one pass (every token's hidden state, attention both ways); generation tests do not apply")
+	}
 	if len(res.Batched) > 0 {
 		fmt.Fprintln(bw)
 		writeAligned(bw, batchedTable(res), map[int]bool{0: true, 1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true, 9: true, 10: true})
@@ -280,7 +283,9 @@ func WriteModelText(w io.Writer, res *ModelResults) error {
 		fmt.Fprintln(bw, prefillSummary(res.BatchPrefill))
 	}
 	fmt.Fprintln(bw, bandwidthLine(res))
-	fmt.Fprintln(bw, outputLine(res))
+	if !res.Encoder { // an encoder decodes nothing
+		fmt.Fprintln(bw, outputLine(res))
+	}
 	fmt.Fprintln(bw, kernelsLine(res))
 	for _, tr := range res.Tests {
 		if len(tr.OpProfile) > 0 {

@@ -582,6 +582,13 @@ func TestAttentionGroupedHeads(t *testing.T) {
 		// One token: too few four-head units for the threads, so units
 		// of two heads (and of one for a single KV head's two).
 		{8, 2, 64, 0, []int{44}}, {16, 1, 64, 0, []int{30}}, {4, 2, 64, 0, []int{44}},
+		// One query head a KV head: up to four tokens share a pass
+		// (tokenGroup), in groups of four, of three and alone, with and
+		// without a window, heads of 64, 80 and 128.
+		{4, 4, 64, 0, []int{0, 15, 16, 44}}, {4, 4, 64, 9, []int{0, 15, 16, 44, 2, 3, 40}},
+		{2, 2, 80, 0, seq(45)}, {3, 3, 128, 5, seq(45)}, {4, 4, 64, 0, []int{44, 43, 42, 41, 40}},
+		// Two query heads a KV head: two tokens a pass.
+		{4, 2, 64, 0, seq(45)}, {8, 4, 64, 7, []int{0, 15, 16, 44, 9}}, {4, 2, 96, 0, []int{3, 30, 31}},
 	} {
 		for _, kt := range []quant.Type{quant.F16, quant.Q8_0} {
 			if kt == quant.Q8_0 && c.hd%32 != 0 {
@@ -589,6 +596,61 @@ func TestAttentionGroupedHeads(t *testing.T) {
 			}
 			testAttentionGrouped(t, kt, c.nHead, c.nKV, c.hd, c.window, c.qpos)
 		}
+	}
+}
+
+// seq is 0, 1, …, n-1.
+func seq(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// TestAttentionTokenGroups: tokens of different sequences never share a
+// pass (a group ends where the block table changes), and splitting a
+// call's tokens so changes no bit; one and two query heads a KV head.
+func TestAttentionTokenGroups(t *testing.T) {
+	for _, nKV := range []int{2, 1} {
+		testAttentionTokenGroups(t, nKV)
+	}
+}
+
+func testAttentionTokenGroups(t *testing.T, nKV int) {
+	const n, nHead, hd, bs = 30, 2, 64, 8
+	f := newFixture(t)
+	r := rand.New(rand.NewPCG(11, 12))
+	a := newAttnSetup(t, f, r, quant.F16, n, nKV, hd, bs)
+	other := append([]int32(nil), a.table...) // the same blocks, another sequence's table
+	qpos := seq(n)
+	q := randVec(r, n*nHead*hd, 1)
+	p := backends.Attn{NHead: nHead, NHeadKV: nKV, HeadDimK: hd, HeadDimV: hd, Scale: 0.125}
+	run := func(table func(i int) []int32) []float32 {
+		rows := backends.AttnRows{}
+		for i, ps := range qpos {
+			rows.Pos = append(rows.Pos, int32(ps))
+			rows.Tables = append(rows.Tables, table(i))
+		}
+		y := f.tensor("y", n, nHead*hd, nil)
+		f.s.Attention(y, f.tensor("q", n, nHead*hd, q), a.kv, rows, p)
+		f.sync()
+		return append([]float32(nil), hostF32(t, y)...)
+	}
+	one := run(func(int) []int32 { return a.table })
+	for _, split := range []func(i int) []int32{
+		func(i int) []int32 { return [][]int32{a.table, other}[i%2] },
+		func(i int) []int32 { return [][]int32{a.table, other}[i/3%2] },
+	} {
+		got := run(split)
+		for i := range one {
+			if math.Float32bits(got[i]) != math.Float32bits(one[i]) {
+				t.Fatalf("element %d: %v with the tables split, %v with one table", i, got[i], one[i])
+			}
+		}
+	}
+	if d := maxAbsDiff(one, attnRef(q, qpos, a, nHead, 0.125, 0)); d > 3e-3 {
+		t.Errorf("max |diff| from float64 attention %.2e", d)
 	}
 }
 

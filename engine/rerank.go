@@ -11,10 +11,11 @@ import (
 
 // Reranker scores texts (a query and a document, formatted into one
 // prompt by the caller) with a reranking model: the last token's final
-// hidden state through a classification head. With two or more outputs
-// the score is the probability of the first (Qwen3-Reranker's "yes"
-// against "no", llama.cpp's rank pooling); with one it is the raw output,
-// as llama.cpp reports a cross-encoder's.
+// hidden state through a classification head, or an encoder's first
+// token's (a cross-encoder such as BGE's reranker, through its pooler
+// first). With two or more outputs the score is the probability of the
+// first (Qwen3-Reranker's "yes" against "no", llama.cpp's rank pooling);
+// with one it is the raw output, as llama.cpp reports a cross-encoder's.
 type Reranker struct {
 	emb  *Embedder
 	head model.ClassHead
@@ -43,8 +44,8 @@ func RerankHead(m model.Model, answers []int32) (h model.ClassHead, fromFile boo
 	return model.ClassHead{Rows: rows}, false, nil
 }
 
-// NewReranker returns a reranker over m with head; cfg's pooling is
-// always the last token's.
+// NewReranker returns a reranker over m with head; cfg's pooling is the
+// last token's (an encoder's: the first's).
 func NewReranker(m model.Model, cfg EmbedderConfig, head model.ClassHead) (*Reranker, error) {
 	if len(head.Rows) == 0 {
 		return nil, errors.New("rerank: the head has no outputs")
@@ -57,7 +58,13 @@ func NewReranker(m model.Model, cfg EmbedderConfig, head model.ClassHead) (*Rera
 	if head.Bias != nil && len(head.Bias) != len(head.Rows) {
 		return nil, fmt.Errorf("rerank: %d biases for %d outputs", len(head.Bias), len(head.Rows))
 	}
+	if n := len(head.Pooler); n > 0 && (n != m.Config().NEmbd || (head.PoolerBias != nil && len(head.PoolerBias) != n)) {
+		return nil, fmt.Errorf("rerank: a pooler of %d rows and %d biases for states of %d", n, len(head.PoolerBias), m.Config().NEmbd)
+	}
 	cfg.Pooling = PoolLast
+	if m.Config().Encoder {
+		cfg.Pooling = PoolCLS
+	}
 	e, err := NewEmbedder(m, cfg)
 	if err != nil {
 		return nil, err
@@ -80,17 +87,14 @@ func (r *Reranker) Score(ctx context.Context, inputs [][]int32) ([]float32, erro
 }
 
 func (r *Reranker) score(h []float32) float32 {
-	logits := make([]float64, len(r.head.Rows))
-	for k, row := range r.head.Rows {
-		var s float64
-		for j, w := range row {
-			s += float64(w) * float64(h[j])
+	if len(r.head.Pooler) > 0 {
+		pooled := make([]float32, len(r.head.Pooler))
+		for k, p := range affine(r.head.Pooler, r.head.PoolerBias, h) {
+			pooled[k] = float32(math.Tanh(p))
 		}
-		if r.head.Bias != nil {
-			s += float64(r.head.Bias[k])
-		}
-		logits[k] = s
+		h = pooled
 	}
+	logits := affine(r.head.Rows, r.head.Bias, h)
 	if len(logits) == 1 {
 		return float32(logits[0])
 	}
@@ -104,6 +108,27 @@ func (r *Reranker) score(h []float32) float32 {
 	}
 	return float32(math.Exp(logits[0]-top) / sum)
 }
+
+// affine is rows·h + bias (bias nil: none), summed in float64.
+func affine(rows [][]float32, bias, h []float32) []float64 {
+	out := make([]float64, len(rows))
+	for k, row := range rows {
+		var s float64
+		for j, w := range row {
+			s += float64(w) * float64(h[j])
+		}
+		if bias != nil {
+			s += float64(bias[k])
+		}
+		out[k] = s
+	}
+	return out
+}
+
+// Pairs reports whether the reranker reads a query and a document as a
+// pair of texts (an encoder: [BOS] query [EOS] [SEP] document [EOS], as
+// llama.cpp formats them) rather than through a prompt template.
+func (r *Reranker) Pairs() bool { return r.emb.m.Config().Encoder }
 
 // MaxTokens is the longest input Score takes.
 func (r *Reranker) MaxTokens() int { return r.emb.cfg.NCtx }

@@ -48,7 +48,23 @@ func (m *transformer) bindEncoder(b *binder) error {
 	if m.embNormB, err = b.vector("token_embd_norm.bias", E); err != nil {
 		return err
 	}
-	m.lmHead = false
+	// A reranker (BGE's): the pooler, then the classification head.
+	var ok bool
+	if m.pooler, ok, err = b.bind("cls.weight", true, E, E); err != nil {
+		return err
+	}
+	if ok {
+		if m.poolerBias, _, err = b.optVector("cls.bias", E); err != nil {
+			return err
+		}
+	}
+	if err := m.bindClassifier(b); err != nil {
+		return err
+	}
+	if m.pooler.Valid() && !m.cls.Valid() {
+		return fmt.Errorf("tensor %q without %q: %w", "cls.weight", "cls.output.weight", ErrMissingTensor)
+	}
+	m.lmHead, hp.NoLMHead = false, true
 	m.layers = make([]layer, hp.NLayer)
 	for il := range m.layers {
 		if err := m.bindEncoderLayer(b, il); err != nil {

@@ -22,6 +22,13 @@ type ClassHead struct {
 	Labels []string    // {arch}.classifier.output_labels (may be empty)
 	Rows   [][]float32 // one per output
 	Bias   []float32   // cls.output.bias, nil when absent
+	// Pooler is an encoder's dense layer before the outputs (cls.weight,
+	// one row per output value, and cls.bias, nil when absent): the
+	// hidden state h becomes tanh(Pooler·h + PoolerBias) first, as
+	// RoBERTa's classification head (llama.cpp's rank pooling). Nil for
+	// none.
+	Pooler     [][]float32
+	PoolerBias []float32
 }
 
 // Heads is implemented by models that hand over their output layers'
@@ -117,14 +124,34 @@ func (m *transformer) ClassifierHead() (ClassHead, bool, error) {
 		return ClassHead{}, false, fmt.Errorf("classification head: %w", err)
 	}
 	h := ClassHead{Labels: slices.Clone(m.clsLabels), Rows: rows}
-	if m.clsBias.Valid() {
-		bias, err := m.rowsOf(m.clsBias, []int32{0})
-		if err != nil {
-			return ClassHead{}, false, fmt.Errorf("classification head bias: %w", err)
+	if h.Bias, err = m.vectorOf(m.clsBias); err != nil {
+		return ClassHead{}, false, fmt.Errorf("classification head bias: %w", err)
+	}
+	if m.pooler.Valid() {
+		all := make([]int32, m.pooler.Rows)
+		for i := range all {
+			all[i] = int32(i)
 		}
-		h.Bias = bias[0]
+		if h.Pooler, err = m.rowsOf(m.pooler, all); err != nil {
+			return ClassHead{}, false, fmt.Errorf("classification head pooler: %w", err)
+		}
+		if h.PoolerBias, err = m.vectorOf(m.poolerBias); err != nil {
+			return ClassHead{}, false, fmt.Errorf("classification head pooler bias: %w", err)
+		}
 	}
 	return h, true, nil
+}
+
+// vectorOf reads a one-row tensor (nil for the zero Tensor).
+func (m *transformer) vectorOf(t backends.Tensor) ([]float32, error) {
+	if !t.Valid() {
+		return nil, nil
+	}
+	rows, err := m.rowsOf(t, []int32{0})
+	if err != nil {
+		return nil, err
+	}
+	return rows[0], nil
 }
 
 // OutputRows implements Heads.

@@ -96,6 +96,9 @@ type transformer struct {
 	cls, clsBias backends.Tensor
 	clsLabels    []string
 	lmHead       bool
+	// An encoder reranker's pooler before the head (cls.weight,
+	// cls.bias; RoBERTa's dense + tanh).
+	pooler, poolerBias backends.Tensor
 
 	adapters          []boundAdapter // LoRA adapters' files, mapped, and their tensors
 	loraOutput        []loraPair     // on the output matrix

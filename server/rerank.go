@@ -35,12 +35,31 @@ const qwen3RerankTemplate = "<|im_start|>system\nJudge whether the Document meet
 	"<|im_start|>user\n<Instruct>: {instruction}\n<Query>: {query}\n<Document>: {document}<|im_end|>\n" +
 	"<|im_start|>assistant\n<think>\n\n</think>\n\n"
 
+// pairTokenizer is what rerankPair needs of a tokenizer besides
+// Tokenizer: *tokenizer.Tokenizer.
+type pairTokenizer interface {
+	SEP() (int32, bool)
+	AddEOS() bool
+	AddSEP() bool
+}
+
+// pairReranker is implemented by rerankers that read a query and a
+// document as a pair of texts (an encoder: *engine.Reranker.Pairs).
+type pairReranker interface{ Pairs() bool }
+
 // rerankPrompt formats a query and a document with the backend's template
 // (the GGUF's, or Qwen3-Reranker's) and tokenizes it as llama.cpp and
-// Qwen's reference do: the whole text, special tokens parsed. A prompt
+// Qwen's reference do: the whole text, special tokens parsed; a
+// cross-encoder without a template gets the pair (rerankPair). A prompt
 // longer than the reranker takes loses the end of its document.
 func rerankPrompt(b *Backend, instruction, query, doc string) ([]int32, error) {
 	tmpl := b.RerankTemplate
+	if pr, ok := b.Reranker.(pairReranker); ok && pr.Pairs() && tmpl == "" {
+		if instruction != "" {
+			return nil, invalidParam("instruction", "this model's reranking takes no instruction")
+		}
+		return rerankPair(b, query, doc)
+	}
 	if tmpl == "" {
 		tmpl = qwen3RerankTemplate
 	}
@@ -90,6 +109,54 @@ func rerankPrompt(b *Backend, instruction, query, doc string) ([]int32, error) {
 	if len(ids) > limit {
 		return nil, &apiError{err: errContextExceeded, param: "documents",
 			msg: fmt.Sprintf("a document does not fit the reranker's %d tokens", limit)}
+	}
+	return ids, nil
+}
+
+// rerankPair is llama.cpp's pair of texts for a cross-encoder without a
+// template: [BOS] query [EOS] [SEP] document [EOS], each special token as
+// the vocabulary adds them (XLM-RoBERTa's <s> q </s></s> d </s>; EOS is
+// SEP where there is no EOS), the document cut to fit the reranker.
+func rerankPair(b *Backend, query, doc string) ([]int32, error) {
+	tok := b.Tokenizer
+	st, ok := tok.(pairTokenizer)
+	if !ok {
+		return nil, fmt.Errorf("%w: the tokenizer does not say how a pair of texts is joined", ErrInternal)
+	}
+	q, err := tok.Encode(query, false, false)
+	if err != nil {
+		return nil, err
+	}
+	d, err := tok.Encode(doc, false, false)
+	if err != nil {
+		return nil, err
+	}
+	eos, ok := tok.EOS()
+	if !ok {
+		eos, _ = st.SEP()
+	}
+	sep, _ := st.SEP()
+	var head []int32
+	if bos, ok := tok.BOS(); ok && tok.AddBOS() {
+		head = append(head, bos)
+	}
+	head = append(head, q...)
+	var tail int
+	if st.AddEOS() {
+		head = append(head, eos)
+		tail = 1
+	}
+	if st.AddSEP() {
+		head = append(head, sep)
+	}
+	room := b.Reranker.MaxTokens() - len(head) - tail
+	if room < 1 {
+		return nil, &apiError{err: errContextExceeded, param: "query",
+			msg: fmt.Sprintf("the query takes more than the reranker's %d tokens", b.Reranker.MaxTokens())}
+	}
+	ids := append(head, d[:min(len(d), room)]...)
+	if tail == 1 {
+		ids = append(ids, eos)
 	}
 	return ids, nil
 }

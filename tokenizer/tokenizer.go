@@ -374,6 +374,13 @@ func (t *Tokenizer) AddBOS() bool { return t.addBOS }
 // AddEOS reports whether Encode with addSpecial appends EOS.
 func (t *Tokenizer) AddEOS() bool { return t.addEOS }
 
+// SEP returns the separator id, if the vocabulary has one.
+func (t *Tokenizer) SEP() (int32, bool) { return t.sep, t.sep >= 0 }
+
+// AddSEP reports whether Encode with addSpecial appends SEP (BERT's, and
+// RoBERTa's between a pair's texts).
+func (t *Tokenizer) AddSEP() bool { return t.addSEP }
+
 // ChatTemplate returns tokenizer.chat_template ("" when absent).
 func (t *Tokenizer) ChatTemplate() string { return t.chatTemplate }
 

@@ -519,10 +519,18 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 			}
 		}
 	}
-	if c.encoder = m.Config().Encoder; c.encoder && !c.embeddings {
-		log.Info("an encoder model: serving /v1/embeddings", zap.String("arch", m.Config().Arch))
+	// An encoder serves what it is for without a flag: a cross-encoder
+	// (a classification head) reranking, any other embeddings.
+	if c.encoder = m.Config().Encoder; c.encoder && !c.embeddings && !c.reranking {
+		if h, ok := m.(model.Heads); ok {
+			if _, c.reranking, err = h.ClassifierHead(); err != nil {
+				err = fmt.Errorf("reranking: %w", err)
+			}
+		}
+		c.embeddings = !c.reranking
+		log.Info("an encoder model", zap.String("arch", m.Config().Arch), zap.Bool("embeddings", c.embeddings), zap.Bool("reranking", c.reranking))
 	}
-	if c.embeddings || m.Config().Encoder {
+	if err == nil && c.embeddings {
 		emb, err = newEmbedder(c, m, dev, log)
 	}
 	if err == nil && c.reranking {
@@ -664,7 +672,10 @@ func printWelcome(w io.Writer, addr string, c *serveConfig) {
 	}
 	fmt.Fprintf(w, "누리 서버가 준비되었습니다: %s/v1 (모델: %s)\n", url, c.alias)
 	fmt.Fprintf(w, "상태 확인: curl %s/health\n", url)
-	if c.encoder {
+	if c.encoder && c.reranking {
+		fmt.Fprintf(w, "리랭킹 예시:\n  curl %s/v1/rerank -H 'Content-Type: application/json'%s \\\n    -d '{\"model\": \"%s\", \"query\": \"한국의 수도는?\", \"documents\": [\"서울은 한국의 수도입니다.\", \"부산은 항구 도시입니다.\"]}'\n",
+			url, auth, c.alias)
+	} else if c.encoder {
 		fmt.Fprintf(w, "임베딩 예시:\n  curl %s/v1/embeddings -H 'Content-Type: application/json'%s \\\n    -d '{\"model\": \"%s\", \"input\": \"안녕하세요\"}'\n",
 			url, auth, c.alias)
 	} else {

@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/nuri-ai/nuri/engine"
 	"github.com/nuri-ai/nuri/internal/synth"
 	"github.com/nuri-ai/nuri/internal/testgguf"
 	"github.com/nuri-ai/nuri/internal/testshared"
@@ -162,5 +163,70 @@ func TestServeRerankNeedsAHead(t *testing.T) {
 	err = serveModel(context.Background(), c, zap.NewNop(), io.Discard, nil)
 	if err == nil || !strings.Contains(err.Error(), "reranking") || !strings.Contains(err.Error(), "classification head") {
 		t.Fatalf("serve --reranking on stories260K: %v", err)
+	}
+}
+
+// TestServeRerankEncoder: a cross-encoder (synth's bert-rerank-tiny) is
+// served for reranking without --reranking; each document's score is the
+// engine's score of llama.cpp's pair, [BOS] query [EOS] [SEP] document
+// [EOS] as the vocabulary adds them (here BOS only: [BOS] query document),
+// and an instruction is refused.
+func TestServeRerankEncoder(t *testing.T) {
+	path := testgguf.Synth(t, "bert-rerank-tiny", "Q8_0", 1)
+	base := startServe(t, "--model", path)
+	query, docs := "who is happy", []string{"lily was happy", "the dog ran", "once upon a time there was"}
+	body, _ := json.Marshal(map[string]any{"query": query, "documents": docs})
+	resp, err := http.Post(base+"/v1/rerank", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var got struct {
+		Results []struct {
+			Index          int     `json:"index"`
+			RelevanceScore float64 `json:"relevance_score"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(raw, &got); err != nil || resp.StatusCode != 200 || len(got.Results) != len(docs) {
+		t.Fatalf("%d %v: %s", resp.StatusCode, err, raw)
+	}
+	tok, err := tokenizer.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Load(path, model.LoadOptions{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	head, _, err := engine.RerankHead(m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := engine.NewReranker(m, engine.EmbedderConfig{}, head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	bos, _ := tok.BOS()
+	q, _ := tok.Encode(query, false, false)
+	for _, res := range got.Results {
+		d, _ := tok.Encode(docs[res.Index], false, false)
+		want, err := r.Score(context.Background(), [][]int32{append(append([]int32{bos}, q...), d...)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if float32(res.RelevanceScore) != want[0] {
+			t.Errorf("document %d: %v, the pair's score %v", res.Index, res.RelevanceScore, want[0])
+		}
+	}
+	resp, err = http.Post(base+"/v1/rerank", "application/json", strings.NewReader(`{"query": "a", "documents": ["b"], "instruction": "x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("an instruction for a cross-encoder: status %d, want 400", resp.StatusCode)
 	}
 }

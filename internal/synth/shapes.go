@@ -62,6 +62,10 @@ type Shape struct {
 	ExpertGroups, GroupsUsed     int
 	YaRNFactor                   float32
 	YaRNOrigCtx                  int
+	// Reranker: an encoder with RoBERTa's classification head (cls.weight
+	// and cls.bias, then cls.output with one output), as a cross-encoder
+	// such as BGE's reranker ships.
+	Reranker bool
 }
 
 // shapeTable lists the named shapes. The hyper-parameters are those of the
@@ -158,6 +162,10 @@ func shapeTable() []Shape {
 		// with biases, q/k/v/output and FFN biases, GELU.
 		{Name: "bert-tiny", Arch: "bert", Embd: 256, Layers: 3, Heads: 4, KVHeads: 4, HeadDim: 64, FF: 512,
 			Vocab: 512, Ctx: 128, Eps: 1e-5},
+		// bert-rerank-tiny is bert-tiny with a cross-encoder's head (BGE's
+		// reranker's form).
+		{Name: "bert-rerank-tiny", Arch: "bert", Embd: 256, Layers: 3, Heads: 4, KVHeads: 4, HeadDim: 64, FF: 512,
+			Vocab: 512, Ctx: 128, Eps: 1e-5, Reranker: true},
 		// bge-m3: XLM-RoBERTa large (24 layers, 16 heads over 1024, a
 		// 250002-token vocabulary, 8192 positions).
 		{Name: "bge-m3", Arch: "bert", Embd: 1024, Layers: 24, Heads: 16, KVHeads: 16, HeadDim: 64, FF: 4096,
@@ -228,6 +236,11 @@ func (s Shape) encoderTensors() []Tensor {
 		add("ffn_up", e, ff)
 		add("ffn_down", ff, e)
 		add("layer_output_norm", e)
+	}
+	if s.Reranker {
+		ts = append(ts,
+			Tensor{Name: "cls.weight", Dims: []uint64{e, e}}, Tensor{Name: "cls.bias", Dims: []uint64{e}, Bias: true},
+			Tensor{Name: "cls.output.weight", Dims: []uint64{e, 1}}, Tensor{Name: "cls.output.bias", Dims: []uint64{1}, Bias: true})
 	}
 	return ts
 }

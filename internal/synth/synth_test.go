@@ -47,6 +47,7 @@ func TestShapes(t *testing.T) {
 		// Gemma 2 2B: 256000·2304 embeddings and 26 blocks of 76.1 M.
 		{"gemma2-2b", 0, "2.6"},
 		{"bert-tiny", 0, ""},
+		{"bert-rerank-tiny", 0, ""},
 		// BGE-M3 (XLM-RoBERTa large): its model card's 568M parameters
 		// less the pooler an embedding does not use.
 		{"bge-m3", 0, "0.6"},

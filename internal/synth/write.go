@@ -135,11 +135,15 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 	}
 	if s.Arch == "bert" {
 		// An encoder: LayerNorm's epsilon, attention both ways, CLS
-		// pooling (BGE-M3's), no RoPE.
+		// pooling (BGE-M3's; a reranker's rank pooling), no RoPE.
+		pooling := uint32(2)
+		if s.Reranker {
+			pooling = 4
+		}
 		kv = append(kv,
 			gguf.KV{Key: a + "attention.layer_norm_epsilon", Value: gguf.Float32(s.Eps)},
 			gguf.KV{Key: a + "attention.causal", Value: gguf.Bool(false)},
-			gguf.KV{Key: a + "pooling_type", Value: gguf.Uint32(2)},
+			gguf.KV{Key: a + "pooling_type", Value: gguf.Uint32(pooling)},
 			gguf.KV{Key: "tokenizer.ggml.token_type_count", Value: gguf.Uint32(bertTypes)},
 			gguf.KV{Key: a + "vocab_size", Value: gguf.Uint32(uint32(s.Vocab))})
 	} else {

@@ -384,11 +384,22 @@ func quantizeHeader(w *gguf.Writer, f *gguf.File, mix quant.Mix, types []quant.T
 	}
 	for _, i := range order {
 		ti := &f.Tensors[i]
-		if err := w.AddTensor(ti.Name, types[i], ti.Dims...); err != nil {
+		if err := w.AddTensor(ti.Name, types[i], ggmlDims(ti.Dims)...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// ggmlDims drops trailing dimensions of 1, as llama-quantize writes every
+// tensor (ggml_n_dims: a converter's [256, 1] classifier output becomes
+// [256]), keeping at least one.
+func ggmlDims(d []uint64) []uint64 {
+	n := len(d)
+	for n > 1 && d[n-1] == 1 {
+		n--
+	}
+	return d[:n]
 }
 
 // quantizeTensor streams one tensor's data in type to: a copy when the type

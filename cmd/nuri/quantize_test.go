@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -360,5 +361,38 @@ func TestQuantizeLoRA(t *testing.T) {
 	vocab := testshared.Path(t, "testdata", "tokenizer", "ggml-vocab-qwen3.gguf")
 	if err := runQuantize([]string{"--lora", vocab, base, filepath.Join(dir, "other.gguf"), "F32"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "adapter.type") {
 		t.Errorf("a file that is no adapter: %v", err)
+	}
+}
+
+// TestQuantizeTrimsUnitDims: a tensor stored with a trailing dimension
+// of 1 (a converter's [256, 1] classifier output) is written as
+// llama-quantize writes it, [256] (ggml_n_dims); the rest keep theirs.
+// With that, quantizing synth's bert-rerank-tiny matched llama-quantize's
+// output byte for byte (Q4_K_M, Q8_0, Q4_0, Q6_K; 2026-12-02).
+func TestQuantizeTrimsUnitDims(t *testing.T) {
+	for _, c := range []struct{ in, want []uint64 }{
+		{[]uint64{256, 1}, []uint64{256}}, {[]uint64{256, 1, 1}, []uint64{256}}, {[]uint64{1}, []uint64{1}},
+		{[]uint64{1, 1}, []uint64{1}}, {[]uint64{1, 256}, []uint64{1, 256}}, {[]uint64{4, 1, 3}, []uint64{4, 1, 3}},
+	} {
+		if got := ggmlDims(c.in); !slices.Equal(got, c.want) {
+			t.Errorf("%v: %v, want %v", c.in, got, c.want)
+		}
+	}
+	in := testgguf.Synth(t, "bert-rerank-tiny", "F32", 1)
+	out := filepath.Join(t.TempDir(), "q.gguf")
+	var stdout, stderr bytes.Buffer
+	if err := runQuantize([]string{in, out, "Q8_0"}, &stdout, &stderr); err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	f, err := gguf.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for name, want := range map[string][]uint64{"cls.output.weight": {256}, "cls.weight": {256, 256}, "token_types.weight": {256, 2}} {
+		ti, ok := f.Tensor(name)
+		if !ok || !slices.Equal(ti.Dims, want) {
+			t.Errorf("%s: %v, want %v", name, ti, want)
+		}
 	}
 }

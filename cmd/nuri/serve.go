@@ -599,25 +599,9 @@ func newReranker(c *serveConfig, m model.Model, tok *tokenizer.Tokenizer, dev ba
 // newEmbedder is --embeddings' embedder: its pooling is --pooling, else
 // the GGUF's pooling_type (llama.cpp's numbers), else the last token's.
 func newEmbedder(c *serveConfig, m model.Model, dev backends.Device, log *zap.Logger) (*engine.Embedder, error) {
-	pooling := engine.PoolLast
-	if c.pooling != "" {
-		pooling = engine.Pooling(c.pooling)
-	} else if f, err := gguf.Open(c.model); err == nil {
-		if n, ok := f.Int(f.Arch() + ".pooling_type"); ok {
-			switch n {
-			case 1:
-				pooling = engine.PoolMean
-			case 2:
-				pooling = engine.PoolCLS
-			case 3:
-				pooling = engine.PoolLast
-			default:
-				log.Warn("GGUF pooling_type not supported; pooling the last token", zap.Int("pooling_type", n))
-			}
-		}
-		if err := f.Close(); err != nil {
-			return nil, fmt.Errorf("close %s: %w", c.model, err)
-		}
+	pooling, err := poolingFor(c.model, c.pooling, log)
+	if err != nil {
+		return nil, err
 	}
 	e, err := engine.NewEmbedder(m, engine.EmbedderConfig{NCtx: c.eng.NCtx, KVCacheType: c.eng.KVCacheType, Pooling: pooling,
 		BatchTokens: c.eng.MaxNumBatchedTokens, MaxQueued: c.eng.MaxQueuedRequests, Device: dev})
@@ -626,6 +610,37 @@ func newEmbedder(c *serveConfig, m model.Model, dev backends.Device, log *zap.Lo
 	}
 	log.Info("embeddings", zap.String("pooling", string(pooling)), zap.Int("dim", e.Dim()))
 	return e, nil
+}
+
+// poolingFor is an embedding's pooling: flag when set, else the GGUF's
+// pooling_type (llama.cpp's numbers: 1 mean, 2 cls, 3 last; 4, a
+// reranker's rank pooling, reads the first token as cls does), else the
+// last token's.
+func poolingFor(path, flag string, log *zap.Logger) (engine.Pooling, error) {
+	if flag != "" {
+		return engine.ParsePooling(flag)
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		return "", err
+	}
+	pooling := engine.PoolLast
+	if n, ok := f.Int(f.Arch() + ".pooling_type"); ok {
+		switch n {
+		case 1:
+			pooling = engine.PoolMean
+		case 2, 4:
+			pooling = engine.PoolCLS
+		case 3:
+			pooling = engine.PoolLast
+		default:
+			log.Warn("GGUF pooling_type not supported; pooling the last token", zap.Int("pooling_type", n))
+		}
+	}
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("close %s: %w", path, err)
+	}
+	return pooling, nil
 }
 
 func chatRenderer(c *serveConfig, ggufTemplate string, log *zap.Logger) (*chat.Renderer, error) {

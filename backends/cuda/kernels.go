@@ -53,7 +53,7 @@ func kernelNames() []string {
 	for _, t := range []string{"f32", "f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q4_k", "q5_k", "q6_k", "iq4_nl", "iq4_xs"} {
 		n = append(n, "nuri_mul_mat_"+t, "nuri_get_rows_"+t)
 	}
-	n = append(n, "nuri_rms_norm", "nuri_add", "nuri_scale", "nuri_scale_rows", "nuri_silu_mul", "nuri_gelu_mul", "nuri_rope")
+	n = append(n, "nuri_rms_norm", "nuri_add", "nuri_scale", "nuri_scale_rows", "nuri_silu_mul", "nuri_gelu_mul", "nuri_rope", "nuri_layer_norm", "nuri_gelu")
 	for _, t := range []string{"f32", "f16", "q8_0"} {
 		n = append(n, "nuri_store_kv_"+t, "nuri_attention_"+t)
 	}

@@ -268,23 +268,86 @@ func (s *Stream) GELUMul(dst, gate, up backends.Tensor) {
 		if err != nil {
 			return err
 		}
-		if s.geluTab == 0 {
-			tab := kernels.GELUTable()
-			b, err := s.work("gelu_table", 4*len(tab))
-			if err != nil {
-				return err
-			}
-			if err := s.dev.drv.check("cuMemcpyHtoDAsync", s.dev.drv.cuMemcpyHtoDAsync(b.ptr, unsafe.Pointer(&tab[0]), uint64(4*len(tab)), s.h)); err != nil {
-				return err
-			}
-			s.geluTab = b.ptr
+		tab, err := s.geluTable()
+		if err != nil {
+			return err
 		}
 		n := gate.Rows * gate.Cols
-		return s.launch("nuri_gelu_mul", grid1(n, 256), threads(256), 0, p[0], p[1], p[2], s.geluTab, n)
+		return s.launch("nuri_gelu_mul", grid1(n, 256), threads(256), 0, p[0], p[1], p[2], tab, n)
 	})
 }
 
 var _ backends.GELUMuler = (*Stream)(nil)
+
+// geluTable returns the device copy of kernels.GELUTable, uploading it on
+// first use.
+func (s *Stream) geluTable() (uint64, error) {
+	if s.geluTab != 0 {
+		return s.geluTab, nil
+	}
+	tab := kernels.GELUTable()
+	b, err := s.work("gelu_table", 4*len(tab))
+	if err != nil {
+		return 0, err
+	}
+	if err := s.dev.drv.check("cuMemcpyHtoDAsync", s.dev.drv.cuMemcpyHtoDAsync(b.ptr, unsafe.Pointer(&tab[0]), uint64(4*len(tab)), s.h)); err != nil {
+		return 0, err
+	}
+	s.geluTab = b.ptr
+	return s.geluTab, nil
+}
+
+// GELU implements backends.GELUer (GELUMul's table, no product).
+func (s *Stream) GELU(dst, x backends.Tensor) {
+	s.do(backends.OpGELU, func() error {
+		if err := sameShape(x.Rows, x.Cols, x, dst); err != nil {
+			return err
+		}
+		p, err := s.ptrs(x, dst)
+		if err != nil {
+			return err
+		}
+		tab, err := s.geluTable()
+		if err != nil {
+			return err
+		}
+		n := x.Rows * x.Cols
+		return s.launch("nuri_gelu", grid1(n, 256), threads(256), 0, p[0], p[1], tab, n)
+	})
+}
+
+var _ backends.GELUer = (*Stream)(nil)
+
+// LayerNorm implements backends.LayerNormer, a block a row as RMSNorm.
+func (s *Stream) LayerNorm(dst, x, w, b backends.Tensor, eps float32) {
+	s.do(backends.OpLayerNorm, func() error {
+		if err := sameShape(x.Rows, x.Cols, x, dst); err != nil {
+			return err
+		}
+		if err := sameShape(1, x.Cols, w); err != nil {
+			return err
+		}
+		p, err := s.ptrs(x, w, dst)
+		if err != nil {
+			return err
+		}
+		var bp uint64
+		hasB := 0
+		if b.Valid() {
+			if err := sameShape(1, x.Cols, b); err != nil {
+				return err
+			}
+			pb, err := s.ptrs(b)
+			if err != nil {
+				return err
+			}
+			bp, hasB = pb[0], 1
+		}
+		return s.launch("nuri_layer_norm", [3]uint32{uint32(x.Rows), 1, 1}, threads(256), 0, p[0], p[1], bp, p[2], x.Cols, eps, hasB)
+	})
+}
+
+var _ backends.LayerNormer = (*Stream)(nil)
 
 // SiLUMul implements backends.Stream.
 func (s *Stream) SiLUMul(dst, gate, up backends.Tensor) {

@@ -18,6 +18,39 @@ extern "C" __global__ void nuri_rms_norm(const float* x, const float* w, float* 
     for (int i = threadIdx.x; i < cols; i += blockDim.x) yr[i] = (xr[i] * scale) * w[i];
 }
 
+// layer_norm: ggml_norm, then the weight and (has_b) the bias, as the CPU:
+// the mean and the variance summed in double and rounded to float,
+// y = ((x-mean)*scale)*w + b in float.
+extern "C" __global__ void nuri_layer_norm(const float* x, const float* w, const float* b, float* y, int cols, float eps, int has_b) {
+    __shared__ double scratch[32];
+    const float* xr = x + (size_t)blockIdx.x * cols;
+    float* yr = y + (size_t)blockIdx.x * cols;
+    double sum = 0.0;
+    for (int i = threadIdx.x; i < cols; i += blockDim.x) sum += (double)xr[i];
+    sum = block_sum_d(sum, scratch);
+    float mean = (float)(sum / (double)cols);
+    __syncthreads(); // scratch is read again below
+    double sq = 0.0;
+    for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+        float d = xr[i] - mean;
+        sq += (double)(d * d);
+    }
+    sq = block_sum_d(sq, scratch);
+    float scale = 1.0f / __fsqrt_rn((float)(sq / (double)cols) + eps);
+    for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+        float v = ((xr[i] - mean) * scale) * w[i];
+        yr[i] = has_b ? v + b[i] : v;
+    }
+}
+
+// gelu: y = gelu(x) through the CPU's fp16 table (gelu_mul without up).
+extern "C" __global__ void nuri_gelu(const float* x, float* y, const float* tab, int n) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+        float v = x[i];
+        y[i] = v <= -10.0f ? 0.0f : (v >= 10.0f ? v : tab[f2h(v)]);
+    }
+}
+
 // add: y = a + b; b has one row (broadcast) or as many as a.
 extern "C" __global__ void nuri_add(const float* a, const float* b, float* y, int n, int cols, int b_rows) {
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {

@@ -157,7 +157,7 @@ static const Kernel kTable[] = {
     K(nuri_mul_mat_q5_0), K(nuri_mul_mat_q5_1), K(nuri_mul_mat_q8_0), K(nuri_mul_mat_q4_k), K(nuri_mul_mat_q5_k),
     K(nuri_mul_mat_q6_k), K(nuri_mul_mat_iq4_nl), K(nuri_mul_mat_iq4_xs), P(nuri_get_rows_f32), P(nuri_get_rows_f16), P(nuri_get_rows_bf16), P(nuri_get_rows_q4_0),
     P(nuri_get_rows_q4_1), P(nuri_get_rows_q5_0), P(nuri_get_rows_q5_1), P(nuri_get_rows_q8_0), P(nuri_get_rows_q4_k),
-    P(nuri_get_rows_q5_k), P(nuri_get_rows_q6_k), P(nuri_get_rows_iq4_nl), P(nuri_get_rows_iq4_xs), K(nuri_rms_norm), P(nuri_add), P(nuri_scale), P(nuri_scale_rows), P(nuri_silu_mul), P(nuri_gelu_mul),
+    P(nuri_get_rows_q5_k), P(nuri_get_rows_q6_k), P(nuri_get_rows_iq4_nl), P(nuri_get_rows_iq4_xs), K(nuri_rms_norm), P(nuri_add), P(nuri_scale), P(nuri_scale_rows), P(nuri_silu_mul), P(nuri_gelu_mul), K(nuri_layer_norm), P(nuri_gelu),
     P(nuri_rope), P(nuri_store_kv_f32), P(nuri_store_kv_f16), K(nuri_store_kv_q8_0), K(nuri_attention_f32),
     K(nuri_attention_f16), K(nuri_attention_q8_0), P(nuri_read_probe),
 };

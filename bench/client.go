@@ -22,6 +22,10 @@ const (
 	EndpointCompletions Endpoint = "completions" // POST /v1/completions
 	EndpointResponses   Endpoint = "responses"   // POST /v1/responses (OpenAI's Responses API)
 	EndpointMessages    Endpoint = "messages"    // POST /v1/messages (Anthropic's Messages API)
+	// EndpointEmbeddings sends each prompt's text to POST /v1/embeddings:
+	// one answer, no stream, so a request's latency is its E2EL (and its
+	// TTFT) and the token throughput is the input's.
+	EndpointEmbeddings Endpoint = "embeddings"
 )
 
 // ClientConfig configures a Client.
@@ -74,11 +78,11 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		return nil, err
 	}
 	switch cfg.Endpoint {
-	case EndpointChat, EndpointCompletions, EndpointResponses, EndpointMessages:
+	case EndpointChat, EndpointCompletions, EndpointResponses, EndpointMessages, EndpointEmbeddings:
 	case "":
 		cfg.Endpoint = EndpointChat
 	default:
-		return nil, fmt.Errorf("endpoint %q: want chat, completions, responses or messages", cfg.Endpoint)
+		return nil, fmt.Errorf("endpoint %q: want chat, completions, responses, messages or embeddings", cfg.Endpoint)
 	}
 	conns := max(cfg.MaxConns, 1)
 	tr := &http.Transport{
@@ -155,6 +159,13 @@ func (c *Client) Models(ctx context.Context) (json.RawMessage, []string, error) 
 // for the final usage chunk (vLLM, llama-server, ollama and Nuri honour it);
 // the Responses API always ends with its usage.
 func (c *Client) requestBody(p Prompt, maxTokens int) ([]byte, error) {
+	if c.cfg.Endpoint == EndpointEmbeddings {
+		b, err := json.Marshal(map[string]any{"model": c.cfg.Model, "input": p.Text})
+		if err != nil {
+			return nil, fmt.Errorf("encode request: %w", err)
+		}
+		return b, nil
+	}
 	if c.cfg.Endpoint == EndpointMessages {
 		// System turns go in "system"; the API takes only user and
 		// assistant turns in messages.
@@ -223,6 +234,8 @@ func (c *Client) route() string {
 		return c.api + "/responses"
 	case EndpointMessages:
 		return c.api + "/messages"
+	case EndpointEmbeddings:
+		return c.api + "/embeddings"
 	}
 	return c.api + "/chat/completions"
 }
@@ -263,6 +276,10 @@ func (c *Client) Stream(ctx context.Context, p Prompt, maxTokens int) RequestRec
 		rec.E2ELMS = ms(time.Since(rec.started))
 		return rec
 	}
+	if c.cfg.Endpoint == EndpointEmbeddings {
+		readEmbeddings(resp.Body, &rec, p)
+		return rec
+	}
 	if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/json") {
 		// The server ignored "stream": true; no token timing is possible.
 		rec.fail("not_streaming", fmt.Errorf("server answered with %s instead of an event stream", ct))
@@ -271,6 +288,37 @@ func (c *Client) Stream(ctx context.Context, p Prompt, maxTokens int) RequestRec
 	}
 	readStream(ctx, resp.Body, &rec, p)
 	return rec
+}
+
+// readEmbeddings reads an embeddings answer: the request is done when its
+// body is (E2EL, and TTFT with it), its input tokens are the usage's (or
+// the estimate), and it must carry one vector.
+func readEmbeddings(body io.Reader, rec *RequestRecord, p Prompt) {
+	var r struct {
+		Data []struct {
+			Embedding json.RawMessage `json:"embedding"`
+		} `json:"data"`
+		Usage *struct {
+			PromptTokens int `json:"prompt_tokens"`
+		} `json:"usage"`
+	}
+	err := json.NewDecoder(body).Decode(&r)
+	rec.E2ELMS = ms(time.Since(rec.started))
+	rec.TTFTMS = rec.E2ELMS
+	switch {
+	case err != nil:
+		rec.fail("bad_chunk", fmt.Errorf("read embeddings: %w", err))
+		return
+	case len(r.Data) != 1 || len(r.Data[0].Embedding) == 0:
+		rec.fail("bad_chunk", fmt.Errorf("%d embeddings for one input", len(r.Data)))
+		return
+	}
+	rec.OK, rec.Status = true, "ok"
+	rec.InputTokens, rec.InputTokensSource = p.EstInputTokens, "estimate"
+	if r.Usage != nil && r.Usage.PromptTokens > 0 {
+		rec.InputTokens, rec.InputTokensSource = r.Usage.PromptTokens, "usage"
+	}
+	rec.OutputTokensSource = "usage"
 }
 
 // errorMessage extracts an OpenAI-style {"error":{"message":…}} message from

@@ -2,11 +2,13 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -191,6 +193,45 @@ func TestEmptyOutput(t *testing.T) {
 	rec := newTestClient(t, srv.URL, EndpointChat).Stream(context.Background(), testPrompt, 8)
 	if !rec.OK || !rec.EmptyOutput || rec.Chunks != 0 || rec.OutputTokens != 1 || rec.TTFTMS < 5 || rec.TTFTMS > rec.E2ELMS || rec.TPOTMS != 0 {
 		t.Errorf("empty output: %+v", rec)
+	}
+}
+
+// TestEmbeddingsEndpoint: --endpoint embeddings posts the prompt's text to
+// /v1/embeddings and records the answer's latency and usage; an answer
+// without a vector fails the request.
+func TestEmbeddingsEndpoint(t *testing.T) {
+	var mu sync.Mutex
+	var gotPath, gotInput string
+	answer := `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.6,0.8]}],"usage":{"prompt_tokens":9,"total_tokens":9}}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Input string `json:"input"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		gotPath, gotInput = r.URL.Path, body.Input
+		a := answer
+		mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(a))
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv.URL, EndpointEmbeddings)
+	rec := c.Stream(context.Background(), testPrompt, 8)
+	mu.Lock()
+	if gotPath != "/v1/embeddings" || gotInput != testPrompt.Text {
+		t.Errorf("sent %q to %s", gotInput, gotPath)
+	}
+	mu.Unlock()
+	if !rec.OK || rec.InputTokens != 9 || rec.InputTokensSource != "usage" || rec.OutputTokens != 0 || rec.E2ELMS < 5 || rec.TTFTMS != rec.E2ELMS {
+		t.Errorf("record %+v", rec)
+	}
+	mu.Lock()
+	answer = `{"object":"list","data":[]}`
+	mu.Unlock()
+	if rec := c.Stream(context.Background(), testPrompt, 8); rec.OK || rec.Status != "bad_chunk" {
+		t.Errorf("no vector: %+v", rec)
 	}
 }
 

@@ -39,7 +39,7 @@ func parseBenchServe(args []string, stderr io.Writer) (*benchServeFlags, error) 
 	fs.StringVar(&c.BaseURL, "base-url", "http://127.0.0.1:8080", "server base URL (with or without /v1)")
 	fs.StringVar(&c.Model, "model", "", "model name to request (default: the first id of GET /v1/models)")
 	fs.StringVar(&f.apiKey, "api-key", "", "bearer token (default: $OPENAI_API_KEY)")
-	endpoint := fs.String("endpoint", "chat", "chat (/v1/chat/completions), completions (/v1/completions), responses (/v1/responses) or messages (Anthropic's /v1/messages)")
+	endpoint := fs.String("endpoint", "chat", "chat (/v1/chat/completions), completions (/v1/completions), responses (/v1/responses), messages (Anthropic's /v1/messages) or embeddings (/v1/embeddings: each prompt's text, latency and input tokens/s)")
 	fs.StringVar(&c.Dataset, "dataset", "korean", "korean (built in), random, or a JSONL file")
 	fs.IntVar(&c.NumPrompts, "num-prompts", 100, "requests per load level")
 	conc := fs.String("concurrency", "", "closed-loop levels, comma-separated (e.g. 1,4,8,16); default 1")
@@ -88,9 +88,9 @@ func parseBenchServe(args []string, stderr io.Writer) (*benchServeFlags, error) 
 		return usageErr("%v", err)
 	}
 	switch c.Endpoint {
-	case bench.EndpointChat, bench.EndpointCompletions, bench.EndpointResponses, bench.EndpointMessages:
+	case bench.EndpointChat, bench.EndpointCompletions, bench.EndpointResponses, bench.EndpointMessages, bench.EndpointEmbeddings:
 	default:
-		return usageErr("--endpoint %q: want chat, completions, responses or messages", *endpoint)
+		return usageErr("--endpoint %q: want chat, completions, responses, messages or embeddings", *endpoint)
 	}
 	if err := c.Validate(); err != nil {
 		return usageErr("%v", err)

@@ -58,8 +58,11 @@ type Embedder struct {
 	m       model.Model
 	cfg     EmbedderConfig
 	kvT     quant.Type
-	turn    chan struct{} // held by the request being embedded
-	waiting atomic.Int64  // requests waiting for the turn
+	turn    chan struct{} // held by the request running the queued ones
+	waiting atomic.Int64  // requests queued or running
+	qmu     sync.Mutex    // guards queue
+	queue   []*embedJob   // requests waiting for a run
+	runs    atomic.Int64  // runs so far (tests)
 	mu      sync.Mutex    // guards the cache (Close against Embed)
 	kv      model.KVView
 	nBlocks int       // blocks kv's cache holds
@@ -145,9 +148,13 @@ const maxPackedInputs = 64
 // Short inputs are packed, as sequences of their own, into forward passes
 // of up to BatchTokens tokens, so the weights are read once for many of
 // them; batch invariance keeps each result the bits it has alone. An
-// input longer than a pass runs alone, in chunks. Requests take turns:
-// past MaxQueued waiting it answers ErrQueueFull, and a wait or a run
-// ends with ctx.
+// input longer than a pass runs alone, in chunks. Requests that arrive
+// while a run is under way queue, and the next run takes all of them at
+// once (their inputs packed together, as one request's are): many small
+// requests cost about what one request of all their inputs does. Past
+// MaxQueued requests queued or running it answers ErrQueueFull; a wait
+// ends with ctx, and a request cancelled before its run starts is left
+// out of it.
 func (e *Embedder) EmbedBatch(ctx context.Context, inputs [][]int32) ([][]float32, error) {
 	for i, in := range inputs {
 		if len(in) == 0 {
@@ -161,23 +168,124 @@ func (e *Embedder) EmbedBatch(ctx context.Context, inputs [][]int32) ([][]float3
 		e.waiting.Add(-1)
 		return nil, fmt.Errorf("embeddings: %w (%d waiting)", ErrQueueFull, e.cfg.MaxQueued)
 	}
-	select {
-	case e.turn <- struct{}{}:
-		e.waiting.Add(-1)
-	case <-ctx.Done():
-		e.waiting.Add(-1)
-		return nil, ctx.Err()
+	defer e.waiting.Add(-1)
+	j := &embedJob{ctx: ctx, inputs: inputs, done: make(chan struct{})}
+	e.qmu.Lock()
+	e.queue = append(e.queue, j)
+	e.qmu.Unlock()
+	for {
+		select {
+		case e.turn <- struct{}{}:
+			e.lead()
+		case <-j.done:
+		case <-ctx.Done():
+			e.qmu.Lock()
+			queued := slices.Contains(e.queue, j)
+			e.queue = slices.DeleteFunc(e.queue, func(q *embedJob) bool { return q == j })
+			e.qmu.Unlock()
+			if queued {
+				return nil, ctx.Err()
+			}
+			<-j.done // a run has it: it ends soon, and it says what happened
+		}
+		select {
+		case <-j.done:
+			return j.out, j.err
+		default:
+		}
 	}
+}
+
+// embedJob is one EmbedBatch request: its inputs, and once done is
+// closed, its embeddings or its error.
+type embedJob struct {
+	ctx    context.Context
+	inputs [][]int32
+	out    [][]float32
+	err    error
+	done   chan struct{}
+}
+
+// lead runs every queued request (the caller's own, unless an earlier run
+// took it) while holding the turn, and gives the turn back however the
+// run ends.
+func (e *Embedder) lead() {
 	defer func() { <-e.turn }()
+	e.qmu.Lock()
+	jobs := e.queue
+	e.queue = nil
+	e.qmu.Unlock()
+	if len(jobs) > 0 {
+		e.runJobs(jobs)
+	}
+}
+
+// runJobs embeds the inputs of every job not cancelled yet in one run
+// and hands each job its own. Should the run panic, every job it took
+// gets an error (the panic goes on up the leader's own call).
+func (e *Embedder) runJobs(jobs []*embedJob) {
+	e.runs.Add(1)
+	finished := false
+	defer func() {
+		if finished {
+			return
+		}
+		r := recover()
+		for _, j := range jobs {
+			select {
+			case <-j.done:
+			default:
+				j.err = fmt.Errorf("embed: internal error: %v", r)
+				close(j.done)
+			}
+		}
+		panic(r)
+	}()
+	var all [][]int32
+	live := jobs[:0:0]
+	for _, j := range jobs {
+		if err := j.ctx.Err(); err != nil {
+			j.err = err
+			close(j.done)
+			continue
+		}
+		live = append(live, j)
+		all = append(all, j.inputs...)
+	}
+	if len(live) > 0 {
+		out, err := e.run(live, all)
+		for _, j := range live {
+			if err != nil {
+				j.err = err
+			} else {
+				j.out, out = out[:len(j.inputs)], out[len(j.inputs):]
+			}
+			close(j.done)
+		}
+	}
+	finished = true
+}
+
+// run embeds inputs, packing short ones into passes; it stops early once
+// every job's context is done.
+func (e *Embedder) run(jobs []*embedJob, inputs [][]int32) ([][]float32, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	cancelled := func() error {
+		for _, j := range jobs {
+			if j.ctx.Err() == nil {
+				return nil
+			}
+		}
+		return jobs[0].ctx.Err()
+	}
 	out := make([][]float32, len(inputs))
 	for i := 0; i < len(inputs); {
-		if err := ctx.Err(); err != nil {
+		if err := cancelled(); err != nil {
 			return nil, err
 		}
 		if len(inputs[i]) > e.cfg.BatchTokens {
-			v, err := e.embedLong(ctx, inputs[i])
+			v, err := e.embedLong(inputs[i], cancelled)
 			if err != nil {
 				return nil, err
 			}
@@ -199,8 +307,8 @@ func (e *Embedder) EmbedBatch(ctx context.Context, inputs [][]int32) ([][]float3
 }
 
 // embedLong runs one input in chunks of BatchTokens over the cache's
-// first blocks.
-func (e *Embedder) embedLong(ctx context.Context, tokens []int32) ([]float32, error) {
+// first blocks, checking cancelled before each.
+func (e *Embedder) embedLong(tokens []int32, cancelled func() error) ([]float32, error) {
 	n := len(tokens)
 	if err := e.reserve(blocksFor(n)); err != nil {
 		return nil, err
@@ -208,7 +316,7 @@ func (e *Embedder) embedLong(ctx context.Context, tokens []int32) ([]float32, er
 	e.tables = append(e.tables[:0], e.blockRange(0, blocksFor(n)))
 	emb := make([]float64, e.Dim())
 	for start := 0; start < n; start += e.cfg.BatchTokens {
-		if err := ctx.Err(); err != nil {
+		if err := cancelled(); err != nil {
 			return nil, err
 		}
 		end := min(n, start+e.cfg.BatchTokens)

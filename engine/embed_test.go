@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/nuri-ai/nuri/internal/synth"
 	"github.com/nuri-ai/nuri/internal/testgguf"
@@ -293,4 +295,77 @@ func TestEmbedderEncoder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestEmbedBatchCombinesRequests: requests that queue while a run holds
+// the embedder are run together, in one run, and each gets the bits it
+// gets alone; a queued request whose context ends leaves the queue.
+func TestEmbedBatchCombinesRequests(t *testing.T) {
+	m := embedTinyModel(t)
+	e, err := NewEmbedder(m, EmbedderConfig{NCtx: 64, Pooling: PoolMean})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	reqs := [][][]int32{{{1, 5, 9, 200}}, {{17, 3}, {3, 80, 41, 7, 2}}, {{250, 11, 6}}}
+	alone := make([][][]float32, len(reqs))
+	for i, r := range reqs {
+		if alone[i], err = e.EmbedBatch(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queued := func() int {
+		e.qmu.Lock()
+		defer e.qmu.Unlock()
+		return len(e.queue)
+	}
+	e.turn <- struct{}{} // a run under way
+	runs := e.runs.Load()
+	got := make([][][]float32, len(reqs))
+	errs := make([]error, len(reqs))
+	var wg sync.WaitGroup
+	for i, r := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = e.EmbedBatch(context.Background(), r)
+		}()
+	}
+	for queued() < len(reqs) {
+		time.Sleep(time.Millisecond)
+	}
+	<-e.turn // the run ends
+	wg.Wait()
+	if n := e.runs.Load() - runs; n != 1 {
+		t.Errorf("%d runs for three queued requests, want 1", n)
+	}
+	for i := range reqs {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		for k := range reqs[i] {
+			if !slices.Equal(got[i][k], alone[i][k]) {
+				t.Errorf("request %d input %d: combined differs from alone", i, k)
+			}
+		}
+	}
+
+	e.turn <- struct{}{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.EmbedBatch(ctx, reqs[0])
+		done <- err
+	}()
+	for queued() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled while queued: %v", err)
+	}
+	if queued() != 0 {
+		t.Error("the cancelled request stayed queued")
+	}
+	<-e.turn
 }

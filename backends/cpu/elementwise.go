@@ -189,16 +189,22 @@ func (s *Stream) ScaleRows(dst, x backends.Tensor, scales []float32) {
 	})
 }
 
+// unaryArgs checks a row-wise op's operands (dst of x's shape, F32) and
+// returns their values.
+func unaryArgs(dst, x backends.Tensor) (ys, xs []float32, err error) {
+	if err = sameShape(x.Rows, x.Cols, dst); err != nil {
+		return
+	}
+	if xs, err = f32s(x); err != nil {
+		return
+	}
+	ys, err = f32s(dst)
+	return
+}
+
 // scaleRows sets each row of dst to x's times factor(row).
 func scaleRows(dst, x backends.Tensor, factor func(row int) float32) error {
-	if err := sameShape(x.Rows, x.Cols, dst); err != nil {
-		return err
-	}
-	xs, err := f32s(x)
-	if err != nil {
-		return err
-	}
-	ys, err := f32s(dst)
+	ys, xs, err := unaryArgs(dst, x)
 	if err != nil {
 		return err
 	}
@@ -246,14 +252,7 @@ func (s *Stream) runUnits(op rowOp, total int) {
 // GELUMul).
 func (s *Stream) GELU(dst, x backends.Tensor) {
 	s.do(backends.OpGELU, func() error {
-		if err := sameShape(x.Rows, x.Cols, dst); err != nil {
-			return err
-		}
-		xs, err := f32s(x)
-		if err != nil {
-			return err
-		}
-		ys, err := f32s(dst)
+		ys, xs, err := unaryArgs(dst, x)
 		if err != nil {
 			return err
 		}

@@ -181,16 +181,22 @@ func (s *Stream) GetRows(dst, src backends.Tensor, ids []int32) {
 	})
 }
 
+// normArgs checks a norm's operands (dst of x's shape, w one row of x's
+// width) and returns the device pointers of x, w and dst.
+func (s *Stream) normArgs(dst, x, w backends.Tensor) ([]uint64, error) {
+	if err := sameShape(x.Rows, x.Cols, x, dst); err != nil {
+		return nil, err
+	}
+	if err := sameShape(1, x.Cols, w); err != nil {
+		return nil, err
+	}
+	return s.ptrs(x, w, dst)
+}
+
 // RMSNorm implements backends.Stream.
 func (s *Stream) RMSNorm(dst, x, w backends.Tensor, eps float32) {
 	s.do(backends.OpRMSNorm, func() error {
-		if err := sameShape(x.Rows, x.Cols, x, dst); err != nil {
-			return err
-		}
-		if err := sameShape(1, x.Cols, w); err != nil {
-			return err
-		}
-		p, err := s.ptrs(x, w, dst)
+		p, err := s.normArgs(dst, x, w)
 		if err != nil {
 			return err
 		}
@@ -321,13 +327,7 @@ var _ backends.GELUer = (*Stream)(nil)
 // LayerNorm implements backends.LayerNormer, a block a row as RMSNorm.
 func (s *Stream) LayerNorm(dst, x, w, b backends.Tensor, eps float32) {
 	s.do(backends.OpLayerNorm, func() error {
-		if err := sameShape(x.Rows, x.Cols, x, dst); err != nil {
-			return err
-		}
-		if err := sameShape(1, x.Cols, w); err != nil {
-			return err
-		}
-		p, err := s.ptrs(x, w, dst)
+		p, err := s.normArgs(dst, x, w)
 		if err != nil {
 			return err
 		}

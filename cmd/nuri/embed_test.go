@@ -11,8 +11,6 @@ import (
 
 	"github.com/nuri-ai/nuri/engine"
 	"github.com/nuri-ai/nuri/internal/testgguf"
-	"github.com/nuri-ai/nuri/model"
-	"github.com/nuri-ai/nuri/tokenizer"
 )
 
 // TestEmbedCommand: nuri embed prints, a line a text, the embedder's
@@ -32,15 +30,7 @@ func TestEmbedCommand(t *testing.T) {
 	if out.String() != fromStdin.String() {
 		t.Error("stdin and arguments gave different output")
 	}
-	tok, err := tokenizer.LoadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.Load(path, model.LoadOptions{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	tok, m := loadTokenizerModel(t, path)
 	e, err := engine.NewEmbedder(m, engine.EmbedderConfig{Pooling: engine.PoolCLS})
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,48 @@ import (
 	"github.com/nuri-ai/nuri/tokenizer"
 )
 
+// rerankResults is /v1/rerank's answer, as the tests read it.
+type rerankResults struct {
+	Results []struct {
+		Index          int     `json:"index"`
+		RelevanceScore float64 `json:"relevance_score"`
+	} `json:"results"`
+}
+
+// postRerank asks base's /v1/rerank to score docs against query and
+// fails t unless every document comes back.
+func postRerank(t *testing.T, base, query string, docs []string) (rerankResults, []byte) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "documents": docs})
+	resp, err := http.Post(base+"/v1/rerank", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var got rerankResults
+	if err := json.Unmarshal(raw, &got); err != nil || resp.StatusCode != 200 || len(got.Results) != len(docs) {
+		t.Fatalf("%d %v: %s", resp.StatusCode, err, raw)
+	}
+	return got, raw
+}
+
+// loadTokenizerModel loads path's tokenizer and model (closed when the
+// test ends), the reference side of the serving tests.
+func loadTokenizerModel(t *testing.T, path string) (*tokenizer.Tokenizer, model.Model) {
+	t.Helper()
+	tok, err := tokenizer.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Load(path, model.LoadOptions{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return tok, m
+}
+
 // TestServeRerank: nuri serve --reranking on a reranker file scores each
 // document as the original model's two label logits at the prompt's end
 // say, P(first) = 1/(1+e^(second-first)), best first.
@@ -33,37 +75,11 @@ func TestServeRerank(t *testing.T) {
 
 	query := "Who is happy?"
 	docs := []string{"Lily was happy.", "The dog ran to the park.", "Once upon a time"}
-	body, _ := json.Marshal(map[string]any{"query": query, "documents": docs})
-	resp, err := http.Post(base+"/v1/rerank", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("status %d: %s", resp.StatusCode, raw)
-	}
-	var got struct {
-		Results []struct {
-			Index          int     `json:"index"`
-			RelevanceScore float64 `json:"relevance_score"`
-		} `json:"results"`
-	}
-	if err := json.Unmarshal(raw, &got); err != nil || len(got.Results) != len(docs) {
-		t.Fatalf("%v: %s", err, raw)
-	}
+	got, raw := postRerank(t, base, query, docs)
 
 	// The reference: the original model's logits, one prompt at a time.
 	orig := testshared.Path(t, "models", "stories260K.gguf")
-	tok, err := tokenizer.LoadFile(orig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.Load(orig, model.LoadOptions{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	tok, m := loadTokenizerModel(t, orig)
 	want := make([]float64, len(docs))
 	for i, d := range docs {
 		ids, err := tok.Encode(strings.NewReplacer("{query}", query, "{document}", d).Replace(template), true, true)
@@ -100,7 +116,7 @@ func TestServeRerank(t *testing.T) {
 	// stories260K's embedding and output matrices hold the same values
 	// (llama2.c ties them), so the head's rows are embedding rows and the
 	// file keeps a language-model head: greedy text is the original's.
-	resp, err = http.Post(base+"/v1/completions", "application/json",
+	resp, err := http.Post(base+"/v1/completions", "application/json",
 		strings.NewReader(`{"prompt": "Once upon a time", "max_tokens": 12, "temperature": 0}`))
 	if err != nil {
 		t.Fatal(err)
@@ -175,31 +191,8 @@ func TestServeRerankEncoder(t *testing.T) {
 	path := testgguf.Synth(t, "bert-rerank-tiny", "Q8_0", 1)
 	base := startServe(t, "--model", path)
 	query, docs := "who is happy", []string{"lily was happy", "the dog ran", "once upon a time there was"}
-	body, _ := json.Marshal(map[string]any{"query": query, "documents": docs})
-	resp, err := http.Post(base+"/v1/rerank", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	var got struct {
-		Results []struct {
-			Index          int     `json:"index"`
-			RelevanceScore float64 `json:"relevance_score"`
-		} `json:"results"`
-	}
-	if err := json.Unmarshal(raw, &got); err != nil || resp.StatusCode != 200 || len(got.Results) != len(docs) {
-		t.Fatalf("%d %v: %s", resp.StatusCode, err, raw)
-	}
-	tok, err := tokenizer.LoadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.Load(path, model.LoadOptions{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	got, _ := postRerank(t, base, query, docs)
+	tok, m := loadTokenizerModel(t, path)
 	head, _, err := engine.RerankHead(m, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -221,7 +214,7 @@ func TestServeRerankEncoder(t *testing.T) {
 			t.Errorf("document %d: %v, the pair's score %v", res.Index, res.RelevanceScore, want[0])
 		}
 	}
-	resp, err = http.Post(base+"/v1/rerank", "application/json", strings.NewReader(`{"query": "a", "documents": ["b"], "instruction": "x"}`))
+	resp, err := http.Post(base+"/v1/rerank", "application/json", strings.NewReader(`{"query": "a", "documents": ["b"], "instruction": "x"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -253,7 +253,7 @@ func TestAPIRoot(t *testing.T) {
 			t.Errorf("APIRoot(%q): no error", bad)
 		}
 	}
-	if _, err := NewClient(ClientConfig{BaseURL: "http://h", Endpoint: "embeddings"}); err == nil {
+	if _, err := NewClient(ClientConfig{BaseURL: "http://h", Endpoint: "images"}); err == nil {
 		t.Error("unknown endpoint accepted")
 	}
 }

@@ -356,7 +356,7 @@ func TestBenchDispatchAndUsage(t *testing.T) {
 		{"--goodput", "ttft"},
 		{"--goodput", "itl:3"},
 		{"--base-url", "localhost:8080"},
-		{"--endpoint", "embeddings"},
+		{"--endpoint", "images"},
 		{"--num-prompts", "0"},
 		{"--timeout", "0s"},
 		{"--bogus-flag"},

@@ -2,7 +2,6 @@ package cpu
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/kernels"
@@ -69,7 +68,7 @@ func (o *rowOp) Run(lo, hi int) {
 		o.vec.GELU(o.y[lo*n:end], o.a[lo*n:end])
 	case rowLayerNorm:
 		for r := lo; r < hi; r++ {
-			layerNormRow(o.y[r*n:(r+1)*n], o.a[r*n:(r+1)*n], o.b, o.bias, o.eps)
+			layerNormRow(o.vec, o.y[r*n:(r+1)*n], o.a[r*n:(r+1)*n], o.b, o.bias, o.eps)
 		}
 	case rowRoPE:
 		// Row t is position t's nHead head rows; the cos/sin table of a
@@ -281,7 +280,7 @@ func (s *Stream) LayerNorm(dst, x, w, b backends.Tensor, eps float32) {
 				return err
 			}
 		}
-		s.rowOp = rowOp{kind: rowLayerNorm, y: ys, a: xs, b: ws, bias: bs, n: x.Cols, eps: eps}
+		s.rowOp = rowOp{kind: rowLayerNorm, y: ys, a: xs, b: ws, bias: bs, n: x.Cols, eps: eps, vec: s.dev.pool.VecOps()}
 		s.runRows(x.Rows)
 		return nil
 	})
@@ -289,28 +288,19 @@ func (s *Stream) LayerNorm(dst, x, w, b backends.Tensor, eps float32) {
 
 var _ backends.LayerNormer = (*Stream)(nil)
 
-// layerNormRow is one row of LayerNorm: the mean and the variance summed
-// in float64 and rounded to float32 (ggml sums in float64 lanes too), y =
-// (x−mean)·scale, then ·w, then +b, in float32. y may be x.
-func layerNormRow(y, x, w, b []float32, eps float32) {
-	var sum float64
-	for _, v := range x {
-		sum += float64(v)
-	}
-	mean := float32(sum / float64(len(x)))
-	var sq float64
-	for _, v := range x {
-		d := v - mean
-		sq += float64(d * d)
-	}
-	scale := 1 / float32(math.Sqrt(float64(float32(sq/float64(len(x)))+eps)))
-	for i, v := range x {
-		y[i] = (v - mean) * scale * w[i]
-	}
+// layerNormRow is one row of LayerNorm through the vector loops: the mean
+// summed in float64 (SumF64) and rounded to float32, y = x − mean, the
+// variance as RMSNorm's mean square of y (float64 sum, rounded; the scale
+// 1/√(var+eps) in float32), then y·scale·w (ScaleMul) and + b. The sums run
+// in float64 lanes, so they differ from ggml's by float64 roundings only.
+// y may be x.
+func layerNormRow(vec kernels.VecOps, y, x, w, b []float32, eps float32) {
+	mean := float32(vec.SumF64(x) / float64(len(x)))
+	copy(y, x)
+	vec.SubScalar(y, mean)
+	vec.ScaleMul(y, y, w, vec.RMSNormScale(y, eps))
 	if b != nil {
-		for i := range y {
-			y[i] += b[i]
-		}
+		vec.Add(y, y, b)
 	}
 }
 

@@ -106,6 +106,9 @@ func NewEmbedder(m model.Model, cfg EmbedderConfig) (*Embedder, error) {
 	return &Embedder{m: m, cfg: cfg, kvT: t, turn: make(chan struct{}, 1)}, nil
 }
 
+// MaxTokens is the longest input EmbedBatch takes (its context).
+func (e *Embedder) MaxTokens() int { return e.cfg.NCtx }
+
 // Pooling is the embedder's pooling.
 func (e *Embedder) Pooling() Pooling { return e.cfg.Pooling }
 

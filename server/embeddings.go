@@ -183,3 +183,55 @@ func base64Floats(v []float32) string {
 	}
 	return base64.StdEncoding.EncodeToString(b)
 }
+
+// teiEmbedRequest is Hugging Face Text Embeddings Inference's POST /embed
+// body: inputs (a string or strings), normalize (default true), truncate
+// (cut an input longer than the model takes instead of refusing it) and
+// dimensions (Matryoshka models).
+type teiEmbedRequest struct {
+	Inputs     json.RawMessage `json:"inputs"`
+	Normalize  *bool           `json:"normalize"`
+	Truncate   bool            `json:"truncate"`
+	Dimensions *int            `json:"dimensions"`
+}
+
+// maxTokenser is implemented by embedders that say the longest input they
+// take (*engine.Embedder).
+type maxTokenser interface{ MaxTokens() int }
+
+// handleTEIEmbed answers TEI's POST /embed with a bare array of vectors,
+// so clients written for TEI (LangChain's and LlamaIndex's TEI embeddings,
+// the bge-m3 deployments that serve with it) work unchanged.
+func (s *Server) handleTEIEmbed(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
+	var req teiEmbedRequest
+	if err := decodeBody(ctx, &req); err != nil {
+		return err
+	}
+	b, err := s.embeddingBackend("")
+	if err != nil {
+		return err
+	}
+	var texts []string
+	if err := json.Unmarshal(req.Inputs, &texts); err != nil {
+		var one string
+		if err := json.Unmarshal(req.Inputs, &one); err != nil {
+			return invalidParam("inputs", "inputs must be a string or strings")
+		}
+		texts = []string{one}
+	}
+	inputs, err := embeddingInputs(b.Tokenizer, &promptField{Texts: texts})
+	if err != nil {
+		return err
+	}
+	if mt, ok := b.Embedder.(maxTokenser); ok && req.Truncate {
+		for i, ids := range inputs {
+			inputs[i] = ids[:min(len(ids), mt.MaxTokens())]
+		}
+	}
+	vecs, _, err := s.embed(ctx, ri, b, inputs, req.Dimensions, req.Normalize == nil || *req.Normalize)
+	if err != nil {
+		return err
+	}
+	return s.writeJSON(ctx, vecs)
+}
+

@@ -22,6 +22,8 @@ type fakeEmbedder struct{ nCtx int }
 
 func (f fakeEmbedder) Dim() int { return 4 }
 
+func (f fakeEmbedder) MaxTokens() int { return f.nCtx }
+
 func (f fakeEmbedder) EmbedBatch(_ context.Context, inputs [][]int32) ([][]float32, error) {
 	out := make([][]float32, len(inputs))
 	for i, ids := range inputs {
@@ -165,6 +167,38 @@ func TestEmbeddingsOpenAIClient(t *testing.T) {
 			if !closeTo(got, unit(202, 3, 1, 101)) {
 				t.Fatalf("embedding %v", got)
 			}
+		}
+	}
+}
+
+// TestTEIEmbed: Hugging Face TEI's POST /embed answers a bare array of
+// vectors, normalised unless asked not to; truncate cuts an input to the
+// model's limit, which without it is a 400.
+func TestTEIEmbed(t *testing.T) {
+	ts := newTestServer(t, Config{}, "", func(b *Backend) { b.Embedder = fakeEmbedder{nCtx: 3} })
+	for _, tc := range []struct {
+		body string
+		want [][]float32
+	}{
+		{`{"inputs": "ab"}`, [][]float32{unit(202, 3, 1, 101)}},
+		{`{"inputs": ["ab", "a"]}`, [][]float32{unit(202, 3, 1, 101), unit(101, 2, 1, 100)}},
+		{`{"inputs": "ab", "normalize": false}`, [][]float32{{202, 3, 1, 101}}},
+		{`{"inputs": "abc", "truncate": true}`, [][]float32{unit(202, 3, 1, 101)}},
+	} {
+		status, _, body := ts.do("POST", "/embed", tc.body)
+		var got [][]float32
+		if status != 200 || json.Unmarshal(body, &got) != nil || len(got) != len(tc.want) {
+			t.Fatalf("%s: %d %s", tc.body, status, body)
+		}
+		for i := range got {
+			if !closeTo(got[i], tc.want[i]) {
+				t.Errorf("%s: vector %d is %v, want %v", tc.body, i, got[i], tc.want[i])
+			}
+		}
+	}
+	for _, body := range []string{`{"inputs": "abc"}`, `{"inputs": 5}`, `{"inputs": ""}`} {
+		if status, _, b := ts.do("POST", "/embed", body); status != 400 {
+			t.Errorf("%s: status %d: %s", body, status, b)
 		}
 	}
 }

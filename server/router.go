@@ -90,6 +90,8 @@ func (s *Server) routes(path string) []route {
 		return []route{{method: "POST", auth: true, h: s.handleResponses}}
 	case "/v1/embeddings":
 		return []route{{method: "POST", auth: true, h: s.handleEmbeddings}}
+	case "/embed": // Hugging Face Text Embeddings Inference's
+		return []route{{method: "POST", auth: true, h: s.handleTEIEmbed}}
 	case "/v1/rerank", "/rerank", "/v2/rerank":
 		return []route{{method: "POST", auth: true, h: s.handleRerank}}
 	case "/score", "/v1/score":

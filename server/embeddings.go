@@ -234,4 +234,3 @@ func (s *Server) handleTEIEmbed(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	}
 	return s.writeJSON(ctx, vecs)
 }
-

@@ -130,6 +130,10 @@ func affine(rows [][]float32, bias, h []float32) []float64 {
 // llama.cpp formats them) rather than through a prompt template.
 func (r *Reranker) Pairs() bool { return r.emb.m.Config().Encoder }
 
+// RawScores reports whether Score's scores are a head's raw output (one
+// output: a cross-encoder's logit) rather than a probability.
+func (r *Reranker) RawScores() bool { return len(r.head.Rows) == 1 }
+
 // MaxTokens is the longest input Score takes.
 func (r *Reranker) MaxTokens() int { return r.emb.cfg.NCtx }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -208,8 +209,20 @@ type rerankRequest struct {
 	TopN            *int              `json:"top_n"`
 	ReturnDocuments *bool             `json:"return_documents"`
 	ReturnText      *bool             `json:"return_text"` // TEI's name
+	RawScores       bool              `json:"raw_scores"`  // TEI's: no sigmoid on a logit
 	Instruction     string            `json:"instruction"` // Qwen3-Reranker's task instruction
 }
+
+// teiRerankResult is one entry of TEI's rerank answer, a bare array.
+type teiRerankResult struct {
+	Index int     `json:"index"`
+	Score float32 `json:"score"`
+	Text  *string `json:"text,omitempty"`
+}
+
+// rawScorer is implemented by rerankers that say whether their scores
+// are raw logits (*engine.Reranker.RawScores).
+type rawScorer interface{ RawScores() bool }
 
 type rerankResult struct {
 	Index          int             `json:"index"`
@@ -312,9 +325,35 @@ func (s *Server) handleRerank(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 		}
 	}
 	sort.SliceStable(results, func(i, j int) bool { return results[i].RelevanceScore > results[j].RelevanceScore })
+	if len(req.Texts) > 0 {
+		return s.writeJSON(ctx, teiRerank(b, &req, results[:topN]))
+	}
 	resp := rerankResponse{ID: "rerank-" + ri.id, Object: "list", Model: s.replyModel(req.Model, 0),
 		Usage: rerankUsage{PromptTokens: n, TotalTokens: n}, Results: results[:topN]}
 	return s.writeJSON(ctx, &resp)
+}
+
+// teiRerank is TEI's answer to a request in its form (texts): a bare
+// array, best first, each a score and, with return_text (off by default
+// there), the text. A cross-encoder's logit goes through a sigmoid, as TEI
+// does unless raw_scores; a probability (Qwen3-Reranker's) stays as it is.
+func teiRerank(b *Backend, req *rerankRequest, results []rerankResult) []teiRerankResult {
+	sigmoid := false
+	if rs, ok := b.Reranker.(rawScorer); ok && rs.RawScores() && !req.RawScores {
+		sigmoid = true
+	}
+	out := make([]teiRerankResult, len(results))
+	for i, r := range results {
+		out[i] = teiRerankResult{Index: r.Index, Score: r.RelevanceScore}
+		if sigmoid {
+			out[i].Score = float32(1 / (1 + math.Exp(-float64(r.RelevanceScore))))
+		}
+		if req.ReturnText != nil && *req.ReturnText {
+			text := req.Texts[r.Index]
+			out[i].Text = &text
+		}
+	}
+	return out
 }
 
 // stringOrList is a JSON string or a list of strings.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -63,7 +64,6 @@ func TestRerank(t *testing.T) {
 		{"/v1/rerank", `{"query": "q", "documents": ["a", "xx", "x"]}`, []int{1, 2, 0}, []float32{0.02, 0.01, 0}, true, 9 + 10 + 9},
 		{"/rerank", `{"query": "q", "documents": [{"text": "a"}, {"text": "xxx"}], "top_n": 1, "model": "fake-model"}`, []int{1}, []float32{0.03}, true, 9 + 11},
 		{"/v2/rerank", `{"query": "q", "documents": ["x", "a"], "return_documents": false}`, []int{0, 1}, []float32{0.01, 0}, false, 18},
-		{"/rerank", `{"query": "x", "texts": ["a", "b"], "return_text": true}`, []int{0, 1}, []float32{0.01, 0.01}, true, 18},
 	} {
 		status, _, body := ts.do("POST", tc.path, tc.body)
 		if status != 200 {
@@ -238,3 +238,51 @@ func checkNamed(t *testing.T, raw []byte, err error) {
 		t.Fatalf("%s: error %v names no field", raw, err)
 	}
 }
+
+// TestTEIRerank: a request in TEI's form (texts) gets TEI's answer, a bare
+// array best first with score and, with return_text, text; a reranker
+// whose scores are raw logits has them through a sigmoid unless
+// raw_scores.
+func TestTEIRerank(t *testing.T) {
+	for _, raw := range []bool{false, true} {
+		r := &fakeReranker{maxTokens: 64}
+		var rr Reranker = r
+		if raw {
+			rr = rawFakeReranker{r}
+		}
+		ts := newTestServer(t, Config{}, "", func(b *Backend) { b.Reranker, b.RerankTemplate = rr, "Q:{query} D:{document}." })
+		for _, tc := range []struct {
+			body      string
+			order     []int
+			sigmoid   bool
+			withTexts bool
+		}{
+			{`{"query": "q", "texts": ["a", "xx", "x"]}`, []int{1, 2, 0}, raw, false},
+			{`{"query": "q", "texts": ["x", "a"], "return_text": true}`, []int{0, 1}, raw, true},
+			{`{"query": "q", "texts": ["x", "a"], "raw_scores": true}`, []int{0, 1}, false, false},
+		} {
+			status, _, body := ts.do("POST", "/rerank", tc.body)
+			var got []teiRerankResult
+			if status != 200 || json.Unmarshal(body, &got) != nil || len(got) != len(tc.order) {
+				t.Fatalf("raw %v, %s: %d %s", raw, tc.body, status, body)
+			}
+			var req rerankRequest
+			_ = json.Unmarshal([]byte(tc.body), &req)
+			for i, g := range got {
+				want := float32(strings.Count(req.Texts[g.Index], "x")) / 100
+				if tc.sigmoid {
+					want = float32(1 / (1 + math.Exp(-float64(want))))
+				}
+				if g.Index != tc.order[i] || g.Score != want || (g.Text != nil) != tc.withTexts ||
+					(g.Text != nil && *g.Text != req.Texts[g.Index]) {
+					t.Errorf("raw %v, %s: result %d %+v, want index %d score %v", raw, tc.body, i, g, tc.order[i], want)
+				}
+			}
+		}
+	}
+}
+
+// rawFakeReranker is fakeReranker saying its scores are logits.
+type rawFakeReranker struct{ *fakeReranker }
+
+func (rawFakeReranker) RawScores() bool { return true }

@@ -46,6 +46,20 @@ func CachesVInK(d Device) bool {
 	return ok && c.VInKCache()
 }
 
+// AttnRowStarter is implemented by devices whose Attention honours
+// AttnRows.Lo (each token's own first key position).
+type AttnRowStarter interface {
+	StartsAttentionRows() bool
+}
+
+// StartsAttentionRows reports whether d (or the device it wraps) honours
+// AttnRows.Lo. The fallback wrapper does (on the host when its device
+// does not).
+func StartsAttentionRows(d Device) bool {
+	c, ok := As[AttnRowStarter](d)
+	return ok && c.StartsAttentionRows()
+}
+
 // AttnSoftCapper is implemented by devices whose Attention applies
 // Attn.SoftCap.
 type AttnSoftCapper interface {

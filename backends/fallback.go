@@ -58,6 +58,10 @@ func (f *Fallback) Unwrap() Device { return f.dev }
 // on the device when it applies the cap, else on the host.
 func (f *Fallback) SoftCapsAttention() bool { return true }
 
+// StartsAttentionRows implements AttnRowStarter: attention with row starts
+// runs on the host when the device does not take them.
+func (f *Fallback) StartsAttentionRows() bool { return true }
+
 // Host returns the device that runs the fallbacks.
 func (f *Fallback) Host() Device { return f.host }
 

@@ -337,12 +337,17 @@ func (s *fallbackStream) StoreKV(kv PagedKV, k, v Tensor, slots []int32) {
 
 // Attention implements Stream.
 func (s *fallbackStream) Attention(dst, q Tensor, kv PagedKV, rows AttnRows, p Attn) {
-	if p.SoftCap > 0 && !SoftCapsAttention(s.f.dev) {
+	capped, started := p.SoftCap > 0 && !SoftCapsAttention(s.f.dev), rows.Lo != nil && !StartsAttentionRows(s.f.dev)
+	if capped || started {
 		if s.err != nil {
 			return
 		}
 		ops := []operand{out(&dst), in(&q), in(&kv.K), in(&kv.V)}
-		s.f.note(OpAttention, kv.K.Type, s.f.dev.Name()+" does not soft-cap attention scores")
+		why := " does not soft-cap attention scores"
+		if started {
+			why = " does not take each row's first key position"
+		}
+		s.f.note(OpAttention, kv.K.Type, s.f.dev.Name()+why)
 		s.onHostStream(OpAttention, ops, func(st Stream) { st.Attention(dst, q, kv, rows, p) })
 		return
 	}

@@ -337,83 +337,109 @@ func TestFallbackGELUMul(t *testing.T) {
 // otherwise).
 type noSoftCap struct{ backends.Device }
 
-// TestFallbackSoftCappedAttention: soft-capped attention on a device
-// without the capability runs on the host, counted, and gives the CPU's
-// values; the same call without a cap stays on the device.
-func TestFallbackSoftCappedAttention(t *testing.T) {
-	d, err := npu.New(npu.Profiles()[0], 0, npu.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := backends.WithFallback(noSoftCap{d}, cpu.New(1), zap.NewNop())
-	defer f.Close()
-	if !backends.SoftCapsAttention(f) {
-		t.Fatal("the fallback wrapper does not report soft-capped attention")
-	}
-	ref := cpu.New(1)
-	defer ref.Close()
-	const n, hd = 3, 32 // three positions of one sequence, one head
-	p := backends.Attn{NHead: 1, NHeadKV: 1, HeadDimK: hd, HeadDimV: hd, Scale: 1, SoftCap: 0.5}
-	rows := backends.AttnRows{Pos: []int32{0, 1, 2}, Tables: [][]int32{{0}, {0}, {0}}}
+// noRowStarts hides a device's AttnRowStarter.
+type noRowStarts struct{ backends.Device }
+
+func (noRowStarts) StartsAttentionRows() bool { return false }
+
+// attnOnDevice stores three positions of one head's K and V (the same
+// values as the queries) and returns the attention dev's stream gives.
+func attnOnDevice(t *testing.T, dev backends.Device, p backends.Attn, rows backends.AttnRows) []float32 {
+	const n, hd = 3, 32
 	vals := make([]float32, n*hd)
 	for i := range vals {
 		vals[i] = float32(math.Sin(float64(i))) * 2
 	}
-	run := func(dev backends.Device, p backends.Attn) []float32 {
-		s, err := dev.NewStream()
+	s, err := dev.NewStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	alloc := func(name string, rows int, typ quant.Type) backends.Tensor {
+		rb, _ := typ.RowBytes(hd)
+		b, err := dev.Alloc(rows*rb, backends.UsageScratch)
 		if err != nil {
 			t.Fatal(err)
 		}
-		alloc := func(name string, rows int, typ quant.Type) backends.Tensor {
-			rb, _ := typ.RowBytes(hd)
-			b, err := dev.Alloc(rows*rb, backends.UsageScratch)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return backends.Tensor{Name: name, Buf: b, Type: typ, Rows: rows, Cols: hd}
-		}
-		q, k, y := alloc("q", n, quant.F32), alloc("k", n, quant.F32), alloc("y", n, quant.F32)
-		kv := backends.PagedKV{K: alloc("cache_k", 16, quant.F16), V: alloc("cache_v", 16, quant.F16), NHeadKV: 1, BlockSize: 16}
-		for _, x := range []backends.Tensor{q, k} {
-			if w, ok := s.(backends.Writer); ok {
-				w.Write(x, vals)
-				continue
-			}
-			hb, ok := x.Buf.(*backends.HostBuffer)
-			if !ok {
-				t.Fatalf("%s: buffer %T is neither writable by the stream nor host memory", dev.Name(), x.Buf)
-			}
-			for i, v := range vals {
-				binary.LittleEndian.PutUint32(hb.Bytes()[4*i:], math.Float32bits(v))
-			}
-		}
-		s.StoreKV(kv, k, k, []int32{0, 1, 2})
-		s.Attention(y, q, kv, rows, p)
-		got := make([]float32, n*hd)
-		s.Read(got, y)
-		if err := s.Sync(); err != nil {
-			t.Fatalf("%s: %v", dev.Name(), err)
-		}
-		return got
+		return backends.Tensor{Name: name, Buf: b, Type: typ, Rows: rows, Cols: hd}
 	}
-	want := run(ref, p)
-	if got := run(f, p); !slices.Equal(got, want) {
-		t.Errorf("capped attention through the wrapper: %v, want %v", got[:4], want[:4])
-	}
-	hosted := func() int {
-		for _, c := range f.Counts() {
-			if c.Op == backends.OpAttention {
-				return c.N
-			}
+	q, k, y := alloc("q", n, quant.F32), alloc("k", n, quant.F32), alloc("y", n, quant.F32)
+	kv := backends.PagedKV{K: alloc("cache_k", 16, quant.F16), V: alloc("cache_v", 16, quant.F16), NHeadKV: 1, BlockSize: 16}
+	for _, x := range []backends.Tensor{q, k} {
+		if w, ok := s.(backends.Writer); ok {
+			w.Write(x, vals)
+			continue
 		}
-		return 0
+		hb, ok := x.Buf.(*backends.HostBuffer)
+		if !ok {
+			t.Fatalf("%s: buffer %T is neither writable by the stream nor host memory", dev.Name(), x.Buf)
+		}
+		for i, v := range vals {
+			binary.LittleEndian.PutUint32(hb.Bytes()[4*i:], math.Float32bits(v))
+		}
 	}
-	if hosted() != 1 {
-		t.Errorf("capped attention went to the host %d times, want 1 (%+v)", hosted(), f.Counts())
+	s.StoreKV(kv, k, k, []int32{0, 1, 2})
+	s.Attention(y, q, kv, rows, p)
+	got := make([]float32, n*hd)
+	s.Read(got, y)
+	if err := s.Sync(); err != nil {
+		t.Fatalf("%s: %v", dev.Name(), err)
 	}
-	p.SoftCap = 0
-	run(f, p)
-	if hosted() != 1 {
-		t.Errorf("uncapped attention went to the host too (%+v)", f.Counts())
+	return got
+}
+
+// hostedAttention is how many attention calls f ran on the host.
+func hostedAttention(f *backends.Fallback) int {
+	for _, c := range f.Counts() {
+		if c.Op == backends.OpAttention {
+			return c.N
+		}
+	}
+	return 0
+}
+
+// TestFallbackSoftCappedAttention: soft-capped attention on a device
+// without the capability runs on the host, counted, and gives the CPU's
+// values; the same call without a cap stays on the device. So does
+// attention with each row's first key (AttnRows.Lo) on a device without
+// AttnRowStarter.
+func TestFallbackSoftCappedAttention(t *testing.T) {
+	ref := cpu.New(1)
+	defer ref.Close()
+	for _, c := range []struct {
+		name string
+		wrap func(backends.Device) backends.Device
+		p    backends.Attn
+		rows backends.AttnRows
+		has  func(backends.Device) bool
+	}{
+		{"soft cap", func(d backends.Device) backends.Device { return noSoftCap{d} },
+			backends.Attn{NHead: 1, NHeadKV: 1, HeadDimK: 32, HeadDimV: 32, Scale: 1, SoftCap: 0.5},
+			backends.AttnRows{Pos: []int32{0, 1, 2}, Tables: [][]int32{{0}, {0}, {0}}}, backends.SoftCapsAttention},
+		{"row starts", func(d backends.Device) backends.Device { return noRowStarts{d} },
+			backends.Attn{NHead: 1, NHeadKV: 1, HeadDimK: 32, HeadDimV: 32, Scale: 1},
+			backends.AttnRows{Pos: []int32{1, 2, 2}, Lo: []int32{0, 1, 2}, Tables: [][]int32{{0}, {0}, {0}}}, backends.StartsAttentionRows},
+	} {
+		d, err := npu.New(npu.Profiles()[0], 0, npu.Options{Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := backends.WithFallback(c.wrap(d), cpu.New(1), zap.NewNop())
+		if !c.has(f) {
+			t.Fatalf("%s: the fallback wrapper does not report the capability", c.name)
+		}
+		want := attnOnDevice(t, ref, c.p, c.rows)
+		if got := attnOnDevice(t, f, c.p, c.rows); !slices.Equal(got, want) {
+			t.Errorf("%s through the wrapper: %v, want %v", c.name, got[:4], want[:4])
+		}
+		if hostedAttention(f) != 1 {
+			t.Errorf("%s: attention went to the host %d times, want 1 (%+v)", c.name, hostedAttention(f), f.Counts())
+		}
+		plain := c.p
+		plain.SoftCap = 0
+		attnOnDevice(t, f, plain, backends.AttnRows{Pos: c.rows.Pos, Tables: c.rows.Tables})
+		if hostedAttention(f) != 1 {
+			t.Errorf("%s: the plain call went to the host too (%+v)", c.name, f.Counts())
+		}
+		f.Close()
 	}
 }

@@ -79,6 +79,11 @@ func (kv PagedKV) NumSlots() int {
 type AttnRows struct {
 	Pos    []int32
 	Tables [][]int32
+	// Lo, when set, is each query token's first key position (a
+	// bidirectional model's symmetric sliding window: EmbeddingGemma's);
+	// nil: pos − Attn.Window + 1, or 0 without a window. A device takes
+	// it only if it implements AttnRowStarter.
+	Lo []int32
 }
 
 // CheckVInK validates the shape a VInK cache gives for V (nil when kv is

@@ -69,6 +69,9 @@ type Embedder struct {
 	tables  [][]int32 // this pass's block tables
 	out     []float32
 	batch   model.Batch
+	// dense are the model's projections of a pooled embedding
+	// (model.DenseOut; EmbeddingGemma's), each a row per output value.
+	dense [][][]float32
 }
 
 // NewEmbedder checks cfg against m and returns an embedder. An encoder
@@ -103,7 +106,13 @@ func NewEmbedder(m model.Model, cfg EmbedderConfig) (*Embedder, error) {
 			return nil, fmt.Errorf("embeddings on %s: the device runs static shapes only, which the embedder does not pad to", cfg.Device.Name())
 		}
 	}
-	return &Embedder{m: m, cfg: cfg, kvT: t, turn: make(chan struct{}, 1)}, nil
+	e := &Embedder{m: m, cfg: cfg, kvT: t, turn: make(chan struct{}, 1)}
+	if d, ok := m.(model.DenseOut); ok {
+		if e.dense, err = d.DenseLayers(); err != nil {
+			return nil, fmt.Errorf("embedder: %w", err)
+		}
+	}
+	return e, nil
 }
 
 // MaxTokens is the longest input EmbedBatch takes (its context).
@@ -112,8 +121,31 @@ func (e *Embedder) MaxTokens() int { return e.cfg.NCtx }
 // Pooling is the embedder's pooling.
 func (e *Embedder) Pooling() Pooling { return e.cfg.Pooling }
 
-// Dim is the embeddings' length.
-func (e *Embedder) Dim() int { return e.m.Config().NEmbd }
+// Dim is the embeddings' length: the model's width, or its last dense
+// projection's.
+func (e *Embedder) Dim() int {
+	if n := len(e.dense); n > 0 {
+		return len(e.dense[n-1])
+	}
+	return e.m.Config().NEmbd
+}
+
+// project applies the model's dense projections to a pooled embedding
+// (float64 sums, as the pooling), in order.
+func (e *Embedder) project(v []float32) []float32 {
+	for _, rows := range e.dense {
+		out := make([]float32, len(rows))
+		for i, row := range rows {
+			var s float64
+			for j, w := range row {
+				s += float64(w) * float64(v[j])
+			}
+			out[i] = float32(s)
+		}
+		v = out
+	}
+	return v
+}
 
 // Close frees the embedder's cache.
 func (e *Embedder) Close() error {
@@ -306,6 +338,9 @@ func (e *Embedder) run(jobs []*embedJob, inputs [][]int32) ([][]float32, error) 
 		}
 		i = j
 	}
+	for k, v := range out {
+		out[k] = e.project(v)
+	}
 	return out, nil
 }
 
@@ -317,7 +352,7 @@ func (e *Embedder) embedLong(tokens []int32, cancelled func() error) ([]float32,
 		return nil, err
 	}
 	e.tables = append(e.tables[:0], e.blockRange(0, blocksFor(n)))
-	emb := make([]float64, e.Dim())
+	emb := make([]float64, e.m.Config().NEmbd)
 	for start := 0; start < n; start += e.cfg.BatchTokens {
 		if err := cancelled(); err != nil {
 			return nil, err
@@ -368,7 +403,7 @@ func (e *Embedder) embedPacked(inputs [][]int32, out [][]float32) error {
 	if err != nil {
 		return err
 	}
-	d := e.Dim()
+	d := e.m.Config().NEmbd
 	for k, in := range inputs {
 		emb := make([]float64, d)
 		per := 1
@@ -472,7 +507,7 @@ func (e *Embedder) forward(segs []segment) ([]float32, error) {
 		}
 	}
 	e.kv.Tables = e.tables
-	e.out = grow(e.out, b.NumLogits()*e.Dim())
+	e.out = grow(e.out, b.NumLogits()*e.m.Config().NEmbd)
 	if err := e.m.Forward(b, e.kv, e.out); err != nil {
 		return nil, fmt.Errorf("embed: %w", err)
 	}

@@ -2,8 +2,11 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"math"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/nuri-ai/nuri/internal/synth"
 	"github.com/nuri-ai/nuri/internal/testgguf"
+	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 )
@@ -368,4 +372,65 @@ func TestEmbedBatchCombinesRequests(t *testing.T) {
 		t.Error("the cancelled request stayed queued")
 	}
 	<-e.turn
+}
+
+// TestEmbeddingGemmaGolden holds synth's embeddinggemma-tiny (Gemma 3's
+// block run both ways, symmetric windows of 8 either way in two layers of
+// three, mean pooling, dense projections to 384 and back) to llama.cpp's
+// pooled embedding of a 40-token input (testdata/README.md), the fixture's
+// sha256 checked, over an F32 cache as llama.cpp's encoder attention is.
+// Tolerances are the synth goldens' for the weight type (rel-RMS 1e-3 for
+// F32, 3e-2 quantized), measured 5.9e-4 and 1.0e-2: as with gemma3-tiny's
+// logits, an fp16 rounding (a GELU table index) that falls the other way
+// is amplified by the random sandwich-normed layers. Cosine similarity at
+// least 0.9999 (measured 0.9999998 and 0.99995). A window off by one
+// position either way gives 0.19.
+func TestEmbeddingGemmaGolden(t *testing.T) {
+	prompt := []int32{331, 154, 404, 49, 74, 96, 374, 59, 219, 38, 88, 444, 428, 71, 246, 92, 434, 60, 126, 228,
+		63, 406, 50, 226, 47, 136, 296, 429, 147, 120, 315, 185, 105, 192, 381, 99, 64, 61, 210, 508}
+	for _, c := range []struct {
+		typ, sha256 string
+		maxRel      float64
+	}{
+		{"F32", "02ba000b77ffc74b329e249baf34b95d848b68836c9e0e9e60249b228fc69ca0", 1e-3},
+		{"Q8_0", "f47bc2e29cdfc97f8d19603bd42ce5107341cd4ba361c0eb6166489a5ceffbfc", 3e-2},
+	} {
+		t.Run(c.typ, func(t *testing.T) {
+			path := testgguf.Synth(t, "embeddinggemma-tiny", c.typ, 1)
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum := sha256.Sum256(raw); hex.EncodeToString(sum[:]) != c.sha256 {
+				t.Fatalf("the fixture changed (sha256 %x): its reference is for the old one (testdata/README.md)", sum)
+			}
+			ref := testshared.ReadF32(t, filepath.Join("testdata", "embeddinggemma-tiny-"+c.typ+".pooled.f32"))
+			m, err := model.Load(path, model.LoadOptions{Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			e, err := NewEmbedder(m, EmbedderConfig{Pooling: PoolMean, KVCacheType: "f32"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			got, err := e.Embed(context.Background(), prompt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := testshared.RelRMS(got, ref)
+			var ab, aa, bb float64
+			for i := range got {
+				ab += float64(got[i]) * float64(ref[i])
+				aa += float64(got[i]) * float64(got[i])
+				bb += float64(ref[i]) * float64(ref[i])
+			}
+			cos := ab / math.Sqrt(aa*bb)
+			t.Logf("rel-RMS %.2g, cosine %.8f", r, cos)
+			if len(got) != 256 || r > c.maxRel || cos < 0.9999 {
+				t.Errorf("%d values, rel-RMS %.3g (max %g), cosine %.6f", len(got), r, c.maxRel, cos)
+			}
+		})
+	}
 }

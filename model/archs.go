@@ -77,6 +77,11 @@ type archSpec struct {
 	// the embeddings, LayerNorms (weight and bias) after each residual
 	// sum, a GELU feed-forward block, no language-model head.
 	encoder bool
+	// bidirectional: attention runs both ways over each sequence, which
+	// a pass holds whole, and windowed layers' windows are symmetric
+	// (EmbeddingGemma); the model gives hidden states only. encoder
+	// implies it.
+	bidirectional bool
 }
 
 // swaRule is an architecture's rule for sliding-window layers; the zero
@@ -154,6 +159,11 @@ func lookupArch(name string) (archSpec, bool) {
 	case "gemma3":
 		// Google's Gemma 3 and the models built on it.
 		return archSpec{name: name, neox: true, preNorm: true, postNorm: true, qkNorm: true, swa: swaGemma3, gemma: true}, true
+	case "gemma-embedding":
+		// EmbeddingGemma: Gemma 3's block run both ways, symmetric
+		// windows, mean pooling and two dense projections after it.
+		return archSpec{name: name, neox: true, preNorm: true, postNorm: true, qkNorm: true, swa: swaGemma3, gemma: true,
+			bidirectional: true}, true
 	case "bert":
 		// BERT and XLM-RoBERTa encoders: embedding models (BGE-M3,
 		// multilingual-E5, the Korean ones fine-tuned from them).
@@ -164,5 +174,5 @@ func lookupArch(name string) (archSpec, bool) {
 
 // SupportedArchs lists the general.architecture values Load accepts.
 func SupportedArchs() []string {
-	return []string{"bert", "deepseek2", "exaone", "exaone-moe", "exaone4", "gemma2", "gemma3", "glm4moe", "granite", "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
+	return []string{"bert", "deepseek2", "exaone", "exaone-moe", "exaone4", "gemma-embedding", "gemma2", "gemma3", "glm4moe", "granite", "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
 }

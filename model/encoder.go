@@ -137,6 +137,16 @@ func (m *transformer) encoderPlan(b *Batch, p *plan, nSeq int) error {
 		m.attnPos[i] = next[s] - 1
 	}
 	p.rows.Pos = m.attnPos
+	if half := m.hp.swaHalf; half > 0 {
+		// A symmetric window: keys within half of the query either way
+		// (llama.cpp's LLAMA_SWA_TYPE_SYMMETRIC).
+		m.swaPos, m.swaLo = grow(m.swaPos, len(b.Pos)), grow(m.swaLo, len(b.Pos))
+		for i, s := range b.Seq {
+			m.swaPos[i] = min(next[s]-1, b.Pos[i]+int32(half))
+			m.swaLo[i] = max(0, b.Pos[i]-int32(half))
+		}
+		p.swaRows = backends.AttnRows{Pos: m.swaPos, Lo: m.swaLo, Tables: p.rows.Tables}
+	}
 	m.typeIdx = grow(m.typeIdx, len(b.Tokens))
 	clear(m.typeIdx) // every token's type row: 0
 	return nil

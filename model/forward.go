@@ -165,15 +165,19 @@ func (m *transformer) attention(s backends.Stream, il int, x backends.Tensor, a 
 		s.RMSNorm(a.kh, a.kh, L.kNorm, hp.eps)
 	}
 	if L.rope {
-		s.RoPE(a.qh, p.rows.Pos, m.ropeParams(L, hp.NHead))
-		s.RoPE(a.kh, p.rows.Pos, m.ropeParams(L, hp.NHeadKV))
+		s.RoPE(a.qh, p.pos, m.ropeParams(L, hp.NHead))
+		s.RoPE(a.kh, p.pos, m.ropeParams(L, hp.NHeadKV))
 	}
 	if hp.qScale != 0 {
 		s.Scale(a.q, a.q, hp.qScale)
 	}
 	cache := kv.layer(il)
 	s.StoreKV(cache, a.k, a.v, p.slots)
-	s.Attention(a.attn, a.q, cache, p.rows, m.attnParams(L))
+	rows := p.rows
+	if L.window > 0 && m.spec.bidirectional {
+		rows = p.swaRows // the window is in the rows (symmetric)
+	}
+	s.Attention(a.attn, a.q, cache, rows, m.attnParams(L))
 	return a.attn
 }
 
@@ -299,6 +303,10 @@ func (m *transformer) attnParams(L *layer) backends.Attn {
 	case scale == 0:
 		scale = 1 / float32(math.Sqrt(float64(hp.HeadDimK)))
 	}
+	window := L.window
+	if m.spec.bidirectional {
+		window = 0 // its windows are in the rows (plan's swaRows)
+	}
 	return backends.Attn{NHead: hp.NHead, NHeadKV: hp.NHeadKV, HeadDimK: hp.HeadDimK, HeadDimV: hp.HeadDimV,
-		Scale: scale, Window: L.window, SoftCap: hp.attnSoftCap}
+		Scale: scale, Window: window, SoftCap: hp.attnSoftCap}
 }

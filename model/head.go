@@ -195,3 +195,47 @@ func (m *transformer) rowsOf(t backends.Tensor, ids []int32) ([][]float32, error
 	}
 	return rows, nil
 }
+
+// DenseOut is implemented by embedding models whose pooled embedding goes
+// through dense projections (a sentence-transformers model converted with
+// its Dense modules: EmbeddingGemma's dense_2 and dense_3), in order.
+type DenseOut interface {
+	// DenseLayers returns each projection's rows (one per output value),
+	// dequantized; none when the file has none.
+	DenseLayers() ([][][]float32, error)
+}
+
+// bindDense binds an optional projection matrix of ggml shape [cols,
+// rows]; cols (when the previous projection fixes it) or rows (the
+// embedding's width for the last) must match, 0 leaving it free.
+func bindDense(b *binder, name string, cols, rows int) (backends.Tensor, error) {
+	ti, ok := b.f.Tensor(name)
+	if !ok {
+		return backends.Tensor{}, nil
+	}
+	if len(ti.Dims) != 2 || (cols > 0 && int(ti.Dims[0]) != cols) || (rows > 0 && int(ti.Dims[1]) != rows) {
+		return backends.Tensor{}, fmt.Errorf("tensor %q has shape %v, want [%d, %d] (0: any): %w", name, ti.Dims, cols, rows, ErrBadShape)
+	}
+	t, _, err := b.bind(name, true, int(ti.Dims[0]), int(ti.Dims[1]))
+	return t, err
+}
+
+// DenseLayers implements DenseOut.
+func (m *transformer) DenseLayers() ([][][]float32, error) {
+	var out [][][]float32
+	for _, t := range []backends.Tensor{m.dense2, m.dense3} {
+		if !t.Valid() {
+			continue
+		}
+		ids := make([]int32, t.Rows)
+		for i := range ids {
+			ids[i] = int32(i)
+		}
+		rows, err := m.rowsOf(t, ids)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.Name, err)
+		}
+		out = append(out, rows)
+	}
+	return out, nil
+}

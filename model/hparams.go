@@ -45,6 +45,9 @@ type hparams struct {
 	// groups and each token searches the moeGroupsUsed best (0: no groups).
 	moeGroups, moeGroupsUsed int
 	mla                      mlaParams
+	// swaHalf: a bidirectional model's windowed layers see keys within
+	// swaHalf positions of the query either way (0: none).
+	swaHalf int
 }
 
 // mlaParams are multi-head latent attention's sizes (mla.go). The
@@ -154,6 +157,8 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 	epsKey := "attention.layer_norm_rms_epsilon"
 	if a.encoder {
 		epsKey = "attention.layer_norm_epsilon" // LayerNorm's
+	}
+	if a.encoder || a.bidirectional {
 		c.Encoder, c.NoLMHead = true, true
 	}
 	eps, ok := f.Float32(p + epsKey)
@@ -392,6 +397,9 @@ func (hp *hparams) readGemmaSWA(f *gguf.File, a archSpec) error {
 		if period == 0 || il%period < period-1 {
 			hp.swa[il] = window
 		}
+	}
+	if a.bidirectional {
+		hp.swaHalf = window / 2
 	}
 	base, ok := f.Float32(a.name + ".rope.freq_base_swa")
 	switch {

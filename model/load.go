@@ -90,6 +90,10 @@ type transformer struct {
 	// (encoderPlan).
 	posEmbd, typeEmbd, embNorm, embNormB backends.Tensor
 	typeIdx, attnPos, seqNext            []int32
+	swaPos, swaLo                        []int32 // symmetric windows' rows (bidirectional models)
+	// dense2, dense3: a sentence-transformers model's projections of the
+	// pooled embedding (EmbeddingGemma's dense_2, dense_3), on the host.
+	dense2, dense3 backends.Tensor
 
 	// A reranker's classification head (cls.output; head.go), and whether
 	// the file has a language-model head besides.
@@ -187,6 +191,10 @@ func LoadFile(f *gguf.File, opts LoadOptions) (Model, error) {
 	if err := m.checkEncoderOps(); err != nil {
 		return nil, errors.Join(err, m.Close())
 	}
+	if hp.swaHalf > 0 && !backends.StartsAttentionRows(m.dev) {
+		err := fmt.Errorf("%s: device %s does not take each row's first key position (symmetric windows): %w", arch, m.dev.Name(), backends.ErrUnsupportedOp)
+		return nil, errors.Join(err, m.Close())
+	}
 	if hp.attnSoftCap > 0 && !backends.SoftCapsAttention(m.dev) {
 		err := fmt.Errorf("%s: device %s does not soft-cap attention scores: %w", arch, m.dev.Name(), backends.ErrUnsupportedOp)
 		return nil, errors.Join(err, m.Close())
@@ -250,6 +258,18 @@ func (m *transformer) bind(b *binder) error {
 	}
 	for il := hp.NLayer; il < hp.nLayerAll; il++ {
 		b.skipBlock(il)
+	}
+	if s.bidirectional {
+		// Embeddings only; the projections after pooling, when the
+		// converter kept them (--sentence-transformers-dense-modules).
+		m.lmHead, hp.NoLMHead = false, true
+		var err error
+		if m.dense2, err = bindDense(b, "dense_2.weight", E, 0); err != nil {
+			return err
+		}
+		if m.dense3, err = bindDense(b, "dense_3.weight", m.dense2.Rows, E); err != nil {
+			return err
+		}
 	}
 	return b.checkAllUsed()
 }

@@ -186,8 +186,8 @@ func (m *transformer) mlaAttention(s backends.Stream, il int, x backends.Tensor,
 		m.sharedMatMuls(s, h, append(d, qn, qPe, kLat, kPe), append(w, L.wqNope, L.wqPe, L.wkvC, L.wkPe))
 	}
 	s.RMSNorm(kLat, kLat, L.kvANorm, hp.eps)
-	s.RoPE(reshape(qPe, n*H, rope), p.rows.Pos, m.ropeParams(nil, H))
-	s.RoPE(kPe, p.rows.Pos, m.ropeParams(nil, 1))
+	s.RoPE(reshape(qPe, n*H, rope), p.pos, m.ropeParams(nil, H))
+	s.RoPE(kPe, p.pos, m.ropeParams(nil, 1))
 	// Each head's q_nope into the latent through its k_b.
 	m.perHead(s, qLat, L.wkB, reshape(qn, n*H, ml.nope), n)
 	m.mlaIndex(n)

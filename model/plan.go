@@ -10,7 +10,11 @@ import (
 type plan struct {
 	n      int
 	slots  []int32 // cache slot of each token's K/V
+	pos    []int32 // each token's position (RoPE's; rows.Pos may differ)
 	rows   backends.AttnRows
+	// swaRows are the attention rows of a bidirectional model's windowed
+	// layers (symmetric windows: each token's own first and last key).
+	swaRows backends.AttnRows
 	outIdx []int32 // batch rows whose logits are wanted, in order
 	// Per-request LoRA adapters (Batch.LoRA): each row's adapter id, for
 	// all rows and for the output rows (nil: none in this batch).
@@ -35,7 +39,7 @@ func (m *transformer) plan(b *Batch, kv KVView, out []float32) (*plan, error) {
 	// The plan lives in the model, reused (one Forward at a time): a
 	// decode step allocates nothing.
 	p := &m.pl
-	*p = plan{n: n, slots: grow(p.slots, n), outIdx: p.outIdx[:0],
+	*p = plan{n: n, slots: grow(p.slots, n), pos: b.Pos, outIdx: p.outIdx[:0],
 		rows: backends.AttnRows{Pos: b.Pos, Tables: grow(p.rows.Tables, n)}, loraOut: p.loraOut[:0]}
 	bs, nBlocks := kv.Cache.BlockSize(), kv.Cache.NumBlocks()
 	for i, tok := range b.Tokens {
@@ -85,7 +89,7 @@ func (m *transformer) plan(b *Batch, kv KVView, out []float32) (*plan, error) {
 			p.loraOut = append(p.loraOut, p.lora[i])
 		}
 	}
-	if m.spec.encoder {
+	if m.spec.encoder || m.spec.bidirectional {
 		if err := m.encoderPlan(b, p, len(kv.Tables)); err != nil {
 			return nil, err
 		}
@@ -105,7 +109,7 @@ func (m *transformer) plan(b *Batch, kv KVView, out []float32) (*plan, error) {
 // (its buffers stay for the next Forward).
 func (p *plan) release() {
 	clear(p.rows.Tables)
-	p.rows.Pos, p.lora = nil, nil
+	p.rows.Pos, p.lora, p.pos, p.swaRows = nil, nil, nil, backends.AttnRows{}
 }
 
 // grow returns b resized to n elements, reallocated only when too small.

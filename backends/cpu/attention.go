@@ -163,7 +163,7 @@ func (s *Stream) newAttnJob(dst, q backends.Tensor, kv backends.PagedKV, rows ba
 		return nil, err
 	}
 	n := len(rows.Pos)
-	if len(rows.Tables) != n || p.NHead <= 0 || p.NHeadKV != kv.NHeadKV || p.NHead%p.NHeadKV != 0 ||
+	if (rows.Lo != nil && len(rows.Lo) != n) || len(rows.Tables) != n || p.NHead <= 0 || p.NHeadKV != kv.NHeadKV || p.NHead%p.NHeadKV != 0 ||
 		kv.K.Cols != p.HeadDimK || kv.V.Cols != p.HeadDimV {
 		return nil, fmt.Errorf("%d heads over %d KV heads (%dx%d) for %d tokens with %d tables, cache %s/%s: %w",
 			p.NHead, p.NHeadKV, p.HeadDimK, p.HeadDimV, n, len(rows.Tables), kv.K.Shape(), kv.V.Shape(), backends.ErrShape)
@@ -466,6 +466,12 @@ func (a *attnJob) window(t int) (lo, pos int, err error) {
 	pos = int(a.rows.Pos[t])
 	if a.p.Window > 0 {
 		lo = max(0, pos-a.p.Window+1)
+	}
+	if a.rows.Lo != nil {
+		lo = max(lo, int(a.rows.Lo[t]))
+		if lo > pos {
+			return 0, 0, fmt.Errorf("token %d's first key %d is past its last %d: %w", t, lo, pos, backends.ErrShape)
+		}
 	}
 	if pos < 0 || (pos/a.kv.BlockSize) >= len(a.rows.Tables[t]) {
 		return 0, 0, fmt.Errorf("position %d not covered by a block table of %d blocks: %w", pos, len(a.rows.Tables[t]), backends.ErrShape)

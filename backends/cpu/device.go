@@ -90,6 +90,9 @@ func kvType(t quant.Type) bool {
 // SoftCapsAttention implements backends.AttnSoftCapper.
 func (d *Device) SoftCapsAttention() bool { return true }
 
+// StartsAttentionRows implements backends.AttnRowStarter.
+func (d *Device) StartsAttentionRows() bool { return true }
+
 // Supports implements backends.Device.
 func (d *Device) Supports(op backends.Op, t quant.Type) bool {
 	switch op {

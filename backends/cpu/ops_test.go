@@ -710,3 +710,41 @@ func testAttentionGrouped(t *testing.T, kt quant.Type, nHead, nKV, hd, window in
 		}
 	})
 }
+
+// TestAttentionRowStarts: AttnRows.Lo gives each token its own first key
+// (a symmetric window's), the bits of a call with that token alone and
+// the window reaching back to it; with several tokens of one sequence
+// (grouped, one and two query heads a KV head) and alone.
+func TestAttentionRowStarts(t *testing.T) {
+	for _, nKV := range []int{2, 1} {
+		const n, nHead, hd, bs = 30, 2, 64, 8
+		f := newFixture(t)
+		r := rand.New(rand.NewPCG(13, uint64(nKV)))
+		a := newAttnSetup(t, f, r, quant.F16, n, nKV, hd, bs)
+		pos := []int32{5, 29, 29, 12, 20, 0}
+		lo := []int32{0, 21, 3, 4, 20, 0}
+		q := randVec(r, len(pos)*nHead*hd, 1)
+		p := backends.Attn{NHead: nHead, NHeadKV: nKV, HeadDimK: hd, HeadDimV: hd, Scale: 0.125}
+		rows := backends.AttnRows{Pos: pos, Lo: lo}
+		for range pos {
+			rows.Tables = append(rows.Tables, a.table)
+		}
+		y := f.tensor("y", len(pos), nHead*hd, nil)
+		f.s.Attention(y, f.tensor("q", len(pos), nHead*hd, q), a.kv, rows, p)
+		f.sync()
+		got := append([]float32(nil), hostF32(t, y)...)
+		for i := range pos {
+			one := p
+			one.Window = int(pos[i] - lo[i] + 1)
+			yi := f.tensor("yi", 1, nHead*hd, nil)
+			f.s.Attention(yi, f.tensor("qi", 1, nHead*hd, q[i*nHead*hd:(i+1)*nHead*hd]), a.kv,
+				backends.AttnRows{Pos: pos[i : i+1], Tables: rows.Tables[i : i+1]}, one)
+			f.sync()
+			for j, v := range hostF32(t, yi) {
+				if math.Float32bits(v) != math.Float32bits(got[i*nHead*hd+j]) {
+					t.Fatalf("kv heads %d, token %d (keys %d..%d): %v with row starts, %v with a window", nKV, i, lo[i], pos[i], got[i*nHead*hd+j], v)
+				}
+			}
+		}
+	}
+}

@@ -145,6 +145,9 @@ func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows bac
 			return err
 		}
 		n := len(rows.Pos)
+		if rows.Lo != nil {
+			return fmt.Errorf("attention with each row's first key position: %w", backends.ErrUnsupportedOp)
+		}
 		if n > maxGridY || p.NHead > maxGridY {
 			return fmt.Errorf("%d tokens × %d heads in one call (at most %d each): %w", n, p.NHead, maxGridY, backends.ErrShape)
 		}

@@ -66,6 +66,10 @@ type Shape struct {
 	// and cls.bias, then cls.output with one output), as a cross-encoder
 	// such as BGE's reranker ships.
 	Reranker bool
+	// Dense: a sentence-transformers model's projections after pooling,
+	// dense_2 (the embedding to Dense) and dense_3 (back), as
+	// EmbeddingGemma ships them (0: none).
+	Dense int
 }
 
 // shapeTable lists the named shapes. The hyper-parameters are those of the
@@ -141,6 +145,13 @@ func shapeTable() []Shape {
 		{Name: "gemma3-tiny", Arch: "gemma3", Embd: 256, Layers: 4, Heads: 4, KVHeads: 1, HeadDim: 96, FF: 512,
 			Vocab: 512, Ctx: 512, RopeBase: 1000000, Eps: 1e-6, Tied: true, QKNorm: true, SandwichNorm: true, SWAWindow: 16,
 			SWAPattern: 3, RopeLinear: 8},
+		// embeddinggemma-tiny is EmbeddingGemma's form at gemma3-tiny's
+		// size: Gemma 3's block run both ways, a window of 16 (8 either
+		// way) in two layers of three, mean pooling, projections to 384
+		// and back.
+		{Name: "embeddinggemma-tiny", Arch: "gemma-embedding", Embd: 256, Layers: 4, Heads: 4, KVHeads: 1, HeadDim: 96, FF: 512,
+			Vocab: 512, Ctx: 512, RopeBase: 1000000, Eps: 1e-6, Tied: true, QKNorm: true, SandwichNorm: true, SWAWindow: 16,
+			SWAPattern: 3, Dense: 384},
 		// gemma2-tiny is Gemma 2's block at tiny's size: every other layer
 		// windowed (16: a 64-token prompt crosses it), soft caps small
 		// enough to bend the random model's scores (0.5) and logits (1)
@@ -331,6 +342,9 @@ func (s Shape) Tensors() []Tensor {
 		}
 	}
 	ts = append(ts, Tensor{Name: "output_norm.weight", Dims: []uint64{e}})
+	if d := uint64(s.Dense); d > 0 {
+		ts = append(ts, Tensor{Name: "dense_2.weight", Dims: []uint64{e, d}}, Tensor{Name: "dense_3.weight", Dims: []uint64{d, e}})
+	}
 	if !s.Tied {
 		ts = append(ts, Tensor{Name: "output.weight", Dims: []uint64{e, v}})
 	}

@@ -48,6 +48,7 @@ func TestShapes(t *testing.T) {
 		{"gemma2-2b", 0, "2.6"},
 		{"bert-tiny", 0, ""},
 		{"bert-rerank-tiny", 0, ""},
+		{"embeddinggemma-tiny", 0, ""},
 		// BGE-M3 (XLM-RoBERTa large): its model card's 568M parameters
 		// less the pooler an embedding does not use.
 		{"bge-m3", 0, "0.6"},

@@ -101,6 +101,15 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 	if s.SWAPattern > 0 {
 		kv = append(kv, gguf.KV{Key: a + "attention.sliding_window_pattern", Value: gguf.Uint32(uint32(s.SWAPattern))})
 	}
+	if s.Dense > 0 {
+		// EmbeddingGemma's: mean pooling, the dense modules' sizes.
+		kv = append(kv,
+			gguf.KV{Key: a + "pooling_type", Value: gguf.Uint32(1)},
+			gguf.KV{Key: a + "dense_2_feat_in", Value: gguf.Uint32(uint32(s.Embd))},
+			gguf.KV{Key: a + "dense_2_feat_out", Value: gguf.Uint32(uint32(s.Dense))},
+			gguf.KV{Key: a + "dense_3_feat_in", Value: gguf.Uint32(uint32(s.Dense))},
+			gguf.KV{Key: a + "dense_3_feat_out", Value: gguf.Uint32(uint32(s.Embd))})
+	}
 	switch {
 	case s.KVLoRA > 0:
 		// As llama.cpp's converter writes MLA: the attention seen as MQA

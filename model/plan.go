@@ -8,14 +8,14 @@ import (
 
 // plan is a validated batch: what the ops need per token.
 type plan struct {
-	n      int
-	slots  []int32 // cache slot of each token's K/V
-	pos    []int32 // each token's position (RoPE's; rows.Pos may differ)
-	rows   backends.AttnRows
+	n     int
+	slots []int32 // cache slot of each token's K/V
+	pos   []int32 // each token's position (RoPE's; rows.Pos may differ)
+	rows  backends.AttnRows
 	// swaRows are the attention rows of a bidirectional model's windowed
 	// layers (symmetric windows: each token's own first and last key).
 	swaRows backends.AttnRows
-	outIdx []int32 // batch rows whose logits are wanted, in order
+	outIdx  []int32 // batch rows whose logits are wanted, in order
 	// Per-request LoRA adapters (Batch.LoRA): each row's adapter id, for
 	// all rows and for the output rows (nil: none in this batch).
 	lora, loraOut []int32

@@ -2,10 +2,7 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"math"
-	"os"
 	"testing"
 
 	"github.com/nuri-ai/nuri/internal/testgguf"
@@ -138,14 +135,7 @@ func TestRerankerEncoder(t *testing.T) {
 		{"Q8_0", "0757fa717fbe0ddb96ca1d3bbdb957a8ad5e52526bebd253953aa5530242b061", []float64{-0.0512722768, -0.0595638901, 0.0308768824}, 1e-3},
 	} {
 		t.Run(c.typ, func(t *testing.T) {
-			path := testgguf.Synth(t, "bert-rerank-tiny", c.typ, 1)
-			raw, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if sum := sha256.Sum256(raw); hex.EncodeToString(sum[:]) != c.sha256 {
-				t.Fatalf("the fixture changed (sha256 %x): its reference scores are for the old one", sum)
-			}
+			path := testgguf.SynthFixture(t, "bert-rerank-tiny", c.typ, 1, c.sha256, "TestRerankerEncoder's comment")
 			m, err := model.Load(path, model.LoadOptions{Threads: 2})
 			if err != nil {
 				t.Fatal(err)

@@ -3,6 +3,9 @@
 package testgguf
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -116,6 +119,22 @@ func Synth(tb testing.TB, shape, typ string, seed uint64) string {
 	path := filepath.Join(tb.TempDir(), shape+"-"+typ+".gguf")
 	if err := synth.Write(path, synth.Options{Shape: s, Type: typ, Seed: seed}); err != nil {
 		tb.Fatal(err)
+	}
+	return path
+}
+
+// SynthFixture is Synth for a fixture that reference data was made from:
+// it stops the test unless the file has sha256 (the references would be
+// for another file; readme says how to make them again).
+func SynthFixture(tb testing.TB, shape, typ string, seed uint64, sha256hex, readme string) string {
+	tb.Helper()
+	path := Synth(tb, shape, typ, seed)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if sum := sha256.Sum256(raw); hex.EncodeToString(sum[:]) != sha256hex {
+		tb.Fatalf("the fixture %s %s changed (sha256 %x): its reference data are for the old one; make them again (%s)", shape, typ, sum, readme)
 	}
 	return path
 }

@@ -24,6 +24,9 @@ type kvShape struct {
 	vInK bool
 	// softCap: Attn.SoftCap (Gemma 2), for devices that apply it.
 	softCap float32
+	// rowStarts: each query row's own first key (AttnRows.Lo, a
+	// symmetric window's), for devices that take them.
+	rowStarts bool
 }
 
 // dimV is the values' head size.
@@ -53,6 +56,8 @@ func kvShapes() []kvShape {
 		// kit's scores, of about unit size, well away from linear) with a
 		// window.
 		{name: "softcap", nHead: 4, nHeadKV: 2, headDim: 64, blockSize: 16, nBlocks: 8, window: 20, seqLens: []int{37, 5}, softCap: 1.5},
+		// Each row's own first key (EmbeddingGemma's symmetric windows).
+		{name: "row-starts", nHead: 2, nHeadKV: 1, headDim: 64, blockSize: 16, nBlocks: 8, seqLens: []int{37, 5}, rowStarts: true},
 	}
 }
 
@@ -167,6 +172,9 @@ func kvCases() []testCase {
 			if sh.softCap > 0 {
 				store.needsDevice, attn.needsDevice = backends.SoftCapsAttention, backends.SoftCapsAttention
 			}
+			if sh.rowStarts {
+				store.needsDevice, attn.needsDevice = backends.StartsAttentionRows, backends.StartsAttentionRows
+			}
 			cs = append(cs, store, attn)
 		}
 	}
@@ -230,6 +238,11 @@ func attentionCase(sh kvShape, t quant.Type) func(e *env) (Metric, error) {
 		}
 		add(0, 0)
 		n := len(rows.Pos)
+		if sh.rowStarts {
+			for _, p := range rows.Pos {
+				rows.Lo = append(rows.Lo, p/2) // each row its own start
+			}
+		}
 		wq := sh.nHead * sh.headDim
 		q, err := e.in("q", n, wq, randRows(e.rng, n, wq))
 		if err != nil {

@@ -269,6 +269,9 @@ func (d *Device) VInKCache() bool { return true }
 // SoftCapsAttention implements backends.AttnSoftCapper.
 func (d *Device) SoftCapsAttention() bool { return true }
 
+// StartsAttentionRows implements backends.AttnRowStarter.
+func (d *Device) StartsAttentionRows() bool { return true }
+
 // Supports implements backends.Device.
 func (d *Device) Supports(op backends.Op, t quant.Type) bool {
 	switch op {

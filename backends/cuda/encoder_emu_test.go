@@ -12,12 +12,23 @@ import (
 
 // TestEmulatedEncoder runs synth's bert-tiny (an encoder: layer_norm and
 // gelu on the device, attention both ways over a cache in device memory)
-// through the CUDA backend on the emulator against the CPU: every
-// token's hidden state within 1e-5 rel-RMS (the two sum in other orders;
-// measured about 1e-6).
+// and embeddinggemma-tiny (symmetric windows: each row's first key,
+// AttnRows.Lo) through the CUDA backend on the emulator against the CPU:
+// every token's hidden state within rel-RMS 1e-5 for bert-tiny (the two
+// sum in other orders; measured 8.4e-7) and 5e-4 for embeddinggemma-tiny
+// (measured 8.9e-5: as against llama.cpp, a GELU table index that falls
+// the other way is amplified by the random sandwich-normed layers; the
+// kernel ignoring the row starts gives 0.68).
 func TestEmulatedEncoder(t *testing.T) {
+	for shape, tol := range map[string]float64{"bert-tiny": 1e-5, "embeddinggemma-tiny": 5e-4} {
+		testEmulatedEncoder(t, shape, tol)
+	}
+}
+
+func testEmulatedEncoder(t *testing.T, shape string, tol float64) {
 	dev := openEmulated(t)
-	path := testgguf.Synth(t, "bert-tiny", "F32", 1)
+	path := testgguf.Synth(t, shape, "F32", 1)
+	// 20 tokens: past embeddinggemma-tiny's 8 either way.
 	tokens := []int32{331, 154, 404, 49, 74, 96, 374, 59, 219, 38, 88, 444, 428, 71, 246, 92, 434, 60, 126, 228}
 	hidden := func(d backends.Device) []float32 {
 		m, err := model.Load(path, model.LoadOptions{Device: d, Threads: 2})
@@ -48,8 +59,8 @@ func TestEmulatedEncoder(t *testing.T) {
 	}
 	gpu, cpu := hidden(dev), hidden(nil)
 	r := testshared.RelRMS(gpu, cpu)
-	t.Logf("emulated GPU vs CPU: rel-RMS %.2g", r)
-	if r > 1e-5 {
-		t.Errorf("emulated GPU vs CPU: rel-RMS %.3g", r)
+	t.Logf("%s: emulated GPU vs CPU: rel-RMS %.2g", shape, r)
+	if r > tol {
+		t.Errorf("%s: emulated GPU vs CPU: rel-RMS %.3g (max %g)", shape, r, tol)
 	}
 }

@@ -145,8 +145,8 @@ func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows bac
 			return err
 		}
 		n := len(rows.Pos)
-		if rows.Lo != nil {
-			return fmt.Errorf("attention with each row's first key position: %w", backends.ErrUnsupportedOp)
+		if rows.Lo != nil && len(rows.Lo) != n {
+			return fmt.Errorf("%d row starts for %d tokens: %w", len(rows.Lo), n, backends.ErrShape)
 		}
 		if n > maxGridY || p.NHead > maxGridY {
 			return fmt.Errorf("%d tokens × %d heads in one call (at most %d each): %w", n, p.NHead, maxGridY, backends.ErrShape)
@@ -165,6 +165,14 @@ func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows bac
 		meta, maxCtx, err := attnMeta(rows, kv, p.Window)
 		if err != nil {
 			return err
+		}
+		var loP uint64
+		hasLo := 0
+		if rows.Lo != nil {
+			if loP, err = s.upload32("attn_lo", rows.Lo); err != nil {
+				return err
+			}
+			hasLo = 1
 		}
 		// A VInK cache's V rows are read through K with K's stride: the
 		// kernel reads hd_v elements of each row whatever its stride.
@@ -188,7 +196,7 @@ func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows bac
 		posP, toffP, tabP := mp, mp+uint64(4*n), mp+uint64(8*n)
 		return s.launch("nuri_attention_"+kname(kv.K.Type), grid, threads(attnThreads), shmem,
 			ptr[0], ptr[1], ptr[2], ptr[3], posP, toffP, tabP, sc.ptr,
-			p.NHead, p.NHeadKV, p.HeadDimK, p.HeadDimV, kv.BlockSize, p.Window, p.Scale, maxCtx, kRow, vRow, p.SoftCap)
+			p.NHead, p.NHeadKV, p.HeadDimK, p.HeadDimV, kv.BlockSize, p.Window, p.Scale, maxCtx, kRow, vRow, p.SoftCap, loP, hasLo)
 	})
 }
 
@@ -215,6 +223,11 @@ func attnMeta(rows backends.AttnRows, kv backends.PagedKV, window int) ([]int32,
 		lo := 0
 		if window > 0 {
 			lo = max(0, pos-window+1)
+		}
+		if rows.Lo != nil {
+			if lo = max(lo, int(rows.Lo[t])); lo > pos {
+				return nil, 0, fmt.Errorf("token %d's first key %d is past its last %d: %w", t, lo, pos, backends.ErrShape)
+			}
 		}
 		maxCtx = max(maxCtx, pos-lo+1)
 		for b := lo / kv.BlockSize; b <= pos/kv.BlockSize; b++ {

@@ -46,7 +46,7 @@ template <int KV>
 __device__ void attention(const float* q, const u8* kc, const u8* vc, float* y, const int* pos, const int* toff,
                           const int* tables, float* scores, int n_head, int n_head_kv, int hd_k, int hd_v,
                           int block_size, int window, float scale, int max_ctx, int k_row, int v_row,
-                          float soft_cap) {
+                          float soft_cap, const int* row_lo, int has_lo) {
     extern __shared__ float smem[];
     __shared__ double dscratch[32];
     __shared__ float fscratch[32];
@@ -55,6 +55,7 @@ __device__ void attention(const float* q, const u8* kc, const u8* vc, float* y, 
     int h = blockIdx.x, t = blockIdx.y;
     int p = pos[t];
     int lo = window > 0 ? max(0, p - window + 1) : 0;
+    if (has_lo) lo = max(lo, row_lo[t]); // a symmetric window's first key
     int kvh = h / (n_head / n_head_kv);
     const int* table = tables + toff[t];
     const float* qh = q + ((size_t)t * n_head + h) * hd_k;
@@ -118,10 +119,10 @@ __device__ void attention(const float* q, const u8* kc, const u8* vc, float* y, 
 #define ATTN_ARGS                                                                                              \
     const float *q, const u8 *kc, const u8 *vc, float *y, const int *pos, const int *toff, const int *tables, \
         float *scores, int n_head, int n_head_kv, int hd_k, int hd_v, int block_size, int window, float scale, \
-        int max_ctx, int k_row, int v_row, float soft_cap
+        int max_ctx, int k_row, int v_row, float soft_cap, const int *row_lo, int has_lo
 #define ATTN_CALL                                                                                               \
     q, kc, vc, y, pos, toff, tables, scores, n_head, n_head_kv, hd_k, hd_v, block_size, window, scale, max_ctx, k_row, \
-        v_row, soft_cap
+        v_row, soft_cap, row_lo, has_lo
 
 extern "C" __global__ void nuri_attention_f32(ATTN_ARGS) { attention<KV_F32>(ATTN_CALL); }
 extern "C" __global__ void nuri_attention_f16(ATTN_ARGS) { attention<KV_F16>(ATTN_CALL); }

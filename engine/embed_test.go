@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nuri-ai/nuri/internal/synth"
 	"github.com/nuri-ai/nuri/internal/testgguf"
 	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/model"
@@ -20,14 +19,7 @@ import (
 
 func embedTinyModel(t *testing.T) model.Model {
 	t.Helper()
-	shape, err := synth.Lookup("tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "tiny.gguf")
-	if err := synth.Write(path, synth.Options{Shape: shape, Type: "F32", Seed: 9}); err != nil {
-		t.Fatal(err)
-	}
+	path := testgguf.Synth(t, "tiny", "F32", 9)
 	m, err := model.Load(path, model.LoadOptions{Threads: 2})
 	if err != nil {
 		t.Fatal(err)

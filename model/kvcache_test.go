@@ -2,11 +2,10 @@ package model_test
 
 import (
 	"math"
-	"path/filepath"
 	"testing"
 
 	"github.com/nuri-ai/nuri/backends"
-	"github.com/nuri-ai/nuri/internal/synth"
+	"github.com/nuri-ai/nuri/internal/testgguf"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 )
@@ -24,14 +23,7 @@ func (hostAllocOnly) Alloc(n int, _ backends.Usage) (backends.Buffer, error) {
 // its logits are the same bits as with V stored apart, for every cache
 // type; the cache is smaller by V's share.
 func TestLatentCacheVInK(t *testing.T) {
-	shape, err := synth.Lookup("kanana2-tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "kanana2.gguf")
-	if err := synth.Write(path, synth.Options{Shape: shape, Type: "Q8_0", Seed: 5}); err != nil {
-		t.Fatal(err)
-	}
+	path := testgguf.Synth(t, "kanana2-tiny", "Q8_0", 5)
 	m := loadModel(t, path)
 	cfg := m.Config()
 	if !cfg.VInK {

@@ -265,14 +265,7 @@ func TestMoEUniformRouter(t *testing.T) {
 // TestMoEBatchInvariance: a token's logits are the same bits whatever
 // shares its pass (quantized experts, a random router).
 func TestMoEBatchInvariance(t *testing.T) {
-	shape, err := synth.Lookup("moe-tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "moe-tiny.gguf")
-	if err := synth.Write(path, synth.Options{Shape: shape, Type: "Q4_K_M", Seed: 4}); err != nil {
-		t.Fatal(err)
-	}
+	path := testgguf.Synth(t, "moe-tiny", "Q4_K_M", 4)
 	checkBatchInvariance(t, loadModel(t, path))
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nuri-ai/nuri/internal/synth"
+	"github.com/nuri-ai/nuri/internal/testgguf"
 	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/model"
 )
@@ -114,14 +115,7 @@ func compareGolden(t *testing.T, m model.Model, prompt []int32, ref []float32, c
 func TestSynthBatchInvariance(t *testing.T) {
 	for _, name := range []string{"exaone-moe-tiny", "deepseek3-tiny"} {
 		t.Run(name, func(t *testing.T) {
-			shape, err := synth.Lookup(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(t.TempDir(), name+".gguf")
-			if err := synth.Write(path, synth.Options{Shape: shape, Type: "Q4_K_M", Seed: 3}); err != nil {
-				t.Fatal(err)
-			}
+			path := testgguf.Synth(t, name, "Q4_K_M", 3)
 			checkBatchInvariance(t, loadModel(t, path))
 		})
 	}

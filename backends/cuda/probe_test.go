@@ -3,14 +3,13 @@ package cuda
 import (
 	"context"
 	"encoding/binary"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unsafe"
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/bench/inproc"
-	"github.com/nuri-ai/nuri/internal/synth"
+	"github.com/nuri-ai/nuri/internal/testgguf"
 )
 
 // TestEmulatedReadProbe checks that the read probe's kernel visits every
@@ -86,14 +85,7 @@ func probeOnce(dev *Device, data []byte, grid int, magic uint32) (uint32, error)
 // op profile (--op-profile) times every op of its steps.
 func TestEmulatedBenchModel(t *testing.T) {
 	dev := openEmulated(t)
-	shape, err := synth.Lookup("tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "tiny-q8_0.gguf")
-	if err := synth.Write(path, synth.Options{Shape: shape, Type: "Q8_0", Seed: 3}); err != nil {
-		t.Fatal(err)
-	}
+	path := testgguf.Synth(t, "tiny", "Q8_0", 3)
 	cfg := inproc.DefaultModelConfig()
 	cfg.Model, cfg.Device, cfg.Prompt, cfg.Gen, cfg.Reps, cfg.BandwidthMiB, cfg.Threads = path, dev.Name(), 8, 3, 2, 1, 1
 	cfg.OpProfile = true

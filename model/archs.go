@@ -79,8 +79,7 @@ type archSpec struct {
 	encoder bool
 	// bidirectional: attention runs both ways over each sequence, which
 	// a pass holds whole, and windowed layers' windows are symmetric
-	// (EmbeddingGemma); the model gives hidden states only. encoder
-	// implies it.
+	// (EmbeddingGemma; every encoder); the model gives hidden states only.
 	bidirectional bool
 }
 
@@ -167,7 +166,7 @@ func lookupArch(name string) (archSpec, bool) {
 	case "bert":
 		// BERT and XLM-RoBERTa encoders: embedding models (BGE-M3,
 		// multilingual-E5, the Korean ones fine-tuned from them).
-		return archSpec{name: name, encoder: true, qkvBias: biasOptional, outBias: true, ffnBias: true}, true
+		return archSpec{name: name, encoder: true, bidirectional: true, qkvBias: biasOptional, outBias: true, ffnBias: true}, true
 	}
 	return archSpec{}, false
 }

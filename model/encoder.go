@@ -137,7 +137,8 @@ func (m *transformer) encoderPlan(b *Batch, p *plan, nSeq int) error {
 		m.attnPos[i] = next[s] - 1
 	}
 	p.rows.Pos = m.attnPos
-	if half := m.hp.swaHalf; half > 0 {
+	if m.hp.swaSymmetric {
+		half := m.hp.swaHalf
 		// A symmetric window: keys within half of the query either way
 		// (llama.cpp's LLAMA_SWA_TYPE_SYMMETRIC).
 		m.swaPos, m.swaLo = grow(m.swaPos, len(b.Pos)), grow(m.swaLo, len(b.Pos))
@@ -147,8 +148,10 @@ func (m *transformer) encoderPlan(b *Batch, p *plan, nSeq int) error {
 		}
 		p.swaRows = backends.AttnRows{Pos: m.swaPos, Lo: m.swaLo, Tables: p.rows.Tables}
 	}
-	m.typeIdx = grow(m.typeIdx, len(b.Tokens))
-	clear(m.typeIdx) // every token's type row: 0
+	if m.typeEmbd.Valid() {
+		m.typeIdx = grow(m.typeIdx, len(b.Tokens))
+		clear(m.typeIdx) // every token's type row: 0
+	}
 	return nil
 }
 

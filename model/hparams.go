@@ -45,9 +45,10 @@ type hparams struct {
 	// groups and each token searches the moeGroupsUsed best (0: no groups).
 	moeGroups, moeGroupsUsed int
 	mla                      mlaParams
-	// swaHalf: a bidirectional model's windowed layers see keys within
-	// swaHalf positions of the query either way (0: none).
-	swaHalf int
+	// swaSymmetric: a bidirectional model's windowed layers see the keys
+	// within swaHalf positions of the query either way.
+	swaSymmetric bool
+	swaHalf      int
 }
 
 // mlaParams are multi-head latent attention's sizes (mla.go). The
@@ -158,7 +159,7 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 	if a.encoder {
 		epsKey = "attention.layer_norm_epsilon" // LayerNorm's
 	}
-	if a.encoder || a.bidirectional {
+	if a.bidirectional {
 		c.Encoder, c.NoLMHead = true, true
 	}
 	eps, ok := f.Float32(p + epsKey)
@@ -399,7 +400,7 @@ func (hp *hparams) readGemmaSWA(f *gguf.File, a archSpec) error {
 		}
 	}
 	if a.bidirectional {
-		hp.swaHalf = window / 2
+		hp.swaSymmetric, hp.swaHalf = true, window/2
 	}
 	base, ok := f.Float32(a.name + ".rope.freq_base_swa")
 	switch {

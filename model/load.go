@@ -191,7 +191,7 @@ func LoadFile(f *gguf.File, opts LoadOptions) (Model, error) {
 	if err := m.checkEncoderOps(); err != nil {
 		return nil, errors.Join(err, m.Close())
 	}
-	if hp.swaHalf > 0 && !backends.StartsAttentionRows(m.dev) {
+	if hp.swaSymmetric && !backends.StartsAttentionRows(m.dev) {
 		err := fmt.Errorf("%s: device %s does not take each row's first key position (symmetric windows): %w", arch, m.dev.Name(), backends.ErrUnsupportedOp)
 		return nil, errors.Join(err, m.Close())
 	}

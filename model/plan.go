@@ -89,7 +89,7 @@ func (m *transformer) plan(b *Batch, kv KVView, out []float32) (*plan, error) {
 			p.loraOut = append(p.loraOut, p.lora[i])
 		}
 	}
-	if m.spec.encoder || m.spec.bidirectional {
+	if m.spec.bidirectional {
 		if err := m.encoderPlan(b, p, len(kv.Tables)); err != nil {
 			return nil, err
 		}

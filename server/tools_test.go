@@ -52,8 +52,10 @@ func chatBodyWithTools(extra string) string {
 
 const callReply = "확인해 볼게요.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"서울\"}}\n</tool_call>"
 
-func TestChatToolCalls(t *testing.T) {
-	ts := newTestServer(t, Config{}, callReply, withTemplate(t, hermesTemplate))
+// chatWithTools posts the weather question with its tool and returns the
+// answer, decoded and raw, failing t unless it is a 200.
+func chatWithTools(t *testing.T, ts *testServer) (chatResponse, []byte) {
+	t.Helper()
 	status, _, body := ts.do("POST", "/v1/chat/completions", chatBodyWithTools(""))
 	if status != 200 {
 		t.Fatalf("status %d: %s", status, body)
@@ -62,6 +64,12 @@ func TestChatToolCalls(t *testing.T) {
 	if err := json.Unmarshal(body, &resp); err != nil {
 		t.Fatal(err)
 	}
+	return resp, body
+}
+
+func TestChatToolCalls(t *testing.T) {
+	ts := newTestServer(t, Config{}, callReply, withTemplate(t, hermesTemplate))
+	resp, body := chatWithTools(t, ts)
 	ch := resp.Choices[0]
 	m := ch.Message
 	if ch.FinishReason == nil || *ch.FinishReason != "tool_calls" || m.Content == nil || *m.Content != "확인해 볼게요." || len(m.ToolCalls) != 1 {
@@ -537,20 +545,13 @@ const solarTemplate = `{%- if tools %}<|begin|>system<|content|><|tools:begin|>{
 func TestChatToolCallsSolar(t *testing.T) {
 	reply := "확인할게요.<|tool_call:begin|>k3j9x0a1b2<|tool_call:name|>get_weather<|tool_call:args|>{\"city\": \"서울\"}<|tool_call:end|>"
 	ts := newTestServer(t, Config{}, reply, withTemplate(t, solarTemplate))
-	status, _, body := ts.do("POST", "/v1/chat/completions", chatBodyWithTools(""))
-	if status != 200 {
-		t.Fatalf("status %d: %s", status, body)
-	}
-	var resp chatResponse
-	if err := json.Unmarshal(body, &resp); err != nil {
-		t.Fatal(err)
-	}
+	resp, body := chatWithTools(t, ts)
 	m := resp.Choices[0].Message
 	if m.Content == nil || *m.Content != "확인할게요." || len(m.ToolCalls) != 1 || m.ToolCalls[0].ID != "k3j9x0a1b2" ||
 		m.ToolCalls[0].Function.Name != "get_weather" || m.ToolCalls[0].Function.Arguments != `{"city":"서울"}` {
 		t.Fatalf("reply %s", body)
 	}
-	status, _, body = ts.do("POST", "/v1/chat/completions", `{"messages":[
+	status, _, body := ts.do("POST", "/v1/chat/completions", `{"messages":[
 		{"role":"user","content":"서울 날씨?"},
 		{"role":"assistant","content":"","tool_calls":[{"id":"k3j9x0a1b2","type":"function","function":{"name":"get_weather","arguments":"{\"city\": \"서울\"}"}}]},
 		{"role":"tool","tool_call_id":"k3j9x0a1b2","content":"맑음"}],"tools":`+weatherTool+`}`)

@@ -193,6 +193,15 @@ func (s *Stream) normArgs(dst, x, w backends.Tensor) ([]uint64, error) {
 	return s.ptrs(x, w, dst)
 }
 
+// gatedArgs checks a gated activation's operands (gate, up and dst of one
+// shape) and returns their device pointers.
+func (s *Stream) gatedArgs(dst, gate, up backends.Tensor) ([]uint64, error) {
+	if err := sameShape(gate.Rows, gate.Cols, gate, up, dst); err != nil {
+		return nil, err
+	}
+	return s.ptrs(gate, up, dst)
+}
+
 // RMSNorm implements backends.Stream.
 func (s *Stream) RMSNorm(dst, x, w backends.Tensor, eps float32) {
 	s.do(backends.OpRMSNorm, func() error {
@@ -267,10 +276,7 @@ var _ backends.RowScaler = (*Stream)(nil)
 // uploaded once a stream, so the outputs are the CPU's bits.
 func (s *Stream) GELUMul(dst, gate, up backends.Tensor) {
 	s.do(backends.OpGELUMul, func() error {
-		if err := sameShape(gate.Rows, gate.Cols, gate, up, dst); err != nil {
-			return err
-		}
-		p, err := s.ptrs(gate, up, dst)
+		p, err := s.gatedArgs(dst, gate, up)
 		if err != nil {
 			return err
 		}
@@ -352,10 +358,7 @@ var _ backends.LayerNormer = (*Stream)(nil)
 // SiLUMul implements backends.Stream.
 func (s *Stream) SiLUMul(dst, gate, up backends.Tensor) {
 	s.do(backends.OpSiLUMul, func() error {
-		if err := sameShape(gate.Rows, gate.Cols, gate, up, dst); err != nil {
-			return err
-		}
-		p, err := s.ptrs(gate, up, dst)
+		p, err := s.gatedArgs(dst, gate, up)
 		if err != nil {
 			return err
 		}

@@ -29,8 +29,7 @@ extern "C" __global__ void nuri_layer_norm(const float* x, const float* w, const
     for (int i = threadIdx.x; i < cols; i += blockDim.x) sum += (double)xr[i];
     sum = block_sum_d(sum, scratch);
     float mean = (float)(sum / (double)cols);
-    __syncthreads(); // scratch is read again below
-    double sq = 0.0;
+    double sq = 0.0; // block_sum_d waits for the last sum's readers before reusing scratch
     for (int i = threadIdx.x; i < cols; i += blockDim.x) {
         float d = xr[i] - mean;
         sq += (double)(d * d);

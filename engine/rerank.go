@@ -135,7 +135,7 @@ func (r *Reranker) Pairs() bool { return r.emb.m.Config().Encoder }
 func (r *Reranker) RawScores() bool { return len(r.head.Rows) == 1 }
 
 // MaxTokens is the longest input Score takes.
-func (r *Reranker) MaxTokens() int { return r.emb.cfg.NCtx }
+func (r *Reranker) MaxTokens() int { return r.emb.MaxTokens() }
 
 // Close frees the reranker's cache.
 func (r *Reranker) Close() error { return r.emb.Close() }

@@ -8,12 +8,15 @@ import (
 
 const noRank = ^uint32(0)
 
-// buildBPE prepares the byte-level tables and the merge map.
+// buildBPE prepares the merge map and, for byte-level BPE, the byte
+// table; over raw UTF-8 (t.rawUTF8) token texts are their own bytes.
 func (t *Tokenizer) buildBPE(merges []string) error {
-	t.bt = newByteTable()
+	if !t.rawUTF8 {
+		t.bt = newByteTable()
+	}
 	t.byRaw = make(map[string]int32, t.nVocab)
 	for id, text := range t.texts {
-		if raw, ok := t.bt.rawBytes(text); ok {
+		if raw, ok := t.rawOf(text); ok {
 			t.byRaw[raw] = int32(id)
 		}
 	}
@@ -47,8 +50,8 @@ func (t *Tokenizer) buildBPE(merges []string) error {
 		a, b := m[:i+1], m[i+2:]
 		// Operands that are not pure byte-table text (literal spaces, or
 		// runes outside the table) can never meet an encoded word.
-		ra, okA := t.bt.rawBytes(a)
-		rb, okB := t.bt.rawBytes(b)
+		ra, okA := t.rawOf(a)
+		rb, okB := t.rawOf(b)
 		if !okA || !okB || ra == "" || rb == "" {
 			continue
 		}
@@ -67,7 +70,51 @@ func (t *Tokenizer) buildBPE(merges []string) error {
 			t.byteSym[b] = id
 		}
 	}
+	if t.rawUTF8 {
+		// Characters of several bytes are looked up whole; bytes no token
+		// spells fall back to SentencePiece's <0xXX> tokens.
+		t.pseudoSym = pseudo
+		for b := range t.byteFallback {
+			t.byteFallback[b] = -1
+			if id, ok := t.byText[fmt.Sprintf("<0x%02X>", b)]; ok {
+				t.byteFallback[b] = id
+			}
+		}
+	}
 	return nil
+}
+
+// rawOf returns the raw bytes a token text spells: the text itself over
+// raw UTF-8, else its byte-level decoding (ok false when some rune is not
+// in the byte table).
+func (t *Tokenizer) rawOf(text string) (string, bool) {
+	if t.rawUTF8 {
+		return text, true
+	}
+	return t.bt.rawBytes(text)
+}
+
+// utf8Len is llama.cpp's unicode_len_utf8: a character's length from its
+// first byte (a stray continuation byte counts as one).
+var utf8Len = [16]uint8{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4}
+
+// firstSymbol returns the symbol word starts with at byte i and its length:
+// a byte in byte-level BPE, a character over raw UTF-8 (-1 when no token
+// or merge spells it). mergeLinear inlines the byte-level case.
+func (t *Tokenizer) firstSymbol(word string, i int) (int32, int) {
+	c := word[i]
+	if !t.rawUTF8 || c < 0x80 {
+		return t.byteSym[c], 1
+	}
+	n := min(int(utf8Len[c>>4]), len(word)-i)
+	ch := word[i : i+n]
+	if id, ok := t.byRaw[ch]; ok {
+		return id, n
+	}
+	if id, ok := t.pseudoSym[ch]; ok {
+		return id, n
+	}
+	return -1, n
 }
 
 // mergeOf returns the rank and result symbol of merging left and right.
@@ -90,6 +137,12 @@ const linearMergeMax = 48
 func (t *Tokenizer) bpeWord(word string, s *scratch, out []int32) []int32 {
 	if t.ignoreMerges {
 		if id, ok := t.byRaw[word]; ok {
+			return append(out, id)
+		}
+	}
+	if t.wholeNewlines && strings.Trim(word, "\n") == "" {
+		// Gemma 4: a run of newlines that is a token is taken whole.
+		if id, ok := t.byText[word]; ok {
 			return append(out, id)
 		}
 	}
@@ -125,12 +178,18 @@ type linSym struct {
 // mergeLinear repeatedly merges the adjacent pair with the lowest rank
 // (leftmost on ties), exactly the order llama.cpp's priority queue yields.
 func (t *Tokenizer) mergeLinear(word string, s *scratch, out []int32) []int32 {
-	n := len(word)
 	ls := s.lin[:0]
-	for i := 0; i < n; i++ {
-		ls = append(ls, linSym{sym: t.byteSym[word[i]], ln: 1, rank: noRank})
+	if !t.rawUTF8 {
+		for i := 0; i < len(word); i++ {
+			ls = append(ls, linSym{sym: t.byteSym[word[i]], ln: 1, rank: noRank})
+		}
 	}
-	for i := 0; i+1 < n; i++ {
+	for i := 0; t.rawUTF8 && i < len(word); {
+		sym, n := t.firstSymbol(word, i)
+		ls = append(ls, linSym{sym: sym, ln: int32(n), rank: noRank})
+		i += n
+	}
+	for i := 0; i+1 < len(ls); i++ {
 		ls[i].rank, ls[i].res = t.mergeOf(ls[i].sym, ls[i+1].sym)
 	}
 	for len(ls) > 1 {
@@ -196,15 +255,18 @@ func (h *bigramHeap) Pop() any {
 // bigrams ordered by rank then left index, stale entries skipped), used for
 // long words where the linear scan would be quadratic.
 func (t *Tokenizer) mergeHeap(word string, s *scratch, out []int32) []int32 {
-	n := len(word)
 	sym, ln := s.sym[:0], s.ln[:0]
 	next, prev := s.next[:0], s.prev[:0]
-	for i := 0; i < n; i++ {
-		sym = append(sym, t.byteSym[word[i]])
-		ln = append(ln, 1)
-		next = append(next, int32(i+1))
-		prev = append(prev, int32(i-1))
+	for i := 0; i < len(word); {
+		y, m := t.firstSymbol(word, i)
+		k := int32(len(sym))
+		sym = append(sym, y)
+		ln = append(ln, int32(m))
+		next = append(next, k+1)
+		prev = append(prev, k-1)
+		i += m
 	}
+	n := len(sym)
 	next[n-1] = -1
 	h := s.heap[:0]
 	push := func(l, r int32) {
@@ -247,10 +309,19 @@ func (t *Tokenizer) mergeHeap(word string, s *scratch, out []int32) []int32 {
 
 // emitSymbol appends the id of a final symbol. A symbol that is not a token
 // falls back, like llama.cpp, to looking up each byte of its byte-level
-// spelling as a one-character token and silently drops bytes that are not.
+// spelling as a one-character token (over raw UTF-8: each byte's <0xXX>
+// token) and silently drops bytes that are not.
 func (t *Tokenizer) emitSymbol(raw string, sym int32, out []int32) []int32 {
 	if sym >= 0 && int(sym) < t.nVocab {
 		return append(out, sym)
+	}
+	if t.rawUTF8 {
+		for i := 0; i < len(raw); i++ {
+			if id := t.byteFallback[raw[i]]; id >= 0 {
+				out = append(out, id)
+			}
+		}
+		return out
 	}
 	var buf [64]byte
 	enc := t.bt.appendEncoded(buf[:0], raw)

@@ -23,7 +23,7 @@ func (t *Tokenizer) appendPiece(dst []byte, id int32) []byte {
 	case a&(attrUnknown|attrControl|attrUserDefined) != 0:
 		return append(dst, text...)
 	case a&attrNormal != 0:
-		if t.kind == kindBPE {
+		if t.kind == kindBPE && !t.rawUTF8 {
 			return t.appendBPEText(dst, text)
 		}
 		return append(dst, strings.ReplaceAll(text, spaceMark, " ")...)

@@ -222,6 +222,9 @@ func isCSpace(b byte) bool {
 
 // encodeBPE pre-tokenizes one raw fragment and merges each word.
 func (t *Tokenizer) encodeBPE(text string, s *scratch, out []int32) []int32 {
+	if t.escapeSpaces {
+		text = strings.ReplaceAll(text, " ", spaceMark)
+	}
 	text = normalizeUTF8(text)
 	s.cps.load(t.cpTab, text)
 	ends := t.pre.split(&s.cps, &s.ends)

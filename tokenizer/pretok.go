@@ -78,6 +78,10 @@ type preFlags struct {
 	addBOS       bool
 	addSEP       bool // RoBERTa-style encoders end the text with their separator
 	cleanSpaces  bool
+	// SentencePiece-style BPE over raw UTF-8 (tokenizer.rawUTF8 and the
+	// fields beside it); forceBOS: a BOS even where the file says none
+	// (llama.cpp's Gemma 4 override).
+	rawUTF8, escapeSpaces, wholeNewlines, forceBOS bool
 }
 
 // Regex lists, named after llama.cpp's pre-types. Each is documented with
@@ -134,6 +138,9 @@ var (
 	// Laguna: [^\n]+|[\n]+ (lines apart from their newline runs), then
 	// Qwen2's regex inside each.
 	stagesLaguna = []splitter{runMatcher{body: isLF, min: 1}, llama3Scanner{maxDigits: 1}}
+	// Gemma 4 and Sarvam: [^\n]+|[\n]+ alone. Their BPE merges whole lines,
+	// spaces written ▁, over raw UTF-8.
+	stagesLines = []splitter{runMatcher{body: isLF, min: 1}}
 	// SuperBPE: \p{N}+, then (?=(\d{3})+(?!\d)), which cuts each number
 	// piece before every group of three ASCII digits counted from the right.
 	stagesSuperBPE = []splitter{runMatcher{body: isNumber, min: 1}, thousandsSplitter{}}
@@ -267,9 +274,15 @@ func lookupPre(name string) (*preTokenizer, preFlags, error) {
 	case "deepseek-coder":
 		st = stagesDeepseekCoder
 		fl.cleanSpaces = false
-	case "gemma4", "granite-embed-multi-311m", "sarvam-moe", "whitespace", "chameleon", "afmoe", "kimi-k2":
-		// SentencePiece-style BPE over raw UTF-8 (the first four), image
-		// sentinels, and custom digit and Han splitting in llama.cpp.
+	case "gemma4", "granite-embed-multi-311m":
+		st = stagesLines
+		fl.rawUTF8, fl.escapeSpaces, fl.wholeNewlines, fl.forceBOS = true, true, true, true
+	case "sarvam-moe":
+		st = stagesLines
+		fl.rawUTF8, fl.escapeSpaces, fl.cleanSpaces = true, true, false
+	case "whitespace", "chameleon", "afmoe", "kimi-k2":
+		// A whitespace-splitting BPE, image sentinels, and custom digit and
+		// Han splitting in llama.cpp.
 		return nil, fl, fmt.Errorf("pre-tokenizer type %q is not supported yet", name)
 	default:
 		return nil, fl, fmt.Errorf("unknown pre-tokenizer type %q", name)

@@ -259,7 +259,7 @@ func TestPreTokenizersAdded(t *testing.T) {
 			t.Errorf("%s %q: got %q, want %q", c.pre, c.text, got, c.want)
 		}
 	}
-	if _, _, err := lookupPre("gemma4"); err == nil || !strings.Contains(err.Error(), "not supported yet") {
-		t.Errorf("gemma4: %v, want a not-supported error", err)
+	if _, _, err := lookupPre("kimi-k2"); err == nil || !strings.Contains(err.Error(), "not supported yet") {
+		t.Errorf("kimi-k2: %v, want a not-supported error", err)
 	}
 }

@@ -61,6 +61,13 @@ type Tokenizer struct {
 	byteSym      [256]int32       // symbol of each single raw byte, or -1
 	pseudoRaw    []string         // raw bytes of pseudo symbol nVocab+i
 	ignoreMerges bool
+	// SentencePiece-style BPE (Gemma 4): merges over raw UTF-8, one
+	// character a starting symbol, spaces written ▁ (escapeSpaces), bytes
+	// no token spells as <0xXX> tokens, and (wholeNewlines) a run of
+	// newlines that is a token taken whole.
+	rawUTF8, escapeSpaces, wholeNewlines bool
+	pseudoSym                            map[string]int32 // raw UTF-8: pseudo symbols by text
+	byteFallback                         [256]int32       // raw UTF-8: <0xXX> token ids, or -1
 
 	wpm         wpmOptions // WordPiece
 	maxTokenLen int        // WordPiece: the longest token text, in bytes
@@ -148,6 +155,7 @@ func New(s Spec) (*Tokenizer, error) {
 		}
 	}
 
+	forceBOS := false
 	switch s.Model {
 	case "llama":
 		t.kind = kindSPM
@@ -173,14 +181,19 @@ func New(s Spec) (*Tokenizer, error) {
 		t.kind = kindUGM
 		t.eos, t.unk = 1, 2
 		t.addEOS = true
-	case "gpt2":
+	case "gpt2", "gemma4":
 		t.kind = kindBPE
-		pre, fl, err := lookupPre(s.Pre)
+		pre := s.Pre
+		if s.Model == "gemma4" {
+			pre = "gemma4" // whatever tokenizer.ggml.pre says, as llama.cpp
+		}
+		p, fl, err := lookupPre(pre)
 		if err != nil {
 			return nil, fmt.Errorf("tokenizer: %w", err)
 		}
-		t.pre = pre
+		t.pre, forceBOS = p, fl.forceBOS
 		t.ignoreMerges, t.addBOS, t.addSEP, t.cleanSpaces = fl.ignoreMerges, fl.addBOS, fl.addSEP, fl.cleanSpaces
+		t.rawUTF8, t.escapeSpaces, t.wholeNewlines = fl.rawUTF8, fl.escapeSpaces, fl.wholeNewlines
 		// llama.cpp defaults BPE's BOS and EOS to id 11 when the file names
 		// none, a GPT-NeoX leftover that would make "," a BOS/EOS for
 		// Qwen; an absent id is simply absent here.
@@ -190,7 +203,7 @@ func New(s Spec) (*Tokenizer, error) {
 	if s.AddSpacePrefix != nil {
 		t.addSpacePrefix = *s.AddSpacePrefix
 	}
-	if err := t.setSpecialIDs(s); err != nil {
+	if err := t.setSpecialIDs(s, forceBOS); err != nil {
 		return nil, err
 	}
 	if (t.kind == kindWPM || t.kind == kindUGM) && t.unk < 0 {
@@ -216,7 +229,7 @@ func New(s Spec) (*Tokenizer, error) {
 
 // setSpecialIDs applies the id keys, add_* flags and text-based special
 // token detection (including the EOG set) in llama.cpp's order.
-func (t *Tokenizer) setSpecialIDs(s Spec) error {
+func (t *Tokenizer) setSpecialIDs(s Spec, forceBOS bool) error {
 	n := int32(t.nVocab)
 	get := func(key string, dst *int32) {
 		if *dst >= n {
@@ -249,6 +262,7 @@ func (t *Tokenizer) setSpecialIDs(s Spec) error {
 	if s.AddBOS != nil {
 		t.addBOS = *s.AddBOS
 	}
+	t.addBOS = t.addBOS || forceBOS
 	if s.AddEOS != nil {
 		t.addEOS = *s.AddEOS
 	}
@@ -303,18 +317,31 @@ func (t *Tokenizer) setSpecialIDs(s Spec) error {
 			t.eog[id] = true
 		}
 	}
-	// gpt-oss: with <|return|> and <|call|> present, <|end|> separates
-	// messages instead of ending generation (llama.cpp's workaround).
+	for _, txt := range renderedTexts {
+		if id, ok := t.byText[txt]; ok {
+			t.attrs[id] = attrUserDefined
+		}
+	}
+	// gpt-oss (<|return|>, <|call|>) and Solar Open (<|calls|>,
+	// <|flush|>): <|end|> separates messages instead of ending generation;
+	// Gemma 4 (<|tool_response>): "</s>" is plain text. llama.cpp's
+	// workarounds, applied to the EOG set as it stands.
 	isEOG := func(text string) (int32, bool) {
 		id, ok := t.byText[text]
 		return id, ok && t.eog[id]
 	}
-	if _, ret := isEOG("<|return|>"); ret {
-		if _, call := isEOG("<|call|>"); call {
-			if end, ok := isEOG("<|end|>"); ok {
-				t.eog[end] = false
-				t.attrs[end] = attrUserDefined
-			}
+	_, ret := isEOG("<|return|>")
+	_, call := isEOG("<|call|>")
+	_, calls := isEOG("<|calls|>")
+	_, flush := isEOG("<|flush|>")
+	if end, ok := isEOG("<|end|>"); ok && (call || calls) && (ret || flush) {
+		t.eog[end] = false
+		t.attrs[end] = attrUserDefined
+	}
+	if _, ok := isEOG("<|tool_response>"); ok {
+		if s, ok := isEOG("</s>"); ok {
+			t.eog[s] = false
+			t.attrs[s] = attrNormal
 		}
 	}
 	return nil

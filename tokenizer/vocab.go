@@ -57,7 +57,7 @@ func attrFromType(t int32) tokenAttr {
 // (llama_vocab::impl::load). A token found this way is forced to CONTROL.
 var (
 	eotTexts = []string{"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
-		"<|end_of_text|>", "<EOT>", "_<EOT>", "<｜end▁of▁sentence｜>", "<end_of_utterance>"}
+		"<|end_of_text|>", "<EOT>", "_<EOT>", "[EOT]", "<｜end▁of▁sentence｜>", "<end_of_utterance>"}
 	eomTexts    = []string{"<|eom_id|>"}
 	fimPreTexts = []string{"<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>", "▁<PRE>"}
 	fimSufTexts = []string{"<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>", "<SUF>", "▁<SUF>"}
@@ -67,9 +67,17 @@ var (
 	fimSepTexts = []string{"<|file_sep|>"}
 
 	// eogTexts end generation (and are forced to CONTROL) in llama.cpp.
+	// Solar Open ends tool turns with <|flush|> and <|calls|>, Gemma 4 its
+	// turns with <turn|>; "</s>" is PaddleOCR's.
 	eogTexts = []string{"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>",
-		"<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>", "<|end_of_text|>",
-		"<end_of_utterance>"}
+		"<|flush|>", "<|calls|>", "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>",
+		"_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>",
+		"<|tool_response>", "<｜end▁of▁sentence｜>", "[e~["}
+
+	// renderedTexts are gpt-oss's channel markers, which llama.cpp makes
+	// USER_DEFINED so that they always render and its chat parser can read
+	// them.
+	renderedTexts = []string{"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"}
 
 	// koreanEOGTexts are end-of-turn markers of Korean chat models
 	// (EXAONE's [|endofturn|], others' <|endofturn|> and <|stop|>).

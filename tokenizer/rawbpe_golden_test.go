@@ -42,9 +42,9 @@ var rawBPETraining = []string{
 // strings and rawBPETraining and writes it as a vocab-only GGUF: Gemma's
 // special tokens, the 256 <0xXX> byte tokens, newline runs, every
 // character seen twice or more (the rest fall back to bytes) and up to 700
-// merges over whole lines with spaces written ▁, as long as a pair occurs
-// twice (a few merge results left
-// out of the vocabulary, as converted vocabularies sometimes have them).
+// merges over whole lines with spaces written ▁, while a pair occurs twice
+// (a few merge results left out of the vocabulary, as converted
+// vocabularies sometimes have them).
 func writeRawBPEVocab(path string, tests []string) error {
 	var lines [][]string
 	chars := map[string]int{}

@@ -413,6 +413,27 @@ func TestEOGRules(t *testing.T) {
 	if _, ok := tk.BOS(); ok {
 		t.Error("BPE vocab without bos_token_id has a BOS")
 	}
+
+	// Solar Open: with <|calls|> and <|flush|>, <|end|> is not EOG either;
+	// with <|end|> alone it is.
+	solar := toyBPE(t, "gpt-2", nil, []string{"<|end|>", "<|calls|>", "<|flush|>"}, nil)
+	alone := toyBPE(t, "gpt-2", nil, []string{"<|end|>", "<|flush|>"}, nil)
+	for _, c := range []struct {
+		tk   *Tokenizer
+		want bool
+	}{{solar, false}, {alone, true}} {
+		end, _ := c.tk.TokenID("<|end|>")
+		flush, _ := c.tk.TokenID("<|flush|>")
+		if c.tk.IsEOG(end) != c.want || !c.tk.IsEOG(flush) {
+			t.Errorf("<|end|> EOG %v (want %v), <|flush|> EOG %v (want true)", c.tk.IsEOG(end), c.want, c.tk.IsEOG(flush))
+		}
+	}
+	// gpt-oss's channel markers always render.
+	ch := toyBPE(t, "gpt-2", nil, []string{"<|channel|>"}, map[string]int32{"<|channel|>": TypeControl})
+	chID, _ := ch.TokenID("<|channel|>")
+	if p, _ := ch.Piece(chID, false); string(p) != "<|channel|>" {
+		t.Errorf("<|channel|> piece without special = %q, want it rendered", p)
+	}
 }
 
 // FIM finds the fill-in-the-middle tokens (and FIMRepo the repository

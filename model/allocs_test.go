@@ -50,6 +50,8 @@ func TestDecodeStepAllocs(t *testing.T) {
 		{"deepseek2/Q8_0/4-seqs", mustShape(t, "deepseek3-tiny"), "Q8_0", quant.F16, 4},
 		{"gemma3/Q8_0", mustShape(t, "gemma3-tiny"), "Q8_0", quant.F16, 1},
 		{"gemma2/Q8_0", mustShape(t, "gemma2-tiny"), "Q8_0", quant.F16, 1},
+		{"gemma4/Q8_0", mustShape(t, "gemma4-e-tiny"), "Q8_0", quant.F16, 1},
+		{"gemma4-moe/Q8_0", mustShape(t, "gemma4-moe-tiny"), "Q8_0", quant.F16, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -81,6 +81,13 @@ type archSpec struct {
 	// a pass holds whole, and windowed layers' windows are symmetric
 	// (EmbeddingGemma; every encoder); the model gives hidden states only.
 	bidirectional bool
+	// gemma4: Gemma 4's block (hparams.readGemma4, gemma4.go): windowed
+	// and global layers of their own head sizes and KV heads, V the K
+	// projection where the file has no attn_v and RMS-normed without a
+	// weight, layers that read earlier layers' caches, a feed-forward
+	// block that may add a mixture of experts, per-layer token
+	// embeddings, a scale on each layer's output.
+	gemma4 bool
 }
 
 // swaRule is an architecture's rule for sliding-window layers; the zero
@@ -163,6 +170,11 @@ func lookupArch(name string) (archSpec, bool) {
 		// windows, mean pooling and two dense projections after it.
 		return archSpec{name: name, neox: true, preNorm: true, postNorm: true, qkNorm: true, swa: swaGemma3, gemma: true,
 			bidirectional: true}, true
+	case "gemma4":
+		// Google's Gemma 4 (E2B, E4B, 26B-A4B, 31B) and the models built
+		// on it.
+		return archSpec{name: name, neox: true, preNorm: true, postNorm: true, qkNorm: true, gemma: true, gemma4: true,
+			ropeFreqs: true, moeOptional: true}, true
 	case "bert":
 		// BERT and XLM-RoBERTa encoders: embedding models (BGE-M3,
 		// multilingual-E5, the Korean ones fine-tuned from them).
@@ -173,5 +185,5 @@ func lookupArch(name string) (archSpec, bool) {
 
 // SupportedArchs lists the general.architecture values Load accepts.
 func SupportedArchs() []string {
-	return []string{"bert", "deepseek2", "exaone", "exaone-moe", "exaone4", "gemma-embedding", "gemma2", "gemma3", "glm4moe", "granite", "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
+	return []string{"bert", "deepseek2", "exaone", "exaone-moe", "exaone4", "gemma-embedding", "gemma2", "gemma3", "gemma4", "glm4moe", "granite", "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
 }

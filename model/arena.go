@@ -32,6 +32,9 @@ type acts struct {
 	// LoRA adapters' products A·x and B·(A·x), reshaped per matrix
 	// (empty without adapters).
 	loraT, loraD backends.Tensor // [n][max rank], [n][max rows of an adapted matrix]
+	// Gemma 4's per-layer inputs [n][n_layer×width] (and the token part
+	// while they are computed), one layer's gate and input rows [n][width].
+	ple, pleTok, pleG, pleIn backends.Tensor
 }
 
 // arena owns the activation buffer.
@@ -75,6 +78,8 @@ func (m *transformer) layout(n, nOut int, hidden bool) (*acts, error) {
 		{&a.qSrc, "q_parts", n, min(hp.mla.kvLoRA, 1) * hp.NHead * hp.HeadDimK},
 		{&a.kSrc, "k_parts", n, min(hp.mla.kvLoRA, 1) * hp.HeadDimK},
 		{&a.vOut, "mla_out", n, hp.NHead * hp.mla.vDim},
+		{&a.ple, "ple", n, hp.NLayer * hp.nPLE}, {&a.pleTok, "ple_tok", n, hp.NLayer * hp.nPLE},
+		{&a.pleG, "ple_gate", n, hp.nPLE}, {&a.pleIn, "ple_in", n, hp.nPLE},
 	}
 	total := 0
 	for _, s := range specs {

@@ -34,6 +34,9 @@ func (m *transformer) Forward(b *Batch, kv KVView, out []float32) error {
 	if hp.embScale != 0 {
 		s.Scale(a.x, a.x, hp.embScale)
 	}
+	if hp.nPLE > 0 {
+		m.gemma4PLE(s, a, a.x, b.Tokens)
+	}
 	block := m.block
 	if m.spec.encoder {
 		m.encoderInput(s, a, b)
@@ -117,6 +120,13 @@ func (m *transformer) block(s backends.Stream, il int, x backends.Tensor, a *act
 	o := prefix(a.o, n)
 	m.residualLinear(s, x, o, L.wo, L.bo, attn, L.postAttnNorm, L.lo)
 
+	if m.spec.gemma4 {
+		m.gemma4FFN(s, x, L, a, n)
+		if m.fwdErr == nil {
+			m.gemma4Tail(s, il, x, a, p)
+		}
+		return x
+	}
 	if len(L.gateExp) > 0 {
 		m.moeFFN(s, x, L, a, n)
 		return x
@@ -158,27 +168,55 @@ func (m *transformer) keepOutRows(s backends.Stream, il int, attn, x backends.Te
 // attention over it.
 func (m *transformer) attention(s backends.Stream, il int, x backends.Tensor, a *acts, p *plan, kv *KVCache) backends.Tensor {
 	L, hp := &m.layers[il], m.hp
-	m.normLinears(s, x, L.attnNorm, a.h, [3]backends.Tensor{a.q, a.k, a.v}, [3]backends.Tensor{L.wq, L.wk, L.wv}, [3]backends.Tensor{L.bq, L.bk, L.bv},
-		[3][]loraPair{L.lq, L.lk, L.lv}, 3)
+	la := hp.LayerAttn(il)
+	n := x.Rows
+	// Views of the activations in this layer's head sizes (the buffers
+	// fit the largest).
+	q, attn := reshape(a.q, n, hp.NHead*la.HeadDimK), reshape(a.attn, n, hp.NHead*la.HeadDimV)
+	k, v := reshape(a.k, n, la.NHeadKV*la.HeadDimK), reshape(a.v, n, la.NHeadKV*la.HeadDimV)
+	qh, kh := reshape(q, n*hp.NHead, la.HeadDimK), reshape(k, n*la.NHeadKV, la.HeadDimK)
+	shared := la.KVFrom != il // queries only, over an earlier layer's cache
+	nmm := 3
+	switch {
+	case shared:
+		nmm = 1
+	case L.g4.vFromK:
+		nmm = 2 // V is the K projection, copied before K's norm and RoPE
+	}
+	m.normLinears(s, x, L.attnNorm, a.h, [3]backends.Tensor{q, k, v}, [3]backends.Tensor{L.wq, L.wk, L.wv}, [3]backends.Tensor{L.bq, L.bk, L.bv},
+		[3][]loraPair{L.lq, L.lk, L.lv}, nmm)
+	if L.g4.vFromK {
+		s.Scale(v, k, 1)
+	}
 	if L.qNorm.Valid() { // per-head RMSNorm over head_dim, before RoPE
-		s.RMSNorm(a.qh, a.qh, L.qNorm, hp.eps)
-		s.RMSNorm(a.kh, a.kh, L.kNorm, hp.eps)
+		s.RMSNorm(qh, qh, L.qNorm, hp.eps)
+		if !shared {
+			s.RMSNorm(kh, kh, L.kNorm, hp.eps)
+		}
+	}
+	if m.spec.gemma4 && !shared { // V too, without a weight
+		vh := reshape(v, n*la.NHeadKV, la.HeadDimV)
+		s.RMSNorm(vh, vh, reshape(m.ones, 1, la.HeadDimV), hp.eps)
 	}
 	if L.rope {
-		s.RoPE(a.qh, p.pos, m.ropeParams(L, hp.NHead))
-		s.RoPE(a.kh, p.pos, m.ropeParams(L, hp.NHeadKV))
+		s.RoPE(qh, p.pos, m.ropeParams(L, hp.NHead))
+		if !shared {
+			s.RoPE(kh, p.pos, m.ropeParams(L, la.NHeadKV))
+		}
 	}
 	if hp.qScale != 0 {
-		s.Scale(a.q, a.q, hp.qScale)
+		s.Scale(q, q, hp.qScale)
 	}
-	cache := kv.layer(il)
-	s.StoreKV(cache, a.k, a.v, p.slots)
+	cache := kv.layer(la.KVFrom)
+	if !shared {
+		s.StoreKV(cache, k, v, p.slots)
+	}
 	rows := p.rows
 	if L.window > 0 && m.spec.bidirectional {
 		rows = p.swaRows // the window is in the rows (symmetric)
 	}
-	s.Attention(a.attn, a.q, cache, rows, m.attnParams(L))
-	return a.attn
+	s.Attention(attn, q, cache, rows, m.attnParams(L, la))
+	return attn
 }
 
 // plainResidual reports whether a sub-layer output with this bias and
@@ -290,23 +328,25 @@ func (m *transformer) ropeParams(L *layer, nHead int) backends.RoPE {
 		r = *m.hp.ropeSWA
 	}
 	r.NHead = nHead
-	r.Freqs = m.ropeFreqs
+	if L == nil || L.window == 0 || !m.spec.gemma4 {
+		r.Freqs = m.ropeFreqs // Gemma 4's are its global layers' only
+	}
 	return r
 }
 
-func (m *transformer) attnParams(L *layer) backends.Attn {
+func (m *transformer) attnParams(L *layer, la LayerAttn) backends.Attn {
 	hp := m.hp
 	scale := hp.attnScale // granite's attention.scale replaces 1/sqrt(d)
 	switch {
 	case hp.qScale != 0:
 		scale = 1 // the queries were scaled (Gemma)
 	case scale == 0:
-		scale = 1 / float32(math.Sqrt(float64(hp.HeadDimK)))
+		scale = 1 / float32(math.Sqrt(float64(la.HeadDimK)))
 	}
 	window := L.window
 	if m.spec.bidirectional {
 		window = 0 // its windows are in the rows (plan's swaRows)
 	}
-	return backends.Attn{NHead: hp.NHead, NHeadKV: hp.NHeadKV, HeadDimK: hp.HeadDimK, HeadDimV: hp.HeadDimV,
+	return backends.Attn{NHead: hp.NHead, NHeadKV: la.NHeadKV, HeadDimK: la.HeadDimK, HeadDimV: la.HeadDimV,
 		Scale: scale, Window: window, SoftCap: hp.attnSoftCap}
 }

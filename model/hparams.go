@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/gguf"
@@ -49,6 +50,11 @@ type hparams struct {
 	// within swaHalf positions of the query either way.
 	swaSymmetric bool
 	swaHalf      int
+	// Gemma 4 (readGemma4): each layer's feed-forward width and KV heads
+	// as the file gives them (nil: Config's for every layer), and the
+	// width of the per-layer token embeddings (0: none).
+	layerFF, layerKV []int
+	nPLE             int
 }
 
 // mlaParams are multi-head latent attention's sizes (mla.go). The
@@ -68,9 +74,19 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 	c := &hp.Config
 	var err error
 	req := func(key string, dst *int) {
-		if err == nil {
-			*dst, err = layerUint(f, p+key)
+		if err != nil {
+			return
 		}
+		if a.gemma4 && (key == "feed_forward_length") {
+			// Gemma 4 may widen the shared-KV layers' feed-forward blocks
+			// (use_double_wide_mlp): one width a layer, the largest in
+			// Config.
+			if hp.layerFF, err = layerUints(f, p+key, hp.nLayerAll); err == nil {
+				*dst = slices.Max(hp.layerFF)
+			}
+			return
+		}
+		*dst, err = layerUint(f, p+key)
 	}
 	req("context_length", &c.NCtxTrain)
 	req("embedding_length", &c.NEmbd)
@@ -140,7 +156,18 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 			a.name, c.NEmbd, c.NLayer, c.NHead, c.NFF, c.NCtxTrain)
 	}
 	c.NHeadKV = c.NHead
-	if _, ok := f.Get(p + "attention.head_count_kv"); ok {
+	if _, ok := f.Get(p + "attention.head_count_kv"); ok && a.gemma4 {
+		// Gemma 4: windowed and global layers have their own KV heads.
+		if hp.layerKV, err = layerUints(f, p+"attention.head_count_kv", hp.nLayerAll); err != nil {
+			return nil, err
+		}
+		c.NHeadKV = slices.Max(hp.layerKV)
+		for _, n := range hp.layerKV {
+			if n <= 0 || c.NHead%n != 0 {
+				return nil, fmt.Errorf("%s: %d query heads cannot share %d KV heads", a.name, c.NHead, n)
+			}
+		}
+	} else if ok {
 		if c.NHeadKV, err = layerUint(f, p+"attention.head_count_kv"); err != nil {
 			return nil, err
 		}
@@ -180,7 +207,11 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 			return nil, err
 		}
 	}
-	if a.gemma {
+	if a.gemma4 {
+		if err := hp.readGemma4(f, a); err != nil {
+			return nil, err
+		}
+	} else if a.gemma {
 		if err := hp.readGemma(f, a); err != nil {
 			return nil, err
 		}
@@ -253,6 +284,8 @@ func (hp *hparams) readRoPE(f *gguf.File, a archSpec) error {
 			// GLM-4.6V's multimodal RoPE.
 			return fmt.Errorf("%s: rope.dimension_sections (multimodal RoPE) is not supported: %w", a.name, ErrUnsupportedArch)
 		}
+	case a.gemma4:
+		// Checked per layer kind by readGemma4.
 	case nRot != hp.HeadDimK || nRot%2 != 0:
 		// Every other supported graph asserts n_rot == head size (llama.cpp
 		// rejects partial rotary for these architectures too).
@@ -344,6 +377,9 @@ func (hp *hparams) readGranite(f *gguf.File, p string) error {
 // attention.sliding_window_pattern holds a number (llama.cpp ignores the
 // per-layer array the converter writes there).
 func (hp *hparams) readSWA(f *gguf.File, a archSpec) error {
+	if a.gemma4 {
+		return nil // readGemma4 has set the windows
+	}
 	hp.swa = make([]int, hp.NLayer)
 	hp.noRoPE = make([]bool, hp.NLayer)
 	key := a.name + ".attention.sliding_window"
@@ -419,6 +455,32 @@ func (hp *hparams) readGemmaSWA(f *gguf.File, a archSpec) error {
 	return nil
 }
 
+// layerUints reads a count stored either as a scalar or as one value per
+// layer (at least n of them), as llama.cpp's get_key_or_arr.
+func layerUints(f *gguf.File, key string, n int) ([]int, error) {
+	out := make([]int, n)
+	if v, ok := f.Uint32(key); ok {
+		for i := range out {
+			out[i] = int(v)
+		}
+		return out, nil
+	}
+	vs, ok := f.Int32s(key)
+	if !ok || len(vs) < n {
+		if _, present := f.Get(key); present {
+			return nil, fmt.Errorf("metadata %s: want an integer or one a layer (%d)", key, n)
+		}
+		return nil, fmt.Errorf("metadata %s is missing", key)
+	}
+	for i := range out {
+		if vs[i] < 0 {
+			return nil, fmt.Errorf("metadata %s: layer %d has %d", key, i, vs[i])
+		}
+		out[i] = int(vs[i])
+	}
+	return out, nil
+}
+
 // layerUint reads a per-model count stored either as a scalar or as one
 // value per layer; per-layer values must all be equal (dense models only).
 func layerUint(f *gguf.File, key string) (int, error) {
@@ -447,4 +509,96 @@ func optUint(f *gguf.File, key string, def int) int {
 		return int(v)
 	}
 	return def
+}
+
+// readGemma4 reads Gemma 4's layers as llama.cpp's gemma4 loader: the
+// windowed layers (attention.sliding_window_pattern, one bool a layer)
+// have heads of key_length_swa with rope.dimension_count_swa of them
+// rotated at rope.freq_base_swa (10000) unscaled, the global ones heads of
+// key_length, rotated at the model's RoPE with rope_freqs' factors (which
+// turn most of each head's rotation off: "proportional" RoPE); the last
+// attention.shared_kv_layers layers read the cache of the last windowed
+// or global layer before them; scores are not scaled (the Q and K norms
+// do it); the embeddings are scaled by √n_embd; the logits soft-capped
+// when the file says.
+func (hp *hparams) readGemma4(f *gguf.File, a archSpec) error {
+	p := a.name + "."
+	c := &hp.Config
+	hp.embScale = float32(math.Sqrt(float64(c.NEmbd)))
+	hp.attnScale = 1
+	hp.finalSoftCap, _ = f.Float32(p + "final_logit_softcapping")
+	if hp.finalSoftCap < 0 {
+		return fmt.Errorf("%s: final_logit_softcapping %g must not be negative", a.name, hp.finalSoftCap)
+	}
+	hp.nPLE = optUint(f, p+"embedding_length_per_layer_input", 0)
+	window, ok := f.Uint32(p + "attention.sliding_window")
+	if !ok || window == 0 {
+		return fmt.Errorf("%s: metadata %sattention.sliding_window is missing or zero", a.name, p)
+	}
+	v, _ := f.Get(p + "attention.sliding_window_pattern")
+	if v.Len() < c.NLayer {
+		return fmt.Errorf("%s: attention.sliding_window_pattern must be one bool a layer (%d)", a.name, c.NLayer)
+	}
+	hp.swa = make([]int, c.NLayer)
+	hp.noRoPE = make([]bool, c.NLayer)
+	for il := range c.NLayer {
+		e, _ := v.Index(il)
+		on, ok := e.AsBool()
+		if !ok {
+			return fmt.Errorf("%s: attention.sliding_window_pattern must be one bool a layer", a.name)
+		}
+		if on {
+			hp.swa[il] = int(window)
+		}
+	}
+	full := LayerAttn{HeadDimK: c.HeadDimK, HeadDimV: c.HeadDimV}
+	win := LayerAttn{HeadDimK: optUint(f, p+"attention.key_length_swa", full.HeadDimK),
+		HeadDimV: optUint(f, p+"attention.value_length_swa", full.HeadDimV)}
+	if full.HeadDimK != full.HeadDimV || win.HeadDimK != win.HeadDimV || win.HeadDimK <= 0 {
+		return fmt.Errorf("%s: heads of %d/%d (global) and %d/%d (windowed): K and V must be the same size", a.name,
+			full.HeadDimK, full.HeadDimV, win.HeadDimK, win.HeadDimV)
+	}
+	shared := optUint(f, p+"attention.shared_kv_layers", 0)
+	kvLayers := c.NLayer - shared
+	if shared > 0 && kvLayers < 2 {
+		return fmt.Errorf("%s: %d of %d layers share earlier layers' caches: at least two must have their own", a.name, shared, c.NLayer)
+	}
+	c.Attn = make([]LayerAttn, c.NLayer)
+	for il := range c.Attn {
+		la := full
+		if hp.swa[il] > 0 {
+			la = win
+		}
+		la.NHeadKV, la.KVFrom = c.NHeadKV, il
+		if hp.layerKV != nil {
+			la.NHeadKV = hp.layerKV[il]
+		}
+		if il >= kvLayers {
+			la.KVFrom = kvLayers - 1
+			if hp.swa[il] > 0 {
+				la.KVFrom = kvLayers - 2
+			}
+		}
+		c.Attn[il] = la
+	}
+	for il, la := range c.Attn {
+		if src := c.Attn[la.KVFrom]; src.NHeadKV != la.NHeadKV || src.HeadDimK != la.HeadDimK || (hp.swa[il] > 0) != (hp.swa[la.KVFrom] > 0) {
+			return fmt.Errorf("%s: layer %d shares layer %d's cache, which is of another kind", a.name, il, la.KVFrom)
+		}
+	}
+	c.HeadDimK, c.HeadDimV = max(full.HeadDimK, win.HeadDimK), max(full.HeadDimV, win.HeadDimV)
+	nRot := optUint(f, p+"rope.dimension_count", full.HeadDimK)
+	nRotSWA := optUint(f, p+"rope.dimension_count_swa", nRot)
+	if nRot <= 0 || nRot%2 != 0 || nRot > full.HeadDimK || nRotSWA <= 0 || nRotSWA%2 != 0 || nRotSWA > win.HeadDimK {
+		return fmt.Errorf("%s: rope dimension counts %d (global) and %d (windowed) must be even, positive and at most the heads (%d, %d)",
+			a.name, nRot, nRotSWA, full.HeadDimK, win.HeadDimK)
+	}
+	hp.rope.NDims = nRot
+	r := hp.rope
+	r.NDims, r.Base, r.FreqScale = nRotSWA, 10000, 1
+	if base, ok := f.Float32(p + "rope.freq_base_swa"); ok {
+		r.Base = base
+	}
+	hp.ropeSWA = &r
+	return nil
 }

@@ -15,8 +15,7 @@ import (
 type KVCache struct {
 	typ                quant.Type
 	blockSize, nBlocks int
-	nLayer, nHeadKV    int
-	headDimK, headDimV int
+	attn               []LayerAttn // each layer's geometry (the model's, checked by Forward)
 	layers             []backends.PagedKV
 	bytesPerBlock      int
 	// free hands a buffer back to the device that allocated it (nil: host
@@ -55,6 +54,9 @@ func (c *KVCache) Free() error {
 	}
 	var errs []error
 	for il, l := range c.layers {
+		if c.attn[il].KVFrom != il {
+			continue // another layer's storage, freed with it
+		}
 		for _, t := range []backends.Tensor{l.K, l.V} {
 			if !t.Valid() {
 				continue // V inside K
@@ -78,18 +80,25 @@ func storesVInK(cfg Config, dev backends.Device) bool {
 // layers and KV heads, in dev's memory (nil: host memory) with elements of
 // type t: K and V rows, or K alone when V lives in it.
 func KVBytesPerPosition(cfg Config, t quant.Type, dev backends.Device) (int, error) {
-	k, err := t.RowBytes(cfg.HeadDimK)
-	if err != nil {
-		return 0, fmt.Errorf("KV cache K rows: %w", err)
+	n := 0
+	for il := range cfg.NLayer {
+		la := cfg.LayerAttn(il)
+		if la.KVFrom != il {
+			continue // reads an earlier layer's cache
+		}
+		k, err := t.RowBytes(la.HeadDimK)
+		if err != nil {
+			return 0, fmt.Errorf("KV cache K rows: %w", err)
+		}
+		v, err := t.RowBytes(la.HeadDimV)
+		if err != nil {
+			return 0, fmt.Errorf("KV cache V rows: %w", err)
+		}
+		if storesVInK(cfg, dev) {
+			v = 0
+		}
+		n += la.NHeadKV * (k + v)
 	}
-	v, err := t.RowBytes(cfg.HeadDimV)
-	if err != nil {
-		return 0, fmt.Errorf("KV cache V rows: %w", err)
-	}
-	if storesVInK(cfg, dev) {
-		v = 0
-	}
-	n := cfg.NLayer * cfg.NHeadKV * (k + v)
 	if n <= 0 {
 		return 0, fmt.Errorf("model config gives %d bytes per KV position (layers %d, KV heads %d)", n, cfg.NLayer, cfg.NHeadKV)
 	}
@@ -105,29 +114,40 @@ func newKVCache(cfg Config, nBlocks, blockSize int, t quant.Type, vInK bool, all
 	if nBlocks <= 0 || blockSize <= 0 {
 		return nil, fmt.Errorf("KV cache of %d blocks of %d positions", nBlocks, blockSize)
 	}
-	if cfg.NLayer <= 0 || cfg.NHeadKV <= 0 || cfg.HeadDimK <= 0 || cfg.HeadDimV <= 0 {
+	if cfg.NLayer <= 0 || cfg.NHeadKV <= 0 || cfg.HeadDimK <= 0 || cfg.HeadDimV <= 0 || (cfg.Attn != nil && len(cfg.Attn) != cfg.NLayer) {
 		return nil, fmt.Errorf("KV cache for config %+v: layers, KV heads and head sizes must be positive", cfg)
 	}
-	kRow, err := t.RowBytes(cfg.HeadDimK)
-	if err != nil {
-		return nil, fmt.Errorf("KV cache type %v for head size %d: %w", t, cfg.HeadDimK, err)
-	}
-	vRow, err := t.RowBytes(cfg.HeadDimV)
-	if err != nil {
-		return nil, fmt.Errorf("KV cache type %v for head size %d: %w", t, cfg.HeadDimV, err)
-	}
-	if vInK && cfg.HeadDimV > cfg.HeadDimK {
-		return nil, fmt.Errorf("KV cache with V (%d) inside K (%d): V is wider", cfg.HeadDimV, cfg.HeadDimK)
-	}
-	c := &KVCache{typ: t, blockSize: blockSize, nBlocks: nBlocks, nLayer: cfg.NLayer, nHeadKV: cfg.NHeadKV,
-		headDimK: cfg.HeadDimK, headDimV: cfg.HeadDimV}
-	if vInK {
-		vRow = 0
-	}
-	c.bytesPerBlock = cfg.NLayer * blockSize * cfg.NHeadKV * (kRow + vRow)
-	rows := nBlocks * blockSize * cfg.NHeadKV
+	c := &KVCache{typ: t, blockSize: blockSize, nBlocks: nBlocks, attn: make([]LayerAttn, cfg.NLayer)}
 	c.layers = make([]backends.PagedKV, cfg.NLayer)
 	for il := range c.layers {
+		la := cfg.LayerAttn(il)
+		c.attn[il] = la
+		if la.KVFrom != il {
+			if la.KVFrom < 0 || la.KVFrom >= il || cfg.LayerAttn(la.KVFrom) != (LayerAttn{la.NHeadKV, la.HeadDimK, la.HeadDimV, la.KVFrom}) {
+				return nil, fmt.Errorf("KV cache layer %d reads layer %d's: it must be an earlier layer of the same geometry with a cache of its own", il, la.KVFrom)
+			}
+			c.layers[il] = c.layers[la.KVFrom]
+			continue
+		}
+		if la.NHeadKV <= 0 || la.HeadDimK <= 0 || la.HeadDimV <= 0 {
+			return nil, fmt.Errorf("KV cache layer %d: %d KV heads of %d/%d: must be positive", il, la.NHeadKV, la.HeadDimK, la.HeadDimV)
+		}
+		kRow, err := t.RowBytes(la.HeadDimK)
+		if err != nil {
+			return nil, fmt.Errorf("KV cache type %v for head size %d: %w", t, la.HeadDimK, err)
+		}
+		vRow, err := t.RowBytes(la.HeadDimV)
+		if err != nil {
+			return nil, fmt.Errorf("KV cache type %v for head size %d: %w", t, la.HeadDimV, err)
+		}
+		if vInK && la.HeadDimV > la.HeadDimK {
+			return nil, fmt.Errorf("KV cache with V (%d) inside K (%d): V is wider", la.HeadDimV, la.HeadDimK)
+		}
+		if vInK {
+			vRow = 0
+		}
+		c.bytesPerBlock += blockSize * la.NHeadKV * (kRow + vRow)
+		rows := nBlocks * blockSize * la.NHeadKV
 		kb, err := alloc(rows * kRow)
 		if err != nil {
 			return nil, fmt.Errorf("KV cache layer %d: %w", il, err)
@@ -139,9 +159,9 @@ func newKVCache(cfg Config, nBlocks, blockSize int, t quant.Type, vInK bool, all
 			}
 		}
 		c.layers[il] = backends.PagedKV{
-			K:       backends.Tensor{Name: fmt.Sprintf("cache_k.%d", il), Buf: kb, Type: t, Rows: rows, Cols: cfg.HeadDimK},
-			V:       backends.Tensor{Name: fmt.Sprintf("cache_v.%d", il), Buf: vb, Type: t, Rows: rows, Cols: cfg.HeadDimV},
-			NHeadKV: cfg.NHeadKV, BlockSize: blockSize, VInK: vInK,
+			K:       backends.Tensor{Name: fmt.Sprintf("cache_k.%d", il), Buf: kb, Type: t, Rows: rows, Cols: la.HeadDimK},
+			V:       backends.Tensor{Name: fmt.Sprintf("cache_v.%d", il), Buf: vb, Type: t, Rows: rows, Cols: la.HeadDimV},
+			NHeadKV: la.NHeadKV, BlockSize: blockSize, VInK: vInK,
 		}
 	}
 	return c, nil

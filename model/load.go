@@ -59,6 +59,7 @@ type layer struct {
 	wkvC, wkPe   backends.Tensor
 	kvANorm      backends.Tensor
 	wkB, wvB     []backends.Tensor
+	g4           gemma4Layer // Gemma 4's extras (gemma4.go)
 	// An encoder's LayerNorms after the attention's and the feed-forward
 	// block's residual sums (attn_output_norm, layer_output_norm): weight
 	// and bias.
@@ -91,6 +92,11 @@ type transformer struct {
 	posEmbd, typeEmbd, embNorm, embNormB backends.Tensor
 	typeIdx, attnPos, seqNext            []int32
 	swaPos, swaLo                        []int32 // symmetric windows' rows (bidirectional models)
+	// Gemma 4 (gemma4.go): the per-layer embeddings' table, projection
+	// and norm, a vector of ones (V's weightless norm), and a pass's
+	// per-layer input rows of one layer.
+	pleTok, pleModelProj, pleProjNorm, ones backends.Tensor
+	pleIdx                                 []int32
 	// dense2, dense3: a sentence-transformers model's projections of the
 	// pooled embedding (EmbeddingGemma's dense_2, dense_3), on the host.
 	dense2, dense3 backends.Tensor
@@ -251,8 +257,15 @@ func (m *transformer) bind(b *binder) error {
 		return err
 	}
 	m.layers = make([]layer, hp.NLayer)
+	bindLayer := m.bindLayer
+	if s.gemma4 {
+		if err := m.bindGemma4(b); err != nil {
+			return err
+		}
+		bindLayer = m.bindGemma4Layer
+	}
 	for il := range m.layers {
-		if err := m.bindLayer(b, il); err != nil {
+		if err := bindLayer(b, il); err != nil {
 			return err
 		}
 	}

@@ -26,6 +26,12 @@ type Config struct {
 	NHeadKV   int
 	HeadDimK  int // per-head size of Q and K
 	HeadDimV  int // per-head size of V
+	// Attn, when set, is each layer's attention where layers differ
+	// (Gemma 4: windowed and global layers with their own KV heads and
+	// head sizes, later layers reading earlier layers' caches); NHeadKV,
+	// HeadDimK and HeadDimV are then the largest. Nil: every layer is
+	// NHeadKV heads of HeadDimK/HeadDimV with a cache of its own.
+	Attn []LayerAttn
 	// VInK: each position's V is the first HeadDimV values of its K
 	// (multi-head latent attention: one latent vector serves as both), so
 	// a cache on a device that takes backends.PagedKV.VInK stores K only.
@@ -47,6 +53,22 @@ type Config struct {
 	// sequences, at positions 0, 1, … in order; the model gives hidden
 	// states (Batch.Hidden) only, for embeddings.
 	Encoder bool
+}
+
+// LayerAttn is one layer's attention geometry.
+type LayerAttn struct {
+	NHeadKV, HeadDimK, HeadDimV int
+	// KVFrom is the layer whose KV cache this one reads: itself, or an
+	// earlier layer's (Gemma 4's shared-KV layers store nothing).
+	KVFrom int
+}
+
+// LayerAttn returns layer il's attention geometry.
+func (c Config) LayerAttn(il int) LayerAttn {
+	if c.Attn != nil {
+		return c.Attn[il]
+	}
+	return LayerAttn{NHeadKV: c.NHeadKV, HeadDimK: c.HeadDimK, HeadDimV: c.HeadDimV, KVFrom: il}
 }
 
 // Batch is the input of one forward pass: parallel slices with one entry

@@ -67,6 +67,9 @@ type gating struct {
 	// by the sum of their two best selection scores; only the best
 	// groupsUsed are searched (DeepSeek-V3).
 	groups, groupsUsed int
+	// expScale [n_expert] scales each expert's output (nil: none; Gemma
+	// 4's, applied here to its weight).
+	expScale []float32
 }
 
 // minWeightSum is the smallest sum the chosen weights are divided by (the
@@ -116,6 +119,11 @@ func (r *routing) route(n, ne, k int, g gating) {
 		if g.scale != 0 && g.scale != 1 {
 			for j := range w {
 				w[j] *= g.scale
+			}
+		}
+		if g.expScale != nil {
+			for j, e := range chosen {
+				w[j] *= g.expScale[e]
 			}
 		}
 	}
@@ -224,30 +232,42 @@ func topK(dst []int32, p []float32) {
 // stream x to x. An error reading the router's scores back is kept for
 // Forward to return.
 func (m *transformer) moeFFN(s backends.Stream, x backends.Tensor, L *layer, a *acts, n int) {
-	hp := m.hp
-	ne, k := hp.NExpert, hp.NExpertUsed
 	// The normed stream is gathered for the experts below, so it is
 	// computed on its own (a fused norm-matmul leaves h unspecified).
 	h := prefix(a.h, n)
-	s.RMSNorm(h, x, L.ffnNorm, hp.eps)
+	s.RMSNorm(h, x, L.ffnNorm, m.hp.eps)
+	o := m.experts(s, h, h, L, a, n, false)
+	if m.fwdErr != nil {
+		return
+	}
+	m.residual(s, x, o, L.postFFNNorm)
+}
+
+// experts returns block L's mixture of experts (and its shared expert)
+// for the n rows of h, the router reading hr: SwiGLU experts, or GELU
+// ones (Gemma 4). The result is in a.xs's first n rows. An error reading
+// the router's scores back is left in m.fwdErr.
+func (m *transformer) experts(s backends.Stream, h, hr backends.Tensor, L *layer, a *acts, n int, gelu bool) backends.Tensor {
+	hp := m.hp
+	ne, k := hp.NExpert, hp.NExpertUsed
 	scores := prefix(a.router, n)
 	r := &m.route
 	r.scores = grow(r.scores, n*ne)
 	if L.shGateInp.Valid() {
 		logit := prefix(a.shLogit, n)
-		m.linears(s, h, [3]backends.Tensor{scores, logit}, [3]backends.Tensor{L.router, L.shGateInp}, [3]backends.Tensor{}, 2)
+		m.linears(s, hr, [3]backends.Tensor{scores, logit}, [3]backends.Tensor{L.router, L.shGateInp}, [3]backends.Tensor{}, 2)
 		r.shLogit = grow(r.shLogit, n)
 		s.Read(r.shLogit, logit)
 	} else {
-		m.linears(s, h, [3]backends.Tensor{scores}, [3]backends.Tensor{L.router}, [3]backends.Tensor{}, 1)
+		m.linears(s, hr, [3]backends.Tensor{scores}, [3]backends.Tensor{L.router}, [3]backends.Tensor{}, 1)
 	}
 	s.Read(r.scores, scores)
 	if err := s.Sync(); err != nil {
 		m.fwdErr = fmt.Errorf("expert router: %w", err)
-		return
+		return backends.Tensor{}
 	}
 	r.route(n, ne, k, gating{sigmoid: hp.moeSigmoid, normalize: hp.moeNorm, scale: hp.moeScale, bias: L.expBias,
-		groups: hp.moeGroups, groupsUsed: hp.moeGroupsUsed})
+		groups: hp.moeGroups, groupsUsed: hp.moeGroupsUsed, expScale: L.g4.expScale})
 	slots := n * k
 	sharedDone := false // the shared expert's gate and up computed
 	if sm, ok := s.(backends.SharedMatMuler); ok && n == 1 {
@@ -274,7 +294,11 @@ func (m *transformer) moeFFN(s backends.Stream, x backends.Tensor, L *layer, a *
 			}
 		}
 	}
-	s.SiLUMul(prefix(a.gs, slots), prefix(a.gs, slots), prefix(a.us, slots))
+	if gelu {
+		s.(backends.GELUMuler).GELUMul(prefix(a.gs, slots), prefix(a.gs, slots), prefix(a.us, slots))
+	} else {
+		s.SiLUMul(prefix(a.gs, slots), prefix(a.gs, slots), prefix(a.us, slots))
+	}
 	if gm, ok := s.(backends.GroupedMatMuler); ok && n == 1 {
 		// One token: each chosen expert's down matrix takes its own row,
 		// all in one call (the same bits as one call each).
@@ -317,7 +341,7 @@ func (m *transformer) moeFFN(s backends.Stream, x backends.Tensor, L *layer, a *
 		}
 		s.Add(o, o, y)
 	}
-	m.residual(s, x, o, L.postFFNNorm)
+	return o
 }
 
 // rowRange is rows [lo, lo+n) of an activation tensor (F32, in bounds by

@@ -126,9 +126,14 @@ func (m *transformer) checkCache(c *KVCache) error {
 		return fmt.Errorf("no KV cache: %w", ErrBadBatch)
 	}
 	hp := m.hp
-	if c.nLayer != hp.NLayer || c.nHeadKV != hp.NHeadKV || c.headDimK != hp.HeadDimK || c.headDimV != hp.HeadDimV {
-		return fmt.Errorf("KV cache for %d layers × %d heads × %d/%d, model has %d × %d × %d/%d: %w",
-			c.nLayer, c.nHeadKV, c.headDimK, c.headDimV, hp.NLayer, hp.NHeadKV, hp.HeadDimK, hp.HeadDimV, ErrBadBatch)
+	if len(c.attn) != hp.NLayer {
+		return fmt.Errorf("KV cache for %d layers, model has %d: %w", len(c.attn), hp.NLayer, ErrBadBatch)
+	}
+	for il, ca := range c.attn {
+		if ma := hp.LayerAttn(il); ca != ma {
+			return fmt.Errorf("KV cache layer %d is %d heads × %d/%d (from layer %d), the model's %d × %d/%d (from layer %d): %w",
+				il, ca.NHeadKV, ca.HeadDimK, ca.HeadDimV, ca.KVFrom, ma.NHeadKV, ma.HeadDimK, ma.HeadDimV, ma.KVFrom, ErrBadBatch)
+		}
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/nuri-ai/nuri/internal/testgguf"
 	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/model"
+	"github.com/nuri-ai/nuri/quant"
 )
 
 // synthGoldenPrompt is the prompt of testdata/synth-golden: 64 tokens for
@@ -51,6 +52,12 @@ func TestSynthGoldens(t *testing.T) {
 		{"gemma3-tiny", "Q8_0", "bbc752c98ff8a79811cea08c7057aa5c9e9e3962034968ea0ae8ff77ae37820f", 64, 3e-2, 0.95},
 		{"gemma2-tiny", "F32", "4dfc92fcedff5a33327547692f02f0b3d1a225a7286b8919c9688f448a4107e2", 64, 1e-3, 0.99},
 		{"gemma2-tiny", "Q8_0", "a7368d81ac98d0aa5cbffc227d304b3cc10c10a3be179604f757fbad1639b0d9", 64, 3e-2, 0.95},
+		{"gemma4-tiny", "F32", "14284a3b9bb62caebe46b603862df36ad8bbca04c61fe8ea300db6bac6b33b1b", 64, 1e-3, 0.99},
+		{"gemma4-tiny", "Q8_0", "6a7e9340adb8411c6becfd51774306879c9d2195546925b1a970f9d5c8060d76", 64, 3e-2, 0.95},
+		{"gemma4-e-tiny", "F32", "bfc89e89a17c3f554f32dea6b6ad88d46ae33af01dd03990b46729fc5e229aa3", 32, 1e-3, 0.99},
+		{"gemma4-e-tiny", "Q8_0", "94a4148bb260e9fafbd607ce0156829cf2ce6a7ad29eded735c2454e0d99a517", 32, 3e-2, 0.95},
+		{"gemma4-moe-tiny", "F32", "c77d9a66406869fe5338800214d282122be898a07cd97a9284547c35b083b10b", 32, 1e-3, 0.99},
+		{"gemma4-moe-tiny", "Q8_0", "bfad78c86eb4c1372c38490978c27568fba2f6f62af2216f267d7cd93d408fd7", 32, 3e-2, 0.95},
 	} {
 		t.Run(c.shape+"-"+c.typ, func(t *testing.T) {
 			shape, err := synth.Lookup(c.shape)
@@ -110,13 +117,43 @@ func compareGolden(t *testing.T, m model.Model, prompt []int32, ref []float32, c
 
 // TestSynthBatchInvariance: a token's logits are the same bits whatever
 // shares its pass: exaone-moe (quantized experts, biased sigmoid routing,
-// windowed layers) and deepseek2 (latent attention with its per-head
-// matmuls, grouped routing).
+// windowed layers), deepseek2 (latent attention with its per-head
+// matmuls, grouped routing) and gemma4 (per-layer embeddings, layers
+// reading other layers' caches, experts beside a dense block).
 func TestSynthBatchInvariance(t *testing.T) {
-	for _, name := range []string{"exaone-moe-tiny", "deepseek3-tiny"} {
+	for _, name := range []string{"exaone-moe-tiny", "deepseek3-tiny", "gemma4-e-tiny", "gemma4-moe-tiny"} {
 		t.Run(name, func(t *testing.T) {
 			path := testgguf.Synth(t, name, "Q4_K_M", 3)
 			checkBatchInvariance(t, loadModel(t, path))
 		})
 	}
+}
+
+// TestGemma4KeptRows: a pass that wants only its last row's logits (the
+// last block keeps that row alone, its per-layer input row picked among
+// the pass's) gives the same bits as one that wants every row.
+func TestGemma4KeptRows(t *testing.T) {
+	m := loadModel(t, testgguf.Synth(t, "gemma4-e-tiny", "Q8_0", 3))
+	prompt := invariancePrompt
+	nv := m.Config().NVocab
+	whole, err := newSessionFeed(m, prompt, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := newSessionFeed(m, prompt, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := firstDiff(last, whole[(len(prompt)-1)*nv:]); i >= 0 {
+		t.Errorf("last row alone: logit %d = %v, with every row %v", i, last[i], whole[(len(prompt)-1)*nv+i])
+	}
+}
+
+// newSessionFeed runs prompt in one pass of a fresh session.
+func newSessionFeed(m model.Model, prompt []int32, all bool) ([]float32, error) {
+	s, err := newSession(m, len(prompt), quant.F16)
+	if err != nil {
+		return nil, err
+	}
+	return s.feed(prompt, all)
 }

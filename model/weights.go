@@ -244,6 +244,16 @@ func (b *binder) hostVector(name string, n int) ([]float32, bool, error) {
 	return out, true, nil
 }
 
+// claim marks tensors the graph never reads as used, without binding
+// them (absent ones are ignored).
+func (b *binder) claim(names ...string) {
+	for _, name := range names {
+		if _, ok := b.f.Tensor(name); ok {
+			b.used[name] = true
+		}
+	}
+}
+
 // skipBlock claims every tensor of block il without binding any: the
 // multi-token prediction blocks, which llama.cpp loads but never runs.
 // Their pages are never touched.

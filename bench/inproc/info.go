@@ -29,7 +29,8 @@ type ModelInfo struct {
 	// tied embeddings the embedding matrix is the output matrix and is read
 	// whole. Of a mixture of experts' expert tensors (*_exps), a token
 	// reads the experts it is routed to: expert_used_count of
-	// expert_count.
+	// expert_count. Gemma 4's per-layer token embeddings are a lookup
+	// too (one row), and its shared-KV layers' K/V weights are never read.
 	DecodeWeightBytes uint64 `json:"decode_weight_bytes"`
 	// OutputBytes is the part of DecodeWeightBytes that is the output
 	// (lm_head) matrix.
@@ -58,6 +59,7 @@ func inspectFile(f *gguf.File, path string) (ModelInfo, error) {
 	// Trailing multi-token prediction blocks are stored but never run.
 	blocks, _ := f.Int(info.Arch + ".block_count")
 	nextn, _ := f.Int(info.Arch + ".nextn_predict_layers")
+	sharedKV, _ := f.Int(info.Arch + ".attention.shared_kv_layers")
 	matrixBytes := map[quant.Type]uint64{} // 2-D weights, for naming the file type
 	for i := range f.Tensors {
 		ti := &f.Tensors[i]
@@ -72,11 +74,20 @@ func inspectFile(f *gguf.File, path string) (ModelInfo, error) {
 			matrixBytes[ti.Type] += n
 		}
 		var il int
-		if _, err := fmt.Sscanf(ti.Name, "blk.%d.", &il); err == nil && nextn > 0 && il >= blocks-nextn {
+		_, err := fmt.Sscanf(ti.Name, "blk.%d.", &il)
+		if err == nil && nextn > 0 && il >= blocks-nextn {
+			continue
+		}
+		if err == nil && sharedKV > 0 && il >= blocks-sharedKV && unreadInSharedKV(ti.Name) {
 			continue
 		}
 		info.ActiveParams += ti.Elements()
 		switch {
+		case ti.Name == "per_layer_token_embd.weight":
+			if r := ti.Rows(); r > 0 {
+				info.DecodeWeightBytes += n / r
+				info.ActiveParams -= ti.Elements() / r * (r - 1)
+			}
 		case ti.Name == "token_embd.weight" && hasOutput:
 			if r := ti.Rows(); r > 0 {
 				info.DecodeWeightBytes += n / r
@@ -98,6 +109,17 @@ func inspectFile(f *gguf.File, path string) (ModelInfo, error) {
 	}
 	info.Name = fmt.Sprintf("%s %s %s", info.Arch, label, info.FileType)
 	return info, nil
+}
+
+// unreadInSharedKV reports whether a block tensor is one a Gemma 4
+// shared-KV layer carries but never reads (its own K/V projections).
+func unreadInSharedKV(name string) bool {
+	for _, suffix := range []string{".attn_k.weight", ".attn_v.weight", ".attn_k_norm.weight"} {
+		if strings.HasSuffix(name, suffix) {
+			return true
+		}
+	}
+	return false
 }
 
 // fileTypeName names general.file_type as llama-quantize does, or, for a

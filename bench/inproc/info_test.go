@@ -176,3 +176,44 @@ func TestStepStats(t *testing.T) {
 		t.Errorf("stats %+v, want %+v", *got, want)
 	}
 }
+
+// TestInspectGemma4 checks Gemma 4's decode bytes: the per-layer token
+// embeddings count one row, and the shared-KV layers' own K/V tensors
+// (never read) none.
+func TestInspectGemma4(t *testing.T) {
+	shape, err := synth.Lookup("gemma4-e-tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "g.gguf")
+	if err := synth.Write(path, synth.Options{Shape: shape, Type: "Q8_0", Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	// (The synthetic file has no K/V tensors in its shared layers, which
+	// converted files may carry: unreadInSharedKV is checked below.)
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var size, ple uint64
+	for i := range f.Tensors {
+		size += f.Tensors[i].Bytes()
+	}
+	pt, _ := f.Tensor("per_layer_token_embd.weight")
+	ple = pt.Bytes()
+	f.Close()
+	info, err := InspectModel(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := size - ple + ple/uint64(shape.Vocab)
+	if info.DecodeWeightBytes != want || info.Params != shape.Params() {
+		t.Errorf("decode %d, params %d; want %d, %d", info.DecodeWeightBytes, info.Params, want, shape.Params())
+	}
+	if active := shape.Params() - uint64(shape.PLE*shape.Layers)*uint64(shape.Vocab-1); info.ActiveParams != active {
+		t.Errorf("active params %d, want %d", info.ActiveParams, active)
+	}
+	if !unreadInSharedKV("blk.8.attn_k.weight") || unreadInSharedKV("blk.8.attn_q.weight") {
+		t.Error("unreadInSharedKV")
+	}
+}

@@ -218,10 +218,7 @@ func buildInspectReport(path string, f *gguf.File) *inspectReport {
 			r.Metadata = append(r.Metadata, e)
 		}
 	}
-	geti := func(k string) int {
-		n, _ := f.Int(arch + "." + k)
-		return n
-	}
+	geti := func(k string) int { return metaInt(f, arch+"."+k) }
 	s := modelSummary{
 		Layers: geti("block_count"), Embedding: geti("embedding_length"), Heads: geti("attention.head_count"),
 		KVHeads: geti("attention.head_count_kv"), FF: geti("feed_forward_length"), Context: geti("context_length"),
@@ -489,4 +486,19 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// metaInt reads an integer hyper-parameter, 0 when absent; of one value a
+// layer (Gemma 4's KV heads and feed-forward widths), the largest, which
+// bounds what any layer needs.
+func metaInt(f *gguf.File, key string) int {
+	if v, ok := f.Int(key); ok {
+		return v
+	}
+	vs, _ := f.Int32s(key)
+	m := 0
+	for _, v := range vs {
+		m = max(m, int(v))
+	}
+	return m
 }

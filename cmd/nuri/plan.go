@@ -77,10 +77,7 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 // and the bytes each takes on the chip (int8 plus a scale per row).
 func planShape(f *gguf.File) (npu.ModelShape, error) {
 	arch := f.Arch()
-	get := func(key string) int {
-		v, _ := f.Int(arch + "." + key)
-		return v
-	}
+	get := func(key string) int { return metaInt(f, arch+"."+key) }
 	s := npu.ModelShape{NLayer: get("block_count"), NEmbd: get("embedding_length"), NFF: get("feed_forward_length"),
 		NHead: get("attention.head_count")}
 	s.NHeadKV = get("attention.head_count_kv")
@@ -108,6 +105,7 @@ func planShape(f *gguf.File) (npu.ModelShape, error) {
 		switch {
 		case ti.Name == "token_embd.weight":
 			s.NVocab = rows
+		case ti.Name == "per_layer_token_embd.weight": // a lookup (Gemma 4)
 		case ti.Name == "output.weight":
 			tied = false
 			s.MatrixParams += float64(rows) * float64(cols)

@@ -70,6 +70,18 @@ type Shape struct {
 	// dense_2 (the embedding to Dense) and dense_3 (back), as
 	// EmbeddingGemma ships them (0: none).
 	Dense int
+	// Gemma 4 (gemma4Tensors): the global layers' heads of HeadDimGlobal
+	// and KVHeadsGlobal KV heads (HeadDim and KVHeads are the windowed
+	// layers'), a fraction RopeGlobal of each global head rotated
+	// ("proportional" RoPE through rope_freqs); KEqV: the global layers
+	// have no attn_v (V is K); the last SharedKV layers read earlier
+	// layers' caches, their feed-forward blocks twice as wide when
+	// DoubleWide; per-layer embeddings of PLE a layer (0: none). Its
+	// norms and scales are 1 ± 0.1, not 1, so that each is tested.
+	HeadDimGlobal, KVHeadsGlobal int
+	RopeGlobal                   float32
+	KEqV, DoubleWide             bool
+	SharedKV, PLE                int
 }
 
 // shapeTable lists the named shapes. The hyper-parameters are those of the
@@ -168,6 +180,26 @@ func shapeTable() []Shape {
 		// a 262144-token vocabulary, a window of 512.
 		{Name: "gemma3-1b", Arch: "gemma3", Embd: 1152, Layers: 26, Heads: 4, KVHeads: 1, HeadDim: 256, FF: 6912,
 			Vocab: 262144, Ctx: 4096, RopeBase: 1000000, Eps: 1e-6, Tied: true, QKNorm: true, SandwichNorm: true, SWAWindow: 512},
+		// gemma4-tiny is Gemma 4 31B's form at a tiny size: windowed
+		// layers of two 64-wide KV heads, global ones of one 128-wide
+		// head without attn_v, a quarter of it rotated; a window of 16 in
+		// two layers of three; soft-capped logits.
+		{Name: "gemma4-tiny", Arch: "gemma4", Embd: 256, Layers: 6, Heads: 4, KVHeads: 2, HeadDim: 64, FF: 512,
+			Vocab: 512, Ctx: 512, RopeBase: 1000000, Eps: 1e-6, Tied: true, SWAWindow: 16, SWAPattern: 3,
+			HeadDimGlobal: 128, KVHeadsGlobal: 1, RopeGlobal: 0.25, KEqV: true, FinalSoftCap: 2},
+		// gemma4-e-tiny is Gemma 4 E2B's form: per-layer embeddings of 64,
+		// the last three layers reading the caches of layers 4 (windowed)
+		// and 5 (global) with feed-forward blocks twice as wide, V
+		// projections everywhere.
+		{Name: "gemma4-e-tiny", Arch: "gemma4", Embd: 256, Layers: 9, Heads: 4, KVHeads: 1, HeadDim: 64, FF: 256,
+			Vocab: 512, Ctx: 512, RopeBase: 1000000, Eps: 1e-6, Tied: true, SWAWindow: 16, SWAPattern: 3,
+			HeadDimGlobal: 128, KVHeadsGlobal: 1, RopeGlobal: 0.25, SharedKV: 3, DoubleWide: true, PLE: 64, FinalSoftCap: 2},
+		// gemma4-moe-tiny is Gemma 4 26B-A4B's form: a dense GELU block
+		// beside 8 experts, 2 a token, in every layer.
+		{Name: "gemma4-moe-tiny", Arch: "gemma4", Embd: 256, Layers: 4, Heads: 4, KVHeads: 2, HeadDim: 64, FF: 256,
+			Vocab: 512, Ctx: 512, RopeBase: 1000000, Eps: 1e-6, Tied: true, SWAWindow: 16, SWAPattern: 3,
+			HeadDimGlobal: 128, KVHeadsGlobal: 1, RopeGlobal: 0.25, KEqV: true, FinalSoftCap: 2,
+			Experts: 8, ExpertsUsed: 2, ExpertFF: 128},
 		// bert-tiny is a BERT/XLM-RoBERTa encoder (BGE-M3's form) at
 		// tiny's size: learned positions, two token types, LayerNorms
 		// with biases, q/k/v/output and FFN biases, GELU.
@@ -216,10 +248,16 @@ type Tensor struct {
 	Dims []uint64
 	// Bias: a 1-D tensor filled with random values, not a norm's ones.
 	Bias bool
+	// Jitter: a 1-D tensor filled with 1 ± 0.1 (random), not ones; ×Base
+	// when Base is set.
+	Jitter bool
+	Base   float32
+	// Values, when set, are the tensor's contents (F32).
+	Values []float32
 }
 
 // IsNorm reports whether the tensor is a norm weight (1-D, filled with 1.0).
-func (t Tensor) IsNorm() bool { return len(t.Dims) == 1 && !t.Bias }
+func (t Tensor) IsNorm() bool { return len(t.Dims) == 1 && !t.Bias && !t.Jitter && t.Values == nil }
 
 // bertTypes is how many token types a synthetic encoder has.
 const bertTypes = 2
@@ -258,8 +296,11 @@ func (s Shape) encoderTensors() []Tensor {
 
 // Tensors lists the shape's tensors in llama.cpp naming.
 func (s Shape) Tensors() []Tensor {
-	if s.Arch == "bert" {
+	switch s.Arch {
+	case "bert":
 		return s.encoderTensors()
+	case "gemma4":
+		return s.gemma4Tensors()
 	}
 	e, q, kv, hd := uint64(s.Embd), uint64(s.Heads*s.HeadDim), uint64(s.KVHeads*s.HeadDim), uint64(s.HeadDim)
 	ff, v := uint64(s.FF), uint64(s.Vocab)
@@ -362,4 +403,96 @@ func (s Shape) Params() uint64 {
 		n += p
 	}
 	return n
+}
+
+// gemma4Windowed reports whether layer il of a gemma4 shape is windowed:
+// all but the last of every SWAPattern layers.
+func (s Shape) gemma4Windowed(il int) bool { return il%s.SWAPattern < s.SWAPattern-1 }
+
+// gemma4FF is layer il's feed-forward width.
+func (s Shape) gemma4FF(il int) int {
+	if s.DoubleWide && il >= s.Layers-s.SharedKV {
+		return 2 * s.FF
+	}
+	return s.FF
+}
+
+// gemma4Tensors lists a Gemma 4 shape's tensors in llama.cpp naming.
+func (s Shape) gemma4Tensors() []Tensor {
+	e, v := uint64(s.Embd), uint64(s.Vocab)
+	ts := []Tensor{{Name: "token_embd.weight", Dims: []uint64{e, v}}}
+	if p := uint64(s.PLE); p > 0 {
+		nl := uint64(s.Layers)
+		ts = append(ts,
+			Tensor{Name: "per_layer_token_embd.weight", Dims: []uint64{p * nl, v}},
+			Tensor{Name: "per_layer_model_proj.weight", Dims: []uint64{e, p * nl}},
+			Tensor{Name: "per_layer_proj_norm.weight", Dims: []uint64{p}, Jitter: true})
+	}
+	// The global layers' rope_freqs: factor 1 for the rotated pairs, 1e30
+	// (no rotation) for the rest, as the converter writes it.
+	half := s.HeadDimGlobal / 2
+	freqs := make([]float32, half)
+	for i := range freqs {
+		freqs[i] = 1e30
+		if i < int(float32(half)*s.RopeGlobal) {
+			freqs[i] = 1
+		}
+	}
+	ts = append(ts, Tensor{Name: "rope_freqs.weight", Dims: []uint64{uint64(half)}, Values: freqs})
+	for l := 0; l < s.Layers; l++ {
+		add := func(name string, dims ...uint64) {
+			ts = append(ts, Tensor{Name: fmt.Sprintf("blk.%d.%s", l, name), Dims: dims, Jitter: len(dims) == 1})
+		}
+		hd, kv := uint64(s.HeadDimGlobal), uint64(s.KVHeadsGlobal)
+		if s.gemma4Windowed(l) {
+			hd, kv = uint64(s.HeadDim), uint64(s.KVHeads)
+		}
+		q, ff := uint64(s.Heads)*hd, uint64(s.gemma4FF(l))
+		add("attn_norm.weight", e)
+		add("attn_q.weight", e, q)
+		// Q and K norms of about 0.35 keep the unscaled scores' spread
+		// near 1 (at 1 they would be √head wide: a softmax so sharp that
+		// rounding differences between runtimes swamp the comparison).
+		qkNorm := func(name string) {
+			ts = append(ts, Tensor{Name: fmt.Sprintf("blk.%d.%s", l, name), Dims: []uint64{hd}, Jitter: true, Base: 0.35})
+		}
+		qkNorm("attn_q_norm.weight")
+		if l < s.Layers-s.SharedKV {
+			add("attn_k.weight", e, kv*hd)
+			qkNorm("attn_k_norm.weight")
+			if !s.KEqV || s.gemma4Windowed(l) {
+				add("attn_v.weight", e, kv*hd)
+			}
+		}
+		add("attn_output.weight", q, e)
+		add("post_attention_norm.weight", e)
+		add("ffn_norm.weight", e)
+		add("ffn_gate.weight", e, ff)
+		add("ffn_up.weight", e, ff)
+		add("ffn_down.weight", ff, e)
+		add("post_ffw_norm.weight", e)
+		if s.Experts > 0 {
+			ne, fe := uint64(s.Experts), uint64(s.ExpertFF)
+			add("ffn_gate_inp.weight", e, ne)
+			add("ffn_gate_inp.scale", e)
+			add("ffn_gate_exps.weight", e, fe, ne)
+			add("ffn_up_exps.weight", e, fe, ne)
+			add("ffn_down_exps.weight", fe, e, ne)
+			add("ffn_down_exps.scale", ne)
+			add("pre_ffw_norm_2.weight", e)
+			add("post_ffw_norm_1.weight", e)
+			add("post_ffw_norm_2.weight", e)
+		}
+		if p := uint64(s.PLE); p > 0 {
+			add("inp_gate.weight", e, p)
+			add("proj.weight", p, e)
+			add("post_norm.weight", e)
+		}
+		add("layer_output_scale.weight", 1)
+	}
+	ts = append(ts, Tensor{Name: "output_norm.weight", Dims: []uint64{e}, Jitter: true})
+	if !s.Tied {
+		ts = append(ts, Tensor{Name: "output.weight", Dims: []uint64{e, v}})
+	}
+	return ts
 }

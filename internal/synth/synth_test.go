@@ -44,6 +44,9 @@ func TestShapes(t *testing.T) {
 		{"gemma3-1b", 0, "1.0"},
 		{"gemma3-tiny", 0, ""},
 		{"gemma2-tiny", 0, ""},
+		{"gemma4-tiny", 0, ""},
+		{"gemma4-e-tiny", 0, ""},
+		{"gemma4-moe-tiny", 0, ""},
 		// Gemma 2 2B: 256000·2304 embeddings and 26 blocks of 76.1 M.
 		{"gemma2-2b", 0, "2.6"},
 		{"bert-tiny", 0, ""},

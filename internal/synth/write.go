@@ -98,8 +98,11 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 	if s.FinalSoftCap > 0 {
 		kv = append(kv, gguf.KV{Key: a + "final_logit_softcapping", Value: gguf.Float32(s.FinalSoftCap)})
 	}
-	if s.SWAPattern > 0 {
+	if s.SWAPattern > 0 && s.Arch != "gemma4" {
 		kv = append(kv, gguf.KV{Key: a + "attention.sliding_window_pattern", Value: gguf.Uint32(uint32(s.SWAPattern))})
+	}
+	if s.Arch == "gemma4" {
+		kv = append(kv, gemma4KVs(a, s)...)
 	}
 	if s.Dense > 0 {
 		// EmbeddingGemma's: mean pooling, the dense modules' sizes.
@@ -132,6 +135,7 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 				// mscale_all_dim 1, written ×0.1 as the converter does.
 				gguf.KV{Key: a + "rope.scaling.yarn_log_multiplier", Value: gguf.Float32(0.1)})
 		}
+	case s.Arch == "gemma4": // gemma4KVs
 	case s.HeadDim*s.Heads != s.Embd:
 		kv = append(kv,
 			gguf.KV{Key: a + "attention.key_length", Value: gguf.Uint32(uint32(s.HeadDim))},
@@ -177,6 +181,41 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 	}
 	if mix.HasFileType {
 		kv = append(kv, gguf.KV{Key: "general.file_type", Value: gguf.Uint32(mix.FileType)})
+	}
+	return kv
+}
+
+// gemma4KVs are a Gemma 4 shape's own keys, as llama.cpp's converter
+// writes them: the window pattern one bool a layer, the KV heads and (with
+// DoubleWide) the feed-forward widths one a layer, both head sizes and
+// rotated widths, the shared-KV layers and the per-layer embeddings'
+// width. They replace the common keys of the same names (Set replaces).
+func gemma4KVs(a string, s Shape) []gguf.KV {
+	pattern := make([]bool, s.Layers)
+	kvHeads := make([]int32, s.Layers)
+	ff := make([]int32, s.Layers)
+	for l := range pattern {
+		pattern[l] = s.gemma4Windowed(l)
+		kvHeads[l] = int32(s.KVHeadsGlobal)
+		if pattern[l] {
+			kvHeads[l] = int32(s.KVHeads)
+		}
+		ff[l] = int32(s.gemma4FF(l))
+	}
+	kv := []gguf.KV{
+		{Key: a + "attention.sliding_window_pattern", Value: gguf.Bools(pattern)},
+		{Key: a + "attention.head_count_kv", Value: gguf.Int32s(kvHeads)},
+		{Key: a + "attention.key_length", Value: gguf.Uint32(uint32(s.HeadDimGlobal))},
+		{Key: a + "attention.value_length", Value: gguf.Uint32(uint32(s.HeadDimGlobal))},
+		{Key: a + "attention.key_length_swa", Value: gguf.Uint32(uint32(s.HeadDim))},
+		{Key: a + "attention.value_length_swa", Value: gguf.Uint32(uint32(s.HeadDim))},
+		{Key: a + "attention.shared_kv_layers", Value: gguf.Uint32(uint32(s.SharedKV))},
+		{Key: a + "embedding_length_per_layer_input", Value: gguf.Uint32(uint32(s.PLE))},
+		{Key: a + "rope.freq_base_swa", Value: gguf.Float32(10000)},
+		{Key: a + "rope.dimension_count_swa", Value: gguf.Uint32(uint32(s.HeadDim))},
+	}
+	if s.DoubleWide {
+		kv = append(kv, gguf.KV{Key: a + "feed_forward_length", Value: gguf.Int32s(ff)})
 	}
 	return kv
 }
@@ -227,6 +266,9 @@ func routingKVs(a string, s Shape) []gguf.KV {
 // ropeDims is the rotated part of a head: all of it, or RopeDim when set
 // (MLA's, glm4moe's partial rotation).
 func (s Shape) ropeDims() int {
+	if s.Arch == "gemma4" {
+		return s.HeadDimGlobal // the rest through rope_freqs
+	}
 	if s.RopeDim > 0 {
 		return s.RopeDim
 	}
@@ -383,9 +425,20 @@ func (c *chunk) compute(seed uint64, scratch *[]float32) result {
 	}
 	src := (*scratch)[:n]
 	switch {
+	case c.t.Values != nil:
+		copy(src, c.t.Values[c.row0*cols:])
 	case c.t.IsNorm():
 		for i := range src {
 			src[i] = 1
+		}
+	case c.t.Jitter:
+		fill(src, seed, c.t.Name, c.index)
+		base := c.t.Base
+		if base == 0 {
+			base = 1
+		}
+		for i := range src {
+			src[i] = base * (1 + 5*src[i])
 		}
 	case c.t.Bias:
 		// A router's selection bias or a shared expert's gate: large

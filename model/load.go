@@ -96,7 +96,7 @@ type transformer struct {
 	// and norm, a vector of ones (V's weightless norm), and a pass's
 	// per-layer input rows of one layer.
 	pleTok, pleModelProj, pleProjNorm, ones backends.Tensor
-	pleIdx                                 []int32
+	pleIdx                                  []int32
 	// dense2, dense3: a sentence-transformers model's projections of the
 	// pooled embedding (EmbeddingGemma's dense_2, dense_3), on the host.
 	dense2, dense3 backends.Tensor

@@ -81,6 +81,11 @@ func (m *transformer) Forward(b *Batch, kv KVView, out []float32) error {
 	if c := hp.finalSoftCap; c > 0 {
 		m.vec.SoftCap(out, c) // Gemma: c·tanh(logit/c), on the host copy
 	}
+	for r := 0; r < len(out); r += hp.NVocab {
+		for _, id := range m.suppress {
+			out[r+int(id)] = float32(math.Inf(-1))
+		}
+	}
 	return nil
 }
 

@@ -26,7 +26,9 @@ import (
 //   - per-layer token embeddings (E2B, E4B): a second embedding of each
 //     token, a slice a layer, mixed with a projection of the stream's
 //     input, gates a small projection added to each layer's output;
-//   - a learnt scalar scales each layer's output.
+//   - a learnt scalar scales each layer's output;
+//   - tokens the file lists (tokenizer.ggml.suppress_tokens) are never
+//     produced: their logits are -Inf.
 
 // gemma4Layer is what a Gemma 4 block has beyond the common layer.
 type gemma4Layer struct {
@@ -55,6 +57,18 @@ func (m *transformer) bindGemma4(b *binder) error {
 	var err error
 	if m.ones, err = b.dev.Upload("ones", quant.F32, 1, hp.HeadDimV, ones); err != nil {
 		return fmt.Errorf("V norm weight: %w", err)
+	}
+	if v, ok := b.f.Get("tokenizer.ggml.suppress_tokens"); ok {
+		ids, ok := v.AsInt32s()
+		if !ok {
+			return fmt.Errorf("tokenizer.ggml.suppress_tokens: want an array of token ids")
+		}
+		for _, id := range ids {
+			if id < 0 || int(id) >= hp.NVocab {
+				return fmt.Errorf("tokenizer.ggml.suppress_tokens: token %d outside the vocabulary (%d)", id, hp.NVocab)
+			}
+		}
+		m.suppress = ids
 	}
 	if hp.nPLE == 0 {
 		return nil

@@ -97,6 +97,10 @@ type transformer struct {
 	// per-layer input rows of one layer.
 	pleTok, pleModelProj, pleProjNorm, ones backends.Tensor
 	pleIdx                                  []int32
+	// suppress are tokens whose logits are -Inf (Gemma 4's
+	// tokenizer.ggml.suppress_tokens: image and audio markers its
+	// checkpoints may otherwise emit).
+	suppress []int32
 	// dense2, dense3: a sentence-transformers model's projections of the
 	// pooled embedding (EmbeddingGemma's dense_2, dense_3), on the host.
 	dense2, dense3 backends.Tensor

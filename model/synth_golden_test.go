@@ -3,10 +3,14 @@ package model_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/nuri-ai/nuri/gguf"
 	"github.com/nuri-ai/nuri/internal/synth"
 	"github.com/nuri-ai/nuri/internal/testgguf"
 	"github.com/nuri-ai/nuri/internal/testshared"
@@ -156,4 +160,43 @@ func newSessionFeed(m model.Model, prompt []int32, all bool) ([]float32, error) 
 		return nil, err
 	}
 	return s.feed(prompt, all)
+}
+
+// TestGemma4SuppressTokens: the tokens a Gemma 4 file lists in
+// tokenizer.ggml.suppress_tokens get -Inf logits, the rest are the same
+// bits as without the list; an id outside the vocabulary is refused.
+func TestGemma4SuppressTokens(t *testing.T) {
+	src := testgguf.Synth(t, "gemma4-tiny", "Q8_0", 3)
+	f := testgguf.Open(t, src)
+	with := func(ids []int32) string {
+		kvs := append(slices.Clone(f.KV), gguf.KV{Key: "tokenizer.ggml.suppress_tokens", Value: gguf.Int32s(ids)})
+		var ts []testgguf.Tensor
+		for i := range f.Tensors {
+			ts = append(ts, testgguf.TensorOf(f, &f.Tensors[i]))
+		}
+		return testgguf.WriteGGUF(t, "suppress.gguf", kvs, ts)
+	}
+	prompt := invariancePrompt[:8]
+	plain, err := newSessionFeed(loadModel(t, src), prompt, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	suppressed := []int32{5, 77, 300}
+	got, err := newSessionFeed(loadModel(t, with(suppressed)), prompt, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nv := 512
+	for i, v := range got {
+		if slices.Contains(suppressed, int32(i%nv)) {
+			if !math.IsInf(float64(v), -1) {
+				t.Fatalf("logit %d (token %d) = %v, want -Inf", i, i%nv, v)
+			}
+		} else if v != plain[i] {
+			t.Fatalf("logit %d = %v, without the list %v", i, v, plain[i])
+		}
+	}
+	if _, err := model.Load(with([]int32{512}), model.LoadOptions{}); err == nil || !strings.Contains(err.Error(), "outside the vocabulary") {
+		t.Errorf("token 512 of 512: %v", err)
+	}
 }

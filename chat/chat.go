@@ -135,7 +135,8 @@ type Renderer struct {
 	tools    ToolFormat // how the template's model writes tool calls
 	// mentionsTools: the template reads a tools variable
 	mentionsTools bool
-	thinks        bool   // the template writes <think>…</think>
+	thinks        bool   // the template writes its thinking (framed by thinkTags)
+	thinkTags     ThinkTags
 	src           string // the Jinja template's source
 	// functools: FireFunction v2's template, which reads the variables
 	// functions (the tools as JSON text) and datetime, as llama.cpp gives
@@ -153,8 +154,9 @@ func New(src string) (*Renderer, error) {
 	}
 	t, err := Parse(src)
 	if err == nil {
-		return &Renderer{tmpl: t, tools: DetectToolFormat(src), mentionsTools: strings.Contains(src, "tools"), thinks: ShowsThinking(src), src: src,
-			functools: strings.Contains(src, functoolsMarker)}, nil
+		tags, thinks := TemplateThinkTags(src)
+		return &Renderer{tmpl: t, tools: DetectToolFormat(src), mentionsTools: strings.Contains(src, "tools"), src: src,
+			functools: strings.Contains(src, functoolsMarker), thinks: thinks, thinkTags: tags}, nil
 	}
 	f, derr := Detect(src)
 	if derr != nil {
@@ -195,6 +197,15 @@ func (r *Renderer) RendersTools() bool { return r.tmpl != nil && r.mentionsTools
 // ShowsThinking says whether the template is a reasoning model's, one
 // that writes <think>…</think>.
 func (r *Renderer) ShowsThinking() bool { return r.thinks }
+
+// ThinkTags are the tags the template frames the thinking with
+// (<think>…</think> unless it is Gemma 4's).
+func (r *Renderer) ThinkTags() ThinkTags {
+	if r.thinkTags.Open == "" {
+		return DefaultThinkTags
+	}
+	return r.thinkTags
+}
 
 // FallbackReason is the parse error that made New choose a built-in, or nil.
 func (r *Renderer) FallbackReason() error { return r.parseErr }

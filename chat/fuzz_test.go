@@ -30,8 +30,8 @@ func FuzzReplyParsersSplit(f *testing.F) {
 			}
 		}
 		for _, open := range []bool{false, true} {
-			r1, c1 := runThink(open, []string{in})
-			r2, c2 := runThink(open, []string{in[:at], in[at:]})
+			r1, c1 := runThink(DefaultThinkTags, open, []string{in})
+			r2, c2 := runThink(DefaultThinkTags, open, []string{in[:at], in[at:]})
 			if r1 != r2 || c1 != c2 {
 				t.Fatalf("think %v %q cut at %d: %q %q against %q %q", open, in, at, r1, c1, r2, c2)
 			}

@@ -2,46 +2,70 @@ package chat
 
 import "strings"
 
-const (
-	thinkOpen  = "<think>"
-	thinkClose = "</think>"
-)
-
-// ThinkMarkers are the texts that frame a reasoning model's thinking.
-func ThinkMarkers() []string { return []string{thinkOpen, thinkClose} }
-
-// ShowsThinking says whether a Jinja chat template is a reasoning model's:
-// one that writes <think>…</think> (Qwen3, EXAONE 4, DeepSeek-R1 and
-// models distilled from it).
-func ShowsThinking(src string) bool {
-	return strings.Contains(src, thinkOpen) && strings.Contains(src, thinkClose)
+// ThinkTags are the texts that open and close a reasoning model's
+// thinking, and the special tokens among them that must be shown in the
+// reply for it to be split.
+type ThinkTags struct {
+	Open, Close string
+	Marks       []string
 }
 
-// ThinkingOpen says whether a rendered prompt leaves the reply inside the
-// thinking: templates that start it for the model end with <think>.
-func ThinkingOpen(prompt string) bool {
-	return strings.HasSuffix(strings.TrimRight(prompt, " \t\r\n"), thinkOpen)
+var (
+	// DefaultThinkTags: <think>…</think> (Qwen3, EXAONE 4, DeepSeek-R1
+	// and the models distilled from it).
+	DefaultThinkTags = ThinkTags{Open: "<think>", Close: "</think>", Marks: []string{"<think>", "</think>"}}
+	// Gemma4ThinkTags: Gemma 4's thought channel, <|channel>thought …
+	// <channel|> (as llama.cpp's Gemma 4 parser reads it).
+	Gemma4ThinkTags = ThinkTags{Open: "<|channel>thought", Close: "<channel|>", Marks: []string{"<|channel>", "<channel|>"}}
+)
+
+// TemplateThinkTags returns the tags a Jinja chat template frames the
+// thinking with, and whether it is a reasoning model's at all.
+func TemplateThinkTags(src string) (ThinkTags, bool) {
+	for _, t := range []ThinkTags{Gemma4ThinkTags, DefaultThinkTags} {
+		if strings.Contains(src, t.Open) && strings.Contains(src, t.Close) {
+			return t, true
+		}
+	}
+	return DefaultThinkTags, false
+}
+
+// ShowsThinking says whether a Jinja chat template is a reasoning model's:
+// one that writes <think>…</think> or Gemma 4's thought channel.
+func ShowsThinking(src string) bool {
+	_, ok := TemplateThinkTags(src)
+	return ok
+}
+
+// Opened says whether a rendered prompt leaves the reply inside the
+// thinking: templates that start it for the model end with its opening.
+func (t ThinkTags) Opened(prompt string) bool {
+	return strings.HasSuffix(strings.TrimRight(prompt, " \t\r\n"), t.Open)
 }
 
 // ThinkParser splits a reply, as it streams, into reasoning and content,
 // as llama.cpp's and vLLM's reasoning parsers do: a reply that begins with
 // <think> (or one whose prompt opened it) is reasoning up to </think>,
-// and content after it. Whitespace around the reasoning is dropped. A
-// reply cut before </think> is all reasoning.
+// and content after it (or between its tags' own). Whitespace around the
+// reasoning is dropped. A reply cut before </think> is all reasoning.
 type ThinkParser struct {
+	tags    ThinkTags
 	state   int       // 0: the reply's start, 1: reasoning, 2: content
 	pending string    // undecided text: the start, or a possible </think>
 	space   spaceTrim // the reasoning's leading and trailing whitespace
 	lead    bool      // drop the leading whitespace of content after </think>
 }
 
-// NewThinkParser returns a parser; open says the prompt opened the
-// thinking already.
-func NewThinkParser(open bool) *ThinkParser {
-	if open {
-		return &ThinkParser{state: 1, space: spaceTrim{lead: true}}
+// NewThinkParser returns a parser of thinking framed by tags (unset:
+// DefaultThinkTags); open says the prompt opened the thinking already.
+func NewThinkParser(tags ThinkTags, open bool) *ThinkParser {
+	if tags.Open == "" || tags.Close == "" {
+		tags = DefaultThinkTags
 	}
-	return &ThinkParser{}
+	if open {
+		return &ThinkParser{tags: tags, state: 1, space: spaceTrim{lead: true}}
+	}
+	return &ThinkParser{tags: tags}
 }
 
 // Push takes the next piece of the reply.
@@ -62,20 +86,20 @@ func (p *ThinkParser) step(text string, final bool) (string, string) {
 		case 0:
 			s := strings.TrimLeft(p.pending, " \t\r\n")
 			switch {
-			case strings.HasPrefix(s, thinkOpen):
-				p.pending, p.state, p.space.lead = s[len(thinkOpen):], 1, true
+			case strings.HasPrefix(s, p.tags.Open):
+				p.pending, p.state, p.space.lead = s[len(p.tags.Open):], 1, true
 				continue
-			case !final && strings.HasPrefix(thinkOpen, s):
+			case !final && strings.HasPrefix(p.tags.Open, s):
 				return "", "" // only whitespace or part of <think> so far
 			}
 			p.state = 2
 			continue
 		case 1:
-			body, rest, closed := strings.Cut(p.pending, thinkClose)
+			body, rest, closed := strings.Cut(p.pending, p.tags.Close)
 			if !closed {
 				keep := 0
 				if !final {
-					keep = partialSuffix(p.pending, thinkClose)
+					keep = partialSuffix(p.pending, p.tags.Close)
 				}
 				body, p.pending = p.pending[:len(p.pending)-keep], p.pending[len(p.pending)-keep:]
 				p.reason(&reasoning, body)

@@ -4,14 +4,16 @@ import "strings"
 
 // ThinkingBudget holds a reasoning model's thinking to budget tokens
 // (llama.cpp's reasoning budget, Anthropic's budget_tokens): a reply that
-// thinks — it begins with <think>, or its prompt opened it (open) — may
-// write budget tokens inside the thinking; then message (may be empty)
-// and </think> are forced, token by token as the model prefers to spell
-// them, and the reply goes on free. A thinking the model closes itself
-// within the budget is left alone, as is a reply that does not think.
-// inner, when not nil, holds throughout as well: a token must pass both.
-func ThinkingBudget(v *Vocab, budget int, message string, open bool, inner Constraint) Constraint {
-	b := &thinkBudget{v: v, budget: max(budget, 0), close: message + thinkClose, inner: inner}
+// thinks — it begins with tags' opening (<think>), or its prompt opened
+// it (open) — may write budget tokens inside the thinking; then message
+// (may be empty) and the closing (</think>) are forced, token by token as
+// the model prefers to spell them, and the reply goes on free. A thinking
+// the model closes itself within the budget is left alone, as is a reply
+// that does not think. inner, when not nil, holds throughout as well: a
+// token must pass both.
+func ThinkingBudget(v *Vocab, budget int, message string, tags ThinkTags, open bool, inner Constraint) Constraint {
+	tags = tags.orDefault()
+	b := &thinkBudget{v: v, budget: max(budget, 0), tags: tags, close: message + tags.Close, inner: inner}
 	if open {
 		b.think("")
 	}
@@ -20,6 +22,7 @@ func ThinkingBudget(v *Vocab, budget int, message string, open bool, inner Const
 
 type thinkBudget struct {
 	v      *Vocab
+	tags   ThinkTags
 	budget int
 	close  string // what is forced once the budget is spent
 	inner  Constraint
@@ -41,7 +44,7 @@ func (b *thinkBudget) think(s string) {
 // scan reads thinking bytes, looking for the model's own </think>.
 func (b *thinkBudget) scan(s string) {
 	var found bool
-	if _, b.tail, found = seek(b.tail, s, thinkClose); found {
+	if _, b.tail, found = seek(b.tail, s, b.tags.Close); found {
 		b.phase, b.tail = phaseAnswer, ""
 	}
 }
@@ -50,8 +53,8 @@ func (b *thinkBudget) scan(s string) {
 // is finished rather than started again.
 func (b *thinkBudget) force() {
 	b.forced = b.close
-	if b.tail != "" && b.close == thinkClose {
-		b.forced = thinkClose[len(b.tail):]
+	if b.tail != "" && b.close == b.tags.Close {
+		b.forced = b.tags.Close[len(b.tail):]
 	}
 }
 
@@ -81,9 +84,9 @@ func (b *thinkBudget) Accept(tok int32) {
 	case b.phase == phaseStart:
 		w := b.tail + p
 		switch {
-		case strings.HasPrefix(w, thinkOpen):
-			b.think(w[len(thinkOpen):])
-		case strings.HasPrefix(thinkOpen, w):
+		case strings.HasPrefix(w, b.tags.Open):
+			b.think(w[len(b.tags.Open):])
+		case strings.HasPrefix(b.tags.Open, w):
 			b.tail = w
 		default:
 			b.phase = phaseAnswer

@@ -38,7 +38,7 @@ func TestThinkingBudget(t *testing.T) {
 		{"message", 1, "시간 끝.", true, nil, []string{"생각"}, []string{"시간 끝.", "</think>"}, "생각시간 끝.</think>생각", 4},
 		{"no thinking", 0, "", false, nil, []string{"답"}, nil, "답답답", 3},
 		{"model closes on the last token", 2, "", true, nil, []string{"생각", "</think>", "답"}, nil, "생각</think>답", 3},
-		{"inner after thinking", 1, "", true, func() Constraint { return AfterThinking(v, NewJSON(v, false), true) },
+		{"inner after thinking", 1, "", true, func() Constraint { return AfterThinking(v, NewJSON(v, false), DefaultThinkTags, true) },
 			[]string{"생각"}, []string{"</think>", "true"}, "생각</think>true", 10},
 	} {
 		// Without logprobs the sampler asks about its pick; with them it
@@ -48,7 +48,7 @@ func TestThinkingBudget(t *testing.T) {
 			if tc.inner != nil {
 				inner = tc.inner()
 			}
-			c := ThinkingBudget(v, tc.budget, tc.message, tc.open, inner)
+			c := ThinkingBudget(v, tc.budget, tc.message, DefaultThinkTags, tc.open, inner)
 			s := New(greedy())
 			s.Constrain(c)
 			var out strings.Builder

@@ -10,21 +10,34 @@ type byteConstraint interface {
 	acceptBytes(b []byte)
 }
 
-const (
-	thinkOpen  = "<think>"
-	thinkClose = "</think>"
-	// maxThinkGap bounds the whitespace between </think> and the
-	// constrained answer.
-	maxThinkGap = 8
-)
+// maxThinkGap bounds the whitespace between </think> and the constrained
+// answer.
+const maxThinkGap = 8
+
+// ThinkTags are the texts that open and close a reasoning model's
+// thinking: <think> and </think> (DefaultThinkTags), or another model's
+// (Gemma 4's <|channel>thought and <channel|>).
+type ThinkTags struct{ Open, Close string }
+
+// DefaultThinkTags are <think> and </think>.
+var DefaultThinkTags = ThinkTags{Open: "<think>", Close: "</think>"}
+
+// orDefault is t, or DefaultThinkTags when t is unset.
+func (t ThinkTags) orDefault() ThinkTags {
+	if t.Open == "" || t.Close == "" {
+		return DefaultThinkTags
+	}
+	return t
+}
 
 // AfterThinking applies c to the answer after a reasoning model's
-// thinking: a reply that begins with <think> (or whose prompt opened it,
-// open) may think freely until </think>, then write at most a little
-// whitespace, then must follow c. A reply that does not think follows c
-// from its first byte. c must be one of this package's constraints.
-func AfterThinking(v *Vocab, c Constraint, open bool) Constraint {
-	t := &thinkFirst{v: v, inner: c.(byteConstraint)}
+// thinking: a reply that begins with tags' opening (<think>; or whose
+// prompt opened it, open) may think freely until its closing (</think>),
+// then write at most a little whitespace, then must follow c. A reply
+// that does not think follows c from its first byte. c must be one of
+// this package's constraints.
+func AfterThinking(v *Vocab, c Constraint, tags ThinkTags, open bool) Constraint {
+	t := &thinkFirst{v: v, inner: c.(byteConstraint), tags: tags.orDefault()}
 	if open {
 		t.phase = phaseThinking
 	}
@@ -40,6 +53,7 @@ const (
 
 type thinkFirst struct {
 	v     *Vocab
+	tags  ThinkTags
 	inner byteConstraint
 	phase int
 	tail  string // start: the <think> written so far; thinking: a possible start of </think>
@@ -63,9 +77,9 @@ func (t *thinkFirst) run(st *thinkState, b []byte, accept bool) bool {
 		case phaseStart:
 			w := st.tail + s
 			switch {
-			case strings.HasPrefix(w, thinkOpen):
-				st.phase, st.tail, s = phaseThinking, "", w[len(thinkOpen):]
-			case strings.HasPrefix(thinkOpen, w):
+			case strings.HasPrefix(w, t.tags.Open):
+				st.phase, st.tail, s = phaseThinking, "", w[len(t.tags.Open):]
+			case strings.HasPrefix(t.tags.Open, w):
 				st.tail, s = w, ""
 			case st.tail == "":
 				st.phase = phaseAnswer
@@ -74,7 +88,7 @@ func (t *thinkFirst) run(st *thinkState, b []byte, accept bool) bool {
 			}
 		case phaseThinking:
 			var found bool
-			if s, st.tail, found = seek(st.tail, s, thinkClose); found {
+			if s, st.tail, found = seek(st.tail, s, t.tags.Close); found {
 				st.phase = phaseGap
 			}
 		case phaseGap:

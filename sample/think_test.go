@@ -39,12 +39,12 @@ func TestAfterThinking(t *testing.T) {
 		{"too much whitespace", true, []int32{4, 5, 6, 6, 6, 6, 6, 7}, false},
 		{"thinking, no answer yet", true, []int32{3}, false},
 	} {
-		if got := run(AfterThinking(v, object(), tc.open), tc.toks); got != tc.ok {
+		if got := run(AfterThinking(v, object(), DefaultThinkTags, tc.open), tc.toks); got != tc.ok {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.ok)
 		}
 	}
 	// No end while thinking; listing agrees with Allows in every phase.
-	c := AfterThinking(v, object(), true)
+	c := AfterThinking(v, object(), DefaultThinkTags, true)
 	for _, tok := range []int32{3, 4, 5, 6, 7} {
 		var listed []int32
 		c.(tokenLister).eachAllowed(func(id int32) { listed = append(listed, id) })
@@ -62,5 +62,35 @@ func TestAfterThinking(t *testing.T) {
 	}
 	if !c.Complete() {
 		t.Fatal("answer not complete")
+	}
+}
+
+// Gemma 4's thought channel frames the thinking the same way.
+func TestAfterThinkingGemma4(t *testing.T) {
+	const end = 0
+	pieces := [][]byte{nil, []byte("<|channel>"), []byte("thought\n"), []byte("{not json"), []byte("<channel|>"),
+		[]byte(`{"a": 1}`), []byte("<think>")}
+	v := NewVocab(pieces, end)
+	tags := ThinkTags{Open: "<|channel>thought", Close: "<channel|>"}
+	for _, tc := range []struct {
+		name string
+		toks []int32
+		ok   bool
+	}{
+		{"thought then JSON", []int32{1, 2, 3, 4, 5}, true},
+		{"no thought", []int32{5}, true},
+		{"<think> is not its thinking", []int32{6, 3, 4, 5}, false},
+	} {
+		c := AfterThinking(v, NewJSON(v, true), tags, false)
+		ok := true
+		for _, tok := range tc.toks {
+			if ok = c.Allows(tok); !ok {
+				break
+			}
+			c.Accept(tok)
+		}
+		if ok = ok && c.Complete(); ok != tc.ok {
+			t.Errorf("%s: %v, want %v", tc.name, ok, tc.ok)
+		}
 	}
 }

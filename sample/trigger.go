@@ -13,10 +13,12 @@ type Trigger struct {
 	// tokens) whose text the output still carries, such as a call's
 	// markers when they are control tokens: they are read as that text.
 	Markers map[int32]string
-	// Thinking: the text inside <think>…</think> is not searched for the
-	// trigger, since a reasoning model may mention a call while it plans
-	// one. Open says the prompt already opened the thinking.
+	// Thinking: the text inside <think>…</think> (ThinkTags', when set)
+	// is not searched for the trigger, since a reasoning model may mention
+	// a call while it plans one. Open says the prompt already opened the
+	// thinking.
 	Thinking, Open bool
+	ThinkTags      ThinkTags
 	// Once ends the output after the first held part (OpenAI's
 	// parallel_tool_calls false): the constraint is then Complete.
 	Once bool
@@ -40,6 +42,7 @@ func Triggered(v *Vocab, tr Trigger, next func() Constraint) Constraint {
 	if tr.Text == "" {
 		panic("sample.Triggered: empty trigger")
 	}
+	tr.ThinkTags = tr.ThinkTags.orDefault()
 	t := &triggered{v: v, tr: tr, next: next}
 	if tr.Thinking && tr.Open {
 		t.st.phase = trigThinking
@@ -106,24 +109,24 @@ func (t *triggered) run(st *trigState, s string, accept bool) bool {
 			w := st.tail + s
 			at, think := strings.Index(w, t.tr.Text), -1
 			if t.tr.Thinking {
-				think = strings.Index(w, thinkOpen)
+				think = strings.Index(w, t.tr.ThinkTags.Open)
 			}
 			switch {
 			case think >= 0 && (at < 0 || think < at):
-				st.phase, st.tail, s = trigThinking, "", w[think+len(thinkOpen):]
+				st.phase, st.tail, s = trigThinking, "", w[think+len(t.tr.ThinkTags.Open):]
 			case at >= 0:
 				st.phase, st.tail, st.gap, st.fresh, s = trigGap, "", 0, true, w[at+len(t.tr.Text):]
 				t.held(st, accept)
 			default:
 				keep := partialSuffix(w, t.tr.Text)
 				if t.tr.Thinking {
-					keep = max(keep, partialSuffix(w, thinkOpen))
+					keep = max(keep, partialSuffix(w, t.tr.ThinkTags.Open))
 				}
 				st.tail, s = w[len(w)-keep:], ""
 			}
 		case trigThinking:
 			var found bool
-			if s, st.tail, found = seek(st.tail, s, thinkClose); found {
+			if s, st.tail, found = seek(st.tail, s, t.tr.ThinkTags.Close); found {
 				st.phase = trigFree
 			}
 		case trigGap:

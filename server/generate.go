@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/nuri-ai/nuri/chat"
 	"github.com/nuri-ai/nuri/engine"
 )
 
@@ -30,8 +31,9 @@ type job struct {
 	// tools.format is "" when they are not.
 	tools toolSetup
 	// reasoning (chat): the thinking is split off into reasoning_content;
-	// thinkOpen: the prompt opened it.
+	// thinkOpen: the prompt opened it; thinkTags frame it.
 	reasoning, thinkOpen bool
+	thinkTags            chat.ThinkTags
 	prefix               string // forced start of every reply (appended to the prompt)
 	// resp (/v1/responses): what the response object repeats of its
 	// request.

@@ -283,17 +283,18 @@ func (s *Server) chatJob(b *Backend, req *chatRequest, kind, id string) (*job, e
 			return nil, err
 		}
 	}
-	reasoning := b.reasoning()
-	thinkOpen := reasoning && chat.ThinkingOpen(text)
+	reasoning, tags := b.reasoning(), b.Chat.ThinkTags()
+	sTags := sample.ThinkTags{Open: tags.Open, Close: tags.Close}
+	thinkOpen := reasoning && tags.Opened(text)
 	if reasoning && tools.constraint == nil && base.Constraint != nil {
 		// A thinking model thinks first; the answer follows the constraint.
 		inner, vocab := base.Constraint, b.vocab()
-		base.Constraint = func() sample.Constraint { return sample.AfterThinking(vocab, inner(), thinkOpen) }
+		base.Constraint = func() sample.Constraint { return sample.AfterThinking(vocab, inner(), sTags, thinkOpen) }
 	}
 	prefix := tools.prefix
 	if prefix != "" && thinkOpen {
 		// A forced call comes after the thinking: close it first.
-		prefix = "</think>\n\n" + prefix
+		prefix = tags.Close + "\n\n" + prefix
 	}
 	ids, err := tokenizeChat(b, text+prefix)
 	if err != nil {
@@ -301,7 +302,7 @@ func (s *Server) chatJob(b *Backend, req *chatRequest, kind, id string) (*job, e
 	}
 	markers := tools.format.Markers()
 	if reasoning {
-		markers = append(markers, chat.ThinkMarkers()...)
+		markers = append(markers, tags.Marks...)
 	}
 	shown := markerTexts(b.Tokenizer, markers)
 	base.ShowTokens = slices.Sorted(maps.Keys(shown))
@@ -309,7 +310,7 @@ func (s *Server) chatJob(b *Backend, req *chatRequest, kind, id string) (*job, e
 		// The model may answer in prose, but a call it opens is held to
 		// the tools' schemas (response_format, when given, holds the
 		// whole reply instead).
-		base.Constraint = b.lazyCalls(tools, shown, reasoning, thinkOpen)
+		base.Constraint = b.lazyCalls(tools, shown, reasoning, sTags, thinkOpen)
 	}
 	budget, message, err := b.thinkingBudget(req)
 	if err != nil {
@@ -323,7 +324,7 @@ func (s *Server) chatJob(b *Backend, req *chatRequest, kind, id string) (*job, e
 			if inner != nil {
 				c = inner()
 			}
-			return sample.ThinkingBudget(vocab, budget, message, thinkOpen, c)
+			return sample.ThinkingBudget(vocab, budget, message, sTags, thinkOpen, c)
 		}
 	}
 	prompts, err := truncatePrompts(&req.samplingFields, [][]int32{ids}, b.Engine.NCtx())
@@ -331,7 +332,7 @@ func (s *Server) chatJob(b *Backend, req *chatRequest, kind, id string) (*job, e
 		return nil, err
 	}
 	j := s.newJob(kind, id, &req.samplingFields, base, prompts, n)
-	j.tools, j.reasoning, j.thinkOpen, j.prefix = tools, reasoning, thinkOpen, prefix
+	j.tools, j.reasoning, j.thinkTags, j.thinkOpen, j.prefix = tools, reasoning, tags, thinkOpen, prefix
 	return j, nil
 }
 

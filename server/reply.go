@@ -27,7 +27,7 @@ func (j *job) newSplit() *replySplit {
 	}
 	r := &replySplit{limit: j.tools.limit}
 	if j.reasoning {
-		r.think = chat.NewThinkParser(j.thinkOpen)
+		r.think = chat.NewThinkParser(j.thinkTags, j.thinkOpen)
 	}
 	if j.tools.format != "" {
 		r.tools = chat.NewToolParser(j.tools.format)

@@ -128,6 +128,48 @@ func TestChatReasoning(t *testing.T) {
 	}
 }
 
+// gemma4ThinkTemplate frames turns and the thought channel as Gemma 4's
+// template does (written for this test): enable_thinking false writes an
+// empty channel.
+const gemma4ThinkTemplate = `{%- for m in messages %}<|turn>{{ m.role }}
+{{ m.content }}<turn|>
+{% endfor %}
+{%- if add_generation_prompt %}<|turn>model
+{% if enable_thinking is defined and enable_thinking is false %}<|channel>thought
+<channel|>{% endif %}{% endif %}`
+
+// Gemma 4's thought channel is split off as reasoning, and JSON output
+// is held only after it.
+func TestChatReasoningGemma4(t *testing.T) {
+	user := `{"messages":[{"role":"user","content":"2+2?"}]`
+	for _, tc := range []struct {
+		name, reply, extra string
+		want               reasoningReply
+	}{
+		{"thought then answer", "<|channel>thought\n2 더하기 2는 4.<channel|>답은 4입니다.", "",
+			reasoningReply{reasoning: "2 더하기 2는 4.", content: "답은 4입니다.", finish: "stop"}},
+		{"no thought", "답은 4입니다.", `,"chat_template_kwargs":{"enable_thinking":false}`,
+			reasoningReply{content: "답은 4입니다.", finish: "stop"}},
+		{"<think> is content", "<think>x</think>4", "",
+			reasoningReply{content: "<think>x</think>4", finish: "stop"}},
+		{"JSON after the thought", "<|channel>thought\n객체를 쓴다.<channel|>{\"a\": 4}", `,"response_format":{"type":"json_object"}`,
+			reasoningReply{reasoning: "객체를 쓴다.", content: `{"a": 4}`, finish: "stop"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t, Config{}, tc.reply, withTemplate(t, gemma4ThinkTemplate))
+			for _, stream := range []string{"false", "true"} {
+				status, _, body := ts.do("POST", "/v1/chat/completions", user+tc.extra+`,"stream":`+stream+`}`)
+				if status != 200 {
+					t.Fatalf("status %d: %s", status, body)
+				}
+				if got := reasoningOf(t, body, stream == "true"); got.reasoning != tc.want.reasoning || got.content != tc.want.content || got.finish != tc.want.finish {
+					t.Fatalf("stream %s: got %+v, want %+v", stream, got, tc.want)
+				}
+			}
+		})
+	}
+}
+
 // An earlier turn's reasoning_content reaches the template.
 func TestChatReasoningHistory(t *testing.T) {
 	ts := newTestServer(t, Config{}, "ok", withTemplate(t, thinkTemplate))

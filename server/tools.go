@@ -202,11 +202,11 @@ func anyCallSchema(f chat.ToolFormat) string {
 
 // lazyCalls is the constraint of a reply under tool_choice "auto": free,
 // but each call the model opens is held to held and closed by the
-// format's marker; with parallel_tool_calls false the reply ends there. markers are markerTexts; thinking and open are as for
+// format's marker; with parallel_tool_calls false the reply ends there. markers are markerTexts; thinking, tags and open are as for
 // sample.Trigger.
-func (b *Backend) lazyCalls(ts toolSetup, markers map[int32]string, thinking, open bool) func() sample.Constraint {
+func (b *Backend) lazyCalls(ts toolSetup, markers map[int32]string, thinking bool, tags sample.ThinkTags, open bool) func() sample.Constraint {
 	vocab, held, suffix := b.vocab(), ts.held, ts.format.CallSuffix("")
-	tr := sample.Trigger{Text: ts.format.Trigger(), Markers: markers, Thinking: thinking, Open: open, Once: ts.limit == 1}
+	tr := sample.Trigger{Text: ts.format.Trigger(), Markers: markers, Thinking: thinking, ThinkTags: tags, Open: open, Once: ts.limit == 1}
 	call := func() sample.Constraint { return held.ConstraintThen(vocab, suffix) }
 	return func() sample.Constraint { return sample.Triggered(vocab, tr, call) }
 }

@@ -428,14 +428,15 @@ func runThinkingBudget(c *runConfig, tok *tokenizer.Tokenizer, ids []int32, inne
 		return inner
 	}
 	prompt, err := tok.Decode(ids, true)
-	open := err == nil && chat.ThinkingOpen(string(prompt))
+	tags, _ := chat.TemplateThinkTags(tok.ChatTemplate())
+	open := err == nil && tags.Opened(string(prompt))
 	v := sample.VocabFrom(tok)
 	return func() sample.Constraint {
 		var in sample.Constraint
 		if inner != nil {
 			in = inner()
 		}
-		return sample.ThinkingBudget(v, c.thinkBudget, c.thinkBudgetMessage, open, in)
+		return sample.ThinkingBudget(v, c.thinkBudget, c.thinkBudgetMessage, sample.ThinkTags{Open: tags.Open, Close: tags.Close}, open, in)
 	}
 }
 

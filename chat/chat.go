@@ -135,7 +135,7 @@ type Renderer struct {
 	tools    ToolFormat // how the template's model writes tool calls
 	// mentionsTools: the template reads a tools variable
 	mentionsTools bool
-	thinks        bool   // the template writes its thinking (framed by thinkTags)
+	thinks        bool // the template writes its thinking (framed by thinkTags)
 	thinkTags     ThinkTags
 	src           string // the Jinja template's source
 	// functools: FireFunction v2's template, which reads the variables

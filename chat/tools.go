@@ -36,6 +36,10 @@ const (
 	// <|tool_call:args|>{...}<|tool_call:end|>, the model writing a
 	// 10-character id of its own (Upstage's Solar Open).
 	ToolsSolar ToolFormat = "solar"
+	// ToolsGemma4: <|tool_call>call:NAME{key:value,…}<tool_call|>, the
+	// arguments in Gemma 4's own notation (keys bare, strings between
+	// <|"|> marks), given back as JSON.
+	ToolsGemma4 ToolFormat = "gemma4"
 )
 
 // ErrToolsUnsupported is returned when a conversation with tools meets a
@@ -44,13 +48,13 @@ var ErrToolsUnsupported = errors.New("tools are not supported")
 
 // ToolFormatNames lists the names ParseToolFormat accepts.
 func ToolFormatNames() []string {
-	return []string{string(ToolsHermes), string(ToolsLlama3), string(ToolsSolar), string(ToolsNone)}
+	return []string{string(ToolsHermes), string(ToolsLlama3), string(ToolsSolar), string(ToolsGemma4), string(ToolsNone)}
 }
 
 // ParseToolFormat reads a tool-call format's name.
 func ParseToolFormat(name string) (ToolFormat, error) {
 	switch f := ToolFormat(strings.ToLower(name)); f {
-	case ToolsHermes, ToolsLlama3, ToolsSolar, ToolsNone:
+	case ToolsHermes, ToolsLlama3, ToolsSolar, ToolsGemma4, ToolsNone:
 		return f, nil
 	}
 	return "", fmt.Errorf("unknown tool-call format %q (known: %s)", name, strings.Join(ToolFormatNames(), ", "))
@@ -65,6 +69,8 @@ func DetectToolFormat(src string) ToolFormat {
 		return ToolsNone
 	case strings.Contains(src, solarOpen):
 		return ToolsSolar
+	case strings.Contains(src, gemma4Open):
+		return ToolsGemma4
 	case strings.Contains(src, functoolsMarker):
 		// FireFunction v2's functools[...] calls are not parsed.
 		return ToolsNone
@@ -84,6 +90,10 @@ const (
 	solarName   = "<|tool_call:name|>"
 	solarArgs   = "<|tool_call:args|>"
 	solarClose  = "<|tool_call:end|>"
+	gemma4Open  = "<|tool_call>"
+	gemma4Close = "<tool_call|>"
+	gemma4Call  = "call:"
+	gemma4Quote = `<|"|>`
 )
 
 // ForcedPrefix is the text that, appended to the prompt, starts the reply
@@ -111,6 +121,10 @@ func (f ToolFormat) ForcedPrefix(name string) string {
 			return solarOpen
 		}
 		return solarOpen + SolarCallID() + solarName + name + solarArgs
+	case ToolsGemma4:
+		// The model writes the arguments (or the name and them) in its
+		// own notation.
+		return gemma4Open + gemma4Call + name
 	}
 	return ""
 }
@@ -131,11 +145,18 @@ func SolarCallID() string {
 // Solar Open's are not (only a named call's arguments can be held).
 func (f ToolFormat) JSONCalls() bool { return f == ToolsHermes || f == ToolsLlama3 }
 
+// JSONArgs reports whether a call's arguments are a JSON object, which a
+// named call's parameters schema can hold; Gemma 4's are not JSON.
+func (f ToolFormat) JSONArgs() bool { return f != ToolsGemma4 }
+
 // CallSuffix closes a call begun with ForcedPrefix(name) once the JSON
 // after the prefix (the arguments, or the whole call) is written.
 func (f ToolFormat) CallSuffix(name string) string {
-	if f == ToolsSolar {
+	switch f {
+	case ToolsSolar:
 		return solarClose
+	case ToolsGemma4:
+		return gemma4Close
 	}
 	close := ""
 	if f == ToolsHermes {
@@ -176,6 +197,8 @@ func (f ToolFormat) Markers() []string {
 		return []string{pythonTag}
 	case ToolsSolar:
 		return []string{solarOpen, solarName, solarArgs, solarClose}
+	case ToolsGemma4:
+		return []string{gemma4Open, gemma4Close, gemma4Quote}
 	}
 	return nil
 }
@@ -221,6 +244,8 @@ func (p *ToolParser) step(text string, final bool) (string, []ToolCall) {
 		calls = p.llama3(&out, final)
 	case ToolsSolar:
 		calls = p.framed(&out, final, solarOpen, solarClose, parseSolarCall)
+	case ToolsGemma4:
+		calls = p.framed(&out, final, gemma4Open, gemma4Close, parseGemma4Call)
 	default:
 		p.content(&out, p.pending)
 		p.pending = ""

@@ -65,6 +65,21 @@ var solarCases = []toolCase{
 		"", []ToolCall{{ID: "i", Name: "f", Arguments: `{"a":1}`}}},
 }
 
+var gemma4Cases = []toolCase{
+	{"plain text", "안녕하세요.\n", "안녕하세요.\n", nil},
+	{"one call", `<|tool_call>call:get_weather{city:<|"|>서울<|"|>,unit:<|"|>c<|"|>}<tool_call|>`,
+		"", []ToolCall{{Name: "get_weather", Arguments: `{"city":"서울","unit":"c"}`}}},
+	{"content, then two calls with every kind of value", "확인할게요.\n<|tool_call>call:a{}<tool_call|>" +
+		`<|tool_call>call:b{n:[1, 2.5, -3e2], ok:true, none:null, nested:{q:<|"|>say "hi", a:b\n<|"|>}}<tool_call|>`,
+		"확인할게요.", []ToolCall{{Name: "a", Arguments: "{}"},
+			{Name: "b", Arguments: `{"n":[1,2.5,-3e2],"ok":true,"none":null,"nested":{"q":"say \"hi\", a:b\\n"}}`}}},
+	{"JSON drifted into", `<|tool_call>call:f{"k": "v", n: 1}<tool_call|>`, "", []ToolCall{{Name: "f", Arguments: `{"k":"v","n":1}`}}},
+	{"unclosed at the end still parses", `<|tool_call>call:f{a:1}`, "", []ToolCall{{Name: "f", Arguments: `{"a":1}`}}},
+	{"not a call is content", `<|tool_call>get_weather{}<tool_call|>`, `<|tool_call>get_weather{}<tool_call|>`, nil},
+	{"a bad value is content", `<|tool_call>call:f{a:nope}<tool_call|>`, `<|tool_call>call:f{a:nope}<tool_call|>`, nil},
+	{"an unterminated string is content", `<|tool_call>call:f{a:<|"|>x}<tool_call|>`, `<|tool_call>call:f{a:<|"|>x}<tool_call|>`, nil},
+}
+
 // runParser feeds in to a parser in the given pieces and joins the output.
 func runParser(f ToolFormat, pieces []string) (string, []ToolCall) {
 	p := NewToolParser(f)
@@ -84,7 +99,7 @@ func TestToolParser(t *testing.T) {
 	for _, set := range []struct {
 		f     ToolFormat
 		cases []toolCase
-	}{{ToolsHermes, hermesCases}, {ToolsLlama3, llama3Cases}, {ToolsSolar, solarCases}} {
+	}{{ToolsHermes, hermesCases}, {ToolsLlama3, llama3Cases}, {ToolsSolar, solarCases}, {ToolsGemma4, gemma4Cases}} {
 		for _, tc := range set.cases {
 			t.Run(string(set.f)+"/"+tc.name, func(t *testing.T) {
 				content, calls := runParser(set.f, []string{tc.in})
@@ -197,6 +212,7 @@ func TestDetectToolFormat(t *testing.T) {
 		{"<|start_header_id|>{{ m.content }}", ToolsNone},
 		{"{% if tools %}[TOOL_CALLS]{% endif %}", ToolsNone},
 		{"{% if tools %}<|tools:begin|>{% endif %}<|tool_call:begin|>{{ c.id }}<|tool_call:name|>", ToolsSolar},
+		{"{% if tools %}<|tool>declaration:{% endif %}<|tool_call>call:{{ c.function.name }}", ToolsGemma4},
 	} {
 		if got := DetectToolFormat(tc.src); got != tc.want {
 			t.Errorf("%q: got %s, want %s", tc.src, got, tc.want)

@@ -160,9 +160,10 @@ func (b *Backend) toolsOf(req *chatRequest) (toolSetup, error) {
 	if choice == "required" || choice == "function" {
 		ts.prefix = ts.format.ForcedPrefix(name)
 		var schema *sample.JSONSchema
-		if name != "" || ts.format.JSONCalls() {
+		if (name != "" && ts.format.JSONArgs()) || ts.format.JSONCalls() {
 			// (A format whose calls are not JSON objects can only hold a
-			// named call's arguments; "required" forces its opening.)
+			// named call's arguments, and one whose arguments are not JSON
+			// (Gemma 4) neither; "required" forces its opening.)
 			if schema, err = b.forcedCallSchema(ts.format, names, name); err != nil {
 				return ts, err
 			}

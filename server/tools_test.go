@@ -579,3 +579,47 @@ func TestChatToolCallsSolar(t *testing.T) {
 		t.Fatalf("named reply %s", body)
 	}
 }
+
+// gemma4ToolTemplate writes tools, calls and results in Gemma 4's
+// notation (written for this test; Gemma 4's own template converts the
+// arguments' JSON to its notation, which this one only copies).
+const gemma4ToolTemplate = `{%- if tools %}<|turn>system
+{% for t in tools %}<|tool>declaration:{{ t.function.name }}<tool|>{% endfor %}<turn|>
+{% endif %}
+{%- for m in messages %}
+{%- if m.role == 'tool' %}<|tool_response>response:{{ m.name }}{value:<|"|>{{ m.content }}<|"|>}<tool_response|>
+{%- else %}<|turn>{{ m.role }}
+{{ m.content }}{% for c in m.tool_calls %}<|tool_call>call:{{ c.function.name }}{{ c.function.arguments }}<tool_call|>{% endfor %}<turn|>
+{% endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}<|turn>model
+{% endif %}`
+
+// Gemma 4's calls come back as JSON arguments; a named tool_choice opens
+// the call up to its arguments, which the model writes in its notation
+// (not held to the schema: they are not JSON).
+func TestChatToolCallsGemma4(t *testing.T) {
+	reply := `확인할게요.<|tool_call>call:get_weather{city:<|"|>서울<|"|>}<tool_call|>`
+	ts := newTestServer(t, Config{}, reply, withTemplate(t, gemma4ToolTemplate))
+	resp, body := chatWithTools(t, ts)
+	m := resp.Choices[0].Message
+	if m.Content == nil || *m.Content != "확인할게요." || len(m.ToolCalls) != 1 ||
+		m.ToolCalls[0].Function.Name != "get_weather" || m.ToolCalls[0].Function.Arguments != `{"city":"서울"}` {
+		t.Fatalf("reply %s", body)
+	}
+	named := newTestServer(t, Config{}, `{city:<|"|>광주<|"|>}<tool_call|>`, withTemplate(t, gemma4ToolTemplate))
+	status, _, body := named.do("POST", "/v1/chat/completions", chatBodyWithTools(`,"tool_choice":{"type": "function", "function": {"name": "get_weather"}}`))
+	if status != 200 {
+		t.Fatalf("named: status %d: %s", status, body)
+	}
+	prompt, _ := fakeTokenizer{}.Decode(named.eng.last().Prompt, false)
+	if !strings.HasSuffix(string(prompt), "<|turn>model\n<|tool_call>call:get_weather") || named.eng.last().Constraint != nil {
+		t.Fatalf("named prompt %q, constrained %v", prompt, named.eng.last().Constraint != nil)
+	}
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if c := resp.Choices[0].Message.ToolCalls; len(c) != 1 || c[0].Function.Name != "get_weather" || c[0].Function.Arguments != `{"city":"광주"}` {
+		t.Fatalf("named reply %s", body)
+	}
+}

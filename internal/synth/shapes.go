@@ -200,6 +200,13 @@ func shapeTable() []Shape {
 			Vocab: 512, Ctx: 512, RopeBase: 1000000, Eps: 1e-6, Tied: true, SWAWindow: 16, SWAPattern: 3,
 			HeadDimGlobal: 128, KVHeadsGlobal: 1, RopeGlobal: 0.25, KEqV: true, FinalSoftCap: 2,
 			Experts: 8, ExpertsUsed: 2, ExpertFF: 128},
+		// gemma4-e2b: Gemma 4 E2B (35 layers of 8 heads over 1536, one KV
+		// head of 256 windowed and 512 global, a window of 512 in four
+		// layers of five, the last 20 layers on shared caches with FFNs of
+		// 12288, per-layer embeddings of 256 from a 262144-token table).
+		{Name: "gemma4-e2b", Arch: "gemma4", Embd: 1536, Layers: 35, Heads: 8, KVHeads: 1, HeadDim: 256, FF: 6144,
+			Vocab: 262144, Ctx: 4096, RopeBase: 1000000, Eps: 1e-6, Tied: true, SWAWindow: 512, SWAPattern: 5,
+			HeadDimGlobal: 512, KVHeadsGlobal: 1, RopeGlobal: 0.25, SharedKV: 20, DoubleWide: true, PLE: 256, FinalSoftCap: 30},
 		// bert-tiny is a BERT/XLM-RoBERTa encoder (BGE-M3's form) at
 		// tiny's size: learned positions, two token types, LayerNorms
 		// with biases, q/k/v/output and FFN biases, GELU.

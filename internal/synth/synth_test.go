@@ -47,8 +47,8 @@ func TestShapes(t *testing.T) {
 		{"gemma4-tiny", 0, ""},
 		{"gemma4-e-tiny", 0, ""},
 		{"gemma4-moe-tiny", 0, ""},
-		// Gemma 4 E2B's form: 4.6B, 2.35B of them the per-layer table (Google
-		// counts 5.1B with its multimodal parts).
+		// Gemma 4 E2B's form: 4.6B, 2.35B of them the per-layer table (its
+		// model card says 5.1B with embeddings).
 		{"gemma4-e2b", 0, "5.1"},
 		// Gemma 2 2B: 256000·2304 embeddings and 26 blocks of 76.1 M.
 		{"gemma2-2b", 0, "2.6"},

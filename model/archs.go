@@ -88,6 +88,10 @@ type archSpec struct {
 	// block that may add a mixture of experts, per-layer token
 	// embeddings, a scale on each layer's output.
 	gemma4 bool
+	// mistral3: Ministral 3: llama's block, YaRN with the file's betas and
+	// log multiplier, and Llama 4's attention temperature (the queries
+	// scaled by position, attention.temperature_scale).
+	mistral3 bool
 }
 
 // swaRule is an architecture's rule for sliding-window layers; the zero
@@ -170,6 +174,11 @@ func lookupArch(name string) (archSpec, bool) {
 		// windows, mean pooling and two dense projections after it.
 		return archSpec{name: name, neox: true, preNorm: true, postNorm: true, qkNorm: true, swa: swaGemma3, gemma: true,
 			bidirectional: true}, true
+	case "mistral3":
+		// Mistral's Ministral 3 (3B, 8B, 14B): llama's block, YaRN and
+		// attention temperature.
+		return archSpec{name: name, preNorm: true, qkvBias: biasOptional, outBias: true, ffnBias: true, ropeFreqs: true, moeOptional: true,
+			mistral3: true}, true
 	case "gemma4":
 		// Google's Gemma 4 (E2B, E4B, 26B-A4B, 31B) and the models built
 		// on it.
@@ -185,5 +194,5 @@ func lookupArch(name string) (archSpec, bool) {
 
 // SupportedArchs lists the general.architecture values Load accepts.
 func SupportedArchs() []string {
-	return []string{"bert", "deepseek2", "exaone", "exaone-moe", "exaone4", "gemma-embedding", "gemma2", "gemma3", "gemma4", "glm4moe", "granite", "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
+	return []string{"bert", "deepseek2", "exaone", "exaone-moe", "exaone4", "gemma-embedding", "gemma2", "gemma3", "gemma4", "glm4moe", "granite", "llama", "mistral3", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
 }

@@ -212,6 +212,9 @@ func (m *transformer) attention(s backends.Stream, il int, x backends.Tensor, a 
 	if hp.qScale != 0 {
 		s.Scale(q, q, hp.qScale)
 	}
+	if hp.attnTemp != 0 {
+		s.(backends.RowScaler).ScaleRows(q, q, m.attnTemps(p)) // checked at load
+	}
 	cache := kv.layer(la.KVFrom)
 	if !shared {
 		s.StoreKV(cache, k, v, p.slots)
@@ -354,4 +357,17 @@ func (m *transformer) attnParams(L *layer, la LayerAttn) backends.Attn {
 	}
 	return backends.Attn{NHead: hp.NHead, NHeadKV: la.NHeadKV, HeadDimK: la.HeadDimK, HeadDimV: la.HeadDimV,
 		Scale: scale, Window: window, SoftCap: hp.attnSoftCap}
+}
+
+// attnTemps are Llama 4's attention temperatures of a pass's tokens, as
+// llama.cpp's Ministral 3 graph scales its queries: 1 + t·ln(⌊pos/f⌋ +
+// 1), the quotient in float32 and the rest in float64, as there.
+func (m *transformer) attnTemps(p *plan) []float32 {
+	hp := m.hp
+	m.temps = grow(m.temps, len(p.pos))
+	for i, pos := range p.pos {
+		q := float32(pos) / float32(hp.attnTempFloor)
+		m.temps[i] = float32(math.Log(math.Floor(float64(q))+1)*float64(hp.attnTemp) + 1)
+	}
+	return m.temps
 }

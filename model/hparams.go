@@ -55,6 +55,10 @@ type hparams struct {
 	// width of the per-layer token embeddings (0: none).
 	layerFF, layerKV []int
 	nPLE             int
+	// Ministral 3's attention temperature: each query row × 1 +
+	// attnTemp·ln(1 + ⌊pos/attnTempFloor⌋) (0: off).
+	attnTemp      float32
+	attnTempFloor int
 }
 
 // mlaParams are multi-head latent attention's sizes (mla.go). The
@@ -317,7 +321,47 @@ func (hp *hparams) readRoPE(f *gguf.File, a archSpec) error {
 		r.AttnFactor = v
 	}
 	r.NCtxOrig = optUint(f, p+"rope.scaling.original_context_length", hp.NCtxTrain)
+	if a.mistral3 {
+		if err := hp.readMistral3(f, a, &r); err != nil {
+			return err
+		}
+	}
 	hp.rope = r
+	return nil
+}
+
+// readMistral3 reads what llama.cpp's mistral3 loader adds to the llama
+// block: YaRN's betas and log multiplier from the file, and the attention
+// temperature, whose floor is the original context length.
+func (hp *hparams) readMistral3(f *gguf.File, a archSpec, r *backends.RoPE) error {
+	p := a.name + "."
+	if v, ok := f.Float32(p + "rope.scaling.yarn_beta_fast"); ok {
+		r.BetaFast = v
+	}
+	if v, ok := f.Float32(p + "rope.scaling.yarn_beta_slow"); ok {
+		r.BetaSlow = v
+	}
+	if logMul, _ := f.Float32(p + "rope.scaling.yarn_log_multiplier"); logMul != 0 && r.ExtFactor != 0 {
+		// llama.cpp's context: the rope kernel's magnitude, its own
+		// get_mscale(s, 1) (get_mscale(s, m) = 1 + 0.1·m·ln s, 1 for
+		// s ≤ 1), which the backends apply too, becomes get_mscale(s, 1)
+		// / get_mscale(s, log_mul): the factor is 1/get_mscale(s, log_mul).
+		s := 1 / float64(r.FreqScale)
+		mscale := func(m float64) float64 {
+			if s <= 1 {
+				return 1
+			}
+			return 0.1*m*math.Log(s) + 1
+		}
+		r.AttnFactor *= float32(1 / mscale(float64(logMul)))
+	}
+	hp.attnTemp, _ = f.Float32(p + "attention.temperature_scale")
+	if hp.attnTemp != 0 {
+		hp.attnTempFloor = r.NCtxOrig
+		if hp.attnTempFloor <= 0 {
+			return fmt.Errorf("%s: attention temperature needs a positive original context length", a.name)
+		}
+	}
 	return nil
 }
 

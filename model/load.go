@@ -101,6 +101,7 @@ type transformer struct {
 	// tokenizer.ggml.suppress_tokens: image and audio markers its
 	// checkpoints may otherwise emit).
 	suppress []int32
+	temps    []float32 // a pass's attention temperatures (Ministral 3)
 	// dense2, dense3: a sentence-transformers model's projections of the
 	// pooled embedding (EmbeddingGemma's dense_2, dense_3), on the host.
 	dense2, dense3 backends.Tensor

@@ -199,6 +199,8 @@ func (m *transformer) checkRowScaler() error {
 		return fmt.Errorf("per-request LoRA adapters %v: device %s cannot scale rows one by one: %w", m.hp.LoRA, m.dev.Name(), backends.ErrUnsupportedOp)
 	case m.hp.NExpert > 0:
 		return fmt.Errorf("mixture of experts: device %s cannot scale rows one by one (each expert's output by its weight): %w", m.dev.Name(), backends.ErrUnsupportedOp)
+	case m.hp.attnTemp != 0:
+		return fmt.Errorf("attention temperature: device %s cannot scale rows one by one (each token's queries): %w", m.dev.Name(), backends.ErrUnsupportedOp)
 	}
 	return nil
 }

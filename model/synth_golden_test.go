@@ -56,6 +56,8 @@ func TestSynthGoldens(t *testing.T) {
 		{"gemma3-tiny", "Q8_0", "bbc752c98ff8a79811cea08c7057aa5c9e9e3962034968ea0ae8ff77ae37820f", 64, 3e-2, 0.95},
 		{"gemma2-tiny", "F32", "4dfc92fcedff5a33327547692f02f0b3d1a225a7286b8919c9688f448a4107e2", 64, 1e-3, 0.99},
 		{"gemma2-tiny", "Q8_0", "a7368d81ac98d0aa5cbffc227d304b3cc10c10a3be179604f757fbad1639b0d9", 64, 3e-2, 0.95},
+		{"mistral3-tiny", "F32", "63a84e2c024b40cbc26513e4c22be786b756bb1bd40cd8655526f14328cdf7f0", 64, 1e-3, 0.99},
+		{"mistral3-tiny", "Q8_0", "8f8dc044872e26fb6dc39a41c2ce5515ffcfe38c32f608d3654cd80ef7dc2a63", 64, 3e-2, 0.95},
 		{"gemma4-tiny", "F32", "14284a3b9bb62caebe46b603862df36ad8bbca04c61fe8ea300db6bac6b33b1b", 64, 1e-3, 0.99},
 		{"gemma4-tiny", "Q8_0", "6a7e9340adb8411c6becfd51774306879c9d2195546925b1a970f9d5c8060d76", 64, 3e-2, 0.95},
 		{"gemma4-e-tiny", "F32", "bfc89e89a17c3f554f32dea6b6ad88d46ae33af01dd03990b46729fc5e229aa3", 32, 1e-3, 0.99},

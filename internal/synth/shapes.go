@@ -82,6 +82,10 @@ type Shape struct {
 	RopeGlobal                   float32
 	KEqV, DoubleWide             bool
 	SharedKV, PLE                int
+	// Ministral 3 (mistral3): YaRN's betas and log multiplier as the file
+	// gives them (with YaRNFactor and YaRNOrigCtx), and the attention
+	// temperature (attention.temperature_scale; 0: none).
+	YaRNBetaFast, YaRNBetaSlow, YaRNLogMul, AttnTemp float32
 }
 
 // shapeTable lists the named shapes. The hyper-parameters are those of the
@@ -180,6 +184,13 @@ func shapeTable() []Shape {
 		// a 262144-token vocabulary, a window of 512.
 		{Name: "gemma3-1b", Arch: "gemma3", Embd: 1152, Layers: 26, Heads: 4, KVHeads: 1, HeadDim: 256, FF: 6912,
 			Vocab: 262144, Ctx: 4096, RopeBase: 1000000, Eps: 1e-6, Tied: true, QKNorm: true, SandwichNorm: true, SWAWindow: 512},
+		// mistral3-tiny is Ministral 3's form: llama's block with YaRN ×4
+		// over 16 original positions (betas 16 and 2, log multiplier 1)
+		// and an attention temperature of 0.1, which a 64-token prompt
+		// raises three times.
+		{Name: "mistral3-tiny", Arch: "mistral3", Embd: 256, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 64, FF: 512,
+			Vocab: 512, Ctx: 512, RopeBase: 1000000, Eps: 1e-5, YaRNFactor: 4, YaRNOrigCtx: 16,
+			YaRNBetaFast: 16, YaRNBetaSlow: 2, YaRNLogMul: 1, AttnTemp: 0.1},
 		// gemma4-tiny is Gemma 4 31B's form at a tiny size: windowed
 		// layers of two 64-wide KV heads, global ones of one 128-wide
 		// head without attn_v, a quarter of it rotated; a window of 16 in

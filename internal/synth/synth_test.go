@@ -45,6 +45,7 @@ func TestShapes(t *testing.T) {
 		{"gemma3-tiny", 0, ""},
 		{"gemma2-tiny", 0, ""},
 		{"gemma4-tiny", 0, ""},
+		{"mistral3-tiny", 0, ""},
 		{"gemma4-e-tiny", 0, ""},
 		{"gemma4-moe-tiny", 0, ""},
 		// Gemma 4 E2B's form: 4.6B, 2.35B of them the per-layer table (its

@@ -136,6 +136,19 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 				gguf.KV{Key: a + "rope.scaling.yarn_log_multiplier", Value: gguf.Float32(0.1)})
 		}
 	case s.Arch == "gemma4": // gemma4KVs
+	case s.YaRNFactor != 0:
+		// Ministral 3's YaRN (the converter's rope parameters) and its
+		// attention temperature.
+		kv = append(kv,
+			gguf.KV{Key: a + "rope.scaling.type", Value: gguf.String("yarn")},
+			gguf.KV{Key: a + "rope.scaling.factor", Value: gguf.Float32(s.YaRNFactor)},
+			gguf.KV{Key: a + "rope.scaling.original_context_length", Value: gguf.Uint32(uint32(s.YaRNOrigCtx))},
+			gguf.KV{Key: a + "rope.scaling.yarn_beta_fast", Value: gguf.Float32(s.YaRNBetaFast)},
+			gguf.KV{Key: a + "rope.scaling.yarn_beta_slow", Value: gguf.Float32(s.YaRNBetaSlow)},
+			gguf.KV{Key: a + "rope.scaling.yarn_log_multiplier", Value: gguf.Float32(s.YaRNLogMul)})
+		if s.AttnTemp != 0 {
+			kv = append(kv, gguf.KV{Key: a + "attention.temperature_scale", Value: gguf.Float32(s.AttnTemp)})
+		}
 	case s.HeadDim*s.Heads != s.Embd:
 		kv = append(kv,
 			gguf.KV{Key: a + "attention.key_length", Value: gguf.Uint32(uint32(s.HeadDim))},

@@ -92,6 +92,10 @@ type archSpec struct {
 	// log multiplier, and Llama 4's attention temperature (the queries
 	// scaled by position, attention.temperature_scale).
 	mistral3 bool
+	// encoderRoPE: an encoder with RoPE instead of learned positions
+	// (jina-bert-v3, nomic-bert); encoderGLU: its feed-forward block
+	// SiLU-gated (nomic-bert).
+	encoderRoPE, encoderGLU bool
 }
 
 // swaRule is an architecture's rule for sliding-window layers; the zero
@@ -184,6 +188,15 @@ func lookupArch(name string) (archSpec, bool) {
 		// on it.
 		return archSpec{name: name, neox: true, preNorm: true, postNorm: true, qkNorm: true, gemma: true, gemma4: true,
 			ropeFreqs: true, moeOptional: true}, true
+	case "jina-bert-v3":
+		// Jina's XLM-RoBERTa with RoPE (jina-embeddings-v3, multilingual).
+		return archSpec{name: name, encoder: true, bidirectional: true, neox: true, encoderRoPE: true, qkvBias: biasOptional,
+			outBias: true, ffnBias: true}, true
+	case "nomic-bert":
+		// Nomic's BERT with RoPE and a SwiGLU feed-forward block
+		// (nomic-embed-text v1 and v1.5).
+		return archSpec{name: name, encoder: true, bidirectional: true, neox: true, encoderRoPE: true, encoderGLU: true,
+			qkvBias: biasOptional, outBias: true}, true
 	case "bert":
 		// BERT and XLM-RoBERTa encoders: embedding models (BGE-M3,
 		// multilingual-E5, the Korean ones fine-tuned from them).
@@ -194,5 +207,5 @@ func lookupArch(name string) (archSpec, bool) {
 
 // SupportedArchs lists the general.architecture values Load accepts.
 func SupportedArchs() []string {
-	return []string{"bert", "deepseek2", "exaone", "exaone-moe", "exaone4", "gemma-embedding", "gemma2", "gemma3", "gemma4", "glm4moe", "granite", "llama", "mistral3", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
+	return []string{"bert", "deepseek2", "exaone", "exaone-moe", "exaone4", "gemma-embedding", "gemma2", "gemma3", "gemma4", "glm4moe", "granite", "jina-bert-v3", "llama", "mistral3", "nomic-bert", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
 }

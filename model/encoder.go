@@ -1,9 +1,12 @@
 package model
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 
 	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/quant"
 )
 
 // BERT-style encoders (llama.cpp's bert graph): the embedding of each
@@ -14,6 +17,10 @@ import (
 // is the hidden state an embedding pools; there is no language-model
 // head. BGE-M3 and multilingual-E5 (XLM-RoBERTa, whose converter has
 // already dropped the two position rows RoBERTa skips) ship this way.
+// jina-bert-v3 and nomic-bert rotate Q and K (RoPE NEOX at the tokens'
+// positions) instead of adding position rows, and nomic-bert's
+// feed-forward block is SiLU-gated (gate, up, down, no biases); both
+// ship q, k and v fused (attn_qkv), which the loader splits.
 
 // bindEncoder claims an encoder's tensors.
 func (m *transformer) bindEncoder(b *binder) error {
@@ -26,8 +33,10 @@ func (m *transformer) bindEncoder(b *binder) error {
 	if m.tokEmbd, err = b.lookupWeight("token_embd.weight", E, hp.NVocab); err != nil {
 		return err
 	}
-	if m.posEmbd, err = b.lookupWeight("position_embd.weight", E, hp.NCtxTrain); err != nil {
-		return err
+	if !m.spec.encoderRoPE {
+		if m.posEmbd, err = b.lookupWeight("position_embd.weight", E, hp.NCtxTrain); err != nil {
+			return err
+		}
 	}
 	if tt, ok := b.f.Tensor("token_types.weight"); ok {
 		// Only type 0 ("sentence A") is ever added, as in llama.cpp.
@@ -82,24 +91,70 @@ func (m *transformer) bindEncoderLayer(b *binder, il int) error {
 	E, F := hp.NEmbd, hp.NFF
 	nq, nk, nv := hp.NHead*hp.HeadDimK, hp.NHeadKV*hp.HeadDimK, hp.NHeadKV*hp.HeadDimV
 	var err error
-	_, must, vec, opt := blockBinders(b, il, &err)
-	must(&L.wq, "attn_q.weight", E, nq)
-	must(&L.wk, "attn_k.weight", E, nk)
-	must(&L.wv, "attn_v.weight", E, nv)
+	n, must, vec, opt := blockBinders(b, il, &err)
+	if _, fused := b.f.Tensor(n("attn_qkv.weight")); fused {
+		err = m.bindFusedQKV(b, il, nq, nk, nv)
+	} else {
+		must(&L.wq, "attn_q.weight", E, nq)
+		must(&L.wk, "attn_k.weight", E, nk)
+		must(&L.wv, "attn_v.weight", E, nv)
+		opt(&L.bq, "attn_q.bias", nq)
+		opt(&L.bk, "attn_k.bias", nk)
+		opt(&L.bv, "attn_v.bias", nv)
+	}
 	must(&L.wo, "attn_output.weight", hp.NHead*hp.HeadDimV, E)
-	opt(&L.bq, "attn_q.bias", nq)
-	opt(&L.bk, "attn_k.bias", nk)
-	opt(&L.bv, "attn_v.bias", nv)
 	opt(&L.bo, "attn_output.bias", E)
 	vec(&L.lnAttn, "attn_output_norm.weight", E)
 	vec(&L.lnAttnB, "attn_output_norm.bias", E)
 	must(&L.up, "ffn_up.weight", E, F)
-	opt(&L.bUp, "ffn_up.bias", F)
 	must(&L.down, "ffn_down.weight", F, E)
-	opt(&L.bDown, "ffn_down.bias", E)
+	if m.spec.encoderGLU {
+		must(&L.gate, "ffn_gate.weight", E, F)
+		// llama.cpp loads these biases when present and never adds them.
+		b.claim(n("ffn_up.bias"), n("ffn_down.bias"))
+	} else {
+		opt(&L.bUp, "ffn_up.bias", F)
+		opt(&L.bDown, "ffn_down.bias", E)
+	}
 	vec(&L.lnOut, "layer_output_norm.weight", E)
 	vec(&L.lnOutB, "layer_output_norm.bias", E)
+	L.rope = m.spec.encoderRoPE
 	return err
+}
+
+// bindFusedQKV binds block il's attn_qkv (and its optional bias) as its
+// q, k and v rows.
+func (m *transformer) bindFusedQKV(b *binder, il, nq, nk, nv int) error {
+	L := &m.layers[il]
+	name := fmt.Sprintf("blk.%d.attn_qkv", il)
+	rows := func(lo, n int) []int {
+		r := make([]int, n)
+		for i := range r {
+			r[i] = lo + i
+		}
+		return r
+	}
+	parts, err := b.rowSets(name+".weight", m.hp.NEmbd, nq+nk+nv, rows(0, nq), rows(nq, nk), rows(nq+nk, nv))
+	if err != nil {
+		return err
+	}
+	L.wq, L.wk, L.wv = parts[0], parts[1], parts[2]
+	bias, ok, err := b.hostVector(name+".bias", nq+nk+nv)
+	if err != nil || !ok {
+		return err
+	}
+	for i, dst := range []*backends.Tensor{&L.bq, &L.bk, &L.bv} {
+		lo := []int{0, nq, nq + nk}[i]
+		part := bias[lo : lo+[]int{nq, nk, nv}[i]]
+		data := make([]byte, 4*len(part))
+		for j, v := range part {
+			binary.LittleEndian.PutUint32(data[4*j:], math.Float32bits(v))
+		}
+		if *dst, err = b.dev.Upload(fmt.Sprintf("%s.bias[%d]", name, i), quant.F32, 1, len(part), data); err != nil {
+			return fmt.Errorf("%s.bias: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // checkEncoderOps refuses an encoder on a stream without LayerNorm and
@@ -163,8 +218,10 @@ func (m *transformer) encoderInput(s backends.Stream, a *acts, b *Batch) {
 		s.GetRows(h, m.typeEmbd, m.typeIdx)
 		s.Add(x, x, h)
 	}
-	s.GetRows(h, m.posEmbd, b.Pos)
-	s.Add(x, x, h)
+	if m.posEmbd.Valid() { // else RoPE in the attention
+		s.GetRows(h, m.posEmbd, b.Pos)
+		s.Add(x, x, h)
+	}
 	s.(backends.LayerNormer).LayerNorm(x, x, m.embNorm, m.embNormB, m.hp.eps) // checked at load
 }
 
@@ -179,9 +236,16 @@ func (m *transformer) encoderBlock(s backends.Stream, il int, x backends.Tensor,
 	m.residualLinear(s, x, o, L.wo, L.bo, attn, backends.Tensor{}, L.lo)
 	ln.LayerNorm(x, x, L.lnAttn, L.lnAttnB, eps)
 	u := prefix(a.up, n)
-	linear(s, u, L.up, L.bUp, x)
-	m.loraAdd(s, u, x, L.lup)
-	s.(backends.GELUer).GELU(u, u)
+	if L.gate.Valid() { // nomic-bert: SwiGLU
+		g := prefix(a.gate, n)
+		m.linears(s, x, [3]backends.Tensor{g, u}, [3]backends.Tensor{L.gate, L.up}, [3]backends.Tensor{}, 2)
+		m.loraAdds(s, [3]backends.Tensor{g, u}, x, [3][]loraPair{L.lgate, L.lup}, 2)
+		s.SiLUMul(u, g, u)
+	} else {
+		linear(s, u, L.up, L.bUp, x)
+		m.loraAdd(s, u, x, L.lup)
+		s.(backends.GELUer).GELU(u, u)
+	}
 	m.residualLinear(s, x, o, L.down, L.bDown, u, backends.Tensor{}, L.ldown)
 	ln.LayerNorm(x, x, L.lnOut, L.lnOutB, eps)
 	return x

@@ -86,6 +86,10 @@ type Shape struct {
 	// gives them (with YaRNFactor and YaRNOrigCtx), and the attention
 	// temperature (attention.temperature_scale; 0: none).
 	YaRNBetaFast, YaRNBetaSlow, YaRNLogMul, AttnTemp float32
+	// AttnScale multiplies an encoder's attention matrices' random values
+	// (0: 1), so that attention moves its hidden states enough for a
+	// comparison to see how it was computed.
+	AttnScale float32
 }
 
 // shapeTable lists the named shapes. The hyper-parameters are those of the
@@ -223,6 +227,15 @@ func shapeTable() []Shape {
 		// with biases, q/k/v/output and FFN biases, GELU.
 		{Name: "bert-tiny", Arch: "bert", Embd: 256, Layers: 3, Heads: 4, KVHeads: 4, HeadDim: 64, FF: 512,
 			Vocab: 512, Ctx: 128, Eps: 1e-5},
+		// jina-bert-v3-tiny and nomic-bert-tiny are bert-tiny's size in
+		// those forms: RoPE instead of position rows (bases 20000 and
+		// 1000), q, k and v fused; nomic-bert's FFN SiLU-gated, unbiased.
+		// Their attention weights are 8 times bert-tiny's, so that the
+		// rotation shows in the hidden states.
+		{Name: "jina-bert-v3-tiny", Arch: "jina-bert-v3", Embd: 256, Layers: 3, Heads: 4, KVHeads: 4, HeadDim: 64, FF: 512,
+			Vocab: 512, Ctx: 128, Eps: 1e-5, RopeBase: 20000, AttnScale: 8},
+		{Name: "nomic-bert-tiny", Arch: "nomic-bert", Embd: 256, Layers: 3, Heads: 4, KVHeads: 4, HeadDim: 64, FF: 512,
+			Vocab: 512, Ctx: 128, Eps: 1e-12, RopeBase: 1000, AttnScale: 8},
 		// bert-rerank-tiny is bert-tiny with a cross-encoder's head (BGE's
 		// reranker's form).
 		{Name: "bert-rerank-tiny", Arch: "bert", Embd: 256, Layers: 3, Heads: 4, KVHeads: 4, HeadDim: 64, FF: 512,
@@ -272,6 +285,8 @@ type Tensor struct {
 	Base   float32
 	// Values, when set, are the tensor's contents (F32).
 	Values []float32
+	// Scale multiplies a matrix's random values (0: 1).
+	Scale float32
 }
 
 // IsNorm reports whether the tensor is a norm weight (1-D, filled with 1.0).
@@ -280,26 +295,45 @@ func (t Tensor) IsNorm() bool { return len(t.Dims) == 1 && !t.Bias && !t.Jitter 
 // bertTypes is how many token types a synthetic encoder has.
 const bertTypes = 2
 
-// encoderTensors lists a BERT encoder's tensors in llama.cpp naming.
+// encoderTensors lists a BERT encoder's tensors in llama.cpp naming:
+// jina-bert-v3 and nomic-bert without position rows (they rotate) and
+// with q, k and v fused as their converters write them, nomic-bert with a
+// SiLU-gated feed-forward block and no biases but its norms'.
 func (s Shape) encoderTensors() []Tensor {
 	e, q, ff := uint64(s.Embd), uint64(s.Heads*s.HeadDim), uint64(s.FF)
 	ts := []Tensor{
 		{Name: "token_embd.weight", Dims: []uint64{e, uint64(s.Vocab)}},
 		{Name: "token_types.weight", Dims: []uint64{e, bertTypes}},
-		{Name: "position_embd.weight", Dims: []uint64{e, uint64(s.Ctx)}},
-		{Name: "token_embd_norm.weight", Dims: []uint64{e}},
-		{Name: "token_embd_norm.bias", Dims: []uint64{e}, Bias: true},
 	}
+	if s.Arch == "bert" {
+		ts = append(ts, Tensor{Name: "position_embd.weight", Dims: []uint64{e, uint64(s.Ctx)}})
+	}
+	ts = append(ts, Tensor{Name: "token_embd_norm.weight", Dims: []uint64{e}},
+		Tensor{Name: "token_embd_norm.bias", Dims: []uint64{e}, Bias: true})
+	nomic := s.Arch == "nomic-bert"
 	for l := 0; l < s.Layers; l++ {
 		add := func(name string, dims ...uint64) {
-			ts = append(ts, Tensor{Name: fmt.Sprintf("blk.%d.%s.weight", l, name), Dims: dims},
-				Tensor{Name: fmt.Sprintf("blk.%d.%s.bias", l, name), Dims: dims[len(dims)-1:], Bias: true})
+			w := Tensor{Name: fmt.Sprintf("blk.%d.%s.weight", l, name), Dims: dims}
+			if strings.HasPrefix(name, "attn_") && len(dims) > 1 {
+				w.Scale = s.AttnScale
+			}
+			ts = append(ts, w)
+			if !nomic || len(dims) == 1 { // nomic-bert: its norms' biases only
+				ts = append(ts, Tensor{Name: fmt.Sprintf("blk.%d.%s.bias", l, name), Dims: dims[len(dims)-1:], Bias: true})
+			}
 		}
-		add("attn_q", e, q)
-		add("attn_k", e, q)
-		add("attn_v", e, q)
+		if s.Arch == "bert" {
+			add("attn_q", e, q)
+			add("attn_k", e, q)
+			add("attn_v", e, q)
+		} else {
+			add("attn_qkv", e, 3*q)
+		}
 		add("attn_output", q, e)
 		add("attn_output_norm", e)
+		if nomic {
+			add("ffn_gate", e, ff)
+		}
 		add("ffn_up", e, ff)
 		add("ffn_down", ff, e)
 		add("layer_output_norm", e)
@@ -315,7 +349,7 @@ func (s Shape) encoderTensors() []Tensor {
 // Tensors lists the shape's tensors in llama.cpp naming.
 func (s Shape) Tensors() []Tensor {
 	switch s.Arch {
-	case "bert":
+	case "bert", "jina-bert-v3", "nomic-bert":
 		return s.encoderTensors()
 	case "gemma4":
 		return s.gemma4Tensors()
@@ -513,4 +547,9 @@ func (s Shape) gemma4Tensors() []Tensor {
 		ts = append(ts, Tensor{Name: "output.weight", Dims: []uint64{e, v}})
 	}
 	return ts
+}
+
+// isEncoder reports whether the shape is a BERT-style encoder.
+func (s Shape) isEncoder() bool {
+	return s.Arch == "bert" || s.Arch == "jina-bert-v3" || s.Arch == "nomic-bert"
 }

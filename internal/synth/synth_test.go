@@ -55,6 +55,8 @@ func TestShapes(t *testing.T) {
 		{"gemma2-2b", 0, "2.6"},
 		{"bert-tiny", 0, ""},
 		{"bert-rerank-tiny", 0, ""},
+		{"jina-bert-v3-tiny", 0, ""},
+		{"nomic-bert-tiny", 0, ""},
 		{"embeddinggemma-tiny", 0, ""},
 		// BGE-M3 (XLM-RoBERTa large): its model card's 568M parameters
 		// less the pooler an embedding does not use.
@@ -89,7 +91,7 @@ func TestShapes(t *testing.T) {
 			}
 			seen[ti.Name] = true
 		}
-		if s.Arch == "bert" { // an encoder has no output projection at all
+		if s.isEncoder() { // an encoder has no output projection at all
 			if seen["output.weight"] || seen["output_norm.weight"] {
 				t.Errorf("%s: an encoder with an output layer", c.name)
 			}

@@ -159,12 +159,16 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 			gguf.KV{Key: a + "rope.scaling.type", Value: gguf.String("linear")},
 			gguf.KV{Key: a + "rope.scaling.factor", Value: gguf.Float32(s.RopeLinear)})
 	}
-	if s.Arch == "bert" {
+	if s.isEncoder() {
 		// An encoder: LayerNorm's epsilon, attention both ways, CLS
-		// pooling (BGE-M3's; a reranker's rank pooling), no RoPE.
+		// pooling (BGE-M3's; a reranker's rank pooling; mean for the
+		// rotating ones), RoPE only in those.
 		pooling := uint32(2)
-		if s.Reranker {
+		switch {
+		case s.Reranker:
 			pooling = 4
+		case s.Arch != "bert":
+			pooling = 1
 		}
 		kv = append(kv,
 			gguf.KV{Key: a + "attention.layer_norm_epsilon", Value: gguf.Float32(s.Eps)},
@@ -172,6 +176,9 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 			gguf.KV{Key: a + "pooling_type", Value: gguf.Uint32(pooling)},
 			gguf.KV{Key: "tokenizer.ggml.token_type_count", Value: gguf.Uint32(bertTypes)},
 			gguf.KV{Key: a + "vocab_size", Value: gguf.Uint32(uint32(s.Vocab))})
+		if s.Arch != "bert" {
+			kv = append(kv, gguf.KV{Key: a + "rope.freq_base", Value: gguf.Float32(s.RopeBase)})
+		}
 	} else {
 		kv = append(kv,
 			gguf.KV{Key: a + "rope.freq_base", Value: gguf.Float32(s.RopeBase)},
@@ -463,6 +470,11 @@ func (c *chunk) compute(seed uint64, scratch *[]float32) result {
 		}
 	default:
 		fill(src, seed, c.t.Name, c.index)
+		if c.t.Scale != 0 {
+			for i := range src {
+				src[i] *= c.t.Scale
+			}
+		}
 	}
 	rowBytes, err := c.t.Type.RowBytes(cols)
 	if err != nil {

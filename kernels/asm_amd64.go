@@ -88,6 +88,9 @@ func roundF16(x *float32, n8 int, dst *float32)
 func toF16(x *float32, n8 int, dst *uint16)
 
 //go:noescape
+func geluF16Table(x *float32, up *float32, n8 int, table *float32, dst *float32)
+
+//go:noescape
 func toBF16(x *float32, n8 int, dst *uint16)
 
 //go:noescape

@@ -81,9 +81,27 @@ func (o VecOps) GELU(dst, x []float32) {
 	o.gelu(dst, x, nil)
 }
 
-// gelu is GELUMul, or GELU when up is nil.
+// gelu is GELUMul, or GELU when up is nil: eight at a time by the vector
+// conversion and a gather from the table where the CPU has them (the same
+// bits), the rest by ToF16 a run at a time.
 func (o VecOps) gelu(dst, gate, up []float32) {
 	t := geluF16()
+	if hasQuantAsm && (o.fast || o.avx2) && len(gate) >= 8 {
+		n8 := len(gate) / 8
+		var u *float32
+		if up != nil {
+			u = &up[0]
+		}
+		geluF16Table(&gate[0], u, n8, &t[0], &dst[0])
+		done := 8 * n8
+		if done == len(gate) {
+			return
+		}
+		dst, gate = dst[done:], gate[done:]
+		if up != nil {
+			up = up[done:]
+		}
+	}
 	var hs [256]uint16
 	for off := 0; off < len(gate); off += len(hs) {
 		g := gate[off:min(off+len(hs), len(gate))]

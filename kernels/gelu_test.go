@@ -55,18 +55,24 @@ func TestVecGELUMul(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, ks := range []KernelSet{KernelsBest, KernelsAVX2, KernelsGeneric} {
 		vec := vecOpsFor(ks)
-		for _, n := range []int{1, 7, 255, 256, 257, 1000, 6912} {
+		for _, n := range []int{1, 7, 8, 9, 15, 16, 17, 255, 256, 257, 1000, 6912} {
 			gate, up := make([]float32, n), make([]float32, n)
 			for i := range gate {
 				gate[i] = float32(rng.NormFloat64() * 6)
 				up[i] = float32(rng.NormFloat64())
 			}
-			gate[0] = -10
+			// The table's edges, values the fp16 rounding takes past
+			// them, infinities, NaN, zeros, subnormals.
+			special := []float32{-10, 10, math.Nextafter32(-10, 0), math.Nextafter32(10, 0), -10.001, 9.999, 70000, -70000,
+				float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 0, float32(math.Copysign(0, -1)), 1e-40, -1e-8}
+			for i := 0; i < n; i += 1 + i%5 {
+				gate[i] = special[i%len(special)]
+			}
 			want, got := make([]float32, n), make([]float32, n)
 			GELUMul(want, gate, up)
 			vec.GELUMul(got, gate, up)
 			for i := range want {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
 					t.Fatalf("%v, n=%d: gelu(%g)·%g = %g, want %g", ks, n, gate[i], up[i], got[i], want[i])
 				}
 			}
@@ -80,11 +86,12 @@ func TestVecGELU(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, ks := range []KernelSet{KernelsBest, KernelsAVX2, KernelsGeneric} {
 		vec := vecOpsFor(ks)
-		for _, n := range []int{1, 255, 256, 257, 1000} {
+		for _, n := range []int{1, 8, 9, 255, 256, 257, 1000} {
 			x := make([]float32, n)
 			for i := range x {
 				x[i] = float32(rng.NormFloat64() * 6)
 			}
+			x[0], x[n/2] = -10, 10
 			ones := make([]float32, n)
 			for i := range ones {
 				ones[i] = 1
@@ -98,5 +105,24 @@ func TestVecGELU(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// BenchmarkVecGELUMul: a gemma-4-e2b decode step's widest FFN row (12288).
+func BenchmarkVecGELUMul(b *testing.B) {
+	n := 12288
+	gate, up, dst := make([]float32, n), make([]float32, n), make([]float32, n)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range gate {
+		gate[i], up[i] = float32(rng.NormFloat64()*3), float32(rng.NormFloat64())
+	}
+	for _, ks := range []KernelSet{KernelsBest, KernelsGeneric} {
+		vec := vecOpsFor(ks)
+		b.Run(ks.String(), func(b *testing.B) {
+			b.SetBytes(int64(12 * n))
+			for b.Loop() {
+				vec.GELUMul(dst, gate, up)
+			}
+		})
 	}
 }

@@ -423,3 +423,49 @@ tloop:
 tend:
 	VZEROUPPER
 	RET
+
+// func geluF16Table(x *float32, up *float32, n8 int, table *float32, dst *float32)
+// dst = gelu(x)·up (up nil: gelu(x)) for 8·n8 values, gelu as
+// kernels.geluAt reads it: 0 for x ≤ -10, x for x ≥ 10, else the table's
+// entry at x's fp16 bits (a gather of 8 entries at a time).
+TEXT ·geluF16Table(SB), NOSPLIT, $0-40
+	MOVQ         x+0(FP), SI
+	MOVQ         up+8(FP), DX
+	MOVQ         n8+16(FP), CX
+	MOVQ         table+24(FP), R8
+	MOVQ         dst+32(FP), DI
+	TESTQ        CX, CX
+	JZ           gdone
+	MOVL         $0xC1200000, AX // -10.0
+	VMOVD        AX, X5
+	VBROADCASTSS X5, Y5
+	MOVL         $0x41200000, AX // 10.0
+	VMOVD        AX, X6
+	VBROADCASTSS X6, Y6
+
+gloop:
+	VMOVUPS    (SI), Y0
+	VCVTPS2PH  $0, Y0, X1
+	VPMOVZXWD  X1, Y1
+	VPCMPEQD   Y7, Y7, Y7
+	VXORPS     Y2, Y2, Y2
+	VGATHERDPS Y7, (R8)(Y1*4), Y2
+	VCMPPS     $2, Y5, Y0, Y3  // x <= -10
+	VANDNPS    Y2, Y3, Y2      // → 0
+	VCMPPS     $13, Y6, Y0, Y4 // x >= 10
+	VBLENDVPS  Y4, Y0, Y2, Y2  // → x
+	TESTQ      DX, DX
+	JZ         gstore
+	VMULPS     (DX), Y2, Y2
+	ADDQ       $32, DX
+
+gstore:
+	VMOVUPS Y2, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     gloop
+
+gdone:
+	VZEROUPPER
+	RET

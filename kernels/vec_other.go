@@ -32,6 +32,10 @@ func roundF16(x *float32, n8 int, dst *float32) { panic("kernels: no assembly") 
 
 func toF16(x *float32, n8 int, dst *uint16) { panic("kernels: no assembly") }
 
+func geluF16Table(x *float32, up *float32, n8 int, table *float32, dst *float32) {
+	panic("kernels: no assembly")
+}
+
 func toBF16(x *float32, n8 int, dst *uint16) { panic("kernels: no assembly") }
 
 // hasPackedAsm: no packed kernels on this architecture.

@@ -197,6 +197,11 @@ func lookupArch(name string) (archSpec, bool) {
 		// (nomic-embed-text v1 and v1.5).
 		return archSpec{name: name, encoder: true, bidirectional: true, neox: true, encoderRoPE: true, encoderGLU: true,
 			qkvBias: biasOptional, outBias: true}, true
+	case "nomic-bert-moe":
+		// nomic-embed-text v2 (multilingual): jina-bert-v3's rotating
+		// encoder with a mixture of GELU experts in every other layer.
+		return archSpec{name: name, encoder: true, bidirectional: true, neox: true, encoderRoPE: true, qkvBias: biasOptional,
+			outBias: true, ffnBias: true, moeOptional: true, moeRawWeights: true}, true
 	case "bert":
 		// BERT and XLM-RoBERTa encoders: embedding models (BGE-M3,
 		// multilingual-E5, the Korean ones fine-tuned from them).
@@ -207,5 +212,5 @@ func lookupArch(name string) (archSpec, bool) {
 
 // SupportedArchs lists the general.architecture values Load accepts.
 func SupportedArchs() []string {
-	return []string{"bert", "deepseek2", "exaone", "exaone-moe", "exaone4", "gemma-embedding", "gemma2", "gemma3", "gemma4", "glm4moe", "granite", "jina-bert-v3", "llama", "mistral3", "nomic-bert", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
+	return []string{"bert", "deepseek2", "exaone", "exaone-moe", "exaone4", "gemma-embedding", "gemma2", "gemma3", "gemma4", "glm4moe", "granite", "jina-bert-v3", "llama", "mistral3", "nomic-bert", "nomic-bert-moe", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
 }

@@ -106,6 +106,22 @@ func (m *transformer) bindEncoderLayer(b *binder, il int) error {
 	opt(&L.bo, "attn_output.bias", E)
 	vec(&L.lnAttn, "attn_output_norm.weight", E)
 	vec(&L.lnAttnB, "attn_output_norm.bias", E)
+	if hp.moeEvery > 0 && il%hp.moeEvery == 1 {
+		// nomic-bert-moe: a mixture of GELU experts (up, down; the
+		// converter drops their bias), softmax weights as they come.
+		NE, FE := hp.NExpert, hp.NFFExpert
+		must(&L.router, "ffn_gate_inp.weight", E, NE)
+		if err == nil {
+			L.upExp, err = b.experts(n("ffn_up_exps.weight"), E, FE, NE)
+		}
+		if err == nil {
+			L.downExp, err = b.experts(n("ffn_down_exps.weight"), FE, E, NE)
+		}
+		vec(&L.lnOut, "layer_output_norm.weight", E)
+		vec(&L.lnOutB, "layer_output_norm.bias", E)
+		L.rope = m.spec.encoderRoPE
+		return err
+	}
 	must(&L.up, "ffn_up.weight", E, F)
 	must(&L.down, "ffn_down.weight", F, E)
 	if m.spec.encoderGLU {
@@ -236,6 +252,15 @@ func (m *transformer) encoderBlock(s backends.Stream, il int, x backends.Tensor,
 	m.residualLinear(s, x, o, L.wo, L.bo, attn, backends.Tensor{}, L.lo)
 	ln.LayerNorm(x, x, L.lnAttn, L.lnAttnB, eps)
 	u := prefix(a.up, n)
+	if len(L.upExp) > 0 { // nomic-bert-moe's mixtures
+		moe := m.experts(s, x, x, L, a, n, true)
+		if m.fwdErr != nil {
+			return x
+		}
+		s.Add(x, x, moe)
+		ln.LayerNorm(x, x, L.lnOut, L.lnOutB, eps)
+		return x
+	}
 	if L.gate.Valid() { // nomic-bert: SwiGLU
 		g := prefix(a.gate, n)
 		m.linears(s, x, [3]backends.Tensor{g, u}, [3]backends.Tensor{L.gate, L.up}, [3]backends.Tensor{}, 2)

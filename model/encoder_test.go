@@ -52,8 +52,9 @@ func encode(t *testing.T, m model.Model, seqs [][]int32, kvType quant.Type) []fl
 // over an F32 cache as llama.cpp's encoder attention runs in F32:
 // bert-tiny (an XLM-RoBERTa-style encoder: learned positions, token
 // types, LayerNorms with biases, GELU), jina-bert-v3-tiny (RoPE instead
-// of positions, q/k/v fused) and nomic-bert-tiny (RoPE, fused q/k/v, a
-// SwiGLU block, no biases). Tolerances: rel-RMS 1e-4 for F32 weights
+// of positions, q/k/v fused), nomic-bert-tiny (RoPE, fused q/k/v, a
+// SwiGLU block, no biases) and nomic-bert-moe-tiny (jina's form with 8
+// GELU experts, 2 a token, in its middle layer). Tolerances: rel-RMS 1e-4 for F32 weights
 // (measured 1e-6 or so: only the order of float sums differs) and 2e-3
 // for Q8_0 (the activations' 8-bit rounding, which llama.cpp shares,
 // lands differently by a few ulps), 1e-2 for the rotating ones, whose
@@ -71,6 +72,8 @@ func TestEncoderGoldens(t *testing.T) {
 		{"jina-bert-v3-tiny", "Q8_0", "3c58ec051128b78e6cd4f6b721987951be2c37ab2ae470a3f5bc3ad047d685b7", 1e-2},
 		{"nomic-bert-tiny", "F32", "bc12d08293f3b43a5395cafc254cfd1c7b540ab08f6bdad614d8fc05bff17454", 1e-4},
 		{"nomic-bert-tiny", "Q8_0", "268e2cea10c114805215099e3a97d4eff699d8b5acada42aecc3630934d30ecf", 1e-2},
+		{"nomic-bert-moe-tiny", "F32", "68dcdbf64a0d6ccde3630695544c19948067d944d769a90d6710d88c94656dd7", 1e-4},
+		{"nomic-bert-moe-tiny", "Q8_0", "c996d4c60416b67054c077e3c9d04b70fd96deab7bdf390e539f79b9accc85ef", 1e-2},
 	} {
 		t.Run(c.shape+"-"+c.typ, func(t *testing.T) {
 			path := testgguf.Synth(t, c.shape, c.typ, 1)

@@ -59,6 +59,9 @@ type hparams struct {
 	// attnTemp·ln(1 + ⌊pos/attnTempFloor⌋) (0: off).
 	attnTemp      float32
 	attnTempFloor int
+	// moeEvery: an encoder whose layers il with il%moeEvery == 1 are
+	// mixtures (nomic-bert-moe; 0: every layer as the file says).
+	moeEvery int
 }
 
 // mlaParams are multi-head latent attention's sizes (mla.go). The
@@ -149,6 +152,11 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 	if moe {
 		if err := hp.readRouting(f, a); err != nil {
 			return nil, err
+		}
+		if a.encoder {
+			if hp.moeEvery = optUint(f, p+"moe_every_n_layers", 0); hp.moeEvery < 2 {
+				return nil, fmt.Errorf("%s: %d experts need moe_every_n_layers of at least 2 (the mixtures' period)", a.name, c.NExpert)
+			}
 		}
 	}
 	if moe && (c.NExpert <= 0 || c.NExpertUsed <= 0 || c.NExpertUsed > c.NExpert || c.NFFExpert <= 0 || (a.sharedExpert && !a.deepseekExperts && c.NFFShared <= 0)) {

@@ -269,15 +269,18 @@ func (m *transformer) experts(s backends.Stream, h, hr backends.Tensor, L *layer
 	r.route(n, ne, k, gating{sigmoid: hp.moeSigmoid, normalize: hp.moeNorm, scale: hp.moeScale, bias: L.expBias,
 		groups: hp.moeGroups, groupsUsed: hp.moeGroupsUsed, expScale: L.g4.expScale})
 	slots := n * k
-	sharedDone := false // the shared expert's gate and up computed
+	gateless := len(L.gateExp) == 0 // nomic-bert-moe: up, GELU, down
+	sharedDone := false             // the shared expert's gate and up computed
 	if sm, ok := s.(backends.SharedMatMuler); ok && n == 1 {
 		// One token: its experts share its input, so their gate and up
 		// matrices go in one call (the same bits as one call each).
 		r.dsts, r.ws = r.dsts[:0], r.ws[:0]
 		for _, e := range r.chosen[:k] {
 			off := r.start[e]
-			r.dsts = append(r.dsts, rowRange(a.gs, off, 1), rowRange(a.us, off, 1))
-			r.ws = append(r.ws, L.gateExp[e], L.upExp[e])
+			if !gateless {
+				r.dsts, r.ws = append(r.dsts, rowRange(a.gs, off, 1)), append(r.ws, L.gateExp[e])
+			}
+			r.dsts, r.ws = append(r.dsts, rowRange(a.us, off, 1)), append(r.ws, L.upExp[e])
 		}
 		if L.shGate.Valid() { // the shared expert's too
 			r.dsts = append(r.dsts, prefix(a.shG, 1), prefix(a.shU, 1))
@@ -288,15 +291,25 @@ func (m *transformer) experts(s backends.Stream, h, hr backends.Tensor, L *layer
 	} else {
 		s.GetRows(prefix(a.xs, slots), h, r.slotTok)
 		for e := range ne {
-			if c, off := r.count[e], r.start[e]; c > 0 {
+			c, off := r.count[e], r.start[e]
+			switch {
+			case c == 0:
+			case gateless:
+				s.MatMul(rowRange(a.us, off, c), L.upExp[e], rowRange(a.xs, off, c))
+			default:
 				m.linears(s, rowRange(a.xs, off, c), [3]backends.Tensor{rowRange(a.gs, off, c), rowRange(a.us, off, c)},
 					[3]backends.Tensor{L.gateExp[e], L.upExp[e]}, [3]backends.Tensor{}, 2)
 			}
 		}
 	}
-	if gelu {
+	act := a.gs // the down matrices' input
+	switch {
+	case gateless:
+		s.(backends.GELUer).GELU(prefix(a.us, slots), prefix(a.us, slots)) // checked at load (an encoder's)
+		act = a.us
+	case gelu:
 		s.(backends.GELUMuler).GELUMul(prefix(a.gs, slots), prefix(a.gs, slots), prefix(a.us, slots))
-	} else {
+	default:
 		s.SiLUMul(prefix(a.gs, slots), prefix(a.gs, slots), prefix(a.us, slots))
 	}
 	if gm, ok := s.(backends.GroupedMatMuler); ok && n == 1 {
@@ -309,11 +322,11 @@ func (m *transformer) experts(s backends.Stream, h, hr backends.Tensor, L *layer
 			r.ws = append(r.ws, L.downExp[e])
 			r.rows = append(r.rows, off)
 		}
-		gm.MatMulGrouped(r.dsts, r.ws, prefix(a.gs, slots), r.rows)
+		gm.MatMulGrouped(r.dsts, r.ws, prefix(act, slots), r.rows)
 	} else {
 		for e := range ne {
 			if c, off := r.count[e], r.start[e]; c > 0 {
-				s.MatMul(rowRange(a.ys, off, c), L.downExp[e], rowRange(a.gs, off, c))
+				s.MatMul(rowRange(a.ys, off, c), L.downExp[e], rowRange(act, off, c))
 			}
 		}
 	}

@@ -236,6 +236,10 @@ func shapeTable() []Shape {
 			Vocab: 512, Ctx: 128, Eps: 1e-5, RopeBase: 20000, AttnScale: 8},
 		{Name: "nomic-bert-tiny", Arch: "nomic-bert", Embd: 256, Layers: 3, Heads: 4, KVHeads: 4, HeadDim: 64, FF: 512,
 			Vocab: 512, Ctx: 128, Eps: 1e-12, RopeBase: 1000, AttnScale: 8},
+		// nomic-bert-moe-tiny is nomic-embed-text v2's form: jina-bert-v3-
+		// tiny's encoder with 8 GELU experts, 2 a token, in layer 1.
+		{Name: "nomic-bert-moe-tiny", Arch: "nomic-bert-moe", Embd: 256, Layers: 3, Heads: 4, KVHeads: 4, HeadDim: 64, FF: 512,
+			Vocab: 512, Ctx: 128, Eps: 1e-5, RopeBase: 10000, AttnScale: 8, Experts: 8, ExpertsUsed: 2, ExpertFF: 512},
 		// bert-rerank-tiny is bert-tiny with a cross-encoder's head (BGE's
 		// reranker's form).
 		{Name: "bert-rerank-tiny", Arch: "bert", Embd: 256, Layers: 3, Heads: 4, KVHeads: 4, HeadDim: 64, FF: 512,
@@ -331,6 +335,16 @@ func (s Shape) encoderTensors() []Tensor {
 		}
 		add("attn_output", q, e)
 		add("attn_output_norm", e)
+		if s.Experts > 0 && l%2 == 1 {
+			// nomic-bert-moe: a mixture every other layer (its
+			// moe_every_n_layers is 2), the experts without biases.
+			ne := uint64(s.Experts)
+			ts = append(ts, Tensor{Name: fmt.Sprintf("blk.%d.ffn_gate_inp.weight", l), Dims: []uint64{e, ne}},
+				Tensor{Name: fmt.Sprintf("blk.%d.ffn_up_exps.weight", l), Dims: []uint64{e, ff, ne}},
+				Tensor{Name: fmt.Sprintf("blk.%d.ffn_down_exps.weight", l), Dims: []uint64{ff, e, ne}})
+			add("layer_output_norm", e)
+			continue
+		}
 		if nomic {
 			add("ffn_gate", e, ff)
 		}
@@ -349,7 +363,7 @@ func (s Shape) encoderTensors() []Tensor {
 // Tensors lists the shape's tensors in llama.cpp naming.
 func (s Shape) Tensors() []Tensor {
 	switch s.Arch {
-	case "bert", "jina-bert-v3", "nomic-bert":
+	case "bert", "jina-bert-v3", "nomic-bert", "nomic-bert-moe":
 		return s.encoderTensors()
 	case "gemma4":
 		return s.gemma4Tensors()
@@ -551,5 +565,9 @@ func (s Shape) gemma4Tensors() []Tensor {
 
 // isEncoder reports whether the shape is a BERT-style encoder.
 func (s Shape) isEncoder() bool {
-	return s.Arch == "bert" || s.Arch == "jina-bert-v3" || s.Arch == "nomic-bert"
+	switch s.Arch {
+	case "bert", "jina-bert-v3", "nomic-bert", "nomic-bert-moe":
+		return true
+	}
+	return false
 }

@@ -57,6 +57,7 @@ func TestShapes(t *testing.T) {
 		{"bert-rerank-tiny", 0, ""},
 		{"jina-bert-v3-tiny", 0, ""},
 		{"nomic-bert-tiny", 0, ""},
+		{"nomic-bert-moe-tiny", 0, ""},
 		{"embeddinggemma-tiny", 0, ""},
 		// BGE-M3 (XLM-RoBERTa large): its model card's 568M parameters
 		// less the pooler an embedding does not use.

@@ -179,6 +179,9 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 		if s.Arch != "bert" {
 			kv = append(kv, gguf.KV{Key: a + "rope.freq_base", Value: gguf.Float32(s.RopeBase)})
 		}
+		if s.Experts > 0 {
+			kv = append(kv, gguf.KV{Key: a + "moe_every_n_layers", Value: gguf.Uint32(2)})
+		}
 	} else {
 		kv = append(kv,
 			gguf.KV{Key: a + "rope.freq_base", Value: gguf.Float32(s.RopeBase)},

@@ -87,24 +87,36 @@ func (p *gemma4Args) jsonString(out *strings.Builder) error {
 	return nil
 }
 
-func (p *gemma4Args) dict(out *strings.Builder) error {
+// list reads a bracketed, comma-separated list (its opening bracket
+// next), writing the brackets and commas; member reads one member.
+func (p *gemma4Args) list(out *strings.Builder, open, close byte, what string, member func() error) error {
 	p.s = p.s[1:]
-	out.WriteByte('{')
+	out.WriteByte(open)
 	for first := true; ; first = false {
 		p.skipSpace()
-		if strings.HasPrefix(p.s, "}") {
+		if strings.HasPrefix(p.s, string(close)) {
 			p.s = p.s[1:]
-			out.WriteByte('}')
+			out.WriteByte(close)
 			return nil
 		}
 		if !first {
 			if !strings.HasPrefix(p.s, ",") {
-				return fmt.Errorf("dictionary: want , or }: %w", errGemma4Syntax)
+				return fmt.Errorf("%s: want , or %c: %w", what, close, errGemma4Syntax)
 			}
 			p.s = p.s[1:]
 			p.skipSpace()
 			out.WriteByte(',')
 		}
+		if err := member(); err != nil {
+			return err
+		}
+	}
+}
+
+// dict reads {key: value, …}, keys bare up to their colon (or JSON
+// strings).
+func (p *gemma4Args) dict(out *strings.Builder) error {
+	return p.list(out, '{', '}', "dictionary", func() error {
 		if strings.HasPrefix(p.s, `"`) {
 			if err := p.jsonString(out); err != nil {
 				return err
@@ -123,31 +135,11 @@ func (p *gemma4Args) dict(out *strings.Builder) error {
 		}
 		p.s = p.s[1:]
 		out.WriteByte(':')
-		if err := p.value(out); err != nil {
-			return err
-		}
-	}
+		return p.value(out)
+	})
 }
 
+// array reads [value, …].
 func (p *gemma4Args) array(out *strings.Builder) error {
-	p.s = p.s[1:]
-	out.WriteByte('[')
-	for first := true; ; first = false {
-		p.skipSpace()
-		if strings.HasPrefix(p.s, "]") {
-			p.s = p.s[1:]
-			out.WriteByte(']')
-			return nil
-		}
-		if !first {
-			if !strings.HasPrefix(p.s, ",") {
-				return fmt.Errorf("array: want , or ]: %w", errGemma4Syntax)
-			}
-			p.s = p.s[1:]
-			out.WriteByte(',')
-		}
-		if err := p.value(out); err != nil {
-			return err
-		}
-	}
+	return p.list(out, '[', ']', "array", func() error { return p.value(out) })
 }

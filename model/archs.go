@@ -96,6 +96,8 @@ type archSpec struct {
 	// (jina-bert-v3, nomic-bert); encoderGLU: its feed-forward block
 	// SiLU-gated (nomic-bert).
 	encoderRoPE, encoderGLU bool
+	// modernBert: ModernBERT's pre-norm encoder (modernbert.go).
+	modernBert bool
 }
 
 // swaRule is an architecture's rule for sliding-window layers; the zero
@@ -116,6 +118,10 @@ const (
 	// windowed ones at their own base (rope.freq_base_swa, 10000) and
 	// unscaled.
 	swaGemma3
+	// swaModernBert: with a sliding_window, every layer but each
+	// sliding_window_pattern-th (3) from the first windowed, symmetric,
+	// at rope.freq_base_swa (10000).
+	swaModernBert
 )
 
 type bias int
@@ -197,6 +203,10 @@ func lookupArch(name string) (archSpec, bool) {
 		// (nomic-embed-text v1 and v1.5).
 		return archSpec{name: name, encoder: true, bidirectional: true, neox: true, encoderRoPE: true, encoderGLU: true,
 			qkvBias: biasOptional, outBias: true}, true
+	case "modern-bert":
+		// ModernBERT and mmBERT (multilingual) encoders.
+		return archSpec{name: name, encoder: true, bidirectional: true, neox: true, encoderRoPE: true, modernBert: true,
+			swa: swaModernBert}, true
 	case "nomic-bert-moe":
 		// nomic-embed-text v2 (multilingual): jina-bert-v3's rotating
 		// encoder with a mixture of GELU experts in every other layer.
@@ -212,5 +222,5 @@ func lookupArch(name string) (archSpec, bool) {
 
 // SupportedArchs lists the general.architecture values Load accepts.
 func SupportedArchs() []string {
-	return []string{"bert", "deepseek2", "exaone", "exaone-moe", "exaone4", "gemma-embedding", "gemma2", "gemma3", "gemma4", "glm4moe", "granite", "jina-bert-v3", "llama", "mistral3", "nomic-bert", "nomic-bert-moe", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
+	return []string{"bert", "deepseek2", "exaone", "exaone-moe", "exaone4", "gemma-embedding", "gemma2", "gemma3", "gemma4", "glm4moe", "granite", "jina-bert-v3", "llama", "mistral3", "modern-bert", "nomic-bert", "nomic-bert-moe", "qwen2", "qwen2moe", "qwen3", "qwen3moe"}
 }

@@ -143,14 +143,7 @@ func (m *transformer) bindEncoderLayer(b *binder, il int) error {
 func (m *transformer) bindFusedQKV(b *binder, il, nq, nk, nv int) error {
 	L := &m.layers[il]
 	name := fmt.Sprintf("blk.%d.attn_qkv", il)
-	rows := func(lo, n int) []int {
-		r := make([]int, n)
-		for i := range r {
-			r[i] = lo + i
-		}
-		return r
-	}
-	parts, err := b.rowSets(name+".weight", m.hp.NEmbd, nq+nk+nv, rows(0, nq), rows(nq, nk), rows(nq+nk, nv))
+	parts, err := b.rowSets(name+".weight", m.hp.NEmbd, nq+nk+nv, rowRange0(0, nq), rowRange0(nq, nk), rowRange0(nq+nk, nv))
 	if err != nil {
 		return err
 	}
@@ -181,6 +174,9 @@ func (m *transformer) checkEncoderOps() error {
 	}
 	_, ln := m.stream.(backends.LayerNormer)
 	_, gl := m.stream.(backends.GELUer)
+	if m.spec.modernBert { // its gated GELU instead
+		_, gl = m.stream.(backends.GELUMuler)
+	}
 	if !ln || !gl {
 		return fmt.Errorf("%s: device %s has no layer_norm or gelu (an encoder's ops): %w", m.spec.name, m.dev.Name(), backends.ErrUnsupportedOp)
 	}

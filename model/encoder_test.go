@@ -74,6 +74,8 @@ func TestEncoderGoldens(t *testing.T) {
 		{"nomic-bert-tiny", "Q8_0", "268e2cea10c114805215099e3a97d4eff699d8b5acada42aecc3630934d30ecf", 1e-2},
 		{"nomic-bert-moe-tiny", "F32", "68dcdbf64a0d6ccde3630695544c19948067d944d769a90d6710d88c94656dd7", 1e-4},
 		{"nomic-bert-moe-tiny", "Q8_0", "c996d4c60416b67054c077e3c9d04b70fd96deab7bdf390e539f79b9accc85ef", 1e-2},
+		{"modern-bert-tiny", "F32", "af60c000dd6d06dcbfd63ea042008af97ac2e9bb257559d06d25b73ab6b3bb87", 1e-4},
+		{"modern-bert-tiny", "Q8_0", "5a2e08a1f306f5bb8502853620683b41cc82f7d44c698d08e4fd12e3a6ea426e", 1e-2},
 	} {
 		t.Run(c.shape+"-"+c.typ, func(t *testing.T) {
 			path := testgguf.Synth(t, c.shape, c.typ, 1)

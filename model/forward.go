@@ -38,7 +38,11 @@ func (m *transformer) Forward(b *Batch, kv KVView, out []float32) error {
 		m.gemma4PLE(s, a, a.x, b.Tokens)
 	}
 	block := m.block
-	if m.spec.encoder {
+	switch {
+	case m.spec.modernBert:
+		m.modernBertInput(s, a)
+		block = m.modernBertBlock
+	case m.spec.encoder:
 		m.encoderInput(s, a, b)
 		block = m.encoderBlock
 	}
@@ -53,7 +57,11 @@ func (m *transformer) Forward(b *Batch, kv KVView, out []float32) error {
 	if b.Hidden {
 		// The lm_head's input: the final norm of the kept rows.
 		h := x
-		if m.outNorm.Valid() {
+		switch {
+		case m.spec.modernBert: // a LayerNorm without a bias
+			h = prefix(a.h, x.Rows)
+			s.(backends.LayerNormer).LayerNorm(h, x, m.outNorm, backends.Tensor{}, hp.eps)
+		case m.outNorm.Valid():
 			h = prefix(a.h, x.Rows)
 			s.RMSNorm(h, x, m.outNorm, hp.eps)
 		}

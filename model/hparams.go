@@ -62,6 +62,8 @@ type hparams struct {
 	// moeEvery: an encoder whose layers il with il%moeEvery == 1 are
 	// mixtures (nomic-bert-moe; 0: every layer as the file says).
 	moeEvery int
+	// glu: ModernBERT's gated feed-forward activation.
+	glu glu
 }
 
 // mlaParams are multi-head latent attention's sizes (mla.go). The
@@ -447,6 +449,8 @@ func (hp *hparams) readSWA(f *gguf.File, a archSpec) error {
 		window = int(w)
 	case a.swa == swaGemma2, a.swa == swaGemma3:
 		return hp.readGemmaSWA(f, a)
+	case a.swa == swaModernBert:
+		return hp.readModernBert(f, a)
 	default:
 		return nil
 	}
@@ -654,3 +658,40 @@ func (hp *hparams) readGemma4(f *gguf.File, a archSpec) error {
 	hp.ropeSWA = &r
 	return nil
 }
+
+// readModernBert reads ModernBERT's windows (as llama.cpp's modern-bert
+// loader: with a sliding_window, layer il is windowed unless il %
+// pattern == 0, pattern 3 unless the file says; symmetric; at
+// rope.freq_base_swa, 10000 when absent, unscaled) and its
+// feed-forward activation (hidden_activation: gelu, the default, or
+// silu).
+func (hp *hparams) readModernBert(f *gguf.File, a archSpec) error {
+	p := a.name + "."
+	switch act, _ := f.String(p + "hidden_activation"); act {
+	case "", "gelu", "geglu":
+		hp.glu = gluGELU
+	case "silu", "swish", "swiglu":
+		hp.glu = gluSiLU
+	default:
+		return fmt.Errorf("%s: hidden_activation %q is not supported (gelu, silu)", a.name, act)
+	}
+	window := optUint(f, p+"attention.sliding_window", 0)
+	if window <= 0 {
+		return nil
+	}
+	period := optUint(f, p+"attention.sliding_window_pattern", 3)
+	for il := range hp.NLayer {
+		if period == 0 || il%period != 0 {
+			hp.swa[il] = window
+		}
+	}
+	hp.swaSymmetric, hp.swaHalf = true, window/2
+	r := hp.rope
+	r.Base, r.FreqScale = 10000, 1
+	if base, ok := f.Float32(p + "rope.freq_base_swa"); ok {
+		r.Base = base
+	}
+	hp.ropeSWA = &r
+	return nil
+}
+

@@ -220,6 +220,9 @@ func LoadFile(f *gguf.File, opts LoadOptions) (Model, error) {
 
 // bind claims every tensor the architecture needs, by name.
 func (m *transformer) bind(b *binder) error {
+	if m.spec.modernBert {
+		return m.bindModernBert(b)
+	}
 	if m.spec.encoder {
 		return m.bindEncoder(b)
 	}

@@ -236,6 +236,12 @@ func shapeTable() []Shape {
 			Vocab: 512, Ctx: 128, Eps: 1e-5, RopeBase: 20000, AttnScale: 8},
 		{Name: "nomic-bert-tiny", Arch: "nomic-bert", Embd: 256, Layers: 3, Heads: 4, KVHeads: 4, HeadDim: 64, FF: 512,
 			Vocab: 512, Ctx: 128, Eps: 1e-12, RopeBase: 1000, AttnScale: 8},
+		// modern-bert-tiny is ModernBERT's form (mmBERT's): a window of 16
+		// (8 either way) in layers 1 and 2, layers 0 and 3 global, RoPE
+		// bases 160000 (global) and 10000 (windowed, the default), a
+		// GELU-gated FFN, no biases, norms of 1 ± 0.1.
+		{Name: "modern-bert-tiny", Arch: "modern-bert", Embd: 256, Layers: 4, Heads: 4, KVHeads: 4, HeadDim: 64, FF: 256,
+			Vocab: 512, Ctx: 128, Eps: 1e-5, RopeBase: 160000, AttnScale: 8, SWAWindow: 16, SWAPattern: 3},
 		// nomic-bert-moe-tiny is nomic-embed-text v2's form: jina-bert-v3-
 		// tiny's encoder with 8 GELU experts, 2 a token, in layer 1.
 		{Name: "nomic-bert-moe-tiny", Arch: "nomic-bert-moe", Embd: 256, Layers: 3, Heads: 4, KVHeads: 4, HeadDim: 64, FF: 512,
@@ -365,6 +371,8 @@ func (s Shape) Tensors() []Tensor {
 	switch s.Arch {
 	case "bert", "jina-bert-v3", "nomic-bert", "nomic-bert-moe":
 		return s.encoderTensors()
+	case "modern-bert":
+		return s.modernBertTensors()
 	case "gemma4":
 		return s.gemma4Tensors()
 	}
@@ -566,8 +574,33 @@ func (s Shape) gemma4Tensors() []Tensor {
 // isEncoder reports whether the shape is a BERT-style encoder.
 func (s Shape) isEncoder() bool {
 	switch s.Arch {
-	case "bert", "jina-bert-v3", "nomic-bert", "nomic-bert-moe":
+	case "bert", "jina-bert-v3", "nomic-bert", "nomic-bert-moe", "modern-bert":
 		return true
 	}
 	return false
+}
+
+// modernBertTensors lists a ModernBERT encoder's tensors: no biases,
+// q/k/v fused, the gate and up fused in ffn_up, block 0 without its
+// attention norm.
+func (s Shape) modernBertTensors() []Tensor {
+	e, q, ff := uint64(s.Embd), uint64(s.Heads*s.HeadDim), uint64(s.FF)
+	ts := []Tensor{
+		{Name: "token_embd.weight", Dims: []uint64{e, uint64(s.Vocab)}},
+		{Name: "token_embd_norm.weight", Dims: []uint64{e}, Jitter: true},
+	}
+	for l := 0; l < s.Layers; l++ {
+		add := func(name string, scale float32, dims ...uint64) {
+			ts = append(ts, Tensor{Name: fmt.Sprintf("blk.%d.%s.weight", l, name), Dims: dims, Scale: scale, Jitter: len(dims) == 1})
+		}
+		if l > 0 {
+			add("attn_norm", 0, e)
+		}
+		add("attn_qkv", s.AttnScale, e, 3*q)
+		add("attn_output", s.AttnScale, q, e)
+		add("ffn_norm", 0, e)
+		add("ffn_up", 0, e, 2*ff)
+		add("ffn_down", 0, ff, e)
+	}
+	return append(ts, Tensor{Name: "output_norm.weight", Dims: []uint64{e}, Jitter: true})
 }

@@ -170,6 +170,9 @@ func metadata(s Shape, mix quant.Mix, v *vocab) []gguf.KV {
 		case s.Arch != "bert":
 			pooling = 1
 		}
+		if s.Arch == "modern-bert" {
+			kv = append(kv, gguf.KV{Key: a + "hidden_activation", Value: gguf.String("gelu")})
+		}
 		kv = append(kv,
 			gguf.KV{Key: a + "attention.layer_norm_epsilon", Value: gguf.Float32(s.Eps)},
 			gguf.KV{Key: a + "attention.causal", Value: gguf.Bool(false)},

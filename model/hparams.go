@@ -694,4 +694,3 @@ func (hp *hparams) readModernBert(f *gguf.File, a archSpec) error {
 	hp.ropeSWA = &r
 	return nil
 }
-

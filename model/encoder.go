@@ -1,12 +1,9 @@
 package model
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math"
 
 	"github.com/nuri-ai/nuri/backends"
-	"github.com/nuri-ai/nuri/quant"
 )
 
 // BERT-style encoders (llama.cpp's bert graph): the embedding of each
@@ -154,13 +151,8 @@ func (m *transformer) bindFusedQKV(b *binder, il, nq, nk, nv int) error {
 	}
 	for i, dst := range []*backends.Tensor{&L.bq, &L.bk, &L.bv} {
 		lo := []int{0, nq, nq + nk}[i]
-		part := bias[lo : lo+[]int{nq, nk, nv}[i]]
-		data := make([]byte, 4*len(part))
-		for j, v := range part {
-			binary.LittleEndian.PutUint32(data[4*j:], math.Float32bits(v))
-		}
-		if *dst, err = b.dev.Upload(fmt.Sprintf("%s.bias[%d]", name, i), quant.F32, 1, len(part), data); err != nil {
-			return fmt.Errorf("%s.bias: %w", name, err)
+		if *dst, err = b.hostValues(fmt.Sprintf("%s.bias[%d]", name, i), bias[lo:lo+[]int{nq, nk, nv}[i]]); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -1,12 +1,10 @@
 package model
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 
 	"github.com/nuri-ai/nuri/backends"
-	"github.com/nuri-ai/nuri/quant"
 )
 
 // Gemma 4, as llama.cpp's gemma4 graph computes it. Its block is Gemma
@@ -50,13 +48,13 @@ type gemma4Layer struct {
 // (V's norm has no weight; ×1 is exact).
 func (m *transformer) bindGemma4(b *binder) error {
 	hp := m.hp
-	ones := make([]byte, 4*hp.HeadDimV)
-	for i := range hp.HeadDimV {
-		binary.LittleEndian.PutUint32(ones[4*i:], math.Float32bits(1))
+	ones := make([]float32, hp.HeadDimV)
+	for i := range ones {
+		ones[i] = 1
 	}
 	var err error
-	if m.ones, err = b.dev.Upload("ones", quant.F32, 1, hp.HeadDimV, ones); err != nil {
-		return fmt.Errorf("V norm weight: %w", err)
+	if m.ones, err = b.hostValues("ones", ones); err != nil {
+		return err
 	}
 	if v, ok := b.f.Get("tokenizer.ggml.suppress_tokens"); ok {
 		ids, ok := v.AsInt32s()
@@ -176,13 +174,13 @@ func (m *transformer) bindGemma4Experts(b *binder, il int) error {
 	if !ok {
 		return fmt.Errorf("tensor %q: %w", n("ffn_gate_inp.scale"), ErrMissingTensor)
 	}
-	w := make([]byte, 4*E)
+	w := make([]float32, E)
 	inv := 1 / math.Sqrt(float64(E))
 	for i, v := range scale {
-		binary.LittleEndian.PutUint32(w[4*i:], math.Float32bits(float32(float64(v)*inv)))
+		w[i] = float32(float64(v) * inv)
 	}
-	if G.routerNorm, err = b.dev.Upload(n("router_norm"), quant.F32, 1, E, w); err != nil {
-		return fmt.Errorf("%s: %w", n("router_norm"), err)
+	if G.routerNorm, err = b.hostValues(n("router_norm"), w); err != nil {
+		return err
 	}
 	G.expScale, _, err = b.hostVector(n("ffn_down_exps.scale"), NE)
 	return err

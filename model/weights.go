@@ -254,6 +254,20 @@ func (b *binder) claim(names ...string) {
 	}
 }
 
+// hostValues hands values the loader computed to the device as an F32
+// vector named name (a split bias, a folded scale, ones).
+func (b *binder) hostValues(name string, vals []float32) (backends.Tensor, error) {
+	data := make([]byte, 4*len(vals))
+	for i, v := range vals {
+		binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(v))
+	}
+	t, err := b.dev.Upload(name, quant.F32, 1, len(vals), data)
+	if err != nil {
+		return backends.Tensor{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return t, nil
+}
+
 // skipBlock claims every tensor of block il without binding any: the
 // multi-token prediction blocks, which llama.cpp loads but never runs.
 // Their pages are never touched.

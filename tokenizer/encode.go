@@ -84,7 +84,10 @@ func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) ([]int32,
 	if addSpecial && t.addEOS {
 		out = append(out, t.eos)
 	}
-	if addSpecial && t.addSEP {
+	if addSpecial && t.addSEP && t.kind == kindWPM {
+		// Only WordPiece ends a text with its separator in llama.cpp's
+		// llama_tokenize; a BPE vocabulary's add_sep (RoBERTa's) only
+		// joins a reranker's pair (AddSEP).
 		out = append(out, t.sep)
 	}
 	return out, nil

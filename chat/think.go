@@ -17,12 +17,14 @@ var (
 	// Gemma4ThinkTags: Gemma 4's thought channel, <|channel>thought …
 	// <channel|> (as llama.cpp's Gemma 4 parser reads it).
 	Gemma4ThinkTags = ThinkTags{Open: "<|channel>thought", Close: "<channel|>", Marks: []string{"<|channel>", "<channel|>"}}
+	// MistralThinkTags: Magistral's and Ministral 3's [THINK] … [/THINK].
+	MistralThinkTags = ThinkTags{Open: "[THINK]", Close: "[/THINK]", Marks: []string{"[THINK]", "[/THINK]"}}
 )
 
 // TemplateThinkTags returns the tags a Jinja chat template frames the
 // thinking with, and whether it is a reasoning model's at all.
 func TemplateThinkTags(src string) (ThinkTags, bool) {
-	for _, t := range []ThinkTags{Gemma4ThinkTags, DefaultThinkTags} {
+	for _, t := range []ThinkTags{Gemma4ThinkTags, MistralThinkTags, DefaultThinkTags} {
 		if strings.Contains(src, t.Open) && strings.Contains(src, t.Close) {
 			return t, true
 		}
@@ -31,7 +33,8 @@ func TemplateThinkTags(src string) (ThinkTags, bool) {
 }
 
 // ShowsThinking says whether a Jinja chat template is a reasoning model's:
-// one that writes <think>…</think> or Gemma 4's thought channel.
+// one that writes <think>…</think>, Gemma 4's thought channel or Mistral's
+// [THINK]…[/THINK].
 func ShowsThinking(src string) bool {
 	_, ok := TemplateThinkTags(src)
 	return ok

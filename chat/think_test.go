@@ -97,4 +97,7 @@ func TestShowsThinking(t *testing.T) {
 	if !Gemma4ThinkTags.Opened("<|turn>model\n<|channel>thought\n") || Gemma4ThinkTags.Opened("<|turn>model\n<|channel>thought\n<channel|>") {
 		t.Fatal("Gemma 4 Opened")
 	}
+	if tags, ok := TemplateThinkTags("[SYSTEM_PROMPT]{% if reasoning %}[THINK]…[/THINK]{% endif %}"); !ok || tags.Open != "[THINK]" {
+		t.Fatalf("Mistral template: %+v %v", tags, ok)
+	}
 }

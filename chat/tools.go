@@ -40,6 +40,10 @@ const (
 	// arguments in Gemma 4's own notation (keys bare, strings between
 	// <|"|> marks), given back as JSON.
 	ToolsGemma4 ToolFormat = "gemma4"
+	// ToolsMistral: [TOOL_CALLS]NAME[ARGS]{...} (Ministral 3, Magistral;
+	// Mistral Small 3.2 writes [CALL_ID]ID before [ARGS]), one after
+	// another, nothing closing a call but its JSON's end.
+	ToolsMistral ToolFormat = "mistral"
 )
 
 // ErrToolsUnsupported is returned when a conversation with tools meets a
@@ -48,13 +52,13 @@ var ErrToolsUnsupported = errors.New("tools are not supported")
 
 // ToolFormatNames lists the names ParseToolFormat accepts.
 func ToolFormatNames() []string {
-	return []string{string(ToolsHermes), string(ToolsLlama3), string(ToolsSolar), string(ToolsGemma4), string(ToolsNone)}
+	return []string{string(ToolsHermes), string(ToolsLlama3), string(ToolsSolar), string(ToolsGemma4), string(ToolsMistral), string(ToolsNone)}
 }
 
 // ParseToolFormat reads a tool-call format's name.
 func ParseToolFormat(name string) (ToolFormat, error) {
 	switch f := ToolFormat(strings.ToLower(name)); f {
-	case ToolsHermes, ToolsLlama3, ToolsSolar, ToolsGemma4, ToolsNone:
+	case ToolsHermes, ToolsLlama3, ToolsSolar, ToolsGemma4, ToolsMistral, ToolsNone:
 		return f, nil
 	}
 	return "", fmt.Errorf("unknown tool-call format %q (known: %s)", name, strings.Join(ToolFormatNames(), ", "))
@@ -71,6 +75,8 @@ func DetectToolFormat(src string) ToolFormat {
 		return ToolsSolar
 	case strings.Contains(src, gemma4Open):
 		return ToolsGemma4
+	case strings.Contains(src, mistralCalls) && strings.Contains(src, mistralArgs):
+		return ToolsMistral
 	case strings.Contains(src, functoolsMarker):
 		// FireFunction v2's functools[...] calls are not parsed.
 		return ToolsNone
@@ -94,6 +100,9 @@ const (
 	gemma4Close = "<tool_call|>"
 	gemma4Call  = "call:"
 	gemma4Quote = `<|"|>`
+	mistralCalls = "[TOOL_CALLS]"
+	mistralArgs  = "[ARGS]"
+	mistralID    = "[CALL_ID]"
 )
 
 // ForcedPrefix is the text that, appended to the prompt, starts the reply
@@ -125,6 +134,11 @@ func (f ToolFormat) ForcedPrefix(name string) string {
 		// The model writes the arguments (or the name and them) in its
 		// own notation.
 		return gemma4Open + gemma4Call + name
+	case ToolsMistral:
+		if name == "" {
+			return mistralCalls
+		}
+		return mistralCalls + name + mistralArgs
 	}
 	return ""
 }
@@ -157,6 +171,8 @@ func (f ToolFormat) CallSuffix(name string) string {
 		return solarClose
 	case ToolsGemma4:
 		return gemma4Close
+	case ToolsMistral:
+		return "" // the arguments' end ends the call
 	}
 	close := ""
 	if f == ToolsHermes {
@@ -199,6 +215,8 @@ func (f ToolFormat) Markers() []string {
 		return []string{solarOpen, solarName, solarArgs, solarClose}
 	case ToolsGemma4:
 		return []string{gemma4Open, gemma4Close, gemma4Quote}
+	case ToolsMistral:
+		return []string{mistralCalls, mistralArgs, mistralID}
 	}
 	return nil
 }
@@ -246,6 +264,8 @@ func (p *ToolParser) step(text string, final bool) (string, []ToolCall) {
 		calls = p.framed(&out, final, solarOpen, solarClose, parseSolarCall)
 	case ToolsGemma4:
 		calls = p.framed(&out, final, gemma4Open, gemma4Close, parseGemma4Call)
+	case ToolsMistral:
+		calls = p.mistral(&out, final)
 	default:
 		p.content(&out, p.pending)
 		p.pending = ""

@@ -80,6 +80,20 @@ var gemma4Cases = []toolCase{
 	{"an unterminated string is content", `<|tool_call>call:f{a:<|"|>x}<tool_call|>`, `<|tool_call>call:f{a:<|"|>x}<tool_call|>`, nil},
 }
 
+var mistralCases = []toolCase{
+	{"plain text", "안녕하세요.\n", "안녕하세요.\n", nil},
+	{"one call", "[TOOL_CALLS]get_weather[ARGS]{\"city\": \"서울\"}", "",
+		[]ToolCall{{Name: "get_weather", Arguments: `{"city":"서울"}`}}},
+	{"content, two calls, content", "확인할게요.[TOOL_CALLS]a[ARGS]{}[TOOL_CALLS]b[ARGS]{\"n\": [1, {\"x\": \"}\"}]} 끝",
+		"확인할게요.끝", []ToolCall{{Name: "a", Arguments: "{}"}, {Name: "b", Arguments: `{"n":[1,{"x":"}"}]}`}}},
+	{"Mistral Small 3.2's call id", "[TOOL_CALLS]f[CALL_ID]a1b2c3d4e[ARGS]{\"k\": 1}", "",
+		[]ToolCall{{ID: "a1b2c3d4e", Name: "f", Arguments: `{"k":1}`}}},
+	{"cut mid-arguments is content", "[TOOL_CALLS]f[ARGS]{\"k\": ", "[TOOL_CALLS]f[ARGS]{\"k\": ", nil},
+	{"no name is content", "[TOOL_CALLS][ARGS]{}", "[TOOL_CALLS][ARGS]{}", nil},
+	{"the old list form is content", `[TOOL_CALLS][{"name": "f", "arguments": {}}]`, `[TOOL_CALLS][{"name": "f", "arguments": {}}]`, nil},
+	{"a marker prefix at the end is content", "x [TOOL_CA", "x [TOOL_CA", nil},
+}
+
 // runParser feeds in to a parser in the given pieces and joins the output.
 func runParser(f ToolFormat, pieces []string) (string, []ToolCall) {
 	p := NewToolParser(f)
@@ -99,7 +113,7 @@ func TestToolParser(t *testing.T) {
 	for _, set := range []struct {
 		f     ToolFormat
 		cases []toolCase
-	}{{ToolsHermes, hermesCases}, {ToolsLlama3, llama3Cases}, {ToolsSolar, solarCases}, {ToolsGemma4, gemma4Cases}} {
+	}{{ToolsHermes, hermesCases}, {ToolsLlama3, llama3Cases}, {ToolsSolar, solarCases}, {ToolsGemma4, gemma4Cases}, {ToolsMistral, mistralCases}} {
 		for _, tc := range set.cases {
 			t.Run(string(set.f)+"/"+tc.name, func(t *testing.T) {
 				content, calls := runParser(set.f, []string{tc.in})
@@ -213,6 +227,7 @@ func TestDetectToolFormat(t *testing.T) {
 		{"{% if tools %}[TOOL_CALLS]{% endif %}", ToolsNone},
 		{"{% if tools %}<|tools:begin|>{% endif %}<|tool_call:begin|>{{ c.id }}<|tool_call:name|>", ToolsSolar},
 		{"{% if tools %}<|tool>declaration:{% endif %}<|tool_call>call:{{ c.function.name }}", ToolsGemma4},
+		{"[SYSTEM_PROMPT]{% if tools %}[AVAILABLE_TOOLS]{% endif %}[TOOL_CALLS]{{ c.function.name }}[ARGS]", ToolsMistral},
 	} {
 		if got := DetectToolFormat(tc.src); got != tc.want {
 			t.Errorf("%q: got %s, want %s", tc.src, got, tc.want)
@@ -223,8 +238,8 @@ func TestDetectToolFormat(t *testing.T) {
 			t.Errorf("ParseToolFormat(%s) = %s, %v", name, f, err)
 		}
 	}
-	if _, err := ParseToolFormat("mistral"); err == nil {
-		t.Error("ParseToolFormat(mistral) accepted")
+	if _, err := ParseToolFormat("qwen3-xml"); err == nil {
+		t.Error("ParseToolFormat(qwen3-xml) accepted")
 	}
 }
 

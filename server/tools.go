@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -148,7 +149,7 @@ func (b *Backend) toolsOf(req *chatRequest) (toolSetup, error) {
 	}
 	ts.format = b.toolFormat()
 	if ts.format == chat.ToolsNone {
-		return ts, &apiError{err: ErrNotSupported, param: "tools", msg: "this model's tool-call format is not recognised from its chat template: start the server with --tool-parser " + strings.Join(chat.ToolFormatNames()[:3], ", ") + " if the model writes one of those"}
+		return ts, &apiError{err: ErrNotSupported, param: "tools", msg: "this model's tool-call format is not recognised from its chat template: start the server with --tool-parser " + strings.Join(slices.DeleteFunc(chat.ToolFormatNames(), func(n string) bool { return n == string(chat.ToolsNone) }), ", ") + " if the model writes one of those"}
 	}
 	ts.render = tools
 	if choice == "required" && len(names) == 1 {

@@ -623,3 +623,42 @@ func TestChatToolCallsGemma4(t *testing.T) {
 		t.Fatalf("named reply %s", body)
 	}
 }
+
+// mistralToolTemplate writes tools and calls as Ministral 3's template
+// does (written for this test).
+const mistralToolTemplate = `{%- if tools %}[AVAILABLE_TOOLS]{{ tools | tojson }}[/AVAILABLE_TOOLS]{% endif %}
+{%- for m in messages %}
+{%- if m.role == 'user' %}[INST]{{ m.content }}[/INST]
+{%- elif m.role == 'tool' %}[TOOL_RESULTS]{{ m.content }}[/TOOL_RESULTS]
+{%- else %}{{ m.content }}{% for c in m.tool_calls %}[TOOL_CALLS]{{ c.function.name }}[ARGS]{{ c.function.arguments }}{% endfor %}</s>
+{%- endif %}
+{%- endfor %}`
+
+// Mistral's calls: parsed after [TOOL_CALLS], ended by their JSON; a
+// named tool_choice writes the call up to [ARGS] and holds the arguments
+// to the schema, with nothing after them.
+func TestChatToolCallsMistral(t *testing.T) {
+	reply := `확인할게요.[TOOL_CALLS]get_weather[ARGS]{"city": "서울"}`
+	ts := newTestServer(t, Config{}, reply, withTemplate(t, mistralToolTemplate))
+	resp, body := chatWithTools(t, ts)
+	m := resp.Choices[0].Message
+	if m.Content == nil || *m.Content != "확인할게요." || len(m.ToolCalls) != 1 ||
+		m.ToolCalls[0].Function.Name != "get_weather" || m.ToolCalls[0].Function.Arguments != `{"city":"서울"}` {
+		t.Fatalf("reply %s", body)
+	}
+	named := newTestServer(t, Config{}, `{"city": "광주"}`, withTemplate(t, mistralToolTemplate))
+	status, _, body := named.do("POST", "/v1/chat/completions", chatBodyWithTools(`,"tool_choice":{"type": "function", "function": {"name": "get_weather"}}`))
+	if status != 200 {
+		t.Fatalf("named: status %d: %s", status, body)
+	}
+	prompt, _ := fakeTokenizer{}.Decode(named.eng.last().Prompt, false)
+	if !strings.HasSuffix(string(prompt), "[TOOL_CALLS]get_weather[ARGS]") || named.eng.last().Constraint == nil {
+		t.Fatalf("named prompt %q, constrained %v", prompt, named.eng.last().Constraint != nil)
+	}
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if c := resp.Choices[0].Message.ToolCalls; len(c) != 1 || c[0].Function.Arguments != `{"city":"광주"}` {
+		t.Fatalf("named reply %s", body)
+	}
+}

@@ -89,17 +89,17 @@ func DetectToolFormat(src string) ToolFormat {
 }
 
 const (
-	hermesOpen  = "<tool_call>"
-	hermesClose = "</tool_call>"
-	pythonTag   = "<|python_tag|>"
-	solarOpen   = "<|tool_call:begin|>"
-	solarName   = "<|tool_call:name|>"
-	solarArgs   = "<|tool_call:args|>"
-	solarClose  = "<|tool_call:end|>"
-	gemma4Open  = "<|tool_call>"
-	gemma4Close = "<tool_call|>"
-	gemma4Call  = "call:"
-	gemma4Quote = `<|"|>`
+	hermesOpen   = "<tool_call>"
+	hermesClose  = "</tool_call>"
+	pythonTag    = "<|python_tag|>"
+	solarOpen    = "<|tool_call:begin|>"
+	solarName    = "<|tool_call:name|>"
+	solarArgs    = "<|tool_call:args|>"
+	solarClose   = "<|tool_call:end|>"
+	gemma4Open   = "<|tool_call>"
+	gemma4Close  = "<tool_call|>"
+	gemma4Call   = "call:"
+	gemma4Quote  = `<|"|>`
 	mistralCalls = "[TOOL_CALLS]"
 	mistralArgs  = "[ARGS]"
 	mistralID    = "[CALL_ID]"

@@ -79,7 +79,7 @@ func TestParseServeFlags(t *testing.T) {
 				t.Errorf("reasoning %q", c.reasoning)
 			}
 		}},
-		{"bad tool parser", []string{"--model", "m", "--tool-parser", "mistral"}, false, nil},
+		{"bad tool parser", []string{"--model", "m", "--tool-parser", "qwen3-xml"}, false, nil},
 		{"tool parser", []string{"--model", "m", "--tool-parser", "Hermes"}, true, func(t *testing.T, c *serveConfig) {
 			if c.toolParser != chat.ToolsHermes {
 				t.Errorf("tool parser %q", c.toolParser)

@@ -296,19 +296,7 @@ func (p *ToolParser) call(c ToolCall, calls []ToolCall) []ToolCall {
 func (p *ToolParser) framed(out *strings.Builder, final bool, open, close string, parse callReader) []ToolCall {
 	var calls []ToolCall
 	for {
-		if !p.inCall {
-			if i := strings.Index(p.pending, open); i >= 0 {
-				p.content(out, p.pending[:i])
-				p.pending = p.pending[i+len(open):]
-				p.inCall = true
-				continue
-			}
-			keep := 0
-			if !final {
-				keep = partialSuffix(p.pending, open)
-			}
-			p.content(out, p.pending[:len(p.pending)-keep])
-			p.pending = p.pending[len(p.pending)-keep:]
+		if !p.inCall && !p.openCall(out, final, open) {
 			return calls
 		}
 		body, rest, closed := cutCall(p.pending, close, parse.jsonFrom)
@@ -326,6 +314,24 @@ func (p *ToolParser) framed(out *strings.Builder, final bool, open, close string
 		}
 		p.content(out, raw)
 	}
+}
+
+// openCall gives the content before the next call's opening marker and
+// steps past the marker (true), or, with none, gives the content but any
+// end that may yet begin one (false).
+func (p *ToolParser) openCall(out *strings.Builder, final bool, open string) bool {
+	if i := strings.Index(p.pending, open); i >= 0 {
+		p.content(out, p.pending[:i])
+		p.pending, p.inCall = p.pending[i+len(open):], true
+		return true
+	}
+	keep := 0
+	if !final {
+		keep = partialSuffix(p.pending, open)
+	}
+	p.content(out, p.pending[:len(p.pending)-keep])
+	p.pending = p.pending[len(p.pending)-keep:]
+	return false
 }
 
 // callReader reads one framed call's body.

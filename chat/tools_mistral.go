@@ -13,19 +13,8 @@ import (
 func (p *ToolParser) mistral(out *strings.Builder, final bool) []ToolCall {
 	var calls []ToolCall
 	for {
-		if !p.inCall {
-			i := strings.Index(p.pending, mistralCalls)
-			if i < 0 {
-				keep := 0
-				if !final {
-					keep = partialSuffix(p.pending, mistralCalls)
-				}
-				p.content(out, p.pending[:len(p.pending)-keep])
-				p.pending = p.pending[len(p.pending)-keep:]
-				return calls
-			}
-			p.content(out, p.pending[:i])
-			p.pending, p.inCall = p.pending[i+len(mistralCalls):], true
+		if !p.inCall && !p.openCall(out, final, mistralCalls) {
+			return calls
 		}
 		c, n, ok := readMistralCall(p.pending)
 		switch {

@@ -55,7 +55,11 @@ func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) ([]int32,
 	defer t.putScratch(s)
 	frags := t.partition(text, parseSpecial, s)
 	out := make([]int32, 0, len(text)/3+4)
-	if addSpecial && t.addBOS {
+	// WordPiece always opens with its [CLS] and closes with its [SEP] in
+	// llama.cpp's llama_tokenize, whatever add_bos_token and
+	// add_sep_token say; the others follow the flags.
+	wpm := t.kind == kindWPM
+	if addSpecial && (t.addBOS || wpm && t.bos >= 0) {
 		if !(len(frags) > 0 && frags[0].tok == t.bos) {
 			out = append(out, t.bos)
 		}
@@ -84,10 +88,10 @@ func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) ([]int32,
 	if addSpecial && t.addEOS {
 		out = append(out, t.eos)
 	}
-	if addSpecial && t.addSEP && t.kind == kindWPM {
-		// Only WordPiece ends a text with its separator in llama.cpp's
-		// llama_tokenize; a BPE vocabulary's add_sep (RoBERTa's) only
-		// joins a reranker's pair (AddSEP).
+	if addSpecial && wpm && t.sep >= 0 {
+		// Only WordPiece ends a text with its separator; a BPE
+		// vocabulary's add_sep (RoBERTa's) only joins a reranker's pair
+		// (AddSEP).
 		out = append(out, t.sep)
 	}
 	return out, nil

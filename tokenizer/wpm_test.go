@@ -139,3 +139,23 @@ func TestNFDFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestWordPieceSpecials: with add_special, WordPiece opens with [CLS] and
+// closes with [SEP] whatever the file's add_bos_token and add_sep_token
+// say, as llama.cpp's llama_tokenize does.
+func TestWordPieceSpecials(t *testing.T) {
+	no := false
+	for _, off := range []bool{false, true} {
+		tk := toyWPM(t, func(s *Spec) {
+			if off {
+				s.AddBOS, s.AddSEP = &no, &no
+			}
+		}, "hello")
+		if got := texts(tk, mustEncode(t, tk, "hello", true, false)); !slices.Equal(got, []string{"[CLS]", "▁hello", "[SEP]"}) {
+			t.Errorf("flags off %v: %q", off, got)
+		}
+		if got := texts(tk, mustEncode(t, tk, "hello", false, false)); !slices.Equal(got, []string{"▁hello"}) {
+			t.Errorf("flags off %v, no specials: %q", off, got)
+		}
+	}
+}

@@ -202,3 +202,66 @@ func TestGemma4SuppressTokens(t *testing.T) {
 		t.Errorf("token 512 of 512: %v", err)
 	}
 }
+
+// TestGemma4Geometry: Gemma 4's per-layer attention geometry as the model
+// reports it, the cache it sizes (shared-KV layers store nothing), and
+// the files it refuses.
+func TestGemma4Geometry(t *testing.T) {
+	path := testgguf.Synth(t, "gemma4-e-tiny", "Q8_0", 3)
+	m := loadModel(t, path)
+	cfg := m.Config()
+	// Nine layers, windowed unless il%3 == 2; layers 6-8 read layers 4
+	// (windowed) and 5 (global).
+	for il, la := range cfg.Attn {
+		want := model.LayerAttn{NHeadKV: 1, HeadDimK: 64, HeadDimV: 64, KVFrom: il}
+		if il%3 == 2 {
+			want.HeadDimK, want.HeadDimV = 128, 128
+		}
+		switch il {
+		case 6, 7:
+			want.KVFrom = 4
+		case 8:
+			want.KVFrom = 5
+		}
+		if la != want {
+			t.Errorf("layer %d: %+v, want %+v", il, la, want)
+		}
+	}
+	if cfg.HeadDimK != 128 || cfg.NHeadKV != 1 {
+		t.Errorf("config head %d, KV heads %d: want the largest, 128 and 1", cfg.HeadDimK, cfg.NHeadKV)
+	}
+	// F16: four windowed caches of 2·64 values and two global of 2·128.
+	if n, err := model.KVBytesPerPosition(cfg, quant.F16, nil); err != nil || n != 4*2*64*2+2*2*128*2 {
+		t.Errorf("KV bytes a position: %d, %v", n, err)
+	}
+	kv, err := model.NewKVCache(cfg, 4, 16, quant.F16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kv.BytesPerBlock() != 16*2048 {
+		t.Errorf("bytes a block %d, want %d", kv.BytesPerBlock(), 16*2048)
+	}
+	bad := cfg
+	bad.Attn = slices.Clone(cfg.Attn)
+	bad.Attn[7].KVFrom = 5 // a windowed layer on a global layer's cache
+	if _, err := model.NewKVCache(bad, 4, 16, quant.F16); err == nil {
+		t.Error("a cache shared across kinds of layer accepted")
+	}
+
+	str := func(v gguf.Value) *gguf.Value { return &v }
+	for _, c := range []struct {
+		name string
+		kv   map[string]*gguf.Value
+		want string
+	}{
+		{"no window", map[string]*gguf.Value{"gemma4.attention.sliding_window": nil}, "sliding_window is missing"},
+		{"pattern not bools", map[string]*gguf.Value{"gemma4.attention.sliding_window_pattern": str(gguf.Uint32(3))}, "one bool a layer"},
+		{"shared across kinds", map[string]*gguf.Value{"gemma4.attention.shared_kv_layers": str(gguf.Uint32(2))}, "of another kind"},
+		{"too many shared", map[string]*gguf.Value{"gemma4.attention.shared_kv_layers": str(gguf.Uint32(8))}, "at least two"},
+	} {
+		_, err := model.Load(rewriteGGUF(t, path, c.kv, nil, nil), model.LoadOptions{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error saying %q", c.name, err, c.want)
+		}
+	}
+}

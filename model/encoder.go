@@ -70,10 +70,16 @@ func (m *transformer) bindEncoder(b *binder) error {
 	if m.pooler.Valid() && !m.cls.Valid() {
 		return fmt.Errorf("tensor %q without %q: %w", "cls.weight", "cls.output.weight", ErrMissingTensor)
 	}
-	m.lmHead, hp.NoLMHead = false, true
-	m.layers = make([]layer, hp.NLayer)
+	return m.bindEncoderLayers(b, m.bindEncoderLayer)
+}
+
+// bindEncoderLayers binds an encoder's blocks with bindLayer and checks
+// that the file has nothing else; it has hidden states only.
+func (m *transformer) bindEncoderLayers(b *binder, bindLayer func(*binder, int) error) error {
+	m.lmHead, m.hp.NoLMHead = false, true
+	m.layers = make([]layer, m.hp.NLayer)
 	for il := range m.layers {
-		if err := m.bindEncoderLayer(b, il); err != nil {
+		if err := bindLayer(b, il); err != nil {
 			return err
 		}
 	}

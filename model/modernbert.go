@@ -47,14 +47,7 @@ func (m *transformer) bindModernBert(b *binder) error {
 			return fmt.Errorf("%s: a classification head (%s; a ModernBERT reranker) is not supported yet: %w", m.spec.name, head, ErrUnsupportedArch)
 		}
 	}
-	m.lmHead, hp.NoLMHead = false, true
-	m.layers = make([]layer, hp.NLayer)
-	for il := range m.layers {
-		if err := m.bindModernBertLayer(b, il); err != nil {
-			return err
-		}
-	}
-	return b.checkAllUsed()
+	return m.bindEncoderLayers(b, m.bindModernBertLayer)
 }
 
 // bindModernBertLayer binds block il, splitting attn_qkv into q, k and v

@@ -26,6 +26,13 @@ func FuzzEncode(f *testing.F) {
 		loadVocab(f, "testdata", "tokenizer", "ggml-vocab-exaone.gguf"),
 	}
 	spm := loadVocab(f, "testdata", "vocab", "ggml-vocab-llama-spm.gguf")
+	// SentencePiece-style BPE over raw UTF-8 (Gemma 4's), on the test's
+	// own vocabulary: every byte has its <0xXX> token, so valid UTF-8
+	// without a literal ▁ returns exactly, each ▁ read as a space.
+	raw, err := LoadFile(rawBPEVocabPath)
+	if err != nil {
+		f.Fatal(err)
+	}
 	// WordPiece and Unigram on small vocabularies of their own: both
 	// normalize, so only the absence of errors and the ids are checked.
 	others := []*Tokenizer{
@@ -83,6 +90,26 @@ func FuzzEncode(f *testing.F) {
 				} else if !utf8.ValidString(streamed.String()) {
 					t.Fatalf("stream produced invalid UTF-8 %q", streamed.String())
 				}
+			}
+		}
+		for _, parse := range []bool{false, true} {
+			ids, err := raw.Encode(text, true, parse)
+			if err != nil {
+				t.Fatalf("raw UTF-8 BPE: %v", err)
+			}
+			var back []byte
+			for _, id := range ids[1:] { // after the BOS Encode added
+				p, err := raw.Piece(id, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				back = append(back, p...)
+			}
+			// A ▁ can also come back as its bytes' tokens (a merged symbol
+			// the vocabulary lacks falls back to bytes, as in llama.cpp).
+			back = bytes.ReplaceAll(back, []byte(spaceMark), []byte(" "))
+			if utf8.Valid(data) && !strings.Contains(text, spaceMark) && !bytes.Equal(back, data) {
+				t.Fatalf("raw UTF-8 BPE parse=%v: pieces %q != input %q (ids %v)", parse, back, data, ids)
 			}
 		}
 		ids, err := spm.Encode(text, true, false)

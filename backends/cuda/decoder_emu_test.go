@@ -7,7 +7,6 @@ import (
 	"github.com/nuri-ai/nuri/internal/testgguf"
 	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/model"
-	"github.com/nuri-ai/nuri/quant"
 )
 
 // TestEmulatedGemma4 runs synth's Gemma 4 and Ministral 3 shapes through
@@ -26,21 +25,7 @@ func TestEmulatedGemma4(t *testing.T) {
 	for shape, tol := range map[string]float64{"gemma4-tiny": 5e-4, "gemma4-e-tiny": 5e-4, "gemma4-moe-tiny": 5e-4, "mistral3-tiny": 1e-5} {
 		path := testgguf.Synth(t, shape, "F32", 1)
 		logits := func(d backends.Device) []float32 {
-			m, err := model.Load(path, model.LoadOptions{Device: d, Threads: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
-			var kv model.KVView
-			if d != nil {
-				kv, err = model.NewSequenceViewOn(d, m.Config(), len(prompt), 16, quant.F32)
-			} else {
-				kv, err = model.NewSequenceView(m.Config(), len(prompt), 16, quant.F32)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer kv.Cache.Free()
+			m, kv := loadOn(t, d, path, len(prompt))
 			nv := m.Config().NVocab
 			var all []float32
 			// The first 16 tokens in one pass, the rest a token at a time.

@@ -35,21 +35,7 @@ func testEmulatedEncoder(t *testing.T, shape string, tol float64) {
 	// 20 tokens: past embeddinggemma-tiny's 8 either way.
 	tokens := []int32{331, 154, 404, 49, 74, 96, 374, 59, 219, 38, 88, 444, 428, 71, 246, 92, 434, 60, 126, 228}
 	hidden := func(d backends.Device) []float32 {
-		m, err := model.Load(path, model.LoadOptions{Device: d, Threads: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer m.Close()
-		var kv model.KVView
-		if d != nil {
-			kv, err = model.NewSequenceViewOn(d, m.Config(), len(tokens), 16, quant.F32)
-		} else {
-			kv, err = model.NewSequenceView(m.Config(), len(tokens), 16, quant.F32)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer kv.Cache.Free()
+		m, kv := loadOn(t, d, path, len(tokens))
 		n := len(tokens)
 		b := &model.Batch{Tokens: tokens, Pos: make([]int32, n), Seq: make([]int32, n), Logits: make([]bool, n), Hidden: true}
 		for i := range n {
@@ -67,4 +53,26 @@ func testEmulatedEncoder(t *testing.T, shape string, tol float64) {
 	if r > tol {
 		t.Errorf("%s: emulated GPU vs CPU: rel-RMS %.3g (max %g)", shape, r, tol)
 	}
+}
+
+// loadOn loads the model at path on d (nil: the CPU) with an F32 cache of
+// nPos positions in d's memory, both closed when the test ends.
+func loadOn(t *testing.T, d backends.Device, path string, nPos int) (model.Model, model.KVView) {
+	t.Helper()
+	m, err := model.Load(path, model.LoadOptions{Device: d, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	var kv model.KVView
+	if d != nil {
+		kv, err = model.NewSequenceViewOn(d, m.Config(), nPos, 16, quant.F32)
+	} else {
+		kv, err = model.NewSequenceView(m.Config(), nPos, 16, quant.F32)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { kv.Cache.Free() })
+	return m, kv
 }

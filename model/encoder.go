@@ -22,14 +22,11 @@ import (
 // bindEncoder claims an encoder's tensors.
 func (m *transformer) bindEncoder(b *binder) error {
 	hp := m.hp
-	if err := m.readVocabSize(b); err != nil {
+	if err := m.bindEncoderEmbd(b); err != nil {
 		return err
 	}
 	E := hp.NEmbd
 	var err error
-	if m.tokEmbd, err = b.lookupWeight("token_embd.weight", E, hp.NVocab); err != nil {
-		return err
-	}
 	if !m.spec.encoderRoPE {
 		if m.posEmbd, err = b.lookupWeight("position_embd.weight", E, hp.NCtxTrain); err != nil {
 			return err
@@ -71,6 +68,17 @@ func (m *transformer) bindEncoder(b *binder) error {
 		return fmt.Errorf("tensor %q without %q: %w", "cls.weight", "cls.output.weight", ErrMissingTensor)
 	}
 	return m.bindEncoderLayers(b, m.bindEncoderLayer)
+}
+
+// bindEncoderEmbd binds an encoder's token embedding, which only row
+// lookups read (it has no language-model head).
+func (m *transformer) bindEncoderEmbd(b *binder) error {
+	if err := m.readVocabSize(b); err != nil {
+		return err
+	}
+	var err error
+	m.tokEmbd, err = b.lookupWeight("token_embd.weight", m.hp.NEmbd, m.hp.NVocab)
+	return err
 }
 
 // bindEncoderLayers binds an encoder's blocks with bindLayer and checks

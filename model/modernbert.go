@@ -28,14 +28,11 @@ const (
 // bindModernBert claims a ModernBERT encoder's tensors.
 func (m *transformer) bindModernBert(b *binder) error {
 	hp := m.hp
-	if err := m.readVocabSize(b); err != nil {
+	if err := m.bindEncoderEmbd(b); err != nil {
 		return err
 	}
 	E := hp.NEmbd
 	var err error
-	if m.tokEmbd, err = b.lookupWeight("token_embd.weight", E, hp.NVocab); err != nil {
-		return err
-	}
 	if m.embNorm, err = b.vector("token_embd_norm.weight", E); err != nil {
 		return err
 	}

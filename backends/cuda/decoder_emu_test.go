@@ -5,7 +5,6 @@ import (
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/internal/testgguf"
-	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/model"
 )
 
@@ -45,11 +44,6 @@ func TestEmulatedGemma4(t *testing.T) {
 			}
 			return all
 		}
-		gpu, cpu := logits(dev), logits(nil)
-		r := testshared.RelRMS(gpu, cpu)
-		t.Logf("%s: emulated GPU vs CPU: rel-RMS %.2g", shape, r)
-		if r > tol {
-			t.Errorf("%s: emulated GPU vs CPU: rel-RMS %.3g (max %g)", shape, r, tol)
-		}
+		checkAgainstCPU(t, shape, logits(dev), logits(nil), tol)
 	}
 }

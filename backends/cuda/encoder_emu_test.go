@@ -47,7 +47,13 @@ func testEmulatedEncoder(t *testing.T, shape string, tol float64) {
 		}
 		return out
 	}
-	gpu, cpu := hidden(dev), hidden(nil)
+	checkAgainstCPU(t, shape, hidden(dev), hidden(nil), tol)
+}
+
+// checkAgainstCPU holds the emulated GPU's outputs to the CPU's within
+// rel-RMS tol.
+func checkAgainstCPU(t *testing.T, shape string, gpu, cpu []float32, tol float64) {
+	t.Helper()
 	r := testshared.RelRMS(gpu, cpu)
 	t.Logf("%s: emulated GPU vs CPU: rel-RMS %.2g", shape, r)
 	if r > tol {

@@ -9,11 +9,9 @@ import (
 // newKVCache allocates the paged cache where the model reads it: in dev's
 // memory when a device is given (an accelerator cannot attend over host
 // memory without copying it every step), else in host memory.
-func newKVCache(dev backends.Device, mc model.Config, nBlocks, blockSize int, t quant.Type) (*model.KVCache, error) {
-	if dev == nil {
-		return model.NewKVCache(mc, nBlocks, blockSize, t)
-	}
-	return model.NewKVCacheOn(dev, mc, nBlocks, blockSize, t)
+// winBlocks > 0 gives the model's windowed layers a pool of their own.
+func newKVCache(dev backends.Device, mc model.Config, nBlocks, winBlocks, blockSize int, t quant.Type) (*model.KVCache, error) {
+	return model.NewWindowedKVCache(dev, mc, nBlocks, winBlocks, blockSize, t)
 }
 
 // deviceName names dev for the start-up log.

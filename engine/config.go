@@ -69,6 +69,14 @@ type Config struct {
 	SchedulingPolicy string
 	// DisablePrefixCaching turns off reuse of cached prompt blocks.
 	DisablePrefixCaching bool
+	// DisableWindowPool keeps a model's sliding-window layers in the one
+	// KV pool with the others. By default they get a pool of their own
+	// (model.NewWindowedKVCache) sized for each running sequence's window
+	// and a step's tokens, and a sequence gives their blocks back as its
+	// window moves past them: for Gemma 2-4, EXAONE 4 32B or gpt-oss a
+	// long context then costs those layers a window's memory, not the
+	// context's, and the same budget holds several times the tokens.
+	DisableWindowPool bool
 	// EventBuffer is the capacity of each sequence's event channel. A slow
 	// reader never blocks the scheduler: undelivered events are merged.
 	EventBuffer int

@@ -82,7 +82,7 @@ func newDrafter(cfg Config, target model.Config, nCtx, targetBlocks int, kvType 
 	}
 	perSeq := (nCtx + cfg.BlockSize - 1) / cfg.BlockSize
 	n := min(cfg.SpecMaxSeqs*perSeq, targetBlocks)
-	kv, err := newKVCache(cfg.Device, dc, n, cfg.BlockSize, kvType)
+	kv, err := newKVCache(cfg.Device, dc, n, 0, cfg.BlockSize, kvType)
 	if err != nil {
 		return nil, 0, fmt.Errorf("allocate draft kv cache of %d blocks: %w", n, err)
 	}

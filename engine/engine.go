@@ -31,15 +31,19 @@ var _ Tokenizer = (*tokenizer.Tokenizer)(nil)
 // Engine is the scheduler: one goroutine (Run) steps all sequences through
 // the model, many goroutines Submit and read events.
 type Engine struct {
-	cfg    Config
-	m      model.Model
-	mcfg   model.Config
-	tok    Tokenizer
-	log    *zap.Logger
-	nCtx   int
-	kv     *model.KVCache
-	draft  *drafter // Config.Draft; nil: none
-	pool   *blockPool
+	cfg   Config
+	m     model.Model
+	mcfg  model.Config
+	tok   Tokenizer
+	log   *zap.Logger
+	nCtx  int
+	kv    *model.KVCache
+	draft *drafter // Config.Draft; nil: none
+	pool  *blockPool
+	// win is the windowed layers' pool (nil: they share pool), whose
+	// blocks a sequence holds only over its last window of positions.
+	win    *blockPool
+	window int // the cache's Window
 	hasher *blockHasher
 	bucket stepBuckets // the device's static shapes (off for most devices)
 	obs    Observer
@@ -92,28 +96,28 @@ func New(cfg Config, m model.Model, tok Tokenizer, log *zap.Logger) (*Engine, er
 	if nCtx <= 1 {
 		return nil, fmt.Errorf("engine: context length %d (model trained with %d)", nCtx, mc.NCtxTrain)
 	}
-	perBlock, err := kvBytesPerBlock(mc, cfg.BlockSize, kvType, cfg.Device)
+	plan, err := planKV(cfg, mc, kvType, nCtx)
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	plan, err := planBlocks(cfg, perBlock, nCtx)
+	kv, err := newKVCache(cfg.Device, mc, plan.nBlocks, plan.winBlocks, cfg.BlockSize, kvType)
 	if err != nil {
-		return nil, fmt.Errorf("engine: %w", err)
-	}
-	kv, err := newKVCache(cfg.Device, mc, plan.nBlocks, cfg.BlockSize, kvType)
-	if err != nil {
-		return nil, fmt.Errorf("engine: allocate kv cache of %d blocks: %w", plan.nBlocks, err)
+		return nil, fmt.Errorf("engine: allocate kv cache of %d blocks (%d windowed): %w", plan.nBlocks, plan.winBlocks, err)
 	}
 	// One sequence must always fit: cap the context at the cache capacity.
 	nCtx = min(nCtx, plan.nBlocks*cfg.BlockSize)
 	e := &Engine{
 		cfg: cfg, m: m, mcfg: mc, tok: tok, log: log, nCtx: nCtx, kv: kv,
 		pool:     newBlockPool(plan.nBlocks, cfg.BlockSize),
+		window:   kv.Window(),
 		hasher:   newBlockHasher(),
 		bucket:   newStepBuckets(cfg.Device, cfg.MaxNumBatchedTokens),
 		obs:      cfg.Observer,
 		wake:     make(chan struct{}, 1),
 		loopDone: make(chan struct{}),
+	}
+	if plan.winBlocks > 0 {
+		e.win = newBlockPool(plan.winBlocks, cfg.BlockSize)
 	}
 	for id := range int32(mc.NVocab) {
 		if tok.IsEOG(id) {
@@ -149,7 +153,11 @@ func New(cfg Config, m model.Model, tok Tokenizer, log *zap.Logger) (*Engine, er
 		zap.Int("n_blocks", plan.nBlocks),
 		zap.Int("block_size", cfg.BlockSize),
 		zap.Int64("bytes_per_block", int64(kv.BytesPerBlock())),
-		zap.Int64("bytes", int64(kv.BytesPerBlock())*int64(plan.nBlocks)),
+		zap.Int64("bytes", kv.Bytes()),
+		zap.Int("sliding_window", kv.Window()),
+		zap.Int("n_window_blocks", kv.WindowBlocks()),
+		zap.Int64("bytes_per_window_block", int64(kv.BytesPerWindowBlock())),
+		zap.Int64("one_pool_bytes", plan.onePoolBytes),
 		zap.Stringer("type", kvType),
 		zap.String("budget", plan.source),
 		zap.Int64("available_memory", plan.availRAM),

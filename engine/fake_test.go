@@ -475,6 +475,9 @@ func checkInvariants(t testing.TB, e *Engine) {
 	if err := e.pool.check(refs); err != nil {
 		t.Fatalf("block pool: %v", err)
 	}
+	if e.win != nil {
+		checkWindowInvariants(t, e)
+	}
 	if len(e.running) > e.cfg.MaxNumSeqs {
 		t.Fatalf("%d running > max %d", len(e.running), e.cfg.MaxNumSeqs)
 	}
@@ -483,10 +486,46 @@ func checkInvariants(t testing.TB, e *Engine) {
 	}
 }
 
+// checkWindowInvariants verifies the windowed pool: each running
+// sequence's windowed table as long as its table, -1 exactly before
+// wLo, which reaches no later than the first block its next query's
+// window needs; references as the tables hold them.
+func checkWindowInvariants(t testing.TB, e *Engine) {
+	t.Helper()
+	refs := make([]int32, e.win.numBlocks())
+	for _, s := range e.running {
+		if len(s.wblocks) != len(s.blocks) {
+			t.Fatalf("%s: %d windowed blocks, %d blocks", s.id, len(s.wblocks), len(s.blocks))
+		}
+		if need := max(0, s.nComputed-e.window+1) / e.cfg.BlockSize; s.wLo > need {
+			t.Fatalf("%s: windowed blocks freed up to %d; position %d's window needs block %d", s.id, s.wLo, s.nComputed, need)
+		}
+		for i, b := range s.wblocks {
+			if (b < 0) != (i < s.wLo) {
+				t.Fatalf("%s: windowed block %d of %d is %d (freed up to %d)", s.id, i, len(s.wblocks), b, s.wLo)
+			}
+			if b >= 0 {
+				refs[b]++
+			}
+		}
+	}
+	for _, s := range e.waiting {
+		if len(s.wblocks) != 0 || s.wLo != 0 {
+			t.Fatalf("waiting %s holds %d windowed blocks", s.id, len(s.wblocks))
+		}
+	}
+	if err := e.win.check(refs); err != nil {
+		t.Fatalf("windowed block pool: %v", err)
+	}
+}
+
 // assertAllFree checks that no block is referenced once everything ended.
 func assertAllFree(t testing.TB, e *Engine) {
 	t.Helper()
 	checkInvariants(t, e)
+	if e.win != nil && e.win.numUsed() != 0 {
+		t.Fatalf("after all sequences ended: %d windowed blocks used", e.win.numUsed())
+	}
 	if u := e.pool.numUsed(); u != 0 || len(e.running) != 0 || len(e.waiting) != 0 {
 		t.Fatalf("after all sequences ended: %d blocks used, %d running, %d waiting", u, len(e.running), len(e.waiting))
 	}

@@ -29,6 +29,76 @@ type blockPlan struct {
 	perBlock int64
 	source   string // "blocks", "memory", "ram-fraction" or "device-fraction"
 	availRAM int64  // bytes, when source is a fraction (host RAM or device memory)
+	// winBlocks is the windowed layers' own pool (0: none) and
+	// onePoolBytes what a cache of one pool would have taken.
+	winBlocks    int
+	onePoolBytes int64
+}
+
+// planKV sizes the cache: one pool as planBlocks does, or, for a model
+// with sliding-window layers (unless cfg.DisableWindowPool), a pool for
+// the other layers out of the same budget and one for the windowed layers
+// that holds what the running sequences' windows can ever reference
+// (windowBlocks). The windowed pool is kept only when it is the smaller
+// one: otherwise it would save nothing.
+func planKV(cfg Config, mc model.Config, t quant.Type, nCtx int) (blockPlan, error) {
+	perBlock, err := kvBytesPerBlock(mc, cfg.BlockSize, t, cfg.Device)
+	if err != nil {
+		return blockPlan{}, err
+	}
+	one, err := planBlocks(cfg, perBlock, nCtx)
+	if err != nil {
+		return one, err
+	}
+	one.onePoolBytes = int64(one.nBlocks) * perBlock
+	W := model.SlidingWindow(mc)
+	if cfg.DisableWindowPool || W == 0 {
+		return one, nil
+	}
+	full, windowed, err := model.KVBytesPerPositionWindowed(mc, t, cfg.Device)
+	if err != nil {
+		return one, err
+	}
+	perFull, perWin := int64(full)*int64(cfg.BlockSize), int64(windowed)*int64(cfg.BlockSize)
+	nWin := windowBlocks(cfg, W)
+	perSeq := (nCtx + cfg.BlockSize - 1) / cfg.BlockSize
+	p := one
+	switch {
+	case one.source == "blocks":
+		p.nBlocks = cfg.NumBlocks
+	case perFull == 0: // every layer windowed: the tables cost no memory
+		p.nBlocks = cfg.MaxNumSeqs * perSeq
+	default:
+		budget := float64(cfg.KVCacheMemory)
+		if one.source != "memory" {
+			budget = float64(one.availRAM) * cfg.KVCacheFraction
+		}
+		p.nBlocks = int((budget - float64(nWin)*float64(perWin)) / float64(perFull))
+		if one.source != "memory" {
+			p.nBlocks = min(p.nBlocks, cfg.MaxNumSeqs*perSeq)
+		}
+	}
+	if p.nBlocks <= nWin {
+		return one, nil
+	}
+	p.perBlock, p.winBlocks = perFull, nWin
+	return p, nil
+}
+
+// windowBlocks is the windowed pool for window W: what the running
+// sequences can reference at once, plus a reserve for the prefix cache.
+// After a step a sequence holds the blocks of its last W-1 positions
+// (ceil((W-1)/bs)+1); a step adds the blocks of its tokens (a block more
+// a sequence where they start mid-block), and drafts a sequence was
+// given room for and did not keep can hold as many again into the next
+// step. The reserve keeps the windows of a quarter of MaxNumSeqs cached
+// prefixes (a hit needs its prefix's last window in the windowed layers
+// too).
+func windowBlocks(cfg Config, W int) int {
+	bs := cfg.BlockSize
+	window := (W-1+bs-1)/bs + 1
+	step := (cfg.MaxNumBatchedTokens + bs - 1) / bs
+	return cfg.MaxNumSeqs*(window+1) + 2*step + max(1, cfg.MaxNumSeqs/4)*window
 }
 
 // planBlocks turns the configured budget into a number of blocks. Without an

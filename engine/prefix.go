@@ -49,8 +49,10 @@ func (h *blockHasher) hash(parent uint64, toks []int32) uint64 {
 // matchPrefix looks up s's leading full blocks in the cache and takes a
 // reference on each hit, stopping at the first miss. At least one token is
 // always left to compute, because the last prompt token's logits are
-// needed. It records the hits in s (blocks, hashes, computed count) and
-// returns the number of tokens served from the cache.
+// needed. With a windowed pool the hit also needs the windowed layers'
+// blocks of its last window, so it may end earlier (matchWindow). It
+// records the hits in s (blocks, hashes, computed count) and returns the
+// number of tokens served from the cache.
 func (e *Engine) matchPrefix(s *Sequence) int {
 	bs := e.cfg.BlockSize
 	maxBlocks := (len(s.tokens) - 1) / bs
@@ -62,13 +64,63 @@ func (e *Engine) matchPrefix(s *Sequence) int {
 		if !ok {
 			break
 		}
-		e.pool.acquire(b)
 		s.blocks = append(s.blocks, b)
 		s.hashes = append(s.hashes, h)
 		parent = h
 	}
+	if e.win != nil {
+		n, lo := e.matchWindow(s)
+		s.blocks, s.hashes = s.blocks[:n], s.hashes[:n]
+		for i := range n {
+			if i < lo {
+				s.wblocks[i] = -1
+				continue
+			}
+			e.win.acquire(s.wblocks[i])
+		}
+		s.wblocks, s.wLo = s.wblocks[:n], lo
+	}
+	for _, b := range s.blocks {
+		e.pool.acquire(b)
+	}
 	s.nComputed = len(s.blocks) * bs
 	return s.nComputed
+}
+
+// matchWindow finds the longest of s's hit blocks (s.blocks, s.hashes) a
+// hit can end after: n blocks, where the windowed pool still caches the
+// blocks lo..n-1 that the next position's window reaches. It leaves
+// those blocks' ids in s.wblocks[lo:n], without references.
+func (e *Engine) matchWindow(s *Sequence) (n, lo int) {
+	bs := e.cfg.BlockSize
+	s.wblocks = s.wblocks[:0]
+	for range s.blocks {
+		s.wblocks = append(s.wblocks, -2) // not looked up yet
+	}
+	for n = len(s.blocks); n > 0; n-- {
+		lo = max(0, n*bs-e.window+1) / bs
+		miss := -1
+		for j := lo; j < n && miss < 0; j++ {
+			if s.wblocks[j] == -2 {
+				parent := s.root()
+				if j > 0 {
+					parent = s.hashes[j-1]
+				}
+				s.wblocks[j] = -1
+				if b, ok := e.win.lookup(s.hashes[j], parent, s.tokens[j*bs:(j+1)*bs]); ok {
+					s.wblocks[j] = b
+				}
+			}
+			if s.wblocks[j] < 0 {
+				miss = j
+			}
+		}
+		if miss < 0 {
+			return n, lo
+		}
+		n = miss + 1 // every hit longer than miss blocks needs block miss: try miss next
+	}
+	return 0, 0
 }
 
 // registerFull hashes and registers the blocks of s that became full with
@@ -84,5 +136,8 @@ func (e *Engine) registerFull(s *Sequence) {
 		h := e.hasher.hash(parent, toks)
 		s.hashes = append(s.hashes, h)
 		e.pool.register(s.blocks[i], h, parent, toks)
+		if e.win != nil && s.wblocks[i] >= 0 {
+			e.win.register(s.wblocks[i], h, parent, toks)
+		}
 	}
 }

@@ -332,14 +332,34 @@ func (e *Engine) grow(s *Sequence, nTokens int) bool {
 	if need <= 0 {
 		return true
 	}
-	if e.pool.numAvailable() < need {
+	if e.pool.numAvailable() < need || e.win != nil && e.win.numAvailable() < need {
 		return false
 	}
 	for range need {
 		b, _ := e.pool.alloc()
 		s.blocks = append(s.blocks, b)
+		if e.win != nil {
+			w, _ := e.win.alloc()
+			s.wblocks = append(s.wblocks, w)
+		}
 	}
 	return true
+}
+
+// slideWindow gives back the windowed blocks s's next query can no
+// longer reach: those wholly before nComputed - window + 1. Blocks
+// registered for the prefix cache stay cached until evicted.
+func (e *Engine) slideWindow(s *Sequence) {
+	if e.win == nil {
+		return
+	}
+	end := min(max(0, s.nComputed-e.window+1)/e.cfg.BlockSize, len(s.wblocks))
+	for ; s.wLo < end; s.wLo++ {
+		if b := s.wblocks[s.wLo]; b >= 0 {
+			e.win.release(b)
+			s.wblocks[s.wLo] = -1
+		}
+	}
 }
 
 // newestUnplanned returns the most recently admitted running sequence not
@@ -376,8 +396,12 @@ func (e *Engine) preempt(s *Sequence) {
 func (e *Engine) freeBlocks(s *Sequence) {
 	for i := len(s.blocks) - 1; i >= 0; i-- {
 		e.pool.release(s.blocks[i])
+		if e.win != nil && s.wblocks[i] >= 0 {
+			e.win.release(s.wblocks[i])
+		}
 	}
 	s.blocks, s.hashes, s.nComputed = s.blocks[:0], s.hashes[:0], 0
+	s.wblocks, s.wLo = s.wblocks[:0], 0
 }
 
 // dequeue drops one sequence from the bounded-queue count.

@@ -21,21 +21,25 @@ type Sequence struct {
 	// Everything below is owned by the scheduler goroutine.
 	tokens      []int32 // prompt followed by the generated tokens
 	nPrompt     int
-	nComputed   int      // tokens whose K/V is in the cache: positions [0, nComputed)
-	maxComputed int      // highest nComputed ever reached (recomputation after preemption stays below it)
-	blocks      []int32  // block table: blocks[i] holds positions [i*bs, (i+1)*bs)
-	hashes      []uint64 // hashes of the full computed blocks, in order
-	saltRoot    uint64   // Request.CacheSalt: the parent of the first block
-	lines       lineWatch
-	firstToken  time.Time // when the first token was sampled (Request.PredictTimeLimit)
-	sampler     *sample.Sampler
-	text        textOut
-	admitted    bool // admitted at least once (left the bounded queue)
-	cached      int  // prompt tokens served from the prefix cache at first admission
-	finished    bool
-	lastPlan    uint64  // step number this sequence was last scheduled in
-	drafts      []int32 // this step's speculative tokens, fed after the last one (Config.SpecTokens)
-	draftLen    int     // the most drafts this sequence feeds next (adapts to how many it keeps)
+	nComputed   int     // tokens whose K/V is in the cache: positions [0, nComputed)
+	maxComputed int     // highest nComputed ever reached (recomputation after preemption stays below it)
+	blocks      []int32 // block table: blocks[i] holds positions [i*bs, (i+1)*bs)
+	// The windowed layers' table (Engine.win), as long as blocks: the
+	// entries before wLo are -1, freed once behind the window.
+	wblocks    []int32
+	wLo        int
+	hashes     []uint64 // hashes of the full computed blocks, in order
+	saltRoot   uint64   // Request.CacheSalt: the parent of the first block
+	lines      lineWatch
+	firstToken time.Time // when the first token was sampled (Request.PredictTimeLimit)
+	sampler    *sample.Sampler
+	text       textOut
+	admitted   bool // admitted at least once (left the bounded queue)
+	cached     int  // prompt tokens served from the prefix cache at first admission
+	finished   bool
+	lastPlan   uint64  // step number this sequence was last scheduled in
+	drafts     []int32 // this step's speculative tokens, fed after the last one (Config.SpecTokens)
+	draftLen   int     // the most drafts this sequence feeds next (adapts to how many it keeps)
 	// Request.Prediction: where the output last lined up with it (the
 	// index after the matched tokens), whether this step's drafts came
 	// from it, and how many of its drafts were kept and dropped.

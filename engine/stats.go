@@ -8,10 +8,13 @@ type Stats struct {
 	Running int // sequences admitted and holding KV blocks
 	Waiting int // sequences queued (never admitted, or preempted)
 
-	KVBlocks       int     // blocks in the cache
+	KVBlocks       int     // blocks in the cache (outside the windowed pool)
 	KVBlocksUsed   int     // blocks referenced by sequences
 	KVBlocksCached int     // unreferenced blocks kept for prefix reuse (evictable)
-	KVUsage        float64 // KVBlocksUsed / KVBlocks
+	KVUsage        float64 // KVBlocksUsed / KVBlocks, or the windowed pool's share when higher
+	// The sliding-window layers' own pool (Config.DisableWindowPool):
+	// its blocks and those referenced; 0 without one.
+	KVWindowBlocks, KVWindowBlocksUsed int
 
 	// Prefix cache, in tokens (vLLM's convention): PrefixQueries counts the
 	// prompt tokens looked up at each admission (re-admission after
@@ -86,6 +89,12 @@ func (e *Engine) Stats() Stats {
 func (e *Engine) publish() {
 	c := &e.counters
 	used := e.pool.numUsed()
+	usage := float64(used) / float64(e.pool.numBlocks())
+	var winBlocks, winUsed int
+	if e.win != nil {
+		winBlocks, winUsed = e.win.numBlocks(), e.win.numUsed()
+		usage = max(usage, float64(winUsed)/float64(winBlocks))
+	}
 	var draftPasses, draftTokens int64
 	if e.draft != nil {
 		draftPasses, draftTokens = e.draft.passes, e.draft.fed
@@ -101,7 +110,9 @@ func (e *Engine) publish() {
 		KVBlocks:           e.pool.numBlocks(),
 		KVBlocksUsed:       used,
 		KVBlocksCached:     e.pool.nLRU,
-		KVUsage:            float64(used) / float64(e.pool.numBlocks()),
+		KVUsage:            usage,
+		KVWindowBlocks:     winBlocks,
+		KVWindowBlocksUsed: winUsed,
 		PrefixQueries:      c.prefixQueries,
 		PrefixHits:         c.prefixHits,
 		Preemptions:        c.preemptions,

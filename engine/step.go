@@ -13,7 +13,8 @@ type stepScratch struct {
 	plan   []work
 	batch  model.Batch
 	tables [][]int32
-	rows   []int // logits row of each plan entry, -1 for none
+	wins   [][]int32 // the windowed layers' tables (Engine.win)
+	rows   []int     // logits row of each plan entry, -1 for none
 	scored []scoredRow
 	logits []float32
 	lora   []int32 // the batch's adapter ids, when a row has one
@@ -114,6 +115,7 @@ func (e *Engine) fed(s *Sequence, n int) {
 	if !e.cfg.DisablePrefixCaching {
 		e.registerFull(s)
 	}
+	e.slideWindow(s)
 }
 
 // countFed splits the n tokens about to be computed for s into prefill
@@ -134,7 +136,7 @@ func (e *Engine) forward(plan []work) (err error) {
 	sc := &e.scratch
 	b := &sc.batch
 	b.Tokens, b.Pos, b.Seq, b.Logits = b.Tokens[:0], b.Pos[:0], b.Seq[:0], b.Logits[:0]
-	sc.tables, sc.rows, sc.scored = sc.tables[:0], sc.rows[:0], sc.scored[:0]
+	sc.tables, sc.wins, sc.rows, sc.scored = sc.tables[:0], sc.wins[:0], sc.rows[:0], sc.scored[:0]
 	// Adapter ids only where a sequence asks for one (nil otherwise: the
 	// model then skips them).
 	adapters := false
@@ -149,6 +151,9 @@ func (e *Engine) forward(plan []work) (err error) {
 	for i, w := range plan {
 		s := w.seq
 		sc.tables = append(sc.tables, s.blocks)
+		if e.win != nil {
+			sc.wins = append(sc.wins, s.wblocks)
+		}
 		last := len(s.tokens) - 1
 		row := -1
 		for p := s.nComputed; p < s.nComputed+w.n; p++ {
@@ -189,7 +194,11 @@ func (e *Engine) forward(plan []work) (err error) {
 			err = fmt.Errorf("%w: panic: %v", errStep, r)
 		}
 	}()
-	if err := e.m.Forward(b, model.KVView{Cache: e.kv, Tables: sc.tables}, sc.logits); err != nil {
+	view := model.KVView{Cache: e.kv, Tables: sc.tables}
+	if e.win != nil {
+		view.WinTables = sc.wins
+	}
+	if err := e.m.Forward(b, view, sc.logits); err != nil {
 		return fmt.Errorf("%w: %w", errStep, err)
 	}
 	return nil

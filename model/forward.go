@@ -224,10 +224,13 @@ func (m *transformer) attention(s backends.Stream, il int, x backends.Tensor, a 
 		s.(backends.RowScaler).ScaleRows(q, q, m.attnTemps(p)) // checked at load
 	}
 	cache := kv.layer(la.KVFrom)
-	if !shared {
-		s.StoreKV(cache, k, v, p.slots)
+	slots, rows := p.slots, p.rows
+	if kv.windowed(il) {
+		slots, rows = p.winSlots, p.winRows
 	}
-	rows := p.rows
+	if !shared {
+		s.StoreKV(cache, k, v, slots)
+	}
 	if L.window > 0 && m.spec.bidirectional {
 		rows = p.swaRows // the window is in the rows (symmetric)
 	}

@@ -233,6 +233,9 @@ func readHParams(f *gguf.File, a archSpec) (*hparams, error) {
 	if err := hp.readSWA(f, a); err != nil {
 		return nil, err
 	}
+	if !a.bidirectional && slices.ContainsFunc(hp.swa, func(w int) bool { return w > 0 }) {
+		c.Windows = slices.Clone(hp.swa)
+	}
 	return hp, nil
 }
 

@@ -12,12 +12,25 @@ import (
 // BlockSize positions. A sequence's block table (KVView.Tables) maps its
 // logical blocks to physical ones, so sequences grow, share prefixes and
 // free memory one block at a time. K is stored after RoPE.
+//
+// A windowed cache (NewWindowedKVCache) keeps the layers with a causal
+// sliding window in a second pool of WindowBlocks blocks, addressed by
+// KVView.WinTables: a sequence needs only its last Window positions'
+// blocks there, so a long context costs the windowed layers a window's
+// memory instead of a context's (Gemma 2-4, EXAONE 4, gpt-oss: most of
+// their layers).
 type KVCache struct {
 	typ                quant.Type
 	blockSize, nBlocks int
 	attn               []LayerAttn // each layer's geometry (the model's, checked by Forward)
 	layers             []backends.PagedKV
 	bytesPerBlock      int
+	// The windowed pool: its blocks, which layers' storage lives in it,
+	// the largest of their windows and a block's bytes across them.
+	winBlocks        int
+	pooled           []bool
+	window           int
+	bytesPerWinBlock int
 	// free hands a buffer back to the device that allocated it (nil: host
 	// memory, garbage collected).
 	free func(backends.Buffer) error
@@ -27,18 +40,26 @@ type KVCache struct {
 // which reads a latent cache's V inside K: Config.VInK).
 // t is the element type: F16 (llama.cpp's default), Q8_0 or F32.
 func NewKVCache(cfg Config, nBlocks, blockSize int, t quant.Type) (*KVCache, error) {
-	return newKVCache(cfg, nBlocks, blockSize, t, storesVInK(cfg, nil), func(n int) (backends.Buffer, error) {
-		return backends.NewHostBuffer(n), nil
-	})
+	return NewWindowedKVCache(nil, cfg, nBlocks, 0, blockSize, t)
 }
 
 // NewKVCacheOn allocates the cache in dev's memory; Free hands it back.
 func NewKVCacheOn(dev backends.Device, cfg Config, nBlocks, blockSize int, t quant.Type) (*KVCache, error) {
-	c, err := newKVCache(cfg, nBlocks, blockSize, t, storesVInK(cfg, dev), func(n int) (backends.Buffer, error) {
-		return dev.Alloc(n, backends.UsageKV)
-	})
-	if err != nil {
-		return nil, err
+	return NewWindowedKVCache(dev, cfg, nBlocks, 0, blockSize, t)
+}
+
+// NewWindowedKVCache allocates a cache whose windowed layers (those
+// SlidingWindow finds) hold winBlocks blocks of their own, in dev's
+// memory (nil: host memory). winBlocks 0 keeps every layer in the one
+// pool of nBlocks, as NewKVCache.
+func NewWindowedKVCache(dev backends.Device, cfg Config, nBlocks, winBlocks, blockSize int, t quant.Type) (*KVCache, error) {
+	alloc := func(n int) (backends.Buffer, error) { return backends.NewHostBuffer(n), nil }
+	if dev != nil {
+		alloc = func(n int) (backends.Buffer, error) { return dev.Alloc(n, backends.UsageKV) }
+	}
+	c, err := newKVCache(cfg, nBlocks, winBlocks, blockSize, t, storesVInK(cfg, dev), alloc)
+	if err != nil || dev == nil {
+		return c, err
 	}
 	if fr, ok := dev.(backends.BufferFreer); ok {
 		c.free = fr.Free
@@ -80,7 +101,60 @@ func storesVInK(cfg Config, dev backends.Device) bool {
 // layers and KV heads, in dev's memory (nil: host memory) with elements of
 // type t: K and V rows, or K alone when V lives in it.
 func KVBytesPerPosition(cfg Config, t quant.Type, dev backends.Device) (int, error) {
-	n := 0
+	full, win, err := kvBytesPerPosition(cfg, t, dev, false)
+	return full + win, err
+}
+
+// KVBytesRead is the cache a query at position pos reads across the
+// layers with a cache of their own, in dev's memory with elements of type
+// t: pos+1 positions, or a windowed layer's window of them.
+func KVBytesRead(cfg Config, t quant.Type, dev backends.Device, pos int) (int64, error) {
+	var n int64
+	for il := range cfg.NLayer {
+		if cfg.LayerAttn(il).KVFrom != il {
+			continue
+		}
+		one := cfg
+		one.NLayer, one.Attn, one.Windows = 1, nil, nil
+		la := cfg.LayerAttn(il)
+		one.NHeadKV, one.HeadDimK, one.HeadDimV = la.NHeadKV, la.HeadDimK, la.HeadDimV
+		b, err := KVBytesPerPosition(one, t, dev)
+		if err != nil {
+			return 0, err
+		}
+		read := pos + 1
+		if w := cfg.Window(il); w > 0 {
+			read = min(read, w)
+		}
+		n += int64(b) * int64(read)
+	}
+	return n, nil
+}
+
+// KVBytesPerPositionWindowed is KVBytesPerPosition split between the two
+// pools of a windowed cache: the layers that attend to every position,
+// and the windowed layers (0 when SlidingWindow finds none).
+func KVBytesPerPositionWindowed(cfg Config, t quant.Type, dev backends.Device) (full, windowed int, err error) {
+	return kvBytesPerPosition(cfg, t, dev, SlidingWindow(cfg) > 0)
+}
+
+// SlidingWindow returns the largest causal sliding window of cfg's layers
+// when a windowed cache can keep them apart (0: no windowed layer, or a
+// layer reading another's cache through a window of another kind).
+func SlidingWindow(cfg Config) int {
+	w := 0
+	for il := range cfg.NLayer {
+		la := cfg.LayerAttn(il)
+		if la.KVFrom < 0 || la.KVFrom >= cfg.NLayer || (cfg.Window(il) > 0) != (cfg.Window(la.KVFrom) > 0) ||
+			cfg.Window(il) > cfg.Window(la.KVFrom) {
+			return 0
+		}
+		w = max(w, cfg.Window(il))
+	}
+	return w
+}
+
+func kvBytesPerPosition(cfg Config, t quant.Type, dev backends.Device, split bool) (full, windowed int, err error) {
 	for il := range cfg.NLayer {
 		la := cfg.LayerAttn(il)
 		if la.KVFrom != il {
@@ -88,26 +162,30 @@ func KVBytesPerPosition(cfg Config, t quant.Type, dev backends.Device) (int, err
 		}
 		k, err := t.RowBytes(la.HeadDimK)
 		if err != nil {
-			return 0, fmt.Errorf("KV cache K rows: %w", err)
+			return 0, 0, fmt.Errorf("KV cache K rows: %w", err)
 		}
 		v, err := t.RowBytes(la.HeadDimV)
 		if err != nil {
-			return 0, fmt.Errorf("KV cache V rows: %w", err)
+			return 0, 0, fmt.Errorf("KV cache V rows: %w", err)
 		}
 		if storesVInK(cfg, dev) {
 			v = 0
 		}
-		n += la.NHeadKV * (k + v)
+		if split && cfg.Window(il) > 0 {
+			windowed += la.NHeadKV * (k + v)
+		} else {
+			full += la.NHeadKV * (k + v)
+		}
 	}
-	if n <= 0 {
-		return 0, fmt.Errorf("model config gives %d bytes per KV position (layers %d, KV heads %d)", n, cfg.NLayer, cfg.NHeadKV)
+	if full+windowed <= 0 || full < 0 || windowed < 0 {
+		return 0, 0, fmt.Errorf("model config gives %d bytes per KV position (layers %d, KV heads %d)", full+windowed, cfg.NLayer, cfg.NHeadKV)
 	}
-	return n, nil
+	return full, windowed, nil
 }
 
 // newKVCache allocates the layers' caches; vInK stores a latent cache's V
 // inside K (the device reads it there).
-func newKVCache(cfg Config, nBlocks, blockSize int, t quant.Type, vInK bool, alloc func(int) (backends.Buffer, error)) (*KVCache, error) {
+func newKVCache(cfg Config, nBlocks, winBlocks, blockSize int, t quant.Type, vInK bool, alloc func(int) (backends.Buffer, error)) (*KVCache, error) {
 	if t != quant.F16 && t != quant.F32 && t != quant.Q8_0 {
 		return nil, fmt.Errorf("KV cache type %v: want F16, Q8_0 or F32", t)
 	}
@@ -117,7 +195,19 @@ func newKVCache(cfg Config, nBlocks, blockSize int, t quant.Type, vInK bool, all
 	if cfg.NLayer <= 0 || cfg.NHeadKV <= 0 || cfg.HeadDimK <= 0 || cfg.HeadDimV <= 0 || (cfg.Attn != nil && len(cfg.Attn) != cfg.NLayer) {
 		return nil, fmt.Errorf("KV cache for config %+v: layers, KV heads and head sizes must be positive", cfg)
 	}
-	c := &KVCache{typ: t, blockSize: blockSize, nBlocks: nBlocks, attn: make([]LayerAttn, cfg.NLayer)}
+	if cfg.Windows != nil && len(cfg.Windows) != cfg.NLayer {
+		return nil, fmt.Errorf("KV cache for %d layers with %d windows", cfg.NLayer, len(cfg.Windows))
+	}
+	c := &KVCache{typ: t, blockSize: blockSize, nBlocks: nBlocks, attn: make([]LayerAttn, cfg.NLayer), pooled: make([]bool, cfg.NLayer)}
+	if winBlocks < 0 {
+		return nil, fmt.Errorf("KV cache with %d windowed blocks", winBlocks)
+	}
+	if winBlocks > 0 {
+		if c.window = SlidingWindow(cfg); c.window == 0 {
+			return nil, fmt.Errorf("KV cache with a windowed pool for a model without windowed layers that can keep one")
+		}
+		c.winBlocks = winBlocks
+	}
 	c.layers = make([]backends.PagedKV, cfg.NLayer)
 	for il := range c.layers {
 		la := cfg.LayerAttn(il)
@@ -126,8 +216,13 @@ func newKVCache(cfg Config, nBlocks, blockSize int, t quant.Type, vInK bool, all
 			if la.KVFrom < 0 || la.KVFrom >= il || cfg.LayerAttn(la.KVFrom) != (LayerAttn{la.NHeadKV, la.HeadDimK, la.HeadDimV, la.KVFrom}) {
 				return nil, fmt.Errorf("KV cache layer %d reads layer %d's: it must be an earlier layer of the same geometry with a cache of its own", il, la.KVFrom)
 			}
-			c.layers[il] = c.layers[la.KVFrom]
+			c.layers[il], c.pooled[il] = c.layers[la.KVFrom], c.pooled[la.KVFrom]
 			continue
+		}
+		c.pooled[il] = winBlocks > 0 && cfg.Window(il) > 0
+		blocks := nBlocks
+		if c.pooled[il] {
+			blocks = winBlocks
 		}
 		if la.NHeadKV <= 0 || la.HeadDimK <= 0 || la.HeadDimV <= 0 {
 			return nil, fmt.Errorf("KV cache layer %d: %d KV heads of %d/%d: must be positive", il, la.NHeadKV, la.HeadDimK, la.HeadDimV)
@@ -146,8 +241,12 @@ func newKVCache(cfg Config, nBlocks, blockSize int, t quant.Type, vInK bool, all
 		if vInK {
 			vRow = 0
 		}
-		c.bytesPerBlock += blockSize * la.NHeadKV * (kRow + vRow)
-		rows := nBlocks * blockSize * la.NHeadKV
+		if c.pooled[il] {
+			c.bytesPerWinBlock += blockSize * la.NHeadKV * (kRow + vRow)
+		} else {
+			c.bytesPerBlock += blockSize * la.NHeadKV * (kRow + vRow)
+		}
+		rows := blocks * blockSize * la.NHeadKV
 		kb, err := alloc(rows * kRow)
 		if err != nil {
 			return nil, fmt.Errorf("KV cache layer %d: %w", il, err)
@@ -170,13 +269,35 @@ func newKVCache(cfg Config, nBlocks, blockSize int, t quant.Type, vInK bool, all
 // BlockSize returns the positions per block.
 func (c *KVCache) BlockSize() int { return c.blockSize }
 
-// NumBlocks returns the number of physical blocks.
+// NumBlocks returns the number of physical blocks (of the layers outside
+// the windowed pool).
 func (c *KVCache) NumBlocks() int { return c.nBlocks }
 
-// BytesPerBlock returns the memory one block takes across all layers (K
-// and V, or K alone when V lives in it), for sizing the cache to a memory
-// budget.
+// BytesPerBlock returns the memory one block takes across all layers
+// outside the windowed pool (K and V, or K alone when V lives in it), for
+// sizing the cache to a memory budget.
 func (c *KVCache) BytesPerBlock() int { return c.bytesPerBlock }
+
+// WindowBlocks returns the windowed pool's blocks (0: none; every layer
+// is in the one pool).
+func (c *KVCache) WindowBlocks() int { return c.winBlocks }
+
+// BytesPerWindowBlock returns the memory one block of the windowed pool
+// takes across its layers.
+func (c *KVCache) BytesPerWindowBlock() int { return c.bytesPerWinBlock }
+
+// Window returns the largest window of the layers in the windowed pool
+// (0: no pool). A sequence's WinTables entries for blocks wholly before
+// its next query's position minus Window are never read.
+func (c *KVCache) Window() int { return c.window }
+
+// Bytes returns the memory the cache holds.
+func (c *KVCache) Bytes() int64 {
+	return int64(c.bytesPerBlock)*int64(c.nBlocks) + int64(c.bytesPerWinBlock)*int64(c.winBlocks)
+}
+
+// windowed reports whether layer il's storage is in the windowed pool.
+func (c *KVCache) windowed(il int) bool { return c.pooled[il] }
 
 // Type returns the element type.
 func (c *KVCache) Type() quant.Type { return c.typ }

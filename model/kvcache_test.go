@@ -93,3 +93,51 @@ func TestKVBytesPerPosition(t *testing.T) {
 		t.Error("Q8_0 rows of 20 accepted")
 	}
 }
+
+// TestKVBytesWindowed checks the split of a position's bytes between the
+// pools of a windowed cache and what a query reads: a windowed layer at
+// most its window, a layer reading another's cache nothing of its own;
+// and which models a windowed cache can keep apart.
+func TestKVBytesWindowed(t *testing.T) {
+	row := 2 * 64 * 2 // F16 K and V of one head of 64
+	cfg := model.Config{NLayer: 4, NHeadKV: 1, HeadDimK: 64, HeadDimV: 64, Windows: []int{8, 0, 8, 0}}
+	shared := cfg
+	shared.Attn = []model.LayerAttn{{1, 64, 64, 0}, {1, 64, 64, 1}, {1, 64, 64, 0}, {1, 64, 64, 1}}
+	for _, tc := range []struct {
+		name                string
+		cfg                 model.Config
+		window              int
+		full, windowed      int
+		read3, read8, read9 int64 // bytes read at positions 3, 8, 99
+	}{
+		{"hybrid", cfg, 8, 2 * row, 2 * row, int64(4 * 4 * row), int64((2*8 + 2*9) * row), int64((2*8 + 2*100) * row)},
+		{"shared layers", shared, 8, row, row, int64(2 * 4 * row), int64((8 + 9) * row), int64((8 + 100) * row)},
+		{"no windows", model.Config{NLayer: 4, NHeadKV: 1, HeadDimK: 64, HeadDimV: 64}, 0, 4 * row, 0, int64(4 * 4 * row), int64(4 * 9 * row), int64(4 * 100 * row)},
+	} {
+		if w := model.SlidingWindow(tc.cfg); w != tc.window {
+			t.Errorf("%s: window %d, want %d", tc.name, w, tc.window)
+		}
+		full, windowed, err := model.KVBytesPerPositionWindowed(tc.cfg, quant.F16, nil)
+		if err != nil || full != tc.full || windowed != tc.windowed {
+			t.Errorf("%s: %d + %d bytes a position (%v), want %d + %d", tc.name, full, windowed, err, tc.full, tc.windowed)
+		}
+		for _, c := range []struct {
+			pos  int
+			want int64
+		}{{3, tc.read3}, {8, tc.read8}, {99, tc.read9}} {
+			if got, err := model.KVBytesRead(tc.cfg, quant.F16, nil, c.pos); err != nil || got != c.want {
+				t.Errorf("%s: position %d reads %d (%v), want %d", tc.name, c.pos, got, err, c.want)
+			}
+		}
+	}
+	// A layer reading a windowed layer's cache without a window (or with
+	// a wider one) would need positions the pool gave back.
+	mixed := shared
+	mixed.Windows = []int{8, 0, 0, 0}
+	if w := model.SlidingWindow(mixed); w != 0 {
+		t.Errorf("a global layer reading a windowed cache: window %d", w)
+	}
+	if _, err := model.NewWindowedKVCache(nil, mixed, 4, 4, 16, quant.F16); err == nil {
+		t.Error("a windowed pool for a model whose windows cannot keep one")
+	}
+}

@@ -48,6 +48,13 @@ type Config struct {
 	// classification head (Heads); Forward computes hidden states, never
 	// logits.
 	NoLMHead bool
+	// Windows, when set, is each layer's causal sliding window: layer il
+	// attends to the Windows[il] positions up to its query's (0: every
+	// earlier position). Nil: no layer is windowed. A bidirectional
+	// model's symmetric windows are not listed (its tokens all stay in
+	// one pass). A KV cache can keep windowed layers in a pool of their
+	// own (NewWindowedKVCache), freed as the window moves on.
+	Windows []int
 	// Encoder: attention runs both ways over each sequence (a BERT-style
 	// encoder), so a forward pass must hold every token of each of its
 	// sequences, at positions 0, 1, … in order; the model gives hidden
@@ -69,6 +76,14 @@ func (c Config) LayerAttn(il int) LayerAttn {
 		return c.Attn[il]
 	}
 	return LayerAttn{NHeadKV: c.NHeadKV, HeadDimK: c.HeadDimK, HeadDimV: c.HeadDimV, KVFrom: il}
+}
+
+// Window returns layer il's causal sliding window (0: none).
+func (c Config) Window(il int) int {
+	if c.Windows == nil {
+		return 0
+	}
+	return c.Windows[il]
 }
 
 // Batch is the input of one forward pass: parallel slices with one entry
@@ -133,7 +148,15 @@ type Model interface {
 // Tables[s][i] is the physical cache block holding positions
 // [i*BlockSize, (i+1)*BlockSize) of sequence s. The caller (the engine's
 // block allocator, or a single-sequence runner) owns the tables.
+//
+// A windowed cache (KVCache.WindowBlocks > 0) takes a second set of
+// tables, WinTables, one per sequence, for its windowed layers: entry i
+// is the windowed pool's block holding positions [i*BlockSize,
+// (i+1)*BlockSize). Entries for blocks wholly before a token's position
+// minus KVCache.Window are not read (the engine frees those blocks and
+// puts -1 there).
 type KVView struct {
-	Cache  *KVCache
-	Tables [][]int32
+	Cache     *KVCache
+	Tables    [][]int32
+	WinTables [][]int32
 }

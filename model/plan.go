@@ -12,6 +12,10 @@ type plan struct {
 	slots []int32 // cache slot of each token's K/V
 	pos   []int32 // each token's position (RoPE's; rows.Pos may differ)
 	rows  backends.AttnRows
+	// The windowed layers' slots and rows when the cache keeps them in a
+	// pool of their own (KVView.WinTables).
+	winSlots []int32
+	winRows  backends.AttnRows
 	// swaRows are the attention rows of a bidirectional model's windowed
 	// layers (symmetric windows: each token's own first and last key).
 	swaRows backends.AttnRows
@@ -40,8 +44,16 @@ func (m *transformer) plan(b *Batch, kv KVView, out []float32) (*plan, error) {
 	// decode step allocates nothing.
 	p := &m.pl
 	*p = plan{n: n, slots: grow(p.slots, n), pos: b.Pos, outIdx: p.outIdx[:0],
-		rows: backends.AttnRows{Pos: b.Pos, Tables: grow(p.rows.Tables, n)}, loraOut: p.loraOut[:0]}
+		rows: backends.AttnRows{Pos: b.Pos, Tables: grow(p.rows.Tables, n)}, loraOut: p.loraOut[:0],
+		winSlots: p.winSlots[:0], winRows: backends.AttnRows{Tables: p.winRows.Tables[:0]}}
+	windowed := kv.Cache.WindowBlocks() > 0
 	bs, nBlocks := kv.Cache.BlockSize(), kv.Cache.NumBlocks()
+	if windowed {
+		if len(kv.WinTables) != len(kv.Tables) {
+			return nil, fmt.Errorf("windowed KV cache with %d windowed block tables for %d sequences: %w", len(kv.WinTables), len(kv.Tables), ErrBadBatch)
+		}
+		p.winSlots, p.winRows = grow(p.winSlots, n), backends.AttnRows{Pos: b.Pos, Tables: grow(p.winRows.Tables, n)}
+	}
 	for i, tok := range b.Tokens {
 		if tok < 0 || int(tok) >= m.hp.NVocab {
 			return nil, fmt.Errorf("token %d at batch row %d (vocabulary %d): %w", tok, i, m.hp.NVocab, ErrBadToken)
@@ -66,6 +78,14 @@ func (m *transformer) plan(b *Batch, kv KVView, out []float32) (*plan, error) {
 		}
 		p.slots[i] = table[pos/bs]*int32(bs) + int32(pos%bs)
 		p.rows.Tables[i] = table
+		if windowed {
+			if err := checkWindowTable(kv, s, pos); err != nil {
+				return nil, err
+			}
+			win := kv.WinTables[s]
+			p.winSlots[i] = win[pos/bs]*int32(bs) + int32(pos%bs)
+			p.winRows.Tables[i] = win
+		}
 		if b.Logits != nil && b.Logits[i] {
 			p.outIdx = append(p.outIdx, int32(i))
 		}
@@ -105,11 +125,28 @@ func (m *transformer) plan(b *Batch, kv KVView, out []float32) (*plan, error) {
 	return p, nil
 }
 
+// checkWindowTable checks that sequence s's windowed table holds the
+// blocks a token at pos reads in the windowed layers: those of its window.
+func checkWindowTable(kv KVView, s, pos int) error {
+	bs, win := kv.Cache.BlockSize(), kv.WinTables[s]
+	if pos/bs >= len(win) {
+		return fmt.Errorf("position %d of sequence %d needs windowed block %d; its table has %d: %w", pos, s, pos/bs, len(win), ErrBadBatch)
+	}
+	for _, blk := range win[max(0, pos-kv.Cache.Window()+1)/bs : pos/bs+1] {
+		if blk < 0 || int(blk) >= kv.Cache.WindowBlocks() {
+			return fmt.Errorf("sequence %d's window at position %d uses windowed block %d; the cache has %d: %w", s, pos, blk, kv.Cache.WindowBlocks(), ErrBadBatch)
+		}
+	}
+	return nil
+}
+
 // release drops the plan's references to the last batch and cache tables
 // (its buffers stay for the next Forward).
 func (p *plan) release() {
 	clear(p.rows.Tables)
+	clear(p.winRows.Tables)
 	p.rows.Pos, p.lora, p.pos, p.swaRows = nil, nil, nil, backends.AttnRows{}
+	p.winRows.Pos = nil
 }
 
 // grow returns b resized to n elements, reallocated only when too small.
@@ -133,6 +170,9 @@ func (m *transformer) checkCache(c *KVCache) error {
 		if ma := hp.LayerAttn(il); ca != ma {
 			return fmt.Errorf("KV cache layer %d is %d heads × %d/%d (from layer %d), the model's %d × %d/%d (from layer %d): %w",
 				il, ca.NHeadKV, ca.HeadDimK, ca.HeadDimV, ca.KVFrom, ma.NHeadKV, ma.HeadDimK, ma.HeadDimV, ma.KVFrom, ErrBadBatch)
+		}
+		if w := hp.Window(il); c.pooled[il] && (w <= 0 || w > c.window || m.spec.bidirectional) {
+			return fmt.Errorf("KV cache keeps layer %d in its windowed pool (window %d); the model's layer has window %d: %w", il, c.window, w, ErrBadBatch)
 		}
 	}
 	return nil

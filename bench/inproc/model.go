@@ -470,18 +470,41 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 	weights := float64(info.DecodeWeightBytes)
 	for i := range res.Tests {
 		if t := &res.Tests[i]; t.Steps != nil {
-			// Step i reads positions 0..Depth+i.
-			kv := float64(res.KVBytes) * (float64(cfg.Depth) + float64(cfg.Gen+1)/2)
+			// Step i reads positions 0..Depth+i (a windowed layer its
+			// window of them).
+			kv, err := meanKVRead(mc, kvType, dev, cfg.Depth, cfg.Gen)
+			if err != nil {
+				return nil, err
+			}
 			t.Roofline = newRoofline(res.Memory.BestGBs, weights, kv, 1).set(t.AvgTPS, t.BestTPS, t.Steps).pair(t.TPS, t.ProbeGBs)
 		}
 	}
 	for i := range res.Batched {
 		b := &res.Batched[i]
 		// Every sequence reads its prompt and the steps so far.
-		kv := float64(res.KVBytes) * float64(b.B) * (float64(b.Prompt) + float64(b.Gen+1)/2)
+		kv, err := meanKVRead(mc, kvType, dev, b.Prompt, b.Gen)
+		if err != nil {
+			return nil, err
+		}
+		kv *= float64(b.B)
 		b.Roofline = newRoofline(res.Memory.BestGBs, weights, kv, b.B).set(b.AvgTPS, b.BestTPS, b.Steps)
 	}
 	return res, nil
+}
+
+// meanKVRead is the cache a decode step reads on average over gen steps
+// after a context of start positions: step i's query at position
+// start+i reads positions 0..start+i, a windowed layer its window.
+func meanKVRead(mc model.Config, t quant.Type, dev backends.Device, start, gen int) (float64, error) {
+	var sum float64
+	for i := range max(gen, 1) {
+		n, err := model.KVBytesRead(mc, t, dev, start+i)
+		if err != nil {
+			return 0, err
+		}
+		sum += float64(n)
+	}
+	return sum / float64(max(gen, 1)), nil
 }
 
 // IsCPU reports whether a device name ("", "cpu", "CPU") is the CPU.

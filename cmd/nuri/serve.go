@@ -117,6 +117,7 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	fs.StringVar(&c.eng.KVCacheType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type: f16, q8_0 or f32")
 	kvMiB := fs.Int64("kv-cache-mib", 0, "KV cache budget in MiB (0: a share of free RAM)")
 	fs.BoolVar(&c.eng.DisablePrefixCaching, "no-prefix-caching", false, "disable prefix caching")
+	fs.BoolVar(&c.eng.DisableWindowPool, "no-window-pool", false, "keep sliding-window layers' KV in the one pool (default: a pool of their own, freed as the window moves)")
 	fs.IntVar(&c.eng.SpecTokens, "spec-ngram", 0, "speculative decoding by n-gram lookup: a decoding sequence feeds up to this many tokens that followed an earlier occurrence of its last few (0: off; outputs are the same either way)")
 	fs.IntVar(&c.eng.SpecNgramMax, "spec-ngram-max", engine.DefaultSpecNgramMax, "longest n-gram looked up for drafts")
 	fs.IntVar(&c.eng.SpecNgramMin, "spec-ngram-min", engine.DefaultSpecNgramMin, "shortest n-gram looked up for drafts")
@@ -491,11 +492,15 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 	}
 	if mt, ok := obs.(interface{ SetCacheInfo(map[string]string) }); ok {
 		st := eng.Stats()
-		mt.SetCacheInfo(map[string]string{
+		info := map[string]string{
 			"block_size": strconv.Itoa(ec.BlockSize), "num_gpu_blocks": strconv.Itoa(st.KVBlocks),
 			"num_cpu_blocks": "0", "cache_dtype": ec.KVCacheType,
 			"enable_prefix_caching": strconv.FormatBool(!ec.DisablePrefixCaching),
-		})
+		}
+		if st.KVWindowBlocks > 0 {
+			info["num_window_blocks"] = strconv.Itoa(st.KVWindowBlocks)
+		}
+		mt.SetCacheInfo(info)
 	}
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	loopDone := make(chan struct{})

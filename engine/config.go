@@ -73,7 +73,7 @@ type Config struct {
 	// KV pool with the others. By default they get a pool of their own
 	// (model.NewWindowedKVCache) sized for each running sequence's window
 	// and a step's tokens, and a sequence gives their blocks back as its
-	// window moves past them: for Gemma 2-4, EXAONE 4 32B or gpt-oss a
+	// window moves past them: for Gemma 2-4, EXAONE 4 32B or K-EXAONE a
 	// long context then costs those layers a window's memory, not the
 	// context's, and the same budget holds several times the tokens.
 	DisableWindowPool bool

@@ -17,7 +17,7 @@ import (
 // sliding window in a second pool of WindowBlocks blocks, addressed by
 // KVView.WinTables: a sequence needs only its last Window positions'
 // blocks there, so a long context costs the windowed layers a window's
-// memory instead of a context's (Gemma 2-4, EXAONE 4, gpt-oss: most of
+// memory instead of a context's (Gemma 2-4, EXAONE 4 32B, K-EXAONE: most of
 // their layers).
 type KVCache struct {
 	typ                quant.Type

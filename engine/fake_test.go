@@ -39,6 +39,11 @@ type fakeModel struct {
 	// chain the whole history, and are still checked), so outputs repeat
 	// and speculative drafts get accepted.
 	markov bool
+	// window > 0 (newFakeWindowedEngine): a windowed layer too, whose
+	// slots (wslots, through KVView.WinTables) must hold each token's
+	// last window of history whenever the cache keeps a windowed pool.
+	window int
+	wslots []fakeSlot
 
 	adMu      sync.Mutex // guards cfg.LoRA, which LoadLoRA and UnloadLoRA change
 	loraPaths []string   // the path each adapter id was loaded from
@@ -146,6 +151,7 @@ func (f *fakeModel) Forward(b *model.Batch, kv model.KVView, out []float32) erro
 	if f.slots == nil {
 		f.bs = kv.Cache.BlockSize()
 		f.slots = make([]fakeSlot, kv.Cache.NumBlocks()*f.bs)
+		f.wslots = make([]fakeSlot, kv.Cache.WindowBlocks()*f.bs)
 	}
 	if err := f.check(b, kv); err != nil {
 		if f.bad == nil {
@@ -174,6 +180,9 @@ func (f *fakeModel) Forward(b *model.Batch, kv model.KVView, out []float32) erro
 		}
 		h = mix(h, tok)
 		*f.slot(table, p) = fakeSlot{valid: true, pos: p, tok: tok, h: h}
+		if kv.WinTables != nil {
+			f.wslot(kv.WinTables[b.Seq[i]], p).set(p, tok, h)
+		}
 		if b.Logits[i] {
 			if f.markov {
 				fakeLogits(mix(fakeRoot, tok), out[r*V:(r+1)*V])
@@ -188,6 +197,54 @@ func (f *fakeModel) Forward(b *model.Batch, kv model.KVView, out []float32) erro
 
 func (f *fakeModel) slot(table []int32, p int32) *fakeSlot {
 	return &f.slots[int(table[int(p)/f.bs])*f.bs+int(p)%f.bs]
+}
+
+func (f *fakeModel) wslot(table []int32, p int32) *fakeSlot {
+	return &f.wslots[int(table[int(p)/f.bs])*f.bs+int(p)%f.bs]
+}
+
+func (sl *fakeSlot) set(p, tok int32, h uint64) { *sl = fakeSlot{valid: true, pos: p, tok: tok, h: h} }
+
+// checkWindows verifies the windowed tables of a batch whose sequences
+// start at first: each as long as the sequence's table, the blocks of a
+// sequence's window present (-1 only wholly before it) and holding its
+// history as the other table does, none written by one sequence while
+// another's table lists it.
+func (f *fakeModel) checkWindows(b *model.Batch, kv model.KVView, first map[int32]int32) error {
+	if len(kv.WinTables) != len(kv.Tables) {
+		return fmt.Errorf("%d windowed tables for %d tables", len(kv.WinTables), len(kv.Tables))
+	}
+	owner := map[int32]int32{}
+	for i := range b.Tokens {
+		owner[kv.WinTables[b.Seq[i]][int(b.Pos[i])/f.bs]] = b.Seq[i]
+	}
+	for s, win := range kv.WinTables {
+		if len(win) != len(kv.Tables[s]) {
+			return fmt.Errorf("sequence %d: %d windowed blocks, %d blocks", s, len(win), len(kv.Tables[s]))
+		}
+		p0, batched := first[int32(s)]
+		lo := max(0, p0-int32(f.window)+1)
+		for i, blk := range win {
+			if blk < 0 && (!batched || int32((i+1)*f.bs) <= lo) {
+				continue
+			}
+			if blk < 0 || int(blk)*f.bs >= len(f.wslots) {
+				return fmt.Errorf("sequence %d: windowed block %d is %d (window from %d)", s, i, blk, lo)
+			}
+			if o, ok := owner[blk]; ok && o != int32(s) {
+				return fmt.Errorf("windowed block %d written by sequence %d is in sequence %d's table", blk, o, s)
+			}
+		}
+		if !batched {
+			continue
+		}
+		for p := lo; p < p0; p++ {
+			if w, g := f.wslot(win, p), f.slot(kv.Tables[s], p); !w.valid || w.pos != p || w.h != g.h {
+				return fmt.Errorf("sequence %d: windowed history broken at position %d (valid %v, pos %d)", s, p, w.valid, w.pos)
+			}
+		}
+	}
+	return nil
 }
 
 // check verifies the batch against the tables: shapes, block ids in range
@@ -242,6 +299,11 @@ func (f *fakeModel) check(b *model.Batch, kv model.KVView) error {
 				// Only full, read-only blocks may be shared.
 				return fmt.Errorf("block %d written by sequence %d is in sequence %d's table", blk, o, s)
 			}
+		}
+	}
+	if kv.WinTables != nil {
+		if err := f.checkWindows(b, kv, first); err != nil {
+			return err
 		}
 	}
 	for s, p0 := range first {
@@ -369,6 +431,23 @@ func newFakeEngine(t testing.TB, cfg Config, nCtx int) (*Engine, *fakeModel) {
 	e, err := New(cfg, f, fakeTokenizer{}, zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)))
 	if err != nil {
 		t.Fatal(err)
+	}
+	return e, f
+}
+
+// newFakeWindowedEngine is newFakeEngine over a fake with a second,
+// windowed layer of window W, so the engine keeps a windowed pool (when
+// cfg leaves the other pool the larger).
+func newFakeWindowedEngine(t testing.TB, cfg Config, nCtx, W int) (*Engine, *fakeModel) {
+	t.Helper()
+	f := newFakeModel(nCtx)
+	f.cfg.NLayer, f.cfg.Windows, f.window = 2, []int{W, 0}, W
+	e, err := New(cfg, f, fakeTokenizer{}, zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.win == nil {
+		t.Fatalf("no windowed pool for %+v", e.cfg)
 	}
 	return e, f
 }

@@ -93,12 +93,28 @@ func validStop(s string) bool {
 // exactly its reference output; afterwards no block and no goroutine may
 // be left.
 func TestSoak(t *testing.T) {
-	dur := soakDuration(t)
-	base := runtime.NumGoroutine()
 	// 24 blocks of 16 = 384 positions, far less than 8 sequences of up to
 	// 240 tokens need: preemption is routine.
 	const nCtx = 384
+	base := runtime.NumGoroutine()
 	e, f := newFakeEngine(t, Config{NumBlocks: 24, MaxNumSeqs: 8, MaxNumBatchedTokens: 64, MaxQueuedRequests: 32}, nCtx)
+	soak(t, e, f, soakDuration(t), nCtx, base)
+}
+
+// TestSoakWindowed is TestSoak with a windowed layer (window 8) in a pool
+// of its own: its blocks given back as windows move on, hits that need
+// their last window's windowed blocks, preemption and cancellation
+// releasing both tables. A third of the soak's time.
+func TestSoakWindowed(t *testing.T) {
+	const nCtx = 384 // 96 blocks of 4
+	base := runtime.NumGoroutine()
+	e, f := newFakeWindowedEngine(t, Config{NumBlocks: 96, BlockSize: 4, MaxNumSeqs: 8, MaxNumBatchedTokens: 64, MaxQueuedRequests: 32}, nCtx, 8)
+	soak(t, e, f, soakDuration(t)/3, nCtx, base)
+}
+
+// soak runs random requests through e's Run loop for dur and checks each
+// against its reference; base is the goroutine count before e.
+func soak(t *testing.T, e *Engine, f *fakeModel, dur time.Duration, nCtx, base int) {
 	f.delay = 100 * time.Microsecond
 	stop := runEngine(t, e)
 

@@ -3,6 +3,7 @@ package conformance
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/quant"
@@ -217,7 +218,10 @@ func storeKVCase(sh kvShape, t quant.Type) func(e *env) (Metric, error) {
 
 // attentionCase attends, in one batch, the last three positions of the
 // first sequence (a prefill chunk), the last position of the others
-// (decodes) and position 0 of the first (a one-key context).
+// (decodes) and position 0 of the first (a one-key context). With a
+// window, each row's table has -1 for the blocks wholly before its
+// window, as a windowed pool's tables do (model.KVView.WinTables): a
+// device must read nothing outside [pos-Window+1, pos].
 func attentionCase(sh kvShape, t quant.Type) func(e *env) (Metric, error) {
 	return func(e *env) (Metric, error) {
 		L, err := e.fill(sh, t)
@@ -227,7 +231,14 @@ func attentionCase(sh kvShape, t quant.Type) func(e *env) (Metric, error) {
 		var rows backends.AttnRows
 		add := func(s, p int) {
 			rows.Pos = append(rows.Pos, int32(p))
-			rows.Tables = append(rows.Tables, L.tables[s])
+			table := L.tables[s]
+			if sh.window > 0 && !sh.rowStarts {
+				table = slices.Clone(table)
+				for i := range max(0, p-sh.window+1) / sh.blockSize {
+					table[i] = -1
+				}
+			}
+			rows.Tables = append(rows.Tables, table)
 		}
 		n0 := sh.seqLens[0]
 		for p := max(0, n0-3); p < n0; p++ {

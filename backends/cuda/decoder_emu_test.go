@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/backends/conformance"
 	"github.com/nuri-ai/nuri/internal/testgguf"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
@@ -104,7 +105,7 @@ func TestEmulatedWindowedCache(t *testing.T) {
 				}
 				all = append(all, out...)
 				if lo = hi; len(toks) == lo && lo < total {
-					toks = append(toks, argmaxF32(out[(n-1)*cfg.NVocab:]))
+					toks = append(toks, int32(conformance.Argmax(out[(n-1)*cfg.NVocab:])))
 				}
 				for i := range max(0, lo-W+1) / bs {
 					if blk := view.WinTables; winBlocks > 0 && blk[0][i] >= 0 {
@@ -123,14 +124,4 @@ func TestEmulatedWindowedCache(t *testing.T) {
 		}
 		m.Close()
 	}
-}
-
-func argmaxF32(x []float32) int32 {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return int32(best)
 }

@@ -151,6 +151,7 @@ func New(cfg Config, m model.Model, tok Tokenizer, log *zap.Logger) (*Engine, er
 	e.publish()
 	log.Info("kv cache",
 		zap.Int("n_blocks", plan.nBlocks),
+		zap.Int("tokens", plan.nBlocks*cfg.BlockSize),
 		zap.Int("block_size", cfg.BlockSize),
 		zap.Int64("bytes_per_block", int64(kv.BytesPerBlock())),
 		zap.Int64("bytes", kv.Bytes()),

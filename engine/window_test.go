@@ -155,4 +155,16 @@ func TestPlanKVWindowed(t *testing.T) {
 			}
 		})
 	}
+	// Every layer windowed: the other pool costs nothing, so it takes
+	// what MaxNumSeqs full contexts can reference.
+	all := mc
+	all.Windows = []int{512, 512, 512, 512, 512, 512}
+	cfg, kt, err := Config{KVCacheMemory: 1 << 30, MaxNumSeqs: 8}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := planKV(cfg, all, kt, 32768)
+	if err != nil || p.nBlocks != 8*32768/16 || p.winBlocks != windowBlocks(cfg, 512) || p.perBlock != 0 {
+		t.Fatalf("all windowed: plan %+v (%v)", p, err)
+	}
 }

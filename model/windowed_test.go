@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/nuri-ai/nuri/gguf"
 	"github.com/nuri-ai/nuri/internal/synth"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
@@ -113,15 +114,30 @@ func windowedRun(t *testing.T, m model.Model, kv *model.KVCache, prompts [][]int
 // values in the same order either way, so the logits must be identical.
 func TestWindowedCacheMatchesOnePool(t *testing.T) {
 	const bs, chunk, decode = 4, 9, 24
-	for _, shape := range []string{"gemma3-tiny", "gemma2-tiny", "gemma4-tiny", "gemma4-e-tiny", "exaone-moe-tiny"} {
-		t.Run(shape, func(t *testing.T) {
-			sh, err := synth.Lookup(shape)
+	zero := gguf.Uint32(0)
+	for _, c := range []struct {
+		name, shape string
+		kv          map[string]*gguf.Value
+	}{
+		{"gemma3-tiny", "gemma3-tiny", nil},
+		{"gemma2-tiny", "gemma2-tiny", nil},
+		{"gemma4-tiny", "gemma4-tiny", nil},
+		{"gemma4-e-tiny", "gemma4-e-tiny", nil},
+		{"exaone-moe-tiny", "exaone-moe-tiny", nil},
+		// Every layer windowed (pattern 0): the other pool holds nothing.
+		{"exaone-moe-tiny all windowed", "exaone-moe-tiny", map[string]*gguf.Value{"exaone-moe.attention.sliding_window_pattern": &zero}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sh, err := synth.Lookup(c.shape)
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join(t.TempDir(), shape+".gguf")
+			path := filepath.Join(t.TempDir(), c.shape+".gguf")
 			if err := synth.Write(path, synth.Options{Shape: sh, Type: "Q8_0", Seed: 3}); err != nil {
 				t.Fatal(err)
+			}
+			if c.kv != nil {
+				path = rewriteGGUF(t, path, c.kv, nil, nil)
 			}
 			m := loadModel(t, path)
 			cfg := m.Config()
@@ -142,7 +158,7 @@ func TestWindowedCacheMatchesOnePool(t *testing.T) {
 					t.Fatal(err)
 				}
 				full, windowed, err := model.KVBytesPerPositionWindowed(cfg, kt, nil)
-				if err != nil || windowed == 0 || win.BytesPerBlock() != bs*full || win.BytesPerWindowBlock() != bs*windowed ||
+				if err != nil || windowed == 0 || (full == 0) != (c.kv != nil) || win.BytesPerBlock() != bs*full || win.BytesPerWindowBlock() != bs*windowed ||
 					one.BytesPerBlock() != bs*(full+windowed) {
 					t.Fatalf("%v: %d+%d bytes a position (%v); blocks of %d and %d, one pool %d", kt, full, windowed, err,
 						win.BytesPerBlock(), win.BytesPerWindowBlock(), one.BytesPerBlock())

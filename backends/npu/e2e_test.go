@@ -7,6 +7,7 @@ import (
 	"github.com/nuri-ai/nuri/backends/cpu"
 	"github.com/nuri-ai/nuri/backends/npu"
 	"github.com/nuri-ai/nuri/internal/e2e"
+	"github.com/nuri-ai/nuri/internal/testgguf"
 	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/tokenizer"
@@ -97,5 +98,25 @@ func TestStories260KGenerate(t *testing.T) {
 	t.Logf("the NPU's greedy tokens match the CPU's for the first %d of %d; simulated time %v", same, len(got), dev.SimTime())
 	if same < 20 {
 		t.Errorf("only the first %d tokens match the CPU's", same)
+	}
+}
+
+// TestWindowedCache runs Gemma 3's windowed layers from a windowed pool
+// in the NPU's memory, each windowed block reused as soon as the window
+// has passed it, against one pool on the same device: the same bits
+// (e2e.CompareWindowedCache).
+func TestWindowedCache(t *testing.T) {
+	dev, err := npu.New(npu.Profiles()[0], 0, npu.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	m, err := model.Load(testgguf.Synth(t, "gemma3-tiny", "F32", 1), model.LoadOptions{Device: dev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := e2e.CompareWindowedCache(dev, m, 4, 32); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -156,6 +156,20 @@ func Load(path string, opts LoadOptions) (Model, error) {
 	return m, nil
 }
 
+// ReadConfig reads a model's Config from f's metadata alone, reading no
+// tensor: what inspecting a file and planning memory need.
+func ReadConfig(f *gguf.File) (Config, error) {
+	spec, ok := lookupArch(f.Arch())
+	if !ok {
+		return Config{}, fmt.Errorf("general.architecture %q (supported: %v): %w", f.Arch(), SupportedArchs(), ErrUnsupportedArch)
+	}
+	hp, err := readHParams(f, spec)
+	if err != nil {
+		return Config{}, err
+	}
+	return hp.Config, nil
+}
+
 // LoadFile builds a model over an open GGUF file, which the caller keeps
 // open (and closes) for the model's lifetime.
 func LoadFile(f *gguf.File, opts LoadOptions) (Model, error) {

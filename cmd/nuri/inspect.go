@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 )
 
@@ -105,6 +106,10 @@ type modelSummary struct {
 	SharedFF  int `json:"shared_expert_feed_forward,omitempty"`
 	DenseLead int `json:"leading_dense_blocks,omitempty"`
 	NextN     int `json:"nextn_predict_layers,omitempty"`
+	// KV is the KV cache a position takes (F16, host memory) and its
+	// windowed layers' part, nil when the file's architecture is not one
+	// Nuri runs.
+	KV *kvSum `json:"kv_cache,omitempty"`
 	// Multi-head latent attention (deepseek2): the KV and query latents'
 	// widths and each head's key and value sizes (0: not MLA).
 	KVLoRA  int `json:"kv_lora_rank,omitempty"`
@@ -112,6 +117,38 @@ type modelSummary struct {
 	HeadK   int `json:"key_length_mla,omitempty"`
 	HeadV   int `json:"value_length_mla,omitempty"`
 	RopeDim int `json:"rope_dimension_count,omitempty"`
+}
+
+// kvSum is the KV cache of one position: F16 in host memory, across
+// every layer with a cache of its own, and of that the sliding-window
+// layers' part, which a sequence holds only for its last Window positions.
+type kvSum struct {
+	BytesPerPosition int `json:"f16_bytes_per_position"`
+	WindowedBytes    int `json:"windowed_f16_bytes_per_position,omitempty"`
+	WindowedLayers   int `json:"windowed_layers,omitempty"`
+	Window           int `json:"sliding_window,omitempty"`
+	// ContextBytes: one sequence of the training context, windows held
+	// apart (the engine's default) and in one pool.
+	ContextBytes        int64 `json:"context_bytes"`
+	OnePoolContextBytes int64 `json:"one_pool_context_bytes"`
+}
+
+// kvSummary is kvSum for cfg, nil when it cannot be said.
+func kvSummary(cfg model.Config) *kvSum {
+	full, windowed, err := model.KVBytesPerPositionWindowed(cfg, quant.F16, nil)
+	if err != nil || cfg.Encoder {
+		return nil
+	}
+	k := &kvSum{BytesPerPosition: full + windowed, WindowedBytes: windowed, Window: model.SlidingWindow(cfg)}
+	for il := range cfg.NLayer {
+		if cfg.Window(il) > 0 && cfg.LayerAttn(il).KVFrom == il {
+			k.WindowedLayers++
+		}
+	}
+	ctx := int64(cfg.NCtxTrain)
+	k.OnePoolContextBytes = ctx * int64(full+windowed)
+	k.ContextBytes = ctx*int64(full) + min(ctx, int64(k.Window))*int64(windowed)
+	return k
 }
 
 type inspectKV struct {
@@ -240,6 +277,9 @@ func buildInspectReport(path string, f *gguf.File) *inspectReport {
 	}
 	if emb, ok := f.Tensor("token_embd.weight"); s.Vocab == 0 && ok && len(emb.Dims) == 2 {
 		s.Vocab = int(emb.Dims[1])
+	}
+	if cfg, err := model.ReadConfig(f); err == nil {
+		s.KV = kvSummary(cfg)
 	}
 	r.Summary = s
 
@@ -378,6 +418,16 @@ func (r *inspectReport) writeModel(p func(string, ...any)) {
 		}
 		p("attention:\tmulti-head latent: KV latent %d, heads of %d (%d rotated) with values of %d, %s\n",
 			s.KVLoRA, s.HeadK, s.RopeDim, s.HeadV, q)
+	}
+	if k := s.KV; k != nil {
+		line := fmt.Sprintf("%s a position (f16)", humanBytes(uint64(k.BytesPerPosition)))
+		if k.WindowedBytes > 0 {
+			line += fmt.Sprintf(", %s of it in %d windowed layers (window %d): a %d-token sequence takes %s (%s in one pool)",
+				humanBytes(uint64(k.WindowedBytes)), k.WindowedLayers, k.Window, s.Context, humanBytes(uint64(k.ContextBytes)), humanBytes(uint64(k.OnePoolContextBytes)))
+		} else {
+			line += fmt.Sprintf(": a %d-token sequence takes %s", s.Context, humanBytes(uint64(k.ContextBytes)))
+		}
+		p("kv cache:\t%s\n", line)
 	}
 	if s.Experts > 0 {
 		line := fmt.Sprintf("%d of %d a token, feed-forward %d each", s.ExpertsUsed, s.Experts, s.ExpertFF)

@@ -117,3 +117,37 @@ func TestHumanCount(t *testing.T) {
 		}
 	}
 }
+
+// TestInspectKVCache checks the KV line on the hybrid EXAONE 4 golden
+// (64 layers, three windowed in four, window 8) and a plain llama: the
+// windowed layers' part held for their window only.
+func TestInspectKVCache(t *testing.T) {
+	for _, c := range []struct {
+		file           string
+		windowedLayers int
+		window         int
+	}{
+		{"exaone4swa-F16.gguf", 48, 8},
+		{"llama-F16.gguf", 0, 0},
+	} {
+		var out, errb bytes.Buffer
+		if err := runInspect([]string{"--json", testshared.Path(t, "testdata", "golden", c.file)}, &out, &errb); err != nil {
+			t.Fatalf("%s: %v: %s", c.file, err, errb.String())
+		}
+		var r inspectReport
+		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		k, s := r.Summary.KV, r.Summary
+		if k == nil {
+			t.Fatalf("%s: no kv_cache", c.file)
+		}
+		perLayer := 2 * s.KVHeads * (k.BytesPerPosition / (2 * s.KVHeads * s.Layers)) // F16 K and V rows
+		full := int64(k.BytesPerPosition - k.WindowedBytes)
+		if k.WindowedLayers != c.windowedLayers || k.Window != c.window || k.WindowedBytes != c.windowedLayers*perLayer ||
+			k.ContextBytes != int64(s.Context)*full+int64(min(s.Context, c.window))*int64(k.WindowedBytes) ||
+			k.OnePoolContextBytes != int64(s.Context)*int64(k.BytesPerPosition) {
+			t.Errorf("%s: %+v (context %d, %d layers)", c.file, *k, s.Context, s.Layers)
+		}
+	}
+}

@@ -111,6 +111,20 @@ func (p *blockPool) release(b int32) {
 	}
 }
 
+// releaseCold is release for a block unlikely to be looked up again: an
+// unreferenced hashed block joins the LRU list at its least recently used
+// end, the first to be evicted.
+func (p *blockPool) releaseCold(b int32) {
+	p.ref[b]--
+	switch {
+	case p.ref[b] > 0:
+	case p.hashed[b]:
+		p.pushLRUFront(b)
+	default:
+		p.free = append(p.free, b)
+	}
+}
+
 // lookup finds the cached block holding toks after the block hashed parent.
 // The stored parent and tokens are compared, so a hash collision can only
 // cost a miss, never wrong K/V.
@@ -155,6 +169,18 @@ func (p *blockPool) pushLRU(b int32) {
 		p.head = b
 	}
 	p.tail = b
+	p.inLRU[b] = true
+	p.nLRU++
+}
+
+func (p *blockPool) pushLRUFront(b int32) {
+	p.prev[b], p.next[b] = -1, p.head
+	if p.head >= 0 {
+		p.prev[p.head] = b
+	} else {
+		p.tail = b
+	}
+	p.head = b
 	p.inLRU[b] = true
 	p.nLRU++
 }

@@ -348,17 +348,29 @@ func (e *Engine) grow(s *Sequence, nTokens int) bool {
 
 // slideWindow gives back the windowed blocks s's next query can no
 // longer reach: those wholly before nComputed - window + 1. Blocks
-// registered for the prefix cache stay cached until evicted.
+// registered for the prefix cache stay cached until evicted; those that
+// end past the prompt are evicted first: a later request's hit ends
+// where it parts from this sequence, and a prompt shared by many (a
+// system prompt) ends inside this one's prompt, so its window is worth
+// keeping over windows of generated text (a continuation of this
+// sequence needs its last window, which freeBlocks keeps warm).
 func (e *Engine) slideWindow(s *Sequence) {
 	if e.win == nil {
 		return
 	}
-	end := min(max(0, s.nComputed-e.window+1)/e.cfg.BlockSize, len(s.wblocks))
+	bs := e.cfg.BlockSize
+	end := min(max(0, s.nComputed-e.window+1)/bs, len(s.wblocks))
 	for ; s.wLo < end; s.wLo++ {
-		if b := s.wblocks[s.wLo]; b >= 0 {
-			e.win.release(b)
-			s.wblocks[s.wLo] = -1
+		b := s.wblocks[s.wLo]
+		if b < 0 {
+			continue
 		}
+		if (s.wLo+1)*bs > s.nPrompt {
+			e.win.releaseCold(b)
+		} else {
+			e.win.release(b)
+		}
+		s.wblocks[s.wLo] = -1
 	}
 }
 

@@ -168,3 +168,45 @@ func TestPlanKVWindowed(t *testing.T) {
 		t.Fatalf("all windowed: plan %+v (%v)", p, err)
 	}
 }
+
+// TestWindowPoolKeepsSharedPrompt: 64 requests sharing a 200-token
+// system prompt, 8 running at a time, through a windowed pool (window 32,
+// blocks of 4) barely larger than the running sequences' windows. A hit
+// on the system prompt needs the windowed blocks of its last window,
+// which every request passes early and gives back; generated text's
+// windows are evicted before them (slideWindow), so the pool serves as
+// many prefix hits as one pool does.
+func TestWindowPoolKeepsSharedPrompt(t *testing.T) {
+	sys := prompt(99, 200)
+	hits := make([]int64, 2)
+	for i, windowed := range []bool{false, true} {
+		cfg := Config{NumBlocks: 400, BlockSize: 4, MaxNumSeqs: 8, MaxNumBatchedTokens: 64, DisableWindowPool: !windowed}
+		var e *Engine
+		var f *fakeModel
+		if windowed {
+			e, f = newFakeWindowedEngine(t, cfg, 1024, 32)
+		} else {
+			e, f = newFakeEngine(t, cfg, 1024)
+		}
+		var seqs []*Sequence
+		for j := range 64 {
+			p := append(slices.Clone(sys), prompt(j, 20)...)
+			seqs = append(seqs, submit(t, e, Request{Prompt: p, MaxTokens: 60, Sampling: greedyParams(), IgnoreEOS: true}))
+		}
+		for j, o := range drive(t, e, seqs, 100000) {
+			if want := reference(seqs[j].req.Prompt, greedyParams(), 60, 1024, true); !slices.Equal(o.tokens, want) {
+				t.Fatalf("windowed %v: request %d: %v, want %v", windowed, j, o.tokens, want)
+			}
+		}
+		if f.bad != nil {
+			t.Fatalf("windowed %v: %v", windowed, f.bad)
+		}
+		st := e.Stats()
+		hits[i] = st.PrefixHits
+		t.Logf("windowed %v: %d blocks, %d windowed; prefix hits %d of %d tokens", windowed, st.KVBlocks, st.KVWindowBlocks, st.PrefixHits, st.PrefixQueries)
+		assertAllFree(t, e)
+	}
+	if hits[1] < hits[0] || hits[0] < 56*200 {
+		t.Errorf("prefix hits: %d tokens through the windowed pool, %d through one pool (at least %d)", hits[1], hits[0], 56*200)
+	}
+}

@@ -210,3 +210,32 @@ func TestWindowPoolKeepsSharedPrompt(t *testing.T) {
 		t.Errorf("prefix hits: %d tokens through the windowed pool, %d through one pool (at least %d)", hits[1], hits[0], 56*200)
 	}
 }
+
+// TestWindowPoolContinuesConversation: a request continuing an earlier
+// one (its prompt and reply, then a new turn) hits the whole earlier
+// conversation through the windowed pool, whose last window the earlier
+// sequence released when it ended, as through one pool.
+func TestWindowPoolContinuesConversation(t *testing.T) {
+	for _, windowed := range []bool{false, true} {
+		cfg := Config{NumBlocks: 400, BlockSize: 4, MaxNumSeqs: 8, MaxNumBatchedTokens: 64, DisableWindowPool: !windowed}
+		var e *Engine
+		if windowed {
+			e, _ = newFakeWindowedEngine(t, cfg, 1024, 32)
+		} else {
+			e, _ = newFakeEngine(t, cfg, 1024)
+		}
+		first := prompt(1, 101)
+		o := drive(t, e, []*Sequence{submit(t, e, Request{Prompt: first, MaxTokens: 60, Sampling: greedyParams(), IgnoreEOS: true})}, 1000)[0]
+		next := append(append(slices.Clone(first), o.tokens...), prompt(2, 20)...)
+		s := submit(t, e, Request{Prompt: next, MaxTokens: 5, Sampling: greedyParams(), IgnoreEOS: true})
+		o2 := drive(t, e, []*Sequence{s}, 1000)[0]
+		// The first sequence computed its prompt and 59 of its 60 tokens.
+		if want := (len(first) + 59) / 4 * 4; o2.usage.CachedTokens != want {
+			t.Errorf("windowed %v: the continuation hit %d tokens, want %d", windowed, o2.usage.CachedTokens, want)
+		}
+		if want := reference(next, greedyParams(), 5, 1024, true); !slices.Equal(o2.tokens, want) {
+			t.Errorf("windowed %v: %v, want %v", windowed, o2.tokens, want)
+		}
+		assertAllFree(t, e)
+	}
+}

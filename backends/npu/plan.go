@@ -27,6 +27,27 @@ type ModelShape struct {
 	MatrixParams float64
 	// WeightBytes is the model's size on the chip (Σ DeviceBytes).
 	WeightBytes float64
+	// KVFullBytes and KVWindowBytes, when set, are the cache a position
+	// takes in the layers that attend to every position and in the
+	// sliding-window layers, which hold and read at most Window positions
+	// of a sequence (the engine's windowed pool), from the model's own
+	// layers (model.KVBytesPerPositionWindowed). Zero: every layer NHeadKV
+	// heads of HeadDimK + HeadDimV at Workload.KVBytesPerElem.
+	KVFullBytes, KVWindowBytes float64
+	Window                     int
+}
+
+// kvBytes returns the cache a position takes in the layers that attend to
+// every position and in the windowed ones (see KVFullBytes).
+func (m ModelShape) kvBytes(perElem float64) (full, windowed float64) {
+	if m.KVFullBytes > 0 || m.KVWindowBytes > 0 {
+		return m.KVFullBytes, m.KVWindowBytes
+	}
+	kvDim := m.HeadDimK + m.HeadDimV
+	if m.VInK {
+		kvDim = m.HeadDimK
+	}
+	return float64(m.NLayer*m.NHeadKV*kvDim) * perElem, 0
 }
 
 // Workload is the traffic to plan for.
@@ -87,23 +108,27 @@ func Plan(p Profile, m ModelShape, w Workload) (Estimate, error) {
 		w.TargetLoad = 0.8
 	}
 	e := Estimate{Profile: p, WeightBytes: m.WeightBytes}
-	kvDim := m.HeadDimK + m.HeadDimV
-	if m.VInK {
-		kvDim = m.HeadDimK
+	kvFull, kvWin := m.kvBytes(w.KVBytesPerElem)
+	// kvAt is the cache a sequence of n positions holds, and what its next
+	// query reads: a windowed layer's window of them at most.
+	kvAt := func(n float64) float64 {
+		if kvWin > 0 {
+			return kvFull*n + kvWin*min(n, float64(m.Window))
+		}
+		return kvFull * n
 	}
-	kvPerTok := float64(m.NLayer*m.NHeadKV*kvDim) * w.KVBytesPerElem
-	e.KVBytesPerBlock = kvPerTok * float64(w.BlockSize)
+	e.KVBytesPerBlock = (kvFull + kvWin) * float64(w.BlockSize)
 	seqBlocks := (w.PromptTokens + w.OutputTokens + w.BlockSize - 1) / w.BlockSize
+	seqBytes := kvAt(float64(seqBlocks * w.BlockSize))
 	pPad := p.Buckets.Pad(w.PromptTokens)
 	// The activation arena of a prefill chunk (residual, q/k/v, FFN, logits).
 	e.Scratch = 4 * float64(pPad) * float64(6*m.NEmbd+2*m.NFF+m.NVocab)
 	for k := 1; ; k++ {
 		free := float64(k)*float64(p.Memory) - m.WeightBytes - e.Scratch
-		if free >= float64(seqBlocks)*e.KVBytesPerBlock {
+		if free >= seqBytes {
 			e.CardsPerReplica = k
-			blocks := int(free / e.KVBytesPerBlock)
-			e.KVBlocksPerCard = blocks / k
-			e.MaxSeqs = blocks / seqBlocks
+			e.KVBlocksPerCard = int(free/e.KVBytesPerBlock) / k
+			e.MaxSeqs = int(free / seqBytes)
 			break
 		}
 		if k >= 64 {
@@ -111,15 +136,19 @@ func Plan(p Profile, m ModelShape, w Workload) (Estimate, error) {
 		}
 	}
 	rp := p.scaled(e.CardsPerReplica)
-	attn := func(ctx float64) float64 { return 2 * float64(m.NLayer*m.NHead*(m.HeadDimK+m.HeadDimV)) * ctx }
+	// attn is a query's attention work over ctx positions: windowed layers
+	// attend to their window only, in the share of the cache they hold.
+	attn := func(ctx float64) float64 {
+		return 2 * float64(m.NLayer*m.NHead*(m.HeadDimK+m.HeadDimV)) * kvAt(ctx) / (kvFull + kvWin)
+	}
 	pf := Cost{Int8Ops: 2 * m.MatrixParams * float64(pPad), FloatOps: attn(float64(w.PromptTokens)/2) * float64(pPad),
-		DevBytes: m.WeightBytes + kvPerTok*float64(w.PromptTokens)}
+		DevBytes: m.WeightBytes + kvAt(float64(w.PromptTokens))}
 	tPF := rp.Seconds(pf)
 	e.PrefillBound = bound(rp, pf)
 	ctx := float64(w.PromptTokens) + float64(w.OutputTokens)/2
 	step := func(b float64) (float64, Cost) {
 		bp := float64(p.Buckets.Pad(int(math.Ceil(b))))
-		c := Cost{Int8Ops: 2 * m.MatrixParams * bp, FloatOps: attn(ctx) * bp, DevBytes: m.WeightBytes + b*ctx*kvPerTok}
+		c := Cost{Int8Ops: 2 * m.MatrixParams * bp, FloatOps: attn(ctx) * bp, DevBytes: m.WeightBytes + b*kvAt(ctx)}
 		return rp.Seconds(c), c
 	}
 	// eval is a replica's state at arrival rate lam: its decode batch and

@@ -100,3 +100,32 @@ func TestPlan(t *testing.T) {
 		t.Error("zero qps accepted")
 	}
 }
+
+// TestPlanWindowed: the same model with three layers of four windowed
+// (512 positions) holds a long sequence's cache mostly in its full
+// layers: more sequences fit, and a decode step reads less of them.
+func TestPlanWindowed(t *testing.T) {
+	m := llama1b()
+	rngd := npu.Profiles()[0]
+	w := npu.Workload{QPS: 0.05, PromptTokens: 8000, OutputTokens: 192}
+	one, err := npu.Plan(rngd, m, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perPos := float64(16 * 8 * 128 * 2) // layers·kv heads·(k+v dims)·f16
+	win := m
+	win.KVFullBytes, win.KVWindowBytes, win.Window = perPos/4, perPos*3/4, 512
+	e, err := npu.Plan(rngd, win, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := float64(rngd.Memory) - m.WeightBytes - one.Scratch
+	if want := int(free / (perPos/4*8192 + perPos*3/4*512)); e.MaxSeqs != want || one.MaxSeqs != int(free/(perPos*8192)) {
+		t.Errorf("%d sequences windowed (want %d), %d in one pool (want %d)", e.MaxSeqs, want, one.MaxSeqs, int(free/(perPos*8192)))
+	}
+	if e.KVBytesPerBlock != one.KVBytesPerBlock || e.Step >= one.Step || e.Prefill > one.Prefill {
+		t.Errorf("windowed: block %v, step %v, prefill %v; one pool: %v, %v, %v", e.KVBytesPerBlock, e.Step, e.Prefill,
+			one.KVBytesPerBlock, one.Step, one.Prefill)
+	}
+	t.Logf("one pool: %d sequences, step %v; windowed: %d sequences, step %v", one.MaxSeqs, one.Step, e.MaxSeqs, e.Step)
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/backends/npu"
 	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 )
 
@@ -61,6 +62,12 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	shape, err := planShape(f)
 	if err != nil {
 		return fmt.Errorf("%s: %w", *path, err)
+	}
+	// An architecture Nuri runs gives each layer's cache, windows apart.
+	if cfg, err := model.ReadConfig(f); err == nil {
+		if full, win, err := model.KVBytesPerPositionWindowed(cfg, kt, nil); err == nil {
+			shape.KVFullBytes, shape.KVWindowBytes, shape.Window = float64(full), float64(win), model.SlidingWindow(cfg)
+		}
 	}
 	w := npu.Workload{QPS: *qps, PromptTokens: *prompt, OutputTokens: *output, KVBytesPerElem: float64(kt.BlockBytes()),
 		BlockSize: *block, TargetLoad: *load}
@@ -132,6 +139,10 @@ func writePlan(w io.Writer, path string, s npu.ModelShape, wl npu.Workload, e np
 		e.Cards, e.Replicas, e.CardsPerReplica, e.MaxQPSPerReplica, wl.TargetLoad)
 	fmt.Fprintf(w, "KV         %d blocks per card (%s each), %d sequences of %d tokens per replica\n",
 		e.KVBlocksPerCard, humanBytes(uint64(e.KVBytesPerBlock)), e.MaxSeqs, wl.PromptTokens+wl.OutputTokens)
+	if s.KVWindowBytes > 0 {
+		fmt.Fprintf(w, "           sliding-window layers (%s of a position's %s) hold %d positions a sequence\n",
+			humanBytes(uint64(s.KVWindowBytes)), humanBytes(uint64(s.KVFullBytes+s.KVWindowBytes)), s.Window)
+	}
 	fmt.Fprintf(w, "prefill    %v per prompt (%s-bound, padded to %d tokens)\n", e.Prefill, e.PrefillBound, p.Buckets.Pad(wl.PromptTokens))
 	fmt.Fprintf(w, "decode     %v per step at batch %.1f (%s-bound)\n", e.Step, e.Batch, e.DecodeBound)
 	fmt.Fprintf(w, "TTFT       %v\n", e.TTFT)

@@ -318,6 +318,39 @@ func NewSequenceViewOn(dev backends.Device, cfg Config, nPos, blockSize int, t q
 	return newSequenceView(nPos, blockSize, func(nb int) (*KVCache, error) { return NewKVCacheOn(dev, cfg, nb, blockSize, t) })
 }
 
+// NewWindowedSequenceView is NewSequenceViewOn (dev nil: host memory) for
+// a model whose sliding-window layers a windowed cache can keep apart:
+// their blocks form a ring that holds one window and one pass of up to
+// maxBatch tokens, reused as the positions move on, instead of every
+// position (the engine's windowed pool without the scheduler). Each
+// Forward on the view must feed at most maxBatch tokens of the sequence.
+// A pass starting at position a reads the windowed K/V of a-W+1..a-1 as
+// the passes that last wrote them left it: true when the passes go
+// forward through the sequence, and when a pass goes back to rewrite
+// positions from a on that an earlier one wrote (a benchmark's
+// repetitions), but not after a pass wrote positions a ring or more
+// ahead of them. Without windowed layers, or when the ring would hold
+// the whole sequence, it is NewSequenceViewOn.
+func NewWindowedSequenceView(dev backends.Device, cfg Config, nPos, maxBatch, blockSize int, t quant.Type) (KVView, error) {
+	W, nb := SlidingWindow(cfg), (nPos+blockSize-1)/max(blockSize, 1)
+	ring := (W-1+max(maxBatch, 1)+blockSize-1)/max(blockSize, 1) + 1
+	if W == 0 || ring >= nb || nPos <= 0 {
+		if dev == nil {
+			return NewSequenceView(cfg, nPos, blockSize, t)
+		}
+		return NewSequenceViewOn(dev, cfg, nPos, blockSize, t)
+	}
+	c, err := NewWindowedKVCache(dev, cfg, nb, ring, blockSize, t)
+	if err != nil {
+		return KVView{}, err
+	}
+	table, win := make([]int32, nb), make([]int32, nb)
+	for i := range table {
+		table[i], win[i] = int32(i), int32(i%ring)
+	}
+	return KVView{Cache: c, Tables: [][]int32{table}, WinTables: [][]int32{win}}, nil
+}
+
 func newSequenceView(nPos, blockSize int, alloc func(nBlocks int) (*KVCache, error)) (KVView, error) {
 	if nPos <= 0 {
 		return KVView{}, fmt.Errorf("sequence of %d positions", nPos)

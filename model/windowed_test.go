@@ -218,3 +218,72 @@ func TestWindowedCacheRefusesStaleWindow(t *testing.T) {
 		t.Error("a windowed cache without windowed tables was taken")
 	}
 }
+
+// TestWindowedSequenceView checks the single-sequence view whose windowed
+// layers hold a ring of blocks against a view of one pool: Gemma 3 fed
+// 120 positions in passes of up to 9 (a prompt, then greedy decodes, and
+// a benchmark's repetition that rewrites positions 60-68 twice), blocks of
+// 4 and a ring of 7, the same bits.
+func TestWindowedSequenceView(t *testing.T) {
+	sh, err := synth.Lookup("gemma3-tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "g.gguf")
+	if err := synth.Write(path, synth.Options{Shape: sh, Type: "Q8_0", Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	m := loadModel(t, path)
+	cfg := m.Config()
+	const nPos, maxBatch, bs = 120, 9, 4
+	run := func(kv model.KVView) []float32 {
+		var all []float32
+		toks := slices.Clone(synthGoldenPrompt[:40])
+		feed := func(lo, hi int) []float32 {
+			b := &model.Batch{Tokens: toks[lo:hi], Pos: make([]int32, hi-lo), Seq: make([]int32, hi-lo), Logits: make([]bool, hi-lo)}
+			for i := range b.Pos {
+				b.Pos[i], b.Logits[i] = int32(lo+i), true
+			}
+			out := make([]float32, (hi-lo)*cfg.NVocab)
+			if err := m.Forward(b, kv, out); err != nil {
+				t.Fatalf("positions %d-%d: %v", lo, hi-1, err)
+			}
+			all = append(all, out...)
+			return out
+		}
+		for lo := 0; lo < nPos; {
+			if lo == 69 { // twice more over 60-68, as a benchmark's repetitions
+				feed(60, 69)
+				feed(60, 69)
+			}
+			hi := min(lo+maxBatch, len(toks))
+			out := feed(lo, hi)
+			if lo = hi; lo == len(toks) && lo < nPos {
+				toks = append(toks, argmax(out[len(out)-cfg.NVocab:]))
+			}
+		}
+		return all
+	}
+	one, err := model.NewSequenceView(cfg, nPos, bs, quant.F16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	win, err := model.NewWindowedSequenceView(nil, cfg, nPos, maxBatch, bs, quant.F16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if win.Cache.WindowBlocks() != 7 || len(win.WinTables) != 1 {
+		t.Fatalf("%d windowed blocks, %d windowed tables", win.Cache.WindowBlocks(), len(win.WinTables))
+	}
+	want, got := run(one), run(win)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("logit %d (row %d): %v with the ring, %v with one pool", i, i/cfg.NVocab, got[i], want[i])
+		}
+	}
+	// A model without windows, or a sequence the ring would cover, gets
+	// one pool.
+	if v, err := model.NewWindowedSequenceView(nil, cfg, 24, maxBatch, bs, quant.F16); err != nil || v.WinTables != nil {
+		t.Errorf("a 24-position view: %v windowed tables, %v", v.WinTables, err)
+	}
+}

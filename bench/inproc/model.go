@@ -605,7 +605,9 @@ func (r *runner) llamaTests(info ModelInfo, res *ModelResults) (err error) {
 	if c.Prompt == 0 && c.Gen == 0 {
 		return nil
 	}
-	kv, err := model.NewSequenceViewOn(r.dev, r.mc, c.Depth+max(c.Prompt, c.Gen), c.BlockSize, r.kvType)
+	// Passes of at most UBatch tokens (prefill) or one (tg): windowed
+	// layers keep a ring of their window's blocks, as the engine's pool.
+	kv, err := model.NewWindowedSequenceView(r.dev, r.mc, c.Depth+max(c.Prompt, c.Gen), c.UBatch, c.BlockSize, r.kvType)
 	if err != nil {
 		return err
 	}

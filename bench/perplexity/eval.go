@@ -247,11 +247,9 @@ func sequenceKV(m model.Model, o Options) (model.KVView, error) {
 	cfg := m.Config()
 	var kv model.KVView
 	var err error
-	if o.Device != nil {
-		kv, err = model.NewSequenceViewOn(o.Device, cfg, o.Ctx, 16, o.KVType)
-	} else {
-		kv, err = model.NewSequenceView(cfg, o.Ctx, 16, o.KVType)
-	}
+	// Chunks go forward in passes of o.Batch: windowed layers keep a ring
+	// of their window's blocks.
+	kv, err = model.NewWindowedSequenceView(o.Device, cfg, o.Ctx, o.Batch, 16, o.KVType)
 	if err != nil {
 		return kv, fmt.Errorf("KV cache for %d tokens: %w", o.Ctx, err)
 	}

@@ -177,10 +177,15 @@ func (s *Stream) newAttnJob(dst, q backends.Tensor, kv backends.PagedKV, rows ba
 	a := &s.attn.job
 	*a = attnJob{p: p, kv: kv, rows: rows, nSlots: kv.NumSlots(), perKVH: p.NHead / p.NHeadKV, vec: s.dev.pool.VecOps()}
 	// Four heads share a pass over their rows (the F16 kernels' width),
-	// unless that leaves fewer than two units per thread: then fewer
-	// heads a unit, down to one, so every thread has work.
+	// unless that leaves a thread without a unit: then fewer heads a
+	// unit, down to one. Each unit reads its KV head's rows again, so
+	// no more units than the threads need: a decode step of Gemma 3 1B
+	// (four heads over one KV head, two threads) read its cache four
+	// times in units of one head, and now twice in two units of two,
+	// its attention at depth 3000 18-26 % faster (the heads' bits are
+	// the same however they are grouped).
 	a.unit = min(4, a.perKVH)
-	for a.unit > 1 && n*p.NHeadKV*((a.perKVH+a.unit-1)/a.unit) < 2*s.dev.pool.Threads() {
+	for a.unit > 1 && n*p.NHeadKV*((a.perKVH+a.unit-1)/a.unit) < s.dev.pool.Threads() {
 		a.unit /= 2
 	}
 	var err error

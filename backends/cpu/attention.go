@@ -113,6 +113,10 @@ func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows bac
 		if err != nil {
 			return err
 		}
+		if parts := a.splitParts(s.dev.pool.Threads()); parts > 1 && !s.attn.noSplit {
+			s.attn.split.s = s
+			return s.attnSplit(parts)
+		}
 		// One unit is up to a.unit query heads of a token that share a KV
 		// head, and so its cache rows; or, where tokens are grouped, a
 		// query head of up to four tokens of one sequence.
@@ -246,6 +250,8 @@ type attnScratch struct {
 	errs    []error
 	units   attnUnits
 	groups  []int32   // grouped tokens: each group's first token, then the end
+	split   attnSplitTask
+	noSplit bool // tests: never split (attnSplit's reference)
 	workers sync.Pool // *attnWorker
 }
 

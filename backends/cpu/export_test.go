@@ -9,3 +9,7 @@ func BytesF32(b []byte) []float32 {
 	}
 	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
 }
+
+// SetAttnSplit turns a stream's split attention (attnSplit) on or off,
+// so tests can compare the two forms.
+func SetAttnSplit(s *Stream, on bool) { s.attn.noSplit = !on }

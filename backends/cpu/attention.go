@@ -249,9 +249,9 @@ type attnScratch struct {
 	job     attnJob
 	errs    []error
 	units   attnUnits
-	groups  []int32   // grouped tokens: each group's first token, then the end
+	groups  []int32 // grouped tokens: each group's first token, then the end
 	split   attnSplitTask
-	noSplit bool // tests: never split (attnSplit's reference)
+	noSplit bool      // tests: never split (attnSplit's reference)
 	workers sync.Pool // *attnWorker
 }
 

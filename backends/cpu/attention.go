@@ -531,11 +531,7 @@ func (w *attnWorker) kvGroup(t, u int) error {
 	// arithmetic rather than by reading the rows (FourHeads false: no
 	// AVX-512; the AVX2 F16 loops run two heads, and four for scores, of
 	// 64 or 128 elements), padding would only add heads.
-	gk := g
-	pair := a.kv.K.Type == quant.F16 && a.kv.V.Type == quant.F16 && a.vec.PairF16Heads(hd) && a.vec.PairF16Heads(p.HeadDimV)
-	if a.vec.FourHeads() && (g == 3 || (g == 2 && !pair)) {
-		gk = 4
-	}
+	gk := a.groupWidth(g)
 	w.groupScores = growRoom(w.groupScores, gk*n)
 	sc := w.groupScores
 	if w.list, err = a.spans(w.list[:0], a.rows.Tables[t], lo, pos, kvh); err != nil {
@@ -547,29 +543,18 @@ func (w *attnWorker) kvGroup(t, u int) error {
 	// one it works on.
 	a.prefetchSpan(list, 0, a.kb, a.kRow)
 	a.prefetchSpan(list, 0, a.vb, a.vRow)
+	if err := w.groupQ(qh, g, gk); err != nil {
+		return err
+	}
 	if a.kv.K.Type == quant.F16 {
 		qfs := w.qfs[:gk*hd]
-		a.vec.RoundF16(qfs[:g*hd], qh)
-		for i := g; i < gk; i++ {
-			copy(qfs[i*hd:(i+1)*hd], qfs[(g-1)*hd:g*hd])
-		}
 		kStride := a.kv.NHeadKV * hd
 		for i, sp := range list {
 			a.prefetchSpan(list, i+1, a.kb, a.kRow)
 			a.vec.DotF16RowsHeads(sc[sp.first-lo:], n, sp.n, qfs, hd, hd, gk, a.k16[sp.row*hd:], kStride)
 		}
 	} else { // Q8_0
-		nb := hd / 32
-		qqs, qds := w.qqs[:gk*hd], w.qds[:gk*nb]
-		for i := range g {
-			if err := w.quantizeQ8_0(qh[i*hd:(i+1)*hd], qqs[i*hd:(i+1)*hd], qds[i*nb:(i+1)*nb]); err != nil {
-				return err
-			}
-		}
-		for i := g; i < gk; i++ {
-			copy(qqs[i*hd:(i+1)*hd], qqs[(g-1)*hd:g*hd])
-			copy(qds[i*nb:(i+1)*nb], qds[(g-1)*nb:g*nb])
-		}
+		qqs, qds := w.qqs[:gk*hd], w.qds[:gk*hd/32]
 		kStride := a.kv.NHeadKV * a.kRow
 		for i, sp := range list {
 			a.prefetchSpan(list, i+1, a.kb, a.kRow)
@@ -598,6 +583,44 @@ func (w *attnWorker) kvGroup(t, u int) error {
 		}
 	}
 	copy(a.ys[(t*p.NHead+h0)*hdv:(t*p.NHead+h0+g)*hdv], acc[:g*hdv])
+	return nil
+}
+
+// groupWidth is how many heads the multi-head loops run for g query heads
+// of one KV head: three, and two where the F16 loops have no two-head
+// form, padded to four on the four-head loops (see kvGroup).
+func (a *attnJob) groupWidth(g int) int {
+	pair := a.kv.K.Type == quant.F16 && a.kv.V.Type == quant.F16 && a.vec.PairF16Heads(a.p.HeadDimK) && a.vec.PairF16Heads(a.p.HeadDimV)
+	if a.vec.FourHeads() && (g == 3 || (g == 2 && !pair)) {
+		return 4
+	}
+	return g
+}
+
+// groupQ prepares g query heads' q vectors qh for the multi-head loops, in
+// the worker's buffers: rounded to fp16 (qfs) or quantized to Q8_0 (qqs,
+// qds), heads g..gk-1 repeating the last.
+func (w *attnWorker) groupQ(qh []float32, g, gk int) error {
+	a, hd := w.a, w.a.p.HeadDimK
+	if a.kv.K.Type == quant.F16 {
+		qfs := w.qfs[:gk*hd]
+		a.vec.RoundF16(qfs[:g*hd], qh)
+		for i := g; i < gk; i++ {
+			copy(qfs[i*hd:(i+1)*hd], qfs[(g-1)*hd:g*hd])
+		}
+		return nil
+	}
+	nb := hd / 32
+	qqs, qds := w.qqs[:gk*hd], w.qds[:gk*nb]
+	for i := range g {
+		if err := w.quantizeQ8_0(qh[i*hd:(i+1)*hd], qqs[i*hd:(i+1)*hd], qds[i*nb:(i+1)*nb]); err != nil {
+			return err
+		}
+	}
+	for i := g; i < gk; i++ {
+		copy(qqs[i*hd:(i+1)*hd], qqs[(g-1)*hd:g*hd])
+		copy(qds[i*nb:(i+1)*nb], qds[(g-1)*nb:g*nb])
+	}
 	return nil
 }
 

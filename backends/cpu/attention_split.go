@@ -52,7 +52,7 @@ func (s *Stream) attnSplit(parts int) error {
 	sp := &sa.split
 	sp.parts = parts
 	sp.off = grow(sp.off, pairs+1)
-	sp.gk = a.groupWidth()
+	sp.gk = a.groupWidth(a.perKVH)
 	total := 0
 	for i := range pairs {
 		lo, pos, err := a.window(i / a.p.NHeadKV)
@@ -118,18 +118,6 @@ func (sp *attnSplitTask) Run(lo, hi int) {
 	sa.workers.Put(w)
 }
 
-// groupWidth is how many heads kvGroup's loops run for a KV head's perKVH
-// query heads: three, and two where the F16 loops have no two-head form,
-// padded to four on the four-head loops.
-func (a *attnJob) groupWidth() int {
-	g, hd := a.perKVH, a.p.HeadDimK
-	pair := a.kv.K.Type == quant.F16 && a.kv.V.Type == quant.F16 && a.vec.PairF16Heads(hd) && a.vec.PairF16Heads(a.p.HeadDimV)
-	if a.vec.FourHeads() && (g == 3 || (g == 2 && !pair)) {
-		return 4
-	}
-	return g
-}
-
 // pairRows returns pair's token, KV head, first position, context and
 // spans (in w.list).
 func (w *attnWorker) pairRows(pair int) (t, kvh, lo, n int, list []span, err error) {
@@ -157,12 +145,11 @@ func (w *attnWorker) splitScores(sp *attnSplitTask, pair, part int) error {
 	h0 := kvh * a.perKVH
 	qh := a.qs[(t*p.NHead+h0)*hd : (t*p.NHead+h0+g)*hd]
 	sc := sp.scores[sp.off[pair]:sp.off[pair+1]]
+	if err := w.groupQ(qh, g, gk); err != nil {
+		return err
+	}
 	if a.kv.K.Type == quant.F16 {
 		qfs := w.qfs[:gk*hd]
-		a.vec.RoundF16(qfs[:g*hd], qh)
-		for i := g; i < gk; i++ {
-			copy(qfs[i*hd:(i+1)*hd], qfs[(g-1)*hd:g*hd])
-		}
 		for _, r := range list {
 			if f, m, row := cut(r, from, to, a.kv.NHeadKV); m > 0 {
 				a.vec.DotF16RowsHeads(sc[f-lo:], n, m, qfs, hd, hd, gk, a.k16[row*hd:], a.kv.NHeadKV*hd)
@@ -170,17 +157,7 @@ func (w *attnWorker) splitScores(sp *attnSplitTask, pair, part int) error {
 		}
 		return nil
 	}
-	nb := hd / 32
-	qqs, qds := w.qqs[:gk*hd], w.qds[:gk*nb]
-	for i := range g {
-		if err := w.quantizeQ8_0(qh[i*hd:(i+1)*hd], qqs[i*hd:(i+1)*hd], qds[i*nb:(i+1)*nb]); err != nil {
-			return err
-		}
-	}
-	for i := g; i < gk; i++ {
-		copy(qqs[i*hd:(i+1)*hd], qqs[(g-1)*hd:g*hd])
-		copy(qds[i*nb:(i+1)*nb], qds[(g-1)*nb:g*nb])
-	}
+	qqs, qds := w.qqs[:gk*hd], w.qds[:gk*hd/32]
 	for _, r := range list {
 		if f, m, row := cut(r, from, to, a.kv.NHeadKV); m > 0 {
 			a.vec.DotQ8_0RowsHeads(sc[f-lo:], n, m, qqs, qds, gk, a.kb[row*a.kRow:], a.kv.NHeadKV*a.kRow)

@@ -100,26 +100,21 @@ func (p *blockPool) acquire(b int32) {
 
 // release drops one reference. An unreferenced hashed block becomes cached
 // (most recently used end of the LRU); an unhashed one becomes free.
-func (p *blockPool) release(b int32) {
-	p.ref[b]--
-	switch {
-	case p.ref[b] > 0:
-	case p.hashed[b]:
-		p.pushLRU(b)
-	default:
-		p.free = append(p.free, b)
-	}
-}
+func (p *blockPool) release(b int32) { p.drop(b, false) }
 
 // releaseCold is release for a block unlikely to be looked up again: an
 // unreferenced hashed block joins the LRU list at its least recently used
 // end, the first to be evicted.
-func (p *blockPool) releaseCold(b int32) {
+func (p *blockPool) releaseCold(b int32) { p.drop(b, true) }
+
+func (p *blockPool) drop(b int32, cold bool) {
 	p.ref[b]--
 	switch {
 	case p.ref[b] > 0:
-	case p.hashed[b]:
+	case p.hashed[b] && cold:
 		p.pushLRUFront(b)
+	case p.hashed[b]:
+		p.pushLRU(b)
 	default:
 		p.free = append(p.free, b)
 	}

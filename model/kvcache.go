@@ -107,18 +107,16 @@ func KVBytesPerPosition(cfg Config, t quant.Type, dev backends.Device) (int, err
 
 // KVBytesRead is the cache a query at position pos reads across the
 // layers with a cache of their own, in dev's memory with elements of type
-// t: pos+1 positions, or a windowed layer's window of them.
+// t: pos+1 positions, or a windowed layer's window of them. It is also
+// what a sequence of pos+1 positions holds with its windowed layers kept
+// to their windows.
 func KVBytesRead(cfg Config, t quant.Type, dev backends.Device, pos int) (int64, error) {
 	var n int64
 	for il := range cfg.NLayer {
 		if cfg.LayerAttn(il).KVFrom != il {
 			continue
 		}
-		one := cfg
-		one.NLayer, one.Attn, one.Windows = 1, nil, nil
-		la := cfg.LayerAttn(il)
-		one.NHeadKV, one.HeadDimK, one.HeadDimV = la.NHeadKV, la.HeadDimK, la.HeadDimV
-		b, err := KVBytesPerPosition(one, t, dev)
+		b, err := layerKVBytes(cfg, il, t, dev)
 		if err != nil {
 			return 0, err
 		}
@@ -156,31 +154,41 @@ func SlidingWindow(cfg Config) int {
 
 func kvBytesPerPosition(cfg Config, t quant.Type, dev backends.Device, split bool) (full, windowed int, err error) {
 	for il := range cfg.NLayer {
-		la := cfg.LayerAttn(il)
-		if la.KVFrom != il {
+		if cfg.LayerAttn(il).KVFrom != il {
 			continue // reads an earlier layer's cache
 		}
-		k, err := t.RowBytes(la.HeadDimK)
+		b, err := layerKVBytes(cfg, il, t, dev)
 		if err != nil {
-			return 0, 0, fmt.Errorf("KV cache K rows: %w", err)
-		}
-		v, err := t.RowBytes(la.HeadDimV)
-		if err != nil {
-			return 0, 0, fmt.Errorf("KV cache V rows: %w", err)
-		}
-		if storesVInK(cfg, dev) {
-			v = 0
+			return 0, 0, err
 		}
 		if split && cfg.Window(il) > 0 {
-			windowed += la.NHeadKV * (k + v)
+			windowed += b
 		} else {
-			full += la.NHeadKV * (k + v)
+			full += b
 		}
 	}
 	if full+windowed <= 0 || full < 0 || windowed < 0 {
 		return 0, 0, fmt.Errorf("model config gives %d bytes per KV position (layers %d, KV heads %d)", full+windowed, cfg.NLayer, cfg.NHeadKV)
 	}
 	return full, windowed, nil
+}
+
+// layerKVBytes is the cache one position takes in layer il: its KV heads'
+// K and V rows, or K alone when V lives in it.
+func layerKVBytes(cfg Config, il int, t quant.Type, dev backends.Device) (int, error) {
+	la := cfg.LayerAttn(il)
+	k, err := t.RowBytes(la.HeadDimK)
+	if err != nil {
+		return 0, fmt.Errorf("KV cache K rows: %w", err)
+	}
+	v, err := t.RowBytes(la.HeadDimV)
+	if err != nil {
+		return 0, fmt.Errorf("KV cache V rows: %w", err)
+	}
+	if storesVInK(cfg, dev) {
+		v = 0
+	}
+	return la.NHeadKV * (k + v), nil
 }
 
 // newKVCache allocates the layers' caches; vInK stores a latent cache's V

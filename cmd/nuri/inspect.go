@@ -145,9 +145,10 @@ func kvSummary(cfg model.Config) *kvSum {
 			k.WindowedLayers++
 		}
 	}
-	ctx := int64(cfg.NCtxTrain)
-	k.OnePoolContextBytes = ctx * int64(full+windowed)
-	k.ContextBytes = ctx*int64(full) + min(ctx, int64(k.Window))*int64(windowed)
+	k.OnePoolContextBytes = int64(cfg.NCtxTrain) * int64(full+windowed)
+	if k.ContextBytes, err = model.KVBytesRead(cfg, quant.F16, nil, cfg.NCtxTrain-1); err != nil {
+		return nil
+	}
 	return k
 }
 

@@ -61,22 +61,11 @@ func planKV(cfg Config, mc model.Config, t quant.Type, nCtx int) (blockPlan, err
 	}
 	perFull, perWin := int64(full)*int64(cfg.BlockSize), int64(windowed)*int64(cfg.BlockSize)
 	nWin := windowBlocks(cfg, W)
-	perSeq := (nCtx + cfg.BlockSize - 1) / cfg.BlockSize
 	p := one
-	switch {
-	case one.source == "blocks":
-		p.nBlocks = cfg.NumBlocks
-	case perFull == 0: // every layer windowed: the tables cost no memory
-		p.nBlocks = cfg.MaxNumSeqs * perSeq
-	default:
-		budget := float64(cfg.KVCacheMemory)
-		if one.source != "memory" {
-			budget = float64(one.availRAM) * cfg.KVCacheFraction
-		}
-		p.nBlocks = int((budget - float64(nWin)*float64(perWin)) / float64(perFull))
-		if one.source != "memory" {
-			p.nBlocks = min(p.nBlocks, cfg.MaxNumSeqs*perSeq)
-		}
+	if perFull == 0 && one.source != "blocks" { // every layer windowed: the tables cost no memory
+		p.nBlocks = cfg.MaxNumSeqs * ((nCtx + cfg.BlockSize - 1) / cfg.BlockSize)
+	} else {
+		p.nBlocks = p.blocksFor(cfg, perFull, int64(nWin)*perWin, nCtx)
 	}
 	if p.nBlocks <= nWin {
 		return one, nil
@@ -110,22 +99,35 @@ func planBlocks(cfg Config, perBlock int64, nCtx int) (blockPlan, error) {
 	p := blockPlan{perBlock: perBlock}
 	switch {
 	case cfg.NumBlocks > 0:
-		p.nBlocks, p.source = cfg.NumBlocks, "blocks"
+		p.source = "blocks"
 	case cfg.KVCacheMemory > 0:
-		p.nBlocks, p.source = int(cfg.KVCacheMemory/perBlock), "memory"
+		p.source = "memory"
 	default:
 		avail, source, err := availableMemory(cfg.Device)
 		if err != nil {
 			return p, fmt.Errorf("kv cache budget: %w (set the KV cache memory explicitly)", err)
 		}
-		perSeq := (nCtx + cfg.BlockSize - 1) / cfg.BlockSize
 		p.availRAM, p.source = avail, source
-		p.nBlocks = min(int(float64(avail)*cfg.KVCacheFraction/float64(perBlock)), cfg.MaxNumSeqs*perSeq)
 	}
-	if p.nBlocks < 1 {
+	if p.nBlocks = p.blocksFor(cfg, perBlock, 0, nCtx); p.nBlocks < 1 {
 		return p, fmt.Errorf("kv cache budget holds no block of %d bytes", perBlock)
 	}
 	return p, nil
+}
+
+// blocksFor is how many blocks of perBlock bytes p's budget holds once
+// reserve bytes are set aside: the configured count, the configured
+// memory's share, or KVCacheFraction of the available memory capped at
+// MaxNumSeqs full contexts.
+func (p blockPlan) blocksFor(cfg Config, perBlock, reserve int64, nCtx int) int {
+	switch p.source {
+	case "blocks":
+		return cfg.NumBlocks
+	case "memory":
+		return int((cfg.KVCacheMemory - reserve) / perBlock)
+	}
+	perSeq := (nCtx + cfg.BlockSize - 1) / cfg.BlockSize
+	return min(int((float64(p.availRAM)*cfg.KVCacheFraction-float64(reserve))/float64(perBlock)), cfg.MaxNumSeqs*perSeq)
 }
 
 // availableMemory is the free memory the default budget takes its share

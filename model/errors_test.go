@@ -115,9 +115,9 @@ func TestLoadErrors(t *testing.T) {
 			mention: "blk.0.mystery.weight"},
 		{name: "rope-scaling", kv: map[string]*gguf.Value{"llama.rope.scaling.type": strVal("longrope")},
 			mention: "longrope"},
-		// IQ2_XXS has a layout but no dot product: refused at load, by name.
+		// TQ2_0 has a layout but no dot product: refused at load, by name.
 		{name: "unsupported-type", edits: map[string]tensorEdit{"blk.1.attn_q.weight": {
-			dims: []uint64{256, 256}, data: make([]byte, 256*66), retype: true, typ: quant.IQ2_XXS}},
+			dims: []uint64{256, 256}, data: make([]byte, 256*66), retype: true, typ: quant.TQ2_0}},
 			want: backends.ErrUnsupportedOp, mention: "blk.1.attn_q.weight"},
 	}
 	for _, c := range cases {

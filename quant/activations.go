@@ -14,7 +14,7 @@ func VecDotType(w Type) Type {
 		return Q8_0
 	case Q4_1, Q5_1:
 		return Q8_1
-	case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS:
+	case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S, IQ1_M:
 		return Q8_K
 	}
 	return w // F32, F16, BF16 (and Q8_1/Q8_K, which are activation types)
@@ -31,7 +31,7 @@ func VecDotType(w Type) Type {
 func QuantizeActivations(t Type, src []float32, dst []byte) error {
 	switch t {
 	case Q8_0, Q8_1:
-		if err := checkSizes(t, len(src), len(dst)); err != nil {
+		if err := checkSizes(t, len(src), len(dst), true); err != nil {
 			return err
 		}
 		bb := t.BlockBytes()

@@ -46,12 +46,37 @@ func blockTypes(t Type) (blockFuncs, bool) {
 		return blockFuncs{quantizeIQ4_NLBlock, dequantizeIQ4_NLBlock}, true
 	case IQ4_XS:
 		return blockFuncs{quantizeIQ4_XSBlock, dequantizeIQ4_XSBlock}, true
+	// The i-quants below 4 bits are read only (iquants.go).
+	case IQ2_XXS:
+		return blockFuncs{dequantize: dequantizeIQ2_XXSBlock}, true
+	case IQ2_XS:
+		return blockFuncs{dequantize: dequantizeIQ2_XSBlock}, true
+	case IQ2_S:
+		return blockFuncs{dequantize: dequantizeIQ2_SBlock}, true
+	case IQ3_XXS:
+		return blockFuncs{dequantize: dequantizeIQ3_XXSBlock}, true
+	case IQ3_S:
+		return blockFuncs{dequantize: dequantizeIQ3_SBlock}, true
+	case IQ1_S:
+		return blockFuncs{dequantize: dequantizeIQ1_SBlock}, true
+	case IQ1_M:
+		return blockFuncs{dequantize: dequantizeIQ1_MBlock}, true
 	}
 	return blockFuncs{}, false
 }
 
-// Supported reports whether Quantize and Dequantize handle t.
+// Supported reports whether both Quantize and Dequantize handle t.
 func Supported(t Type) bool {
+	if t == F32 || t == F16 || t == BF16 {
+		return true
+	}
+	f, ok := blockTypes(t)
+	return ok && f.quantize != nil
+}
+
+// CanDequantize reports whether Dequantize handles t: every type Supported
+// does, and the i-quants Nuri reads but does not write.
+func CanDequantize(t Type) bool {
 	if t == F32 || t == F16 || t == BF16 {
 		return true
 	}
@@ -59,9 +84,16 @@ func Supported(t Type) bool {
 	return ok
 }
 
-// checkSizes validates an n-element conversion between floats and t's bytes.
-func checkSizes(t Type, n, nbytes int) error {
-	if !Supported(t) {
+// checkSizes validates an n-element conversion between floats and t's
+// bytes; quantizing says which direction, since some types are read only.
+func checkSizes(t Type, n, nbytes int, quantizing bool) error {
+	if quantizing && !Supported(t) {
+		if CanDequantize(t) {
+			return fmt.Errorf("quant: type %v can be read but not written", t)
+		}
+		return fmt.Errorf("quant: type %v is not supported", t)
+	}
+	if !CanDequantize(t) {
 		return fmt.Errorf("quant: type %v is not supported", t)
 	}
 	want, err := t.RowBytes(n)
@@ -80,7 +112,7 @@ func checkSizes(t Type, n, nbytes int) error {
 // Rows are independent of each other, so a caller may split a tensor into
 // rows (or any block-aligned pieces) and quantize them in parallel.
 func Quantize(t Type, src []float32, dst []byte) error {
-	if err := checkSizes(t, len(src), len(dst)); err != nil {
+	if err := checkSizes(t, len(src), len(dst), true); err != nil {
 		return err
 	}
 	switch t {
@@ -111,7 +143,7 @@ func Quantize(t Type, src []float32, dst []byte) error {
 // Dequantize expands len(dst) elements of type t from src into dst, exactly
 // as ggml's dequantize_row_* functions compute them.
 func Dequantize(t Type, src []byte, dst []float32) error {
-	if err := checkSizes(t, len(dst), len(src)); err != nil {
+	if err := checkSizes(t, len(dst), len(src), false); err != nil {
 		return err
 	}
 	switch t {

@@ -28,7 +28,7 @@ func QuantizeRow(t Type, src []float32, dst []byte, importance []float32) error 
 	if importance == nil || !TakesImportance(t) {
 		return Quantize(t, src, dst)
 	}
-	if err := checkSizes(t, len(src), len(dst)); err != nil {
+	if err := checkSizes(t, len(src), len(dst), true); err != nil {
 		return err
 	}
 	if len(importance) != len(src) {

@@ -99,7 +99,7 @@ func (d *Device) Supports(op backends.Op, t quant.Type) bool {
 	case backends.OpMatMul:
 		return matmulType(t)
 	case backends.OpGetRows:
-		return quant.Supported(t)
+		return quant.CanDequantize(t)
 	case backends.OpStoreKV, backends.OpAttention:
 		return kvType(t)
 	case backends.OpRMSNorm, backends.OpAdd, backends.OpScale, backends.OpSiLUMul, backends.OpRoPE, backends.OpGELUMul,

@@ -373,7 +373,7 @@ func (s *Stream) matmulArgs(dst, w, x backends.Tensor) (matmulOperands, error) {
 // looked-up row would otherwise fault one in again.
 func (s *Stream) GetRows(dst, src backends.Tensor, ids []int32) {
 	s.do(backends.OpGetRows, func() error {
-		if !quant.Supported(src.Type) {
+		if !quant.CanDequantize(src.Type) {
 			return fmt.Errorf("%s: type %v: %w", src.Shape(), src.Type, backends.ErrUnsupportedOp)
 		}
 		if err := sameShape(len(ids), src.Cols, dst); err != nil {

@@ -552,10 +552,10 @@ func TestStickyErrors(t *testing.T) {
 	if err := f.s.Sync(); err != nil {
 		t.Fatalf("second Sync: %v", err)
 	}
-	w, _ := f.dev.Upload("iq", quant.IQ2_XXS, 1, 256, make([]byte, 66))
+	w, _ := f.dev.Upload("tq", quant.TQ2_0, 1, 256, make([]byte, 66))
 	f.s.MatMul(f.tensor("o", 1, 1, nil), w, f.tensor("x", 1, 32, nil))
 	if err := f.s.Sync(); !errors.Is(err, backends.ErrUnsupportedOp) {
-		t.Fatalf("IQ2_XXS matmul: %v, want ErrUnsupportedOp", err)
+		t.Fatalf("TQ2_0 matmul: %v, want ErrUnsupportedOp", err)
 	}
 	kv := backends.PagedKV{NHeadKV: 1, BlockSize: 4, K: f.tensor("k", 4, 8, nil), V: f.tensor("v", 4, 8, nil)}
 	f.s.StoreKV(kv, f.tensor("kin", 1, 8, nil), f.tensor("vin", 1, 8, nil), []int32{4})

@@ -129,7 +129,7 @@ func kvType(t quant.Type) bool { return t == quant.F16 || t == quant.F32 }
 
 // uploadable reports whether weights of type t can be requantized: every
 // format the quant package decodes, plus the chip's own int8.
-func uploadable(t quant.Type) bool { return t == quant.I8 || quant.Supported(t) }
+func uploadable(t quant.Type) bool { return t == quant.I8 || quant.CanDequantize(t) }
 
 // VInKCache implements backends.VInKCache: the cost model charges a
 // latent cache's rows once and the host stream reads V through K.

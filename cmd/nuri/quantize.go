@@ -223,7 +223,7 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 			if !opt.requant {
 				return fmt.Errorf("tensor %s is %v: converting quantized tensors to %v needs --allow-requantize (quality suffers: both quantizations' errors add up)", ti.Name, ti.Type, types[i])
 			}
-			if !quant.Supported(ti.Type) {
+			if !quant.CanDequantize(ti.Type) {
 				return fmt.Errorf("tensor %s: cannot convert %v to %v: Nuri cannot dequantize %v", ti.Name, ti.Type, types[i], ti.Type)
 			}
 			requantized++

@@ -1,0 +1,261 @@
+package quant
+
+import "fmt"
+
+// IQDecode and IQEncode turn the i-quants with one multiplier per 32
+// elements (IQ2_XXS, IQ3_XXS, IQ3_S, IQ1_S) into plain integers and back,
+// for kernels that transcode them into a layout without codebooks: element
+// e of a block stands for d₁₆·IQFactor(t)·mult[e/32]·level[e], with d₁₆
+// the block's fp16 scale and
+//
+//	IQ2_XXS  level = ±{8, 25, 43}          mult = 2·ls+1  factor 1/8
+//	IQ3_XXS  level = ±{4, 12, …, 52, 62}   mult = 2·ls+1  factor 1/4
+//	IQ3_S    level = ±{1, 3, …, 15}        mult = 2·ls+1  factor 1
+//	IQ1_S    level = 8g ± 1, g ∈ {−1,0,1}  mult = 2·ls+1  factor 1/8
+//
+// ggml's dot product of a block is d₁₆·d_a·factor·Σ mult·Σ level·q8 with
+// the same integer sums. The factors are powers of two, so d₁₆·factor is
+// exact in float32.
+
+// IQTranscodable reports whether IQDecode handles t.
+func IQTranscodable(t Type) bool {
+	switch t {
+	case IQ2_XXS, IQ3_XXS, IQ3_S, IQ1_S:
+		return true
+	}
+	return false
+}
+
+// IQFactor is the power of two IQDecode's integers leave out (1 for the
+// types IQDecode does not handle).
+func IQFactor(t Type) float32 {
+	switch t {
+	case IQ2_XXS, IQ1_S:
+		return 0.125
+	case IQ3_XXS:
+		return 0.25
+	}
+	return 1
+}
+
+// IQDecode writes block blk of type t (IQTranscodable) as integers: each
+// element's signed level and each 32-element group's multiplier; it
+// returns the block's fp16 scale d₁₆ (its bits).
+func IQDecode(t Type, blk []byte, level *[QK_K]int8, mult *[8]int8) uint16 {
+	put := func(e int, v int32) { level[e] = int8(v) }
+	switch t {
+	case IQ2_XXS:
+		for g := 0; g < 8; g++ {
+			idx, aux := iq2xxsGroup(blk, g)
+			mult[g] = int8(2*(aux>>28) + 1)
+			for l := 0; l < 4; l++ {
+				o := 32*g + 8*l
+				iq2Octet(iq2xxsGrid, int(idx[l]), IQSigns(uint8(aux>>(7*l))), func(j int, v int32) { put(o+j, v) })
+			}
+		}
+	case IQ3_XXS:
+		for g := 0; g < 8; g++ {
+			idx, aux := iq3xxsGroup(blk, g)
+			mult[g] = int8(2*(aux>>28) + 1)
+			for l := 0; l < 4; l++ {
+				o := 32*g + 8*l
+				iq3Octet(iq3xxsGrid, int(idx[2*l]), int(idx[2*l+1]), IQSigns(uint8(aux>>(7*l))), func(j int, v int32) { put(o+j, v) })
+			}
+		}
+	case IQ3_S:
+		for g := 0; g < 8; g++ {
+			mult[g] = int8(iq3sScale(blk, g))
+		}
+		for k := 0; k < 32; k++ {
+			i1, i2, signs := iq3sEntry(blk, k)
+			iq3Octet(iq3sGrid, i1, i2, signs, func(j int, v int32) { put(8*k+j, v) })
+		}
+	case IQ1_S:
+		for g := 0; g < 8; g++ {
+			qh := le16(blk[34+2*g:])
+			mult[g] = int8(2*(qh>>12&7) + 1)
+			delta := int32(1)
+			if qh&0x8000 != 0 {
+				delta = -1
+			}
+			for l := 0; l < 4; l++ {
+				for j, v := range iq1Grid(iq1sEntry(blk, 4*g+l)) {
+					put(32*g+8*l+j, 8*int32(int8(v))+delta)
+				}
+			}
+		}
+	default:
+		panic(fmt.Sprintf("quant.IQDecode: %v is not transcodable", t))
+	}
+	return le16(blk)
+}
+
+// iqIndex maps a codebook's entries (as their bytes, in a uint64) back to
+// their indices.
+func iqIndex(grid []byte, width int) map[uint64]uint16 {
+	m := make(map[uint64]uint16, len(grid)/width)
+	for i := 0; i < len(grid)/width; i++ {
+		var k uint64
+		for j := 0; j < width; j++ {
+			k |= uint64(grid[i*width+j]) << (8 * j)
+		}
+		m[k] = uint16(i)
+	}
+	return m
+}
+
+// The codebooks' reverse maps, built once and only read.
+var (
+	iq2xxsIndex = iqIndex(iq2xxsGrid, 8)
+	iq3xxsIndex = iqIndex(iq3xxsGrid, 4)
+	iq3sIndex   = iqIndex(iq3sGrid, 4)
+	iq1sIndex   = iqIndex(iq1sGridRaw, 8)
+)
+
+// iqLookup returns the index of the entry whose bytes are the magnitudes
+// of level[0:width] (for IQ1, the levels' g as bytes) and the sign bits.
+func iqLookup(index map[uint64]uint16, level []int8, width int, mag func(v int8) (byte, bool)) (idx int, signs uint8, err error) {
+	var k uint64
+	for j := 0; j < width; j++ {
+		m, neg := mag(level[j])
+		k |= uint64(m) << (8 * j)
+		if neg {
+			signs |= 1 << j
+		}
+	}
+	i, ok := index[k]
+	if !ok {
+		return 0, 0, fmt.Errorf("levels %v are not in the codebook", level[:width])
+	}
+	return int(i), signs, nil
+}
+
+func absLevel(v int8) (byte, bool) {
+	if v < 0 {
+		return byte(-v), true
+	}
+	return byte(v), false
+}
+
+// IQEncode is IQDecode's inverse: it writes the block of type t whose
+// IQDecode gives d16, level and mult, or fails where no block does (a
+// level outside the codebook, an odd count of minus signs in a sign octet,
+// an even or out-of-range multiplier, an IQ1 group whose deltas differ).
+func IQEncode(t Type, d16 uint16, level *[QK_K]int8, mult *[8]int8, blk []byte) error {
+	if len(blk) != t.BlockBytes() || !IQTranscodable(t) {
+		return fmt.Errorf("quant.IQEncode: %d bytes of %v", len(blk), t)
+	}
+	clear(blk)
+	put16(blk, d16)
+	ls := func(g int, bits int) (uint32, error) {
+		m := int32(mult[g])
+		if m < 1 || m%2 == 0 || (m-1)/2 >= 1<<bits {
+			return 0, fmt.Errorf("quant.IQEncode %v: group %d multiplier %d", t, g, m)
+		}
+		return uint32(m-1) / 2, nil
+	}
+	seven := func(signs uint8) (uint32, error) {
+		if IQSigns(signs&127) != signs {
+			return 0, fmt.Errorf("quant.IQEncode %v: sign bits %#08b have an odd count", t, signs)
+		}
+		return uint32(signs & 127), nil
+	}
+	switch t {
+	case IQ2_XXS, IQ3_XXS:
+		for g := 0; g < 8; g++ {
+			l, err := ls(g, 4)
+			if err != nil {
+				return err
+			}
+			aux := l << 28
+			for o := 0; o < 4; o++ {
+				lv := level[32*g+8*o : 32*g+8*o+8]
+				var s uint8
+				if t == IQ2_XXS {
+					idx, signs, err := iqLookup(iq2xxsIndex, lv, 8, absLevel)
+					if err != nil {
+						return err
+					}
+					blk[2+8*g+o], s = byte(idx), signs
+				} else {
+					i1, s1, err := iqLookup(iq3xxsIndex, lv, 4, absLevel)
+					if err != nil {
+						return err
+					}
+					i2, s2, err := iqLookup(iq3xxsIndex, lv[4:], 4, absLevel)
+					if err != nil {
+						return err
+					}
+					blk[2+8*g+2*o], blk[2+8*g+2*o+1], s = byte(i1), byte(i2), s1|s2<<4
+				}
+				s7, err := seven(s)
+				if err != nil {
+					return err
+				}
+				aux |= s7 << (7 * o)
+			}
+			a := blk[2+8*g+4:]
+			if t == IQ3_XXS {
+				a = blk[2+64+4*g:]
+			}
+			put16(a, uint16(aux))
+			put16(a[2:], uint16(aux>>16))
+		}
+	case IQ3_S:
+		for g := 0; g < 8; g++ {
+			l, err := ls(g, 4)
+			if err != nil {
+				return err
+			}
+			blk[106+g/2] |= byte(l) << (4 * (g % 2))
+		}
+		for k := 0; k < 32; k++ {
+			lv := level[8*k : 8*k+8]
+			i1, s1, err := iqLookup(iq3sIndex, lv, 4, absLevel)
+			if err != nil {
+				return err
+			}
+			i2, s2, err := iqLookup(iq3sIndex, lv[4:], 4, absLevel)
+			if err != nil {
+				return err
+			}
+			g, l := k/4, k%4
+			blk[2+2*k], blk[2+2*k+1] = byte(i1), byte(i2)
+			blk[66+g] |= byte(i1>>8)<<(2*l) | byte(i2>>8)<<(2*l+1)
+			blk[74+k] = s1 | s2<<4
+		}
+	case IQ1_S:
+		for g := 0; g < 8; g++ {
+			l, err := ls(g, 3)
+			if err != nil {
+				return err
+			}
+			first := level[32*g]
+			neg := first == -9 || first == -1 || first == 7 // 8g−1
+			delta := int8(1)
+			if neg {
+				delta = -1
+			}
+			qh := uint16(l) << 12
+			if neg {
+				qh |= 0x8000
+			}
+			for o := 0; o < 4; o++ {
+				lv := level[32*g+8*o : 32*g+8*o+8]
+				idx, _, err := iqLookup(iq1sIndex, lv, 8, func(v int8) (byte, bool) {
+					if (v-delta)%8 != 0 || v-delta < -8 || v-delta > 8 {
+						return 0x80, false // matches no entry
+					}
+					return byte((v - delta) / 8), false
+				})
+				if err != nil {
+					return fmt.Errorf("quant.IQEncode IQ1_S group %d: %w", g, err)
+				}
+				blk[2+4*g+o] = byte(idx)
+				qh |= uint16(idx>>8) << (3 * o)
+			}
+			put16(blk[34+2*g:], qh)
+		}
+	}
+	return nil
+}

@@ -391,17 +391,20 @@ open(OUT,'w').write(q6.rstrip()+"\n")
 # −128·Σa_s, is exact after it, and is multiplied by the sign-extended
 # scales (VPMULLD) into the block's int32 total, as Q6_K's sub-blocks are.
 
-def iq4xs(N, name, pf=PREFETCH_K):
-    rec = 160 + 8*256
+def iq4xs(N, name, pf=PREFETCH_K, levels=IQ4_LEVELS128, f32d=False):
+    # f32d: the records of the transcoded i-quants, whose d is float32
+    # (64 bytes a record), so the header and codes sit 32 bytes further.
+    hdr = 64 if f32d else 32
+    rec = hdr + 128 + 8*256
     L=[]; a=L.append
     prologue(a, name)
     a("\tMOVQ DX, R10")
     a("\tSHLQ $3, R10 // corrections: 8 per block and row")
     a("\tMOVL $0x0f0f0f0f, AX")
     a("\tVPBROADCASTD AX, Z31")
-    a(f"\tMOVQ ${IQ4_LEVELS128[0]:#x}, AX")
+    a(f"\tMOVQ ${levels[0]:#x}, AX")
     a("\tVPBROADCASTQ AX, Z29")
-    a(f"\tMOVQ ${IQ4_LEVELS128[1]:#x}, AX")
+    a(f"\tMOVQ ${levels[1]:#x}, AX")
     a("\tVPBROADCASTQ AX, Z27")
     a("\tVPUNPCKLQDQ Z27, Z29, Z29")
     # regs: block totals Z0+i, group dots Z8+i (then the scale products),
@@ -411,16 +414,16 @@ def iq4xs(N, name, pf=PREFETCH_K):
         a(f"\tVPXORD Z{16+i}, Z{16+i}, Z{16+i}")
     a("")
     a("loop:")
-    a("\tVCVTPH2PS (SI), Z30")
+    a("\tVMOVUPS (SI), Z30" if f32d else "\tVCVTPH2PS (SI), Z30")
     for i in range(N):
         a(f"\tVPXORD Z{i}, Z{i}, Z{i}")
     for s in range(8):
         prefetch_part(a, rec, s, 8, pf)
-        a(f"\tVPMOVSXBD {32+16*s}(SI), Z28")
+        a(f"\tVPMOVSXBD {hdr+16*s}(SI), Z28")
         for i in range(N):
             a(f"\tVPBROADCASTD {4*(8*i+s)}(BX), Z{8+i}")
         for g in range(4):
-            a(f"\tVMOVDQU64 {160+256*s+64*g}(SI), Z26")
+            a(f"\tVMOVDQU64 {hdr+128+256*s+64*g}(SI), Z26")
             a("\tVPANDD Z31, Z26, Z24")
             a("\tVPSRLW $4, Z26, Z25")
             a("\tVPANDD Z31, Z25, Z25")
@@ -1282,3 +1285,41 @@ for N in (1,2,4,8):
 bd += bf16dot_streams(STREAMS, f"bf16dotx16N1S{STREAMS}", FSTREAM_PREFETCH) + "\n"
 bd += bf16dot_streams(STREAMS, f"bf16dotx16N2S{STREAMS}", FSTREAM_PREFETCH, N=2)
 open(OUT,'w').write(bd.rstrip()+"\n")
+
+# The i-quants below 4 bits whose multipliers cover 32 elements (IQ2_XXS,
+# IQ3_XXS, IQ3_S, IQ1_S) are transcoded at load into IQ4_XS's records
+# (packIQ in packed.go): each element's codebook level and sign become a
+# 4-bit code, the group's odd multiplier the int8 scale; the VPSHUFB
+# table differs, and d is float32: d times the type's power-of-two factor
+# (1/8 for IQ2_XXS and IQ1_S, 1/4 for IQ3_XXS), which fp16 could not hold
+# exactly for small d. Their tables, level+128 by code, are the ones
+# iqPackLevels gives in packed.go (unused codes: 128, a level of 0).
+def levels128(levels):
+    b = [(128 + v) & 0xff for v in levels]
+    return (sum(b[j] << (8*j) for j in range(8)), sum(b[8+j] << (8*j) for j in range(8)))
+
+def signed_table(mags):
+    t = [0]*16
+    for c, m in enumerate(mags):
+        t[c], t[8+c] = m, -m
+    return t
+
+IQ_TABLES = {
+    'iq2_XXS': signed_table([8, 25, 43]),
+    'iq3_XXS': signed_table([4, 12, 20, 28, 36, 44, 52, 62]),
+    'iq3_S': signed_table([1, 3, 5, 7, 9, 11, 13, 15]),
+    # IQ1_S: code = g+1 | (delta < 0)<<2 for the grid's g in -1..1, the
+    # level 8g+delta (the delta of 1/8 times 8).
+    'iq1_S': [-7, 1, 9, 0, -9, -1, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+}
+
+iq = open(OUT).read().rstrip()+"\n\n"
+for t, levels in IQ_TABLES.items():
+    lv = levels128(levels)
+    for N in (1,2,4,8):
+        iq += iq4xs(N, f"{t}x16N{N}", levels=lv, f32d=True) + "\n"
+    for res in (False, True):
+        iq += streams_of(iq4xs(1, f"{t}x16N1", pf=kstream_ahead(2240), levels=lv, f32d=True), KSTREAMS, 16, f"{t}x16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
+    for N in (2, 3):
+        iq += streams_tile_of(iq4xs(N, f"{t}x16N{N}", pf=kstream_ahead(2240), levels=lv, f32d=True), KSTREAMS, N, 16, f"{t}x16N{N}S{KSTREAMS}")
+open(OUT,'w').write(iq.rstrip()+"\n")

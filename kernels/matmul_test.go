@@ -17,20 +17,22 @@ var allTypes = []quant.Type{
 	quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.Q8_0,
 	quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K,
 	quant.IQ4_NL, quant.IQ4_XS,
+	quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ1_M,
 }
 
 // randWeights returns rows×cols weights of type wt. quantized=true runs
 // random floats through quant.Quantize (realistic data); false fills the
 // blocks with random bytes and only makes the float scale fields sane, so
 // every quant bit pattern (e.g. -128 in Q8_0, which the quantizer never
-// emits) is exercised.
+// emits) is exercised. Types Nuri reads but cannot quantize (the i-quants
+// below 4 bits) always take random bytes.
 func randWeights(rng *rand.Rand, wt quant.Type, rows, cols int, quantized bool) []byte {
 	rb, err := wt.RowBytes(cols)
 	if err != nil {
 		panic(err)
 	}
 	w := make([]byte, rows*rb)
-	if quantized {
+	if quantized && quant.Supported(wt) {
 		f := randFloats(rng, rows*cols, 0.05)
 		if err := quant.Quantize(wt, f, w); err != nil {
 			panic(err)
@@ -60,7 +62,8 @@ func randWeights(rng *rand.Rand, wt quant.Type, rows, cols int, quantized bool) 
 		bb := wt.BlockBytes()
 		var offs []int // fp16 fields inside a block
 		switch wt {
-		case quant.Q4_0, quant.Q5_0, quant.Q8_0, quant.IQ4_NL, quant.IQ4_XS:
+		case quant.Q4_0, quant.Q5_0, quant.Q8_0, quant.IQ4_NL, quant.IQ4_XS,
+			quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S:
 			offs = []int{0}
 		case quant.Q4_1, quant.Q5_1, quant.Q4_K, quant.Q5_K:
 			offs = []int{0, 2}
@@ -74,6 +77,14 @@ func randWeights(rng *rand.Rand, wt quant.Type, rows, cols int, quantized bool) 
 		for b := 0; b < len(w)/bb; b++ {
 			for _, o := range offs {
 				fp16(b*bb+o, 0.01)
+			}
+			if wt == quant.IQ1_M { // d's fp16 in the top nibbles of its four scale words
+				d := quant.FP32ToFP16((rng.Float32()*2 - 1) * 0.01)
+				for k := range 4 {
+					o := b*bb + 48 + 2*k
+					v := binary.LittleEndian.Uint16(w[o:])&0x0fff | (d>>(4*k)&0xf)<<12
+					binary.LittleEndian.PutUint16(w[o:], v)
+				}
 			}
 		}
 	}

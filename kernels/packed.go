@@ -36,9 +36,11 @@ import (
 //	at +320.
 //
 // The K-quant records are described at packQ6_K, packQ3_K, packQ2_K,
-// packQ4_K and packQ5KHigh, IQ4_XS's at packIQ4_XS.
+// packQ4_K and packQ5KHigh, IQ4_XS's at packIQ4_XS, and those of the
+// i-quants transcoded into IQ4_XS's form (IQ2_XXS, IQ3_XXS, IQ3_S, IQ1_S)
+// in packed_iq.go.
 //
-// Activations are Q8_0 (Q8_K for the K-quants and IQ4_XS, as ggml
+// Activations are Q8_0 (Q8_K for the K-quants and the i-quants, as ggml
 // quantizes them), laid out in tiles of up to 8 rows: within a tile, block
 // b of row k at (b·n+k)·blocksize, with its scale and its correction words
 // (packedCorrs) at b·n+k of two arrays. A correction is −zero·Σq (zero: packZero), which
@@ -88,6 +90,8 @@ func packedBlockBytes(t quant.Type) int {
 		return 64 + 16*16 + 16*64
 	case quant.IQ4_XS:
 		return 32 + 8*16 + 8*256
+	case quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S:
+		return iqRecBytes
 	case quant.F16, quant.BF16:
 		return 4 * 32
 	case quant.F32:
@@ -108,7 +112,8 @@ func bf16PackedOffset(c, r int) int { return 64*(c/2) + 4*r + 2*(c%2) }
 // its activation blocks.
 func packedQK(t quant.Type) int {
 	switch t {
-	case quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.IQ4_XS:
+	case quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.IQ4_XS,
+		quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S:
 		return quant.QK_K
 	case quant.F16, quant.BF16, quant.F32:
 		return 4 // a "block" of float weights is 4 columns
@@ -136,7 +141,7 @@ func packedCorrs(t quant.Type) int {
 	switch t {
 	case quant.Q6_K, quant.Q3_K:
 		return 16
-	case quant.IQ4_XS:
+	case quant.IQ4_XS, quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S:
 		return 8
 	case quant.Q4_K, quant.Q5_K:
 		return 4
@@ -370,7 +375,8 @@ func kCorrections(dst []int32, wt quant.Type, bs *[16]int16) {
 			s0, s1 := bs[4*p]+bs[4*p+1], bs[4*p+2]+bs[4*p+3]
 			dst[p] = int32(uint32(uint16(s0)) | uint32(uint16(s1))<<16)
 		}
-	case quant.IQ4_XS: // the zero point's share of each 32-element group
+	case quant.IQ4_XS, quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S:
+		// the zero point's share of each 32-element group
 		zero := packZero(wt)
 		for s := range 8 {
 			dst[s] = -zero * (int32(bs[2*s]) + int32(bs[2*s+1]))
@@ -701,7 +707,8 @@ func JoinsShared(first, second, t quant.Type) (quant.Type, bool) {
 
 func kQuant(t quant.Type) bool {
 	switch t {
-	case quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS:
+	case quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS,
+		quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S:
 		return true
 	}
 	return false
@@ -1323,6 +1330,9 @@ func packRow(t quant.Type, row []byte, b int, rec []byte, r int) {
 		packQ2_K((*[84]byte)(row[b*84:]), rec, r)
 	case quant.IQ4_XS:
 		packIQ4_XS((*[136]byte)(row[b*136:]), rec, r)
+	case quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S:
+		bb := t.BlockBytes()
+		packIQ(t, row[b*bb:(b+1)*bb], rec, r)
 	case quant.F16:
 		for c := range 4 {
 			copy(rec[32*c+2*r:32*c+2*r+2], row[2*(4*b+c):])

@@ -180,6 +180,14 @@ func packedSetOf(t quant.Type) *packedSet {
 		return &iq4_XSSet
 	case quant.IQ4_NL:
 		return &iq4_NLSet
+	case quant.IQ2_XXS:
+		return &iq2_XXSSet
+	case quant.IQ3_XXS:
+		return &iq3_XXSSet
+	case quant.IQ3_S:
+		return &iq3_SSet
+	case quant.IQ1_S:
+		return &iq1_SSet
 	case quant.F16:
 		return &f16Set
 	case quant.BF16:

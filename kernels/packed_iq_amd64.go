@@ -1,0 +1,109 @@
+//go:build amd64
+
+package kernels
+
+// The transcoded i-quants' kernels: IQ4_XS's, each with its own level
+// table (gen_packed.py IQ_TABLES, packIQ in packed.go).
+
+var (
+	iq2_XXSSet = kQuantSet([9]packedKernel{1: iq2_XXSx16N1, 2: iq2_XXSx16N2, 4: iq2_XXSx16N4, 8: iq2_XXSx16N8}, iq2_XXSx16N1S2, iq2_XXSx16N1S2R, iq2_XXSx16N2S2, iq2_XXSx16N3S2, 3)
+	iq3_XXSSet = kQuantSet([9]packedKernel{1: iq3_XXSx16N1, 2: iq3_XXSx16N2, 4: iq3_XXSx16N4, 8: iq3_XXSx16N8}, iq3_XXSx16N1S2, iq3_XXSx16N1S2R, iq3_XXSx16N2S2, iq3_XXSx16N3S2, 3)
+	iq3_SSet   = kQuantSet([9]packedKernel{1: iq3_Sx16N1, 2: iq3_Sx16N2, 4: iq3_Sx16N4, 8: iq3_Sx16N8}, iq3_Sx16N1S2, iq3_Sx16N1S2R, iq3_Sx16N2S2, iq3_Sx16N3S2, 3)
+	iq1_SSet   = kQuantSet([9]packedKernel{1: iq1_Sx16N1, 2: iq1_Sx16N2, 4: iq1_Sx16N4, 8: iq1_Sx16N8}, iq1_Sx16N1S2, iq1_Sx16N1S2R, iq1_Sx16N2S2, iq1_Sx16N3S2, 3)
+)
+
+//go:noescape
+func iq2_XXSx16N1(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq2_XXSx16N2(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq2_XXSx16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq2_XXSx16N8(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq2_XXSx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+//go:noescape
+func iq2_XXSx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func iq2_XXSx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func iq2_XXSx16N3S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func iq3_XXSx16N1(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq3_XXSx16N2(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq3_XXSx16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq3_XXSx16N8(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq3_XXSx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+//go:noescape
+func iq3_XXSx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func iq3_XXSx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func iq3_XXSx16N3S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func iq3_Sx16N1(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq3_Sx16N2(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq3_Sx16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq3_Sx16N8(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq3_Sx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+//go:noescape
+func iq3_Sx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func iq3_Sx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func iq3_Sx16N3S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func iq1_Sx16N1(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq1_Sx16N2(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq1_Sx16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq1_Sx16N8(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq1_Sx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+//go:noescape
+func iq1_Sx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func iq1_Sx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func iq1_Sx16N3S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)

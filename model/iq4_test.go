@@ -10,8 +10,11 @@ import (
 )
 
 // TestIQ4Models runs the tiny llama written in the IQ4_NL and IQ4_XS
-// recipes (IQ4 layers, Q5_K/Q6_K where llama-quantize raises them) on the
-// packed kernels, on AVX2's row kernels and on the pure-Go reference path.
+// recipes (IQ4 layers, Q5_K/Q6_K where llama-quantize raises them), and in
+// that recipe with each read-only i-quant in IQ4_XS's place (random codes,
+// synth.Plan), on the packed kernels (the i-quants with 32-element
+// multipliers transcoded into IQ4_XS's records), on AVX2's row kernels and
+// on the pure-Go reference path.
 // All multiply the same exact per-block integer products and differ only
 // in float summation order, so the logits must agree to a small fraction
 // of their spread: the
@@ -20,7 +23,7 @@ import (
 // in the summation order).
 func TestIQ4Models(t *testing.T) {
 	prompt := []int32{1, 17, 42, 99, 7, 3}
-	for _, typ := range []string{"IQ4_NL", "IQ4_XS"} {
+	for _, typ := range []string{"IQ4_NL", "IQ4_XS", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ3_XXS", "IQ3_S", "IQ1_S", "IQ1_M"} {
 		path := writeTiny(t, typ, false, 11)
 		run := func(ks kernels.KernelSet) []float32 {
 			m, err := model.Load(path, model.LoadOptions{Threads: testThreads, Kernels: ks})

@@ -1323,3 +1323,76 @@ for t, levels in IQ_TABLES.items():
     for N in (2, 3):
         iq += streams_tile_of(iq4xs(N, f"{t}x16N{N}", pf=kstream_ahead(2240), levels=lv, f32d=True), KSTREAMS, N, 16, f"{t}x16N{N}S{KSTREAMS}")
 open(OUT,'w').write(iq.rstrip()+"\n")
+
+# The i-quants whose multipliers cover 16 elements (IQ2_XS, IQ2_S, IQ1_M)
+# take the same codes and tables with a multiplier for each half of a
+# 32-element group: records of 2368 bytes (+0 the float32 d of 16 rows,
+# +64 the sixteen half-group multipliers as int8, half h of the 16 rows at
+# 64+16h, +320 the codes of group s at 320+256s). The low nibbles of a
+# group are its first half and the high nibbles its second, so each gets
+# its own dot (started from its own correction, −128·Σa of 16 elements),
+# times its own multiplier. The second set of dots takes Z12.., which
+# leaves no registers for an eight-row tile.
+
+def iq4x16(N, name, levels, pf=PREFETCH_K):
+    assert N <= 4
+    hdr = 64
+    rec = hdr + 256 + 8*256
+    L=[]; a=L.append
+    prologue(a, name)
+    a("\tMOVQ DX, R10")
+    a("\tSHLQ $4, R10 // corrections: 16 per block and row")
+    a("\tMOVL $0x0f0f0f0f, AX")
+    a("\tVPBROADCASTD AX, Z31")
+    a(f"\tMOVQ ${levels[0]:#x}, AX")
+    a("\tVPBROADCASTQ AX, Z29")
+    a(f"\tMOVQ ${levels[1]:#x}, AX")
+    a("\tVPBROADCASTQ AX, Z27")
+    a("\tVPUNPCKLQDQ Z27, Z29, Z29")
+    # regs: block totals Z0+i, first-half dots Z8+i, second-half dots
+    # Z12+i, outputs Z16+i, codes Z24 (low) Z25 (high), load Z26, the
+    # halves' multipliers Z28 and Z27, table Z29, d_w Z30, mask Z31.
+    for i in range(N):
+        a(f"\tVPXORD Z{16+i}, Z{16+i}, Z{16+i}")
+    a("")
+    a("loop:")
+    a("\tVMOVUPS (SI), Z30")
+    for i in range(N):
+        a(f"\tVPXORD Z{i}, Z{i}, Z{i}")
+    for s in range(8):
+        prefetch_part(a, rec, s, 8, pf)
+        a(f"\tVPMOVSXBD {hdr+16*(2*s)}(SI), Z28")
+        a(f"\tVPMOVSXBD {hdr+16*(2*s+1)}(SI), Z27")
+        for i in range(N):
+            a(f"\tVPBROADCASTD {4*(16*i+2*s)}(BX), Z{8+i}")
+            a(f"\tVPBROADCASTD {4*(16*i+2*s+1)}(BX), Z{12+i}")
+        for g in range(4):
+            a(f"\tVMOVDQU64 {hdr+256+256*s+64*g}(SI), Z26")
+            a("\tVPANDD Z31, Z26, Z24")
+            a("\tVPSRLW $4, Z26, Z25")
+            a("\tVPANDD Z31, Z25, Z25")
+            a("\tVPSHUFB Z24, Z29, Z24")
+            a("\tVPSHUFB Z25, Z29, Z25")
+            for i in range(N):
+                a(f"\tVPDPBUSD.BCST {256*i+32*s+4*g}(R8), Z24, Z{8+i}")
+                a(f"\tVPDPBUSD.BCST {256*i+32*s+16+4*g}(R8), Z25, Z{12+i}")
+        for i in range(N):
+            a(f"\tVPMULLD Z28, Z{8+i}, Z{8+i}")
+            a(f"\tVPMULLD Z27, Z{12+i}, Z{12+i}")
+            a(f"\tVPADDD Z{8+i}, Z{i}, Z{i}")
+            a(f"\tVPADDD Z{12+i}, Z{i}, Z{i}")
+    scaled_block_end(a, N, lambda i: i, lambda i: 8+i, rec)
+    return "\n".join(L)
+
+IQ16_TABLES = {'iq2H': IQ_TABLES['iq2_XXS'], 'iq1H': IQ_TABLES['iq1_S']}
+
+iq = open(OUT).read().rstrip()+"\n\n"
+for t, levels in IQ16_TABLES.items():
+    lv = levels128(levels)
+    for N in (1,2,4):
+        iq += iq4x16(N, f"{t}x16N{N}", lv) + "\n"
+    for res in (False, True):
+        iq += streams_of(iq4x16(1, f"{t}x16N1", lv, pf=kstream_ahead(2368)), KSTREAMS, 16, f"{t}x16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
+    for N in (2, 3):
+        iq += streams_tile_of(iq4x16(N, f"{t}x16N{N}", lv, pf=kstream_ahead(2368)), KSTREAMS, N, 16, f"{t}x16N{N}S{KSTREAMS}")
+open(OUT,'w').write(iq.rstrip()+"\n")

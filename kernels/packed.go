@@ -37,8 +37,7 @@ import (
 //
 // The K-quant records are described at packQ6_K, packQ3_K, packQ2_K,
 // packQ4_K and packQ5KHigh, IQ4_XS's at packIQ4_XS, and those of the
-// i-quants transcoded into IQ4_XS's form (IQ2_XXS, IQ3_XXS, IQ3_S, IQ1_S)
-// in packed_iq.go.
+// read-only i-quants transcoded into IQ4_XS's form in packed_iq.go.
 //
 // Activations are Q8_0 (Q8_K for the K-quants and the i-quants, as ggml
 // quantizes them), laid out in tiles of up to 8 rows: within a tile, block
@@ -90,8 +89,9 @@ func packedBlockBytes(t quant.Type) int {
 		return 64 + 16*16 + 16*64
 	case quant.IQ4_XS:
 		return 32 + 8*16 + 8*256
-	case quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S:
-		return iqRecBytes
+	case quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ2_XS, quant.IQ2_S, quant.IQ1_M:
+		_, _, bytes := iqRecord(t)
+		return bytes
 	case quant.F16, quant.BF16:
 		return 4 * 32
 	case quant.F32:
@@ -113,7 +113,7 @@ func bf16PackedOffset(c, r int) int { return 64*(c/2) + 4*r + 2*(c%2) }
 func packedQK(t quant.Type) int {
 	switch t {
 	case quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.IQ4_XS,
-		quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S:
+		quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ2_XS, quant.IQ2_S, quant.IQ1_M:
 		return quant.QK_K
 	case quant.F16, quant.BF16, quant.F32:
 		return 4 // a "block" of float weights is 4 columns
@@ -139,7 +139,7 @@ func PackableShape(t quant.Type, cols int) bool {
 // IQ4_XS the zero-point correction of each 32-element group.
 func packedCorrs(t quant.Type) int {
 	switch t {
-	case quant.Q6_K, quant.Q3_K:
+	case quant.Q6_K, quant.Q3_K, quant.IQ2_XS, quant.IQ2_S, quant.IQ1_M:
 		return 16
 	case quant.IQ4_XS, quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S:
 		return 8
@@ -381,7 +381,7 @@ func kCorrections(dst []int32, wt quant.Type, bs *[16]int16) {
 		for s := range 8 {
 			dst[s] = -zero * (int32(bs[2*s]) + int32(bs[2*s+1]))
 		}
-	default: // Q3_K, Q6_K: the zero point's share of the block sum
+	default: // Q3_K, Q6_K, IQ2_XS, IQ2_S, IQ1_M: the zero point's share of each 16
 		zero := packZero(wt)
 		for s, v := range bs {
 			dst[s] = -zero * int32(v)
@@ -708,7 +708,7 @@ func JoinsShared(first, second, t quant.Type) (quant.Type, bool) {
 func kQuant(t quant.Type) bool {
 	switch t {
 	case quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS,
-		quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S:
+		quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ2_XS, quant.IQ2_S, quant.IQ1_M:
 		return true
 	}
 	return false
@@ -1330,7 +1330,7 @@ func packRow(t quant.Type, row []byte, b int, rec []byte, r int) {
 		packQ2_K((*[84]byte)(row[b*84:]), rec, r)
 	case quant.IQ4_XS:
 		packIQ4_XS((*[136]byte)(row[b*136:]), rec, r)
-	case quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S:
+	case quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ2_XS, quant.IQ2_S, quant.IQ1_M:
 		bb := t.BlockBytes()
 		packIQ(t, row[b*bb:(b+1)*bb], rec, r)
 	case quant.F16:

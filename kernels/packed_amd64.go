@@ -188,6 +188,10 @@ func packedSetOf(t quant.Type) *packedSet {
 		return &iq3_SSet
 	case quant.IQ1_S:
 		return &iq1_SSet
+	case quant.IQ2_XS, quant.IQ2_S:
+		return &iq2HSet
+	case quant.IQ1_M:
+		return &iq1HSet
 	case quant.F16:
 		return &f16Set
 	case quant.BF16:

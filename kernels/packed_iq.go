@@ -8,36 +8,40 @@ import (
 	"github.com/nuri-ai/nuri/quant"
 )
 
-// The i-quants with one multiplier per 32 elements (IQ2_XXS, IQ3_XXS,
-// IQ3_S, IQ1_S) have no packed kernels of their own: packIQ transcodes
-// each block, through quant.IQDecode's integers, into IQ4_XS's record with
-// a float32 d (2240 bytes for 16 rows):
+// The read-only i-quants have no packed kernels of their own: packIQ
+// transcodes each block, through quant.IQDecode's integers, into IQ4_XS's
+// record with a float32 d and, for the types whose multipliers cover 16
+// elements (IQ2_XS, IQ2_S, IQ1_M), a multiplier a half group:
 //
 //	+0   16 float32 d (the fp16 scale times quant.IQFactor; a NaN scale
 //	     as a quiet NaN holding the fp16 bits, so it unpacks unchanged)
-//	+64  the eight groups' odd multipliers as int8, group s at 64+16s
-//	+192 the codes of group s at 192+256s, in IQ4_XS's arrangement
+//	+64  the 8 (or 16) odd multipliers as int8, multiplier m of the 16
+//	     rows at 64+16m
+//	+192 (or +320) the codes of 32-element group s at +256s, in IQ4_XS's
+//	     arrangement (low nibbles elements 4g.., high nibbles 16+4g..)
 //
 // Each element's signed level becomes a 4-bit code of the type's table
 // (iqPackLevels); the kernels (gen_packed.py IQ_TABLES) look the codes up
 // as level+128 with one VPSHUFB, as IQ4_XS's do. The codebook costs
-// nothing at run time, and the records take 8.75 bits a row and 32
-// elements against the files' 2.06 (IQ2_XXS) to 3.44 (IQ3_S): decode
-// reads more bytes than the file holds, for kernels that are bound by
-// memory instead of by codebook lookups.
+// nothing at run time, and the records take 4.4 (4.6) bits an element
+// against the files' 1.56 (IQ1_S) to 3.44 (IQ3_S): decode reads more bytes
+// than the file holds, for kernels that are bound by memory instead of by
+// codebook lookups.
 
-const (
-	iqRecHeader = 64       // the float32 d of 16 rows
-	iqRecCodes  = 64 + 128 // after the 8 × 16 multipliers
-	iqRecBytes  = iqRecCodes + 8*256
-)
+const iqRecHeader = 64 // the float32 d of 16 rows
 
-// iqTranscoded reports whether t's records are packIQ's.
-func iqTranscoded(t quant.Type) bool { return quant.IQTranscodable(t) }
+// iqRecord returns the number of multipliers of t's records, where their
+// codes start and the record's size.
+func iqRecord(t quant.Type) (mults, codes, bytes int) {
+	mults = quant.QK_K / quant.IQGroupSize(t)
+	codes = iqRecHeader + 16*mults
+	return mults, codes, codes + 8*256
+}
 
 // iqPackLevels is the level each 4-bit code of t's records stands for;
 // codes no element takes stand for 0. gen_packed.py's IQ_TABLES holds the
-// same tables (TestIQPackLevelsMatchKernels checks the kernels' results).
+// same tables (the packed tests check the kernels against packedRef, which
+// takes its levels from quant.IQDecode).
 func iqPackLevels(t quant.Type) [16]int8 {
 	signed := func(mags ...int8) (l [16]int8) {
 		for c, m := range mags {
@@ -46,13 +50,13 @@ func iqPackLevels(t quant.Type) [16]int8 {
 		return l
 	}
 	switch t {
-	case quant.IQ2_XXS:
+	case quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S:
 		return signed(8, 25, 43)
 	case quant.IQ3_XXS:
 		return signed(4, 12, 20, 28, 36, 44, 52, 62)
 	case quant.IQ3_S:
 		return signed(1, 3, 5, 7, 9, 11, 13, 15)
-	case quant.IQ1_S:
+	case quant.IQ1_S, quant.IQ1_M:
 		// code = g+1 | (delta < 0)<<2: the level 8g+delta.
 		return [16]int8{-7, 1, 9, 0, -9, -1, 7}
 	}
@@ -76,22 +80,22 @@ func iqCodeTable(t quant.Type) *[256]uint8 {
 
 // The four types' code tables, built once and only read.
 var (
-	iq2XXSCodeTable = iqCodeTable(quant.IQ2_XXS)
+	iq2CodeTable    = iqCodeTable(quant.IQ2_XXS)
 	iq3XXSCodeTable = iqCodeTable(quant.IQ3_XXS)
 	iq3SCodeTable   = iqCodeTable(quant.IQ3_S)
-	iq1SCodeTable   = iqCodeTable(quant.IQ1_S)
+	iq1CodeTable    = iqCodeTable(quant.IQ1_S)
 )
 
 func iqCodesOf(t quant.Type) *[256]uint8 {
 	switch t {
-	case quant.IQ2_XXS:
-		return iq2XXSCodeTable
+	case quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S:
+		return iq2CodeTable
 	case quant.IQ3_XXS:
 		return iq3XXSCodeTable
 	case quant.IQ3_S:
 		return iq3SCodeTable
 	}
-	return iq1SCodeTable
+	return iq1CodeTable
 }
 
 // iqRecordScale is a record's float32 d (as bits) for the fp16 scale d16.
@@ -115,15 +119,18 @@ func iqFileScale(t quant.Type, bits uint32) uint16 {
 // packIQ writes block blk of transcoded type t as row r of its record.
 func packIQ(t quant.Type, blk []byte, rec []byte, r int) {
 	var level [quant.QK_K]int8
-	var mult [8]int8
+	var mult [16]int8
 	d16 := quant.IQDecode(t, blk, &level, &mult)
 	binary.LittleEndian.PutUint32(rec[4*r:], iqRecordScale(t, d16))
+	mults, off, _ := iqRecord(t)
+	for m := range mults {
+		rec[iqRecHeader+16*m+r] = byte(mult[m])
+	}
 	codes := iqCodesOf(t)
 	for s := range 8 {
-		rec[iqRecHeader+16*s+r] = byte(mult[s])
 		lv := level[32*s : 32*s+32]
 		for g := range 4 {
-			o := iqRecCodes + 256*s + 64*g + 4*r
+			o := off + 256*s + 64*g + 4*r
 			for k := range 4 {
 				rec[o+k] = codes[uint8(lv[4*g+k])] | codes[uint8(lv[16+4*g+k])]<<4
 			}
@@ -134,14 +141,17 @@ func packIQ(t quant.Type, blk []byte, rec []byte, r int) {
 // unpackIQ is packIQ's inverse: the block (ggml layout) of row r.
 func unpackIQ(t quant.Type, rec []byte, r int, blk []byte) {
 	var level [quant.QK_K]int8
-	var mult [8]int8
+	var mult [16]int8
 	d16 := iqFileScale(t, binary.LittleEndian.Uint32(rec[4*r:]))
+	mults, off, _ := iqRecord(t)
+	for m := range mults {
+		mult[m] = int8(rec[iqRecHeader+16*m+r])
+	}
 	levels := iqPackLevels(t)
 	for s := range 8 {
-		mult[s] = int8(rec[iqRecHeader+16*s+r])
 		lv := level[32*s : 32*s+32]
 		for g := range 4 {
-			o := iqRecCodes + 256*s + 64*g + 4*r
+			o := off + 256*s + 64*g + 4*r
 			for k := range 4 {
 				lv[4*g+k] = levels[rec[o+k]&15]
 				lv[16+4*g+k] = levels[rec[o+k]>>4]

@@ -3,13 +3,18 @@
 package kernels
 
 // The transcoded i-quants' kernels: IQ4_XS's, each with its own level
-// table (gen_packed.py IQ_TABLES, packIQ in packed.go).
+// table (gen_packed.py IQ_TABLES, packIQ in packed_iq.go), and for the
+// types with 16-element multipliers IQ4_XS's with a multiplier a half
+// group (gen_packed.py iq4x16): IQ2_XS and IQ2_S share IQ2's table, IQ1_M
+// takes IQ1_S's.
 
 var (
 	iq2_XXSSet = kQuantSet([9]packedKernel{1: iq2_XXSx16N1, 2: iq2_XXSx16N2, 4: iq2_XXSx16N4, 8: iq2_XXSx16N8}, iq2_XXSx16N1S2, iq2_XXSx16N1S2R, iq2_XXSx16N2S2, iq2_XXSx16N3S2, 3)
 	iq3_XXSSet = kQuantSet([9]packedKernel{1: iq3_XXSx16N1, 2: iq3_XXSx16N2, 4: iq3_XXSx16N4, 8: iq3_XXSx16N8}, iq3_XXSx16N1S2, iq3_XXSx16N1S2R, iq3_XXSx16N2S2, iq3_XXSx16N3S2, 3)
 	iq3_SSet   = kQuantSet([9]packedKernel{1: iq3_Sx16N1, 2: iq3_Sx16N2, 4: iq3_Sx16N4, 8: iq3_Sx16N8}, iq3_Sx16N1S2, iq3_Sx16N1S2R, iq3_Sx16N2S2, iq3_Sx16N3S2, 3)
 	iq1_SSet   = kQuantSet([9]packedKernel{1: iq1_Sx16N1, 2: iq1_Sx16N2, 4: iq1_Sx16N4, 8: iq1_Sx16N8}, iq1_Sx16N1S2, iq1_Sx16N1S2R, iq1_Sx16N2S2, iq1_Sx16N3S2, 3)
+	iq2HSet    = kQuantSet([9]packedKernel{1: iq2Hx16N1, 2: iq2Hx16N2, 4: iq2Hx16N4}, iq2Hx16N1S2, iq2Hx16N1S2R, iq2Hx16N2S2, iq2Hx16N3S2, 3)
+	iq1HSet    = kQuantSet([9]packedKernel{1: iq1Hx16N1, 2: iq1Hx16N2, 4: iq1Hx16N4}, iq1Hx16N1S2, iq1Hx16N1S2R, iq1Hx16N2S2, iq1Hx16N3S2, 3)
 )
 
 //go:noescape
@@ -107,3 +112,45 @@ func iq1_Sx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float
 
 //go:noescape
 func iq1_Sx16N3S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func iq2Hx16N1(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq2Hx16N2(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq2Hx16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq2Hx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+//go:noescape
+func iq2Hx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func iq2Hx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func iq2Hx16N3S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func iq1Hx16N1(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq1Hx16N2(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq1Hx16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
+
+//go:noescape
+func iq1Hx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+//go:noescape
+func iq1Hx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func iq1Hx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+//go:noescape
+func iq1Hx16N3S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)

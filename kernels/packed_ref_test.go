@@ -89,17 +89,18 @@ func refBlock(wt quant.Type, blk, act []byte, acc float32) float32 {
 	da := f32le(act)
 	aq := act[q8KQSOff : q8KQSOff+quant.QK_K]
 	switch wt {
-	case quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S:
+	case quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ2_XS, quant.IQ2_S, quant.IQ1_M:
 		var level [quant.QK_K]int8
-		var mult [8]int8
+		var mult [16]int8
 		d := math.Float32frombits(iqRecordScale(wt, quant.IQDecode(wt, blk, &level, &mult)))
+		gs := quant.IQGroupSize(wt)
 		var tot int32
-		for s := range 8 {
+		for m := range quant.QK_K / gs {
 			var dot int32
-			for j := range 32 {
-				dot += int32(level[32*s+j]) * int32(int8(aq[32*s+j]))
+			for j := range gs {
+				dot += int32(level[gs*m+j]) * int32(int8(aq[gs*m+j]))
 			}
-			tot += int32(mult[s]) * dot
+			tot += int32(mult[m]) * dot
 		}
 		return fma32(float32(tot), d*da, acc)
 	case quant.IQ4_XS:

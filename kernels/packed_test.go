@@ -24,7 +24,7 @@ func TestMatMulPackedMatchesReference(t *testing.T) {
 
 // packedTypes are the weight types with packed kernels.
 var packedTypes = []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.Q8_0, quant.Q6_K, quant.Q4_K, quant.Q5_K, quant.Q3_K, quant.Q2_K, quant.IQ4_XS, quant.IQ4_NL,
-	quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.F16, quant.BF16, quant.F32}
+	quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ2_XS, quant.IQ2_S, quant.IQ1_M, quant.F16, quant.BF16, quant.F32}
 
 func checkPackedReference(t *testing.T, types []quant.Type) {
 	p := NewPool(2)
@@ -156,8 +156,8 @@ func checkPackedBatchInvariant(t *testing.T, types []quant.Type) {
 func TestPackWeightsRejectsBadInput(t *testing.T) {
 	p := NewPool(1)
 	defer p.Close()
-	if _, err := PackWeights(p, quant.IQ2_XS, make([]byte, 74), 1, 256); err == nil {
-		t.Error("IQ2_XS packed without error")
+	if _, err := PackWeights(p, quant.TQ2_0, make([]byte, 66), 1, 256); err == nil {
+		t.Error("TQ2_0 packed without error")
 	}
 	if _, err := PackWeights(p, quant.F16, make([]byte, 2*6), 1, 6); err == nil {
 		t.Error("F16 with 6 columns (not a multiple of 4) packed without error")
@@ -219,7 +219,7 @@ func TestMatMulPackedSharedMixed(t *testing.T) {
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(29, 30))
 	const cols = 512
-	ks := []quant.Type{quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS, quant.IQ3_XXS, quant.IQ1_S}
+	ks := []quant.Type{quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS, quant.IQ3_XXS, quant.IQ1_S, quant.IQ2_S, quant.IQ1_M}
 	for i, a := range ks {
 		for j, b := range ks {
 			if i == j {
@@ -375,7 +375,7 @@ func TestMatMulPackedResidual(t *testing.T) {
 	p := NewPool(2)
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(27, 28))
-	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.Q6_K, quant.Q4_K, quant.F16, quant.IQ4_NL, quant.IQ4_XS, quant.IQ3_S} {
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.Q6_K, quant.Q4_K, quant.F16, quant.IQ4_NL, quant.IQ4_XS, quant.IQ3_S, quant.IQ2_XS} {
 		for _, sh := range []struct{ rows, cols, nx int }{{64, 256, 1}, {2053, 256, 1}, {1030, 512, 1}, {1030, 352, 1}, {500, 256, 3}, {200, 256, 9}} {
 			if sh.cols%packedQK(wt) != 0 {
 				continue
@@ -540,7 +540,7 @@ func TestMatMulPackedGrouped(t *testing.T) {
 	for _, types := range [][]quant.Type{
 		{quant.Q4_0}, {quant.Q4_1}, {quant.Q5_0}, {quant.Q5_1}, {quant.Q8_0}, {quant.Q2_K}, {quant.Q3_K}, {quant.Q4_K},
 		{quant.Q5_K}, {quant.Q6_K}, {quant.IQ4_XS}, {quant.IQ4_NL}, {quant.F16}, {quant.BF16}, {quant.F32},
-		{quant.IQ2_XXS}, {quant.IQ3_XXS}, {quant.IQ3_S}, {quant.IQ1_S},
+		{quant.IQ2_XXS}, {quant.IQ3_XXS}, {quant.IQ3_S}, {quant.IQ1_S}, {quant.IQ2_XS}, {quant.IQ2_S}, {quant.IQ1_M},
 		{quant.Q4_K, quant.Q6_K}, {quant.IQ3_S, quant.IQ4_XS},
 	} {
 		rowCounts := []int{256, 96 + 21, 64, 1024, 8}

@@ -84,7 +84,7 @@ func unpackRow(t quant.Type, rec []byte, r int, row []byte, b int) {
 		unpackQ3_K((*[110]byte)(row[b*110:]), rec, r)
 	case quant.Q2_K:
 		unpackQ2_K((*[84]byte)(row[b*84:]), rec, r)
-	case quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S:
+	case quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ2_XS, quant.IQ2_S, quant.IQ1_M:
 		bb := t.BlockBytes()
 		unpackIQ(t, rec, r, row[b*bb:(b+1)*bb])
 	case quant.IQ4_XS:

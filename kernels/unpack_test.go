@@ -17,7 +17,7 @@ func TestPackedRowRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
 	types := []quant.Type{quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.Q8_0,
 		quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS, quant.IQ4_NL,
-		quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.F16, quant.BF16, quant.F32}
+		quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ2_XS, quant.IQ2_S, quant.IQ1_M, quant.F16, quant.BF16, quant.F32}
 	for _, wt := range types {
 		qk := packedQK(wt)
 		for _, sh := range [][2]int{{1, qk}, {37, 3 * qk}, {16, 5 * qk}} {

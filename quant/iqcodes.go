@@ -2,35 +2,45 @@ package quant
 
 import "fmt"
 
-// IQDecode and IQEncode turn the i-quants with one multiplier per 32
-// elements (IQ2_XXS, IQ3_XXS, IQ3_S, IQ1_S) into plain integers and back,
-// for kernels that transcode them into a layout without codebooks: element
-// e of a block stands for d₁₆·IQFactor(t)·mult[e/32]·level[e], with d₁₆
-// the block's fp16 scale and
+// IQDecode and IQEncode turn the read-only i-quants whose levels are
+// small integers into those integers and back, for kernels that transcode
+// them into a layout without codebooks: element e of a block stands for
+// d₁₆·IQFactor(t)·mult[e/IQGroupSize(t)]·level[e], with d₁₆ the block's
+// fp16 scale and
 //
-//	IQ2_XXS  level = ±{8, 25, 43}          mult = 2·ls+1  factor 1/8
-//	IQ3_XXS  level = ±{4, 12, …, 52, 62}   mult = 2·ls+1  factor 1/4
-//	IQ3_S    level = ±{1, 3, …, 15}        mult = 2·ls+1  factor 1
-//	IQ1_S    level = 8g ± 1, g ∈ {−1,0,1}  mult = 2·ls+1  factor 1/8
+//	type     level                         mult           group  factor
+//	IQ2_XXS  ±{8, 25, 43}                  2·ls+1, 1..31  32     1/8
+//	IQ2_XS   ±{8, 25, 43}                  2·ls+1, 1..31  16     1/8
+//	IQ2_S    ±{8, 25, 43}                  2·ls+1, 1..31  16     1/8
+//	IQ3_XXS  ±{4, 12, …, 52, 62}           2·ls+1, 1..31  32     1/4
+//	IQ3_S    ±{1, 3, …, 15}                2·ls+1, 1..31  32     1
+//	IQ1_S    8g ± 1, g ∈ {−1, 0, 1}        2·ls+1, 1..15  32     1/8
+//	IQ1_M    8g ± 1, g ∈ {−1, 0, 1}        2·ls+1, 1..15  16     1/8
 //
 // ggml's dot product of a block is d₁₆·d_a·factor·Σ mult·Σ level·q8 with
 // the same integer sums. The factors are powers of two, so d₁₆·factor is
 // exact in float32.
 
 // IQTranscodable reports whether IQDecode handles t.
-func IQTranscodable(t Type) bool {
+func IQTranscodable(t Type) bool { return IQGroupSize(t) != 0 }
+
+// IQGroupSize is the number of elements each of t's multipliers covers: 32
+// or 16 for the types IQDecode handles, 0 for the others.
+func IQGroupSize(t Type) int {
 	switch t {
 	case IQ2_XXS, IQ3_XXS, IQ3_S, IQ1_S:
-		return true
+		return 32
+	case IQ2_XS, IQ2_S, IQ1_M:
+		return 16
 	}
-	return false
+	return 0
 }
 
 // IQFactor is the power of two IQDecode's integers leave out (1 for the
 // types IQDecode does not handle).
 func IQFactor(t Type) float32 {
 	switch t {
-	case IQ2_XXS, IQ1_S:
+	case IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S, IQ1_M:
 		return 0.125
 	case IQ3_XXS:
 		return 0.25
@@ -39,9 +49,10 @@ func IQFactor(t Type) float32 {
 }
 
 // IQDecode writes block blk of type t (IQTranscodable) as integers: each
-// element's signed level and each 32-element group's multiplier; it
-// returns the block's fp16 scale d₁₆ (its bits).
-func IQDecode(t Type, blk []byte, level *[QK_K]int8, mult *[8]int8) uint16 {
+// element's signed level and each group's multiplier (the first
+// QK_K/IQGroupSize(t) of mult); it returns the block's fp16 scale d₁₆ (its
+// bits).
+func IQDecode(t Type, blk []byte, level *[QK_K]int8, mult *[16]int8) uint16 {
 	put := func(e int, v int32) { level[e] = int8(v) }
 	switch t {
 	case IQ2_XXS:
@@ -84,6 +95,34 @@ func IQDecode(t Type, blk []byte, level *[QK_K]int8, mult *[8]int8) uint16 {
 				}
 			}
 		}
+	case IQ2_XS, IQ2_S:
+		grid, entry, scales := iq2xsGrid, iq2xsEntry, blk[66:]
+		if t == IQ2_S {
+			grid, entry, scales = iq2sGrid, iq2sEntry, blk[74:]
+		}
+		for h := 0; h < 16; h++ {
+			mult[h] = int8(2*iq2xsScale(scales, 2*h) + 1)
+		}
+		for k := 0; k < 32; k++ {
+			idx, signs := entry(blk, k)
+			iq2Octet(grid, idx, signs, func(j int, v int32) { put(8*k+j, v) })
+		}
+	case IQ1_M:
+		_, ls := iq1mScales(blk)
+		for h, m := range ls {
+			mult[h] = int8(m)
+		}
+		for k := 0; k < 32; k++ {
+			idx, neg := iq1mEntry(blk, k)
+			delta := int32(1)
+			if neg {
+				delta = -1
+			}
+			for j, v := range iq1Grid(idx) {
+				put(8*k+j, 8*int32(int8(v))+delta)
+			}
+		}
+		return iq1mD16(blk)
 	default:
 		panic(fmt.Sprintf("quant.IQDecode: %v is not transcodable", t))
 	}
@@ -107,6 +146,8 @@ func iqIndex(grid []byte, width int) map[uint64]uint16 {
 // The codebooks' reverse maps, built once and only read.
 var (
 	iq2xxsIndex = iqIndex(iq2xxsGrid, 8)
+	iq2xsIndex  = iqIndex(iq2xsGrid, 8)
+	iq2sIndex   = iqIndex(iq2sGrid, 8)
 	iq3xxsIndex = iqIndex(iq3xxsGrid, 4)
 	iq3sIndex   = iqIndex(iq3sGrid, 4)
 	iq1sIndex   = iqIndex(iq1sGridRaw, 8)
@@ -141,12 +182,14 @@ func absLevel(v int8) (byte, bool) {
 // IQDecode gives d16, level and mult, or fails where no block does (a
 // level outside the codebook, an odd count of minus signs in a sign octet,
 // an even or out-of-range multiplier, an IQ1 group whose deltas differ).
-func IQEncode(t Type, d16 uint16, level *[QK_K]int8, mult *[8]int8, blk []byte) error {
+func IQEncode(t Type, d16 uint16, level *[QK_K]int8, mult *[16]int8, blk []byte) error {
 	if len(blk) != t.BlockBytes() || !IQTranscodable(t) {
 		return fmt.Errorf("quant.IQEncode: %d bytes of %v", len(blk), t)
 	}
 	clear(blk)
-	put16(blk, d16)
+	if t != IQ1_M {
+		put16(blk, d16)
+	}
 	ls := func(g int, bits int) (uint32, error) {
 		m := int32(mult[g])
 		if m < 1 || m%2 == 0 || (m-1)/2 >= 1<<bits {
@@ -230,24 +273,13 @@ func IQEncode(t Type, d16 uint16, level *[QK_K]int8, mult *[8]int8, blk []byte) 
 			if err != nil {
 				return err
 			}
-			first := level[32*g]
-			neg := first == -9 || first == -1 || first == 7 // 8g−1
-			delta := int8(1)
-			if neg {
-				delta = -1
-			}
+			neg, delta := iq1Delta8(level[32*g])
 			qh := uint16(l) << 12
 			if neg {
 				qh |= 0x8000
 			}
 			for o := 0; o < 4; o++ {
-				lv := level[32*g+8*o : 32*g+8*o+8]
-				idx, _, err := iqLookup(iq1sIndex, lv, 8, func(v int8) (byte, bool) {
-					if (v-delta)%8 != 0 || v-delta < -8 || v-delta > 8 {
-						return 0x80, false // matches no entry
-					}
-					return byte((v - delta) / 8), false
-				})
+				idx, err := iq1Lookup(level[32*g+8*o:32*g+8*o+8], delta)
 				if err != nil {
 					return fmt.Errorf("quant.IQEncode IQ1_S group %d: %w", g, err)
 				}
@@ -256,6 +288,82 @@ func IQEncode(t Type, d16 uint16, level *[QK_K]int8, mult *[8]int8, blk []byte) 
 			}
 			put16(blk[34+2*g:], qh)
 		}
+	case IQ2_XS, IQ2_S:
+		scales, index := 66, iq2xsIndex
+		if t == IQ2_S {
+			scales, index = 74, iq2sIndex
+		}
+		for h := 0; h < 16; h++ {
+			l, err := ls(h, 4)
+			if err != nil {
+				return err
+			}
+			blk[scales+h/2] |= byte(l) << (4 * (h % 2))
+		}
+		for k := 0; k < 32; k++ {
+			idx, signs, err := iqLookup(index, level[8*k:8*k+8], 8, absLevel)
+			if err != nil {
+				return err
+			}
+			if t == IQ2_S {
+				blk[2+k] = byte(idx)
+				blk[66+k/4] |= byte(idx>>8) << (2 * (k % 4))
+				blk[34+k] = signs
+				continue
+			}
+			s7, err := seven(signs)
+			if err != nil {
+				return err
+			}
+			put16(blk[2+2*k:], uint16(idx)|uint16(s7)<<9)
+		}
+	case IQ1_M:
+		var sc [4]uint16
+		for h := 0; h < 16; h++ {
+			l, err := ls(h, 3)
+			if err != nil {
+				return err
+			}
+			ib := h / 2
+			sc[ib/2] |= uint16(l) << (6*(ib%2) + 3*(h%2))
+		}
+		for k := range sc {
+			sc[k] |= d16 >> (4 * k) & 0xf << 12
+			put16(blk[48+2*k:], sc[k])
+		}
+		for k := 0; k < 32; k++ {
+			lv := level[8*k : 8*k+8]
+			neg, delta := iq1Delta8(lv[0])
+			idx, err := iq1Lookup(lv, delta)
+			if err != nil {
+				return fmt.Errorf("quant.IQEncode IQ1_M octet %d: %w", k, err)
+			}
+			blk[k] = byte(idx)
+			h := byte(idx >> 8)
+			if neg {
+				h |= 8
+			}
+			blk[32+k/2] |= h << (4 * (k % 2))
+		}
 	}
 	return nil
+}
+
+// iq1Delta8 reads an IQ1 level's delta: whether it is −1, and its value.
+func iq1Delta8(v int8) (neg bool, delta int8) {
+	if v == -9 || v == -1 || v == 7 { // 8g−1
+		return true, -1
+	}
+	return false, 1
+}
+
+// iq1Lookup returns the IQ1 codebook index of 8 levels 8g+delta.
+func iq1Lookup(lv []int8, delta int8) (int, error) {
+	idx, _, err := iqLookup(iq1sIndex, lv, 8, func(v int8) (byte, bool) {
+		if (v-delta)%8 != 0 || v-delta < -8 || v-delta > 8 {
+			return 0x80, false // matches no entry
+		}
+		return byte((v - delta) / 8), false
+	})
+	return idx, err
 }

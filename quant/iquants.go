@@ -156,6 +156,12 @@ func iq1mEntry(x []byte, k int) (idx int, neg bool) {
 	return int(x[k]) | int(qh)<<4&0x700, qh&0x80 != 0
 }
 
+// iq1mD16 returns IQ1_M's fp16 super-block scale, kept in the top nibbles
+// of its four scale words.
+func iq1mD16(x []byte) uint16 {
+	return le16(x[48:])>>12 | le16(x[50:])>>8&0x00f0 | le16(x[52:])>>4&0x0f00 | le16(x[54:])&0xf000
+}
+
 // iq1mScales returns IQ1_M's super-block scale and its 16 3-bit multipliers
 // (one per 16 elements) as 2m+1.
 func iq1mScales(x []byte) (d float32, ls [16]int32) {
@@ -163,7 +169,7 @@ func iq1mScales(x []byte) (d float32, ls [16]int32) {
 	for k := range sc {
 		sc[k] = le16(x[48+2*k:])
 	}
-	d = FP16ToFP32(sc[0]>>12 | sc[1]>>8&0x00f0 | sc[2]>>4&0x0f00 | sc[3]&0xf000)
+	d = FP16ToFP32(iq1mD16(x))
 	for ib := 0; ib < 8; ib++ {
 		s := sc[ib/2] >> (6 * (ib % 2))
 		ls[2*ib] = 2*int32(s&7) + 1

@@ -200,7 +200,7 @@ func TestIQGrid(t *testing.T) {
 func TestIQDecodeEncode(t *testing.T) {
 	golden := readIQGolden(t)
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, typ := range []Type{IQ2_XXS, IQ3_XXS, IQ3_S, IQ1_S} {
+	for _, typ := range []Type{IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S, IQ1_M} {
 		bb := typ.BlockBytes()
 		var blocks [][]byte
 		for _, row := range golden[typ] {
@@ -213,12 +213,12 @@ func TestIQDecodeEncode(t *testing.T) {
 			for i := range b {
 				b[i] = byte(rng.Uint32())
 			}
-			put16(b, FP32ToFP16(float32(rng.NormFloat64())*0.01))
+			setBlockScale(typ, b, FP32ToFP16(float32(rng.NormFloat64())*0.01))
 			blocks = append(blocks, b)
 		}
 		for n, blk := range blocks {
 			var level [QK_K]int8
-			var mult [8]int8
+			var mult [16]int8
 			d16 := IQDecode(typ, blk, &level, &mult)
 			deq := make([]float32, QK_K)
 			if err := Dequantize(typ, blk, deq); err != nil {
@@ -226,7 +226,7 @@ func TestIQDecodeEncode(t *testing.T) {
 			}
 			d := float64(FP16ToFP32(d16)) * float64(IQFactor(typ))
 			for e := range deq {
-				v := d * float64(mult[e/32]) * float64(level[e])
+				v := d * float64(mult[e/IQGroupSize(typ)]) * float64(level[e])
 				if math.Abs(v-float64(deq[e])) > math.Abs(v)*0x1p-22 {
 					t.Fatalf("%v block %d element %d: integers give %v, Dequantize %v", typ, n, e, v, deq[e])
 				}
@@ -244,8 +244,8 @@ func TestIQDecodeEncode(t *testing.T) {
 
 func TestIQEncodeRejects(t *testing.T) {
 	var level [QK_K]int8
-	var mult [8]int8
-	for i := range mult {
+	var mult [16]int8
+	for i := range mult[:8] {
 		mult[i] = 1
 	}
 	for i := range level {

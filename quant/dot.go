@@ -49,15 +49,15 @@ func VecDot(w Type, n int, wRow []byte, aRow []byte) float32 {
 	case IQ4_XS:
 		return dotIQ4_XS(n/QK_K, wRow, aRow)
 	case IQ2_XXS:
-		return dotIQ2_XXS(n/QK_K, wRow, aRow)
+		return dotIQLevels(IQ2_XXS, n/QK_K, wRow, aRow)
 	case IQ2_XS:
-		return dotIQ2_XS(n/QK_K, wRow, aRow)
+		return dotIQLevels(IQ2_XS, n/QK_K, wRow, aRow)
 	case IQ2_S:
-		return dotIQ2_S(n/QK_K, wRow, aRow)
+		return dotIQLevels(IQ2_S, n/QK_K, wRow, aRow)
 	case IQ3_XXS:
-		return dotIQ3_XXS(n/QK_K, wRow, aRow)
+		return dotIQLevels(IQ3_XXS, n/QK_K, wRow, aRow)
 	case IQ3_S:
-		return dotIQ3_S(n/QK_K, wRow, aRow)
+		return dotIQLevels(IQ3_S, n/QK_K, wRow, aRow)
 	case IQ1_S:
 		return dotIQ1_S(n/QK_K, wRow, aRow)
 	case IQ1_M:

@@ -53,15 +53,13 @@ func IQFactor(t Type) float32 {
 // QK_K/IQGroupSize(t) of mult); it returns the block's fp16 scale d₁₆ (its
 // bits).
 func IQDecode(t Type, blk []byte, level *[QK_K]int8, mult *[16]int8) uint16 {
-	put := func(e int, v int32) { level[e] = int8(v) }
 	switch t {
 	case IQ2_XXS:
 		for g := 0; g < 8; g++ {
 			idx, aux := iq2xxsGroup(blk, g)
 			mult[g] = int8(2*(aux>>28) + 1)
 			for l := 0; l < 4; l++ {
-				o := 32*g + 8*l
-				iq2Octet(iq2xxsGrid, int(idx[l]), IQSigns(uint8(aux>>(7*l))), func(j int, v int32) { put(o+j, v) })
+				iq2Octet(iq2xxsGrid, int(idx[l]), IQSigns(uint8(aux>>(7*l))), level[32*g+8*l:])
 			}
 		}
 	case IQ3_XXS:
@@ -69,8 +67,7 @@ func IQDecode(t Type, blk []byte, level *[QK_K]int8, mult *[16]int8) uint16 {
 			idx, aux := iq3xxsGroup(blk, g)
 			mult[g] = int8(2*(aux>>28) + 1)
 			for l := 0; l < 4; l++ {
-				o := 32*g + 8*l
-				iq3Octet(iq3xxsGrid, int(idx[2*l]), int(idx[2*l+1]), IQSigns(uint8(aux>>(7*l))), func(j int, v int32) { put(o+j, v) })
+				iq3Octet(iq3xxsGrid, int(idx[2*l]), int(idx[2*l+1]), IQSigns(uint8(aux>>(7*l))), level[32*g+8*l:])
 			}
 		}
 	case IQ3_S:
@@ -79,7 +76,7 @@ func IQDecode(t Type, blk []byte, level *[QK_K]int8, mult *[16]int8) uint16 {
 		}
 		for k := 0; k < 32; k++ {
 			i1, i2, signs := iq3sEntry(blk, k)
-			iq3Octet(iq3sGrid, i1, i2, signs, func(j int, v int32) { put(8*k+j, v) })
+			iq3Octet(iq3sGrid, i1, i2, signs, level[8*k:])
 		}
 	case IQ1_S:
 		for g := 0; g < 8; g++ {
@@ -91,7 +88,7 @@ func IQDecode(t Type, blk []byte, level *[QK_K]int8, mult *[16]int8) uint16 {
 			}
 			for l := 0; l < 4; l++ {
 				for j, v := range iq1Grid(iq1sEntry(blk, 4*g+l)) {
-					put(32*g+8*l+j, 8*int32(int8(v))+delta)
+					level[32*g+8*l+j] = 8*int8(v) + int8(delta)
 				}
 			}
 		}
@@ -105,7 +102,7 @@ func IQDecode(t Type, blk []byte, level *[QK_K]int8, mult *[16]int8) uint16 {
 		}
 		for k := 0; k < 32; k++ {
 			idx, signs := entry(blk, k)
-			iq2Octet(grid, idx, signs, func(j int, v int32) { put(8*k+j, v) })
+			iq2Octet(grid, idx, signs, level[8*k:])
 		}
 	case IQ1_M:
 		_, ls := iq1mScales(blk)
@@ -119,7 +116,7 @@ func IQDecode(t Type, blk []byte, level *[QK_K]int8, mult *[16]int8) uint16 {
 				delta = -1
 			}
 			for j, v := range iq1Grid(idx) {
-				put(8*k+j, 8*int32(int8(v))+delta)
+				level[8*k+j] = 8*int8(v) + int8(delta)
 			}
 		}
 		return iq1mD16(blk)

@@ -95,19 +95,19 @@ func IQSigns(s7 uint8) uint8 {
 }
 
 // iqSigned returns level v with the sign bit j of signs applied.
-func iqSigned(v byte, signs uint8, j int) int32 {
+func iqSigned(v byte, signs uint8, j int) int8 {
 	if signs>>j&1 != 0 {
-		return -int32(v)
+		return -int8(v)
 	}
-	return int32(v)
+	return int8(v)
 }
 
-// iq2Octet calls f for the 8 elements an IQ2 codebook index and a sign
-// byte encode.
-func iq2Octet(grid []byte, idx int, signs uint8, f func(j int, v int32)) {
+// iq2Octet writes to out[:8] the signed levels of the 8 elements an IQ2
+// codebook index and a sign byte encode.
+func iq2Octet(grid []byte, idx int, signs uint8, out []int8) {
 	g := grid[8*idx : 8*idx+8]
-	for j := 0; j < 8; j++ {
-		f(j, iqSigned(g[j], signs, j))
+	for j, v := range g {
+		out[j] = iqSigned(v, signs, j)
 	}
 }
 
@@ -184,10 +184,9 @@ func dequantizeIQ2_XXSBlock(x []byte, y []float32) {
 		idx, aux := iq2xxsGroup(x, g)
 		db := d * (0.5 + float32(aux>>28)) * 0.25
 		for l := 0; l < 4; l++ {
-			out := y[32*g+8*l:]
-			iq2Octet(iq2xxsGrid, int(idx[l]), IQSigns(uint8(aux>>(7*l))), func(j int, v int32) {
-				out[j] = db * float32(v)
-			})
+			var lv [8]int8
+			iq2Octet(iq2xxsGrid, int(idx[l]), IQSigns(uint8(aux>>(7*l))), lv[:])
+			scaleLevels(y[32*g+8*l:], db, lv[:])
 		}
 	}
 }
@@ -203,8 +202,9 @@ func dequantizeIQ2_XSBlock(x []byte, y []float32) {
 	for k := 0; k < 32; k++ {
 		db := d * (0.5 + float32(iq2xsScale(x[66:], k))) * 0.25
 		idx, signs := iq2xsEntry(x, k)
-		out := y[8*k:]
-		iq2Octet(iq2xsGrid, idx, signs, func(j int, v int32) { out[j] = db * float32(v) })
+		var lv [8]int8
+		iq2Octet(iq2xsGrid, idx, signs, lv[:])
+		scaleLevels(y[8*k:], db, lv[:])
 	}
 }
 
@@ -213,8 +213,9 @@ func dequantizeIQ2_SBlock(x []byte, y []float32) {
 	for k := 0; k < 32; k++ {
 		db := d * (0.5 + float32(iq2xsScale(x[74:], k))) * 0.25
 		idx, signs := iq2sEntry(x, k)
-		out := y[8*k:]
-		iq2Octet(iq2sGrid, idx, signs, func(j int, v int32) { out[j] = db * float32(v) })
+		var lv [8]int8
+		iq2Octet(iq2sGrid, idx, signs, lv[:])
+		scaleLevels(y[8*k:], db, lv[:])
 	}
 }
 
@@ -224,13 +225,20 @@ func iq3xxsGroup(x []byte, g int) (idx []byte, aux uint32) {
 	return x[2+8*g : 2+8*g+8], uint32(le16(a)) | uint32(le16(a[2:]))<<16
 }
 
-// iq3Octet calls f for the 8 elements two 4-element indices and a sign
-// byte encode.
-func iq3Octet(grid []byte, i1, i2 int, signs uint8, f func(j int, v int32)) {
+// iq3Octet writes to out[:8] the signed levels of the 8 elements two
+// 4-element IQ3 codebook indices and a sign byte encode.
+func iq3Octet(grid []byte, i1, i2 int, signs uint8, out []int8) {
 	g1, g2 := grid[4*i1:4*i1+4], grid[4*i2:4*i2+4]
 	for j := 0; j < 4; j++ {
-		f(j, iqSigned(g1[j], signs, j))
-		f(j+4, iqSigned(g2[j], signs, j+4))
+		out[j] = iqSigned(g1[j], signs, j)
+		out[j+4] = iqSigned(g2[j], signs, j+4)
+	}
+}
+
+// scaleLevels writes db·level to y, as ggml's db·grid·(±1).
+func scaleLevels(y []float32, db float32, level []int8) {
+	for j, v := range level {
+		y[j] = db * float32(v)
 	}
 }
 
@@ -240,10 +248,9 @@ func dequantizeIQ3_XXSBlock(x []byte, y []float32) {
 		idx, aux := iq3xxsGroup(x, g)
 		db := d * (0.5 + float32(aux>>28)) * 0.5
 		for l := 0; l < 4; l++ {
-			out := y[32*g+8*l:]
-			iq3Octet(iq3xxsGrid, int(idx[2*l]), int(idx[2*l+1]), IQSigns(uint8(aux>>(7*l))), func(j int, v int32) {
-				out[j] = db * float32(v)
-			})
+			var lv [8]int8
+			iq3Octet(iq3xxsGrid, int(idx[2*l]), int(idx[2*l+1]), IQSigns(uint8(aux>>(7*l))), lv[:])
+			scaleLevels(y[32*g+8*l:], db, lv[:])
 		}
 	}
 }
@@ -258,8 +265,9 @@ func dequantizeIQ3_SBlock(x []byte, y []float32) {
 	for k := 0; k < 32; k++ {
 		db := d * float32(iq3sScale(x, k/4))
 		i1, i2, signs := iq3sEntry(x, k)
-		out := y[8*k:]
-		iq3Octet(iq3sGrid, i1, i2, signs, func(j int, v int32) { out[j] = db * float32(v) })
+		var lv [8]int8
+		iq3Octet(iq3sGrid, i1, i2, signs, lv[:])
+		scaleLevels(y[8*k:], db, lv[:])
 	}
 }
 
@@ -319,87 +327,31 @@ func iqDot(nb, bb int, w, a []byte, block func(x, q8 []byte) int32) float32 {
 	return sumf
 }
 
-// octetDot returns the dot of 8 signed grid elements with 8 activations.
-func octetDot(f func(func(j int, v int32)), q8 []byte) int32 {
-	var s int32
-	f(func(j int, v int32) { s += v * int32(int8(q8[j])) })
-	return s
-}
-
-func dotIQ2_XXS(nb int, w, a []byte) float32 {
-	return 0.125 * iqDot(nb, iq2xxsBytes, w, a, func(x, q8 []byte) int32 {
+// iqLevelsDot returns a super-block's integer sum for the i-quants whose
+// elements are mult·level (IQDecode): Σ mult·Σ level·q8 over its groups,
+// ggml's bsum (its grid·q8·(±1) is level·q8).
+func iqLevelsDot(t Type) func(x, q8 []byte) int32 {
+	gs := IQGroupSize(t)
+	return func(x, q8 []byte) int32 {
+		var level [QK_K]int8
+		var mult [16]int8
+		IQDecode(t, x, &level, &mult)
 		var bsum int32
-		for g := 0; g < 8; g++ {
-			idx, aux := iq2xxsGroup(x, g)
+		for m := 0; m < QK_K/gs; m++ {
 			var sumi int32
-			for l := 0; l < 4; l++ {
-				sumi += octetDot(func(f func(int, int32)) {
-					iq2Octet(iq2xxsGrid, int(idx[l]), IQSigns(uint8(aux>>(7*l))), f)
-				}, q8[32*g+8*l:])
+			for j, v := range level[gs*m : gs*m+gs] {
+				sumi += int32(v) * int32(int8(q8[gs*m+j]))
 			}
-			bsum += sumi * int32(2*(aux>>28)+1)
+			bsum += sumi * int32(mult[m])
 		}
 		return bsum
-	})
-}
-
-// iq2PairDot sums octets k of an IQ2_XS/IQ2_S super-block, each group of
-// 16 elements times its multiplier 2·ls+1.
-func iq2PairDot(x, scales, q8 []byte, grid []byte, entry func(x []byte, k int) (int, uint8)) int32 {
-	var bsum int32
-	for half := 0; half < 16; half++ {
-		var sumi int32
-		for k := 2 * half; k < 2*half+2; k++ {
-			idx, signs := entry(x, k)
-			sumi += octetDot(func(f func(int, int32)) { iq2Octet(grid, idx, signs, f) }, q8[8*k:])
-		}
-		bsum += sumi * int32(2*iq2xsScale(scales, 2*half)+1)
 	}
-	return bsum
 }
 
-func dotIQ2_XS(nb int, w, a []byte) float32 {
-	return 0.125 * iqDot(nb, iq2xsBytes, w, a, func(x, q8 []byte) int32 {
-		return iq2PairDot(x, x[66:], q8, iq2xsGrid, iq2xsEntry)
-	})
-}
-
-func dotIQ2_S(nb int, w, a []byte) float32 {
-	return 0.125 * iqDot(nb, iq2sBytes, w, a, func(x, q8 []byte) int32 {
-		return iq2PairDot(x, x[74:], q8, iq2sGrid, iq2sEntry)
-	})
-}
-
-func dotIQ3_XXS(nb int, w, a []byte) float32 {
-	return 0.25 * iqDot(nb, iq3xxsBytes, w, a, func(x, q8 []byte) int32 {
-		var bsum int32
-		for g := 0; g < 8; g++ {
-			idx, aux := iq3xxsGroup(x, g)
-			var sumi int32
-			for l := 0; l < 4; l++ {
-				sumi += octetDot(func(f func(int, int32)) {
-					iq3Octet(iq3xxsGrid, int(idx[2*l]), int(idx[2*l+1]), IQSigns(uint8(aux>>(7*l))), f)
-				}, q8[32*g+8*l:])
-			}
-			bsum += sumi * int32(2*(aux>>28)+1)
-		}
-		return bsum
-	})
-}
-
-func dotIQ3_S(nb int, w, a []byte) float32 {
-	return iqDot(nb, iq3sBytes, w, a, func(x, q8 []byte) int32 {
-		var bsum int32
-		for g := 0; g < 8; g++ {
-			var sumi int32
-			for k := 4 * g; k < 4*g+4; k++ {
-				i1, i2, signs := iq3sEntry(x, k)
-				sumi += octetDot(func(f func(int, int32)) { iq3Octet(iq3sGrid, i1, i2, signs, f) }, q8[8*k:])
-			}
-			bsum += sumi * iq3sScale(x, g)
-		}
-		return bsum
-	})
+// dotIQLevels is ggml's dot product of the IQ2 and IQ3 types: their
+// factor (0.125, 0.25 or 1) times Σ d·bsum.
+func dotIQLevels(t Type, nb int, w, a []byte) float32 {
+	return IQFactor(t) * iqDot(nb, t.BlockBytes(), w, a, iqLevelsDot(t))
 }
 
 // iq1OctetDot returns the dot of IQ1 codebook entry idx with 8 activations.

@@ -79,19 +79,26 @@ func ParseMix(name string) (Mix, error) {
 		}
 		names = append(names, m.Name)
 	}
+	if t, err := ParseType(name); err == nil && CanDequantize(t) && !Supported(t) {
+		return Mix{}, fmt.Errorf("quantization type %v can be read but not written by Nuri (known: %s)", t, strings.Join(names, ", "))
+	}
 	return Mix{}, fmt.Errorf("unknown quantization type %q (known: %s)", name, strings.Join(names, ", "))
 }
 
 // FileTypeName returns the recipe name of a general.file_type value
-// ("Q4_K_M" for 15, not its alias Q4_K), or false when Nuri has no recipe
-// for it.
+// ("Q4_K_M" for 15, not its alias Q4_K), llama.cpp's name for the i-quant
+// recipes Nuri reads but cannot write (IQ2_XXS … IQ1_M, 19-31), or false.
 func FileTypeName(ft uint32) (string, bool) {
 	for _, m := range mixTable() {
 		if m.HasFileType && m.FileType == ft {
 			return m.Name, true
 		}
 	}
-	return "", false
+	// llama_ftype's LLAMA_FTYPE_MOSTLY_* numbers.
+	readOnly := map[uint32]string{19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S", 22: "IQ3_XS", 23: "IQ3_XXS",
+		24: "IQ1_S", 26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S", 29: "IQ2_M", 31: "IQ1_M"}
+	name, ok := readOnly[ft]
+	return name, ok
 }
 
 // MixModel is what the type choice reads from the model's hyper-parameters.

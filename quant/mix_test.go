@@ -249,12 +249,13 @@ func TestPlanTypesFallback(t *testing.T) {
 }
 
 func TestFileTypeName(t *testing.T) {
-	for ft, want := range map[uint32]string{0: "F32", 1: "F16", 2: "Q4_0", 7: "Q8_0", 12: "Q3_K_M", 15: "Q4_K_M", 17: "Q5_K_M", 18: "Q6_K", 25: "IQ4_NL", 30: "IQ4_XS", 32: "BF16"} {
+	for ft, want := range map[uint32]string{0: "F32", 1: "F16", 2: "Q4_0", 7: "Q8_0", 12: "Q3_K_M", 15: "Q4_K_M", 17: "Q5_K_M", 18: "Q6_K", 25: "IQ4_NL", 30: "IQ4_XS", 32: "BF16",
+		19: "IQ2_XXS", 22: "IQ3_XS", 27: "IQ3_M", 29: "IQ2_M", 31: "IQ1_M"} { // the last read only
 		if got, ok := FileTypeName(ft); !ok || got != want {
 			t.Errorf("FileTypeName(%d) = %q, %v; want %q", ft, got, ok, want)
 		}
 	}
-	for _, ft := range []uint32{4, 19, 99} { // Q4_1_SOME_F16 (retired), IQ2_XXS, unknown
+	for _, ft := range []uint32{4, 36, 99} { // Q4_1_SOME_F16 (retired), TQ1_0 (unread), unknown
 		if got, ok := FileTypeName(ft); ok {
 			t.Errorf("FileTypeName(%d) = %q, want none", ft, got)
 		}

@@ -168,6 +168,18 @@ func packZero(t quant.Type) int32 {
 	return 128 // Q8_0: w+128
 }
 
+// PackedBytes is the size of a rows×cols matrix of type t once packed, or
+// 0 where it is not packed (PackableShape). It equals the file's bytes for
+// every type but the transcoded i-quants (packed_iq.go), whose records are
+// larger.
+func PackedBytes(t quant.Type, rows, cols int) uint64 {
+	if rows <= 0 || !PackableShape(t, cols) {
+		return 0
+	}
+	groups := (rows + packGroup - 1) / packGroup
+	return uint64(groups) * uint64(cols/packedQK(t)) * uint64(packedBlockBytes(t))
+}
+
 // CanPack reports whether MatMulPacked has kernels for weight type t on
 // this CPU.
 func CanPack(t quant.Type) bool { return hasPackedAsm && packedBlockBytes(t) > 0 }

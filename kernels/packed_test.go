@@ -579,3 +579,29 @@ func TestMatMulPackedGrouped(t *testing.T) {
 		}
 	}
 }
+
+// TestPackedBytes: packed matrices take the file's bytes, rows padded to
+// 16, except the transcoded i-quants, whose records are larger; shapes
+// that do not pack take none.
+func TestPackedBytes(t *testing.T) {
+	if !CanPack(quant.Q4_0) {
+		t.Skip("no packed kernels on this CPU")
+	}
+	for _, c := range []struct {
+		t          quant.Type
+		rows, cols int
+		want       uint64
+	}{
+		{quant.Q4_0, 32, 64, 32 * 2 * 18},
+		{quant.Q4_0, 17, 64, 32 * 2 * 18}, // padded to two groups
+		{quant.Q6_K, 16, 512, 16 * 2 * 210},
+		{quant.IQ3_XXS, 16, 256, 2240},
+		{quant.IQ2_S, 16, 512, 2 * 2368},
+		{quant.Q4_0, 16, 48, 0}, // not whole blocks
+		{quant.TQ2_0, 16, 256, 0},
+	} {
+		if got := PackedBytes(c.t, c.rows, c.cols); got != c.want {
+			t.Errorf("PackedBytes(%v, %d, %d) = %d, want %d", c.t, c.rows, c.cols, got, c.want)
+		}
+	}
+}

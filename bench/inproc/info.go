@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/quant"
 )
 
@@ -35,6 +36,11 @@ type ModelInfo struct {
 	// OutputBytes is the part of DecodeWeightBytes that is the output
 	// (lm_head) matrix.
 	OutputBytes uint64 `json:"output_bytes"`
+	// DecodeTranscodedBytes is what a decode step reads beyond
+	// DecodeWeightBytes when the packed kernels run: the i-quants below 4
+	// bits are transcoded at load into larger records
+	// (kernels.PackedBytes).
+	DecodeTranscodedBytes uint64 `json:"decode_transcoded_bytes,omitempty"`
 	// TypeBytes is the tensor data by storage type, for the kernels used.
 	TypeBytes map[string]uint64 `json:"type_bytes"`
 	Tied      bool              `json:"tied_embeddings"`
@@ -82,6 +88,12 @@ func inspectFile(f *gguf.File, path string) (ModelInfo, error) {
 			continue
 		}
 		info.ActiveParams += ti.Elements()
+		var extra uint64 // the transcoded records' bytes beyond the file's
+		if quant.IQTranscodable(ti.Type) && len(ti.Dims) == 2 {
+			if pb := kernels.PackedBytes(ti.Type, int(ti.Dims[1]), int(ti.Dims[0])); pb > n {
+				extra = pb - n
+			}
+		}
 		switch {
 		case ti.Name == "per_layer_token_embd.weight":
 			if r := ti.Rows(); r > 0 {
@@ -95,11 +107,14 @@ func inspectFile(f *gguf.File, path string) (ModelInfo, error) {
 		case ti.Name == "token_embd.weight" || ti.Name == "output.weight":
 			info.DecodeWeightBytes += n
 			info.OutputBytes += n
+			info.DecodeTranscodedBytes += extra
 		case strings.HasSuffix(ti.Name, "_exps.weight") && experts > 0 && used <= experts:
 			info.DecodeWeightBytes += n / uint64(experts) * uint64(used)
 			info.ActiveParams -= ti.Elements() / uint64(experts) * uint64(experts-used)
+			info.DecodeTranscodedBytes += extra / uint64(experts) * uint64(used)
 		default:
 			info.DecodeWeightBytes += n
+			info.DecodeTranscodedBytes += extra
 		}
 	}
 	info.FileType = fileTypeName(f, matrixBytes)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/nuri-ai/nuri/gguf"
 	"github.com/nuri-ai/nuri/internal/synth"
+	"github.com/nuri-ai/nuri/kernels"
+	"github.com/nuri-ai/nuri/quant"
 )
 
 func synthModel(t *testing.T, tied bool, typ string) (string, synth.Shape) {
@@ -215,5 +217,47 @@ func TestInspectGemma4(t *testing.T) {
 	}
 	if !unreadInSharedKV("blk.8.attn_k.weight") || unreadInSharedKV("blk.8.attn_q.weight") {
 		t.Error("unreadInSharedKV")
+	}
+}
+
+// TestInspectTranscoded: the decode reads the read-only i-quants as their
+// packed records where the CPU packs them: DecodeTranscodedBytes is each
+// read matrix's record bytes beyond its file bytes (the token embedding,
+// looked up a row at a time, adds nothing), and 0 for other types.
+func TestInspectTranscoded(t *testing.T) {
+	path, _ := synthModel(t, false, "IQ3_XXS")
+	info, err := InspectModel(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var want uint64
+	n := 0
+	for _, ti := range f.Tensors {
+		if ti.Type != quant.IQ3_XXS || ti.Name == "token_embd.weight" {
+			continue
+		}
+		n++
+		pb := kernels.PackedBytes(ti.Type, int(ti.Dims[1]), int(ti.Dims[0]))
+		if kernels.CanPack(ti.Type) && pb <= ti.Bytes() {
+			t.Fatalf("%s: packed %d bytes, file %d: the records should be larger", ti.Name, pb, ti.Bytes())
+		}
+		if pb > 0 {
+			want += pb - ti.Bytes()
+		}
+	}
+	if n == 0 {
+		t.Fatal("no IQ3_XXS matrices in the synthetic model")
+	}
+	if info.DecodeTranscodedBytes != want {
+		t.Errorf("DecodeTranscodedBytes %d, want %d", info.DecodeTranscodedBytes, want)
+	}
+	q4, _ := synthModel(t, false, "Q4_0")
+	if qi, err := InspectModel(q4); err != nil || qi.DecodeTranscodedBytes != 0 {
+		t.Errorf("Q4_0: DecodeTranscodedBytes %d (%v), want 0", qi.DecodeTranscodedBytes, err)
 	}
 }

@@ -125,10 +125,13 @@ type ModelResults struct {
 	// kernels.VecOps.Name.
 	VectorOps string `json:"vector_ops,omitempty"`
 	// DeviceInfo describes a device other than the CPU (backends.Describer).
-	DeviceInfo []string     `json:"device_info,omitempty"`
-	KVBytes    int          `json:"kv_bytes_per_position"` // all layers, K and V
-	Memory     Bandwidth    `json:"read_bandwidth"`
-	Tests      []TestResult `json:"tests"`
+	DeviceInfo []string `json:"device_info,omitempty"`
+	KVBytes    int      `json:"kv_bytes_per_position"` // all layers, K and V
+	// TranscodedBytes is the part of the roofline's weight bytes that the
+	// transcoded i-quant records add to the file's (ModelInfo).
+	TranscodedBytes uint64       `json:"transcoded_bytes,omitempty"`
+	Memory          Bandwidth    `json:"read_bandwidth"`
+	Tests           []TestResult `json:"tests"`
 	// BatchPrefill is the prefill that precedes the batched runs (the
 	// largest batch's sequences, all prefilled once and shared by every
 	// batch size).
@@ -466,8 +469,13 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 	if res.Memory.BestGBs <= 0 {
 		return res, nil // no roofline: the device cannot measure its memory
 	}
-	// Roofline ratios use the best bandwidth of the whole run.
+	// Roofline ratios use the best bandwidth of the whole run, and the
+	// bytes the kernels read: transcoded records where the CPU packs.
 	weights := float64(info.DecodeWeightBytes)
+	if onCPU && cfg.Kernels == kernels.KernelsBest {
+		weights += float64(info.DecodeTranscodedBytes)
+		res.TranscodedBytes = info.DecodeTranscodedBytes
+	}
 	for i := range res.Tests {
 		if t := &res.Tests[i]; t.Steps != nil {
 			// Step i reads positions 0..Depth+i (a windowed layer its

@@ -132,11 +132,21 @@ func genLine(tr TestResult, dev string, threads int) string {
 	return s + fmt.Sprintf("; no roofline: %s cannot measure its memory bandwidth", dev) + cpuNote(tr.CPUShare, tr.CPUWait, threads)
 }
 
+// transcodedNote says how much of the weights' bytes the transcoded
+// i-quant records add to the file's.
+func transcodedNote(res *ModelResults) string {
+	if res.TranscodedBytes == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; the weights count the i-quants as transcoded at load, %s more than the file's %s",
+		formatBytes(float64(res.TranscodedBytes)), formatBytes(float64(res.Model.DecodeWeightBytes)))
+}
+
 // testLine is one test's summary line.
 func testLine(tr TestResult, res *ModelResults) string {
 	switch {
 	case tr.Roofline != nil:
-		return rooflineLine(tr, res.Memory, res.Threads) + simNote(tr, res.Device)
+		return rooflineLine(tr, res.Memory, res.Threads) + transcodedNote(res) + simNote(tr, res.Device)
 	case tr.Steps != nil:
 		return genLine(tr, res.Device, res.Threads) + simNote(tr, res.Device)
 	}

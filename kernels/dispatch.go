@@ -76,7 +76,10 @@ func (p *Pool) KernelName(wt quant.Type) string {
 // backend repacks such weights at load; float weights need a multiple of 4
 // columns), else KernelName.
 func (p *Pool) WeightKernelName(wt quant.Type) string {
-	if CanPack(wt) && p.Packs() {
+	if p.Packs(wt) {
+		if p.KernelSet() == KernelsAVX2 || !hasPackedAsm {
+			return wt.String() + "/avx2-x16" // the transcoded i-quants
+		}
 		return packedKernelName(wt)
 	}
 	return p.KernelName(wt)

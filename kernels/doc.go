@@ -22,11 +22,15 @@
 //     F32, F16, BF16: AVX2+FMA+F16C.
 //     On CPUs with AVX-512 VNNI the CPU backend packs the weights of every
 //     one of these types for MatMulPacked (below) instead.
+//   - The i-quants below 4 bits (IQ2_XXS … IQ1_M) have no row kernels: they
+//     are transcoded at load into packed records (packed_iq.go), which
+//     have AVX-512 VNNI kernels and AVX2 ones (one activation row at a time).
 //
 // Pool.SetKernelSet narrows the choice so one machine can test the others'
 // paths: KernelsAVX2 (NURI_KERNELS=avx2) runs only the AVX2 kernels, packs
-// nothing and takes the pure-Go vector loops, as a CPU without AVX-512
-// does; KernelsGeneric is the reference path.
+// only the transcoded i-quants (for their AVX2 kernels) and takes the
+// pure-Go vector loops, as a CPU without AVX-512 does; KernelsGeneric is
+// the reference path.
 //
 // The assembly activation quantizers (Q8_0, Q8_K) are bit-identical to
 // quant.QuantizeActivations. Integer block sums are exact in both paths, so

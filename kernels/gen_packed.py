@@ -1396,3 +1396,106 @@ for t, levels in IQ16_TABLES.items():
     for N in (2, 3):
         iq += streams_tile_of(iq4x16(N, f"{t}x16N{N}", lv, pf=kstream_ahead(2368)), KSTREAMS, N, 16, f"{t}x16N{N}S{KSTREAMS}")
 open(OUT,'w').write(iq.rstrip()+"\n")
+
+# AVX2 forms of the transcoded i-quants' kernels, for CPUs without AVX-512
+# VNNI, on the same records (one activation row: the driver runs it for
+# each row of a batch). 256-bit registers hold 8 of a group's 16 rows, so
+# each part of the codes is two loads. VPMADDUBSW multiplies unsigned by
+# signed bytes into saturating int16 pairs, so the table holds the signed
+# levels and the products are |level|·(a·sign(level)) (VPABSB, VPSIGNB):
+# at most 2·62·127 a pair, short of saturation, and Q8_K's quants stay in
+# ±127 (ggml's quantize_row_q8_K scales by −127/max), so VPSIGNB's negation
+# cannot overflow. VPMADDWD by ones adds each row's 4 products; there is no
+# zero point, so the corrections go unread. half: 16-element multipliers.
+def signed_bytes(levels):
+    b = [v & 0xff for v in levels]
+    return (sum(b[j] << (8*j) for j in range(8)), sum(b[8+j] << (8*j) for j in range(8)))
+
+def iq_avx2(name, levels, half=False):
+    mults = 16 if half else 8
+    hdr = 64
+    codes = hdr + 16*mults
+    rec = codes + 8*256
+    lv = signed_bytes(levels)
+    L=[]; a=L.append
+    prologue(a, name)
+    a("\tMOVQ DX, R10")
+    a(f"\tSHLQ ${4 if half else 3}, R10 // corrections (unread): {mults} per block")
+    a("\tMOVL $0x0f0f0f0f, AX")
+    a("\tMOVQ AX, X15")
+    a("\tVPBROADCASTD X15, Y15")
+    a(f"\tMOVQ ${lv[0]:#x}, AX")
+    a("\tMOVQ AX, X14")
+    a(f"\tMOVQ ${lv[1]:#x}, AX")
+    a("\tPINSRQ $1, AX, X14")
+    a("\tVINSERTI128 $1, X14, Y14, Y14")
+    a("\tMOVL $0x00010001, AX")
+    a("\tMOVQ AX, X13")
+    a("\tVPBROADCASTD X13, Y13")
+    # regs: block totals Y0 (rows 0-7) Y1 (8-15); dots Y2 Y3 (half: first
+    # halves, Y10 Y11 the second); outputs Y4 Y5; acts Y6 Y7; Y8 Y9 Y12
+    # temporaries; ones Y13, table Y14, mask Y15.
+    a("\tVPXOR Y4, Y4, Y4")
+    a("\tVPXOR Y5, Y5, Y5")
+    a("")
+    a("loop:")
+    a("\tVPXOR Y0, Y0, Y0")
+    a("\tVPXOR Y1, Y1, Y1")
+    for s in range(8):
+        prefetch_part(a, rec, s, 8, PREFETCH_K)
+        dots = [(2, 3), (10, 11)] if half else [(2, 3), (2, 3)]
+        zero = {r for d in dots for r in d}
+        for r in sorted(zero):
+            a(f"\tVPXOR Y{r}, Y{r}, Y{r}")
+        for g in range(4):
+            a(f"\tVPBROADCASTD {32*s+4*g}(R8), Y6")
+            a(f"\tVPBROADCASTD {32*s+16+4*g}(R8), Y7")
+            for h in range(2):
+                a(f"\tVMOVDQU {codes+256*s+64*g+32*h}(SI), Y8")
+                a("\tVPSRLW $4, Y8, Y9")
+                a("\tVPAND Y15, Y8, Y8")
+                a("\tVPAND Y15, Y9, Y9")
+                a("\tVPSHUFB Y8, Y14, Y8")
+                a("\tVPSHUFB Y9, Y14, Y9")
+                for nib, act, dst in ((8, 6, dots[0][h]), (9, 7, dots[1][h])):
+                    a(f"\tVPSIGNB Y{nib}, Y{act}, Y12")
+                    a(f"\tVPABSB Y{nib}, Y{nib}")
+                    a(f"\tVPMADDUBSW Y12, Y{nib}, Y{nib}")
+                    a(f"\tVPMADDWD Y13, Y{nib}, Y{nib}")
+                    a(f"\tVPADDD Y{nib}, Y{dst}, Y{dst}")
+        groups = [(2*s, dots[0]), (2*s+1, dots[1])] if half else [(s, dots[0])]
+        for m, (lo, hi) in groups:
+            a(f"\tVPMOVSXBD {hdr+16*m}(SI), Y8")
+            a(f"\tVPMOVSXBD {hdr+16*m+8}(SI), Y9")
+            a(f"\tVPMULLD Y8, Y{lo}, Y{lo}")
+            a(f"\tVPMULLD Y9, Y{hi}, Y{hi}")
+            a(f"\tVPADDD Y{lo}, Y0, Y0")
+            a(f"\tVPADDD Y{hi}, Y1, Y1")
+    a("\tVCVTDQ2PS Y0, Y0")
+    a("\tVCVTDQ2PS Y1, Y1")
+    a("\tVBROADCASTSS (DI), Y6")
+    a("\tVMULPS (SI), Y6, Y8")
+    a("\tVMULPS 32(SI), Y6, Y9")
+    a("\tVFMADD231PS Y8, Y0, Y4")
+    a("\tVFMADD231PS Y9, Y1, Y5")
+    a(f"\tADDQ ${rec}, SI")
+    a("\tADDQ R9, R8")
+    a("\tADDQ DX, DI")
+    a("\tADDQ R10, BX")
+    a("\tDECQ CX")
+    a("\tJNZ  loop")
+    a("")
+    a("\tMOVQ y+56(FP), SI")
+    a("\tVMOVUPS Y4, (SI)")
+    a("\tVMOVUPS Y5, 32(SI)")
+    a("\tVZEROUPPER")
+    a("\tRET")
+    a("")
+    return "\n".join(L)
+
+iq = open(OUT).read().rstrip()+"\n\n"
+for t, levels in IQ_TABLES.items():
+    iq += iq_avx2(f"{t}x16AVX2", levels) + "\n"
+for t, levels in IQ16_TABLES.items():
+    iq += iq_avx2(f"{t}x16AVX2", levels, half=True) + "\n"
+open(OUT,'w').write(iq.rstrip()+"\n")

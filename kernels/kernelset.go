@@ -15,8 +15,9 @@ const (
 	// KernelsBest runs the fastest kernels this CPU has.
 	KernelsBest KernelSet = iota
 	// KernelsAVX2 runs only what a CPU with AVX2, FMA and F16C but no
-	// AVX-512 would: the 256-bit row kernels of MatMul, no packed weights
-	// (CanPack's kernels are AVX-512), and the pure-Go VecOps loops.
+	// AVX-512 would: the 256-bit row kernels of MatMul, packed weights only
+	// for the transcoded i-quants (their AVX2 kernels; the other packed
+	// kernels are AVX-512), and the pure-Go VecOps loops.
 	KernelsAVX2
 	// KernelsGeneric runs the pure-Go reference kernels.
 	KernelsGeneric
@@ -80,9 +81,18 @@ func (p *Pool) KernelSet() KernelSet {
 	return p.kernels
 }
 
-// Packs reports whether weights used with this Pool may be packed for
-// MatMulPacked (which also needs CanPack for the type).
-func (p *Pool) Packs() bool { return p.KernelSet() == KernelsBest }
+// Packs reports whether weights of type t used with this Pool are packed
+// for MatMulPacked: CanPack(t) under the best kernels; under the AVX2 set,
+// the transcoded i-quants, whose packed kernels have AVX2 forms.
+func (p *Pool) Packs(t quant.Type) bool {
+	switch p.KernelSet() {
+	case KernelsBest:
+		return CanPack(t)
+	case KernelsAVX2:
+		return iqPacksOnAVX2(t)
+	}
+	return false
+}
 
 // rowKernelFor is the MatMul kernel for weight type wt under kernel set k
 // (nil: the reference path).

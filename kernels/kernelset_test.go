@@ -50,8 +50,8 @@ func TestKernelSetChoosesKernels(t *testing.T) {
 		quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.F16, quant.BF16, quant.F32}
 
 	p.SetKernelSet(KernelsGeneric)
-	if !p.Generic() || p.Packs() || p.VecOps().Name() != "generic" {
-		t.Fatalf("generic: Generic %v, Packs %v, VecOps %s", p.Generic(), p.Packs(), p.VecOps().Name())
+	if !p.Generic() || p.Packs(quant.Q4_0) || p.Packs(quant.IQ3_S) || p.VecOps().Name() != "generic" {
+		t.Fatalf("generic: Generic %v, Packs %v, VecOps %s", p.Generic(), p.Packs(quant.Q4_0), p.VecOps().Name())
 	}
 	for _, wt := range types {
 		if n := p.KernelName(wt); n != "generic" {
@@ -64,8 +64,17 @@ func TestKernelSetChoosesKernels(t *testing.T) {
 	if hasVecAVX2 {
 		wantVec = "avx2"
 	}
-	if p.Generic() || p.Packs() || p.VecOps().Name() != wantVec {
-		t.Fatalf("avx2: Generic %v, Packs %v, VecOps %s, want %s", p.Generic(), p.Packs(), p.VecOps().Name(), wantVec)
+	if p.Generic() || p.Packs(quant.Q4_0) || p.VecOps().Name() != wantVec {
+		t.Fatalf("avx2: Generic %v, Packs %v, VecOps %s, want %s", p.Generic(), p.Packs(quant.Q4_0), p.VecOps().Name(), wantVec)
+	}
+	// The transcoded i-quants pack for their AVX2 kernels.
+	for _, wt := range []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ1_M} {
+		if p.Packs(wt) != hasIQAVX2 {
+			t.Errorf("avx2 set: Packs(%v) = %v, want %v", wt, p.Packs(wt), hasIQAVX2)
+		}
+		if hasIQAVX2 && p.WeightKernelName(wt) != wt.String()+"/avx2-x16" {
+			t.Errorf("avx2 set: %v runs %s", wt, p.WeightKernelName(wt))
+		}
 	}
 	avx2 := avx2Variants()
 	for _, wt := range types {
@@ -82,8 +91,8 @@ func TestKernelSetChoosesKernels(t *testing.T) {
 	}
 
 	p.SetKernelSet(KernelsBest)
-	if p.Generic() || p.Packs() != true {
-		t.Fatalf("best: Generic %v, Packs %v", p.Generic(), p.Packs())
+	if p.Generic() || p.Packs(quant.Q4_0) != CanPack(quant.Q4_0) {
+		t.Fatalf("best: Generic %v, Packs %v", p.Generic(), p.Packs(quant.Q4_0))
 	}
 	wantVec = "generic"
 	switch {

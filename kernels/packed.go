@@ -182,7 +182,13 @@ func PackedBytes(t quant.Type, rows, cols int) uint64 {
 
 // CanPack reports whether MatMulPacked has kernels for weight type t on
 // this CPU.
-func CanPack(t quant.Type) bool { return hasPackedAsm && packedBlockBytes(t) > 0 }
+func CanPack(t quant.Type) bool {
+	return hasPackedAsm && packedBlockBytes(t) > 0 || iqPacksOnAVX2(t)
+}
+
+// iqPacksOnAVX2 reports whether t packs for the AVX2 kernels: the
+// transcoded i-quants, on a CPU with AVX2 and FMA.
+func iqPacksOnAVX2(t quant.Type) bool { return hasIQAVX2 && quant.IQTranscodable(t) }
 
 // Bytes is the packed matrix's size.
 func (pw *PackedWeights) Bytes() int { return len(pw.data) }
@@ -549,6 +555,7 @@ type packedTask struct {
 	// or 1 in a grouped call (each matrix its own row, packedMat.row).
 	rows    int
 	grouped bool
+	avx2    bool // the AVX2 kernel set: packedSetOf's AVX2 kernels
 }
 
 // MatMulPacked computes y[i·rows+r] = w[r]·x[i] for nx activation rows, as
@@ -825,9 +832,10 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 		}
 	}
 	t := &s.task
-	*t = packedTask{mats: s.mats, x: x, in: in, a: a, oneStream: s.oneStream, vec: p.vecOpsLocked(), rows: rows, grouped: s.grouped}
+	*t = packedTask{mats: s.mats, x: x, in: in, a: a, oneStream: s.oneStream, vec: p.vecOpsLocked(), rows: rows, grouped: s.grouped,
+		avx2: p != nil && p.kernels == KernelsAVX2}
 	small := nx*pw0.Cols <= 16*quantSpan
-	set := packedSetOf(pw0.Type)
+	set := packedSetOf(pw0.Type, t.avx2)
 	streams := set.pieceStreams(rows)
 	if s.oneStream || !set.streamsFor(rows) {
 		streams = 0
@@ -835,7 +843,7 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 	if a.corr2 != nil {
 		// Mixed types walk the same stream pieces, so both must take
 		// multi-stream kernels with as many streams for these rows.
-		if o := packedSetOf(a.wt2); !o.streamsFor(rows) || o.pieceStreams(rows) != streams {
+		if o := packedSetOf(a.wt2, t.avx2); !o.streamsFor(rows) || o.pieceStreams(rows) != streams {
 			streams = 0
 		}
 	}
@@ -1058,7 +1066,7 @@ func (t *packedTask) dotRange(lo, hi int) {
 func (t *packedTask) streamRows(pc *streamPiece) {
 	m, a := pc.m, t.a
 	pw := m.pw
-	ks := packedSetOf(pw.Type)
+	ks := packedSetOf(pw.Type, t.avx2)
 	sk, ns, rk := ks.streams, ks.pieceStreams(t.rows), ks.res
 	gb := a.nb * packedBlockBytes(pw.Type)
 	var act *byte
@@ -1160,7 +1168,7 @@ func (t *packedTask) dot(m *packedMat, lo, hi int) {
 	pw, a := m.pw, t.a
 	nb := a.nb
 	bb := packedBlockBytes(pw.Type)
-	set := packedSetOf(pw.Type)
+	set := packedSetOf(pw.Type, t.avx2)
 	ks := &set.tiles
 	ystride := pw.Rows * 4
 	lastPartial := pw.Rows%packGroup != 0

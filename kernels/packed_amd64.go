@@ -153,8 +153,17 @@ func kQuantSet(tiles [9]packedKernel, streams streamKernel, res streamResKernel,
 }
 
 // packedSetOf returns weight type t's packed kernels (noPackedSet where it
-// has none).
-func packedSetOf(t quant.Type) *packedSet {
+// has none); avx2: the kernels of a CPU without AVX-512 VNNI or of the
+// AVX2 kernel set, which only the transcoded i-quants have.
+func packedSetOf(t quant.Type, avx2 bool) *packedSet {
+	if avx2 || !hasPackedAsm {
+		if hasIQAVX2 {
+			if s := iqAVX2Set(t); s != nil {
+				return s
+			}
+		}
+		return &noPackedSet
+	}
 	switch t {
 	case quant.Q4_0:
 		return &q4_0Set

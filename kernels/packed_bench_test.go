@@ -268,7 +268,7 @@ func BenchmarkSingleRowKernels(b *testing.B) {
 		MatMulPacked(p, y, pw, randFloats(rng, cols, 1), 1)
 		a := p.pk.shape // the call's quantized row, copied out of the pool's scratch
 		a.qs, a.d, a.corr = append([]byte(nil), a.qs...), append([]float32(nil), a.d...), append([]int32(nil), a.corr...)
-		ks := packedSetOf(wt)
+		ks := packedSetOf(wt, false)
 		gb := a.nb * packedBlockBytes(wt)
 		groups := rows / packGroup
 		bytes := groups * gb

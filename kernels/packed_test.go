@@ -84,7 +84,7 @@ func checkPackedStreams(t *testing.T, types []quant.Type) {
 	rng := rand.New(rand.NewPCG(25, 26))
 	tested := 0
 	for _, wt := range types {
-		if packedSetOf(wt).streams == nil {
+		if packedSetOf(wt, false).streams == nil {
 			continue
 		}
 		tested++
@@ -94,7 +94,7 @@ func checkPackedStreams(t *testing.T, types []quant.Type) {
 			}
 			w := randWeights(rng, wt, sh.rows, sh.cols, true)
 			for _, nx := range []int{1, 2, 3, 4, 7} {
-				if !packedSetOf(wt).streamsFor(nx) {
+				if !packedSetOf(wt, false).streamsFor(nx) {
 					continue
 				}
 				x := randFloats(rng, nx*sh.cols, 1)
@@ -329,7 +329,7 @@ func TestMatMulPackedSharedStreams(t *testing.T) {
 	rowCounts := []int{517, 256, 1203, 40}
 	tested := 0
 	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_1, quant.Q4_K, quant.Q3_K, quant.F16} {
-		if packedSetOf(wt).streams == nil {
+		if packedSetOf(wt, false).streams == nil {
 			continue
 		}
 		tested++
@@ -604,4 +604,62 @@ func TestPackedBytes(t *testing.T) {
 			t.Errorf("PackedBytes(%v, %d, %d) = %d, want %d", c.t, c.rows, c.cols, got, c.want)
 		}
 	}
+}
+
+// TestIQAVX2Kernels: under the AVX2 kernel set the transcoded i-quants
+// still pack, and their AVX2 kernels (one activation row at a time) give
+// packedRef's bits, the AVX-512 kernels' bits: plain, residual and
+// shared-input calls, odd row counts and batches.
+func TestIQAVX2Kernels(t *testing.T) {
+	if !hasIQAVX2 {
+		t.Skip("no AVX2 and FMA on this CPU")
+	}
+	p := NewPool(2)
+	defer p.Close()
+	p.SetKernelSet(KernelsAVX2)
+	rng := rand.New(rand.NewPCG(71, 72))
+	types := []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ1_M}
+	for _, wt := range types {
+		if !p.Packs(wt) || p.WeightKernelName(wt) != wt.String()+"/avx2-x16" {
+			t.Fatalf("%v: Packs %v, kernel %s", wt, p.Packs(wt), p.WeightKernelName(wt))
+		}
+		for _, sh := range []struct{ rows, cols int }{{1, 256}, {16, 256}, {33, 768}, {300, 512}} {
+			w := randWeights(rng, wt, sh.rows, sh.cols, false)
+			pw, err := PackWeights(p, wt, w, sh.rows, sh.cols)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, nx := range []int{1, 2, 3, 9, 17} {
+				name := fmt.Sprintf("%v/%dx%d/nx=%d", wt, sh.rows, sh.cols, nx)
+				x := randFloats(rng, nx*sh.cols, 1)
+				want := make([]float32, nx*sh.rows)
+				packedRef(wt, w, sh.rows, sh.cols, x, nx, want)
+				got := guardedOutput(nx * sh.rows)
+				MatMulPacked(p, got, pw, x, nx)
+				checkOutput(t, name, got, want, "reference")
+				res := guardedOutput(nx * sh.rows)
+				copy(res, randFloats(rng, nx*sh.rows, 1))
+				wantRes := make([]float32, len(res))
+				for i := range res {
+					wantRes[i] = res[i] + want[i]
+				}
+				y := guardedOutput(nx * sh.rows)
+				MatMulPackedResidual(p, res, y, pw, x, nx)
+				checkOutput(t, name+"/residual", res, wantRes, "reference + residual")
+			}
+		}
+	}
+	// Two transcoded types sharing one input.
+	const cols = 512
+	a, b := randWeights(rng, quant.IQ3_S, 40, cols, false), randWeights(rng, quant.IQ2_XS, 24, cols, false)
+	pa, _ := PackWeights(p, quant.IQ3_S, a, 40, cols)
+	pb, _ := PackWeights(p, quant.IQ2_XS, b, 24, cols)
+	x := randFloats(rng, cols, 1)
+	ya, yb := guardedOutput(40), guardedOutput(24)
+	MatMulPackedShared(p, [][]float32{ya, yb}, []*PackedWeights{pa, pb}, x, 1)
+	wa, wb := make([]float32, 40), make([]float32, 24)
+	packedRef(quant.IQ3_S, a, 40, cols, x, 1, wa)
+	packedRef(quant.IQ2_XS, b, 24, cols, x, 1, wb)
+	checkOutput(t, "shared IQ3_S", ya, wa, "reference")
+	checkOutput(t, "shared IQ2_XS", yb, wb, "reference")
 }

@@ -47,7 +47,10 @@ var packedBF16Dot = false
 const hasBF16DotAsm = false
 
 // packedSetOf: no packed kernels on this architecture.
-func packedSetOf(quant.Type) *packedSet { return &noPackedSet }
+func packedSetOf(quant.Type, bool) *packedSet { return &noPackedSet }
+
+// hasIQAVX2: no AVX2 kernels on this architecture.
+const hasIQAVX2 = false
 
 func quantQ8_KSplit(x *float32, nb int, qs *byte, d *float32, bs *int16) {
 	panic("kernels: no assembly")

@@ -133,7 +133,7 @@ func (d *Device) Upload(name string, t quant.Type, rows, cols int, data []byte) 
 	if err != nil {
 		return tt, err
 	}
-	if len(data) > 0 && rows > 1 && kernels.PackableShape(t, cols) && d.pool.Packs() {
+	if len(data) > 0 && rows > 1 && kernels.PackableShape(t, cols) && d.pool.Packs(t) {
 		d.mu.RLock()
 		arena := d.arena
 		d.mu.RUnlock()

@@ -360,7 +360,7 @@ func (s *Stream) matmulArgs(dst, w, x backends.Tensor) (matmulOperands, error) {
 	if err := kernels.CheckMatMul(m.ys, m.wb, w.Type, w.Rows, w.Cols, m.xs, x.Rows); err != nil {
 		return m, err
 	}
-	if pw := s.dev.packedFor(w, m.wb); pw != nil && s.dev.pool.Packs() {
+	if pw := s.dev.packedFor(w, m.wb); pw != nil && s.dev.pool.Packs(w.Type) {
 		m.pw = pw
 	}
 	return m, nil

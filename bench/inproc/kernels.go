@@ -229,7 +229,7 @@ func runCase(ctx context.Context, p *kernels.Pool, cfg KernelsConfig, rng *rand.
 	}
 	// Packable types run as the CPU backend runs them: repacked once.
 	mm := func() { kernels.MatMul(p, y, w, t, rows, cfg.Cols, x, nx) }
-	if kernels.PackableShape(t, cfg.Cols) && p.Packs() {
+	if kernels.PackableShape(t, cfg.Cols) && p.Packs(t) {
 		pw, err := kernels.PackWeights(p, t, w, rows, cfg.Cols)
 		if err != nil {
 			return c, err

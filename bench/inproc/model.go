@@ -470,9 +470,10 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 		return res, nil // no roofline: the device cannot measure its memory
 	}
 	// Roofline ratios use the best bandwidth of the whole run, and the
-	// bytes the kernels read: transcoded records where the CPU packs.
+	// bytes the kernels read: transcoded records where the CPU packs them
+	// (on the best kernels and on AVX2's).
 	weights := float64(info.DecodeWeightBytes)
-	if onCPU && cfg.Kernels == kernels.KernelsBest {
+	if onCPU && cfg.Kernels != kernels.KernelsGeneric {
 		weights += float64(info.DecodeTranscodedBytes)
 		res.TranscodedBytes = info.DecodeTranscodedBytes
 	}

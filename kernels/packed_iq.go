@@ -63,41 +63,6 @@ func iqPackLevels(t quant.Type) [16]int8 {
 	panic(fmt.Sprintf("kernels: %v is not a transcoded i-quant", t))
 }
 
-// iqCodeTable maps each level (as a byte) of t to its code; 0xff for
-// levels t has none of.
-func iqCodeTable(t quant.Type) *[256]uint8 {
-	var m [256]uint8
-	for i := range m {
-		m[i] = 0xff
-	}
-	for c, l := range iqPackLevels(t) {
-		if l != 0 {
-			m[uint8(l)] = uint8(c)
-		}
-	}
-	return &m
-}
-
-// The four types' code tables, built once and only read.
-var (
-	iq2CodeTable    = iqCodeTable(quant.IQ2_XXS)
-	iq3XXSCodeTable = iqCodeTable(quant.IQ3_XXS)
-	iq3SCodeTable   = iqCodeTable(quant.IQ3_S)
-	iq1CodeTable    = iqCodeTable(quant.IQ1_S)
-)
-
-func iqCodesOf(t quant.Type) *[256]uint8 {
-	switch t {
-	case quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S:
-		return iq2CodeTable
-	case quant.IQ3_XXS:
-		return iq3XXSCodeTable
-	case quant.IQ3_S:
-		return iq3SCodeTable
-	}
-	return iq1CodeTable
-}
-
 // iqRecordScale is a record's float32 d (as bits) for the fp16 scale d16.
 func iqRecordScale(t quant.Type, d16 uint16) uint32 {
 	d := quant.FP16ToFP32(d16)
@@ -116,26 +81,35 @@ func iqFileScale(t quant.Type, bits uint32) uint16 {
 	return quant.FP32ToFP16(d / quant.IQFactor(t))
 }
 
-// packIQ writes block blk of transcoded type t as row r of its record.
+// packIQ writes block blk of transcoded type t as row r of its record,
+// from quant.IQNibbles' codes, whose convention iqPackLevels' tables
+// follow (packIQFromLevels, in the tests, builds the same bytes from the
+// levels).
 func packIQ(t quant.Type, blk []byte, rec []byte, r int) {
-	var level [quant.QK_K]int8
+	var oct [32]uint32
 	var mult [16]int8
-	d16 := quant.IQDecode(t, blk, &level, &mult)
-	binary.LittleEndian.PutUint32(rec[4*r:], iqRecordScale(t, d16))
+	d16 := quant.IQNibbles(t, blk, &oct, &mult)
+	le := binary.LittleEndian
+	le.PutUint32(rec[4*r:], iqRecordScale(t, d16))
 	mults, off, _ := iqRecord(t)
 	for m := range mults {
 		rec[iqRecHeader+16*m+r] = byte(mult[m])
 	}
-	codes := iqCodesOf(t)
 	for s := range 8 {
-		lv := level[32*s : 32*s+32]
 		for g := range 4 {
-			o := off + 256*s + 64*g + 4*r
-			for k := range 4 {
-				rec[o+k] = codes[uint8(lv[4*g+k])] | codes[uint8(lv[16+4*g+k])]<<4
-			}
+			sh := 16 * (g % 2)
+			lo := oct[4*s+g/2] >> sh & 0xffff   // elements 4g..4g+3 of the group
+			hi := oct[4*s+2+g/2] >> sh & 0xffff // elements 16+4g..
+			le.PutUint32(rec[off+256*s+64*g+4*r:], spreadNibbles(lo)|spreadNibbles(hi)<<4)
 		}
 	}
+}
+
+// spreadNibbles puts the four nibbles of x into the low nibbles of four
+// bytes.
+func spreadNibbles(x uint32) uint32 {
+	x = (x | x<<8) & 0x00ff00ff
+	return (x | x<<4) & 0x0f0f0f0f
 }
 
 // unpackIQ is packIQ's inverse: the block (ggml layout) of row r.

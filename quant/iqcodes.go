@@ -364,3 +364,121 @@ func iq1Lookup(lv []int8, delta int8) (int, error) {
 	})
 	return idx, err
 }
+
+// IQNibbles is IQDecode for kernels that want each element as a 4-bit
+// code instead of its level: for IQ2 and IQ3 the index of its magnitude
+// among the type's levels (ascending), plus 8 where it is negative; for
+// IQ1 g+1, plus 4 where its delta is negative. Octet k's elements
+// 8k..8k+7 go to oct[k], element 8k+j in bits 4j..4j+3. It reads each
+// octet's codebook entry as one precomputed word, several times faster
+// than IQDecode.
+func IQNibbles(t Type, blk []byte, oct *[32]uint32, mult *[16]int8) uint16 {
+	switch t {
+	case IQ2_XXS:
+		for g := 0; g < 8; g++ {
+			idx, aux := iq2xxsGroup(blk, g)
+			mult[g] = int8(2*(aux>>28) + 1)
+			for l := 0; l < 4; l++ {
+				oct[4*g+l] = iq2xxsNib[idx[l]] | signNibbles[IQSigns(uint8(aux>>(7*l)))]
+			}
+		}
+	case IQ2_XS, IQ2_S:
+		nib, entry, scales := iq2xsNib, iq2xsEntry, blk[66:]
+		if t == IQ2_S {
+			nib, entry, scales = iq2sNib, iq2sEntry, blk[74:]
+		}
+		for h := 0; h < 16; h++ {
+			mult[h] = int8(2*iq2xsScale(scales, 2*h) + 1)
+		}
+		for k := 0; k < 32; k++ {
+			idx, signs := entry(blk, k)
+			oct[k] = nib[idx] | signNibbles[signs]
+		}
+	case IQ3_XXS:
+		for g := 0; g < 8; g++ {
+			idx, aux := iq3xxsGroup(blk, g)
+			mult[g] = int8(2*(aux>>28) + 1)
+			for l := 0; l < 4; l++ {
+				oct[4*g+l] = uint32(iq3xxsNib[idx[2*l]]) | uint32(iq3xxsNib[idx[2*l+1]])<<16 |
+					signNibbles[IQSigns(uint8(aux>>(7*l)))]
+			}
+		}
+	case IQ3_S:
+		for g := 0; g < 8; g++ {
+			mult[g] = int8(iq3sScale(blk, g))
+		}
+		for k := 0; k < 32; k++ {
+			i1, i2, signs := iq3sEntry(blk, k)
+			oct[k] = uint32(iq3sNib[i1]) | uint32(iq3sNib[i2])<<16 | signNibbles[signs]
+		}
+	case IQ1_S:
+		for g := 0; g < 8; g++ {
+			qh := le16(blk[34+2*g:])
+			mult[g] = int8(2*(qh>>12&7) + 1)
+			var neg uint32
+			if qh&0x8000 != 0 {
+				neg = 0x44444444
+			}
+			for l := 0; l < 4; l++ {
+				oct[4*g+l] = iq1Nib[iq1sEntry(blk, 4*g+l)] | neg
+			}
+		}
+	case IQ1_M:
+		_, ls := iq1mScales(blk)
+		for h, m := range ls {
+			mult[h] = int8(m)
+		}
+		for k := 0; k < 32; k++ {
+			idx, neg := iq1mEntry(blk, k)
+			oct[k] = iq1Nib[idx]
+			if neg {
+				oct[k] |= 0x44444444
+			}
+		}
+		return iq1mD16(blk)
+	default:
+		panic(fmt.Sprintf("quant.IQNibbles: %v is not transcodable", t))
+	}
+	return le16(blk)
+}
+
+// nibbleCodes turns codebook codes (level indices of bits bits an
+// element) into words of one nibble an element.
+func nibbleCodes(codes []uint16, width, bits int) []uint32 {
+	out := make([]uint32, len(codes))
+	for i, c := range codes {
+		for j := 0; j < width; j++ {
+			out[i] |= uint32(c>>(bits*j)&(1<<bits-1)) << (4 * j)
+		}
+	}
+	return out
+}
+
+// The codebooks as nibble words, and the sign bits of an octet as the
+// eighth bit of each nibble: built once and only read.
+var (
+	iq2xxsNib   = nibbleCodes(iq2XXSCodes[:], 8, 2)
+	iq2xsNib    = nibbleCodes(iq2XSCodes[:], 8, 2)
+	iq2sNib     = nibbleCodes(iq2SCodes[:], 8, 2)
+	iq3xxsNib   = narrowNibbles(nibbleCodes(iq3XXSCodes[:], 4, 3))
+	iq3sNib     = narrowNibbles(nibbleCodes(iq3SCodes[:], 4, 3))
+	iq1Nib      = nibbleCodes(iq1SCodes[:], 8, 2)
+	signNibbles = func() (t [256]uint32) {
+		for s := range t {
+			for j := 0; j < 8; j++ {
+				if s>>j&1 != 0 {
+					t[s] |= 8 << (4 * j)
+				}
+			}
+		}
+		return t
+	}()
+)
+
+func narrowNibbles(w []uint32) []uint16 {
+	out := make([]uint16, len(w))
+	for i, v := range w {
+		out[i] = uint16(v)
+	}
+	return out
+}

@@ -278,3 +278,47 @@ func TestIQEncodeRejects(t *testing.T) {
 		t.Error("an IQ1_S group with two deltas encoded")
 	}
 }
+
+// TestIQNibbles: IQNibbles' codes stand for IQDecode's levels under the
+// convention it documents, with the same multipliers and scale.
+func TestIQNibbles(t *testing.T) {
+	mags := map[Type][]int8{
+		IQ2_XXS: {8, 25, 43}, IQ2_XS: {8, 25, 43}, IQ2_S: {8, 25, 43},
+		IQ3_XXS: {4, 12, 20, 28, 36, 44, 52, 62}, IQ3_S: {1, 3, 5, 7, 9, 11, 13, 15},
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, typ := range []Type{IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S, IQ1_M} {
+		for n := range 100 {
+			blk := make([]byte, typ.BlockBytes())
+			for i := range blk {
+				blk[i] = byte(rng.Uint32())
+			}
+			setBlockScale(typ, blk, FP32ToFP16(0.01))
+			var level [QK_K]int8
+			var mult, mult2 [16]int8
+			var oct [32]uint32
+			d16 := IQDecode(typ, blk, &level, &mult)
+			if d := IQNibbles(typ, blk, &oct, &mult2); d != d16 || mult != mult2 {
+				t.Fatalf("%v block %d: scale %#x/%#x, multipliers %v/%v", typ, n, d, d16, mult2, mult)
+			}
+			for e := range level {
+				c := int8(oct[e/8] >> (4 * (e % 8)) & 15)
+				var v int8
+				if m, ok := mags[typ]; ok {
+					v = m[c&7]
+					if c&8 != 0 {
+						v = -v
+					}
+				} else {
+					v = 8*(c&3-1) + 1
+					if c&4 != 0 {
+						v -= 2
+					}
+				}
+				if v != level[e] {
+					t.Fatalf("%v block %d element %d: code %#x stands for %d, IQDecode %d", typ, n, e, c, v, level[e])
+				}
+			}
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 )
@@ -188,6 +189,10 @@ type inspectTotals struct {
 	ParametersFmt string  `json:"parameters_human"`
 	Bytes         uint64  `json:"bytes"`
 	BitsPerWeight float64 `json:"bits_per_weight"`
+	// TranscodedBytes is what the i-quants below 4 bits take in memory
+	// beyond their file bytes once the CPU backend transcodes them at load
+	// (kernels.PackedBytes; 0 where this CPU does not).
+	TranscodedBytes uint64 `json:"transcoded_bytes,omitempty"`
 }
 
 // bigArray is how arrays longer than inlineArray elements are summarised.
@@ -312,6 +317,11 @@ func buildInspectReport(path string, f *gguf.File) *inspectReport {
 		r.Tensors = append(r.Tensors, inspectTensor{Name: ti.Name, Type: ti.Type.String(), Shape: ti.Dims, Bytes: ti.Bytes(), Offset: ti.Offset})
 		tot.Parameters += ti.Elements()
 		tot.Bytes += ti.Bytes()
+		if quant.IQTranscodable(ti.Type) && len(ti.Dims) == 2 && ti.Dims[1] > 1 {
+			if pb := kernels.PackedBytes(ti.Type, int(ti.Dims[1]), int(ti.Dims[0])); pb > ti.Bytes() {
+				tot.TranscodedBytes += pb - ti.Bytes()
+			}
+		}
 	}
 	tot.Tensors = len(f.Tensors)
 	tot.ParametersFmt = humanCount(tot.Parameters)
@@ -527,6 +537,10 @@ func (r *inspectReport) writeRest(tw *tabwriter.Writer, p func(string, ...any)) 
 	p("\ntotals:\t%d tensors, %s parameters (%d), %s (%d bytes)", tot.Tensors, tot.ParametersFmt, tot.Parameters, humanBytes(tot.Bytes), tot.Bytes)
 	if tot.Parameters > 0 {
 		p(", %.2f bits per weight (%.3f bytes per weight)", tot.BitsPerWeight, tot.BitsPerWeight/8)
+	}
+	if tot.TranscodedBytes > 0 {
+		p("; on this CPU the i-quants are transcoded at load and take %s more (%s in memory)",
+			humanBytes(tot.TranscodedBytes), humanBytes(tot.Bytes+tot.TranscodedBytes))
 	}
 	p("\n")
 	return tw.Flush()

@@ -8,7 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nuri-ai/nuri/internal/synth"
 	"github.com/nuri-ai/nuri/internal/testshared"
+	"github.com/nuri-ai/nuri/kernels"
+	"github.com/nuri-ai/nuri/quant"
 )
 
 func TestInspectStories(t *testing.T) {
@@ -148,6 +151,44 @@ func TestInspectKVCache(t *testing.T) {
 			k.ContextBytes != int64(s.Context)*full+int64(min(s.Context, c.window))*int64(k.WindowedBytes) ||
 			k.OnePoolContextBytes != int64(s.Context)*int64(k.BytesPerPosition) {
 			t.Errorf("%s: %+v (context %d, %d layers)", c.file, *k, s.Context, s.Layers)
+		}
+	}
+}
+
+// TestInspectTranscoded: the totals say how much more memory the
+// i-quants below 4 bits take once transcoded at load on this CPU, and
+// other types add nothing.
+func TestInspectTranscoded(t *testing.T) {
+	shape, err := synth.Lookup("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []string{"IQ3_XXS", "Q4_0"} {
+		path := filepath.Join(t.TempDir(), typ+".gguf")
+		if err := synth.Write(path, synth.Options{Shape: shape, Type: typ, Seed: 1}); err != nil {
+			t.Fatal(err)
+		}
+		var out, errb bytes.Buffer
+		if err := runInspect([]string{"--json", path}, &out, &errb); err != nil {
+			t.Fatalf("%s: %v: %s", typ, err, errb.String())
+		}
+		var r inspectReport
+		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		var want uint64
+		for _, x := range r.Tensors {
+			if x.Type == "IQ3_XXS" && len(x.Shape) == 2 && x.Shape[1] > 1 {
+				if pb := kernels.PackedBytes(quant.IQ3_XXS, int(x.Shape[1]), int(x.Shape[0])); pb > 0 {
+					want += pb - x.Bytes
+				}
+			}
+		}
+		if typ == "IQ3_XXS" && kernels.CanPack(quant.IQ3_XXS) && want == 0 {
+			t.Fatal("IQ3_XXS packs on this CPU but its records are no larger than the file")
+		}
+		if r.Totals.TranscodedBytes != want {
+			t.Errorf("%s: transcoded_bytes %d, want %d", typ, r.Totals.TranscodedBytes, want)
 		}
 	}
 }

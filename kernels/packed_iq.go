@@ -9,9 +9,10 @@ import (
 )
 
 // The read-only i-quants have no packed kernels of their own: packIQ
-// transcodes each block, through quant.IQDecode's integers, into IQ4_XS's
-// record with a float32 d and, for the types whose multipliers cover 16
-// elements (IQ2_XS, IQ2_S, IQ1_M), a multiplier a half group:
+// transcodes each block, through the integers quant.IQDecode describes
+// (taken as quant.IQNibbles' 4-bit codes), into IQ4_XS's record with a
+// float32 d and, for the types whose multipliers cover 16 elements
+// (IQ2_XS, IQ2_S, IQ1_M), a multiplier a half group:
 //
 //	+0   16 float32 d (the fp16 scale times quant.IQFactor; a NaN scale
 //	     as a quiet NaN holding the fp16 bits, so it unpacks unchanged)
@@ -21,8 +22,9 @@ import (
 //	     arrangement (low nibbles elements 4g.., high nibbles 16+4g..)
 //
 // Each element's signed level becomes a 4-bit code of the type's table
-// (iqPackLevels); the kernels (gen_packed.py IQ_TABLES) look the codes up
-// as level+128 with one VPSHUFB, as IQ4_XS's do. The codebook costs
+// (iqPackLevels); the AVX-512 kernels (gen_packed.py IQ_TABLES) look the
+// codes up as level+128 with one VPSHUFB, as IQ4_XS's do, and the AVX2
+// ones (iq_avx2) as the signed level. The codebook costs
 // nothing at run time, and the records take 4.4 (4.6) bits an element
 // against the files' 1.56 (IQ1_S) to 3.44 (IQ3_S): decode reads more bytes
 // than the file holds, for kernels that are bound by memory instead of by

@@ -347,3 +347,51 @@ func TestWriteFileAndProgress(t *testing.T) {
 		t.Error("partial file left behind")
 	}
 }
+
+// TestReadOnlyTypes: a type Nuri reads but cannot write takes IQ4_XS's
+// place in IQ4_XS's recipe, with llama.cpp's file type; its blocks are
+// random codes whose RMS is the float weights' (per block, so the
+// tensor's too), the same for any worker count; a type Nuri cannot read
+// is refused.
+func TestReadOnlyTypes(t *testing.T) {
+	for _, c := range []struct {
+		typ quant.Type
+		ft  uint32
+	}{{quant.IQ3_XXS, 23}, {quant.IQ2_S, 28}, {quant.IQ1_M, 31}} {
+		a := synthBytes(t, c.typ.String(), 5, 1)
+		if b := synthBytes(t, c.typ.String(), 5, 3); !bytes.Equal(a, b) {
+			t.Errorf("%v: different worker counts, different files", c.typ)
+		}
+		f, err := gguf.OpenBytes(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ft, _ := f.Uint32("general.file_type"); ft != c.ft {
+			t.Errorf("%v: file type %d, want %d", c.typ, ft, c.ft)
+		}
+		n := 0
+		for i := range f.Tensors {
+			ti := &f.Tensors[i]
+			if ti.Type != c.typ {
+				continue
+			}
+			n++
+			var sq float64
+			w := dequant(t, f, ti)
+			for _, x := range w {
+				sq += float64(x) * float64(x)
+			}
+			// fp16's rounding of each block's scale: 2⁻¹¹ relative.
+			if rms := math.Sqrt(sq / float64(len(w))); math.Abs(rms/weightStd-1) > 1e-3 {
+				t.Errorf("%s: RMS %g, want %g", ti.Name, rms, weightStd)
+			}
+		}
+		if n == 0 {
+			t.Errorf("%v: no tensor of the type", c.typ)
+		}
+	}
+	shape, _ := Lookup("tiny")
+	if _, _, err := Plan(shape, "TQ2_0"); err == nil {
+		t.Error("TQ2_0 (not read by Nuri) planned")
+	}
+}

@@ -44,7 +44,8 @@ type Planned struct {
 // blocks are random codes (randomBlocks) instead of quantized weights.
 func Plan(s Shape, typeName string) ([]Planned, quant.Mix, error) {
 	mix, err := quant.ParseMix(typeName)
-	readOnly := quant.Type(0)
+	var readOnly quant.Type // valid when isReadOnly
+	isReadOnly := false
 	if err != nil {
 		t, terr := quant.ParseType(typeName)
 		if terr != nil || quant.Supported(t) || !quant.CanDequantize(t) {
@@ -53,7 +54,7 @@ func Plan(s Shape, typeName string) ([]Planned, quant.Mix, error) {
 		if mix, err = quant.ParseMix("IQ4_XS"); err != nil {
 			return nil, quant.Mix{}, err
 		}
-		readOnly = t
+		readOnly, isReadOnly = t, true
 		mix.Name, mix.Default = t.String(), t
 		mix.FileType, mix.HasFileType = iqFileType(t)
 	}
@@ -64,7 +65,7 @@ func Plan(s Shape, typeName string) ([]Planned, quant.Mix, error) {
 	}
 	model := quant.MixModel{Arch: s.Arch, NLayer: s.Layers, NHead: s.Heads, NHeadKV: s.KVHeads, NExpert: s.Experts}
 	recipe := mix
-	if readOnly != 0 {
+	if isReadOnly {
 		recipe, _ = quant.ParseMix("IQ4_XS")
 	}
 	types, err := recipe.PlanTypes(model, specs, quant.PlanOptions{Fallback: quant.FallbackAuto})
@@ -73,13 +74,13 @@ func Plan(s Shape, typeName string) ([]Planned, quant.Mix, error) {
 	}
 	out := make([]Planned, len(ts))
 	for i, t := range ts {
-		if readOnly != 0 && types[i] == quant.IQ4_XS {
+		if isReadOnly && types[i] == quant.IQ4_XS {
 			types[i] = readOnly
 			if t.Values != nil || t.IsNorm() || t.Jitter || t.Bias {
 				return nil, quant.Mix{}, fmt.Errorf("tensor %s: its values cannot be written as %v", t.Name, readOnly)
 			}
 		}
-		if !quant.Supported(types[i]) && !(types[i] == readOnly && readOnly != 0) {
+		if !quant.Supported(types[i]) && !(isReadOnly && types[i] == readOnly) {
 			return nil, quant.Mix{}, fmt.Errorf("tensor %s: type %v cannot be quantized", t.Name, types[i])
 		}
 		out[i] = Planned{Tensor: t, Type: types[i]}
@@ -475,6 +476,8 @@ func (c *chunk) compute(seed uint64, scratch *[]float32) result {
 	}
 	src := (*scratch)[:n]
 	switch {
+	case !quant.Supported(c.t.Type):
+		// Read-only types take random codes (randomBlocks, below).
 	case c.t.Values != nil:
 		copy(src, c.t.Values[c.row0*cols:])
 	case c.t.IsNorm():

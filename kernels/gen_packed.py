@@ -391,6 +391,15 @@ open(OUT,'w').write(q6.rstrip()+"\n")
 # −128·Σa_s, is exact after it, and is multiplied by the sign-extended
 # scales (VPMULLD) into the block's int32 total, as Q6_K's sub-blocks are.
 
+def level_table(a, levels):
+    """Z29: the 16-byte code -> level table (two qwords) in every lane
+    (Z27 is a temporary)."""
+    a(f"\tMOVQ ${levels[0]:#x}, AX")
+    a("\tVPBROADCASTQ AX, Z29")
+    a(f"\tMOVQ ${levels[1]:#x}, AX")
+    a("\tVPBROADCASTQ AX, Z27")
+    a("\tVPUNPCKLQDQ Z27, Z29, Z29")
+
 def iq4xs(N, name, pf=PREFETCH_K, levels=IQ4_LEVELS128, f32d=False):
     # f32d: the records of the transcoded i-quants, whose d is float32
     # (64 bytes a record), so the header and codes sit 32 bytes further.
@@ -402,11 +411,7 @@ def iq4xs(N, name, pf=PREFETCH_K, levels=IQ4_LEVELS128, f32d=False):
     a("\tSHLQ $3, R10 // corrections: 8 per block and row")
     a("\tMOVL $0x0f0f0f0f, AX")
     a("\tVPBROADCASTD AX, Z31")
-    a(f"\tMOVQ ${levels[0]:#x}, AX")
-    a("\tVPBROADCASTQ AX, Z29")
-    a(f"\tMOVQ ${levels[1]:#x}, AX")
-    a("\tVPBROADCASTQ AX, Z27")
-    a("\tVPUNPCKLQDQ Z27, Z29, Z29")
+    level_table(a, levels)
     # regs: block totals Z0+i, group dots Z8+i (then the scale products),
     # outputs Z16+i, codes Z24 (low) Z25 (high), load Z26, scales Z28,
     # table Z29, d_w Z30, mask Z31.
@@ -1344,11 +1349,7 @@ def iq4x16(N, name, levels, pf=PREFETCH_K):
     a("\tSHLQ $4, R10 // corrections: 16 per block and row")
     a("\tMOVL $0x0f0f0f0f, AX")
     a("\tVPBROADCASTD AX, Z31")
-    a(f"\tMOVQ ${levels[0]:#x}, AX")
-    a("\tVPBROADCASTQ AX, Z29")
-    a(f"\tMOVQ ${levels[1]:#x}, AX")
-    a("\tVPBROADCASTQ AX, Z27")
-    a("\tVPUNPCKLQDQ Z27, Z29, Z29")
+    level_table(a, levels)
     # regs: block totals Z0+i, first-half dots Z8+i, second-half dots
     # Z12+i, outputs Z16+i, codes Z24 (low) Z25 (high), load Z26, the
     # halves' multipliers Z28 and Z27, table Z29, d_w Z30, mask Z31.

@@ -93,16 +93,11 @@ func IQDecode(t Type, blk []byte, level *[QK_K]int8, mult *[16]int8) uint16 {
 			}
 		}
 	case IQ2_XS, IQ2_S:
-		grid, entry, scales := iq2xsGrid, iq2xsEntry, blk[66:]
-		if t == IQ2_S {
-			grid, entry, scales = iq2sGrid, iq2sEntry, blk[74:]
-		}
-		for h := 0; h < 16; h++ {
-			mult[h] = int8(2*iq2xsScale(scales, 2*h) + 1)
-		}
+		l := iq2LayoutOf(t)
+		l.mults(blk, mult)
 		for k := 0; k < 32; k++ {
-			idx, signs := entry(blk, k)
-			iq2Octet(grid, idx, signs, level[8*k:])
+			idx, signs := l.entry(blk, k)
+			iq2Octet(l.grid, idx, signs, level[8*k:])
 		}
 	case IQ1_M:
 		_, ls := iq1mScales(blk)
@@ -383,16 +378,11 @@ func IQNibbles(t Type, blk []byte, oct *[32]uint32, mult *[16]int8) uint16 {
 			}
 		}
 	case IQ2_XS, IQ2_S:
-		nib, entry, scales := iq2xsNib, iq2xsEntry, blk[66:]
-		if t == IQ2_S {
-			nib, entry, scales = iq2sNib, iq2sEntry, blk[74:]
-		}
-		for h := 0; h < 16; h++ {
-			mult[h] = int8(2*iq2xsScale(scales, 2*h) + 1)
-		}
+		l := iq2LayoutOf(t)
+		l.mults(blk, mult)
 		for k := 0; k < 32; k++ {
-			idx, signs := entry(blk, k)
-			oct[k] = nib[idx] | signNibbles[signs]
+			idx, signs := l.entry(blk, k)
+			oct[k] = l.nib[idx] | signNibbles[signs]
 		}
 	case IQ3_XXS:
 		for g := 0; g < 8; g++ {

@@ -197,27 +197,45 @@ func iq2xsScale(scales []byte, k int) uint32 {
 	return uint32(scales[k/4]>>(4*(k%4/2))) & 0xf
 }
 
-func dequantizeIQ2_XSBlock(x []byte, y []float32) {
+// iq2Layout is what tells IQ2_XS from IQ2_S: the codebook (as bytes and
+// as nibble codes), how an octet's index and signs are read, and where the
+// 4-bit multipliers sit.
+type iq2Layout struct {
+	grid   []byte
+	nib    []uint32
+	entry  func(x []byte, k int) (idx int, signs uint8)
+	scales int
+}
+
+func iq2LayoutOf(t Type) iq2Layout {
+	if t == IQ2_S {
+		return iq2Layout{iq2sGrid, iq2sNib, iq2sEntry, 74}
+	}
+	return iq2Layout{iq2xsGrid, iq2xsNib, iq2xsEntry, 66}
+}
+
+// mults writes block x's 16 multipliers 2·ls+1.
+func (l iq2Layout) mults(x []byte, mult *[16]int8) {
+	for h := 0; h < 16; h++ {
+		mult[h] = int8(2*iq2xsScale(x[l.scales:], 2*h) + 1)
+	}
+}
+
+// dequantize is ggml's dequantize_row_iq2_xs / _iq2_s for one block.
+func (l iq2Layout) dequantize(x []byte, y []float32) {
 	d := f16at(x)
 	for k := 0; k < 32; k++ {
-		db := d * (0.5 + float32(iq2xsScale(x[66:], k))) * 0.25
-		idx, signs := iq2xsEntry(x, k)
+		db := d * (0.5 + float32(iq2xsScale(x[l.scales:], k))) * 0.25
+		idx, signs := l.entry(x, k)
 		var lv [8]int8
-		iq2Octet(iq2xsGrid, idx, signs, lv[:])
+		iq2Octet(l.grid, idx, signs, lv[:])
 		scaleLevels(y[8*k:], db, lv[:])
 	}
 }
 
-func dequantizeIQ2_SBlock(x []byte, y []float32) {
-	d := f16at(x)
-	for k := 0; k < 32; k++ {
-		db := d * (0.5 + float32(iq2xsScale(x[74:], k))) * 0.25
-		idx, signs := iq2sEntry(x, k)
-		var lv [8]int8
-		iq2Octet(iq2sGrid, idx, signs, lv[:])
-		scaleLevels(y[8*k:], db, lv[:])
-	}
-}
+func dequantizeIQ2_XSBlock(x []byte, y []float32) { iq2LayoutOf(IQ2_XS).dequantize(x, y) }
+
+func dequantizeIQ2_SBlock(x []byte, y []float32) { iq2LayoutOf(IQ2_S).dequantize(x, y) }
 
 // iq3xxsGroup returns group g's 8 index bytes and signs-and-scale word.
 func iq3xxsGroup(x []byte, g int) (idx []byte, aux uint32) {

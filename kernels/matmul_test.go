@@ -253,7 +253,7 @@ func colsFor(wt quant.Type) []int {
 func TestMatMulMatchesReference(t *testing.T) {
 	p := newTestPool(t, 2)
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, wt := range allTypes {
+	for _, wt := range sweepTypes(allTypes) {
 		t.Run(wt.String(), func(t *testing.T) {
 			for _, quantized := range []bool{true, false} {
 				for _, cols := range colsFor(wt) {

@@ -1298,7 +1298,7 @@ open(OUT,'w').write(bd.rstrip()+"\n")
 # table differs, and d is float32: d times the type's power-of-two factor
 # (1/8 for IQ2_XXS and IQ1_S, 1/4 for IQ3_XXS), which fp16 could not hold
 # exactly for small d. Their tables, level+128 by code, are the ones
-# iqPackLevels gives in packed.go (unused codes: 128, a level of 0).
+# quant.IQCodeLevels gives (unused codes: 128, a level of 0).
 def levels128(levels):
     b = [(128 + v) & 0xff for v in levels]
     return (sum(b[j] << (8*j) for j in range(8)), sum(b[8+j] << (8*j) for j in range(8)))

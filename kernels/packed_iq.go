@@ -22,7 +22,7 @@ import (
 //	     arrangement (low nibbles elements 4g.., high nibbles 16+4g..)
 //
 // Each element's signed level becomes a 4-bit code of the type's table
-// (iqPackLevels); the AVX-512 kernels (gen_packed.py IQ_TABLES) look the
+// (quant.IQCodeLevels); the AVX-512 kernels (gen_packed.py IQ_TABLES) look the
 // codes up as level+128 with one VPSHUFB, as IQ4_XS's do, and the AVX2
 // ones (iq_avx2) as the signed level. The codebook costs
 // nothing at run time, and the records take 4.4 (4.6) bits an element
@@ -38,31 +38,6 @@ func iqRecord(t quant.Type) (mults, codes, bytes int) {
 	mults = quant.QK_K / quant.IQGroupSize(t)
 	codes = iqRecHeader + 16*mults
 	return mults, codes, codes + 8*256
-}
-
-// iqPackLevels is the level each 4-bit code of t's records stands for;
-// codes no element takes stand for 0. gen_packed.py's IQ_TABLES holds the
-// same tables (the packed tests check the kernels against packedRef, which
-// takes its levels from quant.IQDecode).
-func iqPackLevels(t quant.Type) [16]int8 {
-	signed := func(mags ...int8) (l [16]int8) {
-		for c, m := range mags {
-			l[c], l[8+c] = m, -m
-		}
-		return l
-	}
-	switch t {
-	case quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S:
-		return signed(8, 25, 43)
-	case quant.IQ3_XXS:
-		return signed(4, 12, 20, 28, 36, 44, 52, 62)
-	case quant.IQ3_S:
-		return signed(1, 3, 5, 7, 9, 11, 13, 15)
-	case quant.IQ1_S, quant.IQ1_M:
-		// code = g+1 | (delta < 0)<<2: the level 8g+delta.
-		return [16]int8{-7, 1, 9, 0, -9, -1, 7}
-	}
-	panic(fmt.Sprintf("kernels: %v is not a transcoded i-quant", t))
 }
 
 // iqRecordScale is a record's float32 d (as bits) for the fp16 scale d16.
@@ -84,8 +59,8 @@ func iqFileScale(t quant.Type, bits uint32) uint16 {
 }
 
 // packIQ writes block blk of transcoded type t as row r of its record,
-// from quant.IQNibbles' codes, whose convention iqPackLevels' tables
-// follow (packIQFromLevels, in the tests, builds the same bytes from the
+// from quant.IQNibbles' codes, whose levels quant.IQCodeLevels gives
+// (gen_packed.py's tables are the same) (packIQFromLevels, in the tests, builds the same bytes from the
 // levels).
 func packIQ(t quant.Type, blk []byte, rec []byte, r int) {
 	var oct [32]uint32
@@ -123,7 +98,7 @@ func unpackIQ(t quant.Type, rec []byte, r int, blk []byte) {
 	for m := range mults {
 		mult[m] = int8(rec[iqRecHeader+16*m+r])
 	}
-	levels := iqPackLevels(t)
+	levels := quant.IQCodeLevels(t)
 	for s := range 8 {
 		lv := level[32*s : 32*s+32]
 		for g := range 4 {

@@ -16,7 +16,7 @@ func iqCodeTable(t quant.Type) *[256]uint8 {
 	for i := range m {
 		m[i] = 0xff
 	}
-	for c, l := range iqPackLevels(t) {
+	for c, l := range quant.IQCodeLevels(t) {
 		if l != 0 {
 			m[uint8(l)] = uint8(c)
 		}

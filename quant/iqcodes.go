@@ -51,74 +51,41 @@ func IQFactor(t Type) float32 {
 // IQDecode writes block blk of type t (IQTranscodable) as integers: each
 // element's signed level and each group's multiplier (the first
 // QK_K/IQGroupSize(t) of mult); it returns the block's fp16 scale d₁₆ (its
-// bits).
+// bits). It reads IQNibbles' codes through IQCodeLevels; Dequantize, which
+// reads the codebooks itself, checks both (TestIQDecodeEncode).
 func IQDecode(t Type, blk []byte, level *[QK_K]int8, mult *[16]int8) uint16 {
-	switch t {
-	case IQ2_XXS:
-		for g := 0; g < 8; g++ {
-			idx, aux := iq2xxsGroup(blk, g)
-			mult[g] = int8(2*(aux>>28) + 1)
-			for l := 0; l < 4; l++ {
-				iq2Octet(iq2xxsGrid, int(idx[l]), IQSigns(uint8(aux>>(7*l))), level[32*g+8*l:])
-			}
+	var oct [32]uint32
+	d16 := IQNibbles(t, blk, &oct, mult)
+	levels := IQCodeLevels(t)
+	for k, w := range oct {
+		for j := 0; j < 8; j++ {
+			level[8*k+j] = levels[w>>(4*j)&15]
 		}
-	case IQ3_XXS:
-		for g := 0; g < 8; g++ {
-			idx, aux := iq3xxsGroup(blk, g)
-			mult[g] = int8(2*(aux>>28) + 1)
-			for l := 0; l < 4; l++ {
-				iq3Octet(iq3xxsGrid, int(idx[2*l]), int(idx[2*l+1]), IQSigns(uint8(aux>>(7*l))), level[32*g+8*l:])
-			}
-		}
-	case IQ3_S:
-		for g := 0; g < 8; g++ {
-			mult[g] = int8(iq3sScale(blk, g))
-		}
-		for k := 0; k < 32; k++ {
-			i1, i2, signs := iq3sEntry(blk, k)
-			iq3Octet(iq3sGrid, i1, i2, signs, level[8*k:])
-		}
-	case IQ1_S:
-		for g := 0; g < 8; g++ {
-			qh := le16(blk[34+2*g:])
-			mult[g] = int8(2*(qh>>12&7) + 1)
-			delta := int32(1)
-			if qh&0x8000 != 0 {
-				delta = -1
-			}
-			for l := 0; l < 4; l++ {
-				for j, v := range iq1Grid(iq1sEntry(blk, 4*g+l)) {
-					level[32*g+8*l+j] = 8*int8(v) + int8(delta)
-				}
-			}
-		}
-	case IQ2_XS, IQ2_S:
-		l := iq2LayoutOf(t)
-		l.mults(blk, mult)
-		for k := 0; k < 32; k++ {
-			idx, signs := l.entry(blk, k)
-			iq2Octet(l.grid, idx, signs, level[8*k:])
-		}
-	case IQ1_M:
-		_, ls := iq1mScales(blk)
-		for h, m := range ls {
-			mult[h] = int8(m)
-		}
-		for k := 0; k < 32; k++ {
-			idx, neg := iq1mEntry(blk, k)
-			delta := int32(1)
-			if neg {
-				delta = -1
-			}
-			for j, v := range iq1Grid(idx) {
-				level[8*k+j] = 8*int8(v) + int8(delta)
-			}
-		}
-		return iq1mD16(blk)
-	default:
-		panic(fmt.Sprintf("quant.IQDecode: %v is not transcodable", t))
 	}
-	return le16(blk)
+	return d16
+}
+
+// IQCodeLevels is the level each of IQNibbles' 4-bit codes for type t
+// stands for; codes no element takes stand for 0.
+func IQCodeLevels(t Type) [16]int8 {
+	signed := func(mags ...int8) (l [16]int8) {
+		for c, m := range mags {
+			l[c], l[8+c] = m, -m
+		}
+		return l
+	}
+	switch t {
+	case IQ2_XXS, IQ2_XS, IQ2_S:
+		return signed(8, 25, 43)
+	case IQ3_XXS:
+		return signed(4, 12, 20, 28, 36, 44, 52, 62)
+	case IQ3_S:
+		return signed(1, 3, 5, 7, 9, 11, 13, 15)
+	case IQ1_S, IQ1_M:
+		// code = g+1 | (delta < 0)<<2: the level 8g+delta.
+		return [16]int8{-7, 1, 9, 0, -9, -1, 7}
+	}
+	panic(fmt.Sprintf("quant.IQCodeLevels: %v is not transcodable", t))
 }
 
 // iqIndex maps a codebook's entries (as their bytes, in a uint64) back to
@@ -281,9 +248,9 @@ func IQEncode(t Type, d16 uint16, level *[QK_K]int8, mult *[16]int8, blk []byte)
 			put16(blk[34+2*g:], qh)
 		}
 	case IQ2_XS, IQ2_S:
-		scales, index := 66, iq2xsIndex
+		scales, index := iq2LayoutOf(t).scales, iq2xsIndex
 		if t == IQ2_S {
-			scales, index = 74, iq2sIndex
+			index = iq2sIndex
 		}
 		for h := 0; h < 16; h++ {
 			l, err := ls(h, 4)
@@ -361,12 +328,11 @@ func iq1Lookup(lv []int8, delta int8) (int, error) {
 }
 
 // IQNibbles is IQDecode for kernels that want each element as a 4-bit
-// code instead of its level: for IQ2 and IQ3 the index of its magnitude
-// among the type's levels (ascending), plus 8 where it is negative; for
-// IQ1 g+1, plus 4 where its delta is negative. Octet k's elements
-// 8k..8k+7 go to oct[k], element 8k+j in bits 4j..4j+3. It reads each
-// octet's codebook entry as one precomputed word, several times faster
-// than IQDecode.
+// code instead of its level (IQCodeLevels): for IQ2 and IQ3 the index of
+// its magnitude among the type's levels (ascending), plus 8 where it is
+// negative; for IQ1 g+1, plus 4 where its delta is negative. Octet k's
+// elements 8k..8k+7 go to oct[k], element 8k+j in bits 4j..4j+3. It reads
+// each octet's codebook entry as one precomputed word.
 func IQNibbles(t Type, blk []byte, oct *[32]uint32, mult *[16]int8) uint16 {
 	switch t {
 	case IQ2_XXS:

@@ -400,10 +400,18 @@ def level_table(a, levels):
     a("\tVPBROADCASTQ AX, Z27")
     a("\tVPUNPCKLQDQ Z27, Z29, Z29")
 
-def iq4xs(N, name, pf=PREFETCH_K, levels=IQ4_LEVELS128, f32d=False):
-    # f32d: the records of the transcoded i-quants, whose d is float32
-    # (64 bytes a record), so the header and codes sit 32 bytes further.
-    hdr = 64 if f32d else 32
+def iq_block_head(a):
+    """The start of a transcoded i-quant record (packIQ): Z30 = the 16
+    rows' d, fp16 widened and times the type's power of two (float32 at
+    +48; exact), Z29 = the type's code table (level+128, at +32)."""
+    a("\tVCVTPH2PS (SI), Z30")
+    a("\tVMULPS.BCST 48(SI), Z30, Z30")
+    a("\tVBROADCASTI32X4 32(SI), Z29")
+
+def iq4xs(N, name, pf=PREFETCH_K, iq=False):
+    # iq: the records of the transcoded i-quants (iq_block_head): a
+    # 64-byte header, so the scales and codes sit 32 bytes further.
+    hdr = 64 if iq else 32
     rec = hdr + 128 + 8*256
     L=[]; a=L.append
     prologue(a, name)
@@ -411,7 +419,8 @@ def iq4xs(N, name, pf=PREFETCH_K, levels=IQ4_LEVELS128, f32d=False):
     a("\tSHLQ $3, R10 // corrections: 8 per block and row")
     a("\tMOVL $0x0f0f0f0f, AX")
     a("\tVPBROADCASTD AX, Z31")
-    level_table(a, levels)
+    if not iq:
+        level_table(a, IQ4_LEVELS128)
     # regs: block totals Z0+i, group dots Z8+i (then the scale products),
     # outputs Z16+i, codes Z24 (low) Z25 (high), load Z26, scales Z28,
     # table Z29, d_w Z30, mask Z31.
@@ -419,7 +428,10 @@ def iq4xs(N, name, pf=PREFETCH_K, levels=IQ4_LEVELS128, f32d=False):
         a(f"\tVPXORD Z{16+i}, Z{16+i}, Z{16+i}")
     a("")
     a("loop:")
-    a("\tVMOVUPS (SI), Z30" if f32d else "\tVCVTPH2PS (SI), Z30")
+    if iq:
+        iq_block_head(a)
+    else:
+        a("\tVCVTPH2PS (SI), Z30")
     for i in range(N):
         a(f"\tVPXORD Z{i}, Z{i}, Z{i}")
     for s in range(8):
@@ -1291,55 +1303,37 @@ bd += bf16dot_streams(STREAMS, f"bf16dotx16N1S{STREAMS}", FSTREAM_PREFETCH) + "\
 bd += bf16dot_streams(STREAMS, f"bf16dotx16N2S{STREAMS}", FSTREAM_PREFETCH, N=2)
 open(OUT,'w').write(bd.rstrip()+"\n")
 
-# The i-quants below 4 bits whose multipliers cover 32 elements (IQ2_XXS,
-# IQ3_XXS, IQ3_S, IQ1_S) are transcoded at load into IQ4_XS's records
-# (packIQ in packed.go): each element's codebook level and sign become a
-# 4-bit code, the group's odd multiplier the int8 scale; the VPSHUFB
-# table differs, and d is float32: d times the type's power-of-two factor
-# (1/8 for IQ2_XXS and IQ1_S, 1/4 for IQ3_XXS), which fp16 could not hold
-# exactly for small d. Their tables, level+128 by code, are the ones
-# quant.IQCodeLevels gives (unused codes: 128, a level of 0).
-def levels128(levels):
-    b = [(128 + v) & 0xff for v in levels]
-    return (sum(b[j] << (8*j) for j in range(8)), sum(b[8+j] << (8*j) for j in range(8)))
-
-def signed_table(mags):
-    t = [0]*16
-    for c, m in enumerate(mags):
-        t[c], t[8+c] = m, -m
-    return t
-
-IQ_TABLES = {
-    'iq2_XXS': signed_table([8, 25, 43]),
-    'iq3_XXS': signed_table([4, 12, 20, 28, 36, 44, 52, 62]),
-    'iq3_S': signed_table([1, 3, 5, 7, 9, 11, 13, 15]),
-    # IQ1_S: code = g+1 | (delta < 0)<<2 for the grid's g in -1..1, the
-    # level 8g+delta (the delta of 1/8 times 8).
-    'iq1_S': [-7, 1, 9, 0, -9, -1, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-}
+# The i-quants below 4 bits are transcoded at load (packIQ in
+# packed_iq.go) into IQ4_XS's records with a header of their own: +0 the 16
+# rows' fp16 d, +32 the type's code table (level+128: quant.IQCodeLevels),
+# +48 the type's power-of-two factor as float32 (1/8, 1/4 or 1), scales at
+# +64. Each element's codebook level and sign are a 4-bit code, the
+# group's odd multiplier the int8 scale. Since the record carries its
+# table and factor, one set of kernels serves every type: IQ4_XS's
+# (iq_block_head in place of its d load and fixed table) for the types
+# whose multipliers cover 32 elements (IQ2_XXS, IQ3_XXS, IQ3_S, IQ1_S),
+# iq4x16 below for those whose multipliers cover 16 (IQ2_XS, IQ2_S, IQ1_M).
+IQ_REC = 64 + 128 + 8*256
+IQH_REC = 64 + 256 + 8*256
 
 iq = open(OUT).read().rstrip()+"\n\n"
-for t, levels in IQ_TABLES.items():
-    lv = levels128(levels)
-    for N in (1,2,4,8):
-        iq += iq4xs(N, f"{t}x16N{N}", levels=lv, f32d=True) + "\n"
-    for res in (False, True):
-        iq += streams_of(iq4xs(1, f"{t}x16N1", pf=kstream_ahead(2240), levels=lv, f32d=True), KSTREAMS, 16, f"{t}x16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
-    for N in (2, 3):
-        iq += streams_tile_of(iq4xs(N, f"{t}x16N{N}", pf=kstream_ahead(2240), levels=lv, f32d=True), KSTREAMS, N, 16, f"{t}x16N{N}S{KSTREAMS}")
+for N in (1,2,4,8):
+    iq += iq4xs(N, f"iqGx16N{N}", iq=True) + "\n"
+for res in (False, True):
+    iq += streams_of(iq4xs(1, "iqGx16N1", pf=kstream_ahead(IQ_REC), iq=True), KSTREAMS, 16, f"iqGx16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
+for N in (2, 3):
+    iq += streams_tile_of(iq4xs(N, f"iqGx16N{N}", pf=kstream_ahead(IQ_REC), iq=True), KSTREAMS, N, 16, f"iqGx16N{N}S{KSTREAMS}")
 open(OUT,'w').write(iq.rstrip()+"\n")
 
-# The i-quants whose multipliers cover 16 elements (IQ2_XS, IQ2_S, IQ1_M)
-# take the same codes and tables with a multiplier for each half of a
-# 32-element group: records of 2368 bytes (+0 the float32 d of 16 rows,
-# +64 the sixteen half-group multipliers as int8, half h of the 16 rows at
-# 64+16h, +320 the codes of group s at 320+256s). The low nibbles of a
-# group are its first half and the high nibbles its second, so each gets
-# its own dot (started from its own correction, −128·Σa of 16 elements),
-# times its own multiplier. The second set of dots takes Z12.., which
-# leaves no registers for an eight-row tile.
+# iq4x16: a multiplier for each half of a 32-element group (records of
+# 2368 bytes: the header, the sixteen half-group multipliers as int8, half
+# h of the 16 rows at 64+16h, the codes of group s at 320+256s). The low
+# nibbles of a group are its first half and the high nibbles its second,
+# so each gets its own dot (started from its own correction, −128·Σa of 16
+# elements), times its own multiplier. The second set of dots takes Z12..,
+# which leaves no registers for an eight-row tile.
 
-def iq4x16(N, name, levels, pf=PREFETCH_K):
+def iq4x16(N, name, pf=PREFETCH_K):
     assert N <= 4
     hdr = 64
     rec = hdr + 256 + 8*256
@@ -1349,7 +1343,6 @@ def iq4x16(N, name, levels, pf=PREFETCH_K):
     a("\tSHLQ $4, R10 // corrections: 16 per block and row")
     a("\tMOVL $0x0f0f0f0f, AX")
     a("\tVPBROADCASTD AX, Z31")
-    level_table(a, levels)
     # regs: block totals Z0+i, first-half dots Z8+i, second-half dots
     # Z12+i, outputs Z16+i, codes Z24 (low) Z25 (high), load Z26, the
     # halves' multipliers Z28 and Z27, table Z29, d_w Z30, mask Z31.
@@ -1357,7 +1350,7 @@ def iq4x16(N, name, levels, pf=PREFETCH_K):
         a(f"\tVPXORD Z{16+i}, Z{16+i}, Z{16+i}")
     a("")
     a("loop:")
-    a("\tVMOVUPS (SI), Z30")
+    iq_block_head(a)
     for i in range(N):
         a(f"\tVPXORD Z{i}, Z{i}, Z{i}")
     for s in range(8):
@@ -1385,39 +1378,31 @@ def iq4x16(N, name, levels, pf=PREFETCH_K):
     scaled_block_end(a, N, lambda i: i, lambda i: 8+i, rec)
     return "\n".join(L)
 
-IQ16_TABLES = {'iq2H': IQ_TABLES['iq2_XXS'], 'iq1H': IQ_TABLES['iq1_S']}
-
 iq = open(OUT).read().rstrip()+"\n\n"
-for t, levels in IQ16_TABLES.items():
-    lv = levels128(levels)
-    for N in (1,2,4):
-        iq += iq4x16(N, f"{t}x16N{N}", lv) + "\n"
-    for res in (False, True):
-        iq += streams_of(iq4x16(1, f"{t}x16N1", lv, pf=kstream_ahead(2368)), KSTREAMS, 16, f"{t}x16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
-    for N in (2, 3):
-        iq += streams_tile_of(iq4x16(N, f"{t}x16N{N}", lv, pf=kstream_ahead(2368)), KSTREAMS, N, 16, f"{t}x16N{N}S{KSTREAMS}")
+for N in (1,2,4):
+    iq += iq4x16(N, f"iqHx16N{N}") + "\n"
+for res in (False, True):
+    iq += streams_of(iq4x16(1, "iqHx16N1", pf=kstream_ahead(IQH_REC)), KSTREAMS, 16, f"iqHx16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
+for N in (2, 3):
+    iq += streams_tile_of(iq4x16(N, f"iqHx16N{N}", pf=kstream_ahead(IQH_REC)), KSTREAMS, N, 16, f"iqHx16N{N}S{KSTREAMS}")
 open(OUT,'w').write(iq.rstrip()+"\n")
 
 # AVX2 forms of the transcoded i-quants' kernels, for CPUs without AVX-512
 # VNNI, on the same records (one activation row: the driver runs it for
 # each row of a batch). 256-bit registers hold 8 of a group's 16 rows, so
 # each part of the codes is two loads. VPMADDUBSW multiplies unsigned by
-# signed bytes into saturating int16 pairs, so the table holds the signed
-# levels and the products are |level|·(a·sign(level)) (VPABSB, VPSIGNB):
-# at most 2·62·127 a pair, short of saturation, and Q8_K's quants stay in
-# ±127 (ggml's quantize_row_q8_K scales by −127/max), so VPSIGNB's negation
-# cannot overflow. VPMADDWD by ones adds each row's 4 products; there is no
-# zero point, so the corrections go unread. half: 16-element multipliers.
-def signed_bytes(levels):
-    b = [v & 0xff for v in levels]
-    return (sum(b[j] << (8*j) for j in range(8)), sum(b[8+j] << (8*j) for j in range(8)))
-
-def iq_avx2(name, levels, half=False):
+# signed bytes into saturating int16 pairs, so the table is turned back
+# into the signed levels (the record's level+128 XOR 0x80) and the products
+# are |level|·(a·sign(level)) (VPABSB, VPSIGNB): at most 2·62·127 a pair,
+# short of saturation, and Q8_K's quants stay in ±127 (ggml's
+# quantize_row_q8_K scales by −127/max), so VPSIGNB's negation cannot
+# overflow. VPMADDWD by ones adds each row's 4 products; there is no zero
+# point, so the corrections go unread. half: 16-element multipliers.
+def iq_avx2(name, half=False):
     mults = 16 if half else 8
     hdr = 64
     codes = hdr + 16*mults
     rec = codes + 8*256
-    lv = signed_bytes(levels)
     L=[]; a=L.append
     prologue(a, name)
     a("\tMOVQ DX, R10")
@@ -1425,11 +1410,6 @@ def iq_avx2(name, levels, half=False):
     a("\tMOVL $0x0f0f0f0f, AX")
     a("\tMOVQ AX, X15")
     a("\tVPBROADCASTD X15, Y15")
-    a(f"\tMOVQ ${lv[0]:#x}, AX")
-    a("\tMOVQ AX, X14")
-    a(f"\tMOVQ ${lv[1]:#x}, AX")
-    a("\tPINSRQ $1, AX, X14")
-    a("\tVINSERTI128 $1, X14, Y14, Y14")
     a("\tMOVL $0x00010001, AX")
     a("\tMOVQ AX, X13")
     a("\tVPBROADCASTD X13, Y13")
@@ -1440,6 +1420,11 @@ def iq_avx2(name, levels, half=False):
     a("\tVPXOR Y5, Y5, Y5")
     a("")
     a("loop:")
+    a("\tVBROADCASTI128 32(SI), Y14")
+    a("\tMOVL $0x80808080, AX")
+    a("\tMOVQ AX, X12")
+    a("\tVPBROADCASTD X12, Y12")
+    a("\tVPXOR Y12, Y14, Y14")
     a("\tVPXOR Y0, Y0, Y0")
     a("\tVPXOR Y1, Y1, Y1")
     for s in range(8):
@@ -1472,11 +1457,18 @@ def iq_avx2(name, levels, half=False):
             a(f"\tVPMULLD Y9, Y{hi}, Y{hi}")
             a(f"\tVPADDD Y{lo}, Y0, Y0")
             a(f"\tVPADDD Y{hi}, Y1, Y1")
+    # d_w·d_a as the AVX-512 kernels form it: the fp16 d widened, times
+    # the factor (exact), times the activation's scale.
     a("\tVCVTDQ2PS Y0, Y0")
     a("\tVCVTDQ2PS Y1, Y1")
+    a("\tVCVTPH2PS (SI), Y8")
+    a("\tVCVTPH2PS 16(SI), Y9")
+    a("\tVBROADCASTSS 48(SI), Y12")
+    a("\tVMULPS Y12, Y8, Y8")
+    a("\tVMULPS Y12, Y9, Y9")
     a("\tVBROADCASTSS (DI), Y6")
-    a("\tVMULPS (SI), Y6, Y8")
-    a("\tVMULPS 32(SI), Y6, Y9")
+    a("\tVMULPS Y6, Y8, Y8")
+    a("\tVMULPS Y6, Y9, Y9")
     a("\tVFMADD231PS Y8, Y0, Y4")
     a("\tVFMADD231PS Y9, Y1, Y5")
     a(f"\tADDQ ${rec}, SI")
@@ -1495,8 +1487,6 @@ def iq_avx2(name, levels, half=False):
     return "\n".join(L)
 
 iq = open(OUT).read().rstrip()+"\n\n"
-for t, levels in IQ_TABLES.items():
-    iq += iq_avx2(f"{t}x16AVX2", levels) + "\n"
-for t, levels in IQ16_TABLES.items():
-    iq += iq_avx2(f"{t}x16AVX2", levels, half=True) + "\n"
+iq += iq_avx2("iqGx16AVX2") + "\n"
+iq += iq_avx2("iqHx16AVX2", half=True) + "\n"
 open(OUT,'w').write(iq.rstrip()+"\n")

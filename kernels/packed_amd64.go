@@ -158,11 +158,14 @@ func kQuantSet(tiles [9]packedKernel, streams streamKernel, res streamResKernel,
 func packedSetOf(t quant.Type, avx2 bool) *packedSet {
 	if avx2 || !hasPackedAsm {
 		if hasIQAVX2 {
-			if s := iqAVX2Set(t); s != nil {
+			if s := iqSet(t, true); s != nil {
 				return s
 			}
 		}
 		return &noPackedSet
+	}
+	if s := iqSet(t, false); s != nil {
+		return s
 	}
 	switch t {
 	case quant.Q4_0:
@@ -189,18 +192,6 @@ func packedSetOf(t quant.Type, avx2 bool) *packedSet {
 		return &iq4_XSSet
 	case quant.IQ4_NL:
 		return &iq4_NLSet
-	case quant.IQ2_XXS:
-		return &iq2_XXSSet
-	case quant.IQ3_XXS:
-		return &iq3_XXSSet
-	case quant.IQ3_S:
-		return &iq3_SSet
-	case quant.IQ1_S:
-		return &iq1_SSet
-	case quant.IQ2_XS, quant.IQ2_S:
-		return &iq2HSet
-	case quant.IQ1_M:
-		return &iq1HSet
 	case quant.F16:
 		return &f16Set
 	case quant.BF16:

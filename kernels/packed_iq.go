@@ -11,26 +11,32 @@ import (
 // The read-only i-quants have no packed kernels of their own: packIQ
 // transcodes each block, through the integers quant.IQDecode describes
 // (taken as quant.IQNibbles' 4-bit codes), into IQ4_XS's record with a
-// float32 d and, for the types whose multipliers cover 16 elements
-// (IQ2_XS, IQ2_S, IQ1_M), a multiplier a half group:
+// header of its own and, for the types whose multipliers cover 16
+// elements (IQ2_XS, IQ2_S, IQ1_M), a multiplier a half group:
 //
-//	+0   16 float32 d (the fp16 scale times quant.IQFactor; a NaN scale
-//	     as a quiet NaN holding the fp16 bits, so it unpacks unchanged)
+//	+0   16 fp16 d, the file's
+//	+32  the type's 16-byte code table, level+128 by code
+//	     (quant.IQCodeLevels)
+//	+48  the type's power of two (quant.IQFactor) as float32
 //	+64  the 8 (or 16) odd multipliers as int8, multiplier m of the 16
 //	     rows at 64+16m
 //	+192 (or +320) the codes of 32-element group s at +256s, in IQ4_XS's
 //	     arrangement (low nibbles elements 4g.., high nibbles 16+4g..)
 //
-// Each element's signed level becomes a 4-bit code of the type's table
-// (quant.IQCodeLevels); the AVX-512 kernels (gen_packed.py IQ_TABLES) look the
-// codes up as level+128 with one VPSHUFB, as IQ4_XS's do, and the AVX2
-// ones (iq_avx2) as the signed level. The codebook costs
-// nothing at run time, and the records take 4.4 (4.6) bits an element
-// against the files' 1.56 (IQ1_S) to 3.44 (IQ3_S): decode reads more bytes
-// than the file holds, for kernels that are bound by memory instead of by
-// codebook lookups.
+// The kernels widen d and multiply it by the factor (exact: d·factor may
+// not fit fp16, it always fits float32), and look the codes up in the
+// record's table with one VPSHUFB (the AVX2 ones as signed levels), so
+// one set of kernels serves every type of a record form (gen_packed.py).
+// The codebook costs nothing at run time, and the records take 4.4 (4.6)
+// bits an element against the files' 1.56 (IQ1_S) to 3.44 (IQ3_S): decode
+// reads more bytes than the file holds, for kernels that are bound by
+// memory instead of by codebook lookups.
 
-const iqRecHeader = 64 // the float32 d of 16 rows
+const (
+	iqRecHeader = 64 // d, the table and the factor
+	iqRecTable  = 32
+	iqRecFactor = 48
+)
 
 // iqRecord returns the number of multipliers of t's records, where their
 // codes start and the record's size.
@@ -40,22 +46,13 @@ func iqRecord(t quant.Type) (mults, codes, bytes int) {
 	return mults, codes, codes + 8*256
 }
 
-// iqRecordScale is a record's float32 d (as bits) for the fp16 scale d16.
-func iqRecordScale(t quant.Type, d16 uint16) uint32 {
-	d := quant.FP16ToFP32(d16)
-	if d != d { // NaN: keep the fp16 bits, which the conversion may not
-		return 0x7fc00000 | uint32(d16)
+// iqRecordHeader writes the table and the factor of t's records (every
+// row writes the same bytes).
+func iqRecordHeader(t quant.Type, rec []byte) {
+	for c, l := range quant.IQCodeLevels(t) {
+		rec[iqRecTable+c] = byte(l) ^ 0x80 // level+128
 	}
-	return math.Float32bits(d * quant.IQFactor(t)) // exact: a power of two
-}
-
-// iqFileScale is iqRecordScale's inverse.
-func iqFileScale(t quant.Type, bits uint32) uint16 {
-	d := math.Float32frombits(bits)
-	if d != d {
-		return uint16(bits)
-	}
-	return quant.FP32ToFP16(d / quant.IQFactor(t))
+	binary.LittleEndian.PutUint32(rec[iqRecFactor:], math.Float32bits(quant.IQFactor(t)))
 }
 
 // packIQ writes block blk of transcoded type t as row r of its record,
@@ -67,7 +64,8 @@ func packIQ(t quant.Type, blk []byte, rec []byte, r int) {
 	var mult [16]int8
 	d16 := quant.IQNibbles(t, blk, &oct, &mult)
 	le := binary.LittleEndian
-	le.PutUint32(rec[4*r:], iqRecordScale(t, d16))
+	le.PutUint16(rec[2*r:], d16)
+	iqRecordHeader(t, rec)
 	mults, off, _ := iqRecord(t)
 	for m := range mults {
 		rec[iqRecHeader+16*m+r] = byte(mult[m])
@@ -93,7 +91,7 @@ func spreadNibbles(x uint32) uint32 {
 func unpackIQ(t quant.Type, rec []byte, r int, blk []byte) {
 	var level [quant.QK_K]int8
 	var mult [16]int8
-	d16 := iqFileScale(t, binary.LittleEndian.Uint32(rec[4*r:]))
+	d16 := binary.LittleEndian.Uint16(rec[2*r:])
 	mults, off, _ := iqRecord(t)
 	for m := range mults {
 		mult[m] = int8(rec[iqRecHeader+16*m+r])

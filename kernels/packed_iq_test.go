@@ -50,7 +50,8 @@ func packIQFromLevels(t quant.Type, blk []byte, rec []byte, r int) {
 	var level [quant.QK_K]int8
 	var mult [16]int8
 	d16 := quant.IQDecode(t, blk, &level, &mult)
-	binary.LittleEndian.PutUint32(rec[4*r:], iqRecordScale(t, d16))
+	binary.LittleEndian.PutUint16(rec[2*r:], d16)
+	iqRecordHeader(t, rec)
 	mults, off, _ := iqRecord(t)
 	for m := range mults {
 		rec[iqRecHeader+16*m+r] = byte(mult[m])

@@ -92,7 +92,7 @@ func refBlock(wt quant.Type, blk, act []byte, acc float32) float32 {
 	case quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ2_XS, quant.IQ2_S, quant.IQ1_M:
 		var level [quant.QK_K]int8
 		var mult [16]int8
-		d := math.Float32frombits(iqRecordScale(wt, quant.IQDecode(wt, blk, &level, &mult)))
+		d := quant.FP16ToFP32(quant.IQDecode(wt, blk, &level, &mult)) * quant.IQFactor(wt)
 		gs := quant.IQGroupSize(wt)
 		var tot int32
 		for m := range quant.QK_K / gs {

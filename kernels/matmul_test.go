@@ -24,15 +24,16 @@ var allTypes = []quant.Type{
 // random floats through quant.Quantize (realistic data); false fills the
 // blocks with random bytes and only makes the float scale fields sane, so
 // every quant bit pattern (e.g. -128 in Q8_0, which the quantizer never
-// emits) is exercised. Types Nuri reads but cannot quantize (the i-quants
-// below 4 bits) always take random bytes.
+// emits) is exercised. The i-quants below 4 bits always take random bytes:
+// their codebook searches would slow the sweeps, and random codes reach
+// every entry.
 func randWeights(rng *rand.Rand, wt quant.Type, rows, cols int, quantized bool) []byte {
 	rb, err := wt.RowBytes(cols)
 	if err != nil {
 		panic(err)
 	}
 	w := make([]byte, rows*rb)
-	if quantized && quant.Supported(wt) {
+	if quantized && !quant.IQTranscodable(wt) {
 		f := randFloats(rng, rows*cols, 0.05)
 		if err := quant.Quantize(wt, f, w); err != nil {
 			panic(err)

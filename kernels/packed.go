@@ -37,7 +37,7 @@ import (
 //
 // The K-quant records are described at packQ6_K, packQ3_K, packQ2_K,
 // packQ4_K and packQ5KHigh, IQ4_XS's at packIQ4_XS, and those of the
-// read-only i-quants transcoded into IQ4_XS's form in packed_iq.go.
+// i-quants below 4 bits transcoded into IQ4_XS's form in packed_iq.go.
 //
 // Activations are Q8_0 (Q8_K for the K-quants and the i-quants, as ggml
 // quantizes them), laid out in tiles of up to 8 rows: within a tile, block

@@ -8,7 +8,7 @@ import (
 	"github.com/nuri-ai/nuri/quant"
 )
 
-// The read-only i-quants have no packed kernels of their own: packIQ
+// The i-quants below 4 bits have no packed kernels of their own: packIQ
 // transcodes each block, through the integers quant.IQDecode describes
 // (taken as quant.IQNibbles' 4-bit codes), into IQ4_XS's record with a
 // header of its own and, for the types whose multipliers cover 16

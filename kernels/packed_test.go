@@ -23,7 +23,7 @@ func TestMatMulPackedMatchesReference(t *testing.T) {
 }
 
 // sweepTypes is types for the per-type sweeps: under the race detector
-// the read-only i-quants are represented by one type of each record form
+// the i-quants below 4 bits are represented by one type of each record form
 // (IQ3_XXS: a multiplier a group, IQ2_XS: one a half group).
 func sweepTypes(types []quant.Type) []quant.Type {
 	if !raceEnabled {

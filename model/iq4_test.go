@@ -4,17 +4,17 @@ import (
 	"math"
 	"testing"
 
+	"github.com/nuri-ai/nuri/gguf"
 	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 )
 
-// TestIQ4Models runs the tiny llama written in the IQ4_NL and IQ4_XS
-// recipes (IQ4 layers, Q5_K/Q6_K where llama-quantize raises them), and in
-// that recipe with each read-only i-quant in IQ4_XS's place (random codes,
-// synth.Plan), on the packed kernels (the i-quants with 32-element
-// multipliers transcoded into IQ4_XS's records), on AVX2's row kernels and
-// on the pure-Go reference path.
+// TestIQ4Models runs the tiny llama written in llama-quantize's i-quant
+// recipes (IQ4_NL, IQ4_XS, and those whose main types are the i-quants
+// below 4 bits: IQ2_M's is IQ2_S), on the packed kernels (the i-quants
+// below 4 bits transcoded into IQ4_XS's records), on AVX2's row kernels
+// and on the pure-Go reference path.
 // All multiply the same exact per-block integer products and differ only
 // in float summation order, so the logits must agree to a small fraction
 // of their spread: the
@@ -23,8 +23,27 @@ import (
 // in the summation order).
 func TestIQ4Models(t *testing.T) {
 	prompt := []int32{1, 17, 42, 99, 7, 3}
-	for _, typ := range []string{"IQ4_NL", "IQ4_XS", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ3_XXS", "IQ3_S", "IQ1_S", "IQ1_M"} {
+	for _, c := range []struct {
+		typ  string
+		main quant.Type
+	}{
+		{"IQ4_NL", quant.IQ4_NL}, {"IQ4_XS", quant.IQ4_XS}, {"IQ2_XXS", quant.IQ2_XXS}, {"IQ2_XS", quant.IQ2_XS},
+		{"IQ2_M", quant.IQ2_S}, {"IQ3_XXS", quant.IQ3_XXS}, {"IQ3_S", quant.IQ3_S}, {"IQ1_S", quant.IQ1_S}, {"IQ1_M", quant.IQ1_M},
+	} {
+		typ := c.typ
 		path := writeTiny(t, typ, false, 11)
+		if f, err := gguf.Open(path); err != nil {
+			t.Fatal(err)
+		} else {
+			found := false
+			for _, ti := range f.Tensors {
+				found = found || ti.Type == c.main
+			}
+			f.Close()
+			if !found {
+				t.Fatalf("%s: no %v tensor in the file", typ, c.main)
+			}
+		}
 		run := func(ks kernels.KernelSet) []float32 {
 			m, err := model.Load(path, model.LoadOptions{Threads: testThreads, Kernels: ks})
 			if err != nil {

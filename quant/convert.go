@@ -46,21 +46,22 @@ func blockTypes(t Type) (blockFuncs, bool) {
 		return blockFuncs{quantizeIQ4_NLBlock, dequantizeIQ4_NLBlock}, true
 	case IQ4_XS:
 		return blockFuncs{quantizeIQ4_XSBlock, dequantizeIQ4_XSBlock}, true
-	// The i-quants below 4 bits are read only (iquants.go).
+	// The i-quants below 4 bits (iquants.go; quantizers in iqgridquant.go
+	// and iq1quant.go).
 	case IQ2_XXS:
-		return blockFuncs{dequantize: dequantizeIQ2_XXSBlock}, true
+		return blockFuncs{iqGridQuantizer(IQ2_XXS), dequantizeIQ2_XXSBlock}, true
 	case IQ2_XS:
-		return blockFuncs{dequantize: dequantizeIQ2_XSBlock}, true
+		return blockFuncs{iqGridQuantizer(IQ2_XS), dequantizeIQ2_XSBlock}, true
 	case IQ2_S:
-		return blockFuncs{dequantize: dequantizeIQ2_SBlock}, true
+		return blockFuncs{iqGridQuantizer(IQ2_S), dequantizeIQ2_SBlock}, true
 	case IQ3_XXS:
-		return blockFuncs{dequantize: dequantizeIQ3_XXSBlock}, true
+		return blockFuncs{iqGridQuantizer(IQ3_XXS), dequantizeIQ3_XXSBlock}, true
 	case IQ3_S:
-		return blockFuncs{dequantize: dequantizeIQ3_SBlock}, true
+		return blockFuncs{iqGridQuantizer(IQ3_S), dequantizeIQ3_SBlock}, true
 	case IQ1_S:
-		return blockFuncs{dequantize: dequantizeIQ1_SBlock}, true
+		return blockFuncs{func(x []float32, y []byte) { quantizeIQ1_SBlock(x, y, nil) }, dequantizeIQ1_SBlock}, true
 	case IQ1_M:
-		return blockFuncs{dequantize: dequantizeIQ1_MBlock}, true
+		return blockFuncs{func(x []float32, y []byte) { quantizeIQ1_MBlock(x, y, nil) }, dequantizeIQ1_MBlock}, true
 	}
 	return blockFuncs{}, false
 }
@@ -75,7 +76,7 @@ func Supported(t Type) bool {
 }
 
 // CanDequantize reports whether Dequantize handles t: every type Supported
-// does, and the i-quants Nuri reads but does not write.
+// does (and any type Nuri would read but not write; none is, at present).
 func CanDequantize(t Type) bool {
 	if t == F32 || t == F16 || t == BF16 {
 		return true

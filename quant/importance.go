@@ -14,8 +14,27 @@ import "fmt"
 // Q8_0 and the float types ignore one, as in llama.cpp.
 func TakesImportance(t Type) bool {
 	switch t {
-	case Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS:
+	case Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, IQ3_XXS, IQ3_S, IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S, IQ1_M:
 		return true
+	}
+	return false
+}
+
+// RequiresImportance reports whether llama-quantize refuses to quantize
+// tensor name to t in recipe m without an importance matrix
+// (tensor_requires_imatrix): the i-quants of three bits and less but
+// IQ3_S, and Q2_K in the Q2_K_S recipe. The embedding and the output
+// matrix never need one.
+func (m Mix) RequiresImportance(name string, t Type) bool {
+	switch name {
+	case "token_embd.weight", "per_layer_token_embd.weight", "output.weight":
+		return false
+	}
+	switch t {
+	case IQ3_XXS, IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S, IQ1_M:
+		return true
+	case Q2_K:
+		return m.ftype == ftypeQ2_KS
 	}
 	return false
 }
@@ -70,6 +89,12 @@ func QuantizeRow(t Type, src []float32, dst []byte, importance []float32) error 
 			quantizeIQ4_NLWeighted(x, y, qw)
 		case IQ4_XS:
 			quantizeIQ4_XSWeighted(x, y, qw)
+		case IQ3_XXS, IQ3_S, IQ2_XXS, IQ2_XS, IQ2_S:
+			quantizeIQGridBlock(t, x, y, qw)
+		case IQ1_S:
+			quantizeIQ1_SBlock(x, y, qw)
+		case IQ1_M:
+			quantizeIQ1_MBlock(x, y, qw)
 		}
 	}
 	return nil

@@ -2,8 +2,8 @@ package quant
 
 import "fmt"
 
-// IQDecode and IQEncode turn the read-only i-quants whose levels are
-// small integers into those integers and back, for kernels that transcode
+// IQDecode and IQEncode turn the i-quants below 4 bits, whose levels are
+// small integers, into those integers and back, for kernels that transcode
 // them into a layout without codebooks: element e of a block stands for
 // d₁₆·IQFactor(t)·mult[e/IQGroupSize(t)]·level[e], with d₁₆ the block's
 // fp16 scale and

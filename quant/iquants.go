@@ -5,9 +5,9 @@ package quant
 // small non-negative levels, signs stored apart, a 3- or 4-bit odd
 // multiplier per 16 or 32 weights and an fp16 scale per super-block. Large
 // Korean models are often published in these types (IQ2_M, IQ3_XS, IQ3_M
-// and the rest are mixes of them), so Nuri loads and runs them. Their
-// quantizers search the codebooks with an importance matrix; Nuri reads
-// them only (`nuri quantize` can requantize from them).
+// and the rest are mixes of them), so Nuri loads and runs them, and
+// writes them with ggml's quantizers (iqgridquant.go, iq1quant.go), which
+// search the codebooks, best with an importance matrix.
 //
 // Layouts (little-endian; QK_K = 256 elements a block):
 //

@@ -33,9 +33,21 @@ const (
 	ftypeQ5_KS fileType = 16
 	ftypeQ5_KM fileType = 17
 	ftypeQ6_K  fileType = 18
-	ftypeIQ4NL fileType = 25
-	ftypeIQ4XS fileType = 30
-	ftypeBF16  fileType = 32
+	// The i-quant recipes and Q2_K_S.
+	ftypeIQ2XXS fileType = 19
+	ftypeIQ2XS  fileType = 20
+	ftypeQ2_KS  fileType = 21
+	ftypeIQ3XS  fileType = 22
+	ftypeIQ3XXS fileType = 23
+	ftypeIQ1S   fileType = 24
+	ftypeIQ4NL  fileType = 25
+	ftypeIQ3S   fileType = 26
+	ftypeIQ3M   fileType = 27
+	ftypeIQ2S   fileType = 28
+	ftypeIQ2M   fileType = 29
+	ftypeIQ4XS  fileType = 30
+	ftypeIQ1M   fileType = 31
+	ftypeBF16   fileType = 32
 )
 
 // Mix is a quantization recipe: a llama.cpp file type (its default tensor
@@ -59,12 +71,15 @@ func mixTable() []Mix {
 		m("F32", F32, ftypeF32), m("F16", F16, ftypeF16), m("BF16", BF16, ftypeBF16),
 		m("Q4_0", Q4_0, ftypeQ4_0), m("Q4_1", Q4_1, ftypeQ4_1),
 		m("Q5_0", Q5_0, ftypeQ5_0), m("Q5_1", Q5_1, ftypeQ5_1), m("Q8_0", Q8_0, ftypeQ8_0),
-		m("Q2_K", Q2_K, ftypeQ2_K),
+		m("Q2_K", Q2_K, ftypeQ2_K), m("Q2_K_S", Q2_K, ftypeQ2_KS),
 		m("Q3_K_S", Q3_K, ftypeQ3_KS), m("Q3_K_M", Q3_K, ftypeQ3_KM), m("Q3_K_L", Q3_K, ftypeQ3_KL),
 		m("Q4_K_S", Q4_K, ftypeQ4_KS), m("Q4_K_M", Q4_K, ftypeQ4_KM),
 		m("Q5_K_S", Q5_K, ftypeQ5_KS), m("Q5_K_M", Q5_K, ftypeQ5_KM),
 		m("Q6_K", Q6_K, ftypeQ6_K),
 		m("IQ4_NL", IQ4_NL, ftypeIQ4NL), m("IQ4_XS", IQ4_XS, ftypeIQ4XS),
+		m("IQ3_XXS", IQ3_XXS, ftypeIQ3XXS), m("IQ3_XS", IQ3_S, ftypeIQ3XS), m("IQ3_S", IQ3_S, ftypeIQ3S), m("IQ3_M", IQ3_S, ftypeIQ3M),
+		m("IQ2_XXS", IQ2_XXS, ftypeIQ2XXS), m("IQ2_XS", IQ2_XS, ftypeIQ2XS), m("IQ2_S", IQ2_XS, ftypeIQ2S), m("IQ2_M", IQ2_S, ftypeIQ2M),
+		m("IQ1_S", IQ1_S, ftypeIQ1S), m("IQ1_M", IQ1_M, ftypeIQ1M),
 		m("Q3_K", Q3_K, ftypeQ3_KM), m("Q4_K", Q4_K, ftypeQ4_KM), m("Q5_K", Q5_K, ftypeQ5_KM),
 		{Name: "Q8_1", Default: Q8_1}, {Name: "Q8_K", Default: Q8_K},
 	}
@@ -86,19 +101,14 @@ func ParseMix(name string) (Mix, error) {
 }
 
 // FileTypeName returns the recipe name of a general.file_type value
-// ("Q4_K_M" for 15, not its alias Q4_K), llama.cpp's name for the i-quant
-// recipes Nuri reads but cannot write (IQ2_XXS … IQ1_M, 19-31), or false.
+// ("Q4_K_M" for 15, not its alias Q4_K), or false.
 func FileTypeName(ft uint32) (string, bool) {
 	for _, m := range mixTable() {
 		if m.HasFileType && m.FileType == ft {
 			return m.Name, true
 		}
 	}
-	// llama_ftype's LLAMA_FTYPE_MOSTLY_* numbers.
-	readOnly := map[uint32]string{19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S", 22: "IQ3_XS", 23: "IQ3_XXS",
-		24: "IQ1_S", 26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S", 29: "IQ2_M", 31: "IQ1_M"}
-	name, ok := readOnly[ft]
-	return name, ok
+	return "", false
 }
 
 // MixModel is what the type choice reads from the model's hyper-parameters.
@@ -156,6 +166,10 @@ type PlanOptions struct {
 	// the recipe gives token_embd.weight the output type, as llama.cpp does.
 	OutputType, TokenEmbdType       Type
 	HasOutputType, HasTokenEmbdType bool
+	// Importance says an importance matrix is given (llama-quantize
+	// --imatrix): some recipes then choose other types (llama.cpp's
+	// has_imatrix), whether or not it covers every tensor.
+	Importance bool
 }
 
 // TensorTypeRule is one --tensor-type override: tensors whose name

@@ -3,10 +3,9 @@ package quant
 import "strings"
 
 // The per-tensor adjustments of llama-quantize's recipes
-// (llama_tensor_get_type_impl), for the file types Nuri supports. Of the
-// IQ recipes only IQ4_NL and IQ4_XS are (their types need no codebooks);
-// the others and MXFP4 are not, so their branches are absent. Nuri never
-// has an importance matrix, which the IQ4 rules below assume.
+// (llama_tensor_get_type_impl), for every file type but the ternary ones
+// and MXFP4. Some depend on whether an importance matrix is given
+// (PlanOptions.Importance, llama.cpp's has_imatrix).
 
 // category is llama.cpp's tensor_category.
 type category int
@@ -65,8 +64,10 @@ type mixState struct {
 	tiedEmbd bool // no output.weight: token_embd doubles as the output
 	nAttnV   int  // attn_v-like tensors in the model
 	iAttnV   int  // attn_v-like tensors seen so far
-	nFFNDown int  // = n_layer
+	nFFNDown int  // = n_layer, as are llama.cpp's ffn_gate and ffn_up counts
 	iFFNDown int
+	iFFNGate int
+	iFFNUp   int
 }
 
 // useMoreBits picks the first and last eighth of the layers and every third
@@ -84,11 +85,31 @@ func (s *mixState) ffnLayer(counter int, name string) int {
 	return counter
 }
 
+// isIQLow: the recipes of 2 bits and less, whose attn_v, ffn_down and
+// attn_output rules come first and replace the others.
+func (ft fileType) isIQLow() bool {
+	switch ft {
+	case ftypeIQ2XXS, ftypeIQ2XS, ftypeIQ1S, ftypeIQ2S, ftypeIQ2M, ftypeIQ1M:
+		return true
+	}
+	return false
+}
+
+// iq2SOr returns IQ3_S for the IQ2_S and IQ2_M recipes and t for the
+// others of isIQLow.
+func (ft fileType) iq2SOr(t Type) Type {
+	if ft == ftypeIQ2S || ft == ftypeIQ2M {
+		return IQ3_S
+	}
+	return t
+}
+
 // choose returns the type of tensor t (category c) when the recipe's
 // default is nt. It must be called in LlamaTensorLess order.
 func (s *mixState) choose(nt Type, t TensorSpec, c category, opt PlanOptions) Type {
 	ft, m := s.ftype, s.model
 	falcon := m.Arch == "falcon"
+	imatrix := opt.Importance
 	switch {
 	case c == catOutput || (s.tiedEmbd && c == catTokenEmbd):
 		switch {
@@ -96,13 +117,45 @@ func (s *mixState) choose(nt Type, t TensorSpec, c category, opt PlanOptions) Ty
 			nt = opt.OutputType
 		case falcon || t.Dims[0]%uint64(nt.BlockSize()) != 0:
 			nt = Q8_0
+		case ft.isIQLow() || ft == ftypeIQ3XXS:
+			nt = Q5_K
 		case nt != Q8_0:
 			nt = Q6_K
 		}
 	case c == catTokenEmbd:
 		// only IQ and ternary recipes change untied embeddings
-		if opt.HasTokenEmbdType {
+		switch {
+		case opt.HasTokenEmbdType:
 			nt = opt.TokenEmbdType
+		case ft == ftypeIQ2XXS || ft == ftypeIQ2XS || ft == ftypeIQ1S || ft == ftypeIQ1M:
+			nt = Q2_K
+		case ft == ftypeIQ2S || ft == ftypeIQ2M || ft == ftypeIQ3XXS:
+			nt = IQ3_S
+		}
+	case ft.isIQLow():
+		switch {
+		case c.isAttnV():
+			nt = ft.iq2SOr(Q2_K)
+			if m.nGQA() >= 4 || m.NExpert >= 4 {
+				nt = Q4_K
+			}
+			s.iAttnV++
+		case m.NExpert == 8 && c == catAttnK:
+			nt = Q4_K
+		case c == catFFNDown:
+			if s.iFFNDown < s.nFFNDown/8 {
+				nt = ft.iq2SOr(Q2_K)
+			}
+			s.iFFNDown++
+		case c == catAttnOutput:
+			switch {
+			case m.NExpert == 8:
+				nt = Q5_K
+			case ft == ftypeIQ1S || ft == ftypeIQ1M:
+				nt = IQ2_XXS
+			default:
+				nt = ft.iq2SOr(nt)
+			}
 		}
 	case c.isAttnV():
 		switch {
@@ -111,6 +164,21 @@ func (s *mixState) choose(nt Type, t TensorSpec, c category, opt PlanOptions) Ty
 			if m.nGQA() >= 4 {
 				nt = Q4_K
 			}
+		case ft == ftypeQ2_KS && m.nGQA() >= 4:
+			nt = Q4_K
+		case ft == ftypeIQ3XXS:
+			switch {
+			case m.nGQA() >= 4:
+				nt = Q4_K
+			case !imatrix:
+				nt = IQ3_S
+			default:
+				nt = IQ3_XXS
+			}
+		case (ft == ftypeIQ3XS || ft == ftypeIQ3S) && m.nGQA() >= 4:
+			nt = Q4_K
+		case ft == ftypeIQ3M:
+			nt = Q4_K
 		case ft == ftypeQ3_KM:
 			nt = Q4_K
 			if s.iAttnV < 2 {
@@ -118,11 +186,11 @@ func (s *mixState) choose(nt Type, t TensorSpec, c category, opt PlanOptions) Ty
 			}
 		case ft == ftypeQ3_KL:
 			nt = Q5_K
+		case (ft == ftypeIQ4NL || ft == ftypeIQ4XS) && m.nGQA() >= 4:
+			nt = Q5_K
 		case (ft == ftypeQ4_KM || ft == ftypeQ5_KM) && useMoreBits(s.iAttnV, s.nAttnV):
 			nt = Q6_K
 		case ft == ftypeQ4_KS && s.iAttnV < 4:
-			nt = Q5_K
-		case (ft == ftypeIQ4NL || ft == ftypeIQ4XS) && m.nGQA() >= 4:
 			nt = Q5_K
 		}
 		if m.is70B() && (nt == Q3_K || nt == Q4_K) {
@@ -133,14 +201,35 @@ func (s *mixState) choose(nt Type, t TensorSpec, c category, opt PlanOptions) Ty
 		}
 		s.iAttnV++
 	case c == catAttnK:
-		if m.NExpert == 8 {
+		switch {
+		case m.NExpert == 8:
 			nt = Q8_0
+		case ft == ftypeIQ3XS:
+			nt = IQ3_XXS
+		case ft == ftypeIQ3XXS:
+			nt = IQ2_S
+		}
+	case c == catAttnQ:
+		switch ft {
+		case ftypeIQ3XS:
+			nt = IQ3_XXS
+		case ftypeIQ3XXS:
+			nt = IQ2_S
 		}
 	case c == catFFNDown:
 		i, n := s.ffnLayer(s.iFFNDown, t.Name), s.nFFNDown
 		switch {
 		case ft == ftypeQ2_K:
 			nt = Q3_K
+		case ft == ftypeQ2_KS:
+			if i < n/8 {
+				nt = Q4_K
+			}
+		case ft == ftypeIQ3XXS && !imatrix:
+			nt = Q3_K
+			if i < n/8 {
+				nt = Q4_K
+			}
 		case ft == ftypeQ3_KM:
 			switch {
 			case i < n/16:
@@ -150,6 +239,8 @@ func (s *mixState) choose(nt Type, t TensorSpec, c category, opt PlanOptions) Ty
 			default:
 				nt = Q3_K
 			}
+		case ft == ftypeIQ3M && (i < n/8 || (m.NExpert == 8 && useMoreBits(i, n))):
+			nt = Q4_K
 		case ft == ftypeQ3_KL:
 			nt = Q5_K
 			if falcon {
@@ -168,12 +259,20 @@ func (s *mixState) choose(nt Type, t TensorSpec, c category, opt PlanOptions) Ty
 			} else if useMoreBits(i, n) {
 				nt = Q6_K
 			}
+		case i < n/8 && (ft == ftypeIQ4NL || ft == ftypeIQ4XS) && !imatrix:
+			nt = Q5_K
 		case ft == ftypeQ5_KM && useMoreBits(i, n):
 			nt = Q6_K
 		case ft == ftypeQ4_KS && !falcon && i < n/8:
 			nt = Q5_K
-		case (ft == ftypeIQ4NL || ft == ftypeIQ4XS) && i < n/8:
-			nt = Q5_K
+		case (ft == ftypeQ4_0 || ft == ftypeQ5_0) && imatrix && i < n/8:
+			// llama.cpp guards the first ffn_down layers of these two with
+			// the offset types, only with an importance matrix so that the
+			// output without one stays what it always was.
+			nt = Q4_1
+			if ft == ftypeQ5_0 {
+				nt = Q5_1
+			}
 		}
 		s.iFFNDown++
 	case c == catAttnOutput:
@@ -185,7 +284,8 @@ func (s *mixState) choose(nt Type, t TensorSpec, c category, opt PlanOptions) Ty
 		}
 		if m.NExpert == 8 {
 			switch ft {
-			case ftypeQ2_K, ftypeQ3_KS, ftypeQ3_KM, ftypeQ4_KS, ftypeQ4_KM, ftypeIQ4NL, ftypeIQ4XS:
+			case ftypeQ2_K, ftypeIQ3XS, ftypeIQ3XXS, ftypeQ3_KS, ftypeQ3_KM, ftypeIQ4NL,
+				ftypeQ4_KS, ftypeQ4_KM, ftypeIQ3S, ftypeIQ3M, ftypeIQ4XS:
 				nt = Q5_K
 			}
 			break
@@ -193,14 +293,25 @@ func (s *mixState) choose(nt Type, t TensorSpec, c category, opt PlanOptions) Ty
 		switch ft {
 		case ftypeQ2_K:
 			nt = Q3_K
-		case ftypeQ3_KM:
+		case ftypeIQ3XXS:
+			nt = IQ3_S
+		case ftypeQ3_KM, ftypeIQ3M:
 			nt = Q4_K
 		case ftypeQ3_KL:
 			nt = Q5_K
 		}
+	case c == catFFNGate || c == catFFNUp:
+		counter := &s.iFFNGate
+		if c == catFFNUp {
+			counter = &s.iFFNUp
+		}
+		i, n := s.ffnLayer(*counter, t.Name), s.nFFNDown
+		if ft == ftypeIQ3XS && i >= n/8 && i < 7*n/8 {
+			nt = IQ3_XXS
+		}
+		*counter++
 	}
 	// attn_qkv is attn_v-like and handled above, as in llama.cpp, whose
-	// separate attn_qkv branch is never reached; ffn_gate/ffn_up change only
-	// for IQ3_XS.
+	// separate attn_qkv branch is never reached.
 	return nt
 }

@@ -40,6 +40,9 @@ func TestParseMix(t *testing.T) {
 		{"Q4_0", Q4_0, 2, true}, {"Q8_0", Q8_0, 7, true}, {"Q6_K", Q6_K, 18, true}, {"BF16", BF16, 32, true},
 		{"F32", F32, 0, true}, {"Q8_K", Q8_K, 0, false}, {"Q8_1", Q8_1, 0, false},
 		{"iq4_xs", IQ4_XS, 30, true}, {"IQ4_NL", IQ4_NL, 25, true},
+		{"Q2_K_S", Q2_K, 21, true}, {"IQ3_XS", IQ3_S, 22, true}, {"IQ3_S", IQ3_S, 26, true}, {"iq3_m", IQ3_S, 27, true},
+		{"IQ2_XXS", IQ2_XXS, 19, true}, {"IQ2_XS", IQ2_XS, 20, true}, {"IQ3_XXS", IQ3_XXS, 23, true}, {"IQ1_S", IQ1_S, 24, true},
+		{"IQ2_S", IQ2_XS, 28, true}, {"IQ2_M", IQ2_S, 29, true}, {"IQ1_M", IQ1_M, 31, true},
 	} {
 		m, err := ParseMix(c.name)
 		if err != nil {
@@ -50,8 +53,8 @@ func TestParseMix(t *testing.T) {
 			t.Errorf("%s: %+v", c.name, m)
 		}
 	}
-	if _, err := ParseMix("IQ2_XXS"); err == nil {
-		t.Error("IQ2_XXS: want an error")
+	if _, err := ParseMix("TQ1_0"); err == nil {
+		t.Error("TQ1_0: want an error")
 	}
 }
 
@@ -82,32 +85,75 @@ func llamaTensors(nLayer int, tied bool) []TensorSpec {
 // expectedMix spells out llama-quantize's choices for the llamaTensors
 // model, as read from llama_tensor_get_type_impl: moreBits are the layers
 // use_more_bits picks for 32 layers (first and last 4, then every third).
-func expectedMix(mix string, tied bool, name string, layer int) Type {
+func expectedMix(mix string, tied, imatrix bool, name string, layer int) Type {
 	moreBits := map[int]bool{0: true, 1: true, 2: true, 3: true, 6: true, 9: true, 12: true, 15: true,
 		18: true, 21: true, 24: true, 27: true, 28: true, 29: true, 30: true, 31: true}
 	kind := name
 	if layer >= 0 {
 		kind = name[len(fmt.Sprintf("blk.%d.", layer)):]
 	}
+	iqLow := map[string]bool{"IQ2_XXS": true, "IQ2_XS": true, "IQ2_S": true, "IQ2_M": true, "IQ1_S": true, "IQ1_M": true}[mix]
+	iq2s := mix == "IQ2_S" || mix == "IQ2_M"
+	def := map[string]Type{"Q4_K_M": Q4_K, "Q5_K_M": Q5_K, "Q4_K_S": Q4_K, "Q3_K_M": Q3_K, "Q2_K": Q2_K, "Q8_0": Q8_0, "Q4_0": Q4_0,
+		"IQ4_NL": IQ4_NL, "IQ4_XS": IQ4_XS, "Q2_K_S": Q2_K, "IQ3_XS": IQ3_S, "IQ3_S": IQ3_S, "IQ3_M": IQ3_S,
+		"IQ3_XXS": IQ3_XXS, "IQ2_XXS": IQ2_XXS, "IQ2_XS": IQ2_XS, "IQ2_S": IQ2_XS, "IQ2_M": IQ2_S, "IQ1_S": IQ1_S, "IQ1_M": IQ1_M}[mix]
 	switch kind {
 	case "output_norm.weight", "attn_norm.weight", "ffn_norm.weight":
 		return F32
-	case "output.weight":
-		if mix == "Q8_0" {
+	case "output.weight", "token_embd.weight":
+		switch {
+		case kind == "token_embd.weight" && !tied:
+			switch {
+			case iq2s || mix == "IQ3_XXS":
+				return IQ3_S
+			case iqLow:
+				return Q2_K
+			}
+			return def
+		case mix == "Q8_0":
 			return Q8_0
-		}
-		return Q6_K
-	case "token_embd.weight":
-		if tied && mix != "Q8_0" {
+		case iqLow || mix == "IQ3_XXS":
+			return Q5_K
+		default:
 			return Q6_K
 		}
 	}
-	def := map[string]Type{"Q4_K_M": Q4_K, "Q5_K_M": Q5_K, "Q4_K_S": Q4_K, "Q3_K_M": Q3_K, "Q2_K": Q2_K, "Q8_0": Q8_0, "Q4_0": Q4_0,
-		"IQ4_NL": IQ4_NL, "IQ4_XS": IQ4_XS}[mix]
+	if iqLow {
+		switch {
+		case kind == "attn_v.weight":
+			return Q4_K // GQA 4
+		case kind == "ffn_down.weight" && layer < 4 && iq2s:
+			return IQ3_S
+		case kind == "ffn_down.weight" && layer < 4:
+			return Q2_K
+		case kind == "attn_output.weight" && (mix == "IQ1_S" || mix == "IQ1_M"):
+			return IQ2_XXS
+		case kind == "attn_output.weight" && iq2s:
+			return IQ3_S
+		}
+		return def
+	}
+	if mix == "IQ3_XXS" {
+		switch {
+		case kind == "attn_v.weight":
+			return Q4_K // GQA 4
+		case kind == "attn_q.weight" || kind == "attn_k.weight":
+			return IQ2_S
+		case kind == "ffn_down.weight" && !imatrix && layer < 4:
+			return Q4_K
+		case kind == "ffn_down.weight" && !imatrix:
+			return Q3_K
+		case kind == "attn_output.weight":
+			return IQ3_S
+		}
+		return def
+	}
 	iq4 := mix == "IQ4_NL" || mix == "IQ4_XS"
 	switch {
 	case kind == "attn_v.weight":
 		switch {
+		case mix == "Q2_K_S" || mix == "IQ3_XS" || mix == "IQ3_S" || mix == "IQ3_M":
+			return Q4_K // GQA 4 (IQ3_M: always)
 		case (mix == "Q4_K_M" || mix == "Q5_K_M") && moreBits[layer]:
 			return Q6_K
 		case mix == "Q4_K_S" && layer < 4:
@@ -133,12 +179,24 @@ func expectedMix(mix string, tied bool, name string, layer int) Type {
 			return Q4_K
 		case mix == "Q2_K":
 			return Q3_K
-		case iq4 && layer < 4:
+		case iq4 && layer < 4 && !imatrix:
 			return Q5_K
+		case (mix == "Q2_K_S" || mix == "IQ3_M") && layer < 4:
+			return Q4_K
+		case mix == "Q4_0" && imatrix && layer < 4:
+			return Q4_1
+		}
+	case kind == "attn_q.weight" || kind == "attn_k.weight":
+		if mix == "IQ3_XS" {
+			return IQ3_XXS
+		}
+	case kind == "ffn_gate.weight" || kind == "ffn_up.weight":
+		if mix == "IQ3_XS" && layer >= 4 && layer < 28 {
+			return IQ3_XXS
 		}
 	case kind == "attn_output.weight":
 		switch mix {
-		case "Q3_K_M":
+		case "Q3_K_M", "IQ3_M":
 			return Q4_K
 		case "Q2_K":
 			return Q3_K
@@ -149,8 +207,10 @@ func expectedMix(mix string, tied bool, name string, layer int) Type {
 
 func TestPlanTypesLlama32(t *testing.T) {
 	model := MixModel{Arch: "llama", NLayer: 32, NHead: 32, NHeadKV: 8}
-	for _, mix := range []string{"Q4_K_M", "Q5_K_M", "Q4_K_S", "Q3_K_M", "Q2_K", "Q8_0", "Q4_0", "IQ4_NL", "IQ4_XS"} {
-		for _, tied := range []bool{false, true} {
+	for _, mix := range []string{"Q4_K_M", "Q5_K_M", "Q4_K_S", "Q3_K_M", "Q2_K", "Q8_0", "Q4_0", "IQ4_NL", "IQ4_XS",
+		"Q2_K_S", "IQ3_XS", "IQ3_S", "IQ3_M", "IQ3_XXS", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ2_M", "IQ1_S", "IQ1_M"} {
+		for _, c := range []struct{ tied, imatrix bool }{{false, false}, {true, false}, {false, true}} {
+			tied := c.tied
 			m, err := ParseMix(mix)
 			if err != nil {
 				t.Fatal(err)
@@ -158,13 +218,13 @@ func TestPlanTypesLlama32(t *testing.T) {
 			ts := llamaTensors(32, tied)
 			// The choice must not depend on the file's tensor order.
 			rand.New(rand.NewPCG(2, 3)).Shuffle(len(ts), func(i, j int) { ts[i], ts[j] = ts[j], ts[i] })
-			got, err := m.PlanTypes(model, ts, PlanOptions{})
+			got, err := m.PlanTypes(model, ts, PlanOptions{Importance: c.imatrix})
 			if err != nil {
 				t.Fatalf("%s: %v", mix, err)
 			}
 			for i, ti := range ts {
-				if want := expectedMix(mix, tied, ti.Name, layerOf(ti.Name)); got[i] != want {
-					t.Errorf("%s tied=%v %s: %v, want %v", mix, tied, ti.Name, got[i], want)
+				if want := expectedMix(mix, tied, c.imatrix, ti.Name, layerOf(ti.Name)); got[i] != want {
+					t.Errorf("%s tied=%v imatrix=%v %s: %v, want %v", mix, tied, c.imatrix, ti.Name, got[i], want)
 				}
 			}
 		}
@@ -250,7 +310,7 @@ func TestPlanTypesFallback(t *testing.T) {
 
 func TestFileTypeName(t *testing.T) {
 	for ft, want := range map[uint32]string{0: "F32", 1: "F16", 2: "Q4_0", 7: "Q8_0", 12: "Q3_K_M", 15: "Q4_K_M", 17: "Q5_K_M", 18: "Q6_K", 25: "IQ4_NL", 30: "IQ4_XS", 32: "BF16",
-		19: "IQ2_XXS", 22: "IQ3_XS", 27: "IQ3_M", 29: "IQ2_M", 31: "IQ1_M"} { // the last read only
+		19: "IQ2_XXS", 21: "Q2_K_S", 22: "IQ3_XS", 27: "IQ3_M", 29: "IQ2_M", 31: "IQ1_M"} {
 		if got, ok := FileTypeName(ft); !ok || got != want {
 			t.Errorf("FileTypeName(%d) = %q, %v; want %q", ft, got, ok, want)
 		}

@@ -158,7 +158,7 @@ func TestQuantizeRejectsBadSizes(t *testing.T) {
 		{"short dst", Quantize(Q4_0, x, make([]byte, 10))},
 		{"long dst", Quantize(Q4_K, x, make([]byte, 145))},
 		{"partial block", Quantize(Q4_K, x[:100], make([]byte, 144))},
-		{"unsupported type", Quantize(IQ2_XXS, x, make([]byte, 66))},
+		{"unsupported type", Quantize(TQ1_0, x, make([]byte, 54))},
 		{"unknown type", Quantize(Type(99), x, make([]byte, 256))},
 		{"dequantize short src", Dequantize(Q8_0, make([]byte, 33), make([]float32, 32))},
 		{"dequantize partial block", Dequantize(Q6_K, make([]byte, 210), make([]float32, 200))},

@@ -164,20 +164,6 @@ func quantize(t quant.Type, rows, cols int, v []float32) ([]byte, error) {
 		return nil, err
 	}
 	b := make([]byte, rows*rb)
-	if !quant.Supported(t) {
-		// A type Nuri only reads: random codes at each row's RMS.
-		rng := rand.New(rand.NewPCG(uint64(rows), uint64(cols)))
-		for r := 0; r < rows; r++ {
-			var ss float64
-			for _, x := range v[r*cols : (r+1)*cols] {
-				ss += float64(x) * float64(x)
-			}
-			if err := quant.RandomBlocks(t, b[r*rb:(r+1)*rb], rng.Uint64, math.Sqrt(ss/float64(cols))); err != nil {
-				return nil, fmt.Errorf("quantize %v: %w", t, err)
-			}
-		}
-		return b, nil
-	}
 	if err := quant.Quantize(t, v, b); err != nil {
 		return nil, fmt.Errorf("quantize %v: %w", t, err)
 	}

@@ -90,7 +90,8 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "nuri quantize: %v\n", err)
 		return errUsage
 	}
-	opt := quantizeOptions{plan: quant.PlanOptions{Pure: *pure, TensorTypes: rules}, threads: max(1, *threads), requant: *requant, imatrix: *imatrix}
+	opt := quantizeOptions{plan: quant.PlanOptions{Pure: *pure, TensorTypes: rules, Importance: *imatrix != ""},
+		threads: max(1, *threads), requant: *requant, imatrix: *imatrix}
 	for _, o := range []struct {
 		flag, v string
 		t       *quant.Type
@@ -238,6 +239,15 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 	importance, err := quantizeImportance(f, types, opt.im, opt.include, opt.exclude, stderr)
 	if err != nil {
 		return err
+	}
+	for i, ti := range f.Tensors {
+		if types[i] != ti.Type && importance[i] == nil && mix.RequiresImportance(ti.Name, types[i]) {
+			how := "pass --imatrix FILE (nuri imatrix computes one from a calibration text)"
+			if opt.im != nil {
+				how = "the importance matrix has no entry for it, or --include-weights/--exclude-weights left it out"
+			}
+			return fmt.Errorf("tensor %s: %v needs an importance matrix, as in llama-quantize: %s", ti.Name, types[i], how)
+		}
 	}
 	order := make([]int, len(f.Tensors))
 	for i := range order {

@@ -307,7 +307,7 @@ func TestImatrixLowersKLDivergence(t *testing.T) {
 		}
 		return r.KLD.Value
 	}
-	for _, typ := range []string{"Q4_K", "Q2_K"} {
+	for _, typ := range []string{"Q4_K", "Q2_K", "IQ3_S"} {
 		plain, with := filepath.Join(dir, typ+".gguf"), filepath.Join(dir, typ+"-im.gguf")
 		runQuantizeTest(t, "--pure", src, plain, typ)
 		runQuantizeTest(t, "--pure", "--imatrix", im, src, with, typ)

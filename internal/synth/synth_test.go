@@ -348,26 +348,34 @@ func TestWriteFileAndProgress(t *testing.T) {
 	}
 }
 
-// TestReadOnlyTypes: a type Nuri reads but cannot write takes IQ4_XS's
-// place in IQ4_XS's recipe, with llama.cpp's file type; its blocks are
-// random codes whose RMS is the float weights' (per block, so the
-// tensor's too), the same for any worker count; a type Nuri cannot read
-// is refused.
-func TestReadOnlyTypes(t *testing.T) {
+// TestIQRecipes: llama-quantize's i-quant recipes, with llama.cpp's file
+// types, each quantizing the weights of its main type (unit importance
+// where ggml would ask for an importance matrix), the same file for any
+// worker count; a type Nuri cannot read is refused.
+func TestIQRecipes(t *testing.T) {
 	for _, c := range []struct {
-		typ quant.Type
-		ft  uint32
-	}{{quant.IQ3_XXS, 23}, {quant.IQ2_S, 28}, {quant.IQ1_M, 31}} {
-		a := synthBytes(t, c.typ.String(), 5, 1)
-		if b := synthBytes(t, c.typ.String(), 5, 3); !bytes.Equal(a, b) {
-			t.Errorf("%v: different worker counts, different files", c.typ)
+		recipe string
+		typ    quant.Type
+		ft     uint32
+		tol    float64 // on the dequantized weights' RMS ÷ weightStd − 1
+	}{
+		// The quantized weights' RMS overshoots the floats' (measured
+		// ratios): IQ3_XXS 1.025-1.032, IQ2_XXS 1.030-1.037, IQ2_S
+		// 1.050-1.059, IQ1_M 1.21-1.22 (its weights, the squares, fit the
+		// scale to the large values); the bounds leave room.
+		{"IQ3_XXS", quant.IQ3_XXS, 23, 0.05}, {"IQ2_M", quant.IQ2_S, 29, 0.08},
+		{"IQ2_XXS", quant.IQ2_XXS, 19, 0.06}, {"IQ1_M", quant.IQ1_M, 31, 0.3},
+	} {
+		a := synthBytes(t, c.recipe, 5, 1)
+		if b := synthBytes(t, c.recipe, 5, 3); !bytes.Equal(a, b) {
+			t.Errorf("%s: different worker counts, different files", c.recipe)
 		}
 		f, err := gguf.OpenBytes(a)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if ft, _ := f.Uint32("general.file_type"); ft != c.ft {
-			t.Errorf("%v: file type %d, want %d", c.typ, ft, c.ft)
+			t.Errorf("%s: file type %d, want %d", c.recipe, ft, c.ft)
 		}
 		n := 0
 		for i := range f.Tensors {
@@ -381,13 +389,14 @@ func TestReadOnlyTypes(t *testing.T) {
 			for _, x := range w {
 				sq += float64(x) * float64(x)
 			}
-			// fp16's rounding of each block's scale: 2⁻¹¹ relative.
-			if rms := math.Sqrt(sq / float64(len(w))); math.Abs(rms/weightStd-1) > 1e-3 {
-				t.Errorf("%s: RMS %g, want %g", ti.Name, rms, weightStd)
+			rms := math.Sqrt(sq / float64(len(w)))
+			t.Logf("%s %s: RMS ratio %.4f", c.recipe, ti.Name, rms/weightStd)
+			if math.Abs(rms/weightStd-1) > c.tol {
+				t.Errorf("%s %s: RMS %g, want %g within %.0f %%", c.recipe, ti.Name, rms, weightStd, 100*c.tol)
 			}
 		}
 		if n == 0 {
-			t.Errorf("%v: no tensor of the type", c.typ)
+			t.Errorf("%s: no tensor of type %v", c.recipe, c.typ)
 		}
 	}
 	shape, _ := Lookup("tiny")

@@ -38,25 +38,10 @@ type Planned struct {
 // Plan returns the tensors of s with the types recipe typeName gives them
 // (llama-quantize's choices, with its fallbacks for rows that do not fit a
 // type's blocks) and the recipe itself.
-//
-// A type Nuri reads but cannot quantize (IQ2_XXS, IQ3_S and the other
-// i-quants below 4 bits) stands in for IQ4_XS in IQ4_XS's recipe, and its
-// blocks are random codes (randomBlocks) instead of quantized weights.
 func Plan(s Shape, typeName string) ([]Planned, quant.Mix, error) {
 	mix, err := quant.ParseMix(typeName)
-	var readOnly quant.Type // valid when isReadOnly
-	isReadOnly := false
 	if err != nil {
-		t, terr := quant.ParseType(typeName)
-		if terr != nil || quant.Supported(t) || !quant.CanDequantize(t) {
-			return nil, quant.Mix{}, err
-		}
-		if mix, err = quant.ParseMix("IQ4_XS"); err != nil {
-			return nil, quant.Mix{}, err
-		}
-		readOnly, isReadOnly = t, true
-		mix.Name, mix.Default = t.String(), t
-		mix.FileType, mix.HasFileType = iqFileType(t)
+		return nil, quant.Mix{}, err
 	}
 	ts := s.Tensors()
 	specs := make([]quant.TensorSpec, len(ts))
@@ -64,23 +49,13 @@ func Plan(s Shape, typeName string) ([]Planned, quant.Mix, error) {
 		specs[i] = quant.TensorSpec{Name: t.Name, Dims: t.Dims, Type: quant.F32}
 	}
 	model := quant.MixModel{Arch: s.Arch, NLayer: s.Layers, NHead: s.Heads, NHeadKV: s.KVHeads, NExpert: s.Experts}
-	recipe := mix
-	if isReadOnly {
-		recipe, _ = quant.ParseMix("IQ4_XS")
-	}
-	types, err := recipe.PlanTypes(model, specs, quant.PlanOptions{Fallback: quant.FallbackAuto})
+	types, err := mix.PlanTypes(model, specs, quant.PlanOptions{Fallback: quant.FallbackAuto})
 	if err != nil {
 		return nil, quant.Mix{}, err
 	}
 	out := make([]Planned, len(ts))
 	for i, t := range ts {
-		if isReadOnly && types[i] == quant.IQ4_XS {
-			types[i] = readOnly
-			if t.Values != nil || t.IsNorm() || t.Jitter || t.Bias {
-				return nil, quant.Mix{}, fmt.Errorf("tensor %s: its values cannot be written as %v", t.Name, readOnly)
-			}
-		}
-		if !quant.Supported(types[i]) && !(isReadOnly && types[i] == readOnly) {
+		if !quant.Supported(types[i]) {
 			return nil, quant.Mix{}, fmt.Errorf("tensor %s: type %v cannot be quantized", t.Name, types[i])
 		}
 		out[i] = Planned{Tensor: t, Type: types[i]}
@@ -476,8 +451,6 @@ func (c *chunk) compute(seed uint64, scratch *[]float32) result {
 	}
 	src := (*scratch)[:n]
 	switch {
-	case !quant.Supported(c.t.Type):
-		// Read-only types take random codes (randomBlocks, below).
 	case c.t.Values != nil:
 		copy(src, c.t.Values[c.row0*cols:])
 	case c.t.IsNorm():
@@ -514,53 +487,10 @@ func (c *chunk) compute(seed uint64, scratch *[]float32) result {
 		return result{err: fmt.Errorf("synth: tensor %s: %w", c.t.Name, err)}
 	}
 	out := make([]byte, rowBytes*c.row)
-	if !quant.Supported(c.t.Type) {
-		if err := randomBlocks(out, c.t.Type, seed, c.t.Name, c.index, c.t.Scale); err != nil {
-			return result{err: fmt.Errorf("synth: tensor %s: %w", c.t.Name, err)}
-		}
-		return result{data: out, elems: uint64(n)}
-	}
 	if err := quant.Quantize(c.t.Type, src, out); err != nil {
 		return result{err: fmt.Errorf("synth: tensor %s: %w", c.t.Name, err)}
 	}
 	return result{data: out, elems: uint64(n)}
-}
-
-// randomBlocks fills dst with blocks of read-only type t (no quantizer in
-// Nuri) from the stream of (seed, name, chunk): random codes, each block's
-// scale set so its values' RMS is weightStd (times scale, where not 0),
-// as the float weights fill makes would have.
-func randomBlocks(dst []byte, t quant.Type, seed uint64, name string, index int, scale float32) error {
-	h := fnv.New64a()
-	h.Write([]byte(name))
-	rng := rand.NewPCG(seed^h.Sum64()^0x1a0c, uint64(index))
-	target := float64(weightStd)
-	if scale != 0 {
-		target *= float64(scale)
-	}
-	return quant.RandomBlocks(t, dst, rng.Uint64, target)
-}
-
-// iqFileType is llama.cpp's general.file_type for a recipe made mostly of
-// read-only type t (llama_ftype's LLAMA_FTYPE_MOSTLY_*).
-func iqFileType(t quant.Type) (uint32, bool) {
-	switch t {
-	case quant.IQ2_XXS:
-		return 19, true
-	case quant.IQ2_XS:
-		return 20, true
-	case quant.IQ3_XXS:
-		return 23, true
-	case quant.IQ1_S:
-		return 24, true
-	case quant.IQ3_S:
-		return 26, true
-	case quant.IQ2_S:
-		return 28, true
-	case quant.IQ1_M:
-		return 31, true
-	}
-	return 0, false
 }
 
 // weightStd is the standard deviation of the random weights, a typical

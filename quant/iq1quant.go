@@ -1,0 +1,384 @@
+package quant
+
+import (
+	"encoding/binary"
+	"math"
+	"sync"
+)
+
+// Quantizers for IQ1_S and IQ1_M, bit for bit ggml-quants.c's
+// quantize_iq1_s and quantize_iq1_m. Each weight is −1, 0 or +1 shifted by
+// ±1/8 (the shift's sign is per group, or per half group for IQ1_M), so a
+// group's best split into the three values is found exhaustively: sorted
+// by value, every pair of boundaries is scored by least squares. Groups
+// of eight values that are not a codebook entry are replaced by the
+// nearest of its neighbours, as in the other i-quants.
+
+var iq1Search = sync.OnceValue(func() *iqSearch { return newIQSearch(iq1SCodes[:], 8, 2, 3, 3) })
+
+// iq1Shifted are the three values of a level with the shift up (x_p) and
+// down (x_m).
+var (
+	iq1Up   = [3]float32{-1 + iq1Delta, iq1Delta, 1 + iq1Delta}
+	iq1Down = [3]float32{-1 - iq1Delta, -iq1Delta, 1 - iq1Delta}
+)
+
+// bestNeighbourIQ1 is iq1_find_best_neighbour2: the candidate for point u
+// whose values xg[l] times scale come nearest to x under weights w.
+func (s *iqSearch) bestNeighbourIQ1(u int, x, w []float32, scale float32, xg *[3]float32, l []int8) int {
+	o := -s.kmap[u] - 1
+	cand := s.neighbours[o+1 : o+1+int32(s.neighbours[o])]
+	x, w = x[:8], w[:8]
+	best, bestD2 := -1, float32(math.MaxFloat32)
+	for _, j := range cand {
+		g := &s.grid[j]
+		var d2 float32
+		for i := range x {
+			diff := float32(scale*xg[(g[i]-1)/2]) - x[i]
+			d2 += float32(float32(w[i]*diff) * diff)
+		}
+		if d2 < bestD2 {
+			best, bestD2 = int(j), d2
+		}
+	}
+	s.levelsOf(best, l)
+	return best
+}
+
+// iq1Sorted returns the group's indices in ascending order of value,
+// equal values in index order (glibc's qsort, which ggml calls, is a
+// stable merge sort for arrays this small).
+func iq1Sorted(xb []float32) [32]int {
+	var idx [32]int
+	for i := range xb {
+		idx[i] = i
+		for j := i; j > 0 && xb[idx[j-1]] > xb[i]; j-- {
+			idx[j], idx[j-1] = idx[j-1], idx[j]
+		}
+	}
+	return idx
+}
+
+// iq1Entries looks up or searches the codebook entry of each eight levels
+// of L (values xg(k)), returning the entries and whether all were on it.
+func iq1Entries(s *iqSearch, L []int8, xb, w []float32, scale float32, xg func(k int) *[3]float32) (index [4]int, onGrid bool) {
+	onGrid = true
+	for k := 0; k < len(L)/8; k++ {
+		u := 0
+		for j := 0; j < 8; j++ {
+			u |= int(L[8*k+j]) << (2 * j)
+		}
+		if j := s.kmap[u]; j >= 0 {
+			index[k] = int(j)
+			continue
+		}
+		onGrid = false
+		index[k] = s.bestNeighbourIQ1(u, xb[8*k:], w[8*k:], scale, xg(k), L[8*k:])
+	}
+	return index, onGrid
+}
+
+// iq1Refit is the least-squares scale of the groups' entries, ggml's
+// sumqx/sumq2 when both are positive, else scale.
+func iq1Refit(s *iqSearch, index []int, xb, w []float32, scale float32, xg func(k int) *[3]float32) float32 {
+	var sumqx, sumq2 float32
+	for k, j := range index {
+		g, v := &s.grid[j], xg(k)
+		for i := 0; i < 8; i++ {
+			q := v[(g[i]-1)/2]
+			sumqx += float32(float32(w[8*k+i]*q) * xb[8*k+i])
+			sumq2 += float32(float32(w[8*k+i]*q) * q)
+		}
+	}
+	if sumqx > 0 && sumq2 > 0 {
+		return sumqx / sumq2
+	}
+	return scale
+}
+
+// quantizeIQ1_SBlock quantizes one 256-weight IQ1_S block (50 bytes);
+// qw is the block's importance, nil for unit importance (ggml requires
+// one).
+func quantizeIQ1_SBlock(x []float32, y []byte, qw []float32) {
+	const bs = 32
+	s := iq1Search()
+	y = y[:iq1sBytes]
+	clear(y)
+	if qw == nil {
+		qw = onesQK()
+	}
+	sigma2 := 2 * iqBlockSigma2(x)
+	var scales [8]float32
+	var shifts [8]int
+	for ib := 0; ib < QK_K/bs; ib++ {
+		xb := x[bs*ib : bs*(ib+1)]
+		var w [bs]float32
+		importanceWeights(w[:], xb, qw[bs*ib:bs*(ib+1)], sigma2)
+		shifts[ib] = 1
+		mx := float32(math.Abs(float64(xb[0])))
+		for _, v := range xb[1:] {
+			mx = max(mx, float32(math.Abs(float64(v))))
+		}
+		if mx < 1e-12 {
+			continue
+		}
+		idx := iq1Sorted(xb)
+		var sumx, sumw [bs + 1]float32
+		for j := 0; j < bs; j++ {
+			i := idx[j]
+			sumx[j+1] = sumx[j] + float32(w[i]*xb[i])
+			sumw[j+1] = sumw[j] + w[i]
+		}
+		best, scale := float32(-math.MaxFloat32), mx
+		b1, b2, shift := -1, -1, 0
+		try := func(v *[3]float32, i1, i2, sh int) {
+			sumqx := float32(float32((sumx[i1]-sumx[0])*v[0])+float32((sumx[i2]-sumx[i1])*v[1])) + float32((sumx[bs]-sumx[i2])*v[2])
+			sumq2 := float32(float32(float32((sumw[i1]-sumw[0])*v[0])*v[0])+float32(float32((sumw[i2]-sumw[i1])*v[1])*v[1])) +
+				float32(float32((sumw[bs]-sumw[i2])*v[2])*v[2])
+			if sumq2 > 0 && float32(sumqx*sumqx) > float32(best*sumq2) {
+				scale = sumqx / sumq2
+				best = scale * sumqx
+				b1, b2, shift = i1, i2, sh
+			}
+		}
+		for i1 := 0; i1 <= bs; i1++ {
+			for i2 := i1; i2 <= bs; i2++ {
+				try(&iq1Up, i1, i2, 1)
+				try(&iq1Down, i1, i2, -1)
+			}
+		}
+		if b1 < 0 || b2 < 0 || shift == 0 {
+			continue
+		}
+		var L [bs]int8
+		for j := 0; j < bs; j++ {
+			switch {
+			case j < b1:
+				L[idx[j]] = 0
+			case j < b2:
+				L[idx[j]] = 1
+			default:
+				L[idx[j]] = 2
+			}
+		}
+		if scale < 0 {
+			for j := range L {
+				L[j] = 2 - L[j]
+			}
+			scale, shift = -scale, -shift
+		}
+		xx := &iq1Up
+		if shift != 1 {
+			xx = &iq1Down
+		}
+		xg := func(int) *[3]float32 { return xx }
+		index, onGrid := iq1Entries(s, L[:], xb, w[:], scale, xg)
+		if !onGrid {
+			scale = iq1Refit(s, index[:], xb, w[:], scale, xg)
+		}
+		var h uint16
+		for k := 0; k < bs/8; k++ {
+			y[2+(bs/8)*ib+k] = byte(index[k])
+			h |= uint16(index[k]>>8) << (3 * k)
+		}
+		binary.LittleEndian.PutUint16(y[34+2*ib:], h)
+		scales[ib], shifts[ib] = scale, shift
+	}
+	var maxScale float32
+	for _, sc := range scales {
+		maxScale = max(maxScale, sc)
+	}
+	if maxScale == 0 {
+		return
+	}
+	d := maxScale / 15
+	put16(y, FP32ToFP16(d*1.125))
+	id := 1 / d
+	for ib, sc := range scales {
+		l := uint16(max(0, min(7, nearestInt(0.5*(float32(id*sc)-1)))))
+		if shifts[ib] == -1 {
+			l |= 8
+		}
+		o := 34 + 2*ib
+		binary.LittleEndian.PutUint16(y[o:], binary.LittleEndian.Uint16(y[o:])|l<<12)
+	}
+}
+
+// iq1mShiftMask is ggml's masks: the qh bits of a group's two half-group
+// shifts (bit 3 the first half's, bit 7 the second's), by search case k:
+// 0 both up, 1 up then down, 2 down then up, 3 both down.
+var iq1mShiftMask = [4]byte{0x00, 0x80, 0x08, 0x88}
+
+// iq1mShifts returns the shifted values of half group k under case bk.
+func iq1mShifts(bk, k int) *[3]float32 {
+	if (k == 0 && bk < 2) || (k != 0 && bk%2 == 0) {
+		return &iq1Up
+	}
+	return &iq1Down
+}
+
+// quantizeIQ1_MBlock quantizes one 256-weight IQ1_M block (56 bytes); qw
+// is the block's importance (nil: each weight's square, as ggml).
+func quantizeIQ1_MBlock(x []float32, y []byte, qw []float32) {
+	const bs = 16
+	s := iq1Search()
+	y = y[:iq1mBytes]
+	clear(y)
+	sigma2 := 2 * iqBlockSigma2(x)
+	weights := func(w, xb []float32, ib int) {
+		if qw != nil {
+			importanceWeights(w, xb, qw[bs*ib:bs*(ib+1)], sigma2)
+			return
+		}
+		for i, v := range xb {
+			w[i] = v * v
+		}
+	}
+	var scales [16]float32
+	var shifts [16]int
+	for ib := 0; ib < QK_K/bs; ib++ {
+		xb := x[bs*ib : bs*(ib+1)]
+		var w [bs]float32
+		weights(w[:], xb, ib)
+		mx := float32(math.Abs(float64(xb[0])))
+		for _, v := range xb[1:] {
+			mx = max(mx, float32(math.Abs(float64(v))))
+		}
+		if mx < 1e-7 {
+			continue
+		}
+		idx := iq1Sorted(xb)
+		// Each element's terms at each level, up and down, computed once:
+		// the sums below add them in ggml's order (sorted position), so
+		// the running sums over the first elements carry over between
+		// splits and only the tail at the top level is added anew.
+		var qx, q2 [bs][3][2]float32
+		for j := 0; j < bs; j++ {
+			i := idx[j]
+			for lv := 0; lv < 3; lv++ {
+				for d, v := range [2]float32{iq1Up[lv], iq1Down[lv]} {
+					wv := float32(w[i] * v)
+					qx[j][lv][d] = float32(wv * xb[i])
+					q2[j][lv][d] = float32(wv * v)
+				}
+			}
+		}
+		// add puts sorted element j at level lv into the four cases: the
+		// first half group is up in cases 0 and 1, the second in 0 and 2.
+		add := func(sumqx, sumq2 *[4]float32, j, lv int) {
+			ux, dx, u2, d2 := qx[j][lv][0], qx[j][lv][1], q2[j][lv][0], q2[j][lv][1]
+			if idx[j] < bs/2 {
+				sumqx[0] += ux
+				sumqx[1] += ux
+				sumqx[2] += dx
+				sumqx[3] += dx
+				sumq2[0] += u2
+				sumq2[1] += u2
+				sumq2[2] += d2
+				sumq2[3] += d2
+			} else {
+				sumqx[0] += ux
+				sumqx[2] += ux
+				sumqx[1] += dx
+				sumqx[3] += dx
+				sumq2[0] += u2
+				sumq2[2] += u2
+				sumq2[1] += d2
+				sumq2[3] += d2
+			}
+		}
+		best, scale := float32(-math.MaxFloat32), mx
+		b1, b2, bk := -1, -1, -1
+		var low0x, low0q [4]float32 // elements below i1, at level 0
+		for i1 := 0; i1 <= bs; i1++ {
+			if i1 > 0 {
+				add(&low0x, &low0q, i1-1, 0)
+			}
+			low1x, low1q := low0x, low0q // and those from i1 below i2, at level 1
+			for i2 := i1; i2 <= bs; i2++ {
+				if i2 > i1 {
+					add(&low1x, &low1q, i2-1, 1)
+				}
+				sumqx, sumq2 := low1x, low1q
+				for j := i2; j < bs; j++ {
+					add(&sumqx, &sumq2, j, 2)
+				}
+				for k := 0; k < 4; k++ {
+					if sumq2[k] > 0 && float32(sumqx[k]*sumqx[k]) > float32(best*sumq2[k]) {
+						scale = sumqx[k] / sumq2[k]
+						best = scale * sumqx[k]
+						b1, b2, bk = i1, i2, k
+					}
+				}
+			}
+		}
+		if b1 < 0 || b2 < 0 || bk < 0 {
+			continue
+		}
+		var L [bs]int8
+		for j := 0; j < bs; j++ {
+			switch {
+			case j < b1:
+				L[idx[j]] = 0
+			case j < b2:
+				L[idx[j]] = 1
+			default:
+				L[idx[j]] = 2
+			}
+		}
+		if scale < 0 {
+			for j := range L {
+				L[j] = 2 - L[j]
+			}
+			scale, bk = -scale, 3-bk
+		}
+		xg := func(k int) *[3]float32 { return iq1mShifts(bk, k) }
+		index, onGrid := iq1Entries(s, L[:], xb, w[:], scale, xg)
+		if !onGrid {
+			scale = iq1Refit(s, index[:2], xb, w[:], scale, xg)
+		}
+		y[2*ib] = byte(index[0])
+		y[2*ib+1] = byte(index[1])
+		y[32+ib] = byte(index[0]>>8) | byte(index[1]>>8)<<4
+		scales[ib], shifts[ib] = scale, bk
+	}
+	var maxScale float32
+	for _, sc := range scales {
+		maxScale = max(maxScale, sc)
+	}
+	if maxScale == 0 {
+		return
+	}
+	// The super-block scale is refitted by least squares over the whole
+	// block as stored: every group's entries, shifts and 3-bit multiplier.
+	d := maxScale / 15
+	id := 1 / d
+	var sumqx, sumq2 float32
+	var sc [4]uint16
+	for ib := 0; ib < QK_K/bs; ib++ {
+		l := max(0, min(7, nearestInt(0.5*(float32(id*scales[ib])-1))))
+		sc[ib/4] |= uint16(l) << (3 * (ib % 4))
+		y[32+ib] |= iq1mShiftMask[shifts[ib]]
+		xb := x[bs*ib : bs*(ib+1)]
+		var w [bs]float32
+		weights(w[:], xb, ib)
+		m := float32(2*l + 1)
+		for k := 0; k < 2; k++ {
+			j := int(y[2*ib+k]) | int(y[32+ib]>>(4*k)&7)<<8
+			g, v := &s.grid[j], iq1mShifts(shifts[ib], k)
+			for i := 0; i < 8; i++ {
+				q := float32(v[(g[i]-1)/2] * m)
+				sumqx += float32(float32(w[8*k+i]*q) * xb[8*k+i])
+				sumq2 += float32(float32(w[8*k+i]*q) * q)
+			}
+		}
+	}
+	if sumq2 > 0 {
+		d = sumqx / sumq2
+	}
+	d16 := FP32ToFP16(d * 1.1125)
+	for k := 0; k < 4; k++ {
+		sc[k] |= (d16 >> (4 * k) & 0xf) << 12
+		binary.LittleEndian.PutUint16(y[48+2*k:], sc[k])
+	}
+}

@@ -8,16 +8,19 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"testing"
 )
 
-// testdata/iqquant.bin.gz holds ggml's own quantizations of the i-quants
-// below 4 bits: twelve rows of 1024 floats (all zero; under IQ3_XXS's
-// group epsilon; one zero group; all positive; all negative; heavy tails;
-// on a lattice; every seventh zero; then plain Gaussians, at scales from
-// 1e-3 to 1), one importance vector (a sixteenth of it zero), and per type
-// ggml's quantize_iq*(row, NULL) and quantize_iq*(row, importance). IQ2_XXS,
-// IQ2_XS and IQ1_S have no unweighted pass: ggml requires the importance.
+// testdata/iqquant.bin.gz holds ggml's own quantizations, by every
+// quantizer that takes an importance matrix (the i-quants, the K-quants,
+// Q4_0 … Q5_1, and Q8_0, which ignores it): twelve rows of 1024 floats
+// (all zero; under IQ3_XXS's group epsilon; one zero group; all positive;
+// all negative; heavy tails; on a lattice; every seventh zero; then plain
+// Gaussians, at scales from 1e-3 to 1), one importance vector (a sixteenth
+// of it zero), and per type ggml's quantize_*(row, NULL) and
+// quantize_*(row, importance). IQ2_XXS, IQ2_XS and IQ1_S have no
+// unweighted pass: ggml requires the importance.
 // It was written once by a harness linked against ggml (ggml-org/ggml
 // d99724f2, ggml-quants.c built with gcc -O2, no FMA); the harness is not
 // kept.
@@ -75,14 +78,18 @@ func readIQQuantGolden(t *testing.T) *iqQuantGolden {
 		if typ.BlockBytes() != int(th[1]) {
 			t.Fatalf("%v: golden blocks of %d bytes, the type table says %d", typ, th[1], typ.BlockBytes())
 		}
-		size := g.rows * g.n / QK_K * int(th[1])
+		rb, err := typ.RowBytes(g.n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		size := g.rows * rb
 		if th[2] != 0 {
 			g.plain[typ] = make([]byte, size)
 			_, err := io.ReadFull(r, g.plain[typ])
 			must(err)
 		}
 		g.weighted[typ] = make([]byte, size)
-		_, err := io.ReadFull(r, g.weighted[typ])
+		_, err = io.ReadFull(r, g.weighted[typ])
 		must(err)
 	}
 	if r.Len() != 0 {
@@ -117,13 +124,25 @@ func ggmlIQ3SCursorLayout(blk []byte, x []float32) []byte {
 	return out
 }
 
-// The quantizers Nuri has of the types in the golden file.
+// iqQuantizerTypes are the i-quants below 4 bits.
 var iqQuantizerTypes = []Type{IQ3_XXS, IQ3_S, IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S, IQ1_M}
 
-func TestIQQuantizeMatchesGGML(t *testing.T) {
+// TestQuantizersMatchGGML: every quantizer that takes an importance matrix
+// gives ggml's bytes with it and without it.
+func TestQuantizersMatchGGML(t *testing.T) {
 	g := readIQQuantGolden(t)
-	for _, typ := range iqQuantizerTypes {
-		rb := g.n / QK_K * typ.BlockBytes()
+	var types []Type
+	for typ := range g.weighted {
+		types = append(types, typ)
+	}
+	slices.Sort(types)
+	for _, typ := range append(slices.Clone(iqQuantizerTypes), Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS) {
+		if g.weighted[typ] == nil {
+			t.Errorf("%v: not in the golden file", typ)
+		}
+	}
+	for _, typ := range types {
+		rb, _ := typ.RowBytes(g.n)
 		for _, weighted := range []bool{false, true} {
 			want := g.weighted[typ]
 			var imp []float32
@@ -152,6 +171,7 @@ func TestIQQuantizeMatchesGGML(t *testing.T) {
 					}
 					t.Errorf("%v weighted=%v row %d: first difference at byte %d (block %d, offset %d): got %#02x, ggml %#02x",
 						typ, weighted, r, i, i/typ.BlockBytes(), i%typ.BlockBytes(), got[i], w[i])
+					continue
 				}
 			}
 		}

@@ -371,20 +371,32 @@ type iqGridType struct {
 	// sigma2Factor scales Σx²/256 in the importance weights (2 for IQ3 and
 	// IQ2_S, 1 for IQ2_XXS and IQ2_XS).
 	sigma2Factor float32
-	// plainWeights makes the weights without an importance matrix: x²
-	// (IQ3), or ¼σ² + x² (IQ2_S).
-	plainWeights func(w, xb []float32, sigma2 float32)
-	fudge        float32 // on the super-block scale
-	put          func(y []byte, ib int, g *iqGroup)
-	putScales    func(y []byte, ls *[16]uint8)
+	// plain says how the weights are made without an importance matrix.
+	plain     plainWeights
+	fudge     float32 // on the super-block scale
+	put       func(y []byte, ib int, g iqGroup)
+	putScales func(y []byte, ls [16]uint8)
 	// clearIfZero: a block whose groups all have scale 0 is written as
 	// zeros (the types whose ggml code resets it then), not as searched.
 	clearIfZero bool
 }
 
-func squareWeights(w, xb []float32, _ float32) {
+// plainWeights are the weights of a group without an importance matrix.
+type plainWeights int
+
+const (
+	plainNone   plainWeights = iota // ggml requires an importance matrix
+	plainSquare                     // x² (IQ3)
+	plainSpread                     // ¼σ² + x² (IQ2_S)
+)
+
+func (p plainWeights) fill(w, xb []float32, sigma2 float32) {
 	for i, x := range xb {
-		w[i] = x * x
+		if p == plainSpread {
+			w[i] = 0.25*sigma2 + float32(x*x)
+		} else {
+			w[i] = x * x
+		}
 	}
 }
 
@@ -400,13 +412,13 @@ func (t *iqGridType) quantizeBlock(x []float32, y []byte, qw []float32) {
 		if qw != nil {
 			importanceWeights(wb, xb, qw[v.group*ib:v.group*(ib+1)], sigma2)
 		} else {
-			t.plainWeights(wb, xb, sigma2)
+			t.plain.fill(wb, xb, sigma2)
 		}
 		g := v.quantizeGroup(xb, wb)
 		if g.skip {
 			continue
 		}
-		t.put(y, ib, &g)
+		t.put(y, ib, g)
 		scales[ib] = g.scale
 	}
 	d, ls, ok := iqSuperScale(scales[:ng], t.fudge)
@@ -417,7 +429,7 @@ func (t *iqGridType) quantizeBlock(x []float32, y []byte, qw []float32) {
 		return
 	}
 	put16(y, d)
-	t.putScales(y, &ls)
+	t.putScales(y, ls)
 }
 
 // The types' block writers; offsets follow the layouts in iquants.go.
@@ -427,8 +439,8 @@ var iqGridTypes = sync.OnceValue(func() map[Type]*iqGridType {
 		IQ3_XXS: {
 			variant: &iqGridVariant{search: iq3XXSSearch(), group: 32, kMaxQ: 8, step: 0.2, steps: 15,
 				evenSigns: true, skipBelow: 1e-8, startOnGrid: true},
-			sigma2Factor: 2, plainWeights: squareWeights, fudge: 1.0125, clearIfZero: true,
-			put: func(y []byte, ib int, g *iqGroup) {
+			sigma2Factor: 2, plain: plainSquare, fudge: 1.0125, clearIfZero: true,
+			put: func(y []byte, ib int, g iqGroup) {
 				for k := 0; k < 8; k++ {
 					y[2+8*ib+k] = byte(g.index[k])
 				}
@@ -438,7 +450,7 @@ var iqGridTypes = sync.OnceValue(func() map[Type]*iqGridType {
 				}
 				le.PutUint32(y[66+4*ib:], sw)
 			},
-			putScales: func(y []byte, ls *[16]uint8) {
+			putScales: func(y []byte, ls [16]uint8) {
 				for ib := 0; ib < 8; ib++ {
 					o := 66 + 4*ib
 					le.PutUint32(y[o:], le.Uint32(y[o:])|uint32(ls[ib])<<28)
@@ -447,15 +459,15 @@ var iqGridTypes = sync.OnceValue(func() map[Type]*iqGridType {
 		},
 		IQ3_S: {
 			variant:      &iqGridVariant{search: iq3SSearch(), group: 32, kMaxQ: 8, step: 0.2, steps: 9, refineAll: true},
-			sigma2Factor: 2, plainWeights: squareWeights, fudge: 1.033,
-			put: func(y []byte, ib int, g *iqGroup) {
+			sigma2Factor: 2, plain: plainSquare, fudge: 1.033,
+			put: func(y []byte, ib int, g iqGroup) {
 				for k := 0; k < 8; k++ {
 					y[2+8*ib+k] = byte(g.index[k])
 					y[66+ib] |= byte(g.index[k]>>8) << k
 				}
 				copy(y[74+4*ib:], g.signs[:])
 			},
-			putScales: func(y []byte, ls *[16]uint8) {
+			putScales: func(y []byte, ls [16]uint8) {
 				for ib := 0; ib < 8; ib += 2 {
 					y[106+ib/2] = ls[ib] | ls[ib+1]<<4
 				}
@@ -465,7 +477,7 @@ var iqGridTypes = sync.OnceValue(func() map[Type]*iqGridType {
 			variant: &iqGridVariant{search: iq2XXSSearch(), group: 32, kMaxQ: 3, step: 0.1, steps: 6,
 				evenSigns: true, skipBelow: groupMaxEps, qpStart: true},
 			sigma2Factor: 1, fudge: 1, clearIfZero: true,
-			put: func(y []byte, ib int, g *iqGroup) {
+			put: func(y []byte, ib int, g iqGroup) {
 				var idx, sw uint32
 				for k := 0; k < 4; k++ {
 					idx |= uint32(g.index[k]) << (8 * k)
@@ -474,7 +486,7 @@ var iqGridTypes = sync.OnceValue(func() map[Type]*iqGridType {
 				le.PutUint32(y[2+8*ib:], idx)
 				le.PutUint32(y[6+8*ib:], sw)
 			},
-			putScales: func(y []byte, ls *[16]uint8) {
+			putScales: func(y []byte, ls [16]uint8) {
 				for ib := 0; ib < 8; ib++ {
 					o := 6 + 8*ib
 					le.PutUint32(y[o:], le.Uint32(y[o:])|uint32(ls[ib])<<28)
@@ -485,12 +497,12 @@ var iqGridTypes = sync.OnceValue(func() map[Type]*iqGridType {
 			variant: &iqGridVariant{search: iq2XSSearch(), group: 16, kMaxQ: 3, step: 0.1, steps: 9,
 				evenSigns: true, skipBelow: groupMaxEps, startOnGrid: true},
 			sigma2Factor: 1, fudge: 1, clearIfZero: true,
-			put: func(y []byte, ib int, g *iqGroup) {
+			put: func(y []byte, ib int, g iqGroup) {
 				for k := 0; k < 2; k++ {
 					le.PutUint16(y[2+4*ib+2*k:], uint16(g.index[k])|uint16(g.signs[k]&127)<<9)
 				}
 			},
-			putScales: func(y []byte, ls *[16]uint8) {
+			putScales: func(y []byte, ls [16]uint8) {
 				for ib := 0; ib < 16; ib += 2 {
 					y[66+ib/2] = ls[ib] | ls[ib+1]<<4
 				}
@@ -500,12 +512,8 @@ var iqGridTypes = sync.OnceValue(func() map[Type]*iqGridType {
 			variant: &iqGridVariant{search: iq2SSearch(), group: 16, kMaxQ: 3, step: 0.1, steps: 9,
 				skipBelow: 1e-8, startOnGrid: true},
 			sigma2Factor: 2, fudge: 0.9875,
-			plainWeights: func(w, xb []float32, sigma2 float32) {
-				for i, x := range xb {
-					w[i] = 0.25*sigma2 + float32(x*x)
-				}
-			},
-			put: func(y []byte, ib int, g *iqGroup) {
+			plain: plainSpread,
+			put: func(y []byte, ib int, g iqGroup) {
 				for k := 0; k < 2; k++ {
 					i8 := 2*ib + k
 					y[2+i8] = byte(g.index[k])
@@ -513,7 +521,7 @@ var iqGridTypes = sync.OnceValue(func() map[Type]*iqGridType {
 					y[34+i8] = g.signs[k]
 				}
 			},
-			putScales: func(y []byte, ls *[16]uint8) {
+			putScales: func(y []byte, ls [16]uint8) {
 				for ib := 0; ib < 16; ib += 2 {
 					y[74+ib/2] = ls[ib] | ls[ib+1]<<4
 				}
@@ -527,7 +535,7 @@ var iqGridTypes = sync.OnceValue(func() map[Type]*iqGridType {
 // one, and are given w = 1 in its place, which ggml would refuse).
 func quantizeIQGridBlock(t Type, x []float32, y []byte, qw []float32) {
 	gt := iqGridTypes()[t]
-	if qw == nil && gt.plainWeights == nil {
+	if qw == nil && gt.plain == plainNone {
 		qw = onesQK()
 	}
 	gt.quantizeBlock(x, y[:t.BlockBytes()], qw)

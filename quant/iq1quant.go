@@ -59,6 +59,33 @@ func iq1Sorted(xb []float32) [32]int {
 	return idx
 }
 
+// iq1Split writes the levels of a sorted split: 0 for the elements
+// sorted below b1, 1 below b2, 2 above; flipped (2−l) when the best scale
+// came out negative, as ggml then flips the scale's sign too.
+func iq1Split(L []int8, idx []int, b1, b2 int, flip bool) {
+	for j, i := range idx {
+		l := int8(2)
+		if j < b1 {
+			l = 0
+		} else if j < b2 {
+			l = 1
+		}
+		if flip {
+			l = 2 - l
+		}
+		L[i] = l
+	}
+}
+
+// maxAbs is the largest |x|, as ggml's MAX over fabsf.
+func maxAbs(x []float32) float32 {
+	m := float32(math.Abs(float64(x[0])))
+	for _, v := range x[1:] {
+		m = max(m, float32(math.Abs(float64(v))))
+	}
+	return m
+}
+
 // iq1Entries looks up or searches the codebook entry of each eight levels
 // of L (values xg(k)), returning the entries and whether all were on it.
 func iq1Entries(s *iqSearch, L []int8, xb, w []float32, scale float32, xg func(k int) *[3]float32) (index [4]int, onGrid bool) {
@@ -115,10 +142,7 @@ func quantizeIQ1_SBlock(x []float32, y []byte, qw []float32) {
 		var w [bs]float32
 		importanceWeights(w[:], xb, qw[bs*ib:bs*(ib+1)], sigma2)
 		shifts[ib] = 1
-		mx := float32(math.Abs(float64(xb[0])))
-		for _, v := range xb[1:] {
-			mx = max(mx, float32(math.Abs(float64(v))))
-		}
+		mx := maxAbs(xb)
 		if mx < 1e-12 {
 			continue
 		}
@@ -151,20 +175,8 @@ func quantizeIQ1_SBlock(x []float32, y []byte, qw []float32) {
 			continue
 		}
 		var L [bs]int8
-		for j := 0; j < bs; j++ {
-			switch {
-			case j < b1:
-				L[idx[j]] = 0
-			case j < b2:
-				L[idx[j]] = 1
-			default:
-				L[idx[j]] = 2
-			}
-		}
+		iq1Split(L[:], idx[:bs], b1, b2, scale < 0)
 		if scale < 0 {
-			for j := range L {
-				L[j] = 2 - L[j]
-			}
 			scale, shift = -scale, -shift
 		}
 		xx := &iq1Up
@@ -184,10 +196,7 @@ func quantizeIQ1_SBlock(x []float32, y []byte, qw []float32) {
 		binary.LittleEndian.PutUint16(y[34+2*ib:], h)
 		scales[ib], shifts[ib] = scale, shift
 	}
-	var maxScale float32
-	for _, sc := range scales {
-		maxScale = max(maxScale, sc)
-	}
+	maxScale := maxNonNeg(scales[:])
 	if maxScale == 0 {
 		return
 	}
@@ -240,10 +249,7 @@ func quantizeIQ1_MBlock(x []float32, y []byte, qw []float32) {
 		xb := x[bs*ib : bs*(ib+1)]
 		var w [bs]float32
 		weights(w[:], xb, ib)
-		mx := float32(math.Abs(float64(xb[0])))
-		for _, v := range xb[1:] {
-			mx = max(mx, float32(math.Abs(float64(v))))
-		}
+		mx := maxAbs(xb)
 		if mx < 1e-7 {
 			continue
 		}
@@ -265,26 +271,19 @@ func quantizeIQ1_MBlock(x []float32, y []byte, qw []float32) {
 		}
 		// add puts sorted element j at level lv into the four cases: the
 		// first half group is up in cases 0 and 1, the second in 0 and 2.
+		// (Each sum takes its terms in ggml's order; the sums are apart.)
 		add := func(sumqx, sumq2 *[4]float32, j, lv int) {
-			ux, dx, u2, d2 := qx[j][lv][0], qx[j][lv][1], q2[j][lv][0], q2[j][lv][1]
-			if idx[j] < bs/2 {
-				sumqx[0] += ux
-				sumqx[1] += ux
-				sumqx[2] += dx
-				sumqx[3] += dx
-				sumq2[0] += u2
-				sumq2[1] += u2
-				sumq2[2] += d2
-				sumq2[3] += d2
-			} else {
-				sumqx[0] += ux
-				sumqx[2] += ux
-				sumqx[1] += dx
-				sumqx[3] += dx
-				sumq2[0] += u2
-				sumq2[2] += u2
-				sumq2[1] += d2
-				sumq2[3] += d2
+			up, dn := [2]int{0, 1}, [2]int{2, 3}
+			if idx[j] >= bs/2 {
+				up, dn = [2]int{0, 2}, [2]int{1, 3}
+			}
+			for _, k := range up {
+				sumqx[k] += qx[j][lv][0]
+				sumq2[k] += q2[j][lv][0]
+			}
+			for _, k := range dn {
+				sumqx[k] += qx[j][lv][1]
+				sumq2[k] += q2[j][lv][1]
 			}
 		}
 		best, scale := float32(-math.MaxFloat32), mx
@@ -316,20 +315,8 @@ func quantizeIQ1_MBlock(x []float32, y []byte, qw []float32) {
 			continue
 		}
 		var L [bs]int8
-		for j := 0; j < bs; j++ {
-			switch {
-			case j < b1:
-				L[idx[j]] = 0
-			case j < b2:
-				L[idx[j]] = 1
-			default:
-				L[idx[j]] = 2
-			}
-		}
+		iq1Split(L[:], idx[:bs], b1, b2, scale < 0)
 		if scale < 0 {
-			for j := range L {
-				L[j] = 2 - L[j]
-			}
 			scale, bk = -scale, 3-bk
 		}
 		xg := func(k int) *[3]float32 { return iq1mShifts(bk, k) }
@@ -342,10 +329,7 @@ func quantizeIQ1_MBlock(x []float32, y []byte, qw []float32) {
 		y[32+ib] = byte(index[0]>>8) | byte(index[1]>>8)<<4
 		scales[ib], shifts[ib] = scale, bk
 	}
-	var maxScale float32
-	for _, sc := range scales {
-		maxScale = max(maxScale, sc)
-	}
+	maxScale := maxNonNeg(scales[:])
 	if maxScale == 0 {
 		return
 	}

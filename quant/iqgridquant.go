@@ -121,34 +121,18 @@ func newIQSearch(codes []uint16, width, bits, nlevel, nwant int) *iqSearch {
 func (s *iqSearch) bestNeighbour(u int, x, w []float32, scale float32, l []int8) int {
 	o := -s.kmap[u] - 1
 	cand := s.neighbours[o+1 : o+1+int32(s.neighbours[o])]
+	x, w = x[:s.width], w[:s.width]
 	best, bestD2 := -1, float32(math.MaxFloat32)
-	// ggml's loop: d2 += w·diff·diff, rounded at each step; written out
-	// for each width so the compiler drops the bounds checks.
-	if s.width == 8 {
-		x8, w8 := (*[8]float32)(x[:8]), (*[8]float32)(w[:8])
-		for _, j := range cand {
-			g := &s.levels[j]
-			var d2 float32
-			for i := 0; i < 8; i++ {
-				diff := float32(scale*g[i]) - x8[i]
-				d2 += float32(float32(w8[i]*diff) * diff)
-			}
-			if d2 < bestD2 {
-				best, bestD2 = int(j), d2
-			}
+	for _, j := range cand {
+		g := s.levels[j][:len(x)]
+		// ggml's loop: d2 += w·diff·diff, rounded at each step.
+		var d2 float32
+		for i := range x {
+			diff := float32(scale*g[i]) - x[i]
+			d2 += float32(float32(w[i]*diff) * diff)
 		}
-	} else {
-		x4, w4 := (*[4]float32)(x[:4]), (*[4]float32)(w[:4])
-		for _, j := range cand {
-			g := &s.levels[j]
-			var d2 float32
-			for i := 0; i < 4; i++ {
-				diff := float32(scale*g[i]) - x4[i]
-				d2 += float32(float32(w4[i]*diff) * diff)
-			}
-			if d2 < bestD2 {
-				best, bestD2 = int(j), d2
-			}
+		if d2 < bestD2 {
+			best, bestD2 = int(j), d2
 		}
 	}
 	s.levelsOf(best, l)
@@ -345,14 +329,20 @@ func iqBlockSigma2(x []float32) float32 {
 	return sumx2 / QK_K
 }
 
+// maxNonNeg is the largest of v and 0 (ggml's max_scale).
+func maxNonNeg(v []float32) float32 {
+	var m float32
+	for _, x := range v {
+		m = max(m, x)
+	}
+	return m
+}
+
 // iqSuperScale returns the fp16 super-block scale and each group's 4-bit
 // multiplier l (the group's scale ≈ d·(2l+1)); fudge is ggml's factor on
 // d. ok is false when every group's scale is zero.
 func iqSuperScale(scales []float32, fudge float32) (d16 uint16, ls [16]uint8, ok bool) {
-	var maxScale float32
-	for _, s := range scales {
-		maxScale = max(maxScale, s)
-	}
+	maxScale := maxNonNeg(scales)
 	if maxScale == 0 {
 		return 0, ls, false
 	}

@@ -2,12 +2,10 @@ package quant
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"testing"
 )
@@ -40,20 +38,7 @@ type iqQuantGolden struct {
 
 func readIQQuantGolden(t *testing.T) *iqQuantGolden {
 	t.Helper()
-	f, err := os.Open("testdata/iqquant.bin.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := bytes.NewReader(raw)
+	r := bytes.NewReader(readGzip(t, "testdata/iqquant.bin.gz"))
 	must := func(err error) {
 		t.Helper()
 		if err != nil {

@@ -30,22 +30,28 @@ type iqGoldenRow struct {
 	dot   float32
 }
 
-func readIQGolden(t *testing.T) map[Type][]iqGoldenRow {
+// readGzip returns the decompressed contents of a gzip file.
+func readGzip(t *testing.T, path string) []byte {
 	t.Helper()
-	f, err := os.Open("testdata/iquants.bin.gz")
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	zr, err := gzip.NewReader(f)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", path, err)
 	}
 	raw, err := io.ReadAll(zr)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", path, err)
 	}
-	r := bytes.NewReader(raw)
+	return raw
+}
+
+func readIQGolden(t *testing.T) map[Type][]iqGoldenRow {
+	t.Helper()
+	r := bytes.NewReader(readGzip(t, "testdata/iquants.bin.gz"))
 	var magic [8]byte
 	var count uint32
 	if _, err := io.ReadFull(r, magic[:]); err != nil || string(magic[:]) != "NURIIQG1" {

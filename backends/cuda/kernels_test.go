@@ -2,6 +2,7 @@ package cuda
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"regexp"
 	"slices"
@@ -22,7 +23,7 @@ func TestKernelSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"kernels/00_common.cu", "kernels/10_quantize.cu", "kernels/20_matmul.cu", "kernels/30_get_rows.cu",
-		"kernels/40_elementwise.cu", "kernels/50_rope.cu", "kernels/60_kv.cu", "kernels/70_attention.cu", "kernels/80_probe.cu"}
+		"kernels/35_iquants.cu", "kernels/40_elementwise.cu", "kernels/50_rope.cu", "kernels/60_kv.cu", "kernels/70_attention.cu", "kernels/80_probe.cu"}
 	if !slices.Equal(files, want) {
 		t.Errorf("embedded %v, want %v", files, want)
 	}
@@ -52,12 +53,28 @@ func TestKernelSources(t *testing.T) {
 	if o, c := strings.Count(src, "{"), strings.Count(src, "}"); o != c {
 		t.Errorf("unbalanced braces: %d { and %d }", o, c)
 	}
+	// The codebooks are written in after the common definitions, every
+	// entry of each.
+	for _, g := range iqGridTypes {
+		grid, width, _ := quant.IQGrid(g.t)
+		decl := fmt.Sprintf("nuri_grid_%s[%d] = {", g.name, len(grid)/width)
+		i := strings.Index(src, decl)
+		if i < 0 || i > strings.Index(src, "kernels/10_quantize.cu") {
+			t.Errorf("codebook %s missing or after the kernels", decl)
+			continue
+		}
+		body := src[i+len(decl) : i+strings.Index(src[i:], "};")]
+		if n := strings.Count(body, ","); n != len(grid)/width {
+			t.Errorf("%s: %d entries", decl, n)
+		}
+	}
 	if strings.Contains(src, "#include") {
 		t.Error("kernels include headers; NVRTC may run without the toolkit's include folder")
 	}
 	// Every type the device claims has both kernels.
 	for _, t2 := range []quant.Type{quant.F32, quant.F16, quant.BF16, quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1,
-		quant.Q8_0, quant.Q4_K, quant.Q5_K, quant.Q6_K} {
+		quant.Q8_0, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_NL, quant.IQ4_XS, quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S,
+		quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ1_M} {
 		if !matmulType(t2) || !slices.Contains(kernelNames(), "nuri_mul_mat_"+kname(t2)) || !slices.Contains(kernelNames(), "nuri_get_rows_"+kname(t2)) {
 			t.Errorf("%v: kernels or support missing", t2)
 		}

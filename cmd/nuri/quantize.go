@@ -35,6 +35,9 @@ type quantizeOptions struct {
 	// (llama-quantize's --include-weights/--exclude-weights: substrings of
 	// the names).
 	include, exclude []string
+	// dryRun prints the plan and the output's size instead of writing it
+	// (llama-quantize --dry-run).
+	dryRun bool
 	// lora are adapters merged into the weights they adapt (--lora,
 	// --lora-scaled), as llama-export-lora does, before quantizing.
 	lora []model.LoRA
@@ -67,17 +70,22 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	})
 	var lora []model.LoRA
 	addLoRAFlags(fs, &lora)
+	dryRun := fs.Bool("dry-run", false, "print each tensor's new type, the output's size and whether an importance matrix is needed, without quantizing (llama-quantize --dry-run); OUT.gguf may be left out")
 	outType := fs.String("output-tensor-type", "", "type of output.weight (with tied embeddings, of token_embd.weight as the recipe sees it)")
 	embType := fs.String("token-embedding-type", "", "type of token_embd.weight")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: nuri quantize [--pure] [--fallback TYPE|auto] [--allow-requantize] [--imatrix FILE [--include-weights S|--exclude-weights S]...]")
 		fmt.Fprintln(stderr, "       [--lora FILE | --lora-scaled FILE:SCALE]... (merged into the weights first)")
-		fmt.Fprintln(stderr, "       [--tensor-type PATTERN=TYPE]... [--output-tensor-type TYPE] [--token-embedding-type TYPE] [--threads N] IN.gguf OUT.gguf TYPE")
+		fmt.Fprintln(stderr, "       [--tensor-type PATTERN=TYPE]... [--output-tensor-type TYPE] [--token-embedding-type TYPE] [--threads N] [--dry-run] IN.gguf OUT.gguf TYPE")
 		fmt.Fprintln(stderr, "TYPE: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K IQ4_NL IQ4_XS,")
-		fmt.Fprintln(stderr, "      or a mix: Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M (Q3_K/Q4_K/Q5_K without --pure mean the _M mixes, as in llama-quantize)")
+		fmt.Fprintln(stderr, "      or a mix: Q2_K_S Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M (Q3_K/Q4_K/Q5_K without --pure mean the _M mixes, as in llama-quantize),")
+		fmt.Fprintln(stderr, "      IQ3_XXS IQ3_XS IQ3_S IQ3_M IQ2_XXS IQ2_XS IQ2_S IQ2_M IQ1_S IQ1_M (all but IQ3_S and IQ3_M need --imatrix, as in llama-quantize)")
 		fs.PrintDefaults()
 	}
 	pos, err := quantizeParseArgs(fs, args)
+	if err == nil && *dryRun && len(pos) == 2 {
+		pos = []string{pos[0], "", pos[1]}
+	}
 	if err != nil || len(pos) != 3 {
 		if err == nil {
 			fmt.Fprintf(stderr, "nuri quantize: want 3 arguments, got %d\n", len(pos))
@@ -91,7 +99,7 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	opt := quantizeOptions{plan: quant.PlanOptions{Pure: *pure, TensorTypes: rules, Importance: *imatrix != ""},
-		threads: max(1, *threads), requant: *requant, imatrix: *imatrix}
+		threads: max(1, *threads), requant: *requant, imatrix: *imatrix, dryRun: *dryRun}
 	for _, o := range []struct {
 		flag, v string
 		t       *quant.Type
@@ -195,7 +203,7 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 		return err
 	}
 	defer f.Close()
-	if f.Reads(out) {
+	if out != "" && f.Reads(out) {
 		return fmt.Errorf("output %s is a file of the input model", out)
 	}
 
@@ -239,6 +247,9 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 	importance, err := quantizeImportance(f, types, opt.im, opt.include, opt.exclude, stderr)
 	if err != nil {
 		return err
+	}
+	if opt.dryRun {
+		return quantizePlanReport(stdout, f, mix, types, importance)
 	}
 	for i, ti := range f.Tensors {
 		if types[i] != ti.Type && importance[i] == nil && mix.RequiresImportance(ti.Name, types[i]) {
@@ -297,6 +308,45 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 		float64(inBytes)/(1<<20), float64(outBytes)/(1<<20))
 	if len(merges) > 0 {
 		fmt.Fprintf(stdout, "merged %d LoRA adapters into %d tensors\n", len(opt.lora), len(merges))
+	}
+	return nil
+}
+
+// quantizePlanReport is --dry-run's output: each tensor's type before and
+// after with its new size, in llama-quantize's order, the totals, and the
+// tensors that would stop the run for want of an importance matrix.
+func quantizePlanReport(w io.Writer, f *gguf.File, mix quant.Mix, types []quant.Type, importance [][]float32) error {
+	order := make([]int, len(f.Tensors))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		return quant.LlamaTensorLess(f.Tensors[order[a]].Name, f.Tensors[order[b]].Name)
+	})
+	var inBytes, outBytes, elems uint64
+	var needs []string
+	for _, i := range order {
+		ti := &f.Tensors[i]
+		n := ti.Bytes()
+		if types[i] != ti.Type {
+			rb, err := types[i].RowBytes(int(ti.Dims[0]))
+			if err != nil {
+				return fmt.Errorf("tensor %s: %w", ti.Name, err)
+			}
+			n = uint64(rb) * (ti.Elements() / ti.Dims[0])
+			if importance[i] == nil && mix.RequiresImportance(ti.Name, types[i]) {
+				needs = append(needs, ti.Name)
+			}
+		}
+		fmt.Fprintf(w, "%-40s %-18s %7s -> %-7s %10.2f MiB\n", ti.Name, fmt.Sprint(ti.Dims), ti.Type, types[i], float64(n)/(1<<20))
+		inBytes += ti.Bytes()
+		outBytes += n
+		elems += ti.Elements()
+	}
+	fmt.Fprintf(w, "%d tensors, %s: %.2f MiB -> %.2f MiB (%.2f bits a weight)\n", len(order), mix.Name,
+		float64(inBytes)/(1<<20), float64(outBytes)/(1<<20), 8*float64(outBytes)/float64(max(elems, 1)))
+	if len(needs) > 0 {
+		fmt.Fprintf(w, "an importance matrix is needed for %d tensors (the first: %s): pass --imatrix FILE\n", len(needs), needs[0])
 	}
 	return nil
 }

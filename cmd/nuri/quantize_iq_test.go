@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -113,5 +114,47 @@ func TestQuantizeIQRecipes(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "needs an importance matrix") {
 			t.Errorf("%s without --imatrix: error %v", recipe, err)
 		}
+	}
+}
+
+// TestQuantizeDryRun: --dry-run prints every tensor's new type and size
+// as the real run would make them, and the tensors that need an
+// importance matrix, and writes nothing.
+func TestQuantizeDryRun(t *testing.T) {
+	srcPath := quantizeGolden(t, "llama-f32.gguf")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "m.gguf")
+	var stdout, stderr bytes.Buffer
+	if err := runQuantize([]string{"--dry-run", srcPath, out, "IQ3_M"}, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if _, err := openGGUFErr(out); err == nil {
+		t.Error("--dry-run wrote the output")
+	}
+	plan := stdout.String()
+	// The real run's file has the sizes the plan printed.
+	runQuantizeTest(t, srcPath, out, "IQ3_M")
+	f := testgguf.Open(t, out)
+	var total uint64
+	for _, ti := range f.Tensors {
+		total += ti.Bytes()
+		line := fmt.Sprintf("-> %-7s %10.2f MiB", ti.Type, float64(ti.Bytes())/(1<<20))
+		if !strings.Contains(plan, ti.Name) || !strings.Contains(plan, line) {
+			t.Errorf("%s: the plan lacks %q", ti.Name, line)
+		}
+	}
+	if want := fmt.Sprintf("-> %.2f MiB", float64(total)/(1<<20)); !strings.Contains(plan, want) {
+		t.Errorf("plan total: want %q in\n%s", want, plan)
+	}
+	if strings.Contains(plan, "importance matrix is needed") {
+		t.Error("IQ3_M needs no importance matrix")
+	}
+	// Without OUT, and for a recipe that needs the matrix: no error, a note.
+	stdout.Reset()
+	if err := runQuantize([]string{"--dry-run", srcPath, "IQ2_XXS"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "an importance matrix is needed for") {
+		t.Errorf("IQ2_XXS dry run says nothing of the importance matrix:\n%s", stdout.String())
 	}
 }

@@ -383,7 +383,7 @@ const (
 func (p plainWeights) fill(w, xb []float32, sigma2 float32) {
 	for i, x := range xb {
 		if p == plainSpread {
-			w[i] = 0.25*sigma2 + float32(x*x)
+			w[i] = float32(0.25*sigma2) + float32(x*x)
 		} else {
 			w[i] = x * x
 		}

@@ -30,7 +30,8 @@ type iqSearch struct {
 	neighbours []uint16
 }
 
-// The search tables are built on first use, each in a few milliseconds.
+// The search tables are built on first use, in 8-100 ms each (IQ3_XXS the
+// least, IQ1 the most).
 var (
 	iq3XXSSearch = sync.OnceValue(func() *iqSearch { return newIQSearch(iq3XXSCodes[:], 4, 3, 8, 2) })
 	iq3SSearch   = sync.OnceValue(func() *iqSearch { return newIQSearch(iq3SCodes[:], 4, 3, 8, 3) })

@@ -97,7 +97,7 @@ func iqGridSource() string {
 func kernelNames() []string {
 	var n []string
 	n = append(n, "nuri_quantize_q8_0", "nuri_quantize_q8_1", "nuri_quantize_q8_k", "nuri_convert_f16", "nuri_convert_bf16")
-	for _, t := range []string{"f32", "f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q4_k", "q5_k", "q6_k", "iq4_nl", "iq4_xs",
+	for _, t := range []string{"f32", "f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k", "iq4_nl", "iq4_xs",
 		"iq2_xxs", "iq2_xs", "iq2_s", "iq3_xxs", "iq3_s", "iq1_s", "iq1_m"} {
 		n = append(n, "nuri_mul_mat_"+t, "nuri_get_rows_"+t)
 	}

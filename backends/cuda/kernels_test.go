@@ -73,7 +73,7 @@ func TestKernelSources(t *testing.T) {
 	}
 	// Every type the device claims has both kernels.
 	for _, t2 := range []quant.Type{quant.F32, quant.F16, quant.BF16, quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1,
-		quant.Q8_0, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_NL, quant.IQ4_XS, quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S,
+		quant.Q8_0, quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_NL, quant.IQ4_XS, quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S,
 		quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ1_M} {
 		if !matmulType(t2) || !slices.Contains(kernelNames(), "nuri_mul_mat_"+kname(t2)) || !slices.Contains(kernelNames(), "nuri_get_rows_"+kname(t2)) {
 			t.Errorf("%v: kernels or support missing", t2)

@@ -200,6 +200,60 @@ struct DotQ6_K {
     __device__ static float finish(const u8* x, const u8* y, int s0, int) { return (ldh(x + 208) * ldf32(y)) * (float)s0; }
 };
 
+// Q2_K, 84 bytes: 16 scale bytes (low nibble the scale, high the min) of
+// 16-element groups, 64 bytes of 2-bit quants (group g's element l at
+// bits 2((g/2)%4) of qs[32(g/8) + 16(g%2) + l]), d, dmin. Part p takes
+// elements 8(p%2)..+8 of group p/2; the first part of a group adds its
+// min term (quant.dotQ2_K).
+struct DotQ2_K {
+    static const int wb = 84, ab = 292, parts = WARP;
+    __device__ static void part(const u8* x, const u8* y, int p, int* s0, int* s1) {
+        int g = p / 2, l0 = 8 * (p % 2);
+        const u8* q = x + 16 + 32 * (g / 8) + 16 * (g % 2);
+        const u8* q8 = y + 4 + 16 * g;
+        int shift = 2 * ((g / 2) % 4), s = 0;
+        for (int l = l0; l < l0 + 8; l++) s += (int)(i8)q8[l] * ((q[l] >> shift) & 3);
+        *s0 += (x[g] & 0xf) * s;
+        if (l0 == 0) *s1 += q8k_bsum(y, g) * (x[g] >> 4);
+    }
+    __device__ static float finish(const u8* x, const u8* y, int s0, int s1) {
+        float dy = ldf32(y);
+        return ((dy * ldh(x + 80)) * (float)s0) - ((dy * ldh(x + 82)) * (float)s1);
+    }
+};
+
+// q3k_scale is Q3_K group j's signed 6-bit scale (quant.q3KScale): the
+// low four bits in a nibble of bytes 96..103, the high two in bytes
+// 104..107.
+__device__ __forceinline__ int q3k_scale(const u8* sc, int j) {
+    int lo = j < 8 ? sc[j] & 0xf : sc[j - 8] >> 4;
+    int hi = (sc[8 + j % 4] >> (2 * (j / 4))) & 3;
+    return (lo | (hi << 4)) - 32;
+}
+
+// Q3_K, 110 bytes: the high-bit mask (32), 2-bit quants (64), 12 bytes of
+// 6-bit scales, d. Group g of 16 is half g/8, shift 2((g/2)%4), sub-block
+// g%2; an element is its two bits minus 4 where its mask bit is clear.
+// Part p takes elements 8(p%2)..+8 of group p/2 (quant.dotQ3_K).
+struct DotQ3_K {
+    static const int wb = 110, ab = 292, parts = WARP;
+    __device__ static void part(const u8* x, const u8* y, int p, int* s0, int*) {
+        int g = p / 2, l0 = 8 * (p % 2);
+        int half = g / 8, k = (g / 2) % 4, sub = g % 2;
+        const u8* q = x + 32 + 32 * half + 16 * sub;
+        const u8* hm = x + 16 * sub;
+        const u8* q8 = y + 4 + 16 * g;
+        int m = 1 << (4 * half + k), s = 0;
+        for (int l = l0; l < l0 + 8; l++) {
+            int v = (q[l] >> (2 * k)) & 3;
+            if (!(hm[l] & m)) v -= 4;
+            s += (int)(i8)q8[l] * v;
+        }
+        *s0 += q3k_scale(x + 96, g) * s;
+    }
+    __device__ static float finish(const u8* x, const u8* y, int s0, int) { return (ldh(x + 108) * ldf32(y)) * (float)s0; }
+};
+
 // IQ4_XS: part p takes elements 8(p%4)..+8 of 32-element group p/4 and
 // adds them times the group's scale: the block's sum Σ sc_g·Σ level·a is
 // an exact integer (|·| < 2^28), scaled once by d·d_a. The CPU reference
@@ -322,6 +376,8 @@ extern "C" __global__ void nuri_mul_mat_q4_1(MUL_MAT_ARGS) { mul_mat_q<DotQ4_1>(
 extern "C" __global__ void nuri_mul_mat_q5_0(MUL_MAT_ARGS) { mul_mat_q<DotQ5_0>(w, a, y, rows, nb, nx, w_row, a_row); }
 extern "C" __global__ void nuri_mul_mat_q5_1(MUL_MAT_ARGS) { mul_mat_q<DotQ5_1>(w, a, y, rows, nb, nx, w_row, a_row); }
 extern "C" __global__ void nuri_mul_mat_q8_0(MUL_MAT_ARGS) { mul_mat_q<DotQ8_0>(w, a, y, rows, nb, nx, w_row, a_row); }
+extern "C" __global__ void nuri_mul_mat_q2_k(MUL_MAT_ARGS) { mul_mat_q<DotQ2_K>(w, a, y, rows, nb, nx, w_row, a_row); }
+extern "C" __global__ void nuri_mul_mat_q3_k(MUL_MAT_ARGS) { mul_mat_q<DotQ3_K>(w, a, y, rows, nb, nx, w_row, a_row); }
 extern "C" __global__ void nuri_mul_mat_q4_k(MUL_MAT_ARGS) { mul_mat_q<DotQ4_K>(w, a, y, rows, nb, nx, w_row, a_row); }
 extern "C" __global__ void nuri_mul_mat_q5_k(MUL_MAT_ARGS) { mul_mat_q<DotQ5_K>(w, a, y, rows, nb, nx, w_row, a_row); }
 extern "C" __global__ void nuri_mul_mat_q6_k(MUL_MAT_ARGS) { mul_mat_q<DotQ6_K>(w, a, y, rows, nb, nx, w_row, a_row); }

@@ -153,6 +153,50 @@ struct DeqIQ4_NL {
     }
 };
 
+// Q2_K and Q3_K in ggml's order (quant.dequantizeQ2_KBlock, _Q3_K): per
+// half, four shifts, two 16-element groups each.
+struct DeqQ2_K {
+    static const int bs = QK_K, bb = 84;
+    __device__ static void block(const u8* x, float* y) {
+        float d = ldh(x + 80), dmin = ldh(x + 82);
+        int is = 0;
+        for (int half = 0; half < 2; half++) {
+            const u8* q = x + 16 + 32 * half;
+            for (int shift = 0; shift < 8; shift += 2) {
+                for (int g = 0; g < 2; g++) {
+                    int sc = x[is++];
+                    float dl = d * (float)(sc & 0xf), ml = dmin * (float)(sc >> 4);
+                    float* out = y + 128 * half + 16 * shift + 16 * g;
+                    for (int l = 0; l < 16; l++) out[l] = (dl * (float)((q[16 * g + l] >> shift) & 3)) - ml;
+                }
+            }
+        }
+    }
+};
+
+struct DeqQ3_K {
+    static const int bs = QK_K, bb = 110;
+    __device__ static void block(const u8* x, float* y) {
+        float d = ldh(x + 108);
+        int is = 0;
+        for (int half = 0; half < 2; half++) {
+            const u8* q = x + 32 + 32 * half;
+            for (int k = 0; k < 4; k++) {
+                int m = 1 << (4 * half + k);
+                for (int g = 0; g < 2; g++) {
+                    float dl = d * (float)q3k_scale(x + 96, is++);
+                    float* out = y + 128 * half + 32 * k + 16 * g;
+                    for (int l = 0; l < 16; l++) {
+                        int v = (q[16 * g + l] >> (2 * k)) & 3;
+                        if (!(x[16 * g + l] & m)) v -= 4;
+                        out[l] = dl * (float)v;
+                    }
+                }
+            }
+        }
+    }
+};
+
 struct DeqIQ4_XS {
     static const int bs = QK_K, bb = 136;
     __device__ static void block(const u8* x, float* y) {
@@ -186,6 +230,8 @@ extern "C" __global__ void nuri_get_rows_q4_1(GET_ROWS_ARGS) { get_rows<DeqQ4_1>
 extern "C" __global__ void nuri_get_rows_q5_0(GET_ROWS_ARGS) { get_rows<DeqQ5_0>(src, ids, dst, nb, row_bytes); }
 extern "C" __global__ void nuri_get_rows_q5_1(GET_ROWS_ARGS) { get_rows<DeqQ5_1>(src, ids, dst, nb, row_bytes); }
 extern "C" __global__ void nuri_get_rows_q8_0(GET_ROWS_ARGS) { get_rows<DeqQ8_0>(src, ids, dst, nb, row_bytes); }
+extern "C" __global__ void nuri_get_rows_q2_k(GET_ROWS_ARGS) { get_rows<DeqQ2_K>(src, ids, dst, nb, row_bytes); }
+extern "C" __global__ void nuri_get_rows_q3_k(GET_ROWS_ARGS) { get_rows<DeqQ3_K>(src, ids, dst, nb, row_bytes); }
 extern "C" __global__ void nuri_get_rows_q4_k(GET_ROWS_ARGS) { get_rows<DeqQ4_K>(src, ids, dst, nb, row_bytes); }
 extern "C" __global__ void nuri_get_rows_q5_k(GET_ROWS_ARGS) { get_rows<DeqQ5_K>(src, ids, dst, nb, row_bytes); }
 extern "C" __global__ void nuri_get_rows_q6_k(GET_ROWS_ARGS) { get_rows<DeqQ6_K>(src, ids, dst, nb, row_bytes); }

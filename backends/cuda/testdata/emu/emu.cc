@@ -154,11 +154,11 @@ struct Kernel {
 static const Kernel kTable[] = {
     K(nuri_quantize_q8_0), K(nuri_quantize_q8_1), K(nuri_quantize_q8_k), P(nuri_convert_f16), P(nuri_convert_bf16),
     K(nuri_mul_mat_f32), K(nuri_mul_mat_f16), K(nuri_mul_mat_bf16), K(nuri_mul_mat_q4_0), K(nuri_mul_mat_q4_1),
-    K(nuri_mul_mat_q5_0), K(nuri_mul_mat_q5_1), K(nuri_mul_mat_q8_0), K(nuri_mul_mat_q4_k), K(nuri_mul_mat_q5_k),
+    K(nuri_mul_mat_q5_0), K(nuri_mul_mat_q5_1), K(nuri_mul_mat_q8_0), K(nuri_mul_mat_q2_k), K(nuri_mul_mat_q3_k), K(nuri_mul_mat_q4_k), K(nuri_mul_mat_q5_k),
     K(nuri_mul_mat_q6_k), K(nuri_mul_mat_iq4_nl), K(nuri_mul_mat_iq4_xs),
     K(nuri_mul_mat_iq2_xxs), K(nuri_mul_mat_iq2_xs), K(nuri_mul_mat_iq2_s), K(nuri_mul_mat_iq3_xxs), K(nuri_mul_mat_iq3_s),
     K(nuri_mul_mat_iq1_s), K(nuri_mul_mat_iq1_m), P(nuri_get_rows_f32), P(nuri_get_rows_f16), P(nuri_get_rows_bf16), P(nuri_get_rows_q4_0),
-    P(nuri_get_rows_q4_1), P(nuri_get_rows_q5_0), P(nuri_get_rows_q5_1), P(nuri_get_rows_q8_0), P(nuri_get_rows_q4_k),
+    P(nuri_get_rows_q4_1), P(nuri_get_rows_q5_0), P(nuri_get_rows_q5_1), P(nuri_get_rows_q8_0), P(nuri_get_rows_q2_k), P(nuri_get_rows_q3_k), P(nuri_get_rows_q4_k),
     P(nuri_get_rows_q5_k), P(nuri_get_rows_q6_k), P(nuri_get_rows_iq4_nl), P(nuri_get_rows_iq4_xs),
     P(nuri_get_rows_iq2_xxs), P(nuri_get_rows_iq2_xs), P(nuri_get_rows_iq2_s), P(nuri_get_rows_iq3_xxs), P(nuri_get_rows_iq3_s),
     P(nuri_get_rows_iq1_s), P(nuri_get_rows_iq1_m), K(nuri_rms_norm), P(nuri_add), P(nuri_scale), P(nuri_scale_rows), P(nuri_silu_mul), P(nuri_gelu_mul), K(nuri_layer_norm), P(nuri_gelu),

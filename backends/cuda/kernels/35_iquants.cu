@@ -46,49 +46,34 @@ __device__ __forceinline__ void iq_deq_octet(u64 e, u32 sg, float db, float* y) 
     }
 }
 
+// The codebook types' octets: get reads octet k's entry, its eight sign
+// bits and the 4-bit ls of its multiplier; mult is that multiplier, an odd
+// integer; factor the type's constant; db the dequantization scale in
+// ggml's float order (quant's dequantizers).
+struct IQ2Scale {
+    __device__ static int mult(int ls) { return 2 * ls + 1; }
+    __device__ static float factor() { return 0.125f; }
+    __device__ static float db(float d, int ls) { return (d * (0.5f + (float)ls)) * 0.25f; }
+};
+
 // IQ2_XXS, 66 bytes: group g of 32 at 2+8g: four index bytes, then a u32
-// of four 7-bit sign sets and the multiplier's ls in its top nibble.
-__device__ __forceinline__ void iq2xxs_octet(const u8* x, int k, u64* e, u32* sg, int* ls) {
-    const u8* q = x + 2 + 8 * (k / 4);
-    u32 aux = ld32(q + 4);
-    *e = nuri_grid_iq2_xxs[q[k % 4]];
-    *sg = iq_signs(aux >> (7 * (k % 4)));
-    *ls = (int)(aux >> 28);
-}
-
-struct DotIQ2_XXS {
-    static const int wb = 66, ab = 292, parts = WARP;
-    __device__ static void part(const u8* x, const u8* y, int p, int* s0, int*) {
-        u64 e;
-        u32 sg;
-        int ls;
-        iq2xxs_octet(x, p, &e, &sg, &ls);
-        *s0 += (2 * ls + 1) * iq_octet_dot(e, sg, y + 4 + 8 * p);
-    }
-    __device__ static float finish(const u8* x, const u8* y, int s0, int) {
-        return ((ldh(x) * ldf32(y)) * (float)s0) * 0.125f;
+// of four 7-bit sign sets and ls in its top nibble.
+struct OctetIQ2_XXS : IQ2Scale {
+    __device__ static void get(const u8* x, int k, u64* e, u32* sg, int* ls) {
+        const u8* q = x + 2 + 8 * (k / 4);
+        u32 aux = ld32(q + 4);
+        *e = nuri_grid_iq2_xxs[q[k % 4]];
+        *sg = iq_signs(aux >> (7 * (k % 4)));
+        *ls = (int)(aux >> 28);
     }
 };
 
-struct DeqIQ2_XXS {
-    static const int bs = QK_K, bb = 66;
-    __device__ static void block(const u8* x, float* y) {
-        float d = ldh(x);
-        for (int k = 0; k < 32; k++) {
-            u64 e;
-            u32 sg;
-            int ls;
-            iq2xxs_octet(x, k, &e, &sg, &ls);
-            iq_deq_octet(e, sg, (d * (0.5f + (float)ls)) * 0.25f, y + 8 * k);
-        }
-    }
-};
-
-// IQ2_XS, 74 bytes: a u16 an octet at 2+2k (9-bit index, 7 sign bits),
-// 4-bit ls for each 16 elements at 66.
+// IQ2_XS and IQ2_S keep a 4-bit ls for each 16 elements, two a byte.
 __device__ __forceinline__ int iq2_scale(const u8* sc, int k) { return (sc[k / 4] >> (4 * ((k / 2) % 2))) & 0xf; }
 
-struct OctetIQ2_XS {
+// IQ2_XS, 74 bytes: a u16 an octet at 2+2k (9-bit index, 7 sign bits),
+// the scales at 66.
+struct OctetIQ2_XS : IQ2Scale {
     __device__ static void get(const u8* x, int k, u64* e, u32* sg, int* ls) {
         u32 q = ld16(x + 2 + 2 * k);
         *e = nuri_grid_iq2_xs[q & 511];
@@ -98,8 +83,8 @@ struct OctetIQ2_XS {
 };
 
 // IQ2_S, 82 bytes: low index bytes at 2, sign bytes at 34, two high index
-// bits an octet at 66, 4-bit ls for each 16 elements at 74.
-struct OctetIQ2_S {
+// bits an octet at 66, the scales at 74.
+struct OctetIQ2_S : IQ2Scale {
     __device__ static void get(const u8* x, int k, u64* e, u32* sg, int* ls) {
         int idx = x[2 + k] | ((x[66 + k / 4] << (8 - 2 * (k % 4))) & 0x300);
         *e = nuri_grid_iq2_s[idx];
@@ -108,23 +93,54 @@ struct OctetIQ2_S {
     }
 };
 
-template <int WB, typename Octet>
-struct DotIQ2 {
+// IQ3_XXS, 98 bytes: 64 index bytes at 2, then a u32 a group of 32 at 66
+// (four 7-bit sign sets, ls in the top nibble).
+struct OctetIQ3_XXS {
+    __device__ static void get(const u8* x, int k, u64* e, u32* sg, int* ls) {
+        int g = k / 4, l = k % 4;
+        u32 aux = ld32(x + 66 + 4 * g);
+        *e = iq3_pair(nuri_grid_iq3_xxs, x[2 + 8 * g + 2 * l], x[2 + 8 * g + 2 * l + 1]);
+        *sg = iq_signs(aux >> (7 * l));
+        *ls = (int)(aux >> 28);
+    }
+    __device__ static int mult(int ls) { return 2 * ls + 1; }
+    __device__ static float factor() { return 0.25f; }
+    __device__ static float db(float d, int ls) { return (d * (0.5f + (float)ls)) * 0.5f; }
+};
+
+// IQ3_S, 110 bytes: 64 low index bytes at 2, one high bit an entry at 66,
+// 32 sign bytes at 74, 4-bit ls a group of 32 at 106 (multiplier 1+2ls).
+struct OctetIQ3_S {
+    __device__ static void get(const u8* x, int k, u64* e, u32* sg, int* ls) {
+        int g = k / 4, l = k % 4, qh = x[66 + g];
+        int i1 = x[2 + 2 * k] | ((qh << (8 - 2 * l)) & 256);
+        int i2 = x[2 + 2 * k + 1] | ((qh << (7 - 2 * l)) & 256);
+        *e = iq3_pair(nuri_grid_iq3_s, i1, i2);
+        *sg = x[74 + k];
+        *ls = (x[106 + g / 2] >> (4 * (g % 2))) & 0xf;
+    }
+    __device__ static int mult(int ls) { return 1 + 2 * ls; }
+    __device__ static float factor() { return 1.0f; }
+    __device__ static float db(float d, int ls) { return d * (float)(1 + 2 * ls); }
+};
+
+template <int WB, typename O>
+struct DotIQ {
     static const int wb = WB, ab = 292, parts = WARP;
     __device__ static void part(const u8* x, const u8* y, int p, int* s0, int*) {
         u64 e;
         u32 sg;
         int ls;
-        Octet::get(x, p, &e, &sg, &ls);
-        *s0 += (2 * ls + 1) * iq_octet_dot(e, sg, y + 4 + 8 * p);
+        O::get(x, p, &e, &sg, &ls);
+        *s0 += O::mult(ls) * iq_octet_dot(e, sg, y + 4 + 8 * p);
     }
     __device__ static float finish(const u8* x, const u8* y, int s0, int) {
-        return ((ldh(x) * ldf32(y)) * (float)s0) * 0.125f;
+        return ((ldh(x) * ldf32(y)) * (float)s0) * O::factor();
     }
 };
 
-template <int WB, typename Octet>
-struct DeqIQ2 {
+template <int WB, typename O>
+struct DeqIQ {
     static const int bs = QK_K, bb = WB;
     __device__ static void block(const u8* x, float* y) {
         float d = ldh(x);
@@ -132,86 +148,22 @@ struct DeqIQ2 {
             u64 e;
             u32 sg;
             int ls;
-            Octet::get(x, k, &e, &sg, &ls);
-            iq_deq_octet(e, sg, (d * (0.5f + (float)ls)) * 0.25f, y + 8 * k);
+            O::get(x, k, &e, &sg, &ls);
+            iq_deq_octet(e, sg, O::db(d, ls), y + 8 * k);
         }
     }
 };
 
-// IQ3_XXS, 98 bytes: 64 index bytes at 2, then a u32 a group of 32 at 66
-// (four 7-bit sign sets, ls in the top nibble).
-__device__ __forceinline__ void iq3xxs_octet(const u8* x, int k, u64* e, u32* sg, int* ls) {
-    int g = k / 4, l = k % 4;
-    u32 aux = ld32(x + 66 + 4 * g);
-    *e = iq3_pair(nuri_grid_iq3_xxs, x[2 + 8 * g + 2 * l], x[2 + 8 * g + 2 * l + 1]);
-    *sg = iq_signs(aux >> (7 * l));
-    *ls = (int)(aux >> 28);
-}
-
-struct DotIQ3_XXS {
-    static const int wb = 98, ab = 292, parts = WARP;
-    __device__ static void part(const u8* x, const u8* y, int p, int* s0, int*) {
-        u64 e;
-        u32 sg;
-        int ls;
-        iq3xxs_octet(x, p, &e, &sg, &ls);
-        *s0 += (2 * ls + 1) * iq_octet_dot(e, sg, y + 4 + 8 * p);
-    }
-    __device__ static float finish(const u8* x, const u8* y, int s0, int) {
-        return ((ldh(x) * ldf32(y)) * (float)s0) * 0.25f;
-    }
-};
-
-struct DeqIQ3_XXS {
-    static const int bs = QK_K, bb = 98;
-    __device__ static void block(const u8* x, float* y) {
-        float d = ldh(x);
-        for (int k = 0; k < 32; k++) {
-            u64 e;
-            u32 sg;
-            int ls;
-            iq3xxs_octet(x, k, &e, &sg, &ls);
-            iq_deq_octet(e, sg, (d * (0.5f + (float)ls)) * 0.5f, y + 8 * k);
-        }
-    }
-};
-
-// IQ3_S, 110 bytes: 64 low index bytes at 2, one high bit an entry at 66,
-// 32 sign bytes at 74, 4-bit ls a group of 32 at 106 (multiplier 1+2ls).
-__device__ __forceinline__ void iq3s_octet(const u8* x, int k, u64* e, u32* sg, int* m) {
-    int g = k / 4, l = k % 4, qh = x[66 + g];
-    int i1 = x[2 + 2 * k] | ((qh << (8 - 2 * l)) & 256);
-    int i2 = x[2 + 2 * k + 1] | ((qh << (7 - 2 * l)) & 256);
-    *e = iq3_pair(nuri_grid_iq3_s, i1, i2);
-    *sg = x[74 + k];
-    *m = 1 + 2 * ((x[106 + g / 2] >> (4 * (g % 2))) & 0xf);
-}
-
-struct DotIQ3_S {
-    static const int wb = 110, ab = 292, parts = WARP;
-    __device__ static void part(const u8* x, const u8* y, int p, int* s0, int*) {
-        u64 e;
-        u32 sg;
-        int m;
-        iq3s_octet(x, p, &e, &sg, &m);
-        *s0 += m * iq_octet_dot(e, sg, y + 4 + 8 * p);
-    }
-    __device__ static float finish(const u8* x, const u8* y, int s0, int) { return (ldh(x) * ldf32(y)) * (float)s0; }
-};
-
-struct DeqIQ3_S {
-    static const int bs = QK_K, bb = 110;
-    __device__ static void block(const u8* x, float* y) {
-        float d = ldh(x);
-        for (int k = 0; k < 32; k++) {
-            u64 e;
-            u32 sg;
-            int m;
-            iq3s_octet(x, k, &e, &sg, &m);
-            iq_deq_octet(e, sg, d * (float)m, y + 8 * k);
-        }
-    }
-};
+typedef DotIQ<66, OctetIQ2_XXS> DotIQ2_XXS;
+typedef DotIQ<74, OctetIQ2_XS> DotIQ2_XS;
+typedef DotIQ<82, OctetIQ2_S> DotIQ2_S;
+typedef DotIQ<98, OctetIQ3_XXS> DotIQ3_XXS;
+typedef DotIQ<110, OctetIQ3_S> DotIQ3_S;
+typedef DeqIQ<66, OctetIQ2_XXS> DeqIQ2_XXS;
+typedef DeqIQ<74, OctetIQ2_XS> DeqIQ2_XS;
+typedef DeqIQ<82, OctetIQ2_S> DeqIQ2_S;
+typedef DeqIQ<98, OctetIQ3_XXS> DeqIQ3_XXS;
+typedef DeqIQ<110, OctetIQ3_S> DeqIQ3_S;
 
 // The IQ1 types: levels −1, 0, +1 shifted by ±⅛ (the shift's sign a group
 // of 32 in IQ1_S, of 8 in IQ1_M), so a part keeps two sums: Σ level·q8 and
@@ -314,11 +266,6 @@ struct DeqIQ1_M {
         }
     }
 };
-
-typedef DotIQ2<74, OctetIQ2_XS> DotIQ2_XS;
-typedef DotIQ2<82, OctetIQ2_S> DotIQ2_S;
-typedef DeqIQ2<74, OctetIQ2_XS> DeqIQ2_XS;
-typedef DeqIQ2<82, OctetIQ2_S> DeqIQ2_S;
 
 extern "C" __global__ void nuri_mul_mat_iq2_xxs(MUL_MAT_ARGS) { mul_mat_q<DotIQ2_XXS>(w, a, y, rows, nb, nx, w_row, a_row); }
 extern "C" __global__ void nuri_mul_mat_iq2_xs(MUL_MAT_ARGS) { mul_mat_q<DotIQ2_XS>(w, a, y, rows, nb, nx, w_row, a_row); }

@@ -11,6 +11,8 @@
 #      cpu and cuda:0 (-p 128 -n 32, two repetitions, batched 1/4/16; the
 #      roofline is the host's read bandwidth on cpu, the GPU's own memory
 #      on cuda:0);
+#      then the same for an IQ3_M synth model on cuda:0 (the i-quant
+#      kernels' speed);
 #   5. end to end on the GPU with stories260K: `nuri run --temp 0` must
 #      print the CPU's text, and `nuri serve` must answer concurrent greedy
 #      completions with that same text;
@@ -112,6 +114,22 @@ for dev in cpu "$DEVICE"; do
 		row "bench model $dev" FAIL "rc=$rc: $(tail -1 "$OUT")"
 	fi
 done
+
+# The i-quant and Q3_K kernels: llama-quantize's IQ3_M recipe (IQ3_S, Q4_K,
+# Q6_K), written on the machine's cores (about half a minute on 16).
+step "llama-1b IQ3_M on $DEVICE"
+t0=$(date +%s)
+IQMODEL=$WORK/llama-1b-IQ3_M.gguf
+OUT=$WORK/bench-iq3_m.txt
+if timeout 150 "$BIN/nuri" synth --shape llama-1b --type IQ3_M --out "$IQMODEL" >>"$LOG" 2>&1 &&
+	timeout 120 "$BIN/nuri" bench model --model "$IQMODEL" --device "$DEVICE" -p 128 -n 32 -r 2 -bw-mib 1024 -progress=false >"$OUT" 2>&1; then
+	cat "$OUT" >>"$LOG"
+	grep -E 't/s|tok/s|pp|tg' "$OUT" | head -4
+	row "bench IQ3_M $DEVICE" ok "$(grep -Eo '[0-9.]+ *(t/s|tok/s)' "$OUT" | head -2 | paste -sd' ' -) ($(elapsed "$t0"))"
+else
+	cat "$OUT" >>"$LOG" 2>/dev/null
+	row "bench IQ3_M $DEVICE" FAIL "see $LOG"
+fi
 
 # e2e_serve starts `nuri serve` on $DEVICE, sends $1 concurrent greedy
 # completions and checks that every one returns text $2.

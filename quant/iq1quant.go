@@ -26,23 +26,7 @@ var (
 // bestNeighbourIQ1 is iq1_find_best_neighbour2: the candidate for point u
 // whose values xg[l] times scale come nearest to x under weights w.
 func (s *iqSearch) bestNeighbourIQ1(u int, x, w []float32, scale float32, xg *[3]float32, l []int8) int {
-	o := -s.kmap[u] - 1
-	cand := s.neighbours[o+1 : o+1+int32(s.neighbours[o])]
-	x, w = x[:8], w[:8]
-	best, bestD2 := -1, float32(math.MaxFloat32)
-	for _, j := range cand {
-		g := &s.grid[j]
-		var d2 float32
-		for i := range x {
-			diff := float32(scale*xg[(g[i]-1)/2]) - x[i]
-			d2 += float32(float32(w[i]*diff) * diff)
-		}
-		if d2 < bestD2 {
-			best, bestD2 = int(j), d2
-		}
-	}
-	s.levelsOf(best, l)
-	return best
+	return s.bestOf3(u, x, w, scale, xg, l)
 }
 
 // iq1Sorted returns the group's indices in ascending order of value,
@@ -273,18 +257,21 @@ func quantizeIQ1_MBlock(x []float32, y []byte, qw []float32) {
 		// first half group is up in cases 0 and 1, the second in 0 and 2.
 		// (Each sum takes its terms in ggml's order; the sums are apart.)
 		add := func(sumqx, sumq2 *[4]float32, j, lv int) {
-			up, dn := [2]int{0, 1}, [2]int{2, 3}
+			// Case 0 is always up and case 3 always down; u and d are
+			// this half's other up and down cases.
+			u, d := 1, 2
 			if idx[j] >= bs/2 {
-				up, dn = [2]int{0, 2}, [2]int{1, 3}
+				u, d = 2, 1
 			}
-			for _, k := range up {
-				sumqx[k] += qx[j][lv][0]
-				sumq2[k] += q2[j][lv][0]
-			}
-			for _, k := range dn {
-				sumqx[k] += qx[j][lv][1]
-				sumq2[k] += q2[j][lv][1]
-			}
+			ux, dx, u2, d2 := qx[j][lv][0], qx[j][lv][1], q2[j][lv][0], q2[j][lv][1]
+			sumqx[0] += ux
+			sumqx[u] += ux
+			sumqx[d] += dx
+			sumqx[3] += dx
+			sumq2[0] += u2
+			sumq2[u] += u2
+			sumq2[d] += d2
+			sumq2[3] += d2
 		}
 		best, scale := float32(-math.MaxFloat32), mx
 		b1, b2, bk := -1, -1, -1

@@ -24,6 +24,7 @@ type iqSearch struct {
 	width, bits int
 	grid        [][8]int8    // each entry's levels as 2l+1
 	levels      [][8]float32 // the same as floats
+	lidx        [][8]uint8   // and as level indices l
 	// kmap holds a point's codebook index, or −(o+1) for a point off the
 	// codebook whose candidates are neighbours[o+1 : o+1+neighbours[o]].
 	kmap       []int32
@@ -48,14 +49,15 @@ var (
 // way, for every point of the index range).
 func newIQSearch(codes []uint16, width, bits, nlevel, nwant int) *iqSearch {
 	s := &iqSearch{width: width, bits: bits, grid: make([][8]int8, len(codes)), levels: make([][8]float32, len(codes)),
-		kmap: make([]int32, 1<<(width*bits))}
+		lidx: make([][8]uint8, len(codes)), kmap: make([]int32, 1<<(width*bits))}
 	for i := range s.kmap {
 		s.kmap[i] = -1
 	}
 	mask := 1<<bits - 1
 	for k, c := range codes {
 		for i := 0; i < width; i++ {
-			s.grid[k][i] = int8(2*(int(c)>>(bits*i)&mask) + 1)
+			s.lidx[k][i] = uint8(int(c) >> (bits * i) & mask)
+			s.grid[k][i] = int8(2*s.lidx[k][i] + 1)
 			s.levels[k][i] = float32(s.grid[k][i])
 		}
 		s.kmap[c] = int32(k)
@@ -120,6 +122,14 @@ func newIQSearch(codes []uint16, width, bits, nlevel, nwant int) *iqSearch {
 // levels, times scale, come nearest to x under weights w (the first of
 // equals), and writes its level indices to l.
 func (s *iqSearch) bestNeighbour(u int, x, w []float32, scale float32, l []int8) int {
+	if s.width == 8 {
+		// Three levels: the 24 possible terms, computed once.
+		var v [3]float32
+		for k := range v {
+			v[k] = float32(2*k + 1)
+		}
+		return s.bestOf3(u, x, w, scale, &v, l)
+	}
 	o := -s.kmap[u] - 1
 	cand := s.neighbours[o+1 : o+1+int32(s.neighbours[o])]
 	x, w = x[:s.width], w[:s.width]
@@ -131,6 +141,36 @@ func (s *iqSearch) bestNeighbour(u int, x, w []float32, scale float32, l []int8)
 		for i := range x {
 			diff := float32(scale*g[i]) - x[i]
 			d2 += float32(float32(w[i]*diff) * diff)
+		}
+		if d2 < bestD2 {
+			best, bestD2 = int(j), d2
+		}
+	}
+	s.levelsOf(best, l)
+	return best
+}
+
+// bestOf3 is the search of an 8-wide codebook of three levels (the IQ2
+// and IQ1 types), level k standing for v[k]: ggml's loop, d2 +=
+// w·diff·diff with diff = scale·v − x, rounded at each step. Each of the 24
+// terms w·diff·diff can take is computed once, so a candidate costs eight
+// additions in ggml's order, and the sums are ggml's bits.
+func (s *iqSearch) bestOf3(u int, x, w []float32, scale float32, v *[3]float32, l []int8) int {
+	o := -s.kmap[u] - 1
+	cand := s.neighbours[o+1 : o+1+int32(s.neighbours[o])]
+	var term [8][4]float32
+	for i := 0; i < 8; i++ {
+		for k := 0; k < 3; k++ {
+			diff := float32(scale*v[k]) - x[i]
+			term[i][k] = float32(float32(w[i]*diff) * diff)
+		}
+	}
+	best, bestD2 := -1, float32(math.MaxFloat32)
+	for _, j := range cand {
+		c := &s.lidx[j]
+		var d2 float32
+		for i := 0; i < 8; i++ {
+			d2 += term[i][c[i]&3]
 		}
 		if d2 < bestD2 {
 			best, bestD2 = int(j), d2

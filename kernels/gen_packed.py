@@ -408,6 +408,17 @@ def iq_block_head(a):
     a("\tVMULPS.BCST 48(SI), Z30, Z30")
     a("\tVBROADCASTI32X4 32(SI), Z29")
 
+# table_codes loads 64 bytes of 4-bit codes at off(SI) and looks them up in
+# the record's 16-entry table Z29: low nibbles' levels to Z24, high to Z25
+# (mask Z31, load register Z26).
+def table_codes(a, off):
+    a(f"\tVMOVDQU64 {off}(SI), Z26")
+    a("\tVPANDD Z31, Z26, Z24")
+    a("\tVPSRLW $4, Z26, Z25")
+    a("\tVPANDD Z31, Z25, Z25")
+    a("\tVPSHUFB Z24, Z29, Z24")
+    a("\tVPSHUFB Z25, Z29, Z25")
+
 def iq4xs(N, name, pf=PREFETCH_K, iq=False):
     # iq: the records of the transcoded i-quants (iq_block_head): a
     # 64-byte header, so the scales and codes sit 32 bytes further.
@@ -440,12 +451,7 @@ def iq4xs(N, name, pf=PREFETCH_K, iq=False):
         for i in range(N):
             a(f"\tVPBROADCASTD {4*(8*i+s)}(BX), Z{8+i}")
         for g in range(4):
-            a(f"\tVMOVDQU64 {hdr+128+256*s+64*g}(SI), Z26")
-            a("\tVPANDD Z31, Z26, Z24")
-            a("\tVPSRLW $4, Z26, Z25")
-            a("\tVPANDD Z31, Z25, Z25")
-            a("\tVPSHUFB Z24, Z29, Z24")
-            a("\tVPSHUFB Z25, Z29, Z25")
+            table_codes(a, hdr+128+256*s+64*g)
             for i in range(N):
                 a(f"\tVPDPBUSD.BCST {256*i+32*s+4*g}(R8), Z24, Z{8+i}")
                 a(f"\tVPDPBUSD.BCST {256*i+32*s+16+4*g}(R8), Z25, Z{8+i}")
@@ -1361,12 +1367,7 @@ def iq4x16(N, name, pf=PREFETCH_K):
             a(f"\tVPBROADCASTD {4*(16*i+2*s)}(BX), Z{8+i}")
             a(f"\tVPBROADCASTD {4*(16*i+2*s+1)}(BX), Z{12+i}")
         for g in range(4):
-            a(f"\tVMOVDQU64 {hdr+256+256*s+64*g}(SI), Z26")
-            a("\tVPANDD Z31, Z26, Z24")
-            a("\tVPSRLW $4, Z26, Z25")
-            a("\tVPANDD Z31, Z25, Z25")
-            a("\tVPSHUFB Z24, Z29, Z24")
-            a("\tVPSHUFB Z25, Z29, Z25")
+            table_codes(a, hdr+256+256*s+64*g)
             for i in range(N):
                 a(f"\tVPDPBUSD.BCST {256*i+32*s+4*g}(R8), Z24, Z{8+i}")
                 a(f"\tVPDPBUSD.BCST {256*i+32*s+16+4*g}(R8), Z25, Z{12+i}")

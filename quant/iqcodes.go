@@ -130,6 +130,20 @@ func iqLookup(index map[uint64]uint16, level []int8, width int, mag func(v int8)
 	return int(i), signs, nil
 }
 
+// iq3PairLookup finds the two 4-element IQ3 entries of eight signed
+// levels and their eight sign bits.
+func iq3PairLookup(index map[uint64]uint16, lv []int8) (i1, i2 int, signs uint8, err error) {
+	i1, s1, err := iqLookup(index, lv, 4, absLevel)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	i2, s2, err := iqLookup(index, lv[4:], 4, absLevel)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	return i1, i2, s1 | s2<<4, nil
+}
+
 func absLevel(v int8) (byte, bool) {
 	if v < 0 {
 		return byte(-v), true
@@ -180,15 +194,11 @@ func IQEncode(t Type, d16 uint16, level *[QK_K]int8, mult *[16]int8, blk []byte)
 					}
 					blk[2+8*g+o], s = byte(idx), signs
 				} else {
-					i1, s1, err := iqLookup(iq3xxsIndex, lv, 4, absLevel)
+					i1, i2, s8, err := iq3PairLookup(iq3xxsIndex, lv)
 					if err != nil {
 						return err
 					}
-					i2, s2, err := iqLookup(iq3xxsIndex, lv[4:], 4, absLevel)
-					if err != nil {
-						return err
-					}
-					blk[2+8*g+2*o], blk[2+8*g+2*o+1], s = byte(i1), byte(i2), s1|s2<<4
+					blk[2+8*g+2*o], blk[2+8*g+2*o+1], s = byte(i1), byte(i2), s8
 				}
 				s7, err := seven(s)
 				if err != nil {
@@ -213,18 +223,14 @@ func IQEncode(t Type, d16 uint16, level *[QK_K]int8, mult *[16]int8, blk []byte)
 		}
 		for k := 0; k < 32; k++ {
 			lv := level[8*k : 8*k+8]
-			i1, s1, err := iqLookup(iq3sIndex, lv, 4, absLevel)
-			if err != nil {
-				return err
-			}
-			i2, s2, err := iqLookup(iq3sIndex, lv[4:], 4, absLevel)
+			i1, i2, s8, err := iq3PairLookup(iq3sIndex, lv)
 			if err != nil {
 				return err
 			}
 			g, l := k/4, k%4
 			blk[2+2*k], blk[2+2*k+1] = byte(i1), byte(i2)
 			blk[66+g] |= byte(i1>>8)<<(2*l) | byte(i2>>8)<<(2*l+1)
-			blk[74+k] = s1 | s2<<4
+			blk[74+k] = s8
 		}
 	case IQ1_S:
 		for g := 0; g < 8; g++ {

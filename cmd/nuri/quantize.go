@@ -248,8 +248,9 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 	if err != nil {
 		return err
 	}
+	order := llamaOrder(f)
 	if opt.dryRun {
-		return quantizePlanReport(stdout, f, mix, types, importance)
+		return quantizePlanReport(stdout, f, mix, types, importance, order)
 	}
 	for i, ti := range f.Tensors {
 		if types[i] != ti.Type && importance[i] == nil && mix.RequiresImportance(ti.Name, types[i]) {
@@ -260,13 +261,6 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 			return fmt.Errorf("tensor %s: %v needs an importance matrix, as in llama-quantize: %s", ti.Name, types[i], how)
 		}
 	}
-	order := make([]int, len(f.Tensors))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool {
-		return quant.LlamaTensorLess(f.Tensors[order[a]].Name, f.Tensors[order[b]].Name)
-	})
 
 	w, err := gguf.Create(out)
 	if err != nil {
@@ -312,10 +306,8 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 	return nil
 }
 
-// quantizePlanReport is --dry-run's output: each tensor's type before and
-// after with its new size, in llama-quantize's order, the totals, and the
-// tensors that would stop the run for want of an importance matrix.
-func quantizePlanReport(w io.Writer, f *gguf.File, mix quant.Mix, types []quant.Type, importance [][]float32) error {
+// llamaOrder returns f's tensor indices in llama-quantize's order.
+func llamaOrder(f *gguf.File) []int {
 	order := make([]int, len(f.Tensors))
 	for i := range order {
 		order[i] = i
@@ -323,6 +315,13 @@ func quantizePlanReport(w io.Writer, f *gguf.File, mix quant.Mix, types []quant.
 	sort.SliceStable(order, func(a, b int) bool {
 		return quant.LlamaTensorLess(f.Tensors[order[a]].Name, f.Tensors[order[b]].Name)
 	})
+	return order
+}
+
+// quantizePlanReport is --dry-run's output: each tensor's type before and
+// after with its new size, in llama-quantize's order, the totals, and the
+// tensors that would stop the run for want of an importance matrix.
+func quantizePlanReport(w io.Writer, f *gguf.File, mix quant.Mix, types []quant.Type, importance [][]float32, order []int) error {
 	var inBytes, outBytes, elems uint64
 	var needs []string
 	for _, i := range order {

@@ -19,6 +19,9 @@ func dotIQ4_NLAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *
 func dotIQ4_XSAVX512(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 
 //go:noescape
+func dotIQ4_XS1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
 func dotIQ4_XSAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 
 //go:noescape
@@ -37,10 +40,19 @@ func dotQ8_0VNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *fl
 func dotQ4_0VNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 
 //go:noescape
+func dotQ4_K1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
 func dotQ4_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 
 //go:noescape
+func dotQ6_K1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
 func dotQ6_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ5_K1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 
 //go:noescape
 func dotQ5_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)

@@ -27,8 +27,12 @@ type floatKernel func(w *byte, n8 int, a *float32, astride int, n int, y *float3
 
 // fastKernel describes one accelerated weight type.
 type fastKernel struct {
-	name    string // for reports: "Q4_0/avx2+vnni"
-	fn      rowKernel
+	name string // for reports: "Q4_0/avx2+vnni"
+	fn   rowKernel
+	// one, where set, is fn for a single activation row: the same bits,
+	// with the weights kept in registers instead of the frame that fn
+	// shares between rows (decode's calls).
+	one     rowKernel
 	tile    int         // most activation rows per call
 	blockQS int         // activation quant bytes per weight block (32 or 256)
 	bsums   bool        // needs the Q8_K group sums

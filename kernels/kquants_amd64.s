@@ -66,13 +66,13 @@
 	VPMOVZXBW  X3, X3; \
 	VPUNPCKLWD X3, X3, X5; \
 	VPUNPCKHWD X3, X3, X6; \
-	VMOVDQU    X5, 256(SP); \
-	VMOVDQU    X6, 272(SP); \
+	VINSERTI128 $1, X6, Y5, Y5; \
+	VMOVDQU    Y5, 256(SP); \
 	VPMOVZXBW  X4, X4; \
 	VPUNPCKLWD X4, X4, X5; \
 	VPUNPCKHWD X4, X4, X6; \
-	VMOVDQU    X5, 288(SP); \
-	VMOVDQU    X6, 304(SP); \
+	VINSERTI128 $1, X6, Y5, Y5; \
+	VMOVDQU    Y5, 288(SP); \
 	VPBROADCASTW (SI), X14; \
 	VCVTPH2PS    X14, Y14; \
 	VPBROADCASTW 2(SI), X15; \
@@ -132,6 +132,90 @@ sb:
 	ADVANCE_SB(144)
 	STORE
 
+// K_PAIR1(c): chunk c's two sub-blocks against one activation row (AX),
+// from registers: Y1 holds the codes of sub-block 2c, Y0 those of 2c+1.
+// Each sub-block's int16 pair sums are scaled by its sc from the frame and
+// added into Y2: the lanes of ROWS_K4, the same exact int32 sums.
+#define K_PAIR1(c) \
+	VPMADDUBSW   (64*c)(AX), Y1, Y1; \
+	VPBROADCASTD (256+8*c)(SP), Y3; \
+	VPMADDWD     Y3, Y1, Y1; \
+	VPMADDUBSW   (64*c+32)(AX), Y0, Y0; \
+	VPBROADCASTD (260+8*c)(SP), Y4; \
+	VPMADDWD     Y4, Y0, Y0; \
+	VPADDD       Y1, Y0, Y0; \
+	VPADDD       Y0, Y2, Y2
+
+// K4_CHUNK1(c): K_PAIR1 on chunk c of a Q4_K super-block.
+#define K4_CHUNK1(c) \
+	VMOVDQU (16+32*c)(SI), Y0; \
+	VPAND   Y12, Y0, Y1; \
+	VPSRLW  $4, Y0, Y0; \
+	VPAND   Y12, Y0, Y0; \
+	K_PAIR1(c)
+
+// FINISH_MIN1(acc): FINISH_MIN for one row whose accumulator is the
+// register acc (the same operations).
+#define FINISH_MIN1(acc) \
+	VMOVDQU      (R12), Y0; \
+	VPMADDWD     288(SP), Y0, Y0; \
+	VCVTDQ2PS    Y2, Y2; \
+	VCVTDQ2PS    Y0, Y0; \
+	VBROADCASTSS (R10), Y1; \
+	VMULPS       Y14, Y1, Y3; \
+	VMULPS       Y15, Y1, Y1; \
+	VFMADD231PS  Y3, Y2, acc; \
+	VFNMADD231PS Y1, Y0, acc
+
+// ONE_SETUP: the arguments of a one-row K-quant kernel (n is 1): SI
+// weights, CX super-blocks, R8/R10/R12 the row's qs/d/bs; Y12 0x0F bytes.
+#define ONE_SETUP \
+	MOVQ         nb+8(FP), CX; \
+	MOVQ         qs+16(FP), R8; \
+	MOVQ         d+24(FP), R10; \
+	MOVQ         bs+32(FP), R12; \
+	MOVQ         w+0(FP), SI; \
+	MOVL         $0x0f0f0f0f, AX; \
+	VMOVD        AX, X12; \
+	VPBROADCASTD X12, Y12
+
+#define ONE_ADVANCE(wbytes) \
+	ADDQ $wbytes, SI; \
+	ADDQ $256, R8; \
+	ADDQ $4, R10; \
+	ADDQ $32, R12; \
+	DECQ CX; \
+	JNZ  sb1
+
+// func dotQ4_K1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+//
+// dotQ4_KAVX2 for one activation row (n is 1): the codes and the
+// accumulator stay in registers (only the scales go through the frame),
+// with the same float operations in the same order, so the bits are
+// dotQ4_KAVX2's.
+TEXT ·dotQ4_K1AVX2(SB), 0, $576-64
+	ONE_SETUP
+	VXORPS Y13, Y13, Y13
+	TESTQ  CX, CX
+	JZ     store1
+
+sb1:
+	SCALEMIN_K4
+	MOVQ  R8, AX
+	VPXOR Y2, Y2, Y2
+	K4_CHUNK1(0)
+	K4_CHUNK1(1)
+	K4_CHUNK1(2)
+	K4_CHUNK1(3)
+	FINISH_MIN1(Y13)
+	ONE_ADVANCE(144)
+
+store1:
+	MOVQ y+48(FP), SI
+	HSUM(Y13, X13, (SI))
+	VZEROUPPER
+	RET
+
 // ---------------------------------------------------------------------------
 // Q5_K: d, dmin (fp16), scales[12] (as Q4_K), qh[32], qs[128]. Q4_K's
 // nibbles plus a fifth bit: with l = 0..31,
@@ -179,6 +263,52 @@ sb:
 	ROWS_K4
 	ADVANCE_SB(176)
 	STORE
+
+// K5_CHUNK1(c): K_PAIR1 on chunk c of a Q5_K super-block (UNPACK5's
+// codes; Y13 holds qh shifted right by 2c and advances, Y11 0x10 bytes).
+#define K5_CHUNK1(c) \
+	VMOVDQU (48+32*c)(SI), Y0; \
+	VPAND   Y12, Y0, Y1; \
+	VPSLLW  $4, Y13, Y3; \
+	VPAND   Y11, Y3, Y3; \
+	VPOR    Y3, Y1, Y1; \
+	VPSRLW  $4, Y0, Y0; \
+	VPAND   Y12, Y0, Y0; \
+	VPSLLW  $3, Y13, Y3; \
+	VPAND   Y11, Y3, Y3; \
+	VPOR    Y3, Y0, Y0; \
+	VPSRLW  $2, Y13, Y13; \
+	K_PAIR1(c)
+
+// func dotQ5_K1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+//
+// dotQ5_KAVX2 for one activation row, as dotQ4_K1AVX2 is for Q4_K.
+TEXT ·dotQ5_K1AVX2(SB), 0, $576-64
+	ONE_SETUP
+	MOVL         $0x10101010, AX
+	VMOVD        AX, X11
+	VPBROADCASTD X11, Y11
+	VXORPS       Y7, Y7, Y7
+	TESTQ        CX, CX
+	JZ           store1
+
+sb1:
+	SCALEMIN_K4
+	MOVQ    R8, AX
+	VPXOR   Y2, Y2, Y2
+	VMOVDQU 16(SI), Y13
+	K5_CHUNK1(0)
+	K5_CHUNK1(1)
+	K5_CHUNK1(2)
+	K5_CHUNK1(3)
+	FINISH_MIN1(Y7)
+	ONE_ADVANCE(176)
+
+store1:
+	MOVQ y+48(FP), SI
+	HSUM(Y7, X7, (SI))
+	VZEROUPPER
+	RET
 
 #undef ACC
 
@@ -314,6 +444,102 @@ sb:
 	ROWS_OFFSET(5)
 	ADVANCE_SB(210)
 	STORE
+
+// Q6_SUB1(src, p): sub-block p's 32 codes, in Y0 from src's nibbles
+// (already moved down and masked into Y0) and the two high bits in Y1,
+// against the activation row at AX: Y2 += its scaled pair sums. The scale
+// vector comes from Y7 by the word control in Y8, which then advances.
+#define Q6_SUB1(p) \
+	VPOR       Y1, Y0, Y0; \
+	VPMADDUBSW (32*p)(AX), Y0, Y0; \
+	VPSHUFB    Y8, Y7, Y3; \
+	VPADDW     Y9, Y8, Y8; \
+	VPMADDWD   Y3, Y0, Y0; \
+	VPADDD     Y0, Y2, Y2
+
+// Q6_HALF1(h): the four sub-blocks of half h (UNPACK6's codes).
+#define Q6_HALF1(h) \
+	VMOVDQU (64*h)(SI), Y4; \
+	VMOVDQU (64*h+32)(SI), Y5; \
+	VMOVDQU (128+32*h)(SI), Y6; \
+	VPAND   Y12, Y4, Y0; \
+	VPAND   Y11, Y6, Y1; \
+	VPSLLW  $4, Y1, Y1; \
+	Q6_SUB1((4*h)); \
+	VPAND   Y12, Y5, Y0; \
+	VPSLLW  $2, Y6, Y1; \
+	VPAND   Y10, Y1, Y1; \
+	Q6_SUB1((4*h+1)); \
+	VPSRLW  $4, Y4, Y0; \
+	VPAND   Y12, Y0, Y0; \
+	VPAND   Y10, Y6, Y1; \
+	Q6_SUB1((4*h+2)); \
+	VPSRLW  $4, Y5, Y0; \
+	VPAND   Y12, Y0, Y0; \
+	VPSRLW  $2, Y6, Y1; \
+	VPAND   Y10, Y1, Y1; \
+	Q6_SUB1((4*h+3))
+
+// func dotQ6_K1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+//
+// dotQ6_KAVX2 for one activation row (n is 1), without the frame: codes,
+// scale vectors and the accumulator in registers. The int32 lanes are the
+// same exact sums and the float operations the same, so are the bits.
+TEXT ·dotQ6_K1AVX2(SB), NOSPLIT, $0-64
+	MOVQ         nb+8(FP), CX
+	MOVQ         qs+16(FP), AX
+	MOVQ         d+24(FP), BX
+	MOVQ         bs+32(FP), DI
+	MOVQ         w+0(FP), SI
+	MOVL         $0x0f0f0f0f, DX
+	VMOVD        DX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         $0x03030303, DX
+	VMOVD        DX, X11
+	VPBROADCASTD X11, Y11
+	MOVL         $0x30303030, DX
+	VMOVD        DX, X10
+	VPBROADCASTD X10, Y10
+	MOVL         $0x02020202, DX
+	VMOVD        DX, X9
+	VPBROADCASTD X9, Y9
+	VMOVDQU      q6kEvenOdd<>(SB), X13
+	VXORPS       Y15, Y15, Y15
+	TESTQ        CX, CX
+	JZ           store1
+
+sb1:
+	VMOVDQU      192(SI), X0
+	VPMOVSXBW    X0, Y1               // the 16 scales, int16
+	VPMADDWD     (DI), Y1, Y1
+	VPSLLD       $5, Y1, Y1
+	VPXOR        Y2, Y2, Y2
+	VPSUBD       Y1, Y2, Y2           // the offset's share first
+	VPSHUFB      X13, X0, X0
+	VPMOVSXBW    X0, Y7               // even | odd scales
+	MOVL         $0x01000100, DX
+	VMOVD        DX, X8
+	VPBROADCASTD X8, Y8
+	Q6_HALF1(0)
+	Q6_HALF1(1)
+	VPBROADCASTW 208(SI), X14
+	VCVTPH2PS    X14, Y14             // d
+	VCVTDQ2PS    Y2, Y2
+	VBROADCASTSS (BX), Y1
+	VMULPS       Y14, Y1, Y1
+	VFMADD231PS  Y1, Y2, Y15
+	ADDQ         $210, SI
+	ADDQ         $256, AX
+	ADDQ         $4, BX
+	ADDQ         $32, DI
+	DECQ         CX
+	JNZ          sb1
+
+store1:
+	MOVQ y+48(FP), SI
+	HSUM(Y15, X15, (SI))
+	VZEROUPPER
+	RET
 
 #undef ACC
 
@@ -573,3 +799,55 @@ row:
 	ADVANCE_ROW
 	ADVANCE_SB(136)
 	STORE
+
+// SUB_XS1(g): SUB_XS for one activation row (AX) from registers.
+#define SUB_XS1(g) \
+	VMOVDQU      (8+16*g)(SI), X0; \
+	VPSRLW       $4, X0, X1; \
+	VINSERTI128  $1, X1, Y0, Y0; \
+	VPAND        Y12, Y0, Y0; \
+	VPSHUFB      Y0, Y13, Y0; \
+	VPABSB       Y0, Y1; \
+	VMOVDQU      (32*g)(AX), Y3; \
+	VPSIGNB      Y0, Y3, Y3; \
+	VPMADDUBSW   Y3, Y1, Y3; \
+	VPBROADCASTD (512+4*g)(SP), Y1; \
+	VPMADDWD     Y1, Y3, Y3; \
+	VPADDD       Y3, Y2, Y2
+
+// func dotIQ4_XS1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+//
+// dotIQ4_XSAVX2 for one activation row (n is 1): the levels and the
+// accumulator in registers, the same lanes and float operations.
+TEXT ·dotIQ4_XS1AVX2(SB), 0, $800-64
+	ONE_SETUP
+	VBROADCASTI128 iq4xsLevels<>(SB), Y13
+	VXORPS         Y15, Y15, Y15
+	TESTQ          CX, CX
+	JZ             store1
+
+sb1:
+	SCALES_XS
+	MOVQ         R8, AX
+	VPXOR        Y2, Y2, Y2
+	SUB_XS1(0)
+	SUB_XS1(1)
+	SUB_XS1(2)
+	SUB_XS1(3)
+	SUB_XS1(4)
+	SUB_XS1(5)
+	SUB_XS1(6)
+	SUB_XS1(7)
+	VPBROADCASTW (SI), X14
+	VCVTPH2PS    X14, Y14
+	VCVTDQ2PS    Y2, Y2
+	VBROADCASTSS (R10), Y1
+	VMULPS       Y14, Y1, Y1
+	VFMADD231PS  Y1, Y2, Y15
+	ONE_ADVANCE(136)
+
+store1:
+	MOVQ y+48(FP), SI
+	HSUM(Y15, X15, (SI))
+	VZEROUPPER
+	RET

@@ -81,13 +81,13 @@ sb:
 	VPMOVZXBW  X3, X3        // 8 int16 scales
 	VPUNPCKLWD X3, X3, X5
 	VPUNPCKHWD X3, X3, X6
-	VMOVDQU    X5, 256(SP)
-	VMOVDQU    X6, 272(SP)
+	VINSERTI128 $1, X6, Y5, Y5
+	VMOVDQU    Y5, 256(SP)   // one store: loads of it then forward
 	VPMOVZXBW  X4, X4        // 8 int16 mins
 	VPUNPCKLWD X4, X4, X5
 	VPUNPCKHWD X4, X4, X6
-	VMOVDQU    X5, 288(SP)
-	VMOVDQU    X6, 304(SP)
+	VINSERTI128 $1, X6, Y5, Y5
+	VMOVDQU    Y5, 288(SP)   // VPMADDWD reads all 32 bytes
 	SCZ4(0, Z20)
 	SCZ4(1, Z21)
 	SCZ4(2, Z22)

@@ -198,8 +198,12 @@ func (t *mmTask) fastRows(lo, hi int) {
 			bs = &s.bs[i0*nb*16]
 		}
 		y := t.y[i0*t.rows:]
+		fn := k.fn
+		if n == 1 && k.one != nil {
+			fn = k.one
+		}
 		for r := lo; r < hi; r++ {
-			k.fn(&t.w[r*t.wRowBytes], nb, qs, d, bs, n, &y[r], ystride)
+			fn(&t.w[r*t.wRowBytes], nb, qs, d, bs, n, &y[r], ystride)
 		}
 	}
 }

@@ -58,7 +58,13 @@ func dotQ5_K1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *f
 func dotQ5_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 
 //go:noescape
+func dotQ3_K1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
 func dotQ3_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ2_K1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 
 //go:noescape
 func dotQ2_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)

@@ -63,8 +63,8 @@ func avx2Variants() map[quant.Type][]*fastKernel {
 	add(quant.Q4_K, &fastKernel{name: "Q4_K/avx2", fn: dotQ4_KAVX2, one: dotQ4_K1AVX2, tile: 8, blockQS: 256, bsums: true})
 	add(quant.Q6_K, &fastKernel{name: "Q6_K/avx2", fn: dotQ6_KAVX2, one: dotQ6_K1AVX2, tile: 8, blockQS: 256, bsums: true})
 	add(quant.Q5_K, &fastKernel{name: "Q5_K/avx2", fn: dotQ5_KAVX2, one: dotQ5_K1AVX2, tile: 8, blockQS: 256, bsums: true})
-	add(quant.Q3_K, &fastKernel{name: "Q3_K/avx2", fn: dotQ3_KAVX2, tile: 8, blockQS: 256, bsums: true})
-	add(quant.Q2_K, &fastKernel{name: "Q2_K/avx2", fn: dotQ2_KAVX2, tile: 8, blockQS: 256, bsums: true})
+	add(quant.Q3_K, &fastKernel{name: "Q3_K/avx2", fn: dotQ3_KAVX2, one: dotQ3_K1AVX2, tile: 8, blockQS: 256, bsums: true})
+	add(quant.Q2_K, &fastKernel{name: "Q2_K/avx2", fn: dotQ2_KAVX2, one: dotQ2_K1AVX2, tile: 8, blockQS: 256, bsums: true})
 	add(quant.IQ4_NL, &fastKernel{name: "IQ4_NL/avx2", fn: dotIQ4_NLAVX2, tile: 4, blockQS: 32})
 	// IQ4_XS reads no group sums, but the Q8_K quantizer writes them.
 	add(quant.IQ4_XS, &fastKernel{name: "IQ4_XS/avx2", fn: dotIQ4_XSAVX2, one: dotIQ4_XS1AVX2, tile: 8, blockQS: 256, bsums: true})

@@ -851,3 +851,183 @@ store1:
 	HSUM(Y15, X15, (SI))
 	VZEROUPPER
 	RET
+
+// SUB16_1(p): SUB6 for one activation row (AX) with the 32 codes of run p
+// in Y1 and the scale vector made from Y7 by the word control in Y8
+// (SCALE6's, advanced by Y9), without the frame.
+#define SUB16_1(p) \
+	VPMADDUBSW (32*p)(AX), Y1, Y1; \
+	VPSHUFB    Y8, Y7, Y3; \
+	VPADDW     Y9, Y8, Y8; \
+	VPMADDWD   Y3, Y1, Y1; \
+	VPADDD     Y1, Y2, Y2
+
+// UNPACK3_1(r): UNPACK3's codes of run r into Y1, then SUB16_1.
+#define UNPACK3_1(r) \
+	VPAND   Y12, Y0, Y1; \
+	VPSLLW  $2, Y15, Y3; \
+	VPAND   Y11, Y3, Y3; \
+	VPOR    Y3, Y1, Y1; \
+	VPSRLW  $2, Y0, Y0; \
+	VPSRLW  $1, Y15, Y15; \
+	SUB16_1(r)
+
+// SCALE_WORDS: the eight scale vectors' source and control (SCALES16
+// without the frame): Y7 the even | odd scales of X0 as int16, Y8 the
+// control selecting word 0 of each lane.
+#define SCALE_WORDS(ext) \
+	VPSHUFB      X13, X0, X0; \
+	ext          X0, Y7; \
+	MOVL         $0x01000100, DX; \
+	VMOVD        DX, X8; \
+	VPBROADCASTD X8, Y8
+
+// func dotQ3_K1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+//
+// dotQ3_KAVX2 for one activation row (n is 1), without the frame: the
+// same exact int32 lanes and float operations, so the same bits.
+TEXT ·dotQ3_K1AVX2(SB), NOSPLIT, $0-64
+	MOVQ         nb+8(FP), CX
+	MOVQ         qs+16(FP), AX
+	MOVQ         d+24(FP), BX
+	MOVQ         bs+32(FP), DI
+	MOVQ         w+0(FP), SI
+	MOVL         $0x03030303, DX
+	VMOVD        DX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         $0x04040404, DX
+	VMOVD        DX, X11
+	VPBROADCASTD X11, Y11
+	MOVL         $0x0f0f0f0f, DX
+	VMOVD        DX, X10
+	VPBROADCASTD X10, Y10
+	MOVL         $0x02020202, DX
+	VMOVD        DX, X9
+	VPBROADCASTD X9, Y9
+	VMOVDQU      q6kEvenOdd<>(SB), X13
+	VXORPS       Y5, Y5, Y5
+	TESTQ        CX, CX
+	JZ           store1
+
+sb1:
+	VMOVQ        96(SI), X0           // scales[0..7]
+	VPSRLW       $4, X0, X1
+	VPUNPCKLQDQ  X1, X0, X0
+	VPAND        X10, X0, X0          // low four bits of sc_0..sc_15
+	VPBROADCASTD 104(SI), X1          // scales[8..11] in every dword
+	VPSRLVD      q3kShifts<>(SB), X1, X1
+	VPAND        X12, X1, X1
+	VPSLLW       $4, X1, X1           // high two bits
+	VPOR         X1, X0, X0
+	VPSLLW       $4, X9, X6           // 0x20 bytes
+	VPSUBB       X6, X0, X0           // sc_g − 32, signed bytes
+	VPMOVSXBW    X0, Y1
+	VPMADDWD     (DI), Y1, Y1
+	VPSLLD       $2, Y1, Y1
+	VPXOR        Y2, Y2, Y2
+	VPSUBD       Y1, Y2, Y2           // the offset's share first
+	SCALE_WORDS(VPMOVSXBW)
+	VMOVDQU      (SI), Y15            // hmask
+	VMOVDQU      32(SI), Y0
+	UNPACK3_1(0)
+	UNPACK3_1(1)
+	UNPACK3_1(2)
+	UNPACK3_1(3)
+	VMOVDQU      64(SI), Y0
+	UNPACK3_1(4)
+	UNPACK3_1(5)
+	UNPACK3_1(6)
+	UNPACK3_1(7)
+	VPBROADCASTW 108(SI), X14
+	VCVTPH2PS    X14, Y14             // d
+	VCVTDQ2PS    Y2, Y2
+	VBROADCASTSS (BX), Y1
+	VMULPS       Y14, Y1, Y1
+	VFMADD231PS  Y1, Y2, Y5
+	ADDQ         $110, SI
+	ADDQ         $256, AX
+	ADDQ         $4, BX
+	ADDQ         $32, DI
+	DECQ         CX
+	JNZ          sb1
+
+store1:
+	MOVQ y+48(FP), SI
+	HSUM(Y5, X5, (SI))
+	VZEROUPPER
+	RET
+
+// UNPACK2_1(r): UNPACK2's codes of run r into Y1, then SUB16_1.
+#define UNPACK2_1(r) \
+	VPAND  Y12, Y0, Y1; \
+	VPSRLW $2, Y0, Y0; \
+	SUB16_1(r)
+
+// func dotQ2_K1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+//
+// dotQ2_KAVX2 for one activation row (n is 1), without the frame: the
+// same exact int32 lanes and float operations, so the same bits.
+TEXT ·dotQ2_K1AVX2(SB), NOSPLIT, $0-64
+	MOVQ         nb+8(FP), CX
+	MOVQ         qs+16(FP), AX
+	MOVQ         d+24(FP), BX
+	MOVQ         bs+32(FP), DI
+	MOVQ         w+0(FP), SI
+	MOVL         $0x03030303, DX
+	VMOVD        DX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         $0x0f0f0f0f, DX
+	VMOVD        DX, X11
+	VPBROADCASTD X11, Y11
+	MOVL         $0x02020202, DX
+	VMOVD        DX, X9
+	VPBROADCASTD X9, Y9
+	VMOVDQU      q6kEvenOdd<>(SB), X13
+	VXORPS       Y5, Y5, Y5
+	TESTQ        CX, CX
+	JZ           store1
+
+sb1:
+	VMOVDQU      (SI), X0
+	VPAND        X11, X0, X1          // scales
+	VPSRLW       $4, X0, X0
+	VPAND        X11, X0, X0          // mins
+	VPMOVZXBW    X0, Y6               // mins in order, int16
+	VMOVDQU      X1, X0
+	SCALE_WORDS(VPMOVZXBW)
+	VPXOR        Y2, Y2, Y2
+	VMOVDQU      16(SI), Y0
+	UNPACK2_1(0)
+	UNPACK2_1(1)
+	UNPACK2_1(2)
+	UNPACK2_1(3)
+	VMOVDQU      48(SI), Y0
+	UNPACK2_1(4)
+	UNPACK2_1(5)
+	UNPACK2_1(6)
+	UNPACK2_1(7)
+	VPBROADCASTW 80(SI), X14
+	VCVTPH2PS    X14, Y14             // d
+	VPBROADCASTW 82(SI), X15
+	VCVTPH2PS    X15, Y15             // dmin
+	VMOVDQU      (DI), Y0
+	VPMADDWD     Y6, Y0, Y0
+	VCVTDQ2PS    Y2, Y2
+	VCVTDQ2PS    Y0, Y0
+	VBROADCASTSS (BX), Y1
+	VMULPS       Y14, Y1, Y3
+	VMULPS       Y15, Y1, Y1
+	VFMADD231PS  Y3, Y2, Y5
+	VFNMADD231PS Y1, Y0, Y5
+	ADDQ         $84, SI
+	ADDQ         $256, AX
+	ADDQ         $4, BX
+	ADDQ         $32, DI
+	DECQ         CX
+	JNZ          sb1
+
+store1:
+	MOVQ y+48(FP), SI
+	HSUM(Y5, X5, (SI))
+	VZEROUPPER
+	RET

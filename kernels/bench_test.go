@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -165,4 +166,50 @@ func median(v []float64) float64 {
 	w := slices.Clone(v)
 	slices.Sort(w)
 	return w[len(w)/2]
+}
+
+// BenchmarkRowKernels times each row kernel this CPU runs (every variant,
+// the AVX2 ones included) alone on one activation row already quantized:
+// decode's call of MatMul without the activation quantizer and the pool,
+// as ggml's vec_dot is timed. 256 rows of 2048 weights stay in L2, so the
+// figure is the kernel's arithmetic, not the memory's.
+func BenchmarkRowKernels(b *testing.B) {
+	p := NewPool(1)
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(47, 48))
+	variants := kernelVariants()
+	types := slices.SortedFunc(maps.Keys(variants), func(a, b quant.Type) int { return int(a) - int(b) })
+	for _, wt := range types {
+		for _, k := range variants[wt] {
+			if k.fn == nil {
+				continue // the pair and float kernels take other layouts
+			}
+			const rows, cols = 256, 2048
+			rb, _ := wt.RowBytes(cols)
+			w := randWeights(rng, wt, rows, cols, true)
+			y := make([]float32, rows)
+			matMulKernel(p, y, w, wt, rows, cols, randFloats(rng, cols, 1), 1, k)
+			s := &p.mm // the call's quantized row
+			qs, d := slices.Clone(s.qs), slices.Clone(s.d)
+			var bs *int16
+			if k.bsums {
+				bs = &slices.Clone(s.bs)[0]
+			}
+			fn := k.fn
+			if k.one != nil {
+				fn = k.one
+			}
+			nb := cols / wt.BlockSize()
+			b.Run(k.name, func(b *testing.B) {
+				for range b.N {
+					for r := range rows {
+						fn(&w[r*rb], nb, &qs[0], &d[0], bs, 1, &y[r], 4)
+					}
+				}
+				sec := b.Elapsed().Seconds() / float64(b.N)
+				b.ReportMetric(float64(rows*rb)/sec/1e9, "GB/s")
+				b.ReportMetric(float64(rows*cols)/sec/1e9, "Gw/s")
+			})
+		}
+	}
 }

@@ -18,7 +18,7 @@
 //     AVX2 (+VNNI in its 256-bit form);
 //     Q4_K, Q6_K: AVX-512BW, else AVX2;
 //     Q4_1, Q5_0, Q5_1 (Q8_1 activations for the _1 types), Q2_K, Q3_K,
-//     Q5_K: AVX2;
+//     Q5_K, IQ4_NL: AVX2; IQ4_XS: AVX-512BW+VNNI, else AVX2;
 //     F32, F16, BF16: AVX2+FMA+F16C.
 //     On CPUs with AVX-512 VNNI the CPU backend packs the weights of every
 //     one of these types for MatMulPacked (below) instead.
@@ -49,7 +49,11 @@
 // (Q4_0, Q8_0, float) or 8 (K-quants) activation rows, so prefill and
 // batched decode are compute-bound while single-row decode (GEMV) is bound
 // by memory bandwidth; MeasureReadBandwidth gives the roofline to compare
-// with.
+// with. The K-quant and IQ4_XS kernels unpack a super-block into their
+// stack frame once for all the rows of a tile; a call with one activation
+// row (decode on a CPU without AVX-512) takes a one-row form instead
+// (fastKernel.one) that keeps the codes and the accumulator in registers,
+// with the same integer lanes and float operations, so the same bits.
 // Long rows (ffn_down's 8192 columns) would push a batch tile's activations
 // out of L1, so the 512-bit Q4_0/Q8_0 kernels then run each group of weight
 // rows in column chunks, saving the accumulator lanes between chunks; the

@@ -445,15 +445,51 @@ sb:
 	ADVANCE_SB(210)
 	STORE
 
+// scaleWord<>+32p: the VPSHUFB control that copies int16 word p of each
+// 128-bit lane into all of that lane's words (SCALE6's control, advanced p
+// times), for the one-row kernels' scale vectors.
+DATA scaleWord<>+0(SB)/8, $0x0100010001000100
+DATA scaleWord<>+8(SB)/8, $0x0100010001000100
+DATA scaleWord<>+16(SB)/8, $0x0100010001000100
+DATA scaleWord<>+24(SB)/8, $0x0100010001000100
+DATA scaleWord<>+32(SB)/8, $0x0302030203020302
+DATA scaleWord<>+40(SB)/8, $0x0302030203020302
+DATA scaleWord<>+48(SB)/8, $0x0302030203020302
+DATA scaleWord<>+56(SB)/8, $0x0302030203020302
+DATA scaleWord<>+64(SB)/8, $0x0504050405040504
+DATA scaleWord<>+72(SB)/8, $0x0504050405040504
+DATA scaleWord<>+80(SB)/8, $0x0504050405040504
+DATA scaleWord<>+88(SB)/8, $0x0504050405040504
+DATA scaleWord<>+96(SB)/8, $0x0706070607060706
+DATA scaleWord<>+104(SB)/8, $0x0706070607060706
+DATA scaleWord<>+112(SB)/8, $0x0706070607060706
+DATA scaleWord<>+120(SB)/8, $0x0706070607060706
+DATA scaleWord<>+128(SB)/8, $0x0908090809080908
+DATA scaleWord<>+136(SB)/8, $0x0908090809080908
+DATA scaleWord<>+144(SB)/8, $0x0908090809080908
+DATA scaleWord<>+152(SB)/8, $0x0908090809080908
+DATA scaleWord<>+160(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA scaleWord<>+168(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA scaleWord<>+176(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA scaleWord<>+184(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA scaleWord<>+192(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA scaleWord<>+200(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA scaleWord<>+208(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA scaleWord<>+216(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA scaleWord<>+224(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA scaleWord<>+232(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA scaleWord<>+240(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA scaleWord<>+248(SB)/8, $0x0f0e0f0e0f0e0f0e
+GLOBL scaleWord<>(SB), RODATA|NOPTR, $256
+
 // Q6_SUB1(src, p): sub-block p's 32 codes, in Y0 from src's nibbles
 // (already moved down and masked into Y0) and the two high bits in Y1,
 // against the activation row at AX: Y2 += its scaled pair sums. The scale
-// vector comes from Y7 by the word control in Y8, which then advances.
+// vector comes from Y7 by scaleWord's control p.
 #define Q6_SUB1(p) \
 	VPOR       Y1, Y0, Y0; \
 	VPMADDUBSW (32*p)(AX), Y0, Y0; \
-	VPSHUFB    Y8, Y7, Y3; \
-	VPADDW     Y9, Y8, Y8; \
+	VPSHUFB    scaleWord<>+(32*p)(SB), Y7, Y3; \
 	VPMADDWD   Y3, Y0, Y0; \
 	VPADDD     Y0, Y2, Y2
 
@@ -500,9 +536,6 @@ TEXT ·dotQ6_K1AVX2(SB), NOSPLIT, $0-64
 	MOVL         $0x30303030, DX
 	VMOVD        DX, X10
 	VPBROADCASTD X10, Y10
-	MOVL         $0x02020202, DX
-	VMOVD        DX, X9
-	VPBROADCASTD X9, Y9
 	VMOVDQU      q6kEvenOdd<>(SB), X13
 	VXORPS       Y15, Y15, Y15
 	TESTQ        CX, CX
@@ -517,9 +550,6 @@ sb1:
 	VPSUBD       Y1, Y2, Y2           // the offset's share first
 	VPSHUFB      X13, X0, X0
 	VPMOVSXBW    X0, Y7               // even | odd scales
-	MOVL         $0x01000100, DX
-	VMOVD        DX, X8
-	VPBROADCASTD X8, Y8
 	Q6_HALF1(0)
 	Q6_HALF1(1)
 	VPBROADCASTW 208(SI), X14
@@ -853,12 +883,11 @@ store1:
 	RET
 
 // SUB16_1(p): SUB6 for one activation row (AX) with the 32 codes of run p
-// in Y1 and the scale vector made from Y7 by the word control in Y8
-// (SCALE6's, advanced by Y9), without the frame.
+// in Y1 and the scale vector made from Y7 by scaleWord's control p,
+// without the frame.
 #define SUB16_1(p) \
 	VPMADDUBSW (32*p)(AX), Y1, Y1; \
-	VPSHUFB    Y8, Y7, Y3; \
-	VPADDW     Y9, Y8, Y8; \
+	VPSHUFB    scaleWord<>+(32*p)(SB), Y7, Y3; \
 	VPMADDWD   Y3, Y1, Y1; \
 	VPADDD     Y1, Y2, Y2
 
@@ -872,15 +901,11 @@ store1:
 	VPSRLW  $1, Y15, Y15; \
 	SUB16_1(r)
 
-// SCALE_WORDS: the eight scale vectors' source and control (SCALES16
-// without the frame): Y7 the even | odd scales of X0 as int16, Y8 the
-// control selecting word 0 of each lane.
+// SCALE_WORDS(ext): the eight scale vectors' source (SCALES16 without the
+// frame): Y7 the even | odd scales of X0 widened to int16 by ext.
 #define SCALE_WORDS(ext) \
-	VPSHUFB      X13, X0, X0; \
-	ext          X0, Y7; \
-	MOVL         $0x01000100, DX; \
-	VMOVD        DX, X8; \
-	VPBROADCASTD X8, Y8
+	VPSHUFB X13, X0, X0; \
+	ext     X0, Y7
 
 // func dotQ3_K1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
 //
@@ -901,7 +926,7 @@ TEXT ·dotQ3_K1AVX2(SB), NOSPLIT, $0-64
 	MOVL         $0x0f0f0f0f, DX
 	VMOVD        DX, X10
 	VPBROADCASTD X10, Y10
-	MOVL         $0x02020202, DX
+	MOVL         $0x20202020, DX
 	VMOVD        DX, X9
 	VPBROADCASTD X9, Y9
 	VMOVDQU      q6kEvenOdd<>(SB), X13
@@ -919,8 +944,7 @@ sb1:
 	VPAND        X12, X1, X1
 	VPSLLW       $4, X1, X1           // high two bits
 	VPOR         X1, X0, X0
-	VPSLLW       $4, X9, X6           // 0x20 bytes
-	VPSUBB       X6, X0, X0           // sc_g − 32, signed bytes
+	VPSUBB       X9, X0, X0           // sc_g − 32, signed bytes
 	VPMOVSXBW    X0, Y1
 	VPMADDWD     (DI), Y1, Y1
 	VPSLLD       $2, Y1, Y1
@@ -979,9 +1003,6 @@ TEXT ·dotQ2_K1AVX2(SB), NOSPLIT, $0-64
 	MOVL         $0x0f0f0f0f, DX
 	VMOVD        DX, X11
 	VPBROADCASTD X11, Y11
-	MOVL         $0x02020202, DX
-	VMOVD        DX, X9
-	VPBROADCASTD X9, Y9
 	VMOVDQU      q6kEvenOdd<>(SB), X13
 	VXORPS       Y5, Y5, Y5
 	TESTQ        CX, CX

@@ -10,26 +10,10 @@
 // ---------------------------------------------------------------------------
 // Q4_K: d, dmin (fp16), scales[12], qs[128]. Chunk c (64 elements) is
 // qs[32c..32c+31]: low nibbles with scale/min pair 2c, high nibbles 2c+1.
-// Frame: 0 unpacked quants (256), 256 scales as 8 dwords sc|sc<<16,
-// 288 mins as 16 int16 (m0 m0 m1 m1 ...), 320 accumulators (8×32).
+// The codes stay in registers (UNPACK4R); frame: 256 scales as 8 dwords
+// sc|sc<<16, 288 mins as 16 int16 (m0 m0 m1 m1 ...), 320 accumulators
+// (8×32).
 #define ACC 320
-
-// SUB4(j): Y2 += (Σ over sub-block j of q·a in int16 pairs)·sc_j.
-#define SUB4(j) \
-	VMOVDQU      (32*j)(SP), Y0; \
-	VPMADDUBSW   (32*j)(AX), Y0, Y0; \
-	VPBROADCASTD (256+4*j)(SP), Y1; \
-	VPMADDWD     Y1, Y0, Y0; \
-	VPADDD       Y0, Y2, Y2
-
-// UNPACK4(c): the 64 quants of chunk c into the frame.
-#define UNPACK4(c) \
-	VMOVDQU (16+32*c)(SI), Y0; \
-	VPAND   Y12, Y0, Y1; \
-	VPSRLW  $4, Y0, Y0; \
-	VPAND   Y12, Y0, Y0; \
-	VMOVDQU Y1, (64*c)(SP); \
-	VMOVDQU Y0, (64*c+32)(SP)
 
 // SCALEMIN_K4: the six-bit scales and mins of Q4_K and Q5_K (both keep
 // scales[12] at byte 4; get_scale_min_k4) into the frame at 256 and 288,
@@ -95,8 +79,25 @@
 	VFNMADD231PS Y1, Y0, Y4; \
 	VMOVUPS      Y4, ACC(SP)(R14*1)
 
-// ROWS_K4: every activation row against the super-block unpacked in the
-// frame, Q4_K's and Q5_K's eight 32-element sub-blocks with their mins.
+// UNPACK4R(c, lo, hi): the 64 codes of chunk c into registers lo, hi.
+#define UNPACK4R(c, lo, hi) \
+	VMOVDQU (16+32*c)(SI), hi; \
+	VPAND   Y12, hi, lo; \
+	VPSRLW  $4, hi, hi; \
+	VPAND   Y12, hi, hi
+
+// SUB4R(j, q): SUB4 with sub-block j's codes in register q.
+#define SUB4R(j, q) \
+	VPMADDUBSW   (32*j)(AX), q, Y0; \
+	VPBROADCASTD (256+4*j)(SP), Y1; \
+	VPMADDWD     Y1, Y0, Y0; \
+	VPADDD       Y0, Y2, Y2
+
+// ROWS_K4: every activation row against the super-block whose eight
+// sub-blocks' codes are in Y5-Y11 and Y13, Q4_K's and Q5_K's 32-element
+// sub-blocks with their mins. The codes stay in registers across the rows:
+// read from the frame, they made the loads the kernels' limit (prefill
+// tiles ran 30-40 % slower).
 #define ROWS_K4 \
 	MOVQ R8, AX; \
 	MOVQ R10, BX; \
@@ -104,14 +105,14 @@
 	XORQ R14, R14; \
 row: \
 	VPXOR Y2, Y2, Y2; \
-	SUB4(0); \
-	SUB4(1); \
-	SUB4(2); \
-	SUB4(3); \
-	SUB4(4); \
-	SUB4(5); \
-	SUB4(6); \
-	SUB4(7); \
+	SUB4R(0, Y5); \
+	SUB4R(1, Y6); \
+	SUB4R(2, Y7); \
+	SUB4R(3, Y8); \
+	SUB4R(4, Y9); \
+	SUB4R(5, Y10); \
+	SUB4R(6, Y11); \
+	SUB4R(7, Y13); \
 	FINISH_MIN(288); \
 	ADVANCE_ROW
 
@@ -124,10 +125,10 @@ TEXT ·dotQ4_KAVX2(SB), 0, $576-64
 
 sb:
 	SCALEMIN_K4
-	UNPACK4(0)
-	UNPACK4(1)
-	UNPACK4(2)
-	UNPACK4(3)
+	UNPACK4R(0, Y5, Y6)
+	UNPACK4R(1, Y7, Y8)
+	UNPACK4R(2, Y9, Y10)
+	UNPACK4R(3, Y11, Y13)
 	ROWS_K4
 	ADVANCE_SB(144)
 	STORE
@@ -223,24 +224,24 @@ store1:
 //   e = 64c+32+l: qs[32c+l] >> 4  | (qh[l]>>(2c+1) & 1)<<4
 // Codes are 0..31, so a VPMADDUBSW pair is at most 2·31·128 < 2^15 (no
 // saturation) and a lane's int32 sum over the super-block (32 products
-// times sc ≤ 63) stays below 2^24, exact in float32 too. Frame as Q4_K.
+// times sc ≤ 63) stays below 2^24, exact in float32 too. Frame and
+// registers as Q4_K's.
 
-// UNPACK5(c): the 64 quants of chunk c into the frame. Y13 holds qh shifted
-// right by 2c (word shifts: bits 0 and 1 of each byte are still that
-// byte's bits 2c and 2c+1), and is advanced for the next chunk.
-#define UNPACK5(c) \
-	VMOVDQU (48+32*c)(SI), Y0; \
-	VPAND   Y12, Y0, Y1; \
+// UNPACK5R(c, lo, hi): the 64 codes of chunk c into registers lo, hi. Y13
+// holds qh shifted right by 2c (word shifts: bits 0 and 1 of each byte are
+// still that byte's bits 2c and 2c+1), and is advanced for the next chunk;
+// Y11 holds 0x10 bytes.
+#define UNPACK5R(c, lo, hi) \
+	VMOVDQU (48+32*c)(SI), hi; \
+	VPAND   Y12, hi, lo; \
 	VPSLLW  $4, Y13, Y3; \
 	VPAND   Y11, Y3, Y3; \
-	VPOR    Y3, Y1, Y1; \
-	VMOVDQU Y1, (64*c)(SP); \
-	VPSRLW  $4, Y0, Y0; \
-	VPAND   Y12, Y0, Y0; \
+	VPOR    Y3, lo, lo; \
+	VPSRLW  $4, hi, hi; \
+	VPAND   Y12, hi, hi; \
 	VPSLLW  $3, Y13, Y3; \
 	VPAND   Y11, Y3, Y3; \
-	VPOR    Y3, Y0, Y0; \
-	VMOVDQU Y0, (64*c+32)(SP); \
+	VPOR    Y3, hi, hi; \
 	VPSRLW  $2, Y13, Y13
 
 // func dotQ5_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
@@ -249,17 +250,19 @@ TEXT ·dotQ5_KAVX2(SB), 0, $576-64
 	MOVL         $0x0f0f0f0f, AX
 	VMOVD        AX, X12
 	VPBROADCASTD X12, Y12
-	MOVL         $0x10101010, AX
-	VMOVD        AX, X11
-	VPBROADCASTD X11, Y11
 
 sb:
 	SCALEMIN_K4
-	VMOVDQU 16(SI), Y13
-	UNPACK5(0)
-	UNPACK5(1)
-	UNPACK5(2)
-	UNPACK5(3)
+	MOVL         $0x10101010, AX
+	VMOVD        AX, X11
+	VPBROADCASTD X11, Y11
+	VMOVDQU      16(SI), Y13
+	UNPACK5R(0, Y5, Y6)
+	UNPACK5R(1, Y7, Y8)
+	UNPACK5R(2, Y9, Y10)
+	UNPACK5R(3, Y1, Y0)
+	VMOVDQU      Y1, Y11
+	VMOVDQU      Y0, Y13
 	ROWS_K4
 	ADVANCE_SB(176)
 	STORE
@@ -390,6 +393,84 @@ GLOBL q6kEvenOdd<>(SB), RODATA|NOPTR, $16
 	SCALE6(6); \
 	SCALE6(7)
 
+// Byte constants, broadcast afresh each super-block by the kernels whose
+// codes take the registers that held them.
+DATA kc0F<>+0(SB)/4, $0x0f0f0f0f
+GLOBL kc0F<>(SB), RODATA|NOPTR, $4
+DATA kc03<>+0(SB)/4, $0x03030303
+GLOBL kc03<>(SB), RODATA|NOPTR, $4
+DATA kc30<>+0(SB)/4, $0x30303030
+GLOBL kc30<>(SB), RODATA|NOPTR, $4
+DATA kc02<>+0(SB)/4, $0x02020202
+GLOBL kc02<>(SB), RODATA|NOPTR, $4
+DATA kc04<>+0(SB)/4, $0x04040404
+GLOBL kc04<>(SB), RODATA|NOPTR, $4
+DATA kc20<>+0(SB)/4, $0x20202020
+GLOBL kc20<>(SB), RODATA|NOPTR, $4
+
+// SUB6R(p, q): SUB6 with run p's 32 codes in register q.
+#define SUB6R(p, q) \
+	VPMADDUBSW (32*p)(AX), q, Y0; \
+	VPMADDWD   (256+32*p)(SP), Y0, Y0; \
+	VPADDD     Y0, Y2, Y2
+
+// ROWS16R(finish): every activation row against the super-block whose
+// eight 32-code runs are in Y5-Y12 (sixteen 16-element sub-blocks, the
+// int16 scale vectors at 256), then finish. The codes stay in registers
+// across the rows: read from the frame, they made the loads the kernels'
+// limit.
+#define ROWS16R(finish) \
+	MOVQ R8, AX; \
+	MOVQ R10, BX; \
+	MOVQ R12, DI; \
+	XORQ R14, R14; \
+row: \
+	VPXOR Y2, Y2, Y2; \
+	SUB6R(0, Y5); \
+	SUB6R(1, Y6); \
+	SUB6R(2, Y7); \
+	SUB6R(3, Y8); \
+	SUB6R(4, Y9); \
+	SUB6R(5, Y10); \
+	SUB6R(6, Y11); \
+	SUB6R(7, Y12); \
+	finish; \
+	ADVANCE_ROW
+
+// OFFSET_FINISH(shift): the offset's share −(1<<shift)·Σ sc_g·bs_g from
+// the scales at 512 (Q6_K 32, Q3_K 4), then FINISH_SCALED.
+#define OFFSET_FINISH(shift) \
+	VMOVDQU      (DI), Y0; \
+	VPMADDWD     512(SP), Y0, Y0; \
+	VPSLLD       $shift, Y0, Y0; \
+	VPSUBD       Y0, Y2, Y2; \
+	FINISH_SCALED
+
+// UNPACK6R(h, c0, c1, c2, c3): UNPACK6's four runs of half h into
+// registers, with Y15 0x0F, Y14 0x03 and Y2 0x30 bytes; clobbers Y1, Y3,
+// Y4, Y13.
+#define UNPACK6R(h, c0, c1, c2, c3) \
+	VMOVDQU (64*h)(SI), Y4; \
+	VMOVDQU (64*h+32)(SI), Y3; \
+	VMOVDQU (128+32*h)(SI), Y13; \
+	VPAND   Y15, Y4, c0; \
+	VPAND   Y14, Y13, Y1; \
+	VPSLLW  $4, Y1, Y1; \
+	VPOR    Y1, c0, c0; \
+	VPAND   Y15, Y3, c1; \
+	VPSLLW  $2, Y13, Y1; \
+	VPAND   Y2, Y1, Y1; \
+	VPOR    Y1, c1, c1; \
+	VPSRLW  $4, Y4, c2; \
+	VPAND   Y15, c2, c2; \
+	VPAND   Y2, Y13, Y1; \
+	VPOR    Y1, c2, c2; \
+	VPSRLW  $4, Y3, c3; \
+	VPAND   Y15, c3, c3; \
+	VPSRLW  $2, Y13, Y1; \
+	VPAND   Y2, Y1, Y1; \
+	VPOR    Y1, c3, c3
+
 // ROWS_OFFSET(shift): every activation row against the super-block
 // unpacked in the frame, for the types whose codes carry an offset of
 // 1<<shift (Q6_K 32, Q3_K 4): sixteen 16-element sub-blocks with the
@@ -420,28 +501,20 @@ row: \
 // func dotQ6_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
 TEXT ·dotQ6_KAVX2(SB), 0, $800-64
 	SETUP(256)
-	MOVL         $0x0f0f0f0f, AX
-	VMOVD        AX, X12
-	VPBROADCASTD X12, Y12
-	MOVL         $0x03030303, AX
-	VMOVD        AX, X11
-	VPBROADCASTD X11, Y11
-	MOVL         $0x30303030, AX
-	VMOVD        AX, X10
-	VPBROADCASTD X10, Y10
-	MOVL         $0x02020202, AX
-	VMOVD        AX, X9
-	VPBROADCASTD X9, Y9
-	VMOVDQU      q6kEvenOdd<>(SB), X13
 
 sb:
+	VPBROADCASTD kc02<>(SB), Y9
+	VMOVDQU      q6kEvenOdd<>(SB), X13
 	VMOVDQU      192(SI), X0
 	SCALES16
+	VPBROADCASTD kc0F<>(SB), Y15
+	VPBROADCASTD kc03<>(SB), Y14
+	VPBROADCASTD kc30<>(SB), Y2
+	UNPACK6R(0, Y5, Y6, Y7, Y8)
+	UNPACK6R(1, Y9, Y10, Y11, Y12)
 	VPBROADCASTW 208(SI), X14
 	VCVTPH2PS    X14, Y14             // d
-	UNPACK6(0)
-	UNPACK6(1)
-	ROWS_OFFSET(5)
+	ROWS16R(OFFSET_FINISH(5))
 	ADVANCE_SB(210)
 	STORE
 

@@ -324,48 +324,15 @@ store1:
 //   e = 128h+64+l: ql[l] >> 4     | (qh[l]>>4 & 3)<<4
 //   e = 128h+96+l: ql[l+32] >> 4  | (qh[l]>>6 & 3)<<4
 // Σ(q−32)·a = Σq·a − 32·Σ_g sc_g·bsum_g, all exact in int32.
-// Frame: 0 unpacked quants (256), 256 eight scale vectors (32-element
-// sub-block p: int16 sc[2p]×8 | sc[2p+1]×8), 512 the 16 scales as int16,
-// 544 accumulators (8×32).
+// The codes stay in registers (UNPACK6R); frame: 256 eight scale vectors
+// (32-element run p: int16 sc[2p]×8 | sc[2p+1]×8), 512 the 16 scales as
+// int16, 544 accumulators (8×32).
 #define ACC 544
 
 // Byte order that puts the even scales in the low 8 bytes, odd in the high.
 DATA q6kEvenOdd<>+0(SB)/8, $0x0e0c0a0806040200
 DATA q6kEvenOdd<>+8(SB)/8, $0x0f0d0b0907050301
 GLOBL q6kEvenOdd<>(SB), RODATA|NOPTR, $16
-
-#define SUB6(p) \
-	VMOVDQU    (32*p)(SP), Y0; \
-	VPMADDUBSW (32*p)(AX), Y0, Y0; \
-	VPMADDWD   (256+32*p)(SP), Y0, Y0; \
-	VPADDD     Y0, Y2, Y2
-
-// UNPACK6(h): the 128 quants of half h into the frame.
-#define UNPACK6(h) \
-	VMOVDQU (64*h)(SI), Y4; \
-	VMOVDQU (64*h+32)(SI), Y5; \
-	VMOVDQU (128+32*h)(SI), Y6; \
-	VPAND   Y12, Y4, Y0; \
-	VPAND   Y11, Y6, Y1; \
-	VPSLLW  $4, Y1, Y1; \
-	VPOR    Y1, Y0, Y0; \
-	VMOVDQU Y0, (128*h)(SP); \
-	VPAND   Y12, Y5, Y0; \
-	VPSLLW  $2, Y6, Y1; \
-	VPAND   Y10, Y1, Y1; \
-	VPOR    Y1, Y0, Y0; \
-	VMOVDQU Y0, (128*h+32)(SP); \
-	VPSRLW  $4, Y4, Y0; \
-	VPAND   Y12, Y0, Y0; \
-	VPAND   Y10, Y6, Y1; \
-	VPOR    Y1, Y0, Y0; \
-	VMOVDQU Y0, (128*h+64)(SP); \
-	VPSRLW  $4, Y5, Y0; \
-	VPAND   Y12, Y0, Y0; \
-	VPSRLW  $2, Y6, Y1; \
-	VPAND   Y10, Y1, Y1; \
-	VPOR    Y1, Y0, Y0; \
-	VMOVDQU Y0, (128*h+96)(SP)
 
 // SCALE6(p): scale vector of sub-block p from Y7 (even | odd scales) and
 // the word-p shuffle control in Y8, then advance the control.
@@ -408,7 +375,8 @@ GLOBL kc04<>(SB), RODATA|NOPTR, $4
 DATA kc20<>+0(SB)/4, $0x20202020
 GLOBL kc20<>(SB), RODATA|NOPTR, $4
 
-// SUB6R(p, q): SUB6 with run p's 32 codes in register q.
+// SUB6R(p, q): Y2 += (Σ over run p of code·a in int16 pairs)·(its two
+// sub-blocks' scales, the vector at 256+32p), the codes in register q.
 #define SUB6R(p, q) \
 	VPMADDUBSW (32*p)(AX), q, Y0; \
 	VPMADDWD   (256+32*p)(SP), Y0, Y0; \
@@ -470,33 +438,6 @@ row: \
 	VPSRLW  $2, Y13, Y1; \
 	VPAND   Y2, Y1, Y1; \
 	VPOR    Y1, c3, c3
-
-// ROWS_OFFSET(shift): every activation row against the super-block
-// unpacked in the frame, for the types whose codes carry an offset of
-// 1<<shift (Q6_K 32, Q3_K 4): sixteen 16-element sub-blocks with the
-// int16 scale vectors at 256, the offset's share −(1<<shift)·Σ sc_g·bs_g
-// from the scales at 512.
-#define ROWS_OFFSET(shift) \
-	MOVQ R8, AX; \
-	MOVQ R10, BX; \
-	MOVQ R12, DI; \
-	XORQ R14, R14; \
-row: \
-	VPXOR Y2, Y2, Y2; \
-	SUB6(0); \
-	SUB6(1); \
-	SUB6(2); \
-	SUB6(3); \
-	SUB6(4); \
-	SUB6(5); \
-	SUB6(6); \
-	SUB6(7); \
-	VMOVDQU      (DI), Y0; \
-	VPMADDWD     512(SP), Y0, Y0; \
-	VPSLLD       $shift, Y0, Y0; \
-	VPSUBD       Y0, Y2, Y2; \
-	FINISH_SCALED; \
-	ADVANCE_ROW
 
 // func dotQ6_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
 TEXT ·dotQ6_KAVX2(SB), 0, $800-64
@@ -655,9 +596,9 @@ store1:
 // The kernel multiplies the unsigned codes, as Q6_K does:
 // Σ(u−4)·a = Σu·a − 4·Σ_g sc_g·bsum_g. A VPMADDUBSW pair is at most
 // 2·7·128 and every int32 lane stays far below 2^24: all exact.
-// Sub-blocks are 16 elements as in Q6_K, so the frame is Q6_K's (SUB6 and
-// SCALE6 apply unchanged): 0 codes (256), 256 eight scale vectors, 512 the
-// 16 signed scales as int16, 544 accumulators (8×32).
+// Sub-blocks are 16 elements as in Q6_K, so frame and registers are Q6_K's
+// (SCALE6 and ROWS16R apply unchanged): the codes in Y5-Y12, 256 eight
+// scale vectors, 512 the 16 signed scales as int16, 544 accumulators.
 #define ACC 544
 
 // Per-dword right shifts that bring the high bits of scales 4k..4k+3
@@ -666,65 +607,55 @@ DATA q3kShifts<>+0(SB)/8, $0x0000000200000000
 DATA q3kShifts<>+8(SB)/8, $0x0000000600000004
 GLOBL q3kShifts<>(SB), RODATA|NOPTR, $16
 
-// UNPACK3(r): the 32 codes of run r into the frame. Y0 holds the run's half
-// of qs shifted right by 2k, Y15 hmask shifted right by r (word shifts:
-// the low bits of each byte are still that byte's own); both advance.
-#define UNPACK3(r) \
-	VPAND   Y12, Y0, Y1; \
+// UNPACK3R(r, c): UNPACK3's codes of run r into register c: Y0 holds the
+// run's half of qs shifted right by 2k, Y15 hmask shifted right by r (word
+// shifts: the low bits of each byte are still that byte's own); both
+// advance. Y13 holds 0x03 bytes, Y14 0x04; clobbers Y3.
+#define UNPACK3R(r, c) \
+	VPAND   Y13, Y0, c; \
 	VPSLLW  $2, Y15, Y3; \
-	VPAND   Y11, Y3, Y3; \
-	VPOR    Y3, Y1, Y1; \
-	VMOVDQU Y1, (32*r)(SP); \
+	VPAND   Y14, Y3, Y3; \
+	VPOR    Y3, c, c; \
 	VPSRLW  $2, Y0, Y0; \
 	VPSRLW  $1, Y15, Y15
 
 // func dotQ3_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
 TEXT ·dotQ3_KAVX2(SB), 0, $800-64
 	SETUP(256)
-	MOVL         $0x03030303, AX
-	VMOVD        AX, X12
-	VPBROADCASTD X12, Y12
-	MOVL         $0x04040404, AX
-	VMOVD        AX, X11
-	VPBROADCASTD X11, Y11
-	MOVL         $0x0f0f0f0f, AX
-	VMOVD        AX, X10
-	VPBROADCASTD X10, Y10
-	MOVL         $0x02020202, AX
-	VMOVD        AX, X9
-	VPBROADCASTD X9, Y9
-	MOVL         $0x20202020, AX
-	VMOVD        AX, X6
-	VPBROADCASTD X6, Y6
-	VMOVDQU      q3kShifts<>(SB), X5
-	VMOVDQU      q6kEvenOdd<>(SB), X13
 
 sb:
+	VPBROADCASTD kc0F<>(SB), X10
+	VPBROADCASTD kc03<>(SB), X12
 	VMOVQ        96(SI), X0           // scales[0..7]
 	VPSRLW       $4, X0, X1
 	VPUNPCKLQDQ  X1, X0, X0
 	VPAND        X10, X0, X0          // low four bits of sc_0..sc_15
 	VPBROADCASTD 104(SI), X1          // scales[8..11] in every dword
-	VPSRLVD      X5, X1, X1
+	VPSRLVD      q3kShifts<>(SB), X1, X1
 	VPAND        X12, X1, X1
 	VPSLLW       $4, X1, X1           // high two bits
 	VPOR         X1, X0, X0
+	VPBROADCASTD kc20<>(SB), X6
 	VPSUBB       X6, X0, X0           // sc_g − 32, signed bytes
+	VPBROADCASTD kc02<>(SB), Y9
+	VMOVDQU      q6kEvenOdd<>(SB), X13
 	SCALES16
-	VPBROADCASTW 108(SI), X14
-	VCVTPH2PS    X14, Y14             // d
+	VPBROADCASTD kc03<>(SB), Y13
+	VPBROADCASTD kc04<>(SB), Y14
 	VMOVDQU      (SI), Y15            // hmask
 	VMOVDQU      32(SI), Y0
-	UNPACK3(0)
-	UNPACK3(1)
-	UNPACK3(2)
-	UNPACK3(3)
+	UNPACK3R(0, Y5)
+	UNPACK3R(1, Y6)
+	UNPACK3R(2, Y7)
+	UNPACK3R(3, Y8)
 	VMOVDQU      64(SI), Y0
-	UNPACK3(4)
-	UNPACK3(5)
-	UNPACK3(6)
-	UNPACK3(7)
-	ROWS_OFFSET(2)
+	UNPACK3R(4, Y9)
+	UNPACK3R(5, Y10)
+	UNPACK3R(6, Y11)
+	UNPACK3R(7, Y12)
+	VPBROADCASTW 108(SI), X14
+	VCVTPH2PS    X14, Y14             // d
+	ROWS16R(OFFSET_FINISH(2))
 	ADVANCE_SB(110)
 	STORE
 
@@ -736,33 +667,25 @@ sb:
 // qs[32h+l] >> 2k & 3 and sub-block g = e/16 the scale and min of
 // scales[g]: w = d·sc_g·q − dmin·m_g. Codes 0..3 and scales 0..15 keep
 // every VPMADDUBSW pair and int32 lane exact. 16-element sub-blocks as in
-// Q6_K and Q3_K, so the frame is theirs with the mins in place of the
-// scales at 512: 0 codes (256), 256 eight scale vectors, 512 the 16 mins
-// as int16, 544 accumulators (8×32).
+// Q6_K and Q3_K, so frame and registers are theirs with the mins in place
+// of the scales at 512: the codes in Y5-Y12, 256 eight scale vectors, 512
+// the 16 mins as int16, 544 accumulators (8×32).
 #define ACC 544
 
-// UNPACK2(r): the 32 codes of run r into the frame from Y0, its half of qs
-// shifted right by 2k, which advances.
-#define UNPACK2(r) \
-	VPAND   Y12, Y0, Y1; \
-	VMOVDQU Y1, (32*r)(SP); \
-	VPSRLW  $2, Y0, Y0
+// UNPACK2R(r, c): the 32 codes of run r into register c from Y0, its half
+// of qs shifted right by 2k, which advances (Y13: 0x03 bytes).
+#define UNPACK2R(r, c) \
+	VPAND  Y13, Y0, c; \
+	VPSRLW $2, Y0, Y0
 
 // func dotQ2_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
 TEXT ·dotQ2_KAVX2(SB), 0, $800-64
 	SETUP(256)
-	MOVL         $0x03030303, AX
-	VMOVD        AX, X12
-	VPBROADCASTD X12, Y12
-	MOVL         $0x0f0f0f0f, AX
-	VMOVD        AX, X11
-	VPBROADCASTD X11, Y11
-	MOVL         $0x02020202, AX
-	VMOVD        AX, X9
-	VPBROADCASTD X9, Y9
-	VMOVDQU      q6kEvenOdd<>(SB), X13
 
 sb:
+	VPBROADCASTD kc0F<>(SB), X11
+	VPBROADCASTD kc02<>(SB), Y9
+	VMOVDQU      q6kEvenOdd<>(SB), X13
 	VMOVDQU      (SI), X0
 	VPAND        X11, X0, X1          // scales
 	VPSRLW       $4, X0, X0
@@ -782,37 +705,22 @@ sb:
 	SCALE6(5)
 	SCALE6(6)
 	SCALE6(7)
+	VPBROADCASTD kc03<>(SB), Y13
+	VMOVDQU      16(SI), Y0
+	UNPACK2R(0, Y5)
+	UNPACK2R(1, Y6)
+	UNPACK2R(2, Y7)
+	UNPACK2R(3, Y8)
+	VMOVDQU      48(SI), Y0
+	UNPACK2R(4, Y9)
+	UNPACK2R(5, Y10)
+	UNPACK2R(6, Y11)
+	UNPACK2R(7, Y12)
 	VPBROADCASTW 80(SI), X14
 	VCVTPH2PS    X14, Y14             // d
 	VPBROADCASTW 82(SI), X15
 	VCVTPH2PS    X15, Y15             // dmin
-	VMOVDQU      16(SI), Y0
-	UNPACK2(0)
-	UNPACK2(1)
-	UNPACK2(2)
-	UNPACK2(3)
-	VMOVDQU      48(SI), Y0
-	UNPACK2(4)
-	UNPACK2(5)
-	UNPACK2(6)
-	UNPACK2(7)
-	MOVQ R8, AX
-	MOVQ R10, BX
-	MOVQ R12, DI
-	XORQ R14, R14
-
-row:
-	VPXOR Y2, Y2, Y2
-	SUB6(0)
-	SUB6(1)
-	SUB6(2)
-	SUB6(3)
-	SUB6(4)
-	SUB6(5)
-	SUB6(6)
-	SUB6(7)
-	FINISH_MIN(512)
-	ADVANCE_ROW
+	ROWS16R(FINISH_MIN(512))
 	ADVANCE_SB(84)
 	STORE
 
@@ -955,7 +863,7 @@ store1:
 	VZEROUPPER
 	RET
 
-// SUB16_1(p): SUB6 for one activation row (AX) with the 32 codes of run p
+// SUB16_1(p): SUB6R for one activation row (AX) with the 32 codes of run p
 // in Y1 and the scale vector made from Y7 by scaleWord's control p,
 // without the frame.
 #define SUB16_1(p) \

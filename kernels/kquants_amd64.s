@@ -731,9 +731,10 @@ sb:
 // (quant.IQ4Levels), and the group's scale is ls−32 with ls = nibble g%2 of
 // scales_l[g/2] | (bits 2g, 2g+1 of scales_h)<<4. The levels are signed
 // and reach ±127, so the unsigned-offset form of Q6_K would saturate
-// VPMADDUBSW; the rows take Q4_0's sign trick instead: the frame holds
-// |level| at 0 and the level at 256 (VPSIGNB's sign source), and the
-// group scales as dwords sc|sc<<16 at 512. A lane's sum stays below
+// VPMADDUBSW; the rows take Q4_0's sign trick instead: the eight groups'
+// levels stay in Y5-Y12 (VPSIGNB's sign source; VPABSB gives the
+// magnitudes), and the frame holds the group scales as dwords sc|sc<<16
+// at 512. A lane's sum stays below
 // 8·2·(2·127·127)·32 < 2^24: exact in int32 and in float32.
 #undef ACC
 #define ACC 544
@@ -742,30 +743,30 @@ DATA iq4xsLevels<>+0(SB)/8, $0xf6eaddcfbfad9881
 DATA iq4xsLevels<>+8(SB)/8, $0x7159453526190d01
 GLOBL iq4xsLevels<>(SB), RODATA|NOPTR, $16
 
-// UNPACK_XS(g): group g's 32 levels into the frame.
-#define UNPACK_XS(g) \
+// UNPACK_XSR(g, c): group g's 32 signed levels into register c (Y15
+// holding 0x0F bytes, Y13 the levels in both lanes).
+#define UNPACK_XSR(g, c) \
 	VMOVDQU     (8+16*g)(SI), X0; \
 	VPSRLW      $4, X0, X1; \
-	VINSERTI128 $1, X1, Y0, Y0; \
-	VPAND       Y12, Y0, Y0; \
-	VPSHUFB     Y0, Y13, Y0; \
-	VPABSB      Y0, Y1; \
-	VMOVDQU     Y1, (32*g)(SP); \
-	VMOVDQU     Y0, (256+32*g)(SP)
+	VINSERTI128 $1, X1, Y0, c; \
+	VPAND       Y15, c, c; \
+	VPSHUFB     c, Y13, c
 
-// SCALES_XS: the eight signed group scales into the frame at 512 as the
-// int16 pairs sc|sc<<16 (IQ4XS_SCALES, Y12 holding 0x0F bytes).
-#define SCALES_XS \
-	IQ4XS_SCALES(Y12); \
+// SCALES_XS(mask): the eight signed group scales into the frame at 512 as
+// the int16 pairs sc|sc<<16 (IQ4XS_SCALES, mask holding 0x0F bytes).
+#define SCALES_XS(mask) \
+	IQ4XS_SCALES(mask); \
 	VPSLLD       $16, Y0, Y1; \
 	VPBLENDW     $0xaa, Y1, Y0, Y0; \
 	VMOVDQU      Y0, 512(SP)
 
-// SUB_XS(g): Y2 += (Σ over group g of level·a in int16 pairs)·sc_g.
-#define SUB_XS(g) \
+// SUB_XSR(g, q): Y2 += (Σ over group g of level·a in int16 pairs)·sc_g,
+// the levels in register q: their signs onto the activations, their
+// magnitudes into VPMADDUBSW.
+#define SUB_XSR(g, q) \
 	VMOVDQU      (32*g)(AX), Y0; \
-	VPSIGNB      (256+32*g)(SP), Y0, Y0; \
-	VMOVDQU      (32*g)(SP), Y1; \
+	VPSIGNB      q, Y0, Y0; \
+	VPABSB       q, Y1; \
 	VPMADDUBSW   Y0, Y1, Y0; \
 	VPBROADCASTD (512+4*g)(SP), Y1; \
 	VPMADDWD     Y1, Y0, Y0; \
@@ -775,22 +776,22 @@ GLOBL iq4xsLevels<>(SB), RODATA|NOPTR, $16
 TEXT ·dotIQ4_XSAVX2(SB), 0, $800-64
 	SETUP(256)
 	MOVL           $0x0f0f0f0f, AX
-	VMOVD          AX, X12
-	VPBROADCASTD   X12, Y12
+	VMOVD          AX, X15
+	VPBROADCASTD   X15, Y15
 	VBROADCASTI128 iq4xsLevels<>(SB), Y13
 
 sb:
-	SCALES_XS
+	SCALES_XS(Y15)
 	VPBROADCASTW (SI), X14
 	VCVTPH2PS    X14, Y14
-	UNPACK_XS(0)
-	UNPACK_XS(1)
-	UNPACK_XS(2)
-	UNPACK_XS(3)
-	UNPACK_XS(4)
-	UNPACK_XS(5)
-	UNPACK_XS(6)
-	UNPACK_XS(7)
+	UNPACK_XSR(0, Y5)
+	UNPACK_XSR(1, Y6)
+	UNPACK_XSR(2, Y7)
+	UNPACK_XSR(3, Y8)
+	UNPACK_XSR(4, Y9)
+	UNPACK_XSR(5, Y10)
+	UNPACK_XSR(6, Y11)
+	UNPACK_XSR(7, Y12)
 	MOVQ R8, AX
 	MOVQ R10, BX
 	MOVQ R12, DI
@@ -798,14 +799,14 @@ sb:
 
 row:
 	VPXOR Y2, Y2, Y2
-	SUB_XS(0)
-	SUB_XS(1)
-	SUB_XS(2)
-	SUB_XS(3)
-	SUB_XS(4)
-	SUB_XS(5)
-	SUB_XS(6)
-	SUB_XS(7)
+	SUB_XSR(0, Y5)
+	SUB_XSR(1, Y6)
+	SUB_XSR(2, Y7)
+	SUB_XSR(3, Y8)
+	SUB_XSR(4, Y9)
+	SUB_XSR(5, Y10)
+	SUB_XSR(6, Y11)
+	SUB_XSR(7, Y12)
 	FINISH_SCALED
 	ADVANCE_ROW
 	ADVANCE_SB(136)
@@ -838,7 +839,7 @@ TEXT ·dotIQ4_XS1AVX2(SB), 0, $800-64
 	JZ             store1
 
 sb1:
-	SCALES_XS
+	SCALES_XS(Y12)
 	MOVQ         R8, AX
 	VPXOR        Y2, Y2, Y2
 	SUB_XS1(0)

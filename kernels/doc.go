@@ -49,11 +49,12 @@
 // (Q4_0, Q8_0, float) or 8 (K-quants) activation rows, so prefill and
 // batched decode are compute-bound while single-row decode (GEMV) is bound
 // by memory bandwidth; MeasureReadBandwidth gives the roofline to compare
-// with. The K-quant and IQ4_XS kernels unpack a super-block into their
-// stack frame once for all the rows of a tile; a call with one activation
-// row (decode on a CPU without AVX-512) takes a one-row form instead
-// (fastKernel.one) that keeps the codes and the accumulator in registers,
-// with the same integer lanes and float operations, so the same bits.
+// with. The AVX2 K-quant and IQ4_XS kernels unpack a super-block's codes
+// into registers once for all the rows of a tile, with the scales and each
+// row's accumulator in the stack frame; a call with one activation row
+// (decode on a CPU without AVX-512) takes a one-row form (fastKernel.one)
+// that keeps its accumulator in a register too, with the same integer
+// lanes and float operations, so the same bits.
 // Long rows (ffn_down's 8192 columns) would push a batch tile's activations
 // out of L1, so the 512-bit Q4_0/Q8_0 kernels then run each group of weight
 // rows in column chunks, saving the accumulator lanes between chunks; the

@@ -459,6 +459,25 @@ sb:
 	ADVANCE_SB(210)
 	STORE
 
+// ONE_ARGS: the arguments of the frame-free one-row kernels: SI weights,
+// CX super-blocks, AX/BX/DI the row's qs/d/bs.
+#define ONE_ARGS \
+	MOVQ nb+8(FP), CX; \
+	MOVQ qs+16(FP), AX; \
+	MOVQ d+24(FP), BX; \
+	MOVQ bs+32(FP), DI; \
+	MOVQ w+0(FP), SI
+
+// ONE_NEXT(wbytes): on to the next super-block of a frame-free one-row
+// kernel (loop label sb1).
+#define ONE_NEXT(wbytes) \
+	ADDQ $wbytes, SI; \
+	ADDQ $256, AX; \
+	ADDQ $4, BX; \
+	ADDQ $32, DI; \
+	DECQ CX; \
+	JNZ  sb1
+
 // scaleWord<>+32p: the VPSHUFB control that copies int16 word p of each
 // 128-bit lane into all of that lane's words (SCALE6's control, advanced p
 // times), for the one-row kernels' scale vectors.
@@ -536,20 +555,10 @@ GLOBL scaleWord<>(SB), RODATA|NOPTR, $256
 // scale vectors and the accumulator in registers. The int32 lanes are the
 // same exact sums and the float operations the same, so are the bits.
 TEXT ·dotQ6_K1AVX2(SB), NOSPLIT, $0-64
-	MOVQ         nb+8(FP), CX
-	MOVQ         qs+16(FP), AX
-	MOVQ         d+24(FP), BX
-	MOVQ         bs+32(FP), DI
-	MOVQ         w+0(FP), SI
-	MOVL         $0x0f0f0f0f, DX
-	VMOVD        DX, X12
-	VPBROADCASTD X12, Y12
-	MOVL         $0x03030303, DX
-	VMOVD        DX, X11
-	VPBROADCASTD X11, Y11
-	MOVL         $0x30303030, DX
-	VMOVD        DX, X10
-	VPBROADCASTD X10, Y10
+	ONE_ARGS
+	VPBROADCASTD kc0F<>(SB), Y12
+	VPBROADCASTD kc03<>(SB), Y11
+	VPBROADCASTD kc30<>(SB), Y10
 	VMOVDQU      q6kEvenOdd<>(SB), X13
 	VXORPS       Y15, Y15, Y15
 	TESTQ        CX, CX
@@ -572,12 +581,7 @@ sb1:
 	VBROADCASTSS (BX), Y1
 	VMULPS       Y14, Y1, Y1
 	VFMADD231PS  Y1, Y2, Y15
-	ADDQ         $210, SI
-	ADDQ         $256, AX
-	ADDQ         $4, BX
-	ADDQ         $32, DI
-	DECQ         CX
-	JNZ          sb1
+	ONE_NEXT(210)
 
 store1:
 	MOVQ y+48(FP), SI
@@ -607,6 +611,21 @@ DATA q3kShifts<>+0(SB)/8, $0x0000000200000000
 DATA q3kShifts<>+8(SB)/8, $0x0000000600000004
 GLOBL q3kShifts<>(SB), RODATA|NOPTR, $16
 
+// Q3K_SCALES(c0f, c03, c20): the sixteen signed scales sc_g − 32 of the
+// Q3_K block at SI as bytes in X0, with 0x0F, 0x03 and 0x20 bytes in the
+// three registers. Clobbers X1.
+#define Q3K_SCALES(c0f, c03, c20) \
+	VMOVQ        96(SI), X0; \
+	VPSRLW       $4, X0, X1; \
+	VPUNPCKLQDQ  X1, X0, X0; \
+	VPAND        c0f, X0, X0; \
+	VPBROADCASTD 104(SI), X1; \
+	VPSRLVD      q3kShifts<>(SB), X1, X1; \
+	VPAND        c03, X1, X1; \
+	VPSLLW       $4, X1, X1; \
+	VPOR         X1, X0, X0; \
+	VPSUBB       c20, X0, X0
+
 // UNPACK3R(r, c): UNPACK3's codes of run r into register c: Y0 holds the
 // run's half of qs shifted right by 2k, Y15 hmask shifted right by r (word
 // shifts: the low bits of each byte are still that byte's own); both
@@ -626,17 +645,8 @@ TEXT ·dotQ3_KAVX2(SB), 0, $800-64
 sb:
 	VPBROADCASTD kc0F<>(SB), X10
 	VPBROADCASTD kc03<>(SB), X12
-	VMOVQ        96(SI), X0           // scales[0..7]
-	VPSRLW       $4, X0, X1
-	VPUNPCKLQDQ  X1, X0, X0
-	VPAND        X10, X0, X0          // low four bits of sc_0..sc_15
-	VPBROADCASTD 104(SI), X1          // scales[8..11] in every dword
-	VPSRLVD      q3kShifts<>(SB), X1, X1
-	VPAND        X12, X1, X1
-	VPSLLW       $4, X1, X1           // high two bits
-	VPOR         X1, X0, X0
 	VPBROADCASTD kc20<>(SB), X6
-	VPSUBB       X6, X0, X0           // sc_g − 32, signed bytes
+	Q3K_SCALES(X10, X12, X6)
 	VPBROADCASTD kc02<>(SB), Y9
 	VMOVDQU      q6kEvenOdd<>(SB), X13
 	SCALES16
@@ -894,39 +904,18 @@ store1:
 // dotQ3_KAVX2 for one activation row (n is 1), without the frame: the
 // same exact int32 lanes and float operations, so the same bits.
 TEXT ·dotQ3_K1AVX2(SB), NOSPLIT, $0-64
-	MOVQ         nb+8(FP), CX
-	MOVQ         qs+16(FP), AX
-	MOVQ         d+24(FP), BX
-	MOVQ         bs+32(FP), DI
-	MOVQ         w+0(FP), SI
-	MOVL         $0x03030303, DX
-	VMOVD        DX, X12
-	VPBROADCASTD X12, Y12
-	MOVL         $0x04040404, DX
-	VMOVD        DX, X11
-	VPBROADCASTD X11, Y11
-	MOVL         $0x0f0f0f0f, DX
-	VMOVD        DX, X10
-	VPBROADCASTD X10, Y10
-	MOVL         $0x20202020, DX
-	VMOVD        DX, X9
-	VPBROADCASTD X9, Y9
+	ONE_ARGS
+	VPBROADCASTD kc03<>(SB), Y12
+	VPBROADCASTD kc04<>(SB), Y11
+	VPBROADCASTD kc0F<>(SB), Y10
+	VPBROADCASTD kc20<>(SB), Y9
 	VMOVDQU      q6kEvenOdd<>(SB), X13
 	VXORPS       Y5, Y5, Y5
 	TESTQ        CX, CX
 	JZ           store1
 
 sb1:
-	VMOVQ        96(SI), X0           // scales[0..7]
-	VPSRLW       $4, X0, X1
-	VPUNPCKLQDQ  X1, X0, X0
-	VPAND        X10, X0, X0          // low four bits of sc_0..sc_15
-	VPBROADCASTD 104(SI), X1          // scales[8..11] in every dword
-	VPSRLVD      q3kShifts<>(SB), X1, X1
-	VPAND        X12, X1, X1
-	VPSLLW       $4, X1, X1           // high two bits
-	VPOR         X1, X0, X0
-	VPSUBB       X9, X0, X0           // sc_g − 32, signed bytes
+	Q3K_SCALES(X10, X12, X9)
 	VPMOVSXBW    X0, Y1
 	VPMADDWD     (DI), Y1, Y1
 	VPSLLD       $2, Y1, Y1
@@ -950,12 +939,7 @@ sb1:
 	VBROADCASTSS (BX), Y1
 	VMULPS       Y14, Y1, Y1
 	VFMADD231PS  Y1, Y2, Y5
-	ADDQ         $110, SI
-	ADDQ         $256, AX
-	ADDQ         $4, BX
-	ADDQ         $32, DI
-	DECQ         CX
-	JNZ          sb1
+	ONE_NEXT(110)
 
 store1:
 	MOVQ y+48(FP), SI
@@ -974,17 +958,9 @@ store1:
 // dotQ2_KAVX2 for one activation row (n is 1), without the frame: the
 // same exact int32 lanes and float operations, so the same bits.
 TEXT ·dotQ2_K1AVX2(SB), NOSPLIT, $0-64
-	MOVQ         nb+8(FP), CX
-	MOVQ         qs+16(FP), AX
-	MOVQ         d+24(FP), BX
-	MOVQ         bs+32(FP), DI
-	MOVQ         w+0(FP), SI
-	MOVL         $0x03030303, DX
-	VMOVD        DX, X12
-	VPBROADCASTD X12, Y12
-	MOVL         $0x0f0f0f0f, DX
-	VMOVD        DX, X11
-	VPBROADCASTD X11, Y11
+	ONE_ARGS
+	VPBROADCASTD kc03<>(SB), Y12
+	VPBROADCASTD kc0F<>(SB), Y11
 	VMOVDQU      q6kEvenOdd<>(SB), X13
 	VXORPS       Y5, Y5, Y5
 	TESTQ        CX, CX
@@ -1022,12 +998,7 @@ sb1:
 	VMULPS       Y15, Y1, Y1
 	VFMADD231PS  Y3, Y2, Y5
 	VFNMADD231PS Y1, Y0, Y5
-	ADDQ         $84, SI
-	ADDQ         $256, AX
-	ADDQ         $4, BX
-	ADDQ         $32, DI
-	DECQ         CX
-	JNZ          sb1
+	ONE_NEXT(84)
 
 store1:
 	MOVQ y+48(FP), SI

@@ -29,9 +29,9 @@ type floatKernel func(w *byte, n8 int, a *float32, astride int, n int, y *float3
 type fastKernel struct {
 	name string // for reports: "Q4_0/avx2+vnni"
 	fn   rowKernel
-	// one, where set, is fn for a single activation row: the same bits,
-	// with the weights kept in registers instead of the frame that fn
-	// shares between rows (decode's calls).
+	// one, where set, is fn for a single activation row (decode's calls):
+	// the same bits, with the accumulator in a register instead of the
+	// frame where fn keeps each of its rows' accumulators.
 	one     rowKernel
 	tile    int         // most activation rows per call
 	blockQS int         // activation quant bytes per weight block (32 or 256)

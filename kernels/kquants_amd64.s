@@ -86,7 +86,8 @@
 	VPSRLW  $4, hi, hi; \
 	VPAND   Y12, hi, hi
 
-// SUB4R(j, q): SUB4 with sub-block j's codes in register q.
+// SUB4R(j, q): Y2 += (Σ over sub-block j of q·a in int16 pairs)·sc_j, with
+// sub-block j's codes in register q and sc_j from the frame.
 #define SUB4R(j, q) \
 	VPMADDUBSW   (32*j)(AX), q, Y0; \
 	VPBROADCASTD (256+4*j)(SP), Y1; \
@@ -267,7 +268,7 @@ sb:
 	ADVANCE_SB(176)
 	STORE
 
-// K5_CHUNK1(c): K_PAIR1 on chunk c of a Q5_K super-block (UNPACK5's
+// K5_CHUNK1(c): K_PAIR1 on chunk c of a Q5_K super-block (UNPACK5R's
 // codes; Y13 holds qh shifted right by 2c and advances, Y11 0x10 bytes).
 #define K5_CHUNK1(c) \
 	VMOVDQU (48+32*c)(SI), Y0; \
@@ -414,8 +415,8 @@ row: \
 	VPSUBD       Y0, Y2, Y2; \
 	FINISH_SCALED
 
-// UNPACK6R(h, c0, c1, c2, c3): UNPACK6's four runs of half h into
-// registers, with Y15 0x0F, Y14 0x03 and Y2 0x30 bytes; clobbers Y1, Y3,
+// UNPACK6R(h, c0, c1, c2, c3): the four 32-code runs of half h (the
+// element formulas above) into registers, with Y15 0x0F, Y14 0x03 and Y2 0x30 bytes; clobbers Y1, Y3,
 // Y4, Y13.
 #define UNPACK6R(h, c0, c1, c2, c3) \
 	VMOVDQU (64*h)(SI), Y4; \
@@ -526,7 +527,7 @@ GLOBL scaleWord<>(SB), RODATA|NOPTR, $256
 	VPMADDWD   Y3, Y0, Y0; \
 	VPADDD     Y0, Y2, Y2
 
-// Q6_HALF1(h): the four sub-blocks of half h (UNPACK6's codes).
+// Q6_HALF1(h): the four runs of half h (UNPACK6R's codes).
 #define Q6_HALF1(h) \
 	VMOVDQU (64*h)(SI), Y4; \
 	VMOVDQU (64*h+32)(SI), Y5; \
@@ -626,7 +627,7 @@ GLOBL q3kShifts<>(SB), RODATA|NOPTR, $16
 	VPOR         X1, X0, X0; \
 	VPSUBB       c20, X0, X0
 
-// UNPACK3R(r, c): UNPACK3's codes of run r into register c: Y0 holds the
+// UNPACK3R(r, c): the 32 codes u of run r into register c: Y0 holds the
 // run's half of qs shifted right by 2k, Y15 hmask shifted right by r (word
 // shifts: the low bits of each byte are still that byte's own); both
 // advance. Y13 holds 0x03 bytes, Y14 0x04; clobbers Y3.
@@ -822,7 +823,8 @@ row:
 	ADVANCE_SB(136)
 	STORE
 
-// SUB_XS1(g): SUB_XS for one activation row (AX) from registers.
+// SUB_XS1(g): SUB_XSR for one activation row (AX), the levels unpacked
+// here.
 #define SUB_XS1(g) \
 	VMOVDQU      (8+16*g)(SI), X0; \
 	VPSRLW       $4, X0, X1; \
@@ -883,7 +885,7 @@ store1:
 	VPMADDWD   Y3, Y1, Y1; \
 	VPADDD     Y1, Y2, Y2
 
-// UNPACK3_1(r): UNPACK3's codes of run r into Y1, then SUB16_1.
+// UNPACK3_1(r): UNPACK3R's codes of run r into Y1, then SUB16_1.
 #define UNPACK3_1(r) \
 	VPAND   Y12, Y0, Y1; \
 	VPSLLW  $2, Y15, Y3; \
@@ -947,7 +949,7 @@ store1:
 	VZEROUPPER
 	RET
 
-// UNPACK2_1(r): UNPACK2's codes of run r into Y1, then SUB16_1.
+// UNPACK2_1(r): UNPACK2R's codes of run r into Y1, then SUB16_1.
 #define UNPACK2_1(r) \
 	VPAND  Y12, Y0, Y1; \
 	VPSRLW $2, Y0, Y0; \

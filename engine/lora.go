@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/nuri-ai/nuri/model"
 	"go.uber.org/zap"
+
+	"github.com/nuri-ai/nuri/model"
 )
 
 // ErrUnknownAdapter is Submit's error for a Request.LoRA that names no

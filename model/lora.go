@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"slices"
 
+	"go.uber.org/zap"
+
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/gguf"
-	"go.uber.org/zap"
 )
 
 // LoRA is a low-rank adapter for LoadOptions.LoRA: a GGUF file as

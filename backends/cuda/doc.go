@@ -17,8 +17,10 @@
 // compiled with --fmad=false. Only summation order across blocks differs,
 // which the conformance kit's ExactLimits bound.
 //
-// Weights of Q2_K and Q3_K (and other types without a kernel here) are not
-// supported: wrapped in backends.WithFallback, their ops run on the CPU.
+// Every GGUF weight type Nuri quantizes has a matmul and get_rows kernel:
+// the float types, Q4_0 … Q8_0, Q2_K … Q6_K and all the i-quants. Others
+// are not supported (Supports says so): wrapped in backends.WithFallback,
+// their ops run on the CPU.
 //
 // Telemetry (memory, utilization, temperature, power, clocks) comes from
 // NVML through github.com/NVIDIA/go-nvml, which needs cgo; a build with

@@ -180,21 +180,41 @@ __device__ __forceinline__ int iq1_octet_dot(u64 e, const u8* q8, int* sum) {
     return s;
 }
 
+// DeqIQ1 dequantizes either IQ1 type: O::d is the block's fp16 d, O::get
+// octet k's codebook entry, multiplier and shift sign.
+template <int WB, typename O>
+struct DeqIQ1 {
+    static const int bs = QK_K, bb = WB;
+    __device__ static void block(const u8* x, float* y) {
+        float d = O::d(x);
+        for (int k = 0; k < 32; k++) {
+            u64 e;
+            int ls, neg;
+            O::get(x, k, &e, &ls, &neg);
+            float dl = d * (float)ls, delta = neg ? -IQ1_DELTA : IQ1_DELTA;
+            for (int j = 0; j < 8; j++) y[8 * k + j] = dl * ((float)iq1_level(e, j) + delta);
+        }
+    }
+};
+
 // IQ1_S, 50 bytes: low index bytes at 2, a u16 a group of 32 at 34 (four
 // 3-bit high index parts, the 3-bit ls at bit 12, the shift's sign at 15).
-__device__ __forceinline__ void iq1s_octet(const u8* x, int k, u64* e, int* ls, int* neg) {
-    u32 qh = ld16(x + 34 + 2 * (k / 4));
-    *e = nuri_grid_iq1_s[x[2 + k] | (((qh >> (3 * (k % 4))) & 7) << 8)];
-    *ls = 2 * (int)((qh >> 12) & 7) + 1;
-    *neg = (qh & 0x8000) != 0;
-}
+struct OctetIQ1_S {
+    __device__ static float d(const u8* x) { return ldh(x); }
+    __device__ static void get(const u8* x, int k, u64* e, int* ls, int* neg) {
+        u32 qh = ld16(x + 34 + 2 * (k / 4));
+        *e = nuri_grid_iq1_s[x[2 + k] | (((qh >> (3 * (k % 4))) & 7) << 8)];
+        *ls = 2 * (int)((qh >> 12) & 7) + 1;
+        *neg = (qh & 0x8000) != 0;
+    }
+};
 
 struct DotIQ1_S {
     static const int wb = 50, ab = 292, parts = WARP;
     __device__ static void part(const u8* x, const u8* y, int p, int* s0, int* s1) {
         u64 e;
         int ls, neg, sum;
-        iq1s_octet(x, p, &e, &ls, &neg);
+        OctetIQ1_S::get(x, p, &e, &ls, &neg);
         *s0 += ls * iq1_octet_dot(e, y + 4 + 8 * p, &sum);
         // ggml takes the group's activation sum from the Q8_K block sums.
         if (p % 4 == 0) {
@@ -203,69 +223,46 @@ struct DotIQ1_S {
         }
     }
     __device__ static float finish(const u8* x, const u8* y, int s0, int s1) {
-        return (ldh(x) * ldf32(y)) * ((float)s0 + (IQ1_DELTA * (float)s1));
+        return (OctetIQ1_S::d(x) * ldf32(y)) * ((float)s0 + (IQ1_DELTA * (float)s1));
     }
 };
 
-struct DeqIQ1_S {
-    static const int bs = QK_K, bb = 50;
-    __device__ static void block(const u8* x, float* y) {
-        float d = ldh(x);
-        for (int k = 0; k < 32; k++) {
-            u64 e;
-            int ls, neg;
-            iq1s_octet(x, k, &e, &ls, &neg);
-            float dl = d * (float)ls, delta = neg ? -IQ1_DELTA : IQ1_DELTA;
-            for (int j = 0; j < 8; j++) y[8 * k + j] = dl * ((float)iq1_level(e, j) + delta);
-        }
-    }
-};
+typedef DeqIQ1<50, OctetIQ1_S> DeqIQ1_S;
 
 // IQ1_M, 56 bytes: low index bytes at 0, a byte two octets at 32 (3-bit
 // high index parts at bits 0 and 4, the shifts' signs at 3 and 7), four
 // u16 at 48 holding 3-bit ls a 16 elements and, in their top nibbles, the
 // fp16 d.
-__device__ __forceinline__ float iq1m_d(const u8* x) {
-    return h2f((u16)((ld16(x + 48) >> 12) | ((ld16(x + 50) >> 8) & 0x00f0) | ((ld16(x + 52) >> 4) & 0x0f00) |
-                     (ld16(x + 54) & 0xf000)));
-}
-
-__device__ __forceinline__ void iq1m_octet(const u8* x, int k, u64* e, int* ls, int* neg) {
-    int qh = x[32 + k / 2];
-    int hi = k % 2 == 0 ? (qh << 8) & 0x700 : (qh << 4) & 0x700;
-    *e = nuri_grid_iq1_s[x[k] | hi];
-    *neg = (k % 2 == 0 ? qh & 0x08 : qh & 0x80) != 0;
-    int h = k / 2, ib = h / 2;
-    *ls = 2 * (int)((ld16(x + 48 + 2 * (ib / 2)) >> (6 * (ib % 2) + 3 * (h % 2))) & 7) + 1;
-}
+struct OctetIQ1_M {
+    __device__ static float d(const u8* x) {
+        return h2f((u16)((ld16(x + 48) >> 12) | ((ld16(x + 50) >> 8) & 0x00f0) | ((ld16(x + 52) >> 4) & 0x0f00) |
+                         (ld16(x + 54) & 0xf000)));
+    }
+    __device__ static void get(const u8* x, int k, u64* e, int* ls, int* neg) {
+        int qh = x[32 + k / 2];
+        int hi = k % 2 == 0 ? (qh << 8) & 0x700 : (qh << 4) & 0x700;
+        *e = nuri_grid_iq1_s[x[k] | hi];
+        *neg = (k % 2 == 0 ? qh & 0x08 : qh & 0x80) != 0;
+        int h = k / 2, ib = h / 2;
+        *ls = 2 * (int)((ld16(x + 48 + 2 * (ib / 2)) >> (6 * (ib % 2) + 3 * (h % 2))) & 7) + 1;
+    }
+};
 
 struct DotIQ1_M {
     static const int wb = 56, ab = 292, parts = WARP;
     __device__ static void part(const u8* x, const u8* y, int p, int* s0, int* s1) {
         u64 e;
         int ls, neg, sum;
-        iq1m_octet(x, p, &e, &ls, &neg);
+        OctetIQ1_M::get(x, p, &e, &ls, &neg);
         *s0 += ls * iq1_octet_dot(e, y + 4 + 8 * p, &sum);
         *s1 += ls * (neg ? -sum : sum);
     }
     __device__ static float finish(const u8* x, const u8* y, int s0, int s1) {
-        return (iq1m_d(x) * ldf32(y)) * ((float)s0 + (IQ1_DELTA * (float)s1));
+        return (OctetIQ1_M::d(x) * ldf32(y)) * ((float)s0 + (IQ1_DELTA * (float)s1));
     }
 };
 
-struct DeqIQ1_M {
-    static const int bs = QK_K, bb = 56;
-    __device__ static void block(const u8* x, float* y) {
-        float d = iq1m_d(x);
-        for (int k = 0; k < 32; k++) {
-            u64 e;
-            int ls, neg;
-            iq1m_octet(x, k, &e, &ls, &neg);
-            float dl = d * (float)ls, delta = neg ? -IQ1_DELTA : IQ1_DELTA;
-            for (int j = 0; j < 8; j++) y[8 * k + j] = dl * ((float)iq1_level(e, j) + delta);
-        }
-    }
-};
+typedef DeqIQ1<56, OctetIQ1_M> DeqIQ1_M;
 
 extern "C" __global__ void nuri_mul_mat_iq2_xxs(MUL_MAT_ARGS) { mul_mat_q<DotIQ2_XXS>(w, a, y, rows, nb, nx, w_row, a_row); }
 extern "C" __global__ void nuri_mul_mat_iq2_xs(MUL_MAT_ARGS) { mul_mat_q<DotIQ2_XS>(w, a, y, rows, nb, nx, w_row, a_row); }

@@ -232,6 +232,26 @@ type iqGroup struct {
 	skip  bool
 }
 
+// signWord packs the group's four sign bytes, 7 bits each (the eighth is
+// their parity, which the reader recomputes), into IQ2_XXS's and IQ3_XXS's
+// sign word; putScaleNibbles later ORs the scale into its top 4 bits.
+func (g *iqGroup) signWord() uint32 {
+	var sw uint32
+	for k, s := range g.signs {
+		sw |= uint32(s&127) << (7 * k)
+	}
+	return sw
+}
+
+// putScaleNibbles ORs the 8 groups' 4-bit scales into the top nibble of
+// their sign words, the little-endian u32 at at+stride·ib.
+func putScaleNibbles(y []byte, at, stride int, ls [16]uint8) {
+	for ib := range 8 {
+		o := at + stride*ib
+		binary.LittleEndian.PutUint32(y[o:], binary.LittleEndian.Uint32(y[o:])|uint32(ls[ib])<<28)
+	}
+}
+
 // quantizeGroup searches group xb with weights w (both v.group long).
 func (v *iqGridVariant) quantizeGroup(xb, w []float32) iqGroup {
 	s := v.search
@@ -475,18 +495,9 @@ var iqGridTypes = sync.OnceValue(func() map[Type]*iqGridType {
 				for k := 0; k < 8; k++ {
 					y[2+8*ib+k] = byte(g.index[k])
 				}
-				var sw uint32
-				for k := 0; k < 4; k++ {
-					sw |= uint32(g.signs[k]&127) << (7 * k)
-				}
-				le.PutUint32(y[66+4*ib:], sw)
+				le.PutUint32(y[66+4*ib:], g.signWord())
 			},
-			putScales: func(y []byte, ls [16]uint8) {
-				for ib := 0; ib < 8; ib++ {
-					o := 66 + 4*ib
-					le.PutUint32(y[o:], le.Uint32(y[o:])|uint32(ls[ib])<<28)
-				}
-			},
+			putScales: func(y []byte, ls [16]uint8) { putScaleNibbles(y, 66, 4, ls) },
 		},
 		IQ3_S: {
 			variant:      &iqGridVariant{search: iq3SSearch(), group: 32, kMaxQ: 8, step: 0.2, steps: 9, refineAll: true},
@@ -509,20 +520,12 @@ var iqGridTypes = sync.OnceValue(func() map[Type]*iqGridType {
 				evenSigns: true, skipBelow: groupMaxEps, qpStart: true},
 			sigma2Factor: 1, fudge: 1, clearIfZero: true,
 			put: func(y []byte, ib int, g iqGroup) {
-				var idx, sw uint32
 				for k := 0; k < 4; k++ {
-					idx |= uint32(g.index[k]) << (8 * k)
-					sw |= uint32(g.signs[k]&127) << (7 * k)
+					y[2+8*ib+k] = byte(g.index[k])
 				}
-				le.PutUint32(y[2+8*ib:], idx)
-				le.PutUint32(y[6+8*ib:], sw)
+				le.PutUint32(y[6+8*ib:], g.signWord())
 			},
-			putScales: func(y []byte, ls [16]uint8) {
-				for ib := 0; ib < 8; ib++ {
-					o := 6 + 8*ib
-					le.PutUint32(y[o:], le.Uint32(y[o:])|uint32(ls[ib])<<28)
-				}
-			},
+			putScales: func(y []byte, ls [16]uint8) { putScaleNibbles(y, 6, 8, ls) },
 		},
 		IQ2_XS: {
 			variant: &iqGridVariant{search: iq2XSSearch(), group: 16, kMaxQ: 3, step: 0.1, steps: 9,

@@ -150,10 +150,7 @@ sb:
 
 // K4_CHUNK1(c): K_PAIR1 on chunk c of a Q4_K super-block.
 #define K4_CHUNK1(c) \
-	VMOVDQU (16+32*c)(SI), Y0; \
-	VPAND   Y12, Y0, Y1; \
-	VPSRLW  $4, Y0, Y0; \
-	VPAND   Y12, Y0, Y0; \
+	UNPACK4R(c, Y1, Y0); \
 	K_PAIR1(c)
 
 // FINISH_MIN1(acc): FINISH_MIN for one row whose accumulator is the
@@ -269,19 +266,9 @@ sb:
 	STORE
 
 // K5_CHUNK1(c): K_PAIR1 on chunk c of a Q5_K super-block (UNPACK5R's
-// codes; Y13 holds qh shifted right by 2c and advances, Y11 0x10 bytes).
+// registers: Y13 qh shifted right by 2c, which advances, Y11 0x10 bytes).
 #define K5_CHUNK1(c) \
-	VMOVDQU (48+32*c)(SI), Y0; \
-	VPAND   Y12, Y0, Y1; \
-	VPSLLW  $4, Y13, Y3; \
-	VPAND   Y11, Y3, Y3; \
-	VPOR    Y3, Y1, Y1; \
-	VPSRLW  $4, Y0, Y0; \
-	VPAND   Y12, Y0, Y0; \
-	VPSLLW  $3, Y13, Y3; \
-	VPAND   Y11, Y3, Y3; \
-	VPOR    Y3, Y0, Y0; \
-	VPSRLW  $2, Y13, Y13; \
+	UNPACK5R(c, Y1, Y0); \
 	K_PAIR1(c)
 
 // func dotQ5_K1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
@@ -887,12 +874,7 @@ store1:
 
 // UNPACK3_1(r): UNPACK3R's codes of run r into Y1, then SUB16_1.
 #define UNPACK3_1(r) \
-	VPAND   Y12, Y0, Y1; \
-	VPSLLW  $2, Y15, Y3; \
-	VPAND   Y11, Y3, Y3; \
-	VPOR    Y3, Y1, Y1; \
-	VPSRLW  $2, Y0, Y0; \
-	VPSRLW  $1, Y15, Y15; \
+	UNPACK3R(r, Y1); \
 	SUB16_1(r)
 
 // SCALE_WORDS(ext): the eight scale vectors' source (SCALES16 without the
@@ -908,10 +890,8 @@ store1:
 TEXT ·dotQ3_K1AVX2(SB), NOSPLIT, $0-64
 	ONE_ARGS
 	VPBROADCASTD kc03<>(SB), Y12
-	VPBROADCASTD kc04<>(SB), Y11
 	VPBROADCASTD kc0F<>(SB), Y10
 	VPBROADCASTD kc20<>(SB), Y9
-	VMOVDQU      q6kEvenOdd<>(SB), X13
 	VXORPS       Y5, Y5, Y5
 	TESTQ        CX, CX
 	JZ           store1
@@ -923,7 +903,10 @@ sb1:
 	VPSLLD       $2, Y1, Y1
 	VPXOR        Y2, Y2, Y2
 	VPSUBD       Y1, Y2, Y2           // the offset's share first
+	VMOVDQU      q6kEvenOdd<>(SB), X13
 	SCALE_WORDS(VPMOVSXBW)
+	VPBROADCASTD kc03<>(SB), Y13      // UNPACK3R's masks
+	VPBROADCASTD kc04<>(SB), Y14
 	VMOVDQU      (SI), Y15            // hmask
 	VMOVDQU      32(SI), Y0
 	UNPACK3_1(0)
@@ -951,8 +934,7 @@ store1:
 
 // UNPACK2_1(r): UNPACK2R's codes of run r into Y1, then SUB16_1.
 #define UNPACK2_1(r) \
-	VPAND  Y12, Y0, Y1; \
-	VPSRLW $2, Y0, Y0; \
+	UNPACK2R(r, Y1); \
 	SUB16_1(r)
 
 // func dotQ2_K1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
@@ -961,9 +943,7 @@ store1:
 // same exact int32 lanes and float operations, so the same bits.
 TEXT ·dotQ2_K1AVX2(SB), NOSPLIT, $0-64
 	ONE_ARGS
-	VPBROADCASTD kc03<>(SB), Y12
 	VPBROADCASTD kc0F<>(SB), Y11
-	VMOVDQU      q6kEvenOdd<>(SB), X13
 	VXORPS       Y5, Y5, Y5
 	TESTQ        CX, CX
 	JZ           store1
@@ -975,7 +955,9 @@ sb1:
 	VPAND        X11, X0, X0          // mins
 	VPMOVZXBW    X0, Y6               // mins in order, int16
 	VMOVDQU      X1, X0
+	VMOVDQU      q6kEvenOdd<>(SB), X13
 	SCALE_WORDS(VPMOVZXBW)
+	VPBROADCASTD kc03<>(SB), Y13      // UNPACK2R's mask
 	VPXOR        Y2, Y2, Y2
 	VMOVDQU      16(SI), Y0
 	UNPACK2_1(0)

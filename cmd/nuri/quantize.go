@@ -252,14 +252,13 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 	if opt.dryRun {
 		return quantizePlanReport(stdout, f, mix, types, importance, order)
 	}
-	for i, ti := range f.Tensors {
-		if types[i] != ti.Type && importance[i] == nil && mix.RequiresImportance(ti.Name, types[i]) {
-			how := "pass --imatrix FILE (nuri imatrix computes one from a calibration text)"
-			if opt.im != nil {
-				how = "the importance matrix has no entry for it, or --include-weights/--exclude-weights left it out"
-			}
-			return fmt.Errorf("tensor %s: %v needs an importance matrix, as in llama-quantize: %s", ti.Name, types[i], how)
+	if needs := missingImportance(f, mix, types, importance, order); len(needs) > 0 {
+		i := needs[0]
+		how := "pass --imatrix FILE (nuri imatrix computes one from a calibration text)"
+		if opt.im != nil {
+			how = "the importance matrix has no entry for it, or --include-weights/--exclude-weights left it out"
 		}
+		return fmt.Errorf("tensor %s: %v needs an importance matrix, as in llama-quantize: %s", f.Tensors[i].Name, types[i], how)
 	}
 
 	w, err := gguf.Create(out)
@@ -318,12 +317,25 @@ func llamaOrder(f *gguf.File) []int {
 	return order
 }
 
+// missingImportance returns, in order, the tensors whose new type needs an
+// importance matrix that they have none of (llama-quantize's
+// tensor_requires_imatrix).
+func missingImportance(f *gguf.File, mix quant.Mix, types []quant.Type, importance [][]float32, order []int) []int {
+	var needs []int
+	for _, i := range order {
+		ti := &f.Tensors[i]
+		if types[i] != ti.Type && importance[i] == nil && mix.RequiresImportance(ti.Name, types[i]) {
+			needs = append(needs, i)
+		}
+	}
+	return needs
+}
+
 // quantizePlanReport is --dry-run's output: each tensor's type before and
 // after with its new size, in llama-quantize's order, the totals, and the
 // tensors that would stop the run for want of an importance matrix.
 func quantizePlanReport(w io.Writer, f *gguf.File, mix quant.Mix, types []quant.Type, importance [][]float32, order []int) error {
 	var inBytes, outBytes, elems uint64
-	var needs []string
 	for _, i := range order {
 		ti := &f.Tensors[i]
 		n := ti.Bytes()
@@ -333,9 +345,6 @@ func quantizePlanReport(w io.Writer, f *gguf.File, mix quant.Mix, types []quant.
 				return fmt.Errorf("tensor %s: %w", ti.Name, err)
 			}
 			n = uint64(rb) * (ti.Elements() / ti.Dims[0])
-			if importance[i] == nil && mix.RequiresImportance(ti.Name, types[i]) {
-				needs = append(needs, ti.Name)
-			}
 		}
 		fmt.Fprintf(w, "%-40s %-18s %7s -> %-7s %10.2f MiB\n", ti.Name, fmt.Sprint(ti.Dims), ti.Type, types[i], float64(n)/(1<<20))
 		inBytes += ti.Bytes()
@@ -344,8 +353,8 @@ func quantizePlanReport(w io.Writer, f *gguf.File, mix quant.Mix, types []quant.
 	}
 	fmt.Fprintf(w, "%d tensors, %s: %.2f MiB -> %.2f MiB (%.2f bits a weight)\n", len(order), mix.Name,
 		float64(inBytes)/(1<<20), float64(outBytes)/(1<<20), 8*float64(outBytes)/float64(max(elems, 1)))
-	if len(needs) > 0 {
-		fmt.Fprintf(w, "an importance matrix is needed for %d tensors (the first: %s): pass --imatrix FILE\n", len(needs), needs[0])
+	if needs := missingImportance(f, mix, types, importance, order); len(needs) > 0 {
+		fmt.Fprintf(w, "an importance matrix is needed for %d tensors (the first: %s): pass --imatrix FILE\n", len(needs), f.Tensors[needs[0]].Name)
 	}
 	return nil
 }

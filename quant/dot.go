@@ -8,7 +8,10 @@ import "fmt"
 // block. The K-quant functions sum each super-block's integer products
 // into one int32 before scaling (ggml's generic code keeps 8 partial sums;
 // the difference is rounding only). F32/F16/BF16 accumulate in float64 as
-// ggml's scalar path does.
+// ggml's scalar path does. Each block's term is rounded before it is added
+// (float32(...)): Go may fuse a product into the sum after it on arm64 and
+// other architectures with fused multiply-add, and then the same row would
+// give other bits there than on amd64 and in ggml.
 
 // VecDot returns the dot product of an n-element weight row of type w with
 // an activation row of type VecDotType(w); n must be a multiple of w's
@@ -100,7 +103,7 @@ func dotQ4_0(nb int, w, a []byte) float32 {
 			sumi += (int32(b&0xf) - 8) * int32(int8(qy[j]))
 			sumi += (int32(b>>4) - 8) * int32(int8(qy[j+qk/2]))
 		}
-		sumf += float32(float32(sumi)*f16at(x)) * dy
+		sumf += float32(float32(float32(sumi)*f16at(x)) * dy)
 	}
 	return sumf
 }
@@ -135,7 +138,7 @@ func dotQ5_0(nb int, w, a []byte) float32 {
 			x1 := int32(b>>4|uint8(qh>>(j+16))&1<<4) - 16
 			sumi += x0*int32(int8(qy[j])) + x1*int32(int8(qy[j+qk/2]))
 		}
-		sumf += float32(f16at(x)*dy) * float32(sumi)
+		sumf += float32(float32(f16at(x)*dy) * float32(sumi))
 	}
 	return sumf
 }
@@ -168,7 +171,7 @@ func dotQ8_0(nb int, w, a []byte) float32 {
 		for j := 0; j < qk; j++ {
 			sumi += int32(int8(x[q8_0QS+j])) * int32(int8(qy[j]))
 		}
-		sumf += float32(sumi) * float32(f16at(x)*dy)
+		sumf += float32(float32(sumi) * float32(f16at(x)*dy))
 	}
 	return sumf
 }
@@ -233,7 +236,7 @@ func dotQ3_K(nb int, w, a []byte) float32 {
 			}
 			isum += int32(q3KScale(sc, g)) * s
 		}
-		sumf += float32(f16at(x[q3KD:])*dy) * float32(isum)
+		sumf += float32(float32(f16at(x[q3KD:])*dy) * float32(isum))
 	}
 	return sumf
 }
@@ -316,7 +319,7 @@ func dotQ6_K(nb int, w, a []byte) float32 {
 				isum += int32(int8(sc[is+6])) * int32(q4) * int32(int8(q8[base+l+96]))
 			}
 		}
-		sumf += float32(f16at(x[q6KD:])*dy) * float32(isum)
+		sumf += float32(float32(f16at(x[q6KD:])*dy) * float32(isum))
 	}
 	return sumf
 }

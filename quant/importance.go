@@ -114,7 +114,7 @@ func meanSquare(x []float32) float32 {
 	for _, v := range x {
 		s += float32(v * v)
 	}
-	return s / float32(len(x))
+	return float32(s / float32(len(x))) // not fused into the caller's sums
 }
 
 // quantizeLegacyWeighted is quantize_row_q4_0/q4_1/q5_0/q5_1_impl for one

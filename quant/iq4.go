@@ -75,7 +75,7 @@ func dequantizeIQ4_XSBlock(x []byte, y []float32) {
 // a tie does in ggml.
 var iq4Half = func() (t [480]uint8) {
 	for i := range t {
-		v := float32(i-254) / 2 // the cell's start
+		v := float32(float32(i-254) / 2) // the cell's start
 		c := 0
 		for c < 15 && v-float32(iq4Levels[c]) >= float32(iq4Levels[c+1])-v {
 			c++
@@ -261,7 +261,7 @@ func dotIQ4_NL(nb int, w, a []byte) float32 {
 	for i := 0; i < nb; i++ {
 		x := w[i*18 : i*18+18]
 		qy, dy := q8Block(a, i, 34, q8_0QS)
-		sumf += float32(f16at(x)*dy) * float32(iq4GroupDot(x[2:18], qy))
+		sumf += float32(float32(f16at(x)*dy) * float32(iq4GroupDot(x[2:18], qy)))
 	}
 	return sumf
 }
@@ -276,7 +276,7 @@ func dotIQ4_XS(nb int, w, a []byte) float32 {
 		d := f16at(x[iq4xsD:]) * dy
 		for g := 0; g < QK_K/32; g++ {
 			sumi := iq4GroupDot(x[iq4xsQS+16*g:iq4xsQS+16*g+16], q8[32*g:32*g+32])
-			sumf += float32(d*float32(iq4xsGroupScale(x, g))) * float32(sumi)
+			sumf += float32(float32(d*float32(iq4xsGroupScale(x, g))) * float32(sumi))
 		}
 	}
 	return sumf

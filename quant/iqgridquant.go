@@ -387,7 +387,7 @@ func iqBlockSigma2(x []float32) float32 {
 	for _, v := range x[:QK_K] {
 		sumx2 += float32(v * v)
 	}
-	return sumx2 / QK_K
+	return float32(sumx2 / QK_K) // not fused into the caller's sums
 }
 
 // maxNonNeg is the largest of v and 0 (ggml's max_scale).
@@ -454,7 +454,7 @@ func (p plainWeights) fill(w, xb []float32, sigma2 float32) {
 func (t *iqGridType) quantizeBlock(x []float32, y []byte, qw []float32) {
 	v := t.variant
 	clear(y)
-	sigma2 := t.sigma2Factor * iqBlockSigma2(x)
+	sigma2 := float32(t.sigma2Factor * iqBlockSigma2(x))
 	var scales [16]float32
 	var w [32]float32
 	ng := QK_K / v.group

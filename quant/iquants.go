@@ -401,7 +401,7 @@ func dotIQ1_S(nb int, w, a []byte) float32 {
 			sumi += ls * lsum
 			sumi1 += ls * delta * (bsums(2*g) + bsums(2*g+1))
 		}
-		sumf += float32(f16at(x)*dy) * (float32(sumi) + float32(iq1Delta*float32(sumi1)))
+		sumf += float32(float32(f16at(x)*dy) * (float32(sumi) + float32(iq1Delta*float32(sumi1))))
 	}
 	return sumf
 }
@@ -430,7 +430,7 @@ func dotIQ1_M(nb int, w, a []byte) float32 {
 			sumi1 += s1 * ls[h]
 			sumi2 += s2 * ls[h]
 		}
-		sumf += float32(d*dy) * (float32(sumi1) + float32(iq1Delta*float32(sumi2)))
+		sumf += float32(float32(d*dy) * (float32(sumi1) + float32(iq1Delta*float32(sumi2))))
 	}
 	return sumf
 }

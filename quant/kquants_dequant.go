@@ -14,7 +14,7 @@ func dequantizeQ2_KBlock(x []byte, y []float32) {
 			for g := 0; g < 2; g++ { // two groups of 16 per shift
 				s := sc[is]
 				is++
-				dl, ml := d*float32(s&0xf), dmin*float32(s>>4)
+				dl, ml := d*float32(s&0xf), float32(dmin*float32(s>>4))
 				for l := 0; l < 16; l++ {
 					v := (q[16*g+l] >> shift) & 3
 					out[16*g+l] = float32(dl*float32(v)) - ml
@@ -59,8 +59,8 @@ func dequantizeQ4_KBlock(x []byte, y []float32) {
 		q := x[q4KQS+32*c : q4KQS+32*c+32]
 		s1, m1 := scaleMinK4(2*c, sc)
 		s2, m2 := scaleMinK4(2*c+1, sc)
-		d1, mn1 := d*float32(s1), dmin*float32(m1)
-		d2, mn2 := d*float32(s2), dmin*float32(m2)
+		d1, mn1 := d*float32(s1), float32(dmin*float32(m1))
+		d2, mn2 := d*float32(s2), float32(dmin*float32(m2))
 		out := y[64*c : 64*c+64]
 		for l := 0; l < 32; l++ {
 			out[l] = float32(d1*float32(q[l]&0xf)) - mn1
@@ -77,8 +77,8 @@ func dequantizeQ5_KBlock(x []byte, y []float32) {
 		ql := x[q5KQS+32*c : q5KQS+32*c+32]
 		s1, m1 := scaleMinK4(2*c, sc)
 		s2, m2 := scaleMinK4(2*c+1, sc)
-		d1, mn1 := d*float32(s1), dmin*float32(m1)
-		d2, mn2 := d*float32(s2), dmin*float32(m2)
+		d1, mn1 := d*float32(s1), float32(dmin*float32(m1))
+		d2, mn2 := d*float32(s2), float32(dmin*float32(m2))
 		u1, u2 := uint8(1)<<(2*c), uint8(2)<<(2*c)
 		out := y[64*c : 64*c+64]
 		for l := 0; l < 32; l++ {

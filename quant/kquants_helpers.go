@@ -16,7 +16,7 @@ const groupMaxEps = 1e-15
 // 1.5·2^23 leaves the rounded integer in the low mantissa bits. It is exact
 // for |f| < 2^22; larger inputs give the same (meaningless) value as ggml.
 func nearestInt(f float32) int32 {
-	v := f + 12582912
+	v := float32(f) + 12582912 // f is often a product: not fused into the add
 	i := int32(math.Float32bits(v))
 	return i&0x007fffff - 0x00400000
 }

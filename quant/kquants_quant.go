@@ -81,7 +81,7 @@ func finishQ2K(x []float32, y []byte, L []uint8) {
 		if d == 0 {
 			continue
 		}
-		dm := dMin * float32(sc[j]>>4)
+		dm := float32(dMin * float32(sc[j]>>4))
 		for ii := 0; ii < 16; ii++ {
 			L[16*j+ii] = uint8(clampInt(nearestInt((x[16*j+ii]+dm)/d), 0, 3))
 		}
@@ -246,7 +246,7 @@ func requantK4K5(x []float32, y []byte, L []uint8, nmax int32, offD, offDmin, of
 		if d == 0 {
 			continue
 		}
-		dm := dMin * float32(m)
+		dm := float32(dMin * float32(m))
 		for ii := 0; ii < 32; ii++ {
 			L[32*j+ii] = uint8(clampInt(nearestInt((x[32*j+ii]+dm)/d), 0, nmax))
 		}

@@ -67,8 +67,8 @@ func quantizeQ4_0Block(x []float32, y []byte) {
 	id := inv(d)
 	put16(y, FP32ToFP16(d))
 	for j := 0; j < qk/2; j++ {
-		x0 := x[j] * id
-		x1 := x[j+qk/2] * id
+		x0 := float32(x[j] * id)
+		x1 := float32(x[j+qk/2] * id)
 		xi0 := min(15, int8(truncInt(x0+8.5)))
 		xi1 := min(15, int8(truncInt(x1+8.5)))
 		y[q4_0QS+j] = uint8(xi0) | uint8(xi1)<<4
@@ -91,8 +91,8 @@ func quantizeQ4_1Block(x []float32, y []byte) {
 	put16(y, FP32ToFP16(d))
 	put16(y[2:], FP32ToFP16(lo))
 	for j := 0; j < qk/2; j++ {
-		x0 := (x[j] - lo) * id
-		x1 := (x[j+qk/2] - lo) * id
+		x0 := float32((x[j] - lo) * id)
+		x1 := float32((x[j+qk/2] - lo) * id)
 		xi0 := min(15, int8(truncInt(x0+0.5)))
 		xi1 := min(15, int8(truncInt(x1+0.5)))
 		y[q4_1QS+j] = uint8(xi0) | uint8(xi1)<<4
@@ -115,8 +115,8 @@ func quantizeQ5_0Block(x []float32, y []byte) {
 	put16(y, FP32ToFP16(d))
 	var qh uint32
 	for j := 0; j < qk/2; j++ {
-		x0 := x[j] * id
-		x1 := x[j+qk/2] * id
+		x0 := float32(x[j] * id)
+		x1 := float32(x[j+qk/2] * id)
 		xi0 := uint8(min(31, int8(truncInt(x0+16.5))))
 		xi1 := uint8(min(31, int8(truncInt(x1+16.5))))
 		y[q5_0QS+j] = xi0&0x0f | (xi1&0x0f)<<4
@@ -146,8 +146,8 @@ func quantizeQ5_1Block(x []float32, y []byte) {
 	put16(y[2:], FP32ToFP16(lo))
 	var qh uint32
 	for j := 0; j < qk/2; j++ {
-		x0 := (x[j] - lo) * id
-		x1 := (x[j+qk/2] - lo) * id
+		x0 := float32((x[j] - lo) * id)
+		x1 := float32((x[j+qk/2] - lo) * id)
 		xi0 := uint8(truncInt(x0 + 0.5))
 		xi1 := uint8(truncInt(x1 + 0.5))
 		y[q5_1QS+j] = xi0&0x0f | (xi1&0x0f)<<4

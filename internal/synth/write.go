@@ -464,7 +464,7 @@ func (c *chunk) compute(seed uint64, scratch *[]float32) result {
 			base = 1
 		}
 		for i := range src {
-			src[i] = base * (1 + 5*src[i])
+			src[i] = base * (1 + float32(5*src[i])) // the same bits on every architecture
 		}
 	case c.t.Bias:
 		// A router's selection bias or a shared expert's gate: large

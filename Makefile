@@ -6,7 +6,7 @@ MODEL    ?= $(SHARED)/models/stories260K.gguf
 ADDR     ?= 127.0.0.1:8080
 FUZZTIME ?= 60s
 
-.PHONY: all build test test-race run bench fuzz lint vet clean
+.PHONY: all build test test-arm64 test-race run bench fuzz lint vet clean
 
 all: build
 
@@ -24,6 +24,22 @@ test:
 	# The paths other CPUs take: AVX2 without AVX-512, and pure Go.
 	NURI_KERNELS=avx2 $(GO) test -count=1 -timeout 15m ./kernels/... ./backends/cpu/... ./model/...
 	NURI_KERNELS=generic $(GO) test -count=1 -timeout 15m ./kernels/... ./model/...
+	$(MAKE) test-arm64
+
+# arm64 (Apple silicon, Graviton, Ampere): the NEON kernels and the
+# quantizers against their references, and the model's goldens (llama.cpp's
+# logits, the synthetic fixtures) on them. Natively on an arm64 host,
+# elsewhere under qemu-user (.ci/run installs it); without either it fails.
+ARM64_RUN = $(shell [ "$$($(GO) env GOHOSTARCH)" = arm64 ] || echo "GOARCH=arm64")
+ARM64_EXEC = $(if $(ARM64_RUN),-exec qemu-aarch64)
+test-arm64:
+	@[ -z "$(ARM64_RUN)" ] || command -v qemu-aarch64 >/dev/null || \
+		{ echo "make test-arm64: not an arm64 host and qemu-aarch64 not found (Debian: apt-get install qemu-user)" >&2; exit 1; }
+	@# quant's and synth's bits must not depend on the architecture: no product fused into a sum.
+	@if GOARCH=arm64 $(GO) build -gcflags=-S ./quant ./internal/synth 2>&1 | grep -E '\s(FMADD|FMSUB|FNMADD|FNMSUB)[SD]\s'; then \
+		echo "quant, internal/synth: a multiply-add fused on arm64 (round the product: float32(a*b))" >&2; exit 1; fi
+	$(ARM64_RUN) $(GO) test -count=1 $(ARM64_EXEC) -timeout 20m ./kernels/... ./quant/...
+	$(ARM64_RUN) $(GO) test -count=1 $(ARM64_EXEC) -timeout 20m -run Golden ./model/...
 
 run: build
 	$(BIN) serve --model $(MODEL) --addr $(ADDR)

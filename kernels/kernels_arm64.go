@@ -1,0 +1,39 @@
+//go:build arm64
+
+package kernels
+
+import (
+	"golang.org/x/sys/cpu"
+
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// kernelVariants lists the arm64 kernels this CPU can run: with the
+// dot-product extension (FEAT_DotProd: Apple M1 and later, Neoverse N1 /
+// AWS Graviton2 and later, Ampere Altra), NEON kernels whose SDOT sums each
+// block's int8 products exactly and whose float steps follow the
+// reference block by block. Without it, every type takes the pure-Go path.
+func kernelVariants() map[quant.Type][]*fastKernel {
+	m := map[quant.Type][]*fastKernel{}
+	// FCVTL, FMLA and the rest are base ARMv8 NEON (ASIMD).
+	m[quant.F32] = []*fastKernel{{name: "F32/neon", float: dotF32NEON, tile: 4}}
+	m[quant.F16] = []*fastKernel{{name: "F16/neon", float: dotF16NEON, tile: 4}}
+	m[quant.BF16] = []*fastKernel{{name: "BF16/neon", float: dotBF16NEON, tile: 4}}
+	if !cpu.ARM64.HasASIMDDP {
+		return m
+	}
+	m[quant.Q8_0] = []*fastKernel{{name: "Q8_0/neon+dotprod", fn: dotQ8_0NEON, tile: 4, blockQS: 32}}
+	m[quant.Q4_0] = []*fastKernel{{name: "Q4_0/neon+dotprod", fn: dotQ4_0NEON, tile: 4, blockQS: 32}}
+	m[quant.Q4_K] = []*fastKernel{{name: "Q4_K/neon+dotprod", fn: dotQ4_KNEON, tile: 4, blockQS: 256, bsums: true}}
+	m[quant.Q5_K] = []*fastKernel{{name: "Q5_K/neon+dotprod", fn: dotQ5_KNEON, tile: 4, blockQS: 256, bsums: true}}
+	m[quant.Q6_K] = []*fastKernel{{name: "Q6_K/neon+dotprod", fn: dotQ6_KNEON, tile: 4, blockQS: 256, bsums: true}}
+	return m
+}
+
+// avx2Variants: an amd64 set; none here.
+func avx2Variants() map[quant.Type][]*fastKernel { return map[quant.Type][]*fastKernel{} }
+
+func detectKernels() map[quant.Type]*fastKernel { return preferred(kernelVariants()) }
+
+// quantizeFast: no assembly quantizer here; always the reference route.
+func (s *matmulScratch) quantizeFast(t *mmTask, i int) bool { return false }

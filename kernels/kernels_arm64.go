@@ -8,11 +8,12 @@ import (
 	"github.com/nuri-ai/nuri/quant"
 )
 
-// kernelVariants lists the arm64 kernels this CPU can run: with the
-// dot-product extension (FEAT_DotProd: Apple M1 and later, Neoverse N1 /
-// AWS Graviton2 and later, Ampere Altra), NEON kernels whose SDOT sums each
-// block's int8 products exactly and whose float steps follow the
-// reference block by block. Without it, every type takes the pure-Go path.
+// kernelVariants lists the arm64 kernels this CPU can run: the float
+// types' on every arm64 CPU, and with the dot-product extension
+// (FEAT_DotProd: Apple M1 and later, Neoverse N1 / AWS Graviton2 and later,
+// Ampere Altra) the quantized types' (all but the i-quants below 4 bits),
+// whose SDOT sums each block's int8 products exactly and whose float steps
+// are the reference's. Without it those take the pure-Go path.
 func kernelVariants() map[quant.Type][]*fastKernel {
 	m := map[quant.Type][]*fastKernel{}
 	// FCVTL, FMLA and the rest are base ARMv8 NEON (ASIMD).
@@ -24,6 +25,13 @@ func kernelVariants() map[quant.Type][]*fastKernel {
 	}
 	m[quant.Q8_0] = []*fastKernel{{name: "Q8_0/neon+dotprod", fn: dotQ8_0NEON, tile: 4, blockQS: 32}}
 	m[quant.Q4_0] = []*fastKernel{{name: "Q4_0/neon+dotprod", fn: dotQ4_0NEON, tile: 4, blockQS: 32}}
+	m[quant.Q5_0] = []*fastKernel{{name: "Q5_0/neon+dotprod", fn: dotQ5_0NEON, tile: 4, blockQS: 32}}
+	m[quant.Q4_1] = []*fastKernel{{name: "Q4_1/neon+dotprod", fn: dotQ4_1NEON, tile: 4, blockQS: 32, sums: true}}
+	m[quant.Q5_1] = []*fastKernel{{name: "Q5_1/neon+dotprod", fn: dotQ5_1NEON, tile: 4, blockQS: 32, sums: true}}
+	m[quant.IQ4_NL] = []*fastKernel{{name: "IQ4_NL/neon+dotprod", fn: dotIQ4_NLNEON, tile: 4, blockQS: 32}}
+	m[quant.IQ4_XS] = []*fastKernel{{name: "IQ4_XS/neon+dotprod", fn: dotIQ4_XSNEON, tile: 4, blockQS: 256, bsums: true}}
+	m[quant.Q2_K] = []*fastKernel{{name: "Q2_K/neon+dotprod", fn: dotQ2_KNEON, tile: 4, blockQS: 256, bsums: true}}
+	m[quant.Q3_K] = []*fastKernel{{name: "Q3_K/neon+dotprod", fn: dotQ3_KNEON, tile: 4, blockQS: 256, bsums: true}}
 	m[quant.Q4_K] = []*fastKernel{{name: "Q4_K/neon+dotprod", fn: dotQ4_KNEON, tile: 4, blockQS: 256, bsums: true}}
 	m[quant.Q5_K] = []*fastKernel{{name: "Q5_K/neon+dotprod", fn: dotQ5_KNEON, tile: 4, blockQS: 256, bsums: true}}
 	m[quant.Q6_K] = []*fastKernel{{name: "Q6_K/neon+dotprod", fn: dotQ6_KNEON, tile: 4, blockQS: 256, bsums: true}}

@@ -1,0 +1,128 @@
+//go:build arm64
+
+#include "textflag.h"
+
+// SDOT Vd.4S, Vn.16B, Vm.16B (FEAT_DotProd; see q8_0_arm64.s).
+#define SDOT(d, n, m) WORD $(0x4E809400 | ((m)<<16) | ((n)<<5) | (d))
+
+// iq4Levels (quant): the sixteen int8 values an IQ4 code stands for, for
+// TBL.
+DATA iq4levels<>+0(SB)/8, $0xF6EADDCFBFAD9881
+DATA iq4levels<>+8(SB)/8, $0x7159453526190D01
+GLOBL iq4levels<>(SB), RODATA|NOPTR, $16
+
+// 32 IQ4 codes (16 bytes at R10: element j in the low nibble of byte j,
+// element j+16 in the high one) mapped through the table in V29 and dotted
+// with 32 activation quants at R2 into V20's lanes.
+#define IQ4_GROUP_DOT(src) \
+	VLD1.P 16(src), [V1.B16] \
+	VAND   V31.B16, V1.B16, V2.B16 \
+	VUSHR  $4, V1.B16, V3.B16 \
+	VTBL   V2.B16, [V29.B16], V2.B16 \
+	VTBL   V3.B16, [V29.B16], V3.B16 \
+	VLD1.P 32(R2), [V4.B16, V5.B16] \
+	VEOR   V20.B16, V20.B16, V20.B16 \
+	SDOT(20, 2, 4) \
+	SDOT(20, 3, 5) \
+	VADDV  V20.S4, V20 \
+	FMOVS  F20, R15 \
+	SCVTFWS R15, F21
+
+#define ROW_ARGS \
+	MOVD w+0(FP), R0 \
+	MOVD nb+8(FP), R1 \
+	MOVD qs+16(FP), R2 \
+	MOVD d+24(FP), R3 \
+	MOVD nx+40(FP), R5 \
+	MOVD y+48(FP), R6 \
+	MOVD ystride+56(FP), R7 \
+	MOVD $iq4levels<>(SB), R9 \
+	VLD1 (R9), [V29.B16] \
+	VMOVI $15, V31.B16
+
+// func dotIQ4_NLNEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+// IQ4_NL (18 bytes: fp16 d, 16 code bytes) against Q8_0 activations in the
+// split layout: sumf += float32(float32(d_w·d_a)·float32(sum)), as
+// quant's dotIQ4_NL.
+TEXT ·dotIQ4_NLNEON(SB), NOSPLIT, $0-64
+	ROW_ARGS
+
+nlrow:
+	MOVD  R0, R8
+	MOVD  R1, R9
+	FMOVS ZR, F25
+	CBZ   R9, nlstore
+
+nlblock:
+	MOVHU.P 2(R8), R10
+	FMOVS.P 4(R3), F23
+	IQ4_GROUP_DOT(R8)
+	FMOVS   R10, F22
+	FCVTHS  F22, F22
+	FMULS   F23, F22, F24
+	FMULS   F24, F21, F24
+	FADDS   F24, F25, F25
+	SUBS    $1, R9, R9
+	BNE     nlblock
+
+nlstore:
+	FMOVS F25, (R6)
+	ADD   R7, R6, R6
+	SUBS  $1, R5, R5
+	BNE   nlrow
+	RET
+
+// One IQ4_XS group g: its integer dot (codes at R10) times its 6-bit scale
+// (low four bits from the 32-bit word R13, high two from R12, minus 32),
+// F26 = d_w·d_a: sumf += float32(float32(d·scale)·float32(sum)).
+#define IQ4XS_GROUP(g) \
+	IQ4_GROUP_DOT(R10) \
+	UBFX    $(4*(g)), R13, $4, R16 \
+	UBFX    $(2*(g)), R12, $2, R17 \
+	ORR     R17<<4, R16, R16 \
+	SUB     $32, R16, R16 \
+	SCVTFWS R16, F22 \
+	FMULS   F22, F26, F24 \
+	FMULS   F21, F24, F24 \
+	FADDS   F24, F25, F25
+
+// func dotIQ4_XSNEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+// IQ4_XS (136 bytes: fp16 d, 16 bits of high scale bits, 4 bytes of low
+// scale nibbles, 128 code bytes) against Q8_K activations, group by group
+// as quant's dotIQ4_XS.
+TEXT ·dotIQ4_XSNEON(SB), NOSPLIT, $0-64
+	ROW_ARGS
+
+xsrow:
+	MOVD  R0, R8
+	MOVD  R1, R9
+	FMOVS ZR, F25
+	CBZ   R9, xsstore
+
+xsblock:
+	MOVHU   0(R8), R11
+	MOVHU   2(R8), R12
+	MOVWU   4(R8), R13
+	ADD     $8, R8, R10
+	FMOVS   R11, F26
+	FCVTHS  F26, F26
+	FMOVS.P 4(R3), F3
+	FMULS   F3, F26, F26
+	IQ4XS_GROUP(0)
+	IQ4XS_GROUP(1)
+	IQ4XS_GROUP(2)
+	IQ4XS_GROUP(3)
+	IQ4XS_GROUP(4)
+	IQ4XS_GROUP(5)
+	IQ4XS_GROUP(6)
+	IQ4XS_GROUP(7)
+	ADD     $136, R8, R8
+	SUBS    $1, R9, R9
+	BNE     xsblock
+
+xsstore:
+	FMOVS F25, (R6)
+	ADD   R7, R6, R6
+	SUBS  $1, R5, R5
+	BNE   xsrow
+	RET

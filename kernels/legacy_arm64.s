@@ -1,0 +1,150 @@
+//go:build arm64
+
+#include "textflag.h"
+
+// SDOT Vd.4S, Vn.16B, Vm.16B (FEAT_DotProd; see q8_0_arm64.s).
+#define SDOT(d, n, m) WORD $(0x4E809400 | ((m)<<16) | ((n)<<5) | (d))
+
+// Constants of the fifth bits: the bit each lane tests, and TBL indices
+// that spread qh's bytes 0-1 and 2-3 over eight lanes each.
+DATA qhspread<>+0(SB)/8, $0x8040201008040201
+DATA qhspread<>+8(SB)/8, $0x8040201008040201
+DATA qhspread<>+16(SB)/8, $0x0000000000000000
+DATA qhspread<>+24(SB)/8, $0x0101010101010101
+DATA qhspread<>+32(SB)/8, $0x0202020202020202
+DATA qhspread<>+40(SB)/8, $0x0303030303030303
+GLOBL qhspread<>(SB), RODATA|NOPTR, $48
+
+// Kernels of the 32-element formats with a min or a fifth bit, in the
+// split layout (see q8_0_arm64.s): registers as there, and V31 = 0x0f,
+// V30 = 0x10, V27/V28 the spreading indices, V26 the lane bits.
+#define LEGACY_ARGS \
+	MOVD  w+0(FP), R0 \
+	MOVD  nb+8(FP), R1 \
+	MOVD  qs+16(FP), R2 \
+	MOVD  d+24(FP), R3 \
+	MOVD  nx+40(FP), R5 \
+	MOVD  y+48(FP), R6 \
+	MOVD  ystride+56(FP), R7 \
+	MOVD  $qhspread<>(SB), R9 \
+	VLD1  (R9), [V26.B16, V27.B16, V28.B16] \
+	VMOVI $15, V31.B16 \
+	VMOVI $16, V30.B16
+
+// The codes of 16 bytes at R8 (advanced): low nibbles in V2 (elements
+// 0-15), high in V3 (16-31).
+#define NIBBLES \
+	VLD1.P 16(R8), [V1.B16] \
+	VAND   V31.B16, V1.B16, V2.B16 \
+	VUSHR  $4, V1.B16, V3.B16
+
+// Fifth bits: qh (the 32-bit word in R11) bit j adds 16 to element j.
+#define FIFTH \
+	FMOVS  R11, F6 \
+	VTBL   V27.B16, [V6.B16], V7.B16 \
+	VTBL   V28.B16, [V6.B16], V8.B16 \
+	VCMTST V26.B16, V7.B16, V7.B16 \
+	VCMTST V26.B16, V8.B16, V8.B16 \
+	VAND   V30.B16, V7.B16, V7.B16 \
+	VAND   V30.B16, V8.B16, V8.B16 \
+	VORR   V7.B16, V2.B16, V2.B16 \
+	VORR   V8.B16, V3.B16, V3.B16
+
+// The block's integer dot of V2, V3 with 32 activation quants, to F21.
+#define DOT32 \
+	VLD1.P 32(R2), [V4.B16, V5.B16] \
+	VEOR   V20.B16, V20.B16, V20.B16 \
+	SDOT(20, 2, 4) \
+	SDOT(20, 3, 5) \
+	VADDV  V20.S4, V20 \
+	FMOVS  F20, R15 \
+	SCVTFWS R15, F21
+
+// F22 from the fp16 bits in R10.
+#define HALF_F22 \
+	FMOVS  R10, F22 \
+	FCVTHS F22, F22
+
+// Q4_1, Q5_1 (Q8_1 activations: d_a, then s_a = d_a·Σq_a, in the split
+// scales): sumf += float32(float32(d·d_a)·float32(sum)) + float32(m·s_a),
+// m's fp16 bits in R12.
+#define MIN_FLOAT \
+	HALF_F22 \
+	FMOVS.P 4(R3), F23 \
+	FMOVS.P 4(R3), F19 \
+	FMULS   F23, F22, F24 \
+	FMULS   F21, F24, F24 \
+	FMOVS   R12, F22 \
+	FCVTHS  F22, F22 \
+	FMULS   F19, F22, F22 \
+	FADDS   F22, F24, F24 \
+	FADDS   F24, F25, F25
+
+#define ROW_HEAD(row, store) \
+row: \
+	MOVD  R0, R8 \
+	MOVD  R1, R9 \
+	FMOVS ZR, F25 \
+	CBZ   R9, store
+
+#define ROW_TAIL(row, block, store) \
+	SUBS  $1, R9, R9 \
+	BNE   block \
+store: \
+	FMOVS F25, (R6) \
+	ADD   R7, R6, R6 \
+	SUBS  $1, R5, R5 \
+	BNE   row \
+	RET
+
+// func dotQ5_0NEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+// Q5_0 (22 bytes: fp16 d, 32 bits qh, 16 code bytes): codes minus 16;
+// sumf += float32(float32(d·d_a)·float32(sum)).
+TEXT ·dotQ5_0NEON(SB), NOSPLIT, $0-64
+	LEGACY_ARGS
+	ROW_HEAD(q50row, q50store)
+
+q50block:
+	MOVHU.P 2(R8), R10
+	MOVWU.P 4(R8), R11
+	NIBBLES
+	FIFTH
+	VSUB    V30.B16, V2.B16, V2.B16
+	VSUB    V30.B16, V3.B16, V3.B16
+	DOT32
+	HALF_F22
+	FMOVS.P 4(R3), F23
+	FMULS   F23, F22, F24
+	FMULS   F21, F24, F24
+	FADDS   F24, F25, F25
+	ROW_TAIL(q50row, q50block, q50store)
+
+// func dotQ4_1NEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+// Q4_1 (20 bytes: fp16 d, fp16 m, 16 code bytes).
+TEXT ·dotQ4_1NEON(SB), NOSPLIT, $0-64
+	LEGACY_ARGS
+	ROW_HEAD(q41row, q41store)
+
+q41block:
+	MOVHU.P 2(R8), R10
+	MOVHU.P 2(R8), R12
+	NIBBLES
+	DOT32
+	MIN_FLOAT
+	ROW_TAIL(q41row, q41block, q41store)
+
+// func dotQ5_1NEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+// Q5_1 (24 bytes: fp16 d, fp16 m, 32 bits qh, 16 code bytes).
+TEXT ·dotQ5_1NEON(SB), NOSPLIT, $0-64
+	LEGACY_ARGS
+	ROW_HEAD(q51row, q51store)
+
+q51block:
+	MOVHU.P 2(R8), R10
+	MOVHU.P 2(R8), R12
+	MOVWU.P 4(R8), R11
+	NIBBLES
+	FIFTH
+	DOT32
+	MIN_FLOAT
+	ROW_TAIL(q51row, q51block, q51store)

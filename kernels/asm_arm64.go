@@ -2,24 +2,45 @@
 
 package kernels
 
-// NEON kernels with FEAT_DotProd's SDOT (q8_0_arm64.s): one weight row of
-// nb blocks against nx activation rows in the split layout, as the amd64
-// row kernels take them.
+// The arm64 row kernels (neon_arm64.h has their conventions): one weight
+// row of nb blocks against nx activation rows in the split layout, as the
+// amd64 row kernels take them. All but the float ones need FEAT_DotProd.
 
 //go:noescape
-func dotQ8_0NEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+func dotQ8_0NEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int) // q8_0_arm64.s
 
 //go:noescape
-func dotQ4_0NEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+func dotQ4_0NEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int) // q8_0_arm64.s
 
 //go:noescape
-func dotQ4_KNEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+func dotQ5_0NEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int) // legacy_arm64.s
 
 //go:noescape
-func dotQ6_KNEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+func dotQ4_1NEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int) // legacy_arm64.s; Q8_1 activations
 
 //go:noescape
-func dotQ5_KNEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+func dotQ5_1NEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int) // legacy_arm64.s; Q8_1 activations
+
+//go:noescape
+func dotIQ4_NLNEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int) // iq4_arm64.s
+
+//go:noescape
+func dotIQ4_XSNEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int) // iq4_arm64.s
+
+//go:noescape
+func dotQ2_KNEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int) // kquants23_arm64.s
+
+//go:noescape
+func dotQ3_KNEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int) // kquants23_arm64.s
+
+//go:noescape
+func dotQ4_KNEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int) // kquants_arm64.s
+
+//go:noescape
+func dotQ5_KNEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int) // kquants_arm64.s
+
+//go:noescape
+func dotQ6_KNEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int) // kquants_arm64.s
 
 // Float weights (float_arm64.s): one row against n float32 activation
 // rows over the first 8·n8 columns.
@@ -32,30 +53,3 @@ func dotF16NEON(w *byte, n8 int, a *float32, astride int, n int, y *float32, yst
 
 //go:noescape
 func dotBF16NEON(w *byte, n8 int, a *float32, astride int, n int, y *float32, ystride int)
-
-// IQ4_NL and IQ4_XS (iq4_arm64.s): codes through the 16 levels by TBL.
-
-//go:noescape
-func dotIQ4_NLNEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
-
-//go:noescape
-func dotIQ4_XSNEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
-
-// Q5_0, Q4_1, Q5_1 (legacy_arm64.s); the _1 types take Q8_1 activations.
-
-//go:noescape
-func dotQ5_0NEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
-
-//go:noescape
-func dotQ4_1NEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
-
-//go:noescape
-func dotQ5_1NEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
-
-// Q2_K and Q3_K (kquants23_arm64.s).
-
-//go:noescape
-func dotQ2_KNEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
-
-//go:noescape
-func dotQ3_KNEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)

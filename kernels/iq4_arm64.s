@@ -1,9 +1,7 @@
 //go:build arm64
 
 #include "textflag.h"
-
-// SDOT Vd.4S, Vn.16B, Vm.16B (FEAT_DotProd; see q8_0_arm64.s).
-#define SDOT(d, n, m) WORD $(0x4E809400 | ((m)<<16) | ((n)<<5) | (d))
+#include "neon_arm64.h"
 
 // iq4Levels (quant): the sixteen int8 values an IQ4 code stands for, for
 // TBL.
@@ -28,14 +26,8 @@ GLOBL iq4levels<>(SB), RODATA|NOPTR, $16
 	FMOVS  F20, R15 \
 	SCVTFWS R15, F21
 
-#define ROW_ARGS \
-	MOVD w+0(FP), R0 \
-	MOVD nb+8(FP), R1 \
-	MOVD qs+16(FP), R2 \
-	MOVD d+24(FP), R3 \
-	MOVD nx+40(FP), R5 \
-	MOVD y+48(FP), R6 \
-	MOVD ystride+56(FP), R7 \
+#define IQ4_ARGS \
+	ROW_ARGS \
 	MOVD $iq4levels<>(SB), R9 \
 	VLD1 (R9), [V29.B16] \
 	VMOVI $15, V31.B16
@@ -45,13 +37,9 @@ GLOBL iq4levels<>(SB), RODATA|NOPTR, $16
 // split layout: sumf += float32(float32(d_w·d_a)·float32(sum)), as
 // quant's dotIQ4_NL.
 TEXT ·dotIQ4_NLNEON(SB), NOSPLIT, $0-64
-	ROW_ARGS
+	IQ4_ARGS
 
-nlrow:
-	MOVD  R0, R8
-	MOVD  R1, R9
-	FMOVS ZR, F25
-	CBZ   R9, nlstore
+	ROW_HEAD(nlrow, nlstore, F25)
 
 nlblock:
 	MOVHU.P 2(R8), R10
@@ -62,15 +50,7 @@ nlblock:
 	FMULS   F23, F22, F24
 	FMULS   F24, F21, F24
 	FADDS   F24, F25, F25
-	SUBS    $1, R9, R9
-	BNE     nlblock
-
-nlstore:
-	FMOVS F25, (R6)
-	ADD   R7, R6, R6
-	SUBS  $1, R5, R5
-	BNE   nlrow
-	RET
+	ROW_TAIL(nlrow, nlblock, nlstore, F25)
 
 // One IQ4_XS group g: its integer dot (codes at R10) times its 6-bit scale
 // (low four bits from the 32-bit word R13, high two from R12, minus 32),
@@ -91,13 +71,9 @@ nlstore:
 // scale nibbles, 128 code bytes) against Q8_K activations, group by group
 // as quant's dotIQ4_XS.
 TEXT ·dotIQ4_XSNEON(SB), NOSPLIT, $0-64
-	ROW_ARGS
+	IQ4_ARGS
 
-xsrow:
-	MOVD  R0, R8
-	MOVD  R1, R9
-	FMOVS ZR, F25
-	CBZ   R9, xsstore
+	ROW_HEAD(xsrow, xsstore, F25)
 
 xsblock:
 	MOVHU   0(R8), R11
@@ -117,12 +93,4 @@ xsblock:
 	IQ4XS_GROUP(6)
 	IQ4XS_GROUP(7)
 	ADD     $136, R8, R8
-	SUBS    $1, R9, R9
-	BNE     xsblock
-
-xsstore:
-	FMOVS F25, (R6)
-	ADD   R7, R6, R6
-	SUBS  $1, R5, R5
-	BNE   xsrow
-	RET
+	ROW_TAIL(xsrow, xsblock, xsstore, F25)

@@ -1,6 +1,7 @@
 //go:build arm64
 
 #include "textflag.h"
+#include "neon_arm64.h"
 
 // Q2_K and Q3_K for arm64: the K-quant kernels' conventions (see
 // kquants_arm64.s: split Q8_K activations, a pass over the weights per
@@ -10,19 +11,6 @@
 // order of its 16 activation quants. The eight groups of a half are
 // dotted into V20-V27, whose sums are then scaled one by one (Q2_K_GROUP,
 // Q3_K_GROUP), so the row's sum is in F28.
-
-// SDOT Vd.4S, Vn.16B, Vm.16B (FEAT_DotProd; see q8_0_arm64.s).
-#define SDOT(d, n, m) WORD $(0x4E809400 | ((m)<<16) | ((n)<<5) | (d))
-
-#define K_ARGS \
-	MOVD w+0(FP), R0 \
-	MOVD nb+8(FP), R1 \
-	MOVD qs+16(FP), R2 \
-	MOVD d+24(FP), R3 \
-	MOVD bs+32(FP), R4 \
-	MOVD nx+40(FP), R5 \
-	MOVD y+48(FP), R6 \
-	MOVD ystride+56(FP), R7
 
 // The four 2-bit planes of V1 and V2 (V31 = 3), group order, in V7-V14.
 #define PLANES \
@@ -38,27 +26,6 @@
 	VAND  V31.B16, V10.B16, V10.B16 \
 	VAND  V31.B16, V11.B16, V11.B16 \
 	VAND  V31.B16, V12.B16, V12.B16
-
-// V7-V14 against the half's 128 activation quants at R2, into V20-V27.
-#define DOT8 \
-	VLD1.P 64(R2), [V16.B16, V17.B16, V18.B16, V19.B16] \
-	VEOR   V20.B16, V20.B16, V20.B16 \
-	VEOR   V21.B16, V21.B16, V21.B16 \
-	VEOR   V22.B16, V22.B16, V22.B16 \
-	VEOR   V23.B16, V23.B16, V23.B16 \
-	SDOT(20, 7, 16) \
-	SDOT(21, 8, 17) \
-	SDOT(22, 9, 18) \
-	SDOT(23, 10, 19) \
-	VLD1.P 64(R2), [V16.B16, V17.B16, V18.B16, V19.B16] \
-	VEOR   V24.B16, V24.B16, V24.B16 \
-	VEOR   V25.B16, V25.B16, V25.B16 \
-	VEOR   V26.B16, V26.B16, V26.B16 \
-	VEOR   V27.B16, V27.B16, V27.B16 \
-	SDOT(24, 11, 16) \
-	SDOT(25, 12, 17) \
-	SDOT(26, 13, 18) \
-	SDOT(27, 14, 19)
 
 // Q2_K group: its sum times the scale byte's low nibble into R19, its
 // activation group sum (R4) times the high nibble (the min) into R20.
@@ -89,14 +56,10 @@
 // Q2_K (84 bytes: 16 scale bytes, 64 code bytes, fp16 d, fp16 dmin):
 // sumf += float32(d·dy·isum) − float32(dmin·dy·mins), as the reference.
 TEXT ·dotQ2_KNEON(SB), NOSPLIT, $0-64
-	K_ARGS
+	ROW_ARGS
 	VMOVI $3, V31.B16
 
-k2row:
-	MOVD  R0, R8
-	MOVD  R1, R9
-	FMOVS ZR, F28
-	CBZ   R9, k2store
+	ROW_HEAD(k2row, k2store, F28)
 
 k2block:
 	MOVD    R8, R12
@@ -121,15 +84,7 @@ k2block:
 	FSUBS   F5, F4, F4
 	FADDS   F4, F28, F28
 	ADD     $84, R8, R8
-	SUBS    $1, R9, R9
-	BNE     k2block
-
-k2store:
-	FMOVS F28, (R6)
-	ADD   R7, R6, R6
-	SUBS  $1, R5, R5
-	BNE   k2row
-	RET
+	ROW_TAIL(k2row, k2block, k2store, F28)
 
 // Q3_K's third bit: hmask byte l of V5 (g even) or V6 (g odd) at bit
 // 4h + (g/2)%4 (tested with V15) keeps the code, else it loses 4 (V30).
@@ -200,15 +155,11 @@ k2store:
 // Q3_K (110 bytes: 32 hmask bytes, 64 code bytes, 12 scale bytes, fp16 d):
 // sumf += float32(float32(d·dy)·float32(isum)).
 TEXT ·dotQ3_KNEON(SB), NOSPLIT, $0-64
-	K_ARGS
+	ROW_ARGS
 	VMOVI $3, V31.B16
 	VMOVI $4, V30.B16
 
-k3row:
-	MOVD  R0, R8
-	MOVD  R1, R9
-	FMOVS ZR, F28
-	CBZ   R9, k3store
+	ROW_HEAD(k3row, k3store, F28)
 
 k3block:
 	VLD1    (R8), [V5.B16, V6.B16]
@@ -227,12 +178,4 @@ k3block:
 	FMULS   F4, F1, F4
 	FADDS   F4, F28, F28
 	ADD     $110, R8, R8
-	SUBS    $1, R9, R9
-	BNE     k3block
-
-k3store:
-	FMOVS F28, (R6)
-	ADD   R7, R6, R6
-	SUBS  $1, R5, R5
-	BNE   k3row
-	RET
+	ROW_TAIL(k3row, k3block, k3store, F28)

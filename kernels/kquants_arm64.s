@@ -1,27 +1,12 @@
 //go:build arm64
 
 #include "textflag.h"
+#include "neon_arm64.h"
 
-// SDOT Vd.4S, Vn.16B, Vm.16B (FEAT_DotProd; see q8_0_arm64.s).
-#define SDOT(d, n, m) WORD $(0x4E809400 | ((m)<<16) | ((n)<<5) | (d))
-
-// The K-quant kernels take a weight row of nb super-blocks (256 weights)
-// against nx activation rows in the split Q8_K layout: 256 quants, one
-// float32 scale and sixteen int16 group sums a super-block, row after row
-// (quant.VecDot's arithmetic: exact int32 sums a super-block, then its
-// float step). Each activation row is a pass of its own over the weights.
-// Registers: R0 the weight row, R1 nb, R2 quants, R3 scales, R4 group
-// sums, R5 rows left, R6 and R7 the output and its stride, R8 the
-// super-block, R9 super-blocks left, F25 the row's sum.
-#define K_ARGS \
-	MOVD w+0(FP), R0 \
-	MOVD nb+8(FP), R1 \
-	MOVD qs+16(FP), R2 \
-	MOVD d+24(FP), R3 \
-	MOVD bs+32(FP), R4 \
-	MOVD nx+40(FP), R5 \
-	MOVD y+48(FP), R6 \
-	MOVD ystride+56(FP), R7
+// The K-quant kernels (neon_arm64.h's conventions) take Q8_K activations:
+// 256 quants, one float32 scale and sixteen int16 group sums a
+// super-block, and follow quant.VecDot: exact int32 sums a super-block,
+// then its float step. R8 is the super-block, F25 the row's sum.
 
 // Q4_K's 6-bit scale (s) and min (m) of sub-block j from the 12 scale
 // bytes: bytes 0-7 in R13, 8-11 in R14 (scaleMinK4 in quant).
@@ -131,14 +116,10 @@
 // Q4_K (144 bytes: fp16 d, fp16 dmin, 12 scale bytes, 128 code bytes):
 // sumf += float32(d·dy·isum) − float32(dmin·dy·mins), as the reference.
 TEXT ·dotQ4_KNEON(SB), NOSPLIT, $0-64
-	K_ARGS
+	ROW_ARGS
 	VMOVI $15, V31.B16
 
-k4row:
-	MOVD  R0, R8
-	MOVD  R1, R9
-	FMOVS ZR, F25
-	CBZ   R9, k4store
+	ROW_HEAD(k4row, k4store, F25)
 
 k4block:
 	MOVHU 0(R8), R11
@@ -147,29 +128,18 @@ k4block:
 	K4K5_PAIRS(NO_HIGH, NO_HIGH, NO_HIGH, NO_HIGH)
 	K4K5_FLOAT
 	ADD     $144, R8, R8
-	SUBS    $1, R9, R9
-	BNE     k4block
-k4store:
-	FMOVS   F25, (R6)
-	ADD     R7, R6, R6
-	SUBS    $1, R5, R5
-	BNE     k4row
-	RET
+	ROW_TAIL(k4row, k4block, k4store, F25)
 
 // func dotQ5_KNEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 // Q5_K (176 bytes: fp16 d, fp16 dmin, 12 scale bytes, 32 bytes of fifth
 // bits, 128 code bytes): dotQ4_KNEON with bit j of qh[l] added as 16 to
 // element l of sub-block j.
 TEXT ·dotQ5_KNEON(SB), NOSPLIT, $0-64
-	K_ARGS
+	ROW_ARGS
 	VMOVI $15, V31.B16
 	VMOVI $16, V30.B16
 
-k5row:
-	MOVD  R0, R8
-	MOVD  R1, R9
-	FMOVS ZR, F25
-	CBZ   R9, k5store
+	ROW_HEAD(k5row, k5store, F25)
 
 k5block:
 	MOVHU  0(R8), R11
@@ -179,14 +149,7 @@ k5block:
 	K4K5_PAIRS(Q5_HIGH(VSHL, 4, VSHL, 3), Q5_HIGH(VSHL, 2, VSHL, 1), Q5_HIGH(VSHL, 0, VUSHR, 1), Q5_HIGH(VUSHR, 2, VUSHR, 3))
 	K4K5_FLOAT
 	ADD    $176, R8, R8
-	SUBS   $1, R9, R9
-	BNE    k5block
-k5store:
-	FMOVS  F25, (R6)
-	ADD    R7, R6, R6
-	SUBS   $1, R5, R5
-	BNE    k5row
-	RET
+	ROW_TAIL(k5row, k5block, k5store, F25)
 
 // One Q6_K code vector: 16 low-nibble (lo = V31 mask) or high-nibble
 // (VUSHR) bits from ql, the two high bits from qh shifted into bits 4-5
@@ -224,24 +187,7 @@ k5store:
 	VUSHR  $4, V4.B16, V14.B16 \
 	VUSHR  $2, V6.B16, V15.B16 \
 	Q6_CODES(V15.B16, V14.B16) \
-	VLD1.P 64(R2), [V16.B16, V17.B16, V18.B16, V19.B16] \
-	VEOR   V20.B16, V20.B16, V20.B16 \
-	VEOR   V21.B16, V21.B16, V21.B16 \
-	VEOR   V22.B16, V22.B16, V22.B16 \
-	VEOR   V23.B16, V23.B16, V23.B16 \
-	SDOT(20, 7, 16) \
-	SDOT(21, 8, 17) \
-	SDOT(22, 9, 18) \
-	SDOT(23, 10, 19) \
-	VLD1.P 64(R2), [V16.B16, V17.B16, V18.B16, V19.B16] \
-	VEOR   V24.B16, V24.B16, V24.B16 \
-	VEOR   V25.B16, V25.B16, V25.B16 \
-	VEOR   V26.B16, V26.B16, V26.B16 \
-	VEOR   V27.B16, V27.B16, V27.B16 \
-	SDOT(24, 11, 16) \
-	SDOT(25, 12, 17) \
-	SDOT(26, 13, 18) \
-	SDOT(27, 14, 19) \
+	DOT8 \
 	Q6_GROUP(V20, F20) \
 	Q6_GROUP(V21, F21) \
 	Q6_GROUP(V22, F22) \
@@ -263,16 +209,12 @@ k5store:
 // sumf += float32(d·dy)·isum.
 // The row's sum is in F28: V20-V27 hold the group sums.
 TEXT ·dotQ6_KNEON(SB), NOSPLIT, $0-64
-	K_ARGS
+	ROW_ARGS
 	VMOVI $15, V31.B16
 	VMOVI $48, V30.B16
 	VMOVI $32, V29.B16
 
-k6row:
-	MOVD  R0, R8
-	MOVD  R1, R9
-	FMOVS ZR, F28
-	CBZ   R9, k6store
+	ROW_HEAD(k6row, k6store, F28)
 
 k6block:
 	MOVD    R8, R10
@@ -290,11 +232,4 @@ k6block:
 	FMULS   F4, F1, F4
 	FADDS   F4, F28, F28
 	ADD     $210, R8, R8
-	SUBS    $1, R9, R9
-	BNE     k6block
-k6store:
-	FMOVS   F28, (R6)
-	ADD     R7, R6, R6
-	SUBS    $1, R5, R5
-	BNE     k6row
-	RET
+	ROW_TAIL(k6row, k6block, k6store, F28)

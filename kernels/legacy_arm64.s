@@ -1,9 +1,7 @@
 //go:build arm64
 
 #include "textflag.h"
-
-// SDOT Vd.4S, Vn.16B, Vm.16B (FEAT_DotProd; see q8_0_arm64.s).
-#define SDOT(d, n, m) WORD $(0x4E809400 | ((m)<<16) | ((n)<<5) | (d))
+#include "neon_arm64.h"
 
 // Constants of the fifth bits: the bit each lane tests, and TBL indices
 // that spread qh's bytes 0-1 and 2-3 over eight lanes each.
@@ -16,16 +14,10 @@ DATA qhspread<>+40(SB)/8, $0x0303030303030303
 GLOBL qhspread<>(SB), RODATA|NOPTR, $48
 
 // Kernels of the 32-element formats with a min or a fifth bit, in the
-// split layout (see q8_0_arm64.s): registers as there, and V31 = 0x0f,
+// split layout (neon_arm64.h): its registers, and V31 = 0x0f,
 // V30 = 0x10, V27/V28 the spreading indices, V26 the lane bits.
 #define LEGACY_ARGS \
-	MOVD  w+0(FP), R0 \
-	MOVD  nb+8(FP), R1 \
-	MOVD  qs+16(FP), R2 \
-	MOVD  d+24(FP), R3 \
-	MOVD  nx+40(FP), R5 \
-	MOVD  y+48(FP), R6 \
-	MOVD  ystride+56(FP), R7 \
+	ROW_ARGS \
 	MOVD  $qhspread<>(SB), R9 \
 	VLD1  (R9), [V26.B16, V27.B16, V28.B16] \
 	VMOVI $15, V31.B16 \
@@ -80,29 +72,12 @@ GLOBL qhspread<>(SB), RODATA|NOPTR, $48
 	FADDS   F22, F24, F24 \
 	FADDS   F24, F25, F25
 
-#define ROW_HEAD(row, store) \
-row: \
-	MOVD  R0, R8 \
-	MOVD  R1, R9 \
-	FMOVS ZR, F25 \
-	CBZ   R9, store
-
-#define ROW_TAIL(row, block, store) \
-	SUBS  $1, R9, R9 \
-	BNE   block \
-store: \
-	FMOVS F25, (R6) \
-	ADD   R7, R6, R6 \
-	SUBS  $1, R5, R5 \
-	BNE   row \
-	RET
-
 // func dotQ5_0NEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 // Q5_0 (22 bytes: fp16 d, 32 bits qh, 16 code bytes): codes minus 16;
 // sumf += float32(float32(d·d_a)·float32(sum)).
 TEXT ·dotQ5_0NEON(SB), NOSPLIT, $0-64
 	LEGACY_ARGS
-	ROW_HEAD(q50row, q50store)
+	ROW_HEAD(q50row, q50store, F25)
 
 q50block:
 	MOVHU.P 2(R8), R10
@@ -117,13 +92,13 @@ q50block:
 	FMULS   F23, F22, F24
 	FMULS   F21, F24, F24
 	FADDS   F24, F25, F25
-	ROW_TAIL(q50row, q50block, q50store)
+	ROW_TAIL(q50row, q50block, q50store, F25)
 
 // func dotQ4_1NEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 // Q4_1 (20 bytes: fp16 d, fp16 m, 16 code bytes).
 TEXT ·dotQ4_1NEON(SB), NOSPLIT, $0-64
 	LEGACY_ARGS
-	ROW_HEAD(q41row, q41store)
+	ROW_HEAD(q41row, q41store, F25)
 
 q41block:
 	MOVHU.P 2(R8), R10
@@ -131,13 +106,13 @@ q41block:
 	NIBBLES
 	DOT32
 	MIN_FLOAT
-	ROW_TAIL(q41row, q41block, q41store)
+	ROW_TAIL(q41row, q41block, q41store, F25)
 
 // func dotQ5_1NEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 // Q5_1 (24 bytes: fp16 d, fp16 m, 32 bits qh, 16 code bytes).
 TEXT ·dotQ5_1NEON(SB), NOSPLIT, $0-64
 	LEGACY_ARGS
-	ROW_HEAD(q51row, q51store)
+	ROW_HEAD(q51row, q51store, F25)
 
 q51block:
 	MOVHU.P 2(R8), R10
@@ -147,4 +122,4 @@ q51block:
 	FIFTH
 	DOT32
 	MIN_FLOAT
-	ROW_TAIL(q51row, q51block, q51store)
+	ROW_TAIL(q51row, q51block, q51store, F25)

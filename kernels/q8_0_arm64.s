@@ -1,11 +1,7 @@
 //go:build arm64
 
 #include "textflag.h"
-
-// SDOT Vd.4S, Vn.16B, Vm.16B (FEAT_DotProd, which the Go assembler does
-// not spell): each int32 lane of Vd adds the products of the four signed
-// byte pairs in the same lane of Vn and Vm.
-#define SDOT(d, n, m) WORD $(0x4E809400 | ((m)<<16) | ((n)<<5) | (d))
+#include "neon_arm64.h"
 
 // A block's float step: V20 holds the block's integer dot in four lanes,
 // R10 the weight scale's fp16 bits and F23 the activation scale; the row's
@@ -47,11 +43,7 @@ TEXT ·dotQ8_0NEON(SB), NOSPLIT, $0-64
 	MOVD y+48(FP), R6
 	MOVD ystride+56(FP), R7
 
-q8row:
-	MOVD  R0, R8
-	MOVD  R1, R9
-	FMOVS ZR, F25
-	CBZ   R9, q8store
+	ROW_HEAD(q8row, q8store, F25)
 
 q8block:
 	MOVHU.P 2(R8), R10
@@ -62,14 +54,7 @@ q8block:
 	SDOT(20, 1, 3)
 	SDOT(20, 2, 4)
 	Q8_0_FLOAT
-	SUBS    $1, R9, R9
-	BNE     q8block
-q8store:
-	FMOVS   F25, (R6)
-	ADD     R7, R6, R6
-	SUBS    $1, R5, R5
-	BNE     q8row
-	RET
+	ROW_TAIL(q8row, q8block, q8store, F25)
 
 // func dotQ4_0NEON(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 // dotQ8_0NEON for Q4_0 weights (fp16 d, 16 bytes: elements j and j+16 in
@@ -85,11 +70,7 @@ TEXT ·dotQ4_0NEON(SB), NOSPLIT, $0-64
 	VMOVI $15, V31.B16
 	VMOVI $8, V30.B16
 
-q4row:
-	MOVD  R0, R8
-	MOVD  R1, R9
-	FMOVS ZR, F25
-	CBZ   R9, q4store
+	ROW_HEAD(q4row, q4store, F25)
 
 q4block:
 	MOVHU.P 2(R8), R10
@@ -104,11 +85,4 @@ q4block:
 	SDOT(20, 2, 4)
 	SDOT(20, 3, 5)
 	Q4_0_FLOAT
-	SUBS    $1, R9, R9
-	BNE     q4block
-q4store:
-	FMOVS   F25, (R6)
-	ADD     R7, R6, R6
-	SUBS    $1, R5, R5
-	BNE     q4row
-	RET
+	ROW_TAIL(q4row, q4block, q4store, F25)

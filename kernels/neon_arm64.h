@@ -1,0 +1,69 @@
+// Shared by the arm64 row kernels (q8_0_arm64.s, legacy_arm64.s,
+// iq4_arm64.s, kquants_arm64.s, kquants23_arm64.s).
+//
+// func k(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+//   one weight row of nb blocks against nx activation rows in the split
+//   layout MatMul prepares: qs the quants (row i at qs + i·nb·block bytes),
+//   d the scales (Q8_1: scale, then d·Σq), bs Q8_K's group sums.
+//
+// Registers: R0 the weight row, R1 nb, R2 quants, R3 scales, R4 group sums
+// (all three walk on from row to row), R5 rows left, R6 and R7 the output
+// and its stride, R8 the current block, R9 blocks left. Each activation row
+// is a pass of its own over the weights (which stay in L1), so an output's
+// bits do not depend on nx.
+
+// SDOT Vd.4S, Vn.16B, Vm.16B (FEAT_DotProd, which the Go assembler does
+// not spell): each int32 lane of Vd adds the products of the four signed
+// byte pairs in the same lane of Vn and Vm.
+#define SDOT(d, n, m) WORD $(0x4E809400 | ((m)<<16) | ((n)<<5) | (d))
+
+#define ROW_ARGS \
+	MOVD w+0(FP), R0 \
+	MOVD nb+8(FP), R1 \
+	MOVD qs+16(FP), R2 \
+	MOVD d+24(FP), R3 \
+	MOVD bs+32(FP), R4 \
+	MOVD nx+40(FP), R5 \
+	MOVD y+48(FP), R6 \
+	MOVD ystride+56(FP), R7
+
+// A row's start (sum, the float register F, zeroed) and end (the sum
+// stored, on to the next row): the labels are the kernel's own.
+#define ROW_HEAD(row, store, F) \
+row: \
+	MOVD  R0, R8 \
+	MOVD  R1, R9 \
+	FMOVS ZR, F \
+	CBZ   R9, store
+
+#define ROW_TAIL(row, block, store, F) \
+	SUBS  $1, R9, R9 \
+	BNE   block \
+store: \
+	FMOVS F, (R6) \
+	ADD   R7, R6, R6 \
+	SUBS  $1, R5, R5 \
+	BNE   row \
+	RET
+
+// Eight vectors of 16 codes (V7-V14) against the next 128 activation
+// quants at R2, into V20-V27's lanes (the K-quant kernels' groups).
+#define DOT8 \
+	VLD1.P 64(R2), [V16.B16, V17.B16, V18.B16, V19.B16] \
+	VEOR   V20.B16, V20.B16, V20.B16 \
+	VEOR   V21.B16, V21.B16, V21.B16 \
+	VEOR   V22.B16, V22.B16, V22.B16 \
+	VEOR   V23.B16, V23.B16, V23.B16 \
+	SDOT(20, 7, 16) \
+	SDOT(21, 8, 17) \
+	SDOT(22, 9, 18) \
+	SDOT(23, 10, 19) \
+	VLD1.P 64(R2), [V16.B16, V17.B16, V18.B16, V19.B16] \
+	VEOR   V24.B16, V24.B16, V24.B16 \
+	VEOR   V25.B16, V25.B16, V25.B16 \
+	VEOR   V26.B16, V26.B16, V26.B16 \
+	VEOR   V27.B16, V27.B16, V27.B16 \
+	SDOT(24, 11, 16) \
+	SDOT(25, 12, 17) \
+	SDOT(26, 13, 18) \
+	SDOT(27, 14, 19)

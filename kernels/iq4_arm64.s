@@ -9,9 +9,9 @@ DATA iq4levels<>+0(SB)/8, $0xF6EADDCFBFAD9881
 DATA iq4levels<>+8(SB)/8, $0x7159453526190D01
 GLOBL iq4levels<>(SB), RODATA|NOPTR, $16
 
-// 32 IQ4 codes (16 bytes at R10: element j in the low nibble of byte j,
-// element j+16 in the high one) mapped through the table in V29 and dotted
-// with 32 activation quants at R2 into V20's lanes.
+// 32 IQ4 codes (16 bytes at src, advanced: element j in the low nibble of
+// byte j, element j+16 in the high one) mapped through the table in V29,
+// dotted with 32 activation quants at R2, summed to F21.
 #define IQ4_GROUP_DOT(src) \
 	VLD1.P 16(src), [V1.B16] \
 	VAND   V31.B16, V1.B16, V2.B16 \
@@ -26,6 +26,7 @@ GLOBL iq4levels<>(SB), RODATA|NOPTR, $16
 	FMOVS  F20, R15 \
 	SCVTFWS R15, F21
 
+// ROW_ARGS, then the level table in V29 and the nibble mask in V31.
 #define IQ4_ARGS \
 	ROW_ARGS \
 	MOVD $iq4levels<>(SB), R9 \
@@ -38,7 +39,6 @@ GLOBL iq4levels<>(SB), RODATA|NOPTR, $16
 // quant's dotIQ4_NL.
 TEXT ·dotIQ4_NLNEON(SB), NOSPLIT, $0-64
 	IQ4_ARGS
-
 	ROW_HEAD(nlrow, nlstore, F25)
 
 nlblock:
@@ -72,7 +72,6 @@ nlblock:
 // as quant's dotIQ4_XS.
 TEXT ·dotIQ4_XSNEON(SB), NOSPLIT, $0-64
 	IQ4_ARGS
-
 	ROW_HEAD(xsrow, xsstore, F25)
 
 xsblock:

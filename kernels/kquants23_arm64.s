@@ -58,7 +58,6 @@
 TEXT ·dotQ2_KNEON(SB), NOSPLIT, $0-64
 	ROW_ARGS
 	VMOVI $3, V31.B16
-
 	ROW_HEAD(k2row, k2store, F28)
 
 k2block:
@@ -158,7 +157,6 @@ TEXT ·dotQ3_KNEON(SB), NOSPLIT, $0-64
 	ROW_ARGS
 	VMOVI $3, V31.B16
 	VMOVI $4, V30.B16
-
 	ROW_HEAD(k3row, k3store, F28)
 
 k3block:

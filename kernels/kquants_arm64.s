@@ -118,7 +118,6 @@
 TEXT ·dotQ4_KNEON(SB), NOSPLIT, $0-64
 	ROW_ARGS
 	VMOVI $15, V31.B16
-
 	ROW_HEAD(k4row, k4store, F25)
 
 k4block:
@@ -138,7 +137,6 @@ TEXT ·dotQ5_KNEON(SB), NOSPLIT, $0-64
 	ROW_ARGS
 	VMOVI $15, V31.B16
 	VMOVI $16, V30.B16
-
 	ROW_HEAD(k5row, k5store, F25)
 
 k5block:
@@ -213,7 +211,6 @@ TEXT ·dotQ6_KNEON(SB), NOSPLIT, $0-64
 	VMOVI $15, V31.B16
 	VMOVI $48, V30.B16
 	VMOVI $32, V29.B16
-
 	ROW_HEAD(k6row, k6store, F28)
 
 k6block:

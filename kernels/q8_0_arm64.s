@@ -69,7 +69,6 @@ TEXT ·dotQ4_0NEON(SB), NOSPLIT, $0-64
 	MOVD  ystride+56(FP), R7
 	VMOVI $15, V31.B16
 	VMOVI $8, V30.B16
-
 	ROW_HEAD(q4row, q4store, F25)
 
 q4block:

@@ -123,7 +123,10 @@
 // emulated exactly by fma32), so all three give identical bits. The
 // multi-head attention loops read each K and V row once for two or four
 // heads on AVX-512 (FourHeads, PairF16Heads), and on AVX2 the fp16 ones for
-// two (both) or four (scores) heads of 64 or 128 elements.
+// two (both) or four (scores) heads of 64 or 128 elements. On arm64 the
+// fp16 cache's q·K and V loops run on NEON (vec_arm64.s: FMLA is fma32,
+// the reference's four 16-lane accumulators are sixteen registers), one
+// head at a time; the other loops there are the Go references.
 //
 // # Pool
 //

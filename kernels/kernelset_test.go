@@ -100,6 +100,8 @@ func TestKernelSetChoosesKernels(t *testing.T) {
 		wantVec = "avx512"
 	case hasVecAVX2:
 		wantVec = "avx2"
+	case hasVecNEON:
+		wantVec = "neon"
 	}
 	if n := p.VecOps().Name(); n != wantVec {
 		t.Errorf("best set: VecOps %s, want %s", n, wantVec)

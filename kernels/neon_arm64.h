@@ -67,3 +67,15 @@ store: \
 	SDOT(25, 12, 17) \
 	SDOT(26, 13, 18) \
 	SDOT(27, 14, 19)
+
+// Float instructions the Go assembler does not spell (base ARMv8 NEON):
+// FCVTL/FCVTL2 Vd.4S from the low/high four fp16 lanes of Vn; SHLL/SHLL2
+// Vd.4S, Vn.4H/8H, #16 (a bf16 lane's float32 bits); FADD and FADDP
+// Vd.4S, Vn.4S, Vm.4S; FADDP Sd, Vn.2S.
+#define FCVTL(d, n) WORD $(0x0E217800 | ((n)<<5) | (d))
+#define FCVTL2(d, n) WORD $(0x4E217800 | ((n)<<5) | (d))
+#define SHLL16(d, n) WORD $(0x2E613800 | ((n)<<5) | (d))
+#define SHLL216(d, n) WORD $(0x6E613800 | ((n)<<5) | (d))
+#define FADD4(d, n, m) WORD $(0x4E20D400 | ((m)<<16) | ((n)<<5) | (d))
+#define FADDP4(d, n, m) WORD $(0x6E20D400 | ((m)<<16) | ((n)<<5) | (d))
+#define FADDP2S(d, n) WORD $(0x7E30D800 | ((n)<<5) | (d))

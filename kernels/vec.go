@@ -27,7 +27,7 @@ import (
 // fast selects the AVX-512 loops, avx2 the 256-bit ones (AVX2, FMA,
 // F16C), which hold each 16-lane accumulator in two registers and so give
 // the same bits; a method takes the widest it has.
-type VecOps struct{ fast, avx2 bool }
+type VecOps struct{ fast, avx2, neon bool }
 
 // VecOps returns the loops this Pool runs: the assembly ones its kernel
 // set allows where the CPU has them, AVX-512 first (a nil Pool takes the
@@ -52,20 +52,23 @@ func VecOpsFor(k KernelSet) VecOps { return vecOpsFor(k) }
 func vecOpsFor(k KernelSet) VecOps {
 	switch k {
 	case KernelsBest:
-		return VecOps{fast: hasVecAsm, avx2: hasVecAVX2}
+		return VecOps{fast: hasVecAsm, avx2: hasVecAVX2, neon: hasVecNEON}
 	case KernelsAVX2:
 		return VecOps{avx2: hasVecAVX2}
 	}
 	return VecOps{}
 }
 
-// Name reports the widest implementation: "avx512", "avx2" or "generic".
+// Name reports the widest implementation: "avx512", "avx2", "neon" (arm64:
+// the fp16 cache's attention loops; the rest pure Go) or "generic".
 func (o VecOps) Name() string {
 	switch {
 	case o.fast:
 		return "avx512"
 	case o.avx2:
 		return "avx2"
+	case o.neon:
+		return "neon"
 	}
 	return "generic"
 }
@@ -82,7 +85,7 @@ func checkRows(what string, n, d, stride, have int) {
 // len(out), k holding fp16 bits. q must already be rounded to fp16 values
 // when the result is to match an fp16 dot product.
 func (o VecOps) DotF16Rows(out, q []float32, k []uint16, kStride int) {
-	dotRows(o, "DotF16Rows", out, q, k, kStride, quant.FP16ToFP32, dotF16Rows, dotF16RowsAVX2)
+	dotRows(o, "DotF16Rows", out, q, k, kStride, quant.FP16ToFP32, dotF16Rows, dotF16RowsAVX2, dotF16RowsNEON)
 }
 
 // DotF16RowsHeads is DotF16Rows for several query heads against the same
@@ -189,13 +192,13 @@ func prefetchRowCount(have, n, stride, size int) int {
 
 // DotF32Rows is DotF16Rows for an f32 cache.
 func (o VecOps) DotF32Rows(out, q []float32, k []float32, kStride int) {
-	dotRows(o, "DotF32Rows", out, q, k, kStride, f32Value, dotF32Rows, dotF32RowsAVX2)
+	dotRows(o, "DotF32Rows", out, q, k, kStride, f32Value, dotF32Rows, dotF32RowsAVX2, nil)
 }
 
 // AxpyF16Rows adds Σ_j p[j]·v[j·vStride : j·vStride+len(acc)] to acc, rows
 // in order, v holding fp16 bits.
 func (o VecOps) AxpyF16Rows(acc, p []float32, v []uint16, vStride int) {
-	axpyRows(o, "AxpyF16Rows", acc, p, v, vStride, quant.FP16ToFP32, axpyF16Rows, axpyF16RowsAVX2)
+	axpyRows(o, "AxpyF16Rows", acc, p, v, vStride, quant.FP16ToFP32, axpyF16Rows, axpyF16RowsAVX2, axpyF16RowsNEON)
 }
 
 // AxpyF16RowsHeads is AxpyF16Rows for several heads over the same rows:
@@ -398,16 +401,16 @@ func (o VecOps) Add(y, a, b []float32) {
 
 // AxpyF32Rows is AxpyF16Rows for an f32 cache.
 func (o VecOps) AxpyF32Rows(acc, p []float32, v []float32, vStride int) {
-	axpyRows(o, "AxpyF32Rows", acc, p, v, vStride, f32Value, axpyF32Rows, axpyF32RowsAVX2)
+	axpyRows(o, "AxpyF32Rows", acc, p, v, vStride, f32Value, axpyF32Rows, axpyF32RowsAVX2, nil)
 }
 
 func f32Value(v float32) float32 { return v }
 
 // dotRows is DotF16Rows/DotF32Rows over cache elements of type T, widened
-// by at; asm (AVX-512) and asm2 (AVX2) are the kernels for the first
-// 16·⌊d/16⌋ elements.
+// by at; asm (AVX-512), asm2 (AVX2) and neon (arm64; nil where there is
+// none) are the kernels for the first 16·⌊d/16⌋ elements.
 func dotRows[T uint16 | float32](o VecOps, name string, out, q []float32, k []T, kStride int,
-	at func(T) float32, asm, asm2 func(out, q *float32, k *T, kstride, n, d16 int)) {
+	at func(T) float32, asm, asm2, neon func(out, q *float32, k *T, kstride, n, d16 int)) {
 	d := len(q)
 	checkRows(name, len(out), d, kStride, len(k))
 	if len(out) == 0 {
@@ -419,6 +422,8 @@ func dotRows[T uint16 | float32](o VecOps, name string, out, q []float32, k []T,
 		asm(&out[0], &q[0], &k[0], kStride, len(out), d16)
 	case o.avx2 && d16 > 0:
 		asm2(&out[0], &q[0], &k[0], kStride, len(out), d16)
+	case o.neon && neon != nil && d16 > 0:
+		neon(&out[0], &q[0], &k[0], kStride, len(out), d16)
 	default:
 		for j := range out {
 			r := k[j*kStride:]
@@ -444,10 +449,10 @@ func dotTail[T uint16 | float32](out, q []float32, k []T, kStride, from int, at 
 	}
 }
 
-// axpyRows is AxpyF16Rows/AxpyF32Rows over cache elements of type T, asm
-// and asm2 as dotRows'.
+// axpyRows is AxpyF16Rows/AxpyF32Rows over cache elements of type T, asm,
+// asm2 and neon as dotRows'.
 func axpyRows[T uint16 | float32](o VecOps, name string, acc, p []float32, v []T, vStride int,
-	at func(T) float32, asm, asm2 func(acc *float32, d16 int, p *float32, n int, v *T, vstride int)) {
+	at func(T) float32, asm, asm2, neon func(acc *float32, d16 int, p *float32, n int, v *T, vstride int)) {
 	d := len(acc)
 	checkRows(name, len(p), d, vStride, len(v))
 	if len(p) == 0 {
@@ -460,6 +465,8 @@ func axpyRows[T uint16 | float32](o VecOps, name string, acc, p []float32, v []T
 		asm(&acc[0], d16, &p[0], len(p), &v[0], vStride)
 	case o.avx2 && d16 > 0:
 		asm2(&acc[0], d16, &p[0], len(p), &v[0], vStride)
+	case o.neon && neon != nil && d16 > 0:
+		neon(&acc[0], d16, &p[0], len(p), &v[0], vStride)
 	default:
 		from = 0
 	}

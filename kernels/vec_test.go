@@ -105,6 +105,9 @@ func vecVariants(t *testing.T) []VecOps {
 	if hasVecAVX2 {
 		vs = append(vs, VecOps{avx2: true})
 	}
+	if hasVecNEON {
+		vs = append(vs, VecOps{neon: true})
+	}
 	if len(vs) == 0 {
 		t.Logf("no assembly VecOps here: comparing the reference with itself")
 		vs = append(vs, VecOps{})

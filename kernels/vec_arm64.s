@@ -7,15 +7,19 @@
 // AxpyF16Rows) with FMLA, whose fused multiply-add is fma32's: the same
 // lanes, order and bits as the Go references (laneDot, axpyTail).
 
-// One 16-element chunk of q (R6) and of a K row (R7), both advanced, into
-// the accumulator set a, b, c, d (laneDot's acc[chunk % 4]).
-#define DOT_CHUNK(a, b, c, d) \
-	VLD1.P 64(R6), [V16.S4, V17.S4, V18.S4, V19.S4] \
+// Sixteen fp16 cache elements at R7 (advanced), as float32, in V22-V25.
+#define ROW16 \
 	VLD1.P 32(R7), [V20.H8, V21.H8] \
 	FCVTL(22, 20) \
 	FCVTL2(23, 20) \
 	FCVTL(24, 21) \
-	FCVTL2(25, 21) \
+	FCVTL2(25, 21)
+
+// One 16-element chunk of q (R6) and of a K row (R7), both advanced, into
+// the accumulator set a, b, c, d (laneDot's acc[chunk % 4]).
+#define DOT_CHUNK(a, b, c, d) \
+	VLD1.P 64(R6), [V16.S4, V17.S4, V18.S4, V19.S4] \
+	ROW16 \
 	VFMLA  V22.S4, V16.S4, a.S4 \
 	VFMLA  V23.S4, V17.S4, b.S4 \
 	VFMLA  V24.S4, V18.S4, c.S4 \
@@ -97,11 +101,7 @@ dsum:
 // Sixteen elements of a V row (R7, advanced) times p_j (V28) added to the
 // accumulators a, b, c, d.
 #define AXPY_CHUNK(a, b, c, d) \
-	VLD1.P 32(R7), [V20.H8, V21.H8] \
-	FCVTL(22, 20) \
-	FCVTL2(23, 20) \
-	FCVTL(24, 21) \
-	FCVTL2(25, 21) \
+	ROW16 \
 	VFMLA  V22.S4, V28.S4, a.S4 \
 	VFMLA  V23.S4, V28.S4, b.S4 \
 	VFMLA  V24.S4, V28.S4, c.S4 \

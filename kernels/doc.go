@@ -124,9 +124,10 @@
 // multi-head attention loops read each K and V row once for two or four
 // heads on AVX-512 (FourHeads, PairF16Heads), and on AVX2 the fp16 ones for
 // two (both) or four (scores) heads of 64 or 128 elements. On arm64 the
-// fp16 cache's q·K and V loops run on NEON (vec_arm64.s: FMLA is fma32,
-// the reference's four 16-lane accumulators are sixteen registers), one
-// head at a time; the other loops there are the Go references.
+// fp16 cache's q·K and V loops (vec_arm64.s: FMLA is fma32, the
+// reference's four 16-lane accumulators are sixteen registers, one head at
+// a time), the exponential and SiLU·up (vexp_arm64.s) run on NEON with the
+// same bits; the other loops there are the Go references.
 //
 // # Pool
 //

@@ -60,7 +60,8 @@ func vecOpsFor(k KernelSet) VecOps {
 }
 
 // Name reports the widest implementation: "avx512", "avx2", "neon" (arm64:
-// the fp16 cache's attention loops; the rest pure Go) or "generic".
+// the fp16 cache's attention loops, exp and SiLU; the rest pure Go) or
+// "generic".
 func (o VecOps) Name() string {
 	switch {
 	case o.fast:

@@ -80,6 +80,9 @@ func (o VecOps) Exp(dst, src []float32) {
 	if n8 := len(src) / 8; o.avx2 && n8 > 0 {
 		expF32AVX2(&dst[0], &src[0], n8)
 		i = n8 * 8
+	} else if n4 := len(src) / 4; o.neon && n4 > 0 {
+		expF32NEON(&dst[0], &src[0], n4)
+		i = n4 * 4
 	}
 	for ; i < len(src); i++ {
 		dst[i] = exp32(src[i])
@@ -101,6 +104,9 @@ func (o VecOps) SiLUMul(dst, gate, up []float32) {
 	} else if n8 := len(gate) / 8; o.avx2 && n8 > 0 {
 		siluMulF32AVX2(&dst[0], &gate[0], &up[0], n8)
 		i = n8 * 8
+	} else if n4 := len(gate) / 4; o.neon && n4 > 0 {
+		siluMulF32NEON(&dst[0], &gate[0], &up[0], n4)
+		i = n4 * 4
 	}
 	for ; i < len(gate); i++ {
 		dst[i] = silu32(gate[i], up[i])

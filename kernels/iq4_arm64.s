@@ -13,18 +13,10 @@ GLOBL iq4levels<>(SB), RODATA|NOPTR, $16
 // byte j, element j+16 in the high one) mapped through the table in V29,
 // dotted with 32 activation quants at R2, summed to F21.
 #define IQ4_GROUP_DOT(src) \
-	VLD1.P 16(src), [V1.B16] \
-	VAND   V31.B16, V1.B16, V2.B16 \
-	VUSHR  $4, V1.B16, V3.B16 \
-	VTBL   V2.B16, [V29.B16], V2.B16 \
-	VTBL   V3.B16, [V29.B16], V3.B16 \
-	VLD1.P 32(R2), [V4.B16, V5.B16] \
-	VEOR   V20.B16, V20.B16, V20.B16 \
-	SDOT(20, 2, 4) \
-	SDOT(20, 3, 5) \
-	VADDV  V20.S4, V20 \
-	FMOVS  F20, R15 \
-	SCVTFWS R15, F21
+	NIBBLES(src) \
+	VTBL V2.B16, [V29.B16], V2.B16 \
+	VTBL V3.B16, [V29.B16], V3.B16 \
+	DOT32
 
 // ROW_ARGS, then the level table in V29 and the nibble mask in V31.
 #define IQ4_ARGS \
@@ -45,8 +37,7 @@ nlblock:
 	MOVHU.P 2(R8), R10
 	FMOVS.P 4(R3), F23
 	IQ4_GROUP_DOT(R8)
-	FMOVS   R10, F22
-	FCVTHS  F22, F22
+	HALF_F22
 	FMULS   F23, F22, F24
 	FMULS   F24, F21, F24
 	FADDS   F24, F25, F25

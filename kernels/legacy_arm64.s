@@ -23,13 +23,6 @@ GLOBL qhspread<>(SB), RODATA|NOPTR, $48
 	VMOVI $15, V31.B16 \
 	VMOVI $16, V30.B16
 
-// The codes of 16 bytes at R8 (advanced): low nibbles in V2 (elements
-// 0-15), high in V3 (16-31).
-#define NIBBLES \
-	VLD1.P 16(R8), [V1.B16] \
-	VAND   V31.B16, V1.B16, V2.B16 \
-	VUSHR  $4, V1.B16, V3.B16
-
 // Fifth bits: qh (the 32-bit word in R11) bit j adds 16 to element j.
 #define FIFTH \
 	FMOVS  R11, F6 \
@@ -41,21 +34,6 @@ GLOBL qhspread<>(SB), RODATA|NOPTR, $48
 	VAND   V30.B16, V8.B16, V8.B16 \
 	VORR   V7.B16, V2.B16, V2.B16 \
 	VORR   V8.B16, V3.B16, V3.B16
-
-// The block's integer dot of V2, V3 with 32 activation quants, to F21.
-#define DOT32 \
-	VLD1.P 32(R2), [V4.B16, V5.B16] \
-	VEOR   V20.B16, V20.B16, V20.B16 \
-	SDOT(20, 2, 4) \
-	SDOT(20, 3, 5) \
-	VADDV  V20.S4, V20 \
-	FMOVS  F20, R15 \
-	SCVTFWS R15, F21
-
-// F22 from the fp16 bits in R10.
-#define HALF_F22 \
-	FMOVS  R10, F22 \
-	FCVTHS F22, F22
 
 // Q4_1, Q5_1 (Q8_1 activations: d_a, then s_a = d_a·Σq_a, in the split
 // scales): sumf += float32(float32(d·d_a)·float32(sum)) + float32(m·s_a),
@@ -82,7 +60,7 @@ TEXT ·dotQ5_0NEON(SB), NOSPLIT, $0-64
 q50block:
 	MOVHU.P 2(R8), R10
 	MOVWU.P 4(R8), R11
-	NIBBLES
+	NIBBLES(R8)
 	FIFTH
 	VSUB    V30.B16, V2.B16, V2.B16
 	VSUB    V30.B16, V3.B16, V3.B16
@@ -103,7 +81,7 @@ TEXT ·dotQ4_1NEON(SB), NOSPLIT, $0-64
 q41block:
 	MOVHU.P 2(R8), R10
 	MOVHU.P 2(R8), R12
-	NIBBLES
+	NIBBLES(R8)
 	DOT32
 	MIN_FLOAT
 	ROW_TAIL(q41row, q41block, q41store, F25)
@@ -118,7 +96,7 @@ q51block:
 	MOVHU.P 2(R8), R10
 	MOVHU.P 2(R8), R12
 	MOVWU.P 4(R8), R11
-	NIBBLES
+	NIBBLES(R8)
 	FIFTH
 	DOT32
 	MIN_FLOAT

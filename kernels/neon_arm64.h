@@ -1,5 +1,6 @@
-// Shared by the arm64 row kernels (q8_0_arm64.s, legacy_arm64.s,
-// iq4_arm64.s, kquants_arm64.s, kquants23_arm64.s).
+// Shared by the arm64 kernels (q8_0_arm64.s, legacy_arm64.s,
+// iq4_arm64.s, kquants_arm64.s, kquants23_arm64.s, and float_arm64.s,
+// vec_arm64.s and vexp_arm64.s for the WORD macros).
 //
 // func k(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 //   one weight row of nb blocks against nx activation rows in the split
@@ -79,3 +80,37 @@ store: \
 #define FADD4(d, n, m) WORD $(0x4E20D400 | ((m)<<16) | ((n)<<5) | (d))
 #define FADDP4(d, n, m) WORD $(0x6E20D400 | ((m)<<16) | ((n)<<5) | (d))
 #define FADDP2S(d, n) WORD $(0x7E30D800 | ((n)<<5) | (d))
+
+// More of them (.4S): FMAX, FMIN, FMUL, FDIV, FRINTN, FCVTZS, FNEG, and
+// SSHR by 1.
+#define FMAX4(d, n, m) WORD $(0x4E20F400 | ((m)<<16) | ((n)<<5) | (d))
+#define FMIN4(d, n, m) WORD $(0x4EA0F400 | ((m)<<16) | ((n)<<5) | (d))
+#define FMUL4(d, n, m) WORD $(0x6E20DC00 | ((m)<<16) | ((n)<<5) | (d))
+#define FDIV4(d, n, m) WORD $(0x6E20FC00 | ((m)<<16) | ((n)<<5) | (d))
+#define FRINTN4(d, n) WORD $(0x4E218800 | ((n)<<5) | (d))
+#define FCVTZS4(d, n) WORD $(0x4EA1B800 | ((n)<<5) | (d))
+#define FNEG4(d, n) WORD $(0x6EA0F800 | ((n)<<5) | (d))
+#define SSHR1_4(d, n) WORD $(0x4F3F0400 | ((n)<<5) | (d))
+
+// A 32-element block's 16 nibble bytes at src (advanced): the low nibbles
+// (elements 0-15) in V2, the high ones (16-31) in V3; V31 = 0x0f.
+#define NIBBLES(src) \
+	VLD1.P 16(src), [V1.B16] \
+	VAND   V31.B16, V1.B16, V2.B16 \
+	VUSHR  $4, V1.B16, V3.B16
+
+// The block's codes V2, V3 against its 32 activation quants at R2
+// (advanced): the exact integer dot, as float32, in F21.
+#define DOT32 \
+	VLD1.P  32(R2), [V4.B16, V5.B16] \
+	VEOR    V20.B16, V20.B16, V20.B16 \
+	SDOT(20, 2, 4) \
+	SDOT(20, 3, 5) \
+	VADDV   V20.S4, V20 \
+	FMOVS   F20, R15 \
+	SCVTFWS R15, F21
+
+// F22 from the fp16 bits in R10 (a block's weight scale).
+#define HALF_F22 \
+	FMOVS  R10, F22 \
+	FCVTHS F22, F22

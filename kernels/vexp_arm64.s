@@ -8,16 +8,6 @@
 // steps, and the scaling by 2^⌊n/2⌋ (exact) then 2^(n−⌊n/2⌋) (the one
 // rounding), as the AVX2 loop does.
 
-// Vector instructions the Go assembler does not spell (.4S).
-#define FMAX4(d, n, m) WORD $(0x4E20F400 | ((m)<<16) | ((n)<<5) | (d))
-#define FMIN4(d, n, m) WORD $(0x4EA0F400 | ((m)<<16) | ((n)<<5) | (d))
-#define FMUL4(d, n, m) WORD $(0x6E20DC00 | ((m)<<16) | ((n)<<5) | (d))
-#define FDIV4(d, n, m) WORD $(0x6E20FC00 | ((m)<<16) | ((n)<<5) | (d))
-#define FRINTN4(d, n) WORD $(0x4E218800 | ((n)<<5) | (d))
-#define FCVTZS4(d, n) WORD $(0x4EA1B800 | ((n)<<5) | (d))
-#define FNEG4(d, n) WORD $(0x6EA0F800 | ((n)<<5) | (d))
-#define SSHR1_4(d, n) WORD $(0x4F3F0400 | ((n)<<5) | (d))
-
 // expF32's constants (vexp.go), float32 bits: the clamp, log2 e, ln 2 in
 // two parts, the polynomial, 1.
 DATA expconst<>+0(SB)/4, $0xc2d00000

@@ -25,18 +25,20 @@
 //   - on arm64, NEON kernels (the *_arm64.s files): F32, F16 and BF16 on
 //     every arm64 CPU, and with the dot-product extension (SDOT; Apple M1
 //     and later, Neoverse N1 / Graviton2 and later) Q4_0, Q4_1, Q5_0,
-//     Q5_1, Q8_0, Q2_K-Q6_K, IQ4_NL and IQ4_XS. In the quantized ones each
+//     Q5_1, Q8_0, Q2_K-Q6_K, IQ4_NL, IQ4_XS and the i-quants below 4 bits
+//     (iq_arm64.go: a row decoded into int8 levels a chunk of blocks at a
+//     time with 64-bit table lookups, then SDOT). In the quantized ones each
 //     block's integer dot is exact and its float steps are the
 //     reference's, in its order and each rounded (quant fuses no
 //     multiply-add on any architecture), so they give quant.VecDot's
 //     bits (TestEveryKernelVariant requires it), which are the reference
 //     path's bits on amd64 too; the float ones sum in eight lanes,
-//     within the float weights' bound given below. The i-quants below 4
-//     bits take the reference path there. make test runs them under
-//     qemu-user on other hosts (make test-arm64).
-//   - The i-quants below 4 bits (IQ2_XXS … IQ1_M) have no row kernels: they
-//     are transcoded at load into packed records (packed_iq.go), which
-//     have AVX-512 VNNI kernels and AVX2 ones (one activation row at a time).
+//     within the float weights' bound given below. make test runs them
+//     under qemu-user on other hosts (make test-arm64).
+//   - On amd64 the i-quants below 4 bits (IQ2_XXS … IQ1_M) have no row
+//     kernels: they are transcoded at load into packed records
+//     (packed_iq.go), which have AVX-512 VNNI kernels and AVX2 ones (one
+//     activation row at a time).
 //
 // Pool.SetKernelSet narrows the choice so one machine can test the others'
 // paths: KernelsAVX2 (NURI_KERNELS=avx2) runs only the AVX2 kernels, packs

@@ -11,9 +11,9 @@ import (
 // kernelVariants lists the arm64 kernels this CPU can run: the float
 // types' on every arm64 CPU, and with the dot-product extension
 // (FEAT_DotProd: Apple M1 and later, Neoverse N1 / AWS Graviton2 and later,
-// Ampere Altra) the quantized types' (all but the i-quants below 4 bits),
-// whose SDOT sums each block's int8 products exactly and whose float steps
-// are the reference's. Without it those take the pure-Go path.
+// Ampere Altra) the quantized types', whose SDOT sums each block's int8
+// products exactly and whose float steps are the reference's. Without it
+// those take the pure-Go path.
 func kernelVariants() map[quant.Type][]*fastKernel {
 	m := map[quant.Type][]*fastKernel{}
 	// FCVTL, FMLA and the rest are base ARMv8 NEON (ASIMD).
@@ -35,6 +35,11 @@ func kernelVariants() map[quant.Type][]*fastKernel {
 	m[quant.Q4_K] = []*fastKernel{{name: "Q4_K/neon+dotprod", fn: dotQ4_KNEON, tile: 4, blockQS: 256, bsums: true}}
 	m[quant.Q5_K] = []*fastKernel{{name: "Q5_K/neon+dotprod", fn: dotQ5_KNEON, tile: 4, blockQS: 256, bsums: true}}
 	m[quant.Q6_K] = []*fastKernel{{name: "Q6_K/neon+dotprod", fn: dotQ6_KNEON, tile: 4, blockQS: 256, bsums: true}}
+	// The i-quants below 4 bits decode a row once a call (iq_arm64.go):
+	// eight activation rows share each decoding.
+	for _, t := range []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ1_M} {
+		m[t] = []*fastKernel{{name: t.String() + "/neon+dotprod", fn: newIQKernel(t).dot, tile: 8, blockQS: 256, bsums: true}}
+	}
 	return m
 }
 

@@ -126,10 +126,13 @@
 // multi-head attention loops read each K and V row once for two or four
 // heads on AVX-512 (FourHeads, PairF16Heads), and on AVX2 the fp16 ones for
 // two (both) or four (scores) heads of 64 or 128 elements. On arm64 the
-// fp16 cache's q·K and V loops (vec_arm64.s: FMLA is fma32, the
-// reference's four 16-lane accumulators are sixteen registers, one head at
-// a time), the exponential and SiLU·up (vexp_arm64.s) run on NEON with the
-// same bits; the other loops there are the Go references.
+// q·K and V loops over fp16 and f32 caches (vec_arm64.s: FMLA is fma32,
+// the reference's four 16-lane accumulators are sixteen registers, one
+// head at a time) and over Q8_0 ones (vecq8_arm64.s: SDOT for the score's
+// integer lanes), the exponential and SiLU·up (vexp_arm64.s) run on NEON
+// with the same bits; the other loops there (norms, softmax scaling,
+// fp16 rounding, GELU), linear in the hidden size or the context, are the
+// Go references.
 //
 // # Pool
 //

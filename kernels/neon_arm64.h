@@ -114,3 +114,12 @@ store: \
 #define HALF_F22 \
 	FMOVS  R10, F22 \
 	FCVTHS F22, F22
+
+// Integer widening and conversion (base NEON): SXTL/SXTL2 (SSHLL #0)
+// Vd.8H from the low/high eight int8 lanes of Vn, and Vd.4S from its
+// low/high four int16 lanes; SCVTF Vd.4S, Vn.4S.
+#define SXTL8H(d, n) WORD $(0x0F08A400 | ((n)<<5) | (d))
+#define SXTL28H(d, n) WORD $(0x4F08A400 | ((n)<<5) | (d))
+#define SXTL4S(d, n) WORD $(0x0F10A400 | ((n)<<5) | (d))
+#define SXTL24S(d, n) WORD $(0x4F10A400 | ((n)<<5) | (d))
+#define SCVTF4(d, n) WORD $(0x4E21D800 | ((n)<<5) | (d))

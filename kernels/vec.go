@@ -193,7 +193,7 @@ func prefetchRowCount(have, n, stride, size int) int {
 
 // DotF32Rows is DotF16Rows for an f32 cache.
 func (o VecOps) DotF32Rows(out, q []float32, k []float32, kStride int) {
-	dotRows(o, "DotF32Rows", out, q, k, kStride, f32Value, dotF32Rows, dotF32RowsAVX2, nil)
+	dotRows(o, "DotF32Rows", out, q, k, kStride, f32Value, dotF32Rows, dotF32RowsAVX2, dotF32RowsNEON)
 }
 
 // AxpyF16Rows adds Σ_j p[j]·v[j·vStride : j·vStride+len(acc)] to acc, rows
@@ -402,7 +402,7 @@ func (o VecOps) Add(y, a, b []float32) {
 
 // AxpyF32Rows is AxpyF16Rows for an f32 cache.
 func (o VecOps) AxpyF32Rows(acc, p []float32, v []float32, vStride int) {
-	axpyRows(o, "AxpyF32Rows", acc, p, v, vStride, f32Value, axpyF32Rows, axpyF32RowsAVX2, nil)
+	axpyRows(o, "AxpyF32Rows", acc, p, v, vStride, f32Value, axpyF32Rows, axpyF32RowsAVX2, axpyF32RowsNEON)
 }
 
 func f32Value(v float32) float32 { return v }
@@ -631,6 +631,10 @@ func (o VecOps) DotQ8_0Rows(out []float32, q []byte, qd []float32, k []byte, kSt
 		dotQ8_0Rows(&out[0], &q[0], &qd[0], &k[0], kStride, len(out), nb)
 		return
 	}
+	if o.neon && hasVecSDOT {
+		dotQ8_0RowsNEON(&out[0], &q[0], &qd[0], &k[0], kStride, len(out), nb)
+		return
+	}
 	for j := range out {
 		var lanes [8]float32
 		for b := range nb {
@@ -707,6 +711,9 @@ func (o VecOps) AxpyQ8_0Rows(acc, p []float32, v []byte, vStride int) {
 		return
 	case o.avx2:
 		axpyQ8_0RowsAVX2(&acc[0], nb, &p[0], len(p), &v[0], vStride)
+		return
+	case o.neon:
+		axpyQ8_0RowsNEON(&acc[0], nb, &p[0], len(p), &v[0], vStride)
 		return
 	}
 	for b := range nb {

@@ -5,6 +5,9 @@ package kernels
 // hasVecNEON: the NEON loops are arm64's (vec_arm64.s).
 const hasVecNEON = false
 
+// hasVecSDOT: arm64's FEAT_DotProd.
+const hasVecSDOT = false
+
 func dotF16RowsNEON(out *float32, q *float32, k *uint16, kstride int, n int, d16 int) {
 	panic("kernels: no NEON")
 }
@@ -16,3 +19,19 @@ func axpyF16RowsNEON(acc *float32, d16 int, p *float32, n int, v *uint16, vstrid
 func expF32NEON(dst *float32, src *float32, n4 int) { panic("kernels: no NEON") }
 
 func siluMulF32NEON(dst *float32, gate *float32, up *float32, n4 int) { panic("kernels: no NEON") }
+
+func dotF32RowsNEON(out *float32, q *float32, k *float32, kstride int, n int, d16 int) {
+	panic("kernels: no NEON")
+}
+
+func axpyF32RowsNEON(acc *float32, d16 int, p *float32, n int, v *float32, vstride int) {
+	panic("kernels: no NEON")
+}
+
+func dotQ8_0RowsNEON(out *float32, q *byte, qd *float32, k *byte, kstride int, n int, nb int) {
+	panic("kernels: no NEON")
+}
+
+func axpyQ8_0RowsNEON(acc *float32, nb int, p *float32, n int, v *byte, vstride int) {
+	panic("kernels: no NEON")
+}

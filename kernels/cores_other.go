@@ -1,7 +1,7 @@
-//go:build !linux
+//go:build !linux && !darwin
 
 package kernels
 
-// physicalCores is unknown outside Linux; DefaultThreads then uses
+// physicalCores is unknown outside Linux and macOS; DefaultThreads then uses
 // GOMAXPROCS.
 func physicalCores() int { return 0 }

@@ -53,3 +53,12 @@ func dotF16NEON(w *byte, n8 int, a *float32, astride int, n int, y *float32, yst
 
 //go:noescape
 func dotBF16NEON(w *byte, n8 int, a *float32, astride int, n int, y *float32, ystride int)
+
+// The activation quantizers (quantize_arm64.s) into the split layout,
+// bit-identical to quant.QuantizeActivations for finite inputs.
+
+//go:noescape
+func quantQ8_0SplitNEON(x *float32, nb int, qs *byte, d *float32)
+
+//go:noescape
+func quantQ8_KSplitNEON(x *float32, nb int, qs *byte, d *float32, bs *int16)

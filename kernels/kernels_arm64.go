@@ -48,5 +48,22 @@ func avx2Variants() map[quant.Type][]*fastKernel { return map[quant.Type][]*fast
 
 func detectKernels() map[quant.Type]*fastKernel { return preferred(kernelVariants()) }
 
-// quantizeFast: no assembly quantizer here; always the reference route.
-func (s *matmulScratch) quantizeFast(t *mmTask, i int) bool { return false }
+// quantizeFast converts activation row i straight into the split layout
+// with the NEON quantizers (Q8_0 and Q8_K, bit-identical to
+// quant.QuantizeActivations for finite inputs; TestQuantizeNEONMatchesQuant)
+// and reports false for the other activation types, which take the
+// reference route.
+func (s *matmulScratch) quantizeFast(t *mmTask, i int) bool {
+	x := &t.x[i*t.cols]
+	switch t.at {
+	case quant.Q8_0:
+		nb := t.cols / 32
+		quantQ8_0SplitNEON(x, nb, &s.qs[i*nb*32], &s.d[i*nb])
+	case quant.Q8_K:
+		nb := t.cols / quant.QK_K
+		quantQ8_KSplitNEON(x, nb, &s.qs[i*nb*256], &s.d[i*nb], &s.bs[i*nb*16])
+	default:
+		return false
+	}
+	return true
+}

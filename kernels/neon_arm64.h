@@ -123,3 +123,18 @@ store: \
 #define SXTL4S(d, n) WORD $(0x0F10A400 | ((n)<<5) | (d))
 #define SXTL24S(d, n) WORD $(0x4F10A400 | ((n)<<5) | (d))
 #define SCVTF4(d, n) WORD $(0x4E21D800 | ((n)<<5) | (d))
+
+// For the activation quantizers (.4S unless named): FABS, FMAXV Sd,
+// FCVTNS (round to nearest, ties to even), FCMEQ, and the saturating
+// narrows SQXTN/SQXTN2 from .4S to .4H/.8H and from .8H to .8B/.16B.
+#define FABS4(d, n) WORD $(0x4EA0F800 | ((n)<<5) | (d))
+#define FMAXV4(d, n) WORD $(0x6E30F800 | ((n)<<5) | (d))
+#define FCVTNS4(d, n) WORD $(0x4E21A800 | ((n)<<5) | (d))
+#define FCMEQ4(d, n, m) WORD $(0x4E20E400 | ((m)<<16) | ((n)<<5) | (d))
+#define SQXTN4H(d, n) WORD $(0x0E614800 | ((n)<<5) | (d))
+#define SQXTN28H(d, n) WORD $(0x4E614800 | ((n)<<5) | (d))
+#define SQXTN8B(d, n) WORD $(0x0E214800 | ((n)<<5) | (d))
+#define SQXTN216B(d, n) WORD $(0x4E214800 | ((n)<<5) | (d))
+// FMAXNM and FMAXNMV: the maximum of the numbers, a NaN ignored.
+#define FMAXNM4(d, n, m) WORD $(0x4E20C400 | ((m)<<16) | ((n)<<5) | (d))
+#define FMAXNMV4(d, n) WORD $(0x6E30C800 | ((n)<<5) | (d))

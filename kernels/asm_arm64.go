@@ -58,7 +58,7 @@ func dotBF16NEON(w *byte, n8 int, a *float32, astride int, n int, y *float32, ys
 // bit-identical to quant.QuantizeActivations for finite inputs.
 
 //go:noescape
-func quantQ8_0SplitNEON(x *float32, nb int, qs *byte, d *float32)
+func quantQ8_0Split(x *float32, nb int, qs *byte, d *float32)
 
 //go:noescape
-func quantQ8_KSplitNEON(x *float32, nb int, qs *byte, d *float32, bs *int16)
+func quantQ8_KSplit(x *float32, nb int, qs *byte, d *float32, bs *int16)

@@ -58,10 +58,10 @@ func (s *matmulScratch) quantizeFast(t *mmTask, i int) bool {
 	switch t.at {
 	case quant.Q8_0:
 		nb := t.cols / 32
-		quantQ8_0SplitNEON(x, nb, &s.qs[i*nb*32], &s.d[i*nb])
+		quantQ8_0Split(x, nb, &s.qs[i*nb*32], &s.d[i*nb])
 	case quant.Q8_K:
 		nb := t.cols / quant.QK_K
-		quantQ8_KSplitNEON(x, nb, &s.qs[i*nb*256], &s.d[i*nb], &s.bs[i*nb*16])
+		quantQ8_KSplit(x, nb, &s.qs[i*nb*256], &s.d[i*nb], &s.bs[i*nb*16])
 	default:
 		return false
 	}

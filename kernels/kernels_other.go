@@ -10,6 +10,12 @@ func kernelVariants() map[quant.Type][]*fastKernel { return map[quant.Type][]*fa
 // avx2Variants: none either.
 func avx2Variants() map[quant.Type][]*fastKernel { return map[quant.Type][]*fastKernel{} }
 
+// quantQ8_KSplit: no assembly quantizer here (packed.go names it; nothing
+// packs on this architecture).
+func quantQ8_KSplit(x *float32, nb int, qs *byte, d *float32, bs *int16) {
+	panic("kernels: no assembly")
+}
+
 // detectKernels: every type uses the pure-Go reference path.
 func detectKernels() map[quant.Type]*fastKernel { return map[quant.Type]*fastKernel{} }
 

@@ -1249,16 +1249,6 @@ type streamResKernel func(w *byte, wstride int, nb int, act *byte, astride int, 
 // row i are yrow·i bytes further on.
 type streamTileKernel func(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
-// packStreams is the number of row groups the Q4_0-family and float
-// streamKernels walk at once (STREAMS in gen_packed.py), packKStreams the
-// K-quants' (KSTREAMS), packQ4_0Streams Q4_0's single-row kernel's
-// (Q4_0_STREAMS).
-const (
-	packStreams     = 4
-	packKStreams    = 2
-	packQ4_0Streams = 2
-)
-
 // packedSet is one weight type's packed kernels and which calls take which
 // (packedSetOf; the sets and the measurements behind their choices are in
 // packed_amd64.go).

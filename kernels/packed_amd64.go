@@ -80,6 +80,16 @@ var packedBF16Dot = hasBF16DotAsm
 // hasBF16DotAsm: this CPU can run the VDPBF16PS kernels.
 var hasBF16DotAsm = hasPackedAsm && cpu.X86.HasAVX512BF16
 
+// packStreams is the number of row groups the Q4_0-family and float
+// streamKernels walk at once (STREAMS in gen_packed.py), packKStreams the
+// K-quants' (KSTREAMS), packQ4_0Streams Q4_0's single-row kernel's
+// (Q4_0_STREAMS).
+const (
+	packStreams     = 4
+	packKStreams    = 2
+	packQ4_0Streams = 2
+)
+
 // The packed kernel sets (packedSet). Which calls take the multi-stream
 // kernels was measured in the decode-step harness (docs/performance.md,
 // rounds 7-9):

@@ -18,12 +18,12 @@
 	SQXTN8B(28, 28) \
 	SQXTN216B(28, 29)
 
-// func quantQ8_0SplitNEON(x *float32, nb int, qs *byte, d *float32)
+// func quantQ8_0Split(x *float32, nb int, qs *byte, d *float32)
 // Q8_0 (ggml's quantize_row_q8_0 as quant does it): per 32 floats
 // amax = max|x|, d = fp16(amax/127) widened back, id = 127/amax (0 for an
 // all-zero block, whose quants are then 0), q = round-half-even(x·id)
 // clamped to int8.
-TEXT ·quantQ8_0SplitNEON(SB), NOSPLIT, $0-32
+TEXT ·quantQ8_0Split(SB), NOSPLIT, $0-32
 	MOVD  x+0(FP), R0
 	MOVD  nb+8(FP), R1
 	MOVD  qs+16(FP), R2
@@ -93,13 +93,13 @@ q0zero:
 q0done:
 	RET
 
-// func quantQ8_KSplitNEON(x *float32, nb int, qs *byte, d *float32, bs *int16)
+// func quantQ8_KSplit(x *float32, nb int, qs *byte, d *float32, bs *int16)
 // Q8_K (ggml's quantize_row_q8_K_ref as quant does it): per 256 floats
 // max = the first element of largest magnitude, iscale = −127/max,
 // q = min(127, round-half-even(iscale·x)), d = 1/iscale, and each 16
 // quants' sum; an all-zero block gives zeros. Block b: quants at
 // qs + 256b, scale at d[b], sums at bs + 16b.
-TEXT ·quantQ8_KSplitNEON(SB), NOSPLIT, $0-40
+TEXT ·quantQ8_KSplit(SB), NOSPLIT, $0-40
 	MOVD  x+0(FP), R0
 	MOVD  nb+8(FP), R1
 	MOVD  qs+16(FP), R2

@@ -26,7 +26,7 @@ func TestQuantizeNEONMatchesQuant(t *testing.T) {
 			}
 			qs, d := bytes.Repeat([]byte{0x5a}, nb*32+16), make([]float32, nb+1)
 			d[nb] = 7
-			quantQ8_0SplitNEON(&x[0], nb, &qs[0], &d[0])
+			quantQ8_0Split(&x[0], nb, &qs[0], &d[0])
 			for b := range nb {
 				blk := raw[b*q8_0Bytes:]
 				if !bytes.Equal(qs[b*32:b*32+32], blk[2:34]) {
@@ -59,7 +59,7 @@ func TestQuantizeNEONMatchesQuant(t *testing.T) {
 			}
 			qs, d, bs := bytes.Repeat([]byte{0x5a}, nb*256+32), make([]float32, nb+1), make([]int16, nb*16+16)
 			d[nb], bs[nb*16] = 7, 7
-			quantQ8_KSplitNEON(&x[0], nb, &qs[0], &d[0], &bs[0])
+			quantQ8_KSplit(&x[0], nb, &qs[0], &d[0], &bs[0])
 			for b := range nb {
 				blk := raw[b*q8KBytes:]
 				if !bytes.Equal(qs[b*256:(b+1)*256], blk[q8KQSOff:q8KQSOff+256]) {

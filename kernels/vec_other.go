@@ -52,12 +52,6 @@ func packedSetOf(quant.Type, bool) *packedSet { return &noPackedSet }
 // hasIQAVX2: no AVX2 kernels on this architecture.
 const hasIQAVX2 = false
 
-func quantQ8_KSplit(x *float32, nb int, qs *byte, d *float32, bs *int16) {
-	panic("kernels: no assembly")
-}
-
-func quantQ8_0Split(x *float32, nb int, qs *byte, d *float32) { panic("kernels: no assembly") }
-
 func expF32(dst, src *float32, n int) { panic("kernels: no assembly") }
 
 func siluMulF32(dst, gate, up *float32, n16 int) { panic("kernels: no assembly") }

@@ -1,6 +1,9 @@
 package kernels
 
-import "runtime"
+import (
+	"encoding/binary"
+	"runtime"
+)
 
 // DefaultThreads is the worker count a pool gets when none is asked for:
 // the physical cores this process may run on (a second SMT thread on a
@@ -29,4 +32,26 @@ func countCores(cpus []int, siblings func(cpu int) (string, error)) int {
 		cores[s] = true
 	}
 	return len(cores)
+}
+
+// coresInMask counts the RelationProcessorCore records (Relationship 0) of
+// a Windows GetLogicalProcessorInformation buffer whose processor mask
+// meets mask: the physical cores holding a logical processor this process
+// may run on. A record is a ULONG_PTR mask (ptr bytes), the 4-byte
+// relationship, and a 16-byte union aligned to 8 after them.
+func coresInMask(buf []byte, mask uint64, ptr int) int {
+	size := (ptr+4+7)/8*8 + 16
+	cores := 0
+	for o := 0; o+size <= len(buf); o += size {
+		var procs uint64
+		if ptr == 8 {
+			procs = binary.LittleEndian.Uint64(buf[o:])
+		} else {
+			procs = uint64(binary.LittleEndian.Uint32(buf[o:]))
+		}
+		if binary.LittleEndian.Uint32(buf[o+ptr:]) == 0 && procs&mask != 0 {
+			cores++
+		}
+	}
+	return cores
 }

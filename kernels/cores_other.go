@@ -1,7 +1,7 @@
-//go:build !linux && !darwin
+//go:build !linux && !darwin && !windows
 
 package kernels
 
-// physicalCores is unknown outside Linux and macOS; DefaultThreads then uses
+// physicalCores is unknown outside Linux, macOS and Windows; DefaultThreads then uses
 // GOMAXPROCS.
 func physicalCores() int { return 0 }

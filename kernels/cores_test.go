@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"encoding/binary"
 	"errors"
 	"runtime"
 	"testing"
@@ -51,5 +52,42 @@ func TestDefaultThreads(t *testing.T) {
 	defer p.Close()
 	if got := p.Threads(); got != n {
 		t.Errorf("NewPool(0).Threads() = %d, want DefaultThreads() = %d", got, n)
+	}
+}
+
+// TestCoresInMask parses GetLogicalProcessorInformation buffers built by
+// hand: 64-bit (32-byte records) and 32-bit (24-byte) layouts, cores with
+// two SMT threads, cache and package records in between, and an affinity
+// mask that leaves some cores out.
+func TestCoresInMask(t *testing.T) {
+	record := func(ptr int, mask uint64, rel uint32) []byte {
+		b := make([]byte, (ptr+4+7)/8*8+16)
+		if ptr == 8 {
+			binary.LittleEndian.PutUint64(b, mask)
+		} else {
+			binary.LittleEndian.PutUint32(b, uint32(mask))
+		}
+		binary.LittleEndian.PutUint32(b[ptr:], rel)
+		b[ptr+8] = 0xff // union bytes: must not be read as a record
+		return b
+	}
+	for _, ptr := range []int{8, 4} {
+		var buf []byte
+		for core := range 4 { // cores 0-3, logical processors 2c and 2c+1
+			buf = append(buf, record(ptr, 3<<(2*core), 0)...)
+			buf = append(buf, record(ptr, 3<<(2*core), 2)...) // its L1 cache
+		}
+		buf = append(buf, record(ptr, 0xff, 3)...) // the package
+		for _, tc := range []struct {
+			mask uint64
+			want int
+		}{{0xff, 4}, {0x01, 1}, {0x03, 1}, {0x05, 2}, {0x0f, 2}, {0x100, 0}} {
+			if got := coresInMask(buf, tc.mask, ptr); got != tc.want {
+				t.Errorf("ptr %d mask %#x: %d cores, want %d", ptr, tc.mask, got, tc.want)
+			}
+		}
+		if got := coresInMask(buf[:len(buf)-1], 0xff, ptr); got != 4 {
+			t.Errorf("ptr %d: a truncated last record gave %d cores, want 4", ptr, got)
+		}
 	}
 }

@@ -29,9 +29,10 @@ test:
 	$(MAKE) test-arm64
 
 # arm64 (Apple silicon, Graviton, Ampere): the NEON kernels and the
-# quantizers against their references, and the model's goldens (llama.cpp's
-# logits, the synthetic fixtures) and i-quant models on them. Natively on an arm64 host,
-# elsewhere under qemu-user (.ci/run installs it); without either it fails.
+# quantizers against their references, and on them the model's goldens
+# (llama.cpp's logits, the synthetic fixtures), i-quant models, KV cache
+# types and experts. Natively on an arm64 host, elsewhere under qemu-user
+# (.ci/run installs it); without either it fails.
 ARM64_RUN = $(shell [ "$$($(GO) env GOHOSTARCH)" = arm64 ] || echo "GOARCH=arm64")
 ARM64_EXEC = $(if $(ARM64_RUN),-exec qemu-aarch64)
 test-arm64:
@@ -41,7 +42,7 @@ test-arm64:
 	@if GOARCH=arm64 $(GO) build -gcflags=-S ./quant ./internal/synth 2>&1 | grep -E '\s(FMADD|FMSUB|FNMADD|FNMSUB)[SD]\s'; then \
 		echo "quant, internal/synth: a multiply-add fused on arm64 (round the product: float32(a*b))" >&2; exit 1; fi
 	$(ARM64_RUN) $(GO) test -count=1 $(ARM64_EXEC) -timeout 20m ./kernels/... ./quant/...
-	$(ARM64_RUN) $(GO) test -count=1 $(ARM64_EXEC) -timeout 20m -run 'Golden|TestIQ4Models' ./model/...
+	$(ARM64_RUN) $(GO) test -count=1 $(ARM64_EXEC) -timeout 20m -run 'Golden|TestIQ4Models|TestKVCacheTypes|TestMoE' ./model/...
 
 run: build
 	$(BIN) serve --model $(MODEL) --addr $(ADDR)

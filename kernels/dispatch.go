@@ -13,6 +13,11 @@ import (
 // writing output i to y + i·ystride bytes.
 type rowKernel func(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
 
+// rowsKernel is rowKernel over nr consecutive weight rows (wstride bytes
+// apart, outputs at consecutive float32s of y), for kernels whose set-up,
+// such as a decoding buffer, is worth sharing across a run of rows.
+type rowsKernel func(w *byte, wstride, nr, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+
 // pairKernel is the 512-bit Q4_0/Q8_0 kernel: one weight row (nb blocks)
 // against n activation rows in the pair layout (row i at act + i·astride
 // bytes). mode bit 0: start from the lanes saved at acc (16 float32 per
@@ -33,6 +38,7 @@ type fastKernel struct {
 	// the same bits, with the accumulator in a register instead of the
 	// frame where fn keeps each of its rows' accumulators.
 	one     rowKernel
+	rows    rowsKernel  // where set, fn over a run of rows: MatMul calls it instead
 	tile    int         // most activation rows per call
 	blockQS int         // activation quant bytes per weight block (32 or 256)
 	bsums   bool        // needs the Q8_K group sums

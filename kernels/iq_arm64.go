@@ -212,23 +212,36 @@ func decodeIQ1_M(k *iqKernel, x []byte, c *iqChunk, b int) {
 	}
 }
 
-// dot is the type's rowKernel: one weight row of nb blocks against n
+// dot is the type's rowKernel: rows over one weight row.
+func (k *iqKernel) dot(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int) {
+	k.rows(w, nb*k.bytes, 1, nb, qs, d, bs, n, y, ystride)
+}
+
+// rows is the type's rowsKernel: nr weight rows of nb blocks against n
 // activation rows in the split layout (Q8_K quants and scales; it does not
 // read the group sums, which the IQ1 reference takes: their deltas are
-// summed as levels instead).
-func (k *iqKernel) dot(w *byte, nb int, qs *byte, d *float32, _ *int16, n int, y *float32, ystride int) {
+// summed as levels instead). One decoding buffer serves every row, so Go
+// zeroes its 9 KiB once a call, not once a row.
+func (k *iqKernel) rows(w *byte, wstride, nr, nb int, qs *byte, d *float32, _ *int16, n int, y *float32, ystride int) {
+	var c iqChunk
+	for r := range nr {
+		k.row(&c, unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(w), r*wstride)), nb*k.bytes), nb, qs, d, n,
+			(*float32)(unsafe.Add(unsafe.Pointer(y), 4*r)), ystride)
+	}
+}
+
+// row computes one weight row's outputs through the buffer c.
+func (k *iqKernel) row(c *iqChunk, row []byte, nb int, qs *byte, d *float32, n int, y *float32, ystride int) {
 	if nb == 0 {
 		for i := range n {
 			*(*float32)(unsafe.Add(unsafe.Pointer(y), i*ystride)) = 0
 		}
 		return
 	}
-	var c iqChunk
-	row := unsafe.Slice(w, nb*k.bytes)
 	for b0 := 0; b0 < nb; b0 += iqChunkBlocks {
 		m := min(iqChunkBlocks, nb-b0)
 		for b := range m {
-			k.decode(k, row[(b0+b)*k.bytes:], &c, b)
+			k.decode(k, row[(b0+b)*k.bytes:], c, b)
 		}
 		for i := range n {
 			q8 := (*byte)(unsafe.Add(unsafe.Pointer(qs), (i*nb+b0)*quant.QK_K))

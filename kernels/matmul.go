@@ -198,6 +198,10 @@ func (t *mmTask) fastRows(lo, hi int) {
 			bs = &s.bs[i0*nb*16]
 		}
 		y := t.y[i0*t.rows:]
+		if k.rows != nil {
+			k.rows(&t.w[lo*t.wRowBytes], t.wRowBytes, hi-lo, nb, qs, d, bs, n, &y[lo], ystride)
+			continue
+		}
 		fn := k.fn
 		if n == 1 && k.one != nil {
 			fn = k.one

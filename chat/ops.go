@@ -99,7 +99,7 @@ func arith(op string, l, r value) (value, error) {
 		if op == "//" {
 			return q, nil
 		}
-		return lf - q*rf, nil
+		return lf - float64(q*rf), nil
 	case "**":
 		if both && ri >= 0 {
 			return int64(math.Pow(float64(li), float64(ri))), nil

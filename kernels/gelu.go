@@ -27,10 +27,11 @@ var geluF16 = sync.OnceValue(func() *[1 << 16]float32 {
 func GELUTable() *[1 << 16]float32 { return geluF16() }
 
 // geluTanh is 0.5·z·(1 + tanh(√(2/π)·z·(1 + 0.044715·z²))) in float32
-// steps, as ggml_gelu_f32.
+// steps, as ggml_gelu_f32; the product 0.044715·z² is rounded before the
+// add, so arm64 (where Go would fuse them) builds amd64's table.
 func geluTanh(z float32) float32 {
 	const coefA, sqrt2OverPi = float32(0.044715), float32(0.79788456080286535587989211986876)
-	inner := sqrt2OverPi * z * (1 + coefA*z*z)
+	inner := sqrt2OverPi * z * (1 + float32(coefA*z*z))
 	return 0.5 * z * (1 + float32(math.Tanh(float64(inner))))
 }
 

@@ -583,7 +583,10 @@ func laneDot(q []float32, at func(e int) float32) float32 {
 // spent most of their time in the Nextafter path (127 ns an element of
 // SiLU·up).
 func fma32(a, b, c float32) float32 {
-	p := float64(a) * float64(b)
+	// The product is exact, so fusing it into the adds below would change
+	// nothing; float64() keeps the compiler from fusing all the same, so
+	// kernels holds no fused multiply-add on arm64 (make test-arm64 checks).
+	p := float64(float64(a) * float64(b))
 	s := p + float64(c)
 	r := float32(s)
 	if bits := math.Float64bits(s); bits&(1<<29-1) != 1<<28 && bits&0x7ff0000000000000 >= 0x3810000000000000 {

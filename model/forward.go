@@ -378,7 +378,7 @@ func (m *transformer) attnTemps(p *plan) []float32 {
 	m.temps = grow(m.temps, len(p.pos))
 	for i, pos := range p.pos {
 		q := float32(pos) / float32(hp.attnTempFloor)
-		m.temps[i] = float32(math.Log(math.Floor(float64(q))+1)*float64(hp.attnTemp) + 1)
+		m.temps[i] = float32(float64(math.Log(math.Floor(float64(q))+1)*float64(hp.attnTemp)) + 1)
 	}
 	return m.temps
 }

@@ -364,7 +364,7 @@ func (hp *hparams) readMistral3(f *gguf.File, a archSpec, r *backends.RoPE) erro
 			if s <= 1 {
 				return 1
 			}
-			return 0.1*m*math.Log(s) + 1
+			return float64(0.1*m*math.Log(s)) + 1
 		}
 		r.AttnFactor *= float32(1 / mscale(float64(logMul)))
 	}

@@ -57,10 +57,10 @@ func (hp *hparams) readMLA(f *gguf.File, a archSpec) error {
 	logMul /= 0.1 // the converter writes 0.1·mscale_all_dim
 	inv := float32(math.Log(float64(1 / r.FreqScale)))
 	if r.ExtFactor != 0 {
-		r.AttnFactor /= 1 + 0.1*float32(math.Log(float64(1/r.FreqScale)))
+		r.AttnFactor /= 1 + float32(0.1*float32(math.Log(float64(1/r.FreqScale))))
 	}
-	orig := r.AttnFactor * (1 + 0.1*inv)
-	mscale := orig * (1 + 0.1*logMul*inv)
+	orig := r.AttnFactor * (1 + float32(0.1*inv))
+	mscale := orig * (1 + float32(0.1*logMul*inv))
 	ml.kqScale = mscale * mscale / float32(math.Sqrt(float64(hk)))
 	return nil
 }

@@ -289,7 +289,7 @@ func penalize(v float32, n int, p Params) float32 {
 			v /= p.RepeatPenalty
 		}
 	}
-	v -= float32(n)*p.FrequencyPenalty + p.PresencePenalty
+	v -= float32(float32(n)*p.FrequencyPenalty) + p.PresencePenalty
 	return v
 }
 

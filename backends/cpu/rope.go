@@ -128,9 +128,9 @@ func (t *ropeTable) yarn(thetaExtrap float32, i0 int) (float32, float32) {
 	mscale := p.AttnFactor
 	if p.ExtFactor != 0 {
 		y := (float32(i0/2) - t.corr[0]) / max(0.001, t.corr[1]-t.corr[0])
-		rampMix := (1 - min(1, max(0, y))) * p.ExtFactor
+		rampMix := float32((1 - min(1, max(0, y))) * p.ExtFactor)
 		theta = float32(thetaInterp*(1-rampMix)) + float32(thetaExtrap*rampMix)
-		mscale *= 1 + 0.1*logf(1/p.FreqScale)
+		mscale *= 1 + float32(0.1*logf(1/p.FreqScale))
 	}
 	return float32(math.Cos(float64(theta))) * mscale, float32(math.Sin(float64(theta))) * mscale
 }

@@ -25,7 +25,7 @@ func ropeConsts(p backends.RoPE) (thetaScale, corr0, corr1, yarnM float32) {
 	}
 	corr0 = max(0, float32(math.Floor(float64(corr(p.BetaFast)))))
 	corr1 = min(float32(p.NDims-1), float32(math.Ceil(float64(corr(p.BetaSlow)))))
-	yarnM = 1 + 0.1*logf(1/p.FreqScale)
+	yarnM = 1 + float32(0.1*logf(1/p.FreqScale))
 	return thetaScale, corr0, corr1, yarnM
 }
 

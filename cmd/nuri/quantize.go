@@ -421,7 +421,7 @@ func addLoRARow(x []float32, r int, merges []loraMerge) {
 			}
 			a := m.a[k*len(x) : (k+1)*len(x)]
 			for i := range x {
-				x[i] += c * a[i]
+				x[i] += float32(c * a[i])
 			}
 		}
 	}

@@ -3,6 +3,8 @@ package kernels
 import (
 	"encoding/binary"
 	"runtime"
+	"strconv"
+	"strings"
 )
 
 // DefaultThreads is the worker count a pool gets when none is asked for:
@@ -54,4 +56,68 @@ func coresInMask(buf []byte, mask uint64, ptr int) int {
 		}
 	}
 	return cores
+}
+
+// fastCPUs keeps, of cpus, those of the fast kind on a CPU with two kinds
+// of core, whose slow cores would hold every matmul's threads back at its
+// barrier (llama.cpp also leaves them out): Intel's performance cores
+// where perfCores (sysfs's cpu_core/cpus list) names them, else the CPUs
+// whose capacity (sysfs's cpu_capacity: 1024 for the fastest) is at least
+// three quarters of the largest, which keeps an Arm big core beside a
+// prime one. cpus is returned whole when neither tells the kinds apart.
+func fastCPUs(cpus []int, perfCores string, capacity func(cpu int) (int, bool)) []int {
+	if perf, ok := parseCPUList(perfCores); ok {
+		var keep []int
+		for _, c := range cpus {
+			if perf[c] {
+				keep = append(keep, c)
+			}
+		}
+		if len(keep) > 0 {
+			return keep
+		}
+	}
+	caps := make([]int, len(cpus))
+	top := 0
+	for i, c := range cpus {
+		v, ok := capacity(c)
+		if !ok || v <= 0 {
+			return cpus
+		}
+		caps[i], top = v, max(top, v)
+	}
+	var keep []int
+	for i, c := range cpus {
+		if 4*caps[i] >= 3*top {
+			keep = append(keep, c)
+		}
+	}
+	return keep
+}
+
+// parseCPUList reads a sysfs CPU list ("0-3,8,10-11"); false when s is
+// empty or malformed.
+func parseCPUList(s string) (map[int]bool, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, false
+	}
+	set := map[int]bool{}
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil || a < 0 {
+			return nil, false
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a || b-a > 1<<16 {
+				return nil, false
+			}
+		}
+		for c := a; c <= b; c++ {
+			set[c] = true
+		}
+	}
+	return set, true
 }

@@ -3,7 +3,10 @@ package kernels
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"maps"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -88,6 +91,59 @@ func TestCoresInMask(t *testing.T) {
 		}
 		if got := coresInMask(buf[:len(buf)-1], 0xff, ptr); got != 4 {
 			t.Errorf("ptr %d: a truncated last record gave %d cores, want 4", ptr, got)
+		}
+	}
+}
+
+func TestFastCPUs(t *testing.T) {
+	caps := func(m map[int]int) func(int) (int, bool) {
+		return func(cpu int) (int, bool) {
+			v, ok := m[cpu]
+			return v, ok
+		}
+	}
+	same := map[int]int{0: 1024, 1: 1024, 2: 1024, 3: 1024}
+	for _, tc := range []struct {
+		name string
+		cpus []int
+		perf string
+		caps map[int]int
+		want []int
+	}{
+		{"Intel hybrid: P-cores listed", []int{0, 1, 2, 3, 4, 5, 6, 7}, "0-3\n", nil, []int{0, 1, 2, 3}},
+		{"Intel hybrid, affinity on E-cores only", []int{6, 7}, "0-3", nil, []int{6, 7}},
+		{"P-core list with singles", []int{0, 2, 4, 9}, "0,2,8-9", nil, []int{0, 2, 9}},
+		{"one kind (capacities equal)", []int{0, 1, 2, 3}, "", same, []int{0, 1, 2, 3}},
+		{"Apple-like: 4 P + 4 E", []int{0, 1, 2, 3, 4, 5, 6, 7}, "", map[int]int{0: 1024, 1: 1024, 2: 1024, 3: 1024, 4: 420, 5: 420, 6: 420, 7: 420}, []int{0, 1, 2, 3}},
+		{"Arm prime + big + little", []int{0, 1, 2, 3, 4, 5}, "", map[int]int{0: 1024, 1: 900, 2: 900, 3: 380, 4: 380, 5: 380}, []int{0, 1, 2}},
+		{"no capacities", []int{0, 1}, "", nil, []int{0, 1}},
+		{"a capacity missing", []int{0, 1}, "", map[int]int{0: 1024}, []int{0, 1}},
+		{"malformed list, capacities used", []int{0, 1}, "0-x", map[int]int{0: 1024, 1: 300}, []int{0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := fastCPUs(tc.cpus, tc.perf, caps(tc.caps))
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("fastCPUs(%v, %q) = %v, want %v", tc.cpus, tc.perf, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseCPUList(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string // sorted members, or "bad"
+	}{
+		{"0-3", "[0 1 2 3]"}, {"0,2,4-5\n", "[0 2 4 5]"}, {"7", "[7]"},
+		{"", "bad"}, {"3-1", "bad"}, {"a", "bad"}, {"1,", "bad"}, {"-1", "bad"},
+	} {
+		set, ok := parseCPUList(tc.in)
+		got := "bad"
+		if ok {
+			got = fmt.Sprint(slices.Sorted(maps.Keys(set)))
+		}
+		if got != tc.want {
+			t.Errorf("parseCPUList(%q) = %s, want %s", tc.in, got, tc.want)
 		}
 	}
 }

@@ -23,7 +23,7 @@ import (
 func iqBlockSumsNEON(level *uint64, mult *int32, nb int, q8 *byte, sums *int32) // iqsums_arm64.s
 
 // iqChunkBlocks is how many blocks a row decodes at a time: 16 blocks
-// (4096 elements) take 9.6 KiB of stack and stay in L1 for every
+// (4096 elements) take 9.2 KiB of stack and stay in L1 for every
 // activation row of the call.
 const iqChunkBlocks = 16
 

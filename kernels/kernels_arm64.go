@@ -51,7 +51,7 @@ func detectKernels() map[quant.Type]*fastKernel { return preferred(kernelVariant
 
 // quantizeFast converts activation row i straight into the split layout
 // with the NEON quantizers (Q8_0 and Q8_K, bit-identical to
-// quant.QuantizeActivations for finite inputs; TestQuantizeNEONMatchesQuant)
+// quant.QuantizeActivations for finite inputs; TestQuantizeSplitMatchesQuant)
 // and reports false for the other activation types, which take the
 // reference route.
 func (s *matmulScratch) quantizeFast(t *mmTask, i int) bool {

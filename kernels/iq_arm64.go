@@ -22,6 +22,9 @@ import (
 //go:noescape
 func iqBlockSumsNEON(level *uint64, mult *int32, nb int, q8 *byte, sums *int32) // iqsums_arm64.s
 
+// iqTypes are the i-quants below 4 bits, which these kernels take.
+var iqTypes = []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ1_M}
+
 // iqChunkBlocks is how many blocks a row decodes at a time: 16 blocks
 // (4096 elements) take 9.2 KiB of stack and stay in L1 for every
 // activation row of the call.
@@ -47,7 +50,6 @@ func iqSigned(g, m uint64) uint64 { return (g ^ m) + (m & 0x0101010101010101) }
 
 // iqKernel is one type's decoder and float steps.
 type iqKernel struct {
-	t      quant.Type
 	bytes  int // a block's bytes
 	grid   []uint64
 	signs  *iqSignMasks // by the eight stored sign bits
@@ -63,7 +65,7 @@ func newIQKernel(t quant.Type) *iqKernel {
 	if !ok || !quant.IQTranscodable(t) {
 		panic(fmt.Sprintf("kernels: %v has no i-quant codebook", t))
 	}
-	k := &iqKernel{t: t, bytes: t.BlockBytes(), factor: quant.IQFactor(t), signs: new(iqSignMasks), signs7: new(iqSignMasks)}
+	k := &iqKernel{bytes: t.BlockBytes(), factor: quant.IQFactor(t), signs: new(iqSignMasks), signs7: new(iqSignMasks)}
 	k.grid = make([]uint64, len(g)/width)
 	for i := range k.grid {
 		if width == 8 {

@@ -11,8 +11,6 @@ import (
 	"github.com/nuri-ai/nuri/quant"
 )
 
-var iqTypes = []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ1_M}
-
 // TestIQDecodeMatchesQuant checks the arm64 decoders against
 // quant.IQDecode's integers on random blocks: each element's level (IQ1:
 // 8·grid + delta), each 16-element unit's multiplier and the scale.

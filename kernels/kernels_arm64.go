@@ -37,7 +37,7 @@ func kernelVariants() map[quant.Type][]*fastKernel {
 	m[quant.Q6_K] = []*fastKernel{{name: "Q6_K/neon+dotprod", fn: dotQ6_KNEON, tile: 4, blockQS: 256, bsums: true}}
 	// The i-quants below 4 bits decode a row once a call (iq_arm64.go):
 	// eight activation rows share each decoding.
-	for _, t := range []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ1_M} {
+	for _, t := range iqTypes {
 		k := newIQKernel(t)
 		m[t] = []*fastKernel{{name: t.String() + "/neon+dotprod", fn: k.dot, rows: k.rows, tile: 8, blockQS: 256, bsums: true}}
 	}

@@ -8,15 +8,25 @@
 // reference's (one rounding each), FCVTNS is its round-half-even, and the
 // saturating narrows its clamps.
 
-// Sixteen int32 lanes a, b, c, d narrowed with saturation to the sixteen
-// int8 bytes of V28 (V29 scratch).
-#define NARROW16(a, b, c, d) \
+// Sixteen floats in a, b, c, d times V18's lanes, rounded half to even to
+// int32 (left in a-d), narrowed with saturation to sixteen int8 stored at
+// R2 (advanced; V28, V29 scratch).
+#define QUANT16(a, b, c, d) \
+	FMUL4(a, a, 18) \
+	FMUL4(b, b, 18) \
+	FMUL4(c, c, 18) \
+	FMUL4(d, d, 18) \
+	FCVTNS4(a, a) \
+	FCVTNS4(b, b) \
+	FCVTNS4(c, c) \
+	FCVTNS4(d, d) \
 	SQXTN4H(28, a) \
 	SQXTN28H(28, b) \
 	SQXTN4H(29, c) \
 	SQXTN28H(29, d) \
 	SQXTN8B(28, 28) \
-	SQXTN216B(28, 29)
+	SQXTN216B(28, 29) \
+	VST1.P [V28.B16], 16(R2)
 
 // func quantQ8_0Split(x *float32, nb int, qs *byte, d *float32)
 // Q8_0 (ggml's quantize_row_q8_0 as quant does it): per 32 floats
@@ -57,26 +67,8 @@ q0block:
 	FCVTHS F17, F17
 	FDIVS  F16, F30, F18           // id = 127/amax
 	VDUP   V18.S[0], V18.S4
-	FMUL4(0, 0, 18)
-	FMUL4(1, 1, 18)
-	FMUL4(2, 2, 18)
-	FMUL4(3, 3, 18)
-	FMUL4(4, 4, 18)
-	FMUL4(5, 5, 18)
-	FMUL4(6, 6, 18)
-	FMUL4(7, 7, 18)
-	FCVTNS4(0, 0)
-	FCVTNS4(1, 1)
-	FCVTNS4(2, 2)
-	FCVTNS4(3, 3)
-	FCVTNS4(4, 4)
-	FCVTNS4(5, 5)
-	FCVTNS4(6, 6)
-	FCVTNS4(7, 7)
-	NARROW16(0, 1, 2, 3)
-	VST1.P [V28.B16], 16(R2)
-	NARROW16(4, 5, 6, 7)
-	VST1.P [V28.B16], 16(R2)
+	QUANT16(0, 1, 2, 3)
+	QUANT16(4, 5, 6, 7)
 	FMOVS.P F17, 4(R3)
 	SUBS   $1, R1, R1
 	BNE    q0block
@@ -165,16 +157,7 @@ klane:
 
 kgroup:
 	VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
-	FMUL4(0, 0, 18)
-	FMUL4(1, 1, 18)
-	FMUL4(2, 2, 18)
-	FMUL4(3, 3, 18)
-	FCVTNS4(0, 0)
-	FCVTNS4(1, 1)
-	FCVTNS4(2, 2)
-	FCVTNS4(3, 3)
-	NARROW16(0, 1, 2, 3)
-	VST1.P [V28.B16], 16(R2)
+	QUANT16(0, 1, 2, 3)
 	// |q| ≤ 127 before the narrow, so the int32 sum is the quants' sum.
 	VADD   V1.S4, V0.S4, V0.S4
 	VADD   V3.S4, V2.S4, V2.S4

@@ -129,10 +129,12 @@
 // q·K and V loops over fp16 and f32 caches (vec_arm64.s: FMLA is fma32,
 // the reference's four 16-lane accumulators are sixteen registers, one
 // head at a time) and over Q8_0 ones (vecq8_arm64.s: SDOT for the score's
-// integer lanes), the exponential and SiLU·up (vexp_arm64.s) run on NEON
-// with the same bits; the other loops there (norms, softmax scaling,
-// fp16 rounding, GELU), linear in the hidden size or the context, are the
-// Go references.
+// integer lanes), the exponential and SiLU·up (vexp_arm64.s), and the
+// softmax and norm passes and the fp16 conversions (vecnorm_arm64.s:
+// FMAXNM passes over NaNs as the reference's v > m does, the float64 sums
+// keep its sixteen lanes) run on NEON with the same bits; GELU there looks
+// its table up in Go after the NEON fp16 conversion, and the multi-head
+// forms run one head at a time.
 //
 // # Pool
 //

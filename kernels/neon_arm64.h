@@ -138,3 +138,16 @@ store: \
 // FMAXNM and FMAXNMV: the maximum of the numbers, a NaN ignored.
 #define FMAXNM4(d, n, m) WORD $(0x4E20C400 | ((m)<<16) | ((n)<<5) | (d))
 #define FMAXNMV4(d, n) WORD $(0x6E30C800 | ((n)<<5) | (d))
+
+// For the softmax and norm passes: FSUB .4S, and FCVTL/FCVTL2 from .2S
+// (the low or high half of .4S) to .2D, FADD .2D.
+#define FSUB4(d, n, m) WORD $(0x4EA0D400 | ((m)<<16) | ((n)<<5) | (d))
+#define FCVTLD(d, n) WORD $(0x0E617800 | ((n)<<5) | (d))
+#define FCVTL2D(d, n) WORD $(0x4E617800 | ((n)<<5) | (d))
+#define FADD2D(d, n, m) WORD $(0x4E60D400 | ((m)<<16) | ((n)<<5) | (d))
+
+// FCVTN Vd.4H, Vn.4S and FCVTN2 Vd.8H, Vn.4S: float32 to fp16 with the
+// FPCR's rounding (Go leaves it at nearest-even, no flush to zero); a NaN
+// keeps its sign and top payload bits and comes out quiet.
+#define FCVTN4H(d, n) WORD $(0x0E216800 | ((n)<<5) | (d))
+#define FCVTN28H(d, n) WORD $(0x4E216800 | ((n)<<5) | (d))

@@ -60,7 +60,7 @@ func vecOpsFor(k KernelSet) VecOps {
 }
 
 // Name reports the widest implementation: "avx512", "avx2", "neon" (arm64:
-// the fp16 cache's attention loops, exp and SiLU; the rest pure Go) or
+// the attention loops, exp, SiLU and the softmax and norm passes) or
 // "generic".
 func (o VecOps) Name() string {
 	switch {
@@ -251,6 +251,8 @@ func (o VecOps) ScaleMax(x []float32, s float32) float32 {
 		m, i = scaleMaxF32(&x[0], n16, s), n16*16
 	} else if n8 := len(x) / 8; o.avx2 && n8 > 0 {
 		m, i = scaleMaxF32AVX2(&x[0], n8, s), n8*8
+	} else if n16 := len(x) / 16; o.neon && n16 > 0 {
+		m, i = scaleMaxF32NEON(&x[0], n16, s), n16*16
 	}
 	for ; i < len(x); i++ {
 		v := x[i] * s
@@ -271,6 +273,9 @@ func (o VecOps) SubScalar(x []float32, m float32) {
 	} else if n8 := len(x) / 8; o.avx2 && n8 > 0 {
 		subScalarF32AVX2(&x[0], n8, m)
 		i = n8 * 8
+	} else if n16 := len(x) / 16; o.neon && n16 > 0 {
+		subScalarF32NEON(&x[0], n16, m)
+		i = n16 * 16
 	}
 	for ; i < len(x); i++ {
 		x[i] -= m
@@ -286,6 +291,9 @@ func (o VecOps) Scale(x []float32, s float32) {
 	} else if n8 := len(x) / 8; o.avx2 && n8 > 0 {
 		scaleF32AVX2(&x[0], n8, s)
 		i = n8 * 8
+	} else if n16 := len(x) / 16; o.neon && n16 > 0 {
+		scaleF32NEON(&x[0], n16, s)
+		i = n16 * 16
 	}
 	for ; i < len(x); i++ {
 		x[i] *= s
@@ -305,11 +313,14 @@ func (o VecOps) Scale(x []float32, s float32) {
 func (o VecOps) SumSquares(x []float32) float64 {
 	var lanes [16]float64
 	i := 0
-	if n16 := len(x) / 16; (o.fast || o.avx2) && n16 > 0 {
-		if o.fast {
+	if n16 := len(x) / 16; (o.fast || o.avx2 || o.neon) && n16 > 0 {
+		switch {
+		case o.fast:
 			sumSquaresF64(&x[0], n16, &lanes[0])
-		} else {
+		case o.avx2:
 			sumSquaresF64AVX2(&x[0], n16, &lanes[0])
+		default:
+			sumSquaresF64NEON(&x[0], n16, &lanes[0])
 		}
 		i = n16 * 16
 	}
@@ -328,11 +339,14 @@ func (o VecOps) SumSquares(x []float32) float64 {
 func (o VecOps) SumF64(x []float32) float64 {
 	var lanes [16]float64
 	i := 0
-	if n16 := len(x) / 16; (o.fast || o.avx2) && n16 > 0 {
-		if o.fast {
+	if n16 := len(x) / 16; (o.fast || o.avx2 || o.neon) && n16 > 0 {
+		switch {
+		case o.fast:
 			sumF64(&x[0], n16, &lanes[0])
-		} else {
+		case o.avx2:
 			sumF64AVX2(&x[0], n16, &lanes[0])
+		default:
+			sumF64NEON(&x[0], n16, &lanes[0])
 		}
 		i = n16 * 16
 	}
@@ -376,6 +390,9 @@ func (o VecOps) ScaleMul(y, x, w []float32, s float32) {
 	} else if n8 := len(x) / 8; o.avx2 && n8 > 0 {
 		scaleMulF32AVX2(&y[0], &x[0], &w[0], n8, s)
 		i = n8 * 8
+	} else if n16 := len(x) / 16; o.neon && n16 > 0 {
+		scaleMulF32NEON(&y[0], &x[0], &w[0], n16, s)
+		i = n16 * 16
 	}
 	for ; i < len(x); i++ {
 		y[i] = float32(x[i]*s) * w[i]
@@ -394,6 +411,9 @@ func (o VecOps) Add(y, a, b []float32) {
 	} else if n8 := len(a) / 8; o.avx2 && n8 > 0 {
 		addF32AVX2(&y[0], &a[0], &b[0], n8)
 		i = n8 * 8
+	} else if n16 := len(a) / 16; o.neon && n16 > 0 {
+		addF32NEON(&y[0], &a[0], &b[0], n16)
+		i = n16 * 16
 	}
 	for ; i < len(a); i++ {
 		y[i] = a[i] + b[i]
@@ -494,12 +514,15 @@ func (o VecOps) RoundF16(dst, src []float32) {
 	if len(dst) < len(src) {
 		panic(fmt.Sprintf("kernels: RoundF16: %d outputs for %d inputs", len(dst), len(src)))
 	}
-	n8 := 0
-	if hasQuantAsm && (o.fast || o.avx2) {
-		n8 = len(src) / 8
-		if n8 > 0 {
-			roundF16(&src[0], n8, &dst[0])
-		}
+	n8 := len(src) / 8
+	switch {
+	case n8 == 0:
+	case hasQuantAsm && (o.fast || o.avx2):
+		roundF16(&src[0], n8, &dst[0])
+	case o.neon:
+		roundF16NEON(&src[0], n8, &dst[0])
+	default:
+		n8 = 0
 	}
 	for i := n8 * 8; i < len(src); i++ {
 		dst[i] = quant.FP16ToFP32(quant.FP32ToFP16(src[i]))
@@ -533,12 +556,15 @@ func (o VecOps) ToF16(dst []uint16, src []float32) {
 	if len(dst) < len(src) {
 		panic(fmt.Sprintf("kernels: ToF16: %d outputs for %d inputs", len(dst), len(src)))
 	}
-	n8 := 0
-	if hasQuantAsm && (o.fast || o.avx2) {
-		n8 = len(src) / 8
-		if n8 > 0 {
-			toF16(&src[0], n8, &dst[0])
-		}
+	n8 := len(src) / 8
+	switch {
+	case n8 == 0:
+	case hasQuantAsm && (o.fast || o.avx2):
+		toF16(&src[0], n8, &dst[0])
+	case o.neon:
+		toF16NEON(&src[0], n8, &dst[0])
+	default:
+		n8 = 0
 	}
 	for i := n8 * 8; i < len(src); i++ {
 		dst[i] = quant.FP32ToFP16(src[i])

@@ -33,3 +33,32 @@ func dotQ8_0RowsNEON(out *float32, q *byte, qd *float32, k *byte, kstride int, n
 
 //go:noescape
 func axpyQ8_0RowsNEON(acc *float32, nb int, p *float32, n int, v *byte, vstride int) // vecq8_arm64.s
+
+// The softmax and norm passes (vecnorm_arm64.s), sixteen elements a pass.
+
+//go:noescape
+func scaleMaxF32NEON(x *float32, n16 int, s float32) float32
+
+//go:noescape
+func subScalarF32NEON(x *float32, n16 int, m float32)
+
+//go:noescape
+func scaleF32NEON(x *float32, n16 int, s float32)
+
+//go:noescape
+func sumF64NEON(x *float32, n16 int, lanes *float64)
+
+//go:noescape
+func sumSquaresF64NEON(x *float32, n16 int, lanes *float64)
+
+//go:noescape
+func scaleMulF32NEON(y, x, w *float32, n16 int, s float32)
+
+//go:noescape
+func addF32NEON(y, a, b *float32, n16 int)
+
+//go:noescape
+func toF16NEON(x *float32, n8 int, dst *uint16)
+
+//go:noescape
+func roundF16NEON(x *float32, n8 int, dst *float32)

@@ -35,3 +35,21 @@ func dotQ8_0RowsNEON(out *float32, q *byte, qd *float32, k *byte, kstride int, n
 func axpyQ8_0RowsNEON(acc *float32, nb int, p *float32, n int, v *byte, vstride int) {
 	panic("kernels: no NEON")
 }
+
+func scaleMaxF32NEON(x *float32, n16 int, s float32) float32 { panic("kernels: no NEON") }
+
+func subScalarF32NEON(x *float32, n16 int, m float32) { panic("kernels: no NEON") }
+
+func scaleF32NEON(x *float32, n16 int, s float32) { panic("kernels: no NEON") }
+
+func sumF64NEON(x *float32, n16 int, lanes *float64) { panic("kernels: no NEON") }
+
+func sumSquaresF64NEON(x *float32, n16 int, lanes *float64) { panic("kernels: no NEON") }
+
+func scaleMulF32NEON(y, x, w *float32, n16 int, s float32) { panic("kernels: no NEON") }
+
+func addF32NEON(y, a, b *float32, n16 int) { panic("kernels: no NEON") }
+
+func toF16NEON(x *float32, n8 int, dst *uint16) { panic("kernels: no NEON") }
+
+func roundF16NEON(x *float32, n8 int, dst *float32) { panic("kernels: no NEON") }

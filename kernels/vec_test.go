@@ -210,15 +210,23 @@ func TestVecOpsRejectsShortRows(t *testing.T) {
 	VecOps{}.DotF16Rows(make([]float32, 3), make([]float32, 16), make([]uint16, 40), 16)
 }
 
+// TestRoundF16: the rounding to fp16 values gives quant's conversion there
+// and back, bit for bit, on ToF16's inputs, without writing past its
+// outputs.
 func TestRoundF16(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	x := randF32s(r, 37)
-	for _, o := range allVecOps(t) {
-		got := make([]float32, len(x))
-		o.RoundF16(got, x)
-		for i, v := range x {
-			if want := quant.FP16ToFP32(quant.FP32ToFP16(v)); got[i] != want {
-				t.Fatalf("%s: RoundF16(%g) = %g, want %g", o.Name(), v, got[i], want)
+	x := f16Inputs(rand.New(rand.NewPCG(5, 6)))
+	for _, n := range []int{len(x), 7, 9, 16, 37} {
+		for _, o := range allVecOps(t) {
+			got := make([]float32, n+1)
+			got[n] = -7
+			o.RoundF16(got[:n], x[:n])
+			for i, v := range x[:n] {
+				if want := quant.FP16ToFP32(quant.FP32ToFP16(v)); math.Float32bits(got[i]) != math.Float32bits(want) {
+					t.Fatalf("%s: RoundF16(%g) = %g, want %g", o.Name(), v, got[i], want)
+				}
+			}
+			if got[n] != -7 {
+				t.Fatalf("%s: RoundF16 wrote past its %d outputs", o.Name(), n)
 			}
 		}
 	}
@@ -254,17 +262,25 @@ func TestToBF16(t *testing.T) {
 	}
 }
 
+// f16Inputs: the special values of an fp16 conversion (signed zeros,
+// infinities, NaNs with payloads, the overflow edge, subnormals and the
+// rounding to zero, ties both ways), then 1000 values over sixty binades.
+func f16Inputs(r *rand.Rand) []float32 {
+	x := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
+		math.Float32frombits(0x7f800001), math.Float32frombits(0xffc02000),
+		65504, 65520, -65520, 1e6, 6e-8, 3e-8, 2.9e-8, 1e-10, -6.1e-5, 5.96e-8, 1.0009765625, 1.00048828125}
+	for range 1000 {
+		x = append(x, float32(math.Ldexp(r.Float64()*2-1, r.IntN(60)-30)))
+	}
+	return x
+}
+
 // TestToF16 checks the fp16 store against quant.FP32ToFP16 on random
 // values of every magnitude and on the special ones (signed zeros,
 // infinities, NaN, overflow to infinity, fp16 subnormals and values that
 // round to zero), with lengths that leave a scalar tail.
 func TestToF16(t *testing.T) {
-	r := rand.New(rand.NewPCG(7, 8))
-	x := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
-		65504, 65520, -65520, 1e6, 6e-8, 3e-8, 2.9e-8, 1e-10, -6.1e-5, 5.96e-8, 1.0009765625, 1.00048828125}
-	for range 1000 {
-		x = append(x, float32(math.Ldexp(r.Float64()*2-1, r.IntN(60)-30)))
-	}
+	x := f16Inputs(rand.New(rand.NewPCG(7, 8)))
 	for _, n := range []int{len(x), 7, 9, 16} {
 		for _, o := range allVecOps(t) {
 			got := make([]uint16, n+1)
@@ -590,6 +606,20 @@ func TestSoftmaxPasses(t *testing.T) {
 			}
 		}
 	}
+	// A NaN in each lane ahead of the maximum in the same lane: the lane's
+	// running maximum must pass over it and still take the maximum.
+	for _, fast := range vecVariants(t) {
+		for lane := range 16 {
+			x := make([]float32, 64)
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			x[lane], x[lane+32] = float32(math.NaN()), 50
+			if m := fast.ScaleMax(x, 2); m != 100 {
+				t.Fatalf("%s: NaN at %d, 50 at %d: max %v, want 100", fast.Name(), lane, lane+32, m)
+			}
+		}
+	}
 }
 
 // checkHeadScores fails t unless each of the heads' n scores in got
@@ -660,8 +690,30 @@ func TestSumF64(t *testing.T) {
 			if g := fast.SumF64(grid); g != chain {
 				t.Fatalf("%s n=%d: SumF64 %v of multiples of 1/256, exact %v", fast.Name(), n, g, chain)
 			}
+			// Signed values over sixty binades: the float64 sums round and
+			// cancel, so a lane taken out of its place changes the bits.
+			wide := signedWide(r, n)
+			if sf, sr := fast.SumF64(wide), ref.SumF64(wide); math.Float64bits(sf) != math.Float64bits(sr) {
+				t.Fatalf("%s n=%d: SumF64 %v of signed values over sixty binades, scalar %v", fast.Name(), n, sf, sr)
+			}
+			if sf, sr := fast.SumSquares(wide), ref.SumSquares(wide); math.Float64bits(sf) != math.Float64bits(sr) {
+				t.Fatalf("%s n=%d: SumSquares %v of values over sixty binades, scalar %v", fast.Name(), n, sf, sr)
+			}
 		}
 	}
+}
+
+// signedWide returns n values ±m·2^e, m in [1, 2), e in [−40, 20).
+func signedWide(r *rand.Rand, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		v := math.Ldexp(1+r.Float64(), r.IntN(60)-40)
+		if r.IntN(2) == 0 {
+			v = -v
+		}
+		x[i] = float32(v)
+	}
+	return x
 }
 
 // TestNormOps checks SumSquares, ScaleMul and Add: the vector path

@@ -43,34 +43,6 @@ func TestQuantizeAsmMatchesQuant(t *testing.T) {
 	}
 }
 
-// TestQuantizeQ8_1SplitMatchesQuant: the Q8_1 split layout built from the
-// assembly Q8_0 quantizer has the same quants, scales and sums, bit for
-// bit, as quant.QuantizeActivations' Q8_1 blocks.
-func TestQuantizeQ8_1SplitMatchesQuant(t *testing.T) {
-	rng := rand.New(rand.NewPCG(21, 22))
-	for _, nb := range []int{1, 2, 3, 7, 64} {
-		for ri, x := range append(activationRows(rng, nb), make([]float32, nb*32)) {
-			raw := make([]byte, nb*q8_1Bytes)
-			if err := quant.QuantizeActivations(quant.Q8_1, x, raw); err != nil {
-				t.Fatal(err)
-			}
-			gotQS, gotD := make([]byte, nb*32), make([]float32, 2*nb)
-			quantQ8_1Split(x, nb, gotQS, gotD)
-			for b := 0; b < nb; b++ {
-				blk := raw[b*q8_1Bytes : (b+1)*q8_1Bytes]
-				if !bytes.Equal(gotQS[b*32:b*32+32], blk[4:]) {
-					t.Fatalf("nb=%d row %d block %d: quants differ", nb, ri, b)
-				}
-				wantD := quant.FP16ToFP32(uint16(blk[0]) | uint16(blk[1])<<8)
-				wantS := quant.FP16ToFP32(uint16(blk[2]) | uint16(blk[3])<<8)
-				if math.Float32bits(gotD[2*b]) != math.Float32bits(wantD) || math.Float32bits(gotD[2*b+1]) != math.Float32bits(wantS) {
-					t.Fatalf("nb=%d row %d block %d: (d, s) = (%g, %g), want (%g, %g)", nb, ri, b, gotD[2*b], gotD[2*b+1], wantD, wantS)
-				}
-			}
-		}
-	}
-}
-
 // TestRoundF16MatchesQuant: the assembly fp16 rounding of F16 activations
 // equals quant.QuantizeActivations(F16) widened back, including ties,
 // subnormals, overflow to infinity and signed zeros.

@@ -43,23 +43,27 @@ smloop:
 	FMOVS F0, ret+24(FP)
 	RET
 
+// x (R0) = x op V20 lanewise in place, n16 (R1) passes; op FSUB4 or
+// FMUL4.
+#define IN_PLACE16(op, loop) \
+loop: \
+	VLD1 (R0), [V16.S4, V17.S4, V18.S4, V19.S4] \
+	op(16, 16, 20) \
+	op(17, 17, 20) \
+	op(18, 18, 20) \
+	op(19, 19, 20) \
+	VST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R0) \
+	SUBS  $1, R1, R1 \
+	BNE   loop \
+	RET
+
 // func subScalarF32NEON(x *float32, n16 int, m float32)
 TEXT ·subScalarF32NEON(SB), NOSPLIT, $0-20
 	MOVD  x+0(FP), R0
 	MOVD  n16+8(FP), R1
 	MOVWU m+16(FP), R2
 	VDUP  R2, V20.S4
-
-ssloop:
-	VLD1 (R0), [V16.S4, V17.S4, V18.S4, V19.S4]
-	FSUB4(16, 16, 20)
-	FSUB4(17, 17, 20)
-	FSUB4(18, 18, 20)
-	FSUB4(19, 19, 20)
-	VST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R0)
-	SUBS  $1, R1, R1
-	BNE   ssloop
-	RET
+	IN_PLACE16(FSUB4, ssloop)
 
 // func scaleF32NEON(x *float32, n16 int, s float32)
 TEXT ·scaleF32NEON(SB), NOSPLIT, $0-20
@@ -67,17 +71,7 @@ TEXT ·scaleF32NEON(SB), NOSPLIT, $0-20
 	MOVD  n16+8(FP), R1
 	MOVWU s+16(FP), R2
 	VDUP  R2, V20.S4
-
-scloop:
-	VLD1 (R0), [V16.S4, V17.S4, V18.S4, V19.S4]
-	FMUL4(16, 16, 20)
-	FMUL4(17, 17, 20)
-	FMUL4(18, 18, 20)
-	FMUL4(19, 19, 20)
-	VST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R0)
-	SUBS  $1, R1, R1
-	BNE   scloop
-	RET
+	IN_PLACE16(FMUL4, scloop)
 
 // Zero the sixteen float64 lanes V0-V7.
 #define LANES_ZERO \

@@ -50,11 +50,11 @@ func avx2Variants() map[quant.Type][]*fastKernel { return map[quant.Type][]*fast
 func detectKernels() map[quant.Type]*fastKernel { return preferred(kernelVariants()) }
 
 // quantizeFast converts activation row i straight into the split layout
-// with the NEON quantizers (Q8_0 and Q8_K, and Q8_1 from Q8_0's quants;
-// bit-identical to quant.QuantizeActivations for finite inputs:
-// TestQuantizeSplitMatchesQuant, TestQuantizeQ8_1SplitMatchesQuant) and
-// reports false for the other activation types, which take the reference
-// route.
+// with the NEON quantizers (Q8_0 and Q8_K, Q8_1 from Q8_0's quants, and
+// F16's rounding; bit-identical to quant.QuantizeActivations for finite
+// inputs: TestQuantizeSplitMatchesQuant, TestQuantizeQ8_1SplitMatchesQuant,
+// TestRoundF16) and reports false for the other activation types (BF16),
+// which take the reference route.
 func (s *matmulScratch) quantizeFast(t *mmTask, i int) bool {
 	x := &t.x[i*t.cols]
 	switch t.at {
@@ -67,6 +67,9 @@ func (s *matmulScratch) quantizeFast(t *mmTask, i int) bool {
 	case quant.Q8_1:
 		nb := t.cols / 32
 		quantQ8_1Split(t.x[i*t.cols:(i+1)*t.cols], nb, s.qs[i*nb*32:(i+1)*nb*32], s.d[i*nb*2:(i+1)*nb*2])
+	case quant.F16:
+		// The F16 kernels' input: the row rounded to fp16 values, as float32.
+		VecOps{neon: true}.RoundF16(s.d[i*t.cols:(i+1)*t.cols], t.x[i*t.cols:(i+1)*t.cols])
 	default:
 		return false
 	}

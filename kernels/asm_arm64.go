@@ -62,3 +62,9 @@ func quantQ8_0Split(x *float32, nb int, qs *byte, d *float32)
 
 //go:noescape
 func quantQ8_KSplit(x *float32, nb int, qs *byte, d *float32, bs *int16)
+
+// roundBF16NEON rounds 4·n4 floats at x to bf16 values, as float32, into
+// dst: quant.FP32ToBF16 widened back (quantize_arm64.s).
+//
+//go:noescape
+func roundBF16NEON(x *float32, n4 int, dst *float32)

@@ -51,10 +51,11 @@ func detectKernels() map[quant.Type]*fastKernel { return preferred(kernelVariant
 
 // quantizeFast converts activation row i straight into the split layout
 // with the NEON quantizers (Q8_0 and Q8_K, Q8_1 from Q8_0's quants, and
-// F16's rounding; bit-identical to quant.QuantizeActivations for finite
-// inputs: TestQuantizeSplitMatchesQuant, TestQuantizeQ8_1SplitMatchesQuant,
-// TestRoundF16) and reports false for the other activation types (BF16),
-// which take the reference route.
+// the F16 and BF16 roundings; bit-identical to quant.QuantizeActivations
+// for finite inputs: TestQuantizeSplitMatchesQuant,
+// TestQuantizeQ8_1SplitMatchesQuant, TestRoundF16, TestRoundBF16Row) and
+// reports false for the other activation types, which take the reference
+// route.
 func (s *matmulScratch) quantizeFast(t *mmTask, i int) bool {
 	x := &t.x[i*t.cols]
 	switch t.at {
@@ -70,8 +71,22 @@ func (s *matmulScratch) quantizeFast(t *mmTask, i int) bool {
 	case quant.F16:
 		// The F16 kernels' input: the row rounded to fp16 values, as float32.
 		VecOps{neon: true}.RoundF16(s.d[i*t.cols:(i+1)*t.cols], t.x[i*t.cols:(i+1)*t.cols])
+	case quant.BF16:
+		roundBF16Row(s.d[i*t.cols:(i+1)*t.cols], t.x[i*t.cols:(i+1)*t.cols])
 	default:
 		return false
 	}
 	return true
+}
+
+// roundBF16Row sets dst[i] to src[i] rounded to the nearest bf16 value, as
+// float32: the BF16 kernels' input, quant.FP32ToBF16 widened back.
+func roundBF16Row(dst, src []float32) {
+	n4 := len(src) / 4
+	if n4 > 0 {
+		roundBF16NEON(&src[0], n4, &dst[0])
+	}
+	for i := 4 * n4; i < len(src); i++ {
+		dst[i] = quant.BF16ToFP32(quant.FP32ToBF16(src[i]))
+	}
 }

@@ -187,3 +187,36 @@ kzgroup:
 
 kdone:
 	RET
+
+// func roundBF16NEON(x *float32, n4 int, dst *float32)
+// dst = x rounded to the nearest bf16 value (ties to even), as float32:
+// quant.FP32ToBF16's integer steps, u + 0x7fff + (u>>16 & 1) with the low
+// half cleared, and a NaN's upper half with the quiet bit set.
+TEXT ·roundBF16NEON(SB), NOSPLIT, $0-24
+	MOVD x+0(FP), R0
+	MOVD n4+8(FP), R1
+	MOVD dst+16(FP), R2
+	MOVW $1, R3
+	VDUP R3, V31.S4
+	MOVW $0x7fff, R3
+	VDUP R3, V30.S4
+	MOVW $0xffff0000, R3
+	VDUP R3, V29.S4
+	MOVW $0x00400000, R3
+	VDUP R3, V28.S4
+
+bfloop:
+	VLD1.P 16(R0), [V0.S4]
+	VUSHR  $16, V0.S4, V1.S4
+	VAND   V31.B16, V1.B16, V1.B16
+	VADD   V30.S4, V0.S4, V2.S4
+	VADD   V1.S4, V2.S4, V2.S4
+	VAND   V29.B16, V2.B16, V2.B16
+	VORR   V28.B16, V0.B16, V3.B16
+	VAND   V29.B16, V3.B16, V3.B16
+	FCMEQ4(4, 0, 0)
+	VBIT   V4.B16, V2.B16, V3.B16
+	VST1.P [V3.S4], 16(R2)
+	SUBS   $1, R1, R1
+	BNE    bfloop
+	RET

@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/nuri-ai/nuri/quant"
 )
 
 // TestQuantizeQ8KNaNs: the NEON Q8_K quantizer keeps the reference's bits
@@ -27,6 +29,36 @@ func TestQuantizeQ8KNaNs(t *testing.T) {
 		}
 		for ri, x := range [][]float32{nan, some, allNaN} {
 			checkQ8_KSplit(t, x, nb, ri)
+		}
+	}
+}
+
+// TestRoundBF16Row: the BF16 kernels' input rounding gives quant's
+// conversion there and back, bit for bit, on random bit patterns (every
+// exponent, NaNs with any payload), exact ties both ways and the special
+// values, with lengths that leave a scalar tail, and writes nothing past
+// its outputs.
+func TestRoundBF16Row(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	x := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
+		math.Float32frombits(0x7f800001), math.Float32frombits(0xffc00000), math.Float32frombits(0x7f7fffff),
+		math.Float32frombits(0x7fffffff), math.Float32frombits(0x00008000), math.Float32frombits(0x3f808000),
+		math.Float32frombits(0x3f818000), math.Float32frombits(0x3f808001), math.Float32frombits(0xbf817fff)}
+	for range 4000 {
+		x = append(x, math.Float32frombits(r.Uint32()))
+	}
+	for _, n := range []int{len(x), 3, 5, 13} {
+		got := make([]float32, n+1)
+		got[n] = -7
+		roundBF16Row(got[:n], x[:n])
+		for i, v := range x[:n] {
+			want := quant.BF16ToFP32(quant.FP32ToBF16(v))
+			if math.Float32bits(got[i]) != math.Float32bits(want) {
+				t.Fatalf("n=%d: %#08x rounded to %#08x, want %#08x", n, math.Float32bits(v), math.Float32bits(got[i]), math.Float32bits(want))
+			}
+		}
+		if got[n] != -7 {
+			t.Fatalf("n=%d: wrote past the outputs", n)
 		}
 	}
 }

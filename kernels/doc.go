@@ -46,8 +46,10 @@
 // pure-Go vector loops, as a CPU without AVX-512 does; KernelsGeneric is
 // the reference path.
 //
-// The assembly activation quantizers (Q8_0, Q8_K; AVX2 on amd64, NEON on
-// arm64) are bit-identical to quant.QuantizeActivations. Integer block sums are exact in both paths, so
+// The assembly activation quantizers (Q8_0, Q8_K, and Q8_1 from Q8_0's
+// quants; the F16 rounding; on arm64 the BF16 one too; AVX2 on amd64, NEON
+// on arm64) are bit-identical to quant.QuantizeActivations for finite
+// inputs. Integer block sums are exact in both paths, so
 // the fast kernels differ from the reference only in float rounding: the
 // per-block float terms are accumulated in 8 or 16 lanes and the lanes added
 // at the end, where the reference sums block by block. Tests bound the

@@ -174,8 +174,14 @@ func avx2HeadsF16(d16 int) bool { return d16 == 4 || d16 == 8 }
 // cannot know where the next one is. Rows outside b are skipped; it does
 // nothing on the generic path.
 func (o VecOps) PrefetchRows(b []byte, n, stride, size int) {
-	if n = prefetchRowCount(len(b), n, stride, size); (o.fast || o.avx2) && n > 0 {
+	if n = prefetchRowCount(len(b), n, stride, size); n <= 0 {
+		return
+	}
+	switch {
+	case o.fast || o.avx2:
 		prefetchRows(&b[0], n, stride, size)
+	case o.neon:
+		prefetchRowsNEON(&b[0], n, stride, size)
 	}
 }
 

@@ -62,3 +62,6 @@ func toF16NEON(x *float32, n8 int, dst *uint16)
 
 //go:noescape
 func roundF16NEON(x *float32, n8 int, dst *float32)
+
+//go:noescape
+func prefetchRowsNEON(p *byte, n int, stride int, size int)

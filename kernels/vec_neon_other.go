@@ -53,3 +53,5 @@ func addF32NEON(y, a, b *float32, n16 int) { panic("kernels: no NEON") }
 func toF16NEON(x *float32, n8 int, dst *uint16) { panic("kernels: no NEON") }
 
 func roundF16NEON(x *float32, n8 int, dst *float32) { panic("kernels: no NEON") }
+
+func prefetchRowsNEON(p *byte, n int, stride int, size int) { panic("kernels: no NEON") }

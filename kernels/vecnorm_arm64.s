@@ -223,3 +223,32 @@ rhloop:
 	SUBS   $1, R1, R1
 	BNE    rhloop
 	RET
+
+// func prefetchRowsNEON(p *byte, n int, stride int, size int)
+// PRFM PLDL1KEEP every 64 bytes of each of n rows, and the row's last byte.
+TEXT ·prefetchRowsNEON(SB), NOSPLIT, $0-32
+	MOVD p+0(FP), R0
+	MOVD n+8(FP), R1
+	MOVD stride+16(FP), R2
+	MOVD size+24(FP), R3
+	CMP  $0, R1
+	BLE  pdone
+	ADD  R0, R3, R4
+	SUB  $1, R4, R4
+
+prow:
+	MOVD R0, R5
+
+pline:
+	PRFM (R5), PLDL1KEEP
+	ADD  $64, R5, R5
+	CMP  R4, R5
+	BLE  pline
+	PRFM (R4), PLDL1KEEP
+	ADD  R2, R0, R0
+	ADD  R2, R4, R4
+	SUBS $1, R1, R1
+	BNE  prow
+
+pdone:
+	RET

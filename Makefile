@@ -31,7 +31,8 @@ test:
 # arm64 (Apple silicon, Graviton, Ampere): the NEON kernels and the
 # quantizers against their references, and on them the model's goldens
 # (llama.cpp's logits, the synthetic fixtures), i-quant models, KV cache
-# types and experts. Natively on an arm64 host, elsewhere under qemu-user
+# types, experts, and the NEON path's logits against the pure-Go path's,
+# bit for bit. Natively on an arm64 host, elsewhere under qemu-user
 # (.ci/run installs it); without either it fails.
 UNFUSED = ./quant ./internal/synth ./kernels ./backends/cpu ./model ./sample ./chat
 ARM64_RUN = $(shell [ "$$($(GO) env GOHOSTARCH)" = arm64 ] || echo "GOARCH=arm64")
@@ -44,7 +45,7 @@ test-arm64:
 	@if GOARCH=arm64 $(GO) build -gcflags=-S $(UNFUSED) 2>&1 | grep -E '\s(FMADD|FMSUB|FNMADD|FNMSUB)[SD]\s'; then \
 		echo "$(UNFUSED): a multiply-add fused on arm64 (round the product: float32(a*b))" >&2; exit 1; fi
 	$(ARM64_RUN) $(GO) test -count=1 $(ARM64_EXEC) -timeout 20m ./kernels/... ./quant/...
-	$(ARM64_RUN) $(GO) test -count=1 $(ARM64_EXEC) -timeout 20m -run 'Golden|TestIQ4Models|TestKVCacheTypes|TestMoE' ./model/...
+	$(ARM64_RUN) $(GO) test -count=1 $(ARM64_EXEC) -timeout 20m -run 'Golden|TestIQ4Models|TestKVCacheTypes|TestMoE|TestNEONMatchesGeneric' ./model/...
 
 run: build
 	$(BIN) serve --model $(MODEL) --addr $(ADDR)

@@ -39,14 +39,7 @@ func TestQuantizeQ8KNaNs(t *testing.T) {
 // values, with lengths that leave a scalar tail, and writes nothing past
 // its outputs.
 func TestRoundBF16Row(t *testing.T) {
-	r := rand.New(rand.NewPCG(15, 16))
-	x := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
-		math.Float32frombits(0x7f800001), math.Float32frombits(0xffc00000), math.Float32frombits(0x7f7fffff),
-		math.Float32frombits(0x7fffffff), math.Float32frombits(0x00008000), math.Float32frombits(0x3f808000),
-		math.Float32frombits(0x3f818000), math.Float32frombits(0x3f808001), math.Float32frombits(0xbf817fff)}
-	for range 4000 {
-		x = append(x, math.Float32frombits(r.Uint32()))
-	}
+	x := bf16Inputs(rand.New(rand.NewPCG(15, 16)))
 	for _, n := range []int{len(x), 3, 5, 13} {
 		got := make([]float32, n+1)
 		got[n] = -7

@@ -232,19 +232,27 @@ func TestRoundF16(t *testing.T) {
 	}
 }
 
-// TestToBF16 checks the bf16 conversion against quant.FP32ToBF16 on random
-// bit patterns (every exponent: subnormals, infinities, NaNs with any
-// payload), on exact ties both ways and on the special values, with
-// lengths that leave a scalar tail.
-func TestToBF16(t *testing.T) {
-	r := rand.New(rand.NewPCG(9, 10))
+// bf16Inputs: the special values of a bf16 conversion (signed zeros,
+// infinities, NaNs with payloads, the largest finite value, subnormals,
+// ties both ways and just past one), then 4000 random bit patterns.
+func bf16Inputs(r *rand.Rand) []float32 {
 	x := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
 		math.Float32frombits(0x7f800001), math.Float32frombits(0xffc00000), math.Float32frombits(0x7f7fffff),
+		math.Float32frombits(0x7fffffff), math.Float32frombits(0xbf817fff),
 		math.Float32frombits(0x00007fff), math.Float32frombits(0x00008000), math.Float32frombits(0x0000ffff),
 		math.Float32frombits(0x3f808000), math.Float32frombits(0x3f818000), math.Float32frombits(0x3f808001)}
 	for range 4000 {
 		x = append(x, math.Float32frombits(r.Uint32()))
 	}
+	return x
+}
+
+// TestToBF16 checks the bf16 conversion against quant.FP32ToBF16 on random
+// bit patterns (every exponent: subnormals, infinities, NaNs with any
+// payload), on exact ties both ways and on the special values, with
+// lengths that leave a scalar tail.
+func TestToBF16(t *testing.T) {
+	x := bf16Inputs(rand.New(rand.NewPCG(9, 10)))
 	for _, n := range []int{len(x), 7, 9, 16} {
 		for _, o := range allVecOps(t) {
 			got := make([]uint16, n+1)

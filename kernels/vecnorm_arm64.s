@@ -7,7 +7,8 @@
 // Scale, SumF64, SumSquares, ScaleMul, Add), sixteen elements a pass in
 // V16-V19: the same single float32 operation per element as the scalar
 // loops, so position does not matter; the float64 sums keep vec.go's
-// sixteen lanes in V0-V7 (two doubles each).
+// sixteen lanes in V0-V7 (two doubles each). Then the fp16 conversions
+// (ToF16, RoundF16; eight a pass) and PrefetchRows.
 
 // func scaleMaxF32NEON(x *float32, n16 int, s float32) float32
 // The running maxima (V0-V3) take FMAXNM, which passes over a NaN product

@@ -210,6 +210,18 @@ func BenchmarkRowKernels(b *testing.B) {
 				b.ReportMetric(float64(rows*rb)/sec/1e9, "GB/s")
 				b.ReportMetric(float64(rows*cols)/sec/1e9, "Gw/s")
 			})
+			if k.oneRows == nil {
+				continue
+			}
+			// What MatMul runs for one activation row: the rows side by side.
+			b.Run(k.name+"/rows", func(b *testing.B) {
+				for range b.N {
+					k.oneRows(&w[0], rb, rows, nb, &qs[0], &d[0], bs, 1, &y[0], 4)
+				}
+				sec := b.Elapsed().Seconds() / float64(b.N)
+				b.ReportMetric(float64(rows*rb)/sec/1e9, "GB/s")
+				b.ReportMetric(float64(rows*cols)/sec/1e9, "Gw/s")
+			})
 		}
 	}
 }

@@ -39,6 +39,10 @@ type fastKernel struct {
 	// frame where fn keeps each of its rows' accumulators.
 	one     rowKernel
 	rows    rowsKernel  // where set, fn over a run of rows: MatMul calls it instead
+	// oneRows, where set, is fn over a run of weight rows for a single
+	// activation row, with fn's bits: several rows' accumulators side by
+	// side where one row's chain of FMAs would bound a call.
+	oneRows rowsKernel
 	tile    int         // most activation rows per call
 	blockQS int         // activation quant bytes per weight block (32 or 256)
 	bsums   bool        // needs the Q8_K group sums

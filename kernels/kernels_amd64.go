@@ -3,6 +3,8 @@
 package kernels
 
 import (
+	"unsafe"
+
 	"golang.org/x/sys/cpu"
 
 	"github.com/nuri-ai/nuri/quant"
@@ -53,8 +55,8 @@ func avx2Variants() map[quant.Type][]*fastKernel {
 		return m
 	}
 	add := func(t quant.Type, k *fastKernel) { m[t] = append(m[t], k) }
-	add(quant.Q8_0, &fastKernel{name: "Q8_0/avx2", fn: dotQ8_0AVX2, tile: 4, blockQS: 32})
-	add(quant.Q4_0, &fastKernel{name: "Q4_0/avx2", fn: dotQ4_0AVX2, tile: 4, blockQS: 32})
+	add(quant.Q8_0, &fastKernel{name: "Q8_0/avx2", fn: dotQ8_0AVX2, oneRows: fourRows(dotQ8_0R4AVX2, dotQ8_0AVX2), tile: 4, blockQS: 32})
+	add(quant.Q4_0, &fastKernel{name: "Q4_0/avx2", fn: dotQ4_0AVX2, oneRows: fourRows(dotQ4_0R4AVX2, dotQ4_0AVX2), tile: 4, blockQS: 32})
 	add(quant.Q5_0, &fastKernel{name: "Q5_0/avx2", fn: dotQ5_0AVX2, tile: 4, blockQS: 32})
 	add(quant.Q4_1, &fastKernel{name: "Q4_1/avx2", fn: dotQ4_1AVX2, tile: 4, blockQS: 32, sums: true})
 	add(quant.Q5_1, &fastKernel{name: "Q5_1/avx2", fn: dotQ5_1AVX2, tile: 4, blockQS: 32, sums: true})
@@ -122,4 +124,21 @@ func (s *matmulScratch) quantizeFast(t *mmTask, i int) bool {
 	}
 	quantQ8_0Split(x, nb, &s.qs[i*nb*32], &s.d[i*nb])
 	return true
+}
+
+// fourRows makes a oneRows kernel from four, a kernel of four weight rows
+// against one activation row, and fn, the same type's row kernel, which
+// takes the rows left over.
+func fourRows(four func(w *byte, wstride, nb int, qs *byte, d *float32, y *float32), fn rowKernel) rowsKernel {
+	return func(w *byte, wstride, nr, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int) {
+		row := func(r int) *byte { return (*byte)(unsafe.Add(unsafe.Pointer(w), r*wstride)) }
+		out := func(r int) *float32 { return (*float32)(unsafe.Add(unsafe.Pointer(y), 4*r)) }
+		r := 0
+		for ; r+4 <= nr; r += 4 {
+			four(row(r), wstride, nb, qs, d, out(r))
+		}
+		for ; r < nr; r++ {
+			fn(row(r), nb, qs, d, bs, n, out(r), ystride)
+		}
+	}
 }

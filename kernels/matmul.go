@@ -202,6 +202,10 @@ func (t *mmTask) fastRows(lo, hi int) {
 			k.rows(&t.w[lo*t.wRowBytes], t.wRowBytes, hi-lo, nb, qs, d, bs, n, &y[lo], ystride)
 			continue
 		}
+		if n == 1 && k.oneRows != nil {
+			k.oneRows(&t.w[lo*t.wRowBytes], t.wRowBytes, hi-lo, nb, qs, d, bs, n, &y[lo], ystride)
+			continue
+		}
 		fn := k.fn
 		if n == 1 && k.one != nil {
 			fn = k.one

@@ -425,7 +425,7 @@ func TestEveryKernelVariant(t *testing.T) {
 	for wt, ks := range kernelVariants() {
 		for _, quantized := range []bool{true, false} {
 			for _, cols := range colsFor(wt) {
-				const rows = 19
+				const rows = 45 // chunks of 5 rows on 2 threads: oneRows runs 4 + 1
 				w := randWeights(rng, wt, rows, cols, quantized)
 				for _, nx := range []int{1, 3, 5, 8, 17} {
 					x := randFloats(rng, nx*cols, 1)

@@ -37,8 +37,8 @@ type fastKernel struct {
 	// one, where set, is fn for a single activation row (decode's calls):
 	// the same bits, with the accumulator in a register instead of the
 	// frame where fn keeps each of its rows' accumulators.
-	one     rowKernel
-	rows    rowsKernel  // where set, fn over a run of rows: MatMul calls it instead
+	one  rowKernel
+	rows rowsKernel // where set, fn over a run of rows: MatMul calls it instead
 	// oneRows, where set, is fn over a run of weight rows for a single
 	// activation row, with fn's bits: several rows' accumulators side by
 	// side where one row's chain of FMAs would bound a call.

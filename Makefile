@@ -29,10 +29,10 @@ test:
 	$(MAKE) test-arm64
 
 # arm64 (Apple silicon, Graviton, Ampere): the NEON kernels and the
-# quantizers against their references, and on them the model's goldens
-# (llama.cpp's logits, the synthetic fixtures), i-quant models, KV cache
-# types, experts, and the NEON path's logits against the pure-Go path's,
-# bit for bit. Natively on an arm64 host, elsewhere under qemu-user
+# quantizers against their references, the CPU backend's ops, and on them
+# the model's goldens (llama.cpp's logits, the synthetic fixtures), i-quant
+# models, KV cache types, experts, and the NEON path's logits against the
+# pure-Go path's, bit for bit. Natively on an arm64 host, elsewhere under qemu-user
 # (.ci/run installs it); without either it fails.
 UNFUSED = ./quant ./internal/synth ./kernels ./backends/cpu ./model ./sample ./chat
 ARM64_RUN = $(shell [ "$$($(GO) env GOHOSTARCH)" = arm64 ] || echo "GOARCH=arm64")
@@ -44,7 +44,7 @@ test-arm64:
 	@# architecture: no product fused into a sum (Go fuses on arm64, and on amd64 for GOAMD64=v3).
 	@if GOARCH=arm64 $(GO) build -gcflags=-S $(UNFUSED) 2>&1 | grep -E '\s(FMADD|FMSUB|FNMADD|FNMSUB)[SD]\s'; then \
 		echo "$(UNFUSED): a multiply-add fused on arm64 (round the product: float32(a*b))" >&2; exit 1; fi
-	$(ARM64_RUN) $(GO) test -count=1 $(ARM64_EXEC) -timeout 20m ./kernels/... ./quant/...
+	$(ARM64_RUN) $(GO) test -count=1 $(ARM64_EXEC) -timeout 20m ./kernels/... ./quant/... ./backends/cpu/...
 	$(ARM64_RUN) $(GO) test -count=1 $(ARM64_EXEC) -timeout 20m -run 'Golden|TestIQ4Models|TestKVCacheTypes|TestMoE|TestNEONMatchesGeneric' ./model/...
 
 run: build

@@ -114,11 +114,8 @@ func toBF16(x *float32, n8 int, dst *uint16)
 //go:noescape
 func quantQ8_0Tile(x *float32, nb int, qs *byte, qstride int, d *float32, corr *int32, dstride int, negZero int)
 
-// Four weight rows (wstride bytes apart) against one activation row, outputs
-// at y[0..3]: see q8_0_amd64.s.
-
-//go:noescape
-func dotQ8_0R4AVX2(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)
+// Four Q4_0 weight rows (wstride bytes apart) against one activation row,
+// outputs at y[0..3]: see q8_0_amd64.s.
 
 //go:noescape
 func dotQ4_0R4AVX2(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)

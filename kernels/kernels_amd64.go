@@ -55,7 +55,7 @@ func avx2Variants() map[quant.Type][]*fastKernel {
 		return m
 	}
 	add := func(t quant.Type, k *fastKernel) { m[t] = append(m[t], k) }
-	add(quant.Q8_0, &fastKernel{name: "Q8_0/avx2", fn: dotQ8_0AVX2, oneRows: fourRows(dotQ8_0R4AVX2, dotQ8_0AVX2), tile: 4, blockQS: 32})
+	add(quant.Q8_0, &fastKernel{name: "Q8_0/avx2", fn: dotQ8_0AVX2, tile: 4, blockQS: 32})
 	add(quant.Q4_0, &fastKernel{name: "Q4_0/avx2", fn: dotQ4_0AVX2, oneRows: fourRows(dotQ4_0R4AVX2, dotQ4_0AVX2), tile: 4, blockQS: 32})
 	add(quant.Q5_0, &fastKernel{name: "Q5_0/avx2", fn: dotQ5_0AVX2, tile: 4, blockQS: 32})
 	add(quant.Q4_1, &fastKernel{name: "Q4_1/avx2", fn: dotQ4_1AVX2, tile: 4, blockQS: 32, sums: true})

@@ -94,6 +94,21 @@ func (p *Pool) Packs(t quant.Type) bool {
 	return false
 }
 
+// CopiesPlain reports whether weights of type t that this Pool does not
+// pack are worth a plain copy in an Arena for MatMul: where an assembly
+// row kernel streams them and the Arena is on huge pages (Linux). Read in
+// place from a mapped file they sit on 4 KiB pages, and a decode step's
+// matmuls walk the page tables every 4 KiB. On the 2-core Zen 5 VM under
+// NURI_KERNELS=avx2, llama-1b Q4_0 decoded at 37.2-40.0 t/s from the
+// file's pages and 40.2-43.0 from a copy (four alternating pairs); Q4_K_M
+// and Q8_0 were level (docs/performance.md, round 45). The copy also puts
+// the weights on the pages the bandwidth probe reads, as packed weights
+// are. The loader gives the file's pages back (OwnCopy), so the process
+// keeps one copy of the weights.
+func (p *Pool) CopiesPlain(t quant.Type) bool {
+	return arenaOnHugePages && !p.Packs(t) && rowKernelFor(p.KernelSet(), t) != nil
+}
+
 // rowKernelFor is the MatMul kernel for weight type wt under kernel set k
 // (nil: the reference path).
 func rowKernelFor(k KernelSet, wt quant.Type) *fastKernel {

@@ -6,6 +6,9 @@ package kernels
 // (huge-page mappings are Linux only).
 func LargeBytes[T any](owner *T, n int) []byte { return alignedBytes(n) }
 
+// arenaOnHugePages: an Arena's buffers are on the Go heap's pages.
+const arenaOnHugePages = false
+
 // Arena hands out 64-byte aligned buffers for data that lives as long as
 // the arena (on Linux, from huge-page mappings; here from the Go heap).
 type Arena struct{}

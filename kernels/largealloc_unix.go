@@ -48,6 +48,9 @@ func hugeMap(size int) (mapping, aligned []byte) {
 	return m, b
 }
 
+// arenaOnHugePages: an Arena's buffers are on transparent huge pages.
+const arenaOnHugePages = true
+
 // arenaSlab is the mapping an Arena carves its small buffers from.
 const arenaSlab = 16 << 20
 

@@ -139,102 +139,43 @@ done: \
 	RET
 
 // ---------------------------------------------------------------------------
-// Four weight rows against one activation row (decode's calls). The one-row
-// kernels above carry a single FMA chain through a row's blocks, four
-// cycles a block; here four rows' chains run side by side and share each
-// block's activation load and scale. Every output gets BLOCKS's int32
-// lanes, then the same float steps in the same order (the product of the
-// two scales, one FMA into its accumulator, HSUM), so it has the one-row
-// kernel's bits.
+// Four Q4_0 weight rows against one activation row (decode's calls). The
+// one-row kernel below carries a single FMA chain through a row's blocks
+// and is bound by its arithmetic (23-25 G weights/s on a Zen 5 core); here
+// four rows' chains run side by side, share each block's activation load
+// and scale, and take their nibbles unsigned (35.6 G weights/s). Every
+// output gets the one-row kernel's int32 lanes, then the same float steps
+// in the same order (the product of the two scales, one FMA into its
+// accumulator, HSUM), so it has that kernel's bits.
 //
-// Four rows read side by side, each 18 or 34 bytes a block, 1-2 KiB
-// apart, are not a pattern the hardware prefetchers follow: without help
-// a 75 MB Q4_0 matrix read at 11-13 GB/s on two Zen 5 cores, against
-// 27 GB/s a row at a time. So each block also prefetches two lines of the
-// rows GROUPS_AHEAD calls on (R13: the four rows' bytes swept at four
-// times the rows' pace), and the same matrix read at 32-36 GB/s. One and
-// two groups ahead read 1-3 GB/s less; eight read the same as four.
+// Four rows read side by side, 18 bytes a block each, 1-4 KiB apart, are
+// not a pattern the hardware prefetchers follow: without help a 75 MB
+// matrix read at 11-13 GB/s on two cores, against 27 GB/s a row at a
+// time. So each block also prefetches two lines of the rows GROUPS_AHEAD
+// calls on (R13: the next rows' bytes swept at four times the rows' pace),
+// and the same matrix read at 32-36 GB/s; one and two groups ahead read
+// 1-3 GB/s less, eight the same as four. Q8_0 had the same form (41
+// against 29 G weights/s in L2), but streamed from memory, where a Q8_0
+// row kernel is already near what two cores read, it was as often slower
+// than the one-row kernel as faster (docs/performance.md, round 45).
 //
-// func k(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)
+// func dotQ4_0R4AVX2(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)
 //   w:   row r's blocks at w + r·wstride
 //   qs:  the activation row's quants, d its float32 scales
 //   y:   output r at y + 4·r
 //
-// Register use: Y0-Y3 the rows' accumulators, Y4 d_w, Y5-Y9 temporaries,
-// Y10 a kernel's per-block activation term, Y11 the block's activation
-// scale, Y12 its quants, Y13 and Y6 a kernel's constants, Y14 0x0F bytes,
-// Y15 int16 ones. SI, R9, R10, R11 the rows, R12 the block's byte offset
-// in a row, AX qs, BX d, CX blocks left, R13 the prefetches' base.
+// Register use: Y0-Y3 the rows' accumulators, Y4 d_w, Y5 and Y7-Y9
+// temporaries, Y6 0x08 bytes, Y10 the activation block's Σ8·a lanes, Y11
+// its scale, Y12 its quants, Y13 the nibble shifts, Y14 0x0F bytes, Y15
+// int16 ones. SI, R9, R10, R11 the rows, R12 the block's byte offset in a
+// row, AX qs, BX d, CX blocks left, R13 the prefetches' base.
 
 #define GROUPS_AHEAD 4
 
-// ENTRY4: the arguments, the shared constants and zeroed accumulators.
-#define ENTRY4 \
-	MOVQ         w+0(FP), SI; \
-	MOVQ         wstride+8(FP), DX; \
-	LEAQ         (SI)(DX*1), R9; \
-	LEAQ         (R9)(DX*1), R10; \
-	LEAQ         (R10)(DX*1), R11; \
-	MOVQ         DX, R13; \
-	IMULQ        $(4*GROUPS_AHEAD), R13; \
-	ADDQ         SI, R13; \
-	MOVQ         nb+16(FP), CX; \
-	MOVQ         qs+24(FP), AX; \
-	MOVQ         d+32(FP), BX; \
-	MOVL         $0x00010001, R12; \
-	VMOVD        R12, X15; \
-	VPBROADCASTD X15, Y15; \
-	MOVL         $0x0f0f0f0f, R12; \
-	VMOVD        R12, X14; \
-	VPBROADCASTD X14, Y14; \
-	XORQ         R12, R12; \
-	VXORPS       Y0, Y0, Y0; \
-	VXORPS       Y1, Y1, Y1; \
-	VXORPS       Y2, Y2, Y2; \
-	VXORPS       Y3, Y3, Y3
-
-// NEXT4(size): the prefetches, on to the next block, and the loop's end.
-#define NEXT4(size) \
-	PREFETCHT0 (R13)(R12*4); \
-	PREFETCHT0 64(R13)(R12*4); \
-	ADDQ $size, R12; \
-	ADDQ $32, AX; \
-	ADDQ $4, BX; \
-	DECQ CX; \
-	JNZ  loop4
-
-// STORE4: the four outputs.
-#define STORE4 \
-	MOVQ y+40(FP), DI; \
-	HSUM(Y0, X0, (DI)); \
-	HSUM(Y1, X1, 4(DI)); \
-	HSUM(Y2, X2, 8(DI)); \
-	HSUM(Y3, X3, 12(DI)); \
-	VZEROUPPER; \
-	RET
-
-// SCALE4(lanes, acc): the block's int32 lanes into acc, as ROW does.
-#define SCALE4(lanes, acc) \
-	VCVTDQ2PS   lanes, lanes; \
-	VMULPS      Y4, Y11, Y9; \
-	VFMADD231PS Y9, lanes, acc
-
-// Q8_0 (Y13 = 0x08 bytes): ROW's steps for the block of row b.
-#define ROW4_Q8_0(b, acc) \
-	VPBROADCASTW (b)(R12*1), X4; \
-	VCVTPH2PS    X4, Y4; \
-	VMOVDQU      2(b)(R12*1), Y5; \
-	VPABSB       Y5, Y6; \
-	VPSIGNB      Y5, Y12, Y7; \
-	DOT_AVX2(Y6, Y7, Y8); \
-	SCALE4(Y8, acc)
-
-// Q4_0 takes its nibbles unsigned: each lane's Σ(n−8)·a is Σn·a − Σ8·a,
-// and Σ8·a (Y10) is the activation block's alone, made once for the four
-// rows. Exact integers both ways, so the lanes are LOAD_Q4_0's. The
-// nibbles: the 16 code bytes in both halves, the high half shifted right
-// by 4 (Y13 holds the dword shift counts), the low nibble of each byte
-// kept. Y6 holds 0x08 bytes.
+// ROW4_Q4_0(b, acc): the block of row b into acc. Each lane's Σ(n−8)·a is
+// Σn·a − Σ8·a, exact integers both ways, so the lanes are LOAD_Q4_0's.
+// The nibbles: the 16 code bytes in both halves, the high half shifted
+// right by 4 (dword shifts by Y13), the low nibble of each byte kept.
 #define ROW4_Q4_0(b, acc) \
 	VPBROADCASTW   (b)(R12*1), X4; \
 	VCVTPH2PS      X4, Y4; \
@@ -243,7 +184,9 @@ done: \
 	VPAND          Y14, Y5, Y5; \
 	DOT_AVX2(Y5, Y12, Y7); \
 	VPSUBD         Y10, Y7, Y7; \
-	SCALE4(Y7, acc)
+	VCVTDQ2PS      Y7, Y7; \
+	VMULPS         Y4, Y11, Y9; \
+	VFMADD231PS    Y9, Y7, acc
 
 DATA q4HighShift<>+0(SB)/8, $0
 DATA q4HighShift<>+8(SB)/8, $0
@@ -282,31 +225,34 @@ TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $0-64
 	SETUP(2)
 	BLOCKS(LOAD_Q4_0, ROWS, 18)
 
-// func dotQ8_0R4AVX2(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)
-TEXT ·dotQ8_0R4AVX2(SB), NOSPLIT, $0-48
-	ENTRY4
-	TESTQ CX, CX
-	JZ    store4
-
-loop4:
-	VMOVDQU      (AX), Y12
-	VBROADCASTSS (BX), Y11
-	ROW4_Q8_0(SI, Y0)
-	ROW4_Q8_0(R9, Y1)
-	ROW4_Q8_0(R10, Y2)
-	ROW4_Q8_0(R11, Y3)
-	NEXT4(34)
-
-store4:
-	STORE4
-
 // func dotQ4_0R4AVX2(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)
 TEXT ·dotQ4_0R4AVX2(SB), NOSPLIT, $0-48
-	ENTRY4
-	VMOVDQU      q4HighShift<>(SB), Y13
+	MOVQ         w+0(FP), SI
+	MOVQ         wstride+8(FP), DX
+	LEAQ         (SI)(DX*1), R9
+	LEAQ         (R9)(DX*1), R10
+	LEAQ         (R10)(DX*1), R11
+	MOVQ         DX, R13
+	IMULQ        $(4*GROUPS_AHEAD), R13
+	ADDQ         SI, R13
+	MOVQ         nb+16(FP), CX
+	MOVQ         qs+24(FP), AX
+	MOVQ         d+32(FP), BX
+	MOVL         $0x00010001, DX
+	VMOVD        DX, X15
+	VPBROADCASTD X15, Y15
+	MOVL         $0x0f0f0f0f, DX
+	VMOVD        DX, X14
+	VPBROADCASTD X14, Y14
 	MOVL         $0x08080808, DX
 	VMOVD        DX, X6
 	VPBROADCASTD X6, Y6
+	VMOVDQU      q4HighShift<>(SB), Y13
+	XORQ         R12, R12
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
 	TESTQ        CX, CX
 	JZ           store4
 
@@ -318,10 +264,22 @@ loop4:
 	ROW4_Q4_0(R9, Y1)
 	ROW4_Q4_0(R10, Y2)
 	ROW4_Q4_0(R11, Y3)
-	NEXT4(18)
+	PREFETCHT0   (R13)(R12*4)
+	PREFETCHT0   64(R13)(R12*4)
+	ADDQ         $18, R12
+	ADDQ         $32, AX
+	ADDQ         $4, BX
+	DECQ         CX
+	JNZ          loop4
 
 store4:
-	STORE4
+	MOVQ y+40(FP), DI
+	HSUM(Y0, X0, (DI))
+	HSUM(Y1, X1, 4(DI))
+	HSUM(Y2, X2, 8(DI))
+	HSUM(Y3, X3, 12(DI))
+	VZEROUPPER
+	RET
 
 // ---------------------------------------------------------------------------
 // Five-bit weights: each block's qh holds the fifth bit of element e in bit

@@ -20,8 +20,12 @@ type Device struct {
 	// keyed by the first byte of the uploaded data.
 	mu     sync.RWMutex
 	packed map[*byte]*kernels.PackedWeights
-	arena  *kernels.Arena // the packed copies' memory (huge pages)
-	prof   backends.OpTimes
+	// plain holds the copies of weights that are not packed but that an
+	// assembly row kernel streams (kernels.Pool.CopiesPlain), keyed the
+	// same way.
+	plain map[*byte][]byte
+	arena *kernels.Arena // the packed and plain copies' memory (huge pages)
+	prof  backends.OpTimes
 }
 
 // ProfileOps implements backends.OpProfiler.
@@ -33,7 +37,7 @@ func (d *Device) OpProfile() []backends.OpTime { return d.prof.OpProfile() }
 // New returns a CPU device running ops on nThreads workers (<= 0: one per
 // CPU).
 func New(nThreads int) *Device {
-	return &Device{pool: kernels.NewPool(nThreads), packed: map[*byte]*kernels.PackedWeights{}, arena: kernels.NewArena()}
+	return &Device{pool: kernels.NewPool(nThreads), packed: map[*byte]*kernels.PackedWeights{}, plain: map[*byte][]byte{}, arena: kernels.NewArena()}
 }
 
 // SetGeneric forces the pure-Go reference matmul kernels (on) instead of
@@ -121,28 +125,39 @@ func (d *Device) Alloc(n int, _ backends.Usage) (backends.Buffer, error) {
 	return backends.NewHostBuffer(n), nil
 }
 
-// Upload implements backends.Device. Most weights are used in place: no
-// copy, no dequantized duplicate, so a mapped model costs only its file
-// pages. Q4_0 and Q8_0 matrices are repacked once for the 16-row kernels
-// (kernels.PackWeights) when this CPU has them and the reference kernels
-// are not forced; OwnsCopy then reports true and the original bytes are
-// read again only by ops that need the plain layout (GetRows, the
-// reference path).
+// Upload implements backends.Device. The tensor it returns wraps data, no
+// copy and no dequantized duplicate. Matrices are repacked once for the
+// 16-row kernels (kernels.PackWeights) when this CPU has them and the
+// reference kernels are not forced; the others that an assembly row
+// kernel streams are copied as they are onto huge pages (Linux,
+// kernels.Pool.CopiesPlain). OwnsCopy then reports true, so a loader can
+// give the file's pages back, and MatMul and GetRows read the copy; other
+// ops read data.
 func (d *Device) Upload(name string, t quant.Type, rows, cols int, data []byte) (backends.Tensor, error) {
 	tt, err := d.UploadLookup(name, t, rows, cols, data)
 	if err != nil {
 		return tt, err
 	}
-	if len(data) > 0 && rows > 1 && kernels.PackableShape(t, cols) && d.pool.Packs(t) {
-		d.mu.RLock()
-		arena := d.arena
-		d.mu.RUnlock()
+	if len(data) == 0 || rows <= 1 {
+		return tt, nil
+	}
+	d.mu.RLock()
+	arena := d.arena
+	d.mu.RUnlock()
+	switch {
+	case kernels.PackableShape(t, cols) && d.pool.Packs(t):
 		pw, err := kernels.PackWeightsIn(d.pool, arena, t, data, rows, cols)
 		if err != nil {
 			return backends.Tensor{}, fmt.Errorf("cpu: upload %s: %w", name, err)
 		}
 		d.mu.Lock()
 		d.packed[&data[0]] = pw
+		d.mu.Unlock()
+	case d.pool.CopiesPlain(t):
+		c := arena.Bytes(len(data))
+		copy(c, data)
+		d.mu.Lock()
+		d.plain[&data[0]] = c
 		d.mu.Unlock()
 	}
 	return tt, nil
@@ -176,10 +191,33 @@ func (d *Device) packedFor(w backends.Tensor, wb []byte) *kernels.PackedWeights 
 	return pw
 }
 
-// OwnsCopy implements backends.OwnCopy: true for weights Upload repacked.
+// plainFor returns the plain copy of weight w's bytes wb, if Upload made
+// one, or else wb.
+func (d *Device) plainFor(wb []byte) []byte {
+	if len(wb) == 0 {
+		return wb
+	}
+	d.mu.RLock()
+	c := d.plain[&wb[0]]
+	d.mu.RUnlock()
+	if len(c) != len(wb) {
+		return wb
+	}
+	return c
+}
+
+// OwnsCopy implements backends.OwnCopy: true for weights Upload repacked
+// or copied.
 func (d *Device) OwnsCopy(t backends.Tensor) bool {
 	b, err := hostBytes(t)
-	return err == nil && d.packedFor(t, b) != nil
+	if err != nil || len(b) == 0 {
+		return false
+	}
+	if d.packedFor(t, b) != nil {
+		return true
+	}
+	c := d.plainFor(b)
+	return &c[0] != &b[0]
 }
 
 // NewStream implements backends.Device.
@@ -190,6 +228,7 @@ func (d *Device) Close() error {
 	d.pool.Close()
 	d.mu.Lock()
 	d.packed = map[*byte]*kernels.PackedWeights{}
+	d.plain = map[*byte][]byte{}
 	d.arena = kernels.NewArena() // the old one goes with the last weights that use it
 	d.mu.Unlock()
 	return nil

@@ -363,13 +363,14 @@ func (s *Stream) matmulArgs(dst, w, x backends.Tensor) (matmulOperands, error) {
 	if pw := s.dev.packedFor(w, m.wb); pw != nil && s.dev.pool.Packs(w.Type) {
 		m.pw = pw
 	}
+	m.wb = s.dev.plainFor(m.wb)
 	return m, nil
 }
 
 // GetRows implements backends.Stream: each selected row is dequantized
 // (ggml's get_rows), so an embedding table never needs a float copy. A
-// table that is also a repacked matmul weight (tied embeddings) is read
-// from the packed copy: its file pages were given back at load, and each
+// table that is also a repacked or copied matmul weight (tied embeddings)
+// is read from that copy: its file pages were given back at load, and each
 // looked-up row would otherwise fault one in again.
 func (s *Stream) GetRows(dst, src backends.Tensor, ids []int32) {
 	s.do(backends.OpGetRows, func() error {
@@ -388,10 +389,13 @@ func (s *Stream) GetRows(dst, src backends.Tensor, ids []int32) {
 			return err
 		}
 		pw := s.dev.packedFor(src, sb)
-		if src.Type == quant.F32 && pw == nil {
+		plain := s.dev.plainFor(sb)
+		copied := len(sb) > 0 && &plain[0] != &sb[0]
+		sb = plain
+		if src.Type == quant.F32 && pw == nil && !copied {
 			// Activations (a mixture of experts' gathers): plain copies.
-			// (An F32 weight with a packed copy reads that copy below: its
-			// file pages may be gone.)
+			// (An F32 weight with a packed or plain copy reads that copy
+			// below: its file pages may be gone.)
 			xs, err := f32s(src)
 			if err != nil {
 				return err

@@ -425,11 +425,10 @@ func TestAttention(t *testing.T) {
 	}
 }
 
-// TestGetRows dequantizes selected rows of a quantized table.
 // TestGetRows: looked-up rows are the dequantized rows of the table, for
-// plain tables and for tables the device repacked (a tied embedding), which
-// are read from the packed copy: the test overwrites the uploaded bytes
-// after Upload to tell the two apart.
+// tables read in place and for tables the device repacked or copied (a
+// tied embedding), which are read from the device's copy: the test
+// overwrites the uploaded bytes after Upload to tell the two apart.
 func TestGetRows(t *testing.T) {
 	f := newFixture(t)
 	r := rand.New(rand.NewPCG(7, 8))
@@ -460,13 +459,17 @@ func TestGetRows(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			packed := f.dev.OwnsCopy(w)
-			if packed != kernels.PackableShape(tt.typ, tt.cols) {
-				t.Fatalf("OwnsCopy %v, PackableShape %v", packed, !packed)
+			owned := f.dev.OwnsCopy(w)
+			p := kernels.NewPool(1)
+			packs := kernels.PackableShape(tt.typ, tt.cols) && p.Packs(tt.typ)
+			plain := p.CopiesPlain(tt.typ)
+			p.Close()
+			if owned != (packs || plain) {
+				t.Fatalf("OwnsCopy %v; packs %v, plain copy %v", owned, packs, plain)
 			}
-			if packed {
+			if owned {
 				for i := range q {
-					q[i] = 0xFF // only the packed copy still holds the table
+					q[i] = 0xFF // only the device's copy still holds the table
 				}
 			}
 			ids := []int32{int32(tt.rows - 1), 0, int32(tt.rows - 1), int32(tt.rows / 2)}
@@ -480,7 +483,7 @@ func TestGetRows(t *testing.T) {
 				}
 				for j, v := range hostF32(t, y)[i*tt.cols : (i+1)*tt.cols] {
 					if math.Float32bits(v) != math.Float32bits(want[j]) {
-						t.Fatalf("row %d (id %d) col %d: %v, want %v (packed %v)", i, id, j, v, want[j], packed)
+						t.Fatalf("row %d (id %d) col %d: %v, want %v (device copy %v)", i, id, j, v, want[j], owned)
 					}
 				}
 			}

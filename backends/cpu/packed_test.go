@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/nuri-ai/nuri/backends"
@@ -13,11 +14,12 @@ import (
 	"github.com/nuri-ai/nuri/quant"
 )
 
-// TestUploadRepacks: Q4_0, Q8_0 and Q6_K weights are repacked at Upload
-// when the CPU has the packed kernels (OwnsCopy says so, MatMul then gives
-// MatMulPacked's bits); other types, and a device forced onto the reference
-// kernels, keep using the caller's bytes, and every route agrees within
-// float rounding.
+// TestUploadRepacks: weights are repacked at Upload when the CPU has the
+// packed kernels (OwnsCopy says so, MatMul then gives MatMulPacked's bits)
+// or copied where it streams them with row kernels instead
+// (TestUploadCopiesPlain); a device forced onto the reference kernels
+// keeps using the caller's bytes, and every route agrees within float
+// rounding.
 func TestUploadRepacks(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
 	const rows, cols, nx = 37, 512, 5
@@ -44,13 +46,17 @@ func TestUploadRepacks(t *testing.T) {
 		}
 		fast, owns := run(false)
 		ref, refOwns := run(true)
-		if want := kernels.PackableShape(wt, cols); owns != want {
-			t.Errorf("%v: OwnsCopy = %v, want %v", wt, owns, want)
+		p := kernels.NewPool(1)
+		packs := kernels.PackableShape(wt, cols) && p.Packs(wt)
+		plain := p.CopiesPlain(wt)
+		p.Close()
+		if want := packs || plain; owns != want {
+			t.Errorf("%v: OwnsCopy = %v, want %v (packs %v, plain copy %v)", wt, owns, want, packs, plain)
 		}
 		if refOwns {
-			t.Errorf("%v: a device forced onto the reference kernels repacked", wt)
+			t.Errorf("%v: a device forced onto the reference kernels repacked or copied", wt)
 		}
-		if owns {
+		if packs {
 			p := kernels.NewPool(1)
 			pw, err := kernels.PackWeights(p, wt, wb, rows, cols)
 			if err != nil {
@@ -221,4 +227,73 @@ func TestMatMulResidual(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestUploadCopiesPlain: under each kernel set, a weight is repacked,
+// copied as it is (kernels.Pool.CopiesPlain: no packed kernel, but a row
+// kernel, and an Arena on huge pages) or read in place, and OwnsCopy says
+// which. The tensor Upload returns still wraps the caller's bytes, yet
+// MatMul and GetRows read the device's copy: with the caller's bytes
+// overwritten afterwards they give what they gave before.
+func TestUploadCopiesPlain(t *testing.T) {
+	r := rand.New(rand.NewPCG(43, 44))
+	const rows, cols, nx = 21, 256, 3
+	copied := 0
+	for _, ks := range []kernels.KernelSet{kernels.KernelsBest, kernels.KernelsAVX2, kernels.KernelsGeneric} {
+		p := kernels.NewPool(1)
+		p.SetKernelSet(ks)
+		for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q6_K, quant.IQ4_NL, quant.F16} {
+			rb, _ := wt.RowBytes(cols)
+			wb := make([]byte, rows*rb)
+			if err := quant.Quantize(wt, randVec(r, rows*cols, 0.1), wb); err != nil {
+				t.Fatal(err)
+			}
+			f := newFixture(t)
+			f.dev.SetKernelSet(ks)
+			w, err := f.dev.Upload("w", wt, rows, cols, wb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hb, ok := w.Buf.(*backends.HostBuffer); !ok || &hb.Bytes()[0] != &wb[0] {
+				t.Fatalf("%v %v: Upload's tensor does not wrap the caller's bytes", ks, wt)
+			}
+			plain := !p.Packs(wt) && p.CopiesPlain(wt)
+			if want := p.Packs(wt) || plain; f.dev.OwnsCopy(w) != want {
+				t.Fatalf("%v %v: OwnsCopy = %v, want %v (packs %v)", ks, wt, f.dev.OwnsCopy(w), want, p.Packs(wt))
+			}
+			if !plain {
+				continue
+			}
+			copied++
+			run := func() ([]float32, []float32) {
+				y := f32Tensor(t, f.dev, "y", nx, rows)
+				f.s.MatMul(y, w, f.tensor("x", nx, cols, randVec(rand.New(rand.NewPCG(1, 2)), nx*cols, 1)))
+				e := f32Tensor(t, f.dev, "e", 2, cols)
+				f.s.GetRows(e, w, []int32{0, rows - 1})
+				f.sync()
+				return append([]float32(nil), hostF32(t, y)...), append([]float32(nil), hostF32(t, e)...)
+			}
+			y0, e0 := run()
+			for i := range wb {
+				wb[i] = byte(r.Uint32())
+			}
+			y1, e1 := run()
+			for i := range y0 {
+				if math.Float32bits(y0[i]) != math.Float32bits(y1[i]) {
+					t.Fatalf("%v %v: MatMul read the caller's bytes: y[%d] %v, then %v", ks, wt, i, y0[i], y1[i])
+				}
+			}
+			for i := range e0 {
+				if math.Float32bits(e0[i]) != math.Float32bits(e1[i]) {
+					t.Fatalf("%v %v: GetRows read the caller's bytes: value %d %v, then %v", ks, wt, i, e0[i], e1[i])
+				}
+			}
+		}
+		p.Close()
+	}
+	// Linux amd64 copies under the AVX2 set, Linux arm64 under the best.
+	if copied == 0 && runtime.GOOS == "linux" && (runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64") {
+		t.Fatal("no weight was copied")
+	}
+	t.Logf("%d weights copied", copied)
 }

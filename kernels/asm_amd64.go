@@ -114,8 +114,14 @@ func toBF16(x *float32, n8 int, dst *uint16)
 //go:noescape
 func quantQ8_0Tile(x *float32, nb int, qs *byte, qstride int, d *float32, corr *int32, dstride int, negZero int)
 
-// Four Q4_0 weight rows (wstride bytes apart) against one activation row,
-// outputs at y[0..3]: see q8_0_amd64.s.
+// Four Q4_0, IQ4_NL or Q5_0 weight rows (wstride bytes apart) against one
+// activation row, outputs at y[0..3]: see q8_0_amd64.s.
 
 //go:noescape
 func dotQ4_0R4AVX2(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)
+
+//go:noescape
+func dotIQ4_NLR4AVX2(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)
+
+//go:noescape
+func dotQ5_0R4AVX2(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)

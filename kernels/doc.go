@@ -70,9 +70,10 @@
 // row's accumulator in the stack frame; a call with one activation row
 // (decode on a CPU without AVX-512) takes a one-row form (fastKernel.one)
 // that keeps its accumulator in a register too, with the same integer
-// lanes and float operations, so the same bits. Q4_0's one-row calls go
-// four weight rows at a time (fastKernel.oneRows): four FMA chains side
-// by side instead of one, each with the one-row kernel's bits.
+// lanes and float operations, so the same bits. Q4_0's, IQ4_NL's and
+// Q5_0's one-row calls go four weight rows at a time (fastKernel.oneRows):
+// four FMA chains side by side instead of one, each with the one-row
+// kernel's bits.
 // Long rows (ffn_down's 8192 columns) would push a batch tile's activations
 // out of L1, so the 512-bit Q4_0/Q8_0 kernels then run each group of weight
 // rows in column chunks, saving the accumulator lanes between chunks; the

@@ -57,7 +57,7 @@ func avx2Variants() map[quant.Type][]*fastKernel {
 	add := func(t quant.Type, k *fastKernel) { m[t] = append(m[t], k) }
 	add(quant.Q8_0, &fastKernel{name: "Q8_0/avx2", fn: dotQ8_0AVX2, tile: 4, blockQS: 32})
 	add(quant.Q4_0, &fastKernel{name: "Q4_0/avx2", fn: dotQ4_0AVX2, oneRows: fourRows(dotQ4_0R4AVX2, dotQ4_0AVX2), tile: 4, blockQS: 32})
-	add(quant.Q5_0, &fastKernel{name: "Q5_0/avx2", fn: dotQ5_0AVX2, tile: 4, blockQS: 32})
+	add(quant.Q5_0, &fastKernel{name: "Q5_0/avx2", fn: dotQ5_0AVX2, oneRows: fourRows(dotQ5_0R4AVX2, dotQ5_0AVX2), tile: 4, blockQS: 32})
 	add(quant.Q4_1, &fastKernel{name: "Q4_1/avx2", fn: dotQ4_1AVX2, tile: 4, blockQS: 32, sums: true})
 	add(quant.Q5_1, &fastKernel{name: "Q5_1/avx2", fn: dotQ5_1AVX2, tile: 4, blockQS: 32, sums: true})
 	add(quant.Q4_K, &fastKernel{name: "Q4_K/avx2", fn: dotQ4_KAVX2, one: dotQ4_K1AVX2, tile: 8, blockQS: 256, bsums: true})
@@ -65,7 +65,7 @@ func avx2Variants() map[quant.Type][]*fastKernel {
 	add(quant.Q5_K, &fastKernel{name: "Q5_K/avx2", fn: dotQ5_KAVX2, one: dotQ5_K1AVX2, tile: 8, blockQS: 256, bsums: true})
 	add(quant.Q3_K, &fastKernel{name: "Q3_K/avx2", fn: dotQ3_KAVX2, one: dotQ3_K1AVX2, tile: 8, blockQS: 256, bsums: true})
 	add(quant.Q2_K, &fastKernel{name: "Q2_K/avx2", fn: dotQ2_KAVX2, one: dotQ2_K1AVX2, tile: 8, blockQS: 256, bsums: true})
-	add(quant.IQ4_NL, &fastKernel{name: "IQ4_NL/avx2", fn: dotIQ4_NLAVX2, tile: 4, blockQS: 32})
+	add(quant.IQ4_NL, &fastKernel{name: "IQ4_NL/avx2", fn: dotIQ4_NLAVX2, oneRows: fourRows(dotIQ4_NLR4AVX2, dotIQ4_NLAVX2), tile: 4, blockQS: 32})
 	// IQ4_XS reads no group sums, but the Q8_K quantizer writes them.
 	add(quant.IQ4_XS, &fastKernel{name: "IQ4_XS/avx2", fn: dotIQ4_XSAVX2, one: dotIQ4_XS1AVX2, tile: 8, blockQS: 256, bsums: true})
 	add(quant.F32, &fastKernel{name: "F32/avx2", float: dotF32AVX2, tile: 4})

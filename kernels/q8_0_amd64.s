@@ -139,16 +139,19 @@ done: \
 	RET
 
 // ---------------------------------------------------------------------------
-// Four Q4_0 weight rows against one activation row (decode's calls). The
-// one-row kernel below carries a single FMA chain through a row's blocks
-// and is bound by its arithmetic (23-25 G weights/s on a Zen 5 core); here
-// four rows' chains run side by side, share each block's activation load
-// and scale, and take their nibbles unsigned (35.6 G weights/s). Every
-// output gets the one-row kernel's int32 lanes, then the same float steps
-// in the same order (the product of the two scales, one FMA into its
-// accumulator, HSUM), so it has that kernel's bits.
+// Four Q4_0, IQ4_NL or Q5_0 weight rows against one activation row
+// (decode's calls). The one-row kernels below carry a single FMA chain
+// through a row's blocks and are bound by their arithmetic (Q4_0 23-26 G
+// weights/s on a Zen 5 core); here four rows' chains run side by side and
+// share each block's activation load and scale, and Q4_0 takes its
+// nibbles unsigned (34-38 G weights/s; IQ4_NL 26 -> 28-31, Q5_0 20.6 ->
+// 22; from memory on two cores, Q4_0 22-25 -> 26-31 GB/s, IQ4_NL 19-22 ->
+// 24-26, Q5_0 22-23 -> 22.5-24.5). Every output gets the one-row kernel's
+// int32 lanes, then the same float steps in the same order (the product
+// of the two scales, one FMA into its accumulator, HSUM), so it has that
+// kernel's bits.
 //
-// Four rows read side by side, 18 bytes a block each, 1-4 KiB apart, are
+// Four rows read side by side, 18-22 bytes a block each, 1-5 KiB apart, are
 // not a pattern the hardware prefetchers follow: without help a 75 MB
 // matrix read at 11-13 GB/s on two cores, against 27 GB/s a row at a
 // time. So each block also prefetches two lines of the rows GROUPS_AHEAD
@@ -159,34 +162,144 @@ done: \
 // row kernel is already near what two cores read, it was as often slower
 // than the one-row kernel as faster (docs/performance.md, round 45).
 //
-// func dotQ4_0R4AVX2(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)
+// func k(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)
 //   w:   row r's blocks at w + r·wstride
 //   qs:  the activation row's quants, d its float32 scales
 //   y:   output r at y + 4·r
 //
-// Register use: Y0-Y3 the rows' accumulators, Y4 d_w, Y5 and Y7-Y9
-// temporaries, Y6 0x08 bytes, Y10 the activation block's Σ8·a lanes, Y11
-// its scale, Y12 its quants, Y13 the nibble shifts, Y14 0x0F bytes, Y15
-// int16 ones. SI, R9, R10, R11 the rows, R12 the block's byte offset in a
-// row, AX qs, BX d, CX blocks left, R13 the prefetches' base.
+// Register use: Y0-Y3 the rows' accumulators, Y4 d_w, Y5-Y9
+// temporaries (Q4_0: Y6 0x08 bytes), Y10 a type's constant or per-block
+// activation term, Y11 the activation block's scale, Y12 its quants, Y13
+// the nibble shifts, Y14 0x0F bytes, Y15 int16 ones. SI, R9, R10, R11 the
+// rows, R12 the block's byte offset in a row, AX qs, BX d, CX blocks
+// left, R13 the prefetches' base.
 
 #define GROUPS_AHEAD 4
 
-// ROW4_Q4_0(b, acc): the block of row b into acc. Each lane's Σ(n−8)·a is
-// Σn·a − Σ8·a, exact integers both ways, so the lanes are LOAD_Q4_0's.
-// The nibbles: the 16 code bytes in both halves, the high half shifted
-// right by 4 (dword shifts by Y13), the low nibble of each byte kept.
-#define ROW4_Q4_0(b, acc) \
-	VPBROADCASTW   (b)(R12*1), X4; \
-	VCVTPH2PS      X4, Y4; \
-	VBROADCASTI128 2(b)(R12*1), Y5; \
+// ENTRY4: the arguments, the shared constants (Y13-Y15) and zeroed
+// accumulators.
+#define ENTRY4 \
+	MOVQ         w+0(FP), SI; \
+	MOVQ         wstride+8(FP), DX; \
+	LEAQ         (SI)(DX*1), R9; \
+	LEAQ         (R9)(DX*1), R10; \
+	LEAQ         (R10)(DX*1), R11; \
+	MOVQ         DX, R13; \
+	IMULQ        $(4*GROUPS_AHEAD), R13; \
+	ADDQ         SI, R13; \
+	MOVQ         nb+16(FP), CX; \
+	MOVQ         qs+24(FP), AX; \
+	MOVQ         d+32(FP), BX; \
+	MOVL         $0x00010001, DX; \
+	VMOVD        DX, X15; \
+	VPBROADCASTD X15, Y15; \
+	MOVL         $0x0f0f0f0f, DX; \
+	VMOVD        DX, X14; \
+	VPBROADCASTD X14, Y14; \
+	VMOVDQU      q4HighShift<>(SB), Y13; \
+	XORQ         R12, R12; \
+	VXORPS       Y0, Y0, Y0; \
+	VXORPS       Y1, Y1, Y1; \
+	VXORPS       Y2, Y2, Y2; \
+	VXORPS       Y3, Y3, Y3
+
+// LOOP4(prep, row, size): the blocks of size bytes, prep run once a block
+// after the activation block's load, row for each of the four rows; then
+// the four outputs.
+#define LOOP4(prep, row, size) \
+	TESTQ        CX, CX; \
+	JZ           store4; \
+loop4: \
+	VMOVDQU      (AX), Y12; \
+	VBROADCASTSS (BX), Y11; \
+	prep; \
+	row(SI, Y0); \
+	row(R9, Y1); \
+	row(R10, Y2); \
+	row(R11, Y3); \
+	PREFETCHT0   (R13)(R12*4); \
+	PREFETCHT0   64(R13)(R12*4); \
+	ADDQ         $size, R12; \
+	ADDQ         $32, AX; \
+	ADDQ         $4, BX; \
+	DECQ         CX; \
+	JNZ          loop4; \
+store4: \
+	MOVQ         y+40(FP), DI; \
+	HSUM(Y0, X0, (DI)); \
+	HSUM(Y1, X1, 4(DI)); \
+	HSUM(Y2, X2, 8(DI)); \
+	HSUM(Y3, X3, 12(DI)); \
+	VZEROUPPER; \
+	RET
+
+// NIBBLES4(off, b): the 16 code bytes at off in row b's block into the 32
+// nibbles of Y5, as NIBBLES orders them: the bytes in both halves, the
+// high half shifted right by 4 (dword shifts by Y13), the low nibble of
+// each byte kept.
+#define NIBBLES4(off, b) \
+	VBROADCASTI128 off(b)(R12*1), Y5; \
 	VPSRLVD        Y13, Y5, Y5; \
-	VPAND          Y14, Y5, Y5; \
+	VPAND          Y14, Y5, Y5
+
+// D4(b): row b's block scale into Y4.
+#define D4(b) \
+	VPBROADCASTW (b)(R12*1), X4; \
+	VCVTPH2PS    X4, Y4
+
+// SIGNED4(acc): the signed weights in Y5 against the activation block
+// (Y11, Y12) into acc: ROW's steps.
+#define SIGNED4(acc) \
+	VPABSB      Y5, Y6; \
+	VPSIGNB     Y5, Y12, Y7; \
+	DOT_AVX2(Y6, Y7, Y8); \
+	VCVTDQ2PS   Y8, Y8; \
+	VMULPS      Y4, Y11, Y9; \
+	VFMADD231PS Y9, Y8, acc
+
+// Q4_0: the nibbles taken unsigned. Each lane's Σ(n−8)·a is Σn·a − Σ8·a,
+// exact integers both ways, so the lanes are LOAD_Q4_0's; Σ8·a (Y10) is
+// the activation block's alone, made once for the four rows (PREP_Q4_0,
+// with Y6 0x08 bytes).
+#define PREP_Q4_0 DOT_AVX2(Y6, Y12, Y10)
+
+// NO_PREP: no per-block activation work.
+#define NO_PREP
+
+#define ROW4_Q4_0(b, acc) \
+	D4(b); \
+	NIBBLES4(2, b); \
 	DOT_AVX2(Y5, Y12, Y7); \
-	VPSUBD         Y10, Y7, Y7; \
-	VCVTDQ2PS      Y7, Y7; \
-	VMULPS         Y4, Y11, Y9; \
-	VFMADD231PS    Y9, Y7, acc
+	VPSUBD      Y10, Y7, Y7; \
+	VCVTDQ2PS   Y7, Y7; \
+	VMULPS      Y4, Y11, Y9; \
+	VFMADD231PS Y9, Y7, acc
+
+// IQ4_NL: LOAD_IQ4_NL's levels (the table in Y10), then ROW's steps.
+#define ROW4_IQ4_NL(b, acc) \
+	D4(b); \
+	NIBBLES4(2, b); \
+	VPSHUFB Y5, Y10, Y5; \
+	SIGNED4(acc)
+
+// Q5_0: LOAD_Q5_0's signed codes (QH_BITS with its constants from memory
+// and q5Bits in Y10), then ROW's steps.
+#define ROW4_Q5_0(b, acc) \
+	D4(b); \
+	NIBBLES4(6, b); \
+	VPBROADCASTD 2(b)(R12*1), Y7; \
+	VPSHUFB      q5Spread<>(SB), Y7, Y7; \
+	VPAND        Y10, Y7, Y7; \
+	VPCMPEQB     Y10, Y7, Y7; \
+	VPANDN       q5High<>(SB), Y7, Y7; \
+	VPOR         Y7, Y5, Y5; \
+	SIGNED4(acc)
+
+DATA q5High<>+0(SB)/8, $0xf0f0f0f0f0f0f0f0
+DATA q5High<>+8(SB)/8, $0xf0f0f0f0f0f0f0f0
+DATA q5High<>+16(SB)/8, $0xf0f0f0f0f0f0f0f0
+DATA q5High<>+24(SB)/8, $0xf0f0f0f0f0f0f0f0
+GLOBL q5High<>(SB), RODATA|NOPTR, $32
 
 DATA q4HighShift<>+0(SB)/8, $0
 DATA q4HighShift<>+8(SB)/8, $0
@@ -227,59 +340,11 @@ TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $0-64
 
 // func dotQ4_0R4AVX2(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)
 TEXT ·dotQ4_0R4AVX2(SB), NOSPLIT, $0-48
-	MOVQ         w+0(FP), SI
-	MOVQ         wstride+8(FP), DX
-	LEAQ         (SI)(DX*1), R9
-	LEAQ         (R9)(DX*1), R10
-	LEAQ         (R10)(DX*1), R11
-	MOVQ         DX, R13
-	IMULQ        $(4*GROUPS_AHEAD), R13
-	ADDQ         SI, R13
-	MOVQ         nb+16(FP), CX
-	MOVQ         qs+24(FP), AX
-	MOVQ         d+32(FP), BX
-	MOVL         $0x00010001, DX
-	VMOVD        DX, X15
-	VPBROADCASTD X15, Y15
-	MOVL         $0x0f0f0f0f, DX
-	VMOVD        DX, X14
-	VPBROADCASTD X14, Y14
+	ENTRY4
 	MOVL         $0x08080808, DX
 	VMOVD        DX, X6
 	VPBROADCASTD X6, Y6
-	VMOVDQU      q4HighShift<>(SB), Y13
-	XORQ         R12, R12
-	VXORPS       Y0, Y0, Y0
-	VXORPS       Y1, Y1, Y1
-	VXORPS       Y2, Y2, Y2
-	VXORPS       Y3, Y3, Y3
-	TESTQ        CX, CX
-	JZ           store4
-
-loop4:
-	VMOVDQU      (AX), Y12
-	VBROADCASTSS (BX), Y11
-	DOT_AVX2(Y6, Y12, Y10)
-	ROW4_Q4_0(SI, Y0)
-	ROW4_Q4_0(R9, Y1)
-	ROW4_Q4_0(R10, Y2)
-	ROW4_Q4_0(R11, Y3)
-	PREFETCHT0   (R13)(R12*4)
-	PREFETCHT0   64(R13)(R12*4)
-	ADDQ         $18, R12
-	ADDQ         $32, AX
-	ADDQ         $4, BX
-	DECQ         CX
-	JNZ          loop4
-
-store4:
-	MOVQ y+40(FP), DI
-	HSUM(Y0, X0, (DI))
-	HSUM(Y1, X1, 4(DI))
-	HSUM(Y2, X2, 8(DI))
-	HSUM(Y3, X3, 12(DI))
-	VZEROUPPER
-	RET
+	LOOP4(PREP_Q4_0, ROW4_Q4_0, 18)
 
 // ---------------------------------------------------------------------------
 // Five-bit weights: each block's qh holds the fifth bit of element e in bit
@@ -338,6 +403,12 @@ TEXT ·dotQ5_0AVX2(SB), NOSPLIT, $0-64
 	SETUP_Q5(0xf0f0f0f0)
 	BLOCKS(LOAD_Q5_0, ROWS, 22)
 
+// func dotQ5_0R4AVX2(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)
+TEXT ·dotQ5_0R4AVX2(SB), NOSPLIT, $0-48
+	ENTRY4
+	VPBROADCASTQ q5Bits<>(SB), Y10
+	LOOP4(NO_PREP, ROW4_Q5_0, 22)
+
 // ---------------------------------------------------------------------------
 // IQ4_NL weight block: Q4_0's layout, but each nibble indexes the 16 int8
 // levels of iq4Levels (quant.IQ4Levels) instead of standing for nibble − 8:
@@ -361,6 +432,12 @@ TEXT ·dotIQ4_NLAVX2(SB), NOSPLIT, $0-64
 	SETUP(2)
 	VBROADCASTI128 iq4Levels<>(SB), Y13
 	BLOCKS(LOAD_IQ4_NL, ROWS, 18)
+
+// func dotIQ4_NLR4AVX2(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)
+TEXT ·dotIQ4_NLR4AVX2(SB), NOSPLIT, $0-48
+	ENTRY4
+	VBROADCASTI128 iq4Levels<>(SB), Y10
+	LOOP4(NO_PREP, ROW4_IQ4_NL, 18)
 
 // ---------------------------------------------------------------------------
 // Q4_1 and Q5_1 against Q8_1: the codes are unsigned (value = d·q + m), so

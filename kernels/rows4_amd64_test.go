@@ -16,8 +16,10 @@ import (
 func TestOneRowsKernels(t *testing.T) {
 	variants := kernelVariants()
 	if len(avx2Variants()) > 0 {
-		if k := avx2Variants()[quant.Q4_0]; len(k) == 0 || k[0].oneRows == nil {
-			t.Fatal("Q4_0/avx2 has no oneRows kernel")
+		for _, wt := range []quant.Type{quant.Q4_0, quant.IQ4_NL, quant.Q5_0} {
+			if k := avx2Variants()[wt]; len(k) == 0 || k[0].oneRows == nil {
+				t.Fatalf("%v/avx2 has no oneRows kernel", wt)
+			}
 		}
 	}
 	p := newTestPool(t, 1)

@@ -104,9 +104,9 @@ func (p *Pool) Packs(t quant.Type) bool {
 // and Q8_0 were level (docs/performance.md, round 45). The copy also puts
 // the weights on the pages the bandwidth probe reads, as packed weights
 // are. The loader gives the file's pages back (OwnCopy), so the process
-// keeps one copy of the weights. The copy costs load time: `nuri run -n 1`
-// on llama-1b Q8_0 took 1.2-3.9 s against 0.8-1.1 (the packing of the
-// AVX-512 path, 2.3 s).
+// keeps one copy of the weights. The pool's threads make the copy
+// (Arena.Copy): `nuri run -n 1` on llama-1b Q8_0 took 0.93-0.96 s with
+// it, 0.77-1.05 without, and 1.2-5.2 s with one thread copying.
 func (p *Pool) CopiesPlain(t quant.Type) bool {
 	return arenaOnHugePages && !p.Packs(t) && rowKernelFor(p.KernelSet(), t) != nil
 }

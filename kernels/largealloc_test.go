@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -102,6 +103,35 @@ func TestPackWeightsInArena(t *testing.T) {
 	for i := range want {
 		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 			t.Fatalf("y[%d] = %g in an arena, %g alone", i, got[i], want[i])
+		}
+	}
+}
+
+// TestArenaCopy: a copy holds the source's bytes whatever its size (none,
+// under and over a chunk, a chunk and a byte), on a 64-byte boundary, and
+// is not the source's memory.
+func TestArenaCopy(t *testing.T) {
+	p := newTestPool(t, 2)
+	a := NewArena()
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{0, 1, 4095, copyChunk - 1, copyChunk + 1, 3*copyChunk + 17} {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		c := a.Copy(p, b)
+		if !bytes.Equal(c, b) {
+			t.Fatalf("%d bytes: the copy differs", n)
+		}
+		if n == 0 {
+			continue
+		}
+		if uintptr(unsafe.Pointer(&c[0]))%64 != 0 {
+			t.Fatalf("%d bytes: the copy is not 64-byte aligned", n)
+		}
+		b[n-1]++
+		if c[n-1] == b[n-1] {
+			t.Fatalf("%d bytes: the copy shares the source's memory", n)
 		}
 	}
 }

@@ -154,8 +154,7 @@ func (d *Device) Upload(name string, t quant.Type, rows, cols int, data []byte) 
 		d.packed[&data[0]] = pw
 		d.mu.Unlock()
 	case d.pool.CopiesPlain(t):
-		c := arena.Bytes(len(data))
-		copy(c, data)
+		c := arena.Copy(d.pool, data)
 		d.mu.Lock()
 		d.plain[&data[0]] = c
 		d.mu.Unlock()

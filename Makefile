@@ -32,8 +32,8 @@ test:
 # quantizers against their references, the CPU backend's ops, and on them
 # the model's goldens (llama.cpp's logits, the synthetic fixtures), i-quant
 # models, KV cache types, experts, and the NEON path's logits against the
-# pure-Go path's, bit for bit. Natively on an arm64 host, elsewhere under qemu-user
-# (.ci/run installs it); without either it fails.
+# pure-Go path's, bit for bit. Natively on an arm64 host, elsewhere under
+# qemu-user (.ci/run installs it); without either it fails.
 UNFUSED = ./quant ./internal/synth ./kernels ./backends/cpu ./model ./sample ./chat
 ARM64_RUN = $(shell [ "$$($(GO) env GOHOSTARCH)" = arm64 ] || echo "GOARCH=arm64")
 ARM64_EXEC = $(if $(ARM64_RUN),-exec qemu-aarch64)

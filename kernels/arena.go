@@ -13,5 +13,6 @@ func (a *Arena) Copy(p *Pool, b []byte) []byte {
 	return c
 }
 
-// copyChunk is a huge page: a thread faults in whole ones.
+// copyChunk is a huge page's size: in a large buffer (on a 2 MiB boundary)
+// each thread faults in whole huge pages.
 const copyChunk = 2 << 20

@@ -190,7 +190,7 @@ func (d *Device) packedFor(w backends.Tensor, wb []byte) *kernels.PackedWeights 
 	return pw
 }
 
-// plainFor returns the plain copy of weight w's bytes wb, if Upload made
+// plainFor returns Upload's plain copy of a weight's bytes wb, if it made
 // one, or else wb.
 func (d *Device) plainFor(wb []byte) []byte {
 	if len(wb) == 0 {

@@ -257,7 +257,7 @@ func TestUploadCopiesPlain(t *testing.T) {
 			if hb, ok := w.Buf.(*backends.HostBuffer); !ok || &hb.Bytes()[0] != &wb[0] {
 				t.Fatalf("%v %v: Upload's tensor does not wrap the caller's bytes", ks, wt)
 			}
-			plain := !p.Packs(wt) && p.CopiesPlain(wt)
+			plain := p.CopiesPlain(wt)
 			if want := p.Packs(wt) || plain; f.dev.OwnsCopy(w) != want {
 				t.Fatalf("%v %v: OwnsCopy = %v, want %v (packs %v)", ks, wt, f.dev.OwnsCopy(w), want, p.Packs(wt))
 			}

@@ -247,15 +247,20 @@ store4: \
 	VPBROADCASTW (b)(R12*1), X4; \
 	VCVTPH2PS    X4, Y4
 
+// SCALE4(lanes, acc): the block's int32 lanes into acc, as ROW adds them:
+// times d_w·d_a, one FMA.
+#define SCALE4(lanes, acc) \
+	VCVTDQ2PS   lanes, lanes; \
+	VMULPS      Y4, Y11, Y9; \
+	VFMADD231PS Y9, lanes, acc
+
 // SIGNED4(acc): the signed weights in Y5 against the activation block
 // (Y11, Y12) into acc: ROW's steps.
 #define SIGNED4(acc) \
 	VPABSB      Y5, Y6; \
 	VPSIGNB     Y5, Y12, Y7; \
 	DOT_AVX2(Y6, Y7, Y8); \
-	VCVTDQ2PS   Y8, Y8; \
-	VMULPS      Y4, Y11, Y9; \
-	VFMADD231PS Y9, Y8, acc
+	SCALE4(Y8, acc)
 
 // Q4_0: the nibbles taken unsigned. Each lane's Σ(n−8)·a is Σn·a − Σ8·a,
 // exact integers both ways, so the lanes are LOAD_Q4_0's; Σ8·a (Y10) is
@@ -271,9 +276,7 @@ store4: \
 	NIBBLES4(2, b); \
 	DOT_AVX2(Y5, Y12, Y7); \
 	VPSUBD      Y10, Y7, Y7; \
-	VCVTDQ2PS   Y7, Y7; \
-	VMULPS      Y4, Y11, Y9; \
-	VFMADD231PS Y9, Y7, acc
+	SCALE4(Y7, acc)
 
 // IQ4_NL: LOAD_IQ4_NL's levels (the table in Y10), then ROW's steps.
 #define ROW4_IQ4_NL(b, acc) \

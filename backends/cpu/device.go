@@ -190,33 +190,30 @@ func (d *Device) packedFor(w backends.Tensor, wb []byte) *kernels.PackedWeights 
 	return pw
 }
 
-// plainFor returns Upload's plain copy of a weight's bytes wb, if it made
-// one, or else wb.
-func (d *Device) plainFor(wb []byte) []byte {
+// plainFor returns Upload's plain copy of a weight's bytes wb and true,
+// or wb and false where it made none.
+func (d *Device) plainFor(wb []byte) ([]byte, bool) {
 	if len(wb) == 0 {
-		return wb
+		return wb, false
 	}
 	d.mu.RLock()
 	c := d.plain[&wb[0]]
 	d.mu.RUnlock()
 	if len(c) != len(wb) {
-		return wb
+		return wb, false
 	}
-	return c
+	return c, true
 }
 
 // OwnsCopy implements backends.OwnCopy: true for weights Upload repacked
 // or copied.
 func (d *Device) OwnsCopy(t backends.Tensor) bool {
 	b, err := hostBytes(t)
-	if err != nil || len(b) == 0 {
+	if err != nil {
 		return false
 	}
-	if d.packedFor(t, b) != nil {
-		return true
-	}
-	c := d.plainFor(b)
-	return &c[0] != &b[0]
+	_, copied := d.plainFor(b)
+	return copied || d.packedFor(t, b) != nil
 }
 
 // NewStream implements backends.Device.

@@ -363,7 +363,7 @@ func (s *Stream) matmulArgs(dst, w, x backends.Tensor) (matmulOperands, error) {
 	if pw := s.dev.packedFor(w, m.wb); pw != nil && s.dev.pool.Packs(w.Type) {
 		m.pw = pw
 	}
-	m.wb = s.dev.plainFor(m.wb)
+	m.wb, _ = s.dev.plainFor(m.wb)
 	return m, nil
 }
 
@@ -389,9 +389,7 @@ func (s *Stream) GetRows(dst, src backends.Tensor, ids []int32) {
 			return err
 		}
 		pw := s.dev.packedFor(src, sb)
-		plain := s.dev.plainFor(sb)
-		copied := len(sb) > 0 && &plain[0] != &sb[0]
-		sb = plain
+		sb, copied := s.dev.plainFor(sb)
 		if src.Type == quant.F32 && pw == nil && !copied {
 			// Activations (a mixture of experts' gathers): plain copies.
 			// (An F32 weight with a packed or plain copy reads that copy

@@ -460,10 +460,7 @@ func TestGetRows(t *testing.T) {
 				t.Fatal(err)
 			}
 			owned := f.dev.OwnsCopy(w)
-			p := kernels.NewPool(1)
-			packs := kernels.PackableShape(tt.typ, tt.cols) && p.Packs(tt.typ)
-			plain := p.CopiesPlain(tt.typ)
-			p.Close()
+			packs, plain := deviceCopies(tt.typ, tt.cols)
 			if owned != (packs || plain) {
 				t.Fatalf("OwnsCopy %v; packs %v, plain copy %v", owned, packs, plain)
 			}

@@ -46,10 +46,7 @@ func TestUploadRepacks(t *testing.T) {
 		}
 		fast, owns := run(false)
 		ref, refOwns := run(true)
-		p := kernels.NewPool(1)
-		packs := kernels.PackableShape(wt, cols) && p.Packs(wt)
-		plain := p.CopiesPlain(wt)
-		p.Close()
+		packs, plain := deviceCopies(wt, cols)
 		if want := packs || plain; owns != want {
 			t.Errorf("%v: OwnsCopy = %v, want %v (packs %v, plain copy %v)", wt, owns, want, packs, plain)
 		}
@@ -77,6 +74,15 @@ func TestUploadRepacks(t *testing.T) {
 			t.Errorf("%v: fast and reference routes differ by rel-RMS %.3g", wt, rel)
 		}
 	}
+}
+
+// deviceCopies reports whether a default device repacks a weight of type
+// t and cols columns at Upload, and whether it copies it as it is instead.
+func deviceCopies(t quant.Type, cols int) (packs, plain bool) {
+	p := kernels.NewPool(1)
+	defer p.Close()
+	packs = kernels.PackableShape(t, cols) && p.Packs(t)
+	return packs, !packs && p.CopiesPlain(t)
 }
 
 // TestOwnsCopyForeignTensor: a tensor the device never uploaded is not

@@ -27,7 +27,9 @@ import (
 // round measures the read bandwidth (1 GiB) before 16 model steps and
 // again before 16 kernel steps; every step reads the same weight bytes.
 // It reports the medians over rounds of each median step's bytes ÷ time ÷
-// its probe, and of model ÷ kernels step time:
+// its probe, and of model ÷ kernels step time. It needs the packed
+// kernels (AVX-512 on amd64) for the file's types and fails where this CPU
+// has none:
 //
 //	NURI_BENCH_MODEL=/tmp/l1b-q4_0.gguf go test ./bench/inproc -run '^$' -bench DecodeStepKernels -benchtime 16x
 func BenchmarkDecodeStepKernels(b *testing.B) {

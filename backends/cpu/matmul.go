@@ -362,7 +362,9 @@ func (s *Stream) matmulArgs(dst, w, x backends.Tensor) (matmulOperands, error) {
 	}
 	if pw := s.dev.packedFor(w, m.wb); pw != nil && s.dev.pool.Packs(w.Type) {
 		m.pw = pw
+		return m, nil
 	}
+	// Upload packs a weight or copies it, never both.
 	m.wb, _ = s.dev.plainFor(m.wb)
 	return m, nil
 }

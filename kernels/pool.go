@@ -244,7 +244,11 @@ func (p *Pool) bump(aside bool) {
 	}
 	p.gen.Store(g)
 	for _, h := range p.helpers {
-		if h.parked.CompareAndSwap(1, 0) {
+		// A spinning helper never writes parked, so the load finds the
+		// line shared in both caches; a CAS would take it over every
+		// job. Go's atomics are sequentially consistent, so a helper that
+		// stores 1 after this load sees the new gen on its own re-check.
+		if h.parked.Load() == 1 && h.parked.CompareAndSwap(1, 0) {
 			h.wake <- struct{}{}
 		}
 	}

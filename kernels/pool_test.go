@@ -386,3 +386,24 @@ func TestPoolAsideStoppedByClose(t *testing.T) {
 		t.Fatal("startAside taken on a closed pool")
 	}
 }
+
+// dispatchTask is the smallest job: each chunk writes one word of its own.
+type dispatchTask struct{ out [2]int64 }
+
+func (d *dispatchTask) Run(lo, hi int) { d.out[lo&1] += int64(hi) }
+
+// BenchmarkPoolDispatch times a job of two one-index chunks on a two-thread
+// pool: publishing it, a helper taking one chunk and the caller the other,
+// and the caller seeing the helper done. A decode step runs about a
+// hundred jobs (matmuls, attention), so this round trip is a fixed cost of
+// each of them:
+//
+//	go test ./kernels -run '^$' -bench PoolDispatch -count 5
+func BenchmarkPoolDispatch(b *testing.B) {
+	p := NewPool(2)
+	defer p.Close()
+	t := &dispatchTask{}
+	for b.Loop() {
+		p.RunTask(2, t)
+	}
+}

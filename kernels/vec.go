@@ -451,6 +451,9 @@ func dotRows[T uint16 | float32](o VecOps, name string, out, q []float32, k []T,
 		asm2(&out[0], &q[0], &k[0], kStride, len(out), d16)
 	case o.neon && neon != nil && d16 > 0:
 		neon(&out[0], &q[0], &k[0], kStride, len(out), d16)
+	case d16 == 0:
+		// All of each row is tail: laneDot of no chunks is +0.
+		clear(out)
 	default:
 		for j := range out {
 			r := k[j*kStride:]

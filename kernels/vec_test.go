@@ -939,3 +939,31 @@ func BenchmarkVecPasses(b *testing.B) {
 		}
 	}
 }
+
+// TestDotRowsBelowOneChunk: a head smaller than one 16-element chunk (the
+// tiny test models' 8) has no lanes to sum, so each score is its elements'
+// fused multiply-adds in order from +0, on every path.
+func TestDotRowsBelowOneChunk(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, o := range append(vecVariants(t), VecOps{}) {
+		for _, d := range []int{1, 7, 8, 15} {
+			const n, stride = 5, 19
+			q := randF32s(r, d)
+			k16 := randF16s(r, (n-1)*stride+d)
+			k32 := randF32s(r, (n-1)*stride+d)
+			got16, got32 := make([]float32, n), make([]float32, n)
+			o.DotF16Rows(got16, q, k16, stride)
+			o.DotF32Rows(got32, q, k32, stride)
+			for j := range n {
+				var w16, w32 float32
+				for e := range d {
+					w16 = fma32(q[e], quant.FP16ToFP32(k16[j*stride+e]), w16)
+					w32 = fma32(q[e], k32[j*stride+e], w32)
+				}
+				if math.Float32bits(got16[j]) != math.Float32bits(w16) || math.Float32bits(got32[j]) != math.Float32bits(w32) {
+					t.Fatalf("%s d=%d row %d: f16 %g (want %g), f32 %g (want %g)", o.Name(), d, j, got16[j], w16, got32[j], w32)
+				}
+			}
+		}
+	}
+}

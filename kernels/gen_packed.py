@@ -904,31 +904,34 @@ def res_group_end(a, S, first, tmp):
 # prefetch measured no better than without.
 STREAM_PREFETCH = 1152
 
-def non_temporal(text):
-    """text with its prefetches made PREFETCHNTA: for weights that are read
-    once a step, so they need not stay in the caches."""
-    return text.replace("PREFETCHT0", "PREFETCHNTA")
+# No kernel prefetches with PREFETCHNTA. On the 2-core Zen 5 VM, NTA had
+# measured level or up to 1.6 % ahead of T0 for Q4_0, Q5_0, Q4_1 and Q5_1
+# single rows (rounds 15-17), and those kernels took it. On the 2-core Intel
+# Xeon VM of the issue's machine kind (Sapphire Rapids class, 2 MiB L2 a
+# core, round 48) the same kernels read 0.32-0.35 of the bandwidth probe
+# over 16 matrices of 8192x2048 with NTA and 0.86-0.90 with T0
+# (`-bench StreamTypes`), and Q4_0's llama-1b decode went from 25.5 to
+# 36.4 t/s: there NTA's lines skip L2 and the L2 streamer, and the stream
+# waits on each of them. T0 is within the noise of NTA on Zen 5 and far
+# ahead on Intel, so every kernel takes it.
 
 # The rest of the Q4_0 family's single rows take four streams two records
 # a pass (unrolled_streams_of). Q8_0: 0.986-0.992 of the step time of the
 # record-at-a-time loop in four runs where the memory read 70-78 GB/s
 # (round 16; 0.99-1.00 in round 14's busier minutes); two streams eight
-# deep, Q4_0's form, 1.03-1.04 there; PREFETCHNTA 1.000, so it keeps T0.
-# Q5_0, Q4_1 and Q5_1 prefetch with PREFETCHNTA: in llama-1b decode steps
-# of their files, against the four streams a record at a time with
-# PREFETCHT0, alternating step by step (`-p 0 -n 64 -r 4`, 58-73 GB/s;
-# round 17): Q5_0 0.956-0.963 of the step time in four runs, Q4_1
-# 0.961-0.969, Q5_1 0.968-0.980; without NTA 0.958-0.972, 0.963-0.981 and
-# 0.975-0.986 in five; three records a pass 0.981-0.987 (the output matrix
-# is Q6_K in these files, so the layers gained more than the steps).
+# deep, Q4_0's form, 1.03-1.04 there. Q5_0, Q4_1 and Q5_1 in llama-1b
+# decode steps of their files, against the four streams a record at a
+# time (`-p 0 -n 64 -r 4`, 58-73 GB/s; round 17): Q5_0 0.958-0.972 of the
+# step time, Q4_1 0.963-0.981, Q5_1 0.975-0.986 in five runs; three
+# records a pass 0.981-0.987 (the output matrix is Q6_K in these files, so
+# the layers gained more than the steps).
 Q4_0_FAMILY_UNROLL = 2
 ms = open(OUT).read().rstrip()+"\n\n"
 # IQ4_NL takes Q5_0's form (it was not measured on its own).
-for t, w, nta in (('q5_0', 'q5', True), ('q4_1', 'q41', True), ('q5_1', 'q51', True), ('q8_0', 'q8', False), ('iq4_nl', 'iq4nl', True)):
+for t, w in (('q5_0', 'q5'), ('q4_1', 'q41'), ('q5_1', 'q51'), ('q8_0', 'q8'), ('iq4_nl', 'iq4nl')):
     for res in (False, True):
-        k = unrolled_streams_of(kern(1, f"{t}x16N1", w, pf=STREAM_PREFETCH), STREAMS, Q4_0_FAMILY_UNROLL, 16,
-                                f"{t}x16N1S{STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res)
-        ms += non_temporal(k) if nta else k
+        ms += unrolled_streams_of(kern(1, f"{t}x16N1", w, pf=STREAM_PREFETCH), STREAMS, Q4_0_FAMILY_UNROLL, 16,
+                                  f"{t}x16N1S{STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res)
 
 # Q4_0's single rows take two streams, unrolled eight records deep
 # (unrolled_streams_of), each stream's records prefetched 2304 bytes (one
@@ -946,18 +949,17 @@ for t, w, nta in (('q5_0', 'q5', True), ('q4_1', 'q41', True), ('q5_1', 'q51', T
 # the 2-core Zen 5 VM, not derived: why eight records and not four or
 # sixteen is not known. Q8_0 in the same form (two
 # streams, two to eight records) measured 0.97-1.13, so the rest of the
-# family keeps four streams. The prefetches are PREFETCHNTA: with the
-# memory free (70-75 GB/s, round 16) 0.984-0.993 of the step time against
-# PREFETCHT0 in four runs, and with Q6_K's spread streams below 0.972-0.984
-# against 0.982-0.991 for those alone; where the memory was busy, level to
-# 1.008 (round 15). Other distances with PREFETCHNTA, against 2304 (round
-# 16, 63-75 GB/s): 2592 bytes 0.974-0.998 in five runs and then
-# 1.002-1.009 in four, within the noise; 2448 0.991-0.995, 2880
-# 0.980-0.997, 3168 0.985-0.994; 1728 and 3456 1.03-1.04.
+# family keeps four streams. Other distances against 2304 (round 16, then
+# with PREFETCHNTA, 63-75 GB/s): 2592 bytes 0.974-0.998 in five runs and
+# then 1.002-1.009 in four, within the noise; 2448 0.991-0.995, 2880
+# 0.980-0.997, 3168 0.985-0.994; 1728 and 3456 1.03-1.04. On the Intel VM
+# with PREFETCHT0 (round 48, `-bench StreamTypes`, two runs each), 1152
+# bytes read 0.75-0.77 of the probe against 0.87-0.89 for 2304, and 4608
+# 0.84 (and 0.30 once); so 2304 stays there too.
 Q4_0_STREAMS, Q4_0_UNROLL, Q4_0_STREAM_PREFETCH = 2, 8, 2304
 for res in (False, True):
-    ms += non_temporal(unrolled_streams_of(kern(1, "q4_0x16N1", 'q4', pf=Q4_0_STREAM_PREFETCH), Q4_0_STREAMS, Q4_0_UNROLL, 16,
-                                           f"q4_0x16N1S{Q4_0_STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res))
+    ms += unrolled_streams_of(kern(1, "q4_0x16N1", 'q4', pf=Q4_0_STREAM_PREFETCH), Q4_0_STREAMS, Q4_0_UNROLL, 16,
+                              f"q4_0x16N1S{Q4_0_STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res)
 
 # Multi-stream kernels for small batches (2-8 activation rows, batched
 # decode): the N = 2, 3 and 4 tile kernels walked over STREAMS groups in

@@ -933,33 +933,23 @@ for t, w in (('q5_0', 'q5'), ('q4_1', 'q41'), ('q5_1', 'q51'), ('q8_0', 'q8'), (
         ms += unrolled_streams_of(kern(1, f"{t}x16N1", w, pf=STREAM_PREFETCH), STREAMS, Q4_0_FAMILY_UNROLL, 16,
                                   f"{t}x16N1S{STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res)
 
-# Q4_0's single rows take two streams, unrolled eight records deep
-# (unrolled_streams_of), each stream's records prefetched 2304 bytes (one
-# pass) ahead. Measured in the llama-1b Q4_0 decode step, the old and the
-# new kernel alternating step by step in one process (64 steps × 5 a run;
-# median over the runs' step pairs of new ÷ old; docs/performance.md,
-# round 14): 0.949-0.980 in thirteen runs, 0.941-0.961 in three with both
-# loops aligned to 64 bytes. The neighbours measured worse: the two
-# streams a record at a time 1.10-1.13 (prefetch 1728-3456 bytes ahead);
-# unrolled four deep 1.05, sixteen 0.98-1.07; stream by stream within a
-# pass 0.94-1.00 (mostly 0.98-0.99); the activation pointers stepped after
-# each record instead of displacements 0.97-0.98; four streams unrolled
-# 0.98-1.04, three 0.99; 1152 bytes ahead 1.03-1.04, 4608 0.99-1.00 (2880
-# as 2304). Like the other distances in this file these were measured on
-# the 2-core Zen 5 VM, not derived: why eight records and not four or
-# sixteen is not known. Q8_0 in the same form (two
-# streams, two to eight records) measured 0.97-1.13, so the rest of the
-# family keeps four streams. Other distances against 2304 (round 16, then
-# with PREFETCHNTA, 63-75 GB/s): 2592 bytes 0.974-0.998 in five runs and
-# then 1.002-1.009 in four, within the noise; 2448 0.991-0.995, 2880
-# 0.980-0.997, 3168 0.985-0.994; 1728 and 3456 1.03-1.04. On the Intel VM
-# with PREFETCHT0 (round 48, `-bench StreamTypes`, two runs each), 1152
-# bytes read 0.75-0.77 of the probe against 0.87-0.89 for 2304, and 4608
-# 0.84 (and 0.30 once); so 2304 stays there too.
-Q4_0_STREAMS, Q4_0_UNROLL, Q4_0_STREAM_PREFETCH = 2, 8, 2304
+# Q4_0's single rows take the family's four streams two records a pass,
+# each stream's records prefetched 2304 bytes (eight records) ahead, not
+# the family's 1152. On the 2-core Intel Xeon VM (round 48), a llama-1b
+# Q4_0 step's layer matmuls in one process, this form and the two-stream
+# eight-deep one alternating step by step (throw-away harness, 60 steps a
+# run, median of the pairs' time ratios): 0.954-0.963 in three runs, with
+# 3456 and 4608 bytes ahead 0.956 and 0.963, three streams 0.949, four
+# unrolled four deep 0.982, one deep 0.961, the family's 1152 bytes 0.980,
+# two streams four deep 1.002. One core reads 16.5 GB/s there and two 32,
+# so each core's misses in flight are the limit, and four streams keep
+# more of them going. On the 2-core Zen 5 VM the two forms had measured
+# level (0.995-1.007 in one process, round 47), after the two-stream form
+# had led the neighbours of round 14 (four streams 0.98-1.04, 1152 bytes
+# ahead 1.03-1.04 of its time).
 for res in (False, True):
-    ms += unrolled_streams_of(kern(1, "q4_0x16N1", 'q4', pf=Q4_0_STREAM_PREFETCH), Q4_0_STREAMS, Q4_0_UNROLL, 16,
-                              f"q4_0x16N1S{Q4_0_STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res)
+    ms += unrolled_streams_of(kern(1, "q4_0x16N1", 'q4', pf=2304), STREAMS, Q4_0_FAMILY_UNROLL, 16,
+                              f"q4_0x16N1S{STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res)
 
 # Multi-stream kernels for small batches (2-8 activation rows, batched
 # decode): the N = 2, 3 and 4 tile kernels walked over STREAMS groups in

@@ -33,7 +33,7 @@ func q8_0x16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32,
 func q8_0x16N8(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
 
 //go:noescape
-func q4_0x16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+func q4_0x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
 func q8_0x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
@@ -82,20 +82,17 @@ var hasBF16DotAsm = hasPackedAsm && cpu.X86.HasAVX512BF16
 
 // packStreams is the number of row groups the Q4_0-family and float
 // streamKernels walk at once (STREAMS in gen_packed.py), packKStreams the
-// K-quants' (KSTREAMS), packQ4_0Streams Q4_0's single-row kernel's
-// (Q4_0_STREAMS).
+// K-quants' (KSTREAMS).
 const (
-	packStreams     = 4
-	packKStreams    = 2
-	packQ4_0Streams = 2
+	packStreams  = 4
+	packKStreams = 2
 )
 
 // The packed kernel sets (packedSet). Which calls take the multi-stream
 // kernels was measured in the decode-step harness (docs/performance.md,
 // rounds 7-9):
-//   - single rows: every type with a stream kernel; Q4_0 walks two streams
-//     there (unrolled; round 14), its batches four; Q8_0, Q5_0, Q4_1 and
-//     Q5_1 four, two records a pass (rounds 16 and 17); Q6_K two with
+//   - single rows: every type with a stream kernel; the Q4_0 family four,
+//     two records a pass (rounds 16, 17 and, for Q4_0, 48); Q6_K two with
 //     their prefetches spread over the loop (round 16; before, its
 //     one-group kernel streamed better than two streams);
 //   - small batches: the Q4_0 family 2-7 rows (llama-1b Q4_0 batched
@@ -109,7 +106,7 @@ const (
 //     kernels two-row ones for two and three (2 + 1); BF16 on VDPBF16PS
 //     2-4 rows (gen_packed.py has the figures).
 var (
-	q4_0Set   = q4_0FamilySet([9]packedKernel{1: q4_0x16N1, 2: q4_0x16N2, 4: q4_0x16N4, 8: q4_0x16N8}, q4_0x16N1S2, q4_0x16N1S2R, q4_0x16N2S4, q4_0x16N3S4, q4_0x16N4S4, packQ4_0Streams)
+	q4_0Set   = q4_0FamilySet([9]packedKernel{1: q4_0x16N1, 2: q4_0x16N2, 4: q4_0x16N4, 8: q4_0x16N8}, q4_0x16N1S4, q4_0x16N1S4R, q4_0x16N2S4, q4_0x16N3S4, q4_0x16N4S4, packStreams)
 	q8_0Set   = q4_0FamilySet([9]packedKernel{1: q8_0x16N1, 2: q8_0x16N2, 4: q8_0x16N4, 8: q8_0x16N8}, q8_0x16N1S4, q8_0x16N1S4R, q8_0x16N2S4, q8_0x16N3S4, q8_0x16N4S4, packStreams)
 	q5_0Set   = q4_0FamilySet([9]packedKernel{1: q5_0x16N1, 2: q5_0x16N2, 4: q5_0x16N4, 8: q5_0x16N8}, q5_0x16N1S4, q5_0x16N1S4R, q5_0x16N2S4, q5_0x16N3S4, q5_0x16N4S4, packStreams)
 	q4_1Set   = q4_0FamilySet([9]packedKernel{1: q4_1x16N1, 2: q4_1x16N2, 4: q4_1x16N4, 8: q4_1x16N8}, q4_1x16N1S4, q4_1x16N1S4R, q4_1x16N2S4, q4_1x16N3S4, q4_1x16N4S4, packStreams)
@@ -474,7 +471,7 @@ func q6_Kx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float3
 func q6_Kx16N3S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
-func q4_0x16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+func q4_0x16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
 
 //go:noescape
 func q8_0x16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)

@@ -1092,9 +1092,17 @@ for t, rec, tile, out, sizes in (
 # threads), and in llama-1b decode steps (output matrix, and Q4_K_M's Q6_K
 # layers) took 0.977-0.991 of the step time in seven runs at 70-75 GB/s,
 # 0.978-1.010 over eighteen at 57-72 (round 16). With each stream's
-# prefetches in its own half of the loop, as before, 0.97-1.03.
+# prefetches in its own half of the loop, as before, 0.97-1.03. The N = 1
+# streams prefetch 2816 bytes ahead, not one record (3392): on the 2-core
+# Intel Xeon VM, over the llama-1b output matrix (128256x2048) in one
+# process, alternating step by step with the one-record distance (60
+# steps a run, median of the time ratios; round 48), 2816 bytes took
+# 0.974-0.985 of the time in six runs, 2304 0.970-0.984, 2560 0.987-0.989,
+# 3072 0.983-0.987, three streams 0.981-0.997, four 0.983-1.005. On Zen 5
+# the distance was not measured this side of one record.
+Q6K_STREAM_PREFETCH = 2816
 for res in (False, True):
-    ms += streams_of(q6k(1, "q6_Kx16N1", pf=kstream_ahead(3360)), KSTREAMS, 16, f"q6_Kx16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
+    ms += streams_of(q6k(1, "q6_Kx16N1", pf=Q6K_STREAM_PREFETCH), KSTREAMS, 16, f"q6_Kx16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
 ms += streams_tile_of(q6k(2, "q6_Kx16N2", pf=kstream_ahead(3360)), KSTREAMS, 2, 16, f"q6_Kx16N2S{KSTREAMS}")
 ms += streams_tile_of(q6k(3, "q6_Kx16N3", pf=kstream_ahead(3360)), KSTREAMS, 3, 16, f"q6_Kx16N3S{KSTREAMS}")
 

@@ -39,6 +39,14 @@ func dotQ8_0VNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *fl
 //go:noescape
 func dotQ4_0VNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 
+// The same with AVX-VNNI's VEX VPDPBUSD, for CPUs without AVX-512.
+
+//go:noescape
+func dotQ8_0AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ4_0AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
 //go:noescape
 func dotQ4_K1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 
@@ -119,6 +127,9 @@ func quantQ8_0Tile(x *float32, nb int, qs *byte, qstride int, d *float32, corr *
 
 //go:noescape
 func dotQ4_0R4AVX2(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)
+
+//go:noescape
+func dotQ4_0R4AVXVNNI(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)
 
 //go:noescape
 func dotIQ4_NLR4AVX2(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)

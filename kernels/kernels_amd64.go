@@ -48,7 +48,8 @@ func kernelVariants() map[quant.Type][]*fastKernel {
 
 // avx2Variants is kernelVariants' 256-bit part: the kernels a CPU with
 // AVX2, FMA and F16C runs, none of which needs AVX-512 (the "+vnni" forms
-// take EVEX VPDPBUSD, so they are not here).
+// take EVEX VPDPBUSD, so they are not here; the "+avxvnni" ones take
+// AVX-VNNI's VEX form, which such CPUs may have).
 func avx2Variants() map[quant.Type][]*fastKernel {
 	m := map[quant.Type][]*fastKernel{}
 	if !(cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C) {
@@ -57,6 +58,12 @@ func avx2Variants() map[quant.Type][]*fastKernel {
 	add := func(t quant.Type, k *fastKernel) { m[t] = append(m[t], k) }
 	add(quant.Q8_0, &fastKernel{name: "Q8_0/avx2", fn: dotQ8_0AVX2, tile: 4, blockQS: 32})
 	add(quant.Q4_0, &fastKernel{name: "Q4_0/avx2", fn: dotQ4_0AVX2, oneRows: fourRows(dotQ4_0R4AVX2, dotQ4_0AVX2), tile: 4, blockQS: 32})
+	if cpu.X86.HasAVXVNNI {
+		// VEX VPDPBUSD in place of VPMADDUBSW+VPMADDWD: the same int32
+		// lanes, so the same bits as the two above.
+		add(quant.Q8_0, &fastKernel{name: "Q8_0/avx2+avxvnni", fn: dotQ8_0AVXVNNI, tile: 4, blockQS: 32})
+		add(quant.Q4_0, &fastKernel{name: "Q4_0/avx2+avxvnni", fn: dotQ4_0AVXVNNI, oneRows: fourRows(dotQ4_0R4AVXVNNI, dotQ4_0AVXVNNI), tile: 4, blockQS: 32})
+	}
 	add(quant.Q5_0, &fastKernel{name: "Q5_0/avx2", fn: dotQ5_0AVX2, oneRows: fourRows(dotQ5_0R4AVX2, dotQ5_0AVX2), tile: 4, blockQS: 32})
 	add(quant.Q4_1, &fastKernel{name: "Q4_1/avx2", fn: dotQ4_1AVX2, tile: 4, blockQS: 32, sums: true})
 	add(quant.Q5_1, &fastKernel{name: "Q5_1/avx2", fn: dotQ5_1AVX2, tile: 4, blockQS: 32, sums: true})

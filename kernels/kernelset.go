@@ -15,7 +15,8 @@ const (
 	// KernelsBest runs the fastest kernels this CPU has.
 	KernelsBest KernelSet = iota
 	// KernelsAVX2 runs only what a CPU with AVX2, FMA and F16C but no
-	// AVX-512 would: the 256-bit row kernels of MatMul, packed weights only
+	// AVX-512 would: the 256-bit row kernels of MatMul (Q4_0's and Q8_0's
+	// with AVX-VNNI's VPDPBUSD where the CPU has it), packed weights only
 	// for the transcoded i-quants (their AVX2 kernels; the other packed
 	// kernels are AVX-512), and the pure-Go VecOps loops.
 	KernelsAVX2

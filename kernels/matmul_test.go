@@ -448,9 +448,9 @@ func TestEveryKernelVariant(t *testing.T) {
 						if strings.HasSuffix(k.name, "/avx2") {
 							avx2 = got
 						}
-						// avx2+vnni (Q4_0, Q8_0) and avx512 (K-quants) keep
-						// the AVX2 lane layout: same bits.
-						if (strings.HasSuffix(k.name, "/avx2+vnni") || strings.HasSuffix(k.name, "/avx512")) && avx2 != nil {
+						// avx2+vnni and avx2+avxvnni (Q4_0, Q8_0) and avx512
+						// (K-quants) keep the AVX2 lane layout: same bits.
+						if (strings.HasSuffix(k.name, "/avx2+vnni") || strings.HasSuffix(k.name, "/avx2+avxvnni") || strings.HasSuffix(k.name, "/avx512")) && avx2 != nil {
 							for i := range got {
 								if math.Float32bits(got[i]) != math.Float32bits(avx2[i]) {
 									t.Fatalf("%s: y[%d] differs from the avx2 variant", what, i)

@@ -520,3 +520,68 @@ TEXT ·dotQ8_0VNNI(SB), NOSPLIT, $0-64
 TEXT ·dotQ4_0VNNI(SB), NOSPLIT, $0-64
 	SETUP(2)
 	BLOCKS(LOAD_Q4_0, ROWS, 18)
+
+// ---------------------------------------------------------------------------
+// AVX-VNNI: the VEX-encoded VPDPBUSD of CPUs with AVX-VNNI but without
+// AVX-512 (Intel's Alder Lake and later client cores, Sierra Forest). Go's
+// assembler knows VPDPBUSD only in its EVEX (AVX-512 VNNI) form, so the VEX
+// instructions are spelled out as bytes, each for one fixed register triple:
+// C4, then R̄X̄B̄ and map 0F38, then W0, the inverted first source (vvvv),
+// L = 256 bits and pp = 66, then opcode 50 and ModRM (dst, second source).
+// dst += the sum of 4 adjacent u8·s8 products in each int32 lane, with no
+// saturation; the lanes equal DOT_AVX2's (see DOT_AVX2).
+
+// VPDPBUSD ymm8, ymm6, ymm7
+#define AVXVNNI_Y8_Y6_Y7 \
+	BYTE $0xC4; BYTE $0x62; BYTE $0x4D; BYTE $0x50; BYTE $0xC7
+
+// VPDPBUSD ymm10, ymm6, ymm12
+#define AVXVNNI_Y10_Y6_Y12 \
+	BYTE $0xC4; BYTE $0x42; BYTE $0x4D; BYTE $0x50; BYTE $0xD4
+
+// VPDPBUSD ymm7, ymm5, ymm12
+#define AVXVNNI_Y7_Y5_Y12 \
+	BYTE $0xC4; BYTE $0xC2; BYTE $0x55; BYTE $0x50; BYTE $0xFC
+
+// DOT_AVXVNNI is DOT for ROW's one use: u = Y6, s = Y7, dst = Y8.
+#define DOT_AVXVNNI(u, s, dst) \
+	VPXOR Y8, Y8, Y8; \
+	AVXVNNI_Y8_Y6_Y7
+
+#undef DOT
+#define DOT DOT_AVXVNNI
+
+// func dotQ8_0AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+TEXT ·dotQ8_0AVXVNNI(SB), NOSPLIT, $0-64
+	SETUP(2)
+	BLOCKS(LOAD_Q8_0, ROWS, 34)
+
+// func dotQ4_0AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+TEXT ·dotQ4_0AVXVNNI(SB), NOSPLIT, $0-64
+	SETUP(2)
+	BLOCKS(LOAD_Q4_0, ROWS, 18)
+
+// Four Q4_0 rows with AVX-VNNI: the block's −Σ8·a (Y10) is each row's
+// starting lanes, and VPDPBUSD adds Σn·a to them, where the AVX2 form
+// subtracts Σ8·a from Σn·a: the same exact integers, so the same bits, in
+// two instructions fewer a row.
+#define PREP_Q4_0_AVXVNNI \
+	VPXOR   Y10, Y10, Y10; \
+	AVXVNNI_Y10_Y6_Y12; \
+	VPXOR   Y9, Y9, Y9; \
+	VPSUBD  Y10, Y9, Y10
+
+#define ROW4_Q4_0_AVXVNNI(b, acc) \
+	D4(b); \
+	NIBBLES4(2, b); \
+	VMOVDQU Y10, Y7; \
+	AVXVNNI_Y7_Y5_Y12; \
+	SCALE4(Y7, acc)
+
+// func dotQ4_0R4AVXVNNI(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)
+TEXT ·dotQ4_0R4AVXVNNI(SB), NOSPLIT, $0-48
+	ENTRY4
+	MOVL         $0x08080808, DX
+	VMOVD        DX, X6
+	VPBROADCASTD X6, Y6
+	LOOP4(PREP_Q4_0_AVXVNNI, ROW4_Q4_0_AVXVNNI, 18)

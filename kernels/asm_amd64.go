@@ -48,6 +48,18 @@ func dotQ8_0AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y 
 func dotQ4_0AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 
 //go:noescape
+func dotQ5_0AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotIQ4_NLAVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ4_1AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ5_1AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
 func dotQ4_K1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 
 //go:noescape
@@ -130,6 +142,12 @@ func dotQ4_0R4AVX2(w *byte, wstride int, nb int, qs *byte, d *float32, y *float3
 
 //go:noescape
 func dotQ4_0R4AVXVNNI(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)
+
+//go:noescape
+func dotQ5_0R4AVXVNNI(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)
+
+//go:noescape
+func dotIQ4_NLR4AVXVNNI(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)
 
 //go:noescape
 func dotIQ4_NLR4AVX2(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)

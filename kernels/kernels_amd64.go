@@ -58,12 +58,6 @@ func avx2Variants() map[quant.Type][]*fastKernel {
 	add := func(t quant.Type, k *fastKernel) { m[t] = append(m[t], k) }
 	add(quant.Q8_0, &fastKernel{name: "Q8_0/avx2", fn: dotQ8_0AVX2, tile: 4, blockQS: 32})
 	add(quant.Q4_0, &fastKernel{name: "Q4_0/avx2", fn: dotQ4_0AVX2, oneRows: fourRows(dotQ4_0R4AVX2, dotQ4_0AVX2), tile: 4, blockQS: 32})
-	if cpu.X86.HasAVXVNNI {
-		// VEX VPDPBUSD in place of VPMADDUBSW+VPMADDWD: the same int32
-		// lanes, so the same bits as the two above.
-		add(quant.Q8_0, &fastKernel{name: "Q8_0/avx2+avxvnni", fn: dotQ8_0AVXVNNI, tile: 4, blockQS: 32})
-		add(quant.Q4_0, &fastKernel{name: "Q4_0/avx2+avxvnni", fn: dotQ4_0AVXVNNI, oneRows: fourRows(dotQ4_0R4AVXVNNI, dotQ4_0AVXVNNI), tile: 4, blockQS: 32})
-	}
 	add(quant.Q5_0, &fastKernel{name: "Q5_0/avx2", fn: dotQ5_0AVX2, oneRows: fourRows(dotQ5_0R4AVX2, dotQ5_0AVX2), tile: 4, blockQS: 32})
 	add(quant.Q4_1, &fastKernel{name: "Q4_1/avx2", fn: dotQ4_1AVX2, tile: 4, blockQS: 32, sums: true})
 	add(quant.Q5_1, &fastKernel{name: "Q5_1/avx2", fn: dotQ5_1AVX2, tile: 4, blockQS: 32, sums: true})
@@ -78,6 +72,16 @@ func avx2Variants() map[quant.Type][]*fastKernel {
 	add(quant.F32, &fastKernel{name: "F32/avx2", float: dotF32AVX2, tile: 4})
 	add(quant.F16, &fastKernel{name: "F16/avx2", float: dotF16AVX2, tile: 4})
 	add(quant.BF16, &fastKernel{name: "BF16/avx2", float: dotBF16AVX2, tile: 4})
+	if cpu.X86.HasAVXVNNI {
+		// VEX VPDPBUSD in place of VPMADDUBSW+VPMADDWD: the same int32
+		// lanes, so the same bits as the avx2 kernels above.
+		add(quant.Q8_0, &fastKernel{name: "Q8_0/avx2+avxvnni", fn: dotQ8_0AVXVNNI, tile: 4, blockQS: 32})
+		add(quant.Q4_0, &fastKernel{name: "Q4_0/avx2+avxvnni", fn: dotQ4_0AVXVNNI, oneRows: fourRows(dotQ4_0R4AVXVNNI, dotQ4_0AVXVNNI), tile: 4, blockQS: 32})
+		add(quant.Q5_0, &fastKernel{name: "Q5_0/avx2+avxvnni", fn: dotQ5_0AVXVNNI, oneRows: fourRows(dotQ5_0R4AVXVNNI, dotQ5_0AVXVNNI), tile: 4, blockQS: 32})
+		add(quant.IQ4_NL, &fastKernel{name: "IQ4_NL/avx2+avxvnni", fn: dotIQ4_NLAVXVNNI, oneRows: fourRows(dotIQ4_NLR4AVXVNNI, dotIQ4_NLAVXVNNI), tile: 4, blockQS: 32})
+		add(quant.Q4_1, &fastKernel{name: "Q4_1/avx2+avxvnni", fn: dotQ4_1AVXVNNI, tile: 4, blockQS: 32, sums: true})
+		add(quant.Q5_1, &fastKernel{name: "Q5_1/avx2+avxvnni", fn: dotQ5_1AVXVNNI, tile: 4, blockQS: 32, sums: true})
+	}
 	return m
 }
 

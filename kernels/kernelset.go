@@ -15,10 +15,10 @@ const (
 	// KernelsBest runs the fastest kernels this CPU has.
 	KernelsBest KernelSet = iota
 	// KernelsAVX2 runs only what a CPU with AVX2, FMA and F16C but no
-	// AVX-512 would: the 256-bit row kernels of MatMul (Q4_0's and Q8_0's
-	// with AVX-VNNI's VPDPBUSD where the CPU has it), packed weights only
-	// for the transcoded i-quants (their AVX2 kernels; the other packed
-	// kernels are AVX-512), and the pure-Go VecOps loops.
+	// AVX-512 would: the 256-bit row kernels of MatMul (the 32-element
+	// block types' with AVX-VNNI's VPDPBUSD where the CPU has it), packed
+	// weights only for the transcoded i-quants (their AVX2 kernels; the
+	// other packed kernels are AVX-512), and the pure-Go VecOps loops.
 	KernelsAVX2
 	// KernelsGeneric runs the pure-Go reference kernels.
 	KernelsGeneric

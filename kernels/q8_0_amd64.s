@@ -585,3 +585,96 @@ TEXT ·dotQ4_0R4AVXVNNI(SB), NOSPLIT, $0-48
 	VMOVD        DX, X6
 	VPBROADCASTD X6, Y6
 	LOOP4(PREP_Q4_0_AVXVNNI, ROW4_Q4_0_AVXVNNI, 18)
+
+// Q5_0 and IQ4_NL with AVX-VNNI: their AVX2 kernels' steps, DOT (ROW) and
+// SIGNED4's dot taken by VPDPBUSD.
+
+#define SIGNED4_AVXVNNI(acc) \
+	VPABSB      Y5, Y6; \
+	VPSIGNB     Y5, Y12, Y7; \
+	VPXOR       Y8, Y8, Y8; \
+	AVXVNNI_Y8_Y6_Y7; \
+	SCALE4(Y8, acc)
+
+#define ROW4_IQ4_NL_AVXVNNI(b, acc) \
+	D4(b); \
+	NIBBLES4(2, b); \
+	VPSHUFB Y5, Y10, Y5; \
+	SIGNED4_AVXVNNI(acc)
+
+#define ROW4_Q5_0_AVXVNNI(b, acc) \
+	D4(b); \
+	NIBBLES4(6, b); \
+	VPBROADCASTD 2(b)(R12*1), Y7; \
+	VPSHUFB      q5Spread<>(SB), Y7, Y7; \
+	VPAND        Y10, Y7, Y7; \
+	VPCMPEQB     Y10, Y7, Y7; \
+	VPANDN       q5High<>(SB), Y7, Y7; \
+	VPOR         Y7, Y5, Y5; \
+	SIGNED4_AVXVNNI(acc)
+
+// func dotQ5_0AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+TEXT ·dotQ5_0AVXVNNI(SB), NOSPLIT, $0-64
+	SETUP(2)
+	SETUP_Q5(0xf0f0f0f0)
+	BLOCKS(LOAD_Q5_0, ROWS, 22)
+
+// func dotQ5_0R4AVXVNNI(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)
+TEXT ·dotQ5_0R4AVXVNNI(SB), NOSPLIT, $0-48
+	ENTRY4
+	VPBROADCASTQ q5Bits<>(SB), Y10
+	LOOP4(NO_PREP, ROW4_Q5_0_AVXVNNI, 22)
+
+// func dotIQ4_NLAVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+TEXT ·dotIQ4_NLAVXVNNI(SB), NOSPLIT, $0-64
+	SETUP(2)
+	VBROADCASTI128 iq4Levels<>(SB), Y13
+	BLOCKS(LOAD_IQ4_NL, ROWS, 18)
+
+// func dotIQ4_NLR4AVXVNNI(w *byte, wstride int, nb int, qs *byte, d *float32, y *float32)
+TEXT ·dotIQ4_NLR4AVXVNNI(SB), NOSPLIT, $0-48
+	ENTRY4
+	VBROADCASTI128 iq4Levels<>(SB), Y10
+	LOOP4(NO_PREP, ROW4_IQ4_NL_AVXVNNI, 18)
+
+// Q4_1 and Q5_1 with AVX-VNNI: ROW1 with its VPMADDUBSW+VPMADDWD taken by
+// VPDPBUSD.
+
+// VPDPBUSD ymm8, ymm5, ymm7
+#define AVXVNNI_Y8_Y5_Y7 \
+	BYTE $0xC4; BYTE $0x62; BYTE $0x55; BYTE $0x50; BYTE $0xC7
+
+#define ROW1_AVXVNNI(qb, db, acc) \
+	VMOVDQU      (qb)(AX*1), Y7; \
+	VPXOR        Y8, Y8, Y8; \
+	AVXVNNI_Y8_Y5_Y7; \
+	VCVTDQ2PS    Y8, Y8; \
+	VBROADCASTSS (db)(BX*8), Y9; \
+	VMULPS       Y4, Y9, Y9; \
+	VMOVSS       4(db)(BX*8), X10; \
+	VMULSS       X6, X10, X10; \
+	VFMADD213PS  Y10, Y9, Y8; \
+	VADDPS       Y8, acc, acc
+
+#define ROWS1_AVXVNNI \
+	ROW1_AVXVNNI(R8, R12, Y0); \
+	CMPQ DX, $1; \
+	JEQ  next; \
+	ROW1_AVXVNNI(R9, R13, Y1); \
+	CMPQ DX, $2; \
+	JEQ  next; \
+	ROW1_AVXVNNI(R10, R14, Y2); \
+	CMPQ DX, $3; \
+	JEQ  next; \
+	ROW1_AVXVNNI(R11, DI, Y3)
+
+// func dotQ4_1AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+TEXT ·dotQ4_1AVXVNNI(SB), NOSPLIT, $0-64
+	SETUP(3)
+	BLOCKS(LOAD_Q4_1, ROWS1_AVXVNNI, 20)
+
+// func dotQ5_1AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+TEXT ·dotQ5_1AVXVNNI(SB), NOSPLIT, $0-64
+	SETUP(3)
+	SETUP_Q5(0x10101010)
+	BLOCKS(LOAD_Q5_1, ROWS1_AVXVNNI, 24)

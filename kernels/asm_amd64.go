@@ -60,6 +60,24 @@ func dotQ4_1AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y 
 func dotQ5_1AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 
 //go:noescape
+func dotQ4_KAVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ4_K1AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ5_KAVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ5_K1AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ6_KAVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
+func dotQ6_K1AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
+
+//go:noescape
 func dotQ4_K1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 
 //go:noescape

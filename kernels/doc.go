@@ -16,7 +16,7 @@
 //     (amd64, AVX2+FMA+F16C floor):
 //     Q4_0, Q8_0: AVX-512 VNNI (VPDPBUSD, two blocks per zmm), else
 //     AVX2 (+VNNI in its 256-bit form, or AVX-VNNI's VEX one);
-//     Q4_K, Q6_K: AVX-512BW, else AVX2;
+//     Q4_K, Q6_K: AVX-512BW, else AVX2 (+AVX-VNNI's VPDPWSSD, as Q5_K);
 //     Q4_1, Q5_0, Q5_1 (Q8_1 activations for the _1 types), IQ4_NL: AVX2
 //     (+AVX-VNNI where the CPU has it); Q2_K, Q3_K, Q5_K: AVX2; IQ4_XS:
 //     AVX-512BW+VNNI, else AVX2;

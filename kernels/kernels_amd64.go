@@ -81,6 +81,10 @@ func avx2Variants() map[quant.Type][]*fastKernel {
 		add(quant.IQ4_NL, &fastKernel{name: "IQ4_NL/avx2+avxvnni", fn: dotIQ4_NLAVXVNNI, oneRows: fourRows(dotIQ4_NLR4AVXVNNI, dotIQ4_NLAVXVNNI), tile: 4, blockQS: 32})
 		add(quant.Q4_1, &fastKernel{name: "Q4_1/avx2+avxvnni", fn: dotQ4_1AVXVNNI, tile: 4, blockQS: 32, sums: true})
 		add(quant.Q5_1, &fastKernel{name: "Q5_1/avx2+avxvnni", fn: dotQ5_1AVXVNNI, tile: 4, blockQS: 32, sums: true})
+		// VPDPWSSD for the K-quants' scaled sums, the same bits too.
+		add(quant.Q4_K, &fastKernel{name: "Q4_K/avx2+avxvnni", fn: dotQ4_KAVXVNNI, one: dotQ4_K1AVXVNNI, tile: 8, blockQS: 256, bsums: true})
+		add(quant.Q5_K, &fastKernel{name: "Q5_K/avx2+avxvnni", fn: dotQ5_KAVXVNNI, one: dotQ5_K1AVXVNNI, tile: 8, blockQS: 256, bsums: true})
+		add(quant.Q6_K, &fastKernel{name: "Q6_K/avx2+avxvnni", fn: dotQ6_KAVXVNNI, one: dotQ6_K1AVXVNNI, tile: 8, blockQS: 256, bsums: true})
 	}
 	return m
 }

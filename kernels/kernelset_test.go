@@ -87,8 +87,8 @@ func TestKernelSetChoosesKernels(t *testing.T) {
 		if len(avx2) == 0 {
 			continue // no assembly on this machine: the reference path
 		}
-		// With AVX-VNNI, the 32-element block types take its VEX form (no
-		// AVX-512 in it).
+		// With AVX-VNNI, the 32-element block types, Q4_K, Q5_K and Q6_K
+		// take its VEX forms (no AVX-512 in them).
 		if !strings.HasSuffix(name, "/avx2") && !(cpu.X86.HasAVXVNNI && strings.HasSuffix(name, "/avx2+avxvnni")) {
 			t.Errorf("avx2 set: %v runs %s", wt, name)
 		}

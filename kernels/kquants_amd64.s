@@ -118,21 +118,23 @@ row: \
 	ADVANCE_ROW
 
 // func dotQ4_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
-TEXT ·dotQ4_KAVX2(SB), 0, $576-64
-	SETUP(256)
-	MOVL         $0x0f0f0f0f, AX
-	VMOVD        AX, X12
-	VPBROADCASTD X12, Y12
-
-sb:
-	SCALEMIN_K4
-	UNPACK4R(0, Y5, Y6)
-	UNPACK4R(1, Y7, Y8)
-	UNPACK4R(2, Y9, Y10)
-	UNPACK4R(3, Y11, Y13)
-	ROWS_K4
-	ADVANCE_SB(144)
+#define Q4_K_ROWS \
+	SETUP(256); \
+	MOVL         $0x0f0f0f0f, AX; \
+	VMOVD        AX, X12; \
+	VPBROADCASTD X12, Y12; \
+sb: \
+	SCALEMIN_K4; \
+	UNPACK4R(0, Y5, Y6); \
+	UNPACK4R(1, Y7, Y8); \
+	UNPACK4R(2, Y9, Y10); \
+	UNPACK4R(3, Y11, Y13); \
+	ROWS_K4; \
+	ADVANCE_SB(144); \
 	STORE
+
+TEXT ·dotQ4_KAVX2(SB), 0, $576-64
+	Q4_K_ROWS
 
 // K_PAIR1(c): chunk c's two sub-blocks against one activation row (AX),
 // from registers: Y1 holds the codes of sub-block 2c, Y0 those of 2c+1.
@@ -192,28 +194,29 @@ sb:
 // accumulator stay in registers (only the scales go through the frame),
 // with the same float operations in the same order, so the bits are
 // dotQ4_KAVX2's.
-TEXT ·dotQ4_K1AVX2(SB), 0, $576-64
-	ONE_SETUP
-	VXORPS Y13, Y13, Y13
-	TESTQ  CX, CX
-	JZ     store1
-
-sb1:
-	SCALEMIN_K4
-	MOVQ  R8, AX
-	VPXOR Y2, Y2, Y2
-	K4_CHUNK1(0)
-	K4_CHUNK1(1)
-	K4_CHUNK1(2)
-	K4_CHUNK1(3)
-	FINISH_MIN1(Y13)
-	ONE_ADVANCE(144)
-
-store1:
-	MOVQ y+48(FP), SI
-	HSUM(Y13, X13, (SI))
-	VZEROUPPER
+#define Q4_K_ONE \
+	ONE_SETUP; \
+	VXORPS Y13, Y13, Y13; \
+	TESTQ  CX, CX; \
+	JZ     store1; \
+sb1: \
+	SCALEMIN_K4; \
+	MOVQ  R8, AX; \
+	VPXOR Y2, Y2, Y2; \
+	K4_CHUNK1(0); \
+	K4_CHUNK1(1); \
+	K4_CHUNK1(2); \
+	K4_CHUNK1(3); \
+	FINISH_MIN1(Y13); \
+	ONE_ADVANCE(144); \
+store1: \
+	MOVQ y+48(FP), SI; \
+	HSUM(Y13, X13, (SI)); \
+	VZEROUPPER; \
 	RET
+
+TEXT ·dotQ4_K1AVX2(SB), 0, $576-64
+	Q4_K_ONE
 
 // ---------------------------------------------------------------------------
 // Q5_K: d, dmin (fp16), scales[12] (as Q4_K), qh[32], qs[128]. Q4_K's
@@ -243,27 +246,29 @@ store1:
 	VPSRLW  $2, Y13, Y13
 
 // func dotQ5_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
-TEXT ·dotQ5_KAVX2(SB), 0, $576-64
-	SETUP(256)
-	MOVL         $0x0f0f0f0f, AX
-	VMOVD        AX, X12
-	VPBROADCASTD X12, Y12
-
-sb:
-	SCALEMIN_K4
-	MOVL         $0x10101010, AX
-	VMOVD        AX, X11
-	VPBROADCASTD X11, Y11
-	VMOVDQU      16(SI), Y13
-	UNPACK5R(0, Y5, Y6)
-	UNPACK5R(1, Y7, Y8)
-	UNPACK5R(2, Y9, Y10)
-	UNPACK5R(3, Y1, Y0)
-	VMOVDQU      Y1, Y11
-	VMOVDQU      Y0, Y13
-	ROWS_K4
-	ADVANCE_SB(176)
+#define Q5_K_ROWS \
+	SETUP(256); \
+	MOVL         $0x0f0f0f0f, AX; \
+	VMOVD        AX, X12; \
+	VPBROADCASTD X12, Y12; \
+sb: \
+	SCALEMIN_K4; \
+	MOVL         $0x10101010, AX; \
+	VMOVD        AX, X11; \
+	VPBROADCASTD X11, Y11; \
+	VMOVDQU      16(SI), Y13; \
+	UNPACK5R(0, Y5, Y6); \
+	UNPACK5R(1, Y7, Y8); \
+	UNPACK5R(2, Y9, Y10); \
+	UNPACK5R(3, Y1, Y0); \
+	VMOVDQU      Y1, Y11; \
+	VMOVDQU      Y0, Y13; \
+	ROWS_K4; \
+	ADVANCE_SB(176); \
 	STORE
+
+TEXT ·dotQ5_KAVX2(SB), 0, $576-64
+	Q5_K_ROWS
 
 // K5_CHUNK1(c): K_PAIR1 on chunk c of a Q5_K super-block (UNPACK5R's
 // registers: Y13 qh shifted right by 2c, which advances, Y11 0x10 bytes).
@@ -274,32 +279,33 @@ sb:
 // func dotQ5_K1AVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
 //
 // dotQ5_KAVX2 for one activation row, as dotQ4_K1AVX2 is for Q4_K.
-TEXT ·dotQ5_K1AVX2(SB), 0, $576-64
-	ONE_SETUP
-	MOVL         $0x10101010, AX
-	VMOVD        AX, X11
-	VPBROADCASTD X11, Y11
-	VXORPS       Y7, Y7, Y7
-	TESTQ        CX, CX
-	JZ           store1
-
-sb1:
-	SCALEMIN_K4
-	MOVQ    R8, AX
-	VPXOR   Y2, Y2, Y2
-	VMOVDQU 16(SI), Y13
-	K5_CHUNK1(0)
-	K5_CHUNK1(1)
-	K5_CHUNK1(2)
-	K5_CHUNK1(3)
-	FINISH_MIN1(Y7)
-	ONE_ADVANCE(176)
-
-store1:
-	MOVQ y+48(FP), SI
-	HSUM(Y7, X7, (SI))
-	VZEROUPPER
+#define Q5_K_ONE \
+	ONE_SETUP; \
+	MOVL         $0x10101010, AX; \
+	VMOVD        AX, X11; \
+	VPBROADCASTD X11, Y11; \
+	VXORPS       Y7, Y7, Y7; \
+	TESTQ        CX, CX; \
+	JZ           store1; \
+sb1: \
+	SCALEMIN_K4; \
+	MOVQ    R8, AX; \
+	VPXOR   Y2, Y2, Y2; \
+	VMOVDQU 16(SI), Y13; \
+	K5_CHUNK1(0); \
+	K5_CHUNK1(1); \
+	K5_CHUNK1(2); \
+	K5_CHUNK1(3); \
+	FINISH_MIN1(Y7); \
+	ONE_ADVANCE(176); \
+store1: \
+	MOVQ y+48(FP), SI; \
+	HSUM(Y7, X7, (SI)); \
+	VZEROUPPER; \
 	RET
+
+TEXT ·dotQ5_K1AVX2(SB), 0, $576-64
+	Q5_K_ONE
 
 #undef ACC
 
@@ -428,24 +434,26 @@ row: \
 	VPOR    Y1, c3, c3
 
 // func dotQ6_KAVX2(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
-TEXT ·dotQ6_KAVX2(SB), 0, $800-64
-	SETUP(256)
-
-sb:
-	VPBROADCASTD kc02<>(SB), Y9
-	VMOVDQU      q6kEvenOdd<>(SB), X13
-	VMOVDQU      192(SI), X0
-	SCALES16
-	VPBROADCASTD kc0F<>(SB), Y15
-	VPBROADCASTD kc03<>(SB), Y14
-	VPBROADCASTD kc30<>(SB), Y2
-	UNPACK6R(0, Y5, Y6, Y7, Y8)
-	UNPACK6R(1, Y9, Y10, Y11, Y12)
-	VPBROADCASTW 208(SI), X14
-	VCVTPH2PS    X14, Y14             // d
-	ROWS16R(OFFSET_FINISH(5))
-	ADVANCE_SB(210)
+#define Q6_K_ROWS \
+	SETUP(256); \
+sb: \
+	VPBROADCASTD kc02<>(SB), Y9; \
+	VMOVDQU      q6kEvenOdd<>(SB), X13; \
+	VMOVDQU      192(SI), X0; \
+	SCALES16; \
+	VPBROADCASTD kc0F<>(SB), Y15; \
+	VPBROADCASTD kc03<>(SB), Y14; \
+	VPBROADCASTD kc30<>(SB), Y2; \
+	UNPACK6R(0, Y5, Y6, Y7, Y8); \
+	UNPACK6R(1, Y9, Y10, Y11, Y12); \
+	VPBROADCASTW 208(SI), X14; \
+	VCVTPH2PS    X14, Y14; \
+	ROWS16R(OFFSET_FINISH(5)); \
+	ADVANCE_SB(210); \
 	STORE
+
+TEXT ·dotQ6_KAVX2(SB), 0, $800-64
+	Q6_K_ROWS
 
 // ONE_ARGS: the arguments of the frame-free one-row kernels: SI weights,
 // CX super-blocks, AX/BX/DI the row's qs/d/bs.
@@ -542,40 +550,43 @@ GLOBL scaleWord<>(SB), RODATA|NOPTR, $256
 // dotQ6_KAVX2 for one activation row (n is 1), without the frame: codes,
 // scale vectors and the accumulator in registers. The int32 lanes are the
 // same exact sums and the float operations the same, so are the bits.
-TEXT ·dotQ6_K1AVX2(SB), NOSPLIT, $0-64
-	ONE_ARGS
-	VPBROADCASTD kc0F<>(SB), Y12
-	VPBROADCASTD kc03<>(SB), Y11
-	VPBROADCASTD kc30<>(SB), Y10
-	VMOVDQU      q6kEvenOdd<>(SB), X13
-	VXORPS       Y15, Y15, Y15
-	TESTQ        CX, CX
-	JZ           store1
-
-sb1:
-	VMOVDQU      192(SI), X0
-	VPMOVSXBW    X0, Y1               // the 16 scales, int16
-	VPMADDWD     (DI), Y1, Y1
-	VPSLLD       $5, Y1, Y1
-	VPXOR        Y2, Y2, Y2
-	VPSUBD       Y1, Y2, Y2           // the offset's share first
-	VPSHUFB      X13, X0, X0
-	VPMOVSXBW    X0, Y7               // even | odd scales
-	Q6_HALF1(0)
-	Q6_HALF1(1)
-	VPBROADCASTW 208(SI), X14
-	VCVTPH2PS    X14, Y14             // d
-	VCVTDQ2PS    Y2, Y2
-	VBROADCASTSS (BX), Y1
-	VMULPS       Y14, Y1, Y1
-	VFMADD231PS  Y1, Y2, Y15
-	ONE_NEXT(210)
-
-store1:
-	MOVQ y+48(FP), SI
-	HSUM(Y15, X15, (SI))
-	VZEROUPPER
+// Q6_K_ONE: Y1 takes the 16 scales as int16 and the offset's share goes
+// into Y2 first; Y7 holds the even | odd scales, Y14 d.
+#define Q6_K_ONE \
+	ONE_ARGS; \
+	VPBROADCASTD kc0F<>(SB), Y12; \
+	VPBROADCASTD kc03<>(SB), Y11; \
+	VPBROADCASTD kc30<>(SB), Y10; \
+	VMOVDQU      q6kEvenOdd<>(SB), X13; \
+	VXORPS       Y15, Y15, Y15; \
+	TESTQ        CX, CX; \
+	JZ           store1; \
+sb1: \
+	VMOVDQU      192(SI), X0; \
+	VPMOVSXBW    X0, Y1; \
+	VPMADDWD     (DI), Y1, Y1; \
+	VPSLLD       $5, Y1, Y1; \
+	VPXOR        Y2, Y2, Y2; \
+	VPSUBD       Y1, Y2, Y2; \
+	VPSHUFB      X13, X0, X0; \
+	VPMOVSXBW    X0, Y7; \
+	Q6_HALF1(0); \
+	Q6_HALF1(1); \
+	VPBROADCASTW 208(SI), X14; \
+	VCVTPH2PS    X14, Y14; \
+	VCVTDQ2PS    Y2, Y2; \
+	VBROADCASTSS (BX), Y1; \
+	VMULPS       Y14, Y1, Y1; \
+	VFMADD231PS  Y1, Y2, Y15; \
+	ONE_NEXT(210); \
+store1: \
+	MOVQ y+48(FP), SI; \
+	HSUM(Y15, X15, (SI)); \
+	VZEROUPPER; \
 	RET
+
+TEXT ·dotQ6_K1AVX2(SB), NOSPLIT, $0-64
+	Q6_K_ONE
 
 #undef ACC
 
@@ -989,3 +1000,96 @@ store1:
 	HSUM(Y5, X5, (SI))
 	VZEROUPPER
 	RET
+
+// ---------------------------------------------------------------------------
+// AVX-VNNI forms of the Q4_K, Q5_K and Q6_K kernels for CPUs with AVX-VNNI
+// but no AVX-512: each sub-block's VPMADDWD by its scales and the VPADDD
+// into Y2 that follows become one VPDPWSSD into Y2. The int32 sums are the
+// same exact integers (no int16 pair product comes near overflow), so the
+// bits are the AVX2 kernels'. The bodies are the AVX2 kernels' macros with
+// the dot macros redefined. VPDPWSSD has only an EVEX form in Go's
+// assembler, so the VEX instructions are bytes, as in q8_0_amd64.s: C4,
+// R̄X̄B̄ with map 0F38 (E2: all registers below 8), W0 with the inverted
+// first source, L = 256, pp = 66, opcode 52, ModRM (and SIB and disp32 for
+// the frame operand).
+
+// VPDPWSSD ymm2, ymm0, ymm1
+#define AVXVNNI_W_Y2_Y0_Y1 \
+	BYTE $0xC4; BYTE $0xE2; BYTE $0x7D; BYTE $0x52; BYTE $0xD1
+
+// VPDPWSSD ymm2, ymm0, ymm3
+#define AVXVNNI_W_Y2_Y0_Y3 \
+	BYTE $0xC4; BYTE $0xE2; BYTE $0x7D; BYTE $0x52; BYTE $0xD3
+
+// VPDPWSSD ymm2, ymm1, ymm3
+#define AVXVNNI_W_Y2_Y1_Y3 \
+	BYTE $0xC4; BYTE $0xE2; BYTE $0x75; BYTE $0x52; BYTE $0xD3
+
+// VPDPWSSD ymm2, ymm0, ymm4
+#define AVXVNNI_W_Y2_Y0_Y4 \
+	BYTE $0xC4; BYTE $0xE2; BYTE $0x7D; BYTE $0x52; BYTE $0xD4
+
+// VPDPWSSD ymm2, ymm0, [rsp + off]: off(SP), the frame
+#define AVXVNNI_W_Y2_Y0_SP(off) \
+	BYTE $0xC4; BYTE $0xE2; BYTE $0x7D; BYTE $0x52; BYTE $0x94; BYTE $0x24; LONG $(off)
+
+#undef SUB4R
+#define SUB4R(j, q) \
+	VPMADDUBSW   (32*j)(AX), q, Y0; \
+	VPBROADCASTD (256+4*j)(SP), Y1; \
+	AVXVNNI_W_Y2_Y0_Y1
+
+// K_PAIR1's two sub-blocks go into Y2 one after the other, where the AVX2
+// form adds them first: the same exact sum.
+#undef K_PAIR1
+#define K_PAIR1(c) \
+	VPMADDUBSW   (64*c)(AX), Y1, Y1; \
+	VPBROADCASTD (256+8*c)(SP), Y3; \
+	AVXVNNI_W_Y2_Y1_Y3; \
+	VPMADDUBSW   (64*c+32)(AX), Y0, Y0; \
+	VPBROADCASTD (260+8*c)(SP), Y4; \
+	AVXVNNI_W_Y2_Y0_Y4
+
+#undef SUB6R
+#define SUB6R(p, q) \
+	VPMADDUBSW (32*p)(AX), q, Y0; \
+	AVXVNNI_W_Y2_Y0_SP(256+32*p)
+
+#undef Q6_SUB1
+#define Q6_SUB1(p) \
+	VPOR       Y1, Y0, Y0; \
+	VPMADDUBSW (32*p)(AX), Y0, Y0; \
+	VPSHUFB    scaleWord<>+(32*p)(SB), Y7, Y3; \
+	AVXVNNI_W_Y2_Y0_Y3
+
+#undef ACC
+#define ACC 320
+
+// func dotQ4_KAVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+TEXT ·dotQ4_KAVXVNNI(SB), 0, $576-64
+	Q4_K_ROWS
+
+// func dotQ4_K1AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+TEXT ·dotQ4_K1AVXVNNI(SB), 0, $576-64
+	Q4_K_ONE
+
+// func dotQ5_KAVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+TEXT ·dotQ5_KAVXVNNI(SB), 0, $576-64
+	Q5_K_ROWS
+
+// func dotQ5_K1AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+TEXT ·dotQ5_K1AVXVNNI(SB), 0, $576-64
+	Q5_K_ONE
+
+#undef ACC
+#define ACC 544
+
+// func dotQ6_KAVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+TEXT ·dotQ6_KAVXVNNI(SB), 0, $800-64
+	Q6_K_ROWS
+
+// func dotQ6_K1AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, n int, y *float32, ystride int)
+TEXT ·dotQ6_K1AVXVNNI(SB), NOSPLIT, $0-64
+	Q6_K_ONE
+
+#undef ACC

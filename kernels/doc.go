@@ -15,12 +15,15 @@
 //   - Go-assembly kernels chosen once at start-up from golang.org/x/sys/cpu
 //     (amd64, AVX2+FMA+F16C floor):
 //     Q4_0, Q8_0: AVX-512 VNNI (VPDPBUSD, two blocks per zmm), else
-//     AVX2 (+VNNI in its 256-bit form, or AVX-VNNI's VEX one);
-//     Q4_K, Q6_K: AVX-512BW, else AVX2 (+AVX-VNNI's VPDPWSSD, as Q5_K);
-//     Q4_1, Q5_0, Q5_1 (Q8_1 activations for the _1 types), IQ4_NL: AVX2
-//     (+AVX-VNNI where the CPU has it); Q2_K, Q3_K, Q5_K: AVX2; IQ4_XS:
-//     AVX-512BW+VNNI, else AVX2;
+//     AVX2 (+VNNI in its 256-bit form);
+//     Q4_K, Q6_K: AVX-512BW, else AVX2;
+//     Q4_1, Q5_0, Q5_1 (Q8_1 activations for the _1 types), Q2_K, Q3_K,
+//     Q5_K, IQ4_NL: AVX2; IQ4_XS: AVX-512BW+VNNI, else AVX2;
 //     F32, F16, BF16: AVX2+FMA+F16C.
+//     With AVX-VNNI (Alder Lake and later Intel cores, which lack
+//     AVX-512), the AVX2 kernels of Q4_0, Q8_0, Q5_0, Q4_1, Q5_1 and
+//     IQ4_NL take its VEX VPDPBUSD, and those of Q4_K, Q5_K and Q6_K its
+//     VPDPWSSD, with the same bits.
 //     On CPUs with AVX-512 VNNI the CPU backend packs the weights of every
 //     one of these types for MatMulPacked (below) instead.
 //   - on arm64, NEON kernels (the *_arm64.s files): F32, F16 and BF16 on

@@ -15,11 +15,10 @@ const (
 	// KernelsBest runs the fastest kernels this CPU has.
 	KernelsBest KernelSet = iota
 	// KernelsAVX2 runs only what a CPU with AVX2, FMA and F16C but no
-	// AVX-512 would: the 256-bit row kernels of MatMul (the 32-element
-	// block types' with AVX-VNNI's VPDPBUSD where the CPU has it, Q4_K's,
-	// Q5_K's and Q6_K's with its VPDPWSSD), packed
-	// weights only for the transcoded i-quants (their AVX2 kernels; the
-	// other packed kernels are AVX-512), and the pure-Go VecOps loops.
+	// AVX-512 would: the 256-bit row kernels of MatMul (their AVX-VNNI
+	// forms where the CPU has it), packed weights only for the transcoded
+	// i-quants (their AVX2 kernels; the other packed kernels are AVX-512),
+	// and the pure-Go VecOps loops.
 	KernelsAVX2
 	// KernelsGeneric runs the pure-Go reference kernels.
 	KernelsGeneric

@@ -448,9 +448,8 @@ func TestEveryKernelVariant(t *testing.T) {
 						if strings.HasSuffix(k.name, "/avx2") {
 							avx2 = got
 						}
-						// avx2+vnni and avx2+avxvnni (the 32-element block types)
-						// and avx512 (K-quants) keep the AVX2 lane layout: same
-						// bits.
+						// avx2+vnni (Q4_0, Q8_0), avx2+avxvnni and avx512
+						// (K-quants) keep the AVX2 lane layout: same bits.
 						if (strings.HasSuffix(k.name, "/avx2+vnni") || strings.HasSuffix(k.name, "/avx2+avxvnni") || strings.HasSuffix(k.name, "/avx512")) && avx2 != nil {
 							for i := range got {
 								if math.Float32bits(got[i]) != math.Float32bits(avx2[i]) {

@@ -1,6 +1,7 @@
 //go:build amd64
 
 #include "textflag.h"
+#include "avxvnni_amd64.h"
 
 // K-quant × Q8_K block dot kernels, 256-bit AVX2. The calling convention,
 // frame layout and shared macros are in kquants_amd64.h.
@@ -1036,31 +1037,7 @@ store1:
 // into Y2 that follows become one VPDPWSSD into Y2. The int32 sums are the
 // same exact integers (no int16 pair product comes near overflow), so the
 // bits are the AVX2 kernels'. The bodies are the AVX2 kernels' macros with
-// the dot macros redefined. VPDPWSSD has only an EVEX form in Go's
-// assembler, so the VEX instructions are bytes, as in q8_0_amd64.s: C4,
-// R̄X̄B̄ with map 0F38 (E2: all registers below 8), W0 with the inverted
-// first source, L = 256, pp = 66, opcode 52, ModRM (and SIB and disp32 for
-// the frame operand).
-
-// VPDPWSSD ymm2, ymm0, ymm1
-#define AVXVNNI_W_Y2_Y0_Y1 \
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x7D; BYTE $0x52; BYTE $0xD1
-
-// VPDPWSSD ymm2, ymm0, ymm3
-#define AVXVNNI_W_Y2_Y0_Y3 \
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x7D; BYTE $0x52; BYTE $0xD3
-
-// VPDPWSSD ymm2, ymm1, ymm3
-#define AVXVNNI_W_Y2_Y1_Y3 \
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x75; BYTE $0x52; BYTE $0xD3
-
-// VPDPWSSD ymm2, ymm0, ymm4
-#define AVXVNNI_W_Y2_Y0_Y4 \
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x7D; BYTE $0x52; BYTE $0xD4
-
-// VPDPWSSD ymm2, ymm0, [rsp + off]: off(SP), the frame
-#define AVXVNNI_W_Y2_Y0_SP(off) \
-	BYTE $0xC4; BYTE $0xE2; BYTE $0x7D; BYTE $0x52; BYTE $0x94; BYTE $0x24; LONG $(off)
+// the dot macros redefined; the VEX instructions are avxvnni_amd64.h's.
 
 #undef SUB4R
 #define SUB4R(j, q) \

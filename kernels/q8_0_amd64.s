@@ -1,6 +1,7 @@
 //go:build amd64
 
 #include "textflag.h"
+#include "avxvnni_amd64.h"
 
 // Block dot kernels for the 32-element weight blocks, 256-bit: Q8_0, Q4_0,
 // Q5_0 and IQ4_NL against Q8_0 activations, Q4_1 and Q5_1 against Q8_1. One call
@@ -457,11 +458,13 @@ TEXT ·dotIQ4_NLR4AVX2(SB), NOSPLIT, $0-48
 // where an FMA into acc and a second add would make two. Y6 holds m in
 // lane 0.
 
+// DOT1: ROW1's dot, the codes (Y5) against the activations (Y7) into Y8.
+#define DOT1 DOT_AVX2(Y5, Y7, Y8)
+
 // ROW1(qb, db, acc): one Q8_1 activation row against the block in Y5/Y4/Y6.
 #define ROW1(qb, db, acc) \
 	VMOVDQU      (qb)(AX*1), Y7; \
-	VPMADDUBSW   Y7, Y5, Y8; \
-	VPMADDWD     Y15, Y8, Y8; \
+	DOT1; \
 	VCVTDQ2PS    Y8, Y8; \
 	VBROADCASTSS (db)(BX*8), Y9; \
 	VMULPS       Y4, Y9, Y9; \
@@ -527,26 +530,9 @@ TEXT ·dotQ4_0VNNI(SB), NOSPLIT, $0-64
 	BLOCKS(LOAD_Q4_0, ROWS, 18)
 
 // ---------------------------------------------------------------------------
-// AVX-VNNI: the VEX-encoded VPDPBUSD of CPUs with AVX-VNNI but without
-// AVX-512 (Intel's Alder Lake and later client cores, Sierra Forest). Go's
-// assembler knows VPDPBUSD only in its EVEX (AVX-512 VNNI) form, so the VEX
-// instructions are spelled out as bytes, each for one fixed register triple:
-// C4, then R̄X̄B̄ and map 0F38, then W0, the inverted first source (vvvv),
-// L = 256 bits and pp = 66, then opcode 50 and ModRM (dst, second source).
-// dst += the sum of 4 adjacent u8·s8 products in each int32 lane, with no
-// saturation; the lanes equal DOT_AVX2's (see DOT_AVX2).
-
-// VPDPBUSD ymm8, ymm6, ymm7
-#define AVXVNNI_Y8_Y6_Y7 \
-	BYTE $0xC4; BYTE $0x62; BYTE $0x4D; BYTE $0x50; BYTE $0xC7
-
-// VPDPBUSD ymm10, ymm6, ymm12
-#define AVXVNNI_Y10_Y6_Y12 \
-	BYTE $0xC4; BYTE $0x42; BYTE $0x4D; BYTE $0x50; BYTE $0xD4
-
-// VPDPBUSD ymm7, ymm5, ymm12
-#define AVXVNNI_Y7_Y5_Y12 \
-	BYTE $0xC4; BYTE $0xC2; BYTE $0x55; BYTE $0x50; BYTE $0xFC
+// AVX-VNNI forms of the kernels above, for CPUs with AVX-VNNI but without
+// AVX-512: the same steps with the int8 dot on VEX VPDPBUSD
+// (avxvnni_amd64.h), so the same int32 lanes and the same bits.
 
 // DOT_AVXVNNI is DOT for ROW's one use: u = Y6, s = Y7, dst = Y8.
 #define DOT_AVXVNNI(u, s, dst) \
@@ -642,44 +628,20 @@ TEXT ·dotIQ4_NLR4AVXVNNI(SB), NOSPLIT, $0-48
 	VBROADCASTI128 iq4Levels<>(SB), Y10
 	LOOP4(NO_PREP, ROW4_IQ4_NL_AVXVNNI, 18)
 
-// Q4_1 and Q5_1 with AVX-VNNI: ROW1 with its VPMADDUBSW+VPMADDWD taken by
+// Q4_1 and Q5_1 with AVX-VNNI: ROW1 with its dot (DOT1) taken by
 // VPDPBUSD.
-
-// VPDPBUSD ymm8, ymm5, ymm7
-#define AVXVNNI_Y8_Y5_Y7 \
-	BYTE $0xC4; BYTE $0x62; BYTE $0x55; BYTE $0x50; BYTE $0xC7
-
-#define ROW1_AVXVNNI(qb, db, acc) \
-	VMOVDQU      (qb)(AX*1), Y7; \
-	VPXOR        Y8, Y8, Y8; \
-	AVXVNNI_Y8_Y5_Y7; \
-	VCVTDQ2PS    Y8, Y8; \
-	VBROADCASTSS (db)(BX*8), Y9; \
-	VMULPS       Y4, Y9, Y9; \
-	VMOVSS       4(db)(BX*8), X10; \
-	VMULSS       X6, X10, X10; \
-	VFMADD213PS  Y10, Y9, Y8; \
-	VADDPS       Y8, acc, acc
-
-#define ROWS1_AVXVNNI \
-	ROW1_AVXVNNI(R8, R12, Y0); \
-	CMPQ DX, $1; \
-	JEQ  next; \
-	ROW1_AVXVNNI(R9, R13, Y1); \
-	CMPQ DX, $2; \
-	JEQ  next; \
-	ROW1_AVXVNNI(R10, R14, Y2); \
-	CMPQ DX, $3; \
-	JEQ  next; \
-	ROW1_AVXVNNI(R11, DI, Y3)
+#undef DOT1
+#define DOT1 \
+	VPXOR Y8, Y8, Y8; \
+	AVXVNNI_Y8_Y5_Y7
 
 // func dotQ4_1AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 TEXT ·dotQ4_1AVXVNNI(SB), NOSPLIT, $0-64
 	SETUP(3)
-	BLOCKS(LOAD_Q4_1, ROWS1_AVXVNNI, 20)
+	BLOCKS(LOAD_Q4_1, ROWS1, 20)
 
 // func dotQ5_1AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 TEXT ·dotQ5_1AVXVNNI(SB), NOSPLIT, $0-64
 	SETUP(3)
 	SETUP_Q5(0x10101010)
-	BLOCKS(LOAD_Q5_1, ROWS1_AVXVNNI, 24)
+	BLOCKS(LOAD_Q5_1, ROWS1, 24)

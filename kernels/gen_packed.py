@@ -927,16 +927,10 @@ STREAM_PREFETCH = 1152
 # the layers gained more than the steps).
 Q4_0_FAMILY_UNROLL = 2
 ms = open(OUT).read().rstrip()+"\n\n"
-# IQ4_NL takes Q5_0's form (it was not measured on its own).
-for t, w in (('q5_0', 'q5'), ('q4_1', 'q41'), ('q5_1', 'q51'), ('q8_0', 'q8'), ('iq4_nl', 'iq4nl')):
-    for res in (False, True):
-        ms += unrolled_streams_of(kern(1, f"{t}x16N1", w, pf=STREAM_PREFETCH), STREAMS, Q4_0_FAMILY_UNROLL, 16,
-                                  f"{t}x16N1S{STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res)
-
-# Q4_0's single rows take the family's four streams two records a pass,
-# each stream's records prefetched 2304 bytes (eight records) ahead, not
-# the family's 1152. On the 2-core Intel Xeon VM (round 48), a llama-1b
-# Q4_0 step's layer matmuls in one process, this form and the two-stream
+# Q4_0's single rows take the family's form too, but prefetch 2304 bytes
+# (eight records) ahead, not the family's 1152. On the 2-core Intel Xeon
+# VM (round 48), a llama-1b Q4_0 step's layer matmuls in one process,
+# this form and the two-stream
 # eight-deep one alternating step by step (throw-away harness, 60 steps a
 # run, median of the pairs' time ratios): 0.954-0.963 in three runs, with
 # 3456 and 4608 bytes ahead 0.956 and 0.963, three streams 0.949, four
@@ -947,9 +941,13 @@ for t, w in (('q5_0', 'q5'), ('q4_1', 'q41'), ('q5_1', 'q51'), ('q8_0', 'q8'), (
 # level (0.995-1.007 in one process, round 47), after the two-stream form
 # had led the neighbours of round 14 (four streams 0.98-1.04, 1152 bytes
 # ahead 1.03-1.04 of its time).
-for res in (False, True):
-    ms += unrolled_streams_of(kern(1, "q4_0x16N1", 'q4', pf=2304), STREAMS, Q4_0_FAMILY_UNROLL, 16,
-                              f"q4_0x16N1S{STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res)
+Q4_0_STREAM_PREFETCH = 2304
+# IQ4_NL takes Q5_0's form (it was not measured on its own).
+for t, w, pf in (('q5_0', 'q5', STREAM_PREFETCH), ('q4_1', 'q41', STREAM_PREFETCH), ('q5_1', 'q51', STREAM_PREFETCH),
+                 ('q8_0', 'q8', STREAM_PREFETCH), ('iq4_nl', 'iq4nl', STREAM_PREFETCH), ('q4_0', 'q4', Q4_0_STREAM_PREFETCH)):
+    for res in (False, True):
+        ms += unrolled_streams_of(kern(1, f"{t}x16N1", w, pf=pf), STREAMS, Q4_0_FAMILY_UNROLL, 16,
+                                  f"{t}x16N1S{STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res)
 
 # Multi-stream kernels for small batches (2-8 activation rows, batched
 # decode): the N = 2, 3 and 4 tile kernels walked over STREAMS groups in

@@ -261,11 +261,12 @@ store4: \
 	VFMADD231PS Y9, lanes, acc
 
 // SIGNED4(acc): the signed weights in Y5 against the activation block
-// (Y11, Y12) into acc: ROW's steps.
+// (Y11, Y12) into acc: ROW's steps, with ROW's dot (DOT, whichever form
+// is defined where a kernel expands it).
 #define SIGNED4(acc) \
 	VPABSB      Y5, Y6; \
 	VPSIGNB     Y5, Y12, Y7; \
-	DOT_AVX2(Y6, Y7, Y8); \
+	DOT(Y6, Y7, Y8); \
 	SCALE4(Y8, acc)
 
 // Q4_0: the nibbles taken unsigned. Each lane's Σ(n−8)·a is Σn·a − Σ8·a,
@@ -534,7 +535,8 @@ TEXT ·dotQ4_0VNNI(SB), NOSPLIT, $0-64
 // AVX-512: the same steps with the int8 dot on VEX VPDPBUSD
 // (avxvnni_amd64.h), so the same int32 lanes and the same bits.
 
-// DOT_AVXVNNI is DOT for ROW's one use: u = Y6, s = Y7, dst = Y8.
+// DOT_AVXVNNI is DOT for its uses in ROW and SIGNED4: u = Y6, s = Y7,
+// dst = Y8.
 #define DOT_AVXVNNI(u, s, dst) \
 	VPXOR Y8, Y8, Y8; \
 	AVXVNNI_Y8_Y6_Y7
@@ -577,32 +579,8 @@ TEXT ·dotQ4_0R4AVXVNNI(SB), NOSPLIT, $0-48
 	VPBROADCASTD X6, Y6
 	LOOP4(PREP_Q4_0_AVXVNNI, ROW4_Q4_0_AVXVNNI, 18)
 
-// Q5_0 and IQ4_NL with AVX-VNNI: their AVX2 kernels' steps, DOT (ROW) and
-// SIGNED4's dot taken by VPDPBUSD.
-
-#define SIGNED4_AVXVNNI(acc) \
-	VPABSB      Y5, Y6; \
-	VPSIGNB     Y5, Y12, Y7; \
-	VPXOR       Y8, Y8, Y8; \
-	AVXVNNI_Y8_Y6_Y7; \
-	SCALE4(Y8, acc)
-
-#define ROW4_IQ4_NL_AVXVNNI(b, acc) \
-	D4(b); \
-	NIBBLES4(2, b); \
-	VPSHUFB Y5, Y10, Y5; \
-	SIGNED4_AVXVNNI(acc)
-
-#define ROW4_Q5_0_AVXVNNI(b, acc) \
-	D4(b); \
-	NIBBLES4(6, b); \
-	VPBROADCASTD 2(b)(R12*1), Y7; \
-	VPSHUFB      q5Spread<>(SB), Y7, Y7; \
-	VPAND        Y10, Y7, Y7; \
-	VPCMPEQB     Y10, Y7, Y7; \
-	VPANDN       q5High<>(SB), Y7, Y7; \
-	VPOR         Y7, Y5, Y5; \
-	SIGNED4_AVXVNNI(acc)
+// Q5_0 and IQ4_NL with AVX-VNNI: their AVX2 kernels, whose ROW and
+// SIGNED4 now expand DOT_AVXVNNI.
 
 // func dotQ5_0AVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 TEXT ·dotQ5_0AVXVNNI(SB), NOSPLIT, $0-64
@@ -614,7 +592,7 @@ TEXT ·dotQ5_0AVXVNNI(SB), NOSPLIT, $0-64
 TEXT ·dotQ5_0R4AVXVNNI(SB), NOSPLIT, $0-48
 	ENTRY4
 	VPBROADCASTQ q5Bits<>(SB), Y10
-	LOOP4(NO_PREP, ROW4_Q5_0_AVXVNNI, 22)
+	LOOP4(NO_PREP, ROW4_Q5_0, 22)
 
 // func dotIQ4_NLAVXVNNI(w *byte, nb int, qs *byte, d *float32, bs *int16, nx int, y *float32, ystride int)
 TEXT ·dotIQ4_NLAVXVNNI(SB), NOSPLIT, $0-64
@@ -626,7 +604,7 @@ TEXT ·dotIQ4_NLAVXVNNI(SB), NOSPLIT, $0-64
 TEXT ·dotIQ4_NLR4AVXVNNI(SB), NOSPLIT, $0-48
 	ENTRY4
 	VBROADCASTI128 iq4Levels<>(SB), Y10
-	LOOP4(NO_PREP, ROW4_IQ4_NL_AVXVNNI, 18)
+	LOOP4(NO_PREP, ROW4_IQ4_NL, 18)
 
 // Q4_1 and Q5_1 with AVX-VNNI: ROW1 with its dot (DOT1) taken by
 // VPDPBUSD.

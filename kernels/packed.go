@@ -555,7 +555,8 @@ type packedTask struct {
 	// or 1 in a grouped call (each matrix its own row, packedMat.row).
 	rows    int
 	grouped bool
-	avx2    bool // the AVX2 kernel set: packedSetOf's AVX2 kernels
+	avx2    bool  // the AVX2 kernel set: packedSetOf's AVX2 kernels
+	pool    *Pool // the call's (nil: the caller alone), for chunksLeft
 }
 
 // MatMulPacked computes y[i·rows+r] = w[r]·x[i] for nx activation rows, as
@@ -832,7 +833,7 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 		}
 	}
 	t := &s.task
-	*t = packedTask{mats: s.mats, x: x, in: in, a: a, oneStream: s.oneStream, vec: p.vecOpsLocked(), rows: rows, grouped: s.grouped,
+	*t = packedTask{pool: p, mats: s.mats, x: x, in: in, a: a, oneStream: s.oneStream, vec: p.vecOpsLocked(), rows: rows, grouped: s.grouped,
 		avx2: p != nil && p.kernels == KernelsAVX2}
 	small := nx*pw0.Cols <= 16*quantSpan
 	set := packedSetOf(pw0.Type, t.avx2)
@@ -1081,8 +1082,19 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 		// kernel calls while both threads have their own chunks, single
 		// rows once one has run out and takes the other's. Q4_0 gate/up
 		// read 0.88-1.00 of the probe a row a claim, 0.92-1.04 this way
-		// (see gen_packed.py).
-		k := max(1, (int32(pc.q)-atomic.LoadInt32(&pc.next))/2)
+		// (see gen_packed.py). A single row's piece is taken whole while
+		// each thread still has a chunk of its own to claim after this
+		// one: nobody can be left waiting on it, and one long kernel call
+		// streams better than the five or six shrinking ones. On the
+		// 2-core Intel Xeon VM, over 1.2 GB of cold matrices alternating
+		// with the halving claims, it took 0.975-0.998 of their time
+		// (Q4_0, Q8_0, Q4_K, Q6_K; 2048, 8192 and 32768 rows;
+		// docs/performance.md, round 49).
+		left := int32(pc.q) - atomic.LoadInt32(&pc.next)
+		k := max(1, left/2)
+		if t.rows == 1 && t.pool != nil && t.pool.chunksLeft() >= t.pool.threads {
+			k = left
+		}
 		i := int(atomic.AddInt32(&pc.next, k) - k)
 		if i >= pc.q {
 			return

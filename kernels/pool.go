@@ -394,3 +394,15 @@ func (p *Pool) help(id int) {
 type stealer interface {
 	steal()
 }
+
+// chunksLeft is how many chunks of the running job no thread has claimed
+// yet. It is for the job's own tasks: where the caller runs a job alone
+// the count is left over from an earlier job, which only changes how a
+// task cuts up work that no other thread shares anyway.
+func (p *Pool) chunksLeft() int {
+	if p.grain == 0 {
+		return 0
+	}
+	left := int64(p.n) - p.next.Load()
+	return int(max(0, (left+int64(p.grain)-1)/int64(p.grain)))
+}

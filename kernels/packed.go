@@ -848,7 +848,7 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 			streams = 0
 		}
 	}
-	dotGrain := packedGrain(groups, pw0.groupBytes(), rows, streams, p.threadsLocked())
+	dotGrain := packedGrain(groups, pw0.groupBytes(), rows, streams, p.threadsLocked(), set.rowChunk)
 	if streams > 0 {
 		s.pieces, s.chunkPieces = streamPieces(s.pieces[:0], s.chunkPieces[:0], s.mats, groups, dotGrain, streams)
 		t.pieces, t.chunkPieces, t.grain = s.pieces, s.chunkPieces, dotGrain
@@ -995,15 +995,19 @@ func streamPieces(pieces []streamPiece, starts []int, mats []packedMat, groups, 
 
 // packedGrain picks how many row groups one claimed chunk covers: several
 // chunks per thread for balance on a shared machine, each a long run of
-// weight bytes (up to 1 MiB) for the prefetchers. With more than one
+// weight bytes (up to 1 MiB, or rowChunk bytes for a single row where it
+// is set) for the prefetchers. With more than one
 // activation tile the chunk's weights are read once per tile, so they are
 // kept to 256 KiB, well inside L2. A chunk for a multi-stream kernel
 // (streams > 0) is rounded to a whole number of its streams: the kernel
 // leaves the remainder to the one-group kernel, which streams worse (a
 // 2048×8192 Q4_0 matrix's 14-group chunks sent a seventh of it there: 0.81
 // of the read probe against 0.93 with 16-group chunks).
-func packedGrain(groups, groupBytes, nx, streams, threads int) int {
+func packedGrain(groups, groupBytes, nx, streams, threads, rowChunk int) int {
 	limit := 1 << 20
+	if nx == 1 && rowChunk > 0 {
+		limit = rowChunk
+	}
 	if nx > packTile {
 		limit = 256 << 10
 	}
@@ -1278,6 +1282,9 @@ type packedSet struct {
 	// tileRows activation rows take them.
 	tileStreams      [5]streamTileKernel
 	tileNS, tileRows int
+	// rowChunk is the bytes of a single-row call's chunk (packedGrain;
+	// 0: 1 MiB).
+	rowChunk int
 }
 
 // pieceStreams is how many streams a call of nx activation rows cuts each

@@ -107,7 +107,7 @@ const (
 //     2-4 rows (gen_packed.py has the figures).
 var (
 	q4_0Set   = q4_0FamilySet([9]packedKernel{1: q4_0x16N1, 2: q4_0x16N2, 4: q4_0x16N4, 8: q4_0x16N8}, q4_0x16N1S4, q4_0x16N1S4R, q4_0x16N2S4, q4_0x16N3S4, q4_0x16N4S4, packStreams)
-	q8_0Set   = q4_0FamilySet([9]packedKernel{1: q8_0x16N1, 2: q8_0x16N2, 4: q8_0x16N4, 8: q8_0x16N8}, q8_0x16N1S4, q8_0x16N1S4R, q8_0x16N2S4, q8_0x16N3S4, q8_0x16N4S4, packStreams)
+	q8_0Set   = withRowChunk(q4_0FamilySet([9]packedKernel{1: q8_0x16N1, 2: q8_0x16N2, 4: q8_0x16N4, 8: q8_0x16N8}, q8_0x16N1S4, q8_0x16N1S4R, q8_0x16N2S4, q8_0x16N3S4, q8_0x16N4S4, packStreams), rowChunk2MiB)
 	q5_0Set   = q4_0FamilySet([9]packedKernel{1: q5_0x16N1, 2: q5_0x16N2, 4: q5_0x16N4, 8: q5_0x16N8}, q5_0x16N1S4, q5_0x16N1S4R, q5_0x16N2S4, q5_0x16N3S4, q5_0x16N4S4, packStreams)
 	q4_1Set   = q4_0FamilySet([9]packedKernel{1: q4_1x16N1, 2: q4_1x16N2, 4: q4_1x16N4, 8: q4_1x16N8}, q4_1x16N1S4, q4_1x16N1S4R, q4_1x16N2S4, q4_1x16N3S4, q4_1x16N4S4, packStreams)
 	q5_1Set   = q4_0FamilySet([9]packedKernel{1: q5_1x16N1, 2: q5_1x16N2, 4: q5_1x16N4, 8: q5_1x16N8}, q5_1x16N1S4, q5_1x16N1S4R, q5_1x16N2S4, q5_1x16N3S4, q5_1x16N4S4, packStreams)
@@ -117,7 +117,7 @@ var (
 	q3_KSet   = kQuantSet([9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}, q3_Kx16N1S2, q3_Kx16N1S2R, q3_Kx16N2S2, nil, 2)
 	q2_KSet   = kQuantSet([9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4}, q2_Kx16N1S2, q2_Kx16N1S2R, q2_Kx16N2S2, q2_Kx16N3S2, 3)
 	iq4_XSSet = kQuantSet([9]packedKernel{1: iq4_XSx16N1, 2: iq4_XSx16N2, 4: iq4_XSx16N4, 8: iq4_XSx16N8}, iq4_XSx16N1S2, iq4_XSx16N1S2R, iq4_XSx16N2S2, iq4_XSx16N3S2, 3)
-	q6_KSet   = withRowChunk(kQuantSet([9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8}, q6_Kx16N1S2, q6_Kx16N1S2R, q6_Kx16N2S2, q6_Kx16N3S2, 3), q6KRowChunk)
+	q6_KSet   = withRowChunk(kQuantSet([9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8}, q6_Kx16N1S2, q6_Kx16N1S2R, q6_Kx16N2S2, q6_Kx16N3S2, 3), rowChunk2MiB)
 	// The float types' two-row tile streams walk two of a call's four
 	// streams each (sixteen accumulators).
 	f16Set = packedSet{
@@ -159,13 +159,13 @@ func kQuantSet(tiles [9]packedKernel, streams streamKernel, res streamResKernel,
 		tileStreams: [5]streamTileKernel{2: tile2, 3: tile3}, tileNS: packKStreams, tileRows: tileRows}
 }
 
-// q6KRowChunk: Q6_K's single-row chunks are 2 MiB. On the 2-core Intel
-// Xeon VM, over 1.2 GB of cold matrices alternating call by call with 1
-// MiB chunks (21 rounds, median time ratio): 32768×2048 0.979-0.983, two
-// 8192×2048 in one shared call 0.980-0.983, and 4 MiB 0.975-0.980. The
-// other types measured level with 2 MiB (Q4_0 1.002-1.011, Q4_K
-// 1.000-1.003, Q8_0 0.987-0.993), so they keep 1 MiB.
-const q6KRowChunk = 2 << 20
+// rowChunk2MiB: Q6_K's and Q8_0's single-row chunks are 2 MiB. On the
+// 2-core Intel Xeon VM, over 1.2 GB of cold matrices alternating call by
+// call with 1 MiB chunks (21 rounds, median time ratio): Q6_K 32768×2048
+// 0.979-0.983, two 8192×2048 in one shared call 0.980-0.983 (4 MiB
+// 0.975-0.980); Q8_0 0.987-0.996 over those shapes and 2048×8192. Q4_0
+// and Q4_K measured level (1.000-1.011), so they keep 1 MiB.
+const rowChunk2MiB = 2 << 20
 
 // withRowChunk is s with single-row chunks of bytes bytes.
 func withRowChunk(s packedSet, bytes int) packedSet {

@@ -42,19 +42,20 @@ type KernelsConfig struct {
 // of 4, 16 and 64 rows. The GEMV matrix and the bandwidth buffer grow to
 // twice the last-level cache where that is larger (beyondCache).
 func DefaultKernelsConfig() KernelsConfig {
+	llc := kernels.LastLevelCache()
 	return KernelsConfig{Types: []string{"Q4_0", "Q8_0", "Q4_K", "Q6_K", "F16"}, Cols: 2048,
-		MatrixMiB: beyondCache(256), BatchRows: 8192, Batch: []int{1, 4, 16, 64}, MinTime: 1, MinReps: 3,
-		BandwidthMiB: beyondCache(1024), Seed: 1}
+		MatrixMiB: beyondCache(256, llc), BatchRows: 8192, Batch: []int{1, 4, 16, 64}, MinTime: 1, MinReps: 3,
+		BandwidthMiB: beyondCache(1024, llc), Seed: 1}
 }
 
-// beyondCache is floor MiB, or twice this CPU's last-level cache (in
-// whole 64 MiB) where that is more: a buffer read back to back must come
+// beyondCache is floor MiB, or twice a last-level cache of llc bytes
+// (kernels.LastLevelCache, in whole 64 MiB) where that is more: a buffer read back to back must come
 // from memory, not from the cache. On the 2-core Intel Xeon VM (480 MiB of
 // shared L3) a 256 MiB GEMV matrix read at 1.04-1.07 of the 1 GiB probe,
 // and a 1 GiB one at 0.91-0.94.
-func beyondCache(floor int) int {
+func beyondCache(floor int, llc int64) int {
 	const step = 64 << 20
-	need := (2*kernels.LastLevelCache() + step - 1) / step * step
+	need := (2*llc + step - 1) / step * step
 	return max(floor, int(need>>20))
 }
 

@@ -79,3 +79,24 @@ func TestRunKernelsSmall(t *testing.T) {
 		t.Error("a cancelled run succeeded")
 	}
 }
+
+// TestBeyondCache: the floor, or twice the last-level cache rounded up to
+// whole 64 MiB where that is larger.
+func TestBeyondCache(t *testing.T) {
+	for _, c := range []struct {
+		floor int
+		llc   int64
+		want  int
+	}{
+		{256, 0, 256},            // cache size unknown
+		{256, 32 << 20, 256},     // a desktop L3
+		{256, 200 << 20, 448},    // 400 MiB → 448
+		{256, 480 << 20, 960},    // the Intel Xeon VM's shared L3
+		{1024, 480 << 20, 1024},  // the probe's floor is larger
+		{1024, 1152 << 20, 2304}, // a 1.1 GiB L3
+	} {
+		if got := beyondCache(c.floor, c.llc); got != c.want {
+			t.Errorf("beyondCache(%d, %d MiB) = %d, want %d", c.floor, c.llc>>20, got, c.want)
+		}
+	}
+}

@@ -62,7 +62,7 @@ type ModelConfig struct {
 // and the batched prompt of the project's acceptance run (128 tokens).
 func DefaultModelConfig() ModelConfig {
 	return ModelConfig{Device: "cpu", Prompt: 512, Gen: 128, Reps: 5, UBatch: 512, BatchPrompt: 128,
-		KVType: "F16", BlockSize: 16, BandwidthMiB: beyondCache(1024), Seed: 1}
+		KVType: "F16", BlockSize: 16, BandwidthMiB: beyondCache(1024, kernels.LastLevelCache()), Seed: 1}
 }
 
 // Validate reports the first invalid setting.

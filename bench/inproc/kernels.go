@@ -49,10 +49,10 @@ func DefaultKernelsConfig() KernelsConfig {
 }
 
 // beyondCache is floor MiB, or twice a last-level cache of llc bytes
-// (kernels.LastLevelCache, in whole 64 MiB) where that is more: a buffer read back to back must come
-// from memory, not from the cache. On the 2-core Intel Xeon VM (480 MiB of
-// shared L3) a 256 MiB GEMV matrix read at 1.04-1.07 of the 1 GiB probe,
-// and a 1 GiB one at 0.91-0.94.
+// (kernels.LastLevelCache) rounded up to whole 64 MiB where that is more:
+// a buffer read back to back must come from memory, not from the cache.
+// On the 2-core Intel Xeon VM (480 MiB of shared L3) a 256 MiB GEMV matrix
+// read at 1.04-1.07 of the 1 GiB probe, and a 1 GiB one at 0.91-0.94.
 func beyondCache(floor int, llc int64) int {
 	const step = 64 << 20
 	need := (2*llc + step - 1) / step * step

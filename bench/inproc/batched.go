@@ -27,13 +27,15 @@ type BatchedResult struct {
 	Gen     int       `json:"gen"`
 	Seconds []float64 `json:"seconds"` // per repetition, decode only
 	// TPS are aggregate generation rates: B × Gen ÷ seconds.
-	TPS      []float64  `json:"tps"`
-	AvgTPS   float64    `json:"avg_ts"`
-	StdTPS   float64    `json:"stddev_ts"`
-	BestTPS  float64    `json:"best_ts"`
-	CPUShare float64    `json:"cpu_share,omitempty"` // as in TestResult
-	CPUWait  *float64   `json:"cpu_wait,omitempty"`  // as in TestResult
-	Steps    *StepStats `json:"steps,omitempty"`
+	TPS      []float64 `json:"tps"`
+	AvgTPS   float64   `json:"avg_ts"`
+	StdTPS   float64   `json:"stddev_ts"`
+	BestTPS  float64   `json:"best_ts"`
+	CPUShare float64   `json:"cpu_share,omitempty"` // as in TestResult
+	CPUWait  *float64  `json:"cpu_wait,omitempty"`  // as in TestResult
+	// HostSteal is as in TestResult.
+	HostSteal *float64   `json:"host_steal,omitempty"`
+	Steps     *StepStats `json:"steps,omitempty"`
 	// GOPS is 2 × params × B × Gen per second at the mean rate.
 	GOPS float64 `json:"gops"`
 	// SimSeconds and SimTPS: a simulator's device time per repetition and
@@ -112,6 +114,7 @@ func (r *runner) batched(info ModelInfo, res *ModelResults) (err error) {
 		}
 		br.AvgTPS, br.StdTPS = bench.MeanStd(br.TPS)
 		br.BestTPS, br.CPUShare, br.CPUWait = slices.Max(br.TPS), cpu.share(r.threads), cpu.waitShare(r.threads)
+		br.HostSteal = cpu.stealShare()
 		br.Steps = steps.stats(B)
 		br.GOPS = 2 * float64(info.ActiveParams) * br.AvgTPS / 1e9
 		br.SimTPS = simRate(br.SimSeconds, B*n)

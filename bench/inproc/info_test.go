@@ -3,6 +3,7 @@ package inproc
 import (
 	"math"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/nuri-ai/nuri/gguf"
@@ -169,13 +170,40 @@ func TestStepStats(t *testing.T) {
 	}
 	st.sec = []float64{0.4, 0.1, 0.2, 0.3}
 	got := st.stats(4)
-	want := StepStats{N: 4, MinSeconds: 0.1, MedianSeconds: 0.25, FastestTPS: 40, MedianTPS: 16}
+	want := StepStats{N: 4, MinSeconds: 0.1, MedianSeconds: 0.25, FastestTPS: 40, MedianTPS: 16, MaxSeconds: 0.4}
 	if math.Abs(got.MedianSeconds-want.MedianSeconds) > 1e-12 || math.Abs(got.MedianTPS-want.MedianTPS) > 1e-9 {
 		t.Errorf("median: %+v, want %+v", *got, want)
 	}
 	got.MedianSeconds, got.MedianTPS = want.MedianSeconds, want.MedianTPS
 	if *got != want {
 		t.Errorf("stats %+v, want %+v", *got, want)
+	}
+	if note := stallNote(got); note != "" {
+		t.Errorf("steps without a stall noted: %q", note)
+	}
+}
+
+// TestStepStalls: steps over twice the median count as stalled, with
+// what they took beyond it; exactly twice does not.
+func TestStepStalls(t *testing.T) {
+	for _, tc := range []struct {
+		sec     []float64
+		stalled int
+		lost    float64
+	}{
+		{sec: []float64{0.045, 0.046, 0.044, 0.045, 0.147}, stalled: 1, lost: 0.102},
+		{sec: []float64{0.045, 0.145, 0.045, 0.045, 0.147, 0.045}, stalled: 2, lost: 0.202},
+		{sec: []float64{0.01, 0.02, 0.01}, stalled: 0},
+		{sec: []float64{0.05}, stalled: 0},
+	} {
+		st := (&stepTimer{sec: tc.sec}).stats(1)
+		if st.Stalled != tc.stalled || math.Abs(st.StalledSeconds-tc.lost) > 1e-9 || st.MaxSeconds != slices.Max(tc.sec) {
+			t.Errorf("%v: %d stalled, %.3f s lost, slowest %v; want %d, %.3f", tc.sec, st.Stalled, st.StalledSeconds, st.MaxSeconds, tc.stalled, tc.lost)
+		}
+	}
+	st := (&stepTimer{sec: []float64{0.045, 0.046, 0.044, 0.045, 0.147}}).stats(1)
+	if note, want := stallNote(st), ", 1 of 5 stalled (over 2× the median; 102 ms lost, slowest 147 ms)"; note != want {
+		t.Errorf("note %q, want %q", note, want)
 	}
 }
 

@@ -239,6 +239,10 @@ type TestResult struct {
 	// threads), from Linux's per-thread schedstat; nil where unknown. A
 	// thread that loses its core stalls the other at the end of the op.
 	CPUWait *float64 `json:"cpu_wait,omitempty"`
+	// HostSteal is the time the hypervisor took from the machine's CPUs
+	// during the repetitions (Linux's steal time) ÷ (wall time × CPUs);
+	// nil where unknown. It counts in 10 ms ticks.
+	HostSteal *float64 `json:"host_steal,omitempty"`
 	// SimSeconds and SimTPS are a simulator's device time per repetition
 	// and the mean rate in it (backends.Simulated: what the simulated chip
 	// would take, as opposed to the wall clock of the simulation).
@@ -752,7 +756,7 @@ func (t *TestResult) finish(info ModelInfo, threads int) {
 	t.AvgTPS, t.StdTPS = bench.MeanStd(t.TPS)
 	t.BestTPS = slices.Max(t.TPS)
 	t.GOPS = 2 * float64(info.ActiveParams) * t.AvgTPS / 1e9
-	t.CPUShare, t.CPUWait = t.cpu.share(threads), t.cpu.waitShare(threads)
+	t.CPUShare, t.CPUWait, t.HostSteal = t.cpu.share(threads), t.cpu.waitShare(threads), t.cpu.stealShare()
 	t.SimTPS = simRate(t.SimSeconds, t.Tokens)
 }
 

@@ -74,14 +74,14 @@ func testTable(res *ModelResults) bench.Table {
 }
 
 func batchedTable(res *ModelResults) bench.Table {
-	t := bench.Table{Columns: []string{"B", "prompt", "gen", "t/s (all sequences)", "t/s per sequence", "GOP/s", "roofline t/s", "of roofline", "fastest step of roofline", "CPU share", "waited for a CPU"}}
+	t := bench.Table{Columns: []string{"B", "prompt", "gen", "t/s (all sequences)", "t/s per sequence", "GOP/s", "roofline t/s", "of roofline", "fastest step of roofline", "CPU share", "waited for a CPU", "host steal"}}
 	sim := len(res.Batched) > 0 && res.Batched[0].SimTPS > 0
 	if sim {
 		t.Columns = append(t.Columns, "simulated t/s (all sequences)")
 	}
 	for _, b := range res.Batched {
 		row := []string{strconv.Itoa(b.B), strconv.Itoa(b.Prompt), strconv.Itoa(b.Gen), tps(b.AvgTPS, b.StdTPS),
-			f2(b.AvgTPS / float64(b.B)), fmt.Sprintf("%.1f", b.GOPS), "-", "-", "-", pct(b.CPUShare), waitPct(b.CPUWait)}
+			f2(b.AvgTPS / float64(b.B)), fmt.Sprintf("%.1f", b.GOPS), "-", "-", "-", pct(b.CPUShare), waitPct(b.CPUWait), waitPct(b.HostSteal)}
 		if b.Roofline != nil {
 			row[6], row[7], row[8] = f2(b.Roofline.RooflineTPS), pct(b.Roofline.Ratio), pct(b.Roofline.FastestStepRatio)
 		}
@@ -101,7 +101,7 @@ func rooflineLine(tr TestResult, mem Bandwidth, threads int) string {
 		"%s read per token: weights %s + KV %s); best repetition %.2f t/s = %s%s%s%s",
 		tr.Name, tr.AvgTPS, pct(rl.Ratio), rl.RooflineTPS, bandwidthName(mem), rl.BandwidthGBs,
 		formatBytes(rl.BytesPerStep), formatBytes(rl.WeightBytes), formatBytes(rl.KVBytes),
-		tr.BestTPS, pct(rl.BestRatio), stepNote(tr.Steps, rl), pairedNote(tr, rl), cpuNote(tr.CPUShare, tr.CPUWait, threads))
+		tr.BestTPS, pct(rl.BestRatio), stepNote(tr.Steps, rl), pairedNote(tr, rl), cpuNote(tr.CPUShare, tr.CPUWait, tr.HostSteal, threads))
 }
 
 // pairedNote gives the paired ratio: each repetition against the bandwidth
@@ -127,9 +127,9 @@ func bandwidthName(mem Bandwidth) string {
 func genLine(tr TestResult, dev string, threads int) string {
 	s := fmt.Sprintf("generation: %s %.2f t/s; best repetition %.2f t/s", tr.Name, tr.AvgTPS, tr.BestTPS)
 	if st := tr.Steps; st != nil {
-		s += fmt.Sprintf("; steps: fastest %.2f t/s, median %.2f t/s", st.FastestTPS, st.MedianTPS)
+		s += fmt.Sprintf("; steps: fastest %.2f t/s, median %.2f t/s", st.FastestTPS, st.MedianTPS) + stallNote(st)
 	}
-	return s + fmt.Sprintf("; no roofline: %s cannot measure its memory bandwidth", dev) + cpuNote(tr.CPUShare, tr.CPUWait, threads)
+	return s + fmt.Sprintf("; no roofline: %s cannot measure its memory bandwidth", dev) + cpuNote(tr.CPUShare, tr.CPUWait, tr.HostSteal, threads)
 }
 
 // transcodedNote says how much of the weights' bytes the transcoded
@@ -169,7 +169,7 @@ func prefillLine(tr TestResult, m ModelInfo, threads int) string {
 		params = formatParams(m.ActiveParams) + " active params"
 	}
 	return fmt.Sprintf("prefill: %s %.2f t/s = %.1f GOP/s (2 × %s × tokens); best repetition %.2f t/s%s",
-		tr.Name, tr.AvgTPS, tr.GOPS, params, tr.BestTPS, cpuNote(tr.CPUShare, tr.CPUWait, threads))
+		tr.Name, tr.AvgTPS, tr.GOPS, params, tr.BestTPS, cpuNote(tr.CPUShare, tr.CPUWait, tr.HostSteal, threads))
 }
 
 // stepNote gives the fastest and median single steps against the roofline.
@@ -177,15 +177,30 @@ func stepNote(st *StepStats, rl *Roofline) string {
 	if st == nil {
 		return ""
 	}
-	return fmt.Sprintf("; steps: fastest %.2f t/s = %s, median %.2f t/s = %s",
+	s := fmt.Sprintf("; steps: fastest %.2f t/s = %s, median %.2f t/s = %s",
 		st.FastestTPS, pct(rl.FastestStepRatio), st.MedianTPS, pct(rl.of(st.MedianTPS)))
+	return s + stallNote(st)
+}
+
+// stallNote counts the steps that stalled (over stallFactor medians) and
+// what they cost: on a shared machine a few such steps can move a
+// repetition's mean by several percent.
+func stallNote(st *StepStats) string {
+	if st == nil || st.Stalled == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d of %d stalled (over %d× the median; %.0f ms lost, slowest %.0f ms)",
+		st.Stalled, st.N, stallFactor, 1e3*st.StalledSeconds, 1e3*st.MaxSeconds)
 }
 
 // cpuNote says how much of its threads' time the process got, and how
 // much they spent waiting while other tasks had the cores: on a shared
 // machine those, not the code, can be what limits a figure (a worker that
 // loses its core holds the others up at the end of the op).
-func cpuNote(share float64, wait *float64, threads int) string {
+//
+// steal is the time the hypervisor took from the machine's CPUs, said
+// only where some was taken: on bare metal it is always zero.
+func cpuNote(share float64, wait, steal *float64, threads int) string {
 	s := ""
 	if share > 0 {
 		s = fmt.Sprintf("; CPU share %s of %d threads", pct(share), threads)
@@ -193,10 +208,13 @@ func cpuNote(share float64, wait *float64, threads int) string {
 	if wait != nil {
 		s += fmt.Sprintf("; waited for a CPU %s of the time", pct(*wait))
 	}
+	if steal != nil && *steal > 0 {
+		s += fmt.Sprintf("; the host took %s of the CPUs' time (steal)", pct(*steal))
+	}
 	return s
 }
 
-// waitPct is a CPUWait for a table ("-" when unknown).
+// waitPct is a CPUWait or HostSteal for a table ("-" when unknown).
 func waitPct(w *float64) string {
 	if w == nil {
 		return "-"

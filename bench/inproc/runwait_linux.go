@@ -40,3 +40,19 @@ func processRunWait() (time.Duration, bool) {
 	}
 	return total, true
 }
+
+// hostSteal returns the time the hypervisor has taken from this machine's
+// CPUs, summed over them (the steal column of /proc/stat's first line),
+// and how many CPUs that covers. A virtual machine's CPU is a thread on
+// its host; while the host runs something else there the guest's work on
+// that CPU stops, and one stopped worker stops a whole parallel step. On
+// the 2-core VMs of docs/performance.md the host took one CPU for 100 ms
+// at a time, every few seconds, only while both CPUs were busy.
+func hostSteal() (time.Duration, int, bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	d, cpus, err := parseSteal(b)
+	return d, cpus, err == nil
+}

@@ -19,12 +19,57 @@ func TestRepsShares(t *testing.T) {
 	if w := r.waitShare(2); w != nil {
 		t.Errorf("unknown wait reported as %v", *w)
 	}
-	if note := cpuNote(0.875, nil, 2); note != "; CPU share 87.5% of 2 threads" {
+	if note := cpuNote(0.875, nil, nil, 2); note != "; CPU share 87.5% of 2 threads" {
 		t.Errorf("note %q", note)
 	}
 	w := 0.012
-	if note := cpuNote(0.875, &w, 2); !strings.HasSuffix(note, "; waited for a CPU 1.2% of the time") {
+	if note := cpuNote(0.875, &w, nil, 2); !strings.HasSuffix(note, "; waited for a CPU 1.2% of the time") {
 		t.Errorf("note %q", note)
+	}
+	zero, steal := 0.0, 0.0105
+	if note := cpuNote(0.875, &w, &zero, 2); strings.Contains(note, "host") {
+		t.Errorf("a zero steal reported: %q", note)
+	}
+	if note := cpuNote(0.875, &w, &steal, 2); !strings.HasSuffix(note, "; the host took 1.1% of the CPUs' time (steal)") {
+		t.Errorf("note %q", note)
+	}
+	r = reps{wall: 2, steal: 0.1, stealOK: true, cpus: 2, n: 1}
+	if s := r.stealShare(); s == nil || *s != 0.025 {
+		t.Errorf("steal share %v, want 0.025", s)
+	}
+	r.cpus = 0
+	if s := r.stealShare(); s != nil {
+		t.Errorf("steal share without a CPU count: %v", *s)
+	}
+}
+
+func TestParseSteal(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		in    string
+		steal time.Duration
+		cpus  int
+		bad   bool
+	}{
+		{name: "two cpus", in: "cpu  2241595 0 273492 1610135 7432 0 1415 9677 0 0\ncpu0 1 0 1 1 0 0 0 4753 0 0\ncpu1 1 0 1 1 0 0 0 4924 0 0\nintr 1 2 3\nctxt 5\n",
+			steal: 96770 * time.Millisecond, cpus: 2},
+		{name: "no steal yet", in: "cpu  1 2 3 4 5 6 7 0 0 0\ncpu0 1 2 3 4 5 6 7 0 0 0\n", cpus: 1},
+		{name: "old kernel without steal", in: "cpu  1 2 3 4 5 6 7\ncpu0 1 2 3 4 5 6 7\n", bad: true},
+		{name: "no cpu lines", in: "intr 1 2\n", bad: true},
+		{name: "garbled", in: "cpu  1 2 3 4 5 6 7 x 0 0\ncpu0 1\n", bad: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			steal, cpus, err := parseSteal([]byte(tc.in))
+			if tc.bad {
+				if err == nil {
+					t.Fatalf("no error; got %v over %d CPUs", steal, cpus)
+				}
+				return
+			}
+			if err != nil || steal != tc.steal || cpus != tc.cpus {
+				t.Fatalf("got %v over %d CPUs (%v), want %v over %d", steal, cpus, err, tc.steal, tc.cpus)
+			}
+		})
 	}
 }
 

@@ -121,7 +121,7 @@ func TestBenchModelTiny(t *testing.T) {
 		t.Errorf("no prefill line in:\n%s", text)
 	}
 	bh, brows := tableRows(t, text, "B")
-	if len(bh) != 11 || len(brows) != 2 || brows[0][0] != "1" || brows[1][0] != "3" || bh[10] != "waited for a CPU" {
+	if len(bh) != 12 || len(brows) != 2 || brows[0][0] != "1" || brows[1][0] != "3" || bh[10] != "waited for a CPU" || bh[11] != "host steal" {
 		t.Fatalf("batched table %q %q", bh, brows)
 	}
 	for _, r := range brows {

@@ -1,0 +1,43 @@
+package inproc
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+	"time"
+)
+
+// userHZ is the unit of /proc/stat's times: USER_HZ, 100 on every Linux
+// architecture (the kernel converts to it for user space).
+const userHZ = 100
+
+// parseSteal reads the steal time (the eighth number of the "cpu" line)
+// and counts the "cpuN" lines of a /proc/stat.
+func parseSteal(b []byte) (time.Duration, int, error) {
+	var steal time.Duration
+	found, cpus := false, 0
+	for line := range bytes.Lines(b) {
+		fields := bytes.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		name := string(fields[0])
+		switch {
+		case name == "cpu":
+			if len(fields) < 9 {
+				return 0, 0, errors.New("/proc/stat: cpu line without a steal column")
+			}
+			ticks, err := strconv.ParseInt(string(fields[8]), 10, 64)
+			if err != nil {
+				return 0, 0, errors.New("/proc/stat: steal column: " + err.Error())
+			}
+			steal, found = time.Duration(ticks)*time.Second/userHZ, true
+		case len(name) > 3 && name[:3] == "cpu":
+			cpus++
+		}
+	}
+	if !found || cpus == 0 {
+		return 0, 0, errors.New("/proc/stat: no cpu lines")
+	}
+	return steal, cpus, nil
+}

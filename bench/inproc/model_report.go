@@ -306,7 +306,13 @@ func WriteModelText(w io.Writer, res *ModelResults) error {
 	}
 	if len(res.Batched) > 0 {
 		fmt.Fprintln(bw)
-		writeAligned(bw, batchedTable(res), map[int]bool{0: true, 1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true, 9: true, 10: true, 11: true})
+		// Every column of the batched table is a number.
+		bt := batchedTable(res)
+		right := make(map[int]bool, len(bt.Columns))
+		for i := range bt.Columns {
+			right[i] = true
+		}
+		writeAligned(bw, bt, right)
 		fmt.Fprintln(bw)
 		fmt.Fprintln(bw, prefillSummary(res.BatchPrefill))
 	}

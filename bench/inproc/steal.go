@@ -3,6 +3,7 @@ package inproc
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -21,18 +22,17 @@ func parseSteal(b []byte) (time.Duration, int, error) {
 		if len(fields) == 0 {
 			continue
 		}
-		name := string(fields[0])
-		switch {
-		case name == "cpu":
+		switch name := fields[0]; {
+		case string(name) == "cpu":
 			if len(fields) < 9 {
 				return 0, 0, errors.New("/proc/stat: cpu line without a steal column")
 			}
 			ticks, err := strconv.ParseInt(string(fields[8]), 10, 64)
 			if err != nil {
-				return 0, 0, errors.New("/proc/stat: steal column: " + err.Error())
+				return 0, 0, fmt.Errorf("/proc/stat: steal column: %w", err)
 			}
 			steal, found = time.Duration(ticks)*time.Second/userHZ, true
-		case len(name) > 3 && name[:3] == "cpu":
+		case len(name) > 3 && bytes.HasPrefix(name, []byte("cpu")):
 			cpus++
 		}
 	}

@@ -23,10 +23,19 @@ type BandwidthProbe struct {
 	sum atomic.Uint64 // keeps the reads observable
 }
 
-const probeChunk = 1 << 20
+// probeChunk is the unit a pass hands out to the threads, 2 KiB short of
+// 1 MiB so that the parts of the two- and four-part loops start at
+// different offsets within a 4 KiB page (3072 and 3584, 3072, 2560 bytes
+// apart mod 4096), and neighbouring chunks too. Parts a whole number of
+// pages apart walk in step through the same cache sets: on the 2-core
+// Intel Xeon VM, with 1 MiB chunks, the probe's best loop read 0.94-0.96
+// of what it read with this size (14 alternating measurements over 1 GiB,
+// median 0.946; the four-part loop 0.92), so the roofline sat 4-6 %
+// below what the memory gives (docs/performance.md, round 52).
+const probeChunk = 1<<20 - 2<<10
 
-// NewBandwidthProbe allocates a probe of bytes (rounded down to whole MiB,
-// at least 1 MiB) and writes every page: untouched pages would all map the
+// NewBandwidthProbe allocates a probe of bytes (rounded down to whole
+// chunks of probeChunk, at least one) and writes every page: untouched pages would all map the
 // shared zero page and read from cache. The buffer is on huge pages where
 // the system gives them (LargeBytes), as the packed weights and the KV
 // cache are: a read of 4 KiB pages walks the page tables every 4 KiB and
@@ -46,7 +55,7 @@ func NewBandwidthProbe(bytes int) *BandwidthProbe {
 // Bytes is the probe's size.
 func (b *BandwidthProbe) Bytes() int { return len(b.buf) }
 
-// probeStreams are the read loops of a measurement: each 1 MiB chunk read
+// probeStreams are the read loops of a measurement: each chunk read
 // front to back, or as two or four equal parts side by side. Which reads
 // the most depends on the machine and the moment, and the kernels walk
 // several streams too, so the roofline is the best of them: on the 2-core

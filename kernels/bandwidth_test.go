@@ -11,7 +11,7 @@ import (
 // the checksum is the sum of the buffer's 64-bit words whatever the order,
 // so each loop (the assembly where the CPU has it, and the portable one)
 // must give the sum computed word by word. Sizes cover one pass of each
-// loop, odd multiples and a 1 MiB chunk.
+// loop, odd multiples and a probe chunk.
 func TestReadSumStreams(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, n := range []int{512, 1536, 4096 + 512, 64 << 10, probeChunk} {
@@ -32,6 +32,33 @@ func TestReadSumStreams(t *testing.T) {
 					t.Errorf("readSumGo: %#x, want %#x", got, want)
 				}
 			})
+		}
+	}
+}
+
+// TestProbeChunkParts: the multi-part loops' parts, and neighbouring
+// chunks, start at different offsets within a 4 KiB page (probeChunk), and
+// every loop's assembly takes a whole chunk (multiples of 128 bytes a
+// part).
+func TestProbeChunkParts(t *testing.T) {
+	const page = 4096
+	if probeChunk%page == 0 {
+		t.Errorf("probeChunk %d: neighbouring chunks start at the same page offset", probeChunk)
+	}
+	for _, s := range probeStreams {
+		if probeChunk%(128*s) != 0 {
+			t.Errorf("probeChunk %d: not a whole number of %d-part passes of 128 bytes a part", probeChunk, s)
+		}
+		if s == 1 {
+			continue
+		}
+		seen := map[int]bool{}
+		for k := range s {
+			off := k * (probeChunk / s) % page
+			if seen[off] {
+				t.Errorf("%d-part loop: two parts at page offset %d", s, off)
+			}
+			seen[off] = true
 		}
 	}
 }

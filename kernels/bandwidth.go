@@ -23,15 +23,15 @@ type BandwidthProbe struct {
 	sum atomic.Uint64 // keeps the reads observable
 }
 
-// probeChunk is the unit a pass hands out to the threads, 2 KiB short of
-// 1 MiB so that the parts of the two- and four-part loops start at
-// different offsets within a 4 KiB page (3072 and 3584, 3072, 2560 bytes
-// apart mod 4096), and neighbouring chunks too. Parts a whole number of
-// pages apart walk in step through the same cache sets: on the 2-core
-// Intel Xeon VM, with 1 MiB chunks, the probe's best loop read 0.94-0.96
-// of what it read with this size (14 alternating measurements over 1 GiB,
-// median 0.946; the four-part loop 0.92), so the roofline sat 4-6 %
-// below what the memory gives (docs/performance.md, round 52).
+// probeChunk is the unit a pass hands out to the threads: 2 KiB short of
+// 1 MiB, so that the parts of the two- and four-part loops start at
+// different offsets within a 4 KiB page (0 and 3072; 0, 3584, 3072 and
+// 2560), and so do neighbouring chunks. Parts a whole number of pages
+// apart (presumably walking in step through the same cache sets) read
+// less: on the 2-core Intel Xeon VM, with 1 MiB chunks, the probe's best
+// loop read 0.946 and 0.950 of what it reads with this size (medians of 14
+// alternating measurements over 1 GiB, two runs), so the roofline sat
+// 4-6 % below what the memory gives (docs/performance.md, round 52).
 const probeChunk = 1<<20 - 2<<10
 
 // NewBandwidthProbe allocates a probe of bytes (rounded down to whole

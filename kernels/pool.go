@@ -242,17 +242,33 @@ func (p *Pool) bump(aside bool) {
 	if (g&1 == 1) != aside {
 		g++
 	}
-	p.gen.Store(g)
+	p.setGen(g)
 	for _, h := range p.helpers {
 		// A spinning helper never writes parked, so the load finds the
 		// line shared in both caches; a CAS would take it over every
-		// job. Go's atomics are sequentially consistent, so a helper that
-		// stores 1 after this load sees the new gen on its own re-check.
+		// job. A helper that sets parked after this load sees the new gen
+		// on its own re-check (wait).
 		if h.parked.Load() == 1 && h.parked.CompareAndSwap(1, 0) {
 			h.wake <- struct{}{}
 		}
 	}
 }
+
+// setGen and setParked write the two halves of a Dekker pair: bump writes
+// gen and then reads each helper's parked flag, wait writes parked and
+// then reads gen, and one of the two must see the other's write or the
+// wake-up is lost. Go's atomics promise that, but a store and a later
+// load of another word need a store-load fence between them, and
+// qemu-user on x86 hosts runs arm64's STLR then LDAR without one: both
+// loads missed the other side's store in 419 of 200,000 tries, and `make
+// test-arm64` once hung with the helper parked and the caller waiting for
+// it. A swap is a full barrier everywhere (XCHG, which amd64's plain
+// atomic store already is; SWPAL or an exclusive pair on arm64; a locked
+// instruction under emulation). TestPoolParkHandshake checks the pair.
+func (p *Pool) setGen(g uint64) { p.gen.Swap(g) }
+
+// setParked: see setGen.
+func (h *helper) setParked() { h.parked.Swap(1) }
 
 // waitHelpers returns once every helper has finished the current job.
 func (p *Pool) waitHelpers() {
@@ -363,7 +379,7 @@ func (p *Pool) wait(h *helper, seen uint64) uint64 {
 				runtime.Gosched()
 			}
 		}
-		h.parked.Store(1)
+		h.setParked()
 		if g := p.gen.Load(); g != seen {
 			if !h.parked.CompareAndSwap(1, 0) {
 				<-h.wake // a waker flipped the flag first and is sending

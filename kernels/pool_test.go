@@ -200,6 +200,87 @@ func waitParked(t *testing.T, p *Pool) {
 	t.Fatal("helpers never parked")
 }
 
+// TestPoolParkHandshake runs the two sides of the park handshake (bump's
+// setGen then a read of parked, wait's setParked then a read of gen) on
+// two threads in lockstep, many times: at least one side must see the
+// other's write, or a parked helper misses its job. With plain atomic
+// stores this failed under qemu-user's arm64 (make test-arm64) a few
+// hundred times in 200,000 tries; on amd64 a plain store is already a
+// full barrier.
+func TestPoolParkHandshake(t *testing.T) {
+	const tries = 200_000
+	p := &Pool{}
+	h := &helper{}
+	var round, answered atomic.Int64
+	sawGen := make([]bool, tries)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		for i := int64(0); i < tries; i++ {
+			for round.Load() <= 2*i {
+			}
+			h.setParked()
+			sawGen[i] = p.gen.Load() == uint64(2*i+2)
+			answered.Store(i + 1)
+		}
+	}()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	missed := 0
+	for i := int64(0); i < tries; i++ {
+		h.parked.Store(0)
+		// The second store holds this side back about as long as the
+		// first takes to reach the other thread, so both write at once.
+		round.Store(2*i + 1)
+		round.Store(2*i + 2)
+		p.setGen(uint64(2*i + 2))
+		sawParked := h.parked.Load() == 1
+		for answered.Load() <= i {
+		}
+		if !sawParked && !sawGen[i] {
+			missed++
+		}
+	}
+	if missed > 0 {
+		t.Errorf("%d of %d handshakes: neither side saw the other's write (a lost wake-up)", missed, tries)
+	}
+}
+
+// TestPoolWakeRace publishes jobs as the helpers give up spinning and
+// park, again and again. A wake-up lost between a helper setting parked
+// and the caller moving gen on leaves the caller waiting for ever: seen
+// once under qemu-user, whose arm64 STLR then LDAR of another word lacked
+// the store-load fence (Pool.bump).
+func TestPoolWakeRace(t *testing.T) {
+	p := NewPool(3)
+	p.SetKernelSet(testKernels)
+	done := make(chan int)
+	go func() {
+		var n atomic.Int64
+		jobs := 0
+		for end := time.Now().Add(2 * time.Second); time.Now().Before(end); jobs++ {
+			// From 3/4 to 5/4 of the spin window, so that some jobs come
+			// just as the helpers park. A busy wait: sleeps round up.
+			idle := spinFor*3/4 + time.Duration(jobs%64)*spinFor/128
+			for start := time.Now(); time.Since(start) < idle; {
+			}
+			p.Run(6, func(lo, hi int) { n.Add(int64(hi - lo)) })
+		}
+		if n.Load() != int64(6*jobs) {
+			t.Errorf("ran %d indices in %d jobs of 6", n.Load(), jobs)
+		}
+		done <- jobs
+	}()
+	select {
+	case jobs := <-done:
+		p.Close()
+		t.Logf("%d jobs", jobs)
+	case <-time.After(2 * time.Minute):
+		// Not Close: it would wait on the stuck job's lock.
+		t.Fatal("a job never finished: a helper missed its wake-up")
+	}
+}
+
 // TestPoolLateWakeTokenIsHarmless: a caller descheduled between publishing
 // a job and waking a parked helper can deliver the token after the helper
 // already did that job and parked again. The helper must treat it as a hint

@@ -35,8 +35,8 @@ type BandwidthProbe struct {
 const probeChunk = 1<<20 - 2<<10
 
 // NewBandwidthProbe allocates a probe of bytes (rounded down to whole
-// chunks of probeChunk, at least one) and writes every page: untouched pages would all map the
-// shared zero page and read from cache. The buffer is on huge pages where
+// chunks of probeChunk, at least one) and writes every page: untouched
+// pages would all map the shared zero page and read from cache. The buffer is on huge pages where
 // the system gives them (LargeBytes), as the packed weights and the KV
 // cache are: a read of 4 KiB pages walks the page tables every 4 KiB and
 // was 16-23 % slower here (53-56 against 63-70 GB/s, 1 GiB, 2 threads,

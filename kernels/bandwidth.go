@@ -36,12 +36,12 @@ const probeChunk = 1<<20 - 2<<10
 
 // NewBandwidthProbe allocates a probe of bytes (rounded down to whole
 // chunks of probeChunk, at least one) and writes every page: untouched
-// pages would all map the shared zero page and read from cache. The buffer is on huge pages where
-// the system gives them (LargeBytes), as the packed weights and the KV
-// cache are: a read of 4 KiB pages walks the page tables every 4 KiB and
-// was 16-23 % slower here (53-56 against 63-70 GB/s, 1 GiB, 2 threads,
-// alternating), so a probe on them would set the roofline below what the
-// memory gives the weights.
+// pages would all map the shared zero page and read from cache. The
+// buffer is on huge pages where the system gives them (LargeBytes), as the
+// packed weights and the KV cache are: a read of 4 KiB pages walks the
+// page tables every 4 KiB and was 16-23 % slower here (53-56 against
+// 63-70 GB/s, 1 GiB, 2 threads, alternating), so a probe on them would set
+// the roofline below what the memory gives the weights.
 func NewBandwidthProbe(bytes int) *BandwidthProbe {
 	bytes = max(bytes, probeChunk) / probeChunk * probeChunk
 	b := &BandwidthProbe{}

@@ -8,10 +8,11 @@ import (
 
 // MeasureReadBandwidth returns the memory read bandwidth in GB/s (1e9 bytes
 // per second) that the Pool's threads achieve together streaming through a
-// freshly allocated buffer of the given size (at least 1 MiB). Use a buffer
-// well beyond the last-level cache share, ~1 GiB, to measure DRAM: this is
-// the roofline for single-token decode, which reads every weight once. The
-// best of six passes (Measure) is reported.
+// freshly allocated buffer of about the given size (whole probe chunks of
+// just under 1 MiB, at least one). Use a buffer well beyond the last-level
+// cache share, ~1 GiB, to measure DRAM: this is the roofline for
+// single-token decode, which reads every weight once. The best of six
+// passes (Measure) is reported.
 func MeasureReadBandwidth(bytes int, p *Pool) float64 {
 	return NewBandwidthProbe(bytes).Measure(p)
 }

@@ -246,41 +246,6 @@ func TestPoolParkHandshake(t *testing.T) {
 	}
 }
 
-// TestPoolWakeRace publishes jobs as the helpers give up spinning and
-// park, again and again. A wake-up lost between a helper setting parked
-// and the caller moving gen on leaves the caller waiting for ever: seen
-// once under qemu-user, whose arm64 STLR then LDAR of another word lacked
-// the store-load fence (Pool.bump).
-func TestPoolWakeRace(t *testing.T) {
-	p := NewPool(3)
-	p.SetKernelSet(testKernels)
-	done := make(chan int)
-	go func() {
-		var n atomic.Int64
-		jobs := 0
-		for end := time.Now().Add(2 * time.Second); time.Now().Before(end); jobs++ {
-			// From 3/4 to 5/4 of the spin window, so that some jobs come
-			// just as the helpers park. A busy wait: sleeps round up.
-			idle := spinFor*3/4 + time.Duration(jobs%64)*spinFor/128
-			for start := time.Now(); time.Since(start) < idle; {
-			}
-			p.Run(6, func(lo, hi int) { n.Add(int64(hi - lo)) })
-		}
-		if n.Load() != int64(6*jobs) {
-			t.Errorf("ran %d indices in %d jobs of 6", n.Load(), jobs)
-		}
-		done <- jobs
-	}()
-	select {
-	case jobs := <-done:
-		p.Close()
-		t.Logf("%d jobs", jobs)
-	case <-time.After(2 * time.Minute):
-		// Not Close: it would wait on the stuck job's lock.
-		t.Fatal("a job never finished: a helper missed its wake-up")
-	}
-}
-
 // TestPoolLateWakeTokenIsHarmless: a caller descheduled between publishing
 // a job and waking a parked helper can deliver the token after the helper
 // already did that job and parked again. The helper must treat it as a hint

@@ -36,8 +36,11 @@ func parseSteal(b []byte) (time.Duration, int, error) {
 			cpus++
 		}
 	}
-	if !found || cpus == 0 {
-		return 0, 0, errors.New("/proc/stat: no cpu lines")
+	if !found {
+		return 0, 0, errors.New("/proc/stat: no cpu line")
+	}
+	if cpus == 0 {
+		return 0, 0, errors.New("/proc/stat: no cpuN lines")
 	}
 	return steal, cpus, nil
 }

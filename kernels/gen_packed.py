@@ -698,14 +698,43 @@ def stream_group_end(a, S, first, scales):
     BX and DX too); the weights at SI run on into the next group. Loops to
     group while groups are left."""
     a("\tMOVQ ystride+72(FP), CX")
-    a("\tMOVQ R13, DX")
-    store_outputs(a, S, first, "DX")
-    next_group(a, scales)
+    store_outputs_nt(a, S, first)
+    next_group(a, scales, fence=True)
 
-def next_group(a, scales):
+def store_outputs_nt(a, N, first):
+    """Stores the N output registers Z{first}.. at R13, R13 + ystride, ...
+    (CX = ystride; DX walks them) with non-temporal stores where R13 and
+    ystride are whole cache lines, else plainly. A decode call's outputs
+    are written once, one line per group and stream, and read by the next
+    op; stored plainly, each line is first read for ownership (presumably
+    from the other core's cache or memory) while the weights stream. On
+    the 2-core Intel Xeon VM a kernel that stored cold output lines
+    plainly read 0.90-0.93 of the same loop without the stores, and
+    llama-1b decode with non-temporal output stores, alternating
+    repetition by repetition with plain ones in one process, ran at 1.045
+    (Q4_0), 1.048 (Q4_K_M) and 1.012 (Q8_0) of their t/s (docs/
+    performance.md, round 53). Such stores are weakly ordered: the kernel
+    ends with SFENCE (next_group's fence) so that the pool's hand-off,
+    which only Go's atomics order, publishes them."""
+    a("\tMOVQ R13, DX")
+    a("\tORQ  CX, DX")
+    a("\tTESTQ $63, DX")
+    a("\tMOVQ R13, DX")
+    a("\tJNZ  storeu")
+    for i in range(N):
+        a(f"\tVMOVNTPS Z{first+i}, (DX)")
+        if i < N-1:
+            a("\tADDQ CX, DX")
+    a("\tJMP  stored")
+    a("storeu:")
+    store_outputs(a, N, first, "DX")
+    a("stored:")
+
+def next_group(a, scales, fence=False):
     """Moves R13 to the next group's outputs, rewinds the block count and
     the activation pointers (scales: DI, BX and DX too) and loops to group
-    while groups are left; then returns."""
+    while groups are left; then returns (fence: after an SFENCE, which
+    orders the kernel's non-temporal stores before the caller's)."""
     a("\tADDQ $64, R13")
     a("\tMOVQ nb+16(FP), CX")
     a("\tMOVQ act+24(FP), R8")
@@ -715,6 +744,8 @@ def next_group(a, scales):
         a("\tMOVQ dstride+56(FP), DX")
     a("\tDECQ ng+80(FP)")
     a("\tJNZ  group")
+    if fence:
+        a("\tSFENCE")
     a("\tVZEROUPPER")
     a("\tRET")
     a("")
@@ -877,17 +908,31 @@ def res_group_end(a, S, first, tmp):
     sum: res + y, VecOps.Add's operation with its operands in its order."""
     a("\tMOVQ ystride+72(FP), CX")
     a("\tMOVQ R13, DX")
+    a("\tORQ  CX, DX")
+    a("\tTESTQ $63, DX")
+    a("\tMOVQ R13, DX")
     a("\tMOVQ res+88(FP), AX")
+    a("\tJNZ  storeu")
+    res_stores(a, S, first, tmp, "VMOVNTPS")
+    a("\tJMP  stored")
+    a("storeu:")
+    res_stores(a, S, first, tmp, "VMOVUPS")
+    a("stored:")
+    a("\tADDQ $64, res+88(FP)")
+    next_group(a, scales=True, fence=True)
+
+def res_stores(a, S, first, tmp, ystore):
+    """res_group_end's stores: y with ystore (non-temporal where y's lines
+    allow, as store_outputs_nt), the residual plainly (the next op reads
+    it at once)."""
     for s in range(S):
         a(f"\tVMOVUPS (AX), Z{tmp}")
         a(f"\tVADDPS Z{first+s}, Z{tmp}, Z{tmp}")
-        a(f"\tVMOVUPS Z{first+s}, (DX)")
+        a(f"\t{ystore} Z{first+s}, (DX)")
         a(f"\tVMOVUPS Z{tmp}, (AX)")
         if s < S-1:
             a("\tADDQ CX, DX")
             a("\tADDQ CX, AX")
-    a("\tADDQ $64, res+88(FP)")
-    next_group(a, scales=True)
 
 # Each stream prefetches its own records STREAM_PREFETCH bytes ahead.
 # The hardware prefetchers alone left the four-stream Q4_0 kernel at
@@ -942,9 +987,15 @@ ms = open(OUT).read().rstrip()+"\n\n"
 # had led the neighbours of round 14 (four streams 0.98-1.04, 1152 bytes
 # ahead 1.03-1.04 of its time).
 Q4_0_STREAM_PREFETCH = 2304
+# Q8_0's single rows prefetch 3264 bytes (six records) ahead, not the
+# family's 1152. On the 2-core Intel Xeon VM, llama-1b Q8_0 decode
+# alternating repetition by repetition with the 1152-byte form in one
+# process (round 53, two runs each): 2176 bytes 1.010 / 1.007 of its t/s,
+# 3264 bytes 1.011 / 1.014, 4352 bytes 0.992 / 0.992.
+Q8_0_STREAM_PREFETCH = 3264
 # IQ4_NL takes Q5_0's form (it was not measured on its own).
 for t, w, pf in (('q5_0', 'q5', STREAM_PREFETCH), ('q4_1', 'q41', STREAM_PREFETCH), ('q5_1', 'q51', STREAM_PREFETCH),
-                 ('q8_0', 'q8', STREAM_PREFETCH), ('iq4_nl', 'iq4nl', STREAM_PREFETCH), ('q4_0', 'q4', Q4_0_STREAM_PREFETCH)):
+                 ('q8_0', 'q8', Q8_0_STREAM_PREFETCH), ('iq4_nl', 'iq4nl', STREAM_PREFETCH), ('q4_0', 'q4', Q4_0_STREAM_PREFETCH)):
     for res in (False, True):
         ms += unrolled_streams_of(kern(1, f"{t}x16N1", w, pf=pf), STREAMS, Q4_0_FAMILY_UNROLL, 16,
                                   f"{t}x16N1S{STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res)

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 
 	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/quant"
@@ -131,6 +132,67 @@ func checkPackedStreams(t *testing.T, types []quant.Type) {
 	if tested == 0 {
 		t.Fatal("no weight type has a multi-stream kernel")
 	}
+}
+
+// TestMatMulPackedStreamStoreAlignment: the single-row stream kernels
+// store their outputs non-temporally where the output lines are whole
+// cache lines and plainly where not (store_outputs_nt in gen_packed.py);
+// both ways give the reference's bits, with and without the residual, and
+// write nothing outside the outputs.
+func TestMatMulPackedStreamStoreAlignment(t *testing.T) {
+	if !CanPack(quant.Q4_0) {
+		t.Skip("no packed kernels on this CPU")
+	}
+	p := NewPool(2)
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(27, 28))
+	const rows, cols = 1024, 256
+	tested := 0
+	for _, wt := range sweepTypes(packedTypes) {
+		if packedSetOf(wt, false).streams == nil || cols%packedQK(wt) != 0 {
+			continue
+		}
+		tested++
+		w := randWeights(rng, wt, rows, cols, true)
+		pw, err := PackWeights(p, wt, w, rows, cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := randFloats(rng, cols, 1)
+		want := make([]float32, rows)
+		packedRef(wt, w, rows, cols, x, 1, want)
+		for _, off := range []int{0, 1, 4, 15} {
+			name := fmt.Sprintf("%v/offset %d floats", wt, off)
+			y := lineAlignedOutput(rows, off)
+			MatMulPacked(p, y, pw, x, 1)
+			checkOutput(t, name, y, want, "reference")
+			res := randFloats(rng, rows, 1)
+			before := append([]float32(nil), res...)
+			y = lineAlignedOutput(rows, off)
+			MatMulPackedResidual(p, res, y, pw, x, 1)
+			checkOutput(t, name+"/residual", y, want, "reference")
+			for i, v := range want {
+				if e := before[i] + v; math.Float32bits(res[i]) != math.Float32bits(e) {
+					t.Fatalf("%s: residual[%d] = %g, want %g", name, i, res[i], e)
+				}
+			}
+		}
+	}
+	if tested == 0 {
+		t.Fatal("no weight type has a multi-stream kernel")
+	}
+}
+
+// lineAlignedOutput returns n floats starting off floats past a 64-byte
+// boundary, followed (as guardedOutput's) by outGuard of outSentinel.
+func lineAlignedOutput(n, off int) []float32 {
+	raw := make([]float32, n+off+16+outGuard)
+	skip := (64 - int(uintptr(unsafe.Pointer(&raw[0]))%64)) % 64 / 4
+	y := raw[skip+off : skip+off+n+outGuard]
+	for i := n; i < len(y); i++ {
+		y[i] = outSentinel
+	}
+	return y[:n]
 }
 
 // TestMatMulPackedBatchInvariant: a row's outputs are the same bits alone

@@ -11,8 +11,8 @@ import (
 // freshly allocated buffer of about the given size (whole probe chunks of
 // just under 1 MiB, at least one). Use a buffer well beyond the last-level
 // cache share, ~1 GiB, to measure DRAM: this is the roofline for
-// single-token decode, which reads every weight once. The best of six
-// passes (Measure) is reported.
+// single-token decode, which reads every weight once. The best of two
+// passes in each read loop (Measure) is reported.
 func MeasureReadBandwidth(bytes int, p *Pool) float64 {
 	return NewBandwidthProbe(bytes).Measure(p)
 }
@@ -56,41 +56,76 @@ func NewBandwidthProbe(bytes int) *BandwidthProbe {
 // Bytes is the probe's size.
 func (b *BandwidthProbe) Bytes() int { return len(b.buf) }
 
-// probeStreams are the read loops of a measurement: each chunk read
-// front to back, or as two or four equal parts side by side. Which reads
-// the most depends on the machine and the moment, and the kernels walk
-// several streams too, so the roofline is the best of them: on the 2-core
-// Zen 5 VM the two- and four-part loops read 4-23 % more than the
+// probeLoop is one of a measurement's read loops: each chunk read as parts
+// equal parts side by side (one: front to back), every line of each part
+// prefetched 2 KiB ahead where prefetch.
+type probeLoop struct {
+	parts    int
+	prefetch bool
+}
+
+// probeStreams are the part counts of the plain read loops. Which loop
+// reads the most depends on the machine and the moment, and the kernels
+// walk several streams too, so the roofline is the best of them: on the
+// 2-core Zen 5 VM the two- and four-part loops read 4-23 % more than the
 // one-part loop in busy minutes, enough that decode steps had measured
 // above the old one-loop roofline (docs/performance.md, round 16). The
 // four-part loop loads 64 bytes at a time where it can, as the kernels do
 // (round 20).
 var probeStreams = [...]int{1, 2, 4}
 
+// probeLoops are the loops a measurement takes: the plain ones and, where
+// the CPU has it (hasPrefetchLoop), four parts with software prefetches,
+// the kernels' own way of reading their weights. On the 2-core Intel Xeon
+// VM the prefetching loop read 8-13 % more than the best plain one (45.3
+// against 40.3 GB/s, medians of nine alternating passes over 1 GiB; 1.5
+// to 2.3 KiB ahead read alike, 1 and 3 KiB less): a roofline without it
+// sat that far below what the memory gives (docs/performance.md, round
+// 53).
+var probeLoops = func() []probeLoop {
+	var ls []probeLoop
+	for _, s := range probeStreams {
+		ls = append(ls, probeLoop{parts: s})
+	}
+	if hasPrefetchLoop {
+		ls = append(ls, probeLoop{parts: 4, prefetch: true})
+	}
+	return ls
+}()
+
+// ProbeLoops is how many read loops a measurement takes the best of (the
+// plain ones, and the prefetching one where the CPU has it).
+func ProbeLoops() int { return len(probeLoops) }
+
 // Measure streams the whole buffer with p's threads twice in each of the
-// probeStreams loops and returns the best pass in GB/s.
+// probeLoops and returns the best pass in GB/s.
 func (b *BandwidthProbe) Measure(p *Pool) float64 {
 	return max(b.loops(p), b.loops(p))
 }
 
-// loops streams the whole buffer once in each of the probeStreams loops and
+// loops streams the whole buffer once in each of the probeLoops and
 // returns the best pass in GB/s.
 func (b *BandwidthProbe) loops(p *Pool) float64 {
 	best := 0.0
-	for _, s := range probeStreams {
-		best = max(best, b.pass(p, s))
+	for _, l := range probeLoops {
+		best = max(best, b.pass(p, l))
 	}
 	return best
 }
 
-// pass streams the whole buffer once with p's threads, each chunk as
-// streams parts side by side, and returns GB/s.
-func (b *BandwidthProbe) pass(p *Pool, streams int) float64 {
+// pass streams the whole buffer once with p's threads in loop l and
+// returns GB/s.
+func (b *BandwidthProbe) pass(p *Pool, l probeLoop) float64 {
 	start := time.Now()
 	p.Run(len(b.buf)/probeChunk, func(lo, hi int) {
 		var s uint64
 		for c := lo; c < hi; c++ {
-			s += readSum(b.buf[c*probeChunk:(c+1)*probeChunk], streams)
+			chunk := b.buf[c*probeChunk : (c+1)*probeChunk]
+			if l.prefetch {
+				s += readSumPrefetch(chunk)
+			} else {
+				s += readSum(chunk, l.parts)
+			}
 		}
 		b.sum.Add(s)
 	})

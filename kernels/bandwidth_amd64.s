@@ -116,3 +116,35 @@ loop4z:
 	FOLD_SUMS
 	MOVQ          AX, ret+24(FP)
 	RET
+
+// func readSum4PFAVX2(p *byte, n64 int, part int) uint64
+// readSum4AVX2's four parts with each line of every part prefetched
+// (PREFETCHT0) 2 KiB ahead, as the kernels fetch their weights. The
+// 256-bit loads read 3.7 % more than 512-bit ones in one alternating run
+// on the Intel Xeon VM; prefetches past the buffer's end do not fault.
+TEXT ·readSum4PFAVX2(SB), NOSPLIT, $0-32
+	MOVQ p+0(FP), SI
+	MOVQ n64+8(FP), CX
+	MOVQ part+16(FP), DX
+	LEAQ (DX)(DX*2), BX
+	ZERO_SUMS
+
+loop4p:
+	VPADDQ     (SI), Y0, Y0
+	VPADDQ     32(SI), Y1, Y1
+	PREFETCHT0 2048(SI)
+	VPADDQ     (SI)(DX*1), Y2, Y2
+	VPADDQ     32(SI)(DX*1), Y3, Y3
+	PREFETCHT0 2048(SI)(DX*1)
+	VPADDQ     (SI)(DX*2), Y0, Y0
+	VPADDQ     32(SI)(DX*2), Y1, Y1
+	PREFETCHT0 2048(SI)(DX*2)
+	VPADDQ     (SI)(BX*1), Y2, Y2
+	VPADDQ     32(SI)(BX*1), Y3, Y3
+	PREFETCHT0 2048(SI)(BX*1)
+	ADDQ       $64, SI
+	DECQ       CX
+	JNZ        loop4p
+	FOLD_SUMS
+	MOVQ       AX, ret+24(FP)
+	RET

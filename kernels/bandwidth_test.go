@@ -4,7 +4,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
+
+	"golang.org/x/sys/cpu"
 )
 
 // TestReadSumStreams checks that every probe loop reads every byte once:
@@ -33,6 +36,11 @@ func TestReadSumStreams(t *testing.T) {
 				}
 			})
 		}
+		t.Run(fmt.Sprintf("%dB/4 prefetching", n), func(t *testing.T) {
+			if got := readSumPrefetch(b); got != want {
+				t.Errorf("readSumPrefetch: %#x, want %#x", got, want)
+			}
+		})
 	}
 }
 
@@ -65,7 +73,7 @@ func TestProbeChunkParts(t *testing.T) {
 
 // TestBandwidthProbe: a measurement reads the whole buffer (the checksum
 // it keeps moves by the buffer's sum each pass) and reports a positive
-// rate.
+// rate; on amd64 with AVX2 it takes the prefetching loop too.
 func TestBandwidthProbe(t *testing.T) {
 	p := NewPool(2)
 	defer p.Close()
@@ -78,7 +86,10 @@ func TestBandwidthProbe(t *testing.T) {
 	if gbs := b.Measure(p); !(gbs > 0) {
 		t.Fatalf("Measure: %v GB/s", gbs)
 	}
-	if got, passes := b.sum.Load()-before, uint64(2*len(probeStreams)); got != want*passes {
+	if runtime.GOARCH == "amd64" && cpu.X86.HasAVX2 && len(probeLoops) != len(probeStreams)+1 {
+		t.Errorf("%d probe loops, want the %d plain ones and the prefetching one", len(probeLoops), len(probeStreams))
+	}
+	if got, passes := b.sum.Load()-before, uint64(2*len(probeLoops)); got != want*passes {
 		t.Errorf("checksum moved by %#x, want %d passes of %#x", got, passes, want)
 	}
 }

@@ -132,7 +132,8 @@ func BenchmarkPackedCompute(b *testing.B) {
 // thread reads nearly all of it, the memory itself is (other tenants).
 // It also reports each of the probe's read loops on all threads, a pass
 // each a round, as a share of the one-part loop's pass in the same round
-// (loop2/loop1, loop4/loop1: what the roofline gains by taking the best).
+// (loop2/loop1, loop4/loop1, loop4pf/loop1 for the prefetching one: what
+// the roofline gains by taking the best).
 //
 //	go test -run '^$' -bench ReadBandwidth -benchtime 8x ./kernels
 func BenchmarkReadBandwidth(b *testing.B) {
@@ -141,19 +142,23 @@ func BenchmarkReadBandwidth(b *testing.B) {
 	defer one.Close()
 	probe := NewBandwidthProbe(1 << 30)
 	var all, single []float64
-	rel := make([][]float64, len(probeStreams)-1) // loops 2, 4 ÷ loop 1
+	rel := make([][]float64, len(probeLoops)-1) // the other loops ÷ loop 1
 	for i := 0; i < b.N; i++ {
 		all = append(all, probe.Measure(p))
 		single = append(single, probe.Measure(one))
-		base := probe.pass(p, probeStreams[0])
-		for j, s := range probeStreams[1:] {
-			rel[j] = append(rel[j], probe.pass(p, s)/base)
+		base := probe.pass(p, probeLoops[0])
+		for j, l := range probeLoops[1:] {
+			rel[j] = append(rel[j], probe.pass(p, l)/base)
 		}
 	}
 	b.ReportMetric(median(all), "GB/s")
 	b.ReportMetric(median(single), "1thread-GB/s")
-	for j, s := range probeStreams[1:] {
-		b.ReportMetric(median(rel[j]), fmt.Sprintf("loop%d/loop1", s))
+	for j, l := range probeLoops[1:] {
+		name := fmt.Sprintf("loop%d", l.parts)
+		if l.prefetch {
+			name += "pf"
+		}
+		b.ReportMetric(median(rel[j]), name+"/loop1")
 	}
 }
 

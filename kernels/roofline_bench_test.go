@@ -15,7 +15,7 @@ import (
 // BenchmarkGEMVRoofline compares single-row MatMul (decode) with the read
 // bandwidth measured in the same process. Each of b.N rounds measures the
 // bandwidth (MeasureReadBandwidth over a buffer as large as the matrix, best
-// of six passes) and then runs one GEMV with every kernel variant this CPU
+// of two passes in each read loop) and then runs one GEMV with every kernel variant this CPU
 // supports, interleaved, so all see the same machine load. It reports, per
 // variant, the best GEMV GB/s over the rounds divided by the best bandwidth
 // ("<variant>-roof"), and the best bandwidth itself. The shared machine is

@@ -155,6 +155,7 @@ func RunKernels(ctx context.Context, cfg KernelsConfig, opt RunOptions) (*Kernel
 	res := &KernelsResults{Threads: pool.Threads(), PeakNote: peakNote}
 	res.Memory.BufferBytes = cfg.BandwidthMiB << 20
 	res.Memory.Where, res.Memory.read = "host", hostMeter(res.Memory.BufferBytes, pool)
+	res.Memory.Loops = kernels.ProbeLoops()
 	if err := res.Memory.measure(); err != nil {
 		return nil, err
 	}
@@ -293,8 +294,8 @@ func kernelsBandwidthLine(res *KernelsResults) string {
 	for i, v := range res.Memory.SamplesGBs {
 		s[i] = f2(v)
 	}
-	return fmt.Sprintf("read bandwidth: %.2f GB/s, best of %s (%d MiB buffer, %d threads, each sample the best of three read loops, before and after the cases)",
-		res.Memory.BestGBs, strings.Join(s, ", "), res.Memory.BufferBytes>>20, res.Threads)
+	return fmt.Sprintf("read bandwidth: %.2f GB/s, best of %s (%d MiB buffer, %d threads, each sample the best of %d read loops, before and after the cases)",
+		res.Memory.BestGBs, strings.Join(s, ", "), res.Memory.BufferBytes>>20, res.Threads, res.Memory.Loops)
 }
 
 // WriteKernelsText prints the kernel table and the bandwidth it is set

@@ -160,6 +160,9 @@ type Bandwidth struct {
 	// roofline.
 	Where       string `json:"measured_on,omitempty"`
 	BufferBytes int    `json:"buffer_bytes"`
+	// Loops is how many read loops each host sample is the best of
+	// (kernels.ProbeLoops); 0 for a device's own meter.
+	Loops int `json:"read_loops,omitempty"`
 	// SamplesGBs: before the tests, before each generation repetition,
 	// after tg and after the batched runs.
 	SamplesGBs []float64 `json:"samples_gbs"`
@@ -174,13 +177,13 @@ func (b *Bandwidth) add(gbs float64) {
 }
 
 // samplesPerPoint is how many measurements are taken at each point of a
-// run. One (itself the best of six passes) can land in a burst of other
+// run. One (itself the best of several passes) can land in a burst of other
 // work on a shared machine; on the 2-core machines a single measurement
 // has been seen anywhere between 24 and 63 GB/s within a minute.
 const samplesPerPoint = 2
 
-// hostMeter reads host memory with p's threads (the best of six passes,
-// two in each of kernels.BandwidthProbe's read loops, over a probe buffer
+// hostMeter reads host memory with p's threads (the best of two passes in
+// each of kernels.BandwidthProbe's read loops, over a probe buffer
 // allocated on first use and kept for the run).
 func hostMeter(bufferBytes int, p *kernels.Pool) func() (float64, error) {
 	var probe *kernels.BandwidthProbe
@@ -402,6 +405,7 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 		res.Kernels = kernelUses(info, pool)
 		res.VectorOps = pool.VecOps().Name()
 		res.Memory.Where, res.Memory.read = "host", hostMeter(res.Memory.BufferBytes, pool)
+		res.Memory.Loops = kernels.ProbeLoops()
 	} else if bm, ok := backends.As[backends.BandwidthMeter](dev); ok {
 		res.Memory.Where = dev.Name()
 		res.Memory.read = func() (float64, error) { return bm.MeasureReadBandwidth(res.Memory.BufferBytes) }

@@ -245,7 +245,7 @@ func bandwidthLine(res *ModelResults) string {
 	for i, v := range res.Memory.SamplesGBs {
 		s[i] = f2(v)
 	}
-	who := fmt.Sprintf("%d threads, each sample the best of three read loops", res.Threads)
+	who := fmt.Sprintf("%d threads, each sample the best of %d read loops", res.Threads, res.Memory.Loops)
 	if res.Memory.Where != "host" {
 		who = "in " + res.Memory.Where + " memory"
 	}

@@ -709,7 +709,7 @@ def store_outputs_nt(a, N, first):
     op; stored plainly, each line is first read for ownership (presumably
     from the other core's cache or memory) while the weights stream. On
     the 2-core Intel Xeon VM a kernel that stored cold output lines
-    plainly read 0.90-0.93 of the same loop without the stores, and
+    plainly read 0.92-0.94 of the same loop without the stores, and
     llama-1b decode with non-temporal output stores, alternating
     repetition by repetition with plain ones in one process, ran at 1.045
     (Q4_0), 1.048 (Q4_K_M) and 1.012 (Q8_0) of their t/s (docs/

@@ -1012,13 +1012,20 @@ func packedGrain(groups, groupBytes, nx, streams, threads, rowChunk int) int {
 		limit = 256 << 10
 	}
 	// Row stealing (streamPiece) evens out the end of a multi-stream
-	// call, so its chunks can be twice as large: in the decode-step
-	// harness the 2048-row matmuls (q/k/v, o) rose 2-7 % (Q4_0, Q8_0, Q4_K,
-	// two alternating runs each) with two chunks a thread against four;
-	// the larger ones were level.
+	// call, so its chunks can be larger: in the decode-step harness the
+	// 2048-row matmuls (q/k/v, o) rose 2-7 % (Q4_0, Q8_0, Q4_K, two
+	// alternating runs each) with two chunks a thread against four; the
+	// larger ones were level. A single row's call takes one chunk a
+	// thread (up to the byte limit): llama-1b decode, alternating
+	// repetition by repetition with two, ran at 1.001-1.010 of the t/s in
+	// six runs on the 2-core Intel Xeon VM (Q4_0, Q4_K_M, Q8_0; median
+	// 1.005; docs/performance.md, round 53).
 	perThread := 4
 	if streams > 0 {
 		perThread = 2
+		if nx == 1 {
+			perThread = 1
+		}
 	}
 	g := min(groups/(perThread*threads), limit/max(1, groupBytes))
 	if streams > 0 && g > streams {

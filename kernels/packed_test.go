@@ -375,10 +375,13 @@ func TestPackedGrain(t *testing.T) {
 		{128, 256 * 288, 1, 4, 2, 0, 16},       // Q4_0 2048×8192: 14 by bytes, rounded to 16
 		{1024, 64 * 288, 1, 4, 2, 0, 56},       // Q4_0 gate/up: 56 already whole
 		{128, 256 * 544, 1, 4, 2, 0, 8},        // Q8_0 2048×8192: 7 → 8
-		{128, 64 * 288, 1, 4, 2, 0, 32},        // by the per-thread share: two chunks a thread
+		{128, 64 * 288, 1, 4, 2, 0, 56},        // single rows: one chunk a thread, up to 1 MiB
+		{32, 64 * 288, 1, 4, 2, 0, 16},         // by the per-thread share: one chunk a thread
+		{128, 64 * 288, 2, 4, 2, 0, 32},        // two rows: two chunks a thread
 		{128, 8 * 3360, 1, 0, 2, 0, 16},        // four a thread without a multi-stream kernel
-		{16, 64 * 288, 1, 4, 2, 0, 4},          // one set of streams
-		{8, 64 * 288, 1, 4, 2, 0, 2},           // too few groups to round
+		{16, 64 * 288, 1, 4, 2, 0, 8},          // two sets of streams
+		{8, 64 * 288, 1, 4, 2, 0, 4},           // one set of streams
+		{4, 64 * 288, 1, 4, 2, 0, 2},           // too few groups to round
 		{128, 256 * 288, 16, 0, 2, 0, 3},       // batched: 256 KiB
 		{8016, 8 * 2368, 1, 2, 2, 0, 56},       // a Q4_K output matrix: 55 → 56
 		{8016, 8 * 3360, 1, 0, 2, 0, 39},       // 1 MiB without a multi-stream kernel

@@ -55,7 +55,7 @@ var hasPrefetchLoop = cpu.X86.HasAVX2
 // returns readSum's checksum. len(b) must be a multiple of 128; the
 // assembly takes multiples of 256.
 func readSumPrefetch(b []byte) uint64 {
-	if len(b) == 0 || len(b)%256 != 0 || !cpu.X86.HasAVX2 {
+	if len(b) == 0 || len(b)%256 != 0 || !hasPrefetchLoop {
 		return readSumGo(b, 4)
 	}
 	return readSum4PFAVX2(unsafe.SliceData(b), len(b)/256, len(b)/4)

@@ -154,8 +154,7 @@ func RunKernels(ctx context.Context, cfg KernelsConfig, opt RunOptions) (*Kernel
 	pool.SetKernelSet(cfg.Kernels)
 	res := &KernelsResults{Threads: pool.Threads(), PeakNote: peakNote}
 	res.Memory.BufferBytes = cfg.BandwidthMiB << 20
-	res.Memory.Where, res.Memory.read = "host", hostMeter(res.Memory.BufferBytes, pool)
-	res.Memory.Loops = kernels.ProbeLoops()
+	res.Memory.useHost(pool)
 	if err := res.Memory.measure(); err != nil {
 		return nil, err
 	}

@@ -182,14 +182,15 @@ func (b *Bandwidth) add(gbs float64) {
 // has been seen anywhere between 24 and 63 GB/s within a minute.
 const samplesPerPoint = 2
 
-// hostMeter reads host memory with p's threads (the best of two passes in
-// each of kernels.BandwidthProbe's read loops, over a probe buffer
-// allocated on first use and kept for the run).
-func hostMeter(bufferBytes int, p *kernels.Pool) func() (float64, error) {
+// useHost makes b measure host memory with p's threads (the best of two
+// passes in each of kernels.BandwidthProbe's read loops, over a probe
+// buffer of b.BufferBytes allocated on first use and kept for the run).
+func (b *Bandwidth) useHost(p *kernels.Pool) {
 	var probe *kernels.BandwidthProbe
-	return func() (float64, error) {
+	b.Where, b.Loops = "host", kernels.ProbeLoops()
+	b.read = func() (float64, error) {
 		if probe == nil {
-			probe = kernels.NewBandwidthProbe(bufferBytes)
+			probe = kernels.NewBandwidthProbe(b.BufferBytes)
 		}
 		return probe.Measure(p), nil
 	}
@@ -404,8 +405,7 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 		pool.SetKernelSet(cfg.Kernels)
 		res.Kernels = kernelUses(info, pool)
 		res.VectorOps = pool.VecOps().Name()
-		res.Memory.Where, res.Memory.read = "host", hostMeter(res.Memory.BufferBytes, pool)
-		res.Memory.Loops = kernels.ProbeLoops()
+		res.Memory.useHost(pool)
 	} else if bm, ok := backends.As[backends.BandwidthMeter](dev); ok {
 		res.Memory.Where = dev.Name()
 		res.Memory.read = func() (float64, error) { return bm.MeasureReadBandwidth(res.Memory.BufferBytes) }

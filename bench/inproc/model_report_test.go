@@ -17,12 +17,12 @@ func TestBandwidthLineSpread(t *testing.T) {
 		{"shared", []float64{48.3, 62.6, 55}, "the probes ranged 48.30-62.60 GB/s (the lowest 23% below the best)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := &ModelResults{Threads: 2, Memory: Bandwidth{Where: "host", BufferBytes: 1 << 30}}
+			res := &ModelResults{Threads: 2, Memory: Bandwidth{Where: "host", BufferBytes: 1 << 30, Loops: 4}}
 			for _, v := range tc.samples {
 				res.Memory.add(v)
 			}
 			line := bandwidthLine(res)
-			if !strings.HasPrefix(line, "read bandwidth: ") {
+			if !strings.HasPrefix(line, "read bandwidth: ") || !strings.Contains(line, "each sample the best of 4 read loops") {
 				t.Fatalf("line %q", line)
 			}
 			has := strings.Contains(line, "the probes ranged")

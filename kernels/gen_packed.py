@@ -766,25 +766,91 @@ def tile_group_end(a, S, N, out, scales):
             a("\tADDQ CX, DX")
     next_group(a, scales)
 
-def spread_prefetches(body):
+def spread_prefetches(body, uniform=False):
     """body with its PREFETCH lines moved to even intervals among the other
     instructions, in their order. The four-stream Q4_0 kernel with each
     stream's five prefetches at the head of its body read 0.895-0.899 of
     the probe in the decode-step harness, spread out 0.943-0.949 (three
     alternating runs; spreading them within each stream's body instead
     gave the same), Q8_0 1.013 -> 1.062, Q4_1 0.916 -> 0.956, F16 level.
-    The K-quant kernels, whose prefetches are spread over each stream's
-    body already (prefetch_part), measured level or up to 2 % behind with
-    them spread over the whole loop (Q4_K, five runs), so keep theirs."""
+    The two-stream K-quant kernels had kept each stream's prefetches
+    within its own sub-blocks (prefetch_part): on Zen 5, spread over the
+    whole loop, Q4_K measured level or up to 2 % behind (five runs). On
+    the 2-core Intel Xeon VM, over 1 GiB of cold matrices alternating with
+    the old forms (round 54), spread over the whole loop with
+    split_wide_loads they read more: Q4_K 1.072-1.094 of the GB/s, Q5_K
+    1.098.
+
+    uniform: the i-th of P prefetches follows the ceil(i·n/P)-th of the n
+    other instructions (the last one ends the pass, so the gap across the
+    loop's back edge is the same as the others), not the i·n/(P+1)-th
+    (a double gap there). The same measurement: the uniform spacing read
+    1.008-1.011 of the other for Q6_K and 1.006-1.008 for Q4_K, but
+    0.992-0.997 for Q4_0 and 0.984-0.988 for Q8_0, so the K-quants take it
+    and the Q4_0 family does not."""
     pf = [l for l in body if l.startswith("\tPREFETCH")]
     rest = [l for l in body if not l.startswith("\tPREFETCH")]
     out, j = [], 0
     for i, l in enumerate(rest):
         out.append(l)
-        while j < len(pf) and (j+1)*len(rest)//(len(pf)+1) <= i:
+        while j < len(pf) and ((j+1)*len(rest) <= (i+1)*len(pf) if uniform else (j+1)*len(rest)//(len(pf)+1) <= i):
             out.append(pf[j])
             j += 1
     return out + pf[j:]
+
+def split_wide_loads(body):
+    """body with each 512-bit weight load (VMOVDQU64 from SI) made a
+    256-bit load and a VINSERTI64X4 of the upper half from memory: the
+    same register, one more µop. On the 2-core Intel Xeon VM the
+    single-row stream kernels read their weights faster so: over 1 GiB
+    of cold matrices (one call per 1 MiB chunk, both threads, alternating
+    with the kept kernels), Q4_0 1.016, Q8_0 1.031-1.034, Q6_K 1.020-1.039
+    of the GB/s; the probe's four-part loop reads 3.7 % more with 256-bit
+    loads than with 512-bit ones too (docs/performance.md, round 54)."""
+    out = []
+    for l in body:
+        m = re.fullmatch(r"\tVMOVDQU64 (-?\d*)\(SI\)(\S*), Z(\d+)", l)
+        if m:
+            off, idx, z = int(m.group(1) or 0), m.group(2), m.group(3)
+            out += [f"\tVMOVDQU64 {off}(SI){idx}, Y{z}", f"\tVINSERTI64X4 $1, {off+32}(SI){idx}, Z{z}, Z{z}"]
+        else:
+            out.append(l)
+    return out
+
+def hoist_broadcasts(records, free):
+    """The lines of records (one list per record of a pass, its streams in
+    turn) with the activation quants that every stream's VPDPBUSD
+    broadcasts from R8 loaded once a record into registers of free
+    (VPBROADCASTD before the record's first stream) and the dots taking
+    them from there: a quarter of the loads with four streams. None when
+    free has too few registers."""
+    out = []
+    for lines in records:
+        offs = []
+        for l in lines:
+            m = re.match(r"\tVPDPBUSD\.BCST (-?\d*)\(R8\), ", l)
+            if m and m.group(1) not in offs:
+                offs.append(m.group(1))
+        if len(offs) > len(free):
+            return None
+        reg = {o: free[i] for i, o in enumerate(offs)}
+        out += [f"\tVPBROADCASTD {o}(R8), Z{reg[o]}" for o in offs]
+        out += [re.sub(r"VPDPBUSD\.BCST (-?\d*)\(R8\), ", lambda m: f"VPDPBUSD Z{reg[m.group(1)]}, ", l) for l in lines]
+    return out
+
+def stream_major_prefetches(body, S, pass_bytes):
+    """body with its prefetches replaced by one per line of the pass's
+    pass_bytes in each of the S streams, as far ahead as its nearest one,
+    stream by stream (all of stream 0's lines, then stream 1's, ...) and
+    spread over the loop. Over 1 GiB of cold Q4_0 matrices on the 2-core
+    Intel Xeon VM, with split_wide_loads and hoist_broadcasts, Q4_0's
+    four-stream kernel read 1.045-1.049 of the kept one's GB/s, 1.019-1.023
+    of the same loop with the prefetches line by line across the streams,
+    and stream by stream in four bursts a pass 0.935 (round 54)."""
+    pf = [l for l in body if l.startswith("\tPREFETCH")]
+    dist = min(int(re.match(r"\tPREFETCHT0 (\d+)\(SI\)", l).group(1)) for l in pf)
+    rest = [l for l in body if not l.startswith("\tPREFETCH")]
+    return spread_prefetches(rest + [on_stream(f"\tPREFETCHT0 {dist+o}(SI)", s) for s in range(S) for o in range(0, pass_bytes, 64)])
 
 def kernel_parts(single, name):
     """Splits the text of a one-group kernel for the stream makers: its
@@ -830,7 +896,7 @@ def streams_of(single, S, out, name, spread=True, res=False):
         for l in body:
             l = on_stream(l, s)
             loop.append(re.sub(rf"\bZ{out}\b", f"Z{out+s}", l))
-    L += spread_prefetches(loop) if spread else loop
+    L += spread_prefetches(split_wide_loads(loop), uniform=True) if spread else loop
     L += lines[i_tail:i_end+1] + [""]
     group_end(L, S, out, used, body, name, res)
     return "\n".join(L)
@@ -856,7 +922,15 @@ def unrolled_streams_of(single, S, R, out, name, act_rec, scale_rec, res=False):
     with another (a tile's leftover row, packedTask.streamTile) and the
     records left once fewer than R remain take streams_of's loop, a record
     at a time (loop1). Each output gets the N = 1 kernel's operations in
-    its order either way."""
+    its order either way. The main loop loads each record's activation
+    quants once for all streams (hoist_broadcasts), its weights 256 bits
+    at a time (split_wide_loads) and prefetches the pass's lines stream by
+    stream (stream_major_prefetches). Over 1 GiB of cold matrices on the
+    2-core Intel Xeon VM, alternating with the form before (round 54):
+    Q4_0 1.035-1.048 of the GB/s, Q8_0 1.034-1.063, Q5_0 1.049, Q4_1
+    1.060, Q5_1 1.033, IQ4_NL 1.046; split_wide_loads alone gave Q4_0
+    1.016, hoist_broadcasts alone 1.009, the prefetch order alone
+    1.013-1.022, the three together 1.044-1.049."""
     lines, i_loop, i_tail, i_end, body, used = kernel_parts(single, name)
     tail = lines[i_tail:i_end+1]
     rec = int(re.fullmatch(r"\tADDQ \$(\d+), SI", tail[0]).group(1))
@@ -875,7 +949,12 @@ def unrolled_streams_of(single, S, R, out, name, act_rec, scale_rec, res=False):
     L += group_head(S, out, res)
     L += [f"\tCMPQ R9, ${act_rec}", "\tJNE  one", f"\tCMPQ DX, ${scale_rec}", "\tJNE  one",
           f"\tCMPQ CX, ${R}", "\tJLT  one", "", "loop:"]
-    L += spread_prefetches([at(l, s, j) for j in range(R) for s in range(S) for l in body])
+    free = [r for r in range(32) if r not in used and not out <= r < out+S]
+    records = [[at(l, s, j) for s in range(S) for l in body] for j in range(R)]
+    main = hoist_broadcasts(records, free) or [l for r in records for l in r]
+    main = split_wide_loads(main)
+    assert rec*R % 64 == 0, name
+    L += stream_major_prefetches(main, S, rec*R)
     L += [f"\tADDQ ${rec*R}, SI", f"\tADDQ ${act_rec*R}, R8", f"\tADDQ ${scale_rec*R}, DI",
           f"\tADDQ ${scale_rec*R}, BX", f"\tSUBQ ${R}, CX", f"\tCMPQ CX, ${R}", "\tJGE  loop",
           "", "one:", "\tTESTQ CX, CX", "\tJZ   done", "", "loop1:"]
@@ -1082,8 +1161,7 @@ def interleaved_streams_of(single, marks, out, name, rename, res=False):
     L = stream_setup(name, lines, i_loop, [out], res=res)
     L += group_head(2, out, res)
     L += ["", "loop:"]
-    for piece in pieces:
-        L += piece + [second(l) for l in piece]
+    L += spread_prefetches(split_wide_loads([l for piece in pieces for l in piece + [second(l) for l in piece]]), uniform=True)
     L += lines[i_tail:i_end+1] + [""]
     group_end(L, 2, out, used, body, name, res)
     return "\n".join(L)
@@ -1097,7 +1175,12 @@ def interleaved_streams_of(single, marks, out, name, rename, res=False):
 # bytes) 0.981-0.990 of the old step time in five runs, Q5_K_M
 # 0.982-0.985 in three; for Q4_K, 1216, 3584 and 4736 bytes ahead
 # measured 1.06-1.07, 1.01-1.02 and 1.03-1.05. Q6_K in this form (16
-# sub-blocks, as the single-row kernel) lost: 1.01-1.07.
+# sub-blocks, as the single-row kernel) lost: 1.01-1.07. Since round 54
+# the prefetches are spread evenly over the whole loop (spread_prefetches,
+# uniform) and the weights loaded 256 bits at a time (split_wide_loads);
+# on the 2-core Intel Xeon VM, 1 GiB of cold matrices, 1.08-1.09 of the old
+# form's GB/s (Q4_K; Q5_K 1.10); one record ahead is still the best
+# distance (576 bytes nearer or further, or 1152 further: 0.98-0.99 of it).
 for t, rec, five in (('q4_K', 2368, False), ('q5_K', 2880, True)):
     marks = []
     single = q4k(1, f"{t}x16N1", five=five, pf=kstream_ahead(rec), marks=marks)

@@ -1187,12 +1187,18 @@ for t, rec, five in (('q4_K', 2368, False), ('q5_K', 2880, True)):
     for res in (False, True):
         ms += interleaved_streams_of(single, marks, 12, f"{t}x16N1S{KSTREAMS}" + ("R" if res else ""),
                                      {28: 24, 29: 25, 4: 5, 8: 9, 12: 13}, res=res)
-for t, rec, single, out in (
-        ('q3_K', 1824, lambda pf: q6k(1, "q3_Kx16N1", three=True, pf=pf), 16),
-        ('q2_K', 1344, lambda pf: q2k(1, "q2_Kx16N1", pf=pf), 12)):
+# Q3_K's and Q2_K's single rows take a whole record of one stream and then
+# of the other. Q3_K spreads both streams' prefetches over the whole loop
+# and loads its weights 256 bits at a time, as Q6_K (round 54, 1 GiB of
+# cold matrices on the 2-core Intel Xeon VM: 1.014-1.029 of the GB/s with
+# each stream's prefetches in its own half); Q2_K, at 0.94 of the probe's
+# prefetching loop, measured level that way and keeps its form.
+for t, rec, single, out, spread in (
+        ('q3_K', 1824, lambda pf: q6k(1, "q3_Kx16N1", three=True, pf=pf), 16, True),
+        ('q2_K', 1344, lambda pf: q2k(1, "q2_Kx16N1", pf=pf), 12, False)):
     body = single(kstream_ahead(rec))
-    ms += streams_of(body, KSTREAMS, out, f"{t}x16N1S{KSTREAMS}", spread=False)
-    ms += streams_of(body, KSTREAMS, out, f"{t}x16N1S{KSTREAMS}R", spread=False, res=True)
+    ms += streams_of(body, KSTREAMS, out, f"{t}x16N1S{KSTREAMS}", spread=spread)
+    ms += streams_of(body, KSTREAMS, out, f"{t}x16N1S{KSTREAMS}R", spread=spread, res=True)
 # Their N = 2 tile forms serve batches of two rows, the N = 3 ones three
 # (round 28: in place of 2 + 1, a 3-row llama-1b step took 15-16 ms
 # instead of 18-19 with Q4_0 layers and the Q6_K output, 20 instead of 22

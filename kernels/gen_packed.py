@@ -844,9 +844,9 @@ def stream_major_prefetches(body, S, pass_bytes):
     stream by stream (all of stream 0's lines, then stream 1's, ...) and
     spread over the loop. Over 1 GiB of cold Q4_0 matrices on the 2-core
     Intel Xeon VM, with split_wide_loads and hoist_broadcasts, Q4_0's
-    four-stream kernel read 1.045-1.049 of the kept one's GB/s, 1.019-1.023
-    of the same loop with the prefetches line by line across the streams,
-    and stream by stream in four bursts a pass 0.935 (round 54)."""
+    four-stream kernel read 1.038-1.049 of the GB/s of the form before;
+    with the same prefetches line by line across the streams 0.987-0.991,
+    and stream by stream in four bursts a pass 0.935-0.936 (round 54)."""
     pf = [l for l in body if l.startswith("\tPREFETCH")]
     dist = min(int(re.match(r"\tPREFETCHT0 (\d+)\(SI\)", l).group(1)) for l in pf)
     rest = [l for l in body if not l.startswith("\tPREFETCH")]
@@ -927,10 +927,10 @@ def unrolled_streams_of(single, S, R, out, name, act_rec, scale_rec, res=False):
     at a time (split_wide_loads) and prefetches the pass's lines stream by
     stream (stream_major_prefetches). Over 1 GiB of cold matrices on the
     2-core Intel Xeon VM, alternating with the form before (round 54):
-    Q4_0 1.035-1.048 of the GB/s, Q8_0 1.034-1.063, Q5_0 1.049, Q4_1
+    Q4_0 1.043-1.048 of the GB/s, Q8_0 1.046-1.063, Q5_0 1.049, Q4_1
     1.060, Q5_1 1.033, IQ4_NL 1.046; split_wide_loads alone gave Q4_0
     1.016, hoist_broadcasts alone 1.009, the prefetch order alone
-    1.013-1.022, the three together 1.044-1.049."""
+    1.007-1.024, the three together 1.038-1.049."""
     lines, i_loop, i_tail, i_end, body, used = kernel_parts(single, name)
     tail = lines[i_tail:i_end+1]
     rec = int(re.fullmatch(r"\tADDQ \$(\d+), SI", tail[0]).group(1))

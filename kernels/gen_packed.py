@@ -805,8 +805,9 @@ def split_wide_loads(body):
     single-row stream kernels read their weights faster so: over 1 GiB
     of cold matrices (one call per 1 MiB chunk, both threads, alternating
     with the kept kernels), Q4_0 1.016, Q8_0 1.031-1.034, Q6_K 1.020-1.039
-    of the GB/s; the probe's four-part loop reads 3.7 % more with 256-bit
-    loads than with 512-bit ones too (docs/performance.md, round 54)."""
+    of the GB/s (docs/performance.md, round 54); the probe's prefetching
+    four-part loop reads 3.7 % more with 256-bit loads than with 512-bit
+    ones too (round 53)."""
     out = []
     for l in body:
         m = re.fullmatch(r"\tVMOVDQU64 (-?\d*)\(SI\)(\S*), Z(\d+)", l)
@@ -882,9 +883,11 @@ def stream_setup(name, lines, i_loop, outs, **kind):
 
 def streams_of(single, S, out, name, spread=True, res=False):
     """The S-stream kernel made from the text of an N = 1 kernel whose
-    output accumulator is Z{out}; spread: its prefetches spread over the
-    whole loop (spread_prefetches), else where each stream's body has
-    them; res: each output is also added to the residual (res_group_end)."""
+    output accumulator is Z{out}; spread: its prefetches spread evenly
+    over the whole loop (spread_prefetches, uniform) and its weights
+    loaded 256 bits at a time (split_wide_loads), else the prefetches where
+    each stream's body has them; res: each output is also added to the
+    residual (res_group_end)."""
     lines, i_loop, i_tail, i_end, body, used = kernel_parts(single, name)
     for s in range(1, S):
         assert out+s not in used, (name, out+s)

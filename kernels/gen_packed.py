@@ -51,11 +51,11 @@ def prologue(a, name):
     a("\tMOVQ corr+40(FP), BX")
     a("\tMOVQ dstride+48(FP), DX")
 
-def store_outputs(a, N, first, ptr):
+def store_outputs(a, N, first, ptr, op="VMOVUPS"):
     """Stores the N output registers Z{first}.. (16 floats each) at ptr,
-    ptr + ystride, ... (CX = ystride; ptr is advanced)."""
+    ptr + ystride, ... (CX = ystride; ptr is advanced) with op."""
     for i in range(N):
-        a(f"\tVMOVUPS Z{first+i}, ({ptr})")
+        a(f"\t{op} Z{first+i}, ({ptr})")
         if i < N-1:
             a(f"\tADDQ CX, {ptr}")
 
@@ -716,18 +716,21 @@ def store_outputs_nt(a, N, first):
     performance.md, round 53). Such stores are weakly ordered: the kernel
     ends with SFENCE (next_group's fence) so that the pool's hand-off,
     which only Go's atomics order, publishes them."""
+    stores_by_alignment(a, lambda op: store_outputs(a, N, first, "DX", op))
+
+def stores_by_alignment(a, emit):
+    """The stores of a group's outputs at R13 (lines ystride = CX apart),
+    emit(op) with DX = R13: with op VMOVNTPS where R13 and ystride are
+    whole cache lines (store_outputs_nt), else with VMOVUPS."""
     a("\tMOVQ R13, DX")
     a("\tORQ  CX, DX")
     a("\tTESTQ $63, DX")
     a("\tMOVQ R13, DX")
     a("\tJNZ  storeu")
-    for i in range(N):
-        a(f"\tVMOVNTPS Z{first+i}, (DX)")
-        if i < N-1:
-            a("\tADDQ CX, DX")
+    emit("VMOVNTPS")
     a("\tJMP  stored")
     a("storeu:")
-    store_outputs(a, N, first, "DX")
+    emit("VMOVUPS")
     a("stored:")
 
 def next_group(a, scales, fence=False):
@@ -989,17 +992,8 @@ def res_group_end(a, S, first, tmp):
     (AX; the res argument moves on with the groups), with Z{tmp} for the
     sum: res + y, VecOps.Add's operation with its operands in its order."""
     a("\tMOVQ ystride+72(FP), CX")
-    a("\tMOVQ R13, DX")
-    a("\tORQ  CX, DX")
-    a("\tTESTQ $63, DX")
-    a("\tMOVQ R13, DX")
     a("\tMOVQ res+88(FP), AX")
-    a("\tJNZ  storeu")
-    res_stores(a, S, first, tmp, "VMOVNTPS")
-    a("\tJMP  stored")
-    a("storeu:")
-    res_stores(a, S, first, tmp, "VMOVUPS")
-    a("stored:")
+    stores_by_alignment(a, lambda op: res_stores(a, S, first, tmp, op))
     a("\tADDQ $64, res+88(FP)")
     next_group(a, scales=True, fence=True)
 

@@ -18430,11 +18430,11 @@ loop1:
 
 done:
 	MOVQ ystride+72(FP), CX
+	MOVQ res+88(FP), AX
 	MOVQ R13, DX
 	ORQ  CX, DX
 	TESTQ $63, DX
 	MOVQ R13, DX
-	MOVQ res+88(FP), AX
 	JNZ  storeu
 	VMOVUPS (AX), Z1
 	VADDPS Z16, Z1, Z1
@@ -19572,11 +19572,11 @@ loop1:
 
 done:
 	MOVQ ystride+72(FP), CX
+	MOVQ res+88(FP), AX
 	MOVQ R13, DX
 	ORQ  CX, DX
 	TESTQ $63, DX
 	MOVQ R13, DX
-	MOVQ res+88(FP), AX
 	JNZ  storeu
 	VMOVUPS (AX), Z1
 	VADDPS Z16, Z1, Z1
@@ -21214,11 +21214,11 @@ loop1:
 
 done:
 	MOVQ ystride+72(FP), CX
+	MOVQ res+88(FP), AX
 	MOVQ R13, DX
 	ORQ  CX, DX
 	TESTQ $63, DX
 	MOVQ R13, DX
-	MOVQ res+88(FP), AX
 	JNZ  storeu
 	VMOVUPS (AX), Z1
 	VADDPS Z16, Z1, Z1
@@ -22336,11 +22336,11 @@ loop1:
 
 done:
 	MOVQ ystride+72(FP), CX
+	MOVQ res+88(FP), AX
 	MOVQ R13, DX
 	ORQ  CX, DX
 	TESTQ $63, DX
 	MOVQ R13, DX
-	MOVQ res+88(FP), AX
 	JNZ  storeu
 	VMOVUPS (AX), Z1
 	VADDPS Z16, Z1, Z1
@@ -23696,11 +23696,11 @@ loop1:
 
 done:
 	MOVQ ystride+72(FP), CX
+	MOVQ res+88(FP), AX
 	MOVQ R13, DX
 	ORQ  CX, DX
 	TESTQ $63, DX
 	MOVQ R13, DX
-	MOVQ res+88(FP), AX
 	JNZ  storeu
 	VMOVUPS (AX), Z1
 	VADDPS Z16, Z1, Z1
@@ -24782,11 +24782,11 @@ loop1:
 
 done:
 	MOVQ ystride+72(FP), CX
+	MOVQ res+88(FP), AX
 	MOVQ R13, DX
 	ORQ  CX, DX
 	TESTQ $63, DX
 	MOVQ R13, DX
-	MOVQ res+88(FP), AX
 	JNZ  storeu
 	VMOVUPS (AX), Z1
 	VADDPS Z16, Z1, Z1
@@ -32405,11 +32405,11 @@ loop:
 	JNZ  loop
 
 	MOVQ ystride+72(FP), CX
+	MOVQ res+88(FP), AX
 	MOVQ R13, DX
 	ORQ  CX, DX
 	TESTQ $63, DX
 	MOVQ R13, DX
-	MOVQ res+88(FP), AX
 	JNZ  storeu
 	VMOVUPS (AX), Z1
 	VADDPS Z12, Z1, Z1
@@ -34387,11 +34387,11 @@ loop:
 	JNZ  loop
 
 	MOVQ ystride+72(FP), CX
+	MOVQ res+88(FP), AX
 	MOVQ R13, DX
 	ORQ  CX, DX
 	TESTQ $63, DX
 	MOVQ R13, DX
-	MOVQ res+88(FP), AX
 	JNZ  storeu
 	VMOVUPS (AX), Z1
 	VADDPS Z12, Z1, Z1
@@ -36413,11 +36413,11 @@ loop:
 	JNZ  loop
 
 	MOVQ ystride+72(FP), CX
+	MOVQ res+88(FP), AX
 	MOVQ R13, DX
 	ORQ  CX, DX
 	TESTQ $63, DX
 	MOVQ R13, DX
-	MOVQ res+88(FP), AX
 	JNZ  storeu
 	VMOVUPS (AX), Z1
 	VADDPS Z16, Z1, Z1
@@ -37979,11 +37979,11 @@ loop:
 	JNZ  loop
 
 	MOVQ ystride+72(FP), CX
+	MOVQ res+88(FP), AX
 	MOVQ R13, DX
 	ORQ  CX, DX
 	TESTQ $63, DX
 	MOVQ R13, DX
-	MOVQ res+88(FP), AX
 	JNZ  storeu
 	VMOVUPS (AX), Z1
 	VADDPS Z12, Z1, Z1
@@ -47871,11 +47871,11 @@ loop:
 	JNZ  loop
 
 	MOVQ ystride+72(FP), CX
+	MOVQ res+88(FP), AX
 	MOVQ R13, DX
 	ORQ  CX, DX
 	TESTQ $63, DX
 	MOVQ R13, DX
-	MOVQ res+88(FP), AX
 	JNZ  storeu
 	VMOVUPS (AX), Z1
 	VADDPS Z16, Z1, Z1
@@ -52117,11 +52117,11 @@ loop:
 	JNZ  loop
 
 	MOVQ ystride+72(FP), CX
+	MOVQ res+88(FP), AX
 	MOVQ R13, DX
 	ORQ  CX, DX
 	TESTQ $63, DX
 	MOVQ R13, DX
-	MOVQ res+88(FP), AX
 	JNZ  storeu
 	VMOVUPS (AX), Z1
 	VADDPS Z16, Z1, Z1
@@ -59272,11 +59272,11 @@ loop:
 	JNZ  loop
 
 	MOVQ ystride+72(FP), CX
+	MOVQ res+88(FP), AX
 	MOVQ R13, DX
 	ORQ  CX, DX
 	TESTQ $63, DX
 	MOVQ R13, DX
-	MOVQ res+88(FP), AX
 	JNZ  storeu
 	VMOVUPS (AX), Z1
 	VADDPS Z16, Z1, Z1
@@ -64701,11 +64701,11 @@ loop:
 	JNZ  loop
 
 	MOVQ ystride+72(FP), CX
+	MOVQ res+88(FP), AX
 	MOVQ R13, DX
 	ORQ  CX, DX
 	TESTQ $63, DX
 	MOVQ R13, DX
-	MOVQ res+88(FP), AX
 	JNZ  storeu
 	VMOVUPS (AX), Z1
 	VADDPS Z16, Z1, Z1

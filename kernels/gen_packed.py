@@ -997,6 +997,41 @@ def res_group_end(a, S, first, tmp):
     a("\tADDQ $64, res+88(FP)")
     next_group(a, scales=True, fence=True)
 
+def paced(kernel, nops):
+    """The paced twin of a single-row stream kernel (its text): named with
+    a P after the kernel's name, and with nops one-byte NOPs after each
+    prefetch of its main loop (from loop: to the loop's back edge), so the
+    loop issues its instructions more slowly. The outputs are the kernel's
+    bits: only the instruction stream's pace differs.
+
+    Why: over cold memory the stream kernels run ahead of the memory and
+    read it less well than when slowed down to just above its rate. On the
+    2-core Intel Xeon VM (round 54, 1 GiB of cold matrices, both threads,
+    alternating with the unpaced kernels) the best padding read 1.015-1.020
+    of the GB/s (Q4_0), 1.10 (Q8_0), 1.04-1.06 (Q4_K), 1.06-1.10 (Q6_K);
+    too much, and the instructions themselves are the limit (Q4_0 48 NOPs
+    0.95, Q4_K 40 0.98, Q6_K 48 0.83). A padded kernel computes, from L2,
+    only 1.07-1.37 times what that VM's memory gives a core, so on a
+    machine with more bandwidth a core, or over weights in cache, it is
+    slower: the pool picks between the two forms by measuring both
+    (pacer.go)."""
+    L = kernel.split("\n")
+    name = re.fullmatch(r"TEXT ·(\w+)\(SB\).*", next(l for l in L if l.startswith("TEXT "))).group(1)
+    out, inloop, padded = [], False, 0
+    for l in L:
+        if l.startswith("TEXT "):
+            l = l.replace(f"·{name}(SB)", f"·{name}P(SB)", 1)
+        out.append(l)
+        if l == "loop:":
+            inloop = True
+        elif re.fullmatch(r"\tJ(NZ|GE) +loop", l):
+            inloop = False
+        elif inloop and l.startswith("\tPREFETCH"):
+            out.append("\t" + "; ".join(["BYTE $0x90"] * nops))
+            padded += 1
+    assert padded > 0 and not inloop, name
+    return "\n".join(out)
+
 def res_stores(a, S, first, tmp, ystore):
     """res_group_end's stores: y with ystore (non-temporal where y's lines
     allow, as store_outputs_nt), the residual plainly (the next op reads
@@ -1070,11 +1105,23 @@ Q4_0_STREAM_PREFETCH = 2304
 # 3264 bytes 1.011 / 1.014, 4352 bytes 0.992 / 0.992.
 Q8_0_STREAM_PREFETCH = 3264
 # IQ4_NL takes Q5_0's form (it was not measured on its own).
+# The NOPs after each main-loop prefetch of a type's paced single-row
+# stream kernels (paced). On the 2-core Intel Xeon VM, 1 GiB of cold
+# matrices, alternating with the unpaced kernels (round 54), by NOPs:
+# Q4_0 20 1.012, 32 1.015-1.020, 48 0.954; Q8_0 20 1.08, 24 1.098, 32
+# 1.104-1.107, 40 1.088; Q4_K 24 1.042-1.053, 32 1.057, 40 0.980; Q6_K 16
+# 1.071, 20 1.058-1.100, 28 1.041. Each count is below the best by a
+# margin from the cliff; the other types have no paced forms (unmeasured).
+PACE_NOPS = {'q4_0': 28, 'q8_0': 28, 'q4_K': 24, 'q6_K': 20}
+
 for t, w, pf in (('q5_0', 'q5', STREAM_PREFETCH), ('q4_1', 'q41', STREAM_PREFETCH), ('q5_1', 'q51', STREAM_PREFETCH),
                  ('q8_0', 'q8', Q8_0_STREAM_PREFETCH), ('iq4_nl', 'iq4nl', STREAM_PREFETCH), ('q4_0', 'q4', Q4_0_STREAM_PREFETCH)):
     for res in (False, True):
-        ms += unrolled_streams_of(kern(1, f"{t}x16N1", w, pf=pf), STREAMS, Q4_0_FAMILY_UNROLL, 16,
-                                  f"{t}x16N1S{STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res)
+        k = unrolled_streams_of(kern(1, f"{t}x16N1", w, pf=pf), STREAMS, Q4_0_FAMILY_UNROLL, 16,
+                                f"{t}x16N1S{STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res)
+        ms += k
+        if t in PACE_NOPS:
+            ms += "\n" + paced(k, PACE_NOPS[t])
 
 # Multi-stream kernels for small batches (2-8 activation rows, batched
 # decode): the N = 2, 3 and 4 tile kernels walked over STREAMS groups in
@@ -1182,8 +1229,11 @@ for t, rec, five in (('q4_K', 2368, False), ('q5_K', 2880, True)):
     marks = []
     single = q4k(1, f"{t}x16N1", five=five, pf=kstream_ahead(rec), marks=marks)
     for res in (False, True):
-        ms += interleaved_streams_of(single, marks, 12, f"{t}x16N1S{KSTREAMS}" + ("R" if res else ""),
-                                     {28: 24, 29: 25, 4: 5, 8: 9, 12: 13}, res=res)
+        k = interleaved_streams_of(single, marks, 12, f"{t}x16N1S{KSTREAMS}" + ("R" if res else ""),
+                                   {28: 24, 29: 25, 4: 5, 8: 9, 12: 13}, res=res)
+        ms += k
+        if t in PACE_NOPS:
+            ms += "\n" + paced(k, PACE_NOPS[t])
 # Q3_K's and Q2_K's single rows take a whole record of one stream and then
 # of the other. Q3_K spreads both streams' prefetches over the whole loop
 # and loads its weights 256 bits at a time, as Q6_K (round 54, 1 GiB of
@@ -1237,7 +1287,8 @@ for t, rec, tile, out, sizes in (
 # the distance was not measured this side of one record.
 Q6K_STREAM_PREFETCH = 2816
 for res in (False, True):
-    ms += streams_of(q6k(1, "q6_Kx16N1", pf=Q6K_STREAM_PREFETCH), KSTREAMS, 16, f"q6_Kx16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
+    k = streams_of(q6k(1, "q6_Kx16N1", pf=Q6K_STREAM_PREFETCH), KSTREAMS, 16, f"q6_Kx16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
+    ms += k + "\n" + paced(k, PACE_NOPS['q6_K'])
 ms += streams_tile_of(q6k(2, "q6_Kx16N2", pf=kstream_ahead(3360)), KSTREAMS, 2, 16, f"q6_Kx16N2S{KSTREAMS}")
 ms += streams_tile_of(q6k(3, "q6_Kx16N3", pf=kstream_ahead(3360)), KSTREAMS, 3, 16, f"q6_Kx16N3S{KSTREAMS}")
 

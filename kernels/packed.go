@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/nuri-ai/nuri/quant"
@@ -62,6 +64,9 @@ type PackedWeights struct {
 	Rows, Cols int
 	data       []byte
 	arena      *Arena // keeps data's mapping when it came from an Arena
+	// pace is the last timed single-row call that had this matrix first,
+	// for the pacer (paceSite).
+	pace atomic.Uint64
 }
 
 // packedBlockBytes is the record size of one block of a 16-row group.
@@ -469,6 +474,7 @@ type packedScratch struct {
 	// grouped: the call is MatMulPackedGrouped's (each matrix its own
 	// activation row); set for that call only.
 	grouped bool
+	pacer   pacer
 }
 
 // packedMat is one matrix of a call: its weights, its outputs, the index
@@ -557,6 +563,9 @@ type packedTask struct {
 	grouped bool
 	avx2    bool  // the AVX2 kernel set: packedSetOf's AVX2 kernels
 	pool    *Pool // the call's (nil: the caller alone), for chunksLeft
+	// paced: single rows take the paced stream kernels where their type
+	// has them (pacer).
+	paced bool
 }
 
 // MatMulPacked computes y[i·rows+r] = w[r]·x[i] for nx activation rows, as
@@ -848,6 +857,17 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 			streams = 0
 		}
 	}
+	key, timed := paceKey{types: [2]quant.Type{pw0.Type, pw0.Type}}, false
+	if a.corr2 != nil {
+		key.types[1] = a.wt2
+	}
+	if p != nil && rows == 1 && streams > 0 && (set.pacedStreams != nil || packedSetOf(key.types[1], t.avx2).pacedStreams != nil) {
+		for i := range s.mats {
+			key.size += s.mats[i].pw.Bytes()
+		}
+		key.size = bits.Len(uint(key.size >> 20))
+		t.paced, timed = s.pacer.begin(key, pw0.pace.Load())
+	}
 	dotGrain := packedGrain(groups, pw0.groupBytes(), rows, streams, p.threadsLocked(), set.rowChunk)
 	if streams > 0 {
 		s.pieces, s.chunkPieces = streamPieces(s.pieces[:0], s.chunkPieces[:0], s.mats, groups, dotGrain, streams)
@@ -882,10 +902,17 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 	}
 	p.runTask(tasks, grain, t)
 	t.phase = phaseDot
+	var t0 time.Time
+	if timed {
+		t0 = time.Now()
+	}
 	if warm {
 		p.runReserved(groups, dotGrain, t)
 	} else {
 		p.runTask(groups, dotGrain, t)
+	}
+	if timed {
+		pw0.pace.Store(s.pacer.end(key, pw0.pace.Load(), t.paced, time.Since(t0).Nanoseconds()))
 	}
 	*t = packedTask{}
 	if warm {
@@ -1080,6 +1107,9 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 	pw := m.pw
 	ks := packedSetOf(pw.Type, t.avx2)
 	sk, ns, rk := ks.streams, ks.pieceStreams(t.rows), ks.res
+	if t.paced && ks.pacedStreams != nil {
+		sk, rk = ks.pacedStreams, ks.pacedRes
+	}
 	gb := a.nb * packedBlockBytes(pw.Type)
 	var act *byte
 	var d *float32
@@ -1292,6 +1322,10 @@ type packedSet struct {
 	// rowChunk is the bytes of a single-row call's chunk (packedGrain;
 	// 0: 1 MiB).
 	rowChunk int
+	// pacedStreams and pacedRes are the paced twins of streams and res
+	// (nil: none), which single rows take when the pool's pacer says so.
+	pacedStreams streamKernel
+	pacedRes     streamResKernel
 }
 
 // pieceStreams is how many streams a call of nx activation rows cuts each

@@ -50,6 +50,15 @@ func (d *Device) SetGeneric(on bool) { d.pool.SetGeneric(on) }
 // are uploaded: whether they are packed is decided then.
 func (d *Device) SetKernelSet(k kernels.KernelSet) { d.pool.SetKernelSet(k) }
 
+// SetPacing chooses how single-row matmuls pick between the plain and the
+// paced stream kernels (kernels.Pacing; commands take it from
+// NURI_PACING): measured at run time by default.
+func (d *Device) SetPacing(m kernels.Pacing) { d.pool.SetPacing(m) }
+
+// PacingReport is what the device's pool has chosen between the plain and
+// the paced stream kernels so far (kernels.Pool.PacingReport).
+func (d *Device) PacingReport() []kernels.PaceChoice { return d.pool.PacingReport() }
+
 // Name implements backends.Device.
 func (d *Device) Name() string { return "cpu" }
 

@@ -48,6 +48,10 @@ type ModelConfig struct {
 	BlockSize   int    `json:"kv_block_size"`
 	// Kernels narrows the CPU kernels (NURI_KERNELS=avx2 or generic).
 	Kernels kernels.KernelSet `json:"kernels"`
+	// Pacing fixes the CPU's single-row stream kernels to their plain or
+	// paced forms (NURI_PACING=off or on) instead of measuring which is
+	// faster while the model runs.
+	Pacing kernels.Pacing `json:"pacing"`
 	// BandwidthMiB is the buffer the read bandwidth is measured over; it
 	// should be far beyond the last-level cache (default 1 GiB, or twice
 	// that cache where it is larger: beyondCache).
@@ -141,6 +145,35 @@ type ModelResults struct {
 	// Encoder: the model is an encoder (model.Config.Encoder), so ppP is
 	// one embedding pass over a P-token input and nothing is generated.
 	Encoder bool `json:"encoder,omitempty"`
+	// Pacing is what the CPU chose between the plain and the paced
+	// single-row stream kernels by the end of the run (PacingAuto), per
+	// kind of call.
+	Pacing []PaceUse `json:"pacing,omitempty"`
+}
+
+// PaceUse is one kind of single-row call's form (kernels.PaceChoice).
+type PaceUse struct {
+	Types []string `json:"types"`
+	Size  int      `json:"size"`
+	Paced bool     `json:"paced"`
+	// Ratio is the last measurement's median time paced ÷ plain, over
+	// Pairs pairs of calls; Rounds counts the measurements.
+	Ratio  float64 `json:"ratio,omitempty"`
+	Pairs  int     `json:"pairs,omitempty"`
+	Rounds int     `json:"rounds"`
+}
+
+// paceUses converts a pool's PacingReport.
+func paceUses(r []kernels.PaceChoice) []PaceUse {
+	var out []PaceUse
+	for _, c := range r {
+		u := PaceUse{Size: c.Size, Paced: c.Paced, Ratio: c.Ratio, Pairs: c.Pairs, Rounds: c.Rounds}
+		for _, t := range c.Types {
+			u.Types = append(u.Types, t.String())
+		}
+		out = append(out, u)
+	}
+	return out
 }
 
 // KernelUse is the matmul implementation chosen for one weight type.
@@ -389,6 +422,7 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 		c := cpu.New(cfg.Threads)
 		defer c.Close()
 		c.SetKernelSet(cfg.Kernels)
+		c.SetPacing(cfg.Pacing)
 		dev = c
 	}
 	res := &ModelResults{Model: info, Backend: backendLabel(dev), Device: dev.Name(), Threads: cfg.Threads}
@@ -474,6 +508,9 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 		if err := res.Memory.measure(); err != nil {
 			return nil, err
 		}
+	}
+	if onCPU {
+		res.Pacing = paceUses(cpuDev.PacingReport())
 	}
 	if res.Memory.BestGBs <= 0 {
 		return res, nil // no roofline: the device cannot measure its memory

@@ -237,6 +237,23 @@ func kernelsLine(res *ModelResults) string {
 	return line
 }
 
+// pacingLine says which form of the single-row stream kernels each kind of
+// call ran at the end, and what the last measurement found.
+func pacingLine(uses []PaceUse) string {
+	parts := make([]string, len(uses))
+	for i, u := range uses {
+		form := "plain"
+		if u.Paced {
+			form = "paced"
+		}
+		parts[i] = strings.Join(u.Types, "+") + fmt.Sprintf("/%d ", u.Size) + form
+		if u.Ratio > 0 {
+			parts[i] += fmt.Sprintf(" (paced/plain time %.3f over %d pairs, %d rounds)", u.Ratio, u.Pairs, u.Rounds)
+		}
+	}
+	return "stream kernel pacing (measured as it ran; NURI_PACING=off|on fixes it): " + strings.Join(parts, ", ")
+}
+
 func bandwidthLine(res *ModelResults) string {
 	if res.Memory.Where == "" {
 		return fmt.Sprintf("read bandwidth: not measured (%s cannot measure its memory: no roofline)", res.Device)
@@ -321,6 +338,9 @@ func WriteModelText(w io.Writer, res *ModelResults) error {
 		fmt.Fprintln(bw, outputLine(res))
 	}
 	fmt.Fprintln(bw, kernelsLine(res))
+	if len(res.Pacing) > 0 {
+		fmt.Fprintln(bw, pacingLine(res.Pacing))
+	}
 	for _, tr := range res.Tests {
 		if len(tr.OpProfile) > 0 {
 			fmt.Fprintln(bw)

@@ -76,6 +76,8 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 		fmt.Fprintln(stderr, "(host memory for the CPU, the device's own memory for a GPU such as cuda:0);")
 		fmt.Fprintln(stderr, "--batch adds llama-batched-bench-style aggregate decode. NURI_KERNELS=avx2")
 		fmt.Fprintln(stderr, "keeps to AVX2's kernels, NURI_KERNELS=generic forces the pure-Go ones.")
+		fmt.Fprintln(stderr, "NURI_PACING=off or on fixes the single-row stream kernels' form (default auto:")
+		fmt.Fprintln(stderr, "measured while the model runs; the report says what was chosen).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -109,6 +111,9 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 	c.KVType = strings.ToUpper(c.KVType)
 	var err error
 	if c.Kernels, err = envKernelSet(); err != nil { // the library never reads the environment
+		return usageErr("%v", err)
+	}
+	if c.Pacing, err = envPacing(); err != nil {
 		return usageErr("%v", err)
 	}
 	if c.Model == "" {

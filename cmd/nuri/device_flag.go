@@ -46,6 +46,17 @@ func envKernelSet() (kernels.KernelSet, error) {
 	return k, nil
 }
 
+// envPacing reads NURI_PACING, how the CPU's single-row matmuls pick
+// between the plain and the paced stream kernels: auto (unset; measured
+// as the model runs), off or on.
+func envPacing() (kernels.Pacing, error) {
+	m, err := kernels.ParsePacing(os.Getenv("NURI_PACING"))
+	if err != nil {
+		return m, fmt.Errorf("NURI_PACING: %w", err)
+	}
+	return m, nil
+}
+
 // addDeviceFlags registers --device, --nvrtc and --cuda-cache. Their
 // defaults come from NURI_DEVICE, NURI_NVRTC and NURI_CUDA_CACHE, the keys
 // serve's environment fallback uses for the same flags.
@@ -91,7 +102,11 @@ func loadOnDevice(path string, d deviceFlags, threads, nCtx int, lora []model.Lo
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	dev, err := openDevice(d.name, deviceOptions{threads: threads, log: log, nvrtc: d.nvrtc, cudaCache: d.cudaCache, kernels: ks})
+	pacing, err := envPacing()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	dev, err := openDevice(d.name, deviceOptions{threads: threads, log: log, nvrtc: d.nvrtc, cudaCache: d.cudaCache, kernels: ks, pacing: pacing})
 	if err != nil {
 		return nil, nil, nil, err // the registry names the device and the reason
 	}

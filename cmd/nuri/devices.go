@@ -34,12 +34,14 @@ type deviceOptions struct {
 	nvrtc     string // NVRTC library path ("" = search)
 	cudaCache string // kernel cache folder ("" = default, "off")
 	kernels   kernels.KernelSet
+	pacing    kernels.Pacing
 }
 
 // newCPU is the CPU device with the options' threads and kernel set.
 func (o deviceOptions) newCPU() *nuricpu.Device {
 	d := nuricpu.New(o.threads)
 	d.SetKernelSet(o.kernels)
+	d.SetPacing(o.pacing)
 	return d
 }
 

@@ -530,6 +530,7 @@ func bf16x16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float3
 func f32x16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 // The paced twins of the single-row stream kernels (gen_packed.py, paced).
+//
 //go:noescape
 func q4_0x16N1S4P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 

@@ -1112,7 +1112,7 @@ Q8_0_STREAM_PREFETCH = 3264
 # 1.104-1.107, 40 1.088; Q4_K 24 1.042-1.053, 32 1.057, 40 0.980; Q6_K 16
 # 1.071, 20 1.058-1.100, 28 1.041. Each count is below the best by a
 # margin from the cliff; the other types have no paced forms (unmeasured).
-PACE_NOPS = {'q4_0': 28, 'q8_0': 28, 'q4_K': 24, 'q6_K': 20}
+PACE_NOPS = {'q4_0': 28, 'q8_0': 28, 'q4_K': 24, 'q5_K': 24, 'q6_K': 20}
 
 for t, w, pf in (('q5_0', 'q5', STREAM_PREFETCH), ('q4_1', 'q41', STREAM_PREFETCH), ('q5_1', 'q51', STREAM_PREFETCH),
                  ('q8_0', 'q8', Q8_0_STREAM_PREFETCH), ('iq4_nl', 'iq4nl', STREAM_PREFETCH), ('q4_0', 'q4', Q4_0_STREAM_PREFETCH)):

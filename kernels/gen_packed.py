@@ -1112,7 +1112,8 @@ Q8_0_STREAM_PREFETCH = 3264
 # 1.104-1.107, 40 1.088; Q4_K 24 1.042-1.053, 32 1.057, 40 0.980; Q6_K 16
 # 1.071, 20 1.058-1.100, 28 1.041. Each count is below the best by a
 # margin from the cliff; the other types have no paced forms (unmeasured).
-PACE_NOPS = {'q4_0': 28, 'q8_0': 28, 'q4_K': 24, 'q5_K': 24, 'q6_K': 20}
+PACE_NOPS = {'q4_0': 28, 'q8_0': 28, 'q5_0': 28, 'q4_1': 28, 'q5_1': 28, 'iq4_nl': 28,
+             'q4_K': 24, 'q5_K': 24, 'q6_K': 20, 'q3_K': 20, 'iq4_XS': 20}
 
 for t, w, pf in (('q5_0', 'q5', STREAM_PREFETCH), ('q4_1', 'q41', STREAM_PREFETCH), ('q5_1', 'q51', STREAM_PREFETCH),
                  ('q8_0', 'q8', Q8_0_STREAM_PREFETCH), ('iq4_nl', 'iq4nl', STREAM_PREFETCH), ('q4_0', 'q4', Q4_0_STREAM_PREFETCH)):
@@ -1244,8 +1245,11 @@ for t, rec, single, out, spread in (
         ('q3_K', 1824, lambda pf: q6k(1, "q3_Kx16N1", three=True, pf=pf), 16, True),
         ('q2_K', 1344, lambda pf: q2k(1, "q2_Kx16N1", pf=pf), 12, False)):
     body = single(kstream_ahead(rec))
-    ms += streams_of(body, KSTREAMS, out, f"{t}x16N1S{KSTREAMS}", spread=spread)
-    ms += streams_of(body, KSTREAMS, out, f"{t}x16N1S{KSTREAMS}R", spread=spread, res=True)
+    for res in (False, True):
+        k = streams_of(body, KSTREAMS, out, f"{t}x16N1S{KSTREAMS}" + ("R" if res else ""), spread=spread, res=res)
+        ms += k
+        if t in PACE_NOPS:
+            ms += "\n" + paced(k, PACE_NOPS[t])
 # Their N = 2 tile forms serve batches of two rows, the N = 3 ones three
 # (round 28: in place of 2 + 1, a 3-row llama-1b step took 15-16 ms
 # instead of 18-19 with Q4_0 layers and the Q6_K output, 20 instead of 22
@@ -1298,7 +1302,8 @@ ms += streams_tile_of(q6k(3, "q6_Kx16N3", pf=kstream_ahead(3360)), KSTREAMS, 3, 
 # (docs/performance.md); the stream forms are what the other K-quants
 # gained most from.
 for res in (False, True):
-    ms += streams_of(iq4xs(1, "iq4_XSx16N1", pf=kstream_ahead(2208)), KSTREAMS, 16, f"iq4_XSx16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
+    k = streams_of(iq4xs(1, "iq4_XSx16N1", pf=kstream_ahead(2208)), KSTREAMS, 16, f"iq4_XSx16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
+    ms += k + "\n" + paced(k, PACE_NOPS['iq4_XS'])
 for N in (2, 3):
     ms += streams_tile_of(iq4xs(N, f"iq4_XSx16N{N}", pf=kstream_ahead(2208)), KSTREAMS, N, 16, f"iq4_XSx16N{N}S{KSTREAMS}")
 

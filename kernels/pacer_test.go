@@ -10,7 +10,7 @@ import (
 )
 
 // pacedTypes are the weight types with paced stream kernels.
-var pacedTypes = []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q5_K, quant.Q6_K}
+var pacedTypes = []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.IQ4_NL, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.Q3_K, quant.IQ4_XS}
 
 // TestPacedKernelsMatchPlain: the paced single-row stream kernels give the
 // plain ones' bits (and packedRef's), plain calls, residual calls and a
@@ -65,8 +65,8 @@ func TestPacedKernelsMatchPlain(t *testing.T) {
 		}
 	}
 	// A shared call of Q4_K and Q6_K (a layer's q/k/v with a Q6_K v), and
-	// of Q4_K with Q3_K, which has no paced form.
-	for _, second := range []quant.Type{quant.Q6_K, quant.Q3_K} {
+	// of Q4_K with Q2_K, which has no paced form.
+	for _, second := range []quant.Type{quant.Q6_K, quant.Q2_K} {
 		const cols = 512
 		types := []quant.Type{quant.Q4_K, quant.Q4_K, second}
 		rows := []int{512, 128, 128 + 21}

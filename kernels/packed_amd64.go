@@ -108,15 +108,15 @@ const (
 var (
 	q4_0Set   = withPacing(q4_0FamilySet([9]packedKernel{1: q4_0x16N1, 2: q4_0x16N2, 4: q4_0x16N4, 8: q4_0x16N8}, q4_0x16N1S4, q4_0x16N1S4R, q4_0x16N2S4, q4_0x16N3S4, q4_0x16N4S4, packStreams), q4_0x16N1S4P, q4_0x16N1S4RP)
 	q8_0Set   = withPacing(withRowChunk(q4_0FamilySet([9]packedKernel{1: q8_0x16N1, 2: q8_0x16N2, 4: q8_0x16N4, 8: q8_0x16N8}, q8_0x16N1S4, q8_0x16N1S4R, q8_0x16N2S4, q8_0x16N3S4, q8_0x16N4S4, packStreams), rowChunk2MiB), q8_0x16N1S4P, q8_0x16N1S4RP)
-	q5_0Set   = q4_0FamilySet([9]packedKernel{1: q5_0x16N1, 2: q5_0x16N2, 4: q5_0x16N4, 8: q5_0x16N8}, q5_0x16N1S4, q5_0x16N1S4R, q5_0x16N2S4, q5_0x16N3S4, q5_0x16N4S4, packStreams)
-	q4_1Set   = q4_0FamilySet([9]packedKernel{1: q4_1x16N1, 2: q4_1x16N2, 4: q4_1x16N4, 8: q4_1x16N8}, q4_1x16N1S4, q4_1x16N1S4R, q4_1x16N2S4, q4_1x16N3S4, q4_1x16N4S4, packStreams)
-	q5_1Set   = q4_0FamilySet([9]packedKernel{1: q5_1x16N1, 2: q5_1x16N2, 4: q5_1x16N4, 8: q5_1x16N8}, q5_1x16N1S4, q5_1x16N1S4R, q5_1x16N2S4, q5_1x16N3S4, q5_1x16N4S4, packStreams)
-	iq4_NLSet = q4_0FamilySet([9]packedKernel{1: iq4_nlx16N1, 2: iq4_nlx16N2, 4: iq4_nlx16N4, 8: iq4_nlx16N8}, iq4_nlx16N1S4, iq4_nlx16N1S4R, iq4_nlx16N2S4, iq4_nlx16N3S4, iq4_nlx16N4S4, packStreams)
+	q5_0Set   = withPacing(q4_0FamilySet([9]packedKernel{1: q5_0x16N1, 2: q5_0x16N2, 4: q5_0x16N4, 8: q5_0x16N8}, q5_0x16N1S4, q5_0x16N1S4R, q5_0x16N2S4, q5_0x16N3S4, q5_0x16N4S4, packStreams), q5_0x16N1S4P, q5_0x16N1S4RP)
+	q4_1Set   = withPacing(q4_0FamilySet([9]packedKernel{1: q4_1x16N1, 2: q4_1x16N2, 4: q4_1x16N4, 8: q4_1x16N8}, q4_1x16N1S4, q4_1x16N1S4R, q4_1x16N2S4, q4_1x16N3S4, q4_1x16N4S4, packStreams), q4_1x16N1S4P, q4_1x16N1S4RP)
+	q5_1Set   = withPacing(q4_0FamilySet([9]packedKernel{1: q5_1x16N1, 2: q5_1x16N2, 4: q5_1x16N4, 8: q5_1x16N8}, q5_1x16N1S4, q5_1x16N1S4R, q5_1x16N2S4, q5_1x16N3S4, q5_1x16N4S4, packStreams), q5_1x16N1S4P, q5_1x16N1S4RP)
+	iq4_NLSet = withPacing(q4_0FamilySet([9]packedKernel{1: iq4_nlx16N1, 2: iq4_nlx16N2, 4: iq4_nlx16N4, 8: iq4_nlx16N8}, iq4_nlx16N1S4, iq4_nlx16N1S4R, iq4_nlx16N2S4, iq4_nlx16N3S4, iq4_nlx16N4S4, packStreams), iq4_nlx16N1S4P, iq4_nlx16N1S4RP)
 	q4_KSet   = withPacing(kQuantSet([9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4}, q4_Kx16N1S2, q4_Kx16N1S2R, q4_Kx16N2S2, q4_Kx16N3S2, 3), q4_Kx16N1S2P, q4_Kx16N1S2RP)
 	q5_KSet   = withPacing(kQuantSet([9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4}, q5_Kx16N1S2, q5_Kx16N1S2R, q5_Kx16N2S2, q5_Kx16N3S2, 3), q5_Kx16N1S2P, q5_Kx16N1S2RP)
-	q3_KSet   = kQuantSet([9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}, q3_Kx16N1S2, q3_Kx16N1S2R, q3_Kx16N2S2, nil, 2)
+	q3_KSet   = withPacing(kQuantSet([9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}, q3_Kx16N1S2, q3_Kx16N1S2R, q3_Kx16N2S2, nil, 2), q3_Kx16N1S2P, q3_Kx16N1S2RP)
 	q2_KSet   = kQuantSet([9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4}, q2_Kx16N1S2, q2_Kx16N1S2R, q2_Kx16N2S2, q2_Kx16N3S2, 3)
-	iq4_XSSet = kQuantSet([9]packedKernel{1: iq4_XSx16N1, 2: iq4_XSx16N2, 4: iq4_XSx16N4, 8: iq4_XSx16N8}, iq4_XSx16N1S2, iq4_XSx16N1S2R, iq4_XSx16N2S2, iq4_XSx16N3S2, 3)
+	iq4_XSSet = withPacing(kQuantSet([9]packedKernel{1: iq4_XSx16N1, 2: iq4_XSx16N2, 4: iq4_XSx16N4, 8: iq4_XSx16N8}, iq4_XSx16N1S2, iq4_XSx16N1S2R, iq4_XSx16N2S2, iq4_XSx16N3S2, 3), iq4_XSx16N1S2P, iq4_XSx16N1S2RP)
 	q6_KSet   = withPacing(withRowChunk(kQuantSet([9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8}, q6_Kx16N1S2, q6_Kx16N1S2R, q6_Kx16N2S2, q6_Kx16N3S2, 3), rowChunk2MiB), q6_Kx16N1S2P, q6_Kx16N1S2RP)
 	// The float types' two-row tile streams walk two of a call's four
 	// streams each (sixteen accumulators).
@@ -560,3 +560,39 @@ func q5_Kx16N1S2P(w *byte, wstride int, nb int, act *byte, astride int, d *float
 
 //go:noescape
 func q5_Kx16N1S2RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func q5_0x16N1S4P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+//go:noescape
+func q5_0x16N1S4RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func q4_1x16N1S4P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+//go:noescape
+func q4_1x16N1S4RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func q5_1x16N1S4P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+//go:noescape
+func q5_1x16N1S4RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func iq4_nlx16N1S4P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+//go:noescape
+func iq4_nlx16N1S4RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func q3_Kx16N1S2P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+//go:noescape
+func q3_Kx16N1S2RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+
+//go:noescape
+func iq4_XSx16N1S2P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+//go:noescape
+func iq4_XSx16N1S2RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)

@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -56,6 +57,20 @@ func (m Pacing) String() string {
 	return fmt.Sprintf("Pacing(%d)", uint8(m))
 }
 
+// MarshalText writes the mode's name, so reports read "auto", "off" or
+// "on".
+func (m Pacing) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText reads a name ParsePacing accepts.
+func (m *Pacing) UnmarshalText(b []byte) error {
+	v, err := ParsePacing(string(b))
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
 // SetPacing chooses how this Pool's single-row calls pick between the
 // plain and the paced stream kernels (PacingAuto by default). Changing it
 // forgets what the pool has measured.
@@ -71,7 +86,11 @@ type PaceChoice struct {
 	// Types are the weight types of the calls: one, or two for a shared
 	// call mixing them (a layer's q/k/v with a Q6_K v, say).
 	Types []quant.Type
-	Size  int
+	// SizeClass is the calls' size: their weights total 2^(c-1) to 2^c
+	// MiB (0: under 1 MiB). Calls of one kind and size are measured
+	// together: a layer's small projections and its large ones gain
+	// differently.
+	SizeClass int
 	// Paced reports whether the calls run the paced kernels now.
 	Paced bool
 	// Ratio is the median over the last measurement's pairs of a call's
@@ -93,7 +112,7 @@ func (c PaceChoice) String() string {
 	if c.Paced {
 		form = "paced"
 	}
-	s := strings.Join(names, "+") + fmt.Sprintf("/%d ", c.Size) + form
+	s := strings.Join(names, "+") + " " + SizeClassLabel(c.SizeClass) + " " + form
 	if c.Ratio > 0 {
 		s += fmt.Sprintf(" (paced %.3f of plain's time, %d pairs", c.Ratio, c.Pairs)
 		if c.Rounds > 1 {
@@ -106,6 +125,18 @@ func (c PaceChoice) String() string {
 	}
 	return s
 }
+
+// SizeClassLabel names a PaceChoice's SizeClass: "<1 MiB", "1-2 MiB",
+// "16-32 MiB", ...
+func SizeClassLabel(c int) string {
+	if c <= 0 {
+		return "<1 MiB"
+	}
+	return fmt.Sprintf("%d-%d MiB", 1<<(c-1), 1<<c)
+}
+
+// paceSizeClass is the SizeClass of a call whose weights total bytes.
+func paceSizeClass(bytes int) int { return bits.Len(uint(bytes >> 20)) }
 
 // PacingReport lists the pool's choices so far, one per kind of
 // single-row call that has a paced form, in a stable order; nil under
@@ -122,9 +153,14 @@ func (p *Pool) PacingReport() []PaceChoice {
 		if c.key.types[1] != c.key.types[0] {
 			types = append(types, c.key.types[1])
 		}
-		out = append(out, PaceChoice{Types: types, Size: c.key.size, Paced: c.paced, Ratio: c.ratio, Pairs: c.pairs, Rounds: c.rounds, Measuring: c.measuring})
+		out = append(out, PaceChoice{Types: types, SizeClass: c.key.size, Paced: c.paced, Ratio: c.ratio, Pairs: c.pairs, Rounds: c.rounds, Measuring: c.measuring})
 	}
-	slices.SortFunc(out, func(a, b PaceChoice) int { return slices.Compare(a.Types, b.Types) })
+	slices.SortFunc(out, func(a, b PaceChoice) int {
+		if c := slices.Compare(a.Types, b.Types); c != 0 {
+			return c
+		}
+		return a.SizeClass - b.SizeClass
+	})
 	return out
 }
 
@@ -147,8 +183,9 @@ const (
 	paceHold     = 32
 )
 
-// paceKey is a call's weight types: its first matrix's and the second
-// type of a shared call (the first again where there is none).
+// paceKey is a kind of call: its weight types (its first matrix's and
+// the second type of a shared call, the first again where there is none)
+// and its size class (paceSizeClass).
 type paceKey struct {
 	types [2]quant.Type
 	size  int

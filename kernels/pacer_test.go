@@ -234,5 +234,25 @@ func TestParsePacing(t *testing.T) {
 		if tc.ok && tc.in != "" && got.String() != tc.in {
 			t.Errorf("%v.String() = %q", got, got.String())
 		}
+		var m Pacing
+		if err := m.UnmarshalText([]byte(tc.in)); (err == nil) != tc.ok || m != tc.want {
+			t.Errorf("UnmarshalText(%q) = %v, %v", tc.in, m, err)
+		}
+		if b, _ := tc.want.MarshalText(); tc.ok && tc.in != "" && string(b) != tc.in {
+			t.Errorf("%v.MarshalText() = %q", tc.want, b)
+		}
+	}
+}
+
+func TestPaceSizeClass(t *testing.T) {
+	for _, tc := range []struct {
+		bytes int
+		class int
+		label string
+	}{{0, 0, "<1 MiB"}, {1<<20 - 1, 0, "<1 MiB"}, {1 << 20, 1, "1-2 MiB"}, {3 << 20, 2, "2-4 MiB"}, {18874368, 5, "16-32 MiB"}, {215 << 20, 8, "128-256 MiB"}} {
+		c := paceSizeClass(tc.bytes)
+		if c != tc.class || SizeClassLabel(c) != tc.label {
+			t.Errorf("%d bytes: class %d (%s), want %d (%s)", tc.bytes, c, SizeClassLabel(c), tc.class, tc.label)
+		}
 	}
 }

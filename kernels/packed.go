@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"math/bits"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -862,10 +861,11 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 		key.types[1] = a.wt2
 	}
 	if p != nil && rows == 1 && streams > 0 && (set.pacedStreams != nil || packedSetOf(key.types[1], t.avx2).pacedStreams != nil) {
+		bytes := 0
 		for i := range s.mats {
-			key.size += s.mats[i].pw.Bytes()
+			bytes += s.mats[i].pw.Bytes()
 		}
-		key.size = bits.Len(uint(key.size >> 20))
+		key.size = paceSizeClass(bytes)
 		t.paced, timed = s.pacer.begin(key, pw0.pace.Load())
 	}
 	dotGrain := packedGrain(groups, pw0.groupBytes(), rows, streams, p.threadsLocked(), set.rowChunk)

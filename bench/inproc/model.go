@@ -154,8 +154,9 @@ type ModelResults struct {
 // PaceUse is one kind of single-row call's form (kernels.PaceChoice).
 type PaceUse struct {
 	Types []string `json:"types"`
-	Size  int      `json:"size"`
-	Paced bool     `json:"paced"`
+	// Sizes is the calls' size class ("16-32 MiB": their weights' total).
+	Sizes string `json:"sizes"`
+	Paced bool   `json:"paced"`
 	// Ratio is the last measurement's median time paced ÷ plain, over
 	// Pairs pairs of calls; Rounds counts the measurements.
 	Ratio  float64 `json:"ratio,omitempty"`
@@ -167,7 +168,7 @@ type PaceUse struct {
 func paceUses(r []kernels.PaceChoice) []PaceUse {
 	var out []PaceUse
 	for _, c := range r {
-		u := PaceUse{Size: c.Size, Paced: c.Paced, Ratio: c.Ratio, Pairs: c.Pairs, Rounds: c.Rounds}
+		u := PaceUse{Sizes: kernels.SizeClassLabel(c.SizeClass), Paced: c.Paced, Ratio: c.Ratio, Pairs: c.Pairs, Rounds: c.Rounds}
 		for _, t := range c.Types {
 			u.Types = append(u.Types, t.String())
 		}

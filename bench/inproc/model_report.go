@@ -246,9 +246,13 @@ func pacingLine(uses []PaceUse) string {
 		if u.Paced {
 			form = "paced"
 		}
-		parts[i] = strings.Join(u.Types, "+") + fmt.Sprintf("/%d ", u.Size) + form
+		parts[i] = strings.Join(u.Types, "+") + " " + u.Sizes + " " + form
 		if u.Ratio > 0 {
-			parts[i] += fmt.Sprintf(" (paced/plain time %.3f over %d pairs, %d rounds)", u.Ratio, u.Pairs, u.Rounds)
+			rounds := "rounds"
+			if u.Rounds == 1 {
+				rounds = "round"
+			}
+			parts[i] += fmt.Sprintf(" (paced/plain time %.3f over %d pairs, %d %s)", u.Ratio, u.Pairs, u.Rounds, rounds)
 		}
 	}
 	return "stream kernel pacing (measured as it ran; NURI_PACING=off|on fixes it): " + strings.Join(parts, ", ")

@@ -50,6 +50,13 @@
 // pure-Go vector loops, as a CPU without AVX-512 does; KernelsGeneric is
 // the reference path.
 //
+// Most single-row stream kernels have a paced twin (gen_packed.py, paced):
+// the same instructions with NOPs after each prefetch of the main loop, so
+// the same bits, issued more slowly, which over cold memory reads more on
+// some machines and less on others. A Pool's pacer (pacer.go) times both
+// forms on the model's own calls, per kind of call, and runs the faster;
+// Pool.SetPacing (NURI_PACING=off or on in the commands) fixes one.
+//
 // The assembly activation quantizers (Q8_0, Q8_K, and Q8_1 from Q8_0's
 // quants; the F16 rounding; on arm64 the BF16 one too; AVX2 on amd64, NEON
 // on arm64) are bit-identical to quant.QuantizeActivations for finite

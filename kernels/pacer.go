@@ -165,17 +165,19 @@ func (p *Pool) PacingReport() []PaceChoice {
 }
 
 // The pacer's measurement (PacingAuto). A measurement round sends the
-// calls of one kind (paceKey: the call's weight types) to the two forms
-// in turn, call site by call site: each matrix's consecutive calls (one
-// decode step apart, so in the same state of the memory and the caches)
-// alternate between the forms, and each such pair gives the ratio of its
-// times. Matrices of one kind start on different forms, so each step runs
+// calls of one kind (paceKey: the call's weight types and size) to the
+// two forms in turn, call site by call site: each matrix's consecutive
+// calls (one decode step apart, so in the same state of the memory and
+// the caches) alternate between the forms, and each such pair gives the
+// ratio of its times. Matrices of one kind start on different forms, so each step runs
 // about half of them each way. The round ends when the sign of the ratios
 // is clear (a sign test at paceZ standard deviations, robust to the odd
 // call that a preemption or a page fault slows) or after paceMaxPairs
 // pairs; the kind then runs the form with the lower median ratio for
 // paceHold times as many calls as the round took, and is measured again,
-// so the choice follows the machine's state.
+// so the choice follows the machine's state. What is timed is a call's
+// dot phase (matMulPacked), the only part the two forms change: a
+// variant that moved work out of it would need a wider span.
 const (
 	paceMinPairs = 16
 	paceMaxPairs = 96

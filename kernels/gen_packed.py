@@ -27,6 +27,20 @@ PREFETCH_K = 16384
 Q6K_GEMV_PREFETCH = 6144
 PREFETCH_TILE = 8192
 
+# The NOPs after each main-loop prefetch of a type's paced single-row
+# stream kernels (paced; every single-row stream kernel but Q2_K's has
+# one). On the 2-core Intel Xeon VM, 1 GiB of cold matrices, alternating
+# with the unpaced kernels (round 54), by NOPs: Q4_0 20 1.012, 32
+# 1.015-1.020, 48 0.954; Q8_0 20 1.08, 24 1.098, 32 1.104-1.107, 40 1.088;
+# Q4_K 24 1.042-1.053, 32 1.057, 40 0.980; Q6_K 16 1.071, 20 1.058-1.100,
+# 28 1.041. Each count is below the best by a margin from the cliff; the
+# other types take their family's (Q4_0's, Q4_K's, Q6_K's). In llama-1b,
+# each binary's pacer against the plain form (round 55): Q4_0 16 / 28 / 40,
+# Q8_0 20 / 28 / 36, Q4_K 16 / 24 / 32 and Q6_K 12 / 20 / 28 put these
+# counts at or next to the best.
+PACE_NOPS = {'q4_0': 28, 'q8_0': 28, 'q5_0': 28, 'q4_1': 28, 'q5_1': 28, 'iq4_nl': 28,
+             'q4_K': 24, 'q5_K': 24, 'q6_K': 20, 'q3_K': 20, 'iq4_XS': 20}
+
 # ggml's kvalues_iq4nl + 128, as bytes: the table IQ4_NL and IQ4_XS codes
 # index (quant.IQ4Levels), unsigned for VPDPBUSD.
 IQ4_LEVELS128 = (0x766a5d4f3f2d1801, 0xf1d9c5b5a6998d81)
@@ -277,7 +291,9 @@ hdr = '''//go:build amd64
 // of the block (act i at +32i, +256i for K-quants), R9 their block stride,
 // DI scales and BX corrections (act i at +4i), DX their block stride.
 
-'''
+''' + "".join(f"// PACE{n}: the {n} one-byte NOPs after each main-loop prefetch of a paced\n"
+            f"// stream kernel (gen_packed.py, paced).\n#define PACE{n} " + "; ".join(["BYTE $0x90"] * n) + "\n\n"
+            for n in sorted(set(PACE_NOPS.values())))
 out = hdr
 for N in (1,2,4,8):
     out += kern(N, f"q4_0x16N{N}", 'q4')
@@ -999,8 +1015,9 @@ def res_group_end(a, S, first, tmp):
 
 def paced(kernel, nops):
     """The paced twin of a single-row stream kernel (its text): named with
-    a P after the kernel's name, and with nops one-byte NOPs after each
-    prefetch of its main loop (from loop: to the loop's back edge), so the
+    a P after the kernel's name, and with nops one-byte NOPs (the header's
+    PACE{nops} macro) after each prefetch of its main loop (from loop: to
+    the loop's back edge), so the
     loop issues its instructions more slowly. The outputs are the kernel's
     bits: only the instruction stream's pace differs.
 
@@ -1027,10 +1044,15 @@ def paced(kernel, nops):
         elif re.fullmatch(r"\tJ(NZ|GE) +loop", l):
             inloop = False
         elif inloop and l.startswith("\tPREFETCH"):
-            out.append("\t" + "; ".join(["BYTE $0x90"] * nops))
+            out.append(f"\tPACE{nops}")
             padded += 1
     assert padded > 0 and not inloop, name
     return "\n".join(out)
+
+def with_twin(kernel, t):
+    """kernel's text followed by its paced twin where type t has one
+    (PACE_NOPS)."""
+    return kernel + ("\n" + paced(kernel, PACE_NOPS[t]) if t in PACE_NOPS else "")
 
 def res_stores(a, S, first, tmp, ystore):
     """res_group_end's stores: y with ystore (non-temporal where y's lines
@@ -1105,24 +1127,11 @@ Q4_0_STREAM_PREFETCH = 2304
 # 3264 bytes 1.011 / 1.014, 4352 bytes 0.992 / 0.992.
 Q8_0_STREAM_PREFETCH = 3264
 # IQ4_NL takes Q5_0's form (it was not measured on its own).
-# The NOPs after each main-loop prefetch of a type's paced single-row
-# stream kernels (paced). On the 2-core Intel Xeon VM, 1 GiB of cold
-# matrices, alternating with the unpaced kernels (round 54), by NOPs:
-# Q4_0 20 1.012, 32 1.015-1.020, 48 0.954; Q8_0 20 1.08, 24 1.098, 32
-# 1.104-1.107, 40 1.088; Q4_K 24 1.042-1.053, 32 1.057, 40 0.980; Q6_K 16
-# 1.071, 20 1.058-1.100, 28 1.041. Each count is below the best by a
-# margin from the cliff; the other types have no paced forms (unmeasured).
-PACE_NOPS = {'q4_0': 28, 'q8_0': 28, 'q5_0': 28, 'q4_1': 28, 'q5_1': 28, 'iq4_nl': 28,
-             'q4_K': 24, 'q5_K': 24, 'q6_K': 20, 'q3_K': 20, 'iq4_XS': 20}
-
 for t, w, pf in (('q5_0', 'q5', STREAM_PREFETCH), ('q4_1', 'q41', STREAM_PREFETCH), ('q5_1', 'q51', STREAM_PREFETCH),
                  ('q8_0', 'q8', Q8_0_STREAM_PREFETCH), ('iq4_nl', 'iq4nl', STREAM_PREFETCH), ('q4_0', 'q4', Q4_0_STREAM_PREFETCH)):
     for res in (False, True):
-        k = unrolled_streams_of(kern(1, f"{t}x16N1", w, pf=pf), STREAMS, Q4_0_FAMILY_UNROLL, 16,
-                                f"{t}x16N1S{STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res)
-        ms += k
-        if t in PACE_NOPS:
-            ms += "\n" + paced(k, PACE_NOPS[t])
+        ms += with_twin(unrolled_streams_of(kern(1, f"{t}x16N1", w, pf=pf), STREAMS, Q4_0_FAMILY_UNROLL, 16,
+                                            f"{t}x16N1S{STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res), t)
 
 # Multi-stream kernels for small batches (2-8 activation rows, batched
 # decode): the N = 2, 3 and 4 tile kernels walked over STREAMS groups in
@@ -1230,11 +1239,8 @@ for t, rec, five in (('q4_K', 2368, False), ('q5_K', 2880, True)):
     marks = []
     single = q4k(1, f"{t}x16N1", five=five, pf=kstream_ahead(rec), marks=marks)
     for res in (False, True):
-        k = interleaved_streams_of(single, marks, 12, f"{t}x16N1S{KSTREAMS}" + ("R" if res else ""),
-                                   {28: 24, 29: 25, 4: 5, 8: 9, 12: 13}, res=res)
-        ms += k
-        if t in PACE_NOPS:
-            ms += "\n" + paced(k, PACE_NOPS[t])
+        ms += with_twin(interleaved_streams_of(single, marks, 12, f"{t}x16N1S{KSTREAMS}" + ("R" if res else ""),
+                                               {28: 24, 29: 25, 4: 5, 8: 9, 12: 13}, res=res), t)
 # Q3_K's and Q2_K's single rows take a whole record of one stream and then
 # of the other. Q3_K spreads both streams' prefetches over the whole loop
 # and loads its weights 256 bits at a time, as Q6_K (round 54, 1 GiB of
@@ -1246,10 +1252,7 @@ for t, rec, single, out, spread in (
         ('q2_K', 1344, lambda pf: q2k(1, "q2_Kx16N1", pf=pf), 12, False)):
     body = single(kstream_ahead(rec))
     for res in (False, True):
-        k = streams_of(body, KSTREAMS, out, f"{t}x16N1S{KSTREAMS}" + ("R" if res else ""), spread=spread, res=res)
-        ms += k
-        if t in PACE_NOPS:
-            ms += "\n" + paced(k, PACE_NOPS[t])
+        ms += with_twin(streams_of(body, KSTREAMS, out, f"{t}x16N1S{KSTREAMS}" + ("R" if res else ""), spread=spread, res=res), t)
 # Their N = 2 tile forms serve batches of two rows, the N = 3 ones three
 # (round 28: in place of 2 + 1, a 3-row llama-1b step took 15-16 ms
 # instead of 18-19 with Q4_0 layers and the Q6_K output, 20 instead of 22
@@ -1291,8 +1294,7 @@ for t, rec, tile, out, sizes in (
 # the distance was not measured this side of one record.
 Q6K_STREAM_PREFETCH = 2816
 for res in (False, True):
-    k = streams_of(q6k(1, "q6_Kx16N1", pf=Q6K_STREAM_PREFETCH), KSTREAMS, 16, f"q6_Kx16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
-    ms += k + "\n" + paced(k, PACE_NOPS['q6_K'])
+    ms += with_twin(streams_of(q6k(1, "q6_Kx16N1", pf=Q6K_STREAM_PREFETCH), KSTREAMS, 16, f"q6_Kx16N1S{KSTREAMS}" + ("R" if res else ""), res=res), 'q6_K')
 ms += streams_tile_of(q6k(2, "q6_Kx16N2", pf=kstream_ahead(3360)), KSTREAMS, 2, 16, f"q6_Kx16N2S{KSTREAMS}")
 ms += streams_tile_of(q6k(3, "q6_Kx16N3", pf=kstream_ahead(3360)), KSTREAMS, 3, 16, f"q6_Kx16N3S{KSTREAMS}")
 
@@ -1302,8 +1304,7 @@ ms += streams_tile_of(q6k(3, "q6_Kx16N3", pf=kstream_ahead(3360)), KSTREAMS, 3, 
 # (docs/performance.md); the stream forms are what the other K-quants
 # gained most from.
 for res in (False, True):
-    k = streams_of(iq4xs(1, "iq4_XSx16N1", pf=kstream_ahead(2208)), KSTREAMS, 16, f"iq4_XSx16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
-    ms += k + "\n" + paced(k, PACE_NOPS['iq4_XS'])
+    ms += with_twin(streams_of(iq4xs(1, "iq4_XSx16N1", pf=kstream_ahead(2208)), KSTREAMS, 16, f"iq4_XSx16N1S{KSTREAMS}" + ("R" if res else ""), res=res), 'iq4_XS')
 for N in (2, 3):
     ms += streams_tile_of(iq4xs(N, f"iq4_XSx16N{N}", pf=kstream_ahead(2208)), KSTREAMS, N, 16, f"iq4_XSx16N{N}S{KSTREAMS}")
 

@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/bits"
 	"slices"
-	"strings"
 
 	"github.com/nuri-ai/nuri/quant"
 )
@@ -101,29 +100,6 @@ type PaceChoice struct {
 	// Measuring reports whether a measurement is under way (Paced is the
 	// previous choice, or plain before the first).
 	Measuring bool
-}
-
-func (c PaceChoice) String() string {
-	names := make([]string, len(c.Types))
-	for i, t := range c.Types {
-		names[i] = t.String()
-	}
-	form := "plain"
-	if c.Paced {
-		form = "paced"
-	}
-	s := strings.Join(names, "+") + " " + SizeClassLabel(c.SizeClass) + " " + form
-	if c.Ratio > 0 {
-		s += fmt.Sprintf(" (paced %.3f of plain's time, %d pairs", c.Ratio, c.Pairs)
-		if c.Rounds > 1 {
-			s += fmt.Sprintf(", %d rounds", c.Rounds)
-		}
-		s += ")"
-	}
-	if c.Measuring {
-		s += " measuring"
-	}
-	return s
 }
 
 // SizeClassLabel names a PaceChoice's SizeClass: "<1 MiB", "1-2 MiB",
@@ -289,14 +265,14 @@ func (pc *pacer) end(key paceKey, last uint64, paced bool, ns int64) uint64 {
 			r = -r // paced over plain
 		}
 		c.logs = append(c.logs, r)
-		pc.decide(c)
+		c.decide()
 	}
 	return paceSite(c.round, paced, ns)
 }
 
 // decide ends c's round once its ratios' sign is clear or it has had
 // paceMaxPairs pairs.
-func (pc *pacer) decide(c *paceClass) {
+func (c *paceClass) decide() {
 	n := len(c.logs)
 	if n < paceMinPairs {
 		return
@@ -313,7 +289,7 @@ func (pc *pacer) decide(c *paceClass) {
 	if math.Abs(z) < paceZ && n < paceMaxPairs {
 		return
 	}
-	s := slices.Clone(c.logs)
+	s := c.logs // the round's last use of them: sorted in place
 	slices.Sort(s)
 	med := s[n/2]
 	if n%2 == 0 {

@@ -138,12 +138,12 @@ func TestPacingAutoKeepsBits(t *testing.T) {
 	}
 	rep := p.PacingReport()
 	if len(rep) != 1 || len(rep[0].Types) != 1 || rep[0].Types[0] != quant.Q4_0 {
-		t.Fatalf("PacingReport = %v, want one Q4_0 entry", rep)
+		t.Fatalf("PacingReport = %+v, want one Q4_0 entry", rep)
 	}
 	if c := rep[0]; !c.Measuring && (c.Rounds < 1 || c.Pairs < paceMinPairs || c.Ratio <= 0) {
-		t.Fatalf("PacingReport = %v: decided without a measurement", rep)
+		t.Fatalf("PacingReport = %+v: decided without a measurement", rep)
 	}
-	t.Logf("%v", rep)
+	t.Logf("%+v", rep)
 }
 
 // simulatePacer runs calls of one kind from sites call sites in turn

@@ -1,6 +1,7 @@
 package inproc
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -733,9 +734,7 @@ func (r *runner) genTest(info ModelInfo, kv model.KVView) (TestResult, error) {
 		return t, fmt.Errorf("%s warm-up: %w", t.Name, err)
 	}
 	var steps stepTimer
-	if r.prof != nil {
-		r.prof.ProfileOps(true)
-	}
+	var ops opTotals
 	for range r.cfg.Reps {
 		gbs, err := r.mem.sample()
 		if err != nil {
@@ -743,6 +742,12 @@ func (r *runner) genTest(info ModelInfo, kv model.KVView) (TestResult, error) {
 		}
 		if gbs > 0 {
 			t.ProbeGBs = append(t.ProbeGBs, gbs)
+			if err := settleAfterProbe(step, n); err != nil {
+				return t, fmt.Errorf("%s steps after the bandwidth probe: %w", t.Name, err)
+			}
+		}
+		if r.prof != nil {
+			r.prof.ProfileOps(true)
 		}
 		sp, sim := startSpan(), r.simStart()
 		for i := range n {
@@ -754,15 +759,80 @@ func (r *runner) genTest(info ModelInfo, kv model.KVView) (TestResult, error) {
 		}
 		t.addRep(sp)
 		r.simStop(&t.SimSeconds, sim)
+		if r.prof != nil {
+			r.prof.ProfileOps(false)
+			ops.add(r.prof.OpProfile())
+		}
 		r.prog.Add(true)
 	}
 	t.finish(info, r.threads)
 	t.Steps = steps.stats(1)
 	if r.prof != nil {
-		r.prof.ProfileOps(false)
-		t.OpProfile = opSteps(r.prof.OpProfile(), n*r.cfg.Reps, t.stepSeconds())
+		t.OpProfile = opSteps(ops.list(), n*r.cfg.Reps, t.stepSeconds())
 	}
 	return t, nil
+}
+
+// Untimed decode steps after each bandwidth probe: the probe reads a
+// buffer of twice the last-level cache or more (1 GiB), which evicts what
+// the weights' steady stream keeps there, and the steps after it run slow
+// until the cache holds that again. On the 2-core Intel Xeon VM (480 MiB
+// L3), llama-1b Q4_0: the first step after a probe took 1.07-1.09 times
+// the steady step, and the excess faded over about 16 steps; in one
+// process with the probe before every other repetition (12 repetitions
+// of 32 steps), the repetitions after a probe took 1.013 times as long as
+// their neighbours without (20.53 against 20.26 ms a step;
+// docs/performance.md, round 56). llama-bench runs its repetitions back
+// to back, with no probe between them, so its tgN is the steady rate;
+// these steps give ours the same. They stop at settleSteps steps or after
+// settleTime, whichever comes first.
+const (
+	settleSteps = 16
+	settleTime  = time.Second
+)
+
+// settleAfterProbe runs the untimed steps after a probe (at the test's
+// own positions: each timed step rewrites its position before it reads
+// it).
+func settleAfterProbe(step func(i int) error, n int) error {
+	start := time.Now()
+	for i := 0; i < settleSteps && time.Since(start) < settleTime; i++ {
+		if err := step(i % n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// opTotals sums op profiles taken over several spans (the timed steps of
+// each repetition) by op name, in the order the names first came.
+type opTotals struct {
+	ops   []backends.OpTime
+	index map[string]int
+}
+
+func (o *opTotals) add(ops []backends.OpTime) {
+	if o.index == nil {
+		o.index = map[string]int{}
+	}
+	for _, op := range ops {
+		i, ok := o.index[op.Name]
+		if !ok {
+			i = len(o.ops)
+			o.index[op.Name] = i
+			o.ops = append(o.ops, backends.OpTime{Name: op.Name})
+		}
+		o.ops[i].Calls += op.Calls
+		o.ops[i].Time += op.Time
+	}
+}
+
+// list returns the totals, largest time first (OpProfiler.OpProfile's
+// order).
+func (o *opTotals) list() []backends.OpTime {
+	out := slices.Clone(o.ops)
+	slices.SortStableFunc(out, func(a, b backends.OpTime) int { return cmp.Compare(b.Time, a.Time) })
+	return out
 }
 
 // stepSeconds is a generation test's mean decode step.

@@ -111,7 +111,7 @@ func pairedNote(tr TestResult, rl *Roofline) string {
 		return ""
 	}
 	lo, hi := slices.Min(tr.ProbeGBs), slices.Max(tr.ProbeGBs)
-	return fmt.Sprintf("; paired with a bandwidth probe before each repetition (%.1f-%.1f GB/s): median %s", lo, hi, pct(rl.PairedRatio))
+	return fmt.Sprintf("; paired with a bandwidth probe before each repetition (%.1f-%.1f GB/s; up to %d untimed steps after it): median %s", lo, hi, settleSteps, pct(rl.PairedRatio))
 }
 
 // bandwidthName says whose read bandwidth the roofline uses.

@@ -160,7 +160,7 @@ func TestBenchModelTiny(t *testing.T) {
 	if v := metric("tg8", "paired_roofline_ratio"); v <= 0 || v > 1.5 {
 		t.Errorf("tg8 paired_roofline_ratio %v", v)
 	}
-	if !regexp.MustCompile(`paired with a bandwidth probe before each repetition \([0-9.]+-[0-9.]+ GB/s\): median [0-9.]+%`).MatchString(text) {
+	if !regexp.MustCompile(`paired with a bandwidth probe before each repetition \([0-9.]+-[0-9.]+ GB/s; up to 16 untimed steps after it\): median [0-9.]+%`).MatchString(text) {
 		t.Errorf("no paired roofline note in:\n%s", text)
 	}
 	for _, g := range []string{"pp32", "tg8", "batch 1", "batch 3"} {

@@ -117,7 +117,7 @@ var (
 	q3_KSet   = withPacing(kQuantSet([9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}, q3_Kx16N1S2, q3_Kx16N1S2R, q3_Kx16N2S2, nil, 2), q3_Kx16N1S2P, q3_Kx16N1S2RP)
 	q2_KSet   = kQuantSet([9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4}, q2_Kx16N1S2, q2_Kx16N1S2R, q2_Kx16N2S2, q2_Kx16N3S2, 3)
 	iq4_XSSet = withPacing(kQuantSet([9]packedKernel{1: iq4_XSx16N1, 2: iq4_XSx16N2, 4: iq4_XSx16N4, 8: iq4_XSx16N8}, iq4_XSx16N1S2, iq4_XSx16N1S2R, iq4_XSx16N2S2, iq4_XSx16N3S2, 3), iq4_XSx16N1S2P, iq4_XSx16N1S2RP)
-	q6_KSet   = withPacing(withRowChunk(kQuantSet([9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8}, q6_Kx16N1S2, q6_Kx16N1S2R, q6_Kx16N2S2, q6_Kx16N3S2, 3), rowChunk2MiB), q6_Kx16N1S2P, q6_Kx16N1S2RP)
+	q6_KSet   = withPacing(withRowChunk(kQuantSet([9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8}, q6_Kx16N1S2, q6_Kx16N1S2R, q6_Kx16N2S2, q6_Kx16N3S2, 3), rowChunk4MiB), q6_Kx16N1S2P, q6_Kx16N1S2RP)
 	// The float types' two-row tile streams walk two of a call's four
 	// streams each (sixteen accumulators).
 	f16Set = packedSet{
@@ -159,13 +159,26 @@ func kQuantSet(tiles [9]packedKernel, streams streamKernel, res streamResKernel,
 		tileStreams: [5]streamTileKernel{2: tile2, 3: tile3}, tileNS: packKStreams, tileRows: tileRows}
 }
 
-// rowChunk2MiB: Q6_K's and Q8_0's single-row chunks are 2 MiB. On the
-// 2-core Intel Xeon VM, over 1.2 GB of cold matrices alternating call by
-// call with 1 MiB chunks (21 rounds, median time ratio): Q6_K 32768×2048
-// 0.979-0.983, two 8192×2048 in one shared call 0.980-0.983 (4 MiB
-// 0.975-0.980); Q8_0 0.987-0.996 over those shapes and 2048×8192. Q4_0
-// and Q4_K measured level (1.000-1.011), so they keep 1 MiB.
+// rowChunk2MiB: Q8_0's single-row chunks are 2 MiB. On the 2-core Intel
+// Xeon VM, over 1.2 GB of cold matrices alternating call by call with
+// 1 MiB chunks (21 rounds, median time ratio): Q8_0 0.987-0.996 over
+// 32768×2048, two 8192×2048 in one shared call and 2048×8192. In
+// llama-1b Q8_0 decode, alternating two steps with 2 MiB and two with
+// another size (64 steps × 6 repetitions a run, medians of the blocks'
+// time ratios): 1 MiB 1.024-1.037, 4 MiB 1.027-1.031 of the step time
+// (round 56). Q4_0 and Q4_K measured level with 2 MiB (1.000-1.011), so
+// they keep 1 MiB.
 const rowChunk2MiB = 2 << 20
+
+// rowChunk4MiB: Q6_K's single-row chunks are 4 MiB. Over cold matrices
+// 2 MiB had read 0.979-0.983 of 1 MiB's time and 4 MiB 0.975-0.980
+// (round 49). In llama-1b decode steps (as for Q8_0 above, round 56),
+// where Q6_K is the 216 MB output matrix and, in Q4_K_M, half the
+// ffn_down and attn_v matrices, against 2 MiB: 3 MiB 0.997 (Q4_0 file) /
+// 0.993 (Q4_K_M), 4 MiB 0.987 / 0.983 (two runs each: 0.9870-0.9874 /
+// 0.9826-0.9833), 6 MiB 0.991 / 0.991, 8 MiB 0.989 / 0.987; with the
+// pacer off, 4 MiB 0.995 / 0.993.
+const rowChunk4MiB = 4 << 20
 
 // withRowChunk is s with single-row chunks of bytes bytes.
 func withRowChunk(s packedSet, bytes int) packedSet {

@@ -372,25 +372,25 @@ func TestMatMulPackedSharedMixed(t *testing.T) {
 // byte limit.
 func TestPackedGrain(t *testing.T) {
 	for _, c := range []struct{ groups, groupBytes, nx, streams, threads, rowChunk, want int }{
-		{128, 256 * 288, 1, 4, 2, 0, 16},       // Q4_0 2048×8192: 14 by bytes, rounded to 16
-		{1024, 64 * 288, 1, 4, 2, 0, 56},       // Q4_0 gate/up: 56 already whole
-		{128, 256 * 544, 1, 4, 2, 0, 8},        // Q8_0 2048×8192: 7 → 8
-		{128, 64 * 288, 1, 4, 2, 0, 56},        // single rows: one chunk a thread, up to 1 MiB
-		{32, 64 * 288, 1, 4, 2, 0, 16},         // by the per-thread share: one chunk a thread
-		{128, 64 * 288, 2, 4, 2, 0, 32},        // two rows: two chunks a thread
-		{128, 8 * 3360, 1, 0, 2, 0, 16},        // four a thread without a multi-stream kernel
-		{16, 64 * 288, 1, 4, 2, 0, 8},          // two sets of streams
-		{8, 64 * 288, 1, 4, 2, 0, 4},           // one set of streams
-		{4, 64 * 288, 1, 4, 2, 0, 2},           // too few groups to round
-		{128, 256 * 288, 16, 0, 2, 0, 3},       // batched: 256 KiB
-		{8016, 8 * 2368, 1, 2, 2, 0, 56},       // a Q4_K output matrix: 55 → 56
-		{8016, 8 * 3360, 1, 0, 2, 0, 39},       // 1 MiB without a multi-stream kernel
-		{8016, 8 * 3360, 1, 2, 2, 0, 40},       // a Q6_K output matrix: 39 → 40
-		{128, 32 * 2368, 1, 2, 2, 0, 14},       // Q4_K 2048×8192: 13 → 14
-		{8016, 8 * 3360, 1, 2, 2, 2 << 20, 78}, // Q6_K's 2 MiB: 78 already whole
-		{128, 32 * 3360, 1, 2, 2, 2 << 20, 20}, // Q6_K 2048×8192: 19 → 20
-		{8016, 8 * 3360, 2, 2, 2, 2 << 20, 40}, // two rows keep 1 MiB
-		{128, 256 * 288, 16, 0, 2, 2 << 20, 3}, // batched: 256 KiB
+		{128, 256 * 288, 1, 4, 2, 0, 16},        // Q4_0 2048×8192: 14 by bytes, rounded to 16
+		{1024, 64 * 288, 1, 4, 2, 0, 56},        // Q4_0 gate/up: 56 already whole
+		{128, 256 * 544, 1, 4, 2, 0, 8},         // Q8_0 2048×8192: 7 → 8
+		{128, 64 * 288, 1, 4, 2, 0, 56},         // single rows: one chunk a thread, up to 1 MiB
+		{32, 64 * 288, 1, 4, 2, 0, 16},          // by the per-thread share: one chunk a thread
+		{128, 64 * 288, 2, 4, 2, 0, 32},         // two rows: two chunks a thread
+		{128, 8 * 3360, 1, 0, 2, 0, 16},         // four a thread without a multi-stream kernel
+		{16, 64 * 288, 1, 4, 2, 0, 8},           // two sets of streams
+		{8, 64 * 288, 1, 4, 2, 0, 4},            // one set of streams
+		{4, 64 * 288, 1, 4, 2, 0, 2},            // too few groups to round
+		{128, 256 * 288, 16, 0, 2, 0, 3},        // batched: 256 KiB
+		{8016, 8 * 2368, 1, 2, 2, 0, 56},        // a Q4_K output matrix: 55 → 56
+		{8016, 8 * 3360, 1, 0, 2, 0, 39},        // 1 MiB without a multi-stream kernel
+		{8016, 8 * 3360, 1, 2, 2, 0, 40},        // a Q6_K output matrix: 39 → 40
+		{128, 32 * 2368, 1, 2, 2, 0, 14},        // Q4_K 2048×8192: 13 → 14
+		{8016, 8 * 3360, 1, 2, 2, 4 << 20, 156}, // Q6_K's 4 MiB: 156 already whole
+		{128, 32 * 3360, 1, 2, 2, 4 << 20, 40},  // Q6_K 2048×8192: 39 → 40
+		{8016, 8 * 3360, 2, 2, 2, 4 << 20, 40},  // two rows keep 1 MiB
+		{128, 256 * 288, 16, 0, 2, 2 << 20, 3},  // batched: 256 KiB
 	} {
 		if got := packedGrain(c.groups, c.groupBytes, c.nx, c.streams, c.threads, c.rowChunk); got != c.want {
 			t.Errorf("packedGrain(%d, %d, %d, %d, %d, %d) = %d, want %d", c.groups, c.groupBytes, c.nx, c.streams, c.threads, c.rowChunk, got, c.want)

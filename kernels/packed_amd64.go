@@ -106,13 +106,13 @@ const (
 //     kernels two-row ones for two and three (2 + 1); BF16 on VDPBF16PS
 //     2-4 rows (gen_packed.py has the figures).
 var (
-	q4_0Set   = withPacing(q4_0FamilySet([9]packedKernel{1: q4_0x16N1, 2: q4_0x16N2, 4: q4_0x16N4, 8: q4_0x16N8}, q4_0x16N1S4, q4_0x16N1S4R, q4_0x16N2S4, q4_0x16N3S4, q4_0x16N4S4, packStreams), q4_0x16N1S4P, q4_0x16N1S4RP)
+	q4_0Set   = withPacing(withRowChunk(q4_0FamilySet([9]packedKernel{1: q4_0x16N1, 2: q4_0x16N2, 4: q4_0x16N4, 8: q4_0x16N8}, q4_0x16N1S4, q4_0x16N1S4R, q4_0x16N2S4, q4_0x16N3S4, q4_0x16N4S4, packStreams), rowChunk1_5MiB), q4_0x16N1S4P, q4_0x16N1S4RP)
 	q8_0Set   = withPacing(withRowChunk(q4_0FamilySet([9]packedKernel{1: q8_0x16N1, 2: q8_0x16N2, 4: q8_0x16N4, 8: q8_0x16N8}, q8_0x16N1S4, q8_0x16N1S4R, q8_0x16N2S4, q8_0x16N3S4, q8_0x16N4S4, packStreams), rowChunk2MiB), q8_0x16N1S4P, q8_0x16N1S4RP)
 	q5_0Set   = withPacing(q4_0FamilySet([9]packedKernel{1: q5_0x16N1, 2: q5_0x16N2, 4: q5_0x16N4, 8: q5_0x16N8}, q5_0x16N1S4, q5_0x16N1S4R, q5_0x16N2S4, q5_0x16N3S4, q5_0x16N4S4, packStreams), q5_0x16N1S4P, q5_0x16N1S4RP)
 	q4_1Set   = withPacing(q4_0FamilySet([9]packedKernel{1: q4_1x16N1, 2: q4_1x16N2, 4: q4_1x16N4, 8: q4_1x16N8}, q4_1x16N1S4, q4_1x16N1S4R, q4_1x16N2S4, q4_1x16N3S4, q4_1x16N4S4, packStreams), q4_1x16N1S4P, q4_1x16N1S4RP)
 	q5_1Set   = withPacing(q4_0FamilySet([9]packedKernel{1: q5_1x16N1, 2: q5_1x16N2, 4: q5_1x16N4, 8: q5_1x16N8}, q5_1x16N1S4, q5_1x16N1S4R, q5_1x16N2S4, q5_1x16N3S4, q5_1x16N4S4, packStreams), q5_1x16N1S4P, q5_1x16N1S4RP)
 	iq4_NLSet = withPacing(q4_0FamilySet([9]packedKernel{1: iq4_nlx16N1, 2: iq4_nlx16N2, 4: iq4_nlx16N4, 8: iq4_nlx16N8}, iq4_nlx16N1S4, iq4_nlx16N1S4R, iq4_nlx16N2S4, iq4_nlx16N3S4, iq4_nlx16N4S4, packStreams), iq4_nlx16N1S4P, iq4_nlx16N1S4RP)
-	q4_KSet   = withPacing(kQuantSet([9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4}, q4_Kx16N1S2, q4_Kx16N1S2R, q4_Kx16N2S2, q4_Kx16N3S2, 3), q4_Kx16N1S2P, q4_Kx16N1S2RP)
+	q4_KSet   = withPacing(withRowChunk(kQuantSet([9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4}, q4_Kx16N1S2, q4_Kx16N1S2R, q4_Kx16N2S2, q4_Kx16N3S2, 3), rowChunk1_5MiB), q4_Kx16N1S2P, q4_Kx16N1S2RP)
 	q5_KSet   = withPacing(kQuantSet([9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4}, q5_Kx16N1S2, q5_Kx16N1S2R, q5_Kx16N2S2, q5_Kx16N3S2, 3), q5_Kx16N1S2P, q5_Kx16N1S2RP)
 	q3_KSet   = withPacing(kQuantSet([9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}, q3_Kx16N1S2, q3_Kx16N1S2R, q3_Kx16N2S2, nil, 2), q3_Kx16N1S2P, q3_Kx16N1S2RP)
 	q2_KSet   = kQuantSet([9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4}, q2_Kx16N1S2, q2_Kx16N1S2R, q2_Kx16N2S2, q2_Kx16N3S2, 3)
@@ -158,6 +158,19 @@ func kQuantSet(tiles [9]packedKernel, streams streamKernel, res streamResKernel,
 	return packedSet{tiles: tiles, streams: streams, ns: packKStreams, res: res, single: true,
 		tileStreams: [5]streamTileKernel{2: tile2, 3: tile3}, tileNS: packKStreams, tileRows: tileRows}
 }
+
+// rowChunk1_5MiB: Q4_0's and Q4_K's single-row chunks are 1.5 MiB. In
+// llama-1b decode steps, alternating two steps with it and two with the
+// default 1 MiB in one process (64 steps × 10 repetitions a run, medians
+// of the blocks' time ratios; round 56): Q4_0 file 0.9774-0.9790 of the
+// step time in three runs (1.75 MiB 0.981-0.982, 2 MiB 0.991, 768 KiB
+// 0.990, 1.25 MiB 1.002), Q4_K_M 0.9935-0.9945 (1.75 MiB 0.992-0.994,
+// 2 MiB 1.005). The gain comes with the pacer (pacer.go): with it off
+// they measured level (0.998, 1.001). In llama-1b the change makes o one
+// chunk a thread and q/k/v three chunks; gate/up and ffn_down take 13 and
+// 7 (Q4_0) instead of 19 and 8. The rest of the Q4_0 family and the
+// other K-quants were not measured and keep 1 MiB.
+const rowChunk1_5MiB = 3 << 19
 
 // rowChunk2MiB: Q8_0's single-row chunks are 2 MiB. On the 2-core Intel
 // Xeon VM, over 1.2 GB of cold matrices alternating call by call with

@@ -179,8 +179,8 @@ const rowChunk1_5MiB = 3 << 19
 // llama-1b Q8_0 decode, alternating two steps with 2 MiB and two with
 // another size (64 steps × 6 repetitions a run, medians of the blocks'
 // time ratios): 1 MiB 1.024-1.037, 4 MiB 1.027-1.031 of the step time
-// (round 56). Q4_0 and Q4_K measured level with 2 MiB (1.000-1.011), so
-// they keep 1 MiB.
+// (round 56). Q4_0 and Q4_K take rowChunk1_5MiB: 2 MiB had measured
+// level over cold matrices (1.000-1.011) and slower in decode steps.
 const rowChunk2MiB = 2 << 20
 
 // rowChunk4MiB: Q6_K's single-row chunks are 4 MiB. Over cold matrices

@@ -162,3 +162,6 @@ func axpyF16Rows2AVX2(acc *float32, astride int, d16 int, p *float32, pstride in
 func axpyQ8_0RowsAVX2(acc *float32, nb int, p *float32, n int, v *byte, vstride int) {
 	panic("kernels: no assembly")
 }
+
+func ropePairsAVX2(x, cs *float32, n8 int)        { panic("kernels: no assembly") }
+func ropeHalvesAVX2(x, cs *float32, half, n8 int) { panic("kernels: no assembly") }

@@ -97,7 +97,7 @@ func TestFMA32(t *testing.T) {
 // vecVariants: the assembly VecOps this CPU runs (AVX-512, AVX2), each
 // to be compared bit for bit with the reference VecOps{}; the reference
 // alone, compared with itself, where there is none.
-func vecVariants(t *testing.T) []VecOps {
+func vecVariants(t testing.TB) []VecOps {
 	var vs []VecOps
 	if hasVecAsm {
 		vs = append(vs, VecOps{fast: true})
@@ -116,7 +116,7 @@ func vecVariants(t *testing.T) []VecOps {
 }
 
 // allVecOps: vecVariants and the reference.
-func allVecOps(t *testing.T) []VecOps { return append(vecVariants(t), VecOps{}) }
+func allVecOps(t testing.TB) []VecOps { return append(vecVariants(t), VecOps{}) }
 
 func randF16s(r *rand.Rand, n int) []uint16 {
 	out := make([]uint16, n)

@@ -83,7 +83,7 @@ func (o *rowOp) Run(lo, hi int) {
 			o.rope.fill(cs, o.pos[t])
 			for h := range o.nHead {
 				r := (t*o.nHead + h) * n
-				rotate(o.y[r:r+n], cs, o.nDims, o.neox)
+				o.vec.RoPE(o.y[r:r+n], cs, o.neox)
 			}
 		}
 	}

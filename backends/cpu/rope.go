@@ -38,12 +38,13 @@ func (s *Stream) RoPE(x backends.Tensor, pos []int32, p backends.RoPE) {
 			// Decode: every layer's q and k rotate at the same position with
 			// the same parameters, so the table is built once per step.
 			cs := s.ropeTable(p, ff, pos[0])
+			vec := s.dev.pool.VecOps()
 			for h := 0; h < nh; h++ {
-				rotate(xs[h*n:(h+1)*n], cs, p.NDims, p.Neox)
+				vec.RoPE(xs[h*n:(h+1)*n], cs, p.Neox)
 			}
 			return nil
 		}
-		s.rowOp = rowOp{kind: rowRoPE, y: xs, n: n, rope: newRopeTable(p, ff), pos: pos, nHead: nh, nDims: p.NDims, neox: p.Neox}
+		s.rowOp = rowOp{kind: rowRoPE, y: xs, n: n, rope: newRopeTable(p, ff), pos: pos, nHead: nh, nDims: p.NDims, neox: p.Neox, vec: s.dev.pool.VecOps()}
 		s.runRows(len(pos))
 		return nil
 	})
@@ -133,21 +134,6 @@ func (t *ropeTable) yarn(thetaExtrap float32, i0 int) (float32, float32) {
 		mscale *= 1 + float32(0.1*logf(1/p.FreqScale))
 	}
 	return float32(math.Cos(float64(theta))) * mscale, float32(math.Sin(float64(theta))) * mscale
-}
-
-// rotate applies the rotation to one head row: NORM pairs (x[2i], x[2i+1]),
-// NEOX pairs (x[i], x[i+n/2]); dims beyond nDims are left unchanged.
-func rotate(x, cs []float32, nDims int, neox bool) {
-	for i0 := 0; i0 < nDims; i0 += 2 {
-		c, s := cs[i0], cs[i0+1]
-		a, b := i0, i0+1
-		if neox {
-			a, b = i0/2, i0/2+nDims/2
-		}
-		x0, x1 := x[a], x[b]
-		x[a] = float32(x0*c) - float32(x1*s)
-		x[b] = float32(x0*s) + float32(x1*c)
-	}
 }
 
 func logf(v float32) float32    { return float32(math.Log(float64(v))) }

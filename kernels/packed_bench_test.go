@@ -292,3 +292,79 @@ func BenchmarkSingleRowKernels(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLoneCalls reads cold single-row calls of the llama-1b layer
+// shapes one call after another, with one thread and with two, against a
+// read probe with the same threads, and reports each median ratio
+// (t<threads>-<rows>x<cols>-roof, by packed bytes). It is the harness behind round 59 in
+// docs/performance.md: one thread reads a 2048x2048 Q4_0 call as well as
+// an 8192x2048 one (0.92-0.98 of its probe on the 2-core Intel Xeon VM),
+// two threads read it at 0.76-0.83. Two traps it avoids: the matrices are
+// in an Arena, on huge pages as the model's (below 4 MiB, PackWeights
+// alone gives 4 KiB pages, which read 15-20 % less), and each setting has
+// matrices of its own, run in an order that rotates round by round (the
+// setting run second after a probe read 2-3 % more, whichever it was).
+// NURI_BENCH_TYPE picks the weight type (default Q4_0).
+//
+//	go test -run '^$' -bench LoneCalls -benchtime 20x ./kernels
+func BenchmarkLoneCalls(b *testing.B) {
+	wt := quant.Q4_0
+	if s := os.Getenv("NURI_BENCH_TYPE"); s != "" {
+		t, err := quant.ParseType(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		wt = t
+	}
+	if !CanPack(wt) {
+		b.Skip("no packed kernels for", wt)
+	}
+	type setting struct {
+		threads, rows, cols int
+		mats                []*PackedWeights
+		bytes               int
+		roof                []float64
+	}
+	var settings []*setting
+	pools := map[int]*Pool{}
+	for _, threads := range []int{1, 2} {
+		pools[threads] = NewPool(threads)
+		defer pools[threads].Close()
+	}
+	rng := rand.New(rand.NewPCG(59, 60))
+	arena := NewArena()
+	const setBytes = 64 << 20 // each setting's matrices: cold again by its next turn
+	for _, threads := range []int{1, 2} {
+		for _, shape := range [][2]int{{2048, 2048}, {8192, 2048}, {2048, 8192}} {
+			s := &setting{threads: threads, rows: shape[0], cols: shape[1]}
+			for s.bytes < setBytes {
+				pw, err := PackWeightsIn(pools[threads], arena, wt, randWeights(rng, wt, s.rows, s.cols, false), s.rows, s.cols)
+				if err != nil {
+					b.Fatal(err)
+				}
+				s.mats = append(s.mats, pw)
+				s.bytes += pw.Bytes()
+			}
+			settings = append(settings, s)
+		}
+	}
+	x := randFloats(rng, 8192, 1)
+	y := make([]float32, 8192)
+	probe := NewBandwidthProbe(1024 << 20)
+	b.ResetTimer()
+	for round := range b.N {
+		bw := map[int]float64{1: probe.loops(pools[1]) * 1e9, 2: probe.loops(pools[2]) * 1e9}
+		for k := range settings {
+			s := settings[(k+round)%len(settings)]
+			p := pools[s.threads]
+			start := time.Now()
+			for _, pw := range s.mats {
+				MatMulPacked(p, y[:s.rows], pw, x[:s.cols], 1)
+			}
+			s.roof = append(s.roof, float64(s.bytes)/time.Since(start).Seconds()/bw[s.threads])
+		}
+	}
+	for _, s := range settings {
+		b.ReportMetric(median(s.roof), fmt.Sprintf("t%d-%dx%d-roof", s.threads, s.rows, s.cols))
+	}
+}

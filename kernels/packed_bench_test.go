@@ -102,17 +102,7 @@ func BenchmarkPackedShapes(b *testing.B) {
 //
 //	go test -run '^$' -bench DecodeStreams -benchtime 40x ./kernels
 func BenchmarkDecodeStreams(b *testing.B) {
-	wt := quant.Q4_0
-	if s := os.Getenv("NURI_BENCH_TYPE"); s != "" {
-		t, err := quant.ParseType(s)
-		if err != nil {
-			b.Fatal(err)
-		}
-		wt = t
-	}
-	if !CanPack(wt) {
-		b.Skip("no packed kernels for", wt)
-	}
+	wt := benchPackType(b)
 	p := NewPool(0)
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(31, 32))
@@ -308,17 +298,7 @@ func BenchmarkSingleRowKernels(b *testing.B) {
 //
 //	go test -run '^$' -bench LoneCalls -benchtime 20x ./kernels
 func BenchmarkLoneCalls(b *testing.B) {
-	wt := quant.Q4_0
-	if s := os.Getenv("NURI_BENCH_TYPE"); s != "" {
-		t, err := quant.ParseType(s)
-		if err != nil {
-			b.Fatal(err)
-		}
-		wt = t
-	}
-	if !CanPack(wt) {
-		b.Skip("no packed kernels for", wt)
-	}
+	wt := benchPackType(b)
 	type setting struct {
 		threads, rows, cols int
 		mats                []*PackedWeights
@@ -367,4 +347,21 @@ func BenchmarkLoneCalls(b *testing.B) {
 	for _, s := range settings {
 		b.ReportMetric(median(s.roof), fmt.Sprintf("t%d-%dx%d-roof", s.threads, s.rows, s.cols))
 	}
+}
+
+// benchPackType is the weight type a benchmark packs: NURI_BENCH_TYPE, or
+// Q4_0. It skips the benchmark where that type has no packed kernels.
+func benchPackType(b *testing.B) quant.Type {
+	wt := quant.Q4_0
+	if s := os.Getenv("NURI_BENCH_TYPE"); s != "" {
+		t, err := quant.ParseType(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		wt = t
+	}
+	if !CanPack(wt) {
+		b.Skip("no packed kernels for", wt)
+	}
+	return wt
 }

@@ -285,16 +285,16 @@ func BenchmarkSingleRowKernels(b *testing.B) {
 
 // BenchmarkLoneCalls reads cold single-row calls of the llama-1b layer
 // shapes one call after another, with one thread and with two, against a
-// read probe with the same threads, and reports each median ratio
-// (t<threads>-<rows>x<cols>-roof, by packed bytes). It is the harness behind round 59 in
-// docs/performance.md: one thread reads a 2048x2048 Q4_0 call as well as
-// an 8192x2048 one (0.92-0.98 of its probe on the 2-core Intel Xeon VM),
-// two threads read it at 0.76-0.83. Two traps it avoids: the matrices are
-// in an Arena, on huge pages as the model's (below 4 MiB, PackWeights
-// alone gives 4 KiB pages, which read 15-20 % less), and each setting has
-// matrices of its own, run in an order that rotates round by round (the
-// setting run second after a probe read 2-3 % more, whichever it was).
-// NURI_BENCH_TYPE picks the weight type (default Q4_0).
+// read probe with the same threads, and reports each median ratio by
+// packed bytes (t<threads>-<rows>x<cols>-roof). It is the harness behind
+// round 59 in docs/performance.md: one thread reads a 2048x2048 Q4_0 call
+// as well as an 8192x2048 one (0.92-0.99 of its probe on the 2-core Intel
+// Xeon VM), two threads read it at 0.76-0.83. It avoids two traps. The
+// matrices are in an Arena, on huge pages as the model's (below 4 MiB,
+// PackWeights alone gives 4 KiB pages, which read 15-20 % less). Each
+// setting has matrices of its own, run in an order that rotates round by
+// round (the setting run second after a probe read 2-3 % more, whichever
+// it was). NURI_BENCH_TYPE picks the weight type (default Q4_0).
 //
 //	go test -run '^$' -bench LoneCalls -benchtime 20x ./kernels
 func BenchmarkLoneCalls(b *testing.B) {

@@ -63,6 +63,11 @@ type PackedWeights struct {
 	Rows, Cols int
 	data       []byte
 	arena      *Arena // keeps data's mapping when it came from an Arena
+	// gb is one row group's record bytes. With run > 0 the groups are
+	// laid out in runs of run groups, runStride bytes apart (gb·run and
+	// padding that no kernel reads), up to group runEnd; the groups from
+	// runEnd on follow each other. See packRuns.
+	gb, run, runStride, runEnd, runNS int
 	// pace is the last timed single-row call that had this matrix first,
 	// for the pacer (paceSite).
 	pace atomic.Uint64
@@ -173,9 +178,10 @@ func packZero(t quant.Type) int32 {
 }
 
 // PackedBytes is the size of a rows×cols matrix of type t once packed, or
-// 0 where it is not packed (PackableShape). It equals the file's bytes for
-// every type but the transcoded i-quants (packed_iq.go), whose records are
-// larger.
+// 0 where it is not packed (PackableShape): its records, which take the
+// file's bytes for every type but the transcoded i-quants (packed_iq.go),
+// whose records are larger. A layout in runs (packRuns) adds at most
+// 1/maxPadShare of padding to that.
 func PackedBytes(t quant.Type, rows, cols int) uint64 {
 	if rows <= 0 || !PackableShape(t, cols) {
 		return 0
@@ -201,7 +207,15 @@ func (pw *PackedWeights) Bytes() int { return len(pw.data) }
 func (pw *PackedWeights) groups() int { return (pw.Rows + packGroup - 1) / packGroup }
 
 // groupBytes is the size of one row group's records.
-func (pw *PackedWeights) groupBytes() int { return len(pw.data) / pw.groups() }
+func (pw *PackedWeights) groupBytes() int { return pw.gb }
+
+// groupAt is the offset of row group g's first record in data.
+func (pw *PackedWeights) groupAt(g int) int {
+	if g < pw.runEnd {
+		return g/pw.run*pw.runStride + g%pw.run*pw.gb
+	}
+	return pw.runEnd/max(1, pw.run)*pw.runStride + (g-pw.runEnd)*pw.gb
+}
 
 // PackWeights rearranges a rows×cols matrix of a packable type (ggml
 // layout) into the packed layout, using the pool's workers.
@@ -227,18 +241,29 @@ func PackWeightsIn(p *Pool, a *Arena, t quant.Type, w []byte, rows, cols int) (*
 		return nil, fmt.Errorf("pack %v: %d columns, not a multiple of %d", t, cols, packedQK(t))
 	}
 	nb := cols / packedQK(t)
-	pw := &PackedWeights{Type: t, Rows: rows, Cols: cols, arena: a}
+	pw := &PackedWeights{Type: t, Rows: rows, Cols: cols, arena: a, gb: nb * bb}
 	groups := pw.groups()
+	if rows%packGroup == 0 {
+		set := packedSetOf(t, p.KernelSet() == KernelsAVX2)
+		if set.streamsFor(1) {
+			pw.runNS = set.pieceStreams(1)
+			pw.run, pw.runStride = packRuns(pw.gb, groups, pw.runNS, set.rowChunk, p.Threads())
+		}
+	}
+	if pw.run > 0 {
+		pw.runEnd = groups / (pw.runNS * pw.run) * pw.runNS * pw.run
+	}
+	size := pw.groupAt(groups)
 	if a != nil {
-		pw.data = a.Bytes(groups * nb * bb)
+		pw.data = a.Bytes(size)
 	} else {
-		pw.data = LargeBytes(pw, groups*nb*bb)
+		pw.data = LargeBytes(pw, size)
 	}
 	p.Run(groups, func(lo, hi int) {
 		for g := lo; g < hi; g++ {
 			nr := min(packGroup, rows-g*packGroup) // padding rows stay zero
 			for b := range nb {
-				rec := pw.data[(g*nb+b)*bb : (g*nb+b+1)*bb]
+				rec := pw.data[pw.groupAt(g)+b*bb : pw.groupAt(g)+(b+1)*bb]
 				for r := range nr {
 					packRow(t, w[(g*packGroup+r)*rb:], b, rec, r)
 				}
@@ -464,12 +489,16 @@ type packedScratch struct {
 	// streamPiece), and where each chunk's pieces start in it.
 	pieces      []streamPiece
 	chunkPieces []int
+	lefts       []groupRange
+	chunkLefts  []int
 	task        packedTask
 	shape       packedActs
 	// oneStream: see packedTask (set by benchmarks only).
 	oneStream bool
 	scales    []float32 // MatMulPackedSharedNorm's row scales
 	warm      packedWarm
+	// streamPlan builds pieces and lefts (streamPlan.plan).
+	streamPlan streamPlan
 	// grouped: the call is MatMulPackedGrouped's (each matrix its own
 	// activation row); set for that call only.
 	grouped bool
@@ -496,8 +525,9 @@ type packedMat struct {
 }
 
 // streamPiece is the multi-stream part of one chunk of one matrix in a
-// single-row or small-batch call: q rows, row i being group lo+i of each of the ns runs
-// of q groups from group lo (a multi-stream kernel call takes one or more
+// single-row or small-batch call: q rows, row i being group lo+i of each
+// of ns runs of q groups, the first from group lo and each ws bytes after
+// the one before (a multi-stream kernel call takes one or more
 // consecutive rows). The rows are claimed through next, in shrinking runs,
 // by the thread that took the chunk and by any thread that runs out of
 // chunks (packedTask.steal), so the threads finish together instead of
@@ -505,8 +535,16 @@ type packedMat struct {
 type streamPiece struct {
 	m     *packedMat
 	lo, q int
+	ws    int   // bytes from one stream's records to the next's
 	next  int32 // next unclaimed row (atomic)
-	_     [64 - 8 - 2*8 - 4]byte
+	_     [64 - 8 - 3*8 - 4]byte
+}
+
+// groupRange is groups lo..hi-1 of a call's matrix m, which a chunk
+// leaves to the one-group kernels.
+type groupRange struct {
+	m      *packedMat
+	lo, hi int
 }
 
 // packedInput says how a call's activation rows are made when they are
@@ -551,7 +589,11 @@ type packedTask struct {
 	// work of chunk c is pieces[chunkPieces[c]:chunkPieces[c+1]].
 	pieces      []streamPiece
 	chunkPieces []int
-	grain       int
+	lefts       []groupRange // chunk c leaves lefts[chunkLefts[c]:chunkLefts[c+1]]
+	chunkLefts  []int
+	// chunked: the dot phase's units are these chunks (streamPlan), not
+	// row groups.
+	chunked bool
 	// oneStream keeps every call, single rows and small batches, on the
 	// one-group kernels (BenchmarkDecodeStreams times both paths in one
 	// process).
@@ -869,9 +911,14 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 		t.paced, timed = s.pacer.begin(key, pw0.pace.Load())
 	}
 	dotGrain := packedGrain(groups, pw0.groupBytes(), rows, streams, p.threadsLocked(), set.rowChunk)
+	units, unit := groups, dotGrain
 	if streams > 0 {
-		s.pieces, s.chunkPieces = streamPieces(s.pieces[:0], s.chunkPieces[:0], s.mats, groups, dotGrain, streams)
-		t.pieces, t.chunkPieces, t.grain = s.pieces, s.chunkPieces, dotGrain
+		sp := &s.streamPlan
+		sp.pieces, sp.chunkPieces, sp.lefts, sp.chunkLefts = s.pieces[:0], s.chunkPieces[:0], s.lefts[:0], s.chunkLefts[:0]
+		sp.plan(s.mats, dotGrain, streams)
+		s.pieces, s.chunkPieces, s.lefts, s.chunkLefts = sp.pieces, sp.chunkPieces, sp.lefts, sp.chunkLefts
+		t.pieces, t.chunkPieces, t.lefts, t.chunkLefts, t.chunked = s.pieces, s.chunkPieces, s.lefts, s.chunkLefts, true
+		units, unit = len(s.chunkPieces)-1, 1 // the pool hands out chunks
 	}
 	// The caller prepares a small input alone (below), so meanwhile the
 	// helpers fetch the weights of the chunks they will start on.
@@ -907,9 +954,9 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 		t0 = time.Now()
 	}
 	if warm {
-		p.runReserved(groups, dotGrain, t)
+		p.runReserved(units, unit, t)
 	} else {
-		p.runTask(groups, dotGrain, t)
+		p.runTask(units, unit, t)
 	}
 	if timed {
 		pw0.pace.Store(s.pacer.end(key, pw0.pace.Load(), t.paced, time.Since(t0).Nanoseconds()))
@@ -920,6 +967,7 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 		s.warm.clear()
 	}
 	clear(s.pieces) // drop the references to the call's matrices
+	clear(s.lefts)
 }
 
 // packedWarm is a single-row call's aside work (Pool.startAside): while
@@ -941,11 +989,12 @@ type packedWarm struct {
 	ns      int
 }
 
-// warmRegion is one stream piece: ns streams of run bytes, run apart, from
+// warmRegion is one stream piece: ns streams of n bytes, run apart, from
 // the start of data.
 type warmRegion struct {
 	data []byte
 	run  int
+	n    int // bytes of each stream (run, or less before padding)
 }
 
 // warmBytes caps a helper's warming: well inside its core's L2 (1 MiB on
@@ -962,8 +1011,8 @@ func (w *packedWarm) set(pieces []streamPiece, chunkPieces []int, ns, helpers in
 	for c := 1; c <= helpers && c+1 < len(chunkPieces); c++ {
 		for _, pc := range pieces[chunkPieces[c]:chunkPieces[c+1]] {
 			pw := pc.m.pw
-			gb := pw.groupBytes()
-			w.regions = append(w.regions, warmRegion{data: pw.data[pc.lo*gb : (pc.lo+ns*pc.q)*gb], run: pc.q * gb})
+			o, n := pw.groupAt(pc.lo), pc.q*pw.gb
+			w.regions = append(w.regions, warmRegion{data: pw.data[o : o+(ns-1)*pc.ws+n], run: pc.ws, n: n})
 		}
 		w.starts = append(w.starts, len(w.regions))
 	}
@@ -985,39 +1034,15 @@ func (w *packedWarm) runAside(id int, stop *atomic.Bool) {
 	}
 	budget := warmBytes
 	for _, r := range w.regions[lo:w.starts[id-1]] {
-		for off := 0; off < r.run; off += warmStep {
+		for off := 0; off < r.n; off += warmStep {
 			if budget <= 0 || stop.Load() {
 				return
 			}
-			size := min(warmStep, r.run-off)
+			size := min(warmStep, r.n-off)
 			prefetchRows(&r.data[off], w.ns, r.run, size)
 			budget -= size * w.ns
 		}
 	}
-}
-
-// streamPieces appends the stream pieces of every chunk of grain groups
-// (the call's groups numbered across mats) to pieces, and each chunk's
-// first piece index (plus the end) to starts.
-func streamPieces(pieces []streamPiece, starts []int, mats []packedMat, groups, grain, ns int) ([]streamPiece, []int) {
-	for lo := 0; lo < groups; lo += grain {
-		starts = append(starts, len(pieces))
-		hi := min(lo+grain, groups)
-		for i := range mats {
-			m := &mats[i]
-			l, h := max(lo, m.g0)-m.g0, min(hi, m.g0+m.groups)-m.g0
-			if l >= h {
-				continue
-			}
-			if m.pw.Rows%packGroup != 0 && h*packGroup > m.pw.Rows {
-				h-- // the partial last group takes the one-group kernel
-			}
-			if q := (h - l) / ns; q > 0 {
-				pieces = append(pieces, streamPiece{m: m, lo: l, q: q})
-			}
-		}
-	}
-	return pieces, append(starts, len(pieces))
 }
 
 // packedGrain picks how many row groups one claimed chunk covers: several
@@ -1073,18 +1098,19 @@ func (t *packedTask) Run(lo, hi int) {
 			t.a.quantize(&t.in, t.vec, t.x, i, t.mats[0].pw.Type)
 		}
 	case phaseDot:
-		if t.pieces == nil {
+		if !t.chunked {
 			t.dotRange(lo, hi)
 			return
 		}
-		// A chunk at a time (a caller running the whole range alone gets
-		// every chunk here): its stream rows, then what they leave over.
-		for c0 := lo; c0 < hi; c0 += t.grain {
-			c := c0 / t.grain
+		// Chunks lo..hi-1 (a caller running the job alone gets them all
+		// here), each its stream rows and then what they leave over.
+		for c := lo; c < hi; c++ {
 			for i := t.chunkPieces[c]; i < t.chunkPieces[c+1]; i++ {
 				t.streamRows(&t.pieces[i])
 			}
-			t.dotRange(c0, min(c0+t.grain, hi))
+			for _, r := range t.lefts[t.chunkLefts[c]:t.chunkLefts[c+1]] {
+				t.dot(r.m, r.lo, r.hi)
+			}
 		}
 	}
 }
@@ -1110,7 +1136,6 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 	if t.paced && ks.pacedStreams != nil {
 		sk, rk = ks.pacedStreams, ks.pacedRes
 	}
-	gb := a.nb * packedBlockBytes(pw.Type)
 	var act *byte
 	var d *float32
 	var corr *int32
@@ -1141,14 +1166,15 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 			return
 		}
 		g, n := pc.lo+i, min(int(k), pc.q-i)
+		w := &pw.data[pw.groupAt(g)]
 		if t.rows == 1 && m.res != nil && rk != nil {
-			rk(&pw.data[g*gb], pc.q*gb, a.nb, act, astride, d, corr, dstride, &m.y[g*packGroup], pc.q*packGroup*4, n, &m.res[g*packGroup])
+			rk(w, pc.ws, a.nb, act, astride, d, corr, dstride, &m.y[g*packGroup], pc.q*packGroup*4, n, &m.res[g*packGroup])
 			continue
 		}
 		if t.rows == 1 {
-			sk(&pw.data[g*gb], pc.q*gb, a.nb, act, astride, d, corr, dstride, &m.y[g*packGroup], pc.q*packGroup*4, n)
+			sk(w, pc.ws, a.nb, act, astride, d, corr, dstride, &m.y[g*packGroup], pc.q*packGroup*4, n)
 		} else {
-			t.streamTile(m, ks, g, pc.q, n)
+			t.streamTile(m, ks, g, pc.q, pc.ws, n)
 		}
 		if m.res != nil {
 			for st := range ns {
@@ -1177,9 +1203,9 @@ func (t *packedTask) rowActs(m *packedMat) (act *byte, astride int, d *float32, 
 // from group g (streams q groups apart) for every row of the call's one
 // activation tile, in sub-tiles of 4, 3, 2 and 1 rows (the tile kernels'
 // sizes): the later sub-tiles find the claim's weights in L2.
-func (t *packedTask) streamTile(m *packedMat, ks *packedSet, g, q, n int) {
+func (t *packedTask) streamTile(m *packedMat, ks *packedSet, g, q, ws, n int) {
 	a, pw := t.a, m.pw
-	gb := a.nb * packedBlockBytes(pw.Type)
+	w0 := pw.groupAt(g)
 	sk, tk, ns, ts := ks.streams, &ks.tileStreams, ks.pieceStreams(a.nx), ks.tileNS
 	astride, dstride := a.nx*a.qk*a.es, a.nx*4
 	for k0 := 0; k0 < a.nx; {
@@ -1192,13 +1218,13 @@ func (t *packedTask) streamTile(m *packedMat, ks *packedSet, g, q, n int) {
 			// The single-row kernel walks ks.ns of the piece's ns streams.
 			for s0 := 0; s0 < ns; s0 += ks.ns {
 				gs := g + s0*q
-				sk(&pw.data[gs*gb], q*gb, a.nb, act, astride, d, corr, dstride, &m.y[k0*pw.Rows+gs*packGroup], q*packGroup*4, n)
+				sk(&pw.data[w0+s0*ws], ws, a.nb, act, astride, d, corr, dstride, &m.y[k0*pw.Rows+gs*packGroup], q*packGroup*4, n)
 			}
 		} else {
 			// A tile kernel walks ts of the piece's ns streams.
 			for s0 := 0; s0 < ns; s0 += ts {
 				gs := g + s0*q
-				tk[sub](&pw.data[gs*gb], q*gb, a.nb, act, astride, d, corr, dstride, &m.y[k0*pw.Rows+gs*packGroup], q*packGroup*4, n, pw.Rows*4)
+				tk[sub](&pw.data[w0+s0*ws], ws, a.nb, act, astride, d, corr, dstride, &m.y[k0*pw.Rows+gs*packGroup], q*packGroup*4, n, pw.Rows*4)
 			}
 		}
 		k0 += sub
@@ -1220,22 +1246,10 @@ func (t *packedTask) steal() {
 func (t *packedTask) dot(m *packedMat, lo, hi int) {
 	pw, a := m.pw, t.a
 	nb := a.nb
-	bb := packedBlockBytes(pw.Type)
 	set := packedSetOf(pw.Type, t.avx2)
 	ks := &set.tiles
 	ystride := pw.Rows * 4
 	lastPartial := pw.Rows%packGroup != 0
-	if t.pieces != nil {
-		// Decode: run already computed the whole groups' multi-stream part
-		// (the range cut into ns equal runs walked in lockstep); the groups
-		// left over (and a partial last group) take the loop below.
-		ns := set.pieceStreams(t.rows)
-		full := hi
-		if lastPartial && hi*packGroup > pw.Rows {
-			full = hi - 1
-		}
-		lo += (full - lo) / ns * ns
-	}
 	if t.grouped {
 		// One row, the matrix's own, with the single-row kernel.
 		act, astride, d, corr, dstride := t.rowActs(m)
@@ -1245,7 +1259,7 @@ func (t *packedTask) dot(m *packedMat, lo, hi int) {
 			if lastPartial && r0+packGroup > pw.Rows {
 				y, ys = &m.tail[0], packGroup*4
 			}
-			ks[1](&pw.data[g*nb*bb], nb, act, astride, d, corr, dstride, y, ys)
+			ks[1](&pw.data[pw.groupAt(g)], nb, act, astride, d, corr, dstride, y, ys)
 		}
 		if lastPartial && hi*packGroup > pw.Rows {
 			copy(m.y[(hi-1)*packGroup:pw.Rows], m.tail)
@@ -1255,7 +1269,7 @@ func (t *packedTask) dot(m *packedMat, lo, hi int) {
 	for t0 := 0; t0 < a.nx; t0 += packTile {
 		n, _, base := a.tileAt(t0)
 		for g := lo; g < hi; g++ {
-			w := &pw.data[g*nb*bb]
+			w := &pw.data[pw.groupAt(g)]
 			r0 := g * packGroup
 			partial := lastPartial && r0+packGroup > pw.Rows
 			for k0 := 0; k0 < n; {

@@ -547,7 +547,9 @@ func TestPackedWarmRegions(t *testing.T) {
 		groups += pw.groups()
 	}
 	for _, c := range []struct{ grain, ns, helpers int }{{32, 4, 1}, {32, 4, 3}, {40, 2, 2}, {100, 4, 7}} {
-		pieces, starts := streamPieces(nil, nil, mats, groups, c.grain, c.ns)
+		var sp streamPlan
+		sp.plan(mats, c.grain, c.ns)
+		pieces, starts := sp.pieces, sp.chunkPieces
 		var w packedWarm
 		w.set(pieces, starts, c.ns, c.helpers)
 		chunks := len(starts) - 1
@@ -563,8 +565,9 @@ func TestPackedWarmRegions(t *testing.T) {
 			}
 			for i, r := range got {
 				pc := want[i]
-				gb := pc.m.pw.groupBytes()
-				if &r.data[0] != &pc.m.pw.data[pc.lo*gb] || len(r.data) != c.ns*pc.q*gb || r.run != pc.q*gb {
+				pw := pc.m.pw
+				o, n := pw.groupAt(pc.lo), pc.q*pw.groupBytes()
+				if &r.data[0] != &pw.data[o] || len(r.data) != (c.ns-1)*pc.ws+n || r.run != pc.ws || r.n != n {
 					t.Fatalf("%+v: helper %d region %d is not piece %d (groups %d.., %d a stream)", c, h, i, i, pc.lo, pc.q)
 				}
 			}

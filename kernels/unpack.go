@@ -25,7 +25,7 @@ func (pw *PackedWeights) Row(r int, dst []byte) error {
 	g, rr := r/packGroup, r%packGroup
 	clear(dst) // the inverses below OR bit fields into place
 	for b := range nb {
-		unpackRow(pw.Type, pw.data[(g*nb+b)*bb:(g*nb+b+1)*bb], rr, dst, b)
+		unpackRow(pw.Type, pw.data[pw.groupAt(g)+b*bb:pw.groupAt(g)+(b+1)*bb], rr, dst, b)
 	}
 	return nil
 }

@@ -1,0 +1,160 @@
+package kernels
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/nuri-ai/nuri/quant"
+)
+
+// TestSpread: the least distance within a page between the offsets of ns
+// streams stride bytes apart.
+func TestSpread(t *testing.T) {
+	cases := []struct{ stride, ns, want int }{
+		{4096 * 18, 4, 0},         // page-aligned runs
+		{4096*18 + 1024, 4, 1024}, // an even spread
+		{4096*18 + 3072, 4, 1024}, // the same, the other way round
+		{4096*4 + 2048, 4, 0},     // two pairs: streams 0 and 2 together
+		{4096*4 + 960, 4, 960},    // 960, 1920, 2880
+		{4096*4 + 2048, 2, 2048},  // two streams half a page apart
+		{4096*4 + 64, 4, 64},      // nearly aligned
+		{294912 + 1152, 4, 640},   // 1152, 2304, 3456: the last 640 short of a page
+	}
+	for _, c := range cases {
+		if got := spread(c.stride, c.ns); got != c.want {
+			t.Errorf("spread(%d, %d) = %d, want %d", c.stride, c.ns, got, c.want)
+		}
+	}
+}
+
+// TestPackRuns: the runs are as long as a single-row call's streams (or
+// shortened to divide the matrix into whole blocks), their padding is the
+// least that spreads the streams evenly, and no layout is made where the
+// padding would be a large share of a run or the kernel has two streams.
+func TestPackRuns(t *testing.T) {
+	cases := []struct {
+		name                              string
+		gb, groups, ns, rowChunk, threads int
+		run, pad                          int
+	}{
+		// llama-1b's Q4_0 layers on two threads (1.5 MiB chunks).
+		{"o 2048x2048", 18432, 128, 4, 3 << 19, 2, 16, 1024},
+		{"ffn_down 2048x8192", 73728, 128, 4, 3 << 19, 2, 4, 1024},
+		{"gate 8192x2048: 21 a stream, 16 divides", 18432, 512, 4, 3 << 19, 2, 16, 1024},
+		{"output 128256x2048: 21, none divides", 18432, 8016, 4, 3 << 19, 2, 21, 1024},
+		// Already spread: 9 KiB groups, 5 a run, 45 KiB runs (1 KiB past 11 pages).
+		{"no padding needed", 9216, 40, 4, 180 << 10, 2, 5, 0},
+		{"two streams", 18944, 128, 2, 3 << 19, 2, 0, 0},
+		{"too few groups", 18432, 2, 4, 3 << 19, 2, 0, 0},
+		// One 2 KiB group a run: 1 KiB of padding is half the run.
+		{"padding too large a share", 2048, 64, 4, 8 << 10, 2, 0, 0},
+	}
+	for _, c := range cases {
+		run, stride := packRuns(c.gb, c.groups, c.ns, c.rowChunk, c.threads)
+		pad := stride - run*c.gb
+		if run == 0 {
+			pad = 0
+		}
+		if run != c.run || pad != c.pad {
+			t.Errorf("%s: run %d, padding %d; want %d, %d", c.name, run, pad, c.run, c.pad)
+		}
+	}
+}
+
+// TestRunLayouts: matrices laid out in padded runs, with groups after the
+// runs and without, give the reference's bits through every path that
+// walks them: single rows and small batches on one to three threads, the
+// one-group kernels for larger batches, residual and shared calls, and
+// Row.
+func TestRunLayouts(t *testing.T) {
+	if !CanPack(quant.Q4_0) {
+		t.Skip("no packed kernels on this CPU")
+	}
+	pools := []*Pool{nil, NewPool(2), NewPool(3)}
+	defer pools[1].Close()
+	defer pools[2].Close()
+	rng := rand.New(rand.NewPCG(60, 61))
+	shapes := []struct{ rows, cols int }{{1024, 2048}, {2048, 256}, {1040, 512}, {4096, 64}}
+	if raceEnabled {
+		shapes = shapes[1:3]
+	}
+	padded, tails := 0, 0
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q5_1} {
+		for _, sh := range shapes {
+			if sh.cols%packedQK(wt) != 0 {
+				continue
+			}
+			w := randWeights(rng, wt, sh.rows, sh.cols, true)
+			rb, err := wt.RowBytes(sh.cols)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, pool := range pools {
+				pw, err := PackWeights(pool, wt, w, sh.rows, sh.cols)
+				if err != nil {
+					t.Fatal(err)
+				}
+				name := fmt.Sprintf("%v/%dx%d/threads=%d/run=%d", wt, sh.rows, sh.cols, pool.Threads(), pw.run)
+				if pw.run > 0 {
+					if pw.runStride > pw.run*pw.gb {
+						padded++
+					}
+					if pw.runEnd < pw.groups() {
+						tails++
+					}
+				}
+				row := make([]byte, rb)
+				for r := 0; r < sh.rows; r += 97 {
+					if err := pw.Row(r, row); err != nil {
+						t.Fatal(err)
+					}
+					if !bytes.Equal(row, w[r*rb:(r+1)*rb]) {
+						t.Fatalf("%s: Row(%d) differs from the matrix", name, r)
+					}
+				}
+				for _, nx := range []int{1, 2, 3, 9} {
+					x := randFloats(rng, nx*sh.cols, 1)
+					want := make([]float32, nx*sh.rows)
+					packedRef(wt, w, sh.rows, sh.cols, x, nx, want)
+					got := guardedOutput(nx * sh.rows)
+					MatMulPacked(pool, got, pw, x, nx)
+					checkOutput(t, fmt.Sprintf("%s/nx=%d", name, nx), got, want, "reference")
+					res := randFloats(rng, nx*sh.rows, 1)
+					wantRes := append([]float32(nil), res...)
+					for i := range wantRes {
+						wantRes[i] += want[i]
+					}
+					got = guardedOutput(nx * sh.rows)
+					MatMulPackedResidual(pool, res, got, pw, x, nx)
+					checkOutput(t, fmt.Sprintf("%s/nx=%d/residual", name, nx), got, want, "reference")
+					for i, v := range wantRes {
+						if math.Float32bits(res[i]) != math.Float32bits(v) {
+							t.Fatalf("%s/nx=%d: residual[%d] = %g, want %g", name, nx, i, res[i], v)
+						}
+					}
+				}
+				// Shared with a matrix of other runs (a third of the rows).
+				r2 := sh.rows / 3 / packGroup * packGroup
+				w2 := randWeights(rng, wt, r2, sh.cols, true)
+				pw2, err := PackWeights(pool, wt, w2, r2, sh.cols)
+				if err != nil {
+					t.Fatal(err)
+				}
+				x := randFloats(rng, sh.cols, 1)
+				want, want2 := make([]float32, sh.rows), make([]float32, r2)
+				packedRef(wt, w, sh.rows, sh.cols, x, 1, want)
+				packedRef(wt, w2, r2, sh.cols, x, 1, want2)
+				got, got2 := guardedOutput(sh.rows), guardedOutput(r2)
+				MatMulPackedShared(pool, [][]float32{got, got2}, []*PackedWeights{pw, pw2}, x, 1)
+				checkOutput(t, name+"/shared 0", got, want, "reference")
+				checkOutput(t, name+"/shared 1", got2, want2, "reference")
+			}
+		}
+	}
+	if padded == 0 || tails == 0 {
+		t.Fatalf("%d padded layouts, %d with groups after the runs: the shapes no longer test both", padded, tails)
+	}
+}

@@ -14,7 +14,7 @@ package kernels
 // the plain layout and two with this one in one process, the Q4_0 file's
 // steps took 0.986-0.988 of the time; the Q8_0 file's were level
 // (0.998-1.000), and the K-quants' two streams gained nothing from being
-// spread (Q4_K_M 1.004-1.006), so they keep the plain layout
+// spread (Q4_K_M 1.003-1.010), so they keep the plain layout
 // (docs/performance.md, round 60).
 
 // pageBytes is the span within which the streams' offsets are spread.
@@ -51,7 +51,7 @@ const maxPadShare = 64
 func packRuns(gb, groups, ns, rowChunk, threads int) (run, runStride int) {
 	if ns < 4 {
 		// Two streams (the K-quants') gained nothing from staggering in
-		// llama-1b decode (Q4_K_M: 1.004-1.006 of the step time).
+		// llama-1b decode (Q4_K_M: 1.003-1.010 of the step time).
 		return 0, 0
 	}
 	q := packedGrain(groups, gb, 1, ns, max(1, threads), rowChunk) / ns

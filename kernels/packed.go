@@ -21,7 +21,10 @@ import (
 // and one weight load serves every activation row of a tile.
 //
 // Layout: rows in groups of 16 (the last group padded with zero rows);
-// group G is nb records of packedBlockBytes, block b's record at (G·nb+b):
+// group G is nb records of packedBlockBytes, block b's record at
+// groupAt(G) + b·packedBlockBytes. The groups follow each other, or, for a
+// single row's four-stream kernels, lie in runs padded so that the streams
+// start spread within the page (packRuns, stagger.go):
 //
 //	+0   16 fp16 scales, row r at 2r
 //	+32  the codes, 64 bytes per 4-element group g: row r's 4 bytes at 4r

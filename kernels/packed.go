@@ -265,8 +265,9 @@ func PackWeightsIn(p *Pool, a *Arena, t quant.Type, w []byte, rows, cols int) (*
 	p.Run(groups, func(lo, hi int) {
 		for g := lo; g < hi; g++ {
 			nr := min(packGroup, rows-g*packGroup) // padding rows stay zero
+			at := pw.groupAt(g)
 			for b := range nb {
-				rec := pw.data[pw.groupAt(g)+b*bb : pw.groupAt(g)+(b+1)*bb]
+				rec := pw.data[at+b*bb : at+(b+1)*bb]
 				for r := range nr {
 					packRow(t, w[(g*packGroup+r)*rb:], b, rec, r)
 				}
@@ -488,20 +489,14 @@ type packedScratch struct {
 	corr2 []int32
 	tail  []float32 // outputs of partial last row groups
 	mats  []packedMat
-	// pieces and chunkPieces: a single-row call's multi-stream work (see
-	// streamPiece), and where each chunk's pieces start in it.
-	pieces      []streamPiece
-	chunkPieces []int
-	lefts       []groupRange
-	chunkLefts  []int
-	task        packedTask
-	shape       packedActs
+	// plan: a multi-stream call's chunks (streamPlan), its buffers reused.
+	plan  streamPlan
+	task  packedTask
+	shape packedActs
 	// oneStream: see packedTask (set by benchmarks only).
 	oneStream bool
 	scales    []float32 // MatMulPackedSharedNorm's row scales
 	warm      packedWarm
-	// streamPlan builds pieces and lefts (streamPlan.plan).
-	streamPlan streamPlan
 	// grouped: the call is MatMulPackedGrouped's (each matrix its own
 	// activation row); set for that call only.
 	grouped bool
@@ -588,15 +583,9 @@ type packedTask struct {
 	x     []float32
 	in    packedInput
 	a     *packedActs
-	// pieces (single-row calls with a multi-stream kernel): the stream
-	// work of chunk c is pieces[chunkPieces[c]:chunkPieces[c+1]].
-	pieces      []streamPiece
-	chunkPieces []int
-	lefts       []groupRange // chunk c leaves lefts[chunkLefts[c]:chunkLefts[c+1]]
-	chunkLefts  []int
-	// chunked: the dot phase's units are these chunks (streamPlan), not
-	// row groups.
-	chunked bool
+	// plan (calls with a multi-stream kernel): the dot phase's units are
+	// its chunks; nil: they are row groups.
+	plan *streamPlan
 	// oneStream keeps every call, single rows and small batches, on the
 	// one-group kernels (BenchmarkDecodeStreams times both paths in one
 	// process).
@@ -916,18 +905,15 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 	dotGrain := packedGrain(groups, pw0.groupBytes(), rows, streams, p.threadsLocked(), set.rowChunk)
 	units, unit := groups, dotGrain
 	if streams > 0 {
-		sp := &s.streamPlan
-		sp.pieces, sp.chunkPieces, sp.lefts, sp.chunkLefts = s.pieces[:0], s.chunkPieces[:0], s.lefts[:0], s.chunkLefts[:0]
-		sp.plan(s.mats, dotGrain, streams)
-		s.pieces, s.chunkPieces, s.lefts, s.chunkLefts = sp.pieces, sp.chunkPieces, sp.lefts, sp.chunkLefts
-		t.pieces, t.chunkPieces, t.lefts, t.chunkLefts, t.chunked = s.pieces, s.chunkPieces, s.lefts, s.chunkLefts, true
-		units, unit = len(s.chunkPieces)-1, 1 // the pool hands out chunks
+		s.plan.plan(s.mats, dotGrain, streams)
+		t.plan = &s.plan
+		units, unit = s.plan.chunks(), 1 // the pool hands out chunks
 	}
 	// The caller prepares a small input alone (below), so meanwhile the
 	// helpers fetch the weights of the chunks they will start on.
-	warm := small && streams > 0 && len(s.chunkPieces) > 2 && p.asideFree()
+	warm := small && streams > 0 && s.plan.chunks() > 1 && p.asideFree()
 	if warm {
-		s.warm.set(s.pieces, s.chunkPieces, streams, p.threadsLocked()-1)
+		s.warm.set(s.plan.pieces, s.plan.chunkPieces, streams, p.threadsLocked()-1)
 		warm = p.startAside(&s.warm)
 	}
 	if in.kind == inputNorm {
@@ -969,8 +955,7 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 		// The helpers stopped warming before they took the dot job.
 		s.warm.clear()
 	}
-	clear(s.pieces) // drop the references to the call's matrices
-	clear(s.lefts)
+	s.plan.clear()
 }
 
 // packedWarm is a single-row call's aside work (Pool.startAside): while
@@ -1101,17 +1086,18 @@ func (t *packedTask) Run(lo, hi int) {
 			t.a.quantize(&t.in, t.vec, t.x, i, t.mats[0].pw.Type)
 		}
 	case phaseDot:
-		if !t.chunked {
+		sp := t.plan
+		if sp == nil {
 			t.dotRange(lo, hi)
 			return
 		}
 		// Chunks lo..hi-1 (a caller running the job alone gets them all
 		// here), each its stream rows and then what they leave over.
 		for c := lo; c < hi; c++ {
-			for i := t.chunkPieces[c]; i < t.chunkPieces[c+1]; i++ {
-				t.streamRows(&t.pieces[i])
+			for i := sp.chunkPieces[c]; i < sp.chunkPieces[c+1]; i++ {
+				t.streamRows(&sp.pieces[i])
 			}
-			for _, r := range t.lefts[t.chunkLefts[c]:t.chunkLefts[c+1]] {
+			for _, r := range sp.lefts[sp.chunkLefts[c]:sp.chunkLefts[c+1]] {
 				t.dot(r.m, r.lo, r.hi)
 			}
 		}
@@ -1237,11 +1223,11 @@ func (t *packedTask) streamTile(m *packedMat, ks *packedSet, g, q, ws, n int) {
 // steal is called by each thread once the call's chunks are all taken: it
 // computes the stream rows still unclaimed in chunks other threads hold.
 func (t *packedTask) steal() {
-	if t.phase != phaseDot {
+	if t.phase != phaseDot || t.plan == nil {
 		return
 	}
-	for i := range t.pieces {
-		t.streamRows(&t.pieces[i])
+	for i := range t.plan.pieces {
+		t.streamRows(&t.plan.pieces[i])
 	}
 }
 

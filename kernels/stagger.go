@@ -100,7 +100,7 @@ type streamPlan struct {
 	chunkLefts  []int // chunk c's ranges from chunkLefts[c]
 }
 
-// plan appends the chunks of a multi-stream call for a kernel of ns
+// plan makes sp the chunks of a multi-stream call for a kernel of ns
 // streams, each matrix's apart: in a matrix laid out in runs for ns
 // streams, whole blocks of ns runs (as many as come nearest grain groups)
 // with one piece per block, its streams a run apart, then the groups
@@ -108,6 +108,7 @@ type streamPlan struct {
 // ns equal runs of consecutive groups; what they leave over, and a
 // partial last group, goes to the one-group kernels.
 func (sp *streamPlan) plan(mats []packedMat, grain, ns int) {
+	sp.pieces, sp.chunkPieces, sp.lefts, sp.chunkLefts = sp.pieces[:0], sp.chunkPieces[:0], sp.lefts[:0], sp.chunkLefts[:0]
 	for i := range mats {
 		m := &mats[i]
 		pw := m.pw
@@ -139,6 +140,15 @@ func (sp *streamPlan) plan(mats []packedMat, grain, ns int) {
 		}
 	}
 	sp.chunk()
+}
+
+// chunks is how many chunks the plan has.
+func (sp *streamPlan) chunks() int { return max(0, len(sp.chunkPieces)-1) }
+
+// clear drops the plan's references to a call's matrices.
+func (sp *streamPlan) clear() {
+	clear(sp.pieces)
+	clear(sp.lefts)
 }
 
 // chunk starts a chunk (or, after the last, ends the list).

@@ -24,8 +24,9 @@ func (pw *PackedWeights) Row(r int, dst []byte) error {
 	nb := pw.Cols / packedQK(pw.Type)
 	g, rr := r/packGroup, r%packGroup
 	clear(dst) // the inverses below OR bit fields into place
+	at := pw.groupAt(g)
 	for b := range nb {
-		unpackRow(pw.Type, pw.data[pw.groupAt(g)+b*bb:pw.groupAt(g)+(b+1)*bb], rr, dst, b)
+		unpackRow(pw.Type, pw.data[at+b*bb:at+(b+1)*bb], rr, dst, b)
 	}
 	return nil
 }

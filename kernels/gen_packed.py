@@ -1189,35 +1189,41 @@ def kstream_ahead(rec):
     return (ahead*rec + 63) // 64 * 64
 
 
-def interleaved_streams_of(single, marks, out, name, rename, res=False):
-    """A two-stream kernel that interleaves the streams within a record:
-    the record's head for stream 0 and stream 1, then each part (marks:
-    the line indexes in single where each part and the record's end
-    begin) for stream 0 and stream 1, then both ends. Stream 1's copy reads
-    its records wstride further on (R11) and has the registers that live
-    across parts renamed (rename: the record's scales and sums, and the
-    output Z{out} to Z{out+1}, all unused by single); the rest are
-    temporaries that each part sets before it reads them, which both
+def interleaved_streams_of(single, marks, out, name, renames, res=False):
+    """A multi-stream kernel that interleaves its streams within a record:
+    the record's head for each stream in turn, then each part (marks: the
+    line indexes in single where each part and the record's end begin)
+    for each stream in turn, then the ends. Stream s > 0 reads its records
+    s·wstride further on (R11, R12) and has the registers that live
+    across parts renamed (renames[s-1]: the record's scales and sums, and
+    the output Z{out} to Z{out+s}, all unused by single); the rest are
+    temporaries that each part sets before it reads them, which the
     streams share. Each output gets the N = 1 kernel's operations in its
     order."""
     lines, i_loop, i_tail, i_end, body, used = kernel_parts(single, name)
-    assert rename.get(out) == out+1, name
-    for r in rename.values():
-        assert r not in used, (name, r)
+    S = len(renames) + 1
+    taken = set(used)
+    for s, rename in enumerate(renames, 1):
+        assert rename.get(out) == out+s, name
+        for r in rename.values():
+            assert r not in taken, (name, r)
+            taken.add(r)
     cuts = [i_loop+1] + marks + [i_tail]
     assert cuts == sorted(cuts), name
     pieces = [lines[a:b] for a, b in zip(cuts, cuts[1:])]
 
-    def second(l):
-        l = on_stream(l, 1)
-        return re.sub(r"\bZ(\d+)\b", lambda m: f"Z{rename.get(int(m.group(1)), int(m.group(1)))}", l)
+    def on(l, s):
+        if s == 0:
+            return l
+        l = on_stream(l, s)
+        return re.sub(r"\bZ(\d+)\b", lambda m: f"Z{renames[s-1].get(int(m.group(1)), int(m.group(1)))}", l)
 
     L = stream_setup(name, lines, i_loop, [out], res=res)
-    L += group_head(2, out, res)
+    L += group_head(S, out, res)
     L += ["", "loop:"]
-    L += spread_prefetches(split_wide_loads([l for piece in pieces for l in piece + [second(l) for l in piece]]), uniform=True)
+    L += spread_prefetches(split_wide_loads([on(l, s) for piece in pieces for s in range(S) for l in piece]), uniform=True)
     L += lines[i_tail:i_end+1] + [""]
-    group_end(L, 2, out, used, body, name, res)
+    group_end(L, S, out, taken, body, name, res)
     return "\n".join(L)
 
 
@@ -1235,12 +1241,26 @@ def interleaved_streams_of(single, marks, out, name, rename, res=False):
 # on the 2-core Intel Xeon VM, 1 GiB of cold matrices, 1.08-1.09 of the old
 # form's GB/s (Q4_K; Q5_K 1.10); one record ahead is still the best
 # distance (576 bytes nearer or further, or 1152 further: 0.98-0.99 of it).
-for t, rec, five in (('q4_K', 2368, False), ('q5_K', 2880, True)):
+#
+# Q4_K's single rows take four such streams (Q4_K_STREAMS), Q5_K's two. In
+# llama-1b Q4_K_M decode on the 2-core Intel Xeon VM, alternating two
+# steps with four streams and two with two in one process (round 61;
+# four-stream runs laid out spread within the page, packRuns), the steps
+# took 0.987-0.992 of the time in five runs, paced, plain or the pacer's
+# choice; per op, gate/up 1 % faster, ffn_down 4 %, o 6 %. Round 50 had
+# measured the four streams level with page-aligned runs.
+Q4_K_STREAMS = 4
+# The registers that stream s > 0 takes for those live across parts:
+# the record's scales and minimums (Z28, Z29), the sums (Z4, Z8) and the
+# output (Z12).
+K_RENAMES = [{28: 24, 29: 25, 4: 5, 8: 9, 12: 13}, {28: 26, 29: 27, 4: 6, 8: 10, 12: 14},
+             {28: 1, 29: 2, 4: 7, 8: 11, 12: 15}]
+for t, rec, five, S in (('q4_K', 2368, False, Q4_K_STREAMS), ('q5_K', 2880, True, KSTREAMS)):
     marks = []
     single = q4k(1, f"{t}x16N1", five=five, pf=kstream_ahead(rec), marks=marks)
     for res in (False, True):
-        ms += with_twin(interleaved_streams_of(single, marks, 12, f"{t}x16N1S{KSTREAMS}" + ("R" if res else ""),
-                                               {28: 24, 29: 25, 4: 5, 8: 9, 12: 13}, res=res), t)
+        ms += with_twin(interleaved_streams_of(single, marks, 12, f"{t}x16N1S{S}" + ("R" if res else ""),
+                                               K_RENAMES[:S-1], res=res), t)
 # Q3_K's and Q2_K's single rows take a whole record of one stream and then
 # of the other. Q3_K spreads both streams' prefetches over the whole loop
 # and loads its weights 256 bits at a time, as Q6_K (round 54, 1 GiB of

@@ -520,6 +520,10 @@ type packedMat struct {
 	// row is the activation row this matrix multiplies in a grouped call
 	// (MatMulPackedGrouped); the others multiply every row.
 	row int
+	// ns is how many streams the call's pieces of this matrix have (its
+	// type's packedSet.pieceStreams for the call's rows) where the call
+	// runs on the multi-stream kernels.
+	ns int
 }
 
 // streamPiece is the multi-stream part of one chunk of one matrix in a
@@ -883,11 +887,17 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 	if s.oneStream || !set.streamsFor(rows) {
 		streams = 0
 	}
-	if a.corr2 != nil {
-		// Mixed types walk the same stream pieces, so both must take
-		// multi-stream kernels with as many streams for these rows.
-		if o := packedSetOf(a.wt2, t.avx2); !o.streamsFor(rows) || o.pieceStreams(rows) != streams {
+	if a.corr2 != nil && streams > 0 {
+		// Each matrix's pieces have its own type's streams, but the call
+		// takes the multi-stream kernels only where every type has them.
+		if !packedSetOf(a.wt2, t.avx2).streamsFor(rows) {
 			streams = 0
+		}
+	}
+	if streams > 0 {
+		for i := range s.mats {
+			m := &s.mats[i]
+			m.ns = packedSetOf(m.pw.Type, t.avx2).pieceStreams(rows)
 		}
 	}
 	key, timed := paceKey{types: [2]quant.Type{pw0.Type, pw0.Type}}, false
@@ -905,7 +915,7 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 	dotGrain := packedGrain(groups, pw0.groupBytes(), rows, streams, p.threadsLocked(), set.rowChunk)
 	units, unit := groups, dotGrain
 	if streams > 0 {
-		s.plan.plan(s.mats, dotGrain, streams)
+		s.plan.plan(s.mats, dotGrain)
 		t.plan = &s.plan
 		units, unit = s.plan.chunks(), 1 // the pool hands out chunks
 	}
@@ -913,7 +923,7 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 	// helpers fetch the weights of the chunks they will start on.
 	warm := small && streams > 0 && s.plan.chunks() > 1 && p.asideFree()
 	if warm {
-		s.warm.set(s.plan.pieces, s.plan.chunkPieces, streams, p.threadsLocked()-1)
+		s.warm.set(s.plan.pieces, s.plan.chunkPieces, p.threadsLocked()-1)
 		warm = p.startAside(&s.warm)
 	}
 	if in.kind == inputNorm {
@@ -974,7 +984,6 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 type packedWarm struct {
 	regions []warmRegion
 	starts  []int // helper i (1..) warms regions[starts[i-2]:starts[i-1]] (helper 1 from 0)
-	ns      int
 }
 
 // warmRegion is one stream piece: ns streams of n bytes, run apart, from
@@ -983,6 +992,7 @@ type warmRegion struct {
 	data []byte
 	run  int
 	n    int // bytes of each stream (run, or less before padding)
+	ns   int
 }
 
 // warmBytes caps a helper's warming: well inside its core's L2 (1 MiB on
@@ -994,13 +1004,13 @@ const warmBytes = 256 << 10
 const warmStep = 4096
 
 // set copies the stream pieces of chunks 1..helpers (those that exist).
-func (w *packedWarm) set(pieces []streamPiece, chunkPieces []int, ns, helpers int) {
-	w.regions, w.starts, w.ns = w.regions[:0], w.starts[:0], ns
+func (w *packedWarm) set(pieces []streamPiece, chunkPieces []int, helpers int) {
+	w.regions, w.starts = w.regions[:0], w.starts[:0]
 	for c := 1; c <= helpers && c+1 < len(chunkPieces); c++ {
 		for _, pc := range pieces[chunkPieces[c]:chunkPieces[c+1]] {
-			pw := pc.m.pw
+			pw, ns := pc.m.pw, pc.m.ns
 			o, n := pw.groupAt(pc.lo), pc.q*pw.gb
-			w.regions = append(w.regions, warmRegion{data: pw.data[o : o+(ns-1)*pc.ws+n], run: pc.ws, n: n})
+			w.regions = append(w.regions, warmRegion{data: pw.data[o : o+(ns-1)*pc.ws+n], run: pc.ws, n: n, ns: ns})
 		}
 		w.starts = append(w.starts, len(w.regions))
 	}
@@ -1027,8 +1037,8 @@ func (w *packedWarm) runAside(id int, stop *atomic.Bool) {
 				return
 			}
 			size := min(warmStep, r.n-off)
-			prefetchRows(&r.data[off], w.ns, r.run, size)
-			budget -= size * w.ns
+			prefetchRows(&r.data[off], r.ns, r.run, size)
+			budget -= size * r.ns
 		}
 	}
 }
@@ -1333,13 +1343,26 @@ type packedSet struct {
 
 // pieceStreams is how many streams a call of nx activation rows cuts each
 // chunk's row groups into (streamPieces): the single-row kernel's for one
-// row; for a batch, enough for its tile kernels (tileNS at a time) and for
-// a tile's leftover row (the single-row kernel, ns at a time).
+// row; for a batch, enough for its tile kernels (tileNS at a time) and,
+// where streamTile leaves a row to the single-row kernel, for that (ns at
+// a time). Q4_K's batches of two and three rows keep two streams: cut in
+// four for its single-row kernel, their tile streams ran 3-4 % slower
+// (llama-1b Q4_K_M, --batch 2,3, round 61).
 func (k *packedSet) pieceStreams(nx int) int {
 	if nx == 1 {
 		return k.ns
 	}
-	return max(k.ns, k.tileNS)
+	for rest := nx; rest > 0; {
+		sub := min(4, rest)
+		for sub > 1 && k.tileStreams[sub] == nil {
+			sub--
+		}
+		if sub == 1 {
+			return max(k.ns, k.tileNS)
+		}
+		rest -= sub
+	}
+	return k.tileNS
 }
 
 // streamsFor reports whether a call of nx activation rows runs on the

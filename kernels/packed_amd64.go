@@ -57,7 +57,7 @@ func bf16x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float3
 func f32x16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func q4_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+func q4_Kx16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
 func q5_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
@@ -82,17 +82,20 @@ var hasBF16DotAsm = hasPackedAsm && cpu.X86.HasAVX512BF16
 
 // packStreams is the number of row groups the Q4_0-family and float
 // streamKernels walk at once (STREAMS in gen_packed.py), packKStreams the
-// K-quants' (KSTREAMS).
+// other K-quants' (KSTREAMS), packQ4KStreams Q4_K's single rows'.
 const (
-	packStreams  = 4
-	packKStreams = 2
+	packStreams    = 4
+	packKStreams   = 2
+	packQ4KStreams = 4 // Q4_K's single rows (Q4_K_STREAMS)
 )
 
 // The packed kernel sets (packedSet). Which calls take the multi-stream
 // kernels was measured in the decode-step harness (docs/performance.md,
 // rounds 7-9):
 //   - single rows: every type with a stream kernel; the Q4_0 family four,
-//     two records a pass (rounds 16, 17 and, for Q4_0, 48); Q6_K two with
+//     two records a pass (rounds 16, 17 and, for Q4_0, 48); Q4_K four,
+//     interleaved sub-block by sub-block (round 61), the other K-quants
+//     two; Q6_K two with
 //     their prefetches spread over the loop (round 16; before, its
 //     one-group kernel streamed better than two streams);
 //   - small batches: the Q4_0 family 2-7 rows (llama-1b Q4_0 batched
@@ -112,7 +115,7 @@ var (
 	q4_1Set   = withPacing(q4_0FamilySet([9]packedKernel{1: q4_1x16N1, 2: q4_1x16N2, 4: q4_1x16N4, 8: q4_1x16N8}, q4_1x16N1S4, q4_1x16N1S4R, q4_1x16N2S4, q4_1x16N3S4, q4_1x16N4S4, packStreams), q4_1x16N1S4P, q4_1x16N1S4RP)
 	q5_1Set   = withPacing(q4_0FamilySet([9]packedKernel{1: q5_1x16N1, 2: q5_1x16N2, 4: q5_1x16N4, 8: q5_1x16N8}, q5_1x16N1S4, q5_1x16N1S4R, q5_1x16N2S4, q5_1x16N3S4, q5_1x16N4S4, packStreams), q5_1x16N1S4P, q5_1x16N1S4RP)
 	iq4_NLSet = withPacing(q4_0FamilySet([9]packedKernel{1: iq4_nlx16N1, 2: iq4_nlx16N2, 4: iq4_nlx16N4, 8: iq4_nlx16N8}, iq4_nlx16N1S4, iq4_nlx16N1S4R, iq4_nlx16N2S4, iq4_nlx16N3S4, iq4_nlx16N4S4, packStreams), iq4_nlx16N1S4P, iq4_nlx16N1S4RP)
-	q4_KSet   = withPacing(withRowChunk(kQuantSet([9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4}, q4_Kx16N1S2, q4_Kx16N1S2R, q4_Kx16N2S2, q4_Kx16N3S2, 3), rowChunk1_5MiB), q4_Kx16N1S2P, q4_Kx16N1S2RP)
+	q4_KSet   = withPacing(withRowChunk(withSingleStreams(kQuantSet([9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4}, q4_Kx16N1S4, q4_Kx16N1S4R, q4_Kx16N2S2, q4_Kx16N3S2, 3), packQ4KStreams), rowChunk1_5MiB), q4_Kx16N1S4P, q4_Kx16N1S4RP)
 	q5_KSet   = withPacing(kQuantSet([9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4}, q5_Kx16N1S2, q5_Kx16N1S2R, q5_Kx16N2S2, q5_Kx16N3S2, 3), q5_Kx16N1S2P, q5_Kx16N1S2RP)
 	q3_KSet   = withPacing(kQuantSet([9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}, q3_Kx16N1S2, q3_Kx16N1S2R, q3_Kx16N2S2, nil, 2), q3_Kx16N1S2P, q3_Kx16N1S2RP)
 	q2_KSet   = kQuantSet([9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4}, q2_Kx16N1S2, q2_Kx16N1S2R, q2_Kx16N2S2, q2_Kx16N3S2, 3)
@@ -152,8 +155,8 @@ func q4_0FamilySet(tiles [9]packedKernel, streams streamKernel, res streamResKer
 }
 
 // kQuantSet is a K-quant's set (Q6_K aside): two streams for single rows
-// (with the residual form) and a two-row tile stream for batches of 2 to
-// tileRows.
+// (with the residual form; withSingleStreams for more) and a two-row tile
+// stream for batches of 2 to tileRows.
 func kQuantSet(tiles [9]packedKernel, streams streamKernel, res streamResKernel, tile2, tile3 streamTileKernel, tileRows int) packedSet {
 	return packedSet{tiles: tiles, streams: streams, ns: packKStreams, res: res, single: true,
 		tileStreams: [5]streamTileKernel{2: tile2, 3: tile3}, tileNS: packKStreams, tileRows: tileRows}
@@ -202,6 +205,12 @@ func withRowChunk(s packedSet, bytes int) packedSet {
 // withPacing is s with the paced twins of its single-row stream kernels.
 func withPacing(s packedSet, streams streamKernel, res streamResKernel) packedSet {
 	s.pacedStreams, s.pacedRes = streams, res
+	return s
+}
+
+// withSingleStreams is s with single-row stream kernels of ns streams.
+func withSingleStreams(s packedSet, ns int) packedSet {
+	s.ns = ns
 	return s
 }
 
@@ -532,7 +541,7 @@ func q4_1x16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float
 func q5_1x16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
 
 //go:noescape
-func q4_Kx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+func q4_Kx16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
 
 //go:noescape
 func q5_Kx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
@@ -570,10 +579,10 @@ func q8_0x16N1S4P(w *byte, wstride int, nb int, act *byte, astride int, d *float
 func q8_0x16N1S4RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
 
 //go:noescape
-func q4_Kx16N1S2P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+func q4_Kx16N1S4P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func q4_Kx16N1S2RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+func q4_Kx16N1S4RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
 
 //go:noescape
 func q6_Kx16N1S2P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)

@@ -547,11 +547,14 @@ func TestPackedWarmRegions(t *testing.T) {
 		groups += pw.groups()
 	}
 	for _, c := range []struct{ grain, ns, helpers int }{{32, 4, 1}, {32, 4, 3}, {40, 2, 2}, {100, 4, 7}} {
+		for i := range mats {
+			mats[i].ns = c.ns
+		}
 		var sp streamPlan
-		sp.plan(mats, c.grain, c.ns)
+		sp.plan(mats, c.grain)
 		pieces, starts := sp.pieces, sp.chunkPieces
 		var w packedWarm
-		w.set(pieces, starts, c.ns, c.helpers)
+		w.set(pieces, starts, c.helpers)
 		chunks := len(starts) - 1
 		if want := min(c.helpers, chunks-1); len(w.starts) != want {
 			t.Fatalf("%+v: regions for %d helpers, want %d", c, len(w.starts), want)
@@ -567,7 +570,7 @@ func TestPackedWarmRegions(t *testing.T) {
 				pc := want[i]
 				pw := pc.m.pw
 				o, n := pw.groupAt(pc.lo), pc.q*pw.groupBytes()
-				if &r.data[0] != &pw.data[o] || len(r.data) != (c.ns-1)*pc.ws+n || r.run != pc.ws || r.n != n {
+				if &r.data[0] != &pw.data[o] || len(r.data) != (c.ns-1)*pc.ws+n || r.run != pc.ws || r.n != n || r.ns != c.ns {
 					t.Fatalf("%+v: helper %d region %d is not piece %d (groups %d.., %d a stream)", c, h, i, i, pc.lo, pc.q)
 				}
 			}

@@ -15,7 +15,8 @@ package kernels
 // steps took 0.986-0.988 of the time; the Q8_0 file's were level
 // (0.998-1.000), and the K-quants' two streams gained nothing from being
 // spread (Q4_K_M 1.003-1.010), so they keep the plain layout
-// (docs/performance.md, round 60).
+// (docs/performance.md, round 60). Q4_K's four streams (round 61) are
+// laid out so.
 
 // pageBytes is the span within which the streams' offsets are spread.
 const pageBytes = 4096
@@ -100,27 +101,35 @@ type streamPlan struct {
 	chunkLefts  []int // chunk c's ranges from chunkLefts[c]
 }
 
-// plan makes sp the chunks of a multi-stream call for a kernel of ns
-// streams, each matrix's apart: in a matrix laid out in runs for ns
-// streams, whole blocks of ns runs (as many as come nearest grain groups)
+// plan makes sp the chunks of a multi-stream call, each matrix's apart
+// and cut for its kernel's streams (packedMat.ns): in a matrix laid out
+// in runs, whole blocks of ns runs (as many as come nearest grain groups)
 // with one piece per block, its streams a run apart, then the groups
 // after the runs; elsewhere grain groups a chunk. Such a chunk's piece is
 // ns equal runs of consecutive groups; what they leave over, and a
 // partial last group, goes to the one-group kernels.
-func (sp *streamPlan) plan(mats []packedMat, grain, ns int) {
+func (sp *streamPlan) plan(mats []packedMat, grain int) {
 	sp.pieces, sp.chunkPieces, sp.lefts, sp.chunkLefts = sp.pieces[:0], sp.chunkPieces[:0], sp.lefts[:0], sp.chunkLefts[:0]
 	for i := range mats {
 		m := &mats[i]
-		pw := m.pw
+		pw, ns := m.pw, m.ns
 		at := 0
-		if pw.run > 0 && pw.runNS == ns {
+		if pw.run > 0 {
+			// Any ns runs in a row make a piece (a batch's tile kernels may
+			// walk fewer streams than the layout's); runs left over take the
+			// one-group kernels.
 			b := ns * pw.run
+			end := pw.runEnd / b * b
 			k := max(1, (grain+b/2)/b)
-			for c := 0; c < pw.runEnd; c += k * b {
+			for c := 0; c < end; c += k * b {
 				sp.chunk()
-				for g := c; g < min(c+k*b, pw.runEnd); g += b {
+				for g := c; g < min(c+k*b, end); g += b {
 					sp.pieces = append(sp.pieces, streamPiece{m: m, lo: g, q: pw.run, ws: pw.runStride})
 				}
+			}
+			if end < pw.runEnd {
+				sp.chunk()
+				sp.leave(m, end, pw.runEnd)
 			}
 			at = pw.runEnd
 		}

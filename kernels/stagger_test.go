@@ -82,7 +82,7 @@ func TestRunLayouts(t *testing.T) {
 		shapes = shapes[1:3]
 	}
 	padded, tails := 0, 0
-	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q5_1} {
+	for _, wt := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q5_1, quant.Q4_K} {
 		for _, sh := range shapes {
 			if sh.cols%packedQK(wt) != 0 {
 				continue

@@ -309,7 +309,7 @@ for N in (1,2,4,8):
     out += kern(N, f"iq4_nlx16N{N}", 'iq4nl')
 open(OUT,'w').write(out.rstrip()+"\n")
 
-def q6k(N, name, three=False, pf=PREFETCH_K):
+def q6k(N, name, three=False, pf=PREFETCH_K, marks=None, per_mark=1):
     # Q6_K records: 3360 bytes, sub-block s's codes (L1, L2, H) at 288+192s.
     # Q3_K: 1824 bytes, sub-blocks 2p and 2p+1 share a 192-byte record at
     # 288+192p: their 2-bit planes L (at +0, +64) and the third bits H (+128,
@@ -352,6 +352,8 @@ def q6k(N, name, three=False, pf=PREFETCH_K):
         a(f"\t{op} ${abs(shift)}, Z14, Z15")
         a(f"\tVPTERNLOGD $0xF8, Z29, Z15, {dst}")
     for s in range(16):
+        if marks is not None and s % per_mark == 0:
+            marks.append(len(L))
         prefetch_part(a, rec, s, 16, pf)
         a(f"\tVPMOVSXBD {32+16*s}(SI), Z28")
         if three:
@@ -389,6 +391,8 @@ def q6k(N, name, three=False, pf=PREFETCH_K):
                 a(f"\tVPDPBUSD.BCST {256*i+16*s+4*g}(R8), Z{reg}, Z{u}")
             a(f"\tVPMULLD Z28, Z{u}, Z{u}")
             a(f"\tVPADDD Z{u}, Z{itot(i)}, Z{itot(i)}")
+    if marks is not None:
+        marks.append(len(L))
     scaled_block_end(a, N, itot, tmp, rec)
     return "\n".join(L)
 
@@ -1293,9 +1297,9 @@ for t, rec, tile, out, sizes in (
     for N in sizes:
         ms += streams_tile_of(tile(N, kstream_ahead(rec)), KSTREAMS, N, out, f"{t}x16N{N}S{KSTREAMS}")
 
-# Q6_K: two-stream kernels for single rows and small batches: the N = 2
-# tile streams for two rows and three, the N = 1 ones for one row and a
-# third. In the decode-step harness (every layer Q6_K, alternating with
+# Q6_K: multi-stream kernels for single rows and small batches: the N = 2
+# tile streams for two rows and three, the N = 1 ones (two streams until
+# round 61, four since; below) for one row. In the decode-step harness (every layer Q6_K, alternating with
 # the one-group kernels, 64 GB/s): two rows 0.838 -> 0.936 of the probe,
 # three 0.652 -> 0.696 (three as N = 1 streams only: 0.574). The N = 1
 # kernel spreads both streams' prefetches over the whole loop: single rows
@@ -1313,8 +1317,23 @@ for t, rec, tile, out, sizes in (
 # 3072 0.983-0.987, three streams 0.981-0.997, four 0.983-1.005. On Zen 5
 # the distance was not measured this side of one record.
 Q6K_STREAM_PREFETCH = 2816
+# Since round 61 Q6_K's single rows take four streams interleaved four
+# sub-blocks at a time (interleaved_streams_of; Q6K_PER_PART), laid out
+# spread within the page (packRuns), each prefetching Q6K_STREAM_PREFETCH
+# ahead. On the 2-core Intel Xeon VM, llama-1b decode alternating two
+# steps with these and two with the two streams above (whole records of
+# one stream, then of the other; plain layout) in one process: Q4_K_M
+# file (Q6_K output, half of ffn_down and attn_v) 0.982-0.996 of the step
+# time in six runs, Q4_0 file (the output matrix) 0.996-0.997. Parts of
+# one sub-block 0.990-0.993, two 0.990, eight 1.003-1.005, sixteen (a
+# whole record a stream) 1.024; 2304 bytes ahead 1.000-1.004, 3392
+# 0.988-0.997, 4224 1.004-1.008.
+Q6K_PER_PART = 4
 for res in (False, True):
-    ms += with_twin(streams_of(q6k(1, "q6_Kx16N1", pf=Q6K_STREAM_PREFETCH), KSTREAMS, 16, f"q6_Kx16N1S{KSTREAMS}" + ("R" if res else ""), res=res), 'q6_K')
+    marks = []
+    single = q6k(1, "q6_Kx16N1", pf=Q6K_STREAM_PREFETCH, marks=marks, per_mark=Q6K_PER_PART)
+    ms += with_twin(interleaved_streams_of(single, marks, 16, "q6_Kx16N1S4" + ("R" if res else ""),
+                                           [{30: 1, 20: 21, 16: 17}, {30: 2, 20: 22, 16: 18}, {30: 3, 20: 23, 16: 19}], res=res), 'q6_K')
 ms += streams_tile_of(q6k(2, "q6_Kx16N2", pf=kstream_ahead(3360)), KSTREAMS, 2, 16, f"q6_Kx16N2S{KSTREAMS}")
 ms += streams_tile_of(q6k(3, "q6_Kx16N3", pf=kstream_ahead(3360)), KSTREAMS, 3, 16, f"q6_Kx16N3S{KSTREAMS}")
 

@@ -37,20 +37,30 @@ PREFETCH_TILE = 8192
 # other types take their family's (Q4_0's, Q4_K's, Q6_K's). In llama-1b,
 # each binary's pacer against the plain form (round 55): Q4_0 16 / 28 / 40,
 # Q8_0 20 / 28 / 36, Q4_K 16 / 24 / 32 and Q6_K 12 / 20 / 28 put these
-# counts at or next to the best.
+# counts at or next to the best. Since round 61 Q4_K's and Q6_K's four
+# streams prefetch each line once (prefetch_part, once: 37 prefetches a
+# record and stream instead of 44 for Q4_K, 53 instead of 68 for Q6_K)
+# and take 28 and 24 NOPs, about the same padding a record: in llama-1b
+# decode, alternating with the duplicate prefetches and 24 / 20 NOPs in
+# one process, Q4_K_M steps took 0.991-0.998 of the time (four runs),
+# Q4_0 0.995 (two); with the NOPs left at 24 / 20, 1.010-1.012. Before
+# that change, Q4_K at 16 or 32 NOPs measured 1.002-1.007 and 1.023-1.025,
+# Q6_K at 8, 12, 16 and 24 0.999-1.013.
 PACE_NOPS = {'q4_0': 28, 'q8_0': 28, 'q5_0': 28, 'q4_1': 28, 'q5_1': 28, 'iq4_nl': 28,
-             'q4_K': 24, 'q5_K': 24, 'q6_K': 20, 'q3_K': 20, 'iq4_XS': 20}
+             'q4_K': 28, 'q5_K': 24, 'q6_K': 24, 'q3_K': 20, 'iq4_XS': 20}
 
 # ggml's kvalues_iq4nl + 128, as bytes: the table IQ4_NL and IQ4_XS codes
 # index (quant.IQ4Levels), unsigned for VPDPBUSD.
 IQ4_LEVELS128 = (0x766a5d4f3f2d1801, 0xf1d9c5b5a6998d81)
 
-def prefetch_part(a, rec, part, parts, dist):
+def prefetch_part(a, rec, part, parts, dist, once=False):
     """Prefetches, dist bytes ahead, the cache lines of part part of parts
     of the rec-byte record at SI (spread over a record's sub-blocks so the
-    prefetches interleave with the work)."""
+    prefetches interleave with the work): every line the part touches, so
+    a line across two parts is prefetched twice, or (once) the lines that
+    start in the part."""
     lo, hi = rec*part//parts, rec*(part+1)//parts
-    for o in range(lo - lo % 64, hi, 64):
+    for o in range((lo + 63) // 64 * 64 if once else lo - lo % 64, hi, 64):
         a(f"\tPREFETCHT0 {dist+o}(SI)")
 OUT = 'packed_amd64.s'
 def prologue(a, name):
@@ -309,7 +319,7 @@ for N in (1,2,4,8):
     out += kern(N, f"iq4_nlx16N{N}", 'iq4nl')
 open(OUT,'w').write(out.rstrip()+"\n")
 
-def q6k(N, name, three=False, pf=PREFETCH_K, marks=None, per_mark=1):
+def q6k(N, name, three=False, pf=PREFETCH_K, marks=None, per_mark=1, once=False):
     # Q6_K records: 3360 bytes, sub-block s's codes (L1, L2, H) at 288+192s.
     # Q3_K: 1824 bytes, sub-blocks 2p and 2p+1 share a 192-byte record at
     # 288+192p: their 2-bit planes L (at +0, +64) and the third bits H (+128,
@@ -354,7 +364,7 @@ def q6k(N, name, three=False, pf=PREFETCH_K, marks=None, per_mark=1):
     for s in range(16):
         if marks is not None and s % per_mark == 0:
             marks.append(len(L))
-        prefetch_part(a, rec, s, 16, pf)
+        prefetch_part(a, rec, s, 16, pf, once)
         a(f"\tVPMOVSXBD {32+16*s}(SI), Z28")
         if three:
             co = 288 + 192*(s//2)
@@ -486,7 +496,7 @@ for N in (1,2,4,8):
     xs += iq4xs(N, f"iq4_XSx16N{N}") + "\n"
 open(OUT,'w').write(xs.rstrip()+"\n")
 
-def q4k(N, name, five=False, pf=PREFETCH_K, marks=None):
+def q4k(N, name, five=False, pf=PREFETCH_K, marks=None, once=False):
     # Q4_K records: 2368 bytes, sub-block codes 256 apart; Q5_K adds 64
     # bytes of fifth bits per sub-block: 2880 and 320. marks (a list): gets
     # the line index where each sub-block's work starts and where the
@@ -506,7 +516,7 @@ def q4k(N, name, five=False, pf=PREFETCH_K, marks=None):
     for s in range(8):
         if marks is not None:
             marks.append(len(L))
-        prefetch_part(a, rec, s, 8, pf)
+        prefetch_part(a, rec, s, 8, pf, once)
         a(f"\tVPMOVZXBD {64+16*s}(SI), Z16")
         if s % 2 == 0:
             a(f"\tVPMOVZXBW {192+16*s}(SI), Z17")
@@ -1261,7 +1271,7 @@ K_RENAMES = [{28: 24, 29: 25, 4: 5, 8: 9, 12: 13}, {28: 26, 29: 27, 4: 6, 8: 10,
              {28: 1, 29: 2, 4: 7, 8: 11, 12: 15}]
 for t, rec, five, S in (('q4_K', 2368, False, Q4_K_STREAMS), ('q5_K', 2880, True, KSTREAMS)):
     marks = []
-    single = q4k(1, f"{t}x16N1", five=five, pf=kstream_ahead(rec), marks=marks)
+    single = q4k(1, f"{t}x16N1", five=five, pf=kstream_ahead(rec), marks=marks, once=S > KSTREAMS)
     for res in (False, True):
         ms += with_twin(interleaved_streams_of(single, marks, 12, f"{t}x16N1S{S}" + ("R" if res else ""),
                                                K_RENAMES[:S-1], res=res), t)
@@ -1331,7 +1341,7 @@ Q6K_STREAM_PREFETCH = 2816
 Q6K_PER_PART = 4
 for res in (False, True):
     marks = []
-    single = q6k(1, "q6_Kx16N1", pf=Q6K_STREAM_PREFETCH, marks=marks, per_mark=Q6K_PER_PART)
+    single = q6k(1, "q6_Kx16N1", pf=Q6K_STREAM_PREFETCH, marks=marks, per_mark=Q6K_PER_PART, once=True)
     ms += with_twin(interleaved_streams_of(single, marks, 16, "q6_Kx16N1S4" + ("R" if res else ""),
                                            [{30: 1, 20: 21, 16: 17}, {30: 2, 20: 22, 16: 18}, {30: 3, 20: 23, 16: 19}], res=res), 'q6_K')
 ms += streams_tile_of(q6k(2, "q6_Kx16N2", pf=kstream_ahead(3360)), KSTREAMS, 2, 16, f"q6_Kx16N2S{KSTREAMS}")

@@ -37,17 +37,17 @@ PREFETCH_TILE = 8192
 # other types take their family's (Q4_0's, Q4_K's, Q6_K's). In llama-1b,
 # each binary's pacer against the plain form (round 55): Q4_0 16 / 28 / 40,
 # Q8_0 20 / 28 / 36, Q4_K 16 / 24 / 32 and Q6_K 12 / 20 / 28 put these
-# counts at or next to the best. Since round 61 Q4_K's and Q6_K's four
-# streams prefetch each line once (prefetch_part, once: 37 prefetches a
+# counts at or next to the best. Since round 61 Q4_K's, Q5_K's and Q6_K's
+# four streams prefetch each line once (prefetch_part, once: 37 prefetches a
 # record and stream instead of 44 for Q4_K, 53 instead of 68 for Q6_K)
-# and take 28 and 24 NOPs, about the same padding a record: in llama-1b
+# and take 28, 28 and 24 NOPs, about the same padding a record: in llama-1b
 # decode, alternating with the duplicate prefetches and 24 / 20 NOPs in
 # one process, Q4_K_M steps took 0.991-0.998 of the time (four runs),
 # Q4_0 0.995 (two); with the NOPs left at 24 / 20, 1.010-1.012. Before
 # that change, Q4_K at 16 or 32 NOPs measured 1.002-1.007 and 1.023-1.025,
 # Q6_K at 8, 12, 16 and 24 0.999-1.013.
 PACE_NOPS = {'q4_0': 28, 'q8_0': 28, 'q5_0': 28, 'q4_1': 28, 'q5_1': 28, 'iq4_nl': 28,
-             'q4_K': 28, 'q5_K': 24, 'q6_K': 24, 'q3_K': 20, 'iq4_XS': 20}
+             'q4_K': 28, 'q5_K': 28, 'q6_K': 24, 'q3_K': 20, 'iq4_XS': 20}
 
 # ggml's kvalues_iq4nl + 128, as bytes: the table IQ4_NL and IQ4_XS codes
 # index (quant.IQ4Levels), unsigned for VPDPBUSD.
@@ -1256,22 +1256,25 @@ def interleaved_streams_of(single, marks, out, name, renames, res=False):
 # form's GB/s (Q4_K; Q5_K 1.10); one record ahead is still the best
 # distance (576 bytes nearer or further, or 1152 further: 0.98-0.99 of it).
 #
-# Q4_K's single rows take four such streams (Q4_K_STREAMS), Q5_K's two. In
-# llama-1b Q4_K_M decode on the 2-core Intel Xeon VM, alternating two
-# steps with four streams and two with two in one process (round 61;
-# four-stream runs laid out spread within the page, packRuns), the steps
-# took 0.987-0.992 of the time in five runs, paced, plain or the pacer's
-# choice; per op, gate/up 1 % faster, ffn_down 4 %, o 6 %. Round 50 had
-# measured the four streams level with page-aligned runs.
-Q4_K_STREAMS = 4
+# Since round 61 Q4_K's and Q5_K's single rows take four such streams
+# (K4_STREAMS), each line prefetched once (prefetch_part, once). In
+# llama-1b decode on the 2-core Intel Xeon VM, alternating two steps with
+# four streams and two with two in one process (four-stream runs laid out
+# spread within the page, packRuns): Q4_K_M 0.987-0.992 of the step time
+# in five runs, paced, plain or the pacer's choice (per op, gate/up 1 %
+# faster, ffn_down 4 %, o 6 %); Q5_K_M 0.962-0.982 (with the duplicate
+# prefetches and 24 NOPs 0.974). Round 50 had measured Q4_K's four
+# streams level with page-aligned runs.
+K4_STREAMS = 4
 # The registers that stream s > 0 takes for those live across parts:
 # the record's scales and minimums (Z28, Z29), the sums (Z4, Z8) and the
 # output (Z12).
 K_RENAMES = [{28: 24, 29: 25, 4: 5, 8: 9, 12: 13}, {28: 26, 29: 27, 4: 6, 8: 10, 12: 14},
              {28: 1, 29: 2, 4: 7, 8: 11, 12: 15}]
-for t, rec, five, S in (('q4_K', 2368, False, Q4_K_STREAMS), ('q5_K', 2880, True, KSTREAMS)):
+for t, rec, five in (('q4_K', 2368, False), ('q5_K', 2880, True)):
+    S = K4_STREAMS
     marks = []
-    single = q4k(1, f"{t}x16N1", five=five, pf=kstream_ahead(rec), marks=marks, once=S > KSTREAMS)
+    single = q4k(1, f"{t}x16N1", five=five, pf=kstream_ahead(rec), marks=marks, once=True)
     for res in (False, True):
         ms += with_twin(interleaved_streams_of(single, marks, 12, f"{t}x16N1S{S}" + ("R" if res else ""),
                                                K_RENAMES[:S-1], res=res), t)

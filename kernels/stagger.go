@@ -15,8 +15,8 @@ package kernels
 // steps took 0.986-0.988 of the time; the Q8_0 file's were level
 // (0.998-1.000), and the K-quants' two streams gained nothing from being
 // spread (Q4_K_M 1.003-1.010), so they keep the plain layout
-// (docs/performance.md, round 60). Q4_K's and Q6_K's four streams (round 61)
-// are laid out so.
+// (docs/performance.md, round 60). The four streams of Q4_K, Q5_K and Q6_K
+// (round 61) are laid out so.
 
 // pageBytes is the span within which the streams' offsets are spread.
 const pageBytes = 4096

@@ -158,3 +158,92 @@ func TestRunLayouts(t *testing.T) {
 		t.Fatalf("%d padded layouts, %d with groups after the runs: the shapes no longer test both", padded, tails)
 	}
 }
+
+// TestStreamPlanCoverage: a call's plan covers every group of every
+// matrix exactly once, between its stream pieces (ns streams of q groups,
+// the streams' records ws bytes apart, as the layout lays them) and the
+// ranges left to the one-group kernels, whatever the stream count against
+// the run layout's: the layout's own, fewer (a batch's two-stream tiles
+// over four-stream runs) or one that does not divide it.
+func TestStreamPlanCoverage(t *testing.T) {
+	// Layouts as PackWeights makes them for four-stream kernels on two
+	// threads (only the layout matters here, not the weights).
+	var mats []packedMat
+	runs := 0
+	for _, sh := range []struct{ rows, gb, rowChunk int }{
+		{2048, 18 * 16 * 64, 3 << 19},  // Q4_0 2048 columns
+		{8192, 2368 * 8, 3 << 19},      // Q4_K 2048 columns
+		{1040, 34 * 16 * 8, 0},         // Q8_0 256 columns, a partial last group
+		{2048, 18 * 16 * 256, 3 << 19}, // Q4_0 8192 columns
+		{512, 3360 * 32, 4 << 20},      // Q6_K 8192 columns
+	} {
+		pw := &PackedWeights{Rows: sh.rows, gb: sh.gb}
+		groups := pw.groups()
+		if sh.rows%packGroup == 0 {
+			pw.runNS = 4
+			pw.run, pw.runStride = packRuns(pw.gb, groups, pw.runNS, sh.rowChunk, 2)
+		}
+		if pw.run > 0 {
+			pw.runEnd = groups / (pw.runNS * pw.run) * pw.runNS * pw.run
+			runs++
+		}
+		mats = append(mats, packedMat{pw: pw, groups: groups})
+	}
+	if runs < 3 {
+		t.Fatalf("%d matrices laid out in runs, want at least 3", runs)
+	}
+	for _, ns := range []int{4, 2, 3, 1} {
+		for _, grain := range []int{1, 16, 40, 1000} {
+			for i := range mats {
+				mats[i].ns = ns
+			}
+			var sp streamPlan
+			sp.plan(mats, grain)
+			name := fmt.Sprintf("ns=%d/grain=%d", ns, grain)
+			if len(sp.chunkPieces) != len(sp.chunkLefts) || sp.chunks() < 1 {
+				t.Fatalf("%s: %d chunk starts for pieces, %d for ranges", name, len(sp.chunkPieces), len(sp.chunkLefts))
+			}
+			seen := make([][]int, len(mats))
+			for i := range mats {
+				seen[i] = make([]int, mats[i].groups)
+			}
+			index := func(m *packedMat) int {
+				for i := range mats {
+					if &mats[i] == m {
+						return i
+					}
+				}
+				t.Fatalf("%s: a piece of a matrix not in the call", name)
+				return -1
+			}
+			for _, pc := range sp.pieces {
+				i := index(pc.m)
+				pw := pc.m.pw
+				for s := range ns {
+					for k := range pc.q {
+						g := pc.lo + s*pc.q + k
+						// The kernels find stream s's k-th group ws·s + gb·k
+						// bytes after the piece's first.
+						if want, got := pw.groupAt(g), pw.groupAt(pc.lo)+s*pc.ws+k*pw.gb; want != got {
+							t.Fatalf("%s: matrix %d piece at %d: group %d is at byte %d, the kernels read %d", name, i, pc.lo, g, want, got)
+						}
+						seen[i][g]++
+					}
+				}
+			}
+			for _, r := range sp.lefts {
+				i := index(r.m)
+				for g := r.lo; g < r.hi; g++ {
+					seen[i][g]++
+				}
+			}
+			for i := range seen {
+				for g, n := range seen[i] {
+					if n != 1 {
+						t.Fatalf("%s: matrix %d group %d covered %d times", name, i, g, n)
+					}
+				}
+			}
+		}
+	}
+}

@@ -449,7 +449,7 @@ def table_codes(a, off):
     a("\tVPSHUFB Z24, Z29, Z24")
     a("\tVPSHUFB Z25, Z29, Z25")
 
-def iq4xs(N, name, pf=PREFETCH_K, iq=False):
+def iq4xs(N, name, pf=PREFETCH_K, iq=False, marks=None, once=False):
     # iq: the records of the transcoded i-quants (iq_block_head): a
     # 64-byte header, so the scales and codes sit 32 bytes further.
     hdr = 64 if iq else 32
@@ -476,7 +476,9 @@ def iq4xs(N, name, pf=PREFETCH_K, iq=False):
     for i in range(N):
         a(f"\tVPXORD Z{i}, Z{i}, Z{i}")
     for s in range(8):
-        prefetch_part(a, rec, s, 8, pf)
+        if marks is not None:
+            marks.append(len(L))
+        prefetch_part(a, rec, s, 8, pf, once)
         a(f"\tVPMOVSXBD {hdr+16*s}(SI), Z28")
         for i in range(N):
             a(f"\tVPBROADCASTD {4*(8*i+s)}(BX), Z{8+i}")
@@ -488,6 +490,8 @@ def iq4xs(N, name, pf=PREFETCH_K, iq=False):
         for i in range(N):
             a(f"\tVPMULLD Z28, Z{8+i}, Z{8+i}")
             a(f"\tVPADDD Z{8+i}, Z{i}, Z{i}")
+    if marks is not None:
+        marks.append(len(L))
     scaled_block_end(a, N, lambda i: i, lambda i: 8+i, rec)
     return "\n".join(L)
 
@@ -1350,13 +1354,24 @@ for res in (False, True):
 ms += streams_tile_of(q6k(2, "q6_Kx16N2", pf=kstream_ahead(3360)), KSTREAMS, 2, 16, f"q6_Kx16N2S{KSTREAMS}")
 ms += streams_tile_of(q6k(3, "q6_Kx16N3", pf=kstream_ahead(3360)), KSTREAMS, 3, 16, f"q6_Kx16N3S{KSTREAMS}")
 
-# IQ4_XS: Q6_K's forms (two streams for single rows and the N = 2 tile
-# streams for two and three rows), one record ahead. In the llama-1b IQ4_XS
+# IQ4_XS: Q6_K's forms until round 61 (two streams for single rows and
+# the N = 2 tile streams for two and three rows), one record ahead. In the llama-1b IQ4_XS
 # decode the one-group N = 1 kernel read 0.65-0.67 of the probe
 # (docs/performance.md); the stream forms are what the other K-quants
 # gained most from.
+#
+# Since round 61 IQ4_XS's single rows take four streams interleaved
+# sub-block by sub-block, as Q4_K's, each line prefetched once, laid out
+# spread within the page: llama-1b IQ4_XS decode (`nuri synth --type
+# IQ4_XS`) on the 2-core Intel Xeon VM, alternating two steps with these
+# and two with the two streams above (a whole record of one stream, then
+# of the other; plain layout) in one process, took 0.939-0.942 of the
+# time.
 for res in (False, True):
-    ms += with_twin(streams_of(iq4xs(1, "iq4_XSx16N1", pf=kstream_ahead(2208)), KSTREAMS, 16, f"iq4_XSx16N1S{KSTREAMS}" + ("R" if res else ""), res=res), 'iq4_XS')
+    marks = []
+    single = iq4xs(1, "iq4_XSx16N1", pf=kstream_ahead(2208), marks=marks, once=True)
+    ms += with_twin(interleaved_streams_of(single, marks, 16, f"iq4_XSx16N1S{K4_STREAMS}" + ("R" if res else ""),
+                                           [{30: 1, 0: 2, 16: 17}, {30: 3, 0: 4, 16: 18}, {30: 5, 0: 6, 16: 19}], res=res), 'iq4_XS')
 for N in (2, 3):
     ms += streams_tile_of(iq4xs(N, f"iq4_XSx16N{N}", pf=kstream_ahead(2208)), KSTREAMS, N, 16, f"iq4_XSx16N{N}S{KSTREAMS}")
 

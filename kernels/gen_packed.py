@@ -1282,18 +1282,28 @@ for t, rec, five in (('q4_K', 2368, False), ('q5_K', 2880, True)):
     for res in (False, True):
         ms += with_twin(interleaved_streams_of(single, marks, 12, f"{t}x16N1S{S}" + ("R" if res else ""),
                                                K_RENAMES[:S-1], res=res), t)
-# Q3_K's and Q2_K's single rows take a whole record of one stream and then
-# of the other. Q3_K spreads both streams' prefetches over the whole loop
+# Q2_K's single rows take a whole record of one stream and then of the
+# other, as Q3_K's did until round 61 (below). Q3_K spread both streams' prefetches over the whole loop
 # and loads its weights 256 bits at a time, as Q6_K (round 54, 1 GiB of
 # cold matrices on the 2-core Intel Xeon VM: 1.014-1.029 of the GB/s with
 # each stream's prefetches in its own half); Q2_K, at 0.94 of the probe's
 # prefetching loop, measured level that way and keeps its form.
 for t, rec, single, out, spread in (
-        ('q3_K', 1824, lambda pf: q6k(1, "q3_Kx16N1", three=True, pf=pf), 16, True),
-        ('q2_K', 1344, lambda pf: q2k(1, "q2_Kx16N1", pf=pf), 12, False)):
+        ('q2_K', 1344, lambda pf: q2k(1, "q2_Kx16N1", pf=pf), 12, False),):
     body = single(kstream_ahead(rec))
     for res in (False, True):
         ms += with_twin(streams_of(body, KSTREAMS, out, f"{t}x16N1S{KSTREAMS}" + ("R" if res else ""), spread=spread, res=res), t)
+# Since round 61 Q3_K's single rows take Q6_K's four interleaved streams
+# (parts of four sub-blocks, each line prefetched once, laid out
+# spread within the page): llama-1b Q3_K_M decode on the 2-core Intel
+# Xeon VM, alternating two steps with these and two with the two streams
+# (plain layout) in one process, took 0.977-0.978 of the time (parts of
+# two sub-blocks 0.977-0.979). Q2_K was not measured so and keeps two.
+for res in (False, True):
+    marks = []
+    single = q6k(1, "q3_Kx16N1", three=True, pf=kstream_ahead(1824), marks=marks, per_mark=4, once=True)
+    ms += with_twin(interleaved_streams_of(single, marks, 16, f"q3_Kx16N1S{K4_STREAMS}" + ("R" if res else ""),
+                                           [{30: 1, 20: 21, 16: 17}, {30: 2, 20: 22, 16: 18}, {30: 3, 20: 23, 16: 19}], res=res), 'q3_K')
 # Their N = 2 tile forms serve batches of two rows, the N = 3 ones three
 # (round 28: in place of 2 + 1, a 3-row llama-1b step took 15-16 ms
 # instead of 18-19 with Q4_0 layers and the Q6_K output, 20 instead of 22

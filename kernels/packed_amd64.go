@@ -63,7 +63,7 @@ func q4_Kx16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float3
 func q5_Kx16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func q3_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+func q3_Kx16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
 func q2_Kx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
@@ -82,12 +82,12 @@ var hasBF16DotAsm = hasPackedAsm && cpu.X86.HasAVX512BF16
 
 // packStreams is the number of row groups the Q4_0-family and float
 // streamKernels walk at once (STREAMS in gen_packed.py), packKStreams the
-// other K-quants' (KSTREAMS), packK4Streams Q4_K's, Q5_K's, Q6_K's and
-// IQ4_XS's single rows'.
+// K-quants' and IQ4_XS's batches and Q2_K's single rows (KSTREAMS),
+// packK4Streams the single rows of Q3_K to Q6_K and IQ4_XS.
 const (
 	packStreams   = 4
 	packKStreams  = 2
-	packK4Streams = 4 // Q4_K's, Q5_K's, Q6_K's and IQ4_XS's single rows (K4_STREAMS)
+	packK4Streams = 4 // the single rows of Q3_K to Q6_K and IQ4_XS (K4_STREAMS)
 )
 
 // The packed kernel sets (packedSet). Which calls take the multi-stream
@@ -96,7 +96,7 @@ const (
 //   - single rows: every type with a stream kernel; the Q4_0 family four,
 //     two records a pass (rounds 16, 17 and, for Q4_0, 48); Q4_K and
 //     Q5_K four, interleaved sub-block by sub-block (round 61), as IQ4_XS,
-//     the other K-quants two; Q6_K four, interleaved four sub-blocks at a time
+//     Q2_K two; Q6_K and Q3_K four, interleaved four sub-blocks at a time
 //     (round 61; before, two with their prefetches spread over the loop,
 //     round 16, and before that its one-group kernel, which streamed
 //     better than two streams had);
@@ -119,7 +119,7 @@ var (
 	iq4_NLSet = withPacing(q4_0FamilySet([9]packedKernel{1: iq4_nlx16N1, 2: iq4_nlx16N2, 4: iq4_nlx16N4, 8: iq4_nlx16N8}, iq4_nlx16N1S4, iq4_nlx16N1S4R, iq4_nlx16N2S4, iq4_nlx16N3S4, iq4_nlx16N4S4, packStreams), iq4_nlx16N1S4P, iq4_nlx16N1S4RP)
 	q4_KSet   = withPacing(withRowChunk(withSingleStreams(kQuantSet([9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4}, q4_Kx16N1S4, q4_Kx16N1S4R, q4_Kx16N2S2, q4_Kx16N3S2, 3), packK4Streams), rowChunk1_5MiB), q4_Kx16N1S4P, q4_Kx16N1S4RP)
 	q5_KSet   = withPacing(withSingleStreams(kQuantSet([9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4}, q5_Kx16N1S4, q5_Kx16N1S4R, q5_Kx16N2S2, q5_Kx16N3S2, 3), packK4Streams), q5_Kx16N1S4P, q5_Kx16N1S4RP)
-	q3_KSet   = withPacing(kQuantSet([9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}, q3_Kx16N1S2, q3_Kx16N1S2R, q3_Kx16N2S2, nil, 2), q3_Kx16N1S2P, q3_Kx16N1S2RP)
+	q3_KSet   = withPacing(withSingleStreams(kQuantSet([9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}, q3_Kx16N1S4, q3_Kx16N1S4R, q3_Kx16N2S2, nil, 2), packK4Streams), q3_Kx16N1S4P, q3_Kx16N1S4RP)
 	q2_KSet   = kQuantSet([9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4}, q2_Kx16N1S2, q2_Kx16N1S2R, q2_Kx16N2S2, q2_Kx16N3S2, 3)
 	iq4_XSSet = withPacing(withSingleStreams(kQuantSet([9]packedKernel{1: iq4_XSx16N1, 2: iq4_XSx16N2, 4: iq4_XSx16N4, 8: iq4_XSx16N8}, iq4_XSx16N1S4, iq4_XSx16N1S4R, iq4_XSx16N2S2, iq4_XSx16N3S2, 3), packK4Streams), iq4_XSx16N1S4P, iq4_XSx16N1S4RP)
 	q6_KSet   = withPacing(withRowChunk(withSingleStreams(kQuantSet([9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8}, q6_Kx16N1S4, q6_Kx16N1S4R, q6_Kx16N2S2, q6_Kx16N3S2, 3), packK4Streams), rowChunk4MiB), q6_Kx16N1S4P, q6_Kx16N1S4RP)
@@ -543,7 +543,7 @@ func q4_Kx16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float
 func q5_Kx16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
 
 //go:noescape
-func q3_Kx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+func q3_Kx16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
 
 //go:noescape
 func q2_Kx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
@@ -623,10 +623,10 @@ func iq4_nlx16N1S4P(w *byte, wstride int, nb int, act *byte, astride int, d *flo
 func iq4_nlx16N1S4RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
 
 //go:noescape
-func q3_Kx16N1S2P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+func q3_Kx16N1S4P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func q3_Kx16N1S2RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
+func q3_Kx16N1S4RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
 
 //go:noescape
 func iq4_XSx16N1S4P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)

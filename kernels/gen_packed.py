@@ -37,10 +37,11 @@ PREFETCH_TILE = 8192
 # other types take their family's (Q4_0's, Q4_K's, Q6_K's). In llama-1b,
 # each binary's pacer against the plain form (round 55): Q4_0 16 / 28 / 40,
 # Q8_0 20 / 28 / 36, Q4_K 16 / 24 / 32 and Q6_K 12 / 20 / 28 put these
-# counts at or next to the best. Since round 61 Q4_K's, Q5_K's and Q6_K's
-# four streams prefetch each line once (prefetch_part, once: 37 prefetches a
-# record and stream instead of 44 for Q4_K, 53 instead of 68 for Q6_K)
-# and take 28, 28 and 24 NOPs, about the same padding a record: in llama-1b
+# counts at or next to the best. Since round 61 the four-stream K-quant
+# and IQ4_XS kernels prefetch each line once (prefetch_part, once: 37
+# prefetches a record and stream instead of 44 for Q4_K, 53 instead of 68
+# for Q6_K); Q4_K, Q5_K and Q6_K take 28, 28 and 24 NOPs, about the same
+# padding a record as before (Q3_K and IQ4_XS keep 20, as measured): in llama-1b
 # decode, alternating with the duplicate prefetches and 24 / 20 NOPs in
 # one process, Q4_K_M steps took 0.991-0.998 of the time (four runs),
 # Q4_0 0.995 (two); with the NOPs left at 24 / 20, 1.010-1.012. Before
@@ -1275,6 +1276,14 @@ K4_STREAMS = 4
 # output (Z12).
 K_RENAMES = [{28: 24, 29: 25, 4: 5, 8: 9, 12: 13}, {28: 26, 29: 27, 4: 6, 8: 10, 12: 14},
              {28: 1, 29: 2, 4: 7, 8: 11, 12: 15}]
+# Q6_K's and Q3_K's (q6k): the record's scale (Z30), its integer total
+# (Z20) and the output (Z16); IQ4_XS's (iq4xs): the scale (Z30), the
+# block total (Z0) and the output (Z16).
+Q6K_RENAMES = [{30: 1, 20: 21, 16: 17}, {30: 2, 20: 22, 16: 18}, {30: 3, 20: 23, 16: 19}]
+IQ4XS_RENAMES = [{30: 1, 0: 2, 16: 17}, {30: 3, 0: 4, 16: 18}, {30: 5, 0: 6, 16: 19}]
+# Q6_K's and Q3_K's parts are four of their sixteen sub-blocks (the
+# measurements are at Q6_K's kernels below).
+Q6K_PER_PART = 4
 for t, rec, five in (('q4_K', 2368, False), ('q5_K', 2880, True)):
     S = K4_STREAMS
     marks = []
@@ -1283,16 +1292,15 @@ for t, rec, five in (('q4_K', 2368, False), ('q5_K', 2880, True)):
         ms += with_twin(interleaved_streams_of(single, marks, 12, f"{t}x16N1S{S}" + ("R" if res else ""),
                                                K_RENAMES[:S-1], res=res), t)
 # Q2_K's single rows take a whole record of one stream and then of the
-# other, as Q3_K's did until round 61 (below). Q3_K spread both streams' prefetches over the whole loop
-# and loads its weights 256 bits at a time, as Q6_K (round 54, 1 GiB of
-# cold matrices on the 2-core Intel Xeon VM: 1.014-1.029 of the GB/s with
-# each stream's prefetches in its own half); Q2_K, at 0.94 of the probe's
-# prefetching loop, measured level that way and keeps its form.
-for t, rec, single, out, spread in (
-        ('q2_K', 1344, lambda pf: q2k(1, "q2_Kx16N1", pf=pf), 12, False),):
-    body = single(kstream_ahead(rec))
-    for res in (False, True):
-        ms += with_twin(streams_of(body, KSTREAMS, out, f"{t}x16N1S{KSTREAMS}" + ("R" if res else ""), spread=spread, res=res), t)
+# other, as Q3_K's did until round 61 (below). Q3_K spread both streams'
+# prefetches over the whole loop and loaded its weights 256 bits at a
+# time, as Q6_K (round 54, 1 GiB of cold matrices on the 2-core Intel Xeon
+# VM: 1.014-1.029 of the GB/s with each stream's prefetches in its own
+# half); Q2_K, at 0.94 of the probe's prefetching loop, measured level
+# that way and keeps its form.
+q2_single = q2k(1, "q2_Kx16N1", pf=kstream_ahead(1344))
+for res in (False, True):
+    ms += with_twin(streams_of(q2_single, KSTREAMS, 12, f"q2_Kx16N1S{KSTREAMS}" + ("R" if res else ""), spread=False, res=res), 'q2_K')
 # Since round 61 Q3_K's single rows take Q6_K's four interleaved streams
 # (parts of four sub-blocks, each line prefetched once, laid out
 # spread within the page): llama-1b Q3_K_M decode on the 2-core Intel
@@ -1301,9 +1309,9 @@ for t, rec, single, out, spread in (
 # two sub-blocks 0.977-0.979). Q2_K was not measured so and keeps two.
 for res in (False, True):
     marks = []
-    single = q6k(1, "q3_Kx16N1", three=True, pf=kstream_ahead(1824), marks=marks, per_mark=4, once=True)
+    single = q6k(1, "q3_Kx16N1", three=True, pf=kstream_ahead(1824), marks=marks, per_mark=Q6K_PER_PART, once=True)
     ms += with_twin(interleaved_streams_of(single, marks, 16, f"q3_Kx16N1S{K4_STREAMS}" + ("R" if res else ""),
-                                           [{30: 1, 20: 21, 16: 17}, {30: 2, 20: 22, 16: 18}, {30: 3, 20: 23, 16: 19}], res=res), 'q3_K')
+                                           Q6K_RENAMES, res=res), 'q3_K')
 # Their N = 2 tile forms serve batches of two rows, the N = 3 ones three
 # (round 28: in place of 2 + 1, a 3-row llama-1b step took 15-16 ms
 # instead of 18-19 with Q4_0 layers and the Q6_K output, 20 instead of 22
@@ -1326,8 +1334,8 @@ for t, rec, tile, out, sizes in (
 
 # Q6_K: multi-stream kernels for single rows and small batches: the N = 2
 # tile streams for two rows and three, the N = 1 ones (two streams until
-# round 61, four since; below) for one row. In the decode-step harness (every layer Q6_K, alternating with
-# the one-group kernels, 64 GB/s): two rows 0.838 -> 0.936 of the probe,
+# round 61, four since; below) for one row. In the decode-step harness
+# (every layer Q6_K, alternating with the one-group kernels, 64 GB/s): two rows 0.838 -> 0.936 of the probe,
 # three 0.652 -> 0.696 (three as N = 1 streams only: 0.574). The N = 1
 # kernel spreads both streams' prefetches over the whole loop: single rows
 # read 1.061-1.065 of the one-group kernel's GB/s with the memory free and
@@ -1355,20 +1363,19 @@ Q6K_STREAM_PREFETCH = 2816
 # one sub-block 0.990-0.993, two 0.990, eight 1.003-1.005, sixteen (a
 # whole record a stream) 1.024; 2304 bytes ahead 1.000-1.004, 3392
 # 0.988-0.997, 4224 1.004-1.008.
-Q6K_PER_PART = 4
 for res in (False, True):
     marks = []
     single = q6k(1, "q6_Kx16N1", pf=Q6K_STREAM_PREFETCH, marks=marks, per_mark=Q6K_PER_PART, once=True)
-    ms += with_twin(interleaved_streams_of(single, marks, 16, "q6_Kx16N1S4" + ("R" if res else ""),
-                                           [{30: 1, 20: 21, 16: 17}, {30: 2, 20: 22, 16: 18}, {30: 3, 20: 23, 16: 19}], res=res), 'q6_K')
+    ms += with_twin(interleaved_streams_of(single, marks, 16, f"q6_Kx16N1S{K4_STREAMS}" + ("R" if res else ""),
+                                           Q6K_RENAMES, res=res), 'q6_K')
 ms += streams_tile_of(q6k(2, "q6_Kx16N2", pf=kstream_ahead(3360)), KSTREAMS, 2, 16, f"q6_Kx16N2S{KSTREAMS}")
 ms += streams_tile_of(q6k(3, "q6_Kx16N3", pf=kstream_ahead(3360)), KSTREAMS, 3, 16, f"q6_Kx16N3S{KSTREAMS}")
 
 # IQ4_XS: Q6_K's forms until round 61 (two streams for single rows and
-# the N = 2 tile streams for two and three rows), one record ahead. In the llama-1b IQ4_XS
-# decode the one-group N = 1 kernel read 0.65-0.67 of the probe
-# (docs/performance.md); the stream forms are what the other K-quants
-# gained most from.
+# the N = 2 tile streams for two and three rows), one record ahead. In
+# the llama-1b IQ4_XS decode the one-group N = 1 kernel read 0.65-0.67 of
+# the probe (docs/performance.md); the stream forms are what the other
+# K-quants gained most from.
 #
 # Since round 61 IQ4_XS's single rows take four streams interleaved
 # sub-block by sub-block, as Q4_K's, each line prefetched once, laid out
@@ -1381,7 +1388,7 @@ for res in (False, True):
     marks = []
     single = iq4xs(1, "iq4_XSx16N1", pf=kstream_ahead(2208), marks=marks, once=True)
     ms += with_twin(interleaved_streams_of(single, marks, 16, f"iq4_XSx16N1S{K4_STREAMS}" + ("R" if res else ""),
-                                           [{30: 1, 0: 2, 16: 17}, {30: 3, 0: 4, 16: 18}, {30: 5, 0: 6, 16: 19}], res=res), 'iq4_XS')
+                                           IQ4XS_RENAMES, res=res), 'iq4_XS')
 for N in (2, 3):
     ms += streams_tile_of(iq4xs(N, f"iq4_XSx16N{N}", pf=kstream_ahead(2208)), KSTREAMS, N, 16, f"iq4_XSx16N{N}S{KSTREAMS}")
 

@@ -70,7 +70,7 @@ type PackedWeights struct {
 	// laid out in runs of run groups, runStride bytes apart (gb·run and
 	// padding that no kernel reads), up to group runEnd; the groups from
 	// runEnd on follow each other. See packRuns.
-	gb, run, runStride, runEnd, runNS int
+	gb, run, runStride, runEnd int
 	// pace is the last timed single-row call that had this matrix first,
 	// for the pacer (paceSite).
 	pace atomic.Uint64
@@ -246,15 +246,8 @@ func PackWeightsIn(p *Pool, a *Arena, t quant.Type, w []byte, rows, cols int) (*
 	nb := cols / packedQK(t)
 	pw := &PackedWeights{Type: t, Rows: rows, Cols: cols, arena: a, gb: nb * bb}
 	groups := pw.groups()
-	if rows%packGroup == 0 {
-		set := packedSetOf(t, p.KernelSet() == KernelsAVX2)
-		if set.streamsFor(1) {
-			pw.runNS = set.pieceStreams(1)
-			pw.run, pw.runStride = packRuns(pw.gb, groups, pw.runNS, set.rowChunk, p.Threads())
-		}
-	}
-	if pw.run > 0 {
-		pw.runEnd = groups / (pw.runNS * pw.run) * pw.runNS * pw.run
+	if set := packedSetOf(t, p.KernelSet() == KernelsAVX2); rows%packGroup == 0 && set.streamsFor(1) {
+		pw.layRuns(set.pieceStreams(1), set.rowChunk, p.Threads())
 	}
 	size := pw.groupAt(groups)
 	if a != nil {
@@ -1208,10 +1201,7 @@ func (t *packedTask) streamTile(m *packedMat, ks *packedSet, g, q, ws, n int) {
 	sk, tk, ns, ts := ks.streams, &ks.tileStreams, ks.pieceStreams(a.nx), ks.tileNS
 	astride, dstride := a.nx*a.qk*a.es, a.nx*4
 	for k0 := 0; k0 < a.nx; {
-		sub := 4
-		for sub > a.nx-k0 || (sub > 1 && tk[sub] == nil) {
-			sub--
-		}
+		sub := ks.subTile(a.nx - k0)
 		act, d, corr := &a.qs[k0*a.qk*a.es], &a.d[k0], &m.corr[k0*m.nc]
 		if sub == 1 {
 			// The single-row kernel walks ks.ns of the piece's ns streams.
@@ -1342,27 +1332,36 @@ type packedSet struct {
 }
 
 // pieceStreams is how many streams a call of nx activation rows cuts each
-// chunk's row groups into (streamPieces): the single-row kernel's for one
-// row; for a batch, enough for its tile kernels (tileNS at a time) and,
-// where streamTile leaves a row to the single-row kernel, for that (ns at
-// a time). Q4_K's batches of two and three rows keep two streams: cut in
-// four for its single-row kernel, their tile streams ran 3-4 % slower
-// (llama-1b Q4_K_M, --batch 2,3, round 61).
+// chunk's row groups into (streamPlan.plan): the single-row kernel's for
+// one row; for a batch, enough for its tile kernels (tileNS at a time)
+// and, where streamTile leaves a row to the single-row kernel, for that
+// (ns at a time). A batch whose sub-tiles all have tile kernels cuts only
+// tileNS: over cold 8192x2048 matrices, two-row F16 calls cut in two
+// streams took 0.959 of the time of four (BF16 0.993, Q4_K level; round
+// 61).
 func (k *packedSet) pieceStreams(nx int) int {
 	if nx == 1 {
 		return k.ns
 	}
 	for rest := nx; rest > 0; {
-		sub := min(4, rest)
-		for sub > 1 && k.tileStreams[sub] == nil {
-			sub--
-		}
+		sub := k.subTile(rest)
 		if sub == 1 {
 			return max(k.ns, k.tileNS)
 		}
 		rest -= sub
 	}
 	return k.tileNS
+}
+
+// subTile is how many of rest activation rows streamTile takes next: the
+// largest tile kernel's (4, 3 or 2 rows) that fits, else one row on the
+// single-row kernel.
+func (k *packedSet) subTile(rest int) int {
+	sub := min(4, rest)
+	for sub > 1 && k.tileStreams[sub] == nil {
+		sub--
+	}
+	return sub
 }
 
 // streamsFor reports whether a call of nx activation rows runs on the

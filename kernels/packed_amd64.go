@@ -117,12 +117,12 @@ var (
 	q4_1Set   = withPacing(q4_0FamilySet([9]packedKernel{1: q4_1x16N1, 2: q4_1x16N2, 4: q4_1x16N4, 8: q4_1x16N8}, q4_1x16N1S4, q4_1x16N1S4R, q4_1x16N2S4, q4_1x16N3S4, q4_1x16N4S4, packStreams), q4_1x16N1S4P, q4_1x16N1S4RP)
 	q5_1Set   = withPacing(q4_0FamilySet([9]packedKernel{1: q5_1x16N1, 2: q5_1x16N2, 4: q5_1x16N4, 8: q5_1x16N8}, q5_1x16N1S4, q5_1x16N1S4R, q5_1x16N2S4, q5_1x16N3S4, q5_1x16N4S4, packStreams), q5_1x16N1S4P, q5_1x16N1S4RP)
 	iq4_NLSet = withPacing(q4_0FamilySet([9]packedKernel{1: iq4_nlx16N1, 2: iq4_nlx16N2, 4: iq4_nlx16N4, 8: iq4_nlx16N8}, iq4_nlx16N1S4, iq4_nlx16N1S4R, iq4_nlx16N2S4, iq4_nlx16N3S4, iq4_nlx16N4S4, packStreams), iq4_nlx16N1S4P, iq4_nlx16N1S4RP)
-	q4_KSet   = withPacing(withRowChunk(withSingleStreams(kQuantSet([9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4}, q4_Kx16N1S4, q4_Kx16N1S4R, q4_Kx16N2S2, q4_Kx16N3S2, 3), packK4Streams), rowChunk1_5MiB), q4_Kx16N1S4P, q4_Kx16N1S4RP)
-	q5_KSet   = withPacing(withSingleStreams(kQuantSet([9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4}, q5_Kx16N1S4, q5_Kx16N1S4R, q5_Kx16N2S2, q5_Kx16N3S2, 3), packK4Streams), q5_Kx16N1S4P, q5_Kx16N1S4RP)
-	q3_KSet   = withPacing(withSingleStreams(kQuantSet([9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}, q3_Kx16N1S4, q3_Kx16N1S4R, q3_Kx16N2S2, nil, 2), packK4Streams), q3_Kx16N1S4P, q3_Kx16N1S4RP)
-	q2_KSet   = kQuantSet([9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4}, q2_Kx16N1S2, q2_Kx16N1S2R, q2_Kx16N2S2, q2_Kx16N3S2, 3)
-	iq4_XSSet = withPacing(withSingleStreams(kQuantSet([9]packedKernel{1: iq4_XSx16N1, 2: iq4_XSx16N2, 4: iq4_XSx16N4, 8: iq4_XSx16N8}, iq4_XSx16N1S4, iq4_XSx16N1S4R, iq4_XSx16N2S2, iq4_XSx16N3S2, 3), packK4Streams), iq4_XSx16N1S4P, iq4_XSx16N1S4RP)
-	q6_KSet   = withPacing(withRowChunk(withSingleStreams(kQuantSet([9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8}, q6_Kx16N1S4, q6_Kx16N1S4R, q6_Kx16N2S2, q6_Kx16N3S2, 3), packK4Streams), rowChunk4MiB), q6_Kx16N1S4P, q6_Kx16N1S4RP)
+	q4_KSet   = withPacing(withRowChunk(kQuantSet([9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4}, q4_Kx16N1S4, q4_Kx16N1S4R, q4_Kx16N2S2, q4_Kx16N3S2, 3, packK4Streams), rowChunk1_5MiB), q4_Kx16N1S4P, q4_Kx16N1S4RP)
+	q5_KSet   = withPacing(kQuantSet([9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4}, q5_Kx16N1S4, q5_Kx16N1S4R, q5_Kx16N2S2, q5_Kx16N3S2, 3, packK4Streams), q5_Kx16N1S4P, q5_Kx16N1S4RP)
+	q3_KSet   = withPacing(kQuantSet([9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}, q3_Kx16N1S4, q3_Kx16N1S4R, q3_Kx16N2S2, nil, 2, packK4Streams), q3_Kx16N1S4P, q3_Kx16N1S4RP)
+	q2_KSet   = kQuantSet([9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4}, q2_Kx16N1S2, q2_Kx16N1S2R, q2_Kx16N2S2, q2_Kx16N3S2, 3, packKStreams)
+	iq4_XSSet = withPacing(kQuantSet([9]packedKernel{1: iq4_XSx16N1, 2: iq4_XSx16N2, 4: iq4_XSx16N4, 8: iq4_XSx16N8}, iq4_XSx16N1S4, iq4_XSx16N1S4R, iq4_XSx16N2S2, iq4_XSx16N3S2, 3, packK4Streams), iq4_XSx16N1S4P, iq4_XSx16N1S4RP)
+	q6_KSet   = withPacing(withRowChunk(kQuantSet([9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8}, q6_Kx16N1S4, q6_Kx16N1S4R, q6_Kx16N2S2, q6_Kx16N3S2, 3, packK4Streams), rowChunk4MiB), q6_Kx16N1S4P, q6_Kx16N1S4RP)
 	// The float types' two-row tile streams walk two of a call's four
 	// streams each (sixteen accumulators).
 	f16Set = packedSet{
@@ -156,11 +156,12 @@ func q4_0FamilySet(tiles [9]packedKernel, streams streamKernel, res streamResKer
 		tileStreams: [5]streamTileKernel{2: tile2, 3: tile3, 4: tile4}, tileNS: packStreams, tileRows: packTile - 1}
 }
 
-// kQuantSet is a K-quant's set (Q6_K aside): two streams for single rows
-// (with the residual form; withSingleStreams for more) and a two-row tile
-// stream for batches of 2 to tileRows.
-func kQuantSet(tiles [9]packedKernel, streams streamKernel, res streamResKernel, tile2, tile3 streamTileKernel, tileRows int) packedSet {
-	return packedSet{tiles: tiles, streams: streams, ns: packKStreams, res: res, single: true,
+// kQuantSet is a K-quant's set (IQ4_XS's and the transcoded i-quants'
+// too): ns streams for single rows (with the residual form) and two-row
+// (and three-row) tile streams of two streams for batches of 2 to
+// tileRows.
+func kQuantSet(tiles [9]packedKernel, streams streamKernel, res streamResKernel, tile2, tile3 streamTileKernel, tileRows, ns int) packedSet {
+	return packedSet{tiles: tiles, streams: streams, ns: ns, res: res, single: true,
 		tileStreams: [5]streamTileKernel{2: tile2, 3: tile3}, tileNS: packKStreams, tileRows: tileRows}
 }
 
@@ -207,12 +208,6 @@ func withRowChunk(s packedSet, bytes int) packedSet {
 // withPacing is s with the paced twins of its single-row stream kernels.
 func withPacing(s packedSet, streams streamKernel, res streamResKernel) packedSet {
 	s.pacedStreams, s.pacedRes = streams, res
-	return s
-}
-
-// withSingleStreams is s with single-row stream kernels of ns streams.
-func withSingleStreams(s packedSet, ns int) packedSet {
-	s.ns = ns
 	return s
 }
 

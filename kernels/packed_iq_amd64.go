@@ -19,8 +19,8 @@ import (
 var hasIQAVX2 = hasQuantAsm && cpu.X86.HasFMA
 
 var (
-	iqGSet  = kQuantSet([9]packedKernel{1: iqGx16N1, 2: iqGx16N2, 4: iqGx16N4, 8: iqGx16N8}, iqGx16N1S2, iqGx16N1S2R, iqGx16N2S2, iqGx16N3S2, 3)
-	iqHSet  = kQuantSet([9]packedKernel{1: iqHx16N1, 2: iqHx16N2, 4: iqHx16N4}, iqHx16N1S2, iqHx16N1S2R, iqHx16N2S2, iqHx16N3S2, 3)
+	iqGSet  = kQuantSet([9]packedKernel{1: iqGx16N1, 2: iqGx16N2, 4: iqGx16N4, 8: iqGx16N8}, iqGx16N1S2, iqGx16N1S2R, iqGx16N2S2, iqGx16N3S2, 3, packKStreams)
+	iqHSet  = kQuantSet([9]packedKernel{1: iqHx16N1, 2: iqHx16N2, 4: iqHx16N4}, iqHx16N1S2, iqHx16N1S2R, iqHx16N2S2, iqHx16N3S2, 3, packKStreams)
 	iqGAVX2 = packedSet{tiles: [9]packedKernel{1: iqGx16AVX2}}
 	iqHAVX2 = packedSet{tiles: [9]packedKernel{1: iqHx16AVX2}}
 )

@@ -15,8 +15,9 @@ package kernels
 // steps took 0.986-0.988 of the time; the Q8_0 file's were level
 // (0.998-1.000), and the K-quants' two streams gained nothing from being
 // spread (Q4_K_M 1.003-1.010), so they keep the plain layout
-// (docs/performance.md, round 60). The four streams of Q4_K, Q5_K and Q6_K
-// (round 61) are laid out so.
+// (docs/performance.md, round 60). Since round 61 the single rows of
+// Q3_K-Q6_K and IQ4_XS take four streams too, laid out so; Q2_K's two
+// streams keep the plain layout.
 
 // pageBytes is the span within which the streams' offsets are spread.
 const pageBytes = 4096
@@ -51,8 +52,9 @@ const maxPadShare = 64
 // over 1/maxPadShare of the run.
 func packRuns(gb, groups, ns, rowChunk, threads int) (run, runStride int) {
 	if ns < 4 {
-		// Two streams (the K-quants') gained nothing from staggering in
-		// llama-1b decode (Q4_K_M: 1.003-1.010 of the step time).
+		// Two streams (the K-quants' before round 61) gained nothing
+		// from staggering in llama-1b decode (Q4_K_M: 1.003-1.010 of the
+		// step time).
 		return 0, 0
 	}
 	q := packedGrain(groups, gb, 1, ns, max(1, threads), rowChunk) / ns
@@ -90,6 +92,18 @@ func packRuns(gb, groups, ns, rowChunk, threads int) (run, runStride int) {
 		return 0, 0
 	}
 	return run, n + best
+}
+
+// layRuns sets pw's layout in runs (packRuns) for single-row kernels of
+// ns streams: the runs, then from runEnd the groups after the last whole
+// block of ns runs.
+func (pw *PackedWeights) layRuns(ns, rowChunk, threads int) {
+	groups := pw.groups()
+	pw.run, pw.runStride = packRuns(pw.gb, groups, ns, rowChunk, threads)
+	pw.runEnd = 0
+	if pw.run > 0 {
+		pw.runEnd = groups / (ns * pw.run) * ns * pw.run
+	}
 }
 
 // streamPlan is a multi-stream call's chunks: their stream pieces and the

@@ -178,16 +178,13 @@ func TestStreamPlanCoverage(t *testing.T) {
 		{512, 3360 * 32, 4 << 20},      // Q6_K 8192 columns
 	} {
 		pw := &PackedWeights{Rows: sh.rows, gb: sh.gb}
-		groups := pw.groups()
 		if sh.rows%packGroup == 0 {
-			pw.runNS = 4
-			pw.run, pw.runStride = packRuns(pw.gb, groups, pw.runNS, sh.rowChunk, 2)
+			pw.layRuns(4, sh.rowChunk, 2)
 		}
 		if pw.run > 0 {
-			pw.runEnd = groups / (pw.runNS * pw.run) * pw.runNS * pw.run
 			runs++
 		}
-		mats = append(mats, packedMat{pw: pw, groups: groups})
+		mats = append(mats, packedMat{pw: pw, groups: pw.groups()})
 	}
 	if runs < 3 {
 		t.Fatalf("%d matrices laid out in runs, want at least 3", runs)

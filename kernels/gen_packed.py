@@ -302,6 +302,16 @@ hdr = '''//go:build amd64
 // of the block (act i at +32i, +256i for K-quants), R9 their block stride,
 // DI scales and BX corrections (act i at +4i), DX their block stride.
 
+// k4masks: the masks that take Q4_K's and Q5_K's 6-bit scales and minimums
+// out of their three words a row (k_scale, k_mins; packQ4_K's layout).
+DATA k4masks<>+0(SB)/4, $0x0000003f
+DATA k4masks<>+4(SB)/4, $0x0000000f
+DATA k4masks<>+8(SB)/4, $0x00000030
+DATA k4masks<>+12(SB)/4, $0x003f003f
+DATA k4masks<>+16(SB)/4, $0x000f000f
+DATA k4masks<>+20(SB)/4, $0x00300030
+GLOBL k4masks<>(SB), RODATA|NOPTR, $24
+
 ''' + "".join(f"// PACE{n}: the {n} one-byte NOPs after each main-loop prefetch of a paced\n"
             f"// stream kernel (gen_packed.py, paced).\n#define PACE{n} " + "; ".join(["BYTE $0x90"] * n) + "\n\n"
             for n in sorted(set(PACE_NOPS.values())))
@@ -501,13 +511,54 @@ for N in (1,2,4,8):
     xs += iq4xs(N, f"iq4_XSx16N{N}") + "\n"
 open(OUT,'w').write(xs.rstrip()+"\n")
 
-def q4k(N, name, five=False, pf=PREFETCH_K, marks=None, once=False):
-    # Q4_K records: 2368 bytes, sub-block codes 256 apart; Q5_K adds 64
-    # bytes of fifth bits per sub-block: 2880 and 320. marks (a list): gets
-    # the line index where each sub-block's work starts and where the
-    # record's end starts (interleaved_streams_of).
+# Q4_K's and Q5_K's 6-bit scales and minimums: three words a row, the
+# file's 12 bytes (packQ4_K), at K_SCALES + 64i + 4r for word i of row r.
+K_SCALES = 64
+
+def k_scale(a, s, dst, tmp):
+    """dst (lane r) = row r's scale of sub-block s, from the record at SI;
+    tmp is clobbered. Word i holds sub-blocks 2i and 2i+1 (i < 3) at bits
+    6 and 22; sub-block 6's and 7's low nibbles are word 1's bits 12 and
+    28, their top two bits word 2's bits 14 and 30."""
+    if s < 6:
+        a(f"\tVPSRLD ${6 if s % 2 == 0 else 22}, {K_SCALES+64*(s//2)}(SI), {dst}")
+        a(f"\tVPANDD.BCST k4masks<>+0(SB), {dst}, {dst}")
+        return
+    if s == 6:
+        a(f"\tVPSRLD $12, {K_SCALES+64}(SI), {dst}")
+        a(f"\tVPANDD.BCST k4masks<>+4(SB), {dst}, {dst}")
+        a(f"\tVPSRLD $10, {K_SCALES+128}(SI), {tmp}")
+    else:
+        a(f"\tVPSRLD $28, {K_SCALES+64}(SI), {dst}")
+        a(f"\tVPSRLD $26, {K_SCALES+128}(SI), {tmp}")
+    a(f"\tVPTERNLOGD.BCST $0xF8, k4masks<>+8(SB), {tmp}, {dst}")
+
+def k_mins(a, p, dst, tmp):
+    """dst (lane r) = row r's minimums of sub-blocks 2p and 2p+1 as its
+    low and high word, from the record at SI; tmp is clobbered. Word p < 3
+    holds them at bits 0 and 16; sub-blocks 6's and 7's low nibbles are
+    word 0's bits 12 and 28, their top two bits word 2's bits 12 and 28."""
+    if p < 3:
+        a(f"\tVMOVDQU32 {K_SCALES+64*p}(SI), {dst}")
+        a(f"\tVPANDD.BCST k4masks<>+12(SB), {dst}, {dst}")
+        return
+    a(f"\tVPSRLD $12, {K_SCALES}(SI), {dst}")
+    a(f"\tVPANDD.BCST k4masks<>+16(SB), {dst}, {dst}")
+    a(f"\tVPSRLD $8, {K_SCALES+128}(SI), {tmp}")
+    a(f"\tVPTERNLOGD.BCST $0xF8, k4masks<>+20(SB), {tmp}, {dst}")
+
+def q4k_record(five):
+    """Q4_K's and Q5_K's record bytes and sub-block stride: the header, the
+    scales, then each sub-block's codes (256 bytes) and for Q5_K its fifth
+    bits (64): 2304 and 256, or 2816 and 320, the file's bytes."""
     sub = 320 if five else 256
-    rec = 320 + 8*sub
+    return K_SCALES + 192 + 8*sub, sub
+
+def q4k(N, name, five=False, pf=PREFETCH_K, marks=None, once=False):
+    # marks (a list): gets the line index where each sub-block's work
+    # starts and where the record's end starts (interleaved_streams_of).
+    rec, sub = q4k_record(five)
+    codes = K_SCALES + 192
     L=[]; a=L.append
     prologue(a, name)
     a("\tMOVQ DX, R10")
@@ -522,15 +573,15 @@ def q4k(N, name, five=False, pf=PREFETCH_K, marks=None, once=False):
         if marks is not None:
             marks.append(len(L))
         prefetch_part(a, rec, s, 8, pf, once)
-        a(f"\tVPMOVZXBD {64+16*s}(SI), Z16")
+        k_scale(a, s, "Z16", "Z18")
         if s % 2 == 0:
-            a(f"\tVPMOVZXBW {192+16*s}(SI), Z17")
+            k_mins(a, s//2, "Z17", "Z18")
         for i in range(N):
             a(f"\tVPXORD Z{i}, Z{i}, Z{i}")
         if five:
-            a(f"\tVMOVDQU64 {320+sub*s+256}(SI), Z20")
+            a(f"\tVMOVDQU64 {codes+sub*s+256}(SI), Z20")
         for g in range(4):
-            nibble_codes(a, 320+sub*s+64*g, g, "Z18", "Z19", ("Z20", "Z23", "Z30") if five else None)
+            nibble_codes(a, codes+sub*s+64*g, g, "Z18", "Z19", ("Z20", "Z23", "Z30") if five else None)
             for i in range(N):
                 a(f"\tVPDPBUSD.BCST {256*i+32*s+4*g}(R8), Z18, Z{i}")
                 a(f"\tVPDPBUSD.BCST {256*i+32*s+16+4*g}(R8), Z19, Z{i}")
@@ -1284,10 +1335,10 @@ IQ4XS_RENAMES = [{30: 1, 0: 2, 16: 17}, {30: 3, 0: 4, 16: 18}, {30: 5, 0: 6, 16:
 # Q6_K's and Q3_K's parts are four of their sixteen sub-blocks (the
 # measurements are at Q6_K's kernels below).
 Q6K_PER_PART = 4
-for t, rec, five in (('q4_K', 2368, False), ('q5_K', 2880, True)):
+for t, five in (('q4_K', False), ('q5_K', True)):
     S = K4_STREAMS
     marks = []
-    single = q4k(1, f"{t}x16N1", five=five, pf=kstream_ahead(rec), marks=marks, once=True)
+    single = q4k(1, f"{t}x16N1", five=five, pf=kstream_ahead(q4k_record(five)[0]), marks=marks, once=True)
     for res in (False, True):
         ms += with_twin(interleaved_streams_of(single, marks, 12, f"{t}x16N1S{S}" + ("R" if res else ""),
                                                K_RENAMES[:S-1], res=res), t)
@@ -1325,8 +1376,8 @@ for res in (False, True):
 # streams lost to the one-group N = 4 kernels (Q4_K four rows 0.857 ->
 # 0.734, six 0.580 -> 0.546), so there are none.
 for t, rec, tile, out, sizes in (
-        ('q4_K', 2368, lambda N, pf: q4k(N, f"q4_Kx16N{N}", pf=pf), 12, (2, 3)),
-        ('q5_K', 2880, lambda N, pf: q4k(N, f"q5_Kx16N{N}", five=True, pf=pf), 12, (2, 3)),
+        ('q4_K', q4k_record(False)[0], lambda N, pf: q4k(N, f"q4_Kx16N{N}", pf=pf), 12, (2, 3)),
+        ('q5_K', q4k_record(True)[0], lambda N, pf: q4k(N, f"q5_Kx16N{N}", five=True, pf=pf), 12, (2, 3)),
         ('q3_K', 1824, lambda N, pf: q6k(N, f"q3_Kx16N{N}", three=True, pf=pf), 16, (2,)),
         ('q2_K', 1344, lambda N, pf: q2k(N, f"q2_Kx16N{N}", pf=pf), 12, (2, 3))):
     for N in sizes:

@@ -92,9 +92,9 @@ func packedBlockBytes(t quant.Type) int {
 	case quant.Q6_K:
 		return 32 + 16*16 + 16*192
 	case quant.Q4_K:
-		return 64 + 128 + 128 + 8*256
+		return 64 + 192 + 8*256
 	case quant.Q5_K:
-		return 64 + 128 + 128 + 8*320
+		return 64 + 192 + 8*320
 	case quant.Q3_K:
 		return 32 + 16*16 + 8*192
 	case quant.Q2_K:
@@ -1467,12 +1467,12 @@ func packFifthBits(qh uint32, dst []byte) {
 
 // packQ5KHigh writes the fifth bits of a Q5_K block (qh[32]: element l of
 // sub-block s at bit s of qh[l]) as row r of its group record: per
-// sub-block s, 64 bytes at 320+320s+256, row r's 4 bytes at 4r, byte k
+// sub-block s, 64 bytes at 256+320s+256, row r's 4 bytes at 4r, byte k
 // holding element 4g+k's bit at bit g and element 16+4g+k's at bit 4+g
 // (g < 4), the nibble pairing of the codes.
 func packQ5KHigh(qh []byte, rec []byte, r int) {
 	for s := range 8 {
-		h := rec[320+320*s+256+4*r:]
+		h := rec[256+320*s+256+4*r:]
 		for k := range 4 {
 			var v byte
 			for g := range 4 {
@@ -1495,29 +1495,67 @@ func q4KScaleMin(sc []byte, s int) (uint8, uint8) {
 
 // packQ4_K writes one Q4_K block (d, dmin, scales[12], qs[128]) as row r of
 // its group record: +0 the fp16 d and +32 dmin of the 16 rows; +64 the
-// scale of sub-block s (32 elements) at 64+16s+r; +192 the minimums of
-// sub-blocks 2p and 2p+1 as a byte pair at 192+32p+2r; +320 the codes of
-// sub-block s at 320+sub·s (sub: 256, or 320 for Q5_K, whose fifth bits
-// follow each sub-block's codes), 64 bytes per 4-element group g < 4 holding
-// elements 4g.. (low nibbles) and 16+4g.. (high nibbles), row r's 4 bytes
-// at 4r. ggml keeps sub-block s in the nibble s%2 of qs[32(s/2)..].
+// 6-bit scales and minimums in three words a row (q4KScaleWords) at
+// 64+64i+4r; +256 the codes of sub-block s (32 elements) at 256+sub·s
+// (sub: 256, or 320 for Q5_K, whose fifth bits follow each sub-block's
+// codes), 64 bytes per 4-element group g < 4 holding elements 4g.. (low
+// nibbles) and 16+4g.. (high nibbles), row r's 4 bytes at 4r. ggml keeps
+// sub-block s in the nibble s%2 of qs[32(s/2)..]. The record is as long as
+// the 16 rows' blocks in the file.
 func packQ4_K(blk *[144]byte, rec []byte, r int, sub int) {
 	le := binary.LittleEndian
 	rec[2*r], rec[2*r+1] = blk[0], blk[1]
 	rec[32+2*r], rec[33+2*r] = blk[2], blk[3]
+	var sc, m [8]uint32
 	for s := range 8 {
-		sc, m := q4KScaleMin(blk[4:16], s)
-		rec[64+16*s+r] = sc
-		rec[192+32*(s/2)+2*r+s%2] = m
+		a, b := q4KScaleMin(blk[4:16], s)
+		sc[s], m[s] = uint32(a), uint32(b)
+	}
+	for i, w := range q4KScaleWords(sc, m) {
+		le.PutUint32(rec[64+64*i+4*r:], w)
+	}
+	for s := range 8 {
 		qs := blk[16+32*(s/2):]
 		sh := uint(4 * (s % 2))
-		co := rec[320+sub*s:]
+		co := rec[256+sub*s:]
 		for g := range 4 {
 			lo := le.Uint32(qs[4*g:]) >> sh & 0x0F0F0F0F
 			hi := le.Uint32(qs[16+4*g:]) >> sh & 0x0F0F0F0F
 			le.PutUint32(co[64*g+4*r:], lo|hi<<4)
 		}
 	}
+}
+
+// q4KScaleWords lays out a Q4_K row's eight 6-bit scales and minimums as
+// the kernels take them out (gen_packed.py, k_scale and k_mins): word i < 3
+// holds minimum 2i at bit 0, scale 2i at 6, minimum 2i+1 at 16 and scale
+// 2i+1 at 22, so a mask gives a pair of minimums as two int16 and a shift
+// and a mask a scale; the low nibbles of minimums 6 and 7 are word 0's
+// bits 12 and 28, those of scales 6 and 7 word 1's, and their top two bits
+// word 2's bits 12 (minimum 6), 14 (scale 6), 28 (minimum 7) and 30
+// (scale 7). q4KScaleWordsInverse undoes it.
+func q4KScaleWords(sc, m [8]uint32) [3]uint32 {
+	var w [3]uint32
+	for i := range 3 {
+		w[i] = m[2*i] | sc[2*i]<<6 | m[2*i+1]<<16 | sc[2*i+1]<<22
+	}
+	w[0] |= (m[6]&15)<<12 | (m[7]&15)<<28
+	w[1] |= (sc[6]&15)<<12 | (sc[7]&15)<<28
+	w[2] |= m[6]>>4<<12 | sc[6]>>4<<14 | m[7]>>4<<28 | sc[7]>>4<<30
+	return w
+}
+
+// q4KScaleWordsInverse returns the scales and minimums of q4KScaleWords.
+func q4KScaleWordsInverse(w [3]uint32) (sc, m [8]uint32) {
+	for i := range 3 {
+		m[2*i], sc[2*i] = w[i]&63, w[i]>>6&63
+		m[2*i+1], sc[2*i+1] = w[i]>>16&63, w[i]>>22&63
+	}
+	m[6] = w[0]>>12&15 | (w[2]>>12&3)<<4
+	m[7] = w[0]>>28&15 | (w[2]>>28&3)<<4
+	sc[6] = w[1]>>12&15 | (w[2]>>14&3)<<4
+	sc[7] = w[1]>>28&15 | (w[2]>>30&3)<<4
+	return sc, m
 }
 
 // packIQ4_XS writes an IQ4_XS block as row r of its record: +0 d (fp16),

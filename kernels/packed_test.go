@@ -383,10 +383,10 @@ func TestPackedGrain(t *testing.T) {
 		{8, 64 * 288, 1, 4, 2, 0, 4},            // one set of streams
 		{4, 64 * 288, 1, 4, 2, 0, 2},            // too few groups to round
 		{128, 256 * 288, 16, 0, 2, 0, 3},        // batched: 256 KiB
-		{8016, 8 * 2368, 1, 2, 2, 0, 56},        // a Q4_K output matrix: 55 → 56
+		{8016, 8 * 2304, 1, 2, 2, 0, 56},        // a Q4_K output matrix: 56 already whole
 		{8016, 8 * 3360, 1, 0, 2, 0, 39},        // 1 MiB without a multi-stream kernel
 		{8016, 8 * 3360, 1, 2, 2, 0, 40},        // a Q6_K output matrix: 39 → 40
-		{128, 32 * 2368, 1, 2, 2, 0, 14},        // Q4_K 2048×8192: 13 → 14
+		{128, 32 * 2304, 1, 2, 2, 0, 14},        // Q4_K 2048×8192: 14 already whole
 		{8016, 8 * 3360, 1, 2, 2, 4 << 20, 156}, // Q6_K's 4 MiB: 156 already whole
 		{128, 32 * 3360, 1, 2, 2, 4 << 20, 40},  // Q6_K 2048×8192: 39 → 40
 		{8016, 8 * 3360, 2, 2, 2, 4 << 20, 40},  // two rows keep 1 MiB

@@ -172,7 +172,7 @@ func TestStreamPlanCoverage(t *testing.T) {
 	runs := 0
 	for _, sh := range []struct{ rows, gb, rowChunk int }{
 		{2048, 18 * 16 * 64, 3 << 19},  // Q4_0 2048 columns
-		{8192, 2368 * 8, 3 << 19},      // Q4_K 2048 columns
+		{8192, 2304 * 8, 3 << 19},      // Q4_K 2048 columns
 		{1048, 34 * 16 * 8, 0},         // Q8_0 256 columns: a partial last group, no runs
 		{2048, 18 * 16 * 256, 3 << 19}, // Q4_0 8192 columns
 		{512, 3360 * 32, 4 << 20},      // Q6_K 8192 columns

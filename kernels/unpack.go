@@ -133,7 +133,7 @@ func unpackFifthBits(src []byte) uint32 {
 // unpackQ5KHigh is packQ5KHigh's inverse (qh zeroed).
 func unpackQ5KHigh(qh []byte, rec []byte, r int) {
 	for s := range 8 {
-		h := rec[320+320*s+256+4*r:]
+		h := rec[256+320*s+256+4*r:]
 		for k := range 4 {
 			v := h[k]
 			for g := range 4 {
@@ -154,8 +154,9 @@ func unpackQ4_K(blk *[144]byte, rec []byte, r int, sub int) {
 	blk[0], blk[1] = rec[2*r], rec[2*r+1]
 	blk[2], blk[3] = rec[32+2*r], rec[33+2*r]
 	sc := blk[4:16]
+	scales, mins := q4KScaleWordsInverse([3]uint32{le.Uint32(rec[64+4*r:]), le.Uint32(rec[128+4*r:]), le.Uint32(rec[192+4*r:])})
 	for s := range 8 {
-		d, m := rec[64+16*s+r], rec[192+32*(s/2)+2*r+s%2]
+		d, m := byte(scales[s]), byte(mins[s])
 		if s < 4 {
 			sc[s] |= d & 63
 			sc[s+4] |= m & 63
@@ -166,7 +167,7 @@ func unpackQ4_K(blk *[144]byte, rec []byte, r int, sub int) {
 		}
 		qs := blk[16+32*(s/2):]
 		sh := uint(4 * (s % 2))
-		co := rec[320+sub*s:]
+		co := rec[256+sub*s:]
 		for g := range 4 {
 			w := le.Uint32(co[64*g+4*r:])
 			le.PutUint32(qs[4*g:], le.Uint32(qs[4*g:])|(w&0x0F0F0F0F)<<sh)

@@ -312,6 +312,12 @@ DATA k4masks<>+16(SB)/4, $0x000f000f
 DATA k4masks<>+20(SB)/4, $0x00300030
 GLOBL k4masks<>(SB), RODATA|NOPTR, $24
 
+// k3masks: the masks that gather Q3_K's sixteenth scale from its three
+// 2-bit pieces (q3_scale; packQ3_K's layout).
+DATA k3masks<>+0(SB)/4, $0xc0000000
+DATA k3masks<>+4(SB)/4, $0xf0000000
+GLOBL k3masks<>(SB), RODATA|NOPTR, $8
+
 ''' + "".join(f"// PACE{n}: the {n} one-byte NOPs after each main-loop prefetch of a paced\n"
             f"// stream kernel (gen_packed.py, paced).\n#define PACE{n} " + "; ".join(["BYTE $0x90"] * n) + "\n\n"
             for n in sorted(set(PACE_NOPS.values())))
@@ -330,12 +336,41 @@ for N in (1,2,4,8):
     out += kern(N, f"iq4_nlx16N{N}", 'iq4nl')
 open(OUT,'w').write(out.rstrip()+"\n")
 
+# Q3_K records: 1760 bytes, the file's. +0 d, +32 the sixteen signed 6-bit
+# scales in three words a row (row r's word i at 32+64i+4r; q3_scale), +224
+# the codes: sub-blocks 2p and 2p+1 share 192 bytes at 224+192p, their
+# 2-bit planes L (at +0, +64) and the third bits H (+128, bits 0-3 for 2p,
+# 4-7 for 2p+1).
+Q3K_REC = 1760
+Q3K_CODES = 224
+# Where sub-block 5i+j's scale sits in word i (j < 5): bits P..P+5. The
+# last one is at the top, so an arithmetic shift alone takes it out; bits
+# 24-25 of the three words hold sub-block 15's, low pair first.
+Q3K_SCALE_BITS = (0, 6, 12, 18, 26)
+
+def q3_scale(a, s, dst, tmp):
+    """dst (lane r) = row r's scale of Q3_K sub-block s, sign-extended
+    from its 6 bits, from the record at SI; tmp is clobbered."""
+    if s < 15:
+        w, pos = 32 + 64*(s//5), Q3K_SCALE_BITS[s % 5]
+        if pos == 26:
+            a(f"\tVPSRAD $26, {w}(SI), {dst}")
+            return
+        a(f"\tVPSLLD ${26-pos}, {w}(SI), {dst}")
+        a(f"\tVPSRAD $26, {dst}, {dst}")
+        return
+    # pieces to bits 30-31 (word 2), 28-29 (word 1), 26-27 (word 0)
+    a(f"\tVPSLLD $6, 160(SI), {dst}")
+    a(f"\tVPSLLD $4, 96(SI), {tmp}")
+    a(f"\tVPTERNLOGD.BCST $0xE4, k3masks<>+0(SB), {tmp}, {dst}")
+    a(f"\tVPSLLD $2, 32(SI), {tmp}")
+    a(f"\tVPTERNLOGD.BCST $0xE4, k3masks<>+4(SB), {tmp}, {dst}")
+    a(f"\tVPSRAD $26, {dst}, {dst}")
+
 def q6k(N, name, three=False, pf=PREFETCH_K, marks=None, per_mark=1, once=False):
     # Q6_K records: 3360 bytes, sub-block s's codes (L1, L2, H) at 288+192s.
-    # Q3_K: 1824 bytes, sub-blocks 2p and 2p+1 share a 192-byte record at
-    # 288+192p: their 2-bit planes L (at +0, +64) and the third bits H (+128,
-    # bits 0-3 for 2p, 4-7 for 2p+1).
-    rec = 1824 if three else 3360
+    # Q3_K's: Q3K_REC above.
+    rec = Q3K_REC if three else 3360
     L=[]; a=L.append
     prologue(a, name)
     a("\tMOVQ DX, R10")
@@ -376,9 +411,12 @@ def q6k(N, name, three=False, pf=PREFETCH_K, marks=None, per_mark=1, once=False)
         if marks is not None and s % per_mark == 0:
             marks.append(len(L))
         prefetch_part(a, rec, s, 16, pf, once)
-        a(f"\tVPMOVSXBD {32+16*s}(SI), Z28")
         if three:
-            co = 288 + 192*(s//2)
+            q3_scale(a, s, "Z28", "Z15")
+        else:
+            a(f"\tVPMOVSXBD {32+16*s}(SI), Z28")
+        if three:
+            co = Q3K_CODES + 192*(s//2)
             odd = s % 2
             a(f"\tVMOVDQU64 {co+64*odd}(SI), Z12")
             a(f"\tVMOVDQU64 {co+128}(SI), Z14")
@@ -1360,7 +1398,7 @@ for res in (False, True):
 # two sub-blocks 0.977-0.979). Q2_K was not measured so and keeps two.
 for res in (False, True):
     marks = []
-    single = q6k(1, "q3_Kx16N1", three=True, pf=kstream_ahead(1824), marks=marks, per_mark=Q6K_PER_PART, once=True)
+    single = q6k(1, "q3_Kx16N1", three=True, pf=kstream_ahead(Q3K_REC), marks=marks, per_mark=Q6K_PER_PART, once=True)
     ms += with_twin(interleaved_streams_of(single, marks, 16, f"q3_Kx16N1S{K4_STREAMS}" + ("R" if res else ""),
                                            Q6K_RENAMES, res=res), 'q3_K')
 # Their N = 2 tile forms serve batches of two rows, the N = 3 ones three
@@ -1378,7 +1416,7 @@ for res in (False, True):
 for t, rec, tile, out, sizes in (
         ('q4_K', q4k_record(False)[0], lambda N, pf: q4k(N, f"q4_Kx16N{N}", pf=pf), 12, (2, 3)),
         ('q5_K', q4k_record(True)[0], lambda N, pf: q4k(N, f"q5_Kx16N{N}", five=True, pf=pf), 12, (2, 3)),
-        ('q3_K', 1824, lambda N, pf: q6k(N, f"q3_Kx16N{N}", three=True, pf=pf), 16, (2,)),
+        ('q3_K', Q3K_REC, lambda N, pf: q6k(N, f"q3_Kx16N{N}", three=True, pf=pf), 16, (2,)),
         ('q2_K', 1344, lambda N, pf: q2k(N, f"q2_Kx16N{N}", pf=pf), 12, (2, 3))):
     for N in sizes:
         ms += streams_tile_of(tile(N, kstream_ahead(rec)), KSTREAMS, N, out, f"{t}x16N{N}S{KSTREAMS}")

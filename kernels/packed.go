@@ -96,7 +96,7 @@ func packedBlockBytes(t quant.Type) int {
 	case quant.Q5_K:
 		return 64 + 192 + 8*320
 	case quant.Q3_K:
-		return 32 + 16*16 + 8*192
+		return 32 + 192 + 8*192
 	case quant.Q2_K:
 		return 64 + 16*16 + 16*64
 	case quant.IQ4_XS:
@@ -1654,20 +1654,23 @@ func packQ2_K(blk *[84]byte, rec []byte, r int) {
 }
 
 // packQ3_K writes one Q3_K block as row r of its group record: +0 the fp16
-// d of the 16 rows, +32 the signed scale of sub-block s (16 elements) at
-// 32+16s+r, and per pair of sub-blocks p (s = 2p, 2p+1) 192 bytes at
-// 288+192p: the 2-bit planes of s = 2p (+0) and 2p+1 (+64), each byte k of
-// row r's 4 holding groups a, b, c, d (elements 16s+k, +4, +8, +12) at bits
-// 0-1, 2-3, 4-5, 6-7, and the third bits (+128), byte k holding sub-block
-// 2p's groups at bits 0-3 and 2p+1's at bits 4-7.
+// d of the 16 rows, +32 the signed 6-bit scales in three words a row
+// (q3KScaleWords) at 32+64i+4r, and per pair of sub-blocks p (s = 2p, 2p+1)
+// 192 bytes at 224+192p: the 2-bit planes of s = 2p (+0) and 2p+1 (+64),
+// each byte k of row r's 4 holding groups a, b, c, d (elements 16s+k, +4,
+// +8, +12) at bits 0-1, 2-3, 4-5, 6-7, and the third bits (+128), byte k
+// holding sub-block 2p's groups at bits 0-3 and 2p+1's at bits 4-7. The
+// record is as long as the 16 rows' blocks in the file.
 func packQ3_K(blk *[110]byte, rec []byte, r int) {
 	var u [quant.QK_K]uint8
 	var sc [16]int8
 	q3KCodes(blk[:], &u, &sc)
 	rec[2*r], rec[2*r+1] = blk[108], blk[109]
+	for i, w := range q3KScaleWords(&sc) {
+		binary.LittleEndian.PutUint32(rec[32+64*i+4*r:], w)
+	}
 	for s := range 16 {
-		rec[32+16*s+r] = byte(sc[s])
-		co := rec[288+192*(s/2):]
+		co := rec[224+192*(s/2):]
 		e := u[16*s:]
 		for k := range 4 {
 			co[64*(s%2)+4*r+k] = e[k]&3 | (e[4+k]&3)<<2 | (e[8+k]&3)<<4 | (e[12+k]&3)<<6
@@ -1675,4 +1678,38 @@ func packQ3_K(blk *[110]byte, rec []byte, r int) {
 			co[128+4*r+k] |= h << (4 * (s % 2))
 		}
 	}
+}
+
+// q3KScaleWords lays out a Q3_K row's sixteen signed 6-bit scales as the
+// kernels take them out (gen_packed.py, q3_scale): word i holds
+// sub-blocks 5i to 5i+4 at bits 0, 6, 12, 18 and 26 (two's complement, so
+// a left shift to the top and an arithmetic shift back sign-extend one),
+// and bits 24-25 of words 0, 1 and 2 hold sub-block 15's low, middle and
+// top pair. q3KScaleWordsInverse undoes it.
+func q3KScaleWords(sc *[16]int8) [3]uint32 {
+	var w [3]uint32
+	for s := range 15 {
+		w[s/5] |= uint32(sc[s]) & 63 << q3KScaleBits[s%5]
+	}
+	v := uint32(sc[15]) & 63
+	for i := range 3 {
+		w[i] |= v >> (2 * i) & 3 << 24
+	}
+	return w
+}
+
+// q3KScaleBits is where sub-block 5i+j's scale starts in word i.
+var q3KScaleBits = [5]uint{0, 6, 12, 18, 26}
+
+// q3KScaleWordsInverse returns the scales of q3KScaleWords.
+func q3KScaleWordsInverse(w [3]uint32) (sc [16]int8) {
+	for s := range 15 {
+		sc[s] = int8(w[s/5]>>q3KScaleBits[s%5]<<2) >> 2
+	}
+	var v uint32
+	for i := range 3 {
+		v |= w[i] >> 24 & 3 << (2 * i)
+	}
+	sc[15] = int8(v<<2) >> 2
+	return sc
 }

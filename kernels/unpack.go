@@ -202,15 +202,17 @@ func unpackQ6_K(blk *[210]byte, rec []byte, r int) {
 func unpackQ3_K(blk *[110]byte, rec []byte, r int) {
 	blk[108], blk[109] = rec[2*r], rec[2*r+1]
 	raw := blk[96:108]
+	le := binary.LittleEndian
+	sc := q3KScaleWordsInverse([3]uint32{le.Uint32(rec[32+4*r:]), le.Uint32(rec[96+4*r:]), le.Uint32(rec[160+4*r:])})
 	for s := range 16 {
-		v := byte(int8(rec[32+16*s+r]) + 32)
+		v := byte(sc[s] + 32)
 		if s < 8 {
 			raw[s] |= v & 0xF
 		} else {
 			raw[s-8] |= (v & 0xF) << 4
 		}
 		raw[8+s%4] |= (v >> 4 & 3) << (2 * (s / 4))
-		co := rec[288+192*(s/2):]
+		co := rec[224+192*(s/2):]
 		for k := range 4 {
 			lo := co[64*(s%2)+4*r+k]
 			hi := co[128+4*r+k] >> (4 * (s % 2))

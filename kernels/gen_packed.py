@@ -312,11 +312,12 @@ DATA k4masks<>+16(SB)/4, $0x000f000f
 DATA k4masks<>+20(SB)/4, $0x00300030
 GLOBL k4masks<>(SB), RODATA|NOPTR, $24
 
-// k3masks: the masks that gather Q3_K's sixteenth scale from its three
-// 2-bit pieces (q3_scale; packQ3_K's layout).
-DATA k3masks<>+0(SB)/4, $0xc0000000
-DATA k3masks<>+4(SB)/4, $0xf0000000
-GLOBL k3masks<>(SB), RODATA|NOPTR, $8
+// sc6masks: the masks that gather a signed 6-bit scale from pieces in
+// several words (q3_scale, iq4xs_scale; packQ3_K's and packIQ4_XS's
+// layouts).
+DATA sc6masks<>+0(SB)/4, $0xc0000000
+DATA sc6masks<>+4(SB)/4, $0xf0000000
+GLOBL sc6masks<>(SB), RODATA|NOPTR, $8
 
 ''' + "".join(f"// PACE{n}: the {n} one-byte NOPs after each main-loop prefetch of a paced\n"
             f"// stream kernel (gen_packed.py, paced).\n#define PACE{n} " + "; ".join(["BYTE $0x90"] * n) + "\n\n"
@@ -362,9 +363,9 @@ def q3_scale(a, s, dst, tmp):
     # pieces to bits 30-31 (word 2), 28-29 (word 1), 26-27 (word 0)
     a(f"\tVPSLLD $6, 160(SI), {dst}")
     a(f"\tVPSLLD $4, 96(SI), {tmp}")
-    a(f"\tVPTERNLOGD.BCST $0xE4, k3masks<>+0(SB), {tmp}, {dst}")
+    a(f"\tVPTERNLOGD.BCST $0xE4, sc6masks<>+0(SB), {tmp}, {dst}")
     a(f"\tVPSLLD $2, 32(SI), {tmp}")
-    a(f"\tVPTERNLOGD.BCST $0xE4, k3masks<>+4(SB), {tmp}, {dst}")
+    a(f"\tVPTERNLOGD.BCST $0xE4, sc6masks<>+4(SB), {tmp}, {dst}")
     a(f"\tVPSRAD $26, {dst}, {dst}")
 
 def q6k(N, name, three=False, pf=PREFETCH_K, marks=None, per_mark=1, once=False):
@@ -460,10 +461,11 @@ for N in (1,2,4,8):
     q6 += q6k(N, f"q6_Kx16N{N}", pf=Q6K_GEMV_PREFETCH if N == 1 else PREFETCH_K)
 open(OUT,'w').write(q6.rstrip()+"\n")
 
-# IQ4_XS records (2208 bytes): +0 d (fp16 × 16 rows), +32 the eight group
-# scales ls−32 as int8 (group s of the 16 rows at 32+16s), +160 the codes of
-# group s at 160+256s in Q4_0's arrangement (four 64-byte parts, row r's
-# 4 bytes at 4r: low nibbles elements 4g.., high nibbles 16+4g..). One
+# IQ4_XS records (2176 bytes, the file's): +0 d (fp16 × 16 rows), +32 the
+# eight group scales ls−32 as signed 6-bit fields in a word and a half-word
+# a row (iq4xs_scale), +128 the codes of group s at 128+256s in Q4_0's
+# arrangement (four 64-byte parts, row r's 4 bytes at 4r: low nibbles
+# elements 4g.., high nibbles 16+4g..). One
 # VPSHUFB per nibble vector turns the codes into level+128 (unsigned, Z29
 # holds the table in every lane), so VPDPBUSD takes the products straight
 # into dwords; each group's dot starts from the activation's correction
@@ -498,11 +500,40 @@ def table_codes(a, off):
     a("\tVPSHUFB Z24, Z29, Z24")
     a("\tVPSHUFB Z25, Z29, Z25")
 
+IQ4XS_REC = 2176
+
+def iq4xs_scale(a, s, dst, tmp):
+    """dst (lane r) = row r's scale of IQ4_XS group s, sign-extended from
+    its 6 bits, from the record at SI; tmp is clobbered. Row r's word at
+    32+4r holds groups 0-4 at bits 0, 6, 12, 18 and 26 (as Q3_K's words)
+    and the low pair of group 7's at 24; its half-word at 96+2r group 5's
+    at bit 0, the rest of group 7's at 6 and group 6's at 10."""
+    if s < 5:
+        pos = Q3K_SCALE_BITS[s]
+        if pos == 26:
+            a(f"\tVPSRAD $26, 32(SI), {dst}")
+            return
+        a(f"\tVPSLLD ${26-pos}, 32(SI), {dst}")
+        a(f"\tVPSRAD $26, {dst}, {dst}")
+    elif s == 6:
+        a(f"\tVPMOVSXWD 96(SI), {dst}")
+        a(f"\tVPSRAD $10, {dst}, {dst}")
+    else:
+        a(f"\tVPMOVZXWD 96(SI), {dst}")
+        if s == 5:
+            a(f"\tVPSLLD $26, {dst}, {dst}")
+        else:
+            a(f"\tVPSLLD $22, {dst}, {dst}")
+            a(f"\tVPSLLD $2, 32(SI), {tmp}")
+            a(f"\tVPTERNLOGD.BCST $0xE4, sc6masks<>+4(SB), {tmp}, {dst}")
+        a(f"\tVPSRAD $26, {dst}, {dst}")
+
 def iq4xs(N, name, pf=PREFETCH_K, iq=False, marks=None, once=False):
     # iq: the records of the transcoded i-quants (iq_block_head): a
-    # 64-byte header, so the scales and codes sit 32 bytes further.
-    hdr = 64 if iq else 32
-    rec = hdr + 128 + 8*256
+    # 64-byte header and the group multipliers as int8 (at 64+16s), so the
+    # codes sit at 192.
+    codes = 192 if iq else 128
+    rec = codes + 8*256
     L=[]; a=L.append
     prologue(a, name)
     a("\tMOVQ DX, R10")
@@ -528,11 +559,14 @@ def iq4xs(N, name, pf=PREFETCH_K, iq=False, marks=None, once=False):
         if marks is not None:
             marks.append(len(L))
         prefetch_part(a, rec, s, 8, pf, once)
-        a(f"\tVPMOVSXBD {hdr+16*s}(SI), Z28")
+        if iq:
+            a(f"\tVPMOVSXBD {64+16*s}(SI), Z28")
+        else:
+            iq4xs_scale(a, s, "Z28", "Z26")
         for i in range(N):
             a(f"\tVPBROADCASTD {4*(8*i+s)}(BX), Z{8+i}")
         for g in range(4):
-            table_codes(a, hdr+128+256*s+64*g)
+            table_codes(a, codes+256*s+64*g)
             for i in range(N):
                 a(f"\tVPDPBUSD.BCST {256*i+32*s+4*g}(R8), Z24, Z{8+i}")
                 a(f"\tVPDPBUSD.BCST {256*i+32*s+16+4*g}(R8), Z25, Z{8+i}")
@@ -1475,11 +1509,11 @@ ms += streams_tile_of(q6k(3, "q6_Kx16N3", pf=kstream_ahead(3360)), KSTREAMS, 3, 
 # time.
 for res in (False, True):
     marks = []
-    single = iq4xs(1, "iq4_XSx16N1", pf=kstream_ahead(2208), marks=marks, once=True)
+    single = iq4xs(1, "iq4_XSx16N1", pf=kstream_ahead(IQ4XS_REC), marks=marks, once=True)
     ms += with_twin(interleaved_streams_of(single, marks, 16, f"iq4_XSx16N1S{K4_STREAMS}" + ("R" if res else ""),
                                            IQ4XS_RENAMES, res=res), 'iq4_XS')
 for N in (2, 3):
-    ms += streams_tile_of(iq4xs(N, f"iq4_XSx16N{N}", pf=kstream_ahead(2208)), KSTREAMS, N, 16, f"iq4_XSx16N{N}S{KSTREAMS}")
+    ms += streams_tile_of(iq4xs(N, f"iq4_XSx16N{N}", pf=kstream_ahead(IQ4XS_REC)), KSTREAMS, N, 16, f"iq4_XSx16N{N}S{KSTREAMS}")
 
 # The float kernels keep four accumulators per output across the loop, so
 # streams_of (which needs a body of temporaries) cannot make their

@@ -100,7 +100,7 @@ func packedBlockBytes(t quant.Type) int {
 	case quant.Q2_K:
 		return 64 + 16*16 + 16*64
 	case quant.IQ4_XS:
-		return 32 + 8*16 + 8*256
+		return 32 + 96 + 8*256
 	case quant.IQ2_XXS, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ2_XS, quant.IQ2_S, quant.IQ1_M:
 		_, _, bytes := iqRecord(t)
 		return bytes
@@ -1559,19 +1559,54 @@ func q4KScaleWordsInverse(w [3]uint32) (sc, m [8]uint32) {
 }
 
 // packIQ4_XS writes an IQ4_XS block as row r of its record: +0 d (fp16),
-// +32+16s group s's scale ls−32 (int8), +160+256s group s's 16 code bytes
-// in Q4_0's four 64-byte parts (row r's bytes 4g..4g+3 at 64g+4r).
+// the eight group scales ls−32 as signed 6-bit fields (iq4XSScaleWords)
+// in a word at 32+4r and a half-word at 96+2r, +128+256s group s's 16 code
+// bytes in Q4_0's four 64-byte parts (row r's bytes 4g..4g+3 at 64g+4r).
+// The record is as long as the 16 rows' blocks in the file.
 func packIQ4_XS(blk *[136]byte, rec []byte, r int) {
 	le := binary.LittleEndian
 	rec[2*r], rec[2*r+1] = blk[0], blk[1]
 	h := le.Uint16(blk[2:])
+	var sc [8]int8
 	for s := range 8 {
 		ls := int(blk[4+s/2]>>(4*(s%2)))&15 | int(h>>(2*s))&3<<4
-		rec[32+16*s+r] = byte(int8(ls - 32))
+		sc[s] = int8(ls - 32)
 		for g := range 4 {
-			le.PutUint32(rec[160+256*s+64*g+4*r:], le.Uint32(blk[8+16*s+4*g:]))
+			le.PutUint32(rec[128+256*s+64*g+4*r:], le.Uint32(blk[8+16*s+4*g:]))
 		}
 	}
+	w, hw := iq4XSScaleWords(&sc)
+	le.PutUint32(rec[32+4*r:], w)
+	le.PutUint16(rec[96+2*r:], hw)
+}
+
+// iq4XSScaleWords lays out an IQ4_XS row's eight signed 6-bit scales as
+// the kernels take them out (gen_packed.py, iq4xs_scale): groups 0-4 in
+// the word as Q3_K's (q3KScaleBits) and the low pair of group 7's at bit
+// 24; the half-word holds group 5's at bit 0, the rest of group 7's at 6
+// and group 6's at 10 (at the top, so a sign-extending load and one
+// shift take it out). iq4XSScaleWordsInverse undoes it.
+func iq4XSScaleWords(sc *[8]int8) (uint32, uint16) {
+	var w uint32
+	for s := range 5 {
+		w |= uint32(sc[s]) & 63 << q3KScaleBits[s]
+	}
+	v7 := uint32(sc[7]) & 63
+	w |= v7 & 3 << 24
+	hw := uint32(sc[5])&63 | v7>>2<<6 | (uint32(sc[6])&63)<<10
+	return w, uint16(hw)
+}
+
+// iq4XSScaleWordsInverse returns the scales of iq4XSScaleWords.
+func iq4XSScaleWordsInverse(w uint32, hw uint16) (sc [8]int8) {
+	for s := range 5 {
+		sc[s] = int8(w>>q3KScaleBits[s]<<2) >> 2
+	}
+	h := uint32(hw)
+	sc[5] = int8(h<<2) >> 2
+	sc[6] = int8(h>>10<<2) >> 2
+	sc[7] = int8((w>>24&3|(h>>6&15)<<2)<<2) >> 2
+	return sc
 }
 
 // packQ6_K writes one Q6_K block (ql[128], qh[64], scales[16], d) as row r

@@ -92,12 +92,13 @@ func unpackRow(t quant.Type, rec []byte, r int, row []byte, b int) {
 		blk := row[b*136 : (b+1)*136]
 		blk[0], blk[1] = rec[2*r], rec[2*r+1]
 		var h uint16
+		sc := iq4XSScaleWordsInverse(le.Uint32(rec[32+4*r:]), le.Uint16(rec[96+2*r:]))
 		for s := range 8 {
-			ls := int(int8(rec[32+16*s+r])) + 32
+			ls := int(sc[s]) + 32
 			blk[4+s/2] |= byte(ls&15) << (4 * (s % 2))
 			h |= uint16(ls>>4) << (2 * s)
 			for g := range 4 {
-				copy(blk[8+16*s+4*g:12+16*s+4*g], rec[160+256*s+64*g+4*r:])
+				copy(blk[8+16*s+4*g:12+16*s+4*g], rec[128+256*s+64*g+4*r:])
 			}
 		}
 		le.PutUint16(blk[2:], h)

@@ -695,6 +695,20 @@ func TestPackedBytes(t *testing.T) {
 			t.Errorf("PackedBytes(%v, %d, %d) = %d, want %d", c.t, c.rows, c.cols, got, c.want)
 		}
 	}
+	// Every packed type but the transcoded i-quants: exactly the file's
+	// bytes (the K-quants' 6-bit scales stay 6-bit).
+	for _, wt := range packedTypes {
+		if quant.IQTranscodable(wt) {
+			continue
+		}
+		rb, err := wt.RowBytes(512)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := PackedBytes(wt, 32, 512), uint64(32*rb); got != want {
+			t.Errorf("PackedBytes(%v, 32, 512) = %d, want the file's %d", wt, got, want)
+		}
+	}
 }
 
 // TestIQAVX2Kernels: under the AVX2 kernel set the transcoded i-quants

@@ -349,16 +349,22 @@ Q3K_CODES = 224
 # 24-25 of the three words hold sub-block 15's, low pair first.
 Q3K_SCALE_BITS = (0, 6, 12, 18, 26)
 
+def signed6(a, off, j, dst):
+    """dst (lane r) = field j (Q3K_SCALE_BITS) of row r's word at
+    off+4r in the record at SI, sign-extended from its 6 bits: a left
+    shift to the top and an arithmetic shift back, or the latter alone."""
+    pos = Q3K_SCALE_BITS[j]
+    if pos == 26:
+        a(f"\tVPSRAD $26, {off}(SI), {dst}")
+        return
+    a(f"\tVPSLLD ${26-pos}, {off}(SI), {dst}")
+    a(f"\tVPSRAD $26, {dst}, {dst}")
+
 def q3_scale(a, s, dst, tmp):
     """dst (lane r) = row r's scale of Q3_K sub-block s, sign-extended
     from its 6 bits, from the record at SI; tmp is clobbered."""
     if s < 15:
-        w, pos = 32 + 64*(s//5), Q3K_SCALE_BITS[s % 5]
-        if pos == 26:
-            a(f"\tVPSRAD $26, {w}(SI), {dst}")
-            return
-        a(f"\tVPSLLD ${26-pos}, {w}(SI), {dst}")
-        a(f"\tVPSRAD $26, {dst}, {dst}")
+        signed6(a, 32 + 64*(s//5), s % 5, dst)
         return
     # pieces to bits 30-31 (word 2), 28-29 (word 1), 26-27 (word 0)
     a(f"\tVPSLLD $6, 160(SI), {dst}")
@@ -509,12 +515,7 @@ def iq4xs_scale(a, s, dst, tmp):
     and the low pair of group 7's at 24; its half-word at 96+2r group 5's
     at bit 0, the rest of group 7's at 6 and group 6's at 10."""
     if s < 5:
-        pos = Q3K_SCALE_BITS[s]
-        if pos == 26:
-            a(f"\tVPSRAD $26, 32(SI), {dst}")
-            return
-        a(f"\tVPSLLD ${26-pos}, 32(SI), {dst}")
-        a(f"\tVPSRAD $26, {dst}, {dst}")
+        signed6(a, 32, s, dst)
     elif s == 6:
         a(f"\tVPMOVSXWD 96(SI), {dst}")
         a(f"\tVPSRAD $10, {dst}, {dst}")

@@ -1582,15 +1582,12 @@ func packIQ4_XS(blk *[136]byte, rec []byte, r int) {
 
 // iq4XSScaleWords lays out an IQ4_XS row's eight signed 6-bit scales as
 // the kernels take them out (gen_packed.py, iq4xs_scale): groups 0-4 in
-// the word as Q3_K's (q3KScaleBits) and the low pair of group 7's at bit
+// the word as Q3_K's (signed6Word) and the low pair of group 7's at bit
 // 24; the half-word holds group 5's at bit 0, the rest of group 7's at 6
 // and group 6's at 10 (at the top, so a sign-extending load and one
 // shift take it out). iq4XSScaleWordsInverse undoes it.
 func iq4XSScaleWords(sc *[8]int8) (uint32, uint16) {
-	var w uint32
-	for s := range 5 {
-		w |= uint32(sc[s]) & 63 << q3KScaleBits[s]
-	}
+	w := signed6Word(sc[:5])
 	v7 := uint32(sc[7]) & 63
 	w |= v7 & 3 << 24
 	hw := uint32(sc[5])&63 | v7>>2<<6 | (uint32(sc[6])&63)<<10
@@ -1600,7 +1597,7 @@ func iq4XSScaleWords(sc *[8]int8) (uint32, uint16) {
 // iq4XSScaleWordsInverse returns the scales of iq4XSScaleWords.
 func iq4XSScaleWordsInverse(w uint32, hw uint16) (sc [8]int8) {
 	for s := range 5 {
-		sc[s] = int8(w>>q3KScaleBits[s]<<2) >> 2
+		sc[s] = signed6Field(w, s)
 	}
 	h := uint32(hw)
 	sc[5] = int8(h<<2) >> 2
@@ -1723,8 +1720,8 @@ func packQ3_K(blk *[110]byte, rec []byte, r int) {
 // top pair. q3KScaleWordsInverse undoes it.
 func q3KScaleWords(sc *[16]int8) [3]uint32 {
 	var w [3]uint32
-	for s := range 15 {
-		w[s/5] |= uint32(sc[s]) & 63 << q3KScaleBits[s%5]
+	for i := range 3 {
+		w[i] = signed6Word(sc[5*i : 5*i+5])
 	}
 	v := uint32(sc[15]) & 63
 	for i := range 3 {
@@ -1733,13 +1730,27 @@ func q3KScaleWords(sc *[16]int8) [3]uint32 {
 	return w
 }
 
-// q3KScaleBits is where sub-block 5i+j's scale starts in word i.
-var q3KScaleBits = [5]uint{0, 6, 12, 18, 26}
+// signed6Bits is where field j of a word of signed 6-bit fields starts
+// (gen_packed.py's Q3K_SCALE_BITS): the last at the top, so an arithmetic
+// shift alone takes it out; bits 24-25 are left free.
+var signed6Bits = [5]uint{0, 6, 12, 18, 26}
+
+// signed6Word packs up to five signed 6-bit values as fields 0.. of a
+// word (two's complement); signed6Field takes field j back out.
+func signed6Word(v []int8) uint32 {
+	var w uint32
+	for j, x := range v {
+		w |= uint32(x) & 63 << signed6Bits[j]
+	}
+	return w
+}
+
+func signed6Field(w uint32, j int) int8 { return int8(w>>signed6Bits[j]<<2) >> 2 }
 
 // q3KScaleWordsInverse returns the scales of q3KScaleWords.
 func q3KScaleWordsInverse(w [3]uint32) (sc [16]int8) {
 	for s := range 15 {
-		sc[s] = int8(w[s/5]>>q3KScaleBits[s%5]<<2) >> 2
+		sc[s] = signed6Field(w[s/5], s%5)
 	}
 	var v uint32
 	for i := range 3 {

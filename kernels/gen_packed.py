@@ -342,8 +342,8 @@ open(OUT,'w').write(out.rstrip()+"\n")
 # the codes: sub-blocks 2p and 2p+1 share 192 bytes at 224+192p, their
 # 2-bit planes L (at +0, +64) and the third bits H (+128, bits 0-3 for 2p,
 # 4-7 for 2p+1).
-Q3K_REC = 1760
-Q3K_CODES = 224
+Q3K_CODES = 32 + 192
+Q3K_REC = Q3K_CODES + 8*192
 # Where sub-block 5i+j's scale sits in word i (j < 5): bits P..P+5. The
 # last one is at the top, so an arithmetic shift alone takes it out; bits
 # 24-25 of the three words hold sub-block 15's, low pair first.
@@ -506,7 +506,8 @@ def table_codes(a, off):
     a("\tVPSHUFB Z24, Z29, Z24")
     a("\tVPSHUFB Z25, Z29, Z25")
 
-IQ4XS_REC = 2176
+IQ4XS_CODES = 32 + 96
+IQ4XS_REC = IQ4XS_CODES + 8*256
 
 def iq4xs_scale(a, s, dst, tmp):
     """dst (lane r) = row r's scale of IQ4_XS group s, sign-extended from
@@ -533,7 +534,7 @@ def iq4xs(N, name, pf=PREFETCH_K, iq=False, marks=None, once=False):
     # iq: the records of the transcoded i-quants (iq_block_head): a
     # 64-byte header and the group multipliers as int8 (at 64+16s), so the
     # codes sit at 192.
-    codes = 192 if iq else 128
+    codes = 192 if iq else IQ4XS_CODES
     rec = codes + 8*256
     L=[]; a=L.append
     prologue(a, name)

@@ -6,7 +6,7 @@ MODEL    ?= $(SHARED)/models/stories260K.gguf
 ADDR     ?= 127.0.0.1:8080
 FUZZTIME ?= 60s
 
-.PHONY: all build test test-arm64 test-race run bench fuzz lint vet clean
+.PHONY: all build test test-arm64 test-race generated run bench fuzz lint vet clean
 
 all: build
 
@@ -14,7 +14,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/nuri
 
 # The whole suite, the race detector on the concurrent packages, and vet.
-test:
+test: generated
 	$(GO) vet ./...
 	# Windows, and macOS on Apple silicon (no AVX-512, no mmap-only calls), still build.
 	GOOS=windows $(GO) vet ./...
@@ -27,6 +27,15 @@ test:
 	# Built for x86-64-v3 the compiler may fuse multiply-adds: quant keeps ggml's bits.
 	GOAMD64=v3 $(GO) test -count=1 ./quant/... ./internal/synth/...
 	$(MAKE) test-arm64
+
+# The committed kernels/packed_amd64.s is what kernels/gen_packed.py makes:
+# an edit to one without the other fails here.
+generated:
+	@command -v python3 >/dev/null || { echo "make generated: python3 is needed to check kernels/packed_amd64.s against kernels/gen_packed.py" >&2; exit 1; }
+	@tmp=$$(mktemp) && trap 'rm -f "$$tmp"' EXIT && \
+		(cd kernels && python3 gen_packed.py "$$tmp") && \
+		{ cmp -s "$$tmp" kernels/packed_amd64.s || \
+			{ echo "make generated: kernels/packed_amd64.s is not what kernels/gen_packed.py generates (go generate ./kernels)" >&2; exit 1; }; }
 
 # arm64 (Apple silicon, Graviton, Ampere): the NEON kernels and the
 # quantizers against their references, the CPU backend's ops, and on them

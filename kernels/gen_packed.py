@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 # Generates packed_amd64.s, the packed 16-row kernels (layouts in packed.go):
 #   go generate ./kernels   (or: python3 gen_packed.py, from this folder)
+# With an argument it writes that file instead: `make test` regenerates
+# into a temporary file and compares it with the committed one, so an edit
+# to either alone fails CI.
 # One kernel per weight type and activation tile size N; everything is
 # unrolled so each output's operations come in the documented order.
 
@@ -63,7 +66,8 @@ def prefetch_part(a, rec, part, parts, dist, once=False):
     lo, hi = rec*part//parts, rec*(part+1)//parts
     for o in range((lo + 63) // 64 * 64 if once else lo - lo % 64, hi, 64):
         a(f"\tPREFETCHT0 {dist+o}(SI)")
-OUT = 'packed_amd64.s'
+import sys
+OUT = sys.argv[1] if len(sys.argv) > 1 else 'packed_amd64.s'
 def prologue(a, name):
     """The shared signature and argument loads of every packed kernel."""
     a(f"// func {name}(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)")

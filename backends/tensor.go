@@ -2,6 +2,7 @@ package backends
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/quant"
@@ -105,4 +106,38 @@ func (t Tensor) Reshape(rows, cols int) (Tensor, error) {
 // Shape returns "name[type rows×cols]" for error messages.
 func (t Tensor) Shape() string {
 	return fmt.Sprintf("%s[%s %dx%d]", t.Name, t.Type, t.Rows, t.Cols)
+}
+
+// HostBytes returns t's bytes, bounds-checked against its buffer; t must
+// live in host memory (a HostBuffer): the CPU backend's tensors, and the
+// NPU simulator's.
+func (t Tensor) HostBytes() ([]byte, error) {
+	hb, ok := t.Buf.(*HostBuffer)
+	if !ok {
+		return nil, fmt.Errorf("%s: buffer %T is not host memory: %w", t.Shape(), t.Buf, ErrUnsupportedOp)
+	}
+	n, err := t.NumBytes()
+	if err != nil {
+		return nil, err
+	}
+	if t.Off < 0 || t.Off+n > hb.Size() {
+		return nil, fmt.Errorf("%s: bytes [%d,%d) outside its %d-byte buffer: %w", t.Shape(), t.Off, t.Off+n, hb.Size(), ErrShape)
+	}
+	return hb.Bytes()[t.Off : t.Off+n], nil
+}
+
+// HostF32s views an F32 host tensor as []float32 without copying (nil for
+// no elements).
+func (t Tensor) HostF32s() ([]float32, error) {
+	if t.Type != quant.F32 {
+		return nil, fmt.Errorf("%s: want F32: %w", t.Shape(), ErrUnsupportedOp)
+	}
+	b, err := t.HostBytes()
+	if err != nil || len(b) == 0 {
+		return nil, err
+	}
+	if uintptr(unsafe.Pointer(&b[0]))%4 != 0 {
+		return nil, fmt.Errorf("%s: data not 4-byte aligned", t.Shape())
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4), nil
 }

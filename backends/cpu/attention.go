@@ -30,21 +30,21 @@ func (s *Stream) StoreKV(kv backends.PagedKV, k, v backends.Tensor, slots []int3
 		} else if err := sameShape(n, kv.NHeadKV*kv.V.Cols, v); err != nil {
 			return err
 		}
-		ks, err := f32s(k)
+		ks, err := k.HostF32s()
 		if err != nil {
 			return err
 		}
-		kb, err := hostBytes(kv.K)
+		kb, err := kv.K.HostBytes()
 		if err != nil {
 			return err
 		}
 		var vs []float32
 		var vb []byte
 		if !kv.VInK {
-			if vs, err = f32s(v); err != nil {
+			if vs, err = v.HostF32s(); err != nil {
 				return err
 			}
-			if vb, err = hostBytes(kv.V); err != nil {
+			if vb, err = kv.V.HostBytes(); err != nil {
 				return err
 			}
 		}
@@ -193,17 +193,17 @@ func (s *Stream) newAttnJob(dst, q backends.Tensor, kv backends.PagedKV, rows ba
 		a.unit /= 2
 	}
 	var err error
-	if a.qs, err = f32s(q); err != nil {
+	if a.qs, err = q.HostF32s(); err != nil {
 		return nil, err
 	}
-	if a.ys, err = f32s(dst); err != nil {
+	if a.ys, err = dst.HostF32s(); err != nil {
 		return nil, err
 	}
-	if a.kb, err = hostBytes(kv.K); err != nil {
+	if a.kb, err = kv.K.HostBytes(); err != nil {
 		return nil, err
 	}
 	vt, vCols := kv.VStorage()
-	if a.vb, err = hostBytes(vt); err != nil {
+	if a.vb, err = vt.HostBytes(); err != nil {
 		return nil, err
 	}
 	a.k16, a.k32 = typedView(kv.K.Type, a.kb)

@@ -217,7 +217,7 @@ func (d *Device) plainFor(wb []byte) ([]byte, bool) {
 // OwnsCopy implements backends.OwnCopy: true for weights Upload repacked
 // or copied.
 func (d *Device) OwnsCopy(t backends.Tensor) bool {
-	b, err := hostBytes(t)
+	b, err := t.HostBytes()
 	if err != nil {
 		return false
 	}

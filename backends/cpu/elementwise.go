@@ -126,13 +126,13 @@ func rmsNormArgs(dst, x, w backends.Tensor) (ys, xs, ws []float32, err error) {
 	if err := sameShape(1, x.Cols, w); err != nil {
 		return nil, nil, nil, err
 	}
-	if xs, err = f32s(x); err != nil {
+	if xs, err = x.HostF32s(); err != nil {
 		return nil, nil, nil, err
 	}
-	if ys, err = f32s(dst); err != nil {
+	if ys, err = dst.HostF32s(); err != nil {
 		return nil, nil, nil, err
 	}
-	if ws, err = f32s(w); err != nil {
+	if ws, err = w.HostF32s(); err != nil {
 		return nil, nil, nil, err
 	}
 	return ys, xs, ws, nil
@@ -153,15 +153,15 @@ func (s *Stream) Add(dst, a, b backends.Tensor) {
 		if b.Cols != a.Cols || (b.Rows != a.Rows && b.Rows != 1) {
 			return fmt.Errorf("%s + %s: %w", a.Shape(), b.Shape(), backends.ErrShape)
 		}
-		as, err := f32s(a)
+		as, err := a.HostF32s()
 		if err != nil {
 			return err
 		}
-		bs, err := f32s(b)
+		bs, err := b.HostF32s()
 		if err != nil {
 			return err
 		}
-		ys, err := f32s(dst)
+		ys, err := dst.HostF32s()
 		if err != nil {
 			return err
 		}
@@ -194,10 +194,10 @@ func unaryArgs(dst, x backends.Tensor) (ys, xs []float32, err error) {
 	if err = sameShape(x.Rows, x.Cols, dst); err != nil {
 		return
 	}
-	if xs, err = f32s(x); err != nil {
+	if xs, err = x.HostF32s(); err != nil {
 		return
 	}
-	ys, err = f32s(dst)
+	ys, err = dst.HostF32s()
 	return
 }
 
@@ -276,7 +276,7 @@ func (s *Stream) LayerNorm(dst, x, w, b backends.Tensor, eps float32) {
 			if err := sameShape(1, x.Cols, b); err != nil {
 				return err
 			}
-			if bs, err = f32s(b); err != nil {
+			if bs, err = b.HostF32s(); err != nil {
 				return err
 			}
 		}
@@ -312,13 +312,13 @@ func gatedArgs(dst, gate, up backends.Tensor) (ys, gs, us []float32, err error) 
 	if err = sameShape(gate.Rows, gate.Cols, up, dst); err != nil {
 		return
 	}
-	if gs, err = f32s(gate); err != nil {
+	if gs, err = gate.HostF32s(); err != nil {
 		return
 	}
-	if us, err = f32s(up); err != nil {
+	if us, err = up.HostF32s(); err != nil {
 		return
 	}
-	ys, err = f32s(dst)
+	ys, err = dst.HostF32s()
 	return
 }
 

@@ -93,7 +93,7 @@ func (s *Stream) MatMulGrouped(dsts, ws []backends.Tensor, x backends.Tensor, ro
 		if err != nil {
 			return err
 		}
-		xs, err := f32s(x)
+		xs, err := x.HostF32s()
 		if err != nil {
 			return err
 		}
@@ -182,7 +182,7 @@ func (s *Stream) MatMulResidualSwiGLU(x, tmp, w, gate, up backends.Tensor) {
 		if err := sameShape(gate.Rows, gate.Cols, up); err != nil {
 			return err
 		}
-		us, err := f32s(up)
+		us, err := up.HostF32s()
 		if err != nil {
 			return err
 		}
@@ -236,7 +236,7 @@ func (s *Stream) residualArgs(x, tmp, w, in backends.Tensor) (matmulOperands, []
 	if err := sameShape(tmp.Rows, tmp.Cols, x); err != nil {
 		return m, nil, err
 	}
-	xs, err := f32s(x)
+	xs, err := x.HostF32s()
 	return m, xs, err
 }
 
@@ -346,13 +346,13 @@ func (s *Stream) matmulArgs(dst, w, x backends.Tensor) (matmulOperands, error) {
 		return m, fmt.Errorf("%s: %v: %w", w.Shape(), err, backends.ErrShape)
 	}
 	var err error
-	if m.wb, err = hostBytes(w); err != nil {
+	if m.wb, err = w.HostBytes(); err != nil {
 		return m, err
 	}
-	if m.xs, err = f32s(x); err != nil {
+	if m.xs, err = x.HostF32s(); err != nil {
 		return m, err
 	}
-	if m.ys, err = f32s(dst); err != nil {
+	if m.ys, err = dst.HostF32s(); err != nil {
 		return m, err
 	}
 	// The kernels panic on a bad shape (a programming error there); check
@@ -382,11 +382,11 @@ func (s *Stream) GetRows(dst, src backends.Tensor, ids []int32) {
 		if err := sameShape(len(ids), src.Cols, dst); err != nil {
 			return err
 		}
-		sb, err := hostBytes(src)
+		sb, err := src.HostBytes()
 		if err != nil {
 			return err
 		}
-		ys, err := f32s(dst)
+		ys, err := dst.HostF32s()
 		if err != nil {
 			return err
 		}
@@ -396,7 +396,7 @@ func (s *Stream) GetRows(dst, src backends.Tensor, ids []int32) {
 			// Activations (a mixture of experts' gathers): plain copies.
 			// (An F32 weight with a packed or plain copy reads that copy
 			// below: its file pages may be gone.)
-			xs, err := f32s(src)
+			xs, err := src.HostF32s()
 			if err != nil {
 				return err
 			}

@@ -20,13 +20,13 @@ func (s *Stream) RoPE(x backends.Tensor, pos []int32, p backends.RoPE) {
 		if p.NDims <= 0 || p.NDims%2 != 0 || p.NDims > x.Cols {
 			return fmt.Errorf("%s: rotating %d dims: %w", x.Shape(), p.NDims, backends.ErrShape)
 		}
-		xs, err := f32s(x)
+		xs, err := x.HostF32s()
 		if err != nil {
 			return err
 		}
 		var ff []float32
 		if p.Freqs.Valid() {
-			if ff, err = f32s(p.Freqs); err != nil {
+			if ff, err = p.Freqs.HostF32s(); err != nil {
 				return err
 			}
 			if len(ff) < p.NDims/2 {

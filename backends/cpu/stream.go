@@ -3,11 +3,9 @@ package cpu
 import (
 	"fmt"
 	"time"
-	"unsafe"
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/kernels"
-	"github.com/nuri-ai/nuri/quant"
 )
 
 // Stream runs ops synchronously on the device's pool. The first error is
@@ -109,7 +107,7 @@ func (s *Stream) Read(dst []float32, src backends.Tensor) {
 	if s.dev.prof.On() {
 		defer func(start time.Time) { s.dev.prof.Add("read", time.Since(start)) }(time.Now())
 	}
-	x, err := f32s(src)
+	x, err := src.HostF32s()
 	if err == nil && len(dst) < len(x) {
 		err = fmt.Errorf("%s: destination holds %d values, need %d: %w", src.Shape(), len(dst), len(x), backends.ErrShape)
 	}
@@ -118,40 +116,6 @@ func (s *Stream) Read(dst []float32, src backends.Tensor) {
 		return
 	}
 	copy(dst, x)
-}
-
-// hostBytes returns t's bytes; t must live in host memory.
-func hostBytes(t backends.Tensor) ([]byte, error) {
-	hb, ok := t.Buf.(*backends.HostBuffer)
-	if !ok {
-		return nil, fmt.Errorf("%s: buffer %T is not host memory: %w", t.Shape(), t.Buf, backends.ErrUnsupportedOp)
-	}
-	n, err := t.NumBytes()
-	if err != nil {
-		return nil, err
-	}
-	if t.Off < 0 || t.Off+n > hb.Size() {
-		return nil, fmt.Errorf("%s: bytes [%d,%d) outside its %d-byte buffer: %w", t.Shape(), t.Off, t.Off+n, hb.Size(), backends.ErrShape)
-	}
-	return hb.Bytes()[t.Off : t.Off+n], nil
-}
-
-// f32s views an F32 tensor as []float32 without copying.
-func f32s(t backends.Tensor) ([]float32, error) {
-	if t.Type != quant.F32 {
-		return nil, fmt.Errorf("%s: want F32: %w", t.Shape(), backends.ErrUnsupportedOp)
-	}
-	b, err := hostBytes(t)
-	if err != nil {
-		return nil, err
-	}
-	if len(b) == 0 {
-		return nil, nil
-	}
-	if uintptr(unsafe.Pointer(&b[0]))%4 != 0 {
-		return nil, fmt.Errorf("%s: data not 4-byte aligned", t.Shape())
-	}
-	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4), nil
 }
 
 // sameShape checks that every tensor has rows×cols.

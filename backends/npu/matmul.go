@@ -31,11 +31,11 @@ func (s *Stream) matmulInt8(dst, w, x backends.Tensor) error {
 	if err != nil {
 		return err
 	}
-	xs, err := f32s(xv)
+	xs, err := xv.HostF32s()
 	if err != nil {
 		return err
 	}
-	ys, err := f32s(yv)
+	ys, err := yv.HostF32s()
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (s *Stream) getRowsInt8(dst, src backends.Tensor, ids []int32) error {
 	if err != nil {
 		return err
 	}
-	ys, err := f32s(yv)
+	ys, err := yv.HostF32s()
 	if err != nil {
 		return err
 	}

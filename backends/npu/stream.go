@@ -364,7 +364,7 @@ func (s *Stream) read(dst []float32, src backends.Tensor) error {
 	if err != nil {
 		return err
 	}
-	xs, err := f32s(v)
+	xs, err := v.HostF32s()
 	if err != nil {
 		return err
 	}
@@ -391,7 +391,7 @@ func (s *Stream) write(dst backends.Tensor, src []float32) error {
 	if err != nil {
 		return err
 	}
-	ys, err := f32s(v)
+	ys, err := v.HostF32s()
 	if err != nil {
 		return err
 	}
@@ -436,7 +436,7 @@ func (s *Stream) rawBytes(t backends.Tensor) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return hostBytes(v)
+	return v.HostBytes()
 }
 
 // Sync implements backends.Stream: ops ran already; it reports and clears
@@ -445,35 +445,4 @@ func (s *Stream) Sync() error {
 	err := s.err
 	s.err = nil
 	return err
-}
-
-// hostBytes returns the bytes of a host tensor, bounds-checked.
-func hostBytes(t backends.Tensor) ([]byte, error) {
-	hb, ok := t.Buf.(*backends.HostBuffer)
-	if !ok {
-		return nil, fmt.Errorf("%s: buffer %T is not host memory: %w", t.Shape(), t.Buf, backends.ErrUnsupportedOp)
-	}
-	n, err := t.NumBytes()
-	if err != nil {
-		return nil, err
-	}
-	if t.Off < 0 || t.Off+n > hb.Size() {
-		return nil, fmt.Errorf("%s: bytes [%d,%d) outside its %d-byte buffer: %w", t.Shape(), t.Off, t.Off+n, hb.Size(), backends.ErrShape)
-	}
-	return hb.Bytes()[t.Off : t.Off+n], nil
-}
-
-// f32s views an F32 host tensor as []float32 without copying.
-func f32s(t backends.Tensor) ([]float32, error) {
-	if t.Type != quant.F32 {
-		return nil, fmt.Errorf("%s: want F32: %w", t.Shape(), backends.ErrUnsupportedOp)
-	}
-	b, err := hostBytes(t)
-	if err != nil || len(b) == 0 {
-		return nil, err
-	}
-	if uintptr(unsafe.Pointer(&b[0]))%4 != 0 {
-		return nil, fmt.Errorf("%s: data not 4-byte aligned", t.Shape())
-	}
-	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4), nil
 }

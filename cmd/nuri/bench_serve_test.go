@@ -330,7 +330,7 @@ func TestBenchDispatchAndUsage(t *testing.T) {
 		t.Errorf("-h: %v", err)
 	}
 	for _, name := range []string{"serve", "compare", "model", "kernels"} {
-		if _, registered := benchCommands[name]; !registered {
+		if _, registered := benchCommands.byName[name]; !registered {
 			t.Errorf("bench %s is not registered", name)
 		}
 		if !strings.Contains(stdout.String(), "  "+name+" ") {

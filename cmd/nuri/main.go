@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,57 +18,82 @@ type command struct {
 	run     func(args []string, stdout, stderr io.Writer) error
 }
 
-var commands = map[string]command{}
-
-func register(c command) {
-	if _, dup := commands[c.name]; dup {
-		panic("nuri: duplicate subcommand " + c.name)
-	}
-	commands[c.name] = c
+// commandTable is a set of subcommands, each added by its file's init:
+// nuri's own commands, and bench's benchmarks.
+type commandTable struct {
+	prog   string // what the user typed before the subcommand: "nuri", "nuri bench"
+	noun   string // what a subcommand is called: "command", "benchmark"
+	byName map[string]command
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: nuri <command> [flags]")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "commands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
+// add registers c; two subcommands of one name are a programming error.
+func (t *commandTable) add(c command) {
+	if _, dup := t.byName[c.name]; dup {
+		panic(fmt.Sprintf("nuri: duplicate %s %q in %s", t.noun, c.name, t.prog))
+	}
+	if t.byName == nil {
+		t.byName = map[string]command{}
+	}
+	t.byName[c.name] = c
+}
+
+// usage lists the subcommands, sorted, with their summaries.
+func (t *commandTable) usage(w io.Writer) {
+	fmt.Fprintf(w, "usage: %s <%s> [flags]\n\n%ss:\n", t.prog, t.noun, t.noun)
+	names := make([]string, 0, len(t.byName))
+	width := 0
+	for n := range t.byName {
 		names = append(names, n)
+		width = max(width, len(n))
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-*s  %s\n", width, n, t.byName[n].summary)
 	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "run 'nuri <command> -h' for a command's flags")
+	fmt.Fprintf(w, "\nrun '%s <%s> -h' for its flags\n", t.prog, t.noun)
 }
+
+// dispatch runs the subcommand args[0] names with the rest of args. A
+// missing or unknown name prints the usage and returns errUsage; -h
+// prints it and returns nil.
+func (t *commandTable) dispatch(args []string, stdout, stderr io.Writer) (command, error) {
+	if len(args) == 0 {
+		t.usage(stderr)
+		return command{}, errUsage
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		t.usage(stdout)
+		return command{}, nil
+	}
+	c, ok := t.byName[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "%s: unknown %s %q\n\n", t.prog, t.noun, args[0])
+		t.usage(stderr)
+		return command{}, errUsage
+	}
+	return c, c.run(args[1:], stdout, stderr)
+}
+
+// commands are nuri's subcommands.
+var commands = commandTable{prog: "nuri", noun: "command"}
+
+func register(c command) { commands.add(c) }
 
 func main() {
 	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 func realMain(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stdout)
-		if len(args) == 0 {
-			return 2
-		}
+	c, err := commands.dispatch(args, stdout, stderr)
+	switch {
+	case err == nil:
 		return 0
-	}
-	c, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "nuri: unknown command %q\n\n", args[0])
-		usage(stderr)
+	case errors.Is(err, errUsage):
 		return 2
 	}
-	if err := c.run(args[1:], stdout, stderr); err != nil {
-		if err == errUsage {
-			return 2
-		}
-		fmt.Fprintf(stderr, "nuri %s: %v\n", c.name, err)
-		return 1
-	}
-	return 0
+	fmt.Fprintf(stderr, "nuri %s: %v\n", c.name, err)
+	return 1
 }
 
 // errUsage is returned by a subcommand after it has printed a usage error.

@@ -43,6 +43,11 @@ type batchFlags struct {
 func runBatch(args []string, stdout, stderr io.Writer) error {
 	var bf batchFlags
 	c, err := parseServeAs("batch", args, stderr, func(fs *flag.FlagSet) {
+		fs.Usage = func() {
+			fmt.Fprintln(stderr, "usage: nuri batch --model M --input-file IN --output-file OUT [flags]   (- for stdin/stdout)")
+			fmt.Fprintln(stderr, "\nRuns OpenAI batch requests offline and writes their results in the input's order; serve's flags apply.")
+			fs.PrintDefaults()
+		}
 		for _, n := range []string{"input-file", "i"} {
 			fs.StringVar(&bf.in, n, "", "input: one request a line, {\"custom_id\", \"method\": \"POST\", \"url\", \"body\"} (OpenAI's batch file format; - reads standard input)")
 		}

@@ -22,10 +22,7 @@ func runBenchCompare(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "(a report directory stands for the results.json inside it)")
 	}
 	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return nil
-		}
-		return errUsage
+		return flagsError(err)
 	}
 	if fs.NArg() != 2 {
 		fs.Usage()

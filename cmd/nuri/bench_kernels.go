@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -46,10 +45,7 @@ func parseBenchKernels(args []string, stderr io.Writer) (*benchKernelsFlags, err
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, errUsage
+		return nil, flagsError(err)
 	}
 	usageErr := func(format string, a ...any) (*benchKernelsFlags, error) {
 		fmt.Fprintf(stderr, "nuri bench kernels: "+format+"\n", a...)
@@ -84,9 +80,6 @@ func parseBenchKernels(args []string, stderr io.Writer) (*benchKernelsFlags, err
 
 func runBenchKernels(args []string, stdout, stderr io.Writer) error {
 	f, err := parseBenchKernels(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
 	if err != nil {
 		return err
 	}

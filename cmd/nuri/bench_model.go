@@ -81,10 +81,7 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, errUsage
+		return nil, flagsError(err)
 	}
 	usageErr := func(format string, a ...any) (*benchModelFlags, error) {
 		fmt.Fprintf(stderr, "nuri bench model: "+format+"\n", a...)
@@ -127,9 +124,6 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 
 func runBenchModel(args []string, stdout, stderr io.Writer) error {
 	f, err := parseBenchModel(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
 	if err != nil {
 		return err
 	}

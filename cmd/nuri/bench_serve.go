@@ -66,10 +66,7 @@ func parseBenchServe(args []string, stderr io.Writer) (*benchServeFlags, error) 
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return nil, err
-		}
-		return nil, errUsage
+		return nil, flagsError(err)
 	}
 	usageErr := func(format string, a ...any) (*benchServeFlags, error) {
 		fmt.Fprintf(stderr, "nuri bench serve: "+format+"\n", a...)
@@ -156,9 +153,6 @@ func parseFloatList(s string) ([]float64, error) {
 
 func runBenchServe(args []string, stdout, stderr io.Writer) error {
 	f, err := parseBenchServe(args, stderr)
-	if err == flag.ErrHelp {
-		return nil
-	}
 	if err != nil {
 		return err
 	}

@@ -160,6 +160,10 @@ func cpuModel() string {
 func runDevices(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("devices", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: nuri devices [--conformance [--details]] [--device D] [flags]")
+		fs.PrintDefaults()
+	}
 	conf := fs.Bool("conformance", false, "run the backend conformance kit on each available device and print the support/pass matrix")
 	only := fs.String("device", "", "only this device (e.g. cpu, cuda:0, npu:atom)")
 	details := fs.Bool("details", false, "with --conformance: also print the worst error and limit per op and type")
@@ -168,7 +172,7 @@ func runDevices(args []string, stdout, stderr io.Writer) error {
 	cache := fs.String("cuda-cache", os.Getenv("NURI_CUDA_CACHE"), "CUDA kernel cache folder (default: the user cache; \"off\"; env NURI_CUDA_CACHE)")
 	level := fs.String("log-level", "warn", "log level on stderr: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
-		return errUsage
+		return flagsError(err)
 	}
 	if fs.NArg() > 0 || *threads <= 0 {
 		fmt.Fprintln(stderr, "nuri devices: no arguments expected, --threads must be positive")

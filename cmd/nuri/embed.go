@@ -42,7 +42,10 @@ func embedCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	texts, err := parseInterleaved(fs, args)
-	if err != nil || *path == "" || len(texts) == 0 {
+	if err != nil {
+		return flagsError(err)
+	}
+	if *path == "" || len(texts) == 0 {
 		fs.Usage()
 		return errUsage
 	}

@@ -52,7 +52,7 @@ func parseImatrix(args []string, stderr io.Writer) (*imatrixConfig, error) {
 	fs.BoolVar(&c.progress, "progress", true, "report each chunk on stderr")
 	addDeviceFlags(fs, &c.device)
 	if err := fs.Parse(args); err != nil {
-		return nil, errUsage
+		return nil, flagsError(err)
 	}
 	fail := func(format string, a ...any) (*imatrixConfig, error) {
 		fmt.Fprintf(stderr, "nuri imatrix: "+format+"\n", a...)

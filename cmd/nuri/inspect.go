@@ -28,7 +28,7 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return errUsage
+		return flagsError(err)
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()

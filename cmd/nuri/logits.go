@@ -52,7 +52,7 @@ func parseLogits(args []string, stderr io.Writer) (*logitsConfig, error) {
 	fs.StringVar(&kv, "kv-cache-type", "f16", "alias of --kv-type (as nuri run spells it)")
 	addLoRAFlags(fs, &c.lora)
 	if err := fs.Parse(args); err != nil {
-		return nil, errUsage
+		return nil, flagsError(err)
 	}
 	fail := func(format string, a ...any) (*logitsConfig, error) {
 		fmt.Fprintf(stderr, "nuri logits: "+format+"\n", a...)

@@ -4,6 +4,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -72,7 +73,11 @@ func (t *commandTable) dispatch(args []string, stdout, stderr io.Writer) (comman
 		t.usage(stderr)
 		return command{}, errUsage
 	}
-	return c, c.run(args[1:], stdout, stderr)
+	err := c.run(args[1:], stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		err = nil // -h: the usage is printed, as asked
+	}
+	return c, err
 }
 
 // commands are nuri's subcommands.
@@ -94,6 +99,17 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "nuri %s: %v\n", c.name, err)
 	return 1
+}
+
+// flagsError is what a subcommand returns when its flags do not parse
+// (err from FlagSet.Parse; the flag package has printed why and the
+// usage): flag.ErrHelp for -h, which exits 0 as the usage was asked for,
+// errUsage for anything else, which exits 2.
+func flagsError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return flag.ErrHelp
+	}
+	return errUsage
 }
 
 // errUsage is returned by a subcommand after it has printed a usage error.

@@ -68,3 +68,30 @@ func TestCommandTable(t *testing.T) {
 	}()
 	tab.add(command{name: "ok"})
 }
+
+// TestHelpExitsZero: -h on every command and benchmark prints its usage
+// and exits 0; an unknown flag exits 2.
+func TestHelpExitsZero(t *testing.T) {
+	var names [][]string
+	for n := range commands.byName {
+		names = append(names, []string{n})
+	}
+	for n := range benchCommands.byName {
+		names = append(names, []string{"bench", n})
+	}
+	for _, name := range names {
+		var stdout, stderr bytes.Buffer
+		if rc := realMain(append(append([]string(nil), name...), "-h"), &stdout, &stderr); rc != 0 {
+			t.Errorf("nuri %s -h: exit %d, want 0; stderr:\n%s", strings.Join(name, " "), rc, stderr.String())
+		}
+		want := "usage: nuri " + strings.Join(name, " ")
+		if !strings.Contains(stdout.String()+stderr.String(), want) {
+			t.Errorf("nuri %s -h: no %q in\n%s%s", strings.Join(name, " "), want, stdout.String(), stderr.String())
+		}
+		stdout.Reset()
+		stderr.Reset()
+		if rc := realMain(append(append([]string(nil), name...), "--no-such-flag"), &stdout, &stderr); rc != 2 {
+			t.Errorf("nuri %s --no-such-flag: exit %d, want 2", strings.Join(name, " "), rc)
+		}
+	}
+}

@@ -82,7 +82,7 @@ func parsePerplexity(args []string, stderr io.Writer) (*perplexityConfig, error)
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 	addDeviceFlags(fs, &c.device)
 	if err := fs.Parse(args); err != nil {
-		return nil, errUsage
+		return nil, flagsError(err)
 	}
 	fail := func(format string, a ...any) (*perplexityConfig, error) {
 		fmt.Fprintf(stderr, "nuri perplexity: "+format+"\n", a...)

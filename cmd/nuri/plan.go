@@ -33,7 +33,7 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return errUsage
+		return flagsError(err)
 	}
 	if fs.NArg() > 0 || *path == "" || *qps <= 0 || *prompt <= 0 || *output <= 0 || *block <= 0 || *load <= 0 || *load > 1 {
 		fmt.Fprintln(stderr, "nuri plan: --model, and positive --qps, --prompt, --output are required")

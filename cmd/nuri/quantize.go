@@ -83,13 +83,14 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	pos, err := quantizeParseArgs(fs, args)
-	if err == nil && *dryRun && len(pos) == 2 {
+	if err != nil {
+		return flagsError(err)
+	}
+	if *dryRun && len(pos) == 2 {
 		pos = []string{pos[0], "", pos[1]}
 	}
-	if err != nil || len(pos) != 3 {
-		if err == nil {
-			fmt.Fprintf(stderr, "nuri quantize: want 3 arguments, got %d\n", len(pos))
-		}
+	if len(pos) != 3 {
+		fmt.Fprintf(stderr, "nuri quantize: want 3 arguments, got %d\n", len(pos))
 		fs.Usage()
 		return errUsage
 	}

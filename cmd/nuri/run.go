@@ -56,6 +56,11 @@ type runConfig struct {
 func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: nuri run --model M --prompt TEXT [flags]   (or -i: converse, a turn a line of stdin)")
+		fmt.Fprintln(stderr, "\nGenerates from the prompt and streams the text to stdout.")
+		fs.PrintDefaults()
+	}
 	c := &runConfig{sampling: sample.DefaultParams()}
 	sp := &c.sampling
 	fs.StringVar(&c.model, "model", "", "GGUF model file (required)")
@@ -95,7 +100,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 	addDeviceFlags(fs, &c.device)
 	if err := fs.Parse(args); err != nil {
-		return nil, errUsage
+		return nil, flagsError(err)
 	}
 	c.setFlags = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { c.setFlags[f.Name] = true })

@@ -80,6 +80,10 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *flag.FlagSet)) (*serveConfig, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: nuri %s --model M [flags]\n\n", name)
+		fs.PrintDefaults()
+	}
 	c := &serveConfig{}
 	fs.StringVar(&c.model, "model", "", "GGUF model file (required)")
 	fs.StringVar(&c.addr, "addr", ":8080", "listen address")
@@ -160,7 +164,7 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 		positional, args = args[0], args[1:]
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, errUsage
+		return nil, flagsError(err)
 	}
 	if v := strings.ToLower(strings.TrimSpace(os.Getenv("VLLM_ALLOW_RUNTIME_LORA_UPDATING"))); v == "1" || v == "true" {
 		c.allowLoRAUpdates = true // a vLLM deployment's setting carries over

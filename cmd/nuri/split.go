@@ -52,7 +52,7 @@ func runSplit(args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return errUsage
+		return flagsError(err)
 	}
 	if *merge {
 		if fs.NArg() != 2 || *parts > 0 || *maxSize != "" {

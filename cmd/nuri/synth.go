@@ -28,7 +28,7 @@ func runSynth(args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return errUsage
+		return flagsError(err)
 	}
 	if fs.NArg() != 0 || *shape == "" || *out == "" {
 		fs.Usage()

@@ -55,7 +55,7 @@ func tokenizeCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	}
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
-		return errUsage
+		return flagsError(err)
 	}
 	if *model == "" || len(pos) != 1 {
 		fs.Usage()
@@ -108,7 +108,7 @@ func runDetokenize(args []string, stdout, stderr io.Writer) error {
 	}
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
-		return errUsage
+		return flagsError(err)
 	}
 	if *model == "" || len(pos) == 0 {
 		fs.Usage()

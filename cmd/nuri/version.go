@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"runtime"
@@ -36,8 +37,17 @@ func buildVersion() string {
 }
 
 func runVersion(args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 {
-		fmt.Fprintf(stderr, "nuri version: unexpected arguments %q\n", args)
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: nuri version")
+		fmt.Fprintln(stderr, "\nPrints the build's version, the Go toolchain and the platform.")
+	}
+	if err := fs.Parse(args); err != nil {
+		return flagsError(err)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "nuri version: unexpected arguments %q\n", fs.Args())
 		return errUsage
 	}
 	fmt.Fprintf(stdout, "nuri %s %s %s/%s\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)

@@ -7,6 +7,9 @@
 # One kernel per weight type and activation tile size N; everything is
 # unrolled so each output's operations come in the documented order.
 
+import re
+import sys
+
 # Software prefetch. K-quant records are kilobytes long: prefetching 16 KiB
 # ahead raised their DRAM-bound GEMV from ~31-36 to ~40-55 GB/s
 # (BenchmarkMatMulPacked, 2 threads) and their batched tiles by 40-80 %
@@ -66,7 +69,6 @@ def prefetch_part(a, rec, part, parts, dist, once=False):
     lo, hi = rec*part//parts, rec*(part+1)//parts
     for o in range((lo + 63) // 64 * 64 if once else lo - lo % 64, hi, 64):
         a(f"\tPREFETCHT0 {dist+o}(SI)")
-import sys
 OUT = sys.argv[1] if len(sys.argv) > 1 else 'packed_amd64.s'
 def prologue(a, name):
     """The shared signature and argument loads of every packed kernel."""
@@ -823,7 +825,6 @@ open(OUT,'w').write(fl.rstrip()+"\n")
 # (gate/up 0.88-1.00 -> 0.92-1.04 of the probe, q/k/v and o +1-3 %),
 # Q4_K +1.5 / +2.7 %, Q8_0 +1.3 / -0.2 %. The Go side hands out the groups
 # in shrinking runs (packedTask.streamRows).
-import re
 STREAMS = 4
 
 # Stream s's records are at SI + STREAM_IDX[s] (R11 = wstride, R12 =

@@ -1511,9 +1511,7 @@ func packQ4_K(blk *[144]byte, rec []byte, r int, sub int) {
 		a, b := q4KScaleMin(blk[4:16], s)
 		sc[s], m[s] = uint32(a), uint32(b)
 	}
-	for i, w := range q4KScaleWords(sc, m) {
-		le.PutUint32(rec[64+64*i+4*r:], w)
-	}
+	putRowWords(rec, 64, r, q4KScaleWords(sc, m))
 	for s := range 8 {
 		qs := blk[16+32*(s/2):]
 		sh := uint(4 * (s % 2))
@@ -1698,9 +1696,7 @@ func packQ3_K(blk *[110]byte, rec []byte, r int) {
 	var sc [16]int8
 	q3KCodes(blk[:], &u, &sc)
 	rec[2*r], rec[2*r+1] = blk[108], blk[109]
-	for i, w := range q3KScaleWords(&sc) {
-		binary.LittleEndian.PutUint32(rec[32+64*i+4*r:], w)
-	}
+	putRowWords(rec, 32, r, q3KScaleWords(&sc))
 	for s := range 16 {
 		co := rec[224+192*(s/2):]
 		e := u[16*s:]
@@ -1726,6 +1722,22 @@ func q3KScaleWords(sc *[16]int8) [3]uint32 {
 	v := uint32(sc[15]) & 63
 	for i := range 3 {
 		w[i] |= v >> (2 * i) & 3 << 24
+	}
+	return w
+}
+
+// putRowWords writes row r's three words of a group record whose words
+// lie 64 bytes apart from base, word i at base+64i+4r (Q4_K's and Q3_K's
+// 6-bit scales); rowWords reads them back.
+func putRowWords(rec []byte, base, r int, w [3]uint32) {
+	for i, v := range w {
+		binary.LittleEndian.PutUint32(rec[base+64*i+4*r:], v)
+	}
+}
+
+func rowWords(rec []byte, base, r int) (w [3]uint32) {
+	for i := range w {
+		w[i] = binary.LittleEndian.Uint32(rec[base+64*i+4*r:])
 	}
 	return w
 }

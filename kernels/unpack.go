@@ -155,7 +155,7 @@ func unpackQ4_K(blk *[144]byte, rec []byte, r int, sub int) {
 	blk[0], blk[1] = rec[2*r], rec[2*r+1]
 	blk[2], blk[3] = rec[32+2*r], rec[33+2*r]
 	sc := blk[4:16]
-	scales, mins := q4KScaleWordsInverse([3]uint32{le.Uint32(rec[64+4*r:]), le.Uint32(rec[128+4*r:]), le.Uint32(rec[192+4*r:])})
+	scales, mins := q4KScaleWordsInverse(rowWords(rec, 64, r))
 	for s := range 8 {
 		d, m := byte(scales[s]), byte(mins[s])
 		if s < 4 {
@@ -203,8 +203,7 @@ func unpackQ6_K(blk *[210]byte, rec []byte, r int) {
 func unpackQ3_K(blk *[110]byte, rec []byte, r int) {
 	blk[108], blk[109] = rec[2*r], rec[2*r+1]
 	raw := blk[96:108]
-	le := binary.LittleEndian
-	sc := q3KScaleWordsInverse([3]uint32{le.Uint32(rec[32+4*r:]), le.Uint32(rec[96+4*r:]), le.Uint32(rec[160+4*r:])})
+	sc := q3KScaleWordsInverse(rowWords(rec, 32, r))
 	for s := range 16 {
 		v := byte(sc[s] + 32)
 		if s < 8 {

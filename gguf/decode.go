@@ -186,84 +186,11 @@ func (d *decoder) array(depth int) (Value, error) {
 	}
 	// Fixed-width arrays: the bytes are all there (count checked it), so
 	// decode in one pass without per-element checks.
-	sz := et.size()
-	raw := d.b[d.off:]
+	if v, ok := fixedArray(et, d.b[d.off:], n); ok {
+		d.off += n * et.size()
+		return v, nil
+	}
 	switch et {
-	case TypeUint8:
-		a := make([]uint8, n)
-		copy(a, raw)
-		d.off += n * sz
-		return Uint8s(a), nil
-	case TypeInt8:
-		a := make([]int8, n)
-		for i := range a {
-			a[i] = int8(raw[i])
-		}
-		d.off += n * sz
-		return Int8s(a), nil
-	case TypeBool:
-		a := make([]bool, n)
-		for i := range a {
-			a[i] = raw[i] != 0
-		}
-		d.off += n * sz
-		return Bools(a), nil
-	case TypeUint16:
-		a := make([]uint16, n)
-		for i := range a {
-			a[i] = binary.LittleEndian.Uint16(raw[2*i:])
-		}
-		d.off += n * sz
-		return Uint16s(a), nil
-	case TypeInt16:
-		a := make([]int16, n)
-		for i := range a {
-			a[i] = int16(binary.LittleEndian.Uint16(raw[2*i:]))
-		}
-		d.off += n * sz
-		return Int16s(a), nil
-	case TypeUint32:
-		a := make([]uint32, n)
-		for i := range a {
-			a[i] = binary.LittleEndian.Uint32(raw[4*i:])
-		}
-		d.off += n * sz
-		return Uint32s(a), nil
-	case TypeInt32:
-		a := make([]int32, n)
-		for i := range a {
-			a[i] = int32(binary.LittleEndian.Uint32(raw[4*i:]))
-		}
-		d.off += n * sz
-		return Int32s(a), nil
-	case TypeFloat32:
-		a := make([]float32, n)
-		for i := range a {
-			a[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-		}
-		d.off += n * sz
-		return Float32s(a), nil
-	case TypeUint64:
-		a := make([]uint64, n)
-		for i := range a {
-			a[i] = binary.LittleEndian.Uint64(raw[8*i:])
-		}
-		d.off += n * sz
-		return Uint64s(a), nil
-	case TypeInt64:
-		a := make([]int64, n)
-		for i := range a {
-			a[i] = int64(binary.LittleEndian.Uint64(raw[8*i:]))
-		}
-		d.off += n * sz
-		return Int64s(a), nil
-	case TypeFloat64:
-		a := make([]float64, n)
-		for i := range a {
-			a[i] = math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:]))
-		}
-		d.off += n * sz
-		return Float64s(a), nil
 	case TypeString:
 		a := make([]string, n)
 		for i := range a {
@@ -282,6 +209,48 @@ func (d *decoder) array(depth int) (Value, error) {
 		return arrayOf(TypeArray, a), nil
 	}
 	return Value{}, d.errf("unknown array element type %d", et)
+}
+
+// fixedArray decodes an array of n elements of the fixed-width type et
+// from the front of raw, which holds them all; ok is false for the other
+// types.
+func fixedArray(et ValueType, raw []byte, n int) (v Value, ok bool) {
+	le := binary.LittleEndian
+	switch et {
+	case TypeUint8:
+		return Uint8s(append([]uint8(nil), raw[:n]...)), true
+	case TypeInt8:
+		return Int8s(elements(raw, n, 1, func(b []byte) int8 { return int8(b[0]) })), true
+	case TypeBool:
+		return Bools(elements(raw, n, 1, func(b []byte) bool { return b[0] != 0 })), true
+	case TypeUint16:
+		return Uint16s(elements(raw, n, 2, le.Uint16)), true
+	case TypeInt16:
+		return Int16s(elements(raw, n, 2, func(b []byte) int16 { return int16(le.Uint16(b)) })), true
+	case TypeUint32:
+		return Uint32s(elements(raw, n, 4, le.Uint32)), true
+	case TypeInt32:
+		return Int32s(elements(raw, n, 4, func(b []byte) int32 { return int32(le.Uint32(b)) })), true
+	case TypeFloat32:
+		return Float32s(elements(raw, n, 4, func(b []byte) float32 { return math.Float32frombits(le.Uint32(b)) })), true
+	case TypeUint64:
+		return Uint64s(elements(raw, n, 8, le.Uint64)), true
+	case TypeInt64:
+		return Int64s(elements(raw, n, 8, func(b []byte) int64 { return int64(le.Uint64(b)) })), true
+	case TypeFloat64:
+		return Float64s(elements(raw, n, 8, func(b []byte) float64 { return math.Float64frombits(le.Uint64(b)) })), true
+	}
+	return Value{}, false
+}
+
+// elements decodes n elements of size bytes each from the front of raw
+// with elem.
+func elements[T any](raw []byte, n, size int, elem func([]byte) T) []T {
+	a := make([]T, n)
+	for i := range a {
+		a[i] = elem(raw[size*i:])
+	}
+	return a
 }
 
 // parse decodes a whole GGUF image. b must stay valid for the File's life.

@@ -48,9 +48,7 @@ func parseBenchKernels(args []string, stderr io.Writer) (*benchKernelsFlags, err
 		return nil, flagsError(err)
 	}
 	usageErr := func(format string, a ...any) (*benchKernelsFlags, error) {
-		fmt.Fprintf(stderr, "nuri bench kernels: "+format+"\n", a...)
-		fs.Usage()
-		return nil, errUsage
+		return nil, usageError(fs, stderr, format, a...)
 	}
 	if fs.NArg() != 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))

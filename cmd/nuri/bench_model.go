@@ -84,9 +84,7 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 		return nil, flagsError(err)
 	}
 	usageErr := func(format string, a ...any) (*benchModelFlags, error) {
-		fmt.Fprintf(stderr, "nuri bench model: "+format+"\n", a...)
-		fs.Usage()
-		return nil, errUsage
+		return nil, usageError(fs, stderr, format, a...)
 	}
 	if fs.NArg() != 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))

@@ -69,9 +69,7 @@ func parseBenchServe(args []string, stderr io.Writer) (*benchServeFlags, error) 
 		return nil, flagsError(err)
 	}
 	usageErr := func(format string, a ...any) (*benchServeFlags, error) {
-		fmt.Fprintf(stderr, "nuri bench serve: "+format+"\n", a...)
-		fs.Usage()
-		return nil, errUsage
+		return nil, usageError(fs, stderr, format, a...)
 	}
 	if fs.NArg() != 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))

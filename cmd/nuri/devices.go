@@ -175,9 +175,7 @@ func runDevices(args []string, stdout, stderr io.Writer) error {
 		return flagsError(err)
 	}
 	if fs.NArg() > 0 || *threads <= 0 {
-		fmt.Fprintln(stderr, "nuri devices: no arguments expected, --threads must be positive")
-		fs.Usage()
-		return errUsage
+		return usageError(fs, stderr, "no arguments expected, --threads must be positive")
 	}
 	log, err := stderrLogger(*level, stderr)
 	if err != nil {

@@ -55,9 +55,7 @@ func parseImatrix(args []string, stderr io.Writer) (*imatrixConfig, error) {
 		return nil, flagsError(err)
 	}
 	fail := func(format string, a ...any) (*imatrixConfig, error) {
-		fmt.Fprintf(stderr, "nuri imatrix: "+format+"\n", a...)
-		fs.Usage()
-		return nil, errUsage
+		return nil, usageError(fs, stderr, format, a...)
 	}
 	switch {
 	case fs.NArg() > 0:

@@ -55,9 +55,7 @@ func parseLogits(args []string, stderr io.Writer) (*logitsConfig, error) {
 		return nil, flagsError(err)
 	}
 	fail := func(format string, a ...any) (*logitsConfig, error) {
-		fmt.Fprintf(stderr, "nuri logits: "+format+"\n", a...)
-		fs.Usage()
-		return nil, errUsage
+		return nil, usageError(fs, stderr, format, a...)
 	}
 	if fs.NArg() > 0 {
 		return fail("unexpected arguments %q", fs.Args())

@@ -112,5 +112,14 @@ func flagsError(err error) error {
 	return errUsage
 }
 
+// usageError prints "nuri NAME: " and the message to stderr, then fs's
+// usage, and returns errUsage: a command's answer to arguments it cannot
+// take.
+func usageError(fs *flag.FlagSet, stderr io.Writer, format string, a ...any) error {
+	fmt.Fprintf(stderr, "nuri %s: %s\n", fs.Name(), fmt.Sprintf(format, a...))
+	fs.Usage()
+	return errUsage
+}
+
 // errUsage is returned by a subcommand after it has printed a usage error.
 var errUsage = fmt.Errorf("usage")

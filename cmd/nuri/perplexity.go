@@ -85,9 +85,7 @@ func parsePerplexity(args []string, stderr io.Writer) (*perplexityConfig, error)
 		return nil, flagsError(err)
 	}
 	fail := func(format string, a ...any) (*perplexityConfig, error) {
-		fmt.Fprintf(stderr, "nuri perplexity: "+format+"\n", a...)
-		fs.Usage()
-		return nil, errUsage
+		return nil, usageError(fs, stderr, format, a...)
 	}
 	var err error
 	switch {

@@ -36,9 +36,7 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 		return flagsError(err)
 	}
 	if fs.NArg() > 0 || *path == "" || *qps <= 0 || *prompt <= 0 || *output <= 0 || *block <= 0 || *load <= 0 || *load > 1 {
-		fmt.Fprintln(stderr, "nuri plan: --model, and positive --qps, --prompt, --output are required")
-		fs.Usage()
-		return errUsage
+		return usageError(fs, stderr, "--model, and positive --qps, --prompt, --output are required")
 	}
 	kind, cfg, err := backends.ParseName(*device)
 	if err != nil || kind != "npu" {

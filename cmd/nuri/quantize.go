@@ -90,9 +90,7 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		pos = []string{pos[0], "", pos[1]}
 	}
 	if len(pos) != 3 {
-		fmt.Fprintf(stderr, "nuri quantize: want 3 arguments, got %d\n", len(pos))
-		fs.Usage()
-		return errUsage
+		return usageError(fs, stderr, "want 3 arguments, got %d", len(pos))
 	}
 	mix, err := quant.ParseMix(pos[2])
 	if err != nil {

@@ -105,9 +105,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	c.setFlags = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { c.setFlags[f.Name] = true })
 	fail := func(format string, a ...any) (*runConfig, error) {
-		fmt.Fprintf(stderr, "nuri run: "+format+"\n", a...)
-		fs.Usage()
-		return nil, errUsage
+		return nil, usageError(fs, stderr, format, a...)
 	}
 	switch {
 	case fs.NArg() > 0:

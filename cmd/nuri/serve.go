@@ -170,9 +170,7 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 		c.allowLoRAUpdates = true // a vLLM deployment's setting carries over
 	}
 	fail := func(format string, a ...any) (*serveConfig, error) {
-		fmt.Fprintf(stderr, "nuri "+name+": "+format+"\n", a...)
-		fs.Usage()
-		return nil, errUsage
+		return nil, usageError(fs, stderr, format, a...)
 	}
 	if fs.NArg() > 0 {
 		return fail("unexpected arguments %q", fs.Args())

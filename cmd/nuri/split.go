@@ -56,9 +56,7 @@ func runSplit(args []string, stdout, stderr io.Writer) error {
 	}
 	if *merge {
 		if fs.NArg() != 2 || *parts > 0 || *maxSize != "" {
-			fmt.Fprintln(stderr, "nuri split: --merge takes IN and OUT, and neither --parts nor --max-size")
-			fs.Usage()
-			return errUsage
+			return usageError(fs, stderr, "--merge takes IN and OUT, and neither --parts nor --max-size")
 		}
 		return mergeSplit(fs.Arg(0), fs.Arg(1), stdout)
 	}

@@ -38,6 +38,18 @@ const (
 var opNames = [...]string{"get_rows", "mul_mat", "rms_norm", "add", "scale", "silu_mul", "rope", "store_kv", "attention", "gelu_mul",
 	"layer_norm", "gelu"}
 
+// OnActivations reports whether o works on activations alone, F32 in and
+// F32 out (the element-wise and normalising ops), so that a device
+// supports it for F32 and no other type whatever its weights: every
+// Supports answers these ops through it.
+func (o Op) OnActivations() bool {
+	switch o {
+	case OpRMSNorm, OpAdd, OpScale, OpSiLUMul, OpRoPE, OpGELUMul, OpLayerNorm, OpGELU:
+		return true
+	}
+	return false
+}
+
 func (o Op) String() string {
 	if o >= 0 && int(o) < len(opNames) {
 		return opNames[o]

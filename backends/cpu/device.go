@@ -115,11 +115,8 @@ func (d *Device) Supports(op backends.Op, t quant.Type) bool {
 		return quant.CanDequantize(t)
 	case backends.OpStoreKV, backends.OpAttention:
 		return kvType(t)
-	case backends.OpRMSNorm, backends.OpAdd, backends.OpScale, backends.OpSiLUMul, backends.OpRoPE, backends.OpGELUMul,
-		backends.OpLayerNorm, backends.OpGELU:
-		return t == quant.F32
 	}
-	return false
+	return op.OnActivations() && t == quant.F32
 }
 
 // VInKCache implements backends.VInKCache: attention reads V rows through

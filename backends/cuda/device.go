@@ -280,11 +280,8 @@ func (d *Device) Supports(op backends.Op, t quant.Type) bool {
 		return matmulType(t)
 	case backends.OpStoreKV, backends.OpAttention:
 		return kvType(t)
-	case backends.OpRMSNorm, backends.OpAdd, backends.OpScale, backends.OpSiLUMul, backends.OpRoPE, backends.OpGELUMul,
-		backends.OpLayerNorm, backends.OpGELU:
-		return t == quant.F32
 	}
-	return false
+	return op.OnActivations() && t == quant.F32
 }
 
 // Describe implements backends.Describer.

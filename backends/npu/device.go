@@ -149,11 +149,8 @@ func (d *Device) Supports(op backends.Op, t quant.Type) bool {
 		return uploadable(t)
 	case backends.OpStoreKV, backends.OpAttention:
 		return kvType(t)
-	case backends.OpRMSNorm, backends.OpAdd, backends.OpScale, backends.OpSiLUMul, backends.OpRoPE, backends.OpGELUMul,
-		backends.OpLayerNorm, backends.OpGELU:
-		return t == quant.F32
 	}
-	return false
+	return op.OnActivations() && t == quant.F32
 }
 
 // NewStream implements backends.Device.

@@ -26,28 +26,20 @@ import (
 // t_max_prompt_ms) are accepted and ignored, as llama.cpp ignores those a
 // build lacks.
 type llamaCompletionRequest struct {
-	Model            string          `json:"model"`
-	Prompt           json.RawMessage `json:"prompt"`
-	NPredict         *int            `json:"n_predict"`
-	MaxTokens        *int            `json:"max_tokens"` // llama.cpp's alias of n_predict
-	Temperature      *float64        `json:"temperature"`
-	TopK             *int            `json:"top_k"`
-	TopP             *float64        `json:"top_p"`
-	MinP             *float64        `json:"min_p"`
-	RepeatPenalty    *float64        `json:"repeat_penalty"`
-	RepeatLastN      *int            `json:"repeat_last_n"`
-	PresencePenalty  *float64        `json:"presence_penalty"`
-	FrequencyPenalty *float64        `json:"frequency_penalty"`
-	Seed             *int64          `json:"seed"`
-	Stop             []string        `json:"stop"`
-	Stream           bool            `json:"stream"`
-	IgnoreEOS        bool            `json:"ignore_eos"`
-	LogitBias        json.RawMessage `json:"logit_bias"`
-	NProbs           int             `json:"n_probs"`
-	NCmpl            *int            `json:"n_cmpl"`
-	Grammar          *string         `json:"grammar"`
-	JSONSchema       json.RawMessage `json:"json_schema"`
-	ReturnTokens     bool            `json:"return_tokens"`
+	Model     string          `json:"model"`
+	Prompt    json.RawMessage `json:"prompt"`
+	NPredict  *int            `json:"n_predict"`
+	MaxTokens *int            `json:"max_tokens"` // llama.cpp's alias of n_predict
+	nativeSampling
+	Stop         []string        `json:"stop"`
+	Stream       bool            `json:"stream"`
+	IgnoreEOS    bool            `json:"ignore_eos"`
+	LogitBias    json.RawMessage `json:"logit_bias"`
+	NProbs       int             `json:"n_probs"`
+	NCmpl        *int            `json:"n_cmpl"`
+	Grammar      *string         `json:"grammar"`
+	JSONSchema   json.RawMessage `json:"json_schema"`
+	ReturnTokens bool            `json:"return_tokens"`
 	// ResponseFields keeps only these fields of a result, nested ones
 	// ("timings/prompt_n") moved to the top under their path.
 	ResponseFields []string `json:"response_fields"`
@@ -80,18 +72,15 @@ type llamaMeta struct {
 
 // toSampling turns the request into the shared fields.
 func (r *llamaCompletionRequest) toSampling() (samplingFields, []int32, error) {
-	f := samplingFields{Model: r.Model, TopP: r.TopP, MinP: r.MinP, TopK: r.TopK, RepeatLastN: r.RepeatLastN,
-		RepetitionPenalty: r.RepeatPenalty, PresencePenalty: r.PresencePenalty, FrequencyPenalty: r.FrequencyPenalty,
-		Stop: stopField{List: r.Stop}, IgnoreEOS: r.IgnoreEOS, Grammar: r.Grammar, JSONSchema: r.JSONSchema, N: r.NCmpl,
-		CacheSalt: r.CacheSalt}
+	f := samplingFields{Model: r.Model, Stop: stopField{List: r.Stop}, IgnoreEOS: r.IgnoreEOS, Grammar: r.Grammar,
+		JSONSchema: r.JSONSchema, N: r.NCmpl, CacheSalt: r.CacheSalt}
+	r.nativeSampling.apply(&f)
 	if t := r.Temperature; t != nil && *t < 0 {
 		zero := 0.0 // llama.cpp: a negative temperature samples greedily
 		f.Temperature = &zero
-	} else {
-		f.Temperature = t
 	}
-	if r.Seed != nil && *r.Seed >= 0 {
-		f.Seed = r.Seed // -1 (the default): a random seed
+	if r.Seed != nil && *r.Seed < 0 {
+		f.Seed = nil // -1 (the default): a random seed
 	}
 	if r.RepeatLastN != nil && *r.RepeatLastN == 0 {
 		one := 1.0 // llama.cpp: repeat_last_n 0 turns the penalties off

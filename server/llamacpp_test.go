@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -308,4 +309,62 @@ func FuzzLlamaPrompts(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestNativeSamplingFields: both native APIs read the shared sampling
+// options from their JSON; llama.cpp's readings of a negative temperature
+// (greedy), a negative seed (random) and repeat_last_n 0 (penalties off)
+// apply to /completion alone.
+func TestNativeSamplingFields(t *testing.T) {
+	f64 := func(f *float64) any {
+		if f == nil {
+			return nil
+		}
+		return *f
+	}
+	tests := []struct {
+		body                  string
+		temp, topP, minP, rep any
+		topK, lastN           any
+		seed                  any
+	}{
+		{`{"temperature":0.7,"top_k":5,"top_p":0.9,"min_p":0.05,"repeat_penalty":1.1,"repeat_last_n":32,"seed":7}`,
+			0.7, 0.9, 0.05, 1.1, 5, 32, int64(7)},
+		{`{"temperature":-1,"seed":-1,"repeat_last_n":0,"repeat_penalty":1.3}`, 0.0, nil, nil, 1.0, nil, nil, nil},
+		{`{}`, nil, nil, nil, nil, nil, nil, nil},
+	}
+	for _, tt := range tests {
+		var r llamaCompletionRequest
+		if err := json.Unmarshal([]byte(tt.body), &r); err != nil {
+			t.Fatalf("%s: %v", tt.body, err)
+		}
+		f, _, err := r.toSampling()
+		if err != nil {
+			t.Fatalf("%s: %v", tt.body, err)
+		}
+		var topK, lastN, seed any
+		if f.TopK != nil {
+			topK = *f.TopK
+		}
+		if f.RepeatLastN != nil {
+			lastN = *f.RepeatLastN
+		}
+		if f.Seed != nil {
+			seed = *f.Seed
+		}
+		got := []any{f64(f.Temperature), f64(f.TopP), f64(f.MinP), f64(f.RepetitionPenalty), topK, lastN, seed}
+		want := []any{tt.temp, tt.topP, tt.minP, tt.rep, tt.topK, tt.lastN, tt.seed}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("/completion %s: got %v, want %v", tt.body, got, want)
+		}
+	}
+	var o ollamaOptions
+	if err := json.Unmarshal([]byte(`{"temperature":-1,"seed":-1,"repeat_last_n":0,"top_k":3,"num_predict":5}`), &o); err != nil {
+		t.Fatal(err)
+	}
+	var f samplingFields
+	o.apply(&f)
+	if *f.Temperature != -1 || *f.Seed != -1 || *f.RepeatLastN != 0 || *f.TopK != 3 || *f.MaxTokens != 5 {
+		t.Errorf("ollama options: temperature %v seed %v repeat_last_n %v top_k %v max_tokens %v", *f.Temperature, *f.Seed, *f.RepeatLastN, *f.TopK, *f.MaxTokens)
+	}
 }

@@ -30,26 +30,16 @@ const ollamaAPIVersion = "0.12.0"
 // (num_ctx, num_gpu, mirostat, ...) are accepted and ignored, as Ollama
 // ignores those a runner lacks.
 type ollamaOptions struct {
-	Temperature      *float64 `json:"temperature"`
-	TopK             *int     `json:"top_k"`
-	TopP             *float64 `json:"top_p"`
-	MinP             *float64 `json:"min_p"`
-	RepeatPenalty    *float64 `json:"repeat_penalty"`
-	RepeatLastN      *int     `json:"repeat_last_n"`
-	PresencePenalty  *float64 `json:"presence_penalty"`
-	FrequencyPenalty *float64 `json:"frequency_penalty"`
-	Seed             *int64   `json:"seed"`
-	NumPredict       *int     `json:"num_predict"`
-	Stop             []string `json:"stop"`
+	nativeSampling
+	NumPredict *int     `json:"num_predict"`
+	Stop       []string `json:"stop"`
 }
 
 // apply sets f's sampling from the options. num_predict of 0 or less
 // (Ollama's -1 "no limit" and -2 "fill the context") leaves the reply
 // bounded by the context alone.
 func (o *ollamaOptions) apply(f *samplingFields) {
-	f.Temperature, f.TopP, f.MinP = o.Temperature, o.TopP, o.MinP
-	f.RepetitionPenalty, f.PresencePenalty, f.FrequencyPenalty = o.RepeatPenalty, o.PresencePenalty, o.FrequencyPenalty
-	f.TopK, f.RepeatLastN, f.Seed = o.TopK, o.RepeatLastN, o.Seed
+	o.nativeSampling.apply(f)
 	f.Stop = stopField{List: o.Stop}
 	if o.NumPredict != nil && *o.NumPredict > 0 {
 		n := *o.NumPredict

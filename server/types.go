@@ -58,6 +58,30 @@ type samplingFields struct {
 	Prediction json.RawMessage `json:"prediction"`
 }
 
+// nativeSampling are the sampling options that llama-server's and
+// Ollama's native APIs share, under the same JSON names; each API's
+// request embeds them.
+type nativeSampling struct {
+	Temperature      *float64 `json:"temperature"`
+	TopK             *int     `json:"top_k"`
+	TopP             *float64 `json:"top_p"`
+	MinP             *float64 `json:"min_p"`
+	RepeatPenalty    *float64 `json:"repeat_penalty"`
+	RepeatLastN      *int     `json:"repeat_last_n"`
+	PresencePenalty  *float64 `json:"presence_penalty"`
+	FrequencyPenalty *float64 `json:"frequency_penalty"`
+	Seed             *int64   `json:"seed"`
+}
+
+// apply copies the options into f as they were given; an API with its
+// own readings of some values (llama.cpp's negative temperature and seed)
+// corrects f after.
+func (o *nativeSampling) apply(f *samplingFields) {
+	f.Temperature, f.TopP, f.MinP, f.TopK = o.Temperature, o.TopP, o.MinP, o.TopK
+	f.RepetitionPenalty, f.PresencePenalty, f.FrequencyPenalty = o.RepeatPenalty, o.PresencePenalty, o.FrequencyPenalty
+	f.RepeatLastN, f.Seed = o.RepeatLastN, o.Seed
+}
+
 type structuredOutputs struct {
 	JSON    json.RawMessage `json:"json"`
 	Choice  []string        `json:"choice"`

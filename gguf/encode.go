@@ -44,53 +44,32 @@ func appendArray(b []byte, v Value) ([]byte, error) {
 	case []uint8:
 		b = append(b, a...)
 	case []int8:
-		for _, x := range a {
-			b = append(b, byte(x))
-		}
+		b = appendEach(b, a, func(b []byte, x int8) []byte { return append(b, byte(x)) })
 	case []bool:
-		for _, x := range a {
+		b = appendEach(b, a, func(b []byte, x bool) []byte {
 			if x {
-				b = append(b, 1)
-			} else {
-				b = append(b, 0)
+				return append(b, 1)
 			}
-		}
+			return append(b, 0)
+		})
 	case []uint16:
-		for _, x := range a {
-			b = le.AppendUint16(b, x)
-		}
+		b = appendEach(b, a, le.AppendUint16)
 	case []int16:
-		for _, x := range a {
-			b = le.AppendUint16(b, uint16(x))
-		}
+		b = appendEach(b, a, func(b []byte, x int16) []byte { return le.AppendUint16(b, uint16(x)) })
 	case []uint32:
-		for _, x := range a {
-			b = le.AppendUint32(b, x)
-		}
+		b = appendEach(b, a, le.AppendUint32)
 	case []int32:
-		for _, x := range a {
-			b = le.AppendUint32(b, uint32(x))
-		}
+		b = appendEach(b, a, func(b []byte, x int32) []byte { return le.AppendUint32(b, uint32(x)) })
 	case []float32:
-		for _, x := range a {
-			b = le.AppendUint32(b, math.Float32bits(x))
-		}
+		b = appendEach(b, a, func(b []byte, x float32) []byte { return le.AppendUint32(b, math.Float32bits(x)) })
 	case []uint64:
-		for _, x := range a {
-			b = le.AppendUint64(b, x)
-		}
+		b = appendEach(b, a, le.AppendUint64)
 	case []int64:
-		for _, x := range a {
-			b = le.AppendUint64(b, uint64(x))
-		}
+		b = appendEach(b, a, func(b []byte, x int64) []byte { return le.AppendUint64(b, uint64(x)) })
 	case []float64:
-		for _, x := range a {
-			b = le.AppendUint64(b, math.Float64bits(x))
-		}
+		b = appendEach(b, a, func(b []byte, x float64) []byte { return le.AppendUint64(b, math.Float64bits(x)) })
 	case []string:
-		for _, s := range a {
-			b = appendString(b, s)
-		}
+		b = appendEach(b, a, appendString)
 	case []Value:
 		for i, e := range a {
 			if e.typ != TypeArray {
@@ -105,4 +84,12 @@ func appendArray(b []byte, v Value) ([]byte, error) {
 		return b, fmt.Errorf("array of %s has no elements payload", v.elem)
 	}
 	return b, nil
+}
+
+// appendEach appends every element of a to b with put.
+func appendEach[T any](b []byte, a []T, put func([]byte, T) []byte) []byte {
+	for _, x := range a {
+		b = put(b, x)
+	}
+	return b
 }

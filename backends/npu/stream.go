@@ -249,26 +249,34 @@ func (s *Stream) hostKV(kv backends.PagedKV) (backends.PagedKV, error) {
 	return kv, nil
 }
 
+// kvRows checks the cache's type and returns the bytes of one position's
+// K and V rows of a KV head and where the cache lives, what StoreKV and
+// Attention charge.
+func (s *Stream) kvRows(kv backends.PagedKV) (int, where, error) {
+	if err := checkKVType(kv); err != nil {
+		return 0, 0, err
+	}
+	kRow, err := kv.K.RowBytes()
+	if err != nil {
+		return 0, 0, err
+	}
+	vRow, err := vBytes(kv)
+	if err != nil {
+		return 0, 0, err
+	}
+	_, w, err := s.dev.hostView(kv.K)
+	return kRow + vRow, w, err
+}
+
 // StoreKV implements backends.Stream. Only the written slots are charged.
 func (s *Stream) StoreKV(kv backends.PagedKV, k, v backends.Tensor, slots []int32) {
 	s.do(backends.OpStoreKV, func() error {
-		if err := checkKVType(kv); err != nil {
-			return err
-		}
 		c := s.tokenCost(len(slots))
-		kRow, err := kv.K.RowBytes()
+		rowBytes, w, err := s.kvRows(kv)
 		if err != nil {
 			return err
 		}
-		vRow, err := vBytes(kv)
-		if err != nil {
-			return err
-		}
-		_, w, err := s.dev.hostView(kv.K)
-		if err != nil {
-			return err
-		}
-		c.add(w, float64(c.padded*kv.NHeadKV*(kRow+vRow)))
+		c.add(w, float64(c.padded*kv.NHeadKV*rowBytes))
 		c.FloatOps = float64(c.padded * (k.Cols + v.Cols))
 		kvv, err := s.hostKV(kv)
 		if err != nil {
@@ -283,19 +291,8 @@ func (s *Stream) StoreKV(kv backends.PagedKV, k, v backends.Tensor, slots []int3
 // a fused attention kernel tiles them), up to its longest position.
 func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows backends.AttnRows, p backends.Attn) {
 	s.do(backends.OpAttention, func() error {
-		if err := checkKVType(kv); err != nil {
-			return err
-		}
 		c := s.tokenCost(len(rows.Pos))
-		kRow, err := kv.K.RowBytes()
-		if err != nil {
-			return err
-		}
-		vRow, err := vBytes(kv)
-		if err != nil {
-			return err
-		}
-		_, w, err := s.dev.hostView(kv.K)
+		rowBytes, w, err := s.kvRows(kv)
 		if err != nil {
 			return err
 		}
@@ -304,7 +301,7 @@ func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows bac
 			ctx += float64(min(int(rows.Pos[i])+1, windowOr(p.Window, int(rows.Pos[i])+1)))
 		}
 		for _, n := range seqPos {
-			c.add(w, float64(n*kv.NHeadKV*(kRow+vRow)))
+			c.add(w, float64(n*kv.NHeadKV*rowBytes))
 		}
 		// q·k, softmax (≈5 ops per score) and p·v per head and position.
 		c.FloatOps = ctx * float64(p.NHead) * float64(2*p.HeadDimK+2*p.HeadDimV+5) * float64(c.padded) / float64(max(1, c.tokens))

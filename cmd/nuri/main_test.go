@@ -95,3 +95,27 @@ func TestHelpExitsZero(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageError: arguments a command cannot take exit 2 with the
+// command's name, the complaint and its usage on stderr.
+func TestUsageError(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plan", "--qps", "0"}, "nuri plan: --model, and positive --qps"},
+		{[]string{"quantize", "a", "b", "c", "d"}, "nuri quantize: want 3 arguments, got 4"},
+		{[]string{"devices", "extra"}, "nuri devices: no arguments expected"},
+		{[]string{"bench", "model"}, "nuri bench model: "},
+		{[]string{"logits"}, "nuri logits: "},
+	}
+	for _, tt := range tests {
+		var stdout, stderr bytes.Buffer
+		if rc := realMain(tt.args, &stdout, &stderr); rc != 2 {
+			t.Errorf("nuri %s: exit %d, want 2", strings.Join(tt.args, " "), rc)
+		}
+		if !strings.HasPrefix(stderr.String(), tt.want) || !strings.Contains(stderr.String(), "usage: nuri ") {
+			t.Errorf("nuri %s: stderr %q, want it to start with %q and hold the usage", strings.Join(tt.args, " "), stderr.String(), tt.want)
+		}
+	}
+}

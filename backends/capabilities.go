@@ -363,4 +363,8 @@ type OpTime struct {
 	Name  string        `json:"name"`
 	Calls int           `json:"calls"`
 	Time  time.Duration `json:"time_ns"`
+	// WeightBytes is the weight bytes the calls read, at their file size
+	// (a matmul's weights, once a call): 0 for ops that read no weights or
+	// a device that does not count them.
+	WeightBytes int64 `json:"weight_bytes,omitempty"`
 }

@@ -23,7 +23,11 @@ type OpTimes struct {
 func (p *OpTimes) On() bool { return p.on.Load() }
 
 // Add counts one call of the op name that took d.
-func (p *OpTimes) Add(name string, d time.Duration) {
+func (p *OpTimes) Add(name string, d time.Duration) { p.AddRead(name, d, 0) }
+
+// AddRead counts one call of the op name that took d and read
+// weightBytes of weights.
+func (p *OpTimes) AddRead(name string, d time.Duration, weightBytes int64) {
 	p.mu.Lock()
 	t := p.totals[name]
 	if t == nil {
@@ -35,7 +39,21 @@ func (p *OpTimes) Add(name string, d time.Duration) {
 	}
 	t.Calls++
 	t.Time += d
+	t.WeightBytes += weightBytes
 	p.mu.Unlock()
+}
+
+// WeightBytes is what one matmul of ws reads of them, for AddRead: their
+// sizes as stored (a device's own copy may be padded or repacked), as a
+// decode roofline counts them.
+func WeightBytes(ws []Tensor) int64 {
+	var n int64
+	for _, w := range ws {
+		if b, err := w.NumBytes(); err == nil {
+			n += int64(b)
+		}
+	}
+	return n
 }
 
 // ProfileOps is OpProfiler.ProfileOps: true clears the totals and starts

@@ -18,12 +18,13 @@ func TestOpTimes(t *testing.T) {
 	p.Add("mul_mat Q4_0 8x32", 5*time.Microsecond)
 	p.Add("add", 2*time.Microsecond)
 	p.Add("rope", 4*time.Microsecond)
+	p.AddRead("mul_mat Q4_0 8x32", 5*time.Microsecond, 144)
 	p.ProfileOps(false)
 	if p.On() {
 		t.Error("still on after ProfileOps(false)")
 	}
 	got := p.OpProfile()
-	want := []OpTime{{"mul_mat Q4_0 8x32", 1, 5 * time.Microsecond}, {"add", 2, 4 * time.Microsecond}, {"rope", 1, 4 * time.Microsecond}}
+	want := []OpTime{{"mul_mat Q4_0 8x32", 2, 10 * time.Microsecond, 144}, {"add", 2, 4 * time.Microsecond, 0}, {"rope", 1, 4 * time.Microsecond, 0}}
 	if len(got) != len(want) {
 		t.Fatalf("profile %+v, want %+v", got, want)
 	}
@@ -47,5 +48,17 @@ func TestMatMulName(t *testing.T) {
 		if got := MatMulName(c.x, c.ws); got != c.want {
 			t.Errorf("MatMulName = %q, want %q", got, c.want)
 		}
+	}
+}
+
+// TestWeightBytes: a matmul's weights at their stored sizes (Q4_0: 18
+// bytes a 32-element block), summed over the weights sharing its input.
+func TestWeightBytes(t *testing.T) {
+	ws := []Tensor{{Type: quant.Q4_0, Rows: 8, Cols: 32}, {Type: quant.F32, Rows: 2, Cols: 4}}
+	if got := WeightBytes(ws); got != 8*18+2*4*4 {
+		t.Errorf("WeightBytes = %d, want %d", got, 8*18+2*4*4)
+	}
+	if got := WeightBytes(nil); got != 0 {
+		t.Errorf("WeightBytes(nil) = %d", got)
 	}
 }

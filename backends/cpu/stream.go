@@ -90,7 +90,7 @@ func (s *Stream) doMatMulAs(x backends.Tensor, ws []backends.Tensor, suffix stri
 	start := time.Now()
 	s.run(backends.OpMatMul, f)
 	el := time.Since(start)
-	s.dev.prof.Add(s.matmulName(x, ws, suffix), el)
+	s.dev.prof.AddRead(s.matmulName(x, ws, suffix), el, backends.WeightBytes(ws))
 }
 
 func (s *Stream) run(op backends.Op, f func() error) {

@@ -50,7 +50,7 @@ var _ backends.SharedMatMuler = (*Stream)(nil)
 // usually share one), then each weight's kernel runs; every output is
 // what MatMul gives, bit for bit.
 func (s *Stream) MatMulShared(dsts, ws []backends.Tensor, x backends.Tensor) {
-	s.doNamed(backends.OpMatMul, func() string { return backends.MatMulName(x, ws) }, func() error {
+	s.doNamed(backends.OpMatMul, func() string { return backends.MatMulName(x, ws) }, ws, func() error {
 		if len(dsts) != len(ws) {
 			return fmt.Errorf("%d outputs for %d weights: %w", len(dsts), len(ws), backends.ErrShape)
 		}

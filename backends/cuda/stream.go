@@ -45,14 +45,15 @@ func (d *Device) NewStream() (backends.Stream, error) {
 }
 
 // do runs an op unless an earlier one failed.
-func (s *Stream) do(op backends.Op, f func() error) { s.doNamed(op, nil, f) }
+func (s *Stream) do(op backends.Op, f func() error) { s.doNamed(op, nil, nil, f) }
 
-// doNamed is do with the op profile's name for the op (nil: op's own).
+// doNamed is do with the op profile's name for the op (nil: op's own) and
+// the weights it reads (a matmul's; nil for the other ops).
 // While the device profiles ops, each op waits for the queued work before
 // it starts the clock and for its own kernels before it stops it: the
 // time is the op's launch and execution plus one synchronisation (a few
 // µs), and the stream runs one op at a time.
-func (s *Stream) doNamed(op backends.Op, name func() string, f func() error) {
+func (s *Stream) doNamed(op backends.Op, name func() string, ws []backends.Tensor, f func() error) {
 	if s.err != nil {
 		return
 	}
@@ -82,7 +83,7 @@ func (s *Stream) doNamed(op backends.Op, name func() string, f func() error) {
 		if name != nil {
 			n = name()
 		}
-		s.dev.prof.Add(n, el)
+		s.dev.prof.AddRead(n, el, backends.WeightBytes(ws))
 	}
 }
 

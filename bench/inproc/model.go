@@ -305,6 +305,10 @@ type OpStep struct {
 	Calls float64 `json:"calls_per_step"`
 	US    float64 `json:"us_per_step"`
 	Share float64 `json:"share"` // of the mean step's time
+	// WeightGBs is the rate the op read its weights at (their bytes over
+	// its time, GB/s), for ops that read weights: set against the run's
+	// bandwidth, it shows which calls a step's roofline ratio loses in.
+	WeightGBs float64 `json:"weight_gb_per_s,omitempty"`
 }
 
 // opSteps turns an op profile over steps decode steps of stepSec seconds
@@ -314,6 +318,9 @@ func opSteps(ops []backends.OpTime, steps int, stepSec float64) []OpStep {
 	for i, op := range ops {
 		us := op.Time.Seconds() * 1e6 / float64(steps)
 		out[i] = OpStep{Name: op.Name, Calls: float64(op.Calls) / float64(steps), US: us}
+		if op.WeightBytes > 0 && op.Time > 0 {
+			out[i].WeightGBs = float64(op.WeightBytes) / op.Time.Seconds() / 1e9
+		}
 		if stepSec > 0 {
 			out[i].Share = us / (stepSec * 1e6)
 		}
@@ -824,6 +831,7 @@ func (o *opTotals) add(ops []backends.OpTime) {
 		}
 		o.ops[i].Calls += op.Calls
 		o.ops[i].Time += op.Time
+		o.ops[i].WeightBytes += op.WeightBytes
 	}
 }
 

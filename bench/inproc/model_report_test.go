@@ -1,8 +1,12 @@
 package inproc
 
 import (
+	"math"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/nuri-ai/nuri/backends"
 
 	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/quant"
@@ -59,5 +63,44 @@ func TestPacingLine(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), want+"\n") {
 		t.Errorf("WriteModelText lacks the pacing line:\n%s", b.String())
+	}
+}
+
+// TestOpTableWeightRates: ops that read weights give their rate (bytes over
+// time, per step or in total alike) and that rate over the run's
+// bandwidth; the others and the outside row leave both cells empty.
+func TestOpTableWeightRates(t *testing.T) {
+	ops := []backends.OpTime{
+		{Name: "mul_mat Q4_0 8192x2048", Calls: 32, Time: 800 * time.Microsecond, WeightBytes: 32 * 9_437_184},
+		{Name: "attention", Calls: 32, Time: 100 * time.Microsecond},
+	}
+	steps := opSteps(ops, 2, 0.001) // two 1 ms steps
+	if len(steps) != 2 || steps[0].US != 400 || steps[0].Calls != 16 || steps[0].Share != 0.4 {
+		t.Fatalf("steps %+v", steps)
+	}
+	// 302 MB in 0.8 ms.
+	if want := 32 * 9_437_184 / 800e-6 / 1e9; math.Abs(steps[0].WeightGBs-want) > 1e-12*want || steps[1].WeightGBs != 0 {
+		t.Errorf("weight rates %v, %v; want %v, 0", steps[0].WeightGBs, steps[1].WeightGBs, want)
+	}
+	tr := TestResult{Name: "tg2", Tokens: 2, Seconds: []float64{0.002}, OpProfile: steps,
+		Roofline: &Roofline{BandwidthGBs: steps[0].WeightGBs / 0.8}}
+	tab := opTable(tr)
+	if len(tab.Columns) != 6 || tab.Columns[4] != "weights GB/s" || tab.Columns[5] != "of bandwidth" {
+		t.Fatalf("columns %q", tab.Columns)
+	}
+	if r := tab.Rows[0]; r[4] != f2(steps[0].WeightGBs) || r[5] != pct(0.8) {
+		t.Errorf("matmul row %q, want %s and %s", r, f2(steps[0].WeightGBs), pct(0.8))
+	}
+	for _, r := range tab.Rows[1:] {
+		if len(r) != 6 || r[4] != "" || r[5] != "" {
+			t.Errorf("row %q: want empty weight cells", r)
+		}
+	}
+	if last := tab.Rows[len(tab.Rows)-1]; last[0] != "(outside ops)" {
+		t.Errorf("last row %q, want the outside ops", last)
+	}
+	tr.Roofline = nil // no roofline (a prefill test): the rate alone
+	if r := opTable(tr).Rows[0]; r[4] == "" || r[5] != "" {
+		t.Errorf("without a roofline: row %q", r)
 	}
 }

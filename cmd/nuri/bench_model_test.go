@@ -207,6 +207,7 @@ func TestBenchModelJSON(t *testing.T) {
 					Calls float64 `json:"calls_per_step"`
 					US    float64 `json:"us_per_step"`
 					Share float64 `json:"share"`
+					GBs   float64 `json:"weight_gb_per_s"`
 				} `json:"op_profile"`
 				Roofline *struct {
 					Ratio        float64 `json:"ratio"`
@@ -238,10 +239,15 @@ func TestBenchModelJSON(t *testing.T) {
 	// stream folds the norms into the matmuls after them) and the output
 	// once.
 	calls := map[string]float64{}
-	share, normed := 0.0, 0.0
+	share, normed, matmulBytes := 0.0, 0.0, 0.0
 	for _, op := range tg.OpProfile {
 		calls[op.Name] = op.Calls
 		share += op.Share
+		// Matmuls read weights and report the rate; nothing else does.
+		if isMatMul := strings.HasPrefix(op.Name, "mul_mat "); isMatMul != (op.GBs > 0) {
+			t.Errorf("op %s: weight rate %v GB/s", op.Name, op.GBs)
+		}
+		matmulBytes += op.GBs * 1e9 * op.US * 1e-6
 		if strings.HasSuffix(op.Name, " after rms_norm") {
 			normed += op.Calls
 		}
@@ -251,6 +257,11 @@ func TestBenchModelJSON(t *testing.T) {
 	}
 	if len(tg.OpProfile) == 0 || calls["attention"] < 1 || calls["rope"] < 2 || normed < 3 || share <= 0 || share > 1.0001 {
 		t.Errorf("tg4 op profile %+v (shares sum to %v)", tg.OpProfile, share)
+	}
+	// The matmuls read most of a step's bytes, never more than the
+	// roofline counts (which adds the norms, the embedding row and the KV).
+	if tg.Roofline != nil && (matmulBytes <= 0.5*tg.Roofline.BytesPerStep || matmulBytes > 1.0001*tg.Roofline.BytesPerStep) {
+		t.Errorf("matmuls read %.0f bytes a step, the roofline counts %.0f", matmulBytes, tg.Roofline.BytesPerStep)
 	}
 	if doc.Results.Tests[0].OpProfile != nil {
 		t.Errorf("pp16 has an op profile: %+v", doc.Results.Tests[0].OpProfile)

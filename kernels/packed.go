@@ -1159,9 +1159,12 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 		}
 		g, n := pc.lo+i, min(int(k), pc.q-i)
 		w := &pw.data[pw.groupAt(g)]
-		if t.rows == 1 && m.res != nil && rk != nil {
-			rk(w, pc.ws, a.nb, act, astride, d, corr, dstride, &m.y[g*packGroup], pc.q*packGroup*4, n, &m.res[g*packGroup])
-			continue
+		if t.rows == 1 && m.res != nil {
+			t.prefetchResidual(m, g, n, pc.q, ns)
+			if rk != nil {
+				rk(w, pc.ws, a.nb, act, astride, d, corr, dstride, &m.y[g*packGroup], pc.q*packGroup*4, n, &m.res[g*packGroup])
+				continue
+			}
 		}
 		if t.rows == 1 {
 			sk(w, pc.ws, a.nb, act, astride, d, corr, dstride, &m.y[g*packGroup], pc.q*packGroup*4, n)
@@ -1175,6 +1178,21 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 			}
 		}
 	}
+}
+
+// prefetchResidual fetches the residual outputs that a single row's claim
+// of n groups in each of ns streams (q groups apart) adds into, before the
+// kernel streams its weights. The residual row was last touched a matmul
+// or more ago, so its lines come from L3 or memory, and each group's add
+// waited on its own. On the 2-core Intel Xeon VM, o-shaped calls between
+// other layers' calls read 0.83-0.87 of a one-thread probe with the row
+// cold and 0.91-0.94 with it touched first (throwaway benchmark); in
+// llama-1b decode, alternating step by step, the steps took 0.9957-0.9975
+// of the time (Q4_0, four runs), 0.9946-0.9947 (Q8_0) and 0.9960-0.9974
+// (Q4_K_M) (docs/performance.md, round 64).
+func (t *packedTask) prefetchResidual(m *packedMat, g, n, q, ns int) {
+	rb := unsafe.Slice((*byte)(unsafe.Pointer(&m.res[0])), len(m.res)*4)
+	t.vec.PrefetchRows(rb[g*packGroup*4:], ns, q*packGroup*4, n*packGroup*4)
 }
 
 // rowActs returns where the one activation row matrix m multiplies lies

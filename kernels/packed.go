@@ -1185,7 +1185,7 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 // kernel streams its weights. The residual row was last touched a matmul
 // or more ago, so its lines come from L3 or memory, and each group's add
 // waited on its own. On the 2-core Intel Xeon VM, o-shaped calls between
-// other layers' calls read 0.83-0.87 of a one-thread probe with the row
+// other layers' calls read 0.81-0.87 of a one-thread probe with the row
 // cold and 0.91-0.94 with it touched first (throwaway benchmark); in
 // llama-1b decode, alternating step by step, the steps took 0.9957-0.9975
 // of the time (Q4_0, four runs), 0.9946-0.9947 (Q8_0) and 0.9960-0.9974

@@ -108,6 +108,7 @@ func TestUsageError(t *testing.T) {
 		{[]string{"devices", "extra"}, "nuri devices: no arguments expected"},
 		{[]string{"bench", "model"}, "nuri bench model: "},
 		{[]string{"logits"}, "nuri logits: "},
+		{[]string{"version", "extra"}, "nuri version: unexpected arguments"},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer

@@ -47,8 +47,7 @@ func runVersion(args []string, stdout, stderr io.Writer) error {
 		return flagsError(err)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "nuri version: unexpected arguments %q\n", fs.Args())
-		return errUsage
+		return usageError(fs, stderr, "unexpected arguments %q", fs.Args())
 	}
 	fmt.Fprintf(stdout, "nuri %s %s %s/%s\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return nil

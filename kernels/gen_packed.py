@@ -839,14 +839,13 @@ def on_stream(l, s, shift=0):
         return f"{off}(SI){STREAM_IDX[s]}"
     return re.sub(r"(-?\d*)\(SI\)", at, l)
 
-def stream_prologue(name, yrow=False, res=False):
+def stream_prologue(name, yrow=False):
     """The signature and first argument loads of a multi-stream kernel
     (R13 is the next group's output; the ng argument counts the groups
     left; yrow, for tile kernels: bytes between one activation row's
-    outputs and the next's; res, for residual kernels: where the outputs
-    are also added, laid out as y)."""
+    outputs and the next's)."""
     sig = "w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int"
-    extra = ", yrow int" if yrow else ", res *float32" if res else ""
+    extra = ", yrow int" if yrow else ""
     return [f"// func {name}({sig}{extra})",
             f"TEXT ·{name}(SB), NOSPLIT, $0-{96 if extra else 88}",
             "\tMOVQ w+0(FP), SI",
@@ -1049,18 +1048,17 @@ def stream_setup(name, lines, i_loop, outs, **kind):
         "\tMOVQ dstride+56(FP), DX",
         "\tLEAQ (R11)(R11*2), R12"] + setup
 
-def streams_of(single, S, out, name, spread=True, res=False):
+def streams_of(single, S, out, name, spread=True):
     """The S-stream kernel made from the text of an N = 1 kernel whose
     output accumulator is Z{out}; spread: its prefetches spread evenly
     over the whole loop (spread_prefetches, uniform) and its weights
     loaded 256 bits at a time (split_wide_loads), else the prefetches where
-    each stream's body has them; res: each output is also added to the
-    residual (res_group_end)."""
+    each stream's body has them."""
     lines, i_loop, i_tail, i_end, body, used = kernel_parts(single, name)
     for s in range(1, S):
         assert out+s not in used, (name, out+s)
-    L = stream_setup(name, lines, i_loop, [out], res=res)
-    L += group_head(S, out, res)
+    L = stream_setup(name, lines, i_loop, [out])
+    L += group_head(S, out)
     L += ["", "loop:"]
     loop = []
     for s in range(S):
@@ -1069,21 +1067,10 @@ def streams_of(single, S, out, name, spread=True, res=False):
             loop.append(re.sub(rf"\bZ{out}\b", f"Z{out+s}", l))
     L += spread_prefetches(split_wide_loads(loop), uniform=True) if spread else loop
     L += lines[i_tail:i_end+1] + [""]
-    group_end(L, S, out, used, body, name, res)
+    stream_group_end(L.append, S, out, scales=True)
     return "\n".join(L)
 
-def group_end(L, S, out, used, body, name, res):
-    """Appends a stream kernel's group end to L: the S outputs Z{out}..
-    stored (res: also added to the residual, with a register the body
-    leaves unused for the sum) and the jump to the next group."""
-    if res:
-        assert not any(re.search(r"\bAX\b", l) for l in body), name
-        tmp = next(r for r in range(32) if r not in used and not out <= r < out+S)
-        res_group_end(L.append, S, out, tmp)
-    else:
-        stream_group_end(L.append, S, out, scales=True)
-
-def unrolled_streams_of(single, S, R, out, name, act_rec, scale_rec, res=False):
+def unrolled_streams_of(single, S, R, out, name, act_rec, scale_rec):
     """streams_of's S-stream kernel (prefetches spread) unrolled R records
     deep: each pass of its main loop takes R records of every stream,
     record by record (record j of each stream, then record j+1), at fixed
@@ -1116,8 +1103,8 @@ def unrolled_streams_of(single, S, R, out, name, act_rec, scale_rec, res=False):
         l = re.sub(r"(-?\d*)\((DI|BX)\)", lambda m: f"{int(m.group(1) or 0)+scale_rec*j}({m.group(2)})", l)
         return re.sub(rf"\bZ{out}\b", f"Z{out+s}", l)
 
-    L = stream_setup(name, lines, i_loop, [out], res=res)
-    L += group_head(S, out, res)
+    L = stream_setup(name, lines, i_loop, [out])
+    L += group_head(S, out)
     L += [f"\tCMPQ R9, ${act_rec}", "\tJNE  one", f"\tCMPQ DX, ${scale_rec}", "\tJNE  one",
           f"\tCMPQ CX, ${R}", "\tJLT  one", "", "loop:"]
     free = [r for r in range(32) if r not in used and not out <= r < out+S]
@@ -1131,36 +1118,13 @@ def unrolled_streams_of(single, S, R, out, name, act_rec, scale_rec, res=False):
           "", "one:", "\tTESTQ CX, CX", "\tJZ   done", "", "loop1:"]
     L += spread_prefetches([at(l, s, 0) for s in range(S) for l in body])
     L += tail[:-1] + ["\tJNZ  loop1", "", "done:"]
-    group_end(L, S, out, used, body, name, res)
+    stream_group_end(L.append, S, out, scales=True)
     return "\n".join(L)
 
-def group_head(S, out, res):
+def group_head(S, out):
     """A single-row stream kernel's group start: its S outputs Z{out}..
-    zeroed, and (res) the residual's lines fetched (res_prefetch)."""
-    L = ["", "group:"] + [f"\tVPXORD Z{out+s}, Z{out+s}, Z{out+s}" for s in range(S)]
-    return L + res_prefetch(S) if res else L
-
-def res_prefetch(S):
-    """The residual kernels' group start: the group's residual lines are
-    cold (the whole step's weights have streamed since), so fetch them
-    while the group computes (AX walks the S streams' lines)."""
-    L = ["\tMOVQ res+88(FP), AX"]
-    for s in range(S):
-        L.append("\tPREFETCHT0 (AX)")
-        if s < S-1:
-            L.append("\tADDQ ystride+72(FP), AX")
-    return L
-
-def res_group_end(a, S, first, tmp):
-    """stream_group_end for the residual kernels: each output is stored at
-    y and added, in float32, to the residual at the same place under res
-    (AX; the res argument moves on with the groups), with Z{tmp} for the
-    sum: res + y, VecOps.Add's operation with its operands in its order."""
-    a("\tMOVQ ystride+72(FP), CX")
-    a("\tMOVQ res+88(FP), AX")
-    stores_by_alignment(a, lambda op: res_stores(a, S, first, tmp, op))
-    a("\tADDQ $64, res+88(FP)")
-    next_group(a, scales=True, fence=True)
+    zeroed."""
+    return ["", "group:"] + [f"\tVPXORD Z{out+s}, Z{out+s}, Z{out+s}" for s in range(S)]
 
 def paced(kernel, nops):
     """The paced twin of a single-row stream kernel (its text): named with
@@ -1202,19 +1166,6 @@ def with_twin(kernel, t):
     """kernel's text followed by its paced twin where type t has one
     (PACE_NOPS)."""
     return kernel + ("\n" + paced(kernel, PACE_NOPS[t]) if t in PACE_NOPS else "")
-
-def res_stores(a, S, first, tmp, ystore):
-    """res_group_end's stores: y with ystore (non-temporal where y's lines
-    allow, as store_outputs_nt), the residual plainly (the next op reads
-    it at once)."""
-    for s in range(S):
-        a(f"\tVMOVUPS (AX), Z{tmp}")
-        a(f"\tVADDPS Z{first+s}, Z{tmp}, Z{tmp}")
-        a(f"\t{ystore} Z{first+s}, (DX)")
-        a(f"\tVMOVUPS Z{tmp}, (AX)")
-        if s < S-1:
-            a("\tADDQ CX, DX")
-            a("\tADDQ CX, AX")
 
 # Each stream prefetches its own records STREAM_PREFETCH bytes ahead.
 # The hardware prefetchers alone left the four-stream Q4_0 kernel at
@@ -1278,9 +1229,8 @@ Q8_0_STREAM_PREFETCH = 3264
 # IQ4_NL takes Q5_0's form (it was not measured on its own).
 for t, w, pf in (('q5_0', 'q5', STREAM_PREFETCH), ('q4_1', 'q41', STREAM_PREFETCH), ('q5_1', 'q51', STREAM_PREFETCH),
                  ('q8_0', 'q8', Q8_0_STREAM_PREFETCH), ('iq4_nl', 'iq4nl', STREAM_PREFETCH), ('q4_0', 'q4', Q4_0_STREAM_PREFETCH)):
-    for res in (False, True):
-        ms += with_twin(unrolled_streams_of(kern(1, f"{t}x16N1", w, pf=pf), STREAMS, Q4_0_FAMILY_UNROLL, 16,
-                                            f"{t}x16N1S{STREAMS}" + ("R" if res else ""), act_rec=32, scale_rec=4, res=res), t)
+    ms += with_twin(unrolled_streams_of(kern(1, f"{t}x16N1", w, pf=pf), STREAMS, Q4_0_FAMILY_UNROLL, 16,
+                                        f"{t}x16N1S{STREAMS}", act_rec=32, scale_rec=4), t)
 
 # Multi-stream kernels for small batches (2-8 activation rows, batched
 # decode): the N = 2, 3 and 4 tile kernels walked over STREAMS groups in
@@ -1338,7 +1288,7 @@ def kstream_ahead(rec):
     return (ahead*rec + 63) // 64 * 64
 
 
-def interleaved_streams_of(single, marks, out, name, renames, res=False):
+def interleaved_streams_of(single, marks, out, name, renames):
     """A multi-stream kernel that interleaves its streams within a record:
     the record's head for each stream in turn, then each part (marks: the
     line indexes in single where each part and the record's end begin)
@@ -1367,12 +1317,12 @@ def interleaved_streams_of(single, marks, out, name, renames, res=False):
         l = on_stream(l, s)
         return re.sub(r"\bZ(\d+)\b", lambda m: f"Z{renames[s-1].get(int(m.group(1)), int(m.group(1)))}", l)
 
-    L = stream_setup(name, lines, i_loop, [out], res=res)
-    L += group_head(S, out, res)
+    L = stream_setup(name, lines, i_loop, [out])
+    L += group_head(S, out)
     L += ["", "loop:"]
     L += spread_prefetches(split_wide_loads([on(l, s) for piece in pieces for s in range(S) for l in piece]), uniform=True)
     L += lines[i_tail:i_end+1] + [""]
-    group_end(L, S, out, taken, body, name, res)
+    stream_group_end(L.append, S, out, scales=True)
     return "\n".join(L)
 
 
@@ -1418,9 +1368,7 @@ for t, five in (('q4_K', False), ('q5_K', True)):
     S = K4_STREAMS
     marks = []
     single = q4k(1, f"{t}x16N1", five=five, pf=kstream_ahead(q4k_record(five)[0]), marks=marks, once=True)
-    for res in (False, True):
-        ms += with_twin(interleaved_streams_of(single, marks, 12, f"{t}x16N1S{S}" + ("R" if res else ""),
-                                               K_RENAMES[:S-1], res=res), t)
+    ms += with_twin(interleaved_streams_of(single, marks, 12, f"{t}x16N1S{S}", K_RENAMES[:S-1]), t)
 # Q2_K's single rows take a whole record of one stream and then of the
 # other, as Q3_K's did until round 61 (below). Q3_K spread both streams'
 # prefetches over the whole loop and loaded its weights 256 bits at a
@@ -1429,19 +1377,16 @@ for t, five in (('q4_K', False), ('q5_K', True)):
 # half); Q2_K, at 0.94 of the probe's prefetching loop, measured level
 # that way and keeps its form.
 q2_single = q2k(1, "q2_Kx16N1", pf=kstream_ahead(1344))
-for res in (False, True):
-    ms += with_twin(streams_of(q2_single, KSTREAMS, 12, f"q2_Kx16N1S{KSTREAMS}" + ("R" if res else ""), spread=False, res=res), 'q2_K')
+ms += with_twin(streams_of(q2_single, KSTREAMS, 12, f"q2_Kx16N1S{KSTREAMS}", spread=False), 'q2_K')
 # Since round 61 Q3_K's single rows take Q6_K's four interleaved streams
 # (parts of four sub-blocks, each line prefetched once, laid out
 # spread within the page): llama-1b Q3_K_M decode on the 2-core Intel
 # Xeon VM, alternating two steps with these and two with the two streams
 # (plain layout) in one process, took 0.977-0.978 of the time (parts of
 # two sub-blocks 0.977-0.979). Q2_K was not measured so and keeps two.
-for res in (False, True):
-    marks = []
-    single = q6k(1, "q3_Kx16N1", three=True, pf=kstream_ahead(Q3K_REC), marks=marks, per_mark=Q6K_PER_PART, once=True)
-    ms += with_twin(interleaved_streams_of(single, marks, 16, f"q3_Kx16N1S{K4_STREAMS}" + ("R" if res else ""),
-                                           Q6K_RENAMES, res=res), 'q3_K')
+marks = []
+single = q6k(1, "q3_Kx16N1", three=True, pf=kstream_ahead(Q3K_REC), marks=marks, per_mark=Q6K_PER_PART, once=True)
+ms += with_twin(interleaved_streams_of(single, marks, 16, f"q3_Kx16N1S{K4_STREAMS}", Q6K_RENAMES), 'q3_K')
 # Their N = 2 tile forms serve batches of two rows, the N = 3 ones three
 # (round 28: in place of 2 + 1, a 3-row llama-1b step took 15-16 ms
 # instead of 18-19 with Q4_0 layers and the Q6_K output, 20 instead of 22
@@ -1493,11 +1438,9 @@ Q6K_STREAM_PREFETCH = 2816
 # one sub-block 0.990-0.993, two 0.990, eight 1.003-1.005, sixteen (a
 # whole record a stream) 1.024; 2304 bytes ahead 1.000-1.004, 3392
 # 0.988-0.997, 4224 1.004-1.008.
-for res in (False, True):
-    marks = []
-    single = q6k(1, "q6_Kx16N1", pf=Q6K_STREAM_PREFETCH, marks=marks, per_mark=Q6K_PER_PART, once=True)
-    ms += with_twin(interleaved_streams_of(single, marks, 16, f"q6_Kx16N1S{K4_STREAMS}" + ("R" if res else ""),
-                                           Q6K_RENAMES, res=res), 'q6_K')
+marks = []
+single = q6k(1, "q6_Kx16N1", pf=Q6K_STREAM_PREFETCH, marks=marks, per_mark=Q6K_PER_PART, once=True)
+ms += with_twin(interleaved_streams_of(single, marks, 16, f"q6_Kx16N1S{K4_STREAMS}", Q6K_RENAMES), 'q6_K')
 ms += streams_tile_of(q6k(2, "q6_Kx16N2", pf=kstream_ahead(3360)), KSTREAMS, 2, 16, f"q6_Kx16N2S{KSTREAMS}")
 ms += streams_tile_of(q6k(3, "q6_Kx16N3", pf=kstream_ahead(3360)), KSTREAMS, 3, 16, f"q6_Kx16N3S{KSTREAMS}")
 
@@ -1514,11 +1457,9 @@ ms += streams_tile_of(q6k(3, "q6_Kx16N3", pf=kstream_ahead(3360)), KSTREAMS, 3, 
 # and two with the two streams above (a whole record of one stream, then
 # of the other; plain layout) in one process, took 0.939-0.942 of the
 # time.
-for res in (False, True):
-    marks = []
-    single = iq4xs(1, "iq4_XSx16N1", pf=kstream_ahead(IQ4XS_REC), marks=marks, once=True)
-    ms += with_twin(interleaved_streams_of(single, marks, 16, f"iq4_XSx16N1S{K4_STREAMS}" + ("R" if res else ""),
-                                           IQ4XS_RENAMES, res=res), 'iq4_XS')
+marks = []
+single = iq4xs(1, "iq4_XSx16N1", pf=kstream_ahead(IQ4XS_REC), marks=marks, once=True)
+ms += with_twin(interleaved_streams_of(single, marks, 16, f"iq4_XSx16N1S{K4_STREAMS}", IQ4XS_RENAMES), 'iq4_XS')
 for N in (2, 3):
     ms += streams_tile_of(iq4xs(N, f"iq4_XSx16N{N}", pf=kstream_ahead(IQ4XS_REC)), KSTREAMS, N, 16, f"iq4_XSx16N{N}S{KSTREAMS}")
 
@@ -1731,8 +1672,7 @@ IQH_REC = 64 + 256 + 8*256
 iq = open(OUT).read().rstrip()+"\n\n"
 for N in (1,2,4,8):
     iq += iq4xs(N, f"iqGx16N{N}", iq=True) + "\n"
-for res in (False, True):
-    iq += streams_of(iq4xs(1, "iqGx16N1", pf=kstream_ahead(IQ_REC), iq=True), KSTREAMS, 16, f"iqGx16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
+iq += streams_of(iq4xs(1, "iqGx16N1", pf=kstream_ahead(IQ_REC), iq=True), KSTREAMS, 16, f"iqGx16N1S{KSTREAMS}")
 for N in (2, 3):
     iq += streams_tile_of(iq4xs(N, f"iqGx16N{N}", pf=kstream_ahead(IQ_REC), iq=True), KSTREAMS, N, 16, f"iqGx16N{N}S{KSTREAMS}")
 open(OUT,'w').write(iq.rstrip()+"\n")
@@ -1788,8 +1728,7 @@ def iq4x16(N, name, pf=PREFETCH_K):
 iq = open(OUT).read().rstrip()+"\n\n"
 for N in (1,2,4):
     iq += iq4x16(N, f"iqHx16N{N}") + "\n"
-for res in (False, True):
-    iq += streams_of(iq4x16(1, "iqHx16N1", pf=kstream_ahead(IQH_REC)), KSTREAMS, 16, f"iqHx16N1S{KSTREAMS}" + ("R" if res else ""), res=res)
+iq += streams_of(iq4x16(1, "iqHx16N1", pf=kstream_ahead(IQH_REC)), KSTREAMS, 16, f"iqHx16N1S{KSTREAMS}")
 for N in (2, 3):
     iq += streams_tile_of(iq4x16(N, f"iqHx16N{N}", pf=kstream_ahead(IQH_REC)), KSTREAMS, N, 16, f"iqHx16N{N}S{KSTREAMS}")
 open(OUT,'w').write(iq.rstrip()+"\n")

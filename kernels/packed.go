@@ -610,10 +610,9 @@ func MatMulPacked(p *Pool, y []float32, pw *PackedWeights, x []float32, nx int) 
 
 // MatMulPackedResidual is MatMulPacked into y followed by res[i] += y[i]
 // for every output, with the bits of a separate add (each output is
-// rounded to float32 first): the thread that computes a run of row groups
-// adds them into res right after, while they are in its cache. A decode
-// step's residual adds otherwise start cold, after a matmul has streamed
-// megabytes through the caches (0.3 µs warm, 2.6-2.8 µs in llama-1b).
+// rounded to float32 first). With several activation rows the thread that
+// computes a run of row groups adds them into res right after, while they
+// are in its cache; a single row's adds follow the dot job (singleRowAdds).
 func MatMulPackedResidual(p *Pool, res, y []float32, pw *PackedWeights, x []float32, nx int) {
 	checkResidual("MatMulPackedResidual", res, pw, nx)
 	s := lockPacked(p)
@@ -623,8 +622,11 @@ func MatMulPackedResidual(p *Pool, res, y []float32, pw *PackedWeights, x []floa
 }
 
 // addResidual adds outputs r0..r1-1 of every activation row of m into its
-// residual.
+// residual, in the dot job: for batches only (singleRowAdds).
 func (t *packedTask) addResidual(m *packedMat, r0, r1 int) {
+	if t.rows == 1 {
+		return
+	}
 	rows := m.pw.Rows
 	for i := range t.a.nx {
 		o := i * rows
@@ -953,12 +955,34 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 	if timed {
 		pw0.pace.Store(s.pacer.end(key, pw0.pace.Load(), t.paced, time.Since(t0).Nanoseconds()))
 	}
+	if rows == 1 {
+		singleRowAdds(t.vec, s.mats)
+	}
 	*t = packedTask{}
 	if warm {
 		// The helpers stopped warming before they took the dot job.
 		s.warm.clear()
 	}
 	s.plan.clear()
+}
+
+// singleRowAdds adds each single-row output into its residual, where the
+// call has one (MatMulPackedResidual), on the caller after the dot job.
+// The threads used to add each group's outputs as the stream kernels
+// stored them (residual twins of those kernels, the residual's lines
+// prefetched as each claim began), but on the 2-core Intel Xeon VM the
+// separate add made llama-1b decode steps faster: alternating step by
+// step in one process, 0.987-0.995 of the time (Q4_0), 0.994-0.996 (Q8_0),
+// 0.995 (Q4_K_M), at 0 and 128 positions of context, with the o projection
+// and ffn_down both changed; ffn_down alone 0.991-0.996, o alone
+// 0.995-1.000 (docs/performance.md, round 65).
+func singleRowAdds(vec VecOps, mats []packedMat) {
+	for i := range mats {
+		if m := &mats[i]; m.res != nil {
+			n := m.pw.Rows
+			vec.Add(m.res[:n], m.res[:n], m.y[:n])
+		}
+	}
 }
 
 // packedWarm is a single-row call's aside work (Pool.startAside): while
@@ -1124,9 +1148,9 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 	m, a := pc.m, t.a
 	pw := m.pw
 	ks := packedSetOf(pw.Type, t.avx2)
-	sk, ns, rk := ks.streams, ks.pieceStreams(t.rows), ks.res
+	sk, ns := ks.streams, ks.pieceStreams(t.rows)
 	if t.paced && ks.pacedStreams != nil {
-		sk, rk = ks.pacedStreams, ks.pacedRes
+		sk = ks.pacedStreams
 	}
 	var act *byte
 	var d *float32
@@ -1159,13 +1183,6 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 		}
 		g, n := pc.lo+i, min(int(k), pc.q-i)
 		w := &pw.data[pw.groupAt(g)]
-		if t.rows == 1 && m.res != nil {
-			t.prefetchResidual(m, g, n, pc.q, ns)
-			if rk != nil {
-				rk(w, pc.ws, a.nb, act, astride, d, corr, dstride, &m.y[g*packGroup], pc.q*packGroup*4, n, &m.res[g*packGroup])
-				continue
-			}
-		}
 		if t.rows == 1 {
 			sk(w, pc.ws, a.nb, act, astride, d, corr, dstride, &m.y[g*packGroup], pc.q*packGroup*4, n)
 		} else {
@@ -1178,21 +1195,6 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 			}
 		}
 	}
-}
-
-// prefetchResidual fetches the residual outputs that a single row's claim
-// of n groups in each of ns streams (q groups apart) adds into, before the
-// kernel streams its weights. The residual row was last touched a matmul
-// or more ago, so its lines come from L3 or memory, and each group's add
-// waited on its own. On the 2-core Intel Xeon VM, o-shaped calls between
-// other layers' calls read 0.81-0.87 of a one-thread probe with the row
-// cold and 0.91-0.94 with it touched first (throwaway benchmark); in
-// llama-1b decode, alternating step by step, the steps took 0.9957-0.9975
-// of the time (Q4_0, four runs), 0.9946-0.9947 (Q8_0) and 0.9960-0.9974
-// (Q4_K_M) (docs/performance.md, round 64).
-func (t *packedTask) prefetchResidual(m *packedMat, g, n, q, ns int) {
-	rb := unsafe.Slice((*byte)(unsafe.Pointer(&m.res[0])), len(m.res)*4)
-	t.vec.PrefetchRows(rb[g*packGroup*4:], ns, q*packGroup*4, n*packGroup*4)
 }
 
 // rowActs returns where the one activation row matrix m multiplies lies
@@ -1313,11 +1315,6 @@ type packedKernel func(w *byte, nb int, act *byte, astride int, d *float32, corr
 // that follow each of them (outputs 64 bytes further on each time).
 type streamKernel func(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
-// streamResKernel is a single-row streamKernel that also adds each output
-// to res (laid out as y), as VecOps.Add would after it: the residual fold
-// of MatMulPackedResidual without a call per run of outputs.
-type streamResKernel func(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
-
 // streamTileKernel is a multi-stream kernel for a tile of N activation
 // rows (see gen_packed.py): a streamKernel whose outputs for activation
 // row i are yrow·i bytes further on.
@@ -1329,11 +1326,9 @@ type streamTileKernel func(w *byte, wstride int, nb int, act *byte, astride int,
 type packedSet struct {
 	tiles [9]packedKernel // the one-group kernels by activation tile size (1, 2, 4, 8)
 	// streams walks ns row groups at once for one activation row (nil:
-	// none); res is its form that also adds into a residual (nil: none);
-	// single says whether single-row calls take it.
+	// none); single says whether single-row calls take it.
 	streams streamKernel
 	ns      int
-	res     streamResKernel
 	single  bool
 	// tileStreams are the multi-stream kernels for small batches by tile
 	// size (2, 4), each walking tileNS of the ns streams; calls of 2 to
@@ -1343,10 +1338,9 @@ type packedSet struct {
 	// rowChunk is the bytes of a single-row call's chunk (packedGrain;
 	// 0: 1 MiB).
 	rowChunk int
-	// pacedStreams and pacedRes are the paced twins of streams and res
-	// (nil: none), which single rows take when the pool's pacer says so.
+	// pacedStreams is the paced twin of streams (nil: none), which single
+	// rows take when the pool's pacer says so.
 	pacedStreams streamKernel
-	pacedRes     streamResKernel
 }
 
 // pieceStreams is how many streams a call of nx activation rows cuts each

@@ -111,18 +111,18 @@ const (
 //     kernels two-row ones for two and three (2 + 1); BF16 on VDPBF16PS
 //     2-4 rows (gen_packed.py has the figures).
 var (
-	q4_0Set   = withPacing(withRowChunk(q4_0FamilySet([9]packedKernel{1: q4_0x16N1, 2: q4_0x16N2, 4: q4_0x16N4, 8: q4_0x16N8}, q4_0x16N1S4, q4_0x16N1S4R, q4_0x16N2S4, q4_0x16N3S4, q4_0x16N4S4, packStreams), rowChunk1_5MiB), q4_0x16N1S4P, q4_0x16N1S4RP)
-	q8_0Set   = withPacing(withRowChunk(q4_0FamilySet([9]packedKernel{1: q8_0x16N1, 2: q8_0x16N2, 4: q8_0x16N4, 8: q8_0x16N8}, q8_0x16N1S4, q8_0x16N1S4R, q8_0x16N2S4, q8_0x16N3S4, q8_0x16N4S4, packStreams), rowChunk2MiB), q8_0x16N1S4P, q8_0x16N1S4RP)
-	q5_0Set   = withPacing(q4_0FamilySet([9]packedKernel{1: q5_0x16N1, 2: q5_0x16N2, 4: q5_0x16N4, 8: q5_0x16N8}, q5_0x16N1S4, q5_0x16N1S4R, q5_0x16N2S4, q5_0x16N3S4, q5_0x16N4S4, packStreams), q5_0x16N1S4P, q5_0x16N1S4RP)
-	q4_1Set   = withPacing(q4_0FamilySet([9]packedKernel{1: q4_1x16N1, 2: q4_1x16N2, 4: q4_1x16N4, 8: q4_1x16N8}, q4_1x16N1S4, q4_1x16N1S4R, q4_1x16N2S4, q4_1x16N3S4, q4_1x16N4S4, packStreams), q4_1x16N1S4P, q4_1x16N1S4RP)
-	q5_1Set   = withPacing(q4_0FamilySet([9]packedKernel{1: q5_1x16N1, 2: q5_1x16N2, 4: q5_1x16N4, 8: q5_1x16N8}, q5_1x16N1S4, q5_1x16N1S4R, q5_1x16N2S4, q5_1x16N3S4, q5_1x16N4S4, packStreams), q5_1x16N1S4P, q5_1x16N1S4RP)
-	iq4_NLSet = withPacing(q4_0FamilySet([9]packedKernel{1: iq4_nlx16N1, 2: iq4_nlx16N2, 4: iq4_nlx16N4, 8: iq4_nlx16N8}, iq4_nlx16N1S4, iq4_nlx16N1S4R, iq4_nlx16N2S4, iq4_nlx16N3S4, iq4_nlx16N4S4, packStreams), iq4_nlx16N1S4P, iq4_nlx16N1S4RP)
-	q4_KSet   = withPacing(withRowChunk(kQuantSet([9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4}, q4_Kx16N1S4, q4_Kx16N1S4R, q4_Kx16N2S2, q4_Kx16N3S2, 3, packK4Streams), rowChunk1_5MiB), q4_Kx16N1S4P, q4_Kx16N1S4RP)
-	q5_KSet   = withPacing(kQuantSet([9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4}, q5_Kx16N1S4, q5_Kx16N1S4R, q5_Kx16N2S2, q5_Kx16N3S2, 3, packK4Streams), q5_Kx16N1S4P, q5_Kx16N1S4RP)
-	q3_KSet   = withPacing(kQuantSet([9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}, q3_Kx16N1S4, q3_Kx16N1S4R, q3_Kx16N2S2, nil, 2, packK4Streams), q3_Kx16N1S4P, q3_Kx16N1S4RP)
-	q2_KSet   = kQuantSet([9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4}, q2_Kx16N1S2, q2_Kx16N1S2R, q2_Kx16N2S2, q2_Kx16N3S2, 3, packKStreams)
-	iq4_XSSet = withPacing(kQuantSet([9]packedKernel{1: iq4_XSx16N1, 2: iq4_XSx16N2, 4: iq4_XSx16N4, 8: iq4_XSx16N8}, iq4_XSx16N1S4, iq4_XSx16N1S4R, iq4_XSx16N2S2, iq4_XSx16N3S2, 3, packK4Streams), iq4_XSx16N1S4P, iq4_XSx16N1S4RP)
-	q6_KSet   = withPacing(withRowChunk(kQuantSet([9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8}, q6_Kx16N1S4, q6_Kx16N1S4R, q6_Kx16N2S2, q6_Kx16N3S2, 3, packK4Streams), rowChunk4MiB), q6_Kx16N1S4P, q6_Kx16N1S4RP)
+	q4_0Set   = withPacing(withRowChunk(q4_0FamilySet([9]packedKernel{1: q4_0x16N1, 2: q4_0x16N2, 4: q4_0x16N4, 8: q4_0x16N8}, q4_0x16N1S4, q4_0x16N2S4, q4_0x16N3S4, q4_0x16N4S4, packStreams), rowChunk1_5MiB), q4_0x16N1S4P)
+	q8_0Set   = withPacing(withRowChunk(q4_0FamilySet([9]packedKernel{1: q8_0x16N1, 2: q8_0x16N2, 4: q8_0x16N4, 8: q8_0x16N8}, q8_0x16N1S4, q8_0x16N2S4, q8_0x16N3S4, q8_0x16N4S4, packStreams), rowChunk2MiB), q8_0x16N1S4P)
+	q5_0Set   = withPacing(q4_0FamilySet([9]packedKernel{1: q5_0x16N1, 2: q5_0x16N2, 4: q5_0x16N4, 8: q5_0x16N8}, q5_0x16N1S4, q5_0x16N2S4, q5_0x16N3S4, q5_0x16N4S4, packStreams), q5_0x16N1S4P)
+	q4_1Set   = withPacing(q4_0FamilySet([9]packedKernel{1: q4_1x16N1, 2: q4_1x16N2, 4: q4_1x16N4, 8: q4_1x16N8}, q4_1x16N1S4, q4_1x16N2S4, q4_1x16N3S4, q4_1x16N4S4, packStreams), q4_1x16N1S4P)
+	q5_1Set   = withPacing(q4_0FamilySet([9]packedKernel{1: q5_1x16N1, 2: q5_1x16N2, 4: q5_1x16N4, 8: q5_1x16N8}, q5_1x16N1S4, q5_1x16N2S4, q5_1x16N3S4, q5_1x16N4S4, packStreams), q5_1x16N1S4P)
+	iq4_NLSet = withPacing(q4_0FamilySet([9]packedKernel{1: iq4_nlx16N1, 2: iq4_nlx16N2, 4: iq4_nlx16N4, 8: iq4_nlx16N8}, iq4_nlx16N1S4, iq4_nlx16N2S4, iq4_nlx16N3S4, iq4_nlx16N4S4, packStreams), iq4_nlx16N1S4P)
+	q4_KSet   = withPacing(withRowChunk(kQuantSet([9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4}, q4_Kx16N1S4, q4_Kx16N2S2, q4_Kx16N3S2, 3, packK4Streams), rowChunk1_5MiB), q4_Kx16N1S4P)
+	q5_KSet   = withPacing(kQuantSet([9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4}, q5_Kx16N1S4, q5_Kx16N2S2, q5_Kx16N3S2, 3, packK4Streams), q5_Kx16N1S4P)
+	q3_KSet   = withPacing(kQuantSet([9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}, q3_Kx16N1S4, q3_Kx16N2S2, nil, 2, packK4Streams), q3_Kx16N1S4P)
+	q2_KSet   = kQuantSet([9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4}, q2_Kx16N1S2, q2_Kx16N2S2, q2_Kx16N3S2, 3, packKStreams)
+	iq4_XSSet = withPacing(kQuantSet([9]packedKernel{1: iq4_XSx16N1, 2: iq4_XSx16N2, 4: iq4_XSx16N4, 8: iq4_XSx16N8}, iq4_XSx16N1S4, iq4_XSx16N2S2, iq4_XSx16N3S2, 3, packK4Streams), iq4_XSx16N1S4P)
+	q6_KSet   = withPacing(withRowChunk(kQuantSet([9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8}, q6_Kx16N1S4, q6_Kx16N2S2, q6_Kx16N3S2, 3, packK4Streams), rowChunk4MiB), q6_Kx16N1S4P)
 	// The float types' two-row tile streams walk two of a call's four
 	// streams each (sixteen accumulators).
 	f16Set = packedSet{
@@ -149,19 +149,17 @@ var (
 )
 
 // q4_0FamilySet is a Q4_0-family type's set: ns streams for single rows
-// (with the residual form) and four-stream tiles of two and four rows for
-// batches of 2-7.
-func q4_0FamilySet(tiles [9]packedKernel, streams streamKernel, res streamResKernel, tile2, tile3, tile4 streamTileKernel, ns int) packedSet {
-	return packedSet{tiles: tiles, streams: streams, ns: ns, res: res, single: true,
+// and four-stream tiles of two and four rows for batches of 2-7.
+func q4_0FamilySet(tiles [9]packedKernel, streams streamKernel, tile2, tile3, tile4 streamTileKernel, ns int) packedSet {
+	return packedSet{tiles: tiles, streams: streams, ns: ns, single: true,
 		tileStreams: [5]streamTileKernel{2: tile2, 3: tile3, 4: tile4}, tileNS: packStreams, tileRows: packTile - 1}
 }
 
 // kQuantSet is a K-quant's set (IQ4_XS's and the transcoded i-quants'
-// too): ns streams for single rows (with the residual form) and two-row
-// (and three-row) tile streams of two streams for batches of 2 to
-// tileRows.
-func kQuantSet(tiles [9]packedKernel, streams streamKernel, res streamResKernel, tile2, tile3 streamTileKernel, tileRows, ns int) packedSet {
-	return packedSet{tiles: tiles, streams: streams, ns: ns, res: res, single: true,
+// too): ns streams for single rows and two-row (and three-row) tile
+// streams of two streams for batches of 2 to tileRows.
+func kQuantSet(tiles [9]packedKernel, streams streamKernel, tile2, tile3 streamTileKernel, tileRows, ns int) packedSet {
+	return packedSet{tiles: tiles, streams: streams, ns: ns, single: true,
 		tileStreams: [5]streamTileKernel{2: tile2, 3: tile3}, tileNS: packKStreams, tileRows: tileRows}
 }
 
@@ -206,8 +204,8 @@ func withRowChunk(s packedSet, bytes int) packedSet {
 }
 
 // withPacing is s with the paced twins of its single-row stream kernels.
-func withPacing(s packedSet, streams streamKernel, res streamResKernel) packedSet {
-	s.pacedStreams, s.pacedRes = streams, res
+func withPacing(s packedSet, streams streamKernel) packedSet {
+	s.pacedStreams = streams
 	return s
 }
 
@@ -277,9 +275,6 @@ func iq4_nlx16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int3
 func iq4_nlx16N8(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int)
 
 //go:noescape
-func iq4_nlx16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
-
-//go:noescape
 func iq4_nlx16N2S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
@@ -293,9 +288,6 @@ func iq4_nlx16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *floa
 
 //go:noescape
 func iq4_XSx16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
-
-//go:noescape
-func iq4_XSx16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
 
 //go:noescape
 func iq4_XSx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
@@ -517,33 +509,6 @@ func q6_Kx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float3
 func q6_Kx16N3S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
-func q4_0x16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
-
-//go:noescape
-func q8_0x16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
-
-//go:noescape
-func q5_0x16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
-
-//go:noescape
-func q4_1x16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
-
-//go:noescape
-func q5_1x16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
-
-//go:noescape
-func q4_Kx16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
-
-//go:noescape
-func q5_Kx16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
-
-//go:noescape
-func q3_Kx16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
-
-//go:noescape
-func q2_Kx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
-
-//go:noescape
 func bf16dotx16N2S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
@@ -561,70 +526,34 @@ func f32x16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32
 func q4_0x16N1S4P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func q4_0x16N1S4RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
-
-//go:noescape
 func q8_0x16N1S4P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
-
-//go:noescape
-func q8_0x16N1S4RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
 
 //go:noescape
 func q4_Kx16N1S4P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func q4_Kx16N1S4RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
-
-//go:noescape
 func q6_Kx16N1S4(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
-
-//go:noescape
-func q6_Kx16N1S4R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
 
 //go:noescape
 func q6_Kx16N1S4P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func q6_Kx16N1S4RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
-
-//go:noescape
 func q5_Kx16N1S4P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
-
-//go:noescape
-func q5_Kx16N1S4RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
 
 //go:noescape
 func q5_0x16N1S4P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func q5_0x16N1S4RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
-
-//go:noescape
 func q4_1x16N1S4P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
-
-//go:noescape
-func q4_1x16N1S4RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
 
 //go:noescape
 func q5_1x16N1S4P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func q5_1x16N1S4RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
-
-//go:noescape
 func iq4_nlx16N1S4P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
-
-//go:noescape
-func iq4_nlx16N1S4RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
 
 //go:noescape
 func q3_Kx16N1S4P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func q3_Kx16N1S4RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
-
-//go:noescape
 func iq4_XSx16N1S4P(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
-
-//go:noescape
-func iq4_XSx16N1S4RP(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)

@@ -19,8 +19,8 @@ import (
 var hasIQAVX2 = hasQuantAsm && cpu.X86.HasFMA
 
 var (
-	iqGSet  = kQuantSet([9]packedKernel{1: iqGx16N1, 2: iqGx16N2, 4: iqGx16N4, 8: iqGx16N8}, iqGx16N1S2, iqGx16N1S2R, iqGx16N2S2, iqGx16N3S2, 3, packKStreams)
-	iqHSet  = kQuantSet([9]packedKernel{1: iqHx16N1, 2: iqHx16N2, 4: iqHx16N4}, iqHx16N1S2, iqHx16N1S2R, iqHx16N2S2, iqHx16N3S2, 3, packKStreams)
+	iqGSet  = kQuantSet([9]packedKernel{1: iqGx16N1, 2: iqGx16N2, 4: iqGx16N4, 8: iqGx16N8}, iqGx16N1S2, iqGx16N2S2, iqGx16N3S2, 3, packKStreams)
+	iqHSet  = kQuantSet([9]packedKernel{1: iqHx16N1, 2: iqHx16N2, 4: iqHx16N4}, iqHx16N1S2, iqHx16N2S2, iqHx16N3S2, 3, packKStreams)
 	iqGAVX2 = packedSet{tiles: [9]packedKernel{1: iqGx16AVX2}}
 	iqHAVX2 = packedSet{tiles: [9]packedKernel{1: iqHx16AVX2}}
 )
@@ -58,9 +58,6 @@ func iqGx16N8(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, 
 func iqGx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
-func iqGx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
-
-//go:noescape
 func iqGx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
 //go:noescape
@@ -80,9 +77,6 @@ func iqHx16N4(w *byte, nb int, act *byte, astride int, d *float32, corr *int32, 
 
 //go:noescape
 func iqHx16N1S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
-
-//go:noescape
-func iqHx16N1S2R(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, res *float32)
 
 //go:noescape
 func iqHx16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)

@@ -25,10 +25,12 @@ func (s *Stream) MatMul(dst, w, x backends.Tensor) {
 var _ backends.ResidualMatMuler = (*Stream)(nil)
 
 // MatMulResidual implements backends.ResidualMatMuler: for one input row
-// and a packed weight, the outputs are added into x by the thread that
-// computed them (kernels.MatMulPackedResidual); otherwise the matmul, then
-// the add. With batches the fused form measured 2.5-8 % slower at B = 16
-// in llama-1b decode (two alternating runs), so they keep the two steps.
+// and a packed weight, kernels.MatMulPackedResidual (the matmul, then the
+// add on the caller: adding each run of outputs on the thread that
+// computed it measured slower in llama-1b decode, docs/performance.md
+// round 65); otherwise the matmul, then the add. With batches the fused
+// form measured 2.5-8 % slower at B = 16 in llama-1b decode (two
+// alternating runs), so they keep the two steps.
 func (s *Stream) MatMulResidual(x, tmp, w, in backends.Tensor) {
 	s.doMatMulAs(in, []backends.Tensor{w}, suffixResidual, func() error {
 		m, xs, err := s.residualArgs(x, tmp, w, in)
@@ -168,11 +170,10 @@ func (s *Stream) MatMulNormShared(dsts, ws []backends.Tensor, x, norm backends.T
 
 // MatMulResidualSwiGLU implements backends.SwiGLUMatMuler. With a packed
 // weight the activation silu(gate)·up is built inside the matmul's
-// quantizer (kernels.MatMulPackedResidualSwiGLU for one row, which adds
-// each run of outputs into x on the thread that computed it;
-// kernels.MatMulPackedSwiGLU and then the add for batches, as
-// MatMulResidual splits them); otherwise SiLUMul into gate, the matmul and
-// the add.
+// quantizer (kernels.MatMulPackedResidualSwiGLU for one row, which then
+// adds the outputs into x as MatMulResidual does; kernels.MatMulPackedSwiGLU
+// and then the add for batches); otherwise SiLUMul into gate, the matmul
+// and the add.
 func (s *Stream) MatMulResidualSwiGLU(x, tmp, w, gate, up backends.Tensor) {
 	s.doMatMulAs(gate, []backends.Tensor{w}, suffixSwiGLU, func() error {
 		m, xs, err := s.residualArgs(x, tmp, w, gate)

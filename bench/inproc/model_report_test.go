@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/nuri-ai/nuri/backends"
-
 	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/quant"
 )

@@ -381,9 +381,18 @@ def q3_scale(a, s, dst, tmp):
     a(f"\tVPSRAD $26, {dst}, {dst}")
 
 def q6k(N, name, three=False, pf=PREFETCH_K, marks=None, per_mark=1, once=False):
-    # Q6_K records: 3360 bytes, sub-block s's codes (L1, L2, H) at 288+192s.
+    # Q6_K records: 3360 bytes, sub-block s's codes (X, Y, Z) at 288+192s.
     # Q3_K's: Q3K_REC above.
     rec = Q3K_REC if three else 3360
+    # Q6_K: the 0x0C mask of code D's middle bits, in a register no other
+    # part of the kernel (or its stream forms' renames) takes. The layout
+    # (packQ6_K) was made for the nine-operation decode in round 66: one
+    # thread's rate over matrices in L2 (BenchmarkSingleRowKernels) rose
+    # from 50 to 57-58 GB/s; llama-1b decode steps, the two layouts and
+    # kernel sets alternating in one process, measured level (0.998-1.002
+    # of the time with pacing on, off or the pacer's choice) and the paced
+    # form's 24 NOPs still the best (16 and 32: 1.007-1.013 of the time).
+    q6_mask = "Z11" if N == 8 else "Z7"
     L=[]; a=L.append
     prologue(a, name)
     a("\tMOVQ DX, R10")
@@ -394,14 +403,16 @@ def q6k(N, name, three=False, pf=PREFETCH_K, marks=None, per_mark=1, once=False)
         a("\tMOVL $0x04040404, AX")
         a("\tVPBROADCASTD AX, Z29")
     else:
-        a("\tMOVL $0x0f0f0f0f, AX")
+        a("\tMOVL $0x3f3f3f3f, AX")
         a("\tVPBROADCASTD AX, Z31")
         a("\tMOVL $0x30303030, AX")
         a("\tVPBROADCASTD AX, Z29")
+        a("\tMOVL $0x0c0c0c0c, AX")
+        a(f"\tVPBROADCASTD AX, {q6_mask}")
     # regs (N <= 4): facc Z16+i, itot Z20+i, isub Z0+i, tmp Z8+i; (N = 8):
     # facc Z16+i, itot Z0+i, isub Z8/Z9 alternating, tmp Z10. Both: codes
-    # Z24-Z27 (A,B,C,D), loads Z12 (L1), Z13 (L2), Z14 (H), Z15 temp, Z28
-    # sc, Z29/Z31 masks, Z30 dw.
+    # Z24-Z27 (A,B,C,D), loads Z12-Z14 (Q6_K: X, Y, Z; Q3_K: L, H), Z15
+    # temp, Z28 sc, Z29/Z31 masks (and Q6_K's q6_mask), Z30 dw.
     itot = (lambda i: i) if N == 8 else (lambda i: 20+i)
     isub = (lambda i: 8 + i % 2) if N == 8 else (lambda i: i)
     tmp = (lambda i: 10) if N == 8 else (lambda i: 8+i)
@@ -442,20 +453,20 @@ def q6k(N, name, three=False, pf=PREFETCH_K, marks=None, per_mark=1, once=False)
             a(f"\tVMOVDQU64 {co}(SI), Z12")
             a(f"\tVMOVDQU64 {co+64}(SI), Z13")
             a(f"\tVMOVDQU64 {co+128}(SI), Z14")
-            # A = (L1 & 0F) | ((H<<4) & 30)
-            a("\tVPANDD Z31, Z12, Z24")
-            hi(4, "Z24")
-            # B = ((L1>>4) & 0F) | ((H<<2) & 30)
-            a("\tVPSRLW $4, Z12, Z25")
-            a("\tVPANDD Z31, Z25, Z25")
-            hi(2, "Z25")
-            # C = (L2 & 0F) | (H & 30)
-            a("\tVPANDD Z31, Z13, Z26")
-            hi(0, "Z26")
-            # D = ((L2>>4) & 0F) | ((H>>2) & 30)
-            a("\tVPSRLW $4, Z13, Z27")
+            # D = ((X>>6) & 03) | ((Y>>4) & 0C) | ((Z>>2) & 30): each
+            # VPTERNLOGD $0xB8 takes the mask's bits from its first
+            # operand and the others from the destination, and the last
+            # AND clears what the word shifts brought in.
+            a("\tVPSRLW $6, Z12, Z27")
+            a("\tVPSRLW $4, Z13, Z15")
+            a(f"\tVPTERNLOGD $0xB8, Z15, {q6_mask}, Z27")
+            a("\tVPSRLW $2, Z14, Z15")
+            a("\tVPTERNLOGD $0xB8, Z15, Z29, Z27")
             a("\tVPANDD Z31, Z27, Z27")
-            hi(-2, "Z27")
+            # A, B, C: the low six bits of X, Y, Z
+            a("\tVPANDD Z31, Z12, Z24")
+            a("\tVPANDD Z31, Z13, Z25")
+            a("\tVPANDD Z31, Z14, Z26")
         for i in range(N):
             u = isub(i)
             a(f"\tVPBROADCASTD {4*(16*i+s)}(BX), Z{u}")

@@ -1618,10 +1618,13 @@ func iq4XSScaleWordsInverse(w uint32, hw uint16) (sc [8]int8) {
 
 // packQ6_K writes one Q6_K block (ql[128], qh[64], scales[16], d) as row r
 // of its group record: the fp16 d, the 16 sub-block scales, and per
-// sub-block s (elements 16s..16s+15 in groups a, b, c, d of 4) at 288+192s:
-// 64 bytes of low nibbles of a (low) and b (high), 64 of c and d, and 64 of
-// the high 2-bit pairs of a, b, c, d (bits 0-1, 2-3, 4-5, 6-7); row r's 4
-// bytes of each at 4r. Sub-block s of ggml's layout: elements 128h+32j+l
+// sub-block s (elements 16s..16s+15 in groups a, b, c, d of 4) at 288+192s
+// three 64-byte parts X, Y, Z, row r's 4 bytes of each at 4r: bits 0-5 of
+// X, Y and Z hold the 6-bit codes of a, b and c, and their bits 6-7 those
+// of d, two bits each (X its bits 0-1, Y 2-3, Z 4-5). A kernel gets a, b
+// and c with one AND each and d with three shifts, two bit selects and an
+// AND: nine operations where two nibble planes and a plane of high bit
+// pairs took thirteen. Sub-block s of ggml's layout: elements 128h+32j+l
 // (l = 16(s%2)+k) take the nibble j>>1 of ql[64h+32(j&1)+l] and bits 2j of
 // qh[32h+l], with h = s/8 and j = (s%8)/2.
 func packQ6_K(blk *[210]byte, rec []byte, r int) {
@@ -1633,15 +1636,14 @@ func packQ6_K(blk *[210]byte, rec []byte, r int) {
 		ql := blk[64*h+32*(j&1)+l0:]
 		qh := blk[128+32*h+l0:]
 		ns, hs := uint(4*(j>>1)), uint(2*j)
-		var lo, hi [4]uint32
+		var u [4]uint32 // the 6-bit codes of groups a, b, c, d, a byte each
 		for q := range 4 {
-			lo[q] = le.Uint32(ql[4*q:]) >> ns & 0x0F0F0F0F
-			hi[q] = le.Uint32(qh[4*q:]) >> hs & 0x03030303
+			u[q] = le.Uint32(ql[4*q:])>>ns&0x0F0F0F0F | (le.Uint32(qh[4*q:])>>hs&0x03030303)<<4
 		}
 		co := rec[288+192*s:]
-		le.PutUint32(co[4*r:], lo[0]|lo[1]<<4)
-		le.PutUint32(co[64+4*r:], lo[2]|lo[3]<<4)
-		le.PutUint32(co[128+4*r:], hi[0]|hi[1]<<2|hi[2]<<4|hi[3]<<6)
+		for p := range 3 {
+			le.PutUint32(co[64*p+4*r:], u[p]|(u[3]>>(2*p)&0x03030303)<<6)
+		}
 	}
 }
 

@@ -188,11 +188,15 @@ func unpackQ6_K(blk *[210]byte, rec []byte, r int) {
 		qh := blk[128+32*h+l0:]
 		ns, hs := uint(4*(j>>1)), uint(2*j)
 		co := rec[288+192*s:]
-		w0, w1, w2 := le.Uint32(co[4*r:]), le.Uint32(co[64+4*r:]), le.Uint32(co[128+4*r:])
-		lo := [4]uint32{w0 & 0x0F0F0F0F, w0 >> 4 & 0x0F0F0F0F, w1 & 0x0F0F0F0F, w1 >> 4 & 0x0F0F0F0F}
+		var u [4]uint32
+		for p := range 3 {
+			w := le.Uint32(co[64*p+4*r:])
+			u[p] = w & 0x3F3F3F3F
+			u[3] |= (w >> 6 & 0x03030303) << (2 * p)
+		}
 		for q := range 4 {
-			le.PutUint32(ql[4*q:], le.Uint32(ql[4*q:])|lo[q]<<ns)
-			le.PutUint32(qh[4*q:], le.Uint32(qh[4*q:])|(w2>>(2*q)&0x03030303)<<hs)
+			le.PutUint32(ql[4*q:], le.Uint32(ql[4*q:])|(u[q]&0x0F0F0F0F)<<ns)
+			le.PutUint32(qh[4*q:], le.Uint32(qh[4*q:])|(u[q]>>4&0x03030303)<<hs)
 		}
 	}
 }

@@ -454,9 +454,10 @@ def q6k(N, name, three=False, pf=PREFETCH_K, marks=None, per_mark=1, once=False)
             a(f"\tVMOVDQU64 {co+64}(SI), Z13")
             a(f"\tVMOVDQU64 {co+128}(SI), Z14")
             # D = ((X>>6) & 03) | ((Y>>4) & 0C) | ((Z>>2) & 30): each
-            # VPTERNLOGD $0xB8 takes the mask's bits from its first
-            # operand and the others from the destination, and the last
-            # AND clears what the word shifts brought in.
+            # VPTERNLOGD $0xB8 takes its first operand's bits where the
+            # mask (its second) has ones and keeps the destination's
+            # elsewhere; the last AND clears what the word shifts brought
+            # in above bit 5.
             a("\tVPSRLW $6, Z12, Z27")
             a("\tVPSRLW $4, Z13, Z15")
             a(f"\tVPTERNLOGD $0xB8, Z15, {q6_mask}, Z27")

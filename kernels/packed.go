@@ -622,11 +622,9 @@ func MatMulPackedResidual(p *Pool, res, y []float32, pw *PackedWeights, x []floa
 }
 
 // addResidual adds outputs r0..r1-1 of every activation row of m into its
-// residual, in the dot job: for batches only (singleRowAdds).
+// residual, in the dot job: for batches only (a single row's adds follow
+// the job, singleRowAdds).
 func (t *packedTask) addResidual(m *packedMat, r0, r1 int) {
-	if t.rows == 1 {
-		return
-	}
 	rows := m.pw.Rows
 	for i := range t.a.nx {
 		o := i * rows
@@ -1185,9 +1183,9 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 		w := &pw.data[pw.groupAt(g)]
 		if t.rows == 1 {
 			sk(w, pc.ws, a.nb, act, astride, d, corr, dstride, &m.y[g*packGroup], pc.q*packGroup*4, n)
-		} else {
-			t.streamTile(m, ks, g, pc.q, pc.ws, n)
+			continue
 		}
+		t.streamTile(m, ks, g, pc.q, pc.ws, n)
 		if m.res != nil {
 			for st := range ns {
 				g0 := g + st*pc.q
@@ -1302,7 +1300,7 @@ func (t *packedTask) dot(m *packedMat, lo, hi int) {
 			copy(m.y[i*pw.Rows+r0:(i+1)*pw.Rows], m.tail[i*packGroup:])
 		}
 	}
-	if m.res != nil && lo < hi {
+	if m.res != nil && t.rows > 1 && lo < hi {
 		t.addResidual(m, lo*packGroup, min(hi*packGroup, pw.Rows))
 	}
 }

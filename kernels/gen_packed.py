@@ -1018,7 +1018,7 @@ def hoist_broadcasts(records, free):
         out += [re.sub(r"VPDPBUSD\.BCST (-?\d*)\(R8\), ", lambda m: f"VPDPBUSD Z{reg[m.group(1)]}, ", l) for l in lines]
     return out
 
-def stream_major_prefetches(body, S, pass_bytes):
+def stream_major_prefetches(body, S, pass_bytes, line_major=False):
     """body with its prefetches replaced by one per line of the pass's
     pass_bytes in each of the S streams, as far ahead as its nearest one,
     stream by stream (all of stream 0's lines, then stream 1's, ...) and
@@ -1026,11 +1026,19 @@ def stream_major_prefetches(body, S, pass_bytes):
     Intel Xeon VM, with split_wide_loads and hoist_broadcasts, Q4_0's
     four-stream kernel read 1.038-1.049 of the GB/s of the form before;
     with the same prefetches line by line across the streams 0.987-0.991,
-    and stream by stream in four bursts a pass 0.935-0.936 (round 54)."""
+    and stream by stream in four bursts a pass 0.935-0.936 (round 54).
+
+    line_major: line by line across the streams instead (line 0 of each
+    stream, then line 1 of each, ...), the order the probe's prefetching
+    loop reads in. Round 54 had measured it before the runs were spread
+    within the page (round 60); on the spread layout it reads more for
+    Q8_0 (LINE_MAJOR_PREFETCH)."""
     pf = [l for l in body if l.startswith("\tPREFETCH")]
     dist = min(int(re.match(r"\tPREFETCHT0 (\d+)\(SI\)", l).group(1)) for l in pf)
     rest = [l for l in body if not l.startswith("\tPREFETCH")]
-    return spread_prefetches(rest + [on_stream(f"\tPREFETCHT0 {dist+o}(SI)", s) for s in range(S) for o in range(0, pass_bytes, 64)])
+    order = [(s, o) for o in range(0, pass_bytes, 64) for s in range(S)] if line_major else \
+        [(s, o) for s in range(S) for o in range(0, pass_bytes, 64)]
+    return spread_prefetches(rest + [on_stream(f"\tPREFETCHT0 {dist+o}(SI)", s) for s, o in order])
 
 def kernel_parts(single, name):
     """Splits the text of a one-group kernel for the stream makers: its
@@ -1082,7 +1090,7 @@ def streams_of(single, S, out, name, spread=True):
     stream_group_end(L.append, S, out, scales=True)
     return "\n".join(L)
 
-def unrolled_streams_of(single, S, R, out, name, act_rec, scale_rec):
+def unrolled_streams_of(single, S, R, out, name, act_rec, scale_rec, line_major=False):
     """streams_of's S-stream kernel (prefetches spread) unrolled R records
     deep: each pass of its main loop takes R records of every stream,
     record by record (record j of each stream, then record j+1), at fixed
@@ -1124,7 +1132,7 @@ def unrolled_streams_of(single, S, R, out, name, act_rec, scale_rec):
     main = hoist_broadcasts(records, free) or [l for r in records for l in r]
     main = split_wide_loads(main)
     assert rec*R % 64 == 0, name
-    L += stream_major_prefetches(main, S, rec*R)
+    L += stream_major_prefetches(main, S, rec*R, line_major)
     L += [f"\tADDQ ${rec*R}, SI", f"\tADDQ ${act_rec*R}, R8", f"\tADDQ ${scale_rec*R}, DI",
           f"\tADDQ ${scale_rec*R}, BX", f"\tSUBQ ${R}, CX", f"\tCMPQ CX, ${R}", "\tJGE  loop",
           "", "one:", "\tTESTQ CX, CX", "\tJZ   done", "", "loop1:"]
@@ -1238,11 +1246,25 @@ Q4_0_STREAM_PREFETCH = 2304
 # process (round 53, two runs each): 2176 bytes 1.010 / 1.007 of its t/s,
 # 3264 bytes 1.011 / 1.014, 4352 bytes 0.992 / 0.992.
 Q8_0_STREAM_PREFETCH = 3264
+# The types whose single-row stream kernels prefetch line by line across
+# their four streams (stream_major_prefetches, line_major) instead of
+# stream by stream. On the 2-core Intel Xeon VM (round 68), each paced
+# twin with its prefetches so reordered, alternating two decode steps with
+# it and two with the kept form in one process (llama-1b, -p 0 -n 64 -r 8,
+# medians of 128 blocks' time ratios), with the pacer fixed on: Q8_0 steps
+# took 0.982-0.989 of the time (six runs; at depth 0 0.985), Q4_0's
+# layers 0.999-1.000 (five runs), the K-quants' four interleaved streams
+# 0.997-1.007 (Q6_K alone 1.002-1.008), so only Q8_0 takes it. Over cold
+# 8192x2048 matrices alone, both threads, every type read more so (Q4_0
+# 0.925 -> 0.958 of the probe, Q4_K 0.840 -> 0.903): the model's calls are
+# shorter and fewer of them run back to back.
+LINE_MAJOR_PREFETCH = {'q8_0'}
 # IQ4_NL takes Q5_0's form (it was not measured on its own).
 for t, w, pf in (('q5_0', 'q5', STREAM_PREFETCH), ('q4_1', 'q41', STREAM_PREFETCH), ('q5_1', 'q51', STREAM_PREFETCH),
                  ('q8_0', 'q8', Q8_0_STREAM_PREFETCH), ('iq4_nl', 'iq4nl', STREAM_PREFETCH), ('q4_0', 'q4', Q4_0_STREAM_PREFETCH)):
     ms += with_twin(unrolled_streams_of(kern(1, f"{t}x16N1", w, pf=pf), STREAMS, Q4_0_FAMILY_UNROLL, 16,
-                                        f"{t}x16N1S{STREAMS}", act_rec=32, scale_rec=4), t)
+                                        f"{t}x16N1S{STREAMS}", act_rec=32, scale_rec=4,
+                                        line_major=t in LINE_MAJOR_PREFETCH), t)
 
 # Multi-stream kernels for small batches (2-8 activation rows, batched
 # decode): the N = 2, 3 and 4 tile kernels walked over STREAMS groups in

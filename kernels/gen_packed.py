@@ -1253,9 +1253,9 @@ Q8_0_STREAM_PREFETCH = 3264
 # it and two with the kept form in one process (llama-1b, -p 0 -n 64 -r 8,
 # medians of 128 blocks' time ratios), with the pacer fixed on: Q8_0 steps
 # took 0.982-0.989 of the time (six runs; at depth 0 0.985), Q4_0's
-# layers 0.992-1.000 (seven runs, the last five 0.999-1.000), the
-# K-quants' four interleaved streams 0.997-1.007 (Q4_K alone 1.006-1.008,
-# Q6_K alone 1.002-1.008), so only Q8_0 takes it. Over cold 8192x2048
+# layers 0.992-1.006 (ten runs), the K-quants' four interleaved streams
+# 0.997-1.007 (Q4_K alone 1.006-1.008, Q6_K alone 1.002-1.008 in eight
+# runs), so only Q8_0 takes it. Over cold 8192x2048
 # matrices alone, both threads, every type read more so (Q4_0 0.925 ->
 # 0.958 of the probe, Q4_K 0.840 -> 0.903): only the model decides.
 LINE_MAJOR_PREFETCH = {'q8_0'}

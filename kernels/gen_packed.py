@@ -1018,11 +1018,11 @@ def hoist_broadcasts(records, free):
         out += [re.sub(r"VPDPBUSD\.BCST (-?\d*)\(R8\), ", lambda m: f"VPDPBUSD Z{reg[m.group(1)]}, ", l) for l in lines]
     return out
 
-def stream_major_prefetches(body, S, pass_bytes, line_major=False):
+def pass_prefetches(body, S, pass_bytes, line_major=False):
     """body with its prefetches replaced by one per line of the pass's
     pass_bytes in each of the S streams, as far ahead as its nearest one,
-    stream by stream (all of stream 0's lines, then stream 1's, ...) and
-    spread over the loop. Over 1 GiB of cold Q4_0 matrices on the 2-core
+    stream by stream (all of stream 0's lines, then stream 1's, ...)
+    unless line_major, and spread over the loop. Over 1 GiB of cold Q4_0 matrices on the 2-core
     Intel Xeon VM, with split_wide_loads and hoist_broadcasts, Q4_0's
     four-stream kernel read 1.038-1.049 of the GB/s of the form before;
     with the same prefetches line by line across the streams 0.987-0.991,
@@ -1103,7 +1103,8 @@ def unrolled_streams_of(single, S, R, out, name, act_rec, scale_rec, line_major=
     its order either way. The main loop loads each record's activation
     quants once for all streams (hoist_broadcasts), its weights 256 bits
     at a time (split_wide_loads) and prefetches the pass's lines stream by
-    stream (stream_major_prefetches). Over 1 GiB of cold matrices on the
+    stream, or line by line across the streams with line_major
+    (pass_prefetches). Over 1 GiB of cold matrices on the
     2-core Intel Xeon VM, alternating with the form before (round 54):
     Q4_0 1.043-1.048 of the GB/s, Q8_0 1.046-1.063, Q5_0 1.049, Q4_1
     1.060, Q5_1 1.033, IQ4_NL 1.046; split_wide_loads alone gave Q4_0
@@ -1132,7 +1133,7 @@ def unrolled_streams_of(single, S, R, out, name, act_rec, scale_rec, line_major=
     main = hoist_broadcasts(records, free) or [l for r in records for l in r]
     main = split_wide_loads(main)
     assert rec*R % 64 == 0, name
-    L += stream_major_prefetches(main, S, rec*R, line_major)
+    L += pass_prefetches(main, S, rec*R, line_major)
     L += [f"\tADDQ ${rec*R}, SI", f"\tADDQ ${act_rec*R}, R8", f"\tADDQ ${scale_rec*R}, DI",
           f"\tADDQ ${scale_rec*R}, BX", f"\tSUBQ ${R}, CX", f"\tCMPQ CX, ${R}", "\tJGE  loop",
           "", "one:", "\tTESTQ CX, CX", "\tJZ   done", "", "loop1:"]
@@ -1247,7 +1248,7 @@ Q4_0_STREAM_PREFETCH = 2304
 # 3264 bytes 1.011 / 1.014, 4352 bytes 0.992 / 0.992.
 Q8_0_STREAM_PREFETCH = 3264
 # The types whose single-row stream kernels prefetch line by line across
-# their four streams (stream_major_prefetches, line_major) instead of
+# their four streams (pass_prefetches, line_major) instead of
 # stream by stream. On the 2-core Intel Xeon VM (round 68), each paced
 # twin with its prefetches so reordered, alternating two decode steps with
 # it and two with the kept form in one process (llama-1b, -p 0 -n 64 -r 8,
@@ -1255,9 +1256,9 @@ Q8_0_STREAM_PREFETCH = 3264
 # took 0.982-0.989 of the time (six runs; at depth 0 0.985), Q4_0's
 # layers 0.992-1.006 (ten runs), the K-quants' four interleaved streams
 # 0.997-1.007 (Q4_K alone 1.006-1.008, Q6_K alone 1.002-1.008 in eight
-# runs), so only Q8_0 takes it. Over cold 8192x2048
-# matrices alone, both threads, every type read more so (Q4_0 0.925 ->
-# 0.958 of the probe, Q4_K 0.840 -> 0.903): only the model decides.
+# runs), so only Q8_0 takes it. Over cold 8192x2048 matrices alone, both
+# threads, every type read more so (Q4_0 0.925 -> 0.958 of the probe, Q4_K
+# 0.840 -> 0.903): only the model decides.
 LINE_MAJOR_PREFETCH = {'q8_0'}
 # IQ4_NL takes Q5_0's form (it was not measured on its own).
 for t, w, pf in (('q5_0', 'q5', STREAM_PREFETCH), ('q4_1', 'q41', STREAM_PREFETCH), ('q5_1', 'q51', STREAM_PREFETCH),

@@ -1032,7 +1032,7 @@ def pass_prefetches(body, S, pass_bytes, line_major=False):
     stream, then line 1 of each, ...), the order the probe's prefetching
     loop reads in. Round 54 had measured it before the runs were spread
     within the page (round 60); on the spread layout it reads more for
-    Q8_0 (LINE_MAJOR_PREFETCH)."""
+    Q8_0 and Q4_0 (LINE_MAJOR_PREFETCH)."""
     pf = [l for l in body if l.startswith("\tPREFETCH")]
     dist = min(int(re.match(r"\tPREFETCHT0 (\d+)\(SI\)", l).group(1)) for l in pf)
     rest = [l for l in body if not l.startswith("\tPREFETCH")]
@@ -1254,12 +1254,15 @@ Q8_0_STREAM_PREFETCH = 3264
 # it and two with the kept form in one process (llama-1b, -p 0 -n 64 -r 8,
 # medians of 128 blocks' time ratios), with the pacer fixed on: Q8_0 steps
 # took 0.982-0.989 of the time (six runs; at depth 0 0.985), Q4_0's
-# layers 0.992-1.006 (ten runs), the K-quants' four interleaved streams
-# 0.997-1.007 (Q4_K alone 1.006-1.008, Q6_K alone 1.002-1.008 in eight
-# runs), so only Q8_0 takes it. Over cold 8192x2048 matrices alone, both
-# threads, every type read more so (Q4_0 0.925 -> 0.958 of the probe, Q4_K
-# 0.840 -> 0.903): only the model decides.
-LINE_MAJOR_PREFETCH = {'q8_0'}
+# layers 0.992-1.006 (ten runs, the host slow), the K-quants' four
+# interleaved streams 0.997-1.007 (Q4_K alone 1.006-1.008, Q6_K alone
+# 1.002-1.008 in eight runs). Round 69, the host quieter, against a null
+# variant (the kept kernels under other names) in the same harness: Q4_0
+# 0.9935-0.9977 in nine runs (at depth 0 0.9977), the null 0.9987-1.0014,
+# Q6_K 1.0038-1.0059. So Q8_0 and Q4_0 take it. Over cold 8192x2048
+# matrices alone, both threads, every type read more so (Q4_0 0.925 ->
+# 0.958 of the probe, Q4_K 0.840 -> 0.903): only the model decides.
+LINE_MAJOR_PREFETCH = {'q8_0', 'q4_0'}
 # IQ4_NL takes Q5_0's form (it was not measured on its own).
 for t, w, pf in (('q5_0', 'q5', STREAM_PREFETCH), ('q4_1', 'q41', STREAM_PREFETCH), ('q5_1', 'q51', STREAM_PREFETCH),
                  ('q8_0', 'q8', Q8_0_STREAM_PREFETCH), ('iq4_nl', 'iq4nl', STREAM_PREFETCH), ('q4_0', 'q4', Q4_0_STREAM_PREFETCH)):

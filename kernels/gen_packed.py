@@ -1259,7 +1259,8 @@ Q8_0_STREAM_PREFETCH = 3264
 # 1.002-1.008 in eight runs). Round 69, the host quieter, against a null
 # variant (the kept kernels under other names) in the same harness: Q4_0
 # 0.9935-0.9977 in nine runs (at depth 0 0.9977), the null 0.9987-1.0014,
-# Q6_K 1.0038-1.0059. So Q8_0 and Q4_0 take it. Over cold 8192x2048
+# Q6_K 1.0038-1.0059; on files of their own type Q5_0 level with its null
+# and Q4_1 0.6 % slower. So Q8_0 and Q4_0 take it. Over cold 8192x2048
 # matrices alone, both threads, every type read more so (Q4_0 0.925 ->
 # 0.958 of the probe, Q4_K 0.840 -> 0.903): only the model decides.
 LINE_MAJOR_PREFETCH = {'q8_0', 'q4_0'}

@@ -1022,11 +1022,12 @@ def pass_prefetches(body, S, pass_bytes, line_major=False):
     """body with its prefetches replaced by one per line of the pass's
     pass_bytes in each of the S streams, as far ahead as its nearest one,
     stream by stream (all of stream 0's lines, then stream 1's, ...)
-    unless line_major, and spread over the loop. Over 1 GiB of cold Q4_0 matrices on the 2-core
-    Intel Xeon VM, with split_wide_loads and hoist_broadcasts, Q4_0's
-    four-stream kernel read 1.038-1.049 of the GB/s of the form before;
-    with the same prefetches line by line across the streams 0.987-0.991,
-    and stream by stream in four bursts a pass 0.935-0.936 (round 54).
+    unless line_major, and spread over the loop. Over 1 GiB of cold Q4_0
+    matrices on the 2-core Intel Xeon VM, with split_wide_loads and
+    hoist_broadcasts, Q4_0's four-stream kernel read 1.038-1.049 of the
+    GB/s of the form before; with the same prefetches line by line across
+    the streams 0.987-0.991, and stream by stream in four bursts a pass
+    0.935-0.936 (round 54).
 
     line_major: line by line across the streams instead (line 0 of each
     stream, then line 1 of each, ...), the order the probe's prefetching
@@ -1256,7 +1257,8 @@ Q8_0_STREAM_PREFETCH = 3264
 # took 0.982-0.989 of the time (six runs; at depth 0 0.985), Q4_0's
 # layers 0.992-1.006 (ten runs, the host slow), the K-quants' four
 # interleaved streams 0.997-1.007 (Q4_K alone 1.006-1.008, Q6_K alone
-# 1.002-1.008 in eight runs). Round 69, the host quieter, against a null
+# 1.002-1.008 in eight runs; their kernels come from
+# interleaved_streams_of, which this set does not reach). Round 69, the host quieter, against a null
 # variant (the kept kernels under other names) in the same harness: Q4_0
 # 0.9935-0.9977 in nine runs (at depth 0 0.9977), the null 0.9987-1.0014,
 # Q6_K 1.0038-1.0059; on files of their own type Q5_0 level with its null

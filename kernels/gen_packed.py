@@ -1249,17 +1249,17 @@ Q4_0_STREAM_PREFETCH = 2304
 # 3264 bytes 1.011 / 1.014, 4352 bytes 0.992 / 0.992.
 Q8_0_STREAM_PREFETCH = 3264
 # The types whose single-row stream kernels prefetch line by line across
-# their four streams (pass_prefetches, line_major) instead of
-# stream by stream. On the 2-core Intel Xeon VM (round 68), each paced
-# twin with its prefetches so reordered, alternating two decode steps with
-# it and two with the kept form in one process (llama-1b, -p 0 -n 64 -r 8,
-# medians of 128 blocks' time ratios), with the pacer fixed on: Q8_0 steps
-# took 0.982-0.989 of the time (six runs; at depth 0 0.985), Q4_0's
-# layers 0.992-1.006 (ten runs, the host slow), the K-quants' four
-# interleaved streams 0.997-1.007 (Q4_K alone 1.006-1.008, Q6_K alone
-# 1.002-1.008 in eight runs; their kernels come from
-# interleaved_streams_of, which this set does not reach). Round 69, the host quieter, against a null
-# variant (the kept kernels under other names) in the same harness: Q4_0
+# their four streams (pass_prefetches, line_major) instead of stream by
+# stream. On the 2-core Intel Xeon VM (round 68), each paced twin with its
+# prefetches so reordered, alternating two decode steps with it and two
+# with the kept form in one process (llama-1b, -p 0 -n 64 -r 8, medians of
+# 128 blocks' time ratios), with the pacer fixed on: Q8_0 steps took
+# 0.982-0.989 of the time (six runs; at depth 0 0.985), Q4_0's layers
+# 0.992-1.006 (ten runs, the host slow), the K-quants' four interleaved
+# streams 0.997-1.007 (Q4_K alone 1.006-1.008, Q6_K alone 1.002-1.008 in
+# eight runs; their kernels come from interleaved_streams_of, which this
+# set does not reach). Round 69, the host quieter, against a null variant
+# (the kept kernels under other names) in the same harness: Q4_0
 # 0.9935-0.9977 in nine runs (at depth 0 0.9977), the null 0.9987-1.0014,
 # Q6_K 1.0038-1.0059; on files of their own type Q5_0 level with its null
 # and Q4_1 0.6 % slower. So Q8_0 and Q4_0 take it. Over cold 8192x2048

@@ -112,10 +112,13 @@ def next_block(a, N, rec, first):
     a("")
     epilogue(a, N, first)
 
-def min_block_end(a, N, rec):
+def min_block_end(a, N, rec, late_d=False):
     """End of a block for kernels with minimums (Q2_K, Q4_K, Q5_K): per act,
     acc += float(dots)·(d·d_a), acc −= float(mins)·(dmin·d_a); next block;
-    after the loop, store the outputs Z12.. ."""
+    after the loop, store the outputs Z12.. . late_d: the record's d and
+    dmin are widened here, not at the loop's head (min_loop_head)."""
+    if late_d:
+        widen_d(a)
     for i in range(N):
         a(f"\tVCVTDQ2PS Z{4+i}, Z{4+i}")
         a(f"\tVCVTDQ2PS Z{8+i}, Z{8+i}")
@@ -135,16 +138,22 @@ def scaled_block_end(a, N, acc, tmp, rec):
         a(f"\tVFMADD231PS Z{tmp(i)}, Z{acc(i)}, Z{16+i}")
     next_block(a, N, rec, 16)
 
-def min_loop_head(a, N):
+def widen_d(a):
+    """The record's d (Z28) and dmin (Z29), widened to float32."""
+    a("\tVCVTPH2PS (SI), Z28")
+    a("\tVCVTPH2PS 32(SI), Z29")
+
+def min_loop_head(a, N, late_d=False):
     """Start of the kernels with minimums (Q2_K, Q4_K, Q5_K): zero the
     outputs Z12.., open the block loop, widen the record's d (Z28) and dmin
-    (Z29), zero the per-block dot and minimum sums Z4.. and Z8.. ."""
+    (Z29) unless late_d (min_block_end does then), zero the per-block dot
+    and minimum sums Z4.. and Z8.. ."""
     for i in range(N):
         a(f"\tVPXORD Z{12+i}, Z{12+i}, Z{12+i}")
     a("")
     a("loop:")
-    a("\tVCVTPH2PS (SI), Z28")
-    a("\tVCVTPH2PS 32(SI), Z29")
+    if not late_d:
+        widen_d(a)
     for i in range(N):
         a(f"\tVPXORD Z{4+i}, Z{4+i}, Z{4+i}")
         a(f"\tVPXORD Z{8+i}, Z{8+i}, Z{8+i}")
@@ -646,7 +655,7 @@ def q4k_record(five):
     sub = 320 if five else 256
     return K_SCALES + 192 + 8*sub, sub
 
-def q4k(N, name, five=False, pf=PREFETCH_K, marks=None, once=False):
+def q4k(N, name, five=False, pf=PREFETCH_K, marks=None, once=False, late_d=False):
     # marks (a list): gets the line index where each sub-block's work
     # starts and where the record's end starts (interleaved_streams_of).
     rec, sub = q4k_record(five)
@@ -660,7 +669,7 @@ def q4k(N, name, five=False, pf=PREFETCH_K, marks=None, once=False):
     if five:
         a("\tMOVL $0x10101010, AX")
         a("\tVPBROADCASTD AX, Z30")
-    min_loop_head(a, N)
+    min_loop_head(a, N, late_d)
     for s in range(8):
         if marks is not None:
             marks.append(len(L))
@@ -685,7 +694,7 @@ def q4k(N, name, five=False, pf=PREFETCH_K, marks=None, once=False):
                 a(f"\tVPDPWSSD.BCST {16*i+2*s}(BX), Z17, Z{8+i}")
     if marks is not None:
         marks.append(len(L))
-    min_block_end(a, N, rec)
+    min_block_end(a, N, rec, late_d)
     return "\n".join(L)
 
 q4 = open(OUT).read().rstrip()+"\n\n"
@@ -1329,7 +1338,7 @@ def kstream_ahead(rec):
     return (ahead*rec + 63) // 64 * 64
 
 
-def interleaved_streams_of(single, marks, out, name, renames):
+def interleaved_streams_of(single, marks, out, name, renames, hoist=False):
     """A multi-stream kernel that interleaves its streams within a record:
     the record's head for each stream in turn, then each part (marks: the
     line indexes in single where each part and the record's end begin)
@@ -1339,7 +1348,11 @@ def interleaved_streams_of(single, marks, out, name, renames):
     the output Z{out} to Z{out+s}, all unused by single); the rest are
     temporaries that each part sets before it reads them, which the
     streams share. Each output gets the N = 1 kernel's operations in its
-    order."""
+    order.
+
+    hoist: each part loads the activation quants its dots broadcast once
+    for all the streams (hoist_broadcasts, into registers neither single
+    nor the renames take); there must be enough of them."""
     lines, i_loop, i_tail, i_end, body, used = kernel_parts(single, name)
     S = len(renames) + 1
     taken = set(used)
@@ -1361,7 +1374,11 @@ def interleaved_streams_of(single, marks, out, name, renames):
     L = stream_setup(name, lines, i_loop, [out])
     L += group_head(S, out)
     L += ["", "loop:"]
-    L += spread_prefetches(split_wide_loads([on(l, s) for piece in pieces for s in range(S) for l in piece]), uniform=True)
+    parts = [[on(l, s) for s in range(S) for l in piece] for piece in pieces]
+    free = [r for r in range(32) if r not in taken]
+    body = hoist and hoist_broadcasts(parts, free)
+    assert body or not hoist, (name, free)
+    L += spread_prefetches(split_wide_loads(body or [l for part in parts for l in part]), uniform=True)
     L += lines[i_tail:i_end+1] + [""]
     stream_group_end(L.append, S, out, scales=True)
     return "\n".join(L)
@@ -1402,14 +1419,34 @@ K_RENAMES = [{28: 24, 29: 25, 4: 5, 8: 9, 12: 13}, {28: 26, 29: 27, 4: 6, 8: 10,
 # block total (Z0) and the output (Z16).
 Q6K_RENAMES = [{30: 1, 20: 21, 16: 17}, {30: 2, 20: 22, 16: 18}, {30: 3, 20: 23, 16: 19}]
 IQ4XS_RENAMES = [{30: 1, 0: 2, 16: 17}, {30: 3, 0: 4, 16: 18}, {30: 5, 0: 6, 16: 19}]
-# Q6_K's and Q3_K's parts are four of their sixteen sub-blocks (the
-# measurements are at Q6_K's kernels below).
+# Q3_K's parts are four of its sixteen sub-blocks (the measurements are
+# at Q6_K's kernels below, which took the same until round 71).
 Q6K_PER_PART = 4
+# Since round 71 Q4_K's four streams load each sub-block's eight
+# activation words once for all four (interleaved_streams_of, hoist): the
+# record's d and dmin are widened at its end (q4k, late_d), not held
+# across its parts, which frees the registers. The dots had broadcast
+# them from memory stream by stream, 256 loads a pass of 144 lines. On
+# the 2-core Zen 5 VM one thread over matrices in L2
+# (BenchmarkSingleRowKernels) went from 92-93 to 101-104 GB/s, and
+# llama-1b-shaped Q4_K layers (16 of them, cold, both threads),
+# alternating step by step with the old form in one process, took
+# 0.940-0.973 of the time in five runs (a null variant 0.997-1.008).
+# Keeping k4masks' two common words in registers as well measured slower
+# (0.986-0.990), loading the weights 512 bits at a time level with 256
+# (0.965-0.973 against 0.943-0.973, all against the old form). With
+# Q6_K's hoisting below, in llama-1b decode (the two kernel sets swapped
+# every two steps in one process, 96 pairs a run): Q4_K_M steps took
+# 0.958-0.974 of the time in three runs (a null swap 0.996-1.003), Q4_0's
+# (the Q6_K output matrix alone) 0.980 (null 0.993). Q5_K keeps the old
+# form: its fifth bits take three of the eight registers.
 for t, five in (('q4_K', False), ('q5_K', True)):
     S = K4_STREAMS
     marks = []
-    single = q4k(1, f"{t}x16N1", five=five, pf=kstream_ahead(q4k_record(five)[0]), marks=marks, once=True)
-    ms += with_twin(interleaved_streams_of(single, marks, 12, f"{t}x16N1S{S}", K_RENAMES[:S-1]), t)
+    late = not five
+    single = q4k(1, f"{t}x16N1", five=five, pf=kstream_ahead(q4k_record(five)[0]), marks=marks, once=True, late_d=late)
+    renames = [{k: v for k, v in r.items() if not (late and k in (28, 29))} for r in K_RENAMES[:S-1]]
+    ms += with_twin(interleaved_streams_of(single, marks, 12, f"{t}x16N1S{S}", renames, hoist=late), t)
 # Q2_K's single rows take a whole record of one stream and then of the
 # other, as Q3_K's did until round 61 (below). Q3_K spread both streams'
 # prefetches over the whole loop and loaded its weights 256 bits at a
@@ -1479,9 +1516,18 @@ Q6K_STREAM_PREFETCH = 2816
 # one sub-block 0.990-0.993, two 0.990, eight 1.003-1.005, sixteen (a
 # whole record a stream) 1.024; 2304 bytes ahead 1.000-1.004, 3392
 # 0.988-0.997, 4224 1.004-1.008.
+#
+# Since round 71 the parts are single sub-blocks, each loading its four
+# activation words once for all four streams (hoist; four sub-blocks
+# would need sixteen registers, and seven are free). On the 2-core Zen 5
+# VM one thread over matrices in L2 went from 115 to 126 GB/s, and 16
+# llama-1b-shaped layers of Q6_K, alternating step by step with the form
+# before in one process, took 0.931-0.984 of the time in three runs (a
+# null variant 0.994-0.999).
+Q6K_HOISTED_PER_PART = 1
 marks = []
-single = q6k(1, "q6_Kx16N1", pf=Q6K_STREAM_PREFETCH, marks=marks, per_mark=Q6K_PER_PART, once=True)
-ms += with_twin(interleaved_streams_of(single, marks, 16, f"q6_Kx16N1S{K4_STREAMS}", Q6K_RENAMES), 'q6_K')
+single = q6k(1, "q6_Kx16N1", pf=Q6K_STREAM_PREFETCH, marks=marks, per_mark=Q6K_HOISTED_PER_PART, once=True)
+ms += with_twin(interleaved_streams_of(single, marks, 16, f"q6_Kx16N1S{K4_STREAMS}", Q6K_RENAMES, hoist=True), 'q6_K')
 ms += streams_tile_of(q6k(2, "q6_Kx16N2", pf=kstream_ahead(3360)), KSTREAMS, 2, 16, f"q6_Kx16N2S{KSTREAMS}")
 ms += streams_tile_of(q6k(3, "q6_Kx16N3", pf=kstream_ahead(3360)), KSTREAMS, 3, 16, f"q6_Kx16N3S{KSTREAMS}")
 

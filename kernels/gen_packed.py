@@ -1276,11 +1276,33 @@ Q8_0_STREAM_PREFETCH = 3264
 # 0.958 of the probe, Q4_K 0.840 -> 0.903): only the model decides.
 LINE_MAJOR_PREFETCH = {'q8_0', 'q4_0'}
 # IQ4_NL takes Q5_0's form (it was not measured on its own).
+# The near twins: for the types here, a second plain single-row stream
+# kernel that prefetches this many bytes ahead instead (named with Near
+# after the kernel's name; the Go side takes it where the CPU's vendor is
+# AMD, or by NURI_PREFETCH=near). The distances above were measured on the
+# 2-core Intel Xeon VM of the issue's machine kind, where each core reads
+# 16-20 GB/s and keeping more misses in flight pays. On the 2-core Zen 5
+# VM (a core reads 35-42 GB/s) nearer reads more. llama-1b decode there,
+# the two forms swapped every two steps in one process (96 or 176 pairs
+# a run; a null swap of the kept forms 0.993-1.003), by step time: Q4_0
+# 1152 bytes 0.959-0.967 (four runs), 1440 0.965-0.966, 1728 0.968-0.973,
+# 864 0.998, 576 1.006-1.032; Q8_0 1088 0.886-0.907 (four), 1344
+# 0.886-0.905, 1632 0.925-0.927, 2176 0.959-0.970, 544 0.945-0.950; Q6_K
+# (the Q4_0 file's output matrix) 1408 0.945-0.954, 1152 0.949-0.960,
+# 1728 0.928-0.962 (four), 2240 0.971-0.974, 640 0.980-0.986, 3392 and
+# more 1.00-1.06; Q4_K (Q4_K_M file) 1728 0.953-0.998 (four), 1152
+# 0.967-0.979, 1408 0.988-0.989, 2048 0.972-1.002. The paced twins keep
+# the far distances: the pacer picks them where a core's memory is slow,
+# Intel's case.
+NEAR_PREFETCH = {'q4_0': 1152, 'q8_0': 1088, 'q4_K': 1728, 'q6_K': 1408}
+
 for t, w, pf in (('q5_0', 'q5', STREAM_PREFETCH), ('q4_1', 'q41', STREAM_PREFETCH), ('q5_1', 'q51', STREAM_PREFETCH),
                  ('q8_0', 'q8', Q8_0_STREAM_PREFETCH), ('iq4_nl', 'iq4nl', STREAM_PREFETCH), ('q4_0', 'q4', Q4_0_STREAM_PREFETCH)):
-    ms += with_twin(unrolled_streams_of(kern(1, f"{t}x16N1", w, pf=pf), STREAMS, Q4_0_FAMILY_UNROLL, 16,
-                                        f"{t}x16N1S{STREAMS}", act_rec=32, scale_rec=4,
-                                        line_major=t in LINE_MAJOR_PREFETCH), t)
+    for near in (False, True) if t in NEAR_PREFETCH else (False,):
+        k = unrolled_streams_of(kern(1, f"{t}x16N1", w, pf=NEAR_PREFETCH[t] if near else pf), STREAMS, Q4_0_FAMILY_UNROLL, 16,
+                                f"{t}x16N1S{STREAMS}{'Near' if near else ''}", act_rec=32, scale_rec=4,
+                                line_major=t in LINE_MAJOR_PREFETCH)
+        ms += k if near else with_twin(k, t)
 
 # Multi-stream kernels for small batches (2-8 activation rows, batched
 # decode): the N = 2, 3 and 4 tile kernels walked over STREAMS groups in
@@ -1444,9 +1466,13 @@ for t, five in (('q4_K', False), ('q5_K', True)):
     S = K4_STREAMS
     marks = []
     late = not five
-    single = q4k(1, f"{t}x16N1", five=five, pf=kstream_ahead(q4k_record(five)[0]), marks=marks, once=True, late_d=late)
     renames = [{k: v for k, v in r.items() if not (late and k in (28, 29))} for r in K_RENAMES[:S-1]]
-    ms += with_twin(interleaved_streams_of(single, marks, 12, f"{t}x16N1S{S}", renames, hoist=late), t)
+    for near in (False, True) if t in NEAR_PREFETCH else (False,):
+        marks = []
+        single = q4k(1, f"{t}x16N1", five=five, pf=NEAR_PREFETCH[t] if near else kstream_ahead(q4k_record(five)[0]),
+                     marks=marks, once=True, late_d=late)
+        k = interleaved_streams_of(single, marks, 12, f"{t}x16N1S{S}{'Near' if near else ''}", renames, hoist=late)
+        ms += k if near else with_twin(k, t)
 # Q2_K's single rows take a whole record of one stream and then of the
 # other, as Q3_K's did until round 61 (below). Q3_K spread both streams'
 # prefetches over the whole loop and loaded its weights 256 bits at a
@@ -1525,9 +1551,12 @@ Q6K_STREAM_PREFETCH = 2816
 # before in one process, took 0.931-0.984 of the time in three runs (a
 # null variant 0.994-0.999).
 Q6K_HOISTED_PER_PART = 1
-marks = []
-single = q6k(1, "q6_Kx16N1", pf=Q6K_STREAM_PREFETCH, marks=marks, per_mark=Q6K_HOISTED_PER_PART, once=True)
-ms += with_twin(interleaved_streams_of(single, marks, 16, f"q6_Kx16N1S{K4_STREAMS}", Q6K_RENAMES, hoist=True), 'q6_K')
+for near in (False, True):
+    marks = []
+    single = q6k(1, "q6_Kx16N1", pf=NEAR_PREFETCH['q6_K'] if near else Q6K_STREAM_PREFETCH, marks=marks,
+                 per_mark=Q6K_HOISTED_PER_PART, once=True)
+    k = interleaved_streams_of(single, marks, 16, f"q6_Kx16N1S{K4_STREAMS}{'Near' if near else ''}", Q6K_RENAMES, hoist=True)
+    ms += k if near else with_twin(k, 'q6_K')
 ms += streams_tile_of(q6k(2, "q6_Kx16N2", pf=kstream_ahead(3360)), KSTREAMS, 2, 16, f"q6_Kx16N2S{KSTREAMS}")
 ms += streams_tile_of(q6k(3, "q6_Kx16N3", pf=kstream_ahead(3360)), KSTREAMS, 3, 16, f"q6_Kx16N3S{KSTREAMS}")
 

@@ -494,6 +494,9 @@ type packedScratch struct {
 	// activation row); set for that call only.
 	grouped bool
 	pacer   pacer
+	// prefetch: the single-row stream kernels' prefetch distances
+	// (Pool.SetPrefetch).
+	prefetch Prefetch
 }
 
 // packedMat is one matrix of a call: its weights, its outputs, the index
@@ -596,6 +599,9 @@ type packedTask struct {
 	// paced: single rows take the paced stream kernels where their type
 	// has them (pacer).
 	paced bool
+	// near: unpaced single rows take the near twins where their type has
+	// them (Pool.SetPrefetch).
+	near bool
 }
 
 // MatMulPacked computes y[i·rows+r] = w[r]·x[i] for nx activation rows, as
@@ -873,7 +879,7 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 	}
 	t := &s.task
 	*t = packedTask{pool: p, mats: s.mats, x: x, in: in, a: a, oneStream: s.oneStream, vec: p.vecOpsLocked(), rows: rows, grouped: s.grouped,
-		avx2: p != nil && p.kernels == KernelsAVX2}
+		avx2: p != nil && p.kernels == KernelsAVX2, near: s.prefetch.near()}
 	small := nx*pw0.Cols <= 16*quantSpan
 	set := packedSetOf(pw0.Type, t.avx2)
 	streams := set.pieceStreams(rows)
@@ -1146,10 +1152,7 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 	m, a := pc.m, t.a
 	pw := m.pw
 	ks := packedSetOf(pw.Type, t.avx2)
-	sk, ns := ks.streams, ks.pieceStreams(t.rows)
-	if t.paced && ks.pacedStreams != nil {
-		sk = ks.pacedStreams
-	}
+	sk, ns := ks.singleRowKernel(t.paced, t.near && t.rows == 1), ks.pieceStreams(t.rows)
 	var act *byte
 	var d *float32
 	var corr *int32
@@ -1339,6 +1342,23 @@ type packedSet struct {
 	// pacedStreams is the paced twin of streams (nil: none), which single
 	// rows take when the pool's pacer says so.
 	pacedStreams streamKernel
+	// nearStreams is the near twin of streams (nil: none): the same
+	// kernel prefetching nearer, which single rows take in its place
+	// where the pool's Prefetch is near.
+	nearStreams streamKernel
+}
+
+// singleRowKernel is the stream kernel for single rows: the paced twin
+// where paced and there is one, else the near twin where near and there
+// is one, else the plain kernel.
+func (k *packedSet) singleRowKernel(paced, near bool) streamKernel {
+	switch {
+	case paced && k.pacedStreams != nil:
+		return k.pacedStreams
+	case near && k.nearStreams != nil:
+		return k.nearStreams
+	}
+	return k.streams
 }
 
 // pieceStreams is how many streams a call of nx activation rows cuts each

@@ -111,18 +111,18 @@ const (
 //     kernels two-row ones for two and three (2 + 1); BF16 on VDPBF16PS
 //     2-4 rows (gen_packed.py has the figures).
 var (
-	q4_0Set   = withPacing(withRowChunk(q4_0FamilySet([9]packedKernel{1: q4_0x16N1, 2: q4_0x16N2, 4: q4_0x16N4, 8: q4_0x16N8}, q4_0x16N1S4, q4_0x16N2S4, q4_0x16N3S4, q4_0x16N4S4, packStreams), rowChunk1_5MiB), q4_0x16N1S4P)
-	q8_0Set   = withPacing(withRowChunk(q4_0FamilySet([9]packedKernel{1: q8_0x16N1, 2: q8_0x16N2, 4: q8_0x16N4, 8: q8_0x16N8}, q8_0x16N1S4, q8_0x16N2S4, q8_0x16N3S4, q8_0x16N4S4, packStreams), rowChunk2MiB), q8_0x16N1S4P)
+	q4_0Set   = withNear(withPacing(withRowChunk(q4_0FamilySet([9]packedKernel{1: q4_0x16N1, 2: q4_0x16N2, 4: q4_0x16N4, 8: q4_0x16N8}, q4_0x16N1S4, q4_0x16N2S4, q4_0x16N3S4, q4_0x16N4S4, packStreams), rowChunk1_5MiB), q4_0x16N1S4P), q4_0x16N1S4Near)
+	q8_0Set   = withNear(withPacing(withRowChunk(q4_0FamilySet([9]packedKernel{1: q8_0x16N1, 2: q8_0x16N2, 4: q8_0x16N4, 8: q8_0x16N8}, q8_0x16N1S4, q8_0x16N2S4, q8_0x16N3S4, q8_0x16N4S4, packStreams), rowChunk2MiB), q8_0x16N1S4P), q8_0x16N1S4Near)
 	q5_0Set   = withPacing(q4_0FamilySet([9]packedKernel{1: q5_0x16N1, 2: q5_0x16N2, 4: q5_0x16N4, 8: q5_0x16N8}, q5_0x16N1S4, q5_0x16N2S4, q5_0x16N3S4, q5_0x16N4S4, packStreams), q5_0x16N1S4P)
 	q4_1Set   = withPacing(q4_0FamilySet([9]packedKernel{1: q4_1x16N1, 2: q4_1x16N2, 4: q4_1x16N4, 8: q4_1x16N8}, q4_1x16N1S4, q4_1x16N2S4, q4_1x16N3S4, q4_1x16N4S4, packStreams), q4_1x16N1S4P)
 	q5_1Set   = withPacing(q4_0FamilySet([9]packedKernel{1: q5_1x16N1, 2: q5_1x16N2, 4: q5_1x16N4, 8: q5_1x16N8}, q5_1x16N1S4, q5_1x16N2S4, q5_1x16N3S4, q5_1x16N4S4, packStreams), q5_1x16N1S4P)
 	iq4_NLSet = withPacing(q4_0FamilySet([9]packedKernel{1: iq4_nlx16N1, 2: iq4_nlx16N2, 4: iq4_nlx16N4, 8: iq4_nlx16N8}, iq4_nlx16N1S4, iq4_nlx16N2S4, iq4_nlx16N3S4, iq4_nlx16N4S4, packStreams), iq4_nlx16N1S4P)
-	q4_KSet   = withPacing(withRowChunk(kQuantSet([9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4}, q4_Kx16N1S4, q4_Kx16N2S2, q4_Kx16N3S2, 3, packK4Streams), rowChunk1_5MiB), q4_Kx16N1S4P)
+	q4_KSet   = withNear(withPacing(withRowChunk(kQuantSet([9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4}, q4_Kx16N1S4, q4_Kx16N2S2, q4_Kx16N3S2, 3, packK4Streams), rowChunk1_5MiB), q4_Kx16N1S4P), q4_Kx16N1S4Near)
 	q5_KSet   = withPacing(kQuantSet([9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4}, q5_Kx16N1S4, q5_Kx16N2S2, q5_Kx16N3S2, 3, packK4Streams), q5_Kx16N1S4P)
 	q3_KSet   = withPacing(kQuantSet([9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}, q3_Kx16N1S4, q3_Kx16N2S2, nil, 2, packK4Streams), q3_Kx16N1S4P)
 	q2_KSet   = kQuantSet([9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4}, q2_Kx16N1S2, q2_Kx16N2S2, q2_Kx16N3S2, 3, packKStreams)
 	iq4_XSSet = withPacing(kQuantSet([9]packedKernel{1: iq4_XSx16N1, 2: iq4_XSx16N2, 4: iq4_XSx16N4, 8: iq4_XSx16N8}, iq4_XSx16N1S4, iq4_XSx16N2S2, iq4_XSx16N3S2, 3, packK4Streams), iq4_XSx16N1S4P)
-	q6_KSet   = withPacing(withRowChunk(kQuantSet([9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8}, q6_Kx16N1S4, q6_Kx16N2S2, q6_Kx16N3S2, 3, packK4Streams), rowChunk4MiB), q6_Kx16N1S4P)
+	q6_KSet   = withNear(withPacing(withRowChunk(kQuantSet([9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8}, q6_Kx16N1S4, q6_Kx16N2S2, q6_Kx16N3S2, 3, packK4Streams), rowChunk4MiB), q6_Kx16N1S4P), q6_Kx16N1S4Near)
 	// The float types' two-row tile streams walk two of a call's four
 	// streams each (sixteen accumulators).
 	f16Set = packedSet{
@@ -206,6 +206,12 @@ func withRowChunk(s packedSet, bytes int) packedSet {
 // withPacing is s with the paced twins of its single-row stream kernels.
 func withPacing(s packedSet, streams streamKernel) packedSet {
 	s.pacedStreams = streams
+	return s
+}
+
+// withNear is s with the near twins of its single-row stream kernels.
+func withNear(s packedSet, streams streamKernel) packedSet {
+	s.nearStreams = streams
 	return s
 }
 
@@ -519,6 +525,22 @@ func bf16x16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float3
 
 //go:noescape
 func f32x16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
+
+// The near twins of four types' single-row stream kernels: the plain
+// forms prefetching nearer (gen_packed.py, NEAR_PREFETCH), for the cores
+// whose memory is fast a core (Pool.SetPrefetch).
+
+//go:noescape
+func q4_0x16N1S4Near(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+//go:noescape
+func q8_0x16N1S4Near(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+//go:noescape
+func q4_Kx16N1S4Near(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+//go:noescape
+func q6_Kx16N1S4Near(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 // The paced twins of the single-row stream kernels (gen_packed.py, paced).
 

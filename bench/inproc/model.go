@@ -53,6 +53,10 @@ type ModelConfig struct {
 	// paced forms (NURI_PACING=off or on) instead of measuring which is
 	// faster while the model runs.
 	Pacing kernels.Pacing `json:"pacing"`
+	// Prefetch fixes the prefetch distances of the CPU's single-row
+	// stream kernels (NURI_PREFETCH=near or far) instead of choosing them
+	// by the CPU's vendor.
+	Prefetch kernels.Prefetch `json:"prefetch"`
 	// BandwidthMiB is the buffer the read bandwidth is measured over; it
 	// should be far beyond the last-level cache (default 1 GiB, or twice
 	// that cache where it is larger: beyondCache).
@@ -150,6 +154,12 @@ type ModelResults struct {
 	// single-row stream kernels by the end of the run (PacingAuto), per
 	// kind of call.
 	Pacing []PaceUse `json:"pacing,omitempty"`
+	// Prefetch is the distances the CPU's single-row stream kernels took
+	// ("near" or "far"); PrefetchChosenFor is the CPU vendor they were
+	// chosen for ("" where NURI_PREFETCH set them; "this CPU" where it
+	// has no vendor string).
+	Prefetch          string `json:"prefetch,omitempty"`
+	PrefetchChosenFor string `json:"prefetch_chosen_for,omitempty"`
 }
 
 // PaceUse is one kind of single-row call's form (kernels.PaceChoice).
@@ -432,6 +442,7 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 		defer c.Close()
 		c.SetKernelSet(cfg.Kernels)
 		c.SetPacing(cfg.Pacing)
+		c.SetPrefetch(cfg.Prefetch)
 		dev = c
 	}
 	res := &ModelResults{Model: info, Backend: backendLabel(dev), Device: dev.Name(), Threads: cfg.Threads}
@@ -448,6 +459,14 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 		pool.SetKernelSet(cfg.Kernels)
 		res.Kernels = kernelUses(info, pool)
 		res.VectorOps = pool.VecOps().Name()
+		pf, auto := cpuDev.Prefetch()
+		res.Prefetch = pf.String()
+		if auto {
+			res.PrefetchChosenFor = kernels.CPUVendor()
+			if res.PrefetchChosenFor == "" {
+				res.PrefetchChosenFor = "this CPU"
+			}
+		}
 		res.Memory.useHost(pool)
 	} else if bm, ok := backends.As[backends.BandwidthMeter](dev); ok {
 		res.Memory.Where = dev.Name()

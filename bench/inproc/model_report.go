@@ -234,6 +234,13 @@ func kernelsLine(res *ModelResults) string {
 	if res.VectorOps != "" {
 		line += "; vector loops " + res.VectorOps
 	}
+	if res.Prefetch != "" {
+		by := "fixed by NURI_PREFETCH"
+		if res.PrefetchChosenFor != "" {
+			by = "chosen for " + res.PrefetchChosenFor + "; NURI_PREFETCH=near|far fixes it"
+		}
+		line += "; single-row prefetch " + res.Prefetch + " (" + by + ")"
+	}
 	return line
 }
 

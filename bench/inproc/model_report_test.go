@@ -103,3 +103,20 @@ func TestOpTableWeightRates(t *testing.T) {
 		t.Errorf("without a roofline: row %q", r)
 	}
 }
+
+func TestKernelsLinePrefetch(t *testing.T) {
+	base := "kernels: Q4_0 → Q4_0/avx512vnni-x16; vector loops avx512"
+	for _, tc := range []struct {
+		prefetch, vendor, want string
+	}{
+		{"", "", base},
+		{"near", "AuthenticAMD", base + "; single-row prefetch near (chosen for AuthenticAMD; NURI_PREFETCH=near|far fixes it)"},
+		{"far", "", base + "; single-row prefetch far (fixed by NURI_PREFETCH)"},
+	} {
+		res := &ModelResults{Kernels: []KernelUse{{Type: "Q4_0", Kernel: "Q4_0/avx512vnni-x16"}}, VectorOps: "avx512",
+			Prefetch: tc.prefetch, PrefetchChosenFor: tc.vendor}
+		if got := kernelsLine(res); got != tc.want {
+			t.Errorf("prefetch %q vendor %q:\n got %q\nwant %q", tc.prefetch, tc.vendor, got, tc.want)
+		}
+	}
+}

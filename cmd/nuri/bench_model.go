@@ -78,6 +78,8 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 		fmt.Fprintln(stderr, "keeps to AVX2's kernels, NURI_KERNELS=generic forces the pure-Go ones.")
 		fmt.Fprintln(stderr, "NURI_PACING=off or on fixes the single-row stream kernels' form (default auto:")
 		fmt.Fprintln(stderr, "measured while the model runs; the report says what was chosen).")
+		fmt.Fprintln(stderr, "NURI_PREFETCH=near or far fixes how far ahead they prefetch (default auto:")
+		fmt.Fprintln(stderr, "near on AMD CPUs, far on the others).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -109,6 +111,9 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 		return usageErr("%v", err)
 	}
 	if c.Pacing, err = envPacing(); err != nil {
+		return usageErr("%v", err)
+	}
+	if c.Prefetch, err = envPrefetch(); err != nil {
 		return usageErr("%v", err)
 	}
 	if c.Model == "" {

@@ -57,6 +57,17 @@ func envPacing() (kernels.Pacing, error) {
 	return m, nil
 }
 
+// envPrefetch reads NURI_PREFETCH, the prefetch distances of the CPU's
+// single-row stream kernels: auto (unset; by the CPU's vendor), near or
+// far.
+func envPrefetch() (kernels.Prefetch, error) {
+	m, err := kernels.ParsePrefetch(os.Getenv("NURI_PREFETCH"))
+	if err != nil {
+		return m, fmt.Errorf("NURI_PREFETCH: %w", err)
+	}
+	return m, nil
+}
+
 // addDeviceFlags registers --device, --nvrtc and --cuda-cache. Their
 // defaults come from NURI_DEVICE, NURI_NVRTC and NURI_CUDA_CACHE, the keys
 // serve's environment fallback uses for the same flags.
@@ -106,7 +117,11 @@ func loadOnDevice(path string, d deviceFlags, threads, nCtx int, lora []model.Lo
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	dev, err := openDevice(d.name, deviceOptions{threads: threads, log: log, nvrtc: d.nvrtc, cudaCache: d.cudaCache, kernels: ks, pacing: pacing})
+	prefetch, err := envPrefetch()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	dev, err := openDevice(d.name, deviceOptions{threads: threads, log: log, nvrtc: d.nvrtc, cudaCache: d.cudaCache, kernels: ks, pacing: pacing, prefetch: prefetch})
 	if err != nil {
 		return nil, nil, nil, err // the registry names the device and the reason
 	}

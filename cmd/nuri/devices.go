@@ -35,6 +35,7 @@ type deviceOptions struct {
 	cudaCache string // kernel cache folder ("" = default, "off")
 	kernels   kernels.KernelSet
 	pacing    kernels.Pacing
+	prefetch  kernels.Prefetch
 }
 
 // newCPU is the CPU device with the options' threads and kernel set.
@@ -42,6 +43,7 @@ func (o deviceOptions) newCPU() *nuricpu.Device {
 	d := nuricpu.New(o.threads)
 	d.SetKernelSet(o.kernels)
 	d.SetPacing(o.pacing)
+	d.SetPrefetch(o.prefetch)
 	return d
 }
 

@@ -1293,7 +1293,12 @@ LINE_MAJOR_PREFETCH = {'q8_0', 'q4_0'}
 # more 1.00-1.06; Q4_K (Q4_K_M file) 1728 0.953-0.998 (four), 1152
 # 0.967-0.979, 1408 0.988-0.989, 2048 0.972-1.002. The paced twins keep
 # the far distances: the pacer picks them where a core's memory is slow,
-# Intel's case.
+# Intel's case. The near twins all prefetch line by line across their
+# streams (pass_prefetches' and interleaved_streams_of's line_major): on
+# Zen 5 Q4_0 and Q8_0 stream by stream took 1.029-1.035 and 1.040-1.052
+# of the time; Q4_K line by line 0.935-0.991 (median 0.966 over seven
+# runs, a null swap 0.986-0.999 while the host was this noisy), Q6_K
+# 0.992-0.997.
 NEAR_PREFETCH = {'q4_0': 1152, 'q8_0': 1088, 'q4_K': 1728, 'q6_K': 1408}
 
 for t, w, pf in (('q5_0', 'q5', STREAM_PREFETCH), ('q4_1', 'q41', STREAM_PREFETCH), ('q5_1', 'q51', STREAM_PREFETCH),
@@ -1360,7 +1365,7 @@ def kstream_ahead(rec):
     return (ahead*rec + 63) // 64 * 64
 
 
-def interleaved_streams_of(single, marks, out, name, renames, hoist=False):
+def interleaved_streams_of(single, marks, out, name, renames, hoist=False, line_major=False):
     """A multi-stream kernel that interleaves its streams within a record:
     the record's head for each stream in turn, then each part (marks: the
     line indexes in single where each part and the record's end begin)
@@ -1374,7 +1379,11 @@ def interleaved_streams_of(single, marks, out, name, renames, hoist=False):
 
     hoist: each part loads the activation quants its dots broadcast once
     for all the streams (hoist_broadcasts, into registers neither single
-    nor the renames take); there must be enough of them."""
+    nor the renames take); there must be enough of them.
+
+    line_major: the loop's prefetches in line order, each line of every
+    stream in turn (line 0 of each stream, then line 1, ...), as
+    pass_prefetches' line_major, before they are spread over the loop."""
     lines, i_loop, i_tail, i_end, body, used = kernel_parts(single, name)
     S = len(renames) + 1
     taken = set(used)
@@ -1400,7 +1409,15 @@ def interleaved_streams_of(single, marks, out, name, renames, hoist=False):
     free = [r for r in range(32) if r not in taken]
     body = hoist and hoist_broadcasts(parts, free)
     assert body or not hoist, (name, free)
-    L += spread_prefetches(split_wide_loads(body or [l for part in parts for l in part]), uniform=True)
+    body = split_wide_loads(body or [l for part in parts for l in part])
+    if line_major:
+        order = {idx: s for s, idx in STREAM_IDX.items()}
+        def line(l):
+            m = re.fullmatch(r"\tPREFETCHT0 (\d+)\(SI\)(\S*)", l)
+            return int(m.group(1)), order[m.group(2)]
+        body = [l for l in body if not l.startswith("\tPREFETCH")] + \
+            sorted((l for l in body if l.startswith("\tPREFETCH")), key=line)
+    L += spread_prefetches(body, uniform=True)
     L += lines[i_tail:i_end+1] + [""]
     stream_group_end(L.append, S, out, scales=True)
     return "\n".join(L)
@@ -1471,7 +1488,8 @@ for t, five in (('q4_K', False), ('q5_K', True)):
         marks = []
         single = q4k(1, f"{t}x16N1", five=five, pf=NEAR_PREFETCH[t] if near else kstream_ahead(q4k_record(five)[0]),
                      marks=marks, once=True, late_d=late)
-        k = interleaved_streams_of(single, marks, 12, f"{t}x16N1S{S}{'Near' if near else ''}", renames, hoist=late)
+        k = interleaved_streams_of(single, marks, 12, f"{t}x16N1S{S}{'Near' if near else ''}", renames, hoist=late,
+                                   line_major=near)
         ms += k if near else with_twin(k, t)
 # Q2_K's single rows take a whole record of one stream and then of the
 # other, as Q3_K's did until round 61 (below). Q3_K spread both streams'
@@ -1555,7 +1573,8 @@ for near in (False, True):
     marks = []
     single = q6k(1, "q6_Kx16N1", pf=NEAR_PREFETCH['q6_K'] if near else Q6K_STREAM_PREFETCH, marks=marks,
                  per_mark=Q6K_HOISTED_PER_PART, once=True)
-    k = interleaved_streams_of(single, marks, 16, f"q6_Kx16N1S{K4_STREAMS}{'Near' if near else ''}", Q6K_RENAMES, hoist=True)
+    k = interleaved_streams_of(single, marks, 16, f"q6_Kx16N1S{K4_STREAMS}{'Near' if near else ''}", Q6K_RENAMES, hoist=True,
+                               line_major=near)
     ms += k if near else with_twin(k, 'q6_K')
 ms += streams_tile_of(q6k(2, "q6_Kx16N2", pf=kstream_ahead(3360)), KSTREAMS, 2, 16, f"q6_Kx16N2S{KSTREAMS}")
 ms += streams_tile_of(q6k(3, "q6_Kx16N3", pf=kstream_ahead(3360)), KSTREAMS, 3, 16, f"q6_Kx16N3S{KSTREAMS}")

@@ -1275,7 +1275,6 @@ Q8_0_STREAM_PREFETCH = 3264
 # matrices alone, both threads, every type read more so (Q4_0 0.925 ->
 # 0.958 of the probe, Q4_K 0.840 -> 0.903): only the model decides.
 LINE_MAJOR_PREFETCH = {'q8_0', 'q4_0'}
-# IQ4_NL takes Q5_0's form (it was not measured on its own).
 # The near twins: for the types here, a second plain single-row stream
 # kernel that prefetches this many bytes ahead instead (named with Near
 # after the kernel's name; the Go side takes it where the CPU's vendor is
@@ -1301,6 +1300,7 @@ LINE_MAJOR_PREFETCH = {'q8_0', 'q4_0'}
 # 0.992-0.997.
 NEAR_PREFETCH = {'q4_0': 1152, 'q8_0': 1088, 'q4_K': 1728, 'q6_K': 1408}
 
+# IQ4_NL takes Q5_0's form (it was not measured on its own).
 for t, w, pf in (('q5_0', 'q5', STREAM_PREFETCH), ('q4_1', 'q41', STREAM_PREFETCH), ('q5_1', 'q51', STREAM_PREFETCH),
                  ('q8_0', 'q8', Q8_0_STREAM_PREFETCH), ('iq4_nl', 'iq4nl', STREAM_PREFETCH), ('q4_0', 'q4', Q4_0_STREAM_PREFETCH)):
     for near in (False, True) if t in NEAR_PREFETCH else (False,):
@@ -1481,7 +1481,6 @@ Q6K_PER_PART = 4
 # form: its fifth bits take three of the eight registers.
 for t, five in (('q4_K', False), ('q5_K', True)):
     S = K4_STREAMS
-    marks = []
     late = not five
     renames = [{k: v for k, v in r.items() if not (late and k in (28, 29))} for r in K_RENAMES[:S-1]]
     for near in (False, True) if t in NEAR_PREFETCH else (False,):

@@ -1,8 +1,6 @@
 package kernels
 
 import (
-	"fmt"
-
 	"github.com/nuri-ai/nuri/quant"
 )
 
@@ -24,31 +22,16 @@ const (
 	KernelsGeneric
 )
 
+var kernelSetNames = enumNames{KernelsBest: "best", KernelsAVX2: "avx2", KernelsGeneric: "generic"}
+
 // ParseKernelSet reads a kernel set's name as NURI_KERNELS gives it: ""
 // or "best", "avx2", "generic".
 func ParseKernelSet(s string) (KernelSet, error) {
-	switch s {
-	case "", "best":
-		return KernelsBest, nil
-	case "avx2":
-		return KernelsAVX2, nil
-	case "generic":
-		return KernelsGeneric, nil
-	}
-	return KernelsBest, fmt.Errorf("kernel set %q: want best, avx2 or generic", s)
+	v, err := kernelSetNames.parse("kernel set", s)
+	return KernelSet(v), err
 }
 
-func (k KernelSet) String() string {
-	switch k {
-	case KernelsBest:
-		return "best"
-	case KernelsAVX2:
-		return "avx2"
-	case KernelsGeneric:
-		return "generic"
-	}
-	return fmt.Sprintf("KernelSet(%d)", uint8(k))
-}
+func (k KernelSet) String() string { return kernelSetNames.name("KernelSet", uint8(k)) }
 
 // MarshalText writes the set's name, so reports read "best", "avx2" or
 // "generic".

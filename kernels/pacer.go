@@ -31,30 +31,15 @@ const (
 	PacingOn
 )
 
+var pacingNames = enumNames{PacingAuto: "auto", PacingOff: "off", PacingOn: "on"}
+
 // ParsePacing reads a pacing mode's name: "" or "auto", "off", "on".
 func ParsePacing(s string) (Pacing, error) {
-	switch s {
-	case "", "auto":
-		return PacingAuto, nil
-	case "off":
-		return PacingOff, nil
-	case "on":
-		return PacingOn, nil
-	}
-	return PacingAuto, fmt.Errorf("pacing %q: want auto, off or on", s)
+	v, err := pacingNames.parse("pacing", s)
+	return Pacing(v), err
 }
 
-func (m Pacing) String() string {
-	switch m {
-	case PacingAuto:
-		return "auto"
-	case PacingOff:
-		return "off"
-	case PacingOn:
-		return "on"
-	}
-	return fmt.Sprintf("Pacing(%d)", uint8(m))
-}
+func (m Pacing) String() string { return pacingNames.name("Pacing", uint8(m)) }
 
 // MarshalText writes the mode's name, so reports read "auto", "off" or
 // "on".

@@ -1,7 +1,5 @@
 package kernels
 
-import "fmt"
-
 // Prefetch says how far ahead of their reading the single-row stream
 // kernels of Q4_0, Q8_0, Q4_K and Q6_K ask for their weights, where they
 // run plain (the paced twins, Pacing, keep the far distances). The best
@@ -23,30 +21,15 @@ const (
 	PrefetchFar
 )
 
+var prefetchNames = enumNames{PrefetchAuto: "auto", PrefetchNear: "near", PrefetchFar: "far"}
+
 // ParsePrefetch reads a prefetch mode's name: "" or "auto", "near", "far".
 func ParsePrefetch(s string) (Prefetch, error) {
-	switch s {
-	case "", "auto":
-		return PrefetchAuto, nil
-	case "near":
-		return PrefetchNear, nil
-	case "far":
-		return PrefetchFar, nil
-	}
-	return PrefetchAuto, fmt.Errorf("prefetch %q: want auto, near or far", s)
+	v, err := prefetchNames.parse("prefetch", s)
+	return Prefetch(v), err
 }
 
-func (m Prefetch) String() string {
-	switch m {
-	case PrefetchAuto:
-		return "auto"
-	case PrefetchNear:
-		return "near"
-	case PrefetchFar:
-		return "far"
-	}
-	return fmt.Sprintf("Prefetch(%d)", uint8(m))
-}
+func (m Prefetch) String() string { return prefetchNames.name("Prefetch", uint8(m)) }
 
 // MarshalText writes the mode's name.
 func (m Prefetch) MarshalText() ([]byte, error) { return []byte(m.String()), nil }

@@ -599,8 +599,8 @@ type packedTask struct {
 	// paced: single rows take the paced stream kernels where their type
 	// has them (pacer).
 	paced bool
-	// near: unpaced single rows take the near twins where their type has
-	// them (Pool.SetPrefetch).
+	// near: a single-row call's unpaced rows take the near twins where
+	// their type has them (Pool.SetPrefetch).
 	near bool
 }
 
@@ -879,7 +879,7 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 	}
 	t := &s.task
 	*t = packedTask{pool: p, mats: s.mats, x: x, in: in, a: a, oneStream: s.oneStream, vec: p.vecOpsLocked(), rows: rows, grouped: s.grouped,
-		avx2: p != nil && p.kernels == KernelsAVX2, near: s.prefetch.near()}
+		avx2: p != nil && p.kernels == KernelsAVX2, near: rows == 1 && s.prefetch.near()}
 	small := nx*pw0.Cols <= 16*quantSpan
 	set := packedSetOf(pw0.Type, t.avx2)
 	streams := set.pieceStreams(rows)
@@ -1152,7 +1152,7 @@ func (t *packedTask) streamRows(pc *streamPiece) {
 	m, a := pc.m, t.a
 	pw := m.pw
 	ks := packedSetOf(pw.Type, t.avx2)
-	sk, ns := ks.singleRowKernel(t.paced, t.near && t.rows == 1), ks.pieceStreams(t.rows)
+	sk, ns := ks.singleRowKernel(t.paced, t.near), ks.pieceStreams(t.rows)
 	var act *byte
 	var d *float32
 	var corr *int32

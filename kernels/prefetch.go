@@ -52,8 +52,12 @@ func (m Prefetch) near() bool {
 	return m == PrefetchNear
 }
 
+// thisCPUVendor is this CPU's vendor string (cpuVendor), read once: CPUID may
+// trap to the hypervisor in a VM.
+var thisCPUVendor = cpuVendor()
+
 // nearPrefetchCPU: PrefetchAuto's choice on this CPU, by its vendor.
-var nearPrefetchCPU = cpuVendor() == "AuthenticAMD"
+var nearPrefetchCPU = thisCPUVendor == "AuthenticAMD"
 
 // SetPrefetch chooses the prefetch distances of this Pool's single-row
 // stream kernels (PrefetchAuto by default).
@@ -82,4 +86,4 @@ func (p *Pool) Prefetch() (m Prefetch, auto bool) {
 
 // CPUVendor is the CPU's vendor string ("GenuineIntel", "AuthenticAMD",
 // ...; "" on architectures without one), which PrefetchAuto goes by.
-func CPUVendor() string { return cpuVendor() }
+func CPUVendor() string { return thisCPUVendor }

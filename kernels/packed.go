@@ -493,10 +493,9 @@ type packedScratch struct {
 	// grouped: the call is MatMulPackedGrouped's (each matrix its own
 	// activation row); set for that call only.
 	grouped bool
-	pacer   pacer
-	// prefetch: the single-row stream kernels' prefetch distances
-	// (Pool.SetPrefetch).
-	prefetch Prefetch
+	// pacer: the single-row calls' choice of stream kernels, and the
+	// Pacing and Prefetch modes it chooses under.
+	pacer pacer
 }
 
 // packedMat is one matrix of a call: its weights, its outputs, the index
@@ -600,7 +599,7 @@ type packedTask struct {
 	// has them (pacer).
 	paced bool
 	// near: a single-row call's unpaced rows take the near twins where
-	// their type has them (Pool.SetPrefetch).
+	// their type has them (pacer, Pool.SetPrefetch).
 	near bool
 }
 
@@ -879,7 +878,7 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 	}
 	t := &s.task
 	*t = packedTask{pool: p, mats: s.mats, x: x, in: in, a: a, oneStream: s.oneStream, vec: p.vecOpsLocked(), rows: rows, grouped: s.grouped,
-		avx2: p != nil && p.kernels == KernelsAVX2, near: rows == 1 && s.prefetch.near()}
+		avx2: p != nil && p.kernels == KernelsAVX2, near: rows == 1 && s.pacer.near()}
 	small := nx*pw0.Cols <= 16*quantSpan
 	set := packedSetOf(pw0.Type, t.avx2)
 	streams := set.pieceStreams(rows)
@@ -903,13 +902,20 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 	if a.corr2 != nil {
 		key.types[1] = a.wt2
 	}
-	if p != nil && rows == 1 && streams > 0 && (set.pacedStreams != nil || packedSetOf(key.types[1], t.avx2).pacedStreams != nil) {
-		bytes := 0
-		for i := range s.mats {
-			bytes += s.mats[i].pw.Bytes()
+	var form rowForm
+	if p != nil && rows == 1 && streams > 0 {
+		if twins := set.twins() | packedSetOf(key.types[1], t.avx2).twins(); twins != 0 {
+			bytes := 0
+			for i := range s.mats {
+				bytes += s.mats[i].pw.Bytes()
+			}
+			key.size = paceSizeClass(bytes)
+			form, timed = s.pacer.begin(key, twins, pw0.pace.Load())
+			t.paced = form == formPaced
+			if !t.paced {
+				t.near = form == formNear
+			}
 		}
-		key.size = paceSizeClass(bytes)
-		t.paced, timed = s.pacer.begin(key, pw0.pace.Load())
 	}
 	dotGrain := packedGrain(groups, pw0.groupBytes(), rows, streams, p.threadsLocked(), set.rowChunk)
 	units, unit := groups, dotGrain
@@ -957,7 +963,7 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 		p.runTask(units, unit, t)
 	}
 	if timed {
-		pw0.pace.Store(s.pacer.end(key, pw0.pace.Load(), t.paced, time.Since(t0).Nanoseconds()))
+		pw0.pace.Store(s.pacer.end(key, pw0.pace.Load(), form, time.Since(t0).Nanoseconds()))
 	}
 	if rows == 1 {
 		singleRowAdds(t.vec, s.mats)
@@ -1359,6 +1365,18 @@ func (k *packedSet) singleRowKernel(paced, near bool) streamKernel {
 		return k.nearStreams
 	}
 	return k.streams
+}
+
+// twins is the set of single-row forms besides the plain one that k has.
+func (k *packedSet) twins() formSet {
+	var s formSet
+	if k.nearStreams != nil {
+		s |= 1 << formNear
+	}
+	if k.pacedStreams != nil {
+		s |= 1 << formPaced
+	}
+	return s
 }
 
 // pieceStreams is how many streams a call of nx activation rows cuts each

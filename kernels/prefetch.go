@@ -7,13 +7,17 @@ package kernels
 // Xeon VM of the machine kind a core reads 16-20 GB/s and the far
 // distances kept more misses in flight, while on a 2-core Zen 5 VM, whose
 // cores read 35-42 GB/s each, the near ones made llama-1b decode steps
-// 3-11 % faster (gen_packed.py, NEAR_PREFETCH). The outputs are the same
-// bits either way.
+// 3-11 % faster (gen_packed.py, NEAR_PREFETCH). Neither CPU kind nor
+// vendor settles it for a machine not yet measured, so by default the pool
+// times both on the model's own calls, as it does the paced twins
+// (pacer). The outputs are the same bits either way.
 type Prefetch uint8
 
 const (
-	// PrefetchAuto takes the near distances on AMD CPUs and the far ones
-	// on the others.
+	// PrefetchAuto measures both distances during single-row calls and
+	// runs the faster, per kind of call (pacer). Calls start on the near
+	// distances on AMD CPUs and on the far ones on the others, and calls
+	// that are not measured keep that start.
 	PrefetchAuto Prefetch = iota
 	// PrefetchNear takes the near distances.
 	PrefetchNear
@@ -44,7 +48,8 @@ func (m *Prefetch) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// near reports whether the mode takes the near distances on this CPU.
+// near reports whether the mode takes, or under PrefetchAuto starts on,
+// the near distances on this CPU.
 func (m Prefetch) near() bool {
 	if m == PrefetchAuto {
 		return nearPrefetchCPU
@@ -56,34 +61,36 @@ func (m Prefetch) near() bool {
 // trap to the hypervisor in a VM.
 var thisCPUVendor = cpuVendor()
 
-// nearPrefetchCPU: PrefetchAuto's choice on this CPU, by its vendor.
+// nearPrefetchCPU: PrefetchAuto's start on this CPU, by its vendor.
 var nearPrefetchCPU = thisCPUVendor == "AuthenticAMD"
 
 // SetPrefetch chooses the prefetch distances of this Pool's single-row
-// stream kernels (PrefetchAuto by default).
+// stream kernels (PrefetchAuto by default). Changing it forgets what the
+// pool has measured.
 func (p *Pool) SetPrefetch(m Prefetch) {
 	p.mu.Lock()
-	p.pk.prefetch = m
+	p.pk.pacer = pacer{mode: p.pk.pacer.mode, prefetch: m}
 	p.mu.Unlock()
 }
 
-// Prefetch reports the distances this Pool's single-row calls take,
-// PrefetchNear or PrefetchFar, and whether they were chosen for this CPU
-// (PrefetchAuto) rather than set. A nil Pool reports the default.
-func (p *Pool) Prefetch() (m Prefetch, auto bool) {
-	m = PrefetchAuto
+// Prefetch reports this Pool's prefetch mode as set, and the distances
+// its single-row calls start on (under PrefetchAuto, until the pool has
+// measured; PacingReport says what it then chose) or keep: PrefetchNear
+// or PrefetchFar. A nil Pool reports the default.
+func (p *Pool) Prefetch() (mode, start Prefetch) {
+	mode = PrefetchAuto
 	if p != nil {
 		p.mu.Lock()
-		m = p.pk.prefetch
+		mode = p.pk.pacer.prefetch
 		p.mu.Unlock()
 	}
-	auto = m == PrefetchAuto
-	if m.near() {
-		return PrefetchNear, auto
+	if mode.near() {
+		return mode, PrefetchNear
 	}
-	return PrefetchFar, auto
+	return mode, PrefetchFar
 }
 
 // CPUVendor is the CPU's vendor string ("GenuineIntel", "AuthenticAMD",
-// ...; "" on architectures without one), which PrefetchAuto goes by.
+// ...; "" on architectures without one), which PrefetchAuto's start goes
+// by.
 func CPUVendor() string { return thisCPUVendor }

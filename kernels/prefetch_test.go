@@ -36,17 +36,30 @@ func TestParsePrefetch(t *testing.T) {
 func TestPoolPrefetchResolves(t *testing.T) {
 	p := NewPool(1)
 	defer p.Close()
-	if m, auto := p.Prefetch(); m == PrefetchAuto || (m == PrefetchNear) != nearPrefetchCPU || !auto {
-		t.Errorf("auto: Prefetch() = %v, %v (CPU vendor %q)", m, auto, CPUVendor())
+	if m, start := p.Prefetch(); m != PrefetchAuto || (start == PrefetchNear) != nearPrefetchCPU || start == PrefetchAuto {
+		t.Errorf("auto: Prefetch() = %v, %v (CPU vendor %q)", m, start, CPUVendor())
 	}
 	if (CPUVendor() == "AuthenticAMD") != nearPrefetchCPU {
 		t.Errorf("vendor %q: near by default %v", CPUVendor(), nearPrefetchCPU)
 	}
 	for _, m := range []Prefetch{PrefetchNear, PrefetchFar} {
 		p.SetPrefetch(m)
-		if got, auto := p.Prefetch(); got != m || auto {
-			t.Errorf("SetPrefetch(%v): Prefetch() = %v, %v", m, got, auto)
+		if got, start := p.Prefetch(); got != m || start != m {
+			t.Errorf("SetPrefetch(%v): Prefetch() = %v, %v", m, got, start)
 		}
+	}
+	// Each setter keeps the other's mode and forgets the measurements.
+	p.SetPacing(PacingOff)
+	p.SetPrefetch(PrefetchNear)
+	p.pk.pacer.classes = append(p.pk.pacer.classes, paceClass{})
+	p.SetPacing(PacingOn)
+	if pc := p.pk.pacer; pc.prefetch != PrefetchNear || pc.mode != PacingOn || len(pc.classes) != 0 {
+		t.Errorf("SetPacing after SetPrefetch: %+v", pc)
+	}
+	p.pk.pacer.classes = append(p.pk.pacer.classes, paceClass{})
+	p.SetPrefetch(PrefetchFar)
+	if pc := p.pk.pacer; pc.prefetch != PrefetchFar || pc.mode != PacingOn || len(pc.classes) != 0 {
+		t.Errorf("SetPrefetch after SetPacing: %+v", pc)
 	}
 }
 

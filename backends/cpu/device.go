@@ -56,16 +56,16 @@ func (d *Device) SetKernelSet(k kernels.KernelSet) { d.pool.SetKernelSet(k) }
 func (d *Device) SetPacing(m kernels.Pacing) { d.pool.SetPacing(m) }
 
 // SetPrefetch chooses the prefetch distances of the single-row stream
-// kernels (kernels.Prefetch; commands take it from NURI_PREFETCH): by the
-// CPU's vendor by default.
+// kernels (kernels.Prefetch; commands take it from NURI_PREFETCH):
+// measured at run time by default.
 func (d *Device) SetPrefetch(m kernels.Prefetch) { d.pool.SetPrefetch(m) }
 
-// Prefetch reports the distances the device's single-row calls take and
-// whether they were chosen for the CPU (kernels.Pool.Prefetch).
-func (d *Device) Prefetch() (kernels.Prefetch, bool) { return d.pool.Prefetch() }
+// Prefetch reports the device's prefetch mode and the distances its
+// single-row calls start on or keep (kernels.Pool.Prefetch).
+func (d *Device) Prefetch() (mode, start kernels.Prefetch) { return d.pool.Prefetch() }
 
-// PacingReport is what the device's pool has chosen between the plain and
-// the paced stream kernels so far (kernels.Pool.PacingReport).
+// PacingReport is what the device's pool has chosen among the forms of
+// the stream kernels so far (kernels.Pool.PacingReport).
 func (d *Device) PacingReport() []kernels.PaceChoice { return d.pool.PacingReport() }
 
 // Name implements backends.Device.

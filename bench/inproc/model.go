@@ -54,8 +54,8 @@ type ModelConfig struct {
 	// faster while the model runs.
 	Pacing kernels.Pacing `json:"pacing"`
 	// Prefetch fixes the prefetch distances of the CPU's single-row
-	// stream kernels (NURI_PREFETCH=near or far) instead of choosing them
-	// by the CPU's vendor.
+	// stream kernels (NURI_PREFETCH=near or far) instead of measuring
+	// which is faster while the model runs.
 	Prefetch kernels.Prefetch `json:"prefetch"`
 	// BandwidthMiB is the buffer the read bandwidth is measured over; it
 	// should be far beyond the last-level cache (default 1 GiB, or twice
@@ -150,16 +150,18 @@ type ModelResults struct {
 	// Encoder: the model is an encoder (model.Config.Encoder), so ppP is
 	// one embedding pass over a P-token input and nothing is generated.
 	Encoder bool `json:"encoder,omitempty"`
-	// Pacing is what the CPU chose between the plain and the paced
-	// single-row stream kernels by the end of the run (PacingAuto), per
-	// kind of call.
+	// Pacing is what the CPU chose among the forms of its single-row
+	// stream kernels (far, near, paced) by the end of the run, per kind
+	// of call, where Pacing or Prefetch left it more than one.
 	Pacing []PaceUse `json:"pacing,omitempty"`
-	// Prefetch is the distances the CPU's single-row stream kernels took
-	// ("near" or "far"); PrefetchChosenFor is the CPU vendor they were
-	// chosen for ("" where NURI_PREFETCH set them; "this CPU" where it
-	// has no vendor string).
-	Prefetch          string `json:"prefetch,omitempty"`
-	PrefetchChosenFor string `json:"prefetch_chosen_for,omitempty"`
+	// Prefetch is the CPU's single-row prefetch mode: "auto" (measured,
+	// Pacing says what was chosen), "near" or "far" (NURI_PREFETCH).
+	// Under "auto", PrefetchStart is the distance the calls started on,
+	// and that calls nobody measures keep, and PrefetchStartFor the CPU
+	// vendor it was chosen for ("this CPU" where it has no vendor string).
+	Prefetch         string `json:"prefetch,omitempty"`
+	PrefetchStart    string `json:"prefetch_start,omitempty"`
+	PrefetchStartFor string `json:"prefetch_start_for,omitempty"`
 }
 
 // PaceUse is one kind of single-row call's form (kernels.PaceChoice).
@@ -167,21 +169,34 @@ type PaceUse struct {
 	Types []string `json:"types"`
 	// Sizes is the calls' size class ("16-32 MiB": their weights' total).
 	Sizes string `json:"sizes"`
-	Paced bool   `json:"paced"`
-	// Ratio is the last measurement's median time paced ÷ plain, over
-	// Pairs pairs of calls; Rounds counts the measurements.
-	Ratio  float64 `json:"ratio,omitempty"`
-	Pairs  int     `json:"pairs,omitempty"`
-	Rounds int     `json:"rounds"`
+	// Form is the kernels the calls ran at the end: "far" (plain), "near"
+	// or "paced".
+	Form string `json:"form"`
+	// Trials are each measured pair of forms' last result; Rounds counts
+	// the measurements.
+	Trials []PaceTrial `json:"trials,omitempty"`
+	Rounds int         `json:"rounds"`
+}
+
+// PaceTrial is one measurement: the median time of Form ÷ Against over
+// Pairs pairs of calls (kernels.PaceTrial).
+type PaceTrial struct {
+	Form    string  `json:"form"`
+	Against string  `json:"against"`
+	Ratio   float64 `json:"ratio"`
+	Pairs   int     `json:"pairs"`
 }
 
 // paceUses converts a pool's PacingReport.
 func paceUses(r []kernels.PaceChoice) []PaceUse {
 	var out []PaceUse
 	for _, c := range r {
-		u := PaceUse{Sizes: kernels.SizeClassLabel(c.SizeClass), Paced: c.Paced, Ratio: c.Ratio, Pairs: c.Pairs, Rounds: c.Rounds}
+		u := PaceUse{Sizes: kernels.SizeClassLabel(c.SizeClass), Form: c.Form, Rounds: c.Rounds}
 		for _, t := range c.Types {
 			u.Types = append(u.Types, t.String())
+		}
+		for _, t := range c.Trials {
+			u.Trials = append(u.Trials, PaceTrial{Form: t.Form, Against: t.Against, Ratio: t.Ratio, Pairs: t.Pairs})
 		}
 		out = append(out, u)
 	}
@@ -459,12 +474,13 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 		pool.SetKernelSet(cfg.Kernels)
 		res.Kernels = kernelUses(info, pool)
 		res.VectorOps = pool.VecOps().Name()
-		pf, auto := cpuDev.Prefetch()
-		res.Prefetch = pf.String()
-		if auto {
-			res.PrefetchChosenFor = kernels.CPUVendor()
-			if res.PrefetchChosenFor == "" {
-				res.PrefetchChosenFor = "this CPU"
+		mode, start := cpuDev.Prefetch()
+		res.Prefetch = mode.String()
+		if mode == kernels.PrefetchAuto {
+			res.PrefetchStart = start.String()
+			res.PrefetchStartFor = kernels.CPUVendor()
+			if res.PrefetchStartFor == "" {
+				res.PrefetchStartFor = "this CPU"
 			}
 		}
 		res.Memory.useHost(pool)

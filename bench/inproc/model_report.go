@@ -234,35 +234,36 @@ func kernelsLine(res *ModelResults) string {
 	if res.VectorOps != "" {
 		line += "; vector loops " + res.VectorOps
 	}
-	if res.Prefetch != "" {
-		by := "fixed by NURI_PREFETCH"
-		if res.PrefetchChosenFor != "" {
-			by = "chosen for " + res.PrefetchChosenFor + "; NURI_PREFETCH=near|far fixes it"
-		}
-		line += "; single-row prefetch " + res.Prefetch + " (" + by + ")"
+	switch {
+	case res.Prefetch == "auto":
+		line += "; single-row prefetch measured (near or far for each kind of call, starting " + res.PrefetchStart +
+			" for " + res.PrefetchStartFor + "; NURI_PREFETCH=near|far fixes it)"
+	case res.Prefetch != "":
+		line += "; single-row prefetch " + res.Prefetch + " (fixed by NURI_PREFETCH)"
 	}
 	return line
 }
 
 // pacingLine says which form of the single-row stream kernels each kind of
-// call ran at the end, and what the last measurement found.
+// call ran at the end, and what the last measurement of each pair of
+// forms found.
 func pacingLine(uses []PaceUse) string {
 	parts := make([]string, len(uses))
 	for i, u := range uses {
-		form := "plain"
-		if u.Paced {
-			form = "paced"
-		}
-		parts[i] = strings.Join(u.Types, "+") + " " + u.Sizes + " " + form
-		if u.Ratio > 0 {
+		parts[i] = strings.Join(u.Types, "+") + " " + u.Sizes + " " + u.Form
+		if len(u.Trials) > 0 {
+			trials := make([]string, len(u.Trials))
+			for j, t := range u.Trials {
+				trials[j] = fmt.Sprintf("%s/%s time %.3f over %d pairs", t.Form, t.Against, t.Ratio, t.Pairs)
+			}
 			rounds := "rounds"
 			if u.Rounds == 1 {
 				rounds = "round"
 			}
-			parts[i] += fmt.Sprintf(" (paced/plain time %.3f over %d pairs, %d %s)", u.Ratio, u.Pairs, u.Rounds, rounds)
+			parts[i] += fmt.Sprintf(" (%s; %d %s)", strings.Join(trials, ", "), u.Rounds, rounds)
 		}
 	}
-	return "stream kernel pacing (measured as it ran; NURI_PACING=off|on fixes it): " + strings.Join(parts, ", ")
+	return "stream kernel forms (measured as they ran; NURI_PACING=off|on and NURI_PREFETCH=near|far fix them): " + strings.Join(parts, ", ")
 }
 
 func bandwidthLine(res *ModelResults) string {

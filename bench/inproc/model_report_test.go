@@ -44,14 +44,16 @@ func TestBandwidthLineSpread(t *testing.T) {
 
 func TestPacingLine(t *testing.T) {
 	uses := paceUses([]kernels.PaceChoice{
-		{Types: []quant.Type{quant.Q4_0}, SizeClass: 5, Paced: true, Ratio: 0.9712, Pairs: 16, Rounds: 2},
-		{Types: []quant.Type{quant.Q4_K, quant.Q6_K}, SizeClass: 2, Ratio: 1.0123, Pairs: 96, Rounds: 1},
-		{Types: []quant.Type{quant.Q6_K}, SizeClass: 0, Measuring: true},
+		{Types: []quant.Type{quant.Q4_0}, SizeClass: 5, Form: "paced", Rounds: 2, Trials: []kernels.PaceTrial{
+			{Form: "paced", Against: "near", Ratio: 0.9712, Pairs: 16}, {Form: "far", Against: "paced", Ratio: 1.0304, Pairs: 40}}},
+		{Types: []quant.Type{quant.Q4_K, quant.Q6_K}, SizeClass: 2, Form: "far", Rounds: 1, Trials: []kernels.PaceTrial{
+			{Form: "paced", Against: "far", Ratio: 1.0123, Pairs: 96}}},
+		{Types: []quant.Type{quant.Q6_K}, SizeClass: 0, Form: "near", Measuring: true},
 	})
-	want := "stream kernel pacing (measured as it ran; NURI_PACING=off|on fixes it): " +
-		"Q4_0 16-32 MiB paced (paced/plain time 0.971 over 16 pairs, 2 rounds), " +
-		"Q4_K+Q6_K 2-4 MiB plain (paced/plain time 1.012 over 96 pairs, 1 round), " +
-		"Q6_K <1 MiB plain"
+	want := "stream kernel forms (measured as they ran; NURI_PACING=off|on and NURI_PREFETCH=near|far fix them): " +
+		"Q4_0 16-32 MiB paced (paced/near time 0.971 over 16 pairs, far/paced time 1.030 over 40 pairs; 2 rounds), " +
+		"Q4_K+Q6_K 2-4 MiB far (paced/far time 1.012 over 96 pairs; 1 round), " +
+		"Q6_K <1 MiB near"
 	if got := pacingLine(uses); got != want {
 		t.Errorf("pacingLine:\n got %q\nwant %q", got, want)
 	}
@@ -107,16 +109,16 @@ func TestOpTableWeightRates(t *testing.T) {
 func TestKernelsLinePrefetch(t *testing.T) {
 	base := "kernels: Q4_0 → Q4_0/avx512vnni-x16; vector loops avx512"
 	for _, tc := range []struct {
-		prefetch, vendor, want string
+		prefetch, start, vendor, want string
 	}{
-		{"", "", base},
-		{"near", "AuthenticAMD", base + "; single-row prefetch near (chosen for AuthenticAMD; NURI_PREFETCH=near|far fixes it)"},
-		{"far", "", base + "; single-row prefetch far (fixed by NURI_PREFETCH)"},
+		{"", "", "", base},
+		{"auto", "near", "AuthenticAMD", base + "; single-row prefetch measured (near or far for each kind of call, starting near for AuthenticAMD; NURI_PREFETCH=near|far fixes it)"},
+		{"far", "", "", base + "; single-row prefetch far (fixed by NURI_PREFETCH)"},
 	} {
 		res := &ModelResults{Kernels: []KernelUse{{Type: "Q4_0", Kernel: "Q4_0/avx512vnni-x16"}}, VectorOps: "avx512",
-			Prefetch: tc.prefetch, PrefetchChosenFor: tc.vendor}
+			Prefetch: tc.prefetch, PrefetchStart: tc.start, PrefetchStartFor: tc.vendor}
 		if got := kernelsLine(res); got != tc.want {
-			t.Errorf("prefetch %q vendor %q:\n got %q\nwant %q", tc.prefetch, tc.vendor, got, tc.want)
+			t.Errorf("prefetch %q start %q vendor %q:\n got %q\nwant %q", tc.prefetch, tc.start, tc.vendor, got, tc.want)
 		}
 	}
 }

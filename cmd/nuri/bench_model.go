@@ -79,7 +79,7 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 		fmt.Fprintln(stderr, "NURI_PACING=off or on fixes the single-row stream kernels' form (default auto:")
 		fmt.Fprintln(stderr, "measured while the model runs; the report says what was chosen).")
 		fmt.Fprintln(stderr, "NURI_PREFETCH=near or far fixes how far ahead they prefetch (default auto:")
-		fmt.Fprintln(stderr, "near on AMD CPUs, far on the others).")
+		fmt.Fprintln(stderr, "measured too, starting near on AMD CPUs and far on the others).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

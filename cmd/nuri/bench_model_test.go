@@ -95,7 +95,7 @@ func TestBenchModelTiny(t *testing.T) {
 	if len(rows) != 2 || rows[0][5] != "pp32" || rows[1][5] != "tg8" {
 		t.Fatalf("test rows %q, want pp32 and tg8", rows)
 	}
-	if !regexp.MustCompile(`(?m)^kernels: Q4_0 → \S+.*; vector loops (avx512|avx2|generic); single-row prefetch (near|far) \(.+\)$`).MatchString(text) {
+	if !regexp.MustCompile(`(?m)^kernels: Q4_0 → \S+.*; vector loops (avx512|avx2|generic); single-row prefetch (measured|near|far) \(.+\)$`).MatchString(text) {
 		t.Errorf("no kernels line naming the vector loops and the prefetch distances in:\n%s", text)
 	}
 	for _, r := range rows {

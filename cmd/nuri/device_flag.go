@@ -58,8 +58,8 @@ func envPacing() (kernels.Pacing, error) {
 }
 
 // envPrefetch reads NURI_PREFETCH, the prefetch distances of the CPU's
-// single-row stream kernels: auto (unset; by the CPU's vendor), near or
-// far.
+// single-row stream kernels: auto (unset; measured while the model runs,
+// starting from the CPU vendor's), near or far.
 func envPrefetch() (kernels.Prefetch, error) {
 	m, err := kernels.ParsePrefetch(os.Getenv("NURI_PREFETCH"))
 	if err != nil {

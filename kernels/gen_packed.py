@@ -1297,8 +1297,11 @@ LINE_MAJOR_PREFETCH = {'q8_0', 'q4_0'}
 # Zen 5 Q4_0 and Q8_0 stream by stream took 1.029-1.035 and 1.040-1.052
 # of the time; Q4_K line by line 0.935-0.991 (median 0.966 over seven
 # runs, a null swap 0.986-0.999 while the host was this noisy), Q6_K
-# 0.992-0.997.
-NEAR_PREFETCH = {'q4_0': 1152, 'q8_0': 1088, 'q4_K': 1728, 'q6_K': 1408}
+# 0.992-0.997. Q5_K (a Q5_K_M file, its Q5_K calls swapped) at 1728 or
+# 2240 bytes took 0.978-0.985 of the far form's step time in four runs
+# (round 71). Since round 72 the pacer times each twin against the far
+# form on the model's own calls, so a machine that wants far keeps it.
+NEAR_PREFETCH = {'q4_0': 1152, 'q8_0': 1088, 'q4_K': 1728, 'q5_K': 1728, 'q6_K': 1408}
 
 # IQ4_NL takes Q5_0's form (it was not measured on its own).
 for t, w, pf in (('q5_0', 'q5', STREAM_PREFETCH), ('q4_1', 'q41', STREAM_PREFETCH), ('q5_1', 'q51', STREAM_PREFETCH),

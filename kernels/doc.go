@@ -56,11 +56,11 @@
 // some machines and less on others. A Pool's pacer (pacer.go) times both
 // forms on the model's own calls, per kind of call, and runs the faster;
 // Pool.SetPacing (NURI_PACING=off or on in the commands) fixes one.
-// Q4_0's, Q8_0's, Q4_K's and Q6_K's plain forms have a near twin too,
-// prefetching nearer, for cores whose memory is fast a core; the pacer
-// times it against the far-prefetching plain form and the paced twin,
-// starting from near on AMD CPUs and far on the others (Pool.SetPrefetch;
-// NURI_PREFETCH=near or far fixes the distance).
+// Q4_0's, Q8_0's, Q3_K's, Q4_K's, Q5_K's and Q6_K's plain forms have a
+// near twin too, prefetching nearer, for cores whose memory is fast a
+// core; the pacer times it against the far-prefetching plain form and the
+// paced twin, starting from near on AMD CPUs and far on the others
+// (Pool.SetPrefetch; NURI_PREFETCH=near or far fixes the distance).
 //
 // The assembly activation quantizers (Q8_0, Q8_K, and Q8_1 from Q8_0's
 // quants; the F16 rounding; on arm64 the BF16 one too; AVX2 on amd64, NEON

@@ -1301,7 +1301,12 @@ LINE_MAJOR_PREFETCH = {'q8_0', 'q4_0'}
 # 2240 bytes took 0.978-0.985 of the far form's step time in four runs
 # (round 71). Since round 72 the pacer times each twin against the far
 # form on the model's own calls, so a machine that wants far keeps it.
-NEAR_PREFETCH = {'q4_0': 1152, 'q8_0': 1088, 'q4_K': 1728, 'q5_K': 1728, 'q6_K': 1408}
+# Q3_K (far: two records, 3520 bytes) at 1728 bytes, in the pacer's pairs
+# on a Q3_K_M file (round 72): far/near 1.03-1.05 for its ffn_down calls,
+# 1.09-1.19 for its shared q/k/v calls. IQ4_XS (far: one record, 2176) at
+# 1600 or 1152 bytes measured level or behind (0.97-1.08 either way) and
+# has no near twin.
+NEAR_PREFETCH = {'q4_0': 1152, 'q8_0': 1088, 'q4_K': 1728, 'q5_K': 1728, 'q6_K': 1408, 'q3_K': 1728}
 
 # IQ4_NL takes Q5_0's form (it was not measured on its own).
 for t, w, pf in (('q5_0', 'q5', STREAM_PREFETCH), ('q4_1', 'q41', STREAM_PREFETCH), ('q5_1', 'q51', STREAM_PREFETCH),
@@ -1508,9 +1513,13 @@ ms += with_twin(streams_of(q2_single, KSTREAMS, 12, f"q2_Kx16N1S{KSTREAMS}", spr
 # Xeon VM, alternating two steps with these and two with the two streams
 # (plain layout) in one process, took 0.977-0.978 of the time (parts of
 # two sub-blocks 0.977-0.979). Q2_K was not measured so and keeps two.
-marks = []
-single = q6k(1, "q3_Kx16N1", three=True, pf=kstream_ahead(Q3K_REC), marks=marks, per_mark=Q6K_PER_PART, once=True)
-ms += with_twin(interleaved_streams_of(single, marks, 16, f"q3_Kx16N1S{K4_STREAMS}", Q6K_RENAMES), 'q3_K')
+for near in (False, True):
+    marks = []
+    single = q6k(1, "q3_Kx16N1", three=True, pf=NEAR_PREFETCH['q3_K'] if near else kstream_ahead(Q3K_REC), marks=marks,
+                 per_mark=Q6K_PER_PART, once=True)
+    k = interleaved_streams_of(single, marks, 16, f"q3_Kx16N1S{K4_STREAMS}{'Near' if near else ''}", Q6K_RENAMES,
+                               line_major=near)
+    ms += k if near else with_twin(k, 'q3_K')
 # Their N = 2 tile forms serve batches of two rows, the N = 3 ones three
 # (round 28: in place of 2 + 1, a 3-row llama-1b step took 15-16 ms
 # instead of 18-19 with Q4_0 layers and the Q6_K output, 20 instead of 22

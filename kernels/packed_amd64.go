@@ -119,7 +119,7 @@ var (
 	iq4_NLSet = withPacing(q4_0FamilySet([9]packedKernel{1: iq4_nlx16N1, 2: iq4_nlx16N2, 4: iq4_nlx16N4, 8: iq4_nlx16N8}, iq4_nlx16N1S4, iq4_nlx16N2S4, iq4_nlx16N3S4, iq4_nlx16N4S4, packStreams), iq4_nlx16N1S4P)
 	q4_KSet   = withNear(withPacing(withRowChunk(kQuantSet([9]packedKernel{1: q4_Kx16N1, 2: q4_Kx16N2, 4: q4_Kx16N4}, q4_Kx16N1S4, q4_Kx16N2S2, q4_Kx16N3S2, 3, packK4Streams), rowChunk1_5MiB), q4_Kx16N1S4P), q4_Kx16N1S4Near)
 	q5_KSet   = withNear(withPacing(kQuantSet([9]packedKernel{1: q5_Kx16N1, 2: q5_Kx16N2, 4: q5_Kx16N4}, q5_Kx16N1S4, q5_Kx16N2S2, q5_Kx16N3S2, 3, packK4Streams), q5_Kx16N1S4P), q5_Kx16N1S4Near)
-	q3_KSet   = withPacing(kQuantSet([9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}, q3_Kx16N1S4, q3_Kx16N2S2, nil, 2, packK4Streams), q3_Kx16N1S4P)
+	q3_KSet   = withNear(withPacing(kQuantSet([9]packedKernel{1: q3_Kx16N1, 2: q3_Kx16N2, 4: q3_Kx16N4, 8: q3_Kx16N8}, q3_Kx16N1S4, q3_Kx16N2S2, nil, 2, packK4Streams), q3_Kx16N1S4P), q3_Kx16N1S4Near)
 	q2_KSet   = kQuantSet([9]packedKernel{1: q2_Kx16N1, 2: q2_Kx16N2, 4: q2_Kx16N4}, q2_Kx16N1S2, q2_Kx16N2S2, q2_Kx16N3S2, 3, packKStreams)
 	iq4_XSSet = withPacing(kQuantSet([9]packedKernel{1: iq4_XSx16N1, 2: iq4_XSx16N2, 4: iq4_XSx16N4, 8: iq4_XSx16N8}, iq4_XSx16N1S4, iq4_XSx16N2S2, iq4_XSx16N3S2, 3, packK4Streams), iq4_XSx16N1S4P)
 	q6_KSet   = withNear(withPacing(withRowChunk(kQuantSet([9]packedKernel{1: q6_Kx16N1, 2: q6_Kx16N2, 4: q6_Kx16N4, 8: q6_Kx16N8}, q6_Kx16N1S4, q6_Kx16N2S2, q6_Kx16N3S2, 3, packK4Streams), rowChunk4MiB), q6_Kx16N1S4P), q6_Kx16N1S4Near)
@@ -526,7 +526,7 @@ func bf16x16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float3
 //go:noescape
 func f32x16N2S2(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int, yrow int)
 
-// The near twins of five types' single-row stream kernels: the plain
+// The near twins of six types' single-row stream kernels: the plain
 // forms prefetching nearer (gen_packed.py, NEAR_PREFETCH), for the cores
 // whose memory is fast a core (Pool.SetPrefetch).
 
@@ -538,6 +538,9 @@ func q8_0x16N1S4Near(w *byte, wstride int, nb int, act *byte, astride int, d *fl
 
 //go:noescape
 func q4_Kx16N1S4Near(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
+
+//go:noescape
+func q3_Kx16N1S4Near(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)
 
 //go:noescape
 func q5_Kx16N1S4Near(w *byte, wstride int, nb int, act *byte, astride int, d *float32, corr *int32, dstride int, y *float32, ystride int, ng int)

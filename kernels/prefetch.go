@@ -1,7 +1,7 @@
 package kernels
 
 // Prefetch says how far ahead of their reading the single-row stream
-// kernels of Q4_0, Q8_0, Q4_K and Q6_K ask for their weights, where they
+// kernels of Q4_0, Q8_0, Q3_K, Q4_K, Q5_K and Q6_K ask for their weights, where they
 // run plain (the paced twins, Pacing, keep the far distances). The best
 // distance depends on how fast a core's memory is: on the 2-core Intel
 // Xeon VM of the machine kind a core reads 16-20 GB/s and the far

@@ -11,7 +11,7 @@ import (
 
 // nearTypes are the weight types with near twins (gen_packed.py,
 // NEAR_PREFETCH).
-var nearTypes = []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q5_K, quant.Q6_K}
+var nearTypes = []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K}
 
 func TestParsePrefetch(t *testing.T) {
 	for _, tc := range []struct {

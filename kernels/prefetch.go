@@ -1,15 +1,15 @@
 package kernels
 
 // Prefetch says how far ahead of their reading the single-row stream
-// kernels of Q4_0, Q8_0, Q3_K, Q4_K, Q5_K and Q6_K ask for their weights, where they
-// run plain (the paced twins, Pacing, keep the far distances). The best
-// distance depends on how fast a core's memory is: on the 2-core Intel
-// Xeon VM of the machine kind a core reads 16-20 GB/s and the far
-// distances kept more misses in flight, while on a 2-core Zen 5 VM, whose
-// cores read 35-42 GB/s each, the near ones made llama-1b decode steps
-// 3-11 % faster (gen_packed.py, NEAR_PREFETCH). Neither CPU kind nor
-// vendor settles it for a machine not yet measured, so by default the pool
-// times both on the model's own calls, as it does the paced twins
+// kernels of Q4_0, Q8_0, Q3_K, Q4_K, Q5_K and Q6_K ask for their weights,
+// where they run plain (the paced twins, Pacing, keep the far distances).
+// The best distance depends on how fast a core's memory is: on the 2-core
+// Intel Xeon VM of the machine kind a core reads 16-20 GB/s and
+// the far distances kept more misses in flight, while on a 2-core Zen 5
+// VM, whose cores read 35-42 GB/s each, the near ones made llama-1b decode
+// steps 3-11 % faster (gen_packed.py, NEAR_PREFETCH). Neither CPU kind
+// nor vendor settles it for a machine not yet measured, so by default the
+// pool times both on the model's own calls, as it does the paced twins
 // (pacer). The outputs are the same bits either way.
 type Prefetch uint8
 

@@ -564,7 +564,7 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 		mi.Slots = engine.DefaultMaxNumSeqs
 	}
 	b := &server.Backend{Engine: server.EngineAdapter{E: eng}, Tokenizer: tok, Chat: renderer,
-		ToolFormat: c.toolParser, FreeToolCalls: c.freeToolCalls, Reasoning: c.reasoning, Gauges: deviceGauges(dev, log),
+		ToolFormat: c.toolParser, FreeToolCalls: c.freeToolCalls, Reasoning: c.reasoning, Gauges: joinGauges(deviceGauges(dev, log), kernelFormGauges(dev)),
 		ThinkingBudget: thinkingBudget(c.thinkBudget), ThinkingBudgetMessage: c.thinkBudgetMessage,
 		Sampling: sampling, Model: mi}
 	if emb != nil {

@@ -6,6 +6,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nuri-ai/nuri/backends"
+	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/server"
 )
 
@@ -93,4 +94,73 @@ func allZero(s *backends.DeviceStats) bool {
 		}
 	}
 	return true
+}
+
+// paceReporter is a device whose single-row matmuls choose among kernel
+// forms at run time (the CPU: kernels.Pool.PacingReport).
+type paceReporter interface {
+	PacingReport() []kernels.PaceChoice
+}
+
+// kernelFormGauges returns the /metrics gauges of what dev's pacer has
+// chosen so far, or nil for a device without one. Each scrape takes the
+// pool's lock once, between two of the engine's ops.
+func kernelFormGauges(dev backends.Device) server.GaugeSource {
+	pr, ok := backends.As[paceReporter](dev)
+	if !ok {
+		return nil
+	}
+	return server.GaugeFunc(func() []server.Gauge { return paceGauges(pr.PacingReport()) })
+}
+
+// paceGauges turns a pacing report into three families: the form each kind
+// of single-row call runs (an info gauge, 1), each measured pair of forms'
+// last time ratio, and the measurements so far. A report with no entries
+// (fixed forms, or no call yet) gives families without samples, which the
+// server leaves out.
+func paceGauges(r []kernels.PaceChoice) []server.Gauge {
+	form := server.Gauge{Name: "nuri:cpu_kernel_form_info",
+		Help: "The form of the single-row stream kernels a kind of CPU matmul call runs now (far, near or paced), chosen by timing them on the model's calls; the value is 1."}
+	ratio := server.Gauge{Name: "nuri:cpu_kernel_form_time_ratio",
+		Help: "The last measurement of a pair of kernel forms for a kind of CPU matmul call: the median time of form over against."}
+	rounds := server.Gauge{Name: "nuri:cpu_kernel_form_rounds",
+		Help: "How many measurements of its kernel forms a kind of CPU matmul call has had."}
+	for _, c := range r {
+		types := make([]string, len(c.Types))
+		for i, t := range c.Types {
+			types[i] = t.String()
+		}
+		kind := []server.Label{{Name: "types", Value: strings.Join(types, "+")}, {Name: "sizes", Value: kernels.SizeClassLabel(c.SizeClass)}}
+		form.Samples = append(form.Samples, server.GaugeSample{Labels: append(kind[:2:2], server.Label{Name: "form", Value: c.Form}), Value: 1})
+		rounds.Samples = append(rounds.Samples, server.GaugeSample{Labels: kind, Value: float64(c.Rounds)})
+		for _, tr := range c.Trials {
+			ratio.Samples = append(ratio.Samples, server.GaugeSample{Value: tr.Ratio,
+				Labels: append(kind[:2:2], server.Label{Name: "form", Value: tr.Form}, server.Label{Name: "against", Value: tr.Against})})
+		}
+	}
+	return []server.Gauge{form, ratio, rounds}
+}
+
+// joinGauges is one source reading each of srcs in turn (nil ones left
+// out), or nil where none is left.
+func joinGauges(srcs ...server.GaugeSource) server.GaugeSource {
+	var live []server.GaugeSource
+	for _, s := range srcs {
+		if s != nil {
+			live = append(live, s)
+		}
+	}
+	switch len(live) {
+	case 0:
+		return nil
+	case 1:
+		return live[0]
+	}
+	return server.GaugeFunc(func() []server.Gauge {
+		var out []server.Gauge
+		for _, s := range live {
+			out = append(out, s.Gauges()...)
+		}
+		return out
+	})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"net/http"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/nuri-ai/nuri/backends"
 	nuricpu "github.com/nuri-ai/nuri/backends/cpu"
+	"github.com/nuri-ai/nuri/kernels"
+	"github.com/nuri-ai/nuri/quant"
 	"github.com/nuri-ai/nuri/server"
 )
 
@@ -192,5 +195,79 @@ func TestServeMetricsNPUPadding(t *testing.T) {
 	}
 	if strings.Contains(text, "nuri:device_") {
 		t.Errorf("device gauges from the NPU simulator, which has no telemetry")
+	}
+}
+
+// TestServeKernelFormGauges: a pacing report becomes the form each kind of
+// call runs, each measured pair's ratio and the rounds, under valid
+// metric and label names; an empty report gives no samples; the CPU has a
+// source and the NPU simulator (which does not expose its pool) none.
+func TestServeKernelFormGauges(t *testing.T) {
+	rep := []kernels.PaceChoice{
+		{Types: []quant.Type{quant.Q4_0}, SizeClass: 5, Form: "near", Rounds: 2, Trials: []kernels.PaceTrial{
+			{Form: "paced", Against: "near", Ratio: 1.25, Pairs: 6}, {Form: "far", Against: "near", Ratio: 1.0625, Pairs: 40}}},
+		{Types: []quant.Type{quant.Q4_K, quant.Q6_K}, SizeClass: 2, Form: "far", Measuring: true},
+	}
+	gs := paceGauges(rep)
+	want := map[string]float64{
+		`nuri:cpu_kernel_form_info{types="Q4_0",sizes="16-32 MiB",form="near"}`:                       1,
+		`nuri:cpu_kernel_form_info{types="Q4_K+Q6_K",sizes="2-4 MiB",form="far"}`:                     1,
+		`nuri:cpu_kernel_form_time_ratio{types="Q4_0",sizes="16-32 MiB",form="paced",against="near"}`: 1.25,
+		`nuri:cpu_kernel_form_time_ratio{types="Q4_0",sizes="16-32 MiB",form="far",against="near"}`:   1.0625,
+		`nuri:cpu_kernel_form_rounds{types="Q4_0",sizes="16-32 MiB"}`:                                 2,
+		`nuri:cpu_kernel_form_rounds{types="Q4_K+Q6_K",sizes="2-4 MiB"}`:                              0,
+	}
+	got := gaugeValues(gs)
+	if len(got) != len(want) {
+		t.Errorf("%d samples %v, want %d", len(got), got, len(want))
+	}
+	for k, v := range want {
+		if g, ok := got[k]; !ok || g != v {
+			t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)
+		}
+	}
+	name := regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
+	label := regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+	for _, g := range gs {
+		if !name.MatchString(g.Name) || g.Help == "" {
+			t.Errorf("family %q (help %q)", g.Name, g.Help)
+		}
+		for _, s := range g.Samples {
+			for _, l := range s.Labels {
+				if !label.MatchString(l.Name) {
+					t.Errorf("%s: label %q", g.Name, l.Name)
+				}
+			}
+		}
+	}
+	for _, g := range paceGauges(nil) {
+		if len(g.Samples) != 0 {
+			t.Errorf("empty report: %s has %d samples", g.Name, len(g.Samples))
+		}
+	}
+
+	cpu, err := openDevice("cpu", deviceOptions{threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cpu.Close()
+	if kernelFormGauges(cpu) == nil {
+		t.Error("cpu: no kernel form gauges")
+	}
+	npu, err := openDevice("npu:0", deviceOptions{threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer npu.Close()
+	if kernelFormGauges(npu) != nil {
+		t.Error("npu:0: kernel form gauges from a device that does not report its pool")
+	}
+	if joinGauges(nil, nil) != nil {
+		t.Error("joinGauges of nothing is not nil")
+	}
+	a := server.GaugeFunc(func() []server.Gauge { return []server.Gauge{{Name: "a"}} })
+	b := server.GaugeFunc(func() []server.Gauge { return []server.Gauge{{Name: "b"}, {Name: "c"}} })
+	if gs := joinGauges(a, nil, b).Gauges(); len(gs) != 3 || gs[0].Name != "a" || gs[2].Name != "c" {
+		t.Errorf("joinGauges(a, nil, b) = %v", gs)
 	}
 }

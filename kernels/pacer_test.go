@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/nuri-ai/nuri/quant"
@@ -13,11 +14,12 @@ import (
 // pacedTypes are the weight types with paced stream kernels.
 var pacedTypes = []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.IQ4_NL, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.Q3_K, quant.IQ4_XS}
 
-// TestPacedKernelsMatchPlain: the paced single-row stream kernels give the
-// plain ones' bits (and packedRef's), plain calls, residual calls and a
-// shared call mixing types, at awkward shapes; the types that have them
-// do, on an AVX-512 VNNI CPU.
-func TestPacedKernelsMatchPlain(t *testing.T) {
+// TestStreamFormsMatchReference: each form of the single-row stream
+// kernels (far, near, paced), on a pool fixed to it, gives packedRef's
+// bits in plain calls, residual calls and shared calls mixing types, at
+// awkward shapes; the types with paced twins have them on an AVX-512 VNNI
+// CPU (those with near twins: TestSingleRowKernelChoice).
+func TestStreamFormsMatchReference(t *testing.T) {
 	if !CanPack(quant.Q4_0) {
 		t.Skip("no packed kernels on this CPU")
 	}
@@ -26,10 +28,21 @@ func TestPacedKernelsMatchPlain(t *testing.T) {
 			t.Fatalf("%v: no paced stream kernels", wt)
 		}
 	}
-	plain, paced := NewPool(2), NewPool(2)
-	defer plain.Close()
-	defer paced.Close()
-	plain.SetPacing(PacingOff)
+	for _, wt := range nearTypes { // the loop below walks pacedTypes
+		if !slices.Contains(pacedTypes, wt) {
+			t.Fatalf("%v has a near twin but is not among pacedTypes", wt)
+		}
+	}
+	far, near, paced := NewPool(2), NewPool(2), NewPool(2)
+	pools := []*Pool{far, near, paced}
+	forms := []string{"far", "near", "paced"}
+	for _, p := range pools {
+		defer p.Close()
+	}
+	far.SetPacing(PacingOff)
+	far.SetPrefetch(PrefetchFar)
+	near.SetPacing(PacingOff)
+	near.SetPrefetch(PrefetchNear)
 	paced.SetPacing(PacingOn)
 	rng := rand.New(rand.NewPCG(41, 42))
 	// Rows: one group per stream and none left, odd group counts, a
@@ -47,31 +60,31 @@ func TestPacedKernelsMatchPlain(t *testing.T) {
 			name := fmt.Sprintf("%v/%dx%d", wt, sh.rows, sh.cols)
 			w := randWeights(rng, wt, sh.rows, sh.cols, true)
 			x := randFloats(rng, sh.cols, 1)
-			pw, err := PackWeights(plain, wt, w, sh.rows, sh.cols)
+			pw, err := PackWeights(far, wt, w, sh.rows, sh.cols)
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := make([]float32, sh.rows)
 			packedRef(wt, w, sh.rows, sh.cols, x, 1, want)
 			res0 := randFloats(rng, sh.rows, 1)
-			for _, p := range []*Pool{plain, paced} {
+			for f, p := range pools {
 				got := guardedOutput(sh.rows)
 				MatMulPacked(p, got, pw, x, 1)
-				checkOutput(t, name+"/"+p.pk.pacer.mode.String(), got, want, "reference")
+				checkOutput(t, name+"/"+forms[f], got, want, "reference")
 				res := append([]float32(nil), res0...)
 				got = guardedOutput(sh.rows)
 				MatMulPackedResidual(p, res, got, pw, x, 1)
-				checkOutput(t, name+"/residual/"+p.pk.pacer.mode.String(), got, want, "reference")
+				checkOutput(t, name+"/residual/"+forms[f], got, want, "reference")
 				for i, v := range want {
 					if e := res0[i] + v; math.Float32bits(res[i]) != math.Float32bits(e) {
-						t.Fatalf("%s/%v: residual[%d] = %g, want %g", name, p.pk.pacer.mode, i, res[i], e)
+						t.Fatalf("%s/%s: residual[%d] = %g, want %g", name, forms[f], i, res[i], e)
 					}
 				}
 			}
 		}
 	}
 	// A shared call of Q4_K and Q6_K (a layer's q/k/v with a Q6_K v), and
-	// of Q4_K with Q2_K, which has no paced form.
+	// of Q4_K with Q2_K, which has no paced or near form.
 	for _, second := range []quant.Type{quant.Q6_K, quant.Q2_K} {
 		const cols = 512
 		types := []quant.Type{quant.Q4_K, quant.Q4_K, second}
@@ -80,14 +93,14 @@ func TestPacedKernelsMatchPlain(t *testing.T) {
 		var ws [][]byte
 		for m := range types {
 			w := randWeights(rng, types[m], rows[m], cols, true)
-			pw, err := PackWeights(plain, types[m], w, rows[m], cols)
+			pw, err := PackWeights(far, types[m], w, rows[m], cols)
 			if err != nil {
 				t.Fatal(err)
 			}
 			pws, ws = append(pws, pw), append(ws, w)
 		}
 		x := randFloats(rng, cols, 1)
-		for _, p := range []*Pool{plain, paced} {
+		for f, p := range pools {
 			var ys [][]float32
 			for _, r := range rows {
 				ys = append(ys, guardedOutput(r))
@@ -96,7 +109,7 @@ func TestPacedKernelsMatchPlain(t *testing.T) {
 			for m := range pws {
 				want := make([]float32, rows[m])
 				packedRef(types[m], ws[m], rows[m], cols, x, 1, want)
-				checkOutput(t, fmt.Sprintf("Q4_K+%v/matrix %d/%v", second, m, p.pk.pacer.mode), ys[m], want, "reference")
+				checkOutput(t, fmt.Sprintf("Q4_K+%v/matrix %d/%s", second, m, forms[f]), ys[m], want, "reference")
 			}
 		}
 	}

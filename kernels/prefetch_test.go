@@ -1,8 +1,6 @@
 package kernels
 
 import (
-	"fmt"
-	"math/rand/v2"
 	"reflect"
 	"testing"
 
@@ -85,77 +83,5 @@ func TestSingleRowKernelChoice(t *testing.T) {
 	// A type without near twins keeps its plain kernel.
 	if s := packedSetOf(quant.Q5_0, false); fn(s.singleRowKernel(false, true)) != fn(s.streams) {
 		t.Error("Q5_0 near: want the plain kernel")
-	}
-}
-
-// TestNearKernelsMatchReference runs single-row calls on pools fixed to
-// each distance, plain: the near twins must give the reference's bits,
-// alone and in a shared call mixing Q4_K and Q6_K.
-func TestNearKernelsMatchReference(t *testing.T) {
-	if !CanPack(quant.Q4_0) {
-		t.Skip("no packed kernels on this CPU")
-	}
-	near, far := NewPool(2), NewPool(2)
-	defer near.Close()
-	defer far.Close()
-	for _, p := range []*Pool{near, far} {
-		p.SetPacing(PacingOff)
-	}
-	near.SetPrefetch(PrefetchNear)
-	far.SetPrefetch(PrefetchFar)
-	rng := rand.New(rand.NewPCG(51, 52))
-	// One group per stream, odd group counts, a partial last group, and
-	// (not under the race detector) a call of several chunks.
-	shapes := []struct{ rows, cols int }{{64, 256}, {2053, 256}, {1030, 512}, {272, 2304}, {4096, 768}}
-	if raceEnabled {
-		shapes = shapes[:3]
-	}
-	for _, wt := range nearTypes {
-		for _, sh := range shapes {
-			if sh.cols%packedQK(wt) != 0 {
-				continue
-			}
-			w := randWeights(rng, wt, sh.rows, sh.cols, true)
-			x := randFloats(rng, sh.cols, 1)
-			pw, err := PackWeights(near, wt, w, sh.rows, sh.cols)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := make([]float32, sh.rows)
-			packedRef(wt, w, sh.rows, sh.cols, x, 1, want)
-			for _, p := range []*Pool{near, far} {
-				m, _ := p.Prefetch()
-				got := guardedOutput(sh.rows)
-				MatMulPacked(p, got, pw, x, 1)
-				checkOutput(t, fmt.Sprintf("%v/%dx%d/%v", wt, sh.rows, sh.cols, m), got, want, "reference")
-			}
-		}
-	}
-	const cols = 512
-	types := []quant.Type{quant.Q4_K, quant.Q4_K, quant.Q6_K}
-	rows := []int{512, 128, 128 + 21}
-	x := randFloats(rng, cols, 1)
-	var pws []*PackedWeights
-	var wants [][]float32
-	for i, wt := range types {
-		w := randWeights(rng, wt, rows[i], cols, true)
-		pw, err := PackWeights(near, wt, w, rows[i], cols)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := make([]float32, rows[i])
-		packedRef(wt, w, rows[i], cols, x, 1, want)
-		pws, wants = append(pws, pw), append(wants, want)
-	}
-	for _, p := range []*Pool{near, far} {
-		ys := make([][]float32, len(types))
-		for i := range ys {
-			ys[i] = guardedOutput(rows[i])
-		}
-		MatMulPackedShared(p, ys, pws, x, 1)
-		m, _ := p.Prefetch()
-		for i := range ys {
-			checkOutput(t, fmt.Sprintf("shared/%v/%v", types[i], m), ys[i], wants[i], "reference")
-		}
 	}
 }

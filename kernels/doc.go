@@ -170,5 +170,8 @@
 // While the caller prepares a single-row MatMulPacked call's input alone,
 // the helpers read ahead the weights of the chunks reserved for them
 // (aside work, packedWarm), so the memory does not sit idle through a
-// call's serial part.
+// call's serial part. A thread that runs out of chunks, in any job, reads
+// ahead the head of its chunk in the single-row call expected next (tail
+// work, tailWarm): each such call learns the one that came after it last
+// time, which in a decode step is the same call every step.
 package kernels

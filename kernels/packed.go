@@ -490,6 +490,11 @@ type packedScratch struct {
 	oneStream bool
 	scales    []float32 // MatMulPackedSharedNorm's row scales
 	warm      packedWarm
+	// succ: for each matrix that began a call that reserved its chunks
+	// (the warm path), the heads of the chunks of the call that came
+	// after it last time (tailWarm); prev began the last such call.
+	succ map[*PackedWeights]*tailWarm
+	prev *PackedWeights
 	// grouped: the call is MatMulPackedGrouped's (each matrix its own
 	// activation row); set for that call only.
 	grouped bool
@@ -957,8 +962,16 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 	if timed {
 		t0 = time.Now()
 	}
+	// A grouped call's matrices are the experts the router picked, and
+	// what follows them changes step by step: such calls neither learn
+	// successors nor have one.
+	chain := warm && !s.grouped
 	if warm {
-		p.runReserved(units, unit, t)
+		var tail tailTask
+		if e := s.succ[pw0]; e != nil && chain {
+			tail = e
+		}
+		p.runReservedTail(units, unit, t, tail)
 	} else {
 		p.runTask(units, unit, t)
 	}
@@ -973,7 +986,87 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 		// The helpers stopped warming before they took the dot job.
 		s.warm.clear()
 	}
+	if chain {
+		s.learnSucc(pw0, p.threadsLocked())
+	} else {
+		s.prev = nil
+	}
+	if p != nil {
+		p.ahead = nil
+		if e := s.succ[s.prev]; e != nil && s.prev != nil {
+			p.ahead = e
+		}
+	}
 	s.plan.clear()
+}
+
+// learnSucc records this call's chunk heads as the successor of the call
+// before it (s.prev), where both reserved their chunks (calls of a single
+// row or a few, whose input the caller prepares while the helpers warm). It runs after the call's dot job, which every helper took
+// part in: no helper still reads the entry it rewrites (a helper's tail
+// reads the entry of pw0, never that of a different s.prev).
+func (s *packedScratch) learnSucc(pw0 *PackedWeights, threads int) {
+	if s.prev != nil && s.prev != pw0 {
+		e := s.succ[s.prev]
+		if e == nil {
+			if s.succ == nil || len(s.succ) >= maxSucc {
+				s.succ = make(map[*PackedWeights]*tailWarm)
+			}
+			e = new(tailWarm)
+			s.succ[s.prev] = e
+		}
+		e.set(s.plan.pieces, s.plan.chunkPieces, threads)
+	}
+	s.prev = pw0
+}
+
+// maxSucc bounds packedScratch.succ: a model's decode step has a few
+// hundred single-row calls at most; past that the map starts afresh
+// rather than keep the matrices of models long closed.
+const maxSucc = 4096
+
+// tailWarm is the heads of the chunks that each thread starts a call on
+// (chunk 0 the caller's, chunk i helper i's; the call reserves them),
+// which the threads of the call before it fetch once they run out of
+// chunks there (Pool.runReservedTail), and so do those of any job between
+// the two (Pool.ahead, the CPU stream's attention above all): the memory
+// keeps streaming through the end of a job, where one thread waits for
+// the other, and through the caller's serial work after it, and the next
+// call starts on lines already in L2. In llama-1b decode on the 2-core
+// Zen 5 VM steps took 0.984-0.991 of the time with the tails against
+// without them, alternating every two steps in one process (Q4_0; a null
+// swap 0.995-1.000; Q8_0 0.992, Q4_K_M 0.992; docs/performance.md,
+// round 73).
+//
+// The regions point into another matrix's weights; prefetches do not
+// fault even where that matrix has been unmapped since.
+type tailWarm struct {
+	regions []warmRegion
+	starts  []int // thread i's regions are regions[starts[i]:starts[i+1]]
+}
+
+// set copies the stream pieces of chunks 0..threads-1 (those that exist).
+func (w *tailWarm) set(pieces []streamPiece, chunkPieces []int, threads int) {
+	w.regions, w.starts = w.regions[:0], append(w.starts[:0], 0)
+	for c := 0; c < threads; c++ {
+		if c+1 < len(chunkPieces) {
+			w.regions = appendRegions(w.regions, pieces[chunkPieces[c]:chunkPieces[c+1]])
+		}
+		w.starts = append(w.starts, len(w.regions))
+	}
+}
+
+// tailStep is how many bytes of each stream a tail prefetches between
+// checks of whether to stop: the caller checks whether the helpers are
+// done, and a quarter of warmStep keeps it within a few hundred
+// nanoseconds of them.
+const tailStep = 1024
+
+func (w *tailWarm) runTail(id int, p *Pool, seen uint64) {
+	if id+1 >= len(w.starts) {
+		return
+	}
+	prefetchRegions(w.regions[w.starts[id]:w.starts[id+1]], tailStep, warmBytes, func() bool { return p.tailOver(id, seen) })
 }
 
 // singleRowAdds adds each single-row output into its residual, where the
@@ -1034,12 +1127,34 @@ const warmStep = 4096
 func (w *packedWarm) set(pieces []streamPiece, chunkPieces []int, helpers int) {
 	w.regions, w.starts = w.regions[:0], w.starts[:0]
 	for c := 1; c <= helpers && c+1 < len(chunkPieces); c++ {
-		for _, pc := range pieces[chunkPieces[c]:chunkPieces[c+1]] {
-			pw, ns := pc.m.pw, pc.m.ns
-			o, n := pw.groupAt(pc.lo), pc.q*pw.gb
-			w.regions = append(w.regions, warmRegion{data: pw.data[o : o+(ns-1)*pc.ws+n], run: pc.ws, n: n, ns: ns})
-		}
+		w.regions = appendRegions(w.regions, pieces[chunkPieces[c]:chunkPieces[c+1]])
 		w.starts = append(w.starts, len(w.regions))
+	}
+}
+
+// appendRegions appends each stream piece's bytes as a warmRegion.
+func appendRegions(regions []warmRegion, pieces []streamPiece) []warmRegion {
+	for _, pc := range pieces {
+		pw, ns := pc.m.pw, pc.m.ns
+		o, n := pw.groupAt(pc.lo), pc.q*pw.gb
+		regions = append(regions, warmRegion{data: pw.data[o : o+(ns-1)*pc.ws+n], run: pc.ws, n: n, ns: ns})
+	}
+	return regions
+}
+
+// prefetchRegions prefetches regions in order, step bytes of each stream
+// at a time, up to budget bytes, and stops early once over reports true
+// (it is asked before each step).
+func prefetchRegions(regions []warmRegion, step, budget int, over func() bool) {
+	for _, r := range regions {
+		for off := 0; off < r.n; off += step {
+			if budget <= 0 || over() {
+				return
+			}
+			size := min(step, r.n-off)
+			prefetchRows(&r.data[off], r.ns, r.run, size)
+			budget -= size * r.ns
+		}
 	}
 }
 
@@ -1057,17 +1172,7 @@ func (w *packedWarm) runAside(id int, stop *atomic.Bool) {
 	if id > 1 {
 		lo = w.starts[id-2]
 	}
-	budget := warmBytes
-	for _, r := range w.regions[lo:w.starts[id-1]] {
-		for off := 0; off < r.n; off += warmStep {
-			if budget <= 0 || stop.Load() {
-				return
-			}
-			size := min(warmStep, r.n-off)
-			prefetchRows(&r.data[off], r.ns, r.run, size)
-			budget -= size * r.ns
-		}
-	}
+	prefetchRegions(w.regions[lo:w.starts[id-1]], warmStep, warmBytes, stop.Load)
 }
 
 // packedGrain picks how many row groups one claimed chunk covers: several

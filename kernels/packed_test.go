@@ -768,3 +768,100 @@ func TestIQAVX2Kernels(t *testing.T) {
 	checkOutput(t, "shared IQ3_S", ya, wa, "reference")
 	checkOutput(t, "shared IQ2_XS", yb, wb, "reference")
 }
+
+// TestTailWarmLearnsSuccessors: a pool's single-row calls learn which call
+// follows each one, as the chunk heads of that call's plan (chunk c for
+// thread c), and the next call's threads run those as their tails; the
+// pool's ahead task is the entry of the last call; a call that reserves
+// no chunks, or a grouped one, forgets the chain. The tails only prefetch: every output keeps its bits.
+func TestTailWarmLearnsSuccessors(t *testing.T) {
+	if !CanPack(quant.Q4_0) {
+		t.Skip("no packed kernels on this CPU")
+	}
+	const threads = 2
+	p := newTestPool(t, threads)
+	rng := rand.New(rand.NewPCG(73, 74))
+	shapes := []struct{ rows, cols int }{{2048, 2048}, {4096, 1024}, {1024, 4096}}
+	var pws []*PackedWeights
+	var xs [][]float32
+	var want [][]float32
+	for _, sh := range shapes {
+		pw, err := PackWeights(p, quant.Q4_0, randWeights(rng, quant.Q4_0, sh.rows, sh.cols, false), sh.rows, sh.cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := randFloats(rng, sh.cols, 1)
+		y := make([]float32, sh.rows)
+		MatMulPacked(nil, y, pw, x, 1) // one thread: no tails
+		pws, xs, want = append(pws, pw), append(xs, x), append(want, y)
+	}
+	s := &p.pk
+	for round := range 3 {
+		for i, pw := range pws {
+			got := guardedOutput(pw.Rows)
+			MatMulPacked(p, got, pw, xs[i], 1)
+			checkOutput(t, fmt.Sprintf("round %d, matrix %d", round, i), got, want[i], "one thread")
+		}
+	}
+	if !packedSetOf(quant.Q4_0, false).streamsFor(1) {
+		if len(s.succ) != 0 || p.ahead != nil {
+			t.Fatal("successors learned without stream kernels, whose calls reserve no chunks")
+		}
+		return
+	}
+	for i, pw := range pws {
+		next := pws[(i+1)%len(pws)]
+		e := s.succ[pw]
+		if e == nil {
+			t.Fatalf("matrix %d: no successor learned", i)
+		}
+		// The successor's plan, as its call makes it.
+		set := packedSetOf(next.Type, false)
+		mats := []packedMat{{pw: next, g0: 0, groups: next.groups(), ns: set.pieceStreams(1)}}
+		var sp streamPlan
+		sp.plan(mats, packedGrain(next.groups(), next.groupBytes(), 1, set.pieceStreams(1), threads, set.rowChunk))
+		if len(sp.chunkPieces) < threads+1 {
+			t.Fatalf("matrix %d's successor has %d chunks: the test wants one a thread", i, len(sp.chunkPieces)-1)
+		}
+		if len(e.starts) != threads+1 {
+			t.Fatalf("matrix %d: regions for %d threads, want %d", i, len(e.starts)-1, threads)
+		}
+		for c := range threads {
+			got, pieces := e.regions[e.starts[c]:e.starts[c+1]], sp.pieces[sp.chunkPieces[c]:sp.chunkPieces[c+1]]
+			if len(got) != len(pieces) || len(got) == 0 {
+				t.Fatalf("matrix %d, thread %d: %d regions, chunk %d of the successor has %d pieces", i, c, len(got), c, len(pieces))
+			}
+			for k, r := range got {
+				pc := pieces[k]
+				o, n := next.groupAt(pc.lo), pc.q*next.groupBytes()
+				if &r.data[0] != &next.data[o] || r.n != n || r.run != pc.ws || r.ns != mats[0].ns {
+					t.Fatalf("matrix %d, thread %d, region %d: not piece %d of the successor's chunk %d", i, c, k, k, c)
+				}
+			}
+		}
+	}
+	if s.prev != pws[len(pws)-1] || p.ahead != tailTask(s.succ[s.prev]) {
+		t.Fatal("the pool's ahead task is not the last call's successor")
+	}
+	// Sixteen rows, an input too large to prepare while the helpers
+	// warm: the call reserves no chunks, and the chain is forgotten.
+	const nx = 16
+	xn := make([]float32, 0, nx*pws[0].Cols)
+	for range nx {
+		xn = append(xn, xs[0]...)
+	}
+	MatMulPacked(p, make([]float32, nx*pws[0].Rows), pws[0], xn, nx)
+	if s.prev != nil || p.ahead != nil {
+		t.Fatal("a call of sixteen rows kept the chain")
+	}
+	// A grouped call (the experts a router picked) forgets it too.
+	MatMulPacked(p, make([]float32, pws[0].Rows), pws[0], xs[0], 1)
+	if s.prev != pws[0] {
+		t.Fatal("a single-row call did not start a chain")
+	}
+	ys := [][]float32{make([]float32, 2*pws[0].Rows), make([]float32, 2*pws[0].Rows)}
+	MatMulPackedGrouped(p, ys, []*PackedWeights{pws[0], pws[0]}, xn[:2*pws[0].Cols], 2, []int{0, 1})
+	if s.prev != nil || p.ahead != nil {
+		t.Fatal("a grouped call kept the chain")
+	}
+}

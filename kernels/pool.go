@@ -65,10 +65,16 @@ type Pool struct {
 	// (startAside); stop asks them to end it.
 	aside    asideTask
 	asideOut bool // startAside's work has had no job after it yet
-	stop     atomic.Bool
-	helpers  []*helper
-	closed   bool
-	wg       sync.WaitGroup // running helper goroutines, for Close
+	// tail is the job's work for a thread that has run out of chunks
+	// (tailTask); nil for none. ahead is the tail of the unreserved jobs
+	// that have none of their own: what the next single-row matmul is
+	// expected to read first (MatMulPacked sets it).
+	tail    tailTask
+	ahead   tailTask
+	stop    atomic.Bool
+	helpers []*helper
+	closed  bool
+	wg      sync.WaitGroup // running helper goroutines, for Close
 
 	mm      matmulScratch // MatMul's reusable buffers, guarded by mu
 	pk      packedScratch // MatMulPacked's, guarded by mu
@@ -193,14 +199,18 @@ func (p *Pool) threadsLocked() int {
 }
 
 // runLocked runs t over [0, n) in chunks of grain indices. p.mu must be held.
-func (p *Pool) runLocked(n, grain int, t Task) { p.run(n, grain, t, false) }
+func (p *Pool) runLocked(n, grain int, t Task) { p.run(n, grain, t, false, nil) }
 
 // runReserved is runLocked with chunk 0 going to the caller and chunk i to
 // helper i before the others are claimed: work the threads prepared for
 // during startAside.
-func (p *Pool) runReserved(n, grain int, t Task) { p.run(n, grain, t, true) }
+func (p *Pool) runReserved(n, grain int, t Task) { p.run(n, grain, t, true, nil) }
 
-func (p *Pool) run(n, grain int, t Task, reserve bool) {
+// runReservedTail is runReserved with tail work for the threads that
+// finish their chunks before the others (tailTask).
+func (p *Pool) runReservedTail(n, grain int, t Task, tail tailTask) { p.run(n, grain, t, true, tail) }
+
+func (p *Pool) run(n, grain int, t Task, reserve bool, tail tailTask) {
 	if grain < 1 {
 		grain = 1
 	}
@@ -211,7 +221,13 @@ func (p *Pool) run(n, grain int, t Task, reserve bool) {
 		return
 	}
 	p.endAside()
-	p.job, p.n, p.grain, p.reserve = t, n, grain, reserve
+	if tail == nil && !reserve {
+		// A reserved job is the call p.ahead foretold: its own chunks'
+		// heads are no tail for it, and the call rewrites that entry once
+		// this job is done (MatMulPacked).
+		tail = p.ahead
+	}
+	p.job, p.n, p.grain, p.reserve, p.tail = t, n, grain, reserve, tail
 	first := int64(0) // the first chunk claimed: after the reserved ones
 	if reserve {
 		first = int64(len(p.helpers)+1) * int64(grain)
@@ -220,9 +236,12 @@ func (p *Pool) run(n, grain int, t Task, reserve bool) {
 	p.panicV.Store(nil)
 	p.publish()
 	p.help(0)
+	if tail != nil {
+		tail.runTail(0, p, 0)
+	}
 	// The caller's share is done; helpers finish their last chunk shortly.
 	p.waitHelpers()
-	p.job = nil
+	p.job, p.tail = nil, nil
 	if pv := p.panicV.Load(); pv != nil {
 		panic(pv.v)
 	}
@@ -277,6 +296,24 @@ func (p *Pool) waitHelpers() {
 			runtime.Gosched()
 		}
 	}
+}
+
+// tailTask is a job's work for a thread that has found no chunk left:
+// runTail runs on the caller (id 0) until every helper has finished the
+// job, and on helper id after it has reported the job done, until the
+// next job or aside work is published. It reads no state the job writes.
+type tailTask interface {
+	runTail(id int, p *Pool, seen uint64)
+}
+
+// tailOver reports whether thread id's tail work should stop: for the
+// caller, every helper has finished the job; for a helper, the job it
+// saw as gen seen is no longer the pool's latest.
+func (p *Pool) tailOver(id int, seen uint64) bool {
+	if id == 0 {
+		return p.pending.Load() == 0
+	}
+	return p.gen.Load() != seen
 }
 
 // asideTask is work for the helpers while the caller runs serial code of
@@ -356,8 +393,12 @@ func (p *Pool) work(h *helper) {
 		if p.job == nil { // Close
 			return
 		}
+		tail := p.tail // the caller clears it once pending is 0
 		p.help(h.id)
 		p.pending.Add(-1)
+		if tail != nil {
+			tail.runTail(h.id, p, seen)
+		}
 	}
 }
 

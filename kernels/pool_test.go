@@ -405,6 +405,109 @@ func TestPoolAsideThenReserved(t *testing.T) {
 	}
 }
 
+// spinTail is a tailTask that runs until the pool says it is over,
+// recording how often each thread ran it and whether each saw the end.
+type spinTail struct {
+	runs  []atomic.Int32
+	ended []atomic.Bool
+}
+
+func newSpinTail(threads int) *spinTail {
+	return &spinTail{runs: make([]atomic.Int32, threads), ended: make([]atomic.Bool, threads)}
+}
+
+func (s *spinTail) runTail(id int, p *Pool, seen uint64) {
+	s.runs[id].Add(1)
+	deadline := time.Now().Add(10 * time.Second)
+	for !p.tailOver(id, seen) {
+		if time.Now().After(deadline) {
+			return // ended stays false: the test fails
+		}
+		runtime.Gosched()
+	}
+	s.ended[id].Store(true)
+}
+
+// waitRuns waits (bounded) until thread id has begun its tail n times: a
+// helper begins it just after it reports its part of the job done, so
+// possibly after the caller has returned.
+func (s *spinTail) waitRuns(id int, n int32) int32 {
+	deadline := time.Now().Add(5 * time.Second)
+	for s.runs[id].Load() < n && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
+	return s.runs[id].Load()
+}
+
+// TestPoolTail: a job's tail runs once on each thread after its chunks:
+// on the caller until every helper is done (the job returns only then),
+// on a helper after it has reported the job done and until the next job
+// is published, which the helper takes only after its tail returns. Jobs
+// without a tail of their own take the pool's ahead task. Under -race
+// this also checks how the tail is handed over.
+func TestPoolTail(t *testing.T) {
+	for _, threads := range []int{2, 3} {
+		p := newTestPool(t, threads)
+		for rep := range 10 {
+			tail := newSpinTail(threads)
+			n, grain := 40+rep, 4
+			task := &threadTask{grain: grain, hits: make([]atomic.Int32, n), runBy: make([]atomic.Int64, threads)}
+			p.mu.Lock()
+			p.runReservedTail(n, grain, task, tail)
+			if p.tail != nil {
+				t.Fatal("the job's tail outlived it")
+			}
+			p.mu.Unlock()
+			for i := range task.hits {
+				if h := task.hits[i].Load(); h != 1 {
+					t.Fatalf("threads=%d rep %d: index %d ran %d times", threads, rep, i, h)
+				}
+			}
+			if r := tail.runs[0].Load(); r != 1 || !tail.ended[0].Load() {
+				t.Fatalf("threads=%d rep %d: the caller ran its tail %d times, ended %v", threads, rep, r, tail.ended[0].Load())
+			}
+			for i := 1; i < threads; i++ {
+				if r := tail.waitRuns(i, 1); r != 1 {
+					t.Fatalf("threads=%d rep %d: helper %d ran its tail %d times", threads, rep, i, r)
+				}
+				if tail.ended[i].Load() {
+					t.Fatalf("threads=%d rep %d: helper %d's tail ended before a next job", threads, rep, i)
+				}
+			}
+			// The next job, with an ahead task, ends the helpers' tails
+			// before they take it, and runs the ahead task as its tail.
+			ahead := newSpinTail(threads)
+			next := &threadTask{grain: grain, hits: make([]atomic.Int32, n), runBy: make([]atomic.Int64, threads)}
+			p.mu.Lock()
+			p.ahead = ahead
+			p.runLocked(n, grain, next)
+			p.ahead = nil
+			p.mu.Unlock()
+			for i := 1; i < threads; i++ {
+				if !tail.ended[i].Load() {
+					t.Fatalf("threads=%d rep %d: helper %d took the next job inside its tail", threads, rep, i)
+				}
+				if r := ahead.waitRuns(i, 1); r != 1 {
+					t.Fatalf("threads=%d rep %d: helper %d ran the ahead task %d times", threads, rep, i, r)
+				}
+			}
+			if r := ahead.runs[0].Load(); r != 1 || !ahead.ended[0].Load() {
+				t.Fatalf("threads=%d rep %d: the caller ran the ahead task %d times, ended %v", threads, rep, r, ahead.ended[0].Load())
+			}
+			// A job with neither ends the ahead tails and runs none.
+			last := &threadTask{grain: grain, hits: make([]atomic.Int32, n), runBy: make([]atomic.Int64, threads)}
+			p.mu.Lock()
+			p.runLocked(n, grain, last)
+			p.mu.Unlock()
+			for i := 1; i < threads; i++ {
+				if !ahead.ended[i].Load() || ahead.runs[i].Load() != 1 {
+					t.Fatalf("threads=%d rep %d: helper %d's ahead tail: ended %v, runs %d", threads, rep, i, ahead.ended[i].Load(), ahead.runs[i].Load())
+				}
+			}
+		}
+	}
+}
+
 // TestPoolAsideStoppedByClose: Close stops aside work that no job
 // followed, and the helpers exit.
 func TestPoolAsideStoppedByClose(t *testing.T) {

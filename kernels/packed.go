@@ -1033,7 +1033,7 @@ const maxSucc = 4096
 // keeps streaming through the end of a job, where one thread waits for
 // the other, and through the caller's serial work after it, and the next
 // call starts on lines already in L2. In llama-1b decode on the 2-core
-// Zen 5 VM steps took 0.984-0.991 of the time with the tails against
+// Zen 5 VM steps took 0.984-0.988 of the time with the tails against
 // without them, alternating every two steps in one process (Q4_0; a null
 // swap 0.995-1.000; Q8_0 0.992, Q4_K_M 0.992; docs/performance.md,
 // round 73).

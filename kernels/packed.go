@@ -1396,7 +1396,11 @@ func (t *packedTask) dot(m *packedMat, lo, hi int) {
 			for k0 := 0; k0 < n; {
 				sub := 8
 				for sub > n-k0 || ks[sub] == nil {
-					sub /= 2
+					if sub /= 2; sub == 0 {
+						// A pool whose kernel set lacks this type's kernels
+						// (Pool.Packs): no packed call can run on it.
+						panic(fmt.Sprintf("kernels.MatMulPacked: no %v kernels in the pool's kernel set", pw.Type))
+					}
 				}
 				j := base + k0
 				y, ys := &m.y[(t0+k0)*pw.Rows+r0], ystride

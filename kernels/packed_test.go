@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/nuri-ai/nuri/internal/testshared"
@@ -779,7 +781,8 @@ func TestTailWarmLearnsSuccessors(t *testing.T) {
 		t.Skip("no packed kernels on this CPU")
 	}
 	const threads = 2
-	p := newTestPool(t, threads)
+	p := NewPool(threads) // the best kernels, whatever NURI_KERNELS says: Q4_0 packs only there
+	defer p.Close()
 	rng := rand.New(rand.NewPCG(73, 74))
 	shapes := []struct{ rows, cols int }{{2048, 2048}, {4096, 1024}, {1024, 4096}}
 	var pws []*PackedWeights
@@ -863,5 +866,42 @@ func TestTailWarmLearnsSuccessors(t *testing.T) {
 	MatMulPackedGrouped(p, ys, []*PackedWeights{pws[0], pws[0]}, xn[:2*pws[0].Cols], 2, []int{0, 1})
 	if s.prev != nil || p.ahead != nil {
 		t.Fatal("a grouped call kept the chain")
+	}
+}
+
+// TestMatMulPackedWithoutKernels: a packed call on a pool whose kernel set
+// has no kernels for the weights' type (Pool.Packs false; the model never
+// packs for it) panics with the type's name on the caller instead of
+// spinning for ever.
+func TestMatMulPackedWithoutKernels(t *testing.T) {
+	if !CanPack(quant.Q4_0) {
+		t.Skip("no packed kernels on this CPU")
+	}
+	for _, threads := range []int{1, 2} {
+		p := NewPool(threads)
+		defer p.Close()
+		rng := rand.New(rand.NewPCG(75, 76))
+		const rows, cols = 64, 256
+		pw, err := PackWeights(p, quant.Q4_0, randWeights(rng, quant.Q4_0, rows, cols, false), rows, cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.SetKernelSet(KernelsAVX2)
+		if p.Packs(quant.Q4_0) {
+			t.Fatal("the AVX2 kernel set packs Q4_0: the test needs a type it does not")
+		}
+		done := make(chan any, 1)
+		go func() {
+			defer func() { done <- recover() }()
+			MatMulPacked(p, make([]float32, rows), pw, randFloats(rng, cols, 1), 1)
+		}()
+		select {
+		case r := <-done:
+			if msg := fmt.Sprint(r); !strings.Contains(msg, "no Q4_0 kernels") {
+				t.Fatalf("%d threads: MatMulPacked did not panic with the type's name: %v", threads, r)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%d threads: MatMulPacked hung", threads)
+		}
 	}
 }

@@ -301,7 +301,9 @@ func (p *Pool) waitHelpers() {
 // tailTask is a job's work for a thread that has found no chunk left:
 // runTail runs on the caller (id 0) until every helper has finished the
 // job, and on helper id after it has reported the job done, until the
-// next job or aside work is published. It reads no state the job writes.
+// next job or aside work is published. It reads no state the job writes,
+// and like asideTask it must not panic: a helper's tail runs after the
+// caller may have returned, with no one to hand the panic to.
 type tailTask interface {
 	runTail(id int, p *Pool, seen uint64)
 }

@@ -966,12 +966,16 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 	// what follows them changes step by step: such calls neither learn
 	// successors nor have one.
 	chain := warm && !s.grouped
-	if warm {
-		var tail tailTask
-		if e := s.succ[pw0]; e != nil && chain {
-			tail = e
+	// next: what followed this call last time (nil: nothing learned), the
+	// tail of this call's threads and then of the jobs up to the next.
+	var next tailTask
+	if chain {
+		if e := s.succ[pw0]; e != nil {
+			next = e
 		}
-		p.runReservedTail(units, unit, t, tail)
+	}
+	if warm {
+		p.runReservedTail(units, unit, t, next)
 	} else {
 		p.runTask(units, unit, t)
 	}
@@ -992,10 +996,7 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 		s.prev = nil
 	}
 	if p != nil {
-		p.ahead = nil
-		if e := s.succ[s.prev]; e != nil && s.prev != nil {
-			p.ahead = e
-		}
+		p.ahead = next
 	}
 	s.plan.clear()
 }

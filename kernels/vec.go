@@ -362,6 +362,37 @@ func (o VecOps) SumF64(x []float32) float64 {
 	return foldLanes(&lanes)
 }
 
+// ExpSumF64 sets x[i] = exp(x[i] − m) and returns their sum in float64:
+// SubScalar, Exp and SumF64 with their bits, in one pass over x where the
+// CPU has AVX-512. With ScaleRoundF16 a softmax of an F16 cache takes
+// three passes over a head's scores instead of six: one-token decode
+// attention in llama-1b's shape (BenchmarkAttentionDecode, F16, warm)
+// took 3.5 against 3.8 µs at 16 positions and 14.3 against 14.7 µs at
+// 160, side by side on the Zen 5 VM, and measured level at 1024 and 2048
+// (docs/performance.md, round 74).
+func (o VecOps) ExpSumF64(x []float32, m float32) float64 {
+	if o.fast && len(x) > 0 {
+		var lanes [16]float64
+		subExpSumF64(&x[0], len(x), m, &lanes[0])
+		return foldLanes(&lanes)
+	}
+	o.SubScalar(x, m)
+	o.Exp(x, x)
+	return o.SumF64(x)
+}
+
+// ScaleRoundF16 sets x[i] = x[i]·s rounded to fp16: Scale then RoundF16
+// with their bits, in one pass where the CPU has AVX-512 (a softmax's
+// last passes for an F16 cache).
+func (o VecOps) ScaleRoundF16(x []float32, s float32) {
+	if o.fast && len(x) > 0 {
+		scaleRoundF16(&x[0], len(x), s)
+		return
+	}
+	o.Scale(x, s)
+	o.RoundF16(x, x)
+}
+
 // foldLanes adds lane j+w into lane j for w = 8, 4, 2, 1 and returns lane 0.
 func foldLanes(lanes *[16]float64) float64 {
 	for w := 8; w >= 1; w /= 2 {

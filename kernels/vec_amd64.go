@@ -26,6 +26,12 @@ func axpyF32Rows(acc *float32, d16 int, p *float32, n int, v *float32, vstride i
 func expF32(dst, src *float32, n int)
 
 //go:noescape
+func subExpSumF64(x *float32, n int, m float32, lanes *float64)
+
+//go:noescape
+func scaleRoundF16(x *float32, n int, s float32)
+
+//go:noescape
 func siluMulF32(dst, gate, up *float32, n16 int)
 
 //go:noescape

@@ -54,6 +54,10 @@ const hasIQAVX2 = false
 
 func expF32(dst, src *float32, n int) { panic("kernels: no assembly") }
 
+func subExpSumF64(x *float32, n int, m float32, lanes *float64) { panic("kernels: no assembly") }
+
+func scaleRoundF16(x *float32, n int, s float32) { panic("kernels: no assembly") }
+
 func siluMulF32(dst, gate, up *float32, n16 int) { panic("kernels: no assembly") }
 
 func quantQ8_0Tile(x *float32, nb int, qs *byte, qstride int, d *float32, corr *int32, dstride int, negZero int) {

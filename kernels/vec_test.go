@@ -967,3 +967,55 @@ func TestDotRowsBelowOneChunk(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftmaxPassesFused: ExpSumF64 gives the bits of SubScalar, Exp and
+// SumF64 one after another, and ScaleRoundF16 those of Scale and
+// RoundF16, on every path and the reference, for awkward lengths (the
+// masked tails), scores over a wide range with the row's maximum among
+// them, -Inf (masked positions), +Inf and NaN.
+func TestSoftmaxPassesFused(t *testing.T) {
+	r := rand.New(rand.NewPCG(71, 72))
+	same := func(a, b float32) bool {
+		return math.Float32bits(a) == math.Float32bits(b) || (a != a && b != b)
+	}
+	for _, o := range allVecOps(t) {
+		for _, n := range []int{0, 1, 7, 15, 16, 17, 31, 32, 33, 47, 100, 161, 1024, 4099} {
+			for _, special := range []float32{0, float32(math.Inf(-1)), float32(math.Inf(1)), float32(math.NaN())} {
+				x := make([]float32, n)
+				m := float32(math.Inf(-1))
+				for i := range x {
+					x[i] = float32(r.NormFloat64() * 30)
+					m = max(m, x[i])
+				}
+				if special != 0 && n > 0 {
+					for k := 0; k < 3; k++ {
+						x[r.IntN(n)] = special
+					}
+				}
+				want := append([]float32(nil), x...)
+				o.SubScalar(want, m)
+				o.Exp(want, want)
+				wantSum := o.SumF64(want)
+				got := append([]float32(nil), x...)
+				gotSum := o.ExpSumF64(got, m)
+				if math.Float64bits(gotSum) != math.Float64bits(wantSum) && !(gotSum != gotSum && wantSum != wantSum) {
+					t.Fatalf("%s n=%d (%v): ExpSumF64 sum %v, the three passes %v", o.Name(), n, special, gotSum, wantSum)
+				}
+				for i := range got {
+					if !same(got[i], want[i]) {
+						t.Fatalf("%s n=%d (%v): ExpSumF64 x[%d] = %v, the three passes %v", o.Name(), n, special, i, got[i], want[i])
+					}
+				}
+				s := float32(1 / wantSum)
+				o.Scale(want, s)
+				o.RoundF16(want, want)
+				o.ScaleRoundF16(got, s)
+				for i := range got {
+					if !same(got[i], want[i]) {
+						t.Fatalf("%s n=%d (%v): ScaleRoundF16 x[%d] = %v, Scale then RoundF16 %v", o.Name(), n, special, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

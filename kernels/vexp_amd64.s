@@ -119,3 +119,105 @@ sloop:
 	JNZ  sloop
 	VZEROUPPER
 	RET
+
+// func subExpSumF64(x *float32, n int, m float32, lanes *float64)
+// x[i] = exp(x[i] − m) for all n elements, 16 at a time and the last n mod
+// 16 under a lane mask, and lanes[j] = the float64 sum of the results at
+// i ≡ j (mod 16), in order: SubScalar, Exp and sumF64 (with SumF64's tail)
+// in one pass, with their bits. Z29 holds m; Z30 and Z31 lanes 0-7 and
+// 8-15.
+TEXT ·subExpSumF64(SB), NOSPLIT, $0-32
+	MOVQ         x+0(FP), DI
+	MOVQ         n+8(FP), DX
+	VBROADCASTSS m+16(FP), Z29
+	MOVQ         lanes+24(FP), SI
+	MOVQ         DX, CX
+	SHRQ         $4, CX
+	ANDQ         $15, DX
+	EXPCONSTS
+	VXORPD       Z30, Z30, Z30
+	VXORPD       Z31, Z31, Z31
+	TESTQ        CX, CX
+	JZ           xtail
+
+xloop:
+	VMOVUPS (DI), Z0
+	VSUBPS  Z29, Z0, Z0
+	EXPZ
+	VMOVUPS Z4, (DI)
+	VCVTPS2PD     Y4, Z6
+	VEXTRACTF32X8 $1, Z4, Y7
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z6, Z30, Z30
+	VADDPD        Z7, Z31, Z31
+	ADDQ          $64, DI
+	DECQ          CX
+	JNZ           xloop
+
+xtail:
+	TESTQ DX, DX
+	JZ    xdone
+	MOVL  $1, AX
+	MOVQ  DX, CX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	VMOVUPS.Z (DI), K1, Z0
+	VSUBPS    Z29, Z0, Z0
+	EXPZ
+	VMOVUPS   Z4, K1, (DI)
+	// Only the tail's lanes are summed (the others add +0.0, which leaves
+	// a sum of exponentials as it is).
+	VMOVAPS.Z     Z4, K1, Z4
+	VCVTPS2PD     Y4, Z6
+	VEXTRACTF32X8 $1, Z4, Y7
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z6, Z30, Z30
+	VADDPD        Z7, Z31, Z31
+
+xdone:
+	VMOVUPD Z30, (SI)
+	VMOVUPD Z31, 64(SI)
+	VZEROUPPER
+	RET
+
+// func scaleRoundF16(x *float32, n int, s float32)
+// x[i] = x[i]·s rounded to fp16 (round to nearest even) and back, 16 at a
+// time and the last n mod 16 under a lane mask: Scale then RoundF16 in one
+// pass, with their bits.
+TEXT ·scaleRoundF16(SB), NOSPLIT, $0-20
+	MOVQ         x+0(FP), DI
+	MOVQ         n+8(FP), DX
+	VBROADCASTSS s+16(FP), Z29
+	MOVQ         DX, CX
+	SHRQ         $4, CX
+	ANDQ         $15, DX
+	TESTQ        CX, CX
+	JZ           rtail
+
+rloop:
+	VMULPS    (DI), Z29, Z0
+	VCVTPS2PH $0, Z0, Y0
+	VCVTPH2PS Y0, Z0
+	VMOVUPS   Z0, (DI)
+	ADDQ      $64, DI
+	DECQ      CX
+	JNZ       rloop
+
+rtail:
+	TESTQ DX, DX
+	JZ    rdone
+	MOVL  $1, AX
+	MOVQ  DX, CX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	VMOVUPS.Z (DI), K1, Z0
+	VMULPS    Z29, Z0, Z0
+	VCVTPS2PH $0, Z0, Y0
+	VCVTPH2PS Y0, Z0
+	VMOVUPS   Z0, K1, (DI)
+
+rdone:
+	VZEROUPPER
+	RET

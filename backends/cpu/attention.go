@@ -717,17 +717,18 @@ func (a *attnJob) softmax(sc []float32) {
 		scale = 1
 	}
 	maxv := a.vec.ScaleMax(sc, scale)
-	a.vec.SubScalar(sc, maxv)
-	a.vec.Exp(sc, sc)
-	sum := a.vec.SumF64(sc) // ggml sums in float64 too (soft_max)
-	a.vec.Scale(sc, float32(1/sum))
+	sum := a.vec.ExpSumF64(sc, maxv) // ggml sums in float64 too (soft_max)
+	inv := float32(1 / sum)
 	switch a.roundP {
 	case quant.F16:
-		a.vec.RoundF16(sc, sc)
+		a.vec.ScaleRoundF16(sc, inv)
 	case quant.BF16:
+		a.vec.Scale(sc, inv)
 		for i, v := range sc {
 			sc[i] = quant.BF16ToFP32(quant.FP32ToBF16(v))
 		}
+	default:
+		a.vec.Scale(sc, inv)
 	}
 }
 

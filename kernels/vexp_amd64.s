@@ -54,6 +54,20 @@
 	VADDPS      Z27, Z4, Z4; \
 	VSCALEFPS   Z2, Z4, Z4
 
+// SPLIT16: CX = DX / 16 (whole vectors), DX = DX mod 16 (the tail).
+#define SPLIT16 \
+	MOVQ DX, CX; \
+	SHRQ $4, CX; \
+	ANDQ $15, DX
+
+// TAILMASK: K1 = the low DX lanes (the tail SPLIT16 left); clobbers AX, CX.
+#define TAILMASK \
+	MOVL  $1, AX; \
+	MOVQ  DX, CX; \
+	SHLL  CX, AX; \
+	DECL  AX; \
+	KMOVW AX, K1
+
 // func expF32(dst, src *float32, n int)
 // All n elements: 16 at a time, the last n mod 16 under a lane mask (the
 // lanes run the same sequence, so a value's result does not depend on its
@@ -62,9 +76,7 @@ TEXT ·expF32(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ n+16(FP), DX
-	MOVQ DX, CX
-	SHRQ $4, CX
-	ANDQ $15, DX
+	SPLIT16
 	EXPCONSTS
 
 	TESTQ CX, CX
@@ -82,11 +94,7 @@ eloop:
 etail:
 	TESTQ DX, DX
 	JZ    edone
-	MOVL  $1, AX
-	MOVQ  DX, CX
-	SHLL  CX, AX
-	DECL  AX
-	KMOVW AX, K1
+	TAILMASK
 	VMOVUPS.Z (SI), K1, Z0
 	EXPZ
 	VMOVUPS Z4, K1, (DI)
@@ -120,6 +128,14 @@ sloop:
 	VZEROUPPER
 	RET
 
+// SUMLANES: Z30 += Z4's lanes 0-7 and Z31 += its lanes 8-15, in float64.
+#define SUMLANES \
+	VCVTPS2PD     Y4, Z6; \
+	VEXTRACTF32X8 $1, Z4, Y7; \
+	VCVTPS2PD     Y7, Z7; \
+	VADDPD        Z6, Z30, Z30; \
+	VADDPD        Z7, Z31, Z31
+
 // func subExpSumF64(x *float32, n int, m float32, lanes *float64)
 // x[i] = exp(x[i] − m) for all n elements, 16 at a time and the last n mod
 // 16 under a lane mask, and lanes[j] = the float64 sum of the results at
@@ -131,9 +147,7 @@ TEXT ·subExpSumF64(SB), NOSPLIT, $0-32
 	MOVQ         n+8(FP), DX
 	VBROADCASTSS m+16(FP), Z29
 	MOVQ         lanes+24(FP), SI
-	MOVQ         DX, CX
-	SHRQ         $4, CX
-	ANDQ         $15, DX
+	SPLIT16
 	EXPCONSTS
 	VXORPD       Z30, Z30, Z30
 	VXORPD       Z31, Z31, Z31
@@ -145,35 +159,23 @@ xloop:
 	VSUBPS  Z29, Z0, Z0
 	EXPZ
 	VMOVUPS Z4, (DI)
-	VCVTPS2PD     Y4, Z6
-	VEXTRACTF32X8 $1, Z4, Y7
-	VCVTPS2PD     Y7, Z7
-	VADDPD        Z6, Z30, Z30
-	VADDPD        Z7, Z31, Z31
-	ADDQ          $64, DI
+	SUMLANES
+	ADDQ    $64, DI
 	DECQ          CX
 	JNZ           xloop
 
 xtail:
 	TESTQ DX, DX
 	JZ    xdone
-	MOVL  $1, AX
-	MOVQ  DX, CX
-	SHLL  CX, AX
-	DECL  AX
-	KMOVW AX, K1
+	TAILMASK
 	VMOVUPS.Z (DI), K1, Z0
 	VSUBPS    Z29, Z0, Z0
 	EXPZ
 	VMOVUPS   Z4, K1, (DI)
 	// Only the tail's lanes are summed (the others add +0.0, which leaves
 	// a sum of exponentials as it is).
-	VMOVAPS.Z     Z4, K1, Z4
-	VCVTPS2PD     Y4, Z6
-	VEXTRACTF32X8 $1, Z4, Y7
-	VCVTPS2PD     Y7, Z7
-	VADDPD        Z6, Z30, Z30
-	VADDPD        Z7, Z31, Z31
+	VMOVAPS.Z Z4, K1, Z4
+	SUMLANES
 
 xdone:
 	VMOVUPD Z30, (SI)
@@ -189,9 +191,7 @@ TEXT ·scaleRoundF16(SB), NOSPLIT, $0-20
 	MOVQ         x+0(FP), DI
 	MOVQ         n+8(FP), DX
 	VBROADCASTSS s+16(FP), Z29
-	MOVQ         DX, CX
-	SHRQ         $4, CX
-	ANDQ         $15, DX
+	SPLIT16
 	TESTQ        CX, CX
 	JZ           rtail
 
@@ -207,11 +207,7 @@ rloop:
 rtail:
 	TESTQ DX, DX
 	JZ    rdone
-	MOVL  $1, AX
-	MOVQ  DX, CX
-	SHLL  CX, AX
-	DECL  AX
-	KMOVW AX, K1
+	TAILMASK
 	VMOVUPS.Z (DI), K1, Z0
 	VMULPS    Z29, Z0, Z0
 	VCVTPS2PH $0, Z0, Y0

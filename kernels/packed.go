@@ -1003,9 +1003,10 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 
 // learnSucc records this call's chunk heads as the successor of the call
 // before it (s.prev), where both reserved their chunks (calls of a single
-// row or a few, whose input the caller prepares while the helpers warm). It runs after the call's dot job, which every helper took
-// part in: no helper still reads the entry it rewrites (a helper's tail
-// reads the entry of pw0, never that of a different s.prev).
+// row or a few, whose input the caller prepares while the helpers warm).
+// It runs after the call's dot job, which every helper took part in: no
+// helper still reads the entry it rewrites (a helper's tail reads the
+// entry of pw0, never that of a different s.prev).
 func (s *packedScratch) learnSucc(pw0 *PackedWeights, threads int) {
 	if s.prev != nil && s.prev != pw0 {
 		e := s.succ[s.prev]

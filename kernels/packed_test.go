@@ -775,7 +775,8 @@ func TestIQAVX2Kernels(t *testing.T) {
 // follows each one, as the chunk heads of that call's plan (chunk c for
 // thread c), and the next call's threads run those as their tails; the
 // pool's ahead task is the entry of the last call; a call that reserves
-// no chunks, or a grouped one, forgets the chain. The tails only prefetch: every output keeps its bits.
+// no chunks, or a grouped one, forgets the chain. The tails only
+// prefetch: every output keeps its bits.
 func TestTailWarmLearnsSuccessors(t *testing.T) {
 	if !CanPack(quant.Q4_0) {
 		t.Skip("no packed kernels on this CPU")
@@ -879,7 +880,6 @@ func TestMatMulPackedWithoutKernels(t *testing.T) {
 	}
 	for _, threads := range []int{1, 2} {
 		p := NewPool(threads)
-		defer p.Close()
 		rng := rand.New(rand.NewPCG(75, 76))
 		const rows, cols = 64, 256
 		pw, err := PackWeights(p, quant.Q4_0, randWeights(rng, quant.Q4_0, rows, cols, false), rows, cols)
@@ -897,10 +897,12 @@ func TestMatMulPackedWithoutKernels(t *testing.T) {
 		}()
 		select {
 		case r := <-done:
+			p.Close()
 			if msg := fmt.Sprint(r); !strings.Contains(msg, "no Q4_0 kernels") {
 				t.Fatalf("%d threads: MatMulPacked did not panic with the type's name: %v", threads, r)
 			}
 		case <-time.After(20 * time.Second):
+			// No Close: it would wait on the hung call.
 			t.Fatalf("%d threads: MatMulPacked hung", threads)
 		}
 	}

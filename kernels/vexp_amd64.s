@@ -161,8 +161,8 @@ xloop:
 	VMOVUPS Z4, (DI)
 	SUMLANES
 	ADDQ    $64, DI
-	DECQ          CX
-	JNZ           xloop
+	DECQ    CX
+	JNZ     xloop
 
 xtail:
 	TESTQ DX, DX
@@ -183,6 +183,12 @@ xdone:
 	VZEROUPPER
 	RET
 
+// SCALEROUND: Z0 = Z0·Z29 rounded to fp16 (nearest even) and back.
+#define SCALEROUND \
+	VMULPS    Z29, Z0, Z0; \
+	VCVTPS2PH $0, Z0, Y0; \
+	VCVTPH2PS Y0, Z0
+
 // func scaleRoundF16(x *float32, n int, s float32)
 // x[i] = x[i]·s rounded to fp16 (round to nearest even) and back, 16 at a
 // time and the last n mod 16 under a lane mask: Scale then RoundF16 in one
@@ -196,22 +202,19 @@ TEXT ·scaleRoundF16(SB), NOSPLIT, $0-20
 	JZ           rtail
 
 rloop:
-	VMULPS    (DI), Z29, Z0
-	VCVTPS2PH $0, Z0, Y0
-	VCVTPH2PS Y0, Z0
-	VMOVUPS   Z0, (DI)
-	ADDQ      $64, DI
-	DECQ      CX
-	JNZ       rloop
+	VMOVUPS (DI), Z0
+	SCALEROUND
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     rloop
 
 rtail:
 	TESTQ DX, DX
 	JZ    rdone
 	TAILMASK
 	VMOVUPS.Z (DI), K1, Z0
-	VMULPS    Z29, Z0, Z0
-	VCVTPS2PH $0, Z0, Y0
-	VCVTPH2PS Y0, Z0
+	SCALEROUND
 	VMOVUPS   Z0, K1, (DI)
 
 rdone:

@@ -62,7 +62,7 @@ run: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./kernels/... ./tokenizer/...
 
-# Each fuzz target for FUZZTIME (the readers of what users bring first: GGUF, imatrix, KL bases, grammars, Responses, Messages, llama.cpp and rerank requests).
+# Each fuzz target for FUZZTIME (the readers of what users bring first: GGUF, imatrix, KL bases, grammars, JSON and schemas, chat completions, Responses, Messages, llama.cpp and rerank requests, reply parsers).
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME) ./gguf/
 	$(GO) test -run '^$$' -fuzz FuzzImatrixLegacy -fuzztime $(FUZZTIME) ./gguf/
@@ -71,10 +71,14 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzTemplate -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./chat/
 	$(GO) test -run '^$$' -fuzz FuzzGBNFCompile -fuzztime $(FUZZTIME) ./sample/
 	$(GO) test -run '^$$' -fuzz FuzzRegexAgrees -fuzztime $(FUZZTIME) ./sample/
+	$(GO) test -run '^$$' -fuzz FuzzJSONRecognizer -fuzztime $(FUZZTIME) ./sample/
+	$(GO) test -run '^$$' -fuzz FuzzSchemaAnyMatchesJSON -fuzztime $(FUZZTIME) ./sample/
+	$(GO) test -run '^$$' -fuzz FuzzChatJob -fuzztime $(FUZZTIME) ./server/
 	$(GO) test -run '^$$' -fuzz FuzzResponsesChat -fuzztime $(FUZZTIME) ./server/
 	$(GO) test -run '^$$' -fuzz FuzzAnthropicChat -fuzztime $(FUZZTIME) ./server/
 	$(GO) test -run '^$$' -fuzz FuzzLlamaPrompts -fuzztime $(FUZZTIME) ./server/
 	$(GO) test -run '^$$' -fuzz FuzzRerank -fuzztime $(FUZZTIME) ./server/
+	$(GO) test -run '^$$' -fuzz FuzzReplyParsersSplit -fuzztime $(FUZZTIME) ./chat/
 
 lint: vet
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)

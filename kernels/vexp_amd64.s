@@ -183,9 +183,10 @@ xdone:
 	VZEROUPPER
 	RET
 
-// SCALEROUND: Z0 = Z0·Z29 rounded to fp16 (nearest even) and back.
-#define SCALEROUND \
-	VMULPS    Z29, Z0, Z0; \
+// SCALEROUND(SRC): Z0 = SRC·Z29 rounded to fp16 (nearest even) and back;
+// SRC may be the memory operand, which the multiply then loads itself.
+#define SCALEROUND(SRC) \
+	VMULPS    SRC, Z29, Z0; \
 	VCVTPS2PH $0, Z0, Y0; \
 	VCVTPH2PS Y0, Z0
 
@@ -202,8 +203,7 @@ TEXT ·scaleRoundF16(SB), NOSPLIT, $0-20
 	JZ           rtail
 
 rloop:
-	VMOVUPS (DI), Z0
-	SCALEROUND
+	SCALEROUND((DI))
 	VMOVUPS Z0, (DI)
 	ADDQ    $64, DI
 	DECQ    CX
@@ -214,7 +214,7 @@ rtail:
 	JZ    rdone
 	TAILMASK
 	VMOVUPS.Z (DI), K1, Z0
-	SCALEROUND
+	SCALEROUND(Z0)
 	VMOVUPS   Z0, K1, (DI)
 
 rdone:

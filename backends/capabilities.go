@@ -367,4 +367,9 @@ type OpTime struct {
 	// (a matmul's weights, once a call): 0 for ops that read no weights or
 	// a device that does not count them.
 	WeightBytes int64 `json:"weight_bytes,omitempty"`
+	// DotTime is the part of Time a matmul spent streaming its weights
+	// (the CPU's packed kernels' dot phase, kernels.Pool.DotTime): the
+	// rest is its serial work, building and quantizing the input and the
+	// threads' hand-offs. 0 where the device does not time it.
+	DotTime time.Duration `json:"dot_time_ns,omitempty"`
 }

@@ -28,6 +28,12 @@ func (p *OpTimes) Add(name string, d time.Duration) { p.AddRead(name, d, 0) }
 // AddRead counts one call of the op name that took d and read
 // weightBytes of weights.
 func (p *OpTimes) AddRead(name string, d time.Duration, weightBytes int64) {
+	p.AddMatMul(name, d, weightBytes, 0)
+}
+
+// AddMatMul counts one call of the matmul op name that took d, read
+// weightBytes of weights and spent dot of d streaming them (OpTime.DotTime).
+func (p *OpTimes) AddMatMul(name string, d time.Duration, weightBytes int64, dot time.Duration) {
 	p.mu.Lock()
 	t := p.totals[name]
 	if t == nil {
@@ -40,6 +46,7 @@ func (p *OpTimes) AddRead(name string, d time.Duration, weightBytes int64) {
 	t.Calls++
 	t.Time += d
 	t.WeightBytes += weightBytes
+	t.DotTime += dot
 	p.mu.Unlock()
 }
 

@@ -19,12 +19,17 @@ func TestOpTimes(t *testing.T) {
 	p.Add("add", 2*time.Microsecond)
 	p.Add("rope", 4*time.Microsecond)
 	p.AddRead("mul_mat Q4_0 8x32", 5*time.Microsecond, 144)
+	p.AddMatMul("mul_mat Q4_0 8x32", 6*time.Microsecond, 144, 4*time.Microsecond)
 	p.ProfileOps(false)
 	if p.On() {
 		t.Error("still on after ProfileOps(false)")
 	}
 	got := p.OpProfile()
-	want := []OpTime{{"mul_mat Q4_0 8x32", 2, 10 * time.Microsecond, 144}, {"add", 2, 4 * time.Microsecond, 0}, {"rope", 1, 4 * time.Microsecond, 0}}
+	want := []OpTime{
+		{Name: "mul_mat Q4_0 8x32", Calls: 3, Time: 16 * time.Microsecond, WeightBytes: 288, DotTime: 4 * time.Microsecond},
+		{Name: "add", Calls: 2, Time: 4 * time.Microsecond},
+		{Name: "rope", Calls: 1, Time: 4 * time.Microsecond},
+	}
 	if len(got) != len(want) {
 		t.Fatalf("profile %+v, want %+v", got, want)
 	}

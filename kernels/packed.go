@@ -501,6 +501,9 @@ type packedScratch struct {
 	// pacer: the single-row calls' choice of stream kernels, and the
 	// Pacing and Prefetch modes it chooses under.
 	pacer pacer
+	// timeDots: each call adds its dot phase's time to dots (Pool.TimeDots).
+	timeDots bool
+	dots     time.Duration
 }
 
 // packedMat is one matrix of a call: its weights, its outputs, the index
@@ -813,6 +816,34 @@ func lockPacked(p *Pool) *packedScratch {
 	return &p.pk
 }
 
+// TimeDots turns on (or off) the timing of the dot phase of each
+// MatMulPacked-family call on p: the parallel job that streams the
+// weights, after the input is built and quantized and before the outputs'
+// residual adds. DotTime adds the phases up. An op profile sets a call's
+// dot phase against its whole time: in llama-1b decode on the 2-core Zen 5
+// VM the single-row calls' dot phases read at 88-100 % of the read probe,
+// and the serial work around them was what the calls lost
+// (docs/performance.md, round 77).
+func (p *Pool) TimeDots(on bool) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.pk.timeDots = on
+	p.mu.Unlock()
+}
+
+// DotTime is the total time the MatMulPacked-family calls on p spent in
+// their dot phases while TimeDots was on (0 for a nil Pool).
+func (p *Pool) DotTime() time.Duration {
+	if p == nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pk.dots
+}
+
 // unlockPacked releases what lockPacked(p) locked.
 func unlockPacked(p *Pool) {
 	if p != nil {
@@ -959,7 +990,7 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 	p.runTask(tasks, grain, t)
 	t.phase = phaseDot
 	var t0 time.Time
-	if timed {
+	if timed || s.timeDots {
 		t0 = time.Now()
 	}
 	// A grouped call's matrices are the experts the router picked, and
@@ -979,8 +1010,14 @@ func matMulPacked(p *Pool, s *packedScratch, x []float32, nx int, in packedInput
 	} else {
 		p.runTask(units, unit, t)
 	}
-	if timed {
-		pw0.pace.Store(s.pacer.end(key, pw0.pace.Load(), form, time.Since(t0).Nanoseconds()))
+	if timed || s.timeDots {
+		el := time.Since(t0)
+		if timed {
+			pw0.pace.Store(s.pacer.end(key, pw0.pace.Load(), form, el.Nanoseconds()))
+		}
+		if s.timeDots {
+			s.dots += el
+		}
 	}
 	if rows == 1 {
 		singleRowAdds(t.vec, s.mats)

@@ -907,3 +907,46 @@ func TestMatMulPackedWithoutKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolDotTime: with TimeDots on, each packed call adds its dot phase
+// to DotTime, a part of the call's own time; off, nothing is added.
+func TestPoolDotTime(t *testing.T) {
+	if !CanPack(quant.Q4_0) {
+		t.Skip("no packed kernels for Q4_0 on this CPU")
+	}
+	var none *Pool
+	none.TimeDots(true) // a nil Pool times nothing
+	if none.DotTime() != 0 {
+		t.Fatal("nil Pool: DotTime not 0")
+	}
+	p := NewPool(2)
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(77, 78))
+	const rows, cols = 256, 1024
+	pw, err := PackWeights(p, quant.Q4_0, randWeights(rng, quant.Q4_0, rows, cols, false), rows, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randFloats(rng, 4*cols, 1)
+	y := make([]float32, 4*rows)
+	MatMulPacked(p, y, pw, x, 1)
+	if d := p.DotTime(); d != 0 {
+		t.Fatalf("DotTime %v before TimeDots", d)
+	}
+	p.TimeDots(true)
+	for _, nx := range []int{1, 4} {
+		before := p.DotTime()
+		start := time.Now()
+		MatMulPacked(p, y, pw, x, nx)
+		wall := time.Since(start)
+		if d := p.DotTime() - before; d <= 0 || d > wall {
+			t.Errorf("nx=%d: dot phase %v of a %v call", nx, d, wall)
+		}
+	}
+	p.TimeDots(false)
+	before := p.DotTime()
+	MatMulPacked(p, y, pw, x, 1)
+	if d := p.DotTime(); d != before {
+		t.Errorf("DotTime moved from %v to %v with TimeDots off", before, d)
+	}
+}

@@ -29,7 +29,10 @@ type Device struct {
 }
 
 // ProfileOps implements backends.OpProfiler.
-func (d *Device) ProfileOps(on bool) { d.prof.ProfileOps(on) }
+func (d *Device) ProfileOps(on bool) {
+	d.pool.TimeDots(on)
+	d.prof.ProfileOps(on)
+}
 
 // OpProfile implements backends.OpProfiler.
 func (d *Device) OpProfile() []backends.OpTime { return d.prof.OpProfile() }

@@ -12,7 +12,8 @@ import (
 // TestOpProfile: a profiling device counts every op its streams run under
 // the op's name (matmuls with their weights' type and shape, shared
 // matmuls joined by "+"), from the last ProfileOps(true) until
-// ProfileOps(false); a device that is not profiling records nothing.
+// ProfileOps(false), with the packed matmuls' dot phases; a device that is
+// not profiling records nothing.
 func TestOpProfile(t *testing.T) {
 	f := newFixture(t)
 	prof, ok := backends.As[backends.OpProfiler](f.dev)
@@ -49,9 +50,19 @@ func TestOpProfile(t *testing.T) {
 	prof.ProfileOps(false)
 	run()
 	got := map[string]int{}
+	// Packed weights time their dot phase, a part of the matmul's time;
+	// the other ops and unpacked weights (forced-generic kernels) none.
+	packs, _ := deviceCopies(quant.Q8_0, cols)
 	for _, op := range prof.OpProfile() {
 		if op.Time <= 0 {
 			t.Errorf("%s: time %v", op.Name, op.Time)
+		}
+		if packs && strings.HasPrefix(op.Name, "mul_mat") {
+			if op.DotTime <= 0 || op.DotTime > op.Time {
+				t.Errorf("%s: dot time %v of %v", op.Name, op.DotTime, op.Time)
+			}
+		} else if op.DotTime != 0 {
+			t.Errorf("%s: dot time %v, want none (packs %v)", op.Name, op.DotTime, packs)
 		}
 		got[op.Name] = op.Calls
 	}

@@ -87,10 +87,12 @@ func (s *Stream) doMatMulAs(x backends.Tensor, ws []backends.Tensor, suffix stri
 		s.run(backends.OpMatMul, f)
 		return
 	}
+	dot0 := s.dev.pool.DotTime()
 	start := time.Now()
 	s.run(backends.OpMatMul, f)
 	el := time.Since(start)
-	s.dev.prof.AddRead(s.matmulName(x, ws, suffix), el, backends.WeightBytes(ws))
+	dot := s.dev.pool.DotTime() - dot0
+	s.dev.prof.AddMatMul(s.matmulName(x, ws, suffix), el, backends.WeightBytes(ws), dot)
 }
 
 func (s *Stream) run(op backends.Op, f func() error) {

@@ -334,6 +334,13 @@ type OpStep struct {
 	// its time, GB/s), for ops that read weights: set against the run's
 	// bandwidth, it shows which calls a step's roofline ratio loses in.
 	WeightGBs float64 `json:"weight_gb_per_s,omitempty"`
+	// DotUS is the part of US a matmul spent streaming its weights (its
+	// dot phase, backends.OpTime.DotTime), and DotGBs the rate it read
+	// them at in that part: against WeightGBs it splits what the op loses
+	// between the streaming and the serial work around it (building and
+	// quantizing the input, the threads' hand-offs).
+	DotUS  float64 `json:"dot_us_per_step,omitempty"`
+	DotGBs float64 `json:"dot_weight_gb_per_s,omitempty"`
 }
 
 // opSteps turns an op profile over steps decode steps of stepSec seconds
@@ -345,6 +352,12 @@ func opSteps(ops []backends.OpTime, steps int, stepSec float64) []OpStep {
 		out[i] = OpStep{Name: op.Name, Calls: float64(op.Calls) / float64(steps), US: us}
 		if op.WeightBytes > 0 && op.Time > 0 {
 			out[i].WeightGBs = float64(op.WeightBytes) / op.Time.Seconds() / 1e9
+		}
+		if op.DotTime > 0 {
+			out[i].DotUS = op.DotTime.Seconds() * 1e6 / float64(steps)
+			if op.WeightBytes > 0 {
+				out[i].DotGBs = float64(op.WeightBytes) / op.DotTime.Seconds() / 1e9
+			}
 		}
 		if stepSec > 0 {
 			out[i].Share = us / (stepSec * 1e6)
@@ -867,6 +880,7 @@ func (o *opTotals) add(ops []backends.OpTime) {
 		o.ops[i].Calls += op.Calls
 		o.ops[i].Time += op.Time
 		o.ops[i].WeightBytes += op.WeightBytes
+		o.ops[i].DotTime += op.DotTime
 	}
 }
 

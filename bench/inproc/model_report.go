@@ -357,7 +357,7 @@ func WriteModelText(w io.Writer, res *ModelResults) error {
 		if len(tr.OpProfile) > 0 {
 			fmt.Fprintln(bw)
 			fmt.Fprintf(bw, "op profile: where a %s decode step went (mean over %d steps)\n", tr.Name, tr.Tokens*len(tr.TPS))
-			writeAligned(bw, opTable(tr), map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true})
+			writeAligned(bw, opTable(tr), map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true})
 		}
 	}
 	return bw.Flush()
@@ -366,24 +366,36 @@ func WriteModelText(w io.Writer, res *ModelResults) error {
 // opTable lists a generation test's op profile per decode step, with the
 // step time no op accounts for (model code, scheduling) as the last row.
 // Ops that read weights give the rate they read them at and, where the
-// test has a roofline, that rate over the run's bandwidth.
+// test has a roofline, that rate over the run's bandwidth; matmuls whose
+// device times their dot phase (OpStep.DotUS) give that part of their
+// time and its rate over the bandwidth too.
 func opTable(tr TestResult) bench.Table {
 	t := bench.Table{Title: fmt.Sprintf("Op profile, %s (per decode step)", tr.Name),
-		Columns: []string{"op", "calls", "µs", "share", "weights GB/s", "of bandwidth"}}
+		Columns: []string{"op", "calls", "µs", "share", "weights GB/s", "of bandwidth", "dot µs", "dot of bandwidth"}}
+	bw := 0.0
+	if tr.Roofline != nil {
+		bw = tr.Roofline.BandwidthGBs
+	}
 	share := 0.0
 	for _, op := range tr.OpProfile {
-		gbs, of := "", ""
+		gbs, of, dot, dotOf := "", "", "", ""
 		if op.WeightGBs > 0 {
 			gbs = f2(op.WeightGBs)
-			if tr.Roofline != nil && tr.Roofline.BandwidthGBs > 0 {
-				of = pct(op.WeightGBs / tr.Roofline.BandwidthGBs)
+			if bw > 0 {
+				of = pct(op.WeightGBs / bw)
 			}
 		}
-		t.Rows = append(t.Rows, []string{op.Name, strconv.FormatFloat(op.Calls, 'f', -1, 64), f2(op.US), pct(op.Share), gbs, of})
+		if op.DotUS > 0 {
+			dot = f2(op.DotUS)
+			if op.DotGBs > 0 && bw > 0 {
+				dotOf = pct(op.DotGBs / bw)
+			}
+		}
+		t.Rows = append(t.Rows, []string{op.Name, strconv.FormatFloat(op.Calls, 'f', -1, 64), f2(op.US), pct(op.Share), gbs, of, dot, dotOf})
 		share += op.Share
 	}
 	if share < 1 {
-		t.Rows = append(t.Rows, []string{"(outside ops)", "", f2(tr.stepSeconds() * 1e6 * (1 - share)), pct(1 - share), "", ""})
+		t.Rows = append(t.Rows, []string{"(outside ops)", "", f2(tr.stepSeconds() * 1e6 * (1 - share)), pct(1 - share), "", "", "", ""})
 	}
 	return t
 }

@@ -72,7 +72,7 @@ func TestPacingLine(t *testing.T) {
 // bandwidth; the others and the outside row leave both cells empty.
 func TestOpTableWeightRates(t *testing.T) {
 	ops := []backends.OpTime{
-		{Name: "mul_mat Q4_0 8192x2048", Calls: 32, Time: 800 * time.Microsecond, WeightBytes: 32 * 9_437_184},
+		{Name: "mul_mat Q4_0 8192x2048", Calls: 32, Time: 800 * time.Microsecond, WeightBytes: 32 * 9_437_184, DotTime: 640 * time.Microsecond},
 		{Name: "attention", Calls: 32, Time: 100 * time.Microsecond},
 	}
 	steps := opSteps(ops, 2, 0.001) // two 1 ms steps
@@ -83,25 +83,30 @@ func TestOpTableWeightRates(t *testing.T) {
 	if want := 32 * 9_437_184 / 800e-6 / 1e9; math.Abs(steps[0].WeightGBs-want) > 1e-12*want || steps[1].WeightGBs != 0 {
 		t.Errorf("weight rates %v, %v; want %v, 0", steps[0].WeightGBs, steps[1].WeightGBs, want)
 	}
+	// The dot phase: 320 µs a step, the same bytes in 0.64 ms.
+	if steps[0].DotUS != 320 || math.Abs(steps[0].DotGBs-steps[0].WeightGBs/0.8) > 1e-9*steps[0].DotGBs || steps[1].DotUS != 0 || steps[1].DotGBs != 0 {
+		t.Errorf("dot phases %+v, %+v", steps[0], steps[1])
+	}
 	tr := TestResult{Name: "tg2", Tokens: 2, Seconds: []float64{0.002}, OpProfile: steps,
 		Roofline: &Roofline{BandwidthGBs: steps[0].WeightGBs / 0.8}}
 	tab := opTable(tr)
-	if len(tab.Columns) != 6 || tab.Columns[4] != "weights GB/s" || tab.Columns[5] != "of bandwidth" {
+	if len(tab.Columns) != 8 || tab.Columns[4] != "weights GB/s" || tab.Columns[5] != "of bandwidth" ||
+		tab.Columns[6] != "dot µs" || tab.Columns[7] != "dot of bandwidth" {
 		t.Fatalf("columns %q", tab.Columns)
 	}
-	if r := tab.Rows[0]; r[4] != f2(steps[0].WeightGBs) || r[5] != pct(0.8) {
-		t.Errorf("matmul row %q, want %s and %s", r, f2(steps[0].WeightGBs), pct(0.8))
+	if r := tab.Rows[0]; r[4] != f2(steps[0].WeightGBs) || r[5] != pct(0.8) || r[6] != f2(320) || r[7] != pct(1) {
+		t.Errorf("matmul row %q, want %s, %s, %s and %s", r, f2(steps[0].WeightGBs), pct(0.8), f2(320), pct(1))
 	}
 	for _, r := range tab.Rows[1:] {
-		if len(r) != 6 || r[4] != "" || r[5] != "" {
+		if len(r) != 8 || r[4] != "" || r[5] != "" || r[6] != "" || r[7] != "" {
 			t.Errorf("row %q: want empty weight cells", r)
 		}
 	}
 	if last := tab.Rows[len(tab.Rows)-1]; last[0] != "(outside ops)" {
 		t.Errorf("last row %q, want the outside ops", last)
 	}
-	tr.Roofline = nil // no roofline (a prefill test): the rate alone
-	if r := opTable(tr).Rows[0]; r[4] == "" || r[5] != "" {
+	tr.Roofline = nil // no roofline (a prefill test): the rates alone
+	if r := opTable(tr).Rows[0]; r[4] == "" || r[5] != "" || r[6] == "" || r[7] != "" {
 		t.Errorf("without a roofline: row %q", r)
 	}
 }

@@ -66,7 +66,7 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 	fs.IntVar(&c.BlockSize, "kv-block", c.BlockSize, "KV cache block size (positions)")
 	fs.IntVar(&c.BandwidthMiB, "bw-mib", c.BandwidthMiB, "buffer for the read-bandwidth measurement (MiB: 1024, or twice the last-level cache where that is larger)")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed for the random tokens")
-	fs.BoolVar(&c.OpProfile, "op-profile", false, "time every backend op of the tg test and print where a decode step goes")
+	fs.BoolVar(&c.OpProfile, "op-profile", false, "time every backend op of the tg test and print where a decode step goes (a CPU matmul also the part that streams its weights)")
 	addDeviceFlags(fs, &f.dev)
 	f.benchOutput.flags(fs)
 	fs.Usage = func() {

@@ -816,6 +816,13 @@ func lockPacked(p *Pool) *packedScratch {
 	return &p.pk
 }
 
+// unlockPacked releases what lockPacked(p) locked.
+func unlockPacked(p *Pool) {
+	if p != nil {
+		p.mu.Unlock()
+	}
+}
+
 // TimeDots turns on (or off) the timing of the dot phase of each
 // MatMulPacked-family call on p: the parallel job that streams the
 // weights, after the input is built and quantized and before the outputs'
@@ -842,13 +849,6 @@ func (p *Pool) DotTime() time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.pk.dots
-}
-
-// unlockPacked releases what lockPacked(p) locked.
-func unlockPacked(p *Pool) {
-	if p != nil {
-		p.mu.Unlock()
-	}
 }
 
 // matMulPacked runs the matrices in s.mats on nx activation rows: x, or

@@ -53,7 +53,13 @@ type Traits struct {
 	Quantized  bool // block-quantized (as opposed to plain scalars)
 }
 
-var traits = map[Type]Traits{
+// traits is indexed by type id; an id with no entry has a zero BlockSize.
+// An array, not a map: every op checks its tensors' sizes through
+// RowBytes, dozens of times a decode step, and a map lookup hashes and
+// walks buckets that the step's weight stream has evicted from the
+// caches, where an array entry is one load (docs/performance.md, round
+// 78).
+var traits = [...]Traits{
 	F32:     {"F32", 1, 4, false},
 	F16:     {"F16", 1, 2, false},
 	Q4_0:    {"Q4_0", 32, 18, true},
@@ -88,22 +94,31 @@ var traits = map[Type]Traits{
 	MXFP4:   {"MXFP4", 32, 17, true},
 }
 
+// lookup returns t's traits and whether t is known.
+func lookup(t Type) (*Traits, bool) {
+	if uint64(t) >= uint64(len(traits)) {
+		return nil, false
+	}
+	tr := &traits[t]
+	return tr, tr.BlockSize != 0
+}
+
 // Known reports whether t is a type id Nuri knows the layout of.
-func (t Type) Known() bool { _, ok := traits[t]; return ok }
+func (t Type) Known() bool { _, ok := lookup(t); return ok }
 
 // Traits returns the layout of t. It panics on an unknown type; check Known
 // first for ids read from untrusted input.
 func (t Type) Traits() Traits {
-	tr, ok := traits[t]
+	tr, ok := lookup(t)
 	if !ok {
 		panic(fmt.Sprintf("quant: unknown type id %d", uint32(t)))
 	}
-	return tr
+	return *tr
 }
 
 // String returns the ggml name of the type ("Q4_K"), or "type(N)" when unknown.
 func (t Type) String() string {
-	if tr, ok := traits[t]; ok {
+	if tr, ok := lookup(t); ok {
 		return tr.Name
 	}
 	return fmt.Sprintf("type(%d)", uint32(t))
@@ -118,7 +133,7 @@ func (t Type) BlockBytes() int { return t.Traits().BlockBytes }
 // RowBytes returns the bytes needed for a row of n elements, or an error when
 // n is not a multiple of the block size.
 func (t Type) RowBytes(n int) (int, error) {
-	tr, ok := traits[t]
+	tr, ok := lookup(t)
 	if !ok {
 		return 0, fmt.Errorf("unknown type id %d", uint32(t))
 	}
@@ -131,8 +146,8 @@ func (t Type) RowBytes(n int) (int, error) {
 // ParseType maps a ggml type name ("q4_k", "F16") to its Type.
 func ParseType(name string) (Type, error) {
 	for t, tr := range traits {
-		if equalFold(tr.Name, name) {
-			return t, nil
+		if tr.BlockSize != 0 && equalFold(tr.Name, name) {
+			return Type(t), nil
 		}
 	}
 	return 0, fmt.Errorf("unknown tensor type %q", name)

@@ -146,7 +146,7 @@ func (t Type) RowBytes(n int) (int, error) {
 // ParseType maps a ggml type name ("q4_k", "F16") to its Type.
 func ParseType(name string) (Type, error) {
 	for t, tr := range traits {
-		if tr.BlockSize != 0 && equalFold(tr.Name, name) {
+		if Type(t).Known() && equalFold(tr.Name, name) {
 			return Type(t), nil
 		}
 	}

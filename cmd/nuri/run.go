@@ -66,6 +66,9 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.StringVar(&c.model, "model", "", "GGUF model file (required)")
 	fs.StringVar(&c.model, "m", "", "alias of --model")
 	fs.StringVar(&c.prompt, "prompt", "", "prompt text (with --interactive: the first turn)")
+	fs.StringVar(&c.prompt, "p", "", "alias of --prompt (llama-cli)")
+	promptFile := fs.String("file", "", "read the prompt from this file instead (one trailing newline dropped, as llama-cli does)")
+	fs.StringVar(promptFile, "f", "", "alias of --file (llama-cli)")
 	fs.BoolVar(&c.chat, "chat", false, "render the prompt as a user message with the model's chat template")
 	fs.BoolVar(&c.interactive, "interactive", false, "converse: each line of standard input is a user turn, answered with the history (implies --chat; /help lists the commands)")
 	fs.BoolVar(&c.interactive, "i", false, "alias of --interactive")
@@ -91,11 +94,13 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.StringVar(&c.thinkBudgetMessage, "reasoning-budget-message", "", "text forced before </think> when the budget is spent")
 	fs.StringVar(&c.regex, "regex", "", "regular expression the whole reply must match, as the server's guided_regex")
 	fs.IntVar(&c.threads, "threads", kernels.DefaultThreads(), "CPU threads, by default one per physical core this process may use")
+	fs.IntVar(&c.threads, "t", kernels.DefaultThreads(), "alias of --threads (llama-cli)")
 	fs.IntVar(&c.specTokens, "spec-ngram", 0, "speculative decoding by n-gram lookup: feed up to this many tokens that followed an earlier occurrence of the last few (0: off; the output is the same either way)")
 	fs.StringVar(&c.prediction, "prediction", "", "file of text the reply is expected to repeat largely verbatim, as OpenAI's predicted outputs: drafted from (the output is the same either way)")
 	addDraftFlags(fs, &c.draft)
 	addLoRAFlags(fs, &c.lora)
 	fs.IntVar(&c.nCtx, "ctx-size", 0, "context length (0: the model's)")
+	fs.IntVar(&c.nCtx, "c", 0, "alias of --ctx-size (llama-cli)")
 	fs.StringVar(&c.kvType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type: f16, q8_0 or f32")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 	addDeviceFlags(fs, &c.device)
@@ -124,6 +129,15 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 		return fail("give one of --json, --json-schema, --grammar, --grammar-file and --regex")
 	case c.device.name == "":
 		return fail("--device must name a device (cpu, cuda:N, npu:N)")
+	case *promptFile != "" && (c.setFlags["prompt"] || c.setFlags["p"]):
+		return fail("give the prompt as --prompt or --file, not both")
+	}
+	if *promptFile != "" {
+		text, err := readPromptFile(*promptFile)
+		if err != nil {
+			return nil, err
+		}
+		c.prompt = text
 	}
 	if _, err := c.device.kernelSet(); err != nil {
 		return fail("%v", err)
@@ -137,6 +151,21 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 		sp.Seed, sp.HasSeed = uint64(*seed), true
 	}
 	return c, nil
+}
+
+// readPromptFile returns a prompt file's text less one trailing newline
+// (LF or CRLF): an editor ends the file's last line with it, and it is not
+// meant as part of the prompt (llama-cli's -f drops it too).
+func readPromptFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read prompt file: %w", err)
+	}
+	text := string(b)
+	if t, ok := strings.CutSuffix(text, "\r\n"); ok {
+		return t, nil
+	}
+	return strings.TrimSuffix(text, "\n"), nil
 }
 
 func runRun(args []string, stdout, stderr io.Writer) error {

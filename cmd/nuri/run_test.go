@@ -427,3 +427,54 @@ func TestRunReasoningBudget(t *testing.T) {
 		t.Error("--reasoning-budget -2 accepted")
 	}
 }
+
+// TestParseRunShortFlags: llama-cli's short flags and --file give the same
+// configuration as the long ones; a prompt file loses one trailing newline
+// only, and --file with --prompt is refused.
+func TestParseRunShortFlags(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	lf := write("lf.txt", "옛날 옛적에\n\n")
+	crlf := write("crlf.txt", "Once upon\r\n")
+	bare := write("bare.txt", "Once upon a time")
+	for _, tc := range []struct {
+		name         string
+		args         []string
+		prompt       string
+		threads, ctx int
+		wantErr      error
+	}{
+		{"short flags", []string{"-m", "x.gguf", "-p", "Once", "-t", "3", "-c", "256"}, "Once", 3, 256, nil},
+		{"file keeps all but the last newline", []string{"-m", "x.gguf", "-f", lf}, "옛날 옛적에\n", 0, 0, nil},
+		{"file with CRLF", []string{"-m", "x.gguf", "--file", crlf}, "Once upon", 0, 0, nil},
+		{"file without a newline", []string{"-m", "x.gguf", "--file", bare}, "Once upon a time", 0, 0, nil},
+		{"file and prompt", []string{"-m", "x.gguf", "-f", bare, "-p", "x"}, "", 0, 0, errUsage},
+		{"missing file", []string{"-m", "x.gguf", "-f", filepath.Join(dir, "none.txt")}, "", 0, 0, fs.ErrNotExist},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			c, err := parseRun(tc.args, &stderr)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("err %v, want %v\n%s", err, tc.wantErr, stderr.String())
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%v\n%s", err, stderr.String())
+			}
+			if c.model != "x.gguf" || c.prompt != tc.prompt {
+				t.Errorf("model %q prompt %q, want x.gguf and %q", c.model, c.prompt, tc.prompt)
+			}
+			if tc.threads != 0 && (c.threads != tc.threads || c.nCtx != tc.ctx) {
+				t.Errorf("threads %d ctx %d, want %d and %d", c.threads, c.nCtx, tc.threads, tc.ctx)
+			}
+		})
+	}
+}

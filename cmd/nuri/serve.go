@@ -86,6 +86,7 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	}
 	c := &serveConfig{}
 	fs.StringVar(&c.model, "model", "", "GGUF model file (required)")
+	fs.StringVar(&c.model, "m", "", "alias of --model (llama-server)")
 	fs.StringVar(&c.addr, "addr", ":8080", "listen address")
 	host := fs.String("host", "", "listen on this host only, keeping --addr's port (vLLM's flag)")
 	port := fs.Int("port", 0, "listen on this port, keeping --addr's host (vLLM's flag)")
@@ -100,8 +101,10 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	fs.IntVar(&c.storedResponseMiB, "responses-store-mib", server.DefaultStoredResponseBytes>>20, "memory the kept responses may take, in MiB (the oldest go first)")
 	fs.DurationVar(&c.drain, "shutdown-timeout", 30*time.Second, "on SIGTERM/SIGINT, how long in-flight requests may finish")
 	fs.IntVar(&c.threads, "threads", kernels.DefaultThreads(), "CPU threads for the model, by default one per physical core this process may use")
+	fs.IntVar(&c.threads, "t", kernels.DefaultThreads(), "alias of --threads (llama-server)")
 	fs.IntVar(&c.nCtx, "ctx-size", 0, "context length per sequence (0: the model's)")
 	fs.IntVar(&c.nCtx, "max-model-len", 0, "alias of --ctx-size (vLLM's flag)")
+	fs.IntVar(&c.nCtx, "c", 0, "alias of --ctx-size (llama-server)")
 	fs.StringVar(&c.chatTemplate, "chat-template-file", "", "Jinja chat template file overriding the GGUF's")
 	fs.StringVar(&c.chatFmt, "chat-format", "", "built-in chat format instead of the template: "+strings.Join(chat.FormatNames(), ", "))
 	toolParser := fs.String("tool-parser", "auto", "how tool calls are read from replies: auto (from the chat template), "+strings.Join(chat.ToolFormatNames(), ", "))

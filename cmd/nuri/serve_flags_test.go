@@ -38,6 +38,11 @@ func TestParseServeFlags(t *testing.T) {
 				t.Errorf("parsed %+v", c)
 			}
 		}},
+		{"llama-server short flags", []string{"-m", "/m/x.gguf", "-t", "3", "-c", "512"}, true, func(t *testing.T, c *serveConfig) {
+			if c.model != "/m/x.gguf" || c.threads != 3 || c.nCtx != 512 {
+				t.Errorf("model %q threads %d ctx %d", c.model, c.threads, c.nCtx)
+			}
+		}},
 		{"no model", nil, false, nil},
 		{"key and key file", []string{"--model", "m", "--api-key", "a", "--api-key-file", keyFile}, false, nil},
 		{"empty key file", []string{"--model", "m", "--api-key-file", empty}, false, nil},

@@ -87,7 +87,7 @@ func TestEmulatedBenchModel(t *testing.T) {
 	dev := openEmulated(t)
 	path := testgguf.Synth(t, "tiny", "Q8_0", 3)
 	cfg := inproc.DefaultModelConfig()
-	cfg.Model, cfg.Device, cfg.Prompt, cfg.Gen, cfg.Reps, cfg.BandwidthMiB, cfg.Threads = path, dev.Name(), 8, 3, 2, 1, 1
+	cfg.Model, cfg.Device, cfg.Prompts, cfg.Gens, cfg.Reps, cfg.BandwidthMiB, cfg.Threads = path, dev.Name(), []int{8}, []int{3}, 2, 1, 1
 	cfg.OpProfile = true
 	res, err := inproc.RunModel(context.Background(), cfg, inproc.RunOptions{Device: dev})
 	if err != nil {

@@ -56,7 +56,7 @@ type BatchedResult struct {
 // same state.
 func (r *runner) batched(info ModelInfo, res *ModelResults) (err error) {
 	nSeq := slices.Max(r.cfg.Batch)
-	p, n := r.cfg.BatchPrompt, r.cfg.Gen
+	p, n := r.cfg.BatchPrompt, r.cfg.batchGen()
 	bs := r.cfg.BlockSize
 	perSeq := (p + n + bs - 1) / bs
 	cache, err := model.NewKVCacheOn(r.dev, r.mc, nSeq*perSeq, bs, r.kvType)

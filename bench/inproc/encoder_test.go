@@ -15,7 +15,7 @@ import (
 func TestRunModelEncoder(t *testing.T) {
 	path := testgguf.Synth(t, "bert-tiny", "Q8_0", 1)
 	cfg := DefaultModelConfig()
-	cfg.Model, cfg.Prompt, cfg.Gen, cfg.Reps, cfg.Threads, cfg.BandwidthMiB = path, 64, 16, 2, 2, 8
+	cfg.Model, cfg.Prompts, cfg.Gens, cfg.Reps, cfg.Threads, cfg.BandwidthMiB = path, []int{64}, []int{16}, 2, 2, 8
 	res, err := RunModel(context.Background(), cfg, RunOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -31,9 +31,9 @@ func TestRunModelEncoder(t *testing.T) {
 		t.Errorf("report:\n%s", out.String())
 	}
 	for _, bad := range []func(*ModelConfig){
-		func(c *ModelConfig) { c.Depth = 8 },
+		func(c *ModelConfig) { c.Depths = []int{8} },
 		func(c *ModelConfig) { c.Batch = []int{2} },
-		func(c *ModelConfig) { c.Prompt = 129 },
+		func(c *ModelConfig) { c.Prompts = []int{129} },
 	} {
 		c := cfg
 		bad(&c)

@@ -145,13 +145,13 @@ func TestModelConfigValidate(t *testing.T) {
 		edit func(*ModelConfig)
 	}{
 		{"no model", func(c *ModelConfig) { c.Model = "" }},
-		{"negative p", func(c *ModelConfig) { c.Prompt = -1 }},
-		{"nothing", func(c *ModelConfig) { c.Prompt, c.Gen = 0, 0 }},
+		{"negative p", func(c *ModelConfig) { c.Prompts = []int{128, -1} }},
+		{"nothing", func(c *ModelConfig) { c.Prompts, c.Gens = []int{0}, nil }},
 		{"no reps", func(c *ModelConfig) { c.Reps = 0 }},
 		{"ubatch", func(c *ModelConfig) { c.UBatch = 0 }},
 		{"block", func(c *ModelConfig) { c.BlockSize = 0 }},
 		{"bandwidth", func(c *ModelConfig) { c.BandwidthMiB = 0 }},
-		{"batch without gen", func(c *ModelConfig) { c.Batch, c.Gen = []int{2}, 0 }},
+		{"batch without gen", func(c *ModelConfig) { c.Batch, c.Gens = []int{2}, []int{0} }},
 		{"batch zero", func(c *ModelConfig) { c.Batch = []int{0} }},
 		{"kv type", func(c *ModelConfig) { c.KVType = "Q4_0" }},
 	} {

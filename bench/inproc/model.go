@@ -26,18 +26,18 @@ type ModelConfig struct {
 	// Device names the device the model runs on ("cpu", "cuda:0", ...);
 	// any but the CPU is opened by the caller (RunOptions.Device).
 	Device string `json:"device"`
-	// Prompt is llama-bench's -p: one ppP test (0: none).
-	Prompt int `json:"n_prompt"`
-	// Gen is llama-bench's -n: one tgN test (0: none), and the decode steps
-	// of each batched run.
-	Gen int `json:"n_gen"`
-	// Depth is llama-bench's -d: the ppP and tgN tests run after Depth
-	// tokens already in the cache (prefilled once, not timed), so their
-	// attention reads a context that long, as a conversation's later
-	// turns do (0: an empty cache).
-	Depth   int `json:"n_depth,omitempty"`
-	Reps    int `json:"repetitions"`
-	Threads int `json:"threads"` // <= 0: one per CPU
+	// Prompts is llama-bench's -p: a ppP test for each P (0: none).
+	Prompts []int `json:"n_prompt"`
+	// Gens is llama-bench's -n: a tgN test for each N (0: none). The first
+	// N above 0 is also the decode steps of each batched run.
+	Gens []int `json:"n_gen"`
+	// Depths is llama-bench's -d: the ppP and tgN tests run after each
+	// depth's tokens already in the cache (prefilled once a depth, not
+	// timed), so their attention reads a context that long, as a
+	// conversation's later turns do (none or 0: an empty cache).
+	Depths  []int `json:"n_depth,omitempty"`
+	Reps    int   `json:"repetitions"`
+	Threads int   `json:"threads"` // <= 0: one per CPU
 	// UBatch caps the tokens of one forward pass during prefill (llama.cpp's
 	// n_ubatch): a longer prompt is processed in several passes.
 	UBatch int `json:"n_ubatch"`
@@ -70,7 +70,7 @@ type ModelConfig struct {
 // DefaultModelConfig returns llama-bench's defaults (-p 512 -n 128 -r 5)
 // and the batched prompt of the project's acceptance run (128 tokens).
 func DefaultModelConfig() ModelConfig {
-	return ModelConfig{Device: "cpu", Prompt: 512, Gen: 128, Reps: 5, UBatch: 512, BatchPrompt: 128,
+	return ModelConfig{Device: "cpu", Prompts: []int{512}, Gens: []int{128}, Reps: 5, UBatch: 512, BatchPrompt: 128,
 		KVType: "F16", BlockSize: 16, BandwidthMiB: beyondCache(1024, kernels.LastLevelCache()), Seed: 1}
 }
 
@@ -79,9 +79,9 @@ func (c ModelConfig) Validate() error {
 	switch {
 	case c.Model == "":
 		return fmt.Errorf("no model")
-	case c.Prompt < 0 || c.Gen < 0 || c.Depth < 0:
-		return fmt.Errorf("-p %d, -n %d and -d %d must not be negative", c.Prompt, c.Gen, c.Depth)
-	case c.Prompt == 0 && c.Gen == 0 && len(c.Batch) == 0:
+	case slices.Min(append([]int{0}, slices.Concat(c.Prompts, c.Gens, c.Depths)...)) < 0:
+		return fmt.Errorf("-p %v, -n %v and -d %v must not be negative", c.Prompts, c.Gens, c.Depths)
+	case c.longestTest() == 0 && len(c.Batch) == 0:
 		return fmt.Errorf("nothing to run: -p and -n are 0 and no --batch")
 	case c.Reps < 1:
 		return fmt.Errorf("repetitions %d must be at least 1", c.Reps)
@@ -91,8 +91,8 @@ func (c ModelConfig) Validate() error {
 		return fmt.Errorf("KV block size %d must be at least 1", c.BlockSize)
 	case c.BandwidthMiB < 1:
 		return fmt.Errorf("bandwidth buffer of %d MiB", c.BandwidthMiB)
-	case len(c.Batch) > 0 && (c.Gen < 1 || c.BatchPrompt < 1):
-		return fmt.Errorf("--batch needs -n ≥ 1 and a batch prompt ≥ 1 (have %d, %d)", c.Gen, c.BatchPrompt)
+	case len(c.Batch) > 0 && (c.batchGen() < 1 || c.BatchPrompt < 1):
+		return fmt.Errorf("--batch needs -n ≥ 1 and a batch prompt ≥ 1 (have %d, %d)", c.batchGen(), c.BatchPrompt)
 	}
 	for _, b := range c.Batch {
 		if b < 1 {
@@ -103,6 +103,41 @@ func (c ModelConfig) Validate() error {
 		return err
 	}
 	return nil
+}
+
+// longestTest is the most tokens a ppP or tgN test takes (0: none).
+func (c ModelConfig) longestTest() int {
+	return slices.Max(append([]int{0}, slices.Concat(c.Prompts, c.Gens)...))
+}
+
+// depths are the cache depths the ppP and tgN tests run at, each once,
+// in the order given ({0} when none is given).
+func (c ModelConfig) depths() []int {
+	if len(c.Depths) == 0 {
+		return []int{0}
+	}
+	return distinct(c.Depths, 0)
+}
+
+// distinct is list without repeats, in its order, each value at least
+// least: a test given twice is one test (its name and metrics are one).
+func distinct(list []int, least int) []int {
+	var out []int
+	for _, v := range list {
+		if v >= least && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// batchGen is the decode steps of each batched run: the first -n value
+// above 0 (0: none).
+func (c ModelConfig) batchGen() int {
+	if g := distinct(c.Gens, 1); len(g) > 0 {
+		return g[0]
+	}
+	return 0
 }
 
 func (c ModelConfig) kvType() (quant.Type, error) {
@@ -519,13 +554,13 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 	if mc.Encoder {
 		// An encoder embeds whole inputs: ppP is its test; it generates
 		// nothing and keeps no cache between inputs.
-		if cfg.Depth > 0 || len(cfg.Batch) > 0 {
+		if slices.Max(cfg.depths()) > 0 || len(cfg.Batch) > 0 {
 			return nil, fmt.Errorf("%s is an encoder: -d and --batch (generation) do not apply", cfg.Model)
 		}
-		if cfg.Prompt > mc.NCtxTrain {
-			return nil, fmt.Errorf("%s is an encoder of %d positions: -p %d is longer", cfg.Model, mc.NCtxTrain, cfg.Prompt)
+		if p := slices.Max(append([]int{0}, cfg.Prompts...)); p > mc.NCtxTrain {
+			return nil, fmt.Errorf("%s is an encoder of %d positions: -p %d is longer", cfg.Model, mc.NCtxTrain, p)
 		}
-		cfg.Gen, res.Encoder = 0, true
+		cfg.Gens, res.Encoder = nil, true
 	}
 	if res.KVBytes, err = model.KVBytesPerPosition(mc, kvType, dev); err != nil {
 		return nil, err
@@ -536,14 +571,13 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 		r.sim = sim
 	}
 	units := 0
-	if cfg.Prompt > 0 {
-		units += cfg.Reps
-	}
-	if cfg.Gen > 0 {
-		units += cfg.Reps
-	}
-	if cfg.Depth > 0 && (cfg.Prompt > 0 || cfg.Gen > 0) {
-		units++ // the depth prefill the two tests share
+	if tests := len(distinct(cfg.Prompts, 1)) + len(distinct(cfg.Gens, 1)); tests > 0 {
+		for _, d := range cfg.depths() {
+			units += tests * cfg.Reps
+			if d > 0 {
+				units++ // the depth prefill its tests share
+			}
+		}
 	}
 	units += len(cfg.Batch) * cfg.Reps
 	if len(cfg.Batch) > 0 {
@@ -584,7 +618,7 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 		if t := &res.Tests[i]; t.Steps != nil {
 			// Step i reads positions 0..Depth+i (a windowed layer its
 			// window of them).
-			kv, err := meanKVRead(mc, kvType, dev, cfg.Depth, cfg.Gen)
+			kv, err := meanKVRead(mc, kvType, dev, t.Depth, t.Tokens)
 			if err != nil {
 				return nil, err
 			}
@@ -706,39 +740,52 @@ func testName(kind string, n, depth int) string {
 	return fmt.Sprintf("%s%d", kind, n)
 }
 
-// llamaTests runs the configured ppP and tgN tests, and the bandwidth
-// measurement after tgN, on one sequence cache of Depth + max(P, N)
-// positions whose first Depth are filled once by a prefill of random
-// tokens (not timed). Each repetition rewrites positions Depth.. only:
-// attention reads no position past a token's own, so the prefix stays as
-// it was, and what ppP left past Depth+N is never read by tgN.
-func (r *runner) llamaTests(info ModelInfo, res *ModelResults) (err error) {
-	c := r.cfg
-	if c.Prompt == 0 && c.Gen == 0 {
+// llamaTests runs the configured ppP and tgN tests at each depth, and the
+// bandwidth measurement after each tgN.
+func (r *runner) llamaTests(info ModelInfo, res *ModelResults) error {
+	prompts, gens := distinct(r.cfg.Prompts, 1), distinct(r.cfg.Gens, 1)
+	if len(prompts)+len(gens) == 0 {
 		return nil
 	}
+	for _, d := range r.cfg.depths() {
+		if err := r.testsAt(info, res, d, prompts, gens); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// testsAt runs the ppP tests and then the tgN tests after depth tokens,
+// as llama-bench orders them, on one sequence cache of depth + the longest
+// test's positions whose first depth are filled once by a prefill of
+// random tokens (not timed). Each repetition rewrites positions depth..
+// only: attention reads no position past a token's own, so the prefix
+// stays as it was, and what a longer test left past a shorter one's end is
+// never read by it.
+func (r *runner) testsAt(info ModelInfo, res *ModelResults, depth int, prompts, gens []int) (err error) {
+	c := r.cfg
 	// Passes of at most UBatch tokens (prefill) or one (tg): windowed
 	// layers keep a ring of their window's blocks, as the engine's pool.
-	kv, err := model.NewWindowedSequenceView(r.dev, r.mc, c.Depth+max(c.Prompt, c.Gen), c.UBatch, c.BlockSize, r.kvType)
+	kv, err := model.NewWindowedSequenceView(r.dev, r.mc, depth+c.longestTest(), c.UBatch, c.BlockSize, r.kvType)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, kv.Cache.Free()) }()
-	if c.Depth > 0 {
-		if err := r.prefill(kv, 0, r.randomTokens(c.Depth)); err != nil {
-			return fmt.Errorf("depth %d: %w", c.Depth, err)
+	if depth > 0 {
+		if err := r.prefill(kv, 0, r.randomTokens(depth)); err != nil {
+			return fmt.Errorf("depth %d: %w", depth, err)
 		}
 		r.prog.Add(true)
 	}
-	if c.Prompt > 0 {
-		t, err := r.promptTest(info, kv)
+	for _, p := range prompts {
+		t, err := r.promptTest(info, kv, p, depth)
 		if err != nil {
 			return err
 		}
 		res.Tests = append(res.Tests, t)
 	}
-	if c.Gen > 0 {
-		t, err := r.genTest(info, kv)
+	for _, n := range gens {
+		t, err := r.genTest(info, kv, n, depth)
 		if err != nil {
 			return err
 		}
@@ -750,10 +797,9 @@ func (r *runner) llamaTests(info ModelInfo, res *ModelResults) (err error) {
 	return nil
 }
 
-// promptTest is llama-bench's ppP: one prefill of P tokens after the
-// cache's Depth positions per repetition (see llamaTests).
-func (r *runner) promptTest(info ModelInfo, kv model.KVView) (TestResult, error) {
-	p, d := r.cfg.Prompt, r.cfg.Depth
+// promptTest is llama-bench's ppP: one prefill of p tokens after the
+// cache's d positions per repetition (see testsAt).
+func (r *runner) promptTest(info ModelInfo, kv model.KVView, p, d int) (TestResult, error) {
 	t := TestResult{Name: testName("pp", p, d), Tokens: p, Depth: d}
 	tokens := r.randomTokens(p)
 	if err := r.prefill(kv, d, tokens); err != nil { // warm-up: also faults the weights in
@@ -772,12 +818,11 @@ func (r *runner) promptTest(info ModelInfo, kv model.KVView) (TestResult, error)
 	return t, nil
 }
 
-// genTest is llama-bench's tgN: N single-token decode steps after the
-// cache's Depth positions per repetition (see llamaTests), each feeding a
-// random token and computing its logits. The warm-up is one step, as in
+// genTest is llama-bench's tgN: n single-token decode steps after the
+// cache's d positions per repetition (see testsAt), each feeding a random
+// token and computing its logits. The warm-up is one step, as in
 // llama-bench.
-func (r *runner) genTest(info ModelInfo, kv model.KVView) (TestResult, error) {
-	n, d := r.cfg.Gen, r.cfg.Depth
+func (r *runner) genTest(info ModelInfo, kv model.KVView, n, d int) (TestResult, error) {
 	t := TestResult{Name: testName("tg", n, d), Tokens: n, Depth: d}
 	tokens := r.randomTokens(n)
 	b := &model.Batch{Tokens: make([]int32, 1), Pos: make([]int32, 1), Seq: make([]int32, 1)}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 
 	"github.com/nuri-ai/nuri/bench"
@@ -49,12 +50,13 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 	c := &f.cfg
 	fs.StringVar(&c.Model, "model", "", "GGUF model file (required)")
 	fs.StringVar(&c.Model, "m", "", "alias of --model (llama-bench)")
-	fs.IntVar(&c.Prompt, "p", c.Prompt, "prompt tokens of the ppP test (0: none)")
-	fs.IntVar(&c.Prompt, "n-prompt", c.Prompt, "alias of -p")
-	fs.IntVar(&c.Gen, "n", c.Gen, "generated tokens of the tgN test and of each batched run (0: no tg test)")
-	fs.IntVar(&c.Gen, "n-gen", c.Gen, "alias of -n")
-	fs.IntVar(&c.Depth, "d", 0, "run the pp and tg tests after this many tokens already in the KV cache (llama-bench's -d; not the batched runs)")
-	fs.IntVar(&c.Depth, "n-depth", 0, "alias of -d")
+	prompts, gens, depths := &tokenCounts{list: &c.Prompts}, &tokenCounts{list: &c.Gens}, &tokenCounts{list: &c.Depths}
+	fs.Var(prompts, "p", "`list` of prompt tokens, a ppP test each (0: none), as llama-bench takes them: 128,512 or 128-512*2 or 64-256+64, or -p again")
+	fs.Var(prompts, "n-prompt", "alias of -p")
+	fs.Var(gens, "n", "`list` of generated tokens, a tgN test each (0: none), as -p; the first above 0 is also each batched run's")
+	fs.Var(gens, "n-gen", "alias of -n")
+	fs.Var(depths, "d", "`list` of depths, as -p: run the pp and tg tests after this many tokens already in the KV cache (llama-bench's -d; not the batched runs)")
+	fs.Var(depths, "n-depth", "alias of -d")
 	fs.IntVar(&c.Reps, "r", c.Reps, "repetitions of each test")
 	fs.IntVar(&c.Reps, "repetitions", c.Reps, "alias of -r")
 	fs.IntVar(&c.Threads, "threads", 0, "CPU threads (default: one per physical core this process may use)")
@@ -70,7 +72,7 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 	addDeviceFlags(fs, &f.dev)
 	f.benchOutput.flags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: nuri bench model --model M [-p 512] [-n 128] [-d 0] [-r 5] [--threads T]")
+		fmt.Fprintln(stderr, "usage: nuri bench model --model M [-p 512[,…]] [-n 128[,…]] [-d 0[,…]] [-r 5] [--threads T]")
 		fmt.Fprintln(stderr, "         [--batch 1,4,8,16] [--op-profile] [--device D] [--json] [--out DIR]")
 		fmt.Fprintln(stderr, "\nllama-bench's pp/tg tests plus the memory roofline measured in the same run")
 		fmt.Fprintln(stderr, "(host memory for the CPU, the device's own memory for a GPU such as cuda:0);")
@@ -215,4 +217,82 @@ func startCPUProfile(path string) (func() error, error) {
 		}
 		return nil
 	}, nil
+}
+
+// tokenCounts is a flag of token counts given as llama-bench gives them:
+// comma-separated values, each a number or a range first-last (every
+// value), first-last+step or first-last*factor, and the flag given again
+// adds to the list. The first use replaces the default.
+type tokenCounts struct {
+	list *[]int
+	set  bool
+}
+
+func (f *tokenCounts) String() string {
+	if f == nil || f.list == nil {
+		return ""
+	}
+	s := make([]string, len(*f.list))
+	for i, v := range *f.list {
+		s[i] = strconv.Itoa(v)
+	}
+	return strings.Join(s, ",")
+}
+
+func (f *tokenCounts) Set(s string) error {
+	vs, err := parseTokenCounts(s)
+	if err != nil {
+		return err
+	}
+	if !f.set {
+		*f.list, f.set = nil, true
+	}
+	*f.list = append(*f.list, vs...)
+	return nil
+}
+
+// maxRangeValues caps what one range expands to: a typo such as 1-100000
+// should not start a hundred thousand tests.
+const maxRangeValues = 64
+
+// parseTokenCounts parses one flag value of tokenCounts.
+func parseTokenCounts(s string) ([]int, error) {
+	var out []int
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		first, rest, isRange := strings.Cut(item, "-")
+		if !isRange {
+			n, err := strconv.Atoi(item)
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("%q is not a token count (a whole number ≥ 0)", item)
+			}
+			out = append(out, n)
+			continue
+		}
+		last, step, op := rest, "1", byte('+')
+		if i := strings.IndexAny(rest, "+*"); i >= 0 {
+			last, step, op = rest[:i], rest[i+1:], rest[i]
+		}
+		lo, err1 := strconv.Atoi(first)
+		hi, err2 := strconv.Atoi(last)
+		by, err3 := strconv.Atoi(step)
+		switch {
+		case err1 != nil || err2 != nil || err3 != nil || lo < 0 || hi < lo:
+			return nil, fmt.Errorf("%q is not a range first-last[+step|*factor] of token counts, first ≤ last", item)
+		case op == '+' && by < 1, op == '*' && (by < 2 || lo < 1):
+			return nil, fmt.Errorf("%q: the step must be ≥ 1, the factor ≥ 2 from a first ≥ 1", item)
+		}
+		for v, n := lo, 0; v <= hi; n++ {
+			if n == maxRangeValues {
+				return nil, fmt.Errorf("%q gives more than %d values", item, maxRangeValues)
+			}
+			out = append(out, v)
+			if op == '+' {
+				v += by
+			} else {
+				v *= by
+			}
+		}
+	}
+	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -283,16 +284,20 @@ func TestBenchModelJSON(t *testing.T) {
 // TestBenchModelDepth: -d runs the tests after that many tokens in the
 // cache, names them as llama-bench does and counts the prefix in the
 // bytes a decode step reads.
+// TestBenchModelDepth: -p, -n and -d take lists as llama-bench does; at
+// each depth the pp tests run before the tg tests, a test given twice runs
+// once, and each test's roofline counts the KV it reads at its own depth.
 func TestBenchModelDepth(t *testing.T) {
 	path := synthTinyModel(t)
 	var stdout, stderr bytes.Buffer
-	args := []string{"model", "--model", path, "-p", "8", "-n", "4", "-d", "40", "-r", "1", "--bw-mib", "8", "--json", "--progress=false"}
+	args := []string{"model", "--model", path, "-p", "8", "-n", "4,2", "-d", "40", "-d", "0,40", "-r", "1", "--bw-mib", "8", "--json", "--progress=false"}
 	if err := runBench(args, &stdout, &stderr); err != nil {
 		t.Fatalf("bench model -d: %v\n%s", err, stderr.String())
 	}
 	var doc struct {
 		Config struct {
-			Depth int `json:"n_depth"`
+			Depths []int `json:"n_depth"`
+			Gens   []int `json:"n_gen"`
 		} `json:"config"`
 		Results struct {
 			KVBytes int `json:"kv_bytes_per_position"`
@@ -309,23 +314,64 @@ func TestBenchModelDepth(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
 		t.Fatalf("--json output does not parse: %v\n%s", err, stdout.String())
 	}
-	tests := doc.Results.Tests
-	if doc.Config.Depth != 40 {
-		t.Errorf("config n_depth %d, want 40", doc.Config.Depth)
+	if !slices.Equal(doc.Config.Depths, []int{40, 0, 40}) || !slices.Equal(doc.Config.Gens, []int{4, 2}) {
+		t.Errorf("config n_depth %v n_gen %v, want [40 0 40] and [4 2]", doc.Config.Depths, doc.Config.Gens)
 	}
-	if len(tests) != 2 || tests[0].Name != "pp8 @ d40" || tests[1].Name != "tg4 @ d40" || tests[0].Depth != 40 || tests[1].Depth != 40 {
-		t.Fatalf("tests %+v", tests)
+	var names []string
+	for _, tc := range doc.Results.Tests {
+		names = append(names, tc.Name)
 	}
-	// Step i of tg4 reads positions 0..40+i: 42.5 positions on average.
-	tg := tests[1]
-	if want := float64(doc.Results.KVBytes) * 42.5; tg.AvgTS <= 0 || tg.Roofline == nil || math.Abs(tg.Roofline.KVBytes-want) > 1e-9*want {
-		t.Errorf("tg4 @ d40: %+v, roofline %+v, want %v KV bytes a step", tg, tg.Roofline, want)
+	want := []string{"pp8 @ d40", "tg4 @ d40", "tg2 @ d40", "pp8", "tg4", "tg2"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("tests %q, want %q", names, want)
+	}
+	// Step i of tgN @ dD reads positions 0..D+i: D + (N+1)/2 on average.
+	for i, wantDepth := range []int{40, 40, 40, 0, 0, 0} {
+		tc := doc.Results.Tests[i]
+		if tc.Depth != wantDepth || tc.AvgTS <= 0 {
+			t.Errorf("%s: depth %d, %v t/s", tc.Name, tc.Depth, tc.AvgTS)
+		}
+		if n, ok := strings.CutPrefix(strings.Fields(tc.Name)[0], "tg"); ok {
+			gen, _ := strconv.Atoi(n)
+			kv := float64(doc.Results.KVBytes) * (float64(wantDepth) + float64(gen+1)/2)
+			if tc.Roofline == nil || math.Abs(tc.Roofline.KVBytes-kv) > 1e-9*kv {
+				t.Errorf("%s: roofline %+v, want %v KV bytes a step", tc.Name, tc.Roofline, kv)
+			}
+		}
+	}
+}
+
+func TestParseTokenCounts(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []int
+	}{
+		{"512", []int{512}},
+		{"0", []int{0}},
+		{"128, 512", []int{128, 512}},
+		{"64-256+64", []int{64, 128, 192, 256}},
+		{"128-1024*2", []int{128, 256, 512, 1024}},
+		{"1-3,16", []int{1, 2, 3, 16}},
+		{"100-300*2", []int{100, 200}},
+		{"8-8", []int{8}},
+	} {
+		got, err := parseTokenCounts(tc.in)
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("%q: %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "-1", "x", "5-1", "1-8+0", "0-8*2", "1-8*1", "1-1000", "1-2-3", "1,,2"} {
+		if got, err := parseTokenCounts(bad); err == nil {
+			t.Errorf("%q: accepted as %v", bad, got)
+		}
 	}
 }
 
 func TestBenchModelUsage(t *testing.T) {
 	bad := [][]string{
 		{"--model", "m.gguf", "-d", "-1"},
+		{"--model", "m.gguf", "-p", "128,-5"},
+		{"--model", "m.gguf", "-n", "64-8"},
 		{},                               // no model
 		{"--model", "m.gguf", "-r", "0"}, // no repetitions
 		{"--model", "m.gguf", "--batch", "0"},

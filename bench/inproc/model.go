@@ -319,6 +319,8 @@ type TestResult struct {
 	Name   string `json:"name"` // "pp512", "tg128", "tg128 @ d4096"
 	Tokens int    `json:"n_tokens"`
 	Depth  int    `json:"n_depth,omitempty"` // tokens in the cache before the test's own
+	// Time is when the test started (its warm-up), llama-bench's test_time.
+	Time time.Time `json:"test_time"`
 
 	Seconds []float64 `json:"seconds"`
 	TPS     []float64 `json:"tps"`
@@ -800,7 +802,7 @@ func (r *runner) testsAt(info ModelInfo, res *ModelResults, depth int, prompts, 
 // promptTest is llama-bench's ppP: one prefill of p tokens after the
 // cache's d positions per repetition (see testsAt).
 func (r *runner) promptTest(info ModelInfo, kv model.KVView, p, d int) (TestResult, error) {
-	t := TestResult{Name: testName("pp", p, d), Tokens: p, Depth: d}
+	t := TestResult{Name: testName("pp", p, d), Tokens: p, Depth: d, Time: time.Now()}
 	tokens := r.randomTokens(p)
 	if err := r.prefill(kv, d, tokens); err != nil { // warm-up: also faults the weights in
 		return t, fmt.Errorf("%s warm-up: %w", t.Name, err)
@@ -823,7 +825,7 @@ func (r *runner) promptTest(info ModelInfo, kv model.KVView, p, d int) (TestResu
 // token and computing its logits. The warm-up is one step, as in
 // llama-bench.
 func (r *runner) genTest(info ModelInfo, kv model.KVView, n, d int) (TestResult, error) {
-	t := TestResult{Name: testName("tg", n, d), Tokens: n, Depth: d}
+	t := TestResult{Name: testName("tg", n, d), Tokens: n, Depth: d, Time: time.Now()}
 	tokens := r.randomTokens(n)
 	b := &model.Batch{Tokens: make([]int32, 1), Pos: make([]int32, 1), Seq: make([]int32, 1)}
 	step := func(i int) error {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -41,6 +42,9 @@ type benchModelFlags struct {
 	cfg inproc.ModelConfig
 	dev deviceFlags
 	benchOutput
+	// format is llama-bench's -o: md (the tables), or json, jsonl or csv
+	// (its per-test records on stdout instead).
+	format string
 }
 
 func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) {
@@ -69,11 +73,13 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 	fs.IntVar(&c.BandwidthMiB, "bw-mib", c.BandwidthMiB, "buffer for the read-bandwidth measurement (MiB: 1024, or twice the last-level cache where that is larger)")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed for the random tokens")
 	fs.BoolVar(&c.OpProfile, "op-profile", false, "time every backend op of the tg test and print where a decode step goes (a CPU matmul also the part that streams its weights)")
+	fs.StringVar(&f.format, "o", "md", "stdout in llama-bench's form: md (the tables), json, jsonl or csv (its per-test records, for scripts that read llama-bench's; no batched runs)")
+	fs.StringVar(&f.format, "output", "md", "alias of -o")
 	addDeviceFlags(fs, &f.dev)
 	f.benchOutput.flags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: nuri bench model --model M [-p 512[,…]] [-n 128[,…]] [-d 0[,…]] [-r 5] [--threads T]")
-		fmt.Fprintln(stderr, "         [--batch 1,4,8,16] [--op-profile] [--device D] [--json] [--out DIR]")
+		fmt.Fprintln(stderr, "         [--batch 1,4,8,16] [--op-profile] [--device D] [-o md|json|jsonl|csv | --json] [--out DIR]")
 		fmt.Fprintln(stderr, "\nllama-bench's pp/tg tests plus the memory roofline measured in the same run")
 		fmt.Fprintln(stderr, "(host memory for the CPU, the device's own memory for a GPU such as cuda:0);")
 		fmt.Fprintln(stderr, "--batch adds llama-batched-bench-style aggregate decode. NURI_KERNELS=avx2")
@@ -92,6 +98,12 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 	}
 	if fs.NArg() != 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	switch {
+	case f.format != "md" && !slices.Contains(inproc.LlamaBenchFormats, f.format):
+		return usageErr("-o %q: want md, %s", f.format, strings.Join(inproc.LlamaBenchFormats, ", "))
+	case f.format != "md" && f.json:
+		return usageErr("give --json (Nuri's results.json) or -o %s (llama-bench's records), not both", f.format)
 	}
 	if *batch != "" {
 		bs, err := parseIntList(*batch)
@@ -145,7 +157,13 @@ func runBenchModel(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return nil, nil, err
 		}
-		return inproc.BuildModelReport(env, f.cfg, res), func(w io.Writer) error { return inproc.WriteModelText(w, res) }, nil
+		text := func(w io.Writer) error { return inproc.WriteModelText(w, res) }
+		if f.format != "md" {
+			text = func(w io.Writer) error {
+				return inproc.WriteLlamaBench(w, f.format, inproc.LlamaBenchRecords(env, f.cfg, res))
+			}
+		}
+		return inproc.BuildModelReport(env, f.cfg, res), text, nil
 	})
 }
 

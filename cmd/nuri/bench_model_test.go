@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"math"
 	"os"
@@ -341,6 +342,77 @@ func TestBenchModelDepth(t *testing.T) {
 	}
 }
 
+// TestBenchModelLlamaBenchOutput: -o csv and -o jsonl print llama-bench's
+// per-test records: a pp row with n_gen 0, a tg row with n_prompt 0 and the
+// roofline ratio, the mean over the repetitions' samples, in test order.
+func TestBenchModelLlamaBenchOutput(t *testing.T) {
+	path := synthTinyModel(t)
+	base := []string{"model", "--model", path, "-p", "8", "-n", "4", "-r", "3", "--bw-mib", "8", "--progress=false"}
+	var stdout, stderr bytes.Buffer
+	if err := runBench(append(slices.Clone(base), "-d", "0,16", "-o", "csv"), &stdout, &stderr); err != nil {
+		t.Fatalf("-o csv: %v\n%s", err, stderr.String())
+	}
+	rows, err := csv.NewReader(&stdout).ReadAll()
+	if err != nil || len(rows) != 5 {
+		t.Fatalf("-o csv: %d rows, %v\n%s", len(rows), err, stdout.String())
+	}
+	col := map[string]int{}
+	for i, name := range rows[0] {
+		col[name] = i
+	}
+	for _, name := range []string{"model_filename", "n_threads", "n_prompt", "n_gen", "n_depth", "avg_ns", "avg_ts", "stddev_ts", "roofline_ratio"} {
+		if _, ok := col[name]; !ok {
+			t.Fatalf("-o csv header %q lacks %s", rows[0], name)
+		}
+	}
+	for i, want := range [][3]string{{"8", "0", "0"}, {"0", "4", "0"}, {"8", "0", "16"}, {"0", "4", "16"}} {
+		r := rows[i+1]
+		if got := [3]string{r[col["n_prompt"]], r[col["n_gen"]], r[col["n_depth"]]}; got != want || r[col["model_filename"]] != path {
+			t.Errorf("row %d: n_prompt, n_gen, n_depth %v, file %q; want %v", i+1, got, r[col["model_filename"]], want)
+		}
+		ts, err1 := strconv.ParseFloat(r[col["avg_ts"]], 64)
+		ns, err2 := strconv.ParseFloat(r[col["avg_ns"]], 64)
+		if err1 != nil || err2 != nil || ts <= 0 || ns <= 0 {
+			t.Errorf("row %d: avg_ts %q avg_ns %q", i+1, r[col["avg_ts"]], r[col["avg_ns"]])
+		}
+		if hasRatio := r[col["roofline_ratio"]] != ""; hasRatio != (want[1] != "0") {
+			t.Errorf("row %d: roofline_ratio %q", i+1, r[col["roofline_ratio"]])
+		}
+	}
+
+	stdout.Reset()
+	if err := runBench(append(slices.Clone(base), "-o", "jsonl"), &stdout, &stderr); err != nil {
+		t.Fatalf("-o jsonl: %v\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("-o jsonl: %d lines\n%s", len(lines), stdout.String())
+	}
+	for _, line := range lines {
+		var rec struct {
+			NGen      int       `json:"n_gen"`
+			AvgNs     float64   `json:"avg_ns"`
+			SamplesNs []float64 `json:"samples_ns"`
+			AvgTs     float64   `json:"avg_ts"`
+			SamplesTs []float64 `json:"samples_ts"`
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("-o jsonl line %q: %v", line, err)
+		}
+		mean := func(xs []float64) float64 {
+			var s float64
+			for _, x := range xs {
+				s += x
+			}
+			return s / float64(len(xs))
+		}
+		if len(rec.SamplesNs) != 3 || len(rec.SamplesTs) != 3 || math.Abs(mean(rec.SamplesTs)-rec.AvgTs) > 1e-9*rec.AvgTs ||
+			math.Abs(mean(rec.SamplesNs)-rec.AvgNs) > 1 {
+			t.Errorf("-o jsonl record %+v: avg not the samples' mean", rec)
+		}
+	}
+}
+
 func TestParseTokenCounts(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
@@ -372,6 +444,8 @@ func TestBenchModelUsage(t *testing.T) {
 		{"--model", "m.gguf", "-d", "-1"},
 		{"--model", "m.gguf", "-p", "128,-5"},
 		{"--model", "m.gguf", "-n", "64-8"},
+		{"--model", "m.gguf", "-o", "xml"},
+		{"--model", "m.gguf", "-o", "csv", "--json"},
 		{},                               // no model
 		{"--model", "m.gguf", "-r", "0"}, // no repetitions
 		{"--model", "m.gguf", "--batch", "0"},

@@ -5,6 +5,10 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/language"
 )
 
 // getAttr is `obj.name`: a mapping key first, then a method.
@@ -258,6 +262,13 @@ func stringMethod(s string, name string) callable {
 		return func(_ *state, args []value, _ map[string]value) (value, error) {
 			return replace(s, args)
 		}
+	case "splitlines":
+		return func(_ *state, args []value, kw map[string]value) (value, error) {
+			keep, _ := arg(args, kw, 0, "keepends")
+			return splitLines(s, truthy(keep)), nil
+		}
+	case "isdigit", "isdecimal", "isnumeric", "isalpha", "isalnum", "isspace", "islower", "isupper":
+		return func(_ *state, _ []value, _ map[string]value) (value, error) { return strPredicate(name, s), nil }
 	case "find", "count":
 		return func(_ *state, args []value, _ map[string]value) (value, error) {
 			sub, _, err := argString(args, 0, "")
@@ -323,35 +334,152 @@ func replace(s string, args []value) (value, error) {
 	return strings.Replace(s, old, nw, n), nil
 }
 
+// splitLines is Python's str.splitlines: lines end at \n, \r\n, \r, \v,
+// \f, \x1c-\x1e, \x85, U+2028 and U+2029, kept with keepends; no empty
+// last line after a final break.
+func splitLines(s string, keepEnds bool) []value {
+	out := []value{}
+	start := 0
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch r {
+		case '\n', '\r', '\v', '\f', 0x1c, 0x1d, 0x1e, 0x85, 0x2028, 0x2029:
+		default:
+			i += n
+			continue
+		}
+		end := i + n
+		if r == '\r' && end < len(s) && s[end] == '\n' {
+			end++
+		}
+		if keepEnds {
+			out = append(out, s[start:end])
+		} else {
+			out = append(out, s[start:i])
+		}
+		start, i = end, end
+	}
+	if start < len(s) {
+		out = append(out, s[start:])
+	}
+	return out
+}
+
+// strPredicate is Python's str.isdigit and its kin: false for "", and
+// islower/isupper ask for at least one cased character and all of the
+// cased ones in that case.
+func strPredicate(name, s string) bool {
+	if s == "" {
+		return false
+	}
+	var lower, upper, title bool
+	for _, r := range s {
+		var ok bool
+		switch name {
+		case "isdigit", "isdecimal":
+			ok = unicode.IsDigit(r)
+		case "isnumeric":
+			ok = unicode.IsNumber(r)
+		case "isalpha":
+			ok = unicode.IsLetter(r)
+		case "isalnum":
+			ok = unicode.IsLetter(r) || unicode.IsNumber(r)
+		case "isspace":
+			ok = unicode.IsSpace(r) || r == 0x1c || r == 0x1d || r == 0x1e || r == 0x1f
+		default:
+			ok = true
+			lower = lower || unicode.IsLower(r)
+			upper = upper || unicode.IsUpper(r)
+			title = title || unicode.IsTitle(r)
+		}
+		if !ok {
+			return false
+		}
+	}
+	// A title-case letter (ǅ) is cased but neither lower nor upper case.
+	switch name {
+	case "islower":
+		return lower && !upper && !title
+	case "isupper":
+		return upper && !lower && !title
+	}
+	return true
+}
+
+// caseFold is Python's str.lower, upper, capitalize and title, with
+// Unicode's full case mappings as Python has them (ß upper-cases to SS, İ
+// lower-cases to i̇, a final Σ to ς).
 func caseFold(how, s string) string {
 	switch how {
 	case "lower":
-		return strings.ToLower(s)
+		return cases.Lower(language.Und).String(s)
 	case "upper":
-		return strings.ToUpper(s)
+		return cases.Upper(language.Und).String(s)
 	case "capitalize":
-		r := []rune(strings.ToLower(s))
-		if len(r) > 0 {
-			r[0] = unicode.ToUpper(r[0])
+		// The first character title-cased, the rest lower-cased.
+		r, n := utf8.DecodeRuneInString(s)
+		if n == 0 {
+			return s
 		}
-		return string(r)
+		return titleRune(r) + cases.Lower(language.Und).String(s[n:])
 	}
-	// title: upper-case the first letter of each word
-	r := []rune(s)
-	prevLetter := false
-	for i, c := range r {
-		if unicode.IsLetter(c) {
-			if !prevLetter {
-				r[i] = unicode.ToUpper(c)
-			} else {
-				r[i] = unicode.ToLower(c)
-			}
-			prevLetter = true
+	// title: a character after a cased one is lower-cased, any other
+	// title-cased; cased means an upper-, lower- or title-case letter, so
+	// digits, apostrophes and Hangul start words.
+	var b strings.Builder
+	prevCased := false
+	for _, r := range s {
+		if prevCased {
+			b.WriteString(cases.Lower(language.Und).String(string(r)))
 		} else {
-			prevLetter = false
+			b.WriteString(titleRune(r))
 		}
+		prevCased = unicode.IsUpper(r) || unicode.IsLower(r) || unicode.IsTitle(r)
 	}
-	return string(r)
+	return b.String()
+}
+
+// titleRune is r's full title-case mapping: ß becomes Ss, ǆ ǅ.
+func titleRune(r rune) string {
+	if t, ok := fullTitle[r]; ok {
+		return t
+	}
+	return string(unicode.ToTitle(r))
+}
+
+// fullTitle holds the title-case mappings of Unicode's SpecialCasing.txt
+// that are longer than one character (the Latin and Armenian ligatures);
+// the others are unicode.ToTitle's.
+var fullTitle = map[rune]string{
+	'ß': "Ss", 'ﬀ': "Ff", 'ﬁ': "Fi", 'ﬂ': "Fl", 'ﬃ': "Ffi", 'ﬄ': "Ffl", 'ﬅ': "St", 'ﬆ': "St",
+	'և': "Եւ", 'ﬓ': "Մն", 'ﬔ': "Մե", 'ﬕ': "Մի", 'ﬖ': "Վն", 'ﬗ': "Մխ", 'ŉ': "ʼN",
+}
+
+// jinjaTitle is Jinja's title filter, which is not Python's str.title:
+// words are split at runs of '-', whitespace and opening brackets only, and
+// each has its first character upper-cased and the rest lower-cased
+// ("it's" stays "It's").
+func jinjaTitle(s string) string {
+	isSep := func(r rune) bool {
+		return r == '-' || r == '(' || r == '{' || r == '[' || r == '<' || unicode.IsSpace(r)
+	}
+	var b strings.Builder
+	for s != "" {
+		r, n := utf8.DecodeRuneInString(s)
+		if isSep(r) {
+			b.WriteRune(r)
+			s = s[n:]
+			continue
+		}
+		end := strings.IndexFunc(s, isSep)
+		if end < 0 {
+			end = len(s)
+		}
+		b.WriteString(cases.Upper(language.Und).String(s[:n]))
+		b.WriteString(cases.Lower(language.Und).String(s[n:end]))
+		s = s[end:]
+	}
+	return b.String()
 }
 
 func dictMethod(d *dict, name string) callable {

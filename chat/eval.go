@@ -190,12 +190,13 @@ func (s *state) execFor(w *strings.Builder, sc *scope, n *forNode) error {
 	if len(items) == 0 {
 		return s.execBody(w, sc, n.els)
 	}
+	changed := &loopChanged{}
 	for i, item := range items {
 		inner = newScope(sc)
 		if err := bindTargets(inner, n.targets, item); err != nil {
 			return err
 		}
-		inner.vars["loop"] = loopVar(items, i)
+		inner.vars["loop"] = loopVar(items, i, changed)
 		err := s.execBody(w, inner, n.body)
 		if errors.Is(err, errBreak) {
 			break
@@ -230,9 +231,26 @@ func bindTargets(sc *scope, targets []string, item value) error {
 	return nil
 }
 
-func loopVar(items []value, i int) *dict {
+// loopChanged is what loop.changed compares against: the arguments of
+// its last call in this loop, none before the first.
+type loopChanged struct {
+	last value
+	set  bool
+}
+
+func loopVar(items []value, i int, changed *loopChanged) *dict {
 	d := newDict()
 	n := len(items)
+	d.set("depth", int64(1))
+	d.set("depth0", int64(0))
+	d.set("changed", callable(func(_ *state, args []value, _ map[string]value) (value, error) {
+		now := value(append([]value{}, args...))
+		if changed.set && equal(changed.last, now) {
+			return false, nil
+		}
+		changed.last, changed.set = now, true
+		return true, nil
+	}))
 	d.set("index", int64(i+1))
 	d.set("index0", int64(i))
 	d.set("revindex", int64(n-i))

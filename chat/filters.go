@@ -7,6 +7,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/language"
 )
 
 type filterFunc func(s *state, x value, args []value, kw map[string]value) (value, error)
@@ -17,14 +20,16 @@ var filters map[string]filterFunc
 
 func init() {
 	filters = map[string]filterFunc{
-		"trim":       fTrim,
-		"length":     fLength,
-		"count":      fLength,
-		"tojson":     fToJSON,
-		"string":     func(_ *state, x value, _ []value, _ map[string]value) (value, error) { return str(x), nil },
-		"lower":      strFilter("lower"),
-		"upper":      strFilter("upper"),
-		"title":      strFilter("title"),
+		"trim":   fTrim,
+		"length": fLength,
+		"count":  fLength,
+		"tojson": fToJSON,
+		"string": func(_ *state, x value, _ []value, _ map[string]value) (value, error) { return str(x), nil },
+		"lower":  strFilter("lower"),
+		"upper":  strFilter("upper"),
+		"title": func(_ *state, x value, _ []value, _ map[string]value) (value, error) {
+			return jinjaTitle(str(x)), nil
+		},
 		"capitalize": strFilter("capitalize"),
 		"replace":    fReplace,
 		"join":       fJoin,
@@ -38,6 +43,7 @@ func init() {
 		"abs":        fAbs,
 		"round":      fRound,
 		"items":      fItems,
+		"attr":       fAttr,
 		"dictsort":   fDictsort,
 		"map":        fMap,
 		"select":     selectFilter(false, false),
@@ -58,6 +64,11 @@ func init() {
 		"min":       extremeFilter(-1),
 		"max":       extremeFilter(1),
 		"from_json": fFromJSON,
+		"center":    fCenter,
+		"truncate":  fTruncate,
+		"batch":     fBatch,
+		"slice":     fSlice,
+		"format":    fFormat,
 	}
 }
 
@@ -72,10 +83,9 @@ func extremeFilter(sign int) filterFunc {
 		if len(items) == 0 {
 			return undefined{"min or max of an empty sequence"}, nil
 		}
-		key := func(v value) value { return v }
-		if a, ok := arg(args, kw, 1, "attribute"); ok && a != nil {
-			key = func(v value) value { return getAttr(v, str(a)) }
-		}
+		cs, _ := arg(args, kw, 0, "case_sensitive")
+		attr, _ := arg(args, kw, 1, "attribute")
+		key := itemKey(attr, truthy(cs))
 		best := items[0]
 		for _, it := range items[1:] {
 			c, ok := compare(key(it), key(best))
@@ -159,9 +169,10 @@ func fJoin(_ *state, x value, args []value, kw map[string]value) (value, error) 
 		if err != nil {
 			return nil, err
 		}
+		key := itemKey(a, true)
 		mapped := make([]value, len(items))
 		for i, it := range items {
-			mapped[i] = getAttr(it, str(a))
+			mapped[i] = key(it)
 		}
 		x = mapped
 	}
@@ -201,10 +212,19 @@ func fDefault(_ *state, x value, args []value, kw map[string]value) (value, erro
 	return x, nil
 }
 
+// fInt is Jinja's int(default=0, base=10): a string in the base (Python's
+// int(s, base): an optional sign, 0x/0o/0b prefixes matching it, base 0
+// taking them as given), or else read as a float and truncated.
 func fInt(_ *state, x value, args []value, kw map[string]value) (value, error) {
 	def, ok := arg(args, kw, 0, "default")
 	if !ok {
 		def = int64(0)
+	}
+	base := int64(10)
+	if b, ok := arg(args, kw, 1, "base"); ok {
+		if n, isInt := b.(int64); isInt && (n == 0 || n >= 2 && n <= 36) {
+			base = n
+		}
 	}
 	switch v := x.(type) {
 	case int64:
@@ -217,14 +237,43 @@ func fInt(_ *state, x value, args []value, kw map[string]value) (value, error) {
 		}
 		return int64(0), nil
 	case string:
-		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+		if n, ok := parsePyInt(strings.TrimSpace(v), int(base)); ok {
 			return n, nil
 		}
-		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
 			return int64(f), nil
 		}
 	}
 	return def, nil
+}
+
+// parsePyInt reads s as Python's int(s, base) does (without its digit
+// group underscores).
+func parsePyInt(s string, base int) (int64, bool) {
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	if len(s) > 2 && s[0] == '0' {
+		prefixBase := map[byte]int{'x': 16, 'X': 16, 'o': 8, 'O': 8, 'b': 2, 'B': 2}[s[1]]
+		if prefixBase != 0 && (base == 0 || base == prefixBase) {
+			s, base = s[2:], prefixBase
+		}
+	}
+	if base == 0 {
+		base = 10
+	}
+	if s == "" || s[0] == '+' || s[0] == '-' {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, base, 64)
+	if err != nil {
+		return 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 func fFloat(_ *state, x value, args []value, kw map[string]value) (value, error) {
@@ -256,15 +305,20 @@ func fAbs(_ *state, x value, _ []value, _ map[string]value) (value, error) {
 	return nil, fmt.Errorf("bad operand type for abs(): %s", typeName(x))
 }
 
+// fRound is Jinja's round(precision=0, method='common'): common is
+// Python's round, half to even on the float's exact decimal value (2.5
+// gives 2.0, 2.675 to two places 2.67), an int staying an int; ceil and
+// floor scale by 10^precision and return a float.
 func fRound(_ *state, x value, args []value, kw map[string]value) (value, error) {
 	f, ok := toFloat(x)
-	if !ok {
+	if _, isBool := x.(bool); !ok || isBool {
 		return nil, fmt.Errorf("cannot round %s", typeName(x))
 	}
 	prec := int64(0)
 	if p, ok := arg(args, kw, 0, "precision"); ok {
 		prec, _ = p.(int64)
 	}
+	prec = max(-308, min(prec, 308))
 	method := "common"
 	if m, ok := arg(args, kw, 1, "method"); ok {
 		method = str(m)
@@ -275,8 +329,65 @@ func fRound(_ *state, x value, args []value, kw map[string]value) (value, error)
 		return math.Ceil(f*scale) / scale, nil
 	case "floor":
 		return math.Floor(f*scale) / scale, nil
+	case "common":
+	default:
+		return nil, fmt.Errorf("round: method must be 'common', 'ceil' or 'floor', not %q", method)
 	}
-	return math.Round(f*scale) / scale, nil
+	if n, isInt := x.(int64); isInt {
+		return roundInt(n, -prec), nil
+	}
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return f, nil
+	}
+	if prec >= 0 {
+		r, err := strconv.ParseFloat(strconv.FormatFloat(f, 'f', int(prec), 64), 64)
+		if err != nil {
+			return nil, fmt.Errorf("round %v: %w", f, err)
+		}
+		return r, nil
+	}
+	pow := math.Pow(10, float64(-prec))
+	return math.RoundToEven(f/pow) * pow, nil
+}
+
+// roundInt is Python's round(n, -digits) of an int: n to a multiple of
+// 10^digits, half to even (round(1250, -2) is 1200); n itself for
+// digits <= 0.
+func roundInt(n, digits int64) int64 {
+	if digits <= 0 {
+		return n
+	}
+	if digits > 18 {
+		return 0
+	}
+	pow := int64(1)
+	for range digits {
+		pow *= 10
+	}
+	q, r := n/pow, n%pow
+	if r < 0 {
+		q, r = q-1, r+pow // floor division, 0 <= r < pow
+	}
+	if 2*r > pow || 2*r == pow && q%2 != 0 {
+		q++
+	}
+	return q * pow
+}
+
+// fAttr is Jinja's attr filter: an attribute, never an item, so a
+// mapping gives only its methods (d|attr('items')), not its keys.
+func fAttr(_ *state, x value, args []value, kw map[string]value) (value, error) {
+	name, ok := arg(args, kw, 0, "name")
+	if !ok {
+		return nil, fmt.Errorf("attr needs a name")
+	}
+	if d, isDict := x.(*dict); isDict {
+		if m := dictMethod(d, str(name)); m != nil {
+			return m, nil
+		}
+		return undefined{str(name)}, nil
+	}
+	return getAttr(x, str(name)), nil
 }
 
 func fItems(_ *state, x value, _ []value, _ map[string]value) (value, error) {
@@ -290,31 +401,86 @@ func fItems(_ *state, x value, _ []value, _ map[string]value) (value, error) {
 	return pairs(d), nil
 }
 
-func fDictsort(_ *state, x value, _ []value, _ map[string]value) (value, error) {
+// fDictsort is Jinja's dictsort(case_sensitive=False, by='key',
+// reverse=False): the (key, value) pairs sorted by key or value, strings
+// without case by default, stable.
+func fDictsort(_ *state, x value, args []value, kw map[string]value) (value, error) {
 	d, ok := x.(*dict)
 	if !ok {
 		return nil, fmt.Errorf("dictsort needs a mapping, not %s", typeName(x))
 	}
-	keys := make([]value, len(d.keys))
+	cs, _ := arg(args, kw, 0, "case_sensitive")
+	by := value("key")
+	if b, ok := arg(args, kw, 1, "by"); ok {
+		by = b
+	}
+	pos := 0
+	switch str(by) {
+	case "key":
+	case "value":
+		pos = 1
+	default:
+		return nil, fmt.Errorf("dictsort: by must be 'key' or 'value', not %q", str(by))
+	}
+	rev, _ := arg(args, kw, 2, "reverse")
+	key := itemKey(nil, truthy(cs))
+	out := make([]value, len(d.keys))
 	for i, k := range d.keys {
-		keys[i] = d.key(k)
+		out[i] = []value{d.key(k), d.m[k]}
 	}
 	var err error
-	sort.SliceStable(keys, func(i, j int) bool {
-		c, ok := compare(keys[i], keys[j])
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := key(out[i].([]value)[pos]), key(out[j].([]value)[pos])
+		c, ok := compare(a, b)
 		if !ok && err == nil {
-			err = fmt.Errorf("dictsort: cannot order %s and %s", typeName(keys[i]), typeName(keys[j]))
+			err = fmt.Errorf("dictsort: cannot order %s and %s", typeName(a), typeName(b))
+		}
+		if truthy(rev) {
+			return c > 0
 		}
 		return c < 0
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]value, len(keys))
-	for i, k := range keys {
-		out[i] = []value{k, d.m[str(k)]}
-	}
 	return out, nil
+}
+
+// itemKey is what Jinja's filters order, compare or pick items by (its
+// make_attrgetter): the attribute when given, a dotted path whose integer
+// parts index lists ("args.0"), and, unless caseSensitive, a string
+// lower-cased.
+func itemKey(attr value, caseSensitive bool) func(value) value {
+	var path []value
+	switch a := attr.(type) {
+	case nil, undefined:
+	case int64:
+		path = []value{a}
+	default:
+		for _, part := range strings.Split(str(a), ".") {
+			if n, err := strconv.ParseInt(part, 10, 64); err == nil {
+				path = append(path, n)
+			} else {
+				path = append(path, part)
+			}
+		}
+	}
+	return func(v value) value {
+		for _, p := range path {
+			if i, isInt := p.(int64); isInt {
+				var err error
+				if v, err = getItem(v, i); err != nil {
+					return undefined{fmt.Sprint(i)}
+				}
+				continue
+			}
+			v = getAttr(v, p.(string))
+		}
+		if s, isStr := v.(string); isStr && !caseSensitive {
+			return cases.Lower(language.Und).String(s)
+		}
+		return v
+	}
 }
 
 func fMap(s *state, x value, args []value, kw map[string]value) (value, error) {
@@ -325,8 +491,9 @@ func fMap(s *state, x value, args []value, kw map[string]value) (value, error) {
 	out := make([]value, len(items))
 	if a, ok := kw["attribute"]; ok {
 		def, hasDef := kw["default"]
+		key := itemKey(a, true)
 		for i, it := range items {
-			v := getAttr(it, str(a))
+			v := key(it)
 			if _, u := v.(undefined); u && hasDef {
 				v = def
 			}
@@ -356,12 +523,12 @@ func selectFilter(reject, byAttr bool) filterFunc {
 		if err != nil {
 			return nil, err
 		}
-		attr := ""
+		key := itemKey(nil, true)
 		if byAttr {
 			if len(args) == 0 {
 				return nil, fmt.Errorf("missing attribute name")
 			}
-			attr, args = str(args[0]), args[1:]
+			key, args = itemKey(args[0], true), args[1:]
 		}
 		test := func(v value, _ []value) (bool, error) { return truthy(v), nil }
 		if len(args) > 0 {
@@ -373,11 +540,7 @@ func selectFilter(reject, byAttr bool) filterFunc {
 		}
 		out := []value{}
 		for _, it := range items {
-			v := it
-			if byAttr {
-				v = getAttr(it, attr)
-			}
-			ok, err := test(v, args)
+			ok, err := test(key(it), args)
 			if err != nil {
 				return nil, err
 			}
@@ -389,21 +552,29 @@ func selectFilter(reject, byAttr bool) filterFunc {
 	}
 }
 
-func fUnique(_ *state, x value, _ []value, _ map[string]value) (value, error) {
+// fUnique is Jinja's unique(case_sensitive=False, attribute=None): the
+// first item of each key, strings compared without case by default.
+func fUnique(_ *state, x value, args []value, kw map[string]value) (value, error) {
 	items, err := iterate(x)
 	if err != nil {
 		return nil, err
 	}
-	var out []value
+	cs, _ := arg(args, kw, 0, "case_sensitive")
+	attr, _ := arg(args, kw, 1, "attribute")
+	key := itemKey(attr, truthy(cs))
+	out := []value{}
+	var seen []value
 	for _, it := range items {
+		k := key(it)
 		dup := false
-		for _, o := range out {
-			if equal(o, it) {
+		for _, o := range seen {
+			if equal(o, k) {
 				dup = true
 				break
 			}
 		}
 		if !dup {
+			seen = append(seen, k)
 			out = append(out, it)
 		}
 	}
@@ -436,13 +607,9 @@ func fSort(_ *state, x value, args []value, kw map[string]value) (value, error) 
 	}
 	out := append([]value{}, items...)
 	rev, _ := arg(args, kw, 0, "reverse")
-	attr, hasAttr := kw["attribute"]
-	key := func(v value) value {
-		if hasAttr {
-			return getAttr(v, str(attr))
-		}
-		return v
-	}
+	cs, _ := arg(args, kw, 1, "case_sensitive")
+	attr, _ := arg(args, kw, 2, "attribute")
+	key := itemKey(attr, truthy(cs))
 	var sortErr error
 	sort.SliceStable(out, func(i, j int) bool {
 		c, ok := compare(key(out[i]), key(out[j]))
@@ -491,11 +658,10 @@ func fSum(_ *state, x value, args []value, kw map[string]value) (value, error) {
 	if total == nil {
 		total = int64(0)
 	}
-	attr, hasAttr := arg(args, kw, 0, "attribute")
+	attr, _ := arg(args, kw, 0, "attribute")
+	key := itemKey(attr, true)
 	for _, it := range items {
-		if hasAttr && attr != nil {
-			it = getAttr(it, str(attr))
-		}
+		it = key(it)
 		if total, err = arith("+", total, it); err != nil {
 			return nil, err
 		}

@@ -236,6 +236,11 @@ func (lx *lexer) maybeRaw() error {
 // expr lexes expression tokens up to the closing delimiter.
 func (lx *lexer) expr(closer string, closeKind tokKind) error {
 	openLine := lx.line
+	// open holds the closing brackets the tag still expects: as in Jinja's
+	// lexer, the closer ends the tag only outside brackets, so
+	// {{ {'a': {'b': 1}} }} closes its dicts before the tag, and a closing
+	// bracket that is not the one expected is an error there.
+	var open []string
 	for {
 		// skip whitespace
 		for lx.pos < len(lx.src) && strings.IndexByte(" \t\n\r", lx.src[lx.pos]) >= 0 {
@@ -245,7 +250,7 @@ func (lx *lexer) expr(closer string, closeKind tokKind) error {
 			return fmt.Errorf("line %d: unterminated tag: missing %q", openLine, closer)
 		}
 		rest := lx.src[lx.pos:]
-		if strings.HasPrefix(rest, closer) || (strings.HasPrefix(rest, "-"+closer)) || strings.HasPrefix(rest, "+"+closer) {
+		if len(open) == 0 && (strings.HasPrefix(rest, closer) || strings.HasPrefix(rest, "-"+closer) || strings.HasPrefix(rest, "+"+closer)) {
 			minus := rest[0] == '-'
 			n := len(closer)
 			if rest[0] == '-' || rest[0] == '+' {
@@ -284,6 +289,21 @@ func (lx *lexer) expr(closer string, closeKind tokKind) error {
 			op := scanOp(rest)
 			if op == "" {
 				return lx.errf("unexpected character %q in tag", rune(c))
+			}
+			switch op {
+			case "(", "[", "{":
+				if len(open) == maxDepth {
+					return lx.errf("brackets nested more than %d levels deep", maxDepth)
+				}
+				open = append(open, map[string]string{"(": ")", "[": "]", "{": "}"}[op])
+			case ")", "]", "}":
+				switch {
+				case len(open) == 0:
+					return lx.errf("unexpected '%s'", op)
+				case open[len(open)-1] != op:
+					return lx.errf("unexpected '%s', expected '%s'", op, open[len(open)-1])
+				}
+				open = open[:len(open)-1]
 			}
 			lx.emit(tOp, op)
 			lx.advance(lx.pos + len(op))

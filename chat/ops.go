@@ -40,9 +40,29 @@ func binary(op string, l, r value) (value, error) {
 			}
 		}
 	case "*":
-		if s, ok := l.(string); ok {
-			if n, ok := r.(int64); ok && n >= 0 && int64(len(s))*n <= maxOutput {
-				return strings.Repeat(s, int(n)), nil
+		// A string or list times an int repeats it, the int on either side
+		// (Python's sequence repetition; a count below 1 gives it empty).
+		seq, n := l, r
+		if _, isInt := l.(int64); isInt {
+			seq, n = r, l
+		}
+		if count, isInt := n.(int64); isInt {
+			count = max(count, 0)
+			switch x := seq.(type) {
+			case string:
+				if int64(len(x))*count > maxOutput {
+					return nil, fmt.Errorf("string repetition of %d × %d bytes is too long", count, len(x))
+				}
+				return strings.Repeat(x, int(count)), nil
+			case []value:
+				if int64(len(x))*count > maxOutput {
+					return nil, fmt.Errorf("list repetition of %d × %d items is too long", count, len(x))
+				}
+				out := make([]value, 0, len(x)*int(count))
+				for range count {
+					out = append(out, x...)
+				}
+				return out, nil
 			}
 		}
 	}

@@ -87,6 +87,14 @@ type Template struct {
 // Parse compiles Jinja source. Unknown filters and tests, unknown
 // statements and unclosed blocks are errors here, not at render time.
 func Parse(src string) (*Template, error) {
+	// Jinja drops one newline at the end of a template (its
+	// keep_trailing_newline is off, as transformers leaves it).
+	for _, nl := range []string{"\r\n", "\n", "\r"} {
+		if t, ok := strings.CutSuffix(src, nl); ok {
+			src = t
+			break
+		}
+	}
 	toks, err := lex(src)
 	if err != nil {
 		return nil, fmt.Errorf("parse chat template: %w", err)

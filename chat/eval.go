@@ -144,6 +144,9 @@ func (s *state) execSet(sc *scope, n *setNode) error {
 			return err
 		}
 	}
+	if len(n.more) > 0 {
+		return bindTargets(sc, append([]string{n.target}, n.more...), v)
+	}
 	if n.attr == "" {
 		sc.vars[n.target] = v
 		return nil

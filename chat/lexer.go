@@ -3,6 +3,7 @@ package chat
 import (
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 type tokKind int
@@ -372,17 +373,28 @@ func unquote(s string) (string, int, error) {
 				b.WriteByte('\t')
 			case 'r':
 				b.WriteByte('\r')
-			case '0':
-				b.WriteByte(0)
+			case 'a':
+				b.WriteByte('\a')
+			case 'b':
+				b.WriteByte('\b')
+			case 'f':
+				b.WriteByte('\f')
+			case 'v':
+				b.WriteByte('\v')
+			case '0', '1', '2', '3', '4', '5', '6', '7':
+				// Up to three octal digits, as Python's \ooo.
+				r := rune(e - '0')
+				for k := 0; k < 2 && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '7'; k++ {
+					i++
+					r = r<<3 | rune(s[i]-'0')
+				}
+				b.WriteRune(r)
 			case '\\', '\'', '"':
 				b.WriteByte(e)
 			case '\n':
 				// line continuation
-			case 'u', 'x':
-				n := 4
-				if e == 'x' {
-					n = 2
-				}
+			case 'u', 'x', 'U':
+				n := map[byte]int{'x': 2, 'u': 4, 'U': 8}[e]
 				if i+n >= len(s) {
 					return "", 0, fmt.Errorf("bad \\%c escape in string", e)
 				}
@@ -393,6 +405,9 @@ func unquote(s string) (string, int, error) {
 						return "", 0, fmt.Errorf("bad \\%c escape in string", e)
 					}
 					r = r<<4 | rune(d)
+				}
+				if r > unicode.MaxRune {
+					return "", 0, fmt.Errorf("bad \\%c escape in string: %X is not a character", e, r)
 				}
 				b.WriteRune(r)
 				i += n

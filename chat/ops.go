@@ -83,17 +83,18 @@ func arith(op string, l, r value) (value, error) {
 	switch op {
 	case "+":
 		if both {
-			return li + ri, nil
+			return intResult(li+ri, (li >= 0) != (ri >= 0) || (li+ri >= 0) == (li >= 0))
 		}
 		return lf + rf, nil
 	case "-":
 		if both {
-			return li - ri, nil
+			return intResult(li-ri, (li >= 0) == (ri >= 0) || (li-ri >= 0) == (li >= 0))
 		}
 		return lf - rf, nil
 	case "*":
 		if both {
-			return li * ri, nil
+			p := li * ri
+			return intResult(p, li == 0 || p/li == ri && !(li == -1 && ri == math.MinInt64) && !(ri == -1 && li == math.MinInt64))
 		}
 		return lf * rf, nil
 	case "/":
@@ -106,6 +107,9 @@ func arith(op string, l, r value) (value, error) {
 			return nil, fmt.Errorf("division by zero")
 		}
 		if both {
+			if li == math.MinInt64 && ri == -1 {
+				return intResult(0, false)
+			}
 			q := li / ri
 			if (li%ri != 0) && ((li < 0) != (ri < 0)) {
 				q-- // Python floors
@@ -122,11 +126,41 @@ func arith(op string, l, r value) (value, error) {
 		return lf - float64(q*rf), nil
 	case "**":
 		if both && ri >= 0 {
-			return int64(math.Pow(float64(li), float64(ri))), nil
+			// Exact, by squaring, as Python's int power.
+			result, base, ok := int64(1), li, true
+			for e := ri; e > 0 && ok; e >>= 1 {
+				if e&1 == 1 {
+					var r value
+					if r, _ = arith("*", result, base); r == nil {
+						ok = false
+						break
+					}
+					result = r.(int64)
+				}
+				if e > 1 {
+					b, _ := arith("*", base, base)
+					if b == nil {
+						ok = false
+						break
+					}
+					base = b.(int64)
+				}
+			}
+			return intResult(result, ok)
 		}
 		return math.Pow(lf, rf), nil
 	}
 	return nil, fmt.Errorf("unknown operator %s", op)
+}
+
+// intResult is an integer operation's result, or an error where it left
+// int64's range: Python's ints have no bound, and a wrapped value would
+// print as a wrong number.
+func intResult(n int64, ok bool) (value, error) {
+	if !ok {
+		return nil, fmt.Errorf("integer result out of range (beyond ±2^63)")
+	}
+	return n, nil
 }
 
 func contains(container, item value) (bool, error) {

@@ -25,7 +25,8 @@ type (
 	}
 	setNode struct {
 		target string
-		attr   string // set ns.attr = ...
+		more   []string // set a, b = ...: the targets after the first
+		attr   string   // set ns.attr = ...
 		value  expr
 		body   []node // block set: {% set x %}...{% endset %}
 	}
@@ -298,6 +299,17 @@ func (p *parser) parseSet(kw token) (node, error) {
 		if n.attr, err = p.expectName(); err != nil {
 			return nil, err
 		}
+	}
+	for n.attr == "" && p.isOp(",") {
+		p.next()
+		t, err := p.expectName()
+		if err != nil {
+			return nil, err
+		}
+		n.more = append(n.more, t)
+	}
+	if len(n.more) > 0 && p.peek().kind == tBlockEnd {
+		return nil, p.errf(p.peek(), "a block set takes one name")
 	}
 	if p.peek().kind == tBlockEnd {
 		p.next()

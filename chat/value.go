@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -329,13 +330,32 @@ func equal(a, b value) bool {
 	return a == b
 }
 
-// compare orders numbers and strings; ok is false for other pairs.
+// compare orders numbers, strings (by code point) and lists (item by
+// item, a prefix first), as Python does; ok is false for other pairs.
 func compare(a, b value) (int, bool) {
 	if x, ok := a.(string); ok {
 		if y, ok := b.(string); ok {
 			return strings.Compare(x, y), true
 		}
 		return 0, false
+	}
+	if x, ok := a.([]value); ok {
+		y, ok := b.([]value)
+		if !ok {
+			return 0, false
+		}
+		for i := range min(len(x), len(y)) {
+			if equal(x[i], y[i]) {
+				continue
+			}
+			return compare(x[i], y[i])
+		}
+		return cmp.Compare(len(x), len(y)), true
+	}
+	if x, ok := a.(int64); ok {
+		if y, ok := b.(int64); ok {
+			return cmp.Compare(x, y), true
+		}
 	}
 	fa, okA := toFloat(a)
 	fb, okB := toFloat(b)

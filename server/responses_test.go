@@ -423,6 +423,7 @@ func FuzzResponsesChat(f *testing.F) {
 
 // reasoning_effort (chat) and reasoning.effort (responses) reach the
 // template as the variable reasoning_effort; chat_template_kwargs wins.
+// (The template's last newline is dropped, as Jinja drops it.)
 func TestReasoningEffortVariable(t *testing.T) {
 	const tmpl = `{% for m in messages %}<|im_start|>{{ m.role }}
 {{ m.content }}<|im_end|>
@@ -431,10 +432,10 @@ effort={{ reasoning_effort | default("none") }}
 `
 	ts := newTestServer(t, Config{}, "x", withTemplate(t, tmpl))
 	for _, tc := range []struct{ path, body, want string }{
-		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"reasoning_effort":"high"}`, "effort=high\n"},
-		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"reasoning_effort":"high","chat_template_kwargs":{"reasoning_effort":"low"}}`, "effort=low\n"},
-		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}]}`, "effort=none\n"},
-		{"/v1/responses", `{"input":"a","reasoning":{"effort":"medium"}}`, "effort=medium\n"},
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"reasoning_effort":"high"}`, "effort=high"},
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"reasoning_effort":"high","chat_template_kwargs":{"reasoning_effort":"low"}}`, "effort=low"},
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}]}`, "effort=none"},
+		{"/v1/responses", `{"input":"a","reasoning":{"effort":"medium"}}`, "effort=medium"},
 	} {
 		if status, _, body := ts.do("POST", tc.path, tc.body); status != 200 {
 			t.Fatalf("%s: status %d: %s", tc.body, status, body)

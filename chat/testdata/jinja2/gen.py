@@ -29,7 +29,8 @@ env.globals["raise_exception"] = raise_exception
 L = {"l": [3, 1, 2], "s": "Hello World", "m": {"b": 2, "a": 1, "c": 3},
      "msgs": [{"role": "user", "content": "hi", "n": 2}, {"role": "assistant", "content": "yo", "n": 1},
               {"role": "user", "content": "again", "n": 3}],
-     "f": 2.5, "neg": -4, "t": "  x y  ", "ko": "안녕 세상", "e": [], "z": 0}
+     "f": 2.5, "neg": -4, "t": "  x y  ", "ko": "안녕 세상", "e": [], "z": 0,
+     "add_generation_prompt": True}
 
 CASES = [
     # numbers
@@ -110,7 +111,28 @@ CASES = [
     ("default", "{{ undefined_var|default('d') }} {{ ''|default('d') }} {{ ''|default('d', true) }} {{ none|default('d') }} {{ 0|d('x', boolean=true) }}"),
     ("raise", "{% if false %}{{ raise_exception('boom') }}{% endif %}ok"),
     ("nested dicts at the tag's end", "{% set d = {'a': {'b': [1, {'c': 2}]}} %}{{ d.a.b[1].c }} {{ {'x': {'y': 1}}|tojson }} {{ {'x': {'y': (1, 2)}}.x.y[1]}}"),
+    ("precedence", "{{ -2 ** 2 }} {{ 2 ** 3 ** 2 }} {{ not 1 in [1] }} {{ 1 + 2 * 3 - 4 / 2 }} {{ (1 + 2) * 3 }} {{ 10 // 3 * 3 + 10 % 3 }} {{ 'a' ~ 1 * 2 }} {{ not true or true }} {{ 1 if 0 else 2 if 0 else 3 }}"),
+    ("division and modulo", "{{ -7 // 2 }} {{ 7 // -2 }} {{ -7 % 2 }} {{ 7 % -2 }} {{ 7.5 % 2 }} {{ -7.5 // 2 }} {{ 1 / 4 }} {{ 2 ** 0.5 }} {{ 2 ** 62 }} {{ 3 ** 39 }} {{ 3 * 1.0 }} {{ -2 ** 63 }}"),
+    ("mixed comparisons", "{{ 1 == 1.0 }} {{ 1 < 1.5 }} {{ true == 1 }} {{ 'a' == 'a' }} {{ [1, 2] < [1, 3] }} {{ none is not none }} {{ 2 > 1 > 0 }} {{ 1 != none }}"),
+    ("set unpacking", "{% set a, b = 1, 2 %}{{ a }}{{ b }} {% set c, d = [3, 4] %}{{ c }}{{ d }} {% for x, y in [[1, 'a'], [2, 'b']] %}{{ x }}{{ y }}{% endfor %}"),
+    ("macro defaults", "{% macro f(a, b='B') %}{{ a }}{{ b }}{% endmacro %}{{ f(1) }} {{ f(1, 2) }} {{ f(b=3, a=4) }}"),
+    ("comments and raw", "a{# a comment {{ x }} #}b{% raw %}{{ not rendered }}{% endraw %}c"),
+    ("trailing newline dropped", "line\n"),
+    ("trim and lstrip", "<{% if true %}\n  x\n  {% endif %}\n>\n  {%+ if true %}y{% endif %}\n  {%- if true %}z{% endif %}"),
+    ("chat-style loop", "{% for m in msgs %}{% if loop.first and m.role != 'system' %}<s>{% endif %}{{ '<|' + m.role + '|>\n' + m.content | trim + '\n' }}{% if not loop.last %}---\n{% endif %}{% endfor %}{% if add_generation_prompt is defined and add_generation_prompt %}<|assistant|>{% endif %}"),
+    ("defined chains", "{{ x.y if x is defined else 'nx' }} {{ m.a if m is defined and m.a is defined }} {{ (m.q or 'dflt') }} {{ m['q'] is defined }} {{ msgs[0].content is string }}"),
+    ("string escapes in literals", "{{ 'a\\\\b' }} {{ \"it's\" }} {{ 'say \\'hi\\'' }} {{ '\\x41\\u00e9\\U0001F600' }}"),
+    ("if elif nesting", "{% for n in [0, 1, 2, 3] %}{% if n == 0 %}zero{% elif n is odd %}{% if n > 2 %}big-odd{% else %}odd{% endif %}{% else %}even{% endif %};{% endfor %}"),
+    ("string comparisons and sort stability", "{{ 'B' < 'a' }} {{ 'é' > 'z' }} {{ ['b', 'B', 'a', 'A']|sort }} {{ ['b', 'B', 'a', 'A']|sort(reverse=true) }}"),
+    ("join of mixed", "{{ [1, 'a', none, true, 1.5]|join(',') }} {{ [[1, 2], {'k': 1}]|join(';') }}"),
+    ("length and count of strings", "{{ '한국어'|length }} {{ 'éa'|length }} {{ '😀'|length }} {{ '한국어'[1] }} {{ '😀a'[1] }}"),
+    ("tojson escaping", "{{ '</script>&\\'\"'|tojson }} {{ {'k': 'v\\n\\t'}|tojson }} {{ 'é😀'|tojson }} {{ 1.0|tojson }} {{ 1e20|tojson }} {{ [1, [2, {}]]|tojson(indent=1) }}"),
+    ("items of nested", "{% for k, v in {'a': [1], 'b': {'c': 2}}.items() %}{{ k }}={{ v }};{% endfor %}"),
+    ("whitespace in expressions", "{{\n  'a'\n  |\n  upper\n}}{%\n  if\n  true\n%}b{% endif %}"),
     ("raise_exception", "{{ raise_exception('roles must alternate') }}"),
+    ("concatenation binds tighter than plus", "{{ 'a' ~ 1 + 2 }}"),
+    ("escapes", "{{ '\\101\\0\\7'|length }} {{ '\\a\\b\\f\\v'|length }} {{ '\\U0001F600'|length }}"),
+    ("set unpacking mismatch", "{% set a, b = [1, 2, 3] %}"),
     ("mismatched bracket", "{{ f(1 }}"),
     ("unclosed bracket", "{{ [1, 2 }}"),
     ("stray closing bracket", "{{ 1) }}"),

@@ -87,14 +87,12 @@ type Template struct {
 // Parse compiles Jinja source. Unknown filters and tests, unknown
 // statements and unclosed blocks are errors here, not at render time.
 func Parse(src string) (*Template, error) {
-	// Jinja drops one newline at the end of a template (its
+	// Jinja writes every line break of a template's text as \n (its
+	// newline_sequence), so a template saved with CRLF renders as one
+	// with LF; and it drops one newline at the template's end (its
 	// keep_trailing_newline is off, as transformers leaves it).
-	for _, nl := range []string{"\r\n", "\n", "\r"} {
-		if t, ok := strings.CutSuffix(src, nl); ok {
-			src = t
-			break
-		}
-	}
+	src = strings.ReplaceAll(strings.ReplaceAll(src, "\r\n", "\n"), "\r", "\n")
+	src = strings.TrimSuffix(src, "\n")
 	toks, err := lex(src)
 	if err != nil {
 		return nil, fmt.Errorf("parse chat template: %w", err)

@@ -118,6 +118,7 @@ CASES = [
     ("macro defaults", "{% macro f(a, b='B') %}{{ a }}{{ b }}{% endmacro %}{{ f(1) }} {{ f(1, 2) }} {{ f(b=3, a=4) }}"),
     ("comments and raw", "a{# a comment {{ x }} #}b{% raw %}{{ not rendered }}{% endraw %}c"),
     ("trailing newline dropped", "line\n"),
+    ("CRLF and CR line breaks", "a\r\n{% if true %}\r\nb {{ 'x\r\ny' }}\r\n{% endif %}\rc\r\n"),
     ("trim and lstrip", "<{% if true %}\n  x\n  {% endif %}\n>\n  {%+ if true %}y{% endif %}\n  {%- if true %}z{% endif %}"),
     ("chat-style loop", "{% for m in msgs %}{% if loop.first and m.role != 'system' %}<s>{% endif %}{{ '<|' + m.role + '|>\n' + m.content | trim + '\n' }}{% if not loop.last %}---\n{% endif %}{% endfor %}{% if add_generation_prompt is defined and add_generation_prompt %}<|assistant|>{% endif %}"),
     ("defined chains", "{{ x.y if x is defined else 'nx' }} {{ m.a if m is defined and m.a is defined }} {{ (m.q or 'dflt') }} {{ m['q'] is defined }} {{ msgs[0].content is string }}"),

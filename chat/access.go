@@ -50,7 +50,7 @@ func getItem(obj, idx value) (value, error) {
 	case []value:
 		i, ok := idx.(int64)
 		if !ok {
-			return nil, fmt.Errorf("list indices must be integers, not %s", typeName(idx))
+			return notSubscriptable(obj, idx), nil
 		}
 		if i < 0 {
 			i += int64(len(o))
@@ -62,7 +62,7 @@ func getItem(obj, idx value) (value, error) {
 	case string:
 		i, ok := idx.(int64)
 		if !ok {
-			return nil, fmt.Errorf("string indices must be integers, not %s", typeName(idx))
+			return notSubscriptable(obj, idx), nil
 		}
 		r := []rune(o)
 		if i < 0 {
@@ -75,7 +75,19 @@ func getItem(obj, idx value) (value, error) {
 	case undefined:
 		return undefined{o.name}, nil
 	}
-	return nil, fmt.Errorf("'%s' object is not subscriptable", typeName(obj))
+	return notSubscriptable(obj, idx), nil
+}
+
+// notSubscriptable is Jinja's answer where obj[idx] fails in Python (a
+// string or list indexed by a string, none or a number indexed at all):
+// the attribute idx names when it is a string and obj has it (a method),
+// else undefined, not an error. Templates rely on it: Llama 3.2's walks
+// message['content'] and asks each item for ['type'], strings included.
+func notSubscriptable(obj, idx value) value {
+	if name, ok := idx.(string); ok {
+		return getAttr(obj, name)
+	}
+	return undefined{fmt.Sprint(idx)}
 }
 
 func (s *state) evalSlice(sc *scope, e *sliceExpr) (value, error) {

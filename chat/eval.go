@@ -3,6 +3,7 @@ package chat
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -97,6 +98,8 @@ func (s *state) exec(w *strings.Builder, sc *scope, n node) error {
 		return s.execSet(sc, n)
 	case *macroNode:
 		sc.vars[n.name] = s.makeMacro(sc, n)
+	case *callBlockNode:
+		return s.execCallBlock(w, sc, n)
 	case *filterNode:
 		return s.execFilter(w, sc, n)
 	case *breakNode:
@@ -280,15 +283,61 @@ func loopVar(items []value, i int, changed *loopChanged) *dict {
 	return d
 }
 
+// execCallBlock calls the block's macro with caller, a macro of the
+// block's body defined where the block stands, and writes the result.
+func (s *state) execCallBlock(w *strings.Builder, sc *scope, n *callBlockNode) error {
+	fn, err := s.eval(sc, n.call.fn)
+	if err != nil {
+		return err
+	}
+	f, ok := fn.(callable)
+	if !ok {
+		return fmt.Errorf("line %d: %s is not callable", n.call.line, describe(n.call.fn, fn))
+	}
+	args, kw, err := s.evalArgs(sc, n.call.args, n.call.kwargs)
+	if err != nil {
+		return err
+	}
+	if kw == nil {
+		kw = map[string]value{}
+	}
+	kw["caller"] = s.makeMacro(sc, n.caller)
+	v, err := f(s, args, kw)
+	if err != nil {
+		var re *RaiseError
+		if errors.As(err, &re) {
+			return err
+		}
+		return fmt.Errorf("line %d: %w", n.call.line, err)
+	}
+	w.WriteString(str(v))
+	return nil
+}
+
 func (s *state) makeMacro(defScope *scope, n *macroNode) callable {
 	return func(s *state, args []value, kw map[string]value) (value, error) {
 		if s.depth >= maxCallDepth {
 			return nil, fmt.Errorf("macro '%s': calls nested over %d deep", n.name, maxCallDepth)
 		}
-		if len(args) > len(n.params) {
-			return nil, fmt.Errorf("macro '%s' takes %d arguments, got %d", n.name, len(n.params), len(args))
-		}
+		// Arguments beyond the parameters are varargs, keywords that name
+		// none are kwargs, and caller is a call block's body, as in Jinja
+		// (which also refuses them where the body never reads them).
 		sc := newScope(defScope)
+		var extra []value
+		if len(args) > len(n.params) {
+			extra = append(extra, args[len(n.params):]...)
+		}
+		sc.vars["varargs"] = append([]value{}, extra...)
+		kwargs := newDict()
+		for _, k := range sortedKeys(kw) {
+			switch {
+			case k == "caller":
+				sc.vars["caller"] = kw[k]
+			case !slices.Contains(n.params, k):
+				kwargs.set(k, kw[k])
+			}
+		}
+		sc.vars["kwargs"] = kwargs
 		for i, p := range n.params {
 			switch v, ok := kw[p]; {
 			case i < len(args):

@@ -30,6 +30,12 @@ type (
 		value  expr
 		body   []node // block set: {% set x %}...{% endset %}
 	}
+	// callBlockNode is {% call(params) m(args) %}body{% endcall %}: m is
+	// called with caller, a macro of params whose body is the block's.
+	callBlockNode struct {
+		caller *macroNode
+		call   *callExpr
+	}
 	macroNode struct {
 		name     string
 		params   []string
@@ -181,6 +187,8 @@ func (p *parser) parseStatement(kw token) (node, error) {
 		return p.parseSet(kw)
 	case "macro":
 		return p.parseMacro(kw)
+	case "call":
+		return p.parseCallBlock(kw)
 	case "filter":
 		return p.parseFilterBlock(kw)
 	case "break":
@@ -197,7 +205,7 @@ func (p *parser) parseStatement(kw token) (node, error) {
 			return nil, err
 		}
 		return &ifNode{conds: []expr{&literal{v: true}}, bodies: [][]node{body}}, p.endTag()
-	case "endif", "endfor", "endset", "endmacro", "endfilter", "else", "elif", "endgeneration":
+	case "endif", "endfor", "endset", "endmacro", "endfilter", "else", "elif", "endgeneration", "endcall":
 		return nil, p.errf(kw, "unexpected '%s' without a matching opening tag", kw.val)
 	}
 	return nil, p.errf(kw, "unknown statement '%s'", kw.val)
@@ -364,25 +372,21 @@ func (p *parser) parseFilterBlock(kw token) (node, error) {
 	return n, p.endTag()
 }
 
-func (p *parser) parseMacro(kw token) (node, error) {
-	name, err := p.expectName()
-	if err != nil {
-		return nil, err
-	}
-	n := &macroNode{name: name}
+// parseParams reads a macro's (name, name=default, ...) into n.
+func (p *parser) parseParams(n *macroNode) error {
 	if err := p.expectOp("("); err != nil {
-		return nil, err
+		return err
 	}
 	for !p.isOp(")") {
 		pn, err := p.expectName()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		var def expr
 		if p.isOp("=") {
 			p.next()
 			if def, err = p.parseExpr(); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		n.params = append(n.params, pn)
@@ -392,7 +396,44 @@ func (p *parser) parseMacro(kw token) (node, error) {
 		}
 		p.next()
 	}
-	if err := p.expectOp(")"); err != nil {
+	return p.expectOp(")")
+}
+
+// parseCallBlock reads {% call m(args) %} or {% call(params) m(args) %},
+// the body up to {% endcall %}.
+func (p *parser) parseCallBlock(kw token) (node, error) {
+	n := &callBlockNode{caller: &macroNode{name: "caller"}}
+	if p.isOp("(") {
+		if err := p.parseParams(n.caller); err != nil {
+			return nil, err
+		}
+	}
+	t := p.peek()
+	e, err := p.parseExpr()
+	if err != nil {
+		return nil, err
+	}
+	call, ok := e.(*callExpr)
+	if !ok {
+		return nil, p.errf(t, "call block needs a macro call, as in {%% call m() %%}")
+	}
+	n.call = call
+	if err := p.endTag(); err != nil {
+		return nil, err
+	}
+	if n.caller.body, _, err = p.parseBody("call", kw.line, "endcall"); err != nil {
+		return nil, err
+	}
+	return n, p.endTag()
+}
+
+func (p *parser) parseMacro(kw token) (node, error) {
+	name, err := p.expectName()
+	if err != nil {
+		return nil, err
+	}
+	n := &macroNode{name: name}
+	if err := p.parseParams(n); err != nil {
 		return nil, err
 	}
 	if err := p.endTag(); err != nil {

@@ -484,6 +484,9 @@ func itemKey(attr value, caseSensitive bool) func(value) value {
 }
 
 func fMap(s *state, x value, args []value, kw map[string]value) (value, error) {
+	if x == nil {
+		return []value{}, nil // Jinja maps none to nothing
+	}
 	items, err := iterate(x)
 	if err != nil {
 		return nil, err
@@ -519,6 +522,9 @@ func fMap(s *state, x value, args []value, kw map[string]value) (value, error) {
 // selectFilter builds select/reject/selectattr/rejectattr.
 func selectFilter(reject, byAttr bool) filterFunc {
 	return func(_ *state, x value, args []value, _ map[string]value) (value, error) {
+		if x == nil {
+			return []value{}, nil // Jinja selects nothing from none
+		}
 		items, err := iterate(x)
 		if err != nil {
 			return nil, err

@@ -67,9 +67,11 @@ var tests = map[string]testFunc{
 	},
 }
 
+// isIterable is Jinja's iterable (and sequence) test: true for an
+// undefined value too, which iterates as empty.
 func isIterable(x value, _ []value) (bool, error) {
 	switch x.(type) {
-	case string, []value, *dict:
+	case string, []value, *dict, undefined:
 		return true, nil
 	}
 	return false, nil

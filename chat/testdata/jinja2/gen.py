@@ -134,6 +134,8 @@ CASES = [
     ("tojson escaping", "{{ '</script>&\\'\"'|tojson }} {{ {'k': 'v\\n\\t'}|tojson }} {{ 'é😀'|tojson }} {{ 1.0|tojson }} {{ 1e20|tojson }} {{ [1, [2, {}]]|tojson(indent=1) }}"),
     ("items of nested", "{% for k, v in {'a': [1], 'b': {'c': 2}}.items() %}{{ k }}={{ v }};{% endfor %}"),
     ("whitespace in expressions", "{{\n  'a'\n  |\n  upper\n}}{%\n  if\n  true\n%}b{% endif %}"),
+    ("undefined values in filters and tests", "{{ x is iterable }} {{ x is sequence }} {{ none is iterable }} {{ x is mapping }} {{ x|list }} {{ x|length }} [{{ x|join(',') }}] [{{ x|first }}] {% for a in x %}a{% else %}empty{% endfor %} {{ x|selectattr('a')|list }} {{ x|sort }} {{ x|default(1) }} [{{ x|string }}]"),
+    ("none in select and map", "{{ none|selectattr('a')|list }} {{ none|reject|list }} {{ none|map(attribute='a')|list }} {{ none|select('odd')|list }}"),
     ("raise_exception", "{{ raise_exception('roles must alternate') }}"),
     ("concatenation binds tighter than plus", "{{ 'a' ~ 1 + 2 }}"),
     ("escapes", "{{ '\\101\\0\\7'|length }} {{ '\\a\\b\\f\\v'|length }} {{ '\\U0001F600'|length }}"),

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -207,6 +208,9 @@ type schemaNode struct {
 	// kString: the pattern and the format the text must match, or nil
 	// (each frame keeps its state in each, pat).
 	texts [2]*stringDFA
+	// escapes remembers which \u escapes can still end in a character
+	// the texts take (non-nil with texts[0]).
+	escapes *escapeCache
 }
 
 type schemaProp struct {
@@ -604,6 +608,12 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			}
 			return doneIf(int(f.count) >= n.min && n.textWhole(f))
 		case c == '\\':
+			// An escape writes one more character: refuse it where none
+			// may follow (maxLength reached, or a pattern or format that
+			// takes no character here), or the output would have no way on.
+			if f.mode == mStr && (n.max >= 0 && int(f.count) >= n.max || !n.escapeCanFinish(f, 0, 0xFFFF)) {
+				return stepFail
+			}
 			f.mode++ // to the escape mode
 			return stepOK
 		case c < 0x20:
@@ -631,7 +641,15 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			return stepFail
 		}
 		f.num = f.num<<4 | uint64(hexValue(c))
-		if f.hex--; f.hex == 0 {
+		if f.hex--; f.hex > 0 && f.mode == mStrHex {
+			// The digits so far leave 16^hex characters; one of them must
+			// suit the pattern and format.
+			lo := rune(f.num) << (4 * f.hex)
+			if !n.escapeCanFinish(f, lo, lo+1<<(4*f.hex)-1) {
+				return stepFail
+			}
+		}
+		if f.hex == 0 {
 			f.mode -= 2
 			if f.mode == mStr && n.texts[0] != nil {
 				// The pattern sees the character the escape stands for; a
@@ -777,6 +795,65 @@ func (n *schemaNode) textByte(f *schemaFrame, c byte) bool {
 		}
 	}
 	return true
+}
+
+// escapeKey is a question escapeCanFinish answers: from these pattern
+// and format states, can a character in [lo, hi] follow?
+type escapeKey struct {
+	pat    [2]int32
+	lo, hi rune
+}
+
+// escapeCache holds escapeCanFinish's answers for a string schema; its
+// automata are shared by the requests that use the schema.
+type escapeCache struct {
+	mu    sync.Mutex
+	known map[escapeKey]bool
+}
+
+// escapeCanFinish says whether some character in [lo, hi] (a \u escape's
+// characters given the hex digits written so far; surrogate halves do
+// not count, as the texts refuse them) keeps string frame f's pattern and
+// format able to match. True for a string with neither. Each answer is
+// worked out once, character by character, and remembered: escapes are
+// rare in model output, so the walk over up to 65,536 characters a new
+// state costs is paid seldom.
+func (n *schemaNode) escapeCanFinish(f *schemaFrame, lo, hi rune) bool {
+	if n.texts[0] == nil {
+		return true
+	}
+	key := escapeKey{pat: f.pat, lo: lo, hi: hi}
+	n.escapes.mu.Lock()
+	ok, seen := n.escapes.known[key]
+	n.escapes.mu.Unlock()
+	if seen {
+		return ok
+	}
+	var buf [4]byte
+	for r := lo; r <= hi && !ok; r++ {
+		if r >= 0xD800 && r <= 0xDFFF {
+			continue
+		}
+		st := f.pat
+		ok = true
+		for _, b := range utf8.AppendRune(buf[:0], r) {
+			for i, d := range n.texts {
+				if d == nil {
+					break
+				}
+				if st[i] = d.step(st[i], b); st[i] < 0 {
+					ok = false
+				}
+			}
+			if !ok {
+				break
+			}
+		}
+	}
+	n.escapes.mu.Lock()
+	n.escapes.known[key] = ok
+	n.escapes.mu.Unlock()
+	return ok
 }
 
 // textWhole says whether a string frame's text matches its pattern and

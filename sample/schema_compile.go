@@ -132,18 +132,29 @@ var schemaAnnotations = map[string]bool{
 }
 
 // stringFormats are the formats a string's text is held to, as regular
-// expressions matched whole (RFC 3339's date, time and date-time, the
-// time offset optional as pydantic writes it; RFC 4122's uuid; a dotted
-// IPv4 address; an e-mail address's common form). Other formats stay
-// annotations, as JSON Schema allows.
+// expressions matched whole (RFC 3339's date, time and date-time: days
+// that exist in their month, 29 February in leap years only, a leap
+// second's :60 allowed as the RFC allows it, the time offset optional as
+// pydantic writes it; RFC 4122's uuid; a dotted IPv4 address; an e-mail
+// address's common form). Other formats stay annotations, as JSON Schema
+// allows.
 var stringFormats = map[string]string{
-	"date":      `[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])`,
-	"time":      `([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?`,
-	"date-time": `[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?`,
+	"date":      rfc3339Date,
+	"time":      rfc3339Time,
+	"date-time": rfc3339Date + "T" + rfc3339Time,
 	"uuid":      `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`,
 	"ipv4":      `((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])`,
 	"email":     `[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+`,
 }
+
+// rfc3339Date is a full-date whose day exists: 31 in the long months, 30
+// in the others but February, which has 28, and 29 in a year divisible by
+// 4, not by 100 unless by 400 (0000 included).
+const rfc3339Date = `([0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))` +
+	`|([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)-02-29)`
+
+// rfc3339Time is a partial-time with an optional time-offset.
+const rfc3339Time = `([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?`
 
 // formatGrammar is the grammar of a format in stringFormats, or nil.
 func formatGrammar(f any) *Grammar {
@@ -398,6 +409,9 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 			if g := formatGrammar(f); g != nil {
 				n.texts[k] = newStringDFA(g)
 			}
+		}
+		if n.texts[0] != nil {
+			n.escapes = &escapeCache{known: map[escapeKey]bool{}}
 		}
 		return n, nil
 	case "integer":

@@ -283,10 +283,12 @@ var schemaTable = []struct {
 	{`{"type":"object","properties":{"d":{"type":"string","format":"date"},"t":{"type":"string","format":"date-time"},` +
 		`"u":{"type":"string","format":"uuid"},"ip":{"type":"string","format":"ipv4"},"e":{"type":"string","format":"email"},` +
 		`"h":{"type":"string","format":"time","pattern":"^1"},"w":{"type":"string","format":"uri"}}}`,
-		[]string{`{"d":"2026-12-01"}`, `{"t":"2026-12-01T09:30:00Z"}`, `{"t":"2026-12-01T09:30:00.5+09:00"}`,
+		[]string{`{"d":"2026-12-01"}`, `{"d":"2024-02-29"}`, `{"d":"2000-02-29"}`, `{"d":"0000-02-29"}`, `{"d":"2026-04-30"}`,
+			`{"t":"2026-12-01T09:30:00Z"}`, `{"t":"2026-12-01T09:30:00.5+09:00"}`, `{"t":"2016-12-31T23:59:60Z"}`,
 			`{"u":"123e4567-e89b-12d3-a456-426614174000"}`, `{"ip":"192.168.0.1"}`, `{"e":"kim@example.co.kr"}`,
 			`{"h":"13:05:00"}`, `{"w":"아무거나"}`},
-		[]string{`{"d":"2026-13-01"}`, `{"d":"2026-12-1"}`, `{"t":"2026-12-01 09:30:00"}`, `{"u":"123e4567"}`,
+		[]string{`{"d":"2026-13-01"}`, `{"d":"2026-12-1"}`, `{"d":"2026-02-29"}`, `{"d":"1900-02-29"}`, `{"d":"2026-04-31"}`,
+			`{"d":"2026-02-30"}`, `{"t":"2026-11-31T09:30:00Z"}`, `{"t":"2026-12-01 09:30:00"}`, `{"u":"123e4567"}`,
 			`{"ip":"256.1.1.1"}`, `{"e":"kim"}`, `{"h":"23:05:00"}`, `{"h":"1"}`}},
 	// Annotations are ignored.
 	{`{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:x","title":"T","description":"D","$comment":"c",` +
@@ -1418,6 +1420,73 @@ func TestSchemaIntegerBounds(t *testing.T) {
 		st := p.start()
 		if st.feed([]byte(prefix)) {
 			t.Errorf("[10, 20]: prefix %q accepted though nothing in range starts with it", prefix)
+		}
+	}
+}
+
+// TestSchemaNoDeadEnds walks random tokens through schema constraints and
+// checks that the output never reaches a state where no token is allowed
+// and the text is not whole: every byte a constraint accepts must leave a
+// way to finish. Escapes were such a trap: a backslash at maxLength, or a
+// \u escape whose digits so far name no character a format or pattern
+// takes ("\uB" in a date), was accepted and then nothing could follow.
+func TestSchemaNoDeadEnds(t *testing.T) {
+	var pieces [][]byte
+	for b := 0x20; b < 0x7f; b++ {
+		pieces = append(pieces, []byte{byte(b)})
+	}
+	for _, s := range []string{"한", "é", "\\n", "\\u00e9", "\\\"", "\n", "  ", "true", "null", "123", "-", "2026-12-06", "T10:20:30Z", "\xed", "\x95", "\x9c"} {
+		pieces = append(pieces, []byte(s))
+	}
+	end := int32(len(pieces))
+	pieces = append(pieces, nil)
+	v := NewVocab(pieces, end)
+	schemas := []string{
+		`{"type":"object","properties":{"d":{"type":"string","format":"date"},"t":{"type":"string","format":"time"},"dt":{"type":"string","format":"date-time"}},"required":["d","t","dt"]}`,
+		`{"type":"object","properties":{"u":{"type":"string","format":"uuid"},"ip":{"type":"string","format":"ipv4"},"e":{"type":"string","format":"email"}},"required":["u","ip","e"]}`,
+		`{"type":"object","properties":{"name":{"type":"string","minLength":2,"maxLength":4},"code":{"type":"string","pattern":"^[A-Z]{2}-\\d{3}$"},"ko":{"type":"string","pattern":"[가-힣]+"}},"required":["name","code","ko"]}`,
+		`{"type":"object","properties":{"opt":{"anyOf":[{"type":"string","maxLength":3},{"type":"null"}]},"m":{"type":"object","additionalProperties":{"type":"integer","minimum":0,"maximum":99}}},"required":["opt","m"]}`,
+	}
+	r := rand.New(rand.NewPCG(21, 22))
+	for si, sch := range schemas {
+		whole := 0
+		for walk := range 60 {
+			c, err := NewJSONSchema(v, []byte(sch))
+			if err != nil {
+				t.Fatalf("schema %d: %v", si, err)
+			}
+			var text []byte
+			for step := 0; step < 300 && !(c.Complete() && r.IntN(4) == 0); step++ {
+				var allowed []int32
+				for tok := range end {
+					if c.Allows(tok) {
+						allowed = append(allowed, tok)
+					}
+				}
+				if len(allowed) == 0 {
+					if !c.Complete() {
+						t.Fatalf("schema %d, walk %d: no token may follow %q, which is not whole", si, walk, text)
+					}
+					break
+				}
+				tok := allowed[r.IntN(len(allowed))]
+				if len(text) > 100 { // head for the end: close what is open
+					for _, a := range allowed {
+						if p := pieces[a]; len(p) == 1 && strings.IndexByte(`"}],`, p[0]) >= 0 {
+							tok = a
+							break
+						}
+					}
+				}
+				c.Accept(tok)
+				text = append(text, pieces[tok]...)
+			}
+			if c.Complete() {
+				whole++
+			}
+		}
+		if whole < 10 {
+			t.Errorf("schema %d: %d of 60 walks ended whole: the walk says little", si, whole)
 		}
 	}
 }

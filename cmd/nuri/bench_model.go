@@ -45,6 +45,8 @@ type benchModelFlags struct {
 	// format is llama-bench's -o: md (the tables), or json, jsonl or csv
 	// (its per-test records on stdout instead).
 	format string
+	// threads are -t's values when it lists more than one: a run each.
+	threads []int
 }
 
 func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) {
@@ -63,8 +65,9 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 	fs.Var(depths, "n-depth", "alias of -d")
 	fs.IntVar(&c.Reps, "r", c.Reps, "repetitions of each test")
 	fs.IntVar(&c.Reps, "repetitions", c.Reps, "alias of -r")
-	fs.IntVar(&c.Threads, "threads", 0, "CPU threads (default: one per physical core this process may use)")
-	fs.IntVar(&c.Threads, "t", 0, "alias of --threads")
+	threads := &tokenCounts{list: &f.threads}
+	fs.Var(threads, "threads", "`list` of CPU thread counts, a run of every test each, as llama-bench's -t (default: one per physical core this process may use)")
+	fs.Var(threads, "t", "alias of --threads")
 	batch := fs.String("batch", "", "batched decode: sequence counts, e.g. 1,4,8,16 (each after a --batch-prompt prefill)")
 	fs.IntVar(&c.BatchPrompt, "batch-prompt", c.BatchPrompt, "prompt tokens of each sequence in batched runs")
 	fs.IntVar(&c.UBatch, "ubatch", c.UBatch, "most tokens per forward pass while prefilling (llama.cpp's n_ubatch)")
@@ -78,7 +81,7 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 	addDeviceFlags(fs, &f.dev)
 	f.benchOutput.flags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: nuri bench model --model M [-p 512[,…]] [-n 128[,…]] [-d 0[,…]] [-r 5] [--threads T]")
+		fmt.Fprintln(stderr, "usage: nuri bench model --model M [-p 512[,…]] [-n 128[,…]] [-d 0[,…]] [-r 5] [-t T[,…]]")
 		fmt.Fprintln(stderr, "         [--batch 1,4,8,16] [--op-profile] [--device D] [-o md|json|jsonl|csv | --json] [--out DIR]")
 		fmt.Fprintln(stderr, "\nllama-bench's pp/tg tests plus the memory roofline measured in the same run")
 		fmt.Fprintln(stderr, "(host memory for the CPU, the device's own memory for a GPU such as cuda:0);")
@@ -112,8 +115,15 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 		}
 		c.Batch = bs
 	}
-	if c.Threads < 0 {
-		return usageErr("--threads %d must not be negative", c.Threads)
+	switch {
+	case slices.Contains(f.threads, 0):
+		return usageErr("--threads %v: thread counts must be positive", f.threads)
+	case len(f.threads) == 1:
+		c.Threads, f.threads = f.threads[0], nil
+	case len(f.threads) > 1 && (f.json || f.out != ""):
+		return usageErr("--threads %v runs the model once a count: give one count with --json or --out (-o json keeps every run's records)", f.threads)
+	case len(f.threads) > 1 && !inproc.IsCPU(f.dev.name):
+		return usageErr("--threads %v: thread counts apply to the CPU only", f.threads)
 	}
 	c.Device = f.dev.name
 	if inproc.IsCPU(c.Device) {
@@ -153,17 +163,39 @@ func runBenchModel(args []string, stdout, stderr io.Writer) error {
 			defer func() { err = errors.Join(err, closeDevice(dev)) }()
 			opts.Device = dev
 		}
-		res, err := inproc.RunModel(ctx, f.cfg, opts)
-		if err != nil {
-			return nil, nil, err
+		// One run a thread count (llama-bench's -t 1,2,4), each with its
+		// own bandwidth probe on that many threads; one count is one run.
+		counts := f.threads
+		if len(counts) == 0 {
+			counts = []int{f.cfg.Threads}
 		}
-		text := func(w io.Writer) error { return inproc.WriteModelText(w, res) }
-		if f.format != "md" {
-			text = func(w io.Writer) error {
-				return inproc.WriteLlamaBench(w, f.format, inproc.LlamaBenchRecords(env, f.cfg, res))
+		var runs []*inproc.ModelResults
+		var records []inproc.LlamaBenchRecord
+		for _, n := range counts {
+			cfg := f.cfg
+			cfg.Threads = n
+			res, err := inproc.RunModel(ctx, cfg, opts)
+			if err != nil {
+				return nil, nil, err
 			}
+			runs = append(runs, res)
+			records = append(records, inproc.LlamaBenchRecords(env, cfg, res)...)
 		}
-		return inproc.BuildModelReport(env, f.cfg, res), text, nil
+		text := func(w io.Writer) error {
+			for i, res := range runs {
+				if i > 0 {
+					fmt.Fprintln(w)
+				}
+				if err := inproc.WriteModelText(w, res); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if f.format != "md" {
+			text = func(w io.Writer) error { return inproc.WriteLlamaBench(w, f.format, records) }
+		}
+		return inproc.BuildModelReport(env, f.cfg, runs[0]), text, nil
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -413,6 +414,32 @@ func TestBenchModelLlamaBenchOutput(t *testing.T) {
 	}
 }
 
+// TestBenchModelThreadsList: -t 1,2 runs every test once a thread count,
+// as llama-bench does; -o jsonl gives each run's records in turn.
+func TestBenchModelThreadsList(t *testing.T) {
+	path := synthTinyModel(t)
+	var stdout, stderr bytes.Buffer
+	args := []string{"model", "--model", path, "-p", "8", "-n", "4", "-r", "1", "--bw-mib", "8", "--progress=false", "-t", "1,2", "-o", "jsonl"}
+	if err := runBench(args, &stdout, &stderr); err != nil {
+		t.Fatalf("-t 1,2: %v\n%s", err, stderr.String())
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var rec struct {
+			Threads int `json:"n_threads"`
+			Prompt  int `json:"n_prompt"`
+			Gen     int `json:"n_gen"`
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		got = append(got, fmt.Sprintf("t%d p%d n%d", rec.Threads, rec.Prompt, rec.Gen))
+	}
+	if want := []string{"t1 p8 n0", "t1 p0 n4", "t2 p8 n0", "t2 p0 n4"}; !slices.Equal(got, want) {
+		t.Errorf("records %q, want %q", got, want)
+	}
+}
+
 func TestParseTokenCounts(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
@@ -445,6 +472,10 @@ func TestBenchModelUsage(t *testing.T) {
 		{"--model", "m.gguf", "-p", "128,-5"},
 		{"--model", "m.gguf", "-n", "64-8"},
 		{"--model", "m.gguf", "-o", "xml"},
+		{"--model", "m.gguf", "-t", "0"},
+		{"--model", "m.gguf", "-t", "1,2", "--json"},
+		{"--model", "m.gguf", "-t", "1,2", "--out", "dir"},
+		{"--model", "m.gguf", "-t", "-2"},
 		{"--model", "m.gguf", "-o", "csv", "--json"},
 		{},                               // no model
 		{"--model", "m.gguf", "-r", "0"}, // no repetitions

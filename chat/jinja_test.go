@@ -132,6 +132,8 @@ func TestJinjaErrors(t *testing.T) {
 		{"int sum overflow", "{{ 9223372036854775807 + 1 }}", "out of range", false},
 		{"int difference overflow", "{{ -9223372036854775807 - 2 }}", "out of range", false},
 		{"huge repetition", "{{ 'ab' * 100000000000 }}", "too long", false},
+		{"repetition count that would overflow", "{{ 'ab' * 9223372036854775807 }}", "too long", false},
+		{"huge list repetition", "{{ [1, 2] * 9223372036854775807 }}", "too long", false},
 		{"division by zero", "{{ 1 / 0 }}", "division by zero", false},
 		{"set attr on non-namespace", "{% set d = {} %}{% set d.x = 1 %}", "only namespace()", false},
 		{"huge range", "{% for i in range(100000000) %}{% endfor %}", "range over", false},

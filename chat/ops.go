@@ -48,14 +48,16 @@ func binary(op string, l, r value) (value, error) {
 		}
 		if count, isInt := n.(int64); isInt {
 			count = max(count, 0)
+			// Bounds checked by division, so a huge count cannot overflow
+			// past them.
 			switch x := seq.(type) {
 			case string:
-				if int64(len(x))*count > maxOutput {
+				if len(x) > 0 && count > maxOutput/int64(len(x)) {
 					return nil, fmt.Errorf("string repetition of %d × %d bytes is too long", count, len(x))
 				}
 				return strings.Repeat(x, int(count)), nil
 			case []value:
-				if int64(len(x))*count > maxOutput {
+				if len(x) > 0 && count > maxListRepeat/int64(len(x)) {
 					return nil, fmt.Errorf("list repetition of %d × %d items is too long", count, len(x))
 				}
 				out := make([]value, 0, len(x)*int(count))
@@ -152,6 +154,10 @@ func arith(op string, l, r value) (value, error) {
 	}
 	return nil, fmt.Errorf("unknown operator %s", op)
 }
+
+// maxListRepeat bounds the items a list repetition makes (a value is 16
+// bytes and more; templates repeat lists of a few items, if at all).
+const maxListRepeat = 1 << 20
 
 // intResult is an integer operation's result, or an error where it left
 // int64's range: Python's ints have no bound, and a wrapped value would

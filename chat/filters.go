@@ -247,8 +247,8 @@ func fInt(_ *state, x value, args []value, kw map[string]value) (value, error) {
 	return def, nil
 }
 
-// parsePyInt reads s as Python's int(s, base) does (without its digit
-// group underscores).
+// parsePyInt reads s as Python's int(s, base) does, short of digit-group
+// underscores ("1_000"), which fInt's float reading takes in base 10.
 func parsePyInt(s string, base int) (int64, bool) {
 	neg := false
 	if s != "" && (s[0] == '+' || s[0] == '-') {

@@ -449,13 +449,18 @@ func TestParseRunShortFlags(t *testing.T) {
 		prompt       string
 		threads, ctx int
 		wantErr      error
+		check        func(c *runConfig) bool
 	}{
-		{"short flags", []string{"-m", "x.gguf", "-p", "Once", "-t", "3", "-c", "256"}, "Once", 3, 256, nil},
-		{"file keeps all but the last newline", []string{"-m", "x.gguf", "-f", lf}, "옛날 옛적에\n", 0, 0, nil},
-		{"file with CRLF", []string{"-m", "x.gguf", "--file", crlf}, "Once upon", 0, 0, nil},
-		{"file without a newline", []string{"-m", "x.gguf", "--file", bare}, "Once upon a time", 0, 0, nil},
-		{"file and prompt", []string{"-m", "x.gguf", "-f", bare, "-p", "x"}, "", 0, 0, errUsage},
-		{"missing file", []string{"-m", "x.gguf", "-f", filepath.Join(dir, "none.txt")}, "", 0, 0, fs.ErrNotExist},
+		{"short flags", []string{"-m", "x.gguf", "-p", "Once", "-t", "3", "-c", "256"}, "Once", 3, 256, nil, nil},
+		{"llama-cli's long forms", []string{"-m", "x.gguf", "-p", "Once", "--n-predict", "7", "-s", "42", "-sys", "be brief", "--chat"}, "Once", 0, 0, nil,
+			func(c *runConfig) bool {
+				return c.nPredict == 7 && c.sampling.HasSeed && c.sampling.Seed == 42 && c.system == "be brief"
+			}},
+		{"file keeps all but the last newline", []string{"-m", "x.gguf", "-f", lf}, "옛날 옛적에\n", 0, 0, nil, nil},
+		{"file with CRLF", []string{"-m", "x.gguf", "--file", crlf}, "Once upon", 0, 0, nil, nil},
+		{"file without a newline", []string{"-m", "x.gguf", "--file", bare}, "Once upon a time", 0, 0, nil, nil},
+		{"file and prompt", []string{"-m", "x.gguf", "-f", bare, "-p", "x"}, "", 0, 0, errUsage, nil},
+		{"missing file", []string{"-m", "x.gguf", "-f", filepath.Join(dir, "none.txt")}, "", 0, 0, fs.ErrNotExist, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
@@ -474,6 +479,9 @@ func TestParseRunShortFlags(t *testing.T) {
 			}
 			if tc.threads != 0 && (c.threads != tc.threads || c.nCtx != tc.ctx) {
 				t.Errorf("threads %d ctx %d, want %d and %d", c.threads, c.nCtx, tc.threads, tc.ctx)
+			}
+			if tc.check != nil && !tc.check(c) {
+				t.Errorf("parsed %+v", c)
 			}
 		})
 	}

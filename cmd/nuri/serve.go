@@ -117,6 +117,8 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	fs.IntVar(&c.thinkBudget, "reasoning-budget", -1, "tokens a reply may think before </think> is forced (llama.cpp's flag): -1 no limit, 0 close the thinking at once; a request's thinking_budget_tokens (Anthropic's budget_tokens) wins")
 	fs.StringVar(&c.thinkBudgetMessage, "reasoning-budget-message", "", "text forced before </think> when the budget is spent, e.g. \"... time is up, let me answer.\"")
 	fs.IntVar(&c.eng.MaxNumSeqs, "max-num-seqs", engine.DefaultMaxNumSeqs, "sequences running at once")
+	fs.IntVar(&c.eng.MaxNumSeqs, "parallel", engine.DefaultMaxNumSeqs, "alias of --max-num-seqs (llama-server's slots)")
+	fs.IntVar(&c.eng.MaxNumSeqs, "np", engine.DefaultMaxNumSeqs, "alias of --max-num-seqs (llama-server)")
 	fs.IntVar(&c.eng.MaxNumBatchedTokens, "max-num-batched-tokens", engine.DefaultMaxNumBatchedTokens, "token budget of one step")
 	fs.IntVar(&c.eng.MaxQueuedRequests, "max-queued-requests", engine.DefaultMaxQueuedRequests, "waiting requests before 429")
 	fs.StringVar(&c.eng.SchedulingPolicy, "scheduling-policy", engine.PolicyFCFS, "the order waiting requests are admitted in: fcfs (arrival) or priority (each request's \"priority\", lower first, then arrival; short of KV cache, the lowest-priority running request gives way)")

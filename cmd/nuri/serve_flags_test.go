@@ -38,9 +38,14 @@ func TestParseServeFlags(t *testing.T) {
 				t.Errorf("parsed %+v", c)
 			}
 		}},
-		{"llama-server short flags", []string{"-m", "/m/x.gguf", "-t", "3", "-c", "512"}, true, func(t *testing.T, c *serveConfig) {
-			if c.model != "/m/x.gguf" || c.threads != 3 || c.nCtx != 512 {
-				t.Errorf("model %q threads %d ctx %d", c.model, c.threads, c.nCtx)
+		{"llama-server short flags", []string{"-m", "/m/x.gguf", "-t", "3", "-c", "512", "-np", "6"}, true, func(t *testing.T, c *serveConfig) {
+			if c.model != "/m/x.gguf" || c.threads != 3 || c.nCtx != 512 || c.eng.MaxNumSeqs != 6 {
+				t.Errorf("model %q threads %d ctx %d parallel %d", c.model, c.threads, c.nCtx, c.eng.MaxNumSeqs)
+			}
+		}},
+		{"parallel", []string{"-m", "x.gguf", "--parallel", "3"}, true, func(t *testing.T, c *serveConfig) {
+			if c.eng.MaxNumSeqs != 3 {
+				t.Errorf("--parallel 3: max-num-seqs %d", c.eng.MaxNumSeqs)
 			}
 		}},
 		{"no model", nil, false, nil},

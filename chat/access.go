@@ -439,10 +439,11 @@ func caseFold(how, s string) string {
 	// title-cased; cased means an upper-, lower- or title-case letter, so
 	// digits, apostrophes and Hangul start words.
 	var b strings.Builder
+	lower := cases.Lower(language.Und)
 	prevCased := false
 	for _, r := range s {
 		if prevCased {
-			b.WriteString(cases.Lower(language.Und).String(string(r)))
+			b.WriteString(lower.String(string(r)))
 		} else {
 			b.WriteString(titleRune(r))
 		}
@@ -476,6 +477,7 @@ func jinjaTitle(s string) string {
 		return r == '-' || r == '(' || r == '{' || r == '[' || r == '<' || unicode.IsSpace(r)
 	}
 	var b strings.Builder
+	upper, lower := cases.Upper(language.Und), cases.Lower(language.Und)
 	for s != "" {
 		r, n := utf8.DecodeRuneInString(s)
 		if isSep(r) {
@@ -487,8 +489,8 @@ func jinjaTitle(s string) string {
 		if end < 0 {
 			end = len(s)
 		}
-		b.WriteString(cases.Upper(language.Und).String(s[:n]))
-		b.WriteString(cases.Lower(language.Und).String(s[n:end]))
+		b.WriteString(upper.String(s[:n]))
+		b.WriteString(lower.String(s[n:end]))
 		s = s[end:]
 	}
 	return b.String()

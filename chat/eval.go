@@ -283,32 +283,44 @@ func loopVar(items []value, i int, changed *loopChanged) *dict {
 	return d
 }
 
-// execCallBlock calls the block's macro with caller, a macro of the
-// block's body defined where the block stands, and writes the result.
-func (s *state) execCallBlock(w *strings.Builder, sc *scope, n *callBlockNode) error {
-	fn, err := s.eval(sc, n.call.fn)
+// call evaluates a call expression; caller, when not nil, goes to the
+// callee as the keyword argument caller (a call block's body).
+func (s *state) call(sc *scope, e *callExpr, caller callable) (value, error) {
+	fn, err := s.eval(sc, e.fn)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	f, ok := fn.(callable)
 	if !ok {
-		return fmt.Errorf("line %d: %s is not callable", n.call.line, describe(n.call.fn, fn))
+		return nil, fmt.Errorf("line %d: %s is not callable", e.line, describe(e.fn, fn))
 	}
-	args, kw, err := s.evalArgs(sc, n.call.args, n.call.kwargs)
+	args, kw, err := s.evalArgs(sc, e.args, e.kwargs)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if kw == nil {
-		kw = map[string]value{}
+	if caller != nil {
+		if kw == nil {
+			kw = map[string]value{}
+		}
+		kw["caller"] = caller
 	}
-	kw["caller"] = s.makeMacro(sc, n.caller)
 	v, err := f(s, args, kw)
 	if err != nil {
 		var re *RaiseError
 		if errors.As(err, &re) {
-			return err
+			return nil, err
 		}
-		return fmt.Errorf("line %d: %w", n.call.line, err)
+		return nil, fmt.Errorf("line %d: %w", e.line, err)
+	}
+	return v, nil
+}
+
+// execCallBlock calls the block's macro with caller, a macro of the
+// block's body defined where the block stands, and writes the result.
+func (s *state) execCallBlock(w *strings.Builder, sc *scope, n *callBlockNode) error {
+	v, err := s.call(sc, n.call, s.makeMacro(sc, n.caller))
+	if err != nil {
+		return err
 	}
 	w.WriteString(str(v))
 	return nil
@@ -323,11 +335,11 @@ func (s *state) makeMacro(defScope *scope, n *macroNode) callable {
 		// none are kwargs, and caller is a call block's body, as in Jinja
 		// (which also refuses them where the body never reads them).
 		sc := newScope(defScope)
-		var extra []value
+		varargs := []value{}
 		if len(args) > len(n.params) {
-			extra = append(extra, args[len(n.params):]...)
+			varargs = append(varargs, args[len(n.params):]...)
 		}
-		sc.vars["varargs"] = append([]value{}, extra...)
+		sc.vars["varargs"] = varargs
 		kwargs := newDict()
 		for _, k := range sortedKeys(kw) {
 			switch {
@@ -426,27 +438,7 @@ func (s *state) eval(sc *scope, e expr) (value, error) {
 	case *sliceExpr:
 		return s.evalSlice(sc, e)
 	case *callExpr:
-		fn, err := s.eval(sc, e.fn)
-		if err != nil {
-			return nil, err
-		}
-		f, ok := fn.(callable)
-		if !ok {
-			return nil, fmt.Errorf("line %d: %s is not callable", e.line, describe(e.fn, fn))
-		}
-		args, kw, err := s.evalArgs(sc, e.args, e.kwargs)
-		if err != nil {
-			return nil, err
-		}
-		v, err := f(s, args, kw)
-		if err != nil {
-			var re *RaiseError
-			if errors.As(err, &re) {
-				return nil, err
-			}
-			return nil, fmt.Errorf("line %d: %w", e.line, err)
-		}
-		return v, nil
+		return s.call(sc, e, nil)
 	case *filterExpr:
 		x, err := s.eval(sc, e.arg)
 		if err != nil {

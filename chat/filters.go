@@ -255,7 +255,15 @@ func parsePyInt(s string, base int) (int64, bool) {
 		neg, s = s[0] == '-', s[1:]
 	}
 	if len(s) > 2 && s[0] == '0' {
-		prefixBase := map[byte]int{'x': 16, 'X': 16, 'o': 8, 'O': 8, 'b': 2, 'B': 2}[s[1]]
+		prefixBase := 0
+		switch s[1] {
+		case 'x', 'X':
+			prefixBase = 16
+		case 'o', 'O':
+			prefixBase = 8
+		case 'b', 'B':
+			prefixBase = 2
+		}
 		if prefixBase != 0 && (base == 0 || base == prefixBase) {
 			s, base = s[2:], prefixBase
 		}
@@ -465,6 +473,7 @@ func itemKey(attr value, caseSensitive bool) func(value) value {
 			}
 		}
 	}
+	lower := cases.Lower(language.Und) // a Caser is not for concurrent use: one a key function
 	return func(v value) value {
 		for _, p := range path {
 			if i, isInt := p.(int64); isInt {
@@ -477,7 +486,7 @@ func itemKey(attr value, caseSensitive bool) func(value) value {
 			v = getAttr(v, p.(string))
 		}
 		if s, isStr := v.(string); isStr && !caseSensitive {
-			return cases.Lower(language.Und).String(s)
+			return lower.String(s)
 		}
 		return v
 	}

@@ -234,6 +234,9 @@ func (lx *lexer) maybeRaw() error {
 	return lx.errf("unterminated raw block: missing {%% endraw %%}")
 }
 
+// closingBracket is the bracket that closes each opening one.
+var closingBracket = map[string]string{"(": ")", "[": "]", "{": "}"}
+
 // expr lexes expression tokens up to the closing delimiter.
 func (lx *lexer) expr(closer string, closeKind tokKind) error {
 	openLine := lx.line
@@ -296,7 +299,7 @@ func (lx *lexer) expr(closer string, closeKind tokKind) error {
 				if len(open) == maxDepth {
 					return lx.errf("brackets nested more than %d levels deep", maxDepth)
 				}
-				open = append(open, map[string]string{"(": ")", "[": "]", "{": "}"}[op])
+				open = append(open, closingBracket[op])
 			case ")", "]", "}":
 				switch {
 				case len(open) == 0:
@@ -394,7 +397,13 @@ func unquote(s string) (string, int, error) {
 			case '\n':
 				// line continuation
 			case 'u', 'x', 'U':
-				n := map[byte]int{'x': 2, 'u': 4, 'U': 8}[e]
+				n := 2 // \xhh
+				switch e {
+				case 'u':
+					n = 4
+				case 'U':
+					n = 8
+				}
 				if i+n >= len(s) {
 					return "", 0, fmt.Errorf("bad \\%c escape in string", e)
 				}

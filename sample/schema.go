@@ -786,11 +786,17 @@ func (s *schemaState) char(f *schemaFrame) int {
 // textByte moves a string frame's pattern and format states past byte c
 // of the decoded text and says whether a match can still follow.
 func (n *schemaNode) textByte(f *schemaFrame, c byte) bool {
+	return n.stepTexts(&f.pat, c)
+}
+
+// stepTexts moves pattern and format states st past byte c and says
+// whether a match can still follow.
+func (n *schemaNode) stepTexts(st *[2]int32, c byte) bool {
 	for i, d := range n.texts {
 		if d == nil {
 			break
 		}
-		if f.pat[i] = d.step(f.pat[i], c); f.pat[i] < 0 {
+		if st[i] = d.step(st[i], c); st[i] < 0 {
 			return false
 		}
 	}
@@ -837,15 +843,7 @@ func (n *schemaNode) escapeCanFinish(f *schemaFrame, lo, hi rune) bool {
 		st := f.pat
 		ok = true
 		for _, b := range utf8.AppendRune(buf[:0], r) {
-			for i, d := range n.texts {
-				if d == nil {
-					break
-				}
-				if st[i] = d.step(st[i], b); st[i] < 0 {
-					ok = false
-				}
-			}
-			if !ok {
+			if ok = n.stepTexts(&st, b); !ok {
 				break
 			}
 		}

@@ -413,3 +413,55 @@ func FuzzRegexAgrees(f *testing.F) {
 		}
 	})
 }
+
+// TestRegexNullableRepeats repeats expressions that match the empty
+// string, which would lower to rules that reach themselves before any
+// character, and compares with regexp on every string over {a, b} up to
+// five long.
+func TestRegexNullableRepeats(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	atoms := []string{"a", "b", "a*", "b?", "()", "(a|)", "(|b)", "(?:ab)*", "a{0,2}", "(a*b*)", "[ab]?"}
+	reps := []string{"*", "+", "{2}", "{1,3}", "{0,2}", "{2,}", "?"}
+	var gen func(depth int) string
+	gen = func(depth int) string {
+		var sb strings.Builder
+		for range 1 + rng.IntN(3) {
+			piece := atoms[rng.IntN(len(atoms))]
+			if depth < 2 && rng.IntN(3) == 0 {
+				piece = "(" + gen(depth+1) + "|" + gen(depth+1) + ")"
+			}
+			if rng.IntN(2) == 0 {
+				piece = "(?:" + piece + ")" + reps[rng.IntN(len(reps))]
+			}
+			sb.WriteString(piece)
+		}
+		return sb.String()
+	}
+	var texts []string
+	for n := range 6 {
+		for bits := range 1 << n {
+			var sb strings.Builder
+			for i := range n {
+				sb.WriteByte("ab"[bits>>i&1])
+			}
+			texts = append(texts, sb.String())
+		}
+	}
+	patterns := []string{`(a*)*`, `(a*|b)+`, `(a?b?){3}`, `((a*)*b*)*`, `(a|())+b`, `(a*){2,}`, `(()|a)*`, `()*`, `(a{0})+`}
+	for range 200 {
+		patterns = append(patterns, "("+gen(0)+")"+reps[rng.IntN(len(reps))])
+	}
+	for _, pat := range patterns {
+		g, err := CompileRegex(pat)
+		if err != nil {
+			t.Errorf("%s: %v", pat, err)
+			continue
+		}
+		re := regexp.MustCompile(`^(?:` + pat + `)$`)
+		for _, s := range texts {
+			if _, whole := grammarMatch(g, s); whole != re.MatchString(s) {
+				t.Errorf("%s on %q: grammar %v, regexp %v", pat, s, whole, !whole)
+			}
+		}
+	}
+}

@@ -26,8 +26,12 @@ func CompileRegex(pattern string) (*Grammar, error) {
 // where it matches any part of it, as JSON Schema's pattern does (ECMA
 // 262's search): unless the pattern starts with ^ (or \A) any text may
 // come before its match, and unless it ends with $ (or \z) any text may
-// follow.
+// follow. The pattern is ECMA-262's (ecmaToRE2), as JSON Schema says.
 func compileSearch(pattern string) (*Grammar, error) {
+	pattern, err := ecmaToRE2(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrGrammar, err)
+	}
 	re, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrGrammar, err)
@@ -138,6 +142,20 @@ func regexSeq(b *gbuild, re *syntax.Regexp) ([]gElem, error) {
 		ref, err := b.group(fmt.Sprintf("alt_%d", len(b.rules)), alts)
 		return []gElem{ref}, err
 	case syntax.OpStar, syntax.OpPlus, syntax.OpQuest, syntax.OpRepeat:
+		if re.Op != syntax.OpQuest && nullable(re.Sub[0]) {
+			// A repeated rule that can match nothing reaches itself before
+			// any character. X* and X+ are (X without the empty string)*,
+			// X{m,n} is that {0,n}: the empty copies only pad the count.
+			c := *re
+			c.Op, c.Min = syntax.OpStar, 0
+			if re.Op == syntax.OpRepeat {
+				c.Op = syntax.OpRepeat
+			}
+			if c.Sub = []*syntax.Regexp{nonEmpty(re.Sub[0])}; c.Sub[0] == nil {
+				return nil, nil
+			}
+			re = &c
+		}
 		sub, err := regexSeq(b, re.Sub[0])
 		if err != nil {
 			return nil, err
@@ -156,4 +174,109 @@ func regexSeq(b *gbuild, re *syntax.Regexp) ([]gElem, error) {
 		return nil, fmt.Errorf("%w: anchors (^, $, \\A, \\z) only at the start or end of the pattern", ErrGrammar)
 	}
 	return nil, fmt.Errorf("%w: %s cannot be enforced while generating (word boundaries and multi-line anchors are not supported)", ErrGrammar, re)
+}
+
+// nullable says whether re matches the empty string (zero-width assertions
+// count as matching it).
+func nullable(re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpNoMatch, syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return false
+	case syntax.OpLiteral:
+		return len(re.Rune) == 0
+	case syntax.OpCapture, syntax.OpPlus:
+		return nullable(re.Sub[0])
+	case syntax.OpRepeat:
+		return re.Min == 0 || nullable(re.Sub[0])
+	case syntax.OpConcat:
+		for _, s := range re.Sub {
+			if !nullable(s) {
+				return false
+			}
+		}
+		return true
+	case syntax.OpAlternate:
+		for _, s := range re.Sub {
+			if nullable(s) {
+				return true
+			}
+		}
+		return false
+	}
+	return true // empty match, star, quest, assertions
+}
+
+// nonEmpty returns an expression for the non-empty strings re matches, nil
+// when there are none. Assertions are kept as they are, so that lowering
+// still refuses them where it would have.
+func nonEmpty(re *syntax.Regexp) *syntax.Regexp {
+	with := func(op syntax.Op, min, max int, subs ...*syntax.Regexp) *syntax.Regexp {
+		return &syntax.Regexp{Op: op, Flags: re.Flags, Min: min, Max: max, Sub: subs}
+	}
+	switch re.Op {
+	case syntax.OpEmptyMatch:
+		return nil
+	case syntax.OpLiteral:
+		if len(re.Rune) == 0 {
+			return nil
+		}
+		return re
+	case syntax.OpNoMatch, syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return re
+	case syntax.OpCapture, syntax.OpQuest:
+		return nonEmpty(re.Sub[0])
+	case syntax.OpStar, syntax.OpPlus:
+		if re.Op == syntax.OpPlus && !nullable(re.Sub[0]) {
+			return re
+		}
+		if s := nonEmpty(re.Sub[0]); s != nil {
+			return with(syntax.OpPlus, 0, 0, s)
+		}
+		return nil
+	case syntax.OpRepeat:
+		if re.Max == 0 {
+			return nil
+		}
+		if !nullable(re.Sub[0]) {
+			return with(syntax.OpRepeat, max(re.Min, 1), re.Max, re.Sub[0])
+		}
+		if s := nonEmpty(re.Sub[0]); s != nil {
+			return with(syntax.OpRepeat, 1, re.Max, s)
+		}
+		return nil
+	case syntax.OpAlternate:
+		var alts []*syntax.Regexp
+		for _, s := range re.Sub {
+			if s := nonEmpty(s); s != nil {
+				alts = append(alts, s)
+			}
+		}
+		switch len(alts) {
+		case 0:
+			return nil
+		case 1:
+			return alts[0]
+		}
+		return with(syntax.OpAlternate, 0, 0, alts...)
+	case syntax.OpConcat:
+		if !nullable(re) {
+			return re
+		}
+		// Every part can be empty: a non-empty match has a first part that
+		// is not, the parts before it empty.
+		var alts []*syntax.Regexp
+		for i, s := range re.Sub {
+			if s := nonEmpty(s); s != nil {
+				alts = append(alts, with(syntax.OpConcat, 0, 0, append([]*syntax.Regexp{s}, re.Sub[i+1:]...)...))
+			}
+		}
+		switch len(alts) {
+		case 0:
+			return nil
+		case 1:
+			return alts[0]
+		}
+		return with(syntax.OpAlternate, 0, 0, alts...)
+	}
+	return re // assertions
 }

@@ -866,7 +866,7 @@ func (g *schemaGen) instance(s *tSchema, depth int) *tNode {
 	case tString:
 		if s.pattern != "" {
 			// Strings at random until one meets the pattern.
-			re := regexp.MustCompile(s.pattern)
+			re := mustCompileECMA(s.pattern)
 			for range 1000 {
 				n := g.stringNode(s.min, s.max)
 				var text string
@@ -1262,7 +1262,7 @@ func (g *schemaGen) valid(s *tSchema, v refValue) bool {
 	case tString:
 		n := utf8.RuneCountInString(v.text)
 		return v.kind == '"' && (s.min < 0 || n >= s.min) && (s.max < 0 || n <= s.max) &&
-			(s.pattern == "" || regexp.MustCompile(s.pattern).MatchString(v.text))
+			(s.pattern == "" || mustCompileECMA(s.pattern).MatchString(v.text))
 	case tInteger:
 		return v.kind == '0' && refInteger(v.text)
 	case tNumber:
@@ -1489,4 +1489,14 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 			t.Errorf("schema %d: %d of 60 walks ended whole: the walk says little", si, whole)
 		}
 	}
+}
+
+// mustCompileECMA compiles a JSON Schema pattern as Go's regexp, read as
+// ECMA-262 reads it (ecmaToRE2).
+func mustCompileECMA(pattern string) *regexp.Regexp {
+	re2, err := ecmaToRE2(pattern)
+	if err != nil {
+		panic(err)
+	}
+	return regexp.MustCompile(re2)
 }

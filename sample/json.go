@@ -9,7 +9,7 @@ type jsonState struct {
 	depth uint8
 	ws    uint8  // whitespace bytes in the current run
 	nl    uint8  // line breaks in the current run
-	aux   uint8  // literal: which one and how far; \u escape: hex digits left; string: utf8Next's state
+	aux   uint8  // literal: which one and how far; \u escape: hex digits left; string: utf8Next's state; number: digits in the current part
 	stack uint64 // bit i: level i+1 is an object
 	// objectTop: the top-level value must be an object (json_object).
 	objectTop bool
@@ -17,6 +17,9 @@ type jsonState struct {
 	// maxTightSpace bytes with maxTightLines line breaks; off, the
 	// recognizer is RFC 8259's.
 	tight bool
+	// longDigits: a bounded integer's digits are held by its bounds
+	// (18 at most), not by maxTightDigits.
+	longDigits bool
 }
 
 const (
@@ -27,6 +30,11 @@ const (
 	// lets a small model spend its tokens on padding.
 	maxTightSpace = 24
 	maxTightLines = 1
+	// A model's number (tight): at most 16 digits in its integer part,
+	// its fraction and its exponent each, as llama.cpp's JSON grammar
+	// allows; more is no number a reader keeps exactly, and a small model
+	// can run on digits until it runs out of tokens.
+	maxTightDigits = 16
 )
 
 // Modes. "Value" modes expect a value; "after" modes follow one.
@@ -170,9 +178,9 @@ func (j *jsonState) step(c byte) bool {
 	case jMinus:
 		switch {
 		case c == '0':
-			j.mode = jZero
+			j.mode, j.aux = jZero, 1
 		case isDigit(c):
-			j.mode = jInt
+			j.mode, j.aux = jInt, 1
 		default:
 			return false
 		}
@@ -180,10 +188,11 @@ func (j *jsonState) step(c byte) bool {
 	case jZero, jInt:
 		switch {
 		case isDigit(c) && j.mode == jInt:
+			return j.digit()
 		case c == '.':
-			j.mode = jDot
+			j.mode, j.aux = jDot, 0
 		case c == 'e' || c == 'E':
-			j.mode = jExp
+			j.mode, j.aux = jExp, 0
 		default:
 			return j.endNumber(c)
 		}
@@ -192,8 +201,9 @@ func (j *jsonState) step(c byte) bool {
 		switch {
 		case isDigit(c):
 			j.mode = jFrac
+			return j.digit()
 		case j.mode == jFrac && (c == 'e' || c == 'E'):
-			j.mode = jExp
+			j.mode, j.aux = jExp, 0
 		case j.mode == jFrac:
 			return j.endNumber(c)
 		default:
@@ -204,6 +214,7 @@ func (j *jsonState) step(c byte) bool {
 		switch {
 		case isDigit(c):
 			j.mode = jExpDigits
+			return j.digit()
 		case j.mode == jExp && (c == '+' || c == '-'):
 			j.mode = jExpSign
 		default:
@@ -212,7 +223,7 @@ func (j *jsonState) step(c byte) bool {
 		return true
 	case jExpDigits:
 		if isDigit(c) {
-			return true
+			return j.digit()
 		}
 		return j.endNumber(c)
 	case jLiteral:
@@ -230,6 +241,13 @@ func (j *jsonState) step(c byte) bool {
 		return isJSONSpace(c) && j.space(c)
 	}
 	return false
+}
+
+// digit counts a digit of the current part of a number, within
+// maxTightDigits when tight.
+func (j *jsonState) digit() bool {
+	j.aux++
+	return !j.tight || j.longDigits || j.aux <= maxTightDigits
 }
 
 // value starts a value with c.
@@ -253,11 +271,11 @@ func (j *jsonState) value(c byte) bool {
 	case c == '"':
 		j.mode, j.aux = jString, 0
 	case c == '-':
-		j.mode = jMinus
+		j.mode, j.aux = jMinus, 0
 	case c == '0':
-		j.mode = jZero
+		j.mode, j.aux = jZero, 1
 	case isDigit(c):
-		j.mode = jInt
+		j.mode, j.aux = jInt, 1
 	case c == 't':
 		j.mode, j.aux = jLiteral, 0<<4|1
 	case c == 'f':

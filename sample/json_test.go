@@ -74,6 +74,22 @@ func TestJSONStateLimits(t *testing.T) {
 		!tight("[\n"+strings.Repeat(" ", maxTightSpace-1)+"1]") || tight("["+strings.Repeat(" ", maxTightSpace+1)+"1]") {
 		t.Error("tight whitespace: leading space accepted, or the run bounds wrong")
 	}
+	// A model's numbers: 16 digits a part (llama.cpp's bound), any number
+	// of them where not tight.
+	d16, d17 := strings.Repeat("7", maxTightDigits), strings.Repeat("7", maxTightDigits+1)
+	for _, n := range []string{d16, "-" + d16, "0." + d16, "1e" + d16, "-1" + d16[1:] + "." + d16 + "E-" + d16} {
+		if !tight("[" + n + "]") {
+			t.Errorf("tight: %s refused", n)
+		}
+		if _, ok := feedAll("["+n+"7]", false); !ok {
+			t.Errorf("not tight: %s7 refused", n)
+		}
+	}
+	for _, n := range []string{d17, "-" + d17, "0." + d17, "1e+" + d17} {
+		if tight("[" + n) {
+			t.Errorf("tight: %s accepted", n)
+		}
+	}
 	// Spaces inside strings are content, not padding.
 	if _, ok := feedAll(`{"`+strings.Repeat(" ", 200)+`": 1}`, false); !ok {
 		t.Error("spaces in a key refused")

@@ -935,7 +935,7 @@ func (s *schemaState) start(f *schemaFrame, c byte) int {
 		return stepFail
 	}
 	f.mode = mLit
-	f.lit = jsonState{objectTop: n.kind == kAnyObject, tight: true}
+	f.lit = jsonState{objectTop: n.kind == kAnyObject, tight: true, longDigits: n.bounded}
 	return s.step(f, c, false)
 }
 

@@ -1415,6 +1415,28 @@ func TestSchemaIntegerBounds(t *testing.T) {
 			t.Fatalf("%s: %d refused in an object", tc.schema, mid)
 		}
 	}
+	// Numbers stop at 16 digits a part, but a bounded integer's digits are
+	// held by its bounds alone (up to 18).
+	for _, tc := range []struct {
+		schema, text string
+		ok           bool
+	}{
+		{`{"type":"integer"}`, strings.Repeat("9", 16) + " ", true},
+		{`{"type":"integer"}`, strings.Repeat("9", 17), false},
+		{`{"type":"number"}`, "1." + strings.Repeat("5", 17), false},
+		{`{"type":"integer","minimum":100000000000000000}`, "123456789012345678 ", true},
+		{`{"type":"integer","maximum":-100000000000000000}`, "-123456789012345678 ", true},
+		{`{"type":"integer","minimum":0}`, strings.Repeat("9", 18) + " ", true},
+	} {
+		p, err := compileSchema([]byte(tc.schema))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.schema, err)
+		}
+		st := p.start()
+		if ok := st.feed([]byte(tc.text)) && (st.complete() || !strings.HasSuffix(tc.text, " ")); ok != tc.ok {
+			t.Errorf("%s: %q accepted %v, want %v", tc.schema, tc.text, ok, tc.ok)
+		}
+	}
 	p, _ := compileSchema([]byte(`{"type":"integer","minimum":10,"maximum":20}`))
 	for _, prefix := range []string{"-", "0", "3", "21", "100"} {
 		st := p.start()

@@ -43,6 +43,12 @@ type Vocab struct {
 	// hold: the tokens holding a byte, for Triggered (holding)
 	holdMu sync.Mutex
 	hold   map[byte][]int32
+	// texts: each token's text, special tokens' included, for a
+	// grammar's <text> elements; built from src (or the pieces) on first
+	// use.
+	src       TokenSource
+	textsOnce sync.Once
+	texts     map[string]int32
 }
 
 // NewVocab wraps the pieces, indexed by token id (it keeps the slice),
@@ -72,7 +78,30 @@ func VocabFrom(t TokenSource) *Vocab {
 			ends = append(ends, id)
 		}
 	}
-	return NewVocab(pieces, ends...)
+	v := NewVocab(pieces, ends...)
+	v.src = t
+	return v
+}
+
+// tokenByText is the token whose text, as its special form shows it, is
+// text (the lowest id where several are).
+func (v *Vocab) tokenByText(text string) (int32, bool) {
+	v.textsOnce.Do(func() {
+		v.texts = map[string]int32{}
+		for id := range int32(len(v.pieces)) {
+			p := v.pieces[id]
+			if v.src != nil {
+				if sp, err := v.src.Piece(id, true); err == nil {
+					p = sp
+				}
+			}
+			if _, seen := v.texts[string(p)]; !seen && len(p) > 0 {
+				v.texts[string(p)] = id
+			}
+		}
+	})
+	id, ok := v.texts[text]
+	return id, ok
 }
 
 func (v *Vocab) isEnd(tok int32) bool { return slices.Contains(v.ends, tok) }

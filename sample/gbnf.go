@@ -16,9 +16,10 @@ import (
 //	ws     ::= [ \t\n]*   # a comment
 //
 // Rules are `name ::= alternatives`; elements are "literals", character
-// classes [a-z가-힣] and [^...], `.` for any character, rule names and
-// (groups), each optionally followed by *, +, ?, {m}, {m,}, {m,n} or
-// {,n}. Literals and classes take the escapes \n \r \t \\ \" \[ \] \xHH
+// classes [a-z가-힣] and [^...], `.` for any character, tokens (<[id]>,
+// <text> such as <think>, and !<…> for any other token; Grammar.Bind
+// resolves them against a vocabulary), rule names and (groups), each
+// optionally followed by *, +, ?, {m}, {m,}, {m,n} or {,n}. Literals and classes take the escapes \n \r \t \\ \" \[ \] \xHH
 // \uHHHH \UHHHHHHHH. A rule ends at the end of its line, except inside
 // parentheses and where the next line starts with |. The output must be
 // one string of the rule named root. A rule that reaches itself before
@@ -154,6 +155,13 @@ func (p *gbnfParser) sequence(nested bool) ([]gElem, error) {
 			p.pos++
 			last = len(seq)
 			seq = append(seq, charsElem([]runeRange{{0, utf8.MaxRune}}))
+		case c == '<' || c == '!':
+			tok, err := p.token()
+			if err != nil {
+				return nil, err
+			}
+			last = len(seq)
+			seq = append(seq, tok)
 		case c == '(':
 			if p.depth++; p.depth > maxGBNFNesting {
 				return nil, p.errorf("groups nested deeper than %d", maxGBNFNesting)
@@ -206,6 +214,40 @@ func (p *gbnfParser) sequence(nested bool) ([]gElem, error) {
 		p.space(nested)
 	}
 	return seq, nil
+}
+
+// token parses a token element: <[id]> or <text> (the token whose text
+// is "<text>", found by Grammar.Bind), either negated by a leading !
+// (any token but that one), as llama.cpp's GBNF has them.
+func (p *gbnfParser) token() (gElem, error) {
+	not := p.src[p.pos] == '!'
+	if not {
+		p.pos++
+	}
+	if p.pos >= len(p.src) || p.src[p.pos] != '<' {
+		return gElem{}, p.errorf("expected < after !")
+	}
+	start := p.pos
+	if strings.HasPrefix(p.src[p.pos:], "<[") {
+		p.pos += 2
+		digits := p.pos
+		for p.pos < len(p.src) && p.src[p.pos] >= '0' && p.src[p.pos] <= '9' {
+			p.pos++
+		}
+		id, err := strconv.ParseInt(p.src[digits:p.pos], 10, 32)
+		if err != nil || !strings.HasPrefix(p.src[p.pos:], "]>") {
+			p.pos = start
+			return gElem{}, p.errorf("expected a token id: <[123]>")
+		}
+		p.pos += 2
+		return tokenElem(int32(id), "", not), nil
+	}
+	end := strings.IndexAny(p.src[p.pos+1:], ">\n")
+	if end < 0 || p.src[p.pos+1+end] != '>' || end == 0 {
+		return gElem{}, p.errorf("expected a token: <text> on one line")
+	}
+	p.pos += end + 2
+	return tokenElem(-1, p.src[start:p.pos], not), nil
 }
 
 // literal parses a "string": one element a character.

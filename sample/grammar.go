@@ -27,6 +27,9 @@ type Grammar struct {
 	elems []gElem
 	rules [][]int32 // each rule's alternatives: the index of their first element
 	root  int32
+	// tokens: some element is a token (GBNF's <[id]>, <text>, !<...>),
+	// which Bind resolves against a vocabulary.
+	tokens bool
 }
 
 type gKind uint8
@@ -35,13 +38,23 @@ const (
 	gChars gKind = iota // one character from ranges
 	gRule               // the rule rule
 	gEnd                // the end of an alternative
+	gToken              // one token: tok, or any token but tok (not)
 )
 
 type gElem struct {
 	kind   gKind
 	rule   int32
 	ranges []runeRange // gChars: sorted, disjoint, inclusive
+	// gToken: the token's id (-1 until Bind finds text), its text as the
+	// grammar wrote it (<text>; empty for <[id]>), and whether it is
+	// negated.
+	tok  int32
+	text string
+	not  bool
 }
+
+// takes says whether the token element e takes token tok.
+func (e *gElem) takes(tok int32) bool { return (tok == e.tok) != e.not && e.tok >= 0 }
 
 type runeRange struct{ lo, hi rune }
 
@@ -99,6 +112,10 @@ type gbuild struct {
 func ruleRef(r int32) gElem { return gElem{kind: gRule, rule: r} }
 
 func charsElem(rs []runeRange) gElem { return gElem{kind: gChars, ranges: rs} }
+
+func tokenElem(tok int32, text string, not bool) gElem {
+	return gElem{kind: gToken, tok: tok, text: text, not: not}
+}
 
 func (b *gbuild) newRule(name string) int32 {
 	b.rules = append(b.rules, nil)
@@ -180,6 +197,9 @@ func (b *gbuild) finish(root int32) (*Grammar, error) {
 			g.elems = append(g.elems, gElem{kind: gEnd})
 		}
 	}
+	for _, e := range g.elems {
+		g.tokens = g.tokens || e.kind == gToken
+	}
 	return g, nil
 }
 
@@ -253,7 +273,7 @@ func (b *gbuild) checkLeftRecursion() error {
 
 func (b *gbuild) seqNullable(a []gElem, nullable []bool) bool {
 	for _, e := range a {
-		if e.kind == gChars || !nullable[e.rule] {
+		if e.kind != gRule || !nullable[e.rule] {
 			return false
 		}
 	}
@@ -362,7 +382,7 @@ func (m *gmatcher) expand(st *gstate, pos int32, parent *frame) {
 	f.mark = m.round
 	e := &m.g.elems[pos]
 	switch e.kind {
-	case gChars:
+	case gChars, gToken:
 		if len(st.next) >= maxGrammarStacks {
 			st.over = true
 			return
@@ -427,6 +447,33 @@ func (s *gstate) stepRune(r rune) bool {
 		}
 	}
 	s.surv = surv
+	return s.advance()
+}
+
+// stepToken moves st past token tok by the stacks whose top is a token
+// element that takes it, and says whether any parse goes on. A token
+// element never follows part of a character.
+func (s *gstate) stepToken(tok int32) bool {
+	m := s.m
+	surv := s.surv[:0]
+	if s.np == 0 {
+		for _, f := range s.stacks {
+			if e := &m.g.elems[f.pos]; e.kind == gToken && e.takes(tok) {
+				if !f.succReady {
+					m.successors(f)
+				}
+				surv = append(surv, f)
+			}
+		}
+	}
+	s.surv = surv
+	return s.advance()
+}
+
+// advance moves st to the successors of the stacks in s.surv.
+func (s *gstate) advance() bool {
+	m := s.m
+	surv := s.surv
 	m.round++
 	s.next, s.accept, s.over = s.next[:0], false, false
 	for _, f := range surv {
@@ -583,6 +630,7 @@ type grammarConstraint struct {
 	v       *Vocab
 	st      gstate
 	scratch gstate
+	byText  gstate // Accept's parses by a token's text, where a token element took it too
 	walk    []gstate
 	// The allowed tokens of states met before, by stateKey: a state
 	// recurs (inside a JSON string each character returns to it), and a
@@ -625,6 +673,12 @@ func (s *gstate) appendKey(k []byte) []byte {
 }
 
 func (c *grammarConstraint) Allows(tok int32) bool {
+	if c.tokenTops() {
+		c.scratch.copyFrom(&c.st)
+		if c.scratch.stepToken(tok) {
+			return true
+		}
+	}
 	if c.v.isEnd(tok) {
 		return c.st.whole()
 	}
@@ -637,10 +691,13 @@ func (c *grammarConstraint) Allows(tok int32) bool {
 }
 
 func (c *grammarConstraint) Accept(tok int32) {
-	if c.v.isEnd(tok) {
+	switch {
+	case c.tokenTops() && c.takeToken(tok):
+	case c.v.isEnd(tok):
 		return
+	default:
+		c.st.feed(c.v.piece(tok))
 	}
-	c.st.feed(c.v.piece(tok))
 	if len(c.st.m.frames) > compactAt {
 		c.st.m.compact(&c.st)
 		clear(c.cache)
@@ -661,6 +718,12 @@ func (c *grammarConstraint) eachAllowed(allow func(tok int32)) {
 		toks = append(toks, tok)
 		allow(tok)
 	})
+	if c.tokenTops() {
+		c.allowTokens(func(tok int32) {
+			toks = append(toks, tok)
+			allow(tok)
+		})
+	}
 	if c.st.whole() {
 		for _, end := range c.v.ends {
 			toks = append(toks, end)
@@ -676,6 +739,104 @@ func (c *grammarConstraint) eachAllowed(allow func(tok int32)) {
 	}
 	c.cache[key] = toks
 	c.cachedToks += len(toks)
+}
+
+// tokenTops says whether some parse's next element is a token element.
+func (c *grammarConstraint) tokenTops() bool {
+	if !c.st.m.g.tokens {
+		return false
+	}
+	for _, f := range c.st.stacks {
+		if c.st.m.g.elems[f.pos].kind == gToken {
+			return true
+		}
+	}
+	return false
+}
+
+// takeToken moves the state past tok where a token element takes it, and
+// says whether one did. The parses that read the token's text go on too,
+// unless the text leaves a character half written (the state holds one
+// set of pending bytes).
+func (c *grammarConstraint) takeToken(tok int32) bool {
+	c.scratch.copyFrom(&c.st)
+	if !c.scratch.stepToken(tok) {
+		return false
+	}
+	c.byText.copyFrom(&c.st)
+	p := c.v.piece(tok)
+	if !c.v.isEnd(tok) && len(p) > 0 && c.byText.feed(p) && c.byText.np == 0 {
+		c.scratch.union(&c.byText)
+	}
+	c.st.copyFrom(&c.scratch)
+	return true
+}
+
+// union adds o's parses to s's; both hold no pending bytes.
+func (s *gstate) union(o *gstate) {
+	m := s.m
+	m.round++
+	for _, f := range s.stacks {
+		f.mark = m.round
+	}
+	for _, f := range o.stacks {
+		if f.mark != m.round {
+			f.mark = m.round
+			s.stacks = append(s.stacks, f)
+		}
+	}
+	s.accept = s.accept || o.accept
+	s.over = s.over || o.over || len(s.stacks) > maxGrammarStacks
+}
+
+// allowTokens lists the tokens the token elements at the state's tops
+// take.
+func (c *grammarConstraint) allowTokens(allow func(tok int32)) {
+	for _, f := range c.st.stacks {
+		e := &c.st.m.g.elems[f.pos]
+		switch {
+		case e.kind != gToken || e.tok < 0:
+		case !e.not:
+			if int(e.tok) < c.v.Len() {
+				allow(e.tok)
+			}
+		default:
+			for tok := range int32(c.v.Len()) {
+				if tok != e.tok {
+					allow(tok)
+				}
+			}
+		}
+	}
+}
+
+// Bind resolves the grammar's token elements against v: each <text> to
+// the token whose text it is (special tokens' too), and checks each
+// <[id]> is one of v's. A grammar without token elements is returned as
+// it is; one with them must be bound before its Constraint is used (an
+// unbound text element takes no token).
+func (g *Grammar) Bind(v *Vocab) (*Grammar, error) {
+	if !g.tokens {
+		return g, nil
+	}
+	b := *g
+	b.elems = slices.Clone(g.elems)
+	for i := range b.elems {
+		e := &b.elems[i]
+		if e.kind != gToken {
+			continue
+		}
+		if e.text != "" {
+			id, ok := v.tokenByText(e.text)
+			if !ok {
+				return nil, fmt.Errorf("%w: %s is not one token of the model's vocabulary", ErrGrammar, e.text)
+			}
+			e.tok = id
+		} else if int(e.tok) >= v.Len() {
+			return nil, fmt.Errorf("%w: <[%d]>: the vocabulary has %d tokens", ErrGrammar, e.tok, v.Len())
+		}
+	}
+	return &b, nil
 }
 
 // Complete: the text is a string of the grammar and nothing may follow.

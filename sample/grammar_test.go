@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -377,11 +378,17 @@ func TestGrammarStacks(t *testing.T) {
 }
 
 func FuzzGBNFCompile(f *testing.F) {
-	for _, s := range []string{jsonGBNF, `root ::= "a"{2,3} | [^x-z]* "(" root? ")"`, "root ::= a\na ::= \"\\u00e9\"+"} {
+	for _, s := range []string{jsonGBNF, `root ::= "a"{2,3} | [^x-z]* "(" root? ")"`, "root ::= a\na ::= \"\\u00e9\"+",
+		"root ::= <think> !<[3]>* <[3]> \"a\" | !<x>+"} {
 		f.Add(s, "{\"a\": [1]}")
 	}
+	v := VocabFrom(tokenSource{{"a", false}, {"b", false}, {"<think>", true}, {"</think>", true}, {"ab", false},
+		{"<x>", false}, {"\xea\xb0", false}, {"\x80", false}, {"</s>", true}})
 	f.Fuzz(func(t *testing.T, src, text string) {
 		g, err := CompileGBNF(src)
+		if err == nil {
+			g, err = g.Bind(v)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrGrammar) {
 				t.Fatalf("error %v is not ErrGrammar", err)
@@ -389,6 +396,22 @@ func FuzzGBNFCompile(f *testing.F) {
 			return
 		}
 		grammarMatch(g, text)
+		// The text's bytes as tokens of a small vocabulary with control
+		// tokens and split characters: no panic, and the listing agrees
+		// with Allows.
+		c := g.Constraint(v)
+		for i := range min(len(text), 16) {
+			listed := make([]bool, v.Len())
+			c.(tokenLister).eachAllowed(func(tok int32) { listed[tok] = true })
+			for tok := range int32(v.Len()) {
+				if c.Allows(tok) != listed[tok] {
+					t.Fatalf("%q after %d tokens: token %d: Allows %v, listed %v", src, i, tok, !listed[tok], listed[tok])
+				}
+			}
+			if tok := int32(text[i]) % int32(v.Len()); c.Allows(tok) {
+				c.Accept(tok)
+			}
+		}
 	})
 }
 
@@ -462,6 +485,104 @@ func TestRegexNullableRepeats(t *testing.T) {
 			if _, whole := grammarMatch(g, s); whole != re.MatchString(s) {
 				t.Errorf("%s on %q: grammar %v, regexp %v", pat, s, whole, !whole)
 			}
+		}
+	}
+}
+
+// tokenSource is a small vocabulary with control tokens, for GBNF's token
+// elements.
+type tokenSource []struct {
+	text    string
+	control bool
+}
+
+func (s tokenSource) NVocab() int { return len(s) }
+func (s tokenSource) Piece(id int32, special bool) ([]byte, error) {
+	if s[id].control && !special {
+		return nil, nil
+	}
+	return []byte(s[id].text), nil
+}
+func (s tokenSource) IsEOG(id int32) bool { return s[id].text == "</s>" }
+
+func TestGBNFTokens(t *testing.T) {
+	src := tokenSource{{"a", false}, {"b", false}, {"<think>", true}, {"</think>", true}, {"ab", false},
+		{"<", false}, {"think>", false}, {"</s>", true}, {"x", false}}
+	const a, b, think, endThink, ab, lt, thinkText, eos, x = 0, 1, 2, 3, 4, 5, 6, 7, 8
+	v := VocabFrom(src)
+	all := []int32{a, b, think, endThink, ab, lt, thinkText, eos, x}
+	for _, tc := range []struct {
+		grammar string
+		path    []int32   // tokens accepted one after another
+		allowed [][]int32 // what may come before each, and after the last
+		whole   bool      // the text may end after the path
+	}{
+		{`root ::= <think> [ab]* </think> "a"`, []int32{think, a, ab, endThink, a},
+			[][]int32{{think}, {a, b, endThink, ab}, {a, b, endThink, ab}, {a, b, endThink, ab}, {a}, {eos}}, true},
+		{`root ::= <[2]> body <[3]> .*` + "\n" + `body ::= !<[3]>*`, []int32{think, x, think, lt, endThink, a},
+			[][]int32{{think}, {a, b, think, endThink, ab, lt, thinkText, eos, x}, {a, b, think, endThink, ab, lt, thinkText, eos, x},
+				{a, b, think, endThink, ab, lt, thinkText, eos, x}, {a, b, think, endThink, ab, lt, thinkText, eos, x},
+				{a, b, ab, lt, thinkText, x, eos}, {a, b, ab, lt, thinkText, x, eos}}, true},
+		// The token and the same text spelled by other tokens both pass.
+		{`root ::= (<think> | "<think>") "a"`, []int32{lt, thinkText},
+			[][]int32{{think, lt}, {thinkText}, {a}}, false},
+		{`root ::= "a" !<[0]>`, []int32{a, b}, [][]int32{{a}, {b, think, endThink, ab, lt, thinkText, eos, x}, {eos}}, true},
+	} {
+		g, err := CompileGBNF(tc.grammar)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.grammar, err)
+		}
+		if g, err = g.Bind(v); err != nil {
+			t.Fatalf("%s: bind: %v", tc.grammar, err)
+		}
+		c := g.Constraint(v)
+		for i := 0; i <= len(tc.path); i++ {
+			var byAllows, listed []int32
+			for _, tok := range all {
+				if c.Allows(tok) {
+					byAllows = append(byAllows, tok)
+				}
+			}
+			c.(tokenLister).eachAllowed(func(tok int32) {
+				if !slices.Contains(listed, tok) {
+					listed = append(listed, tok)
+				}
+			})
+			slices.Sort(listed)
+			want := slices.Sorted(slices.Values(tc.allowed[i]))
+			if !slices.Equal(byAllows, want) || !slices.Equal(listed, want) {
+				t.Errorf("%s, after %v: Allows %v, listed %v, want %v", tc.grammar, tc.path[:i], byAllows, listed, want)
+			}
+			if i < len(tc.path) {
+				c.Accept(tc.path[i])
+			}
+		}
+		if got := c.(*grammarConstraint).st.whole(); got != tc.whole {
+			t.Errorf("%s: may end %v after %v", tc.grammar, got, tc.path)
+		}
+	}
+	for _, tc := range []struct{ grammar, compileErr, bindErr string }{
+		{`root ::= <[x]>`, "token id", ""},
+		{`root ::= !a`, "expected <", ""},
+		{`root ::= <>`, "<text>", ""},
+		{"root ::= <thi\nnk>", "<text>", ""},
+		{`root ::= <nope>`, "", "<nope> is not one token"},
+		{`root ::= <[9]>`, "", "vocabulary has 9 tokens"},
+		{`root ::= <[8]>*`, "", ""},
+	} {
+		g, err := CompileGBNF(tc.grammar)
+		if tc.compileErr != "" {
+			if !errors.Is(err, ErrGrammar) || !strings.Contains(err.Error(), tc.compileErr) {
+				t.Errorf("%q: compile error %v, want one with %q", tc.grammar, err, tc.compileErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", tc.grammar, err)
+		}
+		_, err = g.Bind(v)
+		if tc.bindErr == "" && err != nil || tc.bindErr != "" && (!errors.Is(err, ErrGrammar) || !strings.Contains(err.Error(), tc.bindErr)) {
+			t.Errorf("%q: bind error %v, want %q", tc.grammar, err, tc.bindErr)
 		}
 	}
 }

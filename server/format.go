@@ -141,6 +141,9 @@ func (b *Backend) grammar(param, src string, compile func(string) (*sample.Gramm
 		return nil, invalidParam(param, "%v", err)
 	}
 	vocab := b.vocab()
+	if g, err = g.Bind(vocab); err != nil {
+		return nil, invalidParam(param, "%v", err)
+	}
 	return func() sample.Constraint { return g.Constraint(vocab) }, nil
 }
 

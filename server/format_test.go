@@ -127,6 +127,8 @@ func TestGuidedDecodingFields(t *testing.T) {
 		{user + `"guided_grammar":"root ::= \"예\" | \"아니요\""}`, []string{"예", "아니요"}, []string{"아니"}, "", ""},
 		{user + `"structured_outputs":{"grammar":"root ::= item (\", \" item)*\nitem ::= [a-z]+"}}`, []string{"a, bc"}, []string{"a,b", "A"}, "a, b", "a, "},
 		{user + `"grammar":"root ::= [0-9]+"}`, []string{"2026"}, []string{"x"}, "12", ""},
+		// A token element: the fake's EOS (id 2) closes the digit.
+		{user + `"grammar":"root ::= [0-9] <[2]>"}`, []string{"7"}, []string{"77", "x"}, "7", ""},
 		{user + `"json_schema":{"type":"array","items":{"type":"integer"},"maxItems":2}}`, []string{"[1,2]"}, []string{"[1,2,3]", `["a"]`}, "", ""},
 	} {
 		status, _, body := ts.do("POST", "/v1/chat/completions", tc.body)
@@ -155,6 +157,8 @@ func TestGuidedDecodingFields(t *testing.T) {
 		{user + `"guided_regex":"a\\bb"}`, "guided_regex", ""},
 		{user + `"structured_outputs":{"grammar":"root ::= x"}}`, "structured_outputs.grammar", ""},
 		{user + `"grammar":""}`, "grammar", ""},
+		{user + `"grammar":"root ::= <nope>"}`, "grammar", ""},
+		{user + `"grammar":"root ::= !<[100000]>"}`, "grammar", ""},
 		{user + `"grammar":"root ::= [0-9]+","guided_regex":"a"}`, "grammar", ""},
 		{user + `"guided_choice":["a"],"response_format":{"type":"json_object"}}`, "guided_choice", ""},
 		{user + `"guided_choice":[]}`, "guided_choice", ""},

@@ -485,6 +485,9 @@ func runConstraint(c *runConfig, tok *tokenizer.Tokenizer) (func() sample.Constr
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		v := sample.VocabFrom(tok)
+		if g, err = g.Bind(v); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
 		return func() sample.Constraint { return g.Constraint(v) }, nil
 	}
 	switch {

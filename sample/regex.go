@@ -176,6 +176,17 @@ func regexSeq(b *gbuild, re *syntax.Regexp) ([]gElem, error) {
 	return nil, fmt.Errorf("%w: %s cannot be enforced while generating (word boundaries and multi-line anchors are not supported)", ErrGrammar, re)
 }
 
+// alternation is the alternatives alts, nil when there are none.
+func alternation(flags syntax.Flags, alts []*syntax.Regexp) *syntax.Regexp {
+	switch len(alts) {
+	case 0:
+		return nil
+	case 1:
+		return alts[0]
+	}
+	return &syntax.Regexp{Op: syntax.OpAlternate, Flags: flags, Sub: alts}
+}
+
 // nullable says whether re matches the empty string (zero-width assertions
 // count as matching it).
 func nullable(re *syntax.Regexp) bool {
@@ -251,13 +262,7 @@ func nonEmpty(re *syntax.Regexp) *syntax.Regexp {
 				alts = append(alts, s)
 			}
 		}
-		switch len(alts) {
-		case 0:
-			return nil
-		case 1:
-			return alts[0]
-		}
-		return with(syntax.OpAlternate, 0, 0, alts...)
+		return alternation(re.Flags, alts)
 	case syntax.OpConcat:
 		if !nullable(re) {
 			return re
@@ -270,13 +275,7 @@ func nonEmpty(re *syntax.Regexp) *syntax.Regexp {
 				alts = append(alts, with(syntax.OpConcat, 0, 0, append([]*syntax.Regexp{s}, re.Sub[i+1:]...)...))
 			}
 		}
-		switch len(alts) {
-		case 0:
-			return nil
-		case 1:
-			return alts[0]
-		}
-		return with(syntax.OpAlternate, 0, 0, alts...)
+		return alternation(re.Flags, alts)
 	}
 	return re // assertions
 }

@@ -45,7 +45,9 @@ type fragment struct {
 // Encode tokenizes text. With addSpecial, BOS/EOS are added when the
 // vocabulary asks for them (AddBOS/AddEOS); with parseSpecial, control
 // tokens written in the text ("<|im_start|>") become their ids, otherwise
-// only user-defined tokens are (llama.cpp's and Hugging Face's rule).
+// only user-defined tokens are (llama.cpp's and Hugging Face's rule). The
+// text between them is normalized first where SetNormalization asked for
+// it.
 //
 // One deliberate difference from llama.cpp: when addSpecial and
 // parseSpecial are both set and the text itself starts with the BOS token
@@ -54,6 +56,7 @@ func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) ([]int32,
 	s := t.getScratch()
 	defer t.putScratch(s)
 	frags := t.partition(text, parseSpecial, s)
+	text, frags = t.normalizeFragments(text, frags, s)
 	out := make([]int32, 0, len(text)/3+4)
 	// WordPiece always opens with its [CLS] and closes with its [SEP] in
 	// llama.cpp's llama_tokenize, whatever add_bos_token and

@@ -8,11 +8,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/nuri-ai/nuri/internal/testshared"
+	"golang.org/x/text/unicode/norm"
 )
 
 // FuzzEncode feeds arbitrary bytes to the Korean BPE vocabularies and the
 // SPM one. Nothing may panic or fail; on the byte-level BPE vocabularies
-// valid UTF-8 must come back exactly from the tokens' pieces.
+// valid UTF-8 must come back exactly from the tokens' pieces, and
+// canonically equivalent with SetNormalization(NormNFC).
 //
 // The round trip uses the raw concatenation of pieces, not Decode:
 // Decode applies llama.cpp's clean_spaces (for llama-bpe and exaone it
@@ -26,6 +28,8 @@ func FuzzEncode(f *testing.F) {
 		loadVocab(f, "testdata", "tokenizer", "ggml-vocab-exaone.gguf"),
 	}
 	spm := loadVocab(f, "testdata", "vocab", "ggml-vocab-llama-spm.gguf")
+	nfc := loadFresh(f, "testdata", "tokenizer", "ggml-vocab-qwen3.gguf")
+	nfc.SetNormalization(NormNFC)
 	// SentencePiece-style BPE over raw UTF-8 (Gemma 4's), on the test's
 	// own vocabulary: every byte has its <0xXX> token, so valid UTF-8
 	// without a literal ▁ returns exactly, each ▁ read as a space.
@@ -112,7 +116,26 @@ func FuzzEncode(f *testing.F) {
 				t.Fatalf("raw UTF-8 BPE parse=%v: pieces %q != input %q (ids %v)", parse, back, data, ids)
 			}
 		}
-		ids, err := spm.Encode(text, true, false)
+		// NFC on Qwen3: the pieces spell a text canonically equivalent to a
+		// valid UTF-8 input (not always its NFC: a user-defined token such
+		// as <think> is matched before the rest is normalized, so a U+0338
+		// after its ">" is not composed with it).
+		ids, err := nfc.Encode(text, false, false)
+		if err != nil {
+			t.Fatalf("nfc: %v", err)
+		}
+		var composed []byte
+		for _, id := range ids {
+			p, err := nfc.Piece(id, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			composed = append(composed, p...)
+		}
+		if utf8.Valid(data) && !bytes.Equal(norm.NFD.Bytes(composed), norm.NFD.Bytes(data)) {
+			t.Fatalf("nfc: pieces %q not canonically equivalent to %q (ids %v)", composed, data, ids)
+		}
+		ids, err = spm.Encode(text, true, false)
 		if err != nil {
 			t.Fatalf("spm: %v", err)
 		}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"slices"
 	"testing"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // TestHFRandomGolden encodes random mixed texts (Korean syllables and jamo
@@ -16,33 +18,13 @@ import (
 // from the tokenizer.json files in ../shared). Every case must match
 // exactly, and its pieces must spell its text.
 func TestHFRandomGolden(t *testing.T) {
-	f, err := os.Open("testdata/hfrandom/golden.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	type record struct {
 		Text   string  `json:"text"`
 		Qwen3  []int32 `json:"qwen3"`
 		Llama3 []int32 `json:"llama3"`
 		Exaone []int32 `json:"exaone"`
 	}
-	var recs []record
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for line := 1; sc.Scan(); line++ {
-		if line == 1 {
-			continue // the header: generator, tool and seed
-		}
-		var r record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("golden.jsonl line %d: %v", line, err)
-		}
-		recs = append(recs, r)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
+	recs := readGoldenLines[record](t, "testdata/hfrandom/golden.jsonl")
 	if len(recs) < 300 {
 		t.Fatalf("golden.jsonl: %d cases, want 300", len(recs))
 	}
@@ -96,4 +78,93 @@ func TestHFRandomGolden(t *testing.T) {
 			t.Logf("%d/%d cases exact", pass, n)
 		})
 	}
+}
+
+// readGoldenLines reads a JSON-lines golden file whose first line is a
+// header (generator, tool and seed) and the rest are records.
+func readGoldenLines[T any](t *testing.T, path string) []T {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var recs []T
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		if line == 1 {
+			continue
+		}
+		var r T
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("%s line %d: %v", path, line, err)
+		}
+		recs = append(recs, r)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	return recs
+}
+
+// TestNormalizationGolden encodes texts that are not in NFC (Hangul as
+// conjoining jamo, combining marks out of order, singletons, compatibility
+// ideographs, marks right after special-token texts) with the qwen3 vocab
+// GGUF and SetNormalization(NormNFC), and compares with Hugging Face's ids
+// from the tokenizer.json, whose normalizer is NFC
+// (testdata/hfrandom/normalized.jsonl, written by gen_norm.mjs). Without
+// the normalization the texts must tokenize differently: llama.cpp's
+// behaviour, and the reason for the option.
+func TestNormalizationGolden(t *testing.T) {
+	type record struct {
+		Text  string  `json:"text"`
+		Qwen3 []int32 `json:"qwen3"`
+	}
+	recs := readGoldenLines[record](t, "testdata/hfrandom/normalized.jsonl")
+	if len(recs) < 300 {
+		t.Fatalf("normalized.jsonl: %d cases, want 300", len(recs))
+	}
+	tk := loadFresh(t, "testdata", "tokenizer", "ggml-vocab-qwen3.gguf")
+	differ := 0
+	for i, r := range recs {
+		raw, err := tk.Encode(r.Text, false, true)
+		if err != nil {
+			t.Fatalf("case %d %q: %v", i, r.Text, err)
+		}
+		if !slices.Equal(raw, r.Qwen3) {
+			differ++
+		}
+	}
+	tk.SetNormalization(NormNFC)
+	for i, r := range recs {
+		got, err := tk.Encode(r.Text, false, true)
+		if err != nil {
+			t.Errorf("case %d %q: %v", i, r.Text, err)
+			continue
+		}
+		if !slices.Equal(got, r.Qwen3) {
+			t.Errorf("case %d %q:\n got  %v\n want %v", i, r.Text, got, r.Qwen3)
+			continue
+		}
+		// The pieces spell a text canonically equivalent to the input.
+		var dec []byte
+		for _, id := range got {
+			p, err := tk.Piece(id, true)
+			if err != nil {
+				t.Fatalf("case %d: piece %d: %v", i, id, err)
+			}
+			dec = append(dec, p...)
+		}
+		if norm.NFD.String(string(dec)) != norm.NFD.String(r.Text) {
+			t.Errorf("case %d: pieces %q are not canonically equivalent to %q", i, dec, r.Text)
+		}
+	}
+	// Without the normalization the pieces spell the text as given, so a
+	// case keeps its ids only where its text is in NFC between the special
+	// tokens (a mark right after one): a few at most.
+	if differ < len(recs)*9/10 {
+		t.Errorf("only %d of %d cases tokenize differently without NFC", differ, len(recs))
+	}
+	t.Logf("%d of %d cases differ without NFC", differ, len(recs))
 }

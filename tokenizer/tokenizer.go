@@ -88,6 +88,8 @@ type Tokenizer struct {
 
 	chatTemplate string
 
+	norm Normalization // applied to the text between special tokens (SetNormalization)
+
 	cache *wordCache
 	pool  sync.Pool // *scratch
 }

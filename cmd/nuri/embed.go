@@ -34,6 +34,8 @@ func embedCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	path := fs.String("model", "", "GGUF embedding model (required): an encoder such as BGE-M3, or a decoder such as Qwen3-Embedding")
 	pooling := fs.String("pooling", "", "last, mean or cls (default: the GGUF's pooling_type, else last)")
 	raw := fs.Bool("no-normalize", false, "print the pooled states as they are, not scaled to length 1")
+	var normalization tokenizer.Normalization
+	addNormalizationFlag(fs, &normalization)
 	threads := fs.Int("threads", kernels.DefaultThreads(), "CPU threads")
 	kv := fs.String("kv-cache-type", engine.DefaultKVCacheType, "KV cache type: f16, q8_0 or f32 (f32 matches llama.cpp's encoders)")
 	fs.Usage = func() {
@@ -69,7 +71,7 @@ func embedCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("embed: %w", err)
 	}
-	tok, err := tokenizer.LoadFile(*path)
+	tok, err := loadTokenizer(*path, normalization)
 	if err != nil {
 		return fmt.Errorf("embed: %w", err)
 	}

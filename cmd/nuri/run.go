@@ -31,6 +31,7 @@ func init() {
 // runConfig is every run flag, validated.
 type runConfig struct {
 	model, prompt, system string
+	normalization         tokenizer.Normalization // of input text (--unicode-normalization)
 	chat, ignoreEOS       bool
 	interactive           bool // a conversation on stdin (run_interactive.go)
 	nPredict              int
@@ -75,6 +76,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.StringVar(&c.system, "system", "", "system message (with --chat or --interactive)")
 	fs.StringVar(&c.system, "sys", "", "alias of --system (llama-cli)")
 	fs.StringVar(&c.system, "system-prompt", "", "alias of --system (llama-cli)")
+	addNormalizationFlag(fs, &c.normalization)
 	fs.IntVar(&c.nPredict, "n", -1, "tokens to generate (-1: until end of generation or a full context)")
 	fs.IntVar(&c.nPredict, "n-predict", -1, "alias of -n (llama-cli)")
 	temp := fs.Float64("temp", float64(sp.Temperature), "temperature (≤ 0: greedy)")
@@ -282,9 +284,9 @@ func loadRun(c *runConfig, stderr io.Writer) (*runLoad, error) {
 		return nil, err
 	}
 	t0 := time.Now()
-	tok, err := tokenizer.LoadFile(c.model)
+	tok, err := loadTokenizer(c.model, c.normalization)
 	if err != nil {
-		return nil, fmt.Errorf("load tokenizer from %s: %w", c.model, err)
+		return nil, err
 	}
 	if c.modelSampling {
 		f, err := gguf.Open(c.model)

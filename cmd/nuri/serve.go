@@ -39,6 +39,8 @@ func init() {
 
 // serveConfig is every serve flag, validated.
 type serveConfig struct {
+	normalization tokenizer.Normalization // of input text (--unicode-normalization)
+
 	model, addr, alias    string
 	aliases               []string // more names requests may give the model
 	apiKeys, corsOrigins  []string
@@ -106,6 +108,7 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	fs.IntVar(&c.nCtx, "max-model-len", 0, "alias of --ctx-size (vLLM's flag)")
 	fs.IntVar(&c.nCtx, "c", 0, "alias of --ctx-size (llama-server)")
 	fs.StringVar(&c.chatTemplate, "chat-template-file", "", "Jinja chat template file overriding the GGUF's")
+	addNormalizationFlag(fs, &c.normalization)
 	fs.StringVar(&c.chatFmt, "chat-format", "", "built-in chat format instead of the template: "+strings.Join(chat.FormatNames(), ", "))
 	toolParser := fs.String("tool-parser", "auto", "how tool calls are read from replies: auto (from the chat template), "+strings.Join(chat.ToolFormatNames(), ", "))
 	fs.BoolVar(&c.freeToolCalls, "free-tool-calls", false, "under tool_choice auto, leave the calls a model writes unconstrained (default: a call, once opened, is held to the tools' schemas)")
@@ -454,9 +457,9 @@ func newServer(c *serveConfig, log *zap.Logger) (*server.Server, error) {
 // loadBackend loads the model and tokenizer, picks the chat renderer and
 // starts the scheduler loop. The returned func stops and frees all of it.
 func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *zap.Logger) (*server.Backend, func(), error) {
-	tok, err := tokenizer.LoadFile(c.model)
+	tok, err := loadTokenizer(c.model, c.normalization)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load tokenizer from %s: %w", c.model, err)
+		return nil, nil, err
 	}
 	renderer, err := chatRenderer(c, tok.ChatTemplate(), log)
 	if err != nil {

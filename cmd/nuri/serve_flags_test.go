@@ -10,6 +10,7 @@ import (
 	"github.com/nuri-ai/nuri/chat"
 	"github.com/nuri-ai/nuri/engine"
 	"github.com/nuri-ai/nuri/server"
+	"github.com/nuri-ai/nuri/tokenizer"
 )
 
 func TestParseServeFlags(t *testing.T) {
@@ -29,6 +30,9 @@ func TestParseServeFlags(t *testing.T) {
 		check func(t *testing.T, c *serveConfig)
 	}{
 		{"defaults", []string{"--model", "/m/stories260K.gguf"}, true, func(t *testing.T, c *serveConfig) {
+			if c.normalization != tokenizer.NormNone {
+				t.Errorf("default normalization %v", c.normalization)
+			}
 			if c.addr != ":8080" || c.alias != "stories260K" || len(c.apiKeys) != 0 || c.maxBody != 4<<20 || c.corsOrigins != nil {
 				t.Errorf("defaults %+v", c)
 			}
@@ -48,6 +52,12 @@ func TestParseServeFlags(t *testing.T) {
 				t.Errorf("--parallel 3: max-num-seqs %d", c.eng.MaxNumSeqs)
 			}
 		}},
+		{"unicode normalization", []string{"-m", "x.gguf", "--unicode-normalization", "NFC"}, true, func(t *testing.T, c *serveConfig) {
+			if c.normalization != tokenizer.NormNFC {
+				t.Errorf("--unicode-normalization NFC: %v", c.normalization)
+			}
+		}},
+		{"bad unicode normalization", []string{"-m", "x.gguf", "--unicode-normalization", "nfx"}, false, nil},
 		{"no model", nil, false, nil},
 		{"key and key file", []string{"--model", "m", "--api-key", "a", "--api-key-file", keyFile}, false, nil},
 		{"empty key file", []string{"--model", "m", "--api-key-file", empty}, false, nil},

@@ -49,8 +49,10 @@ func tokenizeCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	noBOS := fs.Bool("no-bos", false, "do not add the BOS/EOS tokens the model asks for")
 	special := fs.Bool("special", false, "parse special tokens written in TEXT (<|im_start|>, ...) and show their text")
 	pieces := fs.Bool("pieces", false, "print one token per line: id, then its bytes quoted")
+	var normalization tokenizer.Normalization
+	addNormalizationFlag(fs, &normalization)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: nuri tokenize --model M [--no-bos] [--special] [--pieces] TEXT   (TEXT - reads stdin)")
+		fmt.Fprintln(stderr, "usage: nuri tokenize --model M [--no-bos] [--special] [--pieces] [--unicode-normalization F] TEXT   (TEXT - reads stdin)")
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterleaved(fs, args)
@@ -69,7 +71,7 @@ func tokenizeCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		}
 		text = string(b)
 	}
-	tk, err := tokenizer.LoadFile(*model)
+	tk, err := loadTokenizer(*model, normalization)
 	if err != nil {
 		return err
 	}

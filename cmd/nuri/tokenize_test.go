@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/nuri-ai/nuri/internal/testshared"
+	"golang.org/x/text/unicode/norm"
 )
 
 func TestTokenizeDetokenize(t *testing.T) {
@@ -32,6 +33,29 @@ func TestTokenizeDetokenize(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) < 3 || lines[0] != "151644\t\"<|im_start|>\"" || lines[1] != "872\t\"user\"" {
 		t.Errorf("pieces output:\n%s", out.String())
+	}
+
+	// The same text typed as conjoining jamo: jamo tokens as given, the
+	// syllables' ids under --unicode-normalization nfc (Hugging Face's
+	// NFC normalizer for Qwen).
+	jamo := norm.NFD.String(text)
+	out.Reset()
+	if err := tokenizeCmd([]string{"--model", qwen, jamo}, nil, &out, &errb); err != nil {
+		t.Fatalf("%v: %s", err, errb.String())
+	}
+	if got := strings.TrimSpace(out.String()); got == want || len(strings.Fields(got)) < 20 {
+		t.Errorf("tokenize of jamo text = %q, want jamo tokens", got)
+	}
+	out.Reset()
+	if err := tokenizeCmd([]string{"--model", qwen, "--unicode-normalization", "nfc", jamo}, nil, &out, &errb); err != nil {
+		t.Fatalf("%v: %s", err, errb.String())
+	}
+	if got := strings.TrimSpace(out.String()); got != want {
+		t.Errorf("tokenize --unicode-normalization nfc = %q, want %q", got, want)
+	}
+	errb.Reset()
+	if err := tokenizeCmd([]string{"--model", qwen, "--unicode-normalization", "nfx", "a"}, nil, &out, &errb); err == nil || !strings.Contains(errb.String(), "unknown normalization") {
+		t.Errorf("--unicode-normalization nfx: %v, %q", err, errb.String())
 	}
 
 	// Llama 3 adds BOS unless --no-bos.

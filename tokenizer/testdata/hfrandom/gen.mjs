@@ -22,6 +22,7 @@ import { Tokenizer } from "@huggingface/tokenizers";
 import fs from "fs";
 import path from "path";
 import zlib from "zlib";
+import { makeRand } from "./rand.mjs";
 
 const shared = process.env.NURI_SHARED || "../../../../shared";
 const hf = path.join(shared, "testdata/tokenizer/hf");
@@ -35,17 +36,7 @@ const toks = {
   exaone: load("exaone", "tokenizer.json.rebuilt.gz"),
 };
 
-// mulberry32: a small seeded generator, so the file is the same every run.
-let seed = 20261206;
-const rand = () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
-const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
-const pick = (a) => a[int(0, a.length - 1)];
-const rep = (n, f) => Array.from({ length: n }, f).join("");
+const { int, pick, rep } = makeRand(20261206);
 
 const frags = [
   () => rep(int(1, 6), () => String.fromCodePoint(int(0xac00, 0xd7a3))),

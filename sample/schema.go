@@ -3,6 +3,7 @@ package sample
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"sync"
 	"unicode/utf8"
@@ -208,6 +209,11 @@ type schemaNode struct {
 	// kString: the pattern and the format the text must match, or nil
 	// (each frame keeps its state in each, pat).
 	texts [2]*stringDFA
+	// finish is the most characters any prefix of the format's texts needs
+	// to become whole (0: not known); with max, it keeps a string from
+	// filling its length with a text it cannot end (roomToFinish).
+	finish   int
+	finishes *finishCache // non-nil with finish
 	// escapes remembers which \u escapes can still end in a character
 	// the texts take (non-nil with texts[0]).
 	escapes *escapeCache
@@ -611,7 +617,7 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			// An escape writes one more character: refuse it where none
 			// may follow (maxLength reached, or a pattern or format that
 			// takes no character here), or the output would have no way on.
-			if f.mode == mStr && (n.max >= 0 && int(f.count) >= n.max || !n.escapeCanFinish(f, 0, 0xFFFF)) {
+			if f.mode == mStr && (n.max >= 0 && int(f.count) >= n.max || !n.escapeCanFinish(f, 0, 0xFFFF, n.max-int(f.count)-1)) {
 				return stepFail
 			}
 			f.mode++ // to the escape mode
@@ -622,7 +628,7 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		if f.mode == mStr && !n.textByte(f, c) {
 			return stepFail
 		}
-		return s.char(f)
+		return n.roomToFinish(f, s.char(f))
 	case mMapKeyEsc, mStrEsc:
 		switch c {
 		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
@@ -630,7 +636,7 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			if f.mode == mStr && !n.textByte(f, unescapeJSON(c)) {
 				return stepFail
 			}
-			return s.char(f)
+			return n.roomToFinish(f, s.char(f))
 		case 'u':
 			f.mode, f.hex, f.num = f.mode+1, 4, 0
 			return s.char(f)
@@ -645,7 +651,7 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			// The digits so far leave 16^hex characters; one of them must
 			// suit the pattern and format.
 			lo := rune(f.num) << (4 * f.hex)
-			if !n.escapeCanFinish(f, lo, lo+1<<(4*f.hex)-1) {
+			if !n.escapeCanFinish(f, lo, lo+1<<(4*f.hex)-1, n.max-int(f.count)) {
 				return stepFail
 			}
 		}
@@ -664,6 +670,7 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 						return stepFail
 					}
 				}
+				return n.roomToFinish(f, stepOK)
 			}
 		}
 		return stepOK
@@ -783,6 +790,89 @@ func (s *schemaState) char(f *schemaFrame) int {
 	return okIf(f.node.max < 0 || int(f.count) <= f.node.max)
 }
 
+// roomToFinish passes on res, the step of a character of string frame f's
+// text, unless too few characters are left under maxLength for the
+// format to become whole after it: a host name at 253 characters must not
+// end in "-". The format's finish bound settles most steps; near the end
+// the few ASCII completions that fit are tried.
+func (n *schemaNode) roomToFinish(f *schemaFrame, res int) int {
+	if res == stepFail || f.mode != mStr || n.max < 0 || n.finish == 0 {
+		return res
+	}
+	left := n.max - int(f.count)
+	if left >= n.finish || n.canFinishWithin(f.pat, left) {
+		return res
+	}
+	return stepFail
+}
+
+// canFinishWithin says whether texts in states st can become whole within
+// left more characters.
+func (n *schemaNode) canFinishWithin(st [2]int32, left int) bool {
+	return n.finishDistance(st) <= left
+}
+
+// finishDistance is the fewest printable ASCII characters after which
+// texts in states st are whole (a format's characters; a quote or
+// backslash would be an escape, which the formats' texts do not take
+// either), found by a breadth-first search over the states they reach and
+// remembered; math.MaxInt where none is.
+func (n *schemaNode) finishDistance(st [2]int32) int {
+	n.finishes.mu.Lock()
+	d, seen := n.finishes.known[st]
+	n.finishes.mu.Unlock()
+	if seen {
+		return d
+	}
+	whole := func(st [2]int32) bool {
+		for i, d := range n.texts {
+			if d == nil {
+				break
+			}
+			if !d.accepts(st[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	d = math.MaxInt
+	if whole(st) {
+		d = 0
+	}
+	visited := map[[2]int32]bool{st: true}
+	level := [][2]int32{st}
+	for depth := 1; d == math.MaxInt && len(level) > 0; depth++ {
+		var next [][2]int32
+		for _, from := range level {
+			for c := byte(0x20); c < 0x7f && d == math.MaxInt; c++ {
+				if c == '"' || c == '\\' {
+					continue
+				}
+				to := from
+				if !n.stepTexts(&to, c) || visited[to] {
+					continue
+				}
+				if whole(to) {
+					d = depth
+				}
+				visited[to] = true
+				next = append(next, to)
+			}
+		}
+		level = next
+	}
+	n.finishes.mu.Lock()
+	n.finishes.known[st] = d
+	n.finishes.mu.Unlock()
+	return d
+}
+
+// finishCache holds finishDistance's answers for a string schema.
+type finishCache struct {
+	mu    sync.Mutex
+	known map[[2]int32]int
+}
+
 // textByte moves a string frame's pattern and format states past byte c
 // of the decoded text and says whether a match can still follow.
 func (n *schemaNode) textByte(f *schemaFrame, c byte) bool {
@@ -808,6 +898,7 @@ func (n *schemaNode) stepTexts(st *[2]int32, c byte) bool {
 type escapeKey struct {
 	pat    [2]int32
 	lo, hi rune
+	room   int // characters left after it to finish the format in, -1: enough
 }
 
 // escapeCache holds escapeCanFinish's answers for a string schema; its
@@ -823,12 +914,18 @@ type escapeCache struct {
 // format able to match. True for a string with neither. Each answer is
 // worked out once, character by character, and remembered: escapes are
 // rare in model output, so the walk over up to 65,536 characters a new
-// state costs is paid seldom.
-func (n *schemaNode) escapeCanFinish(f *schemaFrame, lo, hi rune) bool {
+// state costs is paid seldom. Under maxLength (left: the characters left
+// after the escape's), the character must also leave room for the format
+// to finish (roomToFinish).
+func (n *schemaNode) escapeCanFinish(f *schemaFrame, lo, hi rune, left int) bool {
 	if n.texts[0] == nil {
 		return true
 	}
-	key := escapeKey{pat: f.pat, lo: lo, hi: hi}
+	room := left
+	if n.max < 0 || n.finish == 0 || left >= n.finish {
+		room = -1
+	}
+	key := escapeKey{pat: f.pat, lo: lo, hi: hi, room: room}
 	n.escapes.mu.Lock()
 	ok, seen := n.escapes.known[key]
 	n.escapes.mu.Unlock()
@@ -846,6 +943,9 @@ func (n *schemaNode) escapeCanFinish(f *schemaFrame, lo, hi rune) bool {
 			if ok = n.stepTexts(&st, b); !ok {
 				break
 			}
+		}
+		if ok && room >= 0 {
+			ok = n.canFinishWithin(st, room)
 		}
 	}
 	n.escapes.mu.Lock()

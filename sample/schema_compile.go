@@ -133,41 +133,124 @@ var schemaAnnotations = map[string]bool{
 
 // stringFormats are the formats a string's text is held to, as regular
 // expressions matched whole (RFC 3339's date, time and date-time: days
-// that exist in their month, 29 February in leap years only, a leap
-// second's :60 allowed as the RFC allows it, the time offset optional as
-// pydantic writes it; RFC 4122's uuid; a dotted IPv4 address; an e-mail
-// address's common form). Other formats stay annotations, as JSON Schema
-// allows.
-var stringFormats = map[string]string{
-	"date":      rfc3339Date,
-	"time":      rfc3339Time,
-	"date-time": rfc3339Date + "T" + rfc3339Time,
-	"uuid":      `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`,
-	"ipv4":      `((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])`,
-	"email":     `[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+`,
+// that exist in their month, 29 February in leap years only, the time
+// offset required; and its duration, Appendix A's ABNF; RFC 4122's
+// uuid; a dotted IPv4 address; RFC 4291's IPv6 text forms, compressed or
+// with a dotted IPv4 tail; RFC 1123's host names; RFC 3986's URIs, with
+// IPv6 literals; an e-mail address's common form). They are what pydantic
+// and zod write for HttpUrl / z.url(), IPv6Address, timedelta /
+// z.iso.duration() and the like. Where validators differ, the form is
+// the one they all take (TestFormatsGolden), so a reply passes whichever
+// the client runs. Other formats stay annotations, as JSON Schema allows.
+var stringFormats = map[string]stringFormat{
+	"date":      {re: rfc3339Date, finish: 9},
+	"time":      {re: rfc3339Time, finish: 8},
+	"date-time": {re: rfc3339Date + "T" + rfc3339Time, finish: 19},
+	"duration":  {re: rfc3339Duration, finish: 2},
+	"uuid":      {re: `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`, finish: 35},
+	"ipv4":      {re: ipv4Address, finish: 6},
+	"ipv6":      {re: ipv6Address, finish: 5},
+	"hostname":  {re: hostname, maxLen: 253, finish: 1},
+	"uri":       {re: uri, finish: 6},
+	"email":     {re: email, maxLen: 254, finish: 5},
 }
+
+// stringFormat is a format's expression and the longest text it allows
+// (0: no limit), for limits an expression cannot count (RFC 1123's 253
+// characters across a host name's labels), with the most characters any
+// prefix of its texts needs to become whole: a host name's "a-" one more,
+// an address's "kim." five ("a@b.c"). With a length limit (the format's,
+// or a schema's maxLength, as pydantic gives HttpUrl 2083), the text keeps
+// room for them. TestFormatFinishBounds works them out.
+type stringFormat struct {
+	re     string
+	maxLen int
+	finish int
+}
+
+const (
+	ipv4Octet   = `(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])`
+	ipv4Address = `(` + ipv4Octet + `\.){3}` + ipv4Octet
+
+	// ipv6Address is RFC 3986's IPv6address: eight groups of one to four
+	// hex digits, the last two maybe a dotted IPv4 address, with at most
+	// one "::" standing for one or more groups of zeros.
+	h16         = `[0-9A-Fa-f]{1,4}`
+	ls32        = `(` + h16 + `:` + h16 + `|` + ipv4Address + `)`
+	ipv6Address = `((` + h16 + `:){6}` + ls32 +
+		`|::(` + h16 + `:){5}` + ls32 +
+		`|(` + h16 + `)?::(` + h16 + `:){4}` + ls32 +
+		`|((` + h16 + `:){0,1}` + h16 + `)?::(` + h16 + `:){3}` + ls32 +
+		`|((` + h16 + `:){0,2}` + h16 + `)?::(` + h16 + `:){2}` + ls32 +
+		`|((` + h16 + `:){0,3}` + h16 + `)?::` + h16 + `:` + ls32 +
+		`|((` + h16 + `:){0,4}` + h16 + `)?::` + ls32 +
+		`|((` + h16 + `:){0,5}` + h16 + `)?::` + h16 +
+		`|((` + h16 + `:){0,6}` + h16 + `)?::)`
+
+	// hostname is RFC 1123's: dot-separated labels of letters, digits and
+	// inner hyphens, 63 characters at most (253 in all: stringFormat).
+	hostLabel = `[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?`
+	hostname  = hostLabel + `(\.` + hostLabel + `)*`
+
+	// email is a conservative form of an address, which Ajv takes: a
+	// local part of up to three dot-separated atoms (at most 62
+	// characters, under RFC 5321's 64), a domain of two or more host-name
+	// labels, the last starting with a letter (254 in all).
+	emailAtom = `[A-Za-z0-9_%+-]{1,20}`
+	email     = emailAtom + `(\.` + emailAtom + `){0,2}@(` + hostLabel + `\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?`
+
+	// uri is RFC 3986's URI: scheme ":" hier-part ["?" query]
+	// ["#" fragment], the host a name, an IPv4 address or an IPv6
+	// literal in brackets. The hier-part is not empty ("http:" is a URI
+	// to the RFC, not to Ajv).
+	uriPct      = `%[0-9A-Fa-f]{2}`
+	uriPlain    = `A-Za-z0-9._~!$&'()*+,;=\-`
+	uriPChar    = `([` + uriPlain + `:@]|` + uriPct + `)`
+	uriSegment  = uriPChar + `*`
+	uriSegNZ    = uriPChar + `+`
+	uriAuth     = `(([` + uriPlain + `:]|` + uriPct + `)*@)?(\[` + ipv6Address + `\]|([` + uriPlain + `]|` + uriPct + `)*)(:[0-9]*)?`
+	uriHierPart = `(//` + uriAuth + `(/` + uriSegment + `)*|/(` + uriSegNZ + `(/` + uriSegment + `)*)?|` + uriSegNZ + `(/` + uriSegment + `)*)`
+	uriTail     = `(` + uriPChar + `|[/?])*`
+	uri         = `[A-Za-z][A-Za-z0-9+.-]*:` + uriHierPart + `(\?` + uriTail + `)?(#` + uriTail + `)?`
+)
+
+// rfc3339Duration is RFC 3339's duration (Appendix A): "P", then years,
+// months and days (each only after the one before it, from any start),
+// then "T" and hours, minutes and seconds the same way, or weeks alone.
+const rfc3339Duration = `P(([0-9]+Y([0-9]+M([0-9]+D)?)?|[0-9]+M([0-9]+D)?|[0-9]+D)(T` + durTime + `)?|T` + durTime + `|[0-9]+W)`
+
+const durTime = `([0-9]+H([0-9]+M([0-9]+S)?)?|[0-9]+M([0-9]+S)?|[0-9]+S)`
 
 // rfc3339Date is a full-date whose day exists: 31 in the long months, 30
 // in the others but February, which has 28, and 29 in a year divisible by
-// 4, not by 100 unless by 400 (0000 included).
-const rfc3339Date = `([0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))` +
-	`|([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)-02-29)`
+// 4, not by 100 unless by 400. The year is 0001-9999: RFC 3339 allows 0000,
+// but Python's datetime (and so jsonschema's format checker and pydantic)
+// cannot hold it.
+const rfc3339Date = `(` + dateYear + `-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))` +
+	`|([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)-02-29)`
 
-// rfc3339Time is a partial-time with an optional time-offset.
-const rfc3339Time = `([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?`
+const dateYear = `([0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)`
 
-// formatGrammar is the grammar of a format in stringFormats, or nil.
-func formatGrammar(f any) *Grammar {
+// rfc3339Time is a full-time: the time-offset (Z or ±hh:mm) is required,
+// as RFC 3339 and JSON Schema have it and as Ajv and Python's jsonschema
+// check it (pydantic reads it too), and there is no leap second's :60,
+// which Python's datetime cannot hold and Ajv takes only at 23:59 UTC.
+const rfc3339Time = `([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])`
+
+// formatGrammar is the grammar of a format in stringFormats, the longest
+// text it allows (0: no limit) and the most characters a prefix needs to
+// finish (0: not known), or nil.
+func formatGrammar(f any) (*Grammar, int, int) {
 	name, _ := f.(string)
-	src, ok := stringFormats[name]
+	sf, ok := stringFormats[name]
 	if !ok {
-		return nil
+		return nil, 0, 0
 	}
-	g, err := CompileRegex(src)
+	g, err := CompileRegex(sf.re)
 	if err != nil {
 		panic(fmt.Sprintf("sample: format %s: %v", name, err)) // the table is ours
 	}
-	return g
+	return g, sf.maxLen, sf.finish
 }
 
 type schemaCompiler struct {
@@ -406,8 +489,16 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 			k++
 		}
 		if f, ok := o.get("format"); ok {
-			if g := formatGrammar(f); g != nil {
+			if g, maxLen, finish := formatGrammar(f); g != nil {
 				n.texts[k] = newStringDFA(g)
+				n.finish = finish
+				n.finishes = &finishCache{known: map[[2]int32]int{}}
+				if maxLen > 0 && (n.max < 0 || n.max > maxLen) {
+					n.max = maxLen
+					if n.min > n.max {
+						return nil, schemaErr(path, "minLength is above format %v's %d characters", f, maxLen)
+					}
+				}
 			}
 		}
 		if n.texts[0] != nil {

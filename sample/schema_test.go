@@ -278,21 +278,46 @@ var schemaTable = []struct {
 		`"code":{"pattern":"[가-힣]+시"},"line":{"type":"string","pattern":"^[^\\n]*$","maxLength":5}}}`,
 		[]string{`{"tel":"010-1234-5678"}`, `{"code":"서울시"}`, `{"code":"- 부산시 -"}`, `{"code":"\uc11c\uc6b8\uc2dc"}`, `{"line":"a\tb"}`},
 		[]string{`{"tel":"010-1234-567"}`, `{"tel":" 010-1234-5678"}`, `{"code":"서울"}`, `{"code":"시"}`, `{"line":"a\nb"}`, `{"line":"abcdef"}`, `{"code":"\ud800"}`}},
-	// The formats date, time, date-time, uuid, ipv4 and email are held
-	// to their forms; the others are annotations.
+	// The formats date, time, date-time, duration, uuid, ipv4, ipv6,
+	// hostname, uri and email are held to their forms, in the variants
+	// every common validator takes (TestFormatsGolden); the others are
+	// annotations.
 	{`{"type":"object","properties":{"d":{"type":"string","format":"date"},"t":{"type":"string","format":"date-time"},` +
 		`"u":{"type":"string","format":"uuid"},"ip":{"type":"string","format":"ipv4"},"e":{"type":"string","format":"email"},` +
-		`"h":{"type":"string","format":"time","pattern":"^1"},"w":{"type":"string","format":"uri"}}}`,
-		[]string{`{"d":"2026-12-01"}`, `{"d":"2024-02-29"}`, `{"d":"2000-02-29"}`, `{"d":"0000-02-29"}`, `{"d":"2026-04-30"}`,
-			`{"t":"2026-12-01T09:30:00Z"}`, `{"t":"2026-12-01T09:30:00.5+09:00"}`, `{"t":"2016-12-31T23:59:60Z"}`,
+		`"h":{"type":"string","format":"time","pattern":"^1"},"w":{"type":"string","format":"uri-template"}}}`,
+		[]string{`{"d":"2026-12-01"}`, `{"d":"2024-02-29"}`, `{"d":"2000-02-29"}`, `{"d":"0400-02-29"}`, `{"d":"0001-01-01"}`, `{"d":"2026-04-30"}`,
+			`{"t":"2026-12-01T09:30:00Z"}`, `{"t":"2026-12-01T09:30:00.5+09:00"}`, `{"t":"2016-12-31T23:59:59-00:00"}`,
 			`{"u":"123e4567-e89b-12d3-a456-426614174000"}`, `{"ip":"192.168.0.1"}`, `{"e":"kim@example.co.kr"}`,
-			`{"h":"13:05:00"}`, `{"w":"아무거나"}`},
+			`{"e":"first.last+tag@mail.example.com"}`, `{"h":"13:05:00+09:00"}`, `{"w":"아무거나"}`},
+		// No offset, a leap second and year 0000 are RFC 3339's but not
+		// every validator's: Ajv and Python's jsonschema want the offset,
+		// Python's datetime holds neither :60 nor year 0.
 		[]string{`{"d":"2026-13-01"}`, `{"d":"2026-12-1"}`, `{"d":"2026-02-29"}`, `{"d":"1900-02-29"}`, `{"d":"2026-04-31"}`,
-			`{"d":"2026-02-30"}`, `{"t":"2026-11-31T09:30:00Z"}`, `{"t":"2026-12-01 09:30:00"}`, `{"u":"123e4567"}`,
-			`{"ip":"256.1.1.1"}`, `{"e":"kim"}`, `{"h":"23:05:00"}`, `{"h":"1"}`}},
+			`{"d":"2026-02-30"}`, `{"d":"0000-02-29"}`, `{"d":"0000-01-01"}`, `{"t":"2026-11-31T09:30:00Z"}`, `{"t":"2026-12-01 09:30:00Z"}`,
+			`{"t":"2026-12-01T09:30:00"}`, `{"t":"2016-12-31T23:59:60Z"}`, `{"u":"123e4567"}`,
+			`{"ip":"256.1.1.1"}`, `{"e":"kim"}`, `{"e":".kim@example.com"}`, `{"e":"kim@example"}`, `{"e":"kim@-example.com"}`,
+			`{"h":"13:05:00"}`, `{"h":"23:05:00Z"}`, `{"h":"1"}`}},
+	{`{"type":"object","properties":{"v6":{"type":"string","format":"ipv6"},"host":{"type":"string","format":"hostname"},` +
+		`"url":{"type":"string","format":"uri"},"dur":{"type":"string","format":"duration"},"short":{"type":"string","format":"hostname","maxLength":5}}}`,
+		[]string{`{"v6":"::"}`, `{"v6":"::1"}`, `{"v6":"2001:db8::8a2e:370:7334"}`, `{"v6":"fe80::1:2:3:4:5:6"}`, `{"v6":"::ffff:192.0.2.128"}`,
+			`{"v6":"1:2:3:4:5:6:7:8"}`, `{"host":"api.example.co.kr"}`, `{"host":"localhost"}`, `{"host":"a-1.b"}`,
+			`{"url":"https://example.com/a/b?q=1&r=%ED%95%9C#top"}`, `{"url":"http://[2001:db8::1]:8080/"}`, `{"url":"urn:isbn:0451450523"}`,
+			`{"url":"mailto:kim@example.co.kr"}`, `{"url":"file:///etc/hosts"}`, `{"dur":"P3Y6M4DT12H30M5S"}`, `{"dur":"PT36H"}`, `{"dur":"P2W"}`,
+			`{"dur":"P1M"}`, `{"dur":"PT0S"}`, `{"short":"ab.cd"}`},
+		[]string{`{"v6":"1:2:3:4:5:6:7:8:9"}`, `{"v6":"1::2::3"}`, `{"v6":"12345::"}`, `{"v6":"::ffff:256.0.2.128"}`, `{"v6":":1"}`,
+			`{"host":"-a.example"}`, `{"host":"a-.example"}`, `{"host":"a..b"}`, `{"host":"example.com."}`, `{"host":"` + strings.Repeat("a", 64) + `"}`,
+			`{"url":"example.com"}`, `{"url":"http:"}`, `{"url":"https://exa mple.com"}`, `{"url":"https://example.com/%zz"}`, `{"url":"1http://x"}`,
+			`{"url":"http://[::1/"}`, `{"dur":"P"}`, `{"dur":"PT"}`, `{"dur":"P1D2Y"}`, `{"dur":"P1W2D"}`, `{"dur":"1D"}`, `{"dur":"PT1.5S"}`,
+			`{"short":"abc.def"}`}},
+	// A host name is 253 characters at most, an e-mail address 254.
+	{`{"type":"object","properties":{"host":{"type":"string","format":"hostname"},"e":{"type":"string","format":"email"}}}`,
+		[]string{`{"host":"` + strings.Repeat(strings.Repeat("a", 63)+".", 3) + strings.Repeat("b", 61) + `"}`,
+			`{"e":"kim@` + strings.Repeat(strings.Repeat("a", 63)+".", 3) + strings.Repeat("b", 58) + `"}`},
+		[]string{`{"host":"` + strings.Repeat(strings.Repeat("a", 63)+".", 3) + strings.Repeat("b", 62) + `"}`,
+			`{"e":"kim@` + strings.Repeat(strings.Repeat("a", 63)+".", 3) + strings.Repeat("b", 59) + `"}`}},
 	// Annotations are ignored.
 	{`{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:x","title":"T","description":"D","$comment":"c",` +
-		`"type":"object","properties":{"a":{"type":"string","title":"A","default":"z","examples":["q"],"format":"uri"}}}`,
+		`"type":"object","properties":{"a":{"type":"string","title":"A","default":"z","examples":["q"],"format":"iri"}}}`,
 		[]string{`{"a":"anything"}`, `{}`},
 		[]string{`{"a":1}`}},
 }
@@ -351,6 +376,7 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"string","pattern":1}`, "pattern"},
 		{`{"type":"number","minimum":0}`, "minimum"},
 		{`{"type":"integer","minimum":5,"maximum":4}`, ""},
+		{`{"type":"string","format":"hostname","minLength":254}`, "minLength"},
 		{`{"minimum":0}`, ""},
 		{`{"type":"number","exclusiveMinimum":0}`, "exclusiveMinimum"},
 		{`{"type":"number","exclusiveMaximum":0}`, "exclusiveMaximum"},
@@ -685,7 +711,7 @@ func (g *schemaGen) render(s *tSchema, extra ...string) string {
 	case tString, tInteger, tNumber, tBoolean, tNull:
 		m = append(m, `"type":"`+tTypeNames[s.kind]+`"`)
 		if s.kind == tString && r.IntN(4) == 0 {
-			m = append(m, `"format":"uri"`) // an annotation: not enforced
+			m = append(m, `"format":"uri-reference"`) // an annotation: not enforced
 		}
 		if s.pattern != "" {
 			m = append(m, `"pattern":`+tQuote(s.pattern))
@@ -1466,6 +1492,8 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 	schemas := []string{
 		`{"type":"object","properties":{"d":{"type":"string","format":"date"},"t":{"type":"string","format":"time"},"dt":{"type":"string","format":"date-time"}},"required":["d","t","dt"]}`,
 		`{"type":"object","properties":{"u":{"type":"string","format":"uuid"},"ip":{"type":"string","format":"ipv4"},"e":{"type":"string","format":"email"}},"required":["u","ip","e"]}`,
+		// A length limit: the text must keep room to finish its format.
+		`{"type":"object","properties":{"h":{"type":"string","format":"hostname","maxLength":6},"e":{"type":"string","format":"email","maxLength":9},"u":{"type":"string","format":"uri","maxLength":12},"v6":{"type":"string","format":"ipv6"},"p":{"type":"string","format":"duration","maxLength":5},"id":{"type":"string","format":"uuid","maxLength":40}},"required":["h","e","u","v6","p","id"]}`,
 		`{"type":"object","properties":{"name":{"type":"string","minLength":2,"maxLength":4},"code":{"type":"string","pattern":"^[A-Z]{2}-\\d{3}$"},"ko":{"type":"string","pattern":"[가-힣]+"}},"required":["name","code","ko"]}`,
 		`{"type":"object","properties":{"opt":{"anyOf":[{"type":"string","maxLength":3},{"type":"null"}]},"m":{"type":"object","additionalProperties":{"type":"integer","minimum":0,"maximum":99}}},"required":["opt","m"]}`,
 	}

@@ -1,0 +1,72 @@
+package sample
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"testing"
+)
+
+// TestFormatsGolden holds the string formats to independent validators:
+// testdata/formats/golden.jsonl (gen.mjs) has 400 candidate strings a
+// format, valid ones and mutated ones, with the verdicts of ajv-formats
+// (its RFC-based "full" expressions) and, for ipv4 and ipv6, node's
+// net.isIPv4 / net.isIPv6. A text the sampler lets through must be valid
+// by all of them; where it refuses a valid text, the format is stricter
+// than ajv on purpose (strict counts below, each said why).
+func TestFormatsGolden(t *testing.T) {
+	f, err := os.Open("testdata/formats/golden.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	type record struct {
+		Format string `json:"format"`
+		Text   string `json:"text"`
+		AJV    bool   `json:"ajv"`
+		Node   *bool  `json:"node"`
+	}
+	progs := map[string]*schemaProgram{}
+	type tally struct{ n, valid, accepted, stricter int }
+	counts := map[string]*tally{}
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		if line == 1 {
+			continue // the header: generator, tools and seed
+		}
+		var r record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("golden.jsonl line %d: %v", line, err)
+		}
+		p := progs[r.Format]
+		if p == nil {
+			p = mustCompileSchema(t, `{"type":"string","format":"`+r.Format+`"}`)
+			progs[r.Format] = p
+			counts[r.Format] = &tally{}
+		}
+		valid := r.AJV && (r.Node == nil || *r.Node)
+		text, _ := json.Marshal(r.Text)
+		got := schemaWhole(p, string(text))
+		c := counts[r.Format]
+		c.n++
+		if valid {
+			c.valid++
+		}
+		if got {
+			c.accepted++
+		}
+		switch {
+		case got && !valid:
+			t.Errorf("format %s lets %q through; ajv %v, node %v", r.Format, r.Text, r.AJV, r.Node)
+		case !got && valid:
+			c.stricter++
+			t.Logf("format %s refuses %q, which ajv takes", r.Format, r.Text)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for format, c := range counts {
+		t.Logf("%-9s %d texts: %d valid, %d accepted, %d valid ones refused", format, c.n, c.valid, c.accepted, c.stricter)
+	}
+}

@@ -604,6 +604,9 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			if c&0xC0 != 0x80 { // a character starts (UTF-8 continuation bytes do not)
 				return s.char(f)
 			}
+			if f.u8 == 0 { // and ends
+				return n.roomToFinish(f, stepOK)
+			}
 			return stepOK
 		}
 		switch {
@@ -796,11 +799,17 @@ func (s *schemaState) char(f *schemaFrame) int {
 // end in "-". The format's finish bound settles most steps; near the end
 // the few ASCII completions that fit are tried.
 func (n *schemaNode) roomToFinish(f *schemaFrame, res int) int {
-	if res == stepFail || f.mode != mStr || n.max < 0 || n.finish == 0 {
+	if res == stepFail || f.mode != mStr || n.max < 0 || n.texts[0] == nil {
 		return res
 	}
 	left := n.max - int(f.count)
-	if left >= n.finish || n.canFinishWithin(f.pat, left) {
+	switch {
+	case left == 0:
+		// The last character maxLength allows: the text must be whole.
+		return okIf(n.textWhole(f))
+	case n.finish == 0, left >= n.finish, n.canFinishWithin(f.pat, left):
+		// A pattern's automaton can be large and take any character, so
+		// only its last character is looked at.
 		return res
 	}
 	return stepFail
@@ -809,6 +818,14 @@ func (n *schemaNode) roomToFinish(f *schemaFrame, res int) int {
 // canFinishWithin says whether texts in states st can become whole within
 // left more characters.
 func (n *schemaNode) canFinishWithin(st [2]int32, left int) bool {
+	if left == 0 {
+		for i, d := range n.texts {
+			if d != nil && !d.accepts(st[i]) {
+				return false
+			}
+		}
+		return true
+	}
 	return n.finishDistance(st) <= left
 }
 
@@ -921,8 +938,8 @@ func (n *schemaNode) escapeCanFinish(f *schemaFrame, lo, hi rune, left int) bool
 	if n.texts[0] == nil {
 		return true
 	}
-	room := left
-	if n.max < 0 || n.finish == 0 || left >= n.finish {
+	room := left // as roomToFinish judges the character
+	if n.max < 0 || left > 0 && (n.finish == 0 || left >= n.finish) {
 		room = -1
 	}
 	key := escapeKey{pat: f.pat, lo: lo, hi: hi, room: room}

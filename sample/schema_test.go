@@ -1494,6 +1494,10 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		`{"type":"object","properties":{"u":{"type":"string","format":"uuid"},"ip":{"type":"string","format":"ipv4"},"e":{"type":"string","format":"email"}},"required":["u","ip","e"]}`,
 		// A length limit: the text must keep room to finish its format.
 		`{"type":"object","properties":{"h":{"type":"string","format":"hostname","maxLength":6},"e":{"type":"string","format":"email","maxLength":9},"u":{"type":"string","format":"uri","maxLength":12},"v6":{"type":"string","format":"ipv6"},"p":{"type":"string","format":"duration","maxLength":5},"id":{"type":"string","format":"uuid","maxLength":40}},"required":["h","e","u","v6","p","id"]}`,
+		// A pattern's last character under maxLength must end it (an
+		// ASCII one: a multi-byte last character is judged at its last
+		// byte, which single-byte pieces can still leave with no way on).
+		`{"type":"object","properties":{"p":{"type":"string","pattern":"^[a-z]+[0-9]$","maxLength":4},"q":{"type":"string","pattern":"^(ab|c)+$","maxLength":5}},"required":["p","q"]}`,
 		`{"type":"object","properties":{"name":{"type":"string","minLength":2,"maxLength":4},"code":{"type":"string","pattern":"^[A-Z]{2}-\\d{3}$"},"ko":{"type":"string","pattern":"[가-힣]+"}},"required":["name","code","ko"]}`,
 		`{"type":"object","properties":{"opt":{"anyOf":[{"type":"string","maxLength":3},{"type":"null"}]},"m":{"type":"object","additionalProperties":{"type":"integer","minimum":0,"maximum":99}}},"required":["opt","m"]}`,
 	}

@@ -209,9 +209,10 @@ type schemaNode struct {
 	// kString: the pattern and the format the text must match, or nil
 	// (each frame keeps its state in each, pat).
 	texts [2]*stringDFA
-	// finish is the most characters any prefix of the format's texts needs
-	// to become whole (0: not known); with max, it keeps a string from
-	// filling its length with a text it cannot end (roomToFinish).
+	// finish is the most characters any written prefix of the format's
+	// text needs to become whole (0: no format); with max, it keeps a
+	// string from filling its length with a text it cannot end
+	// (roomToFinish). With a pattern too, their intersection can need more.
 	finish   int
 	finishes *finishCache // non-nil with finish
 	// escapes remembers which \u escapes can still end in a character
@@ -795,9 +796,10 @@ func (s *schemaState) char(f *schemaFrame) int {
 
 // roomToFinish passes on res, the step of a character of string frame f's
 // text, unless too few characters are left under maxLength for the
-// format to become whole after it: a host name at 253 characters must not
-// end in "-". The format's finish bound settles most steps; near the end
-// the few ASCII completions that fit are tried.
+// pattern and format to become whole after it. The character that reaches
+// the limit must make the text whole; before that, a format's finish
+// bound settles most steps, and near the end the ASCII completions that
+// fit are searched (a host name at 253 characters must not end in "-").
 func (n *schemaNode) roomToFinish(f *schemaFrame, res int) int {
 	if res == stepFail || f.mode != mStr || n.max < 0 || n.texts[0] == nil {
 		return res

@@ -18,7 +18,6 @@ import (
 	"github.com/nuri-ai/nuri/gguf"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
-	"github.com/nuri-ai/nuri/tokenizer"
 )
 
 func init() {
@@ -89,9 +88,9 @@ func runImatrix(args []string, stdout, stderr io.Writer) error {
 }
 
 func imatrixCmd(ctx context.Context, c *imatrixConfig, stdin io.Reader, stdout, stderr io.Writer) error {
-	tok, err := tokenizer.LoadFile(c.model)
+	tok, err := loadTokenizer(c.model, c.normalization)
 	if err != nil {
-		return fmt.Errorf("load tokenizer from %s: %w", c.model, err)
+		return err
 	}
 	text, err := readText(c.file, stdin)
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 	"github.com/nuri-ai/nuri/bench/perplexity"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
-	"github.com/nuri-ai/nuri/tokenizer"
 )
 
 func init() {
@@ -166,9 +165,9 @@ func perplexityCmd(ctx context.Context, c *perplexityConfig, stdin io.Reader, st
 	}
 	// What the run reads besides the weights comes first: a missing or
 	// short text fails in a second, not after the model has loaded.
-	tok, err := tokenizer.LoadFile(c.model)
+	tok, err := loadTokenizer(c.model, c.normalization)
 	if err != nil {
-		return fmt.Errorf("load tokenizer from %s: %w", c.model, err)
+		return err
 	}
 	var bos int32 = -1
 	if id, ok := tok.BOS(); ok && tok.AddBOS() {

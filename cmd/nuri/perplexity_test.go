@@ -14,6 +14,7 @@ import (
 
 	"github.com/nuri-ai/nuri/bench/perplexity"
 	"github.com/nuri-ai/nuri/internal/testshared"
+	"github.com/nuri-ai/nuri/tokenizer"
 )
 
 // storyFile is the perplexity package's test text (a short children's
@@ -285,5 +286,24 @@ func TestPerplexityCommandErrors(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("failed runs left files: %v", entries)
+	}
+}
+
+// The text commands take --unicode-normalization, as serve and run do.
+func TestTextRunNormalizationFlag(t *testing.T) {
+	var stderr bytes.Buffer
+	p, err := parsePerplexity([]string{"-m", "m.gguf", "-f", "t.txt", "--unicode-normalization", "nfc"}, &stderr)
+	if err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	i, err := parseImatrix([]string{"-m", "m.gguf", "-f", "t.txt", "--unicode-normalization", "NFKC"}, &stderr)
+	if err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	if p.normalization != tokenizer.NormNFC || i.normalization != tokenizer.NormNFKC {
+		t.Errorf("perplexity %v, imatrix %v", p.normalization, i.normalization)
+	}
+	if _, err := parsePerplexity([]string{"-m", "m.gguf", "-f", "t.txt", "--unicode-normalization", "nfx"}, &stderr); err == nil {
+		t.Error("--unicode-normalization nfx accepted")
 	}
 }

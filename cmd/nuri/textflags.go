@@ -5,6 +5,7 @@ import (
 
 	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/model"
+	"github.com/nuri-ai/nuri/tokenizer"
 )
 
 // textRunFlags are the flags of the commands that run a model over a text
@@ -14,6 +15,7 @@ type textRunFlags struct {
 	ctx, batch, chunks int
 	threads            int
 	lora               []model.LoRA
+	normalization      tokenizer.Normalization // of the text (--unicode-normalization)
 }
 
 // add registers the flags; fileHelp says what the text is for.
@@ -30,4 +32,5 @@ func (t *textRunFlags) add(fs *flag.FlagSet, fileHelp string) {
 	fs.IntVar(&t.threads, "threads", kernels.DefaultThreads(), "CPU threads, by default one per physical core this process may use")
 	fs.IntVar(&t.threads, "t", kernels.DefaultThreads(), "alias of --threads")
 	addLoRAFlags(fs, &t.lora)
+	addNormalizationFlag(fs, &t.normalization)
 }

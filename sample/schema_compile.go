@@ -217,9 +217,15 @@ const (
 // rfc3339Duration is RFC 3339's duration (Appendix A): "P", then years,
 // months and days (each only after the one before it, from any start),
 // then "T" and hours, minutes and seconds the same way, or weeks alone.
-const rfc3339Duration = `P(([0-9]+Y([0-9]+M([0-9]+D)?)?|[0-9]+M([0-9]+D)?|[0-9]+D)(T` + durTime + `)?|T` + durTime + `|[0-9]+W)`
+// Each number has at most 16 digits, as the JSON numbers a model writes
+// (maxTightDigits): unbounded, a small model runs on digits until its
+// tokens are spent ("PT622000000…").
+const rfc3339Duration = `P((` + durNum + `Y(` + durNum + `M(` + durNum + `D)?)?|` + durNum + `M(` + durNum + `D)?|` + durNum + `D)(T` + durTime + `)?|T` + durTime + `|` + durNum + `W)`
 
-const durTime = `([0-9]+H([0-9]+M([0-9]+S)?)?|[0-9]+M([0-9]+S)?|[0-9]+S)`
+const (
+	durNum  = `[0-9]{1,16}`
+	durTime = `(` + durNum + `H(` + durNum + `M(` + durNum + `S)?)?|` + durNum + `M(` + durNum + `S)?|` + durNum + `S)`
+)
 
 // rfc3339Date is a full-date whose day exists: 31 in the long months, 30
 // in the others but February, which has 28, and 29 in a year divisible by

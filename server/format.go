@@ -64,6 +64,18 @@ func (b *Backend) outputConstraint(f *samplingFields) (func() sample.Constraint,
 	if so == nil {
 		so = &structuredOutputs{}
 	}
+	switch {
+	case present(so.StructuralTag):
+		return nil, &apiError{err: ErrNotSupported, param: "structured_outputs.structural_tag", msg: "structural tags are not supported: give a json schema, regex, choice or grammar"}
+	case so.WhitespacePattern != nil:
+		return nil, &apiError{err: ErrNotSupported, param: "structured_outputs.whitespace_pattern", msg: "whitespace patterns are not supported: JSON output takes runs of one line break and up to 24 blanks"}
+	}
+	if so.JSONObject != nil && *so.JSONObject {
+		sources = append(sources, source{"structured_outputs.json_object", func() (func() sample.Constraint, error) {
+			vocab := b.vocab()
+			return func() sample.Constraint { return sample.NewJSON(vocab, true) }, nil
+		}})
+	}
 	for _, g := range []struct {
 		param  string
 		schema json.RawMessage

@@ -120,6 +120,8 @@ func TestGuidedDecodingFields(t *testing.T) {
 		{user + `"guided_json":{"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]}}`, []string{`{"a": 1}`}, []string{`{}`, `{"a": "1"}`}, "", ""},
 		{user + `"guided_json":"{\"enum\": [\"x\"]}"}`, []string{`"x"`}, []string{`"y"`}, "", ""},
 		{user + `"structured_outputs":{"json":{"type":"boolean"}}}`, []string{"true", "false"}, []string{"null"}, "", ""},
+		{user + `"structured_outputs":{"json_object":true}}`, []string{`{"a": [1, "x"]}`, `{}`}, []string{`[1]`, `"x"`, `{"a"}`}, "", ""},
+		{user + `"structured_outputs":{"json":{"type":"object","properties":{"a":{"type":"integer"}}},"disable_additional_properties":true}}`, []string{`{"a":1}`}, []string{`{"b":1}`}, "", ""},
 		{user + `"guided_json":{"type":"object","properties":{"d":{"type":"string","format":"date"},"k":{"type":"string","pattern":"^[가-힣]+$"}},"required":["d","k"]}}`,
 			[]string{`{"d":"2026-12-01","k":"서울"}`}, []string{`{"d":"2026-12-32","k":"서울"}`, `{"d":"2026-12-01","k":"Seoul"}`}, "", ""},
 		{user + `"guided_regex":"[0-9]{3}-[가-힣]+"}`, []string{"010-서울"}, []string{"01-서울", "010-Seoul"}, "123-가나", "123-"},
@@ -162,6 +164,9 @@ func TestGuidedDecodingFields(t *testing.T) {
 		{user + `"grammar":"root ::= [0-9]+","guided_regex":"a"}`, "grammar", ""},
 		{user + `"guided_choice":["a"],"response_format":{"type":"json_object"}}`, "guided_choice", ""},
 		{user + `"guided_choice":[]}`, "guided_choice", ""},
+		{user + `"structured_outputs":{"json_object":true,"regex":"a"}}`, "structured_outputs.regex", ""},
+		{user + `"structured_outputs":{"structural_tag":"{\"type\":\"structural_tag\"}"}}`, "structured_outputs.structural_tag", "unsupported_parameter"},
+		{user + `"structured_outputs":{"json":{"type":"object"},"whitespace_pattern":"[ ]?"}}`, "structured_outputs.whitespace_pattern", "unsupported_parameter"},
 		{user + `"guided_json":{"type":"integer","multipleOf":2}}`, "guided_json", "unsupported_parameter"},
 	} {
 		status, _, body := ts.do("POST", "/v1/chat/completions", tc.body)

@@ -83,10 +83,18 @@ func (o *nativeSampling) apply(f *samplingFields) {
 }
 
 type structuredOutputs struct {
-	JSON    json.RawMessage `json:"json"`
-	Choice  []string        `json:"choice"`
-	Regex   *string         `json:"regex"`
-	Grammar *string         `json:"grammar"`
+	JSON       json.RawMessage `json:"json"`
+	Choice     []string        `json:"choice"`
+	Regex      *string         `json:"regex"`
+	Grammar    *string         `json:"grammar"`
+	JSONObject *bool           `json:"json_object"` // any JSON object, as response_format json_object
+	// What Nuri cannot honour is refused rather than ignored: a structural
+	// tag, and a whitespace pattern other than Nuri's own bounded runs.
+	StructuralTag     json.RawMessage `json:"structural_tag"`
+	WhitespacePattern *string         `json:"whitespace_pattern"`
+	// disable_additional_properties is how Nuri always reads a schema
+	// (no property the schema does not declare), so it is taken as given.
+	DisableAdditionalProperties *bool `json:"disable_additional_properties"`
 }
 
 type streamOptions struct {

@@ -184,6 +184,12 @@ func NewJSON(v *Vocab, object bool) Constraint {
 	return &jsonConstraint{v: v, st: jsonState{objectTop: object, tight: true}}
 }
 
+// NewCompactJSON is NewJSON without whitespace inside the value (vLLM's
+// disable_any_whitespace): the output is compact JSON.
+func NewCompactJSON(v *Vocab, object bool) Constraint {
+	return &jsonConstraint{v: v, st: jsonState{objectTop: object, tight: true, compact: true}}
+}
+
 type jsonConstraint struct {
 	v     *Vocab
 	st    jsonState

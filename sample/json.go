@@ -17,6 +17,10 @@ type jsonState struct {
 	// maxTightSpace bytes with maxTightLines line breaks; off, the
 	// recognizer is RFC 8259's.
 	tight bool
+	// compact: no whitespace at all until the top-level value is whole
+	// (vLLM's disable_any_whitespace): the compact JSON of OpenAI's
+	// outputs, and no tokens a small model could spend on padding.
+	compact bool
 	// longDigits: a bounded integer's digits are held by its bounds
 	// (18 at most), not by maxTightDigits.
 	longDigits bool
@@ -89,6 +93,9 @@ func (j *jsonState) feed(s []byte) bool {
 func (j *jsonState) complete() bool { return j.mode == jDone }
 
 func (j *jsonState) space(c byte) bool {
+	if j.compact && j.mode != jDone {
+		return false
+	}
 	if j.ws >= maxJSONSpace || j.tight && j.ws >= maxTightSpace {
 		return false
 	}

@@ -504,3 +504,61 @@ func TestSchemaEndToken(t *testing.T) {
 		}
 	}
 }
+
+// Compact constraints (vLLM's disable_any_whitespace) take no whitespace
+// inside the value, before it or between its tokens; strings keep theirs,
+// and a top-level number still ends with the whitespace after it.
+func TestCompactJSON(t *testing.T) {
+	var pieces [][]byte
+	for b := 0; b < 256; b++ {
+		pieces = append(pieces, []byte{byte(b)})
+	}
+	v := NewVocab(pieces)
+	schema, err := CompileJSONSchema([]byte(`{"type":"object","properties":{"a":{"type":"array","items":{"type":"integer"}},"b":{},"s":{"type":"string"}},"required":["a","b","s"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	number, err := CompileJSONSchema([]byte(`{"type":"integer"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := func(c Constraint, text string) bool {
+		for i := range len(text) {
+			if !feedByte(c, text[i]) {
+				return false
+			}
+		}
+		return c.Complete()
+	}
+	for _, tc := range []struct {
+		name string
+		make func() Constraint
+		good []string
+		bad  []string
+	}{
+		{"json object", func() Constraint { return NewCompactJSON(v, true) },
+			[]string{`{"a":[1,2.5e3],"b":{"c":null},"s":"x y"}`, `{}`},
+			[]string{`{ "a":1}`, `{"a": 1}`, `{"a":1 }`, `{"a":[1, 2]}`, "{\n\"a\":1}", ` {}`, `[1]`}},
+		{"schema", func() Constraint { return schema.CompactConstraint(v) },
+			[]string{`{"a":[1,-2],"b":{"x":[true,{}]},"s":"a b\tc"}`, `{"a":[],"b":1,"s":""}`},
+			[]string{`{"a": [],"b":1,"s":""}`, `{"a":[1 ,2],"b":1,"s":""}`, `{"a":[],"b":{"x": 1},"s":""}`, `{"a":[],"b":1,"s":""` + "\n}"}},
+		{"top-level number", func() Constraint { return number.CompactConstraint(v) },
+			[]string{"12 ", "-3\n"},
+			[]string{" 12 ", "1 2"}},
+	} {
+		for _, s := range tc.good {
+			if !whole(tc.make(), s) {
+				t.Errorf("%s: %q refused", tc.name, s)
+			}
+		}
+		for _, s := range tc.bad {
+			if whole(tc.make(), s) {
+				t.Errorf("%s: %q accepted", tc.name, s)
+			}
+		}
+	}
+	// Without compact the spaced forms are taken.
+	if !whole(NewJSON(v, true), `{"a": 1}`) || !whole(schema.Constraint(v), `{"a": [], "b": 1, "s": ""}`) {
+		t.Error("the ordinary constraints refuse whitespace")
+	}
+}

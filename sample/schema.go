@@ -72,6 +72,14 @@ func (s *JSONSchema) Constraint(v *Vocab) Constraint {
 	return &schemaConstraint{v: v, st: s.p.start()}
 }
 
+// CompactConstraint is Constraint without whitespace inside the value
+// (vLLM's disable_any_whitespace): the output is compact JSON.
+func (s *JSONSchema) CompactConstraint(v *Vocab) Constraint {
+	st := s.p.start()
+	st.compact = true
+	return &schemaConstraint{v: v, st: st}
+}
+
 // ConstraintThen is Constraint followed by the exact text suffix: the
 // value, then suffix right after it, and nothing else (a tool call's
 // closing marker).
@@ -288,6 +296,8 @@ type schemaState struct {
 	done   bool  // the top-level value is complete
 	dead   bool  // a byte was refused
 	ws, nl uint8 // the current whitespace run
+	// compact: no whitespace until the value is whole (CompactConstraint).
+	compact bool
 }
 
 func (p *schemaProgram) start() schemaState {
@@ -300,7 +310,7 @@ func (p *schemaProgram) start() schemaState {
 // copyTo copies the live part of s into d.
 func (s *schemaState) copyTo(d *schemaState) {
 	copy(d.frames[:s.depth], s.frames[:s.depth])
-	d.depth, d.done, d.dead, d.ws, d.nl = s.depth, s.done, s.dead, s.ws, s.nl
+	d.depth, d.done, d.dead, d.ws, d.nl, d.compact = s.depth, s.done, s.dead, s.ws, s.nl, s.compact
 }
 
 func (s *schemaState) complete() bool { return s.done && !s.dead }
@@ -409,6 +419,9 @@ func (s *schemaState) byte(c byte) bool {
 
 // space counts a structural whitespace byte, within NewJSON's bounds.
 func (s *schemaState) space(c byte) bool {
+	if s.compact && !s.done {
+		return false
+	}
 	if s.ws >= maxTightSpace || c == '\n' && s.nl >= maxTightLines {
 		return false
 	}
@@ -1054,7 +1067,7 @@ func (s *schemaState) start(f *schemaFrame, c byte) int {
 		return stepFail
 	}
 	f.mode = mLit
-	f.lit = jsonState{objectTop: n.kind == kAnyObject, tight: true, longDigits: n.bounded}
+	f.lit = jsonState{objectTop: n.kind == kAnyObject, tight: true, compact: s.compact, longDigits: n.bounded}
 	return s.step(f, c, false)
 }
 

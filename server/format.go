@@ -12,7 +12,7 @@ import (
 // sample.NewJSONSchema describes). A schema with keywords that cannot be
 // enforced is refused rather than loosened: a reply that ignored part of
 // it would look like success.
-func (b *Backend) responseFormat(raw json.RawMessage) (func() sample.Constraint, error) {
+func (b *Backend) responseFormat(raw json.RawMessage, compact bool) (func() sample.Constraint, error) {
 	if !present(raw) {
 		return nil, nil
 	}
@@ -26,8 +26,7 @@ func (b *Backend) responseFormat(raw json.RawMessage) (func() sample.Constraint,
 	case "text":
 		return nil, nil
 	case "json_object":
-		vocab := b.vocab()
-		return func() sample.Constraint { return sample.NewJSON(vocab, true) }, nil
+		return b.jsonObject(compact), nil
 	case "json_schema":
 		var js struct {
 			JSONSchema *struct {
@@ -42,7 +41,7 @@ func (b *Backend) responseFormat(raw json.RawMessage) (func() sample.Constraint,
 		if !present(schema) {
 			schema = json.RawMessage("{}") // OpenAI: no schema, any JSON
 		}
-		return b.schemaConstraint("response_format.json_schema.schema", schema)
+		return b.schemaConstraint("response_format.json_schema.schema", schema, compact)
 	}
 	return nil, invalidParam("response_format.type", "response_format type must be \"text\", \"json_object\" or \"json_schema\", got %q", rf.Type)
 }
@@ -56,13 +55,16 @@ func (b *Backend) outputConstraint(f *samplingFields) (func() sample.Constraint,
 		param string
 		make  func() (func() sample.Constraint, error)
 	}
-	var sources []source
-	if present(f.ResponseFormat) {
-		sources = append(sources, source{"response_format", func() (func() sample.Constraint, error) { return b.responseFormat(f.ResponseFormat) }})
-	}
 	so := f.StructuredOutputs
 	if so == nil {
 		so = &structuredOutputs{}
+	}
+	// vLLM's disable_any_whitespace: compact JSON, whichever field asks
+	// for JSON.
+	compact := so.DisableAnyWhitespace != nil && *so.DisableAnyWhitespace
+	var sources []source
+	if present(f.ResponseFormat) {
+		sources = append(sources, source{"response_format", func() (func() sample.Constraint, error) { return b.responseFormat(f.ResponseFormat, compact) }})
 	}
 	switch {
 	case present(so.StructuralTag):
@@ -71,10 +73,7 @@ func (b *Backend) outputConstraint(f *samplingFields) (func() sample.Constraint,
 		return nil, &apiError{err: ErrNotSupported, param: "structured_outputs.whitespace_pattern", msg: "whitespace patterns are not supported: JSON output takes runs of one line break and up to 24 blanks"}
 	}
 	if so.JSONObject != nil && *so.JSONObject {
-		sources = append(sources, source{"structured_outputs.json_object", func() (func() sample.Constraint, error) {
-			vocab := b.vocab()
-			return func() sample.Constraint { return sample.NewJSON(vocab, true) }, nil
-		}})
+		sources = append(sources, source{"structured_outputs.json_object", func() (func() sample.Constraint, error) { return b.jsonObject(compact), nil }})
 	}
 	for _, g := range []struct {
 		param  string
@@ -95,7 +94,7 @@ func (b *Backend) outputConstraint(f *samplingFields) (func() sample.Constraint,
 		case g.other != nil:
 			sources = append(sources, source{g.param, func() (func() sample.Constraint, error) { return b.grammar(g.param, *g.other, sample.CompileGBNF) }})
 		case present(g.schema):
-			sources = append(sources, source{g.param, func() (func() sample.Constraint, error) { return b.guidedJSON(g.param, g.schema) }})
+			sources = append(sources, source{g.param, func() (func() sample.Constraint, error) { return b.guidedJSON(g.param, g.schema, compact) }})
 		case g.choice != nil:
 			sources = append(sources, source{g.param, func() (func() sample.Constraint, error) { return b.guidedChoice(g.param, g.choice) }})
 		}
@@ -111,22 +110,35 @@ func (b *Backend) outputConstraint(f *samplingFields) (func() sample.Constraint,
 
 // guidedJSON is vLLM's guided_json: a schema, as an object or as a string
 // holding one.
-func (b *Backend) guidedJSON(param string, raw json.RawMessage) (func() sample.Constraint, error) {
+func (b *Backend) guidedJSON(param string, raw json.RawMessage, compact bool) (func() sample.Constraint, error) {
 	var text string
 	if json.Unmarshal(raw, &text) == nil {
 		raw = json.RawMessage(text)
 	}
-	return b.schemaConstraint(param, raw)
+	return b.schemaConstraint(param, raw, compact)
+}
+
+// jsonObject is a fresh constraint to one JSON object a choice, compact
+// JSON if asked.
+func (b *Backend) jsonObject(compact bool) func() sample.Constraint {
+	vocab := b.vocab()
+	if compact {
+		return func() sample.Constraint { return sample.NewCompactJSON(vocab, true) }
+	}
+	return func() sample.Constraint { return sample.NewJSON(vocab, true) }
 }
 
 // schemaConstraint compiles a JSON Schema once; each choice then gets a
 // fresh constraint to it. A schema that cannot be enforced names param.
-func (b *Backend) schemaConstraint(param string, raw json.RawMessage) (func() sample.Constraint, error) {
+func (b *Backend) schemaConstraint(param string, raw json.RawMessage, compact bool) (func() sample.Constraint, error) {
 	compiled, err := sample.CompileJSONSchema(raw)
 	if err != nil {
 		return nil, &apiError{err: ErrNotSupported, param: param, msg: err.Error()}
 	}
 	vocab := b.vocab()
+	if compact {
+		return func() sample.Constraint { return compiled.CompactConstraint(vocab) }, nil
+	}
 	return func() sample.Constraint { return compiled.Constraint(vocab) }, nil
 }
 

@@ -121,6 +121,11 @@ func TestGuidedDecodingFields(t *testing.T) {
 		{user + `"guided_json":"{\"enum\": [\"x\"]}"}`, []string{`"x"`}, []string{`"y"`}, "", ""},
 		{user + `"structured_outputs":{"json":{"type":"boolean"}}}`, []string{"true", "false"}, []string{"null"}, "", ""},
 		{user + `"structured_outputs":{"json_object":true}}`, []string{`{"a": [1, "x"]}`, `{}`}, []string{`[1]`, `"x"`, `{"a"}`}, "", ""},
+		// disable_any_whitespace: compact JSON, whichever field asks for it.
+		{user + `"structured_outputs":{"json_object":true,"disable_any_whitespace":true}}`, []string{`{"a":[1,"x y"]}`}, []string{`{"a": 1}`, "{\n\"a\":1}"}, "", ""},
+		{user + `"structured_outputs":{"json":{"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]},"disable_any_whitespace":true}}`, []string{`{"a":1}`}, []string{`{"a": 1}`}, "", ""},
+		{user + `"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"array","items":{"type":"boolean"}}}},"structured_outputs":{"disable_any_whitespace":true}}`, []string{`[true,false]`}, []string{`[true, false]`}, "", ""},
+		{user + `"guided_json":{"type":"array"},"structured_outputs":{"disable_any_whitespace":true}}`, []string{`[1,{"b":[]}]`}, []string{`[1, 2]`}, "", ""},
 		{user + `"structured_outputs":{"json":{"type":"object","properties":{"a":{"type":"integer"}}},"disable_additional_properties":true}}`, []string{`{"a":1}`}, []string{`{"b":1}`}, "", ""},
 		{user + `"guided_json":{"type":"object","properties":{"d":{"type":"string","format":"date"},"k":{"type":"string","pattern":"^[가-힣]+$"}},"required":["d","k"]}}`,
 			[]string{`{"d":"2026-12-01","k":"서울"}`}, []string{`{"d":"2026-12-32","k":"서울"}`, `{"d":"2026-12-01","k":"Seoul"}`}, "", ""},

@@ -95,6 +95,9 @@ type structuredOutputs struct {
 	// disable_additional_properties is how Nuri always reads a schema
 	// (no property the schema does not declare), so it is taken as given.
 	DisableAdditionalProperties *bool `json:"disable_additional_properties"`
+	// DisableAnyWhitespace makes JSON output compact (no whitespace
+	// between its tokens), whichever field asked for JSON.
+	DisableAnyWhitespace *bool `json:"disable_any_whitespace"`
 }
 
 type streamOptions struct {

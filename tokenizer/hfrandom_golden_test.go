@@ -57,15 +57,7 @@ func TestHFRandomGolden(t *testing.T) {
 				}
 				// The pieces, not Decode: Llama 3's and EXAONE's decoders clean
 				// up the space before a contraction, as Hugging Face's do.
-				var dec []byte
-				for _, id := range got {
-					p, err := tk.Piece(id, true)
-					if err != nil {
-						t.Fatalf("case %d: piece %d: %v", i, id, err)
-					}
-					dec = append(dec, p...)
-				}
-				if string(dec) != text {
+				if dec := joinPieces(t, tk, got); string(dec) != text {
 					t.Errorf("case %d: pieces = %q; want %q", i, dec, text)
 					continue
 				}
@@ -148,15 +140,7 @@ func TestNormalizationGolden(t *testing.T) {
 			continue
 		}
 		// The pieces spell a text canonically equivalent to the input.
-		var dec []byte
-		for _, id := range got {
-			p, err := tk.Piece(id, true)
-			if err != nil {
-				t.Fatalf("case %d: piece %d: %v", i, id, err)
-			}
-			dec = append(dec, p...)
-		}
-		if norm.NFD.String(string(dec)) != norm.NFD.String(r.Text) {
+		if dec := joinPieces(t, tk, got); norm.NFD.String(string(dec)) != norm.NFD.String(r.Text) {
 			t.Errorf("case %d: pieces %q are not canonically equivalent to %q", i, dec, r.Text)
 		}
 	}
@@ -167,4 +151,18 @@ func TestNormalizationGolden(t *testing.T) {
 		t.Errorf("only %d of %d cases tokenize differently without NFC", differ, len(recs))
 	}
 	t.Logf("%d of %d cases differ without NFC", differ, len(recs))
+}
+
+// joinPieces is the raw text of ids' pieces, control tokens' included.
+func joinPieces(t *testing.T, tk *Tokenizer, ids []int32) []byte {
+	t.Helper()
+	var b []byte
+	for _, id := range ids {
+		p, err := tk.Piece(id, true)
+		if err != nil {
+			t.Fatalf("piece %d: %v", id, err)
+		}
+		b = append(b, p...)
+	}
+	return b
 }

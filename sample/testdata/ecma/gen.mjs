@@ -9,15 +9,9 @@
 // JSON Schema pattern and compares.
 //
 // Run from this folder with node 20: node gen.mjs > golden.jsonl
-let seed = 20261206;
-const rand = () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
-const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
-const pick = (a) => a[int(0, a.length - 1)];
+import { makeRand } from "../../../internal/testgen/rand.mjs";
+
+const { rand, int, pick } = makeRand(20261206);
 const r = String.raw;
 const atoms = [r`\s`, r`\S`, ".", r`\d`, r`\w`, r`\W`, r`\D`, "a", "b", "가", "[a-c]", "[^a]", r`[\s]`, r`[\S]`,
   r`[^\s]`, r`[^\S]`, r`[\b]`, "[]", "[^]", "[.]", r`[\]]`, "[[]", r`[a\s가]`, r`[^\S\n]`, r`\u00e9`,

@@ -11,20 +11,12 @@
 import Ajv from "ajv";
 import addFormats from "ajv-formats";
 import net from "net";
+import { makeRand } from "../../../internal/testgen/rand.mjs";
 
 const ajv = new Ajv();
 addFormats(ajv);
 
-let seed = 20261206;
-const rand = () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
-const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
-const pick = (a) => a[int(0, a.length - 1)];
-const rep = (n, f) => Array.from({ length: n }, f).join("");
+const { rand, int, pick, rep } = makeRand(20261206);
 const opt = (f, p = 0.5) => (rand() < p ? f() : "");
 
 const hex = () => rep(int(1, 4), () => pick("0123456789abcdefABCDEF"));

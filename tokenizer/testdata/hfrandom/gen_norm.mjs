@@ -14,7 +14,7 @@ import { Tokenizer } from "@huggingface/tokenizers";
 import fs from "fs";
 import path from "path";
 import zlib from "zlib";
-import { makeRand } from "./rand.mjs";
+import { makeRand } from "../../../internal/testgen/rand.mjs";
 
 const shared = process.env.NURI_SHARED || "../../../../shared";
 const dir = path.join(shared, "testdata/tokenizer/hf/qwen3");

@@ -1,4 +1,4 @@
-// The seeded generator the golden scripts here share (mulberry32), so each
+// The seeded generator the golden-file scripts share (mulberry32), so each
 // file comes out the same on every run.
 export function makeRand(seed) {
   const rand = () => {

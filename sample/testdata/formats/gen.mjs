@@ -6,8 +6,9 @@
 // net.isIPv6. sample's TestFormatsGolden checks that the sampler never
 // lets through a text these refuse, and how far it agrees with them.
 //
-// Run from this folder (once: npm install ajv@8 ajv-formats@3):
-//   node gen.mjs > golden.jsonl
+// Run from this folder (once: npm install ajv@8 ajv-formats@3), then add
+// Python's jsonschema verdicts with pycheck.py:
+//   node gen.mjs | python3 pycheck.py > golden.jsonl
 import Ajv from "ajv";
 import addFormats from "ajv-formats";
 import net from "net";

@@ -52,6 +52,10 @@ type Backend struct {
 	// call, once its opening marker is written, is held to the tools'
 	// schemas.
 	FreeToolCalls bool
+	// CompactJSON makes JSON output compact by default, no whitespace
+	// between its tokens (nuri serve --disable-any-whitespace); a
+	// request's structured_outputs.disable_any_whitespace wins.
+	CompactJSON bool
 	// Reasoning says whether replies' <think>…</think> is split off into
 	// reasoning_content: ReasoningAuto when the template shows thinking.
 	Reasoning Reasoning

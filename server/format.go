@@ -60,8 +60,11 @@ func (b *Backend) outputConstraint(f *samplingFields) (func() sample.Constraint,
 		so = &structuredOutputs{}
 	}
 	// vLLM's disable_any_whitespace: compact JSON, whichever field asks
-	// for JSON.
-	compact := so.DisableAnyWhitespace != nil && *so.DisableAnyWhitespace
+	// for JSON; the server's default unless the request says.
+	compact := b.CompactJSON
+	if so.DisableAnyWhitespace != nil {
+		compact = *so.DisableAnyWhitespace
+	}
 	var sources []source
 	if present(f.ResponseFormat) {
 		sources = append(sources, source{"response_format", func() (func() sample.Constraint, error) { return b.responseFormat(f.ResponseFormat, compact) }})

@@ -230,3 +230,39 @@ func TestConcurrentConstrainedRequests(t *testing.T) {
 		}
 	}
 }
+
+// nuri serve --disable-any-whitespace: JSON output is compact unless the
+// request's structured_outputs.disable_any_whitespace says otherwise.
+func TestCompactJSONDefault(t *testing.T) {
+	ts := newTestServer(t, Config{}, "{}", func(b *Backend) { b.CompactJSON = true })
+	user := `{"messages":[{"role":"user","content":"a"}],`
+	for _, tc := range []struct {
+		body    string
+		spaced  bool // {"a": 1} taken
+		compact bool // {"a":1} taken
+	}{
+		{user + `"response_format":{"type":"json_object"}}`, false, true},
+		{user + `"guided_json":{"type":"object"}}`, false, true},
+		{user + `"response_format":{"type":"json_object"},"structured_outputs":{"disable_any_whitespace":false}}`, true, true},
+	} {
+		status, _, body := ts.do("POST", "/v1/chat/completions", tc.body)
+		if status != 200 {
+			t.Fatalf("%s: status %d: %s", tc.body, status, body)
+		}
+		r := ts.eng.last()
+		for text, want := range map[string]bool{`{"a": 1}`: tc.spaced, `{"a":1}`: tc.compact} {
+			c := r.Constraint()
+			got := true
+			for _, b := range []byte(text) {
+				if !c.Allows(int32(b) + 3) { // the fake's byte tokens
+					got = false
+					break
+				}
+				c.Accept(int32(b) + 3)
+			}
+			if got = got && c.Complete(); got != want {
+				t.Errorf("%s: %s taken %v, want %v", tc.body, text, got, want)
+			}
+		}
+	}
+}

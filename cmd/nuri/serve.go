@@ -53,6 +53,7 @@ type serveConfig struct {
 	chatTemplate, chatFmt string
 	toolParser            chat.ToolFormat // "" : what the template shows
 	freeToolCalls         bool            // auto calls unconstrained
+	compactJSON           bool            // --disable-any-whitespace
 	embeddings            bool            // serve /v1/embeddings
 	encoder               bool            // the model is an encoder: embeddings only (set at load)
 	reranking             bool            // serve /v1/rerank and /score
@@ -112,6 +113,7 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	fs.StringVar(&c.chatFmt, "chat-format", "", "built-in chat format instead of the template: "+strings.Join(chat.FormatNames(), ", "))
 	toolParser := fs.String("tool-parser", "auto", "how tool calls are read from replies: auto (from the chat template), "+strings.Join(chat.ToolFormatNames(), ", "))
 	fs.BoolVar(&c.freeToolCalls, "free-tool-calls", false, "under tool_choice auto, leave the calls a model writes unconstrained (default: a call, once opened, is held to the tools' schemas)")
+	fs.BoolVar(&c.compactJSON, "disable-any-whitespace", false, "JSON output (response_format, guided_json, structured_outputs) is compact, with no whitespace between its tokens, unless a request's structured_outputs.disable_any_whitespace says otherwise (vLLM's option; small models otherwise pad)")
 	fs.BoolVar(&c.embeddings, "embeddings", false, "serve /v1/embeddings: the final hidden states, pooled and normalised")
 	fs.BoolVar(&c.reranking, "reranking", false, "serve /v1/rerank (also /rerank, /v2/rerank) and /score with a reranker such as Qwen3-Reranker: its classification head, or its yes/no answer")
 	fs.BoolVar(&c.reranking, "rerank", false, "alias of --reranking (llama-server's flag)")
@@ -572,7 +574,7 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 		mi.Slots = engine.DefaultMaxNumSeqs
 	}
 	b := &server.Backend{Engine: server.EngineAdapter{E: eng}, Tokenizer: tok, Chat: renderer,
-		ToolFormat: c.toolParser, FreeToolCalls: c.freeToolCalls, Reasoning: c.reasoning, Gauges: joinGauges(deviceGauges(dev, log), kernelFormGauges(dev)),
+		ToolFormat: c.toolParser, FreeToolCalls: c.freeToolCalls, CompactJSON: c.compactJSON, Reasoning: c.reasoning, Gauges: joinGauges(deviceGauges(dev, log), kernelFormGauges(dev)),
 		ThinkingBudget: thinkingBudget(c.thinkBudget), ThinkingBudgetMessage: c.thinkBudgetMessage,
 		Sampling: sampling, Model: mi}
 	if emb != nil {

@@ -58,6 +58,11 @@ func TestParseServeFlags(t *testing.T) {
 			}
 		}},
 		{"bad unicode normalization", []string{"-m", "x.gguf", "--unicode-normalization", "nfx"}, false, nil},
+		{"compact json", []string{"-m", "x.gguf", "--disable-any-whitespace"}, true, func(t *testing.T, c *serveConfig) {
+			if !c.compactJSON {
+				t.Error("--disable-any-whitespace not set")
+			}
+		}},
 		{"no model", nil, false, nil},
 		{"key and key file", []string{"--model", "m", "--api-key", "a", "--api-key-file", keyFile}, false, nil},
 		{"empty key file", []string{"--model", "m", "--api-key-file", empty}, false, nil},

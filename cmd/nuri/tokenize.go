@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/nuri-ai/nuri/tokenizer"
+	"golang.org/x/text/unicode/norm"
 )
 
 func init() {
@@ -78,6 +79,10 @@ func tokenizeCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	ids, err := tk.Encode(text, !*noBOS, *special)
 	if err != nil {
 		return err
+	}
+	if normalization == tokenizer.NormNone && !norm.NFC.IsNormalString(text) {
+		// The usual reason ids differ from Hugging Face's for such text.
+		fmt.Fprintln(stderr, "note: the text is not in NFC (Hangul typed as jamo, a combining mark); Hugging Face's tokenizers normalize it first where the tokenizer.json says so, as Qwen's does: --unicode-normalization nfc")
 	}
 	if *pieces {
 		for _, id := range ids {

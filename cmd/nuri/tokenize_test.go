@@ -23,6 +23,9 @@ func TestTokenizeDetokenize(t *testing.T) {
 	if got := strings.TrimSpace(out.String()); got != want {
 		t.Errorf("tokenize = %q, want %q", got, want)
 	}
+	if errb.Len() != 0 {
+		t.Errorf("a note on text in NFC: %q", errb.String())
+	}
 
 	// Stdin, flags after the text, special tokens, pieces.
 	out.Reset()
@@ -40,18 +43,26 @@ func TestTokenizeDetokenize(t *testing.T) {
 	// NFC normalizer for Qwen).
 	jamo := norm.NFD.String(text)
 	out.Reset()
+	errb.Reset()
 	if err := tokenizeCmd([]string{"--model", qwen, jamo}, nil, &out, &errb); err != nil {
 		t.Fatalf("%v: %s", err, errb.String())
 	}
 	if got := strings.TrimSpace(out.String()); got == want || len(strings.Fields(got)) < 20 {
 		t.Errorf("tokenize of jamo text = %q, want jamo tokens", got)
 	}
+	if !strings.Contains(errb.String(), "--unicode-normalization nfc") {
+		t.Errorf("no note on text outside NFC: %q", errb.String())
+	}
 	out.Reset()
+	errb.Reset()
 	if err := tokenizeCmd([]string{"--model", qwen, "--unicode-normalization", "nfc", jamo}, nil, &out, &errb); err != nil {
 		t.Fatalf("%v: %s", err, errb.String())
 	}
 	if got := strings.TrimSpace(out.String()); got != want {
 		t.Errorf("tokenize --unicode-normalization nfc = %q, want %q", got, want)
+	}
+	if errb.Len() != 0 {
+		t.Errorf("a note with --unicode-normalization nfc: %q", errb.String())
 	}
 	errb.Reset()
 	if err := tokenizeCmd([]string{"--model", qwen, "--unicode-normalization", "nfx", "a"}, nil, &out, &errb); err == nil || !strings.Contains(errb.String(), "unknown normalization") {

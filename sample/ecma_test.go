@@ -1,10 +1,7 @@
 package sample
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
-	"os"
 	"testing"
 )
 
@@ -13,25 +10,15 @@ import (
 // by gen.mjs): the pieces where ECMA-262 and RE2 read the same text
 // differently must mean what ECMA-262 says.
 func TestECMAPatternsGolden(t *testing.T) {
-	f, err := os.Open("testdata/ecma/golden.jsonl")
-	if err != nil {
-		t.Fatal(err)
+	type record struct {
+		P string   `json:"p"`
+		S []string `json:"s"`
+		M []bool   `json:"m"`
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	patterns, checks, matches := 0, 0, 0
-	for line := 1; sc.Scan(); line++ {
-		if line == 1 {
-			continue // the header: generator, tool and seed
-		}
-		var c struct {
-			P string   `json:"p"`
-			S []string `json:"s"`
-			M []bool   `json:"m"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &c); err != nil || len(c.S) != len(c.M) {
-			t.Fatalf("golden.jsonl line %d: %v", line, err)
+	for line, c := range readGoldenLines[record](t, "testdata/ecma/golden.jsonl") {
+		if len(c.S) != len(c.M) {
+			t.Fatalf("golden.jsonl case %d: %d strings, %d answers", line, len(c.S), len(c.M))
 		}
 		g, err := compileSearch(c.P)
 		if err != nil {
@@ -48,9 +35,6 @@ func TestECMAPatternsGolden(t *testing.T) {
 				matches++
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	// Both answers must be exercised for the comparison to say anything.
 	if patterns < 400 || matches < checks/5 || matches > checks*4/5 {

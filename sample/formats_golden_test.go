@@ -16,11 +16,6 @@ import (
 // by all of them; where it refuses a valid text, the format is stricter
 // than they are on purpose (docs/server.md says where).
 func TestFormatsGolden(t *testing.T) {
-	f, err := os.Open("testdata/formats/golden.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	type record struct {
 		Format string `json:"format"`
 		Text   string `json:"text"`
@@ -31,15 +26,7 @@ func TestFormatsGolden(t *testing.T) {
 	progs := map[string]*schemaProgram{}
 	type tally struct{ n, valid, accepted, stricter int }
 	counts := map[string]*tally{}
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		if line == 1 {
-			continue // the header: generator, tools and seed
-		}
-		var r record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("golden.jsonl line %d: %v", line, err)
-		}
+	for _, r := range readGoldenLines[record](t, "testdata/formats/golden.jsonl") {
 		p := progs[r.Format]
 		if p == nil {
 			p = mustCompileSchema(t, `{"type":"string","format":"`+r.Format+`"}`)
@@ -65,10 +52,38 @@ func TestFormatsGolden(t *testing.T) {
 			t.Logf("format %s refuses %q, which the validators take", r.Format, r.Text)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+	if len(counts) < len(stringFormats) {
+		t.Errorf("golden.jsonl covers %d formats of %d", len(counts), len(stringFormats))
 	}
 	for format, c := range counts {
 		t.Logf("%-9s %d texts: %d valid, %d accepted, %d valid ones refused", format, c.n, c.valid, c.accepted, c.stricter)
 	}
+}
+
+// readGoldenLines reads a JSON-lines golden file whose first line is a
+// header (generator, tools and seed) and the rest are records.
+func readGoldenLines[T any](t *testing.T, path string) []T {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var recs []T
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		if line == 1 {
+			continue
+		}
+		var r T
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("%s line %d: %v", path, line, err)
+		}
+		recs = append(recs, r)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	return recs
 }

@@ -834,12 +834,7 @@ func (n *schemaNode) roomToFinish(f *schemaFrame, res int) int {
 // left more characters.
 func (n *schemaNode) canFinishWithin(st [2]int32, left int) bool {
 	if left == 0 {
-		for i, d := range n.texts {
-			if d != nil && !d.accepts(st[i]) {
-				return false
-			}
-		}
-		return true
+		return n.wholeAt(st)
 	}
 	return n.finishDistance(st) <= left
 }
@@ -856,19 +851,8 @@ func (n *schemaNode) finishDistance(st [2]int32) int {
 	if seen {
 		return d
 	}
-	whole := func(st [2]int32) bool {
-		for i, d := range n.texts {
-			if d == nil {
-				break
-			}
-			if !d.accepts(st[i]) {
-				return false
-			}
-		}
-		return true
-	}
 	d = math.MaxInt
-	if whole(st) {
+	if n.wholeAt(st) {
 		d = 0
 	}
 	visited := map[[2]int32]bool{st: true}
@@ -884,7 +868,7 @@ func (n *schemaNode) finishDistance(st [2]int32) int {
 				if !n.stepTexts(&to, c) || visited[to] {
 					continue
 				}
-				if whole(to) {
+				if n.wholeAt(to) {
 					d = depth
 				}
 				visited[to] = true
@@ -988,12 +972,15 @@ func (n *schemaNode) escapeCanFinish(f *schemaFrame, lo, hi rune, left int) bool
 
 // textWhole says whether a string frame's text matches its pattern and
 // format.
-func (n *schemaNode) textWhole(f *schemaFrame) bool {
+func (n *schemaNode) textWhole(f *schemaFrame) bool { return n.wholeAt(f.pat) }
+
+// wholeAt says whether texts in states st match their pattern and format.
+func (n *schemaNode) wholeAt(st [2]int32) bool {
 	for i, d := range n.texts {
 		if d == nil {
 			break
 		}
-		if !d.accepts(f.pat[i]) {
+		if !d.accepts(st[i]) {
 			return false
 		}
 	}

@@ -90,11 +90,11 @@ type structuredOutputs struct {
 	JSONObject *bool           `json:"json_object"` // any JSON object, as response_format json_object
 	// What Nuri cannot honour is refused rather than ignored: a structural
 	// tag, and a whitespace pattern other than Nuri's own bounded runs.
+	// (disable_additional_properties is how Nuri reads every schema
+	// already, no property the schema does not declare, so it needs no
+	// field.)
 	StructuralTag     json.RawMessage `json:"structural_tag"`
 	WhitespacePattern *string         `json:"whitespace_pattern"`
-	// disable_additional_properties is how Nuri always reads a schema
-	// (no property the schema does not declare), so it is taken as given.
-	DisableAdditionalProperties *bool `json:"disable_additional_properties"`
 	// DisableAnyWhitespace makes JSON output compact (no whitespace
 	// between its tokens), whichever field asked for JSON.
 	DisableAnyWhitespace *bool `json:"disable_any_whitespace"`

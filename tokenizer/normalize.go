@@ -38,9 +38,6 @@ func (n Normalization) String() string {
 	return fmt.Sprintf("Normalization(%d)", n)
 }
 
-// NormalizationNames lists the names ParseNormalization accepts.
-func NormalizationNames() []string { return normNames[:] }
-
 // ParseNormalization reads a form's name, case-insensitively; "" is none.
 func ParseNormalization(s string) (Normalization, error) {
 	if s == "" {

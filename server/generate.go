@@ -108,6 +108,9 @@ func (c *choice) abandon(promptLen int) {
 // cancelled and the error returned.
 func (s *Server) submit(ctx context.Context, eng Engine, j *job) ([]Stream, error) {
 	streams := make([]Stream, 0, len(j.reqs))
+	for i := range j.reqs {
+		s.limitReply(&j.reqs[i])
+	}
 	for _, r := range j.reqs {
 		st, err := eng.Submit(ctx, r)
 		if err != nil {
@@ -119,6 +122,29 @@ func (s *Server) submit(ctx context.Context, eng Engine, j *job) ([]Stream, erro
 		streams = append(streams, st)
 	}
 	return streams, nil
+}
+
+// limitReply holds r to the server's reply limit (Config.MaxReplyTokens):
+// a request for more tokens, or for no limit, gets the limit, as
+// llama-server's --n-predict and vLLM's max_new_tokens do. The job's
+// copy is changed, so the answer reports the limit it ran under.
+func (s *Server) limitReply(r *engine.Request) {
+	if r.PromptOnly {
+		return
+	}
+	r.MaxTokens = max(s.replyLimit(r.MaxTokens), 0)
+	if r.MaxTokens > 0 {
+		r.MinTokens = min(r.MinTokens, r.MaxTokens)
+	}
+}
+
+// replyLimit is how many tokens a request asking for n (≤ 0: no limit)
+// may generate under Config.MaxReplyTokens; n where there is no limit.
+func (s *Server) replyLimit(n int) int {
+	if limit := s.cfg.MaxReplyTokens; limit > 0 && (n <= 0 || n > limit) {
+		return limit
+	}
+	return n
 }
 
 // finishReason is OpenAI's name for r.

@@ -269,6 +269,7 @@ func (s *Server) llamaJob(b *Backend, req *llamaCompletionRequest, prompts [][]i
 	if f.MaxTokens != nil {
 		nPredict = *f.MaxTokens
 	}
+	nPredict = s.replyLimit(nPredict)
 	for _, p := range prompts {
 		text, err := b.Tokenizer.Decode(p, true)
 		if err != nil {
@@ -630,7 +631,7 @@ func (s *Server) handleLlamaProps(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 		return err
 	}
 	r := engine.Request{Sampling: b.defaultSampling()}
-	params := llamaSettings(r, -1, b.Engine.NCtx(), s.cfg.ModelName, false)
+	params := llamaSettings(r, s.replyLimit(-1), b.Engine.NCtx(), s.cfg.ModelName, false)
 	tok := b.Tokenizer
 	token := func(id int32, ok bool) string {
 		if !ok {

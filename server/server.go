@@ -63,6 +63,11 @@ type Config struct {
 	// DefaultMaxTokens is /v1/completions' max_tokens when absent
 	// (OpenAI's default is 16). Chat requests default to the context.
 	DefaultMaxTokens int
+	// MaxReplyTokens, when positive, is the most tokens any reply may
+	// generate, on every route: a request asking for more, or for no
+	// limit, gets this many (llama-server's --n-predict). 0: up to the
+	// context.
+	MaxReplyTokens int
 	// StoredResponses and StoredResponseBytes bound the finished
 	// /v1/responses responses kept in memory for previous_response_id and
 	// GET /v1/responses/{id} (0: DefaultStoredResponses and
@@ -133,6 +138,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.DefaultMaxTokens == 0 {
 		cfg.DefaultMaxTokens = 16
+	}
+	if cfg.MaxReplyTokens < 0 {
+		return nil, fmt.Errorf("server: max reply tokens %d must be ≥ 0", cfg.MaxReplyTokens)
 	}
 	for _, k := range cfg.APIKeys {
 		if k == "" {

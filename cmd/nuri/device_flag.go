@@ -24,6 +24,11 @@ type deviceFlags struct {
 	nvrtc     string
 	cudaCache string
 	kernels   string // the CPU's kernel set: best, avx2, generic
+	// preferGPU: llama-server's --n-gpu-layers asked for the GPU and no
+	// device was named, so cuda:0 runs the model where it opens, else the
+	// CPU.
+	preferGPU bool
+	gpuLayers *int // --n-gpu-layers when given (-1: auto or all)
 }
 
 // kernelSet is --kernels parsed; run and serve check it with their other
@@ -121,7 +126,8 @@ func loadOnDevice(path string, d deviceFlags, threads, nCtx int, lora []model.Lo
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	dev, err := openDevice(d.name, deviceOptions{threads: threads, log: log, nvrtc: d.nvrtc, cudaCache: d.cudaCache, kernels: ks, pacing: pacing, prefetch: prefetch})
+	opts := deviceOptions{threads: threads, log: log, nvrtc: d.nvrtc, cudaCache: d.cudaCache, kernels: ks, pacing: pacing, prefetch: prefetch}
+	dev, err := d.open(opts, log)
 	if err != nil {
 		return nil, nil, nil, err // the registry names the device and the reason
 	}
@@ -129,10 +135,33 @@ func loadOnDevice(path string, d deviceFlags, threads, nCtx int, lora []model.Lo
 	if err != nil {
 		return nil, nil, nil, errors.Join(fmt.Errorf("on device %s: %w", dev.Name(), err), closeDevice(dev))
 	}
+	if n := d.gpuLayers; n != nil && *n > 0 && *n < m.Config().NLayer && dev.Name() != "cpu" {
+		log.Warn("--n-gpu-layers: Nuri does not split a model between devices; every layer runs on the one device",
+			zap.Int("n_gpu_layers", *n), zap.Int("layers", m.Config().NLayer), zap.String("device", dev.Name()))
+	}
 	closeAll := func() error {
 		return errors.Join(m.Close(), closeDevice(dev))
 	}
 	return m, dev, closeAll, nil
+}
+
+// open opens the device d names; where llama-server's --n-gpu-layers asked
+// for the GPU without naming a device, cuda:0, or the CPU with a warning
+// where no GPU opens (as llama-server carries on without one).
+func (d deviceFlags) open(opts deviceOptions, log *zap.Logger) (backends.Device, error) {
+	if !d.preferGPU {
+		if n := d.gpuLayers; n != nil && (*n == 0) != (d.name == "cpu") {
+			log.Warn("--n-gpu-layers and --device disagree; the device named runs the model", zap.Int("n_gpu_layers", *n), zap.String("device", d.name))
+		}
+		return openDevice(d.name, opts)
+	}
+	dev, err := openDevice("cuda:0", opts)
+	if err == nil {
+		log.Info("--n-gpu-layers: running on cuda:0 (--device names another device)")
+		return dev, nil
+	}
+	log.Warn("--n-gpu-layers: no usable GPU, running on the CPU", zap.Error(err))
+	return openDevice("cpu", opts)
 }
 
 func closeDevice(dev backends.Device) error {

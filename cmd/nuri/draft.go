@@ -24,6 +24,7 @@ type draftFlags struct {
 func addDraftFlags(fs *flag.FlagSet, d *draftFlags) {
 	fs.StringVar(&d.path, "draft-model", "", "smaller GGUF model of the same vocabulary that drafts tokens for the model to verify (speculative decoding; outputs are the same either way)")
 	fs.StringVar(&d.path, "model-draft", "", "alias of --draft-model")
+	fs.StringVar(&d.path, "md", "", "alias of --draft-model (llama.cpp)")
 	fs.IntVar(&d.max, "draft-max", engine.DefaultDraftTokens, "the most tokens the draft model drafts a step")
 	fs.Float64Var(&d.pMin, "draft-p-min", engine.DefaultDraftPMin, "stop a step's drafts at the first token the draft model gives less than this probability (0: never)")
 }

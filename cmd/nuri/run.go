@@ -79,16 +79,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	addNormalizationFlag(fs, &c.normalization)
 	fs.IntVar(&c.nPredict, "n", -1, "tokens to generate (-1: until end of generation or a full context)")
 	fs.IntVar(&c.nPredict, "n-predict", -1, "alias of -n (llama-cli)")
-	temp := fs.Float64("temp", float64(sp.Temperature), "temperature (≤ 0: greedy)")
-	seed := fs.Int64("seed", -1, "sampling seed (-1: random)")
-	fs.Int64Var(seed, "s", -1, "alias of --seed (llama-cli)")
-	fs.IntVar(&sp.TopK, "top-k", sp.TopK, "top-k (≤ 0: off)")
-	topP := fs.Float64("top-p", float64(sp.TopP), "top-p (1: off)")
-	minP := fs.Float64("min-p", float64(sp.MinP), "min-p (0: off)")
-	rep := fs.Float64("repeat-penalty", float64(sp.RepeatPenalty), "repetition penalty (1: off)")
-	fs.IntVar(&sp.PenaltyLastN, "repeat-last-n", sp.PenaltyLastN, "tokens the penalties look back over (-1: all)")
-	pres := fs.Float64("presence-penalty", 0, "presence penalty")
-	freq := fs.Float64("frequency-penalty", 0, "frequency penalty")
+	samplers := addSamplingFlags(fs, *sp, "")
 	fs.BoolVar(&c.modelSampling, "model-sampling", true, "take the sampler settings the model recommends (its general.sampling.* metadata, as llama.cpp does) for those flags not given")
 	fs.Func("stop", "stop string (repeatable)", func(s string) error { c.stops = append(c.stops, s); return nil })
 	fs.BoolVar(&c.ignoreEOS, "ignore-eos", false, "keep generating after end-of-generation tokens")
@@ -108,15 +99,19 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.IntVar(&c.nCtx, "ctx-size", 0, "context length (0: the model's)")
 	fs.IntVar(&c.nCtx, "c", 0, "alias of --ctx-size (llama-cli)")
 	fs.StringVar(&c.kvType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type: f16, q8_0 or f32")
+	llama := addLlamaFlags(fs)
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 	addDeviceFlags(fs, &c.device)
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(bareFlashAttn(args)); err != nil {
 		return nil, flagsError(err)
 	}
 	c.setFlags = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { c.setFlags[f.Name] = true })
 	fail := func(format string, a ...any) (*runConfig, error) {
 		return nil, usageError(fs, stderr, format, a...)
+	}
+	if err := llama.settleCommon(&c.kvType, &c.device, c.setFlags); err != nil {
+		return fail("%v", err)
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -151,10 +146,11 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	if err := c.draft.check(c.specTokens); err != nil {
 		return fail("%v", err)
 	}
-	sp.Temperature, sp.TopP, sp.MinP = float32(*temp), float32(*topP), float32(*minP)
-	sp.RepeatPenalty, sp.PresencePenalty, sp.FrequencyPenalty = float32(*rep), float32(*pres), float32(*freq)
-	if *seed >= 0 {
-		sp.Seed, sp.HasSeed = uint64(*seed), true
+	// Every sampler flag applies, given or not (their defaults are
+	// llama.cpp's); the model's recommendations replace those not given
+	// when the model loads.
+	if _, err := samplers.overlay(sp, func(string) bool { return true }); err != nil {
+		return fail("%v", err)
 	}
 	return c, nil
 }

@@ -113,7 +113,7 @@ func TestRunErrors(t *testing.T) {
 		{"bad -n", []string{"--model", model, "-n", "-5"}, errUsage},
 		{"system without chat", []string{"--model", model, "--system", "x"}, errUsage},
 		{"prompt longer than the context", []string{"--model", model, "--prompt", long, "--ctx-size", "64"}, engine.ErrPromptTooLong},
-		{"bad sampling", []string{"--model", model, "--prompt", "x", "--min-p", "3"}, engine.ErrInvalidRequest},
+		{"bad sampling", []string{"--model", model, "--prompt", "x", "--min-p", "3"}, errUsage}, // refused with the flags, before the model loads
 		{"bad kernel set", []string{"--model", model, "--kernels", "avx512"}, errUsage},
 		{"json and a schema", []string{"--model", model, "--json", "--json-schema", "s.json"}, errUsage},
 		{"grammar and a regex", []string{"--model", model, "--grammar", "root ::= \"a\"", "--regex", "a"}, errUsage},

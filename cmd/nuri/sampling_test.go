@@ -129,3 +129,51 @@ func TestInspectSampling(t *testing.T) {
 		t.Errorf("json: %v %+v", err, r.Sampling)
 	}
 }
+
+// TestServeSamplingFlags: serve's sampler flags (llama-server's) give
+// requests their defaults over the model's recommendation, a request's
+// own value still wins, --seed makes unseeded requests repeat, and
+// --n-predict limits every reply.
+func TestServeSamplingFlags(t *testing.T) {
+	model := storiesWithSampling(t, map[string]gguf.Value{
+		"general.sampling.temp":  gguf.Float32(0),
+		"general.sampling.top_k": gguf.Int32(5),
+	})
+	type reply struct {
+		Choices []struct{ Text string } `json:"choices"`
+		Usage   struct {
+			CompletionTokens int `json:"completion_tokens"`
+		} `json:"usage"`
+	}
+	complete := func(base string, extra string) reply {
+		t.Helper()
+		var r reply
+		b := postOK(t, base+"/v1/completions", `{"prompt": "Once upon a time", "max_tokens": 40`+extra+`}`)
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatalf("%v: %s", err, b)
+		}
+		return r
+	}
+	base := startServe(t, "--model", model)
+	greedy := complete(base, `, "temperature": 0`).Choices[0].Text
+
+	hot := startServe(t, "--model", model, "--temp", "1.5")
+	if complete(hot, `, "seed": 1`).Choices[0].Text == greedy && complete(hot, `, "seed": 2`).Choices[0].Text == greedy {
+		t.Error("--temp 1.5 did not win over the model's recommended temperature 0")
+	}
+	if got := complete(hot, `, "temperature": 0`).Choices[0].Text; got != greedy {
+		t.Errorf("a request's temperature 0 under --temp 1.5: %q, want the greedy %q", got, greedy)
+	}
+
+	seeded := startServe(t, "--model", model, "--override-generation-config", `{"temperature": 1.5, "max_new_tokens": 12}`, "-s", "7")
+	a, b := complete(seeded, ""), complete(seeded, "")
+	if a.Choices[0].Text != b.Choices[0].Text || a.Choices[0].Text == greedy {
+		t.Errorf("--seed 7 at temperature 1.5: %q and %q, want one text, not the greedy one", a.Choices[0].Text, b.Choices[0].Text)
+	}
+	if a.Usage.CompletionTokens != 12 {
+		t.Errorf("max_new_tokens 12 and a request for 40: %d tokens", a.Usage.CompletionTokens)
+	}
+	if c := complete(seeded, `, "seed": 8`); c.Choices[0].Text == a.Choices[0].Text {
+		t.Errorf("a request's own seed did not win over --seed: %q", c.Choices[0].Text)
+	}
+}

@@ -51,6 +51,8 @@ type serveConfig struct {
 	drain                 time.Duration
 	threads, nCtx         int
 	chatTemplate, chatFmt string
+	chatTemplateText      string          // --chat-template given as a template's text
+	llamaEnvIgnored       []string        // LLAMA_ARG_* variables set that Nuri has no setting for
 	toolParser            chat.ToolFormat // "" : what the template shows
 	freeToolCalls         bool            // auto calls unconstrained
 	compactJSON           bool            // --disable-any-whitespace
@@ -66,8 +68,12 @@ type serveConfig struct {
 	draft                 draftFlags
 	lora                  []model.LoRA
 	allowLoRAUpdates      bool
-	modelSampling         bool   // requests' unset sampling fields take the GGUF's recommendations
-	sslCert, sslKey       string // serve HTTPS with this certificate and key
+	modelSampling         bool // requests' unset sampling fields take the GGUF's recommendations
+	sampling              *samplingFlags
+	given                 map[string]bool // the flags given (command line, environment, --override-generation-config)
+	genConfigUnused       []string        // --override-generation-config keys Nuri has no sampler for
+	maxReplyTokens        int             // --n-predict: the most tokens a reply may generate (≤ 0: the context)
+	sslCert, sslKey       string          // serve HTTPS with this certificate and key
 	device                deviceFlags
 }
 
@@ -150,6 +156,11 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 		return nil
 	})
 	fs.BoolVar(&c.modelSampling, "model-sampling", true, "requests' unset sampling fields take the settings the model recommends (its general.sampling.* metadata, as llama-server does) before llama.cpp's defaults")
+	genMode := fs.String("generation-config", "auto", "vLLM's flag: auto takes the model's recommended sampling (as --model-sampling), vllm leaves it out")
+	genOverride := fs.String("override-generation-config", "", "vLLM's flag: sampling defaults as JSON, e.g. {\"temperature\": 0.6, \"top_p\": 0.95, \"max_new_tokens\": 2048} (temperature, top_k, top_p, min_p, repetition_penalty, presence_penalty, frequency_penalty; max_new_tokens as --n-predict)")
+	c.sampling = addSamplingFlags(fs, sample.DefaultParams(), ", for requests that give none (llama-server's flag; over the model's recommended setting)")
+	fs.IntVar(&c.maxReplyTokens, "n-predict", -1, "the most tokens a reply may generate: a request asking for more, or for no limit, gets this many (llama-server's flag; -1: up to the context)")
+	fs.IntVar(&c.maxReplyTokens, "n", -1, "alias of --n-predict (llama-server)")
 	fs.BoolVar(&c.allowLoRAUpdates, "allow-lora-updates", false, "open POST /v1/load_lora_adapter and /v1/unload_lora_adapter (vLLM's routes; VLLM_ALLOW_RUNTIME_LORA_UPDATING=true opens them too): clients may load any adapter file the server can read")
 	for _, n := range []string{"ssl-certfile", "ssl-cert-file"} {
 		fs.StringVar(&c.sslCert, n, "", "serve HTTPS with this PEM certificate (chain) file, with --ssl-keyfile; reloaded when it changes (vLLM's flag; llama.cpp's --ssl-cert-file)")
@@ -160,9 +171,16 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or console")
 	addDeviceFlags(fs, &c.device)
+	llama := addLlamaServerFlags(fs, c)
 	if more != nil {
 		more(fs)
 	}
+	ignored, err := llamaEnvDefaults(fs, os.Environ())
+	if err != nil {
+		fmt.Fprintf(stderr, "nuri %s: %v\n", name, err)
+		return nil, errUsage
+	}
+	c.llamaEnvIgnored = ignored
 	if err := envDefaults(fs); err != nil {
 		fmt.Fprintln(stderr, err)
 		return nil, errUsage
@@ -173,9 +191,18 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		positional, args = args[0], args[1:]
 	}
-	if err := fs.Parse(args); err != nil {
+	// A model named in the environment gives way to one on the command
+	// line, positional or --model.
+	envModel := c.model
+	c.model = ""
+	if err := fs.Parse(bareFlashAttn(args)); err != nil {
 		return nil, flagsError(err)
 	}
+	if c.model == "" && positional == "" {
+		c.model = envModel
+	}
+	c.given = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { c.given[f.Name] = true })
 	if v := strings.ToLower(strings.TrimSpace(os.Getenv("VLLM_ALLOW_RUNTIME_LORA_UPDATING"))); v == "1" || v == "true" {
 		c.allowLoRAUpdates = true // a vLLM deployment's setting carries over
 	}
@@ -291,9 +318,58 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	if err := c.draft.check(c.eng.SpecTokens); err != nil {
 		return fail("%v", err)
 	}
+	if err := llama.settle(c, c.given); err != nil {
+		return fail("%v", err)
+	}
+	if err := c.requestDefaults(fs, *genMode, *genOverride); err != nil {
+		return fail("%v", err)
+	}
 	c.eng.KVCacheMemory = *kvMiB << 20
 	c.eng.NCtx = c.nCtx
 	return c, nil
+}
+
+// requestDefaults settles what requests that leave a setting out get: the
+// sampler flags given, vLLM's --generation-config and
+// --override-generation-config, and --n-predict.
+func (c *serveConfig) requestDefaults(fs *flag.FlagSet, genMode, genOverride string) error {
+	if c.given["generation-config"] {
+		ms, err := generationConfigMode(genMode)
+		if err != nil {
+			return fmt.Errorf("--generation-config: %w", err)
+		}
+		if c.given["model-sampling"] && ms != c.modelSampling {
+			return fmt.Errorf("--generation-config %s and --model-sampling=%t disagree; give one", genMode, c.modelSampling)
+		}
+		c.modelSampling = ms
+	}
+	if genOverride != "" {
+		g, unused, err := parseGenerationConfig(genOverride)
+		if err != nil {
+			return fmt.Errorf("--override-generation-config: %w", err)
+		}
+		if err := g.apply(fs, c.given); err != nil {
+			return fmt.Errorf("--override-generation-config: %w", err)
+		}
+		if g.maxNew > 0 {
+			if c.maxReplyTokens > 0 && c.maxReplyTokens != g.maxNew {
+				return fmt.Errorf("--n-predict %d and --override-generation-config's max_new_tokens %d disagree; give one", c.maxReplyTokens, g.maxNew)
+			}
+			c.maxReplyTokens = g.maxNew
+		}
+		c.genConfigUnused = unused
+	}
+	switch {
+	case c.maxReplyTokens == 0 || c.maxReplyTokens < -2:
+		return fmt.Errorf("--n-predict must be positive, or -1 (up to the context), got %d", c.maxReplyTokens)
+	case c.maxReplyTokens < 0:
+		c.maxReplyTokens = 0
+	}
+	p := sample.DefaultParams()
+	if _, err := c.sampling.overlay(&p, flagSet(c.given)); err != nil {
+		return fmt.Errorf("sampling flags: %w", err)
+	}
+	return nil
 }
 
 // loraModules lists the named adapters of lora in the model's order of
@@ -452,7 +528,7 @@ func newServer(c *serveConfig, log *zap.Logger) (*server.Server, error) {
 		ModelName: c.alias, AcceptModels: []string{filepath.Base(c.model), c.model}, Aliases: c.aliases, Version: buildVersion(),
 		APIKeys: c.apiKeys, CORSOrigins: c.corsOrigins, MaxBodyBytes: c.maxBody, Logger: log,
 		StoredResponses: storedCount(c.storedResponses), StoredResponseBytes: c.storedResponseMiB << 20, StoredResponsesDir: c.storedResponsesDir,
-		LoRAModules: loraModules(c.lora), AllowLoRAUpdates: c.allowLoRAUpdates,
+		LoRAModules: loraModules(c.lora), AllowLoRAUpdates: c.allowLoRAUpdates, MaxReplyTokens: c.maxReplyTokens,
 	})
 }
 
@@ -476,12 +552,26 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 	mi := modelInfo(c.model, f)
 	rerankTemplate, _ := f.String("tokenizer.chat_template.rerank")
 	var sampling *sample.Params
+	p := sample.DefaultParams()
 	if c.modelSampling {
-		p := sample.DefaultParams()
-		if applied := applySampling(&p, modelSampling(f, log), nil); len(applied) > 0 {
+		if applied := applySampling(&p, modelSampling(f, log), flagSet(c.given)); len(applied) > 0 {
 			log.Info("request defaults: sampling the model recommends", applied...)
 			sampling = &p
 		}
+	}
+	if len(c.llamaEnvIgnored) > 0 {
+		log.Warn("llama.cpp's environment variables that Nuri has no setting for; left out", zap.Strings("variables", c.llamaEnvIgnored))
+	}
+	if len(c.genConfigUnused) > 0 {
+		log.Info("--override-generation-config: keys Nuri has no sampler for; left out", zap.Strings("keys", c.genConfigUnused))
+	}
+	given, err := c.sampling.overlay(&p, flagSet(c.given))
+	if err != nil {
+		return nil, nil, errors.Join(fmt.Errorf("sampling flags: %w", err), f.Close())
+	}
+	if len(given) > 0 {
+		log.Info("request defaults: sampling flags", given...)
+		sampling = &p
 	}
 	if err := f.Close(); err != nil {
 		return nil, nil, fmt.Errorf("close %s: %w", c.model, err)
@@ -664,6 +754,8 @@ func chatRenderer(c *serveConfig, ggufTemplate string, log *zap.Logger) (*chat.R
 	switch {
 	case c.chatFmt != "":
 		return chat.NewBuiltin(c.chatFmt)
+	case c.chatTemplateText != "":
+		ggufTemplate = c.chatTemplateText
 	case c.chatTemplate != "":
 		b, err := os.ReadFile(c.chatTemplate)
 		if err != nil {

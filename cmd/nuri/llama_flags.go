@@ -1,0 +1,319 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/nuri-ai/nuri/chat"
+	"github.com/nuri-ai/nuri/server"
+)
+
+// llamaFlags are llama.cpp's flags that have no Nuri spelling of their
+// own, so that a llama-server command line (and its LLAMA_ARG_*
+// environment, as llama.cpp's containers set it) starts nuri serve
+// unchanged, and a llama-cli one nuri run, or stops it with a reason
+// where Nuri cannot do what it asks.
+type llamaFlags struct {
+	cacheK, cacheV  string // -ctk, -ctv
+	gpuLayers       string // -ngl: a count, auto or all
+	flashAttn       string // -fa: on, off or auto; Nuri's attention has one form
+	chatTemplate    string // --chat-template: a built-in name or a template's text (a file too, as vLLM's)
+	reasoningFormat string // --reasoning-format
+	noOp            bool   // --jinja, --metrics, -cb, --no-webui: what Nuri always does (or has no such thing)
+}
+
+// addLlamaFlags registers the llama.cpp flags nuri run (llama-cli's) and
+// nuri serve (llama-server's) share: the cache types, -ngl, -fa, --jinja.
+func addLlamaFlags(fs *flag.FlagSet) *llamaFlags {
+	l := &llamaFlags{}
+	for _, n := range []string{"cache-type-k", "ctk"} {
+		fs.StringVar(&l.cacheK, n, "", "llama.cpp's K cache type: as --kv-cache-type, which holds K and V in one type, so --cache-type-v must agree")
+	}
+	for _, n := range []string{"cache-type-v", "ctv"} {
+		fs.StringVar(&l.cacheV, n, "", "llama.cpp's V cache type: as --kv-cache-type, with --cache-type-k")
+	}
+	for _, n := range []string{"n-gpu-layers", "gpu-layers", "ngl"} {
+		fs.StringVar(&l.gpuLayers, n, "", "llama.cpp's layers on the GPU (N, auto or all): unless --device is given, 0 runs on the CPU and anything else on cuda:0, or on the CPU with a warning where there is no GPU; Nuri runs a model whole on one device")
+	}
+	for _, n := range []string{"flash-attn", "fa"} {
+		fs.StringVar(&l.flashAttn, n, "", "llama.cpp's on|off|auto: accepted and checked; Nuri's attention has one form, blockwise over the paged cache with no score matrix, and takes quantized caches either way")
+	}
+	fs.BoolVar(&l.noOp, "jinja", false, "llama.cpp's flag, accepted: Nuri always renders the Jinja template")
+	return l
+}
+
+// addLlamaServerFlags is addLlamaFlags with llama-server's own flags and
+// its spellings of serve's.
+func addLlamaServerFlags(fs *flag.FlagSet, c *serveConfig) *llamaFlags {
+	l := addLlamaFlags(fs)
+	fs.StringVar(&c.alias, "alias", "", "alias of --model-alias (llama-server)")
+	fs.StringVar(&c.alias, "a", "", "alias of --model-alias (llama-server)")
+	fs.BoolVar(&c.embeddings, "embedding", false, "alias of --embeddings (llama-server)")
+	fs.StringVar(&l.chatTemplate, "chat-template", "", "chat template: a built-in format's name ("+strings.Join(chat.FormatNames(), ", ")+"), a Jinja template's text (llama-server, vLLM) or its file (vLLM)")
+	fs.StringVar(&l.reasoningFormat, "reasoning-format", "", "llama-server's none (thinking stays in content), auto or deepseek (split off into reasoning_content): as --reasoning-parser none or auto")
+	for _, n := range []string{"metrics", "cont-batching", "cb", "no-webui"} {
+		fs.BoolVar(&l.noOp, n, false, "llama-server's flag, accepted: Nuri always does this (/metrics, continuous batching) or has no web UI")
+	}
+	return l
+}
+
+// nuriKVTypes are the KV cache types Nuri keeps; llama.cpp also takes
+// bf16, q4_0, q4_1, iq4_nl, q5_0 and q5_1.
+var nuriKVTypes = []string{"f16", "q8_0", "f32"}
+
+// settleCommon turns the shared llama.cpp flags given (set, by name)
+// into the KV cache type and the device, refusing what Nuri cannot do.
+func (l *llamaFlags) settleCommon(kvType *string, d *deviceFlags, set map[string]bool) error {
+	if err := l.settleKV(kvType, set); err != nil {
+		return err
+	}
+	if err := l.settleDevice(d, set); err != nil {
+		return err
+	}
+	if l.flashAttn != "" {
+		if _, err := llamaOnOffAuto(l.flashAttn); err != nil {
+			return fmt.Errorf("--flash-attn: %w", err)
+		}
+	}
+	return nil
+}
+
+// settle is settleCommon for serve, with llama-server's own flags.
+func (l *llamaFlags) settle(c *serveConfig, set map[string]bool) error {
+	if err := l.settleCommon(&c.eng.KVCacheType, &c.device, set); err != nil {
+		return err
+	}
+	if l.chatTemplate != "" {
+		if err := l.settleTemplate(c); err != nil {
+			return err
+		}
+	}
+	if l.reasoningFormat != "" {
+		var r server.Reasoning
+		switch l.reasoningFormat {
+		case "none":
+			r = server.ReasoningNone
+		case "auto", "deepseek":
+			r = server.ReasoningAuto
+		default:
+			return fmt.Errorf("--reasoning-format %q: Nuri takes none, auto or deepseek (deepseek-legacy, which repeats the thinking in content, is not supported)", l.reasoningFormat)
+		}
+		if set["reasoning-parser"] && r != c.reasoning {
+			return fmt.Errorf("--reasoning-format %s and --reasoning-parser disagree; give one", l.reasoningFormat)
+		}
+		c.reasoning = r
+	}
+	return nil
+}
+
+func (l *llamaFlags) settleKV(kvType *string, set map[string]bool) error {
+	k, v := strings.ToLower(l.cacheK), strings.ToLower(l.cacheV)
+	if k == "" && v == "" {
+		return nil
+	}
+	// llama.cpp's default for the one not given.
+	if k == "" {
+		k = "f16"
+	}
+	if v == "" {
+		v = "f16"
+	}
+	for _, t := range []struct{ flag, typ string }{{"--cache-type-k", k}, {"--cache-type-v", v}} {
+		if !slices.Contains(nuriKVTypes, t.typ) {
+			return fmt.Errorf("%s %s: Nuri's KV cache takes %s", t.flag, t.typ, strings.Join(nuriKVTypes, ", "))
+		}
+	}
+	if k != v {
+		return fmt.Errorf("--cache-type-k %s and --cache-type-v %s: Nuri's KV cache holds K and V in one type; give both the same (f16, q8_0 or f32)", k, v)
+	}
+	if set["kv-cache-type"] && !strings.EqualFold(*kvType, k) {
+		return fmt.Errorf("--kv-cache-type %s and --cache-type-k/-v %s disagree; give one", *kvType, k)
+	}
+	*kvType = k
+	return nil
+}
+
+// settleDevice reads -ngl where --device (or NURI_DEVICE) does not name
+// the device: 0 keeps the model on the CPU; any other count, auto or all
+// asks for the GPU (loadOnDevice falls back to the CPU where none opens).
+func (l *llamaFlags) settleDevice(d *deviceFlags, set map[string]bool) error {
+	if l.gpuLayers == "" {
+		return nil
+	}
+	n := -1 // auto, all
+	if l.gpuLayers != "auto" && l.gpuLayers != "all" {
+		v, err := strconv.Atoi(l.gpuLayers)
+		if err != nil || v < -2 {
+			return fmt.Errorf("--n-gpu-layers %q: want a number of layers, auto or all", l.gpuLayers)
+		}
+		n = v
+	}
+	d.gpuLayers = &n
+	if set["device"] || os.Getenv("NURI_DEVICE") != "" {
+		return nil // the device named wins; loadOnDevice says so where they differ
+	}
+	if n == 0 {
+		d.name = "cpu"
+		return nil
+	}
+	d.preferGPU = true
+	return nil
+}
+
+// settleTemplate reads --chat-template: a built-in format's name, a
+// template file (vLLM) or a template's text (llama-server, vLLM).
+func (l *llamaFlags) settleTemplate(c *serveConfig) error {
+	if c.chatTemplate != "" || c.chatFmt != "" {
+		return fmt.Errorf("give one of --chat-template, --chat-template-file and --chat-format")
+	}
+	t := l.chatTemplate
+	if slices.Contains(chat.FormatNames(), strings.ToLower(t)) {
+		c.chatFmt = strings.ToLower(t)
+		return nil
+	}
+	if strings.Contains(t, "{{") || strings.Contains(t, "{%") {
+		c.chatTemplateText = t
+		return nil
+	}
+	if st, err := os.Stat(t); err == nil && !st.IsDir() {
+		c.chatTemplate = t
+		return nil
+	}
+	return fmt.Errorf("--chat-template %q is none of Nuri's built-in formats (%s), a Jinja template or a template file; the GGUF's own template is used when the flag is left out", t, strings.Join(chat.FormatNames(), ", "))
+}
+
+// bareFlashAttn rewrites a -fa or --flash-attn given without its value,
+// as llama.cpp took it before the flag grew one (and guides still write
+// it), to -fa=on; one followed by its value is left alone.
+func bareFlashAttn(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		name := strings.TrimLeft(a, "-")
+		if a != name && (name == "fa" || name == "flash-attn") {
+			if i+1 == len(args) || strings.HasPrefix(args[i+1], "-") && args[i+1] != "-1" {
+				out = append(out, a+"=on")
+				continue
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// llamaOnOffAuto reads llama.cpp's on|off|auto values and its words for
+// them.
+func llamaOnOffAuto(v string) (string, error) {
+	switch v {
+	case "on", "enabled", "true", "1":
+		return "on", nil
+	case "off", "disabled", "false", "0":
+		return "off", nil
+	case "auto", "-1":
+		return "auto", nil
+	}
+	return "", fmt.Errorf("want on, off or auto, got %q", v)
+}
+
+// llamaEnvKind is how a LLAMA_ARG_* value reaches its flag.
+type llamaEnvKind int
+
+const (
+	envValue llamaEnvKind = iota // the value as the flag's argument
+	envFlag                      // a flag without a value: set when the value is true (on, enabled, true, 1)
+)
+
+// llamaEnv maps llama.cpp's environment variables to serve's flags.
+var llamaEnv = []struct {
+	env, flag string
+	kind      llamaEnvKind
+}{
+	{"LLAMA_ARG_MODEL", "model", envValue},
+	{"LLAMA_ARG_ALIAS", "alias", envValue},
+	{"LLAMA_ARG_CTX_SIZE", "ctx-size", envValue},
+	{"LLAMA_ARG_N_PARALLEL", "parallel", envValue},
+	{"LLAMA_ARG_THREADS", "threads", envValue},
+	{"LLAMA_ARG_HOST", "host", envValue},
+	{"LLAMA_ARG_PORT", "port", envValue},
+	{"LLAMA_API_KEY", "api-key", envValue},
+	{"LLAMA_ARG_API_KEY_FILE", "api-key-file", envValue},
+	{"LLAMA_ARG_SSL_KEY_FILE", "ssl-key-file", envValue},
+	{"LLAMA_ARG_SSL_CERT_FILE", "ssl-cert-file", envValue},
+	{"LLAMA_ARG_N_PREDICT", "n-predict", envValue},
+	{"LLAMA_ARG_N_GPU_LAYERS", "n-gpu-layers", envValue},
+	{"LLAMA_ARG_FLASH_ATTN", "flash-attn", envValue},
+	{"LLAMA_ARG_CACHE_TYPE_K", "cache-type-k", envValue},
+	{"LLAMA_ARG_CACHE_TYPE_V", "cache-type-v", envValue},
+	{"LLAMA_ARG_CHAT_TEMPLATE", "chat-template", envValue},
+	{"LLAMA_ARG_CHAT_TEMPLATE_FILE", "chat-template-file", envValue},
+	{"LLAMA_ARG_MODEL_DRAFT", "model-draft", envValue},
+	{"LLAMA_ARG_SPEC_DRAFT_MODEL", "model-draft", envValue},
+	{"LLAMA_ARG_DRAFT_MAX", "draft-max", envValue},
+	{"LLAMA_ARG_THINK", "reasoning-format", envValue},
+	{"LLAMA_ARG_THINK_BUDGET", "reasoning-budget", envValue},
+	{"LLAMA_ARG_THINK_BUDGET_MESSAGE", "reasoning-budget-message", envValue},
+	{"LLAMA_ARG_TEMPERATURE", "temp", envValue},
+	{"LLAMA_ARG_TOP_K", "top-k", envValue},
+	{"LLAMA_ARG_TOP_P", "top-p", envValue},
+	{"LLAMA_ARG_MIN_P", "min-p", envValue},
+	{"LLAMA_ARG_REPEAT_PENALTY", "repeat-penalty", envValue},
+	{"LLAMA_ARG_PRESENCE_PENALTY", "presence-penalty", envValue},
+	{"LLAMA_ARG_FREQUENCY_PENALTY", "frequency-penalty", envValue},
+	{"LLAMA_ARG_POOLING", "pooling", envValue},
+	{"LLAMA_ARG_EMBEDDINGS", "embeddings", envFlag},
+	{"LLAMA_ARG_RERANKING", "reranking", envFlag},
+	{"LLAMA_ARG_ENDPOINT_METRICS", "metrics", envFlag},
+	{"LLAMA_ARG_JINJA", "jinja", envFlag},
+	{"LLAMA_ARG_CONT_BATCHING", "cont-batching", envFlag},
+	{"LLAMA_ARG_WEBUI", "", envFlag}, // no web UI either way
+}
+
+// llamaEnvDefaults sets serve's flags from llama.cpp's environment
+// variables, before NURI_* and the command line (which win over them),
+// and returns the LLAMA_ARG_* variables set that Nuri has no setting for.
+func llamaEnvDefaults(fs *flag.FlagSet, environ []string) (ignored []string, err error) {
+	known := map[string]bool{}
+	for _, e := range llamaEnv {
+		known[e.env] = true
+		v, ok := lookupEnv(environ, e.env)
+		if !ok || e.flag == "" {
+			continue
+		}
+		if e.kind == envFlag {
+			on, err := llamaOnOffAuto(v)
+			if err != nil || on != "on" {
+				continue // llama.cpp ignores a flag variable that is not true
+			}
+			v = "true"
+		}
+		if err := fs.Set(e.flag, v); err != nil {
+			return nil, fmt.Errorf("%s=%q: %v", e.env, v, err)
+		}
+	}
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "LLAMA_ARG_") && !known[name] {
+			ignored = append(ignored, name)
+		}
+	}
+	sort.Strings(ignored)
+	return ignored, nil
+}
+
+// lookupEnv finds name in an environment list of KEY=VALUE entries.
+func lookupEnv(environ []string, name string) (string, bool) {
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/nuri-ai/nuri/server"
+)
+
+// TestLlamaServerFlags parses llama-server's and vLLM's spellings: what
+// Nuri can do is taken, what it cannot is refused with a reason.
+func TestLlamaServerFlags(t *testing.T) {
+	dir := t.TempDir()
+	tmplFile := filepath.Join(dir, "t.jinja")
+	if err := os.WriteFile(tmplFile, []byte("{% for m in messages %}{{ m.content }}{% endfor %}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		wantErr string // "" : parses
+		check   func(t *testing.T, c *serveConfig)
+	}{
+		{"a llama-server command line", []string{"-m", "/m/kanana.gguf", "-c", "4096", "-ngl", "99", "-fa", "on", "-ctk", "q8_0", "-ctv", "q8_0",
+			"--jinja", "-a", "kanana", "-n", "256", "--temp", "0.6", "--top-p", "0.95", "--top-k", "20", "--min-p", "0", "-s", "42",
+			"--metrics", "-cb", "--no-webui", "--host", "0.0.0.0", "--port", "8081", "--reasoning-format", "none"}, "", func(t *testing.T, c *serveConfig) {
+			if c.eng.KVCacheType != "q8_0" || !c.device.preferGPU || c.device.gpuLayers == nil || *c.device.gpuLayers != 99 ||
+				c.alias != "kanana" || c.maxReplyTokens != 256 || c.nCtx != 4096 || c.addr != "0.0.0.0:8081" || c.reasoning != server.ReasoningNone {
+				t.Errorf("parsed kv %s preferGPU %v layers %v alias %s max reply %d ctx %d addr %s reasoning %q",
+					c.eng.KVCacheType, c.device.preferGPU, c.device.gpuLayers, c.alias, c.maxReplyTokens, c.nCtx, c.addr, c.reasoning)
+			}
+			for _, f := range []string{"temp", "top-p", "top-k", "min-p", "s"} {
+				if !c.given[f] {
+					t.Errorf("--%s not recorded as given", f)
+				}
+			}
+		}},
+		{"no GPU layers", []string{"-m", "x.gguf", "-ngl", "0"}, "", func(t *testing.T, c *serveConfig) {
+			if c.device.name != "cpu" || c.device.preferGPU {
+				t.Errorf("-ngl 0: device %q, preferGPU %v", c.device.name, c.device.preferGPU)
+			}
+		}},
+		{"all layers", []string{"-m", "x.gguf", "--n-gpu-layers", "all"}, "", func(t *testing.T, c *serveConfig) {
+			if !c.device.preferGPU || *c.device.gpuLayers != -1 {
+				t.Errorf("-ngl all: preferGPU %v, layers %d", c.device.preferGPU, *c.device.gpuLayers)
+			}
+		}},
+		{"the device named wins", []string{"-m", "x.gguf", "--device", "cpu", "--gpu-layers", "99"}, "", func(t *testing.T, c *serveConfig) {
+			if c.device.name != "cpu" || c.device.preferGPU {
+				t.Errorf("--device cpu -ngl 99: device %q, preferGPU %v", c.device.name, c.device.preferGPU)
+			}
+		}},
+		{"no flags, no GPU asked", []string{"-m", "x.gguf"}, "", func(t *testing.T, c *serveConfig) {
+			if c.device.preferGPU || c.device.gpuLayers != nil || c.maxReplyTokens != 0 || len(c.given) != 1 {
+				t.Errorf("defaults: preferGPU %v, layers %v, max reply %d, given %v", c.device.preferGPU, c.device.gpuLayers, c.maxReplyTokens, c.given)
+			}
+		}},
+		{"bad layer count", []string{"-m", "x.gguf", "-ngl", "lots"}, "want a number of layers", nil},
+		{"flash attention off", []string{"-m", "x.gguf", "--flash-attn", "off"}, "", nil},
+		{"flash attention without its value (older llama.cpp)", []string{"-m", "x.gguf", "-fa", "-c", "4096"}, "", func(t *testing.T, c *serveConfig) {
+			if c.nCtx != 4096 {
+				t.Errorf("-fa -c 4096: ctx %d", c.nCtx)
+			}
+		}},
+		{"flash attention last", []string{"-m", "x.gguf", "--flash-attn"}, "", nil},
+		{"flash attention -1", []string{"-m", "x.gguf", "-fa", "-1"}, "", nil},
+		{"bad flash attention", []string{"-m", "x.gguf", "-fa", "maybe"}, "want on, off or auto", nil},
+		{"a K cache type Nuri lacks", []string{"-m", "x.gguf", "-ctk", "q4_0", "-ctv", "q4_0"}, "takes f16, q8_0, f32", nil},
+		{"K and V apart", []string{"-m", "x.gguf", "-ctk", "q8_0"}, "holds K and V in one type", nil},
+		{"K cache against --kv-cache-type", []string{"-m", "x.gguf", "--kv-cache-type", "f32", "-ctk", "q8_0", "-ctv", "q8_0"}, "disagree", nil},
+		{"cache types in capitals", []string{"-m", "x.gguf", "--cache-type-k", "Q8_0", "--cache-type-v", "q8_0"}, "", func(t *testing.T, c *serveConfig) {
+			if c.eng.KVCacheType != "q8_0" {
+				t.Errorf("kv type %q", c.eng.KVCacheType)
+			}
+		}},
+		{"built-in template by name", []string{"-m", "x.gguf", "--chat-template", "ChatML"}, "", func(t *testing.T, c *serveConfig) {
+			if c.chatFmt != "chatml" || c.chatTemplate != "" || c.chatTemplateText != "" {
+				t.Errorf("format %q file %q text %q", c.chatFmt, c.chatTemplate, c.chatTemplateText)
+			}
+		}},
+		{"template text", []string{"-m", "x.gguf", "--chat-template", "{{ messages[0].content }}"}, "", func(t *testing.T, c *serveConfig) {
+			if c.chatTemplateText != "{{ messages[0].content }}" || c.chatFmt != "" {
+				t.Errorf("text %q format %q", c.chatTemplateText, c.chatFmt)
+			}
+		}},
+		{"template file (vLLM)", []string{"-m", "x.gguf", "--chat-template", tmplFile}, "", func(t *testing.T, c *serveConfig) {
+			if c.chatTemplate != tmplFile {
+				t.Errorf("file %q", c.chatTemplate)
+			}
+		}},
+		{"a built-in Nuri lacks", []string{"-m", "x.gguf", "--chat-template", "gemma"}, "none of Nuri's built-in formats", nil},
+		{"two templates", []string{"-m", "x.gguf", "--chat-template", "chatml", "--chat-format", "llama3"}, "give one of", nil},
+		{"reasoning format Nuri lacks", []string{"-m", "x.gguf", "--reasoning-format", "deepseek-legacy"}, "not supported", nil},
+		{"reasoning format against the parser", []string{"-m", "x.gguf", "--reasoning-format", "none", "--reasoning-parser", "think"}, "disagree", nil},
+		{"deepseek reasoning format", []string{"-m", "x.gguf", "--reasoning-format", "deepseek"}, "", func(t *testing.T, c *serveConfig) {
+			if c.reasoning != server.ReasoningAuto {
+				t.Errorf("reasoning %q", c.reasoning)
+			}
+		}},
+		{"n-predict 0", []string{"-m", "x.gguf", "-n", "0"}, "must be positive", nil},
+		{"n-predict -2 (llama.cpp's until the context is full)", []string{"-m", "x.gguf", "--n-predict", "-2"}, "", func(t *testing.T, c *serveConfig) {
+			if c.maxReplyTokens != 0 {
+				t.Errorf("max reply %d", c.maxReplyTokens)
+			}
+		}},
+		{"bad sampling default", []string{"-m", "x.gguf", "--min-p", "2"}, "min_p", nil},
+		{"vLLM's generation config override", []string{"-m", "x.gguf", "--override-generation-config", `{"temperature": 0.6, "top_k": 20, "max_new_tokens": 512, "do_sample": true}`}, "", func(t *testing.T, c *serveConfig) {
+			if !c.given["temp"] || !c.given["top-k"] || c.maxReplyTokens != 512 || !slices.Equal(c.genConfigUnused, []string{"do_sample"}) ||
+				c.sampling.temp != 0.6 || c.sampling.topK != 20 {
+				t.Errorf("given %v, max reply %d, unused %v, temp %v, top-k %d", c.given, c.maxReplyTokens, c.genConfigUnused, c.sampling.temp, c.sampling.topK)
+			}
+		}},
+		{"override against a flag", []string{"-m", "x.gguf", "--temp", "0.7", "--override-generation-config", `{"temperature": 0.6}`}, "both set it", nil},
+		{"override against -n", []string{"-m", "x.gguf", "-n", "64", "--override-generation-config", `{"max_new_tokens": 512}`}, "disagree", nil},
+		{"override not an object", []string{"-m", "x.gguf", "--override-generation-config", `[1]`}, "want a JSON object", nil},
+		{"override with a fractional top_k", []string{"-m", "x.gguf", "--override-generation-config", `{"top_k": 1.5}`}, "whole number", nil},
+		{"override with a string", []string{"-m", "x.gguf", "--override-generation-config", `{"temperature": "hot"}`}, "want a number", nil},
+		{"generation config vllm", []string{"-m", "x.gguf", "--generation-config", "vllm"}, "", func(t *testing.T, c *serveConfig) {
+			if c.modelSampling {
+				t.Error("--generation-config vllm kept the model's sampling")
+			}
+		}},
+		{"generation config folder", []string{"-m", "x.gguf", "--generation-config", dir}, "reads no generation_config.json", nil},
+		{"generation config against model sampling", []string{"-m", "x.gguf", "--generation-config", "vllm", "--model-sampling=true"}, "disagree", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			c, err := parseServe(tc.args, &stderr)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(stderr.String(), tc.wantErr) {
+					t.Fatalf("err %v, stderr %q; want an error saying %q", err, firstLine(stderr.String()), tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("err %v: %s", err, firstLine(stderr.String()))
+			}
+			if tc.check != nil {
+				tc.check(t, c)
+			}
+		})
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// TestLlamaArgEnv: llama.cpp's LLAMA_ARG_* variables set serve's flags
+// under NURI_* and the command line; the ones Nuri has no setting for are
+// listed to be logged.
+func TestLlamaArgEnv(t *testing.T) {
+	t.Setenv("LLAMA_ARG_MODEL", "/models/from-env.gguf")
+	t.Setenv("LLAMA_ARG_CTX_SIZE", "2048")
+	t.Setenv("LLAMA_ARG_N_PARALLEL", "3")
+	t.Setenv("LLAMA_ARG_CACHE_TYPE_K", "q8_0")
+	t.Setenv("LLAMA_ARG_CACHE_TYPE_V", "q8_0")
+	t.Setenv("LLAMA_API_KEY", "llama-key")
+	t.Setenv("LLAMA_ARG_ENDPOINT_METRICS", "1")
+	t.Setenv("LLAMA_ARG_RERANKING", "0") // a flag variable that is not true: left off, as llama.cpp does
+	t.Setenv("LLAMA_ARG_EMBEDDINGS", "enabled")
+	t.Setenv("LLAMA_ARG_MLOCK", "1")
+	t.Setenv("LLAMA_ARG_TOP_K", "7")
+	t.Setenv("NURI_CTX_SIZE", "1024")
+	var stderr bytes.Buffer
+	c, err := parseServe([]string{"-np", "5"}, &stderr)
+	if err != nil {
+		t.Fatalf("%v: %s", err, firstLine(stderr.String()))
+	}
+	if c.model != "/models/from-env.gguf" || c.nCtx != 1024 || c.eng.MaxNumSeqs != 5 || c.eng.KVCacheType != "q8_0" ||
+		!slices.Equal(c.apiKeys, []string{"llama-key"}) || c.reranking || !c.embeddings || c.sampling.topK != 7 || !c.given["top-k"] {
+		t.Errorf("model %q ctx %d (NURI_CTX_SIZE wins) seqs %d (the command line wins) kv %s keys %v reranking %v embeddings %v top-k %d",
+			c.model, c.nCtx, c.eng.MaxNumSeqs, c.eng.KVCacheType, c.apiKeys, c.reranking, c.embeddings, c.sampling.topK)
+	}
+	if !slices.Equal(c.llamaEnvIgnored, []string{"LLAMA_ARG_MLOCK"}) {
+		t.Errorf("ignored %v, want [LLAMA_ARG_MLOCK]", c.llamaEnvIgnored)
+	}
+	// A model on the command line wins over the environment's.
+	if c, err = parseServe([]string{"/m/cli.gguf"}, &stderr); err != nil || c.model != "/m/cli.gguf" {
+		t.Errorf("positional model under LLAMA_ARG_MODEL: %v, model %q", err, c.model)
+	}
+	if c, err = parseServe([]string{"--model", "/m/flag.gguf"}, &stderr); err != nil || c.model != "/m/flag.gguf" {
+		t.Errorf("--model under LLAMA_ARG_MODEL: %v, model %q", err, c.model)
+	}
+	t.Setenv("LLAMA_ARG_PORT", "http")
+	stderr.Reset()
+	if _, err := parseServe(nil, &stderr); err == nil || !strings.Contains(stderr.String(), "LLAMA_ARG_PORT") {
+		t.Errorf("a bad LLAMA_ARG_PORT: %v, %q", err, stderr.String())
+	}
+}
+
+// TestRunLlamaFlags: nuri run takes llama-cli's spellings of the cache
+// types, -ngl, -fa and --jinja, as serve does.
+func TestRunLlamaFlags(t *testing.T) {
+	var stderr bytes.Buffer
+	c, err := parseRun([]string{"-m", "x.gguf", "-p", "hi", "-ngl", "0", "-fa", "--jinja", "-ctk", "q8_0", "-ctv", "q8_0"}, &stderr)
+	if err != nil {
+		t.Fatalf("%v: %s", err, firstLine(stderr.String()))
+	}
+	if c.kvType != "q8_0" || c.device.name != "cpu" || c.device.preferGPU {
+		t.Errorf("kv %q device %q preferGPU %v", c.kvType, c.device.name, c.device.preferGPU)
+	}
+	stderr.Reset()
+	if _, err := parseRun([]string{"-m", "x.gguf", "-p", "hi", "-ctv", "f32"}, &stderr); err == nil || !strings.Contains(stderr.String(), "one type") {
+		t.Errorf("-ctv f32 alone: %v, %q", err, firstLine(stderr.String()))
+	}
+}

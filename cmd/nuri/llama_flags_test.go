@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nuri-ai/nuri/chat"
 	"github.com/nuri-ai/nuri/server"
 )
 
@@ -208,5 +209,63 @@ func TestRunLlamaFlags(t *testing.T) {
 	stderr.Reset()
 	if _, err := parseRun([]string{"-m", "x.gguf", "-p", "hi", "-ctv", "f32"}, &stderr); err == nil || !strings.Contains(stderr.String(), "one type") {
 		t.Errorf("-ctv f32 alone: %v, %q", err, firstLine(stderr.String()))
+	}
+}
+
+// TestVLLMFlags parses a vllm serve command line for a GGUF model.
+func TestVLLMFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		wantErr string
+		check   func(t *testing.T, c *serveConfig)
+	}{
+		{"a vLLM command line", []string{"/m/exaone.gguf", "--tokenizer", "LGAI-EXAONE/EXAONE-4.0-1.2B", "--max-model-len", "8192",
+			"--enable-auto-tool-choice", "--tool-call-parser", "hermes", "--reasoning-parser", "deepseek_r1", "--served-model-name", "exaone",
+			"--dtype", "half", "--trust-remote-code", "--tensor-parallel-size", "1", "--gpu-memory-utilization", "0.9", "--enable-prefix-caching",
+			"--kv-cache-dtype", "auto", "--quantization", "gguf", "--port", "8000"}, "", func(t *testing.T, c *serveConfig) {
+			if c.toolParser != chat.ToolsHermes || c.reasoning != server.ReasoningThink || c.alias != "exaone" || c.nCtx != 8192 ||
+				c.eng.DisablePrefixCaching || c.addr != ":8000" || len(c.startNotes) != 3 || c.model != "/m/exaone.gguf" {
+				t.Errorf("tools %q reasoning %q alias %q ctx %d no prefix caching %v addr %s notes %q",
+					c.toolParser, c.reasoning, c.alias, c.nCtx, c.eng.DisablePrefixCaching, c.addr, c.startNotes)
+			}
+		}},
+		{"llama3_json", []string{"-m", "x.gguf", "--tool-call-parser", "llama3_json"}, "", func(t *testing.T, c *serveConfig) {
+			if c.toolParser != chat.ToolsLlama3 {
+				t.Errorf("tools %q", c.toolParser)
+			}
+		}},
+		{"a parser Nuri lacks", []string{"-m", "x.gguf", "--tool-call-parser", "qwen3_coder"}, "does not parse", nil},
+		{"two tool parsers", []string{"-m", "x.gguf", "--tool-parser", "mistral", "--tool-call-parser", "hermes"}, "disagree", nil},
+		{"fp8 cache", []string{"-m", "x.gguf", "--kv-cache-dtype", "fp8"}, "no fp8 form", nil},
+		{"two devices", []string{"-m", "x.gguf", "-tp", "2"}, "one device", nil},
+		{"another quantization", []string{"-m", "x.gguf", "--quantization", "awq"}, "GGUF files", nil},
+		{"memory share over 1", []string{"-m", "x.gguf", "--gpu-memory-utilization", "1.5"}, "want a share", nil},
+		{"prefix caching off", []string{"-m", "x.gguf", "--enable-prefix-caching=false"}, "", func(t *testing.T, c *serveConfig) {
+			if !c.eng.DisablePrefixCaching {
+				t.Error("--enable-prefix-caching=false left prefix caching on")
+			}
+		}},
+		{"a reasoning parser for another format", []string{"-m", "x.gguf", "--reasoning-parser", "granite"}, "must be auto, think or none", nil},
+		{"Mistral's reasoning parser", []string{"-m", "x.gguf", "--reasoning-parser", "mistral"}, "", func(t *testing.T, c *serveConfig) {
+			if c.reasoning != server.ReasoningThink {
+				t.Errorf("reasoning %q", c.reasoning)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			c, err := parseServe(tc.args, &stderr)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(stderr.String(), tc.wantErr) {
+					t.Fatalf("err %v, stderr %q; want an error saying %q", err, firstLine(stderr.String()), tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("err %v: %s", err, firstLine(stderr.String()))
+			}
+			tc.check(t, c)
+		})
 	}
 }

@@ -53,6 +53,7 @@ type serveConfig struct {
 	chatTemplate, chatFmt string
 	chatTemplateText      string          // --chat-template given as a template's text
 	llamaEnvIgnored       []string        // LLAMA_ARG_* variables set that Nuri has no setting for
+	startNotes            []string        // flags taken without effect, to log at start
 	toolParser            chat.ToolFormat // "" : what the template shows
 	freeToolCalls         bool            // auto calls unconstrained
 	compactJSON           bool            // --disable-any-whitespace
@@ -172,6 +173,7 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or console")
 	addDeviceFlags(fs, &c.device)
 	llama := addLlamaServerFlags(fs, c)
+	vllm := addVLLMFlags(fs)
 	if more != nil {
 		more(fs)
 	}
@@ -296,12 +298,8 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	if c.thinkBudget < -1 {
 		return fail("--reasoning-budget must be -1 (no limit) or more, got %d", c.thinkBudget)
 	}
-	switch *reasoning {
-	case "auto":
-	case "think", "none":
-		c.reasoning = server.Reasoning(*reasoning)
-	default:
-		return fail("--reasoning-parser must be auto, think or none, got %q", *reasoning)
+	if c.reasoning, err = parseReasoningParser(*reasoning); err != nil {
+		return fail("%v", err)
 	}
 	if c.device.name == "" {
 		return fail("--device must name a device (cpu, cuda:N, npu:N)")
@@ -319,6 +317,9 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 		return fail("%v", err)
 	}
 	if err := llama.settle(c, c.given); err != nil {
+		return fail("%v", err)
+	}
+	if c.startNotes, err = vllm.settle(c, c.given); err != nil {
 		return fail("%v", err)
 	}
 	if err := c.requestDefaults(fs, *genMode, *genOverride); err != nil {
@@ -558,6 +559,9 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 			log.Info("request defaults: sampling the model recommends", applied...)
 			sampling = &p
 		}
+	}
+	for _, n := range c.startNotes {
+		log.Info("flag taken as Nuri has it", zap.String("note", n))
 	}
 	if len(c.llamaEnvIgnored) > 0 {
 		log.Warn("llama.cpp's environment variables that Nuri has no setting for; left out", zap.Strings("variables", c.llamaEnvIgnored))

@@ -116,6 +116,16 @@ type ollamaMessageOut struct {
 // as /api/tags lists it.
 func ollamaModel(name string) string { return strings.TrimSuffix(name, ":latest") }
 
+// ollamaTagged is a served name in Ollama's NAME:TAG form: as it is where
+// it has a tag (a model served under the name Ollama pulled it as,
+// "qwen3:8b"), else with Ollama's default tag.
+func ollamaTagged(name string) string {
+	if i := strings.LastIndexByte(name, ':'); i > strings.LastIndexByte(name, '/') {
+		return name
+	}
+	return name + ":latest"
+}
+
 // toSampling turns the shared fields into the OpenAI form the jobs take.
 func (c *ollamaCommon) toSampling() (samplingFields, map[string]any, string, error) {
 	f := samplingFields{Model: ollamaModel(c.Model)}

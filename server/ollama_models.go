@@ -66,7 +66,7 @@ func (s *Server) ollamaEntries(b *Backend, running bool) []ollamaModelEntry {
 	mi := b.Model
 	d := ollamaDetails{Format: "gguf", Family: mi.Arch, Families: []string{mi.Arch}, ParameterSize: paramSize(mi.Params), QuantizationLevel: mi.Quant}
 	entry := func(name, parent string) ollamaModelEntry {
-		e := ollamaModelEntry{Name: name + ":latest", Model: name + ":latest", Size: mi.Size, Details: d}
+		e := ollamaModelEntry{Name: ollamaTagged(name), Model: ollamaTagged(name), Size: mi.Size, Details: d}
 		e.Details.ParentModel = parent
 		if !mi.Modified.IsZero() {
 			e.Modified = mi.Modified.Format(time.RFC3339Nano)
@@ -79,7 +79,7 @@ func (s *Server) ollamaEntries(b *Backend, running bool) []ollamaModelEntry {
 	}
 	out := []ollamaModelEntry{entry(s.cfg.ModelName, "")}
 	for _, id := range s.loras.ids() {
-		out = append(out, entry(s.loras.module(id).Name, s.cfg.ModelName+":latest"))
+		out = append(out, entry(s.loras.module(id).Name, ollamaTagged(s.cfg.ModelName)))
 	}
 	return out
 }
@@ -127,7 +127,7 @@ func (s *Server) handleOllamaShow(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 	entries := s.ollamaEntries(b, false)
 	e := entries[0]
 	for _, o := range entries[1:] {
-		if lora > 0 && o.Name == s.modelName(lora)+":latest" {
+		if lora > 0 && o.Name == ollamaTagged(s.modelName(lora)) {
 			e = o
 		}
 	}

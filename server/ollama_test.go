@@ -238,3 +238,23 @@ func TestOllamaThinkingAndTools(t *testing.T) {
 		t.Errorf("the history is not in the prompt: %q", prompt)
 	}
 }
+
+// TestOllamaTaggedName: a model served under the name Ollama pulled it as
+// ("qwen3:8b") is listed and answered under that name, not "qwen3:8b:latest".
+func TestOllamaTaggedName(t *testing.T) {
+	ts := newTestServer(t, Config{ModelName: "qwen3:8b"}, "hello")
+	status, _, body := ts.do("GET", "/api/tags", "")
+	if status != 200 || !strings.Contains(string(body), `"name":"qwen3:8b"`) || strings.Contains(string(body), "qwen3:8b:latest") {
+		t.Fatalf("tags: %d %s", status, body)
+	}
+	status, _, body = ts.do("POST", "/api/chat", `{"model":"qwen3:8b","stream":false,"messages":[{"role":"user","content":"hi"}]}`)
+	if status != 200 || !strings.Contains(string(body), `"model":"qwen3:8b"`) {
+		t.Errorf("chat: %d %s", status, body)
+	}
+	for name, want := range map[string]string{"qwen3": "qwen3:latest", "qwen3:8b": "qwen3:8b", "hf.co/org/repo:Q4_K_M": "hf.co/org/repo:Q4_K_M",
+		"localhost:5000/ns/m": "localhost:5000/ns/m:latest", "Org/Repo": "Org/Repo:latest"} {
+		if got := ollamaTagged(name); got != want {
+			t.Errorf("ollamaTagged(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

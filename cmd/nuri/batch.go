@@ -149,6 +149,9 @@ type batchUsage struct {
 // the lines before it are written, so an interrupted run keeps what it
 // finished (--resume continues it).
 func batchRun(ctx context.Context, c *serveConfig, bf batchFlags, log *zap.Logger, stderr io.Writer) error {
+	if err := c.resolveModel(log); err != nil {
+		return err
+	}
 	lines, err := readBatchLines(bf.in)
 	if err != nil {
 		return err

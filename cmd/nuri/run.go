@@ -279,6 +279,9 @@ func loadRun(c *runConfig, stderr io.Writer) (*runLoad, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.resolveModel(log); err != nil {
+		return nil, err
+	}
 	t0 := time.Now()
 	tok, err := loadTokenizer(c.model, c.normalization)
 	if err != nil {

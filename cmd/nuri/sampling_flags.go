@@ -46,6 +46,38 @@ func addSamplingFlags(fs *flag.FlagSet, d sample.Params, note string) *samplingF
 	return f
 }
 
+// set gives the sampler flag name the value v, as if it were given.
+func (f *samplingFlags) set(name string, v float64) error {
+	whole := func(dst *int) error {
+		if v != math.Trunc(v) {
+			return fmt.Errorf("want a whole number, got %v", v)
+		}
+		*dst = int(v)
+		return nil
+	}
+	switch name {
+	case "temp":
+		f.temp = v
+	case "top-p":
+		f.topP = v
+	case "min-p":
+		f.minP = v
+	case "repeat-penalty":
+		f.repeat = v
+	case "presence-penalty":
+		f.presence = v
+	case "frequency-penalty":
+		f.frequency = v
+	case "top-k":
+		return whole(&f.topK)
+	case "repeat-last-n":
+		return whole(&f.lastN)
+	default:
+		return fmt.Errorf("no sampler flag --%s", name)
+	}
+	return nil
+}
+
 // overlay writes the flags that set reports as given into p, checks the
 // result, and returns what it wrote as log fields.
 func (f *samplingFlags) overlay(p *sample.Params, set func(flag string) bool) ([]zap.Field, error) {

@@ -459,6 +459,9 @@ func serveModel(ctx context.Context, c *serveConfig, log *zap.Logger, stdout io.
 	// and "listening" logged: loading itself runs after listening (so
 	// /health can say "loading"), and its error would follow a line that
 	// looked like success.
+	if err := c.resolveModel(log); err != nil {
+		return err
+	}
 	f, err := os.Open(c.model)
 	if err != nil {
 		return fmt.Errorf("model: %w", err)

@@ -1330,3 +1330,19 @@ func postOK(t *testing.T, url, body string) []byte {
 	}
 	return b
 }
+
+// getOK gets url and returns the reply's body, failing the test unless it
+// is a 200.
+func getOK(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %d %v %s", url, resp.StatusCode, err, b)
+	}
+	return b
+}

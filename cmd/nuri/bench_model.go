@@ -154,6 +154,9 @@ func runBenchModel(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if f.cfg.Model, err = modelFile(f.cfg.Model); err != nil {
+		return err
+	}
 	return f.measure("model", args, &f.cfg.Threads, stdout, stderr, func(ctx context.Context, env bench.Environment, opts inproc.RunOptions) (_ *bench.Report, _ func(io.Writer) error, err error) {
 		if !inproc.IsCPU(f.cfg.Device) {
 			dev, oerr := openDevice(f.cfg.Device, deviceOptions{threads: f.cfg.Threads, nvrtc: f.dev.nvrtc, cudaCache: f.dev.cudaCache})

@@ -51,6 +51,11 @@ func embedCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
+	file, err := modelFile(*path)
+	if err != nil {
+		return err
+	}
+	*path = file
 	if len(texts) == 1 && texts[0] == "-" {
 		texts = texts[:0]
 		sc := bufio.NewScanner(stdin)

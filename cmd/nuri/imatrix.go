@@ -82,6 +82,9 @@ func runImatrix(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if c.model, err = modelFile(c.model); err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	return imatrixCmd(ctx, c, os.Stdin, stdout, stderr)

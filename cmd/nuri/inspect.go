@@ -34,12 +34,16 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	f, err := gguf.Open(fs.Arg(0))
+	path, err := modelFile(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	f, err := gguf.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	r := buildInspectReport(fs.Arg(0), f)
+	r := buildInspectReport(path, f)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

@@ -379,3 +379,19 @@ func (c *runConfig) resolveModel(log *zap.Logger) error {
 	}
 	return nil
 }
+
+// modelFile is the GGUF a model argument names, for the commands that
+// read a model without serving it (inspect, tokenize, bench model,
+// perplexity, ...): the file, or the one Ollama or Hugging Face's tools
+// keep under that name. An Ollama model with adapters is refused, since
+// these commands would measure it without them.
+func modelFile(ref string) (string, error) {
+	src, err := resolveModel(ref, defaultModelDirs(os.Getenv))
+	if err != nil {
+		return "", err
+	}
+	if len(src.adapters) > 0 {
+		return "", fmt.Errorf("model %s: Ollama applies %d adapter(s) to it, which only nuri serve and nuri run apply; give the GGUF (%s) and --lora for each", ref, len(src.adapters), src.path)
+	}
+	return src.path, nil
+}

@@ -54,8 +54,16 @@ func fakeOllama(t *testing.T, params string) string {
 			t.Fatal(err)
 		}
 	}
+	adapted, _ := json.Marshal(map[string]any{"layers": []map[string]string{layers[0], {"mediaType": "application/vnd.ollama.image.adapter", "digest": digest(5, "x")}}})
+	f := filepath.Join(dir, "manifests", "registry.ollama.ai", "library", "adapted", "latest")
+	if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f, adapted, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	bad, _ := json.Marshal(map[string]any{"layers": []map[string]string{{"mediaType": "application/vnd.ollama.image.model", "digest": "sha256:../../etc"}}})
-	f := filepath.Join(dir, "manifests", "registry.ollama.ai", "library", "bad", "latest")
+	f = filepath.Join(dir, "manifests", "registry.ollama.ai", "library", "bad", "latest")
 	if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -221,5 +229,16 @@ func TestServeOllamaModel(t *testing.T) {
 	}
 	if a, b := run("-s", "1", "--temp", "1.5"), run("-s", "2", "--temp", "1.5"); a == b {
 		t.Errorf("nuri run: --temp 1.5 did not win over Ollama's temperature: %q twice", a)
+	}
+	// The commands that read a model without serving it take the name too.
+	for _, args := range [][]string{{"inspect", "stories:260k"}, {"tokenize", "--model", "stories:260k", "Once"}} {
+		var stdout, stderr bytes.Buffer
+		if code := realMain(args, &stdout, &stderr); code != 0 || stdout.Len() == 0 {
+			t.Errorf("nuri %v: exit %d: %s", args, code, stderr.String())
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := realMain([]string{"inspect", "adapted"}, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), "adapter") {
+		t.Errorf("nuri inspect of a model with adapters: exit %d: %s", code, stderr.String())
 	}
 }

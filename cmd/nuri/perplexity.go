@@ -153,6 +153,9 @@ func runPerplexity(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if c.model, err = modelFile(c.model); err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	return perplexityCmd(ctx, c, os.Stdin, stdout, stderr)

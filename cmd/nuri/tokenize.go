@@ -64,6 +64,11 @@ func tokenizeCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		fs.Usage()
 		return errUsage
 	}
+	file, err := modelFile(*model)
+	if err != nil {
+		return err
+	}
+	*model = file
 	text := pos[0]
 	if text == "-" {
 		b, err := io.ReadAll(stdin)
@@ -121,6 +126,11 @@ func runDetokenize(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
+	file, err := modelFile(*model)
+	if err != nil {
+		return err
+	}
+	*model = file
 	list := strings.Join(pos, " ")
 	if list == "-" {
 		b, err := io.ReadAll(os.Stdin)

@@ -273,7 +273,11 @@ var llamaEnv = []struct {
 	{"LLAMA_ARG_ENDPOINT_METRICS", "metrics", envFlag},
 	{"LLAMA_ARG_JINJA", "jinja", envFlag},
 	{"LLAMA_ARG_CONT_BATCHING", "cont-batching", envFlag},
-	{"LLAMA_ARG_WEBUI", "", envFlag}, // no web UI either way
+	// No web UI either way.
+	{"LLAMA_ARG_WEBUI", "", envFlag},
+	{"LLAMA_ARG_NO_WEBUI", "", envFlag},
+	{"LLAMA_ARG_UI", "", envFlag},
+	{"LLAMA_ARG_NO_UI", "", envFlag},
 }
 
 // llamaEnvDefaults sets serve's flags from llama.cpp's environment

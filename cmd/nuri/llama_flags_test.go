@@ -166,6 +166,7 @@ func TestLlamaArgEnv(t *testing.T) {
 	t.Setenv("LLAMA_ARG_RERANKING", "0") // a flag variable that is not true: left off, as llama.cpp does
 	t.Setenv("LLAMA_ARG_EMBEDDINGS", "enabled")
 	t.Setenv("LLAMA_ARG_MLOCK", "1")
+	t.Setenv("LLAMA_ARG_NO_WEBUI", "1") // nothing to turn off: no warning
 	t.Setenv("LLAMA_ARG_TOP_K", "7")
 	t.Setenv("NURI_CTX_SIZE", "1024")
 	var stderr bytes.Buffer

@@ -20,12 +20,7 @@ func TestLlamaServerFlags(t *testing.T) {
 	if err := os.WriteFile(tmplFile, []byte("{% for m in messages %}{{ m.content }}{% endfor %}"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		name    string
-		args    []string
-		wantErr string // "" : parses
-		check   func(t *testing.T, c *serveConfig)
-	}{
+	runServeParseCases(t, []serveParseCase{
 		{"a llama-server command line", []string{"-m", "/m/kanana.gguf", "-c", "4096", "-ngl", "99", "-fa", "on", "-ctk", "q8_0", "-ctv", "q8_0",
 			"--jinja", "-a", "kanana", "-n", "256", "--temp", "0.6", "--top-p", "0.95", "--top-k", "20", "--min-p", "0", "-s", "42",
 			"--metrics", "-cb", "--no-webui", "--host", "0.0.0.0", "--port", "8081", "--reasoning-format", "none"}, "", func(t *testing.T, c *serveConfig) {
@@ -127,7 +122,21 @@ func TestLlamaServerFlags(t *testing.T) {
 		}},
 		{"generation config folder", []string{"-m", "x.gguf", "--generation-config", dir}, "reads no generation_config.json", nil},
 		{"generation config against model sampling", []string{"-m", "x.gguf", "--generation-config", "vllm", "--model-sampling=true"}, "disagree", nil},
-	} {
+	})
+}
+
+// serveParseCase is a serve command line and what parsing it gives.
+type serveParseCase struct {
+	name    string
+	args    []string
+	wantErr string // "" : parses
+	check   func(t *testing.T, c *serveConfig)
+}
+
+// runServeParseCases parses each case's command line and checks it.
+func runServeParseCases(t *testing.T, cases []serveParseCase) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
 			c, err := parseServe(tc.args, &stderr)
@@ -215,12 +224,7 @@ func TestRunLlamaFlags(t *testing.T) {
 
 // TestVLLMFlags parses a vllm serve command line for a GGUF model.
 func TestVLLMFlags(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		args    []string
-		wantErr string
-		check   func(t *testing.T, c *serveConfig)
-	}{
+	runServeParseCases(t, []serveParseCase{
 		{"a vLLM command line", []string{"/m/exaone.gguf", "--tokenizer", "LGAI-EXAONE/EXAONE-4.0-1.2B", "--max-model-len", "8192",
 			"--enable-auto-tool-choice", "--tool-call-parser", "hermes", "--reasoning-parser", "deepseek_r1", "--served-model-name", "exaone",
 			"--dtype", "half", "--trust-remote-code", "--tensor-parallel-size", "1", "--gpu-memory-utilization", "0.9", "--enable-prefix-caching",
@@ -253,20 +257,5 @@ func TestVLLMFlags(t *testing.T) {
 				t.Errorf("reasoning %q", c.reasoning)
 			}
 		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var stderr bytes.Buffer
-			c, err := parseServe(tc.args, &stderr)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(stderr.String(), tc.wantErr) {
-					t.Fatalf("err %v, stderr %q; want an error saying %q", err, firstLine(stderr.String()), tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("err %v: %s", err, firstLine(stderr.String()))
-			}
-			tc.check(t, c)
-		})
-	}
+	})
 }

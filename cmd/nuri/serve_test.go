@@ -1320,15 +1320,7 @@ func TestServeOllamaAPI(t *testing.T) {
 func postOK(t *testing.T, url, body string) []byte {
 	t.Helper()
 	resp, err := http.Post(url, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s: %d %v %s", url, resp.StatusCode, err, b)
-	}
-	return b
+	return readOK(t, url, resp, err)
 }
 
 // getOK gets url and returns the reply's body, failing the test unless it
@@ -1336,6 +1328,13 @@ func postOK(t *testing.T, url, body string) []byte {
 func getOK(t *testing.T, url string) []byte {
 	t.Helper()
 	resp, err := http.Get(url)
+	return readOK(t, url, resp, err)
+}
+
+// readOK returns the body of the reply to a request to url, failing the
+// test unless it is a 200.
+func readOK(t *testing.T, url string, resp *http.Response, err error) []byte {
+	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -258,4 +259,23 @@ func TestVLLMFlags(t *testing.T) {
 			}
 		}},
 	})
+}
+
+// TestServeChatTemplateFlag: --chat-template's forms reach the renderer:
+// a template's text, and a built-in format's name.
+func TestServeChatTemplateFlag(t *testing.T) {
+	body := `{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}`
+	for _, tc := range []struct{ flag, want string }{
+		{"{% for m in messages %}[{{ m.role }}:{{ m.content }}]{% endfor %}", "[user:hi][assistant:yo]"},
+		{"chatml", "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nyo<|im_end|>\n<|im_start|>assistant\n"}, // with the generation prompt, as llama-server's /apply-template
+	} {
+		base := startServe(t, "--chat-template", tc.flag)
+		var r struct {
+			Prompt string `json:"prompt"`
+		}
+		b := postOK(t, base+"/apply-template", body)
+		if err := json.Unmarshal(b, &r); err != nil || r.Prompt != tc.want {
+			t.Errorf("--chat-template %q: %v, prompt %q, want %q", tc.flag, err, r.Prompt, tc.want)
+		}
+	}
 }

@@ -41,7 +41,7 @@ func addLlamaFlags(fs *flag.FlagSet) *llamaFlags {
 		fs.StringVar(&l.gpuLayers, n, "", "llama.cpp's layers on the GPU (N, auto or all): unless --device is given, 0 runs on the CPU and anything else on cuda:0, or on the CPU with a warning where there is no GPU; Nuri runs a model whole on one device")
 	}
 	for _, n := range []string{"flash-attn", "fa"} {
-		fs.StringVar(&l.flashAttn, n, "", "llama.cpp's on|off|auto: accepted and checked; Nuri's attention has one form, blockwise over the paged cache with no score matrix, and takes quantized caches either way")
+		fs.StringVar(&l.flashAttn, n, "", "llama.cpp's on|off|auto: accepted and checked; Nuri's attention has one form (each query's scores over the paged cache, then their softmax), with or without a quantized cache")
 	}
 	fs.BoolVar(&l.noOp, "jinja", false, "llama.cpp's flag, accepted: Nuri always renders the Jinja template")
 	return l

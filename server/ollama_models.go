@@ -100,6 +100,37 @@ func (s *Server) handleOllamaPS(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 	return s.writeJSON(ctx, map[string]any{"models": s.ollamaEntries(b, true)})
 }
 
+// handleOllamaPull answers Ollama's /api/pull: the model served is there
+// already ("success", as Ollama answers for a model it has); any other
+// is not found, since Nuri serves the one model it started with and
+// downloads nothing.
+func (s *Server) handleOllamaPull(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
+	var req struct {
+		Model  string `json:"model"`
+		Name   string `json:"name"` // older clients
+		Stream *bool  `json:"stream"`
+	}
+	if err := decodeBody(ctx, &req); err != nil {
+		return err
+	}
+	name := ollamaModel(req.Model + req.Name)
+	if _, err := s.generationModel(name); err != nil || name == "" {
+		return &apiError{err: ErrModelNotFound, param: "model", msg: fmt.Sprintf("pull model manifest: '%s' is not served here; Nuri serves the model it was started with and downloads nothing (ollama pull it, then nuri serve %s)", req.Model+req.Name, req.Model+req.Name)}
+	}
+	if req.Stream != nil && !*req.Stream {
+		return s.writeJSON(ctx, map[string]string{"status": "success"})
+	}
+	ctx.SetContentType("application/x-ndjson")
+	ctx.SetBodyString(`{"status":"success"}` + "\n")
+	return nil
+}
+
+// handleOllamaManage answers Ollama's /api/create, /api/copy, /api/push
+// and /api/delete: Nuri serves the one model it was started with.
+func (s *Server) handleOllamaManage(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
+	return &apiError{err: ErrNotSupported, msg: fmt.Sprintf("%s: Nuri serves the one model it was started with and does not manage models (use ollama, then nuri serve NAME)", ctx.Path())}
+}
+
 func (s *Server) handleOllamaVersion(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 	return s.writeJSON(ctx, map[string]string{"version": ollamaAPIVersion})
 }

@@ -258,3 +258,27 @@ func TestOllamaTaggedName(t *testing.T) {
 		}
 	}
 }
+
+// TestOllamaPull: pulling the model served succeeds at once (streamed or
+// not); another is not found, and managing models is not supported.
+func TestOllamaPull(t *testing.T) {
+	ts := newTestServer(t, Config{ModelName: "qwen3:8b"}, "hello")
+	status, hdr, body := ts.do("POST", "/api/pull", `{"model":"qwen3:8b"}`)
+	if status != 200 || hdr.Get("Content-Type") != "application/x-ndjson" || string(body) != `{"status":"success"}`+"\n" {
+		t.Errorf("pull, streamed: %d %q %s", status, hdr.Get("Content-Type"), body)
+	}
+	status, _, body = ts.do("POST", "/api/pull", `{"name":"qwen3:8b","stream":false}`)
+	if status != 200 || !strings.Contains(string(body), `"status":"success"`) {
+		t.Errorf("pull: %d %s", status, body)
+	}
+	status, _, body = ts.do("POST", "/api/pull", `{"model":"llama3:latest"}`)
+	if status != 404 || !strings.Contains(string(body), "downloads nothing") {
+		t.Errorf("pull of another model: %d %s", status, body)
+	}
+	for _, r := range [][2]string{{"POST", "/api/create"}, {"POST", "/api/copy"}, {"POST", "/api/push"}, {"DELETE", "/api/delete"}} {
+		status, _, body := ts.do(r[0], r[1], `{"model":"qwen3:8b"}`)
+		if status < 400 || !strings.Contains(string(body), "does not manage models") {
+			t.Errorf("%s %s: %d %s", r[0], r[1], status, body)
+		}
+	}
+}

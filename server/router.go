@@ -78,6 +78,12 @@ func (s *Server) routes(path string) []route {
 		return []route{{method: "POST", auth: true, h: s.handleOllamaShow}}
 	case "/api/version":
 		return []route{{method: "GET", h: s.handleOllamaVersion}}
+	case "/api/pull":
+		return []route{{method: "POST", auth: true, h: s.handleOllamaPull}}
+	case "/api/create", "/api/copy", "/api/push":
+		return []route{{method: "POST", auth: true, h: s.handleOllamaManage}}
+	case "/api/delete":
+		return []route{{method: "DELETE", auth: true, h: s.handleOllamaManage}}
 	case "/v1/messages":
 		return []route{{method: "POST", auth: true, h: s.handleAnthropicMessages}}
 	case "/v1/messages/count_tokens":

@@ -36,6 +36,11 @@ func TestLlamaServerFlags(t *testing.T) {
 				}
 			}
 		}},
+		{"several API keys", []string{"-m", "x.gguf", "--api-key", "k1, k2,,k3"}, "", func(t *testing.T, c *serveConfig) {
+			if !slices.Equal(c.apiKeys, []string{"k1", "k2", "k3"}) {
+				t.Errorf("keys %q", c.apiKeys)
+			}
+		}},
 		{"no GPU layers", []string{"-m", "x.gguf", "-ngl", "0"}, "", func(t *testing.T, c *serveConfig) {
 			if c.device.name != "cpu" || c.device.preferGPU {
 				t.Errorf("-ngl 0: device %q, preferGPU %v", c.device.name, c.device.preferGPU)
@@ -210,12 +215,12 @@ func TestLlamaArgEnv(t *testing.T) {
 // types, -ngl, -fa and --jinja, as serve does.
 func TestRunLlamaFlags(t *testing.T) {
 	var stderr bytes.Buffer
-	c, err := parseRun([]string{"-m", "x.gguf", "-p", "hi", "-ngl", "0", "-fa", "--jinja", "-ctk", "q8_0", "-ctv", "q8_0"}, &stderr)
+	c, err := parseRun([]string{"-m", "x.gguf", "-p", "hi", "-ngl", "0", "-fa", "--jinja", "-ctk", "q8_0", "-ctv", "q8_0", "-cnv"}, &stderr)
 	if err != nil {
 		t.Fatalf("%v: %s", err, firstLine(stderr.String()))
 	}
-	if c.kvType != "q8_0" || c.device.name != "cpu" || c.device.preferGPU {
-		t.Errorf("kv %q device %q preferGPU %v", c.kvType, c.device.name, c.device.preferGPU)
+	if c.kvType != "q8_0" || c.device.name != "cpu" || c.device.preferGPU || !c.interactive {
+		t.Errorf("kv %q device %q preferGPU %v interactive %v", c.kvType, c.device.name, c.device.preferGPU, c.interactive)
 	}
 	stderr.Reset()
 	if _, err := parseRun([]string{"-m", "x.gguf", "-p", "hi", "-ctv", "f32"}, &stderr); err == nil || !strings.Contains(stderr.String(), "one type") {

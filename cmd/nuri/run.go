@@ -73,6 +73,13 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.BoolVar(&c.chat, "chat", false, "render the prompt as a user message with the model's chat template")
 	fs.BoolVar(&c.interactive, "interactive", false, "converse: each line of standard input is a user turn, answered with the history (implies --chat; /help lists the commands)")
 	fs.BoolVar(&c.interactive, "i", false, "alias of --interactive")
+	for _, n := range []string{"conversation", "cnv"} {
+		fs.BoolVar(&c.interactive, n, false, "alias of --interactive (llama-cli's conversation mode)")
+	}
+	noConversation := false
+	for _, n := range []string{"no-conversation", "no-cnv"} {
+		fs.BoolVar(&noConversation, n, false, "llama-cli's flag, accepted: nuri run converses only with --interactive")
+	}
 	fs.StringVar(&c.system, "system", "", "system message (with --chat or --interactive)")
 	fs.StringVar(&c.system, "sys", "", "alias of --system (llama-cli)")
 	fs.StringVar(&c.system, "system-prompt", "", "alias of --system (llama-cli)")

@@ -100,7 +100,7 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	fs.StringVar(&c.addr, "addr", ":8080", "listen address")
 	host := fs.String("host", "", "listen on this host only, keeping --addr's port (vLLM's flag)")
 	port := fs.Int("port", 0, "listen on this port, keeping --addr's host (vLLM's flag)")
-	apiKey := fs.String("api-key", "", "require this API key (Authorization: Bearer KEY)")
+	apiKey := fs.String("api-key", "", "require this API key (Authorization: Bearer KEY); several after commas")
 	apiKeyFile := fs.String("api-key-file", "", "file with API keys, one per line")
 	fs.StringVar(&c.alias, "model-alias", "", "model id served by /v1/models (default: the file name without .gguf); more names after commas are served too: listed, accepted, and answered under (e.g. the names an agent asks for)")
 	fs.StringVar(&c.alias, "served-model-name", "", "alias of --model-alias (vLLM's flag)")
@@ -242,8 +242,12 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	if *apiKey != "" && *apiKeyFile != "" {
 		return fail("give --api-key or --api-key-file, not both")
 	}
-	if *apiKey != "" {
-		c.apiKeys = []string{*apiKey}
+	// Several keys after commas, as llama-server takes them (no key
+	// holds a comma).
+	for _, k := range strings.Split(*apiKey, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			c.apiKeys = append(c.apiKeys, k)
+		}
 	}
 	if *apiKeyFile != "" {
 		keys, err := readKeys(*apiKeyFile)

@@ -242,3 +242,35 @@ func TestServeOllamaModel(t *testing.T) {
 		t.Errorf("nuri inspect of a model with adapters: exit %d: %s", code, stderr.String())
 	}
 }
+
+// TestModelsList: nuri models lists what --model takes by name, each
+// name resolving to its file; a manifest that does not resolve is left
+// out, and a file is listed once.
+func TestModelsList(t *testing.T) {
+	t.Setenv("OLLAMA_MODELS", fakeOllama(t, `{}`))
+	t.Setenv("HF_HUB_CACHE", fakeHFCache(t))
+	var stdout, stderr bytes.Buffer
+	if code := realMain([]string{"models", "--json"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var list []localModel
+	if err := json.Unmarshal(stdout.Bytes(), &list); err != nil {
+		t.Fatalf("%v: %s", err, stdout.String())
+	}
+	var names []string
+	for _, m := range list {
+		names = append(names, m.Name+" "+m.From)
+		if m.File == "" || m.Size == 0 {
+			t.Errorf("%s: file %q, size %d", m.Name, m.File, m.Size)
+		}
+	}
+	want := []string{"adapted:latest ollama", "org/repo:Q2_K huggingface", "org/repo:Q4_K_M huggingface", "org/repo:Q8_0 huggingface",
+		"org/single huggingface", "stories:260k ollama", "user/m:latest ollama"}
+	if !slices.Equal(names, want) {
+		t.Errorf("listed %q\nwant %q", names, want)
+	}
+	stdout.Reset()
+	if code := realMain([]string{"models"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "stories:260k") || !strings.HasPrefix(stdout.String(), "NAME") {
+		t.Errorf("table: exit %d: %s", code, stdout.String())
+	}
+}

@@ -231,12 +231,12 @@ func ollamaPulled(dir, host, path, tag string) (modelSource, error) {
 	}
 	var m ollamaManifest
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return modelSource{}, fmt.Errorf("Ollama manifest %s/%s:%s: %w", host, path, tag, err)
+		return modelSource{}, fmt.Errorf("the Ollama manifest %s/%s:%s: %w", host, path, tag, err)
 	}
 	blob := func(digest string) (string, error) {
 		hex, ok := strings.CutPrefix(digest, "sha256:")
 		if !ok || len(hex) != 64 || strings.Trim(hex, "0123456789abcdef") != "" {
-			return "", fmt.Errorf("Ollama manifest %s/%s:%s: digest %q", host, path, tag, digest)
+			return "", fmt.Errorf("the Ollama manifest %s/%s:%s: digest %q", host, path, tag, digest)
 		}
 		return filepath.Join(dir, "blobs", "sha256-"+hex), nil
 	}
@@ -255,10 +255,10 @@ func ollamaPulled(dir, host, path, tag string) (modelSource, error) {
 		case "application/vnd.ollama.image.params":
 			b, err := os.ReadFile(p)
 			if err != nil {
-				return modelSource{}, fmt.Errorf("Ollama parameters of %s:%s: %w", path, tag, err)
+				return modelSource{}, fmt.Errorf("the Ollama parameters of %s:%s: %w", path, tag, err)
 			}
 			if err := json.Unmarshal(b, &src.params); err != nil {
-				return modelSource{}, fmt.Errorf("Ollama parameters of %s:%s: %w", path, tag, err)
+				return modelSource{}, fmt.Errorf("the Ollama parameters of %s:%s: %w", path, tag, err)
 			}
 		case "application/vnd.ollama.image.template", "application/vnd.ollama.image.system", "application/vnd.ollama.image.license", "application/vnd.ollama.image.messages":
 			// The GGUF's own chat template is rendered; the rest is text.
@@ -267,10 +267,10 @@ func ollamaPulled(dir, host, path, tag string) (modelSource, error) {
 		}
 	}
 	if src.path == "" {
-		return modelSource{}, fmt.Errorf("Ollama's %s:%s has no GGUF model layer (a model Ollama imported from safetensors is not a GGUF)", path, tag)
+		return modelSource{}, fmt.Errorf("the Ollama model %s:%s has no GGUF model layer (a model Ollama imported from safetensors is not a GGUF)", path, tag)
 	}
 	if _, err := os.Stat(src.path); err != nil {
-		return modelSource{}, fmt.Errorf("Ollama's %s:%s: its model blob: %w", path, tag, err)
+		return modelSource{}, fmt.Errorf("the Ollama model %s:%s: its model blob: %w", path, tag, err)
 	}
 	return src, nil
 }
@@ -332,7 +332,7 @@ func (c *serveConfig) resolveModel(log *zap.Logger) error {
 			continue
 		}
 		if err := c.sampling.set(name, v); err != nil {
-			return fmt.Errorf("Ollama parameter for --%s: %w", name, err)
+			return fmt.Errorf("the Ollama parameter for --%s: %w", name, err)
 		}
 		c.given[name] = true
 		applied = append(applied, zap.Float64(name, v))
@@ -345,7 +345,7 @@ func (c *serveConfig) resolveModel(log *zap.Logger) error {
 	}
 	p := sample.DefaultParams()
 	if _, err := c.sampling.overlay(&p, flagSet(c.given)); err != nil {
-		return fmt.Errorf("Ollama parameters: %w", err)
+		return fmt.Errorf("the Ollama parameters: %w", err)
 	}
 	return nil
 }
@@ -370,12 +370,12 @@ func (c *runConfig) resolveModel(log *zap.Logger) error {
 			continue
 		}
 		if err := f.set(name, v); err != nil {
-			return fmt.Errorf("Ollama parameter for --%s: %w", name, err)
+			return fmt.Errorf("the Ollama parameter for --%s: %w", name, err)
 		}
 		take[name], c.setFlags[name] = true, true
 	}
 	if _, err := f.overlay(&c.sampling, func(name string) bool { return take[name] }); err != nil {
-		return fmt.Errorf("Ollama parameters: %w", err)
+		return fmt.Errorf("the Ollama parameters: %w", err)
 	}
 	return nil
 }

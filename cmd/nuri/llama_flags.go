@@ -229,6 +229,7 @@ type llamaEnvKind int
 const (
 	envValue llamaEnvKind = iota // the value as the flag's argument
 	envFlag                      // a flag without a value: set when the value is true (on, enabled, true, 1)
+	envCount                     // a count where llama.cpp reads 0 or less as "choose for me": left to Nuri's default then
 )
 
 // llamaEnv maps llama.cpp's environment variables to serve's flags.
@@ -239,8 +240,8 @@ var llamaEnv = []struct {
 	{"LLAMA_ARG_MODEL", "model", envValue},
 	{"LLAMA_ARG_ALIAS", "alias", envValue},
 	{"LLAMA_ARG_CTX_SIZE", "ctx-size", envValue},
-	{"LLAMA_ARG_N_PARALLEL", "parallel", envValue},
-	{"LLAMA_ARG_THREADS", "threads", envValue},
+	{"LLAMA_ARG_N_PARALLEL", "parallel", envCount},
+	{"LLAMA_ARG_THREADS", "threads", envCount},
 	{"LLAMA_ARG_HOST", "host", envValue},
 	{"LLAMA_ARG_PORT", "port", envValue},
 	{"LLAMA_API_KEY", "api-key", envValue},
@@ -290,6 +291,9 @@ func llamaEnvDefaults(fs *flag.FlagSet, environ []string) (ignored []string, err
 		v, ok := lookupEnv(environ, e.env)
 		if !ok || e.flag == "" {
 			continue
+		}
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); e.kind == envCount && err == nil && n <= 0 {
+			continue // llama.cpp's auto: Nuri's default
 		}
 		if e.kind == envFlag {
 			on, err := llamaOnOffAuto(v)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/nuri-ai/nuri/chat"
+	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/server"
 )
 
@@ -174,6 +175,7 @@ func TestLlamaArgEnv(t *testing.T) {
 	t.Setenv("LLAMA_ARG_MODEL", "/models/from-env.gguf")
 	t.Setenv("LLAMA_ARG_CTX_SIZE", "2048")
 	t.Setenv("LLAMA_ARG_N_PARALLEL", "3")
+	t.Setenv("LLAMA_ARG_THREADS", "-1") // llama.cpp's auto: Nuri's default
 	t.Setenv("LLAMA_ARG_CACHE_TYPE_K", "q8_0")
 	t.Setenv("LLAMA_ARG_CACHE_TYPE_V", "q8_0")
 	t.Setenv("LLAMA_API_KEY", "llama-key")
@@ -188,6 +190,9 @@ func TestLlamaArgEnv(t *testing.T) {
 	c, err := parseServe([]string{"-np", "5"}, &stderr)
 	if err != nil {
 		t.Fatalf("%v: %s", err, firstLine(stderr.String()))
+	}
+	if c.threads != kernels.DefaultThreads() {
+		t.Errorf("LLAMA_ARG_THREADS=-1: threads %d, want the default %d", c.threads, kernels.DefaultThreads())
 	}
 	if c.model != "/models/from-env.gguf" || c.nCtx != 1024 || c.eng.MaxNumSeqs != 5 || c.eng.KVCacheType != "q8_0" ||
 		!slices.Equal(c.apiKeys, []string{"llama-key"}) || c.reranking || !c.embeddings || c.sampling.topK != 7 || !c.given["top-k"] {

@@ -24,6 +24,7 @@ type llamaFlags struct {
 	flashAttn       string // -fa: on, off or auto; Nuri's attention has one form
 	chatTemplate    string // --chat-template: a built-in name or a template's text (a file too, as vLLM's)
 	reasoningFormat string // --reasoning-format
+	batch, ubatch   int    // -b, -ub: llama.cpp's logical and physical batch sizes (0: not given)
 	noOp            bool   // --jinja, --metrics, -cb, --no-webui: what Nuri always does (or has no such thing)
 }
 
@@ -56,6 +57,12 @@ func addLlamaServerFlags(fs *flag.FlagSet, c *serveConfig) *llamaFlags {
 	fs.BoolVar(&c.embeddings, "embedding", false, "alias of --embeddings (llama-server)")
 	fs.StringVar(&l.chatTemplate, "chat-template", "", "chat template: a built-in format's name ("+strings.Join(chat.FormatNames(), ", ")+"), a Jinja template's text (llama-server, vLLM) or its file (vLLM)")
 	fs.StringVar(&l.reasoningFormat, "reasoning-format", "", "llama-server's none (thinking stays in content), auto or deepseek (split off into reasoning_content): as --reasoning-parser none or auto")
+	for _, n := range []string{"batch-size", "b"} {
+		fs.IntVar(&l.batch, n, 0, "llama-server's logical batch (default 2048): with --ubatch-size, the step's token budget is the smaller, as --max-num-batched-tokens")
+	}
+	for _, n := range []string{"ubatch-size", "ub"} {
+		fs.IntVar(&l.ubatch, n, 0, "llama-server's physical batch (default 512): the tokens a step computes, as --max-num-batched-tokens")
+	}
 	for _, n := range []string{"metrics", "cont-batching", "cb", "no-webui"} {
 		fs.BoolVar(&l.noOp, n, false, "llama-server's flag, accepted: Nuri always does this (/metrics, continuous batching) or has no web UI")
 	}
@@ -93,6 +100,9 @@ func (l *llamaFlags) settle(c *serveConfig, set map[string]bool) error {
 			return err
 		}
 	}
+	if err := l.settleBatch(c, set); err != nil {
+		return err
+	}
 	if l.reasoningFormat != "" {
 		var r server.Reasoning
 		switch l.reasoningFormat {
@@ -108,6 +118,31 @@ func (l *llamaFlags) settle(c *serveConfig, set map[string]bool) error {
 		}
 		c.reasoning = r
 	}
+	return nil
+}
+
+// settleBatch reads -b and -ub: llama.cpp computes at most the smaller
+// of the two a pass (2048 and 512 when not given), which is what Nuri's
+// --max-num-batched-tokens bounds a step to.
+func (l *llamaFlags) settleBatch(c *serveConfig, set map[string]bool) error {
+	if l.batch == 0 && l.ubatch == 0 {
+		return nil
+	}
+	if l.batch < 0 || l.ubatch < 0 {
+		return fmt.Errorf("--batch-size %d and --ubatch-size %d must be positive", l.batch, l.ubatch)
+	}
+	b, ub := l.batch, l.ubatch
+	if b == 0 {
+		b = 2048
+	}
+	if ub == 0 {
+		ub = 512
+	}
+	n := min(b, ub)
+	if set["max-num-batched-tokens"] && c.eng.MaxNumBatchedTokens != n {
+		return fmt.Errorf("--batch-size/--ubatch-size (%d tokens a step) and --max-num-batched-tokens %d disagree; give one", n, c.eng.MaxNumBatchedTokens)
+	}
+	c.eng.MaxNumBatchedTokens = n
 	return nil
 }
 

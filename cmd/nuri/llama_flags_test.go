@@ -37,6 +37,17 @@ func TestLlamaServerFlags(t *testing.T) {
 				}
 			}
 		}},
+		{"physical batch", []string{"-m", "x.gguf", "-b", "4096", "-ub", "1024"}, "", func(t *testing.T, c *serveConfig) {
+			if c.eng.MaxNumBatchedTokens != 1024 {
+				t.Errorf("-b 4096 -ub 1024: %d tokens a step", c.eng.MaxNumBatchedTokens)
+			}
+		}},
+		{"logical batch alone", []string{"-m", "x.gguf", "--batch-size", "256"}, "", func(t *testing.T, c *serveConfig) {
+			if c.eng.MaxNumBatchedTokens != 256 {
+				t.Errorf("-b 256: %d tokens a step", c.eng.MaxNumBatchedTokens)
+			}
+		}},
+		{"batch against the step budget", []string{"-m", "x.gguf", "-ub", "1024", "--max-num-batched-tokens", "512"}, "disagree", nil},
 		{"several API keys", []string{"-m", "x.gguf", "--api-key", "k1, k2,,k3"}, "", func(t *testing.T, c *serveConfig) {
 			if !slices.Equal(c.apiKeys, []string{"k1", "k2", "k3"}) {
 				t.Errorf("keys %q", c.apiKeys)

@@ -157,7 +157,7 @@ func (d deviceFlags) open(opts deviceOptions, log *zap.Logger) (backends.Device,
 	}
 	dev, err := openDevice("cuda:0", opts)
 	if err == nil {
-		log.Info("--n-gpu-layers: running on cuda:0 (--device names another device)")
+		log.Info("--n-gpu-layers: running on cuda:0 (no --device was named)")
 		return dev, nil
 	}
 	log.Warn("--n-gpu-layers: no usable GPU, running on the CPU", zap.Error(err))

@@ -3,6 +3,8 @@ package sample
 import (
 	"errors"
 	"testing"
+
+	"github.com/nuri-ai/nuri/internal/testshared"
 )
 
 // TestECMAPatternsGolden runs random patterns as JSON Schema patterns and
@@ -16,7 +18,7 @@ func TestECMAPatternsGolden(t *testing.T) {
 		M []bool   `json:"m"`
 	}
 	patterns, checks, matches := 0, 0, 0
-	for line, c := range readGoldenLines[record](t, "testdata/ecma/golden.jsonl") {
+	for line, c := range testshared.ReadGoldenLines[record](t, "testdata/ecma/golden.jsonl") {
 		if len(c.S) != len(c.M) {
 			t.Fatalf("golden.jsonl case %d: %d strings, %d answers", line, len(c.S), len(c.M))
 		}

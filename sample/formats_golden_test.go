@@ -1,10 +1,10 @@
 package sample
 
 import (
-	"bufio"
 	"encoding/json"
-	"os"
 	"testing"
+
+	"github.com/nuri-ai/nuri/internal/testshared"
 )
 
 // TestFormatsGolden holds the string formats to independent validators:
@@ -26,7 +26,7 @@ func TestFormatsGolden(t *testing.T) {
 	progs := map[string]*schemaProgram{}
 	type tally struct{ n, valid, accepted, stricter int }
 	counts := map[string]*tally{}
-	for _, r := range readGoldenLines[record](t, "testdata/formats/golden.jsonl") {
+	for _, r := range testshared.ReadGoldenLines[record](t, "testdata/formats/golden.jsonl") {
 		p := progs[r.Format]
 		if p == nil {
 			p = mustCompileSchema(t, `{"type":"string","format":"`+r.Format+`"}`)
@@ -58,32 +58,4 @@ func TestFormatsGolden(t *testing.T) {
 	for format, c := range counts {
 		t.Logf("%-9s %d texts: %d valid, %d accepted, %d valid ones refused", format, c.n, c.valid, c.accepted, c.stricter)
 	}
-}
-
-// readGoldenLines reads a JSON-lines golden file whose first line is a
-// header (generator, tools and seed) and the rest are records.
-func readGoldenLines[T any](t *testing.T, path string) []T {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var recs []T
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for line := 1; sc.Scan(); line++ {
-		if line == 1 {
-			continue
-		}
-		var r T
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("%s line %d: %v", path, line, err)
-		}
-		recs = append(recs, r)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("read %s: %v", path, err)
-	}
-	return recs
 }

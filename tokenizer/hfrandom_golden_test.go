@@ -1,13 +1,12 @@
 package tokenizer
 
 import (
-	"bufio"
-	"encoding/json"
-	"os"
 	"slices"
 	"testing"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/nuri-ai/nuri/internal/testshared"
 )
 
 // TestHFRandomGolden encodes random mixed texts (Korean syllables and jamo
@@ -24,7 +23,7 @@ func TestHFRandomGolden(t *testing.T) {
 		Llama3 []int32 `json:"llama3"`
 		Exaone []int32 `json:"exaone"`
 	}
-	recs := readGoldenLines[record](t, "testdata/hfrandom/golden.jsonl")
+	recs := testshared.ReadGoldenLines[record](t, "testdata/hfrandom/golden.jsonl")
 	if len(recs) < 300 {
 		t.Fatalf("golden.jsonl: %d cases, want 300", len(recs))
 	}
@@ -72,34 +71,6 @@ func TestHFRandomGolden(t *testing.T) {
 	}
 }
 
-// readGoldenLines reads a JSON-lines golden file whose first line is a
-// header (generator, tool and seed) and the rest are records.
-func readGoldenLines[T any](t *testing.T, path string) []T {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var recs []T
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for line := 1; sc.Scan(); line++ {
-		if line == 1 {
-			continue
-		}
-		var r T
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("%s line %d: %v", path, line, err)
-		}
-		recs = append(recs, r)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("read %s: %v", path, err)
-	}
-	return recs
-}
-
 // TestNormalizationGolden encodes texts that are not in NFC (Hangul as
 // conjoining jamo, combining marks out of order, singletons, compatibility
 // ideographs, marks right after special-token texts) with the qwen3 vocab
@@ -113,7 +84,7 @@ func TestNormalizationGolden(t *testing.T) {
 		Text  string  `json:"text"`
 		Qwen3 []int32 `json:"qwen3"`
 	}
-	recs := readGoldenLines[record](t, "testdata/hfrandom/normalized.jsonl")
+	recs := testshared.ReadGoldenLines[record](t, "testdata/hfrandom/normalized.jsonl")
 	if len(recs) < 300 {
 		t.Fatalf("normalized.jsonl: %d cases, want 300", len(recs))
 	}

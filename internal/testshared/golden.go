@@ -1,6 +1,7 @@
 package testshared
 
 import (
+	"bufio"
 	"encoding/binary"
 	"encoding/json"
 	"math"
@@ -79,4 +80,34 @@ func RelRMS(got, want []float32) float64 {
 		return math.Sqrt(num)
 	}
 	return math.Sqrt(num / den)
+}
+
+// ReadGoldenLines reads a JSON-lines golden file written by one of the
+// project's generators: its first line is a header (generator, tools and
+// seed), each other line a record. A line that does not decode fails the
+// test.
+func ReadGoldenLines[T any](tb testing.TB, path string) []T {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	var recs []T
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		if line == 1 {
+			continue
+		}
+		var r T
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			tb.Fatalf("%s line %d: %v", path, line, err)
+		}
+		recs = append(recs, r)
+	}
+	if err := sc.Err(); err != nil {
+		tb.Fatalf("read %s: %v", path, err)
+	}
+	return recs
 }

@@ -297,25 +297,13 @@ func ollamaSampling(params map[string]any) (map[string]float64, []string) {
 	return out, unused
 }
 
-// resolveModel turns c.model into a file where it names an Ollama or
-// Hugging Face model: the file, the name served (unless an alias was
-// given), Ollama's adapters, and its parameters as the requests'
-// sampling defaults under the flags given.
-func (c *serveConfig) resolveModel(log *zap.Logger) error {
-	src, err := resolveModel(c.model, defaultModelDirs(os.Getenv))
-	if err != nil {
-		return err
-	}
-	if src.from == "" {
-		return nil
-	}
-	c.model = src.path
-	if !c.given["model-alias"] && !c.given["served-model-name"] && !c.given["alias"] && !c.given["a"] {
-		c.alias = src.name
-	}
+// adopt points a command at src: model becomes its file, its adapters
+// join lora, and the log says where it was found.
+func (src modelSource) adopt(modelPath *string, lora *[]model.LoRA, log *zap.Logger) {
+	*modelPath = src.path
 	fields := []zap.Field{zap.String("model", src.name), zap.String("from", src.from), zap.String("file", src.path)}
 	for _, a := range src.adapters {
-		c.lora = append(c.lora, model.LoRA{Path: a, Scale: 1})
+		*lora = append(*lora, model.LoRA{Path: a, Scale: 1})
 	}
 	if len(src.adapters) > 0 {
 		fields = append(fields, zap.Int("adapters", len(src.adapters)))
@@ -324,24 +312,49 @@ func (c *serveConfig) resolveModel(log *zap.Logger) error {
 		fields = append(fields, zap.Strings("layers_left_out", src.skipped))
 	}
 	log.Info("model found", fields...)
+}
+
+// fillSampling gives the sampler flags not given (by name in given) the
+// values of Ollama's parameters, marks them given, and logs what it set
+// and what it left out.
+func (src modelSource) fillSampling(f *samplingFlags, given map[string]bool, log *zap.Logger) error {
 	sampling, unused := ollamaSampling(src.params)
 	var applied []zap.Field
 	for _, name := range samplingFlagNames {
 		v, ok := sampling[name]
-		if !ok || flagSet(c.given)(name) {
+		if !ok || flagSet(given)(name) {
 			continue
 		}
-		if err := c.sampling.set(name, v); err != nil {
+		if err := f.set(name, v); err != nil {
 			return fmt.Errorf("the Ollama parameter for --%s: %w", name, err)
 		}
-		c.given[name] = true
+		given[name] = true
 		applied = append(applied, zap.Float64(name, v))
 	}
 	if len(applied) > 0 {
-		log.Info("request defaults: sampling Ollama's Modelfile sets", applied...)
+		log.Info("sampling Ollama's Modelfile sets", applied...)
 	}
 	if len(unused) > 0 {
 		log.Info("Ollama parameters Nuri leaves out (stop strings are the model's end-of-generation tokens; the context is --ctx-size)", zap.Strings("keys", unused))
+	}
+	return nil
+}
+
+// resolveModel turns c.model into a file where it names an Ollama or
+// Hugging Face model: the file, the name served (unless an alias was
+// given), Ollama's adapters, and its parameters as the requests'
+// sampling defaults under the flags given.
+func (c *serveConfig) resolveModel(log *zap.Logger) error {
+	src, err := resolveModel(c.model, defaultModelDirs(os.Getenv))
+	if err != nil || src.from == "" {
+		return err
+	}
+	src.adopt(&c.model, &c.lora, log)
+	if !c.given["model-alias"] && !c.given["served-model-name"] && !c.given["alias"] && !c.given["a"] {
+		c.alias = src.name
+	}
+	if err := src.fillSampling(c.sampling, c.given, log); err != nil {
+		return err
 	}
 	p := sample.DefaultParams()
 	if _, err := c.sampling.overlay(&p, flagSet(c.given)); err != nil {
@@ -357,24 +370,12 @@ func (c *runConfig) resolveModel(log *zap.Logger) error {
 	if err != nil || src.from == "" {
 		return err
 	}
-	c.model = src.path
-	for _, a := range src.adapters {
-		c.lora = append(c.lora, model.LoRA{Path: a, Scale: 1})
+	src.adopt(&c.model, &c.lora, log)
+	if err := src.fillSampling(c.samplers, c.setFlags, log); err != nil {
+		return err
 	}
-	log.Info("model found", zap.String("model", src.name), zap.String("from", src.from), zap.String("file", src.path), zap.Int("adapters", len(src.adapters)))
-	sampling, _ := ollamaSampling(src.params)
-	f := &samplingFlags{seed: -1}
-	take := map[string]bool{}
-	for name, v := range sampling {
-		if flagSet(c.setFlags)(name) {
-			continue
-		}
-		if err := f.set(name, v); err != nil {
-			return fmt.Errorf("the Ollama parameter for --%s: %w", name, err)
-		}
-		take[name], c.setFlags[name] = true, true
-	}
-	if _, err := f.overlay(&c.sampling, func(name string) bool { return take[name] }); err != nil {
+	// Every flag again, as at parsing: the ones given keep their values.
+	if _, err := c.samplers.overlay(&c.sampling, func(string) bool { return true }); err != nil {
 		return fmt.Errorf("the Ollama parameters: %w", err)
 	}
 	return nil

@@ -39,6 +39,7 @@ type runConfig struct {
 	kvType, logLevel      string
 	stops                 []string
 	sampling              sample.Params
+	samplers              *samplingFlags  // the sampler flags sampling was made from
 	modelSampling         bool            // apply the GGUF's recommended sampling under the flags set
 	setFlags              map[string]bool // the flags given on the command line
 	json                  bool            // the reply is a JSON object
@@ -86,7 +87,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	addNormalizationFlag(fs, &c.normalization)
 	fs.IntVar(&c.nPredict, "n", -1, "tokens to generate (-1: until end of generation or a full context)")
 	fs.IntVar(&c.nPredict, "n-predict", -1, "alias of -n (llama-cli)")
-	samplers := addSamplingFlags(fs, *sp, "")
+	c.samplers = addSamplingFlags(fs, *sp, "")
 	fs.BoolVar(&c.modelSampling, "model-sampling", true, "take the sampler settings the model recommends (its general.sampling.* metadata, as llama.cpp does) for those flags not given")
 	fs.Func("stop", "stop string (repeatable)", func(s string) error { c.stops = append(c.stops, s); return nil })
 	fs.BoolVar(&c.ignoreEOS, "ignore-eos", false, "keep generating after end-of-generation tokens")
@@ -156,7 +157,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	// Every sampler flag applies, given or not (their defaults are
 	// llama.cpp's); the model's recommendations replace those not given
 	// when the model loads.
-	if _, err := samplers.overlay(sp, func(string) bool { return true }); err != nil {
+	if _, err := c.samplers.overlay(sp, func(string) bool { return true }); err != nil {
 		return fail("%v", err)
 	}
 	return c, nil

@@ -218,6 +218,25 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	return s.run(ctx, ri, b, j)
 }
 
+// handleChatInputTokens answers POST /v1/chat/completions/input_tokens
+// (llama-server's): the prompt tokens the same body would submit to
+// /v1/chat/completions, template and tools included, without running it.
+func (s *Server) handleChatInputTokens(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
+	b, err := s.backendFor()
+	if err != nil {
+		return err
+	}
+	var req chatRequest
+	if err := decodeBody(ctx, &req); err != nil {
+		return err
+	}
+	j, err := s.chatJob(b, &req, "chat", "")
+	if err != nil {
+		return err
+	}
+	return s.writeInputTokens(ctx, j)
+}
+
 // chatJob validates a chat request and renders its prompt: the job of
 // /v1/chat/completions and, translated into a chat request, of
 // /v1/responses.

@@ -95,19 +95,7 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err := decodeBody(ctx, &req); err != nil {
 		return err
 	}
-	var prev []chatMessage
-	if req.PreviousResponseID != nil && *req.PreviousResponseID != "" {
-		id := *req.PreviousResponseID
-		if s.responses == nil {
-			return &apiError{err: ErrNotSupported, param: "previous_response_id", msg: "previous_response_id needs stored responses, and this server keeps none (nuri serve --responses-store 0): send the whole conversation in input"}
-		}
-		r, ok := s.responses.get(id)
-		if !ok {
-			return &apiError{err: ErrRouteNotFound, param: "previous_response_id", msg: fmt.Sprintf("no stored response %q: it was never stored (store false), was deleted, or was dropped for newer ones; send the whole conversation in input", id)}
-		}
-		prev = r.conversation
-	}
-	creq, err := responsesChat(&req, prev)
+	creq, err := s.responsesChat(&req)
 	if err != nil {
 		return err
 	}
@@ -146,6 +134,54 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 		}
 	}
 	return s.run(ctx, ri, b, j)
+}
+
+// handleResponsesInputTokens answers POST /v1/responses/input_tokens,
+// OpenAI's input token count: the prompt a /v1/responses request with the
+// same body would submit (instructions, the previous response's
+// conversation, tools and template included), without running it.
+func (s *Server) handleResponsesInputTokens(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
+	b, err := s.backendFor()
+	if err != nil {
+		return err
+	}
+	var req responsesRequest
+	if err := decodeBody(ctx, &req); err != nil {
+		return err
+	}
+	creq, err := s.responsesChat(&req)
+	if err != nil {
+		return err
+	}
+	j, err := s.chatJob(b, creq, "response", "")
+	if err != nil {
+		return err
+	}
+	return s.writeInputTokens(ctx, j)
+}
+
+// writeInputTokens answers a token count in the Responses API's shape,
+// which llama-server's /v1/chat/completions/input_tokens shares.
+func (s *Server) writeInputTokens(ctx *fasthttp.RequestCtx, j *job) error {
+	return s.writeJSON(ctx, map[string]any{"object": "response.input_tokens", "input_tokens": len(j.reqs[0].Prompt)})
+}
+
+// responsesChat is the chat request a Responses request runs as, after
+// the conversation of its previous_response_id when it names one.
+func (s *Server) responsesChat(req *responsesRequest) (*chatRequest, error) {
+	var prev []chatMessage
+	if req.PreviousResponseID != nil && *req.PreviousResponseID != "" {
+		id := *req.PreviousResponseID
+		if s.responses == nil {
+			return nil, &apiError{err: ErrNotSupported, param: "previous_response_id", msg: "previous_response_id needs stored responses, and this server keeps none (nuri serve --responses-store 0): send the whole conversation in input"}
+		}
+		r, ok := s.responses.get(id)
+		if !ok {
+			return nil, &apiError{err: ErrRouteNotFound, param: "previous_response_id", msg: fmt.Sprintf("no stored response %q: it was never stored (store false), was deleted, or was dropped for newer ones; send the whole conversation in input", id)}
+		}
+		prev = r.conversation
+	}
+	return responsesChat(req, prev)
 }
 
 // handleStoredResponse answers GET (the response) and DELETE of

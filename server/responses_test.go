@@ -640,3 +640,54 @@ func TestResponsesReasoningTextAndCall(t *testing.T) {
 		}
 	}
 }
+
+// The input_tokens routes count the prompt the same body submits to its
+// generating route (instructions, tools, template and a previous
+// response's conversation included), without running it.
+func TestInputTokens(t *testing.T) {
+	ts := newTestServer(t, Config{}, "반가워요.", withTemplate(t, hermesTemplate))
+	first, _ := postResponse(t, ts, `{"input":"안녕"}`)
+	tools := `"tools":[{"type":"function","name":"get_weather","parameters":{"type":"object"}}]`
+	cases := []struct {
+		name, count, run, body string
+	}{
+		{"responses", "/v1/responses/input_tokens", "/v1/responses", `{"instructions":"짧게","input":"서울 날씨?",` + tools + `}`},
+		{"responses previous", "/v1/responses/input_tokens", "/v1/responses", `{"input":"다시","previous_response_id":"` + first.ID + `"}`},
+		{"chat", "/v1/chat/completions/input_tokens", "/v1/chat/completions", `{"messages":[{"role":"system","content":"짧게"},{"role":"user","content":"서울 날씨?"}],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}]}`},
+		{"chat no /v1", "/chat/completions/input_tokens", "/chat/completions", `{"messages":[{"role":"user","content":"안녕"}],"max_tokens":3}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := len(ts.eng.lastRequests())
+			status, _, raw := ts.do("POST", c.count, c.body)
+			var got struct {
+				Object      string `json:"object"`
+				InputTokens int    `json:"input_tokens"`
+			}
+			if status != 200 || json.Unmarshal(raw, &got) != nil || got.Object != "response.input_tokens" {
+				t.Fatalf("%d %s", status, raw)
+			}
+			if len(ts.eng.lastRequests()) != before {
+				t.Fatalf("counting submitted a request")
+			}
+			if status, _, raw := ts.do("POST", c.run, c.body); status != 200 {
+				t.Fatalf("%s: %d %s", c.run, status, raw)
+			}
+			if n := len(ts.eng.last().Prompt); got.InputTokens != n || n == 0 {
+				t.Errorf("input_tokens %d, the request's prompt %d tokens", got.InputTokens, n)
+			}
+		})
+	}
+	for _, c := range []struct{ path, body, want string }{
+		{"/v1/responses/input_tokens", `{"input":"x","previous_response_id":"resp_none"}`, `"param":"previous_response_id"`},
+		{"/v1/responses/input_tokens", `{"input":"x","background":true}`, `"param":"background"`},
+		{"/v1/chat/completions/input_tokens", `{"messages":[]}`, `messages`},
+	} {
+		if status, _, raw := ts.do("POST", c.path, c.body); status < 400 || !strings.Contains(string(raw), c.want) {
+			t.Errorf("%s %s: %d %s", c.path, c.body, status, raw)
+		}
+	}
+	if status, _, _ := ts.do("GET", "/v1/responses/input_tokens", ""); status != 405 {
+		t.Errorf("GET input_tokens: status %d, want 405", status)
+	}
+}

@@ -90,6 +90,10 @@ func (s *Server) routes(path string) []route {
 		return []route{{method: "POST", auth: true, h: s.handleAnthropicCountTokens}}
 	case "/v1/chat/completions", "/chat/completions": // llama-server takes both
 		return []route{{method: "POST", auth: true, h: s.handleChat}}
+	case "/v1/chat/completions/input_tokens", "/chat/completions/input_tokens":
+		return []route{{method: "POST", auth: true, h: s.handleChatInputTokens}}
+	case "/v1/responses/input_tokens":
+		return []route{{method: "POST", auth: true, h: s.handleResponsesInputTokens}}
 	case "/v1/completions":
 		return []route{{method: "POST", auth: true, h: s.handleCompletion}}
 	case "/v1/responses":
@@ -98,7 +102,7 @@ func (s *Server) routes(path string) []route {
 		return []route{{method: "POST", auth: true, h: s.handleEmbeddings}}
 	case "/embed": // Hugging Face Text Embeddings Inference's
 		return []route{{method: "POST", auth: true, h: s.handleTEIEmbed}}
-	case "/v1/rerank", "/rerank", "/v2/rerank":
+	case "/v1/rerank", "/rerank", "/v2/rerank", "/reranking", "/v1/reranking": // the last two llama-server's
 		return []route{{method: "POST", auth: true, h: s.handleRerank}}
 	case "/score", "/v1/score":
 		return []route{{method: "POST", auth: true, h: s.handleScore}}

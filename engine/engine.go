@@ -59,6 +59,7 @@ type Engine struct {
 	nextID      uint64
 	stats       Stats
 	loras       []loraSlot // per-request adapters by id (LoadLoRA)
+	slotSnap    []SlotState
 
 	loraMu sync.Mutex // serialises LoadLoRA and UnloadLoRA
 
@@ -67,6 +68,7 @@ type Engine struct {
 	running  []*Sequence // admission order: the newest is last
 	draining []*Sequence // finished, final event not yet delivered
 	eog      []int32     // the vocabulary's end-of-generation tokens (Request.MinTokens masks them)
+	slots    slotTable   // which running sequence holds which slot (Slots)
 	stepNo   uint64
 	counters counters
 	scratch  stepScratch
@@ -198,6 +200,7 @@ func (e *Engine) Submit(ctx context.Context, r Request) (*Sequence, error) {
 		text:      textOut{stops: r.Stop, includeStop: r.IncludeStop},
 		submitted: time.Now(),
 		expect:    -1,
+		slot:      -1,
 	}
 	if r.CacheSalt != "" {
 		s.saltRoot = e.hasher.saltRoot(r.CacheSalt, r.LoRA)

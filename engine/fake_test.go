@@ -563,6 +563,46 @@ func checkInvariants(t testing.TB, e *Engine) {
 	if e.draft != nil {
 		checkDraftInvariants(t, e)
 	}
+	checkSlotInvariants(t, e)
+}
+
+// checkSlotInvariants verifies Slots after a step: MaxNumSeqs slots, the
+// busy ones held by exactly the running sequences (each once, at the
+// slot it records), with their progress.
+func checkSlotInvariants(t testing.TB, e *Engine) {
+	t.Helper()
+	slots := e.Slots()
+	if len(slots) != e.cfg.MaxNumSeqs {
+		t.Fatalf("%d slots, want MaxNumSeqs %d", len(slots), e.cfg.MaxNumSeqs)
+	}
+	busy := 0
+	for i, st := range slots {
+		if st.Slot != i {
+			t.Fatalf("slot %d reports number %d", i, st.Slot)
+		}
+		if st.Busy {
+			busy++
+		}
+	}
+	for _, s := range e.running {
+		if s.finished {
+			continue
+		}
+		if s.slot < 0 || s.slot >= len(slots) {
+			t.Fatalf("running %s holds slot %d", s.id, s.slot)
+		}
+		st := slots[s.slot]
+		want := SlotState{Slot: s.slot, Busy: true, ID: s.id, Task: s.arrival, Request: &s.req,
+			PromptTokens: s.nPrompt, PromptDone: min(s.nComputed, s.nPrompt), CachedTokens: s.cached, Generated: s.generated(),
+			Speculative: e.cfg.SpecTokens > 0 || e.draft != nil || len(s.req.Prediction) > 0}
+		if st != want {
+			t.Fatalf("slot %d: %+v, want %+v", s.slot, st, want)
+		}
+		busy--
+	}
+	if busy != 0 {
+		t.Fatalf("%d busy slots held by no running sequence", busy)
+	}
 }
 
 // checkWindowInvariants verifies the windowed pool: each running

@@ -645,3 +645,59 @@ func TestCompletionLineStops(t *testing.T) {
 		}
 	}
 }
+
+// Slots: each admitted sequence holds the lowest free slot until it
+// finishes (or is preempted), and a slot freed is taken by the next
+// admitted; the snapshot follows the prompt and the generation.
+func TestSlots(t *testing.T) {
+	e, _ := newFakeEngine(t, Config{NumBlocks: 64, MaxNumSeqs: 2}, 256)
+	if got := e.Slots(); len(got) != 2 || got[0].Busy || got[1].Busy {
+		t.Fatalf("before any request: %+v", got)
+	}
+	short := submit(t, e, Request{ID: "short", Prompt: prompt(1, 5), MaxTokens: 2, Sampling: greedyParams(), IgnoreEOS: true})
+	long := submit(t, e, Request{ID: "long", Prompt: prompt(2, 7), MaxTokens: 20, Sampling: greedyParams(), IgnoreEOS: true})
+	third := submit(t, e, Request{ID: "third", Prompt: prompt(3, 9), MaxTokens: 3, Sampling: greedyParams(), IgnoreEOS: true})
+	e.step()
+	checkInvariants(t, e)
+	got := e.Slots()
+	if got[0].ID != "short" || got[1].ID != "long" || got[0].Task != 1 || got[1].Task != 2 {
+		t.Fatalf("after the first step: %+v", got)
+	}
+	if got[0].PromptTokens != 5 || got[0].PromptDone != 5 || got[0].Generated != 1 || got[0].Request.MaxTokens != 2 {
+		t.Errorf("short after its prompt: %+v", got[0])
+	}
+	// Step until all end, noting where "third" first runs: the slot
+	// "short" gave back, while "long" keeps slot 1 throughout.
+	thirdAt, thirdStep, shortGone := -1, -1, -1
+	for step := 1; step < 200 && len(e.running)+len(e.waiting)+len(e.incoming) > 0; step++ {
+		for _, s := range []*Sequence{short, long, third} {
+			collect(s, &outcome{})
+		}
+		e.step()
+		checkInvariants(t, e)
+		got := e.Slots()
+		ids := map[string]int{}
+		for _, st := range got {
+			if st.Busy {
+				ids[st.ID] = st.Slot
+			}
+		}
+		if at, ok := ids["long"]; ok && at != 1 {
+			t.Fatalf("step %d: long moved to slot %d", step, at)
+		}
+		if _, ok := ids["short"]; !ok && shortGone < 0 {
+			shortGone = step
+		}
+		if at, ok := ids["third"]; ok && thirdAt < 0 {
+			thirdAt, thirdStep = at, step
+		}
+	}
+	if thirdAt != 0 || thirdStep < shortGone {
+		t.Errorf("third first held slot %d at step %d; short gave slot 0 back at step %d", thirdAt, thirdStep, shortGone)
+	}
+	for _, st := range e.Slots() {
+		if st.Busy {
+			t.Errorf("slot %d still held by %s after every sequence ended", st.Slot, st.ID)
+		}
+	}
+}

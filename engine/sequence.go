@@ -35,6 +35,7 @@ type Sequence struct {
 	sampler    *sample.Sampler
 	text       textOut
 	admitted   bool // admitted at least once (left the bounded queue)
+	slot       int  // the slot it holds while running (Engine.Slots); -1 for none
 	cached     int  // prompt tokens served from the prefix cache at first admission
 	finished   bool
 	lastPlan   uint64  // step number this sequence was last scheduled in

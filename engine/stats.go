@@ -99,8 +99,10 @@ func (e *Engine) publish() {
 	if e.draft != nil {
 		draftPasses, draftTokens = e.draft.passes, e.draft.fed
 	}
+	e.assignSlots()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.slotSnap = e.slotStatesLocked(e.slotSnap)
 	running, waiting := e.loraStatsLocked()
 	e.stats = Stats{
 		LoRARunning:        running,

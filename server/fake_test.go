@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -76,6 +77,14 @@ type fakeEngine struct {
 	submitted []engine.Request
 	seqs      []*fakeSeq
 	loras     []string // adapters by id, "" once unloaded (LoadLoRA)
+	slots     []engine.SlotState
+}
+
+// Slots implements SlotReporter with the slots a test sets.
+func (f *fakeEngine) Slots() []engine.SlotState {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.slots)
 }
 
 // LoadLoRA implements AdapterLoader: a path "missing…" does not exist, a

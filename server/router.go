@@ -53,6 +53,10 @@ func (s *Server) routes(path string) []route {
 		return []route{{method: "POST", auth: true, h: s.llamaHandler(true)}}
 	case "/props":
 		return []route{{method: "GET", auth: true, h: s.handleLlamaProps}}
+	case "/slots":
+		if !s.cfg.NoSlots {
+			return []route{{method: "GET", auth: true, h: s.handleSlots}}
+		}
 	case "/apply-template":
 		return []route{{method: "POST", auth: true, h: s.handleApplyTemplate}}
 	case "/metrics":

@@ -50,6 +50,9 @@ type Config struct {
 	// VLLM_ALLOW_RUNTIME_LORA_UPDATING): clients may then load any
 	// adapter file the server can read, so it is off by default.
 	AllowLoRAUpdates bool
+	// NoSlots closes GET /slots (llama-server's --no-slots), which shows
+	// each running request's settings and progress, not its text.
+	NoSlots bool
 	// APIKeys, when not empty, are required as "Authorization: Bearer K"
 	// on every route but /health and /metrics.
 	APIKeys []string

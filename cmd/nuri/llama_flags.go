@@ -25,6 +25,7 @@ type llamaFlags struct {
 	chatTemplate    string // --chat-template: a built-in name or a template's text (a file too, as vLLM's)
 	reasoningFormat string // --reasoning-format
 	batch, ubatch   int    // -b, -ub: llama.cpp's logical and physical batch sizes (0: not given)
+	slots, noSlots  bool   // --slots (default on), --no-slots: llama-server's GET /slots
 	noOp            bool   // --jinja, --metrics, -cb, --no-webui: what Nuri always does (or has no such thing)
 }
 
@@ -63,6 +64,8 @@ func addLlamaServerFlags(fs *flag.FlagSet, c *serveConfig) *llamaFlags {
 	for _, n := range []string{"ubatch-size", "ub"} {
 		fs.IntVar(&l.ubatch, n, 0, "llama-server's physical batch (default 512): the tokens a step computes, as --max-num-batched-tokens")
 	}
+	fs.BoolVar(&l.slots, "slots", true, "llama-server's GET /slots: each slot's request settings and progress, not its text (--slots=false or --no-slots closes it)")
+	fs.BoolVar(&l.noSlots, "no-slots", false, "close llama-server's GET /slots")
 	for _, n := range []string{"metrics", "cont-batching", "cb", "no-webui"} {
 		fs.BoolVar(&l.noOp, n, false, "llama-server's flag, accepted: Nuri always does this (/metrics, continuous batching) or has no web UI")
 	}
@@ -103,6 +106,7 @@ func (l *llamaFlags) settle(c *serveConfig, set map[string]bool) error {
 	if err := l.settleBatch(c, set); err != nil {
 		return err
 	}
+	c.noSlots = !l.slots || l.noSlots
 	if l.reasoningFormat != "" {
 		var r server.Reasoning
 		switch l.reasoningFormat {
@@ -262,9 +266,10 @@ func llamaOnOffAuto(v string) (string, error) {
 type llamaEnvKind int
 
 const (
-	envValue llamaEnvKind = iota // the value as the flag's argument
-	envFlag                      // a flag without a value: set when the value is true (on, enabled, true, 1)
-	envCount                     // a count where llama.cpp reads 0 or less as "choose for me": left to Nuri's default then
+	envValue  llamaEnvKind = iota // the value as the flag's argument
+	envFlag                       // a flag without a value: set when the value is true (on, enabled, true, 1)
+	envCount                      // a count where llama.cpp reads 0 or less as "choose for me": left to Nuri's default then
+	envSwitch                     // a flag with a negative form: true or false by the value (on, enabled, true, 1 or off, disabled, false, 0)
 )
 
 // llamaEnv maps llama.cpp's environment variables to serve's flags.
@@ -308,6 +313,7 @@ var llamaEnv = []struct {
 	{"LLAMA_ARG_RERANKING", "reranking", envFlag},
 	{"LLAMA_ARG_ENDPOINT_METRICS", "metrics", envFlag},
 	{"LLAMA_ARG_JINJA", "jinja", envFlag},
+	{"LLAMA_ARG_ENDPOINT_SLOTS", "slots", envSwitch},
 	{"LLAMA_ARG_CONT_BATCHING", "cont-batching", envFlag},
 	// No web UI either way.
 	{"LLAMA_ARG_WEBUI", "", envFlag},
@@ -330,12 +336,22 @@ func llamaEnvDefaults(fs *flag.FlagSet, environ []string) (ignored []string, err
 		if n, err := strconv.Atoi(strings.TrimSpace(v)); e.kind == envCount && err == nil && n <= 0 {
 			continue // llama.cpp's auto: Nuri's default
 		}
-		if e.kind == envFlag {
+		switch e.kind {
+		case envFlag:
 			on, err := llamaOnOffAuto(v)
 			if err != nil || on != "on" {
 				continue // llama.cpp ignores a flag variable that is not true
 			}
 			v = "true"
+		case envSwitch:
+			switch on, _ := llamaOnOffAuto(v); on {
+			case "on":
+				v = "true"
+			case "off":
+				v = "false"
+			default:
+				continue // neither: llama.cpp keeps the default
+			}
 		}
 		if err := fs.Set(e.flag, v); err != nil {
 			return nil, fmt.Errorf("%s=%q: %v", e.env, v, err)

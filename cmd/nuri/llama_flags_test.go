@@ -73,6 +73,21 @@ func TestLlamaServerFlags(t *testing.T) {
 				t.Errorf("defaults: preferGPU %v, layers %v, max reply %d, given %v", c.device.preferGPU, c.device.gpuLayers, c.maxReplyTokens, c.given)
 			}
 		}},
+		{"slots open by default", []string{"-m", "x.gguf"}, "", func(t *testing.T, c *serveConfig) {
+			if c.noSlots {
+				t.Error("/slots closed without --no-slots")
+			}
+		}},
+		{"no slots", []string{"-m", "x.gguf", "--no-slots"}, "", func(t *testing.T, c *serveConfig) {
+			if !c.noSlots {
+				t.Error("--no-slots left /slots open")
+			}
+		}},
+		{"slots false", []string{"-m", "x.gguf", "--slots=false"}, "", func(t *testing.T, c *serveConfig) {
+			if !c.noSlots {
+				t.Error("--slots=false left /slots open")
+			}
+		}},
 		{"bad layer count", []string{"-m", "x.gguf", "-ngl", "lots"}, "want a number of layers", nil},
 		{"flash attention off", []string{"-m", "x.gguf", "--flash-attn", "off"}, "", nil},
 		{"flash attention without its value (older llama.cpp)", []string{"-m", "x.gguf", "-fa", "-c", "4096"}, "", func(t *testing.T, c *serveConfig) {
@@ -196,6 +211,7 @@ func TestLlamaArgEnv(t *testing.T) {
 	t.Setenv("LLAMA_ARG_MLOCK", "1")
 	t.Setenv("LLAMA_ARG_NO_WEBUI", "1") // nothing to turn off: no warning
 	t.Setenv("LLAMA_ARG_TOP_K", "7")
+	t.Setenv("LLAMA_ARG_ENDPOINT_SLOTS", "disabled") // a switch: false closes /slots
 	t.Setenv("NURI_CTX_SIZE", "1024")
 	var stderr bytes.Buffer
 	c, err := parseServe([]string{"-np", "5"}, &stderr)
@@ -209,6 +225,9 @@ func TestLlamaArgEnv(t *testing.T) {
 		!slices.Equal(c.apiKeys, []string{"llama-key"}) || c.reranking || !c.embeddings || c.sampling.topK != 7 || !c.given["top-k"] {
 		t.Errorf("model %q ctx %d (NURI_CTX_SIZE wins) seqs %d (the command line wins) kv %s keys %v reranking %v embeddings %v top-k %d",
 			c.model, c.nCtx, c.eng.MaxNumSeqs, c.eng.KVCacheType, c.apiKeys, c.reranking, c.embeddings, c.sampling.topK)
+	}
+	if !c.noSlots {
+		t.Error("LLAMA_ARG_ENDPOINT_SLOTS=disabled left /slots open")
 	}
 	if !slices.Equal(c.llamaEnvIgnored, []string{"LLAMA_ARG_MLOCK"}) {
 		t.Errorf("ignored %v, want [LLAMA_ARG_MLOCK]", c.llamaEnvIgnored)

@@ -48,6 +48,7 @@ type serveConfig struct {
 	storedResponses       int // --responses-store (0: none)
 	storedResponseMiB     int
 	storedResponsesDir    string // keep them in this folder too
+	noSlots               bool   // close GET /slots (llama-server's --no-slots)
 	drain                 time.Duration
 	threads, nCtx         int
 	chatTemplate, chatFmt string
@@ -537,6 +538,7 @@ func newServer(c *serveConfig, log *zap.Logger) (*server.Server, error) {
 		APIKeys: c.apiKeys, CORSOrigins: c.corsOrigins, MaxBodyBytes: c.maxBody, Logger: log,
 		StoredResponses: storedCount(c.storedResponses), StoredResponseBytes: c.storedResponseMiB << 20, StoredResponsesDir: c.storedResponsesDir,
 		LoRAModules: loraModules(c.lora), AllowLoRAUpdates: c.allowLoRAUpdates, MaxReplyTokens: c.maxReplyTokens,
+		NoSlots: c.noSlots,
 	})
 }
 

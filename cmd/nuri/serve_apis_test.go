@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/anthropics/anthropic-sdk-go"
 	"github.com/anthropics/anthropic-sdk-go/option"
@@ -173,5 +175,65 @@ func TestServeReasoningBudget(t *testing.T) {
 		if len(reasoning) >= len(free) {
 			t.Errorf("budget %d: the thinking was not cut: %q", tc.think, reasoning)
 		}
+	}
+}
+
+// llama-server's GET /slots on stories260K: -np slots, idle before and
+// (within a step) after a request, with the context and the defaults
+// /props reports; --no-slots closes it.
+func TestServeSlots(t *testing.T) {
+	base := startServe(t, "-np", "3", "--temp", "0.25")
+	type slot struct {
+		ID           int  `json:"id"`
+		NCtx         int  `json:"n_ctx"`
+		IsProcessing bool `json:"is_processing"`
+		Params       struct {
+			Temperature float64 `json:"temperature"`
+		} `json:"params"`
+	}
+	slots := func() []slot {
+		t.Helper()
+		var s []slot
+		if err := json.Unmarshal(getOK(t, base+"/slots"), &s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	var props struct {
+		Default struct {
+			NCtx int `json:"n_ctx"`
+		} `json:"default_generation_settings"`
+	}
+	if err := json.Unmarshal(getOK(t, base+"/props"), &props); err != nil {
+		t.Fatal(err)
+	}
+	got := slots()
+	if len(got) != 3 {
+		t.Fatalf("-np 3: %d slots", len(got))
+	}
+	for i, s := range got {
+		if s.ID != i || s.IsProcessing || s.NCtx != props.Default.NCtx || s.Params.Temperature != 0.25 {
+			t.Errorf("slot %d before any request: %+v (n_ctx %d, --temp 0.25)", i, s, props.Default.NCtx)
+		}
+	}
+	postOK(t, base+"/completion", `{"prompt": "Once upon a time", "n_predict": 20}`)
+	deadline := time.Now().Add(5 * time.Second)
+	for busy := true; busy; {
+		busy = false
+		for _, s := range slots() {
+			busy = busy || s.IsProcessing
+		}
+		if busy && time.Now().After(deadline) {
+			t.Fatal("a slot still processing 5 s after the only request ended")
+		}
+	}
+	closed := startServe(t, "--no-slots")
+	resp, err := http.Get(closed + "/slots")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("--no-slots: GET /slots status %d, want 404", resp.StatusCode)
 	}
 }

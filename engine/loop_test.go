@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"slices"
 	"sync"
@@ -71,7 +72,41 @@ func TestRunServesConcurrentClients(t *testing.T) {
 			}
 		})
 	}
+	// A monitor reads the slots while the scheduler steps (the race
+	// detector's part): never more busy than MaxNumSeqs, each with its
+	// request.
+	watch := make(chan struct{})
+	watched := make(chan int)
+	go func() {
+		most := 0
+		for {
+			select {
+			case <-watch:
+				watched <- most
+				return
+			default:
+			}
+			busy := 0
+			for _, st := range e.Slots() {
+				if st.Busy {
+					busy++
+					if st.Request == nil || st.Generated > st.Request.MaxTokens {
+						select {
+						case errs <- fmt.Errorf("slot %d: %+v", st.Slot, st):
+						default: // enough reported
+						}
+					}
+				}
+			}
+			most = max(most, busy)
+			runtime.Gosched()
+		}
+	}()
 	wg.Wait()
+	close(watch)
+	if most := <-watched; most == 0 || most > 6 {
+		t.Errorf("the monitor saw at most %d busy slots, want 1..6", most)
+	}
 	close(errs)
 	for err := range errs {
 		t.Error(err)

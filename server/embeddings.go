@@ -234,3 +234,95 @@ func (s *Server) handleTEIEmbed(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	}
 	return s.writeJSON(ctx, vecs)
 }
+
+// llamaEmbeddingRequest is llama-server's own POST /embedding (and
+// /embeddings) body: content (or, as /v1/embeddings, input) as a prompt,
+// and embd_normalize.
+type llamaEmbeddingRequest struct {
+	Content       json.RawMessage `json:"content"`
+	Input         json.RawMessage `json:"input"`
+	EmbdNormalize *int            `json:"embd_normalize"`
+}
+
+// llamaEmbedding is one input's entry in llama-server's answer: its
+// pooled vector, as the one row of a per-token list.
+type llamaEmbedding struct {
+	Index     int         `json:"index"`
+	Embedding [][]float32 `json:"embedding"`
+}
+
+// handleLlamaEmbedding answers llama-server's POST /embedding and
+// /embeddings: [{"index", "embedding": [[...]]}], each pooled vector
+// scaled by embd_normalize (llama.cpp's: -1 none, 0 max absolute to
+// int16's range, 1 taxicab, 2 Euclidean (the default), p > 2 the p-norm).
+func (s *Server) handleLlamaEmbedding(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
+	var req llamaEmbeddingRequest
+	if err := decodeBody(ctx, &req); err != nil {
+		return err
+	}
+	b, err := s.embeddingBackend("")
+	if err != nil {
+		return err
+	}
+	raw, param := req.Content, "content"
+	if !present(raw) {
+		raw, param = req.Input, "input"
+	}
+	var in promptField
+	if !present(raw) || in.UnmarshalJSON(raw) != nil {
+		return invalidParam(param, "content (or input) must be a string, strings, token ids or lists of them")
+	}
+	inputs, err := embeddingInputs(b.Tokenizer, &in)
+	if err != nil {
+		return err
+	}
+	norm := 2
+	if req.EmbdNormalize != nil {
+		norm = *req.EmbdNormalize
+		if norm < -1 {
+			return invalidParam("embd_normalize", "embd_normalize must be -1 (none), 0 (max absolute), 1 (taxicab), 2 (Euclidean) or a p above 2, got %d", norm)
+		}
+	}
+	vecs, _, err := s.embed(ctx, ri, b, inputs, nil, false)
+	if err != nil {
+		return err
+	}
+	out := make([]llamaEmbedding, len(vecs))
+	for i, v := range vecs {
+		scaleEmbedding(v, norm)
+		out[i] = llamaEmbedding{Index: i, Embedding: [][]float32{v}}
+	}
+	return s.writeJSON(ctx, out)
+}
+
+// scaleEmbedding divides v by its norm of kind p in llama.cpp's
+// embd_normalize numbering; a zero vector stays zero.
+func scaleEmbedding(v []float32, p int) {
+	var sum float64
+	switch p {
+	case -1:
+		return
+	case 0:
+		for _, x := range v {
+			sum = max(sum, math.Abs(float64(x)))
+		}
+		sum /= 32760 // the largest value becomes 32760: int16's range
+	case 2:
+		for _, x := range v {
+			sum += float64(x) * float64(x)
+		}
+		sum = math.Sqrt(sum)
+	default:
+		for _, x := range v {
+			sum += math.Pow(math.Abs(float64(x)), float64(p))
+		}
+		sum = math.Pow(sum, 1/float64(p))
+	}
+	scale := float32(0)
+	if sum > 0 {
+		scale = float32(1 / sum)
+	}
+	for i := range v {
+		v[i] *= scale
+	}
+}

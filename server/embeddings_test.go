@@ -202,3 +202,65 @@ func TestTEIEmbed(t *testing.T) {
 		}
 	}
 }
+
+// llama-server's /embedding and /embeddings: content (or input) in,
+// [{"index", "embedding": [[...]]}] out, each vector scaled by
+// embd_normalize as llama.cpp's common_embd_normalize numbers them.
+func TestLlamaEmbedding(t *testing.T) {
+	ts := newTestServer(t, Config{}, "", func(b *Backend) { b.Embedder = fakeEmbedder{nCtx: 8} })
+	raw := []float64{202, 3, 1, 101} // "ab": BOS 1, 'a' 100, 'b' 101
+	scaled := func(div float64) []float32 {
+		out := make([]float32, len(raw))
+		for i, x := range raw {
+			out[i] = float32(x / div)
+		}
+		return out
+	}
+	cube := math.Cbrt(202*202*202 + 27 + 1 + 101*101*101)
+	for _, tc := range []struct {
+		path, body string
+		want       [][]float32
+	}{
+		{"/embedding", `{"content": "ab"}`, [][]float32{unit(raw...)}},
+		{"/embeddings", `{"input": ["ab", "a"]}`, [][]float32{unit(raw...), unit(101, 2, 1, 100)}},
+		{"/embedding", `{"content": [1, 100]}`, [][]float32{unit(101, 2, 1, 100)}},
+		{"/embedding", `{"content": "ab", "embd_normalize": -1}`, [][]float32{scaled(1)}},
+		{"/embedding", `{"content": "ab", "embd_normalize": 0}`, [][]float32{scaled(202.0 / 32760)}},
+		{"/embedding", `{"content": "ab", "embd_normalize": 1}`, [][]float32{scaled(307)}},
+		{"/embedding", `{"content": "ab", "embd_normalize": 3}`, [][]float32{scaled(cube)}},
+	} {
+		status, _, body := ts.do("POST", tc.path, tc.body)
+		var got []llamaEmbedding
+		if status != 200 || json.Unmarshal(body, &got) != nil || len(got) != len(tc.want) {
+			t.Fatalf("%s %s: %d %s", tc.path, tc.body, status, body)
+		}
+		for i, e := range got {
+			// 1e-6 relative: float32 rounding of values up to 32760.
+			if e.Index != i || len(e.Embedding) != 1 || !closeRel(e.Embedding[0], tc.want[i], 1e-6) {
+				t.Errorf("%s %s: entry %d is %+v, want %v", tc.path, tc.body, i, e, tc.want[i])
+			}
+		}
+	}
+	for _, body := range []string{`{}`, `{"content": 5}`, `{"content": ""}`, `{"content": "ab", "embd_normalize": -2}`, `{"content": "abcdefghij"}`} {
+		if status, _, b := ts.do("POST", "/embedding", body); status != 400 {
+			t.Errorf("%s: status %d: %s", body, status, b)
+		}
+	}
+	plain := newTestServer(t, Config{}, "ok")
+	if status, _, b := plain.do("POST", "/embedding", `{"content": "ab"}`); status != 400 || !strings.Contains(string(b), "--embeddings") {
+		t.Errorf("without an embedder: %d %s", status, b)
+	}
+}
+
+// closeRel compares within tol of the larger magnitude.
+func closeRel(a, b []float32, tol float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Abs(float64(a[i]-b[i])) > tol*math.Max(1, math.Max(math.Abs(float64(a[i])), math.Abs(float64(b[i])))) {
+			return false
+		}
+	}
+	return true
+}

@@ -104,6 +104,8 @@ func (s *Server) routes(path string) []route {
 		return []route{{method: "POST", auth: true, h: s.handleResponses}}
 	case "/v1/embeddings":
 		return []route{{method: "POST", auth: true, h: s.handleEmbeddings}}
+	case "/embedding", "/embeddings": // llama-server's own
+		return []route{{method: "POST", auth: true, h: s.handleLlamaEmbedding}}
 	case "/embed": // Hugging Face Text Embeddings Inference's
 		return []route{{method: "POST", auth: true, h: s.handleTEIEmbed}}
 	case "/v1/rerank", "/rerank", "/v2/rerank", "/reranking", "/v1/reranking": // the last two llama-server's

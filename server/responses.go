@@ -83,6 +83,7 @@ type responseMeta struct {
 	reasoningTokens func(text string) int // tokens of the reasoning, for usage
 	store           bool                  // the response is kept (done keeps it)
 	previous        *string               // previous_response_id
+	conversation    string                // the conversation it runs in ("": none)
 	done            func(*responseObject) // called with the finished response, if set
 }
 
@@ -95,7 +96,7 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err := decodeBody(ctx, &req); err != nil {
 		return err
 	}
-	creq, err := s.responsesChat(&req)
+	creq, conv, err := s.responsesChat(&req)
 	if err != nil {
 		return err
 	}
@@ -104,6 +105,7 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 		return err
 	}
 	j.resp = responseMetaOf(&req)
+	j.resp.conversation = conv
 	tok := b.Tokenizer
 	j.resp.reasoningTokens = func(text string) int {
 		ids, err := tok.Encode(text, false, false)
@@ -133,6 +135,19 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 				conversation: append(slices.Clip(history), assistantTurn(r.Output))})
 		}
 	}
+	if conv != "" {
+		// The input and the reply join the conversation once the response
+		// is whole (completed, or incomplete at its length limit).
+		stored := j.resp.done
+		j.resp.done = func(r *responseObject) {
+			if stored != nil {
+				stored(r)
+			}
+			if r.Status == "completed" || r.Status == "incomplete" {
+				s.addToConversation(conv, inputItems(req.Input), r)
+			}
+		}
+	}
 	return s.run(ctx, ri, b, j)
 }
 
@@ -149,7 +164,7 @@ func (s *Server) handleResponsesInputTokens(ctx *fasthttp.RequestCtx, _ *reqInfo
 	if err := decodeBody(ctx, &req); err != nil {
 		return err
 	}
-	creq, err := s.responsesChat(&req)
+	creq, _, err := s.responsesChat(&req)
 	if err != nil {
 		return err
 	}
@@ -167,21 +182,52 @@ func (s *Server) writeInputTokens(ctx *fasthttp.RequestCtx, j *job) error {
 }
 
 // responsesChat is the chat request a Responses request runs as, after
-// the conversation of its previous_response_id when it names one.
-func (s *Server) responsesChat(req *responsesRequest) (*chatRequest, error) {
+// the conversation of its previous_response_id, or the items of its
+// conversation (whose id it returns), when it names one.
+func (s *Server) responsesChat(req *responsesRequest) (*chatRequest, string, error) {
 	var prev []chatMessage
-	if req.PreviousResponseID != nil && *req.PreviousResponseID != "" {
+	hasPrev := req.PreviousResponseID != nil && *req.PreviousResponseID != ""
+	conv := ""
+	if present(req.Conversation) {
+		if hasPrev {
+			return nil, "", invalidParam("conversation", "conversation and previous_response_id cannot both be given: a response continues one or the other")
+		}
+		id, err := conversationOf(req.Conversation)
+		if err != nil {
+			return nil, "", err
+		}
+		cs, err := s.conversationsOn()
+		if err != nil {
+			return nil, "", &apiError{err: ErrNotSupported, param: "conversation", msg: err.Error()}
+		}
+		_, items, err := cs.get(id)
+		if err != nil {
+			return nil, "", &apiError{err: ErrRouteNotFound, param: "conversation", msg: err.Error()}
+		}
+		if len(items) > 0 {
+			list, err := json.Marshal(items)
+			if err != nil {
+				return nil, "", err
+			}
+			if prev, err = responseMessages(list); err != nil {
+				return nil, "", fmt.Errorf("conversation %s's items: %w", id, err)
+			}
+		}
+		conv = id
+	}
+	if hasPrev {
 		id := *req.PreviousResponseID
 		if s.responses == nil {
-			return nil, &apiError{err: ErrNotSupported, param: "previous_response_id", msg: "previous_response_id needs stored responses, and this server keeps none (nuri serve --responses-store 0): send the whole conversation in input"}
+			return nil, "", &apiError{err: ErrNotSupported, param: "previous_response_id", msg: "previous_response_id needs stored responses, and this server keeps none (nuri serve --responses-store 0): send the whole conversation in input"}
 		}
 		r, ok := s.responses.get(id)
 		if !ok {
-			return nil, &apiError{err: ErrRouteNotFound, param: "previous_response_id", msg: fmt.Sprintf("no stored response %q: it was never stored (store false), was deleted, or was dropped for newer ones; send the whole conversation in input", id)}
+			return nil, "", &apiError{err: ErrRouteNotFound, param: "previous_response_id", msg: fmt.Sprintf("no stored response %q: it was never stored (store false), was deleted, or was dropped for newer ones; send the whole conversation in input", id)}
 		}
 		prev = r.conversation
 	}
-	return responsesChat(req, prev)
+	c, err := responsesChat(req, prev)
+	return c, conv, err
 }
 
 // handleStoredResponse answers GET (the response) and DELETE of
@@ -224,8 +270,6 @@ func (s *Server) handleStoredResponse(ctx *fasthttp.RequestCtx, ri *reqInfo) err
 // its previous_response_id, continued before its input.
 func responsesChat(r *responsesRequest, prev []chatMessage) (*chatRequest, error) {
 	switch {
-	case present(r.Conversation):
-		return nil, &apiError{err: ErrNotSupported, param: "conversation", msg: "conversation objects are not supported: continue a conversation with previous_response_id, or send it whole in input"}
 	case r.Background != nil && *r.Background:
 		return nil, &apiError{err: ErrNotSupported, param: "background", msg: "background responses are not supported: stream the response instead"}
 	case present(r.Prompt):

@@ -35,6 +35,12 @@ type responseObject struct {
 	Usage              *responseUsage     `json:"usage"`
 	User               *string            `json:"user,omitempty"`
 	Metadata           map[string]string  `json:"metadata"`
+	// Conversation is the conversation the response ran in, when it did.
+	Conversation *responseConversation `json:"conversation,omitempty"`
+}
+
+type responseConversation struct {
+	ID string `json:"id"`
 }
 
 type responseError struct {
@@ -358,6 +364,9 @@ func (j *job) responseObject(status string, output []any, u *responseUsage) *res
 	}
 	if m.user != "" {
 		r.User = &m.user
+	}
+	if m.conversation != "" {
+		r.Conversation = &responseConversation{ID: m.conversation}
 	}
 	return r
 }

@@ -276,16 +276,39 @@ func inputItems(raw json.RawMessage) []json.RawMessage {
 	}
 	out := make([]json.RawMessage, len(items))
 	for i, it := range items {
+		message := !present(it["type"]) || string(it["type"]) == `"message"`
 		if _, ok := it["id"]; !ok {
 			prefix := "msg_"
-			if t := string(it["type"]); t != "" && t != `"message"` {
+			if !message {
 				prefix = "item_"
 			}
 			it["id"], _ = json.Marshal(prefix + newItemID())
 		}
+		if message {
+			normalizeMessageItem(it)
+		}
 		out[i], _ = json.Marshal(it)
 	}
 	return out
+}
+
+// normalizeMessageItem gives a message item the shape OpenAI lists it in:
+// its type, a status, and text content as a list of parts (input_text,
+// or output_text for the assistant's).
+func normalizeMessageItem(it map[string]json.RawMessage) {
+	it["type"] = json.RawMessage(`"message"`)
+	if _, ok := it["status"]; !ok {
+		it["status"] = json.RawMessage(`"completed"`)
+	}
+	var text string
+	if json.Unmarshal(it["content"], &text) != nil {
+		return
+	}
+	part := "input_text"
+	if string(it["role"]) == `"assistant"` {
+		part = "output_text"
+	}
+	it["content"], _ = json.Marshal([]map[string]string{{"type": part, "text": text}})
 }
 
 // itemID is an item's id.

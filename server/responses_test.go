@@ -306,7 +306,8 @@ func TestResponsesJSONFormat(t *testing.T) {
 func TestResponsesRefused(t *testing.T) {
 	ts := newTestServer(t, Config{}, "x", withTemplate(t, hermesTemplate))
 	for _, tc := range []struct{ body, param string }{
-		{`{"input":"x","conversation":"conv_1"}`, "conversation"},
+		{`{"input":"x","conversation":5}`, "conversation"},
+		{`{"input":"x","conversation":"conv_1","previous_response_id":"resp_1"}`, "conversation"},
 		{`{"input":"x","background":true}`, "background"},
 		{`{"input":"x","truncation":"auto"}`, "truncation"},
 		{`{"input":"x","n":2}`, "n"},
@@ -335,6 +336,10 @@ func TestResponsesRefused(t *testing.T) {
 	status, _, body = ts.do("POST", "/v1/responses", `{"input":"x","previous_response_id":"resp_1"}`)
 	if status != 404 || !strings.Contains(string(body), `"param":"previous_response_id"`) {
 		t.Errorf("an unknown previous_response_id: status %d: %s", status, body)
+	}
+	status, _, body = ts.do("POST", "/v1/responses", `{"input":"x","conversation":{"id":"conv_1"}}`)
+	if status != 404 || !strings.Contains(string(body), `"param":"conversation"`) {
+		t.Errorf("an unknown conversation: status %d: %s", status, body)
 	}
 }
 

@@ -96,6 +96,8 @@ func (s *Server) routes(path string) []route {
 		return []route{{method: "POST", auth: true, h: s.handleChat}}
 	case "/v1/chat/completions/input_tokens", "/chat/completions/input_tokens":
 		return []route{{method: "POST", auth: true, h: s.handleChatInputTokens}}
+	case "/v1/conversations":
+		return []route{{method: "POST", auth: true, h: s.handleConversations}}
 	case "/v1/responses/input_tokens":
 		return []route{{method: "POST", auth: true, h: s.handleResponsesInputTokens}}
 	case "/v1/completions":
@@ -129,6 +131,10 @@ func (s *Server) routes(path string) []route {
 	}
 	if strings.HasPrefix(path, "/v1/models/") && len(path) > len("/v1/models/") {
 		return []route{{method: "GET", auth: true, h: s.handleModel}}
+	}
+	if strings.HasPrefix(path, "/v1/conversations/") && len(path) > len("/v1/conversations/") {
+		return []route{{method: "GET", auth: true, h: s.handleConversation}, {method: "POST", auth: true, h: s.handleConversation},
+			{method: "DELETE", auth: true, h: s.handleConversation}}
 	}
 	if strings.HasPrefix(path, "/v1/responses/") && len(path) > len("/v1/responses/") {
 		return []route{{method: "GET", auth: true, h: s.handleStoredResponse}, {method: "DELETE", auth: true, h: s.handleStoredResponse}}

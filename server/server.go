@@ -116,6 +116,7 @@ type Server struct {
 	active tracker
 
 	responses *responseStore // nil: responses are not kept
+	convs     *conversations // nil: with responses, conversations are not kept
 
 	loras  *loraModules // per-request adapters by model name
 	loraMu sync.Mutex   // serialises adapter loads and unloads
@@ -190,6 +191,9 @@ func New(cfg Config) (*Server, error) {
 			if s.responses, err = openResponseStore(cfg.StoredResponses, cfg.StoredResponseBytes, cfg.StoredResponsesDir, cfg.Logger); err != nil {
 				return nil, fmt.Errorf("server: %w", err)
 			}
+		}
+		if s.convs, err = newConversations(&cfg); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
 		}
 	}
 	s.baseCtx, s.cancelAll = context.WithCancel(context.Background())

@@ -312,6 +312,7 @@ var llamaEnv = []struct {
 	{"LLAMA_ARG_EMBEDDINGS", "embeddings", envFlag},
 	{"LLAMA_ARG_RERANKING", "reranking", envFlag},
 	{"LLAMA_ARG_ENDPOINT_METRICS", "metrics", envFlag},
+	{"LLAMA_ARG_TIMEOUT", "timeout", envValue},
 	{"LLAMA_ARG_JINJA", "jinja", envFlag},
 	{"LLAMA_ARG_ENDPOINT_SLOTS", "slots", envSwitch},
 	{"LLAMA_ARG_CONT_BATCHING", "cont-batching", envFlag},

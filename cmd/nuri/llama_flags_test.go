@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nuri-ai/nuri/chat"
 	"github.com/nuri-ai/nuri/kernels"
@@ -88,6 +89,18 @@ func TestLlamaServerFlags(t *testing.T) {
 				t.Error("--slots=false left /slots open")
 			}
 		}},
+		{"timeout", []string{"-m", "x.gguf", "-to", "900"}, "", func(t *testing.T, c *serveConfig) {
+			if c.readTimeout != 900*time.Second || c.idleTimeout != 900*time.Second {
+				t.Errorf("-to 900: read %v, idle %v", c.readTimeout, c.idleTimeout)
+			}
+		}},
+		{"timeouts by default", []string{"-m", "x.gguf"}, "", func(t *testing.T, c *serveConfig) {
+			if c.readTimeout != time.Minute || c.idleTimeout != 2*time.Minute {
+				t.Errorf("read %v, idle %v", c.readTimeout, c.idleTimeout)
+			}
+		}},
+		{"bad timeout", []string{"-m", "x.gguf", "--timeout", "0"}, "at least 1", nil},
+		{"bad read timeout", []string{"-m", "x.gguf", "--read-timeout", "0s"}, "must be positive", nil},
 		{"bad layer count", []string{"-m", "x.gguf", "-ngl", "lots"}, "want a number of layers", nil},
 		{"flash attention off", []string{"-m", "x.gguf", "--flash-attn", "off"}, "", nil},
 		{"flash attention without its value (older llama.cpp)", []string{"-m", "x.gguf", "-fa", "-c", "4096"}, "", func(t *testing.T, c *serveConfig) {
@@ -274,6 +287,11 @@ func TestVLLMFlags(t *testing.T) {
 				c.eng.DisablePrefixCaching || c.addr != ":8000" || len(c.startNotes) != 3 || c.model != "/m/exaone.gguf" {
 				t.Errorf("tools %q reasoning %q alias %q ctx %d no prefix caching %v addr %s notes %q",
 					c.toolParser, c.reasoning, c.alias, c.nCtx, c.eng.DisablePrefixCaching, c.addr, c.startNotes)
+			}
+		}},
+		{"keep-alive timeout", []string{"-m", "x.gguf", "--timeout-keep-alive", "5"}, "", func(t *testing.T, c *serveConfig) {
+			if c.idleTimeout != 5*time.Second || c.readTimeout != time.Minute {
+				t.Errorf("--timeout-keep-alive 5: idle %v, read %v", c.idleTimeout, c.readTimeout)
 			}
 		}},
 		{"llama3_json", []string{"-m", "x.gguf", "--tool-call-parser", "llama3_json"}, "", func(t *testing.T, c *serveConfig) {

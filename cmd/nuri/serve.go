@@ -50,6 +50,8 @@ type serveConfig struct {
 	storedResponsesDir    string // keep them in this folder too
 	noSlots               bool   // close GET /slots (llama-server's --no-slots)
 	drain                 time.Duration
+	readTimeout           time.Duration // --read-timeout: a request's arrival
+	idleTimeout           time.Duration // --idle-timeout: an idle keep-alive connection
 	threads, nCtx         int
 	chatTemplate, chatFmt string
 	chatTemplateText      string          // --chat-template given as a template's text
@@ -111,6 +113,25 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	fs.StringVar(&c.storedResponsesDir, "responses-store-dir", "", "also keep the stored /v1/responses responses in this folder (created if need be), so previous_response_id conversations outlive a restart; the same limits apply")
 	fs.IntVar(&c.storedResponseMiB, "responses-store-mib", server.DefaultStoredResponseBytes>>20, "memory the kept responses may take, in MiB (the oldest go first)")
 	fs.DurationVar(&c.drain, "shutdown-timeout", 30*time.Second, "on SIGTERM/SIGINT, how long in-flight requests may finish")
+	fs.DurationVar(&c.readTimeout, "read-timeout", 60*time.Second, "how long a client may take to send a request (headers and body)")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection is kept open")
+	fs.Func("timeout", "llama-server's --timeout SECONDS: --read-timeout and --idle-timeout both (a reply's stream is never cut)", func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("want a number of seconds, at least 1, got %q", v)
+		}
+		c.readTimeout, c.idleTimeout = time.Duration(n)*time.Second, time.Duration(n)*time.Second
+		return nil
+	})
+	fs.Func("to", "alias of --timeout (llama-server)", func(v string) error { return fs.Set("timeout", v) })
+	fs.Func("timeout-keep-alive", "vLLM's --timeout-keep-alive SECONDS: as --idle-timeout", func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("want a number of seconds, at least 1, got %q", v)
+		}
+		c.idleTimeout = time.Duration(n) * time.Second
+		return nil
+	})
 	fs.IntVar(&c.threads, "threads", kernels.DefaultThreads(), "CPU threads for the model, by default one per physical core this process may use")
 	fs.IntVar(&c.threads, "t", kernels.DefaultThreads(), "alias of --threads (llama-server)")
 	fs.IntVar(&c.nCtx, "ctx-size", 0, "context length per sequence (0: the model's)")
@@ -276,8 +297,8 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	if c.alias == "" {
 		c.alias = gguf.ModelName(c.model)
 	}
-	if c.maxBody <= 0 || c.threads <= 0 || c.nCtx < 0 || *kvMiB < 0 || c.drain < 0 {
-		return fail("--max-body-bytes and --threads must be positive; --ctx-size, --kv-cache-mib and --shutdown-timeout not negative")
+	if c.maxBody <= 0 || c.threads <= 0 || c.nCtx < 0 || *kvMiB < 0 || c.drain < 0 || c.readTimeout <= 0 || c.idleTimeout <= 0 {
+		return fail("--max-body-bytes, --threads, --read-timeout and --idle-timeout must be positive; --ctx-size, --kv-cache-mib and --shutdown-timeout not negative")
 	}
 	if c.storedResponses < 0 || c.storedResponseMiB <= 0 {
 		return fail("--responses-store must not be negative and --responses-store-mib must be positive")
@@ -538,7 +559,7 @@ func newServer(c *serveConfig, log *zap.Logger) (*server.Server, error) {
 		APIKeys: c.apiKeys, CORSOrigins: c.corsOrigins, MaxBodyBytes: c.maxBody, Logger: log,
 		StoredResponses: storedCount(c.storedResponses), StoredResponseBytes: c.storedResponseMiB << 20, StoredResponsesDir: c.storedResponsesDir,
 		LoRAModules: loraModules(c.lora), AllowLoRAUpdates: c.allowLoRAUpdates, MaxReplyTokens: c.maxReplyTokens,
-		NoSlots: c.noSlots,
+		NoSlots: c.noSlots, ReadTimeout: c.readTimeout, IdleTimeout: c.idleTimeout,
 	})
 }
 

@@ -7,8 +7,9 @@ import (
 	"testing"
 )
 
-// conversationPage is a list of a conversation's items.
-type conversationPage struct {
+// itemsPage is a page of items: a response's input items or a
+// conversation's.
+type itemsPage struct {
 	Object  string            `json:"object"`
 	Data    []json.RawMessage `json:"data"`
 	FirstID *string           `json:"first_id"`
@@ -67,10 +68,10 @@ func TestConversations(t *testing.T) {
 	if got := decodeAs[conversationObject](t, status, body); got.ID != c.ID || got.Metadata["topic"] != "인사" || got.CreatedAt != c.CreatedAt {
 		t.Errorf("GET %s", body)
 	}
-	list := func(query string) conversationPage {
+	list := func(query string) itemsPage {
 		t.Helper()
 		s, _, b := ts.do("GET", "/v1/conversations/"+c.ID+"/items"+query, "")
-		return decodeAs[conversationPage](t, s, b)
+		return decodeAs[itemsPage](t, s, b)
 	}
 	if p := list("?order=asc"); strings.Join(itemTexts(t, p.Data), "|") != "message:system:짧게 답하세요|message:user:안녕" || p.Object != "list" || p.HasMore {
 		t.Errorf("items asc %+v", itemTexts(t, p.Data))
@@ -103,7 +104,7 @@ func TestConversations(t *testing.T) {
 
 	// Items added by hand, then one read and one deleted.
 	status, _, body = ts.do("POST", "/v1/conversations/"+c.ID+"/items", `{"items":[{"type":"function_call","call_id":"call_1","name":"f","arguments":"{}"},{"type":"function_call_output","call_id":"call_1","output":"맑음"}]}`)
-	added := decodeAs[conversationPage](t, status, body)
+	added := decodeAs[itemsPage](t, status, body)
 	if len(added.Data) != 2 || added.FirstID == nil || *added.FirstID != itemID(added.Data[0]) {
 		t.Fatalf("added %s", body)
 	}
@@ -191,7 +192,7 @@ func TestConversationsFolder(t *testing.T) {
 
 	second := newTestServer(t, Config{StoredResponsesDir: dir}, "네.")
 	s, _, b = second.do("GET", "/v1/conversations/"+c.ID+"/items?order=asc", "")
-	if got := strings.Join(itemTexts(t, decodeAs[conversationPage](t, s, b).Data), "|"); got != "message:user:기억해 주세요|message:user:기억했나요?|message:assistant:네." {
+	if got := strings.Join(itemTexts(t, decodeAs[itemsPage](t, s, b).Data), "|"); got != "message:user:기억해 주세요|message:user:기억했나요?|message:assistant:네." {
 		t.Errorf("after a restart: %s", got)
 	}
 }

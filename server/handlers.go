@@ -17,12 +17,8 @@ import (
 )
 
 func (s *Server) handleCompletion(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
-	b, err := s.backendFor()
+	b, req, err := backendAndBody[completionRequest](s, ctx)
 	if err != nil {
-		return err
-	}
-	var req completionRequest
-	if err := decodeBody(ctx, &req); err != nil {
 		return err
 	}
 	if present(req.Tools) {
@@ -203,15 +199,11 @@ func (s *Server) newJob(kind, id string, f *samplingFields, base engine.Request,
 }
 
 func (s *Server) handleChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
-	b, err := s.backendFor()
+	b, req, err := backendAndBody[chatRequest](s, ctx)
 	if err != nil {
 		return err
 	}
-	var req chatRequest
-	if err := decodeBody(ctx, &req); err != nil {
-		return err
-	}
-	j, err := s.chatJob(b, &req, "chat", "chatcmpl-"+ri.id)
+	j, err := s.chatJob(b, req, "chat", "chatcmpl-"+ri.id)
 	if err != nil {
 		return err
 	}
@@ -222,15 +214,11 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 // (llama-server's): the prompt tokens the same body would submit to
 // /v1/chat/completions, template and tools included, without running it.
 func (s *Server) handleChatInputTokens(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
-	b, err := s.backendFor()
+	b, req, err := backendAndBody[chatRequest](s, ctx)
 	if err != nil {
 		return err
 	}
-	var req chatRequest
-	if err := decodeBody(ctx, &req); err != nil {
-		return err
-	}
-	j, err := s.chatJob(b, &req, "chat", "")
+	j, err := s.chatJob(b, req, "chat", "")
 	if err != nil {
 		return err
 	}

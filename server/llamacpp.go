@@ -313,23 +313,19 @@ func llamaSettings(r engine.Request, nPredict, nCtx int, model string, stream bo
 // and the context takes what is left, its end first.
 func (s *Server) llamaHandler(infill bool) handlerFunc {
 	return func(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
-		b, err := s.backendFor()
+		b, req, err := backendAndBody[llamaCompletionRequest](s, ctx)
 		if err != nil {
-			return err
-		}
-		var req llamaCompletionRequest
-		if err := decodeBody(ctx, &req); err != nil {
 			return err
 		}
 		var prompts [][]int32 // nil: from the request's prompt
 		if infill {
-			p, err := s.infillPrompt(b, &req)
+			p, err := s.infillPrompt(b, req)
 			if err != nil {
 				return err
 			}
 			prompts = [][]int32{p}
 		}
-		j, err := s.llamaJob(b, &req, prompts, "cmpl-"+ri.id)
+		j, err := s.llamaJob(b, req, prompts, "cmpl-"+ri.id)
 		if err != nil {
 			return err
 		}
@@ -652,12 +648,8 @@ func (s *Server) handleLlamaProps(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 // handleApplyTemplate is llama.cpp's /apply-template: a conversation
 // through the chat template, without generating.
 func (s *Server) handleApplyTemplate(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
-	b, err := s.backendFor()
+	b, req, err := backendAndBody[chatRequest](s, ctx)
 	if err != nil {
-		return err
-	}
-	var req chatRequest
-	if err := decodeBody(ctx, &req); err != nil {
 		return err
 	}
 	text, err := renderConversation(b, req.Messages, req.AddGenerationPrompt, req.ContinueFinalMessage, req.ChatTemplateKwargs, req.Tools)

@@ -186,12 +186,8 @@ type tokenizeResponse struct {
 // handleTokenize is vLLM's /tokenize: a prompt, or messages through the
 // chat template.
 func (s *Server) handleTokenize(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
-	b, err := s.backendFor()
+	b, req, err := backendAndBody[tokenizeRequest](s, ctx)
 	if err != nil {
-		return err
-	}
-	var req tokenizeRequest
-	if err := decodeBody(ctx, &req); err != nil {
 		return err
 	}
 	if _, err := s.generationModel(req.Model); err != nil {
@@ -241,12 +237,8 @@ type detokenizeRequest struct {
 }
 
 func (s *Server) handleDetokenize(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
-	b, err := s.backendFor()
+	b, req, err := backendAndBody[detokenizeRequest](s, ctx)
 	if err != nil {
-		return err
-	}
-	var req detokenizeRequest
-	if err := decodeBody(ctx, &req); err != nil {
 		return err
 	}
 	if _, err := s.generationModel(req.Model); err != nil {

@@ -169,12 +169,8 @@ func (c *ollamaCommon) toSampling() (samplingFields, map[string]any, string, err
 func (c *ollamaCommon) streaming() bool { return c.Stream == nil || *c.Stream }
 
 func (s *Server) handleOllamaChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
-	b, err := s.backendFor()
+	b, req, err := backendAndBody[ollamaChatRequest](s, ctx)
 	if err != nil {
-		return err
-	}
-	var req ollamaChatRequest
-	if err := decodeBody(ctx, &req); err != nil {
 		return err
 	}
 	f, kwargs, effort, err := req.toSampling()
@@ -212,12 +208,8 @@ func (s *Server) handleOllamaChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 }
 
 func (s *Server) handleOllamaGenerate(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
-	b, err := s.backendFor()
+	b, req, err := backendAndBody[ollamaGenerateRequest](s, ctx)
 	if err != nil {
-		return err
-	}
-	var req ollamaGenerateRequest
-	if err := decodeBody(ctx, &req); err != nil {
 		return err
 	}
 	if len(req.Images) > 0 {

@@ -364,3 +364,17 @@ func truncatePrompts(f *samplingFields, prompts [][]int32, nCtx int) ([][]int32,
 	}
 	return out, nil
 }
+
+// backendAndBody is a route's start: the backend (or why there is none
+// yet) and the request body decoded into a new T.
+func backendAndBody[T any](s *Server, ctx *fasthttp.RequestCtx) (*Backend, *T, error) {
+	b, err := s.backendFor()
+	if err != nil {
+		return nil, nil, err
+	}
+	req := new(T)
+	if err := decodeBody(ctx, req); err != nil {
+		return nil, nil, err
+	}
+	return b, req, nil
+}

@@ -88,15 +88,11 @@ type responseMeta struct {
 }
 
 func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
-	b, err := s.backendFor()
+	b, req, err := backendAndBody[responsesRequest](s, ctx)
 	if err != nil {
 		return err
 	}
-	var req responsesRequest
-	if err := decodeBody(ctx, &req); err != nil {
-		return err
-	}
-	creq, conv, err := s.responsesChat(&req)
+	creq, conv, err := s.responsesChat(req)
 	if err != nil {
 		return err
 	}
@@ -104,7 +100,7 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err != nil {
 		return err
 	}
-	j.resp = responseMetaOf(&req)
+	j.resp = responseMetaOf(req)
 	j.resp.conversation = conv
 	tok := b.Tokenizer
 	j.resp.reasoningTokens = func(text string) int {
@@ -156,15 +152,11 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 // same body would submit (instructions, the previous response's
 // conversation, tools and template included), without running it.
 func (s *Server) handleResponsesInputTokens(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
-	b, err := s.backendFor()
+	b, req, err := backendAndBody[responsesRequest](s, ctx)
 	if err != nil {
 		return err
 	}
-	var req responsesRequest
-	if err := decodeBody(ctx, &req); err != nil {
-		return err
-	}
-	creq, _, err := s.responsesChat(&req)
+	creq, _, err := s.responsesChat(req)
 	if err != nil {
 		return err
 	}

@@ -519,17 +519,10 @@ func TestResponsesStore(t *testing.T) {
 // default, a page at a time.
 func TestResponsesInputItemsList(t *testing.T) {
 	ts := newTestServer(t, Config{}, "x")
-	type page struct {
-		Object  string            `json:"object"`
-		Data    []json.RawMessage `json:"data"`
-		FirstID *string           `json:"first_id"`
-		LastID  *string           `json:"last_id"`
-		HasMore bool              `json:"has_more"`
-	}
-	list := func(id, query string) page {
+	list := func(id, query string) itemsPage {
 		t.Helper()
 		status, _, body := ts.do("GET", "/v1/responses/"+id+"/input_items"+query, "")
-		var p page
+		var p itemsPage
 		if err := json.Unmarshal(body, &p); status != 200 || err != nil {
 			t.Fatalf("input_items%s: status %d: %s", query, status, body)
 		}

@@ -84,6 +84,7 @@ type responseMeta struct {
 	store           bool                  // the response is kept (done keeps it)
 	previous        *string               // previous_response_id
 	conversation    string                // the conversation it runs in ("": none)
+	truncation      string                // "disabled" or "auto"
 	done            func(*responseObject) // called with the finished response, if set
 }
 
@@ -96,7 +97,7 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err != nil {
 		return err
 	}
-	j, err := s.chatJob(b, creq, "response", "resp_"+newItemID())
+	j, err := s.responseJob(b, req, creq, "resp_"+newItemID())
 	if err != nil {
 		return err
 	}
@@ -160,11 +161,90 @@ func (s *Server) handleResponsesInputTokens(ctx *fasthttp.RequestCtx, _ *reqInfo
 	if err != nil {
 		return err
 	}
-	j, err := s.chatJob(b, creq, "response", "")
+	j, err := s.responseJob(b, req, creq, "")
 	if err != nil {
 		return err
 	}
 	return s.writeInputTokens(ctx, j)
+}
+
+// responseJob is the chat job of a Responses request: with truncation
+// "auto", after its oldest turns are dropped until the prompt leaves the
+// reply its room (fitContext).
+func (s *Server) responseJob(b *Backend, req *responsesRequest, creq *chatRequest, id string) (*job, error) {
+	if req.Truncation != nil && *req.Truncation == "auto" {
+		return s.fitContext(b, creq, "response", id)
+	}
+	return s.chatJob(b, creq, "response", id)
+}
+
+// fitContext is chatJob after dropping the fewest oldest turns of req
+// (those after its leading system messages, never the newest message)
+// that leave the reply its room: max_output_tokens, or a quarter of the
+// context without it. The kept turns start with a user message, so no
+// reply or tool output is kept without what it answers and templates
+// that want turns to alternate see them do. When even the newest message
+// alone leaves less room, it runs with what room there is. req.Messages
+// is left as the prompt has it.
+func (s *Server) fitContext(b *Backend, req *chatRequest, kind, id string) (*job, error) {
+	nCtx := b.Engine.NCtx()
+	room := nCtx / 4
+	if req.MaxCompletionTokens != nil {
+		room = min(*req.MaxCompletionTokens, nCtx-1)
+	}
+	all := req.Messages
+	head := 0
+	for head < len(all) && (all[head].Role == "system" || all[head].Role == "developer") {
+		head++
+	}
+	last := 0 // the turns req.Messages lacks
+	try := func(k int) (*job, bool, error) {
+		req.Messages, last = dropTurns(all, head, k), k
+		j, err := s.chatJob(b, req, kind, id)
+		if err != nil {
+			return nil, false, err
+		}
+		return j, len(j.reqs[0].Prompt)+room <= nCtx, nil
+	}
+	j, fits, err := try(0)
+	if err != nil || fits || len(all)-head <= 1 {
+		return j, err
+	}
+	// The fewest dropped turns that fit, by bisection: each try renders
+	// and tokenizes the whole conversation.
+	lo, hi := 1, len(all)-head-1
+	var best *job
+	bestK := -1
+	for lo <= hi {
+		mid := (lo + hi) / 2
+		j, fits, err := try(mid)
+		if err != nil {
+			return nil, err
+		}
+		if fits {
+			best, bestK, hi = j, mid, mid-1
+		} else {
+			lo = mid + 1
+		}
+	}
+	if bestK < 0 {
+		bestK = len(all) - head - 1 // nothing fits: the newest message alone
+	}
+	if best == nil || last != bestK {
+		best, _, err = try(bestK)
+	}
+	return best, err
+}
+
+// dropTurns is msgs without k of the turns after the first head, then
+// without any more turns before the first user message left (keeping the
+// last message whatever it is).
+func dropTurns(msgs []chatMessage, head, k int) []chatMessage {
+	rest := msgs[head+k:]
+	for len(rest) > 1 && rest[0].Role != "user" {
+		rest = rest[1:]
+	}
+	return append(slices.Clip(msgs[:head]), rest...)
 }
 
 // writeInputTokens answers a token count in the Responses API's shape,
@@ -266,8 +346,8 @@ func responsesChat(r *responsesRequest, prev []chatMessage) (*chatRequest, error
 		return nil, &apiError{err: ErrNotSupported, param: "background", msg: "background responses are not supported: stream the response instead"}
 	case present(r.Prompt):
 		return nil, &apiError{err: ErrNotSupported, param: "prompt", msg: "stored prompt templates are not supported: give instructions and input"}
-	case r.Truncation != nil && *r.Truncation != "disabled":
-		return nil, &apiError{err: ErrNotSupported, param: "truncation", msg: fmt.Sprintf("truncation %q is not supported: only \"disabled\" (a conversation longer than the context is refused)", *r.Truncation)}
+	case r.Truncation != nil && *r.Truncation != "disabled" && *r.Truncation != "auto":
+		return nil, invalidParam("truncation", "truncation must be \"disabled\" (a conversation longer than the context is refused) or \"auto\" (its oldest turns are dropped until it fits), got %q", *r.Truncation)
 	case r.N != nil && *r.N != 1:
 		return nil, invalidParam("n", "/v1/responses gives one output: send several requests for several")
 	case r.samplingFields.MaxTokens != nil:
@@ -547,6 +627,10 @@ func responseMetaOf(r *responsesRequest) *responseMeta {
 	}
 	if r.Reasoning != nil {
 		m.effort, m.summary = r.Reasoning.Effort, r.Reasoning.Summary
+	}
+	m.truncation = "disabled"
+	if r.Truncation != nil && *r.Truncation == "auto" {
+		m.truncation = "auto"
 	}
 	return m
 }

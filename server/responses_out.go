@@ -349,7 +349,7 @@ func (j *job) responseObject(status string, output []any, u *responseUsage) *res
 		Instructions: m.instructions, MaxOutputTokens: m.maxOutputTokens, Model: j.model, Output: output,
 		ParallelToolCalls: m.parallel, Reasoning: responseReasoning{Effort: m.effort, Summary: m.summary},
 		Temperature: shortFloat(sp.Temperature), TopP: shortFloat(sp.TopP), Text: responseTextOut{Format: m.text},
-		ToolChoice: m.toolChoice, Tools: m.tools, Truncation: "disabled", Usage: u, Metadata: m.metadata, Store: m.store}
+		ToolChoice: m.toolChoice, Tools: m.tools, Truncation: m.truncation, Usage: u, Metadata: m.metadata, Store: m.store}
 	if r.Metadata == nil {
 		r.Metadata = map[string]string{}
 	}

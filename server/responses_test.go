@@ -309,7 +309,7 @@ func TestResponsesRefused(t *testing.T) {
 		{`{"input":"x","conversation":5}`, "conversation"},
 		{`{"input":"x","conversation":"conv_1","previous_response_id":"resp_1"}`, "conversation"},
 		{`{"input":"x","background":true}`, "background"},
-		{`{"input":"x","truncation":"auto"}`, "truncation"},
+		{`{"input":"x","truncation":"end"}`, "truncation"},
 		{`{"input":"x","n":2}`, "n"},
 		{`{"input":"x","max_tokens":5}`, "max_tokens"},
 		{`{"input":"x","max_output_tokens":0}`, "max_output_tokens"},
@@ -687,5 +687,54 @@ func TestInputTokens(t *testing.T) {
 	}
 	if status, _, _ := ts.do("GET", "/v1/responses/input_tokens", ""); status != 405 {
 		t.Errorf("GET input_tokens: status %d, want 405", status)
+	}
+}
+
+// truncation "auto" drops the oldest turns, after the instructions and
+// up to a user message, until the prompt leaves max_output_tokens of
+// room; "disabled" refuses what does not fit.
+func TestResponsesTruncationAuto(t *testing.T) {
+	ts := newTestServer(t, Config{}, "ok") // a 256-token context; a byte a token
+	turn := func(role, c string) string {
+		return `{"role":"` + role + `","content":"` + strings.Repeat(c, 40) + `"}`
+	}
+	input := `[` + strings.Join([]string{turn("user", "a"), turn("assistant", "b"), turn("user", "c"), turn("assistant", "d"), turn("user", "e")}, ",") + `]`
+	long := `{"instructions":"짧게","max_output_tokens":20,"input":` + input
+	if status, _, body := ts.do("POST", "/v1/responses", long+`}`); status != 400 || !strings.Contains(string(body), "context_length_exceeded") {
+		t.Errorf("disabled, too long: %d %s", status, body)
+	}
+	r, _ := postResponse(t, ts, long+`,"truncation":"auto"}`)
+	prompt := string(mustDecode(t, ts.eng.last().Prompt))
+	// Dropping "a" alone leaves "b" first, which goes too; "c", "d", "e"
+	// still do not leave 20 tokens, so only "e" stays.
+	if !strings.Contains(prompt, "system\n짧게") || !strings.Contains(prompt, strings.Repeat("e", 40)) || strings.Contains(prompt, "ccc") || strings.Contains(prompt, "ddd") {
+		t.Errorf("truncated prompt %q", prompt)
+	}
+	if n := len(ts.eng.last().Prompt); n+20 > 256 {
+		t.Errorf("%d prompt tokens leave less than 20 of 256", n)
+	}
+	if r.Truncation != "auto" || r.Status != "completed" {
+		t.Errorf("response truncation %q status %q", r.Truncation, r.Status)
+	}
+	status, _, body := ts.do("POST", "/v1/responses/input_tokens", long+`,"truncation":"auto"}`)
+	var count struct {
+		InputTokens int `json:"input_tokens"`
+	}
+	if status != 200 || json.Unmarshal(body, &count) != nil || count.InputTokens != len(ts.eng.last().Prompt) {
+		t.Errorf("input_tokens under auto: %d %s, want %d", status, body, len(ts.eng.last().Prompt))
+	}
+	// With more room to spare nothing is dropped.
+	short := `{"max_output_tokens":20,"truncation":"auto","input":[` + turn("user", "x") + `,` + turn("assistant", "y") + `,` + turn("user", "z") + `]}`
+	postResponse(t, ts, short)
+	if p := string(mustDecode(t, ts.eng.last().Prompt)); !strings.Contains(p, "xxx") || !strings.Contains(p, "yyy") {
+		t.Errorf("a conversation that fits lost turns: %q", p)
+	}
+	// The newest message alone too long: refused as without truncation.
+	huge := `{"truncation":"auto","input":[` + turn("user", "x") + `,{"role":"user","content":"` + strings.Repeat("z", 300) + `"}]}`
+	if status, _, body := ts.do("POST", "/v1/responses", huge); status != 400 || !strings.Contains(string(body), "context_length_exceeded") {
+		t.Errorf("the newest message alone too long: %d %s", status, body)
+	}
+	if status, _, body := ts.do("POST", "/v1/responses", `{"input":"x","truncation":"middle"}`); status != 400 || !strings.Contains(string(body), `"param":"truncation"`) {
+		t.Errorf("truncation middle: %d %s", status, body)
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -27,10 +24,6 @@ import (
 func init() {
 	register(command{name: "batch", summary: "run a file of OpenAI batch requests (JSONL) through the model offline, as OpenAI's Batch API and vLLM's run_batch", run: runBatch})
 }
-
-// batchRoutes are the routes a batch line may name (OpenAI's Batch API's,
-// all POST).
-var batchRoutes = []string{"/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses"}
 
 // batchFlags are batch's own flags; the model's and the engine's are
 // serve's.
@@ -101,47 +94,12 @@ func runBatch(args []string, stdout, stderr io.Writer) error {
 	return batchRun(ctx, c, bf, log, stderr)
 }
 
-// batchInput is one input line.
-type batchInput struct {
-	CustomID string          `json:"custom_id"`
-	Method   string          `json:"method"`
-	URL      string          `json:"url"`
-	Body     json.RawMessage `json:"body"`
-}
-
-// batchOutput is one output line: the route's reply, whatever its status,
-// in response, or in error why the line was not run.
-type batchOutput struct {
-	ID       string         `json:"id"`
-	CustomID string         `json:"custom_id"`
-	Response *batchResponse `json:"response"`
-	Error    *batchError    `json:"error"`
-}
-
-type batchResponse struct {
-	StatusCode int             `json:"status_code"`
-	RequestID  string          `json:"request_id"`
-	Body       json.RawMessage `json:"body"`
-}
-
-type batchError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
 // batchResult is a finished line for the writer.
 type batchResult struct {
 	index  int
 	line   []byte // the output line, newline included
 	failed bool   // not run, or a status other than 200
-	usage  batchUsage
-}
-
-type batchUsage struct {
-	PromptTokens     int `json:"prompt_tokens"`
-	CompletionTokens int `json:"completion_tokens"`
-	InputTokens      int `json:"input_tokens"`  // the Responses API's names
-	OutputTokens     int `json:"output_tokens"` //
+	usage  server.BatchUsage
 }
 
 // batchRun runs every line of bf.in through a server over the model in c
@@ -203,7 +161,7 @@ func batchRun(ctx context.Context, c *serveConfig, bf batchFlags, log *zap.Logge
 	stopProgress := w.progress(stderr, 5*time.Second)
 	seen := map[string]int{} // custom_id → its line's number
 	for _, l := range lines[:done] {
-		if in, err := parseBatchLine(l.data); err == nil {
+		if in, err := server.ParseBatchLine(l.data); err == nil {
 			seen[in.CustomID] = l.n
 		}
 	}
@@ -217,10 +175,10 @@ dispatch:
 			interrupted = true
 			break dispatch
 		}
-		in, lineErr := parseBatchLine(lines[i].data)
+		in, lineErr := server.ParseBatchLine(lines[i].data)
 		if lineErr == nil {
 			if j, dup := seen[in.CustomID]; dup {
-				lineErr = &batchError{Code: "duplicate_custom_id", Message: fmt.Sprintf("custom_id %q is line %d's too", in.CustomID, j)}
+				lineErr = &server.BatchError{Code: "duplicate_custom_id", Message: fmt.Sprintf("custom_id %q is line %d's too", in.CustomID, j)}
 			} else {
 				seen[in.CustomID] = lines[i].n
 			}
@@ -316,14 +274,14 @@ func batchResumePoint(bf batchFlags, lines []batchLine) (int, error) {
 	}
 	n := 0
 	for line := range bytes.Lines(data[:complete]) {
-		var o batchOutput
+		var o server.BatchOutput
 		if err := json.Unmarshal(line, &o); err != nil {
 			return 0, fmt.Errorf("output %s line %d is no batch result: %w", bf.out, n+1, err)
 		}
 		if n >= len(lines) {
 			return 0, fmt.Errorf("output %s has more lines than input %s", bf.out, bf.in)
 		}
-		if in, _ := parseBatchLine(lines[n].data); in.CustomID != o.CustomID {
+		if in, _ := server.ParseBatchLine(lines[n].data); in.CustomID != o.CustomID {
 			return 0, fmt.Errorf("output %s line %d is custom_id %q, input line %d is %q: the output is another input's", bf.out, n+1, o.CustomID, lines[n].n, in.CustomID)
 		}
 		n++
@@ -331,69 +289,14 @@ func batchResumePoint(bf batchFlags, lines []batchLine) (int, error) {
 	return n, nil
 }
 
-// parseBatchLine reads and checks one input line; what it returns names
-// the line's custom_id even when the line is rejected, where it has one.
-func parseBatchLine(line []byte) (batchInput, *batchError) {
-	var in batchInput
-	if err := json.Unmarshal(line, &in); err != nil {
-		return in, &batchError{Code: "invalid_json", Message: fmt.Sprintf("the line is not a JSON object of custom_id, method, url and body: %v", err)}
-	}
-	switch {
-	case in.CustomID == "":
-		return in, &batchError{Code: "missing_custom_id", Message: "the line has no custom_id"}
-	case in.Method != "POST":
-		return in, &batchError{Code: "invalid_method", Message: fmt.Sprintf("method %q: batch requests are POST", in.Method)}
-	case !slices.Contains(batchRoutes, in.URL):
-		return in, &batchError{Code: "invalid_url", Message: fmt.Sprintf("url %q: batch requests go to %v", in.URL, batchRoutes)}
-	}
-	var body struct {
-		Stream bool `json:"stream"`
-	}
-	if b := bytes.TrimSpace(in.Body); len(b) == 0 || b[0] != '{' || json.Unmarshal(b, &body) != nil {
-		return in, &batchError{Code: "invalid_body", Message: "body must be the route's JSON request object"}
-	}
-	if body.Stream {
-		return in, &batchError{Code: "invalid_body", Message: "stream: batch replies are not streamed"}
-	}
-	return in, nil
-}
-
 // callResult runs line i's request through the server.
-func callResult(srv *server.Server, i int, in batchInput) batchResult {
-	status, reqID, body := srv.Call(in.Method, in.URL, in.Body)
-	r := batchResult{index: i, failed: status != 200}
-	var u struct {
-		Usage *batchUsage `json:"usage"`
-	}
-	if json.Unmarshal(body, &u) == nil && u.Usage != nil {
-		r.usage = *u.Usage
-	}
-	if !json.Valid(body) {
-		// Every route answers JSON; anything else is kept as a string.
-		body, _ = json.Marshal(string(body))
-	}
-	r.line = marshalBatchLine(batchOutput{ID: batchID(), CustomID: in.CustomID,
-		Response: &batchResponse{StatusCode: status, RequestID: reqID, Body: body}})
-	return r
+func callResult(srv *server.Server, i int, in server.BatchInput) batchResult {
+	o, u := srv.CallBatchLine(in)
+	return batchResult{index: i, failed: o.Failed(), usage: u, line: server.MarshalBatchOutput(o)}
 }
 
-func errorResult(i int, customID string, e *batchError) batchResult {
-	return batchResult{index: i, failed: true, line: marshalBatchLine(batchOutput{ID: batchID(), CustomID: customID, Error: e})}
-}
-
-func marshalBatchLine(o batchOutput) []byte {
-	b, err := json.Marshal(o)
-	if err != nil { // every field is a string, a number or valid JSON
-		panic(fmt.Sprintf("batch: encode a result: %v", err))
-	}
-	return append(b, '\n')
-}
-
-// batchID is a result's id, in OpenAI's form.
-func batchID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:]) // crypto/rand does not fail on supported platforms
-	return "batch_req_" + hex.EncodeToString(b[:])
+func errorResult(i int, customID string, e *server.BatchError) batchResult {
+	return batchResult{index: i, failed: true, line: server.MarshalBatchOutput(server.BatchErrorOutput(customID, e))}
 }
 
 // batchWriter writes results in input order as they come.
@@ -406,7 +309,7 @@ type batchWriter struct {
 	total   int
 	first   int // lines written before this run (--resume)
 	failed  int
-	usage   batchUsage
+	usage   server.BatchUsage
 	pending map[int]batchResult
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/nuri-ai/nuri/internal/testshared"
+	"github.com/nuri-ai/nuri/server"
 )
 
 // batchLines is a batch input whose lines run well, fail at the server,
@@ -40,15 +41,15 @@ func runBatchCmd(t *testing.T, args ...string) (int, string) {
 }
 
 // readBatchOutput parses an output file's lines.
-func readBatchOutput(t *testing.T, path string) []batchOutput {
+func readBatchOutput(t *testing.T, path string) []server.BatchOutput {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var outs []batchOutput
+	var outs []server.BatchOutput
 	for line := range bytes.Lines(data) {
-		var o batchOutput
+		var o server.BatchOutput
 		if err := json.Unmarshal(line, &o); err != nil {
 			t.Fatalf("output line %q: %v", line, err)
 		}
@@ -143,7 +144,7 @@ func TestBatch(t *testing.T) {
 	served := map[string]string{"chat": "/v1/chat/completions", "cmpl": "/v1/completions", "resp": "/v1/responses", "cmpl2": "/v1/completions"}
 	compared := 0
 	for _, line := range batchLines {
-		var bi batchInput
+		var bi server.BatchInput
 		if json.Unmarshal([]byte(line), &bi) != nil || served[bi.CustomID] != bi.URL {
 			continue
 		}

@@ -96,6 +96,10 @@ func (s *Server) routes(path string) []route {
 		return []route{{method: "POST", auth: true, h: s.handleChat}}
 	case "/v1/chat/completions/input_tokens", "/chat/completions/input_tokens":
 		return []route{{method: "POST", auth: true, h: s.handleChatInputTokens}}
+	case "/v1/files":
+		return []route{{method: "POST", auth: true, h: s.handleFiles}, {method: "GET", auth: true, h: s.handleFiles}}
+	case "/v1/batches":
+		return []route{{method: "POST", auth: true, h: s.handleBatches}, {method: "GET", auth: true, h: s.handleBatches}}
 	case "/v1/conversations":
 		return []route{{method: "POST", auth: true, h: s.handleConversations}}
 	case "/v1/responses/input_tokens":
@@ -131,6 +135,12 @@ func (s *Server) routes(path string) []route {
 	}
 	if strings.HasPrefix(path, "/v1/models/") && len(path) > len("/v1/models/") {
 		return []route{{method: "GET", auth: true, h: s.handleModel}}
+	}
+	if strings.HasPrefix(path, "/v1/files/") && len(path) > len("/v1/files/") {
+		return []route{{method: "GET", auth: true, h: s.handleFile}, {method: "DELETE", auth: true, h: s.handleFile}}
+	}
+	if strings.HasPrefix(path, "/v1/batches/") && len(path) > len("/v1/batches/") {
+		return []route{{method: "GET", auth: true, h: s.handleBatch}, {method: "POST", auth: true, h: s.handleBatch}}
 	}
 	if strings.HasPrefix(path, "/v1/conversations/") && len(path) > len("/v1/conversations/") {
 		return []route{{method: "GET", auth: true, h: s.handleConversation}, {method: "POST", auth: true, h: s.handleConversation},

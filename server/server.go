@@ -76,6 +76,10 @@ type Config struct {
 	// GET /v1/responses/{id} (0: DefaultStoredResponses and
 	// DefaultStoredResponseBytes; StoredResponses < 0: none are kept).
 	StoredResponses, StoredResponseBytes int
+	// FilesBytes is the memory the Files API's files (uploads and batch
+	// results) may take (0: DefaultFilesBytes; < 0: no Files API and no
+	// batches).
+	FilesBytes int
 	// StoredResponsesDir, when set, keeps the stored responses in this
 	// folder too (created if need be): they outlive a restart, within the
 	// same limits.
@@ -117,6 +121,8 @@ type Server struct {
 
 	responses *responseStore // nil: responses are not kept
 	convs     *conversations // nil: with responses, conversations are not kept
+	files     *fileStore     // nil: no Files API (nor batches)
+	batches   batches
 
 	loras  *loraModules // per-request adapters by model name
 	loraMu sync.Mutex   // serialises adapter loads and unloads
@@ -195,6 +201,12 @@ func New(cfg Config) (*Server, error) {
 		if s.convs, err = newConversations(&cfg); err != nil {
 			return nil, fmt.Errorf("server: %w", err)
 		}
+	}
+	if cfg.FilesBytes == 0 {
+		cfg.FilesBytes = DefaultFilesBytes
+	}
+	if cfg.FilesBytes > 0 {
+		s.files = newFileStore(cfg.FilesBytes)
 	}
 	s.baseCtx, s.cancelAll = context.WithCancel(context.Background())
 	s.fs = &fasthttp.Server{

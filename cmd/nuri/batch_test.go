@@ -2,13 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/openai/openai-go"
+	"github.com/openai/openai-go/option"
 
 	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/server"
@@ -215,5 +221,77 @@ func TestBatch(t *testing.T) {
 		if code, stderr := runBatchCmd(t, args...); code != 2 {
 			t.Errorf("%v: exit %d: %s", args, code, stderr)
 		}
+	}
+}
+
+// OpenAI's Batch API on stories260K through OpenAI's Go SDK: a batch of
+// greedy chat requests gives, line for line, the text /v1/chat/completions
+// gives; --files-store-mib 0 closes the Files API.
+func TestServeBatchesAPI(t *testing.T) {
+	base := startServe(t)
+	client := openai.NewClient(option.WithBaseURL(base+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	ctx := context.Background()
+	prompts := []string{"Once upon a time", "One day, Lily", "The cat"}
+	var in strings.Builder
+	for i, p := range prompts {
+		fmt.Fprintf(&in, `{"custom_id":"p%d","method":"POST","url":"/v1/chat/completions","body":{"messages":[{"role":"user","content":%q}],"max_tokens":16,"temperature":0}}`+"\n", i, p)
+	}
+	f, err := client.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader(in.String()), "stories.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := client.Batches.New(ctx, openai.BatchNewParams{InputFileID: f.ID, Endpoint: openai.BatchNewParamsEndpointV1ChatCompletions, CompletionWindow: openai.BatchNewParamsCompletionWindow24h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for b.Status != "completed" {
+		if b.Status == "failed" || b.Status == "cancelled" || time.Now().After(deadline) {
+			t.Fatalf("batch %s: %+v", b.Status, b.Errors)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if b, err = client.Batches.Get(ctx, b.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b.RequestCounts.Completed != 3 || b.ErrorFileID != "" {
+		t.Fatalf("counts %+v, error file %q", b.RequestCounts, b.ErrorFileID)
+	}
+	resp, err := client.Files.Content(ctx, b.OutputFileID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d output lines: %s", len(lines), data)
+	}
+	for i, line := range lines {
+		var o server.BatchOutput
+		var reply openai.ChatCompletion
+		if err := json.Unmarshal([]byte(line), &o); err != nil || o.CustomID != fmt.Sprintf("p%d", i) || json.Unmarshal(o.Response.Body, &reply) != nil {
+			t.Fatalf("line %d: %v %s", i, err, line)
+		}
+		want, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "stories260K", MaxTokens: openai.Int(16), Temperature: openai.Float(0),
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(prompts[i])}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reply.Choices[0].Message.Content != want.Choices[0].Message.Content {
+			t.Errorf("line %d: %q, the route gives %q", i, reply.Choices[0].Message.Content, want.Choices[0].Message.Content)
+		}
+	}
+	off := startServe(t, "--files-store-mib", "0")
+	resp2, err := http.Get(off + "/v1/files")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	if resp2.StatusCode != http.StatusBadRequest {
+		t.Errorf("--files-store-mib 0: GET /v1/files status %d", resp2.StatusCode)
 	}
 }

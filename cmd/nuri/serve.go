@@ -49,6 +49,7 @@ type serveConfig struct {
 	storedResponseMiB     int
 	storedResponsesDir    string // keep them in this folder too
 	noSlots               bool   // close GET /slots (llama-server's --no-slots)
+	filesMiB              int    // --files-store-mib (0: no Files or Batch API)
 	drain                 time.Duration
 	readTimeout           time.Duration // --read-timeout: a request's arrival
 	idleTimeout           time.Duration // --idle-timeout: an idle keep-alive connection
@@ -111,6 +112,7 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	fs.IntVar(&c.maxBody, "max-body-bytes", server.DefaultMaxBodyBytes, "request body limit in bytes")
 	fs.IntVar(&c.storedResponses, "responses-store", server.DefaultStoredResponses, "finished /v1/responses responses kept in memory for previous_response_id and GET (0: none)")
 	fs.StringVar(&c.storedResponsesDir, "responses-store-dir", "", "also keep the stored /v1/responses responses in this folder (created if need be), so previous_response_id conversations outlive a restart; the same limits apply")
+	fs.IntVar(&c.filesMiB, "files-store-mib", server.DefaultFilesBytes>>20, "memory the Files API's files (batch inputs and results) may take, in MiB; an upload past it is refused (0: no Files or Batch API)")
 	fs.IntVar(&c.storedResponseMiB, "responses-store-mib", server.DefaultStoredResponseBytes>>20, "memory the kept responses may take, in MiB (the oldest go first)")
 	fs.DurationVar(&c.drain, "shutdown-timeout", 30*time.Second, "on SIGTERM/SIGINT, how long in-flight requests may finish")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 60*time.Second, "how long a client may take to send a request (headers and body)")
@@ -297,8 +299,8 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	if c.alias == "" {
 		c.alias = gguf.ModelName(c.model)
 	}
-	if c.maxBody <= 0 || c.threads <= 0 || c.nCtx < 0 || *kvMiB < 0 || c.drain < 0 || c.readTimeout <= 0 || c.idleTimeout <= 0 {
-		return fail("--max-body-bytes, --threads, --read-timeout and --idle-timeout must be positive; --ctx-size, --kv-cache-mib and --shutdown-timeout not negative")
+	if c.maxBody <= 0 || c.threads <= 0 || c.nCtx < 0 || *kvMiB < 0 || c.drain < 0 || c.readTimeout <= 0 || c.idleTimeout <= 0 || c.filesMiB < 0 {
+		return fail("--max-body-bytes, --threads, --read-timeout and --idle-timeout must be positive; --ctx-size, --kv-cache-mib, --shutdown-timeout and --files-store-mib not negative")
 	}
 	if c.storedResponses < 0 || c.storedResponseMiB <= 0 {
 		return fail("--responses-store must not be negative and --responses-store-mib must be positive")
@@ -552,6 +554,14 @@ func serveModel(ctx context.Context, c *serveConfig, log *zap.Logger, stdout io.
 	return nil
 }
 
+// filesBytes is server.Config.FilesBytes for --files-store-mib.
+func filesBytes(mib int) int {
+	if mib == 0 {
+		return -1
+	}
+	return mib << 20
+}
+
 // newServer is the server the flags in c describe, without a backend.
 func newServer(c *serveConfig, log *zap.Logger) (*server.Server, error) {
 	return server.New(server.Config{
@@ -559,7 +569,7 @@ func newServer(c *serveConfig, log *zap.Logger) (*server.Server, error) {
 		APIKeys: c.apiKeys, CORSOrigins: c.corsOrigins, MaxBodyBytes: c.maxBody, Logger: log,
 		StoredResponses: storedCount(c.storedResponses), StoredResponseBytes: c.storedResponseMiB << 20, StoredResponsesDir: c.storedResponsesDir,
 		LoRAModules: loraModules(c.lora), AllowLoRAUpdates: c.allowLoRAUpdates, MaxReplyTokens: c.maxReplyTokens,
-		NoSlots: c.noSlots, ReadTimeout: c.readTimeout, IdleTimeout: c.idleTimeout,
+		NoSlots: c.noSlots, ReadTimeout: c.readTimeout, IdleTimeout: c.idleTimeout, FilesBytes: filesBytes(c.filesMiB),
 	})
 }
 

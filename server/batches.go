@@ -1,0 +1,375 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"go.uber.org/zap"
+)
+
+// batchObject is a batch as OpenAI's Batch API shows it.
+type batchObject struct {
+	ID               string            `json:"id"`
+	Object           string            `json:"object"`
+	Endpoint         string            `json:"endpoint"`
+	Errors           *batchErrors      `json:"errors"`
+	InputFileID      string            `json:"input_file_id"`
+	CompletionWindow string            `json:"completion_window"`
+	Status           string            `json:"status"`
+	OutputFileID     *string           `json:"output_file_id"`
+	ErrorFileID      *string           `json:"error_file_id"`
+	CreatedAt        int64             `json:"created_at"`
+	InProgressAt     *int64            `json:"in_progress_at"`
+	ExpiresAt        *int64            `json:"expires_at"`
+	FinalizingAt     *int64            `json:"finalizing_at"`
+	CompletedAt      *int64            `json:"completed_at"`
+	FailedAt         *int64            `json:"failed_at"`
+	ExpiredAt        *int64            `json:"expired_at"`
+	CancellingAt     *int64            `json:"cancelling_at"`
+	CancelledAt      *int64            `json:"cancelled_at"`
+	RequestCounts    batchCounts       `json:"request_counts"`
+	Usage            batchUsageOut     `json:"usage"`
+	Metadata         map[string]string `json:"metadata"`
+}
+
+type batchErrors struct {
+	Object string           `json:"object"`
+	Data   []batchLineError `json:"data"`
+}
+
+// batchLineError is why a batch failed validation: a line's error.
+type batchLineError struct {
+	Code    string  `json:"code"`
+	Message string  `json:"message"`
+	Param   *string `json:"param"`
+	Line    *int    `json:"line"`
+}
+
+type batchCounts struct {
+	Total     int `json:"total"`
+	Completed int `json:"completed"`
+	Failed    int `json:"failed"`
+}
+
+type batchUsageOut struct {
+	InputTokens        int `json:"input_tokens"`
+	InputTokensDetails struct {
+		CachedTokens int `json:"cached_tokens"`
+	} `json:"input_tokens_details"`
+	OutputTokens        int `json:"output_tokens"`
+	OutputTokensDetails struct {
+		ReasoningTokens int `json:"reasoning_tokens"`
+	} `json:"output_tokens_details"`
+	TotalTokens int `json:"total_tokens"`
+}
+
+// batchJob is a batch and what runs it.
+type batchJob struct {
+	obj    batchObject // under batches.mu
+	cancel context.CancelFunc
+	done   chan struct{} // closed when its runner returns
+}
+
+// batches is OpenAI's Batch API over the Files API's store: a batch runs
+// its input file's lines through the routes in the background (as nuri
+// batch runs a file), a bounded number at a time, and leaves an output
+// file of the 200 replies and an error file of the rest. Batches do not
+// outlive the process.
+type batches struct {
+	mu   sync.Mutex
+	jobs []*batchJob // oldest first
+}
+
+// batchWindow is the only completion window OpenAI offers.
+const batchWindow = "24h"
+
+// now is a timestamp field's value.
+func now() *int64 {
+	t := time.Now().Unix()
+	return &t
+}
+
+func (bs *batches) find(id string) (*batchJob, error) {
+	i := slices.IndexFunc(bs.jobs, func(j *batchJob) bool { return j.obj.ID == id })
+	if i < 0 {
+		return nil, &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no batch %q", id)}
+	}
+	return bs.jobs[i], nil
+}
+
+// snapshot is j's object as of now (a copy).
+func (bs *batches) snapshot(j *batchJob) batchObject {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	o := j.obj
+	o.Metadata = copyMetadata(o.Metadata)
+	return o
+}
+
+func copyMetadata(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// update changes j's object under the lock.
+func (bs *batches) update(j *batchJob, f func(o *batchObject)) {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	f(&j.obj)
+}
+
+// batchRequest is POST /v1/batches.
+type batchRequest struct {
+	InputFileID      string            `json:"input_file_id"`
+	Endpoint         string            `json:"endpoint"`
+	CompletionWindow string            `json:"completion_window"`
+	Metadata         map[string]string `json:"metadata"`
+}
+
+// handleBatches answers /v1/batches: POST creates and starts a batch,
+// GET lists them, newest first (limit, after).
+func (s *Server) handleBatches(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
+	fs, err := s.filesOn()
+	if err != nil {
+		return err
+	}
+	if ri.method == "GET" {
+		s.batches.mu.Lock()
+		list := make([]batchObject, 0, len(s.batches.jobs))
+		for _, j := range slices.Backward(s.batches.jobs) {
+			o := j.obj
+			o.Metadata = copyMetadata(o.Metadata)
+			list = append(list, o)
+		}
+		s.batches.mu.Unlock()
+		return s.writeJSON(ctx, listPage(list, ctx.QueryArgs(), 100, func(o batchObject) string { return o.ID }))
+	}
+	var req batchRequest
+	if err := decodeBody(ctx, &req); err != nil {
+		return err
+	}
+	switch {
+	case !slices.Contains(BatchRoutes, req.Endpoint):
+		return invalidParam("endpoint", "endpoint must be one of %s, got %q", strings.Join(BatchRoutes, ", "), req.Endpoint)
+	case req.CompletionWindow != batchWindow:
+		return invalidParam("completion_window", "completion_window must be %q, got %q", batchWindow, req.CompletionWindow)
+	}
+	if err := checkMetadata(req.Metadata); err != nil {
+		return err
+	}
+	in, err := fs.get(req.InputFileID)
+	if err != nil {
+		return &apiError{err: ErrRouteNotFound, param: "input_file_id", msg: err.Error()}
+	}
+	if in.obj.Purpose != "batch" {
+		return invalidParam("input_file_id", "file %s was uploaded for %q: a batch's input file is uploaded with purpose \"batch\"", in.obj.ID, in.obj.Purpose)
+	}
+	if _, err := s.backendFor(); err != nil {
+		return err
+	}
+	created := time.Now().Unix()
+	expires := created + 24*3600
+	j := &batchJob{obj: batchObject{ID: "batch_" + randomID(idAlphabet, 24), Object: "batch", Endpoint: req.Endpoint,
+		InputFileID: in.obj.ID, CompletionWindow: batchWindow, Status: "validating", CreatedAt: created, ExpiresAt: &expires,
+		Metadata: copyMetadata(req.Metadata)}, done: make(chan struct{})}
+	var rctx context.Context
+	rctx, j.cancel = context.WithCancel(s.baseCtx)
+	s.batches.mu.Lock()
+	s.batches.jobs = append(s.batches.jobs, j)
+	s.batches.mu.Unlock()
+	go s.runBatch(rctx, j, in.data)
+	return s.writeJSON(ctx, s.batches.snapshot(j))
+}
+
+// handleBatch answers GET /v1/batches/{id} and POST
+// /v1/batches/{id}/cancel.
+func (s *Server) handleBatch(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
+	if _, err := s.filesOn(); err != nil {
+		return err
+	}
+	id, sub, _ := strings.Cut(strings.TrimPrefix(ri.path, "/v1/batches/"), "/")
+	s.batches.mu.Lock()
+	j, err := s.batches.find(id)
+	s.batches.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	switch {
+	case sub == "" && ri.method == "GET":
+		return s.writeJSON(ctx, s.batches.snapshot(j))
+	case sub == "cancel" && ri.method == "POST":
+		s.batches.update(j, func(o *batchObject) {
+			if o.Status == "validating" || o.Status == "in_progress" {
+				o.Status, o.CancellingAt = "cancelling", now()
+			}
+		})
+		j.cancel()
+		return s.writeJSON(ctx, s.batches.snapshot(j))
+	}
+	return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no route for %s %s: a batch has GET /v1/batches/{id} and POST /v1/batches/{id}/cancel", ri.method, ri.path)}
+}
+
+// runBatch validates j's input, runs its lines and writes its output and
+// error files. A cancelled batch (or one the server's shutdown stops)
+// runs no more lines, lets those in flight finish, and keeps their
+// results.
+func (s *Server) runBatch(ctx context.Context, j *batchJob, input []byte) {
+	defer close(j.done)
+	log := s.log.With(zap.String("batch", j.obj.ID))
+	lines, verrs := s.validateBatch(input, j.obj.Endpoint)
+	if verrs != nil {
+		s.batches.update(j, func(o *batchObject) {
+			o.Errors = &batchErrors{Object: "list", Data: verrs}
+			if o.Status == "cancelling" {
+				o.Status, o.CancelledAt = "cancelled", now()
+			} else {
+				o.Status, o.FailedAt = "failed", now()
+			}
+		})
+		log.Warn("batch failed validation", zap.Int("errors", len(verrs)), zap.String("first", verrs[0].Message))
+		return
+	}
+	cancelled := false
+	s.batches.update(j, func(o *batchObject) {
+		o.RequestCounts.Total = len(lines)
+		if o.Status == "cancelling" {
+			cancelled = true
+			return
+		}
+		o.Status, o.InProgressAt = "in_progress", now()
+	})
+	log.Info("batch started", zap.Int("requests", len(lines)), zap.String("endpoint", j.obj.Endpoint))
+	results := make([]*BatchOutput, len(lines))
+	concurrency := 1
+	if b, err := s.backendFor(); err == nil {
+		concurrency = max(1, 2*b.Model.Slots)
+	}
+	inflight := make(chan struct{}, concurrency)
+	var wg sync.WaitGroup
+dispatch:
+	for i, in := range lines {
+		if cancelled {
+			break
+		}
+		select {
+		case inflight <- struct{}{}:
+		case <-ctx.Done():
+			break dispatch
+		}
+		if ctx.Err() != nil || s.state.Load() == stateDraining {
+			<-inflight
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-inflight }()
+			o, u := s.CallBatchLine(in)
+			results[i] = &o
+			s.batches.update(j, func(b *batchObject) {
+				if o.Failed() {
+					b.RequestCounts.Failed++
+					return
+				}
+				b.RequestCounts.Completed++
+				in, out := u.PromptTokens+u.InputTokens, u.CompletionTokens+u.OutputTokens
+				b.Usage.InputTokens += in
+				b.Usage.OutputTokens += out
+				b.Usage.TotalTokens += in + out
+			})
+		}()
+	}
+	wg.Wait()
+	stopped := ctx.Err() != nil || cancelled
+	s.batches.update(j, func(o *batchObject) {
+		if !stopped {
+			o.FinalizingAt = now()
+			o.Status = "finalizing"
+		}
+	})
+	var out, errs bytes.Buffer
+	for _, o := range results {
+		switch {
+		case o == nil: // not run
+		case o.Failed():
+			errs.Write(MarshalBatchOutput(*o))
+		default:
+			out.Write(MarshalBatchOutput(*o))
+		}
+	}
+	var outID, errID *string
+	var storeErr error
+	keep := func(buf *bytes.Buffer, suffix string) *string {
+		if buf.Len() == 0 || storeErr != nil {
+			return nil
+		}
+		f, err := s.files.add(j.obj.ID+suffix, "batch_output", buf.Bytes())
+		if err != nil {
+			storeErr = err
+			return nil
+		}
+		return &f.ID
+	}
+	outID = keep(&out, "_output.jsonl")
+	errID = keep(&errs, "_error.jsonl")
+	s.batches.update(j, func(o *batchObject) {
+		o.OutputFileID, o.ErrorFileID = outID, errID
+		switch {
+		case storeErr != nil:
+			o.Status, o.FailedAt = "failed", now()
+			o.Errors = &batchErrors{Object: "list", Data: []batchLineError{{Code: "output_too_large", Message: storeErr.Error()}}}
+		case stopped:
+			o.Status, o.CancelledAt = "cancelled", now()
+		default:
+			o.Status, o.CompletedAt = "completed", now()
+		}
+	})
+	o := s.batches.snapshot(j)
+	log.Info("batch ended", zap.String("status", o.Status), zap.Int("completed", o.RequestCounts.Completed),
+		zap.Int("failed", o.RequestCounts.Failed), zap.Int("total", o.RequestCounts.Total))
+}
+
+// validateBatch parses the input file's lines: each must be a request to
+// endpoint with its own custom_id. Any error fails the whole batch before
+// a line runs, as OpenAI's validation does; errors name the line (from 1).
+func (s *Server) validateBatch(input []byte, endpoint string) ([]BatchInput, []batchLineError) {
+	var lines []BatchInput
+	var errs []batchLineError
+	seen := map[string]int{}
+	for n, raw := range bytes.Split(input, []byte("\n")) {
+		n++
+		if len(bytes.TrimSpace(raw)) == 0 {
+			continue
+		}
+		line := n
+		in, e := ParseBatchLine(raw)
+		switch {
+		case e != nil:
+		case in.URL != endpoint:
+			e = &BatchError{Code: "mismatched_endpoint", Message: fmt.Sprintf("url %q: this batch's requests go to %s", in.URL, endpoint)}
+		case seen[in.CustomID] > 0:
+			e = &BatchError{Code: "duplicate_custom_id", Message: fmt.Sprintf("custom_id %q is line %d's too", in.CustomID, seen[in.CustomID])}
+		}
+		if e != nil {
+			if len(errs) < 100 {
+				errs = append(errs, batchLineError{Code: e.Code, Message: fmt.Sprintf("line %d: %s", line, e.Message), Line: &line})
+			}
+			continue
+		}
+		seen[in.CustomID] = line
+		lines = append(lines, in)
+	}
+	if errs == nil && len(lines) == 0 {
+		errs = append(errs, batchLineError{Code: "empty_file", Message: "the input file has no requests"})
+	}
+	return lines, errs
+}

@@ -44,6 +44,8 @@ type llamaCompletionRequest struct {
 	// ("timings/prompt_n") moved to the top under their path.
 	ResponseFields []string `json:"response_fields"`
 	CacheSalt      *string  `json:"cache_salt"` // vLLM's, taken here too
+	// LoRA is the adapters' scales, [{"id", "scale"}] (checkLoRAScales).
+	LoRA json.RawMessage `json:"lora"`
 	// Code completion's stops: a line after the first indented by fewer
 	// spaces or tabs ends the reply before it; so does the first newline
 	// after this many milliseconds since the first token.
@@ -72,7 +74,7 @@ type llamaMeta struct {
 
 // toSampling turns the request into the shared fields.
 func (r *llamaCompletionRequest) toSampling() (samplingFields, []int32, error) {
-	f := samplingFields{Model: r.Model, Stop: stopField{List: r.Stop}, IgnoreEOS: r.IgnoreEOS, Grammar: r.Grammar,
+	f := samplingFields{Model: r.Model, Stop: stopField{List: r.Stop}, IgnoreEOS: r.IgnoreEOS, Grammar: r.Grammar, LoRA: r.LoRA,
 		JSONSchema: r.JSONSchema, N: r.NCmpl, CacheSalt: r.CacheSalt}
 	r.nativeSampling.apply(&f)
 	if t := r.Temperature; t != nil && *t < 0 {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -223,3 +224,58 @@ func (a EngineAdapter) ReplaceLoRA(old int32, path string) (int32, error) {
 
 // UnloadLoRA forwards to the engine.
 func (a EngineAdapter) UnloadLoRA(id int32) error { return a.E.UnloadLoRA(id) }
+
+// loraScale is one entry of llama-server's adapter list.
+type loraScale struct {
+	ID    int     `json:"id"`
+	Scale float32 `json:"scale"`
+	Path  string  `json:"path,omitempty"`
+}
+
+// loraScales is GET /lora-adapters' list: the adapters applied to every
+// request, numbered from 0, with their strengths.
+func (s *Server) loraScales() []loraScale {
+	out := make([]loraScale, len(s.cfg.LoRAAdapters))
+	for i, a := range s.cfg.LoRAAdapters {
+		out[i] = loraScale{ID: i, Path: a.Path, Scale: a.Scale}
+	}
+	return out
+}
+
+// checkLoRAScales accepts llama-server's adapter list (a request's lora,
+// or POST /lora-adapters' body) only where it asks for what runs: the
+// --lora adapters apply to every request at their start strengths, and
+// a per-request adapter is named in "model" (--lora-modules). Anything
+// else is refused, not silently run without it.
+func (s *Server) checkLoRAScales(raw json.RawMessage, param string) error {
+	if !present(raw) {
+		return nil
+	}
+	var list []loraScale
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return invalidParam(param, "%s must be a list of {\"id\", \"scale\"}: %v", param, err)
+	}
+	have := s.cfg.LoRAAdapters
+	for i, l := range list {
+		if l.ID < 0 || l.ID >= len(have) {
+			return invalidParam(fmt.Sprintf("%s[%d].id", param, i), "no adapter %d: this server applies %d adapters to every request (GET /lora-adapters lists them)", l.ID, len(have))
+		}
+		if l.Scale != have[l.ID].Scale {
+			return &apiError{err: ErrNotSupported, param: fmt.Sprintf("%s[%d].scale", param, i),
+				msg: fmt.Sprintf("adapter %d runs at scale %g for every request, and its scale cannot change while serving: start the server with --lora-scaled FILE:SCALE, or serve adapters per request with --lora-modules NAME=FILE and name one in \"model\"", l.ID, have[l.ID].Scale)}
+		}
+	}
+	return nil
+}
+
+// handleLoRAAdapters is llama-server's /lora-adapters: GET lists the
+// adapters applied to every request; POST takes the same list back,
+// where it changes nothing (checkLoRAScales).
+func (s *Server) handleLoRAAdapters(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
+	if ri.method == "POST" {
+		if err := s.checkLoRAScales(ctx.PostBody(), "body"); err != nil {
+			return err
+		}
+	}
+	return s.writeJSON(ctx, s.loraScales())
+}

@@ -129,6 +129,9 @@ func (s *Server) baseRequest(f *samplingFields, b *Backend) (engine.Request, int
 	if err != nil {
 		return r, 0, err
 	}
+	if err := s.checkLoRAScales(f.LoRA, "lora"); err != nil {
+		return r, 0, err
+	}
 	r.LoRA = lora
 	r.Priority = f.Priority
 	if f.CacheSalt != nil {

@@ -53,6 +53,8 @@ func (s *Server) routes(path string) []route {
 		return []route{{method: "POST", auth: true, h: s.llamaHandler(true)}}
 	case "/props":
 		return []route{{method: "GET", auth: true, h: s.handleLlamaProps}}
+	case "/lora-adapters":
+		return []route{{method: "GET", auth: true, h: s.handleLoRAAdapters}, {method: "POST", auth: true, h: s.handleLoRAAdapters}}
 	case "/slots":
 		if !s.cfg.NoSlots {
 			return []route{{method: "GET", auth: true, h: s.handleSlots}}

@@ -23,6 +23,12 @@ type LoRAModule struct {
 	Name, Path string
 }
 
+// LoRAAdapter is an adapter applied to every request, at its strength.
+type LoRAAdapter struct {
+	Path  string
+	Scale float32
+}
+
 // DefaultMaxBodyBytes is the request body limit when Config leaves it 0.
 const DefaultMaxBodyBytes = 4 << 20
 
@@ -45,6 +51,10 @@ type Config struct {
 	// engine.Request.LoRA i+1). A generation request whose "model" names
 	// one runs with it; /v1/models lists them (vLLM's --lora-modules).
 	LoRAModules []LoRAModule
+	// LoRAAdapters are the adapters applied to every request (--lora,
+	// --lora-scaled), in order: llama-server's GET /lora-adapters lists
+	// them, numbered from 0.
+	LoRAAdapters []LoRAAdapter
 	// AllowLoRAUpdates opens POST /v1/load_lora_adapter and
 	// /v1/unload_lora_adapter (vLLM's routes under its
 	// VLLM_ALLOW_RUNTIME_LORA_UPDATING): clients may then load any

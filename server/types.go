@@ -56,6 +56,9 @@ type samplingFields struct {
 	// Prediction is OpenAI's predicted output: {"type": "content",
 	// "content": text or text parts}.
 	Prediction json.RawMessage `json:"prediction"`
+	// LoRA is llama-server's per-request adapter scales, [{"id", "scale"}]
+	// (checkLoRAScales).
+	LoRA json.RawMessage `json:"lora"`
 }
 
 // nativeSampling are the sampling options that llama-server's and

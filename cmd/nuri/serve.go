@@ -413,6 +413,18 @@ func loraModules(lora []model.LoRA) []server.LoRAModule {
 	return mods
 }
 
+// loraAdapters lists the adapters of lora applied to every request (the
+// unnamed ones, --lora and --lora-scaled), in order.
+func loraAdapters(lora []model.LoRA) []server.LoRAAdapter {
+	var out []server.LoRAAdapter
+	for _, l := range lora {
+		if l.Name == "" {
+			out = append(out, server.LoRAAdapter{Path: l.Path, Scale: l.Scale})
+		}
+	}
+	return out
+}
+
 // envDefaults sets each flag from NURI_<NAME> (dashes as underscores)
 // when that variable is set; command-line flags still win.
 func envDefaults(fs *flag.FlagSet) error {
@@ -568,7 +580,7 @@ func newServer(c *serveConfig, log *zap.Logger) (*server.Server, error) {
 		ModelName: c.alias, AcceptModels: []string{filepath.Base(c.model), c.model}, Aliases: c.aliases, Version: buildVersion(),
 		APIKeys: c.apiKeys, CORSOrigins: c.corsOrigins, MaxBodyBytes: c.maxBody, Logger: log,
 		StoredResponses: storedCount(c.storedResponses), StoredResponseBytes: c.storedResponseMiB << 20, StoredResponsesDir: c.storedResponsesDir,
-		LoRAModules: loraModules(c.lora), AllowLoRAUpdates: c.allowLoRAUpdates, MaxReplyTokens: c.maxReplyTokens,
+		LoRAModules: loraModules(c.lora), LoRAAdapters: loraAdapters(c.lora), AllowLoRAUpdates: c.allowLoRAUpdates, MaxReplyTokens: c.maxReplyTokens,
 		NoSlots: c.noSlots, ReadTimeout: c.readTimeout, IdleTimeout: c.idleTimeout, FilesBytes: filesBytes(c.filesMiB),
 	})
 }

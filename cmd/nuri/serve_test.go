@@ -939,9 +939,20 @@ func TestServeLoRAModules(t *testing.T) {
 		return text
 	}
 	plain := complete(startServe(t), "stories260K")
-	adapted := complete(startServe(t, "--lora", adapter), "stories260K")
+	global := startServe(t, "--lora", adapter)
+	adapted := complete(global, "stories260K")
 	if adapted == plain {
 		t.Fatal("the adapter changes nothing: the test would not tell the models apart")
+	}
+	// llama-server's /lora-adapters lists the adapter applied to every
+	// request, at scale 1.
+	var listed []struct {
+		ID    int     `json:"id"`
+		Path  string  `json:"path"`
+		Scale float32 `json:"scale"`
+	}
+	if err := json.Unmarshal(getOK(t, global+"/lora-adapters"), &listed); err != nil || len(listed) != 1 || listed[0].Path != adapter || listed[0].Scale != 1 {
+		t.Errorf("/lora-adapters: %v %+v", err, listed)
 	}
 	base := startServe(t, "--lora-modules", "story-lora="+adapter)
 	alternate(t, base, [2]string{"stories260K", "story-lora"}, [2]string{plain, adapted})

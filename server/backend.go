@@ -65,6 +65,11 @@ type Backend struct {
 	// budget wins.
 	ThinkingBudget        *int
 	ThinkingBudgetMessage string
+	// TemplateKwargs are the chat template's variables every request
+	// starts from (nuri serve --chat-template-kwargs, e.g.
+	// {"enable_thinking": false}); a request's own chat_template_kwargs
+	// (or Ollama's think, Anthropic's thinking) win key by key.
+	TemplateKwargs map[string]any
 
 	vocabOnce  sync.Once
 	vocabTable *sample.Vocab // every token's text, for output constraints

@@ -439,6 +439,11 @@ func renderConversation(b *Backend, in []chatMessage, add *bool, continueFinal b
 // renderText formats msgs (and tools) with the model's template.
 func renderText(b *Backend, msgs []chat.Message, agp bool, kwargs map[string]any, tools chat.JSON) (string, error) {
 	tok := b.Tokenizer
+	if len(b.TemplateKwargs) > 0 {
+		merged := maps.Clone(b.TemplateKwargs)
+		maps.Copy(merged, kwargs)
+		kwargs = merged
+	}
 	opts := chat.Options{AddGenerationPrompt: agp, Vars: kwargs, Tools: tools}
 	if bos, ok := tok.BOS(); ok {
 		opts.BOSToken = tok.TokenText(bos)

@@ -662,3 +662,30 @@ func TestChatToolCallsMistral(t *testing.T) {
 		t.Fatalf("named reply %s", body)
 	}
 }
+
+// The server's template variables (--chat-template-kwargs) reach every
+// chat route's template; a request's own win key by key.
+func TestTemplateKwargsDefaults(t *testing.T) {
+	const tmpl = `{% if enable_thinking is defined and not enable_thinking %}[no-think]{% endif %}{% if lang is defined %}[{{ lang }}]{% endif %}{% for m in messages %}{{ m.content }}{% endfor %}`
+	ts := newTestServer(t, Config{}, "ok", withTemplate(t, tmpl), func(b *Backend) {
+		b.TemplateKwargs = map[string]any{"enable_thinking": false, "lang": "ko"}
+	})
+	for _, tc := range []struct{ path, body, want string }{
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"안녕"}]}`, "[no-think][ko]안녕"},
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"안녕"}],"chat_template_kwargs":{"enable_thinking":true}}`, "[ko]안녕"},
+		{"/v1/responses", `{"input":"안녕","chat_template_kwargs":{"lang":"en"}}`, "[no-think][en]안녕"},
+		{"/v1/messages", `{"max_tokens":5,"messages":[{"role":"user","content":"안녕"}]}`, "[no-think][ko]안녕"},
+		{"/api/chat", `{"model":"fake-model","stream":false,"messages":[{"role":"user","content":"안녕"}],"think":true}`, "[ko]안녕"},
+	} {
+		if status, _, raw := ts.do("POST", tc.path, tc.body); status != 200 {
+			t.Fatalf("%s %s: %d %s", tc.path, tc.body, status, raw)
+		}
+		if got := string(mustDecode(t, ts.eng.last().Prompt)); !strings.HasSuffix(got, tc.want) {
+			t.Errorf("%s %s: prompt %q, want it to end %q", tc.path, tc.body, got, tc.want)
+		}
+	}
+	status, _, raw := ts.do("POST", "/apply-template", `{"messages":[{"role":"user","content":"안녕"}]}`)
+	if status != 200 || !strings.Contains(string(raw), "[no-think][ko]안녕") {
+		t.Errorf("/apply-template: %d %s", status, raw)
+	}
+}

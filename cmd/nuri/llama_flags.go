@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"sort"
@@ -26,6 +27,7 @@ type llamaFlags struct {
 	reasoningFormat string // --reasoning-format
 	batch, ubatch   int    // -b, -ub: llama.cpp's logical and physical batch sizes (0: not given)
 	slots, noSlots  bool   // --slots (default on), --no-slots: llama-server's GET /slots
+	reasoning       string // -rea/--reasoning on|off|auto: the template's enable_thinking
 	noOp            bool   // --jinja, --metrics, -cb, --no-webui: what Nuri always does (or has no such thing)
 }
 
@@ -63,6 +65,9 @@ func addLlamaServerFlags(fs *flag.FlagSet, c *serveConfig) *llamaFlags {
 	}
 	for _, n := range []string{"ubatch-size", "ub"} {
 		fs.IntVar(&l.ubatch, n, 0, "llama-server's physical batch (default 512): the tokens a step computes, as --max-num-batched-tokens")
+	}
+	for _, n := range []string{"reasoning", "rea"} {
+		fs.StringVar(&l.reasoning, n, "", "llama-server's on|off|auto: the chat template's enable_thinking for every request (true or false; auto leaves it to the template), as --chat-template-kwargs sets it")
 	}
 	fs.BoolVar(&l.slots, "slots", true, "llama-server's GET /slots: each slot's request settings and progress, not its text (--slots=false or --no-slots closes it)")
 	fs.BoolVar(&l.noSlots, "no-slots", false, "close llama-server's GET /slots")
@@ -107,6 +112,23 @@ func (l *llamaFlags) settle(c *serveConfig, set map[string]bool) error {
 		return err
 	}
 	c.noSlots = !l.slots || l.noSlots
+	if l.reasoning != "" {
+		on, err := llamaOnOffAuto(l.reasoning)
+		if err != nil {
+			return fmt.Errorf("--reasoning: %w", err)
+		}
+		if on != "auto" {
+			think := on == "on"
+			if v, set := c.templateKwargs["enable_thinking"]; set && v != think {
+				return fmt.Errorf("--reasoning %s and --chat-template-kwargs' enable_thinking %v disagree; give one", l.reasoning, v)
+			}
+			c.templateKwargs = maps.Clone(c.templateKwargs)
+			if c.templateKwargs == nil {
+				c.templateKwargs = map[string]any{}
+			}
+			c.templateKwargs["enable_thinking"] = think
+		}
+	}
 	if l.reasoningFormat != "" {
 		var r server.Reasoning
 		switch l.reasoningFormat {
@@ -313,6 +335,9 @@ var llamaEnv = []struct {
 	{"LLAMA_ARG_RERANKING", "reranking", envFlag},
 	{"LLAMA_ARG_ENDPOINT_METRICS", "metrics", envFlag},
 	{"LLAMA_ARG_TIMEOUT", "timeout", envValue},
+	{"LLAMA_CHAT_TEMPLATE_KWARGS", "chat-template-kwargs", envValue},
+	{"LLAMA_ARG_CHAT_TEMPLATE_KWARGS", "chat-template-kwargs", envValue},
+	{"LLAMA_ARG_REASONING", "reasoning", envValue},
 	{"LLAMA_ARG_JINJA", "jinja", envFlag},
 	{"LLAMA_ARG_ENDPOINT_SLOTS", "slots", envSwitch},
 	{"LLAMA_ARG_CONT_BATCHING", "cont-batching", envFlag},

@@ -101,6 +101,24 @@ func TestLlamaServerFlags(t *testing.T) {
 		}},
 		{"bad timeout", []string{"-m", "x.gguf", "--timeout", "0"}, "at least 1", nil},
 		{"bad read timeout", []string{"-m", "x.gguf", "--read-timeout", "0s"}, "must be positive", nil},
+		{"template kwargs", []string{"-m", "x.gguf", "--chat-template-kwargs", `{"enable_thinking": false, "x": 1}`}, "", func(t *testing.T, c *serveConfig) {
+			if c.templateKwargs["enable_thinking"] != false || c.templateKwargs["x"] != 1.0 {
+				t.Errorf("kwargs %v", c.templateKwargs)
+			}
+		}},
+		{"reasoning off", []string{"-m", "x.gguf", "-rea", "off"}, "", func(t *testing.T, c *serveConfig) {
+			if c.templateKwargs["enable_thinking"] != false {
+				t.Errorf("-rea off: kwargs %v", c.templateKwargs)
+			}
+		}},
+		{"reasoning auto", []string{"-m", "x.gguf", "--reasoning", "auto"}, "", func(t *testing.T, c *serveConfig) {
+			if c.templateKwargs != nil {
+				t.Errorf("--reasoning auto: kwargs %v", c.templateKwargs)
+			}
+		}},
+		{"reasoning against the kwargs", []string{"-m", "x.gguf", "--reasoning", "on", "--chat-template-kwargs", `{"enable_thinking": false}`}, "disagree", nil},
+		{"bad template kwargs", []string{"-m", "x.gguf", "--chat-template-kwargs", `[1]`}, "JSON object", nil},
+		{"bad reasoning", []string{"-m", "x.gguf", "--reasoning", "maybe"}, "on, off or auto", nil},
 		{"bad layer count", []string{"-m", "x.gguf", "-ngl", "lots"}, "want a number of layers", nil},
 		{"flash attention off", []string{"-m", "x.gguf", "--flash-attn", "off"}, "", nil},
 		{"flash attention without its value (older llama.cpp)", []string{"-m", "x.gguf", "-fa", "-c", "4096"}, "", func(t *testing.T, c *serveConfig) {
@@ -287,6 +305,11 @@ func TestVLLMFlags(t *testing.T) {
 				c.eng.DisablePrefixCaching || c.addr != ":8000" || len(c.startNotes) != 3 || c.model != "/m/exaone.gguf" {
 				t.Errorf("tools %q reasoning %q alias %q ctx %d no prefix caching %v addr %s notes %q",
 					c.toolParser, c.reasoning, c.alias, c.nCtx, c.eng.DisablePrefixCaching, c.addr, c.startNotes)
+			}
+		}},
+		{"default template kwargs", []string{"-m", "x.gguf", "--default-chat-template-kwargs", `{"enable_thinking": true}`}, "", func(t *testing.T, c *serveConfig) {
+			if c.templateKwargs["enable_thinking"] != true {
+				t.Errorf("kwargs %v", c.templateKwargs)
 			}
 		}},
 		{"keep-alive timeout", []string{"-m", "x.gguf", "--timeout-keep-alive", "5"}, "", func(t *testing.T, c *serveConfig) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -66,8 +67,9 @@ type serveConfig struct {
 	reranking             bool            // serve /v1/rerank and /score
 	pooling               string          // "" : the GGUF's pooling_type, else last
 	reasoning             server.Reasoning
-	thinkBudget           int    // --reasoning-budget (-1: none)
-	thinkBudgetMessage    string // --reasoning-budget-message
+	thinkBudget           int            // --reasoning-budget (-1: none)
+	thinkBudgetMessage    string         // --reasoning-budget-message
+	templateKwargs        map[string]any // --chat-template-kwargs: every request's template variables
 	logLevel, logFormat   string
 	eng                   engine.Config
 	draft                 draftFlags
@@ -151,6 +153,16 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	fs.StringVar(&c.pooling, "pooling", "", "embedding pooling: last, mean or cls (default: the GGUF's pooling_type, else last)")
 	reasoning := fs.String("reasoning-parser", "auto", "split <think>…</think> off into reasoning_content: auto (when the chat template writes it), think (always), none")
 	fs.IntVar(&c.thinkBudget, "reasoning-budget", -1, "tokens a reply may think before </think> is forced (llama.cpp's flag): -1 no limit, 0 close the thinking at once; a request's thinking_budget_tokens (Anthropic's budget_tokens) wins")
+	for _, n := range []string{"chat-template-kwargs", "default-chat-template-kwargs"} {
+		fs.Func(n, "the chat template's variables for every request, a JSON object such as '{\"enable_thinking\": false}' (llama-server's --chat-template-kwargs, vLLM's --default-chat-template-kwargs); a request's chat_template_kwargs win key by key", func(v string) error {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(v), &m); err != nil || m == nil {
+				return fmt.Errorf("want a JSON object, got %q", v)
+			}
+			c.templateKwargs = m
+			return nil
+		})
+	}
 	fs.StringVar(&c.thinkBudgetMessage, "reasoning-budget-message", "", "text forced before </think> when the budget is spent, e.g. \"... time is up, let me answer.\"")
 	fs.IntVar(&c.eng.MaxNumSeqs, "max-num-seqs", engine.DefaultMaxNumSeqs, "sequences running at once")
 	fs.IntVar(&c.eng.MaxNumSeqs, "parallel", engine.DefaultMaxNumSeqs, "alias of --max-num-seqs (llama-server's slots)")
@@ -722,7 +734,7 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 	b := &server.Backend{Engine: server.EngineAdapter{E: eng}, Tokenizer: tok, Chat: renderer,
 		ToolFormat: c.toolParser, FreeToolCalls: c.freeToolCalls, CompactJSON: c.compactJSON, Reasoning: c.reasoning, Gauges: joinGauges(deviceGauges(dev, log), kernelFormGauges(dev)),
 		ThinkingBudget: thinkingBudget(c.thinkBudget), ThinkingBudgetMessage: c.thinkBudgetMessage,
-		Sampling: sampling, Model: mi}
+		TemplateKwargs: c.templateKwargs, Sampling: sampling, Model: mi}
 	if emb != nil {
 		b.Embedder = emb
 	}

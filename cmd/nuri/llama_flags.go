@@ -248,10 +248,11 @@ func (l *llamaFlags) settleTemplate(c *serveConfig) error {
 	return fmt.Errorf("--chat-template %q is none of Nuri's built-in formats (%s), a Jinja template or a template file; the GGUF's own template is used when the flag is left out", t, strings.Join(chat.FormatNames(), ", "))
 }
 
-// bareFlashAttn rewrites a -fa or --flash-attn given without its value,
-// as llama.cpp took it before the flag grew one (and guides still write
-// it), to -fa=on; one followed by its value is left alone.
-func bareFlashAttn(args []string) []string {
+// bareOnOff rewrites llama.cpp's on|off|auto flags given without their
+// value to =on: -fa and --flash-attn, as llama.cpp took them before the
+// flag grew one (and guides still write them), and -rea and --reasoning.
+// One followed by its value is left alone.
+func bareOnOff(args []string) []string {
 	var out []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -259,7 +260,7 @@ func bareFlashAttn(args []string) []string {
 			return append(out, args[i:]...)
 		}
 		name := strings.TrimLeft(a, "-")
-		if a != name && (name == "fa" || name == "flash-attn") {
+		if a != name && (name == "fa" || name == "flash-attn" || name == "rea" || name == "reasoning") {
 			if i+1 == len(args) || strings.HasPrefix(args[i+1], "-") && args[i+1] != "-1" {
 				out = append(out, a+"=on")
 				continue

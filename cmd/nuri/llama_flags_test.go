@@ -111,6 +111,11 @@ func TestLlamaServerFlags(t *testing.T) {
 				t.Errorf("-rea off: kwargs %v", c.templateKwargs)
 			}
 		}},
+		{"reasoning without its value", []string{"-m", "x.gguf", "-rea", "--port", "8081"}, "", func(t *testing.T, c *serveConfig) {
+			if c.templateKwargs["enable_thinking"] != true || c.addr != ":8081" {
+				t.Errorf("bare -rea: kwargs %v, addr %s", c.templateKwargs, c.addr)
+			}
+		}},
 		{"reasoning auto", []string{"-m", "x.gguf", "--reasoning", "auto"}, "", func(t *testing.T, c *serveConfig) {
 			if c.templateKwargs != nil {
 				t.Errorf("--reasoning auto: kwargs %v", c.templateKwargs)

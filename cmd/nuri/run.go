@@ -110,7 +110,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	llama := addLlamaFlags(fs)
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 	addDeviceFlags(fs, &c.device)
-	if err := fs.Parse(bareFlashAttn(args)); err != nil {
+	if err := fs.Parse(bareOnOff(args)); err != nil {
 		return nil, flagsError(err)
 	}
 	c.setFlags = map[string]bool{}

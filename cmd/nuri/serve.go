@@ -233,7 +233,7 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	// line, positional or --model.
 	envModel := c.model
 	c.model = ""
-	if err := fs.Parse(bareFlashAttn(args)); err != nil {
+	if err := fs.Parse(bareOnOff(args)); err != nil {
 		return nil, flagsError(err)
 	}
 	if c.model == "" && positional == "" {

@@ -80,11 +80,11 @@ func runBatch(args []string, stdout, stderr io.Writer) error {
 	// Nothing listens: serve's API keys (NURI_API_KEY in the environment,
 	// say) would only refuse every line.
 	c.apiKeys, c.corsOrigins = nil, nil
-	log, err := serveLogger(c.logLevel, c.logFormat, stderr)
+	log, closeLog, err := c.logger(stderr)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = log.Sync() }()
+	defer closeLog()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go func() {

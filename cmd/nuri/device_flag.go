@@ -29,6 +29,7 @@ type deviceFlags struct {
 	// CPU.
 	preferGPU bool
 	gpuLayers *int // --n-gpu-layers when given (-1: auto or all)
+	mainGPU   int  // llama-server's --main-gpu: the GPU preferGPU means
 }
 
 // kernelSet is --kernels parsed; run and serve check it with their other
@@ -146,7 +147,7 @@ func loadOnDevice(path string, d deviceFlags, threads, nCtx int, lora []model.Lo
 }
 
 // open opens the device d names; where llama-server's --n-gpu-layers asked
-// for the GPU without naming a device, cuda:0, or the CPU with a warning
+// for the GPU without naming a device, cuda:N (--main-gpu, 0 by default), or the CPU with a warning
 // where no GPU opens (as llama-server carries on without one).
 func (d deviceFlags) open(opts deviceOptions, log *zap.Logger) (backends.Device, error) {
 	if !d.preferGPU {
@@ -155,9 +156,10 @@ func (d deviceFlags) open(opts deviceOptions, log *zap.Logger) (backends.Device,
 		}
 		return openDevice(d.name, opts)
 	}
-	dev, err := openDevice("cuda:0", opts)
+	gpu := fmt.Sprintf("cuda:%d", d.mainGPU)
+	dev, err := openDevice(gpu, opts)
 	if err == nil {
-		log.Info("--n-gpu-layers: running on cuda:0 (no --device was named)")
+		log.Info("--n-gpu-layers: running on "+gpu+" (no --device was named)")
 		return dev, nil
 	}
 	log.Warn("--n-gpu-layers: no usable GPU, running on the CPU", zap.Error(err))

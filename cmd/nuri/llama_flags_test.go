@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -244,8 +245,9 @@ func TestLlamaArgEnv(t *testing.T) {
 	t.Setenv("LLAMA_ARG_ENDPOINT_METRICS", "1")
 	t.Setenv("LLAMA_ARG_RERANKING", "0") // a flag variable that is not true: left off, as llama.cpp does
 	t.Setenv("LLAMA_ARG_EMBEDDINGS", "enabled")
-	t.Setenv("LLAMA_ARG_MLOCK", "1")
-	t.Setenv("LLAMA_ARG_NO_WEBUI", "1") // nothing to turn off: no warning
+	t.Setenv("LLAMA_ARG_MLOCK", "1")     // taken, and noted as not done
+	t.Setenv("LLAMA_ARG_RPC", "h:50052") // no setting in Nuri: warned of
+	t.Setenv("LLAMA_ARG_NO_WEBUI", "1")  // nothing to turn off: no warning
 	t.Setenv("LLAMA_ARG_TOP_K", "7")
 	t.Setenv("LLAMA_ARG_ENDPOINT_SLOTS", "disabled") // a switch: false closes /slots
 	t.Setenv("NURI_CTX_SIZE", "1024")
@@ -265,8 +267,11 @@ func TestLlamaArgEnv(t *testing.T) {
 	if !c.noSlots {
 		t.Error("LLAMA_ARG_ENDPOINT_SLOTS=disabled left /slots open")
 	}
-	if !slices.Equal(c.llamaEnvIgnored, []string{"LLAMA_ARG_MLOCK"}) {
-		t.Errorf("ignored %v, want [LLAMA_ARG_MLOCK]", c.llamaEnvIgnored)
+	if !slices.Equal(c.llamaEnvIgnored, []string{"LLAMA_ARG_RPC"}) {
+		t.Errorf("ignored %v, want [LLAMA_ARG_RPC]", c.llamaEnvIgnored)
+	}
+	if !slices.ContainsFunc(c.startNotes, func(n string) bool { return strings.HasPrefix(n, "--mlock: not done") }) {
+		t.Errorf("LLAMA_ARG_MLOCK not noted: %q", c.startNotes)
 	}
 	// A model on the command line wins over the environment's.
 	if c, err = parseServe([]string{"/m/cli.gguf"}, &stderr); err != nil || c.model != "/m/cli.gguf" {
@@ -363,5 +368,59 @@ func TestServeChatTemplateFlag(t *testing.T) {
 		if err := json.Unmarshal(b, &r); err != nil || r.Prompt != tc.want {
 			t.Errorf("--chat-template %q: %v, prompt %q, want %q", tc.flag, err, r.Prompt, tc.want)
 		}
+	}
+}
+
+// TestCompatFlags: llama-server's and vLLM's flags that Nuri keeps for
+// their command lines are accepted (noted at start), mapped onto serve's
+// flags, or refused with the reason.
+func TestCompatFlags(t *testing.T) {
+	logFile := filepath.Join(t.TempDir(), "nuri.log")
+	runServeParseCases(t, []serveParseCase{
+		{"a llama-server command line", []string{"-hf", "org/repo:Q4_K_M", "-ngl", "99", "-mg", "1", "--threads-http", "8", "--no-mmap", "--mlock", "-tb", "2",
+			"--cache-reuse", "256", "-kvu", "--no-context-shift", "-v", "--log-file", logFile, "--swa-full", "--no-warmup", "--offline"}, "", func(t *testing.T, c *serveConfig) {
+			if c.model != "org/repo:Q4_K_M" || c.device.mainGPU != 1 || c.logLevel != "debug" || c.logFile != logFile || !c.eng.DisableWindowPool {
+				t.Errorf("model %q main GPU %d log %s %q window pool off %v", c.model, c.device.mainGPU, c.logLevel, c.logFile, c.eng.DisableWindowPool)
+			}
+			for _, want := range []string{"--threads-http", "--no-mmap", "--mlock", "--tb", "--cache-reuse"} {
+				if !slices.ContainsFunc(c.startNotes, func(n string) bool { return strings.HasPrefix(n, want+": ") }) {
+					t.Errorf("%s not noted: %q", want, c.startNotes)
+				}
+			}
+		}},
+		{"a vLLM command line", []string{"/m/x.gguf", "--disable-log-requests", "--enforce-eager", "--swap-space", "4", "--uvicorn-log-level", "warning",
+			"--load-format", "gguf", "--allowed-origins", `["https://a.example", "https://b.example"]`, "--kv-cache-memory", "1073741824", "--no-enable-prefix-caching", "-pp", "1"}, "", func(t *testing.T, c *serveConfig) {
+			if c.logLevel != "warn" || !slices.Equal(c.corsOrigins, []string{"https://a.example", "https://b.example"}) || c.eng.KVCacheMemory != 1<<30 || !c.eng.DisablePrefixCaching {
+				t.Errorf("log %s cors %q kv %d no prefix caching %v", c.logLevel, c.corsOrigins, c.eng.KVCacheMemory, c.eng.DisablePrefixCaching)
+			}
+		}},
+		{"log verbosity", []string{"-m", "x.gguf", "-lv", "2"}, "", func(t *testing.T, c *serveConfig) {
+			if c.logLevel != "warn" {
+				t.Errorf("-lv 2: log level %s", c.logLevel)
+			}
+		}},
+		{"context shift", []string{"-m", "x.gguf", "--context-shift"}, "does not shift the context", nil},
+		{"rope scaling", []string{"-m", "x.gguf", "--rope-scaling", "yarn"}, "GGUF's metadata", nil},
+		{"projector", []string{"-m", "x.gguf", "--mmproj", "p.gguf"}, "text models", nil},
+		{"a download", []string{"-m", "x.gguf", "-hff", "x-Q4_K_M.gguf"}, "downloads nothing", nil},
+		{"another load format", []string{"-m", "x.gguf", "--load-format", "safetensors"}, "GGUF files", nil},
+		{"pipeline parallel", []string{"-m", "x.gguf", "-pp", "2"}, "one device", nil},
+		{"tensor split", []string{"-m", "x.gguf", "-ts", "3,1"}, "one device", nil},
+		{"uvicorn level", []string{"-m", "x.gguf", "--uvicorn-log-level", "loud"}, "want trace", nil},
+		{"origins", []string{"-m", "x.gguf", "--allowed-origins", "*"}, "JSON list", nil},
+	})
+	c, err := parseServe([]string{"-m", "x.gguf", "--log-file", logFile, "--log-level", "info"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	log, closeLog, err := c.logger(&stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Info("to both")
+	closeLog()
+	if b, err := os.ReadFile(logFile); err != nil || !strings.Contains(string(b), "to both") || !strings.Contains(stderr.String(), "to both") {
+		t.Errorf("--log-file %q (%v), stderr %q", b, err, stderr.String())
 	}
 }

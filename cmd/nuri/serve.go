@@ -59,6 +59,7 @@ type serveConfig struct {
 	chatTemplateText      string          // --chat-template given as a template's text
 	llamaEnvIgnored       []string        // LLAMA_ARG_* variables set that Nuri has no setting for
 	startNotes            []string        // flags taken without effect, to log at start
+	logFile               string          // llama-server's --log-file: the log goes there too
 	toolParser            chat.ToolFormat // "" : what the template shows
 	freeToolCalls         bool            // auto calls unconstrained
 	compactJSON           bool            // --disable-any-whitespace
@@ -210,6 +211,7 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	addDeviceFlags(fs, &c.device)
 	llama := addLlamaServerFlags(fs, c)
 	vllm := addVLLMFlags(fs)
+	addCompatFlags(fs, c)
 	if more != nil {
 		more(fs)
 	}
@@ -359,9 +361,11 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	if err := llama.settle(c, c.given); err != nil {
 		return fail("%v", err)
 	}
-	if c.startNotes, err = vllm.settle(c, c.given); err != nil {
+	notes, err := vllm.settle(c, c.given)
+	if err != nil {
 		return fail("%v", err)
 	}
+	c.startNotes = append(c.startNotes, notes...)
 	if err := c.requestDefaults(fs, *genMode, *genOverride); err != nil {
 		return fail("%v", err)
 	}
@@ -493,14 +497,39 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log, err := serveLogger(c.logLevel, c.logFormat, stderr)
+	log, closeLog, err := c.logger(stderr)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = log.Sync() }()
+	defer closeLog()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return serveModel(ctx, c, log, stdout, nil)
+}
+
+// logger is serve's log to stderr, and to --log-file too when given
+// (appended to, created if need be); closeLog flushes and closes it.
+func (c *serveConfig) logger(stderr io.Writer) (log *zap.Logger, closeLog func(), err error) {
+	w := stderr
+	var f *os.File
+	if c.logFile != "" {
+		if f, err = os.OpenFile(c.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644); err != nil {
+			return nil, nil, fmt.Errorf("--log-file: %w", err)
+		}
+		w = io.MultiWriter(stderr, f)
+	}
+	if log, err = serveLogger(c.logLevel, c.logFormat, w); err != nil {
+		if f != nil {
+			f.Close()
+		}
+		return nil, nil, err
+	}
+	return log, func() {
+		_ = log.Sync()
+		if f != nil {
+			f.Close()
+		}
+	}, nil
 }
 
 // serveModel runs the server until ctx is cancelled (a signal), then drains

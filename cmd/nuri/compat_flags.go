@@ -14,10 +14,11 @@ import (
 // refused with the reason. Without it such a command line would stop at
 // "flag provided but not defined", which says nothing of why.
 type compatFlag struct {
-	names  []string
-	from   string // "llama-server" or "vLLM"
-	value  bool   // takes a value
-	note   string // logged at start when given ("": nothing to say)
+	names []string
+	from  string // "llama-server" or "vLLM"
+	value bool   // takes a value
+	note  string // logged at start when given ("": nothing to say)
+	warn  bool   // the note is a warning: what the flag asks for is not done
 	// set, when not nil, applies the flag (v is "true" for a flag without
 	// a value); an error refuses it.
 	set func(c *serveConfig, fs *flag.FlagSet, v string) error
@@ -57,7 +58,7 @@ var compatFlags = []compatFlag{
 	{names: []string{"threads-http"}, from: "llama-server", value: true, note: "HTTP connections are served on goroutines of their own; there is no pool to size"},
 	{names: []string{"threads-batch", "tb"}, from: "llama-server", value: true, note: "--threads serves prompt processing and generation alike"},
 	{names: []string{"no-mmap"}, from: "llama-server", note: "the GGUF is memory-mapped to load it, and its weights are repacked into Nuri's layout in memory of their own"},
-	{names: []string{"mlock"}, from: "llama-server", note: "not done: the repacked weights and the KV cache are ordinary memory the system may page out (the GGUF's mapping would be locked twice over)"},
+	{names: []string{"mlock"}, from: "llama-server", warn: true, note: "not done: the repacked weights and the KV cache are ordinary memory the system may page out (the GGUF's mapping would be locked twice over)"},
 	{names: []string{"numa"}, from: "llama-server", value: true, note: "threads are placed by the operating system"},
 	{names: []string{"prio", "prio-batch", "poll", "poll-batch", "cpu-mask", "C", "cpu-range", "Cr", "cpu-strict", "cpu-mask-batch", "Cb", "cpu-range-batch", "Crb", "cpu-strict-batch"}, from: "llama-server", value: true, note: "threads are placed and scheduled by the operating system"},
 	{names: []string{"cache-reuse"}, from: "llama-server", value: true, note: "prompts reuse cached K/V by prefix (prefix caching), not by shifting chunks"},
@@ -178,7 +179,10 @@ func addCompatFlags(fs *flag.FlagSet, c *serveConfig) {
 				usage = cf.from + "'s flag"
 			}
 			apply := func(v string) error {
-				if cf.note != "" {
+				switch {
+				case cf.warn:
+					c.startWarnings = append(c.startWarnings, "--"+name+": "+cf.note)
+				case cf.note != "":
 					c.startNotes = append(c.startNotes, "--"+name+": "+cf.note)
 				}
 				if cf.set != nil {

@@ -159,7 +159,7 @@ func (d deviceFlags) open(opts deviceOptions, log *zap.Logger) (backends.Device,
 	gpu := fmt.Sprintf("cuda:%d", d.mainGPU)
 	dev, err := openDevice(gpu, opts)
 	if err == nil {
-		log.Info("--n-gpu-layers: running on "+gpu+" (no --device was named)")
+		log.Info("--n-gpu-layers: running on " + gpu + " (no --device was named)")
 		return dev, nil
 	}
 	log.Warn("--n-gpu-layers: no usable GPU, running on the CPU", zap.Error(err))

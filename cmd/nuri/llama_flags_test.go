@@ -270,8 +270,8 @@ func TestLlamaArgEnv(t *testing.T) {
 	if !slices.Equal(c.llamaEnvIgnored, []string{"LLAMA_ARG_RPC"}) {
 		t.Errorf("ignored %v, want [LLAMA_ARG_RPC]", c.llamaEnvIgnored)
 	}
-	if !slices.ContainsFunc(c.startNotes, func(n string) bool { return strings.HasPrefix(n, "--mlock: not done") }) {
-		t.Errorf("LLAMA_ARG_MLOCK not noted: %q", c.startNotes)
+	if !slices.ContainsFunc(c.startWarnings, func(n string) bool { return strings.HasPrefix(n, "--mlock: not done") }) {
+		t.Errorf("LLAMA_ARG_MLOCK not warned of: %q", c.startWarnings)
 	}
 	// A model on the command line wins over the environment's.
 	if c, err = parseServe([]string{"/m/cli.gguf"}, &stderr); err != nil || c.model != "/m/cli.gguf" {
@@ -382,10 +382,13 @@ func TestCompatFlags(t *testing.T) {
 			if c.model != "org/repo:Q4_K_M" || c.device.mainGPU != 1 || c.logLevel != "debug" || c.logFile != logFile || !c.eng.DisableWindowPool {
 				t.Errorf("model %q main GPU %d log %s %q window pool off %v", c.model, c.device.mainGPU, c.logLevel, c.logFile, c.eng.DisableWindowPool)
 			}
-			for _, want := range []string{"--threads-http", "--no-mmap", "--mlock", "--tb", "--cache-reuse"} {
+			for _, want := range []string{"--threads-http", "--no-mmap", "--tb", "--cache-reuse"} {
 				if !slices.ContainsFunc(c.startNotes, func(n string) bool { return strings.HasPrefix(n, want+": ") }) {
 					t.Errorf("%s not noted: %q", want, c.startNotes)
 				}
+			}
+			if len(c.startWarnings) != 1 || !strings.HasPrefix(c.startWarnings[0], "--mlock: not done") {
+				t.Errorf("warnings %q, want --mlock's", c.startWarnings)
 			}
 		}},
 		{"a vLLM command line", []string{"/m/x.gguf", "--disable-log-requests", "--enforce-eager", "--swap-space", "4", "--uvicorn-log-level", "warning",

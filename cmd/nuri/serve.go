@@ -59,6 +59,7 @@ type serveConfig struct {
 	chatTemplateText      string          // --chat-template given as a template's text
 	llamaEnvIgnored       []string        // LLAMA_ARG_* variables set that Nuri has no setting for
 	startNotes            []string        // flags taken without effect, to log at start
+	startWarnings         []string        // flags taken whose request is not done, to warn of at start
 	logFile               string          // llama-server's --log-file: the log goes there too
 	toolParser            chat.ToolFormat // "" : what the template shows
 	freeToolCalls         bool            // auto calls unconstrained
@@ -655,6 +656,9 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 	}
 	for _, n := range c.startNotes {
 		log.Info("flag taken as Nuri has it", zap.String("note", n))
+	}
+	for _, n := range c.startWarnings {
+		log.Warn("flag taken, but what it asks for is not done", zap.String("note", n))
 	}
 	if len(c.llamaEnvIgnored) > 0 {
 		log.Warn("llama.cpp's environment variables that Nuri has no setting for; left out", zap.Strings("variables", c.llamaEnvIgnored))

@@ -245,7 +245,10 @@ func (s *Server) conversationRoute(ctx *fasthttp.RequestCtx, cs *conversations, 
 		}
 		return s.writeJSON(ctx, c)
 	default: // DELETE
-		if !cs.store.delete(id) {
+		cs.mu.Lock() // not between an update's read and write
+		deleted := cs.store.delete(id)
+		cs.mu.Unlock()
+		if !deleted {
 			return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no conversation %q", id)}
 		}
 		return s.writeJSON(ctx, map[string]any{"id": id, "object": "conversation.deleted", "deleted": true})

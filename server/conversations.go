@@ -261,7 +261,7 @@ func (s *Server) conversationItemsRoute(ctx *fasthttp.RequestCtx, cs *conversati
 		if err != nil {
 			return err
 		}
-		page, err := itemPage(items, ctx.QueryArgs())
+		page, err := itemPage(items, ctx.QueryArgs(), "desc")
 		if err != nil {
 			return err
 		}

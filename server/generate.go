@@ -41,6 +41,9 @@ type job struct {
 	// llama (llama.cpp's /completion and /infill): what the replies
 	// repeat of the request.
 	llama *llamaMeta
+	// chatDone (chat with "store": true) is given the whole completion
+	// once every choice has finished, before the last of it is sent.
+	chatDone func(*chatResponse)
 }
 
 // echoPrompt is one prompt as echo returns it.

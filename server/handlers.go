@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"go.uber.org/zap"
 
 	"github.com/nuri-ai/nuri/chat"
 	"github.com/nuri-ai/nuri/engine"
@@ -206,6 +207,20 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	j, err := s.chatJob(b, req, "chat", "chatcmpl-"+ri.id)
 	if err != nil {
 		return err
+	}
+	if req.Store != nil && *req.Store {
+		cs, err := s.chatsOn()
+		if err != nil {
+			return &apiError{err: ErrNotSupported, param: "store", msg: err.Error()}
+		}
+		if err := checkMetadata(req.Metadata); err != nil {
+			return err
+		}
+		j.chatDone = func(resp *chatResponse) {
+			if err := cs.keep(resp, req.Metadata, req.Messages); err != nil {
+				s.log.Warn("store chat completion", zap.String("id", resp.ID), zap.Error(err))
+			}
+		}
 	}
 	return s.run(ctx, ri, b, j)
 }

@@ -48,7 +48,11 @@ func (s *Server) run(ctx *fasthttp.RequestCtx, ri *reqInfo, b *Backend, j *job) 
 	}
 	switch j.kind {
 	case "chat":
-		return s.writeJSON(ctx, chatBody(j, choices, usage))
+		body := chatBody(j, choices, usage)
+		if j.chatDone != nil {
+			j.chatDone(body)
+		}
+		return s.writeJSON(ctx, body)
 	case "response":
 		return s.writeJSON(ctx, responseBody(j, choices[0]))
 	case "llama":

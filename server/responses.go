@@ -318,7 +318,7 @@ func (s *Server) handleStoredResponse(ctx *fasthttp.RequestCtx, ri *reqInfo) err
 		if !ok {
 			return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no stored response %q", id)}
 		}
-		page, err := itemPage(r.input, ctx.QueryArgs())
+		page, err := itemPage(r.input, ctx.QueryArgs(), "desc")
 		if err != nil {
 			return err
 		}
@@ -641,10 +641,14 @@ func newItemID() string { return randomID("abcdefghijklmnopqrstuvwxyz0123456789"
 
 // itemPage is input_items' page of items: order desc (the default, as
 // OpenAI's) or asc, after and before an item id, limit 1-100 (20).
-func itemPage(all []json.RawMessage, q *fasthttp.Args) (map[string]any, error) {
+func itemPage(all []json.RawMessage, q *fasthttp.Args, defaultOrder string) (map[string]any, error) {
 	items := slices.Clone(all)
-	switch order := string(q.Peek("order")); order {
-	case "", "desc":
+	order := string(q.Peek("order"))
+	if order == "" {
+		order = defaultOrder
+	}
+	switch order {
+	case "desc":
 		slices.Reverse(items)
 	case "asc":
 	default:

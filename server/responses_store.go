@@ -94,6 +94,17 @@ func (s *responseStore) get(id string) (*storedResponse, bool) {
 	return e.Value.(*storedResponse), true
 }
 
+// all is every kept record, oldest kept first.
+func (s *responseStore) all() []*storedResponse {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*storedResponse, 0, s.order.Len())
+	for e := s.order.Back(); e != nil; e = e.Prev() {
+		out = append(out, e.Value.(*storedResponse))
+	}
+	return out
+}
+
 // delete drops id and reports whether it was kept.
 func (s *responseStore) delete(id string) bool {
 	s.mu.Lock()

@@ -95,7 +95,7 @@ func (s *Server) routes(path string) []route {
 	case "/v1/messages/count_tokens":
 		return []route{{method: "POST", auth: true, h: s.handleAnthropicCountTokens}}
 	case "/v1/chat/completions", "/chat/completions": // llama-server takes both
-		return []route{{method: "POST", auth: true, h: s.handleChat}}
+		return []route{{method: "POST", auth: true, h: s.handleChat}, {method: "GET", auth: true, h: s.handleChatList}}
 	case "/v1/chat/completions/input_tokens", "/chat/completions/input_tokens":
 		return []route{{method: "POST", auth: true, h: s.handleChatInputTokens}}
 	case "/v1/files":
@@ -137,6 +137,10 @@ func (s *Server) routes(path string) []route {
 	}
 	if strings.HasPrefix(path, "/v1/models/") && len(path) > len("/v1/models/") {
 		return []route{{method: "GET", auth: true, h: s.handleModel}}
+	}
+	if strings.HasPrefix(path, "/v1/chat/completions/") && len(path) > len("/v1/chat/completions/") {
+		return []route{{method: "GET", auth: true, h: s.handleStoredChat}, {method: "POST", auth: true, h: s.handleStoredChat},
+			{method: "DELETE", auth: true, h: s.handleStoredChat}}
 	}
 	if strings.HasPrefix(path, "/v1/files/") && len(path) > len("/v1/files/") {
 		return []route{{method: "GET", auth: true, h: s.handleFile}, {method: "DELETE", auth: true, h: s.handleFile}}

@@ -131,6 +131,7 @@ type Server struct {
 
 	responses *responseStore // nil: responses are not kept
 	convs     *conversations // nil: with responses, conversations are not kept
+	chats     *chatStore     // nil: with responses, chat completions are not kept
 	files     *fileStore     // nil: no Files API (nor batches)
 	batches   batches
 
@@ -209,6 +210,9 @@ func New(cfg Config) (*Server, error) {
 			}
 		}
 		if s.convs, err = newConversations(&cfg); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		if s.chats, err = newChatStore(&cfg); err != nil {
 			return nil, fmt.Errorf("server: %w", err)
 		}
 	}

@@ -158,13 +158,17 @@ func (s *Server) streamOut(w *bufio.Writer, j *job, streams []Stream, ri *reqInf
 	if sw.err != nil || j.kind == "response" || j.kind == "llama" {
 		return // the deferred cleanup cancels what is left; a response (and llama.cpp's stream) ends with its final event
 	}
+	choices := make([]*choice, len(states))
+	whole := true
+	for i, st := range states {
+		choices[i] = st.c
+		whole = whole && st.c.done && st.c.err == nil
+	}
+	if j.chatDone != nil && whole {
+		j.chatDone(chatBody(j, choices, j.totals(choices)))
+	}
 	if j.usage {
-		choices := make([]*choice, len(states))
-		for i, st := range states {
-			choices[i] = st.c
-		}
-		u := j.totals(choices)
-		sw.data(j.usageChunk(u))
+		sw.data(j.usageChunk(j.totals(choices)))
 	}
 	sw.raw("data: [DONE]\n\n")
 }

@@ -142,6 +142,10 @@ type chatRequest struct {
 	// </think> are forced.
 	ThinkingBudgetTokens  *int    `json:"thinking_budget_tokens"`
 	ThinkingBudgetMessage *string `json:"thinking_budget_message"`
+	// Store keeps the completion for OpenAI's stored chat completions
+	// API (GET /v1/chat/completions/{id}), with Metadata.
+	Store    *bool             `json:"store"`
+	Metadata map[string]string `json:"metadata"`
 	// maxCalls caps the calls a reply gives (0: no cap); /v1/responses'
 	// max_tool_calls.
 	maxCalls int

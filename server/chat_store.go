@@ -1,0 +1,218 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/valyala/fasthttp"
+)
+
+// chatStore is OpenAI's stored chat completions: a chat request with
+// "store": true is kept as it was answered (a streamed one as the whole
+// completion it came to), with its metadata and its messages, for GET,
+// update and delete by id and for listing. It keeps them as stored
+// responses are kept (the same limits, and a folder of their own under
+// Config.StoredResponsesDir): each record's body is the completion, its
+// input the request's messages.
+type chatStore struct {
+	mu    sync.Mutex // serialises a record's read, change and write
+	store *responseStore
+}
+
+func newChatStore(cfg *Config) (*chatStore, error) {
+	if cfg.StoredResponsesDir == "" {
+		return &chatStore{store: newResponseStore(cfg.StoredResponses, cfg.StoredResponseBytes)}, nil
+	}
+	st, err := openResponseStore(cfg.StoredResponses, cfg.StoredResponseBytes, filepath.Join(cfg.StoredResponsesDir, "chat_completions"), cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("stored chat completions: %w", err)
+	}
+	return &chatStore{store: st}, nil
+}
+
+// storedChat is the part of a kept completion the list filters on.
+type storedChat struct {
+	Created  int64             `json:"created"`
+	Model    string            `json:"model"`
+	Metadata map[string]string `json:"metadata"`
+}
+
+// keep stores a finished completion with its request's metadata and
+// messages.
+func (cs *chatStore) keep(resp *chatResponse, metadata map[string]string, messages []chatMessage) error {
+	b, err := json.Marshal(resp)
+	if err != nil {
+		return err
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return err
+	}
+	if metadata == nil {
+		metadata = map[string]string{}
+	}
+	if obj["metadata"], err = json.Marshal(metadata); err != nil {
+		return err
+	}
+	body, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	items := make([]json.RawMessage, len(messages))
+	for i, m := range messages {
+		item := map[string]any{"id": fmt.Sprintf("%s-%d", resp.ID, i), "role": m.Role, "content": m.Content.Text, "name": nil, "content_parts": nil}
+		if m.Name != "" {
+			item["name"] = m.Name
+		}
+		if len(m.ToolCalls) > 0 {
+			item["tool_calls"] = m.ToolCalls
+		}
+		if m.ToolCallID != "" {
+			item["tool_call_id"] = m.ToolCallID
+		}
+		if items[i], err = json.Marshal(item); err != nil {
+			return err
+		}
+	}
+	cs.store.put(&storedResponse{id: resp.ID, body: body, input: items})
+	return nil
+}
+
+// chatsOn returns the store, or why there is none.
+func (s *Server) chatsOn() (*chatStore, error) {
+	if s.chats == nil {
+		return nil, &apiError{err: ErrNotSupported, msg: "chat completions are kept with stored responses, and this server keeps none (nuri serve --responses-store 0)"}
+	}
+	return s.chats, nil
+}
+
+// handleChatList answers GET /v1/chat/completions: the kept completions,
+// oldest first unless order=desc, filtered by model and metadata[KEY],
+// a page at a time (limit, after).
+func (s *Server) handleChatList(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
+	cs, err := s.chatsOn()
+	if err != nil {
+		return err
+	}
+	q := ctx.QueryArgs()
+	order := string(q.Peek("order"))
+	if order != "" && order != "asc" && order != "desc" {
+		return invalidParam("order", "order must be asc or desc, got %q", order)
+	}
+	if v := q.Peek("limit"); len(v) > 0 {
+		if n, err := strconv.Atoi(string(v)); err != nil || n < 1 || n > 100 {
+			return invalidParam("limit", "limit must be between 1 and 100, got %q", v)
+		}
+	}
+	model := string(q.Peek("model"))
+	want := map[string]string{}
+	q.VisitAll(func(k, v []byte) {
+		if key, ok := strings.CutPrefix(string(k), "metadata["); ok && strings.HasSuffix(key, "]") {
+			want[strings.TrimSuffix(key, "]")] = string(v)
+		}
+	})
+	type kept struct {
+		body    json.RawMessage
+		id      string
+		created int64
+	}
+	var list []kept
+	for _, r := range cs.store.all() {
+		var sc storedChat
+		if json.Unmarshal(r.body, &sc) != nil || (model != "" && sc.Model != model) {
+			continue
+		}
+		match := true
+		for k, v := range want {
+			match = match && sc.Metadata[k] == v
+		}
+		if match {
+			list = append(list, kept{body: r.body, id: r.id, created: sc.Created})
+		}
+	}
+	slices.SortStableFunc(list, func(a, b kept) int { return int(a.created - b.created) })
+	if order == "desc" {
+		slices.Reverse(list)
+	}
+	bodies := make([]json.RawMessage, len(list))
+	for i, k := range list {
+		bodies[i] = k.body
+	}
+	return s.writeJSON(ctx, listPage(bodies, q, 100, itemID))
+}
+
+// handleStoredChat answers GET, POST (metadata) and DELETE of
+// /v1/chat/completions/{id}, and GET /v1/chat/completions/{id}/messages.
+func (s *Server) handleStoredChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
+	cs, err := s.chatsOn()
+	if err != nil {
+		return err
+	}
+	id, sub, _ := strings.Cut(strings.TrimPrefix(ri.path, "/v1/chat/completions/"), "/")
+	notFound := &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no stored chat completion %q: it was made without \"store\": true, was deleted, or was dropped for newer ones", id)}
+	switch {
+	case sub == "messages" && ri.method == "GET":
+		r, ok := cs.store.get(id)
+		if !ok {
+			return notFound
+		}
+		page, err := itemPage(r.input, ctx.QueryArgs(), "asc")
+		if err != nil {
+			return err
+		}
+		return s.writeJSON(ctx, page)
+	case sub != "":
+		return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no route for %s %s: a stored chat completion has GET, POST and DELETE /v1/chat/completions/{id} and GET /v1/chat/completions/{id}/messages", ri.method, ri.path)}
+	case ri.method == "GET":
+		r, ok := cs.store.get(id)
+		if !ok {
+			return notFound
+		}
+		return s.writeJSON(ctx, r.body)
+	case ri.method == "DELETE":
+		cs.mu.Lock()
+		deleted := cs.store.delete(id)
+		cs.mu.Unlock()
+		if !deleted {
+			return notFound
+		}
+		return s.writeJSON(ctx, map[string]any{"object": "chat.completion.deleted", "id": id, "deleted": true})
+	}
+	// POST: new metadata.
+	var req struct {
+		Metadata map[string]string `json:"metadata"`
+	}
+	if err := decodeBody(ctx, &req); err != nil {
+		return err
+	}
+	if req.Metadata == nil {
+		return invalidParam("metadata", "metadata is required: the completion's new metadata")
+	}
+	if err := checkMetadata(req.Metadata); err != nil {
+		return err
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	r, ok := cs.store.get(id)
+	if !ok {
+		return notFound
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(r.body, &obj); err != nil {
+		return fmt.Errorf("stored chat completion %s: %w", id, err)
+	}
+	if obj["metadata"], err = json.Marshal(req.Metadata); err != nil {
+		return err
+	}
+	body, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	cs.store.put(&storedResponse{id: id, body: body, input: r.input})
+	return s.writeJSON(ctx, json.RawMessage(body))
+}

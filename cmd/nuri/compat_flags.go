@@ -19,6 +19,9 @@ type compatFlag struct {
 	value bool   // takes a value
 	note  string // logged at start when given ("": nothing to say)
 	warn  bool   // the note is a warning: what the flag asks for is not done
+	// cli: llama-cli takes it too, and nuri run accepts it (only flags
+	// without a set); runOnly: nuri run's alone.
+	cli, runOnly bool
 	// set, when not nil, applies the flag (v is "true" for a flag without
 	// a value); an error refuses it.
 	set func(c *serveConfig, fs *flag.FlagSet, v string) error
@@ -56,20 +59,20 @@ func onlyValue(ok []string, why string) func(*serveConfig, *flag.FlagSet, string
 var compatFlags = []compatFlag{
 	// llama-server's.
 	{names: []string{"threads-http"}, from: "llama-server", value: true, note: "HTTP connections are served on goroutines of their own; there is no pool to size"},
-	{names: []string{"threads-batch", "tb"}, from: "llama-server", value: true, note: "--threads serves prompt processing and generation alike"},
-	{names: []string{"no-mmap"}, from: "llama-server", note: "the GGUF is memory-mapped to load it, and its weights are repacked into Nuri's layout in memory of their own"},
-	{names: []string{"mlock"}, from: "llama-server", warn: true, note: "not done: the repacked weights and the KV cache are ordinary memory the system may page out (the GGUF's mapping would be locked twice over)"},
-	{names: []string{"numa"}, from: "llama-server", value: true, note: "threads are placed by the operating system"},
-	{names: []string{"prio", "prio-batch", "poll", "poll-batch", "cpu-mask", "C", "cpu-range", "Cr", "cpu-strict", "cpu-mask-batch", "Cb", "cpu-range-batch", "Crb", "cpu-strict-batch"}, from: "llama-server", value: true, note: "threads are placed and scheduled by the operating system"},
+	{names: []string{"threads-batch", "tb"}, from: "llama-server", cli: true, value: true, note: "--threads serves prompt processing and generation alike"},
+	{names: []string{"no-mmap"}, from: "llama-server", cli: true, note: "the GGUF is memory-mapped to load it, and its weights are repacked into Nuri's layout in memory of their own"},
+	{names: []string{"mlock"}, from: "llama-server", cli: true, warn: true, note: "not done: the repacked weights and the KV cache are ordinary memory the system may page out (the GGUF's mapping would be locked twice over)"},
+	{names: []string{"numa"}, from: "llama-server", cli: true, value: true, note: "threads are placed by the operating system"},
+	{names: []string{"prio", "prio-batch", "poll", "poll-batch", "cpu-mask", "C", "cpu-range", "Cr", "cpu-strict", "cpu-mask-batch", "Cb", "cpu-range-batch", "Crb", "cpu-strict-batch"}, from: "llama-server", cli: true, value: true, note: "threads are placed and scheduled by the operating system"},
 	{names: []string{"cache-reuse"}, from: "llama-server", value: true, note: "prompts reuse cached K/V by prefix (prefix caching), not by shifting chunks"},
 	{names: []string{"ctx-checkpoints", "swa-checkpoints"}, from: "llama-server", value: true, note: "the windowed layers keep their own pool; there are no checkpoints to take"},
 	{names: []string{"cache-ram", "cram"}, from: "llama-server", value: true, note: "the prompt cache is the KV cache's unreferenced blocks (prefix caching)"},
-	{names: []string{"kv-unified", "kvu"}, from: "llama-server"},
+	{names: []string{"kv-unified", "kvu"}, from: "llama-server", cli: true},
 	{names: []string{"keep"}, from: "llama-server", value: true, note: "the context is not shifted: a reply stops at its end (finish_reason length)"},
 	{names: []string{"no-context-shift"}, from: "llama-server"},
 	{names: []string{"context-shift"}, from: "llama-server", set: refuse("Nuri does not shift the context: a reply stops at the context's end (finish_reason length); give a larger --ctx-size")},
 	{names: []string{"no-cont-batching", "nocb"}, from: "llama-server", note: "requests are always batched; a greedy reply is the same either way"},
-	{names: []string{"no-warmup", "offline", "no-perf", "perf", "escape", "no-escape", "no-mmproj", "log-colors", "log-prefix", "no-log-prefix", "log-timestamps", "no-log-timestamps", "check-tensors", "no-op-offload", "op-offload", "defrag-thold", "dt", "fit", "fit-target", "fitt", "fit-ctx", "fitc", "split-mode", "sm", "webui-config", "webui-config-file", "no-slots-save"}, from: "llama-server"},
+	{names: []string{"no-warmup", "offline", "no-perf", "perf", "escape", "no-escape", "no-mmproj", "log-colors", "log-prefix", "no-log-prefix", "log-timestamps", "no-log-timestamps", "check-tensors", "no-op-offload", "op-offload", "defrag-thold", "dt", "fit", "fit-target", "fitt", "fit-ctx", "fitc", "split-mode", "sm", "webui-config", "webui-config-file", "no-slots-save"}, from: "llama-server", cli: true},
 	{names: []string{"log-disable"}, from: "llama-server", set: setFlag("log-level", "error")},
 	{names: []string{"verbose", "v", "log-verbose"}, from: "llama-server", set: setFlag("log-level", "debug")},
 	{names: []string{"log-verbosity", "lv", "verbosity"}, from: "llama-server", value: true, set: func(_ *serveConfig, fs *flag.FlagSet, v string) error {
@@ -92,10 +95,10 @@ var compatFlags = []compatFlag{
 	{names: []string{"media-path"}, from: "llama-server", value: true, note: "Nuri serves text models"},
 	{names: []string{"mmproj", "mm"}, from: "llama-server", value: true, set: refuse("Nuri serves text models: a multimodal projector cannot be loaded")},
 	{names: []string{"swa-full"}, from: "llama-server", set: setFlag("no-window-pool", "true")},
-	{names: []string{"no-repack", "nr"}, from: "llama-server", note: "weights are always repacked into Nuri's layout"},
-	{names: []string{"no-kv-offload", "nkvo"}, from: "llama-server", note: "the KV cache lives on the model's device"},
-	{names: []string{"cpu-moe", "cmoe"}, from: "llama-server", note: "the model runs whole on one device (--device)"},
-	{names: []string{"n-cpu-moe", "ncmoe", "n-cpu-ffn", "ncffn", "moe-cache-mib"}, from: "llama-server", value: true, note: "the model runs whole on one device (--device)"},
+	{names: []string{"no-repack", "nr"}, from: "llama-server", cli: true, note: "weights are always repacked into Nuri's layout"},
+	{names: []string{"no-kv-offload", "nkvo"}, from: "llama-server", cli: true, note: "the KV cache lives on the model's device"},
+	{names: []string{"cpu-moe", "cmoe"}, from: "llama-server", cli: true, note: "the model runs whole on one device (--device)"},
+	{names: []string{"n-cpu-moe", "ncmoe", "n-cpu-ffn", "ncffn", "moe-cache-mib"}, from: "llama-server", cli: true, value: true, note: "the model runs whole on one device (--device)"},
 	{names: []string{"main-gpu", "mg"}, from: "llama-server", value: true, set: func(c *serveConfig, fs *flag.FlagSet, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -122,6 +125,9 @@ var compatFlags = []compatFlag{
 	{names: []string{"hf-file", "hff", "model-url", "mu", "hf-token", "hft", "docker-repo", "dr"}, from: "llama-server", value: true,
 		set: refuse("Nuri downloads nothing: give --model a file, or a model Ollama or the Hugging Face cache already holds (-hf ORG/REPO[:QUANT] names one in the cache; nuri models lists them)")},
 	{names: []string{"api-prefix"}, from: "llama-server", value: true, set: refuse("the routes have no prefix here: serve behind a proxy that strips it")},
+	// llama-cli's, for nuri run.
+	{names: []string{"color", "co", "simple-io", "verbose-prompt", "no-display-prompt", "display-prompt", "prompt-cache-all", "prompt-cache-ro", "no-show-timings"}, from: "llama-cli", runOnly: true},
+	{names: []string{"prompt-cache"}, from: "llama-cli", value: true, runOnly: true, note: "no prompt cache file: the run computes its prompt"},
 	// vLLM's.
 	{names: []string{"disable-log-requests", "enable-log-requests", "disable-log-stats", "enforce-eager", "disable-fastapi-docs", "async-scheduling",
 		"disable-custom-all-reduce", "enable-server-load-tracking", "enable-prompt-tokens-details", "enable-request-id-headers", "allow-credentials",
@@ -169,37 +175,61 @@ var compatFlags = []compatFlag{
 // addCompatFlags registers compatFlags on serve's flag set: each flag
 // given is applied at once and its note kept for the start-up log.
 func addCompatFlags(fs *flag.FlagSet, c *serveConfig) {
-	for _, cf := range compatFlags {
+	registerCompat(fs, func(cf *compatFlag) bool { return !cf.runOnly }, func(cf *compatFlag, name, v string) error {
+		keepNote(cf, name, &c.startNotes, &c.startWarnings)
+		if cf.set != nil {
+			return cf.set(c, fs, v)
+		}
+		return nil
+	})
+}
+
+// addRunCompatFlags registers the flags llama-cli shares with nuri run
+// (those that only note what Nuri does instead) on run's flag set.
+func addRunCompatFlags(fs *flag.FlagSet, notes, warnings *[]string) {
+	registerCompat(fs, func(cf *compatFlag) bool { return (cf.cli || cf.runOnly) && cf.set == nil }, func(cf *compatFlag, name, _ string) error {
+		keepNote(cf, name, notes, warnings)
+		return nil
+	})
+}
+
+// keepNote files cf's note, given as --name, among the notes or the
+// warnings.
+func keepNote(cf *compatFlag, name string, notes, warnings *[]string) {
+	switch {
+	case cf.warn:
+		*warnings = append(*warnings, "--"+name+": "+cf.note)
+	case cf.note != "":
+		*notes = append(*notes, "--"+name+": "+cf.note)
+	}
+}
+
+// registerCompat defines each flag of compatFlags that keep takes; apply
+// runs when one is given (v "true" for a flag without a value).
+func registerCompat(fs *flag.FlagSet, keep func(*compatFlag) bool, apply func(cf *compatFlag, name, v string) error) {
+	for i := range compatFlags {
+		cf := &compatFlags[i]
+		if !keep(cf) {
+			continue
+		}
+		usage := cf.from + "'s flag, accepted: " + cf.note
+		switch {
+		case cf.note == "" && cf.set == nil:
+			usage = cf.from + "'s flag, accepted: nothing to do in Nuri"
+		case cf.note == "":
+			usage = cf.from + "'s flag"
+		}
 		for _, name := range cf.names {
-			usage := cf.from + "'s flag, accepted: " + cf.note
-			switch {
-			case cf.note == "" && cf.set == nil:
-				usage = cf.from + "'s flag, accepted: nothing to do in Nuri"
-			case cf.note == "":
-				usage = cf.from + "'s flag"
-			}
-			apply := func(v string) error {
-				switch {
-				case cf.warn:
-					c.startWarnings = append(c.startWarnings, "--"+name+": "+cf.note)
-				case cf.note != "":
-					c.startNotes = append(c.startNotes, "--"+name+": "+cf.note)
-				}
-				if cf.set != nil {
-					return cf.set(c, fs, v)
-				}
-				return nil
-			}
 			if cf.value {
-				fs.Func(name, usage, apply)
-			} else {
-				fs.BoolFunc(name, usage, func(v string) error {
-					if v != "true" {
-						return nil // -flag=false: not given
-					}
-					return apply(v)
-				})
+				fs.Func(name, usage, func(v string) error { return apply(cf, name, v) })
+				continue
 			}
+			fs.BoolFunc(name, usage, func(v string) error {
+				if v != "true" {
+					return nil // -flag=false: not given
+				}
+				return apply(cf, name, v)
+			})
 		}
 	}
 }

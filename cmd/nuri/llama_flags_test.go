@@ -302,6 +302,18 @@ func TestRunLlamaFlags(t *testing.T) {
 	if _, err := parseRun([]string{"-m", "x.gguf", "-p", "hi", "-ctv", "f32"}, &stderr); err == nil || !strings.Contains(stderr.String(), "one type") {
 		t.Errorf("-ctv f32 alone: %v, %q", err, firstLine(stderr.String()))
 	}
+	// llama-cli's flags with nothing to do here are taken and noted;
+	// --mlock is warned of as not done; a server's flag is not run's.
+	c, err = parseRun([]string{"-m", "x.gguf", "-p", "hi", "--mlock", "--no-mmap", "-tb", "2", "--color", "--prompt-cache", "p.bin", "--simple-io"}, &stderr)
+	if err != nil {
+		t.Fatalf("%v: %s", err, firstLine(stderr.String()))
+	}
+	if len(c.warnings) != 1 || !strings.HasPrefix(c.warnings[0], "--mlock: ") || len(c.notes) != 3 {
+		t.Errorf("warnings %q, notes %q", c.warnings, c.notes)
+	}
+	if _, err := parseRun([]string{"-m", "x.gguf", "-p", "hi", "--threads-http", "4"}, &stderr); err == nil {
+		t.Error("run took llama-server's --threads-http")
+	}
 }
 
 // TestVLLMFlags parses a vllm serve command line for a GGUF model.

@@ -37,22 +37,25 @@ type runConfig struct {
 	nPredict              int
 	threads, nCtx         int
 	kvType, logLevel      string
-	stops                 []string
-	sampling              sample.Params
-	samplers              *samplingFlags  // the sampler flags sampling was made from
-	modelSampling         bool            // apply the GGUF's recommended sampling under the flags set
-	setFlags              map[string]bool // the flags given on the command line
-	json                  bool            // the reply is a JSON object
-	jsonSchema            string          // file: the reply follows this JSON Schema
-	grammar, grammarFile  string          // the reply is a string of this GBNF grammar
-	regex                 string          // the reply matches this regular expression
-	specTokens            int             // n-gram speculative decoding's drafts (0: off)
-	prediction            string          // file: text the reply is expected to repeat (drafted from)
-	thinkBudget           int             // --reasoning-budget (-1: none)
-	thinkBudgetMessage    string
-	draft                 draftFlags
-	lora                  []model.LoRA
-	device                deviceFlags
+	// llama-cli's flags taken as Nuri has them (addRunCompatFlags): what
+	// to log at start, and what to warn of as not done.
+	notes, warnings      []string
+	stops                []string
+	sampling             sample.Params
+	samplers             *samplingFlags  // the sampler flags sampling was made from
+	modelSampling        bool            // apply the GGUF's recommended sampling under the flags set
+	setFlags             map[string]bool // the flags given on the command line
+	json                 bool            // the reply is a JSON object
+	jsonSchema           string          // file: the reply follows this JSON Schema
+	grammar, grammarFile string          // the reply is a string of this GBNF grammar
+	regex                string          // the reply matches this regular expression
+	specTokens           int             // n-gram speculative decoding's drafts (0: off)
+	prediction           string          // file: text the reply is expected to repeat (drafted from)
+	thinkBudget          int             // --reasoning-budget (-1: none)
+	thinkBudgetMessage   string
+	draft                draftFlags
+	lora                 []model.LoRA
+	device               deviceFlags
 }
 
 func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
@@ -108,6 +111,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.IntVar(&c.nCtx, "c", 0, "alias of --ctx-size (llama-cli)")
 	fs.StringVar(&c.kvType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type: f16, q8_0 or f32")
 	llama := addLlamaFlags(fs)
+	addRunCompatFlags(fs, &c.notes, &c.warnings)
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 	addDeviceFlags(fs, &c.device)
 	if err := fs.Parse(bareOnOff(args)); err != nil {
@@ -286,6 +290,12 @@ func loadRun(c *runConfig, stderr io.Writer) (*runLoad, error) {
 	log, err := stderrLogger(c.logLevel, stderr)
 	if err != nil {
 		return nil, err
+	}
+	for _, n := range c.notes {
+		log.Info("flag taken as Nuri has it", zap.String("note", n))
+	}
+	for _, n := range c.warnings {
+		log.Warn("flag taken, but what it asks for is not done", zap.String("note", n))
 	}
 	if err := c.resolveModel(log); err != nil {
 		return nil, err

@@ -34,7 +34,7 @@ type batchObject struct {
 	CancellingAt     *int64            `json:"cancelling_at"`
 	CancelledAt      *int64            `json:"cancelled_at"`
 	RequestCounts    batchCounts       `json:"request_counts"`
-	Usage            batchUsageOut     `json:"usage"`
+	Usage            responseUsage     `json:"usage"` // the Responses API's shape, as OpenAI gives it
 	Metadata         map[string]string `json:"metadata"`
 }
 
@@ -55,18 +55,6 @@ type batchCounts struct {
 	Total     int `json:"total"`
 	Completed int `json:"completed"`
 	Failed    int `json:"failed"`
-}
-
-type batchUsageOut struct {
-	InputTokens        int `json:"input_tokens"`
-	InputTokensDetails struct {
-		CachedTokens int `json:"cached_tokens"`
-	} `json:"input_tokens_details"`
-	OutputTokens        int `json:"output_tokens"`
-	OutputTokensDetails struct {
-		ReasoningTokens int `json:"reasoning_tokens"`
-	} `json:"output_tokens_details"`
-	TotalTokens int `json:"total_tokens"`
 }
 
 // batchJob is a batch and what runs it.

@@ -74,7 +74,7 @@ func TestBatchesAPI(t *testing.T) {
 	}
 	// The SDK's Batch has no usage yet: read it from the object.
 	_, _, raw := ts.do("GET", "/v1/batches/"+b.ID, "")
-	var withUsage struct{ Usage batchUsageOut }
+	var withUsage struct{ Usage responseUsage }
 	if err := json.Unmarshal(raw, &withUsage); err != nil {
 		t.Fatal(err)
 	}

@@ -52,8 +52,9 @@ func waitBatch(t *testing.T, client openai.Client, id string) *openai.Batch {
 // for a batch runs through the routes; the 200 replies land in the output
 // file and the rest in the error file, with counts and usage.
 func TestBatchesAPI(t *testing.T) {
-	ts := newTestServer(t, Config{}, "네")
-	client := openai.NewClient(option.WithBaseURL(ts.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	// With API keys: the batch's own requests are let in.
+	ts := newTestServer(t, Config{APIKeys: []string{"sk-a", "sk-b"}}, "네")
+	client := openai.NewClient(option.WithBaseURL(ts.url+"/v1"), option.WithAPIKey("sk-b"), option.WithMaxRetries(0))
 	ctx := context.Background()
 	f, err := client.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader(batchFile(4)), "in.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch})
 	if err != nil {
@@ -73,7 +74,7 @@ func TestBatchesAPI(t *testing.T) {
 		t.Fatalf("batch %+v", b)
 	}
 	// The SDK's Batch has no usage yet: read it from the object.
-	_, _, raw := ts.do("GET", "/v1/batches/"+b.ID, "")
+	_, _, raw := ts.do("GET", "/v1/batches/"+b.ID, "", "Authorization", "Bearer sk-a")
 	var withUsage struct{ Usage responseUsage }
 	if err := json.Unmarshal(raw, &withUsage); err != nil {
 		t.Fatal(err)

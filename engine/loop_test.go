@@ -73,8 +73,8 @@ func TestRunServesConcurrentClients(t *testing.T) {
 		})
 	}
 	// A monitor reads the slots while the scheduler steps (the race
-	// detector's part): never more busy than MaxNumSeqs, each with its
-	// request.
+	// detector's part): never more busy than MaxNumSeqs, each within its
+	// request's limit.
 	watch := make(chan struct{})
 	watched := make(chan int)
 	go func() {
@@ -104,8 +104,11 @@ func TestRunServesConcurrentClients(t *testing.T) {
 	}()
 	wg.Wait()
 	close(watch)
-	if most := <-watched; most == 0 || most > 6 {
-		t.Errorf("the monitor saw at most %d busy slots, want 1..6", most)
+	// How many it saw busy depends on the scheduling of goroutines (a
+	// fast run may end before the monitor looks); never more than the
+	// slots. TestSlots and checkSlotInvariants check the slots step by step.
+	if most := <-watched; most > 6 {
+		t.Errorf("the monitor saw %d busy slots of 6", most)
 	}
 	close(errs)
 	for err := range errs {

@@ -205,7 +205,22 @@ func TestBatchesCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(150 * time.Millisecond)
+	// Cancel once a line has finished (the lines run one at a time here,
+	// 100 ms each).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := client.Batches.Get(ctx, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.RequestCounts.Completed > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no line finished in 10 s: %+v", got.RequestCounts)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	c, err := client.Batches.Cancel(ctx, b.ID)
 	if err != nil || (c.Status != "cancelling" && c.Status != "cancelled") {
 		t.Fatalf("cancel: %+v, %v", c, err)

@@ -111,11 +111,11 @@ func (s *Server) handleChatList(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 	}
 	model := string(q.Peek("model"))
 	want := map[string]string{}
-	q.VisitAll(func(k, v []byte) {
+	for k, v := range q.All() {
 		if key, ok := strings.CutPrefix(string(k), "metadata["); ok && strings.HasSuffix(key, "]") {
 			want[strings.TrimSuffix(key, "]")] = string(v)
 		}
-	})
+	}
 	type kept struct {
 		body    json.RawMessage
 		id      string

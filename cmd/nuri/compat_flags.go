@@ -8,14 +8,14 @@ import (
 	"strings"
 )
 
-// compatFlag is a flag of llama-server's or vLLM's that Nuri takes only
+// compatFlag is a flag of llama-server's, llama-cli's or vLLM's that Nuri takes only
 // to keep their command lines working: it does what Nuri always does (or
 // what has no counterpart here), maps onto one of serve's flags, or is
 // refused with the reason. Without it such a command line would stop at
 // "flag provided but not defined", which says nothing of why.
 type compatFlag struct {
 	names []string
-	from  string // "llama-server" or "vLLM"
+	from  string // "llama-server", "llama-cli" or "vLLM"
 	value bool   // takes a value
 	note  string // logged at start when given ("": nothing to say)
 	warn  bool   // the note is a warning: what the flag asks for is not done

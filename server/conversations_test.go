@@ -77,7 +77,8 @@ func TestConversations(t *testing.T) {
 		t.Errorf("items asc %+v", itemTexts(t, p.Data))
 	}
 
-	// A response in the conversation runs after its items and joins it.
+	// A response in the conversation runs after its items and joins it,
+	// its input under the ids its input_items lists.
 	r, _ := postResponse(t, ts, `{"input":"날씨는?","conversation":"`+c.ID+`"}`)
 	if r.Conversation == nil || r.Conversation.ID != c.ID {
 		t.Errorf("response's conversation %+v", r.Conversation)
@@ -89,6 +90,13 @@ func TestConversations(t *testing.T) {
 	all := list("?order=asc").Data
 	if got := strings.Join(itemTexts(t, all), "|"); got != "message:system:짧게 답하세요|message:user:안녕|message:user:날씨는?|message:assistant:반가워요." {
 		t.Errorf("after a response: %s", got)
+	}
+	status, _, body = ts.do("GET", "/v1/responses/"+r.ID+"/input_items", "")
+	if in := decodeAs[itemsPage](t, status, body); len(in.Data) != 1 || itemID(in.Data[0]) != itemID(all[2]) {
+		t.Errorf("the response's input item %s, the conversation's %s", body, all[2])
+	}
+	if out := r.Output[len(r.Output)-1].(map[string]any); out["id"] != itemID(all[3]) {
+		t.Errorf("the response's output item %v, the conversation's %s", out["id"], all[3])
 	}
 	// A streamed one, in the object form, continues from there.
 	postResponse(t, ts, `{"input":"고마워요","conversation":{"id":"`+c.ID+`"},"stream":true}`)

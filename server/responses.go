@@ -111,6 +111,9 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 		}
 		return len(ids)
 	}
+	// The input's items, with the ids input_items and the conversation
+	// both list them under.
+	input := inputItems(req.Input)
 	if s.responses != nil && (req.Store == nil || *req.Store) {
 		// The conversation a follow-up continues: this request's messages
 		// without its instructions (which apply to it alone), then the reply.
@@ -128,7 +131,7 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 				s.log.Warn("store response", zap.String("id", r.ID), zap.Error(err))
 				return
 			}
-			s.responses.put(&storedResponse{id: r.ID, body: body, input: inputItems(req.Input),
+			s.responses.put(&storedResponse{id: r.ID, body: body, input: input,
 				conversation: append(slices.Clip(history), assistantTurn(r.Output))})
 		}
 	}
@@ -141,7 +144,7 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 				stored(r)
 			}
 			if r.Status == "completed" || r.Status == "incomplete" {
-				s.addToConversation(conv, inputItems(req.Input), r)
+				s.addToConversation(conv, input, r)
 			}
 		}
 	}

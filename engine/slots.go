@@ -28,11 +28,11 @@ type SlotState struct {
 	Speculative bool
 }
 
-// slotTable is the slots' holders (scheduler-owned) and the snapshot of
-// their states that Slots reads (under Engine.mu).
+// slotTable is which running sequence holds each slot (scheduler-owned;
+// Engine.slotSnap is what Slots reads).
 type slotTable struct {
 	holder []*Sequence
-	live   []bool
+	live   []bool // assignSlots' scratch: the slots a running sequence holds
 }
 
 // assignSlots frees the slots of sequences that left the running list

@@ -34,7 +34,7 @@ type fileObject struct {
 	StatusDetails *string `json:"status_details"`
 }
 
-// storedFile is a file and its bytes.
+// keptFile is a file and its bytes.
 type keptFile struct {
 	obj  fileObject
 	data []byte

@@ -91,21 +91,12 @@ func (bs *batches) find(id string) (*batchJob, error) {
 	return bs.jobs[i], nil
 }
 
-// snapshot is j's object as of now (a copy).
+// snapshot is j's object as of now (a copy; its metadata, set at
+// creation, is never changed).
 func (bs *batches) snapshot(j *batchJob) batchObject {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
-	o := j.obj
-	o.Metadata = copyMetadata(o.Metadata)
-	return o
-}
-
-func copyMetadata(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+	return j.obj
 }
 
 // update changes j's object under the lock.
@@ -132,14 +123,16 @@ func (s *Server) handleBatches(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	}
 	if ri.method == "GET" {
 		s.batches.mu.Lock()
-		list := make([]batchObject, 0, len(s.batches.jobs))
-		for _, j := range slices.Backward(s.batches.jobs) {
-			o := j.obj
-			o.Metadata = copyMetadata(o.Metadata)
-			list = append(list, o)
+		list := make([]batchObject, len(s.batches.jobs))
+		for i, j := range s.batches.jobs {
+			list[i] = j.obj
 		}
 		s.batches.mu.Unlock()
-		return s.writeJSON(ctx, listPage(list, ctx.QueryArgs(), 100, func(o batchObject) string { return o.ID }))
+		page, err := listPage(list, func(o batchObject) string { return o.ID }, ctx.QueryArgs(), itemLimits("desc"))
+		if err != nil {
+			return err
+		}
+		return s.writeJSON(ctx, page)
 	}
 	var req batchRequest
 	if err := decodeBody(ctx, &req); err != nil {
@@ -168,7 +161,10 @@ func (s *Server) handleBatches(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	expires := created + 24*3600
 	j := &batchJob{obj: batchObject{ID: "batch_" + randomID(idAlphabet, 24), Object: "batch", Endpoint: req.Endpoint,
 		InputFileID: in.obj.ID, CompletionWindow: batchWindow, Status: "validating", CreatedAt: created, ExpiresAt: &expires,
-		Metadata: copyMetadata(req.Metadata)}, done: make(chan struct{})}
+		Metadata: req.Metadata}, done: make(chan struct{})}
+	if j.obj.Metadata == nil {
+		j.obj.Metadata = map[string]string{}
+	}
 	var rctx context.Context
 	rctx, j.cancel = context.WithCancel(s.baseCtx)
 	s.batches.mu.Lock()

@@ -1,11 +1,11 @@
 package server
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -100,15 +100,6 @@ func (s *Server) handleChatList(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 		return err
 	}
 	q := ctx.QueryArgs()
-	order := string(q.Peek("order"))
-	if order != "" && order != "asc" && order != "desc" {
-		return invalidParam("order", "order must be asc or desc, got %q", order)
-	}
-	if v := q.Peek("limit"); len(v) > 0 {
-		if n, err := strconv.Atoi(string(v)); err != nil || n < 1 || n > 100 {
-			return invalidParam("limit", "limit must be between 1 and 100, got %q", v)
-		}
-	}
 	model := string(q.Peek("model"))
 	want := map[string]string{}
 	for k, v := range q.All() {
@@ -118,7 +109,6 @@ func (s *Server) handleChatList(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 	}
 	type kept struct {
 		body    json.RawMessage
-		id      string
 		created int64
 	}
 	var list []kept
@@ -132,18 +122,19 @@ func (s *Server) handleChatList(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 			match = match && sc.Metadata[k] == v
 		}
 		if match {
-			list = append(list, kept{body: r.body, id: r.id, created: sc.Created})
+			list = append(list, kept{body: r.body, created: sc.Created})
 		}
 	}
-	slices.SortStableFunc(list, func(a, b kept) int { return int(a.created - b.created) })
-	if order == "desc" {
-		slices.Reverse(list)
-	}
+	slices.SortStableFunc(list, func(a, b kept) int { return cmp.Compare(a.created, b.created) })
 	bodies := make([]json.RawMessage, len(list))
 	for i, k := range list {
 		bodies[i] = k.body
 	}
-	return s.writeJSON(ctx, listPage(bodies, q, 100, itemID))
+	page, err := listPage(bodies, itemID, q, itemLimits("asc"))
+	if err != nil {
+		return err
+	}
+	return s.writeJSON(ctx, page)
 }
 
 // handleStoredChat answers GET, POST (metadata) and DELETE of
@@ -161,7 +152,7 @@ func (s *Server) handleStoredChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 		if !ok {
 			return notFound
 		}
-		page, err := itemPage(r.input, ctx.QueryArgs(), "asc")
+		page, err := listPage(r.input, itemID, ctx.QueryArgs(), itemLimits("asc"))
 		if err != nil {
 			return err
 		}

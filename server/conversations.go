@@ -261,7 +261,7 @@ func (s *Server) conversationItemsRoute(ctx *fasthttp.RequestCtx, cs *conversati
 		if err != nil {
 			return err
 		}
-		page, err := itemPage(items, ctx.QueryArgs(), "desc")
+		page, err := listPage(items, itemID, ctx.QueryArgs(), itemLimits("desc"))
 		if err != nil {
 			return err
 		}

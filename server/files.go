@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -90,8 +89,8 @@ func (fs *fileStore) delete(id string) bool {
 	return true
 }
 
-// list is the files, newest first unless asc, of purpose when not empty.
-func (fs *fileStore) list(purpose string, asc bool) []fileObject {
+// list is the files of purpose (every file for ""), oldest first.
+func (fs *fileStore) list(purpose string) []fileObject {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	var out []fileObject
@@ -99,9 +98,6 @@ func (fs *fileStore) list(purpose string, asc bool) []fileObject {
 		if purpose == "" || f.obj.Purpose == purpose {
 			out = append(out, f.obj)
 		}
-	}
-	if !asc {
-		slices.Reverse(out)
 	}
 	return out
 }
@@ -126,12 +122,13 @@ func (s *Server) handleFiles(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	}
 	if ri.method == "GET" {
 		q := ctx.QueryArgs()
-		order := string(q.Peek("order"))
-		if order != "" && order != "asc" && order != "desc" {
-			return invalidParam("order", "order must be asc or desc, got %q", order)
+		// OpenAI's Files API lists every file, newest first, unless asked.
+		page, err := listPage(fs.list(string(q.Peek("purpose"))), func(f fileObject) string { return f.ID }, q,
+			pageLimits{order: "desc", limit: 10000, max: 10000})
+		if err != nil {
+			return err
 		}
-		files := fs.list(string(q.Peek("purpose")), order == "asc")
-		return s.writeJSON(ctx, listPage(files, q, 10000, func(f fileObject) string { return f.ID }))
+		return s.writeJSON(ctx, page)
 	}
 	form, err := ctx.MultipartForm()
 	if err != nil {
@@ -196,34 +193,4 @@ func (s *Server) handleFile(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 		return err
 	}
 	return s.writeJSON(ctx, f.obj)
-}
-
-// listPage is a page of a list API (files, batches): up to limit items
-// (maxLimit at most) after the one whose id is after, with first_id,
-// last_id and has_more.
-func listPage[T any](items []T, q *fasthttp.Args, maxLimit int, id func(T) string) any {
-	limit := min(20, maxLimit)
-	if maxLimit > 100 {
-		limit = maxLimit // the Files API lists everything by default
-	}
-	if v := q.Peek("limit"); len(v) > 0 {
-		if n, err := strconv.Atoi(string(v)); err == nil && n >= 1 {
-			limit = min(n, maxLimit)
-		}
-	}
-	if after := string(q.Peek("after")); after != "" {
-		if i := slices.IndexFunc(items, func(it T) bool { return id(it) == after }); i >= 0 {
-			items = items[i+1:]
-		}
-	}
-	more := len(items) > limit
-	items = items[:min(limit, len(items))]
-	page := map[string]any{"object": "list", "data": items, "has_more": more, "first_id": nil, "last_id": nil}
-	if items == nil {
-		page["data"] = []T{}
-	}
-	if len(items) > 0 {
-		page["first_id"], page["last_id"] = id(items[0]), id(items[len(items)-1])
-	}
-	return page
 }

@@ -321,7 +321,7 @@ func (s *Server) handleStoredResponse(ctx *fasthttp.RequestCtx, ri *reqInfo) err
 		if !ok {
 			return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no stored response %q", id)}
 		}
-		page, err := itemPage(r.input, ctx.QueryArgs(), "desc")
+		page, err := listPage(r.input, itemID, ctx.QueryArgs(), itemLimits("desc"))
 		if err != nil {
 			return err
 		}
@@ -642,13 +642,27 @@ func responseMetaOf(r *responsesRequest) *responseMeta {
 // items (resp_, msg_, rs_, fc_ in front).
 func newItemID() string { return randomID("abcdefghijklmnopqrstuvwxyz0123456789", 32) }
 
-// itemPage is input_items' page of items: order desc (the default, as
-// OpenAI's) or asc, after and before an item id, limit 1-100 (20).
-func itemPage(all []json.RawMessage, q *fasthttp.Args, defaultOrder string) (map[string]any, error) {
+// pageLimits are a list API's defaults: the order, and the items a page
+// holds unless the query says (up to max).
+type pageLimits struct {
+	order      string
+	limit, max int
+}
+
+// itemLimits are those of OpenAI's item lists (input_items, a
+// conversation's items, a stored completion's messages): 20 a page, up
+// to 100.
+func itemLimits(order string) pageLimits { return pageLimits{order: order, limit: 20, max: 100} }
+
+// listPage is a page of all (oldest first) as OpenAI's list APIs give
+// one: in the query's order (asc or desc; def's without one), after and
+// before an item's id, up to limit items, with first_id, last_id and
+// has_more.
+func listPage[T any](all []T, id func(T) string, q *fasthttp.Args, def pageLimits) (map[string]any, error) {
 	items := slices.Clone(all)
 	order := string(q.Peek("order"))
 	if order == "" {
-		order = defaultOrder
+		order = def.order
 	}
 	switch order {
 	case "desc":
@@ -657,23 +671,23 @@ func itemPage(all []json.RawMessage, q *fasthttp.Args, defaultOrder string) (map
 	default:
 		return nil, invalidParam("order", "order must be asc or desc, got %q", order)
 	}
-	limit := 20
+	limit := def.limit
 	if v := q.Peek("limit"); len(v) > 0 {
 		n, err := strconv.Atoi(string(v))
-		if err != nil || n < 1 || n > 100 {
-			return nil, invalidParam("limit", "limit must be between 1 and 100, got %q", v)
+		if err != nil || n < 1 || n > def.max {
+			return nil, invalidParam("limit", "limit must be between 1 and %d, got %q", def.max, v)
 		}
 		limit = n
 	}
 	for _, param := range []string{"after", "before"} {
-		id := string(q.Peek(param))
-		if id == "" {
+		want := string(q.Peek(param))
+		if want == "" {
 			continue
 		}
-		i := slices.IndexFunc(items, func(it json.RawMessage) bool { return itemID(it) == id })
+		i := slices.IndexFunc(items, func(it T) bool { return id(it) == want })
 		switch {
 		case i < 0:
-			return nil, invalidParam(param, "no input item %q in this response", id)
+			return nil, invalidParam(param, "no item %q in this list", want)
 		case param == "after":
 			items = items[i+1:]
 		default:
@@ -681,10 +695,10 @@ func itemPage(all []json.RawMessage, q *fasthttp.Args, defaultOrder string) (map
 		}
 	}
 	more := len(items) > limit
-	items = append([]json.RawMessage{}, items[:min(limit, len(items))]...)
+	items = append([]T{}, items[:min(limit, len(items))]...)
 	page := map[string]any{"object": "list", "data": items, "has_more": more, "first_id": nil, "last_id": nil}
 	if len(items) > 0 {
-		page["first_id"], page["last_id"] = itemID(items[0]), itemID(items[len(items)-1])
+		page["first_id"], page["last_id"] = id(items[0]), id(items[len(items)-1])
 	}
 	return page, nil
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -70,15 +69,7 @@ func conversationItems(raw json.RawMessage, param string) ([]json.RawMessage, er
 	if len(list) == 0 {
 		return nil, nil
 	}
-	if _, err := responseMessages(raw); err != nil {
-		// responseMessages names the request's input: name param instead.
-		var ae *apiError
-		if errors.As(err, &ae) {
-			e := *ae
-			e.param = param + strings.TrimPrefix(e.param, "input")
-			e.msg = strings.Replace(e.msg, "input", param, 1)
-			return nil, &e
-		}
+	if _, err := responseMessages(raw, param); err != nil {
 		return nil, err
 	}
 	return inputItems(raw), nil

@@ -284,8 +284,8 @@ func (s *Server) responsesChat(req *responsesRequest) (*chatRequest, string, err
 			if err != nil {
 				return nil, "", err
 			}
-			if prev, err = responseMessages(list); err != nil {
-				return nil, "", fmt.Errorf("conversation %s's items: %w", id, err)
+			if prev, err = responseMessages(list, "conversation items"); err != nil {
+				return nil, "", fmt.Errorf("conversation %s: %w", id, err)
 			}
 		}
 		conv = id
@@ -409,7 +409,7 @@ func responsesChat(r *responsesRequest, prev []chatMessage) (*chatRequest, error
 	if r.Instructions != nil && *r.Instructions != "" {
 		c.Messages = append(c.Messages, chatMessage{Role: "system", Content: contentField{Text: *r.Instructions, Present: true}})
 	}
-	msgs, err := responseMessages(r.Input)
+	msgs, err := responseMessages(r.Input, "input")
 	if err != nil {
 		return nil, err
 	}
@@ -504,33 +504,34 @@ func responseToolChoice(raw json.RawMessage) (json.RawMessage, error) {
 	return json.Marshal(map[string]any{"type": "function", "function": map[string]string{"name": o.Name}})
 }
 
-// responseMessages turns input (a string, or a list of items) into chat
+// responseMessages turns input (a string, or a list of items; errors name
+// it as name: "input", or a conversation's "items") into chat
 // messages. Function calls join the assistant message before them (or
 // make one), as a chat history carries them; earlier reasoning goes with
 // the assistant message after it.
-func responseMessages(raw json.RawMessage) ([]chatMessage, error) {
+func responseMessages(raw json.RawMessage, name string) ([]chatMessage, error) {
 	t := bytes.TrimSpace(raw)
 	if !present(t) {
-		return nil, invalidParam("input", "input is required")
+		return nil, invalidParam(name, "%s is required", name)
 	}
 	if t[0] == '"' {
 		var text string
 		if err := json.Unmarshal(t, &text); err != nil {
-			return nil, invalidParam("input", "input: %v", err)
+			return nil, invalidParam(name, "%s: %v", name, err)
 		}
 		return []chatMessage{{Role: "user", Content: contentField{Text: text, Present: true}}}, nil
 	}
 	var items []responseInputItem
 	if err := json.Unmarshal(t, &items); err != nil {
-		return nil, invalidParam("input", "input must be a string or a list of items: %v", err)
+		return nil, invalidParam(name, "%s must be a string or a list of items: %v", name, err)
 	}
 	if len(items) == 0 {
-		return nil, invalidParam("input", "input must hold at least one item")
+		return nil, invalidParam(name, "%s must hold at least one item", name)
 	}
 	var out []chatMessage
 	reasoning := ""
 	for i, it := range items {
-		param := fmt.Sprintf("input[%d]", i)
+		param := fmt.Sprintf("%s[%d]", name, i)
 		switch it.Type {
 		case "", "message":
 			text, err := responseContent(it.Content, param+".content")
@@ -580,7 +581,7 @@ func responseMessages(raw json.RawMessage) ([]chatMessage, error) {
 			reasoning += text
 		default:
 			return nil, &apiError{err: ErrNotSupported, param: param + ".type",
-				msg: fmt.Sprintf("input item %d has type %q: only messages, function_call, function_call_output and reasoning items are supported", i, it.Type)}
+				msg: fmt.Sprintf("%s item %d has type %q: only messages, function_call, function_call_output and reasoning items are supported", name, i, it.Type)}
 		}
 	}
 	return out, nil

@@ -4,10 +4,8 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/valyala/fasthttp"
 )
@@ -20,17 +18,13 @@ import (
 // Config.StoredResponsesDir): each record's body is the completion, its
 // input the request's messages.
 type chatStore struct {
-	mu    sync.Mutex // serialises a record's read, change and write
-	store *responseStore
+	store *editStore
 }
 
 func newChatStore(cfg *Config) (*chatStore, error) {
-	if cfg.StoredResponsesDir == "" {
-		return &chatStore{store: newResponseStore(cfg.StoredResponses, cfg.StoredResponseBytes)}, nil
-	}
-	st, err := openResponseStore(cfg.StoredResponses, cfg.StoredResponseBytes, filepath.Join(cfg.StoredResponsesDir, "chat_completions"), cfg.Logger)
+	st, err := openEditStore(cfg, "chat_completions")
 	if err != nil {
-		return nil, fmt.Errorf("stored chat completions: %w", err)
+		return nil, err
 	}
 	return &chatStore{store: st}, nil
 }
@@ -166,10 +160,7 @@ func (s *Server) handleStoredChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 		}
 		return s.writeJSON(ctx, r.body)
 	case ri.method == "DELETE":
-		cs.mu.Lock()
-		deleted := cs.store.delete(id)
-		cs.mu.Unlock()
-		if !deleted {
+		if !cs.store.remove(id) {
 			return notFound
 		}
 		return s.writeJSON(ctx, map[string]any{"object": "chat.completion.deleted", "id": id, "deleted": true})
@@ -187,23 +178,26 @@ func (s *Server) handleStoredChat(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err := checkMetadata(req.Metadata); err != nil {
 		return err
 	}
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	r, ok := cs.store.get(id)
-	if !ok {
+	var body json.RawMessage
+	found, err := cs.store.edit(id, func(r *storedResponse) (*storedResponse, error) {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(r.body, &obj); err != nil {
+			return nil, fmt.Errorf("stored chat completion %s: %w", id, err)
+		}
+		var err error
+		if obj["metadata"], err = json.Marshal(req.Metadata); err != nil {
+			return nil, err
+		}
+		if body, err = json.Marshal(obj); err != nil {
+			return nil, err
+		}
+		return &storedResponse{id: id, body: body, input: r.input}, nil
+	})
+	switch {
+	case !found:
 		return notFound
-	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(r.body, &obj); err != nil {
-		return fmt.Errorf("stored chat completion %s: %w", id, err)
-	}
-	if obj["metadata"], err = json.Marshal(req.Metadata); err != nil {
+	case err != nil:
 		return err
 	}
-	body, err := json.Marshal(obj)
-	if err != nil {
-		return err
-	}
-	cs.store.put(&storedResponse{id: id, body: body, input: r.input})
-	return s.writeJSON(ctx, json.RawMessage(body))
+	return s.writeJSON(ctx, body)
 }

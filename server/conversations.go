@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -23,8 +21,7 @@ import (
 // Config.StoredResponsesDir): each record's body is the conversation
 // object, its input the items in order.
 type conversations struct {
-	mu    sync.Mutex // serialises a record's read, change and write
-	store *responseStore
+	store *editStore
 }
 
 // conversationObject is a conversation as the API shows it.
@@ -43,12 +40,9 @@ type conversationRequest struct {
 }
 
 func newConversations(cfg *Config) (*conversations, error) {
-	if cfg.StoredResponsesDir == "" {
-		return &conversations{store: newResponseStore(cfg.StoredResponses, cfg.StoredResponseBytes)}, nil
-	}
-	st, err := openResponseStore(cfg.StoredResponses, cfg.StoredResponseBytes, filepath.Join(cfg.StoredResponsesDir, "conversations"), cfg.Logger)
+	st, err := openEditStore(cfg, "conversations")
 	if err != nil {
-		return nil, fmt.Errorf("conversations: %w", err)
+		return nil, err
 	}
 	return &conversations{store: st}, nil
 }
@@ -98,51 +92,80 @@ func conversationRecord(c *conversationObject, items []json.RawMessage) (*stored
 	return &storedResponse{id: c.ID, body: body, input: items}, nil
 }
 
-// put keeps c with items, or says why it cannot: a conversation larger
-// than the whole store is refused, not silently dropped.
-func (cs *conversations) put(c *conversationObject, items []json.RawMessage) error {
+// fitting is c with items as a record, or why it cannot be kept: a
+// conversation larger than the whole store is refused, not silently
+// dropped.
+func (cs *conversations) fitting(c *conversationObject, items []json.RawMessage) (*storedResponse, error) {
 	r, err := conversationRecord(c, items)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	size := len(r.id) + len(r.body)
 	for _, it := range items {
 		size += len(it)
 	}
 	if size > cs.store.maxBytes {
-		return invalidParam("items", "the conversation would take %d bytes, more than the %d bytes kept for stored responses and conversations (nuri serve --responses-store-mib)", size, cs.store.maxBytes)
+		return nil, invalidParam("items", "the conversation would take %d bytes, more than the %d bytes kept for stored responses and conversations (nuri serve --responses-store-mib)", size, cs.store.maxBytes)
+	}
+	return r, nil
+}
+
+// put keeps a new conversation c with items (fitting).
+func (cs *conversations) put(c *conversationObject, items []json.RawMessage) error {
+	r, err := cs.fitting(c, items)
+	if err != nil {
+		return err
 	}
 	cs.store.put(r)
 	return nil
+}
+
+// noConversation is the error for an id the store does not hold.
+func noConversation(id string) error {
+	return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no conversation %q: it was never created, was deleted, or was dropped for newer ones", id)}
 }
 
 // get returns conversation id and its items.
 func (cs *conversations) get(id string) (*conversationObject, []json.RawMessage, error) {
 	r, ok := cs.store.get(id)
 	if !ok {
-		return nil, nil, &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no conversation %q: it was never created, was deleted, or was dropped for newer ones", id)}
+		return nil, nil, noConversation(id)
 	}
-	var c conversationObject
-	if err := json.Unmarshal(r.body, &c); err != nil {
-		return nil, nil, fmt.Errorf("conversation %s: %w", id, err)
-	}
-	return &c, r.input, nil
+	c, err := conversationOfRecord(r)
+	return c, r.input, err
 }
 
-// update changes conversation id under the lock: f gets its object and
+// conversationOfRecord is the conversation object a record holds.
+func conversationOfRecord(r *storedResponse) (*conversationObject, error) {
+	var c conversationObject
+	if err := json.Unmarshal(r.body, &c); err != nil {
+		return nil, fmt.Errorf("conversation %s: %w", r.id, err)
+	}
+	return &c, nil
+}
+
+// update changes conversation id (editStore.edit): f gets its object and
 // items and returns the items to keep.
 func (cs *conversations) update(id string, f func(c *conversationObject, items []json.RawMessage) ([]json.RawMessage, error)) (*conversationObject, error) {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	c, items, err := cs.get(id)
-	if err != nil {
+	var c *conversationObject
+	found, err := cs.store.edit(id, func(r *storedResponse) (*storedResponse, error) {
+		var err error
+		if c, err = conversationOfRecord(r); err != nil {
+			return nil, err
+		}
+		items, err := f(c, slices.Clip(r.input))
+		if err != nil {
+			return nil, err
+		}
+		return cs.fitting(c, items)
+	})
+	switch {
+	case !found:
+		return nil, noConversation(id)
+	case err != nil:
 		return nil, err
 	}
-	items, err = f(c, slices.Clip(items))
-	if err != nil {
-		return nil, err
-	}
-	return c, cs.put(c, items)
+	return c, nil
 }
 
 // conversationsOn returns the store, or why there is none.
@@ -236,10 +259,7 @@ func (s *Server) conversationRoute(ctx *fasthttp.RequestCtx, cs *conversations, 
 		}
 		return s.writeJSON(ctx, c)
 	default: // DELETE
-		cs.mu.Lock() // not between an update's read and write
-		deleted := cs.store.delete(id)
-		cs.mu.Unlock()
-		if !deleted {
+		if !cs.store.remove(id) {
 			return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no conversation %q", id)}
 		}
 		return s.writeJSON(ctx, map[string]any{"id": id, "object": "conversation.deleted", "deleted": true})

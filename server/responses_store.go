@@ -330,3 +330,50 @@ func itemID(it json.RawMessage) string {
 	_ = json.Unmarshal(it, &v)
 	return v.ID
 }
+
+// editStore is a responseStore whose records change after they are kept
+// (conversations, stored chat completions): edits and removals are
+// serialised, so no change is lost to another and none brings back a
+// removed record.
+type editStore struct {
+	mu sync.Mutex
+	*responseStore
+}
+
+// openEditStore is the stores' limits of cfg in memory, and in the
+// folder sub of Config.StoredResponsesDir when that is set.
+func openEditStore(cfg *Config, sub string) (*editStore, error) {
+	if cfg.StoredResponsesDir == "" {
+		return &editStore{responseStore: newResponseStore(cfg.StoredResponses, cfg.StoredResponseBytes)}, nil
+	}
+	st, err := openResponseStore(cfg.StoredResponses, cfg.StoredResponseBytes, filepath.Join(cfg.StoredResponsesDir, sub), cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", sub, err)
+	}
+	return &editStore{responseStore: st}, nil
+}
+
+// edit replaces record id by what f makes of it; false when there is no
+// such record. An error from f leaves the record as it was.
+func (e *editStore) edit(id string, f func(r *storedResponse) (*storedResponse, error)) (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r, ok := e.get(id)
+	if !ok {
+		return false, nil
+	}
+	next, err := f(r)
+	if err != nil {
+		return true, err
+	}
+	e.put(next)
+	return true, nil
+}
+
+// remove drops record id, after any edit under way; false when there is
+// none.
+func (e *editStore) remove(id string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.delete(id)
+}

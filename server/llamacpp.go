@@ -621,6 +621,12 @@ func (j *job) llamaFields(r *llamaResult) any {
 	return out
 }
 
+// defaultLlamaSettings are the settings a /completion request starts
+// from, in llama.cpp's form (/props, and /slots' idle slots).
+func (s *Server) defaultLlamaSettings(b *Backend) map[string]any {
+	return llamaSettings(engine.Request{Sampling: b.defaultSampling()}, s.replyLimit(-1), b.Engine.NCtx(), s.cfg.ModelName, false)
+}
+
 // handleLlamaProps is llama.cpp's GET /props: the defaults a /completion
 // request starts from, the model and its chat template.
 func (s *Server) handleLlamaProps(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
@@ -628,8 +634,7 @@ func (s *Server) handleLlamaProps(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 	if err != nil {
 		return err
 	}
-	r := engine.Request{Sampling: b.defaultSampling()}
-	params := llamaSettings(r, s.replyLimit(-1), b.Engine.NCtx(), s.cfg.ModelName, false)
+	params := s.defaultLlamaSettings(b)
 	tok := b.Tokenizer
 	token := func(id int32, ok bool) string {
 		if !ok {

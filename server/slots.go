@@ -33,7 +33,7 @@ func (s *Server) handleSlots(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 	}
 	slots := rep.Slots()
 	nCtx := b.Engine.NCtx()
-	idle := engine.Request{Sampling: b.defaultSampling()}
+	idleParams := s.defaultLlamaSettings(b) // every idle slot shows the defaults a request starts from
 	out := make([]map[string]any, 0, len(slots))
 	free := 0
 	for _, st := range slots {
@@ -41,7 +41,7 @@ func (s *Server) handleSlots(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 			free++
 			out = append(out, map[string]any{
 				"id": st.Slot, "id_task": -1, "n_ctx": nCtx, "speculative": st.Speculative, "is_processing": false,
-				"params":     llamaSettings(idle, s.replyLimit(-1), nCtx, s.cfg.ModelName, false),
+				"params":     idleParams,
 				"next_token": map[string]any{"has_next_token": false, "n_remain": -1, "n_decoded": 0},
 			})
 			continue

@@ -141,4 +141,8 @@ type Event struct {
 	Err        error
 	Usage      Usage
 	TTFT       time.Duration // on the first event carrying tokens
+	// CachedTokens (with TTFT) is how many prompt tokens the prefix
+	// cache served, so a stream can report its prompt's work before
+	// the final event's Usage.
+	CachedTokens int
 }

@@ -45,7 +45,7 @@ func (e *Engine) emitNext(s *Sequence, row []float32) (int32, bool) {
 	}
 	if !s.sawToken {
 		s.sawToken, s.firstToken = true, now
-		ev.TTFT = now.Sub(s.submitted)
+		ev.TTFT, ev.CachedTokens = now.Sub(s.submitted), s.cached
 		e.obs.ObserveTTFT(ev.TTFT)
 	} else {
 		e.obs.ObserveITL(now.Sub(s.lastToken))

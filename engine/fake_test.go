@@ -463,6 +463,7 @@ type outcome struct {
 	usage      Usage
 	events     int
 	ttft       time.Duration
+	firstCache int // CachedTokens of the event with the TTFT
 	logprobs   []TokenLogprob
 	tops       [][]TokenLogprob
 	promptLP   []TokenLogprob
@@ -486,7 +487,7 @@ func (o *outcome) add(ev Event) {
 	o.promptLP = append(o.promptLP, ev.PromptLogprobs...)
 	o.promptTo = append(o.promptTo, ev.PromptTopLogprobs...)
 	if ev.TTFT != 0 && o.ttft == 0 {
-		o.ttft = ev.TTFT
+		o.ttft, o.firstCache = ev.TTFT, ev.CachedTokens
 	}
 	if ev.Finish != FinishNone {
 		o.finish, o.reason, o.err, o.usage, o.stopReason = ev.Finish, ev.Reason, ev.Err, ev.Usage, ev.StopReason

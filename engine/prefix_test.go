@@ -25,6 +25,10 @@ func TestPrefixCacheReusesSharedPrefix(t *testing.T) {
 	if o2.usage.CachedTokens != 256 || o1.usage.CachedTokens != 0 {
 		t.Fatalf("cached tokens %d then %d", o1.usage.CachedTokens, o2.usage.CachedTokens)
 	}
+	// The first token's event tells the stream as much, before the end.
+	if o2.firstCache != 256 || o1.firstCache != 0 {
+		t.Fatalf("the first events' cached tokens %d then %d", o1.firstCache, o2.firstCache)
+	}
 	if hits := after.PrefixHits - before.PrefixHits; hits != 256 {
 		t.Fatalf("prefix hits %d tokens", hits)
 	}

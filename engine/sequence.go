@@ -106,7 +106,7 @@ func (s *Sequence) merge(ev Event) {
 	p.PromptLogprobs = append(p.PromptLogprobs, ev.PromptLogprobs...)
 	p.PromptTopLogprobs = append(p.PromptTopLogprobs, ev.PromptTopLogprobs...)
 	if p.TTFT == 0 {
-		p.TTFT = ev.TTFT
+		p.TTFT, p.CachedTokens = ev.TTFT, ev.CachedTokens
 	}
 	if ev.Finish != FinishNone {
 		p.Finish, p.Reason, p.Err, p.Usage = ev.Finish, ev.Reason, ev.Err, ev.Usage

@@ -71,6 +71,7 @@ type fakeEngine struct {
 	reply    func(r engine.Request) string
 	obs      engine.Observer
 	padded   int64 // Stats().PaddedTokens
+	cached   int   // prompt tokens reported as served from the prefix cache (all but the last at most)
 
 	mu        sync.Mutex
 	active    int
@@ -238,7 +239,7 @@ func (f *fakeEngine) generate(r engine.Request, text string, s *fakeSeq, stop fu
 		ev := engine.Event{Tokens: []int32{int32(c) + 3}, Text: string([]byte{c})}
 		if i == 0 {
 			ev.PromptLogprobs, ev.PromptTopLogprobs, promptLP, promptTop = promptLP, promptTop, nil, nil
-			ev.TTFT = time.Since(start)
+			ev.TTFT, ev.CachedTokens = time.Since(start), f.cachedOf(r)
 			if f.obs != nil {
 				f.obs.ObserveTTFT(ev.TTFT)
 			}
@@ -262,8 +263,13 @@ func (f *fakeEngine) generate(r engine.Request, text string, s *fakeSeq, stop fu
 	if finish != engine.FinishStop {
 		stopReason = nil
 	}
-	s.events <- engine.Event{Finish: finish, Usage: engine.Usage{PromptTokens: len(r.Prompt), CompletionTokens: n},
+	s.events <- engine.Event{Finish: finish, Usage: engine.Usage{PromptTokens: len(r.Prompt), CachedTokens: f.cachedOf(r), CompletionTokens: n},
 		PromptLogprobs: promptLP, PromptTopLogprobs: promptTop, StopReason: stopReason}
+}
+
+// cachedOf is how many of r's prompt tokens the fake reports as cached.
+func (f *fakeEngine) cachedOf(r engine.Request) int {
+	return max(min(f.cached, len(r.Prompt)-1), 0)
 }
 
 func (f *fakeEngine) lastRequests() []engine.Request {

@@ -17,6 +17,7 @@ type job struct {
 	kind     string // "chat", "completion" or "response" (/v1/responses)
 	id       string // response id
 	created  int64
+	start    time.Time // when it was made, which its timings count from
 	model    string
 	reqs     []engine.Request // one per choice
 	nPrompts int
@@ -24,6 +25,9 @@ type job struct {
 	stream   bool
 	usage    bool // stream_options.include_usage
 	logprobs bool // report logprobs in the response
+	// timingsPerToken (a stream): every chunk with output carries the
+	// timings so far.
+	timingsPerToken bool
 	// echo (completions): each prompt as its choices start with it; nil
 	// without echo.
 	echo []echoPrompt
@@ -74,6 +78,7 @@ type choice struct {
 	promptLP []engine.TokenLogprob // echo with logprobs: the prompt's scores
 	promptTo [][]engine.TokenLogprob
 	ttft     time.Duration
+	cached   int // prompt tokens the prefix cache served (from the first event)
 	err      error
 	done     bool
 	nTokens  int // tokens seen, for usage when no final event came
@@ -90,7 +95,7 @@ func (c *choice) add(ev engine.Event) {
 	c.promptLP = append(c.promptLP, ev.PromptLogprobs...)
 	c.promptTo = append(c.promptTo, ev.PromptTopLogprobs...)
 	if c.ttft == 0 && ev.TTFT > 0 {
-		c.ttft = ev.TTFT
+		c.ttft, c.cached = ev.TTFT, ev.CachedTokens
 	}
 	if ev.Finish != engine.FinishNone {
 		c.finish, c.reason, c.usage, c.err, c.done, c.stop = ev.Finish, ev.Reason, ev.Usage, ev.Err, true, ev.StopReason

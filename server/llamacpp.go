@@ -44,6 +44,9 @@ type llamaCompletionRequest struct {
 	// ("timings/prompt_n") moved to the top under their path.
 	ResponseFields []string `json:"response_fields"`
 	CacheSalt      *string  `json:"cache_salt"` // vLLM's, taken here too
+	// TimingsPerToken puts the timings so far in every streamed result,
+	// not only the last.
+	TimingsPerToken bool `json:"timings_per_token"`
 	// LoRA is the adapters' scales, [{"id", "scale"}] (checkLoRAScales).
 	LoRA json.RawMessage `json:"lora"`
 	// Code completion's stops: a line after the first indented by fewer
@@ -63,7 +66,6 @@ type llamaCompletionRequest struct {
 // llamaMeta is what a /completion or /infill job's replies repeat of its
 // request.
 type llamaMeta struct {
-	start        time.Time
 	nProbs       int
 	returnTokens bool
 	prompts      []string
@@ -75,7 +77,7 @@ type llamaMeta struct {
 // toSampling turns the request into the shared fields.
 func (r *llamaCompletionRequest) toSampling() (samplingFields, []int32, error) {
 	f := samplingFields{Model: r.Model, Stop: stopField{List: r.Stop}, IgnoreEOS: r.IgnoreEOS, Grammar: r.Grammar, LoRA: r.LoRA,
-		JSONSchema: r.JSONSchema, N: r.NCmpl, CacheSalt: r.CacheSalt}
+		JSONSchema: r.JSONSchema, N: r.NCmpl, CacheSalt: r.CacheSalt, TimingsPerToken: r.TimingsPerToken}
 	r.nativeSampling.apply(&f)
 	if t := r.Temperature; t != nil && *t < 0 {
 		zero := 0.0 // llama.cpp: a negative temperature samples greedily
@@ -265,7 +267,7 @@ func (s *Server) llamaJob(b *Backend, req *llamaCompletionRequest, prompts [][]i
 	}
 	j := s.newJob("llama", id, &f, base, prompts, n)
 	j.stream = req.Stream
-	meta := &llamaMeta{start: time.Now(), nProbs: req.NProbs, returnTokens: req.ReturnTokens, nCtx: b.Engine.NCtx(),
+	meta := &llamaMeta{nProbs: req.NProbs, returnTokens: req.ReturnTokens, nCtx: b.Engine.NCtx(),
 		fields: req.ResponseFields}
 	nPredict := -1 // no limit
 	if f.MaxTokens != nil {
@@ -480,7 +482,11 @@ type llamaResult struct {
 	Probs           []llamaProb    `json:"completion_probabilities,omitempty"`
 }
 
+// llamaTimings is llama-server's timings object: the prompt's tokens
+// not served from the cache (cache_n those that were) up to the first
+// token, and prediction after it.
 type llamaTimings struct {
+	CacheN              int     `json:"cache_n"`
 	PromptN             int     `json:"prompt_n"`
 	PromptMS            float64 `json:"prompt_ms"`
 	PromptPerTokenMS    float64 `json:"prompt_per_token_ms"`
@@ -518,20 +524,8 @@ func (j *job) llamaFinal(r *llamaResult, idx int, c *choice) {
 	r.Truncated = &truncated
 	cached := c.usage.CachedTokens
 	r.TokensCached = &cached
-	total := time.Since(m.start)
-	pm := min(c.ttft, total)
-	t := &llamaTimings{PromptN: c.usage.PromptTokens - c.usage.CachedTokens, PromptMS: msOf(pm),
-		PredictedN: c.usage.CompletionTokens, PredictedMS: msOf(total - pm)}
-	if t.PromptN > 0 && t.PromptMS > 0 {
-		t.PromptPerTokenMS, t.PromptPerSecond = t.PromptMS/float64(t.PromptN), 1000*float64(t.PromptN)/t.PromptMS
-	}
-	if t.PredictedN > 0 && t.PredictedMS > 0 {
-		t.PredictedPerTokenMS, t.PredictedPerSecond = t.PredictedMS/float64(t.PredictedN), 1000*float64(t.PredictedN)/t.PredictedMS
-	}
-	r.Timings = t
+	r.Timings = j.choiceTimings(idx, c)
 }
-
-func msOf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // llamaBody is the reply to a request not streamed: one result, or a list
 // when there are several (prompts × n_cmpl).
@@ -569,6 +563,9 @@ func (s *Server) llamaEvent(sw *sseWriter, j *job, idx int, st *streamState, ev 
 	if delta != "" || (finished && len(st.ids) > 0) {
 		r := &llamaResult{Index: idx, Content: delta, Tokens: st.ids, IDSlot: 0,
 			TokensPredicted: st.c.nTokens, TokensEvaluated: len(j.reqs[idx].Prompt)}
+		if j.timingsPerToken && !finished {
+			r.Timings = j.choiceTimings(idx, st.c)
+		}
 		if j.llama.nProbs > 0 {
 			r.Probs = llamaProbsOf(st.lp, st.top)
 		}

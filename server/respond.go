@@ -50,15 +50,18 @@ func (s *Server) run(ctx *fasthttp.RequestCtx, ri *reqInfo, b *Backend, j *job) 
 	case "chat":
 		body := chatBody(j, choices, usage)
 		if j.chatDone != nil {
-			j.chatDone(body)
+			j.chatDone(body) // kept without the timings, as OpenAI's
 		}
+		body.Timings = j.timingsOf(choices)
 		return s.writeJSON(ctx, body)
 	case "response":
 		return s.writeJSON(ctx, responseBody(j, choices[0]))
 	case "llama":
 		return s.writeJSON(ctx, j.llamaBody(choices))
 	}
-	return s.writeJSON(ctx, completionBody(j, choices, usage))
+	body := completionBody(j, choices, usage)
+	body.Timings = j.timingsOf(choices)
+	return s.writeJSON(ctx, body)
 }
 
 // submitAndAnswer submits j. For a streamed job it hands the response to

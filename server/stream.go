@@ -168,7 +168,7 @@ func (s *Server) streamOut(w *bufio.Writer, j *job, streams []Stream, ri *reqInf
 		j.chatDone(chatBody(j, choices, j.totals(choices)))
 	}
 	if j.usage {
-		sw.data(j.usageChunk(j.totals(choices)))
+		sw.data(j.usageChunk(j.totals(choices), j.timingsOf(choices)))
 	}
 	sw.raw("data: [DONE]\n\n")
 }
@@ -237,7 +237,11 @@ func (s *Server) streamEvent(sw *sseWriter, j *job, idx int, st *streamState, ev
 		return
 	}
 	if parts.content != "" || parts.reasoning != "" || (finished && len(st.lp) > 0) {
-		sw.data(j.contentChunk(idx, parts, st))
+		var t *llamaTimings
+		if j.timingsPerToken {
+			t = j.choiceTimings(idx, st.c)
+		}
+		sw.data(j.contentChunk(idx, parts, st, t))
 		st.lp, st.top = nil, nil
 	}
 	if len(parts.calls) > 0 {
@@ -251,17 +255,24 @@ func (s *Server) streamEvent(sw *sseWriter, j *job, idx int, st *streamState, ev
 		s.streamFailed(sw, j, idx, ev.Err)
 		return
 	}
+	// As llama-server's, the last chunk carries the timings: the usage
+	// chunk's are the whole reply's; without it each choice's finishing
+	// chunk has its own.
+	var t *llamaTimings
+	if !j.usage {
+		t = j.choiceTimings(idx, st.c)
+	}
 	if j.kind == "chat" {
 		fr := finishReason(ev.Finish)
 		if st.split != nil && st.split.calls > 0 {
 			fr = toolFinish(ev.Finish)
 		}
 		c := j.chunk(idx, &chatMessageOut{}, fr, nil)
-		c.Choices[0].StopReason = ev.StopReason
+		c.Choices[0].StopReason, c.Timings = ev.StopReason, t
 		sw.data(c)
 	} else {
 		c := j.completionChunk(idx, "", finishReason(ev.Finish), nil)
-		c.Choices[0].StopReason = ev.StopReason
+		c.Choices[0].StopReason, c.Timings = ev.StopReason, t
 		sw.data(c)
 	}
 }
@@ -276,7 +287,7 @@ func (s *Server) streamFailed(sw *sseWriter, j *job, idx int, err error) {
 
 // contentChunk is a chat chunk of reasoning and content deltas (with the
 // logprobs of their tokens), or a completion's text chunk.
-func (j *job) contentChunk(idx int, parts replyParts, st *streamState) any {
+func (j *job) contentChunk(idx int, parts replyParts, st *streamState, t *llamaTimings) any {
 	delta := parts.content
 	if j.kind == "chat" {
 		var lp *chatLogprobs
@@ -290,14 +301,18 @@ func (j *job) contentChunk(idx int, parts replyParts, st *streamState) any {
 		if delta != "" || parts.reasoning == "" {
 			m.Content = &delta
 		}
-		return j.chunk(idx, m, "", lp)
+		c := j.chunk(idx, m, "", lp)
+		c.Timings = t
+		return c
 	}
 	var lp *completionLogprobs
 	if j.logprobs {
 		lp = completionLogprobsOf(st.lp, st.top, st.offset)
 		st.offset = lp.end(st.offset)
 	}
-	return j.completionChunk(idx, delta, "", lp)
+	c := j.completionChunk(idx, delta, "", lp)
+	c.Timings = t
+	return c
 }
 
 func (j *job) chunk(idx int, delta *chatMessageOut, finish string, lp *chatLogprobs) *chatResponse {
@@ -316,11 +331,11 @@ func (j *job) completionChunk(idx int, text, finish string, lp *completionLogpro
 	return &completionResponse{ID: j.id, Object: "text_completion", Created: j.created, Model: j.model, Choices: []completionChoice{c}}
 }
 
-func (j *job) usageChunk(u usageJSON) any {
+func (j *job) usageChunk(u usageJSON, t *llamaTimings) any {
 	if j.kind == "chat" {
-		return &chatResponse{ID: j.id, Object: "chat.completion.chunk", Created: j.created, Model: j.model, Choices: []chatChoice{}, Usage: &u}
+		return &chatResponse{ID: j.id, Object: "chat.completion.chunk", Created: j.created, Model: j.model, Choices: []chatChoice{}, Usage: &u, Timings: t}
 	}
-	return &completionResponse{ID: j.id, Object: "text_completion", Created: j.created, Model: j.model, Choices: []completionChoice{}, Usage: &u}
+	return &completionResponse{ID: j.id, Object: "text_completion", Created: j.created, Model: j.model, Choices: []completionChoice{}, Usage: &u, Timings: t}
 }
 
 // finishStreamLog fills the access-log record once the stream has ended.

@@ -59,6 +59,9 @@ type samplingFields struct {
 	// LoRA is llama-server's per-request adapter scales, [{"id", "scale"}]
 	// (checkLoRAScales).
 	LoRA json.RawMessage `json:"lora"`
+	// TimingsPerToken (llama-server's) puts the timings so far in every
+	// streamed chunk that carries output, not only the last.
+	TimingsPerToken bool `json:"timings_per_token"`
 }
 
 // nativeSampling are the sampling options that llama-server's and
@@ -328,6 +331,9 @@ type completionResponse struct {
 	SystemFingerprint string             `json:"system_fingerprint,omitempty"`
 	Choices           []completionChoice `json:"choices"`
 	Usage             *usageJSON         `json:"usage,omitempty"`
+	// Timings is llama-server's addition to the OpenAI reply (the whole
+	// reply's, or a streamed chunk's choice's so far).
+	Timings *llamaTimings `json:"timings,omitempty"`
 }
 
 // chatMessageOut is a stream delta: only what changed.
@@ -379,6 +385,9 @@ type chatResponse struct {
 	SystemFingerprint string       `json:"system_fingerprint,omitempty"`
 	Choices           []chatChoice `json:"choices"`
 	Usage             *usageJSON   `json:"usage,omitempty"`
+	// Timings is llama-server's addition to the OpenAI reply (the whole
+	// reply's, or a streamed chunk's choice's so far).
+	Timings *llamaTimings `json:"timings,omitempty"`
 }
 
 type modelJSON struct {

@@ -62,16 +62,20 @@ type batchJob struct {
 	obj    batchObject // under batches.mu
 	cancel context.CancelFunc
 	done   chan struct{} // closed when its runner returns
+	saveMu sync.Mutex    // one save of obj at a time (batches.save)
 }
 
 // batches is OpenAI's Batch API over the Files API's store: a batch runs
 // its input file's lines through the routes in the background (as nuri
 // batch runs a file), a bounded number at a time, and leaves an output
-// file of the 200 replies and an error file of the rest. Batches do not
-// outlive the process.
+// file of the 200 replies and an error file of the rest. Without a
+// folder batches do not outlive the process; with one they do, and
+// resume (batches_store.go).
 type batches struct {
 	mu   sync.Mutex
 	jobs []*batchJob // oldest first
+	dir  string      // "": in memory only
+	log  *zap.Logger
 }
 
 // batchWindow is the only completion window OpenAI offers.
@@ -157,6 +161,10 @@ func (s *Server) handleBatches(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if _, err := s.backendFor(); err != nil {
 		return err
 	}
+	input, err := fs.content(in)
+	if err != nil {
+		return err
+	}
 	created := time.Now().Unix()
 	expires := created + 24*3600
 	j := &batchJob{obj: batchObject{ID: "batch_" + randomID(idAlphabet, 24), Object: "batch", Endpoint: req.Endpoint,
@@ -170,7 +178,8 @@ func (s *Server) handleBatches(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	s.batches.mu.Lock()
 	s.batches.jobs = append(s.batches.jobs, j)
 	s.batches.mu.Unlock()
-	go s.runBatch(rctx, j, in.data)
+	s.batches.save(j)
+	go s.runBatch(rctx, j, input)
 	return s.writeJSON(ctx, s.batches.snapshot(j))
 }
 
@@ -196,22 +205,26 @@ func (s *Server) handleBatch(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 				o.Status, o.CancellingAt = "cancelling", now()
 			}
 		})
+		s.batches.save(j)
 		j.cancel()
 		return s.writeJSON(ctx, s.batches.snapshot(j))
 	}
 	return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no route for %s %s: a batch has GET /v1/batches/{id} and POST /v1/batches/{id}/cancel", ri.method, ri.path)}
 }
 
-// runBatch validates j's input, runs its lines and writes its output and
-// error files. A cancelled batch (or one the server's shutdown stops)
-// runs no more lines, lets those in flight finish, and keeps their
-// results.
+// runBatch validates j's input, runs its lines (those its log lacks,
+// when it resumes) and writes its output and error files. A cancelled
+// batch runs no more lines, lets those in flight finish, and keeps their
+// results. So does one the server's shutdown stops; with a folder it
+// stays under way there instead, to resume at the next start.
 func (s *Server) runBatch(ctx context.Context, j *batchJob, input []byte) {
 	defer close(j.done)
-	log := s.log.With(zap.String("batch", j.obj.ID))
-	lines, verrs := s.validateBatch(input, j.obj.Endpoint)
+	bs := &s.batches
+	id := bs.snapshot(j).ID
+	log := s.log.With(zap.String("batch", id))
+	lines, verrs := s.validateBatch(input, bs.snapshot(j).Endpoint)
 	if verrs != nil {
-		s.batches.update(j, func(o *batchObject) {
+		bs.update(j, func(o *batchObject) {
 			o.Errors = &batchErrors{Object: "list", Data: verrs}
 			if o.Status == "cancelling" {
 				o.Status, o.CancelledAt = "cancelled", now()
@@ -219,20 +232,32 @@ func (s *Server) runBatch(ctx context.Context, j *batchJob, input []byte) {
 				o.Status, o.FailedAt = "failed", now()
 			}
 		})
+		bs.save(j)
 		log.Warn("batch failed validation", zap.Int("errors", len(verrs)), zap.String("first", verrs[0].Message))
 		return
 	}
-	cancelled := false
-	s.batches.update(j, func(o *batchObject) {
-		o.RequestCounts.Total = len(lines)
-		if o.Status == "cancelling" {
-			cancelled = true
-			return
-		}
-		o.Status, o.InProgressAt = "in_progress", now()
-	})
-	log.Info("batch started", zap.Int("requests", len(lines)), zap.String("endpoint", j.obj.Endpoint))
+	// The lines a resumed batch had finished count again, from its log.
 	results := make([]*BatchOutput, len(lines))
+	logged := bs.loggedLines(id)
+	cancelled := false
+	bs.update(j, func(o *batchObject) {
+		o.RequestCounts, o.Usage = batchCounts{Total: len(lines)}, responseUsage{}
+		for i, l := range logged {
+			if i < len(lines) && l.Output.CustomID == lines[i].CustomID {
+				results[i] = &l.Output
+				countLine(o, l.Output, l.Usage)
+			}
+		}
+		switch o.Status {
+		case "cancelling":
+			cancelled = true
+		case "validating":
+			o.Status, o.InProgressAt = "in_progress", now()
+		}
+	})
+	bs.save(j)
+	log.Info("batch started", zap.Int("requests", len(lines)), zap.Int("already_run", len(lines)-countNil(results)), zap.String("endpoint", bs.snapshot(j).Endpoint))
+	lineLog := bs.openLines(id)
 	concurrency := 1
 	if b, err := s.backendFor(); err == nil {
 		concurrency = max(1, 2*b.Model.Slots)
@@ -243,6 +268,9 @@ dispatch:
 	for i, in := range lines {
 		if cancelled {
 			break
+		}
+		if results[i] != nil {
+			continue
 		}
 		select {
 		case inflight <- struct{}{}:
@@ -258,24 +286,27 @@ dispatch:
 			defer wg.Done()
 			defer func() { <-inflight }()
 			o, u := s.CallBatchLine(in)
+			if bs.dir != "" && s.state.Load() == stateDraining && o.Response != nil && o.Response.StatusCode == 503 {
+				return // cut short by the shutdown: it runs again at the next start
+			}
 			results[i] = &o
-			s.batches.update(j, func(b *batchObject) {
-				if o.Failed() {
-					b.RequestCounts.Failed++
-					return
-				}
-				b.RequestCounts.Completed++
-				in, out := u.PromptTokens+u.InputTokens, u.CompletionTokens+u.OutputTokens
-				b.Usage.InputTokens += in
-				b.Usage.OutputTokens += out
-				b.Usage.TotalTokens += in + out
-			})
+			lineLog.add(batchLine{Index: i, Usage: u, Output: o})
+			bs.update(j, func(b *batchObject) { countLine(b, o, u) })
 		}()
 	}
 	wg.Wait()
-	stopped := ctx.Err() != nil || cancelled
-	s.batches.update(j, func(o *batchObject) {
-		if !stopped {
+	lineLog.close()
+	whole := !slices.Contains(results, nil)
+	userCancelled := cancelled || bs.snapshot(j).Status == "cancelling"
+	if !whole && !userCancelled && bs.dir != "" {
+		// The server is stopping: the batch is left under way in its
+		// folder, its log holding what has run.
+		bs.save(j)
+		log.Info("batch paused until the server starts again", zap.Int("run", len(lines)-countNil(results)), zap.Int("total", len(lines)))
+		return
+	}
+	bs.update(j, func(o *batchObject) {
+		if whole && !userCancelled {
 			o.FinalizingAt = now()
 			o.Status = "finalizing"
 		}
@@ -296,7 +327,7 @@ dispatch:
 		if buf.Len() == 0 || storeErr != nil {
 			return nil
 		}
-		f, err := s.files.add(j.obj.ID+suffix, "batch_output", buf.Bytes())
+		f, err := s.files.add(id+suffix, "batch_output", buf.Bytes())
 		if err != nil {
 			storeErr = err
 			return nil
@@ -305,21 +336,47 @@ dispatch:
 	}
 	outID = keep(&out, "_output.jsonl")
 	errID = keep(&errs, "_error.jsonl")
-	s.batches.update(j, func(o *batchObject) {
+	bs.update(j, func(o *batchObject) {
 		o.OutputFileID, o.ErrorFileID = outID, errID
 		switch {
 		case storeErr != nil:
 			o.Status, o.FailedAt = "failed", now()
 			o.Errors = &batchErrors{Object: "list", Data: []batchLineError{{Code: "output_too_large", Message: storeErr.Error()}}}
-		case stopped:
+		case !whole || userCancelled:
 			o.Status, o.CancelledAt = "cancelled", now()
 		default:
 			o.Status, o.CompletedAt = "completed", now()
 		}
 	})
-	o := s.batches.snapshot(j)
+	bs.save(j)
+	bs.dropLines(id)
+	o := bs.snapshot(j)
 	log.Info("batch ended", zap.String("status", o.Status), zap.Int("completed", o.RequestCounts.Completed),
 		zap.Int("failed", o.RequestCounts.Failed), zap.Int("total", o.RequestCounts.Total))
+}
+
+// countLine counts one finished line in o: completed (with its usage) or
+// failed.
+func countLine(o *batchObject, out BatchOutput, u BatchUsage) {
+	if out.Failed() {
+		o.RequestCounts.Failed++
+		return
+	}
+	o.RequestCounts.Completed++
+	in, gen := u.PromptTokens+u.InputTokens, u.CompletionTokens+u.OutputTokens
+	o.Usage.InputTokens += in
+	o.Usage.OutputTokens += gen
+	o.Usage.TotalTokens += in + gen
+}
+
+func countNil[T any](s []*T) int {
+	n := 0
+	for _, p := range s {
+		if p == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // validateBatch parses the input file's lines: each must be a request to

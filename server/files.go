@@ -1,15 +1,22 @@
 package server
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"go.uber.org/zap"
 )
 
 // DefaultFilesBytes is the memory the Files API's files may take when
@@ -33,37 +40,81 @@ type fileObject struct {
 	StatusDetails *string `json:"status_details"`
 }
 
-// keptFile is a file and its bytes.
+// keptFile is a file and, without a folder, its bytes.
 type keptFile struct {
 	obj  fileObject
-	data []byte
+	data []byte // nil when the bytes are in the store's folder
 }
 
-// fileStore keeps the Files API's files in memory within a byte budget:
-// an upload (or a batch's output) that does not fit is refused, never
-// made room for by dropping another file. Files do not outlive the
-// process.
+// fileStore keeps the Files API's files within a byte budget: an upload
+// (or a batch's output) that does not fit is refused, never made room
+// for by dropping another file. Without a folder the bytes are kept in
+// memory and do not outlive the process; with one (Config.FilesDir) each
+// file is two files there, its bytes (ID.data) and its object (ID.json),
+// and the folder's files are kept again at start.
 type fileStore struct {
 	mu       sync.Mutex
 	maxBytes int
-	bytes    int
+	bytes    int         // taken, uploads still being written included
 	files    []*keptFile // oldest first
+	dir      string      // "": in memory
+	log      *zap.Logger
 }
 
-func newFileStore(maxBytes int) *fileStore { return &fileStore{maxBytes: maxBytes} }
+func newFileStore(maxBytes int) *fileStore { return &fileStore{maxBytes: maxBytes, log: zap.NewNop()} }
 
 // add keeps data as a new file.
 func (fs *fileStore) add(name, purpose string, data []byte) (fileObject, error) {
 	fs.mu.Lock()
-	defer fs.mu.Unlock()
 	if fs.bytes+len(data) > fs.maxBytes {
-		return fileObject{}, &apiError{err: ErrBodyTooLarge, param: "file", msg: fmt.Sprintf("the file's %d bytes do not fit: %d of the %d bytes kept for files are taken (delete files, or start the server with a larger --files-store-mib)", len(data), fs.bytes, fs.maxBytes)}
+		taken := fs.bytes
+		fs.mu.Unlock()
+		return fileObject{}, &apiError{err: ErrBodyTooLarge, param: "file", msg: fmt.Sprintf("the file's %d bytes do not fit: %d of the %d bytes kept for files are taken (delete files, or start the server with a larger --files-store-mib)", len(data), taken, fs.maxBytes)}
 	}
+	fs.bytes += len(data) // held while the bytes are written, outside the lock
+	fs.mu.Unlock()
 	f := &keptFile{obj: fileObject{ID: "file-" + randomID(idAlphabet, 24), Object: "file", Bytes: len(data), CreatedAt: time.Now().Unix(),
-		Filename: name, Purpose: purpose, Status: "processed"}, data: data}
+		Filename: name, Purpose: purpose, Status: "processed"}}
+	if fs.dir == "" {
+		f.data = data
+	} else if err := fs.write(f.obj, data); err != nil {
+		fs.mu.Lock()
+		fs.bytes -= len(data)
+		fs.mu.Unlock()
+		return fileObject{}, fmt.Errorf("keep file %q: %w", name, err)
+	}
+	fs.mu.Lock()
 	fs.files = append(fs.files, f)
-	fs.bytes += len(data)
+	fs.mu.Unlock()
 	return f.obj, nil
+}
+
+// filesVersion is the version of the object files in the folder.
+const filesVersion = 1
+
+// storedFileObject is a file's object as its folder keeps it.
+type storedFileObject struct {
+	Version int        `json:"version"`
+	File    fileObject `json:"file"`
+}
+
+func (fs *fileStore) dataPath(id string) string { return filepath.Join(fs.dir, id+".data") }
+func (fs *fileStore) objPath(id string) string  { return filepath.Join(fs.dir, id+".json") }
+
+// write puts a file in the folder: its bytes, then its object, each
+// whole or not at all; a file is kept once its object is there.
+func (fs *fileStore) write(obj fileObject, data []byte) error {
+	if err := writeFileAtomic(fs.dataPath(obj.ID), data); err != nil {
+		return err
+	}
+	b, err := json.Marshal(storedFileObject{Version: filesVersion, File: obj})
+	if err == nil {
+		err = writeFileAtomic(fs.objPath(obj.ID), b)
+	}
+	if err != nil {
+		os.Remove(fs.dataPath(obj.ID))
+	}
+	return err
 }
 
 func (fs *fileStore) get(id string) (*keptFile, error) {
@@ -77,16 +128,101 @@ func (fs *fileStore) get(id string) (*keptFile, error) {
 	return nil, &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no file %q", id)}
 }
 
+// content is f's bytes, read from the folder when they are there.
+func (fs *fileStore) content(f *keptFile) ([]byte, error) {
+	if fs.dir == "" {
+		return f.data, nil
+	}
+	b, err := os.ReadFile(fs.dataPath(f.obj.ID))
+	if err == nil && len(b) != f.obj.Bytes {
+		err = fmt.Errorf("%d bytes in the folder, %d uploaded", len(b), f.obj.Bytes)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read file %s: %w", f.obj.ID, err)
+	}
+	return b, nil
+}
+
 func (fs *fileStore) delete(id string) bool {
 	fs.mu.Lock()
-	defer fs.mu.Unlock()
 	i := slices.IndexFunc(fs.files, func(f *keptFile) bool { return f.obj.ID == id })
 	if i < 0 {
+		fs.mu.Unlock()
 		return false
 	}
-	fs.bytes -= len(fs.files[i].data)
+	fs.bytes -= fs.files[i].obj.Bytes
 	fs.files = slices.Delete(fs.files, i, i+1)
+	fs.mu.Unlock()
+	if fs.dir != "" {
+		// The object first: bytes left without one are removed at the
+		// next start, an object without its bytes would be kept.
+		for _, p := range []string{fs.objPath(id), fs.dataPath(id)} {
+			if err := os.Remove(p); err != nil && !errors.Is(err, iofs.ErrNotExist) {
+				fs.log.Warn("remove a deleted file", zap.String("path", p), zap.Error(err))
+			}
+		}
+	}
 	return true
+}
+
+// openFileStore is a file store over folder dir, created if need be:
+// the files there are kept again, oldest first. An object file that
+// cannot be read, or whose bytes are missing or of another length, is
+// logged and left; bytes without an object (an upload or a deletion cut
+// short) are removed. Files over the budget are all kept (none is
+// dropped), and uploads are refused until enough are deleted.
+func openFileStore(maxBytes int, dir string, log *zap.Logger) (*fileStore, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("files folder: %w", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("files folder: %w", err)
+	}
+	fs := &fileStore{maxBytes: maxBytes, dir: dir, log: log}
+	objects := map[string]bool{}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		id := strings.TrimSuffix(name, ".json")
+		objects[id] = true
+		var sf storedFileObject
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err == nil {
+			err = json.Unmarshal(b, &sf)
+		}
+		if err == nil && (sf.Version != filesVersion || sf.File.ID != id) {
+			err = fmt.Errorf("not a file object of version %d named after its id", filesVersion)
+		}
+		if err == nil {
+			var info iofs.FileInfo
+			if info, err = os.Stat(fs.dataPath(id)); err == nil && info.Size() != int64(sf.File.Bytes) {
+				err = fmt.Errorf("its bytes are %d long, not %d", info.Size(), sf.File.Bytes)
+			}
+		}
+		if err != nil {
+			log.Warn("stored file left out", zap.String("file", filepath.Join(dir, name)), zap.Error(err))
+			continue
+		}
+		fs.files = append(fs.files, &keptFile{obj: sf.File})
+		fs.bytes += sf.File.Bytes
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if id, ok := strings.CutSuffix(name, ".data"); ok && !e.IsDir() && !objects[id] {
+			err := os.Remove(filepath.Join(dir, name))
+			log.Info("removed a file's bytes without its object", zap.String("file", filepath.Join(dir, name)), zap.Error(err))
+		}
+	}
+	sort.SliceStable(fs.files, func(i, j int) bool { return fs.files[i].obj.CreatedAt < fs.files[j].obj.CreatedAt })
+	if fs.bytes > maxBytes {
+		log.Warn("the stored files are over --files-store-mib: none is dropped, uploads are refused until enough are deleted",
+			zap.Int("bytes", fs.bytes), zap.Int("max_bytes", maxBytes))
+	}
+	log.Info("stored files", zap.String("dir", dir), zap.Int("files", len(fs.files)), zap.Int("bytes", fs.bytes))
+	return fs, nil
 }
 
 // list is the files of purpose (every file for ""), oldest first.
@@ -175,10 +311,14 @@ func (s *Server) handleFile(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 		if err != nil {
 			return err
 		}
+		data, err := fs.content(f)
+		if err != nil {
+			return err
+		}
 		ctx.SetStatusCode(http.StatusOK)
 		ctx.SetContentType("application/octet-stream")
 		ctx.Response.Header.Set("Content-Disposition", `attachment; filename="`+strings.ReplaceAll(f.obj.Filename, `"`, "")+`"`)
-		ctx.SetBody(f.data)
+		ctx.SetBody(data)
 		return nil
 	case sub != "":
 		return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no route for %s %s: a file has GET and DELETE /v1/files/{id} and GET /v1/files/{id}/content", ri.method, ri.path)}

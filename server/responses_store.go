@@ -159,29 +159,32 @@ func (s *responseStore) save(r *storedResponse) {
 	if !ok {
 		return
 	}
-	err := func() error {
-		b, err := json.Marshal(storedFile{Version: storedVersion, ID: r.id, Body: r.body, Conversation: r.conversation, Input: r.input})
-		if err != nil {
-			return err
-		}
-		f, err := os.CreateTemp(s.dir, ".tmp-"+r.id+"-*")
-		if err != nil {
-			return err
-		}
-		if _, err := f.Write(b); err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			return err
-		}
-		if err := errors.Join(f.Sync(), f.Close()); err != nil {
-			os.Remove(f.Name())
-			return err
-		}
-		return os.Rename(f.Name(), path)
-	}()
+	b, err := json.Marshal(storedFile{Version: storedVersion, ID: r.id, Body: r.body, Conversation: r.conversation, Input: r.input})
+	if err == nil {
+		err = writeFileAtomic(path, b)
+	}
 	if err != nil {
 		s.log.Warn("store response on disk", zap.String("id", r.id), zap.String("dir", s.dir), zap.Error(err))
 	}
+}
+
+// writeFileAtomic writes path whole or not at all: a temporary file
+// beside it, synced, renamed into place.
+func writeFileAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := errors.Join(f.Sync(), f.Close()); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
 
 // openResponseStore is newResponseStore over folder dir, created if need

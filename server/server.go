@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -86,10 +87,15 @@ type Config struct {
 	// GET /v1/responses/{id} (0: DefaultStoredResponses and
 	// DefaultStoredResponseBytes; StoredResponses < 0: none are kept).
 	StoredResponses, StoredResponseBytes int
-	// FilesBytes is the memory the Files API's files (uploads and batch
-	// results) may take (0: DefaultFilesBytes; < 0: no Files API and no
-	// batches).
+	// FilesBytes is what the Files API's files (uploads and batch
+	// results) may take, in memory or in FilesDir (0: DefaultFilesBytes;
+	// < 0: no Files API and no batches).
 	FilesBytes int
+	// FilesDir, when set, keeps the files, and the batches (in its folder
+	// batches), in this folder instead of memory (created if need be):
+	// they outlive a restart, and a batch the server stopped under
+	// resumes at the next start with the lines it had not finished.
+	FilesDir string
 	// StoredResponsesDir, when set, keeps the stored responses in this
 	// folder too (created if need be): they outlive a restart, within the
 	// same limits.
@@ -219,10 +225,18 @@ func New(cfg Config) (*Server, error) {
 	if cfg.FilesBytes == 0 {
 		cfg.FilesBytes = DefaultFilesBytes
 	}
+	s.baseCtx, s.cancelAll = context.WithCancel(context.Background())
 	if cfg.FilesBytes > 0 {
 		s.files = newFileStore(cfg.FilesBytes)
+		if cfg.FilesDir != "" {
+			if s.files, err = openFileStore(cfg.FilesBytes, cfg.FilesDir, cfg.Logger); err != nil {
+				return nil, fmt.Errorf("server: %w", err)
+			}
+			if err := s.openBatches(filepath.Join(cfg.FilesDir, "batches")); err != nil {
+				return nil, fmt.Errorf("server: %w", err)
+			}
+		}
 	}
-	s.baseCtx, s.cancelAll = context.WithCancel(context.Background())
 	s.fs = &fasthttp.Server{
 		Handler:                      s.handle,
 		ErrorHandler:                 s.handleParseError,
@@ -292,6 +306,20 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		drainErr = fmt.Errorf("close connections: %w", err)
 	}
 	s.cancelAll()
+	// Batches stop taking lines now; let each finish its bookkeeping
+	// (its folder's log and object, or its files) before the process
+	// ends.
+	s.batches.mu.Lock()
+	jobs := slices.Clone(s.batches.jobs)
+	s.batches.mu.Unlock()
+	waitCtx, cancelWait := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelWait()
+	for _, j := range jobs {
+		select {
+		case <-j.done:
+		case <-waitCtx.Done():
+		}
+	}
 	s.enc.close()
 	return drainErr
 }

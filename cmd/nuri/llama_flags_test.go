@@ -102,6 +102,12 @@ func TestLlamaServerFlags(t *testing.T) {
 		}},
 		{"bad timeout", []string{"-m", "x.gguf", "--timeout", "0"}, "at least 1", nil},
 		{"bad read timeout", []string{"-m", "x.gguf", "--read-timeout", "0s"}, "must be positive", nil},
+		{"files folder without files", []string{"-m", "x.gguf", "--files-store-dir", "d", "--files-store-mib", "0"}, "give one or the other", nil},
+		{"files folder", []string{"-m", "x.gguf", "--files-store-dir", "d"}, "", func(t *testing.T, c *serveConfig) {
+			if c.filesDir != "d" || c.filesMiB != 512 {
+				t.Errorf("files in %q within %d MiB", c.filesDir, c.filesMiB)
+			}
+		}},
 		{"template kwargs", []string{"-m", "x.gguf", "--chat-template-kwargs", `{"enable_thinking": false, "x": 1}`}, "", func(t *testing.T, c *serveConfig) {
 			if c.templateKwargs["enable_thinking"] != false || c.templateKwargs["x"] != 1.0 {
 				t.Errorf("kwargs %v", c.templateKwargs)

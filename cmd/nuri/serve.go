@@ -51,6 +51,7 @@ type serveConfig struct {
 	storedResponsesDir    string // keep them in this folder too
 	noSlots               bool   // close GET /slots (llama-server's --no-slots)
 	filesMiB              int    // --files-store-mib (0: no Files or Batch API)
+	filesDir              string // --files-store-dir: files and batches there, not in memory
 	drain                 time.Duration
 	readTimeout           time.Duration // --read-timeout: a request's arrival
 	idleTimeout           time.Duration // --idle-timeout: an idle keep-alive connection
@@ -116,7 +117,8 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	fs.IntVar(&c.maxBody, "max-body-bytes", server.DefaultMaxBodyBytes, "request body limit in bytes")
 	fs.IntVar(&c.storedResponses, "responses-store", server.DefaultStoredResponses, "finished /v1/responses responses kept in memory for previous_response_id and GET (0: none)")
 	fs.StringVar(&c.storedResponsesDir, "responses-store-dir", "", "also keep the stored /v1/responses responses in this folder (created if need be), so previous_response_id conversations outlive a restart; the same limits apply")
-	fs.IntVar(&c.filesMiB, "files-store-mib", server.DefaultFilesBytes>>20, "memory the Files API's files (batch inputs and results) may take, in MiB; an upload past it is refused (0: no Files or Batch API)")
+	fs.IntVar(&c.filesMiB, "files-store-mib", server.DefaultFilesBytes>>20, "what the Files API's files (batch inputs and results) may take, in memory or in --files-store-dir, in MiB; an upload past it is refused (0: no Files or Batch API)")
+	fs.StringVar(&c.filesDir, "files-store-dir", "", "keep the Files API's files and the batches in this folder (created if need be) instead of memory: they outlive a restart, and a batch the server stopped under resumes with the lines it had not finished")
 	fs.IntVar(&c.storedResponseMiB, "responses-store-mib", server.DefaultStoredResponseBytes>>20, "memory the kept responses may take, in MiB (the oldest go first)")
 	fs.DurationVar(&c.drain, "shutdown-timeout", 30*time.Second, "on SIGTERM/SIGINT, how long in-flight requests may finish")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 60*time.Second, "how long a client may take to send a request (headers and body)")
@@ -319,6 +321,9 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	}
 	if c.storedResponses < 0 || c.storedResponseMiB <= 0 {
 		return fail("--responses-store must not be negative and --responses-store-mib must be positive")
+	}
+	if c.filesDir != "" && c.filesMiB == 0 {
+		return fail("--files-store-dir keeps the Files API's files, which --files-store-mib 0 turns off: give one or the other")
 	}
 	if c.chatTemplate != "" && c.chatFmt != "" {
 		return fail("give --chat-template-file or --chat-format, not both")
@@ -623,7 +628,7 @@ func newServer(c *serveConfig, log *zap.Logger) (*server.Server, error) {
 		APIKeys: c.apiKeys, CORSOrigins: c.corsOrigins, MaxBodyBytes: c.maxBody, Logger: log,
 		StoredResponses: storedCount(c.storedResponses), StoredResponseBytes: c.storedResponseMiB << 20, StoredResponsesDir: c.storedResponsesDir,
 		LoRAModules: loraModules(c.lora), LoRAAdapters: loraAdapters(c.lora), AllowLoRAUpdates: c.allowLoRAUpdates, MaxReplyTokens: c.maxReplyTokens,
-		NoSlots: c.noSlots, ReadTimeout: c.readTimeout, IdleTimeout: c.idleTimeout, FilesBytes: filesBytes(c.filesMiB),
+		NoSlots: c.noSlots, ReadTimeout: c.readTimeout, IdleTimeout: c.idleTimeout, FilesBytes: filesBytes(c.filesMiB), FilesDir: c.filesDir,
 	})
 }
 

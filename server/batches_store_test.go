@@ -1,0 +1,321 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	iofs "io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go"
+	"github.com/openai/openai-go/option"
+	"go.uber.org/zap"
+)
+
+// The Files API's store over a folder: files written there are kept again
+// by the next store, deleted ones are gone from it, and what a crash can
+// leave behind is dealt with at open.
+func TestFileStoreFolder(t *testing.T) {
+	dir := t.TempDir()
+	fs, err := openFileStore(100, dir, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := fs.add("a.jsonl", "batch", []byte("first file"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // created_at is in seconds: b is newer
+	b, err := fs.add("b.jsonl", "user_data", []byte("second"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := fs.add("c.txt", "batch", []byte("third"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs.add("big", "batch", make([]byte, 100-10-6-5+1)); err == nil {
+		t.Error("a file past the budget was kept")
+	}
+	if !fs.delete(c.ID) {
+		t.Fatal("delete failed")
+	}
+	for _, p := range []string{c.ID + ".json", c.ID + ".data"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); !errors.Is(err, iofs.ErrNotExist) {
+			t.Errorf("%s of a deleted file: %v", p, err)
+		}
+	}
+	// What a crash can leave: bytes without their object (removed), and an
+	// object whose bytes are cut short (left, and not kept).
+	if err := os.WriteFile(filepath.Join(dir, "file-orphan.data"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	short, err := fs.add("short", "batch", []byte("12345"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, short.ID+".data"), []byte("12"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	again, err := openFileStore(100, dir, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := again.list("")
+	if len(got) != 2 || got[0] != a || got[1] != b || again.bytes != a.Bytes+b.Bytes {
+		t.Fatalf("kept again %+v (%d bytes), want %+v then %+v", got, again.bytes, a, b)
+	}
+	f, err := again.get(a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, err := again.content(f); err != nil || string(data) != "first file" {
+		t.Errorf("content %q, %v", data, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "file-orphan.data")); !errors.Is(err, iofs.ErrNotExist) {
+		t.Errorf("orphaned bytes were not removed: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, short.ID+".json")); err != nil {
+		t.Errorf("the object of a cut file was removed: %v", err)
+	}
+}
+
+// A batch the server stops under resumes at the next start over the same
+// folder: the lines that had run are not run again, the rest are, and its
+// output file holds every line once; the ended batch and its files are
+// there after another restart.
+func TestBatchResumesAfterRestart(t *testing.T) {
+	const lines = 12
+	dir := t.TempDir()
+	cfg := Config{FilesDir: dir}
+	reply := strings.Repeat("네", 10) // 30 tokens: one a byte in the fake
+	ctx := context.Background()
+	first := newTestServer(t, cfg, reply)
+	first.eng.delay = 2 * time.Millisecond // 60 ms a line, one at a time
+	client := openai.NewClient(option.WithBaseURL(first.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	var in strings.Builder
+	for i := range lines {
+		in.WriteString(`{"custom_id":"c` + strconv.Itoa(i) + `","method":"POST","url":"/v1/chat/completions","body":{"messages":[{"role":"user","content":"x"}]}}` + "\n")
+	}
+	f, err := client.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader(in.String()), "in.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := client.Batches.New(ctx, openai.BatchNewParams{InputFileID: f.ID, Endpoint: openai.BatchNewParamsEndpointV1ChatCompletions,
+		CompletionWindow: openai.BatchNewParamsCompletionWindow24h, Metadata: map[string]string{"run": "resume"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := client.Batches.Get(ctx, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.RequestCounts.Completed >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("two lines did not finish in 10 s: %+v", got.RequestCounts)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := first.srv.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	ranFirst := len(first.eng.lastRequests())
+	if ranFirst >= lines {
+		t.Fatalf("every line ran before the shutdown (%d): the test needs slower lines", ranFirst)
+	}
+	// In the folder: the batch under way, and a log of the lines that ran.
+	var sb storedBatch
+	raw, err := os.ReadFile(filepath.Join(dir, "batches", b.ID+".json"))
+	if err == nil {
+		err = json.Unmarshal(raw, &sb)
+	}
+	if err != nil || sb.Batch.Status != "in_progress" || sb.Batch.Metadata["run"] != "resume" {
+		t.Fatalf("stored batch %+v, %v", sb, err)
+	}
+	logged, err := os.ReadFile(filepath.Join(dir, "batches", b.ID+".lines.jsonl"))
+	if err != nil || strings.Count(string(logged), "\n") != ranFirst {
+		t.Fatalf("the log holds %d lines (%v), %d ran", strings.Count(string(logged), "\n"), err, ranFirst)
+	}
+
+	second := newTestServer(t, cfg, reply)
+	client = openai.NewClient(option.WithBaseURL(second.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	done := waitBatch(t, client, b.ID)
+	if done.Status != "completed" || done.RequestCounts.Total != lines || done.RequestCounts.Completed != lines || done.OutputFileID == "" ||
+		done.ErrorFileID != "" || done.Metadata["run"] != "resume" {
+		t.Fatalf("resumed batch %+v", done)
+	}
+	if ranSecond := len(second.eng.lastRequests()); ranFirst+ranSecond != lines {
+		t.Errorf("%d lines ran before the restart and %d after, of %d", ranFirst, ranSecond, lines)
+	}
+	var usage struct {
+		Usage responseUsage `json:"usage"`
+	}
+	_, _, obj := second.do("GET", "/v1/batches/"+b.ID, "")
+	if err := json.Unmarshal(obj, &usage); err != nil || usage.Usage.OutputTokens != lines*len(reply) {
+		t.Errorf("usage %+v (%v), want %d output tokens", usage.Usage, err, lines*len(reply))
+	}
+	status, _, out := second.do("GET", "/v1/files/"+done.OutputFileID+"/content", "")
+	if status != 200 {
+		t.Fatalf("output file: %d %s", status, out)
+	}
+	var ids []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var o BatchOutput
+		if err := json.Unmarshal([]byte(l), &o); err != nil || o.Response == nil || o.Response.StatusCode != 200 {
+			t.Fatalf("output line %s: %v", l, err)
+		}
+		ids = append(ids, o.CustomID)
+	}
+	slices.Sort(ids)
+	want := make([]string, lines)
+	for i := range want {
+		want[i] = "c" + strconv.Itoa(i)
+	}
+	slices.Sort(want)
+	if !slices.Equal(ids, want) {
+		t.Errorf("output custom ids %v, want each of %v once", ids, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "batches", b.ID+".lines.jsonl")); !errors.Is(err, iofs.ErrNotExist) {
+		t.Errorf("the ended batch's log is still there: %v", err)
+	}
+	if err := second.srv.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+
+	third := newTestServer(t, cfg, reply)
+	_, _, obj = third.do("GET", "/v1/batches/"+b.ID, "")
+	var kept batchObject
+	if err := json.Unmarshal(obj, &kept); err != nil || kept.Status != "completed" || kept.OutputFileID == nil || *kept.OutputFileID != done.OutputFileID {
+		t.Fatalf("after another restart: %s", obj)
+	}
+	if status, _, again := third.do("GET", "/v1/files/"+done.OutputFileID+"/content", ""); status != 200 || string(again) != string(out) {
+		t.Errorf("output file after another restart: %d, %d bytes of %d", status, len(again), len(out))
+	}
+	if n := len(third.eng.lastRequests()); n != 0 {
+		t.Errorf("an ended batch ran %d lines again", n)
+	}
+}
+
+// A batch whose input file is gone when it would resume fails, saying
+// so, rather than running nothing and calling that complete.
+func TestBatchResumeWithoutInput(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{FilesDir: dir}
+	first := newTestServer(t, cfg, strings.Repeat("a", 40))
+	first.eng.delay = 2 * time.Millisecond
+	var in strings.Builder
+	for i := range 10 {
+		in.WriteString(`{"custom_id":"c` + strconv.Itoa(i) + `","method":"POST","url":"/v1/completions","body":{"prompt":"x"}}` + "\n")
+	}
+	client := openai.NewClient(option.WithBaseURL(first.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	ctx := context.Background()
+	f, err := client.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader(in.String()), "in.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := client.Batches.New(ctx, openai.BatchNewParams{InputFileID: f.ID, Endpoint: openai.BatchNewParamsEndpointV1Completions, CompletionWindow: openai.BatchNewParamsCompletionWindow24h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := first.srv.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{f.ID + ".json", f.ID + ".data"} {
+		if err := os.Remove(filepath.Join(dir, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	second := newTestServer(t, cfg, "b")
+	client = openai.NewClient(option.WithBaseURL(second.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	got := waitBatch(t, client, b.ID)
+	if got.Status != "failed" || len(got.Errors.Data) != 1 || got.Errors.Data[0].Code != "input_file_missing" {
+		t.Fatalf("batch without its input %+v", got)
+	}
+	if n := len(second.eng.lastRequests()); n != 0 {
+		t.Errorf("%d lines ran without an input file", n)
+	}
+}
+
+// A batch cancelled while it waits to resume (the model still loading)
+// ends cancelled with what had run, no line run again.
+func TestBatchCancelledBeforeResume(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{FilesDir: dir}
+	first := newTestServer(t, cfg, strings.Repeat("a", 30))
+	first.eng.delay = 2 * time.Millisecond
+	var in strings.Builder
+	for i := range 10 {
+		in.WriteString(`{"custom_id":"c` + strconv.Itoa(i) + `","method":"POST","url":"/v1/completions","body":{"prompt":"x"}}` + "\n")
+	}
+	client := openai.NewClient(option.WithBaseURL(first.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	ctx := context.Background()
+	f, err := client.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader(in.String()), "in.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := client.Batches.New(ctx, openai.BatchNewParams{InputFileID: f.ID, Endpoint: openai.BatchNewParamsEndpointV1Completions, CompletionWindow: openai.BatchNewParamsCompletionWindow24h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		got, err := client.Batches.Get(ctx, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.RequestCounts.Completed >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no line finished in 10 s")
+		}
+	}
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := first.srv.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	ran := len(first.eng.lastRequests())
+
+	cfg.Logger, cfg.ModelName = zap.NewNop(), "fake-model"
+	loading, err := New(cfg) // no backend: the model is still loading
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loading.Shutdown(sctx)
+	if status, _, body := loading.Call("POST", "/v1/batches/"+b.ID+"/cancel", nil); status != 200 {
+		t.Fatalf("cancel: %d %s", status, body)
+	}
+	var got batchObject
+	for deadline := time.Now().Add(10 * time.Second); got.Status != "cancelled"; time.Sleep(5 * time.Millisecond) {
+		_, _, body := loading.Call("GET", "/v1/batches/"+b.ID, nil)
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatalf("%v: %s", err, body)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("batch %+v 10 s after its cancel", got)
+		}
+	}
+	if got.RequestCounts.Completed != ran || got.OutputFileID == nil || got.CancelledAt == nil {
+		t.Errorf("cancelled batch %+v; %d lines had run", got, ran)
+	}
+	_, _, out := loading.Call("GET", "/v1/files/"+*got.OutputFileID+"/content", nil)
+	if n := strings.Count(string(out), "\n"); n != ran {
+		t.Errorf("output file of %d lines, %d had run", n, ran)
+	}
+}

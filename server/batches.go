@@ -264,6 +264,8 @@ func (s *Server) runBatch(ctx context.Context, j *batchJob, input []byte) {
 	}
 	inflight := make(chan struct{}, concurrency)
 	var wg sync.WaitGroup
+	expires := bs.snapshot(j).ExpiresAt
+	expired := false
 dispatch:
 	for i, in := range lines {
 		if cancelled {
@@ -281,6 +283,11 @@ dispatch:
 			<-inflight
 			break
 		}
+		if expires != nil && time.Now().Unix() >= *expires {
+			<-inflight
+			expired = true
+			break
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -296,6 +303,16 @@ dispatch:
 	}
 	wg.Wait()
 	lineLog.close()
+	if expired {
+		// OpenAI's way: the lines not run go to the error file.
+		for i, in := range lines {
+			if results[i] == nil {
+				o := BatchErrorOutput(in.CustomID, &BatchError{Code: "batch_expired", Message: "This request could not be executed before the completion window expired."})
+				results[i] = &o
+				bs.update(j, func(b *batchObject) { countLine(b, o, BatchUsage{}) })
+			}
+		}
+	}
 	whole := !slices.Contains(results, nil)
 	userCancelled := cancelled || bs.snapshot(j).Status == "cancelling"
 	if !whole && !userCancelled && bs.dir != "" {
@@ -306,7 +323,7 @@ dispatch:
 		return
 	}
 	bs.update(j, func(o *batchObject) {
-		if whole && !userCancelled {
+		if whole && !userCancelled && !expired {
 			o.FinalizingAt = now()
 			o.Status = "finalizing"
 		}
@@ -344,6 +361,8 @@ dispatch:
 			o.Errors = &batchErrors{Object: "list", Data: []batchLineError{{Code: "output_too_large", Message: storeErr.Error()}}}
 		case !whole || userCancelled:
 			o.Status, o.CancelledAt = "cancelled", now()
+		case expired:
+			o.Status, o.ExpiredAt = "expired", now()
 		default:
 			o.Status, o.CompletedAt = "completed", now()
 		}

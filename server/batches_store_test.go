@@ -95,77 +95,39 @@ func TestBatchResumesAfterRestart(t *testing.T) {
 	const lines = 12
 	dir := t.TempDir()
 	cfg := Config{FilesDir: dir}
-	reply := strings.Repeat("네", 10) // 30 tokens: one a byte in the fake
-	ctx := context.Background()
-	first := newTestServer(t, cfg, reply)
-	first.eng.delay = 2 * time.Millisecond // 60 ms a line, one at a time
-	client := openai.NewClient(option.WithBaseURL(first.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
-	var in strings.Builder
-	for i := range lines {
-		in.WriteString(`{"custom_id":"c` + strconv.Itoa(i) + `","method":"POST","url":"/v1/chat/completions","body":{"messages":[{"role":"user","content":"x"}]}}` + "\n")
-	}
-	f, err := client.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader(in.String()), "in.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := client.Batches.New(ctx, openai.BatchNewParams{InputFileID: f.ID, Endpoint: openai.BatchNewParamsEndpointV1ChatCompletions,
-		CompletionWindow: openai.BatchNewParamsCompletionWindow24h, Metadata: map[string]string{"run": "resume"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got, err := client.Batches.Get(ctx, b.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.RequestCounts.Completed >= 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("two lines did not finish in 10 s: %+v", got.RequestCounts)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := first.srv.Shutdown(sctx); err != nil {
-		t.Fatal(err)
-	}
-	ranFirst := len(first.eng.lastRequests())
-	if ranFirst >= lines {
-		t.Fatalf("every line ran before the shutdown (%d): the test needs slower lines", ranFirst)
-	}
+	id, _, ranFirst := interruptedBatch(t, cfg, lines, 2)
 	// In the folder: the batch under way, and a log of the lines that ran.
 	var sb storedBatch
-	raw, err := os.ReadFile(filepath.Join(dir, "batches", b.ID+".json"))
+	raw, err := os.ReadFile(filepath.Join(dir, "batches", id+".json"))
 	if err == nil {
 		err = json.Unmarshal(raw, &sb)
 	}
 	if err != nil || sb.Batch.Status != "in_progress" || sb.Batch.Metadata["run"] != "resume" {
 		t.Fatalf("stored batch %+v, %v", sb, err)
 	}
-	logged, err := os.ReadFile(filepath.Join(dir, "batches", b.ID+".lines.jsonl"))
+	logged, err := os.ReadFile(filepath.Join(dir, "batches", id+".lines.jsonl"))
 	if err != nil || strings.Count(string(logged), "\n") != ranFirst {
 		t.Fatalf("the log holds %d lines (%v), %d ran", strings.Count(string(logged), "\n"), err, ranFirst)
 	}
 
+	const reply = "bbbbbbbbbbbbbbbbbbbb" // 20 tokens: one a byte in the fake
 	second := newTestServer(t, cfg, reply)
-	client = openai.NewClient(option.WithBaseURL(second.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
-	done := waitBatch(t, client, b.ID)
+	client := openai.NewClient(option.WithBaseURL(second.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	done := waitBatch(t, client, id)
 	if done.Status != "completed" || done.RequestCounts.Total != lines || done.RequestCounts.Completed != lines || done.OutputFileID == "" ||
 		done.ErrorFileID != "" || done.Metadata["run"] != "resume" {
 		t.Fatalf("resumed batch %+v", done)
 	}
-	if ranSecond := len(second.eng.lastRequests()); ranFirst+ranSecond != lines {
+	ranSecond := len(second.eng.lastRequests())
+	if ranFirst+ranSecond != lines {
 		t.Errorf("%d lines ran before the restart and %d after, of %d", ranFirst, ranSecond, lines)
 	}
 	var usage struct {
 		Usage responseUsage `json:"usage"`
 	}
-	_, _, obj := second.do("GET", "/v1/batches/"+b.ID, "")
-	if err := json.Unmarshal(obj, &usage); err != nil || usage.Usage.OutputTokens != lines*len(reply) {
-		t.Errorf("usage %+v (%v), want %d output tokens", usage.Usage, err, lines*len(reply))
+	_, _, obj := second.do("GET", "/v1/batches/"+id, "")
+	if want := ranFirst*30 + ranSecond*len(reply); json.Unmarshal(obj, &usage) != nil || usage.Usage.OutputTokens != want {
+		t.Errorf("usage %+v, want %d output tokens", usage.Usage, want)
 	}
 	status, _, out := second.do("GET", "/v1/files/"+done.OutputFileID+"/content", "")
 	if status != 200 {
@@ -179,24 +141,24 @@ func TestBatchResumesAfterRestart(t *testing.T) {
 		}
 		ids = append(ids, o.CustomID)
 	}
-	slices.Sort(ids)
 	want := make([]string, lines)
 	for i := range want {
 		want[i] = "c" + strconv.Itoa(i)
 	}
-	slices.Sort(want)
 	if !slices.Equal(ids, want) {
-		t.Errorf("output custom ids %v, want each of %v once", ids, want)
+		t.Errorf("output custom ids %v, want each of %v once, in order", ids, want)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "batches", b.ID+".lines.jsonl")); !errors.Is(err, iofs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, "batches", id+".lines.jsonl")); !errors.Is(err, iofs.ErrNotExist) {
 		t.Errorf("the ended batch's log is still there: %v", err)
 	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	if err := second.srv.Shutdown(sctx); err != nil {
 		t.Fatal(err)
 	}
 
 	third := newTestServer(t, cfg, reply)
-	_, _, obj = third.do("GET", "/v1/batches/"+b.ID, "")
+	_, _, obj = third.do("GET", "/v1/batches/"+id, "")
 	var kept batchObject
 	if err := json.Unmarshal(obj, &kept); err != nil || kept.Status != "completed" || kept.OutputFileID == nil || *kept.OutputFileID != done.OutputFileID {
 		t.Fatalf("after another restart: %s", obj)
@@ -209,41 +171,67 @@ func TestBatchResumesAfterRestart(t *testing.T) {
 	}
 }
 
+// A batch resumed past its completion window expires, as OpenAI's do:
+// what ran is in its output file, the lines not run are in its error
+// file as batch_expired.
+func TestBatchExpiresOnResume(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{FilesDir: dir}
+	id, _, ran := interruptedBatch(t, cfg, 10, 1)
+	path := filepath.Join(dir, "batches", id+".json")
+	var sb storedBatch
+	raw, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(raw, &sb)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-time.Minute).Unix()
+	sb.Batch.ExpiresAt = &past
+	if raw, err = json.Marshal(sb); err == nil {
+		err = os.WriteFile(path, raw, 0o600)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := newTestServer(t, cfg, "b")
+	client := openai.NewClient(option.WithBaseURL(second.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	got := waitBatch(t, client, id)
+	if got.Status != "expired" || got.ExpiredAt == 0 || int(got.RequestCounts.Completed) != ran || int(got.RequestCounts.Failed) != 10-ran ||
+		got.OutputFileID == "" || got.ErrorFileID == "" {
+		t.Fatalf("expired batch %+v (%d lines had run)", got, ran)
+	}
+	if n := len(second.eng.lastRequests()); n != 0 {
+		t.Errorf("%d lines ran past the window", n)
+	}
+	_, _, errs := second.do("GET", "/v1/files/"+got.ErrorFileID+"/content", "")
+	lines := strings.Split(strings.TrimSpace(string(errs)), "\n")
+	for _, l := range lines {
+		var o BatchOutput
+		if err := json.Unmarshal([]byte(l), &o); err != nil || o.Response != nil || o.Error == nil || o.Error.Code != "batch_expired" {
+			t.Errorf("error line %s: %v", l, err)
+		}
+	}
+	if len(lines) != 10-ran {
+		t.Errorf("%d error lines, %d lines had not run", len(lines), 10-ran)
+	}
+}
+
 // A batch whose input file is gone when it would resume fails, saying
 // so, rather than running nothing and calling that complete.
 func TestBatchResumeWithoutInput(t *testing.T) {
 	dir := t.TempDir()
 	cfg := Config{FilesDir: dir}
-	first := newTestServer(t, cfg, strings.Repeat("a", 40))
-	first.eng.delay = 2 * time.Millisecond
-	var in strings.Builder
-	for i := range 10 {
-		in.WriteString(`{"custom_id":"c` + strconv.Itoa(i) + `","method":"POST","url":"/v1/completions","body":{"prompt":"x"}}` + "\n")
-	}
-	client := openai.NewClient(option.WithBaseURL(first.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
-	ctx := context.Background()
-	f, err := client.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader(in.String()), "in.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := client.Batches.New(ctx, openai.BatchNewParams{InputFileID: f.ID, Endpoint: openai.BatchNewParamsEndpointV1Completions, CompletionWindow: openai.BatchNewParamsCompletionWindow24h})
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(50 * time.Millisecond)
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := first.srv.Shutdown(sctx); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []string{f.ID + ".json", f.ID + ".data"} {
+	id, input, _ := interruptedBatch(t, cfg, 10, 1)
+	for _, p := range []string{input + ".json", input + ".data"} {
 		if err := os.Remove(filepath.Join(dir, p)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	second := newTestServer(t, cfg, "b")
-	client = openai.NewClient(option.WithBaseURL(second.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
-	got := waitBatch(t, client, b.ID)
+	client := openai.NewClient(option.WithBaseURL(second.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	got := waitBatch(t, client, id)
 	if got.Status != "failed" || len(got.Errors.Data) != 1 || got.Errors.Data[0].Code != "input_file_missing" {
 		t.Fatalf("batch without its input %+v", got)
 	}
@@ -257,40 +245,9 @@ func TestBatchResumeWithoutInput(t *testing.T) {
 func TestBatchCancelledBeforeResume(t *testing.T) {
 	dir := t.TempDir()
 	cfg := Config{FilesDir: dir}
-	first := newTestServer(t, cfg, strings.Repeat("a", 30))
-	first.eng.delay = 2 * time.Millisecond
-	var in strings.Builder
-	for i := range 10 {
-		in.WriteString(`{"custom_id":"c` + strconv.Itoa(i) + `","method":"POST","url":"/v1/completions","body":{"prompt":"x"}}` + "\n")
-	}
-	client := openai.NewClient(option.WithBaseURL(first.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
-	ctx := context.Background()
-	f, err := client.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader(in.String()), "in.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := client.Batches.New(ctx, openai.BatchNewParams{InputFileID: f.ID, Endpoint: openai.BatchNewParamsEndpointV1Completions, CompletionWindow: openai.BatchNewParamsCompletionWindow24h})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		got, err := client.Batches.Get(ctx, b.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.RequestCounts.Completed >= 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no line finished in 10 s")
-		}
-	}
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	id, _, ran := interruptedBatch(t, cfg, 10, 1)
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := first.srv.Shutdown(sctx); err != nil {
-		t.Fatal(err)
-	}
-	ran := len(first.eng.lastRequests())
 
 	cfg.Logger, cfg.ModelName = zap.NewNop(), "fake-model"
 	loading, err := New(cfg) // no backend: the model is still loading
@@ -298,12 +255,12 @@ func TestBatchCancelledBeforeResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer loading.Shutdown(sctx)
-	if status, _, body := loading.Call("POST", "/v1/batches/"+b.ID+"/cancel", nil); status != 200 {
+	if status, _, body := loading.Call("POST", "/v1/batches/"+id+"/cancel", nil); status != 200 {
 		t.Fatalf("cancel: %d %s", status, body)
 	}
 	var got batchObject
 	for deadline := time.Now().Add(10 * time.Second); got.Status != "cancelled"; time.Sleep(5 * time.Millisecond) {
-		_, _, body := loading.Call("GET", "/v1/batches/"+b.ID, nil)
+		_, _, body := loading.Call("GET", "/v1/batches/"+id, nil)
 		if err := json.Unmarshal(body, &got); err != nil {
 			t.Fatalf("%v: %s", err, body)
 		}
@@ -318,4 +275,51 @@ func TestBatchCancelledBeforeResume(t *testing.T) {
 	if n := strings.Count(string(out), "\n"); n != ran {
 		t.Errorf("output file of %d lines, %d had run", n, ran)
 	}
+}
+
+// interruptedBatch starts a batch of n completions lines on a server
+// over cfg's folder, one line at a time, and shuts the server down once
+// minDone lines have finished: it returns the batch's and its input's
+// ids, and how many lines ran.
+func interruptedBatch(t *testing.T, cfg Config, n, minDone int) (batchID, inputID string, ran int) {
+	t.Helper()
+	first := newTestServer(t, cfg, strings.Repeat("a", 30))
+	first.eng.delay = 2 * time.Millisecond // 60 ms a line
+	var in strings.Builder
+	for i := range n {
+		in.WriteString(`{"custom_id":"c` + strconv.Itoa(i) + `","method":"POST","url":"/v1/completions","body":{"prompt":"x","max_tokens":64}}` + "\n")
+	}
+	client := openai.NewClient(option.WithBaseURL(first.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	ctx := context.Background()
+	f, err := client.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader(in.String()), "in.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := client.Batches.New(ctx, openai.BatchNewParams{InputFileID: f.ID, Endpoint: openai.BatchNewParamsEndpointV1Completions,
+		CompletionWindow: openai.BatchNewParamsCompletionWindow24h, Metadata: map[string]string{"run": "resume"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		got, err := client.Batches.Get(ctx, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int(got.RequestCounts.Completed) >= minDone {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d lines did not finish in 10 s: %+v", minDone, got.RequestCounts)
+		}
+	}
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := first.srv.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	ran = len(first.eng.lastRequests())
+	if ran >= n {
+		t.Fatalf("every line ran before the shutdown (%d): the test needs slower lines", ran)
+	}
+	return b.ID, f.ID, ran
 }

@@ -97,13 +97,8 @@ func TestBatchResumesAfterRestart(t *testing.T) {
 	cfg := Config{FilesDir: dir}
 	id, _, ranFirst := interruptedBatch(t, cfg, lines, 2)
 	// In the folder: the batch under way, and a log of the lines that ran.
-	var sb storedBatch
-	raw, err := os.ReadFile(filepath.Join(dir, "batches", id+".json"))
-	if err == nil {
-		err = json.Unmarshal(raw, &sb)
-	}
-	if err != nil || sb.Batch.Status != "in_progress" || sb.Batch.Metadata["run"] != "resume" {
-		t.Fatalf("stored batch %+v, %v", sb, err)
+	if sb := readStoredBatch(t, dir, id); sb.Batch.Status != "in_progress" || sb.Batch.Metadata["run"] != "resume" {
+		t.Fatalf("stored batch %+v", sb)
 	}
 	logged, err := os.ReadFile(filepath.Join(dir, "batches", id+".lines.jsonl"))
 	if err != nil || strings.Count(string(logged), "\n") != ranFirst {
@@ -178,19 +173,12 @@ func TestBatchExpiresOnResume(t *testing.T) {
 	dir := t.TempDir()
 	cfg := Config{FilesDir: dir}
 	id, _, ran := interruptedBatch(t, cfg, 10, 1)
-	path := filepath.Join(dir, "batches", id+".json")
-	var sb storedBatch
-	raw, err := os.ReadFile(path)
-	if err == nil {
-		err = json.Unmarshal(raw, &sb)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb := readStoredBatch(t, dir, id)
 	past := time.Now().Add(-time.Minute).Unix()
 	sb.Batch.ExpiresAt = &past
-	if raw, err = json.Marshal(sb); err == nil {
-		err = os.WriteFile(path, raw, 0o600)
+	raw, err := json.Marshal(sb)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, "batches", id+".json"), raw, 0o600)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -322,4 +310,18 @@ func interruptedBatch(t *testing.T, cfg Config, n, minDone int) (batchID, inputI
 		t.Fatalf("every line ran before the shutdown (%d): the test needs slower lines", ran)
 	}
 	return b.ID, f.ID, ran
+}
+
+// readStoredBatch is batch id's object file in folder dir.
+func readStoredBatch(t *testing.T, dir, id string) storedBatch {
+	t.Helper()
+	var sb storedBatch
+	raw, err := os.ReadFile(filepath.Join(dir, "batches", id+".json"))
+	if err == nil {
+		err = json.Unmarshal(raw, &sb)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sb
 }

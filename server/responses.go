@@ -82,6 +82,7 @@ type responseMeta struct {
 	user            string
 	reasoningTokens func(text string) int // tokens of the reasoning, for usage
 	store           bool                  // the response is kept (done keeps it)
+	background      bool                  // it runs in the background (runBackground)
 	previous        *string               // previous_response_id
 	conversation    string                // the conversation it runs in ("": none)
 	truncation      string                // "disabled" or "auto"
@@ -93,6 +94,10 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err != nil {
 		return err
 	}
+	background := req.Background != nil && *req.Background
+	if background && (s.responses == nil || (req.Store != nil && !*req.Store)) {
+		return invalidParam("background", "a background response is fetched once it has run, so it must be stored: store must not be false, and the server must keep responses (nuri serve --responses-store above 0)")
+	}
 	creq, conv, err := s.responsesChat(req)
 	if err != nil {
 		return err
@@ -102,6 +107,7 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 		return err
 	}
 	j.resp = responseMetaOf(req)
+	j.resp.background = background
 	j.resp.conversation = conv
 	tok := b.Tokenizer
 	j.resp.reasoningTokens = func(text string) int {
@@ -123,8 +129,8 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 		}
 		j.resp.store = true
 		j.resp.done = func(r *responseObject) {
-			if r.Status != "completed" && r.Status != "incomplete" {
-				return
+			if r.Status != "completed" && r.Status != "incomplete" && !background {
+				return // a background response is kept however it ended: it is fetched, not answered
 			}
 			body, err := marshal(r)
 			if err != nil {
@@ -148,6 +154,9 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 			}
 		}
 	}
+	if background {
+		return s.runBackground(ctx, ri, b, j)
+	}
 	return s.run(ctx, ri, b, j)
 }
 
@@ -159,6 +168,9 @@ func (s *Server) handleResponsesInputTokens(ctx *fasthttp.RequestCtx, _ *reqInfo
 	b, req, err := backendAndBody[responsesRequest](s, ctx)
 	if err != nil {
 		return err
+	}
+	if req.Background != nil && *req.Background {
+		return invalidParam("background", "background is for running a response; counting its input tokens runs nothing")
 	}
 	creq, _, err := s.responsesChat(req)
 	if err != nil {
@@ -306,12 +318,20 @@ func (s *Server) responsesChat(req *responsesRequest) (*chatRequest, string, err
 }
 
 // handleStoredResponse answers GET (the response) and DELETE of
-// /v1/responses/{id}, and GET of /v1/responses/{id}/input_items.
+// /v1/responses/{id}, GET of /v1/responses/{id}/input_items, and, for a
+// background response, POST /v1/responses/{id}/cancel and GET
+// /v1/responses/{id}?stream=true.
 func (s *Server) handleStoredResponse(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	id := strings.TrimPrefix(ri.path, "/v1/responses/")
 	id, items := strings.CutSuffix(id, "/input_items")
-	if strings.Contains(id, "/") || (items && ri.method != "GET") {
-		return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no route for %s %s: a stored response has GET and DELETE /v1/responses/{id} and GET /v1/responses/{id}/input_items", ri.method, ri.path)}
+	id, cancel := strings.CutSuffix(id, "/cancel")
+	if strings.Contains(id, "/") || (items && ri.method != "GET") || (cancel && (items || ri.method != "POST")) || (!cancel && ri.method == "POST") {
+		return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no route for %s %s: a stored response has GET and DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items and, run in the background, POST /v1/responses/{id}/cancel", ri.method, ri.path)}
+	}
+	if !items && ri.method != "DELETE" {
+		if handled, err := s.backgroundRoute(ctx, ri, id, cancel); handled {
+			return err
+		}
 	}
 	if s.responses == nil {
 		return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no response %q: this server keeps no responses (nuri serve --responses-store 0)", id)}
@@ -328,6 +348,9 @@ func (s *Server) handleStoredResponse(ctx *fasthttp.RequestCtx, ri *reqInfo) err
 		return s.writeJSON(ctx, page)
 	}
 	if ri.method == "DELETE" {
+		if err := s.deleteBackground(id); err != nil {
+			return err
+		}
 		if !s.responses.delete(id) {
 			return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no stored response %q", id)}
 		}
@@ -345,8 +368,6 @@ func (s *Server) handleStoredResponse(ctx *fasthttp.RequestCtx, ri *reqInfo) err
 // its previous_response_id, continued before its input.
 func responsesChat(r *responsesRequest, prev []chatMessage) (*chatRequest, error) {
 	switch {
-	case r.Background != nil && *r.Background:
-		return nil, &apiError{err: ErrNotSupported, param: "background", msg: "background responses are not supported: stream the response instead"}
 	case present(r.Prompt):
 		return nil, &apiError{err: ErrNotSupported, param: "prompt", msg: "stored prompt templates are not supported: give instructions and input"}
 	case r.Truncation != nil && *r.Truncation != "disabled" && *r.Truncation != "auto":

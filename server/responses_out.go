@@ -26,6 +26,7 @@ type responseObject struct {
 	PreviousResponseID *string            `json:"previous_response_id"`
 	Reasoning          responseReasoning  `json:"reasoning"`
 	Store              bool               `json:"store"`
+	Background         bool               `json:"background"`
 	Temperature        float64            `json:"temperature"`
 	Text               responseTextOut    `json:"text"`
 	ToolChoice         json.RawMessage    `json:"tool_choice"`
@@ -349,7 +350,8 @@ func (j *job) responseObject(status string, output []any, u *responseUsage) *res
 		Instructions: m.instructions, MaxOutputTokens: m.maxOutputTokens, Model: j.model, Output: output,
 		ParallelToolCalls: m.parallel, Reasoning: responseReasoning{Effort: m.effort, Summary: m.summary},
 		Temperature: shortFloat(sp.Temperature), TopP: shortFloat(sp.TopP), Text: responseTextOut{Format: m.text},
-		ToolChoice: m.toolChoice, Tools: m.tools, Truncation: m.truncation, Usage: u, Metadata: m.metadata, Store: m.store}
+		ToolChoice: m.toolChoice, Tools: m.tools, Truncation: m.truncation, Usage: u, Metadata: m.metadata, Store: m.store,
+		Background: m.background}
 	if r.Metadata == nil {
 		r.Metadata = map[string]string{}
 	}

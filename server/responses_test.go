@@ -308,7 +308,7 @@ func TestResponsesRefused(t *testing.T) {
 	for _, tc := range []struct{ body, param string }{
 		{`{"input":"x","conversation":5}`, "conversation"},
 		{`{"input":"x","conversation":"conv_1","previous_response_id":"resp_1"}`, "conversation"},
-		{`{"input":"x","background":true}`, "background"},
+		{`{"input":"x","background":true,"store":false}`, "background"},
 		{`{"input":"x","truncation":"end"}`, "truncation"},
 		{`{"input":"x","n":2}`, "n"},
 		{`{"input":"x","max_tokens":5}`, "max_tokens"},

@@ -153,7 +153,8 @@ func (s *Server) routes(path string) []route {
 			{method: "DELETE", auth: true, h: s.handleConversation}}
 	}
 	if strings.HasPrefix(path, "/v1/responses/") && len(path) > len("/v1/responses/") {
-		return []route{{method: "GET", auth: true, h: s.handleStoredResponse}, {method: "DELETE", auth: true, h: s.handleStoredResponse}}
+		return []route{{method: "GET", auth: true, h: s.handleStoredResponse}, {method: "DELETE", auth: true, h: s.handleStoredResponse},
+			{method: "POST", auth: true, h: s.handleStoredResponse}}
 	}
 	return nil
 }

@@ -140,6 +140,7 @@ type Server struct {
 	chats     *chatStore     // nil: with responses, chat completions are not kept
 	files     *fileStore     // nil: no Files API (nor batches)
 	batches   batches
+	bg        background // responses running in the background, and lately finished ones
 
 	loras  *loraModules // per-request adapters by model name
 	loraMu sync.Mutex   // serialises adapter loads and unloads

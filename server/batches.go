@@ -55,6 +55,9 @@ type batchCounts struct {
 	Total     int `json:"total"`
 	Completed int `json:"completed"`
 	Failed    int `json:"failed"`
+	// Expired (among Failed) is the lines the window closed on, which
+	// Anthropic's API counts apart; OpenAI's object has no such count.
+	Expired int `json:"-"`
 }
 
 // batchJob is a batch and what runs it.
@@ -127,9 +130,11 @@ func (s *Server) handleBatches(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	}
 	if ri.method == "GET" {
 		s.batches.mu.Lock()
-		list := make([]batchObject, len(s.batches.jobs))
-		for i, j := range s.batches.jobs {
-			list[i] = j.obj
+		var list []batchObject
+		for _, j := range s.batches.jobs {
+			if !isMessageBatch(j.obj.ID) {
+				list = append(list, j.obj)
+			}
 		}
 		s.batches.mu.Unlock()
 		page, err := listPage(list, func(o batchObject) string { return o.ID }, ctx.QueryArgs(), itemLimits("desc"))
@@ -165,14 +170,22 @@ func (s *Server) handleBatches(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err != nil {
 		return err
 	}
-	created := time.Now().Unix()
-	expires := created + 24*3600
-	j := &batchJob{obj: batchObject{ID: "batch_" + randomID(idAlphabet, 24), Object: "batch", Endpoint: req.Endpoint,
-		InputFileID: in.obj.ID, CompletionWindow: batchWindow, Status: "validating", CreatedAt: created, ExpiresAt: &expires,
-		Metadata: req.Metadata}, done: make(chan struct{})}
-	if j.obj.Metadata == nil {
-		j.obj.Metadata = map[string]string{}
+	j := s.startBatch(batchObject{ID: "batch_" + randomID(idAlphabet, 24), Object: "batch", Endpoint: req.Endpoint,
+		InputFileID: in.obj.ID, CompletionWindow: batchWindow, Metadata: req.Metadata}, input)
+	return s.writeJSON(ctx, s.batches.snapshot(j))
+}
+
+// startBatch keeps a batch made of obj (its id, endpoint, input file and
+// metadata) and starts running input, that file's bytes, in the
+// background.
+func (s *Server) startBatch(obj batchObject, input []byte) *batchJob {
+	obj.CreatedAt = time.Now().Unix()
+	expires := obj.CreatedAt + 24*3600
+	obj.Status, obj.ExpiresAt = "validating", &expires
+	if obj.Metadata == nil {
+		obj.Metadata = map[string]string{}
 	}
+	j := &batchJob{obj: obj, done: make(chan struct{})}
 	var rctx context.Context
 	rctx, j.cancel = context.WithCancel(s.baseCtx)
 	s.batches.mu.Lock()
@@ -180,7 +193,19 @@ func (s *Server) handleBatches(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	s.batches.mu.Unlock()
 	s.batches.save(j)
 	go s.runBatch(rctx, j, input)
-	return s.writeJSON(ctx, s.batches.snapshot(j))
+	return j
+}
+
+// cancelBatch makes j cancelling, if it is still running: no more lines
+// start, those running finish.
+func (s *Server) cancelBatch(j *batchJob) {
+	s.batches.update(j, func(o *batchObject) {
+		if o.Status == "validating" || o.Status == "in_progress" {
+			o.Status, o.CancellingAt = "cancelling", now()
+		}
+	})
+	s.batches.save(j)
+	j.cancel()
 }
 
 // handleBatch answers GET /v1/batches/{id} and POST
@@ -193,20 +218,14 @@ func (s *Server) handleBatch(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	s.batches.mu.Lock()
 	j, err := s.batches.find(id)
 	s.batches.mu.Unlock()
-	if err != nil {
-		return err
+	if err != nil || isMessageBatch(id) { // Anthropic's batches are seen through its API only
+		return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no batch %q", id)}
 	}
 	switch {
 	case sub == "" && ri.method == "GET":
 		return s.writeJSON(ctx, s.batches.snapshot(j))
 	case sub == "cancel" && ri.method == "POST":
-		s.batches.update(j, func(o *batchObject) {
-			if o.Status == "validating" || o.Status == "in_progress" {
-				o.Status, o.CancellingAt = "cancelling", now()
-			}
-		})
-		s.batches.save(j)
-		j.cancel()
+		s.cancelBatch(j)
 		return s.writeJSON(ctx, s.batches.snapshot(j))
 	}
 	return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no route for %s %s: a batch has GET /v1/batches/{id} and POST /v1/batches/{id}/cancel", ri.method, ri.path)}
@@ -309,7 +328,10 @@ dispatch:
 			if results[i] == nil {
 				o := BatchErrorOutput(in.CustomID, &BatchError{Code: "batch_expired", Message: "This request could not be executed before the completion window expired."})
 				results[i] = &o
-				bs.update(j, func(b *batchObject) { countLine(b, o, BatchUsage{}) })
+				bs.update(j, func(b *batchObject) {
+					countLine(b, o, BatchUsage{})
+					b.RequestCounts.Expired++
+				})
 			}
 		}
 	}

@@ -34,6 +34,7 @@ const batchesVersion = 1
 type storedBatch struct {
 	Version int         `json:"version"`
 	Batch   batchObject `json:"batch"`
+	Expired int         `json:"expired,omitempty"` // Batch.RequestCounts.Expired, which OpenAI's object leaves out
 }
 
 // batchLine is one finished line in a batch's log: its place among the
@@ -66,7 +67,7 @@ func (bs *batches) save(j *batchJob) {
 	j.saveMu.Lock()
 	defer j.saveMu.Unlock()
 	obj := bs.snapshot(j)
-	b, err := json.Marshal(storedBatch{Version: batchesVersion, Batch: obj})
+	b, err := json.Marshal(storedBatch{Version: batchesVersion, Batch: obj, Expired: obj.RequestCounts.Expired})
 	if err == nil {
 		err = writeFileAtomic(bs.objPath(obj.ID), b)
 	}
@@ -192,6 +193,7 @@ func (s *Server) openBatches(dir string) error {
 			s.log.Warn("stored batch left out", zap.String("file", filepath.Join(dir, name)), zap.Error(err))
 			continue
 		}
+		sb.Batch.RequestCounts.Expired = sb.Expired
 		bs.jobs = append(bs.jobs, &batchJob{obj: sb.Batch, cancel: func() {}, done: make(chan struct{})})
 	}
 	sort.SliceStable(bs.jobs, func(i, k int) bool { return bs.jobs[i].obj.CreatedAt < bs.jobs[k].obj.CreatedAt })

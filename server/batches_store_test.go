@@ -204,6 +204,24 @@ func TestBatchExpiresOnResume(t *testing.T) {
 	if len(lines) != 10-ran {
 		t.Errorf("%d error lines, %d lines had not run", len(lines), 10-ran)
 	}
+	// Anthropic's counts keep the expired apart from the errored, across
+	// a restart too.
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := second.srv.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	third := newTestServer(t, cfg, "b")
+	third.do("GET", "/health", "") // Serve is up, so the cleanup's Shutdown ends it
+	third.srv.batches.mu.Lock()
+	j, err := third.srv.batches.find(id)
+	third.srv.batches.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := messageBatchOf(third.srv.batches.snapshot(j), "").RequestCounts; c.Expired != 10-ran || c.Errored != 0 || c.Succeeded != ran || c.Canceled != 0 {
+		t.Errorf("counts in Anthropic's shape %+v, %d lines had run", c, ran)
+	}
 }
 
 // A batch whose input file is gone when it would resume fails, saying

@@ -10,8 +10,8 @@ import (
 )
 
 // BatchRoutes are the routes a batch line may name (OpenAI's Batch API's,
-// all POST).
-var BatchRoutes = []string{"/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses"}
+// and Anthropic's Messages, which its Message Batches run), all POST.
+var BatchRoutes = []string{"/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/v1/messages"}
 
 // BatchInput is one line of a batch file: OpenAI's Batch API format,
 // which vLLM's run_batch reads too.

@@ -94,6 +94,8 @@ func (s *Server) routes(path string) []route {
 		return []route{{method: "POST", auth: true, h: s.handleAnthropicMessages}}
 	case "/v1/messages/count_tokens":
 		return []route{{method: "POST", auth: true, h: s.handleAnthropicCountTokens}}
+	case "/v1/messages/batches":
+		return []route{{method: "POST", auth: true, h: s.handleMessageBatches}, {method: "GET", auth: true, h: s.handleMessageBatches}}
 	case "/v1/chat/completions", "/chat/completions": // llama-server takes both
 		return []route{{method: "POST", auth: true, h: s.handleChat}, {method: "GET", auth: true, h: s.handleChatList}}
 	case "/v1/chat/completions/input_tokens", "/chat/completions/input_tokens":
@@ -151,6 +153,10 @@ func (s *Server) routes(path string) []route {
 	if strings.HasPrefix(path, "/v1/conversations/") && len(path) > len("/v1/conversations/") {
 		return []route{{method: "GET", auth: true, h: s.handleConversation}, {method: "POST", auth: true, h: s.handleConversation},
 			{method: "DELETE", auth: true, h: s.handleConversation}}
+	}
+	if strings.HasPrefix(path, "/v1/messages/batches/") && len(path) > len("/v1/messages/batches/") {
+		return []route{{method: "GET", auth: true, h: s.handleMessageBatch}, {method: "POST", auth: true, h: s.handleMessageBatch},
+			{method: "DELETE", auth: true, h: s.handleMessageBatch}}
 	}
 	if strings.HasPrefix(path, "/v1/responses/") && len(path) > len("/v1/responses/") {
 		return []route{{method: "GET", auth: true, h: s.handleStoredResponse}, {method: "DELETE", auth: true, h: s.handleStoredResponse},

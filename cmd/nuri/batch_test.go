@@ -27,6 +27,7 @@ var batchLines = []string{
 	`{"custom_id": "cmpl", "method": "POST", "url": "/v1/completions", "body": {"prompt": "Lily went to", "max_tokens": 24, "temperature": 0, "n": 2}}`,
 	``,
 	`{"custom_id": "resp", "method": "POST", "url": "/v1/responses", "body": {"input": "Tom had a dog", "max_output_tokens": 16, "temperature": 0}}`,
+	`{"custom_id": "msg", "method": "POST", "url": "/v1/messages", "body": {"model": "stories260K", "max_tokens": 16, "messages": [{"role": "user", "content": "Once upon a time"}], "temperature": 0}}`,
 	`{"custom_id": "other-model", "method": "POST", "url": "/v1/completions", "body": {"model": "gpt-4o", "prompt": "x"}}`,
 	`{"custom_id": "get", "method": "GET", "url": "/v1/completions", "body": {}}`,
 	`{"custom_id": "stream", "method": "POST", "url": "/v1/completions", "body": {"prompt": "x", "stream": true}}`,
@@ -82,7 +83,7 @@ func TestBatch(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stderr, "10 lines written to out.jsonl") || !strings.Contains(stderr, "(6 failed)") {
+	if !strings.Contains(stderr, "11 lines written to out.jsonl") || !strings.Contains(stderr, "(6 failed)") {
 		t.Errorf("summary: %s", stderr)
 	}
 	outs := readBatchOutput(t, out)
@@ -91,7 +92,7 @@ func TestBatch(t *testing.T) {
 		status int    // 0: refused before the server
 		code   string // the refusal's code
 	}{
-		{"chat", 200, ""}, {"cmpl", 200, ""}, {"resp", 200, ""}, {"other-model", 404, ""},
+		{"chat", 200, ""}, {"cmpl", 200, ""}, {"resp", 200, ""}, {"msg", 200, ""}, {"other-model", 404, ""},
 		{"get", 0, "invalid_method"}, {"stream", 0, "invalid_body"}, {"route", 0, "invalid_url"},
 		{"", 0, "invalid_json"}, {"chat", 0, "duplicate_custom_id"}, {"cmpl2", 200, ""},
 	}
@@ -112,7 +113,7 @@ func TestBatch(t *testing.T) {
 			t.Errorf("line %d (%s): response %+v error %+v, want status %d", i, w.id, o.Response, o.Error, w.status)
 		}
 	}
-	if msg := outs[8].Error.Message; !strings.Contains(msg, "line 10") || !strings.Contains(msg, "line 1's") {
+	if msg := outs[9].Error.Message; !strings.Contains(msg, "line 11") || !strings.Contains(msg, "line 1's") {
 		t.Errorf("the duplicate's message names the file's lines: %q", msg)
 	}
 
@@ -132,6 +133,9 @@ func TestBatch(t *testing.T) {
 					Text string `json:"text"`
 				} `json:"content"`
 			} `json:"output"`
+			Content []struct { // Anthropic's message
+				Text string `json:"text"`
+			} `json:"content"`
 		}
 		if err := json.Unmarshal(body, &r); err != nil {
 			t.Fatalf("reply %s: %v", body, err)
@@ -145,9 +149,13 @@ func TestBatch(t *testing.T) {
 				s = append(s, c.Text)
 			}
 		}
+		for _, c := range r.Content {
+			s = append(s, c.Text)
+		}
 		return strings.Join(s, "|")
 	}
-	served := map[string]string{"chat": "/v1/chat/completions", "cmpl": "/v1/completions", "resp": "/v1/responses", "cmpl2": "/v1/completions"}
+	served := map[string]string{"chat": "/v1/chat/completions", "cmpl": "/v1/completions", "resp": "/v1/responses", "msg": "/v1/messages",
+		"cmpl2": "/v1/completions"}
 	compared := 0
 	for _, line := range batchLines {
 		var bi server.BatchInput
@@ -190,7 +198,7 @@ func TestBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stderr = runBatchCmd(t, "-i", in, "-o", resumed, "--resume")
-	if code != 0 || !strings.Contains(stderr, "resuming after line 2 of 10") {
+	if code != 0 || !strings.Contains(stderr, "resuming after line 2 of 11") {
 		t.Fatalf("resume: exit %d: %s", code, stderr)
 	}
 	again := readBatchOutput(t, resumed)

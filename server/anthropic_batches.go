@@ -165,7 +165,7 @@ func (s *Server) handleMessageBatches(ctx *fasthttp.RequestCtx, ri *reqInfo) err
 		return err
 	}
 	id := messageBatchPrefix + randomID(idAlphabet, 24)
-	in, err := fs.add(id+"_requests.jsonl", "batch", lines.Bytes())
+	in, err := fs.add(id+"_requests.jsonl", "batch", lines.Bytes(), 0)
 	if err != nil {
 		return err
 	}

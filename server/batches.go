@@ -366,7 +366,7 @@ dispatch:
 		if buf.Len() == 0 || storeErr != nil {
 			return nil
 		}
-		f, err := s.files.add(id+suffix, "batch_output", buf.Bytes())
+		f, err := s.files.add(id+suffix, "batch_output", buf.Bytes(), 0)
 		if err != nil {
 			storeErr = err
 			return nil

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	iofs "io/fs"
+	"mime/multipart"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,20 +29,20 @@ func TestFileStoreFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := fs.add("a.jsonl", "batch", []byte("first file"))
+	a, err := fs.add("a.jsonl", "batch", []byte("first file"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(1100 * time.Millisecond) // created_at is in seconds: b is newer
-	b, err := fs.add("b.jsonl", "user_data", []byte("second"))
+	b, err := fs.add("b.jsonl", "user_data", []byte("second"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := fs.add("c.txt", "batch", []byte("third"))
+	c, err := fs.add("c.txt", "batch", []byte("third"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fs.add("big", "batch", make([]byte, 100-10-6-5+1)); err == nil {
+	if _, err := fs.add("big", "batch", make([]byte, 100-10-6-5+1), 0); err == nil {
 		t.Error("a file past the budget was kept")
 	}
 	if !fs.delete(c.ID) {
@@ -56,7 +58,7 @@ func TestFileStoreFolder(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "file-orphan.data"), []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	short, err := fs.add("short", "batch", []byte("12345"))
+	short, err := fs.add("short", "batch", []byte("12345"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,4 +344,77 @@ func readStoredBatch(t *testing.T, dir, id string) storedBatch {
 		t.Fatal(err)
 	}
 	return sb
+}
+
+// OpenAI's expires_after on an upload: the file says when it goes, and
+// is gone (from the folder too) once that time has come.
+func TestFileExpiry(t *testing.T) {
+	ts := newTestServer(t, Config{}, "x")
+	upload := func(fields map[string]string) (int, []byte) {
+		var body bytes.Buffer
+		w := multipart.NewWriter(&body)
+		for k, v := range fields {
+			if err := w.WriteField(k, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fw, err := w.CreateFormFile("file", "in.jsonl")
+		if err == nil {
+			_, err = fw.Write([]byte("{}\n"))
+		}
+		if err == nil {
+			err = w.Close()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, _, out := ts.do("POST", "/v1/files", body.String(), "Content-Type", w.FormDataContentType())
+		return status, out
+	}
+	status, out := upload(map[string]string{"purpose": "batch", "expires_after[anchor]": "created_at", "expires_after[seconds]": "3600"})
+	var f fileObject
+	if err := json.Unmarshal(out, &f); err != nil || status != 200 || f.ExpiresAt == nil || *f.ExpiresAt != f.CreatedAt+3600 &&
+		*f.ExpiresAt != f.CreatedAt+3601 {
+		t.Fatalf("upload: %d %s", status, out)
+	}
+	for _, tc := range []struct {
+		fields map[string]string
+		param  string
+	}{
+		{map[string]string{"purpose": "batch", "expires_after[anchor]": "created_at", "expires_after[seconds]": "60"}, "expires_after.seconds"},
+		{map[string]string{"purpose": "batch", "expires_after[anchor]": "last_active_at", "expires_after[seconds]": "3600"}, "expires_after.anchor"},
+		{map[string]string{"purpose": "batch", "expires_after[seconds]": "3600"}, "expires_after.anchor"},
+	} {
+		if status, out := upload(tc.fields); status != 400 || !strings.Contains(string(out), `"param":"`+tc.param+`"`) {
+			t.Errorf("%v: %d %s", tc.fields, status, out)
+		}
+	}
+
+	dir := t.TempDir()
+	fs, err := openFileStore(1<<20, dir, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := fs.add("old", "batch", []byte("bytes"), time.Now().Unix()-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := fs.add("new", "batch", []byte("bytes"), time.Now().Unix()+3600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fs.list(""); len(got) != 1 || got[0].ID != kept.ID {
+		t.Errorf("listed %+v, want only %s", got, kept.ID)
+	}
+	if _, err := fs.get(gone.ID); err == nil {
+		t.Error("an expired file is still there")
+	}
+	if fs.bytes != kept.Bytes {
+		t.Errorf("%d bytes taken, want %d", fs.bytes, kept.Bytes)
+	}
+	for _, p := range []string{gone.ID + ".json", gone.ID + ".data"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); !errors.Is(err, iofs.ErrNotExist) {
+			t.Errorf("%s of an expired file: %v", p, err)
+		}
+	}
 }

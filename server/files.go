@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -63,8 +64,10 @@ type fileStore struct {
 
 func newFileStore(maxBytes int) *fileStore { return &fileStore{maxBytes: maxBytes, log: zap.NewNop()} }
 
-// add keeps data as a new file.
-func (fs *fileStore) add(name, purpose string, data []byte) (fileObject, error) {
+// add keeps data as a new file; expiresAt (0: never) is when it is
+// deleted.
+func (fs *fileStore) add(name, purpose string, data []byte, expiresAt int64) (fileObject, error) {
+	fs.expire()
 	fs.mu.Lock()
 	if fs.bytes+len(data) > fs.maxBytes {
 		taken := fs.bytes
@@ -75,6 +78,9 @@ func (fs *fileStore) add(name, purpose string, data []byte) (fileObject, error) 
 	fs.mu.Unlock()
 	f := &keptFile{obj: fileObject{ID: "file-" + randomID(idAlphabet, 24), Object: "file", Bytes: len(data), CreatedAt: time.Now().Unix(),
 		Filename: name, Purpose: purpose, Status: "processed"}}
+	if expiresAt > 0 {
+		f.obj.ExpiresAt = &expiresAt
+	}
 	if fs.dir == "" {
 		f.data = data
 	} else if err := fs.write(f.obj, data); err != nil {
@@ -117,7 +123,26 @@ func (fs *fileStore) write(obj fileObject, data []byte) error {
 	return err
 }
 
+// expire deletes the files whose expires_at has come.
+func (fs *fileStore) expire() {
+	now := time.Now().Unix()
+	fs.mu.Lock()
+	var gone []string
+	for _, f := range fs.files {
+		if f.obj.ExpiresAt != nil && *f.obj.ExpiresAt <= now {
+			gone = append(gone, f.obj.ID)
+		}
+	}
+	fs.mu.Unlock()
+	for _, id := range gone {
+		if fs.delete(id) {
+			fs.log.Info("file expired", zap.String("id", id))
+		}
+	}
+}
+
 func (fs *fileStore) get(id string) (*keptFile, error) {
+	fs.expire()
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	for _, f := range fs.files {
@@ -227,6 +252,7 @@ func openFileStore(maxBytes int, dir string, log *zap.Logger) (*fileStore, error
 
 // list is the files of purpose (every file for ""), oldest first.
 func (fs *fileStore) list(purpose string) []fileObject {
+	fs.expire()
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	var out []fileObject
@@ -236,6 +262,39 @@ func (fs *fileStore) list(purpose string) []fileObject {
 		}
 	}
 	return out
+}
+
+// Bounds of an upload's expires_after[seconds], OpenAI's: an hour to 30
+// days.
+const (
+	minFileLifetime = 3600
+	maxFileLifetime = 30 * 24 * 3600
+)
+
+// expiresAfter reads OpenAI's expires_after[anchor] and
+// expires_after[seconds] form fields: when the upload is to be deleted
+// (0: never).
+func expiresAfter(form map[string][]string) (int64, error) {
+	value := func(k string) (string, bool) {
+		v, ok := form[k]
+		if !ok || len(v) == 0 {
+			return "", false
+		}
+		return v[0], true
+	}
+	anchor, hasAnchor := value("expires_after[anchor]")
+	secs, hasSecs := value("expires_after[seconds]")
+	if !hasAnchor && !hasSecs {
+		return 0, nil
+	}
+	if anchor != "created_at" {
+		return 0, invalidParam("expires_after.anchor", "expires_after[anchor] must be \"created_at\", got %q", anchor)
+	}
+	n, err := strconv.ParseInt(secs, 10, 64)
+	if err != nil || n < minFileLifetime || n > maxFileLifetime {
+		return 0, invalidParam("expires_after.seconds", "expires_after[seconds] must be %d (an hour) to %d (30 days), got %q", minFileLifetime, maxFileLifetime, secs)
+	}
+	return time.Now().Unix() + n, nil
 }
 
 // idAlphabet is what the ids of files and batches are made of.
@@ -281,6 +340,10 @@ func (s *Server) handleFiles(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if len(fhs) != 1 {
 		return invalidParam("file", "give one file in the form field file")
 	}
+	expiresAt, err := expiresAfter(form.Value)
+	if err != nil {
+		return err
+	}
 	f, err := fhs[0].Open()
 	if err != nil {
 		return fmt.Errorf("upload %s: %w", fhs[0].Filename, err)
@@ -290,7 +353,7 @@ func (s *Server) handleFiles(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err != nil {
 		return fmt.Errorf("upload %s: %w", fhs[0].Filename, err)
 	}
-	obj, err := fs.add(fhs[0].Filename, purpose, data)
+	obj, err := fs.add(fhs[0].Filename, purpose, data, expiresAt)
 	if err != nil {
 		return err
 	}

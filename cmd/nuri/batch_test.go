@@ -234,9 +234,11 @@ func TestBatch(t *testing.T) {
 
 // OpenAI's Batch API on stories260K through OpenAI's Go SDK: a batch of
 // greedy chat requests gives, line for line, the text /v1/chat/completions
-// gives; --files-store-mib 0 closes the Files API.
+// gives; with --files-store-dir a second server finds the batch and its
+// files; --files-store-mib 0 closes the Files API.
 func TestServeBatchesAPI(t *testing.T) {
-	base := startServe(t)
+	dir := filepath.Join(t.TempDir(), "files")
+	base := startServe(t, "--files-store-dir", dir)
 	client := openai.NewClient(option.WithBaseURL(base+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
 	ctx := context.Background()
 	prompts := []string{"Once upon a time", "One day, Lily", "The cat"}
@@ -292,6 +294,20 @@ func TestServeBatchesAPI(t *testing.T) {
 		if reply.Choices[0].Message.Content != want.Choices[0].Message.Content {
 			t.Errorf("line %d: %q, the route gives %q", i, reply.Choices[0].Message.Content, want.Choices[0].Message.Content)
 		}
+	}
+	second := openai.NewClient(option.WithBaseURL(startServe(t, "--files-store-dir", dir)+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	kept, err := second.Batches.Get(ctx, b.ID)
+	if err != nil || kept.Status != "completed" || kept.OutputFileID != b.OutputFileID {
+		t.Fatalf("the batch from another server over the folder: %+v, %v", kept, err)
+	}
+	resp, err = second.Files.Content(ctx, b.OutputFileID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(again) != string(data) {
+		t.Errorf("the output file from another server over the folder: %d bytes (%v), %d written", len(again), err, len(data))
 	}
 	off := startServe(t, "--files-store-mib", "0")
 	resp2, err := http.Get(off + "/v1/files")

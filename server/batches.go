@@ -36,6 +36,9 @@ type batchObject struct {
 	RequestCounts    batchCounts       `json:"request_counts"`
 	Usage            responseUsage     `json:"usage"` // the Responses API's shape, as OpenAI gives it
 	Metadata         map[string]string `json:"metadata"`
+	// outputLifetime (output_expires_after, seconds; 0: none) is how long
+	// the output and error files stay; kept, not shown.
+	outputLifetime int64
 }
 
 type batchErrors struct {
@@ -119,6 +122,12 @@ type batchRequest struct {
 	Endpoint         string            `json:"endpoint"`
 	CompletionWindow string            `json:"completion_window"`
 	Metadata         map[string]string `json:"metadata"`
+	// OutputExpiresAfter is how long the output and error files stay
+	// (anchor created_at: from when each is written).
+	OutputExpiresAfter *struct {
+		Anchor  string `json:"anchor"`
+		Seconds int64  `json:"seconds"`
+	} `json:"output_expires_after"`
 }
 
 // handleBatches answers /v1/batches: POST creates and starts a batch,
@@ -156,6 +165,16 @@ func (s *Server) handleBatches(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err := checkMetadata(req.Metadata); err != nil {
 		return err
 	}
+	var lifetime int64
+	if e := req.OutputExpiresAfter; e != nil {
+		if e.Anchor != "created_at" {
+			return invalidParam("output_expires_after.anchor", "output_expires_after.anchor must be \"created_at\", got %q", e.Anchor)
+		}
+		if e.Seconds < minFileLifetime || e.Seconds > maxFileLifetime {
+			return invalidParam("output_expires_after.seconds", "output_expires_after.seconds must be %d (an hour) to %d (30 days), got %d", minFileLifetime, maxFileLifetime, e.Seconds)
+		}
+		lifetime = e.Seconds
+	}
 	in, err := fs.get(req.InputFileID)
 	if err != nil {
 		return &apiError{err: ErrRouteNotFound, param: "input_file_id", msg: err.Error()}
@@ -171,7 +190,7 @@ func (s *Server) handleBatches(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 		return err
 	}
 	j := s.startBatch(batchObject{ID: "batch_" + randomID(idAlphabet, 24), Object: "batch", Endpoint: req.Endpoint,
-		InputFileID: in.obj.ID, CompletionWindow: batchWindow, Metadata: req.Metadata}, input)
+		InputFileID: in.obj.ID, CompletionWindow: batchWindow, Metadata: req.Metadata, outputLifetime: lifetime}, input)
 	return s.writeJSON(ctx, s.batches.snapshot(j))
 }
 
@@ -366,7 +385,11 @@ dispatch:
 		if buf.Len() == 0 || storeErr != nil {
 			return nil
 		}
-		f, err := s.files.add(id+suffix, "batch_output", buf.Bytes(), 0)
+		var expires int64
+		if l := bs.snapshot(j).outputLifetime; l > 0 {
+			expires = time.Now().Unix() + l
+		}
+		f, err := s.files.add(id+suffix, "batch_output", buf.Bytes(), expires)
 		if err != nil {
 			storeErr = err
 			return nil

@@ -35,6 +35,8 @@ type storedBatch struct {
 	Version int         `json:"version"`
 	Batch   batchObject `json:"batch"`
 	Expired int         `json:"expired,omitempty"` // Batch.RequestCounts.Expired, which OpenAI's object leaves out
+	// OutputLifetime is Batch.outputLifetime, which the object does not show.
+	OutputLifetime int64 `json:"output_lifetime,omitempty"`
 }
 
 // batchLine is one finished line in a batch's log: its place among the
@@ -67,7 +69,7 @@ func (bs *batches) save(j *batchJob) {
 	j.saveMu.Lock()
 	defer j.saveMu.Unlock()
 	obj := bs.snapshot(j)
-	b, err := json.Marshal(storedBatch{Version: batchesVersion, Batch: obj, Expired: obj.RequestCounts.Expired})
+	b, err := json.Marshal(storedBatch{Version: batchesVersion, Batch: obj, Expired: obj.RequestCounts.Expired, OutputLifetime: obj.outputLifetime})
 	if err == nil {
 		err = writeFileAtomic(bs.objPath(obj.ID), b)
 	}
@@ -193,7 +195,7 @@ func (s *Server) openBatches(dir string) error {
 			s.log.Warn("stored batch left out", zap.String("file", filepath.Join(dir, name)), zap.Error(err))
 			continue
 		}
-		sb.Batch.RequestCounts.Expired = sb.Expired
+		sb.Batch.RequestCounts.Expired, sb.Batch.outputLifetime = sb.Expired, sb.OutputLifetime
 		bs.jobs = append(bs.jobs, &batchJob{obj: sb.Batch, cancel: func() {}, done: make(chan struct{})})
 	}
 	sort.SliceStable(bs.jobs, func(i, k int) bool { return bs.jobs[i].obj.CreatedAt < bs.jobs[k].obj.CreatedAt })

@@ -350,27 +350,7 @@ func readStoredBatch(t *testing.T, dir, id string) storedBatch {
 // is gone (from the folder too) once that time has come.
 func TestFileExpiry(t *testing.T) {
 	ts := newTestServer(t, Config{}, "x")
-	upload := func(fields map[string]string) (int, []byte) {
-		var body bytes.Buffer
-		w := multipart.NewWriter(&body)
-		for k, v := range fields {
-			if err := w.WriteField(k, v); err != nil {
-				t.Fatal(err)
-			}
-		}
-		fw, err := w.CreateFormFile("file", "in.jsonl")
-		if err == nil {
-			_, err = fw.Write([]byte("{}\n"))
-		}
-		if err == nil {
-			err = w.Close()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		status, _, out := ts.do("POST", "/v1/files", body.String(), "Content-Type", w.FormDataContentType())
-		return status, out
-	}
+	upload := func(fields map[string]string) (int, []byte) { return uploadFile(t, ts, fields, "{}\n") }
 	status, out := upload(map[string]string{"purpose": "batch", "expires_after[anchor]": "created_at", "expires_after[seconds]": "3600"})
 	var f fileObject
 	if err := json.Unmarshal(out, &f); err != nil || status != 200 || f.ExpiresAt == nil || *f.ExpiresAt != f.CreatedAt+3600 &&
@@ -415,6 +395,60 @@ func TestFileExpiry(t *testing.T) {
 	for _, p := range []string{gone.ID + ".json", gone.ID + ".data"} {
 		if _, err := os.Stat(filepath.Join(dir, p)); !errors.Is(err, iofs.ErrNotExist) {
 			t.Errorf("%s of an expired file: %v", p, err)
+		}
+	}
+}
+
+// uploadFile posts content as a multipart upload with fields.
+func uploadFile(t *testing.T, ts *testServer, fields map[string]string, content string) (int, []byte) {
+	t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	for k, v := range fields {
+		if err := w.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fw, err := w.CreateFormFile("file", "in.jsonl")
+	if err == nil {
+		_, err = fw.Write([]byte(content))
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _, out := ts.do("POST", "/v1/files", body.String(), "Content-Type", w.FormDataContentType())
+	return status, out
+}
+
+// A batch's output_expires_after gives its output file an expires_at.
+func TestBatchOutputExpiry(t *testing.T) {
+	ts := newTestServer(t, Config{}, "네")
+	status, out := uploadFile(t, ts, map[string]string{"purpose": "batch"}, batchFile(2))
+	var in fileObject
+	if err := json.Unmarshal(out, &in); err != nil || status != 200 {
+		t.Fatalf("upload: %d %s", status, out)
+	}
+	body := func(secs int) string {
+		return `{"input_file_id":"` + in.ID + `","endpoint":"/v1/chat/completions","completion_window":"24h","output_expires_after":{"anchor":"created_at","seconds":` + strconv.Itoa(secs) + `}}`
+	}
+	if status, _, out := ts.do("POST", "/v1/batches", body(10)); status != 400 || !strings.Contains(string(out), `"param":"output_expires_after.seconds"`) {
+		t.Errorf("10 s: %d %s", status, out)
+	}
+	status, _, out = ts.do("POST", "/v1/batches", body(7200))
+	var b batchObject
+	if err := json.Unmarshal(out, &b); err != nil || status != 200 {
+		t.Fatalf("create: %d %s", status, out)
+	}
+	client := openai.NewClient(option.WithBaseURL(ts.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	done := waitBatch(t, client, b.ID)
+	for _, id := range []string{done.OutputFileID, done.ErrorFileID} {
+		_, _, raw := ts.do("GET", "/v1/files/"+id, "")
+		var f fileObject
+		if err := json.Unmarshal(raw, &f); err != nil || f.ExpiresAt == nil || *f.ExpiresAt-f.CreatedAt < 7200 || *f.ExpiresAt-f.CreatedAt > 7201 {
+			t.Errorf("file %s: %s", id, raw)
 		}
 	}
 }

@@ -126,6 +126,30 @@ func (b *background) add(id string, r *bgResponse) {
 	b.byID[id] = r
 }
 
+// wait returns once every background response has ended (stored how it
+// ended), or ctx has.
+func (b *background) wait(ctx context.Context) {
+	b.mu.Lock()
+	all := make([]*bgResponse, 0, len(b.byID))
+	for _, r := range b.byID {
+		all = append(all, r)
+	}
+	b.mu.Unlock()
+	for _, r := range all {
+		for {
+			_, done, changed := r.snapshot()
+			if done {
+				break
+			}
+			select {
+			case <-changed:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
 func (b *background) remove(id string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -263,3 +263,28 @@ func TestBackgroundResponseOpenAIClient(t *testing.T) {
 		t.Errorf("cancel of a finished one: %v, %v", c, err)
 	}
 }
+
+// A shutdown whose drain runs out cancels a background response still
+// running; it is kept cancelled.
+func TestBackgroundResponseShutdown(t *testing.T) {
+	ts := newTestServer(t, Config{}, strings.Repeat("x", 2000))
+	ts.eng.delay = 2 * time.Millisecond
+	_, _, body := ts.do("POST", "/v1/responses", `{"input":"hi","background":true}`)
+	var queued responseObject
+	if err := json.Unmarshal(body, &queued); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := ts.srv.Shutdown(ctx); err == nil {
+		t.Error("the drain did not wait for the background response")
+	}
+	r, ok := ts.srv.responses.get(queued.ID)
+	if !ok {
+		t.Fatal("the cancelled background response was not kept")
+	}
+	var kept responseObject
+	if err := json.Unmarshal(r.body, &kept); err != nil || kept.Status != "cancelled" || !kept.Background {
+		t.Errorf("kept %s", r.body)
+	}
+}

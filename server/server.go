@@ -307,14 +307,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		drainErr = fmt.Errorf("close connections: %w", err)
 	}
 	s.cancelAll()
-	// Batches stop taking lines now; let each finish its bookkeeping
-	// (its folder's log and object, or its files) before the process
-	// ends.
+	// Batches stop taking lines now, and background responses are
+	// cancelled; let each finish its bookkeeping (a batch's folder log and
+	// object, or its files; a response's stored object) before the
+	// process ends.
 	s.batches.mu.Lock()
 	jobs := slices.Clone(s.batches.jobs)
 	s.batches.mu.Unlock()
 	waitCtx, cancelWait := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancelWait()
+	s.bg.wait(waitCtx) // background responses, cancelled now, are stored as such
 	for _, j := range jobs {
 		select {
 		case <-j.done:

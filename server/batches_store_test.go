@@ -55,8 +55,10 @@ func TestFileStoreFolder(t *testing.T) {
 	}
 	// What a crash can leave: bytes without their object (removed), and an
 	// object whose bytes are cut short (left, and not kept).
-	if err := os.WriteFile(filepath.Join(dir, "file-orphan.data"), []byte("x"), 0o600); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"file-orphan.data", ".tmp-file-cut.data-123"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	short, err := fs.add("short", "batch", []byte("12345"), 0)
 	if err != nil {
@@ -81,8 +83,10 @@ func TestFileStoreFolder(t *testing.T) {
 	if data, err := again.content(f); err != nil || string(data) != "first file" {
 		t.Errorf("content %q, %v", data, err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "file-orphan.data")); !errors.Is(err, iofs.ErrNotExist) {
-		t.Errorf("orphaned bytes were not removed: %v", err)
+	for _, name := range []string{"file-orphan.data", ".tmp-file-cut.data-123"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); !errors.Is(err, iofs.ErrNotExist) {
+			t.Errorf("%s was not removed: %v", name, err)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, short.ID+".json")); err != nil {
 		t.Errorf("the object of a cut file was removed: %v", err)

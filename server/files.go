@@ -180,7 +180,8 @@ func (fs *fileStore) delete(id string) bool {
 	fs.mu.Unlock()
 	if fs.dir != "" {
 		// The object first: bytes left without one are removed at the
-		// next start, an object without its bytes would be kept.
+		// next start, while an object left without its bytes would be
+		// logged at every start.
 		for _, p := range []string{fs.objPath(id), fs.dataPath(id)} {
 			if err := os.Remove(p); err != nil && !errors.Is(err, iofs.ErrNotExist) {
 				fs.log.Warn("remove a deleted file", zap.String("path", p), zap.Error(err))
@@ -194,7 +195,7 @@ func (fs *fileStore) delete(id string) bool {
 // the files there are kept again, oldest first. An object file that
 // cannot be read, or whose bytes are missing or of another length, is
 // logged and left; bytes without an object (an upload or a deletion cut
-// short) are removed. Files over the budget are all kept (none is
+// short) and temporary files of a write cut short are removed. Files over the budget are all kept (none is
 // dropped), and uploads are refused until enough are deleted.
 func openFileStore(maxBytes int, dir string, log *zap.Logger) (*fileStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -236,6 +237,11 @@ func openFileStore(maxBytes int, dir string, log *zap.Logger) (*fileStore, error
 	}
 	for _, e := range entries {
 		name := e.Name()
+		if strings.HasPrefix(name, ".tmp-") && !e.IsDir() { // a write cut short (writeFileAtomic)
+			err := os.Remove(filepath.Join(dir, name))
+			log.Info("removed a file's write cut short", zap.String("file", filepath.Join(dir, name)), zap.Error(err))
+			continue
+		}
 		if id, ok := strings.CutSuffix(name, ".data"); ok && !e.IsDir() && !objects[id] {
 			err := os.Remove(filepath.Join(dir, name))
 			log.Info("removed a file's bytes without its object", zap.String("file", filepath.Join(dir, name)), zap.Error(err))

@@ -66,7 +66,7 @@ func TestStreamVariants(t *testing.T) {
 		{benchtest.LlamaCppLegacy, EndpointChat, "usage", true, true},
 		{benchtest.LlamaCppLegacy, EndpointCompletions, "usage", true, true},
 		{benchtest.Ollama, EndpointChat, "usage", true, false},
-		{benchtest.Nuri, EndpointChat, "usage", true, false},
+		{benchtest.Nuri, EndpointChat, "usage", true, true},
 		{benchtest.NoUsage, EndpointChat, "chunks", false, false},
 		{benchtest.NoUsage, EndpointCompletions, "chunks", false, false},
 		{benchtest.Nuri, EndpointResponses, "usage", false, false},

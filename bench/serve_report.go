@@ -24,6 +24,15 @@ func BuildServeReport(env Environment, cfg ServeConfig, res *ServeResults) *Repo
 	r.AddSection(serveSummarySection(cfg, res))
 	r.AddSection(Section{Title: "Charts", Charts: serveCharts(cfg, res)})
 	r.AddSection(Section{Title: "Latency percentiles (ms)", Tables: []Table{percentileTable(res)}})
+	if t := serverTimingsTable(res); len(t.Rows) > 0 {
+		r.AddSection(Section{
+			Title: "Server-reported timings",
+			Paragraphs: []string{"What the server said of each request in its replies' `timings` (llama-server's object, which Nuri sends too): " +
+				"its own time to the first token and its prompt and decode rates, per request, without the network and the client. " +
+				"Cached tokens are the prompt tokens its prefix cache served."},
+			Tables: []Table{t},
+		})
+	}
 	if t := serverCounterTable(res); len(t.Rows) > 0 {
 		r.AddSection(Section{
 			Title: "Server counters (/metrics)",
@@ -84,6 +93,26 @@ func addServeMetrics(r *Report, l LevelResult, goodput bool) {
 }
 
 func f2(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+
+// serverTimingsTable has a row for each level whose replies carried
+// timings.
+func serverTimingsTable(res *ServeResults) Table {
+	t := Table{Columns: []string{"level", "requests", "prompt ms median", "prompt ms p99", "prompt tok/s median",
+		"decode tok/s median", "decode tok/s min", "cached tokens %"}}
+	for _, l := range res.Levels {
+		st := l.Summary.ServerTimings
+		if st == nil {
+			continue
+		}
+		cached := 0.0
+		if n := st.CachedTokens + st.PromptTokens; n > 0 {
+			cached = 100 * float64(st.CachedTokens) / float64(n)
+		}
+		t.Rows = append(t.Rows, []string{l.Name, strconv.Itoa(st.Requests), f2(st.PromptMS.Median), f2(st.PromptMS.P99),
+			f2(st.PromptPerSecond.Median), f2(st.PredictedPerSecond.Median), f2(st.PredictedPerSecond.Min), f2(cached)})
+	}
+	return t
+}
 
 // serverCounterTable has a row for each level with server counters.
 func serverCounterTable(res *ServeResults) Table {

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"encoding/json"
 	"math"
 	"time"
 )
@@ -34,6 +35,66 @@ type LevelSummary struct {
 	OutputTokensFromUsage  int `json:"output_tokens_from_usage"`
 	OutputTokensFromChunks int `json:"output_tokens_from_chunks"`
 	EmptyOutputs           int `json:"empty_outputs"`
+
+	// ServerTimings summarises the timings objects the server sent with
+	// its replies (llama-server's and Nuri's); nil when none came.
+	ServerTimings *ServerTimingsSummary `json:"server_timings,omitempty"`
+}
+
+// ServerTimingsSummary is what the server itself reported of the
+// successful requests that carried llama-server's timings object: its
+// own prompt time and rates, without the network and the client.
+type ServerTimingsSummary struct {
+	Requests           int          `json:"requests"`
+	PromptMS           LatencyStats `json:"prompt_ms"`            // prompt_ms (up to the first token)
+	PromptPerSecond    LatencyStats `json:"prompt_per_second"`    // prompt tokens computed a second
+	PredictedPerSecond LatencyStats `json:"predicted_per_second"` // output tokens a second after the first
+	CachedTokens       int          `json:"cached_tokens"`        // cache_n summed
+	PromptTokens       int          `json:"prompt_tokens"`        // prompt_n summed (computed, cache apart)
+}
+
+// serverTimings is the timings object of llama-server's replies (the
+// fields a summary reads).
+type serverTimings struct {
+	CacheN             *int     `json:"cache_n"`
+	PromptN            *int     `json:"prompt_n"`
+	PromptMS           *float64 `json:"prompt_ms"`
+	PromptPerSecond    *float64 `json:"prompt_per_second"`
+	PredictedPerSecond *float64 `json:"predicted_per_second"`
+}
+
+// summarizeServerTimings reads the timings of recs' successful requests;
+// nil when none has any.
+func summarizeServerTimings(recs []RequestRecord) *ServerTimingsSummary {
+	s := &ServerTimingsSummary{}
+	var promptMS, promptRate, predRate []float64
+	for _, r := range recs {
+		var t serverTimings
+		if !r.OK || len(r.ServerTimings) == 0 || json.Unmarshal(r.ServerTimings, &t) != nil || (t.PromptMS == nil && t.PredictedPerSecond == nil) {
+			continue
+		}
+		s.Requests++
+		if t.PromptMS != nil {
+			promptMS = append(promptMS, *t.PromptMS)
+		}
+		if t.PromptPerSecond != nil && *t.PromptPerSecond > 0 {
+			promptRate = append(promptRate, *t.PromptPerSecond)
+		}
+		if t.PredictedPerSecond != nil && *t.PredictedPerSecond > 0 {
+			predRate = append(predRate, *t.PredictedPerSecond)
+		}
+		if t.CacheN != nil {
+			s.CachedTokens += *t.CacheN
+		}
+		if t.PromptN != nil {
+			s.PromptTokens += *t.PromptN
+		}
+	}
+	if s.Requests == 0 {
+		return nil
+	}
+	s.PromptMS, s.PromptPerSecond, s.PredictedPerSecond = Summarize(promptMS), Summarize(promptRate), Summarize(predRate)
+	return s
 }
 
 // GoodputResult is the share of requests meeting the objectives.
@@ -84,6 +145,7 @@ func summarizeLevel(recs []RequestRecord, d time.Duration, peakConc int, g Goodp
 	}
 	s.PeakOutputThroughput = peakOutputThroughput(recs)
 	s.TTFT, s.TPOT, s.ITL, s.E2EL = Summarize(ttft), Summarize(tpot), Summarize(itl), Summarize(e2el)
+	s.ServerTimings = summarizeServerTimings(recs)
 	return s
 }
 

@@ -31,7 +31,8 @@ const (
 	// NoUsage: a server that never reports usage and sends no [DONE]
 	// (older ollama and some llama.cpp forks); lines end with CRLF.
 	NoUsage Variant = "nousage"
-	// Nuri: OpenAI's own shape.
+	// Nuri: OpenAI's own shape, with llama-server's timings in the usage
+	// chunk.
 	Nuri Variant = "nuri"
 )
 

@@ -122,7 +122,7 @@ func (st *stream) finish(reason string, usage map[string]int, includeUsage bool)
 		}
 		return // no [DONE]
 	}
-	timings := map[string]any{"prompt_n": usage["prompt_tokens"], "predicted_n": usage["completion_tokens"],
+	timings := map[string]any{"cache_n": 0, "prompt_n": usage["prompt_tokens"], "prompt_ms": 5.0, "predicted_n": usage["completion_tokens"],
 		"predicted_per_second": 100.0}
 	last := st.chunk(map[string]any{}, "", reason)
 	switch st.variant {
@@ -139,7 +139,7 @@ func (st *stream) finish(reason string, usage map[string]int, includeUsage bool)
 		if includeUsage {
 			u := map[string]any{"id": "cmpl-benchtest", "object": "chat.completion.chunk", "model": st.model,
 				"choices": []any{}, "usage": usage}
-			if st.variant == LlamaCpp {
+			if st.variant == LlamaCpp || st.variant == Nuri {
 				u["timings"] = timings
 			}
 			st.event(u)

@@ -224,6 +224,22 @@ func TestBenchServeAgainstServerVariants(t *testing.T) {
 			if v.tokens == "usage" && gotIn != serverIn {
 				t.Errorf("%d input tokens, server reported %d", gotIn, serverIn)
 			}
+			// llama-server's timings (Nuri sends them too) are summarised
+			// per level; other servers send none.
+			for _, l := range res.Levels {
+				st := l.Summary.ServerTimings
+				timed := v.variant == benchtest.LlamaCpp || v.variant == benchtest.LlamaCppLegacy || v.variant == benchtest.Nuri
+				if timed != (st != nil) || timed && (st.Requests != 20 || st.PredictedPerSecond.Median != 100 || st.PromptMS.Median != 5) {
+					t.Errorf("%s: server timings %+v", l.Name, st)
+				}
+			}
+			md, err := os.ReadFile(filepath.Join(out, "report.md"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if has := bytes.Contains(md, []byte("Server-reported timings")); has != (v.variant == benchtest.LlamaCpp || v.variant == benchtest.LlamaCppLegacy || v.variant == benchtest.Nuri) {
+				t.Errorf("report.md has the server timings section: %v", has)
+			}
 		})
 	}
 }

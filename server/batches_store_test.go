@@ -456,3 +456,33 @@ func TestBatchOutputExpiry(t *testing.T) {
 		}
 	}
 }
+
+// /metrics counts the batches by API and status, the files, and the
+// background responses running.
+func TestStoreGauges(t *testing.T) {
+	ts := newTestServer(t, Config{}, "네")
+	status, out := uploadFile(t, ts, map[string]string{"purpose": "batch"}, batchFile(2))
+	var in fileObject
+	if err := json.Unmarshal(out, &in); err != nil || status != 200 {
+		t.Fatalf("upload: %d %s", status, out)
+	}
+	_, _, out = ts.do("POST", "/v1/batches", `{"input_file_id":"`+in.ID+`","endpoint":"/v1/chat/completions","completion_window":"24h"}`)
+	var b batchObject
+	if err := json.Unmarshal(out, &b); err != nil {
+		t.Fatal(err)
+	}
+	client := openai.NewClient(option.WithBaseURL(ts.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	waitBatch(t, client, b.ID)
+	_, _, metrics := ts.do("GET", "/metrics", "")
+	for _, want := range []string{
+		`nuri:batches{api="openai",status="completed"} 1`,
+		`nuri:batches{api="openai",status="in_progress"} 0`,
+		`nuri:batches{api="anthropic",status="completed"} 0`,
+		"nuri:files 3", // the input, the output and the error file
+		"nuri:background_responses_running 0",
+	} {
+		if !strings.Contains(string(metrics), want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

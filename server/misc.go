@@ -61,6 +61,7 @@ func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 			gauges = b.Gauges.Gauges()
 		}
 	}
+	gauges = append(gauges, s.storeGauges()...)
 	var buf bytes.Buffer
 	if err := s.metrics.write(&buf, st); err != nil {
 		return fmt.Errorf("%w: metrics: %w", ErrInternal, err)

@@ -486,3 +486,75 @@ func TestStoreGauges(t *testing.T) {
 		}
 	}
 }
+
+// Several batches at once over a folder, some cancelled, the server
+// stopped under them and started again: every batch ends, and each
+// ended batch's files hold every line at most once, as many as it
+// counts (the cancelled ones' unrun lines in neither file).
+func TestBatchesRestartStress(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{FilesDir: dir}
+	first := newTestServer(t, cfg, strings.Repeat("a", 20))
+	first.eng.delay = time.Millisecond
+	const batches, lines = 5, 8
+	var ids []string
+	for range batches {
+		var in strings.Builder
+		for i := range lines {
+			in.WriteString(`{"custom_id":"c` + strconv.Itoa(i) + `","method":"POST","url":"/v1/completions","body":{"prompt":"x","max_tokens":64}}` + "\n")
+		}
+		status, out := uploadFile(t, first, map[string]string{"purpose": "batch"}, in.String())
+		var f fileObject
+		if err := json.Unmarshal(out, &f); err != nil || status != 200 {
+			t.Fatalf("upload: %d %s", status, out)
+		}
+		_, _, out = first.do("POST", "/v1/batches", `{"input_file_id":"`+f.ID+`","endpoint":"/v1/completions","completion_window":"24h"}`)
+		var b batchObject
+		if err := json.Unmarshal(out, &b); err != nil || b.ID == "" {
+			t.Fatalf("create: %s", out)
+		}
+		ids = append(ids, b.ID)
+	}
+	time.Sleep(60 * time.Millisecond)
+	for _, id := range ids[:2] {
+		if status, _, out := first.do("POST", "/v1/batches/"+id+"/cancel", ""); status != 200 {
+			t.Fatalf("cancel: %d %s", status, out)
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := first.srv.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	second := newTestServer(t, cfg, strings.Repeat("b", 20))
+	client := openai.NewClient(option.WithBaseURL(second.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	for i, id := range ids {
+		b := waitBatch(t, client, id)
+		if i < 2 && b.Status != "cancelled" || i >= 2 && b.Status != "completed" {
+			t.Errorf("batch %d (%s) ended %s", i, id, b.Status)
+		}
+		seen := map[string]int{}
+		for _, fid := range []string{b.OutputFileID, b.ErrorFileID} {
+			if fid == "" {
+				continue
+			}
+			_, _, out := second.do("GET", "/v1/files/"+fid+"/content", "")
+			for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+				var o BatchOutput
+				if err := json.Unmarshal([]byte(l), &o); err != nil {
+					t.Fatalf("batch %d: line %q: %v", i, l, err)
+				}
+				seen[o.CustomID]++
+			}
+		}
+		n := int(b.RequestCounts.Completed + b.RequestCounts.Failed)
+		if len(seen) != n || b.RequestCounts.Total != lines || (b.Status == "completed" && n != lines) {
+			t.Errorf("batch %d: %d lines in its files, counts %+v", i, len(seen), b.RequestCounts)
+		}
+		for id, k := range seen {
+			if k != 1 {
+				t.Errorf("batch %d: %s in its files %d times", i, id, k)
+			}
+		}
+	}
+}

@@ -350,7 +350,7 @@ func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 	var apiErr error
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		apiErr = &apiError{err: ErrBodyTooLarge, msg: fmt.Sprintf("request body is over the %d byte limit", s.cfg.MaxBodyBytes)}
+		apiErr = &apiError{err: ErrBodyTooLarge, msg: fmt.Sprintf("request body is over the %d byte limit (the server's --max-body-bytes, which bounds file uploads too)", s.cfg.MaxBodyBytes)}
 	default:
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {

@@ -218,7 +218,6 @@ func TestBatchExpiresOnResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	third := newTestServer(t, cfg, "b")
-	third.do("GET", "/health", "") // Serve is up, so the cleanup's Shutdown ends it
 	third.srv.batches.mu.Lock()
 	j, err := third.srv.batches.find(id)
 	third.srv.batches.mu.Unlock()

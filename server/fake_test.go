@@ -319,12 +319,17 @@ func newTestServer(t *testing.T, cfg Config, reply string, opts ...func(*Backend
 	if err := srv.SetBackend(b); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ln := &startedListener{Listener: inner, started: make(chan struct{})}
 	ts := &testServer{t: t, srv: srv, eng: eng, url: "http://" + ln.Addr().String(), done: make(chan error, 1)}
 	go func() { ts.done <- srv.Serve(ln) }()
+	// fasthttp's Shutdown closes only the listeners Serve has taken: wait
+	// for it, or a test that makes no request could shut down first and
+	// leave Serve running for ever.
+	<-ln.started
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -332,6 +337,19 @@ func newTestServer(t *testing.T, cfg Config, reply string, opts ...func(*Backend
 		<-ts.done
 	})
 	return ts
+}
+
+// startedListener tells when Serve has started accepting on it (Serve
+// takes the listener before its first Accept).
+type startedListener struct {
+	net.Listener
+	once    sync.Once
+	started chan struct{}
+}
+
+func (l *startedListener) Accept() (net.Conn, error) {
+	l.once.Do(func() { close(l.started) })
+	return l.Listener.Accept()
 }
 
 // do sends a raw request and returns status, headers and body.

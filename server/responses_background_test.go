@@ -288,3 +288,37 @@ func TestBackgroundResponseShutdown(t *testing.T) {
 		t.Errorf("kept %s", r.body)
 	}
 }
+
+// A background response in a conversation adds its input and output to
+// it once it has run, as a foreground one does.
+func TestBackgroundResponseConversation(t *testing.T) {
+	ts := newTestServer(t, Config{}, "반가워요")
+	_, _, body := ts.do("POST", "/v1/conversations", `{}`)
+	var conv struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(body, &conv); err != nil || conv.ID == "" {
+		t.Fatalf("conversation: %s", body)
+	}
+	_, _, body = ts.do("POST", "/v1/responses", `{"input":"안녕","background":true,"conversation":"`+conv.ID+`"}`)
+	var queued responseObject
+	if err := json.Unmarshal(body, &queued); err != nil || queued.Conversation == nil || queued.Conversation.ID != conv.ID {
+		t.Fatalf("queued: %s", body)
+	}
+	if done := pollResponse(t, ts, queued.ID); done.Status != "completed" {
+		t.Fatalf("finished %+v", done)
+	}
+	_, _, body = ts.do("GET", "/v1/conversations/"+conv.ID+"/items?order=asc", "")
+	var items struct {
+		Data []struct {
+			Role    string `json:"role"`
+			Content []struct {
+				Text string `json:"text"`
+			} `json:"content"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &items); err != nil || len(items.Data) != 2 || items.Data[0].Role != "user" || items.Data[1].Role != "assistant" ||
+		len(items.Data[1].Content) != 1 || items.Data[1].Content[0].Text != "반가워요" {
+		t.Errorf("conversation items %s", body)
+	}
+}

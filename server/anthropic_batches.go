@@ -175,17 +175,7 @@ func (s *Server) handleMessageBatches(ctx *fasthttp.RequestCtx, ri *reqInfo) err
 }
 
 // validCustomID is Anthropic's rule for a request's custom_id.
-func validCustomID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for _, c := range id {
-		if !(c == '_' || c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
-			return false
-		}
-	}
-	return true
-}
+func validCustomID(id string) bool { return len(id) <= 64 && plainID(id) }
 
 // listMessageBatches is GET /v1/messages/batches: newest first, limit
 // (1-1000, 20) a page after after_id or before before_id.

@@ -258,9 +258,11 @@ func (s *Server) handleBatch(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 func (s *Server) runBatch(ctx context.Context, j *batchJob, input []byte) {
 	defer close(j.done)
 	bs := &s.batches
-	id := bs.snapshot(j).ID
+	// What the batch was made with, which never changes.
+	made := bs.snapshot(j)
+	id := made.ID
 	log := s.log.With(zap.String("batch", id))
-	lines, verrs := s.validateBatch(input, bs.snapshot(j).Endpoint)
+	lines, verrs := s.validateBatch(input, made.Endpoint)
 	if verrs != nil {
 		bs.update(j, func(o *batchObject) {
 			o.Errors = &batchErrors{Object: "list", Data: verrs}
@@ -294,7 +296,7 @@ func (s *Server) runBatch(ctx context.Context, j *batchJob, input []byte) {
 		}
 	})
 	bs.save(j)
-	log.Info("batch started", zap.Int("requests", len(lines)), zap.Int("already_run", len(lines)-countNil(results)), zap.String("endpoint", bs.snapshot(j).Endpoint))
+	log.Info("batch started", zap.Int("requests", len(lines)), zap.Int("already_run", len(lines)-countNil(results)), zap.String("endpoint", made.Endpoint))
 	lineLog := bs.openLines(id)
 	concurrency := 1
 	if b, err := s.backendFor(); err == nil {
@@ -302,7 +304,7 @@ func (s *Server) runBatch(ctx context.Context, j *batchJob, input []byte) {
 	}
 	inflight := make(chan struct{}, concurrency)
 	var wg sync.WaitGroup
-	expires := bs.snapshot(j).ExpiresAt
+	expires := made.ExpiresAt
 	expired := false
 dispatch:
 	for i, in := range lines {
@@ -386,7 +388,7 @@ dispatch:
 			return nil
 		}
 		var expires int64
-		if l := bs.snapshot(j).outputLifetime; l > 0 {
+		if l := made.outputLifetime; l > 0 {
 			expires = time.Now().Unix() + l
 		}
 		f, err := s.files.add(id+suffix, "batch_output", buf.Bytes(), expires)

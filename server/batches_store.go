@@ -168,10 +168,7 @@ func (bs *batches) dropLines(id string) {
 // lines their logs lack. An object file that cannot be read is logged and
 // left.
 func (s *Server) openBatches(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("batches folder: %w", err)
-	}
-	entries, err := os.ReadDir(dir)
+	entries, err := openFolder(dir)
 	if err != nil {
 		return fmt.Errorf("batches folder: %w", err)
 	}

@@ -198,10 +198,7 @@ func (fs *fileStore) delete(id string) bool {
 // short) and temporary files of a write cut short are removed. Files over the budget are all kept (none is
 // dropped), and uploads are refused until enough are deleted.
 func openFileStore(maxBytes int, dir string, log *zap.Logger) (*fileStore, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("files folder: %w", err)
-	}
-	entries, err := os.ReadDir(dir)
+	entries, err := openFolder(dir)
 	if err != nil {
 		return nil, fmt.Errorf("files folder: %w", err)
 	}

@@ -14,10 +14,9 @@ import (
 // job is one generation request after validation: everything the
 // response writers need, copied out of the fasthttp context.
 type job struct {
-	kind     string // "chat", "completion" or "response" (/v1/responses)
-	id       string // response id
-	created  int64
-	start    time.Time // when it was made, which its timings count from
+	kind     string    // "chat", "completion" or "response" (/v1/responses)
+	id       string    // response id
+	start    time.Time // when it was made: its replies' created, and where its timings count from
 	model    string
 	reqs     []engine.Request // one per choice
 	nPrompts int

@@ -191,9 +191,8 @@ func checkTokenLists(lists [][]int32, nVocab int, param string) error {
 
 func (s *Server) newJob(kind, id string, f *samplingFields, base engine.Request, prompts [][]int32, n int) *job {
 	stream := f.Stream != nil && *f.Stream
-	now := time.Now()
 	return &job{
-		kind: kind, id: id, created: now.Unix(), start: now, model: s.replyModel(f.Model, base.LoRA),
+		kind: kind, id: id, start: time.Now(), model: s.replyModel(f.Model, base.LoRA),
 		reqs: expand(base, id, prompts, n), nPrompts: len(prompts), n: n,
 		stream: stream, usage: stream && f.StreamOptions != nil && f.StreamOptions.IncludeUsage,
 		logprobs: base.Logprobs, timingsPerToken: f.TimingsPerToken,

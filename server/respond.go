@@ -52,7 +52,7 @@ func (s *Server) run(ctx *fasthttp.RequestCtx, ri *reqInfo, b *Backend, j *job) 
 		if j.chatDone != nil {
 			j.chatDone(body) // kept without the timings, as OpenAI's
 		}
-		body.Timings = j.timingsOf(choices)
+		body.Timings = j.timingsOf(choices, usage)
 		return s.writeJSON(ctx, body)
 	case "response":
 		return s.writeJSON(ctx, responseBody(j, choices[0]))
@@ -60,7 +60,7 @@ func (s *Server) run(ctx *fasthttp.RequestCtx, ri *reqInfo, b *Backend, j *job) 
 		return s.writeJSON(ctx, j.llamaBody(choices))
 	}
 	body := completionBody(j, choices, usage)
-	body.Timings = j.timingsOf(choices)
+	body.Timings = j.timingsOf(choices, usage)
 	return s.writeJSON(ctx, body)
 }
 
@@ -125,7 +125,7 @@ func (ri *reqInfo) oneChoice(j *job, choices []*choice) *choice {
 }
 
 func chatBody(j *job, choices []*choice, u usageJSON) *chatResponse {
-	resp := &chatResponse{ID: j.id, Object: "chat.completion", Created: j.created, Model: j.model, Usage: &u}
+	resp := &chatResponse{ID: j.id, Object: "chat.completion", Created: j.start.Unix(), Model: j.model, Usage: &u}
 	for i, c := range choices {
 		text := string(c.text)
 		fr := finishReason(c.finish)
@@ -151,7 +151,7 @@ func chatBody(j *job, choices []*choice, u usageJSON) *chatResponse {
 }
 
 func completionBody(j *job, choices []*choice, u usageJSON) *completionResponse {
-	resp := &completionResponse{ID: j.id, Object: "text_completion", Created: j.created, Model: j.model, Usage: &u}
+	resp := &completionResponse{ID: j.id, Object: "text_completion", Created: j.start.Unix(), Model: j.model, Usage: &u}
 	for i, c := range choices {
 		fr := finishReason(c.finish)
 		ch := completionChoice{Index: i, Text: string(c.text), FinishReason: &fr, StopReason: c.stop}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
-	"go.uber.org/zap"
 )
 
 // bgRetention is how long a finished background response's events stay
@@ -58,7 +57,9 @@ func (r *bgResponse) Write(p []byte) (int, error) {
 		}
 		r.events = append(r.events, ev)
 		grew = true
-		if _, data, ok := strings.Cut(ev, "data: "); ok {
+		// Only the events that announce the response as a whole carry
+		// it; the deltas, most of the stream, are not parsed.
+		if _, data, ok := strings.Cut(ev, "data: "); ok && strings.Contains(data, `"response":{`) {
 			var e struct {
 				Response json.RawMessage `json:"response"`
 			}
@@ -129,13 +130,7 @@ func (b *background) add(id string, r *bgResponse) {
 // wait returns once every background response has ended (stored how it
 // ended), or ctx has.
 func (b *background) wait(ctx context.Context) {
-	b.mu.Lock()
-	all := make([]*bgResponse, 0, len(b.byID))
-	for _, r := range b.byID {
-		all = append(all, r)
-	}
-	b.mu.Unlock()
-	for _, r := range all {
+	for _, r := range b.all() {
 		for {
 			_, done, changed := r.snapshot()
 			if done {
@@ -148,6 +143,17 @@ func (b *background) wait(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// all is the background responses kept, running or lately finished.
+func (b *background) all() []*bgResponse {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]*bgResponse, 0, len(b.byID))
+	for _, r := range b.byID {
+		out = append(out, r)
+	}
+	return out
 }
 
 func (b *background) remove(id string) {
@@ -314,6 +320,5 @@ func (s *Server) cancelStored(ctx *fasthttp.RequestCtx, id string) error {
 			return invalidParam("response_id", "response %s was not created with background: true: only background responses can be cancelled", id)
 		}
 	}
-	s.log.Debug("cancel of an unknown response", zap.String("id", id))
 	return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no response %q", id)}
 }

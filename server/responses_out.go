@@ -346,7 +346,7 @@ func (b *responseBuilder) finish(c *choice) *responseObject {
 func (j *job) responseObject(status string, output []any, u *responseUsage) *responseObject {
 	m := j.resp
 	sp := j.reqs[0].Sampling
-	r := &responseObject{ID: j.id, Object: "response", CreatedAt: j.created, Status: status, PreviousResponseID: m.previous,
+	r := &responseObject{ID: j.id, Object: "response", CreatedAt: j.start.Unix(), Status: status, PreviousResponseID: m.previous,
 		Instructions: m.instructions, MaxOutputTokens: m.maxOutputTokens, Model: j.model, Output: output,
 		ParallelToolCalls: m.parallel, Reasoning: responseReasoning{Effort: m.effort, Summary: m.summary},
 		Temperature: shortFloat(sp.Temperature), TopP: shortFloat(sp.TopP), Text: responseTextOut{Format: m.text},

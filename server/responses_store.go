@@ -143,12 +143,18 @@ const storedVersion = 1
 // or for an id that is not a plain file name (ids are the server's own,
 // but a path is never built from anything else).
 func (s *responseStore) path(id string) (string, bool) {
-	if s.dir == "" || id == "" || strings.ContainsFunc(id, func(c rune) bool {
-		return !(c == '_' || c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z')
-	}) {
+	if s.dir == "" || !plainID(id) {
 		return "", false
 	}
 	return filepath.Join(s.dir, id+".json"), true
+}
+
+// plainID reports whether id is one or more ASCII letters, digits, '_'
+// and '-' (a file name, and Anthropic's custom_id alphabet).
+func plainID(id string) bool {
+	return id != "" && !strings.ContainsFunc(id, func(c rune) bool {
+		return !(c == '_' || c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z')
+	})
 }
 
 // save writes r's file whole or not at all (a temporary file renamed into
@@ -166,6 +172,14 @@ func (s *responseStore) save(r *storedResponse) {
 	if err != nil {
 		s.log.Warn("store response on disk", zap.String("id", r.id), zap.String("dir", s.dir), zap.Error(err))
 	}
+}
+
+// openFolder creates the store folder dir if need be and lists it.
+func openFolder(dir string) ([]os.DirEntry, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return os.ReadDir(dir)
 }
 
 // writeFileAtomic writes path whole or not at all: a temporary file
@@ -191,10 +205,7 @@ func writeFileAtomic(path string, b []byte) error {
 // be: its responses are kept again, oldest first, within the limits (the
 // ones over them are removed). Unreadable files are logged and left.
 func openResponseStore(max, maxBytes int, dir string, log *zap.Logger) (*responseStore, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("responses folder: %w", err)
-	}
-	entries, err := os.ReadDir(dir)
+	entries, err := openFolder(dir)
 	if err != nil {
 		return nil, fmt.Errorf("responses folder: %w", err)
 	}

@@ -36,13 +36,7 @@ func (s *Server) storeGauges() []Gauge {
 			Gauge{Name: "nuri:files_bytes", Help: "Bytes of the files the Files API keeps, against --files-store-mib.", Samples: []GaugeSample{{Value: float64(total)}}})
 	}
 	running := 0
-	s.bg.mu.Lock()
-	recs := make([]*bgResponse, 0, len(s.bg.byID))
-	for _, r := range s.bg.byID {
-		recs = append(recs, r)
-	}
-	s.bg.mu.Unlock()
-	for _, r := range recs {
+	for _, r := range s.bg.all() {
 		if _, done, _ := r.snapshot(); !done {
 			running++
 		}

@@ -168,7 +168,8 @@ func (s *Server) streamOut(w *bufio.Writer, j *job, streams []Stream, ri *reqInf
 		j.chatDone(chatBody(j, choices, j.totals(choices)))
 	}
 	if j.usage {
-		sw.data(j.usageChunk(j.totals(choices), j.timingsOf(choices)))
+		u := j.totals(choices)
+		sw.data(j.usageChunk(u, j.timingsOf(choices, u)))
 	}
 	sw.raw("data: [DONE]\n\n")
 }
@@ -320,7 +321,7 @@ func (j *job) chunk(idx int, delta *chatMessageOut, finish string, lp *chatLogpr
 	if finish != "" {
 		c.FinishReason = &finish
 	}
-	return &chatResponse{ID: j.id, Object: "chat.completion.chunk", Created: j.created, Model: j.model, Choices: []chatChoice{c}}
+	return &chatResponse{ID: j.id, Object: "chat.completion.chunk", Created: j.start.Unix(), Model: j.model, Choices: []chatChoice{c}}
 }
 
 func (j *job) completionChunk(idx int, text, finish string, lp *completionLogprobs) *completionResponse {
@@ -328,14 +329,14 @@ func (j *job) completionChunk(idx int, text, finish string, lp *completionLogpro
 	if finish != "" {
 		c.FinishReason = &finish
 	}
-	return &completionResponse{ID: j.id, Object: "text_completion", Created: j.created, Model: j.model, Choices: []completionChoice{c}}
+	return &completionResponse{ID: j.id, Object: "text_completion", Created: j.start.Unix(), Model: j.model, Choices: []completionChoice{c}}
 }
 
 func (j *job) usageChunk(u usageJSON, t *llamaTimings) any {
 	if j.kind == "chat" {
-		return &chatResponse{ID: j.id, Object: "chat.completion.chunk", Created: j.created, Model: j.model, Choices: []chatChoice{}, Usage: &u, Timings: t}
+		return &chatResponse{ID: j.id, Object: "chat.completion.chunk", Created: j.start.Unix(), Model: j.model, Choices: []chatChoice{}, Usage: &u, Timings: t}
 	}
-	return &completionResponse{ID: j.id, Object: "text_completion", Created: j.created, Model: j.model, Choices: []completionChoice{}, Usage: &u, Timings: t}
+	return &completionResponse{ID: j.id, Object: "text_completion", Created: j.start.Unix(), Model: j.model, Choices: []completionChoice{}, Usage: &u, Timings: t}
 }
 
 // finishStreamLog fills the access-log record once the stream has ended.

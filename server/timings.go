@@ -34,11 +34,10 @@ func (j *job) choiceTimings(idx int, c *choice) *llamaTimings {
 	return newTimings(c.cached, len(j.reqs[idx].Prompt), c.nTokens, c.ttft, time.Since(j.start))
 }
 
-// timingsOf is the timings of a whole reply: each prompt's tokens once
-// and every choice's output (as its usage counts them), the prompt's
-// time up to the first token any choice had.
-func (j *job) timingsOf(choices []*choice) *llamaTimings {
-	u := j.totals(choices)
+// timingsOf is the timings of a whole reply of choices, whose usage
+// (j.totals) is u: each prompt's tokens once and every choice's output,
+// the prompt's time up to the first token any choice had.
+func (j *job) timingsOf(choices []*choice, u usageJSON) *llamaTimings {
 	var first time.Duration
 	for _, c := range choices {
 		if c.ttft > 0 && (first == 0 || c.ttft < first) {

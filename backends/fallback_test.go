@@ -17,9 +17,9 @@ import (
 	"github.com/nuri-ai/nuri/quant"
 )
 
-// TestFallbackNPU: the NPU refuses Q8_0 KV caches; wrapped with a CPU
-// fallback, every op and type passes the kit, and the fallbacks are
-// counted with their reason.
+// TestFallbackNPU: the NPU refuses KV caches of block types (Q8_0, the
+// 4- and 5-bit ones); wrapped with a CPU fallback, every op and type
+// passes the kit, and the fallbacks are counted with their reason.
 func TestFallbackNPU(t *testing.T) {
 	d, err := npu.New(npu.Profiles()[0], 0, npu.Options{Threads: 2})
 	if err != nil {
@@ -36,17 +36,19 @@ func TestFallbackNPU(t *testing.T) {
 			t.Errorf("%v %v: %v", r.Op, r.Type, r.Status)
 		}
 	}
-	found := false
+	fellBack := map[quant.Type]bool{}
 	for _, c := range f.Counts() {
-		if c.Op == backends.OpAttention && c.Type == quant.Q8_0 && c.N > 0 {
-			found = true
+		if c.Op == backends.OpAttention && c.N > 0 {
+			fellBack[c.Type] = true
 		}
-		if c.Type != quant.Q8_0 {
+		if c.Type == quant.F16 || c.Type == quant.F32 || !slices.Contains(conformance.KVTypes(), c.Type) {
 			t.Errorf("unexpected fallback %+v", c)
 		}
 	}
-	if !found {
-		t.Errorf("no attention fallback counted: %+v", f.Counts())
+	for _, kt := range conformance.KVTypes() {
+		if want := kt != quant.F16 && kt != quant.F32; fellBack[kt] != want {
+			t.Errorf("%v cache: attention fell back %v, want %v (%+v)", kt, fellBack[kt], want, f.Counts())
+		}
 	}
 }
 

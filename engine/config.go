@@ -48,7 +48,9 @@ type Config struct {
 	// KVCacheFraction is the share of available memory used when
 	// KVCacheMemory is 0.
 	KVCacheFraction float64
-	// KVCacheType is the cache element type: "f16" (default), "q8_0", "f32".
+	// KVCacheType is the cache element type: "f16" (default), "q8_0",
+	// "f32", or a 4- or 5-bit block type: "q4_0", "q4_1", "q5_0", "q5_1",
+	// "iq4_nl" (model.KVCacheTypes).
 	KVCacheType string
 	// NCtx is the context length per sequence; 0: the model's training
 	// context. It is further capped by the cache capacity.
@@ -183,12 +185,9 @@ func (c Config) withDefaults() (Config, quant.Type, error) {
 		c.PredictionTokens = DefaultPredictionTokens
 	}
 	c.PredictionTokens = max(c.PredictionTokens, c.SpecTokens)
-	t, err := quant.ParseType(c.KVCacheType)
+	t, err := model.ParseKVCacheType(c.KVCacheType)
 	if err != nil {
-		return c, 0, fmt.Errorf("kv cache type: %w", err)
-	}
-	if t != quant.F16 && t != quant.F32 && t != quant.Q8_0 {
-		return c, 0, fmt.Errorf("kv cache type %s: want f16, q8_0 or f32", t)
+		return c, 0, err
 	}
 	switch {
 	case c.BlockSize < 1:

@@ -97,9 +97,9 @@ func NewEmbedder(m model.Model, cfg EmbedderConfig) (*Embedder, error) {
 	if _, err := ParsePooling(string(cfg.Pooling)); err != nil {
 		return nil, err
 	}
-	t, err := quant.ParseType(cfg.KVCacheType)
+	t, err := model.ParseKVCacheType(cfg.KVCacheType)
 	if err != nil {
-		return nil, fmt.Errorf("kv cache type: %w", err)
+		return nil, err
 	}
 	if cfg.Device != nil {
 		if _, static := backends.As[backends.ShapeBucketer](cfg.Device); static {

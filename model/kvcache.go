@@ -3,6 +3,8 @@ package model
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/quant"
@@ -36,9 +38,40 @@ type KVCache struct {
 	free func(backends.Buffer) error
 }
 
+// KVCacheTypes are the element types a KV cache can hold: F16 (llama.cpp's
+// default), Q8_0, F32, and the 4- and 5-bit block types of llama.cpp's
+// -ctk/-ctv list (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL), which take a half to a
+// third of Q8_0's memory and bring their rounding into every score. The
+// CPU device runs them all; another device runs the ones it supports
+// (backends.OpAttention) and leaves the rest to the host.
+func KVCacheTypes() []quant.Type {
+	return []quant.Type{quant.F16, quant.Q8_0, quant.F32, quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.IQ4_NL}
+}
+
+// KVCacheTypeNames lists KVCacheTypes as the flags spell them: "f16, q8_0,
+// f32, q4_0, q4_1, q5_0, q5_1 or iq4_nl".
+func KVCacheTypeNames() string {
+	ts := KVCacheTypes()
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = strings.ToLower(t.String())
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// ParseKVCacheType parses a KV cache type's name (any case), one of
+// KVCacheTypes.
+func ParseKVCacheType(name string) (quant.Type, error) {
+	t, err := quant.ParseType(name)
+	if err != nil || !slices.Contains(KVCacheTypes(), t) {
+		return 0, fmt.Errorf("KV cache type %q: want %s", name, KVCacheTypeNames())
+	}
+	return t, nil
+}
+
 // NewKVCache allocates a cache in host memory (usable by the CPU device,
 // which reads a latent cache's V inside K: Config.VInK).
-// t is the element type: F16 (llama.cpp's default), Q8_0 or F32.
+// t is the element type, one of KVCacheTypes.
 func NewKVCache(cfg Config, nBlocks, blockSize int, t quant.Type) (*KVCache, error) {
 	return NewWindowedKVCache(nil, cfg, nBlocks, 0, blockSize, t)
 }
@@ -194,8 +227,8 @@ func layerKVBytes(cfg Config, il int, t quant.Type, dev backends.Device) (int, e
 // newKVCache allocates the layers' caches; vInK stores a latent cache's V
 // inside K (the device reads it there).
 func newKVCache(cfg Config, nBlocks, winBlocks, blockSize int, t quant.Type, vInK bool, alloc func(int) (backends.Buffer, error)) (*KVCache, error) {
-	if t != quant.F16 && t != quant.F32 && t != quant.Q8_0 {
-		return nil, fmt.Errorf("KV cache type %v: want F16, Q8_0 or F32", t)
+	if !slices.Contains(KVCacheTypes(), t) {
+		return nil, fmt.Errorf("KV cache type %v: want %s", t, KVCacheTypeNames())
 	}
 	if nBlocks <= 0 || blockSize <= 0 {
 		return nil, fmt.Errorf("KV cache of %d blocks of %d positions", nBlocks, blockSize)

@@ -148,7 +148,7 @@ func TestWindowedCacheMatchesOnePool(t *testing.T) {
 			nBlocks := 2 * ((61 + decode + bs - 1) / bs)
 			// A sequence holds at most the window and a chunk: (16-1+9)/4+1.
 			winBlocks := 2 * ((sh.SWAWindow-1+chunk+bs-1)/bs + 1)
-			for _, kt := range []quant.Type{quant.F16, quant.Q8_0} {
+			for _, kt := range []quant.Type{quant.F16, quant.Q8_0, quant.Q4_0, quant.Q5_1} {
 				one, err := model.NewKVCache(cfg, nBlocks, bs, kt)
 				if err != nil {
 					t.Fatal(err)

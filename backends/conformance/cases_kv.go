@@ -9,8 +9,12 @@ import (
 	"github.com/nuri-ai/nuri/quant"
 )
 
-// KVTypes are the cache types the kit stores and attends over.
-func KVTypes() []quant.Type { return []quant.Type{quant.F32, quant.F16, quant.Q8_0} }
+// KVTypes are the cache types the kit stores and attends over: every type
+// a model's cache takes (model.KVCacheTypes), so that a device declaring
+// one of them proves it.
+func KVTypes() []quant.Type {
+	return []quant.Type{quant.F32, quant.F16, quant.Q8_0, quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.IQ4_NL}
+}
 
 // kvShape is a paged cache and the sequences in it.
 type kvShape struct {

@@ -38,7 +38,10 @@ type Limits func(op backends.Op, t quant.Type) Limit
 //   - store_kv, attention on F32/F16 caches: 1e-5 RMS, 1e-4 max (a softmax
 //     and a weighted sum, reordered); on a Q8_0 cache 1e-4 RMS and 1e-2 max
 //     (a stored value may round to the neighbouring step, 1/127 of its
-//     block's largest value).
+//     block's largest value); on the 5-bit caches (Q5_0, Q5_1) 8e-4 and
+//     7e-2, on the 4-bit ones (Q4_0, Q4_1, IQ4_NL) 1.7e-3 and 0.15: the
+//     Q8_0 limits scaled by the step, 1/15.5 and 1/7.5 of a block's range
+//     against 1/127 (IQ4_NL's widest gap, 24/254, is a 4-bit step too).
 func ExactLimits(op backends.Op, t quant.Type) Limit {
 	switch op {
 	case backends.OpMatMul:
@@ -49,8 +52,13 @@ func ExactLimits(op backends.Op, t quant.Type) Limit {
 	case backends.OpGetRows:
 		return Limit{1e-6, 1e-6}
 	case backends.OpStoreKV, backends.OpAttention:
-		if t == quant.Q8_0 {
+		switch t {
+		case quant.Q8_0:
 			return Limit{1e-4, 1e-2}
+		case quant.Q5_0, quant.Q5_1:
+			return Limit{8e-4, 7e-2}
+		case quant.Q4_0, quant.Q4_1, quant.IQ4_NL:
+			return Limit{1.7e-3, 0.15}
 		}
 		return Limit{1e-5, 1e-4}
 	}

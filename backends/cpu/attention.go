@@ -13,7 +13,9 @@ import (
 
 // StoreKV implements backends.Stream. The conversion to the cache type is
 // ggml_cpy's: fp16/bf16 round to nearest even, Q8_0 uses the same
-// quantizer as activations (the x86 from_float of Q8_0).
+// quantizer as activations (the x86 from_float of Q8_0), and the other
+// block types (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL) their reference quantizer,
+// which is their from_float on the CPU.
 func (s *Stream) StoreKV(kv backends.PagedKV, k, v backends.Tensor, slots []int32) {
 	s.do(backends.OpStoreKV, func() error {
 		if err := checkKV(kv); err != nil {
@@ -76,12 +78,16 @@ func (s *Stream) StoreKV(kv backends.PagedKV, k, v backends.Tensor, slots []int3
 
 // storeRow converts one token's K or V row into the cache's type: fp16
 // with the vector conversion (the scalar one took 1.3 µs for a 512-value
-// row, 27 ns vectorized: 2.6 µs a layer in llama-1b decode),
-// the rest as quant.QuantizeActivations does.
+// row, 27 ns vectorized: 2.6 µs a layer in llama-1b decode), Q8_0 and F32
+// as quant.QuantizeActivations does, the other block types with
+// quant.Quantize.
 func storeRow(vec kernels.VecOps, t quant.Type, src []float32, dst []byte) error {
 	if t == quant.F16 && len(dst) == 2*len(src) && len(src) > 0 {
 		vec.ToF16(unsafe.Slice((*uint16)(unsafe.Pointer(&dst[0])), len(src)), src)
 		return nil
+	}
+	if kernels.QuantCacheType(t) {
+		return quant.Quantize(t, src, dst)
 	}
 	return quant.QuantizeActivations(t, src, dst)
 }
@@ -106,7 +112,11 @@ func checkKV(kv backends.PagedKV) error {
 // F32 caches run the vector loops of kernels.VecOps a block at a time;
 // those sum in float32 lanes in a fixed order (ggml's SIMD dot does too).
 // A Q8_0 cache takes the integer-per-block loops (DotQ8_0Rows,
-// AxpyQ8_0Rows) against q quantized to Q8_0, as ggml's Q8_0 vec-dot.
+// AxpyQ8_0Rows) against q quantized to Q8_0, as ggml's Q8_0 vec-dot. The
+// other block types (kernels.QuantCacheType: Q4_0, Q4_1, Q5_0, Q5_1,
+// IQ4_NL) score q quantized to their vec-dot type with MatMul's row
+// kernels (DotQuantRowsHeads) and sum V rows dequantized to float32
+// (AxpyQuantRowsHeads), as ggml's flash attention reads a quantized V.
 func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows backends.AttnRows, p backends.Attn) {
 	s.do(backends.OpAttention, func() error {
 		a, err := s.newAttnJob(dst, q, kv, rows, p)
@@ -238,6 +248,9 @@ type attnWorker struct {
 	qqs                        []byte
 	qds                        []float32
 	list                       []span // the current KV head's spans
+	// The query heads quantized for a cache of another block type, and
+	// its dequantized V rows (kernels.QuantCacheType).
+	qc kernels.QueryScratch
 }
 
 // attnScratch is what Attention keeps between calls so that a call
@@ -505,6 +518,9 @@ func (w *attnWorker) kvGroup(t, u int) error {
 	kvh := u / upk
 	h0 := kvh*a.perKVH + (u%upk)*a.unit
 	g := min(a.unit, (kvh+1)*a.perKVH-h0)
+	if kernels.QuantCacheType(a.kv.K.Type) && g > 1 {
+		return w.quantGroup(t, h0, g, kvh)
+	}
 	if (a.kv.K.Type != quant.F16 && a.kv.K.Type != quant.Q8_0) || g == 1 {
 		for h := h0; h < h0+g; h++ {
 			if err := w.head(t, h); err != nil {
@@ -563,7 +579,9 @@ func (w *attnWorker) kvGroup(t, u int) error {
 	}
 	if a.kv.V.Type != quant.F16 && a.kv.V.Type != quant.Q8_0 {
 		for i := range g {
-			w.finish(t, h0+i, lo, list, sc[i*n:(i+1)*n])
+			if err := w.finish(t, h0+i, lo, list, sc[i*n:(i+1)*n]); err != nil {
+				return err
+			}
 		}
 		return nil
 	}
@@ -583,6 +601,58 @@ func (w *attnWorker) kvGroup(t, u int) error {
 		}
 	}
 	copy(a.ys[(t*p.NHead+h0)*hdv:(t*p.NHead+h0+g)*hdv], acc[:g*hdv])
+	return nil
+}
+
+// quantGroup is kvGroup for a K cache of a block type without loops of
+// its own (kernels.QuantCacheType): the g query heads' scores come from
+// one pass over the K rows, up to the row kernel's tile of heads a row,
+// and with such a V cache their sums from one pass over the V rows, each
+// chunk of rows dequantized once for all of them. Each head gets the bits
+// of a pass of its own.
+func (w *attnWorker) quantGroup(t, h0, g, kvh int) error {
+	a, p := w.a, w.a.p
+	lo, pos, err := a.window(t)
+	if err != nil {
+		return err
+	}
+	hd, n := p.HeadDimK, pos-lo+1
+	if w.list, err = a.spans(w.list[:0], a.rows.Tables[t], lo, pos, kvh); err != nil {
+		return err
+	}
+	list := w.list
+	a.prefetchSpan(list, 0, a.kb, a.kRow)
+	a.prefetchSpan(list, 0, a.vb, a.vRow)
+	if err := a.vec.QuantizeQuery(a.kv.K.Type, a.qs[(t*p.NHead+h0)*hd:(t*p.NHead+h0+g)*hd], g, &w.qc); err != nil {
+		return err
+	}
+	w.groupScores = growRoom(w.groupScores, g*n)
+	sc := w.groupScores
+	for i, sp := range list {
+		a.prefetchSpan(list, i+1, a.kb, a.kRow)
+		a.vec.DotQuantRowsHeads(sc[sp.first-lo:], n, sp.n, &w.qc, a.kb[sp.row*a.kRow:], a.kv.NHeadKV*a.kRow)
+	}
+	if !kernels.QuantCacheType(a.kv.V.Type) {
+		for i := range g {
+			if err := w.finish(t, h0+i, lo, list, sc[i*n:(i+1)*n]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for i := range g {
+		a.softmax(sc[i*n : (i+1)*n])
+	}
+	hdv := p.HeadDimV
+	acc := w.groupAcc[:g*hdv]
+	clear(acc)
+	for i, sp := range list {
+		a.prefetchSpan(list, i+1, a.vb, a.vRow)
+		if err := a.vec.AxpyQuantRowsHeads(a.kv.V.Type, acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, g, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow, &w.qc); err != nil {
+			return err
+		}
+	}
+	copy(a.ys[(t*p.NHead+h0)*hdv:(t*p.NHead+h0+g)*hdv], acc)
 	return nil
 }
 
@@ -648,10 +718,14 @@ func (w *attnWorker) head(t, h int) error {
 	}
 	kvh := h / a.perKVH
 	qh := a.qs[(t*p.NHead+h)*p.HeadDimK : (t*p.NHead+h+1)*p.HeadDimK]
-	switch a.qType {
-	case quant.F16:
+	switch {
+	case kernels.QuantCacheType(a.kv.K.Type):
+		if err := a.vec.QuantizeQuery(a.kv.K.Type, qh, 1, &w.qc); err != nil {
+			return err
+		}
+	case a.qType == quant.F16:
 		a.vec.RoundF16(w.qf, qh)
-	case quant.F32:
+	case a.qType == quant.F32:
 		copy(w.qf, qh)
 	default: // Q8_0: quants and block scales apart, for the vector loop
 		if err := w.quantizeQ8_0(qh, w.qq, w.qd); err != nil {
@@ -667,6 +741,8 @@ func (w *attnWorker) head(t, h int) error {
 	for _, sp := range w.list {
 		out := sc[sp.first-lo : sp.first-lo+sp.n]
 		switch a.kv.K.Type {
+		case quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.IQ4_NL: // kernels.QuantCacheType
+			a.vec.DotQuantRowsHeads(out, sp.n, sp.n, &w.qc, a.kb[sp.row*a.kRow:], a.kv.NHeadKV*a.kRow)
 		case quant.F16:
 			a.vec.DotF16Rows(out, w.qf, a.k16[sp.row*p.HeadDimK:], kStride)
 		case quant.F32:
@@ -675,14 +751,13 @@ func (w *attnWorker) head(t, h int) error {
 			a.vec.DotQ8_0Rows(out, w.qq, w.qd, a.kb[sp.row*a.kRow:], a.kv.NHeadKV*a.kRow)
 		}
 	}
-	w.finish(t, h, lo, w.list, sc)
-	return nil
+	return w.finish(t, h, lo, w.list, sc)
 }
 
 // finish turns head h's scores over positions lo.. (the runs of list)
 // into its output: the softmax, then the probability-weighted sum of the
 // V rows.
-func (w *attnWorker) finish(t, h, lo int, list []span, sc []float32) {
+func (w *attnWorker) finish(t, h, lo int, list []span, sc []float32) error {
 	a, p := w.a, w.a.p
 	vStride := a.kv.NHeadKV * a.vCols
 	a.softmax(sc)
@@ -694,11 +769,16 @@ func (w *attnWorker) finish(t, h, lo int, list []span, sc []float32) {
 			a.vec.AxpyF16Rows(w.acc, pr, a.v16[sp.row*a.vCols:], vStride)
 		case quant.F32:
 			a.vec.AxpyF32Rows(w.acc, pr, a.v32[sp.row*a.vCols:], vStride)
-		default: // Q8_0
+		case quant.Q8_0:
 			a.vec.AxpyQ8_0Rows(w.acc, pr, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow)
+		default: // the other block types (kernels.QuantCacheType)
+			if err := a.vec.AxpyQuantRowsHeads(a.kv.V.Type, w.acc, p.HeadDimV, p.HeadDimV, pr, sp.n, sp.n, 1, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow, &w.qc); err != nil {
+				return err
+			}
 		}
 	}
 	copy(a.ys[(t*p.NHead+h)*p.HeadDimV:(t*p.NHead+h+1)*p.HeadDimV], w.acc)
+	return nil
 }
 
 // softmax turns one head's scores into the probabilities its weighted sum

@@ -107,9 +107,11 @@ func (d *Device) Memory() (free, total uint64) {
 // matmulType reports the weight types the kernels multiply.
 func matmulType(t quant.Type) bool { return kernels.HasMatMul(t) }
 
-// kvType reports whether t can be a KV cache type.
+// kvType reports whether t can be a KV cache type: F32, F16, Q8_0, and
+// the 32-element block types of llama.cpp's -ctk/-ctv list that
+// kernels.QuantCacheType names (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL).
 func kvType(t quant.Type) bool {
-	return t == quant.F32 || t == quant.F16 || t == quant.Q8_0
+	return t == quant.F32 || t == quant.F16 || t == quant.Q8_0 || kernels.QuantCacheType(t)
 }
 
 // SoftCapsAttention implements backends.AttnSoftCapper.

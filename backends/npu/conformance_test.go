@@ -11,7 +11,8 @@ import (
 
 // TestConformance runs the kit on both profiles. The NPU's matmuls and
 // table lookups are int8 (conformance.Int8Limits, chosen because the
-// device is a backends.Requantizer); Q8_0 KV caches must be refused.
+// device is a backends.Requantizer); KV caches of block types (Q8_0 and
+// the 4- and 5-bit ones) must be refused.
 func TestConformance(t *testing.T) {
 	for _, p := range npu.Profiles() {
 		t.Run(p.Name, func(t *testing.T) {
@@ -22,7 +23,7 @@ func TestConformance(t *testing.T) {
 			defer dev.Close()
 			rs := conformance.Run(t, dev)
 			for _, r := range rs {
-				wantUnsupported := (r.Op == backends.OpStoreKV || r.Op == backends.OpAttention) && r.Type == quant.Q8_0
+				wantUnsupported := (r.Op == backends.OpStoreKV || r.Op == backends.OpAttention) && r.Type != quant.F16 && r.Type != quant.F32
 				if got := r.Status == conformance.Unsupported; got != wantUnsupported {
 					t.Errorf("%v %v: status %v, want unsupported=%v", r.Op, r.Type, r.Status, wantUnsupported)
 				}

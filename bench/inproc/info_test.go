@@ -153,7 +153,7 @@ func TestModelConfigValidate(t *testing.T) {
 		{"bandwidth", func(c *ModelConfig) { c.BandwidthMiB = 0 }},
 		{"batch without gen", func(c *ModelConfig) { c.Batch, c.Gens = []int{2}, []int{0} }},
 		{"batch zero", func(c *ModelConfig) { c.Batch = []int{0} }},
-		{"kv type", func(c *ModelConfig) { c.KVType = "Q4_0" }},
+		{"kv type", func(c *ModelConfig) { c.KVType = "Q4_K" }},
 	} {
 		c := ok
 		tc.edit(&c)

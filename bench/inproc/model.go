@@ -141,11 +141,7 @@ func (c ModelConfig) batchGen() int {
 }
 
 func (c ModelConfig) kvType() (quant.Type, error) {
-	t, err := quant.ParseType(c.KVType)
-	if err != nil || (t != quant.F16 && t != quant.Q8_0 && t != quant.F32) {
-		return 0, fmt.Errorf("KV cache type %q: want F16, Q8_0 or F32", c.KVType)
-	}
-	return t, nil
+	return model.ParseKVCacheType(c.KVType)
 }
 
 // RunOptions are the parts of a run that are not results: where progress

@@ -482,7 +482,7 @@ func TestBenchModelUsage(t *testing.T) {
 		{"--model", "m.gguf", "--batch", "0"},
 		{"--model", "m.gguf", "--batch", "2", "-n", "0"},
 		{"--model", "m.gguf", "-p", "0", "-n", "0"},
-		{"--model", "m.gguf", "--kv-type", "q4_0"},
+		{"--model", "m.gguf", "--kv-type", "q4_k"}, // not a cache type
 		{"--model", "m.gguf", "extra"},
 	}
 	for _, args := range bad {

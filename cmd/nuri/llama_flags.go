@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/nuri-ai/nuri/chat"
+	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/server"
 )
 
@@ -76,10 +77,6 @@ func addLlamaServerFlags(fs *flag.FlagSet, c *serveConfig) *llamaFlags {
 	}
 	return l
 }
-
-// nuriKVTypes are the KV cache types Nuri keeps; llama.cpp also takes
-// bf16, q4_0, q4_1, iq4_nl, q5_0 and q5_1.
-var nuriKVTypes = []string{"f16", "q8_0", "f32"}
 
 // settleCommon turns the shared llama.cpp flags given (set, by name)
 // into the KV cache type and the device, refusing what Nuri cannot do.
@@ -185,12 +182,13 @@ func (l *llamaFlags) settleKV(kvType *string, set map[string]bool) error {
 		v = "f16"
 	}
 	for _, t := range []struct{ flag, typ string }{{"--cache-type-k", k}, {"--cache-type-v", v}} {
-		if !slices.Contains(nuriKVTypes, t.typ) {
-			return fmt.Errorf("%s %s: Nuri's KV cache takes %s", t.flag, t.typ, strings.Join(nuriKVTypes, ", "))
+		// llama.cpp also takes bf16.
+		if _, err := model.ParseKVCacheType(t.typ); err != nil {
+			return fmt.Errorf("%s %s: Nuri's KV cache takes %s", t.flag, t.typ, model.KVCacheTypeNames())
 		}
 	}
 	if k != v {
-		return fmt.Errorf("--cache-type-k %s and --cache-type-v %s: Nuri's KV cache holds K and V in one type; give both the same (f16, q8_0 or f32)", k, v)
+		return fmt.Errorf("--cache-type-k %s and --cache-type-v %s: Nuri's KV cache holds K and V in one type; give both the same", k, v)
 	}
 	if set["kv-cache-type"] && !strings.EqualFold(*kvType, k) {
 		return fmt.Errorf("--kv-cache-type %s and --cache-type-k/-v %s disagree; give one", *kvType, k)

@@ -141,7 +141,13 @@ func TestLlamaServerFlags(t *testing.T) {
 		{"flash attention last", []string{"-m", "x.gguf", "--flash-attn"}, "", nil},
 		{"flash attention -1", []string{"-m", "x.gguf", "-fa", "-1"}, "", nil},
 		{"bad flash attention", []string{"-m", "x.gguf", "-fa", "maybe"}, "want on, off or auto", nil},
-		{"a K cache type Nuri lacks", []string{"-m", "x.gguf", "-ctk", "q4_0", "-ctv", "q4_0"}, "takes f16, q8_0, f32", nil},
+		{"a K cache type Nuri lacks", []string{"-m", "x.gguf", "-ctk", "bf16", "-ctv", "bf16"}, "takes f16, q8_0, f32, q4_0, q4_1, q5_0, q5_1 or iq4_nl", nil},
+		{"4-bit K and V", []string{"-m", "x.gguf", "-ctk", "q4_0", "-ctv", "q4_0"}, "", func(t *testing.T, c *serveConfig) {
+			if c.eng.KVCacheType != "q4_0" {
+				t.Errorf("kv type %q", c.eng.KVCacheType)
+			}
+		}},
+		{"IQ4_NL K and V", []string{"-m", "x.gguf", "--cache-type-k", "iq4_nl", "--cache-type-v", "IQ4_NL"}, "", nil},
 		{"K and V apart", []string{"-m", "x.gguf", "-ctk", "q8_0"}, "holds K and V in one type", nil},
 		{"K cache against --kv-cache-type", []string{"-m", "x.gguf", "--kv-cache-type", "f32", "-ctk", "q8_0", "-ctv", "q8_0"}, "disagree", nil},
 		{"cache types in capitals", []string{"-m", "x.gguf", "--cache-type-k", "Q8_0", "--cache-type-v", "q8_0"}, "", func(t *testing.T, c *serveConfig) {

@@ -83,7 +83,7 @@ func TestLogitsCommandErrors(t *testing.T) {
 	}{
 		{"no-model", []string{"--tokens", "1", "--out", out}, 2, "--model"},
 		{"bad-token-list", []string{"--model", model, "--tokens", "1,x", "--out", out}, 2, `"x"`},
-		{"bad-kv-type", []string{"--model", model, "--tokens", "1", "--out", out, "--kv-type", "q4_0"}, 2, "q4_0"},
+		{"bad-kv-type", []string{"--model", model, "--tokens", "1", "--out", out, "--kv-type", "bf16"}, 2, "bf16"},
 		{"token-out-of-range", []string{"--model", model, "--tokens", "1,512", "--out", out}, 1, "token 512"},
 		{"missing-file", []string{"--model", model + ".nope", "--tokens", "1", "--out", out}, 1, ".nope"},
 	}

@@ -75,7 +75,7 @@ func parsePerplexity(args []string, stderr io.Writer) (*perplexityConfig, error)
 	fs.IntVar(&c.wgTasks, "winogrande-tasks", 0, "score this many tasks, drawn as llama-perplexity draws them (0: all, in file order)")
 	fs.BoolVar(&c.choice, "multiple-choice", false, "score the multiple-choice tasks in --file (llama-perplexity --multiple-choice)")
 	fs.IntVar(&c.mcTasks, "multiple-choice-tasks", 0, "score this many tasks, drawn as llama-perplexity draws them (0: all, in file order)")
-	fs.StringVar(&kv, "kv-cache-type", "f16", "KV cache type: f16, q8_0 or f32")
+	fs.StringVar(&kv, "kv-cache-type", "f16", "KV cache type: f16, q8_0, f32, q4_0, q4_1, q5_0, q5_1 or iq4_nl")
 	fs.BoolVar(&c.json, "json", false, "print the result as JSON on stdout (progress stays on stderr)")
 	fs.BoolVar(&c.progress, "progress", true, "report each chunk on stderr")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
@@ -115,8 +115,8 @@ func parsePerplexity(args []string, stderr io.Writer) (*perplexityConfig, error)
 	case c.device.name == "":
 		return fail("--device must name a device (cpu, cuda:N, npu:N)")
 	}
-	if c.kvType, err = quant.ParseType(kv); err != nil || (c.kvType != quant.F16 && c.kvType != quant.Q8_0 && c.kvType != quant.F32) {
-		return fail("--kv-cache-type %q: want f16, q8_0 or f32", kv)
+	if c.kvType, err = model.ParseKVCacheType(kv); err != nil {
+		return fail("--kv-cache-type: %v", err)
 	}
 	if _, err := c.device.kernelSet(); err != nil {
 		return fail("%v", err)

@@ -260,7 +260,7 @@ func TestPerplexityCommandErrors(t *testing.T) {
 		{"kl without base", []string{"-m", model, "--kl-divergence"}, 2, "needs --kl-divergence-base"},
 		{"kl with a text", []string{"-m", model, "--kl-divergence", "--kl-divergence-base", junk, "-f", storyFile}, 2, "drop --file"},
 		{"tiny context", []string{"-m", model, "-f", storyFile, "-c", "3"}, 2, "at least 4"},
-		{"bad kv type", []string{"-m", model, "-f", storyFile, "--kv-cache-type", "q4_0"}, 2, "want f16, q8_0 or f32"},
+		{"bad kv type", []string{"-m", model, "-f", storyFile, "--kv-cache-type", "q6_k"}, 2, "want f16, q8_0, f32, q4_0, q4_1, q5_0, q5_1 or iq4_nl"},
 		{"base onto the model", []string{"-m", model, "-f", storyFile, "--kl-divergence-base", model}, 2, "is the model file"},
 		{"base onto the text", []string{"-m", model, "-f", storyFile, "--kl-divergence-base", storyFile}, 2, "is the text file"},
 		{"text too short", []string{"-m", model, "-f", storyFile, "-c", "2048"}, 1, "need at least 4096"},

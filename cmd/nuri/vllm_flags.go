@@ -57,7 +57,7 @@ func (v *vllmFlags) settle(c *serveConfig, set map[string]bool) (notes []string,
 	switch d := strings.ToLower(v.kvCacheDtype); d {
 	case "", "auto":
 	default:
-		return nil, fmt.Errorf("--kv-cache-dtype %s: Nuri's KV cache is f16 (auto), q8_0 or f32 (--kv-cache-type); it has no fp8 form", v.kvCacheDtype)
+		return nil, fmt.Errorf("--kv-cache-dtype %s: Nuri's KV cache is f16 (auto), q8_0, f32 or a 4- or 5-bit block type (--kv-cache-type); it has no fp8 form", v.kvCacheDtype)
 	}
 	switch q := strings.ToLower(v.quantization); q {
 	case "", "gguf":

@@ -610,18 +610,25 @@ func seq(n int) []int {
 
 // TestAttentionTokenGroups: tokens of different sequences never share a
 // pass (a group ends where the block table changes), and splitting a
-// call's tokens so changes no bit; one and two query heads a KV head.
+// call's tokens so changes no bit; one and two query heads a KV head, on
+// an F16 cache and on two of the block types whose groups are larger
+// (quantTokenGroup), with their storage precision as the tolerance.
 func TestAttentionTokenGroups(t *testing.T) {
-	for _, nKV := range []int{2, 1} {
-		testAttentionTokenGroups(t, nKV)
+	for _, c := range []struct {
+		kt  quant.Type
+		tol float64
+	}{{quant.F16, 3e-3}, {quant.Q4_0, 0.16}, {quant.Q5_1, 0.04}} {
+		for _, nKV := range []int{2, 1} {
+			t.Run(fmt.Sprintf("%v/kv%d", c.kt, nKV), func(t *testing.T) { testAttentionTokenGroups(t, c.kt, c.tol, nKV) })
+		}
 	}
 }
 
-func testAttentionTokenGroups(t *testing.T, nKV int) {
+func testAttentionTokenGroups(t *testing.T, kt quant.Type, tol float64, nKV int) {
 	const n, nHead, hd, bs = 30, 2, 64, 8
 	f := newFixture(t)
 	r := rand.New(rand.NewPCG(11, 12))
-	a := newAttnSetup(t, f, r, quant.F16, n, nKV, hd, bs)
+	a := newAttnSetup(t, f, r, kt, n, nKV, hd, bs)
 	other := append([]int32(nil), a.table...) // the same blocks, another sequence's table
 	qpos := seq(n)
 	q := randVec(r, n*nHead*hd, 1)
@@ -649,8 +656,8 @@ func testAttentionTokenGroups(t *testing.T, nKV int) {
 			}
 		}
 	}
-	if d := maxAbsDiff(one, attnRef(q, qpos, a, nHead, 0.125, 0)); d > 3e-3 {
-		t.Errorf("max |diff| from float64 attention %.2e", d)
+	if d := maxAbsDiff(one, attnRef(q, qpos, a, nHead, 0.125, 0)); d > tol {
+		t.Errorf("max |diff| from float64 attention %.2e > %.0e", d, tol)
 	}
 }
 

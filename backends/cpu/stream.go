@@ -18,8 +18,11 @@ type Stream struct {
 	// stream is used by one goroutine at a time).
 	shared sharedArgs
 	attn   attnScratch
-	rope   ropeCache
-	rowOp  rowOp // the row-wise ops' pool task (runRows)
+	// StoreKV's pool task and its per-token errors, reused.
+	store     storeTask
+	storeErrs []error
+	rope      ropeCache
+	rowOp     rowOp // the row-wise ops' pool task (runRows)
 	// row is GetRows' buffer for a row rebuilt from a packed copy.
 	row []byte
 	// names caches the op profile's matmul names (formatting one costs

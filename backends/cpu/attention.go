@@ -397,23 +397,11 @@ func (w *attnWorker) tokenGroup(t0, t1, kvh int) error {
 	}
 	nq, hd, hdv := (t1-t0)*g, p.HeadDimK, p.HeadDimV
 	var los, poss [4]int
-	lo, pos := math.MaxInt, -1
-	for i := range t1 - t0 {
-		l, ps, err := a.window(t0 + i)
-		if err != nil {
-			return err
-		}
-		los[i], poss[i] = l, ps
-		lo, pos = min(lo, l), max(pos, ps)
-	}
-	n := pos - lo + 1
-	var err error
-	if w.list, err = a.spans(w.list[:0], a.rows.Tables[t0], lo, pos, kvh); err != nil {
+	lo, n, err := w.groupSpans(t0, t1, kvh, los[:], poss[:])
+	if err != nil {
 		return err
 	}
 	list := w.list
-	a.prefetchSpan(list, 0, a.kb, a.kRow)
-	a.prefetchSpan(list, 0, a.vb, a.vRow)
 	// q vector i is token t0 + i/g's head h0 + i%g; padding repeats the
 	// last one.
 	const gk = 4
@@ -436,10 +424,7 @@ func (w *attnWorker) tokenGroup(t0, t1, kvh int) error {
 			clear(row)
 			continue
 		}
-		l, ps := los[i/g]-lo, poss[i/g]-lo
-		a.softmax(row[l : ps+1])
-		clear(row[:l])
-		clear(row[ps+1:])
+		a.softmaxWithin(row, los[i/g]-lo, poss[i/g]-lo)
 	}
 	acc := w.groupAcc[:gk*hdv]
 	clear(acc)
@@ -472,23 +457,11 @@ func (w *attnWorker) quantTokenGroup(t0, t1, kvh int) error {
 	h0 := kvh * g
 	nq, hd, hdv := (t1-t0)*g, p.HeadDimK, p.HeadDimV
 	var los, poss [quantGroupVectors]int
-	lo, pos := math.MaxInt, -1
-	for i := range t1 - t0 {
-		l, ps, err := a.window(t0 + i)
-		if err != nil {
-			return err
-		}
-		los[i], poss[i] = l, ps
-		lo, pos = min(lo, l), max(pos, ps)
-	}
-	n := pos - lo + 1
-	var err error
-	if w.list, err = a.spans(w.list[:0], a.rows.Tables[t0], lo, pos, kvh); err != nil {
+	lo, n, err := w.groupSpans(t0, t1, kvh, los[:], poss[:])
+	if err != nil {
 		return err
 	}
 	list := w.list
-	a.prefetchSpan(list, 0, a.kb, a.kRow)
-	a.prefetchSpan(list, 0, a.vb, a.vRow)
 	// Query vector i is token t0 + i/g's head h0 + i%g.
 	w.groupQs = grow(w.groupQs, nq*hd)
 	for i := range t1 - t0 {
@@ -505,11 +478,7 @@ func (w *attnWorker) quantTokenGroup(t0, t1, kvh int) error {
 		a.vec.DotQuantRowsHeads(sc[sp.first-lo:], n, sp.n, &w.qc, a.kb[sp.row*a.kRow:], a.kv.NHeadKV*a.kRow)
 	}
 	for i := range nq {
-		row := sc[i*n : (i+1)*n]
-		l, ps := los[i/g]-lo, poss[i/g]-lo
-		a.softmax(row[l : ps+1])
-		clear(row[:l])
-		clear(row[ps+1:])
+		a.softmaxWithin(sc[i*n:(i+1)*n], los[i/g]-lo, poss[i/g]-lo)
 	}
 	w.groupAcc = grow(w.groupAcc, nq*hdv)
 	acc := w.groupAcc[:nq*hdv]
@@ -525,6 +494,38 @@ func (w *attnWorker) quantTokenGroup(t0, t1, kvh int) error {
 		copy(a.ys[y:y+g*hdv], acc[i*g*hdv:(i+1)*g*hdv])
 	}
 	return nil
+}
+
+// groupSpans finds the positions tokens t0..t1-1 attend to (token
+// t0+i's first and last in los[i], poss[i]) and their union, from lo, n
+// of them, and lists the union's runs in KV head kvh's rows (w.list),
+// prefetching the first run's K and V rows.
+func (w *attnWorker) groupSpans(t0, t1, kvh int, los, poss []int) (lo, n int, err error) {
+	a := w.a
+	lo, pos := math.MaxInt, -1
+	for i := range t1 - t0 {
+		l, ps, err := a.window(t0 + i)
+		if err != nil {
+			return 0, 0, err
+		}
+		los[i], poss[i] = l, ps
+		lo, pos = min(lo, l), max(pos, ps)
+	}
+	if w.list, err = a.spans(w.list[:0], a.rows.Tables[t0], lo, pos, kvh); err != nil {
+		return 0, 0, err
+	}
+	a.prefetchSpan(w.list, 0, a.kb, a.kRow)
+	a.prefetchSpan(w.list, 0, a.vb, a.vRow)
+	return lo, pos - lo + 1, nil
+}
+
+// softmaxWithin turns the scores row[l..ps] of a grouped token into its
+// probabilities and zeroes the rest of its row (the other tokens'
+// positions), which then add nothing to its sums.
+func (a *attnJob) softmaxWithin(row []float32, l, ps int) {
+	a.softmax(row[l : ps+1])
+	clear(row[:l])
+	clear(row[ps+1:])
 }
 
 // attnWorker returns a worker for job a with buffers of a's sizes, reusing

@@ -169,9 +169,9 @@ func (s *Server) handleMessageBatches(ctx *fasthttp.RequestCtx, ri *reqInfo) err
 	if err != nil {
 		return err
 	}
-	j := s.startBatch(batchObject{ID: id, Object: "batch", Endpoint: "/v1/messages", InputFileID: in.ID, CompletionWindow: batchWindow,
+	created := s.startBatch(batchObject{ID: id, Object: "batch", Endpoint: "/v1/messages", InputFileID: in.ID, CompletionWindow: batchWindow,
 		RequestCounts: batchCounts{Total: len(req.Requests)}}, lines.Bytes())
-	return s.writeJSON(ctx, messageBatchOf(s.batches.snapshot(j), baseURL(ctx)))
+	return s.writeJSON(ctx, messageBatchOf(created, baseURL(ctx)))
 }
 
 // validCustomID is Anthropic's rule for a request's custom_id.

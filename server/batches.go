@@ -189,15 +189,15 @@ func (s *Server) handleBatches(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err != nil {
 		return err
 	}
-	j := s.startBatch(batchObject{ID: "batch_" + randomID(idAlphabet, 24), Object: "batch", Endpoint: req.Endpoint,
+	created := s.startBatch(batchObject{ID: "batch_" + randomID(idAlphabet, 24), Object: "batch", Endpoint: req.Endpoint,
 		InputFileID: in.obj.ID, CompletionWindow: batchWindow, Metadata: req.Metadata, outputLifetime: lifetime}, input)
-	return s.writeJSON(ctx, s.batches.snapshot(j))
+	return s.writeJSON(ctx, created)
 }
 
 // startBatch keeps a batch made of obj (its id, endpoint, input file and
-// metadata) and starts running input, that file's bytes, in the
-// background.
-func (s *Server) startBatch(obj batchObject, input []byte) *batchJob {
+// metadata), starts running input, that file's bytes, in the background,
+// and returns the batch as created (validating, nothing counted yet).
+func (s *Server) startBatch(obj batchObject, input []byte) batchObject {
 	obj.CreatedAt = time.Now().Unix()
 	expires := obj.CreatedAt + 24*3600
 	obj.Status, obj.ExpiresAt = "validating", &expires
@@ -211,8 +211,11 @@ func (s *Server) startBatch(obj batchObject, input []byte) *batchJob {
 	s.batches.jobs = append(s.batches.jobs, j)
 	s.batches.mu.Unlock()
 	s.batches.save(j)
+	// The reply shows the batch as created: taken after the runner
+	// starts, it could already count lines done.
+	created := s.batches.snapshot(j)
 	go s.runBatch(rctx, j, input)
-	return j
+	return created
 }
 
 // cancelBatch makes j cancelling, if it is still running: no more lines

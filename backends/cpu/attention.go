@@ -148,10 +148,11 @@ func checkKV(kv backends.PagedKV) error {
 // those sum in float32 lanes in a fixed order (ggml's SIMD dot does too).
 // A Q8_0 cache takes the integer-per-block loops (DotQ8_0Rows,
 // AxpyQ8_0Rows) against q quantized to Q8_0, as ggml's Q8_0 vec-dot. The
-// other block types (kernels.QuantCacheType: Q4_0, Q4_1, Q5_0, Q5_1,
-// IQ4_NL) score q quantized to their vec-dot type with MatMul's row
-// kernels (DotQuantRowsHeads) and sum V rows dequantized to float32
-// (AxpyQuantRowsHeads), as ggml's flash attention reads a quantized V.
+// other block types (kernels.QuantCacheType) take DotQuantRowsHeads and
+// AxpyQuantRowsHeads against q quantized to their vec-dot type: Q4_0, Q5_0
+// and IQ4_NL rows transcoded to Q8_0 for the Q8_0 loops, Q4_1 and Q5_1
+// scored by MatMul's row kernels and summed dequantized to float32, as
+// ggml's flash attention reads a quantized V.
 func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows backends.AttnRows, p backends.Attn) {
 	s.do(backends.OpAttention, func() error {
 		a, err := s.newAttnJob(dst, q, kv, rows, p)
@@ -163,8 +164,9 @@ func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows bac
 			return s.attnSplit(parts)
 		}
 		// One unit is up to a.unit query heads of a token that share a KV
-		// head, and so its cache rows; or, where tokens are grouped, a
-		// query head of up to four tokens of one sequence.
+		// head, and so its cache rows; or, where tokens are grouped, the
+		// query heads of a KV head for up to tokensPerGroup tokens of one
+		// sequence.
 		per := p.NHeadKV * a.unitsPerKVH()
 		n := len(rows.Pos) * per
 		most := a.tokensPerGroup()

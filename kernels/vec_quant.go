@@ -44,10 +44,11 @@ type QueryScratch struct {
 	deq   []float32 // a chunk of V rows dequantized
 }
 
-// quantCacheKernels are, per cache type, the MatMul row kernels of each
-// kernel set that take the split activation layout (the 512-bit pair
-// kernels take another): the score of a K row is then what a weight row
-// of the type gives with the same activation row.
+// quantCacheFast and quantCacheAVX2 are, for the cache types that are not
+// level types (Q4_1, Q5_1), the MatMul row kernels of each kernel set that
+// take the split activation layout (the 512-bit pair kernels take
+// another): the score of a K row is then what a weight row of the type
+// gives with the same activation row.
 var (
 	quantCacheFast = splitRowKernels(kernelVariants())
 	quantCacheAVX2 = splitRowKernels(avx2Variants())
@@ -58,7 +59,7 @@ var (
 func splitRowKernels(variants map[quant.Type][]*fastKernel) map[quant.Type]*fastKernel {
 	m := map[quant.Type]*fastKernel{}
 	for t, ks := range variants {
-		if !QuantCacheType(t) {
+		if !QuantCacheType(t) || levelType(t) {
 			continue
 		}
 		for _, k := range ks {

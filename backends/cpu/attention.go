@@ -643,20 +643,17 @@ func (a *attnJob) unitsPerKVH() int { return (a.perKVH + a.unit - 1) / a.unit }
 
 // kvGroup computes unit u of token t: the query heads u·unit.. (at most
 // unit of them, within one KV head's) that read KV head u / unitsPerKVH. With
-// an F16 or Q8_0 cache their scores come from one pass over the K rows and
-// their weighted sums from one pass over the V rows (DotF16RowsHeads,
-// DotQ8_0RowsHeads, AxpyF16RowsHeads, AxpyQ8_0RowsHeads: bit-identical to
-// a pass per head); each head's softmax is its own.
+// an F16, Q8_0 or kernels.QuantCacheType cache their scores come from one
+// pass over the K rows and their weighted sums from one pass over the V
+// rows (DotF16RowsHeads, DotQ8_0RowsHeads, DotQuantRowsHeads and the Axpy
+// forms: bit-identical to a pass per head); each head's softmax is its own.
 func (w *attnWorker) kvGroup(t, u int) error {
 	a, p := w.a, w.a.p
 	upk := a.unitsPerKVH()
 	kvh := u / upk
 	h0 := kvh*a.perKVH + (u%upk)*a.unit
 	g := min(a.unit, (kvh+1)*a.perKVH-h0)
-	if kernels.QuantCacheType(a.kv.K.Type) && g > 1 {
-		return w.quantGroup(t, h0, g, kvh)
-	}
-	if (a.kv.K.Type != quant.F16 && a.kv.K.Type != quant.Q8_0) || g == 1 {
+	if !a.groupsHeads() || g == 1 {
 		for h := h0; h < h0+g; h++ {
 			if err := w.head(t, h); err != nil {
 				return err
@@ -704,15 +701,20 @@ func (w *attnWorker) kvGroup(t, u int) error {
 			a.prefetchSpan(list, i+1, a.kb, a.kRow)
 			a.vec.DotF16RowsHeads(sc[sp.first-lo:], n, sp.n, qfs, hd, hd, gk, a.k16[sp.row*hd:], kStride)
 		}
-	} else { // Q8_0
+	} else if a.kv.K.Type == quant.Q8_0 {
 		qqs, qds := w.qqs[:gk*hd], w.qds[:gk*hd/32]
 		kStride := a.kv.NHeadKV * a.kRow
 		for i, sp := range list {
 			a.prefetchSpan(list, i+1, a.kb, a.kRow)
 			a.vec.DotQ8_0RowsHeads(sc[sp.first-lo:], n, sp.n, qqs, qds, gk, a.kb[sp.row*a.kRow:], kStride)
 		}
+	} else { // kernels.QuantCacheType
+		for i, sp := range list {
+			a.prefetchSpan(list, i+1, a.kb, a.kRow)
+			a.vec.DotQuantRowsHeads(sc[sp.first-lo:], n, sp.n, &w.qc, a.kb[sp.row*a.kRow:], a.kv.NHeadKV*a.kRow)
+		}
 	}
-	if a.kv.V.Type != quant.F16 && a.kv.V.Type != quant.Q8_0 {
+	if a.kv.V.Type != quant.F16 && a.kv.V.Type != quant.Q8_0 && !kernels.QuantCacheType(a.kv.V.Type) {
 		for i := range g {
 			if err := w.finish(t, h0+i, lo, list, sc[i*n:(i+1)*n]); err != nil {
 				return err
@@ -729,72 +731,37 @@ func (w *attnWorker) kvGroup(t, u int) error {
 	clear(acc)
 	for i, sp := range list {
 		a.prefetchSpan(list, i+1, a.vb, a.vRow)
-		if a.kv.V.Type == quant.F16 {
+		switch a.kv.V.Type {
+		case quant.F16:
 			a.vec.AxpyF16RowsHeads(acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, gk, a.v16[sp.row*a.vCols:], a.kv.NHeadKV*a.vCols)
-		} else {
+		case quant.Q8_0:
 			a.vec.AxpyQ8_0RowsHeads(acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, gk, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow)
+		default: // kernels.QuantCacheType
+			if err := a.vec.AxpyQuantRowsHeads(a.kv.V.Type, acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, gk, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow, &w.qc); err != nil {
+				return err
+			}
 		}
 	}
 	copy(a.ys[(t*p.NHead+h0)*hdv:(t*p.NHead+h0+g)*hdv], acc[:g*hdv])
 	return nil
 }
 
-// quantGroup is kvGroup for a K cache of a block type without loops of
-// its own (kernels.QuantCacheType): the g query heads' scores come from
-// one pass over the K rows, up to the row kernel's tile of heads a row,
-// and with such a V cache their sums from one pass over the V rows, each
-// chunk of rows dequantized once for all of them. Each head gets the bits
-// of a pass of its own.
-func (w *attnWorker) quantGroup(t, h0, g, kvh int) error {
-	a, p := w.a, w.a.p
-	lo, pos, err := a.window(t)
-	if err != nil {
-		return err
-	}
-	hd, n := p.HeadDimK, pos-lo+1
-	if w.list, err = a.spans(w.list[:0], a.rows.Tables[t], lo, pos, kvh); err != nil {
-		return err
-	}
-	list := w.list
-	a.prefetchSpan(list, 0, a.kb, a.kRow)
-	a.prefetchSpan(list, 0, a.vb, a.vRow)
-	if err := a.vec.QuantizeQuery(a.kv.K.Type, a.qs[(t*p.NHead+h0)*hd:(t*p.NHead+h0+g)*hd], g, &w.qc); err != nil {
-		return err
-	}
-	w.groupScores = growRoom(w.groupScores, g*n)
-	sc := w.groupScores
-	for i, sp := range list {
-		a.prefetchSpan(list, i+1, a.kb, a.kRow)
-		a.vec.DotQuantRowsHeads(sc[sp.first-lo:], n, sp.n, &w.qc, a.kb[sp.row*a.kRow:], a.kv.NHeadKV*a.kRow)
-	}
-	if !kernels.QuantCacheType(a.kv.V.Type) {
-		for i := range g {
-			if err := w.finish(t, h0+i, lo, list, sc[i*n:(i+1)*n]); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for i := range g {
-		a.softmax(sc[i*n : (i+1)*n])
-	}
-	hdv := p.HeadDimV
-	acc := w.groupAcc[:g*hdv]
-	clear(acc)
-	for i, sp := range list {
-		a.prefetchSpan(list, i+1, a.vb, a.vRow)
-		if err := a.vec.AxpyQuantRowsHeads(a.kv.V.Type, acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, g, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow, &w.qc); err != nil {
-			return err
-		}
-	}
-	copy(a.ys[(t*p.NHead+h0)*hdv:(t*p.NHead+h0+g)*hdv], acc)
-	return nil
+// groupsHeads says whether kvGroup runs a unit's query heads in one pass
+// over the K rows and one over the V rows: with an F16, Q8_0 or
+// kernels.QuantCacheType K cache (V of any type; one without multi-head
+// loops is summed a head at a time).
+func (a *attnJob) groupsHeads() bool {
+	return a.kv.K.Type == quant.F16 || a.kv.K.Type == quant.Q8_0 || kernels.QuantCacheType(a.kv.K.Type)
 }
 
 // groupWidth is how many heads the multi-head loops run for g query heads
 // of one KV head: three, and two where the F16 loops have no two-head
-// form, padded to four on the four-head loops (see kvGroup).
+// form, padded to four on the four-head loops (see kvGroup). The quantized
+// caches' loops take any number of heads, unpadded.
 func (a *attnJob) groupWidth(g int) int {
+	if kernels.QuantCacheType(a.kv.K.Type) {
+		return g
+	}
 	pair := a.kv.K.Type == quant.F16 && a.kv.V.Type == quant.F16 && a.vec.PairF16Heads(a.p.HeadDimK) && a.vec.PairF16Heads(a.p.HeadDimV)
 	if a.vec.FourHeads() && (g == 3 || (g == 2 && !pair)) {
 		return 4
@@ -804,9 +771,13 @@ func (a *attnJob) groupWidth(g int) int {
 
 // groupQ prepares g query heads' q vectors qh for the multi-head loops, in
 // the worker's buffers: rounded to fp16 (qfs) or quantized to Q8_0 (qqs,
-// qds), heads g..gk-1 repeating the last.
+// qds), heads g..gk-1 repeating the last; for a kernels.QuantCacheType
+// cache quantized to its vec-dot type (qc, gk = g).
 func (w *attnWorker) groupQ(qh []float32, g, gk int) error {
 	a, hd := w.a, w.a.p.HeadDimK
+	if kernels.QuantCacheType(a.kv.K.Type) {
+		return a.vec.QuantizeQuery(a.kv.K.Type, qh, g, &w.qc)
+	}
 	if a.kv.K.Type == quant.F16 {
 		qfs := w.qfs[:gk*hd]
 		a.vec.RoundF16(qfs[:g*hd], qh)

@@ -16,6 +16,7 @@ import (
 	"github.com/nuri-ai/nuri/bench"
 	"github.com/nuri-ai/nuri/bench/inproc"
 	"github.com/nuri-ai/nuri/kernels"
+	"github.com/nuri-ai/nuri/model"
 )
 
 func init() {
@@ -71,7 +72,7 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 	batch := fs.String("batch", "", "batched decode: sequence counts, e.g. 1,4,8,16 (each after a --batch-prompt prefill)")
 	fs.IntVar(&c.BatchPrompt, "batch-prompt", c.BatchPrompt, "prompt tokens of each sequence in batched runs")
 	fs.IntVar(&c.UBatch, "ubatch", c.UBatch, "most tokens per forward pass while prefilling (llama.cpp's n_ubatch)")
-	fs.StringVar(&c.KVType, "kv-type", "f16", "KV cache type: f16, q8_0, f32, q4_0, q4_1, q5_0, q5_1 or iq4_nl")
+	fs.StringVar(&c.KVType, "kv-type", "f16", "KV cache type: "+model.KVCacheTypeNames())
 	fs.IntVar(&c.BlockSize, "kv-block", c.BlockSize, "KV cache block size (positions)")
 	fs.IntVar(&c.BandwidthMiB, "bw-mib", c.BandwidthMiB, "buffer for the read-bandwidth measurement (MiB: 1024, or twice the last-level cache where that is larger)")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed for the random tokens")

@@ -37,7 +37,7 @@ func embedCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var normalization tokenizer.Normalization
 	addNormalizationFlag(fs, &normalization)
 	threads := fs.Int("threads", kernels.DefaultThreads(), "CPU threads")
-	kv := fs.String("kv-cache-type", engine.DefaultKVCacheType, "KV cache type: f16, q8_0, f32, q4_0, q4_1, q5_0, q5_1 or iq4_nl (f32 matches llama.cpp's encoders)")
+	kv := fs.String("kv-cache-type", engine.DefaultKVCacheType, "KV cache type: "+model.KVCacheTypeNames()+" (f32 matches llama.cpp's encoders)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: nuri embed --model M [--pooling P] [--no-normalize] TEXT...   (TEXT - reads stdin, a text a line)")
 		fmt.Fprintln(stderr, "\nPrints one JSON array of floats a line, in the order of the texts.")

@@ -48,7 +48,7 @@ func parseLogits(args []string, stderr io.Writer) (*logitsConfig, error) {
 	fs.StringVar(&c.out, "out", "", "output file (required; - for stdout)")
 	fs.IntVar(&c.threads, "threads", kernels.DefaultThreads(), "CPU threads, by default one per physical core this process may use")
 	fs.IntVar(&c.batch, "batch", 512, "tokens per forward pass")
-	fs.StringVar(&kv, "kv-type", "f16", "KV cache type: f16, q8_0, f32, q4_0, q4_1, q5_0, q5_1 or iq4_nl")
+	fs.StringVar(&kv, "kv-type", "f16", "KV cache type: "+model.KVCacheTypeNames())
 	fs.StringVar(&kv, "kv-cache-type", "f16", "alias of --kv-type (as nuri run spells it)")
 	addLoRAFlags(fs, &c.lora)
 	if err := fs.Parse(args); err != nil {

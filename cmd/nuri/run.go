@@ -109,7 +109,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	addLoRAFlags(fs, &c.lora)
 	fs.IntVar(&c.nCtx, "ctx-size", 0, "context length (0: the model's)")
 	fs.IntVar(&c.nCtx, "c", 0, "alias of --ctx-size (llama-cli)")
-	fs.StringVar(&c.kvType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type: f16, q8_0, f32, q4_0, q4_1, q5_0, q5_1 or iq4_nl")
+	fs.StringVar(&c.kvType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type: "+model.KVCacheTypeNames())
 	llama := addLlamaFlags(fs)
 	addRunCompatFlags(fs, &c.notes, &c.warnings)
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")

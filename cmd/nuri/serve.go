@@ -175,7 +175,7 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	fs.IntVar(&c.eng.MaxQueuedRequests, "max-queued-requests", engine.DefaultMaxQueuedRequests, "waiting requests before 429")
 	fs.StringVar(&c.eng.SchedulingPolicy, "scheduling-policy", engine.PolicyFCFS, "the order waiting requests are admitted in: fcfs (arrival) or priority (each request's \"priority\", lower first, then arrival; short of KV cache, the lowest-priority running request gives way)")
 	fs.IntVar(&c.eng.BlockSize, "block-size", engine.DefaultBlockSize, "tokens per KV block")
-	fs.StringVar(&c.eng.KVCacheType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type: f16, q8_0, f32, q4_0, q4_1, q5_0, q5_1 or iq4_nl")
+	fs.StringVar(&c.eng.KVCacheType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type: "+model.KVCacheTypeNames())
 	kvMiB := fs.Int64("kv-cache-mib", 0, "KV cache budget in MiB (0: a share of free RAM)")
 	fs.BoolVar(&c.eng.DisablePrefixCaching, "no-prefix-caching", false, "disable prefix caching")
 	fs.BoolVar(&c.eng.DisableWindowPool, "no-window-pool", false, "keep sliding-window layers' KV in the one pool (default: a pool of their own, freed as the window moves)")

@@ -46,6 +46,20 @@ func CachesVInK(d Device) bool {
 	return ok && c.VInKCache()
 }
 
+// KVTypeMixer is implemented by devices whose StoreKV and Attention take a
+// PagedKV with K and V of different types (each one the device supports).
+type KVTypeMixer interface {
+	MixesKVTypes() bool
+}
+
+// MixesKVTypes reports whether d (or the device it wraps) takes caches
+// whose K and V types differ. The fallback wrapper does (on the host when
+// its device does not).
+func MixesKVTypes(d Device) bool {
+	c, ok := As[KVTypeMixer](d)
+	return ok && c.MixesKVTypes()
+}
+
 // AttnRowStarter is implemented by devices whose Attention honours
 // AttnRows.Lo (each token's own first key position).
 type AttnRowStarter interface {

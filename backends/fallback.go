@@ -62,6 +62,10 @@ func (f *Fallback) SoftCapsAttention() bool { return true }
 // runs on the host when the device does not take them.
 func (f *Fallback) StartsAttentionRows() bool { return true }
 
+// MixesKVTypes implements KVTypeMixer: a cache whose K and V types differ
+// runs on the device when it takes such caches, else on the host.
+func (f *Fallback) MixesKVTypes() bool { return true }
+
 // Host returns the device that runs the fallbacks.
 func (f *Fallback) Host() Device { return f.host }
 

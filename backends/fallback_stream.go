@@ -332,7 +332,33 @@ func (s *fallbackStream) RoPE(x Tensor, pos []int32, p RoPE) {
 
 // StoreKV implements Stream.
 func (s *fallbackStream) StoreKV(kv PagedKV, k, v Tensor, slots []int32) {
-	s.route(OpStoreKV, kv.K.Type, []operand{out(&kv.K), out(&kv.V), in(&k), in(&v)}, func(st Stream) { st.StoreKV(kv, k, v, slots) })
+	ops := []operand{out(&kv.K), out(&kv.V), in(&k), in(&v)}
+	run := func(st Stream) { st.StoreKV(kv, k, v, slots) }
+	if s.mixedKVOnHost(OpStoreKV, kv, ops, run) {
+		return
+	}
+	s.route(OpStoreKV, kv.K.Type, ops, run)
+}
+
+// mixedKVOnHost runs an op on a cache whose K and V types differ on the
+// host, when the device does not take such caches or V's type, and says
+// whether it did. Otherwise the op is routed on K's type, as any other.
+func (s *fallbackStream) mixedKVOnHost(op Op, kv PagedKV, ops []operand, run func(st Stream)) bool {
+	if kv.VInK || kv.V.Type == kv.K.Type || s.err != nil {
+		return false
+	}
+	why := ""
+	switch {
+	case !MixesKVTypes(s.f.dev):
+		why = fmt.Sprintf("%s does not take a cache of K %v and V %v", s.f.dev.Name(), kv.K.Type, kv.V.Type)
+	case !s.f.dev.Supports(op, kv.V.Type):
+		why = fmt.Sprintf("%s does not run %v on V's %v", s.f.dev.Name(), op, kv.V.Type)
+	default:
+		return false
+	}
+	s.f.note(op, kv.K.Type, why)
+	s.onHostStream(op, ops, run)
+	return true
 }
 
 // Attention implements Stream.
@@ -351,8 +377,12 @@ func (s *fallbackStream) Attention(dst, q Tensor, kv PagedKV, rows AttnRows, p A
 		s.onHostStream(OpAttention, ops, func(st Stream) { st.Attention(dst, q, kv, rows, p) })
 		return
 	}
-	s.route(OpAttention, kv.K.Type, []operand{out(&dst), in(&q), in(&kv.K), in(&kv.V)},
-		func(st Stream) { st.Attention(dst, q, kv, rows, p) })
+	ops := []operand{out(&dst), in(&q), in(&kv.K), in(&kv.V)}
+	run := func(st Stream) { st.Attention(dst, q, kv, rows, p) }
+	if s.mixedKVOnHost(OpAttention, kv, ops, run) {
+		return
+	}
+	s.route(OpAttention, kv.K.Type, ops, run)
 }
 
 // Read implements Stream.

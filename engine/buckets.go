@@ -3,14 +3,13 @@ package engine
 import (
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/model"
-	"github.com/nuri-ai/nuri/quant"
 )
 
 // newKVCache allocates the paged cache where the model reads it: in dev's
 // memory when a device is given (an accelerator cannot attend over host
 // memory without copying it every step), else in host memory.
 // winBlocks > 0 gives the model's windowed layers a pool of their own.
-func newKVCache(dev backends.Device, mc model.Config, nBlocks, winBlocks, blockSize int, t quant.Type) (*model.KVCache, error) {
+func newKVCache(dev backends.Device, mc model.Config, nBlocks, winBlocks, blockSize int, t model.KVTypes) (*model.KVCache, error) {
 	return model.NewWindowedKVCache(dev, mc, nBlocks, winBlocks, blockSize, t)
 }
 

@@ -154,7 +154,7 @@ func TestStaticShapeBuckets(t *testing.T) {
 
 func TestDeviceBudgets(t *testing.T) {
 	mc := newFakeModel(256).cfg
-	perBlock, err := kvBytesPerBlock(mc, DefaultBlockSize, quant.F16, nil)
+	perBlock, err := kvBytesPerBlock(mc, DefaultBlockSize, model.SameKV(quant.F16), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/model"
-	"github.com/nuri-ai/nuri/quant"
 )
 
 // Defaults of Config's zero fields.
@@ -50,8 +49,12 @@ type Config struct {
 	KVCacheFraction float64
 	// KVCacheType is the cache element type: "f16" (default), "q8_0",
 	// "f32", or a 4- or 5-bit block type: "q4_0", "q4_1", "q5_0", "q5_1",
-	// "iq4_nl" (model.KVCacheTypes).
+	// "iq4_nl" (model.KVCacheTypes). It is K's and V's, or K's alone when
+	// KVCacheTypeV is given.
 	KVCacheType string
+	// KVCacheTypeV is the V rows' element type, one of the same ("": as
+	// KVCacheType). llama.cpp's -ctk/-ctv give the two apart.
+	KVCacheTypeV string
 	// NCtx is the context length per sequence; 0: the model's training
 	// context. It is further capped by the cache capacity.
 	NCtx int
@@ -141,7 +144,7 @@ type Observer interface {
 }
 
 // withDefaults returns c with zero fields set and the result validated.
-func (c Config) withDefaults() (Config, quant.Type, error) {
+func (c Config) withDefaults() (Config, model.KVTypes, error) {
 	if c.BlockSize == 0 {
 		c.BlockSize = DefaultBlockSize
 	}
@@ -185,41 +188,41 @@ func (c Config) withDefaults() (Config, quant.Type, error) {
 		c.PredictionTokens = DefaultPredictionTokens
 	}
 	c.PredictionTokens = max(c.PredictionTokens, c.SpecTokens)
-	t, err := model.ParseKVCacheType(c.KVCacheType)
+	t, err := model.ParseKVTypes(c.KVCacheType, c.KVCacheTypeV)
 	if err != nil {
-		return c, 0, err
+		return c, t, err
 	}
 	switch {
 	case c.BlockSize < 1:
-		return c, 0, fmt.Errorf("block size %d must be ≥ 1", c.BlockSize)
+		return c, t, fmt.Errorf("block size %d must be ≥ 1", c.BlockSize)
 	case c.SchedulingPolicy != PolicyFCFS && c.SchedulingPolicy != PolicyPriority:
-		return c, 0, fmt.Errorf("scheduling policy %q: want %s or %s", c.SchedulingPolicy, PolicyFCFS, PolicyPriority)
+		return c, t, fmt.Errorf("scheduling policy %q: want %s or %s", c.SchedulingPolicy, PolicyFCFS, PolicyPriority)
 	case c.NumBlocks < 0:
-		return c, 0, fmt.Errorf("number of KV blocks %d must be ≥ 0", c.NumBlocks)
+		return c, t, fmt.Errorf("number of KV blocks %d must be ≥ 0", c.NumBlocks)
 	case c.KVCacheMemory < 0:
-		return c, 0, fmt.Errorf("kv cache memory %d must be ≥ 0", c.KVCacheMemory)
+		return c, t, fmt.Errorf("kv cache memory %d must be ≥ 0", c.KVCacheMemory)
 	case c.KVCacheFraction < 0 || c.KVCacheFraction > 1:
-		return c, 0, fmt.Errorf("kv cache fraction %v must be in (0, 1]", c.KVCacheFraction)
+		return c, t, fmt.Errorf("kv cache fraction %v must be in (0, 1]", c.KVCacheFraction)
 	case c.NCtx < 0:
-		return c, 0, fmt.Errorf("context length %d must be ≥ 0", c.NCtx)
+		return c, t, fmt.Errorf("context length %d must be ≥ 0", c.NCtx)
 	case c.MaxNumBatchedTokens < 1:
-		return c, 0, fmt.Errorf("max batched tokens %d must be ≥ 1", c.MaxNumBatchedTokens)
+		return c, t, fmt.Errorf("max batched tokens %d must be ≥ 1", c.MaxNumBatchedTokens)
 	case c.MaxNumSeqs < 1:
-		return c, 0, fmt.Errorf("max sequences %d must be ≥ 1", c.MaxNumSeqs)
+		return c, t, fmt.Errorf("max sequences %d must be ≥ 1", c.MaxNumSeqs)
 	case c.MaxQueuedRequests < 1:
-		return c, 0, fmt.Errorf("max queued requests %d must be ≥ 1", c.MaxQueuedRequests)
+		return c, t, fmt.Errorf("max queued requests %d must be ≥ 1", c.MaxQueuedRequests)
 	case c.EventBuffer < 1:
-		return c, 0, fmt.Errorf("event buffer %d must be ≥ 1", c.EventBuffer)
+		return c, t, fmt.Errorf("event buffer %d must be ≥ 1", c.EventBuffer)
 	case c.SpecTokens < 0 || c.SpecTokens > maxSpecTokens:
-		return c, 0, fmt.Errorf("speculative tokens %d must be in [0, %d]", c.SpecTokens, maxSpecTokens)
+		return c, t, fmt.Errorf("speculative tokens %d must be in [0, %d]", c.SpecTokens, maxSpecTokens)
 	case c.SpecNgramMin < 1 || c.SpecNgramMax < c.SpecNgramMin:
-		return c, 0, fmt.Errorf("speculative n-gram lengths %d..%d: want 1 ≤ min ≤ max", c.SpecNgramMin, c.SpecNgramMax)
+		return c, t, fmt.Errorf("speculative n-gram lengths %d..%d: want 1 ≤ min ≤ max", c.SpecNgramMin, c.SpecNgramMax)
 	case c.PredictionTokens < 1 || c.PredictionTokens > maxSpecTokens:
-		return c, 0, fmt.Errorf("prediction tokens %d must be in [1, %d]", c.PredictionTokens, maxSpecTokens)
+		return c, t, fmt.Errorf("prediction tokens %d must be in [1, %d]", c.PredictionTokens, maxSpecTokens)
 	case c.DraftPMin >= 1 || math.IsNaN(c.DraftPMin):
-		return c, 0, fmt.Errorf("draft minimum probability %v must be below 1", c.DraftPMin)
+		return c, t, fmt.Errorf("draft minimum probability %v must be below 1", c.DraftPMin)
 	case c.SpecMaxSeqs < 1:
-		return c, 0, fmt.Errorf("speculative max sequences %d must be ≥ 1", c.SpecMaxSeqs)
+		return c, t, fmt.Errorf("speculative max sequences %d must be ≥ 1", c.SpecMaxSeqs)
 	}
 	return c, t, nil
 }

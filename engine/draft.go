@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	"github.com/nuri-ai/nuri/model"
-	"github.com/nuri-ai/nuri/quant"
 )
 
 // Draft-model speculative decoding (Config.Draft).
@@ -72,7 +71,7 @@ type draftJob struct {
 // newDrafter checks the draft model against the target and allocates its
 // cache: enough blocks for SpecMaxSeqs sequences of a full context (only
 // that many draft at once), never more positions than the target's cache.
-func newDrafter(cfg Config, target model.Config, nCtx, targetBlocks int, kvType quant.Type, isEOG func(int32) bool) (*drafter, int64, error) {
+func newDrafter(cfg Config, target model.Config, nCtx, targetBlocks int, kvType model.KVTypes, isEOG func(int32) bool) (*drafter, int64, error) {
 	dc := cfg.Draft.Config()
 	if dc.NVocab <= 0 {
 		return nil, 0, fmt.Errorf("draft model reports vocabulary size %d", dc.NVocab)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/model"
-	"github.com/nuri-ai/nuri/quant"
 )
 
 // Pooling is how an embedding is made from a text's final hidden states.
@@ -40,10 +39,12 @@ var ErrEmbedInput = errors.New("bad embedding input")
 // EmbedderConfig configures an Embedder.
 type EmbedderConfig struct {
 	NCtx        int // the longest input, in tokens
-	KVCacheType string
 	Pooling     Pooling
 	BatchTokens int             // tokens a forward pass (0: DefaultMaxNumBatchedTokens)
 	Device      backends.Device // where the model runs (nil: host)
+	// KVCacheType and KVCacheTypeV are the cache's K and V types, as
+	// Config's.
+	KVCacheType, KVCacheTypeV string
 	// MaxQueued is how many inputs may wait for the embedder before Embed
 	// answers ErrQueueFull (0: DefaultMaxQueuedRequests).
 	MaxQueued int
@@ -57,7 +58,7 @@ type EmbedderConfig struct {
 type Embedder struct {
 	m       model.Model
 	cfg     EmbedderConfig
-	kvT     quant.Type
+	kvT     model.KVTypes
 	turn    chan struct{} // held by the request running the queued ones
 	waiting atomic.Int64  // requests queued or running
 	qmu     sync.Mutex    // guards queue
@@ -97,7 +98,7 @@ func NewEmbedder(m model.Model, cfg EmbedderConfig) (*Embedder, error) {
 	if _, err := ParsePooling(string(cfg.Pooling)); err != nil {
 		return nil, err
 	}
-	t, err := model.ParseKVCacheType(cfg.KVCacheType)
+	t, err := model.ParseKVTypes(cfg.KVCacheType, cfg.KVCacheTypeV)
 	if err != nil {
 		return nil, err
 	}

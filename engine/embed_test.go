@@ -33,7 +33,7 @@ func embedTinyModel(t *testing.T) model.Model {
 func hiddenRows(t *testing.T, m model.Model, tokens []int32) [][]float32 {
 	t.Helper()
 	cfg := m.Config()
-	kv, err := model.NewSequenceView(cfg, len(tokens), 16, quant.F16)
+	kv, err := model.NewSequenceView(cfg, len(tokens), 16, model.SameKV(quant.F16))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -180,6 +180,9 @@ func New(cfg Config, m model.Model, tok Tokenizer, log *zap.Logger) (*Engine, er
 // NCtx returns the context length per sequence (prompt plus generated).
 func (e *Engine) NCtx() int { return e.nCtx }
 
+// KVCacheTypes returns the cache's K and V element types.
+func (e *Engine) KVCacheTypes() model.KVTypes { return e.kv.Types() }
+
 // Submit queues a request. It fails fast with ErrEmptyPrompt,
 // ErrPromptTooLong, ErrInvalidRequest, ErrQueueFull or ErrClosed. Cancelling
 // ctx cancels the sequence.

@@ -10,12 +10,11 @@ import (
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/model"
-	"github.com/nuri-ai/nuri/quant"
 )
 
 // kvBytesPerBlock is the memory one block of bs positions takes in dev's
 // memory (nil: host memory).
-func kvBytesPerBlock(c model.Config, bs int, t quant.Type, dev backends.Device) (int64, error) {
+func kvBytesPerBlock(c model.Config, bs int, t model.KVTypes, dev backends.Device) (int64, error) {
 	n, err := model.KVBytesPerPosition(c, t, dev)
 	if err != nil {
 		return 0, err
@@ -41,7 +40,7 @@ type blockPlan struct {
 // that holds what the running sequences' windows can ever reference
 // (windowBlocks). The windowed pool is kept only when it is the smaller
 // one: otherwise it would save nothing.
-func planKV(cfg Config, mc model.Config, t quant.Type, nCtx int) (blockPlan, error) {
+func planKV(cfg Config, mc model.Config, t model.KVTypes, nCtx int) (blockPlan, error) {
 	perBlock, err := kvBytesPerBlock(mc, cfg.BlockSize, t, cfg.Device)
 	if err != nil {
 		return blockPlan{}, err

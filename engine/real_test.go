@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"go.uber.org/zap"
@@ -14,6 +15,7 @@ import (
 	"github.com/nuri-ai/nuri/internal/synth"
 	"github.com/nuri-ai/nuri/internal/testshared"
 	"github.com/nuri-ai/nuri/model"
+	"github.com/nuri-ai/nuri/quant"
 	"github.com/nuri-ai/nuri/sample"
 	"github.com/nuri-ai/nuri/tokenizer"
 )
@@ -312,4 +314,72 @@ func runReal(t *testing.T, rm realModel, cfg Config, reqs []Request) ([]*outcome
 	outs := drive(t, e, seqs, 10000)
 	assertAllFree(t, e)
 	return outs, e.Stats()
+}
+
+// TestMixedKVTypesRealModel: an engine whose cache holds K and V in
+// different types (-ctk q8_0 -ctv q4_0) plans its blocks at the two row
+// sizes and generates, batched with other requests, the tokens a plain
+// greedy decode over a cache of the same types gives. A V type outside
+// the cache types is refused at start.
+func TestMixedKVTypesRealModel(t *testing.T) {
+	rm := tinyModel(t)
+	want := model.KVTypes{K: quant.Q8_0, V: quant.Q4_0}
+	cfg := Config{NumBlocks: 64, KVCacheType: "q8_0", KVCacheTypeV: "q4_0"}
+	e := rm.engine(t, cfg)
+	defer e.Close()
+	if got := e.KVCacheTypes(); got != want {
+		t.Fatalf("cache types %v, want %v", got, want)
+	}
+	perPos, err := model.KVBytesPerPosition(rm.m.Config(), want, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.kv.BytesPerBlock(); got != perPos*DefaultBlockSize {
+		t.Errorf("%d bytes a block, want %d", got, perPos*DefaultBlockSize)
+	}
+	prompts := randomPrompts(9, 4, 40, 3, rm.m.Config().NVocab)
+	var seqs []*Sequence
+	for _, p := range prompts {
+		seqs = append(seqs, submit(t, e, Request{Prompt: p, MaxTokens: 6, Sampling: greedyParams(), IgnoreEOS: true}))
+	}
+	for i, o := range drive(t, e, seqs, 10000) {
+		if ref := greedyDecode(t, rm.m, prompts[i], 6, want); !slices.Equal(o.tokens, ref) {
+			t.Errorf("prompt %d: engine %v, greedy decode %v", i, o.tokens, ref)
+		}
+	}
+	if _, err := New(Config{NumBlocks: 64, KVCacheTypeV: "q4_k"}, rm.m, rm.tok, nil); err == nil || !strings.Contains(err.Error(), "the V cache type") {
+		t.Errorf("V cache type q4_k: %v; want refused", err)
+	}
+}
+
+// greedyDecode runs prompt through m over a fresh cache of types kvt and
+// then n greedy steps, a token a pass.
+func greedyDecode(t *testing.T, m model.Model, prompt []int32, n int, kvt model.KVTypes) []int32 {
+	t.Helper()
+	kv, err := model.NewSequenceView(m.Config(), len(prompt)+n, 16, kvt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits := make([]float32, m.Config().NVocab)
+	next, pos := prompt, 0
+	var out []int32
+	for len(out) < n {
+		b := &model.Batch{Tokens: next, Pos: make([]int32, len(next)), Seq: make([]int32, len(next))}
+		for i := range next {
+			b.Pos[i] = int32(pos + i)
+		}
+		if err := m.Forward(b, kv, logits); err != nil {
+			t.Fatal(err)
+		}
+		pos += len(next)
+		best := 0
+		for i, v := range logits {
+			if v > logits[best] {
+				best = i
+			}
+		}
+		out = append(out, int32(best))
+		next = []int32{int32(best)}
+	}
+	return out
 }

@@ -14,7 +14,7 @@ import (
 // plain-language-model reranker's score is made from.
 func logitsAt(t *testing.T, m model.Model, tokens []int32) []float32 {
 	t.Helper()
-	kv, err := model.NewSequenceView(m.Config(), len(tokens), 16, quant.F16)
+	kv, err := model.NewSequenceView(m.Config(), len(tokens), 16, model.SameKV(quant.F16))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -145,7 +145,7 @@ func TestPlanKVWindowed(t *testing.T) {
 				t.Fatalf("plan %+v, want %d blocks, %d windowed (one pool %d blocks)", p, wantBlocks, wantWin, c.onePoolNBlocks)
 			}
 			if p.winBlocks > 0 {
-				kv, err := model.NewWindowedKVCache(nil, mc, 4, p.winBlocks, 16, quant.F16)
+				kv, err := model.NewWindowedKVCache(nil, mc, 4, p.winBlocks, 16, model.SameKV(quant.F16))
 				if err != nil {
 					t.Fatal(err)
 				}

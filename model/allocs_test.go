@@ -67,7 +67,7 @@ func TestDecodeStepAllocs(t *testing.T) {
 			}
 			defer m.Close()
 			cfg := m.Config()
-			kv, err := model.NewKVCache(cfg, c.seqs*4, 16, c.kv)
+			kv, err := model.NewKVCache(cfg, c.seqs*4, 16, model.SameKV(c.kv))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -72,7 +72,7 @@ func interleaved(t *testing.T, m model.Model, pa, pb []int32) ([]float32, []floa
 	t.Helper()
 	const bs = 4
 	nba, nbb := (len(pa)+bs-1)/bs, (len(pb)+bs-1)/bs
-	cache, err := model.NewKVCache(m.Config(), nba+nbb, bs, quant.F16)
+	cache, err := model.NewKVCache(m.Config(), nba+nbb, bs, model.SameKV(quant.F16))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func encode(t *testing.T, m model.Model, seqs [][]int32, kvType quant.Type) []fl
 			b.Logits = append(b.Logits, true)
 		}
 	}
-	cache, err := model.NewKVCache(m.Config(), int(next), bs, kvType)
+	cache, err := model.NewKVCache(m.Config(), int(next), bs, model.SameKV(kvType))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestEncoderBatch(t *testing.T) {
 		t.Error("the first token's state does not depend on the last token")
 	}
 
-	kv, err := model.NewSequenceView(m.Config(), 32, 16, quant.F16)
+	kv, err := model.NewSequenceView(m.Config(), 32, 16, model.SameKV(quant.F16))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -147,7 +147,7 @@ func TestForwardErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := m.Config()
-	kv, err := model.NewSequenceView(cfg, 64, 16, quant.F16)
+	kv, err := model.NewSequenceView(cfg, 64, 16, model.SameKV(quant.F16))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestForwardErrors(t *testing.T) {
 	// A cache made for another shape is rejected.
 	other := cfg
 	other.NHeadKV *= 2
-	wrong, err := model.NewSequenceView(other, 16, 16, quant.F16)
+	wrong, err := model.NewSequenceView(other, 16, 16, model.SameKV(quant.F16))
 	if err != nil {
 		t.Fatal(err)
 	}

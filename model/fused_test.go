@@ -80,7 +80,7 @@ func runSteps(t *testing.T, dev backends.Device, path string) []float32 {
 		}
 	}()
 	cfg := m.Config()
-	kv, err := model.NewSequenceView(cfg, 32, 16, quant.F16)
+	kv, err := model.NewSequenceView(cfg, 32, 16, model.SameKV(quant.F16))
 	if err != nil {
 		t.Fatal(err)
 	}

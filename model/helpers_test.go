@@ -50,7 +50,12 @@ type session struct {
 }
 
 func newSession(m model.Model, nPos int, kvType quant.Type) (*session, error) {
-	kv, err := model.NewSequenceView(m.Config(), nPos, 16, kvType)
+	return newSessionKV(m, nPos, model.SameKV(kvType))
+}
+
+// newSessionKV is newSession with a cache of K and V types kvTypes.
+func newSessionKV(m model.Model, nPos int, kvTypes model.KVTypes) (*session, error) {
+	kv, err := model.NewSequenceView(m.Config(), nPos, 16, kvTypes)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +88,12 @@ func (s *session) feed(tokens []int32, all bool) ([]float32, error) {
 // the KV cache, taking the argmax each step (lowest id on ties, like
 // llama_sampler_init_greedy). It also returns the prompt's logits.
 func greedy(m model.Model, prompt []int32, nSteps int, kvType quant.Type) (toks []int32, promptLogits []float32, err error) {
-	s, err := newSession(m, len(prompt)+nSteps, kvType)
+	return greedyKV(m, prompt, nSteps, model.SameKV(kvType))
+}
+
+// greedyKV is greedy with a cache of K and V types kvTypes.
+func greedyKV(m model.Model, prompt []int32, nSteps int, kvTypes model.KVTypes) (toks []int32, promptLogits []float32, err error) {
+	s, err := newSessionKV(m, len(prompt)+nSteps, kvTypes)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -21,7 +21,7 @@ func TestForwardHiddenIsLMHeadInput(t *testing.T) {
 		cfg := m.Config()
 		prompt := []int32{1, 17, 4, 99, 23, 8}
 		run := func(hidden bool) []float32 {
-			kv, err := model.NewSequenceView(cfg, len(prompt), 16, quant.F16)
+			kv, err := model.NewSequenceView(cfg, len(prompt), 16, model.SameKV(quant.F16))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -22,7 +22,7 @@ import (
 // memory instead of a context's (Gemma 2-4, EXAONE 4 32B, K-EXAONE: most of
 // their layers).
 type KVCache struct {
-	typ                quant.Type
+	typ                KVTypes
 	blockSize, nBlocks int
 	attn               []LayerAttn // each layer's geometry (the model's, checked by Forward)
 	layers             []backends.PagedKV
@@ -69,15 +69,67 @@ func ParseKVCacheType(name string) (quant.Type, error) {
 	return t, nil
 }
 
+// KVTypes are the element types of a cache's K rows and of its V rows,
+// each one of KVCacheTypes. They may differ, as llama.cpp's -ctk and -ctv
+// may: the scores' rounding comes from K and the weighted sums' from V,
+// and a cache short of memory can spend its bits on the side its model is
+// more sensitive to (q8_0 with q4_0 takes 0.41 of f16's memory, either
+// way round). Real models' K rows carry outlier channels, which is why
+// llama.cpp users keep K the finer; measure it on the model (nuri
+// perplexity --kl-divergence).
+type KVTypes struct{ K, V quant.Type }
+
+// SameKV is the cache types with K and V rows of one type t.
+func SameKV(t quant.Type) KVTypes { return KVTypes{K: t, V: t} }
+
+// ParseKVTypes parses K's and V's type names (any case); an empty v is
+// k's type.
+func ParseKVTypes(k, v string) (KVTypes, error) {
+	if v == "" {
+		v = k
+	}
+	var t [2]quant.Type
+	for i, name := range []string{k, v} {
+		var err error
+		if t[i], err = quant.ParseType(name); err != nil || !slices.Contains(KVCacheTypes(), t[i]) {
+			return KVTypes{}, fmt.Errorf("the %s cache type %q: want %s", []string{"K", "V"}[i], name, KVCacheTypeNames())
+		}
+	}
+	return KVTypes{K: t[0], V: t[1]}, nil
+}
+
+// String names the types as the flags spell them: "q8_0", or "q8_0/q4_0"
+// (K/V) where they differ.
+func (t KVTypes) String() string {
+	k := strings.ToLower(t.K.String())
+	if t.V == t.K {
+		return k
+	}
+	return k + "/" + strings.ToLower(t.V.String())
+}
+
+// check says whether both types are KV cache types.
+func (t KVTypes) check() error {
+	for _, e := range []struct {
+		what string
+		t    quant.Type
+	}{{"K", t.K}, {"V", t.V}} {
+		if !slices.Contains(KVCacheTypes(), e.t) {
+			return fmt.Errorf("KV cache %s type %v: want %s", e.what, e.t, KVCacheTypeNames())
+		}
+	}
+	return nil
+}
+
 // NewKVCache allocates a cache in host memory (usable by the CPU device,
 // which reads a latent cache's V inside K: Config.VInK).
-// t is the element type, one of KVCacheTypes.
-func NewKVCache(cfg Config, nBlocks, blockSize int, t quant.Type) (*KVCache, error) {
+// t is the element types of K and V, each one of KVCacheTypes.
+func NewKVCache(cfg Config, nBlocks, blockSize int, t KVTypes) (*KVCache, error) {
 	return NewWindowedKVCache(nil, cfg, nBlocks, 0, blockSize, t)
 }
 
 // NewKVCacheOn allocates the cache in dev's memory; Free hands it back.
-func NewKVCacheOn(dev backends.Device, cfg Config, nBlocks, blockSize int, t quant.Type) (*KVCache, error) {
+func NewKVCacheOn(dev backends.Device, cfg Config, nBlocks, blockSize int, t KVTypes) (*KVCache, error) {
 	return NewWindowedKVCache(dev, cfg, nBlocks, 0, blockSize, t)
 }
 
@@ -85,7 +137,7 @@ func NewKVCacheOn(dev backends.Device, cfg Config, nBlocks, blockSize int, t qua
 // SlidingWindow finds) hold winBlocks blocks of their own, in dev's
 // memory (nil: host memory). winBlocks 0 keeps every layer in the one
 // pool of nBlocks, as NewKVCache.
-func NewWindowedKVCache(dev backends.Device, cfg Config, nBlocks, winBlocks, blockSize int, t quant.Type) (*KVCache, error) {
+func NewWindowedKVCache(dev backends.Device, cfg Config, nBlocks, winBlocks, blockSize int, t KVTypes) (*KVCache, error) {
 	alloc := func(n int) (backends.Buffer, error) { return backends.NewHostBuffer(n), nil }
 	if dev != nil {
 		alloc = func(n int) (backends.Buffer, error) { return dev.Alloc(n, backends.UsageKV) }
@@ -124,6 +176,12 @@ func (c *KVCache) Free() error {
 	return errors.Join(errs...)
 }
 
+// errVInKTypes is the error for a latent cache given two types: its V rows
+// are part of its K rows, so they have K's type.
+func errVInKTypes(t KVTypes) error {
+	return fmt.Errorf("KV cache types %v: this model's cache keeps V inside K (multi-head latent attention), so V has K's type; give one type", t)
+}
+
 // storesVInK says whether a cache of cfg's model in dev's memory (nil: host
 // memory, which the CPU reads) keeps V inside K.
 func storesVInK(cfg Config, dev backends.Device) bool {
@@ -133,7 +191,7 @@ func storesVInK(cfg Config, dev backends.Device) bool {
 // KVBytesPerPosition is the cache memory one position takes across all
 // layers and KV heads, in dev's memory (nil: host memory) with elements of
 // type t: K and V rows, or K alone when V lives in it.
-func KVBytesPerPosition(cfg Config, t quant.Type, dev backends.Device) (int, error) {
+func KVBytesPerPosition(cfg Config, t KVTypes, dev backends.Device) (int, error) {
 	full, win, err := kvBytesPerPosition(cfg, t, dev, false)
 	return full + win, err
 }
@@ -143,7 +201,7 @@ func KVBytesPerPosition(cfg Config, t quant.Type, dev backends.Device) (int, err
 // t: pos+1 positions, or a windowed layer's window of them. It is also
 // what a sequence of pos+1 positions holds with its windowed layers kept
 // to their windows.
-func KVBytesRead(cfg Config, t quant.Type, dev backends.Device, pos int) (int64, error) {
+func KVBytesRead(cfg Config, t KVTypes, dev backends.Device, pos int) (int64, error) {
 	var n int64
 	for il := range cfg.NLayer {
 		if cfg.LayerAttn(il).KVFrom != il {
@@ -165,7 +223,7 @@ func KVBytesRead(cfg Config, t quant.Type, dev backends.Device, pos int) (int64,
 // KVBytesPerPositionWindowed is KVBytesPerPosition split between the two
 // pools of a windowed cache: the layers that attend to every position,
 // and the windowed layers (0 when SlidingWindow finds none).
-func KVBytesPerPositionWindowed(cfg Config, t quant.Type, dev backends.Device) (full, windowed int, err error) {
+func KVBytesPerPositionWindowed(cfg Config, t KVTypes, dev backends.Device) (full, windowed int, err error) {
 	return kvBytesPerPosition(cfg, t, dev, SlidingWindow(cfg) > 0)
 }
 
@@ -185,7 +243,7 @@ func SlidingWindow(cfg Config) int {
 	return w
 }
 
-func kvBytesPerPosition(cfg Config, t quant.Type, dev backends.Device, split bool) (full, windowed int, err error) {
+func kvBytesPerPosition(cfg Config, t KVTypes, dev backends.Device, split bool) (full, windowed int, err error) {
 	for il := range cfg.NLayer {
 		if cfg.LayerAttn(il).KVFrom != il {
 			continue // reads an earlier layer's cache
@@ -208,17 +266,20 @@ func kvBytesPerPosition(cfg Config, t quant.Type, dev backends.Device, split boo
 
 // layerKVBytes is the cache one position takes in layer il: its KV heads'
 // K and V rows, or K alone when V lives in it.
-func layerKVBytes(cfg Config, il int, t quant.Type, dev backends.Device) (int, error) {
+func layerKVBytes(cfg Config, il int, t KVTypes, dev backends.Device) (int, error) {
 	la := cfg.LayerAttn(il)
-	k, err := t.RowBytes(la.HeadDimK)
+	k, err := t.K.RowBytes(la.HeadDimK)
 	if err != nil {
 		return 0, fmt.Errorf("KV cache K rows: %w", err)
 	}
-	v, err := t.RowBytes(la.HeadDimV)
+	v, err := t.V.RowBytes(la.HeadDimV)
 	if err != nil {
 		return 0, fmt.Errorf("KV cache V rows: %w", err)
 	}
 	if storesVInK(cfg, dev) {
+		if t.V != t.K {
+			return 0, errVInKTypes(t)
+		}
 		v = 0
 	}
 	return la.NHeadKV * (k + v), nil
@@ -226,9 +287,12 @@ func layerKVBytes(cfg Config, il int, t quant.Type, dev backends.Device) (int, e
 
 // newKVCache allocates the layers' caches; vInK stores a latent cache's V
 // inside K (the device reads it there).
-func newKVCache(cfg Config, nBlocks, winBlocks, blockSize int, t quant.Type, vInK bool, alloc func(int) (backends.Buffer, error)) (*KVCache, error) {
-	if !slices.Contains(KVCacheTypes(), t) {
-		return nil, fmt.Errorf("KV cache type %v: want %s", t, KVCacheTypeNames())
+func newKVCache(cfg Config, nBlocks, winBlocks, blockSize int, t KVTypes, vInK bool, alloc func(int) (backends.Buffer, error)) (*KVCache, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	if vInK && t.V != t.K {
+		return nil, errVInKTypes(t)
 	}
 	if nBlocks <= 0 || blockSize <= 0 {
 		return nil, fmt.Errorf("KV cache of %d blocks of %d positions", nBlocks, blockSize)
@@ -268,13 +332,13 @@ func newKVCache(cfg Config, nBlocks, winBlocks, blockSize int, t quant.Type, vIn
 		if la.NHeadKV <= 0 || la.HeadDimK <= 0 || la.HeadDimV <= 0 {
 			return nil, fmt.Errorf("KV cache layer %d: %d KV heads of %d/%d: must be positive", il, la.NHeadKV, la.HeadDimK, la.HeadDimV)
 		}
-		kRow, err := t.RowBytes(la.HeadDimK)
+		kRow, err := t.K.RowBytes(la.HeadDimK)
 		if err != nil {
-			return nil, fmt.Errorf("KV cache type %v for head size %d: %w", t, la.HeadDimK, err)
+			return nil, fmt.Errorf("KV cache K type %v for head size %d: %w", t.K, la.HeadDimK, err)
 		}
-		vRow, err := t.RowBytes(la.HeadDimV)
+		vRow, err := t.V.RowBytes(la.HeadDimV)
 		if err != nil {
-			return nil, fmt.Errorf("KV cache type %v for head size %d: %w", t, la.HeadDimV, err)
+			return nil, fmt.Errorf("KV cache V type %v for head size %d: %w", t.V, la.HeadDimV, err)
 		}
 		if vInK && la.HeadDimV > la.HeadDimK {
 			return nil, fmt.Errorf("KV cache with V (%d) inside K (%d): V is wider", la.HeadDimV, la.HeadDimK)
@@ -299,8 +363,8 @@ func newKVCache(cfg Config, nBlocks, winBlocks, blockSize int, t quant.Type, vIn
 			}
 		}
 		c.layers[il] = backends.PagedKV{
-			K:       backends.Tensor{Name: fmt.Sprintf("cache_k.%d", il), Buf: kb, Type: t, Rows: rows, Cols: la.HeadDimK},
-			V:       backends.Tensor{Name: fmt.Sprintf("cache_v.%d", il), Buf: vb, Type: t, Rows: rows, Cols: la.HeadDimV},
+			K:       backends.Tensor{Name: fmt.Sprintf("cache_k.%d", il), Buf: kb, Type: t.K, Rows: rows, Cols: la.HeadDimK},
+			V:       backends.Tensor{Name: fmt.Sprintf("cache_v.%d", il), Buf: vb, Type: t.V, Rows: rows, Cols: la.HeadDimV},
 			NHeadKV: la.NHeadKV, BlockSize: blockSize, VInK: vInK,
 		}
 	}
@@ -340,8 +404,8 @@ func (c *KVCache) Bytes() int64 {
 // windowed reports whether layer il's storage is in the windowed pool.
 func (c *KVCache) windowed(il int) bool { return c.pooled[il] }
 
-// Type returns the element type.
-func (c *KVCache) Type() quant.Type { return c.typ }
+// Types returns the element types of the K and V rows.
+func (c *KVCache) Types() KVTypes { return c.typ }
 
 // layer returns layer il's storage.
 func (c *KVCache) layer(il int) backends.PagedKV { return c.layers[il] }
@@ -349,13 +413,13 @@ func (c *KVCache) layer(il int) backends.PagedKV { return c.layers[il] }
 // NewSequenceView makes a cache holding one sequence of up to nPos
 // positions, with the identity block table: the simple case of one prompt
 // run start to finish (nuri logits, tests).
-func NewSequenceView(cfg Config, nPos, blockSize int, t quant.Type) (KVView, error) {
+func NewSequenceView(cfg Config, nPos, blockSize int, t KVTypes) (KVView, error) {
 	return newSequenceView(nPos, blockSize, func(nb int) (*KVCache, error) { return NewKVCache(cfg, nb, blockSize, t) })
 }
 
 // NewSequenceViewOn is NewSequenceView with the cache in dev's memory
 // (free it with Cache.Free).
-func NewSequenceViewOn(dev backends.Device, cfg Config, nPos, blockSize int, t quant.Type) (KVView, error) {
+func NewSequenceViewOn(dev backends.Device, cfg Config, nPos, blockSize int, t KVTypes) (KVView, error) {
 	return newSequenceView(nPos, blockSize, func(nb int) (*KVCache, error) { return NewKVCacheOn(dev, cfg, nb, blockSize, t) })
 }
 
@@ -372,7 +436,7 @@ func NewSequenceViewOn(dev backends.Device, cfg Config, nPos, blockSize int, t q
 // repetitions), but not after a pass wrote positions a ring or more
 // ahead of them. Without windowed layers, or when the ring would hold
 // the whole sequence, it is NewSequenceViewOn.
-func NewWindowedSequenceView(dev backends.Device, cfg Config, nPos, maxBatch, blockSize int, t quant.Type) (KVView, error) {
+func NewWindowedSequenceView(dev backends.Device, cfg Config, nPos, maxBatch, blockSize int, t KVTypes) (KVView, error) {
 	W, nb := SlidingWindow(cfg), (nPos+blockSize-1)/max(blockSize, 1)
 	ring := (W-1+max(maxBatch, 1)+blockSize-1)/max(blockSize, 1) + 1
 	if W == 0 || ring >= nb || nPos <= 0 {

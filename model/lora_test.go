@@ -240,7 +240,7 @@ func TestLoRAPerRequest(t *testing.T) {
 	}
 	nv := named.Config().NVocab
 	// An id past the named adapters is a malformed batch.
-	s, err := model.NewSequenceView(named.Config(), 4, 4, quant.F16)
+	s, err := model.NewSequenceView(named.Config(), 4, 4, model.SameKV(quant.F16))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +261,7 @@ func TestLoRAPerRequest(t *testing.T) {
 func checkPerRequest(t *testing.T, m model.Model, pa, pb []int32, id int32, wantA, wantB []float32, lastOnly bool) {
 	t.Helper()
 	nv := m.Config().NVocab
-	cache, err := model.NewKVCache(m.Config(), 4, 4, quant.F16)
+	cache, err := model.NewKVCache(m.Config(), 4, 4, model.SameKV(quant.F16))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +354,7 @@ func TestLoRALoadWhileServing(t *testing.T) {
 	if err := al.UnloadLoRA(1); err == nil {
 		t.Error("an adapter unloaded twice")
 	}
-	s, err := model.NewSequenceView(m.Config(), 4, 4, quant.F16)
+	s, err := model.NewSequenceView(m.Config(), 4, 4, model.SameKV(quant.F16))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -231,10 +231,10 @@ func TestGemma4Geometry(t *testing.T) {
 		t.Errorf("config head %d, KV heads %d: want the largest, 128 and 1", cfg.HeadDimK, cfg.NHeadKV)
 	}
 	// F16: four windowed caches of 2·64 values and two global of 2·128.
-	if n, err := model.KVBytesPerPosition(cfg, quant.F16, nil); err != nil || n != 4*2*64*2+2*2*128*2 {
+	if n, err := model.KVBytesPerPosition(cfg, model.SameKV(quant.F16), nil); err != nil || n != 4*2*64*2+2*2*128*2 {
 		t.Errorf("KV bytes a position: %d, %v", n, err)
 	}
-	kv, err := model.NewKVCache(cfg, 4, 16, quant.F16)
+	kv, err := model.NewKVCache(cfg, 4, 16, model.SameKV(quant.F16))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func TestGemma4Geometry(t *testing.T) {
 	bad := cfg
 	bad.Attn = slices.Clone(cfg.Attn)
 	bad.Attn[7].KVFrom = 5 // a windowed layer on a global layer's cache
-	if _, err := model.NewKVCache(bad, 4, 16, quant.F16); err == nil {
+	if _, err := model.NewKVCache(bad, 4, 16, model.SameKV(quant.F16)); err == nil {
 		t.Error("a cache shared across kinds of layer accepted")
 	}
 

@@ -149,15 +149,15 @@ func TestWindowedCacheMatchesOnePool(t *testing.T) {
 			// A sequence holds at most the window and a chunk: (16-1+9)/4+1.
 			winBlocks := 2 * ((sh.SWAWindow-1+chunk+bs-1)/bs + 1)
 			for _, kt := range []quant.Type{quant.F16, quant.Q8_0, quant.Q4_0, quant.Q5_1} {
-				one, err := model.NewKVCache(cfg, nBlocks, bs, kt)
+				one, err := model.NewKVCache(cfg, nBlocks, bs, model.SameKV(kt))
 				if err != nil {
 					t.Fatal(err)
 				}
-				win, err := model.NewWindowedKVCache(nil, cfg, nBlocks, winBlocks, bs, kt)
+				win, err := model.NewWindowedKVCache(nil, cfg, nBlocks, winBlocks, bs, model.SameKV(kt))
 				if err != nil {
 					t.Fatal(err)
 				}
-				full, windowed, err := model.KVBytesPerPositionWindowed(cfg, kt, nil)
+				full, windowed, err := model.KVBytesPerPositionWindowed(cfg, model.SameKV(kt), nil)
 				if err != nil || windowed == 0 || (full == 0) != (c.kv != nil) || win.BytesPerBlock() != bs*full || win.BytesPerWindowBlock() != bs*windowed ||
 					one.BytesPerBlock() != bs*(full+windowed) {
 					t.Fatalf("%v: %d+%d bytes a position (%v); blocks of %d and %d, one pool %d", kt, full, windowed, err,
@@ -190,7 +190,7 @@ func TestWindowedCacheRefusesStaleWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := loadModel(t, path)
-	kv, err := model.NewWindowedKVCache(nil, m.Config(), 8, 8, 4, quant.F16)
+	kv, err := model.NewWindowedKVCache(nil, m.Config(), 8, 8, 4, model.SameKV(quant.F16))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,11 +264,11 @@ func TestWindowedSequenceView(t *testing.T) {
 		}
 		return all
 	}
-	one, err := model.NewSequenceView(cfg, nPos, bs, quant.F16)
+	one, err := model.NewSequenceView(cfg, nPos, bs, model.SameKV(quant.F16))
 	if err != nil {
 		t.Fatal(err)
 	}
-	win, err := model.NewWindowedSequenceView(nil, cfg, nPos, maxBatch, bs, quant.F16)
+	win, err := model.NewWindowedSequenceView(nil, cfg, nPos, maxBatch, bs, model.SameKV(quant.F16))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +283,7 @@ func TestWindowedSequenceView(t *testing.T) {
 	}
 	// A model without windows, or a sequence the ring would cover, gets
 	// one pool.
-	if v, err := model.NewWindowedSequenceView(nil, cfg, 24, maxBatch, bs, quant.F16); err != nil || v.WinTables != nil {
+	if v, err := model.NewWindowedSequenceView(nil, cfg, 24, maxBatch, bs, model.SameKV(quant.F16)); err != nil || v.WinTables != nil {
 		t.Errorf("a 24-position view: %v windowed tables, %v", v.WinTables, err)
 	}
 }

@@ -96,7 +96,7 @@ func (e *env) layout(sh kvShape) ([][]int32, error) {
 
 // fill allocates the caches and stores every position of every sequence,
 // in two batches that mix sequences (a prefill, then the last tokens).
-func (e *env) fill(sh kvShape, t quant.Type) (*kvLayout, error) {
+func (e *env) fill(sh kvShape, t kvPair) (*kvLayout, error) {
 	tables, err := e.layout(sh)
 	if err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ func (e *env) fill(sh kvShape, t quant.Type) (*kvLayout, error) {
 	L := &kvLayout{sh: sh, tables: tables}
 	rows := sh.nBlocks * sh.blockSize * sh.nHeadKV
 	for c, name := range []string{"cache_k", "cache_v"} {
-		if L.caches[c], err = e.outT(name, t, rows, []int{sh.headDim, sh.dimV()}[c], backends.UsageKV); err != nil {
+		if L.caches[c], err = e.outT(name, []quant.Type{t.k, t.v}[c], rows, []int{sh.headDim, sh.dimV()}[c], backends.UsageKV); err != nil {
 			return nil, err
 		}
 	}
@@ -113,7 +113,7 @@ func (e *env) fill(sh kvShape, t quant.Type) (*kvLayout, error) {
 	}
 	if sh.vInK {
 		dv := &L.kv[1]
-		dv.V = backends.Tensor{Name: "cache_v_in_k", Type: t, Rows: rows, Cols: sh.dimV()}
+		dv.V = backends.Tensor{Name: "cache_v_in_k", Type: t.k, Rows: rows, Cols: sh.dimV()}
 		dv.VInK = true
 	}
 	var first, last []int32 // slots
@@ -169,8 +169,9 @@ func kvCases() []testCase {
 	var cs []testCase
 	for _, t := range KVTypes() {
 		for _, sh := range kvShapes() {
-			store := testCase{op: backends.OpStoreKV, typ: t, name: fmt.Sprintf("%v/%v/%s", backends.OpStoreKV, t, sh.name), run: storeKVCase(sh, t)}
-			attn := testCase{op: backends.OpAttention, typ: t, name: fmt.Sprintf("%v/%v/%s", backends.OpAttention, t, sh.name), run: attentionCase(sh, t)}
+			p := kvPair{t, t}
+			store := testCase{op: backends.OpStoreKV, typ: t, name: fmt.Sprintf("%v/%v/%s", backends.OpStoreKV, t, sh.name), run: storeKVCase(sh, p)}
+			attn := testCase{op: backends.OpAttention, typ: t, name: fmt.Sprintf("%v/%v/%s", backends.OpAttention, t, sh.name), run: attentionCase(sh, p)}
 			if sh.vInK {
 				store.needsDevice, attn.needsDevice = backends.CachesVInK, backends.CachesVInK
 			}
@@ -183,11 +184,58 @@ func kvCases() []testCase {
 			cs = append(cs, store, attn)
 		}
 	}
+	// K and V of different types (llama.cpp's -ctk/-ctv), for devices that
+	// take such caches and both types. A case counts under the coarser of
+	// its two types and is held to that type's limits: its error is at
+	// most what a cache of that type alone makes.
+	for _, p := range mixedKVPairs() {
+		t := p.coarser()
+		for _, sh := range kvShapes() {
+			if sh.vInK {
+				continue // V in K has K's type
+			}
+			for _, op := range []backends.Op{backends.OpStoreKV, backends.OpAttention} {
+				run := storeKVCase(sh, p)
+				if op == backends.OpAttention {
+					run = attentionCase(sh, p)
+				}
+				c := testCase{op: op, typ: t, name: fmt.Sprintf("%v/%v+%v/%s", op, p.k, p.v, sh.name), run: run}
+				c.needsDevice = func(d backends.Device) bool {
+					return backends.MixesKVTypes(d) && d.Supports(op, p.k) && d.Supports(op, p.v) &&
+						(sh.softCap == 0 || backends.SoftCapsAttention(d)) && (!sh.rowStarts || backends.StartsAttentionRows(d))
+				}
+				cs = append(cs, c)
+			}
+		}
+	}
 	return cs
 }
 
+// kvPair is a cache's K and V types.
+type kvPair struct{ k, v quant.Type }
+
+// mixedKVPairs are the K/V pairs of different types the kit checks: the
+// float and Q8_0 types with each other, the common "K finer than V" pairs,
+// and the block types' other loops (Q4_1's and Q5_1's) on either side.
+func mixedKVPairs() []kvPair {
+	return []kvPair{
+		{quant.F16, quant.Q8_0}, {quant.Q8_0, quant.F16}, {quant.F32, quant.F16},
+		{quant.Q8_0, quant.Q4_0}, {quant.F16, quant.Q5_0}, {quant.Q8_0, quant.IQ4_NL},
+		{quant.Q4_1, quant.Q8_0}, {quant.Q5_1, quant.Q4_1}, {quant.Q4_0, quant.F16},
+	}
+}
+
+// coarser is the pair's type with the looser attention limits (the larger
+// step between stored values).
+func (p kvPair) coarser() quant.Type {
+	if ExactLimits(backends.OpAttention, p.v).RelRMS > ExactLimits(backends.OpAttention, p.k).RelRMS {
+		return p.v
+	}
+	return p.k
+}
+
 // storeKVCase stores and reads the whole cache back through get_rows.
-func storeKVCase(sh kvShape, t quant.Type) func(e *env) (Metric, error) {
+func storeKVCase(sh kvShape, t kvPair) func(e *env) (Metric, error) {
 	return func(e *env) (Metric, error) {
 		L, err := e.fill(sh, t)
 		if err != nil {
@@ -226,7 +274,7 @@ func storeKVCase(sh kvShape, t quant.Type) func(e *env) (Metric, error) {
 // window, each row's table has -1 for the blocks wholly before its
 // window, as a windowed pool's tables do (model.KVView.WinTables): a
 // device must read nothing outside [pos-Window+1, pos].
-func attentionCase(sh kvShape, t quant.Type) func(e *env) (Metric, error) {
+func attentionCase(sh kvShape, t kvPair) func(e *env) (Metric, error) {
 	return func(e *env) (Metric, error) {
 		L, err := e.fill(sh, t)
 		if err != nil {

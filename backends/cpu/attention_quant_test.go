@@ -50,14 +50,50 @@ func TestAttentionQuantCache(t *testing.T) {
 			{2, 1, 64, 0}, {8, 2, 64, 0}, {8, 2, 128, 9}, {6, 2, 96, 0}, {4, 4, 32, 0},
 		} {
 			for _, ks := range []kernels.KernelSet{kernels.KernelsBest, kernels.KernelsAVX2, kernels.KernelsGeneric} {
-				testAttentionQuant(t, kt, ks, c.nHead, c.nKV, c.hd, c.window)
+				testAttentionQuant(t, kt, kt, ks, c.nHead, c.nKV, c.hd, c.window)
 			}
 		}
 	}
 }
 
-func testAttentionQuant(t *testing.T, kt quant.Type, ks kernels.KernelSet, nHead, nKV, hd, window int) {
-	t.Run(fmt.Sprintf("%v/%v/heads%d/kv%d/hd%d/window%d", kt, ks, nHead, nKV, hd, window), func(t *testing.T) {
+// TestAttentionMixedCache: K and V of different types (llama.cpp's -ctk
+// and -ctv), each read by its own type's loops: the float, Q8_0 and block
+// types against each other, on both sides, with one, two, three and four
+// query heads a KV head (a KV head's heads in one pass, a pass a head, and
+// the token groups where both sides are block types). The checks are
+// TestAttentionQuantCache's, with each side's rounding.
+func TestAttentionMixedCache(t *testing.T) {
+	for _, kv := range [][2]quant.Type{
+		{quant.F16, quant.Q4_0}, {quant.Q8_0, quant.Q4_0}, {quant.Q8_0, quant.Q5_1}, {quant.Q4_0, quant.Q8_0},
+		{quant.Q4_1, quant.F16}, {quant.IQ4_NL, quant.Q4_1}, {quant.F16, quant.Q8_0}, {quant.Q8_0, quant.F16},
+		{quant.F32, quant.Q5_0}, {quant.Q5_0, quant.F32},
+	} {
+		for _, c := range []struct {
+			nHead, nKV, hd, window int
+		}{
+			{2, 1, 64, 0}, {8, 2, 64, 0}, {6, 2, 96, 9}, {4, 4, 32, 0},
+		} {
+			for _, ks := range []kernels.KernelSet{kernels.KernelsBest, kernels.KernelsGeneric} {
+				testAttentionQuant(t, kv[0], kv[1], ks, c.nHead, c.nKV, c.hd, c.window)
+			}
+		}
+	}
+}
+
+// storageTol bounds the error of attention over a cache of kt K and vt V
+// rows against attention over the unquantized values, for |k|, |v| ≤ 1 and
+// the scale 0.125 of these tests (see testAttentionQuant).
+func storageTol(kt, vt quant.Type) float64 {
+	tol := map[quant.Type]float64{quant.Q4_0: 0.16, quant.Q4_1: 0.085, quant.Q5_0: 0.08, quant.Q5_1: 0.04, quant.IQ4_NL: 0.12, quant.Q8_0: 0.02, quant.F16: 2e-3, quant.F32: 1e-5}
+	return max(tol[kt], tol[vt])
+}
+
+func testAttentionQuant(t *testing.T, kt, vt quant.Type, ks kernels.KernelSet, nHead, nKV, hd, window int) {
+	name := kt.String()
+	if vt != kt {
+		name += "+" + vt.String()
+	}
+	t.Run(fmt.Sprintf("%s/%v/heads%d/kv%d/hd%d/window%d", name, ks, nHead, nKV, hd, window), func(t *testing.T) {
 		const n, bs = 45, 8
 		qpos := []int{0, 7, 8, 30, 44}
 		var ref []float32
@@ -65,7 +101,7 @@ func testAttentionQuant(t *testing.T, kt quant.Type, ks kernels.KernelSet, nHead
 			f := newFixture(t)
 			f.dev.SetKernelSet(ks)
 			r := rand.New(rand.NewPCG(21, uint64(hd)))
-			a := newAttnSetupIn(t, f, r, kt, n, nKV, hd, bs, place)
+			a := newAttnSetupKV(t, f, r, kt, vt, n, nKV, hd, bs, place)
 			q := randVec(r, len(qpos)*nHead*hd, 1)
 			rows := backends.AttnRows{}
 			for _, p := range qpos {
@@ -87,12 +123,14 @@ func testAttentionQuant(t *testing.T, kt quant.Type, ks kernels.KernelSet, nHead
 			}
 			ref = got
 			held := *a
-			held.k, held.v = roundTrip(t, kt, a.k, hd), roundTrip(t, kt, a.v, hd)
+			held.k, held.v = roundTrip(t, kt, a.k, hd), roundTrip(t, vt, a.v, hd)
 			// Against the values the kernels multiply, what is left is
 			// float32 rounding (5e-6 on outputs under 1 here) and, for
 			// Q4_1 and Q5_1, the fp16 rounding of the query blocks' d·Σq
 			// (2⁻¹¹ of a score's min term): 2e-4 covers both with room.
-			exact := attnRef(roundTrip(t, quant.VecDotType(kt), q, hd), qpos, &held, nHead, 0.125, window)
+			// An F16 V cache's probabilities are rounded to fp16 (ggml's
+			// V·softmax in F16), so the reference rounds them too.
+			exact := attnRefRounded(roundTrip(t, quant.VecDotType(kt), q, hd), qpos, &held, nHead, 0.125, window, vt == quant.F16)
 			if d := maxAbsDiff(got, exact); d > 2e-4 {
 				t.Errorf("max |diff| from float64 attention over the cached values %.2e > 2e-4", d)
 			}
@@ -104,8 +142,9 @@ func testAttentionQuant(t *testing.T, kt quant.Type, ks kernels.KernelSet, nHead
 			// other extreme clamps at 7 steps), Q4_1 1/15, Q5_0 1/16,
 			// Q5_1 1/31, IQ4_NL 12/127 (half the widest gap of its
 			// grid); the cases here came to 0.124, 0.066, 0.062, 0.032
-			// and 0.086. A quarter more than each bound:
-			tol := map[quant.Type]float64{quant.Q4_0: 0.16, quant.Q4_1: 0.085, quant.Q5_0: 0.08, quant.Q5_1: 0.04, quant.IQ4_NL: 0.12}[kt]
+			// and 0.086. A quarter more than each bound, the coarser side's
+			// where K and V differ:
+			tol := storageTol(kt, vt)
 			if d := maxAbsDiff(got, attnRef(q, qpos, a, nHead, 0.125, window)); d > tol {
 				t.Errorf("max |diff| from float64 attention over unquantized K/V %.3f > %.3f", d, tol)
 			}

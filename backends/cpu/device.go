@@ -137,6 +137,10 @@ func (d *Device) Supports(op backends.Op, t quant.Type) bool {
 // K with K's stride, so a latent cache stores each position once.
 func (d *Device) VInKCache() bool { return true }
 
+// MixesKVTypes implements backends.KVTypeMixer: K and V are read by loops
+// of their own types (attention.go), so any two cache types pair.
+func (d *Device) MixesKVTypes() bool { return true }
+
 // Alloc implements backends.Device with zeroed, 8-byte aligned heap memory.
 func (d *Device) Alloc(n int, _ backends.Usage) (backends.Buffer, error) {
 	if n < 0 {

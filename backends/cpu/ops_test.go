@@ -316,18 +316,24 @@ func rotatedBlocks(i, nb int) int32  { return int32((i + nb/2) % nb) }
 // newAttnSetupIn is newAttnSetup with block i of the sequence's nb blocks
 // stored in cache block place(i, nb).
 func newAttnSetupIn(t testing.TB, f *fixture, r *rand.Rand, kt quant.Type, n, nKV, hd, bs int, place func(i, nb int) int32) *attnSetup {
+	return newAttnSetupKV(t, f, r, kt, kt, n, nKV, hd, bs, place)
+}
+
+// newAttnSetupKV is newAttnSetupIn with V rows of type vt.
+func newAttnSetupKV(t testing.TB, f *fixture, r *rand.Rand, kt, vt quant.Type, n, nKV, hd, bs int, place func(i, nb int) int32) *attnSetup {
 	nb := (n + bs - 1) / bs
 	a := &attnSetup{nKV: nKV, hd: hd, bs: bs, table: make([]int32, nb)}
 	for i := range a.table {
 		a.table[i] = place(i, nb)
 	}
-	rowB, _ := kt.RowBytes(hd)
+	kRow, _ := kt.RowBytes(hd)
+	vRow, _ := vt.RowBytes(hd)
 	rows := nb * bs * nKV
-	kb, _ := f.dev.Alloc(rows*rowB, backends.UsageKV)
-	vb, _ := f.dev.Alloc(rows*rowB, backends.UsageKV)
+	kb, _ := f.dev.Alloc(rows*kRow, backends.UsageKV)
+	vb, _ := f.dev.Alloc(rows*vRow, backends.UsageKV)
 	a.kv = backends.PagedKV{NHeadKV: nKV, BlockSize: bs,
 		K: backends.Tensor{Name: "k", Buf: kb, Type: kt, Rows: rows, Cols: hd},
-		V: backends.Tensor{Name: "v", Buf: vb, Type: kt, Rows: rows, Cols: hd}}
+		V: backends.Tensor{Name: "v", Buf: vb, Type: vt, Rows: rows, Cols: hd}}
 	a.k, a.v = randVec(r, n*nKV*hd, 1), randVec(r, n*nKV*hd, 1)
 	slots := make([]int32, n)
 	for p := range slots {
@@ -340,6 +346,12 @@ func newAttnSetupIn(t testing.TB, f *fixture, r *rand.Rand, kt quant.Type, n, nK
 
 // attnRef is softmax attention in float64 over positions lo..pos.
 func attnRef(q []float32, pos []int, a *attnSetup, nHead int, scale float64, window int) []float64 {
+	return attnRefRounded(q, pos, a, nHead, scale, window, false)
+}
+
+// attnRefRounded is attnRef with the probabilities rounded to fp16 when
+// roundP16 is set, as the device rounds them for an F16 V cache.
+func attnRefRounded(q []float32, pos []int, a *attnSetup, nHead int, scale float64, window int, roundP16 bool) []float64 {
 	hd := a.hd
 	out := make([]float64, len(pos)*nHead*hd)
 	for ti, p := range pos {
@@ -367,8 +379,12 @@ func attnRef(q []float32, pos []int, a *attnSetup, nHead int, scale float64, win
 			}
 			o := out[(ti*nHead+h)*hd:]
 			for j := lo; j <= p; j++ {
+				pj := sc[j-lo] / sum
+				if roundP16 {
+					pj = float64(quant.FP16ToFP32(quant.FP32ToFP16(float32(pj))))
+				}
 				for d := range hd {
-					o[d] += sc[j-lo] / sum * float64(a.v[(j*a.nKV+kvh)*hd+d])
+					o[d] += pj * float64(a.v[(j*a.nKV+kvh)*hd+d])
 				}
 			}
 		}

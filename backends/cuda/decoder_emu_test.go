@@ -94,9 +94,9 @@ func TestEmulatedIQuants(t *testing.T) {
 			defer m.Close()
 			var kv model.KVView
 			if d != nil {
-				kv, err = model.NewSequenceViewOn(d, m.Config(), len(prompt), 16, quant.F32)
+				kv, err = model.NewSequenceViewOn(d, m.Config(), len(prompt), 16, model.SameKV(quant.F32))
 			} else {
-				kv, err = model.NewSequenceView(m.Config(), len(prompt), 16, quant.F32)
+				kv, err = model.NewSequenceView(m.Config(), len(prompt), 16, model.SameKV(quant.F32))
 			}
 			if err != nil {
 				t.Fatal(err)

@@ -72,9 +72,9 @@ func loadOn(t *testing.T, d backends.Device, path string, nPos int) (model.Model
 	t.Cleanup(func() { m.Close() })
 	var kv model.KVView
 	if d != nil {
-		kv, err = model.NewSequenceViewOn(d, m.Config(), nPos, 16, quant.F32)
+		kv, err = model.NewSequenceViewOn(d, m.Config(), nPos, 16, model.SameKV(quant.F32))
 	} else {
-		kv, err = model.NewSequenceView(m.Config(), nPos, 16, quant.F32)
+		kv, err = model.NewSequenceView(m.Config(), nPos, 16, model.SameKV(quant.F32))
 	}
 	if err != nil {
 		t.Fatal(err)

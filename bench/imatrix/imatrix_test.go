@@ -26,7 +26,7 @@ func TestCollectsMatmulInputs(t *testing.T) {
 	defer m.Close()
 	cfg := m.Config()
 	tokens := []int32{1, 403, 407, 261, 378, 300, 17, 42}
-	kv, err := model.NewSequenceView(cfg, len(tokens), 16, quant.F16)
+	kv, err := model.NewSequenceView(cfg, len(tokens), 16, model.SameKV(quant.F16))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func BenchmarkDecodeStepKernels(b *testing.B) {
 	}
 	defer m.Close()
 	mc := m.Config()
-	kv, err := model.NewSequenceViewOn(dev, mc, 256, 16, quant.F16)
+	kv, err := model.NewSequenceViewOn(dev, mc, 256, 16, model.SameKV(quant.F16))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -53,14 +53,17 @@ type LlamaBenchRecord struct {
 // record and are not among them. n_batch is n_ubatch: Nuri has no larger
 // logical batch for a prompt to be split from.
 func LlamaBenchRecords(env bench.Environment, cfg ModelConfig, res *ModelResults) []LlamaBenchRecord {
-	kv := strings.ToLower(cfg.KVType)
+	kvK, kvV := strings.ToLower(cfg.KVType), strings.ToLower(cfg.KVTypeV)
+	if kvV == "" {
+		kvV = kvK
+	}
 	recs := make([]LlamaBenchRecord, 0, len(res.Tests))
 	for _, t := range res.Tests {
 		r := LlamaBenchRecord{
 			BuildCommit: env.Commit, CPUInfo: env.CPUModel, GPUInfo: strings.Join(res.DeviceInfo, "; "),
 			Backends: res.Backend, ModelFilename: cfg.Model, ModelType: res.Model.Name,
 			ModelSize: res.Model.SizeBytes, ModelNParams: res.Model.Params,
-			NBatch: cfg.UBatch, NUBatch: cfg.UBatch, NThreads: res.Threads, TypeK: kv, TypeV: kv,
+			NBatch: cfg.UBatch, NUBatch: cfg.UBatch, NThreads: res.Threads, TypeK: kvK, TypeV: kvV,
 			NDepth: t.Depth, TestTime: t.Time.UTC().Format(time.RFC3339),
 			AvgTs: t.AvgTPS, StddevTs: t.StdTPS, SamplesTs: t.TPS,
 		}

@@ -43,10 +43,13 @@ type ModelConfig struct {
 	UBatch int `json:"n_ubatch"`
 	// Batch lists the sequence counts of the batched-decode runs (empty:
 	// none). Each sequence first prefills BatchPrompt tokens.
-	Batch       []int  `json:"batch,omitempty"`
-	BatchPrompt int    `json:"batch_prompt,omitempty"`
-	KVType      string `json:"kv_type"`
-	BlockSize   int    `json:"kv_block_size"`
+	Batch       []int `json:"batch,omitempty"`
+	BatchPrompt int   `json:"batch_prompt,omitempty"`
+	// KVType is the cache's K and V type, KVTypeV V's where it differs
+	// (model.KVCacheTypes' names).
+	KVType    string `json:"kv_type"`
+	KVTypeV   string `json:"kv_type_v,omitempty"`
+	BlockSize int    `json:"kv_block_size"`
 	// Kernels narrows the CPU kernels (NURI_KERNELS=avx2 or generic).
 	Kernels kernels.KernelSet `json:"kernels"`
 	// Pacing fixes the CPU's single-row stream kernels to their plain or
@@ -140,8 +143,8 @@ func (c ModelConfig) batchGen() int {
 	return 0
 }
 
-func (c ModelConfig) kvType() (quant.Type, error) {
-	return model.ParseKVCacheType(c.KVType)
+func (c ModelConfig) kvType() (model.KVTypes, error) {
+	return model.ParseKVTypes(c.KVType, c.KVTypeV)
 }
 
 // RunOptions are the parts of a run that are not results: where progress
@@ -466,7 +469,7 @@ func (r *Roofline) pair(tps, probeGBs []float64) *Roofline {
 // runner holds what every test of one run shares.
 type runner struct {
 	cfg     ModelConfig
-	kvType  quant.Type
+	kvType  model.KVTypes
 	m       model.Model
 	dev     backends.Device // where the model and its caches live
 	mc      model.Config
@@ -639,7 +642,7 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 // meanKVRead is the cache a decode step reads on average over gen steps
 // after a context of start positions: step i's query at position
 // start+i reads positions 0..start+i, a windowed layer its window.
-func meanKVRead(mc model.Config, t quant.Type, dev backends.Device, start, gen int) (float64, error) {
+func meanKVRead(mc model.Config, t model.KVTypes, dev backends.Device, start, gen int) (float64, error) {
 	var sum float64
 	for i := range max(gen, 1) {
 		n, err := model.KVBytesRead(mc, t, dev, start+i)

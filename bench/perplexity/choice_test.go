@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 )
 
@@ -87,7 +88,7 @@ func TestMultipleChoiceStory(t *testing.T) {
 		{Question: "Lily was sad because she could not reach it.", Answers: []string{"came mom Her help to.", "help Her to came mom.", "Her mom came to help."}, Labels: []int32{0, 0, 1}},
 	}
 	var seen []ChoiceProgress
-	res, err := MultipleChoice(context.Background(), m, tasks, tokenize, Options{Ctx: 128, Batch: 16, KVType: quant.F16}, func(p ChoiceProgress) { seen = append(seen, p) })
+	res, err := MultipleChoice(context.Background(), m, tasks, tokenize, Options{Ctx: 128, Batch: 16, KVType: model.SameKV(quant.F16)}, func(p ChoiceProgress) { seen = append(seen, p) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestMultipleChoiceStory(t *testing.T) {
 		}
 	}
 	bad := []ChoiceTask{{Question: "q", Answers: []string{"a"}, Labels: []int32{0}}}
-	if _, err := MultipleChoice(context.Background(), m, bad, tokenize, Options{Ctx: 128, KVType: quant.F16}, nil); !errors.Is(err, ErrBadChoiceTasks) {
+	if _, err := MultipleChoice(context.Background(), m, bad, tokenize, Options{Ctx: 128, KVType: model.SameKV(quant.F16)}, nil); !errors.Is(err, ErrBadChoiceTasks) {
 		t.Errorf("a task with no right answer: %v", err)
 	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/nuri-ai/nuri/backends"
 	"github.com/nuri-ai/nuri/model"
-	"github.com/nuri-ai/nuri/quant"
 )
 
 // Options are a run's settings.
@@ -22,8 +21,9 @@ type Options struct {
 	Batch int
 	// Chunks caps the chunks evaluated (0: every whole chunk of the text).
 	Chunks int
-	// KVType is the KV cache's element type (F16, Q8_0 or F32).
-	KVType quant.Type
+	// KVType is the KV cache's element types (model.KVCacheTypes; the zero
+	// value is F32's).
+	KVType model.KVTypes
 	// BOS replaces each chunk's first token where the vocabulary adds a
 	// BOS to a text (-1: it does not).
 	BOS int32

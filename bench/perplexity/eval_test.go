@@ -60,7 +60,7 @@ func TestPerplexityMatchesLlamaCpp(t *testing.T) {
 	m := loadModel(t, path)
 	ctx := len(prompt)
 	tokens := append(append([]int32{}, prompt...), prompt...)
-	res, err := Perplexity(context.Background(), m, tokens, Options{Ctx: ctx, Batch: 37, KVType: quant.F16, BOS: 1}, nil)
+	res, err := Perplexity(context.Background(), m, tokens, Options{Ctx: ctx, Batch: 37, KVType: model.SameKV(quant.F16), BOS: 1}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestKLDivergenceMatchesLlamaCpp(t *testing.T) {
 	basePath, prompt, baseRef, nv := goldenLongest(t, "llama-F16")
 	ctx := len(prompt)
 	tokens := append(append([]int32{}, prompt...), prompt...)
-	o := Options{Ctx: ctx, KVType: quant.F16, BOS: prompt[0]}
+	o := Options{Ctx: ctx, KVType: model.SameKV(quant.F16), BOS: prompt[0]}
 	var file bytes.Buffer
 	bw, err := NewBaseWriter(&file, BaseHeader{Ctx: ctx, NVocab: nv, Chunks: 2, Tokens: tokens})
 	if err != nil {
@@ -199,7 +199,7 @@ func TestPerplexityBatches(t *testing.T) {
 	for c := range nChunks {
 		chunk := append([]int32{}, tokens[c*ctx:(c+1)*ctx]...)
 		chunk[0] = 1
-		kv, err := model.NewSequenceView(m.Config(), ctx, 16, quant.F16)
+		kv, err := model.NewSequenceView(m.Config(), ctx, 16, model.SameKV(quant.F16))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,7 +216,7 @@ func TestPerplexityBatches(t *testing.T) {
 		}
 	}
 	for _, batch := range []int{ctx, 1, 7, 32, 33} {
-		res, err := Perplexity(context.Background(), m, tokens, Options{Ctx: ctx, Batch: batch, KVType: quant.F16, BOS: 1, Workers: 3}, nil)
+		res, err := Perplexity(context.Background(), m, tokens, Options{Ctx: ctx, Batch: batch, KVType: model.SameKV(quant.F16), BOS: 1, Workers: 3}, nil)
 		if err != nil {
 			t.Fatalf("batch %d: %v", batch, err)
 		}
@@ -230,7 +230,7 @@ func TestPerplexityBatches(t *testing.T) {
 		}
 	}
 	t.Run("chunk limit", func(t *testing.T) {
-		res, err := Perplexity(context.Background(), m, tokens, Options{Ctx: ctx, Chunks: 2, KVType: quant.F16, BOS: 1}, nil)
+		res, err := Perplexity(context.Background(), m, tokens, Options{Ctx: ctx, Chunks: 2, KVType: model.SameKV(quant.F16), BOS: 1}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -241,12 +241,12 @@ func TestPerplexityBatches(t *testing.T) {
 	t.Run("cancelled", func(t *testing.T) {
 		cctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		if _, err := Perplexity(cctx, m, tokens, Options{Ctx: ctx, KVType: quant.F16, BOS: 1}, nil); !errors.Is(err, context.Canceled) {
+		if _, err := Perplexity(cctx, m, tokens, Options{Ctx: ctx, KVType: model.SameKV(quant.F16), BOS: 1}, nil); !errors.Is(err, context.Canceled) {
 			t.Errorf("error %v, want context.Canceled", err)
 		}
 	})
 	t.Run("too short", func(t *testing.T) {
-		if _, err := Perplexity(context.Background(), m, tokens[:2*ctx-1], Options{Ctx: ctx, KVType: quant.F16, BOS: 1}, nil); !errors.Is(err, ErrTooFewTokens) {
+		if _, err := Perplexity(context.Background(), m, tokens[:2*ctx-1], Options{Ctx: ctx, KVType: model.SameKV(quant.F16), BOS: 1}, nil); !errors.Is(err, ErrTooFewTokens) {
 			t.Errorf("error %v, want ErrTooFewTokens", err)
 		}
 	})
@@ -266,7 +266,7 @@ func TestPerplexityBatches(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := KLDivergence(context.Background(), m, br, Options{KVType: quant.F16, BOS: 1}); !errors.Is(err, ErrBadBase) {
+		if _, err := KLDivergence(context.Background(), m, br, Options{KVType: model.SameKV(quant.F16), BOS: 1}); !errors.Is(err, ErrBadBase) {
 			t.Errorf("error %v, want ErrBadBase", err)
 		}
 	})

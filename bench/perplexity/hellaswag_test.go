@@ -58,7 +58,7 @@ func TestHellaSwagEndingsMatchLlamaCpp(t *testing.T) {
 		alt = append(alt, other)
 		seqs[s] = append(alt, prompt[k+1:n-s]...)
 	}
-	ev, err := newSpanEvaluator(m, Options{Ctx: n, Batch: 11, KVType: quant.F16})
+	ev, err := newSpanEvaluator(m, Options{Ctx: n, Batch: 11, KVType: model.SameKV(quant.F16)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestHellaSwagEndingsMatchLlamaCpp(t *testing.T) {
 	}
 	// The others, each against a fresh evaluation of its whole sequence.
 	for s := range 3 {
-		fresh, err := newSpanEvaluator(m, Options{Ctx: n, Batch: n, KVType: quant.F16})
+		fresh, err := newSpanEvaluator(m, Options{Ctx: n, Batch: n, KVType: model.SameKV(quant.F16)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,7 +139,7 @@ func TestHellaSwagStory(t *testing.T) {
 		tasks = append(tasks, task)
 	}
 	var seen []HellaSwagProgress
-	res, err := HellaSwag(context.Background(), m, tasks, tokenize, Options{Ctx: 128, Batch: 64, KVType: quant.F16}, func(p HellaSwagProgress) { seen = append(seen, p) })
+	res, err := HellaSwag(context.Background(), m, tasks, tokenize, Options{Ctx: 128, Batch: 64, KVType: model.SameKV(quant.F16)}, func(p HellaSwagProgress) { seen = append(seen, p) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestHellaSwagStory(t *testing.T) {
 	if !(res.Low <= res.Accuracy && res.Accuracy <= res.High && res.Low >= 0 && res.High <= 1) {
 		t.Errorf("accuracy %.3f outside its interval [%.3f, %.3f]", res.Accuracy, res.Low, res.High)
 	}
-	if _, err := HellaSwag(context.Background(), m, tasks, tokenize, Options{Ctx: 16, KVType: quant.F16}, nil); err == nil || !strings.Contains(err.Error(), "do not fit") {
+	if _, err := HellaSwag(context.Background(), m, tasks, tokenize, Options{Ctx: 16, KVType: model.SameKV(quant.F16)}, nil); err == nil || !strings.Contains(err.Error(), "do not fit") {
 		t.Errorf("a context too small: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 )
 
@@ -92,7 +93,7 @@ func TestWinograndeSpansMatchLlamaCpp(t *testing.T) {
 	// Scored from inside the shared part for the prompt (as when the choice
 	// is scored), after the choice for the other.
 	from, to := [2]int{k + 1, k - 3}, [2]int{len(alt) - 1, n - 1}
-	ev, err := newSpanEvaluator(m, Options{Ctx: n, Batch: 7, KVType: quant.F16})
+	ev, err := newSpanEvaluator(m, Options{Ctx: n, Batch: 7, KVType: model.SameKV(quant.F16)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func TestWinograndeSpansMatchLlamaCpp(t *testing.T) {
 	if d := math.Abs(scores[1] - want); d > tol {
 		t.Errorf("the golden sequence scored %.7f, llama.cpp's logits give %.7f (Δ %.2e > %.2e)", scores[1], want, d, tol)
 	}
-	fresh, err := newSpanEvaluator(m, Options{Ctx: n, Batch: n, KVType: quant.F16})
+	fresh, err := newSpanEvaluator(m, Options{Ctx: n, Batch: n, KVType: model.SameKV(quant.F16)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +153,7 @@ func TestWinograndeStory(t *testing.T) {
 		{"The sun was shining and the birds were ", " in the sky.", [2]string{"flying", "and"}, 1},
 	}
 	var seen []WinograndeProgress
-	res, err := Winogrande(context.Background(), m, tasks, tokenize, Options{Ctx: 128, Batch: 32, KVType: quant.F16}, func(p WinograndeProgress) { seen = append(seen, p) })
+	res, err := Winogrande(context.Background(), m, tasks, tokenize, Options{Ctx: 128, Batch: 32, KVType: model.SameKV(quant.F16)}, func(p WinograndeProgress) { seen = append(seen, p) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +167,7 @@ func TestWinograndeStory(t *testing.T) {
 	if p := res.Accuracy; math.Abs(res.StdErr-math.Sqrt(p*(1-p)/float64(len(tasks)-1))) > 1e-12 {
 		t.Errorf("stderr %v for accuracy %v", res.StdErr, p)
 	}
-	if _, err := Winogrande(context.Background(), m, tasks, tokenize, Options{Ctx: 8, KVType: quant.F16}, nil); err == nil || !strings.Contains(err.Error(), "do not fit") {
+	if _, err := Winogrande(context.Background(), m, tasks, tokenize, Options{Ctx: 8, KVType: model.SameKV(quant.F16)}, nil); err == nil || !strings.Contains(err.Error(), "do not fit") {
 		t.Errorf("a context too small: %v", err)
 	}
 }

@@ -72,7 +72,8 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 	batch := fs.String("batch", "", "batched decode: sequence counts, e.g. 1,4,8,16 (each after a --batch-prompt prefill)")
 	fs.IntVar(&c.BatchPrompt, "batch-prompt", c.BatchPrompt, "prompt tokens of each sequence in batched runs")
 	fs.IntVar(&c.UBatch, "ubatch", c.UBatch, "most tokens per forward pass while prefilling (llama.cpp's n_ubatch)")
-	fs.StringVar(&c.KVType, "kv-type", "f16", "KV cache type: "+model.KVCacheTypeNames())
+	fs.StringVar(&c.KVType, "kv-type", "f16", "KV cache type of K and V: "+model.KVCacheTypeNames()+" (-ctk and -ctv give them apart)")
+	kvf := addKVTypeFlags(fs, "kv-type")
 	fs.IntVar(&c.BlockSize, "kv-block", c.BlockSize, "KV cache block size (positions)")
 	fs.IntVar(&c.BandwidthMiB, "bw-mib", c.BandwidthMiB, "buffer for the read-bandwidth measurement (MiB: 1024, or twice the last-level cache where that is larger)")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed for the random tokens")
@@ -130,8 +131,14 @@ func parseBenchModel(args []string, stderr io.Writer) (*benchModelFlags, error) 
 	if inproc.IsCPU(c.Device) {
 		c.Device = "cpu"
 	}
-	c.KVType = strings.ToUpper(c.KVType)
-	var err error
+	k, v, err := kvf.names(fs, "kv-type")
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	c.KVType, c.KVTypeV = strings.ToUpper(k), ""
+	if v != k {
+		c.KVTypeV = strings.ToUpper(v)
+	}
 	if c.Kernels, err = envKernelSet(); err != nil { // the library never reads the environment
 		return usageErr("%v", err)
 	}

@@ -559,3 +559,38 @@ func TestBenchModelOtherDevice(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchModelKVTypesApart: -ctk and -ctv (llama-bench's) give the
+// cache's K and V types apart; the records carry each as type_k and
+// type_v, and --kv-type gives both. A type given both ways must agree.
+func TestBenchModelKVTypesApart(t *testing.T) {
+	path := synthTinyModel(t)
+	for _, tc := range []struct {
+		flags        []string
+		typeK, typeV string
+	}{
+		{[]string{"-ctk", "q8_0", "-ctv", "q4_0"}, "q8_0", "q4_0"},
+		{[]string{"--cache-type-v", "Q5_1"}, "f16", "q5_1"},
+		{[]string{"--kv-type", "q8_0"}, "q8_0", "q8_0"},
+	} {
+		args := append([]string{"model", "--model", path, "-p", "8", "-n", "2", "-r", "1", "--bw-mib", "8", "--progress=false", "-o", "jsonl"}, tc.flags...)
+		var stdout, stderr bytes.Buffer
+		if err := runBench(args, &stdout, &stderr); err != nil {
+			t.Fatalf("%v: %v\n%s", tc.flags, err, stderr.String())
+		}
+		for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+			var rec struct {
+				TypeK string `json:"type_k"`
+				TypeV string `json:"type_v"`
+			}
+			if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.TypeK != tc.typeK || rec.TypeV != tc.typeV {
+				t.Errorf("%v: record %q (%v); want type_k %s, type_v %s", tc.flags, line, err, tc.typeK, tc.typeV)
+			}
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if err := runBench([]string{"model", "--model", path, "--kv-type", "q8_0", "-ctk", "q4_0"}, &stdout, &stderr); err != errUsage ||
+		!strings.Contains(stderr.String(), "disagree") {
+		t.Errorf("--kv-type q8_0 -ctk q4_0: %v, %q; want a usage error", err, firstLine(stderr.String()))
+	}
+}

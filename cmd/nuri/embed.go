@@ -37,7 +37,8 @@ func embedCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var normalization tokenizer.Normalization
 	addNormalizationFlag(fs, &normalization)
 	threads := fs.Int("threads", kernels.DefaultThreads(), "CPU threads")
-	kv := fs.String("kv-cache-type", engine.DefaultKVCacheType, "KV cache type: "+model.KVCacheTypeNames()+" (f32 matches llama.cpp's encoders)")
+	fs.String("kv-cache-type", engine.DefaultKVCacheType, "KV cache type of K and V: "+model.KVCacheTypeNames()+" (f32 matches llama.cpp's encoders; -ctk and -ctv give them apart)")
+	kvf := addKVTypeFlags(fs, "kv-cache-type")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: nuri embed --model M [--pooling P] [--no-normalize] TEXT...   (TEXT - reads stdin, a text a line)")
 		fmt.Fprintln(stderr, "\nPrints one JSON array of floats a line, in the order of the texts.")
@@ -50,6 +51,10 @@ func embedCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if *path == "" || len(texts) == 0 {
 		fs.Usage()
 		return errUsage
+	}
+	kvK, kvV, err := kvf.names(fs, "kv-cache-type")
+	if err != nil {
+		return fmt.Errorf("embed: %w", err)
 	}
 	file, err := modelFile(*path)
 	if err != nil {
@@ -85,7 +90,7 @@ func embedCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return fmt.Errorf("embed: %w", err)
 	}
 	defer m.Close()
-	e, err := engine.NewEmbedder(m, engine.EmbedderConfig{Pooling: pool, KVCacheType: *kv})
+	e, err := engine.NewEmbedder(m, engine.EmbedderConfig{Pooling: pool, KVCacheType: kvK, KVCacheTypeV: kvV})
 	if err != nil {
 		return fmt.Errorf("embed: %w", err)
 	}

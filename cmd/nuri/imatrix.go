@@ -141,7 +141,7 @@ func imatrixCmd(ctx context.Context, c *imatrixConfig, stdin io.Reader, stdout, 
 	}
 	defer m.Close()
 	cfg := m.Config()
-	kv, err := model.NewSequenceViewOn(dev, cfg, c.ctx, 16, quant.F16)
+	kv, err := model.NewSequenceViewOn(dev, cfg, c.ctx, 16, model.SameKV(quant.F16))
 	if err != nil {
 		return err
 	}

@@ -140,7 +140,7 @@ type kvSum struct {
 
 // kvSummary is kvSum for cfg, nil when it cannot be said.
 func kvSummary(cfg model.Config) *kvSum {
-	full, windowed, err := model.KVBytesPerPositionWindowed(cfg, quant.F16, nil)
+	full, windowed, err := model.KVBytesPerPositionWindowed(cfg, model.SameKV(quant.F16), nil)
 	if err != nil || cfg.Encoder {
 		return nil
 	}
@@ -151,7 +151,7 @@ func kvSummary(cfg model.Config) *kvSum {
 		}
 	}
 	k.OnePoolContextBytes = int64(cfg.NCtxTrain) * int64(full+windowed)
-	if k.ContextBytes, err = model.KVBytesRead(cfg, quant.F16, nil, cfg.NCtxTrain-1); err != nil {
+	if k.ContextBytes, err = model.KVBytesRead(cfg, model.SameKV(quant.F16), nil, cfg.NCtxTrain-1); err != nil {
 		return nil
 	}
 	return k

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/nuri-ai/nuri/chat"
-	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/server"
 )
 
@@ -21,27 +20,21 @@ import (
 // unchanged, and a llama-cli one nuri run, or stops it with a reason
 // where Nuri cannot do what it asks.
 type llamaFlags struct {
-	cacheK, cacheV  string // -ctk, -ctv
-	gpuLayers       string // -ngl: a count, auto or all
-	flashAttn       string // -fa: on, off or auto; Nuri's attention has one form
-	chatTemplate    string // --chat-template: a built-in name or a template's text (a file too, as vLLM's)
-	reasoningFormat string // --reasoning-format
-	batch, ubatch   int    // -b, -ub: llama.cpp's logical and physical batch sizes (0: not given)
-	slots, noSlots  bool   // --slots (default on), --no-slots: llama-server's GET /slots
-	reasoning       string // -rea/--reasoning on|off|auto: the template's enable_thinking
-	noOp            bool   // --jinja, --metrics, -cb, --no-webui: what Nuri always does (or has no such thing)
+	kv              *kvTypeFlags // -ctk, -ctv
+	gpuLayers       string       // -ngl: a count, auto or all
+	flashAttn       string       // -fa: on, off or auto; Nuri's attention has one form
+	chatTemplate    string       // --chat-template: a built-in name or a template's text (a file too, as vLLM's)
+	reasoningFormat string       // --reasoning-format
+	batch, ubatch   int          // -b, -ub: llama.cpp's logical and physical batch sizes (0: not given)
+	slots, noSlots  bool         // --slots (default on), --no-slots: llama-server's GET /slots
+	reasoning       string       // -rea/--reasoning on|off|auto: the template's enable_thinking
+	noOp            bool         // --jinja, --metrics, -cb, --no-webui: what Nuri always does (or has no such thing)
 }
 
 // addLlamaFlags registers the llama.cpp flags nuri run (llama-cli's) and
 // nuri serve (llama-server's) share: the cache types, -ngl, -fa, --jinja.
 func addLlamaFlags(fs *flag.FlagSet) *llamaFlags {
-	l := &llamaFlags{}
-	for _, n := range []string{"cache-type-k", "ctk"} {
-		fs.StringVar(&l.cacheK, n, "", "llama.cpp's K cache type: as --kv-cache-type, which holds K and V in one type, so --cache-type-v must agree")
-	}
-	for _, n := range []string{"cache-type-v", "ctv"} {
-		fs.StringVar(&l.cacheV, n, "", "llama.cpp's V cache type: as --kv-cache-type, with --cache-type-k")
-	}
+	l := &llamaFlags{kv: addKVTypeFlags(fs, "kv-cache-type")}
 	for _, n := range []string{"n-gpu-layers", "gpu-layers", "ngl"} {
 		fs.StringVar(&l.gpuLayers, n, "", "llama.cpp's layers on the GPU (N, auto or all): unless --device is given, 0 runs on the CPU and anything else on cuda:0, or on the CPU with a warning where there is no GPU; Nuri runs a model whole on one device")
 	}
@@ -80,8 +73,8 @@ func addLlamaServerFlags(fs *flag.FlagSet, c *serveConfig) *llamaFlags {
 
 // settleCommon turns the shared llama.cpp flags given (set, by name)
 // into the KV cache type and the device, refusing what Nuri cannot do.
-func (l *llamaFlags) settleCommon(kvType *string, d *deviceFlags, set map[string]bool) error {
-	if err := l.settleKV(kvType, set); err != nil {
+func (l *llamaFlags) settleCommon(kvType, kvTypeV *string, d *deviceFlags, set map[string]bool) error {
+	if err := l.settleKV(kvType, kvTypeV, set); err != nil {
 		return err
 	}
 	if err := l.settleDevice(d, set); err != nil {
@@ -97,7 +90,7 @@ func (l *llamaFlags) settleCommon(kvType *string, d *deviceFlags, set map[string
 
 // settle is settleCommon for serve, with llama-server's own flags.
 func (l *llamaFlags) settle(c *serveConfig, set map[string]bool) error {
-	if err := l.settleCommon(&c.eng.KVCacheType, &c.device, set); err != nil {
+	if err := l.settleCommon(&c.eng.KVCacheType, &c.eng.KVCacheTypeV, &c.device, set); err != nil {
 		return err
 	}
 	if l.chatTemplate != "" {
@@ -169,31 +162,14 @@ func (l *llamaFlags) settleBatch(c *serveConfig, set map[string]bool) error {
 	return nil
 }
 
-func (l *llamaFlags) settleKV(kvType *string, set map[string]bool) error {
-	k, v := strings.ToLower(l.cacheK), strings.ToLower(l.cacheV)
-	if k == "" && v == "" {
-		return nil
+// settleKV turns -ctk and -ctv into the K and V cache types beside
+// --kv-cache-type's.
+func (l *llamaFlags) settleKV(kvType, kvTypeV *string, set map[string]bool) error {
+	k, v, err := l.kv.settle("kv-cache-type", *kvType, set["kv-cache-type"])
+	if err != nil {
+		return err
 	}
-	// llama.cpp's default for the one not given.
-	if k == "" {
-		k = "f16"
-	}
-	if v == "" {
-		v = "f16"
-	}
-	for _, t := range []struct{ flag, typ string }{{"--cache-type-k", k}, {"--cache-type-v", v}} {
-		// llama.cpp also takes bf16.
-		if _, err := model.ParseKVCacheType(t.typ); err != nil {
-			return fmt.Errorf("%s %s: Nuri's KV cache takes %s", t.flag, t.typ, model.KVCacheTypeNames())
-		}
-	}
-	if k != v {
-		return fmt.Errorf("--cache-type-k %s and --cache-type-v %s: Nuri's KV cache holds K and V in one type; give both the same", k, v)
-	}
-	if set["kv-cache-type"] && !strings.EqualFold(*kvType, k) {
-		return fmt.Errorf("--kv-cache-type %s and --cache-type-k/-v %s disagree; give one", *kvType, k)
-	}
-	*kvType = k
+	*kvType, *kvTypeV = k, v
 	return nil
 }
 

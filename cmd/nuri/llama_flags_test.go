@@ -148,8 +148,26 @@ func TestLlamaServerFlags(t *testing.T) {
 			}
 		}},
 		{"IQ4_NL K and V", []string{"-m", "x.gguf", "--cache-type-k", "iq4_nl", "--cache-type-v", "IQ4_NL"}, "", nil},
-		{"K and V apart", []string{"-m", "x.gguf", "-ctk", "q8_0"}, "holds K and V in one type", nil},
+		// llama.cpp's f16 for the one not given.
+		{"K alone", []string{"-m", "x.gguf", "-ctk", "q8_0"}, "", func(t *testing.T, c *serveConfig) {
+			if c.eng.KVCacheType != "q8_0" || c.eng.KVCacheTypeV != "f16" {
+				t.Errorf("kv types %q/%q", c.eng.KVCacheType, c.eng.KVCacheTypeV)
+			}
+		}},
+		{"K and V apart", []string{"-m", "x.gguf", "-ctk", "Q8_0", "-ctv", "q4_0"}, "", func(t *testing.T, c *serveConfig) {
+			if c.eng.KVCacheType != "q8_0" || c.eng.KVCacheTypeV != "q4_0" {
+				t.Errorf("kv types %q/%q", c.eng.KVCacheType, c.eng.KVCacheTypeV)
+			}
+		}},
+		// --kv-cache-type gives both; one side's agreeing is no split.
+		{"V against --kv-cache-type", []string{"-m", "x.gguf", "--kv-cache-type", "q8_0", "-ctv", "q5_1"}, "--kv-cache-type q8_0 and --cache-type-v q5_1 disagree", nil},
+		{"V agreeing with --kv-cache-type", []string{"-m", "x.gguf", "--kv-cache-type", "q8_0", "-ctv", "Q8_0"}, "", func(t *testing.T, c *serveConfig) {
+			if c.eng.KVCacheType != "q8_0" || c.eng.KVCacheTypeV != "q8_0" {
+				t.Errorf("kv types %q/%q", c.eng.KVCacheType, c.eng.KVCacheTypeV)
+			}
+		}},
 		{"K cache against --kv-cache-type", []string{"-m", "x.gguf", "--kv-cache-type", "f32", "-ctk", "q8_0", "-ctv", "q8_0"}, "disagree", nil},
+		{"a V cache type Nuri lacks", []string{"-m", "x.gguf", "-ctk", "q8_0", "-ctv", "q4_k"}, "--cache-type-v q4_k: Nuri's KV cache takes", nil},
 		{"cache types in capitals", []string{"-m", "x.gguf", "--cache-type-k", "Q8_0", "--cache-type-v", "q8_0"}, "", func(t *testing.T, c *serveConfig) {
 			if c.eng.KVCacheType != "q8_0" {
 				t.Errorf("kv type %q", c.eng.KVCacheType)
@@ -311,8 +329,10 @@ func TestRunLlamaFlags(t *testing.T) {
 		t.Errorf("kv %q device %q preferGPU %v interactive %v", c.kvType, c.device.name, c.device.preferGPU, c.interactive)
 	}
 	stderr.Reset()
-	if _, err := parseRun([]string{"-m", "x.gguf", "-p", "hi", "-ctv", "f32"}, &stderr); err == nil || !strings.Contains(stderr.String(), "one type") {
+	if c, err = parseRun([]string{"-m", "x.gguf", "-p", "hi", "-ctv", "f32"}, &stderr); err != nil {
 		t.Errorf("-ctv f32 alone: %v, %q", err, firstLine(stderr.String()))
+	} else if c.kvType != "f16" || c.kvTypeV != "f32" {
+		t.Errorf("-ctv f32 alone: kv %q/%q; want f16/f32", c.kvType, c.kvTypeV)
 	}
 	// llama-cli's flags with nothing to do here are taken and noted;
 	// --mlock is warned of as not done; a server's flag is not run's.

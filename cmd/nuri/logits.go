@@ -14,7 +14,6 @@ import (
 
 	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/model"
-	"github.com/nuri-ai/nuri/quant"
 )
 
 func init() {
@@ -27,7 +26,7 @@ type logitsConfig struct {
 	tokens     []int32
 	threads    int
 	batch      int
-	kvType     quant.Type
+	kvType     model.KVTypes
 	kernels    kernels.KernelSet
 	lora       []model.LoRA
 }
@@ -48,8 +47,9 @@ func parseLogits(args []string, stderr io.Writer) (*logitsConfig, error) {
 	fs.StringVar(&c.out, "out", "", "output file (required; - for stdout)")
 	fs.IntVar(&c.threads, "threads", kernels.DefaultThreads(), "CPU threads, by default one per physical core this process may use")
 	fs.IntVar(&c.batch, "batch", 512, "tokens per forward pass")
-	fs.StringVar(&kv, "kv-type", "f16", "KV cache type: "+model.KVCacheTypeNames())
+	fs.StringVar(&kv, "kv-type", "f16", "KV cache type of K and V: "+model.KVCacheTypeNames()+" (-ctk and -ctv give them apart)")
 	fs.StringVar(&kv, "kv-cache-type", "f16", "alias of --kv-type (as nuri run spells it)")
+	kvf := addKVTypeFlags(fs, "kv-type")
 	addLoRAFlags(fs, &c.lora)
 	if err := fs.Parse(args); err != nil {
 		return nil, flagsError(err)
@@ -70,8 +70,8 @@ func parseLogits(args []string, stderr io.Writer) (*logitsConfig, error) {
 	if c.tokens, err = parseTokenList(toks); err != nil {
 		return fail("--tokens: %v", err)
 	}
-	if c.kvType, err = model.ParseKVCacheType(kv); err != nil {
-		return fail("--kv-type: %v", err)
+	if c.kvType, err = kvf.types(fs, "kv-type", "kv-cache-type"); err != nil {
+		return fail("%v", err)
 	}
 	// The library never reads the environment; the command does.
 	if c.kernels, err = envKernelSet(); err != nil {
@@ -121,7 +121,7 @@ func runLogits(args []string, stdout, stderr io.Writer) error {
 
 // logitsForward runs tokens as one sequence at positions 0.. in chunks of
 // batch and returns every position's logits.
-func logitsForward(m model.Model, tokens []int32, batch int, kvType quant.Type) ([]float32, error) {
+func logitsForward(m model.Model, tokens []int32, batch int, kvType model.KVTypes) ([]float32, error) {
 	cfg := m.Config()
 	kv, err := model.NewSequenceView(cfg, len(tokens), 16, kvType)
 	if err != nil {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/nuri-ai/nuri/bench/perplexity"
 	"github.com/nuri-ai/nuri/model"
-	"github.com/nuri-ai/nuri/quant"
 )
 
 func init() {
@@ -34,7 +33,7 @@ type perplexityConfig struct {
 	wgTasks        int  // this many, drawn as llama.cpp draws them (0: all)
 	choice         bool // -f holds multiple-choice tasks
 	mcTasks        int  // this many, drawn as llama.cpp draws them (0: all)
-	kvType         quant.Type
+	kvType         model.KVTypes
 	json, progress bool
 	logLevel       string
 	device         deviceFlags
@@ -75,7 +74,8 @@ func parsePerplexity(args []string, stderr io.Writer) (*perplexityConfig, error)
 	fs.IntVar(&c.wgTasks, "winogrande-tasks", 0, "score this many tasks, drawn as llama-perplexity draws them (0: all, in file order)")
 	fs.BoolVar(&c.choice, "multiple-choice", false, "score the multiple-choice tasks in --file (llama-perplexity --multiple-choice)")
 	fs.IntVar(&c.mcTasks, "multiple-choice-tasks", 0, "score this many tasks, drawn as llama-perplexity draws them (0: all, in file order)")
-	fs.StringVar(&kv, "kv-cache-type", "f16", "KV cache type: "+model.KVCacheTypeNames())
+	fs.StringVar(&kv, "kv-cache-type", "f16", "KV cache type of K and V: "+model.KVCacheTypeNames()+" (-ctk and -ctv give them apart)")
+	kvf := addKVTypeFlags(fs, "kv-cache-type")
 	fs.BoolVar(&c.json, "json", false, "print the result as JSON on stdout (progress stays on stderr)")
 	fs.BoolVar(&c.progress, "progress", true, "report each chunk on stderr")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
@@ -115,8 +115,8 @@ func parsePerplexity(args []string, stderr io.Writer) (*perplexityConfig, error)
 	case c.device.name == "":
 		return fail("--device must name a device (cpu, cuda:N, npu:N)")
 	}
-	if c.kvType, err = model.ParseKVCacheType(kv); err != nil {
-		return fail("--kv-cache-type: %v", err)
+	if c.kvType, err = kvf.types(fs, "kv-cache-type"); err != nil {
+		return fail("%v", err)
 	}
 	if _, err := c.device.kernelSet(); err != nil {
 		return fail("%v", err)

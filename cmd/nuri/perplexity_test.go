@@ -14,6 +14,8 @@ import (
 
 	"github.com/nuri-ai/nuri/bench/perplexity"
 	"github.com/nuri-ai/nuri/internal/testshared"
+	"github.com/nuri-ai/nuri/model"
+	"github.com/nuri-ai/nuri/quant"
 	"github.com/nuri-ai/nuri/tokenizer"
 )
 
@@ -261,6 +263,7 @@ func TestPerplexityCommandErrors(t *testing.T) {
 		{"kl with a text", []string{"-m", model, "--kl-divergence", "--kl-divergence-base", junk, "-f", storyFile}, 2, "drop --file"},
 		{"tiny context", []string{"-m", model, "-f", storyFile, "-c", "3"}, 2, "at least 4"},
 		{"bad kv type", []string{"-m", model, "-f", storyFile, "--kv-cache-type", "q6_k"}, 2, "want f16, q8_0, f32, q4_0, q4_1, q5_0, q5_1 or iq4_nl"},
+		{"bad V cache type", []string{"-m", model, "-f", storyFile, "-ctv", "q6_k"}, 2, "--cache-type-v q6_k: Nuri's KV cache takes"},
 		{"base onto the model", []string{"-m", model, "-f", storyFile, "--kl-divergence-base", model}, 2, "is the model file"},
 		{"base onto the text", []string{"-m", model, "-f", storyFile, "--kl-divergence-base", storyFile}, 2, "is the text file"},
 		{"text too short", []string{"-m", model, "-f", storyFile, "-c", "2048"}, 1, "need at least 4096"},
@@ -305,5 +308,28 @@ func TestTextRunNormalizationFlag(t *testing.T) {
 	}
 	if _, err := parsePerplexity([]string{"-m", "m.gguf", "-f", "t.txt", "--unicode-normalization", "nfx"}, &stderr); err == nil {
 		t.Error("--unicode-normalization nfx accepted")
+	}
+}
+
+// TestTextRunKVTypesApart: perplexity and logits take llama.cpp's -ctk
+// and -ctv beside their flag for both types.
+func TestTextRunKVTypesApart(t *testing.T) {
+	var stderr bytes.Buffer
+	want := model.KVTypes{K: quant.Q8_0, V: quant.Q4_0}
+	p, err := parsePerplexity([]string{"-m", "m.gguf", "-f", "t.txt", "-ctk", "q8_0", "-ctv", "q4_0"}, &stderr)
+	if err != nil {
+		t.Errorf("perplexity -ctk q8_0 -ctv q4_0: %v (%s)", err, stderr.String())
+	} else if p.kvType != want {
+		t.Errorf("perplexity -ctk q8_0 -ctv q4_0: types %v, want %v", p.kvType, want)
+	}
+	l, err := parseLogits([]string{"--model", "m.gguf", "--tokens", "1,2", "--out", "-", "--kv-cache-type", "q8_0", "--cache-type-v", "q8_0"}, &stderr)
+	if err != nil {
+		t.Errorf("logits --kv-cache-type q8_0 --cache-type-v q8_0: %v (%s)", err, stderr.String())
+	} else if l.kvType != model.SameKV(quant.Q8_0) {
+		t.Errorf("logits --kv-cache-type q8_0 --cache-type-v q8_0: types %v", l.kvType)
+	}
+	if _, err := parseLogits([]string{"--model", "m.gguf", "--tokens", "1", "--out", "-", "--kv-type", "f32", "-ctk", "f16"}, &stderr); err == nil ||
+		!strings.Contains(stderr.String(), "--kv-type f32 and --cache-type-k f16 disagree") {
+		t.Errorf("logits --kv-type f32 -ctk f16: %v, %q", err, stderr.String())
 	}
 }

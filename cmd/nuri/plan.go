@@ -63,7 +63,7 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	}
 	// An architecture Nuri runs gives each layer's cache, windows apart.
 	if cfg, err := model.ReadConfig(f); err == nil {
-		if full, win, err := model.KVBytesPerPositionWindowed(cfg, kt, nil); err == nil {
+		if full, win, err := model.KVBytesPerPositionWindowed(cfg, model.SameKV(kt), nil); err == nil {
 			shape.KVFullBytes, shape.KVWindowBytes, shape.Window = float64(full), float64(win), model.SlidingWindow(cfg)
 		}
 	}

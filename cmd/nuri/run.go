@@ -36,7 +36,8 @@ type runConfig struct {
 	interactive           bool // a conversation on stdin (run_interactive.go)
 	nPredict              int
 	threads, nCtx         int
-	kvType, logLevel      string
+	kvType, kvTypeV       string // K's and V's cache types
+	logLevel              string
 	// llama-cli's flags taken as Nuri has them (addRunCompatFlags): what
 	// to log at start, and what to warn of as not done.
 	notes, warnings      []string
@@ -109,7 +110,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	addLoRAFlags(fs, &c.lora)
 	fs.IntVar(&c.nCtx, "ctx-size", 0, "context length (0: the model's)")
 	fs.IntVar(&c.nCtx, "c", 0, "alias of --ctx-size (llama-cli)")
-	fs.StringVar(&c.kvType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type: "+model.KVCacheTypeNames())
+	fs.StringVar(&c.kvType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type of K and V: "+model.KVCacheTypeNames()+" (-ctk and -ctv give them apart)")
 	llama := addLlamaFlags(fs)
 	addRunCompatFlags(fs, &c.notes, &c.warnings)
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
@@ -122,7 +123,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fail := func(format string, a ...any) (*runConfig, error) {
 		return nil, usageError(fs, stderr, format, a...)
 	}
-	if err := llama.settleCommon(&c.kvType, &c.device, c.setFlags); err != nil {
+	if err := llama.settleCommon(&c.kvType, &c.kvTypeV, &c.device, c.setFlags); err != nil {
 		return fail("%v", err)
 	}
 	switch {
@@ -322,7 +323,7 @@ func loadRun(c *runConfig, stderr io.Writer) (*runLoad, error) {
 	if err != nil {
 		return nil, err
 	}
-	ec := engine.Config{NCtx: c.nCtx, MaxNumSeqs: 1, KVCacheType: c.kvType, SpecTokens: c.specTokens, Device: dev}
+	ec := engine.Config{NCtx: c.nCtx, MaxNumSeqs: 1, KVCacheType: c.kvType, KVCacheTypeV: c.kvTypeV, SpecTokens: c.specTokens, Device: dev}
 	closeDraft, err := c.draft.apply(&ec, tok, dev, c.threads, targetCtx(m, c.nCtx), log)
 	if err != nil {
 		return nil, errors.Join(err, closeModel())

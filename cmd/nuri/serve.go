@@ -175,7 +175,7 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	fs.IntVar(&c.eng.MaxQueuedRequests, "max-queued-requests", engine.DefaultMaxQueuedRequests, "waiting requests before 429")
 	fs.StringVar(&c.eng.SchedulingPolicy, "scheduling-policy", engine.PolicyFCFS, "the order waiting requests are admitted in: fcfs (arrival) or priority (each request's \"priority\", lower first, then arrival; short of KV cache, the lowest-priority running request gives way)")
 	fs.IntVar(&c.eng.BlockSize, "block-size", engine.DefaultBlockSize, "tokens per KV block")
-	fs.StringVar(&c.eng.KVCacheType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type: "+model.KVCacheTypeNames())
+	fs.StringVar(&c.eng.KVCacheType, "kv-cache-type", engine.DefaultKVCacheType, "KV cache type of K and V: "+model.KVCacheTypeNames()+" (-ctk and -ctv give them apart)")
 	kvMiB := fs.Int64("kv-cache-mib", 0, "KV cache budget in MiB (0: a share of free RAM)")
 	fs.BoolVar(&c.eng.DisablePrefixCaching, "no-prefix-caching", false, "disable prefix caching")
 	fs.BoolVar(&c.eng.DisableWindowPool, "no-window-pool", false, "keep sliding-window layers' KV in the one pool (default: a pool of their own, freed as the window moves)")
@@ -702,7 +702,7 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 		st := eng.Stats()
 		info := map[string]string{
 			"block_size": strconv.Itoa(ec.BlockSize), "num_gpu_blocks": strconv.Itoa(st.KVBlocks),
-			"num_cpu_blocks": "0", "cache_dtype": ec.KVCacheType,
+			"num_cpu_blocks": "0", "cache_dtype": eng.KVCacheTypes().String(), // "q8_0/q4_0" where K and V differ
 			"enable_prefix_caching": strconv.FormatBool(!ec.DisablePrefixCaching),
 		}
 		if st.KVWindowBlocks > 0 {
@@ -797,7 +797,7 @@ func newReranker(c *serveConfig, m model.Model, tok *tokenizer.Tokenizer, dev ba
 		return nil, fmt.Errorf("reranking: %w", err)
 	}
 	r, err := engine.NewReranker(m, engine.EmbedderConfig{NCtx: c.eng.NCtx, KVCacheType: c.eng.KVCacheType,
-		BatchTokens: c.eng.MaxNumBatchedTokens, MaxQueued: c.eng.MaxQueuedRequests, Device: dev}, head)
+		KVCacheTypeV: c.eng.KVCacheTypeV, BatchTokens: c.eng.MaxNumBatchedTokens, MaxQueued: c.eng.MaxQueuedRequests, Device: dev}, head)
 	if err != nil {
 		return nil, fmt.Errorf("reranking: %w", err)
 	}
@@ -816,8 +816,8 @@ func newEmbedder(c *serveConfig, m model.Model, dev backends.Device, log *zap.Lo
 	if err != nil {
 		return nil, err
 	}
-	e, err := engine.NewEmbedder(m, engine.EmbedderConfig{NCtx: c.eng.NCtx, KVCacheType: c.eng.KVCacheType, Pooling: pooling,
-		BatchTokens: c.eng.MaxNumBatchedTokens, MaxQueued: c.eng.MaxQueuedRequests, Device: dev})
+	e, err := engine.NewEmbedder(m, engine.EmbedderConfig{NCtx: c.eng.NCtx, KVCacheType: c.eng.KVCacheType,
+		KVCacheTypeV: c.eng.KVCacheTypeV, Pooling: pooling, BatchTokens: c.eng.MaxNumBatchedTokens, MaxQueued: c.eng.MaxQueuedRequests, Device: dev})
 	if err != nil {
 		return nil, fmt.Errorf("embeddings: %w", err)
 	}

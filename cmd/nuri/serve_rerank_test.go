@@ -86,7 +86,7 @@ func TestServeRerank(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		kv, err := model.NewSequenceView(m.Config(), len(ids), 16, quant.F16)
+		kv, err := model.NewSequenceView(m.Config(), len(ids), 16, model.SameKV(quant.F16))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -77,7 +77,7 @@ func PromptLogits(m model.Model, dev backends.Device, tokens []int32) ([]float32
 	cfg := m.Config()
 	const blockSize = 16
 	nb := (len(tokens) + blockSize - 1) / blockSize
-	kv, err := model.NewKVCacheOn(dev, cfg, nb, blockSize, quant.F16)
+	kv, err := model.NewKVCacheOn(dev, cfg, nb, blockSize, model.SameKV(quant.F16))
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,7 @@ func Greedy(m model.Model, dev backends.Device, prompt []int32, n int) ([]int32,
 	cfg := m.Config()
 	const blockSize = 16
 	nb := (len(prompt) + n + blockSize - 1) / blockSize
-	kv, err := model.NewKVCacheOn(dev, cfg, nb, blockSize, quant.F16)
+	kv, err := model.NewKVCacheOn(dev, cfg, nb, blockSize, model.SameKV(quant.F16))
 	if err != nil {
 		return nil, err
 	}

@@ -47,7 +47,7 @@ func CompareWindowedCache(dev backends.Device, m model.Model, bs, total int) err
 func windowedRun(dev backends.Device, m model.Model, bs, total, chunk, winBlocks int) ([]float32, error) {
 	cfg := m.Config()
 	W := model.SlidingWindow(cfg)
-	kv, err := model.NewWindowedKVCache(dev, cfg, (total+bs-1)/bs, winBlocks, bs, quant.F32)
+	kv, err := model.NewWindowedKVCache(dev, cfg, (total+bs-1)/bs, winBlocks, bs, model.SameKV(quant.F32))
 	if err != nil {
 		return nil, err
 	}

@@ -267,6 +267,11 @@ func kvType(t quant.Type) bool { return t == quant.F32 || t == quant.F16 || t ==
 // rows with any stride, so a latent cache passes K with K's row bytes.
 func (d *Device) VInKCache() bool { return true }
 
+// MixesKVTypes implements backends.KVTypeMixer: a cache's K and V may be
+// any two of its types (f32, f16, q8_0), each read by its own type's code
+// in one attention kernel a pair.
+func (d *Device) MixesKVTypes() bool { return true }
+
 // SoftCapsAttention implements backends.AttnSoftCapper.
 func (d *Device) SoftCapsAttention() bool { return true }
 

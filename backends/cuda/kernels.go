@@ -102,8 +102,12 @@ func kernelNames() []string {
 		n = append(n, "nuri_mul_mat_"+t, "nuri_get_rows_"+t)
 	}
 	n = append(n, "nuri_rms_norm", "nuri_add", "nuri_scale", "nuri_scale_rows", "nuri_silu_mul", "nuri_gelu_mul", "nuri_rope", "nuri_layer_norm", "nuri_gelu")
-	for _, t := range []string{"f32", "f16", "q8_0"} {
-		n = append(n, "nuri_store_kv_"+t, "nuri_attention_"+t)
+	kv := []string{"f32", "f16", "q8_0"}
+	for _, k := range kv {
+		n = append(n, "nuri_store_kv_"+k)
+		for _, v := range kv {
+			n = append(n, attnKernel(k, v))
+		}
 	}
 	n = append(n, "nuri_read_probe")
 	return n

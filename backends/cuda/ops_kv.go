@@ -67,9 +67,19 @@ func (s *Stream) RoPE(x backends.Tensor, pos []int32, p backends.RoPE) {
 	})
 }
 
+// attnKernel names the attention kernel of a cache of K type k and V type
+// v (kname's names): nuri_attention_f16, or nuri_attention_q8_0_f16 where
+// they differ.
+func attnKernel(k, v string) string {
+	if k == v {
+		return "nuri_attention_" + k
+	}
+	return "nuri_attention_" + k + "_" + v
+}
+
 // checkKV validates a paged cache against the kernels' layout.
 func checkKV(kv backends.PagedKV) error {
-	if !kvType(kv.K.Type) || kv.V.Type != kv.K.Type {
+	if !kvType(kv.K.Type) || !kvType(kv.V.Type) || (kv.VInK && kv.V.Type != kv.K.Type) {
 		return fmt.Errorf("KV cache types %v/%v: %w", kv.K.Type, kv.V.Type, backends.ErrUnsupportedOp)
 	}
 	if kv.NHeadKV <= 0 || kv.BlockSize <= 0 || kv.K.Rows%kv.NHeadKV != 0 || kv.V.Rows != kv.K.Rows ||
@@ -117,14 +127,14 @@ func (s *Stream) StoreKV(kv backends.PagedKV, k, v backends.Tensor, slots []int3
 		if err != nil {
 			return err
 		}
-		name := "nuri_store_kv_" + kname(kv.K.Type)
 		for _, job := range jobs {
+			name := "nuri_store_kv_" + kname(job.cache.Type)
 			p, err := s.ptrs(*job.cache, *job.src)
 			if err != nil {
 				return err
 			}
 			work := job.width
-			if kv.K.Type == quant.Q8_0 {
+			if job.cache.Type == quant.Q8_0 {
 				work = job.width / 32 * 32 // one warp per block (width is whole blocks)
 			}
 			grid := [3]uint32{uint32((work + 255) / 256), uint32(n), 1}
@@ -194,7 +204,7 @@ func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows bac
 		shmem := uint32(4 * (p.HeadDimK + p.HeadDimK/32 + 1))
 		grid := [3]uint32{uint32(p.NHead), uint32(n), 1}
 		posP, toffP, tabP := mp, mp+uint64(4*n), mp+uint64(8*n)
-		return s.launch("nuri_attention_"+kname(kv.K.Type), grid, threads(attnThreads), shmem,
+		return s.launch(attnKernel(kname(kv.K.Type), kname(vt.Type)), grid, threads(attnThreads), shmem,
 			ptr[0], ptr[1], ptr[2], ptr[3], posP, toffP, tabP, sc.ptr,
 			p.NHead, p.NHeadKV, p.HeadDimK, p.HeadDimV, kv.BlockSize, p.Window, p.Scale, maxCtx, kRow, vRow, p.SoftCap, loP, hasLo)
 	})

@@ -7,10 +7,12 @@
 // position (its lanes adjacent elements of each V row, read together) and
 // the warps' sums are added in warp order, a reordering of the CPU's sum
 // that double precision makes invisible after the final rounding to float
-// in all but rare ties.
+// in all but rare ties. K and V may be of different types: the scores
+// follow K's (q converted to its vec-dot type), the sums V's (probabilities
+// rounded to fp16 for an F16 V).
 //
 // grid (n_head, n_tokens), any multiple of 32 threads up to 1024. Dynamic shared
-// memory: hd_k floats (+ hd_k/32 floats for Q8_0). scores is global scratch
+// memory: hd_k floats (+ hd_k/32 floats for a Q8_0 K). scores is global scratch
 // of n_tokens·n_head·max_ctx floats. Position p of token t is in slot
 // tables[toff[t] + p/block_size]·block_size + p%block_size; the host has
 // checked every table entry and position.
@@ -42,7 +44,7 @@ __device__ float score_dot(const u8* k, const float* sq, const float* sd, int hd
     return (float)sum;
 }
 
-template <int KV>
+template <int KK, int KV>
 __device__ void attention(const float* q, const u8* kc, const u8* vc, float* y, const int* pos, const int* toff,
                           const int* tables, float* scores, int n_head, int n_head_kv, int hd_k, int hd_v,
                           int block_size, int window, float scale, int max_ctx, int k_row, int v_row,
@@ -59,7 +61,7 @@ __device__ void attention(const float* q, const u8* kc, const u8* vc, float* y, 
     int kvh = h / (n_head / n_head_kv);
     const int* table = tables + toff[t];
     const float* qh = q + ((size_t)t * n_head + h) * hd_k;
-    if (KV == KV_Q8_0) {
+    if (KK == KV_Q8_0) {
         int lane = threadIdx.x % WARP;
         for (int b = threadIdx.x / WARP; b < hd_k / QK; b += blockDim.x / WARP) {
             float v = qh[b * QK + lane];
@@ -69,7 +71,7 @@ __device__ void attention(const float* q, const u8* kc, const u8* vc, float* y, 
             if (lane == 0) sd[b] = h2f(f2h(amax / 127.0f));
         }
     } else {
-        for (int d = threadIdx.x; d < hd_k; d += blockDim.x) sq[d] = KV == KV_F16 ? h2f(f2h(qh[d])) : qh[d];
+        for (int d = threadIdx.x; d < hd_k; d += blockDim.x) sq[d] = KK == KV_F16 ? h2f(f2h(qh[d])) : qh[d];
     }
     __syncthreads();
     float* sc = scores + ((size_t)t * n_head + h) * max_ctx;
@@ -77,7 +79,7 @@ __device__ void attention(const float* q, const u8* kc, const u8* vc, float* y, 
     for (int j = lo + threadIdx.x; j <= p; j += blockDim.x) {
         int slot = table[j / block_size] * block_size + j % block_size;
         const u8* k = kc + ((size_t)slot * n_head_kv + kvh) * k_row;
-        float v = score_dot<KV>(k, sq, sd, hd_k) * scale;
+        float v = score_dot<KK>(k, sq, sd, hd_k) * scale;
         if (soft_cap > 0.0f) v = soft_cap * tanhf(v * (1.0f / soft_cap)); // Gemma 2, as the CPU
         sc[j - lo] = v;
         mx = fmaxf(mx, v);
@@ -124,6 +126,13 @@ __device__ void attention(const float* q, const u8* kc, const u8* vc, float* y, 
     q, kc, vc, y, pos, toff, tables, scores, n_head, n_head_kv, hd_k, hd_v, block_size, window, scale, max_ctx, k_row, \
         v_row, soft_cap, row_lo, has_lo
 
-extern "C" __global__ void nuri_attention_f32(ATTN_ARGS) { attention<KV_F32>(ATTN_CALL); }
-extern "C" __global__ void nuri_attention_f16(ATTN_ARGS) { attention<KV_F16>(ATTN_CALL); }
-extern "C" __global__ void nuri_attention_q8_0(ATTN_ARGS) { attention<KV_Q8_0>(ATTN_CALL); }
+extern "C" __global__ void nuri_attention_f32(ATTN_ARGS) { attention<KV_F32, KV_F32>(ATTN_CALL); }
+extern "C" __global__ void nuri_attention_f16(ATTN_ARGS) { attention<KV_F16, KV_F16>(ATTN_CALL); }
+extern "C" __global__ void nuri_attention_q8_0(ATTN_ARGS) { attention<KV_Q8_0, KV_Q8_0>(ATTN_CALL); }
+// K and V apart (llama.cpp's -ctk/-ctv): nuri_attention_K_V.
+extern "C" __global__ void nuri_attention_f32_f16(ATTN_ARGS) { attention<KV_F32, KV_F16>(ATTN_CALL); }
+extern "C" __global__ void nuri_attention_f32_q8_0(ATTN_ARGS) { attention<KV_F32, KV_Q8_0>(ATTN_CALL); }
+extern "C" __global__ void nuri_attention_f16_f32(ATTN_ARGS) { attention<KV_F16, KV_F32>(ATTN_CALL); }
+extern "C" __global__ void nuri_attention_f16_q8_0(ATTN_ARGS) { attention<KV_F16, KV_Q8_0>(ATTN_CALL); }
+extern "C" __global__ void nuri_attention_q8_0_f32(ATTN_ARGS) { attention<KV_Q8_0, KV_F32>(ATTN_CALL); }
+extern "C" __global__ void nuri_attention_q8_0_f16(ATTN_ARGS) { attention<KV_Q8_0, KV_F16>(ATTN_CALL); }

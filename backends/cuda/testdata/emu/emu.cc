@@ -163,7 +163,9 @@ static const Kernel kTable[] = {
     P(nuri_get_rows_iq2_xxs), P(nuri_get_rows_iq2_xs), P(nuri_get_rows_iq2_s), P(nuri_get_rows_iq3_xxs), P(nuri_get_rows_iq3_s),
     P(nuri_get_rows_iq1_s), P(nuri_get_rows_iq1_m), K(nuri_rms_norm), P(nuri_add), P(nuri_scale), P(nuri_scale_rows), P(nuri_silu_mul), P(nuri_gelu_mul), K(nuri_layer_norm), P(nuri_gelu),
     P(nuri_rope), P(nuri_store_kv_f32), P(nuri_store_kv_f16), K(nuri_store_kv_q8_0), K(nuri_attention_f32),
-    K(nuri_attention_f16), K(nuri_attention_q8_0), P(nuri_read_probe),
+    K(nuri_attention_f16), K(nuri_attention_q8_0), K(nuri_attention_f32_f16), K(nuri_attention_f32_q8_0),
+    K(nuri_attention_f16_f32), K(nuri_attention_f16_q8_0), K(nuri_attention_q8_0_f32), K(nuri_attention_q8_0_f16),
+    P(nuri_read_probe),
 };
 
 static const Kernel* g_kernel;

@@ -335,20 +335,31 @@ func (u *attnUnits) Run(lo, hi int) {
 // takes together (tokenGroup; 1: none are grouped). An F16 cache groups
 // them where there are one or two query heads a KV head (four fill the
 // four-head loops already) and the multi-head loops have their four-head
-// form, four query vectors a pass. A cache of the other block types
-// (kernels.QuantCacheType) groups up to 16 query vectors, whatever the
-// heads: its rows are transcoded or dequantized before the loops read
+// form, four query vectors a pass. A cache with a side of the other block
+// types (kernels.QuantCacheType) groups up to 16 query vectors, whatever
+// the heads: its rows are transcoded or dequantized before the loops read
 // them, once for all the tokens (quantTokenGroup).
 func (a *attnJob) tokensPerGroup() int {
 	switch {
 	case len(a.rows.Pos) < 2:
 		return 1
-	case kernels.QuantCacheType(a.kv.K.Type) && kernels.QuantCacheType(a.kv.V.Type):
+	case a.quantGroups():
 		return max(1, quantGroupVectors/a.perKVH)
 	case a.perKVH <= 2 && a.kv.K.Type == quant.F16 && a.kv.V.Type == quant.F16 && a.vec.FourHeads():
 		return 4 / a.perKVH
 	}
 	return 1
+}
+
+// quantGroups says whether a prefill's tokens share passes in
+// quantTokenGroup: one side at least of a block type of
+// kernels.QuantCacheType, whose rows are then transcoded or dequantized
+// once for all of them, and the other of such a type, Q8_0 or F16 (K and
+// V apart: -ctk q8_0 -ctv q4_0).
+func (a *attnJob) quantGroups() bool {
+	grouped := func(t quant.Type) bool { return kernels.QuantCacheType(t) || t == quant.Q8_0 || t == quant.F16 }
+	k, v := a.kv.K.Type, a.kv.V.Type
+	return (kernels.QuantCacheType(k) || kernels.QuantCacheType(v)) && grouped(k) && grouped(v)
 }
 
 // quantGroupVectors is how many query vectors (tokens × query heads of a
@@ -394,7 +405,7 @@ func (w *attnWorker) tokenGroup(t0, t1, kvh int) error {
 		}
 		return nil
 	}
-	if kernels.QuantCacheType(a.kv.K.Type) {
+	if a.quantGroups() {
 		return w.quantTokenGroup(t0, t1, kvh)
 	}
 	nq, hd, hdv := (t1-t0)*g, p.HeadDimK, p.HeadDimV
@@ -441,8 +452,9 @@ func (w *attnWorker) tokenGroup(t0, t1, kvh int) error {
 	return nil
 }
 
-// quantTokenGroup is tokenGroup for a cache of the block types of
-// kernels.QuantCacheType: the query heads of KV head kvh for tokens
+// quantTokenGroup is tokenGroup for a cache with a side of the block types
+// of kernels.QuantCacheType (quantGroups; the other side may be Q8_0 or
+// F16, read by its own multi-head loops): the query heads of KV head kvh for tokens
 // t0..t1-1 of one sequence (up to quantGroupVectors query vectors) against
 // one pass over the K rows of all their positions, then one over the V
 // rows, so that each chunk of rows is transcoded or dequantized once for
@@ -470,14 +482,10 @@ func (w *attnWorker) quantTokenGroup(t0, t1, kvh int) error {
 		q := ((t0+i)*p.NHead + h0) * hd
 		copy(w.groupQs[i*g*hd:(i+1)*g*hd], a.qs[q:q+g*hd])
 	}
-	if err := a.vec.QuantizeQuery(a.kv.K.Type, w.groupQs[:nq*hd], nq, &w.qc); err != nil {
-		return err
-	}
 	w.groupScores = growRoom(w.groupScores, nq*n)
 	sc := w.groupScores
-	for i, sp := range list {
-		a.prefetchSpan(list, i+1, a.kb, a.kRow)
-		a.vec.DotQuantRowsHeads(sc[sp.first-lo:], n, sp.n, &w.qc, a.kb[sp.row*a.kRow:], a.kv.NHeadKV*a.kRow)
+	if err := w.groupScoresOf(w.groupQs[:nq*hd], nq, sc, lo, n, list); err != nil {
+		return err
 	}
 	for i := range nq {
 		a.softmaxWithin(sc[i*n:(i+1)*n], los[i/g]-lo, poss[i/g]-lo)
@@ -487,13 +495,59 @@ func (w *attnWorker) quantTokenGroup(t0, t1, kvh int) error {
 	clear(acc)
 	for i, sp := range list {
 		a.prefetchSpan(list, i+1, a.vb, a.vRow)
-		if err := a.vec.AxpyQuantRowsHeads(a.kv.V.Type, acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, nq, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow, &w.qc); err != nil {
-			return err
+		switch a.kv.V.Type {
+		case quant.Q8_0:
+			a.vec.AxpyQ8_0RowsHeads(acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, nq, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow)
+		case quant.F16:
+			a.vec.AxpyF16RowsHeads(acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, nq, a.v16[sp.row*a.vCols:], a.kv.NHeadKV*a.vCols)
+		default: // kernels.QuantCacheType
+			if err := a.vec.AxpyQuantRowsHeads(a.kv.V.Type, acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, nq, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow, &w.qc); err != nil {
+				return err
+			}
 		}
 	}
 	for i := range t1 - t0 {
 		y := ((t0+i)*p.NHead + h0) * hdv
 		copy(a.ys[y:y+g*hdv], acc[i*g*hdv:(i+1)*g*hdv])
+	}
+	return nil
+}
+
+// groupScoresOf sets sc's nq rows (n scores from position lo each) to the
+// scores of the nq query vectors qs against the K rows of list's runs, with
+// K's multi-head loops: a kernels.QuantCacheType K's (q quantized to its
+// vec-dot type), Q8_0's (q quantized to Q8_0) or F16's (q rounded to fp16),
+// each vector getting the bits of a loop of its own.
+func (w *attnWorker) groupScoresOf(qs []float32, nq int, sc []float32, lo, n int, list []span) error {
+	a, hd := w.a, w.a.p.HeadDimK
+	switch a.kv.K.Type {
+	case quant.Q8_0:
+		nb := hd / 32
+		w.qqs, w.qds = grow(w.qqs, nq*hd), grow(w.qds, nq*nb)
+		for i := range nq {
+			if err := w.quantizeQ8_0(qs[i*hd:(i+1)*hd], w.qqs[i*hd:(i+1)*hd], w.qds[i*nb:(i+1)*nb]); err != nil {
+				return err
+			}
+		}
+		for i, sp := range list {
+			a.prefetchSpan(list, i+1, a.kb, a.kRow)
+			a.vec.DotQ8_0RowsHeads(sc[sp.first-lo:], n, sp.n, w.qqs[:nq*hd], w.qds[:nq*nb], nq, a.kb[sp.row*a.kRow:], a.kv.NHeadKV*a.kRow)
+		}
+	case quant.F16:
+		w.qfs = grow(w.qfs, nq*hd)
+		a.vec.RoundF16(w.qfs[:nq*hd], qs)
+		for i, sp := range list {
+			a.prefetchSpan(list, i+1, a.kb, a.kRow)
+			a.vec.DotF16RowsHeads(sc[sp.first-lo:], n, sp.n, w.qfs[:nq*hd], hd, hd, nq, a.k16[sp.row*hd:], a.kv.NHeadKV*hd)
+		}
+	default: // kernels.QuantCacheType
+		if err := a.vec.QuantizeQuery(a.kv.K.Type, qs, nq, &w.qc); err != nil {
+			return err
+		}
+		for i, sp := range list {
+			a.prefetchSpan(list, i+1, a.kb, a.kRow)
+			a.vec.DotQuantRowsHeads(sc[sp.first-lo:], n, sp.n, &w.qc, a.kb[sp.row*a.kRow:], a.kv.NHeadKV*a.kRow)
+		}
 	}
 	return nil
 }

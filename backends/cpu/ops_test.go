@@ -628,23 +628,25 @@ func seq(n int) []int {
 // pass (a group ends where the block table changes), and splitting a
 // call's tokens so changes no bit; one and two query heads a KV head, on
 // an F16 cache and on two of the block types whose groups are larger
-// (quantTokenGroup), with their storage precision as the tolerance.
+// (quantTokenGroup), alone and beside Q8_0 or F16 (K and V apart), with
+// their storage precision as the tolerance.
 func TestAttentionTokenGroups(t *testing.T) {
 	for _, c := range []struct {
-		kt  quant.Type
-		tol float64
-	}{{quant.F16, 3e-3}, {quant.Q4_0, 0.16}, {quant.Q5_1, 0.04}} {
+		kt, vt quant.Type
+		tol    float64
+	}{{quant.F16, quant.F16, 3e-3}, {quant.Q4_0, quant.Q4_0, 0.16}, {quant.Q5_1, quant.Q5_1, 0.04},
+		{quant.Q8_0, quant.Q4_0, 0.16}, {quant.Q5_1, quant.F16, 0.04}} {
 		for _, nKV := range []int{2, 1} {
-			t.Run(fmt.Sprintf("%v/kv%d", c.kt, nKV), func(t *testing.T) { testAttentionTokenGroups(t, c.kt, c.tol, nKV) })
+			t.Run(fmt.Sprintf("%v+%v/kv%d", c.kt, c.vt, nKV), func(t *testing.T) { testAttentionTokenGroups(t, c.kt, c.vt, c.tol, nKV) })
 		}
 	}
 }
 
-func testAttentionTokenGroups(t *testing.T, kt quant.Type, tol float64, nKV int) {
+func testAttentionTokenGroups(t *testing.T, kt, vt quant.Type, tol float64, nKV int) {
 	const n, nHead, hd, bs = 30, 2, 64, 8
 	f := newFixture(t)
 	r := rand.New(rand.NewPCG(11, 12))
-	a := newAttnSetup(t, f, r, kt, n, nKV, hd, bs)
+	a := newAttnSetupKV(t, f, r, kt, vt, n, nKV, hd, bs, reversedBlocks)
 	other := append([]int32(nil), a.table...) // the same blocks, another sequence's table
 	qpos := seq(n)
 	q := randVec(r, n*nHead*hd, 1)

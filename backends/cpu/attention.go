@@ -492,19 +492,8 @@ func (w *attnWorker) quantTokenGroup(t0, t1, kvh int) error {
 	}
 	w.groupAcc = grow(w.groupAcc, nq*hdv)
 	acc := w.groupAcc[:nq*hdv]
-	clear(acc)
-	for i, sp := range list {
-		a.prefetchSpan(list, i+1, a.vb, a.vRow)
-		switch a.kv.V.Type {
-		case quant.Q8_0:
-			a.vec.AxpyQ8_0RowsHeads(acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, nq, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow)
-		case quant.F16:
-			a.vec.AxpyF16RowsHeads(acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, nq, a.v16[sp.row*a.vCols:], a.kv.NHeadKV*a.vCols)
-		default: // kernels.QuantCacheType
-			if err := a.vec.AxpyQuantRowsHeads(a.kv.V.Type, acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, nq, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow, &w.qc); err != nil {
-				return err
-			}
-		}
+	if err := w.groupSums(acc, nq, sc, lo, n, list); err != nil {
+		return err
 	}
 	for i := range t1 - t0 {
 		y := ((t0+i)*p.NHead + h0) * hdv
@@ -514,10 +503,9 @@ func (w *attnWorker) quantTokenGroup(t0, t1, kvh int) error {
 }
 
 // groupScoresOf sets sc's nq rows (n scores from position lo each) to the
-// scores of the nq query vectors qs against the K rows of list's runs, with
-// K's multi-head loops: a kernels.QuantCacheType K's (q quantized to its
-// vec-dot type), Q8_0's (q quantized to Q8_0) or F16's (q rounded to fp16),
-// each vector getting the bits of a loop of its own.
+// scores of the nq query vectors qs against the K rows of list's runs:
+// the vectors quantized to a kernels.QuantCacheType K's vec-dot type or to
+// Q8_0, or rounded to fp16, then scoreRows.
 func (w *attnWorker) groupScoresOf(qs []float32, nq int, sc []float32, lo, n int, list []span) error {
 	a, hd := w.a, w.a.p.HeadDimK
 	switch a.kv.K.Type {
@@ -529,24 +517,56 @@ func (w *attnWorker) groupScoresOf(qs []float32, nq int, sc []float32, lo, n int
 				return err
 			}
 		}
-		for i, sp := range list {
-			a.prefetchSpan(list, i+1, a.kb, a.kRow)
-			a.vec.DotQ8_0RowsHeads(sc[sp.first-lo:], n, sp.n, w.qqs[:nq*hd], w.qds[:nq*nb], nq, a.kb[sp.row*a.kRow:], a.kv.NHeadKV*a.kRow)
-		}
 	case quant.F16:
 		w.qfs = grow(w.qfs, nq*hd)
 		a.vec.RoundF16(w.qfs[:nq*hd], qs)
-		for i, sp := range list {
-			a.prefetchSpan(list, i+1, a.kb, a.kRow)
-			a.vec.DotF16RowsHeads(sc[sp.first-lo:], n, sp.n, w.qfs[:nq*hd], hd, hd, nq, a.k16[sp.row*hd:], a.kv.NHeadKV*hd)
-		}
 	default: // kernels.QuantCacheType
 		if err := a.vec.QuantizeQuery(a.kv.K.Type, qs, nq, &w.qc); err != nil {
 			return err
 		}
-		for i, sp := range list {
-			a.prefetchSpan(list, i+1, a.kb, a.kRow)
+	}
+	w.scoreRows(nq, sc, lo, n, list)
+	return nil
+}
+
+// scoreRows sets sc's heads rows (n scores from position lo each) to the
+// scores of the heads query vectors the worker holds (groupQ,
+// groupScoresOf: qfs for an F16 K, qqs and qds for Q8_0, qc for a
+// kernels.QuantCacheType K) against the K rows of list's runs, with K's
+// multi-head loops; each head gets the bits of a loop of its own.
+func (w *attnWorker) scoreRows(heads int, sc []float32, lo, n int, list []span) {
+	a, hd := w.a, w.a.p.HeadDimK
+	for i, sp := range list {
+		a.prefetchSpan(list, i+1, a.kb, a.kRow)
+		switch a.kv.K.Type {
+		case quant.F16:
+			a.vec.DotF16RowsHeads(sc[sp.first-lo:], n, sp.n, w.qfs[:heads*hd], hd, hd, heads, a.k16[sp.row*hd:], a.kv.NHeadKV*hd)
+		case quant.Q8_0:
+			a.vec.DotQ8_0RowsHeads(sc[sp.first-lo:], n, sp.n, w.qqs[:heads*hd], w.qds[:heads*hd/32], heads, a.kb[sp.row*a.kRow:], a.kv.NHeadKV*a.kRow)
+		default: // kernels.QuantCacheType
 			a.vec.DotQuantRowsHeads(sc[sp.first-lo:], n, sp.n, &w.qc, a.kb[sp.row*a.kRow:], a.kv.NHeadKV*a.kRow)
+		}
+	}
+}
+
+// groupSums sets acc's heads rows (HeadDimV sums each) to the weighted sums
+// of the V rows of list's runs with the probabilities in sc's heads rows (n
+// from position lo each), with V's multi-head loops: F16's, Q8_0's or a
+// kernels.QuantCacheType V's. Each head gets the bits of a loop of its own.
+func (w *attnWorker) groupSums(acc []float32, heads int, sc []float32, lo, n int, list []span) error {
+	a, hdv := w.a, w.a.p.HeadDimV
+	clear(acc)
+	for i, sp := range list {
+		a.prefetchSpan(list, i+1, a.vb, a.vRow)
+		switch a.kv.V.Type {
+		case quant.F16:
+			a.vec.AxpyF16RowsHeads(acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, heads, a.v16[sp.row*a.vCols:], a.kv.NHeadKV*a.vCols)
+		case quant.Q8_0:
+			a.vec.AxpyQ8_0RowsHeads(acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, heads, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow)
+		default: // kernels.QuantCacheType
+			if err := a.vec.AxpyQuantRowsHeads(a.kv.V.Type, acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, heads, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow, &w.qc); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -748,26 +768,7 @@ func (w *attnWorker) kvGroup(t, u int) error {
 	if err := w.groupQ(qh, g, gk); err != nil {
 		return err
 	}
-	if a.kv.K.Type == quant.F16 {
-		qfs := w.qfs[:gk*hd]
-		kStride := a.kv.NHeadKV * hd
-		for i, sp := range list {
-			a.prefetchSpan(list, i+1, a.kb, a.kRow)
-			a.vec.DotF16RowsHeads(sc[sp.first-lo:], n, sp.n, qfs, hd, hd, gk, a.k16[sp.row*hd:], kStride)
-		}
-	} else if a.kv.K.Type == quant.Q8_0 {
-		qqs, qds := w.qqs[:gk*hd], w.qds[:gk*hd/32]
-		kStride := a.kv.NHeadKV * a.kRow
-		for i, sp := range list {
-			a.prefetchSpan(list, i+1, a.kb, a.kRow)
-			a.vec.DotQ8_0RowsHeads(sc[sp.first-lo:], n, sp.n, qqs, qds, gk, a.kb[sp.row*a.kRow:], kStride)
-		}
-	} else { // kernels.QuantCacheType
-		for i, sp := range list {
-			a.prefetchSpan(list, i+1, a.kb, a.kRow)
-			a.vec.DotQuantRowsHeads(sc[sp.first-lo:], n, sp.n, &w.qc, a.kb[sp.row*a.kRow:], a.kv.NHeadKV*a.kRow)
-		}
-	}
+	w.scoreRows(gk, sc, lo, n, list)
 	if a.kv.V.Type != quant.F16 && a.kv.V.Type != quant.Q8_0 && !kernels.QuantCacheType(a.kv.V.Type) {
 		for i := range g {
 			if err := w.finish(t, h0+i, lo, list, sc[i*n:(i+1)*n]); err != nil {
@@ -782,19 +783,8 @@ func (w *attnWorker) kvGroup(t, u int) error {
 	clear(sc[g*n : gk*n])
 	hdv := p.HeadDimV
 	acc := w.groupAcc[:gk*hdv]
-	clear(acc)
-	for i, sp := range list {
-		a.prefetchSpan(list, i+1, a.vb, a.vRow)
-		switch a.kv.V.Type {
-		case quant.F16:
-			a.vec.AxpyF16RowsHeads(acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, gk, a.v16[sp.row*a.vCols:], a.kv.NHeadKV*a.vCols)
-		case quant.Q8_0:
-			a.vec.AxpyQ8_0RowsHeads(acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, gk, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow)
-		default: // kernels.QuantCacheType
-			if err := a.vec.AxpyQuantRowsHeads(a.kv.V.Type, acc, hdv, hdv, sc[sp.first-lo:], n, sp.n, gk, a.vb[sp.row*a.vRow:], a.kv.NHeadKV*a.vRow, &w.qc); err != nil {
-				return err
-			}
-		}
+	if err := w.groupSums(acc, gk, sc, lo, n, list); err != nil {
+		return err
 	}
 	copy(a.ys[(t*p.NHead+h0)*hdv:(t*p.NHead+h0+g)*hdv], acc[:g*hdv])
 	return nil

@@ -189,16 +189,16 @@ func storesVInK(cfg Config, dev backends.Device) bool {
 }
 
 // KVBytesPerPosition is the cache memory one position takes across all
-// layers and KV heads, in dev's memory (nil: host memory) with elements of
-// type t: K and V rows, or K alone when V lives in it.
+// layers and KV heads, in dev's memory (nil: host memory) with K and V
+// rows of types t, or K alone when V lives in it.
 func KVBytesPerPosition(cfg Config, t KVTypes, dev backends.Device) (int, error) {
 	full, win, err := kvBytesPerPosition(cfg, t, dev, false)
 	return full + win, err
 }
 
 // KVBytesRead is the cache a query at position pos reads across the
-// layers with a cache of their own, in dev's memory with elements of type
-// t: pos+1 positions, or a windowed layer's window of them. It is also
+// layers with a cache of their own, in dev's memory with K and V rows of
+// types t: pos+1 positions, or a windowed layer's window of them. It is also
 // what a sequence of pos+1 positions holds with its windowed layers kept
 // to their windows.
 func KVBytesRead(cfg Config, t KVTypes, dev backends.Device, pos int) (int64, error) {

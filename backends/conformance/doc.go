@@ -2,7 +2,9 @@
 // each weight (or KV cache) type it could be asked to handle, on awkward
 // shapes — one block, odd block counts, row counts that are not multiples
 // of any tile, batches of 1 to 17 rows, in-place operands, GQA, sliding
-// windows, scattered KV blocks — against the CPU reference device.
+// windows, scattered KV blocks, caches whose K and V types differ (for a
+// device that takes them: backends.KVTypeMixer) — against the CPU
+// reference device.
 //
 // Every comparison checks, in order:
 //   - that the device accepted the op if it Supports it, and refused it

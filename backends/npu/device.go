@@ -135,6 +135,11 @@ func uploadable(t quant.Type) bool { return t == quant.I8 || quant.CanDequantize
 // latent cache's rows once and the host stream reads V through K.
 func (d *Device) VInKCache() bool { return true }
 
+// MixesKVTypes implements backends.KVTypeMixer: K and V may be F16 and
+// F32 apart; the cost model charges each side's own row bytes and the host
+// stream reads each with its type's loops.
+func (d *Device) MixesKVTypes() bool { return true }
+
 // SoftCapsAttention implements backends.AttnSoftCapper.
 func (d *Device) SoftCapsAttention() bool { return true }
 

@@ -87,6 +87,9 @@ type responseMeta struct {
 	conversation    string                // the conversation it runs in ("": none)
 	truncation      string                // "disabled" or "auto"
 	done            func(*responseObject) // called with the finished response, if set
+	// started, for a stored background response, keeps its queued object
+	// where a restart before its end finds it (responseStore.saveRunning).
+	started func(queued json.RawMessage)
 }
 
 func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
@@ -139,6 +142,11 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 			}
 			s.responses.put(&storedResponse{id: r.ID, body: body, input: input,
 				conversation: append(slices.Clip(history), assistantTurn(r.Output))})
+		}
+		if background {
+			j.resp.started = func(queued json.RawMessage) {
+				s.responses.saveRunning(&storedResponse{id: j.id, body: queued, input: input, conversation: slices.Clip(history)})
+			}
 		}
 	}
 	if conv != "" {

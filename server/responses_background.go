@@ -188,6 +188,9 @@ func (s *Server) runBackground(ctx *fasthttp.RequestCtx, ri *reqInfo, b *Backend
 	rec := newBGResponse(body)
 	rec.cancel = cancel
 	s.bg.add(j.id, rec)
+	if j.resp.started != nil {
+		j.resp.started(body)
+	}
 	// The runner's own record for the access log, at its end.
 	run := &reqInfo{id: ri.id, method: ri.method, path: ri.path + " (background)", start: time.Now(), status: 200, stream: true}
 	go func() {

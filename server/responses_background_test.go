@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -320,5 +322,55 @@ func TestBackgroundResponseConversation(t *testing.T) {
 	if err := json.Unmarshal(body, &items); err != nil || len(items.Data) != 2 || items.Data[0].Role != "user" || items.Data[1].Role != "assistant" ||
 		len(items.Data[1].Content) != 1 || items.Data[1].Content[0].Text != "반가워요" {
 		t.Errorf("conversation items %s", body)
+	}
+}
+
+// A background response the server stops under (a crash, a kill) is not
+// lost from view: it is on disk from its start, and a server started
+// again over the same folder answers it as failed, with the reason and
+// the request's input; a follow-up continues the conversation up to it.
+// A response that ends replaces that file with how it ended.
+func TestBackgroundResponseRestart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "responses")
+	ts := newTestServer(t, Config{StoredResponsesDir: dir}, strings.Repeat("x", 2000))
+	ts.eng.delay = 2 * time.Millisecond // 4 s for the whole reply
+	_, _, body := ts.do("POST", "/v1/responses", `{"input":"안녕","background":true}`)
+	var queued responseObject
+	if err := json.Unmarshal(body, &queued); err != nil || queued.Status != "queued" {
+		t.Fatalf("POST: %s", body)
+	}
+	// A second server over the folder while the first runs: what a
+	// restart after a crash finds.
+	after := newTestServer(t, Config{StoredResponsesDir: dir}, "다음")
+	status, _, body := after.do("GET", "/v1/responses/"+queued.ID, "")
+	var lost struct {
+		Status string `json:"status"`
+		Error  *struct {
+			Code, Message string
+		} `json:"error"`
+		Background bool `json:"background"`
+	}
+	if err := json.Unmarshal(body, &lost); err != nil || status != 200 || lost.Status != "failed" || !lost.Background ||
+		lost.Error == nil || lost.Error.Code != "server_error" || !strings.Contains(lost.Error.Message, "stopped before") {
+		t.Fatalf("after a restart: %d %s", status, body)
+	}
+	if status, _, body := after.do("GET", "/v1/responses/"+queued.ID+"/input_items", ""); status != 200 || !strings.Contains(string(body), "안녕") {
+		t.Errorf("input items after a restart: %d %s", status, body)
+	}
+	status, _, body = after.do("POST", "/v1/responses", `{"input":"more","previous_response_id":"`+queued.ID+`"}`)
+	if status != 200 {
+		t.Errorf("a follow-up of the lost response: %d %s", status, body)
+	}
+	if prompt := string(mustDecode(t, after.eng.last().Prompt)); !strings.Contains(prompt, "안녕") || !strings.Contains(prompt, "more") {
+		t.Errorf("the follow-up's prompt lacks the lost response's input: %q", prompt)
+	}
+	// The first server's response ends (cancelled): its file says so.
+	if status, _, body := ts.do("POST", "/v1/responses/"+queued.ID+"/cancel", ""); status != 200 {
+		t.Fatalf("cancel: %d %s", status, body)
+	}
+	pollResponse(t, ts, queued.ID)
+	b, err := os.ReadFile(filepath.Join(dir, queued.ID+".json"))
+	if err != nil || !strings.Contains(string(b), `"status":"cancelled"`) {
+		t.Errorf("the file after the end: %v %.300s", err, b)
 	}
 }

@@ -105,3 +105,59 @@ func TestResponseStoreFolder(t *testing.T) {
 		}
 	}
 }
+
+// A running background response's file (saveRunning) is not in memory;
+// a store opened over it keeps it as failed, rewriting its file; its end
+// replaces the file, and an end too large to keep removes it, so that no
+// restart reports it lost. A finished response's status is left alone.
+func TestResponseStoreRunning(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "responses")
+	s, err := openResponseStore(10, 4096, dir, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := func(id, status string) *storedResponse {
+		r := testStored(id, "")
+		r.body = json.RawMessage(`{"id":"` + id + `","status":"` + status + `","background":true,"error":null}`)
+		return r
+	}
+	s.saveRunning(running("resp_lost", "queued"))
+	s.saveRunning(running("resp_busy", "in_progress"))
+	s.saveRunning(running("resp_ends", "queued"))
+	s.saveRunning(running("resp_huge", "queued"))
+	if _, ok := s.get("resp_lost"); ok {
+		t.Error("a running response is in memory")
+	}
+	s.put(running("resp_ends", "completed"))
+	huge := running("resp_huge", "completed")
+	huge.body = json.RawMessage(`{"id":"resp_huge","status":"completed","output_text":"` + strings.Repeat("x", 5000) + `"}`)
+	s.put(huge)
+	if _, err := os.Stat(filepath.Join(dir, "resp_huge.json")); !os.IsNotExist(err) {
+		t.Errorf("the file of a response too large to keep: %v", err)
+	}
+
+	again, err := openResponseStore(10, 4096, dir, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"resp_lost", "resp_busy"} {
+		r, ok := again.get(id)
+		var obj struct {
+			Status string
+			Error  struct{ Code, Message string }
+		}
+		if !ok || json.Unmarshal(r.body, &obj) != nil || obj.Status != "failed" || obj.Error.Code != "server_error" || obj.Error.Message != lostInRestart ||
+			!reflect.DeepEqual(r.conversation, testStored(id, "").conversation) {
+			t.Errorf("%s after a restart: %v %+v", id, ok, r)
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, id+".json")); err != nil || !strings.Contains(string(b), `"status":"failed"`) {
+			t.Errorf("%s's file after a restart: %v %.200s", id, err, b)
+		}
+	}
+	if r, ok := again.get("resp_ends"); !ok || !strings.Contains(string(r.body), `"status":"completed"`) {
+		t.Errorf("a response that ended: %v %+v", ok, r)
+	}
+	if _, ok := again.get("resp_huge"); ok {
+		t.Error("the response too large to keep came back")
+	}
+}

@@ -69,6 +69,9 @@ func (s *responseStore) keep(r *storedResponse, save bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r.size > s.maxBytes {
+		if save {
+			s.removeFile(r.id) // a running background response's (saveRunning)
+		}
 		return
 	}
 	if e, ok := s.byID[r.id]; ok {
@@ -120,11 +123,56 @@ func (s *responseStore) remove(e *list.Element) {
 	r := s.order.Remove(e).(*storedResponse)
 	delete(s.byID, r.id)
 	s.bytes -= r.size
-	if path, ok := s.path(r.id); ok {
+	s.removeFile(r.id)
+}
+
+// removeFile removes id's file, if the store has a folder and it is there.
+func (s *responseStore) removeFile(id string) {
+	if path, ok := s.path(id); ok {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			s.log.Warn("remove stored response", zap.String("id", r.id), zap.Error(err))
+			s.log.Warn("remove stored response", zap.String("id", id), zap.Error(err))
 		}
 	}
+}
+
+// saveRunning writes the file of a background response that has started
+// (its queued object, the request's conversation and input items), so that
+// a restart before it ends finds it: openResponseStore keeps it as failed,
+// instead of its id answering 404 as if it had never been. Its end's put
+// replaces the file. Memory is left alone: until it ends the response is
+// served from the running set. Without a folder it does nothing.
+func (s *responseStore) saveRunning(r *storedResponse) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.save(r)
+}
+
+// lostInRestart is the message of a background response a restart ended.
+const lostInRestart = "the server stopped before this background response finished, and its output was lost; run it again"
+
+// failedIfRunning returns body, a stored response object, as failed when
+// its status says it was still queued or running (a background response
+// the server stopped under), and whether it was.
+func failedIfRunning(body json.RawMessage) (json.RawMessage, bool) {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(body, &obj) != nil {
+		return body, false
+	}
+	var status string
+	if json.Unmarshal(obj["status"], &status) != nil || (status != "queued" && status != "in_progress") {
+		return body, false
+	}
+	obj["status"] = json.RawMessage(`"failed"`)
+	e, err := json.Marshal(map[string]string{"code": "server_error", "message": lostInRestart})
+	if err != nil {
+		return body, false
+	}
+	obj["error"] = e
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return body, false
+	}
+	return out, true
 }
 
 // storedFile is a kept response as its file holds it.
@@ -212,8 +260,9 @@ func openResponseStore(max, maxBytes int, dir string, log *zap.Logger) (*respons
 	s := newResponseStore(max, maxBytes)
 	s.dir, s.log = dir, log
 	type file struct {
-		r   *storedResponse
-		mod time.Time
+		r    *storedResponse
+		mod  time.Time
+		lost bool // a background response the server stopped under, now failed
 	}
 	var files []file
 	for _, e := range entries {
@@ -235,11 +284,15 @@ func openResponseStore(max, maxBytes int, dir string, log *zap.Logger) (*respons
 			log.Warn("stored response left out", zap.String("file", path), zap.Error(errors.Join(err, ierr)))
 			continue
 		}
-		files = append(files, file{&storedResponse{id: sf.ID, body: sf.Body, conversation: sf.Conversation, input: sf.Input}, info.ModTime()})
+		body, lost := failedIfRunning(sf.Body)
+		if lost {
+			log.Warn("background response lost in a restart: kept as failed", zap.String("id", sf.ID))
+		}
+		files = append(files, file{&storedResponse{id: sf.ID, body: body, conversation: sf.Conversation, input: sf.Input}, info.ModTime(), lost})
 	}
 	sort.SliceStable(files, func(i, j int) bool { return files[i].mod.Before(files[j].mod) })
 	for _, f := range files {
-		s.keep(f.r, false)
+		s.keep(f.r, f.lost) // a lost one's file says failed from now on
 	}
 	log.Info("stored responses", zap.String("dir", dir), zap.Int("kept", s.order.Len()), zap.Int("files", len(files)))
 	return s, nil

@@ -171,6 +171,10 @@ type ModelResults struct {
 	// DeviceInfo describes a device other than the CPU (backends.Describer).
 	DeviceInfo []string `json:"device_info,omitempty"`
 	KVBytes    int      `json:"kv_bytes_per_position"` // all layers, K and V
+	// TypeK and TypeV are the cache's K and V types (llama-bench's type_k
+	// and type_v: "f16", "q8_0", ...).
+	TypeK string `json:"type_k"`
+	TypeV string `json:"type_v"`
 	// TranscodedBytes is the part of the roofline's weight bytes that the
 	// transcoded i-quant records add to the file's (ModelInfo).
 	TranscodedBytes uint64       `json:"transcoded_bytes,omitempty"`
@@ -563,6 +567,7 @@ func RunModel(ctx context.Context, cfg ModelConfig, opt RunOptions) (*ModelResul
 		}
 		cfg.Gens, res.Encoder = nil, true
 	}
+	res.TypeK, res.TypeV = strings.ToLower(kvType.K.String()), strings.ToLower(kvType.V.String())
 	if res.KVBytes, err = model.KVBytesPerPosition(mc, kvType, dev); err != nil {
 		return nil, err
 	}

@@ -63,14 +63,35 @@ func f2(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 func pct(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
 
 // testTable is llama-bench's table: model, size, params, backend, threads,
-// test, t/s.
+// test, t/s; with the cache's type_k and type_v after threads where either
+// is not f16, as llama-bench shows them when they are not its defaults.
 func testTable(res *ModelResults) bench.Table {
 	t := bench.Table{Columns: []string{"model", "size", "params", "backend", "threads", "test", "t/s"}}
+	kv := (res.TypeK != "" && res.TypeK != "f16") || (res.TypeV != "" && res.TypeV != "f16")
+	if kv {
+		t.Columns = slices.Insert(t.Columns, 5, "type_k", "type_v")
+	}
 	for _, tr := range res.Tests {
-		t.Rows = append(t.Rows, []string{res.Model.Name, formatSize(res.Model.SizeBytes), formatParams(res.Model.Params),
-			res.Backend, strconv.Itoa(res.Threads), tr.Name, tps(tr.AvgTPS, tr.StdTPS)})
+		row := []string{res.Model.Name, formatSize(res.Model.SizeBytes), formatParams(res.Model.Params),
+			res.Backend, strconv.Itoa(res.Threads), tr.Name, tps(tr.AvgTPS, tr.StdTPS)}
+		if kv {
+			row = slices.Insert(row, 5, res.TypeK, res.TypeV)
+		}
+		t.Rows = append(t.Rows, row)
 	}
 	return t
+}
+
+// rightAligned is the columns of t that llama-bench aligns right.
+func rightAligned(t bench.Table) map[int]bool {
+	right := map[int]bool{}
+	for i, c := range t.Columns {
+		switch c {
+		case "size", "params", "threads", "test", "t/s":
+			right[i] = true
+		}
+	}
+	return right
 }
 
 func batchedTable(res *ModelResults) bench.Table {
@@ -324,7 +345,8 @@ func prefillSummary(p *PrefillResult) string {
 func WriteModelText(w io.Writer, res *ModelResults) error {
 	bw := bufio.NewWriter(w)
 	if len(res.Tests) > 0 {
-		writeAligned(bw, testTable(res), map[int]bool{1: true, 2: true, 4: true, 5: true, 6: true})
+		t := testTable(res)
+		writeAligned(bw, t, rightAligned(t))
 		fmt.Fprintln(bw)
 	}
 	for _, tr := range res.Tests {

@@ -588,6 +588,22 @@ func TestBenchModelKVTypesApart(t *testing.T) {
 			}
 		}
 	}
+	// The markdown table shows type_k and type_v after threads where either
+	// is not f16, as llama-bench does, and not otherwise.
+	for _, tc := range []struct {
+		flags []string
+		want  string // "": no type columns
+	}{{[]string{"-ctk", "q8_0", "-ctv", "q4_0"}, "| q8_0   | q4_0   |"}, {nil, ""}} {
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"model", "--model", path, "-p", "8", "-n", "2", "-r", "1", "--bw-mib", "8", "--progress=false"}, tc.flags...)
+		if err := runBench(args, &stdout, &stderr); err != nil {
+			t.Fatalf("%v: %v\n%s", tc.flags, err, stderr.String())
+		}
+		header := strings.Contains(stdout.String(), "| threads | type_k | type_v | test |")
+		if header != (tc.want != "") || !strings.Contains(stdout.String(), tc.want) {
+			t.Errorf("%v: the table's type columns: %v, want %q:\n%s", tc.flags, header, tc.want, stdout.String())
+		}
+	}
 	var stdout, stderr bytes.Buffer
 	if err := runBench([]string{"model", "--model", path, "--kv-type", "q8_0", "-ctk", "q4_0"}, &stdout, &stderr); err != errUsage ||
 		!strings.Contains(stderr.String(), "disagree") {

@@ -176,6 +176,10 @@ func (c *KVCache) Free() error {
 	return errors.Join(errs...)
 }
 
+// blockTypeHint says what to do when a model's heads cannot be rows of a
+// block type.
+const blockTypeHint = "the block types need heads of a multiple of 32 elements: give this model an f16 or f32 cache"
+
 // errVInKTypes is the error for a latent cache given two types: its V rows
 // are part of its K rows, so they have K's type.
 func errVInKTypes(t KVTypes) error {
@@ -270,11 +274,11 @@ func layerKVBytes(cfg Config, il int, t KVTypes, dev backends.Device) (int, erro
 	la := cfg.LayerAttn(il)
 	k, err := t.K.RowBytes(la.HeadDimK)
 	if err != nil {
-		return 0, fmt.Errorf("KV cache K rows: %w", err)
+		return 0, fmt.Errorf("KV cache K rows: %w (%s)", err, blockTypeHint)
 	}
 	v, err := t.V.RowBytes(la.HeadDimV)
 	if err != nil {
-		return 0, fmt.Errorf("KV cache V rows: %w", err)
+		return 0, fmt.Errorf("KV cache V rows: %w (%s)", err, blockTypeHint)
 	}
 	if storesVInK(cfg, dev) {
 		if t.V != t.K {
@@ -334,11 +338,11 @@ func newKVCache(cfg Config, nBlocks, winBlocks, blockSize int, t KVTypes, vInK b
 		}
 		kRow, err := t.K.RowBytes(la.HeadDimK)
 		if err != nil {
-			return nil, fmt.Errorf("KV cache K type %v for head size %d: %w", t.K, la.HeadDimK, err)
+			return nil, fmt.Errorf("KV cache K type %v for head size %d: %w (%s)", t.K, la.HeadDimK, err, blockTypeHint)
 		}
 		vRow, err := t.V.RowBytes(la.HeadDimV)
 		if err != nil {
-			return nil, fmt.Errorf("KV cache V type %v for head size %d: %w", t.V, la.HeadDimV, err)
+			return nil, fmt.Errorf("KV cache V type %v for head size %d: %w (%s)", t.V, la.HeadDimV, err, blockTypeHint)
 		}
 		if vInK && la.HeadDimV > la.HeadDimK {
 			return nil, fmt.Errorf("KV cache with V (%d) inside K (%d): V is wider", la.HeadDimV, la.HeadDimK)

@@ -148,17 +148,7 @@ func testAttentionQuant(t *testing.T, kt, vt quant.Type, ks kernels.KernelSet, n
 			if d := maxAbsDiff(got, attnRef(q, qpos, a, nHead, 0.125, window)); d > tol {
 				t.Errorf("max |diff| from float64 attention over unquantized K/V %.3f > %.3f", d, tol)
 			}
-			for i := range qpos {
-				yi := f.tensor("yi", 1, nHead*hd, nil)
-				one := backends.AttnRows{Pos: rows.Pos[i : i+1], Tables: rows.Tables[i : i+1]}
-				f.s.Attention(yi, f.tensor("qi", 1, nHead*hd, q[i*nHead*hd:(i+1)*nHead*hd]), a.kv, one, p)
-				f.sync()
-				for j, v := range hostF32(t, yi) {
-					if math.Float32bits(v) != math.Float32bits(got[i*nHead*hd+j]) {
-						t.Fatalf("query %d alone differs at %d: %v vs %v", i, j, v, got[i*nHead*hd+j])
-					}
-				}
-			}
+			checkEachQueryAlone(t, f, got, q, rows, a.kv, p)
 		}
 	})
 }

@@ -344,6 +344,24 @@ func newAttnSetupKV(t testing.TB, f *fixture, r *rand.Rand, kt, vt quant.Type, n
 	return a
 }
 
+// checkEachQueryAlone checks batch invariance: each query row of q, run
+// alone, gives the bits got holds for it from the call with all of rows.
+func checkEachQueryAlone(t *testing.T, f *fixture, got, q []float32, rows backends.AttnRows, kv backends.PagedKV, p backends.Attn) {
+	t.Helper()
+	wq, wy := p.NHead*p.HeadDimK, p.NHead*p.HeadDimV
+	for i := range rows.Pos {
+		yi := f.tensor("yi", 1, wy, nil)
+		one := backends.AttnRows{Pos: rows.Pos[i : i+1], Tables: rows.Tables[i : i+1]}
+		f.s.Attention(yi, f.tensor("qi", 1, wq, q[i*wq:(i+1)*wq]), kv, one, p)
+		f.sync()
+		for j, v := range hostF32(t, yi) {
+			if math.Float32bits(v) != math.Float32bits(got[i*wy+j]) {
+				t.Fatalf("query %d alone differs at %d: %v vs %v", i, j, v, got[i*wy+j])
+			}
+		}
+	}
+}
+
 // attnRef is softmax attention in float64 over positions lo..pos.
 func attnRef(q []float32, pos []int, a *attnSetup, nHead int, scale float64, window int) []float64 {
 	return attnRefRounded(q, pos, a, nHead, scale, window, false)
@@ -425,18 +443,7 @@ func TestAttention(t *testing.T) {
 			if d := maxAbsDiff(got, want); d > c.tol {
 				t.Errorf("max |diff| %.2e > %.0e", d, c.tol)
 			}
-			// Batch invariance: each query alone gives the same bits.
-			for i := range qpos {
-				yi := f.tensor("yi", 1, nHead*hd, nil)
-				one := backends.AttnRows{Pos: rows.Pos[i : i+1], Tables: rows.Tables[i : i+1]}
-				f.s.Attention(yi, f.tensor("qi", 1, nHead*hd, q[i*nHead*hd:(i+1)*nHead*hd]), a.kv, one, p)
-				f.sync()
-				for j, v := range hostF32(t, yi) {
-					if math.Float32bits(v) != math.Float32bits(got[i*nHead*hd+j]) {
-						t.Fatalf("query %d alone differs at %d: %v vs %v", i, j, v, got[i*nHead*hd+j])
-					}
-				}
-			}
+			checkEachQueryAlone(t, f, got, q, rows, a.kv, p)
 		})
 	}
 }

@@ -79,7 +79,7 @@ func attnKernel(k, v string) string {
 
 // checkKV validates a paged cache against the kernels' layout.
 func checkKV(kv backends.PagedKV) error {
-	if !kvType(kv.K.Type) || !kvType(kv.V.Type) || (kv.VInK && kv.V.Type != kv.K.Type) {
+	if !kvType(kv.K.Type) || !kvType(kv.V.Type) {
 		return fmt.Errorf("KV cache types %v/%v: %w", kv.K.Type, kv.V.Type, backends.ErrUnsupportedOp)
 	}
 	if kv.NHeadKV <= 0 || kv.BlockSize <= 0 || kv.K.Rows%kv.NHeadKV != 0 || kv.V.Rows != kv.K.Rows ||

@@ -131,6 +131,94 @@ q5blk:
 	VZEROUPPER
 	RET
 
+// MINS stores the block's fp16 m (at R10+2) as float32 at (R13), and
+// steps R13 to the next block's (R14 bytes on).
+#define MINS \
+	MOVWLZX   2(R10), AX; \
+	VMOVD     AX, X6; \
+	VCVTPH2PS X6, X6; \
+	VMOVSS    X6, (R13); \
+	ADDQ      R14, R13
+
+// func q4_1ToQ8_0(dst *byte, mins *float32, src *byte, n int, nb int, sstride int)
+// nibbleToQ8_0 for Q4_1's 20-byte blocks (fp16 d, fp16 m, 16 bytes of
+// nibbles): each value's quant is its code, so the Q8_0 block holds the
+// value less the block's m, and m goes to mins as float32, block b of
+// row j at mins[b·n+j] (the caller adds it back).
+TEXT ·q4_1ToQ8_0(SB), NOSPLIT, $0-48
+	MOVQ         dst+0(FP), DI
+	MOVQ         mins+8(FP), R11
+	MOVQ         src+16(FP), SI
+	MOVQ         n+24(FP), CX
+	MOVQ         nb+32(FP), BX
+	MOVQ         sstride+40(FP), R9
+	LEAQ         (CX*4), R14
+	MOVL         $0x0F0F0F0F, AX
+	VMOVD        AX, X4
+	VPBROADCASTD X4, X4
+t41row:
+	PREFETCHT0 (SI)(R9*8)
+	PREFETCHT0 63(SI)(R9*8)
+	MOVQ       SI, R10
+	MOVQ       BX, R12
+	MOVQ       R11, R13
+t41blk:
+	MOVWLZX (R10), AX
+	MOVW    AX, (DI)
+	MINS
+	VMOVDQU 4(R10), X2
+	VPSRLW  $4, X2, X3
+	VPAND   X4, X2, X2
+	VPAND   X4, X3, X3
+	VMOVDQU X2, 2(DI)
+	VMOVDQU X3, 18(DI)
+	ADDQ    $20, R10
+	ADDQ    $34, DI
+	DECQ    R12
+	JNZ     t41blk
+	ADDQ    R9, SI
+	ADDQ    $4, R11
+	DECQ    CX
+	JNZ     t41row
+	VZEROUPPER
+	RET
+
+// func q5_1ToQ8_0(dst *byte, mins *float32, src *byte, n int, nb int, sstride int)
+// q4_1ToQ8_0 for Q5_1's 24-byte blocks (fp16 d, fp16 m, 4 bytes of fifth
+// bits, 16 bytes of nibbles): each value's quant is its 5-bit code.
+TEXT ·q5_1ToQ8_0(SB), NOSPLIT, $0-48
+	MOVQ         dst+0(FP), DI
+	MOVQ         mins+8(FP), R11
+	MOVQ         src+16(FP), SI
+	MOVQ         n+24(FP), CX
+	MOVQ         nb+32(FP), BX
+	MOVQ         sstride+40(FP), R9
+	LEAQ         (CX*4), R14
+	Q5CONSTS
+t51row:
+	PREFETCHT0 (SI)(R9*8)
+	PREFETCHT0 63(SI)(R9*8)
+	MOVQ       SI, R10
+	MOVQ       BX, R12
+	MOVQ       R11, R13
+t51blk:
+	MOVWLZX (R10), AX
+	MOVW    AX, (DI)
+	MINS
+	Q5CODES(4(R10), 8(R10))
+	VMOVDQU X0, 2(DI)
+	VMOVDQU X1, 18(DI)
+	ADDQ    $24, R10
+	ADDQ    $34, DI
+	DECQ    R12
+	JNZ     t51blk
+	ADDQ    R9, SI
+	ADDQ    $4, R11
+	DECQ    CX
+	JNZ     t51row
+	VZEROUPPER
+	RET
+
 // AFFINE(OFF): the 32 codes in X0 (elements 0-15) and X1 (16-31) as
 // float32(code)·d + m, each product rounded before the sum (Y6 d, Y7 m
 // broadcast), stored at OFF(DI) and on: quant.Dequantize's Q4_1/Q5_1.

@@ -26,6 +26,20 @@ func levelType(t quant.Type) bool {
 	return t == quant.Q4_0 || t == quant.Q5_0 || t == quant.IQ4_NL
 }
 
+// affineType reports whether each value of a t block is its unsigned code
+// times the block's fp16 d plus its fp16 m (Q4_1, Q5_1): a Q8_0 row of the
+// codes and d (toQ8_0) holds the values less m, block by block.
+func affineType(t quant.Type) bool {
+	return t == quant.Q4_1 || t == quant.Q5_1
+}
+
+// affineOnQ8_0 reports whether these loops read rows of t (an affineType)
+// through the Q8_0 loops, transcoded in assembly, with the minimums added
+// apart; elsewhere they take MatMul's row kernels of the type.
+func (o VecOps) affineOnQ8_0(t quant.Type) bool {
+	return affineType(t) && (o.fast || o.avx2)
+}
+
 // QueryScratch holds query heads quantized for DotQuantRowsHeads, and the
 // cache rows the loops widen or transcode. It belongs to one worker: its
 // buffers are reused from call to call, so a decode step allocates
@@ -39,8 +53,11 @@ type QueryScratch struct {
 	qbuf  []byte    // qs's backing store
 	d     []float32 // their block scales, head h at h·nb·sp (Q8_1: scale and d·Σq)
 	sp    int       // float32s of d a block
+	dq    []float32 // Q8_1: the block scales alone, head h at h·nb (for the Q8_0 loops)
+	sums  []float32 // Q8_1: the blocks' d·Σq, head h at h·nb (for the minimums' term)
 	rowsB int       // bytes of one quantized head in raw
 	rows  []byte    // a chunk of cache rows transcoded to Q8_0
+	mins  []float32 // Q4_1/Q5_1: the chunk's block minimums, block b of row j at b·rows+j
 	deq   []float32 // a chunk of V rows dequantized
 }
 
@@ -75,6 +92,8 @@ func splitRowKernels(variants map[quant.Type][]*fastKernel) map[quant.Type]*fast
 // that are not level types (nil: quant.VecDot).
 func (o VecOps) quantRowKernel(t quant.Type) *fastKernel {
 	switch {
+	case o.affineOnQ8_0(t):
+		return nil
 	case o.fast || o.neon:
 		return quantCacheFast[t]
 	case o.avx2:
@@ -85,11 +104,15 @@ func (o VecOps) quantRowKernel(t quant.Type) *fastKernel {
 
 // QuantCacheKernelName reports the loop DotQuantRowsHeads runs for a K
 // cache of type t: "Q8_0 rows" for the level types (transcoded to Q8_0
-// and scored by DotQ8_0RowsHeads), else the row kernel's name, or
+// and scored by DotQ8_0RowsHeads), "Q8_0 rows + m" for Q4_1 and Q5_1
+// where they are transcoded too, else the row kernel's name, or
 // "generic".
 func (o VecOps) QuantCacheKernelName(t quant.Type) string {
 	if levelType(t) {
 		return "Q8_0 rows"
+	}
+	if o.affineOnQ8_0(t) {
+		return "Q8_0 rows + m"
 	}
 	if k := o.quantRowKernel(t); k != nil {
 		return k.name
@@ -123,6 +146,9 @@ func (o VecOps) QuantizeQuery(t quant.Type, q []float32, heads int, s *QueryScra
 	s.raw = grow(s.raw, heads*rb)
 	s.qs = aligned64(&s.qbuf, heads*d)
 	s.d = grow(s.d, heads*nb*s.sp)
+	if s.sp == 2 {
+		s.dq, s.sums = grow(s.dq, heads*nb), grow(s.sums, heads*nb)
+	}
 	bb := at.BlockBytes()
 	for h := range heads {
 		raw := s.raw[h*rb : (h+1)*rb]
@@ -135,6 +161,7 @@ func (o VecOps) QuantizeQuery(t quant.Type, q []float32, heads int, s *QueryScra
 			s.d[i] = quant.FP16ToFP32(uint16(blk[0]) | uint16(blk[1])<<8)
 			if s.sp == 2 {
 				s.d[i+1] = quant.FP16ToFP32(uint16(blk[2]) | uint16(blk[3])<<8)
+				s.dq[h*nb+b], s.sums[h*nb+b] = s.d[i], s.d[i+1]
 			}
 			copy(s.qs[(h*nb+b)*32:(h*nb+b+1)*32], blk[bb-32:])
 		}
@@ -153,9 +180,13 @@ const quantChunk = 64
 // of the type, an exact integer sum per block times the two blocks' d,
 // with the blocks added in float32 in another order than quant.VecDot
 // (the two agree within float32 rounding). Q4_0, Q5_0 and IQ4_NL rows are
-// transcoded to Q8_0 a chunk at a time and scored by DotQ8_0RowsHeads;
-// Q4_1 and Q5_1 rows by MatMul's row kernel of the type, up to its tile of
-// heads a row. Each head gets the bits of a call of its own.
+// transcoded to Q8_0 a chunk at a time and scored by DotQ8_0RowsHeads.
+// Q4_1 and Q5_1 rows (ggml: d_k·d_q·Σ code·q + m_k·s_q a block, s_q the
+// query block's d·Σq) are too where the transcoding is in assembly, their
+// codes and d as a Q8_0 row, and Σ m_k·s_q over a row's blocks added after
+// (a multiply-add a block, in block order, after the Q8_0 loops' sum);
+// elsewhere MatMul's row kernel of the type scores them, up
+// to its tile of heads a row. Each head gets the bits of a call of its own.
 func (o VecOps) DotQuantRowsHeads(out []float32, oStride, n int, s *QueryScratch, k []byte, kStride int) {
 	if n <= 0 || s.heads <= 0 {
 		return
@@ -173,8 +204,23 @@ func (o VecOps) DotQuantRowsHeads(out []float32, oStride, n int, s *QueryScratch
 		qs, qd := s.qs[:s.heads*s.nb*32], s.d[:s.heads*s.nb]
 		for j0 := 0; j0 < n; j0 += quantChunk {
 			m := min(quantChunk, n-j0)
-			o.toQ8_0(s.t, s.rows[:m*q8], k[j0*kStride:], m, s.nb, kStride)
+			o.toQ8_0(s.t, s.rows[:m*q8], nil, k[j0*kStride:], m, s.nb, kStride)
 			o.DotQ8_0RowsHeads(out[j0:], oStride, m, qs, qd, s.heads, s.rows[:m*q8], q8)
+		}
+		return
+	}
+	if o.affineOnQ8_0(s.t) {
+		q8 := s.nb * q8_0Bytes
+		s.rows, s.mins = grow(s.rows, quantChunk*q8), grow(s.mins, quantChunk*s.nb)
+		qs, qd := s.qs[:s.heads*s.nb*32], s.dq[:s.heads*s.nb]
+		for j0 := 0; j0 < n; j0 += quantChunk {
+			m := min(quantChunk, n-j0)
+			mins := s.mins[:m*s.nb]
+			o.toQ8_0(s.t, s.rows[:m*q8], mins, k[j0*kStride:], m, s.nb, kStride)
+			o.DotQ8_0RowsHeads(out[j0:], oStride, m, qs, qd, s.heads, s.rows[:m*q8], q8)
+			for h := range s.heads {
+				o.AxpyF32Rows(out[h*oStride+j0:h*oStride+j0+m], s.sums[h*s.nb:(h+1)*s.nb], mins, m)
+			}
 		}
 		return
 	}
@@ -209,7 +255,9 @@ func (o VecOps) DotQuantRowsHeads(out []float32, oStride, n int, s *QueryScratch
 // AxpyQ8_0RowsHeads adds: float32(level) times p·d (rounded first). Q4_1
 // and Q5_1 rows are dequantized as quant.Dequantize (ggml's to_float) and
 // added with AxpyF32Rows, p times the value (ggml's flash attention takes
-// a quantized V row to float32 the same way).
+// a quantized V row to float32 the same way). Transcoding them as the K
+// loops do, with each block's Σ p·m added apart, measured no faster with
+// AVX-512 and slower with AVX2 (BenchmarkQuantCacheRows).
 func (o VecOps) AxpyQuantRowsHeads(t quant.Type, acc []float32, aStride, d int, p []float32, pStride, n, heads int, v []byte, vStride int, s *QueryScratch) error {
 	if heads <= 0 || n <= 0 {
 		return nil
@@ -227,7 +275,7 @@ func (o VecOps) AxpyQuantRowsHeads(t quant.Type, acc []float32, aStride, d int, 
 		s.rows = grow(s.rows, quantChunk*q8)
 		for j0 := 0; j0 < n; j0 += quantChunk {
 			m := min(quantChunk, n-j0)
-			o.toQ8_0(t, s.rows[:m*q8], v[j0*vStride:], m, nb, vStride)
+			o.toQ8_0(t, s.rows[:m*q8], nil, v[j0*vStride:], m, nb, vStride)
 			o.AxpyQ8_0RowsHeads(acc, aStride, d, p[j0:], pStride, m, heads, s.rows[:m*q8], q8)
 		}
 		return nil
@@ -288,11 +336,22 @@ func (o VecOps) dequantRows(t quant.Type, dst []float32, src []byte, n, nb, sStr
 
 // toQ8_0 transcodes n rows of nb blocks of level type t (src rows
 // sStride bytes apart) into consecutive Q8_0 rows at dst: the same d, and
-// each value's int8 level as its quant, so every value is unchanged.
-func (o VecOps) toQ8_0(t quant.Type, dst, src []byte, n, nb, sStride int) {
+// each value's int8 level as its quant, so every value is unchanged. For
+// an affineType the quants are the codes, each value is the Q8_0 one plus
+// its block's m, and the m of block b of row j goes to mins[b·n+j].
+func (o VecOps) toQ8_0(t quant.Type, dst []byte, mins []float32, src []byte, n, nb, sStride int) {
 	if o.fast || o.avx2 {
-		if t == quant.Q5_0 {
+		switch t {
+		case quant.Q5_0:
 			q5_0ToQ8_0(&dst[0], &src[0], n, nb, sStride)
+			return
+		case quant.Q4_1:
+			_ = mins[n*nb-1] // the assembly writes n·nb minimums
+			q4_1ToQ8_0(&dst[0], &mins[0], &src[0], n, nb, sStride)
+			return
+		case quant.Q5_1:
+			_ = mins[n*nb-1] // the assembly writes n·nb minimums
+			q5_1ToQ8_0(&dst[0], &mins[0], &src[0], n, nb, sStride)
 			return
 		}
 		levels := nibbleLevels(t)
@@ -300,7 +359,13 @@ func (o VecOps) toQ8_0(t quant.Type, dst, src []byte, n, nb, sStride int) {
 		return
 	}
 	var levels [16]int8
-	if t != quant.Q5_0 {
+	switch t {
+	case quant.Q5_0, quant.Q5_1:
+	case quant.Q4_1:
+		for i := range levels {
+			levels[i] = int8(i)
+		}
+	default:
 		levels = nibbleLevels(t)
 	}
 	bb := t.BlockBytes()
@@ -309,15 +374,26 @@ func (o VecOps) toQ8_0(t quant.Type, dst, src []byte, n, nb, sStride int) {
 			blk := src[j*sStride+b*bb : j*sStride+(b+1)*bb]
 			out := dst[(j*nb+b)*q8_0Bytes : (j*nb+b+1)*q8_0Bytes]
 			out[0], out[1] = blk[0], blk[1]
-			if t == quant.Q5_0 {
-				// fp16 d, 32 high bits (element e's is bit e), then the
-				// nibbles as Q4_0's: value (code | high<<4) - 16.
-				qh := uint32(blk[2]) | uint32(blk[3])<<8 | uint32(blk[4])<<16 | uint32(blk[5])<<24
-				for e, c := range blk[6:22] {
-					out[2+e] = byte(int8(c&15|byte(qh>>e&1)<<4) - 16)
-					out[18+e] = byte(int8(c>>4|byte(qh>>(e+16)&1)<<4) - 16)
+			if affineType(t) {
+				mins[b*n+j] = quant.FP16ToFP32(uint16(blk[2]) | uint16(blk[3])<<8)
+			}
+			switch t {
+			case quant.Q5_0, quant.Q5_1:
+				// fp16 d (Q5_1: and m), 32 high bits (element e's is bit
+				// e), then the nibbles as Q4_0's: value (code | high<<4),
+				// less 16 for Q5_0.
+				at, off := 2, byte(16)
+				if t == quant.Q5_1 {
+					at, off = 4, 0
+				}
+				qh := uint32(blk[at]) | uint32(blk[at+1])<<8 | uint32(blk[at+2])<<16 | uint32(blk[at+3])<<24
+				for e, c := range blk[at+4 : at+20] {
+					out[2+e] = (c&15 | byte(qh>>e&1)<<4) - off
+					out[18+e] = (c>>4 | byte(qh>>(e+16)&1)<<4) - off
 				}
 				continue
+			case quant.Q4_1: // fp16 d and m, then the nibbles
+				blk = blk[2:]
 			}
 			for e, c := range blk[2:nibbleBytes] {
 				out[2+e] = byte(levels[c&15])

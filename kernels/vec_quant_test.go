@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -89,9 +90,18 @@ func TestQuantCacheScores(t *testing.T) {
 								// of the ≤ nb+8 float32 additions rounds by
 								// at most 2⁻²⁴ of a partial sum, which is at
 								// most Σ|w·q|; 2e-6 of that covers nb = 8.
+								// Q4_1 and Q5_1 on the Q8_0 loops add
+								// Σ (w-m)·q and Σ m·Σq apart, each at
+								// most Σ (|w-m|+|m|)·|q|.
 								var mag float64
 								for e := range d {
-									mag += math.Abs(float64(deq[j][e]) * float64(qd[e]))
+									w := math.Abs(float64(deq[j][e]))
+									if affineType(typ) {
+										blk := rows[j*stride+e/32*typ.BlockBytes():]
+										m := float64(quant.FP16ToFP32(uint16(blk[2]) | uint16(blk[3])<<8))
+										w = math.Abs(float64(deq[j][e])-m) + math.Abs(m)
+									}
+									mag += w * math.Abs(float64(qd[e]))
 								}
 								if diff := math.Abs(float64(got) - float64(want)); diff > 2e-6*mag+1e-30 {
 									t.Fatalf("%v %s nb=%d heads=%d n=%d: [%d][%d] = %g, quant.VecDot %g (|Σ| %g)", typ, o.QuantCacheKernelName(typ), nb, heads, n, h, j, got, want, mag)
@@ -205,9 +215,10 @@ func nibbleAt(typ quant.Type, row []byte, e int) (int8, float32, bool) {
 
 // TestQuantCacheToQ8_0: a row of Q4_0, Q5_0 or IQ4_NL transcoded to Q8_0
 // (in assembly where the CPU has AVX2) holds the same values, bit for
-// bit, on every VecOps.
+// bit, on every VecOps; a row of Q4_1 or Q5_1 the same values less each
+// block's m (the value is the Q8_0 one, rounded, plus m).
 func TestQuantCacheToQ8_0(t *testing.T) {
-	for _, typ := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.IQ4_NL} {
+	for _, typ := range quantCacheTypes {
 		for _, o := range allVecOps(t) {
 			r := rand.New(rand.NewPCG(63, uint64(typ)))
 			for _, nb := range []int{1, 3, 4} {
@@ -217,7 +228,12 @@ func TestQuantCacheToQ8_0(t *testing.T) {
 				rows, deq := quantRows(t, r, typ, n, d, stride)
 				dst := make([]byte, n*nb*q8_0Bytes+1)
 				dst[len(dst)-1] = 0x5A
-				o.toQ8_0(typ, dst[:n*nb*q8_0Bytes], rows, n, nb, stride)
+				mins := make([]float32, n*nb+1)
+				mins[n*nb] = 99
+				o.toQ8_0(typ, dst[:n*nb*q8_0Bytes], mins[:n*nb], rows, n, nb, stride)
+				if mins[n*nb] != 99 {
+					t.Fatalf("%v %s: wrote past the minimums", typ, o.Name())
+				}
 				if dst[len(dst)-1] != 0x5A {
 					t.Fatalf("%v %s: wrote past the rows", typ, o.Name())
 				}
@@ -227,8 +243,17 @@ func TestQuantCacheToQ8_0(t *testing.T) {
 						t.Fatal(err)
 					}
 					for e := range d {
-						if math.Float32bits(got[e]) != math.Float32bits(deq[j][e]) {
-							t.Fatalf("%v %s nb=%d row %d [%d]: %g as Q8_0, %g", typ, o.Name(), nb, j, e, got[e], deq[j][e])
+						v := got[e]
+						if affineType(typ) {
+							blk := rows[j*stride+e/32*typ.BlockBytes():]
+							m := quant.FP16ToFP32(uint16(blk[2]) | uint16(blk[3])<<8)
+							if mins[e/32*n+j] != m {
+								t.Fatalf("%v %s nb=%d row %d block %d: m %g, want %g", typ, o.Name(), nb, j, e/32, mins[e/32*n+j], m)
+							}
+							v += m
+						}
+						if math.Float32bits(v) != math.Float32bits(deq[j][e]) {
+							t.Fatalf("%v %s nb=%d row %d [%d]: %g as Q8_0, %g", typ, o.Name(), nb, j, e, v, deq[j][e])
 						}
 					}
 				}
@@ -264,6 +289,45 @@ func TestQuantCacheDequantRows(t *testing.T) {
 						}
 					}
 				}
+			}
+		}
+	}
+}
+
+// BenchmarkQuantCacheRows: the score and weighted-sum loops of a quantized
+// cache (DotQuantRowsHeads, AxpyQuantRowsHeads) for the query heads of one
+// KV head, over n rows of 64 values a slot of eight KV heads apart, as a
+// cache's: heads=4 is a decode step of llama-1b, heads=16 a prefill's
+// token group.
+//
+//	go test -run '^$' -bench QuantCacheRows -benchtime 2000x ./kernels
+func BenchmarkQuantCacheRows(b *testing.B) {
+	const n, nb = 1024, 2
+	for _, o := range vecVariants(&testing.T{}) {
+		for _, typ := range quantCacheTypes {
+			r := rand.New(rand.NewPCG(11, uint64(typ)))
+			stride := 8 * nb * typ.BlockBytes()
+			rows, _ := quantRows(&testing.T{}, r, typ, n, 32*nb, stride)
+			for _, heads := range []int{4, 16} {
+				var s QueryScratch
+				if err := o.QuantizeQuery(typ, randF32s(r, heads*32*nb), heads, &s); err != nil {
+					b.Fatal(err)
+				}
+				out := make([]float32, heads*n)
+				p := randFloats(r, heads*n, 1)
+				acc := make([]float32, heads*32*nb)
+				b.Run(fmt.Sprintf("%s/%v/heads=%d/dot", o.Name(), typ, heads), func(b *testing.B) {
+					for range b.N {
+						o.DotQuantRowsHeads(out, n, n, &s, rows, stride)
+					}
+				})
+				b.Run(fmt.Sprintf("%s/%v/heads=%d/axpy", o.Name(), typ, heads), func(b *testing.B) {
+					for range b.N {
+						if err := o.AxpyQuantRowsHeads(typ, acc, 32*nb, 32*nb, p, n, n, heads, rows, stride, &s); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
 			}
 		}
 	}

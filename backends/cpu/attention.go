@@ -150,9 +150,11 @@ func checkKV(kv backends.PagedKV) error {
 // AxpyQ8_0Rows) against q quantized to Q8_0, as ggml's Q8_0 vec-dot. The
 // other block types (kernels.QuantCacheType) take DotQuantRowsHeads and
 // AxpyQuantRowsHeads against q quantized to their vec-dot type: Q4_0, Q5_0
-// and IQ4_NL rows transcoded to Q8_0 for the Q8_0 loops, Q4_1 and Q5_1
-// scored by MatMul's row kernels and summed dequantized to float32, as
-// ggml's flash attention reads a quantized V.
+// and IQ4_NL rows transcoded to Q8_0 for the Q8_0 loops; Q4_1 and Q5_1
+// scored on those loops too (their codes and d, each block's m times the
+// query block's d·Σq added after; MatMul's row kernels without AVX2) and
+// summed dequantized to float32, as ggml's flash attention reads a
+// quantized V.
 func (s *Stream) Attention(dst, q backends.Tensor, kv backends.PagedKV, rows backends.AttnRows, p backends.Attn) {
 	s.do(backends.OpAttention, func() error {
 		a, err := s.newAttnJob(dst, q, kv, rows, p)

@@ -117,39 +117,89 @@ func iq4GroupFit(x, w []float32, id float32, codes []uint8) (d, sumqx, sumq2 flo
 	return sumqx / sumq2, sumqx, sumq2
 }
 
-// iq4GroupScale finds one group's float scale and writes its codes, as
-// quantize_row_iq4_nl_impl does per block: start from the multiplier that
-// maps the largest-magnitude element to +127, refit, then try the
-// multipliers that map it to each of −127±7 and keep the fit with the
-// smallest weighted error. Weights are x² without an importance matrix
-// (qw nil), else qw·√(sigma2 + x²). An all-zero group (|max| under ggml's
-// epsilon) gets scale 0 and codes that are not written.
-func iq4GroupScale(x []float32, codes []uint8, qw []float32, sigma2 float32) float32 {
-	var w [32]float32
+// IQ4Multipliers is how many multipliers a group's scale search fits: the
+// 2·7+1 that map its largest element to each level offset in ±7 of −127,
+// then the one that maps it to +127.
+const IQ4Multipliers = 2*iq4SearchSteps + 2
+
+// IQ4Group is the scale search of one 32-element group of IQ4_NL or
+// IQ4_XS, as quantize_row_iq4_nl_impl runs it: Start sets the weights and
+// the multipliers, each multiplier is fitted (Fit: Σ w·q·x and Σ w·q² for
+// q the level nearest id·x), and Scale picks the fit with the smallest
+// weighted error, in ggml's order. The fits take nearly all the time, so
+// kernels fits in assembly between Start and Scale; it must give Fit's
+// bits.
+type IQ4Group struct {
+	X, W         [32]float32             // the group and its weights
+	IDs          [IQ4Multipliers]float32 // the multipliers
+	SumQX, SumQ2 [IQ4Multipliers]float32 // each multiplier's fit
+}
+
+// iq4First is the multiplier ggml fits first, before the search: the one
+// that maps the largest-magnitude element to +127.
+const iq4First = IQ4Multipliers - 1
+
+// Start sets the group x (32 values) without an importance matrix: the
+// weights x². False: the group is all zero (|max| under ggml's epsilon),
+// whose scale is 0 with no search.
+func (g *IQ4Group) Start(x []float32) bool { return g.start(x, nil, 0) }
+
+// start is Start with the weights qw·√(sigma2 + x²) of an importance
+// matrix qw (nil: x²).
+func (g *IQ4Group) start(x, qw []float32, sigma2 float32) bool {
+	copy(g.X[:], x)
 	if qw != nil {
-		importanceWeights(w[:len(x)], x, qw, sigma2)
+		importanceWeights(g.W[:], x, qw, sigma2)
 	} else {
 		for j, v := range x {
-			w[j] = float32(v * v)
+			g.W[j] = float32(v * v)
 		}
 	}
 	maxv, amax := absMaxSigned(x)
 	if amax < groupMaxEps {
-		return 0
+		return false
 	}
 	lowest := float32(iq4Levels[0])
-	d := -maxv / lowest
-	d, sumqx, _ := iq4GroupFit(x, w[:len(x)], 1/d, codes)
-	best := float32(d * sumqx)
-	for step := -iq4SearchSteps; step <= iq4SearchSteps; step++ {
-		id := (float32(step) + lowest) / maxv
-		_, sqx, sq2 := iq4GroupFit(x, w[:len(x)], id, nil)
+	for i := range 2*iq4SearchSteps + 1 {
+		g.IDs[i] = (float32(i-iq4SearchSteps) + lowest) / maxv
+	}
+	g.IDs[iq4First] = 1 / (-maxv / lowest)
+	return true
+}
+
+// Fit sets SumQX[i] and SumQ2[i] for each multiplier IDs[i]: iq4GroupFit's
+// sums, each product and sum rounded to float32, elements in order.
+func (g *IQ4Group) Fit() {
+	for i, id := range g.IDs {
+		_, g.SumQX[i], g.SumQ2[i] = iq4GroupFit(g.X[:], g.W[:], id, nil)
+	}
+}
+
+// Scale returns the group's float scale from the fits: the first fit's,
+// then each multiplier of the search in turn where it reduces the error
+// more.
+func (g *IQ4Group) Scale() float32 {
+	d := g.SumQX[iq4First] / g.SumQ2[iq4First]
+	best := float32(d * g.SumQX[iq4First])
+	for i := range 2*iq4SearchSteps + 1 {
+		sqx, sq2 := g.SumQX[i], g.SumQ2[i]
 		if sq2 > 0 && float32(sqx*sqx) > float32(best*sq2) {
 			d = sqx / sq2
 			best = float32(d * sqx)
 		}
 	}
 	return d
+}
+
+// iq4GroupScale finds one 32-element group's float scale (IQ4Group). Weights
+// are x² without an importance matrix (qw nil), else qw·√(sigma2 + x²).
+func iq4GroupScale(x []float32, qw []float32, sigma2 float32) float32 {
+	var g IQ4Group
+	if !g.start(x, qw, sigma2) {
+		return 0
+	}
+	g.Fit()
+	return g.Scale()
 }
 
 // packIQ4Codes writes 32 codes as 16 bytes, element j low and j+16 high.
@@ -161,18 +211,22 @@ func packIQ4Codes(codes []uint8, qs []byte) {
 
 func quantizeIQ4_NLBlock(x []float32, y []byte) { quantizeIQ4_NL(x, y, nil) }
 
-// quantizeIQ4_NLWeighted is quantize_iq4_nl with an importance matrix: the
-// block is its own super-block, so the weights grow against twice its
 // mean square.
 func quantizeIQ4_NLWeighted(x []float32, y []byte, qw []float32) { quantizeIQ4_NL(x, y, qw) }
 
 func quantizeIQ4_NL(x []float32, y []byte, qw []float32) {
-	var codes [32]uint8
 	var sigma2 float32
 	if qw != nil {
 		sigma2 = 2 * meanSquare(x[:32])
 	}
-	d := iq4GroupScale(x, codes[:], qw, sigma2)
+	PutIQ4_NL(x, iq4GroupScale(x, qw, sigma2), y)
+}
+
+// PutIQ4_NL writes the IQ4_NL block of the 32 values x at y for their
+// float scale d (IQ4Group.Scale, or 0 for a group that is all zero): d in
+// fp16 and each value's code for it.
+func PutIQ4_NL(x []float32, d float32, y []byte) {
+	var codes [32]uint8
 	put16(y, FP32ToFP16(d))
 	// The codes are chosen again for the scale found (ntry > 0 in ggml),
 	// the float one, not its fp16 rounding, as ggml does.
@@ -204,7 +258,7 @@ func quantizeIQ4_XS(x []float32, y []byte, qw []float32) {
 		if qw != nil {
 			gw = qw[32*g : 32*g+32]
 		}
-		s := iq4GroupScale(x[32*g:32*g+32], nil, gw, sigma2)
+		s := iq4GroupScale(x[32*g:32*g+32], gw, sigma2)
 		scales[g] = s
 		if a := abs32(s); a > amaxScale {
 			amaxScale, maxScale = a, s

@@ -121,6 +121,9 @@ func storeRow(vec kernels.VecOps, t quant.Type, src []float32, dst []byte) error
 		vec.ToF16(unsafe.Slice((*uint16)(unsafe.Pointer(&dst[0])), len(src)), src)
 		return nil
 	}
+	if t == quant.IQ4_NL {
+		return vec.QuantizeIQ4_NL(src, dst)
+	}
 	if kernels.QuantCacheType(t) {
 		return quant.Quantize(t, src, dst)
 	}

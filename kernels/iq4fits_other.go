@@ -1,0 +1,9 @@
+//go:build !amd64
+
+package kernels
+
+import "github.com/nuri-ai/nuri/quant"
+
+const hasIQ4Fits = false
+
+func iq4Fit(g *quant.IQ4Group) { panic("kernels: no assembly") }

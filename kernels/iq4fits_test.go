@@ -119,6 +119,47 @@ func TestIQ4FitsAVX512(t *testing.T) {
 	}
 }
 
+// TestIQ4FitQuantizer: quant.Quantizer with the assembly fits writes
+// quant.QuantizeRow's bytes for IQ4_NL and IQ4_XS rows, with an importance
+// matrix and without (nuri quantize's path).
+func TestIQ4FitQuantizer(t *testing.T) {
+	fit := VecOpsFor(KernelsBest).IQ4Fit()
+	if fit == nil {
+		t.Skip("no AVX-512 on this CPU: quant's Go loops fit, and quant's tests cover them")
+	}
+	r := rand.New(rand.NewPCG(75, 76))
+	q := quant.Quantizer{IQ4Fit: fit}
+	for _, typ := range []quant.Type{quant.IQ4_NL, quant.IQ4_XS} {
+		for _, weighted := range []bool{false, true} {
+			x := iq4Blocks(r, 9*32)
+			var imp []float32
+			if weighted {
+				imp = make([]float32, len(x))
+				for i := range imp {
+					imp[i] = float32(r.ExpFloat64())
+				}
+			}
+			rb, err := typ.RowBytes(len(x))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, got := make([]byte, rb), make([]byte, rb)
+			if err := quant.QuantizeRow(typ, x, want, imp); err != nil {
+				t.Fatal(err)
+			}
+			if err := q.QuantizeRow(typ, x, got, imp); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%v weighted=%v: the assembly fits' row differs from quant.QuantizeRow's", typ, weighted)
+			}
+		}
+	}
+	if err := q.QuantizeRow(quant.IQ4_NL, make([]float32, 64), make([]byte, 36), make([]float32, 32)); err == nil {
+		t.Error("Quantizer took 32 importance values for 64")
+	}
+}
+
 // BenchmarkQuantizeIQ4_NL: one token's K and V rows of llama-1b (1024
 // values) to IQ4_NL, per path.
 //

@@ -174,7 +174,7 @@ func (o VecOps) QuantizeQuery(t quant.Type, q []float32, heads int, s *QueryScra
 // sixteen weighted fits of each block, runs one fit a lane where this
 // VecOps has AVX-512 (iq4FitsAVX512): a third of the Go loops' time.
 func (o VecOps) QuantizeIQ4_NL(src []float32, dst []byte) error {
-	if !o.fast || !hasIQ4Fits {
+	if o.IQ4Fit() == nil {
 		if err := quant.Quantize(quant.IQ4_NL, src, dst); err != nil {
 			return fmt.Errorf("kernels: QuantizeIQ4_NL: %w", err)
 		}
@@ -193,6 +193,16 @@ func (o VecOps) QuantizeIQ4_NL(src []float32, dst []byte) error {
 			d = g.Scale()
 		}
 		quant.PutIQ4_NL(x, d, dst[b*bb:(b+1)*bb])
+	}
+	return nil
+}
+
+// IQ4Fit returns the IQ4 scale search's fits in assembly for
+// quant.Quantizer (one multiplier a lane, quant.IQ4Group.Fit's bits) where
+// this VecOps has AVX-512, else nil: quant's Go loops.
+func (o VecOps) IQ4Fit() func(*quant.IQ4Group) {
+	if o.fast && hasIQ4Fits {
+		return iq4Fit
 	}
 	return nil
 }

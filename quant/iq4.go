@@ -1,6 +1,9 @@
 package quant
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // IQ4_NL and IQ4_XS: 4-bit codes that index a fixed table of 16 non-uniform
 // int8 levels instead of standing for the integers 0..15 (ggml-common.h
@@ -193,13 +196,61 @@ func (g *IQ4Group) Scale() float32 {
 
 // iq4GroupScale finds one 32-element group's float scale (IQ4Group). Weights
 // are x² without an importance matrix (qw nil), else qw·√(sigma2 + x²).
-func iq4GroupScale(x []float32, qw []float32, sigma2 float32) float32 {
+// The fits are q's IQ4Fit where q has one, else the Go loops.
+func iq4GroupScale(x []float32, qw []float32, sigma2 float32, q *Quantizer) float32 {
+	if q != nil && q.IQ4Fit != nil {
+		// q's group, not one of this frame's: a group handed to a
+		// function value would be allocated each call.
+		if !q.g.start(x, qw, sigma2) {
+			return 0
+		}
+		q.IQ4Fit(&q.g)
+		return q.g.Scale()
+	}
 	var g IQ4Group
 	if !g.start(x, qw, sigma2) {
 		return 0
 	}
 	g.Fit()
 	return g.Scale()
+}
+
+// Quantizer is QuantizeRow with the IQ4 types' scale search fitted by a
+// faster implementation. One Quantizer serves one goroutine: it holds the
+// search's scratch.
+type Quantizer struct {
+	// IQ4Fit, where set, fits an IQ4_NL or IQ4_XS group's multipliers in
+	// place of IQ4Group.Fit, with its bits (kernels.VecOps.IQ4Fit).
+	IQ4Fit func(*IQ4Group)
+	g      IQ4Group
+}
+
+// QuantizeRow is the package's QuantizeRow, the same bytes, with q's
+// IQ4Fit for IQ4_NL and IQ4_XS.
+func (q *Quantizer) QuantizeRow(t Type, src []float32, dst []byte, importance []float32) error {
+	if q.IQ4Fit == nil || (t != IQ4_NL && t != IQ4_XS) {
+		return QuantizeRow(t, src, dst, importance)
+	}
+	if err := checkSizes(t, len(src), len(dst), true); err != nil {
+		return err
+	}
+	if importance != nil && len(importance) != len(src) {
+		return fmt.Errorf("quantize %v: %d importance values for a row of %d", t, len(importance), len(src))
+	}
+	tr := t.Traits()
+	for i, o := 0, 0; i < len(src); i, o = i+tr.BlockSize, o+tr.BlockBytes {
+		x, y := src[i:i+tr.BlockSize], dst[o:o+tr.BlockBytes]
+		var qw []float32
+		if importance != nil {
+			qw = importance[i : i+tr.BlockSize]
+		}
+		if t == IQ4_NL {
+			quantizeIQ4_NL(x, y, qw, q)
+		} else {
+			quantizeIQ4_XS(x, y, qw, q)
+		}
+	}
+	return nil
 }
 
 // packIQ4Codes writes 32 codes as 16 bytes, element j low and j+16 high.
@@ -209,17 +260,17 @@ func packIQ4Codes(codes []uint8, qs []byte) {
 	}
 }
 
-func quantizeIQ4_NLBlock(x []float32, y []byte) { quantizeIQ4_NL(x, y, nil) }
+func quantizeIQ4_NLBlock(x []float32, y []byte) { quantizeIQ4_NL(x, y, nil, nil) }
 
 // mean square.
-func quantizeIQ4_NLWeighted(x []float32, y []byte, qw []float32) { quantizeIQ4_NL(x, y, qw) }
+func quantizeIQ4_NLWeighted(x []float32, y []byte, qw []float32) { quantizeIQ4_NL(x, y, qw, nil) }
 
-func quantizeIQ4_NL(x []float32, y []byte, qw []float32) {
+func quantizeIQ4_NL(x []float32, y []byte, qw []float32, q *Quantizer) {
 	var sigma2 float32
 	if qw != nil {
 		sigma2 = 2 * meanSquare(x[:32])
 	}
-	PutIQ4_NL(x, iq4GroupScale(x, qw, sigma2), y)
+	PutIQ4_NL(x, iq4GroupScale(x, qw, sigma2, q), y)
 }
 
 // PutIQ4_NL writes the IQ4_NL block of the 32 values x at y for their
@@ -240,13 +291,13 @@ func PutIQ4_NL(x []float32, d float32, y []byte) {
 	packIQ4Codes(codes[:], y[2:18])
 }
 
-func quantizeIQ4_XSBlock(x []float32, y []byte) { quantizeIQ4_XS(x, y, nil) }
+func quantizeIQ4_XSBlock(x []float32, y []byte) { quantizeIQ4_XS(x, y, nil, nil) }
 
 // quantizeIQ4_XSWeighted is quantize_iq4_xs with an importance matrix: the
 // weights grow against twice the super-block's mean square.
-func quantizeIQ4_XSWeighted(x []float32, y []byte, qw []float32) { quantizeIQ4_XS(x, y, qw) }
+func quantizeIQ4_XSWeighted(x []float32, y []byte, qw []float32) { quantizeIQ4_XS(x, y, qw, nil) }
 
-func quantizeIQ4_XS(x []float32, y []byte, qw []float32) {
+func quantizeIQ4_XS(x []float32, y []byte, qw []float32, q *Quantizer) {
 	var scales [QK_K / 32]float32
 	var maxScale, amaxScale float32
 	var sigma2 float32
@@ -258,7 +309,7 @@ func quantizeIQ4_XS(x []float32, y []byte, qw []float32) {
 		if qw != nil {
 			gw = qw[32*g : 32*g+32]
 		}
-		s := iq4GroupScale(x[32*g:32*g+32], gw, sigma2)
+		s := iq4GroupScale(x[32*g:32*g+32], gw, sigma2, q)
 		scales[g] = s
 		if a := abs32(s); a > amaxScale {
 			amaxScale, maxScale = a, s

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/model"
 	"github.com/nuri-ai/nuri/quant"
 )
@@ -41,6 +42,9 @@ type quantizeOptions struct {
 	// lora are adapters merged into the weights they adapt (--lora,
 	// --lora-scaled), as llama-export-lora does, before quantizing.
 	lora []model.LoRA
+	// iq4Fit fits the IQ4 types' scale search in assembly where the CPU
+	// (and NURI_KERNELS) allows, with the Go loops' bits.
+	iq4Fit func(*quant.IQ4Group)
 }
 
 func runQuantize(args []string, stdout, stderr io.Writer) error {
@@ -147,6 +151,11 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	ks, err := envKernelSet()
+	if err != nil {
+		return err
+	}
+	opt.iq4Fit = kernels.VecOpsFor(ks).IQ4Fit()
 	return quantizeFile(pos[0], pos[1], mix, opt, stdout, stderr)
 }
 
@@ -288,7 +297,7 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 	for _, i := range order {
 		ti := &f.Tensors[i]
 		prog.tensor(ti.Name, types[i])
-		n, err := quantizeTensor(w, f.TensorData(ti), ti, types[i], importance[i], merges[ti.Name], opt.threads, prog)
+		n, err := quantizeTensor(w, f.TensorData(ti), ti, types[i], importance[i], merges[ti.Name], opt, prog)
 		if err != nil {
 			return fmt.Errorf("tensor %s: %w", ti.Name, err)
 		}
@@ -474,7 +483,8 @@ func ggmlDims(d []uint64) []uint64 {
 // float32, the merges added, and quantized by
 // opt.threads workers, a chunk of rows at a time. It returns the bytes
 // written.
-func quantizeTensor(w io.Writer, src []byte, ti *gguf.TensorInfo, to quant.Type, importance []float32, merges []loraMerge, threads int, prog *quantizeProgress) (uint64, error) {
+func quantizeTensor(w io.Writer, src []byte, ti *gguf.TensorInfo, to quant.Type, importance []float32, merges []loraMerge, opt quantizeOptions, prog *quantizeProgress) (uint64, error) {
+	threads := opt.threads
 	cols := 1
 	if len(ti.Dims) > 0 {
 		cols = int(ti.Dims[0])
@@ -527,6 +537,7 @@ func quantizeTensor(w io.Writer, src []byte, ti *gguf.TensorInfo, to quant.Type,
 			go func(t, lo, hi int) {
 				defer wg.Done()
 				x := scratch[t]
+				q := quant.Quantizer{IQ4Fit: opt.iq4Fit}
 				for r := lo; r < hi; r++ {
 					row := src[(r0+r)*inRow : (r0+r+1)*inRow]
 					if err := quant.Dequantize(ti.Type, row, x); err != nil {
@@ -539,7 +550,7 @@ func quantizeTensor(w io.Writer, src []byte, ti *gguf.TensorInfo, to quant.Type,
 						e := (r0 + r) / max(1, expertRows)
 						imp = importance[e*cols : (e+1)*cols]
 					}
-					if err := quant.QuantizeRow(to, x, buf[r*outRow:(r+1)*outRow], imp); err != nil {
+					if err := q.QuantizeRow(to, x, buf[r*outRow:(r+1)*outRow], imp); err != nil {
 						errs[t] = err
 						return
 					}

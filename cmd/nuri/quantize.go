@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/nuri-ai/nuri/gguf"
 	"github.com/nuri-ai/nuri/kernels"
@@ -299,12 +298,13 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 		prog.tensor(ti.Name, types[i])
 		n, err := quantizeTensor(w, f.TensorData(ti), ti, types[i], importance[i], merges[ti.Name], opt, prog)
 		if err != nil {
+			prog.finish(false)
 			return fmt.Errorf("tensor %s: %w", ti.Name, err)
 		}
 		inBytes += ti.Bytes()
 		outBytes += n
 	}
-	prog.finish()
+	prog.finish(true)
 	fmt.Fprintf(stdout, "%s: %d tensors, %s, %.2f MiB -> %.2f MiB\n", out, len(order), mix.Name,
 		float64(inBytes)/(1<<20), float64(outBytes)/(1<<20))
 	if len(merges) > 0 {
@@ -668,47 +668,33 @@ func imatrixKeys(w *gguf.Writer, path string, im *gguf.Imatrix) error {
 	return nil
 }
 
-// quantizeProgress draws a progress bar on stderr, at most every 100 ms.
+// quantizeProgress is the progress bar of nuri quantize (progress: a bar
+// on a terminal, a line every 10 % in a log), with the tensor being
+// written after it.
 type quantizeProgress struct {
-	w           io.Writer
+	bar         *progress
 	total, done uint64
-	label       string
-	last        time.Time
 }
 
 func newQuantizeProgress(w io.Writer, total uint64) *quantizeProgress {
-	return &quantizeProgress{w: w, total: max(1, total)}
+	return &quantizeProgress{bar: newProgress(w, "quantize"), total: max(1, total)}
 }
 
 func (p *quantizeProgress) tensor(name string, t quant.Type) {
-	p.label = fmt.Sprintf("%s -> %v", name, t)
-	p.draw(false)
+	p.bar.detail = fmt.Sprintf("%s -> %v", name, t)
+	p.bar.update(p.done, p.total)
 }
 
 func (p *quantizeProgress) add(n uint64) {
-	p.done += n
-	p.draw(false)
+	p.done = min(p.total, p.done+n)
+	p.bar.update(p.done, p.total)
 }
 
-func (p *quantizeProgress) finish() {
-	p.done = p.total
-	p.label = "done"
-	p.draw(true)
-	fmt.Fprintln(p.w)
-}
-
-func (p *quantizeProgress) draw(force bool) {
-	now := time.Now()
-	if !force && now.Sub(p.last) < 100*time.Millisecond {
-		return
+// finish ends the bar: at 100 % when the file was written.
+func (p *quantizeProgress) finish(ok bool) {
+	if ok {
+		p.bar.detail = "done"
+		p.bar.update(p.total, p.total)
 	}
-	p.last = now
-	const width = 30
-	frac := float64(min(p.done, p.total)) / float64(p.total)
-	fill := int(frac * width)
-	label := p.label
-	if len(label) > 48 {
-		label = "…" + label[len(label)-47:]
-	}
-	fmt.Fprintf(p.w, "\rquantize [%s%s] %3.0f%% %-48s", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), 100*frac, label)
+	p.bar.finish(ok)
 }

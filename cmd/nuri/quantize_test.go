@@ -396,3 +396,30 @@ func TestQuantizeTrimsUnitDims(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantizeProgressLog: with stderr not a terminal, nuri quantize logs
+// a plain line every 10 % with the tensor it is on, and no carriage
+// returns, so a log of a long quantization stays readable.
+func TestQuantizeProgressLog(t *testing.T) {
+	src := quantizeGolden(t, "llama-f32.gguf")
+	var stdout, stderr bytes.Buffer
+	if err := runQuantize([]string{"--pure", src, filepath.Join(t.TempDir(), "out.gguf"), "Q8_0"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	log := stderr.String()
+	if strings.Contains(log, "\r") {
+		t.Errorf("carriage returns in a log:\n%q", log)
+	}
+	lines := strings.Split(strings.TrimSpace(log), "\n")
+	if len(lines) < 2 || len(lines) > 10 {
+		t.Errorf("%d lines of progress, want one a tenth:\n%s", len(lines), log)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "quantize: ") || !strings.Contains(l, " -> ") {
+			t.Errorf("progress line %q: want quantize: N%% (…, tensor -> type)", l)
+		}
+	}
+	if last := lines[len(lines)-1]; !strings.Contains(last, "100%") {
+		t.Errorf("last progress line %q: want 100%%", last)
+	}
+}

@@ -60,6 +60,7 @@ func runSynth(args []string, stdout, stderr io.Writer) error {
 type progress struct {
 	w         io.Writer
 	label     string
+	detail    string // what the work is on now, after the figures ("" : none)
 	tty       bool
 	start     time.Time
 	last      time.Time
@@ -90,15 +91,26 @@ func (p *progress) update(done, total uint64) {
 		p.last = now
 		const width = 30
 		fill := int(frac * width)
-		fmt.Fprintf(p.w, "\r%s [%s%s] %5.1f%% %s/%s weights %5.1fs", p.label,
+		detail := p.detail
+		if len(detail) > 48 {
+			detail = "…" + detail[len(detail)-47:]
+		}
+		if detail != "" { // padded, so a shorter one covers the last
+			detail = fmt.Sprintf(" %-48s", detail)
+		}
+		fmt.Fprintf(p.w, "\r%s [%s%s] %5.1f%% %s/%s weights %5.1fs%s", p.label,
 			strings.Repeat("=", fill), strings.Repeat(" ", width-fill), 100*frac,
-			humanCount(done), humanCount(total), now.Sub(p.start).Seconds())
+			humanCount(done), humanCount(total), now.Sub(p.start).Seconds(), detail)
 		p.drawn = true
 		return
 	}
 	if tenth := done * 10 / total; tenth > p.lastTenth {
 		p.lastTenth = tenth
-		fmt.Fprintf(p.w, "%s: %3.0f%% (%s of %s weights, %.1fs)\n", p.label, 100*frac, humanCount(done), humanCount(total), now.Sub(p.start).Seconds())
+		at := ""
+		if p.detail != "" {
+			at = ", " + p.detail
+		}
+		fmt.Fprintf(p.w, "%s: %3.0f%% (%s of %s weights, %.1fs%s)\n", p.label, 100*frac, humanCount(done), humanCount(total), now.Sub(p.start).Seconds(), at)
 	}
 }
 

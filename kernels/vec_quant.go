@@ -172,7 +172,7 @@ func (o VecOps) QuantizeQuery(t quant.Type, q []float32, heads int, s *QueryScra
 // QuantizeIQ4_NL quantizes src (whole blocks) to IQ4_NL rows at dst with
 // quant.Quantize's bits (ggml's quantize_row_iq4_nl). Its scale search,
 // sixteen weighted fits of each block, runs one fit a lane where this
-// VecOps has AVX-512 (iq4FitsAVX512): a third of the Go loops' time.
+// VecOps has AVX-512 (iq4FitsAVX512): a fifth of the Go loops' time.
 func (o VecOps) QuantizeIQ4_NL(src []float32, dst []byte) error {
 	if o.IQ4Fit() == nil {
 		if err := quant.Quantize(quant.IQ4_NL, src, dst); err != nil {

@@ -7,3 +7,5 @@ import "github.com/nuri-ai/nuri/quant"
 const hasIQ4Fits = false
 
 func iq4Fit(g *quant.IQ4Group) { panic("kernels: no assembly") }
+
+func qxFit(g *quant.QxGroup) { panic("kernels: no assembly") }

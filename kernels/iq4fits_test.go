@@ -181,3 +181,65 @@ func BenchmarkQuantizeIQ4_NL(b *testing.B) {
 		})
 	}
 }
+
+// TestQxFitsAVX512: the assembly's trial fits of make_qx_quants give
+// quant's Go fits bit for bit, for Q6_K's groups of 16 and the legacy
+// types' 32, the nmax of each caller, and multipliers from tiny to past
+// nearest_int's range; quant.Quantizer with them writes QuantizeRow's Q6_K
+// bytes, with an importance matrix and without.
+func TestQxFitsAVX512(t *testing.T) {
+	fit := VecOpsFor(KernelsBest).QxFit()
+	if fit == nil {
+		t.Skip("no AVX-512 on this CPU: quant's Go loops fit, and quant's tests cover them")
+	}
+	r := rand.New(rand.NewPCG(77, 78))
+	for trial := range 3000 {
+		var g quant.QxGroup
+		g.N = []int{16, 32, 1, 7}[trial%4]
+		g.NMax = []int32{32, 4, 8, 16}[trial/4%4]
+		copy(g.X[:g.N], iq4Blocks(r, 9)[32*(trial%9):])
+		for i := range g.N {
+			g.W[i] = float32(r.ExpFloat64())
+		}
+		scale := float32(math.Exp(6 * r.NormFloat64()))
+		for i := range quant.QxTrials {
+			g.IScale[i] = scale * float32(r.NormFloat64())
+		}
+		a := g
+		g.Fit()
+		fit(&a)
+		for i := range quant.QxTrials {
+			gs, gq, as, aq := g.SumLX[i], g.SumL2[i], a.SumLX[i], a.SumL2[i]
+			same := math.Float32bits(gs) == math.Float32bits(as) && math.Float32bits(gq) == math.Float32bits(aq)
+			nans := (gs != gs) == (as != as) && (gq != gq) == (aq != aq) && (gs != gs || gq != gq)
+			if !same && !nans {
+				t.Fatalf("trial %d fit %d (n %d nmax %d iscale %g): Σwxl %g Σwl² %g, Go %g %g", trial, i, g.N, g.NMax, g.IScale[i], as, aq, gs, gq)
+			}
+		}
+	}
+	q := quant.Quantizer{QxFit: fit}
+	for _, weighted := range []bool{false, true} {
+		x := iq4Blocks(r, 8*36)
+		var imp []float32
+		if weighted {
+			imp = make([]float32, len(x))
+			for i := range imp {
+				imp[i] = float32(r.ExpFloat64())
+			}
+		}
+		rb, err := quant.Q6_K.RowBytes(len(x))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, got := make([]byte, rb), make([]byte, rb)
+		if err := quant.QuantizeRow(quant.Q6_K, x, want, imp); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.QuantizeRow(quant.Q6_K, x, got, imp); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("Q6_K weighted=%v: the assembly fits' row differs from quant.QuantizeRow's", weighted)
+		}
+	}
+}

@@ -207,6 +207,16 @@ func (o VecOps) IQ4Fit() func(*quant.IQ4Group) {
 	return nil
 }
 
+// QxFit returns make_qx_quants's trial fits (Q6_K's scale search) in
+// assembly for quant.Quantizer, sixteen trials a pass with
+// quant.QxGroup.Fit's bits, where this VecOps has AVX-512, else nil.
+func (o VecOps) QxFit() func(*quant.QxGroup) {
+	if o.fast && hasIQ4Fits {
+		return qxFit
+	}
+	return nil
+}
+
 // quantChunk is how many cache rows the loops transcode or dequantize at a
 // time: 4-9 KiB for heads of 64-128, which stay in L1 while the heads read
 // them.

@@ -84,7 +84,7 @@ func QuantizeRow(t Type, src []float32, dst []byte, importance []float32) error 
 			quantizeK4K5Weighted(x, y, qw, L[:], 31, q5KD, q5KDmin, q5KScales)
 			packQ5K(L[:], y)
 		case Q6_K:
-			quantizeQ6_K(x, y, qw)
+			quantizeQ6_K(x, y, qw, nil)
 		case IQ4_NL:
 			quantizeIQ4_NLWeighted(x, y, qw)
 		case IQ4_XS:
@@ -131,7 +131,7 @@ func quantizeLegacyWeighted(t Type, x []float32, y []byte, qw []float32, sigma2 
 		if t == Q5_0 {
 			nmax = 16
 		}
-		d := makeQxQuants(nmax, x, L[:], w[:])
+		d := makeQxQuants(nmax, x, L[:], w[:], nil)
 		put16(y, FP32ToFP16(d))
 		if t == Q4_0 {
 			for j := 0; j < qk/2; j++ {
@@ -229,11 +229,11 @@ func quantizeQ3_KWeighted(x []float32, y []byte, qw []float32) {
 			sum += v
 		}
 		sw[j] = sum
-		scales[j] = makeQxQuants(4, x[16*j:16*j+16], L[16*j:16*j+16], w[:])
+		scales[j] = makeQxQuants(4, x[16*j:16*j+16], L[16*j:16*j+16], w[:], nil)
 	}
 	sc := y[q3KScales : q3KScales+12]
 	clear(sc)
-	dBlock := makeQxQuants(32, scales[:], Ls[:], sw[:])
+	dBlock := makeQxQuants(32, scales[:], Ls[:], sw[:], nil)
 	for j := 0; j < QK_K/16; j++ {
 		l := uint8(Ls[j])
 		if j < 8 {

@@ -215,20 +215,25 @@ func iq4GroupScale(x []float32, qw []float32, sigma2 float32, q *Quantizer) floa
 	return g.Scale()
 }
 
-// Quantizer is QuantizeRow with the IQ4 types' scale search fitted by a
-// faster implementation. One Quantizer serves one goroutine: it holds the
-// search's scratch.
+// Quantizer is QuantizeRow with the scale searches of IQ4_NL, IQ4_XS and
+// Q6_K fitted by a faster implementation. One Quantizer serves one
+// goroutine: it holds the searches' scratch.
 type Quantizer struct {
 	// IQ4Fit, where set, fits an IQ4_NL or IQ4_XS group's multipliers in
 	// place of IQ4Group.Fit, with its bits (kernels.VecOps.IQ4Fit).
 	IQ4Fit func(*IQ4Group)
-	g      IQ4Group
+	// QxFit, where set, fits a Q6_K sub-block's trial scales in place of
+	// QxGroup.Fit, with its bits (kernels.VecOps.QxFit).
+	QxFit func(*QxGroup)
+	g     IQ4Group
+	qx    QxGroup
 }
 
 // QuantizeRow is the package's QuantizeRow, the same bytes, with q's
-// IQ4Fit for IQ4_NL and IQ4_XS.
+// fits for IQ4_NL, IQ4_XS and Q6_K.
 func (q *Quantizer) QuantizeRow(t Type, src []float32, dst []byte, importance []float32) error {
-	if q.IQ4Fit == nil || (t != IQ4_NL && t != IQ4_XS) {
+	fast := (t == IQ4_NL || t == IQ4_XS) && q.IQ4Fit != nil || t == Q6_K && q.QxFit != nil
+	if !fast {
 		return QuantizeRow(t, src, dst, importance)
 	}
 	if err := checkSizes(t, len(src), len(dst), true); err != nil {
@@ -244,10 +249,13 @@ func (q *Quantizer) QuantizeRow(t Type, src []float32, dst []byte, importance []
 		if importance != nil {
 			qw = importance[i : i+tr.BlockSize]
 		}
-		if t == IQ4_NL {
+		switch t {
+		case IQ4_NL:
 			quantizeIQ4_NL(x, y, qw, q)
-		} else {
+		case IQ4_XS:
 			quantizeIQ4_XS(x, y, qw, q)
+		case Q6_K:
+			quantizeQ6_K(x, y, qw, q)
 		}
 	}
 	return nil

@@ -27,7 +27,9 @@ func clampInt(v, lo, hi int32) int32 { return max(lo, min(hi, v)) }
 // 19 candidates around -nmax/max that minimises the weighted error, writes
 // the quants offset by nmax into L (0..2·nmax-1) and returns the scale. The
 // weights are qw, or x² where qw is nil (quantize_row_q6_K_ref's call).
-func makeQxQuants(nmax int32, x []float32, L []int8, qw []float32) float32 {
+// With a Quantizer that has a QxFit, the 19 trial scales are fitted at once
+// by it (qxSearch), with the same result.
+func makeQxQuants(nmax int32, x []float32, L []int8, qw []float32, q *Quantizer) float32 {
 	n := len(x)
 	maxv, amax := absMaxSigned(x)
 	if amax < groupMaxEps {
@@ -35,6 +37,9 @@ func makeQxQuants(nmax int32, x []float32, L []int8, qw []float32) float32 {
 			L[i] = 0
 		}
 		return 0
+	}
+	if q != nil && q.QxFit != nil && n <= len(q.qx.X) {
+		return q.qxSearch(nmax, x, L, qw, maxv)
 	}
 	fnmax := float32(nmax)
 	iscale := -fnmax / maxv
@@ -73,6 +78,75 @@ func makeQxQuants(nmax int32, x []float32, L []int8, qw []float32) float32 {
 			scale = sumlx / suml2
 			best = scale * sumlx
 		}
+	}
+	return scale
+}
+
+// QxTrials is how many trial scales make_qx_quants fits: −(nmax + 0.1·is)
+// / max for is in −9..9, is = 0 being its first fit.
+const QxTrials = 19
+
+// QxGroup is make_qx_quants's (rmse_type 1) search over one group of up
+// to 32 values for a faster fit (kernels.VecOps.QxFit): for each trial
+// IScale[t], Fit's sums of the codes l = clamp(nearest(IScale[t]·x),
+// −NMax, NMax−1).
+type QxGroup struct {
+	X, W         [32]float32 // the values and their weights (N of them)
+	N            int
+	NMax         int32
+	IScale       [32]float32 // the trials' multipliers (QxTrials of them; the rest 0)
+	SumLX, SumL2 [32]float32 // each trial's Σ w·x·l and Σ w·l²
+}
+
+// Fit sets SumLX and SumL2 for each trial as makeQxQuants's loops do:
+// each product rounded to float32, (w·x)·l and (w·l)·l, elements in order.
+func (g *QxGroup) Fit() {
+	for t, iscale := range g.IScale {
+		var sumlx, suml2 float32
+		for i, x := range g.X[:g.N] {
+			l := clampInt(nearestInt(iscale*x), -g.NMax, g.NMax-1)
+			w := g.W[i]
+			fl := float32(l)
+			sumlx += float32(float32(w*x) * fl)
+			suml2 += float32(float32(w*fl) * fl)
+		}
+		g.SumLX[t], g.SumL2[t] = sumlx, suml2
+	}
+}
+
+// qxSearch is makeQxQuants's search with q's QxFit: every trial fitted at
+// once, then ggml's choice among them in its order, and the winner's codes.
+func (q *Quantizer) qxSearch(nmax int32, x []float32, L []int8, qw []float32, maxv float32) float32 {
+	g := &q.qx
+	n := len(x)
+	g.N, g.NMax = n, nmax
+	copy(g.X[:], x)
+	for i := range n {
+		g.W[i] = weightOr(qw, x, i)
+	}
+	fnmax := float32(nmax)
+	const first = 9 // is = 0: -(fnmax + 0)/maxv, the first fit's -fnmax/maxv
+	for is := int32(-9); is <= 9; is++ {
+		g.IScale[is+first] = -(fnmax + float32(0.1*float32(is))) / maxv
+	}
+	q.QxFit(g)
+	var scale float32
+	if g.SumL2[first] != 0 {
+		scale = g.SumLX[first] / g.SumL2[first]
+	}
+	best := scale * g.SumLX[first]
+	win := first
+	for t := range QxTrials {
+		sumlx, suml2 := g.SumLX[t], g.SumL2[t]
+		if t != first && suml2 > 0 && float32(sumlx*sumlx) > float32(best*suml2) {
+			win = t
+			scale = sumlx / suml2
+			best = scale * sumlx
+		}
+	}
+	iscale := g.IScale[win]
+	for i := range n {
+		L[i] = int8(nmax + clampInt(nearestInt(iscale*x[i]), -nmax, nmax-1))
 	}
 	return scale
 }

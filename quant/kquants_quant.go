@@ -303,13 +303,13 @@ func packQ5K(L []uint8, y []byte) {
 	}
 }
 
-func quantizeQ6_KBlock(x []float32, y []byte) { quantizeQ6_K(x, y, nil) }
+func quantizeQ6_KBlock(x []float32, y []byte) { quantizeQ6_K(x, y, nil, nil) }
 
 // quantizeQ6_K is quantize_row_q6_K_impl for one super-block: with qw nil
 // the reference quantizer, else each 16-element scale fitted with the
 // importance weights qw as they are (ggml does not scale them by the
 // values here, unlike in the other types).
-func quantizeQ6_K(x []float32, y []byte, qw []float32) {
+func quantizeQ6_K(x []float32, y []byte, qw []float32, q *Quantizer) {
 	var (
 		L                  [QK_K]int8
 		scales             [QK_K / 16]float32
@@ -320,7 +320,7 @@ func quantizeQ6_K(x []float32, y []byte, qw []float32) {
 		if qw != nil {
 			w = qw[16*ib : 16*ib+16]
 		}
-		s := makeQxQuants(32, x[16*ib:16*ib+16], L[16*ib:16*ib+16], w)
+		s := makeQxQuants(32, x[16*ib:16*ib+16], L[16*ib:16*ib+16], w, q)
 		scales[ib] = s
 		if a := abs32(s); a > maxAbsSc {
 			maxAbsSc, maxScale = a, s

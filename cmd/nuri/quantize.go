@@ -44,6 +44,8 @@ type quantizeOptions struct {
 	// iq4Fit fits the IQ4 types' scale search in assembly where the CPU
 	// (and NURI_KERNELS) allows, with the Go loops' bits.
 	iq4Fit func(*quant.IQ4Group)
+	// qxFit does the same for Q6_K's (make_qx_quants).
+	qxFit func(*quant.QxGroup)
 }
 
 func runQuantize(args []string, stdout, stderr io.Writer) error {
@@ -154,7 +156,7 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opt.iq4Fit = kernels.VecOpsFor(ks).IQ4Fit()
+	opt.iq4Fit, opt.qxFit = kernels.VecOpsFor(ks).IQ4Fit(), kernels.VecOpsFor(ks).QxFit()
 	return quantizeFile(pos[0], pos[1], mix, opt, stdout, stderr)
 }
 
@@ -537,7 +539,7 @@ func quantizeTensor(w io.Writer, src []byte, ti *gguf.TensorInfo, to quant.Type,
 			go func(t, lo, hi int) {
 				defer wg.Done()
 				x := scratch[t]
-				q := quant.Quantizer{IQ4Fit: opt.iq4Fit}
+				q := quant.Quantizer{IQ4Fit: opt.iq4Fit, QxFit: opt.qxFit}
 				for r := lo; r < hi; r++ {
 					row := src[(r0+r)*inRow : (r0+r+1)*inRow]
 					if err := quant.Dequantize(ti.Type, row, x); err != nil {

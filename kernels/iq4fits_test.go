@@ -130,30 +130,7 @@ func TestIQ4FitQuantizer(t *testing.T) {
 	r := rand.New(rand.NewPCG(75, 76))
 	q := quant.Quantizer{IQ4Fit: fit}
 	for _, typ := range []quant.Type{quant.IQ4_NL, quant.IQ4_XS} {
-		for _, weighted := range []bool{false, true} {
-			x := iq4Blocks(r, 9*32)
-			var imp []float32
-			if weighted {
-				imp = make([]float32, len(x))
-				for i := range imp {
-					imp[i] = float32(r.ExpFloat64())
-				}
-			}
-			rb, err := typ.RowBytes(len(x))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, got := make([]byte, rb), make([]byte, rb)
-			if err := quant.QuantizeRow(typ, x, want, imp); err != nil {
-				t.Fatal(err)
-			}
-			if err := q.QuantizeRow(typ, x, got, imp); err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("%v weighted=%v: the assembly fits' row differs from quant.QuantizeRow's", typ, weighted)
-			}
-		}
+		checkQuantizerRows(t, &q, typ, iq4Blocks(r, 9*32), r)
 	}
 	if err := q.QuantizeRow(quant.IQ4_NL, make([]float32, 64), make([]byte, 36), make([]float32, 32)); err == nil {
 		t.Error("Quantizer took 32 importance values for 64")
@@ -218,8 +195,14 @@ func TestQxFitsAVX512(t *testing.T) {
 		}
 	}
 	q := quant.Quantizer{QxFit: fit}
+	checkQuantizerRows(t, &q, quant.Q6_K, iq4Blocks(r, 8*36), r)
+}
+
+// checkQuantizerRows checks that q writes quant.QuantizeRow's bytes for the
+// row x of typ, without an importance matrix and with a random one.
+func checkQuantizerRows(t *testing.T, q *quant.Quantizer, typ quant.Type, x []float32, r *rand.Rand) {
+	t.Helper()
 	for _, weighted := range []bool{false, true} {
-		x := iq4Blocks(r, 8*36)
 		var imp []float32
 		if weighted {
 			imp = make([]float32, len(x))
@@ -227,19 +210,19 @@ func TestQxFitsAVX512(t *testing.T) {
 				imp[i] = float32(r.ExpFloat64())
 			}
 		}
-		rb, err := quant.Q6_K.RowBytes(len(x))
+		rb, err := typ.RowBytes(len(x))
 		if err != nil {
 			t.Fatal(err)
 		}
 		want, got := make([]byte, rb), make([]byte, rb)
-		if err := quant.QuantizeRow(quant.Q6_K, x, want, imp); err != nil {
+		if err := quant.QuantizeRow(typ, x, want, imp); err != nil {
 			t.Fatal(err)
 		}
-		if err := q.QuantizeRow(quant.Q6_K, x, got, imp); err != nil {
+		if err := q.QuantizeRow(typ, x, got, imp); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(got, want) {
-			t.Fatalf("Q6_K weighted=%v: the assembly fits' row differs from quant.QuantizeRow's", weighted)
+			t.Fatalf("%v weighted=%v: the assembly fits' row differs from quant.QuantizeRow's", typ, weighted)
 		}
 	}
 }

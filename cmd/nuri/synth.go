@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nuri-ai/nuri/internal/synth"
+	"github.com/nuri-ai/nuri/kernels"
 )
 
 func init() {
@@ -39,9 +40,15 @@ func runSynth(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "nuri synth:", err)
 		return errUsage
 	}
+	ks, err := envKernelSet()
+	if err != nil {
+		return err
+	}
+	vec := kernels.VecOpsFor(ks)
 	start := time.Now()
 	bar := newProgress(stderr, fmt.Sprintf("synth %s %s", s.Name, strings.ToUpper(*typ)))
-	err = synth.Write(*out, synth.Options{Shape: s, Type: *typ, Seed: *seed, Workers: *threads, Progress: bar.update})
+	err = synth.Write(*out, synth.Options{Shape: s, Type: *typ, Seed: *seed, Workers: *threads, Progress: bar.update,
+		IQ4Fit: vec.IQ4Fit(), QxFit: vec.QxFit()})
 	bar.finish(err == nil)
 	if err != nil {
 		return err

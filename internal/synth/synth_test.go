@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/nuri-ai/nuri/gguf"
+	"github.com/nuri-ai/nuri/kernels"
 	"github.com/nuri-ai/nuri/quant"
 )
 
@@ -402,5 +403,31 @@ func TestIQRecipes(t *testing.T) {
 	shape, _ := Lookup("tiny")
 	if _, _, err := Plan(shape, "TQ2_0"); err == nil {
 		t.Error("TQ2_0 (not read by Nuri) planned")
+	}
+}
+
+// TestWriteWithAssemblyFits: the IQ4 and Q6_K scale searches fitted in
+// assembly (kernels' AVX-512 fits, as nuri synth gives them) write the
+// same file, byte for byte, as quant's Go loops.
+func TestWriteWithAssemblyFits(t *testing.T) {
+	vec := kernels.VecOpsFor(kernels.KernelsBest)
+	if vec.IQ4Fit() == nil || vec.QxFit() == nil {
+		t.Skip("no AVX-512 on this CPU: the Go loops fit, and there is nothing to compare")
+	}
+	s, err := Lookup("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []string{"IQ4_NL", "IQ4_XS", "Q6_K", "Q4_K_M"} {
+		var plain, fast bytes.Buffer
+		if err := WriteTo(&plain, Options{Shape: s, Type: typ, Seed: 7}); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteTo(&fast, Options{Shape: s, Type: typ, Seed: 7, IQ4Fit: vec.IQ4Fit(), QxFit: vec.QxFit()}); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(plain.Bytes(), fast.Bytes()) {
+			t.Errorf("%s: the file with the assembly fits differs from the Go loops' (%d and %d bytes)", typ, fast.Len(), plain.Len())
+		}
 	}
 }

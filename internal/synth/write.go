@@ -27,6 +27,11 @@ type Options struct {
 	// Progress, if set, is called from the writing goroutine after each
 	// chunk with the elements written so far and the total.
 	Progress func(done, total uint64)
+	// IQ4Fit and QxFit, if set, are faster fits of the IQ4 and Q6_K scale
+	// searches with the Go loops' bits (quant.Quantizer's;
+	// kernels.VecOps.IQ4Fit and QxFit): the file is the same either way.
+	IQ4Fit func(*quant.IQ4Group)
+	QxFit  func(*quant.QxGroup)
 }
 
 // Planned is a tensor with the type it is stored in.
@@ -384,8 +389,9 @@ func write(w *gguf.Writer, opt Options) error {
 		go func() {
 			defer wg.Done()
 			var scratch []float32
+			q := &quant.Quantizer{IQ4Fit: opt.IQ4Fit, QxFit: opt.QxFit}
 			for c := range jobs {
-				c.res <- c.compute(opt.Seed, &scratch)
+				c.res <- c.compute(opt.Seed, &scratch, q)
 			}
 		}()
 	}
@@ -443,7 +449,7 @@ func produce(ctx context.Context, plan []Planned, jobs, order chan<- *chunk) {
 }
 
 // compute generates and quantizes one chunk.
-func (c *chunk) compute(seed uint64, scratch *[]float32) result {
+func (c *chunk) compute(seed uint64, scratch *[]float32, q *quant.Quantizer) result {
 	cols := int(c.t.Dims[0])
 	n := c.row * cols
 	if cap(*scratch) < n {
@@ -487,7 +493,7 @@ func (c *chunk) compute(seed uint64, scratch *[]float32) result {
 		return result{err: fmt.Errorf("synth: tensor %s: %w", c.t.Name, err)}
 	}
 	out := make([]byte, rowBytes*c.row)
-	if err := quant.Quantize(c.t.Type, src, out); err != nil {
+	if err := q.QuantizeRow(c.t.Type, src, out, nil); err != nil {
 		return result{err: fmt.Errorf("synth: tensor %s: %w", c.t.Name, err)}
 	}
 	return result{data: out, elems: uint64(n)}

@@ -16,8 +16,8 @@ var (
 //go:noescape
 func iq4FitsAVX512(x, w, ids, sqx, sq2 *float32)
 
-// hasIQ4Fits reports whether iq4Fit runs in assembly.
-const hasIQ4Fits = true
+// hasFitsAsm reports whether iq4Fit and qxFit run in assembly.
+const hasFitsAsm = true
 
 // iq4Fit is g.Fit in AVX-512, one multiplier a lane, with its bits.
 func iq4Fit(g *quant.IQ4Group) {

@@ -4,7 +4,7 @@ package kernels
 
 import "github.com/nuri-ai/nuri/quant"
 
-const hasIQ4Fits = false
+const hasFitsAsm = false
 
 func iq4Fit(g *quant.IQ4Group) { panic("kernels: no assembly") }
 

@@ -69,7 +69,7 @@ func iq4Blocks(r *rand.Rand, n int) []float32 {
 // so QuantizeIQ4_NL gives quant.Quantize's bytes (ggml's), on awkward
 // blocks and on multipliers past the levels' range.
 func TestIQ4FitsAVX512(t *testing.T) {
-	if !hasIQ4Fits || !hasVecAsm {
+	if !hasFitsAsm || !hasVecAsm {
 		t.Skip("no AVX-512 on this CPU: quant's Go loops fit, and quant's tests cover them")
 	}
 	r := rand.New(rand.NewPCG(71, 72))
@@ -89,9 +89,7 @@ func TestIQ4FitsAVX512(t *testing.T) {
 		iq4Fit(&a)
 		for i := range g.IDs {
 			gs, gq, as, aq := g.SumQX[i], g.SumQ2[i], a.SumQX[i], a.SumQ2[i]
-			same := math.Float32bits(gs) == math.Float32bits(as) && math.Float32bits(gq) == math.Float32bits(aq)
-			nans := gs != gs && as != as && (gq != gq) == (aq != aq)
-			if !same && !nans {
+			if !sameSum(gs, as) || !sameSum(gq, aq) {
 				t.Fatalf("trial %d fit %d (id %g): Σwqx %g Σwq² %g, Go %g %g", trial, i, g.IDs[i], as, aq, gs, gq)
 			}
 		}
@@ -187,9 +185,7 @@ func TestQxFitsAVX512(t *testing.T) {
 		fit(&a)
 		for i := range quant.QxTrials {
 			gs, gq, as, aq := g.SumLX[i], g.SumL2[i], a.SumLX[i], a.SumL2[i]
-			same := math.Float32bits(gs) == math.Float32bits(as) && math.Float32bits(gq) == math.Float32bits(aq)
-			nans := (gs != gs) == (as != as) && (gq != gq) == (aq != aq) && (gs != gs || gq != gq)
-			if !same && !nans {
+			if !sameSum(gs, as) || !sameSum(gq, aq) {
 				t.Fatalf("trial %d fit %d (n %d nmax %d iscale %g): Σwxl %g Σwl² %g, Go %g %g", trial, i, g.N, g.NMax, g.IScale[i], as, aq, gs, gq)
 			}
 		}
@@ -225,4 +221,10 @@ func checkQuantizerRows(t *testing.T, q *quant.Quantizer, typ quant.Type, x []fl
 			t.Fatalf("%v weighted=%v: the assembly fits' row differs from quant.QuantizeRow's", typ, weighted)
 		}
 	}
+}
+
+// sameSum reports whether the assembly's sum got is the Go loop's want:
+// the same bits, or both NaN (whose payloads the two may set apart).
+func sameSum(want, got float32) bool {
+	return math.Float32bits(want) == math.Float32bits(got) || want != want && got != got
 }

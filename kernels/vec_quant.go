@@ -172,7 +172,9 @@ func (o VecOps) QuantizeQuery(t quant.Type, q []float32, heads int, s *QueryScra
 // QuantizeIQ4_NL quantizes src (whole blocks) to IQ4_NL rows at dst with
 // quant.Quantize's bits (ggml's quantize_row_iq4_nl). Its scale search,
 // sixteen weighted fits of each block, runs one fit a lane where this
-// VecOps has AVX-512 (iq4FitsAVX512): a fifth of the Go loops' time.
+// VecOps has AVX-512 (iq4FitsAVX512): a fifth of the Go loops' time. It
+// runs quant.IQ4Group's steps itself, on a group of its frame, where a
+// quant.Quantizer would be allocated for each store of a token's rows.
 func (o VecOps) QuantizeIQ4_NL(src []float32, dst []byte) error {
 	if o.IQ4Fit() == nil {
 		if err := quant.Quantize(quant.IQ4_NL, src, dst); err != nil {
@@ -201,7 +203,7 @@ func (o VecOps) QuantizeIQ4_NL(src []float32, dst []byte) error {
 // quant.Quantizer (one multiplier a lane, quant.IQ4Group.Fit's bits) where
 // this VecOps has AVX-512, else nil: quant's Go loops.
 func (o VecOps) IQ4Fit() func(*quant.IQ4Group) {
-	if o.fast && hasIQ4Fits {
+	if o.fast && hasFitsAsm {
 		return iq4Fit
 	}
 	return nil
@@ -211,7 +213,7 @@ func (o VecOps) IQ4Fit() func(*quant.IQ4Group) {
 // assembly for quant.Quantizer, sixteen trials a pass with
 // quant.QxGroup.Fit's bits, where this VecOps has AVX-512, else nil.
 func (o VecOps) QxFit() func(*quant.QxGroup) {
-	if o.fast && hasIQ4Fits {
+	if o.fast && hasFitsAsm {
 		return qxFit
 	}
 	return nil

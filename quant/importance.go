@@ -44,13 +44,22 @@ func (m Mix) RequiresImportance(name string, t Type) bool {
 // column (len(src)); nil, or a type that takes none, gives Quantize's
 // bytes.
 func QuantizeRow(t Type, src []float32, dst []byte, importance []float32) error {
+	return (*Quantizer)(nil).QuantizeRow(t, src, dst, importance)
+}
+
+// QuantizeRow is the package's QuantizeRow, the same bytes, with q's fits
+// for IQ4_NL, IQ4_XS and Q6_K (a nil q: the Go loops).
+func (q *Quantizer) QuantizeRow(t Type, src []float32, dst []byte, importance []float32) error {
 	if importance == nil || !TakesImportance(t) {
-		return Quantize(t, src, dst)
+		if !q.fits(t) {
+			return Quantize(t, src, dst)
+		}
+		importance = nil // a type that takes none: its plain quantizer, fitted by q
 	}
 	if err := checkSizes(t, len(src), len(dst), true); err != nil {
 		return err
 	}
-	if len(importance) != len(src) {
+	if importance != nil && len(importance) != len(src) {
 		return fmt.Errorf("quantize %v: %d importance values for a row of %d", t, len(importance), len(src))
 	}
 	tr := t.Traits()
@@ -69,7 +78,11 @@ func QuantizeRow(t Type, src []float32, dst []byte, importance []float32) error 
 		return nil
 	}
 	for i, o := 0, 0; i < len(src); i, o = i+tr.BlockSize, o+tr.BlockBytes {
-		x, y, qw := src[i:i+tr.BlockSize], dst[o:o+tr.BlockBytes], importance[i:i+tr.BlockSize]
+		x, y := src[i:i+tr.BlockSize], dst[o:o+tr.BlockBytes]
+		var qw []float32 // nil only for q's fitted types (fits)
+		if importance != nil {
+			qw = importance[i : i+tr.BlockSize]
+		}
 		switch t {
 		case Q2_K:
 			quantizeQ2_KWeighted(x, y, qw)
@@ -84,11 +97,11 @@ func QuantizeRow(t Type, src []float32, dst []byte, importance []float32) error 
 			quantizeK4K5Weighted(x, y, qw, L[:], 31, q5KD, q5KDmin, q5KScales)
 			packQ5K(L[:], y)
 		case Q6_K:
-			quantizeQ6_K(x, y, qw, nil)
+			quantizeQ6_K(x, y, qw, q)
 		case IQ4_NL:
-			quantizeIQ4_NLWeighted(x, y, qw)
+			quantizeIQ4_NL(x, y, qw, q)
 		case IQ4_XS:
-			quantizeIQ4_XSWeighted(x, y, qw)
+			quantizeIQ4_XS(x, y, qw, q)
 		case IQ3_XXS, IQ3_S, IQ2_XXS, IQ2_XS, IQ2_S:
 			quantizeIQGridBlock(t, x, y, qw)
 		case IQ1_S:

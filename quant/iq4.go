@@ -1,9 +1,6 @@
 package quant
 
-import (
-	"fmt"
-	"math"
-)
+import "math"
 
 // IQ4_NL and IQ4_XS: 4-bit codes that index a fixed table of 16 non-uniform
 // int8 levels instead of standing for the integers 0..15 (ggml-common.h
@@ -229,36 +226,10 @@ type Quantizer struct {
 	qx    QxGroup
 }
 
-// QuantizeRow is the package's QuantizeRow, the same bytes, with q's
-// fits for IQ4_NL, IQ4_XS and Q6_K.
-func (q *Quantizer) QuantizeRow(t Type, src []float32, dst []byte, importance []float32) error {
-	fast := (t == IQ4_NL || t == IQ4_XS) && q.IQ4Fit != nil || t == Q6_K && q.QxFit != nil
-	if !fast {
-		return QuantizeRow(t, src, dst, importance)
-	}
-	if err := checkSizes(t, len(src), len(dst), true); err != nil {
-		return err
-	}
-	if importance != nil && len(importance) != len(src) {
-		return fmt.Errorf("quantize %v: %d importance values for a row of %d", t, len(importance), len(src))
-	}
-	tr := t.Traits()
-	for i, o := 0, 0; i < len(src); i, o = i+tr.BlockSize, o+tr.BlockBytes {
-		x, y := src[i:i+tr.BlockSize], dst[o:o+tr.BlockBytes]
-		var qw []float32
-		if importance != nil {
-			qw = importance[i : i+tr.BlockSize]
-		}
-		switch t {
-		case IQ4_NL:
-			quantizeIQ4_NL(x, y, qw, q)
-		case IQ4_XS:
-			quantizeIQ4_XS(x, y, qw, q)
-		case Q6_K:
-			quantizeQ6_K(x, y, qw, q)
-		}
-	}
-	return nil
+// fits reports whether q fits t's scale search itself (QuantizeRow then
+// goes block by block with q even without an importance matrix).
+func (q *Quantizer) fits(t Type) bool {
+	return q != nil && ((t == IQ4_NL || t == IQ4_XS) && q.IQ4Fit != nil || t == Q6_K && q.QxFit != nil)
 }
 
 // packIQ4Codes writes 32 codes as 16 bytes, element j low and j+16 high.
@@ -270,9 +241,9 @@ func packIQ4Codes(codes []uint8, qs []byte) {
 
 func quantizeIQ4_NLBlock(x []float32, y []byte) { quantizeIQ4_NL(x, y, nil, nil) }
 
-// mean square.
-func quantizeIQ4_NLWeighted(x []float32, y []byte, qw []float32) { quantizeIQ4_NL(x, y, qw, nil) }
-
+// quantizeIQ4_NL is quantize_iq4_nl, with an importance matrix qw where
+// not nil (the block is its own super-block, so the weights grow against
+// twice its mean square), and q's fits where q has them.
 func quantizeIQ4_NL(x []float32, y []byte, qw []float32, q *Quantizer) {
 	var sigma2 float32
 	if qw != nil {
@@ -301,10 +272,9 @@ func PutIQ4_NL(x []float32, d float32, y []byte) {
 
 func quantizeIQ4_XSBlock(x []float32, y []byte) { quantizeIQ4_XS(x, y, nil, nil) }
 
-// quantizeIQ4_XSWeighted is quantize_iq4_xs with an importance matrix: the
-// weights grow against twice the super-block's mean square.
-func quantizeIQ4_XSWeighted(x []float32, y []byte, qw []float32) { quantizeIQ4_XS(x, y, qw, nil) }
-
+// quantizeIQ4_XS is quantize_iq4_xs, with an importance matrix qw where
+// not nil (the weights grow against twice the super-block's mean square),
+// and q's fits where q has them.
 func quantizeIQ4_XS(x []float32, y []byte, qw []float32, q *Quantizer) {
 	var scales [QK_K / 32]float32
 	var maxScale, amaxScale float32

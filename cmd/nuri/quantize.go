@@ -156,7 +156,8 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opt.iq4Fit, opt.qxFit = kernels.VecOpsFor(ks).IQ4Fit(), kernels.VecOpsFor(ks).QxFit()
+	vec := kernels.VecOpsFor(ks)
+	opt.iq4Fit, opt.qxFit = vec.IQ4Fit(), vec.QxFit()
 	return quantizeFile(pos[0], pos[1], mix, opt, stdout, stderr)
 }
 

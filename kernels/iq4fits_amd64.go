@@ -11,12 +11,14 @@ var (
 	_ [quant.IQ4Multipliers - 16]struct{}
 	_ [len(quant.QxGroup{}.IScale) - 32]struct{}
 	_ [32 - quant.QxTrials]struct{}
+	_ [16 - quant.Qkx2Lanes]struct{}
+	_ [quant.Qkx2Lanes - 16]struct{}
 )
 
 //go:noescape
 func iq4FitsAVX512(x, w, ids, sqx, sq2 *float32)
 
-// hasFitsAsm reports whether iq4Fit and qxFit run in assembly.
+// hasFitsAsm reports whether iq4Fit, qxFit and qkx2Fit run in assembly.
 const hasFitsAsm = true
 
 // iq4Fit is g.Fit in AVX-512, one multiplier a lane, with its bits.
@@ -32,4 +34,33 @@ func qxFit(g *quant.QxGroup) {
 	for t := 0; t < quant.QxTrials; t += 16 {
 		qxFitsAVX512(&g.X[0], &g.W[0], g.N, int(g.NMax), &g.IScale[t], &g.SumLX[t], &g.SumL2[t])
 	}
+}
+
+//go:noescape
+func qkx2FitsAVX512(x, w, l, aux, scale, mn, numer *float32, n, trials, nmax, flags int)
+
+// qkx2Trials is the most trials qkx2Fit runs in assembly; the quantizers
+// run 16-37.
+const qkx2Trials = 64
+
+// qkx2Fit is b.Fit in AVX-512, one search a lane, with its bits.
+func qkx2Fit(b *quant.Qkx2Batch) {
+	trials := b.P.Trials()
+	if trials > qkx2Trials || b.N < 1 || b.N > len(b.X) {
+		b.Fit()
+		return
+	}
+	var numer [qkx2Trials]float32
+	for t := range trials {
+		numer[t] = b.P.Numer(t)
+	}
+	flags := 0
+	if b.P.UseMad {
+		flags |= 1
+	}
+	if b.P.Guard {
+		flags |= 2
+	}
+	qkx2FitsAVX512(&b.X[0][0], &b.W[0][0], &b.L[0][0], &b.Aux[0][0], &b.Scale[0], &b.Min[0], &numer[0],
+		b.N, trials, int(b.P.NMax), flags)
 }

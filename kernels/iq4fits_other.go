@@ -9,3 +9,5 @@ const hasFitsAsm = false
 func iq4Fit(g *quant.IQ4Group) { panic("kernels: no assembly") }
 
 func qxFit(g *quant.QxGroup) { panic("kernels: no assembly") }
+
+func qkx2Fit(b *quant.Qkx2Batch) { panic("kernels: no assembly") }

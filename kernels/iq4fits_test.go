@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -126,7 +127,7 @@ func TestIQ4FitQuantizer(t *testing.T) {
 		t.Skip("no AVX-512 on this CPU: quant's Go loops fit, and quant's tests cover them")
 	}
 	r := rand.New(rand.NewPCG(75, 76))
-	q := quant.Quantizer{IQ4Fit: fit}
+	q := quant.Quantizer{Fits: quant.Fits{IQ4Fit: fit}}
 	for _, typ := range []quant.Type{quant.IQ4_NL, quant.IQ4_XS} {
 		checkQuantizerRows(t, &q, typ, iq4Blocks(r, 9*32), r)
 	}
@@ -190,7 +191,7 @@ func TestQxFitsAVX512(t *testing.T) {
 			}
 		}
 	}
-	q := quant.Quantizer{QxFit: fit}
+	q := quant.Quantizer{Fits: quant.Fits{QxFit: fit}}
 	checkQuantizerRows(t, &q, quant.Q6_K, iq4Blocks(r, 8*36), r)
 }
 
@@ -227,4 +228,124 @@ func checkQuantizerRows(t *testing.T, q *quant.Quantizer, typ quant.Type, x []fl
 // the same bits, or both NaN (whose payloads the two may set apart).
 func sameSum(want, got float32) bool {
 	return math.Float32bits(want) == math.Float32bits(got) || want != want && got != got
+}
+
+// TestQkx2FitsAVX512: the assembly's make_qkx2_quants searches give
+// quant.Qkx2Batch.Fit's codes, scales and mins bit for bit, lane by lane,
+// for the quantizers' parameters and random ones, on awkward groups
+// (iq4Blocks', shifted all positive or all negative, zero weights), so
+// the Quantizer's Q2_K, Q4_K, Q5_K rows (and Q4_1, Q5_1 with an
+// importance matrix) are QuantizeRow's.
+func TestQkx2FitsAVX512(t *testing.T) {
+	fit := VecOpsFor(KernelsBest).Qkx2Fit()
+	if fit == nil {
+		t.Skip("no AVX-512 on this CPU: quant's Go loops fit, and quant's tests cover them")
+	}
+	searches := []struct {
+		n int
+		p quant.Qkx2Params
+	}{
+		{16, quant.Qkx2Params{NMax: 3, RMin: -0.5, RDelta: 0.1, NStep: 15, UseMad: true}},  // Q2_K
+		{16, quant.Qkx2Params{NMax: 3, RMin: -0.9, RDelta: 0.05, NStep: 36, Guard: true}},  // Q2_K weighted
+		{32, quant.Qkx2Params{NMax: 15, RMin: -1, RDelta: 0.1, NStep: 20}},                 // Q4_K
+		{32, quant.Qkx2Params{NMax: 31, RMin: -0.5, RDelta: 0.1, NStep: 15}},               // Q5_K
+		{32, quant.Qkx2Params{NMax: 15, RMin: -0.9, RDelta: 0.05, NStep: 36, Guard: true}}, // Q4_K, Q4_1 weighted
+		{32, quant.Qkx2Params{NMax: 31, RMin: -0.9, RDelta: 0.05, NStep: 36, Guard: true}}, // Q5_K, Q5_1 weighted
+	}
+	r := rand.New(rand.NewPCG(79, 80))
+	for trial := range 1500 {
+		var b quant.Qkx2Batch
+		if s := trial % (len(searches) + 2); s < len(searches) {
+			b.N, b.P = searches[s].n, searches[s].p
+		} else { // anything else the parameters allow, no trials included
+			b.N = 1 + r.IntN(32)
+			b.P = quant.Qkx2Params{NMax: int32(1 + r.IntN(63)), RMin: float32(r.NormFloat64()),
+				RDelta: float32(r.ExpFloat64() / 10), NStep: r.IntN(40) - 2,
+				UseMad: r.IntN(2) == 0, Guard: r.IntN(2) == 0}
+		}
+		x := iq4Blocks(r, 9)
+		for g := range quant.Qkx2Lanes {
+			blk := x[32*((trial+g)%9):]
+			shift := float32(0)
+			switch r.IntN(6) {
+			case 0:
+				shift = float32(10 * r.ExpFloat64()) // lo clamps to 0
+			case 1:
+				shift = -float32(10 * r.ExpFloat64())
+			}
+			for i := range b.N {
+				b.X[i][g] = blk[i] + shift
+				switch g % 4 {
+				case 0:
+					b.W[i][g] = float32(r.ExpFloat64())
+				case 1:
+					b.W[i][g] = float32(math.Abs(float64(b.X[i][g])))
+				case 2:
+					if r.IntN(3) > 0 {
+						b.W[i][g] = float32(r.ExpFloat64())
+					}
+				case 3:
+					b.W[i][g] = float32(1 + r.IntN(2)) // ties between trials
+				}
+			}
+		}
+		a := b
+		b.Fit()
+		fit(&a)
+		for g := range quant.Qkx2Lanes {
+			if !sameSum(b.Scale[g], a.Scale[g]) || !sameSum(b.Min[g], a.Min[g]) {
+				t.Fatalf("batch %d lane %d (n %d %+v): scale %g min %g, Go %g %g", trial, g, b.N, b.P, a.Scale[g], a.Min[g], b.Scale[g], b.Min[g])
+			}
+			for i := range b.N {
+				if a.L[i][g] != b.L[i][g] {
+					t.Fatalf("batch %d lane %d (n %d %+v): code %d is %g, Go %g", trial, g, b.N, b.P, i, a.L[i][g], b.L[i][g])
+				}
+			}
+		}
+	}
+	q := quant.Quantizer{Fits: quant.Fits{Qkx2Fit: fit}}
+	for _, typ := range []quant.Type{quant.Q2_K, quant.Q4_K, quant.Q5_K, quant.Q4_1, quant.Q5_1} {
+		checkQuantizerRows(t, &q, typ, iq4Blocks(r, 8*37), r)
+	}
+}
+
+// BenchmarkQuantizerRow: one 2048-value row (a llama-1b weight row) per
+// type whose scale search the assembly fits, with quant's Go loops and
+// with this CPU's fits, in ns a row; "imatrix" rows take an importance
+// matrix.
+//
+//	go test -run '^$' -bench QuantizerRow ./kernels
+func BenchmarkQuantizerRow(b *testing.B) {
+	r := rand.New(rand.NewPCG(81, 82))
+	x, imp := make([]float32, 2048), make([]float32, 2048)
+	for i := range x {
+		x[i], imp[i] = float32(r.NormFloat64()), float32(r.ExpFloat64())
+	}
+	o := VecOpsFor(KernelsBest)
+	fits := map[string]*quant.Quantizer{
+		"go":  new(quant.Quantizer),
+		"asm": {Fits: o.Fits()},
+	}
+	for _, typ := range []quant.Type{quant.Q2_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS, quant.Q4_1} {
+		rb, err := typ.RowBytes(len(x))
+		if err != nil {
+			b.Fatal(err)
+		}
+		y := make([]byte, rb)
+		for _, weights := range [][]float32{nil, imp} {
+			for _, name := range []string{"go", "asm"} {
+				q, label := fits[name], fmt.Sprintf("%v/%s", typ, name)
+				if weights != nil {
+					label += "/imatrix"
+				}
+				b.Run(label, func(b *testing.B) {
+					for range b.N {
+						if err := q.QuantizeRow(typ, x, y, weights); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		}
+	}
 }

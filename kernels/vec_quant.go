@@ -219,6 +219,23 @@ func (o VecOps) QxFit() func(*quant.QxGroup) {
 	return nil
 }
 
+// Fits returns the scale searches this VecOps runs in assembly, for
+// quant.Quantizer: IQ4Fit, QxFit and Qkx2Fit's.
+func (o VecOps) Fits() quant.Fits {
+	return quant.Fits{IQ4Fit: o.IQ4Fit(), QxFit: o.QxFit(), Qkx2Fit: o.Qkx2Fit()}
+}
+
+// Qkx2Fit returns make_qkx2_quants's searches (Q2_K, Q4_K and Q5_K's, and
+// Q4_1 and Q5_1's with an importance matrix) in assembly for
+// quant.Quantizer, sixteen groups a pass with quant.Qkx2Batch.Fit's bits,
+// where this VecOps has AVX-512, else nil.
+func (o VecOps) Qkx2Fit() func(*quant.Qkx2Batch) {
+	if o.fast && hasFitsAsm {
+		return qkx2Fit
+	}
+	return nil
+}
+
 // quantChunk is how many cache rows the loops transcode or dequantize at a
 // time: 4-9 KiB for heads of 64-128, which stay in L1 while the heads read
 // them.

@@ -72,9 +72,17 @@ func (q *Quantizer) QuantizeRow(t Type, src []float32, dst []byte, importance []
 			sumX2 += float32(v * v)
 		}
 		sigma2 := sumX2 / float32(len(src))
+		if (t == Q4_1 || t == Q5_1) && q != nil && q.Qkx2Fit != nil {
+			q.affineRowWeighted(t, src, dst, importance, sigma2)
+			return nil
+		}
 		for i, o := 0, 0; i < len(src); i, o = i+qk, o+tr.BlockBytes {
 			quantizeLegacyWeighted(t, src[i:i+qk], dst[o:o+tr.BlockBytes], importance[i:i+qk], sigma2)
 		}
+		return nil
+	}
+	if (t == Q4_K || t == Q5_K) && q != nil && q.Qkx2Fit != nil {
+		q.k4k5Row(t, src, dst, importance)
 		return nil
 	}
 	for i, o := 0, 0; i < len(src); i, o = i+tr.BlockSize, o+tr.BlockBytes {
@@ -85,17 +93,11 @@ func (q *Quantizer) QuantizeRow(t Type, src []float32, dst []byte, importance []
 		}
 		switch t {
 		case Q2_K:
-			quantizeQ2_KWeighted(x, y, qw)
+			quantizeQ2_K(x, y, qw, q)
 		case Q3_K:
 			quantizeQ3_KWeighted(x, y, qw)
-		case Q4_K:
-			var L [QK_K]uint8
-			quantizeK4K5Weighted(x, y, qw, L[:], 15, q4KD, q4KDmin, q4KScales)
-			packQ4K(L[:], y)
-		case Q5_K:
-			var L [QK_K]uint8
-			quantizeK4K5Weighted(x, y, qw, L[:], 31, q5KD, q5KDmin, q5KScales)
-			packQ5K(L[:], y)
+		case Q4_K, Q5_K:
+			quantizeK4K5(k4k5For(t, qw != nil), x, y, qw, q)
 		case Q6_K:
 			quantizeQ6_K(x, y, qw, q)
 		case IQ4_NL:
@@ -155,25 +157,61 @@ func quantizeLegacyWeighted(t Type, x []float32, y []byte, qw []float32, sigma2 
 		packQ5(y[q5_0QS:], y[q5_0QH:], L[:])
 	case Q4_1, Q5_1:
 		var L, laux [qk]uint8
-		p := qkx2Params{nmax: 15, rmin: -0.9, rdelta: 0.05, nstep: 36, guard: true}
-		if t == Q5_1 {
-			p.nmax = 31
-		}
-		d, mn := makeQkx2Quants(p, x, w[:], L[:], laux[:])
-		put16(y, FP32ToFP16(d))
-		put16(y[2:], FP32ToFP16(-mn))
-		if t == Q4_1 {
-			for j := 0; j < qk/2; j++ {
-				y[q4_1QS+j] = L[j] | L[j+qk/2]<<4
-			}
-			return
-		}
-		var Ls [qk]int8
-		for j, l := range L {
-			Ls[j] = int8(l)
-		}
-		packQ5(y[q5_1QS:], y[q5_1QH:], Ls[:])
+		d, mn := makeQkx2Quants(affineParams(t), x, w[:], L[:], laux[:])
+		putAffine(t, y, d, mn, L[:])
 	}
+}
+
+// affineParams is make_qkx3_quants's search for Q4_1 or Q5_1 blocks.
+func affineParams(t Type) Qkx2Params {
+	p := Qkx2Params{NMax: 15, RMin: -0.9, RDelta: 0.05, NStep: 36, Guard: true}
+	if t == Q5_1 {
+		p.NMax = 31
+	}
+	return p
+}
+
+// putAffine writes a Q4_1 or Q5_1 block: scale d, min −mn and the codes L.
+func putAffine(t Type, y []byte, d, mn float32, L []uint8) {
+	put16(y, FP32ToFP16(d))
+	put16(y[2:], FP32ToFP16(-mn))
+	if t == Q4_1 {
+		for j := 0; j < qk/2; j++ {
+			y[q4_1QS+j] = L[j] | L[j+qk/2]<<4
+		}
+		return
+	}
+	var Ls [qk]int8
+	for j, l := range L[:qk] {
+		Ls[j] = int8(l)
+	}
+	packQ5(y[q5_1QS:], y[q5_1QH:], Ls[:])
+}
+
+// affineRowWeighted is quantizeLegacyWeighted over a Q4_1 or Q5_1 row with
+// the blocks' searches batched through q's Qkx2Fit.
+func (q *Quantizer) affineRowWeighted(t Type, src []float32, dst []byte, qw []float32, sigma2 float32) {
+	n, nb := len(src), len(src)/qk
+	q.rowW = grow(q.rowW, n)
+	q.rowL = grow(q.rowL, n)
+	q.rowS = grow(q.rowS, 2*nb)
+	w, L, scales, mins := q.rowW[:n], q.rowL[:n], q.rowS[:nb], q.rowS[nb:2*nb]
+	for i := 0; i < n; i += qk {
+		importanceWeights(w[i:i+qk], src[i:i+qk], qw[i:i+qk], sigma2)
+	}
+	q.qkx2(affineParams(t), qk, src, w, L, scales, mins)
+	bs := t.Traits().BlockBytes
+	for b := range nb {
+		putAffine(t, dst[b*bs:(b+1)*bs], scales[b], mins[b], L[b*qk:(b+1)*qk])
+	}
+}
+
+// grow is s with room for n elements, reallocated only when too short.
+func grow[E any](s []E, n int) []E {
+	if cap(s) < n {
+		return make([]E, n)
+	}
+	return s[:n]
 }
 
 // packQ5 stores 32 five-bit values: low nibbles in qs (element j low,
@@ -193,25 +231,24 @@ func packQ5(qs, qhb []byte, L []int8) {
 // 16-element sub-block fitted with make_qkx3_quants on the importance
 // weights (against the super-block's mean square), then the 4-bit scales
 // and mins with make_qp_quants weighted by each sub-block's total weight.
-func quantizeQ2_KWeighted(x []float32, y []byte, qw []float32) {
+func quantizeQ2_KWeighted(x []float32, y []byte, qw []float32, q *Quantizer) {
 	var (
 		L            [QK_K]uint8
-		laux         [16]uint8
-		w            [16]float32
+		w            [QK_K]float32
 		scales, mins [QK_K / 16]float32
 		sw           [QK_K / 16]float32
 		Ls, Lm       [QK_K / 16]uint8
 	)
 	sigma2 := meanSquare(x[:QK_K])
-	p := qkx2Params{nmax: 3, rmin: -0.9, rdelta: 0.05, nstep: 36, guard: true}
+	p := Qkx2Params{NMax: 3, RMin: -0.9, RDelta: 0.05, NStep: 36, Guard: true}
 	for j := 0; j < QK_K/16; j++ {
-		xs := x[16*j : 16*j+16]
-		importanceWeights(w[:], xs, qw[16*j:16*j+16], sigma2)
-		for _, v := range w {
+		ws := w[16*j : 16*j+16]
+		importanceWeights(ws, x[16*j:16*j+16], qw[16*j:16*j+16], sigma2)
+		for _, v := range ws {
 			sw[j] += v
 		}
-		scales[j], mins[j] = makeQkx2Quants(p, xs, w[:], L[16*j:16*j+16], laux[:])
 	}
+	q.qkx2(p, 16, x[:QK_K], w[:], L[:], scales[:], mins[:])
 	dm := makeQpQuants(15, scales[:], Ls[:], sw[:])
 	mm := makeQpQuants(15, mins[:], Lm[:], sw[:])
 	put16(y[q2KD:], FP32ToFP16(dm))
@@ -259,44 +296,6 @@ func quantizeQ3_KWeighted(x []float32, y []byte, qw []float32) {
 	}
 	put16(y[q3KD:], FP32ToFP16(dBlock))
 	finishQ3K(x, y, L[:])
-}
-
-// quantizeK4K5Weighted is the scale part of quantize_row_q4_K_impl and
-// quantize_row_q5_K_impl: each 32-element sub-block fitted with
-// make_qkx3_quants on the importance weights (against twice the
-// super-block's mean square), the 6-bit scales and mins by make_qp_quants
-// weighted by each sub-block's total weight, then L quantized again with
-// the stored ones.
-func quantizeK4K5Weighted(x []float32, y []byte, qw []float32, L []uint8, nmax int32, offD, offDmin, offScales int) {
-	var (
-		laux         [32]uint8
-		w            [32]float32
-		scales, mins [QK_K / 32]float32
-		sw           [QK_K / 32]float32
-		Ls, Lm       [QK_K / 32]uint8
-	)
-	sigma2 := 2 * meanSquare(x[:QK_K])
-	p := qkx2Params{nmax: nmax, rmin: -0.9, rdelta: 0.05, nstep: 36, guard: true}
-	for j := 0; j < QK_K/32; j++ {
-		xs := x[32*j : 32*j+32]
-		importanceWeights(w[:], xs, qw[32*j:32*j+32], sigma2)
-		var sum float32
-		for _, v := range w {
-			sum += v
-		}
-		sw[j] = sum
-		scales[j], mins[j] = makeQkx2Quants(p, xs, w[:], L[32*j:32*j+32], laux[:])
-	}
-	dBlock := makeQpQuants(63, scales[:], Ls[:], sw[:])
-	mBlock := makeQpQuants(63, mins[:], Lm[:], sw[:])
-	sc := y[offScales : offScales+12]
-	clear(sc)
-	for j := range Ls {
-		putScaleMinK4(sc, j, min(63, Ls[j]), min(63, Lm[j]))
-	}
-	put16(y[offD:], FP32ToFP16(dBlock))
-	put16(y[offDmin:], FP32ToFP16(mBlock))
-	requantK4K5(x, y, L, nmax, offD, offDmin, offScales)
 }
 
 // makeQpQuants is make_qp_quants: non-negative values x (sub-block scales

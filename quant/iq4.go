@@ -212,24 +212,49 @@ func iq4GroupScale(x []float32, qw []float32, sigma2 float32, q *Quantizer) floa
 	return g.Scale()
 }
 
-// Quantizer is QuantizeRow with the scale searches of IQ4_NL, IQ4_XS and
-// Q6_K fitted by a faster implementation. One Quantizer serves one
-// goroutine: it holds the searches' scratch.
+// Quantizer is QuantizeRow with the scale searches of IQ4_NL, IQ4_XS,
+// Q6_K and those of make_qkx2_quants (Q2_K, Q4_K, Q5_K; Q4_1 and Q5_1
+// with an importance matrix) fitted by a faster implementation. One
+// Quantizer serves one goroutine: it holds the searches' scratch.
 type Quantizer struct {
-	// IQ4Fit, where set, fits an IQ4_NL or IQ4_XS group's multipliers in
-	// place of IQ4Group.Fit, with its bits (kernels.VecOps.IQ4Fit).
+	Fits
+	g    IQ4Group
+	qx   QxGroup
+	k2   Qkx2Batch
+	rowW []float32 // a row's weights, codes and scales, for a row's batched searches
+	rowL []uint8
+	rowS []float32
+}
+
+// Fits are faster implementations of the quantizers' scale searches, each
+// with the Go search's bits (kernels.VecOps.Fits); a nil one leaves its
+// search to the Go loop.
+type Fits struct {
+	// IQ4Fit fits an IQ4_NL or IQ4_XS group's multipliers in place of
+	// IQ4Group.Fit.
 	IQ4Fit func(*IQ4Group)
-	// QxFit, where set, fits a Q6_K sub-block's trial scales in place of
-	// QxGroup.Fit, with its bits (kernels.VecOps.QxFit).
+	// QxFit fits a Q6_K sub-block's trial scales in place of QxGroup.Fit.
 	QxFit func(*QxGroup)
-	g     IQ4Group
-	qx    QxGroup
+	// Qkx2Fit runs a batch of make_qkx2_quants searches in place of
+	// Qkx2Batch.Fit.
+	Qkx2Fit func(*Qkx2Batch)
 }
 
 // fits reports whether q fits t's scale search itself (QuantizeRow then
 // goes block by block with q even without an importance matrix).
 func (q *Quantizer) fits(t Type) bool {
-	return q != nil && ((t == IQ4_NL || t == IQ4_XS) && q.IQ4Fit != nil || t == Q6_K && q.QxFit != nil)
+	if q == nil {
+		return false
+	}
+	switch t {
+	case IQ4_NL, IQ4_XS:
+		return q.IQ4Fit != nil
+	case Q6_K:
+		return q.QxFit != nil
+	case Q2_K, Q4_K, Q5_K:
+		return q.Qkx2Fit != nil
+	}
+	return false
 }
 
 // packIQ4Codes writes 32 codes as 16 bytes, element j low and j+16 high.

@@ -207,26 +207,40 @@ func makeQ3Quants(nmax int32, x []float32, L []int8) float32 {
 	return 0
 }
 
-// qkx2Params are the search parameters of make_qkx2_quants.
-type qkx2Params struct {
-	nmax   int32
-	rmin   float32
-	rdelta float32
-	nstep  int
-	useMad bool // weighted absolute error instead of squared
-	// guard takes make_qkx3_quants's form of the trial quants: a value at
-	// or below the min is 0 and one past nmax is clamped before rounding,
+// Qkx2Params are the search parameters of make_qkx2_quants.
+type Qkx2Params struct {
+	NMax   int32   // the codes run 0..NMax
+	RMin   float32 // trial is's inverse scale is (RMin + RDelta·is + NMax)/(max − min)
+	RDelta float32
+	NStep  int  // trials 0..NStep after the first fit; none where NStep < 1
+	UseMad bool // weighted absolute error instead of squared
+	// Guard takes make_qkx3_quants's form of the trial quants: a value at
+	// or below the min is 0 and one past NMax is clamped before rounding,
 	// so a fitted min near the maximum cannot overflow nearestInt. For
 	// every finite input the quants are make_qkx2_quants's.
-	guard bool
+	Guard bool
 }
 
-// makeQkx2Quants is make_qkx2_quants (and, with p.guard, the search of
+// Trials is how many trial scales the search tries after its first fit.
+func (p Qkx2Params) Trials() int {
+	if p.NStep < 1 {
+		return 0
+	}
+	return p.NStep + 1
+}
+
+// Numer is trial is's numerator RMin + RDelta·is + NMax, rounded as
+// make_qkx2_quants rounds it.
+func (p Qkx2Params) Numer(is int) float32 {
+	return p.RMin + float32(p.RDelta*float32(is)) + float32(p.NMax)
+}
+
+// makeQkx2Quants is make_qkx2_quants (and, with p.Guard, the search of
 // make_qkx3_quants, which the importance-matrix quantizers call): fit
 // x ≈ scale·L - min with L in 0..nmax and min ≥ 0, trying nstep+1 scales
 // by least squares on the weighted points. It writes L and returns
 // (scale, min).
-func makeQkx2Quants(p qkx2Params, x, weights []float32, L, Laux []uint8) (scale, theMin float32) {
+func makeQkx2Quants(p Qkx2Params, x, weights []float32, L, Laux []uint8) (scale, theMin float32) {
 	n := len(x)
 	lo, hi := x[0], x[0]
 	sumW := weights[0]
@@ -249,30 +263,27 @@ func makeQkx2Quants(p qkx2Params, x, weights []float32, L, Laux []uint8) (scale,
 		clear(L[:n])
 		return 0, -lo
 	}
-	fnmax := float32(p.nmax)
+	fnmax := float32(p.NMax)
 	iscale := fnmax / (hi - lo)
 	scale = 1 / iscale
 	var bestErr float32
 	for i := range n {
-		l := clampInt(nearestInt(iscale*(x[i]-lo)), 0, p.nmax)
+		l := clampInt(nearestInt(iscale*(x[i]-lo)), 0, p.NMax)
 		L[i] = uint8(l)
 		diff := float32(float32(scale*float32(l))+lo) - x[i]
-		bestErr += float32(weights[i] * errTerm(diff, p.useMad))
+		bestErr += float32(weights[i] * errTerm(diff, p.UseMad))
 	}
-	if p.nstep < 1 {
-		return scale, -lo
-	}
-	for is := 0; is <= p.nstep; is++ {
-		iscale = (p.rmin + float32(p.rdelta*float32(is)) + fnmax) / (hi - lo)
+	for is := range p.Trials() {
+		iscale = p.Numer(is) / (hi - lo)
 		var sumL, sumL2, sumXL float32
 		for i := range n {
 			var l int32
-			if p.guard {
+			if p.Guard {
 				if v := iscale * (x[i] - lo); v > 0 {
 					l = nearestInt(min(v, fnmax))
 				}
 			} else {
-				l = clampInt(nearestInt(iscale*(x[i]-lo)), 0, p.nmax)
+				l = clampInt(nearestInt(iscale*(x[i]-lo)), 0, p.NMax)
 			}
 			Laux[i] = uint8(l)
 			w := weights[i]
@@ -293,7 +304,7 @@ func makeQkx2Quants(p qkx2Params, x, weights []float32, L, Laux []uint8) (scale,
 			var curErr float32
 			for i := range n {
 				diff := float32(float32(thisScale*float32(Laux[i]))+thisMin) - x[i]
-				curErr += float32(weights[i] * errTerm(diff, p.useMad))
+				curErr += float32(weights[i] * errTerm(diff, p.UseMad))
 			}
 			if curErr < bestErr {
 				copy(L[:n], Laux[:n])

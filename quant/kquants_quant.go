@@ -30,21 +30,28 @@ func packQ2Bits(L []uint8, qs []byte) {
 	}
 }
 
-func quantizeQ2_KBlock(x []float32, y []byte) {
+func quantizeQ2_KBlock(x []float32, y []byte) { quantizeQ2_K(x, y, nil, nil) }
+
+// quantizeQ2_K is quantize_row_q2_K_ref for one super-block, or with an
+// importance matrix qw quantize_row_q2_K_impl's; q's fits where q has
+// them.
+func quantizeQ2_K(x []float32, y []byte, qw []float32, q *Quantizer) {
+	if qw != nil {
+		quantizeQ2_KWeighted(x, y, qw, q)
+		return
+	}
 	var (
 		L               [QK_K]uint8
-		laux            [16]uint8
-		weights         [16]float32
+		weights         [QK_K]float32
 		scales, mins    [QK_K / 16]float32
 		maxScale, maxMn float32
 	)
-	p := qkx2Params{nmax: 3, rmin: -0.5, rdelta: 0.1, nstep: 15, useMad: true}
-	for j := 0; j < QK_K/16; j++ {
-		xs := x[16*j : 16*j+16]
-		for l, v := range xs {
-			weights[l] = abs32(v)
-		}
-		scales[j], mins[j] = makeQkx2Quants(p, xs, weights[:], L[16*j:16*j+16], laux[:])
+	p := Qkx2Params{NMax: 3, RMin: -0.5, RDelta: 0.1, NStep: 15, UseMad: true}
+	for i, v := range x[:QK_K] {
+		weights[i] = abs32(v)
+	}
+	q.qkx2(p, 16, x[:QK_K], weights[:], L[:], scales[:], mins[:])
+	for j := range scales {
 		maxScale = max32(maxScale, scales[j])
 		maxMn = max32(maxMn, mins[j])
 	}
@@ -192,49 +199,6 @@ func scaleMinK4(j int, q []byte) (sc, m uint8) {
 	return q[j+4]&0xf | (q[j-4]>>6)<<4, q[j+4]>>4 | (q[j]>>6)<<4
 }
 
-// quantizeK4K5Scales is the part Q4_K and Q5_K share: per 32-element
-// sub-block a make_qkx2_quants fit, then 6-bit scales and mins relative to
-// the largest, then requantization of L (0..nmax) with the stored scales.
-// It fills d, dmin and the 12 scale bytes at the given offsets.
-func quantizeK4K5Scales(x []float32, y []byte, L []uint8, p qkx2Params, offD, offDmin, offScales int) {
-	var (
-		laux            [32]uint8
-		weights         [32]float32
-		scales, mins    [QK_K / 32]float32
-		maxScale, maxMn float32
-	)
-	for j := 0; j < QK_K/32; j++ {
-		xs := x[32*j : 32*j+32]
-		var sumX2 float32
-		for _, v := range xs {
-			sumX2 += float32(v * v)
-		}
-		avX := sqrt32(sumX2 / 32)
-		for l, v := range xs {
-			weights[l] = avX + abs32(v)
-		}
-		scales[j], mins[j] = makeQkx2Quants(p, xs, weights[:], L[32*j:32*j+32], laux[:])
-		maxScale = max32(maxScale, scales[j])
-		maxMn = max32(maxMn, mins[j])
-	}
-	var invScale, invMin float32
-	if maxScale > 0 {
-		invScale = 63 / maxScale
-	}
-	if maxMn > 0 {
-		invMin = 63 / maxMn
-	}
-	sc := y[offScales : offScales+12]
-	for j := 0; j < QK_K/32; j++ {
-		ls := min(63, uint8(nearestInt(invScale*scales[j])))
-		lm := min(63, uint8(nearestInt(invMin*mins[j])))
-		putScaleMinK4(sc, j, ls, lm)
-	}
-	put16(y[offD:], FP32ToFP16(maxScale/63))
-	put16(y[offDmin:], FP32ToFP16(maxMn/63))
-	requantK4K5(x, y, L, p.nmax, offD, offDmin, offScales)
-}
-
 // requantK4K5 quantizes x again (0..nmax) with the Q4_K/Q5_K block's
 // stored scales and mins.
 func requantK4K5(x []float32, y []byte, L []uint8, nmax int32, offD, offDmin, offScales int) {
@@ -253,13 +217,6 @@ func requantK4K5(x []float32, y []byte, L []uint8, nmax int32, offD, offDmin, of
 	}
 }
 
-func quantizeQ4_KBlock(x []float32, y []byte) {
-	var L [QK_K]uint8
-	p := qkx2Params{nmax: 15, rmin: -1, rdelta: 0.1, nstep: 20}
-	quantizeK4K5Scales(x, y, L[:], p, q4KD, q4KDmin, q4KScales)
-	packQ4K(L[:], y)
-}
-
 // packQ4K stores a Q4_K block's 4-bit values: each 64 elements as 32
 // bytes, the first 32 in the low nibbles.
 func packQ4K(L []uint8, y []byte) {
@@ -269,13 +226,6 @@ func packQ4K(L []uint8, y []byte) {
 			q[j/2+l] = L[j+l] | L[j+l+32]<<4
 		}
 	}
-}
-
-func quantizeQ5_KBlock(x []float32, y []byte) {
-	var L [QK_K]uint8
-	p := qkx2Params{nmax: 31, rmin: -0.5, rdelta: 0.1, nstep: 15}
-	quantizeK4K5Scales(x, y, L[:], p, q5KD, q5KDmin, q5KScales)
-	packQ5K(L[:], y)
 }
 
 // packQ5K stores a Q5_K block's 5-bit values: low nibbles in qs, fifth

@@ -35,15 +35,20 @@ func BenchmarkQuantizeRow(b *testing.B) {
 }
 
 // TestQuantizerGoFits: a Quantizer whose fits are the Go ones writes
-// QuantizeRow's bytes, so its searches (IQ4Group's steps, qxSearch) choose
-// as the plain quantizers do; kernels holds the assembly fits to the Go
-// ones.
+// QuantizeRow's bytes, so its searches (IQ4Group's steps, qxSearch, a
+// row's make_qkx2_quants searches in batches) choose as the plain
+// quantizers do; kernels holds the assembly fits to the Go ones.
 func TestQuantizerGoFits(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	q := Quantizer{IQ4Fit: (*IQ4Group).Fit, QxFit: (*QxGroup).Fit}
-	for _, typ := range []Type{IQ4_NL, IQ4_XS, Q6_K, Q4_K} {
+	q := Quantizer{Fits: Fits{IQ4Fit: (*IQ4Group).Fit, QxFit: (*QxGroup).Fit, Qkx2Fit: (*Qkx2Batch).Fit}}
+	for _, typ := range []Type{IQ4_NL, IQ4_XS, Q6_K, Q2_K, Q4_K, Q5_K, Q4_1, Q5_1, Q3_K} {
 		for _, weighted := range []bool{false, true} {
-			x := make([]float32, 4*QK_K)
+			// Rows whose make_qkx2_quants searches end in a batch not full.
+			n := 5 * QK_K
+			if typ.Traits().BlockSize == 32 {
+				n = 4*QK_K + 5*32
+			}
+			x := make([]float32, n)
 			for i := range x {
 				x[i] = float32(r.NormFloat64() * math.Exp(r.NormFloat64()))
 			}

@@ -41,11 +41,9 @@ type quantizeOptions struct {
 	// lora are adapters merged into the weights they adapt (--lora,
 	// --lora-scaled), as llama-export-lora does, before quantizing.
 	lora []model.LoRA
-	// iq4Fit fits the IQ4 types' scale search in assembly where the CPU
-	// (and NURI_KERNELS) allows, with the Go loops' bits.
-	iq4Fit func(*quant.IQ4Group)
-	// qxFit does the same for Q6_K's (make_qx_quants).
-	qxFit func(*quant.QxGroup)
+	// fits are the scale searches in assembly where the CPU (and
+	// NURI_KERNELS) allows, with the Go loops' bits.
+	fits quant.Fits
 }
 
 func runQuantize(args []string, stdout, stderr io.Writer) error {
@@ -156,8 +154,7 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	vec := kernels.VecOpsFor(ks)
-	opt.iq4Fit, opt.qxFit = vec.IQ4Fit(), vec.QxFit()
+	opt.fits = kernels.VecOpsFor(ks).Fits()
 	return quantizeFile(pos[0], pos[1], mix, opt, stdout, stderr)
 }
 
@@ -540,7 +537,7 @@ func quantizeTensor(w io.Writer, src []byte, ti *gguf.TensorInfo, to quant.Type,
 			go func(t, lo, hi int) {
 				defer wg.Done()
 				x := scratch[t]
-				q := quant.Quantizer{IQ4Fit: opt.iq4Fit, QxFit: opt.qxFit}
+				q := quant.Quantizer{Fits: opt.fits}
 				for r := lo; r < hi; r++ {
 					row := src[(r0+r)*inRow : (r0+r+1)*inRow]
 					if err := quant.Dequantize(ti.Type, row, x); err != nil {

@@ -44,11 +44,10 @@ func runSynth(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	vec := kernels.VecOpsFor(ks)
 	start := time.Now()
 	bar := newProgress(stderr, fmt.Sprintf("synth %s %s", s.Name, strings.ToUpper(*typ)))
 	err = synth.Write(*out, synth.Options{Shape: s, Type: *typ, Seed: *seed, Workers: *threads, Progress: bar.update,
-		IQ4Fit: vec.IQ4Fit(), QxFit: vec.QxFit()})
+		Fits: kernels.VecOpsFor(ks).Fits()})
 	bar.finish(err == nil)
 	if err != nil {
 		return err

@@ -27,11 +27,10 @@ type Options struct {
 	// Progress, if set, is called from the writing goroutine after each
 	// chunk with the elements written so far and the total.
 	Progress func(done, total uint64)
-	// IQ4Fit and QxFit, if set, are faster fits of the IQ4 and Q6_K scale
-	// searches with the Go loops' bits (quant.Quantizer's;
-	// kernels.VecOps.IQ4Fit and QxFit): the file is the same either way.
-	IQ4Fit func(*quant.IQ4Group)
-	QxFit  func(*quant.QxGroup)
+	// Fits are faster scale searches with the Go loops' bits
+	// (quant.Quantizer's; kernels.VecOps.Fits): the file is the same
+	// either way.
+	Fits quant.Fits
 }
 
 // Planned is a tensor with the type it is stored in.
@@ -389,7 +388,7 @@ func write(w *gguf.Writer, opt Options) error {
 		go func() {
 			defer wg.Done()
 			var scratch []float32
-			q := &quant.Quantizer{IQ4Fit: opt.IQ4Fit, QxFit: opt.QxFit}
+			q := &quant.Quantizer{Fits: opt.Fits}
 			for c := range jobs {
 				c.res <- c.compute(opt.Seed, &scratch, q)
 			}

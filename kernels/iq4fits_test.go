@@ -162,7 +162,8 @@ func BenchmarkQuantizeIQ4_NL(b *testing.B) {
 // quant's Go fits bit for bit, for Q6_K's groups of 16 and the legacy
 // types' 32, the nmax of each caller, and multipliers from tiny to past
 // nearest_int's range; quant.Quantizer with them writes QuantizeRow's Q6_K
-// bytes, with an importance matrix and without.
+// bytes, with an importance matrix and without, and its Q3_K, Q4_0 and
+// Q5_0 bytes with one.
 func TestQxFitsAVX512(t *testing.T) {
 	fit := VecOpsFor(KernelsBest).QxFit()
 	if fit == nil {
@@ -192,7 +193,9 @@ func TestQxFitsAVX512(t *testing.T) {
 		}
 	}
 	q := quant.Quantizer{Fits: quant.Fits{QxFit: fit}}
-	checkQuantizerRows(t, &q, quant.Q6_K, iq4Blocks(r, 8*36), r)
+	for _, typ := range []quant.Type{quant.Q6_K, quant.Q3_K, quant.Q4_0, quant.Q5_0} {
+		checkQuantizerRows(t, &q, typ, iq4Blocks(r, 8*36), r)
+	}
 }
 
 // checkQuantizerRows checks that q writes quant.QuantizeRow's bytes for the
@@ -326,7 +329,7 @@ func BenchmarkQuantizerRow(b *testing.B) {
 		"go":  new(quant.Quantizer),
 		"asm": {Fits: o.Fits()},
 	}
-	for _, typ := range []quant.Type{quant.Q2_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS, quant.Q4_1} {
+	for _, typ := range []quant.Type{quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS, quant.Q4_0, quant.Q4_1} {
 		rb, err := typ.RowBytes(len(x))
 		if err != nil {
 			b.Fatal(err)

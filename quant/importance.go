@@ -77,7 +77,7 @@ func (q *Quantizer) QuantizeRow(t Type, src []float32, dst []byte, importance []
 			return nil
 		}
 		for i, o := 0, 0; i < len(src); i, o = i+qk, o+tr.BlockBytes {
-			quantizeLegacyWeighted(t, src[i:i+qk], dst[o:o+tr.BlockBytes], importance[i:i+qk], sigma2)
+			quantizeLegacyWeighted(t, src[i:i+qk], dst[o:o+tr.BlockBytes], importance[i:i+qk], sigma2, q)
 		}
 		return nil
 	}
@@ -95,7 +95,7 @@ func (q *Quantizer) QuantizeRow(t Type, src []float32, dst []byte, importance []
 		case Q2_K:
 			quantizeQ2_K(x, y, qw, q)
 		case Q3_K:
-			quantizeQ3_KWeighted(x, y, qw)
+			quantizeQ3_KWeighted(x, y, qw, q)
 		case Q4_K, Q5_K:
 			quantizeK4K5(k4k5For(t, qw != nil), x, y, qw, q)
 		case Q6_K:
@@ -135,8 +135,8 @@ func meanSquare(x []float32) float32 {
 // quantizeLegacyWeighted is quantize_row_q4_0/q4_1/q5_0/q5_1_impl for one
 // 32-element block: Q4_0 and Q5_0 through make_qx_quants, Q4_1 and Q5_1
 // through make_qkx3_quants, weighted by importance against the row's mean
-// square sigma2.
-func quantizeLegacyWeighted(t Type, x []float32, y []byte, qw []float32, sigma2 float32) {
+// square sigma2; Q4_0's and Q5_0's search with q's QxFit where q has one.
+func quantizeLegacyWeighted(t Type, x []float32, y []byte, qw []float32, sigma2 float32, q *Quantizer) {
 	var w [qk]float32
 	importanceWeights(w[:], x, qw, sigma2)
 	switch t {
@@ -146,7 +146,7 @@ func quantizeLegacyWeighted(t Type, x []float32, y []byte, qw []float32, sigma2 
 		if t == Q5_0 {
 			nmax = 16
 		}
-		d := makeQxQuants(nmax, x, L[:], w[:], nil)
+		d := makeQxQuants(nmax, x, L[:], w[:], q)
 		put16(y, FP32ToFP16(d))
 		if t == Q4_0 {
 			for j := 0; j < qk/2; j++ {
@@ -262,8 +262,9 @@ func quantizeQ2_KWeighted(x []float32, y []byte, qw []float32, q *Quantizer) {
 // quantizeQ3_KWeighted is quantize_row_q3_K_impl for one super-block: each
 // 16-element sub-block's scale by make_qx_quants on the importance weights
 // (against twice the super-block's mean square), then the 6-bit scales by
-// make_qx_quants weighted by each sub-block's total weight.
-func quantizeQ3_KWeighted(x []float32, y []byte, qw []float32) {
+// make_qx_quants weighted by each sub-block's total weight; both with q's
+// QxFit where q has one.
+func quantizeQ3_KWeighted(x []float32, y []byte, qw []float32, q *Quantizer) {
 	var (
 		L      [QK_K]int8
 		w      [16]float32
@@ -279,11 +280,11 @@ func quantizeQ3_KWeighted(x []float32, y []byte, qw []float32) {
 			sum += v
 		}
 		sw[j] = sum
-		scales[j] = makeQxQuants(4, x[16*j:16*j+16], L[16*j:16*j+16], w[:], nil)
+		scales[j] = makeQxQuants(4, x[16*j:16*j+16], L[16*j:16*j+16], w[:], q)
 	}
 	sc := y[q3KScales : q3KScales+12]
 	clear(sc)
-	dBlock := makeQxQuants(32, scales[:], Ls[:], sw[:], nil)
+	dBlock := makeQxQuants(32, scales[:], Ls[:], sw[:], q)
 	for j := 0; j < QK_K/16; j++ {
 		l := uint8(Ls[j])
 		if j < 8 {

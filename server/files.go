@@ -1,11 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	iofs "io/fs"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -328,39 +331,114 @@ func (s *Server) handleFiles(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 		}
 		return s.writeJSON(ctx, page)
 	}
-	form, err := ctx.MultipartForm()
+	up, err := readUpload(ctx, s.cfg.MaxUploadBytes)
 	if err != nil {
-		return &apiError{err: ErrBadJSON, msg: fmt.Sprintf("upload a file as multipart/form-data with fields file and purpose: %v", err)}
+		return err
 	}
 	purpose := ""
-	if v := form.Value["purpose"]; len(v) > 0 {
+	if v := up.values["purpose"]; len(v) > 0 {
 		purpose = v[0]
 	}
 	if !slices.Contains(filePurposes, purpose) {
 		return invalidParam("purpose", "purpose must be one of %s, got %q", strings.Join(filePurposes, ", "), purpose)
 	}
-	fhs := form.File["file"]
-	if len(fhs) != 1 {
+	if up.files != 1 {
 		return invalidParam("file", "give one file in the form field file")
 	}
-	expiresAt, err := expiresAfter(form.Value)
+	expiresAt, err := expiresAfter(up.values)
 	if err != nil {
 		return err
 	}
-	f, err := fhs[0].Open()
-	if err != nil {
-		return fmt.Errorf("upload %s: %w", fhs[0].Filename, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return fmt.Errorf("upload %s: %w", fhs[0].Filename, err)
-	}
-	obj, err := fs.add(fhs[0].Filename, purpose, data, expiresAt)
+	obj, err := fs.add(up.filename, purpose, up.data, expiresAt)
 	if err != nil {
 		return err
 	}
 	return s.writeJSON(ctx, obj)
+}
+
+// upload is a multipart upload's fields and its file.
+type upload struct {
+	values   map[string][]string
+	filename string
+	data     []byte
+	files    int // parts named file
+}
+
+// maxUploadField bounds a form field that is not the file.
+const maxUploadField = 64 << 10
+
+// readUpload reads a multipart/form-data body as it comes, never whole:
+// its fields, and the bytes of the part named file, within limit bytes of
+// body (a 413 past them, the connection closed).
+func readUpload(ctx *fasthttp.RequestCtx, limit int) (*upload, error) {
+	_, params, err := mime.ParseMediaType(string(ctx.Request.Header.ContentType()))
+	if err == nil && params["boundary"] == "" {
+		err = errors.New("no multipart boundary")
+	}
+	if err != nil {
+		return nil, &apiError{err: ErrBadJSON, msg: fmt.Sprintf("upload a file as multipart/form-data with fields file and purpose: %v", err)}
+	}
+	body := ctx.RequestBodyStream()
+	if body == nil {
+		body = bytes.NewReader(ctx.PostBody())
+	}
+	cr := &countingReader{r: io.LimitReader(body, int64(limit)+1)}
+	fail := func(err error) error {
+		if cr.n > int64(limit) {
+			ctx.SetConnectionClose()
+			return bodyTooLarge(limit, "--max-upload-bytes")
+		}
+		return &apiError{err: ErrBadJSON, msg: fmt.Sprintf("upload a file as multipart/form-data with fields file and purpose: %v", err)}
+	}
+	up := &upload{values: map[string][]string{}}
+	mr := multipart.NewReader(cr, params["boundary"])
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fail(err)
+		}
+		name := part.FormName()
+		if name == "file" {
+			up.files++
+			var buf bytes.Buffer
+			if n := ctx.Request.Header.ContentLength(); n > 0 && up.files == 1 {
+				buf.Grow(n) // the file is nearly all of the body
+			}
+			if _, err := buf.ReadFrom(part); err != nil {
+				return nil, fail(err)
+			}
+			up.filename, up.data = part.FileName(), buf.Bytes()
+			continue
+		}
+		v, err := io.ReadAll(io.LimitReader(part, maxUploadField+1))
+		if err != nil {
+			return nil, fail(err)
+		}
+		if len(v) > maxUploadField {
+			return nil, invalidParam(name, "form field %s is over %d bytes", name, maxUploadField)
+		}
+		up.values[name] = append(up.values[name], string(v))
+	}
+	if cr.n > int64(limit) {
+		ctx.SetConnectionClose()
+		return nil, bodyTooLarge(limit, "--max-upload-bytes")
+	}
+	return up, nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // handleFile answers /v1/files/{id} (GET, DELETE) and GET

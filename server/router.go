@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -35,6 +36,9 @@ type route struct {
 	method string
 	auth   bool
 	h      handlerFunc
+	// upload routes take bodies up to MaxUploadBytes; a streamed one's
+	// handler reads the body stream itself, the others get it whole.
+	upload, streamed bool
 }
 
 // routes maps a path to its handlers. /v1/models/{id} is matched by prefix.
@@ -95,13 +99,13 @@ func (s *Server) routes(path string) []route {
 	case "/v1/messages/count_tokens":
 		return []route{{method: "POST", auth: true, h: s.handleAnthropicCountTokens}}
 	case "/v1/messages/batches":
-		return []route{{method: "POST", auth: true, h: s.handleMessageBatches}, {method: "GET", auth: true, h: s.handleMessageBatches}}
+		return []route{{method: "POST", auth: true, upload: true, h: s.handleMessageBatches}, {method: "GET", auth: true, h: s.handleMessageBatches}}
 	case "/v1/chat/completions", "/chat/completions": // llama-server takes both
 		return []route{{method: "POST", auth: true, h: s.handleChat}, {method: "GET", auth: true, h: s.handleChatList}}
 	case "/v1/chat/completions/input_tokens", "/chat/completions/input_tokens":
 		return []route{{method: "POST", auth: true, h: s.handleChatInputTokens}}
 	case "/v1/files":
-		return []route{{method: "POST", auth: true, h: s.handleFiles}, {method: "GET", auth: true, h: s.handleFiles}}
+		return []route{{method: "POST", auth: true, upload: true, streamed: true, h: s.handleFiles}, {method: "GET", auth: true, h: s.handleFiles}}
 	case "/v1/batches":
 		return []route{{method: "POST", auth: true, h: s.handleBatches}, {method: "GET", auth: true, h: s.handleBatches}}
 	case "/v1/conversations":
@@ -210,7 +214,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	case rt.auth && !s.authorized(ctx):
 		err = &apiError{err: ErrUnauthorized, msg: "missing or incorrect API key: send it as 'Authorization: Bearer <key>' (or 'x-api-key: <key>', as Anthropic's clients do)"}
 	default:
-		err = rt.h(ctx, ri)
+		if err = s.bodyWithin(ctx, rt); err == nil {
+			err = rt.h(ctx, ri)
+		}
 	}
 	if err != nil {
 		ri.err = err
@@ -220,6 +226,42 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	if ri.status == 0 {
 		ri.status = ctx.Response.StatusCode()
 	}
+}
+
+// bodyWithin holds the request's body to its route's limit. fasthttp hands
+// a body over MaxBodyBytes to the handler as a stream (StreamRequestBody)
+// instead of refusing it, so that uploads can take more: a route gets its
+// body whole, read here within its limit, or a 413 that closes the
+// connection, the rest unread. A streamed route's handler reads the
+// stream itself.
+func (s *Server) bodyWithin(ctx *fasthttp.RequestCtx, rt *route) error {
+	limit, flag := s.cfg.MaxBodyBytes, "--max-body-bytes"
+	if rt.upload {
+		limit, flag = s.cfg.MaxUploadBytes, "--max-upload-bytes"
+	}
+	if ctx.Request.Header.ContentLength() > limit {
+		ctx.SetConnectionClose()
+		return bodyTooLarge(limit, flag)
+	}
+	if rt.streamed || !ctx.Request.IsBodyStream() {
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(ctx.RequestBodyStream(), int64(limit)+1))
+	if err != nil {
+		ctx.SetConnectionClose()
+		return &apiError{err: ErrBadJSON, msg: fmt.Sprintf("could not read the request body: %v", err)}
+	}
+	if len(body) > limit { // a chunked body, of no stated length
+		ctx.SetConnectionClose()
+		return bodyTooLarge(limit, flag)
+	}
+	ctx.Request.SetBody(body)
+	return nil
+}
+
+// bodyTooLarge is the 413 for a body over limit, set by flag.
+func bodyTooLarge(limit int, flag string) error {
+	return &apiError{err: ErrBodyTooLarge, msg: fmt.Sprintf("request body is over the %d byte limit (the server's %s)", limit, flag)}
 }
 
 func (s *Server) accessLog(ri *reqInfo) {

@@ -33,6 +33,11 @@ type LoRAAdapter struct {
 // DefaultMaxBodyBytes is the request body limit when Config leaves it 0.
 const DefaultMaxBodyBytes = 4 << 20
 
+// DefaultMaxUploadBytes is the body limit of uploads (POST /v1/files) and
+// Anthropic's Message Batches when Config leaves it 0: OpenAI's limit on
+// one file.
+const DefaultMaxUploadBytes = 512 << 20
+
 // Config configures the HTTP server. cmd/nuri fills it from flags.
 type Config struct {
 	// ModelName is the id served by /v1/models and expected in "model".
@@ -69,8 +74,13 @@ type Config struct {
 	APIKeys []string
 	// CORSOrigins is the CORS allow-list ("*" allows any); empty: CORS off.
 	CORSOrigins []string
-	// MaxBodyBytes limits request bodies (0: DefaultMaxBodyBytes).
+	// MaxBodyBytes limits request bodies (0: DefaultMaxBodyBytes) but
+	// those of MaxUploadBytes's routes.
 	MaxBodyBytes int
+	// MaxUploadBytes limits the bodies of file uploads (POST /v1/files,
+	// read as they come, never whole) and of Anthropic's Message Batches
+	// (0: DefaultMaxUploadBytes; never below MaxBodyBytes).
+	MaxUploadBytes int
 	// ReadTimeout and IdleTimeout bound slow clients and idle keep-alive
 	// connections (0: 60 s and 120 s).
 	ReadTimeout, IdleTimeout time.Duration
@@ -158,6 +168,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes < 0 {
 		return nil, fmt.Errorf("server: max body bytes %d must be > 0", cfg.MaxBodyBytes)
 	}
+	if cfg.MaxUploadBytes == 0 {
+		cfg.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	if cfg.MaxUploadBytes < 0 {
+		return nil, fmt.Errorf("server: max upload bytes %d must be > 0", cfg.MaxUploadBytes)
+	}
+	cfg.MaxUploadBytes = max(cfg.MaxUploadBytes, cfg.MaxBodyBytes)
 	if cfg.ReadTimeout == 0 {
 		cfg.ReadTimeout = 60 * time.Second
 	}
@@ -239,10 +256,13 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.fs = &fasthttp.Server{
-		Handler:                      s.handle,
-		ErrorHandler:                 s.handleParseError,
-		Name:                         "nuri",
-		MaxRequestBodySize:           cfg.MaxBodyBytes,
+		Handler:            s.handle,
+		ErrorHandler:       s.handleParseError,
+		Name:               "nuri",
+		MaxRequestBodySize: cfg.MaxBodyBytes,
+		// A body over MaxBodyBytes reaches the handler as a stream, so that
+		// an upload's route can take more; bodyWithin refuses it elsewhere.
+		StreamRequestBody:            true,
 		ReadTimeout:                  cfg.ReadTimeout,
 		IdleTimeout:                  cfg.IdleTimeout,
 		DisablePreParseMultipartForm: true,
@@ -350,7 +370,7 @@ func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 	var apiErr error
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		apiErr = &apiError{err: ErrBodyTooLarge, msg: fmt.Sprintf("request body is over the %d byte limit (the server's --max-body-bytes, which bounds file uploads too)", s.cfg.MaxBodyBytes)}
+		apiErr = bodyTooLarge(s.cfg.MaxBodyBytes, "--max-body-bytes")
 	default:
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {

@@ -46,6 +46,7 @@ type serveConfig struct {
 	aliases               []string // more names requests may give the model
 	apiKeys, corsOrigins  []string
 	maxBody               int
+	maxUpload             int
 	storedResponses       int // --responses-store (0: none)
 	storedResponseMiB     int
 	storedResponsesDir    string // keep them in this folder too
@@ -115,6 +116,7 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	fs.StringVar(&c.alias, "served-model-name", "", "alias of --model-alias (vLLM's flag)")
 	cors := fs.String("cors-origins", "", "comma-separated CORS allow-list (\"*\" for any); empty: CORS off")
 	fs.IntVar(&c.maxBody, "max-body-bytes", server.DefaultMaxBodyBytes, "request body limit in bytes")
+	fs.IntVar(&c.maxUpload, "max-upload-bytes", server.DefaultMaxUploadBytes, "body limit in bytes of file uploads (POST /v1/files) and Anthropic Message Batches")
 	fs.IntVar(&c.storedResponses, "responses-store", server.DefaultStoredResponses, "finished /v1/responses responses kept in memory for previous_response_id and GET (0: none)")
 	fs.StringVar(&c.storedResponsesDir, "responses-store-dir", "", "also keep the stored /v1/responses responses in this folder (created if need be), so previous_response_id conversations outlive a restart; the same limits apply")
 	fs.IntVar(&c.filesMiB, "files-store-mib", server.DefaultFilesBytes>>20, "what the Files API's files (batch inputs and results) may take, in memory or in --files-store-dir, in MiB; an upload past it is refused (0: no Files or Batch API)")
@@ -316,8 +318,8 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	if c.alias == "" {
 		c.alias = gguf.ModelName(c.model)
 	}
-	if c.maxBody <= 0 || c.threads <= 0 || c.nCtx < 0 || *kvMiB < 0 || c.drain < 0 || c.readTimeout <= 0 || c.idleTimeout <= 0 || c.filesMiB < 0 {
-		return fail("--max-body-bytes, --threads, --read-timeout and --idle-timeout must be positive; --ctx-size, --kv-cache-mib, --shutdown-timeout and --files-store-mib not negative")
+	if c.maxBody <= 0 || c.maxUpload <= 0 || c.threads <= 0 || c.nCtx < 0 || *kvMiB < 0 || c.drain < 0 || c.readTimeout <= 0 || c.idleTimeout <= 0 || c.filesMiB < 0 {
+		return fail("--max-body-bytes, --max-upload-bytes, --threads, --read-timeout and --idle-timeout must be positive; --ctx-size, --kv-cache-mib, --shutdown-timeout and --files-store-mib not negative")
 	}
 	if c.storedResponses < 0 || c.storedResponseMiB <= 0 {
 		return fail("--responses-store must not be negative and --responses-store-mib must be positive")
@@ -625,7 +627,7 @@ func filesBytes(mib int) int {
 func newServer(c *serveConfig, log *zap.Logger) (*server.Server, error) {
 	return server.New(server.Config{
 		ModelName: c.alias, AcceptModels: []string{filepath.Base(c.model), c.model}, Aliases: c.aliases, Version: buildVersion(),
-		APIKeys: c.apiKeys, CORSOrigins: c.corsOrigins, MaxBodyBytes: c.maxBody, Logger: log,
+		APIKeys: c.apiKeys, CORSOrigins: c.corsOrigins, MaxBodyBytes: c.maxBody, MaxUploadBytes: c.maxUpload, Logger: log,
 		StoredResponses: storedCount(c.storedResponses), StoredResponseBytes: c.storedResponseMiB << 20, StoredResponsesDir: c.storedResponsesDir,
 		LoRAModules: loraModules(c.lora), LoRAAdapters: loraAdapters(c.lora), AllowLoRAUpdates: c.allowLoRAUpdates, MaxReplyTokens: c.maxReplyTokens,
 		NoSlots: c.noSlots, ReadTimeout: c.readTimeout, IdleTimeout: c.idleTimeout, FilesBytes: filesBytes(c.filesMiB), FilesDir: c.filesDir,

@@ -78,7 +78,7 @@ func (s *Server) handleEmbeddings(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err != nil {
 		return err
 	}
-	resp := embeddingResponse{Object: "list", Model: s.cfg.ModelName, Data: make([]embeddingData, len(inputs))}
+	resp := embeddingResponse{Object: "list", Model: s.pooledName(req.Model, b), Data: make([]embeddingData, len(inputs))}
 	for i, v := range vecs {
 		resp.Data[i] = embeddingData{Object: "embedding", Index: i, Embedding: v}
 		if req.EncodingFormat == "base64" {
@@ -98,13 +98,33 @@ func (s *Server) embeddingBackend(model string) (*Backend, error) {
 // poolingBackend returns the backend when served says it serves a route
 // (what, which gives results) under model, the served model's name: a
 // LoRA module's is refused, and a server started without flag says so.
+//
+// A pooling model (AddPoolingBackend) is taken by its name, and by no name
+// or the main model's when the main model does not serve the route (or is
+// still loading): the first that does.
 func (s *Server) poolingBackend(model string, served func(*Backend) bool, what, results, flag string) (*Backend, error) {
-	b, err := s.backendFor()
-	if err != nil {
-		return nil, err
+	if p := s.poolingModelNamed(model); p != nil {
+		if !served(p.b) {
+			return nil, &apiError{err: ErrNotSupported, param: "model", msg: fmt.Sprintf("'%s' is not served for %s: it serves %s", model, what, p.servesWhat())}
+		}
+		return p.b, nil
 	}
-	if !served(b) {
-		return nil, &apiError{err: ErrNotSupported, param: "model", msg: fmt.Sprintf("'%s' is not served for %s: start the server with %s", s.cfg.ModelName, what, flag)}
+	b, err := s.backendFor()
+	if err != nil || !served(b) {
+		if _, lora := s.loras.lookup(model); !lora {
+			if err := s.checkModel(model); err != nil {
+				return nil, err
+			}
+			for _, p := range s.poolingModels() {
+				if served(p.b) {
+					return p.b, nil
+				}
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		return nil, &apiError{err: ErrNotSupported, param: "model", msg: fmt.Sprintf("'%s' is not served for %s: start the server with %s, or serve a model for them beside it with --embedding-model", s.cfg.ModelName, what, flag)}
 	}
 	if lora, err := s.generationModel(model); err != nil {
 		return nil, err

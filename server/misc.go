@@ -88,7 +88,7 @@ func (s *Server) modelObject(lora int32) modelJSON {
 		m.Root, m.Parent = s.loras.module(lora).Path, s.cfg.ModelName
 	}
 	if b := s.backend.Load(); b != nil {
-		m.MaxModelLen = b.Engine.NCtx()
+		m.MaxModelLen = b.maxLen()
 	}
 	return m
 }
@@ -102,6 +102,9 @@ func (s *Server) handleModels(ctx *fasthttp.RequestCtx, _ *reqInfo) error {
 	}
 	for _, id := range s.loras.ids() {
 		list.Data = append(list.Data, s.modelObject(id))
+	}
+	for _, p := range s.poolingModels() {
+		list.Data = append(list.Data, modelJSON{ID: p.name, Object: "model", Created: s.created, OwnedBy: "nuri", MaxModelLen: p.b.maxLen()})
 	}
 	if anthropicClient(ctx) {
 		out := anthropicModelList{Data: make([]anthropicModel, len(list.Data))}

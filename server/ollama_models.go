@@ -60,28 +60,32 @@ func paramSize(n int64) string {
 	return fmt.Sprint(n)
 }
 
-// ollamaEntries lists the base model and its LoRA modules under Ollama's
-// "name:latest" form.
+// ollamaEntries lists the base model, its LoRA modules and the pooling
+// models under Ollama's "name:latest" form.
 func (s *Server) ollamaEntries(b *Backend, running bool) []ollamaModelEntry {
-	mi := b.Model
-	d := ollamaDetails{Format: "gguf", Family: mi.Arch, Families: []string{mi.Arch}, ParameterSize: paramSize(mi.Params), QuantizationLevel: mi.Quant}
-	entry := func(name, parent string) ollamaModelEntry {
-		e := ollamaModelEntry{Name: ollamaTagged(name), Model: ollamaTagged(name), Size: mi.Size, Details: d}
-		e.Details.ParentModel = parent
-		if !mi.Modified.IsZero() {
-			e.Modified = mi.Modified.Format(time.RFC3339Nano)
-		}
-		if running {
-			zero := int64(0) // weights in host memory
-			e.ExpiresAt, e.SizeVRAM, e.Context = time.Now().AddDate(10, 0, 0).UTC().Format(time.RFC3339), &zero, b.Engine.NCtx()
-		}
-		return e
-	}
-	out := []ollamaModelEntry{entry(s.cfg.ModelName, "")}
+	out := []ollamaModelEntry{ollamaEntry(b, s.cfg.ModelName, "", running)}
 	for _, id := range s.loras.ids() {
-		out = append(out, entry(s.loras.module(id).Name, ollamaTagged(s.cfg.ModelName)))
+		out = append(out, ollamaEntry(b, s.loras.module(id).Name, ollamaTagged(s.cfg.ModelName), running))
+	}
+	for _, p := range s.poolingModels() {
+		out = append(out, ollamaEntry(p.b, p.name, "", running))
 	}
 	return out
+}
+
+// ollamaEntry is b's entry under name (a LoRA module's with its parent).
+func ollamaEntry(b *Backend, name, parent string, running bool) ollamaModelEntry {
+	mi := b.Model
+	d := ollamaDetails{Format: "gguf", Family: mi.Arch, Families: []string{mi.Arch}, ParameterSize: paramSize(mi.Params), QuantizationLevel: mi.Quant, ParentModel: parent}
+	e := ollamaModelEntry{Name: ollamaTagged(name), Model: ollamaTagged(name), Size: mi.Size, Details: d}
+	if !mi.Modified.IsZero() {
+		e.Modified = mi.Modified.Format(time.RFC3339Nano)
+	}
+	if running {
+		zero := int64(0) // weights in host memory
+		e.ExpiresAt, e.SizeVRAM, e.Context = time.Now().AddDate(10, 0, 0).UTC().Format(time.RFC3339), &zero, b.maxLen()
+	}
+	return e
 }
 
 func (s *Server) handleOllamaTags(ctx *fasthttp.RequestCtx, _ *reqInfo) error {

@@ -84,6 +84,12 @@ func (s *Server) checkModel(name string) error {
 	for _, id := range s.loras.ids() {
 		served += ", '" + s.loras.module(id).Name + "'"
 	}
+	for _, p := range s.poolingModels() {
+		if p.name == name {
+			return &apiError{err: ErrNotSupported, param: "model", msg: fmt.Sprintf("The model '%s' serves %s only (/v1/embeddings, /v1/rerank); this route takes %s.", name, p.servesWhat(), served)}
+		}
+		served += ", '" + p.name + "' (" + p.servesWhat() + ")"
+	}
 	return &apiError{err: ErrModelNotFound, param: "model", msg: fmt.Sprintf("The model '%s' does not exist. This server serves %s.", name, served)}
 }
 

@@ -328,7 +328,7 @@ func (s *Server) handleRerank(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if len(req.Texts) > 0 {
 		return s.writeJSON(ctx, teiRerank(b, &req, results[:topN]))
 	}
-	resp := rerankResponse{ID: "rerank-" + ri.id, Object: "list", Model: s.replyModel(req.Model, 0),
+	resp := rerankResponse{ID: "rerank-" + ri.id, Object: "list", Model: s.pooledName(req.Model, b),
 		Usage: rerankUsage{PromptTokens: n, TotalTokens: n}, Results: results[:topN]}
 	return s.writeJSON(ctx, &resp)
 }
@@ -425,7 +425,7 @@ func (s *Server) handleScore(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err != nil {
 		return err
 	}
-	resp := scoreResponse{ID: "score-" + ri.id, Object: "list", Created: time.Now().Unix(), Model: s.replyModel(req.Model, 0),
+	resp := scoreResponse{ID: "score-" + ri.id, Object: "list", Created: time.Now().Unix(), Model: s.pooledName(req.Model, b),
 		Usage: rerankUsage{PromptTokens: n, TotalTokens: n}, Data: make([]scoreData, len(scores))}
 	for i, sc := range scores {
 		resp.Data[i] = scoreData{Index: i, Object: "score", Score: sc}

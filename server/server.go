@@ -131,6 +131,11 @@ type Server struct {
 
 	state   atomic.Int32
 	backend atomic.Pointer[Backend]
+	// pooling are the embedding models and rerankers served beside the
+	// main one (AddPoolingBackend); poolMu guards the slice, which is
+	// replaced, never changed in place.
+	poolMu  sync.RWMutex
+	pooling []poolingModel
 
 	// baseCtx parents every submitted sequence; cancelAll ends them when
 	// a graceful shutdown runs out of time.

@@ -78,6 +78,7 @@ type serveConfig struct {
 	eng                   engine.Config
 	draft                 draftFlags
 	lora                  []model.LoRA
+	poolingModels         []poolingModelFlag // --embedding-model: embedding models and rerankers served beside --model
 	allowLoRAUpdates      bool
 	modelSampling         bool // requests' unset sampling fields take the GGUF's recommendations
 	sampling              *samplingFlags
@@ -196,6 +197,17 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 			}
 			c.lora = append(c.lora, model.LoRA{Path: path, Scale: 1, Name: name})
 		}
+		return nil
+	})
+	fs.Func("embedding-model", "serve an embedding model or a reranker beside --model, as [NAME=]FILE (repeatable; NAME: the file's name without .gguf): /v1/embeddings, /v1/rerank, /score and the other APIs' embedding routes take it by NAME, and by no name where --model serves neither", func(v string) error {
+		name, path, ok := strings.Cut(v, "=")
+		if !ok {
+			name, path = gguf.ModelName(v), v
+		}
+		if name == "" || path == "" {
+			return fmt.Errorf("want [NAME=]FILE, got %q", v)
+		}
+		c.poolingModels = append(c.poolingModels, poolingModelFlag{name: name, path: path})
 		return nil
 	})
 	fs.BoolVar(&c.modelSampling, "model-sampling", true, "requests' unset sampling fields take the settings the model recommends (its general.sampling.* metadata, as llama-server does) before llama.cpp's defaults")
@@ -584,6 +596,19 @@ func serveModel(ctx context.Context, c *serveConfig, log *zap.Logger, stdout io.
 		log.Warn("LoRA adapters may be loaded and unloaded over HTTP (POST /v1/load_lora_adapter, /v1/unload_lora_adapter): any client with access may make the server read a file it names")
 	}
 
+	for _, pm := range c.poolingModels {
+		pb, closePooling, err := loadPoolingBackend(c, pm, log)
+		if err == nil {
+			if err = srv.AddPoolingBackend(pm.name, pb); err != nil {
+				closePooling()
+			}
+		}
+		if err != nil {
+			_ = srv.Shutdown(context.Background())
+			return fmt.Errorf("--embedding-model %s: %w", pm.path, err)
+		}
+		defer closePooling()
+	}
 	be, closeBackend, err := loadBackend(ctx, c, srv.Metrics(), log)
 	if err != nil {
 		_ = srv.Shutdown(context.Background())
@@ -746,10 +771,10 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 		log.Info("an encoder model", zap.String("arch", m.Config().Arch), zap.Bool("embeddings", c.embeddings), zap.Bool("reranking", c.reranking))
 	}
 	if err == nil && c.embeddings {
-		emb, err = newEmbedder(c, m, dev, log)
+		emb, err = newEmbedder(c, c.model, c.pooling, c.eng.NCtx, m, dev, log)
 	}
 	if err == nil && c.reranking {
-		rr, err = newReranker(c, m, tok, dev, log)
+		rr, err = newReranker(c, c.eng.NCtx, m, tok, dev, log)
 	}
 	if err != nil {
 		eng.Close()
@@ -787,7 +812,7 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 // newReranker is --reranking's reranker: the file's classification head
 // (a reranker converted by llama.cpp), else the language-model head's rows
 // of the answers "yes" and "no" (Qwen3-Reranker shipped as a plain model).
-func newReranker(c *serveConfig, m model.Model, tok *tokenizer.Tokenizer, dev backends.Device, log *zap.Logger) (*engine.Reranker, error) {
+func newReranker(c *serveConfig, nCtx int, m model.Model, tok *tokenizer.Tokenizer, dev backends.Device, log *zap.Logger) (*engine.Reranker, error) {
 	var answers []int32
 	yes, okYes := tok.TokenID("yes")
 	no, okNo := tok.TokenID("no")
@@ -798,7 +823,7 @@ func newReranker(c *serveConfig, m model.Model, tok *tokenizer.Tokenizer, dev ba
 	if err != nil {
 		return nil, fmt.Errorf("reranking: %w", err)
 	}
-	r, err := engine.NewReranker(m, engine.EmbedderConfig{NCtx: c.eng.NCtx, KVCacheType: c.eng.KVCacheType,
+	r, err := engine.NewReranker(m, engine.EmbedderConfig{NCtx: nCtx, KVCacheType: c.eng.KVCacheType,
 		KVCacheTypeV: c.eng.KVCacheTypeV, BatchTokens: c.eng.MaxNumBatchedTokens, MaxQueued: c.eng.MaxQueuedRequests, Device: dev}, head)
 	if err != nil {
 		return nil, fmt.Errorf("reranking: %w", err)
@@ -813,12 +838,12 @@ func newReranker(c *serveConfig, m model.Model, tok *tokenizer.Tokenizer, dev ba
 
 // newEmbedder is --embeddings' embedder: its pooling is --pooling, else
 // the GGUF's pooling_type (llama.cpp's numbers), else the last token's.
-func newEmbedder(c *serveConfig, m model.Model, dev backends.Device, log *zap.Logger) (*engine.Embedder, error) {
-	pooling, err := poolingFor(c.model, c.pooling, log)
+func newEmbedder(c *serveConfig, path, poolingFlag string, nCtx int, m model.Model, dev backends.Device, log *zap.Logger) (*engine.Embedder, error) {
+	pooling, err := poolingFor(path, poolingFlag, log)
 	if err != nil {
 		return nil, err
 	}
-	e, err := engine.NewEmbedder(m, engine.EmbedderConfig{NCtx: c.eng.NCtx, KVCacheType: c.eng.KVCacheType,
+	e, err := engine.NewEmbedder(m, engine.EmbedderConfig{NCtx: nCtx, KVCacheType: c.eng.KVCacheType,
 		KVCacheTypeV: c.eng.KVCacheTypeV, Pooling: pooling, BatchTokens: c.eng.MaxNumBatchedTokens, MaxQueued: c.eng.MaxQueuedRequests, Device: dev})
 	if err != nil {
 		return nil, fmt.Errorf("embeddings: %w", err)
@@ -932,4 +957,64 @@ func thinkingBudget(n int) *int {
 		return nil
 	}
 	return &n
+}
+
+// poolingModelFlag is one --embedding-model: a model served as name.
+type poolingModelFlag struct{ name, path string }
+
+// loadPoolingBackend loads an --embedding-model on --device with
+// --threads: a reranker where the file has a classification head or its
+// pooling_type is llama.cpp's rank (4), else an embedder pooling as its
+// pooling_type says; its longest input is its own context. The returned
+// func frees it.
+func loadPoolingBackend(c *serveConfig, pm poolingModelFlag, log *zap.Logger) (*server.Backend, func(), error) {
+	log = log.With(zap.String("embedding_model", pm.name))
+	tok, err := loadTokenizer(pm.path, c.normalization)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := gguf.Open(pm.path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", pm.path, err)
+	}
+	mi := modelInfo(pm.path, f)
+	mi.Path = pm.path
+	rerankTemplate, _ := f.String("tokenizer.chat_template.rerank")
+	poolingType, _ := f.Int(f.Arch() + ".pooling_type")
+	if err := f.Close(); err != nil {
+		return nil, nil, fmt.Errorf("close %s: %w", pm.path, err)
+	}
+	m, dev, closeModel, err := loadOnDevice(pm.path, c.device, c.threads, 0, nil, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	rerank := poolingType == 4
+	if h, ok := m.(model.Heads); ok {
+		if _, cls, err := h.ClassifierHead(); err != nil {
+			return nil, nil, errors.Join(err, closeModel())
+		} else if cls {
+			rerank = true
+		}
+	}
+	b := &server.Backend{Tokenizer: tok, Model: mi}
+	var closePooling func() error
+	if rerank {
+		r, err := newReranker(c, 0, m, tok, dev, log)
+		if err != nil {
+			return nil, nil, errors.Join(err, closeModel())
+		}
+		b.Reranker, b.RerankTemplate, closePooling = r, rerankTemplate, r.Close
+	} else {
+		e, err := newEmbedder(c, pm.path, "", 0, m, dev, log)
+		if err != nil {
+			return nil, nil, errors.Join(err, closeModel())
+		}
+		b.Embedder, closePooling = e, e.Close
+	}
+	log.Info("serving beside the model", zap.String("path", pm.path), zap.Bool("reranking", rerank))
+	return b, func() {
+		if err := errors.Join(closePooling(), closeModel()); err != nil {
+			log.Warn("close embedding model", zap.Error(err))
+		}
+	}, nil
 }

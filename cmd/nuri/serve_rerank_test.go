@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -221,5 +222,88 @@ func TestServeRerankEncoder(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 400 {
 		t.Errorf("an instruction for a cross-encoder: status %d, want 400", resp.StatusCode)
+	}
+}
+
+// TestServeEmbeddingModel: --embedding-model serves an embedding model and
+// a reranker beside a model that does neither. Their embeddings and
+// scores are those of the same files served alone (--embeddings,
+// --reranking), requests that name no model reach them, and the main
+// model still generates.
+func TestServeEmbeddingModel(t *testing.T) {
+	stories := testshared.Path(t, "models", "stories260K.gguf")
+	reranker := testgguf.WriteReranker(t, stories, [2]int32{393, 348}, "Question: {query} Story: {document}")
+	base := startServe(t, "--embedding-model", "emb="+stories, "--embedding-model", reranker)
+	rrName := strings.TrimSuffix(filepath.Base(reranker), ".gguf")
+	alone := startServe(t, "--embeddings")
+	rrAlone := startServe(t, "--model", reranker, "--reranking")
+
+	post := func(url, body string) []byte {
+		t.Helper()
+		resp, err := http.Post(url, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("POST %s %s: %d %s", url, body, resp.StatusCode, raw)
+		}
+		return raw
+	}
+	type embeddings struct {
+		Model string `json:"model"`
+		Data  []struct {
+			Embedding []float32 `json:"embedding"`
+		} `json:"data"`
+	}
+	var want embeddings
+	if err := json.Unmarshal(post(alone+"/v1/embeddings", `{"input": ["Lily was happy.", "Once"]}`), &want); err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{`{"input": ["Lily was happy.", "Once"]}`, `{"input": ["Lily was happy.", "Once"], "model": "emb"}`} {
+		var got embeddings
+		if err := json.Unmarshal(post(base+"/v1/embeddings", body), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Model != "emb" || len(got.Data) != 2 || len(want.Data) != 2 {
+			t.Fatalf("%s: model %q, %d vectors", body, got.Model, len(got.Data))
+		}
+		for i := range got.Data {
+			if !slices.Equal(got.Data[i].Embedding, want.Data[i].Embedding) {
+				t.Errorf("%s: vector %d differs from --embeddings'", body, i)
+			}
+		}
+	}
+
+	docs := []string{"Lily was happy.", "The dog ran to the park.", "Once upon a time"}
+	wantRR, _ := postRerank(t, rrAlone, "Who is happy?", docs)
+	body, _ := json.Marshal(map[string]any{"model": rrName, "query": "Who is happy?", "documents": docs})
+	var gotRR rerankResults
+	if err := json.Unmarshal(post(base+"/v1/rerank", string(body)), &gotRR); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(gotRR.Results, wantRR.Results) {
+		t.Errorf("rerank beside the model %+v, alone %+v", gotRR.Results, wantRR.Results)
+	}
+
+	var comp struct {
+		Choices []struct {
+			Text string `json:"text"`
+		} `json:"choices"`
+	}
+	raw := post(base+"/v1/completions", `{"prompt": "Once upon a time", "max_tokens": 12, "temperature": 0}`)
+	if err := json.Unmarshal(raw, &comp); err != nil || len(comp.Choices) != 1 || comp.Choices[0].Text == "" ||
+		!strings.HasPrefix(storiesGreedy, "Once upon a time"+comp.Choices[0].Text) {
+		t.Errorf("completion beside the embedding models: %v: %s", err, raw)
+	}
+	resp, err := http.Get(base + "/v1/models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(raw), `"id":"emb"`) || !strings.Contains(string(raw), `"id":"`+rrName+`"`) {
+		t.Errorf("models: %s", raw)
 	}
 }

@@ -219,6 +219,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	if err != nil {
+		if cl := ctx.Request.Header.ContentLength(); ctx.Request.IsBodyStream() && (cl > s.cfg.MaxBodyBytes || cl == -1) {
+			// A refused body fasthttp has not read (an upload's, or one
+			// past the limit) is not drained: the connection closes.
+			ctx.SetConnectionClose()
+		}
 		ri.err = err
 		ri.status = s.writeError(ctx, err)
 		return

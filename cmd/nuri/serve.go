@@ -939,6 +939,9 @@ func printWelcome(w io.Writer, addr string, c *serveConfig) {
 		fmt.Fprintf(w, "채팅 예시:\n  curl %s/v1/chat/completions -H 'Content-Type: application/json'%s \\\n    -d '{\"model\": \"%s\", \"messages\": [{\"role\": \"user\", \"content\": \"안녕하세요\"}], \"max_tokens\": 64}'\n",
 			url, auth, c.alias)
 	}
+	for _, pm := range c.poolingModels {
+		fmt.Fprintf(w, "함께 서비스하는 임베딩/리랭킹 모델: %s (%s)\n", pm.name, pm.path)
+	}
 	fmt.Fprintln(w, "종료하려면 Ctrl+C 를 누르세요.")
 }
 

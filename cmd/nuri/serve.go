@@ -199,13 +199,13 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 		}
 		return nil
 	})
-	fs.Func("embedding-model", "serve an embedding model or a reranker beside --model, as [NAME=]FILE (repeatable; NAME: the file's name without .gguf): /v1/embeddings, /v1/rerank, /score and the other APIs' embedding routes take it by NAME, and by no name where --model serves neither", func(v string) error {
+	fs.Func("embedding-model", "serve an embedding model or a reranker beside --model, as [NAME=]MODEL (repeatable; MODEL a GGUF file or a name --model takes, NAME by default the file's name without .gguf, or that name): /v1/embeddings, /v1/rerank, /score and the other APIs' embedding routes take it by NAME, and by no name where --model serves neither", func(v string) error {
 		name, path, ok := strings.Cut(v, "=")
 		if !ok {
-			name, path = gguf.ModelName(v), v
+			name, path = "", v
 		}
-		if name == "" || path == "" {
-			return fmt.Errorf("want [NAME=]FILE, got %q", v)
+		if (ok && name == "") || path == "" {
+			return fmt.Errorf("want [NAME=]MODEL, got %q", v)
 		}
 		c.poolingModels = append(c.poolingModels, poolingModelFlag{name: name, path: path})
 		return nil
@@ -562,6 +562,20 @@ func serveModel(ctx context.Context, c *serveConfig, log *zap.Logger, stdout io.
 	// looked like success.
 	if err := c.resolveModel(log); err != nil {
 		return err
+	}
+	for i, pm := range c.poolingModels {
+		path, err := modelFile(pm.path)
+		if err != nil {
+			return fmt.Errorf("--embedding-model: %w", err)
+		}
+		if pm.name == "" {
+			pm.name = pm.path // a name Ollama or Hugging Face's cache knows it by
+			if path == pm.path {
+				pm.name = gguf.ModelName(path)
+			}
+		}
+		pm.path = path
+		c.poolingModels[i] = pm
 	}
 	f, err := os.Open(c.model)
 	if err != nil {

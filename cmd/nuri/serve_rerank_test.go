@@ -307,3 +307,21 @@ func TestServeEmbeddingModel(t *testing.T) {
 		t.Errorf("models: %s", raw)
 	}
 }
+
+// An --embedding-model that cannot be found fails before the port is
+// bound, naming the flag and the file.
+func TestServeEmbeddingModelMissing(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.gguf")
+	var stderr bytes.Buffer
+	c, err := parseServe([]string{"--model", testshared.Path(t, "models", "stories260K.gguf"), "--addr", "127.0.0.1:0", "--embedding-model", "e=" + missing}, &stderr)
+	if err != nil {
+		t.Fatalf("parse: %v: %s", err, stderr.String())
+	}
+	err = serveModel(context.Background(), c, zap.NewNop(), io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "--embedding-model") || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("serve with a missing embedding model: %v", err)
+	}
+	if _, err := parseServe([]string{"--model", "m", "--embedding-model", "=x.gguf"}, &stderr); err == nil {
+		t.Error("--embedding-model =x.gguf taken")
+	}
+}

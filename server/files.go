@@ -70,15 +70,35 @@ func newFileStore(maxBytes int) *fileStore { return &fileStore{maxBytes: maxByte
 // add keeps data as a new file; expiresAt (0: never) is when it is
 // deleted.
 func (fs *fileStore) add(name, purpose string, data []byte, expiresAt int64) (fileObject, error) {
+	if err := fs.reserve(len(data), "file"); err != nil {
+		return fileObject{}, err
+	}
+	return fs.addReserved(name, purpose, data, expiresAt)
+}
+
+// reserve takes n bytes of the budget, or refuses them (a 413 naming
+// param): a file's while it is written, an Upload's while its parts come.
+func (fs *fileStore) reserve(n int, param string) error {
 	fs.expire()
 	fs.mu.Lock()
-	if fs.bytes+len(data) > fs.maxBytes {
-		taken := fs.bytes
-		fs.mu.Unlock()
-		return fileObject{}, &apiError{err: ErrBodyTooLarge, param: "file", msg: fmt.Sprintf("the file's %d bytes do not fit: %d of the %d bytes kept for files are taken (delete files, or start the server with a larger --files-store-mib)", len(data), taken, fs.maxBytes)}
+	defer fs.mu.Unlock()
+	if fs.bytes+n > fs.maxBytes {
+		return &apiError{err: ErrBodyTooLarge, param: param, msg: fmt.Sprintf("the file's %d bytes do not fit: %d of the %d bytes kept for files are taken (delete files, or start the server with a larger --files-store-mib)", n, fs.bytes, fs.maxBytes)}
 	}
-	fs.bytes += len(data) // held while the bytes are written, outside the lock
+	fs.bytes += n
+	return nil
+}
+
+// release gives back n reserved bytes.
+func (fs *fileStore) release(n int) {
+	fs.mu.Lock()
+	fs.bytes -= n
 	fs.mu.Unlock()
+}
+
+// addReserved is add for data whose bytes are reserved already; they stay
+// taken by the file, or are given back if it cannot be kept.
+func (fs *fileStore) addReserved(name, purpose string, data []byte, expiresAt int64) (fileObject, error) {
 	f := &keptFile{obj: fileObject{ID: "file-" + randomID(idAlphabet, 24), Object: "file", Bytes: len(data), CreatedAt: time.Now().Unix(),
 		Filename: name, Purpose: purpose, Status: "processed"}}
 	if expiresAt > 0 {
@@ -331,7 +351,7 @@ func (s *Server) handleFiles(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 		}
 		return s.writeJSON(ctx, page)
 	}
-	up, err := readUpload(ctx, s.cfg.MaxUploadBytes)
+	up, err := readUpload(ctx, s.cfg.MaxUploadBytes, "file", "upload a file as multipart/form-data with fields file and purpose")
 	if err != nil {
 		return err
 	}
@@ -361,22 +381,23 @@ type upload struct {
 	values   map[string][]string
 	filename string
 	data     []byte
-	files    int // parts named file
+	files    int // parts named as the file
 }
 
 // maxUploadField bounds a form field that is not the file.
 const maxUploadField = 64 << 10
 
 // readUpload reads a multipart/form-data body as it comes, never whole:
-// its fields, and the bytes of the part named file, within limit bytes of
-// body (a 413 past them, the connection closed).
-func readUpload(ctx *fasthttp.RequestCtx, limit int) (*upload, error) {
+// its fields, and the bytes of the part named fileField, within limit
+// bytes of body (a 413 past them, the connection closed). A body that is
+// no such form is a 400 that starts with usage.
+func readUpload(ctx *fasthttp.RequestCtx, limit int, fileField, usage string) (*upload, error) {
 	_, params, err := mime.ParseMediaType(string(ctx.Request.Header.ContentType()))
 	if err == nil && params["boundary"] == "" {
 		err = errors.New("no multipart boundary")
 	}
 	if err != nil {
-		return nil, &apiError{err: ErrBadJSON, msg: fmt.Sprintf("upload a file as multipart/form-data with fields file and purpose: %v", err)}
+		return nil, &apiError{err: ErrBadJSON, msg: fmt.Sprintf("%s: %v", usage, err)}
 	}
 	body := ctx.RequestBodyStream()
 	if body == nil {
@@ -388,7 +409,7 @@ func readUpload(ctx *fasthttp.RequestCtx, limit int) (*upload, error) {
 			ctx.SetConnectionClose()
 			return bodyTooLarge(limit, "--max-upload-bytes")
 		}
-		return &apiError{err: ErrBadJSON, msg: fmt.Sprintf("upload a file as multipart/form-data with fields file and purpose: %v", err)}
+		return &apiError{err: ErrBadJSON, msg: fmt.Sprintf("%s: %v", usage, err)}
 	}
 	up := &upload{values: map[string][]string{}}
 	mr := multipart.NewReader(cr, params["boundary"])
@@ -401,7 +422,7 @@ func readUpload(ctx *fasthttp.RequestCtx, limit int) (*upload, error) {
 			return nil, fail(err)
 		}
 		name := part.FormName()
-		if name == "file" {
+		if name == fileField {
 			up.files++
 			var buf bytes.Buffer
 			if n := ctx.Request.Header.ContentLength(); n > 0 && up.files == 1 {

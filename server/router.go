@@ -106,6 +106,8 @@ func (s *Server) routes(path string) []route {
 		return []route{{method: "POST", auth: true, h: s.handleChatInputTokens}}
 	case "/v1/files":
 		return []route{{method: "POST", auth: true, upload: true, streamed: true, h: s.handleFiles}, {method: "GET", auth: true, h: s.handleFiles}}
+	case "/v1/uploads":
+		return []route{{method: "POST", auth: true, h: s.handleUploads}}
 	case "/v1/batches":
 		return []route{{method: "POST", auth: true, h: s.handleBatches}, {method: "GET", auth: true, h: s.handleBatches}}
 	case "/v1/conversations":
@@ -161,6 +163,11 @@ func (s *Server) routes(path string) []route {
 	if strings.HasPrefix(path, "/v1/messages/batches/") && len(path) > len("/v1/messages/batches/") {
 		return []route{{method: "GET", auth: true, h: s.handleMessageBatch}, {method: "POST", auth: true, h: s.handleMessageBatch},
 			{method: "DELETE", auth: true, h: s.handleMessageBatch}}
+	}
+	if strings.HasPrefix(path, "/v1/uploads/") && len(path) > len("/v1/uploads/") {
+		// A part's body may be as large as a file upload's, read as it comes.
+		parts := strings.HasSuffix(path, "/parts")
+		return []route{{method: "POST", auth: true, upload: parts, streamed: parts, h: s.handleUpload}}
 	}
 	if strings.HasPrefix(path, "/v1/responses/") && len(path) > len("/v1/responses/") {
 		return []route{{method: "GET", auth: true, h: s.handleStoredResponse}, {method: "DELETE", auth: true, h: s.handleStoredResponse},

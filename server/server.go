@@ -136,6 +136,8 @@ type Server struct {
 	// replaced, never changed in place.
 	poolMu  sync.RWMutex
 	pooling []poolingModel
+	// uploads are OpenAI's Uploads API's, in the file store's budget.
+	uploads uploadStore
 
 	// baseCtx parents every submitted sequence; cancelAll ends them when
 	// a graceful shutdown runs out of time.

@@ -227,9 +227,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	if err != nil {
 		if cl := ctx.Request.Header.ContentLength(); ctx.Request.IsBodyStream() && (cl > s.cfg.MaxBodyBytes || cl == -1) {
-			// A refused body fasthttp has not read (an upload's, or one
-			// past the limit) is not drained: the connection closes.
-			ctx.SetConnectionClose()
+			refuseBody(ctx)
 		}
 		ri.err = err
 		ri.status = s.writeError(ctx, err)
@@ -269,6 +267,30 @@ func (s *Server) bodyWithin(ctx *fasthttp.RequestCtx, rt *route) error {
 	}
 	ctx.Request.SetBody(body)
 	return nil
+}
+
+// A refused body that fasthttp has not read (an upload's, or one past the
+// limit) is not drained to its end, which may be gigabytes away: the
+// connection closes. What of it arrives within drainWait, up to
+// drainBytes, is read first, so that a client still sending a body of
+// modest size reads the answer, not a connection reset.
+const (
+	drainBytes = 1 << 20
+	drainWait  = 250 * time.Millisecond
+)
+
+// refuseBody closes the connection after the answer, the unread body
+// drained as far as drainBytes and drainWait allow.
+func refuseBody(ctx *fasthttp.RequestCtx) {
+	ctx.SetConnectionClose()
+	r := ctx.RequestBodyStream()
+	if r == nil {
+		return
+	}
+	if c := ctx.Conn(); c != nil {
+		_ = c.SetReadDeadline(time.Now().Add(drainWait))
+	}
+	_, _ = io.CopyN(io.Discard, r, drainBytes)
 }
 
 // bodyTooLarge is the 413 for a body over limit, set by flag.

@@ -71,6 +71,28 @@ func (us *uploadStore) expire(fs *fileStore, now int64) {
 	}
 }
 
+// pending returns Upload id while it takes parts, else the error that
+// says why it does not. us.mu must be held.
+func (us *uploadStore) pending(fs *fileStore, id string, now int64) (*pendingUpload, error) {
+	us.expire(fs, now)
+	u := us.ups[id]
+	if u == nil {
+		return nil, &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no upload %q (Uploads are kept an hour after they expire)", id)}
+	}
+	if u.obj.Status != "pending" {
+		return nil, &apiError{err: ErrBadJSON, msg: fmt.Sprintf("upload %s is %s: it takes no more parts and cannot be completed or cancelled", id, u.obj.Status)}
+	}
+	return u, nil
+}
+
+// uploadPending is nil where Upload id takes parts, else why it does not.
+func (s *Server) uploadPending(fs *fileStore, id string) error {
+	s.uploads.mu.Lock()
+	defer s.uploads.mu.Unlock()
+	_, err := s.uploads.pending(fs, id, time.Now().Unix())
+	return err
+}
+
 // uploadCreateRequest is POST /v1/uploads' body.
 type uploadCreateRequest struct {
 	Bytes    int    `json:"bytes"`
@@ -129,7 +151,10 @@ func (s *Server) handleUpload(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	id, action, _ := strings.Cut(strings.TrimPrefix(ri.path, "/v1/uploads/"), "/")
 	var data []byte
 	switch action {
-	case "parts": // read before the lock: a part may take long to arrive
+	case "parts": // read outside the lock: a part may take long to arrive
+		if err := s.uploadPending(fs, id); err != nil {
+			return err // before a body that would be thrown away is read
+		}
 		up, err := readUpload(ctx, s.cfg.MaxUploadBytes, "data", "add a part as multipart/form-data with the field data")
 		if err != nil {
 			return err
@@ -156,16 +181,10 @@ func (s *Server) handleUpload(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	}
 	now := time.Now().Unix()
 	s.uploads.mu.Lock()
-	s.uploads.expire(fs, now)
-	u := s.uploads.ups[id]
-	if u == nil {
+	u, err := s.uploads.pending(fs, id, now)
+	if err != nil {
 		s.uploads.mu.Unlock()
-		return &apiError{err: ErrRouteNotFound, msg: fmt.Sprintf("no upload %q (Uploads are kept an hour after they expire)", id)}
-	}
-	if u.obj.Status != "pending" {
-		status := u.obj.Status
-		s.uploads.mu.Unlock()
-		return &apiError{err: ErrBadJSON, msg: fmt.Sprintf("upload %s is %s: it takes no more parts and cannot be completed or cancelled", id, status)}
+		return err
 	}
 	switch action {
 	case "parts":

@@ -129,6 +129,7 @@ func TestUploadsAPI(t *testing.T) {
 		{"/v1/uploads", `{"bytes": 0, "filename": "x", "mime_type": "text/plain", "purpose": "batch"}`, 400},
 		{"/v1/uploads", `{"bytes": 10, "mime_type": "text/plain", "purpose": "batch"}`, 400},
 		{"/v1/uploads/upload_nope/cancel", ``, 404},
+		{"/v1/uploads/upload_nope/parts", `{}`, 404}, // refused before its body is read as a form
 		{"/v1/uploads/" + up.ID + "/other", ``, 404},
 	} {
 		if status, _, out := ts.do("POST", tc.path, tc.body); status != tc.status {

@@ -426,7 +426,9 @@ func readUpload(ctx *fasthttp.RequestCtx, limit int, fileField, usage string) (*
 			up.files++
 			var buf bytes.Buffer
 			if n := ctx.Request.Header.ContentLength(); n > 0 && up.files == 1 {
-				buf.Grow(n) // the file is nearly all of the body
+				// The file is nearly all of the body; the length is the
+				// client's word, so no more than 16 MiB is taken on it.
+				buf.Grow(min(n, 16<<20))
 			}
 			if _, err := buf.ReadFrom(part); err != nil {
 				return nil, fail(err)

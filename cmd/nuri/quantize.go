@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -44,6 +46,11 @@ type quantizeOptions struct {
 	// fits are the scale searches in assembly where the CPU (and
 	// NURI_KERNELS) allows, with the Go loops' bits.
 	fits quant.Fits
+	// leaveOutput keeps output.weight in its own type
+	// (--leave-output-tensor).
+	leaveOutput bool
+	// overrides are metadata pairs set in the output (--override-kv).
+	overrides []gguf.KV
 }
 
 func runQuantize(args []string, stdout, stderr io.Writer) error {
@@ -75,6 +82,15 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	addLoRAFlags(fs, &lora)
 	dryRun := fs.Bool("dry-run", false, "print each tensor's new type, the output's size and whether an importance matrix is needed, without quantizing (llama-quantize --dry-run); OUT.gguf may be left out")
 	outType := fs.String("output-tensor-type", "", "type of output.weight (with tied embeddings, of token_embd.weight as the recipe sees it)")
+	leaveOutput := fs.Bool("leave-output-tensor", false, "keep output.weight in its own type, not (re)quantized (llama-quantize's flag): a larger file, sometimes a better one, above all when requantizing")
+	var overrides []gguf.KV
+	fs.Func("override-kv", "KEY=TYPE:VALUE: set a metadata key in the output, TYPE int, float, bool or str (repeatable; int is stored as the uint32 of its absolute value and float as float32, as llama-quantize stores them)", func(v string) error {
+		kv, err := parseKVOverride(v)
+		if err == nil {
+			overrides = append(overrides, kv)
+		}
+		return err
+	})
 	embType := fs.String("token-embedding-type", "", "type of token_embd.weight")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: nuri quantize [--pure] [--fallback TYPE|auto] [--allow-requantize] [--imatrix FILE [--include-weights S|--exclude-weights S]...]")
@@ -92,6 +108,13 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	if *dryRun && len(pos) == 2 {
 		pos = []string{pos[0], "", pos[1]}
 	}
+	if len(pos) == 4 { // llama-quantize's [nthreads]
+		n, err := strconv.Atoi(pos[3])
+		if err != nil || n <= 0 {
+			return usageError(fs, stderr, "the fourth argument is the thread count, got %q", pos[3])
+		}
+		*threads, pos = n, pos[:3]
+	}
 	if len(pos) != 3 {
 		return usageError(fs, stderr, "want 3 arguments, got %d", len(pos))
 	}
@@ -101,7 +124,11 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	opt := quantizeOptions{plan: quant.PlanOptions{Pure: *pure, TensorTypes: rules, Importance: *imatrix != ""},
-		threads: max(1, *threads), requant: *requant, imatrix: *imatrix, dryRun: *dryRun}
+		threads: max(1, *threads), requant: *requant, imatrix: *imatrix, dryRun: *dryRun, leaveOutput: *leaveOutput, overrides: overrides}
+	if *leaveOutput && *outType != "" {
+		fmt.Fprintln(stderr, "nuri quantize: give --leave-output-tensor or --output-tensor-type, not both")
+		return errUsage
+	}
 	for _, o := range []struct {
 		flag, v string
 		t       *quant.Type
@@ -230,6 +257,13 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 		}
 		return err
 	}
+	if opt.leaveOutput {
+		for i, ti := range f.Tensors {
+			if ti.Name == "output.weight" {
+				types[i] = ti.Type
+			}
+		}
+	}
 	requantized := 0
 	for i, ti := range f.Tensors {
 		if types[i] == ti.Type && len(merges[ti.Name]) == 0 {
@@ -282,6 +316,11 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 	}()
 	if err := quantizeHeader(w, f, mix, types, order); err != nil {
 		return err
+	}
+	for _, kv := range opt.overrides { // after the file type, as llama-quantize sets them
+		if err := w.Set(kv.Key, kv.Value); err != nil {
+			return err
+		}
 	}
 	if opt.im != nil {
 		if err := imatrixKeys(w, opt.imatrix, opt.im); err != nil {
@@ -697,4 +736,40 @@ func (p *quantizeProgress) finish(ok bool) {
 		p.bar.update(p.total, p.total)
 	}
 	p.bar.finish(ok)
+}
+
+// parseKVOverride reads llama-quantize's --override-kv KEY=TYPE:VALUE
+// (TYPE int, float, bool or str) as the pair llama-quantize writes: an
+// int as the uint32 of its absolute value, a float as float32.
+func parseKVOverride(v string) (gguf.KV, error) {
+	key, rest, ok := strings.Cut(v, "=")
+	typ, val, ok2 := strings.Cut(rest, ":")
+	if !ok || !ok2 || key == "" {
+		return gguf.KV{}, fmt.Errorf("want KEY=TYPE:VALUE, got %q", v)
+	}
+	var value gguf.Value
+	switch typ {
+	case "int":
+		n, err := strconv.ParseInt(val, 10, 64)
+		if err != nil || n > math.MaxUint32 || n < -math.MaxUint32 {
+			return gguf.KV{}, fmt.Errorf("%s: %q is not an integer of 32 bits", key, val)
+		}
+		value = gguf.Uint32(uint32(max(n, -n)))
+	case "float":
+		x, err := strconv.ParseFloat(val, 64)
+		if err != nil {
+			return gguf.KV{}, fmt.Errorf("%s: %q is not a number", key, val)
+		}
+		value = gguf.Float32(float32(x))
+	case "bool":
+		if val != "true" && val != "false" {
+			return gguf.KV{}, fmt.Errorf("%s: %q is not true or false", key, val)
+		}
+		value = gguf.Bool(val == "true")
+	case "str":
+		value = gguf.String(val)
+	default:
+		return gguf.KV{}, fmt.Errorf("%s: type %q is not int, float, bool or str", key, typ)
+	}
+	return gguf.KV{Key: key, Value: value}, nil
 }

@@ -392,3 +392,61 @@ func TestQuantizeImatrixWeightFilters(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantizeLeaveOutputAndOverrides: --leave-output-tensor keeps
+// output.weight's own type, --override-kv sets metadata in llama-quantize's
+// types (int as uint32 of its absolute value, float as float32), and a
+// fourth argument is the thread count, as llama-quantize takes them.
+func TestQuantizeLeaveOutputAndOverrides(t *testing.T) {
+	src := quantizeGolden(t, "llama-f32.gguf")
+	out := filepath.Join(t.TempDir(), "o.gguf")
+	runQuantizeTest(t, "--leave-output-tensor", "--override-kv", "general.name=str:누리 test", "--override-kv", "llama.context_length=int:-4096",
+		"--override-kv", "test.scale=float:0.5", "--override-kv", "test.flag=bool:true", "--override-kv", "general.file_type=int:15", src, out, "Q4_K_M", "1")
+	f := testgguf.Open(t, out)
+	in := testgguf.Open(t, src)
+	outTI, ok := f.Tensor("output.weight")
+	inTI, _ := in.Tensor("output.weight")
+	if !ok || outTI.Type != inTI.Type || !bytes.Equal(f.TensorData(outTI), in.TensorData(inTI)) {
+		t.Errorf("output.weight is %v, not left as %v", outTI.Type, inTI.Type)
+	}
+	if ti, _ := f.Tensor("blk.0.attn_q.weight"); ti.Type != quant.Q4_K {
+		t.Errorf("blk.0.attn_q.weight is %v", ti.Type)
+	}
+	if v, _ := f.String("general.name"); v != "누리 test" {
+		t.Errorf("general.name %q", v)
+	}
+	if v, ok := f.Get("llama.context_length"); !ok || v.Type() != gguf.TypeUint32 {
+		t.Errorf("llama.context_length: %v", v)
+	}
+	if v, _ := f.Uint32("llama.context_length"); v != 4096 {
+		t.Errorf("llama.context_length %d", v)
+	}
+	if v, ok := f.Float32("test.scale"); !ok || v != 0.5 {
+		t.Errorf("test.scale %v", v)
+	}
+	if v, ok := f.Bool("test.flag"); !ok || !v {
+		t.Errorf("test.flag %v", v)
+	}
+	if v, _ := f.Uint32("general.file_type"); v != 15 { // over the recipe's
+		t.Errorf("general.file_type %d", v)
+	}
+	for _, bad := range [][]string{
+		{"--override-kv", "general.name"},
+		{"--override-kv", "general.name=string:x"},
+		{"--override-kv", "=str:x"},
+		{"--override-kv", "a.b=int:1.5"},
+		{"--override-kv", "a.b=int:99999999999"},
+		{"--override-kv", "a.b=bool:yes"},
+		{"--override-kv", "a.b=float:x"},
+		{"--leave-output-tensor", "--output-tensor-type", "Q8_0"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if err := runQuantize(append(bad, src, out, "Q4_K_M"), &stdout, &stderr); !errors.Is(err, errUsage) {
+			t.Errorf("%v: error %v, want a usage error", bad, err)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if err := runQuantize([]string{src, out, "Q4_K_M", "two"}, &stdout, &stderr); !errors.Is(err, errUsage) {
+		t.Errorf("a thread count of two: %v", err)
+	}
+}

@@ -95,7 +95,8 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: nuri quantize [--pure] [--fallback TYPE|auto] [--allow-requantize] [--imatrix FILE [--include-weights S|--exclude-weights S]...]")
 		fmt.Fprintln(stderr, "       [--lora FILE | --lora-scaled FILE:SCALE]... (merged into the weights first)")
-		fmt.Fprintln(stderr, "       [--tensor-type PATTERN=TYPE]... [--output-tensor-type TYPE] [--token-embedding-type TYPE] [--threads N] [--dry-run] IN.gguf OUT.gguf TYPE")
+		fmt.Fprintln(stderr, "       [--tensor-type PATTERN=TYPE]... [--output-tensor-type TYPE | --leave-output-tensor] [--token-embedding-type TYPE]")
+		fmt.Fprintln(stderr, "       [--override-kv KEY=TYPE:VALUE]... [--threads N] [--dry-run] IN.gguf OUT.gguf TYPE [THREADS]")
 		fmt.Fprintln(stderr, "TYPE: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K IQ4_NL IQ4_XS,")
 		fmt.Fprintln(stderr, "      or a mix: Q2_K_S Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M (Q3_K/Q4_K/Q5_K without --pure mean the _M mixes, as in llama-quantize),")
 		fmt.Fprintln(stderr, "      IQ3_XXS IQ3_XS IQ3_S IQ3_M IQ2_XXS IQ2_XS IQ2_S IQ2_M IQ1_S IQ1_M (all but IQ3_S and IQ3_M need --imatrix, as in llama-quantize)")

@@ -104,7 +104,8 @@ func TestUsageError(t *testing.T) {
 		want string
 	}{
 		{[]string{"plan", "--qps", "0"}, "nuri plan: --model, and positive --qps"},
-		{[]string{"quantize", "a", "b", "c", "d"}, "nuri quantize: want 3 arguments, got 4"},
+		{[]string{"quantize", "a", "b", "c", "d"}, `nuri quantize: the fourth argument is the thread count, got "d"`},
+		{[]string{"quantize", "a", "b", "c", "2", "e"}, "nuri quantize: want 3 arguments, got 5"},
 		{[]string{"devices", "extra"}, "nuri devices: no arguments expected"},
 		{[]string{"bench", "model"}, "nuri bench model: "},
 		{[]string{"logits"}, "nuri logits: "},

@@ -192,10 +192,8 @@ func putAffine(t Type, y []byte, d, mn float32, L []uint8) {
 // the blocks' searches batched through q's Qkx2Fit.
 func (q *Quantizer) affineRowWeighted(t Type, src []float32, dst []byte, qw []float32, sigma2 float32) {
 	n, nb := len(src), len(src)/qk
-	q.rowW = grow(q.rowW, n)
-	q.rowL = grow(q.rowL, n)
-	q.rowS = grow(q.rowS, 2*nb)
-	w, L, scales, mins := q.rowW[:n], q.rowL[:n], q.rowS[:nb], q.rowS[nb:2*nb]
+	w, L, s := q.rowScratch(n, 2*nb)
+	scales, mins := s[:nb], s[nb:]
 	for i := 0; i < n; i += qk {
 		importanceWeights(w[i:i+qk], src[i:i+qk], qw[i:i+qk], sigma2)
 	}
@@ -204,6 +202,13 @@ func (q *Quantizer) affineRowWeighted(t Type, src []float32, dst []byte, qw []fl
 	for b := range nb {
 		putAffine(t, dst[b*bs:(b+1)*bs], scales[b], mins[b], L[b*qk:(b+1)*qk])
 	}
+}
+
+// rowScratch is q's scratch for a row's batched searches: n weights, n
+// codes and ns scales (and mins, and sums), grown as rows need.
+func (q *Quantizer) rowScratch(n, ns int) (w []float32, L []uint8, s []float32) {
+	q.rowW, q.rowL, q.rowS = grow(q.rowW, n), grow(q.rowL, n), grow(q.rowS, ns)
+	return q.rowW, q.rowL, q.rowS
 }
 
 // grow is s with room for n elements, reallocated only when too short.

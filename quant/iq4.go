@@ -221,7 +221,7 @@ type Quantizer struct {
 	g    IQ4Group
 	qx   QxGroup
 	k2   Qkx2Batch
-	rowW []float32 // a row's weights, codes and scales, for a row's batched searches
+	rowW []float32 // rowScratch's
 	rowL []uint8
 	rowS []float32
 }

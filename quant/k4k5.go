@@ -124,11 +124,8 @@ func (q *Quantizer) k4k5Row(t Type, src []float32, dst []byte, importance []floa
 	k := k4k5For(t, importance != nil)
 	n, nb := len(src), len(src)/QK_K
 	ng := n / 32
-	q.rowW = grow(q.rowW, n)
-	q.rowL = grow(q.rowL, n)
-	q.rowS = grow(q.rowS, 3*ng)
-	w, L := q.rowW, q.rowL
-	scales, mins, sw := q.rowS[:ng], q.rowS[ng:2*ng], q.rowS[2*ng:]
+	w, L, s := q.rowScratch(n, 3*ng)
+	scales, mins, sw := s[:ng], s[ng:2*ng], s[2*ng:]
 	var qw []float32
 	for b := range nb {
 		if importance != nil {

@@ -389,7 +389,8 @@ const maxUploadField = 64 << 10
 
 // readUpload reads a multipart/form-data body as it comes, never whole:
 // its fields, and the bytes of the part named fileField, within limit
-// bytes of body (a 413 past them, the connection closed). A body that is
+// bytes of body (a 413 past them, on which handle closes the connection:
+// the body is chunked, so refuseBody takes it). A body that is
 // no such form is a 400 that starts with usage.
 func readUpload(ctx *fasthttp.RequestCtx, limit int, fileField, usage string) (*upload, error) {
 	_, params, err := mime.ParseMediaType(string(ctx.Request.Header.ContentType()))
@@ -406,7 +407,6 @@ func readUpload(ctx *fasthttp.RequestCtx, limit int, fileField, usage string) (*
 	cr := &countingReader{r: io.LimitReader(body, int64(limit)+1)}
 	fail := func(err error) error {
 		if cr.n > int64(limit) {
-			ctx.SetConnectionClose()
 			return bodyTooLarge(limit, "--max-upload-bytes")
 		}
 		return &apiError{err: ErrBadJSON, msg: fmt.Sprintf("%s: %v", usage, err)}
@@ -446,7 +446,6 @@ func readUpload(ctx *fasthttp.RequestCtx, limit int, fileField, usage string) (*
 		up.values[name] = append(up.values[name], string(v))
 	}
 	if cr.n > int64(limit) {
-		ctx.SetConnectionClose()
 		return nil, bodyTooLarge(limit, "--max-upload-bytes")
 	}
 	return up, nil

@@ -249,8 +249,7 @@ func (s *Server) bodyWithin(ctx *fasthttp.RequestCtx, rt *route) error {
 	if rt.upload {
 		limit, flag = s.cfg.MaxUploadBytes, "--max-upload-bytes"
 	}
-	if ctx.Request.Header.ContentLength() > limit {
-		ctx.SetConnectionClose()
+	if ctx.Request.Header.ContentLength() > limit { // handle closes the connection (refuseBody)
 		return bodyTooLarge(limit, flag)
 	}
 	if rt.streamed || !ctx.Request.IsBodyStream() {
@@ -262,7 +261,6 @@ func (s *Server) bodyWithin(ctx *fasthttp.RequestCtx, rt *route) error {
 		return &apiError{err: ErrBadJSON, msg: fmt.Sprintf("could not read the request body: %v", err)}
 	}
 	if len(body) > limit { // a chunked body, of no stated length
-		ctx.SetConnectionClose()
 		return bodyTooLarge(limit, flag)
 	}
 	ctx.Request.SetBody(body)

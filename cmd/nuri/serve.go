@@ -776,10 +776,8 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 	// An encoder serves what it is for without a flag: a cross-encoder
 	// (a classification head) reranking, any other embeddings.
 	if c.encoder = m.Config().Encoder; c.encoder && !c.embeddings && !c.reranking {
-		if h, ok := m.(model.Heads); ok {
-			if _, c.reranking, err = h.ClassifierHead(); err != nil {
-				err = fmt.Errorf("reranking: %w", err)
-			}
+		if c.reranking, err = classifies(m); err != nil {
+			err = fmt.Errorf("reranking: %w", err)
 		}
 		c.embeddings = !c.reranking
 		log.Info("an encoder model", zap.String("arch", m.Config().Arch), zap.Bool("embeddings", c.embeddings), zap.Bool("reranking", c.reranking))
@@ -883,7 +881,7 @@ func poolingFor(path, flag string, log *zap.Logger) (engine.Pooling, error) {
 		switch n {
 		case 1:
 			pooling = engine.PoolMean
-		case 2, 4:
+		case 2, ggufPoolingRank:
 			pooling = engine.PoolCLS
 		case 3:
 			pooling = engine.PoolLast
@@ -976,6 +974,20 @@ func thinkingBudget(n int) *int {
 	return &n
 }
 
+// ggufPoolingRank is llama.cpp's rank pooling_type, a reranker's.
+const ggufPoolingRank = 4
+
+// classifies reports whether m has a classification head (a cross-encoder
+// converted by llama.cpp), which reranks.
+func classifies(m model.Model) (bool, error) {
+	h, ok := m.(model.Heads)
+	if !ok {
+		return false, nil
+	}
+	_, cls, err := h.ClassifierHead()
+	return cls, err
+}
+
 // poolingModelFlag is one --embedding-model: a model served as name.
 type poolingModelFlag struct{ name, path string }
 
@@ -1005,14 +1017,11 @@ func loadPoolingBackend(c *serveConfig, pm poolingModelFlag, log *zap.Logger) (*
 	if err != nil {
 		return nil, nil, err
 	}
-	rerank := poolingType == 4
-	if h, ok := m.(model.Heads); ok {
-		if _, cls, err := h.ClassifierHead(); err != nil {
-			return nil, nil, errors.Join(err, closeModel())
-		} else if cls {
-			rerank = true
-		}
+	cls, err := classifies(m)
+	if err != nil {
+		return nil, nil, errors.Join(err, closeModel())
 	}
+	rerank := cls || poolingType == ggufPoolingRank
 	b := &server.Backend{Tokenizer: tok, Model: mi}
 	var closePooling func() error
 	if rerank {

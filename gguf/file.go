@@ -27,6 +27,10 @@ type TensorInfo struct {
 	part int // 0: the File itself; i > 0: parts[i-1] of a split model
 }
 
+// Part returns the index (0-based) of the file of a split model that holds
+// the tensor's data: 0 for a model of one file.
+func (ti *TensorInfo) Part() int { return ti.part }
+
 // Elements returns the number of elements (the product of Dims).
 func (ti *TensorInfo) Elements() uint64 {
 	n := uint64(1)

@@ -2,6 +2,7 @@ package gguf
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -76,6 +77,21 @@ func WriteSplitMax(f *File, prefix string, maxBytes uint64) ([]string, error) {
 	return writeSplit(f, prefix, cuts)
 }
 
+// SetSplitKeys sets the keys of part i (0-based) of n of a split model
+// of tensors tensors in all, in gguf-split's types: split.no and
+// split.count as uint16, split.tensors.count as int32.
+func (w *Writer) SetSplitKeys(i, n, tensors int) error {
+	if i < 0 || i >= n || n > 0xffff || tensors < 0 || tensors > math.MaxInt32 {
+		return fmt.Errorf("gguf: split keys: part %d of %d with %d tensors is out of range", i, n, tensors)
+	}
+	for _, kv := range []KV{{KeySplitNo, Uint16(uint16(i))}, {KeySplitCount, Uint16(uint16(n))}, {KeySplitTensorsCount, Int32(int32(tensors))}} {
+		if err := w.Set(kv.Key, kv.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // writeSplit writes part i with the tensors cuts[i]..cuts[i+1]-1.
 func writeSplit(f *File, prefix string, cuts []int) (paths []string, err error) {
 	n := len(cuts) - 1
@@ -137,10 +153,8 @@ func writePart(f *File, path string, i, n int, ts []TensorInfo) (err error) {
 		}
 	}
 	if n > 0 {
-		for _, kv := range []KV{{KeySplitNo, Uint16(uint16(i))}, {KeySplitCount, Uint16(uint16(n))}, {KeySplitTensorsCount, Int32(int32(len(f.Tensors)))}} {
-			if err := w.Set(kv.Key, kv.Value); err != nil {
-				return err
-			}
+		if err := w.SetSplitKeys(i, n, len(f.Tensors)); err != nil {
+			return err
 		}
 	}
 	for j := range ts {

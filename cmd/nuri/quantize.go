@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -51,6 +52,9 @@ type quantizeOptions struct {
 	leaveOutput bool
 	// overrides are metadata pairs set in the output (--override-kv).
 	overrides []gguf.KV
+	// keepSplit writes a split input as parts of the same tensors
+	// (--keep-split).
+	keepSplit bool
 }
 
 func runQuantize(args []string, stdout, stderr io.Writer) error {
@@ -91,12 +95,13 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	})
+	keepSplit := fs.Bool("keep-split", false, "write a split model's quantized tensors into as many parts as it came in, each tensor in the part of its input's, named OUT-0000i-of-0000N.gguf (llama-quantize's flag)")
 	embType := fs.String("token-embedding-type", "", "type of token_embd.weight")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: nuri quantize [--pure] [--fallback TYPE|auto] [--allow-requantize] [--imatrix FILE [--include-weights S|--exclude-weights S]...]")
 		fmt.Fprintln(stderr, "       [--lora FILE | --lora-scaled FILE:SCALE]... (merged into the weights first)")
 		fmt.Fprintln(stderr, "       [--tensor-type PATTERN=TYPE]... [--output-tensor-type TYPE | --leave-output-tensor] [--token-embedding-type TYPE]")
-		fmt.Fprintln(stderr, "       [--override-kv KEY=TYPE:VALUE]... [--threads N] [--dry-run] IN.gguf OUT.gguf TYPE [THREADS]")
+		fmt.Fprintln(stderr, "       [--override-kv KEY=TYPE:VALUE]... [--keep-split] [--threads N] [--dry-run] IN.gguf OUT.gguf TYPE [THREADS]")
 		fmt.Fprintln(stderr, "TYPE: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K IQ4_NL IQ4_XS,")
 		fmt.Fprintln(stderr, "      or a mix: Q2_K_S Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M (Q3_K/Q4_K/Q5_K without --pure mean the _M mixes, as in llama-quantize),")
 		fmt.Fprintln(stderr, "      IQ3_XXS IQ3_XS IQ3_S IQ3_M IQ2_XXS IQ2_XS IQ2_S IQ2_M IQ1_S IQ1_M (all but IQ3_S and IQ3_M need --imatrix, as in llama-quantize)")
@@ -125,7 +130,7 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	opt := quantizeOptions{plan: quant.PlanOptions{Pure: *pure, TensorTypes: rules, Importance: *imatrix != ""},
-		threads: max(1, *threads), requant: *requant, imatrix: *imatrix, dryRun: *dryRun, leaveOutput: *leaveOutput, overrides: overrides}
+		threads: max(1, *threads), requant: *requant, imatrix: *imatrix, dryRun: *dryRun, leaveOutput: *leaveOutput, overrides: overrides, keepSplit: *keepSplit}
 	if *leaveOutput && *outType != "" {
 		fmt.Fprintln(stderr, "nuri quantize: give --leave-output-tensor or --output-tensor-type, not both")
 		return errUsage
@@ -291,8 +296,21 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 		return err
 	}
 	order := llamaOrder(f)
+	parts := quantizeParts(f, out, order, opt.keepSplit)
 	if opt.dryRun {
-		return quantizePlanReport(stdout, f, mix, types, importance, order)
+		if err := quantizePlanReport(stdout, f, mix, types, importance, order); err != nil {
+			return err
+		}
+		if len(parts) > 1 {
+			for i, p := range parts {
+				fmt.Fprintf(stdout, "part %d of %d: %d tensors", i+1, len(parts), len(p.tensors))
+				if out != "" {
+					fmt.Fprintf(stdout, " -> %s", p.path)
+				}
+				fmt.Fprintln(stdout)
+			}
+		}
+		return nil
 	}
 	if needs := missingImportance(f, mix, types, importance, order); len(needs) > 0 {
 		i := needs[0]
@@ -303,54 +321,132 @@ func quantizeFile(in, out string, mix quant.Mix, opt quantizeOptions, stdout, st
 		return fmt.Errorf("tensor %s: %v needs an importance matrix, as in llama-quantize: %s", f.Tensors[i].Name, types[i], how)
 	}
 
-	w, err := gguf.Create(out)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := w.Close(); err == nil && cerr != nil {
-			err = cerr
+	for _, p := range parts {
+		if f.Reads(p.path) {
+			return fmt.Errorf("output %s is a file of the input model", p.path)
 		}
+	}
+	if opt.keepSplit && len(parts) == 1 {
+		fmt.Fprintf(stderr, "nuri quantize: --keep-split: %s is one file, so %s is too\n", in, out)
+	}
+	var written []string
+	defer func() {
 		if err != nil {
-			os.Remove(out) // never leave a truncated model behind
+			for _, p := range written {
+				os.Remove(p) // never leave a truncated model behind
+			}
 		}
 	}()
-	if err := quantizeHeader(w, f, mix, types, order); err != nil {
-		return err
-	}
-	for _, kv := range opt.overrides { // after the file type, as llama-quantize sets them
-		if err := w.Set(kv.Key, kv.Value); err != nil {
-			return err
-		}
-	}
-	if opt.im != nil {
-		if err := imatrixKeys(w, opt.imatrix, opt.im); err != nil {
-			return err
-		}
-	}
 	var total, inBytes, outBytes uint64
 	for _, ti := range f.Tensors {
 		total += ti.Elements()
 	}
 	prog := newQuantizeProgress(stderr, total)
-	for _, i := range order {
-		ti := &f.Tensors[i]
-		prog.tensor(ti.Name, types[i])
-		n, err := quantizeTensor(w, f.TensorData(ti), ti, types[i], importance[i], merges[ti.Name], opt, prog)
+	for pi, part := range parts {
+		written = append(written, part.path)
+		ib, ob, err := quantizePart(f, part, pi, len(parts), mix, types, importance, merges, opt, prog)
 		if err != nil {
 			prog.finish(false)
-			return fmt.Errorf("tensor %s: %w", ti.Name, err)
+			return err
 		}
-		inBytes += ti.Bytes()
-		outBytes += n
+		inBytes += ib
+		outBytes += ob
 	}
 	prog.finish(true)
+	if len(parts) > 1 {
+		out = fmt.Sprintf("%s (%d parts)", strings.Join(written, ", "), len(parts))
+	}
 	fmt.Fprintf(stdout, "%s: %d tensors, %s, %.2f MiB -> %.2f MiB\n", out, len(order), mix.Name,
 		float64(inBytes)/(1<<20), float64(outBytes)/(1<<20))
 	if len(merges) > 0 {
 		fmt.Fprintf(stdout, "merged %d LoRA adapters into %d tensors\n", len(opt.lora), len(merges))
 	}
 	return nil
+}
+
+// quantizePartOut is one file nuri quantize writes: its path and its
+// tensors (indices into the input's), in the order they are written.
+type quantizePartOut struct {
+	path    string
+	tensors []int
+}
+
+// quantizeParts divides the tensors, in order, among the files to write:
+// all into out, or with keepSplit (llama-quantize's --keep-split) each
+// into the part of the output that matches the input's part holding it,
+// named as gguf-split names parts, with out less its ".gguf" (and any
+// "-0000i-of-0000N") as the prefix.
+func quantizeParts(f *gguf.File, out string, order []int, keepSplit bool) []quantizePartOut {
+	n := f.Parts()
+	if !keepSplit || n == 1 {
+		return []quantizePartOut{{path: out, tensors: order}}
+	}
+	prefix := filepath.Join(filepath.Dir(out), gguf.ModelName(out))
+	parts := make([]quantizePartOut, n)
+	for p := range parts {
+		parts[p].path = gguf.SplitPath(prefix, p, n)
+	}
+	for _, i := range order {
+		p := f.Tensors[i].Part()
+		parts[p].tensors = append(parts[p].tensors, i)
+	}
+	return parts
+}
+
+// quantizePart writes part pi of n (n 1: the whole model in one file):
+// the first carries the metadata, every part of several the split keys.
+// It returns the bytes of tensor data read and written.
+func quantizePart(f *gguf.File, part quantizePartOut, pi, n int, mix quant.Mix, types []quant.Type, importance [][]float32, merges map[string][]loraMerge, opt quantizeOptions, prog *quantizeProgress) (inBytes, outBytes uint64, err error) {
+	w, err := gguf.Create(part.path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer func() {
+		if cerr := w.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	if pi == 0 {
+		if err := quantizeHeader(w, f, mix); err != nil {
+			return 0, 0, err
+		}
+		for _, kv := range opt.overrides { // after the file type, as llama-quantize sets them
+			if err := w.Set(kv.Key, kv.Value); err != nil {
+				return 0, 0, err
+			}
+		}
+		if opt.im != nil {
+			if err := imatrixKeys(w, opt.imatrix, opt.im); err != nil {
+				return 0, 0, err
+			}
+		}
+	} else if a, ok := f.Get("general.alignment"); ok {
+		if err := w.Set("general.alignment", a); err != nil {
+			return 0, 0, err
+		}
+	}
+	if n > 1 {
+		if err := w.SetSplitKeys(pi, n, len(f.Tensors)); err != nil {
+			return 0, 0, err
+		}
+	}
+	for _, i := range part.tensors {
+		ti := &f.Tensors[i]
+		if err := w.AddTensor(ti.Name, types[i], ggmlDims(ti.Dims)...); err != nil {
+			return 0, 0, err
+		}
+	}
+	for _, i := range part.tensors {
+		ti := &f.Tensors[i]
+		prog.tensor(ti.Name, types[i])
+		nb, err := quantizeTensor(w, f.TensorData(ti), ti, types[i], importance[i], merges[ti.Name], opt, prog)
+		if err != nil {
+			return 0, 0, fmt.Errorf("%s: tensor %s: %w", part.path, ti.Name, err)
+		}
+		inBytes += ti.Bytes()
+		outBytes += nb
+	}
+	return inBytes, outBytes, nil
 }
 
 // llamaOrder returns f's tensor indices in llama-quantize's order.
@@ -479,7 +575,7 @@ func addLoRARow(x []float32, r int, merges []loraMerge) {
 // llama-quantize it copies every key but the split ones, then sets
 // general.quantization_version and general.file_type (removed and appended,
 // as gguf_set_val does, so the key order matches llama.cpp's files).
-func quantizeHeader(w *gguf.Writer, f *gguf.File, mix quant.Mix, types []quant.Type, order []int) error {
+func quantizeHeader(w *gguf.Writer, f *gguf.File, mix quant.Mix) error {
 	if err := w.CopyKVs(f, gguf.IsSplitKey); err != nil {
 		return err
 	}
@@ -495,12 +591,6 @@ func quantizeHeader(w *gguf.Writer, f *gguf.File, mix quant.Mix, types []quant.T
 	}
 	if mix.HasFileType {
 		if err := w.Set(ft, gguf.Uint32(mix.FileType)); err != nil {
-			return err
-		}
-	}
-	for _, i := range order {
-		ti := &f.Tensors[i]
-		if err := w.AddTensor(ti.Name, types[i], ggmlDims(ti.Dims)...); err != nil {
 			return err
 		}
 	}

@@ -423,3 +423,99 @@ func TestQuantizeProgressLog(t *testing.T) {
 		t.Errorf("last progress line %q: want 100%%", last)
 	}
 }
+
+// TestQuantizeKeepSplit: with --keep-split a split model is quantized into
+// as many parts, each tensor in the part its input was in, with the same
+// data as quantizing the model in one file; the first part carries the
+// metadata and every part the split keys. A model of one file stays one.
+func TestQuantizeKeepSplit(t *testing.T) {
+	src := quantizeGolden(t, "llama-f32.gguf")
+	dir := t.TempDir()
+	whole := filepath.Join(dir, "whole.gguf")
+	runQuantizeTest(t, "--pure", src, whole, "Q4_0")
+
+	f, err := gguf.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inParts, err := gguf.WriteSplit(f, filepath.Join(dir, "in"), 3)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var stdout, stderr bytes.Buffer
+	if err := runQuantize([]string{"--dry-run", "--keep-split", "--pure", inParts[0], "Q4_0"}, &stdout, &stderr); err != nil {
+		t.Fatalf("dry run: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "part 3 of 3: ") {
+		t.Errorf("dry run does not list the parts:\n%s", stdout.String())
+	}
+	if matches, _ := filepath.Glob(filepath.Join(dir, "out*")); len(matches) != 0 {
+		t.Errorf("dry run wrote %v", matches)
+	}
+
+	runQuantizeTest(t, "--keep-split", "--pure", inParts[0], filepath.Join(dir, "out.gguf"), "Q4_0")
+	ref, err := gguf.Open(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	in, err := gguf.Open(inParts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	got, err := gguf.Open(gguf.SplitPath(filepath.Join(dir, "out"), 0, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Close()
+	if got.Parts() != 3 {
+		t.Fatalf("output has %d parts, want 3", got.Parts())
+	}
+	compareTensors(t, got, ref, true)
+	for i := range in.Tensors {
+		gt, ok := got.Tensor(in.Tensors[i].Name)
+		if ok && gt.Part() != in.Tensors[i].Part() {
+			t.Errorf("%s is in part %d, its input in part %d", gt.Name, gt.Part()+1, in.Tensors[i].Part()+1)
+		}
+	}
+	if ft, ok := got.Uint32("general.file_type"); !ok || ft != 2 { // LLAMA_FTYPE_MOSTLY_Q4_0
+		t.Errorf("general.file_type %d (%v), want 2", ft, ok)
+	}
+	for p := range 3 {
+		part, err := gguf.OpenBytes(mustRead(t, gguf.SplitPath(filepath.Join(dir, "out"), p, 3)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		no, _ := part.Get(gguf.KeySplitNo)
+		count, _ := part.Get(gguf.KeySplitCount)
+		if no != gguf.Uint16(uint16(p)) || count != gguf.Uint16(3) {
+			t.Errorf("part %d: split.no %v, split.count %v", p+1, no, count)
+		}
+		if _, ok := part.Get("general.architecture"); ok != (p == 0) {
+			t.Errorf("part %d: general.architecture present %v, want only in the first", p+1, ok)
+		}
+	}
+
+	// A model of one file is written as one file, whatever --keep-split says.
+	one := filepath.Join(dir, "one.gguf")
+	stderr.Reset()
+	if err := runQuantize([]string{"--keep-split", "--pure", src, one, "Q4_0"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	a, b := mustRead(t, one), mustRead(t, whole)
+	if !bytes.Equal(a, b) || !strings.Contains(stderr.String(), "is one file") {
+		t.Errorf("--keep-split of one file: %d bytes (whole: %d), stderr %q", len(a), len(b), stderr.String())
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

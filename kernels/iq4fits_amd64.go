@@ -64,3 +64,25 @@ func qkx2Fit(b *quant.Qkx2Batch) {
 	qkx2FitsAVX512(&b.X[0][0], &b.W[0][0], &b.L[0][0], &b.Aux[0][0], &b.Scale[0], &b.Min[0], &numer[0],
 		b.N, trials, int(b.P.NMax), flags)
 }
+
+//go:noescape
+func iqNearest8x2AVX512(x, w, v *float32, nv int, scale float32, codes *uint16, n int) int
+
+//go:noescape
+func iqNearest4x3AVX512(x, w, v *float32, nv int, scale float32, codes *uint16, n int) int
+
+// iqNearest is c.Nearest in AVX-512, sixteen candidates a pass, with its
+// answers.
+func iqNearest(c *quant.IQCandidates) int {
+	n, nv := len(c.Codes), min(len(c.V), 8)
+	switch {
+	case n == 0:
+		return -1
+	case nv == 0 || len(c.X) < c.Width || len(c.W) < c.Width:
+	case c.Width == 8 && c.Bits == 2:
+		return iqNearest8x2AVX512(&c.X[0], &c.W[0], &c.V[0], nv, c.Scale, &c.Codes[0], n)
+	case c.Width == 4 && c.Bits == 3:
+		return iqNearest4x3AVX512(&c.X[0], &c.W[0], &c.V[0], nv, c.Scale, &c.Codes[0], n)
+	}
+	return c.Nearest()
+}

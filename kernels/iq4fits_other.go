@@ -11,3 +11,5 @@ func iq4Fit(g *quant.IQ4Group) { panic("kernels: no assembly") }
 func qxFit(g *quant.QxGroup) { panic("kernels: no assembly") }
 
 func qkx2Fit(b *quant.Qkx2Batch) { panic("kernels: no assembly") }
+
+func iqNearest(c *quant.IQCandidates) int { panic("kernels: no assembly") }

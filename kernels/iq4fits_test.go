@@ -329,7 +329,8 @@ func BenchmarkQuantizerRow(b *testing.B) {
 		"go":  new(quant.Quantizer),
 		"asm": {Fits: o.Fits()},
 	}
-	for _, typ := range []quant.Type{quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS, quant.Q4_0, quant.Q4_1} {
+	for _, typ := range []quant.Type{quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS, quant.Q4_0, quant.Q4_1,
+		quant.IQ3_S, quant.IQ3_XXS, quant.IQ2_S, quant.IQ2_XS, quant.IQ2_XXS, quant.IQ1_M} {
 		rb, err := typ.RowBytes(len(x))
 		if err != nil {
 			b.Fatal(err)
@@ -350,5 +351,67 @@ func BenchmarkQuantizerRow(b *testing.B) {
 				})
 			}
 		}
+	}
+}
+
+// TestIQNearestAVX512: the assembly's codebook searches answer as
+// quant.IQCandidates.Nearest does, for both shapes (eight positions of two
+// bits, four of three), every count of candidates from none to four
+// passes and more, terms that tie (small integers), that are all at
+// MaxFloat32 or infinite (no candidate found), and random ones; then
+// the Quantizer's rows of the IQ1, IQ2 and IQ3 types are QuantizeRow's.
+func TestIQNearestAVX512(t *testing.T) {
+	near := VecOpsFor(KernelsBest).IQNearest()
+	if near == nil {
+		t.Skip("no AVX-512 on this CPU: quant's Go loop searches, and quant's tests cover it")
+	}
+	r := rand.New(rand.NewPCG(83, 84))
+	codes := make([]uint16, 80)
+	for trial := range 4000 {
+		c := quant.IQCandidates{Width: 8, Bits: 2}
+		if trial%2 == 1 {
+			c.Width, c.Bits = 4, 3
+		}
+		c.Scale = float32(r.ExpFloat64())
+		c.X, c.W, c.V = make([]float32, c.Width), make([]float32, c.Width), make([]float32, 8)
+		if c.Width == 8 {
+			c.V = c.V[:3] // the IQ2 and IQ1 codebooks' three levels
+		}
+		for i := range c.V {
+			c.V[i] = float32(2*i + 1)
+		}
+		for i := range c.X {
+			switch trial % 5 {
+			case 0, 1: // small integers: distances tie between candidates
+				c.X[i], c.W[i], c.Scale = float32(r.IntN(9)), float32(r.IntN(3)), 1
+			case 2:
+				c.X[i], c.W[i] = float32(r.NormFloat64()*math.Exp(4*r.NormFloat64())), float32(r.ExpFloat64())
+			case 3: // distances overflow: no candidate under MaxFloat32
+				c.X[i], c.W[i] = float32(1e19*(1+r.Float64())), 1
+			default: // negative weights, levels of any value (IQ1's)
+				c.X[i], c.W[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+				for l := range c.V {
+					c.V[l] = float32(r.NormFloat64())
+				}
+			}
+		}
+		for i := range codes { // codes of the levels there are
+			codes[i] = 0
+			for p := range c.Width {
+				codes[i] |= uint16(r.IntN(len(c.V))) << (c.Bits * p)
+			}
+		}
+		n := trial % 70
+		if trial%7 == 0 {
+			n = 16 * (1 + r.IntN(4)) // whole passes
+		}
+		c.Codes = codes[:n]
+		if want, got := c.Nearest(), near(&c); got != want {
+			t.Fatalf("trial %d (%d×%d bits, %d candidates): candidate %d, Go %d", trial, c.Width, c.Bits, n, got, want)
+		}
+	}
+	q := quant.Quantizer{Fits: quant.Fits{IQNearest: near}}
+	for _, typ := range []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ1_M} {
+		checkQuantizerRows(t, &q, typ, iq4Blocks(r, 8*9), r)
 	}
 }

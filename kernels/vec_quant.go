@@ -222,7 +222,18 @@ func (o VecOps) QxFit() func(*quant.QxGroup) {
 // Fits returns the scale searches this VecOps runs in assembly, for
 // quant.Quantizer: IQ4Fit, QxFit and Qkx2Fit's.
 func (o VecOps) Fits() quant.Fits {
-	return quant.Fits{IQ4Fit: o.IQ4Fit(), QxFit: o.QxFit(), Qkx2Fit: o.Qkx2Fit()}
+	return quant.Fits{IQ4Fit: o.IQ4Fit(), QxFit: o.QxFit(), Qkx2Fit: o.Qkx2Fit(), IQNearest: o.IQNearest()}
+}
+
+// IQNearest returns the search of an IQ codebook's candidates (the IQ1,
+// IQ2 and IQ3 quantizers') in assembly for quant.Quantizer, sixteen
+// candidates a pass with quant.IQCandidates.Nearest's answers, where this
+// VecOps has AVX-512, else nil.
+func (o VecOps) IQNearest() func(*quant.IQCandidates) int {
+	if o.fast && hasFitsAsm {
+		return iqNearest
+	}
+	return nil
 }
 
 // Qkx2Fit returns make_qkx2_quants's searches (Q2_K, Q4_K and Q5_K's, and

@@ -59,9 +59,9 @@ func blockTypes(t Type) (blockFuncs, bool) {
 	case IQ3_S:
 		return blockFuncs{iqGridQuantizer(IQ3_S), dequantizeIQ3_SBlock}, true
 	case IQ1_S:
-		return blockFuncs{func(x []float32, y []byte) { quantizeIQ1_SBlock(x, y, nil) }, dequantizeIQ1_SBlock}, true
+		return blockFuncs{func(x []float32, y []byte) { quantizeIQ1_SBlock(x, y, nil, nil) }, dequantizeIQ1_SBlock}, true
 	case IQ1_M:
-		return blockFuncs{func(x []float32, y []byte) { quantizeIQ1_MBlock(x, y, nil) }, dequantizeIQ1_MBlock}, true
+		return blockFuncs{func(x []float32, y []byte) { quantizeIQ1_MBlock(x, y, nil, nil) }, dequantizeIQ1_MBlock}, true
 	}
 	return blockFuncs{}, false
 }

@@ -105,11 +105,11 @@ func (q *Quantizer) QuantizeRow(t Type, src []float32, dst []byte, importance []
 		case IQ4_XS:
 			quantizeIQ4_XS(x, y, qw, q)
 		case IQ3_XXS, IQ3_S, IQ2_XXS, IQ2_XS, IQ2_S:
-			quantizeIQGridBlock(t, x, y, qw)
+			quantizeIQGridBlock(t, x, y, qw, q)
 		case IQ1_S:
-			quantizeIQ1_SBlock(x, y, qw)
+			quantizeIQ1_SBlock(x, y, qw, q)
 		case IQ1_M:
-			quantizeIQ1_MBlock(x, y, qw)
+			quantizeIQ1_MBlock(x, y, qw, q)
 		}
 	}
 	return nil

@@ -25,8 +25,8 @@ var (
 
 // bestNeighbourIQ1 is iq1_find_best_neighbour2: the candidate for point u
 // whose values xg[l] times scale come nearest to x under weights w.
-func (s *iqSearch) bestNeighbourIQ1(u int, x, w []float32, scale float32, xg *[3]float32, l []int8) int {
-	return s.bestOf3(u, x, w, scale, xg, l)
+func (s *iqSearch) bestNeighbourIQ1(q *Quantizer, u int, x, w []float32, scale float32, xg *[3]float32, l []int8) int {
+	return s.bestOf3(q, u, x, w, scale, xg, l)
 }
 
 // iq1Sorted returns the group's indices in ascending order of value,
@@ -72,7 +72,7 @@ func maxAbs(x []float32) float32 {
 
 // iq1Entries looks up or searches the codebook entry of each eight levels
 // of L (values xg(k)), returning the entries and whether all were on it.
-func iq1Entries(s *iqSearch, L []int8, xb, w []float32, scale float32, xg func(k int) *[3]float32) (index [4]int, onGrid bool) {
+func iq1Entries(q *Quantizer, s *iqSearch, L []int8, xb, w []float32, scale float32, xg func(k int) *[3]float32) (index [4]int, onGrid bool) {
 	onGrid = true
 	for k := 0; k < len(L)/8; k++ {
 		u := 0
@@ -84,7 +84,7 @@ func iq1Entries(s *iqSearch, L []int8, xb, w []float32, scale float32, xg func(k
 			continue
 		}
 		onGrid = false
-		index[k] = s.bestNeighbourIQ1(u, xb[8*k:], w[8*k:], scale, xg(k), L[8*k:])
+		index[k] = s.bestNeighbourIQ1(q, u, xb[8*k:], w[8*k:], scale, xg(k), L[8*k:])
 	}
 	return index, onGrid
 }
@@ -110,7 +110,7 @@ func iq1Refit(s *iqSearch, index []int, xb, w []float32, scale float32, xg func(
 // quantizeIQ1_SBlock quantizes one 256-weight IQ1_S block (50 bytes);
 // qw is the block's importance, nil for unit importance (ggml requires
 // one).
-func quantizeIQ1_SBlock(x []float32, y []byte, qw []float32) {
+func quantizeIQ1_SBlock(x []float32, y []byte, qw []float32, q *Quantizer) {
 	const bs = 32
 	s := iq1Search()
 	y = y[:iq1sBytes]
@@ -168,7 +168,7 @@ func quantizeIQ1_SBlock(x []float32, y []byte, qw []float32) {
 			xx = &iq1Down
 		}
 		xg := func(int) *[3]float32 { return xx }
-		index, onGrid := iq1Entries(s, L[:], xb, w[:], scale, xg)
+		index, onGrid := iq1Entries(q, s, L[:], xb, w[:], scale, xg)
 		if !onGrid {
 			scale = iq1Refit(s, index[:], xb, w[:], scale, xg)
 		}
@@ -212,7 +212,7 @@ func iq1mShifts(bk, k int) *[3]float32 {
 
 // quantizeIQ1_MBlock quantizes one 256-weight IQ1_M block (56 bytes); qw
 // is the block's importance (nil: each weight's square, as ggml).
-func quantizeIQ1_MBlock(x []float32, y []byte, qw []float32) {
+func quantizeIQ1_MBlock(x []float32, y []byte, qw []float32, q *Quantizer) {
 	const bs = 16
 	s := iq1Search()
 	y = y[:iq1mBytes]
@@ -307,7 +307,7 @@ func quantizeIQ1_MBlock(x []float32, y []byte, qw []float32) {
 			scale, bk = -scale, 3-bk
 		}
 		xg := func(k int) *[3]float32 { return iq1mShifts(bk, k) }
-		index, onGrid := iq1Entries(s, L[:], xb, w[:], scale, xg)
+		index, onGrid := iq1Entries(q, s, L[:], xb, w[:], scale, xg)
 		if !onGrid {
 			scale = iq1Refit(s, index[:2], xb, w[:], scale, xg)
 		}

@@ -221,6 +221,7 @@ type Quantizer struct {
 	g    IQ4Group
 	qx   QxGroup
 	k2   Qkx2Batch
+	iqc  IQCandidates
 	rowW []float32 // rowScratch's
 	rowL []uint8
 	rowS []float32
@@ -238,6 +239,9 @@ type Fits struct {
 	// Qkx2Fit runs a batch of make_qkx2_quants searches in place of
 	// Qkx2Batch.Fit.
 	Qkx2Fit func(*Qkx2Batch)
+	// IQNearest searches an IQ codebook's candidates for a point off it
+	// (IQ1, IQ2 and IQ3 types) in place of IQCandidates.Nearest.
+	IQNearest func(*IQCandidates) int
 }
 
 // fits reports whether q fits t's scale search itself (QuantizeRow then
@@ -253,6 +257,8 @@ func (q *Quantizer) fits(t Type) bool {
 		return q.QxFit != nil
 	case Q2_K, Q4_K, Q5_K:
 		return q.Qkx2Fit != nil
+	case IQ3_XXS, IQ3_S, IQ2_XXS, IQ2_XS, IQ2_S:
+		return q.IQNearest != nil
 	}
 	return false
 }

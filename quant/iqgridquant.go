@@ -29,6 +29,9 @@ type iqSearch struct {
 	// codebook whose candidates are neighbours[o+1 : o+1+neighbours[o]].
 	kmap       []int32
 	neighbours []uint16
+	// ncodes holds, beside each candidate in neighbours, its code: its
+	// level indices, bits a position.
+	ncodes []uint16
 }
 
 // The search tables are built on first use, in 8-100 ms each (IQ3_XXS the
@@ -101,6 +104,7 @@ func newIQSearch(codes []uint16, width, bits, nlevel, nwant int) *iqSearch {
 		}
 		start := len(s.neighbours)
 		s.neighbours = append(s.neighbours, 0)
+		s.ncodes = append(s.ncodes, 0)
 		distinct, last := 0, -1
 		for _, j := range order {
 			if d2s[j] != last {
@@ -111,6 +115,7 @@ func newIQSearch(codes []uint16, width, bits, nlevel, nwant int) *iqSearch {
 				last = d2s[j]
 			}
 			s.neighbours = append(s.neighbours, j)
+			s.ncodes = append(s.ncodes, codes[j])
 		}
 		s.neighbours[start] = uint16(len(s.neighbours) - start - 1)
 		s.kmap[u] = -int32(start) - 1
@@ -121,14 +126,15 @@ func newIQSearch(codes []uint16, width, bits, nlevel, nwant int) *iqSearch {
 // bestNeighbour returns the candidate for off-codebook point u whose
 // levels, times scale, come nearest to x under weights w (the first of
 // equals), and writes its level indices to l.
-func (s *iqSearch) bestNeighbour(u int, x, w []float32, scale float32, l []int8) int {
+func (s *iqSearch) bestNeighbour(q *Quantizer, u int, x, w []float32, scale float32, l []int8) int {
 	if s.width == 8 {
 		// Three levels: the 24 possible terms, computed once.
-		var v [3]float32
-		for k := range v {
-			v[k] = float32(2*k + 1)
-		}
-		return s.bestOf3(u, x, w, scale, &v, l)
+		return s.bestOf3(q, u, x, w, scale, (*[3]float32)(oddLevels[:3]), l)
+	}
+	if q != nil && q.IQNearest != nil {
+		best := s.fitNearest(q, u, x, w, scale, oddLevels[:])
+		s.levelsOf(best, l)
+		return best
 	}
 	o := -s.kmap[u] - 1
 	cand := s.neighbours[o+1 : o+1+int32(s.neighbours[o])]
@@ -146,6 +152,9 @@ func (s *iqSearch) bestNeighbour(u int, x, w []float32, scale float32, l []int8)
 			best, bestD2 = int(j), d2
 		}
 	}
+	if best < 0 { // see candidate
+		best = int(cand[0])
+	}
 	s.levelsOf(best, l)
 	return best
 }
@@ -155,7 +164,12 @@ func (s *iqSearch) bestNeighbour(u int, x, w []float32, scale float32, l []int8)
 // w·diff·diff with diff = scale·v − x, rounded at each step. Each of the 24
 // terms w·diff·diff can take is computed once, so a candidate costs eight
 // additions in ggml's order, and the sums are ggml's bits.
-func (s *iqSearch) bestOf3(u int, x, w []float32, scale float32, v *[3]float32, l []int8) int {
+func (s *iqSearch) bestOf3(q *Quantizer, u int, x, w []float32, scale float32, v *[3]float32, l []int8) int {
+	if q != nil && q.IQNearest != nil {
+		best := s.fitNearest(q, u, x, w, scale, v[:])
+		s.levelsOf(best, l)
+		return best
+	}
 	o := -s.kmap[u] - 1
 	cand := s.neighbours[o+1 : o+1+int32(s.neighbours[o])]
 	var term [8][4]float32
@@ -176,10 +190,17 @@ func (s *iqSearch) bestOf3(u int, x, w []float32, scale float32, v *[3]float32, 
 			best, bestD2 = int(j), d2
 		}
 	}
+	if best < 0 { // see candidate
+		best = int(cand[0])
+	}
 	s.levelsOf(best, l)
 	return best
 }
 
+// oddLevels are the values of the level indices, 2l+1.
+var oddLevels = [8]float32{1, 3, 5, 7, 9, 11, 13, 15}
+
+// levelsOf writes entry j's level indices to l.
 // levelsOf writes entry j's level indices to l.
 func (s *iqSearch) levelsOf(j int, l []int8) {
 	for i := 0; i < s.width; i++ {
@@ -253,7 +274,7 @@ func putScaleNibbles(y []byte, at, stride int, ls [16]uint8) {
 }
 
 // quantizeGroup searches group xb with weights w (both v.group long).
-func (v *iqGridVariant) quantizeGroup(xb, w []float32) iqGroup {
+func (v *iqGridVariant) quantizeGroup(xb, w []float32, q *Quantizer) iqGroup {
 	s := v.search
 	n, width := v.group, s.width
 	entries := n / width
@@ -321,7 +342,7 @@ func (v *iqGridVariant) quantizeGroup(xb, w []float32) iqGroup {
 			u := s.latticePoint(xval[width*k:], id, v.kMaxQ, Laux[width*k:])
 			onGridAux[k] = s.kmap[u] >= 0
 			if !onGridAux[k] {
-				s.bestNeighbour(u, xval[width*k:], waux[width*k:], thisScale, Laux[width*k:])
+				s.bestNeighbour(q, u, xval[width*k:], waux[width*k:], thisScale, Laux[width*k:])
 			}
 		}
 		sumqx, sumq2 := iqSums(xval[:n], w, Laux[:n])
@@ -343,7 +364,7 @@ func (v *iqGridVariant) quantizeGroup(xb, w []float32) iqGroup {
 			}
 			u := s.latticePoint(xval[width*k:], id, v.kMaxQ, L[width*k:])
 			if s.kmap[u] < 0 {
-				s.bestNeighbour(u, xval[width*k:], waux[width*k:], scale, L[width*k:])
+				s.bestNeighbour(q, u, xval[width*k:], waux[width*k:], scale, L[width*k:])
 			}
 		}
 		if sumqx, sumq2 := iqSums(xval[:n], w, L[:n]); sumq2 > 0 {
@@ -451,7 +472,7 @@ func (p plainWeights) fill(w, xb []float32, sigma2 float32) {
 	}
 }
 
-func (t *iqGridType) quantizeBlock(x []float32, y []byte, qw []float32) {
+func (t *iqGridType) quantizeBlock(x []float32, y []byte, qw []float32, q *Quantizer) {
 	v := t.variant
 	clear(y)
 	sigma2 := float32(t.sigma2Factor * iqBlockSigma2(x))
@@ -465,7 +486,7 @@ func (t *iqGridType) quantizeBlock(x []float32, y []byte, qw []float32) {
 		} else {
 			t.plain.fill(wb, xb, sigma2)
 		}
-		g := v.quantizeGroup(xb, wb)
+		g := v.quantizeGroup(xb, wb, q)
 		if g.skip {
 			continue
 		}
@@ -567,12 +588,12 @@ var iqGridTypes = sync.OnceValue(func() map[Type]*iqGridType {
 // quantizeIQGridBlock quantizes one 256-weight block of a codebook type;
 // qw is the block's importance (nil for none; IQ2_XXS and IQ2_XS need
 // one, and are given w = 1 in its place, which ggml would refuse).
-func quantizeIQGridBlock(t Type, x []float32, y []byte, qw []float32) {
+func quantizeIQGridBlock(t Type, x []float32, y []byte, qw []float32, q *Quantizer) {
 	gt := iqGridTypes()[t]
 	if qw == nil && gt.plain == plainNone {
 		qw = onesQK()
 	}
-	gt.quantizeBlock(x, y[:t.BlockBytes()], qw)
+	gt.quantizeBlock(x, y[:t.BlockBytes()], qw, q)
 }
 
 var onesQK = sync.OnceValue(func() []float32 {
@@ -586,5 +607,5 @@ var onesQK = sync.OnceValue(func() []float32 {
 // iqGridQuantizer returns the block quantizer of codebook type t without
 // an importance matrix.
 func iqGridQuantizer(t Type) func(x []float32, y []byte) {
-	return func(x []float32, y []byte) { quantizeIQGridBlock(t, x, y, nil) }
+	return func(x []float32, y []byte) { quantizeIQGridBlock(t, x, y, nil, nil) }
 }

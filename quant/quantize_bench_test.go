@@ -40,8 +40,8 @@ func BenchmarkQuantizeRow(b *testing.B) {
 // quantizers do; kernels holds the assembly fits to the Go ones.
 func TestQuantizerGoFits(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	q := Quantizer{Fits: Fits{IQ4Fit: (*IQ4Group).Fit, QxFit: (*QxGroup).Fit, Qkx2Fit: (*Qkx2Batch).Fit}}
-	for _, typ := range []Type{IQ4_NL, IQ4_XS, Q6_K, Q2_K, Q4_K, Q5_K, Q4_0, Q4_1, Q5_0, Q5_1, Q3_K} {
+	q := Quantizer{Fits: Fits{IQ4Fit: (*IQ4Group).Fit, QxFit: (*QxGroup).Fit, Qkx2Fit: (*Qkx2Batch).Fit, IQNearest: (*IQCandidates).Nearest}}
+	for _, typ := range []Type{IQ4_NL, IQ4_XS, Q6_K, Q2_K, Q4_K, Q5_K, Q4_0, Q4_1, Q5_0, Q5_1, Q3_K, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S, IQ1_M} {
 		for _, weighted := range []bool{false, true} {
 			// Rows whose make_qkx2_quants searches end in a batch not full.
 			n := 5 * QK_K

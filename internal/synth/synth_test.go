@@ -408,18 +408,18 @@ func TestIQRecipes(t *testing.T) {
 
 // TestWriteWithAssemblyFits: the scale searches fitted in assembly
 // (kernels' AVX-512 fits, as nuri synth gives them: IQ4's, Q6_K's,
-// make_qkx2_quants's for Q2_K, Q4_K and Q5_K) write the same file, byte
-// for byte, as quant's Go loops.
+// make_qkx2_quants's for Q2_K, Q4_K and Q5_K, the IQ codebooks' neighbour
+// searches) write the same file, byte for byte, as quant's Go loops.
 func TestWriteWithAssemblyFits(t *testing.T) {
 	vec := kernels.VecOpsFor(kernels.KernelsBest)
-	if f := vec.Fits(); f.IQ4Fit == nil || f.QxFit == nil || f.Qkx2Fit == nil {
+	if f := vec.Fits(); f.IQ4Fit == nil || f.QxFit == nil || f.Qkx2Fit == nil || f.IQNearest == nil {
 		t.Skip("no AVX-512 on this CPU: the Go loops fit, and there is nothing to compare")
 	}
 	s, err := Lookup("tiny")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, typ := range []string{"IQ4_NL", "IQ4_XS", "Q6_K", "Q4_K_M", "Q5_K_S", "Q2_K"} {
+	for _, typ := range []string{"IQ4_NL", "IQ4_XS", "Q6_K", "Q4_K_M", "Q5_K_S", "Q2_K", "IQ3_S", "IQ2_XXS"} {
 		var plain, fast bytes.Buffer
 		if err := WriteTo(&plain, Options{Shape: s, Type: typ, Seed: 7}); err != nil {
 			t.Fatal(err)

@@ -335,3 +335,48 @@ func pow(b, e int) int {
 	}
 	return r
 }
+
+// TestIQQuantizersOverflow: values whose distances to every candidate
+// overflow (an infinity, values near float32's limit) quantize without a
+// panic, where ggml's neighbour search fails an assertion: the first
+// candidate is taken.
+func TestIQQuantizersOverflow(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	rows := map[string][]float32{}
+	for _, name := range []string{"inf", "huge", "nan"} {
+		x := make([]float32, QK_K)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		switch name {
+		case "inf":
+			x[37] = float32(math.Inf(1))
+		case "huge":
+			for i := range x {
+				x[i] *= 1e37
+			}
+		case "nan":
+			x[200] = float32(math.NaN())
+		}
+		rows[name] = x
+	}
+	imp := make([]float32, QK_K)
+	for i := range imp {
+		imp[i] = float32(r.ExpFloat64())
+	}
+	for _, typ := range iqQuantizerTypes {
+		for name, x := range rows {
+			y := make([]byte, typ.BlockBytes())
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Errorf("%v, a row with %s values: panic %v", typ, name, p)
+					}
+				}()
+				if err := QuantizeRow(typ, x, y, imp); err != nil {
+					t.Errorf("%v, a row with %s values: %v", typ, name, err)
+				}
+			}()
+		}
+	}
+}

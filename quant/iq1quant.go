@@ -238,61 +238,64 @@ func quantizeIQ1_MBlock(x []float32, y []byte, qw []float32, q *Quantizer) {
 			continue
 		}
 		idx := iq1Sorted(xb)
-		// Each element's terms at each level, up and down, computed once:
-		// the sums below add them in ggml's order (sorted position), so
-		// the running sums over the first elements carry over between
-		// splits and only the tail at the top level is added anew.
-		var qx, q2 [bs][3][2]float32
+		// Each element's terms at each level, computed once, as the eight
+		// sums they go into: Σw·x·q of cases 0-3, then Σw·q² of cases
+		// 0-3. The first half group is up (q = iq1Up) in cases 0 and 1,
+		// the second in 0 and 2; case 0 is always up and case 3 always
+		// down. The sums take the terms in ggml's order (sorted
+		// position), so the running sums over the first elements carry
+		// over between splits and only the tail at the top level is added
+		// anew; each sum is a lane of its own, with ggml's bits.
+		var terms [bs][3][8]float32
 		for j := 0; j < bs; j++ {
 			i := idx[j]
-			for lv := 0; lv < 3; lv++ {
-				for d, v := range [2]float32{iq1Up[lv], iq1Down[lv]} {
-					wv := float32(w[i] * v)
-					qx[j][lv][d] = float32(wv * xb[i])
-					q2[j][lv][d] = float32(wv * v)
-				}
-			}
-		}
-		// add puts sorted element j at level lv into the four cases: the
-		// first half group is up in cases 0 and 1, the second in 0 and 2.
-		// (Each sum takes its terms in ggml's order; the sums are apart.)
-		add := func(sumqx, sumq2 *[4]float32, j, lv int) {
-			// Case 0 is always up and case 3 always down; u and d are
-			// this half's other up and down cases.
 			u, d := 1, 2
-			if idx[j] >= bs/2 {
+			if i >= bs/2 {
 				u, d = 2, 1
 			}
-			ux, dx, u2, d2 := qx[j][lv][0], qx[j][lv][1], q2[j][lv][0], q2[j][lv][1]
-			sumqx[0] += ux
-			sumqx[u] += ux
-			sumqx[d] += dx
-			sumqx[3] += dx
-			sumq2[0] += u2
-			sumq2[u] += u2
-			sumq2[d] += d2
-			sumq2[3] += d2
+			for lv := 0; lv < 3; lv++ {
+				up, down := iq1Up[lv], iq1Down[lv]
+				wu, wd := float32(w[i]*up), float32(w[i]*down)
+				ux, dx := float32(wu*xb[i]), float32(wd*xb[i])
+				u2, d2 := float32(wu*up), float32(wd*down)
+				t := &terms[j][lv]
+				t[0], t[u], t[d], t[3] = ux, ux, dx, dx
+				t[4], t[4+u], t[4+d], t[7] = u2, u2, d2, d2
+			}
 		}
 		best, scale := float32(-math.MaxFloat32), mx
 		b1, b2, bk := -1, -1, -1
-		var low0x, low0q [4]float32 // elements below i1, at level 0
+		var low0 [8]float32 // elements below i1, at level 0
 		for i1 := 0; i1 <= bs; i1++ {
 			if i1 > 0 {
-				add(&low0x, &low0q, i1-1, 0)
+				addLanes(&low0, &terms[i1-1][0])
 			}
-			low1x, low1q := low0x, low0q // and those from i1 below i2, at level 1
+			low1 := low0 // and those from i1 below i2, at level 1
 			for i2 := i1; i2 <= bs; i2++ {
 				if i2 > i1 {
-					add(&low1x, &low1q, i2-1, 1)
+					addLanes(&low1, &terms[i2-1][1])
 				}
-				sumqx, sumq2 := low1x, low1q
+				// The tail: level-2 terms of sorted elements i2 and up, in
+				// order, each lane apart, in locals so the adds stay in
+				// registers.
+				a0, a1, a2, a3, a4, a5, a6, a7 := low1[0], low1[1], low1[2], low1[3], low1[4], low1[5], low1[6], low1[7]
 				for j := i2; j < bs; j++ {
-					add(&sumqx, &sumq2, j, 2)
+					t := &terms[j][2]
+					a0 += t[0]
+					a1 += t[1]
+					a2 += t[2]
+					a3 += t[3]
+					a4 += t[4]
+					a5 += t[5]
+					a6 += t[6]
+					a7 += t[7]
 				}
+				sums := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 				for k := 0; k < 4; k++ {
-					if sumq2[k] > 0 && float32(sumqx[k]*sumqx[k]) > float32(best*sumq2[k]) {
-						scale = sumqx[k] / sumq2[k]
-						best = scale * sumqx[k]
+					sumqx, sumq2 := sums[k], sums[4+k]
+					if sumq2 > 0 && float32(sumqx*sumqx) > float32(best*sumq2) {
+						scale = sumqx / sumq2
+						best = scale * sumqx
 						b1, b2, bk = i1, i2, k
 					}
 				}
@@ -351,5 +354,12 @@ func quantizeIQ1_MBlock(x []float32, y []byte, qw []float32, q *Quantizer) {
 	for k := 0; k < 4; k++ {
 		sc[k] |= (d16 >> (4 * k) & 0xf) << 12
 		binary.LittleEndian.PutUint16(y[48+2*k:], sc[k])
+	}
+}
+
+// addLanes adds t into s, lane by lane.
+func addLanes(s, t *[8]float32) {
+	for k := range s {
+		s[k] += t[k]
 	}
 }

@@ -203,20 +203,22 @@ var oddLevels = [8]float32{1, 3, 5, 7, 9, 11, 13, 15}
 // levelsOf writes entry j's level indices to l.
 // levelsOf writes entry j's level indices to l.
 func (s *iqSearch) levelsOf(j int, l []int8) {
-	for i := 0; i < s.width; i++ {
-		l[i] = (s.grid[j][i] - 1) / 2
+	g := &s.lidx[j]
+	for i := range l[:s.width] {
+		l[i] = int8(g[i])
 	}
 }
 
 // latticePoint rounds width magnitudes times id to levels 0..kMaxQ−1,
 // writes them to l and returns their lattice index.
 func (s *iqSearch) latticePoint(x []float32, id float32, kMaxQ int32, l []int8) int {
-	u := 0
-	for i := 0; i < s.width; i++ {
-		v := nearestInt(0.5 * (float32(id*x[i]) - 1))
+	u, bits := 0, uint(s.bits)
+	x, l = x[:s.width], l[:len(x)]
+	for i, xi := range x {
+		v := nearestInt(0.5 * (float32(id*xi) - 1))
 		v = max(0, min(kMaxQ-1, v))
 		l[i] = int8(v)
-		u |= int(v) << (s.bits * i)
+		u |= int(v) << (bits * uint(i))
 	}
 	return u
 }

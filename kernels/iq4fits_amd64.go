@@ -74,11 +74,11 @@ func iqNearest4x3AVX512(x, w, v *float32, nv int, scale float32, codes *uint16, 
 // iqNearest is c.Nearest in AVX-512, sixteen candidates a pass, with its
 // answers.
 func iqNearest(c *quant.IQCandidates) int {
-	n, nv := len(c.Codes), min(len(c.V), 8)
+	n, nv := len(c.Codes), c.NV
 	switch {
 	case n == 0:
 		return -1
-	case nv == 0 || len(c.X) < c.Width || len(c.W) < c.Width:
+	case nv < 1 || nv > 8:
 	case c.Width == 8 && c.Bits == 2:
 		return iqNearest8x2AVX512(&c.X[0], &c.W[0], &c.V[0], nv, c.Scale, &c.Codes[0], n)
 	case c.Width == 4 && c.Bits == 3:

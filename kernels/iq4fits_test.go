@@ -373,14 +373,14 @@ func TestIQNearestAVX512(t *testing.T) {
 			c.Width, c.Bits = 4, 3
 		}
 		c.Scale = float32(r.ExpFloat64())
-		c.X, c.W, c.V = make([]float32, c.Width), make([]float32, c.Width), make([]float32, 8)
+		c.NV = 8
 		if c.Width == 8 {
-			c.V = c.V[:3] // the IQ2 and IQ1 codebooks' three levels
+			c.NV = 3 // the IQ2 and IQ1 codebooks' three levels
 		}
-		for i := range c.V {
+		for i := range c.NV {
 			c.V[i] = float32(2*i + 1)
 		}
-		for i := range c.X {
+		for i := range c.Width {
 			switch trial % 5 {
 			case 0, 1: // small integers: distances tie between candidates
 				c.X[i], c.W[i], c.Scale = float32(r.IntN(9)), float32(r.IntN(3)), 1
@@ -390,7 +390,7 @@ func TestIQNearestAVX512(t *testing.T) {
 				c.X[i], c.W[i] = float32(1e19*(1+r.Float64())), 1
 			default: // negative weights, levels of any value (IQ1's)
 				c.X[i], c.W[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
-				for l := range c.V {
+				for l := range c.NV {
 					c.V[l] = float32(r.NormFloat64())
 				}
 			}
@@ -398,7 +398,7 @@ func TestIQNearestAVX512(t *testing.T) {
 		for i := range codes { // codes of the levels there are
 			codes[i] = 0
 			for p := range c.Width {
-				codes[i] |= uint16(r.IntN(len(c.V))) << (c.Bits * p)
+				codes[i] |= uint16(r.IntN(c.NV)) << (c.Bits * p)
 			}
 		}
 		n := trial % 70

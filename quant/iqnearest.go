@@ -7,14 +7,14 @@ import "math"
 // entries near it (Codes), the one whose levels times Scale come nearest
 // to the values X under the weights W.
 type IQCandidates struct {
-	// X and W are the point's values and weights, Width of them (at most
-	// 8).
-	X, W []float32
-	// V are the levels' values, at most 8: level index l stands for V[l].
-	V     []float32
+	// X and W are the point's values and weights, Width of them.
+	X, W [8]float32
+	// V are the levels' values, NV of them: level index l stands for V[l].
+	V     [8]float32
+	NV    int
 	Scale float32
 	// Codes are the candidates' level indices, Bits a position, position
-	// i's at bit Bits·i.
+	// i's at bit Bits·i, each below NV.
 	Codes       []uint16
 	Width, Bits int
 }
@@ -27,7 +27,7 @@ func (c *IQCandidates) Nearest() int {
 	// Each position's terms at each level, computed once.
 	var term [8][8]float32
 	for i := 0; i < c.Width; i++ {
-		for l, v := range c.V[:min(len(c.V), 8)] {
+		for l, v := range c.V[:max(0, min(c.NV, 8))] {
 			diff := float32(c.Scale*v) - c.X[i]
 			term[i][l] = float32(float32(c.W[i]*diff) * diff)
 		}
@@ -54,7 +54,11 @@ func (s *iqSearch) fitNearest(q *Quantizer, u int, x, w []float32, scale float32
 	c := &q.iqc
 	c.Width, c.Bits, c.Scale = s.width, s.bits, scale
 	c.Codes = s.ncodes[o+1 : o+1+int32(s.neighbours[o])]
-	c.X, c.W, c.V = x[:s.width], w[:s.width], v
+	// Copied, not referred to: the caller's arrays stay on its stack.
+	for i := range s.width {
+		c.X[i], c.W[i] = x[i], w[i]
+	}
+	c.NV = copy(c.V[:], v)
 	return s.candidate(o, q.IQNearest(c))
 }
 

@@ -65,6 +65,18 @@
 	VPERMPS T, Z4, Z5; \
 	VADDPS  Z5, Z3, Z3
 
+// HMIN(Z, Y, TY, TYX, TX, TX2): the least of Z's sixteen floats (Y its
+// low half) in TX's low lane; TY (TYX its low half) and TX2 are scratch.
+#define HMIN(Z, Y, TY, TYX, TX, TX2) \
+	VEXTRACTF64X4 $1, Z, TY; \
+	VMINPS        TY, Y, TY; \
+	VEXTRACTF128  $1, TY, TX; \
+	VMINPS        TX, TYX, TX; \
+	VPERMILPS     $0x4e, TX, TX2; \
+	VMINPS        TX2, TX, TX; \
+	VPERMILPS     $0xb1, TX, TX2; \
+	VMINPS        TX2, TX, TX
+
 // ONE answers a search of one pass (n ≤ 16): the first lane whose sum is
 // the least of those under MaxFloat32, or −1 when there are none.
 #define ONE \
@@ -74,14 +86,7 @@
 	MOVL          $0x7f800000, R8; \
 	VPBROADCASTD  R8, Z7; \
 	VMOVAPS       Z3, K2, Z7; \
-	VEXTRACTF64X4 $1, Z7, Y8; \
-	VMINPS        Y8, Y7, Y8; \
-	VEXTRACTF128  $1, Y8, X9; \
-	VMINPS        X9, X8, X9; \
-	VPERMILPS     $0x4e, X9, X10; \
-	VMINPS        X10, X9, X9; \
-	VPERMILPS     $0xb1, X9, X10; \
-	VMINPS        X10, X9, X9; \
+	HMIN(Z7, Y7, Y8, X8, X9, X10); \
 	VBROADCASTSS  X9, Z9; \
 	VCMPPS        $0, Z9, Z7, K2, K3; \
 	KMOVW         K3, AX; \
@@ -119,14 +124,7 @@ none: \
 // lanes whose best sum is the least, or −1 when no lane found a sum under
 // MaxFloat32 (those lanes' places stay past any candidate).
 #define REDUCE \
-	VEXTRACTF64X4 $1, Z1, Y3; \
-	VMINPS        Y3, Y1, Y3; \
-	VEXTRACTF128  $1, Y3, X4; \
-	VMINPS        X4, X3, X4; \
-	VPERMILPS     $0x4e, X4, X5; \
-	VMINPS        X5, X4, X4; \
-	VPERMILPS     $0xb1, X4, X5; \
-	VMINPS        X5, X4, X4; \
+	HMIN(Z1, Y1, Y3, X3, X4, X5); \
 	VBROADCASTSS  X4, Z4; \
 	VCMPPS        $0, Z4, Z1, K3; \
 	MOVL          $0x7fffffff, R8; \

@@ -4,9 +4,9 @@
 
 
 // The lane numbers 0..15 are built in a register (PASSES), not read from
-// a DATA table: a 64-byte table here moved the kernels' larger read-only
-// tables by 64 bytes, and llama-1b Q4_0 decoded at 62-81 t/s against
-// 82-91 without it, run for run (docs/performance.md, round 91).
+// a DATA table. (Binaries with the table once decoded slower; rebuilt,
+// they did not: docs/performance.md, round 91. The register form costs
+// nothing, so it stayed.)
 
 // Registers: Z0 the pass's codes, Z1 each lane's least sum so far, Z2 its
 // candidate's place, Z3 the pass's sums, Z13 the lane numbers, Z14

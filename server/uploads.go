@@ -49,6 +49,10 @@ type pendingUpload struct {
 	obj   uploadObject
 	parts map[string][]byte
 	got   int // the parts' bytes
+	// completing is set while a complete joins and checks the parts
+	// outside the store's lock: the Upload takes nothing else meanwhile,
+	// and does not expire.
+	completing bool
 }
 
 // uploadStore holds the Uploads, pending and ended, until they expire.
@@ -61,7 +65,7 @@ type uploadStore struct {
 // reservations in fs, and forgets every Upload an hour after that.
 func (us *uploadStore) expire(fs *fileStore, now int64) {
 	for id, u := range us.ups {
-		if u.obj.Status == "pending" && now >= u.obj.ExpiresAt {
+		if u.obj.Status == "pending" && !u.completing && now >= u.obj.ExpiresAt {
 			u.obj.Status, u.parts = "expired", nil
 			fs.release(u.obj.Bytes)
 		}
@@ -81,6 +85,9 @@ func (us *uploadStore) pending(fs *fileStore, id string, now int64) (*pendingUpl
 	}
 	if u.obj.Status != "pending" {
 		return nil, &apiError{err: ErrBadJSON, msg: fmt.Sprintf("upload %s is %s: it takes no more parts and cannot be completed or cancelled", id, u.obj.Status)}
+	}
+	if u.completing {
+		return nil, &apiError{err: ErrBadJSON, msg: fmt.Sprintf("upload %s is being completed", id)}
 	}
 	return u, nil
 }
@@ -205,8 +212,20 @@ func (s *Server) handleUpload(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 		fs.release(obj.Bytes)
 		return s.writeJSON(ctx, obj)
 	}
-	file, err := u.assemble(complete.PartIDs, complete.MD5)
+	parts, err := u.ordered(complete.PartIDs)
 	if err != nil {
+		s.uploads.mu.Unlock()
+		return err
+	}
+	// Joining and summing up to --max-upload-bytes takes a while: done
+	// outside the lock, which every Upload's requests take.
+	u.completing = true
+	n := u.obj.Bytes
+	s.uploads.mu.Unlock()
+	file, err := joinParts(parts, n, complete.MD5)
+	s.uploads.mu.Lock()
+	u.completing = false
+	if err != nil { // still pending: a complete with the right sum may follow
 		s.uploads.mu.Unlock()
 		return err
 	}
@@ -228,9 +247,10 @@ func (s *Server) handleUpload(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	return s.writeJSON(ctx, obj)
 }
 
-// assemble is the file of the parts ids, in order: each a part of u, none
-// twice, together the Upload's bytes, with md5 (hex) where given.
-func (u *pendingUpload) assemble(ids []string, sum string) ([]byte, error) {
+// ordered returns the parts ids, in order: each a part of u, none twice,
+// together the Upload's bytes.
+func (u *pendingUpload) ordered(ids []string) ([][]byte, error) {
+	parts := make([][]byte, len(ids))
 	n := 0
 	for i, id := range ids {
 		p, ok := u.parts[id]
@@ -240,14 +260,21 @@ func (u *pendingUpload) assemble(ids []string, sum string) ([]byte, error) {
 		if slices.Contains(ids[:i], id) {
 			return nil, invalidParam("part_ids", "part_ids[%d] %q is listed twice", i, id)
 		}
+		parts[i] = p
 		n += len(p)
 	}
 	if n != u.obj.Bytes {
 		return nil, invalidParam("part_ids", "the parts listed hold %d bytes; the Upload was created for %d", n, u.obj.Bytes)
 	}
+	return parts, nil
+}
+
+// joinParts is the file of parts (n bytes in all), checked against sum
+// (an md5 in hex) where one is given.
+func joinParts(parts [][]byte, n int, sum string) ([]byte, error) {
 	file := make([]byte, 0, n)
-	for _, id := range ids {
-		file = append(file, u.parts[id]...)
+	for _, p := range parts {
+		file = append(file, p...)
 	}
 	if sum != "" {
 		got := md5.Sum(file)

@@ -155,6 +155,17 @@ func TestUploadExpiry(t *testing.T) {
 	if u := us.ups["upload_a"]; u.obj.Status != "pending" || fs.bytes != 600 {
 		t.Fatalf("before its time: %s, %d bytes taken", u.obj.Status, fs.bytes)
 	}
+	// One being completed (its parts joined outside the lock) does not
+	// expire: its reservation is about to pass to the file.
+	us.ups["upload_a"].completing = true
+	us.expire(fs, 3700)
+	if u := us.ups["upload_a"]; u.obj.Status != "pending" || fs.bytes != 600 {
+		t.Fatalf("while completing: %s, %d bytes taken", u.obj.Status, fs.bytes)
+	}
+	if _, err := us.pending(fs, "upload_a", 3700); err == nil {
+		t.Fatal("an Upload being completed takes parts")
+	}
+	us.ups["upload_a"].completing = false
 	us.expire(fs, 3700)
 	if u := us.ups["upload_a"]; u.obj.Status != "expired" || u.parts != nil || fs.bytes != 0 {
 		t.Fatalf("at its time: %s, %d bytes taken", u.obj.Status, fs.bytes)

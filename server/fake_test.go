@@ -69,9 +69,11 @@ type fakeEngine struct {
 	queueCap int // Submit fails with ErrQueueFull when this many are active
 	delay    time.Duration
 	reply    func(r engine.Request) string
-	obs      engine.Observer
-	padded   int64 // Stats().PaddedTokens
-	cached   int   // prompt tokens reported as served from the prefix cache (all but the last at most)
+	// logprob scores token i of r's reply (nil: each -0.25).
+	logprob func(r engine.Request, i int) float32
+	obs     engine.Observer
+	padded  int64 // Stats().PaddedTokens
+	cached  int   // prompt tokens reported as served from the prefix cache (all but the last at most)
 
 	mu        sync.Mutex
 	active    int
@@ -247,7 +249,11 @@ func (f *fakeEngine) generate(r engine.Request, text string, s *fakeSeq, stop fu
 			f.obs.ObserveITL(time.Millisecond)
 		}
 		if r.Logprobs {
-			ev.Logprobs = []engine.TokenLogprob{{Token: int32(c) + 3, Text: []byte{c}, Logprob: -0.25}}
+			lp := float32(-0.25)
+			if f.logprob != nil {
+				lp = f.logprob(r, i)
+			}
+			ev.Logprobs = []engine.TokenLogprob{{Token: int32(c) + 3, Text: []byte{c}, Logprob: lp}}
 			var alts []engine.TokenLogprob
 			for k := 0; k < r.TopLogprobs; k++ {
 				alts = append(alts, engine.TokenLogprob{Token: int32(k + 3), Text: []byte{byte('a' + k)}, Logprob: -float32(k + 1)})

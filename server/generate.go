@@ -20,7 +20,10 @@ type job struct {
 	model    string
 	reqs     []engine.Request // one per choice
 	nPrompts int
-	n        int
+	n        int // choices a prompt: generated, and returned unless keep ranks them
+	// keep (completions' best_of above n): of each prompt's n candidates,
+	// how many the answer returns, the best (bestChoices); 0: all.
+	keep     int
 	stream   bool
 	usage    bool // stream_options.include_usage
 	logprobs bool // report logprobs in the response

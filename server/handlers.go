@@ -32,8 +32,10 @@ func (s *Server) handleCompletion(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if err := checkMaxTokens(base, req.Echo, " (0 only with echo)"); err != nil {
 		return err
 	}
-	if req.BestOf != nil && *req.BestOf > 1 {
-		return notSupported("best_of")
+	stream := req.Stream != nil && *req.Stream
+	bestOf, err := bestOfCandidates(req.BestOf, n, stream)
+	if err != nil {
+		return err
 	}
 	fim := req.Suffix != nil && *req.Suffix != ""
 	if fim && req.Echo {
@@ -67,11 +69,17 @@ func (s *Server) handleCompletion(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	if len(prompts)*n > maxChoices {
 		return invalidParam("n", "%d prompts times n=%d is over %d choices", len(prompts), n, maxChoices)
 	}
+	if len(prompts)*bestOf > maxChoices {
+		return invalidParam("best_of", "%d prompts times best_of=%d is over %d completions", len(prompts), bestOf, maxChoices)
+	}
 	// Echo puts each prompt before its completion and, with logprobs, the
 	// prompt tokens' scores before the completion's, the first token's
 	// null (lm-evaluation-harness scores texts this way, max_tokens 0 or 1).
 	base.PromptLogprobs = req.Echo && base.Logprobs
 	j := s.newJob("completion", "cmpl-"+ri.id, &req.samplingFields, base, prompts, n)
+	if bestOf > n {
+		j.rankCandidates(base, prompts, bestOf)
+	}
 	if req.Echo {
 		if j.echo, err = echoPrompts(b.Tokenizer, &req.Prompt, prompts); err != nil {
 			return err

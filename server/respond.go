@@ -41,18 +41,20 @@ func (s *Server) run(ctx *fasthttp.RequestCtx, ri *reqInfo, b *Backend, j *job) 
 			ri.ttft = c.ttft
 		}
 	}
-	usage := j.totals(choices)
+	usage := j.totals(choices) // every candidate's tokens count, as OpenAI bills best_of
 	ri.promptTokens = usage.PromptTokens
 	if err != nil {
 		return err
 	}
+	timings := j.timingsOf(choices, usage)
+	choices = j.bestChoices(choices)
 	switch j.kind {
 	case "chat":
 		body := chatBody(j, choices, usage)
 		if j.chatDone != nil {
 			j.chatDone(body) // kept without the timings, as OpenAI's
 		}
-		body.Timings = j.timingsOf(choices, usage)
+		body.Timings = timings
 		return s.writeJSON(ctx, body)
 	case "response":
 		return s.writeJSON(ctx, responseBody(j, choices[0]))
@@ -60,7 +62,7 @@ func (s *Server) run(ctx *fasthttp.RequestCtx, ri *reqInfo, b *Backend, j *job) 
 		return s.writeJSON(ctx, j.llamaBody(choices))
 	}
 	body := completionBody(j, choices, usage)
-	body.Timings = j.timingsOf(choices, usage)
+	body.Timings = timings
 	return s.writeJSON(ctx, body)
 }
 

@@ -177,3 +177,57 @@ func TestServeSamplingFlags(t *testing.T) {
 		t.Errorf("a request's own seed did not win over --seed: %q", c.Choices[0].Text)
 	}
 }
+
+// best_of on the real engine: the completion returned is, of the
+// candidates the same request with n = best_of returns (the same seeds),
+// the one with the highest mean log-probability per token.
+func TestServeBestOf(t *testing.T) {
+	base := startServe(t)
+	type result struct {
+		Choices []struct {
+			Text     string `json:"text"`
+			Logprobs struct {
+				TokenLogprobs []float64 `json:"token_logprobs"`
+			} `json:"logprobs"`
+		} `json:"choices"`
+		Usage struct {
+			CompletionTokens int `json:"completion_tokens"`
+		} `json:"usage"`
+	}
+	post := func(body string) result {
+		t.Helper()
+		var r result
+		b := postOK(t, base+"/v1/completions", body)
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatalf("%v: %s", err, b)
+		}
+		return r
+	}
+	const req = `"prompt": "Once upon a time", "max_tokens": 24, "temperature": 1.2, "seed": 11`
+	all := post(`{` + req + `, "n": 5, "logprobs": 0}`)
+	best, bestMean, distinct := -1, 0.0, map[string]bool{}
+	for i, c := range all.Choices {
+		lps := c.Logprobs.TokenLogprobs
+		if len(lps) == 0 {
+			t.Fatalf("candidate %d has no logprobs", i)
+		}
+		sum := 0.0
+		for _, lp := range lps {
+			sum += lp
+		}
+		if m := sum / float64(len(lps)); best < 0 || m > bestMean {
+			best, bestMean = i, m
+		}
+		distinct[c.Text] = true
+	}
+	if len(distinct) < 3 {
+		t.Fatalf("only %d distinct candidates of 5: the test needs sampling to differ", len(distinct))
+	}
+	got := post(`{` + req + `, "best_of": 5}`)
+	if len(got.Choices) != 1 || got.Choices[0].Text != all.Choices[best].Text {
+		t.Fatalf("best_of 5 returned %+v, want candidate %d %q (mean logprob %.4f)", got.Choices, best, all.Choices[best].Text, bestMean)
+	}
+	if got.Usage.CompletionTokens != all.Usage.CompletionTokens {
+		t.Errorf("best_of usage %d completion tokens, want the candidates' %d", got.Usage.CompletionTokens, all.Usage.CompletionTokens)
+	}
+}

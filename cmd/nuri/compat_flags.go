@@ -61,7 +61,6 @@ var compatFlags = []compatFlag{
 	{names: []string{"threads-http"}, from: "llama-server", value: true, note: "HTTP connections are served on goroutines of their own; there is no pool to size"},
 	{names: []string{"threads-batch", "tb"}, from: "llama-server", cli: true, value: true, note: "--threads serves prompt processing and generation alike"},
 	{names: []string{"no-mmap"}, from: "llama-server", cli: true, note: "the GGUF is memory-mapped to load it, and its weights are repacked into Nuri's layout in memory of their own"},
-	{names: []string{"mlock"}, from: "llama-server", cli: true, warn: true, note: "not done: the repacked weights and the KV cache are ordinary memory the system may page out (the GGUF's mapping would be locked twice over)"},
 	{names: []string{"numa"}, from: "llama-server", cli: true, value: true, note: "threads are placed by the operating system"},
 	{names: []string{"prio", "prio-batch", "poll", "poll-batch", "cpu-mask", "C", "cpu-range", "Cr", "cpu-strict", "cpu-mask-batch", "Cb", "cpu-range-batch", "Crb", "cpu-strict-batch"}, from: "llama-server", cli: true, value: true, note: "threads are placed and scheduled by the operating system"},
 	{names: []string{"cache-reuse"}, from: "llama-server", value: true, note: "prompts reuse cached K/V by prefix (prefix caching), not by shifting chunks"},

@@ -300,8 +300,8 @@ func TestLlamaArgEnv(t *testing.T) {
 	if !slices.Equal(c.llamaEnvIgnored, []string{"LLAMA_ARG_RPC"}) {
 		t.Errorf("ignored %v, want [LLAMA_ARG_RPC]", c.llamaEnvIgnored)
 	}
-	if !slices.ContainsFunc(c.startWarnings, func(n string) bool { return strings.HasPrefix(n, "--mlock: not done") }) {
-		t.Errorf("LLAMA_ARG_MLOCK not warned of: %q", c.startWarnings)
+	if !c.mlock {
+		t.Error("LLAMA_ARG_MLOCK left --mlock off")
 	}
 	// A model on the command line wins over the environment's.
 	if c, err = parseServe([]string{"/m/cli.gguf"}, &stderr); err != nil || c.model != "/m/cli.gguf" {
@@ -335,13 +335,13 @@ func TestRunLlamaFlags(t *testing.T) {
 		t.Errorf("-ctv f32 alone: kv %q/%q; want f16/f32", c.kvType, c.kvTypeV)
 	}
 	// llama-cli's flags with nothing to do here are taken and noted;
-	// --mlock is warned of as not done; a server's flag is not run's.
+	// --mlock is done; a server's flag is not run's.
 	c, err = parseRun([]string{"-m", "x.gguf", "-p", "hi", "--mlock", "--no-mmap", "-tb", "2", "--color", "--prompt-cache", "p.bin", "--simple-io"}, &stderr)
 	if err != nil {
 		t.Fatalf("%v: %s", err, firstLine(stderr.String()))
 	}
-	if len(c.warnings) != 1 || !strings.HasPrefix(c.warnings[0], "--mlock: ") || len(c.notes) != 3 {
-		t.Errorf("warnings %q, notes %q", c.warnings, c.notes)
+	if len(c.warnings) != 0 || len(c.notes) != 3 || !c.mlock {
+		t.Errorf("warnings %q, notes %q, mlock %v", c.warnings, c.notes, c.mlock)
 	}
 	if _, err := parseRun([]string{"-m", "x.gguf", "-p", "hi", "--threads-http", "4"}, &stderr); err == nil {
 		t.Error("run took llama-server's --threads-http")
@@ -431,8 +431,8 @@ func TestCompatFlags(t *testing.T) {
 					t.Errorf("%s not noted: %q", want, c.startNotes)
 				}
 			}
-			if len(c.startWarnings) != 1 || !strings.HasPrefix(c.startWarnings[0], "--mlock: not done") {
-				t.Errorf("warnings %q, want --mlock's", c.startWarnings)
+			if len(c.startWarnings) != 0 || !c.mlock {
+				t.Errorf("warnings %q, mlock %v: want --mlock done", c.startWarnings, c.mlock)
 			}
 		}},
 		{"a vLLM command line", []string{"/m/x.gguf", "--disable-log-requests", "--enforce-eager", "--swap-space", "4", "--uvicorn-log-level", "warning",

@@ -34,6 +34,7 @@ type runConfig struct {
 	normalization         tokenizer.Normalization // of input text (--unicode-normalization)
 	chat, ignoreEOS       bool
 	interactive           bool // a conversation on stdin (run_interactive.go)
+	mlock                 bool // lock the process's memory once loaded (lockMemory)
 	nPredict              int
 	threads, nCtx         int
 	kvType, kvTypeV       string // K's and V's cache types
@@ -94,6 +95,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	c.samplers = addSamplingFlags(fs, *sp, "")
 	fs.BoolVar(&c.modelSampling, "model-sampling", true, "take the sampler settings the model recommends (its general.sampling.* metadata, as llama.cpp does) for those flags not given")
 	fs.Func("stop", "stop string (repeatable)", func(s string) error { c.stops = append(c.stops, s); return nil })
+	fs.BoolVar(&c.mlock, "mlock", false, "lock the model in memory once loaded (llama.cpp's --mlock): the repacked weights and every page in memory, and the KV cache's pages as they fill, are never paged out; a refusal (RLIMIT_MEMLOCK) is a warning")
 	fs.BoolVar(&c.ignoreEOS, "ignore-eos", false, "keep generating after end-of-generation tokens")
 	fs.BoolVar(&c.json, "json", false, "constrain the reply to one JSON object, as response_format json_object")
 	fs.StringVar(&c.jsonSchema, "json-schema", "", "JSON Schema file the reply must follow, as response_format json_schema")
@@ -337,6 +339,9 @@ func loadRun(c *runConfig, stderr io.Writer) (*runLoad, error) {
 	if err != nil {
 		closeAll()
 		return nil, err
+	}
+	if c.mlock {
+		lockMemory(log)
 	}
 	return &runLoad{log: log, tok: tok, eng: eng, dev: dev, time: time.Since(t0), close: closeAll}, nil
 }

@@ -65,6 +65,7 @@ type serveConfig struct {
 	logFile               string          // llama-server's --log-file: the log goes there too
 	toolParser            chat.ToolFormat // "" : what the template shows
 	freeToolCalls         bool            // auto calls unconstrained
+	mlock                 bool            // lock the process's memory once loaded (lockMemory)
 	compactJSON           bool            // --disable-any-whitespace
 	embeddings            bool            // serve /v1/embeddings
 	encoder               bool            // the model is an encoder: embeddings only (set at load)
@@ -152,6 +153,7 @@ func parseServeAs(name string, args []string, stderr io.Writer, more func(fs *fl
 	addNormalizationFlag(fs, &c.normalization)
 	fs.StringVar(&c.chatFmt, "chat-format", "", "built-in chat format instead of the template: "+strings.Join(chat.FormatNames(), ", "))
 	toolParser := fs.String("tool-parser", "auto", "how tool calls are read from replies: auto (from the chat template), "+strings.Join(chat.ToolFormatNames(), ", "))
+	fs.BoolVar(&c.mlock, "mlock", false, "lock the model in memory once loaded (llama.cpp's --mlock): the repacked weights and every page in memory, and the KV cache's pages as they fill, are never paged out; a refusal (RLIMIT_MEMLOCK) is a warning")
 	fs.BoolVar(&c.freeToolCalls, "free-tool-calls", false, "under tool_choice auto, leave the calls a model writes unconstrained (default: a call, once opened, is held to the tools' schemas)")
 	fs.BoolVar(&c.compactJSON, "disable-any-whitespace", false, "JSON output (response_format, guided_json, structured_outputs) is compact, with no whitespace between its tokens, unless a request's structured_outputs.disable_any_whitespace says otherwise (vLLM's option; small models otherwise pad)")
 	fs.BoolVar(&c.embeddings, "embeddings", false, "serve /v1/embeddings: the final hidden states, pooled and normalised")
@@ -738,6 +740,9 @@ func loadBackend(ctx context.Context, c *serveConfig, obs engine.Observer, log *
 	eng, err := engine.New(ec, m, tok, log)
 	if err != nil {
 		return nil, nil, errors.Join(err, closeModel())
+	}
+	if c.mlock {
+		lockMemory(log)
 	}
 	if mt, ok := obs.(interface{ SetCacheInfo(map[string]string) }); ok {
 		st := eng.Stats()

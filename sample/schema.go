@@ -200,10 +200,11 @@ const (
 
 type schemaNode struct {
 	kind     schemaKind
-	props    []schemaProp // kObject
-	values   *schemaNode  // kMap: the values' schema; kArray: the items' (nil: any)
-	min, max int          // kArray: items; kString: code points; max -1: none
-	enum     [][]byte     // kEnum: the values' compact encodings
+	props    []schemaProp  // kObject
+	values   *schemaNode   // kMap: the values' schema; kArray: the items' (nil: any)
+	prefix   []*schemaNode // kArray: the leading items' own schemas (a tuple), before values'
+	min, max int           // kArray: items; kString: code points; max -1: none
+	enum     [][]byte      // kEnum: the values' compact encodings
 	// kInteger: bounds, when bounded (minimum, maximum and their
 	// exclusive forms, as whole numbers)
 	bounded bool
@@ -717,8 +718,11 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		if n.max >= 0 && int(f.count) >= n.max {
 			return stepFail
 		}
-		f.count++
 		items := n.values
+		if int(f.count) < len(n.prefix) {
+			items = n.prefix[f.count]
+		}
+		f.count++
 		if items == nil {
 			items = anySchema
 		}

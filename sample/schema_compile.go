@@ -300,7 +300,7 @@ func (c *schemaCompiler) node(v any, path string) (*schemaNode, error) {
 
 func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 	known := map[string]bool{}
-	for _, k := range []string{"type", "properties", "required", "additionalProperties", "items",
+	for _, k := range []string{"type", "properties", "required", "additionalProperties", "items", "prefixItems", "additionalItems",
 		"minItems", "maxItems", "minLength", "maxLength", "pattern", "enum", "const", "anyOf", "oneOf", "allOf", "$ref",
 		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"} {
 		known[k] = true
@@ -365,7 +365,7 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		switch {
 		case has(o, "properties") || has(o, "additionalProperties") || has(o, "required"):
 			types = []string{"object"}
-		case has(o, "items") || has(o, "minItems") || has(o, "maxItems"):
+		case has(o, "items") || has(o, "prefixItems") || has(o, "additionalItems") || has(o, "minItems") || has(o, "maxItems"):
 			types = []string{"array"}
 		case has(o, "minLength") || has(o, "maxLength") || has(o, "pattern"):
 			types = []string{"string"}
@@ -536,16 +536,64 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 		if n.max >= 0 && n.max < n.min {
 			return nil, schemaErr(path, "maxItems is below minItems")
 		}
-		if items, ok := o.get("items"); ok {
-			if n.values, err = c.node(items, path+"/items"); err != nil {
-				return nil, err
-			}
+		if err := c.arrayItems(n, o, path); err != nil {
+			return nil, err
 		}
 		return n, nil
 	case "object":
 		return c.objectType(o, path)
 	}
 	return nil, schemaErr(path, "unknown type %q", t)
+}
+
+// arrayItems reads an array's item schemas into n: a tuple's leading
+// items, each of its own schema (2020-12's prefixItems, or draft 4-7's
+// items as a list), then the items after them (items, or draft 4-7's
+// additionalItems beside a list; false: none). pydantic writes
+// tuple[int, str] as prefixItems, zod-to-json-schema as a list of items.
+func (c *schemaCompiler) arrayItems(n *schemaNode, o *ordered, path string) error {
+	items, hasItems := o.get("items")
+	rest, restKey := items, "items"
+	lead, isList := items.([]any)
+	leadKey := "items"
+	switch p, ok := o.get("prefixItems"); {
+	case ok:
+		if isList || has(o, "additionalItems") {
+			return schemaErr(path, "prefixItems beside items as a list or additionalItems: the leading items and the rest are prefixItems and items")
+		}
+		if lead, isList = p.([]any); !isList {
+			return schemaErr(path, "prefixItems must be a list of schemas")
+		}
+		leadKey = "prefixItems"
+	case isList:
+		restKey = "additionalItems"
+		rest, hasItems = o.get("additionalItems")
+	}
+	// additionalItems beside items that is a schema has no effect (draft
+	// 4-7), and is left out.
+	for i, s := range lead {
+		node, err := c.node(s, fmt.Sprintf("%s/%s/%d", path, leadKey, i))
+		if err != nil {
+			return err
+		}
+		n.prefix = append(n.prefix, node)
+	}
+	if !hasItems {
+		return nil
+	}
+	if b, isBool := rest.(bool); isBool && !b {
+		// No item past the leading ones.
+		if n.max < 0 || n.max > len(n.prefix) {
+			n.max = len(n.prefix)
+		}
+		if n.min > n.max {
+			return schemaErr(path, "minItems %d is above the %d items %s false allows", n.min, n.max, restKey)
+		}
+		return nil
+	}
+	var err error
+	n.values, err = c.node(rest, path+"/"+restKey)
+	return err
 }
 
 func (c *schemaCompiler) objectType(o *ordered, path string) (*schemaNode, error) {

@@ -166,6 +166,34 @@ var schemaTable = []struct {
 	{`{"type":"array","items":{"type":"array","items":{"type":"string"},"maxItems":1}}`,
 		[]string{`[]`, `[[],["x"]]`},
 		[]string{`[["x","y"]]`, `[[1]]`}},
+	// Tuples: each leading item its own schema, then items' (2020-12's
+	// prefixItems; pydantic's tuple[int, str] closes it with min/maxItems).
+	{`{"type":"array","prefixItems":[{"type":"integer"},{"type":"string"}],"minItems":2,"maxItems":2}`,
+		[]string{`[1,"a"]`, `[ -3 , "" ]`},
+		[]string{`[1]`, `["a",1]`, `[1,2]`, `[1,"a",null]`, `[]`}},
+	{`{"prefixItems":[{"type":"boolean"}],"items":{"type":"null"}}`,
+		[]string{`[]`, `[true]`, `[false,null,null]`},
+		[]string{`[null]`, `[true,true]`, `[true,null,1]`}},
+	{`{"type":"array","prefixItems":[{"enum":["x","y"]},{"type":"integer","minimum":0}],"items":false}`,
+		[]string{`[]`, `["x"]`, `["y",0]`},
+		[]string{`["z"]`, `["x",-1]`, `["x",1,2]`}},
+	{`{"type":"array","prefixItems":[{"type":"string"}]}`,
+		[]string{`["a"]`, `["a",1,{"b":[]}]`, `[]`},
+		[]string{`[1]`}},
+	// Draft 4-7's tuples (zod-to-json-schema's): items as a list, the rest
+	// additionalItems; beside an items schema additionalItems does nothing.
+	{`{"type":"array","items":[{"type":"integer"},{"type":"array","items":{"type":"string"}}],"additionalItems":false}`,
+		[]string{`[1,["a"]]`, `[2]`, `[]`},
+		[]string{`[1,["a"],3]`, `["a"]`, `[1,[2]]`}},
+	{`{"type":"array","items":[{"type":"integer"}],"additionalItems":{"type":"string"}}`,
+		[]string{`[1,"a","b"]`},
+		[]string{`[1,2]`}},
+	{`{"type":"array","items":{"type":"integer"},"additionalItems":false}`,
+		[]string{`[1,2,3]`},
+		[]string{`[1,"a"]`}},
+	{`{"type":"array","items":false}`,
+		[]string{`[]`},
+		[]string{`[1]`}},
 	// Strings: lengths in code points, an escape counting as one.
 	{`{"type":"string","minLength":2,"maxLength":3}`,
 		[]string{`"ab"`, `"abc"`, `"한국"`, `"한국어"`, `"éé"`, `"😀😀"`, `"\n\t"`, `"\u00e9\u00e9\u00e9"`, `"a\""`, `"\\\\"`, `"\/\b\f"`, `"한\n"`},
@@ -389,10 +417,14 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"object","maxProperties":1}`, "maxProperties"},
 		{`{"type":"object","properties":{"a":{},"b":{}},"dependentRequired":{"a":["b"]}}`, "dependentRequired"},
 		{`{"type":"object","unevaluatedProperties":false}`, "unevaluatedProperties"},
-		{`{"type":"array","prefixItems":[{"type":"string"}]}`, "prefixItems"},
+		{`{"type":"array","prefixItems":{"type":"string"}}`, "prefixItems"},
+		{`{"type":"array","prefixItems":[{"type":"string"}],"items":[{"type":"string"}]}`, "prefixItems"},
+		{`{"type":"array","prefixItems":[{"type":"string"}],"additionalItems":false}`, "prefixItems"},
+		{`{"type":"array","prefixItems":[{"type":"string"}],"items":false,"minItems":2}`, "minItems 2"},
+		{`{"type":"array","prefixItems":[{"type":"string","not":{}}]}`, "prefixItems/0"},
 		{`{"type":"array","uniqueItems":true}`, "uniqueItems"},
 		{`{"type":"array","contains":{"type":"integer"}}`, "contains"},
-		{`{"type":"array","items":[{"type":"string"}]}`, "items"},
+		{`{"type":"array","items":[{"type":"string"}],"additionalItems":{"type":"string","not":{}}}`, "additionalItems"},
 		{`{"$ref":"https://example.com/s.json"}`, ""},
 		{`{"$ref":"other.json#/$defs/A"}`, ""},
 		{`{"$ref":"#/$defs/Missing","$defs":{}}`, ""},
@@ -520,12 +552,17 @@ type tSchema struct {
 	props      []tProp
 	additional string   // tObject, tAnyObject: "", "true" or "false"
 	items      *tSchema // tArray items, tMap values; nil: any
-	min, max   int      // tArray items, tString/tTypes length; -1: none
-	enum       []string // compact JSON
-	types      []tKind
-	alts       []*tSchema
-	ref        string
-	pattern    string // tString: a pattern from tPatterns, or none
+	// tArray: a tuple's leading items, each its own schema, and whether
+	// no item may follow them (items false); draft7 writes them as items
+	// and additionalItems.
+	prefix         []*tSchema
+	closed, draft7 bool
+	min, max       int      // tArray items, tString/tTypes length; -1: none
+	enum           []string // compact JSON
+	types          []tKind
+	alts           []*tSchema
+	ref            string
+	pattern        string // tString: a pattern from tPatterns, or none
 }
 
 // tPatterns are string patterns (searches, as JSON Schema's) that short
@@ -603,11 +640,28 @@ func (g *schemaGen) object(depth int) *tSchema {
 
 func (g *schemaGen) array(depth int) *tSchema {
 	s := &tSchema{kind: tArray}
-	if g.r.IntN(5) != 0 {
+	if g.r.IntN(3) == 0 {
+		for range 1 + g.r.IntN(3) {
+			s.prefix = append(s.prefix, g.schema(depth+1))
+		}
+		s.closed, s.draft7 = g.r.IntN(3) == 0, g.r.IntN(2) == 0
+	}
+	if !s.closed && g.r.IntN(5) != 0 {
 		s.items = g.schema(depth + 1)
 	}
 	s.min, s.max = g.bounds(2, 4)
+	if s.closed {
+		s.min = min(s.min, len(s.prefix))
+	}
 	return s
+}
+
+// itemSchema is the schema of a tArray's item i (nil: any).
+func (s *tSchema) itemSchema(i int) *tSchema {
+	if i < len(s.prefix) {
+		return s.prefix[i]
+	}
+	return s.items
 }
 
 // schema is a random schema; below depth 3, only scalars.
@@ -699,8 +753,28 @@ func (g *schemaGen) render(s *tSchema, extra ...string) string {
 		m = append(m, `"type":"object"`, `"additionalProperties":`+g.render(s.items))
 	case tArray:
 		m = append(m, `"type":"array"`)
-		if s.items != nil {
-			m = append(m, `"items":`+g.render(s.items))
+		rest := ""
+		switch {
+		case s.closed:
+			rest = "false"
+		case s.items != nil:
+			rest = g.render(s.items)
+		}
+		if len(s.prefix) > 0 {
+			var ps []string
+			for _, p := range s.prefix {
+				ps = append(ps, g.render(p))
+			}
+			lead, restKey := `"prefixItems":`, `"items":`
+			if s.draft7 {
+				lead, restKey = `"items":`, `"additionalItems":`
+			}
+			m = append(m, lead+"["+strings.Join(ps, ",")+"]")
+			if rest != "" {
+				m = append(m, restKey+rest)
+			}
+		} else if rest != "" {
+			m = append(m, `"items":`+rest)
 		}
 		if s.min >= 0 {
 			m = append(m, `"minItems":`+strconv.Itoa(s.min))
@@ -872,10 +946,13 @@ func (g *schemaGen) instance(s *tSchema, depth int) *tNode {
 		if hi < 0 {
 			hi = lo + 3
 		}
+		if s.closed {
+			hi = min(hi, len(s.prefix))
+		}
 		n := &tNode{arr: true}
-		for range lo + r.IntN(hi-lo+1) {
-			if s.items != nil {
-				n.kids = append(n.kids, g.instance(s.items, depth+1))
+		for i := range lo + r.IntN(hi-lo+1) {
+			if is := s.itemSchema(i); is != nil {
+				n.kids = append(n.kids, g.instance(is, depth+1))
 			} else {
 				n.kids = append(n.kids, g.anyNode(depth+1))
 			}
@@ -1270,15 +1347,19 @@ func (g *schemaGen) valid(s *tSchema, v refValue) bool {
 		want := byte('{')
 		if s.kind == tArray {
 			want = '['
-			if s.min >= 0 && len(v.vals) < s.min || s.max >= 0 && len(v.vals) > s.max {
+			if s.min >= 0 && len(v.vals) < s.min || s.max >= 0 && len(v.vals) > s.max || s.closed && len(v.vals) > len(s.prefix) {
 				return false
 			}
 		}
 		if v.kind != want {
 			return false
 		}
-		for _, e := range v.vals {
-			if s.items != nil && !g.valid(s.items, e) {
+		for i, e := range v.vals {
+			is := s.items
+			if s.kind == tArray {
+				is = s.itemSchema(i)
+			}
+			if is != nil && !g.valid(is, e) {
 				return false
 			}
 		}

@@ -206,9 +206,10 @@ type schemaNode struct {
 	min, max int           // kArray: items; kString: code points; max -1: none
 	enum     [][]byte      // kEnum: the values' compact encodings
 	// kInteger: bounds, when bounded (minimum, maximum and their
-	// exclusive forms, as whole numbers)
+	// exclusive forms, as whole numbers); kNumber: bounded, with nb
 	bounded bool
 	lo, hi  int64
+	nb      *numberBounds
 	alts    []*schemaNode
 	// kObject: when set, property 1's schema is dispatch[k], k the enum
 	// value property 0 matched (a tool call: its arguments follow its
@@ -282,8 +283,9 @@ type schemaFrame struct {
 	count uint32 // items written, or code points of a string
 	cand  uint64 // keys or enum values still matching
 	lit   jsonState
-	num   uint64   // a bounded integer's digits so far, as a value
+	num   uint64   // a bounded integer's or number's digits so far, as a value
 	neg   bool     // and its sign
+	frac  int8     // a bounded number's digits after the point, -1 before it
 	pick  int8     // kObject with dispatch: the enum value property 0 matched
 	pat   [2]int32 // kString: the text's state in the node's texts
 	u8    uint8    // mStr, mMapKey: utf8Next's state
@@ -358,7 +360,7 @@ func (s *schemaState) couldEnd() bool {
 	case mLit:
 		switch f.lit.mode {
 		case jZero, jInt, jFrac, jExpDigits:
-			return f.lit.depth == 0 && f.node.endInteger(f) != stepFail
+			return f.lit.depth == 0 && f.node.endNumber(f) != stepFail
 		}
 	case mEnum:
 		for m := f.cand; m != 0; m &= m - 1 {
@@ -486,19 +488,19 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		}
 		return s.start(f, c)
 	case mLit:
-		prev := f.lit
+		prev := *f
 		if n.kind == kInteger && (c == '.' || c == 'e' || c == 'E') {
 			return stepFail
 		}
-		if space && prev.depth == 0 {
-			switch prev.mode {
+		if space && prev.lit.depth == 0 {
+			switch prev.lit.mode {
 			case jZero, jInt, jFrac, jExpDigits:
 				// The number ends; the whitespace is the parent's, counted
 				// in its run.
-				return n.endInteger(f)
+				return n.endNumber(f)
 			}
 		}
-		if n.bounded && !n.integerByte(f, c) {
+		if n.bounded && !n.boundedByte(f, c) {
 			return stepFail
 		}
 		if f.lit.step(c) {
@@ -507,11 +509,11 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			}
 			return stepOK
 		}
-		f.lit = prev
-		switch prev.mode {
+		*f = prev // the value too, which a digit the syntax refuses moved
+		switch prev.lit.mode {
 		case jZero, jInt, jFrac, jExpDigits: // a number ends before c
-			if prev.depth == 0 {
-				return n.endInteger(f)
+			if prev.lit.depth == 0 {
+				return n.endNumber(f)
 			}
 		}
 		return stepFail
@@ -761,9 +763,23 @@ func (n *schemaNode) integerByte(f *schemaFrame, c byte) bool {
 	return true // the other bytes the number's syntax decides
 }
 
-// endInteger ends a number; a bounded integer must be within its bounds.
-func (n *schemaNode) endInteger(f *schemaFrame) int {
+// boundedByte moves a bounded integer's or number's value past c.
+func (n *schemaNode) boundedByte(f *schemaFrame, c byte) bool {
+	if n.nb != nil {
+		return n.nb.numberByte(f, c)
+	}
+	return n.integerByte(f, c)
+}
+
+// endNumber ends a number; a bounded one must be within its bounds.
+func (n *schemaNode) endNumber(f *schemaFrame) int {
 	if !n.bounded {
+		return stepDoneRetry
+	}
+	if n.nb != nil {
+		if !n.nb.numberWithin(f) || f.frac == 0 {
+			return stepFail
+		}
 		return stepDoneRetry
 	}
 	v := int64(f.num)
@@ -1059,6 +1075,7 @@ func (s *schemaState) start(f *schemaFrame, c byte) int {
 	}
 	f.mode = mLit
 	f.lit = jsonState{objectTop: n.kind == kAnyObject, tight: true, compact: s.compact, longDigits: n.bounded}
+	f.frac = -1
 	return s.step(f, c, false)
 }
 

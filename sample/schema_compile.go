@@ -444,6 +444,43 @@ func integerNode(o *ordered, path string) (*schemaNode, error) {
 	return n, nil
 }
 
+// numberNode is a number, bounded by minimum, maximum and their
+// exclusive forms, each a decimal below 10^18 with at most 18 digits
+// after the point and 15 significant ones (schema_number.go).
+func numberNode(o *ordered, path string) (*schemaNode, error) {
+	if !hasBounds(o) {
+		return &schemaNode{kind: kNumber}, nil
+	}
+	b := &numberBounds{}
+	for _, k := range boundKeys {
+		v, ok := o.get(k)
+		if !ok {
+			continue
+		}
+		num, isNum := v.(json.Number)
+		neg, mag, exact := parseBound(num)
+		if !isNum || !exact {
+			return nil, schemaErr(path, "%s must be a decimal below 10^%d with at most %d digits after the point and %d significant ones", k, numberScale, numberScale, maxNumberDigits)
+		}
+		excl := strings.HasPrefix(k, "exclusive")
+		if strings.HasSuffix(k, "inimum") {
+			// The tighter bound wins; at equal values the exclusive one.
+			if c := lessSigned(neg, mag, b.loNeg, b.lo); !b.hasLo || c > 0 || c == 0 && excl {
+				b.hasLo, b.loNeg, b.lo, b.loExcl = true, neg, mag, excl
+			}
+		} else if c := lessSigned(neg, mag, b.hiNeg, b.hi); !b.hasHi || c < 0 || c == 0 && excl {
+			b.hasHi, b.hiNeg, b.hi, b.hiExcl = true, neg, mag, excl
+		}
+	}
+	start := schemaFrame{frac: -1}
+	pos, neg := start, start
+	neg.neg = true
+	if !b.numberViable(&pos) && !b.numberViable(&neg) {
+		return nil, schemaErr(path, "no number of at most %d digits lies within the bounds", maxNumberDigits)
+	}
+	return &schemaNode{kind: kNumber, bounded: true, nb: b}, nil
+}
+
 // maxBound keeps bounded integers to 18 digits, where their values fit.
 const maxBound = 1e18
 
@@ -514,12 +551,7 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 	case "integer":
 		return integerNode(o, path)
 	case "number":
-		for _, k := range boundKeys {
-			if has(o, k) {
-				return nil, schemaErr(path, "keyword %q on a number is not supported (on an integer it is)", k)
-			}
-		}
-		return &schemaNode{kind: kNumber}, nil
+		return numberNode(o, path)
 	case "boolean":
 		return &schemaNode{kind: kBoolean}, nil
 	case "null":

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/big"
 	"math/rand/v2"
 	"regexp"
 	"slices"
@@ -402,12 +403,15 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"string","pattern":"(?<=a)b"}`, "pattern"},
 		{`{"type":"string","pattern":"a\\bb"}`, "pattern"},
 		{`{"type":"string","pattern":1}`, "pattern"},
-		{`{"type":"number","minimum":0}`, "minimum"},
+		{`{"type":"number","minimum":1e-19}`, "minimum"},
+		{`{"type":"number","maximum":1e18}`, "maximum"},
+		{`{"type":"number","maximum":0.1234567890123456}`, "maximum"},
+		{`{"type":"number","exclusiveMinimum":"0"}`, "exclusiveMinimum"},
+		{`{"type":"number","exclusiveMinimum":0,"exclusiveMaximum":1e-18}`, ""},
+		{`{"type":"number","minimum":2,"maximum":1.5}`, ""},
 		{`{"type":"integer","minimum":5,"maximum":4}`, ""},
 		{`{"type":"string","format":"hostname","minLength":254}`, "minLength"},
 		{`{"minimum":0}`, ""},
-		{`{"type":"number","exclusiveMinimum":0}`, "exclusiveMinimum"},
-		{`{"type":"number","exclusiveMaximum":0}`, "exclusiveMaximum"},
 		{`{"type":"integer","multipleOf":2}`, "multipleOf"},
 		{`{"not":{"type":"string"}}`, "not"},
 		{`{"if":{"type":"string"},"then":{"maxLength":1}}`, "if"},
@@ -1581,6 +1585,9 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		`{"type":"object","properties":{"p":{"type":"string","pattern":"^[a-z]+[0-9]$","maxLength":4},"q":{"type":"string","pattern":"^(ab|c)+$","maxLength":5}},"required":["p","q"]}`,
 		`{"type":"object","properties":{"name":{"type":"string","minLength":2,"maxLength":4},"code":{"type":"string","pattern":"^[A-Z]{2}-\\d{3}$"},"ko":{"type":"string","pattern":"[가-힣]+"}},"required":["name","code","ko"]}`,
 		`{"type":"object","properties":{"opt":{"anyOf":[{"type":"string","maxLength":3},{"type":"null"}]},"m":{"type":"object","additionalProperties":{"type":"integer","minimum":0,"maximum":99}}},"required":["opt","m"]}`,
+		// Bounded numbers: a digit or point that leaves nothing in range
+		// to finish is refused.
+		`{"type":"object","properties":{"p":{"type":"number","minimum":0,"maximum":1},"t":{"type":"number","exclusiveMinimum":-40.5,"maximum":60.25},"n":{"anyOf":[{"type":"number","exclusiveMinimum":0.5,"exclusiveMaximum":0.75},{"type":"null"}]}},"required":["p","t","n"]}`,
 	}
 	r := rand.New(rand.NewPCG(21, 22))
 	for si, sch := range schemas {
@@ -1634,4 +1641,150 @@ func mustCompileECMA(pattern string) *regexp.Regexp {
 		panic(err)
 	}
 	return regexp.MustCompile(re2)
+}
+
+// Bounded numbers: every plain decimal of up to three digits either side
+// of the point is taken exactly when it lies within the bounds (checked
+// with math/big), exponents and numbers of over 15 digits never; what is
+// taken is within the bounds read as float64 too, as validators read it;
+// and every prefix the recognizer takes can still be finished.
+func TestSchemaNumberBounds(t *testing.T) {
+	var texts []string
+	for i := -1100; i <= 1100; i += 7 {
+		for _, f := range []string{"", ".0", ".5", ".25", ".125", ".999", ".001", ".1"} {
+			texts = append(texts, strconv.Itoa(i)+f)
+		}
+	}
+	texts = append(texts, "0", "-0", "-0.0", "0.0", "1", "-1", "0.05", "-0.05", "12.5", "-12.5", "99.99", "100", "-100",
+		"0.000000000000001", "0.0000000000000001", "999999999999999", "9999999999999999", "0.5000000000000001", "0.500000000000001", "0.50000000000000001",
+		"0.99999999999999", "0.999999999999999", "0.9999999999999999", "1e2", "1E-1", "-2.5e0")
+	for _, tc := range []struct{ schema, lo, hi string }{
+		{`{"type":"number","minimum":0,"maximum":1}`, "[0", "1]"},
+		{`{"type":"number","exclusiveMinimum":0,"exclusiveMaximum":1}`, "(0", "1)"},
+		{`{"type":"number","minimum":-12.5,"exclusiveMaximum":100}`, "[-12.5", "100)"},
+		{`{"type":"number","minimum":0.05,"maximum":0.05}`, "[0.05", "0.05]"},
+		{`{"type":"number","exclusiveMinimum":-1,"maximum":-0.001}`, "(-1", "-0.001]"},
+		{`{"type":"number","minimum":-0,"maximum":-0}`, "[0", "0]"},
+		{`{"type":"number","exclusiveMinimum":0}`, "(0", ""},
+		{`{"type":"number","maximum":-100}`, "", "-100]"},
+		{`{"type":"number","minimum":1e2,"maximum":1.1E3,"exclusiveMaximum":1100}`, "[100", "1100)"},
+		{`{"type":"number","minimum":-999.999,"exclusiveMinimum":-1000}`, "[-999.999", ""},
+		{`{"type":"number","exclusiveMinimum":0.5,"exclusiveMaximum":0.999999999999999}`, "(0.5", "0.999999999999999)"},
+	} {
+		p, err := compileSchema([]byte(tc.schema))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.schema, err)
+		}
+		within := func(text string) bool {
+			v, ok := new(big.Rat).SetString(text)
+			if !ok {
+				t.Fatalf("bad text %q", text)
+			}
+			if tc.lo != "" {
+				lo, _ := new(big.Rat).SetString(tc.lo[1:])
+				if c := v.Cmp(lo); c < 0 || c == 0 && tc.lo[0] == '(' {
+					return false
+				}
+			}
+			if tc.hi != "" {
+				hi, _ := new(big.Rat).SetString(tc.hi[:len(tc.hi)-1])
+				if c := v.Cmp(hi); c > 0 || c == 0 && tc.hi[len(tc.hi)-1] == ')' {
+					return false
+				}
+			}
+			return true
+		}
+		// As a validator reading float64 sees it.
+		withinFloat := func(text string) bool {
+			v, _ := strconv.ParseFloat(text, 64)
+			if tc.lo != "" {
+				lo, _ := strconv.ParseFloat(tc.lo[1:], 64)
+				if v < lo || v == lo && tc.lo[0] == '(' {
+					return false
+				}
+			}
+			if tc.hi != "" {
+				hi, _ := strconv.ParseFloat(tc.hi[:len(tc.hi)-1], 64)
+				if v > hi || v == hi && tc.hi[len(tc.hi)-1] == ')' {
+					return false
+				}
+			}
+			return true
+		}
+		digits := func(text string) int {
+			d := strings.Count(text, "") - 1 - strings.Count(text, "-") - strings.Count(text, ".")
+			if strings.HasPrefix(strings.TrimPrefix(text, "-"), "0") {
+				d-- // a lone leading 0
+			}
+			return d
+		}
+		for _, text := range texts {
+			st := p.start()
+			took := st.feed([]byte(text+" ")) && st.complete()
+			want := !strings.ContainsAny(text, "eE") && digits(text) <= 15 && within(text)
+			if took != want {
+				t.Errorf("%s: %q taken %v, want %v", tc.schema, text, took, want)
+			}
+			if took && !withinFloat(text) {
+				t.Errorf("%s: %q taken, but as float64 it is outside the bounds", tc.schema, text)
+			}
+		}
+		// Every prefix taken can be finished: a walk that takes the first
+		// byte allowed at each step must end whole within 20 bytes.
+		var finish func(st schemaState, depth int) bool
+		finish = func(st schemaState, depth int) bool {
+			if next := st; next.feed([]byte(" ")) && next.complete() {
+				return true
+			}
+			if depth == 0 {
+				return false
+			}
+			for _, c := range []byte("0123456789.") {
+				if next := st; next.feed([]byte{c}) {
+					return finish(next, depth-1)
+				}
+			}
+			return false
+		}
+		r := rand.New(rand.NewPCG(31, 32))
+		for range 3000 {
+			st := p.start()
+			var text []byte
+			for range 1 + r.IntN(12) {
+				c := "-0123456789."[r.IntN(12)]
+				if next := st; next.feed([]byte{c}) {
+					st, text = next, append(text, c)
+				}
+			}
+			if len(text) > 0 && !finish(st, 20) {
+				t.Fatalf("%s: the prefix %q was taken but cannot be finished", tc.schema, text)
+			}
+			if end := st; end.feed([]byte(" ")) && end.complete() && !withinFloat(string(text)) {
+				t.Fatalf("%s: %q taken, but as float64 it is outside the bounds", tc.schema, text)
+			}
+		}
+	}
+	// At the digit limit an exclusive bound leaves no room: below 1 the
+	// fifteen digits after the point reach the bound itself at most.
+	p, err := compileSchema([]byte(`{"type":"number","exclusiveMinimum":0.999999999999999,"maximum":2}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string]bool{"1 ": true, "0": false, "0.9": false, "1.99999999999999 ": true, "1.999999999999999": false, "2.1": false} {
+		st := p.start()
+		if got := st.feed([]byte(text)) && (st.complete() || !strings.HasSuffix(text, " ")); got != want {
+			t.Errorf("(0.999999999999999, 2]: %q taken %v, want %v", text, got, want)
+		}
+	}
+	// In an object the number ends at the delimiter.
+	p, err = compileSchema([]byte(`{"type":"object","properties":{"p":{"type":"number","minimum":0,"maximum":1}},"required":["p"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string]bool{`{"p":0.75}`: true, `{"p":1}`: true, `{"p":1.5}`: false, `{"p":-0.5}`: false, `{"p":1e-1}`: false} {
+		st := p.start()
+		if got := st.feed([]byte(text)) && st.complete(); got != want {
+			t.Errorf("%s: taken %v, want %v", text, got, want)
+		}
+	}
 }

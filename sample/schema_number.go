@@ -1,0 +1,339 @@
+package sample
+
+import (
+	"encoding/json"
+	"math/bits"
+	"strings"
+)
+
+// Bounded numbers (minimum, maximum and their exclusive forms on
+// "type": "number", pydantic's Field(ge=0.0, le=1.0)) are written in
+// plain decimal, no exponent, with at most maxNumberDigits digits in all,
+// and every byte is refused that leaves no such number within the bounds
+// to finish: the model never writes itself into a number it cannot end.
+// Values are held exactly, as decimals scaled by 10^numberScale in 128
+// bits.
+//
+// Validators read numbers as float64 (Ajv, pydantic, Python's
+// jsonschema), which rounds: 0.500000000000000004 is 0.5 there, and fails
+// exclusiveMinimum 0.5 though it is above it. Decimals of at most 15
+// significant digits are told apart by float64 (each converts to a
+// double that converts back to it), so the numbers written and the
+// bounds keep to 15: a number within the bounds exactly is within them
+// as the validators read it too (rounding keeps the order, and no number
+// rounds to an exclusive bound).
+
+// maxNumberDigits is the most digits (integer and fraction, a lone
+// leading 0 not counted) a bounded number may have, and the most
+// significant digits of its bounds.
+const maxNumberDigits = 15
+
+// numberScale is the scale of the exact values: bounds may have as many
+// digits after the point.
+const numberScale = 18
+
+// u128 is an unsigned 128-bit integer.
+type u128 struct{ hi, lo uint64 }
+
+func (a u128) cmp(b u128) int {
+	switch {
+	case a.hi != b.hi:
+		if a.hi < b.hi {
+			return -1
+		}
+		return 1
+	case a.lo != b.lo:
+		if a.lo < b.lo {
+			return -1
+		}
+		return 1
+	}
+	return 0
+}
+
+func (a u128) add(b u128) u128 {
+	lo, c := bits.Add64(a.lo, b.lo, 0)
+	hi, _ := bits.Add64(a.hi, b.hi, c)
+	return u128{hi, lo}
+}
+
+func (a u128) sub(b u128) u128 { // a ≥ b
+	lo, c := bits.Sub64(a.lo, b.lo, 0)
+	hi, _ := bits.Sub64(a.hi, b.hi, c)
+	return u128{hi, lo}
+}
+
+// mul64 is a·m; the values here stay below 10^37, far from overflow.
+func (a u128) mul64(m uint64) u128 {
+	hi, lo := bits.Mul64(a.lo, m)
+	return u128{a.hi*m + hi, lo}
+}
+
+// divmod64 is a / d and a mod d.
+func (a u128) divmod64(d uint64) (u128, uint64) {
+	qhi, r := a.hi/d, a.hi%d
+	qlo, r := bits.Div64(r, a.lo, d)
+	return u128{qhi, qlo}, r
+}
+
+func (a u128) isZero() bool { return a.hi == 0 && a.lo == 0 }
+
+// pow10 are 10^0 … 10^19 (10^19 still fits 64 bits).
+var pow10 = func() (p [20]uint64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
+
+// scaled is m·10^(numberScale−frac): a decimal of mantissa m and frac
+// digits after the point, scaled.
+func scaled(m uint64, frac int) u128 {
+	return u128{0, m}.mul64(pow10[numberScale-frac])
+}
+
+// numberBounds are a number's bounds, scaled.
+type numberBounds struct {
+	hasLo, hasHi   bool
+	loNeg, hiNeg   bool // the bound's sign
+	lo, hi         u128 // magnitudes
+	loExcl, hiExcl bool
+}
+
+// parseBound reads a bound (a JSON number) as a sign and a scaled
+// magnitude; ok is false when it is not exactly such a decimal below
+// 10^numberScale with at most numberScale digits after the point and
+// maxNumberDigits significant ones.
+func parseBound(num json.Number) (neg bool, mag u128, ok bool) {
+	s := string(num)
+	neg = strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	exp := 0
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		e, ok := parseSmallInt(s[i+1:])
+		if !ok {
+			return false, u128{}, false
+		}
+		exp, s = e, s[:i]
+	}
+	intPart, frac, _ := strings.Cut(s, ".")
+	digits := strings.TrimLeft(intPart+frac, "0")
+	point := len(intPart) - (len(intPart+frac) - len(digits)) + exp // digits before the point
+	digits = strings.TrimRight(digits, "0")
+	if digits == "" {
+		return false, u128{}, true // -0 is 0
+	}
+	// digits · 10^(point − len(digits)), scaled.
+	shift := numberScale + point - len(digits)
+	if point > numberScale || shift < 0 || len(digits) > maxNumberDigits {
+		return false, u128{}, false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return false, u128{}, false
+		}
+		mag = mag.mul64(10).add(u128{0, uint64(c - '0')})
+	}
+	for ; shift > 0; shift-- {
+		mag = mag.mul64(10)
+	}
+	return neg && !mag.isZero(), mag, true
+}
+
+func parseSmallInt(s string) (int, bool) {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
+	if s == "" || len(s) > 4 {
+		return 0, false
+	}
+	v := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// lessSigned compares the signed values (an, a) and (bn, b).
+func lessSigned(an bool, a u128, bn bool, b u128) int {
+	if a.isZero() && b.isZero() {
+		return 0
+	}
+	switch {
+	case an && !bn:
+		return -1
+	case !an && bn:
+		return 1
+	case an:
+		return -a.cmp(b)
+	}
+	return a.cmp(b)
+}
+
+// magnitudeRange is the range of magnitudes a number of the given sign
+// may take under b: [lo, hi] with exclusive ends as flagged, hi absent
+// when unbounded; empty when none.
+type magnitudeRange struct {
+	lo, hi         u128
+	loExcl, hiExcl bool
+	hasHi, empty   bool
+}
+
+func (b *numberBounds) magnitudes(neg bool) magnitudeRange {
+	var r magnitudeRange
+	if !neg {
+		// value = m ≥ 0: the lower bound holds where it is negative.
+		if b.hasLo && !b.loNeg {
+			r.lo, r.loExcl = b.lo, b.loExcl
+		}
+		if b.hasHi {
+			r.empty = b.hiNeg // a negative upper bound
+			r.hi, r.hiExcl, r.hasHi = b.hi, b.hiExcl, true
+		}
+		return r
+	}
+	// value = −m: m ∈ [−hi, −lo].
+	if b.hasHi && b.hiNeg {
+		r.lo, r.loExcl = b.hi, b.hiExcl
+	}
+	if b.hasLo {
+		// A positive lower bound leaves no negative number; at 0 only
+		// -0, where it is inclusive.
+		r.empty = !b.loNeg && !b.lo.isZero()
+		r.hi, r.hiExcl, r.hasHi = b.lo, b.loExcl, true
+	}
+	return r
+}
+
+// gridMeets says whether some point a + t·s < end (t ≥ 0) lies in r.
+func (r *magnitudeRange) gridMeets(a, end u128, s uint64) bool {
+	x := a
+	switch c := r.lo.cmp(a); {
+	case c > 0:
+		q, rem := r.lo.sub(a).divmod64(s)
+		if rem != 0 || r.loExcl {
+			q = q.add(u128{0, 1})
+		}
+		x = a.add(q.mul64(s))
+	case c == 0 && r.loExcl:
+		x = a.add(u128{0, s})
+	}
+	if x.cmp(end) >= 0 {
+		return false
+	}
+	if r.hasHi {
+		c := x.cmp(r.hi)
+		return c < 0 || c == 0 && !r.hiExcl
+	}
+	return true
+}
+
+// numberViable says whether a bounded number whose text so far is f's
+// (sign, mantissa f.num of f.count digits, f.frac digits after the point
+// or −1 before it) can still end within the bounds with at most
+// maxNumberDigits digits.
+func (b *numberBounds) numberViable(f *schemaFrame) bool {
+	r := b.magnitudes(f.neg)
+	if r.empty {
+		return false
+	}
+	left := maxNumberDigits - digitsUsed(f) // digits still to come
+	switch {
+	case f.frac >= 0: // after the point: [P, P + 10^-frac) to 10^-(frac+left)
+		if left == 0 && f.frac == 0 {
+			return false // a point needs a digit after it
+		}
+		a := scaled(f.num, int(f.frac))
+		end := a.add(u128{0, pow10[numberScale-int(f.frac)]})
+		return r.gridMeets(a, end, pow10[numberScale-int(f.frac)-left])
+	case f.count == 0: // only the sign: k integer digits, 10^(k−1) … 10^k, to 10^-(max−k)
+		for k := 1; k <= maxNumberDigits; k++ {
+			a := u128{}
+			if k > 1 {
+				a = scaled(pow10[k-1], 0)
+			}
+			if r.gridMeets(a, scaled(pow10[k], 0), pow10[numberScale-maxNumberDigits+k]) {
+				return true
+			}
+		}
+		return false
+	case f.num == 0: // "0": the integer part is whole
+		return r.gridMeets(u128{}, scaled(1, 0), pow10[numberScale-left])
+	}
+	// j more integer digits: [v·10^j, (v+1)·10^j) to 10^-(left−j).
+	for j := 0; j <= left; j++ {
+		a := scaled(f.num, 0).mul64(pow10[j])
+		end := scaled(f.num+1, 0).mul64(pow10[j])
+		if r.gridMeets(a, end, pow10[numberScale-(left-j)]) {
+			return true
+		}
+	}
+	return false
+}
+
+// digitsUsed is how many of maxNumberDigits f's number has written: its
+// digits, less an integer part that is a lone 0.
+func digitsUsed(f *schemaFrame) int {
+	n := int(f.count)
+	switch {
+	case f.frac < 0 && n == 1 && f.num == 0:
+		return 0
+	case f.frac >= 0 && n-int(f.frac) == 1 && f.num < pow10[f.frac]:
+		return n - 1
+	}
+	return n
+}
+
+// numberWithin says whether the whole number f holds is within b.
+func (b *numberBounds) numberWithin(f *schemaFrame) bool {
+	frac := max(int(f.frac), 0)
+	v := scaled(f.num, frac)
+	if b.hasLo {
+		c := lessSigned(f.neg, v, b.loNeg, b.lo)
+		if c < 0 || c == 0 && b.loExcl {
+			return false
+		}
+	}
+	if b.hasHi {
+		c := lessSigned(f.neg, v, b.hiNeg, b.hi)
+		if c > 0 || c == 0 && b.hiExcl {
+			return false
+		}
+	}
+	return true
+}
+
+// numberByte moves a bounded number's value past c, refusing c where no
+// number it can still become is within the bounds; the caller restores
+// the frame where the syntax then refuses c.
+func (b *numberBounds) numberByte(f *schemaFrame, c byte) bool {
+	switch {
+	case c == '-':
+		f.neg = true
+	case c == '.':
+		if f.frac >= 0 {
+			return false
+		}
+		f.frac = 0
+	case c == 'e' || c == 'E':
+		return false // plain decimals only
+	case isDigit(c):
+		if digitsUsed(f) >= maxNumberDigits {
+			return false
+		}
+		f.num = f.num*10 + uint64(c-'0')
+		f.count++
+		if f.frac >= 0 {
+			f.frac++
+		}
+	default:
+		return true // the number's syntax decides
+	}
+	return b.numberViable(f)
+}

@@ -209,6 +209,7 @@ type schemaNode struct {
 	// exclusive forms, as whole numbers); kNumber: bounded, with nb
 	bounded bool
 	lo, hi  int64
+	mult    int64 // kInteger: multipleOf, as the whole numbers it leaves (0: none)
 	nb      *numberBounds
 	alts    []*schemaNode
 	// kObject: when set, property 1's schema is dispatch[k], k the enum
@@ -786,7 +787,7 @@ func (n *schemaNode) endNumber(f *schemaFrame) int {
 	if f.neg {
 		v = -v
 	}
-	if v < n.lo || v > n.hi {
+	if v < n.lo || v > n.hi || n.mult > 1 && v%n.mult != 0 {
 		return stepFail
 	}
 	return stepDoneRetry
@@ -796,11 +797,22 @@ func (n *schemaNode) endNumber(f *schemaFrame) int {
 // sign neg) are written can still end within [lo, hi]: some number of
 // further digits j gives magnitudes v·10^j … v·10^j + 10^j − 1.
 func (n *schemaNode) viable(neg bool, v uint64, k int) bool {
-	within := func(a, b int64) bool { // the magnitudes a..b, signed, meet [lo, hi]
+	within := func(a, b int64) bool { // the magnitudes a..b, signed, meet [lo, hi] at a multiple
 		if neg {
 			a, b = -b, -a
 		}
-		return b >= n.lo && a <= n.hi
+		a, b = max(a, n.lo), min(b, n.hi)
+		if a > b {
+			return false
+		}
+		if n.mult <= 1 {
+			return true
+		}
+		q := a / n.mult // rounded toward 0: up for a negative a
+		if a%n.mult > 0 {
+			q++
+		}
+		return q*n.mult <= b
 	}
 	if k == 0 { // only the sign: any magnitude
 		return within(0, 1<<62)

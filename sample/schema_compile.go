@@ -302,7 +302,7 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 	known := map[string]bool{}
 	for _, k := range []string{"type", "properties", "required", "additionalProperties", "items", "prefixItems", "additionalItems",
 		"minItems", "maxItems", "minLength", "maxLength", "pattern", "enum", "const", "anyOf", "oneOf", "allOf", "$ref",
-		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"} {
+		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"} {
 		known[k] = true
 	}
 	for _, k := range o.keys {
@@ -438,10 +438,45 @@ func integerNode(o *ordered, path string) (*schemaNode, error) {
 			n.hi = min(n.hi, int64(math.Ceil(f))-1)
 		}
 	}
-	if n.lo > n.hi {
+	if v, ok := o.get("multipleOf"); ok {
+		mult, err := integerMultiple(v)
+		if err != nil {
+			return nil, schemaErr(path, "multipleOf: %v", err)
+		}
+		if mult > 1 {
+			n.mult, n.bounded = mult, true
+		}
+	}
+	if n.lo > n.hi || !n.viable(false, 0, 0) && !n.viable(true, 0, 0) {
 		return nil, schemaErr(path, "no integer lies within the bounds")
 	}
 	return n, nil
+}
+
+// integerMultiple is the whole numbers a multipleOf (a positive decimal)
+// leaves of the integers: the multiples of its numerator in lowest terms
+// (of 2.5 = 5/2 they are the multiples of 5; of 0.5, every integer).
+func integerMultiple(v any) (int64, error) {
+	num, isNum := v.(json.Number)
+	neg, m, ok := parseBound(num)
+	if !isNum || !ok || neg || m.isZero() {
+		return 0, fmt.Errorf("must be a positive decimal below 10^%d with at most %d significant digits", numberScale, maxNumberDigits)
+	}
+	// m/10^18 in lowest terms: the 2s and 5s of 10^18 it shares go.
+	for range numberScale {
+		if q, r := m.divmod64(2); r == 0 {
+			m = q
+		}
+	}
+	for range numberScale {
+		if q, r := m.divmod64(5); r == 0 {
+			m = q
+		}
+	}
+	if m.hi != 0 || m.lo > maxBound {
+		return 0, fmt.Errorf("must be below %d", int64(maxBound))
+	}
+	return int64(m.lo), nil
 }
 
 // numberNode is a number, bounded by minimum, maximum and their
@@ -551,6 +586,9 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 	case "integer":
 		return integerNode(o, path)
 	case "number":
+		if has(o, "multipleOf") {
+			return nil, schemaErr(path, "keyword \"multipleOf\" on a number is not supported (on an integer it is)")
+		}
 		return numberNode(o, path)
 	case "boolean":
 		return &schemaNode{kind: kBoolean}, nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"math/big"
 	"math/rand/v2"
 	"regexp"
@@ -412,7 +413,10 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"integer","minimum":5,"maximum":4}`, ""},
 		{`{"type":"string","format":"hostname","minLength":254}`, "minLength"},
 		{`{"minimum":0}`, ""},
-		{`{"type":"integer","multipleOf":2}`, "multipleOf"},
+		{`{"type":"number","multipleOf":2}`, "multipleOf"},
+		{`{"type":"integer","multipleOf":0}`, "multipleOf"},
+		{`{"type":"integer","multipleOf":-3}`, "multipleOf"},
+		{`{"type":"integer","multipleOf":7,"minimum":1,"maximum":6}`, ""},
 		{`{"not":{"type":"string"}}`, "not"},
 		{`{"if":{"type":"string"},"then":{"maxLength":1}}`, "if"},
 		{`{"type":"object","patternProperties":{"^a":{}}}`, "patternProperties"},
@@ -503,8 +507,8 @@ func TestNewJSONSchema(t *testing.T) {
 	if c.Allows(-1) || c.Allows(int32(vocab.Len())) {
 		t.Fatal("a token outside the vocabulary allowed")
 	}
-	if _, err := NewJSONSchema(vocab, []byte(`{"type":"integer","multipleOf":2}`)); err == nil {
-		t.Fatal("NewJSONSchema accepted multipleOf")
+	if _, err := NewJSONSchema(vocab, []byte(`{"type":"number","multipleOf":2}`)); err == nil {
+		t.Fatal("NewJSONSchema accepted multipleOf on a number")
 	}
 	// The sampler follows it: the model's favourite, prose, is refused.
 	params := DefaultParams()
@@ -1494,11 +1498,16 @@ func TestSchemaIntegerBounds(t *testing.T) {
 		{`{"type":"integer","minimum":1000,"maximum":1000}`, 1000, 1000},
 		{`{"type":"integer","minimum":0.5,"maximum":99.9}`, 1, 99},
 		{`{"type":"integer","minimum":-50}`, -50, 1 << 40},
+		{`{"type":"integer","minimum":-1000,"maximum":1000,"multipleOf":7}`, -1000, 1000},
+		{`{"type":"integer","multipleOf":2.5,"exclusiveMinimum":-23}`, -20, 1 << 40},
+		{`{"type":"integer","multipleOf":0.5,"minimum":3,"maximum":9}`, 3, 9},
+		{`{"type":"integer","multipleOf":12}`, -1 << 40, 1 << 40},
 	} {
 		p, err := compileSchema([]byte(tc.schema))
 		if err != nil {
 			t.Fatalf("%s: %v", tc.schema, err)
 		}
+		mid := int64(math.MinInt64) // a value taken, for the object below
 		for v := int64(-2100); v <= 2100; v++ {
 			text := strconv.FormatInt(v, 10) + " "
 			st := p.start()
@@ -1510,8 +1519,16 @@ func TestSchemaIntegerBounds(t *testing.T) {
 				}
 			}
 			in := v >= tc.lo && v <= tc.hi
+			for _, m := range []int64{7, 5, 12} {
+				if strings.Contains(tc.schema, `"multipleOf":`+strconv.FormatInt(m, 10)) || m == 5 && strings.Contains(tc.schema, `"multipleOf":2.5`) {
+					in = in && v%m == 0
+				}
+			}
 			if in != (fed && st.complete()) {
 				t.Fatalf("%s: %d: fed %v complete %v, want in range %v", tc.schema, v, fed, st.complete(), in)
+			}
+			if in && (mid == math.MinInt64 || v <= (tc.lo+min(tc.hi, tc.lo+1000))/2) {
+				mid = v
 			}
 		}
 		// Inside an object the number ends at the delimiter, and a
@@ -1520,7 +1537,6 @@ func TestSchemaIntegerBounds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mid := (tc.lo + min(tc.hi, tc.lo+1000)) / 2
 		st := obj.start()
 		if !st.feed([]byte(`{"n":`+strconv.FormatInt(mid, 10)+`}`)) || !st.complete() {
 			t.Fatalf("%s: %d refused in an object", tc.schema, mid)
@@ -1587,7 +1603,7 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		`{"type":"object","properties":{"opt":{"anyOf":[{"type":"string","maxLength":3},{"type":"null"}]},"m":{"type":"object","additionalProperties":{"type":"integer","minimum":0,"maximum":99}}},"required":["opt","m"]}`,
 		// Bounded numbers: a digit or point that leaves nothing in range
 		// to finish is refused.
-		`{"type":"object","properties":{"p":{"type":"number","minimum":0,"maximum":1},"t":{"type":"number","exclusiveMinimum":-40.5,"maximum":60.25},"n":{"anyOf":[{"type":"number","exclusiveMinimum":0.5,"exclusiveMaximum":0.75},{"type":"null"}]}},"required":["p","t","n"]}`,
+		`{"type":"object","properties":{"k":{"type":"integer","multipleOf":25,"minimum":-60,"maximum":130},"p":{"type":"number","minimum":0,"maximum":1},"t":{"type":"number","exclusiveMinimum":-40.5,"maximum":60.25},"n":{"anyOf":[{"type":"number","exclusiveMinimum":0.5,"exclusiveMaximum":0.75},{"type":"null"}]}},"required":["k","p","t","n"]}`,
 	}
 	r := rand.New(rand.NewPCG(21, 22))
 	for si, sch := range schemas {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"math/big"
 	"net/http"
 	"os"
 	"os/exec"
@@ -704,6 +705,58 @@ func TestServeJSONSchema(t *testing.T) {
 			t.Fatalf("seed %d: %s %q", seed, c.FinishReason, c.Message.Content)
 		}
 		if got.Name == nil || utf8.RuneCountInString(*got.Name) > 12 || got.Happy == nil || got.Color == nil || (*got.Color != "red" && *got.Color != "파랑") {
+			t.Fatalf("seed %d: %q breaks the schema", seed, c.Message.Content)
+		}
+	}
+}
+
+// A pydantic-style schema with bounded floats, a multiple and a tuple on
+// the real engine: every reply is within the bounds, exactly and as
+// float64 (what validators read).
+func TestServeJSONSchemaNumbers(t *testing.T) {
+	base := startServe(t, "--disable-any-whitespace")
+	client := openaiClient(base)
+	schema := map[string]any{
+		"type": "object",
+		"properties": map[string]any{
+			"confidence": map[string]any{"type": "number", "minimum": 0, "maximum": 1},
+			"ratio":      map[string]any{"type": "number", "exclusiveMinimum": 0.5, "exclusiveMaximum": 0.75},
+			"step":       map[string]any{"type": "integer", "multipleOf": 25, "minimum": -60, "maximum": 130},
+			"pair": map[string]any{"type": "array", "prefixItems": []any{map[string]any{"type": "integer"}, map[string]any{"type": "string", "maxLength": 6}},
+				"minItems": 2, "maxItems": 2},
+		},
+		"required": []string{"confidence", "ratio", "step", "pair"},
+	}
+	format := openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
+		JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{Name: "nums", Schema: schema, Strict: openai.Bool(true)},
+	}}
+	within := func(v json.Number, lo, hi string, loExcl, hiExcl bool) bool {
+		x, ok := new(big.Rat).SetString(v.String())
+		l, _ := new(big.Rat).SetString(lo)
+		h, _ := new(big.Rat).SetString(hi)
+		f, err := v.Float64()
+		lf, _ := strconv.ParseFloat(lo, 64)
+		hf, _ := strconv.ParseFloat(hi, 64)
+		return ok && err == nil && (x.Cmp(l) > 0 || !loExcl && x.Cmp(l) == 0) && (x.Cmp(h) < 0 || !hiExcl && x.Cmp(h) == 0) &&
+			(f > lf || !loExcl && f == lf) && (f < hf || !hiExcl && f == hf)
+	}
+	for seed := range int64(4) {
+		c := storiesChat(t, client, seed, 400, func(p *openai.ChatCompletionNewParams) { p.ResponseFormat = format })
+		var got struct {
+			Confidence, Ratio json.Number
+			Step              int64
+			Pair              []json.RawMessage
+		}
+		dec := json.NewDecoder(strings.NewReader(c.Message.Content))
+		dec.UseNumber()
+		if c.FinishReason != "stop" || dec.Decode(&got) != nil {
+			t.Fatalf("seed %d: %s %q", seed, c.FinishReason, c.Message.Content)
+		}
+		var first int64
+		var second string
+		if !within(got.Confidence, "0", "1", false, false) || !within(got.Ratio, "0.5", "0.75", true, true) ||
+			got.Step%25 != 0 || got.Step < -60 || got.Step > 130 || len(got.Pair) != 2 ||
+			json.Unmarshal(got.Pair[0], &first) != nil || json.Unmarshal(got.Pair[1], &second) != nil || utf8.RuneCountInString(second) > 6 {
 			t.Fatalf("seed %d: %q breaks the schema", seed, c.Message.Content)
 		}
 	}

@@ -444,7 +444,10 @@ func integerNode(o *ordered, path string) (*schemaNode, error) {
 			return nil, schemaErr(path, "multipleOf: %v", err)
 		}
 		if mult > 1 {
+			// Validators read numbers as float64: beyond 2^53 the value
+			// they test is not the one written.
 			n.mult, n.bounded = mult, true
+			n.lo, n.hi = max(n.lo, -1<<53), min(n.hi, 1<<53)
 		}
 	}
 	if n.lo > n.hi || !n.viable(false, 0, 0) && !n.viable(true, 0, 0) {
@@ -456,6 +459,11 @@ func integerNode(o *ordered, path string) (*schemaNode, error) {
 // integerMultiple is the whole numbers a multipleOf (a positive decimal)
 // leaves of the integers: the multiples of its numerator in lowest terms
 // (of 2.5 = 5/2 they are the multiples of 5; of 0.5, every integer).
+// Validators test multipleOf in float64 (JavaScript's %, Python's
+// division), which is exact for an integer or a binary fraction such as
+// 2.5 or 0.25 and not for 0.1: 3 % 0.1 is 0.0999… for Ajv, and 3 / 0.1
+// is 30.000000000000004 for Python's jsonschema, so both call 3 no
+// multiple of 0.1. Such a multipleOf is refused.
 func integerMultiple(v any) (int64, error) {
 	num, isNum := v.(json.Number)
 	neg, m, ok := parseBound(num)
@@ -468,13 +476,17 @@ func integerMultiple(v any) (int64, error) {
 			m = q
 		}
 	}
+	fives := 0
 	for range numberScale {
 		if q, r := m.divmod64(5); r == 0 {
-			m = q
+			m, fives = q, fives+1
 		}
 	}
-	if m.hi != 0 || m.lo > maxBound {
-		return 0, fmt.Errorf("must be below %d", int64(maxBound))
+	if fives < numberScale {
+		return 0, fmt.Errorf("%s is no binary fraction: validators test it in float64, where integers that are its multiples may not be (3 %% 0.1 is not 0)", num)
+	}
+	if m.hi != 0 || m.lo > 1<<53 {
+		return 0, fmt.Errorf("must be below 2^53")
 	}
 	return int64(m.lo), nil
 }

@@ -417,6 +417,7 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"integer","multipleOf":0}`, "multipleOf"},
 		{`{"type":"integer","multipleOf":-3}`, "multipleOf"},
 		{`{"type":"integer","multipleOf":7,"minimum":1,"maximum":6}`, ""},
+		{`{"type":"integer","multipleOf":0.1}`, "multipleOf"},
 		{`{"not":{"type":"string"}}`, "not"},
 		{`{"if":{"type":"string"},"then":{"maxLength":1}}`, "if"},
 		{`{"type":"object","patternProperties":{"^a":{}}}`, "patternProperties"},

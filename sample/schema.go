@@ -199,12 +199,16 @@ const (
 )
 
 type schemaNode struct {
-	kind     schemaKind
-	props    []schemaProp  // kObject
-	values   *schemaNode   // kMap: the values' schema; kArray: the items' (nil: any)
-	prefix   []*schemaNode // kArray: the leading items' own schemas (a tuple), before values'
-	min, max int           // kArray: items; kString: code points; max -1: none
-	enum     [][]byte      // kEnum: the values' compact encodings
+	kind   schemaKind
+	props  []schemaProp  // kObject
+	values *schemaNode   // kMap: the values' schema; kArray: the items' (nil: any)
+	prefix []*schemaNode // kArray: the leading items' own schemas (a tuple), before values'
+	// kArray with uniqueItems: same[i] are the values of the items' enum
+	// equal to value i (itself included), which an item written as i
+	// rules out; nil without uniqueItems.
+	same     []uint64
+	min, max int      // kArray: items; kString: code points; max -1: none
+	enum     [][]byte // kEnum: the values' compact encodings
 	// kInteger: bounds, when bounded (minimum, maximum and their
 	// exclusive forms, as whole numbers); kNumber: bounded, with nb
 	bounded bool
@@ -287,6 +291,7 @@ type schemaFrame struct {
 	num   uint64   // a bounded integer's or number's digits so far, as a value
 	neg   bool     // and its sign
 	frac  int8     // a bounded number's digits after the point, -1 before it
+	used  uint64   // kArray with uniqueItems: the items' enum values written
 	pick  int8     // kObject with dispatch: the enum value property 0 matched
 	pat   [2]int32 // kString: the text's state in the node's texts
 	u8    uint8    // mStr, mMapKey: utf8Next's state
@@ -455,10 +460,14 @@ func (s *schemaState) pop() {
 	p := &s.frames[s.depth-1]
 	if c := &s.frames[s.depth]; c.node.kind == kEnum {
 		// The value whose whole length was matched: a parent that
-		// dispatches on it needs to know which.
+		// dispatches on it needs to know which, and an array of unique
+		// items rules it out.
 		for m := c.cand; m != 0; m &= m - 1 {
 			if i := bits.TrailingZeros64(m); len(c.node.enum[i]) == int(c.off) {
 				p.pick = int8(i)
+				if p.node.same != nil {
+					p.used |= p.node.same[i]
+				}
 			}
 		}
 	}
@@ -736,7 +745,8 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			return okIf(s.space(c))
 		case c == ',':
 			f.mode = mArrComma
-			return okIf(n.max < 0 || int(f.count) < n.max)
+			// Unique items: another needs a value not yet written.
+			return okIf((n.max < 0 || int(f.count) < n.max) && (n.same == nil || f.used != allEnum(len(n.same))))
 		case c == ']':
 			return doneIf(int(f.count) >= n.min)
 		}
@@ -1076,6 +1086,12 @@ func (s *schemaState) start(f *schemaFrame, c byte) int {
 				f.cand |= 1 << i
 			}
 		}
+		if s.depth >= 2 {
+			// An item of unique items: the values written are out.
+			if p := &s.frames[s.depth-2]; p.node.same != nil {
+				f.cand &^= p.used
+			}
+		}
 		if f.cand == 0 {
 			return stepFail
 		}
@@ -1147,6 +1163,14 @@ var valueStarts = func() (t [256]bool) {
 }()
 
 var anySchema = &schemaNode{kind: kAny}
+
+// allEnum is the set of all n values of an enum.
+func allEnum(n int) uint64 {
+	if n >= 64 {
+		return ^uint64(0)
+	}
+	return 1<<n - 1
+}
 
 // firstBytes are the bytes a value of n can start with.
 func (n *schemaNode) firstBytes() (t [256]bool) {

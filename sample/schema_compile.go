@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/big"
 	"strings"
 )
 
@@ -300,7 +301,7 @@ func (c *schemaCompiler) node(v any, path string) (*schemaNode, error) {
 
 func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 	known := map[string]bool{}
-	for _, k := range []string{"type", "properties", "required", "additionalProperties", "items", "prefixItems", "additionalItems",
+	for _, k := range []string{"type", "properties", "required", "additionalProperties", "items", "prefixItems", "additionalItems", "uniqueItems",
 		"minItems", "maxItems", "minLength", "maxLength", "pattern", "enum", "const", "anyOf", "oneOf", "allOf", "$ref",
 		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"} {
 		known[k] = true
@@ -621,6 +622,9 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 		if err := c.arrayItems(n, o, path); err != nil {
 			return nil, err
 		}
+		if err := uniqueItems(n, o, path); err != nil {
+			return nil, err
+		}
 		return n, nil
 	case "object":
 		return c.objectType(o, path)
@@ -676,6 +680,96 @@ func (c *schemaCompiler) arrayItems(n *schemaNode, o *ordered, path string) erro
 	var err error
 	n.values, err = c.node(rest, path+"/"+restKey)
 	return err
+}
+
+// uniqueItems reads an array's uniqueItems. Items that are an enum (a
+// set of Literal values or of an Enum, as pydantic writes set[...]) are
+// held unique: a value once written is refused after, and another item
+// only begins while a value is left. Other items would need every item
+// written kept, and are refused.
+func uniqueItems(n *schemaNode, o *ordered, path string) error {
+	v, ok := o.get("uniqueItems")
+	if !ok {
+		return nil
+	}
+	b, isBool := v.(bool)
+	if !isBool {
+		return schemaErr(path, "uniqueItems must be a boolean")
+	}
+	if !b {
+		return nil
+	}
+	items := n.values
+	for items != nil && items.kind == kUnion && len(items.alts) == 1 { // a $ref
+		items = items.alts[0]
+	}
+	if items == nil || items.kind != kEnum || len(n.prefix) > 0 {
+		return schemaErr(path, "uniqueItems is supported where the items are an enum (pydantic's set of Literal values or of an Enum)")
+	}
+	vals := make([]any, len(items.enum))
+	for i, e := range items.enum {
+		d := json.NewDecoder(bytes.NewReader(e))
+		d.UseNumber()
+		if err := d.Decode(&vals[i]); err != nil {
+			return schemaErr(path, "enum value %s: %v", e, err)
+		}
+	}
+	n.same = make([]uint64, len(vals))
+	distinct := 0
+	for i := range vals {
+		for j := range vals {
+			if jsonEqual(vals[i], vals[j]) {
+				n.same[i] |= 1 << j
+			}
+		}
+		if n.same[i]&(1<<i-1) == 0 { // the first of its equals
+			distinct++
+		}
+	}
+	if n.min > distinct {
+		return schemaErr(path, "minItems %d is above the %d distinct values unique items can take", n.min, distinct)
+	}
+	return nil
+}
+
+// jsonEqual says whether two decoded JSON values (numbers as json.Number)
+// are equal as JSON Schema counts: numbers by value, objects whatever the
+// order of their keys.
+func jsonEqual(a, b any) bool {
+	switch a := a.(type) {
+	case json.Number:
+		b, ok := b.(json.Number)
+		if !ok {
+			return false
+		}
+		x, okA := new(big.Rat).SetString(a.String())
+		y, okB := new(big.Rat).SetString(b.String())
+		return okA && okB && x.Cmp(y) == 0
+	case map[string]any:
+		b, ok := b.(map[string]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for k, v := range a {
+			w, ok := b[k]
+			if !ok || !jsonEqual(v, w) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		b, ok := b.([]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for i := range a {
+			if !jsonEqual(a[i], b[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return a == b // strings, booleans, null
 }
 
 func (c *schemaCompiler) objectType(o *ordered, path string) (*schemaNode, error) {

@@ -182,6 +182,21 @@ var schemaTable = []struct {
 	{`{"type":"array","prefixItems":[{"type":"string"}]}`,
 		[]string{`["a"]`, `["a",1,{"b":[]}]`, `[]`},
 		[]string{`[1]`}},
+	// Unique items of an enum (pydantic's set[Literal[...]]): a value
+	// written once is refused after, equal numbers count as one, and
+	// another item begins only while a value is left.
+	{`{"type":"array","items":{"enum":["a","ab","b"]},"uniqueItems":true}`,
+		[]string{`[]`, `["a","ab","b"]`, `["b","a"]`, `["ab"]`},
+		[]string{`["a","a"]`, `["ab","b","ab"]`, `["a","b","ab",`, `["b","a","b"]`}},
+	{`{"type":"array","items":{"$ref":"#/$defs/C"},"uniqueItems":true,"$defs":{"C":{"enum":[1,2,"x",{"k":[1]}]}}}`,
+		[]string{`[1,2,"x"]`, `[{"k":[1]},1]`},
+		[]string{`[2,2]`, `["x",1,"x"]`, `[{"k":[1]},{"k":[1]}]`}},
+	{`{"type":"array","items":{"enum":[1,1.0,2]},"uniqueItems":true}`,
+		[]string{`[1.0,2]`, `[2,1]`},
+		[]string{`[1,1.0]`, `[1.0,2,1]`}},
+	{`{"type":"array","items":{"enum":["a","b"]},"uniqueItems":false}`,
+		[]string{`["a","a","b"]`},
+		[]string{`["c"]`}},
 	// Draft 4-7's tuples (zod-to-json-schema's): items as a list, the rest
 	// additionalItems; beside an items schema additionalItems does nothing.
 	{`{"type":"array","items":[{"type":"integer"},{"type":"array","items":{"type":"string"}}],"additionalItems":false}`,
@@ -432,6 +447,10 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"array","prefixItems":[{"type":"string"}],"items":false,"minItems":2}`, "minItems 2"},
 		{`{"type":"array","prefixItems":[{"type":"string","not":{}}]}`, "prefixItems/0"},
 		{`{"type":"array","uniqueItems":true}`, "uniqueItems"},
+		{`{"type":"array","items":{"type":"string"},"uniqueItems":true}`, "uniqueItems"},
+		{`{"type":"array","items":{"enum":["a","b"]},"uniqueItems":"yes"}`, "uniqueItems"},
+		{`{"type":"array","items":{"enum":["a","b","a"]},"uniqueItems":true,"minItems":3}`, "minItems 3"},
+		{`{"type":"array","prefixItems":[{"enum":["a"]}],"items":{"enum":["a","b"]},"uniqueItems":true}`, "uniqueItems"},
 		{`{"type":"array","contains":{"type":"integer"}}`, "contains"},
 		{`{"type":"array","items":[{"type":"string"}],"additionalItems":{"type":"string","not":{}}}`, "additionalItems"},
 		{`{"$ref":"https://example.com/s.json"}`, ""},
@@ -1605,6 +1624,8 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		// Bounded numbers: a digit or point that leaves nothing in range
 		// to finish is refused.
 		`{"type":"object","properties":{"k":{"type":"integer","multipleOf":25,"minimum":-60,"maximum":130},"p":{"type":"number","minimum":0,"maximum":1},"t":{"type":"number","exclusiveMinimum":-40.5,"maximum":60.25},"n":{"anyOf":[{"type":"number","exclusiveMinimum":0.5,"exclusiveMaximum":0.75},{"type":"null"}]}},"required":["k","p","t","n"]}`,
+		// Unique enum items: after the last value no item may begin.
+		`{"type":"object","properties":{"set":{"type":"array","items":{"enum":["x","xy","y",7,7.0]},"uniqueItems":true,"minItems":1},"one":{"type":"array","items":{"const":"z"},"uniqueItems":true}},"required":["set","one"]}`,
 	}
 	r := rand.New(rand.NewPCG(21, 22))
 	for si, sch := range schemas {

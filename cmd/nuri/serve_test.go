@@ -710,9 +710,9 @@ func TestServeJSONSchema(t *testing.T) {
 	}
 }
 
-// A pydantic-style schema with bounded floats, a multiple and a tuple on
-// the real engine: every reply is within the bounds, exactly and as
-// float64 (what validators read).
+// A pydantic-style schema with bounded floats, a multiple, a tuple and a
+// set on the real engine: every reply is within the bounds, exactly and
+// as float64 (what validators read), its set's values each once.
 func TestServeJSONSchemaNumbers(t *testing.T) {
 	base := startServe(t, "--disable-any-whitespace")
 	client := openaiClient(base)
@@ -724,8 +724,9 @@ func TestServeJSONSchemaNumbers(t *testing.T) {
 			"step":       map[string]any{"type": "integer", "multipleOf": 25, "minimum": -60, "maximum": 130},
 			"pair": map[string]any{"type": "array", "prefixItems": []any{map[string]any{"type": "integer"}, map[string]any{"type": "string", "maxLength": 6}},
 				"minItems": 2, "maxItems": 2},
+			"tags": map[string]any{"type": "array", "items": map[string]any{"enum": []string{"red", "green", "파랑"}}, "uniqueItems": true},
 		},
-		"required": []string{"confidence", "ratio", "step", "pair"},
+		"required": []string{"confidence", "ratio", "step", "pair", "tags"},
 	}
 	format := openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
 		JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{Name: "nums", Schema: schema, Strict: openai.Bool(true)},
@@ -746,6 +747,7 @@ func TestServeJSONSchemaNumbers(t *testing.T) {
 			Confidence, Ratio json.Number
 			Step              int64
 			Pair              []json.RawMessage
+			Tags              []string
 		}
 		dec := json.NewDecoder(strings.NewReader(c.Message.Content))
 		dec.UseNumber()
@@ -756,7 +758,8 @@ func TestServeJSONSchemaNumbers(t *testing.T) {
 		var second string
 		if !within(got.Confidence, "0", "1", false, false) || !within(got.Ratio, "0.5", "0.75", true, true) ||
 			got.Step%25 != 0 || got.Step < -60 || got.Step > 130 || len(got.Pair) != 2 ||
-			json.Unmarshal(got.Pair[0], &first) != nil || json.Unmarshal(got.Pair[1], &second) != nil || utf8.RuneCountInString(second) > 6 {
+			json.Unmarshal(got.Pair[0], &first) != nil || json.Unmarshal(got.Pair[1], &second) != nil || utf8.RuneCountInString(second) > 6 ||
+			len(got.Tags) != len(slices.Compact(slices.Sorted(slices.Values(got.Tags)))) {
 			t.Fatalf("seed %d: %q breaks the schema", seed, c.Message.Content)
 		}
 	}

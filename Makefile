@@ -73,6 +73,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRegexAgrees -fuzztime $(FUZZTIME) ./sample/
 	$(GO) test -run '^$$' -fuzz FuzzJSONRecognizer -fuzztime $(FUZZTIME) ./sample/
 	$(GO) test -run '^$$' -fuzz FuzzSchemaAnyMatchesJSON -fuzztime $(FUZZTIME) ./sample/
+	$(GO) test -run '^$$' -fuzz FuzzSchemaCompile -fuzztime $(FUZZTIME) ./sample/
 	$(GO) test -run '^$$' -fuzz FuzzChatJob -fuzztime $(FUZZTIME) ./server/
 	$(GO) test -run '^$$' -fuzz FuzzResponsesChat -fuzztime $(FUZZTIME) ./server/
 	$(GO) test -run '^$$' -fuzz FuzzAnthropicChat -fuzztime $(FUZZTIME) ./server/

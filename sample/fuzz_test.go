@@ -80,3 +80,38 @@ func FuzzSchemaAnyMatchesJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSchemaCompile feeds schemas from clients' side of the wire: none
+// may panic the compiler, and whatever text a compiled schema takes whole
+// is valid JSON.
+func FuzzSchemaCompile(f *testing.F) {
+	for _, s := range [][2]string{
+		{`{"type":"number","minimum":0,"exclusiveMaximum":1e0}`, `0.5 `},
+		{`{"type":"number","exclusiveMinimum":-1.5E-3,"maximum":12345678901234.5}`, `-0.001 `},
+		{`{"type":"integer","multipleOf":2.5,"minimum":-100}`, `-95 `},
+		{`{"type":"array","prefixItems":[{"type":"integer"},{"enum":["a",1]}],"items":false}`, `[1,"a"]`},
+		{`{"type":"array","items":[{"type":"boolean"}],"additionalItems":{"const":null}}`, `[true,null]`},
+		{`{"type":"array","items":{"enum":[1,1.0,"x",{"a":[1]}]},"uniqueItems":true,"minItems":1}`, `[1,"x"]`},
+		{`{"type":"object","properties":{"n":{"type":"number","minimum":-0,"maximum":-0}},"required":["n"]}`, `{"n":-0.0}`},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, schema, text string) {
+		if len(schema) > 2048 || len(text) > 512 {
+			return
+		}
+		p, err := compileSchema([]byte(schema))
+		if err != nil {
+			return
+		}
+		st := p.start()
+		for i := range len(text) {
+			if !st.feed([]byte{text[i]}) {
+				return
+			}
+		}
+		if st.complete() && !json.Valid([]byte(text)) {
+			t.Fatalf("schema %s took %q whole, which is no JSON", schema, text)
+		}
+	})
+}

@@ -46,10 +46,6 @@ func invalidParam(param, format string, args ...any) error {
 	return &apiError{err: ErrInvalidParam, param: param, msg: fmt.Sprintf(format, args...)}
 }
 
-func notSupported(param string) error {
-	return &apiError{err: ErrNotSupported, param: param, msg: fmt.Sprintf("'%s' is not supported yet", param)}
-}
-
 // errorBody is OpenAI's error object.
 type errorBody struct {
 	Error errorDetail `json:"error"`

@@ -93,6 +93,8 @@ func FuzzSchemaCompile(f *testing.F) {
 		{`{"type":"array","items":[{"type":"boolean"}],"additionalItems":{"const":null}}`, `[true,null]`},
 		{`{"type":"array","items":{"enum":[1,1.0,"x",{"a":[1]}]},"uniqueItems":true,"minItems":1}`, `[1,"x"]`},
 		{`{"type":"object","properties":{"n":{"type":"number","minimum":-0,"maximum":-0}},"required":["n"]}`, `{"n":-0.0}`},
+		{`{"type":"object","properties":{"a":{},"b":{"type":"integer"},"c":{}},"required":["c"],"minProperties":2,"maxProperties":2}`, `{"a":1,"c":2}`},
+		{`{"additionalProperties":{"type":"null"},"maxProperties":1}`, `{"k":null}`},
 	} {
 		f.Add(s[0], s[1])
 	}

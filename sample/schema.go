@@ -214,8 +214,12 @@ type schemaNode struct {
 	bounded bool
 	lo, hi  int64
 	mult    int64 // kInteger: multipleOf, as the whole numbers it leaves (0: none)
-	nb      *numberBounds
-	alts    []*schemaNode
+	// kObject: minProperties and maxProperties (-1: none), when
+	// propBounded; kMap: maxProperties alone.
+	propBounded      bool
+	propMin, propMax int
+	nb               *numberBounds
+	alts             []*schemaNode
 	// kObject: when set, property 1's schema is dispatch[k], k the enum
 	// value property 0 matched (a tool call: its arguments follow its
 	// name's schema).
@@ -553,14 +557,14 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		case space:
 			return okIf(s.space(c))
 		case c == '"':
-			f.cand = n.nextKeys(int(f.last))
+			f.cand = n.nextKeys(int(f.last), int(f.count))
 			if f.cand == 0 {
 				return stepFail
 			}
 			f.mode, f.off = mObjKey, 0
 			return stepOK
 		case c == '}' && f.mode == mObjOpen:
-			return doneIf(n.mayClose(int(f.last)))
+			return doneIf(n.mayClose(int(f.last), int(f.count)))
 		}
 		return stepFail
 	case mObjKey:
@@ -569,6 +573,7 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 				i := bits.TrailingZeros64(m)
 				if len(n.props[i].name) == int(f.off) {
 					f.last, f.mode = int8(i), mObjColon
+					f.count++ // properties written
 					return stepOK
 				}
 			}
@@ -606,9 +611,9 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			return okIf(s.space(c))
 		case c == ',':
 			f.mode = mObjComma
-			return okIf(n.nextKeys(int(f.last)) != 0)
+			return okIf(n.nextKeys(int(f.last), int(f.count)) != 0)
 		case c == '}':
-			return doneIf(n.mayClose(int(f.last)))
+			return doneIf(n.mayClose(int(f.last), int(f.count)))
 		}
 		return stepFail
 	case mMapOpen, mMapComma:
@@ -616,6 +621,10 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		case space:
 			return okIf(s.space(c))
 		case c == '"':
+			if n.propBounded && int(f.count) >= n.propMax {
+				return stepFail
+			}
+			f.count++ // entries written
 			f.mode = mMapKey
 			return stepOK
 		case c == '}' && f.mode == mMapOpen:
@@ -715,7 +724,7 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			return okIf(s.space(c))
 		case c == ',':
 			f.mode = mMapComma
-			return stepOK
+			return okIf(!n.propBounded || int(f.count) < n.propMax)
 		case c == '}':
 			return stepDone
 		}
@@ -1134,10 +1143,12 @@ func doneIf(ok bool) int {
 // nextKeys are the properties that may follow property last: those after
 // it, up to the first required one (a required property cannot be
 // skipped).
-func (n *schemaNode) nextKeys(last int) uint64 {
+func (n *schemaNode) nextKeys(last, count int) uint64 {
 	var m uint64
 	for i := last + 1; i < len(n.props); i++ {
-		m |= 1 << i
+		if n.keyFits(i, count) {
+			m |= 1 << i
+		}
 		if n.props[i].required {
 			break
 		}
@@ -1145,14 +1156,38 @@ func (n *schemaNode) nextKeys(last int) uint64 {
 	return m
 }
 
-// mayClose says whether the object may end after property last.
-func (n *schemaNode) mayClose(last int) bool {
+// keyFits says whether property i may be written after count others
+// under minProperties and maxProperties: the required properties after it
+// must still fit below the maximum, and enough properties must follow it
+// to reach the minimum.
+func (n *schemaNode) keyFits(i, count int) bool {
+	if !n.propBounded {
+		return true
+	}
+	if count+1+len(n.props)-i-1 < n.propMin {
+		return false
+	}
+	if n.propMax < 0 {
+		return true
+	}
+	need := count + 1
+	for _, p := range n.props[i+1:] {
+		if p.required {
+			need++
+		}
+	}
+	return need <= n.propMax
+}
+
+// mayClose says whether the object may end after property last, count
+// properties written.
+func (n *schemaNode) mayClose(last, count int) bool {
 	for i := last + 1; i < len(n.props); i++ {
 		if n.props[i].required {
 			return false
 		}
 	}
-	return true
+	return !n.propBounded || count >= n.propMin
 }
 
 var valueStarts = func() (t [256]bool) {

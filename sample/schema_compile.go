@@ -301,7 +301,7 @@ func (c *schemaCompiler) node(v any, path string) (*schemaNode, error) {
 
 func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 	known := map[string]bool{}
-	for _, k := range []string{"type", "properties", "required", "additionalProperties", "items", "prefixItems", "additionalItems", "uniqueItems",
+	for _, k := range []string{"type", "properties", "required", "additionalProperties", "items", "prefixItems", "additionalItems", "uniqueItems", "minProperties", "maxProperties",
 		"minItems", "maxItems", "minLength", "maxLength", "pattern", "enum", "const", "anyOf", "oneOf", "allOf", "$ref",
 		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"} {
 		known[k] = true
@@ -364,7 +364,7 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 	switch t, _ := o.get("type"); t := t.(type) {
 	case nil:
 		switch {
-		case has(o, "properties") || has(o, "additionalProperties") || has(o, "required"):
+		case has(o, "properties") || has(o, "additionalProperties") || has(o, "required") || has(o, "minProperties") || has(o, "maxProperties"):
 			types = []string{"object"}
 		case has(o, "items") || has(o, "prefixItems") || has(o, "additionalItems") || has(o, "minItems") || has(o, "maxItems"):
 			types = []string{"array"}
@@ -773,6 +773,58 @@ func jsonEqual(a, b any) bool {
 }
 
 func (c *schemaCompiler) objectType(o *ordered, path string) (*schemaNode, error) {
+	n, err := c.objectShape(o, path)
+	if err != nil {
+		return nil, err
+	}
+	return n, propertyCounts(n, o, path)
+}
+
+// propertyCounts reads minProperties and maxProperties into n. An object
+// of declared properties holds both (each written at most once, in
+// order). A map (additionalProperties a schema) holds maxProperties: its
+// keys are not remembered, so a repeated key, which a validator counts
+// once, would meet a minimum it does not; minProperties is refused there,
+// as both are on an object of any properties.
+func propertyCounts(n *schemaNode, o *ordered, path string) error {
+	if !has(o, "minProperties") && !has(o, "maxProperties") {
+		return nil
+	}
+	lo, err := count(o, "minProperties", path, 0)
+	if err != nil {
+		return err
+	}
+	hi, err := count(o, "maxProperties", path, -1)
+	if err != nil {
+		return err
+	}
+	if hi >= 0 && hi < lo {
+		return schemaErr(path, "maxProperties is below minProperties")
+	}
+	switch {
+	case n.kind == kMap && lo == 0:
+		if hi >= 0 {
+			n.propBounded, n.propMax = true, hi
+		}
+		return nil
+	case n.kind != kObject || n.dispatch != nil:
+		return schemaErr(path, "minProperties is supported on objects of declared properties, maxProperties on those and on maps (additionalProperties a schema)")
+	}
+	required := 0
+	for _, p := range n.props {
+		if p.required {
+			required++
+		}
+	}
+	if lo > len(n.props) || hi >= 0 && required > hi {
+		return schemaErr(path, "minProperties %d and maxProperties %d leave no object of the %d properties, %d required", lo, hi, len(n.props), required)
+	}
+	n.propBounded, n.propMin, n.propMax = true, lo, hi
+	return nil
+}
+
+// objectShape is an object's node before its property counts.
+func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, error) {
 	props, _ := o.get("properties")
 	po, isObj := props.(*ordered)
 	if props != nil && !isObj {

@@ -182,6 +182,17 @@ var schemaTable = []struct {
 	{`{"type":"array","prefixItems":[{"type":"string"}]}`,
 		[]string{`["a"]`, `["a",1,{"b":[]}]`, `[]`},
 		[]string{`[1]`}},
+	// Property counts: on declared properties both, a key refused where
+	// the count could no longer be met; on a map the maximum.
+	{`{"type":"object","properties":{"a":{},"b":{},"c":{}},"minProperties":2,"maxProperties":2}`,
+		[]string{`{"a":1,"b":2}`, `{"a":1,"c":3}`, `{"b":1,"c":1}`},
+		[]string{`{"a":1}`, `{"a":1,"b":2,"c":3}`, `{}`, `{"c":1}`}},
+	{`{"type":"object","properties":{"a":{},"b":{},"c":{}},"required":["c"],"maxProperties":2}`,
+		[]string{`{"a":1,"c":1}`, `{"c":1}`, `{"b":[],"c":null}`},
+		[]string{`{"a":1,"b":1,"c":1}`, `{"a":1}`}},
+	{`{"type":"object","additionalProperties":{"type":"integer"},"maxProperties":2}`,
+		[]string{`{}`, `{"x":1,"y":2}`},
+		[]string{`{"x":1,"y":2,"z":3}`}},
 	// Unique items of an enum (pydantic's set[Literal[...]]): a value
 	// written once is refused after, equal numbers count as one, and
 	// another item begins only while a value is left.
@@ -448,6 +459,11 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"array","prefixItems":[{"type":"string","not":{}}]}`, "prefixItems/0"},
 		{`{"type":"array","uniqueItems":true}`, "uniqueItems"},
 		{`{"type":"array","items":{"type":"string"},"uniqueItems":true}`, "uniqueItems"},
+		{`{"type":"object","additionalProperties":{"type":"integer"},"minProperties":1}`, "minProperties"},
+		{`{"type":"object","maxProperties":3}`, "maxProperties"},
+		{`{"type":"object","properties":{"a":{}},"minProperties":2}`, "minProperties 2"},
+		{`{"type":"object","properties":{"a":{},"b":{}},"required":["a","b"],"maxProperties":1}`, "maxProperties 1"},
+		{`{"type":"object","properties":{"a":{}},"minProperties":2,"maxProperties":1}`, "maxProperties"},
 		{`{"type":"array","items":{"enum":["a","b"]},"uniqueItems":"yes"}`, "uniqueItems"},
 		{`{"type":"array","items":{"enum":["a","b","a"]},"uniqueItems":true,"minItems":3}`, "minItems 3"},
 		{`{"type":"array","prefixItems":[{"enum":["a"]}],"items":{"enum":["a","b"]},"uniqueItems":true}`, "uniqueItems"},
@@ -1624,6 +1640,8 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		// Bounded numbers: a digit or point that leaves nothing in range
 		// to finish is refused.
 		`{"type":"object","properties":{"k":{"type":"integer","multipleOf":25,"minimum":-60,"maximum":130},"p":{"type":"number","minimum":0,"maximum":1},"t":{"type":"number","exclusiveMinimum":-40.5,"maximum":60.25},"n":{"anyOf":[{"type":"number","exclusiveMinimum":0.5,"exclusiveMaximum":0.75},{"type":"null"}]}},"required":["k","p","t","n"]}`,
+		// Property counts: no key that would leave them unmet.
+		`{"type":"object","properties":{"o":{"type":"object","properties":{"a":{},"ab":{"type":"integer"},"b":{"type":"boolean"},"c":{"type":"null"}},"required":["c"],"minProperties":2,"maxProperties":3},"m":{"type":"object","additionalProperties":{"type":"null"},"maxProperties":1}},"required":["o","m"]}`,
 		// Unique enum items: after the last value no item may begin.
 		`{"type":"object","properties":{"set":{"type":"array","items":{"enum":["x","xy","y",7,7.0]},"uniqueItems":true,"minItems":1},"one":{"type":"array","items":{"const":"z"},"uniqueItems":true}},"required":["set","one"]}`,
 	}

@@ -3,6 +3,7 @@ package sample
 import (
 	"encoding/json"
 	"math/bits"
+	"strconv"
 	"strings"
 )
 
@@ -111,8 +112,8 @@ func parseBound(num json.Number) (neg bool, mag u128, ok bool) {
 	s = strings.TrimPrefix(s, "-")
 	exp := 0
 	if i := strings.IndexAny(s, "eE"); i >= 0 {
-		e, ok := parseSmallInt(s[i+1:])
-		if !ok {
+		e, err := strconv.Atoi(s[i+1:])
+		if err != nil || e < -9999 || e > 9999 {
 			return false, u128{}, false
 		}
 		exp, s = e, s[:i]
@@ -139,25 +140,6 @@ func parseBound(num json.Number) (neg bool, mag u128, ok bool) {
 		mag = mag.mul64(10)
 	}
 	return neg && !mag.isZero(), mag, true
-}
-
-func parseSmallInt(s string) (int, bool) {
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
-	if s == "" || len(s) > 4 {
-		return 0, false
-	}
-	v := 0
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		v = v*10 + int(c-'0')
-	}
-	if neg {
-		v = -v
-	}
-	return v, true
 }
 
 // lessSigned compares the signed values (an, a) and (bn, b).

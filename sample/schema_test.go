@@ -432,6 +432,8 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"string","pattern":1}`, "pattern"},
 		{`{"type":"number","minimum":1e-19}`, "minimum"},
 		{`{"type":"number","maximum":1e18}`, "maximum"},
+		{`{"type":"number","maximum":1e99999}`, "maximum"},
+		{`{"type":"number","minimum":1e+2,"maximum":0.5e-99999}`, "maximum"},
 		{`{"type":"number","maximum":0.1234567890123456}`, "maximum"},
 		{`{"type":"number","exclusiveMinimum":"0"}`, "exclusiveMinimum"},
 		{`{"type":"number","exclusiveMinimum":0,"exclusiveMaximum":1e-18}`, ""},

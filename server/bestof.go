@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"math"
 	"slices"
-
-	"github.com/nuri-ai/nuri/engine"
 )
 
 // bestOfCandidates checks a completions request's best_of against its n
@@ -29,16 +27,16 @@ func bestOfCandidates(bestOf *int, n int, stream bool) (int, error) {
 	return *bestOf, nil
 }
 
-// rankCandidates makes j generate bestOf candidates for each prompt, in
-// place of j.n choices, and keep the j.n best of them (bestChoices). Each
+// rankCandidates makes j, whose j.n choices a prompt are its best_of
+// candidates (the choices the same request with n = best_of returns, seeds
+// included), keep the n best of each prompt's (bestChoices). Each
 // candidate reports its tokens' log-probabilities, which rank it, whether
 // or not the request asked to see them (j.logprobs stays as it asked).
-// The candidates are the choices the same request with n = best_of would
-// return, seeds included.
-func (j *job) rankCandidates(base engine.Request, prompts [][]int32, bestOf int) {
-	base.Logprobs = true
-	j.reqs = expand(base, j.id, prompts, bestOf)
-	j.keep, j.n = j.n, bestOf
+func (j *job) rankCandidates(n int) {
+	for i := range j.reqs {
+		j.reqs[i].Logprobs = true
+	}
+	j.keep = n
 }
 
 // bestChoices keeps, of each prompt's candidates, the j.keep with the

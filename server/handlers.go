@@ -76,9 +76,9 @@ func (s *Server) handleCompletion(ctx *fasthttp.RequestCtx, ri *reqInfo) error {
 	// prompt tokens' scores before the completion's, the first token's
 	// null (lm-evaluation-harness scores texts this way, max_tokens 0 or 1).
 	base.PromptLogprobs = req.Echo && base.Logprobs
-	j := s.newJob("completion", "cmpl-"+ri.id, &req.samplingFields, base, prompts, n)
+	j := s.newJob("completion", "cmpl-"+ri.id, &req.samplingFields, base, prompts, bestOf)
 	if bestOf > n {
-		j.rankCandidates(base, prompts, bestOf)
+		j.rankCandidates(n)
 	}
 	if req.Echo {
 		if j.echo, err = echoPrompts(b.Tokenizer, &req.Prompt, prompts); err != nil {

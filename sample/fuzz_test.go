@@ -95,6 +95,8 @@ func FuzzSchemaCompile(f *testing.F) {
 		{`{"type":"object","properties":{"n":{"type":"number","minimum":-0,"maximum":-0}},"required":["n"]}`, `{"n":-0.0}`},
 		{`{"type":"object","properties":{"a":{},"b":{"type":"integer"},"c":{}},"required":["c"],"minProperties":2,"maxProperties":2}`, `{"a":1,"c":2}`},
 		{`{"additionalProperties":{"type":"null"},"maxProperties":1}`, `{"k":null}`},
+		{`{"anyOf":[{"properties":{"t":{"const":1},"x":{}},"required":["t"]},{"properties":{"y":{},"t":{"enum":[12,"a"]}},"required":["t","y"]}],"discriminator":{"propertyName":"t"}}`, `{"t":12,"y":0}`},
+		{`{"$defs":{"A":{"$ref":"#/$defs/A"}},"items":{"$ref":"#/$defs/A"},"uniqueItems":true}`, `[]`},
 	} {
 		f.Add(s[0], s[1])
 	}

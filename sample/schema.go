@@ -224,7 +224,18 @@ type schemaNode struct {
 	// value property 0 matched (a tool call: its arguments follow its
 	// name's schema).
 	dispatch []*schemaNode
-	first    [256]int8 // kUnion: the alternative a first byte starts, -1 none
+	// kObject: a union of objects told apart by the value of a property
+	// each requires (a discriminator), written first: props holds that
+	// property alone, its enum all the alternatives' values, and once a
+	// value k is written the frame goes on in tagged[tagAlt[k]], that
+	// alternative with the property moved to the front.
+	tagged []*schemaNode
+	tagAlt []int8
+	first  [256]int8 // kUnion: the alternative a first byte starts, -1 none
+	// kUnion: the discriminator's propertyName and its mapping (a value's
+	// compact JSON to the $ref's node), when the schema names one
+	tag    string
+	tagMap map[string]*schemaNode
 	// kString: the pattern and the format the text must match, or nil
 	// (each frame keeps its state in each, pat).
 	texts [2]*stringDFA
@@ -296,7 +307,7 @@ type schemaFrame struct {
 	neg   bool     // and its sign
 	frac  int8     // a bounded number's digits after the point, -1 before it
 	used  uint64   // kArray with uniqueItems: the items' enum values written
-	pick  int8     // kObject with dispatch: the enum value property 0 matched
+	pick  int8     // kObject with dispatch or tagged: the enum value property 0 matched
 	pat   [2]int32 // kString: the text's state in the node's texts
 	u8    uint8    // mStr, mMapKey: utf8Next's state
 }
@@ -478,6 +489,9 @@ func (s *schemaState) pop() {
 	switch p.mode {
 	case mObjValue:
 		p.mode = mObjAfter
+		if p.node.tagged != nil { // the discriminator's value picks the object
+			p.node = p.node.tagged[p.node.tagAlt[p.pick]]
+		}
 	case mMapValue:
 		p.mode = mMapAfter
 	case mArrOpen, mArrComma:

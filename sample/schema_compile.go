@@ -303,7 +303,7 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 	known := map[string]bool{}
 	for _, k := range []string{"type", "properties", "required", "additionalProperties", "items", "prefixItems", "additionalItems", "uniqueItems", "minProperties", "maxProperties",
 		"minItems", "maxItems", "minLength", "maxLength", "pattern", "enum", "const", "anyOf", "oneOf", "allOf", "$ref",
-		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"} {
+		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "discriminator"} {
 		known[k] = true
 	}
 	for _, k := range o.keys {
@@ -340,7 +340,7 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 			return nil, schemaErr(path, "%s must be a non-empty list", k)
 		}
 		for _, other := range o.keys {
-			if other != k && !schemaAnnotations[other] {
+			if other != k && !schemaAnnotations[other] && (other != "discriminator" || k == "allOf") {
 				return nil, schemaErr(path, "%q beside %s is not supported", other, k)
 			}
 		}
@@ -358,7 +358,16 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 			}
 			alts[i] = n
 		}
-		return c.unionNode(alts), nil
+		u := c.unionNode(alts)
+		if d, ok := o.get("discriminator"); ok {
+			if err := c.discriminator(u, d, path+"/discriminator"); err != nil {
+				return nil, err
+			}
+		}
+		return u, nil
+	}
+	if has(o, "discriminator") {
+		return nil, schemaErr(path, "discriminator is supported beside anyOf or oneOf")
 	}
 	var types []string
 	switch t, _ := o.get("type"); t := t.(type) {
@@ -699,10 +708,7 @@ func uniqueItems(n *schemaNode, o *ordered, path string) error {
 	if !b {
 		return nil
 	}
-	items := n.values
-	for items != nil && items.kind == kUnion && len(items.alts) == 1 { // a $ref
-		items = items.alts[0]
-	}
+	items := throughRefs(n.values)
 	if items == nil || items.kind != kEnum || len(n.prefix) > 0 {
 		return schemaErr(path, "uniqueItems is supported where the items are an enum (pydantic's set of Literal values or of an Enum)")
 	}
@@ -959,6 +965,7 @@ func (c *schemaCompiler) finishUnions() error {
 			n.first[i] = -1
 		}
 		var flat []*schemaNode
+		want := n.tag // or, failing that, one of a union within
 		var add func(a *schemaNode, depth int) error
 		add = func(a *schemaNode, depth int) error {
 			if depth > 32 {
@@ -967,6 +974,9 @@ func (c *schemaCompiler) finishUnions() error {
 			if a.kind != kUnion {
 				flat = append(flat, a)
 				return nil
+			}
+			if want == "" {
+				want = a.tag
 			}
 			for _, b := range a.alts {
 				if err := add(b, depth+1); err != nil {
@@ -979,6 +989,10 @@ func (c *schemaCompiler) finishUnions() error {
 			if err := add(a, 0); err != nil {
 				return err
 			}
+		}
+		flat, err := tagObjects(flat, want, n.tag != "", n.tagMap)
+		if err != nil {
+			return err
 		}
 		if len(flat) > 127 {
 			return schemaErr("#", "more than 127 alternatives")

@@ -292,6 +292,25 @@ var schemaTable = []struct {
 		`"$defs":{"M":{"type":"object","properties":{"v":{"type":"integer"}},"required":["v"],"title":"M"}}}`,
 		[]string{`{"m":null}`, `{"m":{"v":1}}`},
 		[]string{`{"m":{}}`, `{}`, `{"m":{"v":null}}`}},
+	// Discriminated unions: pydantic's Field(discriminator=...), the
+	// tag written first whatever its place among the properties.
+	{`{"oneOf":[{"$ref":"#/$defs/Cat"},{"$ref":"#/$defs/Dog"}],"discriminator":{"propertyName":"pet_type","mapping":{"cat":"#/$defs/Cat","dog":"#/$defs/Dog"}},` +
+		`"$defs":{"Cat":{"type":"object","properties":{"meows":{"type":"integer"},"pet_type":{"const":"cat","type":"string"}},"required":["pet_type","meows"]},` +
+		`"Dog":{"type":"object","properties":{"pet_type":{"const":"dog"},"barks":{"type":"number"},"name":{"type":"string"}},"required":["pet_type","barks"]}}}`,
+		[]string{`{"pet_type":"cat","meows":3}`, `{"pet_type":"dog","barks":1.5}`, `{"pet_type":"dog","barks":2,"name":"x"}`, `{ "pet_type" : "cat" , "meows" : 0 }`},
+		[]string{`{"meows":3,"pet_type":"cat"}`, `{"pet_type":"cat","barks":1}`, `{"pet_type":"dog","meows":3}`, `{"pet_type":"cow"}`, `{"pet_type":"cat"}`, `{}`, `{"name":"x"}`}},
+	// OpenAI's strict tool schemas: anyOf of objects, no discriminator
+	// keyword; the first property that tells them apart is the tag.
+	{`{"anyOf":[{"type":"object","properties":{"op":{"type":"string","enum":["add","sub"]},"a":{"type":"integer"},"b":{"type":"integer"}},"required":["op","a","b"],"additionalProperties":false},` +
+		`{"type":"object","properties":{"op":{"type":"string","enum":["neg"]},"a":{"type":"integer"}},"required":["op","a"],"additionalProperties":false},{"type":"null"}]}`,
+		[]string{`{"op":"add","a":1,"b":2}`, `{"op":"sub","a":1,"b":2}`, `{"op":"neg","a":1}`, `null`},
+		[]string{`{"op":"neg","a":1,"b":2}`, `{"op":"add","a":1}`, `{"op":"mul","a":1,"b":2}`, `{"a":1,"op":"neg"}`}},
+	// Integer tags, one of them a prefix of another; a tag by $ref; a
+	// union of unions flattened.
+	{`{"anyOf":[{"anyOf":[{"type":"object","properties":{"v":{"const":1},"x":{"type":"string"}},"required":["v"]},{"type":"object","properties":{"v":{"$ref":"#/$defs/Twelve"}},"required":["v"]}]},` +
+		`{"type":"object","properties":{"y":{"type":"boolean"},"v":{"enum":[2,3]}},"required":["v","y"]}],"$defs":{"Twelve":{"const":12}}}`,
+		[]string{`{"v":1}`, `{"v":1,"x":"a"}`, `{"v":12}`, `{"v":2,"y":true}`, `{"v":3 ,"y":false}`},
+		[]string{`{"v":12,"x":"a"}`, `{"v":1,"y":true}`, `{"v":4}`, `{"v":2}`, `{"y":true,"v":2}`, `{"v":1.0}`}},
 	{`{"allOf":[{"type":"integer"}]}`,
 		[]string{`3 `},
 		[]string{`"3"`, `3.5 `}},
@@ -475,6 +494,20 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"$ref":"other.json#/$defs/A"}`, ""},
 		{`{"$ref":"#/$defs/Missing","$defs":{}}`, ""},
 		{`{"anyOf":[{"type":"object","properties":{"a":{}}},{"type":"object","properties":{"b":{}}}]}`, ""},
+		{`{"anyOf":[{"type":"object","properties":{"t":{"const":"a"}}},{"type":"object","properties":{"t":{"const":"b"}},"required":["t"]}]}`, "does not require \"t\""},
+		{`{"anyOf":[{"type":"object","properties":{"t":{"enum":["a","b"]}},"required":["t"]},{"type":"object","properties":{"t":{"const":"b"}},"required":["t"]}]}`, "both take \"t\" \"b\""},
+		{`{"anyOf":[{"type":"object","properties":{"t":{"type":"string"}},"required":["t"]},{"type":"object","properties":{"t":{"const":"b"}},"required":["t"]}]}`, "not a const or an enum"},
+		{`{"anyOf":[{"type":"object","properties":{"t":{"const":"a"},"k":{"const":1}},"required":["t","k"]},{"type":"object","properties":{"t":{"const":"b"},"k":{"const":2}},"required":["t","k"]}],"discriminator":{"propertyName":"q"}}`, "discriminator \"q\""},
+		{`{"anyOf":[{"$ref":"#/$defs/A"},{"$ref":"#/$defs/B"}],"discriminator":{"propertyName":"t","mapping":{"a":"#/$defs/B","b":"#/$defs/A"}},` +
+			`"$defs":{"A":{"type":"object","properties":{"t":{"const":"a"}},"required":["t"]},"B":{"type":"object","properties":{"t":{"const":"b"}},"required":["t"]}}}`, "mapping sends \"a\""},
+		{`{"anyOf":[{"$ref":"#/$defs/A"},{"$ref":"#/$defs/B"}],"discriminator":{"propertyName":"t","mapping":{"c":"#/$defs/A"}},` +
+			`"$defs":{"A":{"type":"object","properties":{"t":{"const":"a"}},"required":["t"]},"B":{"type":"object","properties":{"t":{"const":"b"}},"required":["t"]}}}`, "mapping names \"c\""},
+		{`{"anyOf":[{"type":"string"},{"type":"null"}],"discriminator":{"propertyName":"t"}}`, "none of which is an object"},
+		{`{"type":"object","discriminator":{"propertyName":"t"}}`, "discriminator"},
+		{`{"anyOf":[{"type":"object"}],"discriminator":{"propertyName":"t","extra":1}}`, "extra"},
+		{`{"anyOf":[{"type":"object"}],"discriminator":"t"}`, "discriminator"},
+		{`{"anyOf":[{"type":"object","properties":{"t":{"const":"a"}},"required":["t"]},{"type":"object","additionalProperties":{"type":"string"}}]}`, "'{'"},
+		{`{"$defs":{"A":{"$ref":"#/$defs/A"}},"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/A"}}`, "uniqueItems"},
 		{`{"anyOf":[{"type":"integer"},{"type":"number"}]}`, ""},
 		{`{"oneOf":[{"type":"string"},{"type":"string","maxLength":1}]}`, ""},
 		{`{"anyOf":[{"type":"string"},{"enum":["a"]}]}`, ""},
@@ -583,6 +616,7 @@ const (
 	tTypes // "type": a list of scalar types
 	tAnyOf // or oneOf
 	tRef
+	tTagged // anyOf or oneOf of objects told apart by a tag property
 )
 
 var tTypeNames = map[tKind]string{tString: "string", tInteger: "integer", tNumber: "number", tBoolean: "boolean", tNull: "null"}
@@ -609,6 +643,12 @@ type tSchema struct {
 	alts           []*tSchema
 	ref            string
 	pattern        string // tString: a pattern from tPatterns, or none
+	// tTagged: alts are tObjects, each requiring the property tag, a
+	// tEnum of values no other takes; refs[i] names the $defs entry alts[i]
+	// is written as ("": inline); keyword: the discriminator is written.
+	tag     string
+	refs    []string
+	keyword bool
 }
 
 // tPatterns are string patterns (searches, as JSON Schema's) that short
@@ -741,7 +781,11 @@ func (g *schemaGen) schema(depth int) *tSchema {
 			case 3:
 				a = &tSchema{kind: tNull}
 			case 4:
-				a = g.object(depth + 1)
+				if r.IntN(3) == 0 {
+					a = g.tagged(depth + 1)
+				} else {
+					a = g.object(depth + 1)
+				}
 			default:
 				a = g.array(depth + 1)
 			}
@@ -753,9 +797,56 @@ func (g *schemaGen) schema(depth int) *tSchema {
 		return s
 	case 7:
 		return g.def(g.schema(depth + 1))
+	case 8:
+		return g.tagged(depth)
 	default:
 		return g.scalar()
 	}
+}
+
+// tTagValues are tag values, some prefixes of others.
+var tTagValues = []string{`"a"`, `"ab"`, `"b"`, `"값"`, `1`, `12`, `-1`, `true`, `null`, `"1"`}
+
+// tagged is a union of two to four objects told apart by a tag property,
+// written with the discriminator keyword or found by the recognizer: then
+// the tag is the first property of the first object, which it looks at
+// first.
+func (g *schemaGen) tagged(depth int) *tSchema {
+	r := g.r
+	s := &tSchema{kind: tTagged, tag: []string{"type", "kind", "a"}[r.IntN(3)], keyword: r.IntN(2) == 0}
+	vals := slices.Clone(tTagValues)
+	r.Shuffle(len(vals), func(i, j int) { vals[i], vals[j] = vals[j], vals[i] })
+	for i := range 2 + r.IntN(3) {
+		o := g.object(depth + 1)
+		if o.kind != tObject {
+			o = &tSchema{kind: tObject, additional: "false"}
+		}
+		o.props = slices.DeleteFunc(o.props, func(p tProp) bool { return p.name == s.tag })
+		n := 1 + r.IntN(2)
+		tag := tProp{s.tag, &tSchema{kind: tEnum, enum: vals[:n]}, true}
+		vals = vals[n:]
+		at := r.IntN(len(o.props) + 1)
+		if i == 0 && !s.keyword {
+			at = 0
+		}
+		o.props = slices.Insert(o.props, at, tag)
+		ref := ""
+		if r.IntN(3) == 0 {
+			ref = "d" + strconv.Itoa(len(g.defs))
+			g.defs[ref] = o
+		}
+		s.alts, s.refs = append(s.alts, o), append(s.refs, ref)
+	}
+	return s
+}
+
+// tagOf is alts[k]'s tag property, and the object without it.
+func (s *tSchema) tagOf(k int) (tProp, *tSchema) {
+	o := *s.alts[k]
+	i := slices.IndexFunc(o.props, func(p tProp) bool { return p.name == s.tag })
+	tag := o.props[i]
+	o.props = slices.Delete(slices.Clone(o.props), i, i+1)
+	return tag, &o
 }
 
 // def moves s under $defs and refers to it.
@@ -856,6 +947,27 @@ func (g *schemaGen) render(s *tSchema, extra ...string) string {
 		m = append(m, `"`+[]string{"anyOf", "oneOf"}[r.IntN(2)]+`":[`+strings.Join(as, ",")+"]")
 	case tRef:
 		m = append(m, `"$ref":"#/`+g.defsKey+"/"+s.ref+`"`)
+	case tTagged:
+		var as, mapping []string
+		for i, a := range s.alts {
+			if s.refs[i] == "" {
+				as = append(as, g.render(a))
+				continue
+			}
+			ref := `"#/` + g.defsKey + "/" + s.refs[i] + `"`
+			as = append(as, `{"$ref":`+ref+`}`)
+			if tag, _ := s.tagOf(i); tag.s.enum[0][0] == '"' {
+				mapping = append(mapping, tag.s.enum[0]+":"+ref)
+			}
+		}
+		m = append(m, `"`+[]string{"anyOf", "oneOf"}[r.IntN(2)]+`":[`+strings.Join(as, ",")+"]")
+		if s.keyword {
+			d := `"propertyName":` + tQuote(s.tag)
+			if len(mapping) > 0 && r.IntN(2) == 0 {
+				d += `,"mapping":{` + strings.Join(mapping, ",") + "}"
+			}
+			m = append(m, `"discriminator":{`+d+"}")
+		}
 	}
 	if s.kind == tString || s.kind == tTypes {
 		if s.min >= 0 {
@@ -1012,6 +1124,12 @@ func (g *schemaGen) instance(s *tSchema, depth int) *tNode {
 		return g.instance(s.alts[r.IntN(len(s.alts))], depth)
 	case tRef:
 		return g.instance(g.defs[s.ref], depth)
+	case tTagged:
+		tag, rest := s.tagOf(r.IntN(len(s.alts)))
+		n := g.instance(rest, depth)
+		n.keys = slices.Insert(n.keys, 0, tQuote(s.tag))
+		n.kids = slices.Insert(n.kids, 0, g.instance(tag.s, depth+1))
+		return n
 	case tString:
 		if s.pattern != "" {
 			// Strings at random until one meets the pattern.
@@ -1437,6 +1555,17 @@ func (g *schemaGen) valid(s *tSchema, v refValue) bool {
 		return slices.ContainsFunc(s.alts, func(a *tSchema) bool { return g.valid(a, v) })
 	case tRef:
 		return g.valid(g.defs[s.ref], v)
+	case tTagged:
+		// The tag first, then the rest of the object its value picks.
+		if v.kind != '{' || len(v.keys) == 0 || v.keys[0] != s.tag {
+			return false
+		}
+		for k := range s.alts {
+			if tag, rest := s.tagOf(k); g.valid(tag.s, v.vals[0]) {
+				return g.valid(rest, refValue{kind: '{', keys: v.keys[1:], vals: v.vals[1:]})
+			}
+		}
+		return false
 	}
 	panic("unknown kind")
 }
@@ -1646,6 +1775,10 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		`{"type":"object","properties":{"o":{"type":"object","properties":{"a":{},"ab":{"type":"integer"},"b":{"type":"boolean"},"c":{"type":"null"}},"required":["c"],"minProperties":2,"maxProperties":3},"m":{"type":"object","additionalProperties":{"type":"null"},"maxProperties":1}},"required":["o","m"]}`,
 		// Unique enum items: after the last value no item may begin.
 		`{"type":"object","properties":{"set":{"type":"array","items":{"enum":["x","xy","y",7,7.0]},"uniqueItems":true,"minItems":1},"one":{"type":"array","items":{"const":"z"},"uniqueItems":true}},"required":["set","one"]}`,
+
+		// A discriminated union: once the tag's value is written, only
+		// its object's properties.
+		`{"type":"array","items":{"oneOf":[{"type":"object","properties":{"n":{"type":"integer","minimum":1,"maximum":3},"t":{"const":"a"}},"required":["t","n"]},{"type":"object","properties":{"t":{"enum":["ab","b"]},"s":{"type":"string","maxLength":2}},"required":["t"]},{"type":"null"}]},"minItems":2}`,
 	}
 	r := rand.New(rand.NewPCG(21, 22))
 	for si, sch := range schemas {

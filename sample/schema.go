@@ -13,8 +13,9 @@ import (
 var ErrSchema = errors.New("unsupported JSON schema")
 
 // NewJSONSchema returns a constraint to the JSON texts a JSON Schema
-// accepts, in a canonical form: properties in the schema's order, no
-// undeclared keys, enum values in compact JSON. Keywords that only
+// accepts, in a canonical form: properties in the schema's order (in a
+// union of objects, the discriminator first), no undeclared keys, enum
+// values in compact JSON. Keywords that only
 // annotate (title, description, format, ...) are ignored; any keyword
 // it cannot enforce (pattern, minimum, not, ...) is an error, so a reply
 // never only looks conformant.

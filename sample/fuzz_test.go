@@ -97,6 +97,8 @@ func FuzzSchemaCompile(f *testing.F) {
 		{`{"additionalProperties":{"type":"null"},"maxProperties":1}`, `{"k":null}`},
 		{`{"anyOf":[{"properties":{"t":{"const":1},"x":{}},"required":["t"]},{"properties":{"y":{},"t":{"enum":[12,"a"]}},"required":["t","y"]}],"discriminator":{"propertyName":"t"}}`, `{"t":12,"y":0}`},
 		{`{"$defs":{"A":{"$ref":"#/$defs/A"}},"items":{"$ref":"#/$defs/A"},"uniqueItems":true}`, `[]`},
+		{`{"allOf":[{"$ref":"#/$defs/B"},{"properties":{"b":{"maxLength":2},"c":{"type":"integer"}},"required":["c"]}],"$defs":{"B":{"properties":{"b":{"type":"string"}},"additionalProperties":{"type":"integer"}}}}`, `{"b":"x","c":1}`},
+		{`{"type":["string","integer"],"enum":["a",1,null],"anyOf":[{"minimum":0},{"maxLength":1}]}`, `"a"`},
 	} {
 		f.Add(s[0], s[1])
 	}

@@ -264,6 +264,9 @@ type schemaCompiler struct {
 	root   any
 	refs   map[string]*schemaNode
 	unions []*schemaNode
+	// inlined counts the merged allOfs being compiled within one
+	// another (maxInlined).
+	inlined int
 }
 
 func compileSchema(raw []byte) (*schemaProgram, error) {
@@ -320,17 +323,23 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		s, _ := ref.(string)
 		return c.ref(s, path)
 	}
+	if a, ok := o.get("allOf"); ok {
+		if l, isList := a.([]any); isList && len(l) == 1 && !constrains(without(o, "allOf")) {
+			return c.node(l[0], path+"/allOf/0") // a $ref in it stays shared
+		}
+		return c.merged(o, path)
+	}
 	if e, ok := o.get("const"); ok {
-		return enumNode([]any{e}, path)
+		return c.enum([]any{e}, without(o, "const"), path)
 	}
 	if e, ok := o.get("enum"); ok {
 		l, isList := e.([]any)
 		if !isList || len(l) == 0 {
 			return nil, schemaErr(path, "enum must be a non-empty list")
 		}
-		return enumNode(l, path)
+		return c.enum(l, without(o, "enum"), path)
 	}
-	for _, k := range []string{"anyOf", "oneOf", "allOf"} {
+	for _, k := range []string{"anyOf", "oneOf"} {
 		a, ok := o.get(k)
 		if !ok {
 			continue
@@ -339,16 +348,8 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		if !isList || len(l) == 0 {
 			return nil, schemaErr(path, "%s must be a non-empty list", k)
 		}
-		for _, other := range o.keys {
-			if other != k && !schemaAnnotations[other] && (other != "discriminator" || k == "allOf") {
-				return nil, schemaErr(path, "%q beside %s is not supported", other, k)
-			}
-		}
-		if k == "allOf" {
-			if len(l) != 1 {
-				return nil, schemaErr(path, "allOf of more than one schema is not supported")
-			}
-			return c.node(l[0], path+"/allOf/0")
+		if rest := without(o, k, "discriminator"); constrains(rest) {
+			return c.distribute(o, k, l, rest, path)
 		}
 		alts := make([]*schemaNode, len(l))
 		for i, s := range l {
@@ -897,10 +898,9 @@ func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, erro
 	return n, nil
 }
 
-func (c *schemaCompiler) ref(ref, path string) (*schemaNode, error) {
-	if n, ok := c.refs[ref]; ok {
-		return n, nil // a recursive schema refers to a node being built
-	}
+// refTarget is the schema a local $ref names: the root, or an entry of
+// its $defs or definitions.
+func (c *schemaCompiler) refTarget(ref, path string) (any, error) {
 	var target any
 	for _, defs := range []string{"#/$defs/", "#/definitions/"} {
 		name, ok := strings.CutPrefix(ref, defs)
@@ -921,6 +921,17 @@ func (c *schemaCompiler) ref(ref, path string) (*schemaNode, error) {
 	}
 	if target == nil {
 		return nil, schemaErr(path, "$ref %q is not a local definition", ref)
+	}
+	return target, nil
+}
+
+func (c *schemaCompiler) ref(ref, path string) (*schemaNode, error) {
+	if n, ok := c.refs[ref]; ok {
+		return n, nil // a recursive schema refers to a node being built
+	}
+	target, err := c.refTarget(ref, path)
+	if err != nil {
+		return nil, err
 	}
 	// The reference is a one-way union until its target is built, so a
 	// recursive schema can point at it; finishUnions flattens it.

@@ -311,6 +311,43 @@ var schemaTable = []struct {
 		`{"type":"object","properties":{"y":{"type":"boolean"},"v":{"enum":[2,3]}},"required":["v","y"]}],"$defs":{"Twelve":{"const":12}}}`,
 		[]string{`{"v":1}`, `{"v":1,"x":"a"}`, `{"v":12}`, `{"v":2,"y":true}`, `{"v":3 ,"y":false}`},
 		[]string{`{"v":12,"x":"a"}`, `{"v":1,"y":true}`, `{"v":4}`, `{"v":2}`, `{"y":true,"v":2}`, `{"v":1.0}`}},
+	// allOf merged: OpenAPI's inheritance, a part's additionalProperties
+	// false, a property in two parts, types and bounds intersected.
+	{`{"allOf":[{"$ref":"#/$defs/Base"},{"type":"object","properties":{"extra":{"type":"integer"}},"required":["extra"]}],` +
+		`"$defs":{"Base":{"type":"object","properties":{"id":{"type":"string"}},"required":["id"]}}}`,
+		[]string{`{"id":"x","extra":1}`},
+		[]string{`{"id":"x"}`, `{"extra":1,"id":"x"}`, `{"extra":1}`, `{"id":1,"extra":1}`}},
+	{`{"allOf":[{"type":"object","properties":{"a":{"type":"integer"}},"additionalProperties":false},{"properties":{"b":{"type":"string"}}}]}`,
+		[]string{`{"a":1}`, `{}`},
+		[]string{`{"a":1,"b":"x"}`, `{"b":"x"}`}},
+	{`{"allOf":[{"properties":{"s":{"type":"string","minLength":2}},"required":["s"]},{"properties":{"s":{"maxLength":3}}}]}`,
+		[]string{`{"s":"ab"}`, `{"s":"abc"}`},
+		[]string{`{"s":"a"}`, `{"s":"abcd"}`, `{"s":1}`, `{}`}},
+	{`{"allOf":[{"type":["integer","string"]},{"type":["number","null"]},{"minimum":0,"maximum":5},{"maximum":3}]}`,
+		[]string{`3 `, `0 `},
+		[]string{`4 `, `-1 `, `"a"`, `null`, `1.5 `}},
+	{`{"type":"object","properties":{"x":{"type":"integer"}},"allOf":[{"required":["x"]}]}`,
+		[]string{`{"x":1}`},
+		[]string{`{}`}},
+	{`{"allOf":[{"enum":["a","b","c"]},{"enum":["c","b","d"]}]}`,
+		[]string{`"b"`, `"c"`},
+		[]string{`"a"`, `"d"`}},
+	// An enum holds to the keywords beside it.
+	{`{"type":"string","enum":["a",1,"b"]}`,
+		[]string{`"a"`, `"b"`},
+		[]string{`1 `}},
+	{`{"const":"x","enum":["x","y"]}`,
+		[]string{`"x"`},
+		[]string{`"y"`}},
+	// anyOf beside other keywords: each alternative merged with them,
+	// those nothing meets left out.
+	{`{"type":"object","properties":{"kind":{"enum":["a","b"]},"n":{"type":"integer"}},"required":["kind"],` +
+		`"oneOf":[{"properties":{"kind":{"const":"a"}},"required":["n"]},{"properties":{"kind":{"const":"b"}}}]}`,
+		[]string{`{"kind":"a","n":1}`, `{"kind":"b"}`, `{"kind":"b","n":2}`},
+		[]string{`{"kind":"a"}`, `{"kind":"c"}`, `{"n":1}`}},
+	{`{"type":"string","anyOf":[{"maxLength":2},{"type":"null"}]}`,
+		[]string{`"ab"`, `""`},
+		[]string{`null`, `"abc"`}},
 	{`{"allOf":[{"type":"integer"}]}`,
 		[]string{`3 `},
 		[]string{`"3"`, `3.5 `}},
@@ -513,7 +550,20 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"anyOf":[{"type":"string"},{"enum":["a"]}]}`, ""},
 		{`{"anyOf":[{},{"type":"null"}]}`, ""},
 		{`{"anyOf":[{"type":"array"},{"$ref":"#/$defs/A"}],"$defs":{"A":{"type":"array"}}}`, ""},
-		{`{"allOf":[{"type":"string"},{"maxLength":3}]}`, ""},
+		{`{"allOf":[{"type":"string"},{"type":"integer"}]}`, "none in common"},
+		{`{"allOf":[{"type":"string","pattern":"a"},{"pattern":"b"}]}`, "pattern"},
+		{`{"allOf":[{"properties":{"a":{}},"required":["a"]},{"additionalProperties":false}]}`, "forbids"},
+		{`{"allOf":[{"const":1},{"const":2}]}`, "consts differ"},
+		{`{"allOf":[{"enum":[1,2]},{"enum":[3]}]}`, "share no value"},
+		{`{"allOf":[{"anyOf":[{"type":"string"}]},{"anyOf":[{"type":"null"},{"type":"string"}]}]}`, "anyOf"},
+		{`{"allOf":[{"prefixItems":[{}]},{"items":{"type":"string"}}]}`, "tuple"},
+		{`{"allOf":[{"type":"string"},false]}`, "false"},
+		{`{"allOf":[]}`, "allOf"},
+		{`{"allOf":[{"$ref":"#/$defs/Missing"},{"type":"string"}]}`, "Missing"},
+		{`{"$defs":{"N":{"type":"object","properties":{"c":{"allOf":[{"$ref":"#/$defs/N"},{"maxProperties":1}]}}}},"$ref":"#/$defs/N"}`, "refers to itself"},
+		{`{"type":"integer","enum":["a","b"]}`, "no value of the enum"},
+		{`{"type":"string","anyOf":[{"type":"null"},{"type":"integer"}]}`, "no alternative of anyOf"},
+		{`{"type":"string","enum":["a"],"not":{}}`, "not"},
 		{`{"type":"object","properties":{"a\"b":{"type":"string"}}}`, ""},
 		{`{"type":"object","properties":{"a\\b":{"type":"string"}}}`, ""},
 		{`{"type":"object","properties":{"a\nb":{"type":"string"}}}`, ""},
@@ -860,6 +910,11 @@ func (g *schemaGen) def(s *tSchema) *tSchema {
 // with annotations sprinkled in; extra are more members (the $defs).
 func (g *schemaGen) render(s *tSchema, extra ...string) string {
 	r := g.r
+	if len(extra) == 0 && r.IntN(6) == 0 {
+		if out, ok := g.renderSplit(s); ok {
+			return out
+		}
+	}
 	m := slices.Clone(extra)
 	switch s.kind {
 	case tAny:
@@ -986,6 +1041,82 @@ func (g *schemaGen) render(s *tSchema, extra ...string) string {
 		out = `{"allOf":[` + out + "]}"
 	}
 	return out
+}
+
+// renderSplit writes s as an allOf of parts that merge back into it:
+// an object's properties dealt out to two parts (one of them maybe a
+// $ref), its required names moved to a part of their own, a property
+// declared again; a string's or array's bounds in a part of their own,
+// with looser copies of them in the other.
+func (g *schemaGen) renderSplit(s *tSchema) (string, bool) {
+	r := g.r
+	var parts []*tSchema
+	var more []string
+	switch s.kind {
+	case tObject:
+		if len(s.props) == 0 {
+			return "", false
+		}
+		k := r.IntN(len(s.props) + 1)
+		a := &tSchema{kind: tObject, props: slices.Clone(s.props[:k])}
+		b := &tSchema{kind: tObject, props: slices.Clone(s.props[k:])}
+		var moved []string
+		for _, p := range []*tSchema{a, b} {
+			for i := range p.props {
+				if p.props[i].required && r.IntN(3) == 0 {
+					p.props[i].required = false
+					moved = append(moved, tQuote(p.props[i].name))
+				}
+			}
+		}
+		if len(moved) > 0 {
+			more = append(more, `{"required":[`+strings.Join(moved, ",")+`]}`)
+		}
+		if k > 0 && r.IntN(2) == 0 {
+			// Declared again, after the part's own: it keeps its place.
+			b.props = append(b.props, tProp{a.props[0].name, &tSchema{kind: tAny}, false})
+		}
+		if s.additional == "true" || s.additional == "false" && k == len(s.props) && len(b.props) == 0 {
+			// false only where the part declares every property: in a
+			// part, it forbids those the others declare.
+			a.additional = s.additional
+		}
+		parts = []*tSchema{a, b}
+	case tString:
+		a := *s
+		a.min, a.pattern = -1, ""
+		b := &tSchema{kind: tString, min: s.min, max: -1, pattern: s.pattern}
+		if s.max >= 0 {
+			a.max = s.max + r.IntN(2)
+			b.max = s.max
+		}
+		if s.min > 0 {
+			a.min = s.min - r.IntN(2)
+		}
+		parts = []*tSchema{&a, b}
+	case tArray:
+		a := *s
+		a.min, a.max = -1, -1
+		b := &tSchema{kind: tArray, min: s.min, max: s.max}
+		if s.max >= 0 && r.IntN(2) == 0 {
+			a.max = s.max + 1 + r.IntN(2)
+		}
+		parts = []*tSchema{&a, b}
+	default:
+		return "", false
+	}
+	if s.kind != tObject || len(parts[0].props) == 0 {
+		// (The merged properties are in the parts' order.)
+		r.Shuffle(len(parts), func(i, j int) { parts[i], parts[j] = parts[j], parts[i] })
+	}
+	var out []string
+	for _, p := range parts {
+		if r.IntN(3) == 0 {
+			p = g.def(p)
+		}
+		out = append(out, g.render(p))
+	}
+	return `{"allOf":[` + strings.Join(append(out, more...), ",") + "]}", true
 }
 
 func tQuote(s string) string {
@@ -1589,16 +1720,23 @@ func TestSchemaRandom(t *testing.T) {
 		} else {
 			root = g.object(0) // as response formats mostly are
 		}
+		// The root first: rendering it, or a definition, may define more.
+		schema := g.render(root)
 		var defs []string
-		for i := range len(g.defs) { // in order: the seed fixes the test
+		for i := 0; i < len(g.defs); i++ { // in order: the seed fixes the test
 			name := "d" + strconv.Itoa(i)
 			defs = append(defs, tQuote(name)+":"+g.render(g.defs[name]))
 		}
-		var schema string
 		if len(defs) > 0 {
-			schema = g.render(root, `"`+g.defsKey+`":{`+strings.Join(defs, ",")+"}")
-		} else {
-			schema = g.render(root)
+			member := `"` + g.defsKey + `":{` + strings.Join(defs, ",") + "}"
+			switch schema {
+			case "true":
+				schema = "{" + member + "}"
+			case "{}":
+				schema = "{" + member + "}"
+			default:
+				schema = "{" + member + "," + schema[1:]
+			}
 		}
 		p, err := compileSchema([]byte(schema))
 		if err != nil {

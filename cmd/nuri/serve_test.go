@@ -767,7 +767,8 @@ func TestServeJSONSchemaNumbers(t *testing.T) {
 
 // A pydantic discriminated union (Field(discriminator="kind")) on the
 // real engine: each shape starts with its tag, and its other properties
-// are the ones that tag's model declares.
+// are the ones that tag's model declares, a Rect's own and, through
+// allOf, those it inherits.
 func TestServeJSONSchemaDiscriminatedUnion(t *testing.T) {
 	base := startServe(t, "--disable-any-whitespace")
 	client := openaiClient(base)
@@ -776,7 +777,8 @@ func TestServeJSONSchemaDiscriminatedUnion(t *testing.T) {
 		"oneOf":[{"$ref":"#/$defs/Circle"},{"$ref":"#/$defs/Rect"}],
 		"discriminator":{"propertyName":"kind","mapping":{"circle":"#/$defs/Circle","rect":"#/$defs/Rect"}}}}},"required":["shapes"],
 		"$defs":{"Circle":{"type":"object","properties":{"r":{"type":"integer","minimum":1,"maximum":9},"kind":{"const":"circle","type":"string"}},"required":["kind","r"],"additionalProperties":false},
-		"Rect":{"type":"object","properties":{"kind":{"const":"rect","type":"string"},"w":{"type":"integer"},"h":{"type":"integer"}},"required":["kind","w","h"],"additionalProperties":false}}}`), &schema); err != nil {
+		"Rect":{"allOf":[{"$ref":"#/$defs/Labelled"},{"type":"object","properties":{"kind":{"const":"rect","type":"string"},"w":{"type":"integer"},"h":{"type":"integer"}},"required":["kind","w","h"]}]},
+		"Labelled":{"type":"object","properties":{"label":{"type":"string","maxLength":8}},"required":["label"]}}}`), &schema); err != nil {
 		t.Fatal(err)
 	}
 	format := openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
@@ -801,9 +803,12 @@ func TestServeJSONSchemaDiscriminatedUnion(t *testing.T) {
 			if err := json.Unmarshal(raw, &shape); err != nil || first != "kind" {
 				t.Fatalf("seed %d: shape %s does not start with its kind", seed, raw)
 			}
-			want := map[string][]string{"circle": {"kind", "r"}, "rect": {"h", "kind", "w"}}[fmt.Sprint(shape["kind"])]
+			want := map[string][]string{"circle": {"kind", "r"}, "rect": {"h", "kind", "label", "w"}}[fmt.Sprint(shape["kind"])]
 			if !slices.Equal(slices.Sorted(maps.Keys(shape)), want) {
 				t.Fatalf("seed %d: shape %s: properties of another kind, or none", seed, raw)
+			}
+			if l, ok := shape["label"].(string); ok && utf8.RuneCountInString(l) > 8 {
+				t.Fatalf("seed %d: rect %s: label over 8 characters", seed, raw)
 			}
 			if r, ok := shape["r"].(float64); ok && (r < 1 || r > 9 || r != math.Trunc(r)) {
 				t.Fatalf("seed %d: circle %s: r out of its bounds", seed, raw)

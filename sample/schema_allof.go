@@ -1,0 +1,467 @@
+package sample
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math/big"
+	"slices"
+)
+
+// allOf of several schemas (OpenAPI's inheritance, allOf [{"$ref": Base},
+// {more properties}]; zod's intersections; pydantic v1's $ref beside
+// keywords) is merged keyword by keyword into one schema that accepts
+// what every part does: types intersected, bounds tightened, properties
+// joined (one declared in several parts takes all their schemas),
+// required lists joined, enums intersected. A part's additionalProperties
+// holds for the properties only the other parts declare: false drops them
+// (or refuses the schema, where one is required), a schema joins theirs.
+// Keywords that do not combine into one (two patterns, two formats, two
+// unions) are refused unless equal.
+
+// errNoValue is a merge that no value meets: an error at the top, and an
+// alternative left out where an anyOf is distributed over its siblings.
+var errNoValue = errors.New("no value meets every part")
+
+// maxInlined bounds allOf parts inlined from $refs within one another: a
+// $ref merged into an allOf is copied, not shared, so a schema that does
+// so recursively would not end.
+const maxInlined = 16
+
+func noValue(path, format string, a ...any) error {
+	return fmt.Errorf("%w: %w: %s: allOf: %s", ErrSchema, errNoValue, path, fmt.Sprintf(format, a...))
+}
+
+// allOfParts appends the schemas v is the conjunction of: v itself, or,
+// for an allOf, its members' parts and v's other keywords; a $ref stands
+// for its target.
+func (c *schemaCompiler) allOfParts(v any, path string, depth int, out []*ordered) ([]*ordered, error) {
+	if depth > maxInlined {
+		return nil, schemaErr(path, "allOf nested more than %d deep, or a $ref in it that refers to itself", maxInlined)
+	}
+	switch v := v.(type) {
+	case bool:
+		if !v {
+			return nil, schemaErr(path, "false accepts nothing")
+		}
+		return out, nil
+	case *ordered:
+		if ref, ok := v.get("$ref"); ok {
+			for _, k := range v.keys {
+				if k != "$ref" && !schemaAnnotations[k] {
+					return nil, schemaErr(path, "%q beside $ref is not supported", k)
+				}
+			}
+			s, _ := ref.(string)
+			target, err := c.refTarget(s, path)
+			if err != nil {
+				return nil, err
+			}
+			return c.allOfParts(target, s, depth+1, out)
+		}
+		l, ok := v.get("allOf")
+		if !ok {
+			return append(out, v), nil
+		}
+		list, isList := l.([]any)
+		if !isList || len(list) == 0 {
+			return nil, schemaErr(path, "allOf must be a non-empty list")
+		}
+		for i, e := range list {
+			var err error
+			if out, err = c.allOfParts(e, fmt.Sprintf("%s/allOf/%d", path, i), depth+1, out); err != nil {
+				return nil, err
+			}
+		}
+		if rest := without(v, "allOf"); constrains(rest) {
+			out = append(out, rest)
+		}
+		return out, nil
+	}
+	return nil, schemaErr(path, "a schema must be an object or a boolean")
+}
+
+// without is o less the keywords drop.
+func without(o *ordered, drop ...string) *ordered {
+	r := &ordered{vals: map[string]any{}}
+	for _, k := range o.keys {
+		if !slices.Contains(drop, k) {
+			r.keys = append(r.keys, k)
+			r.vals[k] = o.vals[k]
+		}
+	}
+	return r
+}
+
+// constrains says whether o has a keyword other than an annotation.
+func constrains(o *ordered) bool {
+	return slices.ContainsFunc(o.keys, func(k string) bool { return !schemaAnnotations[k] })
+}
+
+// mergeParts merges parts, left to right, into one schema.
+func mergeParts(parts []*ordered, path string) (*ordered, error) {
+	m := &ordered{vals: map[string]any{}}
+	for _, p := range parts {
+		var err error
+		if m, err = mergeTwo(m, p, path); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// allOf wraps schemas in an allOf, to be merged when compiled.
+func allOf(a ...any) *ordered {
+	return &ordered{keys: []string{"allOf"}, vals: map[string]any{"allOf": a}}
+}
+
+var (
+	lowerBounds = []string{"minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties"}
+	upperBounds = []string{"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties"}
+)
+
+// mergeTwo is the schema of the values both a and b accept.
+func mergeTwo(a, b *ordered, path string) (*ordered, error) {
+	if tupleItems(a) && itemKeys(b) || tupleItems(b) && itemKeys(a) {
+		return nil, schemaErr(path, "allOf: a tuple (prefixItems, or items as a list) in one part and items in another are not merged")
+	}
+	m := &ordered{keys: slices.Clone(a.keys), vals: maps.Clone(a.vals)}
+	for _, k := range b.keys {
+		bv := b.vals[k]
+		av, both := a.vals[k]
+		if !both {
+			m.keys = append(m.keys, k)
+			m.vals[k] = bv
+			continue
+		}
+		if schemaAnnotations[k] || jsonEqual(av, bv) {
+			continue // a's annotation stands
+		}
+		v, err := mergeKeyword(k, av, bv, path)
+		if err != nil {
+			return nil, err
+		}
+		m.vals[k] = v
+	}
+	if err := mergeProperties(m, a, b, path); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// mergeKeyword combines a keyword both parts give, differently.
+func mergeKeyword(k string, av, bv any, path string) (any, error) {
+	switch {
+	case k == "type":
+		return mergeTypes(av, bv, path)
+	case k == "required":
+		al, aok := av.([]any)
+		bl, bok := bv.([]any)
+		if !aok || !bok {
+			return nil, schemaErr(path, "required must be a list")
+		}
+		out := slices.Clone(al)
+		for _, e := range bl {
+			if !slices.ContainsFunc(out, func(x any) bool { return jsonEqual(x, e) }) {
+				out = append(out, e)
+			}
+		}
+		return out, nil
+	case k == "properties":
+		return mergePropertyMaps(av, bv, path)
+	case k == "additionalProperties", k == "items" && isSchema(av) && isSchema(bv):
+		if av == false || bv == false {
+			return false, nil
+		}
+		if av == true {
+			return bv, nil
+		}
+		if bv == true {
+			return av, nil
+		}
+		return allOf(av, bv), nil
+	case slices.Contains(lowerBounds, k), slices.Contains(upperBounds, k):
+		an, aok := av.(json.Number)
+		bn, bok := bv.(json.Number)
+		x, xok := new(big.Rat).SetString(string(an))
+		y, yok := new(big.Rat).SetString(string(bn))
+		if !aok || !bok || !xok || !yok {
+			return nil, schemaErr(path, "%s must be a number", k)
+		}
+		if (x.Cmp(y) < 0) == slices.Contains(lowerBounds, k) {
+			return bv, nil // the tighter bound
+		}
+		return av, nil
+	case k == "uniqueItems":
+		if av == true || bv == true {
+			return true, nil
+		}
+		return false, nil
+	case k == "enum":
+		al, aok := av.([]any)
+		bl, bok := bv.([]any)
+		if !aok || !bok {
+			return nil, schemaErr(path, "enum must be a non-empty list")
+		}
+		var out []any
+		for _, e := range al {
+			if slices.ContainsFunc(bl, func(x any) bool { return jsonEqual(x, e) }) {
+				out = append(out, e)
+			}
+		}
+		if len(out) == 0 {
+			return nil, noValue(path, "the parts' enums share no value")
+		}
+		return out, nil
+	case k == "const":
+		return nil, noValue(path, "the parts' consts differ")
+	case k == "format":
+		if f, _, _ := formatGrammar(av); f == nil {
+			if f, _, _ := formatGrammar(bv); f == nil {
+				return av, nil // both annotations
+			}
+		}
+	}
+	return nil, schemaErr(path, "allOf: the parts give %q differently; only types, properties, required, additionalProperties, items, bounds, lengths, counts, uniqueItems and enums are merged", k)
+}
+
+// tupleItems says whether o gives its leading items schemas of their own.
+func tupleItems(o *ordered) bool {
+	_, list := o.vals["items"].([]any)
+	return list || has(o, "prefixItems") || has(o, "additionalItems")
+}
+
+func itemKeys(o *ordered) bool {
+	return has(o, "items") || has(o, "prefixItems") || has(o, "additionalItems")
+}
+
+func isSchema(v any) bool {
+	switch v.(type) {
+	case bool, *ordered:
+		return true
+	}
+	return false
+}
+
+// mergeTypes intersects two type keywords (an integer is a number).
+func mergeTypes(av, bv any, path string) (any, error) {
+	names := func(v any) ([]string, error) {
+		switch v := v.(type) {
+		case string:
+			return []string{v}, nil
+		case []any:
+			var out []string
+			for _, e := range v {
+				s, ok := e.(string)
+				if !ok {
+					return nil, schemaErr(path, "type must name types")
+				}
+				out = append(out, s)
+			}
+			return out, nil
+		}
+		return nil, schemaErr(path, "type must be a string or a list")
+	}
+	at, err := names(av)
+	if err != nil {
+		return nil, err
+	}
+	bt, err := names(bv)
+	if err != nil {
+		return nil, err
+	}
+	var out []any
+	for _, t := range at {
+		switch {
+		case slices.Contains(bt, t):
+			out = append(out, t)
+		case t == "integer" && slices.Contains(bt, "number"), t == "number" && slices.Contains(bt, "integer"):
+			out = append(out, "integer")
+		}
+	}
+	switch len(out) {
+	case 0:
+		return nil, noValue(path, "types %v and %v have none in common", at, bt)
+	case 1:
+		return out[0], nil
+	}
+	return out, nil
+}
+
+// mergePropertyMaps joins two properties keywords: a's order, then b's
+// new properties; one in both takes both schemas.
+func mergePropertyMaps(av, bv any, path string) (any, error) {
+	ao, aok := av.(*ordered)
+	bo, bok := bv.(*ordered)
+	if !aok || !bok {
+		return nil, schemaErr(path, "properties must be an object")
+	}
+	m := &ordered{keys: slices.Clone(ao.keys), vals: maps.Clone(ao.vals)}
+	for _, k := range bo.keys {
+		x, both := ao.vals[k]
+		switch {
+		case !both:
+			m.keys = append(m.keys, k)
+			m.vals[k] = bo.vals[k]
+		case !jsonEqual(x, bo.vals[k]):
+			m.vals[k] = allOf(x, bo.vals[k])
+		}
+	}
+	return m, nil
+}
+
+// mergeProperties applies each part's additionalProperties to the
+// properties only the other declares: false leaves them out (a required
+// one then leaves no value), a schema joins theirs.
+func mergeProperties(m, a, b *ordered, path string) error {
+	shared, _ := m.vals["properties"].(*ordered)
+	if shared == nil {
+		return nil
+	}
+	// A copy: the parts' own maps may be a $ref's target, compiled again.
+	props := &ordered{keys: slices.Clone(shared.keys), vals: maps.Clone(shared.vals)}
+	m.vals["properties"] = props
+	for _, side := range []*ordered{a, b} {
+		extra, ok := side.vals["additionalProperties"]
+		if !ok || extra == true {
+			continue
+		}
+		own, _ := side.vals["properties"].(*ordered)
+		var keep []string
+		for _, k := range props.keys {
+			declared := false
+			if own != nil {
+				_, declared = own.vals[k]
+			}
+			if declared {
+				keep = append(keep, k)
+				continue
+			}
+			if extra != false {
+				props.vals[k] = allOf(props.vals[k], extra)
+				keep = append(keep, k)
+				continue
+			}
+			if req, _ := m.vals["required"].([]any); slices.Contains(req, any(k)) {
+				return noValue(path, "%q is required, and a part's additionalProperties false forbids it", k)
+			}
+			delete(props.vals, k)
+		}
+		props.keys = keep
+	}
+	return nil
+}
+
+// merged compiles o, an allOf beside other keywords or of several
+// schemas, as the one schema its parts merge into.
+func (c *schemaCompiler) merged(o *ordered, path string) (*schemaNode, error) {
+	parts, err := c.allOfParts(o, path, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	m, err := mergeParts(parts, path)
+	if err != nil {
+		return nil, err
+	}
+	return c.inline(m, path)
+}
+
+// inline compiles m, a schema merged from parts, bounding how deep such
+// schemas nest (a $ref inlined into one can lead back to it).
+func (c *schemaCompiler) inline(m *ordered, path string) (*schemaNode, error) {
+	if c.inlined >= maxInlined {
+		return nil, schemaErr(path, "allOf nested more than %d deep, or a $ref in it that refers to itself", maxInlined)
+	}
+	c.inlined++
+	defer func() { c.inlined-- }()
+	return c.object(m, path)
+}
+
+// distribute compiles an anyOf or oneOf (key, of the alternatives l)
+// beside constraining keywords rest as the union of each alternative
+// merged with rest: (A or B) and R is (A and R) or (B and R), and as
+// oneOf, too, exactly one holds where exactly one of A and B does.
+// Alternatives that nothing meets together with rest are left out. A
+// discriminator's mapping, whose $refs are no longer the alternatives
+// once merged, is not checked here; its propertyName still must tell
+// the objects apart.
+func (c *schemaCompiler) distribute(o *ordered, key string, l []any, rest *ordered, path string) (*schemaNode, error) {
+	restParts, err := c.allOfParts(rest, path, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	var alts []*schemaNode
+	var why error
+	for i, a := range l {
+		at := fmt.Sprintf("%s/%s/%d", path, key, i)
+		parts, err := c.allOfParts(a, at, 0, slices.Clone(restParts))
+		if err != nil {
+			return nil, err
+		}
+		m, err := mergeParts(parts, at)
+		if errors.Is(err, errNoValue) {
+			why = err
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		n, err := c.inline(m, at)
+		if err != nil {
+			return nil, err
+		}
+		alts = append(alts, n)
+	}
+	if len(alts) == 0 {
+		return nil, fmt.Errorf("no alternative of %s meets the keywords beside it: %w", key, why)
+	}
+	u := c.unionNode(alts)
+	if d, ok := o.get("discriminator"); ok {
+		if err := c.discriminator(u, d, path+"/discriminator"); err != nil {
+			return nil, err
+		}
+		u.tagMap = nil
+	}
+	return u, nil
+}
+
+// enum compiles an enum (or const) of vals beside the keywords rest,
+// keeping the values rest accepts: a value the schema's other keywords
+// refuse is no value of the schema.
+func (c *schemaCompiler) enum(vals []any, rest *ordered, path string) (*schemaNode, error) {
+	n, err := enumNode(vals, path)
+	if err != nil || !constrains(rest) {
+		return n, err
+	}
+	sub := &schemaCompiler{root: c.root, refs: map[string]*schemaNode{}, inlined: c.inlined}
+	rn, err := sub.node(rest, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := sub.finishUnions(); err != nil {
+		return nil, err
+	}
+	p := &schemaProgram{root: rn}
+	kept := n.enum[:0]
+	for _, v := range n.enum {
+		if p.accepts(v) {
+			kept = append(kept, v)
+		}
+	}
+	if len(kept) == 0 {
+		return nil, schemaErr(path, "no value of the enum (or const) meets the keywords beside it")
+	}
+	n.enum = kept
+	return n, nil
+}
+
+// accepts says whether text is a whole value of p (a top-level number
+// ends at a space after it).
+func (p *schemaProgram) accepts(text []byte) bool {
+	st := p.start()
+	if !st.feed(text) {
+		return false
+	}
+	return st.complete() || st.feed([]byte(" ")) && st.complete()
+}

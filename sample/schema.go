@@ -232,6 +232,13 @@ type schemaNode struct {
 	// alternative with the property moved to the front.
 	tagged []*schemaNode
 	tagAlt []int8
+	// kObject: a union of objects told apart by their first key instead
+	// (serde's externally tagged enums, {"Circle": {...}}): props are the
+	// keys each object may start with, every one taken by one object;
+	// once key i is written the frame goes on in tagged[tagAlt[i]], after
+	// its property keyAt[i]. Its props are required unless one object
+	// takes {}.
+	keyAt []int8
 	first  [256]int8 // kUnion: the alternative a first byte starts, -1 none
 	// kUnion: the discriminator's propertyName and its mapping (a value's
 	// compact JSON to the $ref's node), when the schema names one
@@ -589,6 +596,9 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 				if len(n.props[i].name) == int(f.off) {
 					f.last, f.mode = int8(i), mObjColon
 					f.count++ // properties written
+					if n.keyAt != nil { // the key picks the object
+						f.node, f.last = n.tagged[n.tagAlt[i]], n.keyAt[i]
+					}
 					return stepOK
 				}
 			}
@@ -1159,6 +1169,9 @@ func doneIf(ok bool) int {
 // it, up to the first required one (a required property cannot be
 // skipped).
 func (n *schemaNode) nextKeys(last, count int) uint64 {
+	if n.keyAt != nil {
+		return allEnum(len(n.props)) // any object's first key
+	}
 	var m uint64
 	for i := last + 1; i < len(n.props); i++ {
 		if n.keyFits(i, count) {

@@ -3,6 +3,7 @@ package sample
 import (
 	"bytes"
 	"fmt"
+	"math/bits"
 	"slices"
 )
 
@@ -123,8 +124,49 @@ func tagObjects(flat []*schemaNode, want string, must bool, mapping map[string]*
 	if must {
 		return nil, schemaErr("#", "discriminator %q does not tell the alternatives apart: %s", want, why)
 	}
+	t, err := keyBy(objs)
+	if err == nil {
+		out[at] = t
+		return out, nil
+	}
 	return nil, schemaErr("#", "objects among the alternatives of an anyOf are told apart only by a property each requires "+
-		"whose const or enum values no two share (a discriminator), and none does here: %s", why)
+		"whose const or enum values no two share (a discriminator), or by the keys they can start with; neither here: %s; %v", why, err)
+}
+
+// keyBy joins objs by the keys each can start with (those up to its
+// first required property), or says why it cannot: two objects that can
+// start with the same key, or both take {}.
+func keyBy(objs []*schemaNode) (*schemaNode, error) {
+	t := &schemaNode{kind: kObject}
+	owner := map[string]int{}
+	empty := -1
+	for k, o := range objs {
+		if o.mayClose(-1, 0) {
+			if empty >= 0 {
+				return nil, fmt.Errorf("objects %d and %d both take {}", empty, k)
+			}
+			empty = k
+		}
+		for m := o.nextKeys(-1, 0); m != 0; m &= m - 1 {
+			i := bits.TrailingZeros64(m)
+			name := o.props[i].name
+			if prev, dup := owner[name]; dup {
+				return nil, fmt.Errorf("objects %d and %d can both start with %q", prev, k, name)
+			}
+			owner[name] = k
+			t.props = append(t.props, schemaProp{name: name, node: o.props[i].node})
+			t.tagAlt = append(t.tagAlt, int8(k))
+			t.keyAt = append(t.keyAt, int8(i))
+		}
+		t.tagged = append(t.tagged, o)
+	}
+	if len(t.props) > maxSchemaProps {
+		return nil, fmt.Errorf("more than %d keys the objects can start with", maxSchemaProps)
+	}
+	for i := range t.props {
+		t.props[i].required = empty < 0
+	}
+	return t, nil
 }
 
 // tagBy joins objs by their property name, or says why it cannot.

@@ -311,6 +311,16 @@ var schemaTable = []struct {
 		`{"type":"object","properties":{"y":{"type":"boolean"},"v":{"enum":[2,3]}},"required":["v","y"]}],"$defs":{"Twelve":{"const":12}}}`,
 		[]string{`{"v":1}`, `{"v":1,"x":"a"}`, `{"v":12}`, `{"v":2,"y":true}`, `{"v":3 ,"y":false}`},
 		[]string{`{"v":12,"x":"a"}`, `{"v":1,"y":true}`, `{"v":4}`, `{"v":2}`, `{"y":true,"v":2}`, `{"v":1.0}`}},
+	// Objects told apart by their first key: serde's externally tagged
+	// enums as schemars writes them, a unit variant beside.
+	{`{"oneOf":[{"type":"string","enum":["Unit"]},{"type":"object","required":["Circle"],"properties":{"Circle":{"type":"object","properties":{"r":{"type":"number"}},"required":["r"]}},"additionalProperties":false},` +
+		`{"type":"object","required":["Rect"],"properties":{"Rect":{"type":"array","items":{"type":"integer"},"minItems":2,"maxItems":2}},"additionalProperties":false}]}`,
+		[]string{`"Unit"`, `{"Circle":{"r":1.5}}`, `{"Rect":[1,2]}`},
+		[]string{`{"Circle":[1,2]}`, `{"Rect":{"r":1}}`, `{}`, `{"Circle":{"r":1},"Rect":[1,2]}`, `{"Square":1}`}},
+	// First keys up to the first required property; one object takes {}.
+	{`{"anyOf":[{"properties":{"a":{"type":"integer"},"b":{"type":"integer"}},"required":["b"]},{"properties":{"ab":{"type":"string"},"c":{"type":"null"}}}]}`,
+		[]string{`{"a":1,"b":2}`, `{"b":2}`, `{"ab":"x"}`, `{"c":null}`, `{"ab":"x","c":null}`, `{}`},
+		[]string{`{"a":1}`, `{"ab":1}`, `{"b":2,"c":null}`, `{"c":null,"ab":"x"}`, `{"a":1,"ab":"x"}`}},
 	// allOf merged: OpenAPI's inheritance, a part's additionalProperties
 	// false, a property in two parts, types and bounds intersected.
 	{`{"allOf":[{"$ref":"#/$defs/Base"},{"type":"object","properties":{"extra":{"type":"integer"}},"required":["extra"]}],` +
@@ -532,6 +542,8 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"$ref":"#/$defs/Missing","$defs":{}}`, ""},
 		{`{"anyOf":[{"type":"object","properties":{"a":{}}},{"type":"object","properties":{"b":{}}}]}`, ""},
 		{`{"anyOf":[{"type":"object","properties":{"t":{"const":"a"}}},{"type":"object","properties":{"t":{"const":"b"}},"required":["t"]}]}`, "does not require \"t\""},
+		{`{"anyOf":[{"properties":{"x":{}},"required":["x"]},{"properties":{"x":{},"y":{}},"required":["x","y"]}]}`, "both start with \"x\""},
+		{`{"anyOf":[{"properties":{"x":{}}},{"properties":{"y":{}}}]}`, "both take {}"},
 		{`{"anyOf":[{"type":"object","properties":{"t":{"enum":["a","b"]}},"required":["t"]},{"type":"object","properties":{"t":{"const":"b"}},"required":["t"]}]}`, "both take \"t\" \"b\""},
 		{`{"anyOf":[{"type":"object","properties":{"t":{"type":"string"}},"required":["t"]},{"type":"object","properties":{"t":{"const":"b"}},"required":["t"]}]}`, "not a const or an enum"},
 		{`{"anyOf":[{"type":"object","properties":{"t":{"const":"a"},"k":{"const":1}},"required":["t","k"]},{"type":"object","properties":{"t":{"const":"b"},"k":{"const":2}},"required":["t","k"]}],"discriminator":{"propertyName":"q"}}`, "discriminator \"q\""},
@@ -831,9 +843,14 @@ func (g *schemaGen) schema(depth int) *tSchema {
 			case 3:
 				a = &tSchema{kind: tNull}
 			case 4:
-				if r.IntN(3) == 0 {
+				switch r.IntN(3) {
+				case 0:
 					a = g.tagged(depth + 1)
-				} else {
+				case 1:
+					objs := g.keyed(depth + 1)
+					s.alts = append(s.alts, objs[:len(objs)-1]...)
+					a = objs[len(objs)-1]
+				default:
 					a = g.object(depth + 1)
 				}
 			default:
@@ -888,6 +905,36 @@ func (g *schemaGen) tagged(depth int) *tSchema {
 		s.alts, s.refs = append(s.alts, o), append(s.refs, ref)
 	}
 	return s
+}
+
+// keyed are two or three objects told apart by the keys they can start
+// with: each leads with properties only it declares, k<i> (required),
+// after an optional o<i> at times; one may take {}, its only properties
+// those two, optional.
+func (g *schemaGen) keyed(depth int) []*tSchema {
+	r := g.r
+	var out []*tSchema
+	empty := r.IntN(3)
+	for i := range 2 + r.IntN(2) {
+		k := tProp{"k" + strconv.Itoa(i), g.scalar(), true}
+		o := tProp{"o" + strconv.Itoa(i), g.scalar(), false}
+		if i == empty {
+			k.required = false
+			out = append(out, &tSchema{kind: tObject, props: []tProp{o, k}, additional: "false"})
+			continue
+		}
+		obj := g.object(depth)
+		if obj.kind != tObject {
+			obj = &tSchema{kind: tObject}
+		}
+		lead := []tProp{k}
+		if r.IntN(3) == 0 {
+			lead = []tProp{o, k}
+		}
+		obj.props = append(lead, obj.props...)
+		out = append(out, obj)
+	}
+	return out
 }
 
 // tagOf is alts[k]'s tag property, and the object without it.
@@ -1917,6 +1964,9 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		// A discriminated union: once the tag's value is written, only
 		// its object's properties.
 		`{"type":"array","items":{"oneOf":[{"type":"object","properties":{"n":{"type":"integer","minimum":1,"maximum":3},"t":{"const":"a"}},"required":["t","n"]},{"type":"object","properties":{"t":{"enum":["ab","b"]},"s":{"type":"string","maxLength":2}},"required":["t"]},{"type":"null"}]},"minItems":2}`,
+		// Objects told apart by their first key, one of them {}; a first
+		// key that leaves minProperties unmet is not offered.
+		`{"type":"array","items":{"anyOf":[{"properties":{"a":{"type":"integer"},"ab":{"type":"boolean"}},"required":["ab"]},{"properties":{"b":{"type":"null"},"c":{"type":"null"}},"minProperties":2},{"properties":{"x":{"const":1}}}]},"minItems":2}`,
 	}
 	r := rand.New(rand.NewPCG(21, 22))
 	for si, sch := range schemas {

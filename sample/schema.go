@@ -239,7 +239,7 @@ type schemaNode struct {
 	// its property keyAt[i]. Its props are required unless one object
 	// takes {}.
 	keyAt []int8
-	first  [256]int8 // kUnion: the alternative a first byte starts, -1 none
+	first [256]int8 // kUnion: the alternative a first byte starts, -1 none
 	// kUnion: the discriminator's propertyName and its mapping (a value's
 	// compact JSON to the $ref's node), when the schema names one
 	tag    string
@@ -595,7 +595,7 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 				i := bits.TrailingZeros64(m)
 				if len(n.props[i].name) == int(f.off) {
 					f.last, f.mode = int8(i), mObjColon
-					f.count++ // properties written
+					f.count++           // properties written
 					if n.keyAt != nil { // the key picks the object
 						f.node, f.last = n.tagged[n.tagAlt[i]], n.keyAt[i]
 					}

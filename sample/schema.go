@@ -595,8 +595,9 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 				i := bits.TrailingZeros64(m)
 				if len(n.props[i].name) == int(f.off) {
 					f.last, f.mode = int8(i), mObjColon
-					f.count++           // properties written
-					if n.keyAt != nil { // the key picks the object
+					f.count++ // properties written
+					if n.keyAt != nil {
+						// The key picks the object.
 						f.node, f.last = n.tagged[n.tagAlt[i]], n.keyAt[i]
 					}
 					return stepOK

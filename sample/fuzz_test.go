@@ -100,6 +100,7 @@ func FuzzSchemaCompile(f *testing.F) {
 		{`{"allOf":[{"$ref":"#/$defs/B"},{"properties":{"b":{"maxLength":2},"c":{"type":"integer"}},"required":["c"]}],"$defs":{"B":{"properties":{"b":{"type":"string"}},"additionalProperties":{"type":"integer"}}}}`, `{"b":"x","c":1}`},
 		{`{"type":["string","integer"],"enum":["a",1,null],"anyOf":[{"minimum":0},{"maxLength":1}]}`, `"a"`},
 		{`{"oneOf":[{"required":["A"],"properties":{"A":{"type":"integer"}}},{"required":["AB"],"properties":{"AB":{}}},{"properties":{"o":{},"p":{}}}]}`, `{"AB":[]}`},
+		{`{"propertyNames":{"pattern":"^[a-z]+$","maxLength":3},"patternProperties":{"a":{"type":"integer"}},"maxProperties":2}`, `{"ab":1}`},
 	} {
 		f.Add(s[0], s[1])
 	}

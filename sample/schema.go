@@ -203,6 +203,7 @@ type schemaNode struct {
 	kind   schemaKind
 	props  []schemaProp  // kObject
 	values *schemaNode   // kMap: the values' schema; kArray: the items' (nil: any)
+	keys   *schemaNode   // kMap: the keys' schema, a string or an enum of strings (nil: any)
 	prefix []*schemaNode // kArray: the leading items' own schemas (a tuple), before values'
 	// kArray with uniqueItems: same[i] are the values of the items' enum
 	// equal to value i (itself included), which an item written as i
@@ -300,6 +301,7 @@ const (
 	mStr                    // in a string value
 	mStrEsc                 // after '\'
 	mStrHex                 // in \uXXXX
+	mMapKeyNode             // in a key under the keys' schema, run by a child frame
 )
 
 type schemaFrame struct {
@@ -502,6 +504,8 @@ func (s *schemaState) pop() {
 		}
 	case mMapValue:
 		p.mode = mMapAfter
+	case mMapKeyNode:
+		p.mode = mMapColon
 	case mArrOpen, mArrComma:
 		p.mode = mArrAfter
 	}
@@ -651,6 +655,10 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 				return stepFail
 			}
 			f.count++ // entries written
+			if n.keys != nil {
+				f.mode = mMapKeyNode
+				return s.value(n.keys)
+			}
 			f.mode = mMapKey
 			return stepOK
 		case c == '}' && f.mode == mMapOpen:

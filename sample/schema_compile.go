@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"slices"
 	"strings"
 )
 
@@ -306,7 +307,7 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 	known := map[string]bool{}
 	for _, k := range []string{"type", "properties", "required", "additionalProperties", "items", "prefixItems", "additionalItems", "uniqueItems", "minProperties", "maxProperties",
 		"minItems", "maxItems", "minLength", "maxLength", "pattern", "enum", "const", "anyOf", "oneOf", "allOf", "$ref",
-		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "discriminator"} {
+		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "discriminator", "propertyNames", "patternProperties"} {
 		known[k] = true
 	}
 	for _, k := range o.keys {
@@ -374,7 +375,8 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 	switch t, _ := o.get("type"); t := t.(type) {
 	case nil:
 		switch {
-		case has(o, "properties") || has(o, "additionalProperties") || has(o, "required") || has(o, "minProperties") || has(o, "maxProperties"):
+		case has(o, "properties") || has(o, "additionalProperties") || has(o, "required") || has(o, "minProperties") || has(o, "maxProperties") ||
+			has(o, "propertyNames") || has(o, "patternProperties"):
 			types = []string{"object"}
 		case has(o, "items") || has(o, "prefixItems") || has(o, "additionalItems") || has(o, "minItems") || has(o, "maxItems"):
 			types = []string{"array"}
@@ -838,6 +840,22 @@ func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, erro
 		return nil, schemaErr(path, "properties must be an object")
 	}
 	extra, hasExtra := o.get("additionalProperties")
+	keys, err := c.keySchema(o, path)
+	if err != nil {
+		return nil, err
+	}
+	if pp, ok := o.get("patternProperties"); ok {
+		// A map: its keys match the pattern and take its values' schema
+		// (keys that match no pattern are left unwritten, whatever
+		// additionalProperties allows them).
+		if po != nil && len(po.keys) > 0 {
+			return nil, schemaErr(path, "patternProperties beside properties is not supported")
+		}
+		extra, hasExtra = patternValues(pp)
+		if extra == nil {
+			return nil, schemaErr(path, "patternProperties is supported with one pattern, an object of one member")
+		}
+	}
 	if po == nil || len(po.keys) == 0 {
 		if r, _ := o.get("required"); r != nil {
 			if l, isList := r.([]any); !isList || len(l) > 0 {
@@ -849,21 +867,20 @@ func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, erro
 			if hasExtra {
 				return nil, schemaErr(path, "additionalProperties must be a schema")
 			}
-			return &schemaNode{kind: kAnyObject}, nil
+			extra = true
 		case bool:
-			if e {
-				return &schemaNode{kind: kAnyObject}, nil
+			if !e {
+				return &schemaNode{kind: kObject}, nil // only {}
 			}
-			return &schemaNode{kind: kObject}, nil // only {}
 		}
 		vals, err := c.node(extra, path+"/additionalProperties")
 		if err != nil {
 			return nil, err
 		}
-		if vals.kind == kAny {
+		if vals.kind == kAny && keys == nil {
 			return &schemaNode{kind: kAnyObject}, nil
 		}
-		return &schemaNode{kind: kMap, values: vals}, nil
+		return &schemaNode{kind: kMap, values: vals, keys: keys}, nil
 	}
 	if len(po.keys) > maxSchemaProps {
 		return nil, schemaErr(path, "more than %d properties", maxSchemaProps)
@@ -895,7 +912,87 @@ func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, erro
 			n.props[i].required = true
 		}
 	}
+	if keys != nil {
+		// Declared properties whose names the keys' schema refuses are
+		// no properties of the object.
+		kp := &schemaProgram{root: keys}
+		var kept []schemaProp
+		for _, p := range n.props {
+			var b bytes.Buffer
+			if err := writeCompact(&b, p.name); err != nil {
+				return nil, err
+			}
+			switch {
+			case kp.accepts(b.Bytes()):
+				kept = append(kept, p)
+			case p.required:
+				return nil, schemaErr(path, "required property %q is a name propertyNames refuses", p.name)
+			}
+		}
+		n.props = kept
+	}
 	return n, nil
+}
+
+// keySchema is the schema an object's keys are held to by propertyNames
+// and patternProperties' pattern, merged, or nil where neither is given.
+// Keys are strings, so the schema is a string's (a pattern, lengths, a
+// format) or an enum of strings. It is compiled apart, its unions
+// finished, so declared names can be checked against it at once.
+func (c *schemaCompiler) keySchema(o *ordered, path string) (*schemaNode, error) {
+	var parts []any
+	if pn, ok := o.get("propertyNames"); ok {
+		if po, isObj := pn.(*ordered); isObj && !has(po, "type") && !has(po, "$ref") {
+			// Keys are strings: a format alone holds them too.
+			parts = append(parts, pn, &ordered{keys: []string{"type"}, vals: map[string]any{"type": "string"}})
+		} else {
+			parts = append(parts, pn)
+		}
+	}
+	if pp, ok := o.get("patternProperties"); ok {
+		if ppo, isObj := pp.(*ordered); isObj && len(ppo.keys) == 1 {
+			parts = append(parts, &ordered{keys: []string{"type", "pattern"}, vals: map[string]any{"type": "string", "pattern": ppo.keys[0]}})
+		}
+	}
+	if len(parts) == 0 {
+		return nil, nil
+	}
+	var ks any = parts[0]
+	if len(parts) > 1 {
+		ks = allOf(parts...)
+	}
+	sub := &schemaCompiler{root: c.root, refs: map[string]*schemaNode{}, inlined: c.inlined}
+	n, err := sub.node(ks, path+"/propertyNames")
+	if err != nil {
+		return nil, err
+	}
+	if err := sub.finishUnions(); err != nil {
+		return nil, err
+	}
+	k := throughRefs(n)
+	switch {
+	case k == nil:
+	case k.kind == kAny:
+		return nil, nil
+	case k.kind == kString:
+		if k.min == 0 && k.max < 0 && k.texts[0] == nil {
+			return nil, nil // any string
+		}
+		return k, nil
+	case k.kind == kEnum && !slices.ContainsFunc(k.enum, func(v []byte) bool { return v[0] != '"' }):
+		return k, nil
+	}
+	return nil, schemaErr(path, "propertyNames must be a schema of strings (a pattern, lengths, a format, or an enum of strings)")
+}
+
+// patternValues is the values' schema of patternProperties of one
+// pattern, or nil.
+func patternValues(pp any) (any, bool) {
+	ppo, isObj := pp.(*ordered)
+	if !isObj || len(ppo.keys) != 1 {
+		return nil, false
+	}
+	return ppo.vals[ppo.keys[0]], true
 }
 
 // refTarget is the schema a local $ref names: the root, or an entry of

@@ -321,6 +321,27 @@ var schemaTable = []struct {
 	{`{"anyOf":[{"properties":{"a":{"type":"integer"},"b":{"type":"integer"}},"required":["b"]},{"properties":{"ab":{"type":"string"},"c":{"type":"null"}}}]}`,
 		[]string{`{"a":1,"b":2}`, `{"b":2}`, `{"ab":"x"}`, `{"c":null}`, `{"ab":"x","c":null}`, `{}`},
 		[]string{`{"a":1}`, `{"ab":1}`, `{"b":2,"c":null}`, `{"c":null,"ab":"x"}`, `{"a":1,"ab":"x"}`}},
+	// Maps' keys under propertyNames or patternProperties' one pattern
+	// (escapes read as the characters they stand for); declared names
+	// the keys' schema refuses are dropped.
+	{`{"type":"object","propertyNames":{"pattern":"^[a-z]+$"},"additionalProperties":{"type":"integer"}}`,
+		[]string{`{"ab":1,"c":2}`, `{}`, `{"\u0062":1}`},
+		[]string{`{"Ab":1}`, `{"":1}`, `{"a1":1}`, `{"a":"x"}`, `{"\u0041":1}`}},
+	{`{"type":"object","propertyNames":{"enum":["x","y",3]},"additionalProperties":{"type":"boolean"}}`,
+		[]string{`{"x":true,"y":false}`, `{"x":true,"x":true}`},
+		[]string{`{"z":true}`, `{"xy":true}`, `{"3":true}`}},
+	{`{"propertyNames":{"maxLength":2}}`,
+		[]string{`{"ab":[1,{"k":2}]}`, `{"":null}`},
+		[]string{`{"abc":1}`, `[]`}},
+	{`{"type":"object","patternProperties":{"^S_":{"type":"string"}},"additionalProperties":false}`,
+		[]string{`{"S_a":"x"}`, `{"S_":""}`},
+		[]string{`{"a":"x"}`, `{"S_a":1}`}},
+	{`{"type":"object","properties":{"ok":{"type":"integer"},"Bad":{"type":"integer"}},"propertyNames":{"pattern":"^[a-z]+$"}}`,
+		[]string{`{"ok":1}`, `{}`},
+		[]string{`{"Bad":1}`, `{"ok":1,"Bad":2}`}},
+	{`{"type":"object","propertyNames":{"format":"date"},"additionalProperties":{"type":"number"},"maxProperties":1}`,
+		[]string{`{"2026-12-07":1.5}`},
+		[]string{`{"2026-13-01":1}`, `{"x":1}`, `{"2026-12-07":1,"2026-12-08":2}`}},
 	// allOf merged: OpenAPI's inheritance, a part's additionalProperties
 	// false, a property in two parts, types and bounds intersected.
 	{`{"allOf":[{"$ref":"#/$defs/Base"},{"type":"object","properties":{"extra":{"type":"integer"}},"required":["extra"]}],` +
@@ -514,8 +535,13 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"integer","multipleOf":0.1}`, "multipleOf"},
 		{`{"not":{"type":"string"}}`, "not"},
 		{`{"if":{"type":"string"},"then":{"maxLength":1}}`, "if"},
-		{`{"type":"object","patternProperties":{"^a":{}}}`, "patternProperties"},
-		{`{"type":"object","propertyNames":{"maxLength":3}}`, "propertyNames"},
+		{`{"type":"object","patternProperties":{"^a":{},"^b":{}}}`, "patternProperties"},
+		{`{"type":"object","properties":{"a":{}},"patternProperties":{"^a":{}}}`, "patternProperties"},
+		{`{"type":"object","propertyNames":{"pattern":"^a"},"patternProperties":{"^b":{}}}`, "pattern"},
+		{`{"type":"object","properties":{"Bad":{}},"required":["Bad"],"propertyNames":{"pattern":"^[a-z]+$"}}`, "Bad"},
+		{`{"type":"object","propertyNames":{"type":"integer"}}`, "propertyNames"},
+		{`{"type":"object","propertyNames":{"anyOf":[{"pattern":"^a"},{"maxLength":1}]}}`, "both start with '\"'"},
+		{`{"type":"object","propertyNames":{"enum":[1,2]}}`, "enum"},
 		{`{"type":"object","minProperties":1}`, "minProperties"},
 		{`{"type":"object","maxProperties":1}`, "maxProperties"},
 		{`{"type":"object","properties":{"a":{},"b":{}},"dependentRequired":{"a":["b"]}}`, "dependentRequired"},
@@ -772,7 +798,22 @@ func (g *schemaGen) scalar() *tSchema {
 func (g *schemaGen) object(depth int) *tSchema {
 	r := g.r
 	if r.IntN(5) == 0 {
-		return &tSchema{kind: tMap, items: g.schema(depth + 1)}
+		m := &tSchema{kind: tMap, items: g.schema(depth + 1)}
+		switch r.IntN(4) {
+		case 0:
+			m.pattern = tKeyPatterns[r.IntN(len(tKeyPatterns))]
+		case 1:
+			// Keys under an enum are written as its values are, in
+			// compact JSON (é, not \u00e9).
+			keys := slices.Clone(tMapKeys)
+			r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+			for _, k := range keys[:1+r.IntN(3)] {
+				var v string
+				_ = json.Unmarshal([]byte(k), &v)
+				m.enum = append(m.enum, tQuote(v))
+			}
+		}
+		return m
 	}
 	names := slices.Clone(tPropNames)
 	r.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
@@ -937,6 +978,27 @@ func (g *schemaGen) keyed(depth int) []*tSchema {
 	return out
 }
 
+// tKeyPatterns are maps' key patterns, each met by some of tMapKeys.
+var tKeyPatterns = []string{`^[a-z]*$`, `^.$`, `[^a-z]`, `^(a|b|)$`, `é|글`}
+
+// keyOK says whether a tMap takes key, JSON text.
+func (s *tSchema) keyOK(key string) bool {
+	var k string
+	if json.Unmarshal([]byte(key), &k) != nil {
+		return false
+	}
+	switch {
+	case s.pattern != "":
+		return mustCompileECMA(s.pattern).MatchString(k)
+	case s.enum != nil:
+		return slices.ContainsFunc(s.enum, func(e string) bool {
+			var v string
+			return json.Unmarshal([]byte(e), &v) == nil && v == k
+		})
+	}
+	return true
+}
+
 // tagOf is alts[k]'s tag property, and the object without it.
 func (s *tSchema) tagOf(k int) (tProp, *tSchema) {
 	o := *s.alts[k]
@@ -989,7 +1051,20 @@ func (g *schemaGen) render(s *tSchema, extra ...string) string {
 			m = append(m, `"additionalProperties":`+s.additional)
 		}
 	case tMap:
-		m = append(m, `"type":"object"`, `"additionalProperties":`+g.render(s.items))
+		m = append(m, `"type":"object"`)
+		switch {
+		case s.pattern != "" && r.IntN(2) == 0:
+			m = append(m, `"patternProperties":{`+tQuote(s.pattern)+":"+g.render(s.items)+"}")
+			if r.IntN(2) == 0 {
+				m = append(m, `"additionalProperties":false`)
+			}
+		case s.pattern != "":
+			m = append(m, `"propertyNames":{"pattern":`+tQuote(s.pattern)+`}`, `"additionalProperties":`+g.render(s.items))
+		case s.enum != nil:
+			m = append(m, `"propertyNames":{"enum":[`+strings.Join(s.enum, ",")+`]}`, `"additionalProperties":`+g.render(s.items))
+		default:
+			m = append(m, `"additionalProperties":`+g.render(s.items))
+		}
 	case tArray:
 		m = append(m, `"type":"array"`)
 		rest := ""
@@ -1267,8 +1342,14 @@ func (g *schemaGen) instance(s *tSchema, depth int) *tNode {
 	case tMap, tAnyObject:
 		n := &tNode{obj: true}
 		keys := slices.Clone(tMapKeys)
+		switch {
+		case s.enum != nil:
+			keys = slices.Clone(s.enum)
+		case s.kind == tMap:
+			keys = slices.DeleteFunc(keys, func(k string) bool { return !s.keyOK(k) })
+		}
 		r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
-		for _, key := range keys[:r.IntN(4)] {
+		for _, key := range keys[:r.IntN(min(4, len(keys)+1))] {
 			n.keys = append(n.keys, key)
 			if s.kind == tMap {
 				n.kids = append(n.kids, g.instance(s.items, depth+1))
@@ -1686,6 +1767,9 @@ func (g *schemaGen) valid(s *tSchema, v refValue) bool {
 		}
 		return true
 	case tMap, tArray:
+		if s.kind == tMap && slices.ContainsFunc(v.keys, func(k string) bool { return !s.keyOK(tQuote(k)) }) {
+			return false
+		}
 		want := byte('{')
 		if s.kind == tArray {
 			want = '['
@@ -1964,6 +2048,8 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		// A discriminated union: once the tag's value is written, only
 		// its object's properties.
 		`{"type":"array","items":{"oneOf":[{"type":"object","properties":{"n":{"type":"integer","minimum":1,"maximum":3},"t":{"const":"a"}},"required":["t","n"]},{"type":"object","properties":{"t":{"enum":["ab","b"]},"s":{"type":"string","maxLength":2}},"required":["t"]},{"type":"null"}]},"minItems":2}`,
+		// Map keys under a pattern, a length and a format.
+		`{"type":"object","properties":{"m":{"propertyNames":{"pattern":"^[a-z][0-9]$","maxLength":2},"additionalProperties":{"type":"integer"}},"d":{"propertyNames":{"format":"date"},"maxProperties":2}},"required":["m","d"]}`,
 		// Objects told apart by their first key, one of them {}; a first
 		// key that leaves minProperties unmet is not offered.
 		`{"type":"array","items":{"anyOf":[{"properties":{"a":{"type":"integer"},"ab":{"type":"boolean"}},"required":["ab"]},{"properties":{"b":{"type":"null"},"c":{"type":"null"}},"minProperties":2},{"properties":{"x":{"const":1}}}]},"minItems":2}`,

@@ -278,30 +278,30 @@ const (
 
 // Frame modes.
 const (
-	mStart     uint8 = iota // the value's first byte
-	mLit                    // in a scalar or free value, run by lit
-	mEnum                   // matching enum encodings
-	mObjOpen                // after '{': a key or '}'
-	mObjKey                 // in a key
-	mObjColon               // after a key: ':'
-	mObjValue               // after ':': the value
-	mObjAfter               // after a value: ',' or '}'
-	mObjComma               // after ',': a key
-	mMapOpen                // after '{': a key or '}'
-	mMapKey                 // in a key (any string)
-	mMapKeyEsc              // after '\' in a key
-	mMapKeyHex              // in \uXXXX of a key
-	mMapColon               // after a key
-	mMapValue               // after ':'
-	mMapAfter               // after a value
-	mMapComma               // after ','
-	mArrOpen                // after '[': an item or ']'
-	mArrAfter               // after an item: ',' or ']'
-	mArrComma               // after ',': an item
-	mStr                    // in a string value
-	mStrEsc                 // after '\'
-	mStrHex                 // in \uXXXX
-	mMapKeyNode             // in a key under the keys' schema, run by a child frame
+	mStart      uint8 = iota // the value's first byte
+	mLit                     // in a scalar or free value, run by lit
+	mEnum                    // matching enum encodings
+	mObjOpen                 // after '{': a key or '}'
+	mObjKey                  // in a key
+	mObjColon                // after a key: ':'
+	mObjValue                // after ':': the value
+	mObjAfter                // after a value: ',' or '}'
+	mObjComma                // after ',': a key
+	mMapOpen                 // after '{': a key or '}'
+	mMapKey                  // in a key (any string)
+	mMapKeyEsc               // after '\' in a key
+	mMapKeyHex               // in \uXXXX of a key
+	mMapColon                // after a key
+	mMapValue                // after ':'
+	mMapAfter                // after a value
+	mMapComma                // after ','
+	mArrOpen                 // after '[': an item or ']'
+	mArrAfter                // after an item: ',' or ']'
+	mArrComma                // after ',': an item
+	mStr                     // in a string value
+	mStrEsc                  // after '\'
+	mStrHex                  // in \uXXXX
+	mMapKeyNode              // in a key under the keys' schema, run by a child frame
 )
 
 type schemaFrame struct {

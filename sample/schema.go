@@ -216,6 +216,10 @@ type schemaNode struct {
 	bounded bool
 	lo, hi  int64
 	mult    int64 // kInteger: multipleOf, as the whole numbers it leaves (0: none)
+	// kInteger, kString: an item of unique items (uniqueScalars): its
+	// frame hashes its text or keeps its value, and it cannot end as an
+	// item written before (the frame's seen).
+	unique bool
 	// kObject: minProperties and maxProperties (-1: none), when
 	// propBounded; kMap: maxProperties alone.
 	propBounded      bool
@@ -313,13 +317,55 @@ type schemaFrame struct {
 	count uint32 // items written, or code points of a string
 	cand  uint64 // keys or enum values still matching
 	lit   jsonState
-	num   uint64   // a bounded integer's or number's digits so far, as a value
-	neg   bool     // and its sign
-	frac  int8     // a bounded number's digits after the point, -1 before it
-	used  uint64   // kArray with uniqueItems: the items' enum values written
-	pick  int8     // kObject with dispatch or tagged: the enum value property 0 matched
-	pat   [2]int32 // kString: the text's state in the node's texts
-	u8    uint8    // mStr, mMapKey: utf8Next's state
+	num   uint64 // a bounded integer's or number's digits so far, as a value
+	neg   bool   // and its sign
+	frac  int8   // a bounded number's digits after the point, -1 before it
+	used  uint64 // kArray with uniqueItems: the items' enum values written
+	// kArray: the unique integer or string items written (their values or
+	// hashes), shared with each item's frame as it is written.
+	seen *seenList
+	hash uint64   // a unique string item: FNV-1a of its text so far, escapes decoded
+	pick int8     // kObject with dispatch or tagged: the enum value property 0 matched
+	pat  [2]int32 // kString: the text's state in the node's texts
+	u8   uint8    // mStr, mMapKey: utf8Next's state
+}
+
+// seenList is a persistent list of the unique items written: frames that
+// share it are copies of one state, and each adds in front of its own.
+type seenList struct {
+	key  uint64
+	next *seenList
+}
+
+func (l *seenList) has(key uint64) bool {
+	for ; l != nil; l = l.next {
+		if l.key == key {
+			return true
+		}
+	}
+	return false
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// hashByte adds byte c of a unique string item's text to its hash.
+func (f *schemaFrame) hashByte(c byte) {
+	f.hash = (f.hash ^ uint64(c)) * fnvPrime
+}
+
+// itemKey is what a finished unique item is remembered by.
+func (f *schemaFrame) itemKey() uint64 {
+	if f.node.kind == kString {
+		return f.hash
+	}
+	v := int64(f.num)
+	if f.neg {
+		v = -v
+	}
+	return uint64(v)
 }
 
 // schemaState is the recognizer's state: a stack of frames, one for each
@@ -364,6 +410,11 @@ func (s *schemaState) plainBudget() (int, bool) {
 		}
 		if f.node.max < 0 {
 			return -1, true
+		}
+		if f.node.unique {
+			// The character that fills maxLength must not make an item
+			// written before: each token is stepped through.
+			return 0, false
 		}
 		return f.node.max - int(f.count), true
 	case mMapKey:
@@ -495,6 +546,9 @@ func (s *schemaState) pop() {
 				}
 			}
 		}
+	}
+	if c := &s.frames[s.depth]; c.node.unique && (p.mode == mArrOpen || p.mode == mArrComma) {
+		p.seen = &seenList{key: c.itemKey(), next: p.seen}
 	}
 	switch p.mode {
 	case mObjValue:
@@ -671,6 +725,9 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			if f.u8, ok = utf8Next(f.u8, c); !ok || f.mode == mStr && !n.textByte(f, c) {
 				return stepFail
 			}
+			if n.unique && f.mode == mStr {
+				f.hashByte(c)
+			}
 			if c&0xC0 != 0x80 { // a character starts (UTF-8 continuation bytes do not)
 				return s.char(f)
 			}
@@ -685,7 +742,7 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 				f.mode = mMapColon
 				return stepOK
 			}
-			return doneIf(int(f.count) >= n.min && n.textWhole(f))
+			return doneIf(int(f.count) >= n.min && n.textWhole(f) && !(n.unique && f.seen.has(f.hash)))
 		case c == '\\':
 			// An escape writes one more character: refuse it where none
 			// may follow (maxLength reached, or a pattern or format that
@@ -701,6 +758,9 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		if f.mode == mStr && !n.textByte(f, c) {
 			return stepFail
 		}
+		if n.unique && f.mode == mStr {
+			f.hashByte(c)
+		}
 		return n.roomToFinish(f, s.char(f))
 	case mMapKeyEsc, mStrEsc:
 		switch c {
@@ -708,6 +768,9 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			f.mode--
 			if f.mode == mStr && !n.textByte(f, unescapeJSON(c)) {
 				return stepFail
+			}
+			if n.unique && f.mode == mStr {
+				f.hashByte(unescapeJSON(c))
 			}
 			return n.roomToFinish(f, s.char(f))
 		case 'u':
@@ -730,6 +793,21 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		}
 		if f.hex == 0 {
 			f.mode -= 2
+			if f.mode == mStr && n.unique {
+				// The hash is of the text: the character the escape
+				// stands for, as it would be written (a surrogate half,
+				// one of a pair's escapes, is refused: the pair is one
+				// character).
+				r := rune(f.num)
+				if r >= 0xD800 && r <= 0xDFFF {
+					return stepFail
+				}
+				var buf [4]byte
+				for _, b := range utf8.AppendRune(buf[:0], r) {
+					f.hashByte(b)
+				}
+				return n.roomToFinish(f, stepOK)
+			}
 			if f.mode == mStr && n.texts[0] != nil {
 				// The pattern sees the character the escape stands for; a
 				// surrogate half (a pair's escapes) is refused there.
@@ -781,7 +859,11 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		if items == nil {
 			items = anySchema
 		}
-		return s.value(items)
+		res := s.value(items)
+		if res == stepPushed {
+			s.frames[s.depth-1].seen = f.seen
+		}
+		return res
 	case mArrAfter:
 		switch {
 		case space:
@@ -805,14 +887,14 @@ func (n *schemaNode) integerByte(f *schemaFrame, c byte) bool {
 	switch {
 	case c == '-':
 		f.neg = true
-		return n.viable(f.neg, 0, 0)
+		return n.viable(f.neg, 0, 0, f.seen)
 	case isDigit(c):
 		if f.count >= 18 {
 			return false // beyond int64's safe digits
 		}
 		f.num = f.num*10 + uint64(c-'0')
 		f.count++
-		return n.viable(f.neg, f.num, int(f.count))
+		return n.viable(f.neg, f.num, int(f.count), f.seen)
 	}
 	return true // the other bytes the number's syntax decides
 }
@@ -840,7 +922,7 @@ func (n *schemaNode) endNumber(f *schemaFrame) int {
 	if f.neg {
 		v = -v
 	}
-	if v < n.lo || v > n.hi || n.mult > 1 && v%n.mult != 0 {
+	if v < n.lo || v > n.hi || n.mult > 1 && v%n.mult != 0 || n.unique && f.seen.has(uint64(v)) {
 		return stepFail
 	}
 	return stepDoneRetry
@@ -848,8 +930,9 @@ func (n *schemaNode) endNumber(f *schemaFrame) int {
 
 // viable says whether an integer whose first digits (k of them, value v,
 // sign neg) are written can still end within [lo, hi]: some number of
-// further digits j gives magnitudes v·10^j … v·10^j + 10^j − 1.
-func (n *schemaNode) viable(neg bool, v uint64, k int) bool {
+// further digits j gives magnitudes v·10^j … v·10^j + 10^j − 1. A unique
+// item (seen: those written) must end at one not written before.
+func (n *schemaNode) viable(neg bool, v uint64, k int, seen *seenList) bool {
 	within := func(a, b int64) bool { // the magnitudes a..b, signed, meet [lo, hi] at a multiple
 		if neg {
 			a, b = -b, -a
@@ -857,6 +940,15 @@ func (n *schemaNode) viable(neg bool, v uint64, k int) bool {
 		a, b = max(a, n.lo), min(b, n.hi)
 		if a > b {
 			return false
+		}
+		if n.unique {
+			written := int64(0)
+			for l := seen; l != nil; l = l.next {
+				if x := int64(l.key); x >= a && x <= b {
+					written++
+				}
+			}
+			return multiplesIn(a, b, n.mult) > written
 		}
 		if n.mult <= 1 {
 			return true
@@ -899,7 +991,13 @@ func (s *schemaState) char(f *schemaFrame) int {
 // bound settles most steps, and near the end the ASCII completions that
 // fit are searched (a host name at 253 characters must not end in "-").
 func (n *schemaNode) roomToFinish(f *schemaFrame, res int) int {
-	if res == stepFail || f.mode != mStr || n.max < 0 || n.texts[0] == nil {
+	if res == stepFail || f.mode != mStr || n.max < 0 {
+		return res
+	}
+	if n.unique && int(f.count) == n.max && f.u8 == 0 && f.seen.has(f.hash) {
+		return stepFail // the text must end here, as an item written before
+	}
+	if n.texts[0] == nil {
 		return res
 	}
 	left := n.max - int(f.count)
@@ -1121,7 +1219,7 @@ func (s *schemaState) start(f *schemaFrame, c byte) int {
 		f.mode = mArrOpen
 		return okIf(c == '[')
 	case kString:
-		f.mode = mStr
+		f.mode, f.hash = mStr, fnvOffset
 		return okIf(c == '"')
 	case kEnum:
 		for i, v := range n.enum {

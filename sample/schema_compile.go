@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -463,7 +464,7 @@ func integerNode(o *ordered, path string) (*schemaNode, error) {
 			n.lo, n.hi = max(n.lo, -1<<53), min(n.hi, 1<<53)
 		}
 	}
-	if n.lo > n.hi || !n.viable(false, 0, 0) && !n.viable(true, 0, 0) {
+	if n.lo > n.hi || !n.viable(false, 0, 0, nil) && !n.viable(true, 0, 0, nil) {
 		return nil, schemaErr(path, "no integer lies within the bounds")
 	}
 	return n, nil
@@ -712,8 +713,32 @@ func uniqueItems(n *schemaNode, o *ordered, path string) error {
 		return nil
 	}
 	items := throughRefs(n.values)
+	if items != nil && len(n.prefix) == 0 {
+		switch items.kind {
+		case kBoolean:
+			items = &schemaNode{kind: kEnum, enum: [][]byte{[]byte("true"), []byte("false")}}
+			n.values = items
+		case kNull:
+			items = &schemaNode{kind: kEnum, enum: [][]byte{[]byte("null")}}
+			n.values = items
+		case kInteger:
+			if vals := integerValues(items, maxSchemaEnum); vals != nil {
+				// Few enough to be an enum, whose values are counted off
+				// exactly as they are written.
+				items = &schemaNode{kind: kEnum, enum: vals}
+				n.values = items
+				break
+			}
+			return uniqueScalars(n, items, path)
+		case kString:
+			if items.texts[0] == nil {
+				return uniqueScalars(n, items, path)
+			}
+		}
+	}
 	if items == nil || items.kind != kEnum || len(n.prefix) > 0 {
-		return schemaErr(path, "uniqueItems is supported where the items are an enum (pydantic's set of Literal values or of an Enum)")
+		return schemaErr(path, "uniqueItems is supported where the items are an enum (pydantic's set of Literal values or of an Enum), "+
+			"booleans, integers, or strings without a pattern or format (set[str], set[int])")
 	}
 	vals := make([]any, len(items.enum))
 	for i, e := range items.enum {
@@ -739,6 +764,79 @@ func uniqueItems(n *schemaNode, o *ordered, path string) error {
 		return schemaErr(path, "minItems %d is above the %d distinct values unique items can take", n.min, distinct)
 	}
 	return nil
+}
+
+// maxUnique is the largest integer unique integer items may be, either
+// way: validators read numbers as float64, which beyond 2^53 holds
+// distinct integers as one.
+const maxUnique = 1 << 53
+
+// uniqueScalars makes the items of array n, integers or strings, unique:
+// each item is remembered when it ends (a string by a hash of its text,
+// an integer by its value), and one written before cannot end again. An
+// integer's digits must leave an unwritten integer within the bounds to
+// end at, and a string's character that fills maxLength must not make it
+// one written before, so the output never reaches a point with no way
+// on. maxItems is cut to the values there are.
+func uniqueScalars(n, items *schemaNode, path string) error {
+	u := *items
+	u.unique = true
+	values := int64(-1) // of the item, -1: more than any array holds
+	if u.kind == kInteger {
+		u.bounded = true
+		u.lo, u.hi = max(u.lo, -maxUnique), min(u.hi, maxUnique)
+		values = multiplesIn(u.lo, u.hi, u.mult)
+	} else if u.max == 0 {
+		values = 1 // ""
+	}
+	if values >= 0 && values < 1<<20 {
+		if n.min > int(values) {
+			return schemaErr(path, "minItems %d is above the %d distinct values unique items can take", n.min, values)
+		}
+		if n.max < 0 || n.max > int(values) {
+			n.max = int(values)
+		}
+	}
+	n.values = &u
+	return nil
+}
+
+// multiplesIn counts the multiples of m (0 or 1: every integer) in
+// [lo, hi].
+func multiplesIn(lo, hi, m int64) int64 {
+	if lo > hi {
+		return 0
+	}
+	if m <= 1 {
+		return hi - lo + 1
+	}
+	ceil := lo / m
+	if lo%m > 0 {
+		ceil++
+	}
+	floor := hi / m
+	if hi%m < 0 {
+		floor--
+	}
+	return max(floor-ceil+1, 0)
+}
+
+// integerValues are the JSON texts of integer node n's values, in order,
+// when there are at most limit of them; nil otherwise.
+func integerValues(n *schemaNode, limit int64) [][]byte {
+	lo, hi, m := n.lo, n.hi, max(n.mult, 1)
+	if !n.bounded || multiplesIn(lo, hi, m) > limit || multiplesIn(lo, hi, m) == 0 {
+		return nil
+	}
+	first := lo / m * m
+	if first < lo {
+		first += m
+	}
+	var out [][]byte
+	for v := first; v <= hi; v += m {
+		out = append(out, []byte(strconv.FormatInt(v, 10)))
+	}
+	return out
 }
 
 // jsonEqual says whether two decoded JSON values (numbers as json.Number)

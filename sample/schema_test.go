@@ -321,6 +321,26 @@ var schemaTable = []struct {
 	{`{"anyOf":[{"properties":{"a":{"type":"integer"},"b":{"type":"integer"}},"required":["b"]},{"properties":{"ab":{"type":"string"},"c":{"type":"null"}}}]}`,
 		[]string{`{"a":1,"b":2}`, `{"b":2}`, `{"ab":"x"}`, `{"c":null}`, `{"ab":"x","c":null}`, `{}`},
 		[]string{`{"a":1}`, `{"ab":1}`, `{"b":2,"c":null}`, `{"c":null,"ab":"x"}`, `{"a":1,"ab":"x"}`}},
+	// Unique strings and integers (pydantic's set[str], set[int]): equal
+	// texts, escaped or not, and equal values (0 and -0) are one item.
+	{`{"type":"array","items":{"type":"string"},"uniqueItems":true}`,
+		[]string{`["a","b"]`, `["a","\u0062"]`, `[""," "]`, `["ab","a","b"]`, `[]`},
+		[]string{`["a","a"]`, `["a","\u0061"]`, `["é","\u00e9"]`, `["\n","\u000a"]`, `["😀","\ud83d\ude00"]`, `["",""]`, `["x","y","x"]`}},
+	{`{"type":"array","items":{"type":"string","maxLength":1},"uniqueItems":true}`,
+		[]string{`["a","b",""]`},
+		[]string{`["a","a"]`, `["ab"]`}},
+	{`{"type":"array","items":{"type":"integer"},"uniqueItems":true}`,
+		[]string{`[1,2,-1,0]`, `[10,1]`, `[-0]`},
+		[]string{`[1,1]`, `[0,-0]`, `[12,12]`, `[9007199254740993]`, `[1.0]`}},
+	{`{"type":"array","items":{"type":"integer","minimum":1,"maximum":3},"uniqueItems":true}`,
+		[]string{`[3,1,2]`, `[2]`},
+		[]string{`[1,1]`, `[1,2,3,1]`, `[4]`}},
+	{`{"type":"array","items":{"type":"integer","minimum":0,"maximum":100},"uniqueItems":true}`,
+		[]string{`[10,100,1]`, `[0]`},
+		[]string{`[10,10]`, `[100,100]`, `[101]`}},
+	{`{"type":"array","items":{"type":"boolean"},"uniqueItems":true}`,
+		[]string{`[true,false]`, `[false]`},
+		[]string{`[true,true]`, `[true,false,true]`}},
 	// Maps' keys under propertyNames or patternProperties' one pattern
 	// (escapes read as the characters they stand for); declared names
 	// the keys' schema refuses are dropped.
@@ -552,7 +572,12 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"array","prefixItems":[{"type":"string"}],"items":false,"minItems":2}`, "minItems 2"},
 		{`{"type":"array","prefixItems":[{"type":"string","not":{}}]}`, "prefixItems/0"},
 		{`{"type":"array","uniqueItems":true}`, "uniqueItems"},
-		{`{"type":"array","items":{"type":"string"},"uniqueItems":true}`, "uniqueItems"},
+		{`{"type":"array","items":{"type":"string","pattern":"a"},"uniqueItems":true}`, "uniqueItems"},
+		{`{"type":"array","items":{"type":"number"},"uniqueItems":true}`, "uniqueItems"},
+		{`{"type":"array","items":{"type":"boolean"},"uniqueItems":true,"minItems":3}`, "minItems 3"},
+		{`{"type":"array","items":{"type":"integer","minimum":0,"maximum":200,"multipleOf":100},"uniqueItems":true,"minItems":4}`, "minItems 4"},
+		{`{"type":"array","items":{"type":"integer","minimum":0,"maximum":99},"uniqueItems":true,"minItems":101}`, "minItems 101"},
+		{`{"type":"array","items":{"type":"string","maxLength":0},"uniqueItems":true,"minItems":2}`, "minItems 2"},
 		{`{"type":"object","additionalProperties":{"type":"integer"},"minProperties":1}`, "minProperties"},
 		{`{"type":"object","maxProperties":3}`, "maxProperties"},
 		{`{"type":"object","properties":{"a":{}},"minProperties":2}`, "minProperties 2"},
@@ -725,6 +750,7 @@ type tSchema struct {
 	// and additionalItems.
 	prefix         []*tSchema
 	closed, draft7 bool
+	unique         bool     // tArray: uniqueItems, on strings without a pattern, integers or booleans
 	min, max       int      // tArray items, tString/tTypes length; -1: none
 	enum           []string // compact JSON
 	types          []tKind
@@ -841,6 +867,10 @@ func (g *schemaGen) array(depth int) *tSchema {
 	s.min, s.max = g.bounds(2, 4)
 	if s.closed {
 		s.min = min(s.min, len(s.prefix))
+	}
+	if it := s.items; len(s.prefix) == 0 && it != nil && g.r.IntN(2) == 0 &&
+		(it.kind == tString && it.pattern == "" && it.max != 0 || it.kind == tInteger || it.kind == tBoolean) {
+		s.unique = true
 	}
 	return s
 }
@@ -1095,6 +1125,9 @@ func (g *schemaGen) render(s *tSchema, extra ...string) string {
 		}
 		if s.max >= 0 {
 			m = append(m, `"maxItems":`+strconv.Itoa(s.max))
+		}
+		if s.unique {
+			m = append(m, `"uniqueItems":true`)
 		}
 	case tString, tInteger, tNumber, tBoolean, tNull:
 		m = append(m, `"type":"`+tTypeNames[s.kind]+`"`)
@@ -1368,10 +1401,17 @@ func (g *schemaGen) instance(s *tSchema, depth int) *tNode {
 		}
 		n := &tNode{arr: true}
 		for i := range lo + r.IntN(hi-lo+1) {
-			if is := s.itemSchema(i); is != nil {
-				n.kids = append(n.kids, g.instance(is, depth+1))
-			} else {
+			is := s.itemSchema(i)
+			if is == nil {
 				n.kids = append(n.kids, g.anyNode(depth+1))
+				continue
+			}
+			for range 100 { // unique items: draw until one is new
+				kid := g.instance(is, depth+1)
+				if !s.unique || !slices.ContainsFunc(n.kids, func(k *tNode) bool { return tSame(k, kid) }) {
+					n.kids = append(n.kids, kid)
+					break
+				}
 			}
 		}
 		return n
@@ -1780,6 +1820,15 @@ func (g *schemaGen) valid(s *tSchema, v refValue) bool {
 		if v.kind != want {
 			return false
 		}
+		if s.unique {
+			for i := range v.vals {
+				for j := range i {
+					if refSame(v.vals[i], v.vals[j]) {
+						return false
+					}
+				}
+			}
+		}
 		for i, e := range v.vals {
 			is := s.items
 			if s.kind == tArray {
@@ -1830,6 +1879,33 @@ func (g *schemaGen) valid(s *tSchema, v refValue) bool {
 		return false
 	}
 	panic("unknown kind")
+}
+
+// refSame says whether two scalar values are equal as uniqueItems counts
+// them: strings by their text, numbers by value.
+func refSame(a, b refValue) bool {
+	if a.kind != b.kind {
+		return false
+	}
+	if a.kind == '0' {
+		x, okA := new(big.Rat).SetString(a.text)
+		y, okB := new(big.Rat).SetString(b.text)
+		return okA && okB && x.Cmp(y) == 0
+	}
+	return a.equal(b)
+}
+
+// tSame says whether two generated scalars are one value.
+func tSame(a, b *tNode) bool {
+	text := func(n *tNode) string {
+		if n.str {
+			return `"` + strings.Join(n.pieces, "") + `"`
+		}
+		return n.raw
+	}
+	x, errA := refDecode(text(a))
+	y, errB := refDecode(text(b))
+	return errA == nil && errB == nil && refSame(x, y)
 }
 
 func (g *schemaGen) reference(s *tSchema, text string) bool {
@@ -2048,6 +2124,9 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		// A discriminated union: once the tag's value is written, only
 		// its object's properties.
 		`{"type":"array","items":{"oneOf":[{"type":"object","properties":{"n":{"type":"integer","minimum":1,"maximum":3},"t":{"const":"a"}},"required":["t","n"]},{"type":"object","properties":{"t":{"enum":["ab","b"]},"s":{"type":"string","maxLength":2}},"required":["t"]},{"type":"null"}]},"minItems":2}`,
+		// Unique items: a string that fills maxLength, an integer's digit,
+		// must leave an item not written before.
+		`{"type":"object","properties":{"s":{"type":"array","items":{"type":"string","maxLength":1},"uniqueItems":true,"minItems":3,"maxItems":5},"i":{"type":"array","items":{"type":"integer","minimum":0,"maximum":120},"uniqueItems":true,"minItems":4},"b":{"type":"array","items":{"type":"boolean"},"uniqueItems":true}},"required":["s","i","b"]}`,
 		// Map keys under a pattern, a length and a format.
 		`{"type":"object","properties":{"m":{"propertyNames":{"pattern":"^[a-z][0-9]$","maxLength":2},"additionalProperties":{"type":"integer"}},"d":{"propertyNames":{"format":"date"},"maxProperties":2}},"required":["m","d"]}`,
 		// Objects told apart by their first key, one of them {}; a first
@@ -2069,6 +2148,18 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 					if c.Allows(tok) {
 						allowed = append(allowed, tok)
 					}
+				}
+				// The sampler's mask, listed through the trie and the
+				// plain-string shortcut, must be the same tokens.
+				var listed []int32
+				c.(tokenLister).eachAllowed(func(tok int32) {
+					if tok != end {
+						listed = append(listed, tok)
+					}
+				})
+				slices.Sort(listed)
+				if !slices.Equal(listed, allowed) {
+					t.Fatalf("schema %d, walk %d, after %q: the mask lists %d tokens, Allows takes %d", si, walk, text, len(listed), len(allowed))
 				}
 				if len(allowed) == 0 {
 					if !c.Complete() {

@@ -724,9 +724,11 @@ func TestServeJSONSchemaNumbers(t *testing.T) {
 			"step":       map[string]any{"type": "integer", "multipleOf": 25, "minimum": -60, "maximum": 130},
 			"pair": map[string]any{"type": "array", "prefixItems": []any{map[string]any{"type": "integer"}, map[string]any{"type": "string", "maxLength": 6}},
 				"minItems": 2, "maxItems": 2},
-			"tags": map[string]any{"type": "array", "items": map[string]any{"enum": []string{"red", "green", "파랑"}}, "uniqueItems": true},
+			"tags":  map[string]any{"type": "array", "items": map[string]any{"enum": []string{"red", "green", "파랑"}}, "uniqueItems": true},
+			"ids":   map[string]any{"type": "array", "items": map[string]any{"type": "integer", "minimum": 0, "maximum": 500}, "uniqueItems": true, "minItems": 3, "maxItems": 6},
+			"names": map[string]any{"type": "array", "items": map[string]any{"type": "string", "maxLength": 3}, "uniqueItems": true, "minItems": 2, "maxItems": 4},
 		},
-		"required": []string{"confidence", "ratio", "step", "pair", "tags"},
+		"required": []string{"confidence", "ratio", "step", "pair", "tags", "ids", "names"},
 	}
 	format := openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
 		JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{Name: "nums", Schema: schema, Strict: openai.Bool(true)},
@@ -747,7 +749,8 @@ func TestServeJSONSchemaNumbers(t *testing.T) {
 			Confidence, Ratio json.Number
 			Step              int64
 			Pair              []json.RawMessage
-			Tags              []string
+			Tags, Names       []string
+			IDs               []int64
 		}
 		dec := json.NewDecoder(strings.NewReader(c.Message.Content))
 		dec.UseNumber()
@@ -759,7 +762,9 @@ func TestServeJSONSchemaNumbers(t *testing.T) {
 		if !within(got.Confidence, "0", "1", false, false) || !within(got.Ratio, "0.5", "0.75", true, true) ||
 			got.Step%25 != 0 || got.Step < -60 || got.Step > 130 || len(got.Pair) != 2 ||
 			json.Unmarshal(got.Pair[0], &first) != nil || json.Unmarshal(got.Pair[1], &second) != nil || utf8.RuneCountInString(second) > 6 ||
-			len(got.Tags) != len(slices.Compact(slices.Sorted(slices.Values(got.Tags)))) {
+			len(got.Tags) != len(slices.Compact(slices.Sorted(slices.Values(got.Tags)))) ||
+			len(got.IDs) < 3 || len(got.IDs) > 6 || len(got.IDs) != len(slices.Compact(slices.Sorted(slices.Values(got.IDs)))) ||
+			len(got.Names) < 2 || len(got.Names) > 4 || len(got.Names) != len(slices.Compact(slices.Sorted(slices.Values(got.Names)))) {
 			t.Fatalf("seed %d: %q breaks the schema", seed, c.Message.Content)
 		}
 	}

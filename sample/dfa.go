@@ -15,6 +15,16 @@ type stringDFA struct {
 	index   map[string]int32
 	scratch gstate
 	key     []byte
+	// negate makes the automaton take the texts the grammar does not (a
+	// pattern's leading negative lookahead): its states are the
+	// grammar's, whole where the grammar's are not; where the grammar can
+	// no longer match, sink takes anything after; and a state from which
+	// every text the grammar matches (a body with no $: once a prefix
+	// matched, every text after it does) is no way on.
+	negate bool
+	sink   int32
+	escape map[int32]bool // negate: whether a state reaches one the grammar does not take
+	chars  [][]byte       // negate: one character of each class the grammar tells apart
 }
 
 // dfaState is a grammar state and the transitions found from it: a few
@@ -92,6 +102,67 @@ func newStringDFA(g *Grammar) *stringDFA {
 	return d
 }
 
+// newNegatedDFA is the automaton of the texts g does not match; nil
+// where g matches every text.
+func newNegatedDFA(g *Grammar) *stringDFA {
+	d := newStringDFA(g)
+	d.negate, d.sink, d.escape, d.chars = true, -2, map[int32]bool{}, charClasses(g)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.escapes(0) {
+		return nil
+	}
+	d.sink = int32(len(d.states))
+	d.states = append(d.states, dfaState{}) // never stepped: step answers for it
+	return d
+}
+
+// escapes says whether some text leads from state s (of the grammar) to
+// one the grammar does not take, or where it can no longer match: a
+// search over one character of each class the grammar tells apart (any
+// character can be written, escaped if need be). d.mu is held.
+func (d *stringDFA) escapes(s int32) bool {
+	if e, ok := d.escape[s]; ok {
+		return e
+	}
+	found := false
+	seen := map[int32]bool{s: true}
+	level := []int32{s}
+	for len(level) > 0 && !found {
+		var next []int32
+		for _, from := range level {
+			if !d.states[from].st.whole() {
+				found = true
+				break
+			}
+		chars:
+			for _, r := range d.chars {
+				to := from
+				for _, c := range r {
+					var full bool
+					if to, full = d.rawStep(to, c); full {
+						continue chars
+					}
+					if to < 0 {
+						found = true
+						break chars
+					}
+				}
+				if !seen[to] {
+					seen[to] = true
+					next = append(next, to)
+				}
+			}
+			if found {
+				break
+			}
+		}
+		level = next
+	}
+	d.escape[s] = found
+	return found
+}
+
 // intern returns st's state number, adding it (a copy) if it is new; -1
 // where the automaton is full.
 func (d *stringDFA) intern(st *gstate) int32 {
@@ -114,23 +185,49 @@ func (d *stringDFA) intern(st *gstate) int32 {
 // step is the state after byte c from state s; -1 where no match can
 // follow.
 func (d *stringDFA) step(s int32, c byte) int32 {
+	if d.negate && s == d.sink {
+		return s
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if to, ok := d.states[s].find(c); ok {
+	to, full := d.rawStep(s, c)
+	switch {
+	case full:
+		return -1
+	case !d.negate:
 		return to
+	case to < 0:
+		return d.sink // the grammar can no longer match: any text after is taken
+	case !d.escapes(to):
+		return -1 // every text from here is the grammar's
+	}
+	return to
+}
+
+// rawStep is the grammar's state after byte c from state s (-1: no match
+// can follow), and whether the automaton was too full to hold it (not
+// recorded as no match). d.mu is held.
+func (d *stringDFA) rawStep(s int32, c byte) (int32, bool) {
+	if to, ok := d.states[s].find(c); ok {
+		return to, false
 	}
 	d.scratch.copyFrom(&d.states[s].st)
-	next := int32(-1)
+	to := int32(-1)
 	if d.scratch.stepByte(c) {
-		next = d.intern(&d.scratch)
+		if to = d.intern(&d.scratch); to < 0 {
+			return -1, true
+		}
 	}
-	d.states[s].add(c, next) // intern may have moved d.states
-	return next
+	d.states[s].add(c, to) // intern may have moved d.states
+	return to, false
 }
 
 // accepts says whether the text that led to state s matches whole.
 func (d *stringDFA) accepts(s int32) bool {
+	if d.negate && s == d.sink {
+		return true
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.states[s].st.whole()
+	return d.states[s].st.whole() != d.negate
 }

@@ -24,7 +24,8 @@ import (
 //     (\p{Letter}), which RE2 knows by their short names.
 //
 // Everything else passes through: \d and \w are ASCII in both, and what RE2
-// refuses (lookaround, backreferences) stays refused.
+// refuses (lookaround, backreferences) stays refused, but for the
+// lookaheads a pattern opens with, which patternTexts takes off first.
 func ecmaToRE2(src string) (string, error) {
 	var b strings.Builder
 	inClass := false

@@ -2,6 +2,8 @@ package sample
 
 import (
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/nuri-ai/nuri/internal/testshared"
@@ -40,6 +42,55 @@ func TestECMAPatternsGolden(t *testing.T) {
 	}
 	// Both answers must be exercised for the comparison to say anything.
 	if patterns < 400 || matches < checks/5 || matches > checks*4/5 {
+		t.Fatalf("%d patterns, %d of %d strings matching", patterns, matches, checks)
+	}
+	t.Logf("%d patterns, %d strings, %d matching", patterns, checks, matches)
+}
+
+// Patterns that open with lookaheads, to node's RegExp: each string is
+// held to the pattern's automata, the lookaheads' among them, as a
+// string's text is.
+func TestECMALookaheadsGolden(t *testing.T) {
+	type record struct {
+		P string   `json:"p"`
+		S []string `json:"s"`
+		M []bool   `json:"m"`
+	}
+	patterns, checks, matches := 0, 0, 0
+	for line, c := range testshared.ReadGoldenLines[record](t, "testdata/ecma/lookahead.jsonl") {
+		if len(c.S) != len(c.M) {
+			t.Fatalf("lookahead.jsonl case %d: %d strings, %d answers", line, len(c.S), len(c.M))
+		}
+		dfas, err := patternTexts(c.P)
+		if err != nil && strings.Contains(err.Error(), "refuses every text") && !slices.Contains(c.M, true) {
+			patterns++ // refused at once, as it matches no string
+			checks += len(c.S)
+			continue
+		}
+		if err != nil {
+			t.Errorf("pattern %q: %v", c.P, err)
+			continue
+		}
+		patterns++
+		for i, s := range c.S {
+			checks++
+			whole := true
+			for _, d := range dfas {
+				st := int32(0)
+				for j := 0; j < len(s) && st >= 0; j++ {
+					st = d.step(st, s[j])
+				}
+				whole = whole && st >= 0 && d.accepts(st)
+			}
+			if whole != c.M[i] {
+				t.Errorf("pattern %q on %q: %v, ECMA-262 %v", c.P, s, whole, c.M[i])
+			}
+			if c.M[i] {
+				matches++
+			}
+		}
+	}
+	if patterns < 250 || matches < checks/10 || matches > checks*4/5 {
 		t.Fatalf("%d patterns, %d of %d strings matching", patterns, matches, checks)
 	}
 	t.Logf("%d patterns, %d strings, %d matching", patterns, checks, matches)

@@ -3,6 +3,7 @@ package sample
 import (
 	"fmt"
 	"regexp/syntax"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -49,6 +50,87 @@ func compileSearch(pattern string) (*Grammar, error) {
 		subs = append(subs, anyText())
 	}
 	return regexGrammar(&syntax.Regexp{Op: syntax.OpConcat, Sub: subs})
+}
+
+// patternTexts compiles a JSON Schema pattern into the automata a
+// string's text must satisfy: the pattern's, and one for each lookahead
+// it opens with (^(?=A) and ^(?!A): A matching at the text's start, or
+// not), which RE2 has not, as pydantic's Decimal writes
+// ^(?!^[-+.]*$)[+-]?0*\d*\.?\d*$. Lookaround anywhere else stays
+// refused.
+func patternTexts(src string) ([]*stringDFA, error) {
+	rest, aheads, err := splitLookaheads(src)
+	if err != nil {
+		return nil, err
+	}
+	g, err := compileSearch(rest)
+	if err != nil {
+		return nil, err
+	}
+	out := []*stringDFA{newStringDFA(g)}
+	for _, a := range aheads {
+		g, err := compileSearch("^(?:" + a.body + ")")
+		if err != nil {
+			return nil, fmt.Errorf("lookahead (%s): %w", a.body, err)
+		}
+		if !a.negate {
+			out = append(out, newStringDFA(g))
+			continue
+		}
+		d := newNegatedDFA(g)
+		if d == nil {
+			return nil, fmt.Errorf("%w: the lookahead (?!%s) refuses every text", ErrGrammar, a.body)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+type lookahead struct {
+	body   string
+	negate bool
+}
+
+// splitLookaheads takes the lookaheads off the start of an ECMA-262
+// pattern that opens with ^ and them: ^(?=A)(?!B)C is ^C, A and not B.
+func splitLookaheads(src string) (string, []lookahead, error) {
+	if !strings.HasPrefix(src, "^") {
+		return src, nil, nil
+	}
+	var out []lookahead
+	i := 1
+	for strings.HasPrefix(src[i:], "(?=") || strings.HasPrefix(src[i:], "(?!") {
+		end, err := groupEnd(src, i)
+		if err != nil {
+			return "", nil, err
+		}
+		out = append(out, lookahead{body: src[i+3 : end-1], negate: src[i+2] == '!'})
+		i = end
+	}
+	return "^" + src[i:], out, nil
+}
+
+// groupEnd is the index just past the parenthesis that closes the group
+// opening at src[open], escapes and character classes skipped.
+func groupEnd(src string, open int) (int, error) {
+	depth, inClass := 0, false
+	for j := open; j < len(src); j++ {
+		switch c := src[j]; {
+		case c == '\\':
+			j++ // the escaped byte (a UTF-8 continuation byte is never one of these)
+		case inClass:
+			inClass = c != ']'
+		case c == '[':
+			inClass = true
+		case c == '(':
+			depth++
+		case c == ')':
+			if depth--; depth == 0 {
+				return j + 1, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("%w: unbalanced parenthesis in %q", ErrGrammar, src)
 }
 
 // regexGrammar lowers a parsed expression, anchors taken off.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"sync"
 	"unicode/utf8"
 )
@@ -15,10 +16,10 @@ var ErrSchema = errors.New("unsupported JSON schema")
 // NewJSONSchema returns a constraint to the JSON texts a JSON Schema
 // accepts, in a canonical form: properties in the schema's order (in a
 // union of objects, the discriminator first), no undeclared keys, enum
-// values in compact JSON. Keywords that only
-// annotate (title, description, format, ...) are ignored; any keyword
-// it cannot enforce (pattern, minimum, not, ...) is an error, so a reply
-// never only looks conformant.
+// values in compact JSON. Keywords that only annotate (title,
+// description, a format it does not know, ...) are ignored; any keyword
+// it cannot enforce (not, if, multipleOf on numbers, ...) is an error,
+// so a reply never only looks conformant.
 func NewJSONSchema(v *Vocab, schema []byte) (Constraint, error) {
 	s, err := CompileJSONSchema(schema)
 	if err != nil {
@@ -249,15 +250,19 @@ type schemaNode struct {
 	// compact JSON to the $ref's node), when the schema names one
 	tag    string
 	tagMap map[string]*schemaNode
-	// kString: the pattern and the format the text must match, or nil
-	// (each frame keeps its state in each, pat).
-	texts [2]*stringDFA
+	// kString: the automata of the pattern, its leading lookaheads and
+	// the format the text must match, or nil (each frame keeps its state
+	// in each, pat).
+	texts [maxTexts]*stringDFA
 	// finish is the most characters any written prefix of the format's
 	// text needs to become whole (0: no format); with max, it keeps a
 	// string from filling its length with a text it cannot end
 	// (roomToFinish). With a pattern too, their intersection can need more.
 	finish   int
 	finishes *finishCache // non-nil with finish
+	// joint remembers which states of several automata can still be
+	// whole together (non-nil with texts[1]).
+	joint *jointCache
 	// escapes remembers which \u escapes can still end in a character
 	// the texts take (non-nil with texts[0]).
 	escapes *escapeCache
@@ -273,6 +278,11 @@ type schemaProp struct {
 type schemaProgram struct{ root *schemaNode }
 
 const (
+	// maxTexts is how many automata a string's text may be held to: its
+	// pattern's, one for each lookahead the pattern opens with, and its
+	// format's.
+	maxTexts = 3
+
 	maxSchemaDepth = 32 // nesting of the recognized text
 	maxSchemaProps = 64 // properties of one object (a bit set)
 	maxSchemaEnum  = 64 // values of one enum (a bit set)
@@ -324,10 +334,10 @@ type schemaFrame struct {
 	// kArray: the unique integer or string items written (their values or
 	// hashes), shared with each item's frame as it is written.
 	seen *seenList
-	hash uint64   // a unique string item: FNV-1a of its text so far, escapes decoded
-	pick int8     // kObject with dispatch or tagged: the enum value property 0 matched
-	pat  [2]int32 // kString: the text's state in the node's texts
-	u8   uint8    // mStr, mMapKey: utf8Next's state
+	hash uint64          // a unique string item: FNV-1a of its text so far, escapes decoded
+	pick int8            // kObject with dispatch or tagged: the enum value property 0 matched
+	pat  [maxTexts]int32 // kString: the text's state in the node's texts
+	u8   uint8           // mStr, mMapKey: utf8Next's state
 }
 
 // seenList is a persistent list of the unique items written: frames that
@@ -1015,7 +1025,7 @@ func (n *schemaNode) roomToFinish(f *schemaFrame, res int) int {
 
 // canFinishWithin says whether texts in states st can become whole within
 // left more characters.
-func (n *schemaNode) canFinishWithin(st [2]int32, left int) bool {
+func (n *schemaNode) canFinishWithin(st [maxTexts]int32, left int) bool {
 	if left == 0 {
 		return n.wholeAt(st)
 	}
@@ -1027,7 +1037,7 @@ func (n *schemaNode) canFinishWithin(st [2]int32, left int) bool {
 // backslash would be an escape, which the formats' texts do not take
 // either), found by a breadth-first search over the states they reach and
 // remembered; math.MaxInt where none is.
-func (n *schemaNode) finishDistance(st [2]int32) int {
+func (n *schemaNode) finishDistance(st [maxTexts]int32) int {
 	n.finishes.mu.Lock()
 	d, seen := n.finishes.known[st]
 	n.finishes.mu.Unlock()
@@ -1038,10 +1048,10 @@ func (n *schemaNode) finishDistance(st [2]int32) int {
 	if n.wholeAt(st) {
 		d = 0
 	}
-	visited := map[[2]int32]bool{st: true}
-	level := [][2]int32{st}
+	visited := map[[maxTexts]int32]bool{st: true}
+	level := [][maxTexts]int32{st}
 	for depth := 1; d == math.MaxInt && len(level) > 0; depth++ {
-		var next [][2]int32
+		var next [][maxTexts]int32
 		for _, from := range level {
 			for c := byte(0x20); c < 0x7f && d == math.MaxInt; c++ {
 				if c == '"' || c == '\\' {
@@ -1069,7 +1079,7 @@ func (n *schemaNode) finishDistance(st [2]int32) int {
 // finishCache holds finishDistance's answers for a string schema.
 type finishCache struct {
 	mu    sync.Mutex
-	known map[[2]int32]int
+	known map[[maxTexts]int32]int
 }
 
 // textByte moves a string frame's pattern and format states past byte c
@@ -1079,8 +1089,14 @@ func (n *schemaNode) textByte(f *schemaFrame, c byte) bool {
 }
 
 // stepTexts moves pattern and format states st past byte c and says
-// whether a match can still follow.
-func (n *schemaNode) stepTexts(st *[2]int32, c byte) bool {
+// whether a match can still follow: of each automaton and, where there
+// are several, of all at once.
+func (n *schemaNode) stepTexts(st *[maxTexts]int32, c byte) bool {
+	return n.stepEach(st, c) && (n.joint == nil || n.jointLive(*st))
+}
+
+// stepEach moves each automaton's state past byte c.
+func (n *schemaNode) stepEach(st *[maxTexts]int32, c byte) bool {
 	for i, d := range n.texts {
 		if d == nil {
 			break
@@ -1092,10 +1108,125 @@ func (n *schemaNode) stepTexts(st *[2]int32, c byte) bool {
 	return true
 }
 
+// maxJointSearch bounds jointLive's search; past it, the states are
+// taken as live.
+const maxJointSearch = 1 << 12
+
+// jointLive says whether some text leads every automaton from st to a
+// whole state at once: each can match on its own, and yet a pattern's
+// .{4,6}$ can run out before its lookahead's (?=.*\d) is met. The search
+// steps one character of each class the automata tell apart (escapes can
+// write any character), not every byte, which would fill the automata
+// with the halves of characters.
+func (n *schemaNode) jointLive(st [maxTexts]int32) bool {
+	n.joint.mu.Lock()
+	live, seen := n.joint.known[st]
+	n.joint.mu.Unlock()
+	if seen {
+		return live
+	}
+	visited := map[[maxTexts]int32]bool{st: true}
+	level := [][maxTexts]int32{st}
+	for len(level) > 0 && !live {
+		var next [][maxTexts]int32
+		for _, from := range level {
+			if n.wholeAt(from) {
+				live = true
+				break
+			}
+		chars:
+			for _, r := range n.joint.chars {
+				to := from
+				for _, c := range r {
+					if !n.stepEach(&to, c) {
+						continue chars
+					}
+				}
+				if !visited[to] {
+					visited[to] = true
+					next = append(next, to)
+				}
+			}
+		}
+		if len(visited) > maxJointSearch {
+			live = true
+		}
+		level = next
+	}
+	n.joint.mu.Lock()
+	n.joint.known[st] = live
+	n.joint.mu.Unlock()
+	return live
+}
+
+// jointCache holds jointLive's answers for a string schema, and the
+// characters its search steps.
+type jointCache struct {
+	mu    sync.Mutex
+	known map[[maxTexts]int32]bool
+	chars [][]byte // UTF-8
+}
+
+// maxJointChars bounds the classes of characters jointLive steps; texts
+// whose automata tell more apart go unchecked together.
+const maxJointChars = 256
+
+// newJointCache is the cache for texts, nil where they tell more than
+// maxJointChars classes of characters apart.
+func newJointCache(texts []*stringDFA) *jointCache {
+	var gs []*Grammar
+	for _, d := range texts {
+		if d != nil {
+			gs = append(gs, d.m.g)
+		}
+	}
+	j := &jointCache{known: map[[maxTexts]int32]bool{}, chars: charClasses(gs...)}
+	if len(j.chars) > maxJointChars {
+		return nil
+	}
+	return j
+}
+
+// charClasses is one character (UTF-8) of each class the grammars tell
+// apart: a class is a run of characters between the bounds of the ranges
+// their character elements take, so any of them steps the grammars
+// alike; the first one that is no surrogate stands for it.
+func charClasses(gs ...*Grammar) [][]byte {
+	bounds := map[rune]bool{0: true}
+	for _, g := range gs {
+		for _, e := range g.elems {
+			for _, r := range e.ranges {
+				bounds[r.lo], bounds[r.hi+1] = true, true
+			}
+		}
+	}
+	sorted := make([]rune, 0, len(bounds))
+	for b := range bounds {
+		if b <= utf8.MaxRune {
+			sorted = append(sorted, b)
+		}
+	}
+	slices.Sort(sorted)
+	var out [][]byte
+	for i, b := range sorted {
+		end := rune(utf8.MaxRune + 1)
+		if i+1 < len(sorted) {
+			end = sorted[i+1]
+		}
+		if b >= 0xD800 && b <= 0xDFFF {
+			if b = 0xE000; b >= end {
+				continue // surrogates only: no character
+			}
+		}
+		out = append(out, utf8.AppendRune(nil, b))
+	}
+	return out
+}
+
 // escapeKey is a question escapeCanFinish answers: from these pattern
 // and format states, can a character in [lo, hi] follow?
 type escapeKey struct {
-	pat    [2]int32
+	pat    [maxTexts]int32
 	lo, hi rune
 	room   int // characters left after it to finish the format in, -1: enough
 }
@@ -1158,7 +1289,7 @@ func (n *schemaNode) escapeCanFinish(f *schemaFrame, lo, hi rune, left int) bool
 func (n *schemaNode) textWhole(f *schemaFrame) bool { return n.wholeAt(f.pat) }
 
 // wholeAt says whether texts in states st match their pattern and format.
-func (n *schemaNode) wholeAt(st [2]int32) bool {
+func (n *schemaNode) wholeAt(st [maxTexts]int32) bool {
 	for i, d := range n.texts {
 		if d == nil {
 			break

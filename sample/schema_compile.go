@@ -585,18 +585,23 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 			if !isString {
 				return nil, schemaErr(path, "pattern must be a string")
 			}
-			g, err := compileSearch(src)
+			dfas, err := patternTexts(src)
 			if err != nil {
 				return nil, schemaErr(path, "pattern %q: %v", src, err)
 			}
-			n.texts[k] = newStringDFA(g)
-			k++
+			if len(dfas) > maxTexts {
+				return nil, schemaErr(path, "pattern %q: more than %d lookaheads", src, maxTexts-1)
+			}
+			k += copy(n.texts[:], dfas)
 		}
 		if f, ok := o.get("format"); ok {
 			if g, maxLen, finish := formatGrammar(f); g != nil {
+				if k == maxTexts {
+					return nil, schemaErr(path, "pattern %q with %d lookaheads beside format %v: more than %d automata", o.vals["pattern"], k-1, f, maxTexts)
+				}
 				n.texts[k] = newStringDFA(g)
 				n.finish = finish
-				n.finishes = &finishCache{known: map[[2]int32]int{}}
+				n.finishes = &finishCache{known: map[[maxTexts]int32]int{}}
 				if maxLen > 0 && (n.max < 0 || n.max > maxLen) {
 					n.max = maxLen
 					if n.min > n.max {
@@ -607,6 +612,9 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 		}
 		if n.texts[0] != nil {
 			n.escapes = &escapeCache{known: map[escapeKey]bool{}}
+		}
+		if n.texts[1] != nil {
+			n.joint = newJointCache(n.texts[:])
 		}
 		return n, nil
 	case "integer":

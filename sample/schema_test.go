@@ -321,6 +321,20 @@ var schemaTable = []struct {
 	{`{"anyOf":[{"properties":{"a":{"type":"integer"},"b":{"type":"integer"}},"required":["b"]},{"properties":{"ab":{"type":"string"},"c":{"type":"null"}}}]}`,
 		[]string{`{"a":1,"b":2}`, `{"b":2}`, `{"ab":"x"}`, `{"c":null}`, `{"ab":"x","c":null}`, `{}`},
 		[]string{`{"a":1}`, `{"ab":1}`, `{"b":2,"c":null}`, `{"c":null,"ab":"x"}`, `{"a":1,"ab":"x"}`}},
+	// Patterns that open with lookaheads: pydantic's Decimal, a password
+	// rule, a prefix ruled out, one ruled out with all that follows it.
+	{`{"anyOf":[{"type":"number"},{"type":"string","pattern":"^(?!^[-+.]*$)[+-]?0*\\d*\\.?\\d*$"}]}`,
+		[]string{`"12.5"`, `"-0.5"`, `"+3"`, `".5"`, `"007"`, `1.5 `},
+		[]string{`"-"`, `"+."`, `""`, `"."`, `"1.2.3"`, `"abc"`, `"1e5"`}},
+	{`{"type":"string","pattern":"^(?=.*[A-Z])(?=.*\\d).{6,}$"}`,
+		[]string{`"abcD12"`, `"1A3456"`, `"ZZZZZ9"`},
+		[]string{`"abcdef"`, `"ABCDEF"`, `"Ab1"`, `"abcde1"`}},
+	{`{"type":"string","pattern":"^(?!ab)[a-z]+$"}`,
+		[]string{`"a"`, `"ba"`, `"aab"`, `"b"`},
+		[]string{`"ab"`, `"abc"`, `""`, `"A"`}},
+	{`{"type":"string","pattern":"^(?!x[\\s\\S]*$)","maxLength":3}`,
+		[]string{`""`, `"ax"`, `"abc"`},
+		[]string{`"x"`, `"xa"`}},
 	// Unique strings and integers (pydantic's set[str], set[int]): equal
 	// texts, escaped or not, and equal values (0 and -0) are one item.
 	{`{"type":"array","items":{"type":"string"},"uniqueItems":true}`,
@@ -556,6 +570,12 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"not":{"type":"string"}}`, "not"},
 		{`{"if":{"type":"string"},"then":{"maxLength":1}}`, "if"},
 		{`{"type":"object","patternProperties":{"^a":{},"^b":{}}}`, "patternProperties"},
+		{`{"type":"string","pattern":"^(?!)x"}`, "refuses every text"},
+		{`{"type":"string","pattern":"^(?<=a)b"}`, "pattern"},
+		{`{"type":"string","pattern":"a(?=b)"}`, "pattern"},
+		{`{"type":"string","pattern":"^(?=a)(?=.b)(?=..c)"}`, "more than 2 lookaheads"},
+		{`{"type":"string","pattern":"^(?=2)(?!.*-13-)","format":"date"}`, "automata"},
+		{`{"type":"string","pattern":"^(?=a"}`, "unbalanced"},
 		{`{"type":"object","properties":{"a":{}},"patternProperties":{"^a":{}}}`, "patternProperties"},
 		{`{"type":"object","propertyNames":{"pattern":"^a"},"patternProperties":{"^b":{}}}`, "pattern"},
 		{`{"type":"object","properties":{"Bad":{}},"required":["Bad"],"propertyNames":{"pattern":"^[a-z]+$"}}`, "Bad"},
@@ -2127,6 +2147,9 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		// Unique items: a string that fills maxLength, an integer's digit,
 		// must leave an item not written before.
 		`{"type":"object","properties":{"s":{"type":"array","items":{"type":"string","maxLength":1},"uniqueItems":true,"minItems":3,"maxItems":5},"i":{"type":"array","items":{"type":"integer","minimum":0,"maximum":120},"uniqueItems":true,"minItems":4},"b":{"type":"array","items":{"type":"boolean"},"uniqueItems":true}},"required":["s","i","b"]}`,
+		// Lookaheads: a character after which the text could never match
+		// is refused.
+		`{"type":"object","properties":{"dec":{"type":"string","pattern":"^(?!^[-+.]*$)[+-]?0*\\d*\\.?\\d*$","maxLength":4},"pw":{"type":"string","pattern":"^(?=.*[A-Z])(?=.*\\d).{4,6}$"},"no":{"type":"string","pattern":"^(?!ab|c)[a-c]+$","maxLength":3}},"required":["dec","pw","no"]}`,
 		// Map keys under a pattern, a length and a format.
 		`{"type":"object","properties":{"m":{"propertyNames":{"pattern":"^[a-z][0-9]$","maxLength":2},"additionalProperties":{"type":"integer"}},"d":{"propertyNames":{"format":"date"},"maxProperties":2}},"required":["m","d"]}`,
 		// Objects told apart by their first key, one of them {}; a first

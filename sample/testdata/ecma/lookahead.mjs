@@ -1,0 +1,56 @@
+// Writes lookahead.jsonl: random JSON Schema patterns that open with one
+// or two lookaheads, ^(?=A) or ^(?!A) (A sometimes anchored at the end
+// too), before a pattern of gen.mjs's pieces, each with short strings of
+// gen.mjs's awkward characters and whether node's RegExp (u flag, as Ajv
+// compiles a schema's pattern) finds a match in them. sample's
+// TestECMALookaheadsGolden holds each string to the pattern's automata
+// and compares.
+//
+// Run from this folder with node 20: node lookahead.mjs > lookahead.jsonl
+import { makeRand } from "../../../internal/testgen/rand.mjs";
+
+const { rand, int, pick } = makeRand(20261207);
+const r = String.raw;
+const atoms = [r`\s`, r`\S`, ".", r`\d`, r`\w`, r`\D`, "a", "b", "가", "[a-c]", "[^a]", r`[\b]`, "[^]",
+  r`\u00e9`, r`\u{1F600}`, r`\p{Script=Hangul}`, r`\p{Lu}`, r`\.`, r`\\`, r`\-`, r`\n`, r`[\u2028\u2029]`];
+const quants = ["", "", "", "*", "+", "?", "{1,2}", "{0,3}", "{2}"];
+const pattern = (depth) => {
+  let s = "";
+  for (let i = int(1, 2); i > 0; i--) {
+    const group = depth < 2 && rand() < 0.15;
+    s += (group
+      ? "(?:" + pattern(depth + 1) + (rand() < 0.4 ? "|" + pattern(depth + 1) : "") + ")"
+      : pick(atoms)) + pick(quants);
+  }
+  return s;
+};
+const chars = ["\t", "\n", " ", "\u00a0", "\u2028", "\ufeff", "\x08", "\x00", "a", "b", "c", "é", "가",
+  "한", "A", "Z", "1", "٣", "_", "-", ".", "\\", "😀", "x"];
+
+const lines = [];
+while (lines.length < 300) {
+  let p = "^";
+  for (let i = int(1, 2); i > 0; i--) {
+    let body = (rand() < 0.5 ? ".*" : "") + pattern(1);
+    if (rand() < 0.3) body += "$";
+    p += (rand() < 0.5 ? "(?=" : "(?!") + body + ")";
+  }
+  p += pattern(0);
+  if (rand() < 0.4) p += "$";
+  let re;
+  try {
+    re = new RegExp(p, "u");
+  } catch {
+    continue;
+  }
+  const s = [], m = [];
+  for (let j = 0; j < 16; j++) {
+    let t = "";
+    for (let k = int(0, 4); k > 0; k--) t += pick(chars);
+    s.push(t);
+    m.push(re.test(t));
+  }
+  lines.push(JSON.stringify({ p, s, m }));
+}
+process.stdout.write(`{"generator":"lookahead.mjs","tool":"node ${process.version} RegExp, u flag","seed":20261207}\n`);
+process.stdout.write(lines.join("\n") + "\n");

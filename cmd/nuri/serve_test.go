@@ -727,8 +727,11 @@ func TestServeJSONSchemaNumbers(t *testing.T) {
 			"tags":  map[string]any{"type": "array", "items": map[string]any{"enum": []string{"red", "green", "파랑"}}, "uniqueItems": true},
 			"ids":   map[string]any{"type": "array", "items": map[string]any{"type": "integer", "minimum": 0, "maximum": 500}, "uniqueItems": true, "minItems": 3, "maxItems": 6},
 			"names": map[string]any{"type": "array", "items": map[string]any{"type": "string", "maxLength": 3}, "uniqueItems": true, "minItems": 2, "maxItems": 4},
+			// pydantic's Decimal: a number, or a string of one (kept short:
+			// stories260K writes zeros on and on).
+			"amount": map[string]any{"anyOf": []any{map[string]any{"type": "number"}, map[string]any{"type": "string", "pattern": `^(?!^[-+.]*$)[+-]?0*\d*\.?\d*$`, "maxLength": 12}}},
 		},
-		"required": []string{"confidence", "ratio", "step", "pair", "tags", "ids", "names"},
+		"required": []string{"confidence", "ratio", "step", "pair", "tags", "ids", "names", "amount"},
 	}
 	format := openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
 		JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{Name: "nums", Schema: schema, Strict: openai.Bool(true)},
@@ -751,11 +754,17 @@ func TestServeJSONSchemaNumbers(t *testing.T) {
 			Pair              []json.RawMessage
 			Tags, Names       []string
 			IDs               []int64
+			Amount            json.RawMessage
 		}
 		dec := json.NewDecoder(strings.NewReader(c.Message.Content))
 		dec.UseNumber()
 		if c.FinishReason != "stop" || dec.Decode(&got) != nil {
 			t.Fatalf("seed %d: %s %q", seed, c.FinishReason, c.Message.Content)
+		}
+		var amount string
+		if json.Unmarshal(got.Amount, &amount) == nil &&
+			(!regexp.MustCompile(`^[+-]?0*\d*\.?\d*$`).MatchString(amount) || regexp.MustCompile(`^[-+.]*$`).MatchString(amount)) {
+			t.Fatalf("seed %d: amount %q is no decimal", seed, amount)
 		}
 		var first int64
 		var second string

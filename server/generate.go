@@ -167,12 +167,16 @@ func finishReason(r engine.FinishReason) string {
 }
 
 // toolFinish is the finish reason of a reply that made calls: a reply
-// that ended on its own ended to have them run.
-func toolFinish(r engine.FinishReason) string {
-	if r == engine.FinishStop {
-		return "tool_calls"
+// that ended on its own ended to have them run ("function_call" in the
+// deprecated functions API).
+func (j *job) toolFinish(r engine.FinishReason) string {
+	switch {
+	case r != engine.FinishStop:
+		return finishReason(r)
+	case j.tools.legacy:
+		return "function_call"
 	}
-	return finishReason(r)
+	return "tool_calls"
 }
 
 // totals sums usage the way OpenAI reports it: each prompt once, every

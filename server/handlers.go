@@ -403,8 +403,20 @@ func chatMessages(in []chatMessage) ([]chat.Message, error) {
 		return nil, invalidParam("messages", "messages must hold at least one message")
 	}
 	out := make([]chat.Message, len(in))
+	legacyIDs := map[string]string{} // the deprecated functions API: a function's last call
 	for i, m := range in {
 		param := fmt.Sprintf("messages[%d]", i)
+		if m.FunctionCall != nil {
+			// The deprecated functions API's call: a tool call with an id
+			// the "function" message that answers it takes.
+			if m.Role != "assistant" || len(m.ToolCalls) > 0 {
+				return nil, invalidParam(param+".function_call", "message %d: only an assistant message without tool_calls gives a function_call", i)
+			}
+			id := fmt.Sprintf("call_fn%d", i)
+			m.ToolCalls = []toolCallIn{{ID: id, Type: "function"}}
+			m.ToolCalls[0].Function.Name, m.ToolCalls[0].Function.Arguments = m.FunctionCall.Name, m.FunctionCall.Arguments
+			legacyIDs[m.FunctionCall.Name] = id
+		}
 		switch m.Role {
 		case "system", "user", "assistant", "tool":
 		case "developer":
@@ -412,7 +424,12 @@ func chatMessages(in []chatMessage) ([]chat.Message, error) {
 		case "":
 			return nil, invalidParam(param+".role", "message %d has no role", i)
 		case "function":
-			return nil, &apiError{err: ErrNotSupported, param: param + ".role", msg: "the deprecated role 'function' is not supported: answer tool calls with role 'tool'"}
+			// The deprecated functions API's answer: a tool message
+			// answering the last call of the function it names.
+			if m.Name == "" {
+				return nil, invalidParam(param+".name", "message %d: a function message names the function it answers", i)
+			}
+			m.Role, m.ToolCallID = "tool", legacyIDs[m.Name]
 		default:
 			return nil, invalidParam(param+".role", "message %d has unknown role '%s' (want system, user, assistant or tool)", i, m.Role)
 		}

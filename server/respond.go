@@ -141,7 +141,10 @@ func chatBody(j *job, choices []*choice, u usageJSON) *chatResponse {
 			if parts.content == "" {
 				msg.Content = nil
 			}
-			fr = toolFinish(c.finish)
+			fr = j.toolFinish(c.finish)
+			if j.tools.legacy {
+				msg.ToolCalls, msg.FunctionCall = nil, legacyCall(parts.calls)
+			}
 		}
 		ch := chatChoice{Index: i, Message: msg, FinishReason: &fr, StopReason: c.stop}
 		if j.logprobs {

@@ -246,7 +246,11 @@ func (s *Server) streamEvent(sw *sseWriter, j *job, idx int, st *streamState, ev
 		st.lp, st.top = nil, nil
 	}
 	if len(parts.calls) > 0 {
-		sw.data(j.chunk(idx, &chatMessageOut{ToolCalls: callsOut(parts.calls, true, st.split.calls-len(parts.calls))}, "", nil))
+		delta := &chatMessageOut{ToolCalls: callsOut(parts.calls, true, st.split.calls-len(parts.calls))}
+		if j.tools.legacy {
+			delta = &chatMessageOut{FunctionCall: legacyCall(parts.calls)}
+		}
+		sw.data(j.chunk(idx, delta, "", nil))
 	}
 	if !finished {
 		return
@@ -266,7 +270,7 @@ func (s *Server) streamEvent(sw *sseWriter, j *job, idx int, st *streamState, ev
 	if j.kind == "chat" {
 		fr := finishReason(ev.Finish)
 		if st.split != nil && st.split.calls > 0 {
-			fr = toolFinish(ev.Finish)
+			fr = j.toolFinish(ev.Finish)
 		}
 		c := j.chunk(idx, &chatMessageOut{}, fr, nil)
 		c.Choices[0].StopReason, c.Timings = ev.StopReason, t

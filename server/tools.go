@@ -72,6 +72,9 @@ type toolSetup struct {
 	// held (tool_choice auto) is the schema of a call the model opens on
 	// its own with the format's Trigger: applied lazily (lazyCalls).
 	held *sample.JSONSchema
+	// legacy: the request gave the deprecated functions: a reply's call
+	// comes back as function_call, finishing "function_call".
+	legacy bool
 }
 
 // readTools checks a tools list and returns it as the template should see
@@ -125,7 +128,10 @@ func readTools(raw json.RawMessage) (chat.JSON, map[string]toolDecl, error) {
 func (b *Backend) toolsOf(req *chatRequest) (toolSetup, error) {
 	var ts toolSetup
 	if present(req.Functions) || present(req.FunctionCall) {
-		return ts, &apiError{err: ErrNotSupported, param: "functions", msg: "the deprecated 'functions' and 'function_call' are not supported: give 'tools' and 'tool_choice'"}
+		if err := legacyFunctions(req); err != nil {
+			return ts, err
+		}
+		ts.legacy = present(req.Functions)
 	}
 	tools, names, err := readTools(req.Tools)
 	if err != nil {
@@ -194,6 +200,72 @@ func (b *Backend) toolsOf(req *chatRequest) (toolSetup, error) {
 		ts.limit = req.maxCalls
 	}
 	return ts, nil
+}
+
+// legacyFunctions reads OpenAI's deprecated functions API as tools:
+// functions [{name, description, parameters}] are function tools, and
+// function_call ("none", "auto" or {"name": N}) is tool_choice. A reply
+// makes at most one call, as the API's message has one function_call.
+func legacyFunctions(req *chatRequest) error {
+	if present(req.Functions) {
+		if present(req.Tools) {
+			return invalidParam("functions", "give tools or the deprecated functions, not both")
+		}
+		var fns []json.RawMessage
+		if err := json.Unmarshal(req.Functions, &fns); err != nil {
+			return invalidParam("functions", "functions must be a list of {\"name\", \"description\", \"parameters\"} objects: %v", err)
+		}
+		// Written out, not marshalled from a map, so the template shows
+		// each as tools are written: "type" first.
+		var tools bytes.Buffer
+		tools.WriteByte('[')
+		for i, f := range fns {
+			f = bytes.TrimSpace(f)
+			if len(f) == 0 || f[0] != '{' {
+				return invalidParam(fmt.Sprintf("functions[%d]", i), "function %d must be an object", i)
+			}
+			if i > 0 {
+				tools.WriteString(", ")
+			}
+			tools.WriteString(`{"type": "function", "function": `)
+			tools.Write(f)
+			tools.WriteByte('}')
+		}
+		tools.WriteByte(']')
+		req.Tools = tools.Bytes()
+		one := false
+		req.ParallelToolCalls = &one
+	}
+	if !present(req.FunctionCall) {
+		return nil
+	}
+	if present(req.ToolChoice) {
+		return invalidParam("function_call", "give tool_choice or the deprecated function_call, not both")
+	}
+	var mode string
+	var named struct {
+		Name string `json:"name"`
+	}
+	switch {
+	case json.Unmarshal(req.FunctionCall, &mode) == nil && (mode == "none" || mode == "auto"):
+		req.ToolChoice = req.FunctionCall
+	case json.Unmarshal(req.FunctionCall, &named) == nil && named.Name != "":
+		raw, err := json.Marshal(map[string]any{"type": "function", "function": map[string]string{"name": named.Name}})
+		if err != nil {
+			return fmt.Errorf("function_call as tool_choice: %w", err)
+		}
+		req.ToolChoice = raw
+	default:
+		return invalidParam("function_call", "function_call must be \"none\", \"auto\" or {\"name\": ...}")
+	}
+	return nil
+}
+
+// legacyCall is a reply's first call as the deprecated functions API
+// returns it.
+func legacyCall(calls []chat.ToolCall) *toolFunction {
+	f := callsOut(calls[:1], false, 0)[0].Function
+	return &f
 }
 
 // anyCallSchema is a call object with a name and an arguments object.

@@ -272,8 +272,15 @@ func TestChatToolErrors(t *testing.T) {
 		{"choice of an unknown function", ts, "/v1/chat/completions", chatBodyWithTools(`,"tool_choice":{"type":"function","function":{"name":"nope"}}`), "tool_choice", ""},
 		{"required without tools", ts, "/v1/chat/completions", user + `,"tool_choice":"required"}`, "tool_choice", ""},
 		{"bad choice", ts, "/v1/chat/completions", chatBodyWithTools(`,"tool_choice":"always"`), "tool_choice", ""},
-		{"deprecated functions", ts, "/v1/chat/completions", user + `,"functions":[{"name":"f"}]}`, "functions", "unsupported_parameter"},
-		{"role function", ts, "/v1/chat/completions", `{"messages":[{"role":"function","name":"f","content":"a"}]}`, "messages[0].role", "unsupported_parameter"},
+		{"functions beside tools", ts, "/v1/chat/completions", chatBodyWithTools(`,"functions":[{"name":"f"}]`), "functions", ""},
+		{"functions not a list", ts, "/v1/chat/completions", user + `,"functions":{"name":"f"}}`, "functions", ""},
+		{"function not an object", ts, "/v1/chat/completions", user + `,"functions":["f"]}`, "functions[0]", ""},
+		{"function_call beside tool_choice", ts, "/v1/chat/completions", user + `,"functions":[{"name":"f"}],"function_call":"auto","tool_choice":"auto"}`, "function_call", ""},
+		{"bad function_call", ts, "/v1/chat/completions", user + `,"functions":[{"name":"f"}],"function_call":"always"}`, "function_call", ""},
+		{"function_call of an unknown function", ts, "/v1/chat/completions", user + `,"functions":[{"name":"f"}],"function_call":{"name":"g"}}`, "tool_choice", ""},
+		{"function message without a name", ts, "/v1/chat/completions", `{"messages":[{"role":"function","content":"a"}]}`, "messages[0].name", ""},
+		{"function_call beside tool_calls", ts, "/v1/chat/completions", `{"messages":[{"role":"assistant","function_call":{"name":"f","arguments":"{}"},"tool_calls":[{"type":"function","function":{"name":"f","arguments":"{}"}}]}]}`, "messages[0].function_call", ""},
+		{"user gives a function_call", ts, "/v1/chat/completions", `{"messages":[{"role":"user","content":"a","function_call":{"name":"f","arguments":"{}"}}]}`, "messages[0].function_call", ""},
 		{"user makes calls", ts, "/v1/chat/completions", `{"messages":[{"role":"user","content":"a","tool_calls":[{"type":"function","function":{"name":"f","arguments":"{}"}}]}]}`, "messages[0].tool_calls", ""},
 		{"call without a name", ts, "/v1/chat/completions", `{"messages":[{"role":"assistant","tool_calls":[{"type":"function","function":{"arguments":"{}"}}]}]}`, "messages[0].tool_calls[0].function.name", ""},
 		{"completions", ts, "/v1/completions", `{"prompt":"a","tools":` + weatherTool + `}`, "tools", "unsupported_parameter"},
@@ -292,6 +299,104 @@ func TestChatToolErrors(t *testing.T) {
 		if status, _, out := plain.do("POST", "/v1/chat/completions", body); status != 200 {
 			t.Errorf("%s: status %d: %s", body, status, out)
 		}
+	}
+}
+
+// OpenAI's deprecated functions API: functions are tools, a reply's call
+// comes back as function_call (one, finishing "function_call"), and a
+// history's function_call and "function" message are a call and its
+// answer.
+func TestChatLegacyFunctions(t *testing.T) {
+	fn := `[{"name": "get_weather", "description": "날씨를 알려 줍니다", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]`
+	reply := "<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"부산\"}}</tool_call>\n<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"대구\"}}</tool_call>"
+	ts := newTestServer(t, Config{}, reply, withTemplate(t, hermesTemplate))
+	for _, stream := range []bool{false, true} {
+		status, _, body := ts.do("POST", "/v1/chat/completions", fmt.Sprintf(`{"messages":[{"role":"user","content":"부산 날씨?"}],"functions":%s,"stream":%v}`, fn, stream))
+		if status != 200 {
+			t.Fatalf("stream %v: status %d: %s", stream, status, body)
+		}
+		var call *toolFunction
+		calls, finish := 0, ""
+		if !stream {
+			var resp chatResponse
+			if err := json.Unmarshal(body, &resp); err != nil {
+				t.Fatal(err)
+			}
+			m := resp.Choices[0].Message
+			call, calls, finish = m.FunctionCall, len(m.ToolCalls), *resp.Choices[0].FinishReason
+			if m.Content != nil || !strings.Contains(string(body), `"content":null`) {
+				t.Fatalf("content of a call: %s", body)
+			}
+		} else {
+			for _, e := range sseEvents(t, string(body)) {
+				var c chatResponse
+				if e == "[DONE]" || json.Unmarshal([]byte(e), &c) != nil || len(c.Choices) == 0 {
+					continue
+				}
+				if d := c.Choices[0].Delta; d.FunctionCall != nil {
+					if call != nil {
+						t.Fatalf("two function_calls: %s", body)
+					}
+					call = d.FunctionCall
+				}
+				calls += len(c.Choices[0].Delta.ToolCalls)
+				if f := c.Choices[0].FinishReason; f != nil {
+					finish = *f
+				}
+			}
+		}
+		// One call: the deprecated message holds one.
+		if call == nil || call.Name != "get_weather" || call.Arguments != `{"city":"부산"}` || calls != 0 || finish != "function_call" {
+			t.Fatalf("stream %v: call %+v, %d tool calls, finish %q: %s", stream, call, calls, finish, body)
+		}
+		prompt, _ := fakeTokenizer{}.Decode(ts.eng.last().Prompt, false)
+		if !strings.Contains(string(prompt), `<tools>{"type": "function", "function": {"name": "get_weather", "description": "날씨를 알려 줍니다"`) {
+			t.Fatalf("the template was not shown the function as a tool: %q", prompt)
+		}
+	}
+	// function_call "none" shows no tools; a named one forces its call.
+	status, _, body := ts.do("POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"functions":`+fn+`,"function_call":"none"}`)
+	if prompt, _ := (fakeTokenizer{}).Decode(ts.eng.last().Prompt, false); status != 200 || strings.Contains(string(prompt), "<tools>") {
+		t.Fatalf("function_call none: status %d, prompt %q: %s", status, prompt, body)
+	}
+	status, _, body = ts.do("POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"functions":`+fn+`,"function_call":{"name":"get_weather"}}`)
+	if prompt, _ := (fakeTokenizer{}).Decode(ts.eng.last().Prompt, false); status != 200 || !strings.HasSuffix(string(prompt), `<tool_call>
+{"name": "get_weather", "arguments": `) {
+		t.Fatalf("named function_call: status %d, prompt %q: %s", status, prompt, body)
+	}
+	// A history in the deprecated form.
+	hist := newTestServer(t, Config{}, "부산은 맑아요.", withTemplate(t, hermesTemplate))
+	status, _, body = hist.do("POST", "/v1/chat/completions", `{"messages":[
+		{"role":"user","content":"부산 날씨?"},
+		{"role":"assistant","content":null,"function_call":{"name":"get_weather","arguments":"{\"city\": \"부산\"}"}},
+		{"role":"function","name":"get_weather","content":"맑음"}],"functions":`+fn+`}`)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	prompt, _ := fakeTokenizer{}.Decode(hist.eng.last().Prompt, false)
+	want := "<|im_start|>assistant\n<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"부산\"}}</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>맑음</tool_response><|im_end|>\n<|im_start|>assistant\n"
+	if !strings.HasSuffix(string(prompt), want) {
+		t.Fatalf("prompt %q\nwant suffix %q", prompt, want)
+	}
+	var resp chatResponse
+	if err := json.Unmarshal(body, &resp); err != nil || resp.Choices[0].Message.FunctionCall != nil || *resp.Choices[0].FinishReason != "stop" {
+		t.Fatalf("reply %s", body)
+	}
+	// OpenAI's Go client still speaks it.
+	client := openai.NewClient(option.WithBaseURL(ts.url+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	params := openai.ChatCompletionNewParams{
+		Model:    "fake-model",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("부산 날씨?")},
+		Functions: []openai.ChatCompletionNewParamsFunction{{Name: "get_weather",
+			Parameters: openai.FunctionParameters{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}}}},
+		FunctionCall: openai.ChatCompletionNewParamsFunctionCallUnion{OfFunctionCallMode: openai.String("auto")},
+	}
+	out, err := client.Chat.Completions.New(context.Background(), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fc := out.Choices[0].Message.FunctionCall; fc.Name != "get_weather" || fc.Arguments != `{"city":"부산"}` || out.Choices[0].FinishReason != "function_call" {
+		t.Fatalf("response %+v", out.Choices[0])
 	}
 }
 

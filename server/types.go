@@ -128,8 +128,8 @@ type chatRequest struct {
 	ChatTemplateKwargs  map[string]any  `json:"chat_template_kwargs"` // vLLM extension, e.g. enable_thinking
 	ToolChoice          json.RawMessage `json:"tool_choice"`
 	ParallelToolCalls   *bool           `json:"parallel_tool_calls"`
-	Functions           json.RawMessage `json:"functions"`             // deprecated by OpenAI; refused
-	FunctionCall        json.RawMessage `json:"function_call"`         // deprecated by OpenAI; refused
+	Functions           json.RawMessage `json:"functions"`             // deprecated by OpenAI: tools (legacyFunctions)
+	FunctionCall        json.RawMessage `json:"function_call"`         // deprecated by OpenAI: tool_choice
 	AddGenerationPrompt *bool           `json:"add_generation_prompt"` // vLLM extension
 	// ContinueFinalMessage (vLLM extension) leaves the last message open:
 	// the reply continues its text (a prefilled answer) instead of
@@ -160,6 +160,12 @@ type chatMessage struct {
 	Name       string       `json:"name"`
 	ToolCalls  []toolCallIn `json:"tool_calls"`
 	ToolCallID string       `json:"tool_call_id"`
+	// FunctionCall is the deprecated functions API's call in an
+	// assistant message; the role "function" answers it, by Name.
+	FunctionCall *struct {
+		Name      string          `json:"name"`
+		Arguments json.RawMessage `json:"arguments"`
+	} `json:"function_call"`
 	// ReasoningContent is an assistant turn's thinking, for templates
 	// that show (or drop) it.
 	ReasoningContent string `json:"reasoning_content"`
@@ -342,6 +348,7 @@ type chatMessageOut struct {
 	Content          *string       `json:"content,omitempty"`
 	ReasoningContent *string       `json:"reasoning_content,omitempty"`
 	ToolCalls        []toolCallOut `json:"tool_calls,omitempty"`
+	FunctionCall     *toolFunction `json:"function_call,omitempty"` // the deprecated functions API's
 }
 
 // chatMessageFull is a whole reply; content is null when the reply is
@@ -351,6 +358,7 @@ type chatMessageFull struct {
 	Content          *string       `json:"content"`
 	ReasoningContent *string       `json:"reasoning_content,omitempty"` // the thinking, as vLLM and DeepSeek name it
 	ToolCalls        []toolCallOut `json:"tool_calls,omitempty"`
+	FunctionCall     *toolFunction `json:"function_call,omitempty"` // the deprecated functions API's
 }
 
 type chatChoice struct {

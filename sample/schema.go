@@ -204,11 +204,12 @@ type schemaNode struct {
 	kind   schemaKind
 	props  []schemaProp  // kObject
 	values *schemaNode   // kMap: the values' schema; kArray: the items' (nil: any)
-	keys   *schemaNode   // kMap: the keys' schema, a string or an enum of strings (nil: any)
+	keys   *schemaNode   // kMap: the keys' schema, a string or an enum of strings (mapKeys)
 	prefix []*schemaNode // kArray: the leading items' own schemas (a tuple), before values'
-	// kArray with uniqueItems: same[i] are the values of the items' enum
-	// equal to value i (itself included), which an item written as i
-	// rules out; nil without uniqueItems.
+	// kArray with uniqueItems, kMap with an enum of keys: same[i] are the
+	// values of the items' (keys') enum equal to value i (itself
+	// included), which an item (key) written as i rules out; nil
+	// otherwise.
 	same     []uint64
 	min, max int      // kArray: items; kString: code points; max -1: none
 	enum     [][]byte // kEnum: the values' compact encodings
@@ -221,8 +222,9 @@ type schemaNode struct {
 	// frame hashes its text or keeps its value, and it cannot end as an
 	// item written before (the frame's seen).
 	unique bool
-	// kObject: minProperties and maxProperties (-1: none), when
-	// propBounded; kMap: maxProperties alone.
+	// kObject, kMap: minProperties and maxProperties (-1: none), when
+	// propBounded (a kMap's minProperties only where its keys are told
+	// apart: mapKeys).
 	propBounded      bool
 	propMin, propMax int
 	nb               *numberBounds
@@ -302,9 +304,6 @@ const (
 	mObjAfter                // after a value: ',' or '}'
 	mObjComma                // after ',': a key
 	mMapOpen                 // after '{': a key or '}'
-	mMapKey                  // in a key (any string)
-	mMapKeyEsc               // after '\' in a key
-	mMapKeyHex               // in \uXXXX of a key
 	mMapColon                // after a key
 	mMapValue                // after ':'
 	mMapAfter                // after a value
@@ -337,7 +336,7 @@ type schemaFrame struct {
 	hash uint64          // a unique string item: FNV-1a of its text so far, escapes decoded
 	pick int8            // kObject with dispatch or tagged: the enum value property 0 matched
 	pat  [maxTexts]int32 // kString: the text's state in the node's texts
-	u8   uint8           // mStr, mMapKey: utf8Next's state
+	u8   uint8           // mStr: utf8Next's state
 }
 
 // seenList is a persistent list of the unique items written: frames that
@@ -427,8 +426,6 @@ func (s *schemaState) plainBudget() (int, bool) {
 			return 0, false
 		}
 		return f.node.max - int(f.count), true
-	case mMapKey:
-		return -1, f.u8 == 0
 	case mLit:
 		if (f.lit.mode == jString || f.lit.mode == jKeyString) && f.lit.aux == 0 {
 			return -1, true
@@ -547,17 +544,17 @@ func (s *schemaState) pop() {
 	if c := &s.frames[s.depth]; c.node.kind == kEnum {
 		// The value whose whole length was matched: a parent that
 		// dispatches on it needs to know which, and an array of unique
-		// items rules it out.
+		// items (a map's keys) rules it out.
 		for m := c.cand; m != 0; m &= m - 1 {
 			if i := bits.TrailingZeros64(m); len(c.node.enum[i]) == int(c.off) {
 				p.pick = int8(i)
-				if p.node.same != nil {
+				if p.node.same != nil && p.countsOff() {
 					p.used |= p.node.same[i]
 				}
 			}
 		}
 	}
-	if c := &s.frames[s.depth]; c.node.unique && (p.mode == mArrOpen || p.mode == mArrComma) {
+	if c := &s.frames[s.depth]; c.node.unique && p.countsOff() {
 		p.seen = &seenList{key: c.itemKey(), next: p.seen}
 	}
 	switch p.mode {
@@ -573,6 +570,12 @@ func (s *schemaState) pop() {
 	case mArrOpen, mArrComma:
 		p.mode = mArrAfter
 	}
+}
+
+// countsOff says whether the value frame f is writing is one of those
+// told apart (unique items, a map's keys), not a map's value.
+func (f *schemaFrame) countsOff() bool {
+	return f.mode == mArrOpen || f.mode == mArrComma || f.mode == mMapKeyNode
 }
 
 // value pushes n's frame for a value starting with c (not whitespace).
@@ -715,27 +718,27 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		case space:
 			return okIf(s.space(c))
 		case c == '"':
-			if n.propBounded && int(f.count) >= n.propMax {
+			if n.propBounded && n.propMax >= 0 && int(f.count) >= n.propMax {
 				return stepFail
 			}
-			f.count++ // entries written
-			if n.keys != nil {
-				f.mode = mMapKeyNode
-				return s.value(n.keys)
+			f.count++ // entries written (keys told apart, where they are unique)
+			f.mode = mMapKeyNode
+			res := s.value(n.keys)
+			if res == stepPushed {
+				s.frames[s.depth-1].seen = f.seen
 			}
-			f.mode = mMapKey
-			return stepOK
+			return res
 		case c == '}' && f.mode == mMapOpen:
-			return stepDone
+			return doneIf(int(f.count) >= n.propMin)
 		}
 		return stepFail
-	case mMapKey, mStr:
+	case mStr:
 		if f.u8 != 0 || c >= 0x80 {
 			var ok bool
-			if f.u8, ok = utf8Next(f.u8, c); !ok || f.mode == mStr && !n.textByte(f, c) {
+			if f.u8, ok = utf8Next(f.u8, c); !ok || !n.textByte(f, c) {
 				return stepFail
 			}
-			if n.unique && f.mode == mStr {
+			if n.unique {
 				f.hashByte(c)
 			}
 			if c&0xC0 != 0x80 { // a character starts (UTF-8 continuation bytes do not)
@@ -748,52 +751,48 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		}
 		switch {
 		case c == '"':
-			if f.mode == mMapKey {
-				f.mode = mMapColon
-				return stepOK
-			}
 			return doneIf(int(f.count) >= n.min && n.textWhole(f) && !(n.unique && f.seen.has(f.hash)))
 		case c == '\\':
 			// An escape writes one more character: refuse it where none
 			// may follow (maxLength reached, or a pattern or format that
 			// takes no character here), or the output would have no way on.
-			if f.mode == mStr && (n.max >= 0 && int(f.count) >= n.max || !n.escapeCanFinish(f, 0, 0xFFFF, n.max-int(f.count)-1)) {
+			if n.max >= 0 && int(f.count) >= n.max || !n.escapeCanFinish(f, 0, 0xFFFF, n.max-int(f.count)-1) {
 				return stepFail
 			}
-			f.mode++ // to the escape mode
+			f.mode = mStrEsc
 			return stepOK
 		case c < 0x20:
 			return stepFail
 		}
-		if f.mode == mStr && !n.textByte(f, c) {
+		if !n.textByte(f, c) {
 			return stepFail
 		}
-		if n.unique && f.mode == mStr {
+		if n.unique {
 			f.hashByte(c)
 		}
 		return n.roomToFinish(f, s.char(f))
-	case mMapKeyEsc, mStrEsc:
+	case mStrEsc:
 		switch c {
 		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			f.mode--
-			if f.mode == mStr && !n.textByte(f, unescapeJSON(c)) {
+			f.mode = mStr
+			if !n.textByte(f, unescapeJSON(c)) {
 				return stepFail
 			}
-			if n.unique && f.mode == mStr {
+			if n.unique {
 				f.hashByte(unescapeJSON(c))
 			}
 			return n.roomToFinish(f, s.char(f))
 		case 'u':
-			f.mode, f.hex, f.num = f.mode+1, 4, 0
+			f.mode, f.hex, f.num = mStrHex, 4, 0
 			return s.char(f)
 		}
 		return stepFail
-	case mMapKeyHex, mStrHex:
+	case mStrHex:
 		if !isHex(c) {
 			return stepFail
 		}
 		f.num = f.num<<4 | uint64(hexValue(c))
-		if f.hex--; f.hex > 0 && f.mode == mStrHex {
+		if f.hex--; f.hex > 0 {
 			// The digits so far leave 16^hex characters; one of them must
 			// suit the pattern and format.
 			lo := rune(f.num) << (4 * f.hex)
@@ -802,8 +801,8 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			}
 		}
 		if f.hex == 0 {
-			f.mode -= 2
-			if f.mode == mStr && n.unique {
+			f.mode = mStr
+			if n.unique {
 				// The hash is of the text: the character the escape
 				// stands for, as it would be written (a surrogate half,
 				// one of a pair's escapes, is refused: the pair is one
@@ -818,7 +817,7 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 				}
 				return n.roomToFinish(f, stepOK)
 			}
-			if f.mode == mStr && n.texts[0] != nil {
+			if n.texts[0] != nil {
 				// The pattern sees the character the escape stands for; a
 				// surrogate half (a pair's escapes) is refused there.
 				r := rune(f.num)
@@ -846,9 +845,10 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			return okIf(s.space(c))
 		case c == ',':
 			f.mode = mMapComma
-			return okIf(!n.propBounded || int(f.count) < n.propMax)
+			// Keys from an enum: another needs a value not yet written.
+			return okIf((!n.propBounded || n.propMax < 0 || int(f.count) < n.propMax) && (n.same == nil || f.used != allEnum(len(n.same))))
 		case c == '}':
-			return stepDone
+			return doneIf(int(f.count) >= n.propMin)
 		}
 		return stepFail
 	case mArrOpen, mArrComma:
@@ -985,11 +985,8 @@ func (n *schemaNode) viable(neg bool, v uint64, k int, seen *seenList) bool {
 	return false
 }
 
-// char counts one character of a string (a map key has no bounds).
+// char counts one character of a string.
 func (s *schemaState) char(f *schemaFrame) int {
-	if f.mode == mMapKey || f.mode == mMapKeyEsc || f.mode == mMapKeyHex {
-		return stepOK
-	}
 	f.count++
 	return okIf(f.node.max < 0 || int(f.count) <= f.node.max)
 }
@@ -1359,8 +1356,9 @@ func (s *schemaState) start(f *schemaFrame, c byte) int {
 			}
 		}
 		if s.depth >= 2 {
-			// An item of unique items: the values written are out.
-			if p := &s.frames[s.depth-2]; p.node.same != nil {
+			// An item of unique items (a map's key): the values written
+			// are out.
+			if p := &s.frames[s.depth-2]; p.node.same != nil && p.countsOff() {
 				f.cand &^= p.used
 			}
 		}

@@ -917,13 +917,18 @@ func propertyCounts(n *schemaNode, o *ordered, path string) error {
 		return schemaErr(path, "maxProperties is below minProperties")
 	}
 	switch {
-	case n.kind == kMap && lo == 0:
-		if hi >= 0 {
-			n.propBounded, n.propMax = true, hi
+	case n.kind == kMap:
+		apart, keys := n.keysApart()
+		switch {
+		case lo > 0 && !apart:
+			return schemaErr(path, "minProperties on a map whose keys are under a pattern or format is not supported: a key may repeat there, and validators count it once")
+		case keys >= 0 && lo > keys:
+			return schemaErr(path, "minProperties %d is above the %d keys propertyNames allows", lo, keys)
 		}
+		n.propBounded, n.propMin, n.propMax = true, lo, hi
 		return nil
 	case n.kind != kObject || n.dispatch != nil:
-		return schemaErr(path, "minProperties is supported on objects of declared properties, maxProperties on those and on maps (additionalProperties a schema)")
+		return schemaErr(path, "minProperties and maxProperties are supported on objects of declared properties and on maps (additionalProperties a schema)")
 	}
 	required := 0
 	for _, p := range n.props {
@@ -983,10 +988,11 @@ func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, erro
 		if err != nil {
 			return nil, err
 		}
-		if vals.kind == kAny && keys == nil {
+		if v := throughRefs(vals); v != nil && v.kind == kAny && keys == nil && !has(o, "minProperties") && !has(o, "maxProperties") {
+			// Any object, read as JSON: its keys are not told apart.
 			return &schemaNode{kind: kAnyObject}, nil
 		}
-		return &schemaNode{kind: kMap, values: vals, keys: keys}, nil
+		return mapNode(vals, keys), nil
 	}
 	if len(po.keys) > maxSchemaProps {
 		return nil, schemaErr(path, "more than %d properties", maxSchemaProps)
@@ -1038,6 +1044,58 @@ func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, erro
 		n.props = kept
 	}
 	return n, nil
+}
+
+// mapNode is a map of values vals under keys (nil: any string). Its
+// keys are told apart, so none is written twice (validators keep one of
+// a repeated key's values and drop the other), where that leaves no
+// dead end: a string key is remembered by a hash of its text (as unique
+// string items are, uniqueScalars), any string but one written before
+// able to follow; an enum's values are counted off as written. Keys
+// under a pattern or format, which may take only a few texts, may
+// repeat.
+func mapNode(vals, keys *schemaNode) *schemaNode {
+	n := &schemaNode{kind: kMap, values: vals}
+	switch {
+	case keys == nil:
+		n.keys = &schemaNode{kind: kString, max: -1, unique: true}
+	case keys.kind == kString && keys.texts[0] == nil:
+		u := *keys
+		u.unique = true
+		n.keys = &u
+	case keys.kind == kEnum:
+		n.keys = keys
+		n.same = make([]uint64, len(keys.enum))
+		for i, a := range keys.enum {
+			for j, b := range keys.enum {
+				if bytes.Equal(a, b) {
+					n.same[i] |= 1 << j
+				}
+			}
+		}
+	default:
+		n.keys = keys
+	}
+	return n
+}
+
+// keysApart says whether a map's keys are told apart (mapNode), and so
+// counted as validators count them; their number, -1 for more than a
+// map holds.
+func (n *schemaNode) keysApart() (bool, int) {
+	switch {
+	case n.same != nil:
+		distinct := 0
+		for i, m := range n.same {
+			if m&(1<<i-1) == 0 { // the first of its equals
+				distinct++
+			}
+		}
+		return true, distinct
+	case n.keys.unique && n.keys.max == 0:
+		return true, 1 // ""
+	}
+	return n.keys.unique, -1
 }
 
 // keySchema is the schema an object's keys are held to by propertyNames

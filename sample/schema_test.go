@@ -355,6 +355,20 @@ var schemaTable = []struct {
 	{`{"type":"array","items":{"type":"boolean"},"uniqueItems":true}`,
 		[]string{`[true,false]`, `[false]`},
 		[]string{`[true,true]`, `[true,false,true]`}},
+	// A map's keys are told apart (a repeated key's value would be lost),
+	// so its property counts hold as validators count.
+	{`{"type":"object","additionalProperties":{"type":"integer"}}`,
+		[]string{`{"a":1,"b":2}`, `{"a":1,"ab":2}`},
+		[]string{`{"a":1,"a":2}`, `{"a":1,"\u0061":2}`}},
+	{`{"type":"object","additionalProperties":{"type":"integer"},"minProperties":2}`,
+		[]string{`{"a":1,"b":2}`, `{"a":1,"b":2,"c":3}`},
+		[]string{`{"a":1}`, `{}`, `{"a":1,"a":2}`}},
+	{`{"type":"object","minProperties":1,"maxProperties":2}`,
+		[]string{`{"a":[1]}`, `{"a":1,"b":null}`},
+		[]string{`{}`, `{"a":1,"b":2,"c":3}`, `{"a":1,"a":1}`}},
+	{`{"type":"object","propertyNames":{"enum":["x","y"]},"additionalProperties":{"enum":["x",null]},"minProperties":2}`,
+		[]string{`{"x":null,"y":"x"}`, `{"y":"x","x":"x"}`},
+		[]string{`{"x":null}`, `{"x":null,"x":null}`, `{"x":null,"y":null,"x":null}`}},
 	// Maps' keys under propertyNames or patternProperties' one pattern
 	// (escapes read as the characters they stand for); declared names
 	// the keys' schema refuses are dropped.
@@ -362,8 +376,8 @@ var schemaTable = []struct {
 		[]string{`{"ab":1,"c":2}`, `{}`, `{"\u0062":1}`},
 		[]string{`{"Ab":1}`, `{"":1}`, `{"a1":1}`, `{"a":"x"}`, `{"\u0041":1}`}},
 	{`{"type":"object","propertyNames":{"enum":["x","y",3]},"additionalProperties":{"type":"boolean"}}`,
-		[]string{`{"x":true,"y":false}`, `{"x":true,"x":true}`},
-		[]string{`{"z":true}`, `{"xy":true}`, `{"3":true}`}},
+		[]string{`{"x":true,"y":false}`, `{"y":true}`},
+		[]string{`{"z":true}`, `{"xy":true}`, `{"3":true}`, `{"x":true,"x":true}`}},
 	{`{"propertyNames":{"maxLength":2}}`,
 		[]string{`{"ab":[1,{"k":2}]}`, `{"":null}`},
 		[]string{`{"abc":1}`, `[]`}},
@@ -582,8 +596,9 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"object","propertyNames":{"type":"integer"}}`, "propertyNames"},
 		{`{"type":"object","propertyNames":{"anyOf":[{"pattern":"^a"},{"maxLength":1}]}}`, "both start with '\"'"},
 		{`{"type":"object","propertyNames":{"enum":[1,2]}}`, "enum"},
-		{`{"type":"object","minProperties":1}`, "minProperties"},
-		{`{"type":"object","maxProperties":1}`, "maxProperties"},
+		{`{"type":"object","propertyNames":{"pattern":"^a"},"minProperties":1}`, "minProperties on a map whose keys are under a pattern"},
+		{`{"type":"object","propertyNames":{"enum":["x"]},"minProperties":2}`, "minProperties 2 is above the 1 keys"},
+		{`{"type":"object","propertyNames":{"maxLength":0},"minProperties":2}`, "minProperties 2 is above the 1 keys"},
 		{`{"type":"object","properties":{"a":{},"b":{}},"dependentRequired":{"a":["b"]}}`, "dependentRequired"},
 		{`{"type":"object","unevaluatedProperties":false}`, "unevaluatedProperties"},
 		{`{"type":"array","prefixItems":{"type":"string"}}`, "prefixItems"},
@@ -598,8 +613,6 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"array","items":{"type":"integer","minimum":0,"maximum":200,"multipleOf":100},"uniqueItems":true,"minItems":4}`, "minItems 4"},
 		{`{"type":"array","items":{"type":"integer","minimum":0,"maximum":99},"uniqueItems":true,"minItems":101}`, "minItems 101"},
 		{`{"type":"array","items":{"type":"string","maxLength":0},"uniqueItems":true,"minItems":2}`, "minItems 2"},
-		{`{"type":"object","additionalProperties":{"type":"integer"},"minProperties":1}`, "minProperties"},
-		{`{"type":"object","maxProperties":3}`, "maxProperties"},
 		{`{"type":"object","properties":{"a":{}},"minProperties":2}`, "minProperties 2"},
 		{`{"type":"object","properties":{"a":{},"b":{}},"required":["a","b"],"maxProperties":1}`, "maxProperties 1"},
 		{`{"type":"object","properties":{"a":{}},"minProperties":2,"maxProperties":1}`, "maxProperties"},
@@ -1827,8 +1840,9 @@ func (g *schemaGen) valid(s *tSchema, v refValue) bool {
 		}
 		return true
 	case tMap, tArray:
-		if s.kind == tMap && slices.ContainsFunc(v.keys, func(k string) bool { return !s.keyOK(tQuote(k)) }) {
-			return false
+		if s.kind == tMap && (slices.ContainsFunc(v.keys, func(k string) bool { return !s.keyOK(tQuote(k)) }) ||
+			s.pattern == "" && !g.anyMap(s) && len(slices.Compact(slices.Sorted(slices.Values(v.keys)))) != len(v.keys)) {
+			return false // a key it does not take, or one twice (keys under a pattern, or of any object, may repeat)
 		}
 		want := byte('{')
 		if s.kind == tArray {
@@ -1899,6 +1913,16 @@ func (g *schemaGen) valid(s *tSchema, v refValue) bool {
 		return false
 	}
 	panic("unknown kind")
+}
+
+// anyMap says whether a tMap is any object: values of any schema, keys
+// of any name.
+func (g *schemaGen) anyMap(s *tSchema) bool {
+	it := s.items
+	for it != nil && it.kind == tRef {
+		it = g.defs[it.ref]
+	}
+	return s.enum == nil && s.pattern == "" && it != nil && it.kind == tAny
 }
 
 // refSame says whether two scalar values are equal as uniqueItems counts
@@ -2150,6 +2174,9 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		// Lookaheads: a character after which the text could never match
 		// is refused.
 		`{"type":"object","properties":{"dec":{"type":"string","pattern":"^(?!^[-+.]*$)[+-]?0*\\d*\\.?\\d*$","maxLength":4},"pw":{"type":"string","pattern":"^(?=.*[A-Z])(?=.*\\d).{4,6}$"},"no":{"type":"string","pattern":"^(?!ab|c)[a-c]+$","maxLength":3}},"required":["dec","pw","no"]}`,
+		// Maps' keys told apart, under counts: a key written before, or a
+		// comma once an enum's keys are all written, is refused.
+		`{"type":"object","properties":{"m":{"type":"object","additionalProperties":{"type":"integer"},"minProperties":2,"maxProperties":3},"e":{"type":"object","propertyNames":{"enum":["x","y","z"]},"additionalProperties":{"enum":["x",null]},"minProperties":2},"k":{"type":"object","propertyNames":{"maxLength":1},"additionalProperties":{"type":"boolean"},"minProperties":2,"maxProperties":4}},"required":["m","e","k"]}`,
 		// Map keys under a pattern, a length and a format.
 		`{"type":"object","properties":{"m":{"propertyNames":{"pattern":"^[a-z][0-9]$","maxLength":2},"additionalProperties":{"type":"integer"}},"d":{"propertyNames":{"format":"date"},"maxProperties":2}},"required":["m","d"]}`,
 		// Objects told apart by their first key, one of them {}; a first

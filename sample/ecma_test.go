@@ -2,7 +2,6 @@ package sample
 
 import (
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 
@@ -14,75 +13,61 @@ import (
 // by gen.mjs): the pieces where ECMA-262 and RE2 read the same text
 // differently must mean what ECMA-262 says.
 func TestECMAPatternsGolden(t *testing.T) {
-	type record struct {
-		P string   `json:"p"`
-		S []string `json:"s"`
-		M []bool   `json:"m"`
-	}
-	patterns, checks, matches := 0, 0, 0
-	for line, c := range testshared.ReadGoldenLines[record](t, "testdata/ecma/golden.jsonl") {
-		if len(c.S) != len(c.M) {
-			t.Fatalf("golden.jsonl case %d: %d strings, %d answers", line, len(c.S), len(c.M))
-		}
-		g, err := compileSearch(c.P)
-		if err != nil {
-			t.Errorf("pattern %q: %v", c.P, err)
-			continue
-		}
-		patterns++
-		for i, s := range c.S {
-			checks++
-			if _, whole := grammarMatch(g, s); whole != c.M[i] {
-				t.Errorf("pattern %q on %q: %v, ECMA-262 %v", c.P, s, whole, c.M[i])
-			}
-			if c.M[i] {
-				matches++
-			}
-		}
-	}
-	// Both answers must be exercised for the comparison to say anything.
-	if patterns < 400 || matches < checks/5 || matches > checks*4/5 {
-		t.Fatalf("%d patterns, %d of %d strings matching", patterns, matches, checks)
-	}
-	t.Logf("%d patterns, %d strings, %d matching", patterns, checks, matches)
+	checkECMAGolden(t, "golden.jsonl", 400, 5, func(p string) (func(string) bool, error) {
+		g, err := compileSearch(p)
+		return func(s string) bool { _, whole := grammarMatch(g, s); return whole }, err
+	})
 }
 
-// Patterns that open with lookaheads, to node's RegExp: each string is
-// held to the pattern's automata, the lookaheads' among them, as a
-// string's text is.
+// Patterns that open with lookaheads, to node's RegExp (lookahead.jsonl,
+// written by lookahead.mjs): each string is held to the pattern's
+// automata, the lookaheads' among them, as a string's text is. A pattern
+// refused as matching nothing must match nothing there too.
 func TestECMALookaheadsGolden(t *testing.T) {
-	type record struct {
-		P string   `json:"p"`
-		S []string `json:"s"`
-		M []bool   `json:"m"`
-	}
-	patterns, checks, matches := 0, 0, 0
-	for line, c := range testshared.ReadGoldenLines[record](t, "testdata/ecma/lookahead.jsonl") {
-		if len(c.S) != len(c.M) {
-			t.Fatalf("lookahead.jsonl case %d: %d strings, %d answers", line, len(c.S), len(c.M))
+	checkECMAGolden(t, "lookahead.jsonl", 250, 10, func(p string) (func(string) bool, error) {
+		dfas, err := patternTexts(p)
+		if err != nil && strings.Contains(err.Error(), "refuses every text") {
+			return func(string) bool { return false }, nil
 		}
-		dfas, err := patternTexts(c.P)
-		if err != nil && strings.Contains(err.Error(), "refuses every text") && !slices.Contains(c.M, true) {
-			patterns++ // refused at once, as it matches no string
-			checks += len(c.S)
-			continue
-		}
-		if err != nil {
-			t.Errorf("pattern %q: %v", c.P, err)
-			continue
-		}
-		patterns++
-		for i, s := range c.S {
-			checks++
-			whole := true
+		return func(s string) bool {
 			for _, d := range dfas {
 				st := int32(0)
 				for j := 0; j < len(s) && st >= 0; j++ {
 					st = d.step(st, s[j])
 				}
-				whole = whole && st >= 0 && d.accepts(st)
+				if st < 0 || !d.accepts(st) {
+					return false
+				}
 			}
-			if whole != c.M[i] {
+			return true
+		}, err
+	})
+}
+
+// checkECMAGolden compares the matcher compile makes of each pattern in
+// testdata/ecma/file with node's answers; at least min patterns, and
+// between 1/part and 4/5 of the strings matching, so both answers are
+// exercised.
+func checkECMAGolden(t *testing.T, file string, min, part int, compile func(pattern string) (func(string) bool, error)) {
+	type record struct {
+		P string   `json:"p"`
+		S []string `json:"s"`
+		M []bool   `json:"m"`
+	}
+	patterns, checks, matches := 0, 0, 0
+	for line, c := range testshared.ReadGoldenLines[record](t, "testdata/ecma/"+file) {
+		if len(c.S) != len(c.M) {
+			t.Fatalf("%s case %d: %d strings, %d answers", file, line, len(c.S), len(c.M))
+		}
+		match, err := compile(c.P)
+		if err != nil {
+			t.Errorf("pattern %q: %v", c.P, err)
+			continue
+		}
+		patterns++
+		for i, s := range c.S {
+			checks++
+			if whole := match(s); whole != c.M[i] {
 				t.Errorf("pattern %q on %q: %v, ECMA-262 %v", c.P, s, whole, c.M[i])
 			}
 			if c.M[i] {
@@ -90,7 +75,7 @@ func TestECMALookaheadsGolden(t *testing.T) {
 			}
 		}
 	}
-	if patterns < 250 || matches < checks/10 || matches > checks*4/5 {
+	if patterns < min || matches < checks/part || matches > checks*4/5 {
 		t.Fatalf("%d patterns, %d of %d strings matching", patterns, matches, checks)
 	}
 	t.Logf("%d patterns, %d strings, %d matching", patterns, checks, matches)

@@ -261,7 +261,7 @@ type schemaNode struct {
 	// string from filling its length with a text it cannot end
 	// (roomToFinish). With a pattern too, their intersection can need more.
 	finish   int
-	finishes *finishCache // non-nil with finish
+	finishes *stateCache[int] // finishDistance's answers; non-nil with finish
 	// joint remembers which states of several automata can still be
 	// whole together (non-nil with texts[1]).
 	joint *jointCache
@@ -1035,9 +1035,7 @@ func (n *schemaNode) canFinishWithin(st [maxTexts]int32, left int) bool {
 // either), found by a breadth-first search over the states they reach and
 // remembered; math.MaxInt where none is.
 func (n *schemaNode) finishDistance(st [maxTexts]int32) int {
-	n.finishes.mu.Lock()
-	d, seen := n.finishes.known[st]
-	n.finishes.mu.Unlock()
+	d, seen := n.finishes.get(st)
 	if seen {
 		return d
 	}
@@ -1067,16 +1065,32 @@ func (n *schemaNode) finishDistance(st [maxTexts]int32) int {
 		}
 		level = next
 	}
-	n.finishes.mu.Lock()
-	n.finishes.known[st] = d
-	n.finishes.mu.Unlock()
+	n.finishes.put(st, d)
 	return d
 }
 
-// finishCache holds finishDistance's answers for a string schema.
-type finishCache struct {
+// stateCache holds a search's answers for a string schema, by the states
+// of its automata; the constraints of one compiled schema share it.
+type stateCache[V any] struct {
 	mu    sync.Mutex
-	known map[[maxTexts]int32]int
+	known map[[maxTexts]int32]V
+}
+
+func newStateCache[V any]() *stateCache[V] {
+	return &stateCache[V]{known: map[[maxTexts]int32]V{}}
+}
+
+func (c *stateCache[V]) get(st [maxTexts]int32) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.known[st]
+	return v, ok
+}
+
+func (c *stateCache[V]) put(st [maxTexts]int32, v V) {
+	c.mu.Lock()
+	c.known[st] = v
+	c.mu.Unlock()
 }
 
 // textByte moves a string frame's pattern and format states past byte c
@@ -1116,9 +1130,7 @@ const maxJointSearch = 1 << 12
 // write any character), not every byte, which would fill the automata
 // with the halves of characters.
 func (n *schemaNode) jointLive(st [maxTexts]int32) bool {
-	n.joint.mu.Lock()
-	live, seen := n.joint.known[st]
-	n.joint.mu.Unlock()
+	live, seen := n.joint.answers.get(st)
 	if seen {
 		return live
 	}
@@ -1150,18 +1162,15 @@ func (n *schemaNode) jointLive(st [maxTexts]int32) bool {
 		}
 		level = next
 	}
-	n.joint.mu.Lock()
-	n.joint.known[st] = live
-	n.joint.mu.Unlock()
+	n.joint.answers.put(st, live)
 	return live
 }
 
 // jointCache holds jointLive's answers for a string schema, and the
 // characters its search steps.
 type jointCache struct {
-	mu    sync.Mutex
-	known map[[maxTexts]int32]bool
-	chars [][]byte // UTF-8
+	answers *stateCache[bool]
+	chars   [][]byte // UTF-8
 }
 
 // maxJointChars bounds the classes of characters jointLive steps; texts
@@ -1177,7 +1186,7 @@ func newJointCache(texts []*stringDFA) *jointCache {
 			gs = append(gs, d.m.g)
 		}
 	}
-	j := &jointCache{known: map[[maxTexts]int32]bool{}, chars: charClasses(gs...)}
+	j := &jointCache{answers: newStateCache[bool](), chars: charClasses(gs...)}
 	if len(j.chars) > maxJointChars {
 		return nil
 	}

@@ -601,7 +601,7 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 				}
 				n.texts[k] = newStringDFA(g)
 				n.finish = finish
-				n.finishes = &finishCache{known: map[[maxTexts]int32]int{}}
+				n.finishes = newStateCache[int]()
 				if maxLen > 0 && (n.max < 0 || n.max > maxLen) {
 					n.max = maxLen
 					if n.min > n.max {

@@ -24,6 +24,7 @@ func FuzzChatJob(f *testing.F) {
 		`{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"부분"}],"continue_final_message":true,"add_generation_prompt":false}`,
 		`{"messages":[{"role":"user","content":"q"}],"response_format":{"type":"json_schema","json_schema":{"name":"n","schema":{"type":"object","properties":{"a":{"type":"integer"}}}}}}`,
 		`{"messages":[{"role":"user","content":"q"}],"stop":["a","b"],"n":2,"seed":1,"temperature":0.5,"top_p":0.9,"max_completion_tokens":3}`,
+		`{"messages":[{"role":"user","content":"q"},{"role":"assistant","function_call":{"name":"f","arguments":"{}"}},{"role":"function","name":"f","content":"r"}],"functions":[{"name":"f","parameters":{"type":"object"}}],"function_call":{"name":"f"}}`,
 	}
 	srv, err := New(Config{ModelName: "fake-model", Logger: zap.NewNop()})
 	if err != nil {

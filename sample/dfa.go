@@ -106,7 +106,8 @@ func newStringDFA(g *Grammar) *stringDFA {
 // where g matches every text.
 func newNegatedDFA(g *Grammar) *stringDFA {
 	d := newStringDFA(g)
-	d.negate, d.sink, d.escape, d.chars = true, -2, map[int32]bool{}, charClasses(g)
+	d.negate, d.sink, d.escape = true, -2, map[int32]bool{}
+	d.chars, _ = charClasses(g)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.escapes(0) {

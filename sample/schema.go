@@ -261,7 +261,7 @@ type schemaNode struct {
 	// string from filling its length with a text it cannot end
 	// (roomToFinish). With a pattern too, their intersection can need more.
 	finish   int
-	finishes *stateCache[int] // finishDistance's answers; non-nil with finish
+	finishes *stateCache[[maxTexts]int32, int] // finishDistance's answers; non-nil with finish
 	// joint remembers which states of several automata can still be
 	// whole together (non-nil with texts[1]).
 	joint *jointCache
@@ -741,6 +741,17 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			if n.unique {
 				f.hashByte(c)
 			}
+			if c&0xC0 != 0x80 {
+				f.num = uint64(c) & (0x3F >> (f.u8 & 3)) // a lead byte's bits
+			} else {
+				f.num = f.num<<6 | uint64(c&0x3F)
+			}
+			if left := int(f.u8 & 3); f.u8 != 0 {
+				lo := rune(f.num) << (6 * left)
+				if !n.charCanFinish(f.pat, lo, lo|(1<<(6*left)-1), left) {
+					return stepFail
+				}
+			}
 			if c&0xC0 != 0x80 { // a character starts (UTF-8 continuation bytes do not)
 				return s.char(f)
 			}
@@ -998,7 +1009,13 @@ func (s *schemaState) char(f *schemaFrame) int {
 // bound settles most steps, and near the end the ASCII completions that
 // fit are searched (a host name at 253 characters must not end in "-").
 func (n *schemaNode) roomToFinish(f *schemaFrame, res int) int {
-	if res == stepFail || f.mode != mStr || n.max < 0 {
+	if res == stepFail || f.mode != mStr {
+		return res
+	}
+	if !n.textsLive(f.pat) {
+		return stepFail // the automata could match apart, never together
+	}
+	if n.max < 0 {
 		return res
 	}
 	if n.unique && int(f.count) == n.max && f.u8 == 0 && f.seen.has(f.hash) {
@@ -1071,25 +1088,25 @@ func (n *schemaNode) finishDistance(st [maxTexts]int32) int {
 
 // stateCache holds a search's answers for a string schema, by the states
 // of its automata; the constraints of one compiled schema share it.
-type stateCache[V any] struct {
+type stateCache[K comparable, V any] struct {
 	mu    sync.Mutex
-	known map[[maxTexts]int32]V
+	known map[K]V
 }
 
-func newStateCache[V any]() *stateCache[V] {
-	return &stateCache[V]{known: map[[maxTexts]int32]V{}}
+func newStateCache[K comparable, V any]() *stateCache[K, V] {
+	return &stateCache[K, V]{known: map[K]V{}}
 }
 
-func (c *stateCache[V]) get(st [maxTexts]int32) (V, bool) {
+func (c *stateCache[K, V]) get(k K) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, ok := c.known[st]
+	v, ok := c.known[k]
 	return v, ok
 }
 
-func (c *stateCache[V]) put(st [maxTexts]int32, v V) {
+func (c *stateCache[K, V]) put(k K, v V) {
 	c.mu.Lock()
-	c.known[st] = v
+	c.known[k] = v
 	c.mu.Unlock()
 }
 
@@ -1100,14 +1117,9 @@ func (n *schemaNode) textByte(f *schemaFrame, c byte) bool {
 }
 
 // stepTexts moves pattern and format states st past byte c and says
-// whether a match can still follow: of each automaton and, where there
-// are several, of all at once.
+// whether a match of each automaton can still follow (of all at once,
+// jointLive, is asked where a character ends).
 func (n *schemaNode) stepTexts(st *[maxTexts]int32, c byte) bool {
-	return n.stepEach(st, c) && (n.joint == nil || n.jointLive(*st))
-}
-
-// stepEach moves each automaton's state past byte c.
-func (n *schemaNode) stepEach(st *[maxTexts]int32, c byte) bool {
 	for i, d := range n.texts {
 		if d == nil {
 			break
@@ -1122,6 +1134,59 @@ func (n *schemaNode) stepEach(st *[maxTexts]int32, c byte) bool {
 // maxJointSearch bounds jointLive's search; past it, the states are
 // taken as live.
 const maxJointSearch = 1 << 12
+
+// textsLive says whether the automata, in states st at the end of a
+// character, can still all match together.
+func (n *schemaNode) textsLive(st [maxTexts]int32) bool {
+	return n.joint == nil || n.jointLive(st)
+}
+
+// charCanFinish says whether the automata, in states st within a
+// character whose bytes so far leave the characters lo-hi, can end it
+// so that they can still all match together (a character's first bytes
+// may admit only endings after which they cannot). One character of
+// each class in lo-hi is tried, its remaining bytes stepped.
+func (n *schemaNode) charCanFinish(st [maxTexts]int32, lo, hi rune, left int) bool {
+	if n.joint == nil {
+		return true
+	}
+	// The shortest form's bounds: E0 and F0 leave no overlong one, F4
+	// nothing past U+10FFFF.
+	lo, hi = max(lo, [4]rune{0, 0x80, 0x800, 0x10000}[left]), min(hi, utf8.MaxRune)
+	key := midChar{st, lo, hi}
+	if ok, seen := n.joint.mid.get(key); seen {
+		return ok
+	}
+	ok := false
+	starts := n.joint.starts
+	i, _ := slices.BinarySearch(starts, lo+1)
+	for i--; i < len(starts) && !ok; i++ {
+		r := lo
+		if i >= 0 {
+			r = max(starts[i], lo)
+		}
+		if r > hi {
+			break
+		}
+		if r >= 0xD800 && r <= 0xDFFF {
+			if r = 0xE000; r > hi || i+1 < len(starts) && r >= starts[i+1] {
+				continue
+			}
+		}
+		full := utf8.AppendRune(nil, r)
+		to := st
+		ok = true
+		for _, c := range full[len(full)-left:] {
+			if ok = n.stepTexts(&to, c); !ok {
+				break
+			}
+		}
+		ok = ok && n.textsLive(to)
+	}
+	n.joint.mid.put(key, ok)
+	return ok
+}
+
 
 // jointLive says whether some text leads every automaton from st to a
 // whole state at once: each can match on its own, and yet a pattern's
@@ -1147,7 +1212,7 @@ func (n *schemaNode) jointLive(st [maxTexts]int32) bool {
 			for _, r := range n.joint.chars {
 				to := from
 				for _, c := range r {
-					if !n.stepEach(&to, c) {
+					if !n.stepTexts(&to, c) {
 						continue chars
 					}
 				}
@@ -1169,8 +1234,17 @@ func (n *schemaNode) jointLive(st [maxTexts]int32) bool {
 // jointCache holds jointLive's answers for a string schema, and the
 // characters its search steps.
 type jointCache struct {
-	answers *stateCache[bool]
-	chars   [][]byte // UTF-8
+	answers *stateCache[[maxTexts]int32, bool]
+	// mid: charCanFinish's answers, by the states within a character and
+	// the characters its bytes so far leave
+	mid    *stateCache[midChar, bool]
+	chars  [][]byte // UTF-8
+	starts []rune   // the first character of each class, chars' own or a surrogate
+}
+
+type midChar struct {
+	st     [maxTexts]int32
+	lo, hi rune
 }
 
 // maxJointChars bounds the classes of characters jointLive steps; texts
@@ -1186,7 +1260,8 @@ func newJointCache(texts []*stringDFA) *jointCache {
 			gs = append(gs, d.m.g)
 		}
 	}
-	j := &jointCache{answers: newStateCache[bool](), chars: charClasses(gs...)}
+	chars, starts := charClasses(gs...)
+	j := &jointCache{answers: newStateCache[[maxTexts]int32, bool](), mid: newStateCache[midChar, bool](), chars: chars, starts: starts}
 	if len(j.chars) > maxJointChars {
 		return nil
 	}
@@ -1196,8 +1271,9 @@ func newJointCache(texts []*stringDFA) *jointCache {
 // charClasses is one character (UTF-8) of each class the grammars tell
 // apart: a class is a run of characters between the bounds of the ranges
 // their character elements take, so any of them steps the grammars
-// alike; the first one that is no surrogate stands for it.
-func charClasses(gs ...*Grammar) [][]byte {
+// alike; the first one that is no surrogate stands for it. starts are the
+// classes' first characters, in order.
+func charClasses(gs ...*Grammar) (chars [][]byte, starts []rune) {
 	bounds := map[rune]bool{0: true}
 	for _, g := range gs {
 		for _, e := range g.elems {
@@ -1213,7 +1289,6 @@ func charClasses(gs ...*Grammar) [][]byte {
 		}
 	}
 	slices.Sort(sorted)
-	var out [][]byte
 	for i, b := range sorted {
 		end := rune(utf8.MaxRune + 1)
 		if i+1 < len(sorted) {
@@ -1224,9 +1299,9 @@ func charClasses(gs ...*Grammar) [][]byte {
 				continue // surrogates only: no character
 			}
 		}
-		out = append(out, utf8.AppendRune(nil, b))
+		chars = append(chars, utf8.AppendRune(nil, b))
 	}
-	return out
+	return chars, sorted
 }
 
 // escapeKey is a question escapeCanFinish answers: from these pattern
@@ -1280,6 +1355,7 @@ func (n *schemaNode) escapeCanFinish(f *schemaFrame, lo, hi rune, left int) bool
 				break
 			}
 		}
+		ok = ok && n.textsLive(st)
 		if ok && room >= 0 {
 			ok = n.canFinishWithin(st, room)
 		}

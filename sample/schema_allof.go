@@ -24,10 +24,16 @@ import (
 // alternative left out where an anyOf is distributed over its siblings.
 var errNoValue = errors.New("no value meets every part")
 
-// maxInlined bounds allOf parts inlined from $refs within one another: a
-// $ref merged into an allOf is copied, not shared, so a schema that does
-// so recursively would not end.
-const maxInlined = 16
+// A $ref merged into an allOf is copied, not shared, so a schema that
+// does so recursively would not end, and one that does so twice a level
+// would double at each: merged schemas nest at most maxInlineDepth deep
+// and number at most maxInlined in a compile, and one allOf flattens into
+// at most maxAllOfParts parts.
+const (
+	maxInlineDepth = 64
+	maxInlined     = 4096
+	maxAllOfParts  = 1024
+)
 
 func noValue(path, format string, a ...any) error {
 	return fmt.Errorf("%w: %w: %s: allOf: %s", ErrSchema, errNoValue, path, fmt.Sprintf(format, a...))
@@ -37,8 +43,8 @@ func noValue(path, format string, a ...any) error {
 // for an allOf, its members' parts and v's other keywords; a $ref stands
 // for its target.
 func (c *schemaCompiler) allOfParts(v any, path string, depth int, out []*ordered) ([]*ordered, error) {
-	if depth > maxInlined {
-		return nil, schemaErr(path, "allOf nested more than %d deep, or a $ref in it that refers to itself", maxInlined)
+	if depth > maxInlineDepth || len(out) > maxAllOfParts {
+		return nil, schemaErr(path, "allOf nested more than %d deep or of more than %d parts, or a $ref in it that refers to itself", maxInlineDepth, maxAllOfParts)
 	}
 	switch v := v.(type) {
 	case bool:
@@ -370,10 +376,11 @@ func (c *schemaCompiler) merged(o *ordered, path string) (*schemaNode, error) {
 // inline compiles m, a schema merged from parts, bounding how deep such
 // schemas nest (a $ref inlined into one can lead back to it).
 func (c *schemaCompiler) inline(m *ordered, path string) (*schemaNode, error) {
-	if c.inlined >= maxInlined {
-		return nil, schemaErr(path, "allOf nested more than %d deep, or a $ref in it that refers to itself", maxInlined)
+	if c.inlined >= maxInlineDepth || *c.merges >= maxInlined {
+		return nil, schemaErr(path, "allOf merged more than %d deep or %d times, or a $ref in it that refers to itself", maxInlineDepth, maxInlined)
 	}
 	c.inlined++
+	*c.merges++
 	defer func() { c.inlined-- }()
 	return c.object(m, path)
 }
@@ -434,7 +441,7 @@ func (c *schemaCompiler) enum(vals []any, rest *ordered, path string) (*schemaNo
 	if err != nil || !constrains(rest) {
 		return n, err
 	}
-	sub := &schemaCompiler{root: c.root, refs: map[string]*schemaNode{}, inlined: c.inlined}
+	sub := &schemaCompiler{root: c.root, refs: map[string]*schemaNode{}, inlined: c.inlined, merges: c.merges}
 	rn, err := sub.node(rest, path)
 	if err != nil {
 		return nil, err

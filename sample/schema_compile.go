@@ -267,8 +267,10 @@ type schemaCompiler struct {
 	refs   map[string]*schemaNode
 	unions []*schemaNode
 	// inlined counts the merged allOfs being compiled within one
-	// another (maxInlined).
+	// another (maxInlineDepth), merges those compiled in all, by this
+	// compiler and those it starts for enums and keys (maxInlined).
 	inlined int
+	merges  *int
 }
 
 func compileSchema(raw []byte) (*schemaProgram, error) {
@@ -276,7 +278,7 @@ func compileSchema(raw []byte) (*schemaProgram, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSchema, err)
 	}
-	c := &schemaCompiler{root: v, refs: map[string]*schemaNode{}}
+	c := &schemaCompiler{root: v, refs: map[string]*schemaNode{}, merges: new(int)}
 	n, err := c.node(v, "#")
 	if err != nil {
 		return nil, err
@@ -601,7 +603,7 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 				}
 				n.texts[k] = newStringDFA(g)
 				n.finish = finish
-				n.finishes = newStateCache[int]()
+				n.finishes = newStateCache[[maxTexts]int32, int]()
 				if maxLen > 0 && (n.max < 0 || n.max > maxLen) {
 					n.max = maxLen
 					if n.min > n.max {
@@ -1125,7 +1127,7 @@ func (c *schemaCompiler) keySchema(o *ordered, path string) (*schemaNode, error)
 	if len(parts) > 1 {
 		ks = allOf(parts...)
 	}
-	sub := &schemaCompiler{root: c.root, refs: map[string]*schemaNode{}, inlined: c.inlined}
+	sub := &schemaCompiler{root: c.root, refs: map[string]*schemaNode{}, inlined: c.inlined, merges: c.merges}
 	n, err := sub.node(ks, path+"/propertyNames")
 	if err != nil {
 		return nil, err

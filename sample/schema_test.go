@@ -657,6 +657,8 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"allOf":[]}`, "allOf"},
 		{`{"allOf":[{"$ref":"#/$defs/Missing"},{"type":"string"}]}`, "Missing"},
 		{`{"$defs":{"N":{"type":"object","properties":{"c":{"allOf":[{"$ref":"#/$defs/N"},{"maxProperties":1}]}}}},"$ref":"#/$defs/N"}`, "refers to itself"},
+		{`{"$defs":{"N":{"type":"object","properties":{"l":{"allOf":[{"$ref":"#/$defs/N"},{"maxProperties":2}]},"r":{"allOf":[{"$ref":"#/$defs/N"},{"maxProperties":2}]}}}},"$ref":"#/$defs/N"}`, "refers to itself"},
+		{`{"$defs":{"A":{"allOf":[{"$ref":"#/$defs/B"},{"$ref":"#/$defs/B"}]},"B":{"allOf":[{"$ref":"#/$defs/C"},{"$ref":"#/$defs/C"}]},"C":{"allOf":[{"$ref":"#/$defs/D"},{"$ref":"#/$defs/D"}]},"D":{"allOf":[{"$ref":"#/$defs/E"},{"$ref":"#/$defs/E"}]},"E":{"allOf":[{"$ref":"#/$defs/F"},{"$ref":"#/$defs/F"}]},"F":{"allOf":[{"$ref":"#/$defs/G"},{"$ref":"#/$defs/G"}]},"G":{"allOf":[{"$ref":"#/$defs/H"},{"$ref":"#/$defs/H"}]},"H":{"allOf":[{"$ref":"#/$defs/I"},{"$ref":"#/$defs/I"}]},"I":{"allOf":[{"$ref":"#/$defs/J"},{"$ref":"#/$defs/J"}]},"J":{"allOf":[{"$ref":"#/$defs/K"},{"$ref":"#/$defs/K"}]},"K":{"allOf":[{"type":"string"},{"maxLength":3}]}},"$ref":"#/$defs/A"}`, "parts"},
 		{`{"type":"integer","enum":["a","b"]}`, "no value of the enum"},
 		{`{"type":"string","anyOf":[{"type":"null"},{"type":"integer"}]}`, "no alternative of anyOf"},
 		{`{"type":"string","enum":["a"],"not":{}}`, "not"},
@@ -801,7 +803,7 @@ type tSchema struct {
 // tPatterns are string patterns (searches, as JSON Schema's) that short
 // strings of tStringPieces meet often, each met by some string of at most
 // three of them; several test the escapes' decoding (\n, \", \\, \u00e9).
-var tPatterns = []string{"a", `^[^z]*$`, `[한글]`, `^.{0,3}$`, `é$`, `^\S`, `\\`, `^[^"]*$`}
+var tPatterns = []string{"a", `^[^z]*$`, `[한글]`, `^.{0,3}$`, `é$`, `^\S`, `\\`, `^[^"]*$`, `^(?!.*z)`, `^(?=.*a)(?!a$).{0,2}$`}
 
 type schemaGen struct {
 	r       *rand.Rand
@@ -1465,11 +1467,11 @@ func (g *schemaGen) instance(s *tSchema, depth int) *tNode {
 	case tString:
 		if s.pattern != "" {
 			// Strings at random until one meets the pattern.
-			re := mustCompileECMA(s.pattern)
+			re := ecmaMatcher(s.pattern)
 			for range 1000 {
 				n := g.stringNode(s.min, s.max)
 				var text string
-				if json.Unmarshal([]byte(`"`+strings.Join(n.pieces, "")+`"`), &text) == nil && re.MatchString(text) {
+				if json.Unmarshal([]byte(`"`+strings.Join(n.pieces, "")+`"`), &text) == nil && re(text) {
 					return n
 				}
 			}
@@ -1878,7 +1880,7 @@ func (g *schemaGen) valid(s *tSchema, v refValue) bool {
 	case tString:
 		n := utf8.RuneCountInString(v.text)
 		return v.kind == '"' && (s.min < 0 || n >= s.min) && (s.max < 0 || n <= s.max) &&
-			(s.pattern == "" || mustCompileECMA(s.pattern).MatchString(v.text))
+			(s.pattern == "" || ecmaMatcher(s.pattern)(v.text))
 	case tInteger:
 		return v.kind == '0' && refInteger(v.text)
 	case tNumber:
@@ -2247,6 +2249,29 @@ func mustCompileECMA(pattern string) *regexp.Regexp {
 		panic(err)
 	}
 	return regexp.MustCompile(re2)
+}
+
+// ecmaMatcher matches a JSON Schema pattern with Go's regexp, the
+// lookaheads it opens with each a regexp of its own, matched at the
+// text's start (or not).
+func ecmaMatcher(pattern string) func(string) bool {
+	rest, aheads, err := splitLookaheads(pattern)
+	if err != nil {
+		panic(err)
+	}
+	main := mustCompileECMA(rest)
+	var res []*regexp.Regexp
+	for _, a := range aheads {
+		res = append(res, mustCompileECMA("^(?:"+a.body+")"))
+	}
+	return func(text string) bool {
+		for i, re := range res {
+			if re.MatchString(text) == aheads[i].negate {
+				return false
+			}
+		}
+		return main.MatchString(text)
+	}
 }
 
 // Bounded numbers: every plain decimal of up to three digits either side

@@ -1187,7 +1187,6 @@ func (n *schemaNode) charCanFinish(st [maxTexts]int32, lo, hi rune, left int) bo
 	return ok
 }
 
-
 // jointLive says whether some text leads every automaton from st to a
 // whole state at once: each can match on its own, and yet a pattern's
 // .{4,6}$ can run out before its lookahead's (?=.*\d) is met. The search

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"sync"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -2417,5 +2418,82 @@ func TestSchemaNumberBounds(t *testing.T) {
 		if got := st.feed([]byte(text)) && st.complete(); got != want {
 			t.Errorf("%s: taken %v, want %v", text, got, want)
 		}
+	}
+}
+
+// The automata and caches of a compiled schema are shared by the
+// constraints of a request's choices, which run at once: walks on one
+// schema from several goroutines (run with -race) take what one walk
+// alone takes.
+func TestSchemaConcurrentConstraints(t *testing.T) {
+	var pieces [][]byte
+	for b := 0x20; b < 0x7f; b++ {
+		pieces = append(pieces, []byte{byte(b)})
+	}
+	for _, p := range []string{"한", "é", "\\u00e9", "12", "2026-12-07"} {
+		pieces = append(pieces, []byte(p))
+	}
+	end := int32(len(pieces))
+	pieces = append(pieces, nil)
+	v := NewVocab(pieces, end)
+	schema := []byte(`{"type":"object","properties":{` +
+		`"pw":{"type":"string","pattern":"^(?=.*[A-Z])(?!.*x).{4,8}$"},` +
+		`"d":{"type":"string","format":"date","pattern":"^2026"},` +
+		`"set":{"type":"array","items":{"type":"string","maxLength":2},"uniqueItems":true,"maxItems":4},` +
+		`"m":{"type":"object","additionalProperties":{"type":"integer"},"maxProperties":3}},` +
+		`"required":["pw","d","set","m"]}`)
+	alone, err := CompileJSONSchema(schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared, err := CompileJSONSchema(schema) // its automata built by the walks at once
+	if err != nil {
+		t.Fatal(err)
+	}
+	walk := func(js *JSONSchema, seed uint64) string {
+		r := rand.New(rand.NewPCG(seed, 7))
+		c := js.CompactConstraint(v)
+		var text []byte
+		for step := 0; step < 200 && !c.Complete(); step++ {
+			var allowed []int32
+			c.(tokenLister).eachAllowed(func(tok int32) {
+				if tok != end {
+					allowed = append(allowed, tok)
+				}
+			})
+			if len(allowed) == 0 {
+				return "dead end after " + string(text)
+			}
+			tok := allowed[r.IntN(len(allowed))]
+			c.Accept(tok)
+			text = append(text, pieces[tok]...)
+		}
+		return string(text)
+	}
+	want := make([]string, 8)
+	for i := range want {
+		want[i] = walk(alone, uint64(i))
+	}
+	got := make([]string, len(want))
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i] = walk(shared, uint64(i))
+		}()
+	}
+	wg.Wait()
+	whole := 0
+	for i := range want {
+		if got[i] != want[i] || strings.HasPrefix(got[i], "dead end") {
+			t.Errorf("walk %d: alone %q, beside others %q", i, want[i], got[i])
+		}
+		if json.Valid([]byte(want[i])) {
+			whole++
+		}
+	}
+	if whole < 2 {
+		t.Fatalf("%d of %d walks ended whole: the test says little (%q)", whole, len(want), want)
 	}
 }

@@ -11,8 +11,8 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 )

@@ -277,11 +277,16 @@ func BenchmarkConstraintMask(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	mapped, err := CompileJSONSchema([]byte(`{"type": "object", "additionalProperties": {"type": "integer"}}`))
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name   string
 		c      func() Constraint
 		prefix string
 	}{
+		{"schema map/in a key", func() Constraint { return mapped.Constraint(v) }, `{"a": 1, "some ke`},
 		{"json/in a string", func() Constraint { return NewJSON(v, true) }, `{"key": "some text`},
 		{"json/after a value", func() Constraint { return NewJSON(v, true) }, `{"key": 1`},
 		{"schema/in a string", func() Constraint { return schema.Constraint(v) }, `{"items": [{"name": "some text`},

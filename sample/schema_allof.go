@@ -223,10 +223,15 @@ func mergeKeyword(k string, av, bv any, path string) (any, error) {
 	case k == "const":
 		return nil, noValue(path, "the parts' consts differ")
 	case k == "format":
-		if f, _, _ := formatGrammar(av); f == nil {
-			if f, _, _ := formatGrammar(bv); f == nil {
-				return av, nil // both annotations
-			}
+		// A format Nuri does not hold the text to is an annotation: the
+		// other part's stands.
+		fa, _, _ := formatGrammar(av)
+		fb, _, _ := formatGrammar(bv)
+		switch {
+		case fb == nil:
+			return av, nil
+		case fa == nil:
+			return bv, nil
 		}
 	}
 	return nil, schemaErr(path, "allOf: the parts give %q differently; only types, properties, required, additionalProperties, items, bounds, lengths, counts, uniqueItems and enums are merged", k)

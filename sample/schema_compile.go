@@ -874,6 +874,18 @@ func jsonEqual(a, b any) bool {
 			}
 		}
 		return true
+	case *ordered: // as a schema's text decodes
+		b, ok := b.(*ordered)
+		if !ok || len(a.vals) != len(b.vals) {
+			return false
+		}
+		for k, v := range a.vals {
+			w, ok := b.vals[k]
+			if !ok || !jsonEqual(v, w) {
+				return false
+			}
+		}
+		return true
 	case []any:
 		b, ok := b.([]any)
 		if !ok || len(a) != len(b) {

@@ -141,8 +141,8 @@ func mergeTwo(a, b *ordered, path string) (*ordered, error) {
 			m.vals[k] = bv
 			continue
 		}
-		if schemaAnnotations[k] || jsonEqual(av, bv) {
-			continue // a's annotation stands
+		if schemaAnnotations[k] && k != "format" || jsonEqual(av, bv) {
+			continue // a's annotation stands (a format may hold the text)
 		}
 		v, err := mergeKeyword(k, av, bv, path)
 		if err != nil {

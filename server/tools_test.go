@@ -387,6 +387,7 @@ func TestChatLegacyFunctions(t *testing.T) {
 	params := openai.ChatCompletionNewParams{
 		Model:    "fake-model",
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("부산 날씨?")},
+		//lint:ignore SA1019 the deprecated functions API is what this checks
 		Functions: []openai.ChatCompletionNewParamsFunction{{Name: "get_weather",
 			Parameters: openai.FunctionParameters{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}}}},
 		FunctionCall: openai.ChatCompletionNewParamsFunctionCallUnion{OfFunctionCallMode: openai.String("auto")},
@@ -395,6 +396,7 @@ func TestChatLegacyFunctions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	//lint:ignore SA1019 the deprecated functions API is what this checks
 	if fc := out.Choices[0].Message.FunctionCall; fc.Name != "get_weather" || fc.Arguments != `{"city":"부산"}` || out.Choices[0].FinishReason != "function_call" {
 		t.Fatalf("response %+v", out.Choices[0])
 	}

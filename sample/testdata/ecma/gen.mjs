@@ -10,6 +10,7 @@
 //
 // Run from this folder with node 20: node gen.mjs > golden.jsonl
 import { makeRand } from "../../../internal/testgen/rand.mjs";
+import { writeCases } from "./cases.mjs";
 
 const { rand, int, pick } = makeRand(20261206);
 const r = String.raw;
@@ -33,25 +34,12 @@ const chars = ["\t", "\n", "\v", "\f", "\r", " ", "\u00a0", "\u1680", "\u2000", 
   "\u2029", "\u202f", "\u205f", "\u3000", "\ufeff", "\u0085", "\x1c", "\x08", "\x00", "a", "b", "c", "é", "가",
   "한", "A", "Z", "1", "٣", "_", "-", ".", "\\", "]", "[", "/", "😀", "x"];
 
-const lines = [];
-while (lines.length < 400) {
-  let p = pattern(0);
-  if (rand() < 0.3) p = "^" + p;
-  if (rand() < 0.3) p += "$";
-  let re;
-  try {
-    re = new RegExp(p, "u");
-  } catch {
-    continue; // not a pattern in ECMA-262 either
-  }
-  const s = [], m = [];
-  for (let j = 0; j < 16; j++) {
-    let t = "";
-    for (let k = int(0, 3); k > 0; k--) t += pick(chars);
-    s.push(t);
-    m.push(re.test(t));
-  }
-  lines.push(JSON.stringify({ p, s, m }));
-}
-process.stdout.write(`{"generator":"gen.mjs","tool":"node ${process.version} RegExp, u flag","seed":20261206}\n`);
-process.stdout.write(lines.join("\n") + "\n");
+writeCases({
+  name: "gen.mjs", seed: 20261206, count: 400, chars, maxLen: 3, int, pick,
+  makePattern: () => {
+    let p = pattern(0);
+    if (rand() < 0.3) p = "^" + p;
+    if (rand() < 0.3) p += "$";
+    return p;
+  },
+});

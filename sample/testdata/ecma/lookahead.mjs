@@ -8,6 +8,7 @@
 //
 // Run from this folder with node 20: node lookahead.mjs > lookahead.jsonl
 import { makeRand } from "../../../internal/testgen/rand.mjs";
+import { writeCases } from "./cases.mjs";
 
 const { rand, int, pick } = makeRand(20261207);
 const r = String.raw;
@@ -27,30 +28,17 @@ const pattern = (depth) => {
 const chars = ["\t", "\n", " ", "\u00a0", "\u2028", "\ufeff", "\x08", "\x00", "a", "b", "c", "é", "가",
   "한", "A", "Z", "1", "٣", "_", "-", ".", "\\", "😀", "x"];
 
-const lines = [];
-while (lines.length < 300) {
-  let p = "^";
-  for (let i = int(1, 2); i > 0; i--) {
-    let body = (rand() < 0.5 ? ".*" : "") + pattern(1);
-    if (rand() < 0.3) body += "$";
-    p += (rand() < 0.5 ? "(?=" : "(?!") + body + ")";
-  }
-  p += pattern(0);
-  if (rand() < 0.4) p += "$";
-  let re;
-  try {
-    re = new RegExp(p, "u");
-  } catch {
-    continue;
-  }
-  const s = [], m = [];
-  for (let j = 0; j < 16; j++) {
-    let t = "";
-    for (let k = int(0, 4); k > 0; k--) t += pick(chars);
-    s.push(t);
-    m.push(re.test(t));
-  }
-  lines.push(JSON.stringify({ p, s, m }));
-}
-process.stdout.write(`{"generator":"lookahead.mjs","tool":"node ${process.version} RegExp, u flag","seed":20261207}\n`);
-process.stdout.write(lines.join("\n") + "\n");
+writeCases({
+  name: "lookahead.mjs", seed: 20261207, count: 300, chars, maxLen: 4, int, pick,
+  makePattern: () => {
+    let p = "^";
+    for (let i = int(1, 2); i > 0; i--) {
+      let body = (rand() < 0.5 ? ".*" : "") + pattern(1);
+      if (rand() < 0.3) body += "$";
+      p += (rand() < 0.5 ? "(?=" : "(?!") + body + ")";
+    }
+    p += pattern(0);
+    if (rand() < 0.4) p += "$";
+    return p;
+  },
+});

@@ -103,6 +103,7 @@ func FuzzSchemaCompile(f *testing.F) {
 		{`{"propertyNames":{"pattern":"^[a-z]+$","maxLength":3},"patternProperties":{"a":{"type":"integer"}},"maxProperties":2}`, `{"ab":1}`},
 		{`{"items":{"type":"string","maxLength":2},"uniqueItems":true,"minItems":2}`, `["a","\u0062","ab"]`},
 		{`{"type":"string","pattern":"^(?=.*[A-Z])(?!.*x$)[a-zA-Z]{2,4}$"}`, `"aBc"`},
+		{`{"not":{"type":["null","array"]},"properties":{"a":{"not":{"type":"object"}}}}`, `{"a":1}`},
 		{`{"items":{"type":"integer","minimum":-100,"maximum":100,"multipleOf":3},"uniqueItems":true}`, `[-99,0,3,-0]`},
 	} {
 		f.Add(s[0], s[1])

@@ -310,7 +310,7 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 	known := map[string]bool{}
 	for _, k := range []string{"type", "properties", "required", "additionalProperties", "items", "prefixItems", "additionalItems", "uniqueItems", "minProperties", "maxProperties",
 		"minItems", "maxItems", "minLength", "maxLength", "pattern", "enum", "const", "anyOf", "oneOf", "allOf", "$ref",
-		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "discriminator", "propertyNames", "patternProperties"} {
+		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "discriminator", "propertyNames", "patternProperties", "not"} {
 		known[k] = true
 	}
 	for _, k := range o.keys {
@@ -326,6 +326,21 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		}
 		s, _ := ref.(string)
 		return c.ref(s, path)
+	}
+	if nv, ok := o.get("not"); ok {
+		types, err := notTypes(nv, path+"/not")
+		if err != nil {
+			return nil, err
+		}
+		parts, err := c.allOfParts(without(o, "not"), path, 0, nil)
+		if err != nil {
+			return nil, err
+		}
+		m, err := mergeParts(append(parts, &ordered{keys: []string{"type"}, vals: map[string]any{"type": types}}), path)
+		if err != nil {
+			return nil, err
+		}
+		return c.inline(m, path)
 	}
 	if a, ok := o.get("allOf"); ok {
 		if l, isList := a.([]any); isList && len(l) == 1 && !constrains(without(o, "allOf")) {
@@ -415,6 +430,53 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		return alts[0], nil
 	}
 	return c.unionNode(alts), nil
+}
+
+// jsonTypes are JSON's types, as a type keyword names them (integer
+// aside: a kind of number).
+var jsonTypes = []string{"object", "array", "string", "number", "boolean", "null"}
+
+// notTypes reads a not of types alone ({"not": {"type": "null"}}, a value
+// of any other type) as the types it leaves. A not of anything else, or
+// of integer without number (the numbers that are no integers), is
+// refused.
+func notTypes(v any, path string) ([]any, error) {
+	o, ok := v.(*ordered)
+	var t any
+	if ok {
+		t, ok = o.get("type")
+	}
+	if !ok || slices.ContainsFunc(o.keys, func(k string) bool { return k != "type" && !schemaAnnotations[k] }) {
+		return nil, schemaErr(path, "not is supported over types alone ({\"not\": {\"type\": \"null\"}})")
+	}
+	var names []string
+	switch t := t.(type) {
+	case string:
+		names = []string{t}
+	case []any:
+		for _, e := range t {
+			s, _ := e.(string)
+			names = append(names, s)
+		}
+	}
+	for _, n := range names {
+		switch {
+		case n == "integer" && !slices.Contains(names, "number"):
+			return nil, schemaErr(path, "not of integer leaves the numbers that are no integers; not supported")
+		case n != "integer" && !slices.Contains(jsonTypes, n):
+			return nil, schemaErr(path, "unknown type %q", n)
+		}
+	}
+	var left []any
+	for _, t := range jsonTypes {
+		if !slices.Contains(names, t) {
+			left = append(left, t)
+		}
+	}
+	if len(left) == 0 {
+		return nil, schemaErr(path, "not of every type accepts nothing")
+	}
+	return left, nil
 }
 
 var boundKeys = []string{"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}

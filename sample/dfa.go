@@ -105,15 +105,13 @@ func newStringDFA(g *Grammar) *stringDFA {
 // newNegatedDFA is the automaton of the texts g does not match; nil
 // where g matches every text.
 func newNegatedDFA(g *Grammar) *stringDFA {
-	d := newStringDFA(g)
-	d.negate, d.sink, d.escape = true, -2, map[int32]bool{}
+	d := newStringDFA(g) // not shared yet: no lock
+	d.escape = map[int32]bool{}
 	d.chars, _ = charClasses(g)
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	if !d.escapes(0) {
 		return nil
 	}
-	d.sink = int32(len(d.states))
+	d.negate, d.sink = true, int32(len(d.states))
 	d.states = append(d.states, dfaState{}) // never stepped: step answers for it
 	return d
 }
@@ -121,7 +119,8 @@ func newNegatedDFA(g *Grammar) *stringDFA {
 // escapes says whether some text leads from state s (of the grammar) to
 // one the grammar does not take, or where it can no longer match: a
 // search over one character of each class the grammar tells apart (any
-// character can be written, escaped if need be). d.mu is held.
+// character can be written, escaped if need be). d.mu is held, or d not
+// yet shared.
 func (d *stringDFA) escapes(s int32) bool {
 	if e, ok := d.escape[s]; ok {
 		return e

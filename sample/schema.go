@@ -18,8 +18,8 @@ var ErrSchema = errors.New("unsupported JSON schema")
 // union of objects, the discriminator first), no undeclared keys, enum
 // values in compact JSON. Keywords that only annotate (title,
 // description, a format it does not know, ...) are ignored; any keyword
-// it cannot enforce (if, not beyond types, multipleOf on numbers, ...) is an error,
-// so a reply never only looks conformant.
+// it cannot enforce (if, not beyond types, multipleOf on numbers, ...)
+// is an error, so a reply never only looks conformant.
 func NewJSONSchema(v *Vocab, schema []byte) (Constraint, error) {
 	s, err := CompileJSONSchema(schema)
 	if err != nil {
@@ -204,7 +204,7 @@ type schemaNode struct {
 	kind   schemaKind
 	props  []schemaProp  // kObject
 	values *schemaNode   // kMap: the values' schema; kArray: the items' (nil: any)
-	keys   *schemaNode   // kMap: the keys' schema, a string or an enum of strings (mapKeys)
+	keys   *schemaNode   // kMap: the keys' schema, a string or an enum of strings (mapNode)
 	prefix []*schemaNode // kArray: the leading items' own schemas (a tuple), before values'
 	// kArray with uniqueItems, kMap with an enum of keys: same[i] are the
 	// values of the items' (keys') enum equal to value i (itself
@@ -224,7 +224,7 @@ type schemaNode struct {
 	unique bool
 	// kObject, kMap: minProperties and maxProperties (-1: none), when
 	// propBounded (a kMap's minProperties only where its keys are told
-	// apart: mapKeys).
+	// apart: mapNode).
 	propBounded      bool
 	propMin, propMax int
 	nb               *numberBounds
@@ -267,7 +267,7 @@ type schemaNode struct {
 	joint *jointCache
 	// escapes remembers which \u escapes can still end in a character
 	// the texts take (non-nil with texts[0]).
-	escapes *escapeCache
+	escapes *stateCache[escapeKey, bool]
 }
 
 type schemaProp struct {
@@ -326,12 +326,15 @@ type schemaFrame struct {
 	count uint32 // items written, or code points of a string
 	cand  uint64 // keys or enum values still matching
 	lit   jsonState
-	num   uint64 // a bounded integer's or number's digits so far, as a value
-	neg   bool   // and its sign
-	frac  int8   // a bounded number's digits after the point, -1 before it
-	used  uint64 // kArray with uniqueItems: the items' enum values written
-	// kArray: the unique integer or string items written (their values or
-	// hashes), shared with each item's frame as it is written.
+	// num: a bounded integer's or number's digits so far, as a value; in a
+	// string, a \u escape's hex digits or a character's first bytes' bits
+	num  uint64
+	neg  bool   // and its sign
+	frac int8   // a bounded number's digits after the point, -1 before it
+	used uint64 // kArray with uniqueItems, kMap with an enum of keys: the enum values written
+	// kArray, kMap: the unique integer or string items (keys) written,
+	// their values or hashes, shared with each one's frame as it is
+	// written.
 	seen *seenList
 	hash uint64          // a unique string item: FNV-1a of its text so far, escapes decoded
 	pick int8            // kObject with dispatch or tagged: the enum value property 0 matched
@@ -359,11 +362,6 @@ const (
 	fnvOffset = 14695981039346656037
 	fnvPrime  = 1099511628211
 )
-
-// hashByte adds byte c of a unique string item's text to its hash.
-func (f *schemaFrame) hashByte(c byte) {
-	f.hash = (f.hash ^ uint64(c)) * fnvPrime
-}
 
 // itemKey is what a finished unique item is remembered by.
 func (f *schemaFrame) itemKey() uint64 {
@@ -578,6 +576,16 @@ func (f *schemaFrame) countsOff() bool {
 	return f.mode == mArrOpen || f.mode == mArrComma || f.mode == mMapKeyNode
 }
 
+// member pushes n's frame for an item of array frame p, or a key of map
+// frame p, which sees the items (keys) written before it.
+func (s *schemaState) member(p *schemaFrame, n *schemaNode) int {
+	res := s.value(n)
+	if res == stepPushed {
+		s.frames[s.depth-1].seen = p.seen
+	}
+	return res
+}
+
 // value pushes n's frame for a value starting with c (not whitespace).
 func (s *schemaState) value(n *schemaNode) int {
 	if !s.push(n) {
@@ -723,11 +731,7 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			}
 			f.count++ // entries written (keys told apart, where they are unique)
 			f.mode = mMapKeyNode
-			res := s.value(n.keys)
-			if res == stepPushed {
-				s.frames[s.depth-1].seen = f.seen
-			}
-			return res
+			return s.member(f, n.keys)
 		case c == '}' && f.mode == mMapOpen:
 			return doneIf(int(f.count) >= n.propMin)
 		}
@@ -738,18 +742,20 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			if f.u8, ok = utf8Next(f.u8, c); !ok || !n.textByte(f, c) {
 				return stepFail
 			}
-			if n.unique {
-				f.hashByte(c)
-			}
-			if c&0xC0 != 0x80 {
-				f.num = uint64(c) & (0x3F >> (f.u8 & 3)) // a lead byte's bits
-			} else {
-				f.num = f.num<<6 | uint64(c&0x3F)
-			}
-			if left := int(f.u8 & 3); f.u8 != 0 {
-				lo := rune(f.num) << (6 * left)
-				if !n.charCanFinish(f.pat, lo, lo|(1<<(6*left)-1), left) {
-					return stepFail
+			if n.joint != nil {
+				// Within a character, its first bytes (their bits in num)
+				// must leave an ending after which the automata can still
+				// match together.
+				if c&0xC0 != 0x80 {
+					f.num = uint64(c) & (0x3F >> (f.u8 & 3)) // a lead byte's bits
+				} else {
+					f.num = f.num<<6 | uint64(c&0x3F)
+				}
+				if left := int(f.u8 & 3); f.u8 != 0 {
+					lo := rune(f.num) << (6 * left)
+					if !n.charCanFinish(f.pat, lo, lo|(1<<(6*left)-1), left) {
+						return stepFail
+					}
 				}
 			}
 			if c&0xC0 != 0x80 { // a character starts (UTF-8 continuation bytes do not)
@@ -778,9 +784,6 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		if !n.textByte(f, c) {
 			return stepFail
 		}
-		if n.unique {
-			f.hashByte(c)
-		}
 		return n.roomToFinish(f, s.char(f))
 	case mStrEsc:
 		switch c {
@@ -788,9 +791,6 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			f.mode = mStr
 			if !n.textByte(f, unescapeJSON(c)) {
 				return stepFail
-			}
-			if n.unique {
-				f.hashByte(unescapeJSON(c))
 			}
 			return n.roomToFinish(f, s.char(f))
 		case 'u':
@@ -813,24 +813,11 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		}
 		if f.hex == 0 {
 			f.mode = mStr
-			if n.unique {
-				// The hash is of the text: the character the escape
-				// stands for, as it would be written (a surrogate half,
-				// one of a pair's escapes, is refused: the pair is one
-				// character).
-				r := rune(f.num)
-				if r >= 0xD800 && r <= 0xDFFF {
-					return stepFail
-				}
-				var buf [4]byte
-				for _, b := range utf8.AppendRune(buf[:0], r) {
-					f.hashByte(b)
-				}
-				return n.roomToFinish(f, stepOK)
-			}
-			if n.texts[0] != nil {
-				// The pattern sees the character the escape stands for; a
-				// surrogate half (a pair's escapes) is refused there.
+			if n.texts[0] != nil || n.unique {
+				// The pattern and a unique item's hash see the character
+				// the escape stands for; a surrogate half (a pair's
+				// escapes) is refused there, as the pair is one character,
+				// which can be written itself.
 				r := rune(f.num)
 				if r >= 0xD800 && r <= 0xDFFF {
 					return stepFail
@@ -880,11 +867,7 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		if items == nil {
 			items = anySchema
 		}
-		res := s.value(items)
-		if res == stepPushed {
-			s.frames[s.depth-1].seen = f.seen
-		}
-		return res
+		return s.member(f, items)
 	case mArrAfter:
 		switch {
 		case space:
@@ -1087,7 +1070,8 @@ func (n *schemaNode) finishDistance(st [maxTexts]int32) int {
 }
 
 // stateCache holds a search's answers for a string schema, by the states
-// of its automata; the constraints of one compiled schema share it.
+// of its automata (and what else the question names); the constraints of
+// one compiled schema share it.
 type stateCache[K comparable, V any] struct {
 	mu    sync.Mutex
 	known map[K]V
@@ -1111,8 +1095,12 @@ func (c *stateCache[K, V]) put(k K, v V) {
 }
 
 // textByte moves a string frame's pattern and format states past byte c
-// of the decoded text and says whether a match can still follow.
+// of the decoded text, and a unique item's hash, and says whether a match
+// can still follow.
 func (n *schemaNode) textByte(f *schemaFrame, c byte) bool {
+	if n.unique {
+		f.hash = (f.hash ^ uint64(c)) * fnvPrime // FNV-1a
+	}
 	return n.stepTexts(&f.pat, c)
 }
 
@@ -1168,12 +1156,16 @@ func (n *schemaNode) charCanFinish(st [maxTexts]int32, lo, hi rune, left int) bo
 		if r > hi {
 			break
 		}
-		if r >= 0xD800 && r <= 0xDFFF {
-			if r = 0xE000; r > hi || i+1 < len(starts) && r >= starts[i+1] {
-				continue
-			}
+		end := hi + 1
+		if i+1 < len(starts) {
+			end = min(end, starts[i+1])
 		}
-		full := utf8.AppendRune(nil, r)
+		ch, has := classChar(r, end)
+		if !has {
+			continue
+		}
+		var buf [4]byte
+		full := utf8.AppendRune(buf[:0], ch)
 		to := st
 		ok = true
 		for _, c := range full[len(full)-left:] {
@@ -1293,14 +1285,20 @@ func charClasses(gs ...*Grammar) (chars [][]byte, starts []rune) {
 		if i+1 < len(sorted) {
 			end = sorted[i+1]
 		}
-		if b >= 0xD800 && b <= 0xDFFF {
-			if b = 0xE000; b >= end {
-				continue // surrogates only: no character
-			}
+		if r, ok := classChar(b, end); ok {
+			chars = append(chars, utf8.AppendRune(nil, r))
 		}
-		chars = append(chars, utf8.AppendRune(nil, b))
 	}
 	return chars, sorted
+}
+
+// classChar is the first character of the run from..end-1 that is no
+// surrogate, if it has one.
+func classChar(from, end rune) (rune, bool) {
+	if from >= 0xD800 && from <= 0xDFFF {
+		from = 0xE000
+	}
+	return from, from < end
 }
 
 // escapeKey is a question escapeCanFinish answers: from these pattern
@@ -1309,13 +1307,6 @@ type escapeKey struct {
 	pat    [maxTexts]int32
 	lo, hi rune
 	room   int // characters left after it to finish the format in, -1: enough
-}
-
-// escapeCache holds escapeCanFinish's answers for a string schema; its
-// automata are shared by the requests that use the schema.
-type escapeCache struct {
-	mu    sync.Mutex
-	known map[escapeKey]bool
 }
 
 // escapeCanFinish says whether some character in [lo, hi] (a \u escape's
@@ -1336,9 +1327,7 @@ func (n *schemaNode) escapeCanFinish(f *schemaFrame, lo, hi rune, left int) bool
 		room = -1
 	}
 	key := escapeKey{pat: f.pat, lo: lo, hi: hi, room: room}
-	n.escapes.mu.Lock()
-	ok, seen := n.escapes.known[key]
-	n.escapes.mu.Unlock()
+	ok, seen := n.escapes.get(key)
 	if seen {
 		return ok
 	}
@@ -1359,9 +1348,7 @@ func (n *schemaNode) escapeCanFinish(f *schemaFrame, lo, hi rune, left int) bool
 			ok = n.canFinishWithin(st, room)
 		}
 	}
-	n.escapes.mu.Lock()
-	n.escapes.known[key] = ok
-	n.escapes.mu.Unlock()
+	n.escapes.put(key, ok)
 	return ok
 }
 

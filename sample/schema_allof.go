@@ -395,9 +395,7 @@ func (c *schemaCompiler) inline(m *ordered, path string) (*schemaNode, error) {
 // merged with rest: (A or B) and R is (A and R) or (B and R), and as
 // oneOf, too, exactly one holds where exactly one of A and B does.
 // Alternatives that nothing meets together with rest are left out. A
-// discriminator's mapping, whose $refs are no longer the alternatives
-// once merged, is not checked here; its propertyName still must tell
-// the objects apart.
+// discriminator's propertyName still must tell the objects apart.
 func (c *schemaCompiler) distribute(o *ordered, key string, l []any, rest *ordered, path string) (*schemaNode, error) {
 	restParts, err := c.allOfParts(rest, path, 0, nil)
 	if err != nil {
@@ -430,10 +428,9 @@ func (c *schemaCompiler) distribute(o *ordered, key string, l []any, rest *order
 	}
 	u := c.unionNode(alts)
 	if d, ok := o.get("discriminator"); ok {
-		if err := c.discriminator(u, d, path+"/discriminator"); err != nil {
+		if err := c.discriminator(u, d, path+"/discriminator", false); err != nil {
 			return nil, err
 		}
-		u.tagMap = nil
 	}
 	return u, nil
 }
@@ -446,12 +443,8 @@ func (c *schemaCompiler) enum(vals []any, rest *ordered, path string) (*schemaNo
 	if err != nil || !constrains(rest) {
 		return n, err
 	}
-	sub := &schemaCompiler{root: c.root, refs: map[string]*schemaNode{}, inlined: c.inlined, merges: c.merges}
-	rn, err := sub.node(rest, path)
+	rn, err := c.compileApart(rest, path)
 	if err != nil {
-		return nil, err
-	}
-	if err := sub.finishUnions(); err != nil {
 		return nil, err
 	}
 	p := &schemaProgram{root: rn}

@@ -332,15 +332,7 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		if err != nil {
 			return nil, err
 		}
-		parts, err := c.allOfParts(without(o, "not"), path, 0, nil)
-		if err != nil {
-			return nil, err
-		}
-		m, err := mergeParts(append(parts, &ordered{keys: []string{"type"}, vals: map[string]any{"type": types}}), path)
-		if err != nil {
-			return nil, err
-		}
-		return c.inline(m, path)
+		return c.merged(allOf(without(o, "not"), &ordered{keys: []string{"type"}, vals: map[string]any{"type": types}}), path)
 	}
 	if a, ok := o.get("allOf"); ok {
 		if l, isList := a.([]any); isList && len(l) == 1 && !constrains(without(o, "allOf")) {
@@ -380,7 +372,7 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		}
 		u := c.unionNode(alts)
 		if d, ok := o.get("discriminator"); ok {
-			if err := c.discriminator(u, d, path+"/discriminator"); err != nil {
+			if err := c.discriminator(u, d, path+"/discriminator", true); err != nil {
 				return nil, err
 			}
 		}
@@ -525,7 +517,7 @@ func integerNode(o *ordered, path string) (*schemaNode, error) {
 			// Validators read numbers as float64: beyond 2^53 the value
 			// they test is not the one written.
 			n.mult, n.bounded = mult, true
-			n.lo, n.hi = max(n.lo, -1<<53), min(n.hi, 1<<53)
+			n.lo, n.hi = max(n.lo, -maxExactInt), min(n.hi, maxExactInt)
 		}
 	}
 	if n.lo > n.hi || !n.viable(false, 0, 0, nil) && !n.viable(true, 0, 0, nil) {
@@ -563,7 +555,7 @@ func integerMultiple(v any) (int64, error) {
 	if fives < numberScale {
 		return 0, fmt.Errorf("%s is no binary fraction: validators test it in float64, where integers that are its multiples may not be (3 %% 0.1 is not 0)", num)
 	}
-	if m.hi != 0 || m.lo > 1<<53 {
+	if m.hi != 0 || m.lo > maxExactInt {
 		return 0, fmt.Errorf("must be below 2^53")
 	}
 	return int64(m.lo), nil
@@ -675,7 +667,7 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 			}
 		}
 		if n.texts[0] != nil {
-			n.escapes = &escapeCache{known: map[escapeKey]bool{}}
+			n.escapes = newStateCache[escapeKey, bool]()
 		}
 		if n.texts[1] != nil {
 			n.joint = newJointCache(n.texts[:])
@@ -768,10 +760,13 @@ func (c *schemaCompiler) arrayItems(n *schemaNode, o *ordered, path string) erro
 }
 
 // uniqueItems reads an array's uniqueItems. Items that are an enum (a
-// set of Literal values or of an Enum, as pydantic writes set[...]) are
-// held unique: a value once written is refused after, and another item
-// only begins while a value is left. Other items would need every item
-// written kept, and are refused.
+// set of Literal values or of an Enum, as pydantic writes set[...]),
+// booleans or an integer range of few values are held unique as an
+// enum's: a value once written is refused after, and another item only
+// begins while a value is left. Other integers and strings without a
+// pattern or format are remembered as they end (uniqueScalars). Other
+// items (numbers, objects, arrays) would need every item written kept
+// whole, and are refused.
 func uniqueItems(n *schemaNode, o *ordered, path string) error {
 	v, ok := o.get("uniqueItems")
 	if !ok {
@@ -812,36 +807,53 @@ func uniqueItems(n *schemaNode, o *ordered, path string) error {
 		return schemaErr(path, "uniqueItems is supported where the items are an enum (pydantic's set of Literal values or of an Enum), "+
 			"booleans, integers, or strings without a pattern or format (set[str], set[int])")
 	}
-	vals := make([]any, len(items.enum))
-	for i, e := range items.enum {
-		d := json.NewDecoder(bytes.NewReader(e))
-		d.UseNumber()
-		if err := d.Decode(&vals[i]); err != nil {
-			return schemaErr(path, "enum value %s: %v", e, err)
-		}
+	var err error
+	if n.same, err = enumSame(items.enum); err != nil {
+		return schemaErr(path, "%v", err)
 	}
-	n.same = make([]uint64, len(vals))
-	distinct := 0
-	for i := range vals {
-		for j := range vals {
-			if jsonEqual(vals[i], vals[j]) {
-				n.same[i] |= 1 << j
-			}
-		}
-		if n.same[i]&(1<<i-1) == 0 { // the first of its equals
-			distinct++
-		}
-	}
-	if n.min > distinct {
+	if distinct := distinctOf(n.same); n.min > distinct {
 		return schemaErr(path, "minItems %d is above the %d distinct values unique items can take", n.min, distinct)
 	}
 	return nil
 }
 
-// maxUnique is the largest integer unique integer items may be, either
-// way: validators read numbers as float64, which beyond 2^53 holds
-// distinct integers as one.
-const maxUnique = 1 << 53
+// enumSame is, for each of an enum's values (compact JSON), the values
+// equal to it as JSON Schema counts (itself included; 1 and 1.0 are one).
+func enumSame(enum [][]byte) ([]uint64, error) {
+	vals := make([]any, len(enum))
+	for i, e := range enum {
+		v, err := decodeOrdered(e)
+		if err != nil {
+			return nil, fmt.Errorf("enum value %s: %w", e, err)
+		}
+		vals[i] = v
+	}
+	same := make([]uint64, len(vals))
+	for i := range vals {
+		for j := range vals {
+			if jsonEqual(vals[i], vals[j]) {
+				same[i] |= 1 << j
+			}
+		}
+	}
+	return same, nil
+}
+
+// distinctOf counts the distinct values among those enumSame relates.
+func distinctOf(same []uint64) int {
+	distinct := 0
+	for i, m := range same {
+		if m&(1<<i-1) == 0 { // the first of its equals
+			distinct++
+		}
+	}
+	return distinct
+}
+
+// maxExactInt is the largest integer a float64 holds apart from its
+// neighbours: validators read numbers as float64, so multiples and unique
+// items are kept within it, either way.
+const maxExactInt = 1 << 53
 
 // uniqueScalars makes the items of array n, integers or strings, unique:
 // each item is remembered when it ends (a string by a hash of its text,
@@ -856,7 +868,7 @@ func uniqueScalars(n, items *schemaNode, path string) error {
 	values := int64(-1) // of the item, -1: more than any array holds
 	if u.kind == kInteger {
 		u.bounded = true
-		u.lo, u.hi = max(u.lo, -maxUnique), min(u.hi, maxUnique)
+		u.lo, u.hi = max(u.lo, -maxExactInt), min(u.hi, maxExactInt)
 		values = multiplesIn(u.lo, u.hi, u.mult)
 	} else if u.max == 0 {
 		values = 1 // ""
@@ -911,8 +923,8 @@ func integerValues(n *schemaNode, limit int64) [][]byte {
 	return out
 }
 
-// jsonEqual says whether two decoded JSON values (numbers as json.Number)
-// are equal as JSON Schema counts: numbers by value, objects whatever the
+// jsonEqual says whether two values as decodeOrdered gives them are
+// equal as JSON Schema counts: numbers by value, objects whatever the
 // order of their keys.
 func jsonEqual(a, b any) bool {
 	switch a := a.(type) {
@@ -924,19 +936,7 @@ func jsonEqual(a, b any) bool {
 		x, okA := new(big.Rat).SetString(a.String())
 		y, okB := new(big.Rat).SetString(b.String())
 		return okA && okB && x.Cmp(y) == 0
-	case map[string]any:
-		b, ok := b.(map[string]any)
-		if !ok || len(a) != len(b) {
-			return false
-		}
-		for k, v := range a {
-			w, ok := b[k]
-			if !ok || !jsonEqual(v, w) {
-				return false
-			}
-		}
-		return true
-	case *ordered: // as a schema's text decodes
+	case *ordered:
 		b, ok := b.(*ordered)
 		if !ok || len(a.vals) != len(b.vals) {
 			return false
@@ -973,10 +973,9 @@ func (c *schemaCompiler) objectType(o *ordered, path string) (*schemaNode, error
 
 // propertyCounts reads minProperties and maxProperties into n. An object
 // of declared properties holds both (each written at most once, in
-// order). A map (additionalProperties a schema) holds maxProperties: its
-// keys are not remembered, so a repeated key, which a validator counts
-// once, would meet a minimum it does not; minProperties is refused there,
-// as both are on an object of any properties.
+// order), and so does a map whose keys are told apart (mapNode); on one
+// whose keys may repeat, which validators count once, minProperties is
+// refused.
 func propertyCounts(n *schemaNode, o *ordered, path string) error {
 	if !has(o, "minProperties") && !has(o, "maxProperties") {
 		return nil
@@ -1038,10 +1037,11 @@ func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, erro
 		if po != nil && len(po.keys) > 0 {
 			return nil, schemaErr(path, "patternProperties beside properties is not supported")
 		}
-		extra, hasExtra = patternValues(pp)
-		if extra == nil {
+		var ok bool
+		if _, extra, ok = onePattern(pp); !ok {
 			return nil, schemaErr(path, "patternProperties is supported with one pattern, an object of one member")
 		}
+		hasExtra = true
 	}
 	if po == nil || len(po.keys) == 0 {
 		if r, _ := o.get("required"); r != nil {
@@ -1141,14 +1141,7 @@ func mapNode(vals, keys *schemaNode) *schemaNode {
 		n.keys = &u
 	case keys.kind == kEnum:
 		n.keys = keys
-		n.same = make([]uint64, len(keys.enum))
-		for i, a := range keys.enum {
-			for j, b := range keys.enum {
-				if bytes.Equal(a, b) {
-					n.same[i] |= 1 << j
-				}
-			}
-		}
+		n.same, _ = enumSame(keys.enum) // our own compact JSON: it decodes
 	default:
 		n.keys = keys
 	}
@@ -1161,13 +1154,7 @@ func mapNode(vals, keys *schemaNode) *schemaNode {
 func (n *schemaNode) keysApart() (bool, int) {
 	switch {
 	case n.same != nil:
-		distinct := 0
-		for i, m := range n.same {
-			if m&(1<<i-1) == 0 { // the first of its equals
-				distinct++
-			}
-		}
-		return true, distinct
+		return true, distinctOf(n.same)
 	case n.keys.unique && n.keys.max == 0:
 		return true, 1 // ""
 	}
@@ -1190,8 +1177,8 @@ func (c *schemaCompiler) keySchema(o *ordered, path string) (*schemaNode, error)
 		}
 	}
 	if pp, ok := o.get("patternProperties"); ok {
-		if ppo, isObj := pp.(*ordered); isObj && len(ppo.keys) == 1 {
-			parts = append(parts, &ordered{keys: []string{"type", "pattern"}, vals: map[string]any{"type": "string", "pattern": ppo.keys[0]}})
+		if pattern, _, ok := onePattern(pp); ok {
+			parts = append(parts, &ordered{keys: []string{"type", "pattern"}, vals: map[string]any{"type": "string", "pattern": pattern}})
 		}
 	}
 	if len(parts) == 0 {
@@ -1201,12 +1188,8 @@ func (c *schemaCompiler) keySchema(o *ordered, path string) (*schemaNode, error)
 	if len(parts) > 1 {
 		ks = allOf(parts...)
 	}
-	sub := &schemaCompiler{root: c.root, refs: map[string]*schemaNode{}, inlined: c.inlined, merges: c.merges}
-	n, err := sub.node(ks, path+"/propertyNames")
+	n, err := c.compileApart(ks, path+"/propertyNames")
 	if err != nil {
-		return nil, err
-	}
-	if err := sub.finishUnions(); err != nil {
 		return nil, err
 	}
 	k := throughRefs(n)
@@ -1225,14 +1208,27 @@ func (c *schemaCompiler) keySchema(o *ordered, path string) (*schemaNode, error)
 	return nil, schemaErr(path, "propertyNames must be a schema of strings (a pattern, lengths, a format, or an enum of strings)")
 }
 
-// patternValues is the values' schema of patternProperties of one
-// pattern, or nil.
-func patternValues(pp any) (any, bool) {
+// compileApart compiles v, a schema within this one, with a compiler of
+// its own whose unions are finished at once, so its node can run before
+// the whole schema is compiled (an enum's values and declared property
+// names are checked against it).
+func (c *schemaCompiler) compileApart(v any, path string) (*schemaNode, error) {
+	sub := &schemaCompiler{root: c.root, refs: map[string]*schemaNode{}, inlined: c.inlined, merges: c.merges}
+	n, err := sub.node(v, path)
+	if err != nil {
+		return nil, err
+	}
+	return n, sub.finishUnions()
+}
+
+// onePattern reads patternProperties of one pattern: the pattern and its
+// values' schema.
+func onePattern(pp any) (string, any, bool) {
 	ppo, isObj := pp.(*ordered)
 	if !isObj || len(ppo.keys) != 1 {
-		return nil, false
+		return "", nil, false
 	}
-	return ppo.vals[ppo.keys[0]], true
+	return ppo.keys[0], ppo.vals[ppo.keys[0]], true
 }
 
 // refTarget is the schema a local $ref names: the root, or an entry of
@@ -1260,6 +1256,18 @@ func (c *schemaCompiler) refTarget(ref, path string) (any, error) {
 		return nil, schemaErr(path, "$ref %q is not a local definition", ref)
 	}
 	return target, nil
+}
+
+// throughRefs is n past the one-way unions a $ref leaves (nil for a
+// reference that only refers to itself).
+func throughRefs(n *schemaNode) *schemaNode {
+	for range maxSchemaDepth {
+		if n == nil || n.kind != kUnion || len(n.alts) != 1 {
+			return n
+		}
+		n = n.alts[0]
+	}
+	return nil
 }
 
 func (c *schemaCompiler) ref(ref, path string) (*schemaNode, error) {

@@ -18,8 +18,10 @@ import (
 
 // discriminator reads OpenAPI's discriminator keyword beside anyOf or
 // oneOf into the union u: the property that tells the alternatives apart
-// and, optionally, the $ref each of its values names.
-func (c *schemaCompiler) discriminator(u *schemaNode, d any, path string) error {
+// and, with withMapping, the $ref each of its values names (a union
+// merged with the keywords beside it has alternatives other than those
+// $refs, and leaves the mapping unread).
+func (c *schemaCompiler) discriminator(u *schemaNode, d any, path string, withMapping bool) error {
 	o, ok := d.(*ordered)
 	if !ok {
 		return schemaErr(path, "discriminator must be an object")
@@ -35,7 +37,7 @@ func (c *schemaCompiler) discriminator(u *schemaNode, d any, path string) error 
 	}
 	u.tag = name
 	m, ok := o.get("mapping")
-	if !ok {
+	if !ok || !withMapping {
 		return nil
 	}
 	mo, ok := m.(*ordered)
@@ -53,18 +55,6 @@ func (c *schemaCompiler) discriminator(u *schemaNode, d any, path string) error 
 			return err
 		}
 		u.tagMap[v] = n
-	}
-	return nil
-}
-
-// throughRefs is n past the one-way unions a $ref leaves (nil for a
-// reference that only refers to itself).
-func throughRefs(n *schemaNode) *schemaNode {
-	for range maxSchemaDepth {
-		if n == nil || n.kind != kUnion || len(n.alts) != 1 {
-			return n
-		}
-		n = n.alts[0]
 	}
 	return nil
 }

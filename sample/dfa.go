@@ -51,6 +51,9 @@ const maxDFAEdges = 8
 // make one more.
 const maxDFAStates = 1 << 14
 
+// A frame keeps a state number in 16 bits (textStates).
+const _ = int16(maxDFAStates - 1)
+
 // find is the transition on b, and whether it has been worked out.
 func (ds *dfaState) find(b byte) (int32, bool) {
 	if ds.next != nil {

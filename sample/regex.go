@@ -63,6 +63,9 @@ func patternTexts(src string) ([]*stringDFA, error) {
 	if err != nil {
 		return nil, err
 	}
+	if i := lookaroundAt(rest); i >= 0 {
+		return nil, fmt.Errorf("%w: lookaround at %q: supported only as lookaheads opening the pattern, ^(?=A) and ^(?!A)", ErrGrammar, rest[i:min(len(rest), i+8)])
+	}
 	g, err := compileSearch(rest)
 	if err != nil {
 		return nil, err
@@ -108,6 +111,27 @@ func splitLookaheads(src string) (string, []lookahead, error) {
 		i = end
 	}
 	return "^" + src[i:], out, nil
+}
+
+// lookaroundAt is the index of the first lookahead or lookbehind group
+// in an ECMA-262 pattern, escapes and character classes skipped; -1
+// where there is none.
+func lookaroundAt(src string) int {
+	inClass := false
+	for j := 0; j < len(src); j++ {
+		switch c := src[j]; {
+		case c == '\\':
+			j++
+		case inClass:
+			inClass = c != ']'
+		case c == '[':
+			inClass = true
+		case c == '(' && (strings.HasPrefix(src[j:], "(?=") || strings.HasPrefix(src[j:], "(?!") ||
+			strings.HasPrefix(src[j:], "(?<=") || strings.HasPrefix(src[j:], "(?<!")):
+			return j
+		}
+	}
+	return -1
 }
 
 // groupEnd is the index just past the parenthesis that closes the group

@@ -261,7 +261,7 @@ type schemaNode struct {
 	// string from filling its length with a text it cannot end
 	// (roomToFinish). With a pattern too, their intersection can need more.
 	finish   int
-	finishes *stateCache[[maxTexts]int32, int] // finishDistance's answers; non-nil with finish
+	finishes *stateCache[textStates, int] // finishDistance's answers; non-nil with finish
 	// joint remembers which states of several automata can still be
 	// whole together (non-nil with texts[1]).
 	joint *jointCache
@@ -276,14 +276,20 @@ type schemaProp struct {
 	required bool
 }
 
+// textStates are a string's states in its node's automata. A state
+// number fits 16 bits (maxDFAStates, and a negated automaton's sink one
+// past), which keeps the frame, copied at every byte, small.
+type textStates [maxTexts]int16
+
 // schemaProgram is a compiled schema.
 type schemaProgram struct{ root *schemaNode }
 
 const (
 	// maxTexts is how many automata a string's text may be held to: its
-	// pattern's, one for each lookahead the pattern opens with, and its
-	// format's.
-	maxTexts = 3
+	// patterns' (allOf may give several), one for each lookahead a
+	// pattern opens with, and its format's. zod's z.email() writes a
+	// format and a pattern with two lookaheads.
+	maxTexts = 4
 
 	maxSchemaDepth = 32 // nesting of the recognized text
 	maxSchemaProps = 64 // properties of one object (a bit set)
@@ -336,10 +342,10 @@ type schemaFrame struct {
 	// their values or hashes, shared with each one's frame as it is
 	// written.
 	seen *seenList
-	hash uint64          // a unique string item: FNV-1a of its text so far, escapes decoded
-	pick int8            // kObject with dispatch or tagged: the enum value property 0 matched
-	pat  [maxTexts]int32 // kString: the text's state in the node's texts
-	u8   uint8           // mStr: utf8Next's state
+	hash uint64     // a unique string item: FNV-1a of its text so far, escapes decoded
+	pick int8       // kObject with dispatch or tagged: the enum value property 0 matched
+	pat  textStates // kString: the text's state in the node's texts
+	u8   uint8      // mStr: utf8Next's state
 }
 
 // seenList is a persistent list of the unique items written: frames that
@@ -1022,7 +1028,7 @@ func (n *schemaNode) roomToFinish(f *schemaFrame, res int) int {
 
 // canFinishWithin says whether texts in states st can become whole within
 // left more characters.
-func (n *schemaNode) canFinishWithin(st [maxTexts]int32, left int) bool {
+func (n *schemaNode) canFinishWithin(st textStates, left int) bool {
 	if left == 0 {
 		return n.wholeAt(st)
 	}
@@ -1034,7 +1040,7 @@ func (n *schemaNode) canFinishWithin(st [maxTexts]int32, left int) bool {
 // backslash would be an escape, which the formats' texts do not take
 // either), found by a breadth-first search over the states they reach and
 // remembered; math.MaxInt where none is.
-func (n *schemaNode) finishDistance(st [maxTexts]int32) int {
+func (n *schemaNode) finishDistance(st textStates) int {
 	d, seen := n.finishes.get(st)
 	if seen {
 		return d
@@ -1043,10 +1049,10 @@ func (n *schemaNode) finishDistance(st [maxTexts]int32) int {
 	if n.wholeAt(st) {
 		d = 0
 	}
-	visited := map[[maxTexts]int32]bool{st: true}
-	level := [][maxTexts]int32{st}
+	visited := map[textStates]bool{st: true}
+	level := []textStates{st}
 	for depth := 1; d == math.MaxInt && len(level) > 0; depth++ {
-		var next [][maxTexts]int32
+		var next []textStates
 		for _, from := range level {
 			for c := byte(0x20); c < 0x7f && d == math.MaxInt; c++ {
 				if c == '"' || c == '\\' {
@@ -1107,12 +1113,13 @@ func (n *schemaNode) textByte(f *schemaFrame, c byte) bool {
 // stepTexts moves pattern and format states st past byte c and says
 // whether a match of each automaton can still follow (of all at once,
 // jointLive, is asked where a character ends).
-func (n *schemaNode) stepTexts(st *[maxTexts]int32, c byte) bool {
+func (n *schemaNode) stepTexts(st *textStates, c byte) bool {
 	for i, d := range n.texts {
 		if d == nil {
 			break
 		}
-		if st[i] = d.step(st[i], c); st[i] < 0 {
+		to := d.step(int32(st[i]), c)
+		if st[i] = int16(to); to < 0 {
 			return false
 		}
 	}
@@ -1125,7 +1132,7 @@ const maxJointSearch = 1 << 12
 
 // textsLive says whether the automata, in states st at the end of a
 // character, can still all match together.
-func (n *schemaNode) textsLive(st [maxTexts]int32) bool {
+func (n *schemaNode) textsLive(st textStates) bool {
 	return n.joint == nil || n.jointLive(st)
 }
 
@@ -1134,7 +1141,7 @@ func (n *schemaNode) textsLive(st [maxTexts]int32) bool {
 // so that they can still all match together (a character's first bytes
 // may admit only endings after which they cannot). One character of
 // each class in lo-hi is tried, its remaining bytes stepped.
-func (n *schemaNode) charCanFinish(st [maxTexts]int32, lo, hi rune, left int) bool {
+func (n *schemaNode) charCanFinish(st textStates, lo, hi rune, left int) bool {
 	if n.joint == nil {
 		return true
 	}
@@ -1185,15 +1192,15 @@ func (n *schemaNode) charCanFinish(st [maxTexts]int32, lo, hi rune, left int) bo
 // steps one character of each class the automata tell apart (escapes can
 // write any character), not every byte, which would fill the automata
 // with the halves of characters.
-func (n *schemaNode) jointLive(st [maxTexts]int32) bool {
+func (n *schemaNode) jointLive(st textStates) bool {
 	live, seen := n.joint.answers.get(st)
 	if seen {
 		return live
 	}
-	visited := map[[maxTexts]int32]bool{st: true}
-	level := [][maxTexts]int32{st}
+	visited := map[textStates]bool{st: true}
+	level := []textStates{st}
 	for len(level) > 0 && !live {
-		var next [][maxTexts]int32
+		var next []textStates
 		for _, from := range level {
 			if n.wholeAt(from) {
 				live = true
@@ -1225,7 +1232,7 @@ func (n *schemaNode) jointLive(st [maxTexts]int32) bool {
 // jointCache holds jointLive's answers for a string schema, and the
 // characters its search steps.
 type jointCache struct {
-	answers *stateCache[[maxTexts]int32, bool]
+	answers *stateCache[textStates, bool]
 	// mid: charCanFinish's answers, by the states within a character and
 	// the characters its bytes so far leave
 	mid    *stateCache[midChar, bool]
@@ -1234,7 +1241,7 @@ type jointCache struct {
 }
 
 type midChar struct {
-	st     [maxTexts]int32
+	st     textStates
 	lo, hi rune
 }
 
@@ -1252,7 +1259,7 @@ func newJointCache(texts []*stringDFA) *jointCache {
 		}
 	}
 	chars, starts := charClasses(gs...)
-	j := &jointCache{answers: newStateCache[[maxTexts]int32, bool](), mid: newStateCache[midChar, bool](), chars: chars, starts: starts}
+	j := &jointCache{answers: newStateCache[textStates, bool](), mid: newStateCache[midChar, bool](), chars: chars, starts: starts}
 	if len(j.chars) > maxJointChars {
 		return nil
 	}
@@ -1304,7 +1311,7 @@ func classChar(from, end rune) (rune, bool) {
 // escapeKey is a question escapeCanFinish answers: from these pattern
 // and format states, can a character in [lo, hi] follow?
 type escapeKey struct {
-	pat    [maxTexts]int32
+	pat    textStates
 	lo, hi rune
 	room   int // characters left after it to finish the format in, -1: enough
 }
@@ -1357,12 +1364,12 @@ func (n *schemaNode) escapeCanFinish(f *schemaFrame, lo, hi rune, left int) bool
 func (n *schemaNode) textWhole(f *schemaFrame) bool { return n.wholeAt(f.pat) }
 
 // wholeAt says whether texts in states st match their pattern and format.
-func (n *schemaNode) wholeAt(st [maxTexts]int32) bool {
+func (n *schemaNode) wholeAt(st textStates) bool {
 	for i, d := range n.texts {
 		if d == nil {
 			break
 		}
-		if !d.accepts(st[i]) {
+		if !d.accepts(int32(st[i])) {
 			return false
 		}
 	}

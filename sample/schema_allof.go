@@ -49,10 +49,13 @@ func (c *schemaCompiler) allOfParts(v any, path string, depth int, out []*ordere
 	switch v := v.(type) {
 	case bool:
 		if !v {
-			return nil, schemaErr(path, "false accepts nothing")
+			return nil, noValue(path, "false accepts nothing")
 		}
 		return out, nil
 	case *ordered:
+		if isNever(v) {
+			return nil, noValue(path, "not of a schema that accepts everything accepts nothing")
+		}
 		if ref, ok := v.get("$ref"); ok {
 			for _, k := range v.keys {
 				if k != "$ref" && !schemaAnnotations[k] {
@@ -177,7 +180,7 @@ func mergeKeyword(k string, av, bv any, path string) (any, error) {
 	case k == "properties":
 		return mergePropertyMaps(av, bv, path)
 	case k == "additionalProperties", k == "items" && isSchema(av) && isSchema(bv):
-		if av == false || bv == false {
+		if isNever(av) || isNever(bv) {
 			return false, nil
 		}
 		if av == true {
@@ -222,6 +225,37 @@ func mergeKeyword(k string, av, bv any, path string) (any, error) {
 		return out, nil
 	case k == "const":
 		return nil, noValue(path, "the parts' consts differ")
+	case k == "multipleOf":
+		// Each part's holds (integers take their least common multiple).
+		var out multipleList
+		for _, v := range []any{av, bv} {
+			switch v := v.(type) {
+			case json.Number:
+				out = append(out, v)
+			case multipleList:
+				out = append(out, v...)
+			default:
+				return nil, schemaErr(path, "multipleOf must be a number")
+			}
+		}
+		return out, nil
+	case k == "pattern":
+		// A text held to several patterns is held to each one's automata
+		// (zod writes z.string().regex(a).regex(b) as allOf [{pattern: a},
+		// {pattern: b}]).
+		var out patternList
+		for _, v := range []any{av, bv} {
+			switch v := v.(type) {
+			case string:
+				out = append(out, v)
+			case patternList:
+				out = append(out, v...)
+			default:
+				return nil, schemaErr(path, "pattern must be a string")
+			}
+		}
+		slices.Sort(out)
+		return slices.Compact(out), nil
 	case k == "format":
 		// A format Nuri does not hold the text to is an annotation: the
 		// other part's stands.
@@ -234,8 +268,16 @@ func mergeKeyword(k string, av, bv any, path string) (any, error) {
 			return bv, nil
 		}
 	}
-	return nil, schemaErr(path, "allOf: the parts give %q differently; only types, properties, required, additionalProperties, items, bounds, lengths, counts, uniqueItems and enums are merged", k)
+	return nil, schemaErr(path, "allOf: the parts give %q differently; only types, properties, required, additionalProperties, items, bounds, lengths, counts, uniqueItems, enums, patterns and multipleOf are merged", k)
 }
+
+// patternList is the patterns of several merged parts, each of which a
+// string must match: a type of its own, which no decoded schema has.
+type patternList []string
+
+// multipleList is the multipleOfs of several merged parts, each of which
+// a number must be a multiple of.
+type multipleList []json.Number
 
 // tupleItems says whether o gives its leading items schemas of their own.
 func tupleItems(o *ordered) bool {
@@ -349,7 +391,7 @@ func mergeProperties(m, a, b *ordered, path string) error {
 				keep = append(keep, k)
 				continue
 			}
-			if extra != false {
+			if !isNever(extra) {
 				props.vals[k] = allOf(props.vals[k], extra)
 				keep = append(keep, k)
 				continue
@@ -406,6 +448,10 @@ func (c *schemaCompiler) distribute(o *ordered, key string, l []any, rest *order
 	for i, a := range l {
 		at := fmt.Sprintf("%s/%s/%d", path, key, i)
 		parts, err := c.allOfParts(a, at, 0, slices.Clone(restParts))
+		if errors.Is(err, errNoValue) {
+			why = err
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

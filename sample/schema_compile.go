@@ -132,6 +132,9 @@ var schemaAnnotations = map[string]bool{
 	"title": true, "description": true, "default": true, "examples": true, "$schema": true,
 	"$id": true, "$comment": true, "format": true, "deprecated": true, "readOnly": true,
 	"writeOnly": true, "$defs": true, "definitions": true,
+	// Annotations since 2019-09 (zod writes contentEncoding beside base64's
+	// format and pattern, which hold the text).
+	"contentEncoding": true, "contentMediaType": true, "contentSchema": true,
 }
 
 // stringFormats are the formats a string's text is held to, as regular
@@ -301,6 +304,9 @@ func (c *schemaCompiler) node(v any, path string) (*schemaNode, error) {
 		}
 		return &schemaNode{kind: kAny}, nil
 	case *ordered:
+		if isNever(v) {
+			return nil, schemaErr(path, "not of a schema that accepts everything accepts nothing")
+		}
 		return c.object(v, path)
 	}
 	return nil, schemaErr(path, "a schema must be an object or a boolean")
@@ -362,13 +368,19 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		if rest := without(o, k, "discriminator"); constrains(rest) {
 			return c.distribute(o, k, l, rest, path)
 		}
-		alts := make([]*schemaNode, len(l))
+		var alts []*schemaNode
 		for i, s := range l {
+			if isNever(s) {
+				continue // an alternative no value meets (z.never() in a union)
+			}
 			n, err := c.node(s, fmt.Sprintf("%s/%s/%d", path, k, i))
 			if err != nil {
 				return nil, err
 			}
-			alts[i] = n
+			alts = append(alts, n)
+		}
+		if len(alts) == 0 {
+			return nil, schemaErr(path, "every alternative of %s accepts nothing", k)
 		}
 		u := c.unionNode(alts)
 		if d, ok := o.get("discriminator"); ok {
@@ -422,6 +434,28 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		return alts[0], nil
 	}
 	return c.unionNode(alts), nil
+}
+
+// isNever says whether schema v accepts no value: false, or a not of a
+// schema that accepts every one ({"not": {}}, as zod writes z.never()).
+func isNever(v any) bool {
+	switch v := v.(type) {
+	case bool:
+		return !v
+	case *ordered:
+		n, ok := v.get("not")
+		if !ok || slices.ContainsFunc(v.keys, func(k string) bool { return k != "not" && !schemaAnnotations[k] }) {
+			return false
+		}
+		switch n := n.(type) {
+		case bool:
+			return n
+		case *ordered:
+			// format is read as an annotation but holds a text here.
+			return !slices.ContainsFunc(n.keys, func(k string) bool { return !schemaAnnotations[k] || k == "format" })
+		}
+	}
+	return false
 }
 
 // jsonTypes are JSON's types, as a type keyword names them (integer
@@ -509,7 +543,7 @@ func integerNode(o *ordered, path string) (*schemaNode, error) {
 		}
 	}
 	if v, ok := o.get("multipleOf"); ok {
-		mult, err := integerMultiple(v)
+		mult, err := integerMultiples(v)
 		if err != nil {
 			return nil, schemaErr(path, "multipleOf: %v", err)
 		}
@@ -524,6 +558,31 @@ func integerNode(o *ordered, path string) (*schemaNode, error) {
 		return nil, schemaErr(path, "no integer lies within the bounds")
 	}
 	return n, nil
+}
+
+// integerMultiples is the step of the integers a multipleOf leaves, or
+// several merged parts' multipleOfs leave together (zod writes
+// z.number().int().multipleOf(3).multipleOf(5) as multipleOf 3 and allOf
+// [{multipleOf: 5}]): their least common multiple.
+func integerMultiples(v any) (int64, error) {
+	list, ok := v.(multipleList)
+	if !ok {
+		return integerMultiple(v)
+	}
+	l := big.NewInt(1)
+	for _, e := range list {
+		m, err := integerMultiple(e)
+		if err != nil {
+			return 0, err
+		}
+		b := big.NewInt(m)
+		g := new(big.Int).GCD(nil, nil, l, b)
+		l.Mul(l, b.Div(b, g))
+		if !l.IsInt64() || l.Int64() > maxExactInt {
+			return 0, fmt.Errorf("the least common multiple of %v is above 2^53", list)
+		}
+	}
+	return l.Int64(), nil
 }
 
 // integerMultiple is the whole numbers a multipleOf (a positive decimal)
@@ -637,27 +696,37 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 		n := &schemaNode{kind: kString, min: lo, max: hi}
 		k := 0
 		if p, ok := o.get("pattern"); ok {
-			src, isString := p.(string)
-			if !isString {
+			var srcs []string
+			switch p := p.(type) {
+			case string:
+				srcs = []string{p}
+			case patternList:
+				srcs = p
+			default:
 				return nil, schemaErr(path, "pattern must be a string")
 			}
-			dfas, err := patternTexts(src)
-			if err != nil {
-				return nil, schemaErr(path, "pattern %q: %v", src, err)
+			for _, src := range srcs {
+				dfas, err := patternTexts(src)
+				if err != nil {
+					return nil, schemaErr(path, "pattern %q: %v", src, err)
+				}
+				switch {
+				case len(srcs) == 1 && len(dfas) > maxTexts:
+					return nil, schemaErr(path, "pattern %q: more than %d lookaheads", src, maxTexts-1)
+				case k+len(dfas) > maxTexts:
+					return nil, schemaErr(path, "patterns %q: more than %d automata (one a pattern, one each lookahead it opens with)", srcs, maxTexts)
+				}
+				k += copy(n.texts[k:], dfas)
 			}
-			if len(dfas) > maxTexts {
-				return nil, schemaErr(path, "pattern %q: more than %d lookaheads", src, maxTexts-1)
-			}
-			k += copy(n.texts[:], dfas)
 		}
 		if f, ok := o.get("format"); ok {
 			if g, maxLen, finish := formatGrammar(f); g != nil {
 				if k == maxTexts {
-					return nil, schemaErr(path, "pattern %q with %d lookaheads beside format %v: more than %d automata", o.vals["pattern"], k-1, f, maxTexts)
+					return nil, schemaErr(path, "pattern %v beside format %v: more than %d automata (one a pattern, one each lookahead it opens with, one the format)", o.vals["pattern"], f, maxTexts)
 				}
 				n.texts[k] = newStringDFA(g)
 				n.finish = finish
-				n.finishes = newStateCache[[maxTexts]int32, int]()
+				n.finishes = newStateCache[textStates, int]()
 				if maxLen > 0 && (n.max < 0 || n.max > maxLen) {
 					n.max = maxLen
 					if n.min > n.max {
@@ -671,6 +740,9 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 		}
 		if n.texts[1] != nil {
 			n.joint = newJointCache(n.texts[:])
+			if !n.jointLive(textStates{}) {
+				return nil, fmt.Errorf("%w: %w: %s: no text matches the patterns %v and format %v together", ErrSchema, errNoValue, path, o.vals["pattern"], o.vals["format"])
+			}
 		}
 		return n, nil
 	case "integer":
@@ -744,7 +816,7 @@ func (c *schemaCompiler) arrayItems(n *schemaNode, o *ordered, path string) erro
 	if !hasItems {
 		return nil
 	}
-	if b, isBool := rest.(bool); isBool && !b {
+	if isNever(rest) {
 		// No item past the leading ones.
 		if n.max < 0 || n.max > len(n.prefix) {
 			n.max = len(n.prefix)
@@ -1049,16 +1121,13 @@ func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, erro
 				return nil, schemaErr(path, "required names properties that are not declared")
 			}
 		}
-		switch e := extra.(type) {
-		case nil:
-			if hasExtra {
-				return nil, schemaErr(path, "additionalProperties must be a schema")
-			}
+		switch {
+		case extra == nil && hasExtra:
+			return nil, schemaErr(path, "additionalProperties must be a schema")
+		case extra == nil:
 			extra = true
-		case bool:
-			if !e {
-				return &schemaNode{kind: kObject}, nil // only {}
-			}
+		case isNever(extra):
+			return &schemaNode{kind: kObject}, nil // only {}
 		}
 		vals, err := c.node(extra, path+"/additionalProperties")
 		if err != nil {
@@ -1075,7 +1144,12 @@ func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, erro
 	}
 	n := &schemaNode{kind: kObject}
 	index := map[string]int{}
+	forbidden := map[string]bool{}
 	for _, name := range po.keys {
+		if isNever(po.vals[name]) {
+			forbidden[name] = true // a property that must not be given: left unwritten
+			continue
+		}
 		if strings.ContainsAny(name, "\"\\") || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 }) || name == "" {
 			return nil, schemaErr(path, "property name %q needs escaping; not supported", name)
 		}
@@ -1094,6 +1168,9 @@ func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, erro
 		for _, e := range l {
 			name, _ := e.(string)
 			i, ok := index[name]
+			if forbidden[name] {
+				return nil, schemaErr(path, "required property %q has a schema that accepts nothing", name)
+			}
 			if !ok {
 				return nil, schemaErr(path, "required property %q is not declared", name)
 			}

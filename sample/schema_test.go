@@ -523,6 +523,33 @@ var schemaTable = []struct {
 			`{"e":"kim@` + strings.Repeat(strings.Repeat("a", 63)+".", 3) + strings.Repeat("b", 58) + `"}`},
 		[]string{`{"host":"` + strings.Repeat(strings.Repeat("a", 63)+".", 3) + strings.Repeat("b", 62) + `"}`,
 			`{"e":"kim@` + strings.Repeat(strings.Repeat("a", 63)+".", 3) + strings.Repeat("b", 59) + `"}`}},
+	// zod 4's z.email(): its format and a pattern that opens with two
+	// lookaheads, four automata at once.
+	{`{"type":"string","format":"email","pattern":"^(?!\\.)(?!.*\\.\\.)([A-Za-z0-9_'+\\-\\.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\\-]*\\.)+[A-Za-z]{2,}$"}`,
+		[]string{`"kim.j@example.kr"`, `"a_b+c@mail.example.com"`},
+		[]string{`".kim@example.kr"`, `"kim..j@example.kr"`, `"kim@example.k"`, `"kim@-x.kr"`, `"kim.@example.kr"`}},
+	// Several patterns through allOf (zod's z.string().regex(a).regex(b)),
+	// each held.
+	{`{"type":"string","allOf":[{"pattern":"^[a-z]+$"},{"pattern":"q"},{"pattern":"^.{2,4}$"}]}`,
+		[]string{`"aq"`, `"qqqq"`, `"zqz"`},
+		[]string{`"q"`, `"aaa"`, `"aqaqa"`, `"aQ"`}},
+	{`{"type":"object","propertyNames":{"pattern":"^k"},"patternProperties":{"[0-9]$":{"type":"integer"}}}`,
+		[]string{`{"k1":1,"kk2":2}`, `{}`},
+		[]string{`{"k":1}`, `{"a1":1}`, `{"k1":"x"}`}},
+	// multipleOfs of several parts: their least common multiple.
+	{`{"type":"array","items":{"type":"integer","multipleOf":6,"allOf":[{"multipleOf":4},{"multipleOf":2.5}]}}`,
+		[]string{`[0,60,-120]`},
+		[]string{`[12]`, `[20]`, `[30]`, `[6]`, `[0,6]`}},
+	// A schema that accepts nothing (zod's z.never(), {"not": {}}): an
+	// alternative left out, a property never written, no more items.
+	{`{"type":"object","properties":{"a":{"anyOf":[{"type":"integer"},{"not":{}}]},"b":{"not":{"title":"never"}},"c":{"type":"array","items":{"not":{}}},"d":{"type":"array","prefixItems":[{"type":"null"}],"items":{"not":true}}}}`,
+		[]string{`{"a":1,"c":[],"d":[null]}`, `{"d":[]}`},
+		[]string{`{"b":1}`, `{"b":null}`, `{"c":[1]}`, `{"d":[null,null]}`, `{"a":"x"}`}},
+	// contentEncoding and contentMediaType are annotations (the pattern
+	// holds the text).
+	{`{"type":"string","contentEncoding":"base64","contentMediaType":"image/png","pattern":"^([0-9a-zA-Z+/]{4})*(([0-9a-zA-Z+/]{2}==)|([0-9a-zA-Z+/]{3}=))?$"}`,
+		[]string{`"QUJD"`, `"QUI="`, `""`},
+		[]string{`"QUJ"`, `"Q==="`}},
 	// Annotations are ignored.
 	{`{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:x","title":"T","description":"D","$comment":"c",` +
 		`"type":"object","properties":{"a":{"type":"string","title":"A","default":"z","examples":["q"],"format":"iri"}}}`,
@@ -610,8 +637,10 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"string","pattern":"^(?!)x"}`, "refuses every text"},
 		{`{"type":"string","pattern":"^(?<=a)b"}`, "pattern"},
 		{`{"type":"string","pattern":"a(?=b)"}`, "pattern"},
-		{`{"type":"string","pattern":"^(?=a)(?=.b)(?=..c)"}`, "more than 2 lookaheads"},
-		{`{"type":"string","pattern":"^(?=2)(?!.*-13-)","format":"date"}`, "automata"},
+		{`{"type":"string","pattern":"^P(?:(\\d+W)|(?!.*W)\\d+D)$"}`, "lookaround at \"(?!.*W)"},
+		{`{"type":"string","pattern":"[(?=]x(?<!y)"}`, "lookaround at \"(?<!y)\""},
+		{`{"type":"string","pattern":"^(?=a)(?=.b)(?=..c)(?=...d)"}`, "more than 3 lookaheads"},
+		{`{"type":"string","pattern":"^(?=2)(?!.*-13-)(?!.*-12-)","format":"date"}`, "automata"},
 		{`{"type":"string","pattern":"^(?=a"}`, "unbalanced"},
 		{`{"type":"object","properties":{"a":{}},"patternProperties":{"^a":{}}}`, "patternProperties"},
 		{`{"type":"object","propertyNames":{"pattern":"^a"},"patternProperties":{"^b":{}}}`, "pattern"},
@@ -670,7 +699,13 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"anyOf":[{},{"type":"null"}]}`, ""},
 		{`{"anyOf":[{"type":"array"},{"$ref":"#/$defs/A"}],"$defs":{"A":{"type":"array"}}}`, ""},
 		{`{"allOf":[{"type":"string"},{"type":"integer"}]}`, "none in common"},
-		{`{"allOf":[{"type":"string","pattern":"a"},{"pattern":"b"}]}`, "pattern"},
+		{`{"allOf":[{"type":"string","pattern":"^a"},{"pattern":"^b"}]}`, "no text matches"},
+		{`{"type":"string","format":"date","pattern":"^[a-z]"}`, "no text matches"},
+		{`{"type":"string","allOf":[{"pattern":"^(?=a)"},{"pattern":"^(?=b)"},{"pattern":"c"}]}`, "more than 4 automata"},
+		{`{"type":"integer","allOf":[{"multipleOf":4294967296},{"multipleOf":4294967295}]}`, "above 2^53"},
+		{`{"type":"object","properties":{"a":false},"required":["a"]}`, "accepts nothing"},
+		{`{"anyOf":[false,{"not":{"description":"x"}}]}`, "every alternative"},
+		{`{"not":{"format":"email"}}`, "not"},
 		{`{"allOf":[{"type":"string","format":"date"},{"format":"uuid"}]}`, "format"},
 		{`{"allOf":[{"properties":{"a":{}},"required":["a"]},{"additionalProperties":false}]}`, "forbids"},
 		{`{"allOf":[{"const":1},{"const":2}]}`, "consts differ"},
@@ -816,6 +851,7 @@ type tSchema struct {
 	alts           []*tSchema
 	ref            string
 	pattern        string // tString: a pattern from tPatterns, or none
+	also           string // tString: a second pattern, written in an allOf
 	// tTagged: alts are tObjects, each requiring the property tag, a
 	// tEnum of values no other takes; refs[i] names the $defs entry alts[i]
 	// is written as ("": inline); keyword: the discriminator is written.
@@ -857,6 +893,25 @@ func (g *schemaGen) scalar() *tSchema {
 		s.min, s.max = g.bounds(3, 4)
 		if r.IntN(3) == 0 && s.min <= 1 && (s.max < 0 || s.max >= 3) {
 			s.pattern = tPatterns[r.IntN(len(tPatterns))]
+			if r.IntN(3) == 0 {
+				// A second pattern, kept where some short string meets both.
+				s.also = tPatterns[r.IntN(len(tPatterns))]
+				a, b := ecmaMatcher(s.pattern), ecmaMatcher(s.also)
+				met := false
+				for range 2000 {
+					var text string
+					n := g.stringNode(s.min, s.max)
+					if json.Unmarshal([]byte(`"`+strings.Join(n.pieces, "")+`"`), &text) == nil && a(text) && b(text) {
+						met = true
+						break
+					}
+				}
+				_, la, _ := splitLookaheads(s.pattern)
+				_, lb, _ := splitLookaheads(s.also)
+				if !met || 2+len(la)+len(lb) > maxTexts {
+					s.also = ""
+				}
+			}
 		}
 		return s
 	case 2:
@@ -928,7 +983,7 @@ func (g *schemaGen) array(depth int) *tSchema {
 		s.min = min(s.min, len(s.prefix))
 	}
 	if it := s.items; len(s.prefix) == 0 && it != nil && g.r.IntN(2) == 0 &&
-		(it.kind == tString && it.pattern == "" && it.max != 0 || it.kind == tInteger || it.kind == tBoolean) {
+		(it.kind == tString && it.pattern == "" && it.also == "" && it.max != 0 || it.kind == tInteger || it.kind == tBoolean) {
 		s.unique = true
 	}
 	return s
@@ -1196,6 +1251,9 @@ func (g *schemaGen) render(s *tSchema, extra ...string) string {
 		if s.pattern != "" {
 			m = append(m, `"pattern":`+tQuote(s.pattern))
 		}
+		if s.also != "" {
+			m = append(m, `"allOf":[{"pattern":`+tQuote(s.also)+`}]`)
+		}
 	case tTypes:
 		var ts []string
 		for _, k := range s.types {
@@ -1212,6 +1270,11 @@ func (g *schemaGen) render(s *tSchema, extra ...string) string {
 		var as []string
 		for _, a := range s.alts {
 			as = append(as, g.render(a))
+		}
+		if r.IntN(8) == 0 {
+			// An alternative no value meets (zod's z.never()) is left out.
+			never := []string{`false`, `{"not":{}}`, `{"not":true,"title":"never"}`}[r.IntN(3)]
+			as = slices.Insert(as, r.IntN(len(as)+1), never)
 		}
 		m = append(m, `"`+[]string{"anyOf", "oneOf"}[r.IntN(2)]+`":[`+strings.Join(as, ",")+"]")
 	case tRef:
@@ -1490,16 +1553,20 @@ func (g *schemaGen) instance(s *tSchema, depth int) *tNode {
 		return n
 	case tString:
 		if s.pattern != "" {
-			// Strings at random until one meets the pattern.
+			// Strings at random until one meets the patterns.
 			re := ecmaMatcher(s.pattern)
-			for range 1000 {
+			also := func(string) bool { return true }
+			if s.also != "" {
+				also = ecmaMatcher(s.also)
+			}
+			for range 5000 {
 				n := g.stringNode(s.min, s.max)
 				var text string
-				if json.Unmarshal([]byte(`"`+strings.Join(n.pieces, "")+`"`), &text) == nil && re(text) {
+				if json.Unmarshal([]byte(`"`+strings.Join(n.pieces, "")+`"`), &text) == nil && re(text) && also(text) {
 					return n
 				}
 			}
-			panic("no string meets " + s.pattern)
+			panic("no string meets " + s.pattern + " and " + s.also)
 		}
 	}
 	return g.scalarNode(s.kind, s.min, s.max)
@@ -1904,7 +1971,7 @@ func (g *schemaGen) valid(s *tSchema, v refValue) bool {
 	case tString:
 		n := utf8.RuneCountInString(v.text)
 		return v.kind == '"' && (s.min < 0 || n >= s.min) && (s.max < 0 || n <= s.max) &&
-			(s.pattern == "" || ecmaMatcher(s.pattern)(v.text))
+			(s.pattern == "" || ecmaMatcher(s.pattern)(v.text)) && (s.also == "" || ecmaMatcher(s.also)(v.text))
 	case tInteger:
 		return v.kind == '0' && refInteger(v.text)
 	case tNumber:
@@ -2205,6 +2272,9 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		`{"type":"object","properties":{"m":{"type":"object","additionalProperties":{"type":"integer"},"minProperties":2,"maxProperties":3},"e":{"type":"object","propertyNames":{"enum":["x","y","z"]},"additionalProperties":{"enum":["x",null]},"minProperties":2},"k":{"type":"object","propertyNames":{"maxLength":1},"additionalProperties":{"type":"boolean"},"minProperties":2,"maxProperties":4}},"required":["m","e","k"]}`,
 		// Map keys under a pattern, a length and a format.
 		`{"type":"object","properties":{"m":{"propertyNames":{"pattern":"^[a-z][0-9]$","maxLength":2},"additionalProperties":{"type":"integer"}},"d":{"propertyNames":{"format":"date"},"maxProperties":2}},"required":["m","d"]}`,
+		// Four automata at once (zod's z.email() under a length), several
+		// patterns through allOf, on a string and on a map's keys.
+		`{"type":"object","properties":{"e":{"type":"string","format":"email","pattern":"^(?!\\.)(?!.*\\.\\.)([A-Za-z0-9_'+\\-\\.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\\-]*\\.)+[A-Za-z]{2,}$","maxLength":10},"s":{"type":"string","allOf":[{"pattern":"^[a-c]+$"},{"pattern":"b"},{"pattern":"^.{0,3}$"}]},"k":{"propertyNames":{"pattern":"^k"},"patternProperties":{"[0-9]$":{"type":"integer"}}}},"required":["e","s","k"]}`,
 		// Objects told apart by their first key, one of them {}; a first
 		// key that leaves minProperties unmet is not offered.
 		`{"type":"array","items":{"anyOf":[{"properties":{"a":{"type":"integer"},"ab":{"type":"boolean"}},"required":["ab"]},{"properties":{"b":{"type":"null"},"c":{"type":"null"}},"minProperties":2},{"properties":{"x":{"const":1}}}]},"minItems":2}`,

@@ -261,7 +261,16 @@ type schemaNode struct {
 	// string from filling its length with a text it cannot end
 	// (roomToFinish). With a pattern too, their intersection can need more.
 	finish   int
-	finishes *stateCache[textStates, int] // finishDistance's answers; non-nil with finish
+	finishes *stateCache[textStates, int] // finishDistance's answers; non-nil with texts[0]
+	// finishChars is one character of each class the texts tell apart,
+	// which finishDistance steps, and starts the classes' first
+	// characters; nil where they tell more than maxJointChars apart (the
+	// searches are then skipped).
+	finishChars [][]byte
+	starts      []rune
+	// mids: charCanFinish's answers, by the states within a character,
+	// the characters its bytes so far leave and the room after it
+	mids *stateCache[midChar, bool]
 	// joint remembers which states of several automata can still be
 	// whole together (non-nil with texts[1]).
 	joint *jointCache
@@ -748,10 +757,20 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			if f.u8, ok = utf8Next(f.u8, c); !ok || !n.textByte(f, c) {
 				return stepFail
 			}
-			if n.joint != nil {
+			room := -1 // characters left after this one, where roomToFinish will judge it
+			if n.max >= 0 {
+				after := n.max - int(f.count) // the count takes a character at its lead byte
+				if c&0xC0 != 0x80 {
+					after--
+				}
+				if n.roomChecked(after) {
+					room = after
+				}
+			}
+			if n.joint != nil || room >= 0 && n.starts != nil {
 				// Within a character, its first bytes (their bits in num)
 				// must leave an ending after which the automata can still
-				// match together.
+				// match together, in the room left.
 				if c&0xC0 != 0x80 {
 					f.num = uint64(c) & (0x3F >> (f.u8 & 3)) // a lead byte's bits
 				} else {
@@ -759,7 +778,7 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 				}
 				if left := int(f.u8 & 3); f.u8 != 0 {
 					lo := rune(f.num) << (6 * left)
-					if !n.charCanFinish(f.pat, lo, lo|(1<<(6*left)-1), left) {
+					if !n.charCanFinish(f.pat, lo, lo|(1<<(6*left)-1), left, room) {
 						return stepFail
 					}
 				}
@@ -938,6 +957,13 @@ func (n *schemaNode) endNumber(f *schemaFrame) int {
 	return stepDoneRetry
 }
 
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // viable says whether an integer whose first digits (k of them, value v,
 // sign neg) are written can still end within [lo, hi]: some number of
 // further digits j gives magnitudes v·10^j … v·10^j + 10^j − 1. A unique
@@ -970,7 +996,9 @@ func (n *schemaNode) viable(neg bool, v uint64, k int, seen *seenList) bool {
 		return q*n.mult <= b
 	}
 	if k == 0 { // only the sign: any magnitude
-		return within(0, 1<<62)
+		// A minus sign where the bounds leave no negative integer could
+		// only begin -0 (valid, and 0 is written so): refused.
+		return within(boolInt(neg), 1<<62)
 	}
 	if v == 0 { // a leading 0 is the whole number
 		return k == 1 && within(0, 0)
@@ -1018,12 +1046,32 @@ func (n *schemaNode) roomToFinish(f *schemaFrame, res int) int {
 	case left == 0:
 		// The last character maxLength allows: the text must be whole.
 		return okIf(n.textWhole(f))
-	case n.finish == 0, left >= n.finish, n.canFinishWithin(f.pat, left):
-		// A pattern's automaton can be large and take any character, so
-		// only its last character is looked at.
+	case !n.roomChecked(left), n.canFinishWithin(f.pat, left):
 		return res
 	}
 	return stepFail
+}
+
+// maxFinishLook is how near maxLength a pattern's text is checked for
+// room to finish: a pattern that needs more characters than this to end
+// may still write itself into a text it cannot end, far from the limit.
+const maxFinishLook = 32
+
+// roomChecked says whether a character of a string under maxLength that
+// leaves left characters must leave room for the texts to become whole
+// in them: a format alone only where fewer than its finish bound are
+// left; a pattern (with or without a format) within maxFinishLook of the
+// limit too.
+func (n *schemaNode) roomChecked(left int) bool {
+	switch {
+	case n.max < 0 || n.texts[0] == nil:
+		return false
+	case left == 0:
+		return true
+	case left >= n.finish && (n.finish > 0 && n.texts[1] == nil || left > maxFinishLook):
+		return false
+	}
+	return true
 }
 
 // canFinishWithin says whether texts in states st can become whole within
@@ -1035,18 +1083,19 @@ func (n *schemaNode) canFinishWithin(st textStates, left int) bool {
 	return n.finishDistance(st) <= left
 }
 
-// finishDistance is the fewest printable ASCII characters after which
-// texts in states st are whole (a format's characters; a quote or
-// backslash would be an escape, which the formats' texts do not take
-// either), found by a breadth-first search over the states they reach and
-// remembered; math.MaxInt where none is.
+// finishDistance is the fewest characters after which texts in states st
+// are whole, found by a breadth-first search over the states one
+// character of each class they tell apart leads to (any character can be
+// written, escaped if need be), and remembered; math.MaxInt where none
+// is. Where the classes are too many or the search passes
+// maxJointSearch states, 0: taken as able to finish.
 func (n *schemaNode) finishDistance(st textStates) int {
 	d, seen := n.finishes.get(st)
 	if seen {
 		return d
 	}
 	d = math.MaxInt
-	if n.wholeAt(st) {
+	if n.wholeAt(st) || n.finishChars == nil {
 		d = 0
 	}
 	visited := map[textStates]bool{st: true}
@@ -1054,20 +1103,30 @@ func (n *schemaNode) finishDistance(st textStates) int {
 	for depth := 1; d == math.MaxInt && len(level) > 0; depth++ {
 		var next []textStates
 		for _, from := range level {
-			for c := byte(0x20); c < 0x7f && d == math.MaxInt; c++ {
-				if c == '"' || c == '\\' {
-					continue
-				}
+		chars:
+			for _, r := range n.finishChars {
 				to := from
-				if !n.stepTexts(&to, c) || visited[to] {
+				for _, c := range r {
+					if !n.stepTexts(&to, c) {
+						continue chars
+					}
+				}
+				if visited[to] {
 					continue
 				}
 				if n.wholeAt(to) {
 					d = depth
+					break
 				}
 				visited[to] = true
 				next = append(next, to)
 			}
+			if d != math.MaxInt {
+				break
+			}
+		}
+		if len(visited) > maxJointSearch {
+			d = min(d, 0)
 		}
 		level = next
 	}
@@ -1141,19 +1200,19 @@ func (n *schemaNode) textsLive(st textStates) bool {
 // so that they can still all match together (a character's first bytes
 // may admit only endings after which they cannot). One character of
 // each class in lo-hi is tried, its remaining bytes stepped.
-func (n *schemaNode) charCanFinish(st textStates, lo, hi rune, left int) bool {
-	if n.joint == nil {
+func (n *schemaNode) charCanFinish(st textStates, lo, hi rune, left, room int) bool {
+	if n.starts == nil {
 		return true
 	}
 	// The shortest form's bounds: E0 and F0 leave no overlong one, F4
 	// nothing past U+10FFFF.
 	lo, hi = max(lo, [4]rune{0, 0x80, 0x800, 0x10000}[left]), min(hi, utf8.MaxRune)
-	key := midChar{st, lo, hi}
-	if ok, seen := n.joint.mid.get(key); seen {
+	key := midChar{st, lo, hi, room}
+	if ok, seen := n.mids.get(key); seen {
 		return ok
 	}
 	ok := false
-	starts := n.joint.starts
+	starts := n.starts
 	i, _ := slices.BinarySearch(starts, lo+1)
 	for i--; i < len(starts) && !ok; i++ {
 		r := lo
@@ -1180,9 +1239,9 @@ func (n *schemaNode) charCanFinish(st textStates, lo, hi rune, left int) bool {
 				break
 			}
 		}
-		ok = ok && n.textsLive(to)
+		ok = ok && n.textsLive(to) && (room < 0 || n.canFinishWithin(to, room))
 	}
-	n.joint.mid.put(key, ok)
+	n.mids.put(key, ok)
 	return ok
 }
 
@@ -1233,38 +1292,18 @@ func (n *schemaNode) jointLive(st textStates) bool {
 // characters its search steps.
 type jointCache struct {
 	answers *stateCache[textStates, bool]
-	// mid: charCanFinish's answers, by the states within a character and
-	// the characters its bytes so far leave
-	mid    *stateCache[midChar, bool]
-	chars  [][]byte // UTF-8
-	starts []rune   // the first character of each class, chars' own or a surrogate
+	chars   [][]byte // UTF-8
 }
 
 type midChar struct {
 	st     textStates
 	lo, hi rune
+	room   int
 }
 
 // maxJointChars bounds the classes of characters jointLive steps; texts
 // whose automata tell more apart go unchecked together.
 const maxJointChars = 256
-
-// newJointCache is the cache for texts, nil where they tell more than
-// maxJointChars classes of characters apart.
-func newJointCache(texts []*stringDFA) *jointCache {
-	var gs []*Grammar
-	for _, d := range texts {
-		if d != nil {
-			gs = append(gs, d.m.g)
-		}
-	}
-	chars, starts := charClasses(gs...)
-	j := &jointCache{answers: newStateCache[textStates, bool](), mid: newStateCache[midChar, bool](), chars: chars, starts: starts}
-	if len(j.chars) > maxJointChars {
-		return nil
-	}
-	return j
-}
 
 // charClasses is one character (UTF-8) of each class the grammars tell
 // apart: a class is a run of characters between the bounds of the ranges
@@ -1330,7 +1369,7 @@ func (n *schemaNode) escapeCanFinish(f *schemaFrame, lo, hi rune, left int) bool
 		return true
 	}
 	room := left // as roomToFinish judges the character
-	if n.max < 0 || left > 0 && (n.finish == 0 || left >= n.finish) {
+	if n.max < 0 || left > 0 && !n.roomChecked(left) {
 		room = -1
 	}
 	key := escapeKey{pat: f.pat, lo: lo, hi: hi, room: room}

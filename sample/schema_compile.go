@@ -726,7 +726,6 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 				}
 				n.texts[k] = newStringDFA(g)
 				n.finish = finish
-				n.finishes = newStateCache[textStates, int]()
 				if maxLen > 0 && (n.max < 0 || n.max > maxLen) {
 					n.max = maxLen
 					if n.min > n.max {
@@ -737,12 +736,27 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 		}
 		if n.texts[0] != nil {
 			n.escapes = newStateCache[escapeKey, bool]()
+			n.finishes = newStateCache[textStates, int]()
+			var gs []*Grammar
+			for _, d := range n.texts {
+				if d != nil {
+					gs = append(gs, d.m.g)
+				}
+			}
+			// Texts whose automata tell more classes of characters apart
+			// go unsearched (taken as able to match and finish).
+			if chars, starts := charClasses(gs...); len(chars) <= maxJointChars {
+				n.finishChars, n.starts, n.mids = chars, starts, newStateCache[midChar, bool]()
+			}
 		}
-		if n.texts[1] != nil {
-			n.joint = newJointCache(n.texts[:])
+		if n.texts[1] != nil && n.finishChars != nil {
+			n.joint = &jointCache{answers: newStateCache[textStates, bool](), chars: n.finishChars}
 			if !n.jointLive(textStates{}) {
 				return nil, fmt.Errorf("%w: %w: %s: no text matches the patterns %v and format %v together", ErrSchema, errNoValue, path, o.vals["pattern"], o.vals["format"])
 			}
+		}
+		if n.texts[0] != nil && n.max >= 0 && n.finishDistance(textStates{}) > n.max {
+			return nil, fmt.Errorf("%w: %w: %s: no text of at most %d characters (maxLength) matches the pattern %v and format %v", ErrSchema, errNoValue, path, n.max, o.vals["pattern"], o.vals["format"])
 		}
 		return n, nil
 	case "integer":

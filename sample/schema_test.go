@@ -179,7 +179,9 @@ var schemaTable = []struct {
 		[]string{`[null]`, `[true,true]`, `[true,null,1]`}},
 	{`{"type":"array","prefixItems":[{"enum":["x","y"]},{"type":"integer","minimum":0}],"items":false}`,
 		[]string{`[]`, `["x"]`, `["y",0]`},
-		[]string{`["z"]`, `["x",-1]`, `["x",1,2]`}},
+		// -0 is valid, but a minus sign that can only begin it is not
+		// written: 0 is.
+		[]string{`["z"]`, `["x",-1]`, `["x",1,2]`, `["x",-0]`}},
 	{`{"type":"array","prefixItems":[{"type":"string"}]}`,
 		[]string{`["a"]`, `["a",1,{"b":[]}]`, `[]`},
 		[]string{`[1]`}},
@@ -700,6 +702,8 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"anyOf":[{"type":"array"},{"$ref":"#/$defs/A"}],"$defs":{"A":{"type":"array"}}}`, ""},
 		{`{"allOf":[{"type":"string"},{"type":"integer"}]}`, "none in common"},
 		{`{"allOf":[{"type":"string","pattern":"^a"},{"pattern":"^b"}]}`, "no text matches"},
+		{`{"type":"string","pattern":"^abc$","maxLength":2}`, "no text of at most 2 characters"},
+		{`{"type":"string","format":"email","pattern":"^.{8}","maxLength":7}`, "no text of at most 7"},
 		{`{"type":"string","format":"date","pattern":"^[a-z]"}`, "no text matches"},
 		{`{"type":"string","allOf":[{"pattern":"^(?=a)"},{"pattern":"^(?=b)"},{"pattern":"c"}]}`, "more than 4 automata"},
 		{`{"type":"integer","allOf":[{"multipleOf":4294967296},{"multipleOf":4294967295}]}`, "above 2^53"},
@@ -2248,6 +2252,10 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		// ASCII one: a multi-byte last character is judged at its last
 		// byte, which single-byte pieces can still leave with no way on).
 		`{"type":"object","properties":{"p":{"type":"string","pattern":"^[a-z]+[0-9]$","maxLength":4},"q":{"type":"string","pattern":"^(ab|c)+$","maxLength":5}},"required":["p","q"]}`,
+		// Near maxLength, a pattern's text must keep room for the
+		// characters it still needs: xy, a UUID's rest, two Hangul
+		// syllables, an e-mail address's domain.
+		`{"type":"object","properties":{"p":{"type":"string","pattern":"^.*xy$","maxLength":5},"u":{"type":"string","pattern":"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$","maxLength":40},"k":{"type":"string","pattern":"[가-힣]{2}$","maxLength":4},"e":{"type":"string","pattern":"^[^@]+@[a-z]+\\.[a-z]{2,}$","maxLength":8}},"required":["p","u","k","e"]}`,
 		`{"type":"object","properties":{"name":{"type":"string","minLength":2,"maxLength":4},"code":{"type":"string","pattern":"^[A-Z]{2}-\\d{3}$"},"ko":{"type":"string","pattern":"[가-힣]+"}},"required":["name","code","ko"]}`,
 		`{"type":"object","properties":{"opt":{"anyOf":[{"type":"string","maxLength":3},{"type":"null"}]},"m":{"type":"object","additionalProperties":{"type":"integer","minimum":0,"maximum":99}}},"required":["opt","m"]}`,
 		// Bounded numbers: a digit or point that leaves nothing in range

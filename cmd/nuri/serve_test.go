@@ -779,6 +779,57 @@ func TestServeJSONSchemaNumbers(t *testing.T) {
 	}
 }
 
+// A schema as zod 4's z.toJSONSchema writes it, on the real engine:
+// z.email().max(40) (a format and a pattern with two lookaheads), a
+// string under two regexes (allOf of patterns), z.uuid(), an integer
+// with two multipleOfs and a z.never() property. Every reply meets the
+// regexes zod would test.
+func TestServeJSONSchemaZod(t *testing.T) {
+	base := startServe(t, "--disable-any-whitespace")
+	client := openaiClient(base)
+	const emailPattern = `^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-\.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$`
+	const uuidPattern = `^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000)$`
+	quoted := func(s string) string {
+		b, _ := json.Marshal(s)
+		return string(b)
+	}
+	var schema map[string]any
+	if err := json.Unmarshal([]byte(`{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{
+		"email":{"type":"string","maxLength":40,"format":"email","pattern":`+quoted(emailPattern)+`},
+		"handle":{"type":"string","maxLength":8,"allOf":[{"pattern":"^[a-z]+$"},{"pattern":"k"}]},
+		"id":{"type":"string","format":"uuid","pattern":`+quoted(uuidPattern)+`},
+		"qty":{"type":"integer","minimum":0,"maximum":100,"multipleOf":3,"allOf":[{"multipleOf":4}]},
+		"legacy":{"not":{}}},
+		"required":["email","handle","id","qty"],"additionalProperties":false}`), &schema); err != nil {
+		t.Fatal(err)
+	}
+	format := openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
+		JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{Name: "zod", Schema: schema, Strict: openai.Bool(true)},
+	}}
+	// Go's regexp has no lookaheads: the e-mail pattern's two are tested
+	// apart.
+	email := regexp.MustCompile(`^([A-Za-z0-9_'+\-\.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$`)
+	uuid := regexp.MustCompile(uuidPattern)
+	for seed := range int64(4) {
+		c := storiesChat(t, client, seed, 400, func(p *openai.ChatCompletionNewParams) { p.ResponseFormat = format })
+		var got map[string]any
+		if c.FinishReason != "stop" || json.Unmarshal([]byte(c.Message.Content), &got) != nil {
+			t.Fatalf("seed %d: %s %q", seed, c.FinishReason, c.Message.Content)
+		}
+		e, _ := got["email"].(string)
+		h, _ := got["handle"].(string)
+		id, _ := got["id"].(string)
+		q, _ := got["qty"].(float64)
+		_, legacy := got["legacy"]
+		if !email.MatchString(e) || strings.HasPrefix(e, ".") || strings.Contains(e, "..") || utf8.RuneCountInString(e) > 40 ||
+			!regexp.MustCompile(`^[a-z]+$`).MatchString(h) || !strings.Contains(h, "k") || len(h) > 8 ||
+			!uuid.MatchString(id) || q != math.Trunc(q) || int(q)%12 != 0 || q < 0 || q > 100 || legacy || len(got) != 4 {
+			t.Fatalf("seed %d: %q breaks the schema", seed, c.Message.Content)
+		}
+		t.Logf("seed %d: %s", seed, c.Message.Content)
+	}
+}
+
 // A pydantic discriminated union (Field(discriminator="kind")) on the
 // real engine: each shape starts with its tag, and its other properties
 // are the ones that tag's model declares, a Rect's own and, through

@@ -56,16 +56,21 @@ func (c *schemaCompiler) allOfParts(v any, path string, depth int, out []*ordere
 		if isNever(v) {
 			return nil, noValue(path, "not of a schema that accepts everything accepts nothing")
 		}
+		v, err := legacyForms(v, path)
+		if err != nil {
+			return nil, err
+		}
 		if ref, ok := v.get("$ref"); ok {
-			for _, k := range v.keys {
-				if k != "$ref" && !schemaAnnotations[k] {
-					return nil, schemaErr(path, "%q beside $ref is not supported", k)
-				}
-			}
 			s, _ := ref.(string)
 			target, err := c.refTarget(s, path)
 			if err != nil {
 				return nil, err
+			}
+			if rest := without(v, "$ref"); constrains(rest) {
+				// Keywords beside $ref hold too.
+				if out, err = c.allOfParts(rest, path, depth+1, out); err != nil {
+					return nil, err
+				}
 			}
 			return c.allOfParts(target, s, depth+1, out)
 		}
@@ -105,7 +110,7 @@ func without(o *ordered, drop ...string) *ordered {
 
 // constrains says whether o has a keyword other than an annotation.
 func constrains(o *ordered) bool {
-	return slices.ContainsFunc(o.keys, func(k string) bool { return !schemaAnnotations[k] })
+	return slices.ContainsFunc(o.keys, func(k string) bool { return !isAnnotation(k) })
 }
 
 // mergeParts merges parts, left to right, into one schema.
@@ -144,7 +149,7 @@ func mergeTwo(a, b *ordered, path string) (*ordered, error) {
 			m.vals[k] = bv
 			continue
 		}
-		if schemaAnnotations[k] && k != "format" || jsonEqual(av, bv) {
+		if isAnnotation(k) && k != "format" || jsonEqual(av, bv) {
 			continue // a's annotation stands (a format may hold the text)
 		}
 		v, err := mergeKeyword(k, av, bv, path)
@@ -179,7 +184,7 @@ func mergeKeyword(k string, av, bv any, path string) (any, error) {
 		return out, nil
 	case k == "properties":
 		return mergePropertyMaps(av, bv, path)
-	case k == "additionalProperties", k == "items" && isSchema(av) && isSchema(bv):
+	case k == "additionalProperties", k == "unevaluatedProperties", k == "unevaluatedItems", k == "items" && isSchema(av) && isSchema(bv):
 		if isNever(av) || isNever(bv) {
 			return false, nil
 		}

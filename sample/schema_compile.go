@@ -135,6 +135,114 @@ var schemaAnnotations = map[string]bool{
 	// Annotations since 2019-09 (zod writes contentEncoding beside base64's
 	// format and pattern, which hold the text).
 	"contentEncoding": true, "contentMediaType": true, "contentSchema": true,
+	"id": true, // draft 4's $id
+}
+
+// isAnnotation says whether keyword k leaves the values a schema accepts
+// alone: the annotations, and OpenAPI's extensions (x-…).
+func isAnnotation(k string) bool {
+	return schemaAnnotations[k] || strings.HasPrefix(k, "x-")
+}
+
+// legacyForms rewrites OpenAPI 3.0's and draft 4's forms of keywords in
+// their later ones: nullable true (a null too: "null" joins the types, or
+// the schema becomes an anyOf with null), and exclusiveMinimum or
+// exclusiveMaximum true (the minimum or maximum beside it is exclusive).
+// o is left as it is; the result may be o.
+func legacyForms(o *ordered, path string) (*ordered, error) {
+	if !has(o, "nullable") && !slices.ContainsFunc(boundKeys, func(k string) bool { _, b := o.vals[k].(bool); return b }) {
+		return o, nil
+	}
+	out := o // each change below makes a new one (without)
+	for _, k := range []string{"exclusiveMinimum", "exclusiveMaximum"} {
+		b, isBool := out.vals[k].(bool)
+		if !isBool {
+			continue
+		}
+		bound := map[string]string{"exclusiveMinimum": "minimum", "exclusiveMaximum": "maximum"}[k]
+		out = without(out, k)
+		if !b {
+			continue
+		}
+		v, ok := out.get(bound)
+		if !ok {
+			return nil, schemaErr(path, "%s true needs %s beside it", k, bound)
+		}
+		out = without(out, bound)
+		out.keys = append(out.keys, k)
+		out.vals[k] = v
+	}
+	n, ok := out.get("nullable")
+	if !ok {
+		return out, nil
+	}
+	b, isBool := n.(bool)
+	if !isBool {
+		return nil, schemaErr(path, "nullable must be a boolean")
+	}
+	out = without(out, "nullable")
+	if !b {
+		return out, nil
+	}
+	t, typed := out.get("type")
+	switch {
+	case has(out, "enum") || has(out, "const"):
+		// OpenAPI 3.0.3: an enum takes null only where it lists it; the
+		// type must then take it too.
+		if !typed {
+			return out, nil
+		}
+		fallthrough
+	case typed && !has(out, "$ref"):
+		var types []any
+		switch t := t.(type) {
+		case string:
+			types = []any{t}
+		case []any:
+			types = slices.Clone(t)
+		default:
+			return nil, schemaErr(path, "type must be a string or a list")
+		}
+		if !slices.Contains(types, any("null")) {
+			types = append(types, "null")
+		}
+		out.vals["type"] = types
+		return out, nil
+	}
+	return &ordered{keys: []string{"anyOf"}, vals: map[string]any{"anyOf": []any{out, &ordered{keys: []string{"type"}, vals: map[string]any{"type": "null"}}}}}, nil
+}
+
+// unevaluatedForms reads unevaluatedProperties and unevaluatedItems as
+// the additionalProperties or items they amount to in a schema that
+// compiles as one (no allOf, anyOf, oneOf or $ref left, whose members
+// or target would evaluate too): an object's properties are the only ones written, so
+// beside declared properties either is met already; a map's keys are
+// all unevaluated unless additionalProperties or patternProperties takes
+// them; an array's items past prefixItems, unless items does.
+func unevaluatedForms(o *ordered) *ordered {
+	if has(o, "allOf") || has(o, "anyOf") || has(o, "oneOf") || has(o, "$ref") {
+		return o
+	}
+	if v, ok := o.get("unevaluatedProperties"); ok {
+		o = without(o, "unevaluatedProperties")
+		if !has(o, "additionalProperties") && !has(o, "patternProperties") {
+			o.keys = append(o.keys, "additionalProperties")
+			o.vals["additionalProperties"] = v
+		}
+	}
+	if v, ok := o.get("unevaluatedItems"); ok {
+		o = without(o, "unevaluatedItems")
+		_, list := o.vals["items"].([]any)
+		switch {
+		case list && !has(o, "additionalItems"):
+			o.keys = append(o.keys, "additionalItems")
+			o.vals["additionalItems"] = v
+		case !has(o, "items"):
+			o.keys = append(o.keys, "items")
+			o.vals["items"] = v
+		}
+	}
+	return o
 }
 
 // stringFormats are the formats a string's text is held to, as regular
@@ -313,22 +421,28 @@ func (c *schemaCompiler) node(v any, path string) (*schemaNode, error) {
 }
 
 func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
+	o, err := legacyForms(o, path)
+	if err != nil {
+		return nil, err
+	}
+	o = unevaluatedForms(o)
 	known := map[string]bool{}
 	for _, k := range []string{"type", "properties", "required", "additionalProperties", "items", "prefixItems", "additionalItems", "uniqueItems", "minProperties", "maxProperties",
 		"minItems", "maxItems", "minLength", "maxLength", "pattern", "enum", "const", "anyOf", "oneOf", "allOf", "$ref",
-		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "discriminator", "propertyNames", "patternProperties", "not"} {
+		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "discriminator", "propertyNames", "patternProperties", "not",
+		"unevaluatedProperties", "unevaluatedItems"} { // read by unevaluatedForms, once nothing beside evaluates
 		known[k] = true
 	}
 	for _, k := range o.keys {
-		if !known[k] && !schemaAnnotations[k] {
+		if !known[k] && !isAnnotation(k) {
 			return nil, schemaErr(path, "keyword %q is not supported", k)
 		}
 	}
 	if ref, ok := o.get("$ref"); ok {
-		for _, k := range o.keys {
-			if k != "$ref" && !schemaAnnotations[k] {
-				return nil, schemaErr(path, "%q beside $ref is not supported", k)
-			}
+		if rest := without(o, "$ref"); constrains(rest) {
+			// Keywords beside $ref hold too (JSON Schema 2019-09 on):
+			// the two merged.
+			return c.merged(allOf(&ordered{keys: []string{"$ref"}, vals: map[string]any{"$ref": ref}}, rest), path)
 		}
 		s, _ := ref.(string)
 		return c.ref(s, path)
@@ -444,7 +558,7 @@ func isNever(v any) bool {
 		return !v
 	case *ordered:
 		n, ok := v.get("not")
-		if !ok || slices.ContainsFunc(v.keys, func(k string) bool { return k != "not" && !schemaAnnotations[k] }) {
+		if !ok || slices.ContainsFunc(v.keys, func(k string) bool { return k != "not" && !isAnnotation(k) }) {
 			return false
 		}
 		switch n := n.(type) {
@@ -452,7 +566,7 @@ func isNever(v any) bool {
 			return n
 		case *ordered:
 			// format is read as an annotation but holds a text here.
-			return !slices.ContainsFunc(n.keys, func(k string) bool { return !schemaAnnotations[k] || k == "format" })
+			return !slices.ContainsFunc(n.keys, func(k string) bool { return !isAnnotation(k) || k == "format" })
 		}
 	}
 	return false
@@ -472,7 +586,7 @@ func notTypes(v any, path string) ([]any, error) {
 	if ok {
 		t, ok = o.get("type")
 	}
-	if !ok || slices.ContainsFunc(o.keys, func(k string) bool { return k != "type" && !schemaAnnotations[k] }) {
+	if !ok || slices.ContainsFunc(o.keys, func(k string) bool { return k != "type" && !isAnnotation(k) }) {
 		return nil, schemaErr(path, "not is supported over types alone ({\"not\": {\"type\": \"null\"}})")
 	}
 	var names []string

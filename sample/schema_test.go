@@ -552,6 +552,22 @@ var schemaTable = []struct {
 	{`{"type":"string","contentEncoding":"base64","contentMediaType":"image/png","pattern":"^([0-9a-zA-Z+/]{4})*(([0-9a-zA-Z+/]{2}==)|([0-9a-zA-Z+/]{3}=))?$"}`,
 		[]string{`"QUJD"`, `"QUI="`, `""`},
 		[]string{`"QUJ"`, `"Q==="`}},
+	// OpenAPI 3.0 and draft 4: nullable, and exclusive bounds as
+	// booleans beside minimum and maximum (zod's openapi-3.0 target, older
+	// FastAPI); extensions (x-…) and draft 4's id are annotations.
+	{`{"type":"object","properties":{"n":{"type":"string","nullable":true,"maxLength":2},"r":{"allOf":[{"$ref":"#/$defs/R"}],"nullable":true},` +
+		`"e":{"type":"string","nullable":true,"enum":["a",null]},"f":{"type":"string","nullable":true,"enum":["a"]},"z":{"type":"integer","nullable":false,"x-order":3},` +
+		`"b":{"type":"number","minimum":0,"exclusiveMinimum":true,"maximum":1,"exclusiveMaximum":false},"i":{"type":"integer","maximum":10,"exclusiveMaximum":true}},` +
+		`"id":"urn:draft4","x-generator":{"name":"g"},"$defs":{"R":{"type":"object","properties":{"k":{"type":"integer"}}}}}`,
+		[]string{`{"n":null}`, `{"n":"ab","r":null,"e":null,"f":"a"}`, `{"r":{"k":1},"e":"a"}`, `{"b":1,"i":9}`, `{"b":0.5,"i":-3}`},
+		[]string{`{"n":"abc"}`, `{"f":null}`, `{"z":null}`, `{"r":{"k":"x"}}`, `{"b":0}`, `{"i":10}`}},
+	// Keywords beside $ref hold too (2019-09 on); unevaluatedProperties
+	// and unevaluatedItems where nothing else evaluates.
+	{`{"$defs":{"base":{"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"string"}}},"m":{"type":"integer","minimum":0}},"type":"object","properties":{` +
+		`"x":{"$ref":"#/$defs/base","required":["b"],"unevaluatedProperties":false},"y":{"$ref":"#/$defs/m","maximum":5},` +
+		`"map":{"type":"object","unevaluatedProperties":{"type":"boolean"}},"t":{"type":"array","prefixItems":[{"type":"integer"}],"unevaluatedItems":false}}}`,
+		[]string{`{"x":{"b":"q"},"y":5,"map":{"k":true},"t":[1]}`, `{"x":{"a":1,"b":""}}`, `{"t":[]}`},
+		[]string{`{"x":{"a":1}}`, `{"y":6}`, `{"y":-1}`, `{"map":{"k":1}}`, `{"t":[1,2]}`}},
 	// Annotations are ignored.
 	{`{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:x","title":"T","description":"D","$comment":"c",` +
 		`"type":"object","properties":{"a":{"type":"string","title":"A","default":"z","examples":["q"],"format":"iri"}}}`,
@@ -654,7 +670,9 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"object","propertyNames":{"enum":["x"]},"minProperties":2}`, "minProperties 2 is above the 1 keys"},
 		{`{"type":"object","propertyNames":{"maxLength":0},"minProperties":2}`, "minProperties 2 is above the 1 keys"},
 		{`{"type":"object","properties":{"a":{},"b":{}},"dependentRequired":{"a":["b"]}}`, "dependentRequired"},
-		{`{"type":"object","unevaluatedProperties":false}`, "unevaluatedProperties"},
+		{`{"type":"integer","minimum":1,"exclusiveMaximum":true}`, "exclusiveMaximum true needs maximum"},
+		{`{"type":"string","nullable":"yes"}`, "nullable must be a boolean"},
+		{`{"$defs":{"a":{"type":"string"}},"$ref":"#/$defs/a","minimum":1,"type":"integer"}`, "none in common"},
 		{`{"type":"array","prefixItems":{"type":"string"}}`, "prefixItems"},
 		{`{"type":"array","prefixItems":[{"type":"string"}],"items":[{"type":"string"}]}`, "prefixItems"},
 		{`{"type":"array","prefixItems":[{"type":"string"}],"additionalItems":false}`, "prefixItems"},

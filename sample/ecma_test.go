@@ -19,6 +19,40 @@ func TestECMAPatternsGolden(t *testing.T) {
 	})
 }
 
+// Patterns whose alternatives at the top have anchors of their own, to
+// node's RegExp (anchors.jsonl, written by anchors.mjs), as searches and
+// through their complements, as a not holds a text to them (a text the
+// complement refuses is a match); golden.jsonl's through theirs too.
+func TestECMAAnchorsGolden(t *testing.T) {
+	search := func(p string) (func(string) bool, error) {
+		g, err := compileSearch(p)
+		return func(s string) bool { _, whole := grammarMatch(g, s); return whole }, err
+	}
+	checkECMAGolden(t, "anchors.jsonl", 300, 10, search)
+	for _, file := range []string{"anchors.jsonl", "golden.jsonl"} {
+		checkECMAGolden(t, file, 300, 10, func(p string) (func(string) bool, error) {
+			dfas, err := patternItem{src: p, negate: true}.texts()
+			if errors.Is(err, errNoValue) {
+				// Refused as matching every text: it must, here too.
+				return func(string) bool { return true }, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			return func(s string) bool { return !dfaWhole(dfas[0], s) }, nil
+		})
+	}
+}
+
+// dfaWhole says whether automaton d takes text s whole.
+func dfaWhole(d *stringDFA, s string) bool {
+	st := int32(0)
+	for j := 0; j < len(s) && st >= 0; j++ {
+		st = d.step(st, s[j])
+	}
+	return st >= 0 && d.accepts(st)
+}
+
 // Patterns that open with lookaheads, to node's RegExp (lookahead.jsonl,
 // written by lookahead.mjs): each string is held to the pattern's
 // automata, the lookaheads' among them, as a string's text is. A pattern
@@ -31,11 +65,7 @@ func TestECMALookaheadsGolden(t *testing.T) {
 		}
 		return func(s string) bool {
 			for _, d := range dfas {
-				st := int32(0)
-				for j := 0; j < len(s) && st >= 0; j++ {
-					st = d.step(st, s[j])
-				}
-				if st < 0 || !d.accepts(st) {
+				if !dfaWhole(d, s) {
 					return false
 				}
 			}

@@ -25,31 +25,67 @@ func CompileRegex(pattern string) (*Grammar, error) {
 
 // compileSearch compiles a regular expression that matches a string
 // where it matches any part of it, as JSON Schema's pattern does (ECMA
-// 262's search): unless the pattern starts with ^ (or \A) any text may
-// come before its match, and unless it ends with $ (or \z) any text may
-// follow. The pattern is ECMA-262's (ecmaToRE2), as JSON Schema says.
+// 262's search): unless the pattern (or an alternative of the whole
+// pattern: ^a|b$ is a at the start or b at the end) starts with ^ (or
+// \A) any text may come before its match, and unless it ends with $ (or
+// \z) any text may follow. The pattern is ECMA-262's (ecmaToRE2), as JSON
+// Schema says.
 func compileSearch(pattern string) (*Grammar, error) {
-	pattern, err := ecmaToRE2(pattern)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrGrammar, err)
-	}
-	re, err := syntax.Parse(pattern, syntax.Perl)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrGrammar, err)
-	}
-	re, start, end := splitAnchors(re.Simplify())
 	anyText := func() *syntax.Regexp {
 		return &syntax.Regexp{Op: syntax.OpStar, Sub: []*syntax.Regexp{{Op: syntax.OpAnyChar}}}
 	}
-	var subs []*syntax.Regexp
-	if !start {
-		subs = append(subs, anyText())
+	// Each alternative is parsed apart: RE2's parser would factor their
+	// common prefixes (ab$|a to a(?:b$|)), leaving an anchor inside.
+	var branches []*syntax.Regexp
+	for _, alt := range topAlternatives(pattern) {
+		src, err := ecmaToRE2(alt)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrGrammar, err)
+		}
+		re, err := syntax.Parse(src, syntax.Perl)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrGrammar, err)
+		}
+		core, start, end := splitAnchors(re.Simplify())
+		var subs []*syntax.Regexp
+		if !start {
+			subs = append(subs, anyText())
+		}
+		subs = append(subs, core)
+		if !end {
+			subs = append(subs, anyText())
+		}
+		branches = append(branches, &syntax.Regexp{Op: syntax.OpConcat, Sub: subs})
 	}
-	subs = append(subs, re)
-	if !end {
-		subs = append(subs, anyText())
+	if len(branches) == 1 {
+		return regexGrammar(branches[0])
 	}
-	return regexGrammar(&syntax.Regexp{Op: syntax.OpConcat, Sub: subs})
+	return regexGrammar(&syntax.Regexp{Op: syntax.OpAlternate, Sub: branches})
+}
+
+// topAlternatives splits an ECMA-262 pattern at the | outside any group
+// or character class.
+func topAlternatives(src string) []string {
+	var out []string
+	depth, inClass, from := 0, false, 0
+	for j := 0; j < len(src); j++ {
+		switch c := src[j]; {
+		case c == '\\':
+			j++
+		case inClass:
+			inClass = c != ']'
+		case c == '[':
+			inClass = true
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == '|' && depth == 0:
+			out = append(out, src[from:j])
+			from = j + 1
+		}
+	}
+	return append(out, src[from:])
 }
 
 // patternTexts compiles a JSON Schema pattern into the automata a
@@ -89,6 +125,27 @@ func patternTexts(src string) ([]*stringDFA, error) {
 	return out, nil
 }
 
+// texts are the automata of a pattern, or of the texts a not's pattern
+// refuses (one automaton: the complement of the pattern's, which must
+// not open with lookaheads).
+func (p patternItem) texts() ([]*stringDFA, error) {
+	if !p.negate {
+		return patternTexts(p.src)
+	}
+	if i := lookaroundAt(p.src); i >= 0 {
+		return nil, fmt.Errorf("%w: not of a pattern with lookaround: not supported", ErrGrammar)
+	}
+	g, err := compileSearch(p.src)
+	if err != nil {
+		return nil, err
+	}
+	d := newNegatedDFA(g)
+	if d == nil {
+		return nil, fmt.Errorf("%w: %w: the pattern matches every text, so not leaves none", ErrGrammar, errNoValue)
+	}
+	return []*stringDFA{d}, nil
+}
+
 type lookahead struct {
 	body   string
 	negate bool
@@ -97,7 +154,8 @@ type lookahead struct {
 // splitLookaheads takes the lookaheads off the start of an ECMA-262
 // pattern that opens with ^ and them: ^(?=A)(?!B)C is ^C, A and not B.
 func splitLookaheads(src string) (string, []lookahead, error) {
-	if !strings.HasPrefix(src, "^") {
+	if !strings.HasPrefix(src, "^") || len(topAlternatives(src)) > 1 {
+		// ^(?=A)B|C: the lookahead holds for B's alternative alone.
 		return src, nil, nil
 	}
 	var out []lookahead

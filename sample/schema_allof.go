@@ -7,6 +7,8 @@ import (
 	"maps"
 	"math/big"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // allOf of several schemas (OpenAPI's inheritance, allOf [{"$ref": Base},
@@ -250,16 +252,18 @@ func mergeKeyword(k string, av, bv any, path string) (any, error) {
 		// {pattern: b}]).
 		var out patternList
 		for _, v := range []any{av, bv} {
-			switch v := v.(type) {
-			case string:
-				out = append(out, v)
-			case patternList:
-				out = append(out, v...)
-			default:
-				return nil, schemaErr(path, "pattern must be a string")
+			l, err := patterns(v, path)
+			if err != nil {
+				return nil, err
 			}
+			out = append(out, l...)
 		}
-		slices.Sort(out)
+		slices.SortFunc(out, func(a, b patternItem) int {
+			if c := strings.Compare(a.src, b.src); c != 0 {
+				return c
+			}
+			return boolCmp(a.negate, b.negate)
+		})
 		return slices.Compact(out), nil
 	case k == "format":
 		// A format Nuri does not hold the text to is an annotation: the
@@ -277,8 +281,42 @@ func mergeKeyword(k string, av, bv any, path string) (any, error) {
 }
 
 // patternList is the patterns of several merged parts, each of which a
-// string must match: a type of its own, which no decoded schema has.
-type patternList []string
+// string must match, or (a not's) must not: a type of its own, which no
+// decoded schema has.
+type patternList []patternItem
+
+type patternItem struct {
+	src    string
+	negate bool
+}
+
+func (p patternItem) String() string {
+	if p.negate {
+		return fmt.Sprintf("not %q", p.src)
+	}
+	return strconv.Quote(p.src)
+}
+
+// patterns reads a pattern keyword's value, a merged list or a string.
+func patterns(v any, path string) (patternList, error) {
+	switch v := v.(type) {
+	case string:
+		return patternList{{src: v}}, nil
+	case patternList:
+		return v, nil
+	}
+	return nil, schemaErr(path, "pattern must be a string")
+}
+
+func boolCmp(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
 
 // multipleList is the multipleOfs of several merged parts, each of which
 // a number must be a multiple of.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -448,11 +449,11 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		return c.ref(s, path)
 	}
 	if nv, ok := o.get("not"); ok {
-		types, err := notTypes(nv, path+"/not")
+		parts, err := notParts(nv, path+"/not")
 		if err != nil {
 			return nil, err
 		}
-		return c.merged(allOf(without(o, "not"), &ordered{keys: []string{"type"}, vals: map[string]any{"type": types}}), path)
+		return c.merged(allOf(append([]any{without(o, "not")}, parts...)...), path)
 	}
 	if a, ok := o.get("allOf"); ok {
 		if l, isList := a.([]any); isList && len(l) == 1 && !constrains(without(o, "allOf")) {
@@ -575,6 +576,97 @@ func isNever(v any) bool {
 // jsonTypes are JSON's types, as a type keyword names them (integer
 // aside: a kind of number).
 var jsonTypes = []string{"object", "array", "string", "number", "boolean", "null"}
+
+// notParts reads a not as the schemas it is the conjunction of: a not
+// of types, the types it leaves (notTypes); of a pattern (beside type
+// string or none), a string must not match it; of an enum or const of
+// strings and null, the strings are refused by a pattern not to match
+// and null by the types left; of an anyOf of those, each one's. A not of
+// anything else is refused.
+func notParts(v any, path string) ([]any, error) {
+	o, ok := v.(*ordered)
+	if !ok {
+		if v == false {
+			return nil, nil // not false: anything
+		}
+		return nil, schemaErr(path, "not of a schema that accepts everything accepts nothing")
+	}
+	var keys []string
+	for _, k := range o.keys {
+		if !isAnnotation(k) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	t, typed := o.get("type")
+	takes := func(name string) bool { // whether the not's type keyword names type name, or it has none
+		l, isList := t.([]any)
+		return !typed || t == name || isList && slices.Contains(l, any(name))
+	}
+	stringType := !typed || t == "string"
+	switch {
+	case slices.Equal(keys, []string{"anyOf"}):
+		l, isList := o.vals["anyOf"].([]any)
+		if !isList || len(l) == 0 {
+			return nil, schemaErr(path, "anyOf must be a non-empty list")
+		}
+		var out []any
+		for i, e := range l {
+			parts, err := notParts(e, fmt.Sprintf("%s/anyOf/%d", path, i))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, parts...)
+		}
+		return out, nil
+	case slices.Equal(keys, []string{"type"}):
+		types, err := notTypes(o, path)
+		if err != nil {
+			return nil, err
+		}
+		return []any{&ordered{keys: []string{"type"}, vals: map[string]any{"type": types}}}, nil
+	case stringType && (slices.Equal(keys, []string{"pattern"}) || slices.Equal(keys, []string{"pattern", "type"})):
+		src, isString := o.vals["pattern"].(string)
+		if !isString {
+			return nil, schemaErr(path, "pattern must be a string")
+		}
+		return []any{&ordered{keys: []string{"pattern"}, vals: map[string]any{"pattern": patternList{{src: src, negate: true}}}}}, nil
+	case slices.Equal(keys, []string{"const"}) || slices.Equal(keys, []string{"enum"}) ||
+		slices.Equal(keys, []string{"const", "type"}) || slices.Equal(keys, []string{"enum", "type"}):
+		vals, isList := o.vals["enum"].([]any)
+		if c, isConst := o.get("const"); isConst {
+			vals, isList = []any{c}, true
+		}
+		if !isList || len(vals) == 0 {
+			return nil, schemaErr(path, "enum must be a non-empty list")
+		}
+		var lits []string
+		var out []any
+		for _, e := range vals {
+			switch e := e.(type) {
+			case string:
+				if takes("string") {
+					lits = append(lits, regexp.QuoteMeta(e))
+				}
+			case nil:
+				if takes("null") {
+					left, _ := notTypes(&ordered{keys: []string{"type"}, vals: map[string]any{"type": "null"}}, path)
+					out = append(out, &ordered{keys: []string{"type"}, vals: map[string]any{"type": left}})
+				}
+			default:
+				var b bytes.Buffer
+				_ = writeCompact(&b, e)
+				return nil, schemaErr(path, "not of an enum or const is supported over strings and null, not %s", b.String())
+			}
+		}
+		if len(lits) > 0 {
+			src := "^(?:" + strings.Join(lits, "|") + ")$"
+			out = append(out, &ordered{keys: []string{"pattern"}, vals: map[string]any{"pattern": patternList{{src: src, negate: true}}}})
+		}
+		return out, nil
+	}
+	return nil, schemaErr(path, "not is supported over types ({\"not\": {\"type\": \"null\"}}), a pattern, an enum or const of strings and null, or an anyOf of those")
+}
 
 // notTypes reads a not of types alone ({"not": {"type": "null"}}, a value
 // of any other type) as the types it leaves. A not of anything else, or
@@ -810,25 +902,20 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 		n := &schemaNode{kind: kString, min: lo, max: hi}
 		k := 0
 		if p, ok := o.get("pattern"); ok {
-			var srcs []string
-			switch p := p.(type) {
-			case string:
-				srcs = []string{p}
-			case patternList:
-				srcs = p
-			default:
-				return nil, schemaErr(path, "pattern must be a string")
+			list, err := patterns(p, path)
+			if err != nil {
+				return nil, err
 			}
-			for _, src := range srcs {
-				dfas, err := patternTexts(src)
+			for _, item := range list {
+				dfas, err := item.texts()
 				if err != nil {
-					return nil, schemaErr(path, "pattern %q: %v", src, err)
+					return nil, schemaErr(path, "pattern %v: %v", item, err)
 				}
 				switch {
-				case len(srcs) == 1 && len(dfas) > maxTexts:
-					return nil, schemaErr(path, "pattern %q: more than %d lookaheads", src, maxTexts-1)
+				case len(list) == 1 && len(dfas) > maxTexts:
+					return nil, schemaErr(path, "pattern %v: more than %d lookaheads", item, maxTexts-1)
 				case k+len(dfas) > maxTexts:
-					return nil, schemaErr(path, "patterns %q: more than %d automata (one a pattern, one each lookahead it opens with)", srcs, maxTexts)
+					return nil, schemaErr(path, "patterns %v: more than %d automata (one a pattern, one each lookahead it opens with)", list, maxTexts)
 				}
 				k += copy(n.texts[k:], dfas)
 			}

@@ -552,6 +552,14 @@ var schemaTable = []struct {
 	{`{"type":"string","contentEncoding":"base64","contentMediaType":"image/png","pattern":"^([0-9a-zA-Z+/]{4})*(([0-9a-zA-Z+/]{2}==)|([0-9a-zA-Z+/]{3}=))?$"}`,
 		[]string{`"QUJD"`, `"QUI="`, `""`},
 		[]string{`"QUJ"`, `"Q==="`}},
+	// not over a pattern, an enum or const of strings and null, and an
+	// anyOf of those: the complement of the pattern, or of the literals,
+	// and the types without null.
+	{`{"type":"object","properties":{"a":{"type":"string","not":{"const":""}},"b":{"type":"string","maxLength":4,"not":{"enum":["N/A","none"]}},` +
+		`"c":{"type":["string","null"],"not":{"anyOf":[{"const":null},{"type":"string","pattern":"^admin"}]}},"d":{"type":"string","not":{"pattern":"\\s"}},` +
+		`"e":{"type":"string","not":{"const":"a.b"}},"f":{"type":["string","integer"],"not":{"type":"string","enum":["x"]}}}}`,
+		[]string{`{"a":"x","b":"n/a","c":"user","d":"abc","e":"axb","f":"y"}`, `{"b":"non","c":"xadmin","f":3}`, `{"b":"nonE"}`},
+		[]string{`{"a":""}`, `{"b":"N/A"}`, `{"b":"none"}`, `{"c":null}`, `{"c":"admin1"}`, `{"d":"a b"}`, `{"d":"\n"}`, `{"e":"a.b"}`, `{"f":"x"}`}},
 	// OpenAPI 3.0 and draft 4: nullable, and exclusive bounds as
 	// booleans beside minimum and maximum (zod's openapi-3.0 target, older
 	// FastAPI); extensions (x-…) and draft 4's id are annotations.
@@ -657,6 +665,7 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"string","pattern":"a(?=b)"}`, "pattern"},
 		{`{"type":"string","pattern":"^P(?:(\\d+W)|(?!.*W)\\d+D)$"}`, "lookaround at \"(?!.*W)"},
 		{`{"type":"string","pattern":"[(?=]x(?<!y)"}`, "lookaround at \"(?<!y)\""},
+		{`{"type":"string","pattern":"^(?=a)b|c"}`, "lookaround at \"(?=a)b|c\""},
 		{`{"type":"string","pattern":"^(?=a)(?=.b)(?=..c)(?=...d)"}`, "more than 3 lookaheads"},
 		{`{"type":"string","pattern":"^(?=2)(?!.*-13-)(?!.*-12-)","format":"date"}`, "automata"},
 		{`{"type":"string","pattern":"^(?=a"}`, "unbalanced"},
@@ -671,6 +680,10 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"object","propertyNames":{"maxLength":0},"minProperties":2}`, "minProperties 2 is above the 1 keys"},
 		{`{"type":"object","properties":{"a":{},"b":{}},"dependentRequired":{"a":["b"]}}`, "dependentRequired"},
 		{`{"type":"integer","minimum":1,"exclusiveMaximum":true}`, "exclusiveMaximum true needs maximum"},
+		{`{"not":{"const":1}}`, "strings and null, not 1"},
+		{`{"type":"string","not":{"pattern":"x*"}}`, "matches every text"},
+		{`{"type":"string","not":{"pattern":"^(?=a)b"}}`, "lookaround"},
+		{`{"type":"string","not":{"anyOf":[{"const":"a"},{"minLength":3}]}}`, "anyOf of those"},
 		{`{"type":"string","nullable":"yes"}`, "nullable must be a boolean"},
 		{`{"$defs":{"a":{"type":"string"}},"$ref":"#/$defs/a","minimum":1,"type":"integer"}`, "none in common"},
 		{`{"type":"array","prefixItems":{"type":"string"}}`, "prefixItems"},
@@ -2301,6 +2314,8 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		// Four automata at once (zod's z.email() under a length), several
 		// patterns through allOf, on a string and on a map's keys.
 		`{"type":"object","properties":{"e":{"type":"string","format":"email","pattern":"^(?!\\.)(?!.*\\.\\.)([A-Za-z0-9_'+\\-\\.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\\-]*\\.)+[A-Za-z]{2,}$","maxLength":10},"s":{"type":"string","allOf":[{"pattern":"^[a-c]+$"},{"pattern":"b"},{"pattern":"^.{0,3}$"}]},"k":{"propertyNames":{"pattern":"^k"},"patternProperties":{"[0-9]$":{"type":"integer"}}}},"required":["e","s","k"]}`,
+		// A not's literals and pattern, near maxLength.
+		`{"type":"object","properties":{"s":{"type":"string","not":{"enum":["ab","abc","b"]},"maxLength":3,"pattern":"^[ab]+$"},"t":{"type":"string","not":{"pattern":"^a|b$"},"minLength":1,"maxLength":2}},"required":["s","t"]}`,
 		// Objects told apart by their first key, one of them {}; a first
 		// key that leaves minProperties unmet is not offered.
 		`{"type":"array","items":{"anyOf":[{"properties":{"a":{"type":"integer"},"ab":{"type":"boolean"}},"required":["ab"]},{"properties":{"b":{"type":"null"},"c":{"type":"null"}},"minProperties":2},{"properties":{"x":{"const":1}}}]},"minItems":2}`,

@@ -11,6 +11,7 @@
 // Run from this folder with node 20: node gen.mjs > golden.jsonl
 import { makeRand } from "../../../internal/testgen/rand.mjs";
 import { writeCases } from "./cases.mjs";
+import { patternMaker } from "./pieces.mjs";
 
 const { rand, int, pick } = makeRand(20261206);
 const r = String.raw;
@@ -19,17 +20,7 @@ const atoms = [r`\s`, r`\S`, ".", r`\d`, r`\w`, r`\W`, r`\D`, "a", "b", "가", "
   r`\u{1F600}`, r`\uD83D\uDE00`, r`\cJ`, r`\cM`, r`\p{Script=Hangul}`, r`\p{sc=Latin}`, r`\p{L}`, r`\p{Lu}`,
   r`\P{L}`, r`\p{Letter}`, r`\p{gc=Nd}`, r`\p{Zs}`, r`[\p{Nd}\s]`, r`\/`, r`\.`, r`\\`, r`\-`, r`\n`, r`\r`,
   r`\t`, r`\v`, r`\f`, r`\0`, r`\x41`, r`\u3000`, r`[\u2028\u2029]`];
-const quants = ["", "", "", "*", "+", "?", "{1,2}", "{0,3}", "{2}"];
-const pattern = (depth) => {
-  let s = "";
-  for (let i = int(1, 2); i > 0; i--) {
-    const group = depth < 2 && rand() < 0.15;
-    s += (group
-      ? "(" + (rand() < 0.5 ? "?:" : "") + pattern(depth + 1) + (rand() < 0.4 ? "|" + pattern(depth + 1) : "") + ")"
-      : pick(atoms)) + pick(quants);
-  }
-  return s;
-};
+const pattern = patternMaker({ rand, int, pick }, atoms, true);
 const chars = ["\t", "\n", "\v", "\f", "\r", " ", "\u00a0", "\u1680", "\u2000", "\u200a", "\u200b", "\u2028",
   "\u2029", "\u202f", "\u205f", "\u3000", "\ufeff", "\u0085", "\x1c", "\x08", "\x00", "a", "b", "c", "é", "가",
   "한", "A", "Z", "1", "٣", "_", "-", ".", "\\", "]", "[", "/", "😀", "x"];

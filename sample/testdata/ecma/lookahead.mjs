@@ -9,22 +9,13 @@
 // Run from this folder with node 20: node lookahead.mjs > lookahead.jsonl
 import { makeRand } from "../../../internal/testgen/rand.mjs";
 import { writeCases } from "./cases.mjs";
+import { patternMaker } from "./pieces.mjs";
 
 const { rand, int, pick } = makeRand(20261207);
 const r = String.raw;
 const atoms = [r`\s`, r`\S`, ".", r`\d`, r`\w`, r`\D`, "a", "b", "가", "[a-c]", "[^a]", r`[\b]`, "[^]",
   r`\u00e9`, r`\u{1F600}`, r`\p{Script=Hangul}`, r`\p{Lu}`, r`\.`, r`\\`, r`\-`, r`\n`, r`[\u2028\u2029]`];
-const quants = ["", "", "", "*", "+", "?", "{1,2}", "{0,3}", "{2}"];
-const pattern = (depth) => {
-  let s = "";
-  for (let i = int(1, 2); i > 0; i--) {
-    const group = depth < 2 && rand() < 0.15;
-    s += (group
-      ? "(?:" + pattern(depth + 1) + (rand() < 0.4 ? "|" + pattern(depth + 1) : "") + ")"
-      : pick(atoms)) + pick(quants);
-  }
-  return s;
-};
+const pattern = patternMaker({ rand, int, pick }, atoms, false);
 const chars = ["\t", "\n", " ", "\u00a0", "\u2028", "\ufeff", "\x08", "\x00", "a", "b", "c", "é", "가",
   "한", "A", "Z", "1", "٣", "_", "-", ".", "\\", "😀", "x"];
 

@@ -105,6 +105,10 @@ func FuzzSchemaCompile(f *testing.F) {
 		{`{"type":"string","pattern":"^(?=.*[A-Z])(?!.*x$)[a-zA-Z]{2,4}$"}`, `"aBc"`},
 		{`{"not":{"type":["null","array"]},"properties":{"a":{"not":{"type":"object"}}}}`, `{"a":1}`},
 		{`{"items":{"type":"integer","minimum":-100,"maximum":100,"multipleOf":3},"uniqueItems":true}`, `[-99,0,3,-0]`},
+		{`{"type":"string","format":"email","allOf":[{"pattern":"^(?!\\.)(?!.*\\.\\.)"},{"pattern":"k"}],"not":{"enum":["k@a.bc",null]},"maxLength":9}`, `"ok@a.bc"`},
+		{`{"properties":{"c":{"type":"null"},"a":{"nullable":true,"type":"integer","minimum":0,"exclusiveMinimum":true}},"dependentRequired":{"a":["c"]},"x-k":1}`, `{"c":null,"a":null}`},
+		{`{"$ref":"#/$defs/A","maxItems":1,"unevaluatedItems":{"not":{}},"$defs":{"A":{"prefixItems":[{"not":{"pattern":"^a|b$"}}]}}}`, `["ba"]`},
+		{`{"type":"integer","multipleOf":4,"allOf":[{"multipleOf":6}],"minimum":0}`, `24 `},
 	} {
 		f.Add(s[0], s[1])
 	}

@@ -247,6 +247,9 @@ type schemaNode struct {
 	// its property keyAt[i]. Its props are required unless one object
 	// takes {}.
 	keyAt []int8
+	// kObject: deps[i] is the properties property i requires (its
+	// requires as a bit set), nil where none requires any.
+	deps  []uint64
 	first [256]int8 // kUnion: the alternative a first byte starts, -1 none
 	// kUnion: the discriminator's propertyName and its mapping (a value's
 	// compact JSON to the $ref's node), when the schema names one
@@ -283,6 +286,9 @@ type schemaProp struct {
 	name     string
 	node     *schemaNode
 	required bool
+	// requires: the properties that must be given once this one is
+	// (dependentRequired, closed over: those they require too)
+	requires []string
 }
 
 // textStates are a string's states in its node's automata. A state
@@ -346,7 +352,7 @@ type schemaFrame struct {
 	num  uint64
 	neg  bool   // and its sign
 	frac int8   // a bounded number's digits after the point, -1 before it
-	used uint64 // kArray with uniqueItems, kMap with an enum of keys: the enum values written
+	used uint64 // kArray with uniqueItems, kMap with an enum of keys: the enum values written; kObject: the properties written
 	// kArray, kMap: the unique integer or string items (keys) written,
 	// their values or hashes, shared with each one's frame as it is
 	// written.
@@ -673,14 +679,14 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		case space:
 			return okIf(s.space(c))
 		case c == '"':
-			f.cand = n.nextKeys(int(f.last), int(f.count))
+			f.cand = n.nextKeys(int(f.last), int(f.count), f.used)
 			if f.cand == 0 {
 				return stepFail
 			}
 			f.mode, f.off = mObjKey, 0
 			return stepOK
 		case c == '}' && f.mode == mObjOpen:
-			return doneIf(n.mayClose(int(f.last), int(f.count)))
+			return doneIf(n.mayClose(int(f.last), int(f.count), f.used))
 		}
 		return stepFail
 	case mObjKey:
@@ -694,6 +700,7 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 						// The key picks the object.
 						f.node, f.last = n.tagged[n.tagAlt[i]], n.keyAt[i]
 					}
+					f.used |= 1 << f.last
 					return stepOK
 				}
 			}
@@ -731,9 +738,9 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			return okIf(s.space(c))
 		case c == ',':
 			f.mode = mObjComma
-			return okIf(n.nextKeys(int(f.last), int(f.count)) != 0)
+			return okIf(n.nextKeys(int(f.last), int(f.count), f.used) != 0)
 		case c == '}':
-			return doneIf(n.mayClose(int(f.last), int(f.count)))
+			return doneIf(n.mayClose(int(f.last), int(f.count), f.used))
 		}
 		return stepFail
 	case mMapOpen, mMapComma:
@@ -1518,30 +1525,49 @@ func doneIf(ok bool) int {
 	return stepFail
 }
 
-// nextKeys are the properties that may follow property last: those after
-// it, up to the first required one (a required property cannot be
-// skipped).
-func (n *schemaNode) nextKeys(last, count int) uint64 {
+// nextKeys are the properties that may follow property last, those in
+// used written: those after it, up to the first one needed (a required
+// property, or one a written property requires, cannot be skipped), and
+// of them only those whose own requirements before them are written.
+func (n *schemaNode) nextKeys(last, count int, used uint64) uint64 {
 	if n.keyAt != nil {
 		return allEnum(len(n.props)) // any object's first key
 	}
+	needed := n.needed(used)
 	var m uint64
 	for i := last + 1; i < len(n.props); i++ {
-		if n.keyFits(i, count) {
+		if n.keyFits(i, count, used) && (n.deps == nil || n.deps[i]&(1<<i-1)&^used == 0) {
 			m |= 1 << i
 		}
-		if n.props[i].required {
+		if n.props[i].required || needed&(1<<i) != 0 {
 			break
 		}
 	}
 	return m
 }
 
+// needed is the properties that must be written: the required ones and
+// those the written ones (used) require.
+func (n *schemaNode) needed(used uint64) uint64 {
+	var m uint64
+	for i, p := range n.props {
+		if p.required {
+			m |= 1 << i
+		}
+	}
+	if n.deps != nil {
+		for u := used; u != 0; u &= u - 1 {
+			m |= n.deps[bits.TrailingZeros64(u)]
+		}
+	}
+	return m
+}
+
 // keyFits says whether property i may be written after count others
-// under minProperties and maxProperties: the required properties after it
-// must still fit below the maximum, and enough properties must follow it
-// to reach the minimum.
-func (n *schemaNode) keyFits(i, count int) bool {
+// (used) under minProperties and maxProperties: the properties needed
+// after it must still fit below the maximum, and enough properties must
+// follow it to reach the minimum.
+func (n *schemaNode) keyFits(i, count int, used uint64) bool {
 	if !n.propBounded {
 		return true
 	}
@@ -1551,24 +1577,34 @@ func (n *schemaNode) keyFits(i, count int) bool {
 	if n.propMax < 0 {
 		return true
 	}
-	need := count + 1
-	for _, p := range n.props[i+1:] {
-		if p.required {
-			need++
-		}
-	}
-	return need <= n.propMax
+	after := n.needed(used|1<<i) &^ (1<<(i+1) - 1)
+	return count+1+bits.OnesCount64(after) <= n.propMax
 }
 
 // mayClose says whether the object may end after property last, count
-// properties written.
-func (n *schemaNode) mayClose(last, count int) bool {
-	for i := last + 1; i < len(n.props); i++ {
-		if n.props[i].required {
-			return false
-		}
+// properties written (used).
+func (n *schemaNode) mayClose(last, count int, used uint64) bool {
+	if n.needed(used)&^(1<<(last+1)-1) != 0 {
+		return false
 	}
 	return !n.propBounded || count >= n.propMin
+}
+
+// setDeps works out deps from the properties' requires.
+func (n *schemaNode) setDeps() {
+	n.deps = nil
+	for i, p := range n.props {
+		for _, r := range p.requires {
+			j := slices.IndexFunc(n.props, func(q schemaProp) bool { return q.name == r })
+			if j < 0 {
+				continue // compiled out: the property requiring it is too
+			}
+			if n.deps == nil {
+				n.deps = make([]uint64, len(n.props))
+			}
+			n.deps[i] |= 1 << j
+		}
+	}
 }
 
 var valueStarts = func() (t [256]bool) {

@@ -232,6 +232,27 @@ func mergeKeyword(k string, av, bv any, path string) (any, error) {
 		return out, nil
 	case k == "const":
 		return nil, noValue(path, "the parts' consts differ")
+	case k == "dependentRequired", k == "dependencies":
+		// Each part's requirements hold: a property requires what it
+		// does in either.
+		am, aok := av.(*ordered)
+		bm, bok := bv.(*ordered)
+		if !aok || !bok {
+			return nil, schemaErr(path, "%s must be an object", k)
+		}
+		m := &ordered{keys: slices.Clone(am.keys), vals: maps.Clone(am.vals)}
+		for _, name := range bm.keys {
+			al, inA := m.vals[name].([]any)
+			bl, isList := bm.vals[name].([]any)
+			if !isList || inA == false && has(m, name) {
+				return nil, schemaErr(path, "%s/%s: a list of property names is supported", k, name)
+			}
+			if !has(m, name) {
+				m.keys = append(m.keys, name)
+			}
+			m.vals[name] = append(slices.Clone(al), bl...)
+		}
+		return m, nil
 	case k == "multipleOf":
 		// Each part's holds (integers take their least common multiple).
 		var out multipleList

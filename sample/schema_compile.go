@@ -431,7 +431,8 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 	for _, k := range []string{"type", "properties", "required", "additionalProperties", "items", "prefixItems", "additionalItems", "uniqueItems", "minProperties", "maxProperties",
 		"minItems", "maxItems", "minLength", "maxLength", "pattern", "enum", "const", "anyOf", "oneOf", "allOf", "$ref",
 		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "discriminator", "propertyNames", "patternProperties", "not",
-		"unevaluatedProperties", "unevaluatedItems"} { // read by unevaluatedForms, once nothing beside evaluates
+		"unevaluatedProperties", "unevaluatedItems", // read by unevaluatedForms, once nothing beside evaluates
+		"dependentRequired", "dependencies"} {
 		known[k] = true
 	}
 	for _, k := range o.keys {
@@ -1246,6 +1247,12 @@ func jsonEqual(a, b any) bool {
 			}
 		}
 		return true
+	case patternList:
+		b, ok := b.(patternList)
+		return ok && slices.Equal(a, b)
+	case multipleList:
+		b, ok := b.(multipleList)
+		return ok && slices.EqualFunc(a, b, func(x, y json.Number) bool { return jsonEqual(x, y) })
 	}
 	return a == b // strings, booleans, null
 }
@@ -1336,6 +1343,9 @@ func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, erro
 				return nil, schemaErr(path, "required names properties that are not declared")
 			}
 		}
+		if has(o, "dependentRequired") || has(o, "dependencies") {
+			return nil, schemaErr(path, "dependentRequired on an object without declared properties is not supported")
+		}
 		switch {
 		case extra == nil && hasExtra:
 			return nil, schemaErr(path, "additionalProperties must be a schema")
@@ -1411,7 +1421,82 @@ func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, erro
 		}
 		n.props = kept
 	}
+	if err := dependentRequired(n, o, path); err != nil {
+		return nil, err
+	}
 	return n, nil
+}
+
+// dependentRequired reads dependentRequired (and draft 7's dependencies
+// of lists, the same) into an object's properties' requires, closed
+// over: a property that requires one that requires another requires
+// both. A property that requires one the object cannot have (not
+// declared, or never written) is itself never written; a required one
+// is refused.
+func dependentRequired(n *schemaNode, o *ordered, path string) error {
+	reqs := map[string][]string{}
+	for _, k := range []string{"dependentRequired", "dependencies"} {
+		v, ok := o.get(k)
+		if !ok {
+			continue
+		}
+		m, isObj := v.(*ordered)
+		if !isObj {
+			return schemaErr(path, "%s must be an object", k)
+		}
+		for _, name := range m.keys {
+			l, isList := m.vals[name].([]any)
+			if !isList {
+				return schemaErr(path, "%s/%s: a list of property names is supported (dependentSchemas, a schema, is not)", k, name)
+			}
+			for _, e := range l {
+				r, isString := e.(string)
+				if !isString {
+					return schemaErr(path, "%s/%s must list property names", k, name)
+				}
+				if r != name && !slices.Contains(reqs[name], r) {
+					reqs[name] = append(reqs[name], r)
+				}
+			}
+		}
+	}
+	if len(reqs) == 0 {
+		return nil
+	}
+	has := map[string]bool{}
+	for _, p := range n.props {
+		has[p.name] = true
+	}
+	var kept []schemaProp
+	for _, p := range n.props {
+		// The closure, breadth first.
+		seen := map[string]bool{p.name: true}
+		queue := slices.Clone(reqs[p.name])
+		possible := true
+		for len(queue) > 0 {
+			r := queue[0]
+			queue = queue[1:]
+			if seen[r] {
+				continue
+			}
+			seen[r] = true
+			if !has[r] {
+				possible = false
+				break
+			}
+			p.requires = append(p.requires, r)
+			queue = append(queue, reqs[r]...)
+		}
+		switch {
+		case possible:
+			kept = append(kept, p)
+		case p.required:
+			return schemaErr(path, "required property %q requires one the object cannot have", p.name)
+		}
+	}
+	n.props = kept
+	n.setDeps()
+	return nil
 }
 
 // mapNode is a map of values vals under keys (nil: any string). Its

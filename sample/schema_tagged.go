@@ -131,13 +131,13 @@ func keyBy(objs []*schemaNode) (*schemaNode, error) {
 	owner := map[string]int{}
 	empty := -1
 	for k, o := range objs {
-		if o.mayClose(-1, 0) {
+		if o.mayClose(-1, 0, 0) {
 			if empty >= 0 {
 				return nil, fmt.Errorf("objects %d and %d both take {}", empty, k)
 			}
 			empty = k
 		}
-		for m := o.nextKeys(-1, 0); m != 0; m &= m - 1 {
+		for m := o.nextKeys(-1, 0, 0); m != 0; m &= m - 1 {
 			i := bits.TrailingZeros64(m)
 			name := o.props[i].name
 			if prev, dup := owner[name]; dup {
@@ -192,6 +192,7 @@ func tagBy(objs []*schemaNode, name string, mapping map[string]*schemaNode) (*sc
 		}
 		moved := *o
 		moved.props = append([]schemaProp{o.props[i]}, slices.Delete(slices.Clone(o.props), i, i+1)...)
+		moved.setDeps()
 		t.tagged = append(t.tagged, &moved)
 	}
 	if len(values.enum) > maxSchemaEnum {

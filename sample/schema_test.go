@@ -560,6 +560,16 @@ var schemaTable = []struct {
 		`"e":{"type":"string","not":{"const":"a.b"}},"f":{"type":["string","integer"],"not":{"type":"string","enum":["x"]}}}}`,
 		[]string{`{"a":"x","b":"n/a","c":"user","d":"abc","e":"axb","f":"y"}`, `{"b":"non","c":"xadmin","f":3}`, `{"b":"nonE"}`},
 		[]string{`{"a":""}`, `{"b":"N/A"}`, `{"b":"none"}`, `{"c":null}`, `{"c":"admin1"}`, `{"d":"a b"}`, `{"d":"\n"}`, `{"e":"a.b"}`, `{"f":"x"}`}},
+	// dependentRequired (and draft 7's dependencies of lists): once a
+	// property is written, those it requires must be, after it or
+	// already before; closed over (a requires c through b); one that
+	// requires what cannot be written is never written.
+	{`{"type":"object","properties":{"card":{"type":"string"},"billing":{"type":"string"},"name":{"type":"integer"}},"dependentRequired":{"card":["billing"]}}`,
+		[]string{`{}`, `{"card":"1","billing":"x"}`, `{"billing":"x"}`, `{"name":1}`, `{"card":"1","billing":"x","name":2}`},
+		[]string{`{"card":"1"}`, `{"card":"1","name":2}`}},
+	{`{"type":"object","properties":{"c":{"type":"null"},"a":{"type":"null"},"b":{"type":"null"},"z":{"type":"null"},"y":{"type":"null"}},"dependencies":{"b":["a"],"a":["c"],"y":["nope"]},"allOf":[{"dependentRequired":{"a":["b"]}}]}`,
+		[]string{`{"c":null,"a":null,"b":null}`, `{"c":null}`, `{"z":null}`, `{"c":null,"a":null,"b":null,"z":null}`},
+		[]string{`{"a":null,"b":null}`, `{"c":null,"a":null}`, `{"c":null,"b":null}`, `{"y":null}`}},
 	// OpenAPI 3.0 and draft 4: nullable, and exclusive bounds as
 	// booleans beside minimum and maximum (zod's openapi-3.0 target, older
 	// FastAPI); extensions (x-…) and draft 4's id are annotations.
@@ -678,7 +688,9 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"object","propertyNames":{"pattern":"^a"},"minProperties":1}`, "minProperties on a map whose keys are under a pattern"},
 		{`{"type":"object","propertyNames":{"enum":["x"]},"minProperties":2}`, "minProperties 2 is above the 1 keys"},
 		{`{"type":"object","propertyNames":{"maxLength":0},"minProperties":2}`, "minProperties 2 is above the 1 keys"},
-		{`{"type":"object","properties":{"a":{},"b":{}},"dependentRequired":{"a":["b"]}}`, "dependentRequired"},
+		{`{"type":"object","additionalProperties":{"type":"integer"},"dependentRequired":{"a":["b"]}}`, "without declared properties"},
+		{`{"type":"object","properties":{"a":{},"b":{}},"dependencies":{"a":{"required":["b"]}}}`, "dependentSchemas"},
+		{`{"type":"object","properties":{"a":{},"b":{}},"required":["a"],"dependentRequired":{"a":["z"]}}`, "requires one the object cannot have"},
 		{`{"type":"integer","minimum":1,"exclusiveMaximum":true}`, "exclusiveMaximum true needs maximum"},
 		{`{"not":{"const":1}}`, "strings and null, not 1"},
 		{`{"type":"string","not":{"pattern":"x*"}}`, "matches every text"},
@@ -2314,6 +2326,8 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		// Four automata at once (zod's z.email() under a length), several
 		// patterns through allOf, on a string and on a map's keys.
 		`{"type":"object","properties":{"e":{"type":"string","format":"email","pattern":"^(?!\\.)(?!.*\\.\\.)([A-Za-z0-9_'+\\-\\.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\\-]*\\.)+[A-Za-z]{2,}$","maxLength":10},"s":{"type":"string","allOf":[{"pattern":"^[a-c]+$"},{"pattern":"b"},{"pattern":"^.{0,3}$"}]},"k":{"propertyNames":{"pattern":"^k"},"patternProperties":{"[0-9]$":{"type":"integer"}}}},"required":["e","s","k"]}`,
+		// Properties required by those written, under maxProperties.
+		`{"type":"array","items":{"type":"object","properties":{"a":{"type":"null"},"b":{"type":"null"},"c":{"type":"null"},"d":{"type":"null"}},"dependentRequired":{"c":["a","d"],"b":["d"]},"maxProperties":2,"minProperties":1},"minItems":1,"maxItems":3}`,
 		// A not's literals and pattern, near maxLength.
 		`{"type":"object","properties":{"s":{"type":"string","not":{"enum":["ab","abc","b"]},"maxLength":3,"pattern":"^[ab]+$"},"t":{"type":"string","not":{"pattern":"^a|b$"},"minLength":1,"maxLength":2}},"required":["s","t"]}`,
 		// Objects told apart by their first key, one of them {}; a first

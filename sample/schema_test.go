@@ -875,6 +875,44 @@ const (
 
 var tTypeNames = map[tKind]string{tString: "string", tInteger: "integer", tNumber: "number", tBoolean: "boolean", tNull: "null"}
 
+// tDep is a property of a tObject and the properties (declared) it
+// requires.
+type tDep struct {
+	name     string
+	requires []string
+}
+
+// closure is the properties written with those of set: the ones they
+// require, and so on, among declared ones.
+func (s *tSchema) closure(set map[string]bool) {
+	for changed := true; changed; {
+		changed = false
+		for _, d := range s.deps {
+			if !set[d.name] {
+				continue
+			}
+			for _, q := range d.requires {
+				if !set[q] && slices.ContainsFunc(s.props, func(p tProp) bool { return p.name == q }) {
+					set[q], changed = true, true
+				}
+			}
+		}
+	}
+}
+
+// renderDeps writes deps as key (dependentRequired or dependencies).
+func renderDeps(key string, deps []tDep) string {
+	var ds []string
+	for _, d := range deps {
+		var rs []string
+		for _, q := range d.requires {
+			rs = append(rs, tQuote(q))
+		}
+		ds = append(ds, tQuote(d.name)+":["+strings.Join(rs, ",")+"]")
+	}
+	return `"` + key + `":{` + strings.Join(ds, ",") + "}"
+}
+
 type tProp struct {
 	name     string
 	s        *tSchema
@@ -884,6 +922,7 @@ type tProp struct {
 type tSchema struct {
 	kind       tKind
 	props      []tProp
+	deps       []tDep   // tObject: dependentRequired, in order
 	additional string   // tObject, tAnyObject: "", "true" or "false"
 	items      *tSchema // tArray items, tMap values; nil: any
 	// tArray: a tuple's leading items, each its own schema, and whether
@@ -1007,6 +1046,20 @@ func (g *schemaGen) object(depth int) *tSchema {
 	s := &tSchema{kind: tObject, additional: []string{"", "true", "false"}[r.IntN(3)]}
 	for _, n := range names[:r.IntN(5)] {
 		s.props = append(s.props, tProp{n, g.schema(depth + 1), r.IntN(2) == 0})
+	}
+	if len(s.props) >= 2 && r.IntN(4) == 0 {
+		// Properties that require others (dependentRequired).
+		for range 1 + r.IntN(2) {
+			d := tDep{name: s.props[r.IntN(len(s.props))].name}
+			for range 1 + r.IntN(2) {
+				if q := s.props[r.IntN(len(s.props))].name; q != d.name && !slices.Contains(d.requires, q) {
+					d.requires = append(d.requires, q)
+				}
+			}
+			if len(d.requires) > 0 {
+				s.deps = append(s.deps, d)
+			}
+		}
 	}
 	if len(s.props) == 0 && s.additional != "false" {
 		s.kind = tAnyObject
@@ -1241,6 +1294,9 @@ func (g *schemaGen) render(s *tSchema, extra ...string) string {
 		if s.additional != "" {
 			m = append(m, `"additionalProperties":`+s.additional)
 		}
+		if len(s.deps) > 0 {
+			m = append(m, renderDeps([]string{"dependentRequired", "dependencies"}[r.IntN(2)], s.deps))
+		}
 	case tMap:
 		m = append(m, `"type":"object"`)
 		switch {
@@ -1396,6 +1452,9 @@ func (g *schemaGen) renderSplit(s *tSchema) (string, bool) {
 		if len(moved) > 0 {
 			more = append(more, `{"required":[`+strings.Join(moved, ",")+`]}`)
 		}
+		if len(s.deps) > 0 {
+			more = append(more, "{"+renderDeps("dependentRequired", s.deps)+"}")
+		}
 		if k > 0 && r.IntN(2) == 0 {
 			// Declared again, after the part's own: it keeps its place.
 			b.props = append(b.props, tProp{a.props[0].name, &tSchema{kind: tAny}, false})
@@ -1534,8 +1593,15 @@ func (g *schemaGen) instance(s *tSchema, depth int) *tNode {
 		return g.anyNode(depth)
 	case tObject:
 		n := &tNode{obj: true}
+		set := map[string]bool{}
 		for _, p := range s.props {
 			if p.required || r.IntN(5) < 3 {
+				set[p.name] = true
+			}
+		}
+		s.closure(set)
+		for _, p := range s.props {
+			if set[p.name] {
 				n.keys = append(n.keys, tQuote(p.name))
 				n.kids = append(n.kids, g.instance(p.s, depth+1))
 			}
@@ -1978,7 +2044,13 @@ func (g *schemaGen) valid(s *tSchema, v refValue) bool {
 				return false
 			}
 		}
-		return true
+		set := map[string]bool{}
+		for _, k := range v.keys {
+			set[k] = true
+		}
+		n := len(set)
+		s.closure(set)
+		return len(set) == n // every property a written one requires is written
 	case tMap, tArray:
 		if s.kind == tMap && (slices.ContainsFunc(v.keys, func(k string) bool { return !s.keyOK(tQuote(k)) }) ||
 			s.pattern == "" && !g.anyMap(s) && len(slices.Compact(slices.Sorted(slices.Values(v.keys)))) != len(v.keys)) {

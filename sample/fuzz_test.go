@@ -109,6 +109,7 @@ func FuzzSchemaCompile(f *testing.F) {
 		{`{"properties":{"c":{"type":"null"},"a":{"nullable":true,"type":"integer","minimum":0,"exclusiveMinimum":true}},"dependentRequired":{"a":["c"]},"x-k":1}`, `{"c":null,"a":null}`},
 		{`{"$ref":"#/$defs/A","maxItems":1,"unevaluatedItems":{"not":{}},"$defs":{"A":{"prefixItems":[{"not":{"pattern":"^a|b$"}}]}}}`, `["ba"]`},
 		{`{"type":"integer","multipleOf":4,"allOf":[{"multipleOf":6}],"minimum":0}`, `24 `},
+		{`{"properties":{"k":{"enum":["a","b"]},"x":{}},"required":["k"],"if":{"properties":{"k":{"const":"a"}}},"then":{"required":["x"]},"else":{"not":{"required":["x"]}}}`, `{"k":"b"}`},
 	} {
 		f.Add(s[0], s[1])
 	}

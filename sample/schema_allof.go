@@ -38,7 +38,7 @@ const (
 )
 
 func noValue(path, format string, a ...any) error {
-	return fmt.Errorf("%w: %w: %s: allOf: %s", ErrSchema, errNoValue, path, fmt.Sprintf(format, a...))
+	return emptyErr(path, "allOf: "+format, a...)
 }
 
 // allOfParts appends the schemas v is the conjunction of: v itself, or,
@@ -421,6 +421,8 @@ func mergePropertyMaps(av, bv any, path string) (any, error) {
 		case !both:
 			m.keys = append(m.keys, k)
 			m.vals[k] = bo.vals[k]
+		case isNever(x) || isNever(bo.vals[k]):
+			m.vals[k] = false // a property no value meets: never written
 		case !jsonEqual(x, bo.vals[k]):
 			m.vals[k] = allOf(x, bo.vals[k])
 		}
@@ -528,6 +530,10 @@ func (c *schemaCompiler) distribute(o *ordered, key string, l []any, rest *order
 			return nil, err
 		}
 		n, err := c.inline(m, at)
+		if errors.Is(err, errNoValue) {
+			why = err // a required property, say, that nothing meets
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

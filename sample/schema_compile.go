@@ -405,6 +405,12 @@ func schemaErr(path, format string, a ...any) error {
 	return fmt.Errorf("%w: %s: %s", ErrSchema, path, fmt.Sprintf(format, a...))
 }
 
+// emptyErr is a schema no value meets: an error at the top, and an
+// alternative left out of a union distributed over its siblings.
+func emptyErr(path, format string, a ...any) error {
+	return fmt.Errorf("%w: %w: %s: %s", ErrSchema, errNoValue, path, fmt.Sprintf(format, a...))
+}
+
 func (c *schemaCompiler) node(v any, path string) (*schemaNode, error) {
 	switch v := v.(type) {
 	case bool:
@@ -432,7 +438,7 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		"minItems", "maxItems", "minLength", "maxLength", "pattern", "enum", "const", "anyOf", "oneOf", "allOf", "$ref",
 		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "discriminator", "propertyNames", "patternProperties", "not",
 		"unevaluatedProperties", "unevaluatedItems", // read by unevaluatedForms, once nothing beside evaluates
-		"dependentRequired", "dependencies"} {
+		"dependentRequired", "dependencies", "if", "then", "else"} { // then and else without if are annotations
 		known[k] = true
 	}
 	for _, k := range o.keys {
@@ -449,12 +455,32 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		s, _ := ref.(string)
 		return c.ref(s, path)
 	}
-	if nv, ok := o.get("not"); ok {
-		parts, err := notParts(nv, path+"/not")
+	if iv, ok := o.get("if"); ok {
+		// if/then/else: the if and the then, or what the if refuses
+		// (its not) and the else.
+		then, els := o.vals["then"], o.vals["else"]
+		if then == nil {
+			then = true
+		}
+		if els == nil {
+			els = true
+		}
+		negs, err := notAlternatives(iv, path+"/if")
 		if err != nil {
 			return nil, err
 		}
-		return c.merged(allOf(append([]any{without(o, "not")}, parts...)...), path)
+		alts := []any{allOf(iv, then)}
+		for _, n := range negs {
+			alts = append(alts, allOf(n, els))
+		}
+		return c.alternatives(without(o, "if", "then", "else"), "if", alts, path)
+	}
+	if nv, ok := o.get("not"); ok {
+		alts, err := notAlternatives(nv, path+"/not")
+		if err != nil {
+			return nil, err
+		}
+		return c.alternatives(without(o, "not"), "not", alts, path)
 	}
 	if a, ok := o.get("allOf"); ok {
 		if l, isList := a.([]any); isList && len(l) == 1 && !constrains(without(o, "allOf")) {
@@ -578,19 +604,25 @@ func isNever(v any) bool {
 // aside: a kind of number).
 var jsonTypes = []string{"object", "array", "string", "number", "boolean", "null"}
 
-// notParts reads a not as the schemas it is the conjunction of: a not
-// of types, the types it leaves (notTypes); of a pattern (beside type
-// string or none), a string must not match it; of an enum or const of
-// strings and null, the strings are refused by a pattern not to match
-// and null by the types left; of an anyOf of those, each one's. A not of
-// anything else is refused.
-func notParts(v any, path string) ([]any, error) {
+// notAlternatives reads a not as the schemas whose anyOf it is (one, in
+// most cases): of types, the types it leaves (notTypes); of a pattern
+// (beside type string or none), a string that does not match it; of an
+// enum or const of strings and null, the strings are refused by a
+// pattern not to match and null by the types left; of an anyOf of those,
+// each one's at once; of an object's properties and required names (an
+// if's usual form), an object that lacks a required one, or has a
+// property its schema refuses (that schema's not), or, where the not
+// names type object, a value of another type. A not of anything else is
+// refused.
+func notAlternatives(v any, path string) ([]any, error) {
 	o, ok := v.(*ordered)
-	if !ok {
-		if v == false {
-			return nil, nil // not false: anything
-		}
+	switch {
+	case v == false, ok && isNever(o):
+		return []any{true}, nil // not of nothing: anything
+	case v == true:
 		return nil, schemaErr(path, "not of a schema that accepts everything accepts nothing")
+	case !ok:
+		return nil, schemaErr(path, "a schema must be an object or a boolean")
 	}
 	var keys []string
 	for _, k := range o.keys {
@@ -599,41 +631,50 @@ func notParts(v any, path string) ([]any, error) {
 		}
 	}
 	slices.Sort(keys)
+	if len(keys) == 0 {
+		return nil, schemaErr(path, "not of a schema that accepts everything accepts nothing")
+	}
 	t, typed := o.get("type")
 	takes := func(name string) bool { // whether the not's type keyword names type name, or it has none
 		l, isList := t.([]any)
 		return !typed || t == name || isList && slices.Contains(l, any(name))
 	}
-	stringType := !typed || t == "string"
+	typeOf := func(v any) *ordered { return &ordered{keys: []string{"type"}, vals: map[string]any{"type": v}} }
+	only := func(allowed ...string) bool {
+		return !slices.ContainsFunc(keys, func(k string) bool { return !slices.Contains(allowed, k) })
+	}
 	switch {
 	case slices.Equal(keys, []string{"anyOf"}):
 		l, isList := o.vals["anyOf"].([]any)
 		if !isList || len(l) == 0 {
 			return nil, schemaErr(path, "anyOf must be a non-empty list")
 		}
-		var out []any
+		var parts []any
 		for i, e := range l {
-			parts, err := notParts(e, fmt.Sprintf("%s/anyOf/%d", path, i))
+			at := fmt.Sprintf("%s/anyOf/%d", path, i)
+			alts, err := notAlternatives(e, at)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, parts...)
+			if len(alts) > 1 {
+				return nil, schemaErr(at, "not of an anyOf is supported where each member's not is one schema")
+			}
+			parts = append(parts, alts[0])
 		}
-		return out, nil
+		return []any{allOf(parts...)}, nil
 	case slices.Equal(keys, []string{"type"}):
 		types, err := notTypes(o, path)
 		if err != nil {
 			return nil, err
 		}
-		return []any{&ordered{keys: []string{"type"}, vals: map[string]any{"type": types}}}, nil
-	case stringType && (slices.Equal(keys, []string{"pattern"}) || slices.Equal(keys, []string{"pattern", "type"})):
+		return []any{typeOf(types)}, nil
+	case only("pattern", "type") && has(o, "pattern") && (!typed || t == "string"):
 		src, isString := o.vals["pattern"].(string)
 		if !isString {
 			return nil, schemaErr(path, "pattern must be a string")
 		}
 		return []any{&ordered{keys: []string{"pattern"}, vals: map[string]any{"pattern": patternList{{src: src, negate: true}}}}}, nil
-	case slices.Equal(keys, []string{"const"}) || slices.Equal(keys, []string{"enum"}) ||
-		slices.Equal(keys, []string{"const", "type"}) || slices.Equal(keys, []string{"enum", "type"}):
+	case only("const", "type") && has(o, "const") || only("enum", "type") && has(o, "enum"):
 		vals, isList := o.vals["enum"].([]any)
 		if c, isConst := o.get("const"); isConst {
 			vals, isList = []any{c}, true
@@ -642,7 +683,7 @@ func notParts(v any, path string) ([]any, error) {
 			return nil, schemaErr(path, "enum must be a non-empty list")
 		}
 		var lits []string
-		var out []any
+		var parts []any
 		for _, e := range vals {
 			switch e := e.(type) {
 			case string:
@@ -651,8 +692,8 @@ func notParts(v any, path string) ([]any, error) {
 				}
 			case nil:
 				if takes("null") {
-					left, _ := notTypes(&ordered{keys: []string{"type"}, vals: map[string]any{"type": "null"}}, path)
-					out = append(out, &ordered{keys: []string{"type"}, vals: map[string]any{"type": left}})
+					left, _ := notTypes(typeOf("null"), path)
+					parts = append(parts, typeOf(left))
 				}
 			default:
 				var b bytes.Buffer
@@ -662,11 +703,64 @@ func notParts(v any, path string) ([]any, error) {
 		}
 		if len(lits) > 0 {
 			src := "^(?:" + strings.Join(lits, "|") + ")$"
-			out = append(out, &ordered{keys: []string{"pattern"}, vals: map[string]any{"pattern": patternList{{src: src, negate: true}}}})
+			parts = append(parts, &ordered{keys: []string{"pattern"}, vals: map[string]any{"pattern": patternList{{src: src, negate: true}}}})
 		}
-		return out, nil
+		return []any{allOf(append(parts, true)...)}, nil
+	case only("properties", "required", "type") && (has(o, "properties") || has(o, "required")) && (!typed || t == "object"):
+		var alts []any
+		if typed {
+			left, _ := notTypes(typeOf("object"), path)
+			alts = append(alts, typeOf(left))
+		}
+		object := func(k string, v any, required bool) *ordered {
+			a := &ordered{keys: []string{"type", "properties"}, vals: map[string]any{"type": "object",
+				"properties": &ordered{keys: []string{k}, vals: map[string]any{k: v}}}}
+			if required {
+				a.keys = append(a.keys, "required")
+				a.vals["required"] = []any{k}
+			}
+			return a
+		}
+		if r, ok := o.get("required"); ok {
+			l, isList := r.([]any)
+			if !isList {
+				return nil, schemaErr(path, "required must be a list")
+			}
+			for _, e := range l {
+				k, isString := e.(string)
+				if !isString {
+					return nil, schemaErr(path, "required must list property names")
+				}
+				alts = append(alts, object(k, false, false)) // k missing
+			}
+		}
+		if p, ok := o.get("properties"); ok {
+			po, isObj := p.(*ordered)
+			if !isObj {
+				return nil, schemaErr(path, "properties must be an object")
+			}
+			for _, k := range po.keys {
+				if s := po.vals[k]; !isNever(s) {
+					alts = append(alts, object(k, &ordered{keys: []string{"not"}, vals: map[string]any{"not": s}}, true))
+				}
+			}
+		}
+		if len(alts) == 0 {
+			return nil, schemaErr(path, "not of a schema every object meets accepts no object")
+		}
+		return alts, nil
 	}
-	return nil, schemaErr(path, "not is supported over types ({\"not\": {\"type\": \"null\"}}), a pattern, an enum or const of strings and null, or an anyOf of those")
+	return nil, schemaErr(path, "not is supported over types ({\"not\": {\"type\": \"null\"}}), a pattern, an enum or const of strings and null, an object's properties and required names, or an anyOf of those")
+}
+
+// alternatives compiles rest (a schema's other keywords) beside key, an
+// if or a not read as the anyOf of alts, as distribute does: each
+// alternative merged with rest, those nothing meets left out.
+func (c *schemaCompiler) alternatives(rest *ordered, key string, alts []any, path string) (*schemaNode, error) {
+	if len(alts) == 1 {
+		return c.merged(allOf(rest, alts[0]), path)
+	}
+	return c.distribute(&ordered{vals: map[string]any{}}, key, alts, rest, path)
 }
 
 // notTypes reads a not of types alone ({"not": {"type": "null"}}, a value
@@ -954,11 +1048,11 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 		if n.texts[1] != nil && n.finishChars != nil {
 			n.joint = &jointCache{answers: newStateCache[textStates, bool](), chars: n.finishChars}
 			if !n.jointLive(textStates{}) {
-				return nil, fmt.Errorf("%w: %w: %s: no text matches the patterns %v and format %v together", ErrSchema, errNoValue, path, o.vals["pattern"], o.vals["format"])
+				return nil, emptyErr(path, "no text matches the patterns %v and format %v together", o.vals["pattern"], o.vals["format"])
 			}
 		}
 		if n.texts[0] != nil && n.max >= 0 && n.finishDistance(textStates{}) > n.max {
-			return nil, fmt.Errorf("%w: %w: %s: no text of at most %d characters (maxLength) matches the pattern %v and format %v", ErrSchema, errNoValue, path, n.max, o.vals["pattern"], o.vals["format"])
+			return nil, emptyErr(path, "no text of at most %d characters (maxLength) matches the pattern %v and format %v", n.max, o.vals["pattern"], o.vals["format"])
 		}
 		return n, nil
 	case "integer":
@@ -1394,7 +1488,7 @@ func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, erro
 			name, _ := e.(string)
 			i, ok := index[name]
 			if forbidden[name] {
-				return nil, schemaErr(path, "required property %q has a schema that accepts nothing", name)
+				return nil, emptyErr(path, "required property %q has a schema that accepts nothing", name)
 			}
 			if !ok {
 				return nil, schemaErr(path, "required property %q is not declared", name)
@@ -1416,7 +1510,7 @@ func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, erro
 			case kp.accepts(b.Bytes()):
 				kept = append(kept, p)
 			case p.required:
-				return nil, schemaErr(path, "required property %q is a name propertyNames refuses", p.name)
+				return nil, emptyErr(path, "required property %q is a name propertyNames refuses", p.name)
 			}
 		}
 		n.props = kept
@@ -1491,7 +1585,7 @@ func dependentRequired(n *schemaNode, o *ordered, path string) error {
 		case possible:
 			kept = append(kept, p)
 		case p.required:
-			return schemaErr(path, "required property %q requires one the object cannot have", p.name)
+			return emptyErr(path, "required property %q requires one the object cannot have", p.name)
 		}
 	}
 	n.props = kept

@@ -570,6 +570,19 @@ var schemaTable = []struct {
 	{`{"type":"object","properties":{"c":{"type":"null"},"a":{"type":"null"},"b":{"type":"null"},"z":{"type":"null"},"y":{"type":"null"}},"dependencies":{"b":["a"],"a":["c"],"y":["nope"]},"allOf":[{"dependentRequired":{"a":["b"]}}]}`,
 		[]string{`{"c":null,"a":null,"b":null}`, `{"c":null}`, `{"z":null}`, `{"c":null,"a":null,"b":null,"z":null}`},
 		[]string{`{"a":null,"b":null}`, `{"c":null,"a":null}`, `{"c":null,"b":null}`, `{"y":null}`}},
+	// if/then/else: the if and the then, or the if's not and the else, a
+	// union like any other: here objects told apart by kind, whose enum
+	// the if's const and its not split.
+	{`{"type":"object","properties":{"kind":{"enum":["card","bank"]},"number":{"type":"string","maxLength":4},"iban":{"type":"string","maxLength":4}},"required":["kind"],` +
+		`"if":{"properties":{"kind":{"const":"card"}}},"then":{"required":["number"]},"else":{"required":["iban"]}}`,
+		[]string{`{"kind":"card","number":"1"}`, `{"kind":"bank","iban":"x"}`, `{"kind":"card","number":"1","iban":"2"}`},
+		[]string{`{"kind":"card"}`, `{"kind":"bank"}`, `{"kind":"bank","number":"1"}`, `{"kind":"x","iban":"x"}`, `{"number":"1"}`}},
+	{`{"type":"array","items":{"if":{"type":"string"},"then":{"maxLength":1},"else":{"type":"integer"}}}`,
+		[]string{`["a",5,""]`, `[]`},
+		[]string{`["ab"]`, `[true]`, `[1.5]`, `[null]`}},
+	{`{"type":"object","properties":{"s":{"type":"string","maxLength":3}},"required":["s"],"not":{"properties":{"s":{"const":""}},"required":["s"]},"then":{"minLength":9}}`,
+		[]string{`{"s":"a"}`},
+		[]string{`{"s":""}`, `{}`}},
 	// OpenAPI 3.0 and draft 4: nullable, and exclusive bounds as
 	// booleans beside minimum and maximum (zod's openapi-3.0 target, older
 	// FastAPI); extensions (x-…) and draft 4's id are annotations.
@@ -668,7 +681,8 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"not":true}`, "not"},
 		{`{"type":"null","not":{"type":"null"}}`, "none in common"},
 		{`{"not":{"type":["object","array","string","number","boolean","null"]}}`, "accepts nothing"},
-		{`{"if":{"type":"string"},"then":{"maxLength":1}}`, "if"},
+		{`{"type":"string","if":{"pattern":"^a"},"then":{"maxLength":2},"else":{"minLength":3}}`, "both start with '\"'"},
+		{`{"if":{"minLength":2},"then":{"maxLength":1}}`, "if: not is supported over"},
 		{`{"type":"object","patternProperties":{"^a":{},"^b":{}}}`, "patternProperties"},
 		{`{"type":"string","pattern":"^(?!)x"}`, "refuses every text"},
 		{`{"type":"string","pattern":"^(?<=a)b"}`, "pattern"},
@@ -2400,6 +2414,9 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		`{"type":"object","properties":{"e":{"type":"string","format":"email","pattern":"^(?!\\.)(?!.*\\.\\.)([A-Za-z0-9_'+\\-\\.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\\-]*\\.)+[A-Za-z]{2,}$","maxLength":10},"s":{"type":"string","allOf":[{"pattern":"^[a-c]+$"},{"pattern":"b"},{"pattern":"^.{0,3}$"}]},"k":{"propertyNames":{"pattern":"^k"},"patternProperties":{"[0-9]$":{"type":"integer"}}}},"required":["e","s","k"]}`,
 		// Properties required by those written, under maxProperties.
 		`{"type":"array","items":{"type":"object","properties":{"a":{"type":"null"},"b":{"type":"null"},"c":{"type":"null"},"d":{"type":"null"}},"dependentRequired":{"c":["a","d"],"b":["d"]},"maxProperties":2,"minProperties":1},"minItems":1,"maxItems":3}`,
+		// if/then/else over an enum's value: the objects it splits told
+		// apart by that property, each with its own required ones.
+		`{"type":"array","items":{"type":"object","properties":{"k":{"enum":["a","b","c"]},"x":{"type":"integer","minimum":1,"maximum":9},"y":{"type":"null"}},"required":["k"],"if":{"properties":{"k":{"enum":["a","b"]}}},"then":{"required":["x"],"properties":{"y":false}},"else":{"required":["y"]}},"minItems":2}`,
 		// A not's literals and pattern, near maxLength.
 		`{"type":"object","properties":{"s":{"type":"string","not":{"enum":["ab","abc","b"]},"maxLength":3,"pattern":"^[ab]+$"},"t":{"type":"string","not":{"pattern":"^a|b$"},"minLength":1,"maxLength":2}},"required":["s","t"]}`,
 		// Objects told apart by their first key, one of them {}; a first

@@ -830,6 +830,59 @@ func TestServeJSONSchemaZod(t *testing.T) {
 	}
 }
 
+// A hand-written schema of conditions on the real engine: if/then/else
+// over a payment's method (a card number, or else an account), a
+// property that requires another (dependentRequired) and OpenAPI 3.0's
+// nullable. Each reply keeps every condition.
+func TestServeJSONSchemaConditional(t *testing.T) {
+	base := startServe(t, "--disable-any-whitespace")
+	client := openaiClient(base)
+	var schema map[string]any
+	if err := json.Unmarshal([]byte(`{"type":"object","properties":{
+		"method":{"enum":["card","bank","cash"]},
+		"number":{"type":"string","pattern":"^[0-9]{4}$"},
+		"account":{"type":"string","maxLength":6},
+		"note":{"type":"string","maxLength":8,"nullable":true},
+		"tip":{"type":"integer","minimum":0,"maximum":20},
+		"currency":{"enum":["KRW","USD"]}},
+		"required":["method"],
+		"if":{"properties":{"method":{"const":"card"}}},"then":{"required":["number"],"properties":{"account":false}},
+		"else":{"required":["account"]},
+		"dependentRequired":{"tip":["currency"]}}`), &schema); err != nil {
+		t.Fatal(err)
+	}
+	format := openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
+		JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{Name: "payment", Schema: schema},
+	}}
+	methods := map[string]int{}
+	for seed := range int64(8) {
+		c := storiesChat(t, client, seed, 300, func(p *openai.ChatCompletionNewParams) {
+			p.ResponseFormat, p.Temperature, p.TopP = format, openai.Float(2), openai.Float(1)
+		}, option.WithJSONSet("min_p", 0))
+		var got map[string]any
+		if c.FinishReason != "stop" || json.Unmarshal([]byte(c.Message.Content), &got) != nil {
+			t.Fatalf("seed %d: %s %q", seed, c.FinishReason, c.Message.Content)
+		}
+		m, _ := got["method"].(string)
+		_, hasNumber := got["number"]
+		_, hasAccount := got["account"]
+		_, hasTip := got["tip"]
+		_, hasCurrency := got["currency"]
+		n, _ := got["note"].(string)
+		if m == "card" && (!hasNumber || hasAccount) || m != "card" && !hasAccount || hasTip && !hasCurrency || utf8.RuneCountInString(n) > 8 {
+			t.Fatalf("seed %d: %q breaks the schema", seed, c.Message.Content)
+		}
+		if num, ok := got["number"].(string); hasNumber && (!ok || !regexp.MustCompile(`^[0-9]{4}$`).MatchString(num)) {
+			t.Fatalf("seed %d: number in %q", seed, c.Message.Content)
+		}
+		methods[m]++
+		t.Logf("seed %d: %s", seed, c.Message.Content)
+	}
+	if methods["card"] == 0 || methods["card"] == 8 {
+		t.Fatalf("methods written: %v; want cards and others", methods)
+	}
+}
+
 // A pydantic discriminated union (Field(discriminator="kind")) on the
 // real engine: each shape starts with its tag, and its other properties
 // are the ones that tag's model declares, a Rect's own and, through

@@ -138,6 +138,8 @@ func TestRegexAgreesWithRegexp(t *testing.T) {
 		`[0-9]{3}-[0-9]{4}-[0-9]{4}`, `(yes|no|maybe)`, `a*b+c?`, `(ab|a)(bc|c)`, `[가-힣]{2,4}(시|군|구)`,
 		`(?i)hello`, `\d+(\.\d+)?`, `[^a-c]*`, `.{0,3}x`, `\w+@\w+\.(com|kr)`, `^\s*(true|false)\s*$`,
 		`(a|b)*abb`, `x{0}y`, `(?:\p{Hangul}|[.!?])+`, `[[:upper:]][[:lower:]]*`, `((a|b)(c|d)){1,3}`,
+		// Anchors inside, held where they stand.
+		`(?:^|x)y`, `a$|b`, `(a|^b)*c$`, `(^|\s)#\w+`, `(?:a|$)+`,
 	}
 	alphabet := []rune("abcdxyABXY0129.-_@ \n!?시군구서울가힣é")
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -193,13 +195,25 @@ var regexSamples = map[string][]string{
 	`(?:\p{Hangul}|[.!?])+`:      {"서울!"},
 	`[[:upper:]][[:lower:]]*`:    {"Abc"},
 	`((a|b)(c|d)){1,3}`:          {"acbd"},
+	`(?:^|x)y`:                   {"y", "xy"},
+	`a$|b`:                       {"a", "b"},
+	`(a|^b)*c$`:                  {"bc", "bac", "c"},
+	`(^|\s)#\w+`:                 {"#a1", " #x"},
+	`(?:a|$)+`:                   {"a", "aa", ""},
 }
 
 func TestRegexErrors(t *testing.T) {
-	for _, pat := range []string{`a\bb`, `(?m)^a$`, `a^b`, `(`, `a{2000000}`} {
+	for _, pat := range []string{`a\bb`, `(?m)^a$`, `(?:^|\b)a`, `(`, `a{2000000}`} {
 		if _, err := CompileRegex(pat); !errors.Is(err, ErrGrammar) {
 			t.Errorf("%s: error %v, want ErrGrammar", pat, err)
 		}
+	}
+	// Anchors where they can never hold: no text matches, said so.
+	if _, err := CompileRegex(`a^b|c$d`); !errors.Is(err, ErrGrammar) || !strings.Contains(err.Error(), "matches no text") {
+		t.Errorf("a^b|c$d: error %v, want one that says it matches no text", err)
+	}
+	if _, err := compileSearch(`a^b|c$d`); !errors.Is(err, errNoValue) {
+		t.Errorf("a^b|c$d as a search: error %v, want errNoValue", err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package sample
 
 import (
+	"errors"
 	"fmt"
 	"regexp/syntax"
 	"strings"
@@ -10,17 +11,28 @@ import (
 
 // CompileRegex compiles a regular expression (Go's RE2 syntax, which
 // covers what vLLM's guided_regex patterns use) into a grammar that the
-// whole output must match, as vLLM's guided_regex requires. Anchors are
-// allowed only at the pattern's ends (^, $, \A, \z), where they change
-// nothing; word boundaries and multi-line anchors cannot be enforced one
-// character at a time and are refused.
+// whole output must match, as vLLM's guided_regex requires. Anchors (^,
+// $, \A, \z) change nothing at the pattern's ends and hold where they
+// stand inside it ((?:^|x)y: y or xy; anchoredMatch); word boundaries
+// and multi-line anchors cannot be enforced one character at a time and
+// are refused.
 func CompileRegex(pattern string) (*Grammar, error) {
 	re, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrGrammar, err)
 	}
-	re, _, _ = splitAnchors(re.Simplify())
-	return regexGrammar(re)
+	re = re.Simplify()
+	if core, _, _ := splitAnchors(re); !hasAnchor(core) {
+		return regexGrammar(core)
+	}
+	whole, err := anchoredMatch(re) // anchors inside: held where they stand
+	if err != nil {
+		return nil, err
+	}
+	if whole.Op == syntax.OpNoMatch {
+		return nil, fmt.Errorf("%w: %w: its anchors hold nowhere, so it matches no text", ErrGrammar, errNoValue)
+	}
+	return regexGrammar(whole)
 }
 
 // compileSearch compiles a regular expression that matches a string
@@ -46,7 +58,18 @@ func compileSearch(pattern string) (*Grammar, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrGrammar, err)
 		}
-		core, start, end := splitAnchors(re.Simplify())
+		re = re.Simplify()
+		core, start, end := splitAnchors(re)
+		if hasAnchor(core) {
+			search, err := anchoredSearch(re) // anchors inside (^|\s)
+			if err != nil {
+				return nil, err
+			}
+			if search.Op != syntax.OpNoMatch {
+				branches = append(branches, search)
+			}
+			continue
+		}
 		var subs []*syntax.Regexp
 		if !start {
 			subs = append(subs, anyText())
@@ -57,7 +80,10 @@ func compileSearch(pattern string) (*Grammar, error) {
 		}
 		branches = append(branches, &syntax.Regexp{Op: syntax.OpConcat, Sub: subs})
 	}
-	if len(branches) == 1 {
+	switch len(branches) {
+	case 0:
+		return nil, fmt.Errorf("%w: %w: its anchors hold nowhere, so it matches no text", ErrGrammar, errNoValue)
+	case 1:
 		return regexGrammar(branches[0])
 	}
 	return regexGrammar(&syntax.Regexp{Op: syntax.OpAlternate, Sub: branches})
@@ -136,6 +162,9 @@ func (p patternItem) texts() ([]*stringDFA, error) {
 		return nil, fmt.Errorf("%w: not of a pattern with lookaround: not supported", ErrGrammar)
 	}
 	g, err := compileSearch(p.src)
+	if errors.Is(err, errNoValue) {
+		return nil, nil // the pattern matches no text: not of it, every one
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -2418,7 +2418,7 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		// apart by that property, each with its own required ones.
 		`{"type":"array","items":{"type":"object","properties":{"k":{"enum":["a","b","c"]},"x":{"type":"integer","minimum":1,"maximum":9},"y":{"type":"null"}},"required":["k"],"if":{"properties":{"k":{"enum":["a","b"]}}},"then":{"required":["x"],"properties":{"y":false}},"else":{"required":["y"]}},"minItems":2}`,
 		// A not's literals and pattern, near maxLength.
-		`{"type":"object","properties":{"s":{"type":"string","not":{"enum":["ab","abc","b"]},"maxLength":3,"pattern":"^[ab]+$"},"t":{"type":"string","not":{"pattern":"^a|b$"},"minLength":1,"maxLength":2}},"required":["s","t"]}`,
+		`{"type":"object","properties":{"s":{"type":"string","not":{"enum":["ab","abc","b"]},"maxLength":3,"pattern":"^[ab]+$"},"t":{"type":"string","not":{"pattern":"^a|b$"},"minLength":1,"maxLength":2},"w":{"type":"string","pattern":"(^|\\s)#[a-z]+$","maxLength":6}},"required":["s","t","w"]}`,
 		// Objects told apart by their first key, one of them {}; a first
 		// key that leaves minProperties unmet is not offered.
 		`{"type":"array","items":{"anyOf":[{"properties":{"a":{"type":"integer"},"ab":{"type":"boolean"}},"required":["ab"]},{"properties":{"b":{"type":"null"},"c":{"type":"null"}},"minProperties":2},{"properties":{"x":{"const":1}}}]},"minItems":2}`,

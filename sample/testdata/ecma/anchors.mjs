@@ -1,5 +1,6 @@
 // Writes anchors.jsonl: random JSON Schema patterns whose alternatives at
-// the top carry anchors of their own (^a|b$, ^a$|b), each with short
+// the top carry anchors of their own (^a|b$, ^a$|b), and with anchors
+// inside them too ((?:^|b)a, a$b), each with short
 // strings of awkward characters and whether node's RegExp (u flag, as Ajv
 // compiles a schema's pattern) finds a match in them. sample's
 // TestECMAAnchorsGolden runs each pattern as a search, and each one's
@@ -13,7 +14,7 @@ import { patternMaker } from "./pieces.mjs";
 const { rand, int, pick } = makeRand(20261208);
 const r = String.raw;
 const atoms = [r`\s`, r`\S`, ".", r`\d`, r`\w`, "a", "b", "ab", "가", "[a-c]", "[^a]", r`\p{Script=Hangul}`, r`\.`,
-  r`\n`];
+  r`\n`, "(?:^|b)", "(?:a|$)", r`(?:\s|^)`, "(?:^a|b$)", "^", "$"];
 const pattern = patternMaker({ rand, int, pick }, atoms, true);
 const chars = ["\n", " ", "\u2028", "a", "b", "c", "가", "A", "1", ".", "😀"];
 

@@ -18,8 +18,8 @@ var ErrSchema = errors.New("unsupported JSON schema")
 // union of objects, the discriminator first), no undeclared keys, enum
 // values in compact JSON. Keywords that only annotate (title,
 // description, a format it does not know, ...) are ignored; any keyword
-// it cannot enforce (if, not beyond types, multipleOf on numbers, ...)
-// is an error, so a reply never only looks conformant.
+// it cannot enforce (contains, dependentSchemas, multipleOf on numbers,
+// ...) is an error, so a reply never only looks conformant.
 func NewJSONSchema(v *Vocab, schema []byte) (Constraint, error) {
 	s, err := CompileJSONSchema(schema)
 	if err != nil {
@@ -251,6 +251,7 @@ type schemaNode struct {
 	// requires as a bit set), nil where none requires any.
 	deps  []uint64
 	first [256]int8 // kUnion: the alternative a first byte starts, -1 none
+	at    string    // kUnion: its schema's path, for errors
 	// kUnion: the discriminator's propertyName and its mapping (a value's
 	// compact JSON to the $ref's node), when the schema names one
 	tag    string

@@ -542,7 +542,11 @@ func (c *schemaCompiler) distribute(o *ordered, key string, l []any, rest *order
 	if len(alts) == 0 {
 		return nil, fmt.Errorf("no alternative of %s meets the keywords beside it: %w", key, why)
 	}
-	u := c.unionNode(alts)
+	at := path + "/" + key
+	if key == "if" {
+		at += " (if/then/else: the if with the then, or the if's not with the else)"
+	}
+	u := c.unionNode(alts, at)
 	if d, ok := o.get("discriminator"); ok {
 		if err := c.discriminator(u, d, path+"/discriminator", false); err != nil {
 			return nil, err

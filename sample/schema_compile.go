@@ -524,7 +524,7 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		if len(alts) == 0 {
 			return nil, schemaErr(path, "every alternative of %s accepts nothing", k)
 		}
-		u := c.unionNode(alts)
+		u := c.unionNode(alts, path+"/"+k)
 		if d, ok := o.get("discriminator"); ok {
 			if err := c.discriminator(u, d, path+"/discriminator", true); err != nil {
 				return nil, err
@@ -575,7 +575,7 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 	if len(alts) == 1 {
 		return alts[0], nil
 	}
-	return c.unionNode(alts), nil
+	return c.unionNode(alts, path+"/type"), nil
 }
 
 // isNever says whether schema v accepts no value: false, or a not of a
@@ -760,7 +760,13 @@ func (c *schemaCompiler) alternatives(rest *ordered, key string, alts []any, pat
 	if len(alts) == 1 {
 		return c.merged(allOf(rest, alts[0]), path)
 	}
-	return c.distribute(&ordered{vals: map[string]any{}}, key, alts, rest, path)
+	n, err := c.distribute(&ordered{vals: map[string]any{}}, key, alts, rest, path)
+	if err != nil {
+		how := map[string]string{"if": "if/then/else, read as the if with the then or the if's not with the else",
+			"not": "not, read as the alternatives it leaves"}[key]
+		return nil, fmt.Errorf("%s: %w", how, err)
+	}
+	return n, nil
 }
 
 // notTypes reads a not of types alone ({"not": {"type": "null"}}, a value
@@ -1751,7 +1757,7 @@ func (c *schemaCompiler) ref(ref, path string) (*schemaNode, error) {
 	}
 	// The reference is a one-way union until its target is built, so a
 	// recursive schema can point at it; finishUnions flattens it.
-	n := c.unionNode(nil)
+	n := c.unionNode(nil, ref)
 	c.refs[ref] = n
 	built, err := c.node(target, ref)
 	if err != nil {
@@ -1778,8 +1784,8 @@ func enumNode(vals []any, path string) (*schemaNode, error) {
 
 // unionNode joins alternatives; its first-byte table is built by
 // finishUnions, once every $ref is resolved.
-func (c *schemaCompiler) unionNode(alts []*schemaNode) *schemaNode {
-	n := &schemaNode{kind: kUnion, alts: alts}
+func (c *schemaCompiler) unionNode(alts []*schemaNode, at string) *schemaNode {
+	n := &schemaNode{kind: kUnion, alts: alts, at: at}
 	c.unions = append(c.unions, n)
 	return n
 }
@@ -1796,7 +1802,7 @@ func (c *schemaCompiler) finishUnions() error {
 		var add func(a *schemaNode, depth int) error
 		add = func(a *schemaNode, depth int) error {
 			if depth > 32 {
-				return schemaErr("#", "anyOf refers to itself before any character")
+				return schemaErr(n.at, "anyOf refers to itself before any character")
 			}
 			if a.kind != kUnion {
 				flat = append(flat, a)
@@ -1817,12 +1823,12 @@ func (c *schemaCompiler) finishUnions() error {
 				return err
 			}
 		}
-		flat, err := tagObjects(flat, want, n.tag != "", n.tagMap)
+		flat, err := tagObjects(flat, want, n.tag != "", n.tagMap, n.at)
 		if err != nil {
 			return err
 		}
 		if len(flat) > 127 {
-			return schemaErr("#", "more than 127 alternatives")
+			return schemaErr(n.at, "more than 127 alternatives")
 		}
 		for i, a := range flat {
 			for b, ok := range a.firstBytes() {
@@ -1830,7 +1836,7 @@ func (c *schemaCompiler) finishUnions() error {
 					continue
 				}
 				if n.first[b] >= 0 {
-					return schemaErr("#", "two alternatives of an anyOf (or a type list) can both start with %q; only alternatives told apart by their first character are supported", rune(b))
+					return schemaErr(n.at, "two alternatives can both start with %q; only alternatives told apart by their first character (or objects by a discriminator or their first keys) are supported", rune(b))
 				}
 				n.first[b] = int8(i)
 			}

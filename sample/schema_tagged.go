@@ -65,7 +65,7 @@ func (c *schemaCompiler) discriminator(u *schemaNode, d any, path string, withMa
 // inside it), then each property of the first object in turn. Other
 // alternatives are kept; a union of at most one object is returned as it
 // is.
-func tagObjects(flat []*schemaNode, want string, must bool, mapping map[string]*schemaNode) ([]*schemaNode, error) {
+func tagObjects(flat []*schemaNode, want string, must bool, mapping map[string]*schemaNode, path string) ([]*schemaNode, error) {
 	var objs []*schemaNode
 	at, count := -1, 0
 	out := make([]*schemaNode, 0, len(flat))
@@ -87,7 +87,7 @@ func tagObjects(flat []*schemaNode, want string, must bool, mapping map[string]*
 	}
 	switch {
 	case count == 0 && must:
-		return nil, schemaErr("#", "discriminator %q beside alternatives none of which is an object", want)
+		return nil, schemaErr(path, "discriminator %q beside alternatives none of which is an object", want)
 	case count < 2 && mapping == nil:
 		return flat, nil
 	}
@@ -112,14 +112,14 @@ func tagObjects(flat []*schemaNode, want string, must bool, mapping map[string]*
 		}
 	}
 	if must {
-		return nil, schemaErr("#", "discriminator %q does not tell the alternatives apart: %s", want, why)
+		return nil, schemaErr(path, "discriminator %q does not tell the alternatives apart: %s", want, why)
 	}
 	t, err := keyBy(objs)
 	if err == nil {
 		out[at] = t
 		return out, nil
 	}
-	return nil, schemaErr("#", "objects among the alternatives of an anyOf are told apart only by a property each requires "+
+	return nil, schemaErr(path, "objects among the alternatives of an anyOf are told apart only by a property each requires "+
 		"whose const or enum values no two share (a discriminator), or by the keys they can start with; neither here: %s; %v", why, err)
 }
 

@@ -465,9 +465,11 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		if els == nil {
 			els = true
 		}
-		negs, err := notAlternatives(iv, path+"/if")
-		if err != nil {
-			return nil, err
+		var negs []any // none where the if takes everything
+		if !isSchemaOfAll(iv) {
+			if negs, err = notAlternatives(iv, path+"/if"); err != nil {
+				return nil, err
+			}
 		}
 		alts := []any{allOf(iv, then)}
 		for _, n := range negs {
@@ -586,16 +588,19 @@ func isNever(v any) bool {
 		return !v
 	case *ordered:
 		n, ok := v.get("not")
-		if !ok || slices.ContainsFunc(v.keys, func(k string) bool { return k != "not" && !isAnnotation(k) }) {
-			return false
-		}
-		switch n := n.(type) {
-		case bool:
-			return n
-		case *ordered:
-			// format is read as an annotation but holds a text here.
-			return !slices.ContainsFunc(n.keys, func(k string) bool { return !isAnnotation(k) || k == "format" })
-		}
+		return ok && isSchemaOfAll(n) && !slices.ContainsFunc(v.keys, func(k string) bool { return k != "not" && !isAnnotation(k) })
+	}
+	return false
+}
+
+// isSchemaOfAll says whether v is a schema every value meets: true, or
+// one of annotations alone (format, read as one, holds a text here).
+func isSchemaOfAll(v any) bool {
+	switch v := v.(type) {
+	case bool:
+		return v
+	case *ordered:
+		return !slices.ContainsFunc(v.keys, func(k string) bool { return !isAnnotation(k) || k == "format" })
 	}
 	return false
 }

@@ -244,7 +244,7 @@ func mergeKeyword(k string, av, bv any, path string) (any, error) {
 		for _, name := range bm.keys {
 			al, inA := m.vals[name].([]any)
 			bl, isList := bm.vals[name].([]any)
-			if !isList || inA == false && has(m, name) {
+			if !isList || has(m, name) && !inA {
 				return nil, schemaErr(path, "%s/%s: a list of property names is supported", k, name)
 			}
 			if !has(m, name) {
@@ -298,7 +298,7 @@ func mergeKeyword(k string, av, bv any, path string) (any, error) {
 			return bv, nil
 		}
 	}
-	return nil, schemaErr(path, "allOf: the parts give %q differently; only types, properties, required, additionalProperties, items, bounds, lengths, counts, uniqueItems, enums, patterns and multipleOf are merged", k)
+	return nil, schemaErr(path, "allOf: the parts give %q differently; only types, properties, required, additionalProperties, items, bounds, lengths, counts, uniqueItems, enums, patterns, multipleOf, dependentRequired and unevaluated* are merged", k)
 }
 
 // patternList is the patterns of several merged parts, each of which a

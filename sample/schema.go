@@ -18,8 +18,8 @@ var ErrSchema = errors.New("unsupported JSON schema")
 // union of objects, the discriminator first), no undeclared keys, enum
 // values in compact JSON. Keywords that only annotate (title,
 // description, a format it does not know, ...) are ignored; any keyword
-// it cannot enforce (contains, dependentSchemas, multipleOf on numbers,
-// ...) is an error, so a reply never only looks conformant.
+// it cannot enforce (maxContains, dependentSchemas, multipleOf on
+// numbers, ...) is an error, so a reply never only looks conformant.
 func NewJSONSchema(v *Vocab, schema []byte) (Constraint, error) {
 	s, err := CompileJSONSchema(schema)
 	if err != nil {
@@ -247,6 +247,11 @@ type schemaNode struct {
 	// its property keyAt[i]. Its props are required unless one object
 	// takes {}.
 	keyAt []int8
+	// kArray: contains, the items' schema merged with contains, which the
+	// first minContains items are written under (minItems is at least
+	// minContains)
+	contains    *schemaNode
+	minContains int
 	// kObject: deps[i] is the properties property i requires (its
 	// requires as a bit set), nil where none requires any.
 	deps  []uint64
@@ -893,8 +898,11 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			return stepFail
 		}
 		items := n.values
-		if int(f.count) < len(n.prefix) {
+		switch {
+		case int(f.count) < len(n.prefix):
 			items = n.prefix[f.count]
+		case int(f.count) < n.minContains:
+			items = n.contains
 		}
 		f.count++
 		if items == nil {

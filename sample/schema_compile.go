@@ -438,7 +438,8 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		"minItems", "maxItems", "minLength", "maxLength", "pattern", "enum", "const", "anyOf", "oneOf", "allOf", "$ref",
 		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "discriminator", "propertyNames", "patternProperties", "not",
 		"unevaluatedProperties", "unevaluatedItems", // read by unevaluatedForms, once nothing beside evaluates
-		"dependentRequired", "dependencies", "if", "then", "else"} { // then and else without if are annotations
+		"dependentRequired", "dependencies", "if", "then", "else", // then and else without if are annotations
+		"contains", "minContains", "maxContains"} {
 		known[k] = true
 	}
 	for _, k := range o.keys {
@@ -1095,11 +1096,51 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 		if err := uniqueItems(n, o, path); err != nil {
 			return nil, err
 		}
+		if err := c.contains(n, o, path); err != nil {
+			return nil, err
+		}
 		return n, nil
 	case "object":
 		return c.objectType(o, path)
 	}
 	return nil, schemaErr(path, "unknown type %q", t)
+}
+
+// contains reads contains and minContains (1 unless given): the first
+// minContains items are written under the items' schema merged with
+// contains, so that many match it whatever the rest are. maxContains,
+// which would need every item told apart by whether it matches, and
+// contains beside a tuple or uniqueItems are refused.
+func (c *schemaCompiler) contains(n *schemaNode, o *ordered, path string) error {
+	v, ok := o.get("contains")
+	if !ok {
+		return nil // minContains and maxContains alone do nothing
+	}
+	if has(o, "maxContains") {
+		return schemaErr(path, "maxContains is not supported")
+	}
+	min, err := count(o, "minContains", path, 1)
+	if err != nil || min == 0 {
+		return err // minContains 0: contains asks nothing
+	}
+	if len(n.prefix) > 0 || o.vals["uniqueItems"] == true {
+		return schemaErr(path, "contains beside prefixItems or uniqueItems is not supported")
+	}
+	if n.max >= 0 && n.max < min {
+		return emptyErr(path, "maxItems %d is below minContains %d", n.max, min)
+	}
+	items, hasItems := o.get("items")
+	if !hasItems {
+		items = true
+	}
+	if isNever(items) {
+		return emptyErr(path, "no item may be written, and contains needs %d", min)
+	}
+	if n.contains, err = c.merged(allOf(items, v), path+"/contains"); err != nil {
+		return err
+	}
+	n.minContains, n.min = min, max(n.min, min)
+	return nil
 }
 
 // arrayItems reads an array's item schemas into n: a tuple's leading

@@ -586,6 +586,12 @@ var schemaTable = []struct {
 	{`{"type":"object","properties":{"s":{"type":"string","maxLength":3}},"required":["s"],"not":{"properties":{"s":{"const":""}},"required":["s"]},"then":{"minLength":9}}`,
 		[]string{`{"s":"a"}`},
 		[]string{`{"s":""}`, `{}`}},
+	// contains (and minContains): the first items are written under the
+	// items' schema merged with it.
+	{`{"type":"object","properties":{"tags":{"type":"array","items":{"type":"string","maxLength":6},"contains":{"const":"urgent"}},` +
+		`"n":{"type":"array","items":{"type":"integer"},"contains":{"minimum":10},"minContains":2,"maxItems":3},"z":{"type":"array","contains":{"type":"null"},"minContains":0}}}`,
+		[]string{`{"tags":["urgent"]}`, `{"tags":["urgent","x"]}`, `{"n":[10,11]}`, `{"n":[10,99,-5]}`, `{"z":[]}`, `{"z":[1]}`},
+		[]string{`{"tags":[]}`, `{"tags":["x","urgent"]}`, `{"n":[10]}`, `{"n":[1,10,11]}`, `{"n":[10,11,12,13]}`}},
 	// OpenAPI 3.0 and draft 4: nullable, and exclusive bounds as
 	// booleans beside minimum and maximum (zod's openapi-3.0 target, older
 	// FastAPI); extensions (x-…) and draft 4's id are annotations.
@@ -710,6 +716,10 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"object","properties":{"a":{},"b":{}},"required":["a"],"dependentRequired":{"a":["z"]}}`, "requires one the object cannot have"},
 		{`{"type":"integer","minimum":1,"exclusiveMaximum":true}`, "exclusiveMaximum true needs maximum"},
 		{`{"not":{"const":1}}`, "strings and null, not 1"},
+		{`{"type":"array","contains":{"type":"null"},"maxContains":2}`, "maxContains"},
+		{`{"type":"array","items":{"type":"string"},"contains":{"type":"null"}}`, "contains"},
+		{`{"type":"array","contains":{"type":"null"},"minContains":3,"maxItems":2}`, "below minContains"},
+		{`{"type":"array","prefixItems":[{}],"contains":{"type":"null"}}`, "prefixItems"},
 		{`{"type":"string","not":{"pattern":"x*"}}`, "matches every text"},
 		{`{"type":"string","not":{"pattern":"^(?=a)b"}}`, "lookaround"},
 		{`{"type":"string","not":{"anyOf":[{"const":"a"},{"minLength":3}]}}`, "anyOf of those"},
@@ -733,7 +743,6 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"array","items":{"enum":["a","b"]},"uniqueItems":"yes"}`, "uniqueItems"},
 		{`{"type":"array","items":{"enum":["a","b","a"]},"uniqueItems":true,"minItems":3}`, "minItems 3"},
 		{`{"type":"array","prefixItems":[{"enum":["a"]}],"items":{"enum":["a","b"]},"uniqueItems":true}`, "uniqueItems"},
-		{`{"type":"array","contains":{"type":"integer"}}`, "contains"},
 		{`{"type":"array","items":[{"type":"string"}],"additionalItems":{"type":"string","not":{}}}`, "additionalItems"},
 		{`{"$ref":"https://example.com/s.json"}`, ""},
 		{`{"$ref":"other.json#/$defs/A"}`, ""},
@@ -2420,6 +2429,8 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		// if/then/else over an enum's value: the objects it splits told
 		// apart by that property, each with its own required ones.
 		`{"type":"array","items":{"type":"object","properties":{"k":{"enum":["a","b","c"]},"x":{"type":"integer","minimum":1,"maximum":9},"y":{"type":"null"}},"required":["k"],"if":{"properties":{"k":{"enum":["a","b"]}}},"then":{"required":["x"],"properties":{"y":false}},"else":{"required":["y"]}},"minItems":2}`,
+		// contains: the first items under it too.
+		`{"type":"object","properties":{"c":{"type":"array","items":{"type":"integer","minimum":0,"maximum":20},"contains":{"minimum":15},"minContains":2,"maxItems":3},"t":{"type":"array","items":{"type":"string","maxLength":2},"contains":{"const":"ab"}}},"required":["c","t"]}`,
 		// A not's literals and pattern, near maxLength.
 		`{"type":"object","properties":{"s":{"type":"string","not":{"enum":["ab","abc","b"]},"maxLength":3,"pattern":"^[ab]+$"},"t":{"type":"string","not":{"pattern":"^a|b$"},"minLength":1,"maxLength":2},"w":{"type":"string","pattern":"(^|\\s)#[a-z]+$","maxLength":6}},"required":["s","t","w"]}`,
 		// Objects told apart by their first key, one of them {}; a first

@@ -575,7 +575,7 @@ func (c *schemaCompiler) enum(vals []any, rest *ordered, path string) (*schemaNo
 		}
 	}
 	if len(kept) == 0 {
-		return nil, schemaErr(path, "no value of the enum (or const) meets the keywords beside it")
+		return nil, emptyErr(path, "no value of the enum (or const) meets the keywords beside it")
 	}
 	n.enum = kept
 	return n, nil

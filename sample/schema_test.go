@@ -901,6 +901,32 @@ const (
 
 var tTypeNames = map[tKind]string{tString: "string", tInteger: "integer", tNumber: "number", tBoolean: "boolean", tNull: "null"}
 
+// tCond is a tObject's if/then/else in its usual form: if property prop
+// (the first, required, an enum of strings) is one of vals, then the
+// property then is required, else the property els.
+type tCond struct {
+	prop      string
+	vals      []string // compact JSON
+	then, els string
+}
+
+// branch is the property a value of prop (compact JSON) requires.
+func (c *tCond) branch(v string) string {
+	if slices.Contains(c.vals, v) {
+		return c.then
+	}
+	return c.els
+}
+
+// render writes the if, then and else keywords.
+func (c *tCond) render(r *rand.Rand) string {
+	cond := `"enum":[` + strings.Join(c.vals, ",") + "]"
+	if len(c.vals) == 1 && r.IntN(2) == 0 {
+		cond = `"const":` + c.vals[0]
+	}
+	return `"if":{"properties":{` + tQuote(c.prop) + ":{" + cond + `}}},"then":{"required":[` + tQuote(c.then) + `]},"else":{"required":[` + tQuote(c.els) + "]}"
+}
+
 // tDep is a property of a tObject and the properties (declared) it
 // requires.
 type tDep struct {
@@ -949,6 +975,7 @@ type tSchema struct {
 	kind       tKind
 	props      []tProp
 	deps       []tDep   // tObject: dependentRequired, in order
+	cond       *tCond   // tObject: if/then/else over its first property
 	additional string   // tObject, tAnyObject: "", "true" or "false"
 	items      *tSchema // tArray items, tMap values; nil: any
 	// tArray: a tuple's leading items, each its own schema, and whether
@@ -1082,15 +1109,33 @@ func (g *schemaGen) object(depth int) *tSchema {
 					d.requires = append(d.requires, q)
 				}
 			}
-			if len(d.requires) > 0 {
-				s.deps = append(s.deps, d)
+			if len(d.requires) > 0 && !slices.ContainsFunc(s.deps, func(e tDep) bool { return e.name == d.name }) {
+				s.deps = append(s.deps, d) // one entry a property: JSON keeps one of a repeated key
 			}
 		}
+	}
+	if len(s.props) >= 2 && r.IntN(5) == 0 {
+		// if/then/else over a first property, an enum its values split.
+		vals := []string{`"p"`, `"q"`, `"r"`, `"s"`}[:2+r.IntN(3)]
+		c := &tCond{prop: "when", vals: vals[:1+r.IntN(len(vals))]}
+		c.then, c.els = s.props[r.IntN(len(s.props))].name, s.props[r.IntN(len(s.props))].name
+		s.props = slices.Insert(s.props, 0, tProp{"when", &tSchema{kind: tEnum, enum: vals}, true})
+		s.cond = c
 	}
 	if len(s.props) == 0 && s.additional != "false" {
 		s.kind = tAnyObject
 	}
 	return s
+}
+
+// plainObject is an object of g.object's without if/then/else, for
+// unions that tell objects apart themselves.
+func (g *schemaGen) plainObject(depth int) *tSchema {
+	o := g.object(depth)
+	if o.cond != nil {
+		o.props, o.cond = o.props[1:], nil
+	}
+	return o
 }
 
 func (g *schemaGen) array(depth int) *tSchema {
@@ -1195,7 +1240,7 @@ func (g *schemaGen) tagged(depth int) *tSchema {
 	vals := slices.Clone(tTagValues)
 	r.Shuffle(len(vals), func(i, j int) { vals[i], vals[j] = vals[j], vals[i] })
 	for i := range 2 + r.IntN(3) {
-		o := g.object(depth + 1)
+		o := g.plainObject(depth + 1)
 		if o.kind != tObject {
 			o = &tSchema{kind: tObject, additional: "false"}
 		}
@@ -1234,7 +1279,7 @@ func (g *schemaGen) keyed(depth int) []*tSchema {
 			out = append(out, &tSchema{kind: tObject, props: []tProp{o, k}, additional: "false"})
 			continue
 		}
-		obj := g.object(depth)
+		obj := g.plainObject(depth)
 		if obj.kind != tObject {
 			obj = &tSchema{kind: tObject}
 		}
@@ -1322,6 +1367,9 @@ func (g *schemaGen) render(s *tSchema, extra ...string) string {
 		}
 		if len(s.deps) > 0 {
 			m = append(m, renderDeps([]string{"dependentRequired", "dependencies"}[r.IntN(2)], s.deps))
+		}
+		if s.cond != nil {
+			m = append(m, s.cond.render(r))
 		}
 	case tMap:
 		m = append(m, `"type":"object"`)
@@ -1481,6 +1529,9 @@ func (g *schemaGen) renderSplit(s *tSchema) (string, bool) {
 		if len(s.deps) > 0 {
 			more = append(more, "{"+renderDeps("dependentRequired", s.deps)+"}")
 		}
+		if s.cond != nil {
+			more = append(more, "{"+s.cond.render(r)+"}")
+		}
 		if k > 0 && r.IntN(2) == 0 {
 			// Declared again, after the part's own: it keeps its place.
 			b.props = append(b.props, tProp{a.props[0].name, &tSchema{kind: tAny}, false})
@@ -1625,10 +1676,19 @@ func (g *schemaGen) instance(s *tSchema, depth int) *tNode {
 				set[p.name] = true
 			}
 		}
+		var when *tNode
+		if s.cond != nil {
+			when = g.instance(s.props[0].s, depth+1)
+			set[s.cond.branch(when.raw)] = true
+		}
 		s.closure(set)
-		for _, p := range s.props {
+		for i, p := range s.props {
 			if set[p.name] {
 				n.keys = append(n.keys, tQuote(p.name))
+				if i == 0 && when != nil {
+					n.kids = append(n.kids, when)
+					continue
+				}
 				n.kids = append(n.kids, g.instance(p.s, depth+1))
 			}
 		}
@@ -2073,6 +2133,12 @@ func (g *schemaGen) valid(s *tSchema, v refValue) bool {
 		set := map[string]bool{}
 		for _, k := range v.keys {
 			set[k] = true
+		}
+		if s.cond != nil {
+			// The first property is required, so v.vals[0] is its value.
+			if len(v.keys) == 0 || v.keys[0] != s.cond.prop || v.vals[0].kind != '"' || !set[s.cond.branch(tQuote(v.vals[0].text))] {
+				return false
+			}
 		}
 		n := len(set)
 		s.closure(set)

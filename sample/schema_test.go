@@ -976,6 +976,7 @@ type tSchema struct {
 	props      []tProp
 	deps       []tDep   // tObject: dependentRequired, in order
 	cond       *tCond   // tObject: if/then/else over its first property
+	tagWritten string   // tObject: a tagged union's rest, its tag written first (a dependency's trigger too)
 	additional string   // tObject, tAnyObject: "", "true" or "false"
 	items      *tSchema // tArray items, tMap values; nil: any
 	// tArray: a tuple's leading items, each its own schema, and whether
@@ -989,8 +990,10 @@ type tSchema struct {
 	types          []tKind
 	alts           []*tSchema
 	ref            string
-	pattern        string // tString: a pattern from tPatterns, or none
-	also           string // tString: a second pattern, written in an allOf
+	pattern        string   // tString: a pattern from tPatterns, or none
+	also           string   // tString: a second pattern, written in an allOf
+	notVals        []string // tString: values refused by a not (compact JSON)
+	nullable       bool     // scalars: null too (OpenAPI 3.0's nullable)
 	// tTagged: alts are tObjects, each requiring the property tag, a
 	// tEnum of values no other takes; refs[i] names the $defs entry alts[i]
 	// is written as ("": inline); keyword: the discriminator is written.
@@ -1052,6 +1055,12 @@ func (g *schemaGen) scalar() *tSchema {
 				}
 			}
 		}
+		if r.IntN(6) == 0 && s.max != 0 && s.pattern == "" {
+			// A not of values.
+			pool := []string{`""`, `"a"`, `"é"`, `"ab"`}
+			r.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
+			s.notVals = pool[:1+r.IntN(2)]
+		}
 		return s
 	case 2:
 		return &tSchema{kind: tInteger}
@@ -1098,7 +1107,11 @@ func (g *schemaGen) object(depth int) *tSchema {
 	r.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
 	s := &tSchema{kind: tObject, additional: []string{"", "true", "false"}[r.IntN(3)]}
 	for _, n := range names[:r.IntN(5)] {
-		s.props = append(s.props, tProp{n, g.schema(depth + 1), r.IntN(2) == 0})
+		ps := g.schema(depth + 1)
+		if k := ps.kind; (k == tString || k == tInteger || k == tNumber || k == tBoolean) && r.IntN(8) == 0 {
+			ps.nullable = true
+		}
+		s.props = append(s.props, tProp{n, ps, r.IntN(2) == 0})
 	}
 	if len(s.props) >= 2 && r.IntN(4) == 0 {
 		// Properties that require others (dependentRequired).
@@ -1154,7 +1167,7 @@ func (g *schemaGen) array(depth int) *tSchema {
 		s.min = min(s.min, len(s.prefix))
 	}
 	if it := s.items; len(s.prefix) == 0 && it != nil && g.r.IntN(2) == 0 &&
-		(it.kind == tString && it.pattern == "" && it.also == "" && it.max != 0 || it.kind == tInteger || it.kind == tBoolean) {
+		(it.kind == tString && it.pattern == "" && it.also == "" && it.notVals == nil && it.max != 0 || it.kind == tInteger || it.kind == tBoolean) {
 		s.unique = true
 	}
 	return s
@@ -1320,6 +1333,7 @@ func (s *tSchema) tagOf(k int) (tProp, *tSchema) {
 	i := slices.IndexFunc(o.props, func(p tProp) bool { return p.name == s.tag })
 	tag := o.props[i]
 	o.props = slices.Delete(slices.Clone(o.props), i, i+1)
+	o.tagWritten = s.tag
 	return tag, &o
 }
 
@@ -1430,6 +1444,16 @@ func (g *schemaGen) render(s *tSchema, extra ...string) string {
 		}
 		if s.also != "" {
 			m = append(m, `"allOf":[{"pattern":`+tQuote(s.also)+`}]`)
+		}
+		if s.nullable {
+			m = append(m, `"nullable":true`)
+		}
+		if s.notVals != nil {
+			if len(s.notVals) == 1 && r.IntN(2) == 0 {
+				m = append(m, `"not":{"const":`+s.notVals[0]+"}")
+			} else {
+				m = append(m, `"not":{"enum":[`+strings.Join(s.notVals, ",")+"]}")
+			}
 		}
 	case tTypes:
 		var ts []string
@@ -1545,7 +1569,7 @@ func (g *schemaGen) renderSplit(s *tSchema) (string, bool) {
 	case tString:
 		a := *s
 		a.min, a.pattern = -1, ""
-		b := &tSchema{kind: tString, min: s.min, max: -1, pattern: s.pattern}
+		b := &tSchema{kind: tString, min: s.min, max: -1, pattern: s.pattern, nullable: s.nullable}
 		if s.max >= 0 {
 			a.max = s.max + r.IntN(2)
 			b.max = s.max
@@ -1676,6 +1700,9 @@ func (g *schemaGen) instance(s *tSchema, depth int) *tNode {
 				set[p.name] = true
 			}
 		}
+		if s.tagWritten != "" {
+			set[s.tagWritten] = true
+		}
 		var when *tNode
 		if s.cond != nil {
 			when = g.instance(s.props[0].s, depth+1)
@@ -1751,22 +1778,26 @@ func (g *schemaGen) instance(s *tSchema, depth int) *tNode {
 		n.kids = slices.Insert(n.kids, 0, g.instance(tag.s, depth+1))
 		return n
 	case tString:
-		if s.pattern != "" {
-			// Strings at random until one meets the patterns.
-			re := ecmaMatcher(s.pattern)
-			also := func(string) bool { return true }
-			if s.also != "" {
-				also = ecmaMatcher(s.also)
-			}
-			for range 5000 {
-				n := g.stringNode(s.min, s.max)
-				var text string
-				if json.Unmarshal([]byte(`"`+strings.Join(n.pieces, "")+`"`), &text) == nil && re(text) && also(text) {
-					return n
-				}
-			}
-			panic("no string meets " + s.pattern + " and " + s.also)
+		if s.nullable && r.IntN(4) == 0 {
+			return &tNode{raw: "null"}
 		}
+		// Strings at random until one meets the patterns and is no value
+		// a not refuses.
+		ok := func(text string) bool {
+			return (s.pattern == "" || ecmaMatcher(s.pattern)(text)) && (s.also == "" || ecmaMatcher(s.also)(text)) &&
+				!slices.Contains(s.notVals, tQuote(text))
+		}
+		for range 5000 {
+			n := g.stringNode(s.min, s.max)
+			var text string
+			if json.Unmarshal([]byte(`"`+strings.Join(n.pieces, "")+`"`), &text) == nil && ok(text) {
+				return n
+			}
+		}
+		panic("no string meets " + s.pattern + " and " + s.also)
+	}
+	if s.nullable && r.IntN(4) == 0 {
+		return &tNode{raw: "null"}
 	}
 	return g.scalarNode(s.kind, s.min, s.max)
 }
@@ -2102,6 +2133,9 @@ func refInteger(s string) bool {
 }
 
 func (g *schemaGen) valid(s *tSchema, v refValue) bool {
+	if s.nullable && v.kind == 'n' {
+		return true
+	}
 	switch s.kind {
 	case tAny:
 		return true
@@ -2133,6 +2167,9 @@ func (g *schemaGen) valid(s *tSchema, v refValue) bool {
 		set := map[string]bool{}
 		for _, k := range v.keys {
 			set[k] = true
+		}
+		if s.tagWritten != "" {
+			set[s.tagWritten] = true
 		}
 		if s.cond != nil {
 			// The first property is required, so v.vals[0] is its value.
@@ -2182,7 +2219,8 @@ func (g *schemaGen) valid(s *tSchema, v refValue) bool {
 	case tString:
 		n := utf8.RuneCountInString(v.text)
 		return v.kind == '"' && (s.min < 0 || n >= s.min) && (s.max < 0 || n <= s.max) &&
-			(s.pattern == "" || ecmaMatcher(s.pattern)(v.text)) && (s.also == "" || ecmaMatcher(s.also)(v.text))
+			(s.pattern == "" || ecmaMatcher(s.pattern)(v.text)) && (s.also == "" || ecmaMatcher(s.also)(v.text)) &&
+			!slices.Contains(s.notVals, tQuote(v.text))
 	case tInteger:
 		return v.kind == '0' && refInteger(v.text)
 	case tNumber:

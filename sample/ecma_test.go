@@ -58,20 +58,32 @@ func dfaWhole(d *stringDFA, s string) bool {
 // automata, the lookaheads' among them, as a string's text is. A pattern
 // refused as matching nothing must match nothing there too.
 func TestECMALookaheadsGolden(t *testing.T) {
-	checkECMAGolden(t, "lookahead.jsonl", 250, 10, func(p string) (func(string) bool, error) {
-		dfas, err := patternTexts(p)
-		if err != nil && strings.Contains(err.Error(), "refuses every text") {
-			return func(string) bool { return false }, nil
-		}
-		return func(s string) bool {
-			for _, d := range dfas {
-				if !dfaWhole(d, s) {
-					return false
-				}
+	checkECMAGolden(t, "lookahead.jsonl", 250, 10, patternAutomata)
+}
+
+// Patterns that end with lookbehinds before their $ (and some open with
+// a lookahead), to node's RegExp (lookbehind.jsonl, written by
+// lookbehind.mjs), held to the pattern's automata as a string's text is.
+func TestECMALookbehindsGolden(t *testing.T) {
+	checkECMAGolden(t, "lookbehind.jsonl", 250, 20, patternAutomata)
+}
+
+// patternAutomata is a matcher of the automata patternTexts makes of p:
+// a text matches when each takes it whole. A pattern refused as matching
+// nothing matches nothing.
+func patternAutomata(p string) (func(string) bool, error) {
+	dfas, err := patternTexts(p)
+	if err != nil && strings.Contains(err.Error(), "refuses every text") {
+		return func(string) bool { return false }, nil
+	}
+	return func(s string) bool {
+		for _, d := range dfas {
+			if !dfaWhole(d, s) {
+				return false
 			}
-			return true
-		}, err
-	})
+		}
+		return true
+	}, err
 }
 
 // checkECMAGolden compares the matcher compile makes of each pattern in

@@ -118,8 +118,9 @@ func topAlternatives(src string) []string {
 // string's text must satisfy: the pattern's, and one for each lookahead
 // it opens with (^(?=A) and ^(?!A): A matching at the text's start, or
 // not), which RE2 has not, as pydantic's Decimal writes
-// ^(?!^[-+.]*$)[+-]?0*\d*\.?\d*$. Lookaround anywhere else stays
-// refused.
+// ^(?!^[-+.]*$)[+-]?0*\d*\.?\d*$, and one for each lookbehind it ends
+// with ((?<=A)$ and (?<!A)$: the text ending in a match of A, or not;
+// ^(?![-.])[a-z.-]+(?<![-.])$). Lookaround anywhere else stays refused.
 func patternTexts(src string) ([]*stringDFA, error) {
 	rest, aheads, err := splitLookaheads(src)
 	if err != nil {
@@ -134,9 +135,13 @@ func patternTexts(src string) ([]*stringDFA, error) {
 	}
 	out := []*stringDFA{newStringDFA(g)}
 	for _, a := range aheads {
-		g, err := compileSearch("^(?:" + a.body + ")")
+		src, what := "^(?:"+a.body+")", "lookahead"
+		if a.behind {
+			src, what = "(?:"+a.body+")$", "lookbehind"
+		}
+		g, err := compileSearch(src)
 		if err != nil {
-			return nil, fmt.Errorf("lookahead (%s): %w", a.body, err)
+			return nil, fmt.Errorf("%s (%s): %w", what, a.body, err)
 		}
 		if !a.negate {
 			out = append(out, newStringDFA(g))
@@ -175,29 +180,77 @@ func (p patternItem) texts() ([]*stringDFA, error) {
 	return []*stringDFA{d}, nil
 }
 
+// lookahead is a lookaround the pattern opens with, or (behind) one it
+// ends with before its $.
 type lookahead struct {
-	body   string
-	negate bool
+	body           string
+	negate, behind bool
 }
 
 // splitLookaheads takes the lookaheads off the start of an ECMA-262
-// pattern that opens with ^ and them: ^(?=A)(?!B)C is ^C, A and not B.
+// pattern that opens with ^ and them, and the lookbehinds off the end of
+// one that ends with them and $: ^(?=A)(?!B)C(?<!D)$ is ^C$, A and not
+// B at the start, and not D at the end.
 func splitLookaheads(src string) (string, []lookahead, error) {
-	if !strings.HasPrefix(src, "^") || len(topAlternatives(src)) > 1 {
+	if len(topAlternatives(src)) > 1 {
 		// ^(?=A)B|C: the lookahead holds for B's alternative alone.
 		return src, nil, nil
 	}
 	var out []lookahead
-	i := 1
-	for strings.HasPrefix(src[i:], "(?=") || strings.HasPrefix(src[i:], "(?!") {
-		end, err := groupEnd(src, i)
-		if err != nil {
-			return "", nil, err
+	rest := src
+	if strings.HasPrefix(src, "^") {
+		i := 1
+		for strings.HasPrefix(src[i:], "(?=") || strings.HasPrefix(src[i:], "(?!") {
+			end, err := groupEnd(src, i)
+			if err != nil {
+				return "", nil, err
+			}
+			out = append(out, lookahead{body: src[i+3 : end-1], negate: src[i+2] == '!'})
+			i = end
 		}
-		out = append(out, lookahead{body: src[i+3 : end-1], negate: src[i+2] == '!'})
-		i = end
+		rest = "^" + src[i:]
 	}
-	return "^" + src[i:], out, nil
+	// Lookbehinds right before the closing $, the last first: where the
+	// text ends whatever matched before them.
+	for strings.HasSuffix(rest, ")$") {
+		open := lastGroupOpen(rest[:len(rest)-1])
+		if open < 0 || !strings.HasPrefix(rest[open:], "(?<=") && !strings.HasPrefix(rest[open:], "(?<!") {
+			break
+		}
+		out = append(out, lookahead{body: rest[open+4 : len(rest)-2], negate: rest[open+3] == '!', behind: true})
+		rest = rest[:open] + "$"
+	}
+	return rest, out, nil
+}
+
+// lastGroupOpen is the index of the parenthesis that opens the group
+// src ends with (src's last byte its closing parenthesis), escapes and
+// character classes skipped; -1 where none does.
+func lastGroupOpen(src string) int {
+	var opens []int
+	last := -1
+	inClass := false
+	for j := 0; j < len(src); j++ {
+		switch c := src[j]; {
+		case c == '\\':
+			j++
+		case inClass:
+			inClass = c != ']'
+		case c == '[':
+			inClass = true
+		case c == '(':
+			opens = append(opens, j)
+		case c == ')':
+			if len(opens) == 0 {
+				return -1
+			}
+			if j == len(src)-1 {
+				last = opens[len(opens)-1]
+			}
+			opens = opens[:len(opens)-1]
+		}
+	}
+	return last
 }
 
 // lookaroundAt is the index of the first lookahead or lookbehind group

@@ -1020,7 +1020,7 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 				}
 				switch {
 				case len(list) == 1 && len(dfas) > maxTexts:
-					return nil, schemaErr(path, "pattern %v: more than %d lookaheads", item, maxTexts-1)
+					return nil, schemaErr(path, "pattern %v: more than %d lookarounds", item, maxTexts-1)
 				case k+len(dfas) > maxTexts:
 					return nil, schemaErr(path, "patterns %v: more than %d automata (one a pattern, one each lookahead it opens with)", list, maxTexts)
 				}

@@ -552,6 +552,13 @@ var schemaTable = []struct {
 	{`{"type":"string","contentEncoding":"base64","contentMediaType":"image/png","pattern":"^([0-9a-zA-Z+/]{4})*(([0-9a-zA-Z+/]{2}==)|([0-9a-zA-Z+/]{3}=))?$"}`,
 		[]string{`"QUJD"`, `"QUI="`, `""`},
 		[]string{`"QUJ"`, `"Q==="`}},
+	// Lookbehinds before the closing $: where the text ends.
+	{`{"type":"string","pattern":"^(?![-.])[a-z0-9.-]+(?<![-.])$"}`,
+		[]string{`"a"`, `"a.b-c"`, `"x1"`},
+		[]string{`"-a"`, `"a-"`, `"a."`, `".a"`, `""`}},
+	{`{"type":"string","pattern":"[a-z]+(?<=ing)(?<!thing)$"}`,
+		[]string{`"sing"`, `"1 going"`},
+		[]string{`"thing"`, `"singer"`, `"ing1"`}},
 	// not over a pattern, an enum or const of strings and null, and an
 	// anyOf of those: the complement of the pattern, or of the literals,
 	// and the types without null.
@@ -699,7 +706,10 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"string","pattern":"^P(?:(\\d+W)|(?!.*W)\\d+D)$"}`, "lookaround at \"(?!.*W)"},
 		{`{"type":"string","pattern":"[(?=]x(?<!y)"}`, "lookaround at \"(?<!y)\""},
 		{`{"type":"string","pattern":"^(?=a)b|c"}`, "lookaround at \"(?=a)b|c\""},
-		{`{"type":"string","pattern":"^(?=a)(?=.b)(?=..c)(?=...d)"}`, "more than 3 lookaheads"},
+		{`{"type":"string","pattern":"^(?=a)(?=.b)(?=..c)(?=...d)"}`, "more than 3 lookarounds"},
+		{`{"type":"string","pattern":"^(?=a)[a-d]+(?<!b)(?<!c)(?<!d)$"}`, "more than 3 lookarounds"},
+		{`{"type":"string","pattern":"a(?<!b)c$"}`, "lookaround at"},
+		{`{"type":"string","pattern":"a(?<!b)"}`, "lookaround at"},
 		{`{"type":"string","pattern":"^(?=2)(?!.*-13-)(?!.*-12-)","format":"date"}`, "automata"},
 		{`{"type":"string","pattern":"^(?=a"}`, "unbalanced"},
 		{`{"type":"object","properties":{"a":{}},"patternProperties":{"^a":{}}}`, "patternProperties"},
@@ -1005,7 +1015,7 @@ type tSchema struct {
 // tPatterns are string patterns (searches, as JSON Schema's) that short
 // strings of tStringPieces meet often, each met by some string of at most
 // three of them; several test the escapes' decoding (\n, \", \\, \u00e9).
-var tPatterns = []string{"a", `^[^z]*$`, `[한글]`, `^.{0,3}$`, `é$`, `^\S`, `\\`, `^[^"]*$`, `^(?!.*z)`, `^(?=.*a)(?!a$).{0,2}$`}
+var tPatterns = []string{"a", `^[^z]*$`, `[한글]`, `^.{0,3}$`, `é$`, `^\S`, `\\`, `^[^"]*$`, `^(?!.*z)`, `^(?=.*a)(?!a$).{0,2}$`, `(?<![a\s])$`}
 
 type schemaGen struct {
 	r       *rand.Rand
@@ -2519,7 +2529,7 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		`{"type":"object","properties":{"s":{"type":"array","items":{"type":"string","maxLength":1},"uniqueItems":true,"minItems":3,"maxItems":5},"i":{"type":"array","items":{"type":"integer","minimum":0,"maximum":120},"uniqueItems":true,"minItems":4},"b":{"type":"array","items":{"type":"boolean"},"uniqueItems":true}},"required":["s","i","b"]}`,
 		// Lookaheads: a character after which the text could never match
 		// is refused.
-		`{"type":"object","properties":{"dec":{"type":"string","pattern":"^(?!^[-+.]*$)[+-]?0*\\d*\\.?\\d*$","maxLength":4},"pw":{"type":"string","pattern":"^(?=.*[A-Z])(?=.*\\d).{4,6}$"},"no":{"type":"string","pattern":"^(?!ab|c)[a-c]+$","maxLength":3}},"required":["dec","pw","no"]}`,
+		`{"type":"object","properties":{"dec":{"type":"string","pattern":"^(?!^[-+.]*$)[+-]?0*\\d*\\.?\\d*$","maxLength":4},"pw":{"type":"string","pattern":"^(?=.*[A-Z])(?=.*\\d).{4,6}$"},"no":{"type":"string","pattern":"^(?!ab|c)[a-c]+$","maxLength":3},"slug":{"type":"string","pattern":"^(?![-.])[a-z.-]+(?<![-.])(?<!ab)$","maxLength":4}},"required":["dec","pw","no","slug"]}`,
 		// Maps' keys told apart, under counts: a key written before, or a
 		// comma once an enum's keys are all written, is refused.
 		`{"type":"object","properties":{"m":{"type":"object","additionalProperties":{"type":"integer"},"minProperties":2,"maxProperties":3},"e":{"type":"object","propertyNames":{"enum":["x","y","z"]},"additionalProperties":{"enum":["x",null]},"minProperties":2},"k":{"type":"object","propertyNames":{"maxLength":1},"additionalProperties":{"type":"boolean"},"minProperties":2,"maxProperties":4}},"required":["m","e","k"]}`,
@@ -2618,6 +2628,10 @@ func ecmaMatcher(pattern string) func(string) bool {
 	main := mustCompileECMA(rest)
 	var res []*regexp.Regexp
 	for _, a := range aheads {
+		if a.behind {
+			res = append(res, mustCompileECMA("(?:"+a.body+")$"))
+			continue
+		}
 		res = append(res, mustCompileECMA("^(?:"+a.body+")"))
 	}
 	return func(text string) bool {

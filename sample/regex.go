@@ -127,7 +127,7 @@ func patternTexts(src string) ([]*stringDFA, error) {
 		return nil, err
 	}
 	if i := lookaroundAt(rest); i >= 0 {
-		return nil, fmt.Errorf("%w: lookaround at %q: supported only as lookaheads opening the pattern, ^(?=A) and ^(?!A)", ErrGrammar, rest[i:min(len(rest), i+8)])
+		return nil, fmt.Errorf("%w: lookaround at %q: supported only as lookaheads opening the pattern, ^(?=A) and ^(?!A), and lookbehinds ending it, (?<=A)$ and (?<!A)$", ErrGrammar, rest[i:min(len(rest), i+8)])
 	}
 	g, err := compileSearch(rest)
 	if err != nil {

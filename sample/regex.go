@@ -118,8 +118,9 @@ func topAlternatives(src string) []string {
 // string's text must satisfy: the pattern's, and one for each lookahead
 // it opens with (^(?=A) and ^(?!A): A matching at the text's start, or
 // not), which RE2 has not, as pydantic's Decimal writes
-// ^(?!^[-+.]*$)[+-]?0*\d*\.?\d*$, and one for each lookbehind it ends
-// with ((?<=A)$ and (?<!A)$: the text ending in a match of A, or not;
+// ^(?!^[-+.]*$)[+-]?0*\d*\.?\d*$, or holds further in after a part of
+// fixed length (^\+(?!0)\d+$), and one for each lookbehind it ends with
+// ((?<=A)$ and (?<!A)$: the text ending in a match of A, or not;
 // ^(?![-.])[a-z.-]+(?<![-.])$). Lookaround anywhere else stays refused.
 func patternTexts(src string) ([]*stringDFA, error) {
 	rest, aheads, err := splitLookaheads(src)
@@ -127,7 +128,7 @@ func patternTexts(src string) ([]*stringDFA, error) {
 		return nil, err
 	}
 	if i := lookaroundAt(rest); i >= 0 {
-		return nil, fmt.Errorf("%w: lookaround at %q: supported only as lookaheads opening the pattern, ^(?=A) and ^(?!A), and lookbehinds ending it, (?<=A)$ and (?<!A)$", ErrGrammar, rest[i:min(len(rest), i+8)])
+		return nil, fmt.Errorf("%w: lookaround at %q: supported only as lookaheads opening the pattern, ^(?=A) and ^(?!A) (or after a part of fixed length, outside any group), and lookbehinds ending it, (?<=A)$ and (?<!A)$", ErrGrammar, rest[i:min(len(rest), i+8)])
 	}
 	g, err := compileSearch(rest)
 	if err != nil {
@@ -210,6 +211,28 @@ func splitLookaheads(src string) (string, []lookahead, error) {
 		}
 		rest = "^" + src[i:]
 	}
+	// Lookaheads further in, after a part of fixed length k (^\+(?!0)\d+):
+	// at the start, the same ones k characters on.
+	for strings.HasPrefix(rest, "^") {
+		at := topLookahead(rest)
+		if at < 0 {
+			break
+		}
+		k, ok := fixedLength(rest[1:at])
+		if !ok {
+			break // refused by lookaroundAt
+		}
+		end, err := groupEnd(rest, at)
+		if err != nil {
+			return "", nil, err
+		}
+		body := rest[at+3 : end-1]
+		if k > 0 {
+			body = fmt.Sprintf(`[\s\S]{%d}(?:%s)`, k, body)
+		}
+		out = append(out, lookahead{body: body, negate: rest[at+2] == '!'})
+		rest = rest[:at] + rest[end:]
+	}
 	// Lookbehinds right before the closing $, the last first: where the
 	// text ends whatever matched before them.
 	for strings.HasSuffix(rest, ")$") {
@@ -221,6 +244,77 @@ func splitLookaheads(src string) (string, []lookahead, error) {
 		rest = rest[:open] + "$"
 	}
 	return rest, out, nil
+}
+
+// topLookahead is the index of the first lookahead group outside any
+// group or character class of an ECMA-262 pattern, -1 where none is.
+func topLookahead(src string) int {
+	depth, inClass := 0, false
+	for j := 0; j < len(src); j++ {
+		switch c := src[j]; {
+		case c == '\\':
+			j++
+		case inClass:
+			inClass = c != ']'
+		case c == '[':
+			inClass = true
+		case c == '(' && depth == 0 && (strings.HasPrefix(src[j:], "(?=") || strings.HasPrefix(src[j:], "(?!")):
+			return j
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		}
+	}
+	return -1
+}
+
+// fixedLength is the number of characters every match of the ECMA-262
+// pattern src takes, where that is one number.
+func fixedLength(src string) (int, bool) {
+	re2, err := ecmaToRE2(src)
+	if err != nil {
+		return 0, false
+	}
+	re, err := syntax.Parse(re2, syntax.Perl)
+	if err != nil {
+		return 0, false
+	}
+	var walk func(re *syntax.Regexp) (int, bool)
+	walk = func(re *syntax.Regexp) (int, bool) {
+		switch re.Op {
+		case syntax.OpEmptyMatch:
+			return 0, true
+		case syntax.OpLiteral:
+			return len(re.Rune), true
+		case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+			return 1, true
+		case syntax.OpCapture:
+			return walk(re.Sub[0])
+		case syntax.OpRepeat:
+			n, ok := walk(re.Sub[0])
+			return n * re.Min, ok && re.Min == re.Max
+		case syntax.OpConcat:
+			total := 0
+			for _, sub := range re.Sub {
+				n, ok := walk(sub)
+				if !ok {
+					return 0, false
+				}
+				total += n
+			}
+			return total, true
+		case syntax.OpAlternate:
+			first, ok := walk(re.Sub[0])
+			for _, sub := range re.Sub[1:] {
+				n, okSub := walk(sub)
+				ok = ok && okSub && n == first
+			}
+			return first, ok
+		}
+		return 0, false // repetitions of any count, anchors
+	}
+	return walk(re)
 }
 
 // lastGroupOpen is the index of the parenthesis that opens the group

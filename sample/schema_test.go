@@ -552,6 +552,14 @@ var schemaTable = []struct {
 	{`{"type":"string","contentEncoding":"base64","contentMediaType":"image/png","pattern":"^([0-9a-zA-Z+/]{4})*(([0-9a-zA-Z+/]{2}==)|([0-9a-zA-Z+/]{3}=))?$"}`,
 		[]string{`"QUJD"`, `"QUI="`, `""`},
 		[]string{`"QUJ"`, `"Q==="`}},
+	// Lookaheads after a part of fixed length: at the start, that many
+	// characters on.
+	{`{"type":"string","pattern":"^\\+(?!0)\\d{7,15}$"}`,
+		[]string{`"+821012345678"`, `"+1234567"`},
+		[]string{`"+0123456789"`, `"821012345678"`, `"+12"`}},
+	{`{"type":"string","pattern":"^[A-Z]{2}(?=\\d{2})[A-Z0-9]{4,}$"}`,
+		[]string{`"KR12AB"`, `"DE0012"`},
+		[]string{`"KRAB12"`, `"K12ABC"`}},
 	// Lookbehinds before the closing $: where the text ends.
 	{`{"type":"string","pattern":"^(?![-.])[a-z0-9.-]+(?<![-.])$"}`,
 		[]string{`"a"`, `"a.b-c"`, `"x1"`},
@@ -709,6 +717,8 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"string","pattern":"^(?=a)(?=.b)(?=..c)(?=...d)"}`, "more than 3 lookarounds"},
 		{`{"type":"string","pattern":"^(?=a)[a-d]+(?<!b)(?<!c)(?<!d)$"}`, "more than 3 lookarounds"},
 		{`{"type":"string","pattern":"a(?<!b)c$"}`, "lookaround at"},
+		{`{"type":"string","pattern":"^a+(?=b)"}`, "lookaround at"},
+		{`{"type":"string","pattern":"^a(?:b(?=c))"}`, "lookaround at"},
 		{`{"type":"string","pattern":"a(?<!b)"}`, "lookaround at"},
 		{`{"type":"string","pattern":"^(?=2)(?!.*-13-)(?!.*-12-)","format":"date"}`, "automata"},
 		{`{"type":"string","pattern":"^(?=a"}`, "unbalanced"},

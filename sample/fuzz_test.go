@@ -110,6 +110,8 @@ func FuzzSchemaCompile(f *testing.F) {
 		{`{"$ref":"#/$defs/A","maxItems":1,"unevaluatedItems":{"not":{}},"$defs":{"A":{"prefixItems":[{"not":{"pattern":"^a|b$"}}]}}}`, `["ba"]`},
 		{`{"type":"integer","multipleOf":4,"allOf":[{"multipleOf":6}],"minimum":0}`, `24 `},
 		{`{"properties":{"k":{"enum":["a","b"]},"x":{}},"required":["k"],"if":{"properties":{"k":{"const":"a"}}},"then":{"required":["x"]},"else":{"not":{"required":["x"]}}}`, `{"k":"b"}`},
+		{`{"type":"string","pattern":"^[a-z]{2}(?!x)(?:^|-)[a-z.]+(?<![.-])(?<=a|b)$","maxLength":7}`, `"ab-c.a"`},
+		{`{"type":"array","items":{"type":"string","pattern":"(^|\\s)#\\w+$"},"contains":{"not":{"pattern":"x"}},"minContains":2}`, `["#a"," #b"]`},
 	} {
 		f.Add(s[0], s[1])
 	}

@@ -430,7 +430,7 @@ func FuzzGBNFCompile(f *testing.F) {
 }
 
 func FuzzRegexAgrees(f *testing.F) {
-	for _, s := range []string{`[0-9]+(\.[0-9]*)?`, `(a|bc)*d`, `(?i)x.y`} {
+	for _, s := range []string{`[0-9]+(\.[0-9]*)?`, `(a|bc)*d`, `(?i)x.y`, `(^|x)y$|z$a`, `(?:a|$)+(b|^)*`} {
 		f.Add(s, "12.5")
 	}
 	f.Fuzz(func(t *testing.T, pat, text string) {

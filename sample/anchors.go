@@ -214,13 +214,7 @@ func altOf(xs ...*syntax.Regexp) *syntax.Regexp {
 			keep = append(keep, x)
 		}
 	}
-	switch len(keep) {
-	case 0:
-		return &syntax.Regexp{Op: syntax.OpNoMatch}
-	case 1:
-		return keep[0]
-	}
-	return &syntax.Regexp{Op: syntax.OpAlternate, Sub: keep}
+	return joinOf(syntax.OpAlternate, syntax.OpNoMatch, keep)
 }
 
 // concatOf is the concatenation of xs: nothing where one matches
@@ -236,11 +230,16 @@ func concatOf(xs ...*syntax.Regexp) *syntax.Regexp {
 		}
 		keep = append(keep, x)
 	}
-	switch len(keep) {
+	return joinOf(syntax.OpConcat, syntax.OpEmptyMatch, keep)
+}
+
+// joinOf is op over subs: unit where there are none, the one alone.
+func joinOf(op, unit syntax.Op, subs []*syntax.Regexp) *syntax.Regexp {
+	switch len(subs) {
 	case 0:
-		return &syntax.Regexp{Op: syntax.OpEmptyMatch}
+		return &syntax.Regexp{Op: unit}
 	case 1:
-		return keep[0]
+		return subs[0]
 	}
-	return &syntax.Regexp{Op: syntax.OpConcat, Sub: keep}
+	return &syntax.Regexp{Op: op, Sub: subs}
 }

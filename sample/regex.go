@@ -3,6 +3,7 @@ package sample
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"regexp/syntax"
 	"strings"
 	"unicode"
@@ -93,20 +94,9 @@ func compileSearch(pattern string) (*Grammar, error) {
 // or character class.
 func topAlternatives(src string) []string {
 	var out []string
-	depth, inClass, from := 0, false, 0
-	for j := 0; j < len(src); j++ {
-		switch c := src[j]; {
-		case c == '\\':
-			j++
-		case inClass:
-			inClass = c != ']'
-		case c == '[':
-			inClass = true
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
-		case c == '|' && depth == 0:
+	from := 0
+	for j, depth := range patternBytes(src, 0) {
+		if src[j] == '|' && depth == 0 {
 			out = append(out, src[from:j])
 			from = j + 1
 		}
@@ -249,21 +239,9 @@ func splitLookaheads(src string) (string, []lookahead, error) {
 // topLookahead is the index of the first lookahead group outside any
 // group or character class of an ECMA-262 pattern, -1 where none is.
 func topLookahead(src string) int {
-	depth, inClass := 0, false
-	for j := 0; j < len(src); j++ {
-		switch c := src[j]; {
-		case c == '\\':
-			j++
-		case inClass:
-			inClass = c != ']'
-		case c == '[':
-			inClass = true
-		case c == '(' && depth == 0 && (strings.HasPrefix(src[j:], "(?=") || strings.HasPrefix(src[j:], "(?!")):
+	for j, depth := range patternBytes(src, 0) {
+		if depth == 0 && (strings.HasPrefix(src[j:], "(?=") || strings.HasPrefix(src[j:], "(?!")) {
 			return j
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
 		}
 	}
 	return -1
@@ -322,47 +300,32 @@ func fixedLength(src string) (int, bool) {
 // character classes skipped; -1 where none does.
 func lastGroupOpen(src string) int {
 	var opens []int
-	last := -1
-	inClass := false
-	for j := 0; j < len(src); j++ {
-		switch c := src[j]; {
-		case c == '\\':
-			j++
-		case inClass:
-			inClass = c != ']'
-		case c == '[':
-			inClass = true
-		case c == '(':
+	for j := range patternBytes(src, 0) {
+		switch src[j] {
+		case '(':
 			opens = append(opens, j)
-		case c == ')':
+		case ')':
 			if len(opens) == 0 {
 				return -1
 			}
 			if j == len(src)-1 {
-				last = opens[len(opens)-1]
+				return opens[len(opens)-1]
 			}
 			opens = opens[:len(opens)-1]
 		}
 	}
-	return last
+	return -1
 }
 
 // lookaroundAt is the index of the first lookahead or lookbehind group
 // in an ECMA-262 pattern, escapes and character classes skipped; -1
 // where there is none.
 func lookaroundAt(src string) int {
-	inClass := false
-	for j := 0; j < len(src); j++ {
-		switch c := src[j]; {
-		case c == '\\':
-			j++
-		case inClass:
-			inClass = c != ']'
-		case c == '[':
-			inClass = true
-		case c == '(' && (strings.HasPrefix(src[j:], "(?=") || strings.HasPrefix(src[j:], "(?!") ||
-			strings.HasPrefix(src[j:], "(?<=") || strings.HasPrefix(src[j:], "(?<!")):
-			return j
+	for j := range patternBytes(src, 0) {
+		for _, p := range []string{"(?=", "(?!", "(?<=", "(?<!"} {
+			if strings.HasPrefix(src[j:], p) {
+				return j
+			}
 		}
 	}
 	return -1
@@ -371,24 +334,43 @@ func lookaroundAt(src string) int {
 // groupEnd is the index just past the parenthesis that closes the group
 // opening at src[open], escapes and character classes skipped.
 func groupEnd(src string, open int) (int, error) {
-	depth, inClass := 0, false
-	for j := open; j < len(src); j++ {
-		switch c := src[j]; {
-		case c == '\\':
-			j++ // the escaped byte (a UTF-8 continuation byte is never one of these)
-		case inClass:
-			inClass = c != ']'
-		case c == '[':
-			inClass = true
-		case c == '(':
-			depth++
-		case c == ')':
-			if depth--; depth == 0 {
-				return j + 1, nil
-			}
+	for j, depth := range patternBytes(src, open) {
+		if src[j] == ')' && depth == 0 {
+			return j + 1, nil
 		}
 	}
 	return 0, fmt.Errorf("%w: unbalanced parenthesis in %q", ErrGrammar, src)
+}
+
+// patternBytes yields the index of each byte of an ECMA-262 pattern from
+// from on that is not escaped or inside a character class, with the
+// depth of groups around it (an opening parenthesis at its outer depth,
+// a closing one at the depth it returns to).
+func patternBytes(src string, from int) iter.Seq2[int, int] {
+	return func(yield func(int, int) bool) {
+		depth, inClass := 0, false
+		for j := from; j < len(src); j++ {
+			switch c := src[j]; {
+			case c == '\\':
+				j++ // the escaped byte (a UTF-8 continuation byte is never one of these)
+				continue
+			case inClass:
+				inClass = c != ']'
+				continue
+			case c == '[':
+				inClass = true
+				continue
+			case c == ')':
+				depth--
+			}
+			if !yield(j, depth) {
+				return
+			}
+			if src[j] == '(' {
+				depth++
+			}
+		}
+	}
 }
 
 // regexGrammar lowers a parsed expression, anchors taken off.

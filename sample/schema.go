@@ -18,8 +18,8 @@ var ErrSchema = errors.New("unsupported JSON schema")
 // union of objects, the discriminator first), no undeclared keys, enum
 // values in compact JSON. Keywords that only annotate (title,
 // description, a format it does not know, ...) are ignored; any keyword
-// it cannot enforce (maxContains, dependentSchemas, multipleOf on
-// numbers, ...) is an error, so a reply never only looks conformant.
+// it cannot enforce (dependentSchemas, multipleOf on numbers, ...) is
+// an error, so a reply never only looks conformant.
 func NewJSONSchema(v *Vocab, schema []byte) (Constraint, error) {
 	s, err := CompileJSONSchema(schema)
 	if err != nil {

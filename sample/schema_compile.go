@@ -1108,33 +1108,46 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 
 // contains reads contains and minContains (1 unless given): the first
 // minContains items are written under the items' schema merged with
-// contains, so that many match it whatever the rest are. maxContains,
-// which would need every item told apart by whether it matches, and
-// contains beside a tuple or uniqueItems are refused.
+// contains, so that many match it whatever the rest are. Under
+// maxContains, the items after them are written under the items' schema
+// merged with contains' not, so no more match (where that not can be
+// compiled). contains beside a tuple or uniqueItems is refused.
 func (c *schemaCompiler) contains(n *schemaNode, o *ordered, path string) error {
 	v, ok := o.get("contains")
 	if !ok {
 		return nil // minContains and maxContains alone do nothing
 	}
-	if has(o, "maxContains") {
-		return schemaErr(path, "maxContains is not supported")
-	}
 	min, err := count(o, "minContains", path, 1)
-	if err != nil || min == 0 {
-		return err // minContains 0: contains asks nothing
+	if err != nil {
+		return err
+	}
+	most, err := count(o, "maxContains", path, -1)
+	if err != nil {
+		return err
 	}
 	if len(n.prefix) > 0 || o.vals["uniqueItems"] == true {
 		return schemaErr(path, "contains beside prefixItems or uniqueItems is not supported")
-	}
-	if n.max >= 0 && n.max < min {
-		return emptyErr(path, "maxItems %d is below minContains %d", n.max, min)
 	}
 	items, hasItems := o.get("items")
 	if !hasItems {
 		items = true
 	}
-	if isNever(items) {
+	switch {
+	case most >= 0 && most < min:
+		return emptyErr(path, "maxContains %d is below minContains %d", most, min)
+	case n.max >= 0 && n.max < min:
+		return emptyErr(path, "maxItems %d is below minContains %d", n.max, min)
+	case min > 0 && isNever(items):
 		return emptyErr(path, "no item may be written, and contains needs %d", min)
+	case most >= 0 && (n.max < 0 || most < n.max):
+		// The items past the first min match contains no more.
+		not := &ordered{keys: []string{"not"}, vals: map[string]any{"not": v}}
+		if n.values, err = c.merged(allOf(items, not), path+"/maxContains"); err != nil {
+			return err
+		}
+	}
+	if min == 0 {
+		return nil // minContains 0: contains asks for none
 	}
 	if n.contains, err = c.merged(allOf(items, v), path+"/contains"); err != nil {
 		return err

@@ -607,6 +607,14 @@ var schemaTable = []struct {
 		`"n":{"type":"array","items":{"type":"integer"},"contains":{"minimum":10},"minContains":2,"maxItems":3},"z":{"type":"array","contains":{"type":"null"},"minContains":0}}}`,
 		[]string{`{"tags":["urgent"]}`, `{"tags":["urgent","x"]}`, `{"n":[10,11]}`, `{"n":[10,99,-5]}`, `{"z":[]}`, `{"z":[1]}`},
 		[]string{`{"tags":[]}`, `{"tags":["x","urgent"]}`, `{"n":[10]}`, `{"n":[1,10,11]}`, `{"n":[10,11,12,13]}`}},
+	// maxContains: the items past the first minContains under contains'
+	// not.
+	{`{"type":"array","items":{"type":["string","null"]},"contains":{"type":"null"},"minContains":1,"maxContains":1}`,
+		[]string{`[null]`, `[null,"a","b"]`},
+		[]string{`[]`, `["a"]`, `[null,null]`, `[null,"a",null]`}},
+	{`{"type":"array","items":{"type":"string"},"contains":{"pattern":"^#"},"maxContains":2,"minContains":0}`,
+		[]string{`[]`, `["a","b"]`},
+		[]string{`["#a"]`, `["a","#b"]`}},
 	// OpenAPI 3.0 and draft 4: nullable, and exclusive bounds as
 	// booleans beside minimum and maximum (zod's openapi-3.0 target, older
 	// FastAPI); extensions (x-…) and draft 4's id are annotations.
@@ -736,7 +744,8 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"object","properties":{"a":{},"b":{}},"required":["a"],"dependentRequired":{"a":["z"]}}`, "requires one the object cannot have"},
 		{`{"type":"integer","minimum":1,"exclusiveMaximum":true}`, "exclusiveMaximum true needs maximum"},
 		{`{"not":{"const":1}}`, "strings and null, not 1"},
-		{`{"type":"array","contains":{"type":"null"},"maxContains":2}`, "maxContains"},
+		{`{"type":"array","contains":{"minimum":3},"maxContains":2}`, "maxContains/not"},
+		{`{"type":"array","contains":{"type":"null"},"minContains":2,"maxContains":1}`, "below minContains"},
 		{`{"type":"array","items":{"type":"string"},"contains":{"type":"null"}}`, "contains"},
 		{`{"type":"array","contains":{"type":"null"},"minContains":3,"maxItems":2}`, "below minContains"},
 		{`{"type":"array","prefixItems":[{}],"contains":{"type":"null"}}`, "prefixItems"},
@@ -2554,7 +2563,7 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		// apart by that property, each with its own required ones.
 		`{"type":"array","items":{"type":"object","properties":{"k":{"enum":["a","b","c"]},"x":{"type":"integer","minimum":1,"maximum":9},"y":{"type":"null"}},"required":["k"],"if":{"properties":{"k":{"enum":["a","b"]}}},"then":{"required":["x"],"properties":{"y":false}},"else":{"required":["y"]}},"minItems":2}`,
 		// contains: the first items under it too.
-		`{"type":"object","properties":{"c":{"type":"array","items":{"type":"integer","minimum":0,"maximum":20},"contains":{"minimum":15},"minContains":2,"maxItems":3},"t":{"type":"array","items":{"type":"string","maxLength":2},"contains":{"const":"ab"}}},"required":["c","t"]}`,
+		`{"type":"object","properties":{"c":{"type":"array","items":{"type":"integer","minimum":0,"maximum":20},"contains":{"minimum":15},"minContains":2,"maxItems":3},"t":{"type":"array","items":{"type":"string","maxLength":2},"contains":{"const":"ab"}},"m":{"type":"array","items":{"enum":["a","b"]},"contains":{"const":"a"},"maxContains":1,"minItems":2,"maxItems":3}},"required":["c","t","m"]}`,
 		// A not's literals and pattern, near maxLength.
 		`{"type":"object","properties":{"s":{"type":"string","not":{"enum":["ab","abc","b"]},"maxLength":3,"pattern":"^[ab]+$"},"t":{"type":"string","not":{"pattern":"^a|b$"},"minLength":1,"maxLength":2},"w":{"type":"string","pattern":"(^|\\s)#[a-z]+$","maxLength":6}},"required":["s","t","w"]}`,
 		// Objects told apart by their first key, one of them {}; a first

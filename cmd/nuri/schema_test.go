@@ -22,7 +22,7 @@ func TestSchemaCommand(t *testing.T) {
 		"format.json":   `{"type":"json_schema","json_schema":{"name":"t","strict":true,"schema":` + schema + `}}`,
 		"member.json":   `{"name":"t","schema":` + schema + `}`,
 		"tool.json":     `{"type":"function","function":{"name":"f","parameters":` + schema + `}}`,
-		"refused.json":  `{"type":"array","contains":{"const":1},"maxContains":2}`,
+		"refused.json":  `{"type":"array","contains":{"minimum":1},"maxContains":2}`,
 		"notjson.json":  `{"type":`,
 		"unknown.json":  `{"type":"object","properties":{"a":{"type":"string","if":{"minLength":2},"then":{"maxLength":1}}}}`,
 		"recurse.json":  `{"$defs":{"t":{"type":"object","properties":{"v":{"type":"integer"},"kids":{"type":"array","items":{"$ref":"#/$defs/t"},"maxItems":2}},"required":["v"]}},"$ref":"#/$defs/t"}`,
@@ -64,7 +64,7 @@ func TestSchemaCommand(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr.String(), "3 of 5 schemas refused") {
 		t.Fatalf("exit %d, stderr %q; want 1 and a count of the refused", code, stderr.String())
 	}
-	for _, want := range []string{"recurse.json: ok", "toplevel.json: ok", `refused.json: refused: unsupported JSON schema: #: maxContains is not supported`,
+	for _, want := range []string{"recurse.json: ok", "toplevel.json: ok", `refused.json: refused: unsupported JSON schema: #/maxContains/not: not is supported over`,
 		"notjson.json: refused:", "unknown.json: refused: unsupported JSON schema: #/properties/a/if: not is supported over"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

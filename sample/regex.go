@@ -189,20 +189,8 @@ func splitLookaheads(src string) (string, []lookahead, error) {
 	}
 	var out []lookahead
 	rest := src
-	if strings.HasPrefix(src, "^") {
-		i := 1
-		for strings.HasPrefix(src[i:], "(?=") || strings.HasPrefix(src[i:], "(?!") {
-			end, err := groupEnd(src, i)
-			if err != nil {
-				return "", nil, err
-			}
-			out = append(out, lookahead{body: src[i+3 : end-1], negate: src[i+2] == '!'})
-			i = end
-		}
-		rest = "^" + src[i:]
-	}
-	// Lookaheads further in, after a part of fixed length k (^\+(?!0)\d+):
-	// at the start, the same ones k characters on.
+	// Lookaheads at the start, or further in after a part of fixed length
+	// k (^\+(?!0)\d+): at the start, the same ones k characters on.
 	for strings.HasPrefix(rest, "^") {
 		at := topLookahead(rest)
 		if at < 0 {

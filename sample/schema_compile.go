@@ -547,6 +547,10 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 			types = []string{"object"}
 		case has(o, "items") || has(o, "prefixItems") || has(o, "additionalItems") || has(o, "minItems") || has(o, "maxItems"):
 			types = []string{"array"}
+		case has(o, "pattern") && !has(o, "minLength") && !has(o, "maxLength") && onlyRefusing(o.vals["pattern"]):
+			// A not's pattern alone ({"not": {"const": ""}}): strings must
+			// not match it, and any other value may be written.
+			types = jsonTypes
 		case has(o, "minLength") || has(o, "maxLength") || has(o, "pattern"):
 			types = []string{"string"}
 		case hasBounds(o):
@@ -604,6 +608,13 @@ func isSchemaOfAll(v any) bool {
 		return !slices.ContainsFunc(v.keys, func(k string) bool { return !isAnnotation(k) || k == "format" })
 	}
 	return false
+}
+
+// onlyRefusing says whether pattern, a pattern keyword's value, holds
+// only patterns a not gave, which strings must not match.
+func onlyRefusing(pattern any) bool {
+	l, ok := pattern.(patternList)
+	return ok && !slices.ContainsFunc(l, func(p patternItem) bool { return !p.negate })
 }
 
 // jsonTypes are JSON's types, as a type keyword names them (integer

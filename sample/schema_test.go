@@ -615,6 +615,11 @@ var schemaTable = []struct {
 	{`{"type":"array","items":{"type":"string"},"contains":{"pattern":"^#"},"maxContains":2,"minContains":0}`,
 		[]string{`[]`, `["a","b"]`},
 		[]string{`["#a"]`, `["a","#b"]`}},
+	// A not of strings alone, without a type: any other value may be
+	// written.
+	{`{"type":"array","items":{"not":{"enum":["","x"]}}}`,
+		[]string{`["a",1,null,{},[],true]`},
+		[]string{`[""]`, `["x"]`}},
 	// OpenAPI 3.0 and draft 4: nullable, and exclusive bounds as
 	// booleans beside minimum and maximum (zod's openapi-3.0 target, older
 	// FastAPI); extensions (x-…) and draft 4's id are annotations.
@@ -1003,11 +1008,16 @@ type tProp struct {
 type tSchema struct {
 	kind       tKind
 	props      []tProp
-	deps       []tDep   // tObject: dependentRequired, in order
-	cond       *tCond   // tObject: if/then/else over its first property
-	tagWritten string   // tObject: a tagged union's rest, its tag written first (a dependency's trigger too)
-	additional string   // tObject, tAnyObject: "", "true" or "false"
-	items      *tSchema // tArray items, tMap values; nil: any
+	deps       []tDep // tObject: dependentRequired, in order
+	cond       *tCond // tObject: if/then/else over its first property
+	tagWritten string // tObject: a tagged union's rest, its tag written first (a dependency's trigger too)
+	// tArray: contains a const string (compact JSON), written as the first
+	// minContains items; with maxContains (-1: none) below maxItems, no
+	// item after them is it
+	contains                 string
+	minContains, maxContains int
+	additional               string   // tObject, tAnyObject: "", "true" or "false"
+	items                    *tSchema // tArray items, tMap values; nil: any
 	// tArray: a tuple's leading items, each its own schema, and whether
 	// no item may follow them (items false); draft7 writes them as items
 	// and additionalItems.
@@ -1199,7 +1209,29 @@ func (g *schemaGen) array(depth int) *tSchema {
 		(it.kind == tString && it.pattern == "" && it.also == "" && it.notVals == nil && it.max != 0 || it.kind == tInteger || it.kind == tBoolean) {
 		s.unique = true
 	}
+	if len(s.prefix) == 0 && !s.unique && g.r.IntN(5) == 0 {
+		// contains a string, under items any string or any value.
+		s.items = nil
+		if g.r.IntN(2) == 0 {
+			s.items = &tSchema{kind: tString, min: -1, max: -1}
+		}
+		s.contains = []string{`"c"`, `"가"`, `""`}[g.r.IntN(3)]
+		s.minContains, s.maxContains = g.r.IntN(3), -1
+		if g.r.IntN(2) == 0 {
+			s.maxContains = s.minContains + g.r.IntN(2)
+		}
+		if s.max >= 0 && s.max < s.minContains {
+			s.max = s.minContains + g.r.IntN(2)
+		}
+	}
 	return s
+}
+
+// containsBound says whether a tArray's maxContains bounds anything (it
+// is below maxItems): then no item past the first minContains is the
+// value contains names.
+func (s *tSchema) containsBound() bool {
+	return s.maxContains >= 0 && (s.max < 0 || s.maxContains < s.max)
 }
 
 // itemSchema is the schema of a tArray's item i (nil: any).
@@ -1437,6 +1469,15 @@ func (g *schemaGen) render(s *tSchema, extra ...string) string {
 			rest = "false"
 		case s.items != nil:
 			rest = g.render(s.items)
+		}
+		if s.contains != "" {
+			m = append(m, `"contains":{"const":`+s.contains+"}")
+			if s.minContains != 1 || r.IntN(2) == 0 {
+				m = append(m, `"minContains":`+strconv.Itoa(s.minContains))
+			}
+			if s.maxContains >= 0 {
+				m = append(m, `"maxContains":`+strconv.Itoa(s.maxContains))
+			}
 		}
 		if len(s.prefix) > 0 {
 			var ps []string
@@ -1777,8 +1818,28 @@ func (g *schemaGen) instance(s *tSchema, depth int) *tNode {
 			hi = min(hi, len(s.prefix))
 		}
 		n := &tNode{arr: true}
+		if s.contains != "" {
+			lo = max(lo, s.minContains)
+			hi = max(hi, lo)
+		}
 		for i := range lo + r.IntN(hi-lo+1) {
 			is := s.itemSchema(i)
+			if s.contains != "" {
+				// The first minContains items are the value; under
+				// maxContains, no other is.
+				kid := &tNode{raw: s.contains}
+				for i >= s.minContains && tSame(kid, &tNode{raw: s.contains}) {
+					kid = g.anyNode(depth + 1)
+					if is != nil {
+						kid = g.instance(is, depth+1)
+					}
+					if !s.containsBound() {
+						break
+					}
+				}
+				n.kids = append(n.kids, kid)
+				continue
+			}
 			if is == nil {
 				n.kids = append(n.kids, g.anyNode(depth+1))
 				continue
@@ -2223,6 +2284,19 @@ func (g *schemaGen) valid(s *tSchema, v refValue) bool {
 		}
 		if v.kind != want {
 			return false
+		}
+		if s.contains != "" {
+			// Canonical form: the value first, minContains times; under
+			// maxContains, nowhere after.
+			w, _ := refDecode(s.contains)
+			if len(v.vals) < s.minContains {
+				return false
+			}
+			for i, e := range v.vals {
+				if i < s.minContains && !refSame(e, w) || i >= s.minContains && s.containsBound() && refSame(e, w) {
+					return false
+				}
+			}
 		}
 		if s.unique {
 			for i := range v.vals {

@@ -128,8 +128,17 @@ func mergeParts(parts []*ordered, path string) (*ordered, error) {
 }
 
 // allOf wraps schemas in an allOf, to be merged when compiled.
-func allOf(a ...any) *ordered {
-	return &ordered{keys: []string{"allOf"}, vals: map[string]any{"allOf": a}}
+func allOf(a ...any) *ordered { return keyword("allOf", a) }
+
+// keyword is the schema of keyword k alone, of value v.
+func keyword(k string, v any) *ordered {
+	return &ordered{keys: []string{k}, vals: map[string]any{k: v}}
+}
+
+// refusing is the schema of the strings a not refuses: those that match
+// the pattern src.
+func refusing(src string) *ordered {
+	return keyword("pattern", patternList{{src: src, negate: true}})
 }
 
 var (

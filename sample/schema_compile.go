@@ -210,7 +210,7 @@ func legacyForms(o *ordered, path string) (*ordered, error) {
 		out.vals["type"] = types
 		return out, nil
 	}
-	return &ordered{keys: []string{"anyOf"}, vals: map[string]any{"anyOf": []any{out, &ordered{keys: []string{"type"}, vals: map[string]any{"type": "null"}}}}}, nil
+	return keyword("anyOf", []any{out, keyword("type", "null")}), nil
 }
 
 // unevaluatedForms reads unevaluatedProperties and unevaluatedItems as
@@ -448,10 +448,10 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		}
 	}
 	if ref, ok := o.get("$ref"); ok {
-		if rest := without(o, "$ref"); constrains(rest) {
+		if constrains(without(o, "$ref")) {
 			// Keywords beside $ref hold too (JSON Schema 2019-09 on):
-			// the two merged.
-			return c.merged(allOf(&ordered{keys: []string{"$ref"}, vals: map[string]any{"$ref": ref}}, rest), path)
+			// merged with its target, as allOfParts reads them.
+			return c.merged(o, path)
 		}
 		s, _ := ref.(string)
 		return c.ref(s, path)
@@ -656,7 +656,6 @@ func notAlternatives(v any, path string) ([]any, error) {
 		l, isList := t.([]any)
 		return !typed || t == name || isList && slices.Contains(l, any(name))
 	}
-	typeOf := func(v any) *ordered { return &ordered{keys: []string{"type"}, vals: map[string]any{"type": v}} }
 	only := func(allowed ...string) bool {
 		return !slices.ContainsFunc(keys, func(k string) bool { return !slices.Contains(allowed, k) })
 	}
@@ -684,13 +683,13 @@ func notAlternatives(v any, path string) ([]any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []any{typeOf(types)}, nil
+		return []any{keyword("type", types)}, nil
 	case only("pattern", "type") && has(o, "pattern") && (!typed || t == "string"):
 		src, isString := o.vals["pattern"].(string)
 		if !isString {
 			return nil, schemaErr(path, "pattern must be a string")
 		}
-		return []any{&ordered{keys: []string{"pattern"}, vals: map[string]any{"pattern": patternList{{src: src, negate: true}}}}}, nil
+		return []any{refusing(src)}, nil
 	case only("const", "type") && has(o, "const") || only("enum", "type") && has(o, "enum"):
 		vals, isList := o.vals["enum"].([]any)
 		if c, isConst := o.get("const"); isConst {
@@ -709,8 +708,7 @@ func notAlternatives(v any, path string) ([]any, error) {
 				}
 			case nil:
 				if takes("null") {
-					left, _ := notTypes(typeOf("null"), path)
-					parts = append(parts, typeOf(left))
+					parts = append(parts, keyword("type", typesBut("null")))
 				}
 			default:
 				var b bytes.Buffer
@@ -719,15 +717,13 @@ func notAlternatives(v any, path string) ([]any, error) {
 			}
 		}
 		if len(lits) > 0 {
-			src := "^(?:" + strings.Join(lits, "|") + ")$"
-			parts = append(parts, &ordered{keys: []string{"pattern"}, vals: map[string]any{"pattern": patternList{{src: src, negate: true}}}})
+			parts = append(parts, refusing("^(?:"+strings.Join(lits, "|")+")$"))
 		}
 		return []any{allOf(append(parts, true)...)}, nil
 	case only("properties", "required", "type") && (has(o, "properties") || has(o, "required")) && (!typed || t == "object"):
 		var alts []any
 		if typed {
-			left, _ := notTypes(typeOf("object"), path)
-			alts = append(alts, typeOf(left))
+			alts = append(alts, keyword("type", typesBut("object")))
 		}
 		object := func(k string, v any, required bool) *ordered {
 			a := &ordered{keys: []string{"type", "properties"}, vals: map[string]any{"type": "object",
@@ -739,15 +735,11 @@ func notAlternatives(v any, path string) ([]any, error) {
 			return a
 		}
 		if r, ok := o.get("required"); ok {
-			l, isList := r.([]any)
-			if !isList {
-				return nil, schemaErr(path, "required must be a list")
+			names, err := nameList(r, path, "required")
+			if err != nil {
+				return nil, err
 			}
-			for _, e := range l {
-				k, isString := e.(string)
-				if !isString {
-					return nil, schemaErr(path, "required must list property names")
-				}
+			for _, k := range names {
 				alts = append(alts, object(k, false, false)) // k missing
 			}
 		}
@@ -758,7 +750,7 @@ func notAlternatives(v any, path string) ([]any, error) {
 			}
 			for _, k := range po.keys {
 				if s := po.vals[k]; !isNever(s) {
-					alts = append(alts, object(k, &ordered{keys: []string{"not"}, vals: map[string]any{"not": s}}, true))
+					alts = append(alts, object(k, keyword("not", s), true))
 				}
 			}
 		}
@@ -817,16 +809,39 @@ func notTypes(v any, path string) ([]any, error) {
 			return nil, schemaErr(path, "unknown type %q", n)
 		}
 	}
+	left := typesBut(names...)
+	if len(left) == 0 {
+		return nil, schemaErr(path, "not of every type accepts nothing")
+	}
+	return left, nil
+}
+
+// nameList reads a list of property names, keyword what's value.
+func nameList(v any, path, what string) ([]string, error) {
+	l, isList := v.([]any)
+	if !isList {
+		return nil, schemaErr(path, "%s must be a list", what)
+	}
+	names := make([]string, len(l))
+	for i, e := range l {
+		name, isString := e.(string)
+		if !isString {
+			return nil, schemaErr(path, "%s must list property names", what)
+		}
+		names[i] = name
+	}
+	return names, nil
+}
+
+// typesBut is JSON's types other than names.
+func typesBut(names ...string) []any {
 	var left []any
 	for _, t := range jsonTypes {
 		if !slices.Contains(names, t) {
 			left = append(left, t)
 		}
 	}
-	if len(left) == 0 {
-		return nil, schemaErr(path, "not of every type accepts nothing")
-	}
-	return left, nil
+	return left
 }
 
 var boundKeys = []string{"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}
@@ -1152,8 +1167,7 @@ func (c *schemaCompiler) contains(n *schemaNode, o *ordered, path string) error 
 		return emptyErr(path, "no item may be written, and contains needs %d", min)
 	case most >= 0 && (n.max < 0 || most < n.max):
 		// The items past the first min match contains no more.
-		not := &ordered{keys: []string{"not"}, vals: map[string]any{"not": v}}
-		if n.values, err = c.merged(allOf(items, not), path+"/maxContains"); err != nil {
+		if n.values, err = c.merged(allOf(items, keyword("not", v)), path+"/maxContains"); err != nil {
 			return err
 		}
 	}
@@ -1556,12 +1570,11 @@ func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, erro
 		n.props = append(n.props, schemaProp{name: name, node: pn})
 	}
 	if r, ok := o.get("required"); ok {
-		l, isList := r.([]any)
-		if !isList {
-			return nil, schemaErr(path, "required must be a list")
+		names, err := nameList(r, path, "required")
+		if err != nil {
+			return nil, err
 		}
-		for _, e := range l {
-			name, _ := e.(string)
+		for _, name := range names {
 			i, ok := index[name]
 			if forbidden[name] {
 				return nil, emptyErr(path, "required property %q has a schema that accepts nothing", name)
@@ -1615,15 +1628,14 @@ func dependentRequired(n *schemaNode, o *ordered, path string) error {
 			return schemaErr(path, "%s must be an object", k)
 		}
 		for _, name := range m.keys {
-			l, isList := m.vals[name].([]any)
-			if !isList {
+			if _, isList := m.vals[name].([]any); !isList {
 				return schemaErr(path, "%s/%s: a list of property names is supported (dependentSchemas, a schema, is not)", k, name)
 			}
-			for _, e := range l {
-				r, isString := e.(string)
-				if !isString {
-					return schemaErr(path, "%s/%s must list property names", k, name)
-				}
+			l, err := nameList(m.vals[name], path, k+"/"+name)
+			if err != nil {
+				return err
+			}
+			for _, r := range l {
 				if r != name && !slices.Contains(reqs[name], r) {
 					reqs[name] = append(reqs[name], r)
 				}
@@ -1718,7 +1730,7 @@ func (c *schemaCompiler) keySchema(o *ordered, path string) (*schemaNode, error)
 	if pn, ok := o.get("propertyNames"); ok {
 		if po, isObj := pn.(*ordered); isObj && !has(po, "type") && !has(po, "$ref") {
 			// Keys are strings: a format alone holds them too.
-			parts = append(parts, pn, &ordered{keys: []string{"type"}, vals: map[string]any{"type": "string"}})
+			parts = append(parts, pn, keyword("type", "string"))
 		} else {
 			parts = append(parts, pn)
 		}

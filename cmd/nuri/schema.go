@@ -45,6 +45,7 @@ func runSchema(args []string, stdout, stderr io.Writer) error {
 		return usageError(fs, stderr, "-examples must be 0 or more and -max-bytes 1 or more")
 	}
 	refused := 0
+	pieces, v := exampleVocab()
 	for _, name := range fs.Args() {
 		raw, err := readSchemaFile(name)
 		if err != nil {
@@ -59,7 +60,7 @@ func runSchema(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s: ok\n", name)
 		r := rand.New(rand.NewPCG(*seed, 0x5eed))
 		for i := range *examples {
-			text, err := schemaExample(s, r, *compact, *maxBytes)
+			text, err := schemaExample(s, pieces, v, r, *compact, *maxBytes)
 			if err != nil {
 				return fmt.Errorf("%s: example %d: %w", name, i+1, err)
 			}
@@ -114,25 +115,28 @@ func unwrapSchema(raw []byte) []byte {
 	return raw
 }
 
-// examplePieces are the tokens the examples are written with: printable
-// ASCII one byte at a time, and two Hangul syllables.
-var examplePieces = func() [][]byte {
+// exampleVocab is the tokens the examples are written with, built once
+// for every schema: printable ASCII one byte at a time, two Hangul
+// syllables, and last an end token.
+func exampleVocab() ([][]byte, *sample.Vocab) {
 	var p [][]byte
 	for c := byte(0x20); c < 0x7f; c++ {
 		p = append(p, []byte{c})
 	}
-	return append(p, []byte("한"), []byte("글"))
-}()
+	p = append(p, []byte("한"), []byte("글"), nil)
+	return p, sample.NewVocab(p, int32(len(p)-1))
+}
 
 // schemaExample writes one text the schema's constraint lets through,
 // each token chosen at random among those it allows; past maxBytes it
 // takes a quote or closing bracket where it may, to head for the end.
-func schemaExample(s *sample.JSONSchema, r *rand.Rand, compact bool, maxBytes int) (string, error) {
-	end := int32(len(examplePieces))
-	v := sample.NewVocab(append(examplePieces, nil), end)
-	c := s.Constraint(v)
+func schemaExample(s *sample.JSONSchema, pieces [][]byte, v *sample.Vocab, r *rand.Rand, compact bool, maxBytes int) (string, error) {
+	end := int32(len(pieces) - 1)
+	var c sample.Constraint
 	if compact {
 		c = s.CompactConstraint(v)
+	} else {
+		c = s.Constraint(v)
 	}
 	var text []byte
 	for range 20 * maxBytes {
@@ -149,19 +153,19 @@ func schemaExample(s *sample.JSONSchema, r *rand.Rand, compact bool, maxBytes in
 			return "", fmt.Errorf("no token may follow %q", text)
 		}
 		tok := allowed[r.IntN(len(allowed))]
-		if examplePieces[tok][0] == '\\' {
+		if pieces[tok][0] == '\\' {
 			tok = allowed[r.IntN(len(allowed))] // escapes, drawn less often, read easier
 		}
 		if len(text) >= maxBytes {
 			for _, a := range allowed {
-				if p := examplePieces[a]; bytes.ContainsAny(p, `"}]`) {
+				if bytes.ContainsAny(pieces[a], `"}]`) {
 					tok = a
 					break
 				}
 			}
 		}
 		c.Accept(tok)
-		text = append(text, examplePieces[tok]...)
+		text = append(text, pieces[tok]...)
 	}
 	return "", errors.New("no end within the steps allowed")
 }

@@ -112,6 +112,8 @@ func FuzzSchemaCompile(f *testing.F) {
 		{`{"properties":{"k":{"enum":["a","b"]},"x":{}},"required":["k"],"if":{"properties":{"k":{"const":"a"}}},"then":{"required":["x"]},"else":{"not":{"required":["x"]}}}`, `{"k":"b"}`},
 		{`{"type":"string","pattern":"^[a-z]{2}(?!x)(?:^|-)[a-z.]+(?<![.-])(?<=a|b)$","maxLength":7}`, `"ab-c.a"`},
 		{`{"type":"array","items":{"type":"string","pattern":"(^|\\s)#\\w+$"},"contains":{"not":{"pattern":"x"}},"minContains":2}`, `["#a"," #b"]`},
+		{`{"anyOf":[{"properties":{"n":{"type":"string"},"v":{"type":"integer"},"u":{"enum":["a","b"]}},"required":["n"]},{"properties":{"n":{"type":"string","title":"t"},"v":{"type":"string"},"u":{"enum":["b","c"]}},"required":["n","v"]}]}`, `{"n":"x","v":"y","u":"b"}`},
+		{`{"properties":{"a":{"type":"integer"},"b":{}},"dependentSchemas":{"b":{"properties":{"a":{"maximum":3}}}},"allOf":[{"if":{"required":["a"]},"then":{"required":["b"]}},{"anyOf":[{"minProperties":1},{"maxProperties":0}]}]}`, `{"a":2,"b":1}`},
 	} {
 		f.Add(s[0], s[1])
 	}

@@ -18,7 +18,7 @@ var ErrSchema = errors.New("unsupported JSON schema")
 // union of objects, the discriminator first), no undeclared keys, enum
 // values in compact JSON. Keywords that only annotate (title,
 // description, a format it does not know, ...) are ignored; any keyword
-// it cannot enforce (dependentSchemas, multipleOf on numbers, ...) is
+// it cannot enforce (multipleOf on numbers, not over most keywords, ...) is
 // an error, so a reply never only looks conformant.
 func NewJSONSchema(v *Vocab, schema []byte) (Constraint, error) {
 	s, err := CompileJSONSchema(schema)
@@ -41,6 +41,12 @@ func CompileJSONSchema(schema []byte) (*JSONSchema, error) {
 	}
 	return &JSONSchema{p: p}, nil
 }
+
+// Notes says where the constraint takes less than the schema allows, one
+// line each (none for most schemas): objects of a union, told apart as
+// they are written, that give a property schemas whose values start
+// alike; there the first object's holds.
+func (s *JSONSchema) Notes() []string { return slices.Clone(s.p.notes) }
 
 // CompileCallSchema is the schema of a tool call that names one of names
 // and gives the arguments that name's schema (params[i]) accepts:
@@ -240,6 +246,9 @@ type schemaNode struct {
 	// alternative with the property moved to the front.
 	tagged []*schemaNode
 	tagAlt []int8
+	// tagFrom: the alternatives as declared, before the property moved
+	// (a union that holds this one tells its objects apart anew)
+	tagFrom []*schemaNode
 	// kObject: a union of objects told apart by their first key instead
 	// (serde's externally tagged enums, {"Circle": {...}}): props are the
 	// keys each object may start with, every one taken by one object;
@@ -247,6 +256,24 @@ type schemaNode struct {
 	// its property keyAt[i]. Its props are required unless one object
 	// takes {}.
 	keyAt []int8
+	// kObject: a union of objects told apart as they are written
+	// (joinObjects): joined are the objects, props every name any of them
+	// has; joinAt[j][i] is property i's index in object j (-1: it has
+	// none) and joinFrom[j] the way back. joinSame[i][j] is the objects
+	// whose property i has object j's schema; joinEnum[i], where those
+	// differ and are all enums, their values joined, and joinVals[i][v]
+	// the objects that take value v; where they differ otherwise but
+	// start with different bytes, joinPick[i] is the union of the schemas
+	// and joinClass[i][a] the objects whose schema is its alternative a.
+	// A frame keeps the objects still open in num.
+	joined    []*schemaNode
+	joinAt    [][]int8
+	joinFrom  [][]int8
+	joinSame  [][]uint64
+	joinEnum  []*schemaNode
+	joinVals  [][]uint64
+	joinPick  []*schemaNode
+	joinClass [][]uint64
 	// kArray: contains, the items' schema merged with contains, which the
 	// first minContains items are written under (minItems is at least
 	// minContains)
@@ -295,6 +322,9 @@ type schemaProp struct {
 	// requires: the properties that must be given once this one is
 	// (dependentRequired, closed over: those they require too)
 	requires []string
+	// src is the property's schema, by which joinObjects tells whether
+	// two objects give it the same one
+	src any
 }
 
 // textStates are a string's states in its node's automata. A state
@@ -303,7 +333,10 @@ type schemaProp struct {
 type textStates [maxTexts]int16
 
 // schemaProgram is a compiled schema.
-type schemaProgram struct{ root *schemaNode }
+type schemaProgram struct {
+	root  *schemaNode
+	notes []string
+}
 
 const (
 	// maxTexts is how many automata a string's text may be held to: its
@@ -354,7 +387,8 @@ type schemaFrame struct {
 	cand  uint64 // keys or enum values still matching
 	lit   jsonState
 	// num: a bounded integer's or number's digits so far, as a value; in a
-	// string, a \u escape's hex digits or a character's first bytes' bits
+	// string, a \u escape's hex digits or a character's first bytes' bits;
+	// in a joined object, the objects still open (a bit set)
 	num  uint64
 	neg  bool   // and its sign
 	frac int8   // a bounded number's digits after the point, -1 before it
@@ -585,6 +619,9 @@ func (s *schemaState) pop() {
 	switch p.mode {
 	case mObjValue:
 		p.mode = mObjAfter
+		if p.node.joined != nil && p.node.joinEnum[p.last] != nil {
+			p.num &= p.node.joinVals[p.last][p.pick] // the objects that take the value
+		}
 		if p.node.tagged != nil { // the discriminator's value picks the object
 			p.node = p.node.tagged[p.node.tagAlt[p.pick]]
 		}
@@ -685,14 +722,14 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		case space:
 			return okIf(s.space(c))
 		case c == '"':
-			f.cand = n.nextKeys(int(f.last), int(f.count), f.used)
+			f.cand = n.keysNext(f)
 			if f.cand == 0 {
 				return stepFail
 			}
 			f.mode, f.off = mObjKey, 0
 			return stepOK
 		case c == '}' && f.mode == mObjOpen:
-			return doneIf(n.mayClose(int(f.last), int(f.count), f.used))
+			return doneIf(n.closes(f))
 		}
 		return stepFail
 	case mObjKey:
@@ -700,6 +737,9 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			for m := f.cand; m != 0; m &= m - 1 {
 				i := bits.TrailingZeros64(m)
 				if len(n.props[i].name) == int(f.off) {
+					if n.joined != nil {
+						f.num = n.joinKey(f, i)
+					}
 					f.last, f.mode = int8(i), mObjColon
 					f.count++ // properties written
 					if n.keyAt != nil {
@@ -737,6 +777,9 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		if n.dispatch != nil && f.last == 1 {
 			return s.value(n.dispatch[f.pick])
 		}
+		if n.joined != nil {
+			return s.value(n.joinValue(f))
+		}
 		return s.value(n.props[f.last].node)
 	case mObjAfter:
 		switch {
@@ -744,9 +787,9 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			return okIf(s.space(c))
 		case c == ',':
 			f.mode = mObjComma
-			return okIf(n.nextKeys(int(f.last), int(f.count), f.used) != 0)
+			return okIf(n.keysNext(f) != 0)
 		case c == '}':
-			return doneIf(n.mayClose(int(f.last), int(f.count), f.used))
+			return doneIf(n.closes(f))
 		}
 		return stepFail
 	case mMapOpen, mMapComma:
@@ -845,7 +888,11 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			// The digits so far leave 16^hex characters; one of them must
 			// suit the pattern and format.
 			lo := rune(f.num) << (4 * f.hex)
-			if !n.escapeCanFinish(f, lo, lo+1<<(4*f.hex)-1, n.max-int(f.count)) {
+			hi := lo + 1<<(4*f.hex) - 1
+			if n.unique && lo >= 0xD800 && hi <= 0xDFFF {
+				return stepFail // a surrogate half, which a unique item's hash refuses (below)
+			}
+			if !n.escapeCanFinish(f, lo, hi, n.max-int(f.count)) {
 				return stepFail
 			}
 		}
@@ -1461,6 +1508,18 @@ func hexValue(c byte) byte {
 // start reads a value's first byte.
 func (s *schemaState) start(f *schemaFrame, c byte) int {
 	n := f.node
+	if s.depth >= 2 {
+		if p := &s.frames[s.depth-2]; p.node.joined != nil && p.mode == mObjValue && p.node.joinPick[p.last] == n {
+			// A joined object's property whose schemas start apart: the
+			// first byte picks one, and the objects of the others are
+			// left behind.
+			a := n.first[c]
+			if a < 0 || p.node.joinClass[p.last][a]&p.num == 0 {
+				return stepFail
+			}
+			p.num &= p.node.joinClass[p.last][a]
+		}
+	}
 	for n.kind == kUnion {
 		a := n.first[c]
 		if a < 0 {
@@ -1472,6 +1531,9 @@ func (s *schemaState) start(f *schemaFrame, c byte) int {
 	switch n.kind {
 	case kObject:
 		f.mode = mObjOpen
+		if n.joined != nil {
+			f.num = allEnum(len(n.joined))
+		}
 		return okIf(c == '{')
 	case kMap:
 		f.mode = mMapOpen
@@ -1491,8 +1553,14 @@ func (s *schemaState) start(f *schemaFrame, c byte) int {
 		if s.depth >= 2 {
 			// An item of unique items (a map's key): the values written
 			// are out.
-			if p := &s.frames[s.depth-2]; p.node.same != nil && p.countsOff() {
+			p := &s.frames[s.depth-2]
+			if p.node.same != nil && p.countsOff() {
 				f.cand &^= p.used
+			}
+			if p.node.joined != nil && p.mode == mObjValue && p.node.joinEnum[p.last] == n {
+				// A joined object's enum: the values an object still
+				// open takes.
+				f.cand &= p.node.joinTaken(p)
 			}
 		}
 		if f.cand == 0 {

@@ -151,7 +151,13 @@ func mergeTwo(a, b *ordered, path string) (*ordered, error) {
 	if tupleItems(a) && itemKeys(b) || tupleItems(b) && itemKeys(a) {
 		return nil, schemaErr(path, "allOf: a tuple (prefixItems, or items as a list) in one part and items in another are not merged")
 	}
+	a, b = withoutLoneThen(a), withoutLoneThen(b)
+	b, pending := deferredAlternatives(a, b)
 	m := &ordered{keys: slices.Clone(a.keys), vals: maps.Clone(a.vals)}
+	if pending != nil {
+		b.keys = append(b.keys, "allOf")
+		b.vals["allOf"] = []any{pending}
+	}
 	for _, k := range b.keys {
 		bv := b.vals[k]
 		av, both := a.vals[k]
@@ -173,6 +179,52 @@ func mergeTwo(a, b *ordered, path string) (*ordered, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// alternativeGroups are the keywords that make a schema a union of
+// alternatives (compiled by distributing them over the rest), each with
+// the keywords read beside it.
+var alternativeGroups = [][]string{
+	{"anyOf", "oneOf", "discriminator"},
+	{"if", "then", "else"},
+	{"not"},
+}
+
+// deferredAlternatives takes out of b the unions a has too (two parts'
+// anyOfs, two if/then/elses, as allOf [{if...}, {if...}] writes a
+// schema's conditions): they do not merge into one, so b's is returned
+// apart (nil if none), to be kept as a pending allOf beside a's. Each is
+// then distributed in turn: the alternatives of a's, each merged with
+// the rest, b's among it, and so on (their cross product).
+func deferredAlternatives(a, b *ordered) (*ordered, *ordered) {
+	var pending *ordered
+	for _, g := range alternativeGroups {
+		inA := slices.ContainsFunc(g, func(k string) bool { return k != "discriminator" && has(a, k) })
+		inB := slices.ContainsFunc(g, func(k string) bool { return k != "discriminator" && has(b, k) })
+		if !inA || !inB || slices.IndexFunc(g, func(k string) bool { return !jsonEqual(a.vals[k], b.vals[k]) }) < 0 {
+			continue
+		}
+		if pending == nil {
+			pending = &ordered{vals: map[string]any{}}
+		}
+		for _, k := range g {
+			if v, ok := b.get(k); ok {
+				pending.keys = append(pending.keys, k)
+				pending.vals[k] = v
+			}
+		}
+		b = without(b, g...)
+	}
+	return b, pending
+}
+
+// withoutLoneThen is o less a then or else without an if beside it: an
+// annotation, which must not meet another part's if.
+func withoutLoneThen(o *ordered) *ordered {
+	if has(o, "if") || !has(o, "then") && !has(o, "else") {
+		return o
+	}
+	return without(o, "then", "else")
 }
 
 // mergeKeyword combines a keyword both parts give, differently.
@@ -241,6 +293,14 @@ func mergeKeyword(k string, av, bv any, path string) (any, error) {
 		return out, nil
 	case k == "const":
 		return nil, noValue(path, "the parts' consts differ")
+	case k == "allOf":
+		// Pending unions (deferredAlternatives), all of which hold.
+		al, aok := av.([]any)
+		bl, bok := bv.([]any)
+		if !aok || !bok {
+			return nil, schemaErr(path, "allOf must be a non-empty list")
+		}
+		return append(slices.Clone(al), bl...), nil
 	case k == "dependentRequired", k == "dependencies":
 		// Each part's requirements hold: a property requires what it
 		// does in either.
@@ -432,11 +492,30 @@ func mergePropertyMaps(av, bv any, path string) (any, error) {
 			m.vals[k] = bo.vals[k]
 		case isNever(x) || isNever(bo.vals[k]):
 			m.vals[k] = false // a property no value meets: never written
+		case acceptsAll(bo.vals[k]):
+			// (A part that only names the property, {}: the other's
+			// schema stands as it is.)
+		case acceptsAll(x):
+			m.vals[k] = bo.vals[k]
 		case !jsonEqual(x, bo.vals[k]):
 			m.vals[k] = allOf(x, bo.vals[k])
 		}
 	}
 	return m, nil
+}
+
+// acceptsAll says whether schema v accepts every value: true, {}, or an
+// allOf of such.
+func acceptsAll(v any) bool {
+	if isSchemaOfAll(v) {
+		return true
+	}
+	o, ok := v.(*ordered)
+	if !ok || slices.ContainsFunc(o.keys, func(k string) bool { return k != "allOf" && (!isAnnotation(k) || k == "format") }) {
+		return false
+	}
+	l, _ := o.vals["allOf"].([]any)
+	return len(l) > 0 && !slices.ContainsFunc(l, func(e any) bool { return !acceptsAll(e) })
 }
 
 // mergeProperties applies each part's additionalProperties to the
@@ -535,6 +614,7 @@ func (c *schemaCompiler) distribute(o *ordered, key string, l []any, rest *order
 			why = err
 			continue
 		}
+
 		if err != nil {
 			return nil, err
 		}

@@ -151,6 +151,10 @@ func isAnnotation(k string) bool {
 // exclusiveMaximum true (the minimum or maximum beside it is exclusive).
 // o is left as it is; the result may be o.
 func legacyForms(o *ordered, path string) (*ordered, error) {
+	o, err := dependentSchemas(o, path)
+	if err != nil {
+		return nil, err
+	}
 	if !has(o, "nullable") && !slices.ContainsFunc(boundKeys, func(k string) bool { _, b := o.vals[k].(bool); return b }) {
 		return o, nil
 	}
@@ -211,6 +215,68 @@ func legacyForms(o *ordered, path string) (*ordered, error) {
 		return out, nil
 	}
 	return keyword("anyOf", []any{out, keyword("type", "null")}), nil
+}
+
+// dependentSchemas rewrites dependentSchemas (and draft 7's dependencies
+// whose values are schemas) as the conditions they are: for each
+// property named, an allOf member {"if": {"type": "object", "required":
+// [name]}, "then": its schema}. Lists of names in dependencies stay there
+// (dependentRequired). o is left as it is; the result may be o.
+func dependentSchemas(o *ordered, path string) (*ordered, error) {
+	var conds []any
+	out := o
+	for _, k := range []string{"dependentSchemas", "dependencies"} {
+		v, ok := out.get(k)
+		if !ok {
+			continue
+		}
+		m, isObj := v.(*ordered)
+		if !isObj {
+			return nil, schemaErr(path, "%s must be an object", k)
+		}
+		lists := &ordered{vals: map[string]any{}}
+		for _, name := range m.keys {
+			s := m.vals[name]
+			if _, isList := s.([]any); isList && k == "dependencies" {
+				lists.keys = append(lists.keys, name)
+				lists.vals[name] = s
+				continue
+			}
+			if !isSchema(s) {
+				return nil, schemaErr(path, "%s/%s must be a schema", k, name)
+			}
+			if isSchemaOfAll(s) {
+				continue
+			}
+			cond := keyword("if", &ordered{keys: []string{"type", "required"}, vals: map[string]any{"type": "object", "required": []any{name}}})
+			cond.keys = append(cond.keys, "then")
+			cond.vals["then"] = s
+			conds = append(conds, cond)
+		}
+		if len(lists.keys) == len(m.keys) {
+			continue
+		}
+		out = without(out, k)
+		if len(lists.keys) > 0 {
+			out.keys = append(out.keys, k)
+			out.vals[k] = lists
+		}
+	}
+	if len(conds) == 0 {
+		return out, nil
+	}
+	if l, ok := out.get("allOf"); ok {
+		list, isList := l.([]any)
+		if !isList {
+			return nil, schemaErr(path, "allOf must be a non-empty list")
+		}
+		conds = append(slices.Clone(list), conds...)
+	} else {
+		out = without(out) // a copy, to add to
+		out.keys = append(out.keys, "allOf")
+	}
+	out.vals["allOf"] = conds
+	return out, nil
 }
 
 // unevaluatedForms reads unevaluatedProperties and unevaluatedItems as
@@ -383,6 +449,9 @@ type schemaCompiler struct {
 	// compiler and those it starts for enums and keys (maxInlined).
 	inlined int
 	merges  *int
+	// notes are where the constraint takes less than the schema allows
+	// (a joined object's property whose schemas start alike)
+	notes []string
 }
 
 func compileSchema(raw []byte) (*schemaProgram, error) {
@@ -398,7 +467,7 @@ func compileSchema(raw []byte) (*schemaProgram, error) {
 	if err := c.finishUnions(); err != nil {
 		return nil, err
 	}
-	return &schemaProgram{root: n}, nil
+	return &schemaProgram{root: n, notes: c.notes}, nil
 }
 
 func schemaErr(path, format string, a ...any) error {
@@ -439,6 +508,7 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "discriminator", "propertyNames", "patternProperties", "not",
 		"unevaluatedProperties", "unevaluatedItems", // read by unevaluatedForms, once nothing beside evaluates
 		"dependentRequired", "dependencies", "if", "then", "else", // then and else without if are annotations
+		"dependentSchemas", // rewritten by dependentSchemas as an allOf of if/then, dependencies of schemas too
 		"contains", "minContains", "maxContains"} {
 		known[k] = true
 	}
@@ -485,7 +555,10 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		}
 		return c.alternatives(without(o, "not"), "not", alts, path)
 	}
-	if a, ok := o.get("allOf"); ok {
+	if a, ok := o.get("allOf"); ok && !has(o, "anyOf") && !has(o, "oneOf") {
+		// (Beside an anyOf, the allOf may hold unions merging left
+		// pending: the anyOf is distributed first, over the allOf among
+		// the rest.)
 		if l, isList := a.([]any); isList && len(l) == 1 && !constrains(without(o, "allOf")) {
 			return c.node(l[0], path+"/allOf/0") // a $ref in it stays shared
 		}
@@ -1567,7 +1640,7 @@ func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, erro
 			return nil, err
 		}
 		index[name] = len(n.props)
-		n.props = append(n.props, schemaProp{name: name, node: pn})
+		n.props = append(n.props, schemaProp{name: name, node: pn, src: po.vals[name]})
 	}
 	if r, ok := o.get("required"); ok {
 		names, err := nameList(r, path, "required")
@@ -1629,7 +1702,7 @@ func dependentRequired(n *schemaNode, o *ordered, path string) error {
 		}
 		for _, name := range m.keys {
 			if _, isList := m.vals[name].([]any); !isList {
-				return schemaErr(path, "%s/%s: a list of property names is supported (dependentSchemas, a schema, is not)", k, name)
+				return schemaErr(path, "%s/%s: a list of property names is supported", k, name)
 			}
 			l, err := nameList(m.vals[name], path, k+"/"+name)
 			if err != nil {
@@ -1924,6 +1997,13 @@ func (c *schemaCompiler) finishUnions() error {
 			}
 		}
 		n.alts = flat
+	}
+	for _, n := range c.unions {
+		for _, a := range n.alts {
+			if a.joined != nil {
+				c.notes = append(c.notes, a.finishJoin(n.at)...)
+			}
+		}
 	}
 	return nil
 }

@@ -79,9 +79,14 @@ func tagObjects(flat []*schemaNode, want string, must bool, mapping map[string]*
 			at = len(out)
 			out = append(out, a)
 		}
-		if a.tagged != nil { // a union of objects joined already
+		switch { // a union of objects joined already
+		case a.tagFrom != nil:
+			objs = append(objs, a.tagFrom...)
+		case a.tagged != nil:
 			objs = append(objs, a.tagged...)
-		} else {
+		case a.joined != nil:
+			objs = append(objs, a.joined...)
+		default:
 			objs = append(objs, a)
 		}
 	}
@@ -119,8 +124,403 @@ func tagObjects(flat []*schemaNode, want string, must bool, mapping map[string]*
 		out[at] = t
 		return out, nil
 	}
-	return nil, schemaErr(path, "objects among the alternatives of an anyOf are told apart only by a property each requires "+
-		"whose const or enum values no two share (a discriminator), or by the keys they can start with; neither here: %s; %v", why, err)
+	t, joinErr := joinObjects(objs)
+	if joinErr == nil {
+		out[at] = t
+		return out, nil
+	}
+	return nil, schemaErr(path, "objects among the alternatives of an anyOf are told apart by a discriminator, by the keys they can start with, "+
+		"or as they are written, where they write their common properties in one order; none here: %s; %v; %v", why, err, joinErr)
+}
+
+// maxJoined is how many objects joinObjects joins (a frame keeps those
+// still open in a bit set).
+const maxJoined = 64
+
+// joinObjects joins objs into one node that tells them apart as they are
+// written: a key an object does not take next, or a value of an enum it
+// does not hold, leaves it behind, and the others go on. It serves the
+// unions a discriminator does not tell apart, nor their first keys
+// (pydantic's Union[Cat, Dog] of models that both start with "name"; the
+// alternatives if/then/else gives, which differ further in). Its props
+// are every name any object has, in an order each keeps; objects that
+// write two names in opposite orders are not joined. Where the objects
+// still open give the property about to be written different schemas,
+// and not all enums, the first of them in the union's order holds, and
+// the objects with another schema there are left behind: the value meets
+// an object still open, whatever it is.
+func joinObjects(objs []*schemaNode) (*schemaNode, error) {
+	if len(objs) > maxJoined {
+		return nil, fmt.Errorf("more than %d objects to join", maxJoined)
+	}
+	names, err := joinOrder(objs)
+	if err != nil {
+		return nil, err
+	}
+	if len(names) > maxSchemaProps {
+		return nil, fmt.Errorf("more than %d properties among the objects", maxSchemaProps)
+	}
+	t := &schemaNode{kind: kObject, joined: objs, props: make([]schemaProp, len(names)),
+		joinAt: make([][]int8, len(objs)), joinFrom: make([][]int8, len(objs)),
+		joinSame: make([][]uint64, len(names)), joinEnum: make([]*schemaNode, len(names)), joinVals: make([][]uint64, len(names)),
+		joinPick: make([]*schemaNode, len(names)), joinClass: make([][]uint64, len(names))}
+	for j, o := range objs {
+		t.joinAt[j] = slices.Repeat([]int8{-1}, len(names))
+		t.joinFrom[j] = make([]int8, len(o.props))
+		for k, p := range o.props {
+			i := slices.Index(names, p.name)
+			t.joinAt[j][i], t.joinFrom[j][k] = int8(k), int8(i)
+		}
+	}
+	for i, name := range names {
+		t.props[i].name = name
+		t.joinSame[i] = make([]uint64, len(objs))
+		var having []schemaProp // the property in each object that has it
+		var owners []int
+		for j, o := range objs {
+			if k := t.joinAt[j][i]; k >= 0 {
+				having, owners = append(having, o.props[k]), append(owners, j)
+			}
+		}
+		t.props[i].node = having[0].node
+		same := true
+		for x, p := range having {
+			for y, q := range having {
+				if p.node == q.node || p.src != nil && q.src != nil && sameSchema(p.src, q.src) {
+					t.joinSame[i][owners[x]] |= 1 << owners[y]
+				} else {
+					same = false
+				}
+			}
+		}
+		if same {
+			continue
+		}
+		if slices.ContainsFunc(having, func(p schemaProp) bool { e := throughRefs(p.node); return e == nil || e.kind != kEnum }) {
+			// Schemas of other kinds: a union of them, one for each
+			// class of objects that give the same, told apart by their
+			// first bytes once every union is built (finishJoin).
+			pick := &schemaNode{kind: kUnion, at: "#"}
+			var classes []uint64
+			for x, p := range having {
+				if m := t.joinSame[i][owners[x]]; !slices.Contains(classes, m) {
+					classes = append(classes, m)
+					pick.alts = append(pick.alts, p.node)
+				}
+			}
+			t.joinPick[i], t.joinClass[i] = pick, classes
+			continue
+		}
+		// Enums that differ: their values joined, each with the objects
+		// that take it.
+		values := &schemaNode{kind: kEnum}
+		var taken []uint64
+		for x, p := range having {
+			for _, v := range throughRefs(p.node).enum {
+				at := slices.IndexFunc(values.enum, func(w []byte) bool { return bytes.Equal(w, v) })
+				if at < 0 {
+					at = len(values.enum)
+					values.enum = append(values.enum, v)
+					taken = append(taken, 0)
+				}
+				taken[at] |= 1 << owners[x]
+			}
+		}
+		if len(values.enum) > maxSchemaEnum {
+			return nil, fmt.Errorf("more than %d values of %q among the objects", maxSchemaEnum, name)
+		}
+		t.joinEnum[i], t.joinVals[i] = values, taken
+	}
+	return t, nil
+}
+
+// schemaValued are the keywords whose value is a schema, or a list of
+// schemas; schemaMaps those whose value maps names to schemas.
+var (
+	schemaValued = []string{"items", "additionalProperties", "additionalItems", "not", "if", "then", "else", "contains",
+		"propertyNames", "unevaluatedProperties", "unevaluatedItems", "anyOf", "oneOf", "allOf", "prefixItems"}
+	schemaMaps = []string{"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"}
+)
+
+// sameSchema says whether schemas a and b are the same but for their
+// annotations (pydantic writes each model's field with a title and a
+// description of its own) and formats Nuri leaves unchecked.
+func sameSchema(a, b any) bool {
+	ao, aok := a.(*ordered)
+	bo, bok := b.(*ordered)
+	if !aok || !bok {
+		return jsonEqual(a, b)
+	}
+	significant := func(o *ordered) []string {
+		var out []string
+		for _, k := range o.keys {
+			if !isAnnotation(k) || k == "format" && heldFormat(o.vals[k]) {
+				out = append(out, k)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	keys := significant(ao)
+	if !slices.Equal(keys, significant(bo)) {
+		return false
+	}
+	for _, k := range keys {
+		av, bv := ao.vals[k], bo.vals[k]
+		switch {
+		case slices.Contains(schemaMaps, k):
+			am, aok := av.(*ordered)
+			bm, bok := bv.(*ordered)
+			if !aok || !bok || !slices.Equal(am.keys, bm.keys) { // in order: properties are written so
+				return false
+			}
+			for _, name := range am.keys {
+				if !sameSchema(am.vals[name], bm.vals[name]) {
+					return false
+				}
+			}
+		case slices.Contains(schemaValued, k):
+			al, alist := av.([]any)
+			bl, blist := bv.([]any)
+			switch {
+			case alist != blist:
+				return false
+			case alist:
+				if !slices.EqualFunc(al, bl, sameSchema) {
+					return false
+				}
+			case !sameSchema(av, bv):
+				return false
+			}
+		case !jsonEqual(av, bv):
+			return false
+		}
+	}
+	return true
+}
+
+// heldFormat says whether Nuri holds texts to format f.
+func heldFormat(f any) bool {
+	g, _, _ := formatGrammar(f)
+	return g != nil
+}
+
+// finishJoin builds the first-byte tables of a joined object's unions of
+// a property's schemas (joinPick), once the unions within them have
+// theirs. A property whose schemas can start with the same byte has
+// none: there the first object still open decides (joinKey), which notes
+// say (at is the union's path).
+func (n *schemaNode) finishJoin(at string) []string {
+	var narrowed []int
+	for i, pick := range n.joinPick {
+		if pick != nil && !pick.firstTable() {
+			n.joinPick[i] = nil
+			narrowed = append(narrowed, i)
+		}
+	}
+	var notes []string
+	for _, i := range narrowed {
+		if n.coOpen(i) {
+			notes = append(notes, fmt.Sprintf("%s: the objects give property %q schemas whose values start alike; "+
+				"where several such objects are still open, the first one's schema holds and the others are left behind", at, n.props[i].name))
+		}
+	}
+	return notes
+}
+
+// coOpen says whether two objects that give property i schemas of
+// different classes may both be open when it is written: unless a
+// property before it that one requires is one the other has not, or
+// gives values apart (enums that share none, schemas that start apart).
+func (n *schemaNode) coOpen(i int) bool {
+	apart := func(j, k, p int) bool { // objects j and k cannot both write p
+		if n.joinAt[k][p] < 0 || n.joinSame[p][j]&(1<<k) != 0 {
+			return n.joinAt[k][p] < 0
+		}
+		if n.joinEnum[p] != nil {
+			for _, objs := range n.joinVals[p] {
+				if objs&(1<<j) != 0 && objs&(1<<k) != 0 {
+					return false
+				}
+			}
+			return true
+		}
+		return n.joinPick[p] != nil // first bytes apart
+	}
+	separated := func(j, k int) bool {
+		for p := range i {
+			if q := n.joinAt[j][p]; q >= 0 && n.joined[j].props[q].required && apart(j, k, p) {
+				return true
+			}
+		}
+		return false
+	}
+	for j := range n.joined {
+		for k := j + 1; k < len(n.joined); k++ {
+			if n.joinAt[j][i] < 0 || n.joinAt[k][i] < 0 || n.joinSame[i][j]&(1<<k) != 0 {
+				continue
+			}
+			if !separated(j, k) && !separated(k, j) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// firstTable builds a union's first-byte table from its alternatives, or
+// says that two can start with the same byte.
+func (u *schemaNode) firstTable() bool {
+	for b := range u.first {
+		u.first[b] = -1
+	}
+	for a, alt := range u.alts {
+		for b, ok := range alt.firstBytes() {
+			if !ok {
+				continue
+			}
+			if u.first[b] >= 0 {
+				return false
+			}
+			u.first[b] = int8(a)
+		}
+	}
+	return true
+}
+
+// joinOrder is the names objs' properties have, in an order each object
+// keeps (its properties' order, which they are written in): of the names
+// whose predecessors are placed, the one met first in objs goes next.
+func joinOrder(objs []*schemaNode) ([]string, error) {
+	var seen []string              // every name, as first met
+	after := map[string][]string{} // a name's successors in some object
+	before := map[string]int{}     // how many names precede it in some object, not placed yet
+	for _, o := range objs {
+		for k, p := range o.props {
+			if !slices.Contains(seen, p.name) {
+				seen = append(seen, p.name)
+			}
+			if k > 0 {
+				prev := o.props[k-1].name
+				if !slices.Contains(after[prev], p.name) {
+					after[prev] = append(after[prev], p.name)
+					before[p.name]++
+				}
+			}
+		}
+	}
+	names := make([]string, 0, len(seen))
+	for len(names) < len(seen) {
+		next := slices.IndexFunc(seen, func(n string) bool { return before[n] == 0 && !slices.Contains(names, n) })
+		if next < 0 {
+			var left []string
+			for _, n := range seen {
+				if !slices.Contains(names, n) {
+					left = append(left, n)
+				}
+			}
+			return nil, fmt.Errorf("the objects write properties %q in orders no one order keeps", left)
+		}
+		names = append(names, seen[next])
+		for _, n := range after[seen[next]] {
+			before[n]--
+		}
+	}
+	return names, nil
+}
+
+// joinState is object j's last property and those written, from a
+// joined object's frame f (every property written is one j has, or j
+// would not be open).
+func (n *schemaNode) joinState(j int, f *schemaFrame) (int, uint64) {
+	at := n.joinAt[j]
+	last := -1
+	if f.last >= 0 {
+		last = int(at[f.last])
+	}
+	var used uint64
+	for m := f.used; m != 0; m &= m - 1 {
+		used |= 1 << at[bits.TrailingZeros64(m)]
+	}
+	return last, used
+}
+
+// keysNext is the properties that may follow in frame f (nextKeys, or, in
+// a joined object, those any object still open takes next).
+func (n *schemaNode) keysNext(f *schemaFrame) uint64 {
+	if n.joined == nil {
+		return n.nextKeys(int(f.last), int(f.count), f.used)
+	}
+	var out uint64
+	for m := f.num; m != 0; m &= m - 1 {
+		j := bits.TrailingZeros64(m)
+		last, used := n.joinState(j, f)
+		for k := n.joined[j].nextKeys(last, int(f.count), used); k != 0; k &= k - 1 {
+			out |= 1 << n.joinFrom[j][bits.TrailingZeros64(k)]
+		}
+	}
+	return out
+}
+
+// closes says whether the object in frame f may end (mayClose, or, in a
+// joined object, whether an object still open may).
+func (n *schemaNode) closes(f *schemaFrame) bool {
+	if n.joined == nil {
+		return n.mayClose(int(f.last), int(f.count), f.used)
+	}
+	for m := f.num; m != 0; m &= m - 1 {
+		j := bits.TrailingZeros64(m)
+		if last, used := n.joinState(j, f); n.joined[j].mayClose(last, int(f.count), used) {
+			return true
+		}
+	}
+	return false
+}
+
+// joinKey is the objects still open once key i is written in frame f:
+// those that take it next, and of them, unless the property's enums tell
+// them apart by its value, those that give it the first one's schema.
+func (n *schemaNode) joinKey(f *schemaFrame, i int) uint64 {
+	var open uint64
+	for m := f.num; m != 0; m &= m - 1 {
+		j := bits.TrailingZeros64(m)
+		k := n.joinAt[j][i]
+		if k < 0 {
+			continue
+		}
+		if last, used := n.joinState(j, f); n.joined[j].nextKeys(last, int(f.count), used)&(1<<k) != 0 {
+			open |= 1 << j
+		}
+	}
+	if open != 0 && n.joinEnum[i] == nil && n.joinPick[i] == nil {
+		open &= n.joinSame[i][bits.TrailingZeros64(open)]
+	}
+	return open
+}
+
+// joinValue is the schema of the value of property f.last of a joined
+// object: the objects' enums joined, or the first open object's.
+func (n *schemaNode) joinValue(f *schemaFrame) *schemaNode {
+	if e := n.joinEnum[f.last]; e != nil {
+		return e
+	}
+	if u := n.joinPick[f.last]; u != nil {
+		return u
+	}
+	j := bits.TrailingZeros64(f.num)
+	return n.joined[j].props[n.joinAt[j][f.last]].node
+}
+
+// joinTaken is the values of property f.last's joined enum that an
+// object still open takes.
+func (n *schemaNode) joinTaken(f *schemaFrame) uint64 {
+	var out uint64
+	for v, objs := range n.joinVals[f.last] {
+		if objs&f.num != 0 {
+			out |= 1 << v
+		}
+	}
+	return out
 }
 
 // keyBy joins objs by the keys each can start with (those up to its
@@ -165,7 +565,7 @@ func tagBy(objs []*schemaNode, name string, mapping map[string]*schemaNode) (*sc
 		return nil, fmt.Errorf("more than 127 objects")
 	}
 	values := &schemaNode{kind: kEnum}
-	t := &schemaNode{kind: kObject, props: []schemaProp{{name: name, node: values, required: true}}}
+	t := &schemaNode{kind: kObject, props: []schemaProp{{name: name, node: values, required: true}}, tagFrom: objs}
 	owner := map[string]int{} // a value's compact JSON: the object that takes it
 	for k, o := range objs {
 		i := slices.IndexFunc(o.props, func(p schemaProp) bool { return p.name == name })

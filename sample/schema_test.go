@@ -585,6 +585,54 @@ var schemaTable = []struct {
 	{`{"type":"object","properties":{"c":{"type":"null"},"a":{"type":"null"},"b":{"type":"null"},"z":{"type":"null"},"y":{"type":"null"}},"dependencies":{"b":["a"],"a":["c"],"y":["nope"]},"allOf":[{"dependentRequired":{"a":["b"]}}]}`,
 		[]string{`{"c":null,"a":null,"b":null}`, `{"c":null}`, `{"z":null}`, `{"c":null,"a":null,"b":null,"z":null}`},
 		[]string{`{"a":null,"b":null}`, `{"c":null,"a":null}`, `{"c":null,"b":null}`, `{"y":null}`}},
+	// Unions of objects that neither a discriminator nor their first keys
+	// tell apart, told apart as they are written: by a key only some take
+	// next, by an enum's value, or by the first byte of a property's
+	// value, where the objects give it schemas that start apart.
+	{`{"$defs":{"Cat":{"type":"object","title":"Cat","properties":{"name":{"type":"string","description":"the cat's name"},"lives":{"type":"integer"}},"required":["name","lives"]},` +
+		`"Dog":{"type":"object","title":"Dog","properties":{"name":{"type":"string","description":"the dog's name"},"breed":{"type":"string"}},"required":["name","breed"]}},` +
+		`"type":"object","properties":{"pet":{"anyOf":[{"$ref":"#/$defs/Cat"},{"$ref":"#/$defs/Dog"}]}},"required":["pet"]}`,
+		[]string{`{"pet":{"name":"a","lives":9}}`, `{"pet":{"name":"b","breed":"x"}}`},
+		[]string{`{"pet":{"name":"a"}}`, `{"pet":{"name":"a","lives":9,"breed":"x"}}`, `{"pet":{"lives":9}}`, `{"pet":{"name":"a","breed":9}}`}},
+	{`{"anyOf":[{"type":"object","properties":{"id":{"type":"integer"},"n":{"type":"integer"}},"required":["id"]},{"type":"object","properties":{"id":{"type":"string"},"s":{"type":"string"}},"required":["id","s"]}]}`,
+		[]string{`{"id":1}`, `{"id":1,"n":2}`, `{"id":"x","s":"y"}`},
+		[]string{`{"id":1,"s":"y"}`, `{"id":"x","n":1}`, `{"id":"x"}`, `{"id":null}`, `{}`}},
+	{`{"anyOf":[{"type":"object","properties":{"t":{"enum":["a","b"]},"x":{"type":"integer"}},"required":["t"]},{"type":"object","properties":{"t":{"const":"b"},"y":{"type":"integer"}},"required":["t"]}]}`,
+		[]string{`{"t":"a","x":1}`, `{"t":"b","x":1}`, `{"t":"b","y":1}`, `{"t":"b"}`},
+		[]string{`{"t":"a","y":1}`, `{"t":"c"}`, `{"t":"b","x":1,"y":1}`}},
+	{`{"anyOf":[{"properties":{"x":{"type":"null"}}},{"properties":{"y":{"type":"null"}}},{"properties":{"x":{"type":"null"},"y":{"type":"null"}},"required":["x","y"]}]}`,
+		[]string{`{}`, `{"x":null}`, `{"y":null}`, `{"x":null,"y":null}`},
+		[]string{`{"y":null,"x":null}`, `{"z":null}`}},
+	{`{"anyOf":[{"type":"object","properties":{"t":{"type":"string","maxLength":2}},"required":["t"]},{"type":"object","properties":{"t":{"const":"bcd"}},"required":["t"]}]}`,
+		// The values start alike: the first object's schema holds.
+		[]string{`{"t":"x"}`, `{"t":"b"}`},
+		[]string{`{}`, `{"t":1}`, `{"t":"xyz"}`}},
+	// allOf of several if/then/else (the json-schema.org example of a
+	// postal code by country): each is distributed in turn.
+	{`{"type":"object","properties":{"street_address":{"type":"string"},"country":{"default":"United States of America","enum":["United States of America","Canada","Netherlands"]}},"allOf":[` +
+		`{"if":{"properties":{"country":{"const":"United States of America"}}},"then":{"properties":{"postal_code":{"pattern":"^[0-9]{5}(-[0-9]{4})?$"}}}},` +
+		`{"if":{"properties":{"country":{"const":"Canada"}},"required":["country"]},"then":{"properties":{"postal_code":{"pattern":"^[A-Z][0-9][A-Z] [0-9][A-Z][0-9]$"}}}},` +
+		`{"if":{"properties":{"country":{"const":"Netherlands"}},"required":["country"]},"then":{"properties":{"postal_code":{"pattern":"^[0-9]{4} [A-Z]{2}$"}}}}]}`,
+		[]string{`{"street_address":"1600 Pennsylvania Avenue NW","postal_code":"20500"}`, `{"country":"Canada","postal_code":"K1M 1M4"}`,
+			`{"country":"Netherlands","postal_code":"1234 AB"}`, `{"country":"United States of America","postal_code":"20500-0001"}`, `{}`},
+		[]string{`{"country":"Canada","postal_code":"20500"}`, `{"postal_code":"K1M 1M4"}`, `{"country":"Netherlands","postal_code":"20500"}`, `{"country":"Mexico"}`}},
+	{`{"allOf":[{"anyOf":[{"type":"string"},{"type":"integer"}]},{"anyOf":[{"type":"null"},{"type":"string","maxLength":1}]}]}`,
+		[]string{`"a"`, `""`},
+		[]string{`null`, `1`, `"ab"`}},
+	// dependentSchemas, and draft 7's dependencies of schemas: the if
+	// (an object with the property) and the then.
+	{`{"type":"object","properties":{"name":{"type":"string"},"credit_card":{"type":"integer"},"billing_address":{"type":"string","maxLength":3}},"required":["name"],` +
+		`"dependentSchemas":{"credit_card":{"required":["billing_address"]},"name":true}}`,
+		[]string{`{"name":"a"}`, `{"name":"a","credit_card":1,"billing_address":"x"}`, `{"name":"a","billing_address":"x"}`},
+		[]string{`{"name":"a","credit_card":1}`, `{"credit_card":1,"billing_address":"x"}`}},
+	{`{"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"integer"},"c":{"type":"integer","maximum":9}},"dependencies":{"a":["b"],"b":{"properties":{"c":{"minimum":5}}}}}`,
+		[]string{`{}`, `{"a":5,"b":1}`, `{"a":3,"b":1,"c":5}`, `{"c":1}`, `{"b":1,"c":9}`},
+		[]string{`{"a":5}`, `{"a":5,"b":1,"c":1}`, `{"b":1,"c":4}`, `{"c":10}`}},
+	// A dependent schema that narrows a property written before the one
+	// it depends on: there the if's then holds (Notes says so).
+	{`{"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"integer"},"c":{"type":"integer"}},"dependencies":{"a":["b"],"c":{"properties":{"a":{"maximum":3}}}}}`,
+		[]string{`{}`, `{"a":3,"b":1,"c":1}`, `{"c":1}`, `{"b":1,"c":1}`},
+		[]string{`{"a":5}`, `{"a":5,"b":1,"c":1}`, `{"a":4,"b":1,"c":1}`}},
 	// if/then/else: the if and the then, or the if's not and the else, a
 	// union like any other: here objects told apart by kind, whose enum
 	// the if's const and its not split.
@@ -687,6 +735,71 @@ func tEncode(t *testing.T, v any) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
+// Notes name the properties where a joined union's objects give schemas
+// that start alike and can both be open: there the constraint takes
+// less than the schema allows. Objects told apart before it (by a
+// required property's enum or its absence) need none.
+func TestSchemaNotes(t *testing.T) {
+	for _, tc := range []struct {
+		schema string
+		want   []string // what each note must name, in order
+	}{
+		{`{"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"integer"},"c":{"type":"integer"}},"dependentSchemas":{"c":{"properties":{"a":{"maximum":3}}}}}`,
+			[]string{`property "a"`}},
+		{`{"anyOf":[{"type":"object","properties":{"t":{"type":"string"},"u":{"type":"string","maxLength":1}},"required":["t"]},{"type":"object","properties":{"t":{"type":"string"},"u":{"type":"string","minLength":3}},"required":["t"]}]}`,
+			[]string{`property "u"`}},
+		{`{"anyOf":[{"type":"object","properties":{"k":{"const":1},"u":{"type":"string","maxLength":1}},"required":["k"]},{"type":"object","properties":{"k":{"const":2},"u":{"type":"string","minLength":3}},"required":["k","u"]}]}`,
+			nil}, // a discriminator
+		{`{"anyOf":[{"type":"object","properties":{"k":{"enum":[1,3]},"u":{"type":"string","maxLength":1}},"required":["k"]},{"type":"object","properties":{"k":{"enum":[2,1]},"u":{"type":"string","minLength":3}},"required":["k","u"]}]}`,
+			[]string{`property "u"`}}, // k 1 leaves both open
+		{`{"anyOf":[{"type":"object","properties":{"s":{"type":"null"},"k":{"enum":[1,3]},"u":{"type":"string","maxLength":1}},"required":["k"]},{"type":"object","properties":{"s":{"type":"null"},"k":{"enum":[2]},"u":{"type":"string","minLength":3}},"required":["k","u"]}]}`,
+			nil}, // k's enums apart
+		{`{"anyOf":[{"type":"object","properties":{"s":{"type":"null"},"k":{"type":"null"},"u":{"type":"string","maxLength":1}},"required":["s","k"]},{"type":"object","properties":{"s":{"type":"null"},"u":{"type":"string","minLength":3}},"required":["s"]}]}`,
+			nil}, // k, required in one, is not in the other
+	} {
+		s, err := CompileJSONSchema([]byte(tc.schema))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.schema, err)
+		}
+		notes := s.Notes()
+		if len(notes) != len(tc.want) {
+			t.Errorf("%s: notes %q, want %d", tc.schema, notes, len(tc.want))
+			continue
+		}
+		for i, n := range notes {
+			if !strings.Contains(n, tc.want[i]) {
+				t.Errorf("%s: note %q does not name %s", tc.schema, n, tc.want[i])
+			}
+		}
+	}
+}
+
+// A unique string item's hash refuses a surrogate half's escape: the
+// escape must be refused at the digit that makes it one, not after its
+// last, where the bytes before would have led nowhere.
+func TestSchemaUniqueSurrogates(t *testing.T) {
+	p, err := compileSchema([]byte(`{"type":"array","items":{"type":"string","maxLength":1},"uniqueItems":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		text string
+		at   int // the byte refused
+	}{{`["\udfD0"]`, 5}, {`["\ud83d\ude00"]`, 5}, {`["\uDc`, 5}, {`["\ud7ff"]`, -1}, {`["\ue000"]`, -1}} {
+		s := p.start()
+		at := -1
+		for i := range len(tc.text) {
+			if !s.byte(tc.text[i]) {
+				at = i
+				break
+			}
+		}
+		if at != tc.at {
+			t.Errorf("%s: refused at byte %d, want %d", tc.text, at, tc.at)
+		}
+	}
+}
+
 func TestSchemaRefused(t *testing.T) {
 	for _, tc := range []struct {
 		schema string
@@ -745,7 +858,6 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"object","propertyNames":{"enum":["x"]},"minProperties":2}`, "minProperties 2 is above the 1 keys"},
 		{`{"type":"object","propertyNames":{"maxLength":0},"minProperties":2}`, "minProperties 2 is above the 1 keys"},
 		{`{"type":"object","additionalProperties":{"type":"integer"},"dependentRequired":{"a":["b"]}}`, "without declared properties"},
-		{`{"type":"object","properties":{"a":{},"b":{}},"dependencies":{"a":{"required":["b"]}}}`, "dependentSchemas"},
 		{`{"type":"object","properties":{"a":{},"b":{}},"required":["a"],"dependentRequired":{"a":["z"]}}`, "requires one the object cannot have"},
 		{`{"type":"integer","minimum":1,"exclusiveMaximum":true}`, "exclusiveMaximum true needs maximum"},
 		{`{"not":{"const":1}}`, "strings and null, not 1"},
@@ -781,12 +893,8 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"$ref":"https://example.com/s.json"}`, ""},
 		{`{"$ref":"other.json#/$defs/A"}`, ""},
 		{`{"$ref":"#/$defs/Missing","$defs":{}}`, ""},
-		{`{"anyOf":[{"type":"object","properties":{"a":{}}},{"type":"object","properties":{"b":{}}}]}`, ""},
-		{`{"anyOf":[{"type":"object","properties":{"t":{"const":"a"}}},{"type":"object","properties":{"t":{"const":"b"}},"required":["t"]}]}`, "does not require \"t\""},
-		{`{"anyOf":[{"properties":{"x":{}},"required":["x"]},{"properties":{"x":{},"y":{}},"required":["x","y"]}]}`, "both start with \"x\""},
-		{`{"anyOf":[{"properties":{"x":{}}},{"properties":{"y":{}}}]}`, "both take {}"},
-		{`{"anyOf":[{"type":"object","properties":{"t":{"enum":["a","b"]}},"required":["t"]},{"type":"object","properties":{"t":{"const":"b"}},"required":["t"]}]}`, "both take \"t\" \"b\""},
-		{`{"anyOf":[{"type":"object","properties":{"t":{"type":"string"}},"required":["t"]},{"type":"object","properties":{"t":{"const":"b"}},"required":["t"]}]}`, "not a const or an enum"},
+		{`{"anyOf":[{"properties":{"x":{},"a":{},"b":{}},"required":["x","a","b"]},{"properties":{"x":{},"b":{},"a":{}},"required":["x","a","b"]}]}`, "in orders no one order keeps"},
+		{`{"type":"object","properties":{"a":{}},"dependentSchemas":{"a":3}}`, "dependentSchemas/a"},
 		{`{"anyOf":[{"type":"object","properties":{"t":{"const":"a"},"k":{"const":1}},"required":["t","k"]},{"type":"object","properties":{"t":{"const":"b"},"k":{"const":2}},"required":["t","k"]}],"discriminator":{"propertyName":"q"}}`, "discriminator \"q\""},
 		{`{"anyOf":[{"$ref":"#/$defs/A"},{"$ref":"#/$defs/B"}],"discriminator":{"propertyName":"t","mapping":{"a":"#/$defs/B","b":"#/$defs/A"}},` +
 			`"$defs":{"A":{"type":"object","properties":{"t":{"const":"a"}},"required":["t"]},"B":{"type":"object","properties":{"t":{"const":"b"}},"required":["t"]}}}`, "mapping sends \"a\""},
@@ -817,7 +925,6 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"allOf":[{"properties":{"a":{}},"required":["a"]},{"additionalProperties":false}]}`, "forbids"},
 		{`{"allOf":[{"const":1},{"const":2}]}`, "consts differ"},
 		{`{"allOf":[{"enum":[1,2]},{"enum":[3]}]}`, "share no value"},
-		{`{"allOf":[{"anyOf":[{"type":"string"}]},{"anyOf":[{"type":"null"},{"type":"string"}]}]}`, "anyOf"},
 		{`{"allOf":[{"prefixItems":[{}]},{"items":{"type":"string"}}]}`, "tuple"},
 		{`{"allOf":[{"type":"string"},false]}`, "false"},
 		{`{"allOf":[]}`, "allOf"},
@@ -1039,6 +1146,9 @@ type tSchema struct {
 	tag     string
 	refs    []string
 	keyword bool
+	// fixed, where set, is how the schema is always rendered (a schema
+	// that several objects share, written the same in each)
+	fixed string
 }
 
 // tPatterns are string patterns (searches, as JSON Schema's) that short
@@ -1273,11 +1383,14 @@ func (g *schemaGen) schema(depth int) *tSchema {
 			case 3:
 				a = &tSchema{kind: tNull}
 			case 4:
-				switch r.IntN(3) {
+				switch how := r.IntN(4); how {
 				case 0:
 					a = g.tagged(depth + 1)
-				case 1:
+				case 1, 3:
 					objs := g.keyed(depth + 1)
+					if how == 3 {
+						objs = g.joined(depth + 1)
+					}
 					s.alts = append(s.alts, objs[:len(objs)-1]...)
 					a = objs[len(objs)-1]
 				default:
@@ -1335,6 +1448,63 @@ func (g *schemaGen) tagged(depth int) *tSchema {
 		s.alts, s.refs = append(s.alts, o), append(s.refs, ref)
 	}
 	return s
+}
+
+// joined are two to four objects that neither a discriminator nor their
+// first keys need tell apart (joinObjects): they share properties s0, s1
+// and s2, in that order, each under one schema, under enums that differ,
+// or under schemas of kinds that start apart, and have properties of
+// their own here and there.
+func (g *schemaGen) joined(depth int) []*tSchema {
+	r := g.r
+	type shared struct {
+		name     string
+		variants []*tSchema
+	}
+	var pool []shared
+	for i := range 1 + r.IntN(3) {
+		sh := shared{name: "s" + strconv.Itoa(i)}
+		switch r.IntN(3) {
+		case 0:
+			sh.variants = []*tSchema{g.schema(depth + 1)}
+		case 1:
+			// Each takes the first value, so that no discriminator tells
+			// the objects apart (it would be written first).
+			common := tTagValues[r.IntN(len(tTagValues))]
+			for range 2 + r.IntN(2) {
+				vals := slices.DeleteFunc(slices.Clone(tTagValues), func(v string) bool { return v == common })
+				r.Shuffle(len(vals), func(i, j int) { vals[i], vals[j] = vals[j], vals[i] })
+				sh.variants = append(sh.variants, &tSchema{kind: tEnum, enum: append([]string{common}, vals[:r.IntN(3)]...)})
+			}
+		default:
+			for _, k := range r.Perm(4)[:2+r.IntN(3)] {
+				v := &tSchema{kind: []tKind{tString, tInteger, tBoolean, tNull}[k]}
+				if k == 0 {
+					v.min, v.max = g.bounds(2, 3)
+				}
+				sh.variants = append(sh.variants, v)
+			}
+		}
+		for _, v := range sh.variants {
+			v.fixed = g.render(v) // the same in each object
+		}
+		pool = append(pool, sh)
+	}
+	var out []*tSchema
+	for i := range 2 + r.IntN(3) {
+		o := &tSchema{kind: tObject, additional: []string{"", "true", "false"}[r.IntN(3)]}
+		for k, sh := range pool {
+			if k == 0 || r.IntN(3) != 0 {
+				o.props = append(o.props, tProp{sh.name, sh.variants[r.IntN(len(sh.variants))], r.IntN(2) == 0})
+			}
+		}
+		for m := range r.IntN(3) {
+			own := tProp{"j" + strconv.Itoa(i) + strconv.Itoa(m), g.scalar(), r.IntN(2) == 0}
+			o.props = slices.Insert(o.props, r.IntN(len(o.props)+1), own)
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 // keyed are two or three objects told apart by the keys they can start
@@ -1409,6 +1579,9 @@ func (g *schemaGen) def(s *tSchema) *tSchema {
 // with annotations sprinkled in; extra are more members (the $defs).
 func (g *schemaGen) render(s *tSchema, extra ...string) string {
 	r := g.r
+	if s.fixed != "" && len(extra) == 0 {
+		return s.fixed
+	}
 	if len(extra) == 0 && r.IntN(6) == 0 {
 		if out, ok := g.renderSplit(s); ok {
 			return out
@@ -2593,6 +2766,14 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 	v := NewVocab(pieces, end)
 	schemas := []string{
 		`{"type":"object","properties":{"d":{"type":"string","format":"date"},"t":{"type":"string","format":"time"},"dt":{"type":"string","format":"date-time"}},"required":["d","t","dt"]}`,
+		// Joined unions of objects: by keys, enums, first bytes, and the
+		// first object's schema where the values start alike.
+		`{"type":"array","items":{"anyOf":[{"type":"object","properties":{"n":{"type":"string","maxLength":2},"v":{"type":"integer","maximum":99},"u":{"enum":["kg","g"]}},"required":["n","v"]},` +
+			`{"type":"object","properties":{"n":{"type":"string","maxLength":2},"v":{"type":"string","maxLength":2},"l":{"const":"ko"}},"required":["n","v","l"]},` +
+			`{"type":"object","properties":{"n":{"type":"string","maxLength":2},"v":{"type":"integer","minimum":-9,"maximum":9},"u":{"enum":["m","g"]},"x":{"type":"null"}},"required":["n","u","x"]}]},"minItems":1,"maxItems":3}`,
+		`{"type":"object","properties":{"a":{"type":"integer","minimum":0,"maximum":20},"b":{"type":"boolean"},"c":{"type":"null"}},"dependencies":{"a":["b"],"c":{"properties":{"a":{"maximum":3}},"required":["b"]}}}`,
+		`{"type":"object","properties":{"country":{"enum":["US","CA","NL"]}},"allOf":[{"if":{"properties":{"country":{"const":"US"}}},"then":{"properties":{"zip":{"pattern":"^[0-9]{2}$"}}}},` +
+			`{"if":{"properties":{"country":{"const":"CA"}},"required":["country"]},"then":{"properties":{"zip":{"pattern":"^[A-Z][0-9]$"}},"required":["zip"]}}]}`,
 		`{"type":"object","properties":{"u":{"type":"string","format":"uuid"},"ip":{"type":"string","format":"ipv4"},"e":{"type":"string","format":"email"}},"required":["u","ip","e"]}`,
 		// A length limit: the text must keep room to finish its format.
 		`{"type":"object","properties":{"h":{"type":"string","format":"hostname","maxLength":6},"e":{"type":"string","format":"email","maxLength":9},"u":{"type":"string","format":"uri","maxLength":12},"v6":{"type":"string","format":"ipv6"},"p":{"type":"string","format":"duration","maxLength":5},"id":{"type":"string","format":"uuid","maxLength":40}},"required":["h","e","u","v6","p","id"]}`,

@@ -58,6 +58,9 @@ func runSchema(args []string, stdout, stderr io.Writer) error {
 			continue
 		}
 		fmt.Fprintf(stdout, "%s: ok\n", name)
+		for _, n := range s.Notes() {
+			fmt.Fprintf(stdout, "  note: %s\n", n)
+		}
 		r := rand.New(rand.NewPCG(*seed, 0x5eed))
 		for i := range *examples {
 			text, err := schemaExample(s, pieces, v, r, *compact, *maxBytes)

@@ -27,6 +27,7 @@ func TestSchemaCommand(t *testing.T) {
 		"unknown.json":  `{"type":"object","properties":{"a":{"type":"string","if":{"minLength":2},"then":{"maxLength":1}}}}`,
 		"recurse.json":  `{"$defs":{"t":{"type":"object","properties":{"v":{"type":"integer"},"kids":{"type":"array","items":{"$ref":"#/$defs/t"},"maxItems":2}},"required":["v"]}},"$ref":"#/$defs/t"}`,
 		"toplevel.json": `{"type":"integer","minimum":-5,"maximum":300}`,
+		"noted.json":    `{"type":"object","properties":{"a":{"type":"integer"},"c":{"type":"boolean"}},"dependentSchemas":{"c":{"properties":{"a":{"maximum":3}}}}}`,
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
@@ -78,6 +79,15 @@ func TestSchemaCommand(t *testing.T) {
 		if err := json.Unmarshal([]byte(l), &v); err != nil {
 			t.Errorf("example %q is no JSON: %v", l, err)
 		}
+	}
+	// A note, where the constraint takes less than the schema allows:
+	// its own line, before the examples.
+	stdout.Reset()
+	if code := realMain([]string{"schema", "-examples", "2", filepath.Join(dir, "noted.json")}, &stdout, &stderr); code != 0 {
+		t.Fatalf("noted.json: exit %d: %s", code, stdout.String())
+	}
+	if lines := strings.Split(strings.TrimSpace(stdout.String()), "\n"); len(lines) != 4 || !strings.HasPrefix(lines[1], `  note: #/if`) || !strings.Contains(lines[1], `property "a"`) {
+		t.Errorf("noted.json: %q, want ok, a note on property \"a\" and two examples", stdout.String())
 	}
 	if code := realMain([]string{"schema"}, &stdout, &stderr); code != 2 {
 		t.Errorf("no file: exit %d, want 2", code)

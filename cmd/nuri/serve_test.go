@@ -883,6 +883,70 @@ func TestServeJSONSchemaConditional(t *testing.T) {
 	}
 }
 
+// A pydantic union without a discriminator (Union[Cat, Dog], both
+// starting with name) and the json-schema.org example of a postal code
+// by country (allOf of if/then), on the real engine: each pet is one
+// model's, whole; each code the country's.
+func TestServeJSONSchemaUntaggedUnion(t *testing.T) {
+	base := startServe(t, "--disable-any-whitespace")
+	client := openaiClient(base)
+	var schema map[string]any
+	if err := json.Unmarshal([]byte(`{"type":"object","properties":{
+		"pets":{"type":"array","minItems":2,"maxItems":3,"items":{"anyOf":[{"$ref":"#/$defs/Cat"},{"$ref":"#/$defs/Dog"}]}},
+		"address":{"type":"object","properties":{"country":{"enum":["US","CA","NL"]}},"required":["country"],"allOf":[
+			{"if":{"properties":{"country":{"const":"US"}}},"then":{"properties":{"postal_code":{"pattern":"^[0-9]{5}$"}},"required":["postal_code"]}},
+			{"if":{"properties":{"country":{"const":"CA"}}},"then":{"properties":{"postal_code":{"pattern":"^[A-Z][0-9][A-Z] [0-9][A-Z][0-9]$"}},"required":["postal_code"]}},
+			{"if":{"properties":{"country":{"const":"NL"}}},"then":{"properties":{"postal_code":{"pattern":"^[0-9]{4} [A-Z]{2}$"}},"required":["postal_code"]}}]}},
+		"required":["pets","address"],"additionalProperties":false,
+		"$defs":{"Cat":{"type":"object","title":"Cat","properties":{"name":{"type":"string","maxLength":8,"description":"The cat's name"},"lives":{"type":"integer","minimum":1,"maximum":9}},"required":["name","lives"]},
+			"Dog":{"type":"object","title":"Dog","properties":{"name":{"type":"string","maxLength":8,"description":"The dog's name"},"breed":{"type":"string","maxLength":8}},"required":["name","breed"]}}}`), &schema); err != nil {
+		t.Fatal(err)
+	}
+	format := openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
+		JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{Name: "household", Schema: schema},
+	}}
+	codes := map[string]*regexp.Regexp{"US": regexp.MustCompile(`^[0-9]{5}$`), "CA": regexp.MustCompile(`^[A-Z][0-9][A-Z] [0-9][A-Z][0-9]$`), "NL": regexp.MustCompile(`^[0-9]{4} [A-Z]{2}$`)}
+	kinds := map[string]int{}
+	for seed := range int64(8) {
+		c := storiesChat(t, client, seed, 300, func(p *openai.ChatCompletionNewParams) {
+			p.ResponseFormat, p.Temperature, p.TopP = format, openai.Float(2), openai.Float(1)
+		}, option.WithJSONSet("min_p", 0))
+		var got struct {
+			Pets    []map[string]json.RawMessage `json:"pets"`
+			Address struct {
+				Country    string `json:"country"`
+				PostalCode string `json:"postal_code"`
+			} `json:"address"`
+		}
+		if c.FinishReason != "stop" || json.Unmarshal([]byte(c.Message.Content), &got) != nil {
+			t.Fatalf("seed %d: %s %q", seed, c.FinishReason, c.Message.Content)
+		}
+		for _, pet := range got.Pets {
+			var name string
+			var lives int
+			_, isCat := pet["lives"]
+			_, isDog := pet["breed"]
+			switch {
+			case len(pet) != 2 || json.Unmarshal(pet["name"], &name) != nil || utf8.RuneCountInString(name) > 8 || isCat == isDog,
+				isCat && (json.Unmarshal(pet["lives"], &lives) != nil || lives < 1 || lives > 9):
+				t.Fatalf("seed %d: pet %v in %q is neither a Cat nor a Dog", seed, pet, c.Message.Content)
+			case isCat:
+				kinds["cat"]++
+			default:
+				kinds["dog"]++
+			}
+		}
+		if re := codes[got.Address.Country]; re == nil || !re.MatchString(got.Address.PostalCode) {
+			t.Fatalf("seed %d: address in %q breaks the schema", seed, c.Message.Content)
+		}
+		kinds[got.Address.Country]++
+		t.Logf("seed %d: %s", seed, c.Message.Content)
+	}
+	if kinds["cat"] == 0 || kinds["dog"] == 0 || len(kinds) < 4 {
+		t.Fatalf("written: %v; want cats, dogs and two countries at least", kinds)
+	}
+}
+
 // A pydantic discriminated union (Field(discriminator="kind")) on the
 // real engine: each shape starts with its tag, and its other properties
 // are the ones that tag's model declares, a Rect's own and, through

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/big"
 	"regexp"
@@ -1569,8 +1570,112 @@ func propertyCounts(n *schemaNode, o *ordered, path string) error {
 	return nil
 }
 
+// impliedProperties rewrites the properties an object must have, as JSON
+// Schema reads them, as declared properties, which are all Nuri writes
+// where there are any: a declared property whose name a
+// patternProperties pattern matches takes that pattern's schema too; a
+// required name not declared is declared after the declared ones, with
+// the schemas of the patterns it matches or, matching none,
+// additionalProperties' (false leaves it no value). Undeclared names are
+// never written, so patterns bind nothing else. A map (no properties)
+// with required names becomes an object of those alone, which notes say.
+func (c *schemaCompiler) impliedProperties(o *ordered, path string) (*ordered, error) {
+	po, _ := o.vals["properties"].(*ordered)
+	if po == nil {
+		po = &ordered{vals: map[string]any{}}
+	}
+	r, _ := o.get("required")
+	var missing []string
+	if r != nil {
+		names, err := nameList(r, path, "required")
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range names {
+			if !has(po, name) && !slices.Contains(missing, name) {
+				missing = append(missing, name)
+			}
+		}
+	}
+	pp, hasPatterns := o.get("patternProperties")
+	if len(missing) == 0 && (!hasPatterns || len(po.keys) == 0) {
+		return o, nil
+	}
+	var patterns []string
+	var matchers []*schemaProgram
+	if hasPatterns {
+		ppo, isObj := pp.(*ordered)
+		if !isObj {
+			return nil, schemaErr(path, "patternProperties must be an object")
+		}
+		for _, src := range ppo.keys {
+			n, err := c.node(&ordered{keys: []string{"type", "pattern"}, vals: map[string]any{"type": "string", "pattern": src}}, path+"/patternProperties")
+			if err != nil {
+				return nil, err
+			}
+			patterns, matchers = append(patterns, src), append(matchers, &schemaProgram{root: n})
+		}
+	}
+	// schemas are the patterns' schemas name takes.
+	schemas := func(name string) ([]any, error) {
+		var b bytes.Buffer
+		if err := writeCompact(&b, name); err != nil {
+			return nil, err
+		}
+		var out []any
+		for i, m := range matchers {
+			if m.accepts(b.Bytes()) {
+				out = append(out, pp.(*ordered).vals[patterns[i]])
+			}
+		}
+		return out, nil
+	}
+	declared := &ordered{keys: slices.Clone(po.keys), vals: maps.Clone(po.vals)}
+	for _, name := range po.keys {
+		more, err := schemas(name)
+		if err != nil {
+			return nil, err
+		}
+		if len(more) > 0 {
+			declared.vals[name] = allOf(append([]any{po.vals[name]}, more...)...)
+		}
+	}
+	extra, hasExtra := o.get("additionalProperties")
+	if !hasExtra {
+		extra = true
+	}
+	for _, name := range missing {
+		l, err := schemas(name)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case len(l) > 0:
+			declared.vals[name] = allOf(l...)
+		case isNever(extra):
+			return nil, emptyErr(path, "required property %q is not declared, and additionalProperties refuses it", name)
+		case !isSchema(extra):
+			return nil, schemaErr(path, "additionalProperties must be a schema")
+		default:
+			declared.vals[name] = extra
+		}
+		declared.keys = append(declared.keys, name)
+	}
+	if len(po.keys) == 0 && (!isNever(extra) || hasPatterns) {
+		c.notes = append(c.notes, fmt.Sprintf("%s: an object of any keys with required ones (%s) is written with those alone", path, strings.Join(missing, ", ")))
+	}
+	out := without(o, "properties", "patternProperties")
+	out.keys = append(out.keys, "properties")
+	out.vals["properties"] = declared
+	return out, nil
+}
+
 // objectShape is an object's node before its property counts.
 func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, error) {
+	o, err := c.impliedProperties(o, path)
+	if err != nil {
+		return nil, err
+	}
 	props, _ := o.get("properties")
 	po, isObj := props.(*ordered)
 	if props != nil && !isObj {
@@ -1585,9 +1690,6 @@ func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, erro
 		// A map: its keys match the pattern and take its values' schema
 		// (keys that match no pattern are left unwritten, whatever
 		// additionalProperties allows them).
-		if po != nil && len(po.keys) > 0 {
-			return nil, schemaErr(path, "patternProperties beside properties is not supported")
-		}
 		var ok bool
 		if _, extra, ok = onePattern(pp); !ok {
 			return nil, schemaErr(path, "patternProperties is supported with one pattern, an object of one member")

@@ -585,6 +585,22 @@ var schemaTable = []struct {
 	{`{"type":"object","properties":{"c":{"type":"null"},"a":{"type":"null"},"b":{"type":"null"},"z":{"type":"null"},"y":{"type":"null"}},"dependencies":{"b":["a"],"a":["c"],"y":["nope"]},"allOf":[{"dependentRequired":{"a":["b"]}}]}`,
 		[]string{`{"c":null,"a":null,"b":null}`, `{"c":null}`, `{"z":null}`, `{"c":null,"a":null,"b":null,"z":null}`},
 		[]string{`{"a":null,"b":null}`, `{"c":null,"a":null}`, `{"c":null,"b":null}`, `{"y":null}`}},
+	// patternProperties beside properties: a declared property whose name
+	// a pattern matches takes its schema too; a required name not
+	// declared is declared, under the patterns it matches or
+	// additionalProperties.
+	{`{"type":"object","properties":{"name":{"type":"string"},"x-a":{"type":"integer"}},"patternProperties":{"^x-":{"minimum":0},"a$":{"maximum":5}}}`,
+		[]string{`{"name":"a","x-a":1}`, `{"x-a":5}`, `{}`},
+		[]string{`{"x-a":-1}`, `{"x-a":6}`, `{"x-b":1}`, `{"name":1}`}},
+	{`{"type":"object","properties":{"a":{"type":"integer"}},"required":["a","b"]}`,
+		[]string{`{"a":1,"b":[1]}`, `{"a":1,"b":null}`},
+		[]string{`{"a":1}`, `{"b":1}`, `{"b":1,"a":1}`}},
+	{`{"type":"object","required":["id"],"additionalProperties":{"type":"integer"}}`,
+		[]string{`{"id":1}`},
+		[]string{`{"id":"x"}`, `{}`}},
+	{`{"type":"object","patternProperties":{"^s_":{"type":"string"}},"additionalProperties":false,"required":["s_a","n"],"properties":{"n":{"type":"null"}}}`,
+		[]string{`{"n":null,"s_a":"x"}`},
+		[]string{`{"n":null,"s_a":1}`, `{"n":null}`, `{"s_a":"x","n":null}`}},
 	// Unions of objects that neither a discriminator nor their first keys
 	// tell apart, told apart as they are written: by a key only some take
 	// next, by an enum's value, or by the first byte of a property's
@@ -750,6 +766,10 @@ func TestSchemaNotes(t *testing.T) {
 			[]string{`property "u"`}},
 		{`{"anyOf":[{"type":"object","properties":{"k":{"const":1},"u":{"type":"string","maxLength":1}},"required":["k"]},{"type":"object","properties":{"k":{"const":2},"u":{"type":"string","minLength":3}},"required":["k","u"]}]}`,
 			nil}, // a discriminator
+		{`{"type":"object","required":["id"],"additionalProperties":{"type":"integer"}}`,
+			[]string{`an object of any keys with required ones (id)`}},
+		{`{"type":"object","properties":{"a":{}},"required":["id"],"additionalProperties":{"type":"integer"}}`,
+			nil}, // only declared properties are written anyway
 		{`{"anyOf":[{"type":"object","properties":{"k":{"enum":[1,3]},"u":{"type":"string","maxLength":1}},"required":["k"]},{"type":"object","properties":{"k":{"enum":[2,1]},"u":{"type":"string","minLength":3}},"required":["k","u"]}]}`,
 			[]string{`property "u"`}}, // k 1 leaves both open
 		{`{"anyOf":[{"type":"object","properties":{"s":{"type":"null"},"k":{"enum":[1,3]},"u":{"type":"string","maxLength":1}},"required":["k"]},{"type":"object","properties":{"s":{"type":"null"},"k":{"enum":[2]},"u":{"type":"string","minLength":3}},"required":["k","u"]}]}`,
@@ -848,7 +868,8 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"string","pattern":"a(?<!b)"}`, "lookaround at"},
 		{`{"type":"string","pattern":"^(?=2)(?!.*-13-)(?!.*-12-)","format":"date"}`, "automata"},
 		{`{"type":"string","pattern":"^(?=a"}`, "unbalanced"},
-		{`{"type":"object","properties":{"a":{}},"patternProperties":{"^a":{}}}`, "patternProperties"},
+		{`{"type":"object","properties":{"a":{}},"required":["b"],"additionalProperties":false}`, "additionalProperties refuses it"},
+		{`{"type":"object","properties":{"a":{}},"required":["b"],"patternProperties":{"^b":false}}`, "accepts nothing"},
 		{`{"type":"object","propertyNames":{"pattern":"^a"},"patternProperties":{"^b":{}}}`, "pattern"},
 		{`{"type":"object","properties":{"Bad":{}},"required":["Bad"],"propertyNames":{"pattern":"^[a-z]+$"}}`, "Bad"},
 		{`{"type":"object","propertyNames":{"type":"integer"}}`, "propertyNames"},
@@ -1149,6 +1170,9 @@ type tSchema struct {
 	// fixed, where set, is how the schema is always rendered (a schema
 	// that several objects share, written the same in each)
 	fixed string
+	// undeclared: tObject, its last property's name, required but not
+	// declared (of any value, as additionalProperties takes it)
+	undeclared string
 }
 
 // tPatterns are string patterns (searches, as JSON Schema's) that short
@@ -1283,6 +1307,12 @@ func (g *schemaGen) object(depth int) *tSchema {
 		c.then, c.els = s.props[r.IntN(len(s.props))].name, s.props[r.IntN(len(s.props))].name
 		s.props = slices.Insert(s.props, 0, tProp{"when", &tSchema{kind: tEnum, enum: vals}, true})
 		s.cond = c
+	}
+	if depth == 0 && s.additional != "false" && r.IntN(6) == 0 {
+		// A required name the properties do not declare: Nuri declares
+		// it, after the others.
+		s.undeclared = "u1"
+		s.props = append(s.props, tProp{s.undeclared, &tSchema{kind: tAny}, true})
 	}
 	if len(s.props) == 0 && s.additional != "false" {
 		s.kind = tAnyObject
@@ -1598,7 +1628,9 @@ func (g *schemaGen) render(s *tSchema, extra ...string) string {
 		if len(s.props) > 0 {
 			var ps, req []string
 			for _, p := range s.props {
-				ps = append(ps, tQuote(p.name)+":"+g.render(p.s))
+				if p.name != s.undeclared {
+					ps = append(ps, tQuote(p.name)+":"+g.render(p.s))
+				}
 				if p.required {
 					req = append(req, tQuote(p.name))
 				}

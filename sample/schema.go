@@ -283,7 +283,10 @@ type schemaNode struct {
 	// requires as a bit set), nil where none requires any.
 	deps  []uint64
 	first [256]int8 // kUnion: the alternative a first byte starts, -1 none
-	at    string    // kUnion: its schema's path, for errors
+	// kUnion: a oneOf, whose alternatives a value must not meet two of;
+	// kObject: no property but those declared is valid
+	exclusive, closed bool
+	at                string // kUnion: its schema's path, for errors
 	// kUnion: the discriminator's propertyName and its mapping (a value's
 	// compact JSON to the $ref's node), when the schema names one
 	tag    string

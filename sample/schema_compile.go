@@ -602,6 +602,7 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 			return nil, schemaErr(path, "every alternative of %s accepts nothing", k)
 		}
 		u := c.unionNode(alts, path+"/"+k)
+		u.exclusive = k == "oneOf"
 		if d, ok := o.get("discriminator"); ok {
 			if err := c.discriminator(u, d, path+"/discriminator", true); err != nil {
 				return nil, err
@@ -1672,6 +1673,9 @@ func (c *schemaCompiler) impliedProperties(o *ordered, path string) (*ordered, e
 
 // objectShape is an object's node before its property counts.
 func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, error) {
+	// closed: no property but those declared is valid (which a oneOf
+	// that joins objects needs to tell they cannot both match)
+	closed := isNever(o.vals["additionalProperties"]) && !has(o, "patternProperties")
 	o, err := c.impliedProperties(o, path)
 	if err != nil {
 		return nil, err
@@ -1726,7 +1730,7 @@ func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, erro
 	if len(po.keys) > maxSchemaProps {
 		return nil, schemaErr(path, "more than %d properties", maxSchemaProps)
 	}
-	n := &schemaNode{kind: kObject}
+	n := &schemaNode{kind: kObject, closed: closed}
 	index := map[string]int{}
 	forbidden := map[string]bool{}
 	for _, name := range po.keys {
@@ -2055,32 +2059,36 @@ func (c *schemaCompiler) finishUnions() error {
 			n.first[i] = -1
 		}
 		var flat []*schemaNode
-		want := n.tag // or, failing that, one of a union within
-		var add func(a *schemaNode, depth int) error
-		add = func(a *schemaNode, depth int) error {
+		var groups []int // a oneOf's: the alternative of n each of flat comes from
+		want := n.tag    // or, failing that, one of a union within
+		var add func(a *schemaNode, depth, group int) error
+		add = func(a *schemaNode, depth, group int) error {
 			if depth > 32 {
 				return schemaErr(n.at, "anyOf refers to itself before any character")
 			}
 			if a.kind != kUnion {
-				flat = append(flat, a)
+				flat, groups = append(flat, a), append(groups, group)
 				return nil
 			}
 			if want == "" {
 				want = a.tag
 			}
 			for _, b := range a.alts {
-				if err := add(b, depth+1); err != nil {
+				if err := add(b, depth+1, group); err != nil {
 					return err
 				}
 			}
 			return nil
 		}
-		for _, a := range n.alts {
-			if err := add(a, 0); err != nil {
+		for i, a := range n.alts {
+			if err := add(a, 0, i); err != nil {
 				return err
 			}
 		}
-		flat, err := tagObjects(flat, want, n.tag != "", n.tagMap, n.at)
+		if !n.exclusive {
+			groups = nil // (a union within that is a oneOf sees to its own)
+		}
+		flat, err := tagObjects(flat, groups, want, n.tag != "", n.tagMap, n.at)
 		if err != nil {
 			return err
 		}

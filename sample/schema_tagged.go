@@ -65,11 +65,12 @@ func (c *schemaCompiler) discriminator(u *schemaNode, d any, path string, withMa
 // inside it), then each property of the first object in turn. Other
 // alternatives are kept; a union of at most one object is returned as it
 // is.
-func tagObjects(flat []*schemaNode, want string, must bool, mapping map[string]*schemaNode, path string) ([]*schemaNode, error) {
+func tagObjects(flat []*schemaNode, groups []int, want string, must bool, mapping map[string]*schemaNode, path string) ([]*schemaNode, error) {
 	var objs []*schemaNode
+	var objGroups []int // with groups (a oneOf's), the group of each of objs
 	at, count := -1, 0
 	out := make([]*schemaNode, 0, len(flat))
-	for _, a := range flat {
+	for fi, a := range flat {
 		if a.kind != kObject || a.dispatch != nil {
 			out = append(out, a)
 			continue
@@ -88,6 +89,9 @@ func tagObjects(flat []*schemaNode, want string, must bool, mapping map[string]*
 			objs = append(objs, a.joined...)
 		default:
 			objs = append(objs, a)
+		}
+		for groups != nil && len(objGroups) < len(objs) {
+			objGroups = append(objGroups, groups[fi])
 		}
 	}
 	switch {
@@ -119,6 +123,18 @@ func tagObjects(flat []*schemaNode, want string, must bool, mapping map[string]*
 	if must {
 		return nil, schemaErr(path, "discriminator %q does not tell the alternatives apart: %s", want, why)
 	}
+	if groups != nil {
+		// A oneOf: a value must meet one alternative only. A discriminator
+		// sees to that; objects told apart otherwise, from different
+		// alternatives, must be unable to both match one object.
+		for j := range objs {
+			for k := j + 1; k < len(objs); k++ {
+				if objGroups[j] != objGroups[k] && (mayOverlap(objs[j], objs[k]) || mayOverlap(objs[k], objs[j])) {
+					return nil, schemaErr(path, "oneOf: objects %d and %d may both match one object, and no discriminator tells them apart: %s", j, k, why)
+				}
+			}
+		}
+	}
 	t, err := keyBy(objs)
 	if err == nil {
 		out[at] = t
@@ -131,6 +147,58 @@ func tagObjects(flat []*schemaNode, want string, must bool, mapping map[string]*
 	}
 	return nil, schemaErr(path, "objects among the alternatives of an anyOf are told apart by a discriminator, by the keys they can start with, "+
 		"or as they are written, where they write their common properties in one order; none here: %s; %v; %v", why, err, joinErr)
+}
+
+// mayOverlap says whether an object Nuri writes under a, which has only
+// a's declared properties, may meet b too, as far as their properties
+// tell: not where b requires one a has not, where a requires one b has no
+// place for (b is closed), or where a property either requires gives
+// values the other's schema for it refuses (enums that share none, or
+// schemas that start apart).
+func mayOverlap(a, b *schemaNode) bool {
+	find := func(o *schemaNode, name string) int {
+		return slices.IndexFunc(o.props, func(q schemaProp) bool { return q.name == name })
+	}
+	for _, p := range b.props {
+		if !p.required {
+			continue
+		}
+		i := find(a, p.name)
+		if i < 0 || valuesApart(a.props[i].node, p.node) {
+			return false
+		}
+	}
+	for _, p := range a.props {
+		if !p.required {
+			continue
+		}
+		i := find(b, p.name)
+		switch {
+		case i < 0 && b.closed:
+			return false
+		case i >= 0 && valuesApart(p.node, b.props[i].node):
+			return false
+		}
+	}
+	return true
+}
+
+// valuesApart says whether no value meets both schemas a and b, as far as
+// enums' values and first bytes tell.
+func valuesApart(a, b *schemaNode) bool {
+	ea, eb := throughRefs(a), throughRefs(b)
+	if ea != nil && eb != nil && ea.kind == kEnum && eb.kind == kEnum {
+		return !slices.ContainsFunc(ea.enum, func(v []byte) bool {
+			return slices.ContainsFunc(eb.enum, func(w []byte) bool { return bytes.Equal(v, w) })
+		})
+	}
+	fa, fb := a.firstBytes(), b.firstBytes()
+	for c := range fa {
+		if fa[c] && fb[c] {
+			return false
+		}
+	}
+	return true
 }
 
 // maxJoined is how many objects joinObjects joins (a frame keeps those

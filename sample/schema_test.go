@@ -610,6 +610,16 @@ var schemaTable = []struct {
 		`"type":"object","properties":{"pet":{"anyOf":[{"$ref":"#/$defs/Cat"},{"$ref":"#/$defs/Dog"}]}},"required":["pet"]}`,
 		[]string{`{"pet":{"name":"a","lives":9}}`, `{"pet":{"name":"b","breed":"x"}}`},
 		[]string{`{"pet":{"name":"a"}}`, `{"pet":{"name":"a","lives":9,"breed":"x"}}`, `{"pet":{"lives":9}}`, `{"pet":{"name":"a","breed":9}}`}},
+	// A oneOf whose alternative is an anyOf of objects that overlap: the
+	// oneOf asks one of its own alternatives only.
+	{`{"type":"array","items":{"oneOf":[{"anyOf":[{"properties":{"n":{"type":"string"},"v":{"type":"integer"}},"required":["n"]},{"properties":{"n":{"type":"string"}},"required":["n"],"additionalProperties":false}]},{"type":"null"}]}}`,
+		[]string{`[{"n":"a"},{"n":"b","v":1},null]`},
+		[]string{`[{"v":1}]`, `[{}]`}},
+	// As oneOf: objects Nuri writes under one (their declared properties
+	// alone) never meet the other, which requires a property they lack.
+	{`{"oneOf":[{"type":"object","properties":{"name":{"type":"string"},"lives":{"type":"integer"}},"required":["name","lives"]},{"type":"object","properties":{"name":{"type":"string"},"breed":{"type":"string"}},"required":["name","breed"]}]}`,
+		[]string{`{"name":"a","lives":9}`, `{"name":"b","breed":"x"}`},
+		[]string{`{"name":"a"}`, `{"name":"a","lives":9,"breed":"x"}`}},
 	{`{"anyOf":[{"type":"object","properties":{"id":{"type":"integer"},"n":{"type":"integer"}},"required":["id"]},{"type":"object","properties":{"id":{"type":"string"},"s":{"type":"string"}},"required":["id","s"]}]}`,
 		[]string{`{"id":1}`, `{"id":1,"n":2}`, `{"id":"x","s":"y"}`},
 		[]string{`{"id":1,"s":"y"}`, `{"id":"x","n":1}`, `{"id":"x"}`, `{"id":null}`, `{}`}},
@@ -915,6 +925,11 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"$ref":"other.json#/$defs/A"}`, ""},
 		{`{"$ref":"#/$defs/Missing","$defs":{}}`, ""},
 		{`{"anyOf":[{"properties":{"x":{},"a":{},"b":{}},"required":["x","a","b"]},{"properties":{"x":{},"b":{},"a":{}},"required":["x","a","b"]}]}`, "in orders no one order keeps"},
+		// oneOf of objects a value may meet two of (an open object all of
+		// whose properties are optional takes the other's).
+		{`{"oneOf":[{"properties":{"a":{"type":"integer"}}},{"properties":{"a":{"type":"integer"},"b":{}},"required":["b"]}]}`, "oneOf: objects 0 and 1 may both match"},
+		{`{"oneOf":[{"properties":{"x":{}}},{"properties":{"y":{}},"required":["y"]}]}`, "oneOf: objects 0 and 1 may both match"},
+		{`{"oneOf":[{"anyOf":[{"properties":{"n":{"type":"string"},"v":{"type":"integer"}},"required":["n"]},{"properties":{"n":{"type":"string"}},"required":["n"],"additionalProperties":false}]},{"properties":{"n":{"type":"string"},"w":{}},"required":["w"]}]}`, "objects 0 and 2 may both match"},
 		{`{"type":"object","properties":{"a":{}},"dependentSchemas":{"a":3}}`, "dependentSchemas/a"},
 		{`{"anyOf":[{"type":"object","properties":{"t":{"const":"a"},"k":{"const":1}},"required":["t","k"]},{"type":"object","properties":{"t":{"const":"b"},"k":{"const":2}},"required":["t","k"]}],"discriminator":{"propertyName":"q"}}`, "discriminator \"q\""},
 		{`{"anyOf":[{"$ref":"#/$defs/A"},{"$ref":"#/$defs/B"}],"discriminator":{"propertyName":"t","mapping":{"a":"#/$defs/B","b":"#/$defs/A"}},` +
@@ -1170,6 +1185,9 @@ type tSchema struct {
 	// fixed, where set, is how the schema is always rendered (a schema
 	// that several objects share, written the same in each)
 	fixed string
+	// overlap: tAnyOf, whose alternatives a value may meet several of:
+	// written as anyOf, never oneOf
+	overlap bool
 	// undeclared: tObject, its last property's name, required but not
 	// declared (of any value, as additionalProperties takes it)
 	undeclared string
@@ -1417,10 +1435,14 @@ func (g *schemaGen) schema(depth int) *tSchema {
 				case 0:
 					a = g.tagged(depth + 1)
 				case 1, 3:
+					// An object may meet several (the one that takes {},
+					// written in an allOf split, may lose its
+					// additionalProperties false): anyOf, not oneOf.
 					objs := g.keyed(depth + 1)
 					if how == 3 {
 						objs = g.joined(depth + 1)
 					}
+					s.overlap = true
 					s.alts = append(s.alts, objs[:len(objs)-1]...)
 					a = objs[len(objs)-1]
 				default:
@@ -1752,7 +1774,11 @@ func (g *schemaGen) render(s *tSchema, extra ...string) string {
 			never := []string{`false`, `{"not":{}}`, `{"not":true,"title":"never"}`}[r.IntN(3)]
 			as = slices.Insert(as, r.IntN(len(as)+1), never)
 		}
-		m = append(m, `"`+[]string{"anyOf", "oneOf"}[r.IntN(2)]+`":[`+strings.Join(as, ",")+"]")
+		key := []string{"anyOf", "oneOf"}[r.IntN(2)]
+		if s.overlap {
+			key = "anyOf"
+		}
+		m = append(m, `"`+key+`":[`+strings.Join(as, ",")+"]")
 	case tRef:
 		m = append(m, `"$ref":"#/`+g.defsKey+"/"+s.ref+`"`)
 	case tTagged:

@@ -584,6 +584,9 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		if !isList || len(l) == 0 {
 			return nil, schemaErr(path, "%s must be a non-empty list", k)
 		}
+		if k == "anyOf" {
+			l = c.mergeAlternatives(l, path+"/anyOf")
+		}
 		if rest := without(o, k, "discriminator"); constrains(rest) {
 			return c.distribute(o, k, l, rest, path)
 		}
@@ -645,6 +648,11 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		}
 	default:
 		return nil, schemaErr(path, "type must be a string or a list")
+	}
+	if slices.Contains(types, "number") {
+		// (An integer is a number: under the same keywords, the number
+		// takes it.)
+		types = slices.DeleteFunc(types, func(t string) bool { return t == "integer" })
 	}
 	alts := make([]*schemaNode, 0, len(types))
 	for _, t := range types {

@@ -601,6 +601,39 @@ var schemaTable = []struct {
 	{`{"type":"object","patternProperties":{"^s_":{"type":"string"}},"additionalProperties":false,"required":["s_a","n"],"properties":{"n":{"type":"null"}}}`,
 		[]string{`{"n":null,"s_a":"x"}`},
 		[]string{`{"n":null,"s_a":1}`, `{"n":null}`, `{"s_a":"x","n":null}`}},
+	// anyOf alternatives that start alike but are one schema: an enum
+	// another takes, an integer within a number's range, strings under
+	// patterns, formats or enums and the same lengths (one pattern).
+	{`{"type":"array","items":{"anyOf":[{"type":"integer"},{"type":"number"}]}}`,
+		[]string{`[1,1.5,-2e3]`},
+		[]string{`["1"]`, `[null]`}},
+	{`{"type":"array","items":{"type":["integer","number"],"minimum":0}}`,
+		[]string{`[0,1.5]`},
+		[]string{`[-1]`, `[-0.5]`}},
+	{`{"type":"array","items":{"anyOf":[{"type":"integer","minimum":0,"maximum":10},{"type":"number","exclusiveMinimum":-1}]}}`,
+		[]string{`[5,100.5,-0.5]`},
+		[]string{`[-1]`, `[-2]`}},
+	{`{"type":"array","items":{"anyOf":[{"type":"array","title":"a"},{"$ref":"#/$defs/A"},{"type":"null"}]},"$defs":{"A":{"type":"array"}}}`,
+		[]string{`[[1],null,[]]`},
+		[]string{`[1]`}},
+	{`{"type":"array","items":{"anyOf":[{"description":"anything"},{"type":"null"}]}}`,
+		[]string{`[1,null,{"a":[]}]`},
+		nil},
+	{`{"anyOf":[{"type":"string","format":"date"},{"type":"string","format":"date-time","description":"when"}]}`,
+		[]string{`"2024-01-02"`, `"2024-01-02T03:04:05Z"`},
+		[]string{`"2024-01-02T"`, `"x"`, `"2024-02-30"`}},
+	{`{"$defs":{"Mode":{"enum":["auto","none"],"title":"Mode"}},"anyOf":[{"$ref":"#/$defs/Mode"},{"type":"string"}]}`,
+		[]string{`"auto"`, `"zzz"`, `""`},
+		[]string{`1`, `null`}},
+	{`{"anyOf":[{"const":"none"},{"type":"string","format":"uuid"},{"type":"null"}]}`,
+		[]string{`"none"`, `"123e4567-e89b-12d3-a456-426614174000"`, `null`},
+		[]string{`"nonE"`, `"x"`, `"123e4567"`}},
+	{`{"anyOf":[{"const":"a.b"},{"type":"string","pattern":"^x"},{"allOf":[{"$ref":"#/$defs/D"}],"description":"d"}],"$defs":{"D":{"type":"string","pattern":"y$"}}}`,
+		[]string{`"a.b"`, `"xyz"`, `"ay"`},
+		[]string{`"aXb"`, `"za"`}},
+	{`{"anyOf":[{"type":"string","format":"date","maxLength":10},{"type":"string","pattern":"^x+$","maxLength":10},{"enum":["now",""]}]}`,
+		[]string{`"xx"`, `"2024-01-02"`, `"now"`, `""`},
+		[]string{`"xxxxxxxxxxx"`, `"y"`}},
 	// Unions of objects that neither a discriminator nor their first keys
 	// tell apart, told apart as they are written: by a key only some take
 	// next, by an enum's value, or by the first byte of a property's
@@ -925,6 +958,12 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"$ref":"other.json#/$defs/A"}`, ""},
 		{`{"$ref":"#/$defs/Missing","$defs":{}}`, ""},
 		{`{"anyOf":[{"properties":{"x":{},"a":{},"b":{}},"required":["x","a","b"]},{"properties":{"x":{},"b":{},"a":{}},"required":["x","a","b"]}]}`, "in orders no one order keeps"},
+		// Alternatives that start alike and are not one schema; a oneOf,
+		// which a value two take does not meet.
+		{`{"oneOf":[{"type":"integer"},{"type":"number"}]}`, "both start with"},
+		{`{"anyOf":[{"type":"string","maxLength":2,"pattern":"^a"},{"const":"abcdef"}]}`, "both start with"},
+		{`{"anyOf":[{"type":"string","maxLength":2},{"type":"string","pattern":"^a"}]}`, "both start with"},
+		{`{"anyOf":[{"type":"string","pattern":"^(?!a)"},{"type":"string","format":"date"}]}`, "both start with"},
 		// oneOf of objects a value may meet two of (an open object all of
 		// whose properties are optional takes the other's).
 		{`{"oneOf":[{"properties":{"a":{"type":"integer"}}},{"properties":{"a":{"type":"integer"},"b":{}},"required":["b"]}]}`, "oneOf: objects 0 and 1 may both match"},
@@ -942,11 +981,7 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"anyOf":[{"type":"object"}],"discriminator":"t"}`, "discriminator"},
 		{`{"anyOf":[{"type":"object","properties":{"t":{"const":"a"}},"required":["t"]},{"type":"object","additionalProperties":{"type":"string"}}]}`, "'{'"},
 		{`{"$defs":{"A":{"$ref":"#/$defs/A"}},"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/A"}}`, "uniqueItems"},
-		{`{"anyOf":[{"type":"integer"},{"type":"number"}]}`, ""},
 		{`{"oneOf":[{"type":"string"},{"type":"string","maxLength":1}]}`, ""},
-		{`{"anyOf":[{"type":"string"},{"enum":["a"]}]}`, ""},
-		{`{"anyOf":[{},{"type":"null"}]}`, ""},
-		{`{"anyOf":[{"type":"array"},{"$ref":"#/$defs/A"}],"$defs":{"A":{"type":"array"}}}`, ""},
 		{`{"allOf":[{"type":"string"},{"type":"integer"}]}`, "none in common"},
 		{`{"allOf":[{"type":"string","pattern":"^a"},{"pattern":"^b"}]}`, "no text matches"},
 		{`{"type":"string","pattern":"^abc$","maxLength":2}`, "no text of at most 2 characters"},
@@ -1424,6 +1459,30 @@ func (g *schemaGen) schema(depth int) *tSchema {
 			case 0:
 				a = &tSchema{kind: tString}
 				a.min, a.max = g.bounds(2, 3)
+				if r.IntN(3) == 0 {
+					// A second string, under a pattern and the same
+					// lengths, or an enum of strings that fit them: the
+					// anyOf joins them into one pattern (mergeAlternatives).
+					b := &tSchema{kind: tString, min: a.min, max: a.max}
+					if r.IntN(2) == 0 && a.min <= 1 && (a.max < 0 || a.max >= 3) { // (where the patterns' short strings fit)
+						plain := slices.DeleteFunc(slices.Clone(tPatterns), func(p string) bool { return lookaroundAt(p) >= 0 })
+						b.pattern = plain[r.IntN(len(plain))]
+					} else {
+						b = &tSchema{kind: tEnum}
+						for _, v := range []string{`""`, `"a"`, `"ab"`, `"값"`, `"a.b"`, `"(x)"`} {
+							if n := utf8.RuneCountInString(v) - 2; (a.min < 0 || n >= a.min) && (a.max < 0 || n <= a.max) && r.IntN(2) == 0 {
+								b.enum = append(b.enum, v)
+							}
+						}
+						if b.enum == nil {
+							b.enum = []string{`"a"`}
+							a.min, a.max = -1, -1
+						}
+					}
+					// Rendered whole (no allOf split), and as anyOf.
+					a.fixed, b.fixed = g.render(a, `"title":"s"`), g.render(b, `"title":"s"`)
+					s.alts, s.overlap = append(s.alts, b), true
+				}
 			case 1:
 				a = &tSchema{kind: []tKind{tInteger, tNumber}[r.IntN(2)]}
 			case 2:
@@ -2830,6 +2889,10 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 			`{"type":"object","properties":{"n":{"type":"string","maxLength":2},"v":{"type":"string","maxLength":2},"l":{"const":"ko"}},"required":["n","v","l"]},` +
 			`{"type":"object","properties":{"n":{"type":"string","maxLength":2},"v":{"type":"integer","minimum":-9,"maximum":9},"u":{"enum":["m","g"]},"x":{"type":"null"}},"required":["n","u","x"]}]},"minItems":1,"maxItems":3}`,
 		`{"type":"object","properties":{"a":{"type":"integer","minimum":0,"maximum":20},"b":{"type":"boolean"},"c":{"type":"null"}},"dependencies":{"a":["b"],"c":{"properties":{"a":{"maximum":3}},"required":["b"]}}}`,
+		// anyOf alternatives joined: strings into one pattern under a
+		// maxLength, an integer into a number's range.
+		`{"type":"object","properties":{"d":{"anyOf":[{"type":"string","format":"date","maxLength":12},{"type":"string","pattern":"^[a-c]{2,}$","maxLength":12},{"const":"now"}]},` +
+			`"n":{"anyOf":[{"type":"integer","minimum":-5,"maximum":5},{"type":"number","minimum":-9,"maximum":9}]}},"required":["d","n"]}`,
 		`{"type":"object","properties":{"country":{"enum":["US","CA","NL"]}},"allOf":[{"if":{"properties":{"country":{"const":"US"}}},"then":{"properties":{"zip":{"pattern":"^[0-9]{2}$"}}}},` +
 			`{"if":{"properties":{"country":{"const":"CA"}},"required":["country"]},"then":{"properties":{"zip":{"pattern":"^[A-Z][0-9]$"}},"required":["zip"]}}]}`,
 		`{"type":"object","properties":{"u":{"type":"string","format":"uuid"},"ip":{"type":"string","format":"ipv4"},"e":{"type":"string","format":"email"}},"required":["u","ip","e"]}`,

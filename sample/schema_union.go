@@ -1,0 +1,429 @@
+package sample
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/big"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Alternatives of an anyOf that start alike but need not be told apart.
+// The recognizer follows one alternative from a value's first byte, so
+// two strings, two numbers or an enum beside a string would be refused;
+// pydantic writes them for Union[date, datetime], Union[int, float] and
+// Union[Literal["auto"], str]. Where the union is one schema, it is
+// written as one: an alternative that takes every value is the union; one
+// the same as another (but for annotations) is left out; an enum whose values another alternative takes is left
+// out (that one takes them); an integer or number whose range another's
+// holds likewise; strings held to a pattern, a format or an enum of
+// strings, under the same lengths, become one string whose pattern is
+// the alternation of theirs. A oneOf is left as it is: a value two
+// alternatives take is no value of it.
+
+// mergeAlternatives is l, an anyOf's alternatives, with those that
+// another takes left out and strings joined, as above; path names the
+// anyOf. Alternatives it cannot read are left as they are.
+func (c *schemaCompiler) mergeAlternatives(l []any, path string) []any {
+	var out []any
+	for _, v := range l {
+		o, ok := c.resolved(v)
+		switch {
+		case ok && acceptsAll(o), v == true:
+			return []any{v} // an alternative that takes every value
+		case ok && slices.ContainsFunc(out, func(w any) bool { p, isObj := c.resolved(w); return isObj && sameSchema(o, p) }):
+			continue // the same as one before (but for annotations)
+		}
+		out = append(out, v)
+	}
+	// Enums whose every value another alternative takes.
+	for i := 0; i < len(out); i++ {
+		vals, ok := c.enumValues(out[i])
+		if !ok {
+			continue
+		}
+		for j, x := range out {
+			if j == i {
+				continue
+			}
+			if _, isEnum := c.enumValues(x); isEnum {
+				continue // (an enum within another is left to the first-byte table)
+			}
+			if c.takesAll(x, vals, path) {
+				out = slices.Delete(out, i, i+1)
+				i--
+				break
+			}
+		}
+	}
+	// Numbers within another's range.
+	for i := 0; i < len(out); i++ {
+		a, ok := c.rangeOf(out[i])
+		if !ok {
+			continue
+		}
+		for j, x := range out {
+			if b, ok := c.rangeOf(x); ok && j != i && b.holds(a) && (!a.holds(b) || j < i) {
+				out = slices.Delete(out, i, i+1)
+				i--
+				break
+			}
+		}
+	}
+	return c.joinStrings(out)
+}
+
+// resolved is schema v, or what it stands for: the target of a $ref
+// alone, the one member of an allOf alone (pydantic's {"allOf": [{"$ref":
+// ...}], "description": ...}).
+func (c *schemaCompiler) resolved(v any) (*ordered, bool) {
+	o, ok := v.(*ordered)
+	if !ok {
+		return nil, false
+	}
+	for range maxInlineDepth {
+		if l, isList := o.vals["allOf"].([]any); isList && len(l) == 1 && !constrains(without(o, "allOf")) {
+			if o, ok = l[0].(*ordered); !ok {
+				return nil, false
+			}
+			continue
+		}
+		ref, isRef := o.vals["$ref"].(string)
+		if !isRef || constrains(without(o, "$ref")) {
+			break
+		}
+		target, err := c.refTarget(ref, "#")
+		if err != nil {
+			return nil, false
+		}
+		if o, ok = target.(*ordered); !ok {
+			return nil, false
+		}
+	}
+	return o, true
+}
+
+// onlyKeywords says whether o's keywords, but for annotations, are among keys.
+func onlyKeywords(o *ordered, keys ...string) bool {
+	return !slices.ContainsFunc(o.keys, func(k string) bool {
+		return !slices.Contains(keys, k) && (!isAnnotation(k) || k == "format" && heldFormat(o.vals[k]))
+	})
+}
+
+// enumValues are the values of an enum or const with nothing beside it.
+func (c *schemaCompiler) enumValues(v any) ([]any, bool) {
+	o, ok := c.resolved(v)
+	if !ok || !onlyKeywords(o, "enum", "const") {
+		return nil, false
+	}
+	if e, isConst := o.get("const"); isConst {
+		if has(o, "enum") {
+			return nil, false
+		}
+		return []any{e}, true
+	}
+	l, isList := o.vals["enum"].([]any)
+	return l, isList && len(l) > 0
+}
+
+// takesAll says whether schema x takes every one of vals.
+func (c *schemaCompiler) takesAll(x any, vals []any, path string) bool {
+	if o, ok := c.resolved(x); ok {
+		// A type that leaves a value out needs no compiling.
+		var types []string
+		switch t := o.vals["type"].(type) {
+		case string:
+			types = []string{t}
+		case []any:
+			for _, e := range t {
+				s, _ := e.(string)
+				types = append(types, s)
+			}
+		}
+		for _, v := range vals {
+			if types != nil && !slices.ContainsFunc(types, func(t string) bool { return valueOfType(v, t) }) {
+				return false
+			}
+		}
+	}
+	n, err := c.compileApart(x, path)
+	if err != nil {
+		return false
+	}
+	p := &schemaProgram{root: n}
+	for _, v := range vals {
+		var b bytes.Buffer
+		if writeCompact(&b, v) != nil || !p.accepts(b.Bytes()) {
+			return false
+		}
+	}
+	return true
+}
+
+// numberRange is a number's or integer's range, with nothing else beside
+// its type and bounds; integers' ends are whole numbers within it.
+type numberRange struct {
+	integer bool
+	lo, hi  *big.Rat // nil: none
+	// loOpen, hiOpen: the end is not in the range (a number's
+	// exclusive bound)
+	loOpen, hiOpen bool
+}
+
+func (c *schemaCompiler) rangeOf(v any) (numberRange, bool) {
+	o, ok := c.resolved(v)
+	if !ok || !onlyKeywords(o, "type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum") {
+		return numberRange{}, false
+	}
+	t, _ := o.vals["type"].(string)
+	if t != "integer" && t != "number" {
+		return numberRange{}, false
+	}
+	r := numberRange{integer: t == "integer"}
+	for _, k := range boundKeys {
+		v, ok := o.get(k)
+		if !ok {
+			continue
+		}
+		n, isNum := v.(json.Number)
+		x, okRat := new(big.Rat).SetString(string(n))
+		if !isNum || !okRat {
+			return numberRange{}, false
+		}
+		open := strings.HasPrefix(k, "exclusive")
+		if strings.HasSuffix(k, "inimum") {
+			if r.lo == nil || x.Cmp(r.lo) > 0 || x.Cmp(r.lo) == 0 && open {
+				r.lo, r.loOpen = x, open
+			}
+		} else if r.hi == nil || x.Cmp(r.hi) < 0 || x.Cmp(r.hi) == 0 && open {
+			r.hi, r.hiOpen = x, open
+		}
+	}
+	if r.integer {
+		// The whole numbers in range: its ends, as closed bounds.
+		if r.lo != nil {
+			f := ceilRat(r.lo)
+			if r.loOpen && f.Cmp(r.lo) == 0 {
+				f.Add(f, big.NewRat(1, 1))
+			}
+			r.lo, r.loOpen = f, false
+		}
+		if r.hi != nil {
+			f := floorRat(r.hi)
+			if r.hiOpen && f.Cmp(r.hi) == 0 {
+				f.Sub(f, big.NewRat(1, 1))
+			}
+			r.hi, r.hiOpen = f, false
+		}
+	}
+	return r, true
+}
+
+func floorRat(x *big.Rat) *big.Rat {
+	q := new(big.Int).Div(x.Num(), x.Denom()) // Euclidean: rounds down for a positive divisor
+	return new(big.Rat).SetInt(q)
+}
+
+func ceilRat(x *big.Rat) *big.Rat {
+	f := floorRat(x)
+	if f.Cmp(x) < 0 {
+		f.Add(f, big.NewRat(1, 1))
+	}
+	return f
+}
+
+// holds says whether every value of range b is one of r's: a number's
+// range holds an integer's within it, an integer's only integers'.
+func (r numberRange) holds(b numberRange) bool {
+	if r.integer && !b.integer {
+		return false
+	}
+	switch {
+	case r.lo == nil:
+	case b.lo == nil:
+		return false
+	case b.lo.Cmp(r.lo) < 0, b.lo.Cmp(r.lo) == 0 && r.loOpen && !b.loOpen:
+		return false
+	}
+	switch {
+	case r.hi == nil:
+	case b.hi == nil:
+		return false
+	case b.hi.Cmp(r.hi) > 0, b.hi.Cmp(r.hi) == 0 && r.hiOpen && !b.hiOpen:
+		return false
+	}
+	return true
+}
+
+// stringAlternative is a string alternative read as one pattern (an
+// ECMA-262 search; "" takes every string) under lengths.
+type stringAlternative struct {
+	at       int
+	pattern  string
+	min, max any // minLength and maxLength, nil where not given
+	literals []string
+}
+
+// stringPattern reads v as a string under a pattern, a format or an enum
+// of strings (not two of them: that is their intersection), and lengths.
+func (c *schemaCompiler) stringPattern(v any) (stringAlternative, bool) {
+	o, ok := c.resolved(v)
+	if !ok || !onlyKeywords(o, "type", "pattern", "format", "minLength", "maxLength", "enum", "const") {
+		return stringAlternative{}, false
+	}
+	if t, typed := o.get("type"); typed && t != "string" {
+		return stringAlternative{}, false
+	}
+	s := stringAlternative{min: o.vals["minLength"], max: o.vals["maxLength"]}
+	parts := 0
+	if p, ok := o.get("pattern"); ok {
+		src, isString := p.(string)
+		if !isString || lookaroundAt(src) >= 0 {
+			return stringAlternative{}, false
+		}
+		s.pattern = "(?:" + src + ")"
+		parts++
+	}
+	if f, ok := o.get("format"); ok && heldFormat(f) {
+		name, _ := f.(string)
+		sf := stringFormats[name]
+		if sf.maxLen > 0 {
+			return stringAlternative{}, false // its length bound is the format's too
+		}
+		s.pattern = "^(?:" + sf.re + ")$"
+		parts++
+	}
+	if vals, ok := c.enumValues(without(o, "type", "minLength", "maxLength")); ok {
+		for _, e := range vals {
+			lit, isString := e.(string)
+			if !isString {
+				return stringAlternative{}, false
+			}
+			s.literals = append(s.literals, lit)
+		}
+		parts++
+	} else if has(o, "enum") || has(o, "const") {
+		return stringAlternative{}, false
+	}
+	if _, typed := o.get("type"); parts > 1 || !typed && s.literals == nil {
+		return stringAlternative{}, false // an intersection, or values of other types too
+	}
+	return s, true
+}
+
+// joinStrings joins out's string alternatives that have the same lengths
+// (enums whose values fit them join any) into one, where there are two
+// or more.
+func (c *schemaCompiler) joinStrings(out []any) []any {
+	var strs []stringAlternative
+	for i, v := range out {
+		if s, ok := c.stringPattern(v); ok {
+			s.at = i
+			strs = append(strs, s)
+		}
+	}
+	var lengths *stringAlternative // the lengths of those with a pattern or format
+	for i, s := range strs {
+		if s.literals != nil {
+			continue
+		}
+		if lengths != nil && (!jsonEqual(lengths.min, s.min) || !jsonEqual(lengths.max, s.max)) {
+			return out // strings of different lengths: left apart
+		}
+		lengths = &strs[i]
+	}
+	var min, max any
+	if lengths != nil {
+		min, max = lengths.min, lengths.max
+	}
+	fits := func(lit string) bool {
+		n := json.Number("")
+		count := utf8.RuneCountInString(lit)
+		for _, b := range []struct {
+			v     any
+			below bool
+		}{{min, false}, {max, true}} {
+			if b.v == nil {
+				continue
+			}
+			if n, _ = b.v.(json.Number); n == "" {
+				return false
+			}
+			bound, err := n.Int64()
+			if err != nil || b.below && int64(count) > bound || !b.below && int64(count) < bound {
+				return false
+			}
+		}
+		return true
+	}
+	var joined []stringAlternative
+	for _, s := range strs {
+		if s.literals == nil || !slices.ContainsFunc(s.literals, func(l string) bool { return !fits(l) }) {
+			joined = append(joined, s)
+		}
+	}
+	if len(joined) < 2 {
+		return out
+	}
+	var alts []string
+	anyText := false
+	for _, s := range joined {
+		switch {
+		case s.literals != nil:
+			quoted := make([]string, len(s.literals))
+			for i, l := range s.literals {
+				quoted[i] = regexp.QuoteMeta(l)
+			}
+			alts = append(alts, "^(?:"+strings.Join(quoted, "|")+")$")
+		case s.pattern == "":
+			anyText = true
+		default:
+			alts = append(alts, s.pattern)
+		}
+	}
+	m := &ordered{keys: []string{"type"}, vals: map[string]any{"type": "string"}}
+	if !anyText {
+		m.keys = append(m.keys, "pattern")
+		m.vals["pattern"] = strings.Join(alts, "|")
+	}
+	for k, v := range map[string]any{"minLength": min, "maxLength": max} {
+		if v != nil {
+			m.keys = append(m.keys, k)
+			m.vals[k] = v
+		}
+	}
+	slices.Sort(m.keys[1:]) // maxLength before minLength before pattern: one order, whatever the map's
+	res := slices.Clone(out[:joined[0].at])
+	res = append(res, m)
+	for i := joined[0].at + 1; i < len(out); i++ {
+		if !slices.ContainsFunc(joined, func(s stringAlternative) bool { return s.at == i }) {
+			res = append(res, out[i])
+		}
+	}
+	return res
+}
+
+// valueOfType says whether decoded JSON value v is of JSON Schema type t.
+func valueOfType(v any, t string) bool {
+	switch v := v.(type) {
+	case nil:
+		return t == "null"
+	case bool:
+		return t == "boolean"
+	case string:
+		return t == "string"
+	case json.Number:
+		if t == "number" {
+			return true
+		}
+		r, ok := new(big.Rat).SetString(string(v))
+		return t == "integer" && ok && r.IsInt()
+	case []any:
+		return t == "array"
+	case *ordered:
+		return t == "object"
+	}
+	return false
+}

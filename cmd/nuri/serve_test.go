@@ -884,20 +884,23 @@ func TestServeJSONSchemaConditional(t *testing.T) {
 }
 
 // A pydantic union without a discriminator (Union[Cat, Dog], both
-// starting with name) and the json-schema.org example of a postal code
-// by country (allOf of if/then), on the real engine: each pet is one
-// model's, whole; each code the country's.
+// starting with name), the json-schema.org example of a postal code by
+// country (allOf of if/then), Union[date, datetime, Literal["unknown"]]
+// and Union[int, float], on the real engine: each pet is one model's,
+// whole; each code the country's.
 func TestServeJSONSchemaUntaggedUnion(t *testing.T) {
 	base := startServe(t, "--disable-any-whitespace")
 	client := openaiClient(base)
 	var schema map[string]any
 	if err := json.Unmarshal([]byte(`{"type":"object","properties":{
 		"pets":{"type":"array","minItems":2,"maxItems":3,"items":{"anyOf":[{"$ref":"#/$defs/Cat"},{"$ref":"#/$defs/Dog"}]}},
+		"born":{"anyOf":[{"type":"string","format":"date"},{"type":"string","format":"date-time"},{"const":"unknown"}]},
+		"weight":{"anyOf":[{"type":"integer","minimum":1,"maximum":9},{"type":"number","minimum":0,"maximum":99}]},
 		"address":{"type":"object","properties":{"country":{"enum":["US","CA","NL"]}},"required":["country"],"allOf":[
 			{"if":{"properties":{"country":{"const":"US"}}},"then":{"properties":{"postal_code":{"pattern":"^[0-9]{5}$"}},"required":["postal_code"]}},
 			{"if":{"properties":{"country":{"const":"CA"}}},"then":{"properties":{"postal_code":{"pattern":"^[A-Z][0-9][A-Z] [0-9][A-Z][0-9]$"}},"required":["postal_code"]}},
 			{"if":{"properties":{"country":{"const":"NL"}}},"then":{"properties":{"postal_code":{"pattern":"^[0-9]{4} [A-Z]{2}$"}},"required":["postal_code"]}}]}},
-		"required":["pets","address"],"additionalProperties":false,
+		"required":["pets","address","born","weight"],"additionalProperties":false,
 		"$defs":{"Cat":{"type":"object","title":"Cat","properties":{"name":{"type":"string","maxLength":8,"description":"The cat's name"},"lives":{"type":"integer","minimum":1,"maximum":9}},"required":["name","lives"]},
 			"Dog":{"type":"object","title":"Dog","properties":{"name":{"type":"string","maxLength":8,"description":"The dog's name"},"breed":{"type":"string","maxLength":8}},"required":["name","breed"]}}}`), &schema); err != nil {
 		t.Fatal(err)
@@ -917,6 +920,8 @@ func TestServeJSONSchemaUntaggedUnion(t *testing.T) {
 				Country    string `json:"country"`
 				PostalCode string `json:"postal_code"`
 			} `json:"address"`
+			Born   string   `json:"born"`
+			Weight *float64 `json:"weight"`
 		}
 		if c.FinishReason != "stop" || json.Unmarshal([]byte(c.Message.Content), &got) != nil {
 			t.Fatalf("seed %d: %s %q", seed, c.FinishReason, c.Message.Content)
@@ -938,6 +943,11 @@ func TestServeJSONSchemaUntaggedUnion(t *testing.T) {
 		}
 		if re := codes[got.Address.Country]; re == nil || !re.MatchString(got.Address.PostalCode) {
 			t.Fatalf("seed %d: address in %q breaks the schema", seed, c.Message.Content)
+		}
+		_, dateErr := time.Parse(time.DateOnly, got.Born)
+		_, timeErr := time.Parse(time.RFC3339, got.Born)
+		if dateErr != nil && timeErr != nil && got.Born != "unknown" || got.Weight == nil || *got.Weight < 0 || *got.Weight > 99 {
+			t.Fatalf("seed %d: born or weight in %q breaks the schema", seed, c.Message.Content)
 		}
 		kinds[got.Address.Country]++
 		t.Logf("seed %d: %s", seed, c.Message.Content)

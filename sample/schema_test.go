@@ -631,6 +631,9 @@ var schemaTable = []struct {
 	{`{"anyOf":[{"const":"a.b"},{"type":"string","pattern":"^x"},{"allOf":[{"$ref":"#/$defs/D"}],"description":"d"}],"$defs":{"D":{"type":"string","pattern":"y$"}}}`,
 		[]string{`"a.b"`, `"xyz"`, `"ay"`},
 		[]string{`"aXb"`, `"za"`}},
+	{`{"anyOf":[{"type":"string","maxLength":2},{"type":"string","pattern":"^[0-9]+$"},{"type":"string","minLength":5,"maxLength":6}]}`,
+		[]string{`""`, `"ab"`, `"12345678"`, `"abcde"`, `"한글한글한글"`},
+		[]string{`"abc"`, `"abcdefg"`, `"a12"`}},
 	{`{"anyOf":[{"type":"string","format":"date","maxLength":10},{"type":"string","pattern":"^x+$","maxLength":10},{"enum":["now",""]}]}`,
 		[]string{`"xx"`, `"2024-01-02"`, `"now"`, `""`},
 		[]string{`"xxxxxxxxxxx"`, `"y"`}},
@@ -962,7 +965,7 @@ func TestSchemaRefused(t *testing.T) {
 		// which a value two take does not meet.
 		{`{"oneOf":[{"type":"integer"},{"type":"number"}]}`, "both start with"},
 		{`{"anyOf":[{"type":"string","maxLength":2,"pattern":"^a"},{"const":"abcdef"}]}`, "both start with"},
-		{`{"anyOf":[{"type":"string","maxLength":2},{"type":"string","pattern":"^a"}]}`, "both start with"},
+		{`{"anyOf":[{"type":"string","maxLength":2,"pattern":"^b"},{"type":"string","pattern":"^a"}]}`, "both start with"},
 		{`{"anyOf":[{"type":"string","pattern":"^(?!a)"},{"type":"string","format":"date"}]}`, "both start with"},
 		// oneOf of objects a value may meet two of (an open object all of
 		// whose properties are optional takes the other's).

@@ -324,6 +324,31 @@ func (c *schemaCompiler) joinStrings(out []any) []any {
 			strs = append(strs, s)
 		}
 	}
+	if !slices.ContainsFunc(strs, func(s stringAlternative) bool { return s.pattern != "" && (s.min != nil || s.max != nil) }) {
+		// No pattern or format under lengths: those under lengths alone
+		// are patterns of their own (code points, as ECMA-262's u flag
+		// counts them).
+		for i, s := range strs {
+			if s.pattern != "" || s.literals != nil || s.min == nil && s.max == nil {
+				continue
+			}
+			lo, hi := "0", ""
+			for _, b := range []struct {
+				v   any
+				out *string
+			}{{s.min, &lo}, {s.max, &hi}} {
+				if b.v == nil {
+					continue
+				}
+				n, isNum := b.v.(json.Number)
+				if v, err := n.Int64(); !isNum || err != nil || v < 0 {
+					return out
+				}
+				*b.out = string(n)
+			}
+			strs[i].pattern, strs[i].min, strs[i].max = `^[\s\S]{`+lo+","+hi+"}$", nil, nil
+		}
+	}
 	var lengths *stringAlternative // the lengths of those with a pattern or format
 	for i, s := range strs {
 		if s.literals != nil {

@@ -274,6 +274,13 @@ type schemaNode struct {
 	joinVals  [][]uint64
 	joinPick  []*schemaNode
 	joinClass [][]uint64
+	// joinRange[i], where property i's schemas start alike but differ
+	// only in their range (integers' bounds, strings' lengths), is the
+	// schema of each set of classes' whole span, and joinSpans[i] each
+	// class's range (spanned): the value's leaves the objects out of it
+	// behind.
+	joinRange [][]*schemaNode
+	joinSpans [][][2]int64
 	// kArray: contains, the items' schema merged with contains, which the
 	// first minContains items are written under (minItems is at least
 	// minContains)
@@ -624,6 +631,9 @@ func (s *schemaState) pop() {
 		p.mode = mObjAfter
 		if p.node.joined != nil && p.node.joinEnum[p.last] != nil {
 			p.num &= p.node.joinVals[p.last][p.pick] // the objects that take the value
+		}
+		if p.node.joined != nil && p.node.joinPick[p.last] == nil && p.node.rangeHull(int(p.last), p.num) != nil {
+			p.num &= p.node.spanOpen(int(p.last), &s.frames[s.depth]) // those whose range holds it
 		}
 		if p.node.tagged != nil { // the discriminator's value picks the object
 			p.node = p.node.tagged[p.node.tagAlt[p.pick]]

@@ -2096,7 +2096,7 @@ func (c *schemaCompiler) finishUnions() error {
 		if !n.exclusive {
 			groups = nil // (a union within that is a oneOf sees to its own)
 		}
-		flat, err := tagObjects(flat, groups, want, n.tag != "", n.tagMap, n.at)
+		flat, err := c.tagObjects(flat, groups, want, n.tag != "", n.tagMap, n.at)
 		if err != nil {
 			return err
 		}

@@ -2,7 +2,9 @@ package sample
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
+	"math"
 	"math/bits"
 	"slices"
 )
@@ -65,7 +67,7 @@ func (c *schemaCompiler) discriminator(u *schemaNode, d any, path string, withMa
 // inside it), then each property of the first object in turn. Other
 // alternatives are kept; a union of at most one object is returned as it
 // is.
-func tagObjects(flat []*schemaNode, groups []int, want string, must bool, mapping map[string]*schemaNode, path string) ([]*schemaNode, error) {
+func (c *schemaCompiler) tagObjects(flat []*schemaNode, groups []int, want string, must bool, mapping map[string]*schemaNode, path string) ([]*schemaNode, error) {
 	var objs []*schemaNode
 	var objGroups []int // with groups (a oneOf's), the group of each of objs
 	at, count := -1, 0
@@ -140,7 +142,7 @@ func tagObjects(flat []*schemaNode, groups []int, want string, must bool, mappin
 		out[at] = t
 		return out, nil
 	}
-	t, joinErr := joinObjects(objs)
+	t, joinErr := c.joinObjects(objs)
 	if joinErr == nil {
 		out[at] = t
 		return out, nil
@@ -217,7 +219,7 @@ const maxJoined = 64
 // and not all enums, the first of them in the union's order holds, and
 // the objects with another schema there are left behind: the value meets
 // an object still open, whatever it is.
-func joinObjects(objs []*schemaNode) (*schemaNode, error) {
+func (c *schemaCompiler) joinObjects(objs []*schemaNode) (*schemaNode, error) {
 	if len(objs) > maxJoined {
 		return nil, fmt.Errorf("more than %d objects to join", maxJoined)
 	}
@@ -247,7 +249,11 @@ func joinObjects(objs []*schemaNode) (*schemaNode, error) {
 		var owners []int
 		for j, o := range objs {
 			if k := t.joinAt[j][i]; k >= 0 {
-				having, owners = append(having, o.props[k]), append(owners, j)
+				p := o.props[k]
+				if p.src != nil {
+					p.src = c.flatSchema(p.src) // allOfs merged, $refs read
+				}
+				having, owners = append(having, p), append(owners, j)
 			}
 		}
 		t.props[i].node = having[0].node
@@ -270,13 +276,19 @@ func joinObjects(objs []*schemaNode) (*schemaNode, error) {
 			// first bytes once every union is built (finishJoin).
 			pick := &schemaNode{kind: kUnion, at: "#"}
 			var classes []uint64
+			var srcs []any
 			for x, p := range having {
 				if m := t.joinSame[i][owners[x]]; !slices.Contains(classes, m) {
 					classes = append(classes, m)
 					pick.alts = append(pick.alts, p.node)
+					srcs = append(srcs, p.src)
 				}
 			}
 			t.joinPick[i], t.joinClass[i] = pick, classes
+			if t.joinRange == nil {
+				t.joinRange, t.joinSpans = make([][]*schemaNode, len(names)), make([][][2]int64, len(names))
+			}
+			t.joinRange[i], t.joinSpans[i] = spanned(pick.alts, srcs)
 			continue
 		}
 		// Enums that differ: their values joined, each with the objects
@@ -383,7 +395,11 @@ func (n *schemaNode) finishJoin(at string) []string {
 	for i, pick := range n.joinPick {
 		if pick != nil && !pick.firstTable() {
 			n.joinPick[i] = nil
-			narrowed = append(narrowed, i)
+			if n.joinRange == nil || n.joinRange[i] == nil || slices.Contains(n.joinRange[i][1:], nil) {
+				narrowed = append(narrowed, i) // no ranges, or a set of them with a gap
+			}
+		} else if n.joinRange != nil {
+			n.joinRange[i] = nil // (the first byte tells them apart)
 		}
 	}
 	var notes []string
@@ -560,7 +576,7 @@ func (n *schemaNode) joinKey(f *schemaFrame, i int) uint64 {
 			open |= 1 << j
 		}
 	}
-	if open != 0 && n.joinEnum[i] == nil && n.joinPick[i] == nil {
+	if open != 0 && n.joinEnum[i] == nil && n.joinPick[i] == nil && n.rangeHull(i, open) == nil {
 		open &= n.joinSame[i][bits.TrailingZeros64(open)]
 	}
 	return open
@@ -575,8 +591,145 @@ func (n *schemaNode) joinValue(f *schemaFrame) *schemaNode {
 	if u := n.joinPick[f.last]; u != nil {
 		return u
 	}
+	if h := n.rangeHull(int(f.last), f.num); h != nil {
+		return h
+	}
 	j := bits.TrailingZeros64(f.num)
 	return n.joined[j].props[n.joinAt[j][f.last]].node
+}
+
+// maxSpanned is how many classes of a property's schemas spanned reads:
+// it keeps a schema for each set of them.
+const maxSpanned = 6
+
+// spanned reads schemas (each of a class of objects; srcs their
+// sources) that differ only in their range: integers but for their
+// bounds, strings but for their lengths. For each set of them (a bit
+// set) whose ranges together leave no gap, it returns a schema of their
+// whole span, under which the value is written while those classes'
+// objects are open, and nil for the others; and each one's range (whole
+// numbers, or code points), by which the objects whose range the value
+// is out of are then left behind. It returns nil where they are not
+// such.
+func spanned(schemas []*schemaNode, srcs []any) ([]*schemaNode, [][2]int64) {
+	if len(schemas) > maxSpanned {
+		return nil, nil
+	}
+	var spans [][2]int64
+	var first *schemaNode
+	var core any // the sources less their lengths (strings)
+	for k, a := range schemas {
+		e := throughRefs(a)
+		if e == nil || k > 0 && e.kind != first.kind {
+			return nil, nil
+		}
+		switch {
+		case e.kind == kInteger && e.mult <= 1 && !e.unique:
+			spans = append(spans, [2]int64{e.lo, e.hi})
+		case e.kind == kString && !e.unique:
+			o, ok := srcs[k].(*ordered)
+			if !ok {
+				return nil, nil
+			}
+			rest := without(o, "minLength", "maxLength")
+			if k > 0 && !sameSchema(core, rest) {
+				return nil, nil
+			}
+			core = rest
+			hi := int64(e.max)
+			if e.max < 0 {
+				hi = math.MaxInt64
+			}
+			spans = append(spans, [2]int64{int64(e.min), hi})
+		default:
+			return nil, nil
+		}
+		if k == 0 {
+			first = e
+		}
+	}
+	hulls := make([]*schemaNode, 1<<len(spans))
+	for set := 1; set < len(hulls); set++ {
+		var in [][2]int64
+		for k, s := range spans {
+			if set&(1<<k) != 0 {
+				in = append(in, s)
+			}
+		}
+		// No gap: sorted by their starts, each starts within or right
+		// after those before.
+		slices.SortFunc(in, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
+		end, gap := in[0][1], false
+		for _, s := range in[1:] {
+			gap = gap || end < math.MaxInt64 && s[0] > end+1
+			end = max(end, s[1])
+		}
+		if gap {
+			continue
+		}
+		whole := *first
+		if first.kind == kInteger {
+			whole.bounded, whole.lo, whole.hi = true, in[0][0], end
+		} else {
+			whole.min, whole.max = int(in[0][0]), -1
+			if end < math.MaxInt64 {
+				whole.max = int(end)
+			}
+		}
+		hulls[set] = &whole
+	}
+	return hulls, spans
+}
+
+// flatSchema is schema v as one schema: its allOfs merged and $refs
+// read (a merged property's schema is an allOf of each part's), or v
+// where that cannot be.
+func (c *schemaCompiler) flatSchema(v any) any {
+	parts, err := c.allOfParts(v, "#", 0, nil)
+	if err != nil {
+		return v
+	}
+	m, err := mergeParts(parts, "#")
+	if err != nil {
+		return v
+	}
+	return m
+}
+
+// rangeHull is the schema property i's value is written under in a
+// joined object whose open objects are open (nil where their ranges
+// leave a gap, or it has no ranges).
+func (n *schemaNode) rangeHull(i int, open uint64) *schemaNode {
+	if n.joinRange == nil || n.joinRange[i] == nil {
+		return nil
+	}
+	set := 0
+	for k, m := range n.joinClass[i] {
+		if m&open != 0 {
+			set |= 1 << k
+		}
+	}
+	return n.joinRange[i][set]
+}
+
+// spanOpen is the objects still open once a joined object's property
+// written under a rangeHull ends, its value (an integer, or a string's
+// code points) in child frame c.
+func (n *schemaNode) spanOpen(i int, c *schemaFrame) uint64 {
+	v := int64(c.count)
+	if c.node.kind == kInteger {
+		v = int64(c.num)
+		if c.neg {
+			v = -v
+		}
+	}
+	var open uint64
+	for k, s := range n.joinSpans[i] {
+		if v >= s[0] && v <= s[1] {
+			open |= n.joinClass[i][k]
+		}
+	}
+	return open
 }
 
 // joinTaken is the values of property f.last's joined enum that an

@@ -691,10 +691,18 @@ var schemaTable = []struct {
 		[]string{`{}`, `{"a":5,"b":1}`, `{"a":3,"b":1,"c":5}`, `{"c":1}`, `{"b":1,"c":9}`},
 		[]string{`{"a":5}`, `{"a":5,"b":1,"c":1}`, `{"b":1,"c":4}`, `{"c":10}`}},
 	// A dependent schema that narrows a property written before the one
-	// it depends on: there the if's then holds (Notes says so).
+	// it depends on: the objects differ in the property's range alone,
+	// and its value leaves behind those whose range is without it.
 	{`{"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"integer"},"c":{"type":"integer"}},"dependencies":{"a":["b"],"c":{"properties":{"a":{"maximum":3}}}}}`,
-		[]string{`{}`, `{"a":3,"b":1,"c":1}`, `{"c":1}`, `{"b":1,"c":1}`},
+		[]string{`{}`, `{"a":3,"b":1,"c":1}`, `{"a":5,"b":1}`, `{"a":3,"b":1}`, `{"c":1}`, `{"b":1,"c":1}`},
 		[]string{`{"a":5}`, `{"a":5,"b":1,"c":1}`, `{"a":4,"b":1,"c":1}`}},
+	{`{"type":"object","properties":{"s":{"type":"string","pattern":"^[a-c]*$"},"t":{"const":1}},"dependentSchemas":{"t":{"properties":{"s":{"maxLength":2,"minLength":1}}}}}`,
+		[]string{`{"s":"abc"}`, `{"s":"ab","t":1}`, `{"s":""}`, `{"t":1}`},
+		[]string{`{"s":"abc","t":1}`, `{"s":"","t":1}`, `{"s":"d"}`}},
+	// Where the ranges leave a gap, the first object's schema holds.
+	{`{"anyOf":[{"type":"object","properties":{"k":{"type":"integer","maximum":1},"x":{"type":"null"}},"required":["k","x"]},{"type":"object","properties":{"k":{"type":"integer","minimum":5},"y":{"type":"null"}},"required":["k","y"]}]}`,
+		[]string{`{"k":1,"x":null}`, `{"k":-4,"x":null}`},
+		[]string{`{"k":3,"x":null}`, `{"k":1,"y":null}`}},
 	// if/then/else: the if and the then, or the if's not and the else, a
 	// union like any other: here objects told apart by kind, whose enum
 	// the if's const and its not split.
@@ -806,8 +814,12 @@ func TestSchemaNotes(t *testing.T) {
 		schema string
 		want   []string // what each note must name, in order
 	}{
-		{`{"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"integer"},"c":{"type":"integer"}},"dependentSchemas":{"c":{"properties":{"a":{"maximum":3}}}}}`,
+		{`{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"},"c":{"type":"integer"}},"dependentSchemas":{"c":{"properties":{"a":{"pattern":"^x"}}}}}`,
 			[]string{`property "a"`}},
+		{`{"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"integer"},"c":{"type":"integer"}},"dependentSchemas":{"c":{"properties":{"a":{"maximum":3}}}}}`,
+			nil}, // ranges: told apart by the value
+		{`{"anyOf":[{"type":"object","properties":{"k":{"type":"integer","maximum":1}}},{"type":"object","properties":{"k":{"type":"integer","minimum":5},"y":{"type":"null"}},"required":["k","y"]}]}`,
+			[]string{`property "k"`}}, // ranges with a gap
 		{`{"anyOf":[{"type":"object","properties":{"t":{"type":"string"},"u":{"type":"string","maxLength":1}},"required":["t"]},{"type":"object","properties":{"t":{"type":"string"},"u":{"type":"string","minLength":3}},"required":["t"]}]}`,
 			[]string{`property "u"`}},
 		{`{"anyOf":[{"type":"object","properties":{"k":{"const":1},"u":{"type":"string","maxLength":1}},"required":["k"]},{"type":"object","properties":{"k":{"const":2},"u":{"type":"string","minLength":3}},"required":["k","u"]}]}`,
@@ -1567,8 +1579,8 @@ func (g *schemaGen) tagged(depth int) *tSchema {
 // joined are two to four objects that neither a discriminator nor their
 // first keys need tell apart (joinObjects): they share properties s0, s1
 // and s2, in that order, each under one schema, under enums that differ,
-// or under schemas of kinds that start apart, and have properties of
-// their own here and there.
+// under schemas of kinds that start apart, or under strings of different
+// lengths, and have properties of their own here and there.
 func (g *schemaGen) joined(depth int) []*tSchema {
 	r := g.r
 	type shared struct {
@@ -1578,7 +1590,14 @@ func (g *schemaGen) joined(depth int) []*tSchema {
 	var pool []shared
 	for i := range 1 + r.IntN(3) {
 		sh := shared{name: "s" + strconv.Itoa(i)}
-		switch r.IntN(3) {
+		switch r.IntN(4) {
+		case 3:
+			// Strings of different lengths, every range holding 1 (so
+			// that any of them together leave no gap): told apart by
+			// the length written.
+			for range 2 + r.IntN(2) {
+				sh.variants = append(sh.variants, &tSchema{kind: tString, min: r.IntN(2), max: []int{1, 2, 3, -1}[r.IntN(4)]})
+			}
 		case 0:
 			sh.variants = []*tSchema{g.schema(depth + 1)}
 		case 1:
@@ -2892,6 +2911,9 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 			`{"type":"object","properties":{"n":{"type":"string","maxLength":2},"v":{"type":"string","maxLength":2},"l":{"const":"ko"}},"required":["n","v","l"]},` +
 			`{"type":"object","properties":{"n":{"type":"string","maxLength":2},"v":{"type":"integer","minimum":-9,"maximum":9},"u":{"enum":["m","g"]},"x":{"type":"null"}},"required":["n","u","x"]}]},"minItems":1,"maxItems":3}`,
 		`{"type":"object","properties":{"a":{"type":"integer","minimum":0,"maximum":20},"b":{"type":"boolean"},"c":{"type":"null"}},"dependencies":{"a":["b"],"c":{"properties":{"a":{"maximum":3}},"required":["b"]}}}`,
+		// Joined objects whose property differs in its range alone.
+		`{"type":"array","items":{"type":"object","properties":{"a":{"type":"integer","minimum":-3,"maximum":30},"s":{"type":"string","maxLength":4},"c":{"type":"null"}},` +
+			`"dependentSchemas":{"c":{"properties":{"a":{"maximum":3},"s":{"minLength":2}}}}},"minItems":1,"maxItems":3}`,
 		// anyOf alternatives joined: strings into one pattern under a
 		// maxLength, an integer into a number's range.
 		`{"type":"object","properties":{"d":{"anyOf":[{"type":"string","format":"date","maxLength":12},{"type":"string","pattern":"^[a-c]{2,}$","maxLength":12},{"const":"now"}]},` +

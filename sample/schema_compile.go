@@ -321,7 +321,8 @@ func unevaluatedForms(o *ordered) *ordered {
 // with a dotted IPv4 tail; RFC 1123's host names; RFC 3986's URIs, with
 // IPv6 literals; an e-mail address's common form). They are what pydantic
 // and zod write for HttpUrl / z.url(), IPv6Address, timedelta /
-// z.iso.duration() and the like. Where validators differ, the form is
+// z.iso.duration() and the like, and pydantic's own UUID versions and IP
+// interfaces. Where validators differ, the form is
 // the one they all take (TestFormatsGolden), so a reply passes whichever
 // the client runs. Other formats stay annotations, as JSON Schema allows.
 var stringFormats = map[string]stringFormat{
@@ -335,7 +336,35 @@ var stringFormats = map[string]stringFormat{
 	"hostname":  {re: hostname, maxLen: 253, finish: 1},
 	"uri":       {re: uri, finish: 6},
 	"email":     {re: email, maxLen: 254, finish: 5},
+	// pydantic's own: UUID1 … UUID8 (the version digit, RFC 4122's
+	// variant), IPvAnyAddress, and the interfaces (an address with a
+	// prefix length, or none).
+	"uuid1":           {re: uuidVersion("1"), finish: 35},
+	"uuid3":           {re: uuidVersion("3"), finish: 35},
+	"uuid4":           {re: uuidVersion("4"), finish: 35},
+	"uuid5":           {re: uuidVersion("5"), finish: 35},
+	"uuid6":           {re: uuidVersion("6"), finish: 35},
+	"uuid7":           {re: uuidVersion("7"), finish: 35},
+	"uuid8":           {re: uuidVersion("8"), finish: 35},
+	"ipvanyaddress":   {re: ipv4Address + `|` + ipv6Address, finish: 6},
+	"ipv4interface":   {re: ipv4Interface, finish: 6},
+	"ipv6interface":   {re: ipv6Interface, finish: 5},
+	"ipvanyinterface": {re: ipv4Interface + `|` + ipv6Interface, finish: 6},
 }
+
+// uuidVersion is a UUID of version v and RFC 4122's variant, which
+// Python's uuid module (and so pydantic's UUID4, say) reads a version of.
+func uuidVersion(v string) string {
+	return `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-` + v + `[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}`
+}
+
+const (
+	// ipv4Interface and ipv6Interface are an address and maybe a prefix
+	// length, as Python's ipaddress reads an interface (its netmask
+	// forms, 1.2.3.4/255.255.255.0, are not written).
+	ipv4Interface = `(` + ipv4Address + `)(/([0-9]|[12][0-9]|3[0-2]))?`
+	ipv6Interface = `(` + ipv6Address + `)(/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))?`
+)
 
 // stringFormat is a format's expression and the longest text it allows
 // (0: no limit), for limits an expression cannot count (RFC 1123's 253
@@ -963,6 +992,10 @@ func integerNode(o *ordered, path string) (*schemaNode, error) {
 		case "exclusiveMaximum":
 			n.hi = min(n.hi, int64(math.Ceil(f))-1)
 		}
+	}
+	if f, _ := o.vals["format"].(string); f == "int32" {
+		// OpenAPI's 32-bit integers (int64 fits the bounds already).
+		n.lo, n.hi, n.bounded = max(n.lo, math.MinInt32), min(n.hi, math.MaxInt32), true
 	}
 	if v, ok := o.get("multipleOf"); ok {
 		mult, err := integerMultiples(v)

@@ -601,6 +601,11 @@ var schemaTable = []struct {
 	{`{"type":"object","patternProperties":{"^s_":{"type":"string"}},"additionalProperties":false,"required":["s_a","n"],"properties":{"n":{"type":"null"}}}`,
 		[]string{`{"n":null,"s_a":"x"}`},
 		[]string{`{"n":null,"s_a":1}`, `{"n":null}`, `{"s_a":"x","n":null}`}},
+	// Formats pydantic writes for its own types, and OpenAPI's int32.
+	{`{"type":"object","properties":{"id":{"type":"string","format":"uuid4"},"ip":{"type":"string","format":"ipvanyaddress"},"net":{"type":"string","format":"ipvanyinterface"},` +
+		`"n":{"type":"integer","format":"int32"}}}`,
+		[]string{`{"id":"123e4567-e89b-42d3-a456-426614174000","ip":"::1","net":"10.0.0.1/8","n":2147483647}`, `{"ip":"1.2.3.4","net":"fe80::1","n":-2147483648}`},
+		[]string{`{"id":"123e4567-e89b-12d3-a456-426614174000"}`, `{"id":"123e4567-e89b-42d3-c456-426614174000"}`, `{"ip":"1.2.3.04"}`, `{"net":"1.2.3.4/33"}`, `{"n":2147483648}`}},
 	// anyOf alternatives that start alike but are one schema: an enum
 	// another takes, an integer within a number's range, strings under
 	// patterns, formats or enums and the same lengths (one pattern).

@@ -39,6 +39,12 @@ const (
 	// allows; more is no number a reader keeps exactly, and a small model
 	// can run on digits until it runs out of tokens.
 	maxTightDigits = 16
+	// An exponent (tight) has at most two digits: a number of 16 digits
+	// times 10^±99 stays a finite float64 (up to about 1e115), which
+	// readers that parse JSON numbers as doubles (Python's json, for
+	// pydantic's Decimal and float; JavaScript) keep; 1e999 reads as
+	// infinity, which pydantic's Decimal refuses.
+	maxTightExpDigits = 2
 )
 
 // Modes. "Value" modes expect a value; "after" modes follow one.
@@ -221,7 +227,7 @@ func (j *jsonState) step(c byte) bool {
 		switch {
 		case isDigit(c):
 			j.mode = jExpDigits
-			return j.digit()
+			return j.expDigit()
 		case j.mode == jExp && (c == '+' || c == '-'):
 			j.mode = jExpSign
 		default:
@@ -230,7 +236,7 @@ func (j *jsonState) step(c byte) bool {
 		return true
 	case jExpDigits:
 		if isDigit(c) {
-			return j.digit()
+			return j.expDigit()
 		}
 		return j.endNumber(c)
 	case jLiteral:
@@ -255,6 +261,13 @@ func (j *jsonState) step(c byte) bool {
 func (j *jsonState) digit() bool {
 	j.aux++
 	return !j.tight || j.longDigits || j.aux <= maxTightDigits
+}
+
+// expDigit counts an exponent's digit, within maxTightExpDigits when
+// tight.
+func (j *jsonState) expDigit() bool {
+	j.aux++
+	return !j.tight || j.aux <= maxTightExpDigits
 }
 
 // value starts a value with c.

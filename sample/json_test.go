@@ -74,10 +74,12 @@ func TestJSONStateLimits(t *testing.T) {
 		!tight("[\n"+strings.Repeat(" ", maxTightSpace-1)+"1]") || tight("["+strings.Repeat(" ", maxTightSpace+1)+"1]") {
 		t.Error("tight whitespace: leading space accepted, or the run bounds wrong")
 	}
-	// A model's numbers: 16 digits a part (llama.cpp's bound), any number
-	// of them where not tight.
+	// A model's numbers: 16 digits in the integer part and the fraction
+	// (llama.cpp's bound), 2 in the exponent (a finite double); any
+	// number of them where not tight.
 	d16, d17 := strings.Repeat("7", maxTightDigits), strings.Repeat("7", maxTightDigits+1)
-	for _, n := range []string{d16, "-" + d16, "0." + d16, "1e" + d16, "-1" + d16[1:] + "." + d16 + "E-" + d16} {
+	e2, e3 := strings.Repeat("9", maxTightExpDigits), strings.Repeat("9", maxTightExpDigits+1)
+	for _, n := range []string{d16, "-" + d16, "0." + d16, "1e" + e2, "-1" + d16[1:] + "." + d16 + "E-" + e2} {
 		if !tight("[" + n + "]") {
 			t.Errorf("tight: %s refused", n)
 		}
@@ -85,7 +87,7 @@ func TestJSONStateLimits(t *testing.T) {
 			t.Errorf("not tight: %s7 refused", n)
 		}
 	}
-	for _, n := range []string{d17, "-" + d17, "0." + d17, "1e+" + d17} {
+	for _, n := range []string{d17, "-" + d17, "0." + d17, "1e+" + e3, "1E" + d16} {
 		if tight("[" + n) {
 			t.Errorf("tight: %s accepted", n)
 		}

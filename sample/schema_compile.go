@@ -335,7 +335,10 @@ var stringFormats = map[string]stringFormat{
 	"ipv6":      {re: ipv6Address, finish: 5},
 	"hostname":  {re: hostname, maxLen: 253, finish: 1},
 	"uri":       {re: uri, finish: 6},
-	"email":     {re: email, maxLen: 254, finish: 5},
+	// (pydantic writes HttpUrl as a uri under maxLength 2083, which its
+	// validator holds to http and https; no schema names this format)
+	"http-url": {re: httpURL, finish: 7},
+	"email":    {re: email, maxLen: 254, finish: 5},
 	// pydantic's own: UUID1 … UUID8 (the version digit, RFC 4122's
 	// variant), IPvAnyAddress, and the interfaces (an address with a
 	// prefix length, or none).
@@ -423,19 +426,40 @@ const (
 	uriHierPart = `(//` + uriAuth + `(/` + uriSegment + `)*|/(` + uriSegNZ + `(/` + uriSegment + `)*)?|` + uriSegNZ + `(/` + uriSegment + `)*)`
 	uriTail     = `(` + uriPChar + `|[/?])*`
 	uri         = `[A-Za-z][A-Za-z0-9+.-]*:` + uriHierPart + `(\?` + uriTail + `)?(#` + uriTail + `)?`
+
+	// httpURL is an http or https URL with a host (a name whose last
+	// label starts with a letter, an IPv4 address or an IPv6 literal) and
+	// a port below 10000, as pydantic's HttpUrl takes it: the WHATWG URL
+	// parser's host rules refuse much of what RFC 3986 allows a reg-name,
+	// and read a name that ends in a number as an IPv4 address.
+	httpURL = `[hH][tT][tT][pP][sS]?://((` + hostLabel + `\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?|` + ipv4Address + `|\[` + ipv6Address + `\])` +
+		`(:[0-9]{1,4})?(/` + uriSegment + `)*(\?` + uriTail + `)?(#` + uriTail + `)?`
 )
+
+// httpURLMaxLength is the maxLength pydantic gives HttpUrl (Internet
+// Explorer's limit): a uri under it is read as one (http-url).
+const httpURLMaxLength = 2083
 
 // rfc3339Duration is RFC 3339's duration (Appendix A): "P", then years,
 // months and days (each only after the one before it, from any start),
 // then "T" and hours, minutes and seconds the same way, or weeks alone.
-// Each number has at most 16 digits, as the JSON numbers a model writes
-// (maxTightDigits): unbounded, a small model runs on digits until its
-// tokens are spent ("PT622000000…").
-const rfc3339Duration = `P((` + durNum + `Y(` + durNum + `M(` + durNum + `D)?)?|` + durNum + `M(` + durNum + `D)?|` + durNum + `D)(T` + durTime + `)?|T` + durTime + `|` + durNum + `W)`
+// Each number has at most as many digits as pydantic's timedelta (the
+// schema's main writer; its parser keeps a duration under 10^9 days and
+// its time part under 2^32 seconds) takes in any combination: 5 for
+// years, 6 for months, weeks, hours and minutes, 8 for days and seconds.
+// Unbounded, a small model would also run on digits until its tokens are
+// spent ("PT622000000…").
+const rfc3339Duration = `P((` + durYears + `Y(` + durMonths + `M(` + durDays + `D)?)?|` + durMonths + `M(` + durDays + `D)?|` + durDays + `D)(T` + durTime + `)?|T` + durTime + `|` + durWeeks + `W)`
 
 const (
-	durNum  = `[0-9]{1,16}`
-	durTime = `(` + durNum + `H(` + durNum + `M(` + durNum + `S)?)?|` + durNum + `M(` + durNum + `S)?|` + durNum + `S)`
+	durYears   = `[0-9]{1,5}`
+	durMonths  = `[0-9]{1,6}`
+	durWeeks   = `[0-9]{1,6}`
+	durDays    = `[0-9]{1,8}`
+	durHours   = `[0-9]{1,6}`
+	durMinutes = `[0-9]{1,6}`
+	durSeconds = `[0-9]{1,8}`
+	durTime    = `(` + durHours + `H(` + durMinutes + `M(` + durSeconds + `S)?)?|` + durMinutes + `M(` + durSeconds + `S)?|` + durSeconds + `S)`
 )
 
 // rfc3339Date is a full-date whose day exists: 31 in the long months, 30
@@ -1170,6 +1194,9 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 			}
 		}
 		if f, ok := o.get("format"); ok {
+			if f == "uri" && hi == httpURLMaxLength {
+				f = "http-url" // pydantic's HttpUrl
+			}
 			if g, maxLen, finish := formatGrammar(f); g != nil {
 				if k == maxTexts {
 					return nil, schemaErr(path, "pattern %v beside format %v: more than %d automata (one a pattern, one each lookahead it opens with, one the format)", o.vals["pattern"], f, maxTexts)

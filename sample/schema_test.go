@@ -513,11 +513,11 @@ var schemaTable = []struct {
 			`{"v6":"1:2:3:4:5:6:7:8"}`, `{"host":"api.example.co.kr"}`, `{"host":"localhost"}`, `{"host":"a-1.b"}`,
 			`{"url":"https://example.com/a/b?q=1&r=%ED%95%9C#top"}`, `{"url":"http://[2001:db8::1]:8080/"}`, `{"url":"urn:isbn:0451450523"}`,
 			`{"url":"mailto:kim@example.co.kr"}`, `{"url":"file:///etc/hosts"}`, `{"dur":"P3Y6M4DT12H30M5S"}`, `{"dur":"PT36H"}`, `{"dur":"P2W"}`,
-			`{"dur":"P1M"}`, `{"dur":"PT0S"}`, `{"dur":"PT` + strings.Repeat("9", 16) + `S"}`, `{"short":"ab.cd"}`},
+			`{"dur":"P1M"}`, `{"dur":"PT0S"}`, `{"dur":"PT99999999S"}`, `{"dur":"P99999Y999999M99999999DT999999H999999M99999999S"}`, `{"short":"ab.cd"}`},
 		[]string{`{"v6":"1:2:3:4:5:6:7:8:9"}`, `{"v6":"1::2::3"}`, `{"v6":"12345::"}`, `{"v6":"::ffff:256.0.2.128"}`, `{"v6":":1"}`,
 			`{"host":"-a.example"}`, `{"host":"a-.example"}`, `{"host":"a..b"}`, `{"host":"example.com."}`, `{"host":"` + strings.Repeat("a", 64) + `"}`,
 			`{"url":"example.com"}`, `{"url":"http:"}`, `{"url":"https://exa mple.com"}`, `{"url":"https://example.com/%zz"}`, `{"url":"1http://x"}`,
-			`{"url":"http://[::1/"}`, `{"dur":"P"}`, `{"dur":"PT"}`, `{"dur":"P1D2Y"}`, `{"dur":"P1W2D"}`, `{"dur":"1D"}`, `{"dur":"PT1.5S"}`, `{"dur":"PT` + strings.Repeat("9", 17) + `S"}`,
+			`{"url":"http://[::1/"}`, `{"dur":"P"}`, `{"dur":"PT"}`, `{"dur":"P1D2Y"}`, `{"dur":"P1W2D"}`, `{"dur":"1D"}`, `{"dur":"PT1.5S"}`, `{"dur":"PT999999999S"}`, `{"dur":"P999999Y"}`, `{"dur":"P1000000000D"}`,
 			`{"short":"abc.def"}`}},
 	// A host name is 253 characters at most, an e-mail address 254.
 	{`{"type":"object","properties":{"host":{"type":"string","format":"hostname"},"e":{"type":"string","format":"email"}}}`,

@@ -1,6 +1,7 @@
 """Writes pydantic.jsonl: candidate strings for the formats pydantic writes
 for its own types (uuid1 ... uuid8, ipvanyaddress, ipv4interface,
-ipv6interface, ipvanyinterface), built from valid parts and then mutated
+ipv6interface, ipvanyinterface, and HttpUrl's uri under maxLength 2083,
+named http-url here), built from valid parts and then mutated
 (a character dropped, doubled, swapped or replaced), each with pydantic's
 verdict when it parses the string from JSON as that type. sample's
 TestFormatsPydanticGolden checks that the sampler never lets through a text
@@ -70,6 +71,31 @@ def prefix(limit):
     return "/" + str(rnd.randint(0, limit + 8))
 
 
+def label():
+    if rnd.random() < 0.8:
+        return rnd.choice(["a", "x1", "kim", "go-ri", "ab9", "Z", "nuri", "k-8s"])
+    return rnd.choice(["0x1f", "9", "a_b", "b%41", "-a", "12"])
+
+
+def http_url():
+    scheme = rnd.choice(["http", "https", "https", "HTTPS", "hTtP", "ftp"])
+    r = rnd.random()
+    if r < 0.2:
+        host = ipv4()
+    elif r < 0.3:
+        host = "[" + ipv6() + "]"
+    else:
+        host = ".".join(label() for _ in range(rnd.randint(1, 3)))
+    exotic = rnd.random() < 0.25  # forms Nuri does not write, some of which pydantic takes
+    port = rnd.choice([":65535", ":65536", ":99999", ":"] if exotic else ["", "", "", ":80", ":8080"])
+    segs = ["é", "a b", "(p)"] if exotic else ["", "a", "b%20c", "x;y=1", "~u"]
+    path = "".join("/" + rnd.choice(segs) for _ in range(rnd.randint(0, 3)))
+    query = rnd.choice(["", "", "?q=1", "?a=b&c=%41", "?"])
+    frag = rnd.choice(["", "", "#top", "#/x?y"])
+    user = rnd.choice(["u:p@", "@", ""]) if exotic else ""
+    return scheme + "://" + user + host + port + path + query + frag
+
+
 def mutate(text):
     if not text:
         return text
@@ -92,12 +118,16 @@ FORMATS = {
 }
 for v in "1345678":
     FORMATS["uuid" + v] = (getattr(pydantic, "UUID" + v), lambda v=v: uuid(v))
+# HttpUrl: pydantic writes it as format uri under maxLength 2083, which
+# Nuri reads as an http(s) URL ("http-url", a name of its own).
+FORMATS["http-url"] = (pydantic.HttpUrl, http_url)
+SCHEMA_FORMAT = {"http-url": "uri"}
 
 print(json.dumps({"generator": "pydantic_gen.py", "tools": "pydantic " + pydantic.VERSION, "seed": 20261207}))
 for name in sorted(FORMATS):
     typ, make = FORMATS[name]
     adapter = TypeAdapter(typ)
-    assert adapter.json_schema()["format"] == name, name
+    assert adapter.json_schema()["format"] == SCHEMA_FORMAT.get(name, name), name
     seen = set()
     while len(seen) < 300:
         text = make()

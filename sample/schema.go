@@ -281,6 +281,11 @@ type schemaNode struct {
 	// behind.
 	joinRange [][]*schemaNode
 	joinSpans [][][2]int64
+	// kArray: a union of arrays told apart as their items are written
+	// (joinArrays): arrays are the alternatives, and each item is written
+	// under arrayItem, which its first byte resolves; a frame keeps the
+	// arrays still open in num.
+	arrays []*schemaNode
 	// kArray: contains, the items' schema merged with contains, which the
 	// first minContains items are written under (minItems is at least
 	// minContains)
@@ -952,7 +957,15 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		case space:
 			return okIf(s.space(c))
 		case c == ']' && f.mode == mArrOpen:
-			return doneIf(n.min == 0)
+			return doneIf(n.arraysClose(f))
+		}
+		if n.arrays != nil {
+			// The arrays that take another item.
+			if f.num &= n.arraysTaking(f); f.num == 0 {
+				return stepFail
+			}
+			f.count++
+			return s.member(f, arrayItem)
 		}
 		if n.max >= 0 && int(f.count) >= n.max {
 			return stepFail
@@ -975,10 +988,13 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			return okIf(s.space(c))
 		case c == ',':
 			f.mode = mArrComma
+			if n.arrays != nil {
+				return okIf(n.arraysTaking(f) != 0)
+			}
 			// Unique items: another needs a value not yet written.
 			return okIf((n.max < 0 || int(f.count) < n.max) && (n.same == nil || f.used != allEnum(len(n.same))))
 		case c == ']':
-			return doneIf(int(f.count) >= n.min)
+			return doneIf(n.arraysClose(f))
 		}
 		return stepFail
 	}
@@ -1521,6 +1537,15 @@ func hexValue(c byte) byte {
 // start reads a value's first byte.
 func (s *schemaState) start(f *schemaFrame, c byte) int {
 	n := f.node
+	if n == arrayItem {
+		// An item of joined arrays: its first byte picks the arrays whose
+		// item schema here can start with it.
+		p := &s.frames[s.depth-2]
+		if n = p.node.pickItem(p, c); n == nil {
+			return stepFail
+		}
+		f.node = n
+	}
 	if s.depth >= 2 {
 		if p := &s.frames[s.depth-2]; p.node.joined != nil && p.mode == mObjValue && p.node.joinPick[p.last] == n {
 			// A joined object's property whose schemas start apart: the
@@ -1553,6 +1578,9 @@ func (s *schemaState) start(f *schemaFrame, c byte) int {
 		return okIf(c == '{')
 	case kArray:
 		f.mode = mArrOpen
+		if n.arrays != nil {
+			f.num = allEnum(len(n.arrays))
+		}
 		return okIf(c == '[')
 	case kString:
 		f.mode, f.hash = mStr, fnvOffset
@@ -1705,6 +1733,10 @@ var valueStarts = func() (t [256]bool) {
 }()
 
 var anySchema = &schemaNode{kind: kAny}
+
+// arrayItem stands for an item of joined arrays until its first byte
+// (pickItem); its kind, a union's, starts no value of its own.
+var arrayItem = &schemaNode{kind: kUnion}
 
 // allEnum is the set of all n values of an enum.
 func allEnum(n int) uint64 {

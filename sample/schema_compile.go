@@ -2160,6 +2160,11 @@ func (c *schemaCompiler) finishUnions() error {
 		if err != nil {
 			return err
 		}
+		if groups == nil { // (a oneOf's arrays may both take [], and are left apart)
+			var notes []string
+			flat, notes = joinArrays(flat, n.at)
+			c.notes = append(c.notes, notes...)
+		}
 		if len(flat) > 127 {
 			return schemaErr(n.at, "more than 127 alternatives")
 		}

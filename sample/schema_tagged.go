@@ -843,3 +843,154 @@ func tagBy(objs []*schemaNode, name string, mapping map[string]*schemaNode) (*sc
 	}
 	return t, nil
 }
+
+// joinArrays replaces the arrays among a union's alternatives (two or
+// more, with neither unique items nor contains) by one node that tells
+// them apart as their items are written (pydantic's Union[List[int],
+// List[str]], a tuple beside a list): each item's first byte leaves
+// behind the arrays whose item schema there cannot start with it, and
+// where the arrays still open give that item schemas that start alike,
+// the first one's holds. The array closes where an array still open
+// takes that many items.
+func joinArrays(flat []*schemaNode, path string) ([]*schemaNode, []string) {
+	var arrays []*schemaNode
+	at := -1
+	for i, a := range flat {
+		if a.kind != kArray || a.unique || a.contains != nil || a.same != nil {
+			continue
+		}
+		if at < 0 {
+			at = i
+		}
+		if a.arrays != nil {
+			arrays = append(arrays, a.arrays...)
+		} else {
+			arrays = append(arrays, a)
+		}
+	}
+	if len(arrays) < 2 || len(arrays) > 64 {
+		return flat, nil
+	}
+	var notes []string
+	for j, a := range arrays {
+		for k, b := range arrays[j+1:] {
+			if i, ok := itemsStartAlike(a, b); ok {
+				notes = append(notes, fmt.Sprintf("%s: arrays %d and %d give item %d schemas whose values start alike; "+
+					"where both are still open, the first one's schema holds and the other is left behind", path, j, j+1+k, i))
+			}
+		}
+	}
+	out := make([]*schemaNode, 0, len(flat))
+	for i, a := range flat {
+		switch {
+		case i == at:
+			out = append(out, &schemaNode{kind: kArray, arrays: arrays, min: -1, max: -1})
+		case a.kind != kArray || a.unique || a.contains != nil || a.same != nil:
+			out = append(out, a)
+		}
+	}
+	return out, notes
+}
+
+// itemsStartAlike is the first item at which arrays a and b give schemas
+// that are not the same but can start with the same byte.
+func itemsStartAlike(a, b *schemaNode) (int, bool) {
+	for k := range max(len(a.prefix), len(b.prefix)) + 1 {
+		x, y := a.itemAt(k), b.itemAt(k)
+		if x == nil {
+			x = anySchema
+		}
+		if y == nil {
+			y = anySchema
+		}
+		if sameScalar(x, y) || a.max >= 0 && k >= a.max || b.max >= 0 && k >= b.max {
+			continue
+		}
+		if !valuesApart(x, y) {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// sameScalar says whether schemas a and b are one, or the same scalar
+// schema compiled twice (integers, numbers and strings without bounds,
+// patterns or formats; booleans, nulls, any value).
+func sameScalar(a, b *schemaNode) bool {
+	a, b = throughRefs(a), throughRefs(b)
+	switch {
+	case a == b:
+		return true
+	case a == nil || b == nil || a.kind != b.kind || a.unique || b.unique:
+		return false
+	}
+	switch a.kind {
+	case kBoolean, kNull, kAny, kAnyObject:
+		return true
+	case kInteger:
+		return a.lo == b.lo && a.hi == b.hi && a.mult == b.mult && a.bounded == b.bounded
+	case kNumber:
+		return a.nb == nil && b.nb == nil
+	case kString:
+		return a.texts[0] == nil && b.texts[0] == nil && a.min == b.min && a.max == b.max
+	}
+	return false
+}
+
+// itemAt is array a's schema for its item k (nil: any).
+func (a *schemaNode) itemAt(k int) *schemaNode {
+	if k < len(a.prefix) {
+		return a.prefix[k]
+	}
+	return a.values
+}
+
+// arraysTaking is the joined arrays still open in frame f that take an
+// item after the f.count written.
+func (n *schemaNode) arraysTaking(f *schemaFrame) uint64 {
+	var out uint64
+	for m := f.num; m != 0; m &= m - 1 {
+		j := bits.TrailingZeros64(m)
+		if a := n.arrays[j]; a.max < 0 || int(f.count) < a.max {
+			out |= 1 << j
+		}
+	}
+	return out
+}
+
+// arraysClose says whether the array in frame f may end: after f.count
+// items, at least its minimum (or, joined, an open array's).
+func (n *schemaNode) arraysClose(f *schemaFrame) bool {
+	if n.arrays == nil {
+		return int(f.count) >= n.min
+	}
+	for m := f.num; m != 0; m &= m - 1 {
+		if int(f.count) >= n.arrays[bits.TrailingZeros64(m)].min {
+			return true
+		}
+	}
+	return false
+}
+
+// pickItem is the schema of the item of joined arrays frame p writes
+// (its f.count-th) that starts with c: the first open array's whose item
+// schema can start with c. The arrays whose schema there is another are
+// left behind; none, nil.
+func (n *schemaNode) pickItem(p *schemaFrame, c byte) *schemaNode {
+	k := int(p.count) - 1
+	var pick *schemaNode
+	var open uint64
+	for m := p.num; m != 0; m &= m - 1 {
+		j := bits.TrailingZeros64(m)
+		item := n.arrays[j].itemAt(k)
+		if item == nil {
+			item = anySchema
+		}
+		if !item.firstBytes()[c] || pick != nil && !sameScalar(item, pick) {
+			continue
+		}
+		pick, open = item, open|1<<j
+	}
+	p.num = open
+	return pick
+}

@@ -601,6 +601,17 @@ var schemaTable = []struct {
 	{`{"type":"object","patternProperties":{"^s_":{"type":"string"}},"additionalProperties":false,"required":["s_a","n"],"properties":{"n":{"type":"null"}}}`,
 		[]string{`{"n":null,"s_a":"x"}`},
 		[]string{`{"n":null,"s_a":1}`, `{"n":null}`, `{"s_a":"x","n":null}`}},
+	// Arrays told apart as their items are written (Union[List[int],
+	// List[str]], a tuple beside a list).
+	{`{"anyOf":[{"type":"array","items":{"type":"integer"}},{"type":"array","items":{"type":"string"},"maxItems":2}]}`,
+		[]string{`[1,2,3]`, `["a","b"]`, `[]`},
+		[]string{`[1,"a"]`, `["a",1]`, `["a","b","c"]`, `[null]`}},
+	{`{"anyOf":[{"type":"array","prefixItems":[{"type":"integer"},{"type":"integer"}],"items":false,"minItems":2},{"type":"array","items":{"type":"string"},"minItems":1},{"type":"null"}]}`,
+		[]string{`[1,2]`, `["x","y","z"]`, `null`},
+		[]string{`[1]`, `[1,2,3]`, `[1,"x"]`, `[]`}},
+	{`{"anyOf":[{"type":"array","prefixItems":[{"type":"integer"}],"items":false,"minItems":1},{"type":"array","items":{"type":"integer"},"minItems":3}]}`,
+		[]string{`[1]`, `[1,2,3]`, `[4,5,6,7]`},
+		[]string{`[1,2]`, `[]`}},
 	// Formats pydantic writes for its own types, and OpenAPI's int32.
 	{`{"type":"object","properties":{"id":{"type":"string","format":"uuid4"},"ip":{"type":"string","format":"ipvanyaddress"},"net":{"type":"string","format":"ipvanyinterface"},` +
 		`"n":{"type":"integer","format":"int32"}}}`,
@@ -825,6 +836,12 @@ func TestSchemaNotes(t *testing.T) {
 			nil}, // ranges: told apart by the value
 		{`{"anyOf":[{"type":"object","properties":{"k":{"type":"integer","maximum":1}}},{"type":"object","properties":{"k":{"type":"integer","minimum":5},"y":{"type":"null"}},"required":["k","y"]}]}`,
 			[]string{`property "k"`}}, // ranges with a gap
+		{`{"anyOf":[{"type":"array","items":{"type":"object","properties":{"a":{"type":"integer"}}}},{"type":"array","items":{"type":"object","properties":{"b":{"type":"integer"}}}}]}`,
+			[]string{`arrays 0 and 1 give item 0`}},
+		{`{"anyOf":[{"type":"array","items":{"type":"integer"}},{"type":"array","prefixItems":[{"type":"integer"}],"items":{"type":"string"}}]}`,
+			nil}, // the same integer first, then items that start apart
+		{`{"anyOf":[{"type":"array","items":{"type":"integer"}},{"type":"array","prefixItems":[{"type":"integer"}],"items":{"type":"integer","maximum":5}}]}`,
+			[]string{`arrays 0 and 1 give item 1`}},
 		{`{"anyOf":[{"type":"object","properties":{"t":{"type":"string"},"u":{"type":"string","maxLength":1}},"required":["t"]},{"type":"object","properties":{"t":{"type":"string"},"u":{"type":"string","minLength":3}},"required":["t"]}]}`,
 			[]string{`property "u"`}},
 		{`{"anyOf":[{"type":"object","properties":{"k":{"const":1},"u":{"type":"string","maxLength":1}},"required":["k"]},{"type":"object","properties":{"k":{"const":2},"u":{"type":"string","minLength":3}},"required":["k","u"]}]}`,
@@ -2916,6 +2933,9 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 			`{"type":"object","properties":{"n":{"type":"string","maxLength":2},"v":{"type":"string","maxLength":2},"l":{"const":"ko"}},"required":["n","v","l"]},` +
 			`{"type":"object","properties":{"n":{"type":"string","maxLength":2},"v":{"type":"integer","minimum":-9,"maximum":9},"u":{"enum":["m","g"]},"x":{"type":"null"}},"required":["n","u","x"]}]},"minItems":1,"maxItems":3}`,
 		`{"type":"object","properties":{"a":{"type":"integer","minimum":0,"maximum":20},"b":{"type":"boolean"},"c":{"type":"null"}},"dependencies":{"a":["b"],"c":{"properties":{"a":{"maximum":3}},"required":["b"]}}}`,
+		// Arrays told apart by their items.
+		`{"type":"object","properties":{"v":{"anyOf":[{"type":"array","items":{"type":"integer","minimum":0,"maximum":9},"maxItems":3},{"type":"array","prefixItems":[{"type":"boolean"},{"type":"integer","minimum":0,"maximum":9}],"items":false,"minItems":2},` +
+			`{"type":"array","items":{"enum":["a","b"]},"minItems":1,"maxItems":2}]}},"required":["v"]}`,
 		// Joined objects whose property differs in its range alone.
 		`{"type":"array","items":{"type":"object","properties":{"a":{"type":"integer","minimum":-3,"maximum":30},"s":{"type":"string","maxLength":4},"c":{"type":"null"}},` +
 			`"dependentSchemas":{"c":{"properties":{"a":{"maximum":3},"s":{"minLength":2}}}}},"minItems":1,"maxItems":3}`,

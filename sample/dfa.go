@@ -25,6 +25,9 @@ type stringDFA struct {
 	sink   int32
 	escape map[int32]bool // negate: whether a state reaches one the grammar does not take
 	chars  [][]byte       // negate: one character of each class the grammar tells apart
+	// look, where set, is the automaton: a pattern with lookaheads inside
+	// it (lookaheadTexts), whose states are its own
+	look *lookDFA
 }
 
 // dfaState is a grammar state and the transitions found from it: a few
@@ -193,6 +196,9 @@ func (d *stringDFA) step(s int32, c byte) int32 {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.look != nil {
+		return d.look.step(s, c)
+	}
 	to, full := d.rawStep(s, c)
 	switch {
 	case full:
@@ -232,5 +238,8 @@ func (d *stringDFA) accepts(s int32) bool {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.look != nil {
+		return d.look.accepts(s)
+	}
 	return d.states[s].st.whole() != d.negate
 }

@@ -61,6 +61,14 @@ func TestECMALookaheadsGolden(t *testing.T) {
 	checkECMAGolden(t, "lookahead.jsonl", 250, 10, patternAutomata)
 }
 
+// Patterns with lookaheads inside them (after a part of any length,
+// within an alternative, in a repeated group, in a search), to node's
+// RegExp (midlook.jsonl, written by midlook.mjs): each string held to the
+// pattern's automaton, an alternating one made deterministic.
+func TestECMAMidLookaheadsGolden(t *testing.T) {
+	checkECMAGolden(t, "midlook.jsonl", 250, 20, patternAutomata)
+}
+
 // Patterns that end with lookbehinds before their $ (and some open with
 // a lookahead), to node's RegExp (lookbehind.jsonl, written by
 // lookbehind.mjs), held to the pattern's automata as a string's text is.

@@ -107,6 +107,10 @@ type gbuild struct {
 	rules [][][]gElem
 	names []string
 	size  int
+	// markers: the pattern's private-use characters U+F0000… stand for
+	// its lookaheads (lookaheadTexts), each a rune of its own past
+	// Unicode, which no text holds
+	markers bool
 }
 
 func ruleRef(r int32) gElem { return gElem{kind: gRule, rule: r} }

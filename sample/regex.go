@@ -44,6 +44,12 @@ func CompileRegex(pattern string) (*Grammar, error) {
 // \z) any text may follow. The pattern is ECMA-262's (ecmaToRE2), as JSON
 // Schema says.
 func compileSearch(pattern string) (*Grammar, error) {
+	return compileSearchMarked(pattern, false)
+}
+
+// compileSearchMarked is compileSearch, the lookaheads' marker
+// characters read as markers where markers is set.
+func compileSearchMarked(pattern string, markers bool) (*Grammar, error) {
 	anyText := func() *syntax.Regexp {
 		return &syntax.Regexp{Op: syntax.OpStar, Sub: []*syntax.Regexp{{Op: syntax.OpAnyChar}}}
 	}
@@ -85,9 +91,9 @@ func compileSearch(pattern string) (*Grammar, error) {
 	case 0:
 		return nil, fmt.Errorf("%w: %w: its anchors hold nowhere, so it matches no text", ErrGrammar, errNoValue)
 	case 1:
-		return regexGrammar(branches[0])
+		return regexGrammarMarked(branches[0], markers)
 	}
-	return regexGrammar(&syntax.Regexp{Op: syntax.OpAlternate, Sub: branches})
+	return regexGrammarMarked(&syntax.Regexp{Op: syntax.OpAlternate, Sub: branches}, markers)
 }
 
 // topAlternatives splits an ECMA-262 pattern at the | outside any group
@@ -117,14 +123,21 @@ func patternTexts(src string) ([]*stringDFA, error) {
 	if err != nil {
 		return nil, err
 	}
+	var out []*stringDFA
 	if i := lookaroundAt(rest); i >= 0 {
-		return nil, fmt.Errorf("%w: lookaround at %q: supported only as lookaheads opening the pattern, ^(?=A) and ^(?!A) (or after a part of fixed length, outside any group), and lookbehinds ending it, (?<=A)$ and (?<!A)$", ErrGrammar, rest[i:min(len(rest), i+8)])
+		// Lookaheads further in: one automaton of the pattern and them.
+		d, err := lookaheadTexts(rest)
+		if err != nil {
+			return nil, fmt.Errorf("%w: lookaround at %q: %w", ErrGrammar, rest[i:min(len(rest), i+8)], err)
+		}
+		out = append(out, d)
+	} else {
+		g, err := compileSearch(rest)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, newStringDFA(g))
 	}
-	g, err := compileSearch(rest)
-	if err != nil {
-		return nil, err
-	}
-	out := []*stringDFA{newStringDFA(g)}
 	for _, a := range aheads {
 		src, what := "^(?:"+a.body+")", "lookahead"
 		if a.behind {
@@ -363,7 +376,11 @@ func patternBytes(src string, from int) iter.Seq2[int, int] {
 
 // regexGrammar lowers a parsed expression, anchors taken off.
 func regexGrammar(re *syntax.Regexp) (*Grammar, error) {
-	b := &gbuild{}
+	return regexGrammarMarked(re, false)
+}
+
+func regexGrammarMarked(re *syntax.Regexp, markers bool) (*Grammar, error) {
+	b := &gbuild{markers: markers}
 	root := b.newRule("root")
 	seq, err := regexSeq(b, re)
 	if err != nil {
@@ -408,6 +425,11 @@ func regexSeq(b *gbuild, re *syntax.Regexp) ([]gElem, error) {
 	case syntax.OpLiteral:
 		var seq []gElem
 		for _, r := range re.Rune {
+			if b.markers && r >= markerChar && r < markerChar+maxLookaheads {
+				m := lookMarker(int(r - markerChar))
+				seq = append(seq, charsElem([]runeRange{{m, m}}))
+				continue
+			}
 			rs := []runeRange{{r, r}}
 			if re.Flags&syntax.FoldCase != 0 {
 				for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {

@@ -1217,7 +1217,7 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 			var gs []*Grammar
 			for _, d := range n.texts {
 				if d != nil {
-					gs = append(gs, d.m.g)
+					gs = append(gs, d.grammars()...)
 				}
 			}
 			// Texts whose automata tell more classes of characters apart

@@ -1,0 +1,375 @@
+package sample
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Lookaheads inside a pattern (pydantic's condecimal writes
+// `(?:\d{0,3}|(?=[\d.]{1,6}0*$)\d{0,3}\.\d{0,2}0*$)`; "a line without
+// foo" is `^(?:(?!foo).)*$`) hold where they stand: the text after that
+// point must (or, negative, must not) start with a match of the body.
+// Each lookahead becomes a marker, a character of its own past Unicode,
+// in the pattern's automaton; crossing one starts an obligation, the
+// body's automaton from that point on, which the text must meet. A state
+// of the whole is the set of the pattern's states each with the
+// obligations still open on its way: an alternating automaton made
+// deterministic as the text is written.
+
+const (
+	// markerChar is the private-use character that stands for lookahead
+	// i (markerChar+i) in the pattern handed to the parser.
+	markerChar    = 0xF0000
+	maxLookaheads = 16
+)
+
+// lookMarker is the rune lookahead i is in the pattern's grammar: past
+// Unicode, so no text's character is one.
+func lookMarker(i int) rune { return utf8.MaxRune + 1 + rune(i) }
+
+// lookDFA is a pattern's automaton with its lookaheads.
+type lookDFA struct {
+	main   *stringDFA // the pattern, its lookaheads markers
+	bodies []lookBody
+	states [][]lookConfig
+	index  map[string]int32
+	edges  map[uint64]int32 // state<<8 | byte → state (-1: none)
+	live   map[int32]bool
+	marks  map[uint64]int32 // main state<<8 | lookahead → main state past its marker (-1: none)
+	chars  [][]byte         // one character of each class the automata tell apart
+	key    []byte
+}
+
+type lookBody struct {
+	d      *stringDFA // the body's match at the start of the rest: ^(?:body)
+	negate bool
+}
+
+// lookConfig is a state of the pattern with the obligations open on its
+// way, sorted.
+type lookConfig struct {
+	p    int32
+	obls []lookObl
+}
+
+type lookObl struct {
+	i int32 // the lookahead
+	x int32 // its body's state
+}
+
+// lookaheadTexts is the automaton of an ECMA-262 pattern (searched, as
+// JSON Schema's) with lookaheads anywhere in it, none within another.
+// Lookbehinds there are refused.
+func lookaheadTexts(src string) (*stringDFA, error) {
+	var b strings.Builder
+	var bodies []lookBody
+	from := 0
+	for j := range patternBytes(src, 0) {
+		if j < from {
+			continue
+		}
+		rest := src[j:]
+		if strings.HasPrefix(rest, "(?<=") || strings.HasPrefix(rest, "(?<!") {
+			return nil, fmt.Errorf("a lookbehind inside the pattern is not supported (only (?<=A)$ and (?<!A)$ at its end)")
+		}
+		if !strings.HasPrefix(rest, "(?=") && !strings.HasPrefix(rest, "(?!") {
+			continue
+		}
+		end, err := groupEnd(src, j)
+		if err != nil {
+			return nil, err
+		}
+		body := src[j+3 : end-1]
+		if lookaroundAt(body) >= 0 {
+			return nil, fmt.Errorf("a lookaround within a lookahead is not supported")
+		}
+		if len(bodies) == maxLookaheads {
+			return nil, fmt.Errorf("more than %d lookaheads", maxLookaheads)
+		}
+		g, err := compileSearch("^(?:" + body + ")")
+		if err != nil {
+			return nil, fmt.Errorf("lookahead (%s): %w", body, err)
+		}
+		d := newStringDFA(g)
+		d.escape = map[int32]bool{}
+		d.chars, _ = charClasses(g)
+		b.WriteString(src[from:j])
+		fmt.Fprintf(&b, `\u{%X}`, markerChar+len(bodies))
+		bodies = append(bodies, lookBody{d: d, negate: src[j+2] == '!'})
+		from = end
+	}
+	b.WriteString(src[from:])
+	if strings.ContainsFunc(src, func(r rune) bool { return r >= markerChar && r < markerChar+maxLookaheads }) {
+		return nil, fmt.Errorf("the pattern holds the private-use characters U+F0000… that stand for lookaheads")
+	}
+	g, err := compileSearchMarked(b.String(), true)
+	if err != nil {
+		return nil, err
+	}
+	l := &lookDFA{main: newStringDFA(g), bodies: bodies, index: map[string]int32{}, edges: map[uint64]int32{},
+		live: map[int32]bool{}, marks: map[uint64]int32{}}
+	gs := []*Grammar{g}
+	for _, body := range bodies {
+		gs = append(gs, body.d.m.g)
+	}
+	l.chars, _ = charClasses(gs...)
+	if l.intern(l.closure([]lookConfig{{p: 0}})) != 0 || !l.isLive(0) {
+		return nil, fmt.Errorf("%w: the pattern with its lookaheads refuses every text", errNoValue)
+	}
+	return &stringDFA{m: gmatcher{g: g}, look: l}, nil
+}
+
+// closure adds to cs the configurations past each marker a pattern state
+// can cross (at a character's boundary), each starting its lookahead's
+// obligation; obligations met or broken at once are settled.
+func (l *lookDFA) closure(cs []lookConfig) []lookConfig {
+	for k := 0; k < len(cs); k++ {
+		c := cs[k]
+		if !l.main.atBoundary(c.p) {
+			continue
+		}
+		for i := range l.bodies {
+			p := l.markStep(c.p, i)
+			if p < 0 {
+				continue
+			}
+			if n, ok := l.settle(lookConfig{p: p, obls: append(slices.Clone(c.obls), lookObl{int32(i), 0})}); ok && !slices.ContainsFunc(cs, n.equal) {
+				cs = append(cs, n)
+			}
+		}
+	}
+	return cs
+}
+
+// markStep is the main automaton's state past lookahead i's marker from
+// state p.
+func (l *lookDFA) markStep(p int32, i int) int32 {
+	k := uint64(p)<<8 | uint64(i)
+	if to, ok := l.marks[k]; ok {
+		return to
+	}
+	to := l.main.stepRune(p, lookMarker(i))
+	l.marks[k] = to
+	return to
+}
+
+// settle applies the obligations' rules to c: one whose body can no
+// longer match is broken (positive: c dies) or met (negative: dropped);
+// one whose body has matched whatever follows is met (positive: dropped)
+// or broken (negative: c dies). It says whether c lives.
+func (l *lookDFA) settle(c lookConfig) (lookConfig, bool) {
+	var kept []lookObl
+	for _, o := range c.obls {
+		body := l.bodies[o.i]
+		switch {
+		case o.x < 0:
+			if !body.negate {
+				return c, false
+			}
+		case body.d.atBoundary(o.x) && body.d.universal(o.x):
+			if body.negate {
+				return c, false
+			}
+		default:
+			if !slices.Contains(kept, o) {
+				kept = append(kept, o)
+			}
+		}
+	}
+	slices.SortFunc(kept, func(a, b lookObl) int {
+		if a.i != b.i {
+			return int(a.i - b.i)
+		}
+		return int(a.x - b.x)
+	})
+	c.obls = kept
+	return c, true
+}
+
+func (c lookConfig) equal(o lookConfig) bool {
+	return c.p == o.p && slices.Equal(c.obls, o.obls)
+}
+
+// intern is the number of the state of configurations cs, -1 where the
+// automaton is full.
+func (l *lookDFA) intern(cs []lookConfig) int32 {
+	slices.SortFunc(cs, func(a, b lookConfig) int {
+		if a.p != b.p {
+			return int(a.p - b.p)
+		}
+		return slices.CompareFunc(a.obls, b.obls, func(x, y lookObl) int {
+			if x.i != y.i {
+				return int(x.i - y.i)
+			}
+			return int(x.x - y.x)
+		})
+	})
+	cs = slices.CompactFunc(cs, lookConfig.equal)
+	k := l.key[:0]
+	for _, c := range cs {
+		k = binary.LittleEndian.AppendUint32(k, uint32(c.p))
+		k = binary.LittleEndian.AppendUint32(k, uint32(len(c.obls)))
+		for _, o := range c.obls {
+			k = binary.LittleEndian.AppendUint32(k, uint32(o.i))
+			k = binary.LittleEndian.AppendUint32(k, uint32(o.x))
+		}
+	}
+	l.key = k
+	if id, ok := l.index[string(k)]; ok {
+		return id
+	}
+	if len(l.states) >= maxDFAStates {
+		return -1
+	}
+	l.states = append(l.states, cs)
+	id := int32(len(l.states) - 1)
+	l.index[string(k)] = id
+	return id
+}
+
+// rawStep is the state after byte c from state s (-1: none), without
+// asking whether a match can still follow.
+func (l *lookDFA) rawStep(s int32, c byte) int32 {
+	k := uint64(s)<<8 | uint64(c)
+	if to, ok := l.edges[k]; ok {
+		return to
+	}
+	var next []lookConfig
+	for _, cf := range l.states[s] {
+		p := l.main.step(cf.p, c)
+		if p < 0 {
+			continue
+		}
+		n := lookConfig{p: p, obls: make([]lookObl, len(cf.obls))}
+		for j, o := range cf.obls {
+			n.obls[j] = lookObl{o.i, l.bodies[o.i].d.step(o.x, c)}
+		}
+		if n, ok := l.settle(n); ok {
+			next = append(next, n)
+		}
+	}
+	to := int32(-1)
+	if len(next) > 0 {
+		to = l.intern(l.closure(next))
+	}
+	l.edges[k] = to
+	return to
+}
+
+// step is the state after byte c from state s, -1 where no match can
+// follow any more.
+func (l *lookDFA) step(s int32, c byte) int32 {
+	to := l.rawStep(s, c)
+	if to >= 0 && l.main.atBoundary(l.states[to][0].p) && !l.isLive(to) {
+		return -1 // (within a character, its ending is the caller's to judge)
+	}
+	return to
+}
+
+// accepts says whether the text that led to state s matches: a
+// configuration the pattern accepts whose open obligations hold at the
+// text's end (a body that matches the empty rest, or a negative one that
+// does not).
+func (l *lookDFA) accepts(s int32) bool {
+	for _, c := range l.states[s] {
+		if !l.main.accepts(c.p) {
+			continue
+		}
+		ok := true
+		for _, o := range c.obls {
+			if l.bodies[o.i].d.accepts(o.x) == l.bodies[o.i].negate {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// isLive says whether some text leads from state s to one that accepts:
+// a search over one character of each class the automata tell apart
+// (the obligations can make a state that survives a dead end).
+func (l *lookDFA) isLive(s int32) bool {
+	if v, ok := l.live[s]; ok {
+		return v
+	}
+	seen := map[int32]bool{s: true}
+	level := []int32{s}
+	found := false
+	for len(level) > 0 && !found {
+		var next []int32
+		for _, from := range level {
+			if l.accepts(from) {
+				found = true
+				break
+			}
+			if v, ok := l.live[from]; ok && from != s {
+				if v {
+					found = true
+					break
+				}
+				continue
+			}
+			for _, ch := range l.chars {
+				to := from
+				for _, c := range ch {
+					if to = l.rawStep(to, c); to < 0 {
+						break
+					}
+				}
+				if to >= 0 && !seen[to] {
+					seen[to] = true
+					next = append(next, to)
+				}
+			}
+		}
+		level = next
+	}
+	l.live[s] = found
+	return found
+}
+
+// stepRune is the state after rune r from state s (at a character's
+// boundary), -1 where none.
+func (d *stringDFA) stepRune(s int32, r rune) int32 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.scratch.copyFrom(&d.states[s].st)
+	if !d.scratch.stepRune(r) {
+		return -1
+	}
+	return d.intern(&d.scratch)
+}
+
+// atBoundary says whether state s is between characters.
+func (d *stringDFA) atBoundary(s int32) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.states[s].st.np == 0
+}
+
+// universal says whether every text after state s leads to one that
+// accepts (d.escape and d.chars set).
+func (d *stringDFA) universal(s int32) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.states[s].st.whole() && !d.escapes(s)
+}
+
+// grammars are the grammars d's automaton steps: its own, and with
+// lookaheads, theirs.
+func (d *stringDFA) grammars() []*Grammar {
+	gs := []*Grammar{d.m.g}
+	if d.look != nil {
+		for _, b := range d.look.bodies {
+			gs = append(gs, b.d.m.g)
+		}
+	}
+	return gs
+}

@@ -3275,8 +3275,9 @@ func TestSchemaConcurrentConstraints(t *testing.T) {
 		`"pw":{"type":"string","pattern":"^(?=.*[A-Z])(?!.*x).{4,8}$"},` +
 		`"d":{"type":"string","format":"date","pattern":"^2026"},` +
 		`"set":{"type":"array","items":{"type":"string","maxLength":2},"uniqueItems":true,"maxItems":4},` +
-		`"m":{"type":"object","additionalProperties":{"type":"integer"},"maxProperties":3}},` +
-		`"required":["pw","d","set","m"]}`)
+		`"m":{"type":"object","additionalProperties":{"type":"integer"},"maxProperties":3},` +
+		`"t":{"type":"string","pattern":"^(?:(?!ab)[a-e])*(?=c|$)","maxLength":5}},` +
+		`"required":["pw","d","set","m","t"]}`)
 	alone, err := CompileJSONSchema(schema)
 	if err != nil {
 		t.Fatal(err)

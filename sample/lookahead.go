@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 )
 
-// Lookaheads inside a pattern (pydantic's condecimal writes
+// Lookarounds inside a pattern (pydantic's condecimal writes
 // `(?:\d{0,3}|(?=[\d.]{1,6}0*$)\d{0,3}\.\d{0,2}0*$)`; "a line without
 // foo" is `^(?:(?!foo).)*$`) hold where they stand: the text after that
 // point must (or, negative, must not) start with a match of the body.
@@ -17,7 +17,9 @@ import (
 // body's automaton from that point on, which the text must meet. A state
 // of the whole is the set of the pattern's states each with the
 // obligations still open on its way: an alternating automaton made
-// deterministic as the text is written.
+// deterministic as the text is written. A lookbehind is a marker too,
+// crossed where the text so far ends (or not) in its body's match, which
+// a tracker of it, run from the text's start, tells.
 
 const (
 	// markerChar is the private-use character that stands for lookahead
@@ -34,7 +36,7 @@ func lookMarker(i int) rune { return utf8.MaxRune + 1 + rune(i) }
 type lookDFA struct {
 	main   *stringDFA // the pattern, its lookaheads markers
 	bodies []lookBody
-	states [][]lookConfig
+	states []lookState
 	index  map[string]int32
 	edges  map[uint64]int32 // state<<8 | byte → state (-1: none)
 	live   map[int32]bool
@@ -44,8 +46,18 @@ type lookDFA struct {
 }
 
 type lookBody struct {
-	d      *stringDFA // the body's match at the start of the rest: ^(?:body)
-	negate bool
+	// d: a lookahead's body matching at the start of the rest,
+	// ^(?:body); a lookbehind's matching at the end of the text so far,
+	// (?:body)$, run from the text's start (a tracker)
+	d              *stringDFA
+	negate, behind bool
+}
+
+// lookState is a state of the whole: the configurations, and each
+// lookbehind's tracker state (none for a lookahead).
+type lookState struct {
+	cs []lookConfig
+	tr []int32
 }
 
 // lookConfig is a state of the pattern with the obligations open on its
@@ -61,8 +73,7 @@ type lookObl struct {
 }
 
 // lookaheadTexts is the automaton of an ECMA-262 pattern (searched, as
-// JSON Schema's) with lookaheads anywhere in it, none within another.
-// Lookbehinds there are refused.
+// JSON Schema's) with lookarounds anywhere in it, none within another.
 func lookaheadTexts(src string) (*stringDFA, error) {
 	var b strings.Builder
 	var bodies []lookBody
@@ -72,33 +83,41 @@ func lookaheadTexts(src string) (*stringDFA, error) {
 			continue
 		}
 		rest := src[j:]
-		if strings.HasPrefix(rest, "(?<=") || strings.HasPrefix(rest, "(?<!") {
-			return nil, fmt.Errorf("a lookbehind inside the pattern is not supported (only (?<=A)$ and (?<!A)$ at its end)")
-		}
-		if !strings.HasPrefix(rest, "(?=") && !strings.HasPrefix(rest, "(?!") {
+		behind := strings.HasPrefix(rest, "(?<=") || strings.HasPrefix(rest, "(?<!")
+		if !behind && !strings.HasPrefix(rest, "(?=") && !strings.HasPrefix(rest, "(?!") {
 			continue
 		}
 		end, err := groupEnd(src, j)
 		if err != nil {
 			return nil, err
 		}
-		body := src[j+3 : end-1]
+		open := 3
+		if behind {
+			open = 4
+		}
+		body := src[j+open : end-1]
 		if lookaroundAt(body) >= 0 {
-			return nil, fmt.Errorf("a lookaround within a lookahead is not supported")
+			return nil, fmt.Errorf("a lookaround within a lookaround is not supported")
 		}
 		if len(bodies) == maxLookaheads {
-			return nil, fmt.Errorf("more than %d lookaheads", maxLookaheads)
+			return nil, fmt.Errorf("more than %d lookarounds", maxLookaheads)
 		}
-		g, err := compileSearch("^(?:" + body + ")")
+		// A lookahead's body matches at the start of the rest; a
+		// lookbehind's, at the end of the text so far.
+		what, bodySrc := "lookahead", "^(?:"+body+")"
+		if behind {
+			what, bodySrc = "lookbehind", "(?:"+body+")$"
+		}
+		g, err := compileSearch(bodySrc)
 		if err != nil {
-			return nil, fmt.Errorf("lookahead (%s): %w", body, err)
+			return nil, fmt.Errorf("%s (%s): %w", what, body, err)
 		}
 		d := newStringDFA(g)
 		d.escape = map[int32]bool{}
 		d.chars, _ = charClasses(g)
 		b.WriteString(src[from:j])
 		fmt.Fprintf(&b, `\u{%X}`, markerChar+len(bodies))
-		bodies = append(bodies, lookBody{d: d, negate: src[j+2] == '!'})
+		bodies = append(bodies, lookBody{d: d, negate: src[j+open-1] == '!', behind: behind})
 		from = end
 	}
 	b.WriteString(src[from:])
@@ -116,7 +135,8 @@ func lookaheadTexts(src string) (*stringDFA, error) {
 		gs = append(gs, body.d.m.g)
 	}
 	l.chars, _ = charClasses(gs...)
-	if l.intern(l.closure([]lookConfig{{p: 0}})) != 0 || !l.isLive(0) {
+	tr := make([]int32, len(bodies)) // the trackers' start states
+	if l.intern(l.closure([]lookConfig{{p: 0}}, tr), tr) != 0 || !l.isLive(0) {
 		return nil, fmt.Errorf("%w: the pattern with its lookaheads refuses every text", errNoValue)
 	}
 	return &stringDFA{m: gmatcher{g: g}, look: l}, nil
@@ -125,18 +145,30 @@ func lookaheadTexts(src string) (*stringDFA, error) {
 // closure adds to cs the configurations past each marker a pattern state
 // can cross (at a character's boundary), each starting its lookahead's
 // obligation; obligations met or broken at once are settled.
-func (l *lookDFA) closure(cs []lookConfig) []lookConfig {
+func (l *lookDFA) closure(cs []lookConfig, tr []int32) []lookConfig {
 	for k := 0; k < len(cs); k++ {
 		c := cs[k]
 		if !l.main.atBoundary(c.p) {
 			continue
 		}
-		for i := range l.bodies {
+		for i, body := range l.bodies {
 			p := l.markStep(c.p, i)
 			if p < 0 {
 				continue
 			}
-			if n, ok := l.settle(lookConfig{p: p, obls: append(slices.Clone(c.obls), lookObl{int32(i), 0})}); ok && !slices.ContainsFunc(cs, n.equal) {
+			n := lookConfig{p: p, obls: c.obls}
+			if body.behind {
+				// The text so far must end (or not) in a match.
+				if body.d.accepts(tr[i]) == body.negate {
+					continue
+				}
+			} else {
+				var ok bool
+				if n, ok = l.settle(lookConfig{p: p, obls: append(slices.Clone(c.obls), lookObl{int32(i), 0})}); !ok {
+					continue
+				}
+			}
+			if !slices.ContainsFunc(cs, n.equal) {
 				cs = append(cs, n)
 			}
 		}
@@ -195,7 +227,7 @@ func (c lookConfig) equal(o lookConfig) bool {
 
 // intern is the number of the state of configurations cs, -1 where the
 // automaton is full.
-func (l *lookDFA) intern(cs []lookConfig) int32 {
+func (l *lookDFA) intern(cs []lookConfig, tr []int32) int32 {
 	slices.SortFunc(cs, func(a, b lookConfig) int {
 		if a.p != b.p {
 			return int(a.p - b.p)
@@ -217,6 +249,11 @@ func (l *lookDFA) intern(cs []lookConfig) int32 {
 			k = binary.LittleEndian.AppendUint32(k, uint32(o.x))
 		}
 	}
+	for i, t := range tr {
+		if l.bodies[i].behind {
+			k = binary.LittleEndian.AppendUint32(k, uint32(t))
+		}
+	}
 	l.key = k
 	if id, ok := l.index[string(k)]; ok {
 		return id
@@ -224,7 +261,7 @@ func (l *lookDFA) intern(cs []lookConfig) int32 {
 	if len(l.states) >= maxDFAStates {
 		return -1
 	}
-	l.states = append(l.states, cs)
+	l.states = append(l.states, lookState{cs: cs, tr: slices.Clone(tr)})
 	id := int32(len(l.states) - 1)
 	l.index[string(k)] = id
 	return id
@@ -238,7 +275,16 @@ func (l *lookDFA) rawStep(s int32, c byte) int32 {
 		return to
 	}
 	var next []lookConfig
-	for _, cf := range l.states[s] {
+	tr := make([]int32, len(l.bodies))
+	for i, body := range l.bodies {
+		if body.behind {
+			if tr[i] = body.d.step(l.states[s].tr[i], c); tr[i] < 0 {
+				l.edges[k] = -1 // (its automaton full)
+				return -1
+			}
+		}
+	}
+	for _, cf := range l.states[s].cs {
 		p := l.main.step(cf.p, c)
 		if p < 0 {
 			continue
@@ -253,7 +299,7 @@ func (l *lookDFA) rawStep(s int32, c byte) int32 {
 	}
 	to := int32(-1)
 	if len(next) > 0 {
-		to = l.intern(l.closure(next))
+		to = l.intern(l.closure(next, tr), tr)
 	}
 	l.edges[k] = to
 	return to
@@ -263,7 +309,7 @@ func (l *lookDFA) rawStep(s int32, c byte) int32 {
 // follow any more.
 func (l *lookDFA) step(s int32, c byte) int32 {
 	to := l.rawStep(s, c)
-	if to >= 0 && l.main.atBoundary(l.states[to][0].p) && !l.isLive(to) {
+	if to >= 0 && l.main.atBoundary(l.states[to].cs[0].p) && !l.isLive(to) {
 		return -1 // (within a character, its ending is the caller's to judge)
 	}
 	return to
@@ -274,7 +320,7 @@ func (l *lookDFA) step(s int32, c byte) int32 {
 // text's end (a body that matches the empty rest, or a negative one that
 // does not).
 func (l *lookDFA) accepts(s int32) bool {
-	for _, c := range l.states[s] {
+	for _, c := range l.states[s].cs {
 		if !l.main.accepts(c.p) {
 			continue
 		}

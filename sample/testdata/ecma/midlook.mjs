@@ -2,6 +2,7 @@
 // inside them, (?=A) or (?!A) (A sometimes anchored at the end too): after
 // a part of any length, within one alternative of a group, in a repeated
 // group ("a line without foo", ^(?:(?!foo).)*$), in an unanchored search;
+// or with a lookbehind, (?<=A) or (?<!A), between two parts;
 // each with short strings of gen.mjs's awkward characters and whether
 // node's RegExp (u flag, as Ajv compiles a schema's pattern) finds a match
 // in them. sample's TestECMAMidLookaheadsGolden holds each string to the
@@ -32,7 +33,10 @@ writeCases({
   name: "midlook.mjs", seed: 20261208, count: 300, chars, maxLen: 5, int, pick,
   makePattern: () => {
     let p;
-    switch (int(0, 3)) {
+    switch (int(0, 4)) {
+      case 4: // a lookbehind inside
+        p = (rand() < 0.5 ? "^" : "") + pattern(1) + (rand() < 0.5 ? "(?<=" : "(?<!") + pattern(1) + ")" + pattern(1);
+        break;
       case 0: // after a part of any length
         p = "^" + pattern(1) + look() + pattern(1);
         break;

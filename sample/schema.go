@@ -43,9 +43,10 @@ func CompileJSONSchema(schema []byte) (*JSONSchema, error) {
 }
 
 // Notes says where the constraint takes less than the schema allows, one
-// line each (none for most schemas): objects of a union, told apart as
-// they are written, that give a property schemas whose values start
-// alike; there the first object's holds.
+// line each (none for most schemas): objects (or arrays) of a union,
+// told apart as they are written, that give a property (an item) schemas
+// whose values start alike, where the first one's holds; a map with
+// required keys, written with those alone.
 func (s *JSONSchema) Notes() []string { return slices.Clone(s.p.notes) }
 
 // CompileCallSchema is the schema of a tool call that names one of names
@@ -403,7 +404,7 @@ type schemaFrame struct {
 	lit   jsonState
 	// num: a bounded integer's or number's digits so far, as a value; in a
 	// string, a \u escape's hex digits or a character's first bytes' bits;
-	// in a joined object, the objects still open (a bit set)
+	// in a joined object or array, those still open (a bit set)
 	num  uint64
 	neg  bool   // and its sign
 	frac int8   // a bounded number's digits after the point, -1 before it

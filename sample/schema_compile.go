@@ -914,6 +914,22 @@ func (c *schemaCompiler) alternatives(rest *ordered, key string, alts []any, pat
 	return n, nil
 }
 
+// typeNames is a type keyword's value, a name or a list of them, as names
+// ("" for an entry that is no string); nil for anything else.
+func typeNames(t any) []string {
+	switch t := t.(type) {
+	case string:
+		return []string{t}
+	case []any:
+		names := make([]string, len(t))
+		for i, e := range t {
+			names[i], _ = e.(string)
+		}
+		return names
+	}
+	return nil
+}
+
 // notTypes reads a not of types alone ({"not": {"type": "null"}}, a value
 // of any other type) as the types it leaves. A not of anything else, or
 // of integer without number (the numbers that are no integers), is
@@ -927,16 +943,7 @@ func notTypes(v any, path string) ([]any, error) {
 	if !ok || slices.ContainsFunc(o.keys, func(k string) bool { return k != "type" && !isAnnotation(k) }) {
 		return nil, schemaErr(path, "not is supported over types alone ({\"not\": {\"type\": \"null\"}})")
 	}
-	var names []string
-	switch t := t.(type) {
-	case string:
-		names = []string{t}
-	case []any:
-		for _, e := range t {
-			s, _ := e.(string)
-			names = append(names, s)
-		}
-	}
+	names := typeNames(t)
 	for _, n := range names {
 		switch {
 		case n == "integer" && !slices.Contains(names, "number"):

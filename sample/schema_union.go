@@ -132,16 +132,7 @@ func (c *schemaCompiler) enumValues(v any) ([]any, bool) {
 func (c *schemaCompiler) takesAll(x any, vals []any, path string) bool {
 	if o, ok := c.resolved(x); ok {
 		// A type that leaves a value out needs no compiling.
-		var types []string
-		switch t := o.vals["type"].(type) {
-		case string:
-			types = []string{t}
-		case []any:
-			for _, e := range t {
-				s, _ := e.(string)
-				types = append(types, s)
-			}
-		}
+		types := typeNames(o.vals["type"])
 		for _, v := range vals {
 			if types != nil && !slices.ContainsFunc(types, func(t string) bool { return valueOfType(v, t) }) {
 				return false

@@ -636,6 +636,7 @@ func (c *schemaCompiler) distribute(o *ordered, key string, l []any, rest *order
 		at += " (if/then/else: the if with the then, or the if's not with the else)"
 	}
 	u := c.unionNode(alts, at)
+	u.exclusive = key == "oneOf"
 	if d, ok := o.get("discriminator"); ok {
 		if err := c.discriminator(u, d, path+"/discriminator", false); err != nil {
 			return nil, err

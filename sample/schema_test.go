@@ -1032,6 +1032,7 @@ func TestSchemaRefused(t *testing.T) {
 		// whose properties are optional takes the other's).
 		{`{"oneOf":[{"properties":{"a":{"type":"integer"}}},{"properties":{"a":{"type":"integer"},"b":{}},"required":["b"]}]}`, "oneOf: objects 0 and 1 may both match"},
 		{`{"oneOf":[{"properties":{"x":{}}},{"properties":{"y":{}},"required":["y"]}]}`, "oneOf: objects 0 and 1 may both match"},
+		{`{"type":"object","oneOf":[{"properties":{"x":{}}},{"properties":{"y":{}},"required":["y"]}]}`, "oneOf: objects 0 and 1 may both match"},
 		{`{"oneOf":[{"anyOf":[{"properties":{"n":{"type":"string"},"v":{"type":"integer"}},"required":["n"]},{"properties":{"n":{"type":"string"}},"required":["n"],"additionalProperties":false}]},{"properties":{"n":{"type":"string"},"w":{}},"required":["w"]}]}`, "objects 0 and 2 may both match"},
 		{`{"type":"object","properties":{"a":{}},"dependentSchemas":{"a":3}}`, "dependentSchemas/a"},
 		{`{"anyOf":[{"type":"object","properties":{"t":{"const":"a"},"k":{"const":1}},"required":["t","k"]},{"type":"object","properties":{"t":{"const":"b"},"k":{"const":2}},"required":["t","k"]}],"discriminator":{"propertyName":"q"}}`, "discriminator \"q\""},

@@ -287,6 +287,12 @@ type schemaNode struct {
 	// under arrayItem, which its first byte resolves; a frame keeps the
 	// arrays still open in num.
 	arrays []*schemaNode
+	// itemJoin[k]: where item k (the last for every one past it) is an
+	// object in two or more of the arrays, those objects joined
+	// (joinItems); itemOwners[k][j] the arrays whose item joined object
+	// j is
+	itemJoin   []*schemaNode
+	itemOwners [][]uint64
 	// kArray: contains, the items' schema merged with contains, which the
 	// first minContains items are written under (minItems is at least
 	// minContains)
@@ -650,6 +656,13 @@ func (s *schemaState) pop() {
 		p.mode = mMapColon
 	case mArrOpen, mArrComma:
 		p.mode = mArrAfter
+		if p.node.arrays != nil {
+			if c := &s.frames[s.depth]; c.node.joined != nil {
+				if joined, _ := p.node.itemAtJoined(int(p.count) - 1); joined == c.node {
+					p.num &= p.node.itemArraysOpen(int(p.count)-1, c.num) // the arrays whose objects it took
+				}
+			}
+		}
 	}
 }
 
@@ -1572,6 +1585,13 @@ func (s *schemaState) start(f *schemaFrame, c byte) int {
 		f.mode = mObjOpen
 		if n.joined != nil {
 			f.num = allEnum(len(n.joined))
+			if s.depth >= 2 {
+				if p := &s.frames[s.depth-2]; p.node.arrays != nil {
+					if joined, _ := p.node.itemAtJoined(int(p.count) - 1); joined == n {
+						f.num = p.node.itemObjectsOpen(int(p.count)-1, p.num) // of the arrays still open
+					}
+				}
+			}
 		}
 		return okIf(c == '{')
 	case kMap:

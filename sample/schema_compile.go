@@ -503,6 +503,9 @@ type schemaCompiler struct {
 	// compiler and those it starts for enums and keys (maxInlined).
 	inlined int
 	merges  *int
+	// itemJoins are the objects joinItems joined, finished with the
+	// unions' (finishJoin)
+	itemJoins []*schemaNode
 	// notes are where the constraint takes less than the schema allows
 	// (a joined object's property whose schemas start alike)
 	notes []string
@@ -2169,7 +2172,7 @@ func (c *schemaCompiler) finishUnions() error {
 		}
 		if groups == nil { // (a oneOf's arrays may both take [], and are left apart)
 			var notes []string
-			flat, notes = joinArrays(flat, n.at)
+			flat, notes = c.joinArrays(flat, n.at)
 			c.notes = append(c.notes, notes...)
 		}
 		if len(flat) > 127 {
@@ -2194,6 +2197,9 @@ func (c *schemaCompiler) finishUnions() error {
 				c.notes = append(c.notes, a.finishJoin(n.at)...)
 			}
 		}
+	}
+	for _, j := range c.itemJoins {
+		c.notes = append(c.notes, j.finishJoin("(an array's item)")...)
 	}
 	return nil
 }

@@ -852,7 +852,7 @@ func tagBy(objs []*schemaNode, name string, mapping map[string]*schemaNode) (*sc
 // where the arrays still open give that item schemas that start alike,
 // the first one's holds. The array closes where an array still open
 // takes that many items.
-func joinArrays(flat []*schemaNode, path string) ([]*schemaNode, []string) {
+func (c *schemaCompiler) joinArrays(flat []*schemaNode, path string) ([]*schemaNode, []string) {
 	var arrays []*schemaNode
 	at := -1
 	for i, a := range flat {
@@ -871,10 +871,12 @@ func joinArrays(flat []*schemaNode, path string) ([]*schemaNode, []string) {
 	if len(arrays) < 2 || len(arrays) > 64 {
 		return flat, nil
 	}
+	t := &schemaNode{kind: kArray, arrays: arrays, min: -1, max: -1}
+	c.joinItems(t)
 	var notes []string
 	for j, a := range arrays {
 		for k, b := range arrays[j+1:] {
-			if i, ok := itemsStartAlike(a, b); ok {
+			if i, ok := itemsStartAlike(a, b); ok && !t.itemObjectsJoined(i, j, j+1+k) {
 				notes = append(notes, fmt.Sprintf("%s: arrays %d and %d give item %d schemas whose values start alike; "+
 					"where both are still open, the first one's schema holds and the other is left behind", path, j, j+1+k, i))
 			}
@@ -884,12 +886,85 @@ func joinArrays(flat []*schemaNode, path string) ([]*schemaNode, []string) {
 	for i, a := range flat {
 		switch {
 		case i == at:
-			out = append(out, &schemaNode{kind: kArray, arrays: arrays, min: -1, max: -1})
+			out = append(out, t)
 		case a.kind != kArray || a.unique || a.contains != nil || a.same != nil:
 			out = append(out, a)
 		}
 	}
 	return out, notes
+}
+
+// joinItems joins, at each item position of joined arrays t (the last
+// standing for every one past the tuples), the objects their items are
+// where two or more arrays give different ones (List[Cat] beside
+// List[Dog]): the item is written under that joined object, and once it
+// ends, the arrays whose objects it left behind are left behind too.
+// Objects that cannot be joined leave the position to pickItem's first
+// array.
+func (c *schemaCompiler) joinItems(t *schemaNode) {
+	last := 0
+	for _, a := range t.arrays {
+		last = max(last, len(a.prefix))
+	}
+	t.itemJoin, t.itemOwners = make([]*schemaNode, last+1), make([][]uint64, last+1)
+	for k := range last + 1 {
+		var objs []*schemaNode
+		var owners []uint64 // the arrays each of objs is the item of
+		for j, a := range t.arrays {
+			item := throughRefs(a.itemAt(k))
+			if item == nil || item.kind != kObject || item.dispatch != nil || a.max >= 0 && k >= a.max {
+				continue
+			}
+			parts := []*schemaNode{item}
+			switch {
+			case item.tagFrom != nil:
+				parts = item.tagFrom
+			case item.tagged != nil:
+				parts = item.tagged
+			case item.joined != nil:
+				parts = item.joined
+			}
+			for _, o := range parts {
+				if at := slices.Index(objs, o); at >= 0 {
+					owners[at] |= 1 << j
+					continue
+				}
+				objs, owners = append(objs, o), append(owners, 1<<j)
+			}
+		}
+		if len(objs) < 2 {
+			continue
+		}
+		joined, err := c.joinObjects(objs)
+		if err != nil {
+			continue
+		}
+		c.itemJoins = append(c.itemJoins, joined)
+		t.itemJoin[k], t.itemOwners[k] = joined, owners
+	}
+}
+
+// itemAtJoined is the joined object of item k's position, or nil.
+func (n *schemaNode) itemAtJoined(k int) (*schemaNode, int) {
+	if n.itemJoin == nil {
+		return nil, 0
+	}
+	pos := min(k, len(n.itemJoin)-1)
+	return n.itemJoin[pos], pos
+}
+
+// itemObjectsJoined says whether arrays j and k's objects at item i are
+// joined (no first-array choice there).
+func (n *schemaNode) itemObjectsJoined(i, j, k int) bool {
+	joined, pos := n.itemAtJoined(i)
+	if joined == nil {
+		return false
+	}
+	var in uint64
+	for _, m := range n.itemOwners[pos] {
+		in |= m
+	}
+	return in&(1<<j) != 0 && in&(1<<k) != 0
 }
 
 // itemsStartAlike is the first item at which arrays a and b give schemas
@@ -945,6 +1020,30 @@ func (a *schemaNode) itemAt(k int) *schemaNode {
 	return a.values
 }
 
+// itemObjectsOpen is the objects of joined object item (item k's joined
+// objects of joined arrays n) whose arrays are among open.
+func (n *schemaNode) itemObjectsOpen(k int, open uint64) uint64 {
+	_, pos := n.itemAtJoined(k)
+	var out uint64
+	for j, m := range n.itemOwners[pos] {
+		if m&open != 0 {
+			out |= 1 << j
+		}
+	}
+	return out
+}
+
+// itemArraysOpen is the arrays still open once joined object item k ends
+// with its objects objs open.
+func (n *schemaNode) itemArraysOpen(k int, objs uint64) uint64 {
+	_, pos := n.itemAtJoined(k)
+	var out uint64
+	for m := objs; m != 0; m &= m - 1 {
+		out |= n.itemOwners[pos][bits.TrailingZeros64(m)]
+	}
+	return out
+}
+
 // arraysTaking is the joined arrays still open in frame f that take an
 // item after the f.count written.
 func (n *schemaNode) arraysTaking(f *schemaFrame) uint64 {
@@ -978,6 +1077,18 @@ func (n *schemaNode) arraysClose(f *schemaFrame) bool {
 // left behind; none, nil.
 func (n *schemaNode) pickItem(p *schemaFrame, c byte) *schemaNode {
 	k := int(p.count) - 1
+	if joined, pos := n.itemAtJoined(k); joined != nil && c == '{' {
+		// Objects of several arrays, joined: the arrays that give one
+		// stay open, told apart as the object is written (pop).
+		var open uint64
+		for _, m := range n.itemOwners[pos] {
+			open |= m & p.num
+		}
+		if open != 0 {
+			p.num = open
+			return joined
+		}
+	}
 	var pick *schemaNode
 	var open uint64
 	for m := p.num; m != 0; m &= m - 1 {

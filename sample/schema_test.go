@@ -648,6 +648,13 @@ var schemaTable = []struct {
 	{`{"anyOf":[{"type":"array","prefixItems":[{"type":"integer"}],"items":false,"minItems":1},{"type":"array","items":{"type":"integer"},"minItems":3}]}`,
 		[]string{`[1]`, `[1,2,3]`, `[4,5,6,7]`},
 		[]string{`[1,2]`, `[]`}},
+	// Arrays of objects (Union[List[Cat], List[Dog]]): each item's objects
+	// joined, the arrays whose object an item left behind left behind.
+	{`{"anyOf":[{"type":"array","items":{"type":"object","properties":{"name":{"type":"string"},"lives":{"type":"integer"}},"required":["name","lives"]}},` +
+		`{"type":"array","items":{"type":"object","properties":{"name":{"type":"string"},"breed":{"type":"string"}},"required":["name","breed"]},"maxItems":2}]}`,
+		[]string{`[{"name":"a","lives":1},{"name":"b","lives":2},{"name":"c","lives":3}]`, `[{"name":"b","breed":"x"}]`, `[]`},
+		[]string{`[{"name":"a","lives":1},{"name":"b","breed":"x"}]`, `[{"name":"b","breed":"x"},{"name":"a","lives":1}]`, `[{"name":"a"}]`,
+			`[{"name":"b","breed":"x"},{"name":"b","breed":"x"},{"name":"b","breed":"x"}]`}},
 	// Formats pydantic writes for its own types, and OpenAPI's int32.
 	{`{"type":"object","properties":{"id":{"type":"string","format":"uuid4"},"ip":{"type":"string","format":"ipvanyaddress"},"net":{"type":"string","format":"ipvanyinterface"},` +
 		`"n":{"type":"integer","format":"int32"}}}`,
@@ -873,7 +880,9 @@ func TestSchemaNotes(t *testing.T) {
 		{`{"anyOf":[{"type":"object","properties":{"k":{"type":"integer","maximum":1}}},{"type":"object","properties":{"k":{"type":"integer","minimum":5},"y":{"type":"null"}},"required":["k","y"]}]}`,
 			[]string{`property "k"`}}, // ranges with a gap
 		{`{"anyOf":[{"type":"array","items":{"type":"object","properties":{"a":{"type":"integer"}}}},{"type":"array","items":{"type":"object","properties":{"b":{"type":"integer"}}}}]}`,
-			[]string{`arrays 0 and 1 give item 0`}},
+			nil}, // the items' objects joined
+		{`{"anyOf":[{"type":"array","items":{"type":"object","properties":{"x":{},"a":{},"b":{}},"required":["x","a","b"]}},{"type":"array","items":{"type":"object","properties":{"x":{},"b":{},"a":{}},"required":["x","a","b"]}}]}`,
+			[]string{`arrays 0 and 1 give item 0`}}, // objects that cannot be joined
 		{`{"anyOf":[{"type":"array","items":{"type":"integer"}},{"type":"array","prefixItems":[{"type":"integer"}],"items":{"type":"string"}}]}`,
 			nil}, // the same integer first, then items that start apart
 		{`{"anyOf":[{"type":"array","items":{"type":"integer"}},{"type":"array","prefixItems":[{"type":"integer"}],"items":{"type":"integer","maximum":5}}]}`,
@@ -2964,6 +2973,9 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		// Lookaheads inside patterns, under maxLength.
 		`{"type":"object","properties":{"d":{"type":"string","pattern":"^P(?:(\\d+W)|(?!.*W)(?=\\d|T\\d)(\\d+Y)?(\\d+M)?(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+([.,]\\d+)?S)?)?)$","maxLength":9},` +
 			`"t":{"type":"string","pattern":"^(?:(?!ab)[a-c])*$","maxLength":4},"n":{"type":"string","pattern":"^[+-]?(?:\\d{0,3}|(?=[\\d.]{1,4}$)\\d{0,3}\\.\\d{0,2})$","maxLength":6}},"required":["d","t","n"]}`,
+		// Arrays of objects told apart by their items' objects.
+		`{"type":"object","properties":{"v":{"anyOf":[{"type":"array","items":{"type":"object","properties":{"k":{"type":"integer","minimum":0,"maximum":9},"a":{"type":"null"}},"required":["k","a"]},"maxItems":2},` +
+			`{"type":"array","items":{"type":"object","properties":{"k":{"type":"integer","minimum":0,"maximum":9},"b":{"type":"boolean"}},"required":["b"]},"minItems":1,"maxItems":3}]}},"required":["v"]}`,
 		// Arrays told apart by their items.
 		`{"type":"object","properties":{"v":{"anyOf":[{"type":"array","items":{"type":"integer","minimum":0,"maximum":9},"maxItems":3},{"type":"array","prefixItems":[{"type":"boolean"},{"type":"integer","minimum":0,"maximum":9}],"items":false,"minItems":2},` +
 			`{"type":"array","items":{"enum":["a","b"]},"minItems":1,"maxItems":2}]}},"required":["v"]}`,

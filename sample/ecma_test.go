@@ -69,6 +69,32 @@ func TestECMAMidLookaheadsGolden(t *testing.T) {
 	checkECMAGolden(t, "midlook.jsonl", 250, 20, patternAutomata)
 }
 
+// A lookahead that refuses every character a character's first bytes
+// leave refuses the byte that leaves them, not the one after: no dead
+// end inside a character.
+func TestLookaheadWithinCharacter(t *testing.T) {
+	dfas, err := patternTexts(`^(?:(?![가-갿]).)*$`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := dfas[0]
+	for _, tc := range []struct {
+		text string
+		at   int // the byte refused, -1 none
+	}{{"a\xea\xb0", 2}, {"a\xea\xb1\x80", -1}, {"\xea\xb0\x80", 1}, {"각", 1}, {"걀", -1}} {
+		st, at := int32(0), -1
+		for i := range len(tc.text) {
+			if st = d.step(st, tc.text[i]); st < 0 {
+				at = i
+				break
+			}
+		}
+		if at != tc.at {
+			t.Errorf("%q: refused at byte %d, want %d", tc.text, at, tc.at)
+		}
+	}
+}
+
 // Patterns that end with lookbehinds before their $ (and some open with
 // a lookahead), to node's RegExp (lookbehind.jsonl, written by
 // lookbehind.mjs), held to the pattern's automata as a string's text is.

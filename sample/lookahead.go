@@ -39,10 +39,12 @@ type lookDFA struct {
 	states []lookState
 	index  map[string]int32
 	edges  map[uint64]int32 // state<<8 | byte → state (-1: none)
-	live   map[int32]bool
-	marks  map[uint64]int32 // main state<<8 | lookahead → main state past its marker (-1: none)
-	chars  [][]byte         // one character of each class the automata tell apart
-	key    []byte
+	live   map[int32]bool   // between characters: whether a match can follow
+	// midLive: within a character, whether an ending of it leaves one
+	midLive map[int32]bool
+	marks   map[uint64]int32 // main state<<8 | lookahead → main state past its marker (-1: none)
+	chars   [][]byte         // one character of each class the automata tell apart
+	key     []byte
 }
 
 type lookBody struct {
@@ -129,7 +131,7 @@ func lookaheadTexts(src string) (*stringDFA, error) {
 		return nil, err
 	}
 	l := &lookDFA{main: newStringDFA(g), bodies: bodies, index: map[string]int32{}, edges: map[uint64]int32{},
-		live: map[int32]bool{}, marks: map[uint64]int32{}}
+		live: map[int32]bool{}, midLive: map[int32]bool{}, marks: map[uint64]int32{}}
 	gs := []*Grammar{g}
 	for _, body := range bodies {
 		gs = append(gs, body.d.m.g)
@@ -309,10 +311,33 @@ func (l *lookDFA) rawStep(s int32, c byte) int32 {
 // follow any more.
 func (l *lookDFA) step(s int32, c byte) int32 {
 	to := l.rawStep(s, c)
-	if to >= 0 && l.main.atBoundary(l.states[to].cs[0].p) && !l.isLive(to) {
-		return -1 // (within a character, its ending is the caller's to judge)
+	if to >= 0 && !l.isLive(to) {
+		return -1
 	}
 	return to
+}
+
+// finishesChar says whether state s, within a character, has an ending
+// of it after which a match can still follow: the obligations may refuse
+// every character its first bytes leave ((?![가-갿]) after EA B0). It is
+// worked out where one byte is left (64 endings); with more, taken as
+// true, which leaves a dead end only where every character of a lead
+// byte's whole block is refused.
+func (l *lookDFA) finishesChar(s int32) bool {
+	if v, ok := l.midLive[s]; ok {
+		return v
+	}
+	if l.main.bytesLeft(l.states[s].cs[0].p) > 1 {
+		return true
+	}
+	ok := false
+	for b := 0x80; b <= 0xBF && !ok; b++ {
+		if to := l.rawStep(s, byte(b)); to >= 0 {
+			ok = l.isLive(to)
+		}
+	}
+	l.midLive[s] = ok
+	return ok
 }
 
 // accepts says whether the text that led to state s matches: a
@@ -342,6 +367,9 @@ func (l *lookDFA) accepts(s int32) bool {
 // a search over one character of each class the automata tell apart
 // (the obligations can make a state that survives a dead end).
 func (l *lookDFA) isLive(s int32) bool {
+	if !l.main.atBoundary(l.states[s].cs[0].p) {
+		return l.finishesChar(s)
+	}
 	if v, ok := l.live[s]; ok {
 		return v
 	}
@@ -391,6 +419,18 @@ func (d *stringDFA) stepRune(s int32, r rune) int32 {
 		return -1
 	}
 	return d.intern(&d.scratch)
+}
+
+// bytesLeft is how many bytes the character state s is within still
+// needs (0 between characters).
+func (d *stringDFA) bytesLeft(s int32) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := &d.states[s].st
+	if st.np == 0 {
+		return 0
+	}
+	return int(st.need - st.np)
 }
 
 // atBoundary says whether state s is between characters.

@@ -60,6 +60,9 @@ type lookBody struct {
 type lookState struct {
 	cs []lookConfig
 	tr []int32
+	// left: the bytes the character the text is within still needs (0
+	// between characters), the same in every configuration
+	left int
 }
 
 // lookConfig is a state of the pattern with the obligations open on its
@@ -263,7 +266,7 @@ func (l *lookDFA) intern(cs []lookConfig, tr []int32) int32 {
 	if len(l.states) >= maxDFAStates {
 		return -1
 	}
-	l.states = append(l.states, lookState{cs: cs, tr: slices.Clone(tr)})
+	l.states = append(l.states, lookState{cs: cs, tr: slices.Clone(tr), left: l.main.bytesLeft(cs[0].p)})
 	id := int32(len(l.states) - 1)
 	l.index[string(k)] = id
 	return id
@@ -327,7 +330,7 @@ func (l *lookDFA) finishesChar(s int32) bool {
 	if v, ok := l.midLive[s]; ok {
 		return v
 	}
-	if l.main.bytesLeft(l.states[s].cs[0].p) > 1 {
+	if l.states[s].left > 1 {
 		return true
 	}
 	ok := false
@@ -367,7 +370,7 @@ func (l *lookDFA) accepts(s int32) bool {
 // a search over one character of each class the automata tell apart
 // (the obligations can make a state that survives a dead end).
 func (l *lookDFA) isLive(s int32) bool {
-	if !l.main.atBoundary(l.states[s].cs[0].p) {
+	if l.states[s].left > 0 {
 		return l.finishesChar(s)
 	}
 	if v, ok := l.live[s]; ok {

@@ -114,6 +114,8 @@ func FuzzSchemaCompile(f *testing.F) {
 		{`{"type":"array","items":{"type":"string","pattern":"(^|\\s)#\\w+$"},"contains":{"not":{"pattern":"x"}},"minContains":2}`, `["#a"," #b"]`},
 		{`{"anyOf":[{"properties":{"n":{"type":"string"},"v":{"type":"integer"},"u":{"enum":["a","b"]}},"required":["n"]},{"properties":{"n":{"type":"string","title":"t"},"v":{"type":"string"},"u":{"enum":["b","c"]}},"required":["n","v"]}]}`, `{"n":"x","v":"y","u":"b"}`},
 		{`{"properties":{"a":{"type":"integer"},"b":{}},"dependentSchemas":{"b":{"properties":{"a":{"maximum":3}}}},"allOf":[{"if":{"required":["a"]},"then":{"required":["b"]}},{"anyOf":[{"minProperties":1},{"maxProperties":0}]}]}`, `{"a":2,"b":1}`},
+		{`{"anyOf":[{"properties":{"n":{"type":"string"},"v":{"type":"integer","maximum":9}},"required":["n"]},{"additionalProperties":{"type":"integer"},"maxProperties":2},{"type":"null"}]}`, `{"v":3,"n":1}`},
+		{`{"anyOf":[{"properties":{"n":{"enum":["a",1]}},"additionalProperties":false},{"type":"object","minProperties":1}]}`, `{"n":[true]}`},
 		{`{"anyOf":[{"type":"array","items":{"type":"integer","maximum":9}},{"type":"array","prefixItems":[{"enum":["a",1]}],"items":{"type":"string","pattern":"^(?:(?!ab).)*(?<!c)$"}}]}`, `[1,"x"]`},
 		{`{"anyOf":[{"type":"string","format":"date"},{"const":"now"},{"type":"string","maxLength":2}],"not":{"const":"ab"}}`, `"now"`},
 	} {

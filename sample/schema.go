@@ -211,6 +211,7 @@ type schemaNode struct {
 	kind   schemaKind
 	props  []schemaProp  // kObject
 	values *schemaNode   // kMap: the values' schema; kArray: the items' (nil: any)
+	valSrc any           // kMap: the values' schema as given (joinObjects compares it)
 	keys   *schemaNode   // kMap: the keys' schema, a string or an enum of strings (mapNode)
 	prefix []*schemaNode // kArray: the leading items' own schemas (a tuple), before values'
 	// kArray with uniqueItems, kMap with an enum of keys: same[i] are the
@@ -282,6 +283,16 @@ type schemaNode struct {
 	// behind.
 	joinRange [][]*schemaNode
 	joinSpans [][][2]int64
+	// joinMap: the last of joined is a map of any keys (pydantic's
+	// Union[Model, Dict[str, int]]), which takes every key. While it is
+	// open a key is written as a string under the map's keys' schema;
+	// once whole, a name that objects still open take next (nameHash[i]
+	// is name i's FNV-1a hash, which the key's frame keeps) keeps them,
+	// and any other key leaves them behind. Once the map alone is open,
+	// the frame goes on as the map's (toMap). joinRides: the map's values
+	// take every value, so that no value leaves it behind.
+	joinMap, joinRides bool
+	nameHash           []uint64
 	// kArray: a union of arrays told apart as their items are written
 	// (joinArrays): arrays are the alternatives, and each item is written
 	// under arrayItem, which its first byte resolves; a frame keeps the
@@ -305,7 +316,10 @@ type schemaNode struct {
 	// kUnion: a oneOf, whose alternatives a value must not meet two of;
 	// kObject: no property but those declared is valid
 	exclusive, closed bool
-	at                string // kUnion: its schema's path, for errors
+	// kUnion: its last alternative takes the first bytes no other takes
+	// (a joined object's value that only its map of any values takes)
+	rest bool
+	at   string // kUnion: its schema's path, for errors
 	// kUnion: the discriminator's propertyName and its mapping (a value's
 	// compact JSON to the $ref's node), when the schema names one
 	tag    string
@@ -397,6 +411,7 @@ const (
 	mStrEsc                  // after '\'
 	mStrHex                  // in \uXXXX
 	mMapKeyNode              // in a key under the keys' schema, run by a child frame
+	mObjFreeKey              // a joined object with a map open: in a key, run by a child frame
 )
 
 type schemaFrame struct {
@@ -650,6 +665,19 @@ func (s *schemaState) pop() {
 		if p.node.tagged != nil { // the discriminator's value picks the object
 			p.node = p.node.tagged[p.node.tagAlt[p.pick]]
 		}
+		p.toMap()
+	case mObjFreeKey:
+		// A key written while a joined object's map was open: a name
+		// the objects still open take keeps them.
+		n := p.node
+		i, open := n.freeKey(p, s.frames[s.depth].hash)
+		p.num, p.mode = open, mObjColon
+		p.count++
+		if i >= 0 {
+			p.last = int8(i)
+			p.used |= 1 << i
+		}
+		p.toMap()
 	case mMapValue:
 		p.mode = mMapAfter
 	case mMapKeyNode:
@@ -669,7 +697,7 @@ func (s *schemaState) pop() {
 // countsOff says whether the value frame f is writing is one of those
 // told apart (unique items, a map's keys), not a map's value.
 func (f *schemaFrame) countsOff() bool {
-	return f.mode == mArrOpen || f.mode == mArrComma || f.mode == mMapKeyNode
+	return f.mode == mArrOpen || f.mode == mArrComma || f.mode == mMapKeyNode || f.mode == mObjFreeKey
 }
 
 // member pushes n's frame for an item of array frame p, or a key of map
@@ -754,6 +782,13 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		case space:
 			return okIf(s.space(c))
 		case c == '"':
+			if n.mapTakes(f) {
+				// The map takes any key: written as a string, then
+				// read as a name or not (pop).
+				f.mode = mObjFreeKey
+				return s.member(f, n.joined[len(n.joined)-1].keys)
+			}
+			f.num &^= n.mapBit() // a map full is left behind
 			f.cand = n.keysNext(f)
 			if f.cand == 0 {
 				return stepFail
@@ -819,7 +854,7 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			return okIf(s.space(c))
 		case c == ',':
 			f.mode = mObjComma
-			return okIf(n.keysNext(f) != 0)
+			return okIf(n.mapTakes(f) || n.keysNext(f) != 0)
 		case c == '}':
 			return doneIf(n.closes(f))
 		}
@@ -1570,6 +1605,7 @@ func (s *schemaState) start(f *schemaFrame, c byte) int {
 				return stepFail
 			}
 			p.num &= p.node.joinClass[p.last][a]
+			p.toMap()
 		}
 	}
 	for n.kind == kUnion {

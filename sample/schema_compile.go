@@ -1803,7 +1803,9 @@ func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, erro
 			// Any object, read as JSON: its keys are not told apart.
 			return &schemaNode{kind: kAnyObject}, nil
 		}
-		return mapNode(vals, keys), nil
+		m := mapNode(vals, keys)
+		m.valSrc = extra
+		return m, nil
 	}
 	if len(po.keys) > maxSchemaProps {
 		return nil, schemaErr(path, "more than %d properties", maxSchemaProps)

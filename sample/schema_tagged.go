@@ -71,8 +71,26 @@ func (c *schemaCompiler) tagObjects(flat []*schemaNode, groups []int, want strin
 	var objs []*schemaNode
 	var objGroups []int // with groups (a oneOf's), the group of each of objs
 	at, count := -1, 0
+	// A map of any keys beside the objects (an anyOf's alone, with no
+	// discriminator) is joined with them, after them (joinMap).
+	var maps []*schemaNode
+	for _, a := range flat {
+		switch {
+		case groups != nil || must:
+		case a.kind == kObject && a.joinMap:
+			maps = append(maps, a.joined[len(a.joined)-1])
+		case joinableMap(a) != nil:
+			maps = append(maps, joinableMap(a))
+		}
+	}
+	if len(maps) > 1 {
+		return nil, schemaErr(path, "two maps of any keys among the alternatives; one is supported, beside objects")
+	}
 	out := make([]*schemaNode, 0, len(flat))
 	for fi, a := range flat {
+		if len(maps) > 0 && joinableMap(a) != nil && slices.ContainsFunc(flat, func(o *schemaNode) bool { return o.kind == kObject && o.dispatch == nil }) {
+			continue // joined below, with the objects
+		}
 		if a.kind != kObject || a.dispatch != nil {
 			out = append(out, a)
 			continue
@@ -87,6 +105,8 @@ func (c *schemaCompiler) tagObjects(flat []*schemaNode, groups []int, want strin
 			objs = append(objs, a.tagFrom...)
 		case a.tagged != nil:
 			objs = append(objs, a.tagged...)
+		case a.joinMap:
+			objs = append(objs, a.joined[:len(a.joined)-1]...)
 		case a.joined != nil:
 			objs = append(objs, a.joined...)
 		default:
@@ -99,6 +119,15 @@ func (c *schemaCompiler) tagObjects(flat []*schemaNode, groups []int, want strin
 	switch {
 	case count == 0 && must:
 		return nil, schemaErr(path, "discriminator %q beside alternatives none of which is an object", want)
+	case count > 0 && len(maps) > 0:
+		// Objects and a map: only as they are written can they be told
+		// apart (a map may have any key, and any first key).
+		t, err := c.joinObjects(append(objs, maps[0]))
+		if err != nil {
+			return nil, schemaErr(path, "objects and a map among the alternatives of an anyOf are told apart as they are written, where they write their common properties in one order; not here: %v", err)
+		}
+		out[at] = t
+		return out, nil
 	case count < 2 && mapping == nil:
 		return flat, nil
 	}
@@ -110,6 +139,19 @@ func (c *schemaCompiler) tagObjects(flat []*schemaNode, groups []int, want strin
 		for _, p := range objs[0].props {
 			names = append(names, p.name)
 		}
+	}
+	// overlap is two objects of a oneOf's different alternatives that
+	// may both match one object Nuri writes (-1: none), which only a
+	// discriminator keeps apart.
+	overlap := func() (int, int) {
+		for j := range objs {
+			for k := j + 1; k < len(objs) && groups != nil; k++ {
+				if objGroups[j] != objGroups[k] && (mayOverlap(objs[j], objs[k]) || mayOverlap(objs[k], objs[j])) {
+					return j, k
+				}
+			}
+		}
+		return -1, -1
 	}
 	why := "the first object has no properties"
 	for i, name := range names {
@@ -125,17 +167,11 @@ func (c *schemaCompiler) tagObjects(flat []*schemaNode, groups []int, want strin
 	if must {
 		return nil, schemaErr(path, "discriminator %q does not tell the alternatives apart: %s", want, why)
 	}
-	if groups != nil {
-		// A oneOf: a value must meet one alternative only. A discriminator
-		// sees to that; objects told apart otherwise, from different
-		// alternatives, must be unable to both match one object.
-		for j := range objs {
-			for k := j + 1; k < len(objs); k++ {
-				if objGroups[j] != objGroups[k] && (mayOverlap(objs[j], objs[k]) || mayOverlap(objs[k], objs[j])) {
-					return nil, schemaErr(path, "oneOf: objects %d and %d may both match one object, and no discriminator tells them apart: %s", j, k, why)
-				}
-			}
-		}
+	// A oneOf: a value must meet one alternative only. A discriminator
+	// sees to that; objects told apart otherwise, from different
+	// alternatives, must be unable to both match one object.
+	if j, k := overlap(); j >= 0 {
+		return nil, schemaErr(path, "oneOf: objects %d and %d may both match one object, and no discriminator tells them apart: %s", j, k, why)
 	}
 	t, err := keyBy(objs)
 	if err == nil {
@@ -219,9 +255,22 @@ const maxJoined = 64
 // and not all enums, the first of them in the union's order holds, and
 // the objects with another schema there are left behind: the value meets
 // an object still open, whatever it is.
+//
+// The last of objs may be a map of any keys (joinableMap), which takes
+// every name under its values' schema: the objects' names are written as
+// its keys too, and any other key leaves the objects behind (joinMap).
 func (c *schemaCompiler) joinObjects(objs []*schemaNode) (*schemaNode, error) {
 	if len(objs) > maxJoined {
 		return nil, fmt.Errorf("more than %d objects to join", maxJoined)
+	}
+	mapAt := -1
+	for j, o := range objs {
+		if o.kind == kMap {
+			if j != len(objs)-1 {
+				return nil, fmt.Errorf("a map among the objects, not last")
+			}
+			mapAt = j
+		}
 	}
 	names, err := joinOrder(objs)
 	if err != nil {
@@ -234,6 +283,20 @@ func (c *schemaCompiler) joinObjects(objs []*schemaNode) (*schemaNode, error) {
 		joinAt: make([][]int8, len(objs)), joinFrom: make([][]int8, len(objs)),
 		joinSame: make([][]uint64, len(names)), joinEnum: make([]*schemaNode, len(names)), joinVals: make([][]uint64, len(names)),
 		joinPick: make([]*schemaNode, len(names)), joinClass: make([][]uint64, len(names))}
+	var mapBit uint64
+	if mapAt >= 0 {
+		t.joinMap, mapBit = true, 1<<mapAt
+		v := throughRefs(objs[mapAt].values)
+		t.joinRides = v != nil && v.kind == kAny
+		t.nameHash = make([]uint64, len(names))
+		for i, name := range names {
+			h := uint64(fnvOffset)
+			for k := range len(name) {
+				h = (h ^ uint64(name[k])) * fnvPrime
+			}
+			t.nameHash[i] = h
+		}
+	}
 	for j, o := range objs {
 		t.joinAt[j] = slices.Repeat([]int8{-1}, len(names))
 		t.joinFrom[j] = make([]int8, len(o.props))
@@ -257,6 +320,10 @@ func (c *schemaCompiler) joinObjects(objs []*schemaNode) (*schemaNode, error) {
 			}
 		}
 		t.props[i].node = having[0].node
+		if mapAt >= 0 && !t.joinRides {
+			m := objs[mapAt]
+			having, owners = append(having, schemaProp{name: name, node: m.values, src: c.flatSchema(m.valSrc)}), append(owners, mapAt)
+		}
 		same := true
 		for x, p := range having {
 			for y, q := range having {
@@ -267,10 +334,20 @@ func (c *schemaCompiler) joinObjects(objs []*schemaNode) (*schemaNode, error) {
 				}
 			}
 		}
-		if same {
+		if t.joinRides {
+			// A map of any values goes on beside every object, whatever
+			// it writes here.
+			for _, j := range owners {
+				t.joinSame[i][j] |= mapBit
+				t.joinSame[i][mapAt] |= 1 << j
+			}
+			t.joinSame[i][mapAt] |= mapBit
+		}
+		enums := !slices.ContainsFunc(having, func(p schemaProp) bool { e := throughRefs(p.node); return e == nil || e.kind != kEnum })
+		if same && (enums || !t.joinRides) {
 			continue
 		}
-		if slices.ContainsFunc(having, func(p schemaProp) bool { e := throughRefs(p.node); return e == nil || e.kind != kEnum }) {
+		if !enums {
 			// Schemas of other kinds: a union of them, one for each
 			// class of objects that give the same, told apart by their
 			// first bytes once every union is built (finishJoin).
@@ -284,11 +361,16 @@ func (c *schemaCompiler) joinObjects(objs []*schemaNode) (*schemaNode, error) {
 					srcs = append(srcs, p.src)
 				}
 			}
-			t.joinPick[i], t.joinClass[i] = pick, classes
 			if t.joinRange == nil {
 				t.joinRange, t.joinSpans = make([][]*schemaNode, len(names)), make([][][2]int64, len(names))
 			}
 			t.joinRange[i], t.joinSpans[i] = spanned(pick.alts, srcs)
+			if t.joinRides {
+				// A value that starts as no object's schema does is the
+				// map's alone.
+				pick.alts, classes, pick.rest = append(pick.alts, anySchema), append(classes, mapBit), true
+			}
+			t.joinPick[i], t.joinClass[i] = pick, classes
 			continue
 		}
 		// Enums that differ: their values joined, each with the objects
@@ -304,6 +386,9 @@ func (c *schemaCompiler) joinObjects(objs []*schemaNode) (*schemaNode, error) {
 					taken = append(taken, 0)
 				}
 				taken[at] |= 1 << owners[x]
+				if t.joinRides {
+					taken[at] |= mapBit
+				}
 			}
 		}
 		if len(values.enum) > maxSchemaEnum {
@@ -417,9 +502,10 @@ func (n *schemaNode) finishJoin(at string) []string {
 // property before it that one requires is one the other has not, or
 // gives values apart (enums that share none, schemas that start apart).
 func (n *schemaNode) coOpen(i int) bool {
+	has := func(j, p int) bool { return n.joinAt[j][p] >= 0 || n.joinMap && j == len(n.joined)-1 }
 	apart := func(j, k, p int) bool { // objects j and k cannot both write p
-		if n.joinAt[k][p] < 0 || n.joinSame[p][j]&(1<<k) != 0 {
-			return n.joinAt[k][p] < 0
+		if !has(k, p) || n.joinSame[p][j]&(1<<k) != 0 {
+			return !has(k, p)
 		}
 		if n.joinEnum[p] != nil {
 			for _, objs := range n.joinVals[p] {
@@ -441,7 +527,7 @@ func (n *schemaNode) coOpen(i int) bool {
 	}
 	for j := range n.joined {
 		for k := j + 1; k < len(n.joined); k++ {
-			if n.joinAt[j][i] < 0 || n.joinAt[k][i] < 0 || n.joinSame[i][j]&(1<<k) != 0 {
+			if !has(j, i) || !has(k, i) || n.joinSame[i][j]&(1<<k) != 0 {
 				continue
 			}
 			if !separated(j, k) && !separated(k, j) {
@@ -459,6 +545,14 @@ func (u *schemaNode) firstTable() bool {
 		u.first[b] = -1
 	}
 	for a, alt := range u.alts {
+		if u.rest && a == len(u.alts)-1 {
+			for b, ok := range valueStarts {
+				if ok && u.first[b] < 0 {
+					u.first[b] = int8(a)
+				}
+			}
+			break
+		}
 		for b, ok := range alt.firstBytes() {
 			if !ok {
 				continue
@@ -529,14 +623,79 @@ func (n *schemaNode) joinState(j int, f *schemaFrame) (int, uint64) {
 	return last, used
 }
 
+// joinableMap is a as a map that joinObjects can join beside objects, or
+// nil: a map whose keys are any strings, told apart (mapNode), or an
+// object of any properties, read as a map of any values.
+func joinableMap(a *schemaNode) *schemaNode {
+	switch {
+	case a.kind == kAnyObject:
+		m := mapNode(anySchema, nil)
+		m.valSrc = true
+		return m
+	case a.kind == kMap && a.same == nil && a.keys.kind == kString && a.keys.unique && a.keys.texts[0] == nil && a.keys.min == 0 && a.keys.max < 0:
+		return a
+	}
+	return nil
+}
+
+// mapBit is a joined object's map's bit among its open objects (0: it
+// has none).
+func (n *schemaNode) mapBit() uint64 {
+	if !n.joinMap {
+		return 0
+	}
+	return 1 << (len(n.joined) - 1)
+}
+
+// mapTakes says whether a joined object's map is open in frame f and may
+// take another key (its maxProperties).
+func (n *schemaNode) mapTakes(f *schemaFrame) bool {
+	if f.num&n.mapBit() == 0 {
+		return false
+	}
+	m := n.joined[len(n.joined)-1]
+	return !m.propBounded || m.propMax < 0 || int(f.count) < m.propMax
+}
+
+// freeKey is property i, the name a key written while the map was open
+// is (by its hash h, as its frame kept it; -1: none), and the objects
+// still open once it is written: joinKey's, or the map alone.
+func (n *schemaNode) freeKey(f *schemaFrame, h uint64) (int, uint64) {
+	for i, nh := range n.nameHash {
+		if nh == h {
+			return i, n.joinKey(f, i)
+		}
+	}
+	return -1, n.mapBit()
+}
+
+// toMap goes on in joined object frame f as its map's frame once the map
+// alone is open: its keys are any strings from then on.
+func (f *schemaFrame) toMap() {
+	n := f.node
+	if !n.joinMap || f.num != n.mapBit() {
+		return
+	}
+	f.node, f.last, f.used = n.joined[len(n.joined)-1], -1, 0
+	switch f.mode {
+	case mObjColon:
+		f.mode = mMapColon
+	case mObjValue:
+		f.mode = mMapValue
+	case mObjAfter:
+		f.mode = mMapAfter
+	}
+}
+
 // keysNext is the properties that may follow in frame f (nextKeys, or, in
-// a joined object, those any object still open takes next).
+// a joined object, those any object still open takes next; its map, which
+// takes any key, is asked apart: mapTakes).
 func (n *schemaNode) keysNext(f *schemaFrame) uint64 {
 	if n.joined == nil {
 		return n.nextKeys(int(f.last), int(f.count), f.used)
 	}
 	var out uint64
-	for m := f.num; m != 0; m &= m - 1 {
+	for m := f.num &^ n.mapBit(); m != 0; m &= m - 1 {
 		j := bits.TrailingZeros64(m)
 		last, used := n.joinState(j, f)
 		for k := n.joined[j].nextKeys(last, int(f.count), used); k != 0; k &= k - 1 {
@@ -552,7 +711,10 @@ func (n *schemaNode) closes(f *schemaFrame) bool {
 	if n.joined == nil {
 		return n.mayClose(int(f.last), int(f.count), f.used)
 	}
-	for m := f.num; m != 0; m &= m - 1 {
+	if f.num&n.mapBit() != 0 && int(f.count) >= n.joined[len(n.joined)-1].propMin {
+		return true
+	}
+	for m := f.num &^ n.mapBit(); m != 0; m &= m - 1 {
 		j := bits.TrailingZeros64(m)
 		if last, used := n.joinState(j, f); n.joined[j].mayClose(last, int(f.count), used) {
 			return true
@@ -565,8 +727,8 @@ func (n *schemaNode) closes(f *schemaFrame) bool {
 // those that take it next, and of them, unless the property's enums tell
 // them apart by its value, those that give it the first one's schema.
 func (n *schemaNode) joinKey(f *schemaFrame, i int) uint64 {
-	var open uint64
-	for m := f.num; m != 0; m &= m - 1 {
+	open := f.num & n.mapBit() // a key the map was open for (it takes every key)
+	for m := f.num &^ n.mapBit(); m != 0; m &= m - 1 {
 		j := bits.TrailingZeros64(m)
 		k := n.joinAt[j][i]
 		if k < 0 {
@@ -595,6 +757,9 @@ func (n *schemaNode) joinValue(f *schemaFrame) *schemaNode {
 		return h
 	}
 	j := bits.TrailingZeros64(f.num)
+	if n.joinMap && j == len(n.joined)-1 {
+		return n.joined[j].values
+	}
 	return n.joined[j].props[n.joinAt[j][f.last]].node
 }
 
@@ -704,7 +869,7 @@ func (n *schemaNode) rangeHull(i int, open uint64) *schemaNode {
 		return nil
 	}
 	set := 0
-	for k, m := range n.joinClass[i] {
+	for k, m := range n.joinClass[i][:len(n.joinSpans[i])] { // (not a map's rest: joinObjects)
 		if m&open != 0 {
 			set |= 1 << k
 		}

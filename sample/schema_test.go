@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -705,6 +706,25 @@ var schemaTable = []struct {
 		`"type":"object","properties":{"pet":{"anyOf":[{"$ref":"#/$defs/Cat"},{"$ref":"#/$defs/Dog"}]}},"required":["pet"]}`,
 		[]string{`{"pet":{"name":"a","lives":9}}`, `{"pet":{"name":"b","breed":"x"}}`},
 		[]string{`{"pet":{"name":"a"}}`, `{"pet":{"name":"a","lives":9,"breed":"x"}}`, `{"pet":{"lives":9}}`, `{"pet":{"name":"a","breed":9}}`}},
+	// Objects beside a map of any keys (pydantic's Union[Cat,
+	// Dict[str, int]]): a key the objects take next keeps them, any other
+	// leaves them behind, and a value leaves behind those whose schema
+	// refuses its first byte (a name, a string: not the map's) or its
+	// range. Keys are told apart, escapes decoded.
+	{`{"$defs":{"Cat":{"properties":{"name":{"maxLength":10,"type":"string"},"lives":{"maximum":9,"minimum":1,"type":"integer"}},"required":["name","lives"],"type":"object"}},` +
+		`"properties":{"a":{"anyOf":[{"$ref":"#/$defs/Cat"},{"additionalProperties":{"type":"integer"},"type":"object"}]}},"required":["a"],"type":"object"}`,
+		[]string{`{"a":{"name":"Tom","lives":9}}`, `{"a":{}}`, `{"a":{"x":1,"y":-2}}`, `{"a":{"lives":20}}`, `{"a":{"name":5,"lives":20,"z":1}}`,
+			`{"a":{"lives":3,"name":1}}`, `{"a":{"n\u0061me":"Tom","lives":1}}`, `{"a":{"x":1,"name":3}}`},
+		[]string{`{"a":{"name":"Tom"}}`, `{"a":{"name":"Tom","lives":10}}`, `{"a":{"name":"Tom","lives":1,"x":1}}`, `{"a":{"x":1,"name":"Tom"}}`,
+			`{"a":{"x":1,"x":2}}`, `{"a":{"name":"Tom","name":"Tom","lives":1}}`, `{"a":{"lives":1,"name":"Tom"}}`, `{"a":{"x":"s"}}`}},
+	// Beside any object (Union[Cat, dict]): the map goes on whatever the
+	// object writes; minProperties and maxProperties hold the map.
+	{`{"anyOf":[{"type":"object","properties":{"name":{"type":"string"},"lives":{"type":"integer"}},"required":["name","lives"],"additionalProperties":false},{"type":"object"}]}`,
+		[]string{`{"name":"Tom","lives":9}`, `{"name":"Tom","lives":9,"x":[1]}`, `{"name":1}`, `{}`, `{"q":{"r":null},"name":"x"}`, `{"name":"a","lives":"b"}`},
+		[]string{`{"x":1,"x":2}`, `{"name":"a","name":"a"}`, `{"x":}`}},
+	{`{"anyOf":[{"type":"object","properties":{"name":{"type":"string"}},"required":["name"]},{"type":"object","additionalProperties":{"type":"boolean"},"minProperties":2,"maxProperties":2}]}`,
+		[]string{`{"name":"a"}`, `{"a":true,"b":false}`, `{"name":true,"b":false}`},
+		[]string{`{}`, `{"a":true}`, `{"a":true,"b":false,"c":true}`, `{"name":true}`, `{"name":"a","b":true}`}},
 	// A oneOf whose alternative is an anyOf of objects that overlap: the
 	// oneOf asks one of its own alternatives only.
 	{`{"type":"array","items":{"oneOf":[{"anyOf":[{"properties":{"n":{"type":"string"},"v":{"type":"integer"}},"required":["n"]},{"properties":{"n":{"type":"string"}},"required":["n"],"additionalProperties":false}]},{"type":"null"}]}}`,
@@ -1053,7 +1073,9 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"object","discriminator":{"propertyName":"t"}}`, "discriminator"},
 		{`{"anyOf":[{"type":"object"}],"discriminator":{"propertyName":"t","extra":1}}`, "extra"},
 		{`{"anyOf":[{"type":"object"}],"discriminator":"t"}`, "discriminator"},
-		{`{"anyOf":[{"type":"object","properties":{"t":{"const":"a"}},"required":["t"]},{"type":"object","additionalProperties":{"type":"string"}}]}`, "'{'"},
+		{`{"anyOf":[{"type":"object","properties":{"t":{"const":"a"}},"required":["t"]},{"type":"object","additionalProperties":{"type":"string"},"propertyNames":{"pattern":"^x"}}]}`, "'{'"},
+		{`{"oneOf":[{"type":"object","properties":{"t":{"const":"a"}},"required":["t"]},{"type":"object","additionalProperties":{"type":"string"}}]}`, "'{'"},
+		{`{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"object","additionalProperties":{"type":"integer"}}]}`, "two maps"},
 		{`{"$defs":{"A":{"$ref":"#/$defs/A"}},"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/A"}}`, "uniqueItems"},
 		{`{"oneOf":[{"type":"string"},{"type":"string","maxLength":1}]}`, ""},
 		{`{"allOf":[{"type":"string"},{"type":"integer"}]}`, "none in common"},
@@ -1300,6 +1322,9 @@ type tSchema struct {
 	// undeclared: tObject, its last property's name, required but not
 	// declared (of any value, as additionalProperties takes it)
 	undeclared string
+	// names: tMap, tAnyObject: keys its instances draw from besides
+	// tMapKeys (compact JSON), the names of objects it is joined with
+	names []string
 }
 
 // tPatterns are string patterns (searches, as JSON Schema's) that short
@@ -1311,6 +1336,10 @@ type schemaGen struct {
 	r       *rand.Rand
 	defs    map[string]*tSchema
 	defsKey string // "$defs" or "definitions"
+	// narrow: the schema has a union that Nuri writes narrower than it
+	// is (objects beside a map of any values, joined): an edited text it
+	// takes may be refused
+	narrow bool
 }
 
 // Property names, some prefixes of others so keys are told apart late.
@@ -1639,9 +1668,13 @@ func (g *schemaGen) tagged(depth int) *tSchema {
 // first keys need tell apart (joinObjects): they share properties s0, s1
 // and s2, in that order, each under one schema, under enums that differ,
 // under schemas of kinds that start apart, or under strings of different
-// lengths, and have properties of their own here and there.
+// lengths, and have properties of their own here and there. At times a
+// map of any keys follows them (pydantic's Union[Cat, Dict[str, int]]):
+// of any values, or where they share one property alone, of one of its
+// schemas, keyed at times by its name.
 func (g *schemaGen) joined(depth int) []*tSchema {
 	r := g.r
+	withMap := r.IntN(3) // 0: none, 1: of any values, 2: of one of s0's schemas
 	type shared struct {
 		name     string
 		variants []*tSchema
@@ -1691,10 +1724,29 @@ func (g *schemaGen) joined(depth int) []*tSchema {
 			}
 		}
 		for m := range r.IntN(3) {
+			if withMap == 2 && len(pool) == 1 {
+				break // (the map's schema would meet theirs)
+			}
 			own := tProp{"j" + strconv.Itoa(i) + strconv.Itoa(m), g.scalar(), r.IntN(2) == 0}
 			o.props = slices.Insert(o.props, r.IntN(len(o.props)+1), own)
 		}
 		out = append(out, o)
+	}
+	switch {
+	case withMap == 2 && len(pool) == 1:
+		v := pool[0].variants[r.IntN(len(pool[0].variants))]
+		out = append(out, &tSchema{kind: tMap, items: v, names: []string{tQuote(pool[0].name)}})
+	case withMap > 0:
+		// Of any values: the objects' names are not drawn as its keys,
+		// whose values the objects' schemas for them hold where their
+		// first bytes are the objects' (narrower: an edited value of one
+		// may be refused).
+		g.narrow = true
+		m := &tSchema{kind: tAnyObject}
+		if r.IntN(2) == 0 {
+			m = &tSchema{kind: tMap, items: &tSchema{kind: tAny}}
+		}
+		out = append(out, m)
 	}
 	return out
 }
@@ -1725,6 +1777,18 @@ func (g *schemaGen) keyed(depth int) []*tSchema {
 		}
 		obj.props = append(lead, obj.props...)
 		out = append(out, obj)
+	}
+	// No property all require: its enums could tell them apart first
+	// (tagBy), and a tag is written first, out of their order.
+	last := out[len(out)-1]
+	for p := range last.props {
+		all := true
+		for _, o := range out {
+			all = all && slices.ContainsFunc(o.props, func(q tProp) bool { return q.name == last.props[p].name && q.required })
+		}
+		if all {
+			last.props[p].required = false
+		}
 	}
 	return out
 }
@@ -2163,7 +2227,7 @@ func (g *schemaGen) instance(s *tSchema, depth int) *tNode {
 		return n
 	case tMap, tAnyObject:
 		n := &tNode{obj: true}
-		keys := slices.Clone(tMapKeys)
+		keys := append(slices.Clone(tMapKeys), s.names...)
 		switch {
 		case s.enum != nil:
 			keys = slices.Clone(s.enum)
@@ -2777,7 +2841,7 @@ func (g *schemaGen) reference(s *tSchema, text string) bool {
 }
 
 func TestSchemaRandom(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
+	r := rand.New(rand.NewPCG(tSeed(), 6))
 	var texts, accepted, refused, inserted int
 	for iter := range 2000 {
 		g := &schemaGen{r: r, defs: map[string]*tSchema{}, defsKey: []string{"$defs", "definitions"}[r.IntN(2)]}
@@ -2830,7 +2894,7 @@ func TestSchemaRandom(t *testing.T) {
 				etext := g.text(e, r.IntN(3))
 				whole, judged, _ := tRecognize(r, p, etext, false)
 				want := g.reference(root, judged)
-				if whole && !want || !oneWay && want && !whole {
+				if whole && !want || !oneWay && !g.narrow && want && !whole {
 					t.Fatalf("%d: schema %s\nedited text %q: recognizer %v, reference %v", iter, schema, judged, whole, want)
 				}
 				if want {
@@ -2973,6 +3037,12 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		// Lookaheads inside patterns, under maxLength.
 		`{"type":"object","properties":{"d":{"type":"string","pattern":"^P(?:(\\d+W)|(?!.*W)(?=\\d|T\\d)(\\d+Y)?(\\d+M)?(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+([.,]\\d+)?S)?)?)$","maxLength":9},` +
 			`"t":{"type":"string","pattern":"^(?:(?!ab)[a-c])*$","maxLength":4},"n":{"type":"string","pattern":"^[+-]?(?:\\d{0,3}|(?=[\\d.]{1,4}$)\\d{0,3}\\.\\d{0,2})$","maxLength":6}},"required":["d","t","n"]}`,
+		// Objects beside a map (Union[Cat, Dict[str, int]], Union[Cat,
+		// dict]): a key the objects take, or another, under the map's
+		// counts.
+		`{"type":"array","items":{"anyOf":[{"type":"object","properties":{"n":{"type":"string","maxLength":2},"v":{"type":"integer","minimum":1,"maximum":9}},"required":["n","v"]},` +
+			`{"type":"object","additionalProperties":{"type":"integer","minimum":0,"maximum":20},"minProperties":1,"maxProperties":2}]},"minItems":1,"maxItems":3}`,
+		`{"type":"object","properties":{"p":{"anyOf":[{"type":"object","properties":{"n":{"enum":["a","b"]},"v":{"type":"boolean"}},"required":["n"],"additionalProperties":false},{"type":"object","maxProperties":2}]}},"required":["p"]}`,
 		// Arrays of objects told apart by their items' objects.
 		`{"type":"object","properties":{"v":{"anyOf":[{"type":"array","items":{"type":"object","properties":{"k":{"type":"integer","minimum":0,"maximum":9},"a":{"type":"null"}},"required":["k","a"]},"maxItems":2},` +
 			`{"type":"array","items":{"type":"object","properties":{"k":{"type":"integer","minimum":0,"maximum":9},"b":{"type":"boolean"}},"required":["b"]},"minItems":1,"maxItems":3}]}},"required":["v"]}`,
@@ -3354,4 +3424,15 @@ func TestSchemaConcurrentConstraints(t *testing.T) {
 	if whole < 2 {
 		t.Fatalf("%d of %d walks ended whole: the test says little (%q)", whole, len(want), want)
 	}
+}
+
+// tSeed is TestSchemaRandom's seed: 5, or $NURI_SCHEMA_SEED, to run it
+// over other schemas while working on the recognizer (a loop over seeds
+// finds what one seed misses).
+func tSeed() uint64 {
+	v, _ := strconv.ParseUint(os.Getenv("NURI_SCHEMA_SEED"), 10, 64)
+	if v == 0 {
+		return 5
+	}
+	return v
 }

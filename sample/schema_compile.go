@@ -1113,10 +1113,15 @@ func integerMultiple(v any) (int64, error) {
 // exclusive forms, each a decimal below 10^18 with at most 18 digits
 // after the point and 15 significant ones (schema_number.go).
 func numberNode(o *ordered, path string) (*schemaNode, error) {
-	if !hasBounds(o) {
+	if !hasBounds(o) && !has(o, "multipleOf") {
 		return &schemaNode{kind: kNumber}, nil
 	}
 	b := &numberBounds{}
+	if v, ok := o.get("multipleOf"); ok {
+		if err := b.setMultiples(v); err != nil {
+			return nil, schemaErr(path, "multipleOf: %v", err)
+		}
+	}
 	for _, k := range boundKeys {
 		v, ok := o.get(k)
 		if !ok {
@@ -1141,6 +1146,9 @@ func numberNode(o *ordered, path string) (*schemaNode, error) {
 	pos, neg := start, start
 	neg.neg = true
 	if !b.numberViable(&pos) && !b.numberViable(&neg) {
+		if b.step != nil {
+			return nil, schemaErr(path, "no number of at most %d digits lies within the bounds that is a multiple of multipleOf as validators test it (in float64)", maxNumberDigits)
+		}
 		return nil, schemaErr(path, "no number of at most %d digits lies within the bounds", maxNumberDigits)
 	}
 	return &schemaNode{kind: kNumber, bounded: true, nb: b}, nil
@@ -1249,9 +1257,6 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 	case "integer":
 		return integerNode(o, path)
 	case "number":
-		if has(o, "multipleOf") {
-			return nil, schemaErr(path, "keyword \"multipleOf\" on a number is not supported (on an integer it is)")
-		}
 		return numberNode(o, path)
 	case "boolean":
 		return &schemaNode{kind: kBoolean}, nil

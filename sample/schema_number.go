@@ -2,6 +2,9 @@ package sample
 
 import (
 	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
 	"math/bits"
 	"strconv"
 	"strings"
@@ -94,12 +97,18 @@ func scaled(m uint64, frac int) u128 {
 	return u128{0, m}.mul64(pow10[numberScale-frac])
 }
 
-// numberBounds are a number's bounds, scaled.
+// numberBounds are a number's bounds, scaled, and its multipleOfs.
 type numberBounds struct {
 	hasLo, hasHi   bool
 	loNeg, hiNeg   bool // the bound's sign
 	lo, hi         u128 // magnitudes
 	loExcl, hiExcl bool
+	// step is the least common multiple of the multipleOfs, scaled (nil:
+	// none), and mults each one as validators read it (float64), by which
+	// the value's float64 must divide to a whole number (multiples.go's
+	// comment says why).
+	step  *big.Int
+	mults []float64
 }
 
 // parseBound reads a bound (a JSON number) as a sign and a scaled
@@ -233,26 +242,26 @@ func (b *numberBounds) numberViable(f *schemaFrame) bool {
 		}
 		a := scaled(f.num, int(f.frac))
 		end := a.add(u128{0, pow10[numberScale-int(f.frac)]})
-		return r.gridMeets(a, end, pow10[numberScale-int(f.frac)-left])
+		return b.meets(&r, f.neg, a, end, pow10[numberScale-int(f.frac)-left])
 	case f.count == 0: // only the sign: k integer digits, 10^(k−1) … 10^k, to 10^-(max−k)
 		for k := 1; k <= maxNumberDigits; k++ {
 			a := u128{}
 			if k > 1 {
 				a = scaled(pow10[k-1], 0)
 			}
-			if r.gridMeets(a, scaled(pow10[k], 0), pow10[numberScale-maxNumberDigits+k]) {
+			if b.meets(&r, f.neg, a, scaled(pow10[k], 0), pow10[numberScale-maxNumberDigits+k]) {
 				return true
 			}
 		}
 		return false
 	case f.num == 0: // "0": the integer part is whole
-		return r.gridMeets(u128{}, scaled(1, 0), pow10[numberScale-left])
+		return b.meets(&r, f.neg, u128{}, scaled(1, 0), pow10[numberScale-left])
 	}
 	// j more integer digits: [v·10^j, (v+1)·10^j) to 10^-(left−j).
 	for j := 0; j <= left; j++ {
 		a := scaled(f.num, 0).mul64(pow10[j])
 		end := scaled(f.num+1, 0).mul64(pow10[j])
-		if r.gridMeets(a, end, pow10[numberScale-(left-j)]) {
+		if b.meets(&r, f.neg, a, end, pow10[numberScale-(left-j)]) {
 			return true
 		}
 	}
@@ -272,10 +281,14 @@ func digitsUsed(f *schemaFrame) int {
 	return n
 }
 
-// numberWithin says whether the whole number f holds is within b.
+// numberWithin says whether the whole number f holds is within b (and a
+// multiple of its multipleOfs).
 func (b *numberBounds) numberWithin(f *schemaFrame) bool {
 	frac := max(int(f.frac), 0)
 	v := scaled(f.num, frac)
+	if b.step != nil && !b.multiple(f.neg, v.big()) {
+		return false
+	}
 	if b.hasLo {
 		c := lessSigned(f.neg, v, b.loNeg, b.lo)
 		if c < 0 || c == 0 && b.loExcl {
@@ -319,3 +332,147 @@ func (b *numberBounds) numberByte(f *schemaFrame, c byte) bool {
 	}
 	return b.numberViable(f)
 }
+
+// Numbers under multipleOf (pydantic's confloat(multiple_of=0.01), a
+// price in cents). Validators test it in float64: Ajv's and Python's
+// jsonschema divide (0.07 / 0.01 is 7.000000000000001: no multiple),
+// pydantic measures the distance to the nearest multiple. A number is
+// written only where the division is a whole number and that distance
+// within pydantic's tolerance, which every one of them then passes, and
+// where it is an exact decimal multiple (as validators of decimals test
+// it), in plain decimal like bounded numbers. Those
+// numbers are irregular (0.07 is out, 0.08 in: two thirds to seven
+// eighths of the multiples of 0.01, 0.1 or 0.001 pass), so a digit is
+// taken only where a number it can still become passes: the first
+// maxMultipleTries multiples of the grid of numbers it can become are
+// tried in order, a search that finds the same witness from each digit
+// of it on.
+
+// maxMultipleTries is how many multiples a digit's search tries. With
+// two thirds of them passing, all failing is 3^-64 unlikely.
+const maxMultipleTries = 64
+
+// maxMultipleQuotient keeps a number's quotient by its multipleOf below
+// 2^53, where float64 holds every whole number (Ajv's parseInt of a
+// larger one reads its exponent form).
+const maxMultipleQuotient = 1 << 53
+
+func (a u128) big() *big.Int {
+	x := new(big.Int).SetUint64(a.hi)
+	x.Lsh(x, 64)
+	return x.Or(x, new(big.Int).SetUint64(a.lo))
+}
+
+// setMultiples reads multipleOf (a number, or several merged: each must
+// hold) into b.
+func (b *numberBounds) setMultiples(v any) error {
+	list, ok := v.(multipleList)
+	if !ok {
+		num, isNum := v.(json.Number)
+		if !isNum {
+			return fmt.Errorf("must be a number")
+		}
+		list = multipleList{num}
+	}
+	step := big.NewInt(1)
+	for _, num := range list {
+		neg, m, exact := parseBound(num)
+		f, err := strconv.ParseFloat(string(num), 64)
+		if !exact || neg || m.isZero() || err != nil {
+			return fmt.Errorf("%s must be a positive decimal below 10^%d with at most %d digits after the point and %d significant ones", num, numberScale, numberScale, maxNumberDigits)
+		}
+		x := m.big()
+		g := new(big.Int).GCD(nil, nil, step, x)
+		step.Mul(step, x.Div(x, g))
+		b.mults = append(b.mults, f)
+	}
+	if step.Cmp(scaled(pow10[maxNumberDigits], 0).big()) >= 0 {
+		return fmt.Errorf("%v: their least common multiple is above 10^%d", list, maxNumberDigits)
+	}
+	b.step = step
+	return nil
+}
+
+// meets says whether some point a + t·s < end (t ≥ 0) is a number within
+// r, or under multipleOf a multiple too (multiples).
+func (b *numberBounds) meets(r *magnitudeRange, neg bool, a, end u128, s uint64) bool {
+	if b.step == nil {
+		return r.gridMeets(a, end, s)
+	}
+	return b.multiples(r, neg, a, end, s)
+}
+
+// multiples is meets under multipleOf: of the points that are multiples
+// of the step too, the first maxMultipleTries within r's lower end are
+// tried.
+func (b *numberBounds) multiples(r *magnitudeRange, neg bool, a, end u128, s uint64) bool {
+	sb := new(big.Int).SetUint64(s)
+	l := new(big.Int).GCD(nil, nil, b.step, sb)
+	l.Mul(l.Div(sb, l), b.step) // lcm(step, s): the points on both grids
+	lower := a
+	switch c := r.lo.cmp(a); {
+	case c > 0:
+		lower = r.lo
+		if r.loExcl {
+			lower = lower.add(u128{0, 1})
+		}
+	case c == 0 && r.loExcl:
+		lower = a.add(u128{0, 1})
+	}
+	x := lower.big()
+	x.Add(x, new(big.Int).Sub(l, big.NewInt(1)))
+	x.Div(x, l).Mul(x, l) // the first multiple at or above lower
+	e := end.big()
+	var hi *big.Int
+	if r.hasHi {
+		hi = r.hi.big()
+	}
+	for range maxMultipleTries {
+		if x.Cmp(e) >= 0 {
+			return false
+		}
+		if hi != nil {
+			if c := x.Cmp(hi); c > 0 || c == 0 && r.hiExcl {
+				return false
+			}
+		}
+		if b.floatMultiple(neg, x) {
+			return true
+		}
+		x.Add(x, l)
+	}
+	return false
+}
+
+// multiple says whether the number of magnitude x (scaled) is a multiple
+// of each multipleOf, exactly and as validators test it.
+func (b *numberBounds) multiple(neg bool, x *big.Int) bool {
+	return new(big.Int).Mod(x, b.step).Sign() == 0 && b.floatMultiple(neg, x)
+}
+
+// floatMultiple says whether the number of magnitude x (scaled), read as
+// a float64, divides by each multipleOf to a whole number.
+func (b *numberBounds) floatMultiple(neg bool, x *big.Int) bool {
+	q, r := new(big.Int).QuoRem(x, new(big.Int).SetUint64(pow10[numberScale]), new(big.Int))
+	text := q.String() + "." + fmt.Sprintf("%0*s", numberScale, r.String())
+	v, err := strconv.ParseFloat(text, 64)
+	if err != nil {
+		return false
+	}
+	if neg {
+		v = -v
+	}
+	for _, m := range b.mults {
+		d := v / m
+		if d != math.Trunc(d) || math.Abs(d) >= maxMultipleQuotient || math.Abs(v-d*m) > pydanticMultipleTolerance {
+			return false
+		}
+	}
+	return true
+}
+
+// pydanticMultipleTolerance is how far pydantic (pydantic-core 2.46)
+// lets a float be from the multiple nearest it, |v − round(v/m)·m| in
+// float64: past a few million the product's rounding alone exceeds it,
+// so large numbers pass less often.
+const pydanticMultipleTolerance = 1e-9

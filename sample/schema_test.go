@@ -539,6 +539,18 @@ var schemaTable = []struct {
 	{`{"type":"object","propertyNames":{"pattern":"^k"},"patternProperties":{"[0-9]$":{"type":"integer"}}}`,
 		[]string{`{"k1":1,"kk2":2}`, `{}`},
 		[]string{`{"k":1}`, `{"a1":1}`, `{"k1":"x"}`}},
+	// multipleOf on numbers: exact decimal multiples that validators
+	// dividing in float64 take too (0.07 / 0.01 is 7.000000000000001 for
+	// them), in plain decimal; several must each hold.
+	{`{"type":"array","items":{"type":"number","multipleOf":0.01}}`,
+		[]string{`[0.01,0.08,1.5,-2.25,0,3,19.98,0.10]`, `[]`},
+		[]string{`[0.07]`, `[19.99]`, `[0.001]`, `[1e2]`, `[0.015]`, `[1.4e-1]`}},
+	{`{"type":"array","items":{"type":"number","multipleOf":0.1,"minimum":-1,"exclusiveMaximum":0.5}}`,
+		[]string{`[-1,-0.5,0.4,0,0.2]`},
+		[]string{`[0.5]`, `[-1.1]`, `[0.3]`, `[0.45]`}},
+	{`{"type":"array","items":{"type":"number","allOf":[{"multipleOf":0.5},{"multipleOf":0.3}]}}`,
+		[]string{`[1.5,0,-3]`},
+		[]string{`[0.5]`, `[0.3]`, `[1]`}},
 	// multipleOfs of several parts: their least common multiple.
 	{`{"type":"array","items":{"type":"integer","multipleOf":6,"allOf":[{"multipleOf":4},{"multipleOf":2.5}]}}`,
 		[]string{`[0,60,-120]`},
@@ -983,7 +995,12 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"integer","minimum":5,"maximum":4}`, ""},
 		{`{"type":"string","format":"hostname","minLength":254}`, "minLength"},
 		{`{"minimum":0}`, ""},
-		{`{"type":"number","multipleOf":2}`, "multipleOf"},
+		{`{"type":"number","multipleOf":0}`, "multipleOf"},
+		{`{"type":"number","multipleOf":-0.5}`, "multipleOf"},
+		{`{"type":"number","multipleOf":1e-19}`, "multipleOf"},
+		{`{"type":"number","multipleOf":1234567890.1234567}`, "multipleOf"},
+		{`{"type":"number","multipleOf":0.7,"minimum":0.1,"maximum":0.6}`, "multiple"},
+		{`{"type":"number","allOf":[{"multipleOf":99999999.7},{"multipleOf":99999999.3}]}`, "least common multiple"},
 		{`{"type":"integer","multipleOf":0}`, "multipleOf"},
 		{`{"type":"integer","multipleOf":-3}`, "multipleOf"},
 		{`{"type":"integer","multipleOf":7,"minimum":1,"maximum":6}`, ""},
@@ -1166,8 +1183,8 @@ func TestNewJSONSchema(t *testing.T) {
 	if c.Allows(-1) || c.Allows(int32(vocab.Len())) {
 		t.Fatal("a token outside the vocabulary allowed")
 	}
-	if _, err := NewJSONSchema(vocab, []byte(`{"type":"number","multipleOf":2}`)); err == nil {
-		t.Fatal("NewJSONSchema accepted multipleOf on a number")
+	if _, err := NewJSONSchema(vocab, []byte(`{"type":"number","multipleOf":0}`)); err == nil {
+		t.Fatal("NewJSONSchema accepted multipleOf 0")
 	}
 	// The sampler follows it: the model's favourite, prose, is refused.
 	params := DefaultParams()
@@ -3071,6 +3088,9 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		`{"type":"object","properties":{"p":{"type":"string","pattern":"^.*xy$","maxLength":5},"u":{"type":"string","pattern":"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$","maxLength":40},"k":{"type":"string","pattern":"[가-힣]{2}$","maxLength":4},"e":{"type":"string","pattern":"^[^@]+@[a-z]+\\.[a-z]{2,}$","maxLength":8}},"required":["p","u","k","e"]}`,
 		`{"type":"object","properties":{"name":{"type":"string","minLength":2,"maxLength":4},"code":{"type":"string","pattern":"^[A-Z]{2}-\\d{3}$"},"ko":{"type":"string","pattern":"[가-힣]+"}},"required":["name","code","ko"]}`,
 		`{"type":"object","properties":{"opt":{"anyOf":[{"type":"string","maxLength":3},{"type":"null"}]},"m":{"type":"object","additionalProperties":{"type":"integer","minimum":0,"maximum":99}}},"required":["opt","m"]}`,
+		// Numbers under multipleOf: a digit after which no multiple the
+		// validators take can be written is refused.
+		`{"type":"object","properties":{"c":{"type":"number","multipleOf":0.07,"minimum":0.5,"maximum":0.6},"d":{"type":"number","multipleOf":0.01,"exclusiveMaximum":1},"t":{"type":"number","multipleOf":0.3,"minimum":-1}},"required":["c","d","t"]}`,
 		// Bounded numbers: a digit or point that leaves nothing in range
 		// to finish is refused.
 		`{"type":"object","properties":{"k":{"type":"integer","multipleOf":25,"minimum":-60,"maximum":130},"p":{"type":"number","minimum":0,"maximum":1},"t":{"type":"number","exclusiveMinimum":-40.5,"maximum":60.25},"n":{"anyOf":[{"type":"number","exclusiveMinimum":0.5,"exclusiveMaximum":0.75},{"type":"null"}]}},"required":["k","p","t","n"]}`,

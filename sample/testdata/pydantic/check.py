@@ -232,6 +232,16 @@ class M45(BaseModel):
     x: Optional[Union[int, List[int], Dict[str, int]]] = None
 MODELS += [M36,M37,M38,M39,M40,M41,M42,M43,M44,M45]
 
+from typing import Any
+class M46(BaseModel):
+    price: confloat(multiple_of=0.01, ge=0)
+    tenth: confloat(multiple_of=0.1, lt=100)
+    rate: float = Field(multiple_of=0.3)
+class M47(BaseModel):
+    v: Union[Cat, Dict[str, Any]]
+    w: List[Union[Dog, Dict[str, int]]] = Field(max_length=3)
+MODELS += [M46, M47]
+
 
 def main():
     import subprocess

@@ -4,13 +4,14 @@ some under bounds: multiples of it at every magnitude, written with as
 many decimals as it has or with trailing zeros, and numbers off by a last
 digit, each with the verdicts of Python's jsonschema (which divides in
 float64), of pydantic (confloat(multiple_of=...), its tolerance), and of
-exact decimal arithmetic. sample's TestMultipleOfGolden checks that the
+exact decimal arithmetic (and Ajv's, multiple_ajv.mjs). sample's TestMultipleOfGolden checks that the
 sampler lets a number through only where all three take it, and, for
 numbers in the plain form it writes (no exponent, at most 15 digits),
 that it takes every such one.
 
-Run from this folder (pydantic 2.10 or later, jsonschema 4):
-    python3 multiple_gen.py > multiple.jsonl
+multiple_ajv.mjs adds Ajv's verdict. Run from this folder (pydantic 2.10
+or later, jsonschema 4; once: npm install ajv@8):
+    python3 multiple_gen.py | node multiple_ajv.mjs > multiple.jsonl
 """
 
 import decimal

@@ -463,8 +463,11 @@ const (
 
 // itemKey is what a finished unique item is remembered by.
 func (f *schemaFrame) itemKey() uint64 {
-	if f.node.kind == kString {
+	switch f.node.kind {
+	case kString:
 		return f.hash
+	case kNumber:
+		return numberKey(f.neg, f.num, max(int(f.frac), 0))
 	}
 	v := int64(f.num)
 	if f.neg {
@@ -1072,7 +1075,7 @@ func (n *schemaNode) integerByte(f *schemaFrame, c byte) bool {
 // boundedByte moves a bounded integer's or number's value past c.
 func (n *schemaNode) boundedByte(f *schemaFrame, c byte) bool {
 	if n.nb != nil {
-		return n.nb.numberByte(f, c)
+		return n.nb.numberByte(f, c, n.unique)
 	}
 	return n.integerByte(f, c)
 }
@@ -1083,7 +1086,7 @@ func (n *schemaNode) endNumber(f *schemaFrame) int {
 		return stepDoneRetry
 	}
 	if n.nb != nil {
-		if !n.nb.numberWithin(f) || f.frac == 0 {
+		if !n.nb.numberWithin(f) || f.frac == 0 || n.unique && f.seen.has(f.itemKey()) {
 			return stepFail
 		}
 		return stepDoneRetry

@@ -1145,7 +1145,7 @@ func numberNode(o *ordered, path string) (*schemaNode, error) {
 	start := schemaFrame{frac: -1}
 	pos, neg := start, start
 	neg.neg = true
-	if !b.numberViable(&pos) && !b.numberViable(&neg) {
+	if !b.numberViable(&pos, false) && !b.numberViable(&neg, false) {
 		if b.step != nil {
 			return nil, schemaErr(path, "no number of at most %d digits lies within the bounds that is a multiple of multipleOf as validators test it (in float64)", maxNumberDigits)
 		}
@@ -1431,11 +1431,13 @@ func uniqueItems(n *schemaNode, o *ordered, path string) error {
 			if items.texts[0] == nil {
 				return uniqueScalars(n, items, path)
 			}
+		case kNumber:
+			return uniqueScalars(n, items, path)
 		}
 	}
 	if items == nil || items.kind != kEnum || len(n.prefix) > 0 {
 		return schemaErr(path, "uniqueItems is supported where the items are an enum (pydantic's set of Literal values or of an Enum), "+
-			"booleans, integers, or strings without a pattern or format (set[str], set[int])")
+			"booleans, integers, numbers, or strings without a pattern or format (set[str], set[int], set[float])")
 	}
 	var err error
 	if n.same, err = enumSame(items.enum); err != nil {
@@ -1500,6 +1502,13 @@ func uniqueScalars(n, items *schemaNode, path string) error {
 		u.bounded = true
 		u.lo, u.hi = max(u.lo, -maxExactInt), min(u.hi, maxExactInt)
 		values = multiplesIn(u.lo, u.hi, u.mult)
+	} else if u.kind == kNumber {
+		// Written as bounded numbers are, their values held exactly.
+		if u.nb == nil {
+			u.nb = &numberBounds{}
+		}
+		u.bounded = true
+		values = u.nb.distinct()
 	} else if u.max == 0 {
 		values = 1 // ""
 	}

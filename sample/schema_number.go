@@ -229,7 +229,11 @@ func (r *magnitudeRange) gridMeets(a, end u128, s uint64) bool {
 // (sign, mantissa f.num of f.count digits, f.frac digits after the point
 // or −1 before it) can still end within the bounds with at most
 // maxNumberDigits digits.
-func (b *numberBounds) numberViable(f *schemaFrame) bool {
+func (b *numberBounds) numberViable(f *schemaFrame, unique bool) bool {
+	var seen *seenList // a unique item's: the values written before it
+	if unique {
+		seen = f.seen
+	}
 	r := b.magnitudes(f.neg)
 	if r.empty {
 		return false
@@ -242,26 +246,26 @@ func (b *numberBounds) numberViable(f *schemaFrame) bool {
 		}
 		a := scaled(f.num, int(f.frac))
 		end := a.add(u128{0, pow10[numberScale-int(f.frac)]})
-		return b.meets(&r, f.neg, a, end, pow10[numberScale-int(f.frac)-left])
+		return b.meets(&r, f.neg, a, end, pow10[numberScale-int(f.frac)-left], seen)
 	case f.count == 0: // only the sign: k integer digits, 10^(k−1) … 10^k, to 10^-(max−k)
 		for k := 1; k <= maxNumberDigits; k++ {
 			a := u128{}
 			if k > 1 {
 				a = scaled(pow10[k-1], 0)
 			}
-			if b.meets(&r, f.neg, a, scaled(pow10[k], 0), pow10[numberScale-maxNumberDigits+k]) {
+			if b.meets(&r, f.neg, a, scaled(pow10[k], 0), pow10[numberScale-maxNumberDigits+k], seen) {
 				return true
 			}
 		}
 		return false
 	case f.num == 0: // "0": the integer part is whole
-		return b.meets(&r, f.neg, u128{}, scaled(1, 0), pow10[numberScale-left])
+		return b.meets(&r, f.neg, u128{}, scaled(1, 0), pow10[numberScale-left], seen)
 	}
 	// j more integer digits: [v·10^j, (v+1)·10^j) to 10^-(left−j).
 	for j := 0; j <= left; j++ {
 		a := scaled(f.num, 0).mul64(pow10[j])
 		end := scaled(f.num+1, 0).mul64(pow10[j])
-		if b.meets(&r, f.neg, a, end, pow10[numberScale-(left-j)]) {
+		if b.meets(&r, f.neg, a, end, pow10[numberScale-(left-j)], seen) {
 			return true
 		}
 	}
@@ -307,7 +311,7 @@ func (b *numberBounds) numberWithin(f *schemaFrame) bool {
 // numberByte moves a bounded number's value past c, refusing c where no
 // number it can still become is within the bounds; the caller restores
 // the frame where the syntax then refuses c.
-func (b *numberBounds) numberByte(f *schemaFrame, c byte) bool {
+func (b *numberBounds) numberByte(f *schemaFrame, c byte, unique bool) bool {
 	switch {
 	case c == '-':
 		f.neg = true
@@ -330,7 +334,7 @@ func (b *numberBounds) numberByte(f *schemaFrame, c byte) bool {
 	default:
 		return true // the number's syntax decides
 	}
-	return b.numberViable(f)
+	return b.numberViable(f, unique)
 }
 
 // Numbers under multipleOf (pydantic's confloat(multiple_of=0.01), a
@@ -394,21 +398,28 @@ func (b *numberBounds) setMultiples(v any) error {
 }
 
 // meets says whether some point a + t·s < end (t ≥ 0) is a number within
-// r, or under multipleOf a multiple too (multiples).
-func (b *numberBounds) meets(r *magnitudeRange, neg bool, a, end u128, s uint64) bool {
-	if b.step == nil {
+// r, under multipleOf a multiple too, and of a unique item (seen: the
+// values written before it) one not written before (search).
+func (b *numberBounds) meets(r *magnitudeRange, neg bool, a, end u128, s uint64, seen *seenList) bool {
+	if b.step == nil && seen == nil {
 		return r.gridMeets(a, end, s)
 	}
-	return b.multiples(r, neg, a, end, s)
+	return b.search(r, neg, a, end, s, seen)
 }
 
-// multiples is meets under multipleOf: of the points that are multiples
-// of the step too, the first maxMultipleTries within r's lower end are
-// tried.
-func (b *numberBounds) multiples(r *magnitudeRange, neg bool, a, end u128, s uint64) bool {
-	sb := new(big.Int).SetUint64(s)
-	l := new(big.Int).GCD(nil, nil, b.step, sb)
-	l.Mul(l.Div(sb, l), b.step) // lcm(step, s): the points on both grids
+// search is meets point by point: of the points that are multiples of
+// the step too, the first within r's lower end are tried, maxMultipleTries
+// and one more for each value written before (which rules out one).
+func (b *numberBounds) search(r *magnitudeRange, neg bool, a, end u128, s uint64, seen *seenList) bool {
+	l := new(big.Int).SetUint64(s)
+	if b.step != nil {
+		g := new(big.Int).GCD(nil, nil, b.step, l)
+		l.Mul(l.Div(l, g), b.step) // lcm(step, s): the points on both grids
+	}
+	tries := maxMultipleTries
+	for e := seen; e != nil; e = e.next {
+		tries++
+	}
 	lower := a
 	switch c := r.lo.cmp(a); {
 	case c > 0:
@@ -427,7 +438,7 @@ func (b *numberBounds) multiples(r *magnitudeRange, neg bool, a, end u128, s uin
 	if r.hasHi {
 		hi = r.hi.big()
 	}
-	for range maxMultipleTries {
+	for range tries {
 		if x.Cmp(e) >= 0 {
 			return false
 		}
@@ -436,12 +447,93 @@ func (b *numberBounds) multiples(r *magnitudeRange, neg bool, a, end u128, s uin
 				return false
 			}
 		}
-		if b.floatMultiple(neg, x) {
+		if (b.step == nil || b.floatMultiple(neg, x)) && (seen == nil || !seen.has(scaledKey(neg, x))) {
 			return true
 		}
 		x.Add(x, l)
 	}
 	return false
+}
+
+// numberKey is what a unique number item is remembered by: its value,
+// exactly (1, 1.0 and 1.00 are one, as validators count them; so are 0
+// and -0), packed as its digits less trailing zeros (below 10^15: 50
+// bits), how many of them follow the point, and its sign.
+func numberKey(neg bool, num uint64, frac int) uint64 {
+	for frac > 0 && num%10 == 0 {
+		num, frac = num/10, frac-1
+	}
+	if num == 0 {
+		return 0
+	}
+	k := num | uint64(frac)<<50
+	if neg {
+		k |= 1 << 56
+	}
+	return k
+}
+
+// scaledKey is numberKey of the number of magnitude x (scaled), or
+// MaxUint64 where it has more digits than a number written (none is it).
+func scaledKey(neg bool, x *big.Int) uint64 {
+	num, frac := new(big.Int).Set(x), numberScale
+	ten, r := big.NewInt(10), new(big.Int)
+	for frac > 0 {
+		q, m := new(big.Int).QuoRem(num, ten, r)
+		if m.Sign() != 0 {
+			break
+		}
+		num, frac = q, frac-1
+	}
+	if !num.IsUint64() || num.Uint64() >= pow10[maxNumberDigits] {
+		return math.MaxUint64
+	}
+	return numberKey(neg, num.Uint64(), frac)
+}
+
+// maxDistinctCounted is how many numbers distinct enumerates.
+const maxDistinctCounted = 4096
+
+// distinct is how many numbers b leaves (for unique items: minItems must
+// not exceed it), or -1 for more than maxDistinctCounted: under bounds
+// and a multipleOf they are enumerated; under bounds alone, a range of
+// one value.
+func (b *numberBounds) distinct() int64 {
+	if !b.hasLo || !b.hasHi {
+		return -1
+	}
+	signed := func(neg bool, m u128) *big.Int {
+		x := m.big()
+		if neg {
+			x.Neg(x)
+		}
+		return x
+	}
+	lo, hi := signed(b.loNeg, b.lo), signed(b.hiNeg, b.hi)
+	if b.step == nil {
+		if lo.Cmp(hi) == 0 && !b.loExcl && !b.hiExcl {
+			return 1
+		}
+		return -1
+	}
+	// The multiples k·step in [lo, hi].
+	k := new(big.Int).Div(lo, b.step) // floor
+	if new(big.Int).Mul(k, b.step).Cmp(lo) < 0 || b.loExcl && new(big.Int).Mul(k, b.step).Cmp(lo) == 0 {
+		k.Add(k, big.NewInt(1))
+	}
+	var n int64
+	for range maxDistinctCounted + 1 {
+		x := new(big.Int).Mul(k, b.step)
+		if c := x.Cmp(hi); c > 0 || c == 0 && b.hiExcl {
+			return n
+		}
+		neg := x.Sign() < 0
+		if b.floatMultiple(neg, x.Abs(x)) && scaledKey(neg, x) != math.MaxUint64 {
+			n++
+		}
+		k.Add(k, big.NewInt(1))
+	}
+	return -1
 }
 
 // multiple says whether the number of magnitude x (scaled) is a multiple

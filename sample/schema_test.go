@@ -539,6 +539,14 @@ var schemaTable = []struct {
 	{`{"type":"object","propertyNames":{"pattern":"^k"},"patternProperties":{"[0-9]$":{"type":"integer"}}}`,
 		[]string{`{"k1":1,"kk2":2}`, `{}`},
 		[]string{`{"k":1}`, `{"a1":1}`, `{"k1":"x"}`}},
+	// Unique numbers (set[float]): told apart by value, as validators
+	// count them (1 and 1.0 are one, so are 0 and -0).
+	{`{"type":"array","items":{"type":"number"},"uniqueItems":true}`,
+		[]string{`[1,1.5,0,-1,100.25,0.001]`, `[]`, `[0.1,0.01]`},
+		[]string{`[1,1.0]`, `[0,-0]`, `[0.10,0.1]`, `[1.5,2,1.500]`, `[1e1]`}},
+	{`{"type":"array","items":{"type":"number","multipleOf":0.5,"minimum":0,"maximum":1.5},"uniqueItems":true}`,
+		[]string{`[0,0.5,1,1.5]`, `[1.5,0.0]`},
+		[]string{`[0,0.5,1,1.5,0]`, `[0.5,0.50]`, `[0.25]`}},
 	// multipleOf on numbers: exact decimal multiples that validators
 	// dividing in float64 take too (0.07 / 0.01 is 7.000000000000001 for
 	// them), in plain decimal; several must each hold.
@@ -1052,7 +1060,8 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"array","prefixItems":[{"type":"string","not":{}}]}`, "prefixItems/0"},
 		{`{"type":"array","uniqueItems":true}`, "uniqueItems"},
 		{`{"type":"array","items":{"type":"string","pattern":"a"},"uniqueItems":true}`, "uniqueItems"},
-		{`{"type":"array","items":{"type":"number"},"uniqueItems":true}`, "uniqueItems"},
+		{`{"type":"array","items":{"type":"array"},"uniqueItems":true}`, "uniqueItems"},
+		{`{"type":"array","items":{"type":"number","minimum":1,"maximum":1},"uniqueItems":true,"minItems":2}`, "minItems 2"},
 		{`{"type":"array","items":{"type":"boolean"},"uniqueItems":true,"minItems":3}`, "minItems 3"},
 		{`{"type":"array","items":{"type":"integer","minimum":0,"maximum":200,"multipleOf":100},"uniqueItems":true,"minItems":4}`, "minItems 4"},
 		{`{"type":"array","items":{"type":"integer","minimum":0,"maximum":99},"uniqueItems":true,"minItems":101}`, "minItems 101"},
@@ -1519,8 +1528,13 @@ func (g *schemaGen) array(depth int) *tSchema {
 		s.min = min(s.min, len(s.prefix))
 	}
 	if it := s.items; len(s.prefix) == 0 && it != nil && g.r.IntN(2) == 0 &&
-		(it.kind == tString && it.pattern == "" && it.also == "" && it.notVals == nil && it.max != 0 || it.kind == tInteger || it.kind == tBoolean) {
+		(it.kind == tString && it.pattern == "" && it.also == "" && it.notVals == nil && it.max != 0 || it.kind == tInteger || it.kind == tBoolean || it.kind == tNumber && !it.nullable) {
 		s.unique = true
+		if it.kind == tNumber {
+			// Unique numbers are written in plain decimal: an edit to
+			// 2e3 may be refused though unique.
+			g.narrow = true
+		}
 	}
 	if len(s.prefix) == 0 && !s.unique && g.r.IntN(5) == 0 {
 		// contains a string, under items any string or any value.
@@ -2148,6 +2162,9 @@ var (
 	tMapKeys      = []string{`"a"`, `"b"`, `"한글"`, `"a\"b"`, `"\u00e9"`, `""`, `"k\n"`}
 	tIntegers     = []string{"0", "-0", "7", "-42", "1234567890123"}
 	tNumbers      = []string{"0", "1.5", "-2e-3", "3E+10", "-0.0", "12", "0.25"}
+	// tPlainNumbers are numbers as unique number items are written, some
+	// of one value (0, -0.0, 0.00; 12, 12.0)
+	tPlainNumbers = []string{"0", "1.5", "-0.0", "12", "0.25", "12.0", "0.00", "-7", "1.50", "100.125"}
 	// Replacements: compact, and spelled as encoding/json would, so an
 	// enum takes them exactly when the reference validator does.
 	tReplacements = []string{`"x"`, `""`, `"한"`, `"red"`, `"ab"`, `0`, `-12`, `1.5`, `2e3`, `10`, `true`, `false`, `null`, `{}`, `{"k":1}`, `{"b":1,"a":[2]}`, `[]`, `[1,"x"]`}
@@ -2298,6 +2315,9 @@ func (g *schemaGen) instance(s *tSchema, depth int) *tNode {
 			}
 			for range 100 { // unique items: draw until one is new
 				kid := g.instance(is, depth+1)
+				if s.unique && is.kind == tNumber {
+					kid = &tNode{raw: tPlainNumbers[r.IntN(len(tPlainNumbers))]}
+				}
 				if !s.unique || !slices.ContainsFunc(n.kids, func(k *tNode) bool { return tSame(k, kid) }) {
 					n.kids = append(n.kids, kid)
 					break
@@ -3088,6 +3108,9 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		`{"type":"object","properties":{"p":{"type":"string","pattern":"^.*xy$","maxLength":5},"u":{"type":"string","pattern":"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$","maxLength":40},"k":{"type":"string","pattern":"[가-힣]{2}$","maxLength":4},"e":{"type":"string","pattern":"^[^@]+@[a-z]+\\.[a-z]{2,}$","maxLength":8}},"required":["p","u","k","e"]}`,
 		`{"type":"object","properties":{"name":{"type":"string","minLength":2,"maxLength":4},"code":{"type":"string","pattern":"^[A-Z]{2}-\\d{3}$"},"ko":{"type":"string","pattern":"[가-힣]+"}},"required":["name","code","ko"]}`,
 		`{"type":"object","properties":{"opt":{"anyOf":[{"type":"string","maxLength":3},{"type":"null"}]},"m":{"type":"object","additionalProperties":{"type":"integer","minimum":0,"maximum":99}}},"required":["opt","m"]}`,
+		// Unique numbers: a digit, or an item, after which only values
+		// written before are left is refused.
+		`{"type":"object","properties":{"u":{"type":"array","items":{"type":"number","multipleOf":0.5,"minimum":0,"maximum":1.5},"uniqueItems":true,"minItems":3},"v":{"type":"array","items":{"type":"number","minimum":0,"maximum":1},"uniqueItems":true,"minItems":2,"maxItems":3}},"required":["u","v"]}`,
 		// Numbers under multipleOf: a digit after which no multiple the
 		// validators take can be written is refused.
 		`{"type":"object","properties":{"c":{"type":"number","multipleOf":0.07,"minimum":0.5,"maximum":0.6},"d":{"type":"number","multipleOf":0.01,"exclusiveMaximum":1},"t":{"type":"number","multipleOf":0.3,"minimum":-1}},"required":["c","d","t"]}`,

@@ -3,6 +3,7 @@ package sample
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -138,6 +139,22 @@ var schemaAnnotations = map[string]bool{
 	// format and pattern, which hold the text).
 	"contentEncoding": true, "contentMediaType": true, "contentSchema": true,
 	"id": true, // draft 4's $id
+	// OpenAPI's example, externalDocs and xml; the editors' and code
+	// generators' own annotations, which SchemaStore's schemas and
+	// generated ones carry: VS Code's (markdownDescription,
+	// enumDescriptions, defaultSnippets, allowComments ...), ajv-errors'
+	// errorMessage, json-schema-to-typescript's, jsonschema2pojo's,
+	// react-jsonschema-form's enumNames. $anchor and $dynamicAnchor name
+	// a schema ($refs to them are refused as not local); $vocabulary
+	// lists a meta-schema's vocabularies.
+	"example": true, "externalDocs": true, "xml": true,
+	"markdownDescription": true, "enumDescriptions": true, "markdownEnumDescriptions": true,
+	"deprecationMessage": true, "markdownDeprecationMessage": true, "errorMessage": true,
+	"patternErrorMessage": true, "defaultSnippets": true, "doNotSuggest": true,
+	"suggestSortText": true, "allowComments": true, "allowTrailingCommas": true,
+	"tsType": true, "tsEnumNames": true, "javaType": true, "existingJavaType": true,
+	"javaName": true, "javaEnumNames": true, "enumNames": true,
+	"$anchor": true, "$dynamicAnchor": true, "$vocabulary": true,
 }
 
 // isAnnotation says whether keyword k leaves the values a schema accepts
@@ -1012,10 +1029,20 @@ func integerNode(o *ordered, path string) (*schemaNode, error) {
 		}
 		num, isNum := v.(json.Number)
 		f, err := num.Float64()
-		if !isNum || err != nil || math.Abs(f) >= maxBound {
-			return nil, schemaErr(path, "%s must be a number within ±%d", k, int64(maxBound))
+		if !isNum || err != nil && !errors.Is(err, strconv.ErrRange) {
+			return nil, schemaErr(path, "%s must be a number", k)
 		}
 		n.bounded = true
+		if math.Abs(f) >= maxBound {
+			// Generated schemas bound integers by int64's or uint64's
+			// range (Java, Go, protobuf): integers are written within
+			// ±10^18, which such a bound leaves free. One that leaves
+			// none of them is refused.
+			if loose := strings.HasSuffix(k, "inimum") == (f < 0); !loose {
+				return nil, schemaErr(path, "%s %s leaves no integer within ±%d, which Nuri writes integers within", k, num, int64(maxBound))
+			}
+			continue
+		}
 		switch k {
 		case "minimum":
 			n.lo = max(n.lo, int64(math.Ceil(f)))
@@ -1128,6 +1155,16 @@ func numberNode(o *ordered, path string) (*schemaNode, error) {
 			continue
 		}
 		num, isNum := v.(json.Number)
+		if f, err := num.Float64(); isNum && (err == nil || errors.Is(err, strconv.ErrRange)) && math.Abs(f) >= 1e18 {
+			// A bound of float64's or int64's range (-1.7976931348623157e308,
+			// 9223372036854775807): a bounded number has at most 15
+			// digits, and such a bound leaves each free. One that leaves
+			// none of them is refused.
+			if loose := strings.HasSuffix(k, "inimum") == (f < 0); !loose {
+				return nil, schemaErr(path, "%s %s leaves no number of at most %d digits", k, num, maxNumberDigits)
+			}
+			continue
+		}
 		neg, mag, exact := parseBound(num)
 		if !isNum || !exact {
 			return nil, schemaErr(path, "%s must be a decimal below 10^%d with at most %d digits after the point and %d significant ones", k, numberScale, numberScale, maxNumberDigits)

@@ -853,6 +853,14 @@ var schemaTable = []struct {
 		`"map":{"type":"object","unevaluatedProperties":{"type":"boolean"}},"t":{"type":"array","prefixItems":[{"type":"integer"}],"unevaluatedItems":false}}}`,
 		[]string{`{"x":{"b":"q"},"y":5,"map":{"k":true},"t":[1]}`, `{"x":{"a":1,"b":""}}`, `{"t":[]}`},
 		[]string{`{"x":{"a":1}}`, `{"y":6}`, `{"y":-1}`, `{"map":{"k":1}}`, `{"t":[1,2]}`}},
+	// Bounds of int64's, uint64's or float64's range (generated
+	// schemas) leave the integers and numbers written free; editors' and
+	// generators' annotations are ignored.
+	{`{"type":"object","properties":{"i":{"type":"integer","minimum":-9223372036854775808,"maximum":9223372036854775807,"example":5},` +
+		`"u":{"type":"integer","minimum":0,"maximum":18446744073709551615,"markdownDescription":"**u**"},"f":{"type":"number","minimum":-1.7976931348623157e308,"exclusiveMaximum":1e400,"deprecationMessage":"old"}},` +
+		`"allowComments":true,"defaultSnippets":[{"body":{}}]}`,
+		[]string{`{"i":-123456789012345678,"u":0,"f":-1.5}`, `{"i":999999999999999999,"u":42,"f":123456789012345}`},
+		[]string{`{"u":-1}`, `{"i":1.5}`, `{"f":1e400}`}},
 	// Annotations are ignored.
 	{`{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"urn:x","title":"T","description":"D","$comment":"c",` +
 		`"type":"object","properties":{"a":{"type":"string","title":"A","default":"z","examples":["q"],"format":"iri"}}}`,
@@ -993,8 +1001,11 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"string","pattern":"a\\bb"}`, "pattern"},
 		{`{"type":"string","pattern":1}`, "pattern"},
 		{`{"type":"number","minimum":1e-19}`, "minimum"},
-		{`{"type":"number","maximum":1e18}`, "maximum"},
-		{`{"type":"number","maximum":1e99999}`, "maximum"},
+		{`{"type":"number","minimum":1e18}`, "minimum"},
+		{`{"type":"number","minimum":1e99999}`, "minimum"},
+		{`{"type":"number","maximum":-1e20}`, "maximum"},
+		{`{"type":"integer","exclusiveMinimum":1e18}`, "exclusiveMinimum"},
+		{`{"type":"integer","maximum":-9223372036854775809}`, "maximum"},
 		{`{"type":"number","minimum":1e+2,"maximum":0.5e-99999}`, "maximum"},
 		{`{"type":"number","maximum":0.1234567890123456}`, "maximum"},
 		{`{"type":"number","exclusiveMinimum":"0"}`, "exclusiveMinimum"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"math/big"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -649,26 +650,69 @@ func (c *schemaCompiler) distribute(o *ordered, key string, l []any, rest *order
 // keeping the values rest accepts: a value the schema's other keywords
 // refuse is no value of the schema.
 func (c *schemaCompiler) enum(vals []any, rest *ordered, path string) (*schemaNode, error) {
-	n, err := enumNode(vals, path)
-	if err != nil || !constrains(rest) {
-		return n, err
+	if len(vals) > maxLargeEnum {
+		return nil, schemaErr(path, "more than %d enum values", maxLargeEnum)
 	}
-	rn, err := c.compileApart(rest, path)
+	n, err := enumValues(vals, path)
 	if err != nil {
 		return nil, err
 	}
-	p := &schemaProgram{root: rn}
-	kept := n.enum[:0]
-	for _, v := range n.enum {
-		if p.accepts(v) {
-			kept = append(kept, v)
+	if constrains(rest) {
+		rn, err := c.compileApart(rest, path)
+		if err != nil {
+			return nil, err
 		}
+		p := &schemaProgram{root: rn}
+		kept := n.enum[:0]
+		for _, v := range n.enum {
+			if p.accepts(v) {
+				kept = append(kept, v)
+			}
+		}
+		if len(kept) == 0 {
+			return nil, emptyErr(path, "no value of the enum (or const) meets the keywords beside it")
+		}
+		n.enum = kept
 	}
-	if len(kept) == 0 {
-		return nil, emptyErr(path, "no value of the enum (or const) meets the keywords beside it")
+	if len(n.enum) > maxSchemaEnum {
+		return c.largeEnum(n.enum, path)
 	}
-	n.enum = kept
 	return n, nil
+}
+
+// maxLargeEnum is how many values an enum may have (largeEnum).
+const maxLargeEnum = 2048
+
+// largeEnum is an enum of more values than a bit set holds (ISO 639
+// language codes, a taxonomy's categories, an icon set's names): its
+// strings become one string under the pattern of their alternation, an
+// automaton that reads each as validators do, escapes decoded; the other
+// values, at most maxSchemaEnum of them, stay an enum beside it.
+func (c *schemaCompiler) largeEnum(enc [][]byte, path string) (*schemaNode, error) {
+	var lits []string
+	rest := &schemaNode{kind: kEnum}
+	for _, v := range enc {
+		if v[0] != '"' {
+			rest.enum = append(rest.enum, v)
+			continue
+		}
+		var text string
+		if err := json.Unmarshal(v, &text); err != nil {
+			return nil, schemaErr(path, "enum value %s: %v", v, err)
+		}
+		lits = append(lits, regexp.QuoteMeta(text))
+	}
+	if len(rest.enum) > maxSchemaEnum {
+		return nil, schemaErr(path, "more than %d enum values that are not strings", maxSchemaEnum)
+	}
+	strs, err := c.node(&ordered{keys: []string{"type", "pattern"}, vals: map[string]any{"type": "string", "pattern": "^(?:" + strings.Join(lits, "|") + ")$"}}, path)
+	if err != nil {
+		return nil, fmt.Errorf("enum of %d strings: %w", len(lits), err)
+	}
+	if len(rest.enum) == 0 {
+		return strs, nil
+	}
+	return c.unionNode([]*schemaNode{strs, rest}, path), nil
 }
 
 // accepts says whether text is a whole value of p (a top-level number

@@ -2163,6 +2163,11 @@ func enumNode(vals []any, path string) (*schemaNode, error) {
 	if len(vals) > maxSchemaEnum {
 		return nil, schemaErr(path, "more than %d enum values", maxSchemaEnum)
 	}
+	return enumValues(vals, path)
+}
+
+// enumValues is an enum of vals, however many.
+func enumValues(vals []any, path string) (*schemaNode, error) {
 	n := &schemaNode{kind: kEnum}
 	for _, v := range vals {
 		var b bytes.Buffer

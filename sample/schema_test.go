@@ -3490,3 +3490,43 @@ func tSeed() uint64 {
 	}
 	return v
 }
+
+// Enums of more values than a bit set holds: the strings one string under
+// their alternation (escapes read as validators read them), the rest an
+// enum beside it.
+func TestSchemaLargeEnum(t *testing.T) {
+	var vals []string
+	for i := range 300 {
+		vals = append(vals, strconv.Quote(fmt.Sprintf("v%d", i)))
+	}
+	vals = append(vals, `"a.b"`, `"(x)|y"`, `"한국어"`, `""`, `null`, `1.5`, `true`)
+	schema := `{"type":"array","items":{"enum":[` + strings.Join(vals, ",") + `]}}`
+	p := mustCompileSchema(t, schema)
+	for _, text := range []string{`["v0","v299","v29","v3"]`, `["a.b","(x)|y","한국어",""]`, `[null,1.5,true,"v1"]`, `["\u0076\u0031"]`, `[]`} {
+		checkSchemaText(t, schema, p, text, true)
+	}
+	for _, text := range []string{`["v300"]`, `["v"]`, `["axb"]`, `["(x)"]`, `["y"]`, `[1]`, `[false]`, `["v1 "]`} {
+		checkSchemaText(t, schema, p, text, false)
+	}
+	// Beside other keywords, the values they refuse are left out.
+	schema = `{"type":"string","maxLength":2,"enum":[` + strings.Join(vals, ",") + `]}`
+	p = mustCompileSchema(t, schema)
+	checkSchemaText(t, schema, p, `"v9"`, true)
+	checkSchemaText(t, schema, p, `"v10"`, false)
+	checkSchemaText(t, schema, p, `null`, false)
+
+	var nums []string
+	for i := range 100 {
+		nums = append(nums, strconv.Itoa(i))
+	}
+	if _, err := compileSchema([]byte(`{"enum":[` + strings.Join(nums, ",") + `]}`)); err == nil || !strings.Contains(err.Error(), "not strings") {
+		t.Errorf("an enum of 100 integers: %v", err)
+	}
+	many := make([]string, maxLargeEnum+1)
+	for i := range many {
+		many[i] = strconv.Quote(strconv.Itoa(i))
+	}
+	if _, err := compileSchema([]byte(`{"enum":[` + strings.Join(many, ",") + `]}`)); err == nil {
+		t.Errorf("an enum of %d values compiled", len(many))
+	}
+}

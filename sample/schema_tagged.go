@@ -122,7 +122,7 @@ func (c *schemaCompiler) tagObjects(flat []*schemaNode, groups []int, want strin
 	case count > 0 && len(maps) > 0:
 		// Objects and a map: only as they are written can they be told
 		// apart (a map may have any key, and any first key).
-		t, err := c.joinObjects(append(objs, maps[0]))
+		t, err := c.joinObjects(append(objs, maps[0]), path)
 		if err != nil {
 			return nil, schemaErr(path, "objects and a map among the alternatives of an anyOf are told apart as they are written, where they write their common properties in one order; not here: %v", err)
 		}
@@ -178,7 +178,7 @@ func (c *schemaCompiler) tagObjects(flat []*schemaNode, groups []int, want strin
 		out[at] = t
 		return out, nil
 	}
-	t, joinErr := c.joinObjects(objs)
+	t, joinErr := c.joinObjects(objs, path)
 	if joinErr == nil {
 		out[at] = t
 		return out, nil
@@ -259,7 +259,11 @@ const maxJoined = 64
 // The last of objs may be a map of any keys (joinableMap), which takes
 // every name under its values' schema: the objects' names are written as
 // its keys too, and any other key leaves the objects behind (joinMap).
-func (c *schemaCompiler) joinObjects(objs []*schemaNode) (*schemaNode, error) {
+//
+// Objects that write two names in opposite orders (JSON's objects have
+// none, but each is written in its declared order) are written in one
+// order instead, which the notes say (at is the union's path).
+func (c *schemaCompiler) joinObjects(objs []*schemaNode, at string) (*schemaNode, error) {
 	if len(objs) > maxJoined {
 		return nil, fmt.Errorf("more than %d objects to join", maxJoined)
 	}
@@ -272,9 +276,19 @@ func (c *schemaCompiler) joinObjects(objs []*schemaNode) (*schemaNode, error) {
 			mapAt = j
 		}
 	}
-	names, err := joinOrder(objs)
-	if err != nil {
-		return nil, err
+	names, conflict := joinOrder(objs)
+	if conflict {
+		objs = slices.Clone(objs)
+		var moved []string
+		for j, o := range objs {
+			objs[j] = o.inOrder(names)
+			for k, p := range objs[j].props {
+				if p.name != o.props[k].name && !slices.Contains(moved, p.name) {
+					moved = append(moved, p.name)
+				}
+			}
+		}
+		c.notes = append(c.notes, fmt.Sprintf("%s: the objects declare properties %q in different orders; each is written in one order, %q", at, moved, names))
 	}
 	if len(names) > maxSchemaProps {
 		return nil, fmt.Errorf("more than %d properties among the objects", maxSchemaProps)
@@ -569,7 +583,9 @@ func (u *schemaNode) firstTable() bool {
 // joinOrder is the names objs' properties have, in an order each object
 // keeps (its properties' order, which they are written in): of the names
 // whose predecessors are placed, the one met first in objs goes next.
-func joinOrder(objs []*schemaNode) ([]string, error) {
+// Where objects order names oppositely, the one met first of those left
+// goes next, and conflict says so.
+func joinOrder(objs []*schemaNode) (names []string, conflict bool) {
 	var seen []string              // every name, as first met
 	after := map[string][]string{} // a name's successors in some object
 	before := map[string]int{}     // how many names precede it in some object, not placed yet
@@ -587,24 +603,33 @@ func joinOrder(objs []*schemaNode) ([]string, error) {
 			}
 		}
 	}
-	names := make([]string, 0, len(seen))
+	names = make([]string, 0, len(seen))
 	for len(names) < len(seen) {
 		next := slices.IndexFunc(seen, func(n string) bool { return before[n] == 0 && !slices.Contains(names, n) })
 		if next < 0 {
-			var left []string
-			for _, n := range seen {
-				if !slices.Contains(names, n) {
-					left = append(left, n)
-				}
-			}
-			return nil, fmt.Errorf("the objects write properties %q in orders no one order keeps", left)
+			conflict = true
+			next = slices.IndexFunc(seen, func(n string) bool { return !slices.Contains(names, n) })
 		}
 		names = append(names, seen[next])
 		for _, n := range after[seen[next]] {
 			before[n]--
 		}
 	}
-	return names, nil
+	return names, conflict
+}
+
+// inOrder is object o with its properties in the order of names (all
+// its names among them): a copy, where that moves one.
+func (o *schemaNode) inOrder(names []string) *schemaNode {
+	at := func(p schemaProp) int { return slices.Index(names, p.name) }
+	if slices.IsSortedFunc(o.props, func(a, b schemaProp) int { return cmp.Compare(at(a), at(b)) }) {
+		return o
+	}
+	r := *o
+	r.props = slices.Clone(o.props)
+	slices.SortStableFunc(r.props, func(a, b schemaProp) int { return cmp.Compare(at(a), at(b)) })
+	r.setDeps()
+	return &r
 }
 
 // joinState is object j's last property and those written, from a
@@ -1100,7 +1125,7 @@ func (c *schemaCompiler) joinItems(t *schemaNode) {
 		if len(objs) < 2 {
 			continue
 		}
-		joined, err := c.joinObjects(objs)
+		joined, err := c.joinObjects(objs, "(an array's item)")
 		if err != nil {
 			continue
 		}

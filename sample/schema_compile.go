@@ -657,7 +657,9 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		if !isList || len(l) == 0 {
 			return nil, schemaErr(path, "%s must be a non-empty list", k)
 		}
-		if k == "anyOf" {
+		if e, ok := c.enumUnion(l, k == "oneOf"); ok && len(l) > 1 {
+			l = []any{e}
+		} else if k == "anyOf" {
 			l = c.mergeAlternatives(l, path+"/anyOf")
 		}
 		if rest := without(o, k, "discriminator"); constrains(rest) {

@@ -745,6 +745,15 @@ var schemaTable = []struct {
 	{`{"anyOf":[{"type":"object","properties":{"name":{"type":"string"}},"required":["name"]},{"type":"object","additionalProperties":{"type":"boolean"},"minProperties":2,"maxProperties":2}]}`,
 		[]string{`{"name":"a"}`, `{"a":true,"b":false}`, `{"name":true,"b":false}`},
 		[]string{`{}`, `{"a":true}`, `{"a":true,"b":false,"c":true}`, `{"name":true}`, `{"name":"a","b":true}`}},
+	// A oneOf or anyOf of enums and consts (each value documented apart,
+	// as OpenAPI and SchemaStore write them) is one enum: of a oneOf, the
+	// values only one alternative takes.
+	{`{"type":"array","items":{"oneOf":[{"const":"errors","type":"string","description":"in errors"},{"const":"extensions","description":"in extensions"},{"enum":["disabled",1,"x"]},{"enum":["x",1.0,2],"type":"integer"}]}}`,
+		[]string{`["errors","extensions","disabled","x",2]`},
+		[]string{`[1]`, `[1.0]`, `["y"]`}},
+	{`{"anyOf":[{"type":"string","enum":["cargo"]},{"type":"string","enum":["nextest","cargo"]},{"const":null}]}`,
+		[]string{`"cargo"`, `"nextest"`, `null`},
+		[]string{`"x"`}},
 	// Objects that declare common properties in opposite orders: each is
 	// written in one order (the first object's, where they clash).
 	{`{"anyOf":[{"properties":{"x":{"type":"null"},"a":{"type":"integer"},"b":{"type":"integer"}},"required":["x","a","b"]},{"properties":{"x":{"type":"null"},"b":{"type":"string"},"a":{"type":"string"},"c":{"type":"null"}},"required":["x","a","b","c"]}]}`,

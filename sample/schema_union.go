@@ -112,6 +112,57 @@ func onlyKeywords(o *ordered, keys ...string) bool {
 	})
 }
 
+// enumUnion is l, the alternatives of an anyOf (oneOf: of a oneOf), as
+// one enum where each is an enum or const (with a type beside it, which
+// keeps its values of that type, and annotations): the values any of
+// them takes, or of a oneOf the values only one takes, since a value two
+// take is no value of it. OpenAPI and SchemaStore write enums so, each
+// value with a description: oneOf [{"const": "a", "description": ...},
+// ...]. ok is false where an alternative is no enum, or none is left.
+func (c *schemaCompiler) enumUnion(l []any, oneOf bool) (any, bool) {
+	var vals []any
+	var takers []int // how many alternatives take each of vals
+	for _, a := range l {
+		o, ok := c.resolved(a)
+		if !ok || !onlyKeywords(o, "enum", "const", "type") || has(o, "enum") == has(o, "const") {
+			return nil, false
+		}
+		e, isList := o.vals["enum"].([]any)
+		if c, isConst := o.get("const"); isConst {
+			e, isList = []any{c}, true
+		}
+		if !isList {
+			return nil, false
+		}
+		types := typeNames(o.vals["type"])
+		var own []any // this alternative's values, each once
+		for _, v := range e {
+			if types != nil && !slices.ContainsFunc(types, func(t string) bool { return valueOfType(v, t) }) {
+				continue
+			}
+			if slices.ContainsFunc(own, func(w any) bool { return jsonEqual(v, w) }) {
+				continue
+			}
+			own = append(own, v)
+			if i := slices.IndexFunc(vals, func(w any) bool { return jsonEqual(v, w) }); i >= 0 {
+				takers[i]++
+				continue
+			}
+			vals, takers = append(vals, v), append(takers, 1)
+		}
+	}
+	var kept []any
+	for i, v := range vals {
+		if !oneOf || takers[i] == 1 {
+			kept = append(kept, v)
+		}
+	}
+	if len(kept) == 0 {
+		return nil, false
+	}
+	return &ordered{keys: []string{"enum"}, vals: map[string]any{"enum": kept}}, true
+}
+
 // enumValues are the values of an enum or const with nothing beside it.
 func (c *schemaCompiler) enumValues(v any) ([]any, bool) {
 	o, ok := c.resolved(v)

@@ -2181,6 +2181,46 @@ func enumValues(vals []any, path string) (*schemaNode, error) {
 	return n, nil
 }
 
+// sameScalars leaves out of a union's flattened alternatives flat the
+// scalars one before is (sameScalar): a null each of an anyOf's objects
+// allows, where "type": ["object", "null"] beside the anyOf is given to
+// each. Of a oneOf (groups: the alternative each comes from), a scalar
+// two alternatives give takes values that meet both, no value of it:
+// every copy goes.
+func sameScalars(flat []*schemaNode, groups []int) ([]*schemaNode, []int) {
+	scalar := func(n *schemaNode) bool {
+		switch n.kind {
+		case kBoolean, kNull, kInteger, kNumber, kString:
+			return true
+		}
+		return false
+	}
+	drop := make([]bool, len(flat))
+	for i, a := range flat {
+		for j := range i {
+			if drop[j] && groups == nil || !scalar(a) || !sameScalar(flat[j], a) {
+				continue
+			}
+			drop[i] = true
+			if groups != nil && groups[i] != groups[j] {
+				drop[j] = true
+			}
+			break
+		}
+	}
+	var out []*schemaNode
+	var outGroups []int
+	for i, a := range flat {
+		if !drop[i] {
+			out = append(out, a)
+			if groups != nil {
+				outGroups = append(outGroups, groups[i])
+			}
+		}
+	}
+	return out, outGroups
+}
+
 // unionNode joins alternatives; its first-byte table is built by
 // finishUnions, once every $ref is resolved.
 func (c *schemaCompiler) unionNode(alts []*schemaNode, at string) *schemaNode {
@@ -2225,6 +2265,10 @@ func (c *schemaCompiler) finishUnions() error {
 		}
 		if !n.exclusive {
 			groups = nil // (a union within that is a oneOf sees to its own)
+		}
+		flat, groups = sameScalars(flat, groups)
+		if len(flat) == 0 {
+			return emptyErr(n.at, "oneOf: every value meets two alternatives")
 		}
 		flat, err := c.tagObjects(flat, groups, want, n.tag != "", n.tagMap, n.at)
 		if err != nil {

@@ -745,6 +745,14 @@ var schemaTable = []struct {
 	{`{"anyOf":[{"type":"object","properties":{"name":{"type":"string"}},"required":["name"]},{"type":"object","additionalProperties":{"type":"boolean"},"minProperties":2,"maxProperties":2}]}`,
 		[]string{`{"name":"a"}`, `{"a":true,"b":false}`, `{"name":true,"b":false}`},
 		[]string{`{}`, `{"a":true}`, `{"a":true,"b":false,"c":true}`, `{"name":true}`, `{"name":"a","b":true}`}},
+	// "type": ["object", "null"] beside an anyOf of objects: each takes
+	// null, one value (of a oneOf, a value that meets both: none).
+	{`{"type":["object","null"],"additionalProperties":false,"properties":{"k":{"enum":["a","b"]},"v":{}},"anyOf":[{"properties":{"k":{"const":"a"},"v":{"type":"string"}},"required":["k"]},{"properties":{"k":{"const":"b"},"v":{"type":"integer"}},"required":["k","v"]}]}`,
+		[]string{`null`, `{"k":"a"}`, `{"k":"b","v":1}`, `{"k":"a","v":"x"}`},
+		[]string{`{"k":"b"}`, `{"k":"a","v":1}`, `{}`}},
+	{`{"type":["object","null"],"oneOf":[{"properties":{"k":{"const":"a"}},"required":["k"]},{"properties":{"k":{"const":"b"}},"required":["k"]}]}`,
+		[]string{`{"k":"a"}`, `{"k":"b"}`},
+		[]string{`null`, `{}`}},
 	// A oneOf or anyOf of enums and consts (each value documented apart,
 	// as OpenAPI and SchemaStore write them) is one enum: of a oneOf, the
 	// values only one alternative takes.

@@ -319,7 +319,10 @@ type schemaNode struct {
 	// kUnion: its last alternative takes the first bytes no other takes
 	// (a joined object's value that only its map of any values takes)
 	rest bool
-	at   string // kUnion: its schema's path, for errors
+	// kString, a unique item under a pattern or format: the classes of
+	// characters its automata tell apart (unique_text.go)
+	textClasses []textClass
+	at          string // kUnion: its schema's path, for errors
 	// kUnion: the discriminator's propertyName and its mapping (a value's
 	// compact JSON to the $ref's node), when the schema names one
 	tag    string
@@ -893,7 +896,7 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 					room = after
 				}
 			}
-			if n.joint != nil || room >= 0 && n.starts != nil {
+			if n.joint != nil || room >= 0 && n.starts != nil || n.uniqueTexts() {
 				// Within a character, its first bytes (their bits in num)
 				// must leave an ending after which the automata can still
 				// match together, in the room left.
@@ -904,7 +907,11 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 				}
 				if left := int(f.u8 & 3); f.u8 != 0 {
 					lo := rune(f.num) << (6 * left)
-					if !n.charCanFinish(f.pat, lo, lo|(1<<(6*left)-1), left, room) {
+					hi := lo | (1<<(6*left) - 1)
+					if (n.joint != nil || room >= 0 && n.starts != nil) && !n.charCanFinish(f.pat, lo, hi, left, room) {
+						return stepFail
+					}
+					if n.uniqueTexts() && !n.uniqueWithin(f, lo, hi, runeBytes(lo)-left) {
 						return stepFail
 					}
 				}
@@ -927,6 +934,9 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			if n.max >= 0 && int(f.count) >= n.max || !n.escapeCanFinish(f, 0, 0xFFFF, n.max-int(f.count)-1) {
 				return stepFail
 			}
+			if n.uniqueTexts() && !n.uniqueEscape(f) {
+				return stepFail
+			}
 			f.mode = mStrEsc
 			return stepOK
 		case c < 0x20:
@@ -945,6 +955,9 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			}
 			return n.roomToFinish(f, s.char(f))
 		case 'u':
+			if n.uniqueTexts() {
+				return stepFail // (its characters are written as themselves: uniqueEscape)
+			}
 			f.mode, f.hex, f.num = mStrHex, 4, 0
 			return s.char(f)
 		}
@@ -1044,6 +1057,9 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 				return okIf(n.arraysTaking(f) != 0)
 			}
 			// Unique items: another needs a value not yet written.
+			if v := n.values; v != nil && v.uniqueTexts() && !v.uniqueFrom(textStates{}, fnvOffset, v.max, f.seen) {
+				return stepFail
+			}
 			return okIf((n.max < 0 || int(f.count) < n.max) && (n.same == nil || f.used != allEnum(len(n.same))))
 		case c == ']':
 			return doneIf(n.arraysClose(f))
@@ -1175,6 +1191,9 @@ func (n *schemaNode) roomToFinish(f *schemaFrame, res int) int {
 	}
 	if !n.textsLive(f.pat) {
 		return stepFail // the automata could match apart, never together
+	}
+	if n.uniqueTexts() && !n.uniqueLeft(f) {
+		return stepFail // only texts written before are left to finish
 	}
 	if n.max < 0 {
 		return res
@@ -1644,6 +1663,9 @@ func (s *schemaState) start(f *schemaFrame, c byte) int {
 		return okIf(c == '[')
 	case kString:
 		f.mode, f.hash = mStr, fnvOffset
+		if n.uniqueTexts() && !n.uniqueFrom(textStates{}, fnvOffset, n.max, f.seen) {
+			return stepFail // every text it takes written before
+		}
 		return okIf(c == '"')
 	case kEnum:
 		for i, v := range n.enum {

@@ -1467,7 +1467,7 @@ func uniqueItems(n *schemaNode, o *ordered, path string) error {
 			}
 			return uniqueScalars(n, items, path)
 		case kString:
-			if items.texts[0] == nil {
+			if items.texts[0] == nil || items.starts != nil {
 				return uniqueScalars(n, items, path)
 			}
 		case kNumber:
@@ -1476,7 +1476,7 @@ func uniqueItems(n *schemaNode, o *ordered, path string) error {
 	}
 	if items == nil || items.kind != kEnum || len(n.prefix) > 0 {
 		return schemaErr(path, "uniqueItems is supported where the items are an enum (pydantic's set of Literal values or of an Enum), "+
-			"booleans, integers, numbers, or strings without a pattern or format (set[str], set[int], set[float])")
+			"booleans, integers, numbers, or strings (set[str], set[int], set[float]; under a pattern or format whose automata tell at most 256 classes of characters apart)")
 	}
 	var err error
 	if n.same, err = enumSame(items.enum); err != nil {
@@ -1548,6 +1548,13 @@ func uniqueScalars(n, items *schemaNode, path string) error {
 		}
 		u.bounded = true
 		values = u.nb.distinct()
+	} else if u.kind == kString && u.texts[0] != nil {
+		// Under a pattern or format: its texts, counted up to 2^20.
+		u.textClasses = u.makeClasses()
+		values = int64(u.textCount(textStates{}, u.max, 1<<20, map[textStates]bool{}))
+		if values == 1<<20 {
+			values = -1
+		}
 	} else if u.max == 0 {
 		values = 1 // ""
 	}

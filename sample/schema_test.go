@@ -539,6 +539,19 @@ var schemaTable = []struct {
 	{`{"type":"object","propertyNames":{"pattern":"^k"},"patternProperties":{"[0-9]$":{"type":"integer"}}}`,
 		[]string{`{"k1":1,"kk2":2}`, `{}`},
 		[]string{`{"k":1}`, `{"a1":1}`, `{"k1":"x"}`}},
+	// Unique strings under a pattern or format: a text written before is
+	// refused, and so is a character after which only such texts are
+	// left (after "a.m", "d" would make "a.md" again); \u escapes are
+	// refused there (each character can be written itself).
+	{`{"type":"array","items":{"type":"string","pattern":"^[ab]\\.md$"},"uniqueItems":true}`,
+		[]string{`["a.md","b.md"]`, `["b.md"]`, `[]`},
+		[]string{`["a.md","a.md"]`, `["a.md","b.md","a.md"]`, `["\u0061.md"]`, `["c.md"]`}},
+	{`{"type":"array","items":{"type":"string","pattern":"^(?:한|é|ab?)$"},"uniqueItems":true,"maxItems":4}`,
+		[]string{`["한","é","a","ab"]`, `["ab","a"]`},
+		[]string{`["한","한"]`, `["a","a"]`}},
+	{`{"type":"array","items":{"type":"string","format":"email","maxLength":6},"uniqueItems":true}`,
+		[]string{`["a@b.co","b@b.co"]`},
+		[]string{`["a@b.co","a@b.co"]`, `["a@b.cox"]`}},
 	// Unique numbers (set[float]): told apart by value, as validators
 	// count them (1 and 1.0 are one, so are 0 and -0).
 	{`{"type":"array","items":{"type":"number"},"uniqueItems":true}`,
@@ -1092,7 +1105,7 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"array","prefixItems":[{"type":"string"}],"items":false,"minItems":2}`, "minItems 2"},
 		{`{"type":"array","prefixItems":[{"type":"string","not":{}}]}`, "prefixItems/0"},
 		{`{"type":"array","uniqueItems":true}`, "uniqueItems"},
-		{`{"type":"array","items":{"type":"string","pattern":"a"},"uniqueItems":true}`, "uniqueItems"},
+		{`{"type":"array","items":{"type":"string","pattern":"^[ab]$"},"uniqueItems":true,"minItems":3}`, "minItems 3"},
 		{`{"type":"array","items":{"type":"array"},"uniqueItems":true}`, "uniqueItems"},
 		{`{"type":"array","items":{"type":"number","minimum":1,"maximum":1},"uniqueItems":true,"minItems":2}`, "minItems 2"},
 		{`{"type":"array","items":{"type":"boolean"},"uniqueItems":true,"minItems":3}`, "minItems 3"},
@@ -3140,6 +3153,10 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		`{"type":"object","properties":{"p":{"type":"string","pattern":"^.*xy$","maxLength":5},"u":{"type":"string","pattern":"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$","maxLength":40},"k":{"type":"string","pattern":"[가-힣]{2}$","maxLength":4},"e":{"type":"string","pattern":"^[^@]+@[a-z]+\\.[a-z]{2,}$","maxLength":8}},"required":["p","u","k","e"]}`,
 		`{"type":"object","properties":{"name":{"type":"string","minLength":2,"maxLength":4},"code":{"type":"string","pattern":"^[A-Z]{2}-\\d{3}$"},"ko":{"type":"string","pattern":"[가-힣]+"}},"required":["name","code","ko"]}`,
 		`{"type":"object","properties":{"opt":{"anyOf":[{"type":"string","maxLength":3},{"type":"null"}]},"m":{"type":"object","additionalProperties":{"type":"integer","minimum":0,"maximum":99}}},"required":["opt","m"]}`,
+		// Unique strings under a pattern: a character (a character's
+		// first byte) or an item after which only texts written before
+		// are left is refused.
+		`{"type":"object","properties":{"p":{"type":"array","items":{"type":"string","pattern":"^(?:한|é|a\\.?|b)$"},"uniqueItems":true,"minItems":4},"q":{"type":"array","items":{"type":"string","pattern":"^[a-c]{1,2}$","maxLength":1},"uniqueItems":true,"minItems":3}},"required":["p","q"]}`,
 		// Unique numbers: a digit, or an item, after which only values
 		// written before are left is refused.
 		`{"type":"object","properties":{"u":{"type":"array","items":{"type":"number","multipleOf":0.5,"minimum":0,"maximum":1.5},"uniqueItems":true,"minItems":3},"v":{"type":"array","items":{"type":"number","minimum":0,"maximum":1},"uniqueItems":true,"minItems":2,"maxItems":3}},"required":["u","v"]}`,

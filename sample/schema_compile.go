@@ -657,12 +657,16 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		if !isList || len(l) == 0 {
 			return nil, schemaErr(path, "%s must be a non-empty list", k)
 		}
+		kw := k // the keyword as written
+		if k == "oneOf" && c.stringsApart(l, path) {
+			k = "anyOf" // no text two alternatives take: the oneOf is their anyOf
+		}
 		if e, ok := c.enumUnion(l, k == "oneOf"); ok && len(l) > 1 {
 			l = []any{e}
 		} else if k == "anyOf" {
-			l = c.mergeAlternatives(l, path+"/anyOf")
+			l = c.mergeAlternatives(l, path+"/"+kw)
 		}
-		if rest := without(o, k, "discriminator"); constrains(rest) {
+		if rest := without(o, kw, "discriminator"); constrains(rest) {
 			return c.distribute(o, k, l, rest, path)
 		}
 		var alts []*schemaNode

@@ -766,6 +766,11 @@ var schemaTable = []struct {
 	{`{"type":["object","null"],"oneOf":[{"properties":{"k":{"const":"a"}},"required":["k"]},{"properties":{"k":{"const":"b"}},"required":["k"]}]}`,
 		[]string{`{"k":"a"}`, `{"k":"b"}`},
 		[]string{`null`, `{}`}},
+	// A oneOf of strings no two of which take one text (a value from a
+	// list or one of another form) is their anyOf, joined into one.
+	{`{"type":"array","items":{"oneOf":[{"enum":["none","llvm"],"type":"string"},{"type":"string","pattern":"^\\{.*\\}$"},{"const":"x","description":"x"}]}}`,
+		[]string{`["none","{a}","llvm","x","{}"]`},
+		[]string{`["{"]`, `["nonex"]`, `["y"]`}},
 	// A oneOf or anyOf of enums and consts (each value documented apart,
 	// as OpenAPI and SchemaStore write them) is one enum: of a oneOf, the
 	// values only one alternative takes.

@@ -3,6 +3,7 @@ package sample
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math/big"
 	"regexp"
 	"slices"
@@ -161,6 +162,49 @@ func (c *schemaCompiler) enumUnion(l []any, oneOf bool) (any, bool) {
 		return nil, false
 	}
 	return &ordered{keys: []string{"enum"}, vals: map[string]any{"enum": kept}}, true
+}
+
+// maxApartAlternatives bounds the oneOfs stringsApart reads (it merges
+// each pair).
+const maxApartAlternatives = 8
+
+// stringsApart says whether l, a oneOf's alternatives, are all strings
+// (an enum or const of strings, or a string under patterns, a format and
+// lengths) no two of which take one text: each pair merged (allOf) takes
+// none. The oneOf is then their anyOf, and joined as one: SchemaStore's
+// oneOf [{"enum": ["none", "llvm"]}, {"pattern": "\\{.*\\}"}], a value
+// from a list or a text of another form.
+func (c *schemaCompiler) stringsApart(l []any, path string) bool {
+	if len(l) < 2 || len(l) > maxApartAlternatives {
+		return false
+	}
+	for _, a := range l {
+		o, ok := c.resolved(a)
+		if !ok || !onlyKeywords(o, "type", "enum", "const", "pattern", "format", "minLength", "maxLength") {
+			return false
+		}
+		if t, typed := o.vals["type"]; typed && t != "string" {
+			return false
+		}
+		vals, isEnum := o.vals["enum"].([]any)
+		if cv, isConst := o.get("const"); isConst {
+			vals, isEnum = append(vals, cv), true
+		}
+		if isEnum && slices.ContainsFunc(vals, func(v any) bool { _, isStr := v.(string); return !isStr }) {
+			return false
+		}
+		if !isEnum && !has(o, "type") && !has(o, "pattern") && !has(o, "minLength") && !has(o, "maxLength") {
+			return false // (a format alone holds strings only)
+		}
+	}
+	for i := range l {
+		for j := range i {
+			if _, err := c.compileApart(allOf(l[j], l[i]), path); !errors.Is(err, errNoValue) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // enumValues are the values of an enum or const with nothing beside it.

@@ -355,7 +355,7 @@ func mergeKeyword(k string, av, bv any, path string) (any, error) {
 			}
 			return boolCmp(a.negate, b.negate)
 		})
-		return slices.Compact(out), nil
+		return foldRefusals(slices.Compact(out)), nil
 	case k == "format":
 		// A format Nuri does not hold the text to is an annotation: the
 		// other part's stands.
@@ -389,6 +389,30 @@ func (p patternItem) String() string {
 }
 
 // patterns reads a pattern keyword's value, a merged list or a string.
+// foldRefusals is l with its patterns a text must not match made one,
+// their alternation (a text that matches none matches no alternative):
+// allOf of many if/thens on a type's const, distributed, leaves each
+// alternative's else a refusal of each const, more automata than a string
+// takes.
+func foldRefusals(l patternList) patternList {
+	var out patternList
+	var refused []string
+	for _, p := range l {
+		if p.negate {
+			refused = append(refused, "(?:"+p.src+")")
+			continue
+		}
+		out = append(out, p)
+	}
+	switch len(refused) {
+	case 0:
+		return l
+	case 1:
+		return append(out, patternItem{src: strings.TrimSuffix(strings.TrimPrefix(refused[0], "(?:"), ")"), negate: true})
+	}
+	return append(out, patternItem{src: strings.Join(refused, "|"), negate: true})
+}
+
 func patterns(v any, path string) (patternList, error) {
 	switch v := v.(type) {
 	case string:

@@ -766,6 +766,12 @@ var schemaTable = []struct {
 	{`{"type":["object","null"],"oneOf":[{"properties":{"k":{"const":"a"}},"required":["k"]},{"properties":{"k":{"const":"b"}},"required":["k"]}]}`,
 		[]string{`{"k":"a"}`, `{"k":"b"}`},
 		[]string{`null`, `{}`}},
+	// Patterns a text must not match are one, their alternation: five
+	// nots are not five automata (allOf of if/thens on a const leaves an
+	// else refusing each).
+	{`{"type":"array","items":{"type":"string","pattern":"^[a-z]+$","allOf":[{"not":{"const":"a"}},{"not":{"const":"bb"}},{"not":{"pattern":"^c"}},{"not":{"const":"d"}},{"not":{"pattern":"e$"}}]}}`,
+		[]string{`["x","aa","b","dd","ex"]`},
+		[]string{`["a"]`, `["bb"]`, `["cx"]`, `["d"]`, `["xe"]`, `["X"]`}},
 	// A oneOf of strings no two of which take one text (a value from a
 	// list or one of another form) is their anyOf, joined into one.
 	{`{"type":"array","items":{"oneOf":[{"enum":["none","llvm"],"type":"string"},{"type":"string","pattern":"^\\{.*\\}$"},{"const":"x","description":"x"}]}}`,

@@ -911,7 +911,7 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 					if (n.joint != nil || room >= 0 && n.starts != nil) && !n.charCanFinish(f.pat, lo, hi, left, room) {
 						return stepFail
 					}
-					if n.uniqueTexts() && !n.uniqueWithin(f, lo, hi, runeBytes(lo)-left) {
+					if n.uniqueTexts() && !n.uniqueWithin(f, lo, hi, runeBytes(lo)-left, n.charsLeft(f, int(boolInt(c&0xC0 == 0x80)))) {
 						return stepFail
 					}
 				}
@@ -955,8 +955,8 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			}
 			return n.roomToFinish(f, s.char(f))
 		case 'u':
-			if n.uniqueTexts() {
-				return stepFail // (its characters are written as themselves: uniqueEscape)
+			if n.uniqueTexts() && !n.uniqueWithin(f, 0, 0xFFFF, 0, n.charsLeft(f)) {
+				return stepFail
 			}
 			f.mode, f.hex, f.num = mStrHex, 4, 0
 			return s.char(f)
@@ -977,6 +977,9 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			}
 			if !n.escapeCanFinish(f, lo, hi, n.max-int(f.count)) {
 				return stepFail
+			}
+			if n.uniqueTexts() && !n.uniqueWithin(f, lo, hi, 0, n.charsLeft(f, 1)) {
+				return stepFail // only texts written before left through these characters
 			}
 		}
 		if f.hex == 0 {
@@ -1011,6 +1014,9 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			return okIf(s.space(c))
 		case c == ',':
 			f.mode = mMapComma
+			if k := n.keys; k.uniqueTexts() && !k.uniqueFrom(textStates{}, fnvOffset, k.max, f.seen) {
+				return stepFail // every key the pattern takes written
+			}
 			// Keys from an enum: another needs a value not yet written.
 			return okIf((!n.propBounded || n.propMax < 0 || int(f.count) < n.propMax) && (n.same == nil || f.used != allEnum(len(n.same))))
 		case c == '}':

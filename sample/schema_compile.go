@@ -1553,10 +1553,12 @@ func uniqueScalars(n, items *schemaNode, path string) error {
 		u.bounded = true
 		values = u.nb.distinct()
 	} else if u.kind == kString && u.texts[0] != nil {
-		// Under a pattern or format: its texts, counted up to 2^20.
+		// Under a pattern or format: its texts, counted as far as minItems
+		// and maxItems ask (another item is refused where none is left).
 		u.textClasses = u.makeClasses()
-		values = int64(u.textCount(textStates{}, u.max, 1<<20, map[textStates]bool{}))
-		if values == 1<<20 {
+		limit := max(n.min, n.max) + 1
+		values = int64(u.textCount(textStates{}, u.max, limit, map[textStates]bool{}))
+		if values >= int64(limit) {
 			values = -1
 		}
 	} else if u.max == 0 {
@@ -1688,7 +1690,7 @@ func propertyCounts(n *schemaNode, o *ordered, path string) error {
 	}
 	switch {
 	case n.kind == kMap:
-		apart, keys := n.keysApart()
+		apart, keys := n.keysApart(lo + 1)
 		switch {
 		case lo > 0 && !apart:
 			return schemaErr(path, "minProperties on a map whose keys are under a pattern or format is not supported: a key may repeat there, and validators count it once")
@@ -2009,9 +2011,9 @@ func dependentRequired(n *schemaNode, o *ordered, path string) error {
 // a repeated key's values and drop the other), where that leaves no
 // dead end: a string key is remembered by a hash of its text (as unique
 // string items are, uniqueScalars), any string but one written before
-// able to follow; an enum's values are counted off as written. Keys
-// under a pattern or format, which may take only a few texts, may
-// repeat.
+// able to follow; an enum's values are counted off as written; keys
+// under a pattern or format as unique string items under one are
+// (unique_text.go).
 func mapNode(vals, keys *schemaNode) *schemaNode {
 	n := &schemaNode{kind: kMap, values: vals}
 	switch {
@@ -2020,6 +2022,13 @@ func mapNode(vals, keys *schemaNode) *schemaNode {
 	case keys.kind == kString && keys.texts[0] == nil:
 		u := *keys
 		u.unique = true
+		n.keys = &u
+	case keys.kind == kString && keys.starts != nil:
+		// Under a pattern or format: told apart as unique string items
+		// under one are (unique_text.go), a key refused where only keys
+		// written before are left to finish it.
+		u := *keys
+		u.unique, u.textClasses = true, u.makeClasses()
 		n.keys = &u
 	case keys.kind == kEnum:
 		n.keys = keys
@@ -2032,13 +2041,18 @@ func mapNode(vals, keys *schemaNode) *schemaNode {
 
 // keysApart says whether a map's keys are told apart (mapNode), and so
 // counted as validators count them; their number, -1 for more than a
-// map holds.
-func (n *schemaNode) keysApart() (bool, int) {
+// map holds (keys under a pattern are counted up to limit, -1 there).
+func (n *schemaNode) keysApart(limit int) (bool, int) {
 	switch {
 	case n.same != nil:
 		return true, distinctOf(n.same)
 	case n.keys.unique && n.keys.max == 0:
 		return true, 1 // ""
+	case n.keys.uniqueTexts():
+		if c := n.keys.textCount(textStates{}, n.keys.max, limit, map[textStates]bool{}); c < limit {
+			return true, c
+		}
+		return true, -1
 	}
 	return n.keys.unique, -1
 }

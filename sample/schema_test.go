@@ -540,12 +540,12 @@ var schemaTable = []struct {
 		[]string{`{"k1":1,"kk2":2}`, `{}`},
 		[]string{`{"k":1}`, `{"a1":1}`, `{"k1":"x"}`}},
 	// Unique strings under a pattern or format: a text written before is
-	// refused, and so is a character after which only such texts are
-	// left (after "a.m", "d" would make "a.md" again); \u escapes are
-	// refused there (each character can be written itself).
+	// refused, and so is a character (or an escape's digit) after which
+	// only such texts are left (after "a.m", "d" would make "a.md"
+	// again).
 	{`{"type":"array","items":{"type":"string","pattern":"^[ab]\\.md$"},"uniqueItems":true}`,
-		[]string{`["a.md","b.md"]`, `["b.md"]`, `[]`},
-		[]string{`["a.md","a.md"]`, `["a.md","b.md","a.md"]`, `["\u0061.md"]`, `["c.md"]`}},
+		[]string{`["a.md","b.md"]`, `["b.md"]`, `[]`, `["\u0061.md"]`},
+		[]string{`["a.md","a.md"]`, `["a.md","b.md","a.md"]`, `["\u0061.md","a.md"]`, `["a.md","\u0061\u002e\u006dd"]`, `["c.md"]`}},
 	{`{"type":"array","items":{"type":"string","pattern":"^(?:한|é|ab?)$"},"uniqueItems":true,"maxItems":4}`,
 		[]string{`["한","é","a","ab"]`, `["ab","a"]`},
 		[]string{`["한","한"]`, `["a","a"]`}},

@@ -159,12 +159,17 @@ func (n *schemaNode) uniqueLeft(f *schemaFrame) bool {
 }
 
 // charsLeft is how many characters maxLength leaves string frame f (-1:
-// no bound).
-func (n *schemaNode) charsLeft(f *schemaFrame) int {
+// no bound), and more of them: the character being written, which the
+// count has taken already.
+func (n *schemaNode) charsLeft(f *schemaFrame, more ...int) int {
 	if n.max < 0 {
 		return -1
 	}
-	return max(n.max-int(f.count), 0)
+	extra := 0
+	for _, m := range more {
+		extra += m
+	}
+	return max(n.max-int(f.count)+extra, 0)
 }
 
 // uniqueFrom says whether a text of at most left characters takes the
@@ -187,9 +192,12 @@ func (n *schemaNode) uniqueFrom(st textStates, h uint64, left int, seen *seenLis
 
 // uniqueWithin says whether the unique item in string frame f, within a
 // character of which skip bytes are read, can still end as a text not
-// written before through a character in [lo, hi].
-func (n *schemaNode) uniqueWithin(f *schemaFrame, lo, hi rune, skip int) bool {
-	left := n.charsLeft(f)
+// written before through a character in [lo, hi]; left is how many
+// characters maxLength leaves, that one among them (-1: no bound).
+func (n *schemaNode) uniqueWithin(f *schemaFrame, lo, hi rune, skip, left int) bool {
+	if f.seen == nil {
+		return true // nothing written before (the automata are judged apart)
+	}
 	next := left - 1
 	if left < 0 {
 		next = -1
@@ -251,10 +259,12 @@ func runeBytes(lo rune) int {
 }
 
 // uniqueEscape says whether a unique item's text, at a backslash, can go
-// on through one of the short escapes (\u is refused there: each
-// character it stands for can be written itself) to a text not written
-// before.
+// on through an escape (a short one, or \u of a character of the Basic
+// Multilingual Plane) to a text not written before.
 func (n *schemaNode) uniqueEscape(f *schemaFrame) bool {
+	if n.uniqueWithin(f, 0, 0xFFFF, 0, n.charsLeft(f)) {
+		return true
+	}
 	left := n.charsLeft(f)
 	next := left - 1
 	if left < 0 {

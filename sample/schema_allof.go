@@ -705,7 +705,7 @@ func (c *schemaCompiler) enum(vals []any, rest *ordered, path string) (*schemaNo
 }
 
 // maxLargeEnum is how many values an enum may have (largeEnum).
-const maxLargeEnum = 2048
+const maxLargeEnum = 4096
 
 // largeEnum is an enum of more values than a bit set holds (ISO 639
 // language codes, a taxonomy's categories, an icon set's names): its

@@ -2257,7 +2257,17 @@ func (c *schemaCompiler) unionNode(alts []*schemaNode, at string) *schemaNode {
 // finishUnions builds each union's first-byte table: alternatives must be
 // told apart by their first byte, since the recognizer follows one.
 func (c *schemaCompiler) finishUnions() error {
-	for _, n := range c.unions {
+	// A oneOf within another union is finished first, so that the outer
+	// one takes its alternatives as the oneOf left them (objects made
+	// exclusive), not as written; unions are otherwise finished in turn.
+	state := map[*schemaNode]int8{} // 1: being finished, 2: finished
+	var finish func(n *schemaNode) error
+	finish = func(n *schemaNode) error {
+		if state[n] != 0 {
+			return nil
+		}
+		state[n] = 1
+		defer func() { state[n] = 2 }()
 		for i := range n.first {
 			n.first[i] = -1
 		}
@@ -2272,6 +2282,11 @@ func (c *schemaCompiler) finishUnions() error {
 			if a.kind != kUnion {
 				flat, groups = append(flat, a), append(groups, group)
 				return nil
+			}
+			if a.exclusive && a != n && state[a] == 0 {
+				if err := finish(a); err != nil {
+					return err
+				}
 			}
 			if want == "" {
 				want = a.tag
@@ -2319,6 +2334,12 @@ func (c *schemaCompiler) finishUnions() error {
 			}
 		}
 		n.alts = flat
+		return nil
+	}
+	for _, n := range c.unions {
+		if err := finish(n); err != nil {
+			return err
+		}
 	}
 	for _, n := range c.unions {
 		for _, a := range n.alts {

@@ -169,7 +169,11 @@ func (c *schemaCompiler) tagObjects(flat []*schemaNode, groups []int, want strin
 	}
 	// A oneOf: a value must meet one alternative only. A discriminator
 	// sees to that; objects told apart otherwise, from different
-	// alternatives, must be unable to both match one object.
+	// alternatives, must be unable to both match one object, and are
+	// made so where they differ in what they require (exclusive).
+	if j, _ := overlap(); j >= 0 {
+		objs = c.exclusive(objs, objGroups, path)
+	}
 	if j, k := overlap(); j >= 0 {
 		return nil, schemaErr(path, "oneOf: objects %d and %d may both match one object, and no discriminator tells them apart: %s", j, k, why)
 	}
@@ -185,6 +189,78 @@ func (c *schemaCompiler) tagObjects(flat []*schemaNode, groups []int, want strin
 	}
 	return nil, schemaErr(path, "objects among the alternatives of an anyOf are told apart by a discriminator, by the keys they can start with, "+
 		"or as they are written, where they write their common properties in one order; none here: %s; %v; %v", why, err, joinErr)
+}
+
+// exclusive makes a oneOf's objects (groups: the alternative each comes
+// from) unable to meet one another where they differ in what they
+// require: an object leaves out the properties another alternative's
+// object requires and it does not, so that nothing it writes meets that
+// one (SchemaStore's oneOf [{"required": ["uses"]}, {"required":
+// ["run"]}] over shared properties: a step has one of them). Properties
+// that require one left out go too; an object whose required ones would
+// go, or whose minProperties could no longer be met, is kept as it is.
+// The notes say which properties went.
+func (c *schemaCompiler) exclusive(objs []*schemaNode, groups []int, path string) []*schemaNode {
+	out := slices.Clone(objs)
+	for j, a := range objs {
+		var drop []string
+		for k, b := range objs {
+			if groups[j] == groups[k] || !mayOverlap(a, b) {
+				continue
+			}
+			for _, p := range b.props {
+				if i := slices.IndexFunc(a.props, func(q schemaProp) bool { return q.name == p.name }); p.required && i >= 0 && !a.props[i].required && !slices.Contains(drop, p.name) {
+					drop = append(drop, p.name)
+				}
+			}
+		}
+		if len(drop) == 0 {
+			continue
+		}
+		if narrowed, gone := a.withoutProps(drop); narrowed != nil {
+			out[j] = narrowed
+			note := fmt.Sprintf("%s: oneOf: object %d leaves out %q, which another alternative requires", path, j, drop)
+			if more := gone[len(drop):]; len(more) > 0 {
+				note += fmt.Sprintf(", and %q, which require one of those", more)
+			}
+			c.notes = append(c.notes, note+", so that no object meets both")
+		}
+	}
+	return out
+}
+
+// withoutProps is object o without the properties names and those that
+// require one of them (dependentRequired), and the names that went; nil
+// where a required property would go or minProperties could no longer be
+// met.
+func (o *schemaNode) withoutProps(names []string) (*schemaNode, []string) {
+	gone := slices.Clone(names)
+	props := slices.Clone(o.props)
+	for changed := true; changed; {
+		changed = false
+		props = slices.DeleteFunc(props, func(p schemaProp) bool {
+			if slices.Contains(gone, p.name) {
+				return true
+			}
+			if slices.ContainsFunc(p.requires, func(q string) bool { return slices.Contains(gone, q) }) {
+				gone, changed = append(gone, p.name), true
+				return true
+			}
+			return false
+		})
+	}
+	for _, p := range o.props {
+		if p.required && slices.Contains(gone, p.name) {
+			return nil, nil
+		}
+	}
+	if o.propBounded && o.propMin > len(props) {
+		return nil, nil
+	}
+	r := *o
+	r.props = props
+	r.setDeps()
+	return &r, gone
 }
 
 // mayOverlap says whether an object Nuri writes under a, which has only

@@ -74,7 +74,7 @@ func TestErrorStatuses(t *testing.T) {
 		{"bad role", "POST", "/v1/chat/completions", `{"messages":[{"role":"wizard","content":"a"}]}`, 400, "messages[0].role", ""},
 		{"image part", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}`, 400, "messages[0].content", "unsupported_parameter"},
 		{"tools", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"tools":[{"type":"function","function":{"name":"f"}}]}`, 400, "tools", "unsupported_parameter"},
-		{"response_format", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"number","multipleOf":2}}}}`, 400, "response_format.json_schema.schema", "unsupported_parameter"},
+		{"response_format", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"integer","multipleOf":0.1}}}}`, 400, "response_format.json_schema.schema", "unsupported_parameter"},
 		{"response_format without json_schema", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"response_format":{"type":"json_schema"}}`, 400, "response_format.json_schema", ""},
 		{"response_format type", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"response_format":{"type":"yaml"}}`, 400, "response_format.type", ""},
 		{"response_format not an object", "POST", "/v1/completions", `{"prompt":"a","response_format":"json"}`, 400, "response_format", ""},

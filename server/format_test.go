@@ -172,7 +172,7 @@ func TestGuidedDecodingFields(t *testing.T) {
 		{user + `"structured_outputs":{"json_object":true,"regex":"a"}}`, "structured_outputs.regex", ""},
 		{user + `"structured_outputs":{"structural_tag":"{\"type\":\"structural_tag\"}"}}`, "structured_outputs.structural_tag", "unsupported_parameter"},
 		{user + `"structured_outputs":{"json":{"type":"object"},"whitespace_pattern":"[ ]?"}}`, "structured_outputs.whitespace_pattern", "unsupported_parameter"},
-		{user + `"guided_json":{"type":"number","multipleOf":2}}`, "guided_json", "unsupported_parameter"},
+		{user + `"guided_json":{"type":"integer","multipleOf":0.1}}`, "guided_json", "unsupported_parameter"},
 	} {
 		status, _, body := ts.do("POST", "/v1/chat/completions", tc.body)
 		if status != 400 {

@@ -509,7 +509,7 @@ func TestForcedCallConstraint(t *testing.T) {
 			}
 		}
 	}
-	strictTool := `[{"type": "function", "function": {"name": "f", "strict": true, "parameters": {"type": "object", "properties": {"s": {"type": "number", "multipleOf": 2}}}}}]`
+	strictTool := `[{"type": "function", "function": {"name": "f", "strict": true, "parameters": {"type": "object", "properties": {"s": {"type": "integer", "multipleOf": 0.1}}}}}]`
 	looseTool := strings.Replace(strictTool, `"strict": true`, `"strict": false`, 1)
 	for _, tc := range []struct {
 		body   string
@@ -620,7 +620,7 @@ func TestLazyCallConstraint(t *testing.T) {
 	if status, _, body = ts.do("POST", "/v1/chat/completions", chatBodyWithTools(`,"tool_choice":"none"`)); status != 200 || ts.eng.last().Constraint != nil {
 		t.Errorf("tool_choice none: status %d, constrained %v: %s", status, ts.eng.last().Constraint != nil, body)
 	}
-	strictTool := `[{"type": "function", "function": {"name": "f", "strict": true, "parameters": {"type": "object", "properties": {"s": {"type": "number", "multipleOf": 2}}}}}]`
+	strictTool := `[{"type": "function", "function": {"name": "f", "strict": true, "parameters": {"type": "object", "properties": {"s": {"type": "integer", "multipleOf": 0.1}}}}}]`
 	if status, _, body = ts.do("POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"a"}],"tools":`+strictTool+`}`); status != 400 {
 		t.Errorf("strict schema that cannot be enforced: status %d: %s", status, body)
 	}

@@ -100,7 +100,7 @@ func TestRunStoriesGreedy(t *testing.T) {
 func TestRunErrors(t *testing.T) {
 	model := testshared.Path(t, "models", "stories260K.gguf")
 	badSchema := filepath.Join(t.TempDir(), "bad.json")
-	if err := os.WriteFile(badSchema, []byte(`{"type": "number", "multipleOf": 2}`), 0o600); err != nil {
+	if err := os.WriteFile(badSchema, []byte(`{"type": "integer", "multipleOf": 0.1}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	long := strings.Repeat("Once upon a time ", 40)

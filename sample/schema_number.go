@@ -556,7 +556,9 @@ func (b *numberBounds) floatMultiple(neg bool, x *big.Int) bool {
 	}
 	for _, m := range b.mults {
 		d := v / m
-		if d != math.Trunc(d) || math.Abs(d) >= maxMultipleQuotient || math.Abs(v-d*m) > pydanticMultipleTolerance {
+		// float64(d*m): the product rounded, as pydantic computes it
+		// (arm64 would fuse it into the subtraction).
+		if d != math.Trunc(d) || math.Abs(d) >= maxMultipleQuotient || math.Abs(v-float64(d*m)) > pydanticMultipleTolerance {
 			return false
 		}
 	}

@@ -129,8 +129,8 @@ func (c *schemaCompiler) enumUnion(l []any, oneOf bool) (any, bool) {
 			return nil, false
 		}
 		e, isList := o.vals["enum"].([]any)
-		if c, isConst := o.get("const"); isConst {
-			e, isList = []any{c}, true
+		if cv, isConst := o.get("const"); isConst {
+			e, isList = []any{cv}, true
 		}
 		if !isList {
 			return nil, false

@@ -911,8 +911,11 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 					if (n.joint != nil || room >= 0 && n.starts != nil) && !n.charCanFinish(f.pat, lo, hi, left, room) {
 						return stepFail
 					}
-					if n.uniqueTexts() && !n.uniqueWithin(f, lo, hi, runeBytes(lo)-left, n.charsLeft(f, int(boolInt(c&0xC0 == 0x80)))) {
-						return stepFail
+					if n.uniqueTexts() {
+						ulo, uhi, read := charRange(lo, hi, left, c&0xC0 != 0x80)
+						if !n.uniqueWithin(f, ulo, uhi, read, n.charsLeft(f, int(boolInt(c&0xC0 == 0x80)))) {
+							return stepFail
+						}
 					}
 				}
 			}

@@ -549,6 +549,11 @@ var schemaTable = []struct {
 	{`{"type":"array","items":{"type":"string","pattern":"^(?:한|é|ab?)$"},"uniqueItems":true,"maxItems":4}`,
 		[]string{`["한","é","a","ab"]`, `["ab","a"]`},
 		[]string{`["한","한"]`, `["a","a"]`}},
+	// A character's lead byte after items were written: 0xF0's bits reach
+	// below its characters, which start at U+10000 (this panicked).
+	{`{"type":"array","items":{"type":"string","pattern":"^(?:😀|a|가|\\u{1F600}x)$"},"uniqueItems":true}`,
+		[]string{`["a","😀","가","😀x"]`, `["😀x","😀"]`},
+		[]string{`["😀","😀"]`, `["가","a","가"]`}},
 	{`{"type":"array","items":{"type":"string","format":"email","maxLength":6},"uniqueItems":true}`,
 		[]string{`["a@b.co","b@b.co"]`},
 		[]string{`["a@b.co","a@b.co"]`, `["a@b.cox"]`}},
@@ -1600,7 +1605,7 @@ func (g *schemaGen) array(depth int) *tSchema {
 		s.min = min(s.min, len(s.prefix))
 	}
 	if it := s.items; len(s.prefix) == 0 && it != nil && g.r.IntN(2) == 0 &&
-		(it.kind == tString && it.pattern == "" && it.also == "" && it.notVals == nil && it.max != 0 || it.kind == tInteger || it.kind == tBoolean || it.kind == tNumber && !it.nullable) {
+		(it.kind == tString && it.also == "" && it.notVals == nil && it.max != 0 || it.kind == tInteger || it.kind == tBoolean || it.kind == tNumber && !it.nullable) {
 		s.unique = true
 		if it.kind == tNumber {
 			// Unique numbers are written in plain decimal: an edit to

@@ -198,6 +198,7 @@ func (n *schemaNode) uniqueWithin(f *schemaFrame, lo, hi rune, skip, left int) b
 	if f.seen == nil {
 		return true // nothing written before (the automata are judged apart)
 	}
+
 	next := left - 1
 	if left < 0 {
 		next = -1
@@ -226,36 +227,40 @@ func (n *schemaNode) uniqueWithin(f *schemaFrame, lo, hi rune, skip, left int) b
 		}
 	}
 	tries := maxUniqueTries
-	for r := lo; r <= hi; r++ {
-		if r >= 0xD800 && r <= 0xDFFF {
-			continue
+	for _, c := range n.classes() {
+		a, b := max(c.lo, lo), min(c.end-1, hi)
+		rep, ok := classChar(a, b+1)
+		probe, ph := f.pat, f.hash
+		if a > b || !ok || !n.stepRune(&probe, &ph, rep, skip) || !n.live(probe, next) {
+			continue // (every character of the class goes alike)
 		}
-		if tries--; tries <= 0 {
-			return false
-		}
-		to, h := f.pat, f.hash
-		if n.stepRune(&to, &h, r, skip) && n.live(to, next) && n.unseenText(to, h, next, f.seen, &tries) {
-			return true
-		}
-		if tries <= 0 {
-			return false
+		for r := a; r <= b; r++ {
+			if r >= 0xD800 && r <= 0xDFFF {
+				continue
+			}
+			if tries--; tries <= 0 {
+				return false
+			}
+			to, h := f.pat, f.hash
+			if n.stepRune(&to, &h, r, skip) && n.unseenText(to, h, next, f.seen, &tries) {
+				return true
+			}
 		}
 	}
 	return false
 }
 
-// runeBytes is how many bytes UTF-8 gives a character from lo on (the
-// first of a range that shares its first bytes).
-func runeBytes(lo rune) int {
-	switch {
-	case lo < 0x80:
-		return 1
-	case lo < 0x800:
-		return 2
-	case lo < 0x10000:
-		return 3
+// charRange is the characters a character's first bytes leave, [lo,
+// hi] from their bits (lo, hi) with left continuation bytes still to
+// come, and how many bytes were read: after a lead byte alone the bits
+// reach below the characters of its length (0xF0's 0 to 0x3FFFF, whose
+// characters start at 0x10000), which are cut off.
+func charRange(lo, hi rune, left int, lead bool) (rune, rune, int) {
+	if lead {
+		size := left + 1
+		return max(lo, [...]rune{0, 0, 0x80, 0x800, 0x10000}[size]), hi, 1
 	}
-	return 4
+	return lo, hi, utf8.RuneLen(lo) - left
 }
 
 // uniqueEscape says whether a unique item's text, at a backslash, can go

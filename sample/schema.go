@@ -450,6 +450,15 @@ type seenList struct {
 	next *seenList
 }
 
+// len is how many items l holds.
+func (l *seenList) len() int {
+	n := 0
+	for ; l != nil; l = l.next {
+		n++
+	}
+	return n
+}
+
 func (l *seenList) has(key uint64) bool {
 	for ; l != nil; l = l.next {
 		if l.key == key {

@@ -46,13 +46,28 @@ func (n *schemaNode) makeClasses() []textClass {
 		if !ok {
 			continue
 		}
-		size := int(end - b)
-		if lo, hi := max(b, 0xD800), min(end, 0xE000); lo < hi {
-			size -= int(hi - lo)
-		}
-		out = append(out, textClass{lo: b, end: end, rep: rep, size: size})
+		out = append(out, textClass{lo: b, end: end, rep: rep, size: charsIn(b, end)})
 	}
 	return out
+}
+
+// charsIn is how many characters [lo, end) holds: its code points less
+// the surrogates, which no UTF-8 text holds.
+func charsIn(lo, end rune) int {
+	size := int(end - lo)
+	if a, b := max(lo, 0xD800), min(end, 0xE000); a < b {
+		size -= int(b - a)
+	}
+	return size
+}
+
+// fewer is the characters left after one more is written, of left (-1:
+// no bound, which stays so).
+func fewer(left int) int {
+	if left < 0 {
+		return -1
+	}
+	return left - 1
 }
 
 // stepRune moves states st past the bytes of r from the skip-th on (a
@@ -97,10 +112,7 @@ func (n *schemaNode) textCount(st textStates, left, limit int, path map[textStat
 		path[st] = true
 		defer delete(path, st)
 	}
-	next := left - 1
-	if left < 0 {
-		next = -1
-	}
+	next := fewer(left)
 	for _, c := range n.classes() {
 		to, h := st, uint64(0)
 		if !n.stepRune(&to, &h, c.rep, 0) || !n.live(to, next) {
@@ -127,16 +139,26 @@ func (n *schemaNode) unseenText(st textStates, h uint64, left int, seen *seenLis
 	if left == 0 {
 		return false
 	}
-	next := left - 1
-	if left < 0 {
-		next = -1
-	}
+	next := fewer(left)
+	return n.unseenThrough(st, h, 0, utf8.MaxRune, 0, next, seen, tries)
+}
+
+// unseenThrough is unseenText through a character in [lo, hi] first, of
+// which skip bytes are read already, with next characters left after
+// it: the characters are tried one by one, in the classes that can go on
+// (every character of a class goes alike).
+func (n *schemaNode) unseenThrough(st textStates, h uint64, lo, hi rune, skip, next int, seen *seenList, tries *int) bool {
 	for _, c := range n.classes() {
-		probe, ph := st, h
-		if !n.stepRune(&probe, &ph, c.rep, 0) || !n.live(probe, next) {
+		a, b := max(c.lo, lo), min(c.end-1, hi)
+		if a > b {
 			continue
 		}
-		for r := c.lo; r < c.end; r++ {
+		rep, ok := classChar(a, b+1)
+		probe, ph := st, h
+		if !ok || !n.stepRune(&probe, &ph, rep, skip) || !n.live(probe, next) {
+			continue
+		}
+		for r := a; r <= b; r++ {
 			if r >= 0xD800 && r <= 0xDFFF {
 				continue
 			}
@@ -144,7 +166,7 @@ func (n *schemaNode) unseenText(st textStates, h uint64, left int, seen *seenLis
 				return false
 			}
 			to, th := st, h
-			if n.stepRune(&to, &th, r, 0) && n.unseenText(to, th, next, seen, tries) {
+			if n.stepRune(&to, &th, r, skip) && n.unseenText(to, th, next, seen, tries) {
 				return true
 			}
 		}
@@ -176,10 +198,7 @@ func (n *schemaNode) charsLeft(f *schemaFrame, more ...int) int {
 // automata from st to whole and makes, after the text of hash h, one
 // not in seen.
 func (n *schemaNode) uniqueFrom(st textStates, h uint64, left int, seen *seenList) bool {
-	written := 0
-	for l := seen; l != nil; l = l.next {
-		written++
-	}
+	written := seen.len()
 	if written == 0 {
 		return true
 	}
@@ -198,15 +217,7 @@ func (n *schemaNode) uniqueWithin(f *schemaFrame, lo, hi rune, skip, left int) b
 	if f.seen == nil {
 		return true // nothing written before (the automata are judged apart)
 	}
-
-	next := left - 1
-	if left < 0 {
-		next = -1
-	}
-	written := 0
-	for l := f.seen; l != nil; l = l.next {
-		written++
-	}
+	next, written := fewer(left), f.seen.len()
 	count := 0
 	for _, c := range n.classes() {
 		a, b := max(c.lo, lo), min(c.end-1, hi)
@@ -218,36 +229,12 @@ func (n *schemaNode) uniqueWithin(f *schemaFrame, lo, hi rune, skip, left int) b
 		if !ok || !n.stepRune(&to, &h, rep, skip) || !n.live(to, next) {
 			continue
 		}
-		size := int(b - a + 1)
-		if sa, sb := max(a, 0xD800), min(b+1, 0xE000); sa < sb {
-			size -= int(sb - sa)
-		}
-		if count += size * n.textCount(to, next, written+1, map[textStates]bool{}); count > written {
+		if count += charsIn(a, b+1) * n.textCount(to, next, written+1, map[textStates]bool{}); count > written {
 			return true
 		}
 	}
 	tries := maxUniqueTries
-	for _, c := range n.classes() {
-		a, b := max(c.lo, lo), min(c.end-1, hi)
-		rep, ok := classChar(a, b+1)
-		probe, ph := f.pat, f.hash
-		if a > b || !ok || !n.stepRune(&probe, &ph, rep, skip) || !n.live(probe, next) {
-			continue // (every character of the class goes alike)
-		}
-		for r := a; r <= b; r++ {
-			if r >= 0xD800 && r <= 0xDFFF {
-				continue
-			}
-			if tries--; tries <= 0 {
-				return false
-			}
-			to, h := f.pat, f.hash
-			if n.stepRune(&to, &h, r, skip) && n.unseenText(to, h, next, f.seen, &tries) {
-				return true
-			}
-		}
-	}
-	return false
+	return n.unseenThrough(f.pat, f.hash, lo, hi, skip, next, f.seen, &tries)
 }
 
 // charRange is the characters a character's first bytes leave, [lo,
@@ -270,11 +257,7 @@ func (n *schemaNode) uniqueEscape(f *schemaFrame) bool {
 	if n.uniqueWithin(f, 0, 0xFFFF, 0, n.charsLeft(f)) {
 		return true
 	}
-	left := n.charsLeft(f)
-	next := left - 1
-	if left < 0 {
-		next = -1
-	}
+	next := fewer(n.charsLeft(f))
 	for _, e := range []byte("\"\\/bfnrt") {
 		to, h := f.pat, f.hash
 		if n.stepRune(&to, &h, rune(unescapeJSON(e)), 0) && n.live(to, next) && n.uniqueFrom(to, h, next, f.seen) {

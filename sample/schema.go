@@ -226,10 +226,13 @@ type schemaNode struct {
 	bounded bool
 	lo, hi  int64
 	mult    int64 // kInteger: multipleOf, as the whole numbers it leaves (0: none)
-	// kInteger, kString: an item of unique items (uniqueScalars): its
-	// frame hashes its text or keeps its value, and it cannot end as an
-	// item written before (the frame's seen).
-	unique bool
+	// kInteger, kNumber, kString: an item of unique items
+	// (uniqueScalars): its frame hashes its text or keeps its value, and
+	// it cannot end as an item written before (the frame's seen);
+	// kObject: an item of unique items told apart by property keyProp,
+	// whose value (unique) the frame keeps in hash (uniqueObjects).
+	unique  bool
+	keyProp int
 	// kObject, kMap: minProperties and maxProperties (-1: none), when
 	// propBounded (a kMap's minProperties only where its keys are told
 	// apart: mapNode).
@@ -480,6 +483,8 @@ func (f *schemaFrame) itemKey() uint64 {
 		return f.hash
 	case kNumber:
 		return numberKey(f.neg, f.num, max(int(f.frac), 0))
+	case kObject:
+		return f.hash // its key's (uniqueObjects)
 	}
 	v := int64(f.num)
 	if f.neg {
@@ -667,6 +672,8 @@ func (s *schemaState) pop() {
 	}
 	if c := &s.frames[s.depth]; c.node.unique && p.countsOff() {
 		p.seen = &seenList{key: c.itemKey(), next: p.seen}
+	} else if c.node.unique && p.node.kind == kObject && p.node.unique && int(p.last) == p.node.keyProp {
+		p.hash = c.itemKey()
 	}
 	switch p.mode {
 	case mObjValue:
@@ -861,6 +868,9 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 		}
 		if n.joined != nil {
 			return s.value(n.joinValue(f))
+		}
+		if n.unique && int(f.last) == n.keyProp {
+			return s.member(f, n.props[f.last].node) // the items' key sees those written
 		}
 		return s.value(n.props[f.last].node)
 	case mObjAfter:
@@ -1075,8 +1085,10 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 				return okIf(n.arraysTaking(f) != 0)
 			}
 			// Unique items: another needs a value not yet written.
-			if v := n.values; v != nil && v.uniqueTexts() && !v.uniqueFrom(textStates{}, fnvOffset, v.max, f.seen) {
-				return stepFail
+			if v := n.values; v != nil {
+				if k := v.uniqueKey(); k.uniqueTexts() && !k.uniqueFrom(textStates{}, fnvOffset, k.max, f.seen) {
+					return stepFail
+				}
 			}
 			return okIf((n.max < 0 || int(f.count) < n.max) && (n.same == nil || f.used != allEnum(len(n.same))))
 		case c == ']':

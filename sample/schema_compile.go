@@ -1320,7 +1320,7 @@ func (c *schemaCompiler) typed(o *ordered, t, path string) (*schemaNode, error) 
 		if err := c.arrayItems(n, o, path); err != nil {
 			return nil, err
 		}
-		if err := uniqueItems(n, o, path); err != nil {
+		if err := c.uniqueItems(n, o, path); err != nil {
 			return nil, err
 		}
 		if err := c.contains(n, o, path); err != nil {
@@ -1436,11 +1436,12 @@ func (c *schemaCompiler) arrayItems(n *schemaNode, o *ordered, path string) erro
 // set of Literal values or of an Enum, as pydantic writes set[...]),
 // booleans or an integer range of few values are held unique as an
 // enum's: a value once written is refused after, and another item only
-// begins while a value is left. Other integers and strings without a
-// pattern or format are remembered as they end (uniqueScalars). Other
-// items (numbers, objects, arrays) would need every item written kept
-// whole, and are refused.
-func uniqueItems(n *schemaNode, o *ordered, path string) error {
+// begins while a value is left. Other integers, numbers and strings
+// (under a pattern or format too) are remembered as they end
+// (uniqueScalars). Objects are told apart by one property's value
+// (uniqueObjects). Other items (arrays, unions) would need every item
+// written kept whole, and are refused.
+func (c *schemaCompiler) uniqueItems(n *schemaNode, o *ordered, path string) error {
 	v, ok := o.get("uniqueItems")
 	if !ok {
 		return nil
@@ -1476,11 +1477,16 @@ func uniqueItems(n *schemaNode, o *ordered, path string) error {
 			}
 		case kNumber:
 			return uniqueScalars(n, items, path)
+		case kObject:
+			if ok, err := c.uniqueObjects(n, items, path); ok || err != nil {
+				return err
+			}
 		}
 	}
 	if items == nil || items.kind != kEnum || len(n.prefix) > 0 {
 		return schemaErr(path, "uniqueItems is supported where the items are an enum (pydantic's set of Literal values or of an Enum), "+
-			"booleans, integers, numbers, or strings (set[str], set[int], set[float]; under a pattern or format whose automata tell at most 256 classes of characters apart)")
+			"booleans, integers, numbers, strings (set[str], set[int], set[float]; under a pattern or format whose automata tell at most 256 classes of characters apart), "+
+			"or objects with a property of those (but an enum) to tell them apart by")
 	}
 	var err error
 	if n.same, err = enumSame(items.enum); err != nil {
@@ -1574,6 +1580,70 @@ func uniqueScalars(n, items *schemaNode, path string) error {
 	}
 	n.values = &u
 	return nil
+}
+
+// uniqueObjects makes the object items of array n unique by one
+// property of theirs, the key: no two items give it one value, which
+// makes them unequal whatever else they hold, and is held as a unique
+// scalar item's value is (uniqueScalars). Keeping every item written
+// whole instead would have to foresee, at each byte, that the item can
+// still end unlike all of them. The key is the first property whose
+// values are strings (a name, an id), else the first integer or number
+// (an index), one the objects require before one they do not; one they
+// do not require is written in every item. That narrows what is written
+// (two items with one name are valid where they differ elsewhere), so a
+// note says so. It says false where no property can be the key.
+func (c *schemaCompiler) uniqueObjects(n, items *schemaNode, path string) (bool, error) {
+	if items.dispatch != nil || items.tagged != nil || items.keyAt != nil || items.joined != nil {
+		return false, nil
+	}
+	required := 0
+	for _, p := range items.props {
+		if p.required {
+			required++
+		}
+	}
+	key, rank := -1, 0
+	for i, p := range items.props {
+		k := throughRefs(p.node)
+		r := 0
+		switch {
+		case k == nil:
+		case k.kind == kString && k.max != 0 && (k.texts[0] == nil || k.starts != nil):
+			r = 2
+		case k.kind == kInteger || k.kind == kNumber:
+			r = 1
+		}
+		if r == 0 || !p.required && items.propBounded && items.propMax >= 0 && required >= items.propMax {
+			continue
+		}
+		if p.required {
+			r += 2
+		}
+		if r > rank {
+			key, rank = i, r
+		}
+	}
+	if key < 0 {
+		return false, nil
+	}
+	u := *items
+	u.props = slices.Clone(items.props)
+	p := &u.props[key]
+	set := &schemaNode{kind: kArray, min: n.min, max: n.max}
+	if err := uniqueScalars(set, throughRefs(p.node), path); err != nil {
+		return true, err
+	}
+	n.max = set.max
+	how := ""
+	if !p.required {
+		how = ", written in every item"
+	}
+	p.node, p.required = set.values, true
+	u.unique, u.keyProp = true, key
+	n.values = &u
+	c.notes = append(c.notes, fmt.Sprintf("%s: unique items are told apart by property %q%s: no two give it one value", path, p.name, how))
+	return true, nil
 }
 
 // multiplesIn counts the multiples of m (0 or 1: every integer) in

@@ -1122,7 +1122,7 @@ func (c *schemaCompiler) joinArrays(flat []*schemaNode, path string) ([]*schemaN
 	var arrays []*schemaNode
 	at := -1
 	for i, a := range flat {
-		if a.kind != kArray || a.unique || a.contains != nil || a.same != nil {
+		if a.kind != kArray || a.uniqueArray() || a.contains != nil {
 			continue
 		}
 		if at < 0 {
@@ -1153,7 +1153,7 @@ func (c *schemaCompiler) joinArrays(flat []*schemaNode, path string) ([]*schemaN
 		switch {
 		case i == at:
 			out = append(out, t)
-		case a.kind != kArray || a.unique || a.contains != nil || a.same != nil:
+		case a.kind != kArray || a.uniqueArray() || a.contains != nil:
 			out = append(out, a)
 		}
 	}

@@ -565,6 +565,30 @@ var schemaTable = []struct {
 	{`{"type":"array","items":{"type":"number","multipleOf":0.5,"minimum":0,"maximum":1.5},"uniqueItems":true}`,
 		[]string{`[0,0.5,1,1.5]`, `[1.5,0.0]`},
 		[]string{`[0,0.5,1,1.5,0]`, `[0.5,0.50]`, `[0.25]`}},
+	// Unique objects (a list of owners, of tags): told apart by one
+	// property, the first string one they require (else the first
+	// string, written in every item; else an integer or number), which no
+	// two give alike.
+	{`{"type":"array","items":{"type":"object","properties":{"n":{"type":"integer"},"name":{"type":"string"},"mail":{"type":"string"}},"required":["n","mail"]},"uniqueItems":true}`,
+		[]string{`[{"n":1,"mail":"a"},{"n":1,"mail":"b"}]`, `[{"n":1,"name":"x","mail":"a"},{"n":2,"name":"x","mail":"\u0062"}]`, `[]`},
+		[]string{`[{"n":1,"mail":"a"},{"n":2,"mail":"a"}]`, `[{"n":1,"mail":"a"},{"n":2,"mail":"\u0061"}]`, `[{"n":1}]`}},
+	{`{"type":"array","items":{"$ref":"#/$defs/Tag"},"uniqueItems":true,"$defs":{"Tag":{"type":"object","additionalProperties":false,"properties":{"Type":{"enum":["Repo","Branch"]},"Value":{"type":"string","pattern":"^[ab]$"}}}}}`,
+		[]string{`[{"Type":"Repo","Value":"a"},{"Value":"b"}]`, `[{"Value":"a"}]`},
+		[]string{`[{"Type":"Repo","Value":"a"},{"Type":"Branch","Value":"a"}]`, `[{"Type":"Repo"}]`, `[{"Value":"a"},{"Value":"b"},{"Value":"a"}]`}},
+	{`{"type":"array","items":{"type":"object","properties":{"id":{"type":"integer","minimum":0,"maximum":2},"w":{"type":"number"}}},"uniqueItems":true}`,
+		[]string{`[{"id":0,"w":1},{"id":2,"w":1}]`, `[{"id":1}]`},
+		[]string{`[{"id":0,"w":1},{"id":0,"w":2}]`, `[{"w":1}]`, `[{"id":0},{"id":1},{"id":2},{"id":1}]`}},
+	{`{"type":"array","items":{"type":"object","properties":{"id":{"type":"integer"},"w":{"type":"number"}},"required":["w"]},"uniqueItems":true}`,
+		[]string{`[{"id":0,"w":1},{"id":0,"w":2}]`, `[{"w":1}]`},
+		[]string{`[{"w":1},{"id":1,"w":1.0}]`, `[{"id":0}]`}},
+	// An optional string that maxProperties leaves no room to write in
+	// every item is not the key.
+	{`{"type":"array","items":{"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"string"}},"required":["a"],"maxProperties":1},"uniqueItems":true}`,
+		[]string{`[{"a":1},{"a":2}]`},
+		[]string{`[{"a":1},{"a":1}]`, `[{"a":1,"b":"x"}]`}},
+	{`{"type":"array","items":{"type":"object","properties":{"x":{"type":"number"},"y":{"type":"number"}},"required":["x","y"]},"uniqueItems":true}`,
+		[]string{`[{"x":1,"y":1},{"x":2,"y":1}]`},
+		[]string{`[{"x":1,"y":1},{"x":1.0,"y":2}]`, `[{"x":1,"y":1},{"x":1,"y":1}]`}},
 	// multipleOf on numbers: exact decimal multiples that validators
 	// dividing in float64 take too (0.07 / 0.01 is 7.000000000000001 for
 	// them), in plain decimal; several must each hold.
@@ -1138,6 +1162,12 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"array","prefixItems":[{"type":"string"}],"items":false,"minItems":2}`, "minItems 2"},
 		{`{"type":"array","prefixItems":[{"type":"string","not":{}}]}`, "prefixItems/0"},
 		{`{"type":"array","uniqueItems":true}`, "uniqueItems"},
+		{`{"type":"array","items":{"type":"object","properties":{"k":{"enum":["a","b"]},"o":{"type":"object"}}},"uniqueItems":true}`, "uniqueItems"},
+		{`{"type":"array","items":{"type":"object","properties":{"k":{"type":"string","pattern":"^[ab]$"}}},"uniqueItems":true,"minItems":3}`, "minItems 3"},
+		{`{"type":"array","items":{"type":"object","properties":{"b":{"type":"string"}},"maxProperties":0},"uniqueItems":true}`, "uniqueItems"},
+		// A unique array beside another that its items would be joined
+		// with: the join would not hold them unique.
+		{`{"anyOf":[{"type":"array","items":{"type":"string"},"uniqueItems":true},{"type":"array","items":{"type":"integer"}}]}`, "'['"},
 		{`{"type":"array","items":{"type":"string","pattern":"^[ab]$"},"uniqueItems":true,"minItems":3}`, "minItems 3"},
 		{`{"type":"array","items":{"type":"array"},"uniqueItems":true}`, "uniqueItems"},
 		{`{"type":"array","items":{"type":"number","minimum":1,"maximum":1},"uniqueItems":true,"minItems":2}`, "minItems 2"},
@@ -1400,16 +1430,19 @@ type tSchema struct {
 	// and additionalItems.
 	prefix         []*tSchema
 	closed, draft7 bool
-	unique         bool     // tArray: uniqueItems, on strings without a pattern, integers or booleans
-	min, max       int      // tArray items, tString/tTypes length; -1: none
-	enum           []string // compact JSON
-	types          []tKind
-	alts           []*tSchema
-	ref            string
-	pattern        string   // tString: a pattern from tPatterns, or none
-	also           string   // tString: a second pattern, written in an allOf
-	notVals        []string // tString: values refused by a not (compact JSON)
-	nullable       bool     // scalars: null too (OpenAPI 3.0's nullable)
+	unique         bool // tArray: uniqueItems, on strings without a pattern, integers or booleans
+	// tArray: unique object items' key, the property Nuri tells them
+	// apart by (uniqueObjects): each item written has it, no two alike
+	key      string
+	min, max int      // tArray items, tString/tTypes length; -1: none
+	enum     []string // compact JSON
+	types    []tKind
+	alts     []*tSchema
+	ref      string
+	pattern  string   // tString: a pattern from tPatterns, or none
+	also     string   // tString: a second pattern, written in an allOf
+	notVals  []string // tString: values refused by a not (compact JSON)
+	nullable bool     // scalars: null too (OpenAPI 3.0's nullable)
 	// tTagged: alts are tObjects, each requiring the property tag, a
 	// tEnum of values no other takes; refs[i] names the $defs entry alts[i]
 	// is written as ("": inline); keyword: the discriminator is written.
@@ -1613,6 +1646,12 @@ func (g *schemaGen) array(depth int) *tSchema {
 			g.narrow = true
 		}
 	}
+	if it := s.items; len(s.prefix) == 0 && it != nil && g.r.IntN(2) == 0 {
+		if key := g.objectKey(it); key != "" {
+			s.unique, s.key = true, key
+			g.narrow = true // items alike but for their key are refused
+		}
+	}
 	if len(s.prefix) == 0 && !s.unique && g.r.IntN(5) == 0 {
 		// contains a string, under items any string or any value.
 		s.items = nil
@@ -1644,6 +1683,45 @@ func (s *tSchema) itemSchema(i int) *tSchema {
 		return s.prefix[i]
 	}
 	return s.items
+}
+
+// objectKey is the property unique items of schema it, an object, are
+// told apart by (uniqueObjects): the first whose values are strings,
+// else integers or numbers, one required before one not; "" where it is
+// none, or a number (written in plain decimal alone, which the generated
+// items may not be).
+func (g *schemaGen) objectKey(it *tSchema) string {
+	for it.kind == tRef {
+		it = g.defs[it.ref]
+	}
+	if it.kind != tObject || it.cond != nil || it.tagWritten != "" {
+		return ""
+	}
+	key, rank, number := "", 0, false
+	for _, p := range it.props {
+		ps := p.s
+		for ps.kind == tRef {
+			ps = g.defs[ps.ref]
+		}
+		r := 0
+		switch {
+		case ps.nullable:
+		case ps.kind == tString && ps.max != 0:
+			r = 2
+		case ps.kind == tInteger || ps.kind == tNumber:
+			r = 1
+		}
+		if r > 0 && p.required {
+			r += 2
+		}
+		if r > rank {
+			key, rank, number = p.name, r, ps.kind == tNumber
+		}
+	}
+	if number {
+		return ""
+	}
+	return key
 }
 
 // schema is a random schema; below depth 3, only scalars.
@@ -2395,7 +2473,14 @@ func (g *schemaGen) instance(s *tSchema, depth int) *tNode {
 				if s.unique && is.kind == tNumber {
 					kid = &tNode{raw: tPlainNumbers[r.IntN(len(tPlainNumbers))]}
 				}
-				if !s.unique || !slices.ContainsFunc(n.kids, func(k *tNode) bool { return tSame(k, kid) }) {
+				same := tSame
+				if s.key != "" {
+					if tMember(kid, s.key) == nil {
+						continue // an item without the key
+					}
+					same = func(a, b *tNode) bool { return tSame(tMember(a, s.key), tMember(b, s.key)) }
+				}
+				if !s.unique || !slices.ContainsFunc(n.kids, func(k *tNode) bool { return same(k, kid) }) {
 					n.kids = append(n.kids, kid)
 					break
 				}
@@ -2919,18 +3004,43 @@ func (g *schemaGen) anyMap(s *tSchema) bool {
 	return s.enum == nil && s.pattern == "" && it != nil && it.kind == tAny
 }
 
-// refSame says whether two scalar values are equal as uniqueItems counts
-// them: strings by their text, numbers by value.
+// refSame says whether two values are equal as uniqueItems counts them:
+// strings by their text, numbers by value, arrays item by item, objects
+// by their members whatever their order.
 func refSame(a, b refValue) bool {
-	if a.kind != b.kind {
+	if a.kind != b.kind || len(a.vals) != len(b.vals) {
 		return false
 	}
-	if a.kind == '0' {
+	switch a.kind {
+	case '0':
 		x, okA := new(big.Rat).SetString(a.text)
 		y, okB := new(big.Rat).SetString(b.text)
 		return okA && okB && x.Cmp(y) == 0
+	case '[':
+		for i := range a.vals {
+			if !refSame(a.vals[i], b.vals[i]) {
+				return false
+			}
+		}
+		return true
+	case '{':
+		for i, k := range a.keys {
+			j := slices.Index(b.keys, k)
+			if j < 0 || !refSame(a.vals[i], b.vals[j]) {
+				return false
+			}
+		}
+		return true
 	}
 	return a.equal(b)
+}
+
+// tMember is object o's member name, nil where it has none.
+func tMember(o *tNode, name string) *tNode {
+	if i := slices.Index(o.keys, tQuote(name)); o.obj && i >= 0 {
+		return o.kids[i]
+	}
+	return nil
 }
 
 // tSame says whether two generated scalars are one value.
@@ -3189,6 +3299,10 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		// first byte) or an item after which only texts written before
 		// are left is refused.
 		`{"type":"object","properties":{"p":{"type":"array","items":{"type":"string","pattern":"^(?:한|é|a\\.?|b)$"},"uniqueItems":true,"minItems":4},"q":{"type":"array","items":{"type":"string","pattern":"^[a-c]{1,2}$","maxLength":1},"uniqueItems":true,"minItems":3}},"required":["p","q"]}`,
+		// Unique objects told apart by a patterned string, an integer: a
+		// key's character or digit, or an item, after which only values
+		// written before are left is refused.
+		`{"type":"object","properties":{"tags":{"type":"array","items":{"type":"object","properties":{"t":{"enum":["x","y"]},"v":{"type":"string","pattern":"^[a-c]\\.?$"}},"additionalProperties":false},"uniqueItems":true,"minItems":4},"ids":{"type":"array","items":{"type":"object","properties":{"n":{"type":"integer","minimum":8,"maximum":11},"s":{"type":"boolean"}},"required":["s","n"]},"uniqueItems":true,"minItems":3}},"required":["tags","ids"]}`,
 		// Unique numbers: a digit, or an item, after which only values
 		// written before are left is refused.
 		`{"type":"object","properties":{"u":{"type":"array","items":{"type":"number","multipleOf":0.5,"minimum":0,"maximum":1.5},"uniqueItems":true,"minItems":3},"v":{"type":"array","items":{"type":"number","minimum":0,"maximum":1},"uniqueItems":true,"minItems":2,"maxItems":3}},"required":["u","v"]}`,

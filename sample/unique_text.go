@@ -22,6 +22,22 @@ func (n *schemaNode) uniqueTexts() bool {
 	return n.kind == kString && n.unique && n.texts[0] != nil
 }
 
+// uniqueArray says whether array n's items are unique (an enum's,
+// counted off in same, or items that remember those written before),
+// which arrays joined as their items are written would not hold.
+func (n *schemaNode) uniqueArray() bool {
+	return n.same != nil || n.values != nil && n.values.unique
+}
+
+// uniqueKey is the schema whose values tell unique items n apart: n's
+// own, or an object's key property's (uniqueObjects).
+func (n *schemaNode) uniqueKey() *schemaNode {
+	if n.kind == kObject && n.unique {
+		return n.props[n.keyProp].node
+	}
+	return n
+}
+
 // textClass is a class of characters the automata tell apart: its first
 // character (rep) and how many it has (surrogates are none).
 type textClass struct {

@@ -283,12 +283,17 @@ func BenchmarkConstraintMask(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	wide, err := CompileJSONSchema([]byte(wideSchema(800, []int{700}, "")))
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name   string
 		c      func() Constraint
 		prefix string
 	}{
 		{"schema map/in a key", func() Constraint { return mapped.Constraint(v) }, `{"a": 1, "some ke`},
+		{"schema wide/at a key", func() Constraint { return wide.Constraint(v) }, `{"r0": 7, `},
 		{"json/in a string", func() Constraint { return NewJSON(v, true) }, `{"key": "some text`},
 		{"json/after a value", func() Constraint { return NewJSON(v, true) }, `{"key": 1`},
 		{"schema/in a string", func() Constraint { return schema.Constraint(v) }, `{"items": [{"name": "some text`},

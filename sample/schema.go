@@ -388,8 +388,11 @@ const (
 	maxTexts = 4
 
 	maxSchemaDepth = 32 // nesting of the recognized text
-	maxSchemaProps = 64 // properties of one object (a bit set)
-	maxSchemaEnum  = 64 // values of one enum (a bit set)
+	maxSchemaProps = 64 // properties of one object (a bit set), but a wide one's
+	// maxWideProps: properties of a wide object (wide), whose keys are
+	// judged by index, each in a scan of those that may follow
+	maxWideProps  = 4096
+	maxSchemaEnum = 64 // values of one enum (a bit set)
 )
 
 // Recognizer state.
@@ -424,7 +427,7 @@ type schemaFrame struct {
 	node  *schemaNode
 	mode  uint8
 	hex   uint8  // \u digits left
-	last  int8   // kObject: index of the last property written, -1 none
+	last  int16  // kObject: index of the last property written, -1 none
 	off   uint16 // byte offset in the key or enum value being matched
 	count uint32 // items written, or code points of a string
 	cand  uint64 // keys or enum values still matching
@@ -696,7 +699,7 @@ func (s *schemaState) pop() {
 		p.num, p.mode = open, mObjColon
 		p.count++
 		if i >= 0 {
-			p.last = int8(i)
+			p.last = int16(i)
 			p.used |= 1 << i
 		}
 		p.toMap()
@@ -811,17 +814,39 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 				return s.member(f, n.joined[len(n.joined)-1].keys)
 			}
 			f.num &^= n.mapBit() // a map full is left behind
-			f.cand = n.keysNext(f)
-			if f.cand == 0 {
-				return stepFail
-			}
 			f.mode, f.off = mObjKey, 0
-			return stepOK
+			if n.wide() {
+				i := n.wideMatch(f, "", anyByte)
+				f.cand = uint64(i)
+				return okIf(i >= 0)
+			}
+			f.cand = n.keysNext(f)
+			return okIf(f.cand != 0)
 		case c == '}' && f.mode == mObjOpen:
 			return doneIf(n.closes(f))
 		}
 		return stepFail
 	case mObjKey:
+		if n.wide() {
+			// The key so far is the first off bytes of property cand's
+			// name, which the next property that goes on with c
+			// becomes.
+			end := int(c)
+			if c == '"' {
+				end = nameEnds
+			}
+			i := n.wideMatch(f, n.props[f.cand].name[:f.off], end)
+			switch {
+			case i < 0:
+				return stepFail
+			case c == '"':
+				f.last, f.mode = int16(i), mObjColon
+				f.count++
+				return stepOK
+			}
+			f.cand, f.off = uint64(i), f.off+1
+			return stepOK
+		}
 		if c == '"' {
 			for m := f.cand; m != 0; m &= m - 1 {
 				i := bits.TrailingZeros64(m)
@@ -829,11 +854,11 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 					if n.joined != nil {
 						f.num = n.joinKey(f, i)
 					}
-					f.last, f.mode = int8(i), mObjColon
+					f.last, f.mode = int16(i), mObjColon
 					f.count++ // properties written
 					if n.keyAt != nil {
 						// The key picks the object.
-						f.node, f.last = n.tagged[n.tagAlt[i]], n.keyAt[i]
+						f.node, f.last = n.tagged[n.tagAlt[i]], int16(n.keyAt[i])
 					}
 					f.used |= 1 << f.last
 					return stepOK
@@ -879,6 +904,9 @@ func (s *schemaState) step(f *schemaFrame, c byte, space bool) int {
 			return okIf(s.space(c))
 		case c == ',':
 			f.mode = mObjComma
+			if n.wide() {
+				return okIf(n.wideMatch(f, "", anyByte) >= 0)
+			}
 			return okIf(n.mapTakes(f) || n.keysNext(f) != 0)
 		case c == '}':
 			return doneIf(n.closes(f))
@@ -1818,6 +1846,71 @@ func (n *schemaNode) mayClose(last, count int, used uint64) bool {
 		return false
 	}
 	return !n.propBounded || count >= n.propMin
+}
+
+// wide says whether object n has more properties than a bit set holds
+// (maxSchemaProps; a tool's config, a linter's rules). Its keys are
+// judged by index, in a scan of the properties that may follow
+// (wideMatch), which needs no dependentRequired between them; it is
+// never joined with other objects.
+func (n *schemaNode) wide() bool {
+	return n.kind == kObject && len(n.props) > maxSchemaProps
+}
+
+// What wideMatch asks of the byte after the key so far.
+const (
+	anyByte  = -2 // any (the key's first byte is still to come)
+	nameEnds = -1 // none: the name ends there
+)
+
+// wideMatch is the first property of wide object frame f that may be
+// written next and whose name starts with prefix and then byte next
+// (anyByte, nameEnds: as they say), -1 if none. Those that may be written
+// next are nextKeys': after the last one written, up to the first
+// required one, where minProperties and maxProperties leave room.
+func (n *schemaNode) wideMatch(f *schemaFrame, prefix string, next int) int {
+	end, required := len(n.props), 0 // past the first required property after last; how many follow last
+	for i := int(f.last) + 1; i < len(n.props); i++ {
+		if n.props[i].required {
+			if required == 0 {
+				end = i + 1
+			}
+			required++
+		}
+	}
+	count := int(f.count)
+	for i := int(f.last) + 1; i < end; i++ {
+		name := n.props[i].name
+		switch {
+		case len(name) < len(prefix) || name[:len(prefix)] != prefix:
+			continue
+		case next == nameEnds && len(name) != len(prefix):
+			continue
+		case next >= 0 && (len(name) == len(prefix) || name[len(prefix)] != byte(next)):
+			continue
+		}
+		if !n.propBounded {
+			return i
+		}
+		after := required // required properties after i
+		if n.props[i].required {
+			after--
+		}
+		if count+len(n.props)-i >= n.propMin && (n.propMax < 0 || count+1+after <= n.propMax) {
+			return i
+		}
+	}
+	return -1
+}
+
+// wideCloses says whether wide object frame f may end (mayClose).
+func (n *schemaNode) wideCloses(f *schemaFrame) bool {
+	for _, p := range n.props[f.last+1:] {
+		if p.required {
+			return false
+		}
+	}
+	return !n.propBounded || int(f.count) >= n.propMin
 }
 
 // setDeps works out deps from the properties' requires.

@@ -1943,8 +1943,8 @@ func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, erro
 		m.valSrc = extra
 		return m, nil
 	}
-	if len(po.keys) > maxSchemaProps {
-		return nil, schemaErr(path, "more than %d properties", maxSchemaProps)
+	if len(po.keys) > maxWideProps {
+		return nil, schemaErr(path, "more than %d properties", maxWideProps)
 	}
 	n := &schemaNode{kind: kObject, closed: closed}
 	index := map[string]int{}
@@ -2073,6 +2073,9 @@ func dependentRequired(n *schemaNode, o *ordered, path string) error {
 	}
 	n.props = kept
 	n.setDeps()
+	if n.wide() && n.deps != nil {
+		return schemaErr(path, "dependentRequired on an object of more than %d properties is not supported", maxSchemaProps)
+	}
 	return nil
 }
 

@@ -809,6 +809,9 @@ func (n *schemaNode) keysNext(f *schemaFrame) uint64 {
 // closes says whether the object in frame f may end (mayClose, or, in a
 // joined object, whether an object still open may).
 func (n *schemaNode) closes(f *schemaFrame) bool {
+	if n.wide() {
+		return n.wideCloses(f)
+	}
 	if n.joined == nil {
 		return n.mayClose(int(f.last), int(f.count), f.used)
 	}
@@ -1018,6 +1021,9 @@ func keyBy(objs []*schemaNode) (*schemaNode, error) {
 	owner := map[string]int{}
 	empty := -1
 	for k, o := range objs {
+		if o.wide() {
+			return nil, fmt.Errorf("object %d has more than %d properties", k, maxSchemaProps)
+		}
 		if o.mayClose(-1, 0, 0) {
 			if empty >= 0 {
 				return nil, fmt.Errorf("objects %d and %d both take {}", empty, k)

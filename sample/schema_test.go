@@ -3299,6 +3299,10 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		// first byte) or an item after which only texts written before
 		// are left is refused.
 		`{"type":"object","properties":{"p":{"type":"array","items":{"type":"string","pattern":"^(?:한|é|a\\.?|b)$"},"uniqueItems":true,"minItems":4},"q":{"type":"array","items":{"type":"string","pattern":"^[a-c]{1,2}$","maxLength":1},"uniqueItems":true,"minItems":3}},"required":["p","q"]}`,
+		// An object of more properties than a bit set holds: none after
+		// the last one written that skips a required one or leaves the
+		// counts unmet.
+		`{"type":"array","items":` + wideSchema(80, []int{66, 75}, `,"minProperties":3,"maxProperties":4`) + `,"minItems":2,"maxItems":2}`,
 		// Unique objects told apart by a patterned string, an integer: a
 		// key's character or digit, or an item, after which only values
 		// written before are left is refused.
@@ -3678,6 +3682,79 @@ func tSeed() uint64 {
 // Enums of more values than a bit set holds: the strings one string under
 // their alternation (escapes read as validators read them), the rest an
 // enum beside it.
+// wideSchema is an object of n properties (a linter's rules, a tool's
+// config: more than a bit set holds), r0 to r<n-1>, names that share
+// prefixes (r1, r10, r100), of which those in required are required;
+// extra is more keywords, and wideValue writes a value of each.
+func wideSchema(n int, required []int, extra string) string {
+	var props, req []string
+	for i := range n {
+		v := []string{`{"type":"integer"}`, `{"enum":["off","warn"]}`, `{"type":"boolean"}`}[i%3]
+		props = append(props, fmt.Sprintf(`"r%d":%s`, i, v))
+	}
+	for _, i := range required {
+		req = append(req, fmt.Sprintf(`"r%d"`, i))
+	}
+	return `{"type":"object","properties":{` + strings.Join(props, ",") + `},"required":[` + strings.Join(req, ",") + `]` + extra + `}`
+}
+
+// wideObject is an object of wideSchema's with properties keys, as
+// written.
+func wideObject(keys ...int) string {
+	var m []string
+	for _, i := range keys {
+		m = append(m, fmt.Sprintf(`"r%d":%s`, i, []string{`7`, `"warn"`, `true`}[i%3]))
+	}
+	return "{" + strings.Join(m, ",") + "}"
+}
+
+// Objects of more properties than a bit set holds: keys in declared
+// order, none skipping a required one or written twice, within the
+// property counts; matched among names that share prefixes.
+func TestSchemaWideObject(t *testing.T) {
+	for _, tc := range []struct {
+		extra          string
+		accept, refuse [][]int
+	}{
+		{``,
+			[][]int{{70, 90}, {1, 10, 70, 90}, {0, 63, 64, 65, 70, 71, 90, 99}, {7, 70, 89, 90, 91}},
+			[][]int{{90}, {70}, {10, 1, 70, 90}, {70, 70, 90}, {71, 70, 90}, {70, 90, 100}, {}}},
+		{`,"maxProperties":3`,
+			[][]int{{70, 90}, {1, 70, 90}, {70, 90, 99}},
+			[][]int{{1, 2, 70, 90}, {70, 90, 98, 99}}},
+		{`,"minProperties":4`,
+			[][]int{{70, 80, 90, 95}, {0, 1, 70, 90}, {70, 90, 95, 99}},
+			[][]int{{70, 90}, {70, 90, 99}}},
+	} {
+		schema := wideSchema(100, []int{70, 90}, tc.extra)
+		p := mustCompileSchema(t, schema)
+		for _, keys := range tc.accept {
+			checkSchemaText(t, schema[:80]+"…"+tc.extra, p, wideObject(keys...), true)
+		}
+		for _, keys := range tc.refuse {
+			checkSchemaText(t, schema[:80]+"…"+tc.extra, p, wideObject(keys...), false)
+		}
+		for _, bad := range []string{`{"r":1}`, `{"r1 ":1}`, `{"r1\u0030":1}`, `{"r7`} {
+			checkSchemaText(t, schema[:80]+"…"+tc.extra, p, bad, false)
+		}
+	}
+	// As many as maxWideProps; dependentRequired among them is not
+	// supported (the keys are judged without a bit set), nor are they
+	// told apart from other objects by their first keys.
+	if _, err := compileSchema([]byte(wideSchema(maxWideProps, nil, ""))); err != nil {
+		t.Errorf("%d properties: %v", maxWideProps, err)
+	}
+	for _, tc := range []struct{ schema, want string }{
+		{wideSchema(maxWideProps+1, nil, ""), "more than 4096 properties"},
+		{wideSchema(70, nil, `,"dependentRequired":{"r1":["r2"]}`), "dependentRequired"},
+		{`{"anyOf":[` + wideSchema(70, []int{3}, "") + `,{"type":"object","properties":{"x":{}},"required":["x"]}]}`, "more than 64"},
+	} {
+		if _, err := compileSchema([]byte(tc.schema)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%.80s…: error %v, want one saying %q", tc.schema, err, tc.want)
+		}
+	}
+}
+
 func TestSchemaLargeEnum(t *testing.T) {
 	var vals []string
 	for i := range 300 {

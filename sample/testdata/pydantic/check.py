@@ -242,6 +242,17 @@ class M47(BaseModel):
     w: List[Union[Dog, Dict[str, int]]] = Field(max_length=3)
 MODELS += [M46, M47]
 
+from typing import FrozenSet
+class Label(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    label: Optional[str] = None
+    name: str
+class M48(BaseModel):
+    tags: Set[Label]
+    ids: FrozenSet[conint(ge=0, le=9)] = Field(max_length=4)
+    rules: Dict[str, Literal["off", "warn", "error"]] = Field(default_factory=dict)
+MODELS += [M48]
+
 
 def main():
     import subprocess

@@ -600,15 +600,71 @@ func (c *schemaCompiler) merged(o *ordered, path string) (*schemaNode, error) {
 }
 
 // inline compiles m, a schema merged from parts, bounding how deep such
-// schemas nest (a $ref inlined into one can lead back to it).
+// schemas nest. A merged schema met again, as a $ref inlined into one
+// leads back to it (resjson's resource, whose values are a string or a
+// resource of at least one property), is the node built the first time,
+// as a recursive $ref is: a one-way union until it is built.
 func (c *schemaCompiler) inline(m *ordered, path string) (*schemaNode, error) {
+	key := "merged " + canonical(m)
+	if n, ok := c.refs[key]; ok {
+		c.recursed[n] = true
+		return n, nil
+	}
 	if c.inlined >= maxInlineDepth || *c.merges >= maxInlined {
-		return nil, schemaErr(path, "allOf merged more than %d deep or %d times, or a $ref in it that refers to itself", maxInlineDepth, maxInlined)
+		return nil, schemaErr(path, "allOf merged more than %d deep or %d times", maxInlineDepth, maxInlined)
 	}
 	c.inlined++
 	*c.merges++
 	defer func() { c.inlined-- }()
-	return c.object(m, path)
+	n := &schemaNode{kind: kUnion, at: path}
+	c.refs[key] = n
+	built, err := c.object(m, path)
+	delete(c.refs, key) // met again elsewhere, not within: compiled anew there
+	if err != nil || !c.recursed[n] {
+		return built, err
+	}
+	n.alts = []*schemaNode{built}
+	c.unions = append(c.unions, n)
+	return n, nil
+}
+
+// canonical is schema value v written so that equal schemas, whatever
+// their keys' order, are written alike.
+func canonical(v any) string {
+	var b strings.Builder
+	var write func(v any)
+	write = func(v any) {
+		switch v := v.(type) {
+		case *ordered:
+			b.WriteByte('{')
+			for i, k := range slices.Sorted(maps.Keys(v.vals)) {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(strconv.Quote(k))
+				b.WriteByte(':')
+				write(v.vals[k])
+			}
+			b.WriteByte('}')
+		case []any:
+			b.WriteByte('[')
+			for i, e := range v {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				write(e)
+			}
+			b.WriteByte(']')
+		case string:
+			b.WriteString(strconv.Quote(v))
+		case json.Number:
+			b.WriteString("n" + v.String())
+		default: // booleans, null, merged pattern and multipleOf lists
+			fmt.Fprintf(&b, "%T%#v", v, v)
+		}
+	}
+	write(v)
+	return b.String()
 }
 
 // distribute compiles an anyOf or oneOf (key, of the alternatives l)

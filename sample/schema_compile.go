@@ -9,6 +9,7 @@ import (
 	"maps"
 	"math"
 	"math/big"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -520,6 +521,9 @@ type schemaCompiler struct {
 	// compiler and those it starts for enums and keys (maxInlined).
 	inlined int
 	merges  *int
+	// recursed are the merged schemas met again while being built
+	// (inline), whose one-way unions stand for them
+	recursed map[*schemaNode]bool
 	// itemJoins are the objects joinItems joined, finished with the
 	// unions' (finishJoin)
 	itemJoins []*schemaNode
@@ -533,7 +537,7 @@ func compileSchema(raw []byte) (*schemaProgram, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSchema, err)
 	}
-	c := &schemaCompiler{root: v, refs: map[string]*schemaNode{}, merges: new(int)}
+	c := &schemaCompiler{root: v, refs: map[string]*schemaNode{}, merges: new(int), recursed: map[*schemaNode]bool{}}
 	n, err := c.node(v, "#")
 	if err != nil {
 		return nil, err
@@ -592,12 +596,12 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		}
 	}
 	if ref, ok := o.get("$ref"); ok {
-		if constrains(without(o, "$ref")) {
+		s, _ := ref.(string)
+		if rest := without(o, "$ref"); constrains(rest) && !targetHolds(pointerTarget(c.root, s), rest) {
 			// Keywords beside $ref hold too (JSON Schema 2019-09 on):
 			// merged with its target, as allOfParts reads them.
 			return c.merged(o, path)
 		}
-		s, _ := ref.(string)
 		return c.ref(s, path)
 	}
 	if iv, ok := o.get("if"); ok {
@@ -1958,6 +1962,13 @@ func (c *schemaCompiler) objectShape(o *ordered, path string) (*schemaNode, erro
 			return nil, schemaErr(path, "property name %q needs escaping; not supported", name)
 		}
 		pn, err := c.node(po.vals[name], path+"/properties/"+name)
+		if errors.Is(err, errNoValue) {
+			// No value meets its schema (renovate's option merged with
+			// {"additionalProperties": {"type": "string"}} where it is an
+			// array): a property that must not be given, as false says.
+			forbidden[name] = true
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -2182,7 +2193,7 @@ func (c *schemaCompiler) keySchema(o *ordered, path string) (*schemaNode, error)
 // the whole schema is compiled (an enum's values and declared property
 // names are checked against it).
 func (c *schemaCompiler) compileApart(v any, path string) (*schemaNode, error) {
-	sub := &schemaCompiler{root: c.root, refs: map[string]*schemaNode{}, inlined: c.inlined, merges: c.merges}
+	sub := &schemaCompiler{root: c.root, refs: map[string]*schemaNode{}, inlined: c.inlined, merges: c.merges, recursed: map[*schemaNode]bool{}}
 	n, err := sub.node(v, path)
 	if err != nil {
 		return nil, err
@@ -2203,28 +2214,89 @@ func onePattern(pp any) (string, any, bool) {
 // refTarget is the schema a local $ref names: the root, or an entry of
 // its $defs or definitions.
 func (c *schemaCompiler) refTarget(ref, path string) (any, error) {
-	var target any
-	for _, defs := range []string{"#/$defs/", "#/definitions/"} {
-		name, ok := strings.CutPrefix(ref, defs)
-		if !ok {
+	if target := pointerTarget(c.root, ref); target != nil {
+		return target, nil
+	}
+	return nil, schemaErr(path, "$ref %q is not a local definition", ref)
+}
+
+// Keywords that constrain values of one type alone (and are vacuous
+// for others).
+var typeKeywords = map[string][]string{
+	"array": {"items", "prefixItems", "additionalItems", "minItems", "maxItems", "uniqueItems", "contains",
+		"minContains", "maxContains", "unevaluatedItems"},
+	"object": {"properties", "required", "additionalProperties", "minProperties", "maxProperties", "propertyNames",
+		"patternProperties", "dependentRequired", "dependencies", "dependentSchemas", "unevaluatedProperties"},
+	"string": {"minLength", "maxLength", "pattern"},
+	"number": {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"},
+}
+
+// targetHolds says whether the keywords rest beside a $ref to target
+// add nothing to it: each is the target's own, or constrains a type the
+// target's one type is not (renovate's {"$ref": "#", "type": "object",
+// "items": ...} under its root object). Then the $ref is read alone, as
+// one to a schema being built (a recursive one) can only be.
+func targetHolds(target any, rest *ordered) bool {
+	t, ok := target.(*ordered)
+	if !ok {
+		return false
+	}
+	typ, _ := t.vals["type"].(string)
+	for _, k := range rest.keys {
+		if isAnnotation(k) {
 			continue
 		}
-		root, _ := c.root.(*ordered)
-		if root == nil {
-			break
+		if v, ok := t.get(k); ok && jsonEqual(v, rest.vals[k]) {
+			continue
 		}
-		d, _ := root.get(strings.TrimSuffix(strings.TrimPrefix(defs, "#/"), "/"))
-		if do, ok := d.(*ordered); ok {
-			target, _ = do.get(name)
+		other := false
+		for kind, keys := range typeKeywords {
+			if slices.Contains(keys, k) {
+				other = typ != "" && typ != kind && !(kind == "number" && typ == "integer")
+			}
+		}
+		if !other {
+			return false
 		}
 	}
-	if ref == "#" {
-		target = c.root
+	return true
+}
+
+// pointerTarget is the schema within root that ref names as a JSON
+// Pointer in a URI fragment ("#", "#/$defs/Cat",
+// "#/properties/a~1b/items/0"), nil where ref is no such pointer (a
+// remote schema, an $anchor) or names nothing.
+func pointerTarget(root any, ref string) any {
+	ptr, ok := strings.CutPrefix(ref, "#")
+	if !ok {
+		return nil
 	}
-	if target == nil {
-		return nil, schemaErr(path, "$ref %q is not a local definition", ref)
+	ptr, err := url.PathUnescape(ptr) // a fragment's percent-encoding
+	if err != nil || ptr != "" && ptr[0] != '/' {
+		return nil
 	}
-	return target, nil
+	target := root
+	for ptr != "" {
+		var tok string
+		tok, ptr, _ = strings.Cut(ptr[1:], "/")
+		if ptr != "" {
+			ptr = "/" + ptr
+		}
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		switch t := target.(type) {
+		case *ordered:
+			target, _ = t.get(tok)
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(t) || tok != strconv.Itoa(i) {
+				return nil
+			}
+			target = t[i]
+		default:
+			return nil
+		}
+	}
+	return target
 }
 
 // throughRefs is n past the one-way unions a $ref leaves (nil for a

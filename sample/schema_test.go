@@ -565,6 +565,26 @@ var schemaTable = []struct {
 	{`{"type":"array","items":{"type":"number","multipleOf":0.5,"minimum":0,"maximum":1.5},"uniqueItems":true}`,
 		[]string{`[0,0.5,1,1.5]`, `[1.5,0.0]`},
 		[]string{`[0,0.5,1,1.5,0]`, `[0.5,0.50]`, `[0.25]`}},
+	// A merged schema met again within itself (a $ref beside other
+	// keywords that leads back to it) is the node built the first time:
+	// its constraint holds at every depth.
+	{`{"$defs":{"N":{"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"integer"},"c":{"allOf":[{"$ref":"#/$defs/N"},{"maxProperties":1}]}}}},"$ref":"#/$defs/N"}`,
+		[]string{`{"a":1,"b":2,"c":{"a":1}}`, `{"c":{"c":{"c":{"b":3}}}}`, `{}`},
+		[]string{`{"c":{"a":1,"b":2}}`, `{"c":{"c":{"a":1,"b":1}}}`, `{"c":{"a":1,"c":{}}}`}},
+	{`{"additionalProperties":{"minProperties":1,"anyOf":[{"type":"string"},{"$ref":"#/$defs/R"}]},"$defs":{"R":{"type":"object","additionalProperties":{"minProperties":1,"anyOf":[{"type":"string"},{"$ref":"#/$defs/R"}]}}},"type":"object"}`,
+		[]string{`{"k":"v","m":{"n":{"o":"p"}}}`, `{}`},
+		[]string{`{"k":{}}`, `{"k":{"n":{}}}`}},
+	// A $ref beside keywords its target holds already, or that constrain
+	// other types, is read alone (as a recursive one must be); pointers
+	// reach any part of the schema.
+	{`{"type":"object","properties":{"n":{"type":"integer","maximum":5},"self":{"$ref":"#","type":["object","null"],"items":{"type":"string"}},"m":{"$ref":"#/properties/n"},"t":{"$ref":"#/properties/x~1y/prefixItems/0"},"x/y":{"type":"array","prefixItems":[{"const":"k"}]}}}`,
+		[]string{`{"n":1,"self":{"self":{"n":5,"m":2}},"t":"k"}`},
+		[]string{`{"self":null}`, `{"self":{"m":6}}`, `{"t":"j"}`}},
+	// A property no value meets is never written (renovate's options
+	// merged with a map of strings, where an option is an array).
+	{`{"$defs":{"C":{"type":"object","properties":{"a":{"type":"array"},"b":{"type":"string"}}}},"allOf":[{"$ref":"#/$defs/C"},{"additionalProperties":{"type":"string"}}]}`,
+		[]string{`{"b":"x"}`, `{}`},
+		[]string{`{"a":[]}`, `{"a":"x"}`}},
 	// Unique objects (a list of owners, of tags): told apart by one
 	// property, the first string one they require (else the first
 	// string, written in every item; else an integer or number), which no
@@ -1162,6 +1182,10 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"array","prefixItems":[{"type":"string"}],"items":false,"minItems":2}`, "minItems 2"},
 		{`{"type":"array","prefixItems":[{"type":"string","not":{}}]}`, "prefixItems/0"},
 		{`{"type":"array","uniqueItems":true}`, "uniqueItems"},
+		{`{"type":"object","properties":{"a":{"$ref":"#/properties/b"},"b":{"$ref":"#/properties/a"}}}`, "refers to itself"},
+		{`{"type":"object","properties":{"a":{"$ref":"#/properties/zz"}}}`, "not a local definition"},
+		{`{"type":"object","properties":{"a":{"$ref":"#foo"}}}`, "not a local definition"},
+		{`{"$defs":{"C":{"type":"object","properties":{"a":{"type":"array"}},"required":["a"]}},"allOf":[{"$ref":"#/$defs/C"},{"additionalProperties":{"type":"string"}}]}`, "required property \"a\""},
 		{`{"type":"array","items":{"type":"object","properties":{"k":{"enum":["a","b"]},"o":{"type":"object"}}},"uniqueItems":true}`, "uniqueItems"},
 		{`{"type":"array","items":{"type":"object","properties":{"k":{"type":"string","pattern":"^[ab]$"}}},"uniqueItems":true,"minItems":3}`, "minItems 3"},
 		{`{"type":"array","items":{"type":"object","properties":{"b":{"type":"string"}},"maxProperties":0},"uniqueItems":true}`, "uniqueItems"},
@@ -1229,8 +1253,6 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"allOf":[{"type":"string"},false]}`, "false"},
 		{`{"allOf":[]}`, "allOf"},
 		{`{"allOf":[{"$ref":"#/$defs/Missing"},{"type":"string"}]}`, "Missing"},
-		{`{"$defs":{"N":{"type":"object","properties":{"c":{"allOf":[{"$ref":"#/$defs/N"},{"maxProperties":1}]}}}},"$ref":"#/$defs/N"}`, "refers to itself"},
-		{`{"$defs":{"N":{"type":"object","properties":{"l":{"allOf":[{"$ref":"#/$defs/N"},{"maxProperties":2}]},"r":{"allOf":[{"$ref":"#/$defs/N"},{"maxProperties":2}]}}}},"$ref":"#/$defs/N"}`, "refers to itself"},
 		{`{"$defs":{"A":{"allOf":[{"$ref":"#/$defs/B"},{"$ref":"#/$defs/B"}]},"B":{"allOf":[{"$ref":"#/$defs/C"},{"$ref":"#/$defs/C"}]},"C":{"allOf":[{"$ref":"#/$defs/D"},{"$ref":"#/$defs/D"}]},"D":{"allOf":[{"$ref":"#/$defs/E"},{"$ref":"#/$defs/E"}]},"E":{"allOf":[{"$ref":"#/$defs/F"},{"$ref":"#/$defs/F"}]},"F":{"allOf":[{"$ref":"#/$defs/G"},{"$ref":"#/$defs/G"}]},"G":{"allOf":[{"$ref":"#/$defs/H"},{"$ref":"#/$defs/H"}]},"H":{"allOf":[{"$ref":"#/$defs/I"},{"$ref":"#/$defs/I"}]},"I":{"allOf":[{"$ref":"#/$defs/J"},{"$ref":"#/$defs/J"}]},"J":{"allOf":[{"$ref":"#/$defs/K"},{"$ref":"#/$defs/K"}]},"K":{"allOf":[{"type":"string"},{"maxLength":3}]}},"$ref":"#/$defs/A"}`, "parts"},
 		{`{"type":"integer","enum":["a","b"]}`, "no value of the enum"},
 		{`{"type":"string","anyOf":[{"type":"null"},{"type":"integer"}]}`, "no alternative of anyOf"},

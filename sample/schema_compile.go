@@ -866,6 +866,7 @@ func notAlternatives(v any, path string) ([]any, error) {
 		}
 		var lits []string
 		var parts []any
+		refused := map[bool]bool{} // the booleans
 		for _, e := range vals {
 			switch e := e.(type) {
 			case string:
@@ -876,14 +877,24 @@ func notAlternatives(v any, path string) ([]any, error) {
 				if takes("null") {
 					parts = append(parts, keyword("type", typesBut("null")))
 				}
+			case bool:
+				if takes("boolean") {
+					refused[e] = true
+				}
 			default:
 				var b bytes.Buffer
 				_ = writeCompact(&b, e)
-				return nil, schemaErr(path, "not of an enum or const is supported over strings and null, not %s", b.String())
+				return nil, schemaErr(path, "not of an enum or const is supported over strings, booleans and null, not %s", b.String())
 			}
 		}
 		if len(lits) > 0 {
 			parts = append(parts, refusing("^(?:"+strings.Join(lits, "|")+")$"))
+		}
+		switch len(refused) {
+		case 2:
+			parts = append(parts, keyword("type", typesBut("boolean")))
+		case 1: // another type, or the other boolean
+			parts = append(parts, keyword("anyOf", []any{keyword("type", typesBut("boolean")), keyword("const", !refused[true])}))
 		}
 		return []any{allOf(append(parts, true)...)}, nil
 	case only("properties", "required", "type") && (has(o, "properties") || has(o, "required")) && (!typed || t == "object"):

@@ -580,6 +580,10 @@ var schemaTable = []struct {
 	{`{"type":"object","properties":{"n":{"type":"integer","maximum":5},"self":{"$ref":"#","type":["object","null"],"items":{"type":"string"}},"m":{"$ref":"#/properties/n"},"t":{"$ref":"#/properties/x~1y/prefixItems/0"},"x/y":{"type":"array","prefixItems":[{"const":"k"}]}}}`,
 		[]string{`{"n":1,"self":{"self":{"n":5,"m":2}},"t":"k"}`},
 		[]string{`{"self":null}`, `{"self":{"m":6}}`, `{"t":"j"}`}},
+	// not of booleans: the other one, or another type.
+	{`{"type":"object","properties":{"b":{"type":"boolean","not":{"const":false}},"c":{"not":{"enum":[true,null,"x"]}},"d":{"type":"boolean","not":{"enum":[false,true]}}},"required":["b","c"]}`,
+		[]string{`{"b":true,"c":false}`, `{"b":true,"c":"y"}`, `{"b":true,"c":{}}`, `{"b":true,"c":1}`},
+		[]string{`{"b":false,"c":false}`, `{"b":true,"c":true}`, `{"b":true,"c":null}`, `{"b":true,"c":"x"}`, `{"b":true,"c":1,"d":true}`, `{"b":true,"c":1,"d":false}`}},
 	// A property no value meets is never written (renovate's options
 	// merged with a map of strings, where an option is an array).
 	{`{"$defs":{"C":{"type":"object","properties":{"a":{"type":"array"},"b":{"type":"string"}}}},"allOf":[{"$ref":"#/$defs/C"},{"additionalProperties":{"type":"string"}}]}`,
@@ -1165,7 +1169,7 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"object","additionalProperties":{"type":"integer"},"dependentRequired":{"a":["b"]}}`, "without declared properties"},
 		{`{"type":"object","properties":{"a":{},"b":{}},"required":["a"],"dependentRequired":{"a":["z"]}}`, "requires one the object cannot have"},
 		{`{"type":"integer","minimum":1,"exclusiveMaximum":true}`, "exclusiveMaximum true needs maximum"},
-		{`{"not":{"const":1}}`, "strings and null, not 1"},
+		{`{"not":{"const":1}}`, "strings, booleans and null, not 1"},
 		{`{"type":"array","contains":{"minimum":3},"maxContains":2}`, "maxContains/not"},
 		{`{"type":"array","contains":{"type":"null"},"minContains":2,"maxContains":1}`, "below minContains"},
 		{`{"type":"array","items":{"type":"string"},"contains":{"type":"null"}}`, "contains"},

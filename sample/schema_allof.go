@@ -667,6 +667,36 @@ func canonical(v any) string {
 	return b.String()
 }
 
+// joinedBeside is an anyOf's alternatives l each merged with the
+// keywords rest beside it, where that lets mergeAlternatives join some
+// (hws-config's {"type": "string", "anyOf": [{"pattern": ...}, {"enum":
+// [...]}]}, whose alternatives, as written, take other types too); ok
+// is false otherwise, and distribute merges them as it compiles them.
+func (c *schemaCompiler) joinedBeside(key string, l []any, rest *ordered, path string) ([]any, bool) {
+	if key != "anyOf" {
+		return nil, false
+	}
+	restParts, err := c.allOfParts(rest, path, 0, nil)
+	if err != nil {
+		return nil, false
+	}
+	var merged []any
+	for i, a := range l {
+		at := fmt.Sprintf("%s/%d", path, i)
+		parts, err := c.allOfParts(a, at, 0, slices.Clone(restParts))
+		if err != nil {
+			return nil, false
+		}
+		m, err := mergeParts(parts, at)
+		if err != nil {
+			return nil, false
+		}
+		merged = append(merged, m)
+	}
+	joined := c.mergeAlternatives(merged, path)
+	return joined, len(joined) < len(merged)
+}
+
 // distribute compiles an anyOf or oneOf (key, of the alternatives l)
 // beside constraining keywords rest as the union of each alternative
 // merged with rest: (A or B) and R is (A and R) or (B and R), and as

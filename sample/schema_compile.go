@@ -671,7 +671,11 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 			l = c.mergeAlternatives(l, path+"/"+kw)
 		}
 		if rest := without(o, kw, "discriminator"); constrains(rest) {
-			return c.distribute(o, k, l, rest, path)
+			if joined, ok := c.joinedBeside(k, l, rest, path+"/"+kw); ok {
+				l = joined // (the keywords beside are in each)
+			} else {
+				return c.distribute(o, k, l, rest, path)
+			}
 		}
 		var alts []*schemaNode
 		for i, s := range l {

@@ -580,6 +580,13 @@ var schemaTable = []struct {
 	{`{"type":"object","properties":{"n":{"type":"integer","maximum":5},"self":{"$ref":"#","type":["object","null"],"items":{"type":"string"}},"m":{"$ref":"#/properties/n"},"t":{"$ref":"#/properties/x~1y/prefixItems/0"},"x/y":{"type":"array","prefixItems":[{"const":"k"}]}}}`,
 		[]string{`{"n":1,"self":{"self":{"n":5,"m":2}},"t":"k"}`},
 		[]string{`{"self":null}`, `{"self":{"m":6}}`, `{"t":"j"}`}},
+	// An anyOf beside other keywords: its alternatives merged with them
+	// first, so that strings join (as written they take other types too);
+	// an anyOf within one is its alternatives; any string takes the other
+	// strings.
+	{`{"type":"object","properties":{"h":{"type":"string","anyOf":[{"pattern":"^lin|^lnx$"},{"enum":["win","aix"]}]},"u":{"anyOf":[{"$ref":"#/$defs/U"},{"$ref":"#/$defs/F"}]},"t":{"anyOf":[{"$ref":"#/$defs/T"},{"enum":["z"]}]}},"propertyNames":{"anyOf":[{"pattern":"^[hu]"},{"maxLength":1}]},"$defs":{"U":{"type":"string","format":"uri","pattern":"^https://"},"F":{"type":"string","format":"uri-reference"},"T":{"anyOf":[{"enum":["x"]},{"anyOf":[{"const":"y"}]}]}}}`,
+		[]string{`{"h":"linux","u":"a b","t":"x"}`, `{"h":"aix","t":"z"}`, `{"h":"lnx","t":"y"}`},
+		[]string{`{"h":"lnxx"}`, `{"h":"mac"}`, `{"h":1}`, `{"t":"w"}`, `{"u":1}`}},
 	// not of booleans: the other one, or another type.
 	{`{"type":"object","properties":{"b":{"type":"boolean","not":{"const":false}},"c":{"not":{"enum":[true,null,"x"]}},"d":{"type":"boolean","not":{"enum":[false,true]}}},"required":["b","c"]}`,
 		[]string{`{"b":true,"c":false}`, `{"b":true,"c":"y"}`, `{"b":true,"c":{}}`, `{"b":true,"c":1}`},
@@ -1162,7 +1169,7 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"object","propertyNames":{"pattern":"^a"},"patternProperties":{"^b":{}}}`, "pattern"},
 		{`{"type":"object","properties":{"Bad":{}},"required":["Bad"],"propertyNames":{"pattern":"^[a-z]+$"}}`, "Bad"},
 		{`{"type":"object","propertyNames":{"type":"integer"}}`, "propertyNames"},
-		{`{"type":"object","propertyNames":{"anyOf":[{"pattern":"^a"},{"maxLength":1}]}}`, "both start with '\"'"},
+		{`{"type":"object","propertyNames":{"anyOf":[{"pattern":"^a"},{"pattern":"^b","maxLength":1}]}}`, "both start with '\"'"},
 		{`{"type":"object","propertyNames":{"enum":[1,2]}}`, "enum"},
 		{`{"type":"object","propertyNames":{"enum":["x"]},"minProperties":2}`, "minProperties 2 is above the 1 keys"},
 		{`{"type":"object","propertyNames":{"maxLength":0},"minProperties":2}`, "minProperties 2 is above the 1 keys"},

@@ -28,6 +28,7 @@ import (
 // another takes left out and strings joined, as above; path names the
 // anyOf. Alternatives it cannot read are left as they are.
 func (c *schemaCompiler) mergeAlternatives(l []any, path string) []any {
+	l = c.flatAnyOf(l, 0)
 	var out []any
 	for _, v := range l {
 		o, ok := c.resolved(v)
@@ -59,6 +60,16 @@ func (c *schemaCompiler) mergeAlternatives(l []any, path string) []any {
 			}
 		}
 	}
+	// Strings an alternative of any string takes (a URL beside a file's
+	// path, whose format is not held).
+	if i := slices.IndexFunc(out, c.anyString); i >= 0 {
+		keep := out[i]
+		out = slices.DeleteFunc(out, func(v any) bool {
+			o, ok := c.resolved(v)
+			return ok && o.vals["type"] == "string"
+		})
+		out = slices.Insert(out, min(i, len(out)), keep)
+	}
 	// Numbers within another's range.
 	for i := 0; i < len(out); i++ {
 		a, ok := c.rangeOf(out[i])
@@ -74,6 +85,39 @@ func (c *schemaCompiler) mergeAlternatives(l []any, path string) []any {
 		}
 	}
 	return c.joinStrings(out)
+}
+
+// flatAnyOf is l with each alternative that is an anyOf alone (through
+// $refs: vega-lite's TimeUnit, an anyOf of anyOfs of enums) replaced by
+// its alternatives, depth levels down so far.
+func (c *schemaCompiler) flatAnyOf(l []any, depth int) []any {
+	if depth >= maxInlineDepth {
+		return l
+	}
+	var out []any
+	for _, v := range l {
+		o, ok := c.resolved(v)
+		var inner []any
+		if ok {
+			inner, _ = o.vals["anyOf"].([]any)
+		}
+		if len(inner) == 0 || constrains(without(o, "anyOf")) {
+			out = append(out, v)
+			continue
+		}
+		out = append(out, c.flatAnyOf(inner, depth+1)...)
+	}
+	return out
+}
+
+// anyString says whether schema v takes every string and nothing else.
+func (c *schemaCompiler) anyString(v any) bool {
+	o, ok := c.resolved(v)
+	if !ok || o.vals["type"] != "string" || !onlyKeywords(o, "type", "format") {
+		return false
+	}
+	f, hasFormat := o.get("format")
+	return !hasFormat || !heldFormat(f)
 }
 
 // resolved is schema v, or what it stands for: the target of a $ref

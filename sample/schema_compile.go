@@ -616,7 +616,7 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		}
 		var negs []any // none where the if takes everything
 		if !isSchemaOfAll(iv) {
-			if negs, err = notAlternatives(iv, path+"/if"); err != nil {
+			if negs, err = c.notAlternatives(iv, path+"/if"); err != nil {
 				return nil, err
 			}
 		}
@@ -627,7 +627,7 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		return c.alternatives(without(o, "if", "then", "else"), "if", alts, path)
 	}
 	if nv, ok := o.get("not"); ok {
-		alts, err := notAlternatives(nv, path+"/not")
+		alts, err := c.notAlternatives(nv, path+"/not")
 		if err != nil {
 			return nil, err
 		}
@@ -799,10 +799,18 @@ var jsonTypes = []string{"object", "array", "string", "number", "boolean", "null
 // each one's at once; of an object's properties and required names (an
 // if's usual form), an object that lacks a required one, or has a
 // property its schema refuses (that schema's not), or, where the not
-// names type object, a value of another type. A not of anything else is
-// refused.
-func notAlternatives(v any, path string) ([]any, error) {
+// names type object, a value of another type. A $ref alone is read as
+// its target, a not of a not as what it negates, and
+// additionalProperties true beside properties, which adds nothing, is
+// left out. A not of anything else is refused.
+func (c *schemaCompiler) notAlternatives(v any, path string) ([]any, error) {
+	if r, ok := c.resolved(v); ok {
+		v = r
+	}
 	o, ok := v.(*ordered)
+	if ok && has(o, "properties") && acceptsAll(o.vals["additionalProperties"]) {
+		o = without(o, "additionalProperties")
+	}
 	switch {
 	case v == false, ok && isNever(o):
 		return []any{true}, nil // not of nothing: anything
@@ -830,6 +838,8 @@ func notAlternatives(v any, path string) ([]any, error) {
 		return !slices.ContainsFunc(keys, func(k string) bool { return !slices.Contains(allowed, k) })
 	}
 	switch {
+	case slices.Equal(keys, []string{"not"}):
+		return []any{o.vals["not"]}, nil // not of a not: what it negates
 	case slices.Equal(keys, []string{"anyOf"}):
 		l, isList := o.vals["anyOf"].([]any)
 		if !isList || len(l) == 0 {
@@ -838,7 +848,7 @@ func notAlternatives(v any, path string) ([]any, error) {
 		var parts []any
 		for i, e := range l {
 			at := fmt.Sprintf("%s/anyOf/%d", path, i)
-			alts, err := notAlternatives(e, at)
+			alts, err := c.notAlternatives(e, at)
 			if err != nil {
 				return nil, err
 			}

@@ -587,6 +587,12 @@ var schemaTable = []struct {
 	{`{"type":"object","properties":{"h":{"type":"string","anyOf":[{"pattern":"^lin|^lnx$"},{"enum":["win","aix"]}]},"u":{"anyOf":[{"$ref":"#/$defs/U"},{"$ref":"#/$defs/F"}]},"t":{"anyOf":[{"$ref":"#/$defs/T"},{"enum":["z"]}]}},"propertyNames":{"anyOf":[{"pattern":"^[hu]"},{"maxLength":1}]},"$defs":{"U":{"type":"string","format":"uri","pattern":"^https://"},"F":{"type":"string","format":"uri-reference"},"T":{"anyOf":[{"enum":["x"]},{"anyOf":[{"const":"y"}]}]}}}`,
 		[]string{`{"h":"linux","u":"a b","t":"x"}`, `{"h":"aix","t":"z"}`, `{"h":"lnx","t":"y"}`},
 		[]string{`{"h":"lnxx"}`, `{"h":"mac"}`, `{"h":1}`, `{"t":"w"}`, `{"u":1}`}},
+	// not of a $ref is its target's; of a not, what that negates (an
+	// if that is one); additionalProperties true beside properties adds
+	// nothing to it.
+	{`{"type":"object","properties":{"k":{"type":"string","not":{"$ref":"#/$defs/N"}},"o":{"type":"object","properties":{"w":{"type":"boolean"},"x":{"type":"integer"}},"if":{"not":{"properties":{"w":{"const":false}}}},"then":{"required":["x"]}},"p":{"not":{"type":"object","properties":{"i":{}},"additionalProperties":true,"required":["i"]}}},"$defs":{"N":{"enum":["a","b"]}}}`,
+		[]string{`{"k":"c"}`, `{"o":{"w":true,"x":1}}`, `{"o":{"w":false}}`, `{"o":{}}`, `{"p":{}}`, `{"p":3}`},
+		[]string{`{"k":"a"}`, `{"o":{"w":true}}`, `{"p":{"i":1}}`}},
 	// not of booleans: the other one, or another type.
 	{`{"type":"object","properties":{"b":{"type":"boolean","not":{"const":false}},"c":{"not":{"enum":[true,null,"x"]}},"d":{"type":"boolean","not":{"enum":[false,true]}}},"required":["b","c"]}`,
 		[]string{`{"b":true,"c":false}`, `{"b":true,"c":"y"}`, `{"b":true,"c":{}}`, `{"b":true,"c":1}`},

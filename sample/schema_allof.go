@@ -1,6 +1,7 @@
 package sample
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -629,41 +630,19 @@ func (c *schemaCompiler) inline(m *ordered, path string) (*schemaNode, error) {
 }
 
 // canonical is schema value v written so that equal schemas, whatever
-// their keys' order, are written alike.
+// their keys' order, are written alike: as JSON with sorted keys, and
+// what a merge leaves that is no JSON (a list of patterns, of
+// multipleOfs) by its Go type and value.
 func canonical(v any) string {
-	var b strings.Builder
-	var write func(v any)
-	write = func(v any) {
-		switch v := v.(type) {
-		case *ordered:
-			b.WriteByte('{')
-			for i, k := range slices.Sorted(maps.Keys(v.vals)) {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString(strconv.Quote(k))
-				b.WriteByte(':')
-				write(v.vals[k])
-			}
-			b.WriteByte('}')
-		case []any:
-			b.WriteByte('[')
-			for i, e := range v {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				write(e)
-			}
-			b.WriteByte(']')
-		case string:
-			b.WriteString(strconv.Quote(v))
-		case json.Number:
-			b.WriteString("n" + v.String())
-		default: // booleans, null, merged pattern and multipleOf lists
-			fmt.Fprintf(&b, "%T%#v", v, v)
+	var b bytes.Buffer
+	_ = writeValue(&b, v, func(o *ordered) []string { return slices.Sorted(maps.Keys(o.vals)) }, func(b *bytes.Buffer, v any) error {
+		switch v.(type) {
+		case string, bool, nil:
+			return writeLeaf(b, v)
 		}
-	}
-	write(v)
+		fmt.Fprintf(b, "%T%#v", v, v)
+		return nil
+	})
 	return b.String()
 }
 

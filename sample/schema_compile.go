@@ -90,18 +90,24 @@ func decodeOrderedValue(d *json.Decoder, depth int) (any, error) {
 // writeCompact writes v as compact JSON, keys in order and without HTML
 // escapes: the one spelling an enum value is matched in.
 func writeCompact(b *bytes.Buffer, v any) error {
+	return writeValue(b, v, func(o *ordered) []string { return o.keys }, writeLeaf)
+}
+
+// writeValue writes v as JSON, each object's keys in the order keys
+// gives and each value other than an object, a list or a number by leaf.
+func writeValue(b *bytes.Buffer, v any, keys func(*ordered) []string, leaf func(*bytes.Buffer, any) error) error {
 	switch v := v.(type) {
 	case *ordered:
 		b.WriteByte('{')
-		for i, k := range v.keys {
+		for i, k := range keys(v) {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			if err := writeCompact(b, k); err != nil {
+			if err := leaf(b, k); err != nil {
 				return err
 			}
 			b.WriteByte(':')
-			if err := writeCompact(b, v.vals[k]); err != nil {
+			if err := writeValue(b, v.vals[k], keys, leaf); err != nil {
 				return err
 			}
 		}
@@ -112,7 +118,7 @@ func writeCompact(b *bytes.Buffer, v any) error {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			if err := writeCompact(b, e); err != nil {
+			if err := writeValue(b, e, keys, leaf); err != nil {
 				return err
 			}
 		}
@@ -120,14 +126,21 @@ func writeCompact(b *bytes.Buffer, v any) error {
 	case json.Number:
 		b.WriteString(v.String())
 	default:
-		var s bytes.Buffer
-		e := json.NewEncoder(&s)
-		e.SetEscapeHTML(false)
-		if err := e.Encode(v); err != nil {
-			return err
-		}
-		b.Write(bytes.TrimSuffix(s.Bytes(), []byte("\n")))
+		return leaf(b, v)
 	}
+	return nil
+}
+
+// writeLeaf writes a string, boolean or null as JSON, without HTML
+// escapes.
+func writeLeaf(b *bytes.Buffer, v any) error {
+	var s bytes.Buffer
+	e := json.NewEncoder(&s)
+	e.SetEscapeHTML(false)
+	if err := e.Encode(v); err != nil {
+		return err
+	}
+	b.Write(bytes.TrimSuffix(s.Bytes(), []byte("\n")))
 	return nil
 }
 

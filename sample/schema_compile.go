@@ -677,6 +677,8 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		kw := k // the keyword as written
 		if k == "oneOf" && c.stringsApart(l, path) {
 			k = "anyOf" // no text two alternatives take: the oneOf is their anyOf
+		} else if once, ok := c.stringsOnlyOnce(l, path); k == "oneOf" && ok {
+			l = once
 		}
 		if e, ok := c.enumUnion(l, k == "oneOf"); ok && len(l) > 1 {
 			l = []any{e}

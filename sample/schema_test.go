@@ -593,6 +593,12 @@ var schemaTable = []struct {
 	{`{"type":"object","properties":{"k":{"type":"string","not":{"$ref":"#/$defs/N"}},"o":{"type":"object","properties":{"w":{"type":"boolean"},"x":{"type":"integer"}},"if":{"not":{"properties":{"w":{"const":false}}}},"then":{"required":["x"]}},"p":{"not":{"type":"object","properties":{"i":{}},"additionalProperties":true,"required":["i"]}}},"$defs":{"N":{"enum":["a","b"]}}}`,
 		[]string{`{"k":"c"}`, `{"o":{"w":true,"x":1}}`, `{"o":{"w":false}}`, `{"o":{}}`, `{"p":{}}`, `{"p":3}`},
 		[]string{`{"k":"a"}`, `{"o":{"w":true}}`, `{"p":{"i":1}}`}},
+	// A oneOf of strings where all but one take only texts another takes
+	// too is that one less their texts (a value two take is none of the
+	// oneOf's): any string but a listed one, but a hex colour.
+	{`{"type":"object","properties":{"p":{"oneOf":[{"enum":["linux","osx"]},{"type":"string"}]},"c":{"oneOf":[{"type":"string","pattern":"^#[0-9a-f]{2}$"},{"type":"string"},{"type":"integer"}]}}}`,
+		[]string{`{"p":"win","c":"red"}`, `{"p":"linu","c":5}`, `{"p":"linuxx","c":"#1"}`},
+		[]string{`{"p":"linux"}`, `{"p":"osx"}`, `{"c":"#12"}`, `{"c":"#ab"}`, `{"p":1}`}},
 	// not of booleans: the other one, or another type.
 	{`{"type":"object","properties":{"b":{"type":"boolean","not":{"const":false}},"c":{"not":{"enum":[true,null,"x"]}},"d":{"type":"boolean","not":{"enum":[false,true]}}},"required":["b","c"]}`,
 		[]string{`{"b":true,"c":false}`, `{"b":true,"c":"y"}`, `{"b":true,"c":{}}`, `{"b":true,"c":1}`},
@@ -1199,6 +1205,8 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"array","prefixItems":[{"type":"string"}],"items":false,"minItems":2}`, "minItems 2"},
 		{`{"type":"array","prefixItems":[{"type":"string","not":{}}]}`, "prefixItems/0"},
 		{`{"type":"array","uniqueItems":true}`, "uniqueItems"},
+		{`{"oneOf":[{"type":"string","pattern":"^a"},{"type":"string","pattern":"b$"}]}`, "both start with '\"'"},
+		{`{"oneOf":[{"type":"string","format":"date"},{"type":"string"}]}`, "both start with '\"'"},
 		{`{"type":"object","properties":{"a":{"$ref":"#/properties/b"},"b":{"$ref":"#/properties/a"}}}`, "refers to itself"},
 		{`{"type":"object","properties":{"a":{"$ref":"#/properties/zz"}}}`, "not a local definition"},
 		{`{"type":"object","properties":{"a":{"$ref":"#foo"}}}`, "not a local definition"},

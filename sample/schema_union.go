@@ -251,6 +251,65 @@ func (c *schemaCompiler) stringsApart(l []any, path string) bool {
 	return true
 }
 
+// stringsOnlyOnce is l, a oneOf's alternatives, with each string one
+// less the texts the others take, since a text two take is no value of
+// the oneOf: tldr's oneOf [{"enum": ["linux"]}, {"type": "string"}] is
+// any string but "linux" (the enum's string is left out, every one
+// being another's too). ok where at most one string alternative is left
+// (they would start alike) and each not could be read; the other
+// alternatives, of types other than string, stay as they are.
+func (c *schemaCompiler) stringsOnlyOnce(l []any, path string) ([]any, bool) {
+	if len(l) > maxApartAlternatives {
+		return nil, false
+	}
+	var strs []int
+	for i, a := range l {
+		o, ok := c.resolved(a)
+		if !ok {
+			return nil, false
+		}
+		types := typeNames(o.vals["type"])
+		vals, isEnum := o.vals["enum"].([]any)
+		if cv, isConst := o.get("const"); isConst {
+			vals, isEnum = append(vals, cv), true
+		}
+		allStrings := isEnum && !slices.ContainsFunc(vals, func(v any) bool { _, isStr := v.(string); return !isStr })
+		switch {
+		case slices.Equal(types, []string{"string"}) || types == nil && allStrings:
+			strs = append(strs, i)
+		case types == nil || slices.Contains(types, "string"):
+			return nil, false // strings and other values
+		}
+	}
+	if len(strs) < 2 {
+		return nil, false
+	}
+	var out []any
+	left := 0
+	for i, a := range l {
+		if !slices.Contains(strs, i) {
+			out = append(out, a)
+			continue
+		}
+		parts := []any{a}
+		for _, j := range strs {
+			if j != i {
+				parts = append(parts, keyword("not", l[j]))
+			}
+		}
+		only := allOf(parts...)
+		_, err := c.compileApart(only, path)
+		switch {
+		case errors.Is(err, errNoValue):
+			continue // every text another takes too
+		case err != nil:
+			return nil, false
+		}
+		out, left = append(out, only), left+1
+	}
+	return out, left <= 1 && len(out) > 0
+}
+
 // enumValues are the values of an enum or const with nothing beside it.
 func (c *schemaCompiler) enumValues(v any) ([]any, bool) {
 	o, ok := c.resolved(v)

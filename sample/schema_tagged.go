@@ -7,6 +7,8 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // Unions of objects. The recognizer follows one alternative from the
@@ -202,6 +204,13 @@ func (c *schemaCompiler) tagObjects(flat []*schemaNode, groups []int, want strin
 // The notes say which properties went.
 func (c *schemaCompiler) exclusive(objs []*schemaNode, groups []int, path string) []*schemaNode {
 	out := slices.Clone(objs)
+	var nonEmpty []string // objects made to write a property (nonEmptyApart)
+	defer func() {
+		if nonEmpty != nil {
+			c.notes = append(c.notes, fmt.Sprintf("%s: oneOf: objects %s are written with at least one property, "+
+				"which the other alternatives' closed objects have no place for, so that no object meets two", path, strings.Join(nonEmpty, ", ")))
+		}
+	}()
 	for j, a := range objs {
 		var drop []string
 		for k, b := range objs {
@@ -215,6 +224,10 @@ func (c *schemaCompiler) exclusive(objs []*schemaNode, groups []int, path string
 			}
 		}
 		if len(drop) == 0 {
+			if narrowed := nonEmptyApart(a, objs, groups, j); narrowed != nil {
+				out[j] = narrowed
+				nonEmpty = append(nonEmpty, strconv.Itoa(j))
+			}
 			continue
 		}
 		if narrowed, gone := a.withoutProps(drop); narrowed != nil {
@@ -227,6 +240,37 @@ func (c *schemaCompiler) exclusive(objs []*schemaNode, groups []int, path string
 		}
 	}
 	return out
+}
+
+// nonEmptyApart is object objs[j] made to write at least one property,
+// where that keeps it apart from every object of another alternative it
+// may meet (groups: the alternative of each): each is closed and
+// declares none of its properties (appveyor's and traefik's oneOf of
+// closed objects of one optional property each, which {} alone meets
+// all of); nil where that is not so.
+func nonEmptyApart(a *schemaNode, objs []*schemaNode, groups []int, j int) *schemaNode {
+	if len(a.props) == 0 || a.propBounded && (a.propMin >= 1 || a.propMax == 0) {
+		return nil
+	}
+	for k, b := range objs {
+		if groups[j] == groups[k] || !mayOverlap(a, b) {
+			continue
+		}
+		if !b.closed || slices.ContainsFunc(a.props, func(p schemaProp) bool { return b.declares(p.name) }) {
+			return nil
+		}
+	}
+	r := *a
+	if !r.propBounded {
+		r.propBounded, r.propMax = true, -1
+	}
+	r.propMin = 1
+	return &r
+}
+
+// declares says whether object o declares property name.
+func (o *schemaNode) declares(name string) bool {
+	return slices.ContainsFunc(o.props, func(q schemaProp) bool { return q.name == name })
 }
 
 // withoutProps is object o without the properties names and those that
@@ -281,6 +325,9 @@ func mayOverlap(a, b *schemaNode) bool {
 		if i < 0 || valuesApart(a.props[i].node, p.node) {
 			return false
 		}
+	}
+	if b.closed && a.propBounded && a.propMin >= 1 && !slices.ContainsFunc(a.props, func(p schemaProp) bool { return b.declares(p.name) }) {
+		return false // a writes a property b has no place for
 	}
 	for _, p := range a.props {
 		if !p.required {

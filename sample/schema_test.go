@@ -599,6 +599,11 @@ var schemaTable = []struct {
 	{`{"type":"object","properties":{"p":{"oneOf":[{"enum":["linux","osx"]},{"type":"string"}]},"c":{"oneOf":[{"type":"string","pattern":"^#[0-9a-f]{2}$"},{"type":"string"},{"type":"integer"}]}}}`,
 		[]string{`{"p":"win","c":"red"}`, `{"p":"linu","c":5}`, `{"p":"linuxx","c":"#1"}`},
 		[]string{`{"p":"linux"}`, `{"p":"osx"}`, `{"c":"#12"}`, `{"c":"#ab"}`, `{"p":1}`}},
+	// A oneOf of closed objects that share no property, none required:
+	// each is written with at least one, since {} meets them all.
+	{`{"oneOf":[{"type":"string"},{"type":"object","properties":{"ps":{"type":"string"}},"additionalProperties":false},{"type":"object","properties":{"sh":{"type":"string"},"env":{"type":"integer"}},"additionalProperties":false}]}`,
+		[]string{`{"ps":"x"}`, `{"sh":"y","env":1}`, `{"env":2}`, `"z"`},
+		[]string{`{}`, `{"ps":"x","sh":"y"}`, `{"env":1,"ps":"x"}`}},
 	// not of booleans: the other one, or another type.
 	{`{"type":"object","properties":{"b":{"type":"boolean","not":{"const":false}},"c":{"not":{"enum":[true,null,"x"]}},"d":{"type":"boolean","not":{"enum":[false,true]}}},"required":["b","c"]}`,
 		[]string{`{"b":true,"c":false}`, `{"b":true,"c":"y"}`, `{"b":true,"c":{}}`, `{"b":true,"c":1}`},
@@ -1205,6 +1210,8 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"array","prefixItems":[{"type":"string"}],"items":false,"minItems":2}`, "minItems 2"},
 		{`{"type":"array","prefixItems":[{"type":"string","not":{}}]}`, "prefixItems/0"},
 		{`{"type":"array","uniqueItems":true}`, "uniqueItems"},
+		{`{"oneOf":[{"type":"object","properties":{"ps":{"type":"string"}},"additionalProperties":false},{"type":"object","properties":{"sh":{"type":"string"}}}]}`, "may both match"},
+		{`{"oneOf":[{"type":"object","properties":{"ps":{"type":"string"}},"additionalProperties":false},{"type":"object","properties":{"ps":{"type":"integer"},"sh":{"type":"string"}},"additionalProperties":false}]}`, "may both match"},
 		{`{"oneOf":[{"type":"string","pattern":"^a"},{"type":"string","pattern":"b$"}]}`, "both start with '\"'"},
 		{`{"oneOf":[{"type":"string","format":"date"},{"type":"string"}]}`, "both start with '\"'"},
 		{`{"type":"object","properties":{"a":{"$ref":"#/properties/b"},"b":{"$ref":"#/properties/a"}}}`, "refers to itself"},

@@ -1509,6 +1509,9 @@ type tSchema struct {
 	// overlap: tAnyOf, whose alternatives a value may meet several of:
 	// written as anyOf, never oneOf
 	overlap bool
+	// oneOf: tAnyOf written as oneOf, whose alternatives a value may meet
+	// several of, and then meets none of it
+	oneOf bool
 	// undeclared: tObject, its last property's name, required but not
 	// declared (of any value, as additionalProperties takes it)
 	undeclared string
@@ -1863,9 +1866,34 @@ func (g *schemaGen) schema(depth int) *tSchema {
 		return g.def(g.schema(depth + 1))
 	case 8:
 		return g.tagged(depth)
+	case 9:
+		if r.IntN(2) == 0 {
+			return g.closedOneOf()
+		}
+		return g.scalar()
 	default:
 		return g.scalar()
 	}
+}
+
+// closedOneOf is a oneOf of two or three closed objects that share no
+// property and require none (appveyor's commands): {} meets them all, so
+// a value of it has a property, and those of one object only.
+func (g *schemaGen) closedOneOf() *tSchema {
+	r := g.r
+	names := slices.Clone(tPropNames)
+	r.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
+	s := &tSchema{kind: tAnyOf, oneOf: true}
+	for range 2 + r.IntN(2) {
+		o := &tSchema{kind: tObject, additional: "false"}
+		for _, n := range names[:1+r.IntN(2)] {
+			o.props = append(o.props, tProp{n, g.scalar(), false})
+		}
+		names = names[len(o.props):]
+		o.fixed = g.render(o, `"title":"c"`) // whole: split, it would be no closed object
+		s.alts = append(s.alts, o)
+	}
+	return s
 }
 
 // tTagValues are tag values, some prefixes of others.
@@ -2222,6 +2250,9 @@ func (g *schemaGen) render(s *tSchema, extra ...string) string {
 		if s.overlap {
 			key = "anyOf"
 		}
+		if s.oneOf {
+			key = "oneOf"
+		}
 		m = append(m, `"`+key+`":[`+strings.Join(as, ",")+"]")
 	case tRef:
 		m = append(m, `"$ref":"#/`+g.defsKey+"/"+s.ref+`"`)
@@ -2546,7 +2577,13 @@ func (g *schemaGen) instance(s *tSchema, depth int) *tNode {
 	case tTypes:
 		return g.scalarNode(s.types[r.IntN(len(s.types))], s.min, s.max)
 	case tAnyOf:
-		return g.instance(s.alts[r.IntN(len(s.alts))], depth)
+		for range 100 {
+			n := g.instance(s.alts[r.IntN(len(s.alts))], depth)
+			if !s.oneOf || g.reference(s, g.text(n, 0)) {
+				return n // (of a oneOf, one that meets one alternative)
+			}
+		}
+		return g.instance(s.alts[0], depth) // (the reference refuses it: the test says so)
 	case tRef:
 		return g.instance(g.defs[s.ref], depth)
 	case tTagged:
@@ -3030,7 +3067,13 @@ func (g *schemaGen) valid(s *tSchema, v refValue) bool {
 			return g.valid(&tSchema{kind: k, min: s.min, max: s.max}, v)
 		})
 	case tAnyOf:
-		return slices.ContainsFunc(s.alts, func(a *tSchema) bool { return g.valid(a, v) })
+		met := 0
+		for _, a := range s.alts {
+			if g.valid(a, v) {
+				met++
+			}
+		}
+		return met == 1 || met > 1 && !s.oneOf
 	case tRef:
 		return g.valid(g.defs[s.ref], v)
 	case tTagged:

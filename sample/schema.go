@@ -188,6 +188,36 @@ func (c *schemaConstraint) run(st *schemaState, off *int, b []byte) bool {
 
 func (c *schemaConstraint) Complete() bool { return c.st.complete() && c.off == len(c.suffix) }
 
+// CharsToFinish is how few characters the string being written (a value
+// or a key) needs after tok to close, its closing quote included, where a
+// pattern or format may ask for more: 0 where no string is open after
+// tok, -1 where tok is refused. A walker that writes examples (nuri
+// schema) heads for the end by it, since characters drawn at random
+// seldom finish a pattern that asks for a word somewhere ("vms|osf").
+func (c *schemaConstraint) CharsToFinish(tok int32) int {
+	if !c.Allows(tok) {
+		return -1
+	}
+	st := &c.scratch // the state after tok, as Allows left it
+	if c.v.isEnd(tok) || st.depth == 0 {
+		return 0
+	}
+	f := &st.frames[st.depth-1]
+	if f.mode != mStr && f.mode != mStrEsc && f.mode != mStrHex {
+		return 0
+	}
+	n := 1 // the closing quote
+	if f.node.texts[0] != nil {
+		n += f.node.finishDistance(f.pat) // (from before an escape or character begun)
+	}
+	if f.mode != mStr {
+		n += 5 // an escape's rest, at most
+	} else if f.u8 != 0 {
+		n++ // a character's rest
+	}
+	return n
+}
+
 // Schema nodes.
 
 type schemaKind uint8

@@ -3888,3 +3888,42 @@ func TestSchemaLargeEnum(t *testing.T) {
 		t.Errorf("an enum of %d values compiled", len(many))
 	}
 }
+
+// CharsToFinish: the characters a string still needs to close, its
+// closing quote among them, under its pattern; none outside a string.
+func TestCharsToFinish(t *testing.T) {
+	var pieces [][]byte
+	for c := byte(0x20); c < 0x7f; c++ {
+		pieces = append(pieces, []byte{c})
+	}
+	end := int32(len(pieces))
+	v := NewVocab(append(pieces, nil), end)
+	s, err := CompileJSONSchema([]byte(`{"type":"object","properties":{"h":{"type":"string","pattern":"vms|osf"},"n":{"type":"integer"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		prefix string
+		next   byte
+		want   int
+	}{
+		{`{"h":"ab`, 'v', 3}, // "ms and the quote
+		{`{"h":"ab`, 'o', 3},
+		{`{"h":"ab`, 'x', 4},
+		{`{"h":"ab`, '"', -1},
+		{`{"h":"ab`, '\\', 9}, // an escape's rest, at most, first
+		{`{"h":"abvm`, 's', 1},
+		{`{"h":"abvms`, '"', 0},
+		{`{"h":"abvms"`, ',', 0},
+		{`{`, '"', 0}, // a key under no pattern is no string that asks for more
+		{`{"h":"vms","n":1`, '}', 0},
+	} {
+		c := s.Constraint(v).(*schemaConstraint)
+		for _, b := range []byte(tc.prefix) {
+			c.Accept(int32(b - 0x20))
+		}
+		if got := c.CharsToFinish(int32(tc.next - 0x20)); got != tc.want {
+			t.Errorf("after %s, %q: %d, want %d", tc.prefix, tc.next, got, tc.want)
+		}
+	}
+}

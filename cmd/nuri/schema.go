@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 
@@ -130,6 +131,38 @@ func exampleVocab() ([][]byte, *sample.Vocab) {
 	return p, sample.NewVocab(p, int32(len(p)-1))
 }
 
+// towardEnd is a token that heads for the end among allowed: of those
+// that leave the string being written the fewest characters to close
+// (the constraint's CharsToFinish: none, outside a string), one that
+// closes a string, object or array, or else one at random; without that
+// count, the first that closes, or tok, the token drawn.
+func towardEnd(c sample.Constraint, allowed []int32, pieces [][]byte, tok int32, r *rand.Rand) int32 {
+	candidates := allowed
+	if f, ok := c.(interface{ CharsToFinish(int32) int }); ok {
+		candidates = nil
+		least := math.MaxInt
+		for _, a := range allowed {
+			switch d := f.CharsToFinish(a); {
+			case d < 0 || d > least:
+			case d < least:
+				candidates, least = []int32{a}, d
+			default:
+				candidates = append(candidates, a)
+			}
+		}
+		if len(candidates) == 0 {
+			return tok
+		}
+		tok = candidates[r.IntN(len(candidates))]
+	}
+	for _, a := range candidates {
+		if bytes.ContainsAny(pieces[a], `"}]`) {
+			return a
+		}
+	}
+	return tok
+}
+
 // schemaExample writes one text the schema's constraint lets through,
 // each token chosen at random among those it allows; past maxBytes it
 // takes a quote or closing bracket where it may, to head for the end.
@@ -160,12 +193,7 @@ func schemaExample(s *sample.JSONSchema, pieces [][]byte, v *sample.Vocab, r *ra
 			tok = allowed[r.IntN(len(allowed))] // escapes, drawn less often, read easier
 		}
 		if len(text) >= maxBytes {
-			for _, a := range allowed {
-				if bytes.ContainsAny(pieces[a], `"}]`) {
-					tok = a
-					break
-				}
-			}
+			tok = towardEnd(c, allowed, pieces, tok, r)
 		}
 		c.Accept(tok)
 		text = append(text, pieces[tok]...)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -91,5 +92,22 @@ func TestSchemaCommand(t *testing.T) {
 	}
 	if code := realMain([]string{"schema"}, &stdout, &stderr); code != 2 {
 		t.Errorf("no file: exit %d, want 2", code)
+	}
+	// A pattern that asks for a word somewhere: past -max-bytes the
+	// examples head for it (characters at random would seldom write it).
+	word := filepath.Join(dir, "word.json")
+	if err := os.WriteFile(word, []byte(`{"type":"array","items":{"type":"string","pattern":"vms|osf"},"minItems":3}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	if code := realMain([]string{"schema", "-examples", "4", "-max-bytes", "10", word}, &stdout, &stderr); code != 0 {
+		t.Fatalf("word.json: exit %d: %s%s", code, stdout.String(), stderr.String())
+	}
+	vms := regexp.MustCompile(`vms|osf`)
+	for _, l := range strings.Split(strings.TrimSpace(stdout.String()), "\n")[1:] {
+		var items []string
+		if err := json.Unmarshal([]byte(l), &items); err != nil || len(items) < 3 || slices.ContainsFunc(items, func(s string) bool { return !vms.MatchString(s) }) {
+			t.Errorf("word.json: example %q breaks the schema (%v)", l, err)
+		}
 	}
 }

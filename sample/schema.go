@@ -486,6 +486,18 @@ type seenList struct {
 	next *seenList
 }
 
+// literalKey is what a unique null or boolean item starting with byte c
+// is remembered by: the FNV-1a hash of its text after a zero byte, which
+// no string item's text hash is the same as but by chance.
+func literalKey(c byte) uint64 {
+	h := uint64(fnvOffset)
+	h *= fnvPrime // the zero byte
+	for _, b := range []byte(map[byte]string{'n': "null", 't': "true", 'f': "false"}[c]) {
+		h = (h ^ uint64(b)) * fnvPrime
+	}
+	return h
+}
+
 // len is how many items l holds.
 func (l *seenList) len() int {
 	n := 0
@@ -516,8 +528,8 @@ func (f *schemaFrame) itemKey() uint64 {
 		return f.hash
 	case kNumber:
 		return numberKey(f.neg, f.num, max(int(f.frac), 0))
-	case kObject:
-		return f.hash // its key's (uniqueObjects)
+	case kObject, kNull, kBoolean:
+		return f.hash // its key's (uniqueObjects), its literal's (literalKey)
 	}
 	v := int64(f.num)
 	if f.neg {
@@ -1782,6 +1794,12 @@ func (s *schemaState) start(f *schemaFrame, c byte) int {
 	}
 	if !n.firstBytes()[c] {
 		return stepFail
+	}
+	if n.unique { // null or a boolean among unique items (uniqueUnion)
+		f.hash = literalKey(c)
+		if f.seen.has(f.hash) {
+			return stepFail
+		}
 	}
 	f.mode = mLit
 	f.lit = jsonState{objectTop: n.kind == kAnyObject, tight: true, compact: s.compact, longDigits: n.bounded}

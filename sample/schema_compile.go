@@ -1525,6 +1525,10 @@ func (c *schemaCompiler) uniqueItems(n *schemaNode, o *ordered, path string) err
 			if ok, err := c.uniqueObjects(n, items, path); ok || err != nil {
 				return err
 			}
+		case kUnion:
+			if ok, err := c.uniqueUnion(n, items, path); ok || err != nil {
+				return err
+			}
 		}
 	}
 	if items == nil || items.kind != kEnum || len(n.prefix) > 0 {
@@ -1687,6 +1691,75 @@ func (c *schemaCompiler) uniqueObjects(n, items *schemaNode, path string) (bool,
 	u.unique, u.keyProp = true, key
 	n.values = &u
 	c.notes = append(c.notes, fmt.Sprintf("%s: unique items are told apart by property %q%s: no two give it one value", path, p.name, how))
+	return true, nil
+}
+
+// uniqueUnion makes the items of array n, a union of scalars (pydantic's
+// set[int | str], set[Optional[str]]), unique: each alternative as
+// uniqueScalars makes it, and null or a boolean refused at its first
+// byte once written. Another item must always be able to begin where the
+// array may go on: an alternative of strings or numbers must have values
+// enough to fill the array alone; integers and strings under a pattern
+// may have fewer, since each refuses its first byte once none is left,
+// and where no alternative fills the array, maxItems is cut to the
+// values there are. Integers beside numbers are not supported (1 and 1.0
+// would be told apart), nor are alternatives of other kinds. It says
+// false where it cannot.
+func (c *schemaCompiler) uniqueUnion(n, items *schemaNode, path string) (bool, error) {
+	u := *items
+	u.alts = make([]*schemaNode, len(items.alts))
+	fill := n.max // as many as an array may hold
+	if fill < 0 {
+		fill = 1 << 19
+	}
+	values, fills := 0, false
+	kinds := map[schemaKind]bool{}
+	for i, a := range items.alts {
+		a = throughRefs(a)
+		if a == nil {
+			return false, nil
+		}
+		kinds[a.kind] = true
+		switch a.kind {
+		case kNull, kBoolean:
+			l := *a
+			l.unique = true
+			u.alts[i] = &l
+			values += map[schemaKind]int{kNull: 1, kBoolean: 2}[a.kind]
+		case kString, kInteger, kNumber:
+			if a.kind == kString && a.texts[0] != nil && a.starts == nil {
+				return false, nil
+			}
+			set := &schemaNode{kind: kArray, max: fill}
+			if err := uniqueScalars(set, a, path); err != nil {
+				return true, err
+			}
+			switch {
+			case set.max == fill:
+				fills = true
+			case a.kind == kInteger || a.kind == kString && a.texts[0] != nil:
+				values += set.max // (each refuses its first byte once none is left)
+			default:
+				return false, nil
+			}
+			u.alts[i] = set.values
+		default:
+			return false, nil
+		}
+	}
+	if kinds[kInteger] && kinds[kNumber] {
+		return false, nil
+	}
+	if !fills {
+		if n.min > values {
+			return true, schemaErr(path, "minItems %d is above the %d distinct values unique items can take", n.min, values)
+		}
+		if n.max < 0 || n.max > values {
+			n.max = values
+		}
+	}
+	c.unions = append(c.unions, &u)
+	n.values = &u
 	return true, nil
 }
 

@@ -593,6 +593,21 @@ var schemaTable = []struct {
 	{`{"type":"object","properties":{"k":{"type":"string","not":{"$ref":"#/$defs/N"}},"o":{"type":"object","properties":{"w":{"type":"boolean"},"x":{"type":"integer"}},"if":{"not":{"properties":{"w":{"const":false}}}},"then":{"required":["x"]}},"p":{"not":{"type":"object","properties":{"i":{}},"additionalProperties":true,"required":["i"]}}},"$defs":{"N":{"enum":["a","b"]}}}`,
 		[]string{`{"k":"c"}`, `{"o":{"w":true,"x":1}}`, `{"o":{"w":false}}`, `{"o":{}}`, `{"p":{}}`, `{"p":3}`},
 		[]string{`{"k":"a"}`, `{"o":{"w":true}}`, `{"p":{"i":1}}`}},
+	// Unique items of a union of scalars (pydantic's set[int | str],
+	// set[Optional[str]]): each alternative's values told apart as its
+	// own; null and each boolean once.
+	{`{"type":"array","items":{"anyOf":[{"type":"integer"},{"type":"string"}]},"uniqueItems":true}`,
+		[]string{`[1,"1"]`, `[1,2,"a","b"]`, `[]`},
+		[]string{`[1,1]`, `["a","a"]`, `[1,"a",1]`, `["a","\u0061"]`}},
+	{`{"type":"array","items":{"anyOf":[{"type":"string"},{"type":"null"}]},"uniqueItems":true}`,
+		[]string{`["a",null,"b"]`, `[null]`},
+		[]string{`[null,null]`, `["a",null,"a"]`, `[null,"x",null]`}},
+	{`{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[ab]$"},{"type":"integer","minimum":0,"maximum":1},{"type":"null"}]},"uniqueItems":true}`,
+		[]string{`["a",0,null,1,"b"]`, `[1,"b"]`},
+		[]string{`["a","a"]`, `["a",0,null,1,"b",2]`, `["a",0,null,1,"b","a"]`, `[0,0]`}},
+	{`{"type":"array","items":{"type":["boolean","null"]},"uniqueItems":true}`,
+		[]string{`[true,false,null]`, `[null,false]`},
+		[]string{`[true,true]`, `[null,null]`, `[false,null,false]`}},
 	// A oneOf of strings where all but one take only texts another takes
 	// too is that one less their texts (a value two take is none of the
 	// oneOf's): any string but a listed one, but a hex colour.
@@ -1210,6 +1225,11 @@ func TestSchemaRefused(t *testing.T) {
 		{`{"type":"array","prefixItems":[{"type":"string"}],"items":false,"minItems":2}`, "minItems 2"},
 		{`{"type":"array","prefixItems":[{"type":"string","not":{}}]}`, "prefixItems/0"},
 		{`{"type":"array","uniqueItems":true}`, "uniqueItems"},
+		{`{"type":"array","items":{"anyOf":[{"type":"integer"},{"type":"number","multipleOf":0.5}]},"uniqueItems":true}`, "uniqueItems"},
+		{`{"type":"array","items":{"anyOf":[{"type":"string","maxLength":0},{"type":"null"}]},"uniqueItems":true}`, "uniqueItems"},
+		{`{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[ab]$"},{"type":"null"}]},"uniqueItems":true,"minItems":4}`, "minItems 4"},
+		{`{"type":"array","items":{"anyOf":[{"type":"object"},{"type":"null"}]},"uniqueItems":true}`, "uniqueItems"},
+		{`{"type":"array","items":{"type":["boolean","null"]},"uniqueItems":true,"minItems":4}`, "minItems 4"},
 		{`{"oneOf":[{"type":"object","properties":{"ps":{"type":"string"}},"additionalProperties":false},{"type":"object","properties":{"sh":{"type":"string"}}}]}`, "may both match"},
 		{`{"oneOf":[{"type":"object","properties":{"ps":{"type":"string"}},"additionalProperties":false},{"type":"object","properties":{"ps":{"type":"integer"},"sh":{"type":"string"}},"additionalProperties":false}]}`, "may both match"},
 		{`{"oneOf":[{"type":"string","pattern":"^a"},{"type":"string","pattern":"b$"}]}`, "both start with '\"'"},
@@ -1695,7 +1715,8 @@ func (g *schemaGen) array(depth int) *tSchema {
 		s.min = min(s.min, len(s.prefix))
 	}
 	if it := s.items; len(s.prefix) == 0 && it != nil && g.r.IntN(2) == 0 &&
-		(it.kind == tString && it.also == "" && it.notVals == nil && it.max != 0 || it.kind == tInteger || it.kind == tBoolean || it.kind == tNumber && !it.nullable) {
+		(it.kind == tString && it.also == "" && it.notVals == nil && it.max != 0 || it.kind == tInteger || it.kind == tBoolean || it.kind == tNumber && !it.nullable ||
+			it.kind == tTypes && !slices.Contains(it.types, tNumber) && (it.max != 0 || !slices.Contains(it.types, tString))) {
 		s.unique = true
 		if it.kind == tNumber {
 			// Unique numbers are written in plain decimal: an edit to
@@ -3400,6 +3421,10 @@ func TestSchemaNoDeadEnds(t *testing.T) {
 		// the last one written that skips a required one or leaves the
 		// counts unmet.
 		`{"type":"array","items":` + wideSchema(80, []int{66, 75}, `,"minProperties":3,"maxProperties":4`) + `,"minItems":2,"maxItems":2}`,
+		// Unique items of unions of scalars: null and each boolean once,
+		// then strings and integers; a first byte whose alternative has
+		// no value left is refused.
+		`{"type":"object","properties":{"s":{"type":"array","items":{"anyOf":[{"type":"string","maxLength":3},{"type":"null"},{"type":"boolean"}]},"uniqueItems":true,"minItems":3,"maxItems":5},"t":{"type":"array","items":{"type":["boolean","null"]},"uniqueItems":true,"minItems":2},"i":{"type":"array","items":{"type":["integer","null"],"minimum":0,"maximum":3},"uniqueItems":true,"minItems":2,"maxItems":5},"p":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[ab]$"},{"type":"integer","minimum":7,"maximum":8},{"type":"boolean"}]},"uniqueItems":true,"minItems":5}},"required":["s","t","i","p"]}`,
 		// Unique objects told apart by a patterned string, an integer: a
 		// key's character or digit, or an item, after which only values
 		// written before are left is refused.

@@ -253,6 +253,12 @@ class M48(BaseModel):
     rules: Dict[str, Literal["off", "warn", "error"]] = Field(default_factory=dict)
 MODELS += [M48]
 
+class M49(BaseModel):
+    mixed: Set[Union[int, str]]
+    maybe: FrozenSet[Optional[str]] = Field(min_length=2)
+    flags: Set[Optional[bool]] = Field(default_factory=set)
+MODELS += [M49]
+
 
 def main():
     import subprocess

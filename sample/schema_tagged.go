@@ -81,16 +81,19 @@ func (c *schemaCompiler) tagObjects(flat []*schemaNode, groups []int, want strin
 		case groups != nil || must:
 		case a.kind == kObject && a.joinMap:
 			maps = append(maps, a.joined[len(a.joined)-1])
-		case joinableMap(a) != nil:
-			maps = append(maps, joinableMap(a))
+		default:
+			if m := joinableMap(a); m != nil {
+				maps = append(maps, m)
+			}
 		}
 	}
 	if len(maps) > 1 {
 		return nil, schemaErr(path, "two maps of any keys among the alternatives; one is supported, beside objects")
 	}
 	out := make([]*schemaNode, 0, len(flat))
+	withObjects := slices.ContainsFunc(flat, func(o *schemaNode) bool { return o.kind == kObject && o.dispatch == nil })
 	for fi, a := range flat {
-		if len(maps) > 0 && joinableMap(a) != nil && slices.ContainsFunc(flat, func(o *schemaNode) bool { return o.kind == kObject && o.dispatch == nil }) {
+		if len(maps) > 0 && withObjects && (a.kind == kAnyObject || joinableMap(a) == a) {
 			continue // joined below, with the objects
 		}
 		if a.kind != kObject || a.dispatch != nil {

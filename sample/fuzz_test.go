@@ -118,6 +118,12 @@ func FuzzSchemaCompile(f *testing.F) {
 		{`{"anyOf":[{"properties":{"n":{"enum":["a",1]}},"additionalProperties":false},{"type":"object","minProperties":1}]}`, `{"n":[true]}`},
 		{`{"anyOf":[{"type":"array","items":{"type":"integer","maximum":9}},{"type":"array","prefixItems":[{"enum":["a",1]}],"items":{"type":"string","pattern":"^(?:(?!ab).)*(?<!c)$"}}]}`, `[1,"x"]`},
 		{`{"anyOf":[{"type":"string","format":"date"},{"const":"now"},{"type":"string","maxLength":2}],"not":{"const":"ab"}}`, `"now"`},
+		{`{"type":"array","items":{"type":"object","properties":{"t":{"enum":["a"]},"v":{"type":"string","pattern":"^[ab]$"}}},"uniqueItems":true}`, `[{"v":"a"},{"t":"a","v":"b"}]`},
+		{`{"type":"array","items":{"anyOf":[{"type":"integer","minimum":0,"maximum":2},{"type":"null"},{"type":"boolean"}]},"uniqueItems":true}`, `[0,null,true,2]`},
+		{`{"properties":{"a":{"$ref":"#/properties/b/items/0"},"b":{"items":[{"not":{"const":false},"type":"boolean"}]}}}`, `{"a":true}`},
+		{`{"$defs":{"N":{"properties":{"c":{"allOf":[{"$ref":"#/$defs/N"},{"maxProperties":1}]},"d":{}}}},"$ref":"#/$defs/N"}`, `{"c":{"c":{"d":1}}}`},
+		{`{"type":"string","anyOf":[{"pattern":"^a|b$"},{"enum":["x"]}],"oneOf":[{"enum":["ab"]},{"type":"string"}]}`, `"xb"`},
+		{`{"oneOf":[{"properties":{"p":{}},"additionalProperties":false},{"properties":{"q":{},"r":{}},"additionalProperties":false},{"type":"string"}]}`, `{"r":1}`},
 	} {
 		f.Add(s[0], s[1])
 	}

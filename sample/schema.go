@@ -1795,7 +1795,7 @@ func (s *schemaState) start(f *schemaFrame, c byte) int {
 	if !n.firstBytes()[c] {
 		return stepFail
 	}
-	if n.unique { // null or a boolean among unique items (uniqueUnion)
+	if n.unique && (n.kind == kNull || n.kind == kBoolean) { // among unique items (uniqueUnion)
 		f.hash = literalKey(c)
 		if f.seen.has(f.hash) {
 			return stepFail

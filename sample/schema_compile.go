@@ -1483,8 +1483,10 @@ func (c *schemaCompiler) arrayItems(n *schemaNode, o *ordered, path string) erro
 // begins while a value is left. Other integers, numbers and strings
 // (under a pattern or format too) are remembered as they end
 // (uniqueScalars). Objects are told apart by one property's value
-// (uniqueObjects). Other items (arrays, unions) would need every item
-// written kept whole, and are refused.
+// (uniqueObjects), a union of scalars by each alternative's own
+// (uniqueUnion). Other items (arrays, objects of no such property,
+// unions of objects) would need every item written kept whole, and are
+// refused.
 func (c *schemaCompiler) uniqueItems(n *schemaNode, o *ordered, path string) error {
 	v, ok := o.get("uniqueItems")
 	if !ok {

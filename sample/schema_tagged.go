@@ -255,6 +255,7 @@ func nonEmptyApart(a *schemaNode, objs []*schemaNode, groups []int, j int) *sche
 	if len(a.props) == 0 || a.propBounded && (a.propMin >= 1 || a.propMax == 0) {
 		return nil
 	}
+	overlaps := false
 	for k, b := range objs {
 		if groups[j] == groups[k] || !mayOverlap(a, b) {
 			continue
@@ -262,6 +263,10 @@ func nonEmptyApart(a *schemaNode, objs []*schemaNode, groups []int, j int) *sche
 		if !b.closed || slices.ContainsFunc(a.props, func(p schemaProp) bool { return b.declares(p.name) }) {
 			return nil
 		}
+		overlaps = true
+	}
+	if !overlaps {
+		return nil // apart already
 	}
 	r := *a
 	if !r.propBounded {

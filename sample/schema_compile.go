@@ -2364,6 +2364,9 @@ func targetHolds(target any, rest *ordered) bool {
 		if v, ok := t.get(k); ok && jsonEqual(v, rest.vals[k]) {
 			continue
 		}
+		if names := typeNames(rest.vals[k]); k == "type" && typ != "" && (slices.Contains(names, typ) || typ == "integer" && slices.Contains(names, "number")) {
+			continue // types that hold the target's
+		}
 		other := false
 		for kind, keys := range typeKeywords {
 			if slices.Contains(keys, k) {

@@ -3952,3 +3952,35 @@ func TestCharsToFinish(t *testing.T) {
 		}
 	}
 }
+
+// targetHolds: keywords beside a $ref that add nothing to its target, so
+// that it is read alone (a recursive one can be only so).
+func TestTargetHolds(t *testing.T) {
+	for _, tc := range []struct {
+		target, rest string
+		want         bool
+	}{
+		{`{"type":"object","properties":{"a":{}}}`, `{"type":"object"}`, true},
+		{`{"type":"object","properties":{"a":{}}}`, `{"type":["object","null"],"description":"d"}`, true},
+		{`{"type":"object","properties":{"a":{}}}`, `{"items":{"type":"string"},"maxLength":3}`, true},
+		{`{"type":"object","properties":{"a":{}}}`, `{"type":"string"}`, false},
+		{`{"type":"object","properties":{"a":{}}}`, `{"minProperties":1}`, false},
+		{`{"type":"object","properties":{"a":{}}}`, `{"properties":{"a":{}}}`, true},
+		{`{"type":"integer"}`, `{"type":"number"}`, true},
+		{`{"type":"integer"}`, `{"multipleOf":2}`, false},
+		{`{"properties":{"a":{}}}`, `{"items":{}}`, false}, // no one type: items may bind
+		{`true`, `{"type":"object"}`, false},
+	} {
+		target, err := decodeOrdered([]byte(tc.target))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rest, err := decodeOrdered([]byte(tc.rest))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := targetHolds(target, rest.(*ordered)); got != tc.want {
+			t.Errorf("target %s, beside %s: %v, want %v", tc.target, tc.rest, got, tc.want)
+		}
+	}
+}

@@ -677,8 +677,10 @@ func (c *schemaCompiler) object(o *ordered, path string) (*schemaNode, error) {
 		kw := k // the keyword as written
 		if k == "oneOf" && c.stringsApart(l, path) {
 			k = "anyOf" // no text two alternatives take: the oneOf is their anyOf
-		} else if once, ok := c.stringsOnlyOnce(l, path); k == "oneOf" && ok {
-			l = once
+		} else if k == "oneOf" {
+			if once, ok := c.stringsOnlyOnce(l, path); ok {
+				l = once
+			}
 		}
 		if e, ok := c.enumUnion(l, k == "oneOf"); ok && len(l) > 1 {
 			l = []any{e}

@@ -66,9 +66,8 @@ func (c *schemaCompiler) mergeAlternatives(l []any, path string) []any {
 		keep := out[i]
 		out = slices.DeleteFunc(out, func(v any) bool {
 			o, ok := c.resolved(v)
-			return ok && o.vals["type"] == "string"
+			return v != keep && ok && o.vals["type"] == "string"
 		})
-		out = slices.Insert(out, min(i, len(out)), keep)
 	}
 	// Numbers within another's range.
 	for i := 0; i < len(out); i++ {
@@ -230,11 +229,8 @@ func (c *schemaCompiler) stringsApart(l []any, path string) bool {
 		if t, typed := o.vals["type"]; typed && t != "string" {
 			return false
 		}
-		vals, isEnum := o.vals["enum"].([]any)
-		if cv, isConst := o.get("const"); isConst {
-			vals, isEnum = append(vals, cv), true
-		}
-		if isEnum && slices.ContainsFunc(vals, func(v any) bool { _, isStr := v.(string); return !isStr }) {
+		isEnum, allStrings := enumOfStrings(o)
+		if isEnum && !allStrings {
 			return false
 		}
 		if !isEnum && !has(o, "type") && !has(o, "pattern") && !has(o, "minLength") && !has(o, "maxLength") {
@@ -269,12 +265,7 @@ func (c *schemaCompiler) stringsOnlyOnce(l []any, path string) ([]any, bool) {
 			return nil, false
 		}
 		types := typeNames(o.vals["type"])
-		vals, isEnum := o.vals["enum"].([]any)
-		if cv, isConst := o.get("const"); isConst {
-			vals, isEnum = append(vals, cv), true
-		}
-		allStrings := isEnum && !slices.ContainsFunc(vals, func(v any) bool { _, isStr := v.(string); return !isStr })
-		switch {
+		switch _, allStrings := enumOfStrings(o); {
 		case slices.Equal(types, []string{"string"}) || types == nil && allStrings:
 			strs = append(strs, i)
 		case types == nil || slices.Contains(types, "string"):
@@ -308,6 +299,16 @@ func (c *schemaCompiler) stringsOnlyOnce(l []any, path string) ([]any, bool) {
 		out, left = append(out, only), left+1
 	}
 	return out, left <= 1 && len(out) > 0
+}
+
+// enumOfStrings says whether schema o has an enum or const, and whether
+// its values are all strings.
+func enumOfStrings(o *ordered) (isEnum, allStrings bool) {
+	vals, isEnum := o.vals["enum"].([]any)
+	if cv, isConst := o.get("const"); isConst {
+		vals, isEnum = append(vals, cv), true
+	}
+	return isEnum, isEnum && !slices.ContainsFunc(vals, func(v any) bool { _, isStr := v.(string); return !isStr })
 }
 
 // enumValues are the values of an enum or const with nothing beside it.
